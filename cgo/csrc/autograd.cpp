@@ -1,0 +1,196 @@
+// autograd.cpp: gradients, in-place updates outside autograd, weight init and
+// the optimizer steps.
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/nn/init.h>
+
+#include <cmath>
+
+#include "internal.h"
+
+using gt::T;
+using gt::wrap;
+
+extern "C" {
+
+void gt_copy_(GTensor dst, GTensor src, char **err) {
+  GT_TRY
+  at::NoGradGuard ng;
+  auto &d = T(dst);
+  auto &s = T(src);
+  if (d.sizes() != s.sizes())
+    throw std::invalid_argument("copy: destination shape " + c10::str(d.sizes()) +
+                                " differs from source shape " + c10::str(s.sizes()));
+  d.copy_(s);
+  GT_CATCH()
+}
+
+void gt_fill_(GTensor t, double value, char **err) {
+  GT_TRY
+  at::NoGradGuard ng;
+  T(t).fill_(value);
+  GT_CATCH()
+}
+
+void gt_normal_(GTensor t, double mean, double std, char **err) {
+  GT_TRY
+  at::NoGradGuard ng;
+  T(t).normal_(mean, std);
+  GT_CATCH()
+}
+
+void gt_uniform_(GTensor t, double from, double to, char **err) {
+  GT_TRY
+  at::NoGradGuard ng;
+  T(t).uniform_(from, to);
+  GT_CATCH()
+}
+
+void gt_init_(GTensor t, int kind, double gain_or_a, char **err) {
+  GT_TRY
+  namespace init = torch::nn::init;
+  auto &x = T(t);
+  switch (kind) {
+    case GT_INIT_XAVIER_NORMAL: init::xavier_normal_(x, gain_or_a); return;
+    case GT_INIT_XAVIER_UNIFORM: init::xavier_uniform_(x, gain_or_a); return;
+    case GT_INIT_KAIMING_NORMAL: init::kaiming_normal_(x, gain_or_a, torch::kFanIn); return;
+    case GT_INIT_KAIMING_UNIFORM: init::kaiming_uniform_(x, gain_or_a, torch::kFanIn); return;
+    case GT_INIT_ORTHOGONAL: init::orthogonal_(x, gain_or_a); return;
+  }
+  throw std::invalid_argument("unknown init kind " + std::to_string(kind));
+  GT_CATCH()
+}
+
+void gt_add_scalar_(GTensor t, double value, char **err) {
+  GT_TRY
+  at::NoGradGuard ng;
+  T(t).add_(value);
+  GT_CATCH()
+}
+
+void gt_set_requires_grad(GTensor t, int on, char **err) {
+  GT_TRY
+  T(t).requires_grad_(on != 0);
+  GT_CATCH()
+}
+
+int gt_requires_grad(GTensor t) { return t->t.requires_grad() ? 1 : 0; }
+
+GTensor gt_grad(GTensor t, char **err) {
+  GT_TRY
+  auto g = T(t).grad();
+  if (!g.defined()) return nullptr;
+  return wrap(g);
+  GT_CATCH(nullptr)
+}
+
+void gt_zero_grad(GTensor t, int set_to_none) {
+  auto &g = t->t.mutable_grad();
+  if (!g.defined()) return;
+  if (set_to_none) {
+    g.reset();
+    return;
+  }
+  // as torch.optim.Optimizer.zero_grad(set_to_none=False)
+  if (g.grad_fn()) {
+    g = g.detach();
+  } else {
+    g.requires_grad_(false);
+  }
+  g.zero_();
+}
+
+void gt_backward(GTensor t, GTensor grad, int retain_graph, int create_graph, char **err) {
+  GT_TRY
+  at::Tensor g = grad ? grad->t : at::Tensor();
+  T(t).backward(g, c10::optional<bool>(retain_graph != 0 || create_graph != 0), create_graph != 0);
+  GT_CATCH()
+}
+
+int gt_autograd_grad(const GTensor *outputs, const GTensor *grad_outputs, int nout,
+                     const GTensor *inputs, int nin, int retain_graph, int create_graph,
+                     int allow_unused, GTensor *results, char **err) {
+  GT_TRY
+  std::vector<at::Tensor> outs, gouts, ins;
+  for (int i = 0; i < nout; i++) {
+    outs.push_back(T(outputs[i]));
+    gouts.push_back(grad_outputs && grad_outputs[i] ? grad_outputs[i]->t : at::Tensor());
+  }
+  for (int i = 0; i < nin; i++) ins.push_back(T(inputs[i]));
+  auto gs = torch::autograd::grad(outs, ins, gouts,
+                                  c10::optional<bool>(retain_graph != 0 || create_graph != 0),
+                                  create_graph != 0, allow_unused != 0);
+  for (int i = 0; i < nin; i++) results[i] = gs[i].defined() ? wrap(gs[i]) : nullptr;
+  return 1;
+  GT_CATCH(0)
+}
+
+GTensor gt_detach(GTensor t, char **err) {
+  GT_TRY
+  return wrap(T(t).detach());
+  GT_CATCH(nullptr)
+}
+
+int gt_grad_enabled(void) { return at::GradMode::is_enabled() ? 1 : 0; }
+void gt_set_grad_enabled(int on) { at::GradMode::set_enabled(on != 0); }
+
+// The arithmetic below follows torch/optim/adam.py (_single_tensor_adam, not
+// capturable) op for op, so the float32 results are PyTorch's.
+void gt_adam_step(const GTensor *params, const GTensor *exp_avg, const GTensor *exp_avg_sq, int n,
+                  int64_t step, double lr, double beta1, double beta2, double eps,
+                  double weight_decay, int decoupled, char **err) {
+  GT_TRY
+  if (step < 1) throw std::invalid_argument("adam: step must be >= 1, got " + std::to_string(step));
+  at::NoGradGuard ng;
+  const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(step));
+  const double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(step));
+  const double step_size = lr / bias_correction1;
+  const double bias_correction2_sqrt = std::sqrt(bias_correction2);
+  for (int i = 0; i < n; i++) {
+    auto &p = T(params[i]);
+    at::Tensor g = p.grad();
+    if (!g.defined()) continue;
+    auto &m = T(exp_avg[i]);
+    auto &v = T(exp_avg_sq[i]);
+    if (weight_decay != 0) {
+      if (decoupled) {
+        p.mul_(1 - lr * weight_decay);
+      } else {
+        g = g.add(p, weight_decay);
+      }
+    }
+    m.mul_(beta1).add_(g, 1 - beta1);
+    v.mul_(beta2).addcmul_(g, g, 1 - beta2);
+    auto denom = (v.sqrt() / bias_correction2_sqrt).add_(eps);
+    p.addcdiv_(m, denom, -step_size);
+  }
+  GT_CATCH()
+}
+
+// As torch/optim/sgd.py (_single_tensor_sgd).
+void gt_sgd_step(const GTensor *params, GTensor *bufs, int n, double lr, double momentum,
+                 double dampening, double weight_decay, int nesterov, char **err) {
+  GT_TRY
+  at::NoGradGuard ng;
+  for (int i = 0; i < n; i++) {
+    auto &p = T(params[i]);
+    at::Tensor d_p = p.grad();
+    if (!d_p.defined()) continue;
+    if (weight_decay != 0) d_p = d_p.add(p, weight_decay);
+    if (momentum != 0) {
+      if (bufs[i] == nullptr) {
+        bufs[i] = wrap(d_p.clone().detach());
+      } else {
+        bufs[i]->t.mul_(momentum).add_(d_p, 1 - dampening);
+      }
+      if (nesterov) {
+        d_p = d_p.add(bufs[i]->t, momentum);
+      } else {
+        d_p = bufs[i]->t;
+      }
+    }
+    p.add_(d_p, -lr);
+  }
+  GT_CATCH()
+}
+
+}  // extern "C"

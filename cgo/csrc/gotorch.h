@@ -1,0 +1,195 @@
+/* gotorch.h: the C ABI between Go (package torch) and libtorch.
+ *
+ * Rules (DESIGN.md, "The binding"):
+ *  - A GTensor is one heap at::Tensor; gt_free releases it. Every function
+ *    that creates a tensor returns a new handle the caller owns.
+ *  - Every function that can fail takes `char **err` last. On failure it
+ *    stores a malloc'd message (libtorch's, without the C++ backtrace) there
+ *    and returns NULL / 0; the caller frees the message with free().
+ *  - Nothing here keeps a thread-local "last error".
+ *  - Handles passed in must be non-NULL unless the comment says "nullable".
+ */
+#ifndef GOTORCH_H
+#define GOTORCH_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct gt_tensor *GTensor;
+
+/* dtypes, our own numbering (the Go side mirrors it) */
+enum {
+  GT_FLOAT32 = 0,
+  GT_FLOAT16 = 1,
+  GT_BFLOAT16 = 2,
+  GT_INT64 = 3,
+  GT_UINT8 = 4,
+  GT_BOOL = 5,
+  GT_FLOAT64 = 6,
+  GT_INT32 = 7,
+};
+
+/* device types */
+enum { GT_CPU = 0, GT_CUDA = 1 };
+
+/* ---- lifecycle and inspection ---- */
+void gt_free(GTensor t);
+int64_t gt_live(void); /* handles alive now: for leak tests */
+int gt_ndim(GTensor t);
+void gt_shape(GTensor t, int64_t *out); /* out has room for gt_ndim values */
+int gt_dtype(GTensor t);
+void gt_device(GTensor t, int *type, int *index);
+int gt_is_pinned(GTensor t);
+int gt_is_contiguous(GTensor t);
+/* libtorch's version, e.g. "1.13.0"; static storage */
+const char *gt_version(void);
+
+/* ---- creation and host transfer ---- */
+/* Copies nbytes from data (laid out as dtype with the given shape) into a new tensor. */
+GTensor gt_from_data(const void *data, int64_t nbytes, int dtype, const int64_t *shape, int ndim,
+                     int dev_type, int dev_index, char **err);
+/* Uninitialised tensor; pinned=1 asks for page-locked host memory (needs CUDA). */
+GTensor gt_empty(const int64_t *shape, int ndim, int dtype, int dev_type, int dev_index, int pinned,
+                 char **err);
+enum { GT_FILL_ZEROS = 0, GT_FILL_ONES, GT_FILL_FULL, GT_FILL_RANDN, GT_FILL_RAND };
+GTensor gt_filled(int kind, double value, const int64_t *shape, int ndim, int dtype, int dev_type,
+                  int dev_index, char **err);
+GTensor gt_arange(double start, double end, double step, int dtype, int dev_type, int dev_index,
+                  char **err);
+/* Copies the tensor's elements, as its own dtype, in row-major order, to dst (nbytes exactly). */
+void gt_copy_to_host(GTensor t, void *dst, int64_t nbytes, char **err);
+/* Address of the first element of a contiguous CPU tensor (for filling pinned buffers). */
+void *gt_data_ptr(GTensor t, char **err);
+double gt_item(GTensor t, char **err);
+
+/* ---- conversion ---- */
+GTensor gt_to(GTensor t, int dev_type, int dev_index, int dtype, int non_blocking, char **err);
+enum { GT_FORMAT_CONTIGUOUS = 0, GT_FORMAT_CHANNELS_LAST = 1 };
+GTensor gt_contiguous(GTensor t, int format, char **err);
+GTensor gt_clone(GTensor t, char **err);
+GTensor gt_pin_memory(GTensor t, char **err);
+
+/* ---- devices, seeds, threads ---- */
+int gt_cuda_is_available(void);
+int gt_cuda_device_count(void);
+void gt_manual_seed(uint64_t seed); /* CPU and every CUDA device */
+/* The default generator's state as a uint8 tensor, and back. */
+GTensor gt_rng_state(int dev_type, int dev_index, char **err);
+void gt_set_rng_state(int dev_type, int dev_index, GTensor state, char **err);
+void gt_set_num_threads(int n);
+int gt_num_threads(void);
+/* Sets OpenBLAS's own thread count if OpenBLAS is the loaded BLAS; returns 1 if it is. */
+int gt_openblas_set_num_threads(int n);
+void gt_set_cudnn_benchmark(int on);
+/* TF32 tensor cores for float32 convolutions and matmuls (PyTorch 2.x enables them for cuDNN). */
+void gt_set_allow_tf32(int on);
+void gt_cuda_synchronize(int dev_index, char **err);
+/* Peak bytes allocated by the CUDA caching allocator on a device since the last reset
+ * (-1 when this library was built without CUDA). */
+int64_t gt_cuda_max_allocated(int dev_index, char **err);
+void gt_cuda_reset_peak(int dev_index, char **err);
+
+/* ---- elementwise and reductions ---- */
+enum {
+  GT_RELU = 0, GT_TANH, GT_SIGMOID, GT_NEG, GT_SQRT, GT_ABS, GT_EXP, GT_LOG, GT_SQUARE,
+  GT_ONES_LIKE, GT_ZEROS_LIKE, GT_RANDN_LIKE, GT_RAND_LIKE,
+};
+GTensor gt_unary(int op, GTensor x, char **err);
+enum { GT_ADD = 0, GT_SUB, GT_MUL, GT_DIV, GT_MAXIMUM, GT_MINIMUM };
+GTensor gt_binary(int op, GTensor a, GTensor b, char **err);
+enum {
+  GT_ADD_SCALAR = 0, GT_SUB_SCALAR, GT_MUL_SCALAR, GT_DIV_SCALAR, GT_POW_SCALAR,
+  GT_RSUB_SCALAR, /* s - x */
+  GT_LEAKY_RELU,  /* s is the negative slope */
+  GT_FULL_LIKE,   /* a tensor shaped like x, filled with s */
+};
+GTensor gt_scalar_op(int op, GTensor x, double s, char **err);
+/* has_min / has_max select which bounds apply */
+GTensor gt_clamp(GTensor x, double min, int has_min, double max, int has_max, char **err);
+enum { GT_SUM = 0, GT_MEAN };
+/* ndims == 0 reduces over all dimensions */
+GTensor gt_reduce(int op, GTensor x, const int64_t *dims, int ndims, int keepdim, char **err);
+
+/* ---- shape ---- */
+/* view=1 fails when the memory layout does not allow a view, as Tensor.view does */
+GTensor gt_reshape(GTensor x, const int64_t *shape, int ndim, int view, char **err);
+GTensor gt_permute(GTensor x, const int64_t *dims, int ndim, char **err);
+GTensor gt_flatten(GTensor x, int64_t start, int64_t end, char **err);
+GTensor gt_narrow(GTensor x, int64_t dim, int64_t start, int64_t length, char **err);
+GTensor gt_cat(const GTensor *xs, int n, int64_t dim, char **err);
+
+/* ---- neural network ops (bias, weight, running stats are nullable) ---- */
+GTensor gt_conv2d(GTensor x, GTensor w, GTensor b, const int64_t *stride, const int64_t *padding,
+                  const int64_t *dilation, int64_t groups, char **err);
+GTensor gt_conv_transpose2d(GTensor x, GTensor w, GTensor b, const int64_t *stride,
+                            const int64_t *padding, const int64_t *output_padding, int64_t groups,
+                            const int64_t *dilation, char **err);
+GTensor gt_batch_norm(GTensor x, GTensor w, GTensor b, GTensor running_mean, GTensor running_var,
+                      int training, double momentum, double eps, char **err);
+GTensor gt_instance_norm(GTensor x, GTensor w, GTensor b, GTensor running_mean,
+                         GTensor running_var, int use_input_stats, double momentum, double eps,
+                         char **err);
+GTensor gt_dropout(GTensor x, double p, int train, char **err);
+enum { GT_PAD_ZERO = 0, GT_PAD_REFLECT, GT_PAD_REPLICATE };
+/* pad = {left, right, top, bottom}, as F.pad */
+GTensor gt_pad2d(GTensor x, int mode, const int64_t *pad, char **err);
+GTensor gt_avg_pool2d(GTensor x, const int64_t *kernel, const int64_t *stride,
+                      const int64_t *padding, int ceil_mode, int count_include_pad, char **err);
+enum { GT_NEAREST = 0, GT_BILINEAR };
+GTensor gt_upsample2d(GTensor x, int mode, int64_t out_h, int64_t out_w, int align_corners,
+                      char **err);
+enum { GT_BCE = 0, GT_BCE_WITH_LOGITS, GT_MSE, GT_L1 };
+enum { GT_REDUCE_NONE = 0, GT_REDUCE_MEAN = 1, GT_REDUCE_SUM = 2 };
+GTensor gt_loss(int kind, GTensor input, GTensor target, int reduction, char **err);
+
+/* ---- in-place, outside autograd (parameters, buffers, optimizer state) ---- */
+void gt_copy_(GTensor dst, GTensor src, char **err);
+void gt_fill_(GTensor t, double value, char **err);
+void gt_normal_(GTensor t, double mean, double std, char **err);
+void gt_uniform_(GTensor t, double from, double to, char **err);
+enum {
+  GT_INIT_XAVIER_NORMAL = 0, GT_INIT_XAVIER_UNIFORM, GT_INIT_KAIMING_NORMAL,
+  GT_INIT_KAIMING_UNIFORM, GT_INIT_ORTHOGONAL,
+};
+/* gain for xavier and orthogonal; the leaky slope `a` for kaiming (fan_in, leaky_relu) */
+void gt_init_(GTensor t, int kind, double gain_or_a, char **err);
+/* Adds `value` to an integer or float tensor in place (num_batches_tracked += 1). */
+void gt_add_scalar_(GTensor t, double value, char **err);
+
+/* ---- autograd ---- */
+void gt_set_requires_grad(GTensor t, int on, char **err);
+int gt_requires_grad(GTensor t);
+/* NULL without error when the tensor has no gradient */
+GTensor gt_grad(GTensor t, char **err);
+/* set_to_none=1 drops the gradient (PyTorch's default), 0 zeroes it in place */
+void gt_zero_grad(GTensor t, int set_to_none);
+/* grad is nullable (then the tensor must hold one element) */
+void gt_backward(GTensor t, GTensor grad, int retain_graph, int create_graph, char **err);
+/* torch.autograd.grad: grad_outputs entries are nullable; results get nin handles
+ * (NULL for an unused input when allow_unused). Returns 1 on success. */
+int gt_autograd_grad(const GTensor *outputs, const GTensor *grad_outputs, int nout,
+                     const GTensor *inputs, int nin, int retain_graph, int create_graph,
+                     int allow_unused, GTensor *results, char **err);
+GTensor gt_detach(GTensor t, char **err);
+int gt_grad_enabled(void);
+void gt_set_grad_enabled(int on);
+
+/* ---- optimizers (PyTorch's single-tensor updates, same arithmetic) ---- */
+/* Adam/AdamW step for n parameters; params without a gradient are skipped.
+ * step is the step count after this update (1 on the first step). decoupled=1 is AdamW. */
+void gt_adam_step(const GTensor *params, const GTensor *exp_avg, const GTensor *exp_avg_sq, int n,
+                  int64_t step, double lr, double beta1, double beta2, double eps,
+                  double weight_decay, int decoupled, char **err);
+/* SGD step; bufs[i] may be NULL on the first step, then a new momentum buffer is
+ * stored there (momentum != 0). */
+void gt_sgd_step(const GTensor *params, GTensor *bufs, int n, double lr, double momentum,
+                 double dampening, double weight_decay, int nesterov, char **err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,221 @@
+// ops.cpp: the tensor and network ops GANs need, as thin calls to ATen.
+#include "internal.h"
+
+using gt::opt;
+using gt::T;
+using gt::vec;
+using gt::wrap;
+
+extern "C" {
+
+GTensor gt_unary(int op, GTensor x, char **err) {
+  GT_TRY
+  auto &a = T(x);
+  switch (op) {
+    case GT_RELU: return wrap(at::relu(a));
+    case GT_TANH: return wrap(at::tanh(a));
+    case GT_SIGMOID: return wrap(at::sigmoid(a));
+    case GT_NEG: return wrap(at::neg(a));
+    case GT_SQRT: return wrap(at::sqrt(a));
+    case GT_ABS: return wrap(at::abs(a));
+    case GT_EXP: return wrap(at::exp(a));
+    case GT_LOG: return wrap(at::log(a));
+    case GT_SQUARE: return wrap(at::square(a));
+    case GT_ONES_LIKE: return wrap(at::ones_like(a));
+    case GT_ZEROS_LIKE: return wrap(at::zeros_like(a));
+    case GT_RANDN_LIKE: return wrap(at::randn_like(a));
+    case GT_RAND_LIKE: return wrap(at::rand_like(a));
+  }
+  throw std::invalid_argument("unknown unary op " + std::to_string(op));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_binary(int op, GTensor a, GTensor b, char **err) {
+  GT_TRY
+  auto &x = T(a);
+  auto &y = T(b);
+  switch (op) {
+    case GT_ADD: return wrap(at::add(x, y));
+    case GT_SUB: return wrap(at::sub(x, y));
+    case GT_MUL: return wrap(at::mul(x, y));
+    case GT_DIV: return wrap(at::div(x, y));
+    case GT_MAXIMUM: return wrap(at::maximum(x, y));
+    case GT_MINIMUM: return wrap(at::minimum(x, y));
+  }
+  throw std::invalid_argument("unknown binary op " + std::to_string(op));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_scalar_op(int op, GTensor x, double s, char **err) {
+  GT_TRY
+  auto &a = T(x);
+  switch (op) {
+    case GT_ADD_SCALAR: return wrap(at::add(a, s));
+    case GT_SUB_SCALAR: return wrap(at::sub(a, s));
+    case GT_MUL_SCALAR: return wrap(at::mul(a, s));
+    case GT_DIV_SCALAR: return wrap(at::div(a, s));
+    case GT_POW_SCALAR: return wrap(at::pow(a, s));
+    case GT_RSUB_SCALAR: return wrap(at::rsub(a, s));
+    case GT_LEAKY_RELU: return wrap(at::leaky_relu(a, s));
+    case GT_FULL_LIKE: return wrap(at::full_like(a, s));
+  }
+  throw std::invalid_argument("unknown scalar op " + std::to_string(op));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_clamp(GTensor x, double min, int has_min, double max, int has_max, char **err) {
+  GT_TRY
+  c10::optional<at::Scalar> lo, hi;
+  if (has_min) lo = min;
+  if (has_max) hi = max;
+  return wrap(at::clamp(T(x), lo, hi));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_reduce(int op, GTensor x, const int64_t *dims, int ndims, int keepdim, char **err) {
+  GT_TRY
+  auto &a = T(x);
+  if (ndims == 0) {
+    switch (op) {
+      case GT_SUM: return wrap(at::sum(a));
+      case GT_MEAN: return wrap(at::mean(a));
+    }
+  } else {
+    auto d = vec(dims, ndims);
+    switch (op) {
+      case GT_SUM: return wrap(at::sum(a, d, keepdim != 0));
+      case GT_MEAN: return wrap(at::mean(a, d, keepdim != 0));
+    }
+  }
+  throw std::invalid_argument("unknown reduction " + std::to_string(op));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_reshape(GTensor x, const int64_t *shape, int ndim, int view, char **err) {
+  GT_TRY
+  auto s = vec(shape, ndim);
+  return wrap(view ? T(x).view(s) : T(x).reshape(s));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_permute(GTensor x, const int64_t *dims, int ndim, char **err) {
+  GT_TRY
+  return wrap(T(x).permute(vec(dims, ndim)));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_flatten(GTensor x, int64_t start, int64_t end, char **err) {
+  GT_TRY
+  return wrap(T(x).flatten(start, end));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_narrow(GTensor x, int64_t dim, int64_t start, int64_t length, char **err) {
+  GT_TRY
+  return wrap(T(x).narrow(dim, start, length));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_cat(const GTensor *xs, int n, int64_t dim, char **err) {
+  GT_TRY
+  std::vector<at::Tensor> ts;
+  ts.reserve(n);
+  for (int i = 0; i < n; i++) ts.push_back(T(xs[i]));
+  return wrap(at::cat(ts, dim));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_conv2d(GTensor x, GTensor w, GTensor b, const int64_t *stride, const int64_t *padding,
+                  const int64_t *dilation, int64_t groups, char **err) {
+  GT_TRY
+  return wrap(at::conv2d(T(x), T(w), opt(b), vec(stride, 2), vec(padding, 2), vec(dilation, 2),
+                         groups));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_conv_transpose2d(GTensor x, GTensor w, GTensor b, const int64_t *stride,
+                            const int64_t *padding, const int64_t *output_padding, int64_t groups,
+                            const int64_t *dilation, char **err) {
+  GT_TRY
+  return wrap(at::conv_transpose2d(T(x), T(w), opt(b), vec(stride, 2), vec(padding, 2),
+                                   vec(output_padding, 2), groups, vec(dilation, 2)));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_batch_norm(GTensor x, GTensor w, GTensor b, GTensor running_mean, GTensor running_var,
+                      int training, double momentum, double eps, char **err) {
+  GT_TRY
+  return wrap(at::batch_norm(T(x), opt(w), opt(b), opt(running_mean), opt(running_var),
+                             training != 0, momentum, eps, at::globalContext().userEnabledCuDNN()));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_instance_norm(GTensor x, GTensor w, GTensor b, GTensor running_mean,
+                         GTensor running_var, int use_input_stats, double momentum, double eps,
+                         char **err) {
+  GT_TRY
+  return wrap(at::instance_norm(T(x), opt(w), opt(b), opt(running_mean), opt(running_var),
+                                use_input_stats != 0, momentum, eps,
+                                at::globalContext().userEnabledCuDNN()));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_dropout(GTensor x, double p, int train, char **err) {
+  GT_TRY
+  if (p < 0 || p > 1) throw std::invalid_argument("dropout probability " + std::to_string(p) +
+                                                  " is outside [0, 1]");
+  return wrap(at::dropout(T(x), p, train != 0));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_pad2d(GTensor x, int mode, const int64_t *pad, char **err) {
+  GT_TRY
+  auto p = vec(pad, 4);
+  switch (mode) {
+    case GT_PAD_ZERO: return wrap(at::constant_pad_nd(T(x), p, 0));
+    case GT_PAD_REFLECT: return wrap(at::reflection_pad2d(T(x), p));
+    case GT_PAD_REPLICATE: return wrap(at::replication_pad2d(T(x), p));
+  }
+  throw std::invalid_argument("unknown padding mode " + std::to_string(mode));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_avg_pool2d(GTensor x, const int64_t *kernel, const int64_t *stride,
+                      const int64_t *padding, int ceil_mode, int count_include_pad, char **err) {
+  GT_TRY
+  return wrap(at::avg_pool2d(T(x), vec(kernel, 2), vec(stride, 2), vec(padding, 2),
+                             ceil_mode != 0, count_include_pad != 0));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_upsample2d(GTensor x, int mode, int64_t out_h, int64_t out_w, int align_corners,
+                      char **err) {
+  GT_TRY
+  std::vector<int64_t> size{out_h, out_w};
+  switch (mode) {
+    case GT_NEAREST: return wrap(at::upsample_nearest2d(T(x), size));
+    case GT_BILINEAR: return wrap(at::upsample_bilinear2d(T(x), size, align_corners != 0));
+  }
+  throw std::invalid_argument("unknown upsampling mode " + std::to_string(mode));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_loss(int kind, GTensor input, GTensor target, int reduction, char **err) {
+  GT_TRY
+  if (reduction < GT_REDUCE_NONE || reduction > GT_REDUCE_SUM)
+    throw std::invalid_argument("unknown reduction " + std::to_string(reduction));
+  auto &x = T(input);
+  auto &y = T(target);
+  // at::Reduction uses the same numbering: None 0, Mean 1, Sum 2.
+  switch (kind) {
+    case GT_BCE: return wrap(at::binary_cross_entropy(x, y, {}, reduction));
+    case GT_BCE_WITH_LOGITS:
+      return wrap(at::binary_cross_entropy_with_logits(x, y, {}, {}, reduction));
+    case GT_MSE: return wrap(at::mse_loss(x, y, reduction));
+    case GT_L1: return wrap(at::l1_loss(x, y, reduction));
+  }
+  throw std::invalid_argument("unknown loss " + std::to_string(kind));
+  GT_CATCH(nullptr)
+}
+
+}  // extern "C"

@@ -1,0 +1,104 @@
+package torch
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestErrorsNotCrashes feeds libtorch bad input: each becomes a Go error with
+// libtorch's message and no C++ backtrace, and the process goes on.
+func TestErrorsNotCrashes(t *testing.T) {
+	LockThread()
+	s := NewScope()
+	defer s.Close()
+	x := Randn(Float32, CPUDevice, 2, 3, 8, 8)
+	freed := Randn(Float32, CPUDevice, 2, 2)
+	freed.Free()
+	cases := []struct {
+		name string
+		f    func()
+		want string // a part of the message
+	}{
+		{"conv channels", func() { Conv2d(x, Randn(Float32, CPUDevice, 4, 5, 3, 3), nil, ConvOpts{}) }, "channels"},
+		{"broadcast", func() { x.Add(Randn(Float32, CPUDevice, 7)) }, "must match"},
+		{"view of permuted", func() { x.Permute(0, 2, 3, 1).View(-1) }, "view"},
+		{"reshape count", func() { x.Reshape(5, 7) }, "invalid for input of size"},
+		{"wrong dtype conv", func() {
+			Conv2d(Zeros(Uint8, CPUDevice, 2, 3, 8, 8), Randn(Float32, CPUDevice, 4, 3, 3, 3), nil, ConvOpts{})
+		}, "type"},
+		{"wrong dtype loss", func() { BCELoss(x.Sigmoid(), Zeros(Int64, CPUDevice, 2, 3, 8, 8), ReduceMean) }, ""},
+		{"freed tensor", func() { freed.Relu() }, "after Free"},
+		{"nil tensor", func() { x.Add(nil) }, "nil tensor"},
+		{"missing CUDA device", func() { x.To(CUDADevice(7)) }, "cuda:7"},
+		{"short data", func() { FromFloat32([]float32{1, 2, 3}, 2, 2) }, "do not fill"},
+		{"backward of non-scalar", func() { x.Clone().SetRequiresGrad(true).Mul(x).Backward() }, "scalar"},
+		{"dropout p", func() { Dropout(x, 1.5, true) }, "outside [0, 1]"},
+		{"item of many", func() { x.Item() }, ""},
+		{"upsample of 2-d", func() { Upsample(Randn(Float32, CPUDevice, 3, 3), Nearest, 6, 6, false) }, ""},
+		{"pinned without CUDA", func() {
+			if CUDAIsAvailable() {
+				panic(&Error{Op: "skip", Msg: "CUDA present"})
+			}
+			Empty(Float32, CPUDevice, true, 4)
+		}, "pinned"},
+	}
+	for _, c := range cases {
+		err := Try(c.f)
+		if err == nil {
+			t.Errorf("%s: no error", c.name)
+			continue
+		}
+		var te *Error
+		if !errors.As(err, &te) {
+			t.Errorf("%s: error %T is not a *torch.Error", c.name, err)
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, c.want) {
+			t.Errorf("%s: message %q lacks %q", c.name, msg, c.want)
+		}
+		if strings.Contains(msg, "Exception raised from") || strings.Contains(msg, "frame #") {
+			t.Errorf("%s: message carries the C++ backtrace: %q", c.name, msg)
+		}
+		t.Logf("%s: %s", c.name, firstLine(msg))
+	}
+	// The process is intact: ordinary work still runs.
+	if v := Ones(Float32, CPUDevice, 3).Sum().Item(); v != 3 {
+		t.Fatalf("after the errors, sum of ones is %v", v)
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func TestTryPassesOtherPanics(t *testing.T) {
+	defer func() {
+		if r := recover(); r != "not torch" {
+			t.Fatalf("recovered %v, want the original panic", r)
+		}
+	}()
+	_ = Try(func() { panic("not torch") })
+	t.Fatal("Try swallowed a foreign panic")
+}
+
+func TestParseDevice(t *testing.T) {
+	for in, want := range map[string]Device{"cpu": CPUDevice, " CPU ": CPUDevice} {
+		got, err := ParseDevice(in)
+		if err != nil || got != want {
+			t.Errorf("ParseDevice(%q) = %v, %v", in, got, err)
+		}
+	}
+	auto, err := ParseDevice("auto")
+	if err != nil || auto.IsCUDA() != CUDAIsAvailable() {
+		t.Errorf("auto = %v, %v with CUDA available %v", auto, err, CUDAIsAvailable())
+	}
+	for _, bad := range []string{"gpu", "cuda:x", "cuda:-1", "cuda:99"} {
+		if _, err := ParseDevice(bad); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("ParseDevice(%q): error %v should name the value", bad, err)
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package torch
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// rssBytes is the process's resident set size.
+func rssBytes(t *testing.T) int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Fatalf("read RSS: %v", err)
+	}
+	f := strings.Fields(string(b))
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pages * int64(os.Getpagesize())
+}
+
+// TestLongRunLeaksNothing runs 1000 forward/backward/Adam steps of a small
+// conv net, one Scope per step, and checks that every step's handles are
+// freed and that the process stops growing.
+func TestLongRunLeaksNothing(t *testing.T) {
+	LockThread()
+	ManualSeed(1)
+	before := LiveTensors()
+	setup := NewScope() // frees the temporaries of initialisation
+	newParam := func(shape ...int64) *Tensor {
+		p := Randn(Float32, CPUDevice, shape...).MulScalar(0.02).Persist()
+		return p.SetRequiresGrad(true)
+	}
+	w1, w2 := newParam(8, 3, 4, 4), newParam(1, 8, 4, 4)
+	gamma := Ones(Float32, CPUDevice, 8).Persist().SetRequiresGrad(true)
+	beta := Zeros(Float32, CPUDevice, 8).Persist().SetRequiresGrad(true)
+	rm, rv := Zeros(Float32, CPUDevice, 8).Persist(), Ones(Float32, CPUDevice, 8).Persist()
+	params := []*Tensor{w1, w2, gamma, beta}
+	opt := NewAdam(params, 2e-4, 0.5, 0.999)
+	opt.State("") // allocate the moments now, so the baseline includes them
+	setup.Close()
+	start := LiveTensors()
+
+	const steps = 1000
+	var rssWarm int64
+	var loss float64
+	for step := 1; step <= steps; step++ {
+		func() {
+			s := NewScope()
+			defer s.Close()
+			x := Randn(Float32, CPUDevice, 16, 3, 8, 8)
+			h := Conv2d(x, w1, nil, ConvOpts{Stride: [2]int64{2, 2}, Padding: [2]int64{1, 1}})
+			h = BatchNorm(h, gamma, beta, rm, rv, true, 0.1, 1e-5).LeakyRelu(0.2)
+			logits := Conv2d(h, w2, nil, ConvOpts{})
+			l := BCEWithLogitsLoss(logits, logits.OnesLike(), ReduceMean)
+			opt.ZeroGrad()
+			l.Backward()
+			opt.Step()
+			loss = l.Item()
+		}()
+		if step == 200 {
+			runtime.GC()
+			rssWarm = rssBytes(t)
+		}
+	}
+	runtime.GC()
+	rssEnd := rssBytes(t)
+	if got := LiveTensors(); got != start {
+		t.Errorf("live tensor handles: %d after %d steps, %d at the start", got, steps, start)
+	}
+	growth := rssEnd - rssWarm
+	t.Logf("RSS after step 200: %.1f MiB, after step %d: %.1f MiB (growth %d KiB); final loss %.4f",
+		float64(rssWarm)/(1<<20), steps, float64(rssEnd)/(1<<20), growth/1024, loss)
+	if growth > 8<<20 {
+		t.Errorf("RSS grew by %.1f MiB over %d steps after warm-up", float64(growth)/(1<<20), steps-200)
+	}
+	for _, p := range append(params, rm, rv) {
+		p.Free()
+	}
+	opt.Free()
+	if got := LiveTensors(); got != before {
+		t.Errorf("after freeing the model: %d live handles, %d before it", got, before)
+	}
+}

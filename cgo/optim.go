@@ -1,0 +1,151 @@
+package torch
+
+// #include "gotorch.h"
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// Adam is torch.optim.Adam (AdamW with Decoupled), with PyTorch's arithmetic.
+// Its state tensors are plain fields so checkpoints can save and restore them.
+type Adam struct {
+	Params      []*Tensor
+	LR          float64 // may change between steps (LR schedules)
+	Beta1       float64
+	Beta2       float64
+	Eps         float64
+	WeightDecay float64
+	Decoupled   bool // AdamW: decay the weights directly, not through the gradient
+
+	StepCount int64     // updates made so far
+	ExpAvg    []*Tensor // first moments, one per parameter; nil until the first step
+	ExpAvgSq  []*Tensor // second moments
+}
+
+// NewAdam is Adam over params with PyTorch's defaults for eps (1e-8) and weight decay (0).
+func NewAdam(params []*Tensor, lr, beta1, beta2 float64) *Adam {
+	return &Adam{Params: params, LR: lr, Beta1: beta1, Beta2: beta2, Eps: 1e-8}
+}
+
+// zerosLike is a zero tensor like t that no scope frees.
+func zerosLike(t *Tensor) *Tensor {
+	z := t.ZerosLike()
+	return z.Persist()
+}
+
+func (o *Adam) initState() {
+	if o.ExpAvg != nil {
+		return
+	}
+	o.ExpAvg = make([]*Tensor, len(o.Params))
+	o.ExpAvgSq = make([]*Tensor, len(o.Params))
+	for i, p := range o.Params {
+		o.ExpAvg[i] = zerosLike(p)
+		o.ExpAvgSq[i] = zerosLike(p)
+	}
+}
+
+// Step updates every parameter that has a gradient.
+func (o *Adam) Step() {
+	const op = "adam_step"
+	o.initState()
+	if len(o.ExpAvg) != len(o.Params) || len(o.ExpAvgSq) != len(o.Params) {
+		fail(op, "state for %d/%d parameters, optimizer has %d", len(o.ExpAvg), len(o.ExpAvgSq), len(o.Params))
+	}
+	ps := handles(op, o.Params, false)
+	m := handles(op, o.ExpAvg, false)
+	v := handles(op, o.ExpAvgSq, false)
+	var e *C.char
+	C.gt_adam_step(firstHandle(ps), firstHandle(m), firstHandle(v), C.int(len(ps)), C.int64_t(o.StepCount+1),
+		C.double(o.LR), C.double(o.Beta1), C.double(o.Beta2), C.double(o.Eps), C.double(o.WeightDecay),
+		cbool(o.Decoupled), &e)
+	runtime.KeepAlive(o)
+	check(op, e)
+	o.StepCount++
+}
+
+// ZeroGrad drops every parameter's gradient.
+func (o *Adam) ZeroGrad() { zeroGrads(o.Params) }
+
+// Free releases the optimizer state.
+func (o *Adam) Free() {
+	for _, t := range o.ExpAvg {
+		t.Free()
+	}
+	for _, t := range o.ExpAvgSq {
+		t.Free()
+	}
+	o.ExpAvg, o.ExpAvgSq = nil, nil
+}
+
+// State names the optimizer's tensors (allocating them if no step ran yet),
+// for a checkpoint: prefix+"exp_avg.<i>" and prefix+"exp_avg_sq.<i>".
+func (o *Adam) State(prefix string) map[string]*Tensor {
+	o.initState()
+	st := make(map[string]*Tensor, 2*len(o.Params))
+	for i := range o.Params {
+		st[fmt.Sprintf("%sexp_avg.%d", prefix, i)] = o.ExpAvg[i]
+		st[fmt.Sprintf("%sexp_avg_sq.%d", prefix, i)] = o.ExpAvgSq[i]
+	}
+	return st
+}
+
+// SGD is torch.optim.SGD with momentum, dampening, Nesterov and weight decay.
+type SGD struct {
+	Params      []*Tensor
+	LR          float64
+	Momentum    float64
+	Dampening   float64
+	WeightDecay float64
+	Nesterov    bool
+
+	MomentumBuffers []*Tensor // nil entries until a parameter's first update
+}
+
+// NewSGD is SGD over params.
+func NewSGD(params []*Tensor, lr, momentum float64) *SGD {
+	return &SGD{Params: params, LR: lr, Momentum: momentum}
+}
+
+// Step updates every parameter that has a gradient.
+func (o *SGD) Step() {
+	const op = "sgd_step"
+	if o.MomentumBuffers == nil {
+		o.MomentumBuffers = make([]*Tensor, len(o.Params))
+	}
+	if len(o.MomentumBuffers) != len(o.Params) {
+		fail(op, "%d momentum buffers for %d parameters", len(o.MomentumBuffers), len(o.Params))
+	}
+	ps := handles(op, o.Params, false)
+	bufs := handles(op, o.MomentumBuffers, true)
+	var e *C.char
+	C.gt_sgd_step(firstHandle(ps), firstHandle(bufs), C.int(len(ps)), C.double(o.LR), C.double(o.Momentum),
+		C.double(o.Dampening), C.double(o.WeightDecay), cbool(o.Nesterov), &e)
+	runtime.KeepAlive(o)
+	// New buffers were stored before any error: take ownership either way.
+	for i, h := range bufs {
+		if h != nil && o.MomentumBuffers[i] == nil {
+			o.MomentumBuffers[i] = wrapUnscoped(h)
+		}
+	}
+	check(op, e)
+}
+
+// ZeroGrad drops every parameter's gradient.
+func (o *SGD) ZeroGrad() { zeroGrads(o.Params) }
+
+// Free releases the momentum buffers.
+func (o *SGD) Free() {
+	for _, t := range o.MomentumBuffers {
+		t.Free()
+	}
+	o.MomentumBuffers = nil
+}
+
+func zeroGrads(ps []*Tensor) {
+	for _, p := range ps {
+		p.ZeroGrad()
+	}
+}

@@ -1,0 +1,121 @@
+package torch
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+type optCase struct {
+	Name    string         `json:"name"`
+	Kind    string         `json:"kind"`
+	Params  []string       `json:"params"`
+	Options map[string]any `json:"options"`
+	Steps   int            `json:"steps"`
+	LRs     []float64      `json:"lrs,omitempty"`
+}
+
+// TestOptimizersMatchPyTorch runs 20 steps of Adam, AdamW and SGD from the
+// same parameters and gradients as torch.optim, and compares the parameters
+// and every state tensor.
+func TestOptimizersMatchPyTorch(t *testing.T) {
+	LockThread()
+	s := NewScope()
+	defer s.Close()
+	const steps = 20
+	r := rand.New(rand.NewPCG(3, 4))
+	shapes := [][]int64{{4, 3, 3, 3}, {4}, {2, 5}}
+	decayLRs := make([]float64, steps)
+	for i := range decayLRs {
+		decayLRs[i] = 2e-4 * (1 - float64(i)/steps) // a linear decay, set before each step
+	}
+	cases := []optCase{
+		{Name: "adam", Kind: "adam", Options: P{"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0, "decoupled": false}},
+		{Name: "adam_wd_lr", Kind: "adam", Options: P{"lr": 2e-4, "beta1": 0.9, "beta2": 0.99, "eps": 1e-6, "weight_decay": 0.01, "decoupled": false}, LRs: decayLRs},
+		{Name: "adamw", Kind: "adam", Options: P{"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.05, "decoupled": true}},
+		{Name: "sgd_momentum", Kind: "sgd", Options: P{"lr": 0.01, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0, "nesterov": false}},
+		{Name: "sgd_nesterov_wd", Kind: "sgd", Options: P{"lr": 0.05, "momentum": 0.8, "dampening": 0.0, "weight_decay": 1e-3, "nesterov": true}},
+		{Name: "sgd_dampening", Kind: "sgd", Options: P{"lr": 0.05, "momentum": 0.5, "dampening": 0.3, "weight_decay": 0.0, "nesterov": false}},
+		{Name: "sgd_plain", Kind: "sgd", Options: P{"lr": 0.1, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": false}},
+	}
+	var inputs []Named
+	type result struct {
+		params []*Tensor
+		adam   *Adam
+		sgd    *SGD
+	}
+	results := map[string]result{}
+	for ci := range cases {
+		c := &cases[ci]
+		c.Steps = steps
+		var params []*Tensor
+		for i, sh := range shapes {
+			v := randTensor(r, true, 0, 0, sh...)
+			name := fmt.Sprintf("%s.p%d", c.Name, i)
+			c.Params = append(c.Params, name)
+			inputs = append(inputs, Named{name, v})
+			params = append(params, v.Clone().SetRequiresGrad(true).Persist())
+		}
+		o := c.Options
+		var adam *Adam
+		var sgd *SGD
+		if c.Kind == "adam" {
+			adam = NewAdam(params, o["lr"].(float64), o["beta1"].(float64), o["beta2"].(float64))
+			adam.Eps, adam.WeightDecay, adam.Decoupled = o["eps"].(float64), o["weight_decay"].(float64), o["decoupled"].(bool)
+		} else {
+			sgd = NewSGD(params, o["lr"].(float64), o["momentum"].(float64))
+			sgd.Dampening, sgd.WeightDecay, sgd.Nesterov = o["dampening"].(float64), o["weight_decay"].(float64), o["nesterov"].(bool)
+		}
+		for step := 0; step < steps; step++ {
+			for i, p := range params {
+				g := randTensor(r, true, 0, 0, shapes[i]...)
+				inputs = append(inputs, Named{fmt.Sprintf("%s.grad.%d.%d", c.Name, step, i), g})
+				// Autograd accumulates into .grad; a backward of sum(p*g) leaves exactly g there.
+				p.ZeroGrad()
+				p.Mul(g).Sum().Backward()
+			}
+			if c.LRs != nil {
+				adam.LR = c.LRs[step]
+			}
+			if adam != nil {
+				adam.Step()
+			} else {
+				sgd.Step()
+			}
+		}
+		results[c.Name] = result{params, adam, sgd}
+	}
+	want := runReference(t, "optim", cases, inputs)
+	compared := 0
+	cmp := func(name string, got *Tensor) {
+		w, ok := want[name]
+		if !ok {
+			t.Errorf("%s: PyTorch has no such value", name)
+			return
+		}
+		assertClose(t, name, got, w, 1e-6, 1e-6)
+		compared++
+	}
+	for _, c := range cases {
+		res := results[c.Name]
+		for i, p := range res.params {
+			cmp(fmt.Sprintf("%s.param.%d", c.Name, i), p)
+			if res.adam != nil {
+				cmp(fmt.Sprintf("%s.exp_avg.%d", c.Name, i), res.adam.ExpAvg[i])
+				cmp(fmt.Sprintf("%s.exp_avg_sq.%d", c.Name, i), res.adam.ExpAvgSq[i])
+				if st := want[fmt.Sprintf("%s.step.%d", c.Name, i)]; len(st.data) != 1 || int64(st.data[0]) != res.adam.StepCount {
+					t.Errorf("%s: step count %d, PyTorch %v", c.Name, res.adam.StepCount, st.data)
+				}
+			} else if c.Options["momentum"].(float64) != 0 {
+				cmp(fmt.Sprintf("%s.momentum_buffer.%d", c.Name, i), res.sgd.MomentumBuffers[i])
+			}
+			p.Free()
+		}
+		if res.adam != nil {
+			res.adam.Free()
+		} else {
+			res.sgd.Free()
+		}
+	}
+	t.Logf("%d optimizer tensors compared after %d steps", compared, steps)
+}

@@ -1,0 +1,72 @@
+package torch
+
+// #include "gotorch.h"
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// ManualSeed seeds the default generators of the CPU and of every CUDA device.
+func ManualSeed(seed uint64) { C.gt_manual_seed(C.uint64_t(seed)) }
+
+// RNGState is a copy of dev's default generator state (a uint8 tensor), for
+// checkpoints.
+func RNGState(dev Device) *Tensor {
+	var e *C.char
+	h := C.gt_rng_state(C.int(dev.Type), C.int(dev.Index), &e)
+	return result("rng_state", h, e)
+}
+
+// SetRNGState restores a state that RNGState returned.
+func SetRNGState(dev Device, state *Tensor) {
+	var e *C.char
+	C.gt_set_rng_state(C.int(dev.Type), C.int(dev.Index), state.ptr("set_rng_state"), &e)
+	runtime.KeepAlive(state)
+	check("set_rng_state", e)
+}
+
+// SetNumThreads sets libtorch's intra-op thread count (n >= 1) and keeps
+// OpenBLAS to one thread of its own, so the two never oversubscribe the
+// cores (DESIGN.md point 6). It reports whether OpenBLAS was found.
+func SetNumThreads(n int) (openBLAS bool, err error) {
+	if n < 1 {
+		return false, fmt.Errorf("torch: thread count %d: must be at least 1", n)
+	}
+	C.gt_set_num_threads(C.int(n))
+	return C.gt_openblas_set_num_threads(1) != 0, nil
+}
+
+// NumThreads is libtorch's intra-op thread count.
+func NumThreads() int { return int(C.gt_num_threads()) }
+
+// SetCuDNNBenchmark turns cuDNN's autotuner on or off (fastest convolution
+// algorithms for fixed shapes, at the cost of a first slow step).
+func SetCuDNNBenchmark(on bool) { C.gt_set_cudnn_benchmark(cbool(on)) }
+
+// SetAllowTF32 lets float32 convolutions and matrix products on CUDA use
+// TF32 tensor cores (faster, about 1e-3 relative error). Off gives full float32.
+func SetAllowTF32(on bool) { C.gt_set_allow_tf32(cbool(on)) }
+
+// CUDASynchronize waits for all work queued on CUDA device i.
+func CUDASynchronize(i int) error {
+	var e *C.char
+	C.gt_cuda_synchronize(C.int(i), &e)
+	return Try(func() { check("cuda_synchronize", e) })
+}
+
+// CUDAMaxAllocated is the peak of bytes allocated on CUDA device i since the
+// last CUDAResetPeak; -1 when this libgotorch was built without CUDA headers.
+func CUDAMaxAllocated(i int) (int64, error) {
+	var e *C.char
+	n := C.gt_cuda_max_allocated(C.int(i), &e)
+	return int64(n), Try(func() { check("cuda_max_allocated", e) })
+}
+
+// CUDAResetPeak restarts CUDAMaxAllocated's count on device i.
+func CUDAResetPeak(i int) error {
+	var e *C.char
+	C.gt_cuda_reset_peak(C.int(i), &e)
+	return Try(func() { check("cuda_reset_peak", e) })
+}

@@ -1,0 +1,190 @@
+package torch
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+)
+
+// Named is a tensor with its state-dict key.
+type Named struct {
+	Name   string
+	Tensor *Tensor
+}
+
+// maxHeader bounds the JSON header a reader accepts, so a corrupt length
+// cannot make it allocate gigabytes.
+const maxHeader = 100 << 20
+
+type stEntry struct {
+	DType       string   `json:"dtype"`
+	Shape       []int64  `json:"shape"`
+	DataOffsets [2]int64 `json:"data_offsets"`
+}
+
+// WriteSafetensors writes tensors (from any device) in the safetensors format:
+// an 8-byte little-endian header length, a JSON header, then the raw data in
+// the given order. meta goes into the header's "__metadata__".
+func WriteSafetensors(w io.Writer, tensors []Named, meta map[string]string) error {
+	var hdr bytes.Buffer
+	hdr.WriteByte('{')
+	if len(meta) > 0 {
+		m, err := json.Marshal(meta)
+		if err != nil {
+			return err
+		}
+		hdr.WriteString(`"__metadata__":`)
+		hdr.Write(m)
+	}
+	seen := make(map[string]bool, len(tensors))
+	datas := make([][]byte, len(tensors))
+	var off int64
+	for i, nt := range tensors {
+		if nt.Name == "" || nt.Name == "__metadata__" || seen[nt.Name] {
+			return fmt.Errorf("safetensors: invalid or repeated tensor name %q", nt.Name)
+		}
+		seen[nt.Name] = true
+		var data []byte
+		var dt DType
+		var shape []int64
+		if err := Try(func() {
+			dt, shape, data = nt.Tensor.DType(), nt.Tensor.Shape(), nt.Tensor.Bytes()
+		}); err != nil {
+			return fmt.Errorf("safetensors: tensor %s: %w", nt.Name, err)
+		}
+		datas[i] = data
+		if shape == nil {
+			shape = []int64{}
+		}
+		e, _ := json.Marshal(stEntry{DType: dtypeInfo[dt].st, Shape: shape, DataOffsets: [2]int64{off, off + int64(len(data))}})
+		name, _ := json.Marshal(nt.Name)
+		if hdr.Len() > 1 {
+			hdr.WriteByte(',')
+		}
+		hdr.Write(name)
+		hdr.WriteByte(':')
+		hdr.Write(e)
+		off += int64(len(data))
+	}
+	hdr.WriteByte('}')
+	// Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
+	for hdr.Len()%8 != 0 {
+		hdr.WriteByte(' ')
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	if err := binary.Write(bw, binary.LittleEndian, uint64(hdr.Len())); err != nil {
+		return err
+	}
+	if _, err := bw.Write(hdr.Bytes()); err != nil {
+		return err
+	}
+	for _, d := range datas {
+		if _, err := bw.Write(d); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// SaveSafetensors writes a safetensors file at path (not atomically: the
+// checkpoint writer takes care of that).
+func SaveSafetensors(path string, tensors []Named, meta map[string]string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := WriteSafetensors(f, tensors, meta); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// LoadSafetensors reads every tensor of a safetensors file onto the CPU, in
+// file order (by data offset), with the header's metadata. A truncated or
+// malformed file is an error naming the file and what is wrong.
+func LoadSafetensors(path string) ([]Named, map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	ts, meta, err := ParseSafetensors(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return ts, meta, nil
+}
+
+// ParseSafetensors decodes a whole safetensors file held in memory.
+func ParseSafetensors(data []byte) ([]Named, map[string]string, error) {
+	if len(data) < 8 {
+		return nil, nil, fmt.Errorf("not a safetensors file: %d bytes, shorter than the 8-byte header length", len(data))
+	}
+	n := binary.LittleEndian.Uint64(data[:8])
+	if n > maxHeader || n > uint64(len(data)-8) {
+		return nil, nil, fmt.Errorf("not a safetensors file or truncated: header length %d, file has %d bytes", n, len(data))
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data[8:8+n], &raw); err != nil {
+		return nil, nil, fmt.Errorf("safetensors header is not valid JSON: %v", err)
+	}
+	body := data[8+n:]
+	var meta map[string]string
+	type item struct {
+		name string
+		e    stEntry
+	}
+	var items []item
+	for k, v := range raw {
+		if k == "__metadata__" {
+			if err := json.Unmarshal(v, &meta); err != nil {
+				return nil, nil, fmt.Errorf("safetensors __metadata__: %v", err)
+			}
+			continue
+		}
+		var e stEntry
+		if err := json.Unmarshal(v, &e); err != nil {
+			return nil, nil, fmt.Errorf("tensor %s: %v", k, err)
+		}
+		items = append(items, item{k, e})
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].e.DataOffsets[0] < items[j].e.DataOffsets[0] })
+	byName := make(map[string]DType)
+	for dt, i := range dtypeInfo {
+		byName[i.st] = dt
+	}
+	out := make([]Named, 0, len(items))
+	free := func() {
+		for _, nt := range out {
+			nt.Tensor.Free()
+		}
+	}
+	for _, it := range items {
+		dt, ok := byName[it.e.DType]
+		if !ok {
+			free()
+			return nil, nil, fmt.Errorf("tensor %s: unsupported dtype %q", it.name, it.e.DType)
+		}
+		b, e := it.e.DataOffsets[0], it.e.DataOffsets[1]
+		if b < 0 || e < b || e > int64(len(body)) {
+			free()
+			return nil, nil, fmt.Errorf("tensor %s: data offsets [%d, %d] outside the %d data bytes (truncated file?)", it.name, b, e, len(body))
+		}
+		if want := numel(it.e.Shape) * int64(dt.Size()); want != e-b {
+			free()
+			return nil, nil, fmt.Errorf("tensor %s: shape %v of %s needs %d bytes, offsets give %d", it.name, it.e.Shape, dt, want, e-b)
+		}
+		var t *Tensor
+		if err := Try(func() { t = FromBytes(body[b:e], dt, CPUDevice, it.e.Shape...).Persist() }); err != nil {
+			free()
+			return nil, nil, fmt.Errorf("tensor %s: %w", it.name, err)
+		}
+		out = append(out, Named{Name: it.name, Tensor: t})
+	}
+	return out, meta, nil
+}
