@@ -1,0 +1,101 @@
+package trainer
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+)
+
+// Shutdown turns SIGINT and SIGTERM into a request the training loop polls
+// between steps, so it can finish the step, write a checkpoint and exit
+// cleanly. A second signal exits at once (status 128+signal), for when the
+// clean stop itself hangs.
+type Shutdown struct {
+	parent context.Context
+	ctx    context.Context
+	cancel context.CancelFunc
+	ch     chan os.Signal
+	done   chan struct{}
+	once   sync.Once
+
+	mu  sync.Mutex
+	sig os.Signal
+
+	exit func(code int) // os.Exit; replaced in tests
+}
+
+// NotifyShutdown starts listening for SIGINT and SIGTERM.
+func NotifyShutdown(parent context.Context) *Shutdown {
+	ctx, cancel := context.WithCancel(parent)
+	s := &Shutdown{parent: parent, ctx: ctx, cancel: cancel, ch: make(chan os.Signal, 2), done: make(chan struct{}), exit: os.Exit}
+	signal.Notify(s.ch, os.Interrupt, syscall.SIGTERM)
+	go s.watch()
+	return s
+}
+
+func (s *Shutdown) watch() {
+	for {
+		select {
+		case <-s.done:
+			return
+		case sig := <-s.ch:
+			s.mu.Lock()
+			first := s.sig == nil
+			if first {
+				s.sig = sig
+			}
+			s.mu.Unlock()
+			if first {
+				slog.Warn("stop requested: finishing the current step and writing a checkpoint; send the signal again to quit at once", "signal", sig.String())
+				s.cancel()
+				continue
+			}
+			slog.Error("second signal: quitting without a checkpoint", "signal", sig.String())
+			code := 130
+			if sig == syscall.SIGTERM {
+				code = 143
+			}
+			s.exit(code)
+		}
+	}
+}
+
+// Requested reports whether a signal (or the parent context) asked the run
+// to stop; cheap enough to call every step.
+func (s *Shutdown) Requested() bool { return s.Signal() != nil || s.parent.Err() != nil }
+
+// Context is cancelled by the first signal, the parent, or Stop (for waits
+// inside a step, e.g. on the data loader).
+func (s *Shutdown) Context() context.Context { return s.ctx }
+
+// Signal is the signal that requested the stop, or nil.
+func (s *Shutdown) Signal() os.Signal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sig
+}
+
+// ExitCode is the conventional status for a run stopped by a signal (130
+// for SIGINT, 143 for SIGTERM), or 0 when none came.
+func (s *Shutdown) ExitCode() int {
+	switch s.Signal() {
+	case nil:
+		return 0
+	case syscall.SIGTERM:
+		return 143
+	default:
+		return 130
+	}
+}
+
+// Stop stops listening; signals get their default behaviour back.
+func (s *Shutdown) Stop() {
+	s.once.Do(func() {
+		signal.Stop(s.ch)
+		close(s.done)
+		s.cancel()
+	})
+}

@@ -1,0 +1,198 @@
+package trainer
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const signalHelperEnv = "TRAINER_SIGNAL_HELPER" // not GOGAN_*: those must be config keys
+
+// TestShutdownHelperProcess is the "training loop" the signal tests run as
+// a subprocess: it steps until asked to stop, then checkpoints and exits.
+func TestShutdownHelperProcess(t *testing.T) {
+	mode := os.Getenv(signalHelperEnv)
+	if mode == "" {
+		t.Skip("subprocess helper for TestShutdown*")
+	}
+	run := os.Getenv("TRAINER_SIGNAL_RUN")
+	sd := NotifyShutdown(context.Background())
+	defer sd.Stop()
+	fmt.Println("ready")
+	for step := 1; step <= 20000; step++ {
+		time.Sleep(time.Millisecond) // one "training step"
+		if !sd.Requested() {
+			continue
+		}
+		if mode == "hang" {
+			fmt.Println("hanging")
+			time.Sleep(30 * time.Second) // a stuck checkpoint write
+		}
+		if _, err := WriteCheckpoint(run, CheckpointState{Step: step}, func(w io.Writer) error {
+			_, err := w.Write([]byte("weights"))
+			return err
+		}); err != nil {
+			fmt.Println("checkpoint:", err)
+			os.Exit(2)
+		}
+		fmt.Printf("stopped at step %d by %v\n", step, sd.Signal())
+		os.Exit(sd.ExitCode())
+	}
+	fmt.Println("never stopped")
+	os.Exit(3)
+}
+
+type helper struct {
+	cmd   *exec.Cmd
+	lines chan string
+	out   strings.Builder
+}
+
+func startHelper(t *testing.T, mode, run string) *helper {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestShutdownHelperProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), signalHelperEnv+"="+mode, "TRAINER_SIGNAL_RUN="+run)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout // slog warnings, for failure messages
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	h := &helper{cmd: cmd, lines: make(chan string, 100)}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			h.lines <- sc.Text()
+		}
+		close(h.lines)
+	}()
+	return h
+}
+
+// waitLine waits for a line starting with prefix and returns it.
+func (h *helper) waitLine(t *testing.T, prefix string) string {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case l, ok := <-h.lines:
+			if !ok {
+				t.Fatalf("helper ended before %q; output:\n%s", prefix, h.out.String())
+			}
+			h.out.WriteString(l + "\n")
+			if strings.HasPrefix(l, prefix) {
+				return l
+			}
+		case <-timeout:
+			t.Fatalf("no %q within 20 s; output:\n%s", prefix, h.out.String())
+		}
+	}
+}
+
+func (h *helper) exitCode(t *testing.T) int {
+	t.Helper()
+	for l := range h.lines { // drain so Wait can finish
+		h.out.WriteString(l + "\n")
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(20 * time.Second):
+		t.Fatal("helper did not exit")
+	}
+	return -1
+}
+
+func TestShutdownCheckpointsOnSignal(t *testing.T) {
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		code int
+		name string
+	}{{syscall.SIGTERM, 143, "terminated"}, {syscall.SIGINT, 130, "interrupt"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := t.TempDir()
+			h := startHelper(t, "clean", run)
+			h.waitLine(t, "ready")
+			time.Sleep(50 * time.Millisecond) // let it take some steps
+			if err := h.cmd.Process.Signal(tc.sig); err != nil {
+				t.Fatal(err)
+			}
+			line := h.waitLine(t, "stopped at step")
+			var step int
+			var by string
+			fmt.Sscanf(line, "stopped at step %d by %s", &step, &by)
+			if code := h.exitCode(t); code != tc.code {
+				t.Fatalf("exit code %d, want %d; output:\n%s", code, tc.code, h.out.String())
+			}
+			if step < 2 || by != tc.name {
+				t.Fatalf("stopped at step %d by %q", step, by)
+			}
+			captureLogs(t)
+			c, st, err := LatestValid(run)
+			if err != nil || st.Step != step || c.Step != step {
+				t.Fatalf("checkpoint after stop: %v %+v %v", c, st, err)
+			}
+		})
+	}
+}
+
+func TestShutdownSecondSignalQuitsAtOnce(t *testing.T) {
+	run := t.TempDir()
+	h := startHelper(t, "hang", run)
+	h.waitLine(t, "ready")
+	h.cmd.Process.Signal(syscall.SIGINT)
+	h.waitLine(t, "hanging")
+	start := time.Now()
+	h.cmd.Process.Signal(syscall.SIGINT)
+	if code := h.exitCode(t); code != 130 {
+		t.Fatalf("exit code %d, want 130; output:\n%s", code, h.out.String())
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("took %v to quit", d)
+	}
+	if strings.Contains(h.out.String(), "stopped at step") {
+		t.Fatal("the hung stop went on")
+	}
+	if cks, _ := ListCheckpoints(run); len(cks) != 0 {
+		t.Fatalf("checkpoints written: %v", cks)
+	}
+}
+
+func TestShutdownParentContextAndStop(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sd := NotifyShutdown(ctx)
+	if sd.Requested() || sd.Signal() != nil || sd.ExitCode() != 0 {
+		t.Fatal("requested before anything happened")
+	}
+	cancel()
+	if !sd.Requested() {
+		t.Fatal("parent cancel not seen")
+	}
+	sd.Stop()
+	sd.Stop() // idempotent
+	select {
+	case <-sd.Context().Done():
+	default:
+		t.Fatal("context alive after Stop")
+	}
+}
