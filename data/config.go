@@ -1,0 +1,276 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+)
+
+// Dataset kinds (data.dataset).
+const (
+	FashionMNIST = "fashion-mnist"
+	MNIST        = "mnist"
+	Folder       = "folder"
+	Aligned      = "aligned"
+	Unaligned    = "unaligned"
+	Edges        = "edges"
+	Gray2Color   = "gray2color"
+)
+
+// Preprocess modes (data.preprocess). The first five are pytorch-CycleGAN-and-pix2pix's;
+// resize_center_crop is pytorch/examples dcgan's Resize(image_size) + CenterCrop(image_size).
+const (
+	ResizeAndCrop      = "resize_and_crop"
+	Crop               = "crop"
+	ScaleWidth         = "scale_width"
+	ScaleWidthAndCrop  = "scale_width_and_crop"
+	PreprocessNone     = "none"
+	ResizeCenterCrop   = "resize_center_crop"
+	DefaultFashionRoot = "/usr/share/datasets/fashion-mnist"
+)
+
+var (
+	datasetKinds   = []string{FashionMNIST, MNIST, Folder, Aligned, Unaligned, Edges, Gray2Color}
+	preprocessKind = []string{ResizeAndCrop, Crop, ScaleWidth, ScaleWidthAndCrop, PreprocessNone, ResizeCenterCrop}
+	interpKinds    = []string{"", "bicubic", "bilinear", "nearest"}
+	directionKinds = []string{"AtoB", "BtoA"}
+	phaseKinds     = []string{"train", "val", "test"}
+	edgeKinds      = []string{"canny", "sobel"}
+	validateKinds  = []string{"auto", "full", "header"}
+	dtypeKinds     = []string{"float32", "uint8"}
+	sourceKinds    = []string{FashionMNIST, MNIST, Folder}
+)
+
+// Config holds the data options. Field tags are the config keys under "data."
+// that the trainer exposes (data.root, data.batch_size, ...).
+type Config struct {
+	// Root is the dataset folder. For fashion-mnist it defaults to Debian's
+	// dataset-fashion-mnist; for aligned it may be the parent of train/val/test.
+	Root string `mapstructure:"root" json:"root" yaml:"root"`
+	// Dataset is fashion-mnist | mnist | folder | aligned | unaligned | edges | gray2color.
+	Dataset string `mapstructure:"dataset" json:"dataset" yaml:"dataset"`
+	// Phase picks root/{train,val,test} (aligned), root/{phase}A (unaligned), and
+	// train or t10k files (IDX; val reads the test files).
+	Phase string `mapstructure:"phase" json:"phase" yaml:"phase"`
+	// Source is the image dataset that edges and gray2color derive pairs from:
+	// fashion-mnist | mnist | folder (a folder under Root).
+	Source string `mapstructure:"source" json:"source" yaml:"source"`
+	// EdgeDetector is canny | sobel, for the edges dataset.
+	EdgeDetector string `mapstructure:"edges" json:"edges" yaml:"edges"`
+
+	BatchSize int `mapstructure:"batch_size" json:"batch_size" yaml:"batch_size"`
+	// Workers are goroutines that decode and augment in parallel; 0 builds
+	// each batch in the caller of Next, as PyTorch's num_workers=0.
+	Workers int `mapstructure:"workers" json:"workers" yaml:"workers"`
+	// Prefetch is how many batches each worker builds ahead (PyTorch's
+	// prefetch_factor); 0 counts as 1.
+	Prefetch int  `mapstructure:"prefetch" json:"prefetch" yaml:"prefetch"`
+	Shuffle  bool `mapstructure:"shuffle" json:"shuffle" yaml:"shuffle"`
+	DropLast bool `mapstructure:"drop_last" json:"drop_last" yaml:"drop_last"`
+	// DType of the batches: float32 (normalised to [-1, 1]) or uint8 (0..255,
+	// for a trainer that normalises on the device and copies a quarter of the bytes).
+	DType string `mapstructure:"dtype" json:"dtype" yaml:"dtype"`
+
+	Preprocess string `mapstructure:"preprocess" json:"preprocess" yaml:"preprocess"`
+	LoadSize   int    `mapstructure:"load_size" json:"load_size" yaml:"load_size"`
+	CropSize   int    `mapstructure:"crop_size" json:"crop_size" yaml:"crop_size"`
+	// ImageSize is DCGAN's: resize the shorter side to it, then center-crop a square.
+	ImageSize int `mapstructure:"image_size" json:"image_size" yaml:"image_size"`
+	// Interp is bicubic | bilinear | nearest; empty picks bicubic for the pix2pix
+	// modes and bilinear for resize_center_crop, as the references do.
+	Interp string `mapstructure:"interp" json:"interp" yaml:"interp"`
+	NoFlip bool   `mapstructure:"no_flip" json:"no_flip" yaml:"no_flip"`
+	// Direction AtoB or BtoA: which side of a pair is the generator's input (Batch.A).
+	Direction string `mapstructure:"direction" json:"direction" yaml:"direction"`
+
+	// Channels (1 or 3) that images are converted to, 0 meaning 1 for
+	// fashion-mnist and mnist (also as a source) and 3 otherwise; InputNC and
+	// OutputNC override it for the input (Batch.A) and target (Batch.B) of pairs.
+	Channels int `mapstructure:"channels" json:"channels" yaml:"channels"`
+	InputNC  int `mapstructure:"input_nc" json:"input_nc" yaml:"input_nc"`
+	OutputNC int `mapstructure:"output_nc" json:"output_nc" yaml:"output_nc"`
+
+	// SkipInvalid skips invalid files with one warning listing them, instead of
+	// failing on open.
+	SkipInvalid bool `mapstructure:"skip_invalid" json:"skip_invalid" yaml:"skip_invalid"`
+	// InMemory decodes every image once on open and keeps the uint8 pixels.
+	InMemory bool `mapstructure:"in_memory" json:"in_memory" yaml:"in_memory"`
+	// Validate is full (decode every file on open: finds truncated files),
+	// header (read headers only: fast on large folders) or auto (full up to
+	// 20000 files). IDX files are always read whole.
+	Validate string `mapstructure:"validate" json:"validate" yaml:"validate"`
+	// MaxSamples limits the dataset to its first N samples (0: all).
+	MaxSamples int `mapstructure:"max_samples" json:"max_samples" yaml:"max_samples"`
+}
+
+// DefaultConfig returns the references' defaults for a dataset kind:
+// pytorch/examples dcgan for fashion-mnist, mnist and folder, and
+// pytorch-CycleGAN-and-pix2pix for the paired and unpaired kinds.
+func DefaultConfig(dataset string) Config {
+	c := Config{
+		Dataset:      dataset,
+		Workers:      min(runtime.GOMAXPROCS(0), 8),
+		Prefetch:     2,
+		Phase:        "train",
+		Shuffle:      true,
+		DType:        "float32",
+		Validate:     "auto",
+		Direction:    "AtoB",
+		EdgeDetector: "canny",
+	}
+	switch dataset {
+	case FashionMNIST, MNIST, Folder:
+		c.BatchSize, c.Preprocess, c.ImageSize, c.NoFlip = 64, ResizeCenterCrop, 64, true
+		if dataset == FashionMNIST {
+			c.Root = DefaultFashionRoot
+		}
+	default:
+		c.BatchSize, c.Preprocess, c.LoadSize, c.CropSize = 1, ResizeAndCrop, 286, 256
+		if dataset == Edges || dataset == Gray2Color {
+			c.Source, c.InputNC = FashionMNIST, 1
+			c.Root = DefaultFashionRoot
+		}
+	}
+	return c
+}
+
+// withDefaults fills the zero values that have an obvious default.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig(c.Dataset)
+	if c.Dataset == "" {
+		c.Dataset = FashionMNIST
+		d = DefaultConfig(FashionMNIST)
+	}
+	if c.Root == "" {
+		src := c.Dataset
+		if c.Dataset == Edges || c.Dataset == Gray2Color {
+			src = c.Source
+			if src == "" {
+				src = d.Source
+			}
+		}
+		if src == FashionMNIST {
+			c.Root = DefaultFashionRoot
+		}
+	}
+	def := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	defInt := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	def(&c.Phase, d.Phase)
+	def(&c.Source, d.Source)
+	def(&c.EdgeDetector, d.EdgeDetector)
+	def(&c.DType, d.DType)
+	def(&c.Preprocess, d.Preprocess)
+	def(&c.Direction, d.Direction)
+	def(&c.Validate, d.Validate)
+	defInt(&c.BatchSize, d.BatchSize)
+	defInt(&c.LoadSize, d.LoadSize)
+	defInt(&c.CropSize, d.CropSize)
+	defInt(&c.ImageSize, d.ImageSize)
+	if c.Channels == 0 { // by source: gray for MNIST-style data, RGB for images
+		src := c.Dataset
+		if c.Dataset == Edges || c.Dataset == Gray2Color {
+			src = c.Source
+		}
+		c.Channels = 3
+		if src == FashionMNIST || src == MNIST {
+			c.Channels = 1
+		}
+	}
+	defInt(&c.InputNC, d.InputNC)
+	defInt(&c.InputNC, c.Channels)
+	defInt(&c.OutputNC, c.Channels)
+	if c.Interp == "" {
+		c.Interp = "bicubic"
+		if c.Preprocess == ResizeCenterCrop {
+			c.Interp = "bilinear"
+		}
+	}
+	return c
+}
+
+// Check reports every invalid option at once, each naming its key and value,
+// after filling in the defaults of zero fields as Open does.
+func (c Config) Check() error {
+	c = c.withDefaults()
+	var errs []error
+	bad := func(key string, v any, format string, args ...any) {
+		errs = append(errs, &ConfigError{Key: key, Value: v, Msg: fmt.Sprintf(format, args...)})
+	}
+	oneOf := func(key, v string, allowed []string) {
+		if !slices.Contains(allowed, v) {
+			bad(key, v, "must be one of %s", strings.Join(nonEmpty(allowed), ", "))
+		}
+	}
+	oneOf("data.dataset", c.Dataset, datasetKinds)
+	oneOf("data.phase", c.Phase, phaseKinds)
+	oneOf("data.preprocess", c.Preprocess, preprocessKind)
+	oneOf("data.interp", c.Interp, interpKinds)
+	oneOf("data.direction", c.Direction, directionKinds)
+	oneOf("data.edges", c.EdgeDetector, edgeKinds)
+	oneOf("data.validate", c.Validate, validateKinds)
+	oneOf("data.dtype", c.DType, dtypeKinds)
+	if c.Dataset == Edges || c.Dataset == Gray2Color {
+		oneOf("data.source", c.Source, sourceKinds)
+	}
+	positive := func(key string, v int) {
+		if v <= 0 {
+			bad(key, v, "must be positive")
+		}
+	}
+	positive("data.batch_size", c.BatchSize)
+	if c.Workers < 0 {
+		bad("data.workers", c.Workers, "must be 0 (load in the caller) or more")
+	}
+	if c.Prefetch < 0 {
+		bad("data.prefetch", c.Prefetch, "must be 0 or more")
+	}
+	if c.MaxSamples < 0 {
+		bad("data.max_samples", c.MaxSamples, "must be 0 (all) or positive")
+	}
+	for _, k := range []struct {
+		key string
+		v   int
+	}{{"data.channels", c.Channels}, {"data.input_nc", c.InputNC}, {"data.output_nc", c.OutputNC}} {
+		if k.v != 1 && k.v != 3 {
+			bad(k.key, k.v, "must be 1 or 3")
+		}
+	}
+	switch c.Preprocess {
+	case ResizeCenterCrop:
+		positive("data.image_size", c.ImageSize)
+	case ResizeAndCrop, ScaleWidthAndCrop:
+		positive("data.load_size", c.LoadSize)
+		positive("data.crop_size", c.CropSize)
+		if c.CropSize > c.LoadSize && c.LoadSize > 0 {
+			bad("data.crop_size", c.CropSize, "is larger than data.load_size %d", c.LoadSize)
+		}
+	case ScaleWidth:
+		positive("data.load_size", c.LoadSize)
+	case Crop:
+		positive("data.crop_size", c.CropSize)
+	}
+	if c.Root == "" {
+		bad("data.root", c.Root, "must name the dataset folder")
+	}
+	return errors.Join(errs...)
+}
+
+func nonEmpty(s []string) []string {
+	var out []string
+	for _, v := range s {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,872 @@
+package data
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// OpenOptions are the optional hooks of Open.
+type OpenOptions struct {
+	// Progress, when set, is told how far validation or in-memory loading is
+	// (it may be called from several goroutines, never concurrently).
+	Progress func(stage string, done, total int)
+	// Logger gets the skip_invalid warning; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Dataset is an opened, validated dataset: it turns an index into a
+// transformed sample. It is safe for concurrent use by the loader's workers.
+type Dataset struct {
+	cfg  Config
+	tf   Transform
+	kind string // the kind that supplies images: idx, folder, ab, pair, unaligned
+	n    int
+	// chA, chB are the channels of the file's A and B sides (before Direction).
+	chA, chB int
+	btoa     bool
+
+	idx    *idxSet
+	files  []string // images, AB images, or the A side
+	filesB []string // B side of two-folder pairs or the unaligned B stream
+	root   string
+
+	cache, cacheB []*Image // decoded images when in_memory
+
+	// Output sizes (W, H) of the A and B streams, and whether every sample has
+	// the same ones, for the loader's batch check.
+	outA, outB     [2]int
+	uniform        bool
+	uniformExample string
+
+	skipped []*FileError
+	bad     sync.Map // files that failed to decode after a header-only validation
+	log     *slog.Logger
+}
+
+// Open validates cfg, finds the files, validates them (all invalid files are
+// reported at once in an *InvalidFilesError) and, with data.in_memory,
+// decodes them all.
+func Open(ctx context.Context, cfg Config, opts *OpenOptions) (*Dataset, error) {
+	if opts == nil {
+		opts = &OpenOptions{}
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	d := &Dataset{cfg: cfg, tf: newTransform(cfg), log: opts.Logger, btoa: cfg.Direction == "BtoA"}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	d.chA, d.chB = cfg.InputNC, cfg.OutputNC
+	if d.btoa {
+		d.chA, d.chB = d.chB, d.chA
+	}
+	src := cfg.Dataset
+	if src == Edges || src == Gray2Color {
+		src = cfg.Source
+	}
+	var err error
+	switch src {
+	case FashionMNIST, MNIST:
+		err = d.openIDX(src)
+	case Folder:
+		d.kind = "folder"
+		d.root = cfg.Root
+		d.files, err = scanImages(cfg.Root, "data.root")
+	case Aligned:
+		err = d.openAligned()
+	case Unaligned:
+		err = d.openUnaligned()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if d.kind != "idx" {
+		if err := d.validateFiles(ctx, opts); err != nil {
+			return nil, err
+		}
+	} else {
+		d.checkIDXSize()
+	}
+	if err := d.checkUniform(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Dataset) openIDX(kind string) error {
+	images, labels, err := findIDX(d.cfg.Root, kind, d.cfg.Phase)
+	if err != nil {
+		return err
+	}
+	s, err := loadIDXSet(images, labels)
+	if err != nil {
+		return err
+	}
+	d.kind, d.idx, d.n, d.root = "idx", s, s.n, d.cfg.Root
+	if d.cfg.MaxSamples > 0 && d.cfg.MaxSamples < d.n {
+		d.n = d.cfg.MaxSamples
+	}
+	return nil
+}
+
+func (d *Dataset) checkIDXSize() {
+	w, h, err := d.tf.OutputSize(d.idx.w, d.idx.h)
+	if err != nil {
+		// Every image has the same size: a config problem, reported at
+		// checkUniform through d.uniformExample.
+		d.uniformExample = err.Error()
+		return
+	}
+	d.outA, d.outB, d.uniform = [2]int{w, h}, [2]int{w, h}, true
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// openAligned finds pix2pix pairs: root/{phase}/*.jpg (A|B side by side), or
+// the folders A/ and B/ (optionally A/{phase}, B/{phase}) with matching names,
+// or A|B images directly under root.
+func (d *Dataset) openAligned() error {
+	root := d.cfg.Root
+	if !isDir(root) {
+		return &ConfigError{Key: "data.root", Value: root, Msg: "no such folder"}
+	}
+	a, b := filepath.Join(root, "A"), filepath.Join(root, "B")
+	if isDir(a) && isDir(b) {
+		if isDir(filepath.Join(a, d.cfg.Phase)) {
+			a, b = filepath.Join(a, d.cfg.Phase), filepath.Join(b, d.cfg.Phase)
+		}
+		return d.pairFolders(a, b)
+	}
+	dir := root
+	if p := filepath.Join(root, d.cfg.Phase); isDir(p) {
+		dir = p
+	}
+	files, err := scanImages(dir, "data.root")
+	if err != nil {
+		return err
+	}
+	d.kind, d.files, d.root = "ab", files, dir
+	return nil
+}
+
+// pairFolders matches A and B files by their path relative to the folder; a
+// file without a partner is an invalid file, reported with the others.
+func (d *Dataset) pairFolders(a, b string) error {
+	fa, err := scanImages(a, "data.root")
+	if err != nil {
+		return err
+	}
+	fb, err := scanImages(b, "data.root")
+	if err != nil {
+		return err
+	}
+	rel := func(root string, files []string) map[string]string {
+		m := make(map[string]string, len(files))
+		for _, f := range files {
+			r, _ := filepath.Rel(root, f)
+			m[r] = f
+		}
+		return m
+	}
+	mb := rel(b, fb)
+	ma := rel(a, fa)
+	var unmatched []*FileError
+	for _, f := range fa {
+		r, _ := filepath.Rel(a, f)
+		if g, ok := mb[r]; ok {
+			d.files = append(d.files, f)
+			d.filesB = append(d.filesB, g)
+		} else {
+			unmatched = append(unmatched, fileErr(f, "no matching file %s in %s", r, b))
+		}
+	}
+	for _, f := range fb {
+		r, _ := filepath.Rel(b, f)
+		if _, ok := ma[r]; !ok {
+			unmatched = append(unmatched, fileErr(f, "no matching file %s in %s", r, a))
+		}
+	}
+	d.kind, d.root = "pair", filepath.Dir(a)
+	d.skipped = unmatched // merged with the validation errors
+	return nil
+}
+
+// openUnaligned finds CycleGAN's root/{phase}A and root/{phase}B, or root/A and root/B.
+func (d *Dataset) openUnaligned() error {
+	root := d.cfg.Root
+	if !isDir(root) {
+		return &ConfigError{Key: "data.root", Value: root, Msg: "no such folder"}
+	}
+	var a, b string
+	switch {
+	case isDir(filepath.Join(root, d.cfg.Phase+"A")):
+		a, b = filepath.Join(root, d.cfg.Phase+"A"), filepath.Join(root, d.cfg.Phase+"B")
+	case isDir(filepath.Join(root, "A")):
+		a, b = filepath.Join(root, "A"), filepath.Join(root, "B")
+		if isDir(filepath.Join(a, d.cfg.Phase)) {
+			a, b = filepath.Join(a, d.cfg.Phase), filepath.Join(b, d.cfg.Phase)
+		}
+	default:
+		return &ConfigError{Key: "data.root", Value: root,
+			Msg: fmt.Sprintf("has neither %sA/ and %sB/ nor A/ and B/ folders", d.cfg.Phase, d.cfg.Phase)}
+	}
+	var err error
+	if d.files, err = scanImages(a, "data.root"); err != nil {
+		return err
+	}
+	if d.filesB, err = scanImages(b, "data.root"); err != nil {
+		return err
+	}
+	d.kind, d.root = "unaligned", root
+	return nil
+}
+
+// scanImages lists the image files under dir, recursively, sorted.
+func scanImages(dir, key string) ([]string, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, &ConfigError{Key: key, Value: dir, Msg: "no such folder"}
+	}
+	if !st.IsDir() {
+		return nil, &ConfigError{Key: key, Value: dir, Msg: "is not a folder"}
+	}
+	var files []string
+	err = filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !e.IsDir() && isImageFile(p) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("data: scanning %s: %w", dir, err)
+	}
+	if len(files) == 0 {
+		exts := make([]string, 0, len(imageExts))
+		for e := range imageExts {
+			exts = append(exts, e)
+		}
+		sort.Strings(exts)
+		return nil, fileErr(dir, "folder holds no images (%s)", strings.Join(exts, " "))
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// fileCheck is the outcome of validating one file.
+type fileCheck struct {
+	w, h int
+	img  *Image
+	err  *FileError
+}
+
+// validateFiles checks every file (decoding it fully, or reading only its
+// header on large folders), computes the output sizes, and with in_memory
+// keeps the decoded pixels.
+func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
+	full := d.cfg.Validate == "full" || d.cfg.InMemory ||
+		(d.cfg.Validate == "auto" && len(d.files)+len(d.filesB) <= 20000)
+	chA, chB := d.decodeChannels()
+	check := func(files []string, ch int, stage string) []fileCheck {
+		res := make([]fileCheck, len(files))
+		var done atomic.Int64
+		var mu sync.Mutex
+		parallelFor(ctx, len(files), openWorkers(d.cfg.Workers), func(i int) {
+			r := &res[i]
+			if full {
+				im, err := LoadImage(files[i], ch)
+				if err != nil {
+					r.err = asFileErr(files[i], err)
+				} else {
+					r.w, r.h = im.W, im.H
+					if d.cfg.InMemory {
+						r.img = im
+					}
+				}
+			} else {
+				c, err := imageHeader(files[i])
+				if err != nil {
+					r.err = asFileErr(files[i], err)
+				} else {
+					r.w, r.h = c.Width, c.Height
+				}
+			}
+			if opts.Progress != nil {
+				k := int(done.Add(1))
+				mu.Lock()
+				opts.Progress(stage, k, len(files))
+				mu.Unlock()
+			}
+		})
+		return res
+	}
+	resA := check(d.files, chA, "validate "+d.root)
+	var resB []fileCheck
+	if d.filesB != nil {
+		resB = check(d.filesB, chB, "validate "+d.root+" (B)")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	invalid := d.skipped
+	d.skipped = nil
+	sizesA, sizesB := map[[2]int]string{}, map[[2]int]string{}
+	// Per-file checks that need the size: odd A|B width, crop too large,
+	// A and B of a pair differing.
+	keepA := make([]bool, len(d.files))
+	for i := range d.files {
+		r := &resA[i]
+		if r.err == nil {
+			r.err = d.checkSize(d.files[i], r.w, r.h)
+		}
+		ok := r.err == nil
+		if !ok {
+			invalid = append(invalid, r.err)
+		}
+		if d.kind == "pair" {
+			rb := &resB[i]
+			if rb.err == nil && ok && (rb.w != r.w || rb.h != r.h) {
+				rb.err = fileErr(d.filesB[i], "is %dx%d but its A image %s is %dx%d", rb.w, rb.h, d.files[i], r.w, r.h)
+			}
+			if rb.err != nil {
+				invalid = append(invalid, rb.err)
+				ok = false
+			}
+		}
+		keepA[i] = ok
+	}
+	keepB := make([]bool, len(d.filesB))
+	if d.kind == "unaligned" {
+		for i := range d.filesB {
+			r := &resB[i]
+			if r.err == nil {
+				r.err = d.checkSize(d.filesB[i], r.w, r.h)
+			}
+			if r.err != nil {
+				invalid = append(invalid, r.err)
+				continue
+			}
+			keepB[i] = true
+		}
+	}
+	if len(invalid) > 0 {
+		slices.SortFunc(invalid, func(a, b *FileError) int { return strings.Compare(a.Path, b.Path) })
+		ie := &InvalidFilesError{Root: d.root, Files: invalid}
+		if !d.cfg.SkipInvalid {
+			return ie
+		}
+		d.skipped = invalid
+		list := make([]string, len(invalid))
+		for i, f := range invalid {
+			list[i] = f.Path + ": " + f.Err.Error()
+		}
+		d.log.Warn("data: skipping invalid files (data.skip_invalid)", "root", d.root, "count", len(invalid), "files", strings.Join(list, "; "))
+	}
+	// Keep the valid files (and their pixels).
+	var files, filesB []string
+	var cache, cacheB []*Image
+	for i, f := range d.files {
+		if !keepA[i] {
+			continue
+		}
+		files = append(files, f)
+		cache = append(cache, resA[i].img)
+		sizesA[d.outSize(resA[i].w, resA[i].h)] = f
+		if d.kind == "pair" {
+			filesB = append(filesB, d.filesB[i])
+			cacheB = append(cacheB, resB[i].img)
+		}
+	}
+	if d.kind == "unaligned" {
+		for i, f := range d.filesB {
+			if keepB[i] {
+				filesB = append(filesB, f)
+				cacheB = append(cacheB, resB[i].img)
+				sizesB[d.outSize(resB[i].w, resB[i].h)] = f
+			}
+		}
+	}
+	if len(files) == 0 || (d.kind == "unaligned" && len(filesB) == 0) {
+		return fmt.Errorf("data: %s: no valid images left after skipping %d invalid files", d.root, len(invalid))
+	}
+	d.files, d.filesB = files, filesB
+	if d.cfg.InMemory {
+		d.cache, d.cacheB = cache, cacheB
+	}
+	d.n = len(files)
+	if d.kind == "unaligned" {
+		d.n = max(len(files), len(filesB))
+	}
+	if d.cfg.MaxSamples > 0 && d.cfg.MaxSamples < d.n {
+		d.n = d.cfg.MaxSamples
+	}
+	if d.kind != "unaligned" {
+		sizesB = sizesA // the same transform on images of the same size
+	}
+	d.setUniform(sizesA, sizesB)
+	return nil
+}
+
+func (d *Dataset) setUniform(as, bs map[[2]int]string) {
+	d.uniform = len(as) == 1 && len(bs) == 1
+	for k := range as {
+		d.outA = k
+	}
+	for k := range bs {
+		d.outB = k
+	}
+	if !d.uniform {
+		var ex []string
+		for _, m := range []map[[2]int]string{as, bs} {
+			for k, f := range m {
+				ex = append(ex, fmt.Sprintf("%dx%d from %s", k[0], k[1], f))
+			}
+		}
+		sort.Strings(ex)
+		d.uniformExample = strings.Join(ex[:min(3, len(ex))], ", ")
+	}
+}
+
+// outSize is the output size of a file of w x h (for A|B images, of its halves).
+func (d *Dataset) outSize(w, h int) [2]int {
+	if d.kind == "ab" {
+		w /= 2
+	}
+	ow, oh, _ := d.tf.OutputSize(w, h)
+	return [2]int{ow, oh}
+}
+
+// checkSize reports an A|B image of odd width and a crop that does not fit.
+func (d *Dataset) checkSize(path string, w, h int) *FileError {
+	if d.kind == "ab" {
+		if w%2 != 0 {
+			return fileErr(path, "A|B image is %dx%d: its width is odd, so it cannot be split into equal halves at w/2", w, h)
+		}
+		w /= 2
+	}
+	if _, _, err := d.tf.OutputSize(w, h); err != nil {
+		return &FileError{Path: path, Err: err}
+	}
+	return nil
+}
+
+func (d *Dataset) checkUniform() error {
+	if d.kind == "idx" && !d.uniform {
+		return &ConfigError{Key: "data.preprocess", Value: d.cfg.Preprocess, Msg: fmt.Sprintf("%s images: %s", d.cfg.Dataset, d.uniformExample)}
+	}
+	return nil
+}
+
+func asFileErr(path string, err error) *FileError {
+	var fe *FileError
+	if errors.As(err, &fe) {
+		return fe
+	}
+	return &FileError{Path: path, Err: err}
+}
+
+// openWorkers is the parallelism of validation and in-memory loading: the
+// loader's workers, or every core when the loader runs in the caller.
+func openWorkers(w int) int {
+	if w <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return w
+}
+
+// parallelFor runs f(0..n-1) on up to workers goroutines.
+func parallelFor(ctx context.Context, n, workers int, f func(i int)) {
+	workers = max(1, min(workers, n))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// Len is the number of samples in an epoch.
+func (d *Dataset) Len() int { return d.n }
+
+// Config returns the config with defaults filled in.
+func (d *Dataset) Config() Config { return d.cfg }
+
+// Transform returns the preprocessing the dataset applies.
+func (d *Dataset) Transform() Transform { return d.tf }
+
+// Paired reports whether samples have a B side (aligned, unaligned, edges, gray2color).
+func (d *Dataset) Paired() bool {
+	switch d.cfg.Dataset {
+	case Aligned, Unaligned, Edges, Gray2Color:
+		return true
+	}
+	return false
+}
+
+// HasLabels reports whether samples carry class labels (IDX datasets with a labels file).
+func (d *Dataset) HasLabels() bool { return d.idx != nil && d.idx.labels != nil }
+
+// Skipped lists the invalid files that data.skip_invalid skipped.
+func (d *Dataset) Skipped() []*FileError { return d.skipped }
+
+// Shape returns the (C, H, W) of the A and B streams when every sample has
+// the same size (uniform is false otherwise).
+func (d *Dataset) Shape() (a, b [3]int, uniform bool) {
+	a = [3]int{d.cfg.InputNC, d.outA[1], d.outA[0]}
+	if d.Paired() {
+		b = [3]int{d.cfg.OutputNC, d.outB[1], d.outB[0]}
+	}
+	return a, b, d.uniform
+}
+
+// Files lists the image files in sample order (the A side for pairs); nil for IDX.
+func (d *Dataset) Files() []string { return d.files }
+
+// decodeChannels is the channel count files are decoded to, for the A files
+// and the B files: an A|B image is decoded as RGB unless both sides are gray,
+// and the source of a derived pair as its photo side.
+func (d *Dataset) decodeChannels() (int, int) {
+	switch {
+	case d.kind == "ab":
+		if d.chA == 1 && d.chB == 1 {
+			return 1, 1
+		}
+		return 3, 3
+	case d.cfg.Dataset == Edges || d.cfg.Dataset == Gray2Color:
+		return d.chB, d.chB
+	case d.kind == "folder" || d.kind == "idx":
+		return d.cfg.InputNC, d.cfg.InputNC
+	}
+	return d.chA, d.chB
+}
+
+// Sample is one transformed example as 8-bit images: A is the generator's
+// input (after data.direction), B the target (nil for single-image datasets).
+type Sample struct {
+	Index int
+	A, B  *Image
+	Label int // class label, or -1
+}
+
+// Sample returns sample i of the given epoch. Its random choices come from
+// (seed, epoch, i) alone, so it does not matter which worker builds it.
+func (d *Dataset) Sample(i int, seed, epoch uint64) (Sample, error) {
+	if i < 0 || i >= d.n {
+		return Sample{}, fmt.Errorf("data: sample %d out of range [0, %d)", i, d.n)
+	}
+	r := newRNG(seed, epoch, uint64(i))
+	s := Sample{Index: i, Label: -1}
+	var err error
+	switch d.cfg.Dataset {
+	case FashionMNIST, MNIST, Folder:
+		var im *Image
+		im, s.Label, err = d.source(i, d.cfg.InputNC)
+		if err == nil {
+			s.A, err = d.tf.Apply(im, drawParams(r))
+		}
+	case Aligned:
+		s.A, s.B, err = d.alignedSample(i, r)
+	case Unaligned:
+		s.A, s.B, err = d.unalignedSample(i, r)
+	case Edges, Gray2Color:
+		s.A, s.B, s.Label, err = d.derivedSample(i, r)
+	}
+	if err != nil {
+		return Sample{}, err
+	}
+	return s, nil
+}
+
+// source returns image i of a single-image source (IDX or folder) in c channels.
+func (d *Dataset) source(i, c int) (*Image, int, error) {
+	if d.kind == "idx" {
+		s := d.idx
+		sz := s.w * s.h
+		g := &Image{W: s.w, H: s.h, C: 1, Pix: s.pix[i*sz : (i+1)*sz]}
+		label := -1
+		if s.labels != nil {
+			label = int(s.labels[i])
+		}
+		return toChannels(g, c), label, nil
+	}
+	im, err := d.loadFile(d.files, d.cache, i, c)
+	return im, -1, err
+}
+
+// loadFile decodes files[i] (or takes it from the cache). A file that fails
+// here passed only a header check; with skip_invalid it is replaced by the
+// next good file, so that the batch still fills.
+func (d *Dataset) loadFile(files []string, cache []*Image, i, c int) (*Image, error) {
+	for tries := 0; tries < len(files); tries++ {
+		j := (i + tries) % len(files)
+		if cache != nil && cache[j] != nil {
+			return toChannels(cache[j], c), nil
+		}
+		if _, bad := d.bad.Load(files[j]); bad {
+			continue
+		}
+		im, err := LoadImage(files[j], c)
+		if err == nil {
+			return im, nil
+		}
+		if !d.cfg.SkipInvalid {
+			return nil, err
+		}
+		if _, seen := d.bad.LoadOrStore(files[j], err); !seen {
+			d.log.Warn("data: skipping invalid file (data.skip_invalid)", "error", err.Error())
+		}
+	}
+	return nil, fmt.Errorf("data: %s: no readable images left", d.root)
+}
+
+// splitAB cuts an A|B image at w/2 into its A and B halves.
+func splitAB(ab *Image) (*Image, *Image) {
+	w2 := ab.W / 2
+	return CropImage(ab, 0, 0, w2, ab.H), CropImage(ab, w2, 0, w2, ab.H)
+}
+
+func (d *Dataset) orient(a, b *Image) (*Image, *Image) {
+	if d.btoa {
+		return b, a
+	}
+	return a, b
+}
+
+func (d *Dataset) alignedSample(i int, r *rng) (*Image, *Image, error) {
+	var a, b *Image
+	if d.kind == "ab" {
+		c, _ := d.decodeChannels()
+		ab, err := d.loadFile(d.files, d.cache, i, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ab.W%2 != 0 {
+			return nil, nil, fileErr(d.files[i], "A|B image is %dx%d: its width is odd, so it cannot be split into equal halves at w/2", ab.W, ab.H)
+		}
+		a, b = splitAB(ab)
+		a, b = toChannels(a, d.chA), toChannels(b, d.chB)
+	} else {
+		var err error
+		if a, err = d.loadFile(d.files, d.cache, i, d.chA); err != nil {
+			return nil, nil, err
+		}
+		if b, err = d.loadFile(d.filesB, d.cacheB, i, d.chB); err != nil {
+			return nil, nil, err
+		}
+		if a.W != b.W || a.H != b.H {
+			return nil, nil, fileErr(d.filesB[i], "is %dx%d but its A image %s is %dx%d", b.W, b.H, d.files[i], a.W, a.H)
+		}
+	}
+	p := drawParams(r) // one draw for both sides: same crop, same flip
+	ta, err := d.tf.Apply(a, p)
+	if err != nil {
+		return nil, nil, &FileError{Path: d.files[i], Err: err}
+	}
+	tb, err := d.tf.Apply(b, p)
+	if err != nil {
+		return nil, nil, &FileError{Path: d.files[i], Err: err}
+	}
+	ta, tb = d.orient(ta, tb)
+	return ta, tb, nil
+}
+
+// unalignedSample pairs A[i] with a random B, as CycleGAN's UnalignedDataset
+// does, each side with its own crop and flip.
+func (d *Dataset) unalignedSample(i int, r *rng) (*Image, *Image, error) {
+	ia := i % len(d.files)
+	ib := r.Intn(len(d.filesB))
+	a, err := d.loadFile(d.files, d.cache, ia, d.chA)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := d.loadFile(d.filesB, d.cacheB, ib, d.chB)
+	if err != nil {
+		return nil, nil, err
+	}
+	if a, err = d.tf.Apply(a, drawParams(r)); err != nil {
+		return nil, nil, &FileError{Path: d.files[ia], Err: err}
+	}
+	if b, err = d.tf.Apply(b, drawParams(r)); err != nil {
+		return nil, nil, &FileError{Path: d.filesB[ib], Err: err}
+	}
+	a, b = d.orient(a, b)
+	return a, b, nil
+}
+
+// derivedSample builds an (edges or gray, photo) pair from one source image:
+// the photo is transformed first and the input derived from it, so the two
+// line up exactly whatever the crop and flip.
+func (d *Dataset) derivedSample(i int, r *rng) (*Image, *Image, int, error) {
+	src, label, err := d.source(i, d.chB)
+	if err != nil {
+		return nil, nil, -1, err
+	}
+	photo, err := d.tf.Apply(src, drawParams(r))
+	if err != nil {
+		return nil, nil, -1, err
+	}
+	var in *Image
+	if d.cfg.Dataset == Edges {
+		if d.cfg.EdgeDetector == "sobel" {
+			in = SobelEdges(photo)
+		} else {
+			in = CannyEdges(photo)
+		}
+	} else {
+		in = toGray(photo)
+	}
+	a, b := d.orient(toChannels(in, d.chA), photo)
+	return a, b, label, nil
+}
+
+// Decoded returns sample i decoded and converted to its channels but not
+// transformed: the pixels a trainer can upload once and augment on the
+// device. For A|B images it returns the two halves; for unaligned data, A[i]
+// and B[i mod len(B)].
+func (d *Dataset) Decoded(i int) (a, b *Image, label int, err error) {
+	if i < 0 || i >= d.n {
+		return nil, nil, -1, fmt.Errorf("data: sample %d out of range [0, %d)", i, d.n)
+	}
+	switch d.cfg.Dataset {
+	case FashionMNIST, MNIST, Folder, Edges, Gray2Color:
+		c := d.cfg.InputNC
+		if d.Paired() {
+			c = d.chB
+		}
+		a, label, err = d.source(i, c)
+		return a, nil, label, err
+	case Unaligned:
+		if a, err = d.loadFile(d.files, d.cache, i%len(d.files), d.chA); err != nil {
+			return nil, nil, -1, err
+		}
+		b, err = d.loadFile(d.filesB, d.cacheB, i%len(d.filesB), d.chB)
+		a, b = d.orient(a, b)
+		return a, b, -1, err
+	}
+	if d.kind == "ab" {
+		c, _ := d.decodeChannels()
+		ab, err := d.loadFile(d.files, d.cache, i, c)
+		if err != nil {
+			return nil, nil, -1, err
+		}
+		a, b = splitAB(ab)
+		a, b = toChannels(a, d.chA), toChannels(b, d.chB)
+	} else {
+		if a, err = d.loadFile(d.files, d.cache, i, d.chA); err != nil {
+			return nil, nil, -1, err
+		}
+		if b, err = d.loadFile(d.filesB, d.cacheB, i, d.chB); err != nil {
+			return nil, nil, -1, err
+		}
+	}
+	a, b = d.orient(a, b)
+	return a, b, -1, nil
+}
+
+// U8Set is a whole dataset as uint8 NCHW arrays, for a trainer that keeps
+// small datasets on the GPU and normalises there ((x/255 - 0.5) / 0.5).
+type U8Set struct {
+	A, B           []uint8 // B is nil for single-image datasets
+	ShapeA, ShapeB [4]int
+	Labels         []int64 // nil without labels
+}
+
+// ExportU8 transforms every sample once and returns them as uint8 arrays. It
+// needs a transform without random crops or flips (the output would freeze
+// one draw) and samples of one size; Fashion-MNIST at DCGAN's 64x64 is
+// 60000x1x64x64 = 246 MB.
+func (d *Dataset) ExportU8(ctx context.Context) (*U8Set, error) {
+	if d.tf.Random() {
+		return nil, &ConfigError{Key: "data.preprocess", Value: d.cfg.Preprocess,
+			Msg: "ExportU8 needs a deterministic transform (no random crop; data.no_flip true)"}
+	}
+	if !d.uniform || d.cfg.Dataset == Unaligned {
+		return nil, fmt.Errorf("data: ExportU8: samples differ in size or pairing (%s)", d.cfg.Dataset)
+	}
+	sa, sb, _ := d.Shape()
+	n := d.n
+	set := &U8Set{ShapeA: [4]int{n, sa[0], sa[1], sa[2]}}
+	set.A = make([]uint8, n*sa[0]*sa[1]*sa[2])
+	if d.Paired() {
+		set.ShapeB = [4]int{n, sb[0], sb[1], sb[2]}
+		set.B = make([]uint8, n*sb[0]*sb[1]*sb[2])
+	}
+	if d.HasLabels() {
+		set.Labels = make([]int64, n)
+	}
+	var mu sync.Mutex
+	var firstErr error
+	parallelFor(ctx, n, openWorkers(d.cfg.Workers), func(i int) {
+		s, err := d.Sample(i, 0, 0)
+		if err != nil {
+			mu.Lock()
+			firstErr = cmpOr(firstErr, err)
+			mu.Unlock()
+			return
+		}
+		ka := sa[0] * sa[1] * sa[2]
+		putCHWU8(s.A, set.A[i*ka:(i+1)*ka])
+		if s.B != nil {
+			kb := sb[0] * sb[1] * sb[2]
+			putCHWU8(s.B, set.B[i*kb:(i+1)*kb])
+		}
+		if set.Labels != nil {
+			set.Labels[i] = int64(s.Label)
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return set, firstErr
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// String describes the dataset in one line for logs.
+func (d *Dataset) String() string {
+	a, b, u := d.Shape()
+	s := fmt.Sprintf("%s %s: %d samples", d.cfg.Dataset, d.root, d.n)
+	if u {
+		s += fmt.Sprintf(", A %dx%dx%d", a[0], a[1], a[2])
+		if d.Paired() {
+			s += fmt.Sprintf(", B %dx%dx%d", b[0], b[1], b[2])
+		}
+	}
+	if len(d.skipped) > 0 {
+		s += fmt.Sprintf(", %d invalid files skipped", len(d.skipped))
+	}
+	return s
+}

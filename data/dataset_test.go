@@ -1,0 +1,259 @@
+package data
+
+import (
+	"context"
+	"image"
+	"image/color"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestFacadesAligned(t *testing.T) {
+	dir := facadesDir(t)
+	for i, root := range []string{dir, filepath.Dir(dir)} { // .../train, or its parent with phase train
+		cfg := DefaultConfig(Aligned)
+		cfg.Root, cfg.Direction = root, "BtoA"
+		if i > 0 {
+			cfg.Validate = "header" // the full decode of all 400 is tested once
+		}
+		d, err := Open(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b, u := d.Shape()
+		if d.Len() != 400 || a != [3]int{3, 256, 256} || b != a || !u {
+			t.Fatalf("%s: %d samples, shapes %v %v", root, d.Len(), a, b)
+		}
+	}
+	// BtoA gives AtoB's pair swapped, with the same crop and flip.
+	cfg := DefaultConfig(Aligned)
+	cfg.Root, cfg.Validate = dir, "header"
+	ab, err := Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Direction = "BtoA"
+	ba, err := Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1, err := ab.Sample(7, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := ba.Sample(7, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(s1.A.Pix, s2.B.Pix) || !slices.Equal(s1.B.Pix, s2.A.Pix) {
+		t.Error("BtoA is not AtoB swapped")
+	}
+	if slices.Equal(s1.A.Pix, s1.B.Pix) {
+		t.Error("A and B are the same image")
+	}
+}
+
+// mirrorPair is an A|B image whose halves are the same asymmetric picture, so
+// that A == B after the transform exactly when both got the same crop and flip.
+func mirrorPair(w, h int) *image.NRGBA {
+	im := image.NewNRGBA(image.Rect(0, 0, 2*w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := color.NRGBA{uint8(x * 7), uint8(y * 5), uint8((x * y) % 251), 255}
+			im.SetNRGBA(x, y, c)
+			im.SetNRGBA(x+w, y, c)
+		}
+	}
+	return im
+}
+
+func TestPairsShareCropAndFlip(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 3 {
+		write(t, filepath.Join(dir, "train", string(rune('a'+i))+".png"), encode(t, "png", mirrorPair(36, 30)))
+	}
+	cfg := DefaultConfig(Aligned)
+	cfg.Root, cfg.LoadSize, cfg.CropSize = dir, 40, 24
+	d, err := Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for epoch := range uint64(20) {
+		s, err := d.Sample(1, 9, epoch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(s.A.Pix, s.B.Pix) {
+			t.Fatalf("epoch %d: A and B differ: different crop or flip", epoch)
+		}
+		seen[string(s.A.Pix)] = true
+	}
+	if len(seen) < 10 {
+		t.Errorf("only %d distinct crops in 20 epochs", len(seen))
+	}
+	// Same thing from two folders A/ and B/ with matching names; an unmatched
+	// file is reported.
+	two := t.TempDir()
+	half := mirrorPair(36, 30).SubImage(image.Rect(0, 0, 36, 30))
+	for _, n := range []string{"x.png", "y.png"} {
+		write(t, filepath.Join(two, "A", n), encode(t, "png", half))
+		write(t, filepath.Join(two, "B", n), encode(t, "png", half))
+	}
+	lonely := write(t, filepath.Join(two, "A", "z.png"), encode(t, "png", half))
+	badA := write(t, filepath.Join(two, "A", "w.png"), []byte("not a png"))
+	badB := write(t, filepath.Join(two, "B", "w.png"), nil)
+	bigB := write(t, filepath.Join(two, "B", "v.png"), encode(t, "png", gradient(40, 30)))
+	write(t, filepath.Join(two, "A", "v.png"), encode(t, "png", half))
+	cfg.Root = two
+	_, err = Open(context.Background(), cfg, nil)
+	for _, want := range []string{
+		lonely + ": no matching file z.png",
+		badA + ": not a PNG image (text file?)",
+		badB + ": empty file (0 bytes)",
+		bigB + ": is 40x30 but its A image",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q in %v", want, err)
+		}
+	}
+	cfg.SkipInvalid = true
+	d, err = Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Len() != 2 {
+		t.Errorf("two-folder pairs: %d", d.Len())
+	}
+	for epoch := range uint64(5) {
+		s, err := d.Sample(0, 3, epoch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(s.A.Pix, s.B.Pix) {
+			t.Fatal("A/ B/ pairs: different crop or flip")
+		}
+	}
+}
+
+func TestUnaligned(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 5 {
+		write(t, filepath.Join(dir, "trainA", string(rune('a'+i))+".png"), encode(t, "png", gradient(30+i, 30)))
+	}
+	for i := range 3 {
+		write(t, filepath.Join(dir, "trainB", string(rune('a'+i))+".jpg"), encode(t, "jpg", gradient(40, 30+i)))
+	}
+	cfg := DefaultConfig(Unaligned)
+	cfg.Root, cfg.LoadSize, cfg.CropSize, cfg.OutputNC = dir, 32, 28, 1
+	d, err := Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, _ := d.Shape()
+	if d.Len() != 5 || a != [3]int{3, 28, 28} || b != [3]int{1, 28, 28} {
+		t.Fatalf("len %d shapes %v %v", d.Len(), a, b)
+	}
+	s, err := d.Sample(4, 0, 0)
+	if err != nil || s.A.C != 3 || s.B.C != 1 {
+		t.Fatalf("%v %v", s, err)
+	}
+}
+
+func TestDerivedPairs(t *testing.T) {
+	fashionRoot(t)
+	cfg := DefaultConfig(Edges)
+	cfg.LoadSize, cfg.CropSize, cfg.MaxSamples = 36, 32, 100
+	for _, det := range []string{"canny", "sobel"} {
+		cfg.EdgeDetector = det
+		d, err := Open(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b, _ := d.Shape()
+		if a != [3]int{1, 32, 32} || b != a {
+			t.Fatalf("shapes %v %v", a, b)
+		}
+		dark := 0
+		for i := range 20 {
+			s, err := d.Sample(i, 0, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range s.A.Pix {
+				if v < 128 {
+					dark++
+				}
+			}
+		}
+		frac := float64(dark) / (20 * 32 * 32)
+		t.Logf("%s: %.1f%% edge pixels", det, 100*frac)
+		if frac < 0.02 || frac > 0.5 {
+			t.Errorf("%s: %.3f of pixels are edges", det, frac)
+		}
+	}
+	// gray2color from a colour folder: A is PIL's L of B.
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "c.png"), encode(t, "png", gradient(40, 40)))
+	g := DefaultConfig(Gray2Color)
+	g.Root, g.Source, g.LoadSize, g.CropSize = dir, Folder, 36, 32
+	d, err := Open(context.Background(), g, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := d.Sample(0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.A.C != 1 || s.B.C != 3 || !slices.Equal(s.A.Pix, toGray(s.B).Pix) {
+		t.Errorf("gray2color: A %v B %v", s.A, s.B)
+	}
+}
+
+func TestInMemoryAndExport(t *testing.T) {
+	dir := facadesDir(t)
+	cfg := DefaultConfig(Aligned)
+	cfg.Root, cfg.MaxSamples = dir, 20
+	disk, err := Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.InMemory = true
+	mem, err := Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		s1, _ := disk.Sample(i, 5, 1)
+		s2, _ := mem.Sample(i, 5, 1)
+		if !slices.Equal(s1.A.Pix, s2.A.Pix) || !slices.Equal(s1.B.Pix, s2.B.Pix) {
+			t.Fatalf("sample %d differs in memory", i)
+		}
+	}
+	if _, err := mem.ExportU8(context.Background()); err == nil {
+		t.Error("ExportU8 should refuse a random crop")
+	}
+	// Fashion-MNIST at DCGAN's defaults is deterministic: export it.
+	fashionRoot(t)
+	f := DefaultConfig(FashionMNIST)
+	f.MaxSamples = 1000
+	d, err := Open(context.Background(), f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := d.ExportU8(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.ShapeA != [4]int{1000, 1, 64, 64} || len(set.A) != 1000*64*64 || len(set.Labels) != 1000 {
+		t.Fatalf("export %v %d", set.ShapeA, len(set.A))
+	}
+	s, _ := d.Sample(123, 0, 0)
+	if !slices.Equal(set.A[123*4096:124*4096], s.A.Pix) || set.Labels[123] != int64(s.Label) {
+		t.Error("export differs from Sample")
+	}
+}

@@ -1,0 +1,43 @@
+// Package data loads training data for gogan in pure Go: it never calls
+// libtorch. It yields host batches, N x C x H x W float32 normalised to
+// [-1, 1] (or raw uint8), that the trainer copies to the device.
+//
+// Datasets (Config.Dataset, data.dataset):
+//
+//   - fashion-mnist, mnist: IDX files, gzipped or raw (Debian's
+//     dataset-fashion-mnist by default), 60000 train / 10000 test images.
+//   - folder: every JPEG, PNG, GIF, BMP, WebP and TIFF under data.root.
+//   - aligned: pix2pix pairs, root/{train,val,test}/*.jpg with A|B side by
+//     side (split at w/2), or folders A/ and B/ with matching file names.
+//   - unaligned: CycleGAN's root/trainA and root/trainB (or A/, B/), paired
+//     at random each epoch.
+//   - edges, gray2color: pairs derived from an image dataset (Canny or Sobel
+//     edges -> image, gray -> colour), for a pix2pix demo without a download.
+//
+// Transforms follow pytorch-CycleGAN-and-pix2pix (resize_and_crop, crop,
+// scale_width, scale_width_and_crop, none) and pytorch/examples dcgan
+// (resize_center_crop). Resampling reproduces PIL's bicubic and bilinear
+// filters bit for bit, and JPEG chroma is upsampled as libjpeg does, so
+// images come out within a few hundredths of a level of torchvision's.
+//
+// Typical use by the trainer:
+//
+//	cfg := data.DefaultConfig(data.Aligned) // then overlay the data.* keys
+//	cfg.Root = "../shared/data/facades"
+//	d, err := data.Open(ctx, cfg, nil)      // validates every file, reports all bad ones
+//	opts := d.Config().LoaderOptions(seed)
+//	opts.Allocator = pinned                  // optional: pinned host memory
+//	l, err := data.NewLoader(d, opts)
+//	defer l.Close()
+//	l.Restore(state)                         // on resume
+//	for {
+//		b, err := l.Next(ctx)
+//		if err == io.EOF { break }       // end of epoch; the next call starts the next
+//		... copy b.A, b.B to the device, then b.Release()
+//		state = l.State()                // the position to checkpoint
+//	}
+//
+// The batches depend only on the seed and the position: the same seed gives
+// the same batches, crops and flips whatever the number of workers, and a
+// loader restored to a saved LoaderState continues as if never stopped.
+package data

@@ -1,0 +1,69 @@
+package data
+
+import (
+	"fmt"
+	"strings"
+)
+
+// FileError is what is wrong with one input file.
+type FileError struct {
+	Path string
+	Err  error
+}
+
+func (e *FileError) Error() string { return "data: " + e.Path + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
+func fileErr(path string, format string, args ...any) *FileError {
+	return &FileError{Path: path, Err: fmt.Errorf(format, args...)}
+}
+
+// InvalidFilesError lists every invalid file found while a dataset was
+// validated, so that a user fixes them all in one go rather than one per run.
+type InvalidFilesError struct {
+	Root  string
+	Files []*FileError
+}
+
+func (e *InvalidFilesError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "data: %s: %d invalid file", e.Root, len(e.Files))
+	if len(e.Files) != 1 {
+		b.WriteString("s")
+	}
+	b.WriteString(" (set data.skip_invalid to skip them):")
+	for _, f := range e.Files {
+		b.WriteString("\n  ")
+		b.WriteString(f.Path)
+		b.WriteString(": ")
+		b.WriteString(f.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap gives errors.Is and errors.As access to each file's error.
+func (e *InvalidFilesError) Unwrap() []error {
+	errs := make([]error, len(e.Files))
+	for i, f := range e.Files {
+		errs[i] = f
+	}
+	return errs
+}
+
+// ConfigError names the config key and the value that is wrong.
+type ConfigError struct {
+	Key   string
+	Value any
+	Msg   string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("data: %s: %v: %s", e.Key, quoteIfString(e.Value), e.Msg)
+}
+
+func quoteIfString(v any) any {
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	return v
+}

@@ -1,0 +1,83 @@
+package data
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// repoRoot is the folder holding go.mod, found from the test's working dir.
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's working directory")
+		}
+		dir = parent
+	}
+}
+
+// facadesDir is ../shared/data/facades/train beside the repository (CI lays a
+// copy of shared/ there).
+func facadesDir(t testing.TB) string {
+	t.Helper()
+	d := filepath.Join(repoRoot(t), "..", "shared", "data", "facades", "train")
+	if _, err := os.Stat(d); err != nil {
+		t.Skipf("facades not found at %s (shared/ is not beside the repository)", d)
+	}
+	return d
+}
+
+func fashionRoot(t testing.TB) string {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(DefaultFashionRoot, "train-images-idx3-ubyte.gz")); err != nil {
+		t.Skipf("Fashion-MNIST not installed at %s (apt-get install dataset-fashion-mnist)", DefaultFashionRoot)
+	}
+	return DefaultFashionRoot
+}
+
+// pil runs a Python snippet under Debian's python3 (which has PIL), feeding
+// stdin and returning stdout; the test skips when PIL is not there.
+func pil(t testing.TB, script string, stdin []byte, args ...string) []byte {
+	t.Helper()
+	const py = "/usr/bin/python3"
+	imports := "import PIL"
+	if bytes.Contains([]byte(script), []byte("torchvision")) {
+		imports += ", torchvision"
+	}
+	if err := exec.Command(py, "-c", imports).Run(); err != nil {
+		t.Skipf("%s with %s is not available: %v", py, imports[len("import "):], err)
+	}
+	cmd := exec.Command(py, append([]string{"-c", script}, args...)...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, stderr.String())
+	}
+	return out
+}
+
+func absDiff(a, b []uint8) (mean float64, maxd int) {
+	sum := 0
+	for i := range a {
+		d := int(a[i]) - int(b[i])
+		if d < 0 {
+			d = -d
+		}
+		sum += d
+		maxd = max(maxd, d)
+	}
+	return float64(sum) / float64(len(a)), maxd
+}

@@ -1,0 +1,162 @@
+package data
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// IDXFile is an IDX array of unsigned bytes (the MNIST format).
+type IDXFile struct {
+	Dims []int
+	Data []uint8
+}
+
+// ReadIDX reads an IDX file, gzipped or raw (told apart by the gzip magic, not
+// the name), and checks its magic number, type and length.
+func ReadIDX(path string) (*IDXFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &FileError{Path: path, Err: err}
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<20)
+	var r io.Reader = br
+	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fileErr(path, "corrupt gzip header: %v", err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fileErr(path, "empty IDX file")
+		}
+		return nil, fileErr(path, "truncated IDX header: %v", unexpected(err))
+	}
+	if hdr[0] != 0 || hdr[1] != 0 {
+		return nil, fileErr(path, "wrong magic number 0x%08x: not an IDX file (want 0x00000801 labels or 0x00000803 images)", binary.BigEndian.Uint32(hdr[:]))
+	}
+	if hdr[2] != 0x08 {
+		return nil, fileErr(path, "IDX data type 0x%02x is not supported (want 0x08, unsigned byte)", hdr[2])
+	}
+	nd := int(hdr[3])
+	if nd == 0 || nd > 4 {
+		return nil, fileErr(path, "IDX file has %d dimensions (want 1 to 4)", nd)
+	}
+	dims := make([]int, nd)
+	n := 1
+	for i := range dims {
+		var d [4]byte
+		if _, err := io.ReadFull(r, d[:]); err != nil {
+			return nil, fileErr(path, "truncated IDX header: %v", unexpected(err))
+		}
+		dims[i] = int(binary.BigEndian.Uint32(d[:]))
+		n *= dims[i]
+		if n > 1<<34 {
+			return nil, fileErr(path, "IDX dimensions %v are implausibly large", dims)
+		}
+	}
+	buf := make([]uint8, n)
+	got, err := io.ReadFull(r, buf)
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, fileErr(path, "truncated: dimensions %v need %d bytes of data, file has %d", dims, n, got)
+		}
+		return nil, fileErr(path, "reading IDX data: %v", err)
+	}
+	// A truncated gzip stream shows only when its end is read.
+	if extra, err := io.Copy(io.Discard, r); err != nil {
+		return nil, fileErr(path, "corrupt or truncated gzip stream: %v", unexpected(err))
+	} else if extra > 0 {
+		return nil, fileErr(path, "%d bytes of data after the %v array", extra, dims)
+	}
+	return &IDXFile{Dims: dims, Data: buf}, nil
+}
+
+func unexpected(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// idxSet is an MNIST-style image set: N images of H x W bytes, and labels.
+type idxSet struct {
+	n, h, w int
+	pix     []uint8
+	labels  []uint8
+}
+
+// idxNames are the file stems of the train and test splits.
+var idxNames = map[string]string{"train": "train", "val": "t10k", "test": "t10k"}
+
+// findIDX looks for <stem>-{images-idx3,labels-idx1}-ubyte[.gz] in root and the
+// places torchvision puts them (root/raw, root/{MNIST,FashionMNIST}/raw).
+func findIDX(root, kind, phase string) (images, labels string, err error) {
+	st, err := os.Stat(root)
+	if err != nil {
+		return "", "", &ConfigError{Key: "data.root", Value: root, Msg: "no such folder"}
+	}
+	if !st.IsDir() {
+		return "", "", &ConfigError{Key: "data.root", Value: root, Msg: "is not a folder"}
+	}
+	stem := idxNames[phase]
+	dirs := []string{root, filepath.Join(root, "raw"), filepath.Join(root, "MNIST", "raw"), filepath.Join(root, "FashionMNIST", "raw")}
+	find := func(base string) string {
+		for _, d := range dirs {
+			for _, suffix := range []string{".gz", ""} {
+				p := filepath.Join(d, base+suffix)
+				if _, err := os.Stat(p); err == nil {
+					return p
+				}
+			}
+		}
+		return ""
+	}
+	images = find(stem + "-images-idx3-ubyte")
+	if images == "" {
+		return "", "", &ConfigError{Key: "data.root", Value: root,
+			Msg: fmt.Sprintf("no %s-images-idx3-ubyte[.gz] for %s (%s split)", stem, kind, phase)}
+	}
+	return images, find(stem + "-labels-idx1-ubyte"), nil
+}
+
+// loadIDXSet reads and cross-checks an images file and an optional labels file.
+func loadIDXSet(images, labels string) (*idxSet, error) {
+	im, err := ReadIDX(images)
+	if err != nil {
+		return nil, err
+	}
+	if len(im.Dims) != 3 {
+		return nil, fileErr(images, "IDX images must have 3 dimensions (N, H, W), file has %v (a labels file?)", im.Dims)
+	}
+	s := &idxSet{n: im.Dims[0], h: im.Dims[1], w: im.Dims[2], pix: im.Data}
+	if s.n == 0 || s.h == 0 || s.w == 0 {
+		return nil, fileErr(images, "IDX images file holds no images (dimensions %v)", im.Dims)
+	}
+	if labels == "" {
+		return s, nil
+	}
+	lb, err := ReadIDX(labels)
+	if err != nil {
+		return nil, err
+	}
+	if len(lb.Dims) != 1 {
+		return nil, fileErr(labels, "IDX labels must have 1 dimension, file has %v", lb.Dims)
+	}
+	if lb.Dims[0] != s.n {
+		return nil, fileErr(labels, "%d labels for %d images in %s", lb.Dims[0], s.n, images)
+	}
+	s.labels = lb.Data
+	return s, nil
+}

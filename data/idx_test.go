@@ -1,0 +1,122 @@
+package data
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/binary"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func idxBytes(magic uint32, dims []int, data []byte) []byte {
+	var b bytes.Buffer
+	binary.Write(&b, binary.BigEndian, magic)
+	for _, d := range dims {
+		binary.Write(&b, binary.BigEndian, uint32(d))
+	}
+	b.Write(data)
+	return b.Bytes()
+}
+
+func gz(b []byte) []byte {
+	var out bytes.Buffer
+	w := gzip.NewWriter(&out)
+	w.Write(b)
+	w.Close()
+	return out.Bytes()
+}
+
+func TestFashionMNIST(t *testing.T) {
+	root := fashionRoot(t)
+	for _, c := range []struct {
+		phase string
+		n     int
+	}{{"train", 60000}, {"test", 10000}} {
+		cfg := DefaultConfig(FashionMNIST)
+		cfg.Phase = c.phase
+		d, err := Open(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Len() != c.n || !d.HasLabels() {
+			t.Fatalf("%s: %d samples (labels %v), want %d", c.phase, d.Len(), d.HasLabels(), c.n)
+		}
+		var counts [10]int
+		for _, l := range d.idx.labels {
+			if l > 9 {
+				t.Fatalf("label %d out of range 0..9", l)
+			}
+			counts[l]++
+		}
+		for k, n := range counts { // Fashion-MNIST is balanced
+			if n != c.n/10 {
+				t.Errorf("%s: class %d has %d images, want %d", c.phase, k, n, c.n/10)
+			}
+		}
+		a, _, u := d.Shape()
+		if a != [3]int{1, 64, 64} || !u {
+			t.Errorf("shape %v", a)
+		}
+		if d.root != root {
+			t.Errorf("root %s", d.root)
+		}
+	}
+}
+
+func TestIDXBad(t *testing.T) {
+	dir := t.TempDir()
+	img := make([]byte, 3*4*5)
+	good := idxBytes(0x803, []int{3, 4, 5}, img)
+	cases := map[string]struct {
+		data []byte
+		want string
+	}{
+		"magic":       {idxBytes(0x12345678, []int{3, 4, 5}, img), "wrong magic number 0x12345678: not an IDX file"},
+		"type":        {idxBytes(0x0d03, []int{3, 4, 5}, img), "IDX data type 0x0d is not supported"},
+		"truncated":   {good[:len(good)-7], "truncated: dimensions [3 4 5] need 60 bytes of data, file has 53"},
+		"header":      {good[:6], "truncated IDX header"},
+		"empty":       {nil, "empty IDX file"},
+		"trailing":    {append(append([]byte{}, good...), 1, 2), "2 bytes of data after the [3 4 5] array"},
+		"gztruncated": {gz(good)[:30], "truncated"},
+		"text":        {[]byte("just some text, not IDX at all"), "wrong magic number"},
+	}
+	for name, c := range cases {
+		p := write(t, filepath.Join(dir, name), c.data)
+		_, err := ReadIDX(p)
+		if err == nil || !strings.Contains(err.Error(), p+": ") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: want %q naming the file, got %v", name, c.want, err)
+		}
+	}
+	if f, err := ReadIDX(write(t, filepath.Join(dir, "ok.gz"), gz(good))); err != nil || len(f.Data) != 60 {
+		t.Errorf("good gz: %v", err)
+	}
+	// Through Open: mismatched label count, labels given as images.
+	root := filepath.Join(dir, "mnist")
+	write(t, filepath.Join(root, "train-images-idx3-ubyte"), good)
+	write(t, filepath.Join(root, "train-labels-idx1-ubyte.gz"), gz(idxBytes(0x801, []int{2}, []byte{1, 2})))
+	cfg := DefaultConfig(MNIST)
+	cfg.Root = root
+	if _, err := Open(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), "2 labels for 3 images") {
+		t.Errorf("label count mismatch: %v", err)
+	}
+	cfg.Phase = "test"
+	if _, err := Open(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), "no t10k-images-idx3-ubyte") {
+		t.Errorf("missing test split: %v", err)
+	}
+	// A small valid set without labels, resized 5x4 -> 8x8 center crop.
+	write(t, filepath.Join(root, "t10k-images-idx3-ubyte"), good)
+	d, err := Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.HasLabels() || d.Len() != 3 {
+		t.Errorf("labels %v len %d", d.HasLabels(), d.Len())
+	}
+	// A crop that cannot fit every image is a config error naming the key.
+	cfg.Preprocess, cfg.CropSize = Crop, 10
+	if _, err := Open(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), "data.crop_size 10 is larger than the image 5x4") {
+		t.Errorf("crop: %v", err)
+	}
+}

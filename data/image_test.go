@@ -1,0 +1,370 @@
+package data
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
+)
+
+func gradient(w, h int) *image.NRGBA {
+	im := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			im.SetNRGBA(x, y, color.NRGBA{uint8(x * 255 / max(1, w-1)), uint8(y * 255 / max(1, h-1)), 100, 255})
+		}
+	}
+	return im
+}
+
+func encode(t testing.TB, format string, im image.Image) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	var err error
+	switch format {
+	case "png":
+		err = png.Encode(&b, im)
+	case "jpg":
+		err = jpeg.Encode(&b, im, &jpeg.Options{Quality: 95})
+	case "gif":
+		err = gif.Encode(&b, im, nil)
+	case "bmp":
+		err = bmp.Encode(&b, im)
+	case "tif":
+		err = tiff.Encode(&b, im, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func write(t testing.TB, path string, b []byte) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func px(im *Image, x, y int) []uint8 { return im.Pix[(y*im.W+x)*im.C : (y*im.W+x+1)*im.C] }
+
+func TestFormats(t *testing.T) {
+	dir := t.TempDir()
+	src := gradient(20, 10)
+	for _, f := range []string{"png", "gif", "bmp", "tif", "jpg"} {
+		p := write(t, filepath.Join(dir, "x."+f), encode(t, f, src))
+		im, err := LoadImage(p, 3)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if im.W != 20 || im.H != 10 || im.C != 3 {
+			t.Fatalf("%s: got %v", f, im)
+		}
+		got := px(im, 19, 9)
+		tol := 0
+		if f == "jpg" || f == "gif" { // lossy, palette
+			tol = 40
+		}
+		for k, want := range []int{255, 255, 100} {
+			if d := int(got[k]) - want; d > tol || d < -tol {
+				t.Errorf("%s: pixel (19,9) = %v, want ~[255 255 100]", f, got)
+				break
+			}
+		}
+	}
+	// WebP (lossless fixture made by testdata/make.py).
+	im, err := LoadImage("testdata/rgb.webp", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := px(im, 5, 5); got[0] != 80 || got[1] != 100 || got[2] != 128 {
+		t.Errorf("webp pixel (5,5) = %v, want [80 100 128]", got)
+	}
+}
+
+func TestConversions(t *testing.T) {
+	dir := t.TempDir()
+	// 16-bit gray: the high byte, not PIL's clip-to-255 of mode I.
+	g16 := image.NewGray16(image.Rect(0, 0, 4, 4))
+	g16.SetGray16(1, 1, color.Gray16{Y: 0x8042})
+	g16.SetGray16(2, 2, color.Gray16{Y: 0xffff})
+	im, err := LoadImage(write(t, filepath.Join(dir, "g16.png"), encode(t, "png", g16)), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := px(im, 1, 1); got[0] != 0x80 || got[1] != 0x80 || got[2] != 0x80 {
+		t.Errorf("16-bit gray 0x8042 -> %v, want [128 128 128]", got)
+	}
+	if got := px(im, 2, 2); got[0] != 255 {
+		t.Errorf("16-bit gray 0xffff -> %v", got)
+	}
+	// 16-bit RGB with alpha.
+	c64 := image.NewNRGBA64(image.Rect(0, 0, 4, 4))
+	c64.SetNRGBA64(0, 0, color.NRGBA64{R: 0xff00, G: 0x1234, B: 0x0001, A: 0x8000})
+	im, err = LoadImage(write(t, filepath.Join(dir, "c16.png"), encode(t, "png", c64)), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := px(im, 0, 0); got[0] != 0xff || got[1] != 0x12 || got[2] != 0 {
+		t.Errorf("16-bit RGBA -> %v, want [255 18 0]", got)
+	}
+	// Alpha is dropped, as PIL's convert('RGB') does: a fully transparent
+	// pixel keeps its colour.
+	a := image.NewNRGBA(image.Rect(0, 0, 2, 1))
+	a.SetNRGBA(0, 0, color.NRGBA{200, 100, 50, 0})
+	a.SetNRGBA(1, 0, color.NRGBA{10, 20, 30, 128})
+	im, err = LoadImage(write(t, filepath.Join(dir, "alpha.png"), encode(t, "png", a)), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := px(im, 0, 0); got[0] != 200 || got[1] != 100 || got[2] != 50 {
+		t.Errorf("transparent pixel -> %v, want [200 100 50]", got)
+	}
+	if got := px(im, 1, 0); got[0] != 10 || got[1] != 20 || got[2] != 30 {
+		t.Errorf("half-transparent pixel -> %v, want [10 20 30]", got)
+	}
+	// Gray to RGB replicates; RGB to gray is PIL's L.
+	g := image.NewGray(image.Rect(0, 0, 2, 2))
+	g.SetGray(1, 0, color.Gray{77})
+	im, err = LoadImage(write(t, filepath.Join(dir, "gray.png"), encode(t, "png", g)), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := px(im, 1, 0); got[0] != 77 || got[1] != 77 || got[2] != 77 {
+		t.Errorf("gray to RGB -> %v", got)
+	}
+	// A grayscale JPEG (Go's encoder writes one component for *image.Gray).
+	gj := image.NewGray(image.Rect(0, 0, 16, 16))
+	for i := range gj.Pix {
+		gj.Pix[i] = 150
+	}
+	im, err = LoadImage(write(t, filepath.Join(dir, "gray.jpg"), encode(t, "jpg", gj)), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := px(im, 8, 8); got[0] != got[1] || got[1] != got[2] || got[0] < 148 || got[0] > 152 {
+		t.Errorf("gray JPEG to RGB -> %v, want ~150 x3", got)
+	}
+	rgb := image.NewNRGBA(image.Rect(0, 0, 1, 1))
+	rgb.SetNRGBA(0, 0, color.NRGBA{255, 0, 0, 255})
+	im, err = LoadImage(write(t, filepath.Join(dir, "red.png"), encode(t, "png", rgb)), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.C != 1 || im.Pix[0] != 76 { // PIL: Image.new('RGB',(1,1),(255,0,0)).convert('L') == 76
+		t.Errorf("red to L -> %v %v, want 76", im, im.Pix)
+	}
+	// CMYK JPEG (Adobe, inverted), converted with PIL's formula.
+	im, err = LoadImage("testdata/cmyk.jpg", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		x, y int
+		want [3]int
+	}{{2, 2, [3]int{255, 0, 0}}, {12, 2, [3]int{0, 127, 127}}, {12, 12, [3]int{255, 255, 255}}} {
+		got := px(im, c.x, c.y)
+		for k := range 3 {
+			if d := int(got[k]) - c.want[k]; d > 3 || d < -3 {
+				t.Errorf("CMYK pixel (%d,%d) -> %v, PIL gives %v", c.x, c.y, got, c.want)
+				break
+			}
+		}
+	}
+}
+
+// badFolder writes one good image and one of each kind of bad file.
+func badFolder(t *testing.T) (dir string, bad map[string]string) {
+	dir = t.TempDir()
+	jpg := encode(t, "jpg", gradient(64, 48))
+	write(t, filepath.Join(dir, "good.jpg"), jpg)
+	write(t, filepath.Join(dir, "sub", "good2.png"), encode(t, "png", gradient(40, 40)))
+	write(t, filepath.Join(dir, "notes.txt"), []byte("ignored: not an image extension"))
+	bad = map[string]string{
+		write(t, filepath.Join(dir, "empty.jpg"), nil):                                "empty file (0 bytes)",
+		write(t, filepath.Join(dir, "truncated.jpg"), jpg[:len(jpg)/2]):               "truncated JPEG image",
+		write(t, filepath.Join(dir, "sub", "text.png"), []byte("hello, I am text\n")): "not a PNG image (text file?)",
+	}
+	return dir, bad
+}
+
+func TestBadFilesReportedTogether(t *testing.T) {
+	dir, bad := badFolder(t)
+	cfg := DefaultConfig(Folder)
+	cfg.Root, cfg.ImageSize = dir, 32
+	last, total := 0, 0
+	_, err := Open(context.Background(), cfg, &OpenOptions{Progress: func(stage string, done, n int) {
+		last, total = max(last, done), n
+	}})
+	if last != 5 || total != 5 {
+		t.Errorf("progress reached %d of %d, want 5 of 5", last, total)
+	}
+	var ie *InvalidFilesError
+	if !errors.As(err, &ie) {
+		t.Fatalf("want *InvalidFilesError, got %v", err)
+	}
+	if len(ie.Files) != len(bad) {
+		t.Errorf("got %d invalid files, want %d:\n%v", len(ie.Files), len(bad), err)
+	}
+	for path, want := range bad {
+		if !strings.Contains(err.Error(), path+": "+want) {
+			t.Errorf("error does not say %q for %s:\n%v", want, path, err)
+		}
+	}
+	var fe *FileError
+	if !errors.As(err, &fe) {
+		t.Errorf("errors.As(*FileError) fails on %T", err)
+	}
+	t.Logf("%v", err)
+}
+
+func TestSkipInvalid(t *testing.T) {
+	dir, bad := badFolder(t)
+	cfg := DefaultConfig(Folder)
+	cfg.Root, cfg.ImageSize, cfg.SkipInvalid = dir, 32, true
+	var logs bytes.Buffer
+	d, err := Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Len() != 2 || len(d.Skipped()) != len(bad) {
+		t.Errorf("got %d samples, %d skipped; want 2, %d", d.Len(), len(d.Skipped()), len(bad))
+	}
+	if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
+		t.Errorf("want one warning, got %d:\n%s", n, logs.String())
+	}
+	for path := range bad {
+		if !strings.Contains(logs.String(), path) {
+			t.Errorf("warning does not list %s", path)
+		}
+	}
+}
+
+// TestHeaderValidation: with data.validate header a truncated JPEG passes the
+// open and fails when a worker decodes it; with skip_invalid the next file
+// takes its place.
+func TestHeaderValidation(t *testing.T) {
+	dir := t.TempDir()
+	jpg := encode(t, "jpg", gradient(64, 48))
+	write(t, filepath.Join(dir, "a.jpg"), jpg)
+	trunc := write(t, filepath.Join(dir, "b.jpg"), jpg[:len(jpg)*2/3])
+	cfg := DefaultConfig(Folder)
+	cfg.Root, cfg.ImageSize, cfg.Validate, cfg.BatchSize, cfg.Shuffle = dir, 32, "header", 2, false
+	d, err := Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatalf("header validation should pass a truncated JPEG: %v", err)
+	}
+	_, err = d.Sample(1, 0, 0)
+	if err == nil || !strings.Contains(err.Error(), trunc) || !strings.Contains(err.Error(), "JPEG") {
+		t.Errorf("want an error naming %s, got %v", trunc, err)
+	}
+	cfg.SkipInvalid = true
+	var logs bytes.Buffer
+	d, err = Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewLoader(d, d.Config().LoaderOptions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := l.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close() // the workers are done writing to logs
+	if b.N() != 2 || !strings.Contains(logs.String(), trunc) {
+		t.Errorf("batch of %d; log %q", b.N(), logs.String())
+	}
+}
+
+func TestMissingAndEmptyFolders(t *testing.T) {
+	cfg := DefaultConfig(Folder)
+	cfg.Root = filepath.Join(t.TempDir(), "nope")
+	_, err := Open(context.Background(), cfg, nil)
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Key != "data.root" || !strings.Contains(err.Error(), "no such folder") || !strings.Contains(err.Error(), cfg.Root) {
+		t.Errorf("missing folder: %v", err)
+	}
+	empty := t.TempDir()
+	write(t, filepath.Join(empty, "readme.txt"), []byte("no images here"))
+	cfg.Root = empty
+	_, err = Open(context.Background(), cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), empty+": folder holds no images") {
+		t.Errorf("empty folder: %v", err)
+	}
+	for _, kind := range []string{Aligned, Unaligned} {
+		c := DefaultConfig(kind)
+		c.Root = empty
+		if _, err := Open(context.Background(), c, nil); err == nil || !strings.Contains(err.Error(), empty) {
+			t.Errorf("%s on an empty folder: %v", kind, err)
+		}
+	}
+}
+
+func TestOddWidthAndCropTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "train", "ok.jpg"), encode(t, "jpg", gradient(64, 32)))
+	odd := write(t, filepath.Join(dir, "train", "odd.png"), encode(t, "png", gradient(65, 32)))
+	small := write(t, filepath.Join(dir, "train", "small.png"), encode(t, "png", gradient(40, 20)))
+	cfg := DefaultConfig(Aligned)
+	cfg.Root, cfg.Preprocess, cfg.CropSize = dir, Crop, 32
+	_, err := Open(context.Background(), cfg, nil)
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, odd+": A|B image is 65x32: its width is odd") {
+		t.Errorf("odd width not reported:\n%s", msg)
+	}
+	if !strings.Contains(msg, small+": data.crop_size 32 is larger than the image 20x20") {
+		t.Errorf("crop too large not reported:\n%s", msg)
+	}
+	// The same through a resize: scale_width to 16 makes 64x32 halves 16x16.
+	cfg.Preprocess, cfg.LoadSize, cfg.SkipInvalid = ScaleWidthAndCrop, 16, false
+	cfg.CropSize = 16
+	if _, err := Open(context.Background(), cfg, nil); err == nil || strings.Contains(err.Error(), "ok.jpg") {
+		t.Errorf("ok.jpg should pass: %v", err)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	cfg := DefaultConfig(Aligned)
+	cfg.Root = "/x"
+	cfg.Preprocess = "squash"
+	cfg.Direction = "sideways"
+	cfg.Channels = 2
+	cfg.BatchSize = -1
+	err := cfg.Check()
+	for _, want := range []string{
+		`data.preprocess: "squash": must be one of resize_and_crop`,
+		`data.direction: "sideways": must be one of AtoB, BtoA`,
+		`data.channels: 2: must be 1 or 3`,
+		`data.batch_size: -1: must be positive`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q in %v", want, err)
+		}
+	}
+	cfg = DefaultConfig(Aligned)
+	cfg.Root, cfg.LoadSize, cfg.CropSize = "/x", 200, 256
+	if err := cfg.Check(); err == nil || !strings.Contains(err.Error(), "data.crop_size: 256: is larger than data.load_size 200") {
+		t.Errorf("crop > load: %v", err)
+	}
+}

@@ -1,0 +1,500 @@
+package data
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"unsafe"
+)
+
+// Allocator supplies the memory batches are written into. The default hands
+// out Go slices from a free list; the trainer passes one backed by pinned
+// (page-locked) libtorch memory so that its host-to-device copies can be
+// non-blocking. Buffers come back through Release when the trainer releases a
+// batch, so a steady-state epoch allocates nothing. Alloc must return memory
+// aligned to 4 bytes; it may be called from several goroutines at once.
+type Allocator interface {
+	Alloc(nbytes int) ([]byte, error)
+	Release(buf []byte)
+}
+
+// goAllocator keeps released buffers for reuse, by size.
+type goAllocator struct {
+	mu   sync.Mutex
+	free map[int][][]byte
+	keep int
+}
+
+func newGoAllocator(keep int) *goAllocator {
+	return &goAllocator{free: map[int][][]byte{}, keep: keep}
+}
+
+func (a *goAllocator) Alloc(n int) ([]byte, error) {
+	a.mu.Lock()
+	if l := a.free[n]; len(l) > 0 {
+		b := l[len(l)-1]
+		a.free[n] = l[:len(l)-1]
+		a.mu.Unlock()
+		return b, nil
+	}
+	a.mu.Unlock()
+	// Allocated as float32 so that the bytes are 4-byte aligned.
+	f := make([]float32, (n+3)/4)
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(f))), len(f)*4)[:n], nil
+}
+
+func (a *goAllocator) Release(b []byte) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.free[len(b)]) < a.keep {
+		a.free[len(b)] = append(a.free[len(b)], b)
+	}
+}
+
+// Tensor is a host batch of N x C x H x W values: F32 holds them normalised to
+// [-1, 1] (dtype float32), or U8 holds the raw 0..255 values (dtype uint8).
+// Both view Buf, the allocator's buffer.
+type Tensor struct {
+	Shape [4]int
+	F32   []float32
+	U8    []uint8
+	Buf   []byte
+}
+
+// Numel is N*C*H*W.
+func (t Tensor) Numel() int { return t.Shape[0] * t.Shape[1] * t.Shape[2] * t.Shape[3] }
+
+// Batch is one batch. A holds the images (the generator's input for pairs), B
+// the targets of pairs. Release it when its memory is no longer read (for
+// pinned memory, after the copy that reads it has completed).
+type Batch struct {
+	Epoch, Index int     // position: batch Index of Epoch
+	A, B         Tensor  // B is empty for single-image datasets
+	Labels       []int64 // class labels, nil when the dataset has none
+	Indices      []int   // dataset indices of the samples
+	alloc        Allocator
+	released     bool
+}
+
+// N is the number of samples in the batch.
+func (b *Batch) N() int { return len(b.Indices) }
+
+// Release hands the batch's buffers back to the allocator. It is idempotent.
+func (b *Batch) Release() {
+	if b == nil || b.released {
+		return
+	}
+	b.released = true
+	for _, t := range []*Tensor{&b.A, &b.B} {
+		if t.Buf != nil {
+			b.alloc.Release(t.Buf)
+			*t = Tensor{}
+		}
+	}
+}
+
+// LoaderOptions are the loader's settings; Config.LoaderOptions fills them
+// from the data.* keys.
+type LoaderOptions struct {
+	BatchSize int
+	Workers   int // goroutines building batches; 0: Next builds them itself
+	Prefetch  int // batches each worker builds ahead; 0 counts as 1
+	Shuffle   bool
+	DropLast  bool
+	Seed      uint64
+	DType     string    // float32 or uint8
+	Allocator Allocator // nil: Go memory
+}
+
+// LoaderOptions returns the loader settings of c with the given seed.
+func (c Config) LoaderOptions(seed uint64) LoaderOptions {
+	c = c.withDefaults()
+	return LoaderOptions{
+		BatchSize: c.BatchSize, Workers: c.Workers, Prefetch: c.Prefetch,
+		Shuffle: c.Shuffle, DropLast: c.DropLast, Seed: seed, DType: c.DType,
+	}
+}
+
+// LoaderState is the loader's position, saved in a checkpoint: the next batch
+// to be returned is batch Batch of epoch Epoch. Samples and BatchSize guard
+// against resuming on a different dataset.
+type LoaderState struct {
+	Epoch     int    `json:"epoch"`
+	Batch     int    `json:"batch"`
+	Seed      uint64 `json:"seed"`
+	Samples   int    `json:"samples"`
+	BatchSize int    `json:"batch_size"`
+	DropLast  bool   `json:"drop_last"`
+	Shuffle   bool   `json:"shuffle"`
+}
+
+// Loader builds batches with N workers and hands them out in order. Batch k
+// of epoch e holds the same samples with the same augmentation for a given
+// seed, whatever the number of workers or prefetch depth.
+type Loader struct {
+	d     *Dataset
+	o     LoaderOptions
+	nb    int // batches per epoch
+	alloc Allocator
+
+	epoch, batch int // position of the next batch returned
+	run          *run
+
+	permMu sync.Mutex
+	perms  map[int][]int
+}
+
+// run is the workers' pipeline from one starting position onwards.
+type run struct {
+	cancel context.CancelFunc
+	ctx    context.Context
+	epoch0 int
+	batch0 int
+	next   int // sequence number of the next batch to consume
+	slots  []chan result
+	tokens chan struct{}
+	wg     sync.WaitGroup
+}
+
+type result struct {
+	b   *Batch
+	err error
+}
+
+// NewLoader checks the options against the dataset and returns a loader at
+// epoch 0, batch 0. Its workers start on the first Next.
+func NewLoader(d *Dataset, o LoaderOptions) (*Loader, error) {
+	if o.BatchSize <= 0 {
+		return nil, &ConfigError{Key: "data.batch_size", Value: o.BatchSize, Msg: "must be positive"}
+	}
+	if o.Workers < 0 {
+		return nil, &ConfigError{Key: "data.workers", Value: o.Workers, Msg: "must be 0 (load in the caller) or more"}
+	}
+	if o.Prefetch < 0 {
+		return nil, &ConfigError{Key: "data.prefetch", Value: o.Prefetch, Msg: "must be 0 or more"}
+	}
+	if o.DType == "" {
+		o.DType = "float32"
+	}
+	if o.DType != "float32" && o.DType != "uint8" {
+		return nil, &ConfigError{Key: "data.dtype", Value: o.DType, Msg: "must be float32 or uint8"}
+	}
+	if o.BatchSize > 1 && !d.uniform {
+		return nil, &ConfigError{Key: "data.batch_size", Value: o.BatchSize,
+			Msg: fmt.Sprintf("images come out in different sizes with data.preprocess %s (%s): use batch_size 1 or a preprocess that crops", d.cfg.Preprocess, d.uniformExample)}
+	}
+	nb := d.Len() / o.BatchSize
+	if !o.DropLast && d.Len()%o.BatchSize != 0 {
+		nb++
+	}
+	if nb == 0 {
+		return nil, &ConfigError{Key: "data.batch_size", Value: o.BatchSize,
+			Msg: fmt.Sprintf("is larger than the dataset (%d samples) with data.drop_last", d.Len())}
+	}
+	l := &Loader{d: d, o: o, nb: nb, alloc: o.Allocator, perms: map[int][]int{}}
+	if l.alloc == nil {
+		l.alloc = newGoAllocator(l.inFlight() + 2)
+	}
+	return l, nil
+}
+
+// OpenLoader opens the dataset of cfg and a loader over it.
+func OpenLoader(ctx context.Context, cfg Config, seed uint64, alloc Allocator, opts *OpenOptions) (*Loader, error) {
+	d, err := Open(ctx, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	o := d.Config().LoaderOptions(seed)
+	o.Allocator = alloc
+	return NewLoader(d, o)
+}
+
+// inFlight is the most batches built but not yet returned by Next.
+func (l *Loader) inFlight() int { return l.o.InFlight() }
+
+// InFlight is the most batches the loader holds at once (built and not yet
+// returned by Next): an Allocator needs that many buffers of each size, plus
+// one for each batch the caller holds unreleased.
+func (o LoaderOptions) InFlight() int { return max(1, o.Workers) * max(1, o.Prefetch) }
+
+// BatchBytes lists the buffer sizes, in bytes, that a loader with options o
+// asks its Allocator for: A and (for pairs) B of a full batch, and of the
+// short last batch when drop_last is off. Only known when every sample has the
+// same size; otherwise nil.
+func (d *Dataset) BatchBytes(o LoaderOptions) []int {
+	a, b, uniform := d.Shape()
+	if !uniform || o.BatchSize <= 0 {
+		return nil
+	}
+	elem := 4
+	if o.DType == "uint8" {
+		elem = 1
+	}
+	ns := []int{min(o.BatchSize, d.Len())}
+	if r := d.Len() % o.BatchSize; r != 0 && !o.DropLast && d.Len() > o.BatchSize {
+		ns = append(ns, r)
+	}
+	var sizes []int
+	for _, n := range ns {
+		sizes = append(sizes, n*a[0]*a[1]*a[2]*elem)
+		if d.Paired() {
+			sizes = append(sizes, n*b[0]*b[1]*b[2]*elem)
+		}
+	}
+	return sizes
+}
+
+// Dataset returns the loader's dataset.
+func (l *Loader) Dataset() *Dataset { return l.d }
+
+// BatchesPerEpoch is the number of batches Next returns before io.EOF.
+func (l *Loader) BatchesPerEpoch() int { return l.nb }
+
+// State returns the position of the next batch Next will return.
+func (l *Loader) State() LoaderState {
+	e, b := l.epoch, l.batch
+	if b == l.nb {
+		e, b = e+1, 0
+	}
+	return LoaderState{Epoch: e, Batch: b, Seed: l.o.Seed, Samples: l.d.Len(),
+		BatchSize: l.o.BatchSize, DropLast: l.o.DropLast, Shuffle: l.o.Shuffle}
+}
+
+// Restore moves the loader to a saved position (and seed): the batches that
+// follow are those an uninterrupted loader would have returned.
+func (l *Loader) Restore(s LoaderState) error {
+	if s.Samples != l.d.Len() || s.BatchSize != l.o.BatchSize || s.DropLast != l.o.DropLast || s.Shuffle != l.o.Shuffle {
+		return fmt.Errorf("data: cannot resume: the checkpoint's loader had %d samples, batch_size %d, drop_last %v, shuffle %v; this one has %d, %d, %v, %v",
+			s.Samples, s.BatchSize, s.DropLast, s.Shuffle, l.d.Len(), l.o.BatchSize, l.o.DropLast, l.o.Shuffle)
+	}
+	if s.Epoch < 0 || s.Batch < 0 || s.Batch > l.nb {
+		return fmt.Errorf("data: cannot resume at epoch %d batch %d (%d batches per epoch)", s.Epoch, s.Batch, l.nb)
+	}
+	l.stop()
+	l.permMu.Lock()
+	l.perms = map[int][]int{} // they were drawn with the old seed
+	l.permMu.Unlock()
+	l.o.Seed = s.Seed
+	l.epoch, l.batch = s.Epoch, s.Batch
+	return nil
+}
+
+// Close stops the workers and releases the batches they had built.
+func (l *Loader) Close() { l.stop() }
+
+// Next returns the next batch of the current epoch, or io.EOF once the epoch
+// is over; the call after io.EOF starts the next epoch (its first batches are
+// already being built). The caller releases each batch.
+func (l *Loader) Next(ctx context.Context) (*Batch, error) {
+	if l.batch == l.nb {
+		l.epoch, l.batch = l.epoch+1, 0
+		return nil, io.EOF
+	}
+	if l.o.Workers == 0 { // no goroutines: build it here
+		b, err := l.build(ctx, l.epoch, l.batch)
+		if err != nil {
+			return nil, err
+		}
+		l.batch++
+		return b, nil
+	}
+	if l.run == nil {
+		l.start()
+	}
+	r := l.run
+	var res result
+	select {
+	case res = <-r.slots[r.next%len(r.slots)]:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	<-r.tokens
+	r.next++
+	if res.err != nil {
+		// The pipeline is past a batch it could not build: restart from here
+		// on the next call.
+		l.stop()
+		return nil, res.err
+	}
+	l.batch++
+	return res.b, nil
+}
+
+// pos maps a run's sequence number to (epoch, batch).
+func (l *Loader) pos(r *run, seq int) (int, int) {
+	b := r.batch0 + seq
+	return r.epoch0 + b/l.nb, b % l.nb
+}
+
+func (l *Loader) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	k := l.inFlight()
+	r := &run{ctx: ctx, cancel: cancel, epoch0: l.epoch, batch0: l.batch,
+		slots: make([]chan result, k), tokens: make(chan struct{}, k)}
+	for i := range r.slots {
+		r.slots[i] = make(chan result, 1)
+	}
+	jobs := make(chan int)
+	r.wg.Add(1 + l.o.Workers)
+	go func() { // dispatcher: at most Prefetch batches ahead of the consumer
+		defer r.wg.Done()
+		defer close(jobs)
+		for seq := 0; ; seq++ {
+			select {
+			case r.tokens <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- seq:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for w := 0; w < l.o.Workers; w++ {
+		go func() {
+			defer r.wg.Done()
+			for seq := range jobs {
+				e, b := l.pos(r, seq)
+				bt, err := l.build(ctx, e, b)
+				r.slots[seq%k] <- result{bt, err}
+			}
+		}()
+	}
+	l.run = r
+}
+
+// stop cancels the run, waits for its goroutines and releases the batches
+// built but not consumed.
+func (l *Loader) stop() {
+	r := l.run
+	if r == nil {
+		return
+	}
+	l.run = nil
+	r.cancel()
+	r.wg.Wait()
+	for _, s := range r.slots {
+		select {
+		case res := <-s:
+			res.b.Release()
+		default:
+		}
+	}
+}
+
+// perm returns (and caches) the sample order of an epoch.
+func (l *Loader) perm(epoch int) []int {
+	l.permMu.Lock()
+	defer l.permMu.Unlock()
+	if p, ok := l.perms[epoch]; ok {
+		return p
+	}
+	var p []int
+	if l.o.Shuffle {
+		p = Permutation(l.d.Len(), l.o.Seed, uint64(epoch))
+	} else {
+		p = make([]int, l.d.Len())
+		for i := range p {
+			p[i] = i
+		}
+	}
+	for e := range l.perms { // workers are at most a few epochs apart
+		if e < epoch-2 {
+			delete(l.perms, e)
+		}
+	}
+	l.perms[epoch] = p
+	return p
+}
+
+// build makes batch b of epoch e.
+func (l *Loader) build(ctx context.Context, e, b int) (*Batch, error) {
+	p := l.perm(e)
+	bs := l.o.BatchSize
+	idx := p[b*bs : min((b+1)*bs, len(p))]
+	bt := &Batch{Epoch: e, Index: b, Indices: append([]int(nil), idx...), alloc: l.alloc}
+	if l.d.HasLabels() {
+		bt.Labels = make([]int64, len(idx))
+	}
+	for k, i := range idx {
+		if ctx.Err() != nil {
+			bt.Release()
+			return nil, ctx.Err()
+		}
+		s, err := l.d.Sample(i, l.o.Seed, uint64(e))
+		if err == nil && k == 0 {
+			err = l.allocate(bt, s, len(idx))
+		}
+		if err == nil {
+			err = l.put(bt, s, k)
+		}
+		if err != nil {
+			bt.Release()
+			return nil, fmt.Errorf("data: epoch %d batch %d: %w", e, b, err)
+		}
+		if bt.Labels != nil {
+			bt.Labels[k] = int64(s.Label)
+		}
+	}
+	return bt, nil
+}
+
+func (l *Loader) allocate(bt *Batch, s Sample, n int) error {
+	mk := func(t *Tensor, im *Image) error {
+		t.Shape = [4]int{n, im.C, im.H, im.W}
+		size := t.Numel()
+		if l.o.DType == "float32" {
+			size *= 4
+		}
+		buf, err := l.alloc.Alloc(size)
+		if err != nil {
+			return fmt.Errorf("allocating a %v batch: %w", t.Shape, err)
+		}
+		if len(buf) < size {
+			return fmt.Errorf("allocator returned %d bytes, want %d", len(buf), size)
+		}
+		t.Buf = buf[:size]
+		if l.o.DType == "float32" {
+			if uintptr(unsafe.Pointer(unsafe.SliceData(buf)))%4 != 0 {
+				return errors.New("allocator returned memory not aligned to 4 bytes")
+			}
+			t.F32 = unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(buf))), size/4)
+		} else {
+			t.U8 = t.Buf
+		}
+		return nil
+	}
+	if err := mk(&bt.A, s.A); err != nil {
+		return err
+	}
+	if s.B != nil {
+		return mk(&bt.B, s.B)
+	}
+	return nil
+}
+
+func (l *Loader) put(bt *Batch, s Sample, k int) error {
+	for _, x := range []struct {
+		t  *Tensor
+		im *Image
+	}{{&bt.A, s.A}, {&bt.B, s.B}} {
+		if x.im == nil {
+			continue
+		}
+		sh := x.t.Shape
+		if x.im.C != sh[1] || x.im.H != sh[2] || x.im.W != sh[3] {
+			return fmt.Errorf("sample %d is %dx%dx%d, the batch's first is %dx%dx%d", s.Index, x.im.C, x.im.H, x.im.W, sh[1], sh[2], sh[3])
+		}
+		n := sh[1] * sh[2] * sh[3]
+		if x.t.F32 != nil {
+			putCHW(x.im, x.t.F32[k*n:(k+1)*n])
+		} else {
+			putCHWU8(x.im, x.t.U8[k*n:(k+1)*n])
+		}
+	}
+	return nil
+}

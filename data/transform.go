@@ -1,0 +1,204 @@
+package data
+
+import (
+	"fmt"
+	"math"
+)
+
+// Transform is the geometric part of the references' preprocessing, applied to
+// 8-bit images before they are normalised: pytorch-CycleGAN-and-pix2pix's
+// get_transform (preprocess modes, flip) and pytorch/examples dcgan's
+// Resize + CenterCrop.
+type Transform struct {
+	Mode      string // one of the Preprocess modes
+	LoadSize  int
+	CropSize  int
+	ImageSize int
+	Filter    Filter
+	Flip      bool // random horizontal flip with probability 1/2
+}
+
+// Params are the random choices for one sample. A pair's A and B use the
+// same Params, so they get the same crop and the same flip.
+type Params struct {
+	RX, RY uint64 // crop position draws
+	Flip   bool
+}
+
+func drawParams(r *rng) Params {
+	return Params{RX: r.Uint64(), RY: r.Uint64(), Flip: r.Uint64()&1 == 1}
+}
+
+func newTransform(c Config) Transform {
+	return Transform{
+		Mode: c.Preprocess, LoadSize: c.LoadSize, CropSize: c.CropSize, ImageSize: c.ImageSize,
+		Filter: parseFilter(c.Interp), Flip: !c.NoFlip,
+	}
+}
+
+// Random reports whether the transform draws random numbers (crop or flip):
+// when it does not, a decoded and transformed dataset can be cached as is.
+func (t Transform) Random() bool {
+	switch t.Mode {
+	case ResizeAndCrop, Crop, ScaleWidthAndCrop:
+		return true
+	}
+	return t.Flip
+}
+
+// resized is the size after the resize step of mode, before any crop.
+func (t Transform) resized(w, h int) (int, int) {
+	switch t.Mode {
+	case ResizeAndCrop:
+		return t.LoadSize, t.LoadSize
+	case ScaleWidth, ScaleWidthAndCrop:
+		return scaleWidthSize(w, h, t.LoadSize, t.CropSize)
+	case PreprocessNone:
+		return roundToEven(float64(w)/4) * 4, roundToEven(float64(h)/4) * 4
+	case ResizeCenterCrop:
+		return shorterSide(w, h, t.ImageSize)
+	}
+	return w, h
+}
+
+// OutputSize is the size a w x h input comes out as, or an error when the
+// crop does not fit (the references fail there too, or pad with black).
+func (t Transform) OutputSize(w, h int) (int, int, error) {
+	rw, rh := t.resized(w, h)
+	if rw <= 0 || rh <= 0 {
+		return 0, 0, fmt.Errorf("image %dx%d resizes to nothing (%dx%d) with data.preprocess %s", w, h, rw, rh, t.Mode)
+	}
+	switch t.Mode {
+	case ResizeAndCrop, Crop, ScaleWidthAndCrop:
+		if t.CropSize > rw || t.CropSize > rh {
+			how := ""
+			if rw != w || rh != h {
+				how = fmt.Sprintf(" (resized to %dx%d by data.preprocess %s)", rw, rh, t.Mode)
+			}
+			return 0, 0, fmt.Errorf("data.crop_size %d is larger than the image %dx%d%s", t.CropSize, w, h, how)
+		}
+		return t.CropSize, t.CropSize, nil
+	case ResizeCenterCrop:
+		return t.ImageSize, t.ImageSize, nil
+	}
+	return rw, rh, nil
+}
+
+// Apply runs the transform on im with the sample's random choices.
+func (t Transform) Apply(im *Image, p Params) (*Image, error) {
+	if _, _, err := t.OutputSize(im.W, im.H); err != nil {
+		return nil, err
+	}
+	rw, rh := t.resized(im.W, im.H)
+	// The crop's region, in the resized image.
+	x, y, cw, ch := 0, 0, rw, rh
+	switch t.Mode {
+	case ResizeAndCrop, Crop, ScaleWidthAndCrop:
+		cw, ch = t.CropSize, t.CropSize
+		x = int(p.RX % uint64(rw-cw+1))
+		y = int(p.RY % uint64(rh-ch+1))
+	case ResizeCenterCrop:
+		cw, ch = t.ImageSize, t.ImageSize
+		// torchvision's center_crop rounds half to even.
+		x = roundToEven(float64(rw-cw) / 2)
+		y = roundToEven(float64(rh-ch) / 2)
+	}
+	if rw != im.W || rh != im.H {
+		im = resizeRegion(im, rw, rh, t.Filter, x, y, cw, ch)
+	} else {
+		im = CropImage(im, x, y, cw, ch)
+	}
+	if t.Flip && p.Flip {
+		im = FlipH(im)
+	}
+	return im, nil
+}
+
+// scaleWidthSize is __scale_width: width to target, height keeping the aspect
+// ratio but at least crop so that a later crop fits.
+func scaleWidthSize(w, h, target, crop int) (int, int) {
+	if w == target && h >= crop {
+		return w, h
+	}
+	return target, int(max(float64(target)*float64(h)/float64(w), float64(crop)))
+}
+
+// shorterSide is torchvision's Resize(size) for an int size.
+func shorterSide(w, h, size int) (int, int) {
+	if w <= h {
+		return size, int(float64(size*h) / float64(w))
+	}
+	return int(float64(size*w) / float64(h)), size
+}
+
+// roundToEven is Python 3's round().
+func roundToEven(x float64) int { return int(math.RoundToEven(x)) }
+
+// CropImage copies the w x h region at (x, y); the caller checks bounds.
+func CropImage(im *Image, x, y, w, h int) *Image {
+	if x == 0 && y == 0 && w == im.W && h == im.H {
+		return im
+	}
+	out := NewImage(w, h, im.C)
+	rl := w * im.C
+	for r := 0; r < h; r++ {
+		off := ((y+r)*im.W + x) * im.C
+		copy(out.Pix[r*rl:(r+1)*rl], im.Pix[off:off+rl])
+	}
+	return out
+}
+
+// FlipH mirrors left to right.
+func FlipH(im *Image) *Image {
+	out := NewImage(im.W, im.H, im.C)
+	C := im.C
+	for y := 0; y < im.H; y++ {
+		in := im.Pix[y*im.W*C : (y+1)*im.W*C]
+		o := out.Pix[y*im.W*C : (y+1)*im.W*C]
+		for x := 0; x < im.W; x++ {
+			copy(o[(im.W-1-x)*C:(im.W-x)*C], in[x*C:(x+1)*C])
+		}
+	}
+	return out
+}
+
+// normLUT is ToTensor followed by Normalize(0.5, 0.5), computed in float32 the
+// way torchvision does, so that values match it exactly.
+var normLUT [256]float32
+
+func init() {
+	for i := range normLUT {
+		v := float32(i) / 255
+		normLUT[i] = (v - 0.5) / 0.5
+	}
+}
+
+// putCHW writes im as C x H x W floats in [-1, 1].
+func putCHW(im *Image, dst []float32) {
+	n := im.W * im.H
+	if im.C == 1 {
+		for i, v := range im.Pix[:n] {
+			dst[i] = normLUT[v]
+		}
+		return
+	}
+	r, g, b := dst[:n], dst[n:2*n], dst[2*n:3*n]
+	for i := 0; i < n; i++ {
+		p := im.Pix[3*i : 3*i+3]
+		r[i], g[i], b[i] = normLUT[p[0]], normLUT[p[1]], normLUT[p[2]]
+	}
+}
+
+// putCHWU8 writes im as C x H x W bytes.
+func putCHWU8(im *Image, dst []uint8) {
+	n := im.W * im.H
+	if im.C == 1 {
+		copy(dst, im.Pix[:n])
+		return
+	}
+	r, g, b := dst[:n], dst[n:2*n], dst[2*n:3*n]
+	for i := 0; i < n; i++ {
+		p := im.Pix[3*i : 3*i+3]
+		r[i], g[i], b[i] = p[0], p[1], p[2]
+	}
+}

@@ -1,0 +1,101 @@
+package data
+
+import (
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestPreprocessSizes(t *testing.T) {
+	cases := []struct {
+		mode             string
+		load, crop, size int
+		w, h             int
+		ow, oh           int
+		err              string
+	}{
+		{ResizeAndCrop, 286, 256, 0, 256, 256, 256, 256, ""},
+		{ResizeAndCrop, 286, 256, 0, 50, 900, 256, 256, ""}, // resized first: any input fits
+		{Crop, 0, 128, 0, 300, 200, 128, 128, ""},
+		{Crop, 0, 256, 0, 300, 200, 0, 0, "data.crop_size 256 is larger than the image 300x200"},
+		{ScaleWidth, 256, 256, 0, 400, 300, 256, 256, ""}, // height max(192, crop)
+		{ScaleWidth, 256, 64, 0, 256, 100, 256, 100, ""},  // already the width: unchanged
+		{ScaleWidth, 256, 64, 0, 512, 1024, 256, 512, ""},
+		{ScaleWidthAndCrop, 286, 256, 0, 400, 300, 256, 256, ""},
+		{PreprocessNone, 0, 0, 0, 30, 22, 32, 24, ""}, // Python's round: 7.5 -> 8, 5.5 -> 6
+		{PreprocessNone, 0, 0, 0, 41, 17, 40, 16, ""},
+		{PreprocessNone, 0, 0, 0, 1, 1, 0, 0, "resizes to nothing"},
+		{ResizeCenterCrop, 0, 0, 64, 100, 50, 64, 64, ""},
+	}
+	for _, c := range cases {
+		tf := Transform{Mode: c.mode, LoadSize: c.load, CropSize: c.crop, ImageSize: c.size, Filter: Bicubic}
+		ow, oh, err := tf.OutputSize(c.w, c.h)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s %dx%d: want error %q, got %v", c.mode, c.w, c.h, c.err, err)
+			}
+			continue
+		}
+		if err != nil || ow != c.ow || oh != c.oh {
+			t.Errorf("%s %dx%d: got %dx%d %v, want %dx%d", c.mode, c.w, c.h, ow, oh, err, c.ow, c.oh)
+			continue
+		}
+		im := NewImage(c.w, c.h, 1)
+		out, err := tf.Apply(im, Params{RX: 12345, RY: 678})
+		if err != nil || out.W != c.ow || out.H != c.oh {
+			t.Errorf("%s %dx%d: Apply gives %v %v", c.mode, c.w, c.h, out, err)
+		}
+	}
+	if (Transform{Mode: ResizeCenterCrop, Flip: false}).Random() || !(Transform{Mode: Crop}).Random() {
+		t.Error("Random() wrong")
+	}
+}
+
+func TestFlipAndCrop(t *testing.T) {
+	im := NewImage(4, 2, 3)
+	for i := range im.Pix {
+		im.Pix[i] = uint8(i)
+	}
+	f := FlipH(im)
+	if !slices.Equal(px(f, 0, 1), px(im, 3, 1)) || !slices.Equal(px(f, 3, 0), px(im, 0, 0)) {
+		t.Errorf("flip: %v", f.Pix)
+	}
+	c := CropImage(im, 1, 1, 2, 1)
+	if !slices.Equal(c.Pix, im.Pix[15:21]) {
+		t.Errorf("crop: %v", c.Pix)
+	}
+	tf := Transform{Mode: Crop, CropSize: 2, Flip: true}
+	a, _ := tf.Apply(im, Params{RX: 1, RY: 0, Flip: true})
+	if !slices.Equal(a.Pix, FlipH(CropImage(im, 1, 0, 2, 2)).Pix) {
+		t.Errorf("crop at x=1 then flip: %v", a.Pix)
+	}
+}
+
+// TestCenterCropMatchesTorchvision: DCGAN's Resize(64) + CenterCrop(64) on a
+// 2:1 image (the shorter side to 64, the longer to 128, the middle 64 kept)
+// equals torchvision's on the same pixels.
+func TestCenterCropMatchesTorchvision(t *testing.T) {
+	src, err := LoadImage(filepath.Join(facadesDir(t), "3.jpg"), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src = CropImage(src, 0, 0, 500, 250) // not a multiple of the output size
+	want := pil(t, `
+import sys
+from PIL import Image
+import torchvision.transforms as T
+im = Image.frombytes('RGB', (int(sys.argv[1]), int(sys.argv[2])), sys.stdin.buffer.read())
+out = T.CenterCrop(64)(T.Resize(64)(im))
+sys.stdout.buffer.write(out.tobytes())
+`, src.Pix, strconv.Itoa(src.W), strconv.Itoa(src.H))
+	tf := Transform{Mode: ResizeCenterCrop, ImageSize: 64, Filter: Bilinear}
+	got, err := tf.Apply(src, Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mean, maxd := absDiff(got.Pix, want); maxd != 0 {
+		t.Errorf("differs from torchvision: mean %.4f max %d", mean, maxd)
+	}
+}
