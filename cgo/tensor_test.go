@@ -204,6 +204,15 @@ func TestAutogradBasics(t *testing.T) {
 	if got := p.Float32s(); !slices.Equal(got, []float32{5, 5, 5, 5}) {
 		t.Errorf("in-place updates: %v", got)
 	}
+	count := Zeros(Int64, CPUDevice) // BatchNorm's num_batches_tracked
+	count.AddInPlace(1)
+	count.AddInPlace(1)
+	if got := count.Int64s(); got[0] != 2 {
+		t.Errorf("int64 AddInPlace: %v", got)
+	}
+	if err := Try(func() { count.AddInPlace(0.5) }); err == nil {
+		t.Error("a fractional add to an int64 tensor was accepted")
+	}
 	if err := Try(func() { p.CopyFrom(Zeros(Float32, CPUDevice, 5)) }); err == nil || !strings.Contains(err.Error(), "shape") {
 		t.Errorf("copy of a wrong shape: %v", err)
 	}

@@ -63,7 +63,16 @@ void gt_init_(GTensor t, int kind, double gain_or_a, char **err) {
 void gt_add_scalar_(GTensor t, double value, char **err) {
   GT_TRY
   at::NoGradGuard ng;
-  T(t).add_(value);
+  auto &x = T(t);
+  // An integral tensor refuses a floating-point scalar: add an integer one.
+  if (at::isIntegralType(x.scalar_type(), /*includeBool=*/false)) {
+    if (value != static_cast<double>(static_cast<int64_t>(value)))
+      throw std::invalid_argument("add_: " + std::to_string(value) + " is not an integer, tensor is " +
+                                  std::string(c10::toString(x.scalar_type())));
+    x.add_(static_cast<int64_t>(value));
+  } else {
+    x.add_(value);
+  }
   GT_CATCH()
 }
 
