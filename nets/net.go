@@ -1,0 +1,435 @@
+package nets
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	torch "gogan/cgo"
+)
+
+// Net is a network: a tree of modules with PyTorch state-dict names.
+type Net struct {
+	Role    string  // "generator" or "discriminator"
+	Options Options // as built, defaults filled in
+
+	root    Module
+	st      *state
+	dev     torch.Device
+	downs   int           // a U-Net's downsamplings
+	modules []Module      // pre-order
+	sd      []torch.Named // parameters and buffers, state-dict order
+	params  []*torch.Tensor
+	isParam map[string]bool
+	freed   bool
+}
+
+func newNet(role string, o Options, downs int, build func() Module, dev torch.Device) (*Net, error) {
+	var root Module
+	if err := torch.Try(func() { root = build() }); err != nil {
+		return nil, fmt.Errorf("nets: build %s %s on %s: %w", o.Kind, role, dev, err)
+	}
+	n := &Net{Role: role, Options: o, root: root, st: &state{training: true}, dev: dev, downs: downs,
+		isParam: map[string]bool{}}
+	visit(root, "", func(m Module, prefix string) {
+		b := m.base()
+		b.st, b.path = n.st, prefix
+		n.modules = append(n.modules, m)
+		key := func(name string) string {
+			if prefix == "" {
+				return name
+			}
+			return prefix + "." + name
+		}
+		for _, p := range b.params {
+			n.sd = append(n.sd, torch.Named{Name: key(p.name), Tensor: p.t})
+			n.params = append(n.params, p.t)
+			n.isParam[key(p.name)] = true
+		}
+		for _, p := range b.buffers {
+			n.sd = append(n.sd, torch.Named{Name: key(p.name), Tensor: p.t})
+		}
+	})
+	return n, nil
+}
+
+// Forward runs the network on x (a multiscale discriminator: its
+// full-resolution scale's last output; see ForwardMultiScale). The result is
+// made in the caller's scope.
+func (n *Net) Forward(x *torch.Tensor) *torch.Tensor {
+	if ms, ok := n.root.(*multiscale); ok {
+		return ms.forwardFirst(x)
+	}
+	return call(n.root, x)
+}
+
+// ForwardMultiScale is the discriminator's outputs at every scale, the
+// full-resolution one first (pix2pixHD's MultiscaleDiscriminator.forward):
+// with GetIntermFeat, each scale's list holds every block's output, the
+// prediction last; otherwise only the prediction. Any other network gives
+// [][]{{Forward(x)}}.
+func (n *Net) ForwardMultiScale(x *torch.Tensor) [][]*torch.Tensor {
+	if ms, ok := n.root.(*multiscale); ok {
+		return ms.forwardAll(x)
+	}
+	return [][]*torch.Tensor{{n.Forward(x)}}
+}
+
+// Parameters are the trainable tensors, in state-dict order. They belong to
+// the network: do not free them.
+func (n *Net) Parameters() []*torch.Tensor { return append([]*torch.Tensor(nil), n.params...) }
+
+// StateDict is the parameters and buffers under their PyTorch keys, in
+// PyTorch's order (each module's parameters, then its buffers, then its
+// children's). The tensors are the network's own, not copies.
+func (n *Net) StateDict() []torch.Named { return append([]torch.Named(nil), n.sd...) }
+
+// IsParameter reports whether a state-dict key is a trainable parameter (not a buffer).
+func (n *Net) IsParameter(key string) bool { return n.isParam[key] }
+
+// Device is where the network's tensors live.
+func (n *Net) Device() torch.Device { return n.dev }
+
+// SetTraining puts the network in train (true) or eval mode: BatchNorm's
+// batch statistics and running-stat updates, Dropout.
+func (n *Net) SetTraining(on bool) { n.st.training = on }
+
+// Training reports the mode.
+func (n *Net) Training() bool { return n.st.training }
+
+// NumParams is the number of trainable values (PyTorch's
+// sum(p.numel() for p in net.parameters())).
+func (n *Net) NumParams() int64 {
+	var s int64
+	for _, p := range n.params {
+		s += p.Numel()
+	}
+	return s
+}
+
+// Free releases the parameters and buffers. Idempotent.
+func (n *Net) Free() {
+	for _, e := range n.sd {
+		e.Tensor.Free()
+	}
+	n.freed = true
+}
+
+// LoadStateDict copies values from sd (from any device, converting dtypes as
+// PyTorch's load_state_dict does) into the network. It is strict: a missing
+// key, an unexpected key or a shape that differs is an error naming the key
+// and both shapes, and then nothing is copied.
+func (n *Net) LoadStateDict(sd []torch.Named) error {
+	if n.freed {
+		return errors.New("nets: load state dict: the network was freed")
+	}
+	own := make(map[string]*torch.Tensor, len(n.sd))
+	for _, e := range n.sd {
+		own[e.Name] = e.Tensor
+	}
+	var problems []string
+	seen := make(map[string]bool, len(sd))
+	var copies [][2]*torch.Tensor
+	for _, e := range sd {
+		if seen[e.Name] {
+			problems = append(problems, fmt.Sprintf("key %q given twice", e.Name))
+			continue
+		}
+		seen[e.Name] = true
+		if e.Tensor == nil || e.Tensor.Freed() {
+			problems = append(problems, fmt.Sprintf("key %q: no tensor (nil or freed)", e.Name))
+			continue
+		}
+		var shape []int64
+		if err := torch.Try(func() { shape = e.Tensor.Shape() }); err != nil {
+			problems = append(problems, fmt.Sprintf("key %q: %v", e.Name, err))
+			continue
+		}
+		dst, ok := own[e.Name]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("unexpected key %q (shape %s)", e.Name, shapeString(shape)))
+			continue
+		}
+		want := dst.Shape()
+		if !sameShape(shape, want) {
+			problems = append(problems, fmt.Sprintf("key %q: shape %s in the state dict, %s in the network",
+				e.Name, shapeString(shape), shapeString(want)))
+			continue
+		}
+		copies = append(copies, [2]*torch.Tensor{dst, e.Tensor})
+	}
+	for _, e := range n.sd {
+		if !seen[e.Name] {
+			problems = append(problems, fmt.Sprintf("missing key %q (shape %s in the network)", e.Name,
+				shapeString(e.Tensor.Shape())))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("nets: load state dict into %s %s: %s", n.Options.Kind, n.Role, strings.Join(problems, "; "))
+	}
+	return torch.Try(func() {
+		for _, c := range copies {
+			c[0].CopyFrom(c[1])
+		}
+	})
+}
+
+func sameShape(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Save writes the state dict to a safetensors file (PyTorch reads it with
+// scripts/safetensors_torch.py or the safetensors package).
+func (n *Net) Save(path string, meta map[string]string) error {
+	return torch.SaveSafetensors(path, n.sd, meta)
+}
+
+// Load reads a safetensors state dict into the network (LoadStateDict's rules).
+func (n *Net) Load(path string) error {
+	ts, _, err := torch.LoadSafetensors(path)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, e := range ts {
+			e.Tensor.Free()
+		}
+	}()
+	if err := n.LoadStateDict(ts); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// Init initialises the weights as pytorch-CycleGAN-and-pix2pix's init_weights(net,
+// kind, gain): convolution weights from normal N(0, gain), xavier (xavier_normal_,
+// gain), kaiming (kaiming_normal_, a=0, fan_in; gain unused) or orthogonal (gain),
+// their biases 0; BatchNorm2d weights N(1, gain), biases 0. Layers are visited in
+// PyTorch's Module.apply order, so the same seed gives the same weights as
+// the reference. DCGAN's weights_init is Init("normal", 0.02).
+func (n *Net) Init(kind string, gain float64) error {
+	var initW func(w *torch.Tensor)
+	switch kind {
+	case "normal":
+		initW = func(w *torch.Tensor) { w.FillNormal(0, gain) }
+	case "xavier":
+		initW = func(w *torch.Tensor) { w.Init(torch.XavierNormal, gain) }
+	case "kaiming":
+		initW = func(w *torch.Tensor) { w.Init(torch.KaimingNormal, 0) }
+	case "orthogonal":
+		initW = func(w *torch.Tensor) { w.Init(torch.Orthogonal, gain) }
+	default:
+		return fmt.Errorf("nets: init %q: must be normal, xavier, kaiming or orthogonal", kind)
+	}
+	conv := func(w, b *torch.Tensor) {
+		initW(w)
+		if b != nil {
+			b.Fill(0)
+		}
+	}
+	err := torch.Try(func() {
+		// Module.apply is post-order; only leaves have parameters, and
+		// leaves come in the same order either way.
+		for _, m := range n.modules {
+			switch l := m.(type) {
+			case *Conv2d:
+				conv(l.Weight, l.Bias)
+			case *ConvTranspose2d:
+				conv(l.Weight, l.Bias)
+			case *BatchNorm2d:
+				if l.Weight != nil {
+					l.Weight.FillNormal(1, gain)
+					l.Bias.Fill(0)
+				}
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("nets: init %s: %w", kind, err)
+	}
+	return nil
+}
+
+// InputShape is a natural input for the network with batch b: DCGAN's
+// generator takes [b, NZ, 1, 1]; the others images [b, InputNC, S, S] with S
+// the ImageSize, or 2^num_downs for a U-Net and 256 for the rest when it is 0.
+func (n *Net) InputShape(b int64) []int64 {
+	o := n.Options
+	if o.Kind == "dcgan" && n.Role == "generator" {
+		return []int64{b, int64(o.NZ), 1, 1}
+	}
+	s := int64(o.ImageSize)
+	if s == 0 {
+		s = 256
+		if n.downs > 0 {
+			s = 1 << n.downs
+		}
+	}
+	return []int64{b, int64(o.InputNC), s, s}
+}
+
+// Describe runs the network on zeros of the given shape (InputShape(1) when
+// nil), in eval mode without gradients and without changing any buffer, and
+// returns a table of its layers: state-dict name, layer, output shape and
+// parameters (a block's row counts its layers'), then the totals.
+func (n *Net) Describe(input []int64) (string, error) {
+	if n.freed {
+		return "", errors.New("nets: describe: the network was freed")
+	}
+	if input == nil {
+		input = n.InputShape(1)
+	}
+	rec := &recorder{}
+	was := n.st.training
+	n.st.training, n.st.rec = false, rec
+	defer func() { n.st.training, n.st.rec = was, nil }()
+	var outs [][][]int64
+	err := torch.Try(func() {
+		s := torch.NewScope()
+		defer s.Close()
+		torch.NoGrad(func() {
+			x := torch.Zeros(torch.Float32, n.dev, input...)
+			for _, scale := range n.ForwardMultiScale(x) {
+				var shapes [][]int64
+				for _, t := range scale {
+					shapes = append(shapes, t.Shape())
+				}
+				outs = append(outs, shapes)
+			}
+		})
+	})
+	if err != nil {
+		return "", fmt.Errorf("nets: describe %s %s on input %s: %w", n.Options.Kind, n.Role, shapeString(input), err)
+	}
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "name\tlayer\toutput\tparams")
+	for _, r := range rec.rows {
+		p := ""
+		if r.params > 0 {
+			p = thousands(r.params)
+			if r.block {
+				p = "(" + p + ")"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\n", r.name, strings.Repeat("  ", r.depth), r.layer, shapeString(r.shape), p)
+	}
+	tw.Flush()
+	var bufVals int64
+	nbuf := 0
+	for _, e := range n.sd {
+		if !n.isParam[e.Name] {
+			bufVals += e.Tensor.Numel()
+			nbuf++
+		}
+	}
+	outStr := make([]string, len(outs))
+	for i, scale := range outs {
+		parts := make([]string, len(scale))
+		for j, s := range scale {
+			parts[j] = shapeString(s)
+		}
+		outStr[i] = strings.Join(parts, ", ")
+	}
+	out := outStr[0]
+	if len(outs) > 1 || len(outs[0]) > 1 {
+		out = "scales: {" + strings.Join(outStr, "}, {") + "}"
+	}
+	fmt.Fprintf(&b, "input %s -> output %s\n", shapeString(input), out)
+	fmt.Fprintf(&b, "parameters: %s in %d tensors; buffers: %s values in %d tensors\n",
+		thousands(n.NumParams()), len(n.params), thousands(bufVals), nbuf)
+	return b.String(), nil
+}
+
+// Summary describes a generator and a discriminator (either may be nil) for
+// `gogan nets`: each network's kind, options and layer table. A nil input
+// shape means the network's InputShape(1).
+func Summary(g, d *Net, gIn, dIn []int64) (string, error) {
+	var b strings.Builder
+	for _, x := range []struct {
+		n  *Net
+		in []int64
+	}{{g, gIn}, {d, dIn}} {
+		if x.n == nil {
+			continue
+		}
+		t, err := x.n.Describe(x.in)
+		if err != nil {
+			return "", err
+		}
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "%s: %s (%s)\n%s", x.n.Role, x.n.Options.Kind, x.n.optionString(), t)
+	}
+	return b.String(), nil
+}
+
+// optionString lists the options that matter for the network's kind.
+func (n *Net) optionString() string {
+	o := n.Options
+	var kv []string
+	add := func(k string, v any) { kv = append(kv, fmt.Sprintf("%s=%v", k, v)) }
+	switch {
+	case o.Kind == "dcgan" && n.Role == "generator":
+		add("nz", o.NZ)
+		add("ngf", o.NGF)
+		add("channels", o.OutputNC)
+		add("image_size", o.ImageSize)
+	case o.Kind == "dcgan":
+		add("ndf", o.NDF)
+		add("channels", o.InputNC)
+		add("image_size", o.ImageSize)
+	case n.Role == "generator":
+		add("input_nc", o.InputNC)
+		add("output_nc", o.OutputNC)
+		add("ngf", o.NGF)
+		add("norm", o.Norm)
+		add("dropout", o.Dropout)
+		if n.downs > 0 {
+			add("num_downs", n.downs)
+		} else {
+			add("padding", o.PadType)
+		}
+	default:
+		add("input_nc", o.InputNC)
+		add("ndf", o.NDF)
+		add("norm", o.Norm)
+		switch o.Kind {
+		case "n_layers", "multiscale":
+			add("n_layers", o.NLayers)
+		}
+		if o.Kind == "multiscale" {
+			add("num_D", o.NumD)
+			add("getIntermFeat", o.GetIntermFeat)
+		}
+	}
+	return strings.Join(kv, ", ")
+}
+
+// thousands prints 3576704 as 3,576,704.
+func thousands(v int64) string {
+	s := fmt.Sprint(v)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

@@ -1,0 +1,221 @@
+package nets
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	torch "gogan/cgo"
+)
+
+// Options choose and size a network. Zero values take the references' defaults
+// (see WithDefaults).
+type Options struct {
+	// Kind of generator: dcgan | unet_128 | unet_256 | unet_<2^k> (k >= 5) | unet (NumDowns) |
+	// resnet_6blocks | resnet_9blocks | resnet_<n>blocks.
+	// Kind of discriminator: dcgan | basic (70x70 PatchGAN, 3 layers) | n_layers (NLayers) |
+	// pixel | multiscale (pix2pixHD, NumD PatchGANs of NLayers).
+	Kind string
+	// InputNC is the input channels: the image channels of a DCGAN discriminator,
+	// the conditioning image's of a pix2pix generator, input_nc + output_nc for
+	// pix2pix's conditional discriminator. Default 3.
+	InputNC int
+	// OutputNC is the output channels: the image channels of a DCGAN generator. Default 3.
+	OutputNC int
+	NZ       int // DCGAN latent size; default 100
+	NGF      int // generator width; default 64
+	NDF      int // discriminator width; default 64
+	// ImageSize: DCGAN's image size, 32, 64, 128 or 256 (default 64). For the
+	// fully convolutional kinds only the size Describe and InputShape use
+	// (default 2^num_downs for U-Nets, 256 otherwise); a U-Net's must be a
+	// multiple of 2^num_downs.
+	ImageSize int
+	NLayers   int    // PatchGAN layers for n_layers and multiscale (n_layers_D); default 3
+	NumD      int    // multiscale: number of scales (num_D); default 3
+	Norm      string // batch | instance | none; default batch
+	Dropout   bool   // U-Net / ResNet generators: Dropout(0.5) as use_dropout
+	PadType   string // ResNet blocks: reflect | replicate | zero; default reflect
+	// GetIntermFeat: the multiscale discriminator keeps each block as its own
+	// module (keys scale{i}_layer{j}.*) and returns every block's output.
+	GetIntermFeat bool
+	NumDowns      int // Kind "unet": the number of downsamplings (>= 5)
+}
+
+// WithDefaults fills zero fields with the reference defaults: InputNC and
+// OutputNC 3, NZ 100, NGF and NDF 64, NLayers 3, NumD 3, Norm batch, PadType
+// reflect, and ImageSize 64 for DCGAN.
+func (o Options) WithDefaults() Options {
+	def := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	def(&o.InputNC, 3)
+	def(&o.OutputNC, 3)
+	def(&o.NZ, 100)
+	def(&o.NGF, 64)
+	def(&o.NDF, 64)
+	def(&o.NLayers, 3)
+	def(&o.NumD, 3)
+	if o.Kind == "dcgan" {
+		def(&o.ImageSize, 64)
+	}
+	if o.Norm == "" {
+		o.Norm = "batch"
+	}
+	if o.PadType == "" {
+		o.PadType = "reflect"
+	}
+	return o
+}
+
+const (
+	generatorKinds     = "dcgan, unet_128, unet_256, unet_<2^k> (k >= 5), unet (with NumDowns), resnet_6blocks, resnet_9blocks or resnet_<n>blocks"
+	discriminatorKinds = "dcgan, basic, n_layers, pixel or multiscale"
+)
+
+func positive(name string, v int) error {
+	if v < 1 {
+		return fmt.Errorf("nets: %s %d: must be at least 1", name, v)
+	}
+	return nil
+}
+
+// validate checks the fields both roles use; o has its defaults.
+func (o Options) validate() error {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"InputNC", o.InputNC}, {"OutputNC", o.OutputNC}, {"NZ", o.NZ}, {"NGF", o.NGF}, {"NDF", o.NDF},
+		{"NLayers", o.NLayers}, {"NumD", o.NumD}} {
+		if err := positive(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if o.ImageSize < 0 {
+		return fmt.Errorf("nets: ImageSize %d: must not be negative", o.ImageSize)
+	}
+	switch o.Norm {
+	case "batch", "instance", "none":
+	default:
+		return fmt.Errorf("nets: Norm %q: must be batch, instance or none", o.Norm)
+	}
+	switch o.PadType {
+	case "reflect", "replicate", "zero":
+	default:
+		return fmt.Errorf("nets: PadType %q: must be reflect, replicate or zero", o.PadType)
+	}
+	if o.Kind == "dcgan" {
+		switch o.ImageSize {
+		case 32, 64, 128, 256:
+		default:
+			return fmt.Errorf("nets: ImageSize %d for dcgan: must be 32, 64, 128 or 256", o.ImageSize)
+		}
+	}
+	return nil
+}
+
+// unetDowns is the number of downsamplings of a U-Net kind, or 0 when kind is not one.
+func unetDowns(o Options) (int, error) {
+	switch {
+	case o.Kind == "unet":
+		if o.NumDowns < 5 {
+			return 0, fmt.Errorf("nets: NumDowns %d for unet: must be at least 5", o.NumDowns)
+		}
+		return o.NumDowns, nil
+	case strings.HasPrefix(o.Kind, "unet_"):
+		n, err := strconv.Atoi(strings.TrimPrefix(o.Kind, "unet_"))
+		if err != nil || n < 32 || n&(n-1) != 0 {
+			return 0, fmt.Errorf("nets: generator Kind %q: a U-Net's size must be a power of two, at least 32 (unet_128, unet_256, ...)", o.Kind)
+		}
+		d := 0
+		for ; n > 1; n >>= 1 {
+			d++
+		}
+		return d, nil
+	}
+	return 0, nil
+}
+
+// resnetBlocks is the number of blocks of a resnet_<n>blocks kind, or -1.
+func resnetBlocks(kind string) int {
+	if !strings.HasPrefix(kind, "resnet_") || !strings.HasSuffix(kind, "blocks") {
+		return -1
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(kind, "resnet_"), "blocks"))
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}
+
+// NewGenerator builds a generator of o.Kind on dev, its weights initialised
+// as PyTorch initialises the reference's layers (call Init for the
+// references' init_weights / weights_init). It starts in train mode, as a new
+// PyTorch module does.
+func NewGenerator(o Options, dev torch.Device) (*Net, error) {
+	o = o.WithDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	var build func() Module
+	downs, err := unetDowns(o)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case o.Kind == "dcgan":
+		build = func() Module { return newDCGANGenerator(o, dev) }
+	case downs > 0:
+		if o.ImageSize > 0 && o.ImageSize%(1<<downs) != 0 {
+			return nil, fmt.Errorf("nets: ImageSize %d for %s: must be a multiple of %d (2^%d downsamplings)",
+				o.ImageSize, o.Kind, 1<<downs, downs)
+		}
+		build = func() Module { return newUnetGenerator(o, downs, dev) }
+	case resnetBlocks(o.Kind) >= 0:
+		n := resnetBlocks(o.Kind)
+		build = func() Module { return newResnetGenerator(o, n, dev) }
+	default:
+		return nil, fmt.Errorf("nets: generator Kind %q: must be %s", o.Kind, generatorKinds)
+	}
+	return newNet("generator", o, downs, build, dev)
+}
+
+// NewDiscriminator builds a discriminator of o.Kind on dev, initialised as
+// NewGenerator's networks are.
+func NewDiscriminator(o Options, dev torch.Device) (*Net, error) {
+	o = o.WithDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	var build func() Module
+	switch o.Kind {
+	case "dcgan":
+		build = func() Module { return newDCGANDiscriminator(o, dev) }
+	case "basic":
+		build = func() Module { return newNLayerDiscriminator(o, 3, dev) }
+	case "n_layers":
+		build = func() Module { return newNLayerDiscriminator(o, o.NLayers, dev) }
+	case "pixel":
+		build = func() Module { return newPixelDiscriminator(o, dev) }
+	case "multiscale":
+		build = func() Module { return newMultiscaleDiscriminator(o, dev) }
+	default:
+		return nil, fmt.Errorf("nets: discriminator Kind %q: must be %s", o.Kind, discriminatorKinds)
+	}
+	return newNet("discriminator", o, 0, build, dev)
+}
+
+func useBias(norm string) bool { return norm == "instance" }
+
+// normLayer is get_norm_layer(norm)(n): BatchNorm2d(affine, tracking),
+// InstanceNorm2d(no affine, no tracking) or Identity.
+func normLayer(norm string, n int64, dev torch.Device) Module {
+	switch norm {
+	case "batch":
+		return NewBatchNorm2d(n, true, true, dev)
+	case "instance":
+		return NewInstanceNorm2d(n, false, false, dev)
+	}
+	return NewIdentity()
+}
