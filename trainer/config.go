@@ -195,6 +195,9 @@ var Schema = []Key{
 	{Name: "data.preprocess", Type: TypeString, Default: "resize_and_crop", Enum: []string{"resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"}, Doc: "pix2pix: resize/crop policy, as the reference's --preprocess."},
 	{Name: "data.no_flip", Type: TypeBool, Default: true, RecipeDefault: p2p(false), Doc: "Disable random horizontal flips (the DCGAN example does not flip; pix2pix does)."},
 	{Name: "data.direction", Type: TypeString, Default: "AtoB", Enum: []string{"AtoB", "BtoA"}, Doc: "pix2pix: translate A to B or B to A."},
+	{Name: "data.source", Type: TypeString, Default: "fashion-mnist", Enum: []string{"fashion-mnist", "mnist", "folder"}, Doc: "edges and gray2color: the image dataset the pairs are derived from (folder: images under data.root)."},
+	{Name: "data.edges", Type: TypeString, Default: "canny", Enum: []string{"canny", "sobel"}, Doc: "edges: the edge detector that makes the input image."},
+	{Name: "data.max_samples", Type: TypeInt, Default: 0, Range: atLeast(0), Doc: "Use only the first N samples of the dataset; 0 = all."},
 	{Name: "data.channels", Type: TypeInt, Default: 0, Ints: []int64{0, 1, 3}, Doc: "DCGAN image channels; 0 = auto (1 for mnist/fashion-mnist, 3 otherwise)."},
 
 	{Name: "model.nz", Type: TypeInt, Default: 100, Range: atLeast(1), Doc: "DCGAN latent vector size."},
@@ -292,6 +295,9 @@ type DataConfig struct {
 	NoFlip      bool   `yaml:"no_flip"`
 	Direction   string `yaml:"direction"`
 	Channels    int    `yaml:"channels"`
+	Source      string `yaml:"source"`
+	Edges       string `yaml:"edges"`
+	MaxSamples  int    `yaml:"max_samples"`
 }
 
 // ModelConfig is the model.* section.
@@ -769,7 +775,7 @@ func (c *Config) Validate() error {
 		return errors.Join(errs...)
 	}
 
-	d, m, t := &c.Data, &c.Model, &c.Train
+	d, m := &c.Data, &c.Model
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
 	switch c.Recipe {
@@ -818,9 +824,6 @@ func (c *Config) Validate() error {
 	}
 	if c.CUDA.CUDAGraph && !d.DropLast {
 		bad("cuda.cuda_graph replays fixed shapes: set data.drop_last=true so every batch has data.batch_size images")
-	}
-	if t.MaxSteps > 0 && t.CheckpointEvery > t.MaxSteps {
-		bad("train.checkpoint_every (%d) is larger than train.max_steps (%d): no periodic checkpoint would be written", t.CheckpointEvery, t.MaxSteps)
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"testing"
+)
+
+// writeTestPNG draws a w x h gray rectangle outline, a stand-in edge drawing.
+func writeTestPNG(t *testing.T, path string, w, h int) {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	for x := 4; x < w-4; x++ {
+		img.SetGray(x, 4, color.Gray{255})
+		img.SetGray(x, h-5, color.Gray{255})
+	}
+	for y := 4; y < h-4; y++ {
+		img.SetGray(4, y, color.Gray{255})
+		img.SetGray(w-5, y, color.Gray{255})
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func pngSize(t *testing.T, path string) (int, int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, err := png.DecodeConfig(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return c.Width, c.Height
+}

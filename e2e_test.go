@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// gogan builds the command once per test binary.
+var goganBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gogan-bin-")
+	if err != nil {
+		panic(err)
+	}
+	goganBin = filepath.Join(dir, "gogan")
+	if out, err := exec.Command("go", "build", "-o", goganBin, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// smallDCGAN is the default config cut down to seconds on two cores.
+func smallDCGAN(out string, extra ...string) []string {
+	args := []string{"--config", "configs/dcgan-fashion-mnist.yaml", "--quiet",
+		"--set", "out=" + out, "--set", "data.max_samples=960", "--set", "model.ngf=16", "--set", "model.ndf=16",
+		"--set", "train.log_every=1", "--set", "train.sample_every=10", "--set", "threads=2", "--set", "data.workers=2"}
+	for _, e := range extra {
+		args = append(args, "--set", e)
+	}
+	return args
+}
+
+func gogan(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(goganBin, args...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	err := cmd.Run()
+	return buf.String(), err
+}
+
+// lossRows reads metrics.csv without the images/s column (timing differs).
+func lossRows(t *testing.T, run string) [][]string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(run, "metrics.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rows {
+		rows[i] = rows[i][:len(rows[i])-1]
+	}
+	return rows
+}
+
+func TestTrainWritesARunFolder(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=25", "train.checkpoint_every=10")...)...)
+	if err != nil {
+		t.Fatalf("gogan train: %v\n%s", err, out)
+	}
+	for _, f := range []string{"config.yaml", "metrics.csv", "loss.png", "index.html", "samples/latest.png",
+		"checkpoints/step-00000020/weights.safetensors", "checkpoints/step-00000025/state.json"} {
+		if _, err := os.Stat(filepath.Join(run, f)); err != nil {
+			t.Errorf("run folder lacks %s", f)
+		}
+	}
+	if rows := lossRows(t, run); len(rows) != 26 || rows[0][0] != "step" || rows[25][0] != "25" {
+		t.Errorf("metrics.csv: %d rows, last %v", len(rows), rows[len(rows)-1])
+	}
+	if !strings.Contains(out, "samples/latest.png") || !strings.Contains(out, "index.html") {
+		t.Errorf("train did not say where the results are:\n%s", out)
+	}
+	// A second train into the same folder is refused, pointing at resume.
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=25")...)...); err == nil || !strings.Contains(out, "gogan resume") {
+		t.Errorf("train into a used run folder: %v\n%s", err, out)
+	}
+	// sample draws a grid from the run.
+	grid := filepath.Join(t.TempDir(), "grid.png")
+	if out, err := gogan(t, "sample", "--checkpoint", run, "--n", "16", "--out", grid, "--device", "cpu"); err != nil {
+		t.Fatalf("gogan sample: %v\n%s", err, out)
+	}
+	if fi, err := os.Stat(grid); err != nil || fi.Size() < 100 {
+		t.Errorf("sample grid: %v", err)
+	}
+}
+
+// TestKilledRunResumesExactly: a run killed with SIGKILL at a random moment
+// and resumed gives the same losses, step for step, as a run that never stopped.
+func TestKilledRunResumesExactly(t *testing.T) {
+	base := t.TempDir()
+	const steps = "train.max_steps=150"
+	const epochs = "train.epochs=20"
+	whole := filepath.Join(base, "whole")
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(whole, steps, epochs, "train.checkpoint_every=4")...)...); err != nil {
+		t.Fatalf("uninterrupted run: %v\n%s", err, out)
+	}
+	killed := filepath.Join(base, "killed")
+	cmd := exec.Command(goganBin, append([]string{"train"}, smallDCGAN(killed, steps, epochs, "train.checkpoint_every=4")...)...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill at a random moment after the first checkpoint: once metrics.csv
+	// holds a random number of rows.
+	killAt := 5 + rand.IntN(120)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		rows, _ := os.ReadFile(filepath.Join(killed, "metrics.csv"))
+		if bytes.Count(rows, []byte("\n")) > killAt {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the run did not reach step %d:\n%s", killAt, buf.String())
+		}
+		time.Sleep(time.Duration(rand.IntN(20)) * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if _, err := os.Stat(filepath.Join(killed, "checkpoints", "step-00000150")); err == nil {
+		t.Fatalf("the run finished before the kill (at row %d)", killAt)
+	}
+	t.Logf("killed after step %d", killAt)
+	if out, err := gogan(t, "resume", killed, "--quiet"); err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	a, b := lossRows(t, whole), lossRows(t, killed)
+	if len(a) != len(b) {
+		t.Fatalf("uninterrupted run logged %d rows, killed and resumed run %d", len(a), len(b))
+	}
+	for i := range a {
+		if strings.Join(a[i], ",") != strings.Join(b[i], ",") {
+			t.Errorf("row %d differs:\n uninterrupted %v\n resumed       %v", i, a[i], b[i])
+		}
+	}
+}
+
+// TestSIGTERMCheckpointsAndResumes: SIGTERM stops the run with a checkpoint
+// of the step in flight (exit 143), and resuming reaches the same end.
+func TestSIGTERMCheckpointsAndResumes(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	cmd := exec.Command(goganBin, append([]string{"train"}, smallDCGAN(run, "train.max_steps=400")...)...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if rows, _ := os.ReadFile(filepath.Join(run, "metrics.csv")); bytes.Count(rows, []byte("\n")) > 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no progress:\n%s", buf.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 143 {
+		t.Fatalf("after SIGTERM: %v (want exit 143)\n%s", err, buf.String())
+	}
+	if !strings.Contains(buf.String(), "gogan resume") {
+		t.Errorf("the stop message does not say how to resume:\n%s", buf.String())
+	}
+	rows := lossRows(t, run)
+	last := rows[len(rows)-1][0]
+	if _, err := os.Stat(filepath.Join(run, "checkpoints", "step-"+strings.Repeat("0", 8-len(last))+last)); err != nil {
+		t.Errorf("no checkpoint of the last logged step %s: %v", last, err)
+	}
+}
+
+func smallPix2Pix(out string, extra ...string) []string {
+	args := []string{"--config", "configs/pix2pix-fashion-edges.yaml", "--quiet",
+		"--set", "out=" + out, "--set", "data.max_samples=256", "--set", "train.log_every=1", "--set", "threads=2"}
+	for _, e := range extra {
+		args = append(args, "--set", e)
+	}
+	return args
+}
+
+func TestPix2PixTrainsAndTranslates(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "train.max_steps=12")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	if rows := lossRows(t, run); len(rows) != 13 || strings.Join(rows[0], ",") != "step,epoch,G_GAN,G_L1,D_real,D_fake,lr" {
+		t.Errorf("metrics.csv: %d rows, header %v", len(rows), rows[0])
+	}
+	// translate a folder of edge drawings (the run's own sample grid cut up
+	// would do; plain PNGs of another size exercise the resize).
+	in := filepath.Join(base, "edges")
+	os.MkdirAll(in, 0o755)
+	for _, name := range []string{"a.png", "b.png"} {
+		writeTestPNG(t, filepath.Join(in, name), 40, 28)
+	}
+	outDir := filepath.Join(base, "out")
+	for _, mode := range [][]string{nil, {"--eval"}} {
+		args := append([]string{"translate", "--checkpoint", run, "--input", in, "--out", outDir, "--device", "cpu"}, mode...)
+		if out, err := gogan(t, args...); err != nil || !strings.Contains(out, "translated 2 images") {
+			t.Fatalf("translate %v: %v\n%s", mode, err, out)
+		}
+	}
+	for _, name := range []string{"a.png", "b.png"} {
+		w, h := pngSize(t, filepath.Join(outDir, name))
+		if w != 32 || h != 32 {
+			t.Errorf("%s: %dx%d, want the training crop 32x32", name, w, h)
+		}
+	}
+	if out, err := gogan(t, "sample", "--checkpoint", run, "--out", filepath.Join(base, "x.png")); err == nil || !strings.Contains(out, "translate") {
+		t.Errorf("sample on a pix2pix run: %v\n%s", err, out)
+	}
+}
+
+// TestDivergedRunStops: a loss that becomes infinite stops the run with a
+// message naming it and the step, and no checkpoint of the bad step.
+func TestDivergedRunStops(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "train.max_steps=50", "train.gan_mode=lsgan", "train.lr=1e30", "train.checkpoint_every=1")...)...)
+	if err == nil {
+		t.Fatalf("a run with lr 1e30 finished:\n%s", out)
+	}
+	if !strings.Contains(out, "training diverged") || !strings.Contains(out, "at step") || !strings.Contains(out, "last good checkpoint") {
+		t.Errorf("message:\n%s", out)
+	}
+	cks, _ := filepath.Glob(filepath.Join(run, "checkpoints", "step-*"))
+	t.Logf("%s", strings.TrimSpace(out[strings.LastIndex(out, "gogan:"):]))
+	for _, c := range cks {
+		st, err := os.ReadFile(filepath.Join(c, "state.json"))
+		if err != nil || bytes.Contains(st, []byte("NaN")) || bytes.Contains(st, []byte("Inf")) {
+			t.Errorf("checkpoint %s holds a non-finite state: %v", c, err)
+		}
+	}
+}

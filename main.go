@@ -1,0 +1,273 @@
+// Command gogan trains GANs (DCGAN, pix2pix) on libtorch: see README.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"gogan/trainer"
+)
+
+func main() {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	if err := rootCmd().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "gogan:", err)
+		os.Exit(1)
+	}
+}
+
+func rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "gogan",
+		Short:         "Train GANs (DCGAN, pix2pix) in Go on libtorch",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(trainCmd(), resumeCmd(), sampleCmd(), translateCmd(), importCmd(), netsCmd(), configCmd(), benchCmd())
+	return root
+}
+
+type configFlags struct {
+	path string
+	sets []string
+}
+
+func (f *configFlags) add(c *cobra.Command) {
+	c.Flags().StringVar(&f.path, "config", trainer.DefaultConfigPath, "YAML config file (configs/*.yaml)")
+	c.Flags().StringArrayVar(&f.sets, "set", nil, "override a config key: --set train.max_steps=200 (repeatable; GOGAN_* environment variables work too)")
+}
+
+func (f *configFlags) load() (*trainer.Config, error) { return trainer.LoadConfig(f.path, f.sets) }
+
+type runFlags struct{ quiet bool }
+
+func (f *runFlags) add(c *cobra.Command) {
+	c.Flags().BoolVar(&f.quiet, "quiet", false, "log lines instead of a progress bar")
+}
+
+// finish prints where the results are and maps a signal stop to its exit code.
+func finish(res *trainer.Result) error {
+	r := res.Run
+	fmt.Printf("step %d, epoch %d\nsamples:    %s\nreport:     %s\ncheckpoint: %s\n", res.Step, res.Epoch, r.LatestSamplePath(), r.ReportPath(), res.Checkpoint)
+	if res.Signal != nil {
+		fmt.Printf("stopped by %v; continue with: gogan resume %s\n", res.Signal, r.Path)
+		if res.Signal == syscall.SIGINT {
+			os.Exit(130)
+		}
+		os.Exit(143)
+	}
+	return nil
+}
+
+func trainCmd() *cobra.Command {
+	var cf configFlags
+	var rf runFlags
+	c := &cobra.Command{
+		Use:   "train",
+		Short: "Train a new run (writes checkpoints, samples, metrics and a report to the run folder)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := cf.load()
+			if err != nil {
+				return err
+			}
+			res, err := trainer.Train(context.Background(), cfg, trainer.RunOptions{Quiet: rf.quiet})
+			if err != nil {
+				return err
+			}
+			return finish(res)
+		},
+	}
+	cf.add(c)
+	rf.add(c)
+	return c
+}
+
+func resumeCmd() *cobra.Command {
+	var sets []string
+	var rf runFlags
+	c := &cobra.Command{
+		Use:   "resume RUN_DIR",
+		Short: "Continue a run from its newest valid checkpoint",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			res, err := trainer.Resume(context.Background(), args[0], sets, trainer.RunOptions{Quiet: rf.quiet})
+			if err != nil {
+				return err
+			}
+			return finish(res)
+		},
+	}
+	c.Flags().StringArrayVar(&sets, "set", nil, "override a key of the run's config, e.g. --set train.max_steps=5000")
+	rf.add(c)
+	return c
+}
+
+func sampleCmd() *cobra.Command {
+	var ckpt, out, device string
+	var n int
+	var seed int64
+	c := &cobra.Command{
+		Use:   "sample",
+		Short: "Draw a grid of DCGAN samples from a checkpoint",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := trainer.Sample(ckpt, n, seed, device, out); err != nil {
+				return err
+			}
+			fmt.Println("wrote", out)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&ckpt, "checkpoint", "", "checkpoint folder, or a run folder (its newest valid checkpoint)")
+	c.Flags().IntVar(&n, "n", 64, "number of samples")
+	c.Flags().Int64Var(&seed, "seed", 1, "noise seed")
+	c.Flags().StringVar(&device, "device", "auto", "auto, cpu or cuda:N")
+	c.Flags().StringVar(&out, "out", "samples.png", "output PNG")
+	c.MarkFlagRequired("checkpoint")
+	return c
+}
+
+func translateCmd() *cobra.Command {
+	var ckpt, in, out, device string
+	var eval bool
+	c := &cobra.Command{
+		Use:   "translate",
+		Short: "Run a pix2pix generator on a folder of images",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n, err := trainer.Translate(ckpt, in, out, device, eval)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("translated %d images into %s\n", n, out)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&ckpt, "checkpoint", "", "checkpoint folder, or a run folder (its newest valid checkpoint)")
+	c.Flags().StringVar(&in, "input", "", "folder of input images")
+	c.Flags().StringVar(&out, "out", "translated", "output folder (PNG files, same base names)")
+	c.Flags().StringVar(&device, "device", "auto", "auto, cpu or cuda:N")
+	c.Flags().BoolVar(&eval, "eval", false, "eval mode (BatchNorm running stats, no dropout), as the reference's test.py --eval; default is train mode, as its default")
+	c.MarkFlagRequired("checkpoint")
+	c.MarkFlagRequired("input")
+	return c
+}
+
+func importCmd() *cobra.Command {
+	var cf configFlags
+	var pthG, pthD, out string
+	c := &cobra.Command{
+		Use:   "import",
+		Short: "Turn PyTorch state_dicts (torch.save .pth) into a gogan checkpoint",
+		Long: "Builds the networks of --config, loads the generator's (and optionally the discriminator's)\n" +
+			"state_dict from .pth files saved by torch.save (pytorch/examples dcgan netG_epoch_*.pth,\n" +
+			"pytorch-CycleGAN-and-pix2pix latest_net_G.pth), and writes a step-0 checkpoint in --out\n" +
+			"that gogan sample, translate and resume use.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := cf.load()
+			if err != nil {
+				return err
+			}
+			if out != "" {
+				cfg.Out = out
+			}
+			ck, err := trainer.Import(cfg, pthG, pthD)
+			if err != nil {
+				return err
+			}
+			fmt.Println("wrote", ck)
+			return nil
+		},
+	}
+	cf.add(c)
+	c.Flags().StringVar(&pthG, "pth", "", "the generator's state_dict (.pth)")
+	c.Flags().StringVar(&pthD, "pth-d", "", "the discriminator's state_dict (.pth), optional")
+	c.Flags().StringVar(&out, "out", "", "run folder to create (default: the config's out)")
+	c.MarkFlagRequired("pth")
+	return c
+}
+
+func netsCmd() *cobra.Command {
+	var cf configFlags
+	c := &cobra.Command{
+		Use:   "nets",
+		Short: "Print the networks of a config: layers, output shapes, parameter counts",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := cf.load()
+			if err != nil {
+				return err
+			}
+			s, err := trainer.DescribeNets(cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Print(s)
+			return nil
+		},
+	}
+	cf.add(c)
+	return c
+}
+
+func configCmd() *cobra.Command {
+	var cf configFlags
+	var keys bool
+	c := &cobra.Command{
+		Use:   "config",
+		Short: "Print the effective config (after the file, GOGAN_* variables and --set), or every key",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if keys {
+				fmt.Print(trainer.SchemaMarkdown())
+				return nil
+			}
+			cfg, err := cf.load()
+			if err != nil {
+				return err
+			}
+			y, err := cfg.YAML()
+			if err != nil {
+				return err
+			}
+			os.Stdout.Write(y)
+			return nil
+		},
+	}
+	cf.add(c)
+	c.Flags().BoolVar(&keys, "keys", false, "print the table of every config key")
+	return c
+}
+
+func benchCmd() *cobra.Command {
+	var cf configFlags
+	var warmup, steps int
+	c := &cobra.Command{
+		Use:   "bench",
+		Short: "Time training steps on synthetic batches: images/s, ms per step, peak memory",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := cf.load()
+			if err != nil {
+				return err
+			}
+			res, err := trainer.Bench(cfg, warmup, steps)
+			if err != nil {
+				return err
+			}
+			fmt.Println(res)
+			return nil
+		},
+	}
+	cf.add(c)
+	c.Flags().IntVar(&warmup, "warmup", 3, "untimed steps first")
+	c.Flags().IntVar(&steps, "steps", 20, "timed steps")
+	return c
+}

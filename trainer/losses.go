@@ -1,0 +1,73 @@
+package trainer
+
+import (
+	"fmt"
+
+	torch "gogan/cgo"
+)
+
+// ganLoss is pytorch-CycleGAN-and-pix2pix's GANLoss: the adversarial loss of
+// a discriminator's prediction against "real" or "fake".
+type ganLoss struct {
+	mode   string // vanilla | lsgan | wgangp | hinge
+	logits bool   // vanilla on logits (PatchGAN) rather than probabilities (DCGAN's Sigmoid)
+}
+
+func newGANLoss(mode string, logits bool) (ganLoss, error) {
+	switch mode {
+	case "vanilla", "lsgan", "wgangp", "hinge":
+		return ganLoss{mode: mode, logits: logits}, nil
+	}
+	return ganLoss{}, fmt.Errorf("train.gan_mode %q: expected vanilla, lsgan, wgangp or hinge", mode)
+}
+
+// forD is the loss that trains the discriminator to call pred real (or fake).
+func (l ganLoss) forD(pred *torch.Tensor, real bool) *torch.Tensor {
+	if l.mode == "hinge" {
+		if real {
+			return pred.RSub(1).Relu().Mean() // relu(1 - D(x))
+		}
+		return pred.AddScalar(1).Relu().Mean() // relu(1 + D(G(z)))
+	}
+	return l.forG(pred, real)
+}
+
+// forG is the loss on pred for the target label (the generator wants real).
+func (l ganLoss) forG(pred *torch.Tensor, real bool) *torch.Tensor {
+	label := 0.0
+	if real {
+		label = 1
+	}
+	switch l.mode {
+	case "lsgan":
+		return torch.MSELoss(pred, pred.FullLike(label), torch.ReduceMean)
+	case "wgangp", "hinge":
+		if real {
+			return pred.Mean().Neg()
+		}
+		return pred.Mean()
+	}
+	if l.logits {
+		return torch.BCEWithLogitsLoss(pred, pred.FullLike(label), torch.ReduceMean)
+	}
+	return torch.BCELoss(pred, pred.FullLike(label), torch.ReduceMean)
+}
+
+// gradientPenalty is WGAN-GP's penalty on D's gradient at random points
+// between real and fake samples ("mixed", as the reference's
+// cal_gradient_penalty), times lambda.
+func gradientPenalty(d func(*torch.Tensor) *torch.Tensor, real, fake *torch.Tensor, lambda float64) *torch.Tensor {
+	shape := real.Shape()
+	n := shape[0]
+	alphaShape := []int64{n}
+	for range shape[1:] {
+		alphaShape = append(alphaShape, 1)
+	}
+	alpha := torch.Rand(real.DType(), real.Device(), alphaShape...)
+	interp := real.Mul(alpha).Add(fake.Detach().Mul(alpha.RSub(1))).Detach().SetRequiresGrad(true)
+	out := d(interp)
+	g := torch.Grads([]*torch.Tensor{out}, []*torch.Tensor{interp},
+		torch.GradOpts{GradOutputs: []*torch.Tensor{out.OnesLike()}, CreateGraph: true, RetainGraph: true})[0]
+	norm := g.Reshape(n, -1).AddScalar(1e-16).Square().SumDims([]int64{1}, false).Sqrt()
+	return norm.SubScalar(1).Square().Mean().MulScalar(lambda)
+}

@@ -1,0 +1,360 @@
+package trainer
+
+import (
+	"fmt"
+	"image"
+
+	torch "gogan/cgo"
+	"gogan/data"
+	"gogan/nets"
+)
+
+// recipe is one GAN training algorithm: its networks, optimizers and step.
+// Step runs one iteration (discriminator then generator update) on a batch
+// already on the device and returns the losses; like every torch op it
+// panics with *torch.Error, which the loop turns into an error.
+type recipe interface {
+	lossNames() []string
+	nets() []namedNet
+	optimizers() []namedOpt
+	step(a, b *torch.Tensor) map[string]float64
+	// sample renders the generator's current output as the sample grid.
+	sample() (*image.NRGBA, error)
+	// fixed lists the recipe's fixed inputs (sample noise, sample pairs),
+	// which checkpoints store so a resumed run draws the same grids.
+	fixed() []torch.Named
+}
+
+type namedNet struct {
+	name string
+	net  *nets.Net
+}
+
+type namedOpt struct {
+	name string
+	opt  *torch.Adam
+}
+
+// imagesNCHW is a batch of images in [-1, 1] on the host, for grids.
+type imagesNCHW struct {
+	data       []float32
+	n, c, h, w int
+}
+
+func (im imagesNCHW) images() Images {
+	return Images{Data: im.data, N: im.n, C: im.c, H: im.h, W: im.w}
+}
+
+func toImages(t *torch.Tensor) imagesNCHW {
+	s := t.Shape()
+	return imagesNCHW{data: t.Float32s(), n: int(s[0]), c: int(s[1]), h: int(s[2]), w: int(s[3])}
+}
+
+// setRequiresGrad turns a network's parameter gradients on or off (the
+// reference's set_requires_grad): off while the generator trains, so the
+// discriminator's weights get no gradient computed.
+func setRequiresGrad(n *nets.Net, on bool) {
+	for _, p := range n.Parameters() {
+		p.SetRequiresGrad(on)
+	}
+}
+
+func newAdam(n *nets.Net, t TrainConfig) *torch.Adam {
+	return torch.NewAdam(n.Parameters(), t.LR, t.Beta1, t.Beta2)
+}
+
+// withFrozenState runs f (a sampling forward pass) and then restores the
+// networks' buffers (BatchNorm running statistics) and the random state of
+// dev, so that drawing samples never changes the training run: a resumed run
+// and an uninterrupted one stay identical whenever they sample.
+func withFrozenState(dev torch.Device, ns []*nets.Net, f func()) {
+	s := torch.NewScope()
+	defer s.Close()
+	var saved []torch.Named
+	var live []*torch.Tensor
+	for _, n := range ns {
+		for _, nt := range n.StateDict() {
+			saved = append(saved, torch.Named{Name: nt.Name, Tensor: nt.Tensor.Clone()})
+			live = append(live, nt.Tensor)
+		}
+	}
+	cpu := torch.RNGState(torch.CPUDevice)
+	var gpu *torch.Tensor
+	if dev.IsCUDA() {
+		gpu = torch.RNGState(dev)
+	}
+	defer func() {
+		torch.NoGrad(func() {
+			for i, t := range live {
+				t.CopyFrom(saved[i].Tensor)
+			}
+		})
+		torch.SetRNGState(torch.CPUDevice, cpu)
+		if gpu != nil {
+			torch.SetRNGState(dev, gpu)
+		}
+	}()
+	f()
+}
+
+// dcgan is pytorch/examples dcgan: D on real and on detached fake, G with the
+// non-saturating loss, BCE on D's sigmoid output, fixed noise for samples.
+type dcgan struct {
+	dev        torch.Device
+	g, d       *nets.Net
+	optG, optD *torch.Adam
+	nz         int64
+	loss       ganLoss
+	fixedNoise *torch.Tensor
+}
+
+func newDCGAN(cfg *Config, dev torch.Device) (*dcgan, error) {
+	if cfg.Train.GANMode != "vanilla" && cfg.Train.GANMode != "lsgan" {
+		return nil, fmt.Errorf("train.gan_mode %s: recipe dcgan's discriminator ends in a Sigmoid, so it trains with vanilla or lsgan; use recipe pix2pix for wgangp and hinge", cfg.Train.GANMode)
+	}
+	g, err := nets.NewGenerator(generatorOptions(cfg), dev)
+	if err != nil {
+		return nil, err
+	}
+	d, err := nets.NewDiscriminator(discriminatorOptions(cfg), dev)
+	if err != nil {
+		g.Free()
+		return nil, err
+	}
+	r := &dcgan{dev: dev, g: g, d: d, nz: int64(cfg.Model.NZ)}
+	r.loss, _ = newGANLoss(cfg.Train.GANMode, false)
+	for _, n := range []*nets.Net{g, d} {
+		if err := n.Init(cfg.Model.InitType, cfg.Model.InitGain); err != nil {
+			return nil, err
+		}
+	}
+	// Drawn after the weights, as pytorch/examples does.
+	if err := torch.Try(func() { r.fixedNoise = torch.Randn(torch.Float32, dev, 64, r.nz, 1, 1).Persist() }); err != nil {
+		return nil, err
+	}
+	r.optG, r.optD = newAdam(g, cfg.Train), newAdam(d, cfg.Train)
+	return r, nil
+}
+
+func (r *dcgan) lossNames() []string { return []string{"Loss_D", "Loss_G", "D_x", "D_G_z1", "D_G_z2"} }
+func (r *dcgan) nets() []namedNet    { return []namedNet{{"G", r.g}, {"D", r.d}} }
+func (r *dcgan) optimizers() []namedOpt {
+	return []namedOpt{{"G", r.optG}, {"D", r.optD}}
+}
+
+func (r *dcgan) fixed() []torch.Named {
+	return []torch.Named{{Name: "fixed_noise", Tensor: r.fixedNoise}}
+}
+
+func (r *dcgan) step(real, _ *torch.Tensor) map[string]float64 {
+	n := real.Shape()[0]
+	// (1) Update D: maximize log(D(x)) + log(1 - D(G(z)))
+	setRequiresGrad(r.d, true)
+	r.optD.ZeroGrad()
+	out := r.d.Forward(real).Reshape(-1)
+	errDReal := r.loss.forD(out, true)
+	errDReal.Backward()
+	dx := out.Mean()
+	noise := torch.Randn(torch.Float32, r.dev, n, r.nz, 1, 1)
+	fake := r.g.Forward(noise)
+	outFake := r.d.Forward(fake.Detach()).Reshape(-1)
+	errDFake := r.loss.forD(outFake, false)
+	errDFake.Backward()
+	dgz1 := outFake.Mean()
+	errD := errDReal.Add(errDFake)
+	r.optD.Step()
+	// (2) Update G: maximize log(D(G(z)))
+	setRequiresGrad(r.d, false)
+	r.optG.ZeroGrad()
+	outG := r.d.Forward(fake).Reshape(-1)
+	errG := r.loss.forG(outG, true)
+	errG.Backward()
+	dgz2 := outG.Mean()
+	r.optG.Step()
+	return map[string]float64{"Loss_D": errD.Item(), "Loss_G": errG.Item(), "D_x": dx.Item(), "D_G_z1": dgz1.Item(), "D_G_z2": dgz2.Item()}
+}
+
+func (r *dcgan) sample() (*image.NRGBA, error) {
+	var im imagesNCHW
+	err := torch.Try(func() {
+		withFrozenState(r.dev, []*nets.Net{r.g}, func() {
+			torch.NoGrad(func() { im = toImages(r.g.Forward(r.fixedNoise)) })
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return MakeGrid(im.images(), DCGANGrid)
+}
+
+// pix2pix is pytorch-CycleGAN-and-pix2pix's Pix2PixModel: a conditional D on
+// cat(A, B), loss_D = 0.5 (real + fake), loss_G = GAN + lambda_L1 * L1.
+type pix2pix struct {
+	dev        torch.Device
+	g, d       *nets.Net
+	optG, optD *torch.Adam
+	loss       ganLoss
+	lambdaL1   float64
+	lambdaGP   float64
+	multiscale bool
+	fixedA     *torch.Tensor // the sample grid's inputs and targets
+	fixedB     *torch.Tensor
+}
+
+func newPix2Pix(cfg *Config, dev torch.Device) (*pix2pix, error) {
+	m := cfg.Model
+	g, err := nets.NewGenerator(generatorOptions(cfg), dev)
+	if err != nil {
+		return nil, err
+	}
+	d, err := nets.NewDiscriminator(discriminatorOptions(cfg), dev)
+	if err != nil {
+		g.Free()
+		return nil, err
+	}
+	r := &pix2pix{dev: dev, g: g, d: d, lambdaL1: cfg.Train.LambdaL1, lambdaGP: cfg.Train.LambdaGP, multiscale: m.NetD == "multiscale"}
+	if r.loss, err = newGANLoss(cfg.Train.GANMode, true); err != nil {
+		return nil, err
+	}
+	for _, n := range []*nets.Net{g, d} {
+		if err := n.Init(m.InitType, m.InitGain); err != nil {
+			return nil, err
+		}
+	}
+	r.optG, r.optD = newAdam(g, cfg.Train), newAdam(d, cfg.Train)
+	return r, nil
+}
+
+func (r *pix2pix) lossNames() []string { return []string{"G_GAN", "G_L1", "D_real", "D_fake"} }
+func (r *pix2pix) nets() []namedNet    { return []namedNet{{"G", r.g}, {"D", r.d}} }
+func (r *pix2pix) optimizers() []namedOpt {
+	return []namedOpt{{"G", r.optG}, {"D", r.optD}}
+}
+
+// predictions is D's output, one tensor per scale.
+func (r *pix2pix) predictions(x *torch.Tensor) []*torch.Tensor {
+	if !r.multiscale {
+		return []*torch.Tensor{r.d.Forward(x)}
+	}
+	var out []*torch.Tensor
+	for _, feats := range r.d.ForwardMultiScale(x) {
+		out = append(out, feats[len(feats)-1])
+	}
+	return out
+}
+
+// dLoss sums the loss over D's scales (pix2pixHD's GANLoss does the same).
+func (r *pix2pix) dLoss(x *torch.Tensor, real, forG bool) *torch.Tensor {
+	var total *torch.Tensor
+	for _, p := range r.predictions(x) {
+		var l *torch.Tensor
+		if forG {
+			l = r.loss.forG(p, real)
+		} else {
+			l = r.loss.forD(p, real)
+		}
+		if total == nil {
+			total = l
+		} else {
+			total = total.Add(l)
+		}
+	}
+	return total
+}
+
+func (r *pix2pix) fixed() []torch.Named {
+	if r.fixedA == nil {
+		return nil
+	}
+	return []torch.Named{{Name: "fixed_A", Tensor: r.fixedA}, {Name: "fixed_B", Tensor: r.fixedB}}
+}
+
+// sampleCount is how many pairs the pix2pix grid shows.
+const sampleCount = 4
+
+// setSamples takes the first pairs of the dataset (epoch 0's augmentation)
+// as the grid's fixed inputs and targets.
+func (r *pix2pix) setSamples(ds *data.Dataset, seed uint64, dev torch.Device) error {
+	n := min(sampleCount, ds.Len())
+	var as, bs []*data.Image
+	for i := 0; i < n; i++ {
+		smp, err := ds.Sample(i, seed, 0)
+		if err != nil {
+			return err
+		}
+		as, bs = append(as, smp.A), append(bs, smp.B)
+	}
+	return torch.Try(func() {
+		r.fixedA = imagesTensor(as).To(dev).Persist()
+		r.fixedB = imagesTensor(bs).To(dev).Persist()
+	})
+}
+
+// imagesTensor is same-sized 8-bit HWC images as an NCHW float32 tensor in [-1, 1].
+func imagesTensor(ims []*data.Image) *torch.Tensor {
+	im0 := ims[0]
+	plane := im0.H * im0.W
+	out := make([]float32, len(ims)*im0.C*plane)
+	for i, im := range ims {
+		for p := 0; p < plane; p++ {
+			for c := 0; c < im.C; c++ {
+				out[(i*im.C+c)*plane+p] = float32(im.Pix[p*im.C+c])/127.5 - 1
+			}
+		}
+	}
+	return torch.FromFloat32(out, int64(len(ims)), int64(im0.C), int64(im0.H), int64(im0.W))
+}
+
+func (r *pix2pix) step(realA, realB *torch.Tensor) map[string]float64 {
+	fakeB := r.g.Forward(realA)
+	// Update D
+	setRequiresGrad(r.d, true)
+	r.optD.ZeroGrad()
+	fakeAB := torch.Cat([]*torch.Tensor{realA, fakeB}, 1)
+	lossDFake := r.dLoss(fakeAB.Detach(), false, false)
+	realAB := torch.Cat([]*torch.Tensor{realA, realB}, 1)
+	lossDReal := r.dLoss(realAB, true, false)
+	lossD := lossDFake.Add(lossDReal).MulScalar(0.5)
+	if r.loss.mode == "wgangp" {
+		d := func(x *torch.Tensor) *torch.Tensor {
+			ps := r.predictions(x)
+			out := ps[0].Mean()
+			for _, p := range ps[1:] {
+				out = out.Add(p.Mean())
+			}
+			return out
+		}
+		lossD = lossD.Add(gradientPenalty(d, realAB, fakeAB, r.lambdaGP))
+	}
+	lossD.Backward()
+	r.optD.Step()
+	// Update G
+	setRequiresGrad(r.d, false)
+	r.optG.ZeroGrad()
+	lossGGAN := r.dLoss(fakeAB, true, true)
+	lossGL1 := torch.L1Loss(fakeB, realB, torch.ReduceMean).MulScalar(r.lambdaL1)
+	lossG := lossGGAN.Add(lossGL1)
+	lossG.Backward()
+	r.optG.Step()
+	return map[string]float64{"G_GAN": lossGGAN.Item(), "G_L1": lossGL1.Item(), "D_real": lossDReal.Item(), "D_fake": lossDFake.Item()}
+}
+
+// sample runs G on the fixed pairs in train mode, as the reference's
+// visuals (BatchNorm batch statistics, dropout on), without changing state.
+func (r *pix2pix) sample() (*image.NRGBA, error) {
+	if r.fixedA == nil {
+		return nil, fmt.Errorf("pix2pix: no sample inputs")
+	}
+	var in, out, target imagesNCHW
+	err := torch.Try(func() {
+		withFrozenState(r.dev, []*nets.Net{r.g}, func() {
+			torch.NoGrad(func() {
+				in, out, target = toImages(r.fixedA), toImages(r.g.Forward(r.fixedA)), toImages(r.fixedB)
+			})
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return Pix2PixGrid(in.images(), out.images(), target.images(), 2)
+}

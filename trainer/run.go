@@ -1,0 +1,549 @@
+package trainer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	torch "gogan/cgo"
+	"gogan/data"
+)
+
+// RunOptions are how a run talks to the person watching it.
+type RunOptions struct {
+	Quiet  bool      // log lines instead of a progress bar
+	Writer io.Writer // progress bar output (default stderr)
+}
+
+// Result is where a run ended.
+type Result struct {
+	Run        RunDir
+	Step       int
+	Epoch      int
+	Losses     map[string]float64
+	Checkpoint string    // the newest checkpoint written
+	Signal     os.Signal // non-nil when SIGINT/SIGTERM stopped the run
+}
+
+// Train starts a new run in cfg.Out. A folder that already holds
+// checkpoints is refused: resume it, or pick another out.
+func Train(ctx context.Context, cfg *Config, opt RunOptions) (*Result, error) {
+	rd, err := NewRunDir(cfg.Out)
+	if err != nil {
+		return nil, err
+	}
+	if cks, _ := ListCheckpoints(rd.Path); len(cks) > 0 {
+		return nil, fmt.Errorf("run folder %s already holds checkpoints (newest: step %d): continue it with `gogan resume %s`, or set out to a new folder", rd.Path, cks[0].Step, rd.Path)
+	}
+	return run(ctx, cfg, rd, false, opt)
+}
+
+// Resume continues the run in dir from its newest valid checkpoint, with the
+// run's config.yaml plus sets (key=value; e.g. a larger train.max_steps).
+func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Result, error) {
+	path := filepath.Join(dir, "config.yaml")
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("resume %s: not a gogan run folder (no config.yaml): %w", dir, err)
+	}
+	cfg, err := LoadConfig(path, sets)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Out = dir
+	return run(ctx, cfg, RunDir{Path: dir}, true, opt)
+}
+
+// loopState is the loop's own part of state.json's schedule field.
+type loopState struct {
+	Schedule  *Schedule        `json:"schedule"`
+	OptSteps  map[string]int64 `json:"optimizer_steps"`
+	EpochSum  float64          `json:"epoch_loss_sum"` // for the plateau policy
+	EpochN    int              `json:"epoch_loss_n"`
+	LastImgPS float64          `json:"images_per_s"`
+}
+
+// session holds one run's objects while it trains.
+type session struct {
+	cfg    *Config
+	rd     RunDir
+	dev    torch.Device
+	rec    recipe
+	loader *data.Loader
+	pool   *hostPool
+	sched  *Schedule
+	step   int
+	epoch  int // epochs completed
+	sum    float64
+	n      int
+	last   map[string]float64
+	ckpt   string
+	ckptAt int // the step of ckpt
+}
+
+func deviceFor(cfg *Config) (torch.Device, error) {
+	dev, err := torch.ParseDevice(cfg.Device)
+	if err != nil {
+		return dev, fmt.Errorf("device: %w", err)
+	}
+	var missing []string
+	if cfg.CUDA.AMP != "off" {
+		missing = append(missing, "cuda.amp="+cfg.CUDA.AMP)
+	}
+	if cfg.CUDA.CUDAGraph {
+		missing = append(missing, "cuda.cuda_graph=true")
+	}
+	if cfg.CUDA.ChannelsLast {
+		missing = append(missing, "cuda.channels_last=true")
+	}
+	if len(missing) > 0 {
+		return dev, fmt.Errorf("%v: not implemented in this version of gogan (the CUDA fast path is tracked as its own issue); leave them off", missing)
+	}
+	return dev, nil
+}
+
+// dataConfig maps the data.* keys onto the data package's options.
+func (c *Config) dataConfig() data.Config {
+	d := c.Data
+	dc := data.Config{Root: d.Root, Dataset: d.Dataset, Phase: d.Phase, Source: d.Source, EdgeDetector: d.Edges,
+		BatchSize: d.BatchSize, Workers: d.Workers, Prefetch: d.Prefetch, Shuffle: d.Shuffle, DropLast: d.DropLast,
+		Preprocess: d.Preprocess, LoadSize: d.LoadSize, CropSize: d.CropSize, NoFlip: d.NoFlip, Direction: d.Direction,
+		Channels: d.Channels, SkipInvalid: d.SkipInvalid, InMemory: d.InMemory, MaxSamples: d.MaxSamples, DType: "float32"}
+	if c.Recipe == "dcgan" {
+		dc.ImageSize = d.ImageSize
+		dc.Preprocess = data.ResizeCenterCrop
+	} else {
+		dc.InputNC, dc.OutputNC = c.Model.InputNC, c.Model.OutputNC
+	}
+	return dc
+}
+
+func newRecipe(cfg *Config, dev torch.Device) (recipe, error) {
+	switch cfg.Recipe {
+	case "dcgan":
+		return newDCGAN(cfg, dev)
+	case "pix2pix":
+		return newPix2Pix(cfg, dev)
+	}
+	return nil, fmt.Errorf("recipe %q: expected dcgan or pix2pix", cfg.Recipe)
+}
+
+func run(ctx context.Context, cfg *Config, rd RunDir, resume bool, opt RunOptions) (res *Result, err error) {
+	// Every libtorch call of the run happens on this goroutine's thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	dev, err := deviceFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	threads := cfg.Threads
+	if threads == 0 {
+		threads = runtime.NumCPU()
+	}
+	if _, err := torch.SetNumThreads(threads); err != nil {
+		return nil, err
+	}
+	if dev.IsCUDA() {
+		torch.SetCuDNNBenchmark(cfg.CUDA.CuDNNBenchmark)
+	}
+	torch.ManualSeed(uint64(cfg.Seed))
+
+	s := &session{cfg: cfg, rd: rd, dev: dev}
+	defer s.close()
+	if err := s.open(ctx); err != nil {
+		return nil, err
+	}
+	if resume {
+		if err := s.restore(); err != nil {
+			return nil, err
+		}
+	} else if err := rd.WriteConfig(cfg); err != nil {
+		return nil, err
+	}
+	return s.loop(ctx, opt)
+}
+
+// open builds the data pipeline and the recipe.
+func (s *session) open(ctx context.Context) error {
+	ds, err := data.Open(ctx, s.cfg.dataConfig(), nil)
+	if err != nil {
+		return err
+	}
+	if len(ds.Skipped()) > 0 {
+		slog.Warn("data.skip_invalid: skipped invalid files", "count", len(ds.Skipped()))
+	}
+	lo := ds.Config().LoaderOptions(uint64(s.cfg.Seed))
+	if sizes := ds.BatchBytes(lo); sizes != nil {
+		if err := torch.Try(func() { s.pool = newHostPool(sizes, lo.InFlight()+2, s.dev.IsCUDA()) }); err != nil {
+			return fmt.Errorf("batch buffers: %w", err)
+		}
+		lo.Allocator = s.pool
+	}
+	if s.loader, err = data.NewLoader(ds, lo); err != nil {
+		return err
+	}
+	if s.rec, err = newRecipe(s.cfg, s.dev); err != nil {
+		return err
+	}
+	if p, ok := s.rec.(*pix2pix); ok {
+		if err := p.setSamples(ds, uint64(s.cfg.Seed), s.dev); err != nil {
+			return err
+		}
+	}
+	t := s.cfg.Train
+	s.sched, err = NewSchedule(t.LRPolicy, t.LR, t.Epochs, t.EpochsDecay, t.LRDecayIters)
+	return err
+}
+
+func (s *session) close() {
+	if s.loader != nil {
+		s.loader.Close()
+	}
+	if s.pool != nil {
+		s.pool.Free()
+	}
+	if s.rec != nil {
+		for _, n := range s.rec.nets() {
+			n.net.Free()
+		}
+		for _, o := range s.rec.optimizers() {
+			o.opt.Free()
+		}
+	}
+}
+
+func (s *session) totalEpochs() int { return s.cfg.Train.Epochs + s.cfg.Train.EpochsDecay }
+
+func (s *session) maxSteps() int {
+	total := s.totalEpochs() * s.loader.BatchesPerEpoch()
+	if m := s.cfg.Train.MaxSteps; m > 0 && m < total {
+		return m
+	}
+	return total
+}
+
+func (s *session) setLR(lr float64) {
+	for _, o := range s.rec.optimizers() {
+		o.opt.LR = lr
+	}
+}
+
+// upload turns a host batch into a device tensor: the pool's tensor itself
+// (no copy) on the CPU, a non-blocking copy from pinned memory on CUDA, or a
+// copy of Go memory when the pool had no buffer free.
+func (s *session) upload(t data.Tensor) *torch.Tensor {
+	if t.Buf == nil {
+		return nil
+	}
+	shape := []int64{int64(t.Shape[0]), int64(t.Shape[1]), int64(t.Shape[2]), int64(t.Shape[3])}
+	var host *torch.Tensor
+	if s.pool != nil {
+		host = s.pool.tensorOf(t.Buf)
+	}
+	if host == nil {
+		return torch.FromFloat32(t.F32, shape...).To(s.dev)
+	}
+	return host.View(shape...).ToAsync(s.dev)
+}
+
+// trainStep runs one step on a batch inside its own scope.
+func (s *session) trainStep(b *data.Batch) (losses map[string]float64, err error) {
+	defer b.Release() // after the step: on the CPU the batch tensor is the buffer itself
+	err = torch.Try(func() {
+		sc := torch.NewScope()
+		defer sc.Close()
+		a := s.upload(b.A)
+		bb := s.upload(b.B)
+		losses = s.rec.step(a, bb)
+	})
+	return losses, err
+}
+
+// weights lists every tensor a checkpoint stores: the nets' state dicts,
+// the optimizers' moments and the recipe's fixed inputs.
+func (s *session) weights() []torch.Named {
+	var ws []torch.Named
+	for _, n := range s.rec.nets() {
+		for _, nt := range n.net.StateDict() {
+			ws = append(ws, torch.Named{Name: n.name + "." + nt.Name, Tensor: nt.Tensor})
+		}
+	}
+	for _, o := range s.rec.optimizers() {
+		o.opt.State("") // allocate the moments if no step ran yet
+		for i := range o.opt.Params {
+			ws = append(ws,
+				torch.Named{Name: fmt.Sprintf("optimizer.%s.exp_avg.%d", o.name, i), Tensor: o.opt.ExpAvg[i]},
+				torch.Named{Name: fmt.Sprintf("optimizer.%s.exp_avg_sq.%d", o.name, i), Tensor: o.opt.ExpAvgSq[i]})
+		}
+	}
+	return append(ws, s.rec.fixed()...)
+}
+
+// checkpoint writes the complete state after the current step.
+func (s *session) checkpoint() error {
+	var ws []torch.Named
+	rng := map[string][]byte{}
+	if err := torch.Try(func() {
+		sc := torch.NewScope()
+		defer sc.Close()
+		ws = s.weights()
+		rng["cpu"] = torch.RNGState(torch.CPUDevice).Bytes()
+		if s.dev.IsCUDA() {
+			rng[s.dev.String()] = torch.RNGState(s.dev).Bytes()
+		}
+	}); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	ls := loopState{Schedule: s.sched, OptSteps: map[string]int64{}, EpochSum: s.sum, EpochN: s.n}
+	for _, o := range s.rec.optimizers() {
+		ls.OptSteps[o.name] = o.opt.StepCount
+	}
+	sched, err := json.Marshal(ls)
+	if err != nil {
+		return fmt.Errorf("checkpoint: schedule state: %w", err)
+	}
+	var loader json.RawMessage
+	if s.loader != nil {
+		if loader, err = json.Marshal(s.loader.State()); err != nil {
+			return fmt.Errorf("checkpoint: loader state: %w", err)
+		}
+	}
+	cfgYAML, err := s.cfg.YAML()
+	if err != nil {
+		return fmt.Errorf("checkpoint: config: %w", err)
+	}
+	st := CheckpointState{Epoch: s.epoch, Step: s.step, Seed: s.cfg.Seed, RNG: rng, Schedule: sched, Loader: loader,
+		Config: string(cfgYAML), Metrics: CheckpointMetrics{Last: s.last}}
+	meta := map[string]string{"gogan": Version, "recipe": s.cfg.Recipe, "step": fmt.Sprint(s.step)}
+	ck, err := WriteCheckpoint(s.rd.Path, st, func(w io.Writer) error { return torch.WriteSafetensors(w, ws, meta) })
+	if err != nil {
+		return err
+	}
+	s.ckpt, s.ckptAt = ck.Dir, s.step
+	return PruneCheckpoints(s.rd.Path, s.cfg.Train.KeepCheckpoints)
+}
+
+// restore loads the newest valid checkpoint into the session.
+func (s *session) restore() error {
+	ck, st, err := LatestValid(s.rd.Path)
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	ts, _, err := torch.LoadSafetensors(ck.WeightsPath())
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	defer func() {
+		for _, nt := range ts {
+			nt.Tensor.Free()
+		}
+	}()
+	saved := map[string]*torch.Tensor{}
+	for _, nt := range ts {
+		saved[nt.Name] = nt.Tensor
+	}
+	for _, n := range s.rec.nets() {
+		var sd []torch.Named
+		for _, nt := range n.net.StateDict() {
+			if t, ok := saved[n.name+"."+nt.Name]; ok {
+				sd = append(sd, torch.Named{Name: nt.Name, Tensor: t})
+			}
+		}
+		if err := n.net.LoadStateDict(sd); err != nil {
+			return fmt.Errorf("resume %s: network %s: %w", ck.Dir, n.name, err)
+		}
+	}
+	var ls loopState
+	if err := json.Unmarshal(st.Schedule, &ls); err != nil || ls.Schedule == nil {
+		return fmt.Errorf("resume %s: state.json schedule: %v", ck.Dir, err)
+	}
+	err = torch.Try(func() {
+		copyInto := func(name string, dst *torch.Tensor) {
+			src, ok := saved[name]
+			if !ok {
+				panic(&torch.Error{Op: "resume", Msg: "checkpoint lacks " + name})
+			}
+			torch.NoGrad(func() { dst.CopyFrom(src.To(dst.Device())) })
+		}
+		for _, o := range s.rec.optimizers() {
+			o.opt.State("")
+			for i := range o.opt.Params {
+				copyInto(fmt.Sprintf("optimizer.%s.exp_avg.%d", o.name, i), o.opt.ExpAvg[i])
+				copyInto(fmt.Sprintf("optimizer.%s.exp_avg_sq.%d", o.name, i), o.opt.ExpAvgSq[i])
+			}
+			o.opt.StepCount = ls.OptSteps[o.name]
+		}
+		for _, f := range s.rec.fixed() {
+			if _, ok := saved[f.Name]; ok { // an imported pix2pix checkpoint has no sample pairs
+				copyInto(f.Name, f.Tensor)
+			}
+		}
+		torch.SetRNGState(torch.CPUDevice, torch.FromUint8(st.RNG["cpu"], int64(len(st.RNG["cpu"]))))
+		if s.dev.IsCUDA() {
+			if b, ok := st.RNG[s.dev.String()]; ok {
+				torch.SetRNGState(s.dev, torch.FromUint8(b, int64(len(b))))
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("resume %s: %w", ck.Dir, err)
+	}
+	// An imported checkpoint has no loader position: it starts at epoch 0.
+	if len(st.Loader) > 0 && string(st.Loader) != "null" {
+		var lst data.LoaderState
+		if err := json.Unmarshal(st.Loader, &lst); err != nil {
+			return fmt.Errorf("resume %s: state.json loader: %w", ck.Dir, err)
+		}
+		if err := s.loader.Restore(lst); err != nil {
+			return fmt.Errorf("resume %s: %w", ck.Dir, err)
+		}
+	}
+	s.sched, s.sum, s.n = ls.Schedule, ls.EpochSum, ls.EpochN
+	s.step, s.epoch, s.last, s.ckpt, s.ckptAt = st.Step, st.Epoch, st.Metrics.Last, ck.Dir, st.Step
+	slog.Info("resuming", "run", s.rd.Path, "checkpoint", ck.Dir, "step", s.step, "epoch", s.epoch)
+	return nil
+}
+
+// writeSample renders the sample grid to latest.png (and the epoch's file).
+func (s *session) writeSample(epochEnd bool) error {
+	img, err := s.rec.sample()
+	if err != nil {
+		return fmt.Errorf("sample grid: %w", err)
+	}
+	if err := SavePNG(s.rd.LatestSamplePath(), img); err != nil {
+		return err
+	}
+	if epochEnd {
+		return SavePNG(s.rd.EpochSamplePath(s.epoch), img)
+	}
+	return nil
+}
+
+func (s *session) report(status string, live bool) {
+	if err := WriteLossPlot(s.rd.MetricsPath(), s.rd.LossPlotPath(), s.cfg.Recipe+" losses"); err != nil {
+		slog.Debug("loss plot", "err", err) // no rows yet
+	}
+	if err := WriteReport(s.rd, ReportInfo{Title: filepath.Base(s.rd.Path) + " (" + s.cfg.Recipe + ")", Status: status, Live: live}); err != nil {
+		slog.Warn("report", "err", err)
+	}
+}
+
+func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
+	t := s.cfg.Train
+	metrics, err := OpenMetrics(s.rd.MetricsPath(), s.rec.lossNames(), s.step)
+	if err != nil {
+		return nil, err
+	}
+	defer metrics.Close()
+	sd := NotifyShutdown(ctx)
+	defer sd.Stop()
+	max := s.maxSteps()
+	s.setLR(s.sched.LR)
+	pb := NewProgress(ProgressOptions{Total: max, Start: s.step, Quiet: opt.Quiet, Writer: opt.Writer, LogEvery: t.LogEvery, Label: s.cfg.Recipe})
+	defer pb.Finish()
+	res := func() *Result {
+		return &Result{Run: s.rd, Step: s.step, Epoch: s.epoch, Losses: s.last, Checkpoint: s.ckpt}
+	}
+	batchStart := time.Now()
+	for s.step < max && s.epoch < s.totalEpochs() {
+		if sd.Requested() {
+			if err := s.checkpoint(); err != nil {
+				return nil, err
+			}
+			s.report(fmt.Sprintf("stopped by %v at step %d", sd.Signal(), s.step), false)
+			r := res()
+			r.Signal = sd.Signal()
+			return r, nil
+		}
+		b, err := s.loader.Next(sd.Context())
+		if errors.Is(err, io.EOF) {
+			if err := s.endEpoch(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			if sd.Requested() {
+				continue // the signal cancelled the wait: checkpoint above
+			}
+			return nil, err
+		}
+		n := b.N()
+		losses, err := s.trainStep(b)
+		if err != nil {
+			return nil, fmt.Errorf("step %d: %w", s.step+1, err)
+		}
+		if err := CheckFinite(losses, s.step+1); err != nil {
+			s.report(fmt.Sprintf("stopped: %v", err), false)
+			return nil, fmt.Errorf("%w; the last good checkpoint is %s", err, s.lastCheckpointText())
+		}
+		s.step++
+		s.last = losses
+		s.sum += losses[s.rec.lossNames()[1]]
+		s.n++
+		now := time.Now()
+		ips := float64(n) / now.Sub(batchStart).Seconds()
+		batchStart = now
+		pb.Update(s.step, ips, losses)
+		if s.step%t.LogEvery == 0 || s.step == max {
+			if err := metrics.Write(s.step, s.epoch, losses, s.sched.LR, ips); err != nil {
+				return nil, err
+			}
+		}
+		if t.SampleEvery > 0 && s.step%t.SampleEvery == 0 {
+			if err := s.writeSample(false); err != nil {
+				return nil, err
+			}
+			s.report(fmt.Sprintf("training: step %d of %d", s.step, max), true)
+		}
+		if t.CheckpointEvery > 0 && s.step%t.CheckpointEvery == 0 {
+			if err := s.checkpoint(); err != nil {
+				return nil, err
+			}
+		}
+		batchStart = time.Now() // the time between steps (logging, checkpoints) is not the step's
+	}
+	// Finished: the final state, grid and report.
+	if err := s.writeSample(false); err != nil {
+		return nil, err
+	}
+	if s.ckpt == "" || s.ckptAt != s.step {
+		if err := s.checkpoint(); err != nil {
+			return nil, err
+		}
+	}
+	s.report(fmt.Sprintf("finished: step %d, epoch %d", s.step, s.epoch), false)
+	return res(), nil
+}
+
+func (s *session) lastCheckpointText() string {
+	if s.ckpt == "" {
+		return "none (no checkpoint was written yet)"
+	}
+	return s.ckpt
+}
+
+// endEpoch steps the LR schedule and writes the epoch's grid and checkpoint.
+func (s *session) endEpoch() error {
+	mean := 0.0
+	if s.n > 0 {
+		mean = s.sum / float64(s.n)
+	}
+	s.epoch++
+	s.sum, s.n = 0, 0
+	s.setLR(s.sched.EndEpoch(mean))
+	if err := s.writeSample(true); err != nil {
+		return err
+	}
+	if err := s.checkpoint(); err != nil {
+		return err
+	}
+	s.report(fmt.Sprintf("training: epoch %d of %d, step %d", s.epoch, s.totalEpochs(), s.step), true)
+	return nil
+}

@@ -1,0 +1,66 @@
+package trainer
+
+import (
+	"fmt"
+	"math"
+)
+
+// Schedule is the learning-rate policy of pytorch-CycleGAN-and-pix2pix
+// (get_scheduler), stepped once per epoch. Its state is plain fields so a
+// checkpoint can store it.
+type Schedule struct {
+	Policy      string  `json:"policy"` // linear | step | cosine | plateau
+	BaseLR      float64 `json:"base_lr"`
+	Epochs      int     `json:"epochs"`       // epochs at the base rate (n_epochs)
+	EpochsDecay int     `json:"epochs_decay"` // epochs of linear decay to zero (n_epochs_decay)
+	DecayIters  int     `json:"decay_iters"`  // step policy: multiply by 0.1 every this many epochs
+	LR          float64 `json:"lr"`           // the rate now
+	Epoch       int     `json:"epoch"`        // completed epochs
+
+	// plateau: ReduceLROnPlateau(mode=min, factor=0.2, threshold=0.01, patience=5).
+	// Best is meaningless until HasBest (JSON has no infinity for "none yet").
+	HasBest   bool    `json:"has_best"`
+	Best      float64 `json:"best"`
+	BadEpochs int     `json:"bad_epochs"`
+}
+
+// NewSchedule validates the policy and starts at epoch 0.
+func NewSchedule(policy string, baseLR float64, epochs, epochsDecay, decayIters int) (*Schedule, error) {
+	s := &Schedule{Policy: policy, BaseLR: baseLR, Epochs: epochs, EpochsDecay: epochsDecay, DecayIters: decayIters, LR: baseLR}
+	switch policy {
+	case "linear", "cosine", "plateau":
+	case "step":
+		if decayIters < 1 {
+			return nil, fmt.Errorf("train.lr_decay_iters %d: the step policy needs at least 1", decayIters)
+		}
+	default:
+		return nil, fmt.Errorf("train.lr_policy %q: expected linear, step, cosine or plateau", policy)
+	}
+	return s, nil
+}
+
+// EndEpoch moves to the next epoch; metric (lower is better) drives the
+// plateau policy. It returns the new rate.
+func (s *Schedule) EndEpoch(metric float64) float64 {
+	s.Epoch++
+	e := float64(s.Epoch)
+	switch s.Policy {
+	case "linear":
+		// The rate of 0-based epoch e: 1 - max(0, e + 1 - n_epochs) / (n_epochs_decay + 1),
+		// full for n_epochs epochs, then linearly to 1/(n_epochs_decay+1).
+		f := 1 - math.Max(0, e+1-float64(s.Epochs))/float64(s.EpochsDecay+1)
+		s.LR = s.BaseLR * math.Max(f, 0)
+	case "step":
+		s.LR = s.BaseLR * math.Pow(0.1, math.Floor(e/float64(s.DecayIters)))
+	case "cosine":
+		s.LR = s.BaseLR * (1 + math.Cos(math.Pi*e/float64(max(s.Epochs, 1)))) / 2
+	case "plateau":
+		if !s.HasBest || metric < s.Best*(1-0.01) {
+			s.HasBest, s.Best, s.BadEpochs = true, metric, 0
+		} else if s.BadEpochs++; s.BadEpochs > 5 {
+			s.LR *= 0.2
+			s.BadEpochs = 0
+		}
+	}
+	return s.LR
+}
