@@ -38,7 +38,7 @@ type configFlags struct {
 }
 
 func (f *configFlags) add(c *cobra.Command) {
-	c.Flags().StringVar(&f.path, "config", trainer.DefaultConfigPath, "YAML config file (configs/*.yaml)")
+	c.Flags().StringVarP(&f.path, "config", "c", trainer.DefaultConfigPath, "YAML config file (configs/*.yaml)")
 	c.Flags().StringArrayVar(&f.sets, "set", nil, "override a config key: --set train.max_steps=200 (repeatable; GOGAN_* environment variables work too)")
 }
 

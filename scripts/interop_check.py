@@ -1,0 +1,54 @@
+"""PyTorch side of gogan's checkpoint interop tests (trainer/interop_test.go).
+
+  interop_check.py forward OPTS.json WEIGHTS.safetensors INPUT.safetensors OUT.safetensors
+      builds the reference generator for gogan's nets.Options, loads the
+      generator of a gogan checkpoint (keys "G.*") with strict=True, and
+      writes its eval-mode output for the input "x".
+  interop_check.py save OPTS.json SEED OUT.pth INPUT.safetensors OUT.safetensors
+      builds a PyTorch-initialised reference generator (the reference's own
+      init: weights_init for DCGAN, init_weights normal 0.02 for pix2pix),
+      saves its state_dict with torch.save, and writes its eval-mode output.
+"""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402
+
+import reference_nets  # noqa: E402
+import safetensors_torch  # noqa: E402
+
+
+def main():
+    torch.set_num_threads(1)
+    mode = sys.argv[1]
+    with open(sys.argv[2]) as f:
+        opts = json.load(f)
+    net = reference_nets.build("G", opts)
+    if mode == "forward":
+        weights, inp, out = sys.argv[3:6]
+        w, _ = safetensors_torch.load(weights)
+        sd = {k[2:]: v for k, v in w.items() if k.startswith("G.")}
+        net.load_state_dict(sd, strict=True)
+    elif mode == "save":
+        seed, pth, inp, out = sys.argv[3:7]
+        torch.manual_seed(int(seed))
+        net = reference_nets.build("G", opts)
+        if opts["Kind"] == "dcgan":
+            net.apply(reference_nets.weights_init)
+        else:
+            reference_nets.init_weights(net, "normal", 0.02)
+        torch.save(net.state_dict(), pth)
+    else:
+        raise SystemExit("unknown mode " + mode)
+    x = safetensors_torch.load(inp)[0]["x"]
+    net.eval()
+    with torch.no_grad():
+        y = net(x)
+    reference_nets.fast_save(out, {"y": y})
+
+
+if __name__ == "__main__":
+    main()
