@@ -252,3 +252,64 @@ func TestDivergedRunStops(t *testing.T) {
 		}
 	}
 }
+
+// TestPix2PixFacades trains the reference config (unet_256, 70x70 PatchGAN,
+// batch 1) for a few steps on the real CMP facades pairs in ../shared.
+func TestPix2PixFacades(t *testing.T) {
+	root := filepath.Join("..", "shared", "data", "facades")
+	if _, err := os.Stat(filepath.Join(root, "train")); err != nil {
+		t.Skipf("no facades pairs at %s (the shared data folder beside the clone): %v", root, err)
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	out, err := gogan(t, "train", "-c", "configs/pix2pix-facades.yaml", "--quiet", "--set", "out="+run,
+		"--set", "data.root="+root, "--set", "train.max_steps=3", "--set", "train.log_every=1", "--set", "threads=2")
+	if err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	rows := lossRows(t, run)
+	if len(rows) != 4 {
+		t.Fatalf("metrics.csv has %d rows:\n%s", len(rows), out)
+	}
+	w, h := pngSize(t, filepath.Join(run, "samples", "latest.png"))
+	if w < 3*256 || h < 256 {
+		t.Errorf("sample grid %dx%d, want rows of input | output | target at 256x256", w, h)
+	}
+}
+
+func TestNetsAndConfigCommands(t *testing.T) {
+	out, err := gogan(t, "nets", "-c", "configs/pix2pix-facades.yaml")
+	if err != nil {
+		t.Fatalf("nets: %v\n%s", err, out)
+	}
+	// unet_256 with batch norm and dropout, and the 70x70 PatchGAN on 6 channels.
+	for _, want := range []string{"parameters: 54,413,955", "parameters: 2,768,705", "model.model.0", "[1 1 30 30]"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("gogan nets output lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = gogan(t, "config", "-c", "configs/pix2pix-maps.yaml", "--set", "data.batch_size=4")
+	if err != nil || !strings.Contains(out, "batch_size: 4") {
+		t.Errorf("config: %v\n%s", err, out)
+	}
+	for _, c := range []struct {
+		args []string
+		env  string
+		want string
+	}{
+		{[]string{"config", "--set", "train.epoch=3"}, "", "did you mean train.epochs?"},
+		{[]string{"config", "--set", "data.batch_size=0"}, "", "data.batch_size"},
+		{[]string{"config"}, "GOGAN_MODEL_NETG=unet_300", "model.netG"},
+		{[]string{"train", "-c", "configs/missing.yaml"}, "", "configs/missing.yaml"},
+		{[]string{"resume", "/nonexistent/run"}, "", "not a gogan run folder"},
+		{[]string{"sample", "--checkpoint", "/nonexistent/run"}, "", "/nonexistent/run"},
+	} {
+		cmd := exec.Command(goganBin, c.args...)
+		if c.env != "" {
+			cmd.Env = append(os.Environ(), c.env)
+		}
+		b, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(b), c.want) {
+			t.Errorf("gogan %v (%s): %v, output lacks %q:\n%s", c.args, c.env, err, c.want, b)
+		}
+	}
+}

@@ -304,6 +304,5 @@ func DescribeNets(cfg *Config) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("Generator %s (%d parameters), input %v\n%s\nDiscriminator %s (%d parameters), input %v\n%s",
-		generatorOptions(cfg).Kind, g.NumParams(), gIn, gs, discriminatorOptions(cfg).Kind, d.NumParams(), dIn, ds), nil
+	return fmt.Sprintf("Generator %s\n%s\nDiscriminator %s\n%s", generatorOptions(cfg).Kind, gs, discriminatorOptions(cfg).Kind, ds), nil
 }
