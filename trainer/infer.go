@@ -126,7 +126,7 @@ func Sample(path string, n int, seed int64, device, out string) error {
 	}
 	defer g.Free()
 	g.SetTraining(false)
-	var im imagesNCHW
+	var im Images
 	err = torch.Try(func() {
 		s := torch.NewScope()
 		defer s.Close()
@@ -137,7 +137,7 @@ func Sample(path string, n int, seed int64, device, out string) error {
 	if err != nil {
 		return err
 	}
-	grid, err := MakeGrid(im.images(), DCGANGrid)
+	grid, err := MakeGrid(im, DCGANGrid)
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func Translate(path, in, out, device string, eval bool) (int, error) {
 		if err != nil {
 			return i, err
 		}
-		var im imagesNCHW
+		var im Images
 		err = torch.Try(func() {
 			s := torch.NewScope()
 			defer s.Close()
@@ -193,7 +193,7 @@ func Translate(path, in, out, device string, eval bool) (int, error) {
 		if err != nil {
 			return i, fmt.Errorf("%s: %w", files[i], err)
 		}
-		grid, err := MakeGrid(im.images(), GridOptions{NRow: 1, FixedRange: true, Lo: -1, Hi: 1})
+		grid, err := MakeGrid(im, GridOptions{NRow: 1, FixedRange: true, Lo: -1, Hi: 1})
 		if err != nil {
 			return i, err
 		}

@@ -35,19 +35,10 @@ type namedOpt struct {
 	opt  *torch.Adam
 }
 
-// imagesNCHW is a batch of images in [-1, 1] on the host, for grids.
-type imagesNCHW struct {
-	data       []float32
-	n, c, h, w int
-}
-
-func (im imagesNCHW) images() Images {
-	return Images{Data: im.data, N: im.n, C: im.c, H: im.h, W: im.w}
-}
-
-func toImages(t *torch.Tensor) imagesNCHW {
+// toImages copies an NCHW tensor to the host for a grid.
+func toImages(t *torch.Tensor) Images {
 	s := t.Shape()
-	return imagesNCHW{data: t.Float32s(), n: int(s[0]), c: int(s[1]), h: int(s[2]), w: int(s[3])}
+	return Images{Data: t.Float32s(), N: int(s[0]), C: int(s[1]), H: int(s[2]), W: int(s[3])}
 }
 
 // setRequiresGrad turns a network's parameter gradients on or off (the
@@ -74,6 +65,9 @@ func withFrozenState(dev torch.Device, ns []*nets.Net, f func()) {
 	var live []*torch.Tensor
 	for _, n := range ns {
 		for _, nt := range n.StateDict() {
+			if n.IsParameter(nt.Name) {
+				continue // a forward pass changes only buffers
+			}
 			saved = append(saved, torch.Named{Name: nt.Name, Tensor: nt.Tensor.Clone()})
 			live = append(live, nt.Tensor)
 		}
@@ -175,7 +169,7 @@ func (r *dcgan) step(real, _ *torch.Tensor) map[string]float64 {
 }
 
 func (r *dcgan) sample() (*image.NRGBA, error) {
-	var im imagesNCHW
+	var im Images
 	err := torch.Try(func() {
 		withFrozenState(r.dev, []*nets.Net{r.g}, func() {
 			torch.NoGrad(func() { im = toImages(r.g.Forward(r.fixedNoise)) })
@@ -184,7 +178,7 @@ func (r *dcgan) sample() (*image.NRGBA, error) {
 	if err != nil {
 		return nil, err
 	}
-	return MakeGrid(im.images(), DCGANGrid)
+	return MakeGrid(im, DCGANGrid)
 }
 
 // pix2pix is pytorch-CycleGAN-and-pix2pix's Pix2PixModel: a conditional D on
@@ -345,7 +339,7 @@ func (r *pix2pix) sample() (*image.NRGBA, error) {
 	if r.fixedA == nil {
 		return nil, fmt.Errorf("pix2pix: no sample inputs")
 	}
-	var in, out, target imagesNCHW
+	var in, out, target Images
 	err := torch.Try(func() {
 		withFrozenState(r.dev, []*nets.Net{r.g}, func() {
 			torch.NoGrad(func() {
@@ -356,5 +350,5 @@ func (r *pix2pix) sample() (*image.NRGBA, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Pix2PixGrid(in.images(), out.images(), target.images(), 2)
+	return Pix2PixGrid(in, out, target, 2)
 }
