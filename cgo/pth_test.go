@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gogan/cgo/torchtest"
 )
 
 // TestLoadPTH reads files written by torch.save (Debian's PyTorch): a
@@ -14,7 +16,7 @@ import (
 // Parameter and the _metadata attribute; a nested checkpoint dict; and
 // refuses a legacy file and a pickle that holds code.
 func TestLoadPTH(t *testing.T) {
-	py := pythonWithTorch(t)
+	py := torchtest.Python(t)
 	dir := t.TempDir()
 	script := `
 import sys, torch, collections
@@ -58,6 +60,8 @@ safetensors_torch.save(d + "/want.safetensors", {k: v.detach().contiguous() for 
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer freeAll(want)
+	defer freeAll(got)
 	if len(got) != len(want) {
 		t.Fatalf("%d tensors, want %d: %v", len(got), len(want), sortedNames(got))
 	}
@@ -82,6 +86,7 @@ safetensors_torch.save(d + "/want.safetensors", {k: v.detach().contiguous() for 
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer freeAll(nested)
 	if len(nested) != len(want) || nested[0].Name != "netG.main.0.weight" {
 		t.Errorf("nested: %d tensors, first %q", len(nested), nested[0].Name)
 	}
@@ -94,5 +99,11 @@ safetensors_torch.save(d + "/want.safetensors", {k: v.detach().contiguous() for 
 	os.WriteFile(filepath.Join(dir, "trunc.pth"), []byte("PK\x03\x04garbage"), 0o644)
 	if _, err := LoadPTH(filepath.Join(dir, "trunc.pth")); err == nil {
 		t.Error("a truncated zip was accepted")
+	}
+}
+
+func freeAll(ts []Named) {
+	for _, nt := range ts {
+		nt.Tensor.Free()
 	}
 }

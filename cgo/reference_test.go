@@ -8,26 +8,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-)
 
-// pythonWithTorch is Debian's python3 (the one with python3-torch), or $GOGAN_PYTHON.
-func pythonWithTorch(t *testing.T) string {
-	t.Helper()
-	py := os.Getenv("GOGAN_PYTHON")
-	if py == "" {
-		py = "/usr/bin/python3"
-	}
-	if err := exec.Command(py, "-c", "import torch").Run(); err != nil {
-		t.Fatalf("the PyTorch reference needs %s with torch (Debian python3-torch; run make setup, or set GOGAN_PYTHON): %v", py, err)
-	}
-	return py
-}
+	"gogan/cgo/torchtest"
+)
 
 // runReference writes inputs and cases, runs scripts/torch_reference.py in
 // mode, and returns what it computed, as float32 values with shapes.
 func runReference(t *testing.T, mode string, cases any, inputs []Named) map[string]refValue {
 	t.Helper()
-	py := pythonWithTorch(t)
+	py := torchtest.Python(t)
 	dir := t.TempDir()
 	casesPath := filepath.Join(dir, "cases.json")
 	b, err := json.Marshal(cases)

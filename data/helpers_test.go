@@ -41,13 +41,13 @@ func facadesDir(t testing.TB) string {
 func fashionRoot(t testing.TB) string {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(DefaultFashionRoot, "train-images-idx3-ubyte.gz")); err != nil {
-		t.Skipf("Fashion-MNIST not installed at %s (apt-get install dataset-fashion-mnist)", DefaultFashionRoot)
+		t.Fatalf("Fashion-MNIST not installed at %s (make setup installs dataset-fashion-mnist)", DefaultFashionRoot)
 	}
 	return DefaultFashionRoot
 }
 
 // pil runs a Python snippet under Debian's python3 (which has PIL), feeding
-// stdin and returning stdout; the test skips when PIL is not there.
+// stdin and returning stdout; the test fails when PIL is not there.
 func pil(t testing.TB, script string, stdin []byte, args ...string) []byte {
 	t.Helper()
 	const py = "/usr/bin/python3"
@@ -56,7 +56,7 @@ func pil(t testing.TB, script string, stdin []byte, args ...string) []byte {
 		imports += ", torchvision"
 	}
 	if err := exec.Command(py, "-c", imports).Run(); err != nil {
-		t.Skipf("%s with %s is not available: %v", py, imports[len("import "):], err)
+		t.Fatalf("%s with %s is not available (Debian python3-pil, python3-torchvision: run make setup): %v", py, imports[len("import "):], err)
 	}
 	cmd := exec.Command(py, append([]string{"-c", script}, args...)...)
 	cmd.Stdin = bytes.NewReader(stdin)

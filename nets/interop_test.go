@@ -12,20 +12,8 @@ import (
 	"time"
 
 	torch "gogan/cgo"
+	"gogan/cgo/torchtest"
 )
-
-// pythonWithTorch is Debian's python3 (the one with python3-torch), or $GOGAN_PYTHON.
-func pythonWithTorch(t *testing.T) string {
-	t.Helper()
-	py := os.Getenv("GOGAN_PYTHON")
-	if py == "" {
-		py = "/usr/bin/python3"
-	}
-	if err := exec.Command(py, "-c", "import torch").Run(); err != nil {
-		t.Fatalf("the PyTorch reference needs %s with torch (Debian python3-torch; run make setup, or set GOGAN_PYTHON): %v", py, err)
-	}
-	return py
-}
 
 type value struct {
 	shape []int64
@@ -182,7 +170,7 @@ func loadValues(t *testing.T, path string) map[string]value {
 // order, shapes and dtypes; Init and construction give PyTorch's weights
 // under the same seed.
 func TestPyTorchInterop(t *testing.T) {
-	py := pythonWithTorch(t)
+	py := torchtest.Python(t)
 	dir := t.TempDir()
 	if d := os.Getenv("GOGAN_NETS_KEEP"); d != "" {
 		dir = d // keep the files, to rerun the reference script by hand

@@ -12,10 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// Debian's python3 has torch and torchvision; the python3 first on PATH may not.
-const systemPython = "/usr/bin/python3"
+	"gogan/cgo/torchtest"
+)
 
 // saveImageScript is what pytorch/examples dcgan does with its samples:
 // vutils.save_image(fake.detach(), path, normalize=True).
@@ -59,11 +58,9 @@ func readPNG(t *testing.T, path string) image.Image {
 // both compute in float32 in the same order (clamp, sub, div, *255, +0.5,
 // truncate), so there is no rounding slack to allow.
 func TestMakeGridMatchesTorchvision(t *testing.T) {
-	if _, err := os.Stat(systemPython); err != nil {
-		t.Skipf("%s missing: cannot compare with torchvision", systemPython)
-	}
+	systemPython := torchtest.Python(t)
 	if out, err := exec.Command(systemPython, "-c", "import torchvision").CombinedOutput(); err != nil {
-		t.Skipf("%s has no torchvision: %s", systemPython, out)
+		t.Fatalf("%s has no torchvision (Debian python3-torchvision: run make setup): %s", systemPython, out)
 	}
 	r := rand.New(rand.NewSource(42))
 	tanh := func() float32 { return float32(math.Tanh(r.NormFloat64() * 1.5)) }

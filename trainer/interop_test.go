@@ -10,19 +10,8 @@ import (
 	"testing"
 
 	torch "gogan/cgo"
+	"gogan/cgo/torchtest"
 )
-
-func referencePython(t *testing.T) string {
-	t.Helper()
-	py := os.Getenv("GOGAN_PYTHON")
-	if py == "" {
-		py = "/usr/bin/python3"
-	}
-	if err := exec.Command(py, "-c", "import torch").Run(); err != nil {
-		t.Fatalf("the PyTorch reference needs %s with torch (Debian python3-torch; run make setup, or set GOGAN_PYTHON): %v", py, err)
-	}
-	return py
-}
 
 // interopCase trains nothing: it builds a run's config and checks that a
 // generator's images agree between gogan and the reference network.
@@ -65,7 +54,7 @@ func maxAbsDiff(a, b []float32) float64 {
 // brought in with Import gives the images PyTorch gives. Eval mode, same
 // inputs, to 1e-5.
 func TestCheckpointsMoveToAndFromPyTorch(t *testing.T) {
-	py := referencePython(t)
+	py := torchtest.Python(t)
 	torch.LockThread()
 	for _, c := range interopCases() {
 		t.Run(c.name, func(t *testing.T) {
@@ -152,7 +141,7 @@ func loadY(t *testing.T, path string) []float32 {
 // TestImportRefusesMismatchedWeights: a state_dict for another network is an
 // error naming the file, the network and a key with both shapes.
 func TestImportRefusesMismatchedWeights(t *testing.T) {
-	py := referencePython(t)
+	py := torchtest.Python(t)
 	dir := t.TempDir()
 	opts := filepath.Join(dir, "opts.json")
 	os.WriteFile(opts, []byte(`{"Kind":"dcgan","NZ":100,"NGF":8,"OutputNC":1,"ImageSize":32,"InputNC":1,"NDF":8}`), 0o644)

@@ -145,7 +145,7 @@ func checkImagesLoaded(run RunDir, imgs []pageImage, status string, wantCount in
 
 func TestReportInChromium(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("%s missing (the set-up installs Debian's chromium): cannot check the report renders", chromiumPath)
+		t.Fatalf("%s missing: the report test needs Debian's chromium (make setup installs it)", chromiumPath)
 	}
 	cfg, err := loadConfig("", []string{"data.root=/data/</pre><b>&x"}, nil)
 	if err != nil {

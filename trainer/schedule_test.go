@@ -6,12 +6,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"gogan/cgo/torchtest"
 )
 
 // TestSchedulesMatchPyTorch compares every policy's rates over 30 epochs with
 // torch.optim.lr_scheduler driven as the reference's get_scheduler does.
 func TestSchedulesMatchPyTorch(t *testing.T) {
-	py := "/usr/bin/python3"
+	py := torchtest.Python(t)
 	script := `
 import torch, math
 p = torch.nn.Parameter(torch.zeros(1))
