@@ -91,6 +91,26 @@ func withFrozenState(dev torch.Device, ns []*nets.Net, f func()) {
 	f()
 }
 
+// buildNets makes cfg's generator and discriminator on dev, initialised as
+// model.init_type and model.init_gain say.
+func buildNets(cfg *Config, dev torch.Device) (g, d *nets.Net, err error) {
+	if g, err = nets.NewGenerator(generatorOptions(cfg), dev); err != nil {
+		return nil, nil, err
+	}
+	if d, err = nets.NewDiscriminator(discriminatorOptions(cfg), dev); err != nil {
+		g.Free()
+		return nil, nil, err
+	}
+	for _, n := range []*nets.Net{g, d} {
+		if err = n.Init(cfg.Model.InitType, cfg.Model.InitGain); err != nil {
+			g.Free()
+			d.Free()
+			return nil, nil, err
+		}
+	}
+	return g, d, nil
+}
+
 // dcgan is pytorch/examples dcgan: D on real and on detached fake, G with the
 // non-saturating loss, BCE on D's sigmoid output, fixed noise for samples.
 type dcgan struct {
@@ -106,22 +126,12 @@ func newDCGAN(cfg *Config, dev torch.Device) (*dcgan, error) {
 	if cfg.Train.GANMode != "vanilla" && cfg.Train.GANMode != "lsgan" {
 		return nil, fmt.Errorf("train.gan_mode %s: recipe dcgan's discriminator ends in a Sigmoid, so it trains with vanilla or lsgan; use recipe pix2pix for wgangp and hinge", cfg.Train.GANMode)
 	}
-	g, err := nets.NewGenerator(generatorOptions(cfg), dev)
+	g, d, err := buildNets(cfg, dev)
 	if err != nil {
-		return nil, err
-	}
-	d, err := nets.NewDiscriminator(discriminatorOptions(cfg), dev)
-	if err != nil {
-		g.Free()
 		return nil, err
 	}
 	r := &dcgan{dev: dev, g: g, d: d, nz: int64(cfg.Model.NZ)}
 	r.loss, _ = newGANLoss(cfg.Train.GANMode, false)
-	for _, n := range []*nets.Net{g, d} {
-		if err := n.Init(cfg.Model.InitType, cfg.Model.InitGain); err != nil {
-			return nil, err
-		}
-	}
 	// Drawn after the weights, as pytorch/examples does.
 	if err := torch.Try(func() { r.fixedNoise = torch.Randn(torch.Float32, dev, 64, r.nz, 1, 1).Persist() }); err != nil {
 		return nil, err
@@ -197,23 +207,13 @@ type pix2pix struct {
 
 func newPix2Pix(cfg *Config, dev torch.Device) (*pix2pix, error) {
 	m := cfg.Model
-	g, err := nets.NewGenerator(generatorOptions(cfg), dev)
+	g, d, err := buildNets(cfg, dev)
 	if err != nil {
-		return nil, err
-	}
-	d, err := nets.NewDiscriminator(discriminatorOptions(cfg), dev)
-	if err != nil {
-		g.Free()
 		return nil, err
 	}
 	r := &pix2pix{dev: dev, g: g, d: d, lambdaL1: cfg.Train.LambdaL1, lambdaGP: cfg.Train.LambdaGP, multiscale: m.NetD == "multiscale"}
 	if r.loss, err = newGANLoss(cfg.Train.GANMode, true); err != nil {
 		return nil, err
-	}
-	for _, n := range []*nets.Net{g, d} {
-		if err := n.Init(m.InitType, m.InitGain); err != nil {
-			return nil, err
-		}
 	}
 	r.optG, r.optD = newAdam(g, cfg.Train), newAdam(d, cfg.Train)
 	return r, nil
