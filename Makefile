@@ -12,7 +12,7 @@ OBJS := $(patsubst cgo/csrc/%.cpp,build/obj/%.o,$(SRCS))
 # the reference BLAS is ten times slower), the PyTorch reference for the numeric
 # tests, Fashion-MNIST for the main job, Chromium for the report test.
 DEB_PACKAGES := build-essential libtorch-dev libopenblas0-pthread python3-torch \
-	python3-torchvision python3-numpy python3-pil dataset-fashion-mnist chromium
+	python3-torchvision python3-numpy python3-pil python3-scipy dataset-fashion-mnist chromium
 
 .PHONY: all setup lib gogan demo test vet clean
 

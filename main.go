@@ -28,7 +28,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(trainCmd(), resumeCmd(), sampleCmd(), translateCmd(), importCmd(), netsCmd(), configCmd(), benchCmd())
+	root.AddCommand(trainCmd(), resumeCmd(), sampleCmd(), translateCmd(), importCmd(), netsCmd(), configCmd(), benchCmd(), evalCmd())
 	return root
 }
 

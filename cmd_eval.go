@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"gogan/trainer"
+)
+
+// evalCmd is `gogan eval`: quality figures (FID on a classifier gogan trains,
+// pix2pix L1/PSNR/SSIM), see scripts/eval.
+func evalCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "eval",
+		Short: "Measure quality: FID of DCGAN samples, L1/PSNR/SSIM of pix2pix outputs",
+		Long: "gogan eval classifier trains the small Fashion-MNIST classifier whose features FID uses;\n" +
+			"gogan eval fid compares a DCGAN's samples (or images made elsewhere) with the Fashion-MNIST test set;\n" +
+			"gogan eval pix2pix scores a pix2pix generator on held-out pairs. scripts/eval runs them all.",
+		Args: cobra.NoArgs,
+	}
+	c.AddCommand(evalClassifierCmd(), evalFIDCmd(), evalPix2PixCmd())
+	return c
+}
+
+func evalClassifierCmd() *cobra.Command {
+	var o trainer.ClassifierOptions
+	var out string
+	c := &cobra.Command{
+		Use:   "classifier",
+		Short: "Train the Fashion-MNIST classifier for FID and save it (safetensors)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			res, err := trainer.TrainClassifier(context.Background(), o, out)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("classifier: %s\ntest accuracy: %.2f%% on %d Fashion-MNIST test images\ntrained: %d steps on %d images in %s\n",
+				res.Path, 100*res.TestAccuracy, res.TestImages, res.Steps, res.TrainImages, res.TrainDuration.Round(1e9))
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&out, "out", "", "safetensors file to write (e.g. runs/eval/classifier.safetensors)")
+	f.StringVar(&o.Root, "data-root", "", "Fashion-MNIST IDX folder (default /usr/share/datasets/fashion-mnist)")
+	f.IntVar(&o.Epochs, "epochs", 4, "epochs over the training images (the last at a tenth of --lr)")
+	f.IntVar(&o.MaxSteps, "max-steps", 0, "stop after this many steps (0: the epochs)")
+	f.IntVar(&o.BatchSize, "batch-size", 128, "images per step")
+	f.Float64Var(&o.LR, "lr", 1e-3, "Adam learning rate")
+	f.Int64Var(&o.Seed, "seed", 1, "seed for the weights and the shuffling")
+	f.IntVar(&o.MaxSamples, "max-samples", 0, "train on the first N training images (0: all 60000)")
+	f.IntVar(&o.TestLimit, "test-limit", 0, "measure accuracy on the first N test images (0: all 10000)")
+	f.StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
+	f.IntVar(&o.Threads, "threads", 0, "libtorch CPU threads (0: all cores)")
+	f.BoolVar(&o.Quiet, "quiet", false, "log lines instead of a progress bar")
+	c.MarkFlagRequired("out")
+	return c
+}
+
+func evalFIDCmd() *cobra.Command {
+	var o trainer.FIDOptions
+	c := &cobra.Command{
+		Use:   "fid",
+		Short: "FID of DCGAN samples against the Fashion-MNIST test set, on the classifier's features",
+		Long: "Generates --samples images from a DCGAN checkpoint (or reads them from --samples-file, or takes\n" +
+			"Fashion-MNIST training images with --real-train), runs them and the 10000 Fashion-MNIST test\n" +
+			"images through the classifier of gogan eval classifier, fits a Gaussian to each set of 128\n" +
+			"features and prints the Fréchet distance between them. Images are quantised to 8 bits first.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			res, err := trainer.FID(context.Background(), o)
+			if err != nil {
+				return err
+			}
+			fmt.Println(res)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Classifier, "classifier", "", "the classifier (gogan eval classifier --out FILE)")
+	f.StringVar(&o.Checkpoint, "checkpoint", "", "a DCGAN checkpoint folder, or a run folder (its newest valid checkpoint)")
+	f.StringVar(&o.SamplesFile, "samples-file", "", "safetensors with images made elsewhere: \"images\" [N 1 32 32], float32 in [-1, 1] or uint8")
+	f.BoolVar(&o.RealTrain, "real-train", false, "use the first --samples Fashion-MNIST training images (the real-vs-real floor)")
+	f.IntVar(&o.Samples, "samples", 10000, "images on the generated side")
+	f.Int64Var(&o.Seed, "seed", 1, "noise seed")
+	f.StringVar(&o.GMode, "g-mode", "eval", "generator mode: eval (running statistics, as gogan sample) or train (batch statistics over batches of 64)")
+	f.StringVar(&o.Root, "data-root", "", "Fashion-MNIST IDX folder (default /usr/share/datasets/fashion-mnist)")
+	f.StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
+	f.IntVar(&o.Threads, "threads", 0, "libtorch CPU threads (0: all cores)")
+	c.MarkFlagRequired("classifier")
+	return c
+}
+
+func evalPix2PixCmd() *cobra.Command {
+	var o trainer.Pix2PixEvalOptions
+	c := &cobra.Command{
+		Use:   "pix2pix",
+		Short: "L1, PSNR and SSIM of a pix2pix generator on held-out pairs",
+		Long: "Runs the checkpoint's generator on the pairs of --phase (default test; --skip and --limit pick a\n" +
+			"range, e.g. the held-out tail of a train split) resized to the crop size without flips, and prints\n" +
+			"mean L1 on [-1, 1], PSNR and SSIM (11x11 Gaussian window, sigma 1.5) on 8-bit images, with G in\n" +
+			"train mode (the reference test.py's default: batch statistics, dropout on, one pair at a time)\n" +
+			"and in eval mode (test.py --eval).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			res, err := trainer.EvalPix2Pix(context.Background(), o)
+			if err != nil {
+				return err
+			}
+			fmt.Print(res)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Checkpoint, "checkpoint", "", "a pix2pix checkpoint folder, or a run folder (its newest valid checkpoint)")
+	f.StringVar(&o.Root, "data-root", "", "dataset folder (default: the checkpoint's data.root)")
+	f.StringVar(&o.Phase, "phase", "test", "split: train, val or test (Fashion-MNIST: test reads the t10k files)")
+	f.IntVar(&o.Skip, "skip", 0, "start at this pair")
+	f.IntVar(&o.Limit, "limit", 0, "evaluate at most this many pairs (0: all)")
+	f.StringVar(&o.Mode, "mode", "both", "generator mode: train (test.py's default), eval (test.py --eval) or both")
+	f.Int64Var(&o.Seed, "seed", 1, "dropout seed (train mode)")
+	f.StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
+	f.IntVar(&o.Threads, "threads", 0, "libtorch CPU threads (0: all cores)")
+	c.MarkFlagRequired("checkpoint")
+	return c
+}
