@@ -509,8 +509,13 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		}
 		batchStart = time.Now() // the time between steps (logging, checkpoints) is not the step's
 	}
-	// Finished: the final state, grid and report.
-	if err := s.writeSample(false); err != nil {
+	// Finished. A run that stops on the last batch of an epoch has not seen
+	// that epoch's end from the loader yet: close it as every other epoch.
+	if s.loader.State().Epoch > s.epoch {
+		if err := s.endEpoch(); err != nil {
+			return nil, err
+		}
+	} else if err := s.writeSample(false); err != nil {
 		return nil, err
 	}
 	if s.ckpt == "" || s.ckptAt != s.step {
