@@ -14,6 +14,17 @@ func (t *Tensor) SetRequiresGrad(on bool) *Tensor {
 	return t
 }
 
+// SetRequiresGradAll is SetRequiresGrad on every tensor of ts, in one call
+// into libtorch (a network's parameters are toggled twice a training step).
+func SetRequiresGradAll(ts []*Tensor, on bool) {
+	const op = "requires_grad"
+	hs := handles(op, ts, false)
+	var e *C.char
+	C.gt_set_requires_grad_n(firstHandle(hs), C.int(len(hs)), cbool(on), &e)
+	runtime.KeepAlive(ts)
+	check(op, e)
+}
+
 // RequiresGrad reports whether autograd tracks t.
 func (t *Tensor) RequiresGrad() bool {
 	r := C.gt_requires_grad(t.ptr("requires_grad")) != 0

@@ -48,7 +48,10 @@ func Conv2d(x, w, b *Tensor, o ConvOpts) *Tensor {
 	return result("conv2d", h, e)
 }
 
-// ConvTranspose2d is F.conv_transpose2d(x, w, b); b may be nil.
+// ConvTranspose2d is F.conv_transpose2d(x, w, b); b may be nil. On the CPU,
+// with a weight that needs its gradient and more than one thread, it runs
+// libtorch's own kernel on the threads' shares of the batch (csrc/convt.cpp):
+// the same results bit for bit, where libtorch 1.13 would use one core.
 func ConvTranspose2d(x, w, b *Tensor, o ConvOpts) *Tensor {
 	o = o.withDefaults()
 	const op = "conv_transpose2d"

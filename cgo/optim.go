@@ -66,6 +66,10 @@ func (o *Adam) Step() {
 	o.StepCount++
 }
 
+// setAdamChunk sets the elements per chunk of Adam's CPU update (n > 0) and
+// returns the previous size; n <= 0 only returns the current one. For tests.
+func setAdamChunk(n int64) int64 { return int64(C.gt_adam_chunk(C.int64_t(n))) }
+
 // ZeroGrad drops every parameter's gradient.
 func (o *Adam) ZeroGrad() { zeroGrads(o.Params) }
 
@@ -144,8 +148,9 @@ func (o *SGD) Free() {
 	o.MomentumBuffers = nil
 }
 
+// zeroGrads drops the gradients of ps (zero_grad(set_to_none=True)) in one call.
 func zeroGrads(ps []*Tensor) {
-	for _, p := range ps {
-		p.ZeroGrad()
-	}
+	hs := handles("zero_grad", ps, false)
+	C.gt_zero_grad_n(firstHandle(hs), C.int(len(hs)), 1)
+	runtime.KeepAlive(ps)
 }

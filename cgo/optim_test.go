@@ -2,6 +2,7 @@ package torch
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -20,11 +21,15 @@ type optCase struct {
 // and every state tensor.
 func TestOptimizersMatchPyTorch(t *testing.T) {
 	LockThread()
+	prev := NumThreads()
+	defer SetNumThreads(prev)
+	SetNumThreads(3) // Adam's chunks on several threads
 	s := NewScope()
 	defer s.Close()
 	const steps = 20
 	r := rand.New(rand.NewPCG(3, 4))
-	shapes := [][]int64{{4, 3, 3, 3}, {4}, {2, 5}}
+	// The last shape spans several of Adam's chunks (csrc/autograd.cpp), with a tail.
+	shapes := [][]int64{{4, 3, 3, 3}, {4}, {2, 5}, {3, 200001}}
 	decayLRs := make([]float64, steps)
 	for i := range decayLRs {
 		decayLRs[i] = 2e-4 * (1 - float64(i)/steps) // a linear decay, set before each step
@@ -118,4 +123,55 @@ func TestOptimizersMatchPyTorch(t *testing.T) {
 		}
 	}
 	t.Logf("%d optimizer tensors compared after %d steps", compared, steps)
+}
+
+// TestAdamChunks checks that Adam's cache-sized chunks spread over threads
+// (csrc/autograd.cpp) give bit for bit the result of one pass of each op over
+// whole tensors, as torch.optim's _single_tensor_adam makes them.
+func TestAdamChunks(t *testing.T) {
+	LockThread()
+	prevThreads, prevChunk := NumThreads(), setAdamChunk(0)
+	defer func() {
+		SetNumThreads(prevThreads)
+		setAdamChunk(prevChunk)
+	}()
+	shapes := [][]int64{{3, 70001}, {1000}, {5}, {64, 3, 4, 4}}
+	run := func(threads int, chunk int64, wd float64, decoupled bool) []*Tensor {
+		SetNumThreads(threads)
+		setAdamChunk(chunk)
+		ManualSeed(5)
+		var ps []*Tensor
+		for _, sh := range shapes {
+			ps = append(ps, Randn(Float32, CPUDevice, sh...).Persist().SetRequiresGrad(true))
+		}
+		o := NewAdam(ps, 1e-3, 0.5, 0.999)
+		o.WeightDecay, o.Decoupled = wd, decoupled
+		for step := 0; step < 5; step++ {
+			s := NewScope()
+			for _, p := range ps {
+				p.ZeroGrad()
+				p.Mul(p.RandnLike()).Sum().Backward()
+			}
+			o.Step()
+			s.Close()
+		}
+		return append(append(ps, o.ExpAvg...), o.ExpAvgSq...)
+	}
+	for _, c := range []struct {
+		wd        float64
+		decoupled bool
+	}{{0, false}, {0.01, false}, {0.05, true}} {
+		whole := run(1, 1<<40, c.wd, c.decoupled)
+		chunked := run(3, 4096, c.wd, c.decoupled)
+		for i := range whole {
+			a, b := whole[i].Float32s(), chunked[i].Float32s()
+			for e := range a {
+				if math.Float32bits(a[e]) != math.Float32bits(b[e]) {
+					t.Fatalf("weight decay %g decoupled %v, tensor %d element %d: %g whole, %g in chunks", c.wd, c.decoupled, i, e, a[e], b[e])
+				}
+			}
+			whole[i].Free()
+			chunked[i].Free()
+		}
+	}
 }

@@ -44,11 +44,7 @@ func toImages(t *torch.Tensor) Images {
 // setRequiresGrad turns a network's parameter gradients on or off (the
 // reference's set_requires_grad): off while the generator trains, so the
 // discriminator's weights get no gradient computed.
-func setRequiresGrad(n *nets.Net, on bool) {
-	for _, p := range n.Parameters() {
-		p.SetRequiresGrad(on)
-	}
-}
+func setRequiresGrad(n *nets.Net, on bool) { torch.SetRequiresGradAll(n.Parameters(), on) }
 
 func newAdam(n *nets.Net, t TrainConfig) *torch.Adam {
 	return torch.NewAdam(n.Parameters(), t.LR, t.Beta1, t.Beta2)

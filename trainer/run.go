@@ -138,6 +138,7 @@ func run(ctx context.Context, cfg *Config, rd RunDir, resume bool, opt RunOption
 	// Every libtorch call of the run happens on this goroutine's thread.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	torch.KeepHostMemory()
 	dev, err := deviceFor(cfg)
 	if err != nil {
 		return nil, err

@@ -83,6 +83,12 @@ void gt_set_num_threads(int n);
 int gt_num_threads(void);
 /* Sets OpenBLAS's own thread count if OpenBLAS is the loaded BLAS; returns 1 if it is. */
 int gt_openblas_set_num_threads(int n);
+/* OpenBLAS's own thread count; 0 when OpenBLAS is not the loaded BLAS. */
+int gt_openblas_num_threads(void);
+/* Makes glibc's malloc keep freed memory for reuse (no mmap for big blocks, no
+ * trimming, one arena), so tensors of the same sizes every step do not fault
+ * their pages in again. Returns 1 where it applied (glibc). */
+int gt_keep_host_memory(void);
 void gt_set_cudnn_benchmark(int on);
 /* TF32 tensor cores for float32 convolutions and matmuls (PyTorch 2.x enables them for cuDNN). */
 void gt_set_allow_tf32(int on);
@@ -166,6 +172,9 @@ int gt_requires_grad(GTensor t);
 GTensor gt_grad(GTensor t, char **err);
 /* set_to_none=1 drops the gradient (PyTorch's default), 0 zeroes it in place */
 void gt_zero_grad(GTensor t, int set_to_none);
+/* The same for n tensors in one call (a network's parameters, every step). */
+void gt_set_requires_grad_n(const GTensor *ts, int n, int on, char **err);
+void gt_zero_grad_n(const GTensor *ts, int n, int set_to_none);
 /* grad is nullable (then the tensor must hold one element) */
 void gt_backward(GTensor t, GTensor grad, int retain_graph, int create_graph, char **err);
 /* torch.autograd.grad: grad_outputs entries are nullable; results get nin handles
@@ -183,6 +192,10 @@ void gt_set_grad_enabled(int on);
 void gt_adam_step(const GTensor *params, const GTensor *exp_avg, const GTensor *exp_avg_sq, int n,
                   int64_t step, double lr, double beta1, double beta2, double eps,
                   double weight_decay, int decoupled, char **err);
+/* Adam updates CPU tensors in chunks of this many elements (cache-sized; the
+ * results do not depend on it). n > 0 sets it and returns the previous size,
+ * n <= 0 returns the current one. For tests. */
+int64_t gt_adam_chunk(int64_t n);
 /* SGD step; bufs[i] may be NULL on the first step, then a new momentum buffer is
  * stored there (momentum != 0). */
 void gt_sgd_step(const GTensor *params, GTensor *bufs, int n, double lr, double momentum,

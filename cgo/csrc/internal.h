@@ -45,6 +45,10 @@ inline c10::optional<at::Tensor> opt(GTensor h) {
 at::ScalarType scalar_type(int dtype);
 int dtype_code(at::ScalarType st);
 at::Device device(int type, int index);
+// at::conv_transpose2d, threaded on the CPU (convt.cpp).
+at::Tensor conv_transpose2d(const at::Tensor &x, const at::Tensor &w, const c10::optional<at::Tensor> &b,
+                            at::IntArrayRef stride, at::IntArrayRef padding,
+                            at::IntArrayRef output_padding, int64_t groups, at::IntArrayRef dilation);
 inline std::vector<int64_t> vec(const int64_t *p, int n) { return std::vector<int64_t>(p, p + n); }
 
 }  // namespace gt

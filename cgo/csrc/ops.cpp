@@ -137,7 +137,7 @@ GTensor gt_conv_transpose2d(GTensor x, GTensor w, GTensor b, const int64_t *stri
                             const int64_t *padding, const int64_t *output_padding, int64_t groups,
                             const int64_t *dilation, char **err) {
   GT_TRY
-  return wrap(at::conv_transpose2d(T(x), T(w), opt(b), vec(stride, 2), vec(padding, 2),
+  return wrap(gt::conv_transpose2d(T(x), T(w), opt(b), vec(stride, 2), vec(padding, 2),
                                    vec(output_padding, 2), groups, vec(dilation, 2)));
   GT_CATCH(nullptr)
 }

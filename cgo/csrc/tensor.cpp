@@ -1,8 +1,11 @@
 // tensor.cpp: handles, creation, host transfer, devices, seeds and threads.
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
+#include <malloc.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
+
+#include <climits>
 
 #ifdef GOGAN_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -240,6 +243,28 @@ int gt_openblas_set_num_threads(int n) {
   if (f == nullptr) return 0;
   f(n);
   return 1;
+}
+
+int gt_openblas_num_threads(void) {
+  using getter = int (*)(void);
+  auto f = reinterpret_cast<getter>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return f == nullptr ? 0 : f();
+}
+
+int gt_keep_host_memory(void) {
+#ifdef __GLIBC__
+  // glibc hands blocks over 128 KiB-32 MiB to mmap and gives freed heap tops
+  // back to the kernel, so each training step faults its activations in anew
+  // (a pix2pix step at batch 16: 3.5 GB of page faults). Keep freed memory
+  // for reuse instead: one heap for every thread (a thread's own arena maps
+  // blocks over 64 MiB anyway), no mmap, no trimming.
+  int ok = mallopt(M_ARENA_MAX, 1);
+  ok &= mallopt(M_MMAP_MAX, 0);
+  ok &= mallopt(M_TRIM_THRESHOLD, INT_MAX);
+  return ok ? 1 : 0;
+#else
+  return 0;
+#endif
 }
 
 void gt_set_cudnn_benchmark(int on) { at::globalContext().setBenchmarkCuDNN(on != 0); }
