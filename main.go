@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -249,18 +250,33 @@ func configCmd() *cobra.Command {
 func benchCmd() *cobra.Command {
 	var cf configFlags
 	var warmup, steps int
+	var asJSON, specOnly bool
 	c := &cobra.Command{
 		Use:   "bench",
 		Short: "Time training steps on synthetic batches: images/s, ms per step, peak memory",
-		Args:  cobra.NoArgs,
+		Long: `Time training steps on synthetic batches: images/s, ms per step, peak memory.
+
+--json prints the result as one JSON object, with the step's spec (networks,
+input shapes, losses, Adam) that scripts/bench_pytorch.py repeats in PyTorch;
+--spec prints only the spec, without running anything.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := cf.load()
 			if err != nil {
 				return err
 			}
+			if specOnly {
+				return printJSONLine(trainer.NewBenchSpec(cfg))
+			}
+			if steps < 1 || warmup < 0 {
+				return fmt.Errorf("bench: --steps %d, --warmup %d: need at least one timed step and no negative warmup", steps, warmup)
+			}
 			res, err := trainer.Bench(cfg, warmup, steps)
 			if err != nil {
 				return err
+			}
+			if asJSON {
+				return printJSONLine(res)
 			}
 			fmt.Println(res)
 			return nil
@@ -269,5 +285,16 @@ func benchCmd() *cobra.Command {
 	cf.add(c)
 	c.Flags().IntVar(&warmup, "warmup", 3, "untimed steps first")
 	c.Flags().IntVar(&steps, "steps", 20, "timed steps")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the result (and the step's spec) as JSON")
+	c.Flags().BoolVar(&specOnly, "spec", false, "print only the step's spec as JSON (for scripts/bench_pytorch.py)")
 	return c
+}
+
+func printJSONLine(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(b))
+	return nil
 }

@@ -9,19 +9,61 @@ import (
 	"time"
 
 	torch "gogan/cgo"
+	"gogan/nets"
 )
 
 // BenchResult is the speed of a config's training step.
 type BenchResult struct {
-	Recipe       string
-	Device       string
-	Threads      int
-	BatchSize    int
-	Steps        int
-	MsPerStep    float64
-	ImagesPerSec float64
-	PeakRSS      int64 // bytes (VmHWM)
-	CUDAPeak     int64 // bytes; -1 when not on CUDA or not measurable
+	Recipe       string     `json:"recipe"`
+	Device       string     `json:"device"`
+	Threads      int        `json:"threads"`
+	BLASThreads  int        `json:"blas_threads"` // OpenBLAS's own threads; 0 when OpenBLAS is not the BLAS
+	BatchSize    int        `json:"batch_size"`
+	Warmup       int        `json:"warmup"`
+	Steps        int        `json:"steps"`
+	MsPerStep    float64    `json:"ms_per_step"`
+	ImagesPerSec float64    `json:"images_per_s"`
+	PeakRSS      int64      `json:"peak_rss"`  // bytes (VmHWM)
+	CUDAPeak     int64      `json:"cuda_peak"` // bytes; -1 when not on CUDA or not measurable
+	ParamsG      int64      `json:"params_g"`  // parameters of the generator and the discriminator
+	ParamsD      int64      `json:"params_d"`
+	Spec         *BenchSpec `json:"spec,omitempty"`
+}
+
+// BenchSpec is what one bench step computes, for a reference implementation
+// to repeat exactly (scripts/bench_pytorch.py): the networks, the synthetic
+// inputs' shapes, the losses and Adam's settings.
+type BenchSpec struct {
+	Recipe   string       `json:"recipe"`
+	G        nets.Options `json:"g"`
+	D        nets.Options `json:"d"`
+	InputA   []int64      `json:"input_a"`           // uniform [-1, 1]: DCGAN's real images, pix2pix's A
+	InputB   []int64      `json:"input_b,omitempty"` // pix2pix's B
+	NZ       int          `json:"nz"`
+	GANMode  string       `json:"gan_mode"`
+	Logits   bool         `json:"logits"` // vanilla on logits (BCEWithLogits) rather than on D's Sigmoid (BCE)
+	LambdaL1 float64      `json:"lambda_L1"`
+	LR       float64      `json:"lr"`
+	Beta1    float64      `json:"beta1"`
+	Beta2    float64      `json:"beta2"`
+	Seed     int64        `json:"seed"`
+}
+
+// NewBenchSpec describes cfg's bench step.
+func NewBenchSpec(cfg *Config) BenchSpec {
+	n := int64(cfg.Data.BatchSize)
+	s := BenchSpec{Recipe: cfg.Recipe, G: generatorOptions(cfg).WithDefaults(), D: discriminatorOptions(cfg).WithDefaults(),
+		NZ: cfg.Model.NZ, GANMode: cfg.Train.GANMode, Logits: cfg.Recipe != "dcgan", LambdaL1: cfg.Train.LambdaL1,
+		LR: cfg.Train.LR, Beta1: cfg.Train.Beta1, Beta2: cfg.Train.Beta2, Seed: cfg.Seed}
+	if cfg.Recipe == "dcgan" {
+		sz := int64(cfg.Data.ImageSize)
+		s.InputA = []int64{n, int64(cfg.Data.Channels), sz, sz}
+	} else {
+		sz := int64(cfg.Data.CropSize)
+		s.InputA = []int64{n, int64(cfg.Model.InputNC), sz, sz}
+		s.InputB = []int64{n, int64(cfg.Model.OutputNC), sz, sz}
+	}
+	return s
 }
 
 func (b BenchResult) String() string {
@@ -39,7 +81,9 @@ func (b BenchResult) String() string {
 func Bench(cfg *Config, warmup, steps int) (BenchResult, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	res := BenchResult{Recipe: cfg.Recipe, BatchSize: cfg.Data.BatchSize, Steps: steps, CUDAPeak: -1}
+	torch.KeepHostMemory() // as a training run does
+	spec := NewBenchSpec(cfg)
+	res := BenchResult{Recipe: cfg.Recipe, BatchSize: cfg.Data.BatchSize, Warmup: warmup, Steps: steps, CUDAPeak: -1, Spec: &spec}
 	dev, err := deviceFor(cfg)
 	if err != nil {
 		return res, err
@@ -49,10 +93,14 @@ func Bench(cfg *Config, warmup, steps int) (BenchResult, error) {
 	if threads == 0 {
 		threads = runtime.NumCPU()
 	}
-	if _, err := torch.SetNumThreads(threads); err != nil {
+	ob, err := torch.SetNumThreads(threads)
+	if err != nil {
 		return res, err
 	}
 	res.Threads = threads
+	if ob {
+		res.BLASThreads = torch.BLASThreads()
+	}
 	if dev.IsCUDA() {
 		torch.SetCuDNNBenchmark(cfg.CUDA.CuDNNBenchmark)
 	}
@@ -63,16 +111,19 @@ func Bench(cfg *Config, warmup, steps int) (BenchResult, error) {
 	}
 	s := &session{cfg: cfg, dev: dev, rec: rec}
 	defer s.close()
+	for _, nn := range rec.nets() {
+		if nn.name == "G" {
+			res.ParamsG = nn.net.NumParams()
+		} else {
+			res.ParamsD = nn.net.NumParams()
+		}
+	}
 	n := int64(cfg.Data.BatchSize)
 	var a, b *torch.Tensor
 	err = torch.Try(func() {
-		if cfg.Recipe == "dcgan" {
-			sz := int64(cfg.Data.ImageSize)
-			a = torch.Rand(torch.Float32, dev, n, int64(cfg.Data.Channels), sz, sz).MulScalar(2).SubScalar(1).Persist()
-		} else {
-			sz := int64(cfg.Data.CropSize)
-			a = torch.Rand(torch.Float32, dev, n, int64(cfg.Model.InputNC), sz, sz).MulScalar(2).SubScalar(1).Persist()
-			b = torch.Rand(torch.Float32, dev, n, int64(cfg.Model.OutputNC), sz, sz).MulScalar(2).SubScalar(1).Persist()
+		a = torch.Rand(torch.Float32, dev, spec.InputA...).MulScalar(2).SubScalar(1).Persist()
+		if spec.InputB != nil {
+			b = torch.Rand(torch.Float32, dev, spec.InputB...).MulScalar(2).SubScalar(1).Persist()
 		}
 	})
 	if err != nil {
