@@ -22,6 +22,10 @@ type Adam struct {
 	StepCount int64     // updates made so far
 	ExpAvg    []*Tensor // first moments, one per parameter; nil until the first step
 	ExpAvgSq  []*Tensor // second moments
+
+	// With MakeCapturable, the step count and the learning rate also live on
+	// the device, where a CUDA graph's replays read and advance them.
+	stepT, lrT *Tensor
 }
 
 // NewAdam is Adam over params with PyTorch's defaults for eps (1e-8) and weight decay (0).
@@ -47,6 +51,51 @@ func (o *Adam) initState() {
 	}
 }
 
+// MakeCapturable moves the step count and the learning rate onto the
+// parameters' device (torch.optim.Adam's capturable=True), so that Step
+// queues only device work and a CUDA graph that captured it updates the
+// parameters correctly on every replay. It allocates the moments too, which a
+// capture must not do.
+func (o *Adam) MakeCapturable() {
+	if len(o.Params) == 0 {
+		return
+	}
+	o.initState()
+	if o.stepT == nil {
+		dev := o.Params[0].Device()
+		o.stepT = Zeros(Float32, dev, 1).Persist()
+		o.lrT = Zeros(Float32, dev, 1).Persist()
+	}
+	o.SyncDevice()
+}
+
+// Capturable reports whether MakeCapturable was called.
+func (o *Adam) Capturable() bool { return o.stepT != nil }
+
+// SyncDevice writes StepCount and LR to their device copies (after a
+// checkpoint was restored or a warm-up was undone). It is a no-op unless
+// capturable, and must not run inside a capture.
+func (o *Adam) SyncDevice() {
+	if o.stepT == nil {
+		return
+	}
+	o.stepT.Fill(float64(o.StepCount))
+	o.lrT.Fill(o.LR)
+}
+
+// SetLR changes the learning rate for the next steps (an LR schedule),
+// on the device too when capturable.
+func (o *Adam) SetLR(lr float64) {
+	o.LR = lr
+	if o.lrT != nil {
+		o.lrT.Fill(lr)
+	}
+}
+
+// CountReplayedStep adds to StepCount the update that a CUDA graph replay of
+// Step made on the device.
+func (o *Adam) CountReplayedStep() { o.StepCount++ }
+
 // Step updates every parameter that has a gradient.
 func (o *Adam) Step() {
 	const op = "adam_step"
@@ -58,6 +107,14 @@ func (o *Adam) Step() {
 	m := handles(op, o.ExpAvg, false)
 	v := handles(op, o.ExpAvgSq, false)
 	var e *C.char
+	if o.stepT != nil {
+		C.gt_adam_step_dev(firstHandle(ps), firstHandle(m), firstHandle(v), C.int(len(ps)), o.stepT.ptr(op), o.lrT.ptr(op),
+			C.double(o.Beta1), C.double(o.Beta2), C.double(o.Eps), C.double(o.WeightDecay), cbool(o.Decoupled), &e)
+		runtime.KeepAlive(o)
+		check(op, e)
+		o.StepCount++
+		return
+	}
 	C.gt_adam_step(firstHandle(ps), firstHandle(m), firstHandle(v), C.int(len(ps)), C.int64_t(o.StepCount+1),
 		C.double(o.LR), C.double(o.Beta1), C.double(o.Beta2), C.double(o.Eps), C.double(o.WeightDecay),
 		cbool(o.Decoupled), &e)
@@ -82,6 +139,9 @@ func (o *Adam) Free() {
 		t.Free()
 	}
 	o.ExpAvg, o.ExpAvgSq = nil, nil
+	o.stepT.Free()
+	o.lrT.Free()
+	o.stepT, o.lrT = nil, nil
 }
 
 // State names the optimizer's tensors (allocating them if no step ran yet),

@@ -14,6 +14,11 @@ type optCase struct {
 	Options map[string]any `json:"options"`
 	Steps   int            `json:"steps"`
 	LRs     []float64      `json:"lrs,omitempty"`
+	// Capturable runs gogan's Adam with its step count and learning rate on
+	// the device (MakeCapturable) against PyTorch's ordinary Adam: the same
+	// update, with the bias corrections rounded to float32,
+	// still within the same 1e-6.
+	Capturable bool `json:"-"`
 }
 
 // TestOptimizersMatchPyTorch runs 20 steps of Adam, AdamW and SGD from the
@@ -38,6 +43,9 @@ func TestOptimizersMatchPyTorch(t *testing.T) {
 		{Name: "adam", Kind: "adam", Options: P{"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0, "decoupled": false}},
 		{Name: "adam_wd_lr", Kind: "adam", Options: P{"lr": 2e-4, "beta1": 0.9, "beta2": 0.99, "eps": 1e-6, "weight_decay": 0.01, "decoupled": false}, LRs: decayLRs},
 		{Name: "adamw", Kind: "adam", Options: P{"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.05, "decoupled": true}},
+		{Name: "adam_capturable", Kind: "adam", Capturable: true, Options: P{"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0, "decoupled": false}},
+		{Name: "adam_capturable_wd_lr", Kind: "adam", Capturable: true, Options: P{"lr": 2e-4, "beta1": 0.9, "beta2": 0.99, "eps": 1e-6, "weight_decay": 0.01, "decoupled": false}, LRs: decayLRs},
+		{Name: "adamw_capturable_lr", Kind: "adam", Capturable: true, Options: P{"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.05, "decoupled": true}, LRs: decayLRs},
 		{Name: "sgd_momentum", Kind: "sgd", Options: P{"lr": 0.01, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0, "nesterov": false}},
 		{Name: "sgd_nesterov_wd", Kind: "sgd", Options: P{"lr": 0.05, "momentum": 0.8, "dampening": 0.0, "weight_decay": 1e-3, "nesterov": true}},
 		{Name: "sgd_dampening", Kind: "sgd", Options: P{"lr": 0.05, "momentum": 0.5, "dampening": 0.3, "weight_decay": 0.0, "nesterov": false}},
@@ -67,6 +75,9 @@ func TestOptimizersMatchPyTorch(t *testing.T) {
 		if c.Kind == "adam" {
 			adam = NewAdam(params, o["lr"].(float64), o["beta1"].(float64), o["beta2"].(float64))
 			adam.Eps, adam.WeightDecay, adam.Decoupled = o["eps"].(float64), o["weight_decay"].(float64), o["decoupled"].(bool)
+			if c.Capturable {
+				adam.MakeCapturable()
+			}
 		} else {
 			sgd = NewSGD(params, o["lr"].(float64), o["momentum"].(float64))
 			sgd.Dampening, sgd.WeightDecay, sgd.Nesterov = o["dampening"].(float64), o["weight_decay"].(float64), o["nesterov"].(bool)
@@ -80,7 +91,7 @@ func TestOptimizersMatchPyTorch(t *testing.T) {
 				p.Mul(g).Sum().Backward()
 			}
 			if c.LRs != nil {
-				adam.LR = c.LRs[step]
+				adam.SetLR(c.LRs[step])
 			}
 			if adam != nil {
 				adam.Step()

@@ -201,6 +201,48 @@ int64_t gt_adam_chunk(int64_t n);
 void gt_sgd_step(const GTensor *params, GTensor *bufs, int n, double lr, double momentum,
                  double dampening, double weight_decay, int nesterov, char **err);
 
+/* ---- the CUDA fast path (fastpath.cpp) ---- */
+/* Autocast on dev_type (GT_CPU or GT_CUDA) with dtype GT_FLOAT16 or GT_BFLOAT16
+ * as the lower precision; returns the previous on/off state for gt_autocast_exit. */
+int gt_autocast_enter(int dev_type, int dtype, char **err);
+void gt_autocast_exit(int dev_type, int prev, char **err);
+/* Autocast's cache of cast weights: on=1/0 sets it, -1 only reads; returns the previous state. */
+int gt_autocast_cache(int on);
+/* Multiplies the gradients of params by inv_scale and returns 1 if any of them
+ * holds an inf or NaN, 0 if none does, -1 on error (the grad scaler's unscale_). */
+int gt_amp_unscale(const GTensor *params, int n, double inv_scale, char **err);
+/* Adam/AdamW with the step count (float32, incremented here) and the learning
+ * rate as one-element tensors on the parameters' device: torch.optim.Adam's
+ * capturable=True arithmetic, which a CUDA graph can replay. */
+void gt_adam_step_dev(const GTensor *params, const GTensor *exp_avg, const GTensor *exp_avg_sq, int n,
+                      GTensor step, GTensor lr, double beta1, double beta2, double eps, double weight_decay,
+                      int decoupled, char **err);
+/* Re-lays every 4-d tensor of ts out as NHWC (channels_last) in place: same
+ * tensors, same values, new strides. */
+void gt_channels_last_n(const GTensor *ts, int n, char **err);
+/* Copies src into dst (on a CUDA device) on a copy stream beside the default
+ * one, non-blocking from pinned memory, and returns an event for
+ * gt_event_wait. The copy is not ordered after the work already queued: dst
+ * must not be in use (the trainer double-buffers). */
+typedef struct gt_event *GEvent;
+GEvent gt_copy_side(GTensor dst, GTensor src, char **err);
+/* Makes the current stream wait for the event (no host wait). */
+void gt_event_wait(GEvent e, char **err);
+void gt_event_free(GEvent e);
+/* torch.backends.cudnn.deterministic: run-to-run identical convolutions (tests). */
+void gt_set_cudnn_deterministic(int on);
+/* CUDA graphs (need a build with GOGAN_WITH_CUDA; 1 if this one has them). */
+int gt_cuda_graphs_available(void);
+typedef struct gt_graph *GGraph;
+GGraph gt_graph_new(int dev_index, char **err);
+/* on=1 makes a side stream of the graph's device current (warm-up and capture
+ * run there), on=0 returns to the default stream; both synchronise the device. */
+void gt_graph_side_stream(GGraph g, int on, char **err);
+/* begin=1 starts capturing the current (side) stream's work, begin=0 ends it. */
+void gt_graph_capture(GGraph g, int begin, char **err);
+void gt_graph_replay(GGraph g, char **err);
+void gt_graph_free(GGraph g);
+
 #ifdef __cplusplus
 }
 #endif

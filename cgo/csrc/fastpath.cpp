@@ -1,0 +1,328 @@
+// fastpath.cpp: the pieces of the CUDA fast path: autocast (mixed
+// precision), the gradient scaler's unscale-and-check, an Adam whose step
+// count and learning rate live on the device (so a CUDA graph can replay it),
+// and CUDA graphs themselves. All but the graphs work on the CPU as well,
+// which is where their tests run on a machine without a GPU.
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
+#ifdef GOGAN_WITH_CUDA
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAException.h>
+#include <c10/cuda/CUDAFunctions.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+#include <mutex>
+
+#include "internal.h"
+
+using gt::T;
+
+// libtorch 2.4 made autocast's switches per device type; 1.13 has one
+// function per device.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define GT_AUTOCAST_PER_DEVICE 1
+#endif
+
+namespace {
+
+at::DeviceType autocast_device(int dev_type) { return dev_type == GT_CUDA ? at::kCUDA : at::kCPU; }
+
+bool autocast_enabled(at::DeviceType dt) {
+#ifdef GT_AUTOCAST_PER_DEVICE
+  return at::autocast::is_autocast_enabled(dt);
+#else
+  return dt == at::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+
+void autocast_set(at::DeviceType dt, bool on) {
+#ifdef GT_AUTOCAST_PER_DEVICE
+  at::autocast::set_autocast_enabled(dt, on);
+#else
+  if (dt == at::kCUDA) {
+    at::autocast::set_enabled(on);
+  } else {
+    at::autocast::set_cpu_enabled(on);
+  }
+#endif
+}
+
+void autocast_set_dtype(at::DeviceType dt, at::ScalarType st) {
+#ifdef GT_AUTOCAST_PER_DEVICE
+  at::autocast::set_autocast_dtype(dt, st);
+#else
+  if (dt == at::kCUDA) {
+    at::autocast::set_autocast_gpu_dtype(st);
+  } else {
+    at::autocast::set_autocast_cpu_dtype(st);
+  }
+#endif
+}
+
+}  // namespace
+
+#ifdef GOGAN_WITH_CUDA
+struct gt_graph {
+  int device;
+  at::cuda::CUDAGraph graph;
+  c10::optional<c10::cuda::CUDAStreamGuard> side;  // set between side_begin and side_end
+  bool captured = false;
+};
+struct gt_event {
+  cudaEvent_t ev;
+  int device;
+};
+
+namespace {
+// The stream batches are copied to the GPU on, one per device, beside the
+// default stream the training step runs on.
+c10::cuda::CUDAStream copy_stream(c10::DeviceIndex dev) {
+  static std::mutex mu;
+  static std::vector<c10::optional<c10::cuda::CUDAStream>> streams;
+  std::lock_guard<std::mutex> lock(mu);
+  if (streams.size() <= static_cast<size_t>(dev)) streams.resize(dev + 1);
+  if (!streams[dev]) streams[dev] = c10::cuda::getStreamFromPool(false, dev);
+  return *streams[dev];
+}
+}  // namespace
+#else
+struct gt_graph {
+  int device;
+};
+struct gt_event {
+  int device;
+};
+#endif
+
+extern "C" {
+
+int gt_autocast_enter(int dev_type, int dtype, char **err) {
+  GT_TRY
+  auto dt = autocast_device(dev_type);
+  auto st = gt::scalar_type(dtype);
+  if (st != at::kHalf && st != at::kBFloat16)
+    throw std::invalid_argument("autocast: the lower precision must be float16 or bfloat16");
+  int prev = autocast_enabled(dt) ? 1 : 0;
+  autocast_set_dtype(dt, st);
+  autocast_set(dt, true);
+  at::autocast::increment_nesting();
+  return prev;
+  GT_CATCH(0)
+}
+
+void gt_autocast_exit(int dev_type, int prev, char **err) {
+  GT_TRY
+  // The cast weights are cached only inside the outermost region, as
+  // torch.autocast's __exit__ does.
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  autocast_set(autocast_device(dev_type), prev != 0);
+  GT_CATCH()
+}
+
+int gt_autocast_cache(int on) {
+  int prev = at::autocast::is_autocast_cache_enabled() ? 1 : 0;
+  if (on >= 0) at::autocast::set_autocast_cache_enabled(on != 0);
+  return prev;
+}
+
+int gt_amp_unscale(const GTensor *params, int n, double inv_scale, char **err) {
+  GT_TRY
+  at::NoGradGuard ng;
+  std::vector<at::Tensor> grads;
+  for (int i = 0; i < n; i++) {
+    const auto &g = T(params[i]).grad();
+    if (g.defined()) grads.push_back(g);
+  }
+  if (grads.empty()) return 0;
+  auto found = at::zeros({1}, grads[0].options().dtype(at::kFloat));
+  if (grads[0].is_cuda()) {
+    // The kernel GradScaler uses: one pass that scales and checks.
+    auto inv = at::full({1}, inv_scale, found.options());
+    at::_amp_foreach_non_finite_check_and_unscale_(grads, found, inv);
+  } else {
+    for (auto &g : grads) {
+      found.add_(at::isfinite(g).logical_not().any().to(at::kFloat));
+      g.mul_(inv_scale);
+    }
+  }
+  return found.item<float>() > 0 ? 1 : 0;
+  GT_CATCH(-1)
+}
+
+void gt_adam_step_dev(const GTensor *params, const GTensor *exp_avg, const GTensor *exp_avg_sq, int n,
+                      GTensor step, GTensor lr, double beta1, double beta2, double eps, double weight_decay,
+                      int decoupled, char **err) {
+  GT_TRY
+  at::NoGradGuard ng;
+  // torch.optim.Adam(capturable=True)'s single-tensor arithmetic: the bias
+  // corrections come from the step tensor, so replays see the step count grow.
+  auto &st = T(step);
+  auto &lr_t = T(lr);
+  st.add_(1);
+  auto bc1 = at::rsub(at::pow(beta1, st), 1);
+  auto bc2 = at::rsub(at::pow(beta2, st), 1);
+  auto step_size_neg = (lr_t / bc1).neg();
+  auto denom_scale = bc2.sqrt() * step_size_neg;
+  auto eps_scaled = step_size_neg.reciprocal() * eps;
+  at::Tensor decay;
+  if (weight_decay != 0 && decoupled) decay = at::rsub(lr_t * weight_decay, 1);
+  for (int i = 0; i < n; i++) {
+    auto &p = T(params[i]);
+    auto g = p.grad();
+    if (!g.defined()) continue;
+    auto &m = T(exp_avg[i]);
+    auto &v = T(exp_avg_sq[i]);
+    if (weight_decay != 0) {
+      if (decoupled) {
+        p.mul_(decay);
+      } else {
+        g = g.add(p, weight_decay);
+      }
+    }
+    m.mul_(beta1).add_(g, 1 - beta1);
+    v.mul_(beta2).addcmul_(g, g, 1 - beta2);
+    auto denom = (v.sqrt() / denom_scale).add_(eps_scaled);
+    p.addcdiv_(m, denom);
+  }
+  GT_CATCH()
+}
+
+void gt_channels_last_n(const GTensor *ts, int n, char **err) {
+  GT_TRY
+  at::NoGradGuard ng;
+  for (int i = 0; i < n; i++) {
+    auto &t = T(ts[i]);
+    // set_data keeps the tensor (a parameter's identity, requires_grad) and
+    // swaps its storage, as nn.Module.to(memory_format=...) does.
+    if (t.dim() == 4) t.set_data(t.contiguous(at::MemoryFormat::ChannelsLast));
+  }
+  GT_CATCH()
+}
+
+GEvent gt_copy_side(GTensor dst, GTensor src, char **err) {
+  GT_TRY
+  auto &d = T(dst);
+  auto &s = T(src);
+  if (!d.is_cuda()) throw std::invalid_argument("copy on the side stream: the destination must be on a CUDA device");
+  if (d.sizes() != s.sizes())
+    throw std::invalid_argument("copy on the side stream: destination shape " + c10::str(d.sizes()) +
+                                " differs from source shape " + c10::str(s.sizes()));
+#ifdef GOGAN_WITH_CUDA
+  at::NoGradGuard ng;
+  auto dev = d.device().index();
+  c10::cuda::CUDAGuard guard(dev);
+  auto stream = copy_stream(dev);
+  {
+    c10::cuda::CUDAStreamGuard sg(stream);
+    d.copy_(s, /*non_blocking=*/true);
+  }
+  cudaEvent_t ev;
+  C10_CUDA_CHECK(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming));
+  C10_CUDA_CHECK(cudaEventRecord(ev, stream.stream()));
+  return new gt_event{ev, dev};
+#else
+  throw std::runtime_error("copy on the side stream: this libgotorch was built without the CUDA headers (GOGAN_WITH_CUDA)");
+#endif
+  GT_CATCH(nullptr)
+}
+
+void gt_event_wait(GEvent e, char **err) {
+  GT_TRY
+  if (e == nullptr) throw std::invalid_argument("null event handle");
+#ifdef GOGAN_WITH_CUDA
+  c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(e->device));
+  C10_CUDA_CHECK(cudaStreamWaitEvent(c10::cuda::getCurrentCUDAStream().stream(), e->ev, 0));
+#endif
+  GT_CATCH()
+}
+
+void gt_event_free(GEvent e) {
+  if (e == nullptr) return;
+#ifdef GOGAN_WITH_CUDA
+  cudaEventDestroy(e->ev);
+#endif
+  delete e;
+}
+
+void gt_set_cudnn_deterministic(int on) { at::globalContext().setDeterministicCuDNN(on != 0); }
+
+int gt_cuda_graphs_available(void) {
+#ifdef GOGAN_WITH_CUDA
+  return 1;
+#else
+  return 0;
+#endif
+}
+
+GGraph gt_graph_new(int dev_index, char **err) {
+  GT_TRY
+#ifdef GOGAN_WITH_CUDA
+  c10::cuda::CUDAGuard g(static_cast<c10::DeviceIndex>(dev_index));
+  auto *gr = new gt_graph{dev_index};
+  return gr;
+#else
+  (void)dev_index;
+  throw std::runtime_error("CUDA graphs: this libgotorch was built without the CUDA headers (GOGAN_WITH_CUDA)");
+#endif
+  GT_CATCH(nullptr)
+}
+
+void gt_graph_side_stream(GGraph g, int on, char **err) {
+  GT_TRY
+  if (g == nullptr) throw std::invalid_argument("null graph handle");
+#ifdef GOGAN_WITH_CUDA
+  auto dev = static_cast<c10::DeviceIndex>(g->device);
+  // Warm-up and capture run on a side stream (capture may not use the
+  // default one); full synchronisation on both edges keeps the default
+  // stream's work ordered with it without events.
+  c10::cuda::device_synchronize();
+  if (on) {
+    if (!g->side) g->side.emplace(c10::cuda::getStreamFromPool(false, dev));
+  } else {
+    g->side.reset();
+  }
+#else
+  (void)on;
+#endif
+  GT_CATCH()
+}
+
+void gt_graph_capture(GGraph g, int begin, char **err) {
+  GT_TRY
+  if (g == nullptr) throw std::invalid_argument("null graph handle");
+#ifdef GOGAN_WITH_CUDA
+  if (begin) {
+    if (!g->side) throw std::logic_error("graph capture must run on the side stream");
+    if (g->captured) throw std::logic_error("graph already captured");
+    g->graph.capture_begin();
+  } else {
+    g->graph.capture_end();
+    g->captured = true;
+  }
+#else
+  (void)begin;
+#endif
+  GT_CATCH()
+}
+
+void gt_graph_replay(GGraph g, char **err) {
+  GT_TRY
+  if (g == nullptr) throw std::invalid_argument("null graph handle");
+#ifdef GOGAN_WITH_CUDA
+  if (!g->captured) throw std::logic_error("graph replay before a capture");
+  g->graph.replay();
+#endif
+  GT_CATCH()
+}
+
+void gt_graph_free(GGraph g) {
+  try {
+    delete g;
+  } catch (...) {
+  }
+}
+
+}  // extern "C"

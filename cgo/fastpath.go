@@ -1,0 +1,201 @@
+package torch
+
+// #include <stdlib.h>
+// #include "gotorch.h"
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+	"unsafe"
+)
+
+// Autocast runs f with automatic mixed precision on dev's device type:
+// convolutions and matrix products compute in dt (Float16 or BFloat16),
+// precision-sensitive ops stay in float32, as inside torch.autocast. The
+// previous state comes back when f returns or panics.
+func Autocast(dev Device, dt DType, f func()) {
+	const op = "autocast"
+	typ := C.int(C.GT_CPU)
+	if dev.IsCUDA() {
+		typ = C.GT_CUDA
+	}
+	var e *C.char
+	prev := C.gt_autocast_enter(typ, C.int(dt), &e)
+	check(op, e)
+	defer func() {
+		var e *C.char
+		C.gt_autocast_exit(typ, prev, &e)
+		check(op, e)
+	}()
+	f()
+}
+
+// SetAutocastCache turns autocast's cache of cast weights on or off and
+// returns the previous setting. CUDA graph capture turns it off, as
+// torch.cuda.make_graphed_callables asks.
+func SetAutocastCache(on bool) bool { return C.gt_autocast_cache(cbool(on)) != 0 }
+
+// UnscaleGrads multiplies the gradients of params by invScale and reports
+// whether any of them holds an inf or NaN: GradScaler.unscale_ (one kernel on
+// CUDA, _amp_foreach_non_finite_check_and_unscale_). It waits for the device.
+func UnscaleGrads(params []*Tensor, invScale float64) bool {
+	const op = "amp_unscale"
+	hs := handles(op, params, false)
+	var e *C.char
+	r := C.gt_amp_unscale(firstHandle(hs), C.int(len(hs)), C.double(invScale), &e)
+	runtime.KeepAlive(params)
+	check(op, e)
+	return r == 1
+}
+
+// ToChannelsLast re-lays every 4-d tensor of ts out in NHWC memory order
+// (channels_last) in place: the tensors, their shapes and values stay; a
+// network's weights keep their identity for optimizers and autograd.
+func ToChannelsLast(ts []*Tensor) {
+	const op = "channels_last"
+	hs := handles(op, ts, false)
+	var e *C.char
+	C.gt_channels_last_n(firstHandle(hs), C.int(len(hs)), &e)
+	runtime.KeepAlive(ts)
+	check(op, e)
+}
+
+// Event marks the end of a copy queued by CopyOnSideStream.
+type Event struct{ h C.GEvent }
+
+// CopyOnSideStream queues the copy of src (pinned host memory, for the copy
+// to be asynchronous) into dst on a CUDA copy stream beside the default one,
+// so that it overlaps the work queued there. The copy is not ordered after
+// that work: dst must not be in use by it. Wait orders the current stream
+// after the copy.
+func CopyOnSideStream(dst, src *Tensor) *Event {
+	const op = "copy_side"
+	var e *C.char
+	h := C.gt_copy_side(dst.ptr(op), src.ptr(op), &e)
+	runtime.KeepAlive(dst)
+	runtime.KeepAlive(src)
+	check(op, e)
+	return &Event{h: h}
+}
+
+// Wait makes the current stream's later work wait for the copy (the host
+// does not wait), and releases the event.
+func (ev *Event) Wait() {
+	const op = "event_wait"
+	if ev == nil || ev.h == nil {
+		fail(op, "event is nil or already waited for")
+	}
+	var e *C.char
+	C.gt_event_wait(ev.h, &e)
+	C.gt_event_free(ev.h)
+	ev.h = nil
+	check(op, e)
+}
+
+// SetCuDNNDeterministic makes cuDNN pick only deterministic convolution
+// algorithms (torch.backends.cudnn.deterministic), for comparisons that must
+// not see run-to-run noise.
+func SetCuDNNDeterministic(on bool) { C.gt_set_cudnn_deterministic(cbool(on)) }
+
+// CUDAGraphsAvailable reports whether this libgotorch was built with the CUDA
+// headers, which CUDA graphs need.
+func CUDAGraphsAvailable() bool { return C.gt_cuda_graphs_available() != 0 }
+
+// Graph is a CUDA graph: work captured once on a side stream, then replayed
+// with one launch. Everything a replay reads or writes must stay at the
+// addresses it had during the capture: copy new inputs into the tensors the
+// captured work read, and read results from the tensors it wrote.
+type Graph struct {
+	h    C.GGraph
+	dev  Device
+	side bool
+}
+
+// NewGraph prepares a graph on CUDA device dev.
+func NewGraph(dev Device) *Graph {
+	const op = "graph"
+	if !dev.IsCUDA() {
+		fail(op, "CUDA graphs need a CUDA device, not %s", dev)
+	}
+	var e *C.char
+	h := C.gt_graph_new(C.int(dev.Index), &e)
+	check(op, e)
+	return &Graph{h: h, dev: dev}
+}
+
+func (g *Graph) handle(op string) C.GGraph {
+	if g == nil || g.h == nil {
+		fail(op, "graph is freed or nil")
+	}
+	return g.h
+}
+
+// OnSideStream runs f with a side stream of the graph's device current: the
+// warm-up steps and Capture run there. The device is synchronised before and
+// after, so work on the default stream and on the side stream stays ordered.
+func (g *Graph) OnSideStream(f func()) {
+	const op = "graph_side_stream"
+	h := g.handle(op)
+	var e *C.char
+	C.gt_graph_side_stream(h, 1, &e)
+	check(op, e)
+	g.side = true
+	defer func() {
+		var e *C.char
+		C.gt_graph_side_stream(h, 0, &e)
+		g.side = false
+		check(op, e)
+	}()
+	f()
+}
+
+// Capture records the device work f queues (f runs once, but its kernels
+// do not: the first Replay runs them). It must run inside OnSideStream, and f
+// must not wait for the device (no Item, no copies to the host).
+func (g *Graph) Capture(f func()) {
+	const op = "graph_capture"
+	h := g.handle(op)
+	if !g.side {
+		fail(op, "Capture must run inside OnSideStream")
+	}
+	var e *C.char
+	C.gt_graph_capture(h, 1, &e)
+	check(op, e)
+	ended := false
+	defer func() {
+		if ended {
+			return
+		}
+		// f panicked: end the capture so the stream leaves capture mode; the
+		// panic that is already under way is the error to report.
+		var e *C.char
+		C.gt_graph_capture(h, 0, &e)
+		if e != nil {
+			C.free(unsafe.Pointer(e))
+		}
+	}()
+	f()
+	ended = true
+	C.gt_graph_capture(h, 0, &e)
+	check(op, e)
+}
+
+// Replay launches the captured work on the current stream.
+func (g *Graph) Replay() {
+	const op = "graph_replay"
+	var e *C.char
+	C.gt_graph_replay(g.handle(op), &e)
+	check(op, e)
+}
+
+// Free releases the graph and the memory pool its captured work used.
+func (g *Graph) Free() {
+	if g == nil || g.h == nil {
+		return
+	}
+	C.gt_graph_free(g.h)
+	g.h = nil
+}
+
+func (g *Graph) String() string { return fmt.Sprintf("CUDA graph on %s", g.dev) }

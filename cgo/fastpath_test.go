@@ -1,0 +1,295 @@
+package torch
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// convOut is a small conv + batch norm forward from fixed inputs.
+func convOut(dev Device) *Tensor {
+	ManualSeed(11)
+	x := Randn(Float32, CPUDevice, 2, 3, 8, 8).To(dev)
+	w := Randn(Float32, CPUDevice, 4, 3, 3, 3).MulScalar(0.2).To(dev)
+	return Conv2d(x, w, nil, ConvOpts{Padding: [2]int64{1, 1}})
+}
+
+// diffOfScale is max |a-b| over max |b|: lower precision's error, which is
+// relative to the output's magnitude rather than to each element.
+func diffOfScale(a, b []float32) float64 {
+	var d, m float64
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
+		m = max(m, math.Abs(float64(b[i])))
+	}
+	return d / m
+}
+
+// TestAutocastCPU checks autocast's switch through its effect: a convolution
+// computes in bfloat16 inside the region and in float32 outside it, and the
+// state comes back after a panic inside the region.
+func TestAutocastCPU(t *testing.T) {
+	LockThread()
+	s := NewScope()
+	defer s.Close()
+	ref := convOut(CPUDevice)
+	var low *Tensor
+	Autocast(CPUDevice, BFloat16, func() { low = convOut(CPUDevice) })
+	if low.DType() != BFloat16 {
+		t.Fatalf("conv2d inside Autocast(cpu, bfloat16) gave %s", low.DType())
+	}
+	if d := diffOfScale(low.ToDType(Float32).Float32s(), ref.Float32s()); d > 0.02 {
+		t.Errorf("bfloat16 conv differs from float32 by %.3g of the output's scale", d)
+	}
+	err := Try(func() { Autocast(CPUDevice, BFloat16, func() { fail("test", "boom") }) })
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("panic inside Autocast: got %v", err)
+	}
+	if after := convOut(CPUDevice); after.DType() != Float32 {
+		t.Errorf("conv2d after Autocast returned gives %s: the region did not close", after.DType())
+	}
+	if err := Try(func() { Autocast(CPUDevice, Float32, func() {}) }); err == nil || !strings.Contains(err.Error(), "float16 or bfloat16") {
+		t.Errorf("Autocast with float32: got %v, want an error naming float16 or bfloat16", err)
+	}
+}
+
+// TestUnscaleGrads checks the grad scaler's unscale: gradients divided by the
+// scale, and inf or NaN anywhere reported.
+func TestUnscaleGrads(t *testing.T) {
+	devs := []Device{CPUDevice}
+	if CUDAIsAvailable() {
+		devs = append(devs, CUDADevice(0))
+	}
+	LockThread()
+	for _, dev := range devs {
+		s := NewScope()
+		a := Ones(Float32, dev, 3).SetRequiresGrad(true)
+		b := Ones(Float32, dev, 2, 2).SetRequiresGrad(true)
+		none := Ones(Float32, dev, 1).SetRequiresGrad(true) // no gradient: skipped
+		a.MulScalar(1024).Sum().Add(b.MulScalar(512).Sum()).Backward()
+		if UnscaleGrads([]*Tensor{a, b, none}, 1.0/512) {
+			t.Errorf("%s: finite gradients reported as inf/NaN", dev)
+		}
+		for _, c := range []struct {
+			g    *Tensor
+			want float32
+		}{{a.Grad(), 2}, {b.Grad(), 1}} {
+			for _, v := range c.g.Float32s() {
+				if v != c.want {
+					t.Errorf("%s: unscaled gradient %g, want %g", dev, v, c.want)
+				}
+			}
+		}
+		b.Mul(FromFloat32([]float32{1, float32(math.Inf(1)), 1, 1}, 2, 2).To(dev)).Sum().Backward()
+		if !UnscaleGrads([]*Tensor{a, b}, 1) {
+			t.Errorf("%s: an inf gradient was not reported", dev)
+		}
+		s.Close()
+	}
+}
+
+func TestGraphNeedsCUDA(t *testing.T) {
+	LockThread()
+	err := Try(func() { NewGraph(CPUDevice) })
+	if err == nil || !strings.Contains(err.Error(), "CUDA device") {
+		t.Errorf("NewGraph(cpu): got %v, want an error asking for a CUDA device", err)
+	}
+	if !CUDAGraphsAvailable() {
+		err := Try(func() { NewGraph(CUDADevice(0)).Free() })
+		if err == nil || !strings.Contains(err.Error(), "GOGAN_WITH_CUDA") {
+			t.Errorf("NewGraph(cuda:0) without CUDA headers: got %v, want an error naming GOGAN_WITH_CUDA", err)
+		}
+	}
+}
+
+// TestCUDAAutocast checks both lower precisions on the GPU.
+func TestCUDAAutocast(t *testing.T) {
+	dev := requireCUDA(t)
+	LockThread()
+	s := NewScope()
+	defer s.Close()
+	ref := convOut(dev)
+	for _, dt := range []DType{Float16, BFloat16} {
+		var low *Tensor
+		Autocast(dev, dt, func() { low = convOut(dev) })
+		if low.DType() != dt {
+			t.Errorf("conv2d inside Autocast(cuda, %s) gave %s", dt, low.DType())
+			continue
+		}
+		if d := diffOfScale(low.ToDType(Float32).Float32s(), ref.Float32s()); d > 0.02 {
+			t.Errorf("%s conv differs from float32 by %.3g of the output's scale", dt, d)
+		}
+	}
+	if after := convOut(dev); after.DType() != Float32 {
+		t.Errorf("conv2d after Autocast gives %s", after.DType())
+	}
+}
+
+// TestCUDAGraphStepMatchesEager captures a whole training step (forward,
+// backward, capturable Adam) in a CUDA graph and checks that 10 replays give
+// the losses and parameters of 10 eager steps on the same inputs.
+func TestCUDAGraphStepMatchesEager(t *testing.T) {
+	dev := requireCUDA(t)
+	if !CUDAGraphsAvailable() {
+		t.Fatal("libgotorch was built without GOGAN_WITH_CUDA on a CUDA machine: scripts/libtorch-env found no CUDA headers")
+	}
+	LockThread()
+	SetAllowTF32(false)
+	defer SetAllowTF32(true)
+	s := NewScope()
+	defer s.Close()
+	ManualSeed(3)
+	const steps = 10
+	var inputs []*Tensor
+	for i := 0; i < steps; i++ {
+		inputs = append(inputs, Randn(Float32, dev, 8, 3, 16, 16))
+	}
+	w0 := Randn(Float32, dev, 8, 3, 3, 3).MulScalar(0.2)
+	w1 := Randn(Float32, dev, 1, 8, 4, 4).MulScalar(0.2)
+	type model struct {
+		ps     []*Tensor
+		rm, rv *Tensor
+		opt    *Adam
+	}
+	newModel := func() *model {
+		m := &model{ps: []*Tensor{w0.Clone().SetRequiresGrad(true), Ones(Float32, dev, 8).SetRequiresGrad(true),
+			Zeros(Float32, dev, 8).SetRequiresGrad(true), w1.Clone().SetRequiresGrad(true)},
+			rm: Zeros(Float32, dev, 8), rv: Ones(Float32, dev, 8)}
+		m.opt = NewAdam(m.ps, 1e-2, 0.5, 0.999)
+		m.opt.MakeCapturable()
+		return m
+	}
+	step := func(m *model, x *Tensor) *Tensor {
+		m.opt.ZeroGrad()
+		h := Conv2d(x, m.ps[0], nil, ConvOpts{Padding: [2]int64{1, 1}})
+		h = BatchNorm(h, m.ps[1], m.ps[2], m.rm, m.rv, true, 0.1, 1e-5).LeakyRelu(0.2)
+		y := Conv2d(h, m.ps[3], nil, ConvOpts{Stride: [2]int64{2, 2}, Padding: [2]int64{1, 1}})
+		l := BCEWithLogitsLoss(y, y.OnesLike(), ReduceMean)
+		l.Backward()
+		m.opt.Step()
+		return l
+	}
+	eager := newModel()
+	var eagerLoss []float32
+	for _, x := range inputs {
+		eagerLoss = append(eagerLoss, float32(step(eager, x).Item()))
+	}
+
+	m := newModel()
+	static := inputs[0].ZerosLike().Persist()
+	defer static.Free()
+	state := append(append([]*Tensor{}, m.ps...), m.rm, m.rv)
+	var saved []*Tensor
+	for _, p := range state {
+		saved = append(saved, p.Clone())
+	}
+	g := NewGraph(dev)
+	defer g.Free()
+	var loss *Tensor
+	g.OnSideStream(func() {
+		static.CopyFrom(inputs[0])
+		for i := 0; i < 3; i++ { // warm-up: cuDNN's choices, autograd's first-use set-up
+			step(m, static)
+		}
+		NoGrad(func() {
+			for i, p := range state {
+				p.CopyFrom(saved[i])
+			}
+			for i := range m.opt.ExpAvg {
+				m.opt.ExpAvg[i].Fill(0)
+				m.opt.ExpAvgSq[i].Fill(0)
+			}
+		})
+		m.opt.StepCount = 0
+		m.opt.SyncDevice()
+		g.Capture(func() { loss = step(m, static).Persist() })
+	})
+	defer loss.Free()
+	if m.opt.StepCount != 1 {
+		t.Fatalf("capture counted %d steps, want 1", m.opt.StepCount)
+	}
+	m.opt.StepCount = 0
+	var graphLoss []float32
+	for _, x := range inputs {
+		static.CopyFrom(x)
+		g.Replay()
+		m.opt.CountReplayedStep()
+		graphLoss = append(graphLoss, float32(loss.Item()))
+	}
+	if d := maxRelDiff(graphLoss, eagerLoss); d > 1e-5 {
+		t.Errorf("losses: graph %v, eager %v (relative difference %.3g)", graphLoss, eagerLoss, d)
+	}
+	eagerState := append(append([]*Tensor{}, eager.ps...), eager.rm, eager.rv)
+	for i, p := range state {
+		want := eagerState[i]
+		if d := maxRelDiff(p.Float32s(), want.Float32s()); d > 1e-5 {
+			t.Errorf("tensor %d after %d replays differs from eager by %.3g (relative)", i, steps, d)
+		}
+	}
+	t.Logf("10 graph replays match 10 eager steps: final loss %.6f vs %.6f", graphLoss[steps-1], eagerLoss[steps-1])
+}
+
+// TestToChannelsLast checks that weights re-laid out as NHWC keep their
+// values and identity (autograd still fills their .grad) and that a
+// convolution in that layout gives the NCHW result.
+func TestToChannelsLast(t *testing.T) {
+	LockThread()
+	s := NewScope()
+	defer s.Close()
+	ManualSeed(2)
+	x := Randn(Float32, CPUDevice, 2, 3, 9, 9)
+	w := Randn(Float32, CPUDevice, 5, 3, 3, 3).SetRequiresGrad(true)
+	b := Randn(Float32, CPUDevice, 5).SetRequiresGrad(true)
+	want := Conv2d(x, w, b, ConvOpts{Padding: [2]int64{1, 1}}).Float32s()
+	before := w.Float32s()
+	ToChannelsLast([]*Tensor{w, b})
+	if w.IsContiguous() {
+		t.Fatal("weight still in NCHW order after ToChannelsLast")
+	}
+	if !slices.Equal(w.Float32s(), before) {
+		t.Fatal("ToChannelsLast changed the weight's values")
+	}
+	y := Conv2d(x.ChannelsLast(), w, b, ConvOpts{Padding: [2]int64{1, 1}})
+	if d := maxRelDiff(y.Float32s(), want); d > 1e-5 {
+		t.Errorf("channels_last conv differs from NCHW by %.3g", d)
+	}
+	y.Sum().Backward()
+	if g := w.Grad(); g == nil || g.Numel() != w.Numel() {
+		t.Error("no gradient reached the re-laid-out weight")
+	}
+}
+
+func TestCopyOnSideStreamNeedsCUDA(t *testing.T) {
+	LockThread()
+	s := NewScope()
+	defer s.Close()
+	err := Try(func() { CopyOnSideStream(Zeros(Float32, CPUDevice, 2), Ones(Float32, CPUDevice, 2)) })
+	if err == nil || !strings.Contains(err.Error(), "CUDA device") {
+		t.Errorf("CopyOnSideStream to the CPU: got %v, want an error asking for a CUDA device", err)
+	}
+}
+
+// TestCUDACopyOnSideStream copies pinned batches to the GPU on the copy
+// stream while the default stream is busy, and checks what the default
+// stream then reads.
+func TestCUDACopyOnSideStream(t *testing.T) {
+	dev := requireCUDA(t)
+	LockThread()
+	s := NewScope()
+	defer s.Close()
+	busy := Randn(Float32, dev, 2048, 2048)
+	dst := Empty(Float32, dev, false, 4, 3, 64, 64)
+	for i := 0; i < 5; i++ {
+		host := Full(float64(i), Float32, CPUDevice, 4, 3, 64, 64).PinMemory()
+		for j := 0; j < 4; j++ { // queue work on the default stream to overlap
+			busy = busy.Tanh()
+		}
+		ev := CopyOnSideStream(dst, host)
+		ev.Wait()
+		got := dst.Sum().Item()
+		if want := float64(i) * 4 * 3 * 64 * 64; got != want {
+			t.Fatalf("copy %d: the default stream read a sum of %g, want %g", i, got, want)
+		}
+	}
+}
