@@ -135,7 +135,7 @@ func Bench(cfg *Config, warmup, steps int) (BenchResult, error) {
 		return torch.Try(func() {
 			sc := torch.NewScope()
 			defer sc.Close()
-			rec.step(a, b)
+			s.runStep(a, b)
 		})
 	}
 	for i := 0; i < warmup; i++ {

@@ -11,13 +11,20 @@ import (
 
 // recipe is one GAN training algorithm: its networks, optimizers and step.
 // Step runs one iteration (discriminator then generator update) on a batch
-// already on the device and returns the losses; like every torch op it
-// panics with *torch.Error, which the loop turns into an error.
+// already on the device and returns the losses as one-element device
+// tensors in lossNames order, without waiting for the device (so that a CUDA
+// graph can capture it); like every torch op it panics with *torch.Error,
+// which the loop turns into an error.
 type recipe interface {
 	lossNames() []string
 	nets() []namedNet
 	optimizers() []namedOpt
-	step(a, b *torch.Tensor) map[string]float64
+	// draw puts the next step's random inputs (DCGAN's noise) into fixed
+	// tensors: it runs before step, outside any CUDA graph.
+	draw(n int64)
+	step(a, b *torch.Tensor) []*torch.Tensor
+	// precision is the step's mixed-precision state (cuda.amp).
+	precision() *precision
 	// sample renders the generator's current output as the sample grid.
 	sample() (*image.NRGBA, error)
 	// fixed lists the recipe's fixed inputs (sample noise, sample pairs),
@@ -103,6 +110,13 @@ func buildNets(cfg *Config, dev torch.Device) (g, d *nets.Net, err error) {
 			d.Free()
 			return nil, nil, err
 		}
+		if cfg.CUDA.ChannelsLast {
+			if err = torch.Try(func() { torch.ToChannelsLast(n.Parameters()) }); err != nil {
+				g.Free()
+				d.Free()
+				return nil, nil, err
+			}
+		}
 	}
 	return g, d, nil
 }
@@ -116,6 +130,8 @@ type dcgan struct {
 	nz         int64
 	loss       ganLoss
 	fixedNoise *torch.Tensor
+	noise      *torch.Tensor // the step's input noise, drawn by draw
+	prec       *precision
 }
 
 func newDCGAN(cfg *Config, dev torch.Device) (*dcgan, error) {
@@ -126,7 +142,7 @@ func newDCGAN(cfg *Config, dev torch.Device) (*dcgan, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &dcgan{dev: dev, g: g, d: d, nz: int64(cfg.Model.NZ)}
+	r := &dcgan{dev: dev, g: g, d: d, nz: int64(cfg.Model.NZ), prec: newPrecision(cfg, dev)}
 	r.loss, _ = newGANLoss(cfg.Train.GANMode, false)
 	// Drawn after the weights, as pytorch/examples does.
 	if err := torch.Try(func() { r.fixedNoise = torch.Randn(torch.Float32, dev, 64, r.nz, 1, 1).Persist() }); err != nil {
@@ -146,32 +162,44 @@ func (r *dcgan) fixed() []torch.Named {
 	return []torch.Named{{Name: "fixed_noise", Tensor: r.fixedNoise}}
 }
 
-func (r *dcgan) step(real, _ *torch.Tensor) map[string]float64 {
-	n := real.Shape()[0]
+func (r *dcgan) precision() *precision { return r.prec }
+
+// draw fills the noise for the next step: the draw pytorch/examples makes
+// after D's real pass (D draws no random numbers, so the stream is the same).
+func (r *dcgan) draw(n int64) {
+	if r.noise == nil || r.noise.Shape()[0] != n {
+		r.noise.Free()
+		r.noise = torch.Empty(torch.Float32, r.dev, false, n, r.nz, 1, 1).Persist()
+	}
+	r.noise.FillNormal(0, 1)
+}
+
+func (r *dcgan) step(real, _ *torch.Tensor) []*torch.Tensor {
+	p := r.prec
 	// (1) Update D: maximize log(D(x)) + log(1 - D(G(z)))
 	setRequiresGrad(r.d, true)
 	r.optD.ZeroGrad()
-	out := r.d.Forward(real).Reshape(-1)
+	out := p.forward(func() *torch.Tensor { return r.d.Forward(real) }).Reshape(-1)
 	errDReal := r.loss.forD(out, true)
-	errDReal.Backward()
+	p.backward(errDReal)
 	dx := out.Mean()
-	noise := torch.Randn(torch.Float32, r.dev, n, r.nz, 1, 1)
-	fake := r.g.Forward(noise)
-	outFake := r.d.Forward(fake.Detach()).Reshape(-1)
+	fake := p.forward(func() *torch.Tensor { return r.g.Forward(r.noise) })
+	outFake := p.forward(func() *torch.Tensor { return r.d.Forward(fake.Detach()) }).Reshape(-1)
 	errDFake := r.loss.forD(outFake, false)
-	errDFake.Backward()
+	p.backward(errDFake)
 	dgz1 := outFake.Mean()
 	errD := errDReal.Add(errDFake)
-	r.optD.Step()
+	p.step(r.optD)
 	// (2) Update G: maximize log(D(G(z)))
 	setRequiresGrad(r.d, false)
 	r.optG.ZeroGrad()
-	outG := r.d.Forward(fake).Reshape(-1)
+	outG := p.forward(func() *torch.Tensor { return r.d.Forward(fake) }).Reshape(-1)
 	errG := r.loss.forG(outG, true)
-	errG.Backward()
+	p.backward(errG)
 	dgz2 := outG.Mean()
-	r.optG.Step()
-	return map[string]float64{"Loss_D": errD.Item(), "Loss_G": errG.Item(), "D_x": dx.Item(), "D_G_z1": dgz1.Item(), "D_G_z2": dgz2.Item()}
+	p.step(r.optG)
+	p.update()
+	return []*torch.Tensor{errD, errG, dx, dgz1, dgz2}
 }
 
 func (r *dcgan) sample() (*image.NRGBA, error) {
@@ -199,6 +227,7 @@ type pix2pix struct {
 	multiscale bool
 	fixedA     *torch.Tensor // the sample grid's inputs and targets
 	fixedB     *torch.Tensor
+	prec       *precision
 }
 
 func newPix2Pix(cfg *Config, dev torch.Device) (*pix2pix, error) {
@@ -207,7 +236,8 @@ func newPix2Pix(cfg *Config, dev torch.Device) (*pix2pix, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &pix2pix{dev: dev, g: g, d: d, lambdaL1: cfg.Train.LambdaL1, lambdaGP: cfg.Train.LambdaGP, multiscale: m.NetD == "multiscale"}
+	r := &pix2pix{dev: dev, g: g, d: d, lambdaL1: cfg.Train.LambdaL1, lambdaGP: cfg.Train.LambdaGP, multiscale: m.NetD == "multiscale",
+		prec: newPrecision(cfg, dev)}
 	if r.loss, err = newGANLoss(cfg.Train.GANMode, true); err != nil {
 		return nil, err
 	}
@@ -221,14 +251,22 @@ func (r *pix2pix) optimizers() []namedOpt {
 	return []namedOpt{{"G", r.optG}, {"D", r.optD}}
 }
 
+func (r *pix2pix) precision() *precision { return r.prec }
+func (r *pix2pix) draw(int64)            {}
+
 // predictions is D's output, one tensor per scale.
 func (r *pix2pix) predictions(x *torch.Tensor) []*torch.Tensor {
 	if !r.multiscale {
-		return []*torch.Tensor{r.d.Forward(x)}
+		return []*torch.Tensor{r.prec.forward(func() *torch.Tensor { return r.d.Forward(x) })}
 	}
 	var out []*torch.Tensor
-	for _, feats := range r.d.ForwardMultiScale(x) {
-		out = append(out, feats[len(feats)-1])
+	r.prec.run(func() {
+		for _, feats := range r.d.ForwardMultiScale(x) {
+			out = append(out, feats[len(feats)-1])
+		}
+	})
+	for i := range out {
+		out[i] = r.prec.float(out[i])
 	}
 	return out
 }
@@ -295,8 +333,9 @@ func imagesTensor(ims []*data.Image) *torch.Tensor {
 	return torch.FromFloat32(out, int64(len(ims)), int64(im0.C), int64(im0.H), int64(im0.W))
 }
 
-func (r *pix2pix) step(realA, realB *torch.Tensor) map[string]float64 {
-	fakeB := r.g.Forward(realA)
+func (r *pix2pix) step(realA, realB *torch.Tensor) []*torch.Tensor {
+	p := r.prec
+	fakeB := p.forward(func() *torch.Tensor { return r.g.Forward(realA) })
 	// Update D
 	setRequiresGrad(r.d, true)
 	r.optD.ZeroGrad()
@@ -316,17 +355,18 @@ func (r *pix2pix) step(realA, realB *torch.Tensor) map[string]float64 {
 		}
 		lossD = lossD.Add(gradientPenalty(d, realAB, fakeAB, r.lambdaGP))
 	}
-	lossD.Backward()
-	r.optD.Step()
+	p.backward(lossD)
+	p.step(r.optD)
 	// Update G
 	setRequiresGrad(r.d, false)
 	r.optG.ZeroGrad()
 	lossGGAN := r.dLoss(fakeAB, true, true)
 	lossGL1 := torch.L1Loss(fakeB, realB, torch.ReduceMean).MulScalar(r.lambdaL1)
 	lossG := lossGGAN.Add(lossGL1)
-	lossG.Backward()
-	r.optG.Step()
-	return map[string]float64{"G_GAN": lossGGAN.Item(), "G_L1": lossGL1.Item(), "D_real": lossDReal.Item(), "D_fake": lossDFake.Item()}
+	p.backward(lossG)
+	p.step(r.optG)
+	p.update()
+	return []*torch.Tensor{lossGGAN, lossGL1, lossDReal, lossDFake}
 }
 
 // sample runs G on the fixed pairs in train mode, as the reference's

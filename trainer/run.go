@@ -67,6 +67,9 @@ type loopState struct {
 	EpochSum  float64          `json:"epoch_loss_sum"` // for the plateau policy
 	EpochN    int              `json:"epoch_loss_n"`
 	LastImgPS float64          `json:"images_per_s"`
+	// The fp16 grad scaler's state (cuda.amp=fp16), so a resumed run scales
+	// its losses as the uninterrupted one would.
+	AMPScaler *gradScaler `json:"amp_scaler,omitempty"`
 }
 
 // session holds one run's objects while it trains.
@@ -84,7 +87,13 @@ type session struct {
 	n      int
 	last   map[string]float64
 	ckpt   string
-	ckptAt int // the step of ckpt
+	ckptAt int        // the step of ckpt
+	graph  *stepGraph // the captured step (cuda.cuda_graph), after the first step
+
+	ahead    *stagedBatch // the next batch, taken while the last step ran
+	aheadPos data.LoaderState
+	slot     int // the staging buffers the next batch goes to
+	staging  map[string]*torch.Tensor
 }
 
 func deviceFor(cfg *Config) (torch.Device, error) {
@@ -92,18 +101,18 @@ func deviceFor(cfg *Config) (torch.Device, error) {
 	if err != nil {
 		return dev, fmt.Errorf("device: %w", err)
 	}
-	var missing []string
-	if cfg.CUDA.AMP != "off" {
-		missing = append(missing, "cuda.amp="+cfg.CUDA.AMP)
+	if !dev.IsCUDA() {
+		// device=auto found no GPU: say so rather than train without the
+		// settings asked for.
+		if cfg.CUDA.AMP != "off" {
+			return dev, fmt.Errorf("cuda.amp=%s needs a CUDA device, but device=%s runs on %s; set cuda.amp=off", cfg.CUDA.AMP, cfg.Device, dev)
+		}
+		if cfg.CUDA.CUDAGraph {
+			return dev, fmt.Errorf("cuda.cuda_graph needs a CUDA device, but device=%s runs on %s; set cuda.cuda_graph=false", cfg.Device, dev)
+		}
 	}
-	if cfg.CUDA.CUDAGraph {
-		missing = append(missing, "cuda.cuda_graph=true")
-	}
-	if cfg.CUDA.ChannelsLast {
-		missing = append(missing, "cuda.channels_last=true")
-	}
-	if len(missing) > 0 {
-		return dev, fmt.Errorf("%v: not implemented in this version of gogan (the CUDA fast path is tracked as its own issue); leave them off", missing)
+	if cfg.CUDA.CUDAGraph && !torch.CUDAGraphsAvailable() {
+		return dev, fmt.Errorf("cuda.cuda_graph: this libgotorch was built without the CUDA headers (scripts/libtorch-env found no cuda_runtime_api.h; set CUDA_HOME and rebuild with make lib), or set cuda.cuda_graph=false")
 	}
 	return dev, nil
 }
@@ -181,7 +190,7 @@ func (s *session) open(ctx context.Context) error {
 	}
 	lo := ds.Config().LoaderOptions(uint64(s.cfg.Seed))
 	if sizes := ds.BatchBytes(lo); sizes != nil {
-		if err := torch.Try(func() { s.pool = newHostPool(sizes, lo.InFlight()+2, s.dev.IsCUDA()) }); err != nil {
+		if err := torch.Try(func() { s.pool = newHostPool(sizes, lo.InFlight()+3, s.dev.IsCUDA()) }); err != nil {
 			return fmt.Errorf("batch buffers: %w", err)
 		}
 		lo.Allocator = s.pool
@@ -203,6 +212,10 @@ func (s *session) open(ctx context.Context) error {
 }
 
 func (s *session) close() {
+	s.freeInput()
+	if s.graph != nil {
+		s.graph.free()
+	}
 	if s.loader != nil {
 		s.loader.Close()
 	}
@@ -231,37 +244,24 @@ func (s *session) maxSteps() int {
 
 func (s *session) setLR(lr float64) {
 	for _, o := range s.rec.optimizers() {
-		o.opt.LR = lr
+		o.opt.SetLR(lr)
 	}
 }
 
-// upload turns a host batch into a device tensor: the pool's tensor itself
-// (no copy) on the CPU, a non-blocking copy from pinned memory on CUDA, or a
-// copy of Go memory when the pool had no buffer free.
-func (s *session) upload(t data.Tensor) *torch.Tensor {
-	if t.Buf == nil {
-		return nil
-	}
-	shape := []int64{int64(t.Shape[0]), int64(t.Shape[1]), int64(t.Shape[2]), int64(t.Shape[3])}
-	var host *torch.Tensor
-	if s.pool != nil {
-		host = s.pool.tensorOf(t.Buf)
-	}
-	if host == nil {
-		return torch.FromFloat32(t.F32, shape...).To(s.dev)
-	}
-	return host.View(shape...).ToAsync(s.dev)
-}
-
-// trainStep runs one step on a batch inside its own scope.
-func (s *session) trainStep(b *data.Batch) (losses map[string]float64, err error) {
-	defer b.Release() // after the step: on the CPU the batch tensor is the buffer itself
+// trainStep runs one step on a staged batch inside its own scope. With
+// prefetch it takes the next batch while the step runs on the device, so
+// that batch's copy overlaps this step.
+func (s *session) trainStep(ctx context.Context, st *stagedBatch, prefetch bool) (losses map[string]float64, err error) {
+	defer st.release() // after the step: on the CPU the batch tensor is the buffer itself
 	err = torch.Try(func() {
 		sc := torch.NewScope()
 		defer sc.Close()
-		a := s.upload(b.A)
-		bb := s.upload(b.B)
-		losses = s.rec.step(a, bb)
+		st.wait()
+		out := s.launchStep(st.a, st.b)
+		if prefetch {
+			s.prefetch(ctx)
+		}
+		losses = s.readLosses(out)
 	})
 	return losses, err
 }
@@ -301,7 +301,7 @@ func (s *session) checkpoint() error {
 	}); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	ls := loopState{Schedule: s.sched, OptSteps: map[string]int64{}, EpochSum: s.sum, EpochN: s.n}
+	ls := loopState{Schedule: s.sched, OptSteps: map[string]int64{}, EpochSum: s.sum, EpochN: s.n, AMPScaler: s.rec.precision().scaler}
 	for _, o := range s.rec.optimizers() {
 		ls.OptSteps[o.name] = o.opt.StepCount
 	}
@@ -311,7 +311,7 @@ func (s *session) checkpoint() error {
 	}
 	var loader json.RawMessage
 	if s.loader != nil {
-		if loader, err = json.Marshal(s.loader.State()); err != nil {
+		if loader, err = json.Marshal(s.position()); err != nil {
 			return fmt.Errorf("checkpoint: loader state: %w", err)
 		}
 	}
@@ -406,6 +406,9 @@ func (s *session) restore() error {
 		}
 	}
 	s.sched, s.sum, s.n = ls.Schedule, ls.EpochSum, ls.EpochN
+	if sc := s.rec.precision().scaler; sc != nil && ls.AMPScaler != nil {
+		*sc = *ls.AMPScaler
+	}
 	s.step, s.epoch, s.last, s.ckpt, s.ckptAt = st.Step, st.Epoch, st.Metrics.Last, ck.Dir, st.Step
 	slog.Info("resuming", "run", s.rd.Path, "checkpoint", ck.Dir, "step", s.step, "epoch", s.epoch)
 	return nil
@@ -462,21 +465,20 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			r.Signal = sd.Signal()
 			return r, nil
 		}
-		b, err := s.loader.Next(sd.Context())
-		if errors.Is(err, io.EOF) {
+		b := s.nextBatch(sd.Context())
+		if err := b.err; errors.Is(err, io.EOF) {
 			if err := s.endEpoch(); err != nil {
 				return nil, err
 			}
 			continue
-		}
-		if err != nil {
+		} else if err != nil {
 			if sd.Requested() {
 				continue // the signal cancelled the wait: checkpoint above
 			}
 			return nil, err
 		}
-		n := b.N()
-		losses, err := s.trainStep(b)
+		n := b.batch.N()
+		losses, err := s.trainStep(sd.Context(), b, s.step+1 < max)
 		if err != nil {
 			return nil, fmt.Errorf("step %d: %w", s.step+1, err)
 		}
@@ -512,7 +514,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 	}
 	// Finished. A run that stops on the last batch of an epoch has not seen
 	// that epoch's end from the loader yet: close it as every other epoch.
-	if s.loader.State().Epoch > s.epoch {
+	if s.position().Epoch > s.epoch {
 		if err := s.endEpoch(); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,298 @@
+package trainer
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	torch "gogan/cgo"
+)
+
+// fastpathConfigs are small DCGAN and pix2pix steps (pix2pix without dropout,
+// whose random masks a CUDA graph draws differently from eager steps).
+var fastpathConfigs = map[string][]string{
+	"dcgan":   {"recipe=dcgan", "model.ngf=16", "model.ndf=16", "data.image_size=32", "data.batch_size=8"},
+	"pix2pix": {"recipe=pix2pix", "model.netG=unet_128", "model.no_dropout=true", "model.ngf=8", "model.ndf=8", "data.crop_size=256", "data.load_size=286", "data.batch_size=2"},
+}
+
+// fastpathRun trains steps steps of the config on synthetic batches (the same
+// for every variant) and returns the losses of each step and every tensor of
+// the networks' state dicts at the end. It builds the session itself, so
+// that o.edit can change the loaded config (the CPU can then run variants
+// that LoadConfig and deviceFor keep to CUDA: autocast in bfloat16).
+func fastpathRun(t *testing.T, recipe, device string, o runOpts) (losses []map[string]float64, state map[string][]float32) {
+	t.Helper()
+	extra, steps := o.sets, o.steps
+	sets := append(append([]string{}, fastpathConfigs[recipe]...), "device="+device, "threads=2", "data.drop_last=true",
+		"out="+filepath.Join(t.TempDir(), "run"))
+	cfg, err := LoadConfig("", append(sets, extra...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.edit != nil {
+		o.edit(cfg)
+	}
+	dev, err := torch.ParseDevice(cfg.Device)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := NewBenchSpec(cfg)
+	var inputs [][2]*torch.Tensor
+	sc := torch.NewScope()
+	defer sc.Close()
+	torch.ManualSeed(1234)
+	for i := 0; i < steps; i++ {
+		var in [2]*torch.Tensor
+		in[0] = torch.Rand(torch.Float32, torch.CPUDevice, spec.InputA...).MulScalar(2).SubScalar(1).To(dev)
+		if spec.InputB != nil {
+			in[1] = torch.Rand(torch.Float32, torch.CPUDevice, spec.InputB...).MulScalar(2).SubScalar(1).To(dev)
+		}
+		inputs = append(inputs, in)
+	}
+	torch.ManualSeed(uint64(cfg.Seed))
+	rec, err := newRecipe(cfg, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &session{cfg: cfg, dev: dev, rec: rec}
+	defer s.close()
+	err = torch.Try(func() {
+		if o.capturable {
+			for _, opt := range rec.optimizers() {
+				opt.opt.MakeCapturable()
+			}
+		}
+		for _, in := range inputs {
+			step := torch.NewScope()
+			losses = append(losses, s.runStep(in[0], in[1]))
+			step.Close()
+		}
+		state = map[string][]float32{}
+		for _, n := range rec.nets() {
+			for _, nt := range n.net.StateDict() {
+				state[n.name+"."+nt.Name] = nt.Tensor.ToDType(torch.Float32).Float32s()
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("%s %v: %v", recipe, extra, err)
+	}
+	for i, ls := range losses {
+		for k, v := range ls {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("%s %v: step %d: %s = %g", recipe, extra, i, k, v)
+			}
+		}
+	}
+	return losses, state
+}
+
+type runOpts struct {
+	sets       []string // config settings beyond fastpathConfigs
+	steps      int
+	edit       func(*Config)
+	capturable bool // eager steps with Adam's step count and LR on the device
+}
+
+// lossDiff is the largest relative difference between two runs' losses.
+func lossDiff(a, b []map[string]float64) (worst float64, where string) {
+	for i := range a {
+		for k, v := range a[i] {
+			d := math.Abs(v-b[i][k]) / math.Max(math.Abs(b[i][k]), 1e-3)
+			if d > worst {
+				worst, where = d, fmt.Sprintf("step %d %s: %g vs %g", i+1, k, v, b[i][k])
+			}
+		}
+	}
+	return worst, where
+}
+
+// stateDiff is the largest relative L2 distance ||a-b||/||b|| between the
+// same tensor of two runs. It is a norm, not an element-wise bound, because
+// Adam's first updates are lr*sign(g): an element whose gradient is rounding
+// noise (a ReLU at zero, a weight before a batch norm of few values) moves by
+// the full learning rate one way or the other on rounding alone.
+func stateDiff(a, b map[string][]float32) (worst float64, where string) {
+	for name, va := range a {
+		vb := b[name]
+		var d, n float64
+		for i := range va {
+			x := float64(va[i]) - float64(vb[i])
+			d += x * x
+			n += float64(vb[i]) * float64(vb[i])
+		}
+		if r := math.Sqrt(d / math.Max(n, 1e-30)); r > worst {
+			worst, where = r, name
+		}
+	}
+	return worst, where
+}
+
+// TestChannelsLastSameTraining: NHWC weights and inputs give the NCHW
+// training run: the same losses, and for DCGAN the same weights (pix2pix's
+// U-Net has weights whose gradients are rounding noise, see stateDiff).
+func TestChannelsLastSameTraining(t *testing.T) {
+	torch.LockThread()
+	for _, recipe := range []string{"dcgan", "pix2pix"} {
+		want, wantState := fastpathRun(t, recipe, "cpu", runOpts{steps: 3})
+		got, gotState := fastpathRun(t, recipe, "cpu", runOpts{sets: []string{"cuda.channels_last=true"}, steps: 3})
+		if d, where := lossDiff(got, want); d > 1e-4 {
+			t.Errorf("%s: channels_last losses differ by %.3g (%s)", recipe, d, where)
+		}
+		if d, where := stateDiff(gotState, wantState); recipe == "dcgan" && d > 1e-4 {
+			t.Errorf("%s: channels_last weights differ by %.3g (%s)", recipe, d, where)
+		}
+	}
+}
+
+// TestCapturableAdamSameTraining: Adam with its step count and learning
+// rate on the device (what a CUDA graph replays) trains as the host-side one.
+func TestCapturableAdamSameTraining(t *testing.T) {
+	torch.LockThread()
+	want, wantState := fastpathRun(t, "dcgan", "cpu", runOpts{steps: 5})
+	got, gotState := fastpathRun(t, "dcgan", "cpu", runOpts{steps: 5, capturable: true})
+	if d, where := lossDiff(got, want); d > 1e-5 {
+		t.Errorf("capturable Adam: losses differ by %.3g (%s)", d, where)
+	}
+	if d, where := stateDiff(gotState, wantState); d > 1e-5 {
+		t.Errorf("capturable Adam: weights differ by %.3g (%s)", d, where)
+	}
+}
+
+// TestBF16AutocastOnCPU runs the mixed-precision step with CPU autocast:
+// the first step's losses (same weights, same batch) agree with float32's
+// within bfloat16's precision, and training stays finite.
+func TestBF16AutocastOnCPU(t *testing.T) {
+	torch.LockThread()
+	for _, recipe := range []string{"dcgan", "pix2pix"} {
+		want, _ := fastpathRun(t, recipe, "cpu", runOpts{steps: 3})
+		// LoadConfig refuses cuda.amp on device=cpu: set it after loading.
+		got, _ := fastpathRun(t, recipe, "cpu", runOpts{steps: 3, edit: func(c *Config) { c.CUDA.AMP = "bf16" }})
+		if d, where := lossDiff(got[:1], want[:1]); d > ampTolerance {
+			t.Errorf("%s: bf16 first-step losses differ from float32 by %.3g (%s)", recipe, d, where)
+		}
+	}
+}
+
+// ampTolerance bounds the relative difference between a mixed-precision
+// step's losses and float32's on the same weights and batch.
+const ampTolerance = 0.03
+
+func TestGradScaler(t *testing.T) {
+	s := newGradScaler()
+	s.foundInf = true
+	s.update()
+	if s.Scale != scalerInit/2 || s.GrowthTracker != 0 {
+		t.Fatalf("after an overflow: scale %g tracker %d", s.Scale, s.GrowthTracker)
+	}
+	for i := 0; i < scalerInterval-1; i++ {
+		s.update()
+	}
+	if s.Scale != scalerInit/2 || s.GrowthTracker != scalerInterval-1 {
+		t.Fatalf("after %d good steps: scale %g tracker %d", scalerInterval-1, s.Scale, s.GrowthTracker)
+	}
+	s.update()
+	if s.Scale != scalerInit || s.GrowthTracker != 0 {
+		t.Fatalf("after %d good steps: scale %g tracker %d, want it doubled", scalerInterval, s.Scale, s.GrowthTracker)
+	}
+}
+
+func TestFastPathConfigErrors(t *testing.T) {
+	for _, c := range []struct {
+		sets []string
+		want string
+	}{
+		{[]string{"device=cpu", "cuda.amp=bf16"}, "cuda.amp=bf16 needs a CUDA device"},
+		{[]string{"device=cpu", "cuda.cuda_graph=true", "data.drop_last=true"}, "cuda.cuda_graph needs a CUDA device"},
+		{[]string{"cuda.cuda_graph=true", "data.drop_last=false"}, "data.drop_last=true"},
+		{[]string{"cuda.cuda_graph=true", "data.drop_last=true", "cuda.amp=fp16"}, "use cuda.amp=bf16"},
+		{[]string{"recipe=pix2pix", "train.gan_mode=wgangp", "cuda.amp=bf16"}, "gan_mode=wgangp"},
+	} {
+		_, err := LoadConfig("", append(c.sets, "out="+filepath.Join(t.TempDir(), "run")))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: got %v, want an error containing %q", c.sets, err, c.want)
+		}
+	}
+	if !torch.CUDAIsAvailable() {
+		// device=auto resolves to the CPU here: deviceFor says what is missing.
+		cfg, err := LoadConfig("", []string{"cuda.amp=bf16", "out=" + filepath.Join(t.TempDir(), "run")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := deviceFor(cfg); err == nil || !strings.Contains(err.Error(), "needs a CUDA device") {
+			t.Errorf("device=auto on a CPU machine with cuda.amp=bf16: got %v", err)
+		}
+	}
+}
+
+// requireCUDA skips a test on machines without a CUDA device, saying so.
+func requireCUDA(t *testing.T) {
+	t.Helper()
+	if !torch.CUDAIsAvailable() {
+		t.Skipf("no CUDA device (libtorch %s sees none): this test runs in scripts/gpu-check on a GPU machine", torch.Version())
+	}
+}
+
+// TestCUDAGraphTrainingMatchesEager: 10 replays of the captured training step
+// (D and G updates, capturable Adam) give the weights and losses of 10 eager
+// steps with the same arithmetic (capturable Adam, deterministic cuDNN, TF32
+// off), and the losses of the ordinary eager step, for both recipes.
+func TestCUDAGraphTrainingMatchesEager(t *testing.T) {
+	requireCUDA(t)
+	torch.LockThread()
+	torch.SetAllowTF32(false)
+	torch.SetCuDNNDeterministic(true)
+	defer func() {
+		torch.SetAllowTF32(true)
+		torch.SetCuDNNDeterministic(false)
+	}()
+	base := []string{"cuda.cudnn_benchmark=false"}
+	for _, recipe := range []string{"dcgan", "pix2pix"} {
+		eager, eagerState := fastpathRun(t, recipe, "cuda", runOpts{sets: base, steps: 10, capturable: true})
+		plain, _ := fastpathRun(t, recipe, "cuda", runOpts{sets: base, steps: 10})
+		got, gotState := fastpathRun(t, recipe, "cuda", runOpts{sets: append(base, "cuda.cuda_graph=true"), steps: 10})
+		dl, wl := lossDiff(got, eager)
+		ds, ws := stateDiff(gotState, eagerState)
+		dp, wp := lossDiff(got, plain)
+		t.Logf("%s, 10 steps: graph vs eager: losses %.3g (%s), weights %.3g (%s); vs eager with host-side Adam: losses %.3g (%s)",
+			recipe, dl, wl, ds, ws, dp, wp)
+		if dl > 1e-5 || ds > 1e-5 {
+			t.Errorf("%s: CUDA graph replays differ from the eager steps beyond 1e-5", recipe)
+		}
+		if dp > 1e-3 {
+			t.Errorf("%s: CUDA graph losses differ from the ordinary eager step's by %.3g", recipe, dp)
+		}
+		// And every fast-path setting at once trains (finite losses).
+		fastpathRun(t, recipe, "cuda", runOpts{sets: []string{"cuda.cuda_graph=true", "cuda.channels_last=true", "cuda.amp=bf16"}, steps: 10})
+	}
+}
+
+// TestCUDAMixedPrecision: bf16 and fp16 (with the grad scaler) first-step
+// losses agree with float32's within ampTolerance, 10 steps stay finite, and
+// channels_last changes the losses by rounding only.
+func TestCUDAMixedPrecision(t *testing.T) {
+	requireCUDA(t)
+	torch.LockThread()
+	torch.SetAllowTF32(false)
+	defer torch.SetAllowTF32(true)
+	for _, recipe := range []string{"dcgan", "pix2pix"} {
+		want, wantState := fastpathRun(t, recipe, "cuda", runOpts{steps: 10})
+		for _, amp := range []string{"bf16", "fp16"} {
+			got, _ := fastpathRun(t, recipe, "cuda", runOpts{sets: []string{"cuda.amp=" + amp}, steps: 10})
+			d, where := lossDiff(got[:1], want[:1])
+			t.Logf("%s %s: first-step losses within %.3g of float32 (%s)", recipe, amp, d, where)
+			if d > ampTolerance {
+				t.Errorf("%s: cuda.amp=%s first-step losses differ from float32 by %.3g > %g", recipe, amp, d, ampTolerance)
+			}
+		}
+		got, gotState := fastpathRun(t, recipe, "cuda", runOpts{sets: []string{"cuda.channels_last=true"}, steps: 10})
+		dl, wl := lossDiff(got, want)
+		ds, ws := stateDiff(gotState, wantState)
+		t.Logf("%s channels_last: losses within %.3g (%s), weights %.3g (%s)", recipe, dl, wl, ds, ws)
+		if dl > 1e-3 {
+			t.Errorf("%s: channels_last losses differ by %.3g (%s)", recipe, dl, wl)
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package trainer
+
+import (
+	"context"
+	"fmt"
+
+	torch "gogan/cgo"
+	"gogan/data"
+)
+
+// stagedBatch is a batch taken from the loader with its tensors on the way
+// to the device. On CUDA its pinned host buffers are copied on a copy stream
+// into one of two device buffers while the previous step still runs; the
+// step waits for the copies on the device, not on the host.
+type stagedBatch struct {
+	batch  *data.Batch
+	err    error // io.EOF at an epoch's end, or the loader's error
+	a, b   *torch.Tensor
+	events []*torch.Event
+	owned  []*torch.Tensor // tensors made for this batch alone, freed with it
+}
+
+// wait orders the current stream after the batch's copies.
+func (st *stagedBatch) wait() {
+	for _, ev := range st.events {
+		ev.Wait()
+	}
+	st.events = nil
+}
+
+// release frees the batch's tensors and gives its host buffers back to the
+// loader. The step that used them must have finished on the device.
+func (st *stagedBatch) release() {
+	for _, t := range st.owned {
+		t.Free()
+	}
+	st.owned = nil
+	if st.batch != nil {
+		st.batch.Release()
+		st.batch = nil
+	}
+}
+
+// nextBatch returns the batch taken ahead by prefetch, or takes one now.
+func (s *session) nextBatch(ctx context.Context) *stagedBatch {
+	if st := s.ahead; st != nil {
+		s.ahead = nil
+		return st
+	}
+	return s.take(ctx)
+}
+
+// prefetch takes the next batch and starts its copy to the device, so that
+// the copy overlaps the step just launched. The loader's position before it
+// is what checkpoints record until that batch is trained on.
+func (s *session) prefetch(ctx context.Context) {
+	if s.ahead != nil {
+		return
+	}
+	s.aheadPos = s.loader.State()
+	s.ahead = s.take(ctx)
+}
+
+// position is the loader's position after the last batch trained on.
+func (s *session) position() data.LoaderState {
+	if s.ahead != nil {
+		return s.aheadPos
+	}
+	return s.loader.State()
+}
+
+func (s *session) take(ctx context.Context) *stagedBatch {
+	b, err := s.loader.Next(ctx)
+	if err != nil {
+		return &stagedBatch{err: err}
+	}
+	st := &stagedBatch{batch: b}
+	slot := s.slot
+	s.slot ^= 1
+	if err := torch.Try(func() {
+		st.a = s.upload(st, b.A, "A", slot)
+		st.b = s.upload(st, b.B, "B", slot)
+	}); err != nil {
+		st.release()
+		return &stagedBatch{err: fmt.Errorf("batch to %s: %w", s.dev, err)}
+	}
+	return st
+}
+
+// upload puts one input of a host batch on the device: the pool's tensor
+// itself (no copy) on the CPU; on CUDA, a copy-stream copy from the pinned
+// buffer into staging buffer slot; a copy of Go memory when the pool had no
+// buffer free.
+func (s *session) upload(st *stagedBatch, t data.Tensor, name string, slot int) *torch.Tensor {
+	if t.Buf == nil {
+		return nil
+	}
+	shape := []int64{int64(t.Shape[0]), int64(t.Shape[1]), int64(t.Shape[2]), int64(t.Shape[3])}
+	var host *torch.Tensor
+	if s.pool != nil {
+		host = s.pool.tensorOf(t.Buf)
+	}
+	if host == nil {
+		d := torch.FromFloat32(t.F32, shape...).To(s.dev).Persist()
+		st.owned = append(st.owned, d)
+		return d
+	}
+	host = host.View(shape...).Persist()
+	st.owned = append(st.owned, host)
+	if !s.dev.IsCUDA() {
+		return host
+	}
+	dst := s.stagingBuffer(name, slot, shape)
+	st.events = append(st.events, torch.CopyOnSideStream(dst, host))
+	return dst
+}
+
+// stagingBuffer is the device buffer for input name in slot (0 or 1) and
+// the given shape; two slots let one batch's copy overlap the step on the
+// other. A new buffer waits for the device once, so that its memory is not
+// still in use by work queued on the default stream when the copy stream
+// writes it.
+func (s *session) stagingBuffer(name string, slot int, shape []int64) *torch.Tensor {
+	key := fmt.Sprintf("%s%d%v", name, slot, shape)
+	if t, ok := s.staging[key]; ok {
+		return t
+	}
+	t := torch.Empty(torch.Float32, s.dev, false, shape...).Persist()
+	if err := torch.CUDASynchronize(s.dev.Index); err != nil {
+		panic(&torch.Error{Op: "staging", Msg: err.Error()})
+	}
+	if s.staging == nil {
+		s.staging = map[string]*torch.Tensor{}
+	}
+	s.staging[key] = t
+	return t
+}
+
+func (s *session) freeInput() {
+	if s.ahead != nil {
+		s.ahead.release()
+		s.ahead = nil
+	}
+	for _, t := range s.staging {
+		t.Free()
+	}
+	s.staging = nil
+}
