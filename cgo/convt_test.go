@@ -22,8 +22,12 @@ func TestConvTranspose2dThreaded(t *testing.T) {
 	cases := []tc{
 		{64, 100, 32, 1, 4, ConvOpts{}, false, false}, // DCGAN's first layer (noise input)
 		{64, 64, 32, 8, 4, ConvOpts{Stride: [2]int64{2, 2}, Padding: [2]int64{1, 1}}, false, true},
-		{5, 16, 3, 7, 4, ConvOpts{Stride: [2]int64{2, 2}, Padding: [2]int64{1, 1}}, true, true},  // odd batch, bias
-		{1, 32, 8, 16, 4, ConvOpts{Stride: [2]int64{2, 2}, Padding: [2]int64{1, 1}}, true, true}, // batch 1 (pix2pix)
+		{5, 16, 3, 7, 4, ConvOpts{Stride: [2]int64{2, 2}, Padding: [2]int64{1, 1}}, true, true},      // odd batch, bias
+		{1, 32, 8, 16, 4, ConvOpts{Stride: [2]int64{2, 2}, Padding: [2]int64{1, 1}}, true, true},     // batch 1 (pix2pix)
+		{1, 128, 3, 32, 4, ConvOpts{Stride: [2]int64{2, 2}, Padding: [2]int64{1, 1}}, true, true},    // unet's outermost, 3 channels
+		{1, 1024, 512, 4, 4, ConvOpts{Stride: [2]int64{2, 2}, Padding: [2]int64{1, 1}}, false, true}, // unet's inner layers
+		{2, 64, 16, 8, 4, ConvOpts{Stride: [2]int64{2, 2}, Padding: [2]int64{1, 1}}, true, true},     // 2 samples, 3 threads
+		{1, 8, 1, 5, 3, ConvOpts{}, true, true},                                                      // batch 1, one output channel
 		{3, 8, 6, 5, 3, ConvOpts{Stride: [2]int64{2, 2}, Padding: [2]int64{1, 1}, OutputPadding: [2]int64{1, 1}, Dilation: [2]int64{1, 1}}, true, true},
 		{4, 6, 5, 6, 3, ConvOpts{Stride: [2]int64{1, 2}, Dilation: [2]int64{2, 1}}, true, true},
 	}

@@ -5,7 +5,8 @@
 // and a col2im, forward and backward, all on one core whatever at::get_num_threads
 // says. It is most of a DCGAN generator's time. Every sample's output and input
 // gradient is computed on its own, so this file runs the same libtorch kernel on
-// the threads' shares of the batch, and in the backward computes the weight (and
+// the threads' shares of the batch (of the output channels when the batch has
+// fewer samples than there are threads), and in the backward computes the weight (and
 // bias) gradient, which accumulates over the batch in order, on one thread while
 // the others compute the input gradient. Each value comes out of the same
 // kernel, with the same operands in the same order, as in the plain op: the
@@ -66,14 +67,35 @@ struct ConvTranspose2dThreaded : public torch::autograd::Function<ConvTranspose2
     ctx->saved_data["dilation"] = dilation;
     ctx->saved_data["bias"] = bias.has_value();
     auto out = at::empty(output_size(x, w, g), x.options());
-    const int64_t n = x.size(0);
-    const int64_t k = std::min<int64_t>(n, at::get_num_threads());
+    const int64_t n = x.size(0), cout = w.size(1), threads = at::get_num_threads();
     auto kernel = w.sizes().slice(2);
+    if (n >= threads || cout < 2) {
+      // The threads' shares of the batch.
+      const int64_t k = std::min<int64_t>(n, threads);
+      on_threads(k, [&](int64_t i) {
+        auto [s, e] = share(n, k, i);
+        auto o = out.narrow(0, s, e - s);
+        at::slow_conv_transpose2d_out(o, x.narrow(0, s, e - s), w, kernel, bias, stride, padding,
+                                      output_padding, dilation);
+      });
+      return out;
+    }
+    // Fewer samples than threads (pix2pix's batch 1): the threads' shares of
+    // the output channels. A share is the op on those channels' slice of the
+    // weight (and bias): the same GEMM rows (a dot product over the input
+    // channels each), col2im and bias per channel, so the same values.
+    const int64_t k = std::min<int64_t>(cout, threads);
     on_threads(k, [&](int64_t i) {
-      auto [s, e] = share(n, k, i);
-      auto o = out.narrow(0, s, e - s);
-      at::slow_conv_transpose2d_out(o, x.narrow(0, s, e - s), w, kernel, bias, stride, padding,
-                                    output_padding, dilation);
+      auto [s, e] = share(cout, k, i);
+      auto ws = w.narrow(1, s, e - s).contiguous();
+      c10::optional<at::Tensor> bs;
+      if (bias.has_value()) bs = bias->narrow(0, s, e - s);
+      auto o = out.narrow(1, s, e - s);
+      if (o.is_contiguous()) {  // one sample
+        at::slow_conv_transpose2d_out(o, x, ws, kernel, bs, stride, padding, output_padding, dilation);
+      } else {
+        o.copy_(at::slow_conv_transpose2d(x, ws, kernel, bs, stride, padding, output_padding, dilation));
+      }
     });
     return out;
   }
