@@ -4,11 +4,11 @@
 // and CUDA graphs themselves. All but the graphs work on the CPU as well,
 // which is where their tests run on a machine without a GPU.
 #include <ATen/autocast_mode.h>
+#include <c10/core/Event.h>
 #include <torch/version.h>
 
 #ifdef GOGAN_WITH_CUDA
 #include <ATen/cuda/CUDAGraph.h>
-#include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -71,11 +71,6 @@ struct gt_graph {
   c10::optional<c10::cuda::CUDAStreamGuard> side;  // set between side_begin and side_end
   bool captured = false;
 };
-struct gt_event {
-  cudaEvent_t ev;
-  int device;
-};
-
 namespace {
 // The stream batches are copied to the GPU on, one per device, beside the
 // default stream the training step runs on.
@@ -92,10 +87,13 @@ c10::cuda::CUDAStream copy_stream(c10::DeviceIndex dev) {
 struct gt_graph {
   int device;
 };
-struct gt_event {
-  int device;
-};
 #endif
+
+// c10's device-generic event: libc10_cuda makes the CUDA calls, so this
+// library names no CUDA runtime symbol of its own.
+struct gt_event {
+  c10::Event ev{c10::DeviceType::CUDA};
+};
 
 extern "C" {
 
@@ -219,10 +217,9 @@ GEvent gt_copy_side(GTensor dst, GTensor src, char **err) {
     c10::cuda::CUDAStreamGuard sg(stream);
     d.copy_(s, /*non_blocking=*/true);
   }
-  cudaEvent_t ev;
-  C10_CUDA_CHECK(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming));
-  C10_CUDA_CHECK(cudaEventRecord(ev, stream.stream()));
-  return new gt_event{ev, dev};
+  auto *e = new gt_event;
+  e->ev.record(stream);
+  return e;
 #else
   throw std::runtime_error("copy on the side stream: this libgotorch was built without the CUDA headers (GOGAN_WITH_CUDA)");
 #endif
@@ -233,18 +230,17 @@ void gt_event_wait(GEvent e, char **err) {
   GT_TRY
   if (e == nullptr) throw std::invalid_argument("null event handle");
 #ifdef GOGAN_WITH_CUDA
-  c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(e->device));
-  C10_CUDA_CHECK(cudaStreamWaitEvent(c10::cuda::getCurrentCUDAStream().stream(), e->ev, 0));
+  c10::cuda::CUDAGuard guard(e->ev.device_index());
+  e->ev.block(c10::cuda::getCurrentCUDAStream());
 #endif
   GT_CATCH()
 }
 
 void gt_event_free(GEvent e) {
-  if (e == nullptr) return;
-#ifdef GOGAN_WITH_CUDA
-  cudaEventDestroy(e->ev);
-#endif
-  delete e;
+  try {
+    delete e;
+  } catch (...) {
+  }
 }
 
 void gt_set_cudnn_deterministic(int on) { at::globalContext().setDeterministicCuDNN(on != 0); }
