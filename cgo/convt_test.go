@@ -10,8 +10,14 @@ import (
 // (csrc/convt.cpp, used with more than one thread) gives libtorch's own
 // results bit for bit: output, input, weight and bias gradients, against the
 // same op run with one thread (libtorch's slow_conv_transpose2d as it is).
+// Where libtorch's own op runs (2.x), the two agree up to rounding.
 func TestConvTranspose2dThreaded(t *testing.T) {
 	LockThread()
+	// Under libtorch 2.x gogan leaves the op to libtorch (oneDNN, threaded).
+	ours := convtThreaded()
+	if !ours {
+		t.Logf("libtorch %s: conv_transpose2d is libtorch's own; 3 threads are compared with 1 up to rounding", Version())
+	}
 	prev := NumThreads()
 	defer SetNumThreads(prev)
 	type tc struct {
@@ -69,6 +75,16 @@ func TestConvTranspose2dThreaded(t *testing.T) {
 				a, b := outs[0][k].Float32s(), outs[1][k].Float32s()
 				if len(a) != len(b) {
 					t.Fatalf("tensor %d: %d vs %d values", k, len(a), len(b))
+				}
+				if !ours {
+					// libtorch's own op on both sides: its threads sum in
+					// another order (on the H200 machine's libtorch 2.11, 1e-4
+					// on values of 58), so rounding relative to the tensor's
+					// scale only.
+					if d := diffOfScale(b, a); d > 1e-5 {
+						t.Fatalf("tensor %d (0 output, 1 weight grad, then input and bias grads): 3 threads differ from 1 by %.3g of its scale", k, d)
+					}
+					continue
 				}
 				for e := range a {
 					if math.Float32bits(a[e]) != math.Float32bits(b[e]) {

@@ -40,7 +40,9 @@ func TestCUDAMatchesCPU(t *testing.T) {
 	wt := Randn(Float32, CPUDevice, 8, 3, 4, 4).MulScalar(0.1)
 	g, b := Ones(Float32, CPUDevice, 8), Zeros(Float32, CPUDevice, 8)
 	run := func(d Device) (out []float32, grads [][]float32) {
-		xs := []*Tensor{x.To(d).SetRequiresGrad(true), w.To(d).SetRequiresGrad(true), wt.To(d).SetRequiresGrad(true)}
+		// Detach first: on the CPU To returns the tensor itself, whose
+		// requires_grad must stay off for the CUDA run's copies to be leaves.
+		xs := []*Tensor{x.Detach().To(d).SetRequiresGrad(true), w.Detach().To(d).SetRequiresGrad(true), wt.Detach().To(d).SetRequiresGrad(true)}
 		rm, rv := Zeros(Float32, d, 8), Ones(Float32, d, 8)
 		h := Conv2d(xs[0], xs[1], nil, ConvOpts{Stride: [2]int64{2, 2}, Padding: [2]int64{1, 1}})
 		h = BatchNorm(h, g.To(d), b.To(d), rm, rv, true, 0.1, 1e-5).LeakyRelu(0.2)

@@ -36,12 +36,19 @@ func TestErrorsNotCrashes(t *testing.T) {
 		{"dropout p", func() { Dropout(x, 1.5, true) }, "outside [0, 1]"},
 		{"item of many", func() { x.Item() }, ""},
 		{"upsample of 2-d", func() { Upsample(Randn(Float32, CPUDevice, 3, 3), Nearest, 6, 6, false) }, ""},
-		{"pinned without CUDA", func() {
-			if CUDAIsAvailable() {
-				panic(&Error{Op: "skip", Msg: "CUDA present"})
-			}
-			Empty(Float32, CPUDevice, true, 4)
-		}, "pinned"},
+	}
+	if CUDAIsAvailable() {
+		cases = append(cases, struct {
+			name string
+			f    func()
+			want string
+		}{"tensors on two devices", func() { x.Add(Ones(Float32, CUDADevice(0), 2, 3, 8, 8)) }, "same device"})
+	} else {
+		cases = append(cases, struct {
+			name string
+			f    func()
+			want string
+		}{"pinned without CUDA", func() { Empty(Float32, CPUDevice, true, 4) }, "pinned"})
 	}
 	for _, c := range cases {
 		err := Try(c.f)

@@ -171,18 +171,23 @@ func TestCUDAGraphStepMatchesEager(t *testing.T) {
 		return l
 	}
 	eager := newModel()
+	defer eager.opt.Free()
 	var eagerLoss []float32
 	for _, x := range inputs {
 		eagerLoss = append(eagerLoss, float32(step(eager, x).Item()))
 	}
 
 	m := newModel()
+	defer m.opt.Free()
 	static := inputs[0].ZerosLike().Persist()
 	defer static.Free()
 	state := append(append([]*Tensor{}, m.ps...), m.rm, m.rv)
 	var saved []*Tensor
 	for _, p := range state {
-		saved = append(saved, p.Clone())
+		// Detached: a differentiable clone would make the weights' gradient
+		// accumulators now, on the default stream, where the capture on the
+		// side stream cannot wait for them.
+		saved = append(saved, p.Detach().Clone())
 	}
 	g := NewGraph(dev)
 	defer g.Free()
@@ -190,7 +195,11 @@ func TestCUDAGraphStepMatchesEager(t *testing.T) {
 	g.OnSideStream(func() {
 		static.CopyFrom(inputs[0])
 		for i := 0; i < 3; i++ { // warm-up: cuDNN's choices, autograd's first-use set-up
+			// Each in its own scope, as the trainer does: no autograd graph
+			// of a warm-up outlives it.
+			ws := NewScope()
 			step(m, static)
+			ws.Close()
 		}
 		NoGrad(func() {
 			for i, p := range state {
@@ -203,7 +212,9 @@ func TestCUDAGraphStepMatchesEager(t *testing.T) {
 		})
 		m.opt.StepCount = 0
 		m.opt.SyncDevice()
+		cs := NewScope()
 		g.Capture(func() { loss = step(m, static).Persist() })
+		cs.Close()
 	})
 	defer loss.Free()
 	if m.opt.StepCount != 1 {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // rssBytes is the process's resident set size.
@@ -22,12 +23,29 @@ func rssBytes(t *testing.T) int64 {
 	return pages * int64(os.Getpagesize())
 }
 
+// settleCleanups lets the cleanup backstop free the handles that earlier
+// tests left unreferenced (it runs after a garbage collection), so that
+// counts start from a steady value.
+func settleCleanups() {
+	prev := int64(-1)
+	for i := 0; i < 50; i++ {
+		runtime.GC()
+		time.Sleep(5 * time.Millisecond)
+		n := LiveTensors()
+		if n == prev {
+			return
+		}
+		prev = n
+	}
+}
+
 // TestLongRunLeaksNothing runs 1000 forward/backward/Adam steps of a small
 // conv net, one Scope per step, and checks that every step's handles are
 // freed and that the process stops growing.
 func TestLongRunLeaksNothing(t *testing.T) {
 	LockThread()
 	ManualSeed(1)
+	settleCleanups()
 	before := LiveTensors()
 	setup := NewScope() // frees the temporaries of initialisation
 	newParam := func(shape ...int64) *Tensor {
@@ -42,6 +60,7 @@ func TestLongRunLeaksNothing(t *testing.T) {
 	opt := NewAdam(params, 2e-4, 0.5, 0.999)
 	opt.State("") // allocate the moments now, so the baseline includes them
 	setup.Close()
+	settleCleanups()
 	start := LiveTensors()
 
 	const steps = 1000

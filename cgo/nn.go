@@ -64,6 +64,10 @@ func ConvTranspose2d(x, w, b *Tensor, o ConvOpts) *Tensor {
 	return result(op, h, e)
 }
 
+// convtThreaded reports whether ConvTranspose2d runs gogan's threaded CPU
+// path (libtorch 1.x) rather than libtorch's op as it is.
+func convtThreaded() bool { return C.gt_convt_threaded() != 0 }
+
 func cbool(v bool) C.int {
 	if v {
 		return 1

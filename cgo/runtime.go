@@ -61,6 +61,10 @@ func KeepHostMemory() bool {
 // BLAS libtorch loaded.
 func BLASThreads() int { return int(C.gt_openblas_num_threads()) }
 
+// HasMKL reports whether libtorch was built with Intel MKL as its BLAS (the
+// PyTorch wheels are), which at::set_num_threads already governs.
+func HasMKL() bool { return C.gt_has_mkl() != 0 }
+
 // NumThreads is libtorch's intra-op thread count.
 func NumThreads() int { return int(C.gt_num_threads()) }
 

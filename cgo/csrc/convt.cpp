@@ -189,3 +189,13 @@ at::Tensor conv_transpose2d(const at::Tensor &x, const at::Tensor &w, const c10:
 }
 
 }  // namespace gt
+
+// gt_convt_threaded reports whether this build threads conv_transpose2d
+// itself (libtorch 1.11 to 1.x) or leaves it to libtorch.
+extern "C" int gt_convt_threaded(void) {
+#if TORCH_VERSION_MAJOR != 1 || TORCH_VERSION_MINOR < 11
+  return 0;
+#else
+  return 1;
+#endif
+}

@@ -85,6 +85,11 @@ int gt_num_threads(void);
 int gt_openblas_set_num_threads(int n);
 /* OpenBLAS's own thread count; 0 when OpenBLAS is not the loaded BLAS. */
 int gt_openblas_num_threads(void);
+/* 1 if conv_transpose2d runs threaded by gogan (libtorch 1.11 to 1.x,
+ * convt.cpp), 0 where libtorch's own op runs as it is. */
+int gt_convt_threaded(void);
+/* 1 if this libtorch was built with Intel MKL (its BLAS; the wheels). */
+int gt_has_mkl(void);
 /* Makes glibc's malloc keep freed memory for reuse (no mmap for big blocks, no
  * trimming, one arena), so tensors of the same sizes every step do not fault
  * their pages in again. Returns 1 where it applied (glibc). */

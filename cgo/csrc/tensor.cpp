@@ -245,6 +245,8 @@ int gt_openblas_set_num_threads(int n) {
   return 1;
 }
 
+int gt_has_mkl(void) { return at::hasMKL() ? 1 : 0; }
+
 int gt_openblas_num_threads(void) {
   using getter = int (*)(void);
   auto f = reinterpret_cast<getter>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
