@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -316,5 +317,28 @@ func TestCUDAMixedPrecision(t *testing.T) {
 		if dl > 1e-3 {
 			t.Errorf("%s: channels_last losses differ by %.3g (%s)", recipe, dl, wl)
 		}
+	}
+}
+
+// TestScalerInCheckpointState: the fp16 grad scaler's state goes into
+// state.json's schedule record and comes back (runs without it omit it).
+func TestScalerInCheckpointState(t *testing.T) {
+	b, err := json.Marshal(loopState{Schedule: &Schedule{}, AMPScaler: &gradScaler{Scale: 1024, GrowthTracker: 7}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back loopState
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.AMPScaler == nil || back.AMPScaler.Scale != 1024 || back.AMPScaler.GrowthTracker != 7 {
+		t.Fatalf("scaler state after a round trip: %+v (JSON %s)", back.AMPScaler, b)
+	}
+	b, err = json.Marshal(loopState{Schedule: &Schedule{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "amp_scaler") {
+		t.Errorf("a run without fp16 writes a scaler: %s", b)
 	}
 }
