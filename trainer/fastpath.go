@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"fmt"
+	"slices"
 
 	torch "gogan/cgo"
 )
@@ -185,18 +186,7 @@ func (s *session) readLosses(out *torch.Tensor) map[string]float64 {
 	return losses
 }
 
-func sameShape(t, u *torch.Tensor) bool {
-	a, b := t.Shape(), u.Shape()
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
+func sameShape(t, u *torch.Tensor) bool { return slices.Equal(t.Shape(), u.Shape()) }
 
 // stackLosses puts the step's one-element losses into one tensor, so that a
 // single copy to the host reads them all.
