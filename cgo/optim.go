@@ -110,14 +110,11 @@ func (o *Adam) Step() {
 	if o.stepT != nil {
 		C.gt_adam_step_dev(firstHandle(ps), firstHandle(m), firstHandle(v), C.int(len(ps)), o.stepT.ptr(op), o.lrT.ptr(op),
 			C.double(o.Beta1), C.double(o.Beta2), C.double(o.Eps), C.double(o.WeightDecay), cbool(o.Decoupled), &e)
-		runtime.KeepAlive(o)
-		check(op, e)
-		o.StepCount++
-		return
+	} else {
+		C.gt_adam_step(firstHandle(ps), firstHandle(m), firstHandle(v), C.int(len(ps)), C.int64_t(o.StepCount+1),
+			C.double(o.LR), C.double(o.Beta1), C.double(o.Beta2), C.double(o.Eps), C.double(o.WeightDecay),
+			cbool(o.Decoupled), &e)
 	}
-	C.gt_adam_step(firstHandle(ps), firstHandle(m), firstHandle(v), C.int(len(ps)), C.int64_t(o.StepCount+1),
-		C.double(o.LR), C.double(o.Beta1), C.double(o.Beta2), C.double(o.Eps), C.double(o.WeightDecay),
-		cbool(o.Decoupled), &e)
 	runtime.KeepAlive(o)
 	check(op, e)
 	o.StepCount++
