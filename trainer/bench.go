@@ -66,6 +66,16 @@ func NewBenchSpec(cfg *Config) BenchSpec {
 	return s
 }
 
+// syntheticBatch draws a batch of the spec's input shapes on dev, uniform in
+// [-1, 1]; b is nil for DCGAN.
+func (s BenchSpec) syntheticBatch(dev torch.Device) (a, b *torch.Tensor) {
+	a = torch.Rand(torch.Float32, dev, s.InputA...).MulScalar(2).SubScalar(1)
+	if s.InputB != nil {
+		b = torch.Rand(torch.Float32, dev, s.InputB...).MulScalar(2).SubScalar(1)
+	}
+	return a, b
+}
+
 func (b BenchResult) String() string {
 	cuda := "-"
 	if b.CUDAPeak >= 0 {
@@ -121,10 +131,9 @@ func Bench(cfg *Config, warmup, steps int) (BenchResult, error) {
 	n := int64(cfg.Data.BatchSize)
 	var a, b *torch.Tensor
 	err = torch.Try(func() {
-		a = torch.Rand(torch.Float32, dev, spec.InputA...).MulScalar(2).SubScalar(1).Persist()
-		if spec.InputB != nil {
-			b = torch.Rand(torch.Float32, dev, spec.InputB...).MulScalar(2).SubScalar(1).Persist()
-		}
+		a, b = spec.syntheticBatch(dev)
+		a.Persist()
+		b.Persist()
 	})
 	if err != nil {
 		return res, err

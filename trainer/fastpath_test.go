@@ -45,10 +45,11 @@ func fastpathRun(t *testing.T, recipe, device string, o runOpts) (losses []map[s
 	defer sc.Close()
 	torch.ManualSeed(1234)
 	for i := 0; i < steps; i++ {
-		var in [2]*torch.Tensor
-		in[0] = torch.Rand(torch.Float32, torch.CPUDevice, spec.InputA...).MulScalar(2).SubScalar(1).To(dev)
-		if spec.InputB != nil {
-			in[1] = torch.Rand(torch.Float32, torch.CPUDevice, spec.InputB...).MulScalar(2).SubScalar(1).To(dev)
+		// Drawn on the CPU, so every device and variant trains on the same batches.
+		a, b := spec.syntheticBatch(torch.CPUDevice)
+		in := [2]*torch.Tensor{a.To(dev), nil}
+		if b != nil {
+			in[1] = b.To(dev)
 		}
 		inputs = append(inputs, in)
 	}
