@@ -5,7 +5,6 @@ package torch
 import "C"
 
 import (
-	"fmt"
 	"runtime"
 	"unsafe"
 )
@@ -108,8 +107,7 @@ func CUDAGraphsAvailable() bool { return C.gt_cuda_graphs_available() != 0 }
 // captured work read, and read results from the tensors it wrote.
 type Graph struct {
 	h    C.GGraph
-	dev  Device
-	side bool
+	side bool // inside OnSideStream
 }
 
 // NewGraph prepares a graph on CUDA device dev.
@@ -121,7 +119,7 @@ func NewGraph(dev Device) *Graph {
 	var e *C.char
 	h := C.gt_graph_new(C.int(dev.Index), &e)
 	check(op, e)
-	return &Graph{h: h, dev: dev}
+	return &Graph{h: h}
 }
 
 func (g *Graph) handle(op string) C.GGraph {
@@ -197,5 +195,3 @@ func (g *Graph) Free() {
 	C.gt_graph_free(g.h)
 	g.h = nil
 }
-
-func (g *Graph) String() string { return fmt.Sprintf("CUDA graph on %s", g.dev) }

@@ -69,9 +69,6 @@ func (o *Adam) MakeCapturable() {
 	o.SyncDevice()
 }
 
-// Capturable reports whether MakeCapturable was called.
-func (o *Adam) Capturable() bool { return o.stepT != nil }
-
 // SyncDevice writes StepCount and LR to their device copies (after a
 // checkpoint was restored or a warm-up was undone). It is a no-op unless
 // capturable, and must not run inside a capture.

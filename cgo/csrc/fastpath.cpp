@@ -122,7 +122,7 @@ void gt_autocast_exit(int dev_type, int prev, char **err) {
 
 int gt_autocast_cache(int on) {
   int prev = at::autocast::is_autocast_cache_enabled() ? 1 : 0;
-  if (on >= 0) at::autocast::set_autocast_cache_enabled(on != 0);
+  at::autocast::set_autocast_cache_enabled(on != 0);
   return prev;
 }
 

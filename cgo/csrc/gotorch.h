@@ -211,7 +211,7 @@ void gt_sgd_step(const GTensor *params, GTensor *bufs, int n, double lr, double 
  * as the lower precision; returns the previous on/off state for gt_autocast_exit. */
 int gt_autocast_enter(int dev_type, int dtype, char **err);
 void gt_autocast_exit(int dev_type, int prev, char **err);
-/* Autocast's cache of cast weights: on=1/0 sets it, -1 only reads; returns the previous state. */
+/* Turns autocast's cache of cast weights on or off; returns the previous state. */
 int gt_autocast_cache(int on);
 /* Multiplies the gradients of params by inv_scale and returns 1 if any of them
  * holds an inf or NaN, 0 if none does, -1 on error (the grad scaler's unscale_). */
