@@ -203,10 +203,20 @@ func stackLosses(ls []*torch.Tensor) *torch.Tensor {
 // moments and the random state; all of it is put back, so the first replay
 // is the run's next step, exactly as an eager step would be.
 func (s *session) captureStep(a, b *torch.Tensor) {
+	// Everything a training step changes.
+	var state []*torch.Tensor
+	for _, n := range s.rec.nets() {
+		for _, nt := range n.net.StateDict() {
+			state = append(state, nt.Tensor)
+		}
+	}
+	var steps []int64
 	for _, o := range s.rec.optimizers() {
 		o.opt.MakeCapturable()
+		state = append(append(state, o.opt.ExpAvg...), o.opt.ExpAvgSq...)
+		steps = append(steps, o.opt.StepCount)
 	}
-	snap := s.snapshot()
+	snap := takeSnapshot(s.dev, state)
 	defer snap.free()
 	g := &stepGraph{graph: torch.NewGraph(s.dev), a: a.Clone().Persist()}
 	if b != nil {
@@ -228,68 +238,18 @@ func (s *session) captureStep(a, b *torch.Tensor) {
 			sc.Close()
 		}
 		snap.restore()
+		for i, o := range s.rec.optimizers() {
+			o.opt.StepCount = steps[i]
+			o.opt.SyncDevice()
+		}
 		sc := torch.NewScope()
 		defer sc.Close()
 		g.graph.Capture(func() { g.losses = stackLosses(s.rec.step(g.a, g.b)).Persist() })
 	})
 	// Capturing ran Step once on the host side: the replays count their own.
 	for i, o := range s.rec.optimizers() {
-		o.opt.StepCount = snap.steps[i]
+		o.opt.StepCount = steps[i]
 	}
 	ok = true
 	s.graph = g
-}
-
-// stateSnapshot is a copy of everything a training step changes.
-type stateSnapshot struct {
-	live, saved []*torch.Tensor
-	steps       []int64
-	cpuRNG      *torch.Tensor
-	devRNG      *torch.Tensor
-	s           *session
-}
-
-func (s *session) snapshot() *stateSnapshot {
-	snap := &stateSnapshot{s: s}
-	for _, n := range s.rec.nets() {
-		for _, nt := range n.net.StateDict() {
-			snap.live = append(snap.live, nt.Tensor)
-		}
-	}
-	for _, o := range s.rec.optimizers() {
-		snap.live = append(append(snap.live, o.opt.ExpAvg...), o.opt.ExpAvgSq...)
-		snap.steps = append(snap.steps, o.opt.StepCount)
-	}
-	for _, t := range snap.live {
-		snap.saved = append(snap.saved, t.Detach().Clone().Persist())
-	}
-	snap.cpuRNG = torch.RNGState(torch.CPUDevice).Persist()
-	if s.dev.IsCUDA() {
-		snap.devRNG = torch.RNGState(s.dev).Persist()
-	}
-	return snap
-}
-
-func (snap *stateSnapshot) restore() {
-	torch.NoGrad(func() {
-		for i, t := range snap.live {
-			t.CopyFrom(snap.saved[i])
-		}
-	})
-	for i, o := range snap.s.rec.optimizers() {
-		o.opt.StepCount = snap.steps[i]
-		o.opt.SyncDevice()
-	}
-	torch.SetRNGState(torch.CPUDevice, snap.cpuRNG)
-	if snap.devRNG != nil {
-		torch.SetRNGState(snap.s.dev, snap.devRNG)
-	}
-}
-
-func (snap *stateSnapshot) free() {
-	for _, t := range snap.saved {
-		t.Free()
-	}
-	snap.cpuRNG.Free()
-	snap.devRNG.Free()
 }

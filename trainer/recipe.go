@@ -62,36 +62,61 @@ func newAdam(n *nets.Net, t TrainConfig) *torch.Adam {
 // dev, so that drawing samples never changes the training run: a resumed run
 // and an uninterrupted one stay identical whenever they sample.
 func withFrozenState(dev torch.Device, ns []*nets.Net, f func()) {
-	s := torch.NewScope()
-	defer s.Close()
-	var saved []torch.Named
-	var live []*torch.Tensor
+	var buffers []*torch.Tensor
 	for _, n := range ns {
 		for _, nt := range n.StateDict() {
-			if n.IsParameter(nt.Name) {
-				continue // a forward pass changes only buffers
+			if !n.IsParameter(nt.Name) { // a forward pass changes only buffers
+				buffers = append(buffers, nt.Tensor)
 			}
-			saved = append(saved, torch.Named{Name: nt.Name, Tensor: nt.Tensor.Clone()})
-			live = append(live, nt.Tensor)
 		}
 	}
-	cpu := torch.RNGState(torch.CPUDevice)
-	var gpu *torch.Tensor
-	if dev.IsCUDA() {
-		gpu = torch.RNGState(dev)
-	}
+	snap := takeSnapshot(dev, buffers)
 	defer func() {
-		torch.NoGrad(func() {
-			for i, t := range live {
-				t.CopyFrom(saved[i].Tensor)
-			}
-		})
-		torch.SetRNGState(torch.CPUDevice, cpu)
-		if gpu != nil {
-			torch.SetRNGState(dev, gpu)
-		}
+		snap.restore()
+		snap.free()
 	}()
 	f()
+}
+
+// snapshot is a copy of some tensors and of the random generators (the
+// CPU's and dev's), to put back later.
+type snapshot struct {
+	dev            torch.Device
+	live, saved    []*torch.Tensor
+	cpuRNG, devRNG *torch.Tensor
+}
+
+func takeSnapshot(dev torch.Device, ts []*torch.Tensor) *snapshot {
+	snap := &snapshot{dev: dev, live: ts}
+	for _, t := range ts {
+		snap.saved = append(snap.saved, t.Detach().Clone().Persist())
+	}
+	snap.cpuRNG = torch.RNGState(torch.CPUDevice).Persist()
+	if dev.IsCUDA() {
+		snap.devRNG = torch.RNGState(dev).Persist()
+	}
+	return snap
+}
+
+// restore copies the saved values back and resets the generators.
+func (snap *snapshot) restore() {
+	torch.NoGrad(func() {
+		for i, t := range snap.live {
+			t.CopyFrom(snap.saved[i])
+		}
+	})
+	torch.SetRNGState(torch.CPUDevice, snap.cpuRNG)
+	if snap.devRNG != nil {
+		torch.SetRNGState(snap.dev, snap.devRNG)
+	}
+}
+
+func (snap *snapshot) free() {
+	for _, t := range snap.saved {
+		t.Free()
+	}
+	snap.cpuRNG.Free()
+	snap.devRNG.Free()
 }
 
 // buildNets makes cfg's generator and discriminator on dev, initialised as
