@@ -26,6 +26,22 @@ func diffOfScale(a, b []float32) float64 {
 	return d / m
 }
 
+// checkAutocastConv checks that a convolution inside Autocast(dev, dt)
+// computes in dt, within 2% of the output's scale of float32's result.
+func checkAutocastConv(t *testing.T, dev Device, dt DType) {
+	t.Helper()
+	ref := convOut(dev)
+	var low *Tensor
+	Autocast(dev, dt, func() { low = convOut(dev) })
+	if low.DType() != dt {
+		t.Errorf("conv2d inside Autocast(%s, %s) gave %s", dev, dt, low.DType())
+		return
+	}
+	if d := diffOfScale(low.ToDType(Float32).Float32s(), ref.Float32s()); d > 0.02 {
+		t.Errorf("%s %s conv differs from float32 by %.3g of the output's scale", dev, dt, d)
+	}
+}
+
 // TestAutocastCPU checks autocast's switch through its effect: a convolution
 // computes in bfloat16 inside the region and in float32 outside it, and the
 // state comes back after a panic inside the region.
@@ -33,15 +49,7 @@ func TestAutocastCPU(t *testing.T) {
 	LockThread()
 	s := NewScope()
 	defer s.Close()
-	ref := convOut(CPUDevice)
-	var low *Tensor
-	Autocast(CPUDevice, BFloat16, func() { low = convOut(CPUDevice) })
-	if low.DType() != BFloat16 {
-		t.Fatalf("conv2d inside Autocast(cpu, bfloat16) gave %s", low.DType())
-	}
-	if d := diffOfScale(low.ToDType(Float32).Float32s(), ref.Float32s()); d > 0.02 {
-		t.Errorf("bfloat16 conv differs from float32 by %.3g of the output's scale", d)
-	}
+	checkAutocastConv(t, CPUDevice, BFloat16)
 	err := Try(func() { Autocast(CPUDevice, BFloat16, func() { fail("test", "boom") }) })
 	if err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("panic inside Autocast: got %v", err)
@@ -109,17 +117,8 @@ func TestCUDAAutocast(t *testing.T) {
 	LockThread()
 	s := NewScope()
 	defer s.Close()
-	ref := convOut(dev)
 	for _, dt := range []DType{Float16, BFloat16} {
-		var low *Tensor
-		Autocast(dev, dt, func() { low = convOut(dev) })
-		if low.DType() != dt {
-			t.Errorf("conv2d inside Autocast(cuda, %s) gave %s", dt, low.DType())
-			continue
-		}
-		if d := diffOfScale(low.ToDType(Float32).Float32s(), ref.Float32s()); d > 0.02 {
-			t.Errorf("%s conv differs from float32 by %.3g of the output's scale", dt, d)
-		}
+		checkAutocastConv(t, dev, dt)
 	}
 	if after := convOut(dev); after.DType() != Float32 {
 		t.Errorf("conv2d after Autocast gives %s", after.DType())
