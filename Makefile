@@ -10,8 +10,9 @@ OBJS := $(patsubst cgo/csrc/%.cpp,build/obj/%.o,$(SRCS))
 
 # Debian packages the project needs: libtorch and OpenBLAS (DESIGN.md point 6:
 # the reference BLAS is ten times slower), the PyTorch reference for the numeric
-# tests, Fashion-MNIST for the main job, Chromium for the report test.
-DEB_PACKAGES := build-essential libtorch-dev libopenblas0-pthread python3-torch \
+# tests, Fashion-MNIST for the main job, Chromium for the report test, and
+# libjpeg-turbo (linked statically), which decodes JPEGs as PIL does.
+DEB_PACKAGES := build-essential libtorch-dev libopenblas0-pthread libjpeg62-turbo-dev python3-torch \
 	python3-torchvision python3-numpy python3-pil python3-scipy dataset-fashion-mnist chromium
 
 .PHONY: all setup lib gogan demo test vet clean

@@ -57,6 +57,9 @@ func decodeBytes(path string, b []byte, c int) (*Image, error) {
 	if len(b) == 0 {
 		return nil, fileErr(path, "empty file (0 bytes)")
 	}
+	if isJPEG(b) {
+		return decodeJPEG(path, b, c)
+	}
 	img, _, err := image.Decode(bytes.NewReader(b))
 	if err != nil {
 		return nil, describeDecodeErr(path, b, err)
@@ -82,6 +85,14 @@ func imageHeader(path string) (image.Config, error) {
 		return image.Config{}, fileErr(path, "empty file (0 bytes)")
 	}
 	cfg, _, err := image.DecodeConfig(f)
+	var unsupported jpeg.UnsupportedError
+	if errors.As(err, &unsupported) {
+		// Go's JPEG reader lacks some codings (arithmetic, 12-bit) that
+		// libjpeg, which decodes JPEGs here, reads.
+		if b, rerr := os.ReadFile(path); rerr == nil && isJPEG(b) {
+			return jpegHeader(path, b)
+		}
+	}
 	if err != nil {
 		head := make([]byte, 64)
 		f.Seek(0, io.SeekStart)

@@ -1,0 +1,166 @@
+package data
+
+// JPEG files are decoded by libjpeg-turbo, the library PIL (and so
+// torchvision's loaders) decodes them with, with PIL's settings (ISLOW
+// integer IDCT, fancy chroma upsampling, libjpeg's own colour conversion):
+// the pixels a recipe trains on are then the reference's, bit for bit, which
+// Go's image/jpeg does not give (its IDCT and upsampling differ by a few
+// levels, tens at edges). libjpeg is linked statically so that a gogan binary
+// built here needs no libjpeg where it runs.
+
+/*
+#cgo LDFLAGS: -l:libjpeg.a
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <setjmp.h>
+#include <jpeglib.h>
+#include <jerror.h>
+
+typedef struct {
+	struct jpeg_error_mgr pub;
+	jmp_buf jump;
+	char msg[JMSG_LENGTH_MAX];
+	int truncated;
+} gogan_jerr;
+
+static void gogan_jerr_exit(j_common_ptr c) {
+	gogan_jerr *e = (gogan_jerr *)c->err;
+	(*c->err->format_message)(c, e->msg);
+	longjmp(e->jump, 1);
+}
+
+// Warnings are not errors, except the end of the data arriving early: PIL
+// refuses a truncated JPEG ("image file is truncated"), libjpeg pads it grey.
+static void gogan_jerr_message(j_common_ptr c, int level) {
+	gogan_jerr *e = (gogan_jerr *)c->err;
+	if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF) e->truncated = 1;
+}
+
+// gogan_jpeg_decode decodes src. With header_only it fills only w, h and
+// comps. Otherwise it returns malloc'd pixels: comps 1 (grey), 3 (RGB) or
+// 4 (CMYK, already un-inverted for Adobe files), the caller frees them.
+// On failure it returns NULL with msg set.
+static unsigned char *gogan_jpeg_decode(const unsigned char *src, unsigned long n, int header_only,
+                                        int *w, int *h, int *comps, char *msg, size_t msglen) {
+	struct jpeg_decompress_struct cinfo;
+	gogan_jerr jerr;
+	unsigned char *volatile out = NULL;
+	memset(&cinfo, 0, sizeof cinfo);
+	cinfo.err = jpeg_std_error(&jerr.pub);
+	jerr.pub.error_exit = gogan_jerr_exit;
+	jerr.pub.emit_message = gogan_jerr_message;
+	jerr.truncated = 0;
+	if (setjmp(jerr.jump)) {
+		// An error after the data ran out is the truncation's doing.
+		snprintf(msg, msglen, "%s", jerr.truncated ? "truncated" : jerr.msg);
+		jpeg_destroy_decompress(&cinfo);
+		free(out);
+		return NULL;
+	}
+	jpeg_create_decompress(&cinfo);
+	jpeg_mem_src(&cinfo, src, n);
+	jpeg_read_header(&cinfo, TRUE);
+	*w = cinfo.image_width;
+	*h = cinfo.image_height;
+	int adobe_cmyk = 0;
+	switch (cinfo.jpeg_color_space) {
+	case JCS_GRAYSCALE:
+		cinfo.out_color_space = JCS_GRAYSCALE;
+		*comps = 1;
+		break;
+	case JCS_CMYK:
+	case JCS_YCCK:
+		cinfo.out_color_space = JCS_CMYK;
+		adobe_cmyk = cinfo.saw_Adobe_marker;
+		*comps = 4;
+		break;
+	default:
+		cinfo.out_color_space = JCS_RGB;
+		*comps = 3;
+	}
+	if (header_only) {
+		jpeg_destroy_decompress(&cinfo);
+		return (unsigned char *)1; // not NULL: success
+	}
+	jpeg_start_decompress(&cinfo);
+	size_t stride = (size_t)cinfo.output_width * cinfo.output_components;
+	out = malloc(stride * cinfo.output_height);
+	if (!out) {
+		snprintf(msg, msglen, "out of memory for %ux%u pixels", cinfo.output_width, cinfo.output_height);
+		jpeg_destroy_decompress(&cinfo);
+		return NULL;
+	}
+	while (cinfo.output_scanline < cinfo.output_height && !jerr.truncated) {
+		JSAMPROW row = out + stride * cinfo.output_scanline;
+		jpeg_read_scanlines(&cinfo, &row, 1);
+	}
+	if (jerr.truncated) {
+		snprintf(msg, msglen, "truncated");
+		jpeg_destroy_decompress(&cinfo);
+		free(out);
+		return NULL;
+	}
+	jpeg_finish_decompress(&cinfo);
+	jpeg_destroy_decompress(&cinfo);
+	if (adobe_cmyk) { // Adobe writes CMYK inverted; PIL's rawmode "CMYK;I"
+		for (size_t i = 0; i < stride * (size_t)*h; i++) out[i] = 255 - out[i];
+	}
+	return out;
+}
+*/
+import "C"
+
+import (
+	"bytes"
+	"image"
+	"unsafe"
+)
+
+// isJPEG reports whether b starts with a JPEG's SOI marker.
+func isJPEG(b []byte) bool { return bytes.HasPrefix(b, []byte{0xff, 0xd8, 0xff}) }
+
+// jpegErr turns libjpeg's message into a file error like the other decoders'.
+func jpegErr(path string, msg string) error {
+	if msg == "truncated" {
+		return fileErr(path, "truncated JPEG image (unexpected end of file)")
+	}
+	return fileErr(path, "corrupt JPEG image: %s", msg)
+}
+
+// decodeJPEG decodes a JPEG file's bytes as PIL's Image.open(path).convert()
+// to c channels (1: "L", 3: "RGB") does.
+func decodeJPEG(path string, b []byte, c int) (*Image, error) {
+	var w, h, comps C.int
+	var msg [C.JMSG_LENGTH_MAX]C.char
+	p := C.gogan_jpeg_decode((*C.uchar)(unsafe.Pointer(&b[0])), C.ulong(len(b)), 0, &w, &h, &comps, &msg[0], C.size_t(len(msg)))
+	if p == nil {
+		return nil, jpegErr(path, C.GoString(&msg[0]))
+	}
+	defer C.free(unsafe.Pointer(p))
+	n := int(w) * int(h) * int(comps)
+	pix := make([]uint8, n)
+	copy(pix, unsafe.Slice((*uint8)(unsafe.Pointer(p)), n))
+	if int(w) <= 0 || int(h) <= 0 {
+		return nil, fileErr(path, "image has no pixels (%dx%d)", w, h)
+	}
+	switch comps {
+	case 1: // PIL mode "L"
+		return toChannels(&Image{W: int(w), H: int(h), C: 1, Pix: pix}, c), nil
+	case 3: // PIL mode "RGB"
+		return toChannels(&Image{W: int(w), H: int(h), C: 3, Pix: pix}, c), nil
+	}
+	// PIL mode "CMYK": its convert goes through RGB
+	cm := &image.CMYK{Pix: pix, Stride: 4 * int(w), Rect: image.Rect(0, 0, int(w), int(h))}
+	return toImage(cm, c), nil
+}
+
+// jpegHeader reads a JPEG's size and colour model without decoding it.
+func jpegHeader(path string, b []byte) (image.Config, error) {
+	var w, h, comps C.int
+	var msg [C.JMSG_LENGTH_MAX]C.char
+	if C.gogan_jpeg_decode((*C.uchar)(unsafe.Pointer(&b[0])), C.ulong(len(b)), 1, &w, &h, &comps, &msg[0], C.size_t(len(msg))) == nil {
+		return image.Config{}, jpegErr(path, C.GoString(&msg[0]))
+	}
+	return image.Config{Width: int(w), Height: int(h)}, nil
+}
