@@ -173,6 +173,10 @@ func init() {
 	}
 }
 
+// Normalize is one 8-bit sample as the loader's batches hold it: torchvision's
+// ToTensor then Normalize(0.5, 0.5), in float32 as it computes them.
+func Normalize(v uint8) float32 { return normLUT[v] }
+
 // putCHW writes im as C x H x W floats in [-1, 1].
 func putCHW(im *Image, dst []float32) {
 	n := im.W * im.H

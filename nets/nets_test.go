@@ -124,6 +124,8 @@ func TestOutputShapes(t *testing.T) {
 		tc{"n_layers 5 at 256", false, Options{Kind: "n_layers", NLayers: 5, NDF: 8}, []int64{1, 3, 256, 256}, "[[[1 1 6 6]]]"},
 		tc{"pixel at 64", false, Options{Kind: "pixel", NDF: 8}, []int64{1, 3, 64, 64}, "[[[1 1 64 64]]]"},
 		tc{"multiscale at 256", false, Options{Kind: "multiscale", NDF: 8, Norm: "instance"}, []int64{1, 3, 256, 256},
+			"[[[1 1 35 35]] [[1 1 19 19]]]"}, // num_D 2 by default, as pix2pixHD
+		tc{"multiscale, 3 scales, at 256", false, Options{Kind: "multiscale", NDF: 8, Norm: "instance", NumD: 3}, []int64{1, 3, 256, 256},
 			"[[[1 1 35 35]] [[1 1 19 19]] [[1 1 11 11]]]"},
 		tc{"multiscale, features, at 256", false, Options{Kind: "multiscale", NDF: 8, NumD: 2, GetIntermFeat: true},
 			[]int64{1, 3, 256, 256},

@@ -31,7 +31,7 @@ type Options struct {
 	// multiple of 2^num_downs.
 	ImageSize int
 	NLayers   int    // PatchGAN layers for n_layers and multiscale (n_layers_D); default 3
-	NumD      int    // multiscale: number of scales (num_D); default 3
+	NumD      int    // multiscale: number of scales (num_D); default 2, as pix2pixHD
 	Norm      string // batch | instance | none; default batch
 	Dropout   bool   // U-Net / ResNet generators: Dropout(0.5) as use_dropout
 	PadType   string // ResNet blocks: reflect | replicate | zero; default reflect
@@ -42,7 +42,7 @@ type Options struct {
 }
 
 // WithDefaults fills zero fields with the reference defaults: InputNC and
-// OutputNC 3, NZ 100, NGF and NDF 64, NLayers 3, NumD 3, Norm batch, PadType
+// OutputNC 3, NZ 100, NGF and NDF 64, NLayers 3, NumD 2 (pix2pixHD's num_D), Norm batch, PadType
 // reflect, and ImageSize 64 for DCGAN.
 func (o Options) WithDefaults() Options {
 	def := func(p *int, v int) {
@@ -56,7 +56,7 @@ func (o Options) WithDefaults() Options {
 	def(&o.NGF, 64)
 	def(&o.NDF, 64)
 	def(&o.NLayers, 3)
-	def(&o.NumD, 3)
+	def(&o.NumD, 2)
 	if o.Kind == "dcgan" {
 		def(&o.ImageSize, 64)
 	}

@@ -181,7 +181,7 @@ func quantize8(x []float32) {
 	for i, v := range x {
 		q := math.Round((float64(v) + 1) / 2 * 255)
 		q = max(0, min(255, q))
-		x[i] = (float32(q)/255 - 0.5) / 0.5
+		x[i] = data.Normalize(uint8(q))
 	}
 }
 
@@ -256,7 +256,7 @@ func loadSamplesFile(path string) ([]float32, error) {
 		u := t.Uint8s()
 		x = make([]float32, len(u))
 		for i, v := range u {
-			x[i] = (float32(v)/255 - 0.5) / 0.5
+			x[i] = data.Normalize(v)
 		}
 	case torch.Float32, torch.Float64, torch.Float16, torch.BFloat16:
 		x = t.Float32s()
@@ -465,7 +465,7 @@ func scorePix2Pix(ctx context.Context, g interface {
 			for ch := 0; ch < c; ch++ {
 				for p := 0; p < plane; p++ {
 					v := float64(o[ch*plane+p])
-					t := float64(bs[j].Pix[p*c+ch])/127.5 - 1
+					t := float64(data.Normalize(bs[j].Pix[p*c+ch]))
 					l1Sum += math.Abs(v - t)
 					q := math.Round((v + 1) / 2 * 255)
 					fake.Pix[p*c+ch] = uint8(max(0, min(255, q)))

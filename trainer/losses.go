@@ -54,9 +54,10 @@ func (l ganLoss) forG(pred *torch.Tensor, real bool) *torch.Tensor {
 }
 
 // gradientPenalty is WGAN-GP's penalty on D's gradient at random points
-// between real and fake samples ("mixed", as the reference's
-// cal_gradient_penalty), times lambda.
-func gradientPenalty(d func(*torch.Tensor) *torch.Tensor, real, fake *torch.Tensor, lambda float64) *torch.Tensor {
+// between real and fake samples ("mixed"), times lambda, as the reference's
+// cal_gradient_penalty: the gradient of the sum of D's outputs
+// (grad_outputs of ones), over every scale of a multiscale D.
+func gradientPenalty(d func(*torch.Tensor) []*torch.Tensor, real, fake *torch.Tensor, lambda float64) *torch.Tensor {
 	shape := real.Shape()
 	n := shape[0]
 	alphaShape := []int64{n}
@@ -65,9 +66,13 @@ func gradientPenalty(d func(*torch.Tensor) *torch.Tensor, real, fake *torch.Tens
 	}
 	alpha := torch.Rand(real.DType(), real.Device(), alphaShape...)
 	interp := real.Mul(alpha).Add(fake.Detach().Mul(alpha.RSub(1))).Detach().SetRequiresGrad(true)
-	out := d(interp)
-	g := torch.Grads([]*torch.Tensor{out}, []*torch.Tensor{interp},
-		torch.GradOpts{GradOutputs: []*torch.Tensor{out.OnesLike()}, CreateGraph: true, RetainGraph: true})[0]
+	outs := d(interp)
+	ones := make([]*torch.Tensor, len(outs))
+	for i, o := range outs {
+		ones[i] = o.OnesLike()
+	}
+	g := torch.Grads(outs, []*torch.Tensor{interp},
+		torch.GradOpts{GradOutputs: ones, CreateGraph: true, RetainGraph: true})[0]
 	norm := g.Reshape(n, -1).AddScalar(1e-16).Square().SumDims([]int64{1}, false).Sqrt()
 	return norm.SubScalar(1).Square().Mean().MulScalar(lambda)
 }

@@ -3,6 +3,7 @@ package trainer
 import (
 	"fmt"
 	"image"
+	"log/slog"
 
 	torch "gogan/cgo"
 	"gogan/data"
@@ -30,6 +31,9 @@ type recipe interface {
 	// fixed lists the recipe's fixed inputs (sample noise, sample pairs),
 	// which checkpoints store so a resumed run draws the same grids.
 	fixed() []torch.Named
+	// plateauLoss names the loss whose epoch mean drives lr_policy plateau
+	// (the reference's BaseModel.metric, which its models never set).
+	plateauLoss() string
 }
 
 type namedNet struct {
@@ -120,30 +124,37 @@ func (snap *snapshot) free() {
 }
 
 // buildNets makes cfg's generator and discriminator on dev, initialised as
-// model.init_type and model.init_gain say.
+// model.init_type and model.init_gain say. G is built and initialised before
+// D is built, as both references do, so that one seed gives their weights.
 func buildNets(cfg *Config, dev torch.Device) (g, d *nets.Net, err error) {
 	if g, err = nets.NewGenerator(generatorOptions(cfg), dev); err != nil {
+		return nil, nil, err
+	}
+	if err = initNet(g, cfg); err != nil {
+		g.Free()
 		return nil, nil, err
 	}
 	if d, err = nets.NewDiscriminator(discriminatorOptions(cfg), dev); err != nil {
 		g.Free()
 		return nil, nil, err
 	}
-	for _, n := range []*nets.Net{g, d} {
-		if err = n.Init(cfg.Model.InitType, cfg.Model.InitGain); err != nil {
-			g.Free()
-			d.Free()
-			return nil, nil, err
-		}
-		if cfg.CUDA.ChannelsLast {
-			if err = torch.Try(func() { torch.ToChannelsLast(n.Parameters()) }); err != nil {
-				g.Free()
-				d.Free()
-				return nil, nil, err
-			}
-		}
+	if err = initNet(d, cfg); err != nil {
+		g.Free()
+		d.Free()
+		return nil, nil, err
 	}
 	return g, d, nil
+}
+
+// initNet draws n's initial weights and lays them out as cuda.channels_last asks.
+func initNet(n *nets.Net, cfg *Config) error {
+	if err := n.Init(cfg.Model.InitType, cfg.Model.InitGain); err != nil {
+		return err
+	}
+	if cfg.CUDA.ChannelsLast {
+		return torch.Try(func() { torch.ToChannelsLast(n.Parameters()) })
+	}
+	return nil
 }
 
 // dcgan is pytorch/examples dcgan: D on real and on detached fake, G with the
@@ -169,8 +180,11 @@ func newDCGAN(cfg *Config, dev torch.Device) (*dcgan, error) {
 	}
 	r := &dcgan{dev: dev, g: g, d: d, nz: int64(cfg.Model.NZ), prec: newPrecision(cfg, dev)}
 	r.loss, _ = newGANLoss(cfg.Train.GANMode, false)
-	// Drawn after the weights, as pytorch/examples does.
-	if err := torch.Try(func() { r.fixedNoise = torch.Randn(torch.Float32, dev, 64, r.nz, 1, 1).Persist() }); err != nil {
+	// Drawn after the weights, batch_size rows, as pytorch/examples does
+	// (torch.randn(opt.batchSize, nz, 1, 1)): the training noise that follows
+	// is then the reference's too.
+	rows := int64(cfg.Data.BatchSize)
+	if err := torch.Try(func() { r.fixedNoise = torch.Randn(torch.Float32, dev, rows, r.nz, 1, 1).Persist() }); err != nil {
 		return nil, err
 	}
 	r.optG, r.optD = newAdam(g, cfg.Train), newAdam(d, cfg.Train)
@@ -182,6 +196,8 @@ func (r *dcgan) nets() []namedNet    { return []namedNet{{"G", r.g}, {"D", r.d}}
 func (r *dcgan) optimizers() []namedOpt {
 	return []namedOpt{{"G", r.optG}, {"D", r.optD}}
 }
+
+func (r *dcgan) plateauLoss() string { return "Loss_G" }
 
 func (r *dcgan) fixed() []torch.Named {
 	return []torch.Named{{Name: "fixed_noise", Tensor: r.fixedNoise}}
@@ -266,6 +282,11 @@ func newPix2Pix(cfg *Config, dev torch.Device) (*pix2pix, error) {
 	if r.loss, err = newGANLoss(cfg.Train.GANMode, true); err != nil {
 		return nil, err
 	}
+	if r.loss.mode == "wgangp" && m.Norm == "batch" && m.NetD != "pixel" {
+		// The reference accepts it too; the WGAN-GP paper drops batch norm
+		// from the critic, whose per-sample gradient the penalty constrains.
+		slog.Warn("train.gan_mode=wgangp with model.norm=batch: the critic's BatchNorm mixes the samples the gradient penalty treats one by one (the WGAN-GP paper uses none); consider model.norm=instance or none")
+	}
 	r.optG, r.optD = newAdam(g, cfg.Train), newAdam(d, cfg.Train)
 	return r, nil
 }
@@ -315,6 +336,10 @@ func (r *pix2pix) dLoss(x *torch.Tensor, real, forG bool) *torch.Tensor {
 	return total
 }
 
+// plateauLoss is the L1 distance to the targets: the one loss of the four
+// that falls as the translation gets better.
+func (r *pix2pix) plateauLoss() string { return "G_L1" }
+
 func (r *pix2pix) fixed() []torch.Named {
 	if r.fixedA == nil {
 		return nil
@@ -343,7 +368,8 @@ func (r *pix2pix) setSamples(ds *data.Dataset, seed uint64, dev torch.Device) er
 	})
 }
 
-// imagesTensor is same-sized 8-bit HWC images as an NCHW float32 tensor in [-1, 1].
+// imagesTensor is same-sized 8-bit HWC images as an NCHW float32 tensor in
+// [-1, 1], normalised as the loader's batches are.
 func imagesTensor(ims []*data.Image) *torch.Tensor {
 	im0 := ims[0]
 	plane := im0.H * im0.W
@@ -351,7 +377,7 @@ func imagesTensor(ims []*data.Image) *torch.Tensor {
 	for i, im := range ims {
 		for p := 0; p < plane; p++ {
 			for c := 0; c < im.C; c++ {
-				out[(i*im.C+c)*plane+p] = float32(im.Pix[p*im.C+c])/127.5 - 1
+				out[(i*im.C+c)*plane+p] = data.Normalize(im.Pix[p*im.C+c])
 			}
 		}
 	}
@@ -370,15 +396,7 @@ func (r *pix2pix) step(realA, realB *torch.Tensor) []*torch.Tensor {
 	lossDReal := r.dLoss(realAB, true, false)
 	lossD := lossDFake.Add(lossDReal).MulScalar(0.5)
 	if r.loss.mode == "wgangp" {
-		d := func(x *torch.Tensor) *torch.Tensor {
-			ps := r.predictions(x)
-			out := ps[0].Mean()
-			for _, p := range ps[1:] {
-				out = out.Add(p.Mean())
-			}
-			return out
-		}
-		lossD = lossD.Add(gradientPenalty(d, realAB, fakeAB, r.lambdaGP))
+		lossD = lossD.Add(gradientPenalty(r.predictions, realAB, fakeAB, r.lambdaGP))
 	}
 	p.backward(lossD)
 	p.step(r.optD)

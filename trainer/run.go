@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 
 	torch "gogan/cgo"
@@ -57,7 +58,12 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 		return nil, err
 	}
 	cfg.Out = dir
-	return run(ctx, cfg, RunDir{Path: dir}, true, opt)
+	// NewRunDir also brings back a samples folder someone deleted.
+	rd, err := NewRunDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return run(ctx, cfg, rd, true, opt)
 }
 
 // loopState is the loop's own part of state.json's schedule field.
@@ -381,9 +387,18 @@ func (s *session) restore() error {
 			o.opt.StepCount = ls.OptSteps[o.name]
 		}
 		for _, f := range s.rec.fixed() {
-			if _, ok := saved[f.Name]; ok { // an imported pix2pix checkpoint has no sample pairs
-				copyInto(f.Name, f.Tensor)
+			src, ok := saved[f.Name]
+			if !ok { // an imported pix2pix checkpoint has no sample pairs
+				continue
 			}
+			if !slices.Equal(src.Shape(), f.Tensor.Shape()) {
+				// Runs before gogan drew DCGAN's fixed noise with batch_size
+				// rows kept 64: their grids are drawn anew.
+				slog.Warn("resume: the checkpoint's sample inputs have another shape; new ones are used", "tensor", f.Name,
+					"checkpoint", src.Shape(), "run", f.Tensor.Shape())
+				continue
+			}
+			copyInto(f.Name, f.Tensor)
 		}
 		torch.SetRNGState(torch.CPUDevice, torch.FromUint8(st.RNG["cpu"], int64(len(st.RNG["cpu"]))))
 		if s.dev.IsCUDA() {
@@ -488,7 +503,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		}
 		s.step++
 		s.last = losses
-		s.sum += losses[s.rec.lossNames()[1]]
+		s.sum += losses[s.rec.plateauLoss()]
 		s.n++
 		now := time.Now()
 		ips := float64(n) / now.Sub(batchStart).Seconds()
