@@ -1,11 +1,8 @@
 package torch
 
 import (
-	"encoding/json"
 	"math"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -16,26 +13,15 @@ import (
 // mode, and returns what it computed, as float32 values with shapes.
 func runReference(t *testing.T, mode string, cases any, inputs []Named) map[string]refValue {
 	t.Helper()
-	py := torchtest.Python(t)
+	torchtest.Python(t) // fail early, before the gogan side runs
 	dir := t.TempDir()
-	casesPath := filepath.Join(dir, "cases.json")
-	b, err := json.Marshal(cases)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(casesPath, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	casesPath := torchtest.WriteCases(t, dir, cases)
 	in := filepath.Join(dir, "in.safetensors")
 	if err := SaveSafetensors(in, inputs, nil); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.safetensors")
-	cmd := exec.Command(py, "../scripts/torch_reference.py", mode, casesPath, in, out)
-	cmd.Env = append(os.Environ(), "GOGAN_REF_THREADS=1")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("torch_reference.py %s: %v\n%s", mode, err, msg)
-	}
+	torchtest.RunScript(t, "../scripts/torch_reference.py", mode, casesPath, in, out)
 	ts, _, err := LoadSafetensors(out)
 	if err != nil {
 		t.Fatal(err)

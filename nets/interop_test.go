@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -170,7 +169,7 @@ func loadValues(t *testing.T, path string) map[string]value {
 // order, shapes and dtypes; Init and construction give PyTorch's weights
 // under the same seed.
 func TestPyTorchInterop(t *testing.T) {
-	py := torchtest.Python(t)
+	torchtest.Python(t) // fail early, before the gogan side runs
 	dir := t.TempDir()
 	if d := os.Getenv("GOGAN_NETS_KEEP"); d != "" {
 		dir = d // keep the files, to rerun the reference script by hand
@@ -281,19 +280,7 @@ func TestPyTorchInterop(t *testing.T) {
 	t.Logf("gogan side: %v", time.Since(start).Round(time.Millisecond))
 
 	start = time.Now()
-	b, err := json.Marshal(cases)
-	if err != nil {
-		t.Fatal(err)
-	}
-	casesPath := filepath.Join(dir, "cases.json")
-	if err := os.WriteFile(casesPath, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(py, "../scripts/reference_nets.py", casesPath)
-	cmd.Env = append(os.Environ(), "GOGAN_REF_THREADS=1")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("reference_nets.py: %v\n%s", err, msg)
-	}
+	torchtest.RunScript(t, "../scripts/reference_nets.py", torchtest.WriteCases(t, dir, cases))
 	t.Logf("PyTorch side: %v", time.Since(start).Round(time.Millisecond))
 
 	start = time.Now()

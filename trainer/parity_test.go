@@ -2,13 +2,12 @@ package trainer
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -107,11 +106,10 @@ type paritySide struct {
 	losses []map[string]float64 // per step
 	init   map[string][]float32 // "G.<key>", "D.<key>" before training
 	final  map[string][]float32 // "G.<key>", "optG.exp_avg.<i>", ...
-	shapes map[string][]int64
 }
 
 func TestStepParityWithReferences(t *testing.T) {
-	py := torchtest.Python(t)
+	torchtest.Python(t) // fail early, before the gogan side runs
 	torch.LockThread()
 	if _, err := torch.SetNumThreads(1); err != nil {
 		t.Fatal(err)
@@ -124,16 +122,7 @@ func TestStepParityWithReferences(t *testing.T) {
 		specs = append(specs, spec)
 		gogan[c.name] = side
 	}
-	specPath := filepath.Join(dir, "cases.json")
-	b, _ := json.MarshalIndent(specs, "", " ")
-	if err := os.WriteFile(specPath, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(py, "../scripts/parity_reference.py", specPath)
-	cmd.Env = append(os.Environ(), "GOGAN_REF_THREADS=1")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("PyTorch reference: %v\n%s", err, msg)
-	}
+	torchtest.RunScript(t, "../scripts/parity_reference.py", torchtest.WriteCases(t, dir, specs))
 	for _, c := range parityCases(t) {
 		t.Run(c.name, func(t *testing.T) {
 			compareParity(t, c, gogan[c.name], readReference(t, filepath.Join(dir, c.name, "ref.safetensors")))
@@ -153,7 +142,7 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 	if err != nil {
 		t.Fatal(err)
 	}
-	side := &paritySide{inputs: map[string][]float32{}, init: map[string][]float32{}, final: map[string][]float32{}, shapes: map[string][]int64{}}
+	side := &paritySide{inputs: map[string][]float32{}, init: map[string][]float32{}, final: map[string][]float32{}}
 	sc := torch.NewScope()
 	defer sc.Close()
 
@@ -224,7 +213,6 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 	for _, n := range rec.nets() {
 		for _, nt := range n.net.StateDict() {
 			side.final[n.name+"."+nt.Name] = floats(nt.Tensor)
-			side.shapes[n.name+"."+nt.Name] = nt.Tensor.Shape()
 		}
 	}
 	for _, o := range rec.optimizers() {
@@ -271,16 +259,9 @@ func batchTensor(bt data.Tensor) *torch.Tensor {
 	return torch.FromFloat32(slices.Clone(bt.F32), int64(s[0]), int64(s[1]), int64(s[2]), int64(s[3]))
 }
 
-func floats(t *torch.Tensor) []float32 {
-	if t.DType() == torch.Int64 {
-		var out []float32
-		for _, v := range t.Int64s() {
-			out = append(out, float32(v))
-		}
-		return out
-	}
-	return t.ToDType(torch.Float32).Float32s()
-}
+// floats is a tensor's values as float32 (num_batches_tracked's int64
+// counts convert exactly).
+func floats(t *torch.Tensor) []float32 { return t.ToDType(torch.Float32).Float32s() }
 
 // readReference reads parity_reference.py's output into the same record.
 func readReference(t *testing.T, path string) *paritySide {
@@ -289,7 +270,7 @@ func readReference(t *testing.T, path string) *paritySide {
 	if err != nil {
 		t.Fatal(err)
 	}
-	side := &paritySide{inputs: map[string][]float32{}, init: map[string][]float32{}, final: map[string][]float32{}, shapes: map[string][]int64{}}
+	side := &paritySide{inputs: map[string][]float32{}, init: map[string][]float32{}, final: map[string][]float32{}}
 	for _, nt := range ts {
 		v := floats(nt.Tensor)
 		switch {
@@ -299,27 +280,28 @@ func readReference(t *testing.T, path string) *paritySide {
 			k := strings.TrimPrefix(nt.Name, "input.")
 			side.inputs[strings.Replace(k, ".real", ".A", 1)] = v
 		case strings.HasPrefix(nt.Name, "loss."):
-			var step int
-			var name string
-			fmt.Sscanf(strings.TrimPrefix(nt.Name, "loss."), "%d.", &step)
-			name = nt.Name[strings.Index(nt.Name[5:], ".")+6:]
+			n, name, _ := strings.Cut(strings.TrimPrefix(nt.Name, "loss."), ".")
+			step, err := strconv.Atoi(n)
+			if err != nil || step < 1 {
+				t.Fatalf("%s: loss %s has no step number", path, nt.Name)
+			}
 			for len(side.losses) < step {
 				side.losses = append(side.losses, map[string]float64{})
 			}
 			side.losses[step-1][name] = float64(v[0])
 		case strings.HasPrefix(nt.Name, "final."):
 			side.final[strings.TrimPrefix(nt.Name, "final.")] = v
-			side.shapes[strings.TrimPrefix(nt.Name, "final.")] = nt.Tensor.Shape()
 		}
 		nt.Tensor.Free()
 	}
 	return side
 }
 
-// closeTo is allclose with rtol, and an atol of rtol times the tensor's
+// closeTo returns the worst |got - want| / (|want| + max|want|) and where:
+// under rtol it is allclose with rtol and an atol of rtol times the tensor's
 // largest magnitude (so elements near zero in a large tensor do not demand
-// more than float32 rounding gives). It returns the worst relative error.
-func closeTo(got, want []float32, rtol float64) (worst float64, at int) {
+// more than float32 rounding gives).
+func closeTo(got, want []float32) (worst float64, at int) {
 	scale := 0.0
 	for _, w := range want {
 		scale = math.Max(scale, math.Abs(float64(w)))
@@ -338,6 +320,16 @@ func closeTo(got, want []float32, rtol float64) (worst float64, at int) {
 	return worst, at
 }
 
+// firstDiff is the index of the first element that differs, or -1.
+func firstDiff(got, want []float32) int {
+	for i := range want {
+		if got[i] != want[i] {
+			return i
+		}
+	}
+	return -1
+}
+
 func compareParity(t *testing.T, c parityCase, g, ref *paritySide) {
 	t.Helper()
 	// Inputs: the same files through the reference's decoders and transforms.
@@ -349,7 +341,7 @@ func compareParity(t *testing.T, c parityCase, g, ref *paritySide) {
 		if len(got) != len(want) {
 			t.Fatalf("batch %s: gogan has %d values, the reference %d", k, len(got), len(want))
 		}
-		if w, i := closeTo(got, want, 0); w > 0 {
+		if i := firstDiff(got, want); i >= 0 {
 			t.Errorf("batch %s differs from the reference's pipeline: element %d is %g, want %g", k, i, got[i], want[i])
 		}
 	}
@@ -359,7 +351,7 @@ func compareParity(t *testing.T, c parityCase, g, ref *paritySide) {
 		if !ok || len(got) != len(want) {
 			t.Fatalf("initial %s: missing or of another size in gogan", k)
 		}
-		if w, i := closeTo(got, want, 0); w > 0 {
+		if i := firstDiff(got, want); i >= 0 {
 			t.Errorf("initial %s differs from the reference's seeded initialisation (element %d: %g, want %g)", k, i, got[i], want[i])
 			break
 		}
@@ -401,13 +393,17 @@ func compareParity(t *testing.T, c parityCase, g, ref *paritySide) {
 			t.Errorf("final %s: missing or of another size in gogan", k)
 			continue
 		}
-		w, i := closeTo(got, want, parityRTol)
+		w, i := closeTo(got, want)
 		if w > worst {
 			worst, where = w, k
 		}
 		if w > parityRTol {
 			t.Errorf("final %s: element %d is %.9g, reference %.9g (relative %.2g)", k, i, got[i], want[i], w)
 		}
+	}
+	if worst == 0 {
+		t.Logf("%d losses over %d steps and %d final tensors agree bit for bit", len(ref.losses[0]), paritySteps, len(ref.final))
+		return
 	}
 	t.Logf("%d losses over %d steps and %d final tensors agree; worst final tensor %s at %.2g relative", len(ref.losses[0]), paritySteps, len(ref.final), where, worst)
 }

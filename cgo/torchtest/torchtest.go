@@ -3,8 +3,10 @@
 package torchtest
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"testing"
 )
@@ -34,4 +36,31 @@ func Python(t testing.TB) string {
 		t.Fatalf("the PyTorch reference needs %s with torch (Debian python3-torch: run make setup, or set GOGAN_PYTHON): %v", py, err)
 	}
 	return py
+}
+
+// WriteCases writes a reference script's cases as dir/cases.json and
+// returns the file's path.
+func WriteCases(t testing.TB, dir string, cases any) string {
+	t.Helper()
+	b, err := json.Marshal(cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "cases.json")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// RunScript runs a reference script (its path from the test's package
+// folder, such as ../scripts/reference_nets.py) under Python on one thread,
+// failing the test with the script's output when it fails.
+func RunScript(t testing.TB, script string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(Python(t), append([]string{script}, args...)...)
+	cmd.Env = append(os.Environ(), "GOGAN_REF_THREADS=1")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s %v: %v\n%s", filepath.Base(script), args, err, msg)
+	}
 }
