@@ -114,6 +114,7 @@ import "C"
 import (
 	"bytes"
 	"image"
+	"slices"
 	"unsafe"
 )
 
@@ -138,21 +139,16 @@ func decodeJPEG(path string, b []byte, c int) (*Image, error) {
 		return nil, jpegErr(path, C.GoString(&msg[0]))
 	}
 	defer C.free(unsafe.Pointer(p))
-	n := int(w) * int(h) * int(comps)
-	pix := make([]uint8, n)
-	copy(pix, unsafe.Slice((*uint8)(unsafe.Pointer(p)), n))
-	if int(w) <= 0 || int(h) <= 0 {
+	if w <= 0 || h <= 0 {
 		return nil, fileErr(path, "image has no pixels (%dx%d)", w, h)
 	}
-	switch comps {
-	case 1: // PIL mode "L"
-		return toChannels(&Image{W: int(w), H: int(h), C: 1, Pix: pix}, c), nil
-	case 3: // PIL mode "RGB"
-		return toChannels(&Image{W: int(w), H: int(h), C: 3, Pix: pix}, c), nil
+	pix := slices.Clone(unsafe.Slice((*uint8)(unsafe.Pointer(p)), int(w)*int(h)*int(comps)))
+	if comps == 4 { // PIL mode "CMYK": its convert goes through RGB
+		cm := &image.CMYK{Pix: pix, Stride: 4 * int(w), Rect: image.Rect(0, 0, int(w), int(h))}
+		return toImage(cm, c), nil
 	}
-	// PIL mode "CMYK": its convert goes through RGB
-	cm := &image.CMYK{Pix: pix, Stride: 4 * int(w), Rect: image.Rect(0, 0, int(w), int(h))}
-	return toImage(cm, c), nil
+	// PIL mode "L" or "RGB"
+	return toChannels(&Image{W: int(w), H: int(h), C: int(comps), Pix: pix}, c), nil
 }
 
 // jpegHeader reads a JPEG's size and colour model without decoding it.
