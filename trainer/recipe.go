@@ -282,7 +282,7 @@ func newPix2Pix(cfg *Config, dev torch.Device) (*pix2pix, error) {
 	if r.loss, err = newGANLoss(cfg.Train.GANMode, true); err != nil {
 		return nil, err
 	}
-	if r.loss.mode == "wgangp" && m.Norm == "batch" && m.NetD != "pixel" {
+	if r.loss.mode == "wgangp" && m.Norm == "batch" { // every netD kind puts it after a conv
 		// The reference accepts it too; the WGAN-GP paper drops batch norm
 		// from the critic, whose per-sample gradient the penalty constrains.
 		slog.Warn("train.gan_mode=wgangp with model.norm=batch: the critic's BatchNorm mixes the samples the gradient penalty treats one by one (the WGAN-GP paper uses none); consider model.norm=instance or none")
