@@ -9,7 +9,8 @@ the script takes seed, data.root, data.batch_size, data.image_size, data.drop_la
 data.shuffle, model.nz/ngf/ndf, model.init_gain, train.lr/beta1/beta2 from it, and refuses
 what it does not reproduce (another dataset or gan_mode, several channels).
 
-The training is pytorch/examples dcgan/main.py's loop: the reference networks of
+The training is pytorch/examples dcgan/main.py's loop (parity_reference.dcgan_step, the
+transcription the step-parity test checks gogan against): the reference networks of
 scripts/reference_nets.py (DCGANGenerator / DCGANDiscriminator, which are the
 published nets at 64 and gogan's pattern at 32), weights_init, BCELoss, Adam (lr,
 (beta1, beta2)), D on real then on fake.detach(), G with the non-saturating loss,
@@ -45,6 +46,7 @@ import yaml  # noqa: E402
 from PIL import Image  # noqa: E402
 from torchvision import transforms  # noqa: E402
 
+import parity_reference  # noqa: E402  (dcgan_step: main.py's loop body)
 import reference_nets  # noqa: E402
 
 
@@ -151,7 +153,6 @@ def main():
     criterion = nn.BCELoss()
     optD = optim.Adam(netD.parameters(), lr=t["lr"], betas=(t["beta1"], t["beta2"]))
     optG = optim.Adam(netG.parameters(), lr=t["lr"], betas=(t["beta1"], t["beta2"]))
-    real_label, fake_label = 1.0, 0.0
 
     step, epoch, t0 = 0, 0, time.time()
     while step < a.steps:
@@ -161,36 +162,13 @@ def main():
             if len(idx) < bs and d["drop_last"]:
                 break
             real = data[idx]
-            n = real.size(0)
-            # (1) Update D network: maximize log(D(x)) + log(1 - D(G(z)))
-            netD.zero_grad()
-            label = torch.full((n,), real_label, dtype=real.dtype)
-            output = netD(real)
-            errD_real = criterion(output, label)
-            errD_real.backward()
-            D_x = output.mean().item()
-            noise = torch.randn(n, nz, 1, 1)
-            fake = netG(noise)
-            label.fill_(fake_label)
-            output = netD(fake.detach())
-            errD_fake = criterion(output, label)
-            errD_fake.backward()
-            D_G_z1 = output.mean().item()
-            errD = errD_real + errD_fake
-            optD.step()
-            # (2) Update G network: maximize log(D(G(z)))
-            netG.zero_grad()
-            label.fill_(real_label)
-            output = netD(fake)
-            errG = criterion(output, label)
-            errG.backward()
-            D_G_z2 = output.mean().item()
-            optG.step()
+            losses = dict(parity_reference.dcgan_step(netG, netD, criterion, optD, optG, real, nz))
             step += 1
             if step % a.log_every == 0 or step == a.steps:
                 el = time.time() - t0
                 print("[%d/%d] epoch %d Loss_D %.4f Loss_G %.4f D(x) %.4f D(G(z)) %.4f / %.4f  %.1f img/s" % (
-                    step, a.steps, epoch, errD.item(), errG.item(), D_x, D_G_z1, D_G_z2, step * bs / el), flush=True)
+                    step, a.steps, epoch, losses["Loss_D"], losses["Loss_G"], losses["D_x"], losses["D_G_z1"],
+                    losses["D_G_z2"], step * bs / el), flush=True)
             if step >= a.steps:
                 break
         epoch += 1
