@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"gogan/trainer"
+	"gogan/eval"
 )
 
 // evalCmd is `gogan eval`: quality figures (FID on a classifier gogan trains,
@@ -25,14 +25,14 @@ func evalCmd() *cobra.Command {
 }
 
 func evalClassifierCmd() *cobra.Command {
-	var o trainer.ClassifierOptions
+	var o eval.ClassifierOptions
 	var out string
 	c := &cobra.Command{
 		Use:   "classifier",
 		Short: "Train the Fashion-MNIST classifier for FID and save it (safetensors)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			res, err := trainer.TrainClassifier(context.Background(), o, out)
+			res, err := eval.TrainClassifier(context.Background(), o, out)
 			if err != nil {
 				return err
 			}
@@ -59,7 +59,7 @@ func evalClassifierCmd() *cobra.Command {
 }
 
 func evalFIDCmd() *cobra.Command {
-	var o trainer.FIDOptions
+	var o eval.FIDOptions
 	c := &cobra.Command{
 		Use:   "fid",
 		Short: "FID of DCGAN samples against the Fashion-MNIST test set, on the classifier's features",
@@ -69,7 +69,7 @@ func evalFIDCmd() *cobra.Command {
 			"features and prints the Fréchet distance between them. Images are quantised to 8 bits first.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			res, err := trainer.FID(context.Background(), o)
+			res, err := eval.FID(context.Background(), o)
 			if err != nil {
 				return err
 			}
@@ -93,7 +93,7 @@ func evalFIDCmd() *cobra.Command {
 }
 
 func evalPix2PixCmd() *cobra.Command {
-	var o trainer.Pix2PixEvalOptions
+	var o eval.Pix2PixEvalOptions
 	c := &cobra.Command{
 		Use:   "pix2pix",
 		Short: "L1, PSNR and SSIM of a pix2pix generator on held-out pairs",
@@ -104,7 +104,7 @@ func evalPix2PixCmd() *cobra.Command {
 			"and in eval mode (test.py --eval).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			res, err := trainer.EvalPix2Pix(context.Background(), o)
+			res, err := eval.EvalPix2Pix(context.Background(), o)
 			if err != nil {
 				return err
 			}

@@ -11,6 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"gogan/bench"
+	"gogan/config"
+	_ "gogan/gan/all" // every recipe registers
+	"gogan/infer"
 	"gogan/trainer"
 )
 
@@ -39,11 +43,11 @@ type configFlags struct {
 }
 
 func (f *configFlags) add(c *cobra.Command) {
-	c.Flags().StringVarP(&f.path, "config", "c", trainer.DefaultConfigPath, "YAML config file (configs/*.yaml)")
+	c.Flags().StringVarP(&f.path, "config", "c", config.DefaultConfigPath, "YAML config file (configs/*.yaml)")
 	c.Flags().StringArrayVar(&f.sets, "set", nil, "override a config key: --set train.max_steps=200 (repeatable; GOGAN_* environment variables work too)")
 }
 
-func (f *configFlags) load() (*trainer.Config, error) { return trainer.LoadConfig(f.path, f.sets) }
+func (f *configFlags) load() (*config.Config, error) { return config.LoadConfig(f.path, f.sets) }
 
 type runFlags struct{ quiet bool }
 
@@ -118,7 +122,7 @@ func sampleCmd() *cobra.Command {
 		Short: "Draw a grid of DCGAN samples from a checkpoint",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := trainer.Sample(ckpt, n, seed, device, out); err != nil {
+			if err := infer.Sample(ckpt, n, seed, device, out); err != nil {
 				return err
 			}
 			fmt.Println("wrote", out)
@@ -142,7 +146,7 @@ func translateCmd() *cobra.Command {
 		Short: "Run a pix2pix generator on a folder of images",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := trainer.Translate(ckpt, in, out, device, eval)
+			n, err := infer.Translate(ckpt, in, out, device, eval)
 			if err != nil {
 				return err
 			}
@@ -179,7 +183,7 @@ func importCmd() *cobra.Command {
 			if out != "" {
 				cfg.Out = out
 			}
-			ck, err := trainer.Import(cfg, pthG, pthD)
+			ck, err := trainer.Import(cfg, map[string]string{"G": pthG, "D": pthD})
 			if err != nil {
 				return err
 			}
@@ -206,7 +210,7 @@ func netsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := trainer.DescribeNets(cfg)
+			s, err := infer.DescribeNets(cfg)
 			if err != nil {
 				return err
 			}
@@ -227,7 +231,7 @@ func configCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if keys {
-				fmt.Print(trainer.SchemaMarkdown())
+				fmt.Print(config.SchemaMarkdown())
 				return nil
 			}
 			cfg, err := cf.load()
@@ -266,12 +270,16 @@ input shapes, losses, Adam) that scripts/bench_pytorch.py repeats in PyTorch;
 				return err
 			}
 			if specOnly {
-				return printJSONLine(trainer.NewBenchSpec(cfg))
+				spec, err := bench.NewSpec(cfg)
+				if err != nil {
+					return err
+				}
+				return printJSONLine(spec)
 			}
 			if steps < 1 || warmup < 0 {
 				return fmt.Errorf("bench: --steps %d, --warmup %d: need at least one timed step and no negative warmup", steps, warmup)
 			}
-			res, err := trainer.Bench(cfg, warmup, steps)
+			res, err := bench.Run(cfg, warmup, steps)
 			if err != nil {
 				return err
 			}

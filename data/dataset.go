@@ -576,6 +576,22 @@ type Sample struct {
 	Label int // class label, or -1
 }
 
+// NamedImage is one of a sample's images and the name its batch tensor has.
+type NamedImage struct {
+	Name  string
+	Image *Image
+}
+
+// Images lists the sample's images by the names a batch gives them: "A",
+// and "B" for pairs. A recipe reads its batch by these names.
+func (s Sample) Images() []NamedImage {
+	out := []NamedImage{{"A", s.A}}
+	if s.B != nil {
+		out = append(out, NamedImage{"B", s.B})
+	}
+	return out
+}
+
 // Sample returns sample i of the given epoch. Its random choices come from
 // (seed, epoch, i) alone, so it does not matter which worker builds it.
 func (d *Dataset) Sample(i int, seed, epoch uint64) (Sample, error) {

@@ -33,7 +33,7 @@
 //	for {
 //		b, err := l.Next(ctx)
 //		if err == io.EOF { break }       // end of epoch; the next call starts the next
-//		... copy b.A, b.B to the device, then b.Release()
+//		... copy b.Tensors to the device, then b.Release()
 //		state = l.State()                // the position to checkpoint
 //	}
 //

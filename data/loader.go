@@ -55,8 +55,9 @@ func (a *goAllocator) Release(b []byte) {
 
 // Tensor is a host batch of N x C x H x W values: F32 holds them normalised to
 // [-1, 1] (dtype float32), or U8 holds the raw 0..255 values (dtype uint8).
-// Both view Buf, the allocator's buffer.
+// Both view Buf, the allocator's buffer. Name is the sample image's name.
 type Tensor struct {
+	Name  string
 	Shape [4]int
 	F32   []float32
 	U8    []uint8
@@ -66,14 +67,15 @@ type Tensor struct {
 // Numel is N*C*H*W.
 func (t Tensor) Numel() int { return t.Shape[0] * t.Shape[1] * t.Shape[2] * t.Shape[3] }
 
-// Batch is one batch. A holds the images (the generator's input for pairs), B
-// the targets of pairs. Release it when its memory is no longer read (for
-// pinned memory, after the copy that reads it has completed).
+// Batch is one batch: a tensor for each of the samples' named images ("A":
+// the images, or the generator's input of pairs; "B": the targets of pairs).
+// Release it when its memory is no longer read (for pinned memory, after the
+// copy that reads it has completed).
 type Batch struct {
-	Epoch, Index int     // position: batch Index of Epoch
-	A, B         Tensor  // B is empty for single-image datasets
-	Labels       []int64 // class labels, nil when the dataset has none
-	Indices      []int   // dataset indices of the samples
+	Epoch, Index int      // position: batch Index of Epoch
+	Tensors      []Tensor // in the order of Sample.Images
+	Labels       []int64  // class labels, nil when the dataset has none
+	Indices      []int    // dataset indices of the samples
 	alloc        Allocator
 	released     bool
 }
@@ -81,18 +83,28 @@ type Batch struct {
 // N is the number of samples in the batch.
 func (b *Batch) N() int { return len(b.Indices) }
 
+// Tensor is the batch tensor of the named image, or nil.
+func (b *Batch) Tensor(name string) *Tensor {
+	for i := range b.Tensors {
+		if b.Tensors[i].Name == name {
+			return &b.Tensors[i]
+		}
+	}
+	return nil
+}
+
 // Release hands the batch's buffers back to the allocator. It is idempotent.
 func (b *Batch) Release() {
 	if b == nil || b.released {
 		return
 	}
 	b.released = true
-	for _, t := range []*Tensor{&b.A, &b.B} {
+	for _, t := range b.Tensors {
 		if t.Buf != nil {
 			b.alloc.Release(t.Buf)
-			*t = Tensor{}
 		}
 	}
+	b.Tensors = nil
 }
 
 // LoaderOptions are the loader's settings; Config.LoaderOptions fills them
@@ -220,7 +232,7 @@ func (l *Loader) inFlight() int { return l.o.InFlight() }
 func (o LoaderOptions) InFlight() int { return max(1, o.Workers) * max(1, o.Prefetch) }
 
 // BatchBytes lists the buffer sizes, in bytes, that a loader with options o
-// asks its Allocator for: A and (for pairs) B of a full batch, and of the
+// asks its Allocator for: each named image (A, and B for pairs) of a full batch, and of the
 // short last batch when drop_last is off. Only known when every sample has the
 // same size; otherwise nil.
 func (d *Dataset) BatchBytes(o LoaderOptions) []int {
@@ -444,8 +456,9 @@ func (l *Loader) build(ctx context.Context, e, b int) (*Batch, error) {
 }
 
 func (l *Loader) allocate(bt *Batch, s Sample, n int) error {
-	mk := func(t *Tensor, im *Image) error {
-		t.Shape = [4]int{n, im.C, im.H, im.W}
+	mk := func(name string, im *Image) error {
+		bt.Tensors = append(bt.Tensors, Tensor{Name: name, Shape: [4]int{n, im.C, im.H, im.W}})
+		t := &bt.Tensors[len(bt.Tensors)-1]
 		size := t.Numel()
 		if l.o.DType == "float32" {
 			size *= 4
@@ -468,32 +481,29 @@ func (l *Loader) allocate(bt *Batch, s Sample, n int) error {
 		}
 		return nil
 	}
-	if err := mk(&bt.A, s.A); err != nil {
-		return err
-	}
-	if s.B != nil {
-		return mk(&bt.B, s.B)
+	for _, im := range s.Images() {
+		if err := mk(im.Name, im.Image); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 func (l *Loader) put(bt *Batch, s Sample, k int) error {
-	for _, x := range []struct {
-		t  *Tensor
-		im *Image
-	}{{&bt.A, s.A}, {&bt.B, s.B}} {
-		if x.im == nil {
-			continue
+	for _, im := range s.Images() {
+		t := bt.Tensor(im.Name)
+		if t == nil {
+			return fmt.Errorf("sample %d has an image %s, the batch's first sample has none", s.Index, im.Name)
 		}
-		sh := x.t.Shape
-		if x.im.C != sh[1] || x.im.H != sh[2] || x.im.W != sh[3] {
-			return fmt.Errorf("sample %d is %dx%dx%d, the batch's first is %dx%dx%d", s.Index, x.im.C, x.im.H, x.im.W, sh[1], sh[2], sh[3])
+		sh := t.Shape
+		if im.Image.C != sh[1] || im.Image.H != sh[2] || im.Image.W != sh[3] {
+			return fmt.Errorf("sample %d's %s is %dx%dx%d, the batch's first is %dx%dx%d", s.Index, im.Name, im.Image.C, im.Image.H, im.Image.W, sh[1], sh[2], sh[3])
 		}
 		n := sh[1] * sh[2] * sh[3]
-		if x.t.F32 != nil {
-			putCHW(x.im, x.t.F32[k*n:(k+1)*n])
+		if t.F32 != nil {
+			putCHW(im.Image, t.F32[k*n:(k+1)*n])
 		} else {
-			putCHWU8(x.im, x.t.U8[k*n:(k+1)*n])
+			putCHWU8(im.Image, t.U8[k*n:(k+1)*n])
 		}
 	}
 	return nil

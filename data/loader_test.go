@@ -47,7 +47,7 @@ func collect(t testing.TB, l *Loader, n int) []*batchRec {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, &batchRec{b.Epoch, b.Index, b.Indices, b.Labels, slices.Clone(b.A.F32)})
+		out = append(out, &batchRec{b.Epoch, b.Index, b.Indices, b.Labels, slices.Clone(b.Tensor("A").F32)})
 		b.Release()
 	}
 	return out
@@ -205,12 +205,12 @@ func TestLoaderOptions(t *testing.T) {
 	lu, _ := NewLoader(d, LoaderOptions{BatchSize: 10, Workers: 2, Prefetch: 2, Shuffle: true, Seed: 1, DType: "uint8"})
 	bf, _ := lf.Next(context.Background())
 	bu, _ := lu.Next(context.Background())
-	if bu.A.F32 != nil || len(bu.A.U8) != 10*28*28 || bf.A.Shape != [4]int{10, 1, 28, 28} {
-		t.Fatalf("uint8 batch %v %d", bu.A.Shape, len(bu.A.U8))
+	if bu.Tensor("A").F32 != nil || len(bu.Tensor("A").U8) != 10*28*28 || bf.Tensor("A").Shape != [4]int{10, 1, 28, 28} {
+		t.Fatalf("uint8 batch %v %d", bu.Tensor("A").Shape, len(bu.Tensor("A").U8))
 	}
-	for i, v := range bu.A.U8 {
-		if bf.A.F32[i] != normLUT[v] || bf.A.F32[i] < -1 || bf.A.F32[i] > 1 {
-			t.Fatalf("value %d: %v vs %v", i, bf.A.F32[i], v)
+	for i, v := range bu.Tensor("A").U8 {
+		if bf.Tensor("A").F32[i] != normLUT[v] || bf.Tensor("A").F32[i] < -1 || bf.Tensor("A").F32[i] > 1 {
+			t.Fatalf("value %d: %v vs %v", i, bf.Tensor("A").F32[i], v)
 		}
 	}
 	lf.Close()
@@ -280,7 +280,7 @@ func TestLoaderAllocator(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		seen[unsafe.SliceData(b.A.F32)] = true
+		seen[unsafe.SliceData(b.Tensor("A").F32)] = true
 		b.Release()
 	}
 	l.Close()
@@ -301,8 +301,8 @@ func TestLoaderPairsAndVariableSizes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.A.Shape != [4]int{4, 3, 256, 256} || b.B.Shape != b.A.Shape || b.Labels != nil {
-		t.Errorf("shapes %v %v", b.A.Shape, b.B.Shape)
+	if b.Tensor("A").Shape != [4]int{4, 3, 256, 256} || b.Tensor("B").Shape != b.Tensor("A").Shape || b.Labels != nil {
+		t.Errorf("shapes %v %v", b.Tensor("A").Shape, b.Tensor("B").Shape)
 	}
 	l.Close()
 	// preprocess none keeps each image's size rounded to a multiple of 4 with
@@ -325,7 +325,7 @@ func TestLoaderPairsAndVariableSizes(t *testing.T) {
 	defer l.Close()
 	b1, _ := l.Next(context.Background())
 	b2, _ := l.Next(context.Background())
-	shapes := [][4]int{b1.A.Shape, b2.A.Shape}
+	shapes := [][4]int{b1.Tensor("A").Shape, b2.Tensor("A").Shape}
 	if !slices.Contains(shapes, [4]int{1, 3, 24, 32}) || !slices.Contains(shapes, [4]int{1, 3, 16, 40}) {
 		t.Errorf("preprocess none shapes %v", shapes)
 	}

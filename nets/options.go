@@ -219,3 +219,15 @@ func normLayer(norm string, n int64, dev torch.Device) Module {
 	}
 	return NewIdentity()
 }
+
+// InputMultiple is the number a generator's input height and width must be a
+// multiple of: a U-Net halves it down to 1x1, a ResNet G halves it twice.
+func InputMultiple(o Options) int {
+	if d, err := unetDowns(o); err == nil && d > 0 {
+		return 1 << d
+	}
+	if resnetBlocks(o.Kind) >= 0 {
+		return 4
+	}
+	return 1
+}

@@ -6,7 +6,7 @@ Usage: bench_pytorch.py --spec SPEC.json [--threads N] [--blas-threads N]
 SPEC.json is `gogan bench --config FILE --spec` (or a `gogan bench --json` result):
 the networks as gogan's nets.Options, which scripts/reference_nets.py builds as the
 reference implementations define them, the synthetic inputs' shapes, the GAN loss
-and Adam's settings. The step is trainer/recipe.go's, op for op:
+and Adam's settings. The step is the recipes' (gan/dcgan, gan/pix2pix), op for op:
 
   dcgan    D on real, then on G(z).detach() (two backwards), Adam on D; D frozen
            (requires_grad off), G's non-saturating loss through D, Adam on G;
@@ -57,7 +57,7 @@ def set_requires_grad(net, on):
 
 
 class GANLoss:
-    """trainer/losses.go's ganLoss (pytorch-CycleGAN-and-pix2pix's GANLoss)."""
+    """gan/losses' GAN (pytorch-CycleGAN-and-pix2pix's GANLoss)."""
 
     def __init__(self, mode, logits):
         self.mode, self.logits = mode, logits
@@ -89,7 +89,7 @@ def make_step(spec, dev, adam):
     optG = torch.optim.Adam(G.parameters(), **kw)
     optD = torch.optim.Adam(D.parameters(), **kw)
     loss = GANLoss(spec["gan_mode"], spec["logits"])
-    counts = {"params_g": sum(p.numel() for p in G.parameters()), "params_d": sum(p.numel() for p in D.parameters())}
+    counts = {"params": {"G": sum(p.numel() for p in G.parameters()), "D": sum(p.numel() for p in D.parameters())}}
     a = (torch.rand(*spec["input_a"], device=dev) * 2 - 1)
     b = (torch.rand(*spec["input_b"], device=dev) * 2 - 1) if spec.get("input_b") else None
 

@@ -1,4 +1,4 @@
-"""The reference figures for gogan's eval metrics (trainer/eval_test.go).
+"""The reference figures for gogan's eval metrics (eval/eval_test.go).
 
 Usage:
   eval_reference.py fd IN.safetensors      tensors "a" [N1, D] and "b" [N2, D] (float64)

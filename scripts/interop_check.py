@@ -1,4 +1,4 @@
-"""PyTorch side of gogan's checkpoint interop tests (trainer/interop_test.go).
+"""PyTorch side of gogan's checkpoint interop tests (infer/interop_test.go).
 
   interop_check.py forward OPTS.json WEIGHTS.safetensors INPUT.safetensors OUT.safetensors
       builds the reference generator for gogan's nets.Options, loads the

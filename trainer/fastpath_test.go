@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	torch "gogan/cgo"
+	"gogan/config"
+	"gogan/gan"
 )
 
 // fastpathConfigs are small DCGAN and pix2pix steps (pix2pix without dropout,
@@ -30,7 +32,7 @@ func fastpathRun(t *testing.T, recipe, device string, o runOpts) (losses []map[s
 	extra, steps := o.sets, o.steps
 	sets := append(append([]string{}, fastpathConfigs[recipe]...), "device="+device, "threads=2", "data.drop_last=true",
 		"out="+filepath.Join(t.TempDir(), "run"))
-	cfg, err := LoadConfig("", append(sets, extra...))
+	cfg, err := config.LoadConfig("", append(sets, extra...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,42 +43,45 @@ func fastpathRun(t *testing.T, recipe, device string, o runOpts) (losses []map[s
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := NewBenchSpec(cfg)
-	var inputs [][2]*torch.Tensor
+	var inputs []gan.Batch
 	sc := torch.NewScope()
 	defer sc.Close()
 	torch.ManualSeed(1234)
 	for i := 0; i < steps; i++ {
 		// Drawn on the CPU, so every device and variant trains on the same batches.
-		a, b := spec.syntheticBatch(torch.CPUDevice)
-		in := [2]*torch.Tensor{a.To(dev), nil}
-		if b != nil {
-			in[1] = b.To(dev)
+		b, err := gan.RandomBatch(cfg, torch.CPUDevice)
+		if err != nil {
+			t.Fatal(err)
 		}
-		inputs = append(inputs, in)
+		on := gan.Batch{}
+		for name, x := range b {
+			on[name] = x.To(dev)
+		}
+		inputs = append(inputs, on)
+		gan.FreeBatch(b)
 	}
 	torch.ManualSeed(uint64(cfg.Seed))
-	rec, err := newRecipe(cfg, dev)
-	if err != nil {
+	s := &session{cfg: cfg, dev: dev}
+	defer s.close()
+	if err := s.newRecipe(); err != nil {
 		t.Fatal(err)
 	}
-	s := &session{cfg: cfg, dev: dev, rec: rec}
-	defer s.close()
+	rec := s.rec
 	err = torch.Try(func() {
 		if o.capturable {
-			for _, opt := range rec.optimizers() {
-				opt.opt.MakeCapturable()
+			for _, opt := range rec.Optimizers() {
+				opt.Adam.MakeCapturable()
 			}
 		}
 		for _, in := range inputs {
 			step := torch.NewScope()
-			losses = append(losses, s.runStep(in[0], in[1]))
+			losses = append(losses, s.runStep(in))
 			step.Close()
 		}
 		state = map[string][]float32{}
-		for _, n := range rec.nets() {
-			for _, nt := range n.net.StateDict() {
-				state[n.name+"."+nt.Name] = nt.Tensor.ToDType(torch.Float32).Float32s()
+		for _, n := range rec.Nets() {
+			for _, nt := range n.Net.StateDict() {
+				state[n.Role+"."+nt.Name] = nt.Tensor.ToDType(torch.Float32).Float32s()
 			}
 		}
 	})
@@ -96,7 +101,7 @@ func fastpathRun(t *testing.T, recipe, device string, o runOpts) (losses []map[s
 type runOpts struct {
 	sets       []string // config settings beyond fastpathConfigs
 	steps      int
-	edit       func(*Config)
+	edit       func(*config.Config)
 	capturable bool // eager steps with Adam's step count and LR on the device
 }
 
@@ -191,7 +196,7 @@ func TestBF16AutocastOnCPU(t *testing.T) {
 	for _, recipe := range []string{"dcgan", "pix2pix"} {
 		want, _ := fastpathRun(t, recipe, "cpu", runOpts{steps: 3})
 		// LoadConfig refuses cuda.amp on device=cpu: set it after loading.
-		got, _ := fastpathRun(t, recipe, "cpu", runOpts{steps: 3, edit: func(c *Config) { c.CUDA.AMP = "bf16" }})
+		got, _ := fastpathRun(t, recipe, "cpu", runOpts{steps: 3, edit: func(c *config.Config) { c.CUDA.AMP = "bf16" }})
 		if d, where := lossDiff(got[:1], want[:1]); d > ampTolerance {
 			t.Errorf("%s: bf16 first-step losses differ from float32 by %.3g (%s)", recipe, d, where)
 		}
@@ -201,25 +206,6 @@ func TestBF16AutocastOnCPU(t *testing.T) {
 // ampTolerance bounds the relative difference between a mixed-precision
 // step's losses and float32's on the same weights and batch.
 const ampTolerance = 0.03
-
-func TestGradScaler(t *testing.T) {
-	s := newGradScaler()
-	s.foundInf = true
-	s.update()
-	if s.Scale != scalerInit/2 || s.GrowthTracker != 0 {
-		t.Fatalf("after an overflow: scale %g tracker %d", s.Scale, s.GrowthTracker)
-	}
-	for i := 0; i < scalerInterval-1; i++ {
-		s.update()
-	}
-	if s.Scale != scalerInit/2 || s.GrowthTracker != scalerInterval-1 {
-		t.Fatalf("after %d good steps: scale %g tracker %d", scalerInterval-1, s.Scale, s.GrowthTracker)
-	}
-	s.update()
-	if s.Scale != scalerInit || s.GrowthTracker != 0 {
-		t.Fatalf("after %d good steps: scale %g tracker %d, want it doubled", scalerInterval, s.Scale, s.GrowthTracker)
-	}
-}
 
 func TestFastPathConfigErrors(t *testing.T) {
 	for _, c := range []struct {
@@ -232,18 +218,18 @@ func TestFastPathConfigErrors(t *testing.T) {
 		{[]string{"cuda.cuda_graph=true", "data.drop_last=true", "cuda.amp=fp16"}, "use cuda.amp=bf16"},
 		{[]string{"recipe=pix2pix", "train.gan_mode=wgangp", "cuda.amp=bf16"}, "gan_mode=wgangp"},
 	} {
-		_, err := LoadConfig("", append(c.sets, "out="+filepath.Join(t.TempDir(), "run")))
+		_, err := config.LoadConfig("", append(c.sets, "out="+filepath.Join(t.TempDir(), "run")))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: got %v, want an error containing %q", c.sets, err, c.want)
 		}
 	}
 	if !torch.CUDAIsAvailable() {
 		// device=auto resolves to the CPU here: deviceFor says what is missing.
-		cfg, err := LoadConfig("", []string{"cuda.amp=bf16", "out=" + filepath.Join(t.TempDir(), "run")})
+		cfg, err := config.LoadConfig("", []string{"cuda.amp=bf16", "out=" + filepath.Join(t.TempDir(), "run")})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := deviceFor(cfg); err == nil || !strings.Contains(err.Error(), "needs a CUDA device") {
+		if _, err := DeviceFor(cfg); err == nil || !strings.Contains(err.Error(), "needs a CUDA device") {
 			t.Errorf("device=auto on a CPU machine with cuda.amp=bf16: got %v", err)
 		}
 	}
@@ -344,7 +330,7 @@ func TestCUDAMixedPrecision(t *testing.T) {
 // TestScalerInCheckpointState: the fp16 grad scaler's state goes into
 // state.json's schedule record and comes back (runs without it omit it).
 func TestScalerInCheckpointState(t *testing.T) {
-	b, err := json.Marshal(loopState{Schedule: &Schedule{}, AMPScaler: &gradScaler{Scale: 1024, GrowthTracker: 7}})
+	b, err := json.Marshal(loopState{Schedule: &Schedule{}, AMPScaler: &gan.GradScaler{Scale: 1024, GrowthTracker: 7}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"gogan/runfolder"
 )
 
 // TestOldRunFolderResumes: a run folder written by gogan at fb65796 (before
@@ -26,11 +28,11 @@ func TestOldRunFolderResumes(t *testing.T) {
 	if res.Step != 9 {
 		t.Fatalf("resumed run ended at step %d, want 9", res.Step)
 	}
-	got, err := ReadMetrics(filepath.Join(dir, "metrics.csv"))
+	got, err := runfolder.ReadMetrics(filepath.Join(dir, "metrics.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := ReadMetrics("testdata/run-fb65796-uninterrupted-metrics.csv")
+	want, err := runfolder.ReadMetrics("testdata/run-fb65796-uninterrupted-metrics.csv")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,9 @@ package trainer
 
 import (
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -17,7 +18,7 @@ type NonFiniteError struct {
 
 func (e *NonFiniteError) Error() string {
 	var all []string
-	for _, n := range sortedKeys(e.Losses) {
+	for _, n := range slices.Sorted(maps.Keys(e.Losses)) {
 		all = append(all, fmt.Sprintf("%s=%g", n, e.Losses[n]))
 	}
 	return fmt.Sprintf("loss %s is %v at step %d (losses: %s); training diverged: lower train.lr, check the data, or resume from an earlier checkpoint",
@@ -27,12 +28,7 @@ func (e *NonFiniteError) Error() string {
 // CheckFinite returns a *NonFiniteError naming the first (by name) loss that
 // is NaN or infinite, so the loop stops before a bad step reaches a checkpoint.
 func CheckFinite(losses map[string]float64, step int) error {
-	names := make([]string, 0, len(losses))
-	for n := range losses {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(losses)) {
 		if v := losses[n]; math.IsNaN(v) || math.IsInf(v, 0) {
 			return &NonFiniteError{Step: step, Name: n, Value: v, Losses: losses}
 		}

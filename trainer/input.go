@@ -6,6 +6,7 @@ import (
 
 	torch "gogan/cgo"
 	"gogan/data"
+	"gogan/gan"
 )
 
 // stagedBatch is a batch taken from the loader with its tensors on the way
@@ -14,8 +15,8 @@ import (
 // step waits for the copies on the device, not on the host.
 type stagedBatch struct {
 	batch  *data.Batch
-	err    error // io.EOF at an epoch's end, or the loader's error
-	a, b   *torch.Tensor
+	err    error     // io.EOF at an epoch's end, or the loader's error
+	inputs gan.Batch // the batch's named tensors on the device
 	events []*torch.Event
 	owned  []*torch.Tensor // tensors made for this batch alone, freed with it
 }
@@ -74,12 +75,13 @@ func (s *session) take(ctx context.Context) *stagedBatch {
 	if err != nil {
 		return &stagedBatch{err: err}
 	}
-	st := &stagedBatch{batch: b}
+	st := &stagedBatch{batch: b, inputs: gan.Batch{}}
 	slot := s.slot
 	s.slot ^= 1
 	if err := torch.Try(func() {
-		st.a = s.upload(st, b.A, "A", slot)
-		st.b = s.upload(st, b.B, "B", slot)
+		for _, t := range b.Tensors {
+			st.inputs[t.Name] = s.upload(st, t, slot)
+		}
 	}); err != nil {
 		st.release()
 		return &stagedBatch{err: fmt.Errorf("batch to %s: %w", s.dev, err)}
@@ -91,10 +93,7 @@ func (s *session) take(ctx context.Context) *stagedBatch {
 // itself (no copy) on the CPU; on CUDA, a copy-stream copy from the pinned
 // buffer into staging buffer slot; a copy of Go memory when the pool had no
 // buffer free.
-func (s *session) upload(st *stagedBatch, t data.Tensor, name string, slot int) *torch.Tensor {
-	if t.Buf == nil {
-		return nil
-	}
+func (s *session) upload(st *stagedBatch, t data.Tensor, slot int) *torch.Tensor {
 	shape := []int64{int64(t.Shape[0]), int64(t.Shape[1]), int64(t.Shape[2]), int64(t.Shape[3])}
 	var host *torch.Tensor
 	if s.pool != nil {
@@ -110,7 +109,7 @@ func (s *session) upload(st *stagedBatch, t data.Tensor, name string, slot int) 
 	if !s.dev.IsCUDA() {
 		return host
 	}
-	dst := s.stagingBuffer(name, slot, shape)
+	dst := s.stagingBuffer(t.Name, slot, shape)
 	st.events = append(st.events, torch.CopyOnSideStream(dst, host))
 	return dst
 }

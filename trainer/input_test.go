@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	torch "gogan/cgo"
+	"gogan/config"
+	"gogan/runfolder"
 )
 
 // writeImageFolder writes n small RGB PNGs of random-looking blobs.
@@ -48,7 +50,7 @@ func trainResumeExact(t *testing.T, device string, extra []string, tol float64) 
 		"train.log_every=1", "train.sample_every=0", "train.checkpoint_every=0", "device=" + device, "threads=2"}, extra...)
 	ctx := context.Background()
 	run := func(name string, sets ...string) string {
-		cfg, err := LoadConfig("", append(append(append([]string{}, base...), "out="+filepath.Join(t.TempDir(), name)), sets...))
+		cfg, err := config.LoadConfig("", append(append(append([]string{}, base...), "out="+filepath.Join(t.TempDir(), name)), sets...))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,11 +65,11 @@ func trainResumeExact(t *testing.T, device string, extra []string, tol float64) 
 	if _, err := Resume(ctx, stopped, []string{"train.max_steps=0"}, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
 		t.Fatalf("resume: %v", err)
 	}
-	a, err := ReadMetrics(filepath.Join(straight, "metrics.csv"))
+	a, err := runfolder.ReadMetrics(filepath.Join(straight, "metrics.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := ReadMetrics(filepath.Join(stopped, "metrics.csv"))
+	b, err := runfolder.ReadMetrics(filepath.Join(stopped, "metrics.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +84,7 @@ func trainResumeExact(t *testing.T, device string, extra []string, tol float64) 
 }
 
 // metricsLosses is metrics.csv's loss columns, a map per row.
-func metricsLosses(m *Metrics) []map[string]float64 {
+func metricsLosses(m *runfolder.Metrics) []map[string]float64 {
 	var out []map[string]float64
 	for _, row := range m.Rows {
 		ls := map[string]float64{}

@@ -13,7 +13,9 @@ import (
 
 	torch "gogan/cgo"
 	"gogan/cgo/torchtest"
+	"gogan/config"
 	"gogan/data"
+	"gogan/gan"
 )
 
 // Step-for-step parity with the references. gogan and an independent
@@ -137,7 +139,7 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := LoadConfig("", append(slices.Clone(c.sets), "out="+filepath.Join(dir, "run"), "device=cpu", "threads=1",
+	cfg, err := config.LoadConfig("", append(slices.Clone(c.sets), "out="+filepath.Join(dir, "run"), "device=cpu", "threads=1",
 		"seed="+fmt.Sprint(paritySeed), "data.shuffle=false", "data.no_flip=true", "data.workers=0", "data.preprocess=resize_and_crop"))
 	if err != nil {
 		t.Fatal(err)
@@ -148,22 +150,15 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 
 	// The run's own start: the seed, then the recipe builds its networks.
 	torch.ManualSeed(paritySeed)
-	rec, err := newRecipe(cfg, torch.CPUDevice)
+	rec, err := gan.New(cfg, torch.CPUDevice)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		for _, n := range rec.nets() {
-			n.net.Free()
-		}
-		for _, o := range rec.optimizers() {
-			o.opt.Free()
-		}
-	}()
+	defer gan.Free(rec)
 	var weights []torch.Named
-	for _, n := range rec.nets() {
-		for _, nt := range n.net.StateDict() {
-			name := n.name + "." + nt.Name
+	for _, n := range rec.Nets() {
+		for _, nt := range n.Net.StateDict() {
+			name := n.Role + "." + nt.Name
 			weights = append(weights, torch.Named{Name: name, Tensor: nt.Tensor})
 			side.init[name] = floats(nt.Tensor)
 		}
@@ -174,7 +169,11 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 	}
 
 	// The first batches, in dataset order.
-	ds, err := data.Open(context.Background(), cfg.dataConfig(), nil)
+	dc, err := gan.DataConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := data.Open(context.Background(), dc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,51 +182,61 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 		t.Fatal(err)
 	}
 	defer lo.Close()
-	var batches [][2]*torch.Tensor
+	var batches []gan.Batch
 	var indices [][]int
 	for b := range paritySteps {
 		bt, err := lo.Next(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, bb := batchTensor(bt.A), batchTensor(bt.B)
-		batches = append(batches, [2]*torch.Tensor{a, bb})
-		indices = append(indices, slices.Clone(bt.Indices))
-		side.inputs[fmt.Sprintf("%d.A", b)] = floats(a)
-		if bb != nil {
-			side.inputs[fmt.Sprintf("%d.B", b)] = floats(bb)
+		batch := gan.Batch{}
+		for _, x := range bt.Tensors {
+			batch[x.Name] = batchTensor(x)
+			side.inputs[fmt.Sprintf("%d.%s", b, x.Name)] = floats(batch[x.Name])
 		}
+		batches = append(batches, batch)
+		indices = append(indices, slices.Clone(bt.Indices))
 		bt.Release()
 	}
 
 	torch.ManualSeed(parityStepSeed)
 	for _, bt := range batches {
-		rec.draw(bt[0].Shape()[0])
-		outs := rec.step(bt[0], bt[1])
+		if d, ok := rec.(gan.NoiseDrawer); ok {
+			d.DrawNoise(bt["A"].Shape()[0])
+		}
+		outs := rec.Step(bt)
 		l := map[string]float64{}
-		for i, name := range rec.lossNames() {
+		for i, name := range rec.LossNames() {
 			l[name] = outs[i].Item()
 		}
 		side.losses = append(side.losses, l)
 	}
-	for _, n := range rec.nets() {
-		for _, nt := range n.net.StateDict() {
-			side.final[n.name+"."+nt.Name] = floats(nt.Tensor)
+	for _, n := range rec.Nets() {
+		for _, nt := range n.Net.StateDict() {
+			side.final[n.Role+"."+nt.Name] = floats(nt.Tensor)
 		}
 	}
-	for _, o := range rec.optimizers() {
-		for i := range o.opt.Params {
-			side.final[fmt.Sprintf("opt%s.exp_avg.%d", o.name, i)] = floats(o.opt.ExpAvg[i])
-			side.final[fmt.Sprintf("opt%s.exp_avg_sq.%d", o.name, i)] = floats(o.opt.ExpAvgSq[i])
+	for _, o := range rec.Optimizers() {
+		for i := range o.Adam.Params {
+			side.final[fmt.Sprintf("opt%s.exp_avg.%d", o.Name, i)] = floats(o.Adam.ExpAvg[i])
+			side.final[fmt.Sprintf("opt%s.exp_avg_sq.%d", o.Name, i)] = floats(o.Adam.ExpAvgSq[i])
 		}
+	}
+	specG, err := gan.NetSpecOf(cfg, "G")
+	if err != nil {
+		t.Fatal(err)
+	}
+	specD, err := gan.NetSpecOf(cfg, "D")
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	t0 := cfg.Train
 	spec := map[string]any{
-		"name": c.name, "recipe": cfg.Recipe, "G": generatorOptions(cfg).WithDefaults(), "D": discriminatorOptions(cfg).WithDefaults(),
+		"name": c.name, "recipe": cfg.Recipe, "G": specG.Options.WithDefaults(), "D": specD.Options.WithDefaults(),
 		"init_type": cfg.Model.InitType, "init_gain": cfg.Model.InitGain, "seed": paritySeed,
 		"gan_mode": t0.GANMode, "lr": t0.LR, "beta1": t0.Beta1, "beta2": t0.Beta2,
-		"lambda_L1": t0.LambdaL1, "lambda_gp": t0.LambdaGP, "nz": cfg.Model.NZ,
+		"lambda_L1": cfg.Float("train.lambda_L1"), "lambda_gp": t0.LambdaGP, "nz": cfg.Int("model.nz"),
 		"weights": weightsPath, "step_seed": parityStepSeed, "steps": paritySteps,
 		"out": filepath.Join(dir, "ref.safetensors"),
 	}
@@ -250,11 +259,8 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 	return spec, side
 }
 
-// batchTensor is a host batch as a tensor (nil for a missing B).
+// batchTensor is a host batch tensor as a tensor.
 func batchTensor(bt data.Tensor) *torch.Tensor {
-	if bt.F32 == nil {
-		return nil
-	}
 	s := bt.Shape
 	return torch.FromFloat32(slices.Clone(bt.F32), int64(s[0]), int64(s[1]), int64(s[2]), int64(s[3]))
 }

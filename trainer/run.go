@@ -14,7 +14,11 @@ import (
 	"time"
 
 	torch "gogan/cgo"
+	"gogan/config"
 	"gogan/data"
+	"gogan/gan"
+	"gogan/report"
+	"gogan/runfolder"
 )
 
 // RunOptions are how a run talks to the person watching it.
@@ -25,7 +29,7 @@ type RunOptions struct {
 
 // Result is where a run ended.
 type Result struct {
-	Run        RunDir
+	Run        runfolder.RunDir
 	Step       int
 	Epoch      int
 	Losses     map[string]float64
@@ -35,12 +39,12 @@ type Result struct {
 
 // Train starts a new run in cfg.Out. A folder that already holds
 // checkpoints is refused: resume it, or pick another out.
-func Train(ctx context.Context, cfg *Config, opt RunOptions) (*Result, error) {
-	rd, err := NewRunDir(cfg.Out)
+func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, error) {
+	rd, err := runfolder.NewRunDir(cfg.Out)
 	if err != nil {
 		return nil, err
 	}
-	if cks, _ := ListCheckpoints(rd.Path); len(cks) > 0 {
+	if cks, _ := runfolder.ListCheckpoints(rd.Path); len(cks) > 0 {
 		return nil, fmt.Errorf("run folder %s already holds checkpoints (newest: step %d): continue it with `gogan resume %s`, or set out to a new folder", rd.Path, cks[0].Step, rd.Path)
 	}
 	return run(ctx, cfg, rd, false, opt)
@@ -53,13 +57,13 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("resume %s: not a gogan run folder (no config.yaml): %w", dir, err)
 	}
-	cfg, err := LoadConfig(path, sets)
+	cfg, err := config.LoadConfig(path, sets)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Out = dir
 	// NewRunDir also brings back a samples folder someone deleted.
-	rd, err := NewRunDir(dir)
+	rd, err := runfolder.NewRunDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -75,15 +79,18 @@ type loopState struct {
 	LastImgPS float64          `json:"images_per_s"`
 	// The fp16 grad scaler's state (cuda.amp=fp16), so a resumed run scales
 	// its losses as the uninterrupted one would.
-	AMPScaler *gradScaler `json:"amp_scaler,omitempty"`
+	AMPScaler *gan.GradScaler `json:"amp_scaler,omitempty"`
+	// The recipe's host-side state (gan.HostState).
+	Recipe json.RawMessage `json:"recipe,omitempty"`
 }
 
 // session holds one run's objects while it trains.
 type session struct {
-	cfg    *Config
-	rd     RunDir
+	cfg    *config.Config
+	rd     runfolder.RunDir
 	dev    torch.Device
-	rec    recipe
+	rec    gan.Recipe
+	prec   *gan.Precision
 	loader *data.Loader
 	pool   *hostPool
 	sched  *Schedule
@@ -102,7 +109,8 @@ type session struct {
 	staging  map[string]*torch.Tensor
 }
 
-func deviceFor(cfg *Config) (torch.Device, error) {
+// DeviceFor is the device cfg trains on, checked against its cuda.* settings.
+func DeviceFor(cfg *config.Config) (torch.Device, error) {
 	dev, err := torch.ParseDevice(cfg.Device)
 	if err != nil {
 		return dev, fmt.Errorf("device: %w", err)
@@ -123,38 +131,12 @@ func deviceFor(cfg *Config) (torch.Device, error) {
 	return dev, nil
 }
 
-// dataConfig maps the data.* keys onto the data package's options.
-func (c *Config) dataConfig() data.Config {
-	d := c.Data
-	dc := data.Config{Root: d.Root, Dataset: d.Dataset, Phase: d.Phase, Source: d.Source, EdgeDetector: d.Edges,
-		BatchSize: d.BatchSize, Workers: d.Workers, Prefetch: d.Prefetch, Shuffle: d.Shuffle, DropLast: d.DropLast,
-		Preprocess: d.Preprocess, LoadSize: d.LoadSize, CropSize: d.CropSize, NoFlip: d.NoFlip, Direction: d.Direction,
-		Channels: d.Channels, SkipInvalid: d.SkipInvalid, InMemory: d.InMemory, MaxSamples: d.MaxSamples, DType: "float32"}
-	if c.Recipe == "dcgan" {
-		dc.ImageSize = d.ImageSize
-		dc.Preprocess = data.ResizeCenterCrop
-	} else {
-		dc.InputNC, dc.OutputNC = c.Model.InputNC, c.Model.OutputNC
-	}
-	return dc
-}
-
-func newRecipe(cfg *Config, dev torch.Device) (recipe, error) {
-	switch cfg.Recipe {
-	case "dcgan":
-		return newDCGAN(cfg, dev)
-	case "pix2pix":
-		return newPix2Pix(cfg, dev)
-	}
-	return nil, fmt.Errorf("recipe %q: expected dcgan or pix2pix", cfg.Recipe)
-}
-
-func run(ctx context.Context, cfg *Config, rd RunDir, resume bool, opt RunOptions) (res *Result, err error) {
+func run(ctx context.Context, cfg *config.Config, rd runfolder.RunDir, resume bool, opt RunOptions) (res *Result, err error) {
 	// Every libtorch call of the run happens on this goroutine's thread.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	torch.KeepHostMemory()
-	dev, err := deviceFor(cfg)
+	dev, err := DeviceFor(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +169,11 @@ func run(ctx context.Context, cfg *Config, rd RunDir, resume bool, opt RunOption
 
 // open builds the data pipeline and the recipe.
 func (s *session) open(ctx context.Context) error {
-	ds, err := data.Open(ctx, s.cfg.dataConfig(), nil)
+	dc, err := gan.DataConfig(s.cfg)
+	if err != nil {
+		return err
+	}
+	ds, err := data.Open(ctx, dc, nil)
 	if err != nil {
 		return err
 	}
@@ -204,11 +190,11 @@ func (s *session) open(ctx context.Context) error {
 	if s.loader, err = data.NewLoader(ds, lo); err != nil {
 		return err
 	}
-	if s.rec, err = newRecipe(s.cfg, s.dev); err != nil {
+	if err := s.newRecipe(); err != nil {
 		return err
 	}
-	if p, ok := s.rec.(*pix2pix); ok {
-		if err := p.setSamples(ds, uint64(s.cfg.Seed), s.dev); err != nil {
+	if src, ok := s.rec.(gan.SampleSource); ok {
+		if err := src.TakeSamples(ds, uint64(s.cfg.Seed)); err != nil {
 			return err
 		}
 	}
@@ -229,13 +215,32 @@ func (s *session) close() {
 		s.pool.Free()
 	}
 	if s.rec != nil {
-		for _, n := range s.rec.nets() {
-			n.net.Free()
-		}
-		for _, o := range s.rec.optimizers() {
-			o.opt.Free()
-		}
+		gan.Free(s.rec)
 	}
+}
+
+// newRecipe builds the config's recipe on the session's device.
+func (s *session) newRecipe() error {
+	def, err := gan.For(s.cfg)
+	if err != nil {
+		return err
+	}
+	s.prec = gan.NewPrecision(s.cfg.CUDA.AMP, s.dev)
+	if s.rec, err = def.New(gan.Env{Config: s.cfg, Device: s.dev, Precision: s.prec}); err != nil {
+		return err
+	}
+	if u, ok := s.rec.(gan.GraphUnsafe); ok && s.cfg.CUDA.CUDAGraph {
+		return fmt.Errorf("cuda.cuda_graph: recipe %s cannot be captured in a CUDA graph (%s); set cuda.cuda_graph=false", s.cfg.Recipe, u.GraphUnsafe())
+	}
+	return nil
+}
+
+// plateauLoss is the loss whose epoch mean drives lr_policy plateau.
+func (s *session) plateauLoss() string {
+	if p, ok := s.rec.(gan.PlateauMetric); ok {
+		return p.PlateauLoss()
+	}
+	return s.rec.LossNames()[0]
 }
 
 func (s *session) totalEpochs() int { return s.cfg.Train.Epochs + s.cfg.Train.EpochsDecay }
@@ -249,8 +254,8 @@ func (s *session) maxSteps() int {
 }
 
 func (s *session) setLR(lr float64) {
-	for _, o := range s.rec.optimizers() {
-		o.opt.SetLR(lr)
+	for _, o := range s.rec.Optimizers() {
+		o.Adam.SetLR(lr)
 	}
 }
 
@@ -263,7 +268,7 @@ func (s *session) trainStep(ctx context.Context, st *stagedBatch, prefetch bool)
 		sc := torch.NewScope()
 		defer sc.Close()
 		st.wait()
-		out := s.launchStep(st.a, st.b)
+		out := s.launchStep(st.inputs)
 		if prefetch {
 			s.prefetch(ctx)
 		}
@@ -276,20 +281,28 @@ func (s *session) trainStep(ctx context.Context, st *stagedBatch, prefetch bool)
 // the optimizers' moments and the recipe's fixed inputs.
 func (s *session) weights() []torch.Named {
 	var ws []torch.Named
-	for _, n := range s.rec.nets() {
-		for _, nt := range n.net.StateDict() {
-			ws = append(ws, torch.Named{Name: n.name + "." + nt.Name, Tensor: nt.Tensor})
+	for _, n := range s.rec.Nets() {
+		for _, nt := range n.Net.StateDict() {
+			ws = append(ws, torch.Named{Name: n.Role + "." + nt.Name, Tensor: nt.Tensor})
 		}
 	}
-	for _, o := range s.rec.optimizers() {
-		o.opt.State("") // allocate the moments if no step ran yet
-		for i := range o.opt.Params {
+	for _, o := range s.rec.Optimizers() {
+		o.Adam.State("") // allocate the moments if no step ran yet
+		for i := range o.Adam.Params {
 			ws = append(ws,
-				torch.Named{Name: fmt.Sprintf("optimizer.%s.exp_avg.%d", o.name, i), Tensor: o.opt.ExpAvg[i]},
-				torch.Named{Name: fmt.Sprintf("optimizer.%s.exp_avg_sq.%d", o.name, i), Tensor: o.opt.ExpAvgSq[i]})
+				torch.Named{Name: fmt.Sprintf("optimizer.%s.exp_avg.%d", o.Name, i), Tensor: o.Adam.ExpAvg[i]},
+				torch.Named{Name: fmt.Sprintf("optimizer.%s.exp_avg_sq.%d", o.Name, i), Tensor: o.Adam.ExpAvgSq[i]})
 		}
 	}
-	return append(ws, s.rec.fixed()...)
+	return append(ws, s.fixed()...)
+}
+
+// fixed lists the recipe's fixed inputs, if it has any.
+func (s *session) fixed() []torch.Named {
+	if f, ok := s.rec.(gan.FixedInputs); ok {
+		return f.Fixed()
+	}
+	return nil
 }
 
 // checkpoint writes the complete state after the current step.
@@ -307,9 +320,15 @@ func (s *session) checkpoint() error {
 	}); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	ls := loopState{Schedule: s.sched, OptSteps: map[string]int64{}, EpochSum: s.sum, EpochN: s.n, AMPScaler: s.rec.precision().scaler}
-	for _, o := range s.rec.optimizers() {
-		ls.OptSteps[o.name] = o.opt.StepCount
+	ls := loopState{Schedule: s.sched, OptSteps: map[string]int64{}, EpochSum: s.sum, EpochN: s.n, AMPScaler: s.prec.Scaler}
+	for _, o := range s.rec.Optimizers() {
+		ls.OptSteps[o.Name] = o.Adam.StepCount
+	}
+	if h, ok := s.rec.(gan.HostState); ok {
+		var err error
+		if ls.Recipe, err = h.SaveHostState(); err != nil {
+			return fmt.Errorf("checkpoint: recipe %s state: %w", s.cfg.Recipe, err)
+		}
 	}
 	sched, err := json.Marshal(ls)
 	if err != nil {
@@ -325,20 +344,20 @@ func (s *session) checkpoint() error {
 	if err != nil {
 		return fmt.Errorf("checkpoint: config: %w", err)
 	}
-	st := CheckpointState{Epoch: s.epoch, Step: s.step, Seed: s.cfg.Seed, RNG: rng, Schedule: sched, Loader: loader,
-		Config: string(cfgYAML), Metrics: CheckpointMetrics{Last: s.last}}
-	meta := map[string]string{"gogan": Version, "recipe": s.cfg.Recipe, "step": fmt.Sprint(s.step)}
-	ck, err := WriteCheckpoint(s.rd.Path, st, func(w io.Writer) error { return torch.WriteSafetensors(w, ws, meta) })
+	st := runfolder.CheckpointState{Epoch: s.epoch, Step: s.step, Seed: s.cfg.Seed, RNG: rng, Schedule: sched, Loader: loader,
+		Config: string(cfgYAML), Metrics: runfolder.CheckpointMetrics{Last: s.last}}
+	meta := map[string]string{"gogan": runfolder.Version, "recipe": s.cfg.Recipe, "step": fmt.Sprint(s.step)}
+	ck, err := runfolder.WriteCheckpoint(s.rd.Path, st, func(w io.Writer) error { return torch.WriteSafetensors(w, ws, meta) })
 	if err != nil {
 		return err
 	}
 	s.ckpt, s.ckptAt = ck.Dir, s.step
-	return PruneCheckpoints(s.rd.Path, s.cfg.Train.KeepCheckpoints)
+	return runfolder.PruneCheckpoints(s.rd.Path, s.cfg.Train.KeepCheckpoints)
 }
 
 // restore loads the newest valid checkpoint into the session.
 func (s *session) restore() error {
-	ck, st, err := LatestValid(s.rd.Path)
+	ck, st, err := runfolder.LatestValid(s.rd.Path)
 	if err != nil {
 		return fmt.Errorf("resume: %w", err)
 	}
@@ -355,15 +374,15 @@ func (s *session) restore() error {
 	for _, nt := range ts {
 		saved[nt.Name] = nt.Tensor
 	}
-	for _, n := range s.rec.nets() {
+	for _, n := range s.rec.Nets() {
 		var sd []torch.Named
-		for _, nt := range n.net.StateDict() {
-			if t, ok := saved[n.name+"."+nt.Name]; ok {
+		for _, nt := range n.Net.StateDict() {
+			if t, ok := saved[n.Role+"."+nt.Name]; ok {
 				sd = append(sd, torch.Named{Name: nt.Name, Tensor: t})
 			}
 		}
-		if err := n.net.LoadStateDict(sd); err != nil {
-			return fmt.Errorf("resume %s: network %s: %w", ck.Dir, n.name, err)
+		if err := n.Net.LoadStateDict(sd); err != nil {
+			return fmt.Errorf("resume %s: network %s: %w", ck.Dir, n.Role, err)
 		}
 	}
 	var ls loopState
@@ -378,15 +397,15 @@ func (s *session) restore() error {
 			}
 			torch.NoGrad(func() { dst.CopyFrom(src.To(dst.Device())) })
 		}
-		for _, o := range s.rec.optimizers() {
-			o.opt.State("")
-			for i := range o.opt.Params {
-				copyInto(fmt.Sprintf("optimizer.%s.exp_avg.%d", o.name, i), o.opt.ExpAvg[i])
-				copyInto(fmt.Sprintf("optimizer.%s.exp_avg_sq.%d", o.name, i), o.opt.ExpAvgSq[i])
+		for _, o := range s.rec.Optimizers() {
+			o.Adam.State("")
+			for i := range o.Adam.Params {
+				copyInto(fmt.Sprintf("optimizer.%s.exp_avg.%d", o.Name, i), o.Adam.ExpAvg[i])
+				copyInto(fmt.Sprintf("optimizer.%s.exp_avg_sq.%d", o.Name, i), o.Adam.ExpAvgSq[i])
 			}
-			o.opt.StepCount = ls.OptSteps[o.name]
+			o.Adam.StepCount = ls.OptSteps[o.Name]
 		}
-		for _, f := range s.rec.fixed() {
+		for _, f := range s.fixed() {
 			src, ok := saved[f.Name]
 			if !ok { // an imported pix2pix checkpoint has no sample pairs
 				continue
@@ -420,8 +439,13 @@ func (s *session) restore() error {
 			return fmt.Errorf("resume %s: %w", ck.Dir, err)
 		}
 	}
+	if h, ok := s.rec.(gan.HostState); ok {
+		if err := h.LoadHostState(ls.Recipe); err != nil {
+			return fmt.Errorf("resume %s: recipe %s state: %w", ck.Dir, s.cfg.Recipe, err)
+		}
+	}
 	s.sched, s.sum, s.n = ls.Schedule, ls.EpochSum, ls.EpochN
-	if sc := s.rec.precision().scaler; sc != nil && ls.AMPScaler != nil {
+	if sc := s.prec.Scaler; sc != nil && ls.AMPScaler != nil {
 		*sc = *ls.AMPScaler
 	}
 	s.step, s.epoch, s.last, s.ckpt, s.ckptAt = st.Step, st.Epoch, st.Metrics.Last, ck.Dir, st.Step
@@ -431,31 +455,35 @@ func (s *session) restore() error {
 
 // writeSample renders the sample grid to latest.png (and the epoch's file).
 func (s *session) writeSample(epochEnd bool) error {
-	img, err := s.rec.sample()
+	v, ok := s.rec.(gan.Visualizer)
+	if !ok {
+		return nil
+	}
+	img, err := v.Visuals()
 	if err != nil {
 		return fmt.Errorf("sample grid: %w", err)
 	}
-	if err := SavePNG(s.rd.LatestSamplePath(), img); err != nil {
+	if err := report.SavePNG(s.rd.LatestSamplePath(), img); err != nil {
 		return err
 	}
 	if epochEnd {
-		return SavePNG(s.rd.EpochSamplePath(s.epoch), img)
+		return report.SavePNG(s.rd.EpochSamplePath(s.epoch), img)
 	}
 	return nil
 }
 
 func (s *session) report(status string, live bool) {
-	if err := WriteLossPlot(s.rd.MetricsPath(), s.rd.LossPlotPath(), s.cfg.Recipe+" losses"); err != nil {
+	if err := report.WriteLossPlot(s.rd.MetricsPath(), s.rd.LossPlotPath(), s.cfg.Recipe+" losses"); err != nil {
 		slog.Debug("loss plot", "err", err) // no rows yet
 	}
-	if err := WriteReport(s.rd, ReportInfo{Title: filepath.Base(s.rd.Path) + " (" + s.cfg.Recipe + ")", Status: status, Live: live}); err != nil {
+	if err := report.WriteReport(s.rd, report.ReportInfo{Title: filepath.Base(s.rd.Path) + " (" + s.cfg.Recipe + ")", Status: status, Live: live}); err != nil {
 		slog.Warn("report", "err", err)
 	}
 }
 
 func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 	t := s.cfg.Train
-	metrics, err := OpenMetrics(s.rd.MetricsPath(), s.rec.lossNames(), s.step)
+	metrics, err := runfolder.OpenMetrics(s.rd.MetricsPath(), s.rec.LossNames(), s.step)
 	if err != nil {
 		return nil, err
 	}
@@ -464,7 +492,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 	defer sd.Stop()
 	max := s.maxSteps()
 	s.setLR(s.sched.LR)
-	pb := NewProgress(ProgressOptions{Total: max, Start: s.step, Quiet: opt.Quiet, Writer: opt.Writer, LogEvery: t.LogEvery, Label: s.cfg.Recipe})
+	pb := report.NewProgress(report.ProgressOptions{Total: max, Start: s.step, Quiet: opt.Quiet, Writer: opt.Writer, LogEvery: t.LogEvery, Label: s.cfg.Recipe})
 	defer pb.Finish()
 	res := func() *Result {
 		return &Result{Run: s.rd, Step: s.step, Epoch: s.epoch, Losses: s.last, Checkpoint: s.ckpt}
@@ -503,7 +531,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		}
 		s.step++
 		s.last = losses
-		s.sum += losses[s.rec.plateauLoss()]
+		s.sum += losses[s.plateauLoss()]
 		s.n++
 		now := time.Now()
 		ips := float64(n) / now.Sub(batchStart).Seconds()
@@ -561,6 +589,11 @@ func (s *session) endEpoch() error {
 	s.epoch++
 	s.sum, s.n = 0, 0
 	s.setLR(s.sched.EndEpoch(mean))
+	if h, ok := s.rec.(gan.EpochHook); ok {
+		if err := h.EndEpoch(s.epoch); err != nil {
+			return fmt.Errorf("epoch %d: %w", s.epoch, err)
+		}
+	}
 	if err := s.writeSample(true); err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"gogan/runfolder"
 )
 
 const signalHelperEnv = "TRAINER_SIGNAL_HELPER" // not GOGAN_*: those must be config keys
@@ -36,7 +38,7 @@ func TestShutdownHelperProcess(t *testing.T) {
 			fmt.Println("hanging")
 			time.Sleep(30 * time.Second) // a stuck checkpoint write
 		}
-		if _, err := WriteCheckpoint(run, CheckpointState{Step: step}, func(w io.Writer) error {
+		if _, err := runfolder.WriteCheckpoint(run, runfolder.CheckpointState{Step: step}, func(w io.Writer) error {
 			_, err := w.Write([]byte("weights"))
 			return err
 		}); err != nil {
@@ -148,7 +150,7 @@ func TestShutdownCheckpointsOnSignal(t *testing.T) {
 				t.Fatalf("stopped at step %d by %q", step, by)
 			}
 			captureLogs(t)
-			c, st, err := LatestValid(run)
+			c, st, err := runfolder.LatestValid(run)
 			if err != nil || st.Step != step || c.Step != step {
 				t.Fatalf("checkpoint after stop: %v %+v %v", c, st, err)
 			}
@@ -173,7 +175,7 @@ func TestShutdownSecondSignalQuitsAtOnce(t *testing.T) {
 	if strings.Contains(h.out.String(), "stopped at step") {
 		t.Fatal("the hung stop went on")
 	}
-	if cks, _ := ListCheckpoints(run); len(cks) != 0 {
+	if cks, _ := runfolder.ListCheckpoints(run); len(cks) != 0 {
 		t.Fatalf("checkpoints written: %v", cks)
 	}
 }

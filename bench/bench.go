@@ -1,0 +1,170 @@
+// Package bench times a recipe's training step (gogan bench) and describes
+// it for scripts/bench_pytorch.py to repeat.
+package bench
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	torch "gogan/cgo"
+	"gogan/config"
+	"gogan/gan"
+	"gogan/trainer"
+)
+
+// Result is the speed of a config's training step.
+type Result struct {
+	Recipe       string  `json:"recipe"`
+	Device       string  `json:"device"`
+	Threads      int     `json:"threads"`
+	BLASThreads  int     `json:"blas_threads"` // OpenBLAS's own threads; 0 when OpenBLAS is not the BLAS
+	BatchSize    int     `json:"batch_size"`
+	Warmup       int     `json:"warmup"`
+	Steps        int     `json:"steps"`
+	MsPerStep    float64 `json:"ms_per_step"`
+	ImagesPerSec float64 `json:"images_per_s"`
+	PeakRSS      int64   `json:"peak_rss"`  // bytes (VmHWM)
+	CUDAPeak     int64   `json:"cuda_peak"` // bytes; -1 when not on CUDA or not measurable
+	// Params counts each network's parameters, by role.
+	Params map[string]int64 `json:"params"`
+	Spec   Spec             `json:"spec"`
+}
+
+// Spec is what one bench step computes, for a reference implementation to
+// repeat exactly (scripts/bench_pytorch.py): the recipe, its networks by
+// role ("g", "d", ...: nets.Options), its inputs' shapes ("input_a", ...),
+// Adam's settings and the recipe's loss settings (gan.Definition's
+// BenchParams), as one JSON object.
+type Spec map[string]any
+
+// NewSpec describes cfg's bench step.
+func NewSpec(cfg *config.Config) (Spec, error) {
+	def, err := gan.For(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := Spec{"recipe": cfg.Recipe, "gan_mode": cfg.Train.GANMode, "lr": cfg.Train.LR, "beta1": cfg.Train.Beta1,
+		"beta2": cfg.Train.Beta2, "seed": cfg.Seed}
+	for _, n := range def.Nets(cfg) {
+		s[strings.ToLower(n.Role)] = n.Options.WithDefaults()
+	}
+	shapes, err := gan.BatchShapes(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range shapes {
+		s["input_"+strings.ToLower(in.Name)] = in.Shape
+	}
+	if def.BenchParams != nil {
+		maps.Copy(s, def.BenchParams(cfg))
+	}
+	return s, nil
+}
+
+func (b Result) String() string {
+	cuda := "-"
+	if b.CUDAPeak >= 0 {
+		cuda = fmt.Sprintf("%.1f MiB", float64(b.CUDAPeak)/(1<<20))
+	}
+	return fmt.Sprintf("%s on %s (%d threads), batch %d: %.1f images/s, %.2f ms/step over %d steps; peak RSS %.1f MiB, CUDA max allocated %s",
+		b.Recipe, b.Device, b.Threads, b.BatchSize, b.ImagesPerSec, b.MsPerStep, b.Steps, float64(b.PeakRSS)/(1<<20), cuda)
+}
+
+// Run times training steps of cfg's recipe on synthetic batches (uniform
+// noise in [-1, 1] of the configured shapes), after warmup steps, so the
+// figure is the networks' and optimizers' speed without the data pipeline.
+func Run(cfg *config.Config, warmup, steps int) (Result, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	torch.KeepHostMemory() // as a training run does
+	res := Result{Recipe: cfg.Recipe, BatchSize: cfg.Data.BatchSize, Warmup: warmup, Steps: steps, CUDAPeak: -1}
+	var err error
+	if res.Spec, err = NewSpec(cfg); err != nil {
+		return res, err
+	}
+	dev, err := trainer.DeviceFor(cfg)
+	if err != nil {
+		return res, err
+	}
+	res.Device = dev.String()
+	threads := cfg.Threads
+	if threads == 0 {
+		threads = runtime.NumCPU()
+	}
+	ob, err := torch.SetNumThreads(threads)
+	if err != nil {
+		return res, err
+	}
+	res.Threads = threads
+	if ob {
+		res.BLASThreads = torch.BLASThreads()
+	}
+	if dev.IsCUDA() {
+		torch.SetCuDNNBenchmark(cfg.CUDA.CuDNNBenchmark)
+	}
+	st, err := trainer.NewStepper(cfg, dev)
+	if err != nil {
+		return res, err
+	}
+	defer st.Close()
+	res.Params = map[string]int64{}
+	for _, n := range st.Recipe().Nets() {
+		res.Params[n.Role] = n.Net.NumParams()
+	}
+	b, err := gan.RandomBatch(cfg, dev)
+	if err != nil {
+		return res, err
+	}
+	defer gan.FreeBatch(b)
+	for i := 0; i < warmup; i++ {
+		if _, err := st.Step(b); err != nil {
+			return res, err
+		}
+	}
+	if dev.IsCUDA() {
+		if err := torch.CUDAResetPeak(dev.Index); err != nil {
+			return res, err
+		}
+	}
+	start := time.Now()
+	for i := 0; i < steps; i++ {
+		if _, err := st.Step(b); err != nil {
+			return res, err
+		}
+	}
+	if dev.IsCUDA() {
+		if err := torch.CUDASynchronize(dev.Index); err != nil {
+			return res, err
+		}
+		if res.CUDAPeak, err = torch.CUDAMaxAllocated(dev.Index); err != nil {
+			return res, err
+		}
+	}
+	el := time.Since(start).Seconds()
+	res.MsPerStep = el * 1000 / float64(steps)
+	res.ImagesPerSec = float64(cfg.Data.BatchSize) * float64(steps) / el
+	res.PeakRSS = peakRSS()
+	return res, nil
+}
+
+// peakRSS is the process's peak resident set (VmHWM), or -1.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(v)
+			if n, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+				return n * 1024
+			}
+		}
+	}
+	return -1
+}

@@ -1,0 +1,66 @@
+package bench
+
+import (
+	"encoding/json"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"gogan/cgo/torchtest"
+	"gogan/config"
+	_ "gogan/gan/all"
+)
+
+// TestBenchSpecRunsInPyTorch: scripts/bench_pytorch.py, the PyTorch side of
+// scripts/bench-vs-pytorch, builds the networks of `gogan bench --spec` with
+// the same parameter counts and runs its step. (No timing is checked.)
+func TestBenchSpecRunsInPyTorch(t *testing.T) {
+	py := torchtest.Python(t)
+	for _, sets := range [][]string{
+		{"recipe=dcgan", "model.ngf=8", "model.ndf=8", "data.image_size=32", "data.batch_size=4"},
+		{"recipe=pix2pix", "model.netG=unet_128", "model.ngf=4", "model.ndf=4", "data.crop_size=128", "data.batch_size=2"},
+	} {
+		dir := t.TempDir()
+		cfg, err := config.LoadConfig("", append(sets, "out="+filepath.Join(dir, "run"), "device=cpu", "threads=1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(cfg, 1, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ImagesPerSec <= 0 || res.Params["G"] == 0 || res.Params["D"] == 0 || res.Spec == nil {
+			t.Fatalf("%v: bench result %+v", sets, res)
+		}
+		b, err := json.Marshal(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec := filepath.Join(dir, "spec.json")
+		if err := os.WriteFile(spec, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(py, "../scripts/bench_pytorch.py", "--spec", spec, "--threads", "1",
+			"--warmup", "1", "--steps", "1").Output()
+		if err != nil {
+			t.Fatalf("%v: bench_pytorch.py: %v\n%s", sets, err, out)
+		}
+		var pt struct {
+			Recipe       string           `json:"recipe"`
+			BatchSize    int              `json:"batch_size"`
+			ImagesPerSec float64          `json:"images_per_s"`
+			Params       map[string]int64 `json:"params"`
+		}
+		if err := json.Unmarshal(out, &pt); err != nil {
+			t.Fatalf("%v: bench_pytorch.py printed %q: %v", sets, out, err)
+		}
+		if pt.Recipe != cfg.Recipe || pt.BatchSize != cfg.Data.BatchSize || pt.ImagesPerSec <= 0 {
+			t.Errorf("%v: PyTorch ran %+v", sets, pt)
+		}
+		if !maps.Equal(pt.Params, res.Params) {
+			t.Errorf("%v: parameters by network %v in PyTorch; gogan %v", sets, pt.Params, res.Params)
+		}
+	}
+}

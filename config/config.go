@@ -1,0 +1,1093 @@
+// Package config is gogan's configuration: the schema of every key (shared
+// keys here, each recipe's own keys registered by its package), loading from
+// YAML, GOGAN_* environment variables and --set, and validation.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"reflect"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
+)
+
+// EnvPrefix starts every environment variable that sets a config key:
+// GOGAN_DATA_BATCH_SIZE sets data.batch_size. Every variable with this
+// prefix must name a key, so a typo is an error instead of a silent no-op.
+const EnvPrefix = "GOGAN_"
+
+// NonConfigEnv are GOGAN_* variables that tools and tests use for other
+// things (cgo/reference_test.go, scripts/gpu-check); LoadConfig ignores
+// them. Add any new one here, or it is refused as an unknown config key.
+var NonConfigEnv = map[string]bool{
+	"GOGAN_PYTHON":      true,
+	"GOGAN_REF_THREADS": true,
+}
+
+// DefaultConfigPath is the config `gogan train` uses without -c: DCGAN on
+// Fashion-MNIST, sized for a CPU.
+const DefaultConfigPath = "configs/dcgan-fashion-mnist.yaml"
+
+// KeyType is the type of a config key's value.
+type KeyType int
+
+const (
+	TypeString KeyType = iota
+	TypeInt
+	TypeFloat
+	TypeBool
+)
+
+func (t KeyType) String() string {
+	switch t {
+	case TypeInt:
+		return "int"
+	case TypeFloat:
+		return "float"
+	case TypeBool:
+		return "bool"
+	default:
+		return "string"
+	}
+}
+
+// Bounds is an inclusive (or, with LoOpen/HiOpen, exclusive) numeric range.
+type Bounds struct {
+	Lo, Hi         float64
+	LoOpen, HiOpen bool
+}
+
+// AtLeast, Between and Above are the usual ranges of numeric keys.
+func AtLeast(lo float64) *Bounds     { return &Bounds{Lo: lo, Hi: math.Inf(1)} }
+func Between(lo, hi float64) *Bounds { return &Bounds{Lo: lo, Hi: hi} }
+func Above(lo float64) *Bounds       { return &Bounds{Lo: lo, Hi: math.Inf(1), LoOpen: true} }
+
+func (b *Bounds) contains(x float64) bool {
+	if b.LoOpen && x <= b.Lo || !b.LoOpen && x < b.Lo {
+		return false
+	}
+	if b.HiOpen && x >= b.Hi || !b.HiOpen && x > b.Hi {
+		return false
+	}
+	return true
+}
+
+func (b *Bounds) String() string {
+	lo, hi := "≥", "≤"
+	if b.LoOpen {
+		lo = ">"
+	}
+	if b.HiOpen {
+		hi = "<"
+	}
+	if math.IsInf(b.Hi, 1) {
+		return lo + " " + fmtNum(b.Lo)
+	}
+	return fmt.Sprintf("%s %s and %s %s", lo, fmtNum(b.Lo), hi, fmtNum(b.Hi))
+}
+
+func fmtNum(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+
+// Key describes one config key. Schema is the single source of truth for
+// names, types, defaults, valid values and documentation.
+type Key struct {
+	Name string // dotted path as written in YAML; matched case-insensitively
+	Type KeyType
+	// Default applies to every recipe unless RecipeDefault overrides it.
+	Default       any
+	RecipeDefault map[string]any
+	Enum          []string // allowed values of a string key
+	Ints          []int64  // allowed values of an int key
+	Range         *Bounds  // allowed values of a numeric key
+	// Check validates what Enum and Range cannot express; Valid documents it.
+	Check func(s string) error
+	Valid string
+	Doc   string
+}
+
+// EnvName is the environment variable that sets k.
+func (k *Key) EnvName() string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(k.Name, ".", "_"))
+}
+
+// DefaultFor is k's default under the given recipe.
+func (k *Key) DefaultFor(recipe string) any {
+	if d, ok := k.RecipeDefault[recipe]; ok {
+		return d
+	}
+	return k.Default
+}
+
+// ValidText describes the valid values for humans (errors and the table).
+func (k *Key) ValidText() string {
+	switch {
+	case k.Valid != "":
+		return k.Valid
+	case len(k.Enum) > 0:
+		return strings.Join(k.Enum, ", ")
+	case len(k.Ints) > 0:
+		s := make([]string, len(k.Ints))
+		for i, n := range k.Ints {
+			s[i] = strconv.FormatInt(n, 10)
+		}
+		return strings.Join(s, ", ")
+	case k.Range != nil:
+		return k.Range.String()
+	case k.Type == TypeBool:
+		return "true, false"
+	}
+	return "any"
+}
+
+func checkDevice(s string) error {
+	switch s {
+	case "auto", "cpu", "cuda":
+		return nil
+	}
+	if n, ok := strings.CutPrefix(s, "cuda:"); ok {
+		if i, err := strconv.Atoi(n); err == nil && i >= 0 && strconv.Itoa(i) == n {
+			return nil
+		}
+	}
+	return errors.New("must be auto, cpu, cuda or cuda:N with N a GPU index")
+}
+
+func checkNonEmpty(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return errors.New("must not be empty")
+	}
+	return nil
+}
+
+// sharedKeys are the keys every recipe reads (a recipe's own keys come with
+// its registration). Defaults follow pytorch/examples dcgan, the default
+// recipe; a recipe registers its own defaults for the keys where its
+// reference differs, so a config only states what differs.
+var sharedKeys = []Key{
+	{Name: "recipe", Type: TypeString, Default: "dcgan", Doc: "What to train (the registered recipes; see Recipes below)."},
+	{Name: "seed", Type: TypeInt, Default: 999, Range: AtLeast(0), Doc: "Seed for weights init, noise, shuffling and augmentation (same seed + same device = same run)."},
+	{Name: "device", Type: TypeString, Default: "auto", Check: checkDevice, Valid: "auto, cpu, cuda, cuda:N", Doc: "Where libtorch computes; auto picks cuda:0 when a GPU is visible, else cpu."},
+	{Name: "threads", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "libtorch intra-op CPU threads; 0 = all cores."},
+	{Name: "out", Type: TypeString, Default: "runs/gogan", Check: checkNonEmpty, Valid: "a folder path", Doc: "Run folder: config, checkpoints, samples, metrics.csv, index.html."},
+
+	{Name: "data.root", Type: TypeString, Default: "/usr/share/datasets/fashion-mnist", Check: checkNonEmpty, Valid: "a folder path", Doc: "Dataset folder (IDX files for (fashion-)mnist; image folders otherwise)."},
+	{Name: "data.dataset", Type: TypeString, Default: "fashion-mnist", Enum: []string{"fashion-mnist", "mnist", "folder", "aligned", "unaligned", "edges", "gray2color"}, Doc: "Dataset kind: IDX digits/garments, image folder, A|B pairs side by side, separate A/B folders, edges or gray input computed from images."},
+	{Name: "data.phase", Type: TypeString, Default: "train", Enum: []string{"train", "val", "test"}, Doc: "Split to read (subfolder of data.root for image datasets)."},
+	{Name: "data.batch_size", Type: TypeInt, Default: 64, Range: AtLeast(1), Doc: "Images per training step."},
+	{Name: "data.workers", Type: TypeInt, Default: 2, Range: AtLeast(0), Doc: "Loader goroutines decoding and augmenting images; 0 = load in the training goroutine."},
+	{Name: "data.prefetch", Type: TypeInt, Default: 2, Range: AtLeast(0), Doc: "Batches each worker prepares ahead."},
+	{Name: "data.shuffle", Type: TypeBool, Default: true, Doc: "Reshuffle every epoch (pix2pix: the opposite of --serial_batches)."},
+	{Name: "data.drop_last", Type: TypeBool, Default: false, Doc: "Drop the last incomplete batch of an epoch."},
+	{Name: "data.in_memory", Type: TypeBool, Default: false, Doc: "Decode the whole dataset into memory once instead of per epoch."},
+	{Name: "data.skip_invalid", Type: TypeBool, Default: false, Doc: "Skip unreadable images with a warning instead of stopping."},
+	{Name: "data.image_size", Type: TypeInt, Default: 64, Range: AtLeast(1), Doc: "DCGAN: images are resized (and center-cropped) to this square size; one of 32, 64, 128, 256."},
+	{Name: "data.load_size", Type: TypeInt, Default: 286, Range: AtLeast(1), Doc: "pix2pix: scale images to this size before cropping."},
+	{Name: "data.crop_size", Type: TypeInt, Default: 256, Range: AtLeast(1), Doc: "pix2pix: random crop size (the network's input size)."},
+	{Name: "data.preprocess", Type: TypeString, Default: "resize_and_crop", Enum: []string{"resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"}, Doc: "pix2pix: resize/crop policy, as the reference's --preprocess."},
+	{Name: "data.no_flip", Type: TypeBool, Default: true, Doc: "Disable random horizontal flips (the DCGAN example does not flip; pix2pix does)."},
+	{Name: "data.direction", Type: TypeString, Default: "AtoB", Enum: []string{"AtoB", "BtoA"}, Doc: "pix2pix: translate A to B or B to A."},
+	{Name: "data.source", Type: TypeString, Default: "fashion-mnist", Enum: []string{"fashion-mnist", "mnist", "folder"}, Doc: "edges and gray2color: the image dataset the pairs are derived from (folder: images under data.root)."},
+	{Name: "data.edges", Type: TypeString, Default: "canny", Enum: []string{"canny", "sobel"}, Doc: "edges: the edge detector that makes the input image."},
+	{Name: "data.max_samples", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Use only the first N samples of the dataset; 0 = all."},
+	{Name: "data.channels", Type: TypeInt, Default: 0, Ints: []int64{0, 1, 3}, Doc: "DCGAN image channels; 0 = auto (1 for mnist/fashion-mnist, 3 otherwise)."},
+
+	{Name: "model.ngf", Type: TypeInt, Default: 64, Range: AtLeast(1), Doc: "Generator filters in the last conv layer."},
+	{Name: "model.ndf", Type: TypeInt, Default: 64, Range: AtLeast(1), Doc: "Discriminator filters in the first conv layer."},
+	{Name: "model.netG", Type: TypeString, Default: "dcgan", Enum: []string{"dcgan", "unet_128", "unet_256", "resnet_6blocks", "resnet_9blocks"}, Doc: "Generator architecture."},
+	{Name: "model.netD", Type: TypeString, Default: "dcgan", Enum: []string{"dcgan", "basic", "n_layers", "pixel", "multiscale"}, Doc: "Discriminator: DCGAN, 70x70 PatchGAN (basic), PatchGAN with model.n_layers_D, 1x1 PixelGAN, or pix2pixHD multi-scale."},
+	{Name: "model.n_layers_D", Type: TypeInt, Default: 3, Range: Between(1, 8), Doc: "PatchGAN conv layers (n_layers and multiscale; basic is 3)."},
+	{Name: "model.num_D", Type: TypeInt, Default: 2, Range: Between(1, 4), Doc: "Discriminators at different scales (multiscale only)."},
+	{Name: "model.norm", Type: TypeString, Default: "batch", Enum: []string{"batch", "instance", "none"}, Doc: "Normalization layers in G and D."},
+	{Name: "model.no_dropout", Type: TypeBool, Default: false, Doc: "Disable dropout in the generator (pix2pix U-Net uses dropout 0.5)."},
+	{Name: "model.init_type", Type: TypeString, Default: "normal", Enum: []string{"normal", "xavier", "kaiming", "orthogonal"}, Doc: "Weight initialization."},
+	{Name: "model.init_gain", Type: TypeFloat, Default: 0.02, Range: Above(0), Doc: "Scale of normal/xavier/orthogonal init."},
+	{Name: "model.input_nc", Type: TypeInt, Default: 3, Range: Between(1, 4), Doc: "pix2pix: channels of the input image."},
+	{Name: "model.output_nc", Type: TypeInt, Default: 3, Range: Between(1, 4), Doc: "pix2pix: channels of the output image."},
+
+	{Name: "train.epochs", Type: TypeInt, Default: 25, Range: AtLeast(1), Doc: "Epochs at the initial learning rate (dcgan --niter, pix2pix --n_epochs)."},
+	{Name: "train.epochs_decay", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Epochs over which the learning rate decays (pix2pix --n_epochs_decay)."},
+	{Name: "train.max_steps", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Stop after this many steps; 0 = no limit."},
+	{Name: "train.checkpoint_every", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Checkpoint every N steps; 0 = only at the end of each epoch (and on stop)."},
+	{Name: "train.keep_checkpoints", Type: TypeInt, Default: 3, Range: AtLeast(0), Doc: "Keep the newest K checkpoints; 0 = keep all."},
+	{Name: "train.sample_every", Type: TypeInt, Default: 100, Range: AtLeast(0), Doc: "Write a sample grid every N steps (and each epoch); 0 = only each epoch."},
+	{Name: "train.log_every", Type: TypeInt, Default: 100, Range: AtLeast(1), Doc: "Append a metrics.csv row every N steps."},
+	{Name: "train.lr", Type: TypeFloat, Default: 0.0002, Range: Above(0), Doc: "Adam learning rate for G and D."},
+	{Name: "train.beta1", Type: TypeFloat, Default: 0.5, Range: &Bounds{Lo: 0, Hi: 1, HiOpen: true}, Doc: "Adam beta1."},
+	{Name: "train.beta2", Type: TypeFloat, Default: 0.999, Range: &Bounds{Lo: 0, Hi: 1, HiOpen: true}, Doc: "Adam beta2."},
+	{Name: "train.gan_mode", Type: TypeString, Default: "vanilla", Enum: []string{"vanilla", "lsgan", "wgangp", "hinge"}, Doc: "GAN loss: BCE with logits, least squares, WGAN-GP or hinge."},
+	{Name: "train.lambda_gp", Type: TypeFloat, Default: 10.0, Range: AtLeast(0), Doc: "Gradient penalty weight (wgangp)."},
+	{Name: "train.lr_policy", Type: TypeString, Default: "linear", Enum: []string{"linear", "step", "cosine", "plateau"}, Doc: "LR schedule: linear = constant for train.epochs then linear to 0 over train.epochs_decay."},
+	{Name: "train.lr_decay_iters", Type: TypeInt, Default: 50, Range: AtLeast(1), Doc: "step policy: multiply the LR by 0.1 every N epochs."},
+
+	{Name: "cuda.cudnn_benchmark", Type: TypeBool, Default: true, Doc: "Let cuDNN pick the fastest conv algorithms (pytorch/examples dcgan sets it)."},
+	{Name: "cuda.channels_last", Type: TypeBool, Default: false, Doc: "Lay the networks' weights and inputs out as NHWC (channels_last): faster convolutions on tensor cores. Same results up to rounding; also works on the CPU."},
+	{Name: "cuda.amp", Type: TypeString, Default: "off", Enum: []string{"off", "bf16", "fp16"}, Doc: "Mixed precision on CUDA: bf16 runs the forward passes under autocast in bfloat16; fp16 in float16 with a dynamic grad scaler (skipped steps on overflow, its state in checkpoints). Losses and weights stay float32. Not with train.gan_mode=wgangp."},
+	{Name: "cuda.cuda_graph", Type: TypeBool, Default: false, Doc: "Capture the whole training step (D and G updates, Adam with its step count on the GPU) as a CUDA graph once and replay it every step. Needs data.drop_last (fixed shapes); not with cuda.amp=fp16."},
+}
+
+// RecipeSchema is what a recipe adds to the schema: its own keys, its
+// defaults for shared keys, and the rules its keys must follow together.
+type RecipeSchema struct {
+	Name     string
+	Doc      string         // one line for the recipe key's documentation
+	Keys     []Key          // keys only this recipe reads
+	Defaults map[string]any // its reference's defaults for shared keys
+	// Validate adds the recipe's errors (several keys together) to bad.
+	Validate func(c *Config, bad func(format string, args ...any))
+}
+
+var (
+	schema        []Key // shared keys, then each recipe's, in registration order
+	recipes       []RecipeSchema
+	schemaByLower = map[string]*Key{}
+	schemaByEnv   = map[string]*Key{}
+	sections      = map[string]bool{}
+)
+
+func init() { rebuildSchema() }
+
+// RegisterRecipe adds a recipe's keys and defaults to the schema; the gan
+// registry calls it from each recipe package's init. A key may belong to one
+// recipe only: keys several recipes read are shared keys.
+func RegisterRecipe(r RecipeSchema) {
+	for _, have := range recipes {
+		if have.Name == r.Name {
+			panic("config: recipe " + r.Name + " registered twice")
+		}
+	}
+	recipes = append(recipes, r)
+	rebuildSchema()
+}
+
+// rebuildSchema lays out the shared keys, then the recipes' own keys grouped
+// by section, and applies the recipes' defaults. A registration mistake (a
+// key twice, a default of the wrong type) is a programming error: it panics
+// at start-up, before any config is read.
+func rebuildSchema() {
+	var keys []Key
+	for _, k := range sharedKeys {
+		k.RecipeDefault = nil
+		keys = append(keys, k)
+	}
+	for _, r := range recipes {
+		for _, k := range r.Keys {
+			k.RecipeDefault = nil
+			// After the last key of the same section, so the README table and
+			// the YAML keep sections together.
+			at := len(keys)
+			sec, _, _ := strings.Cut(k.Name, ".")
+			for i := range keys {
+				if s, _, _ := strings.Cut(keys[i].Name, "."); s == sec {
+					at = i + 1
+				}
+			}
+			keys = slices.Insert(keys, at, k)
+		}
+	}
+	byLower := map[string]*Key{}
+	for i := range keys {
+		l := strings.ToLower(keys[i].Name)
+		if _, dup := byLower[l]; dup {
+			panic("config: key " + keys[i].Name + " defined twice")
+		}
+		byLower[l] = &keys[i]
+	}
+	names := make([]string, len(recipes))
+	for i, r := range recipes {
+		names[i] = r.Name
+		for name, v := range r.Defaults {
+			k, ok := byLower[strings.ToLower(name)]
+			if !ok {
+				panic(fmt.Sprintf("config: recipe %s sets a default for unknown key %s", r.Name, name))
+			}
+			if k.RecipeDefault == nil {
+				k.RecipeDefault = map[string]any{}
+			}
+			k.RecipeDefault[r.Name] = v
+		}
+	}
+	byLower["recipe"].Enum = names
+	schema = keys
+	schemaByLower, schemaByEnv, sections = byLower, map[string]*Key{}, map[string]bool{}
+	for i := range schema {
+		k := &schema[i]
+		schemaByEnv[k.EnvName()] = k
+		if s, _, ok := strings.Cut(k.Name, "."); ok {
+			sections[strings.ToLower(s)] = true
+		}
+		for r, v := range k.RecipeDefault {
+			if err := checkDefault(k, v); err != nil {
+				panic(fmt.Sprintf("config: recipe %s: %v", r, err))
+			}
+		}
+	}
+}
+
+// checkDefault checks a registered default the way a value read from a file is.
+func checkDefault(k *Key, v any) error {
+	switch x := v.(type) {
+	case int:
+		v = int64(x)
+	}
+	_, err := fromYAML(k, v)
+	return err
+}
+
+// Schema lists every config key: the shared ones and every registered
+// recipe's.
+func Schema() []Key { return schema }
+
+// Recipes lists the registered recipes' schemas in registration order.
+func Recipes() []RecipeSchema { return recipes }
+
+// recipeSchema finds a registered recipe.
+func recipeSchema(name string) (RecipeSchema, bool) {
+	for _, r := range recipes {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return RecipeSchema{}, false
+}
+
+// LookupKey finds a schema key, ignoring case.
+func LookupKey(name string) (*Key, bool) {
+	k, ok := schemaByLower[strings.ToLower(strings.TrimSpace(name))]
+	return k, ok
+}
+
+// Config is the typed, validated configuration of a run.
+type Config struct {
+	Recipe  string      `yaml:"recipe"`
+	Seed    int64       `yaml:"seed"`
+	Device  string      `yaml:"device"`
+	Threads int         `yaml:"threads"`
+	Out     string      `yaml:"out"`
+	Data    DataConfig  `yaml:"data"`
+	Model   ModelConfig `yaml:"model"`
+	Train   TrainConfig `yaml:"train"`
+	CUDA    CUDAConfig  `yaml:"cuda"`
+
+	// Sources says where each key's value came from: "default",
+	// "default for pix2pix", a file path, "env GOGAN_...", or "--set".
+	Sources map[string]string `yaml:"-"`
+
+	// recipeValues holds the values of the keys recipes register (they have
+	// no field here), by key name.
+	recipeValues map[string]any
+}
+
+// DataConfig is the data.* section.
+type DataConfig struct {
+	Root        string `yaml:"root"`
+	Dataset     string `yaml:"dataset"`
+	Phase       string `yaml:"phase"`
+	BatchSize   int    `yaml:"batch_size"`
+	Workers     int    `yaml:"workers"`
+	Prefetch    int    `yaml:"prefetch"`
+	Shuffle     bool   `yaml:"shuffle"`
+	DropLast    bool   `yaml:"drop_last"`
+	InMemory    bool   `yaml:"in_memory"`
+	SkipInvalid bool   `yaml:"skip_invalid"`
+	ImageSize   int    `yaml:"image_size"`
+	LoadSize    int    `yaml:"load_size"`
+	CropSize    int    `yaml:"crop_size"`
+	Preprocess  string `yaml:"preprocess"`
+	NoFlip      bool   `yaml:"no_flip"`
+	Direction   string `yaml:"direction"`
+	Channels    int    `yaml:"channels"`
+	Source      string `yaml:"source"`
+	Edges       string `yaml:"edges"`
+	MaxSamples  int    `yaml:"max_samples"`
+}
+
+// ModelConfig is the model.* section.
+type ModelConfig struct {
+	NGF       int     `yaml:"ngf"`
+	NDF       int     `yaml:"ndf"`
+	NetG      string  `yaml:"netG"`
+	NetD      string  `yaml:"netD"`
+	NLayersD  int     `yaml:"n_layers_D"`
+	NumD      int     `yaml:"num_D"`
+	Norm      string  `yaml:"norm"`
+	NoDropout bool    `yaml:"no_dropout"`
+	InitType  string  `yaml:"init_type"`
+	InitGain  float64 `yaml:"init_gain"`
+	InputNC   int     `yaml:"input_nc"`
+	OutputNC  int     `yaml:"output_nc"`
+}
+
+// TrainConfig is the train.* section.
+type TrainConfig struct {
+	Epochs          int     `yaml:"epochs"`
+	EpochsDecay     int     `yaml:"epochs_decay"`
+	MaxSteps        int     `yaml:"max_steps"`
+	CheckpointEvery int     `yaml:"checkpoint_every"`
+	KeepCheckpoints int     `yaml:"keep_checkpoints"`
+	SampleEvery     int     `yaml:"sample_every"`
+	LogEvery        int     `yaml:"log_every"`
+	LR              float64 `yaml:"lr"`
+	Beta1           float64 `yaml:"beta1"`
+	Beta2           float64 `yaml:"beta2"`
+	GANMode         string  `yaml:"gan_mode"`
+	LambdaGP        float64 `yaml:"lambda_gp"`
+	LRPolicy        string  `yaml:"lr_policy"`
+	LRDecayIters    int     `yaml:"lr_decay_iters"`
+}
+
+// CUDAConfig is the cuda.* section; ignored on the CPU.
+type CUDAConfig struct {
+	CuDNNBenchmark bool   `yaml:"cudnn_benchmark"`
+	ChannelsLast   bool   `yaml:"channels_last"`
+	AMP            string `yaml:"amp"`
+	CUDAGraph      bool   `yaml:"cuda_graph"`
+}
+
+// LoadConfig builds the effective config. Layers, lowest precedence first:
+// schema defaults (per recipe), the YAML file at path (skipped when path is
+// ""), GOGAN_* environment variables, then --set key=value overrides. The
+// command line wins over the environment because it is the more deliberate
+// of the two. Unknown keys and invalid values anywhere are errors; all
+// problems are reported together.
+func LoadConfig(path string, sets []string) (*Config, error) {
+	return loadConfig(path, sets, os.Environ())
+}
+
+func loadConfig(path string, sets []string, environ []string) (*Config, error) {
+	v := viper.New()
+	sources := map[string]string{}
+	var errs []error
+
+	if path != "" {
+		fv := viper.New()
+		fv.SetConfigFile(path)
+		fv.SetConfigType("yaml")
+		if err := fv.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("read config %s: %w", path, err)
+		}
+		keys := fv.AllKeys()
+		sort.Strings(keys)
+		for _, name := range keys {
+			raw := fv.Get(name)
+			k, ok := LookupKey(name)
+			if !ok && raw == nil && sections[name] {
+				continue // "data:" with nothing under it
+			}
+			if !ok {
+				if sections[name] {
+					errs = append(errs, fmt.Errorf("%s: %s is a section, not a key; set its keys (for example %s)", path, name, firstKeyOf(name)))
+				} else {
+					errs = append(errs, fmt.Errorf("%s: %w", path, unknownKey(name)))
+				}
+				continue
+			}
+			val, err := fromYAML(k, raw)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", path, err))
+				continue
+			}
+			v.Set(k.Name, val)
+			sources[k.Name] = path
+		}
+	}
+
+	env := append([]string(nil), environ...)
+	sort.Strings(env)
+	for _, kv := range env {
+		name, s, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, EnvPrefix) || NonConfigEnv[name] {
+			continue
+		}
+		k, ok := schemaByEnv[name]
+		if !ok {
+			errs = append(errs, unknownEnv(name))
+			continue
+		}
+		val, err := fromString(k, s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("environment %s: %w", name, err))
+			continue
+		}
+		v.Set(k.Name, val)
+		sources[k.Name] = "env " + name
+	}
+
+	for _, kv := range sets {
+		name, s, ok := strings.Cut(kv, "=")
+		if !ok {
+			errs = append(errs, fmt.Errorf("--set %q: want key=value", kv))
+			continue
+		}
+		k, ok := LookupKey(name)
+		if !ok {
+			errs = append(errs, fmt.Errorf("--set: %w", unknownKey(strings.TrimSpace(name))))
+			continue
+		}
+		val, err := fromString(k, s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--set: %w", err))
+			continue
+		}
+		v.Set(k.Name, val)
+		sources[k.Name] = "--set"
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+
+	// Defaults depend on the recipe, which is only known once every layer
+	// has been read.
+	recipe := v.GetString("recipe")
+	if recipe == "" {
+		recipe = "dcgan"
+	}
+	cfg := &Config{Sources: sources}
+	for i := range schema {
+		k := &schema[i]
+		val := v.Get(k.Name)
+		if _, set := sources[k.Name]; !set {
+			val = k.DefaultFor(recipe)
+			if _, ok := k.RecipeDefault[recipe]; ok {
+				sources[k.Name] = "default for " + recipe
+			} else {
+				sources[k.Name] = "default"
+			}
+		}
+		if err := cfg.set(k.Name, val); err != nil {
+			return nil, err
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.resolveAuto()
+	return cfg, nil
+}
+
+func firstKeyOf(section string) string {
+	for i := range schema {
+		if strings.HasPrefix(strings.ToLower(schema[i].Name), section+".") {
+			return schema[i].Name
+		}
+	}
+	return section
+}
+
+// unknownKey names the nearest valid key by edit distance.
+func unknownKey(name string) error {
+	best, _ := nearest(strings.ToLower(name), SchemaKeys(), strings.ToLower)
+	return fmt.Errorf("unknown key %s; did you mean %s?", name, best)
+}
+
+func unknownEnv(name string) error {
+	envs := make([]string, 0, len(schema))
+	for i := range schema {
+		envs = append(envs, schema[i].EnvName())
+	}
+	best, _ := nearest(name, envs, func(s string) string { return s })
+	k := schemaByEnv[best]
+	return fmt.Errorf("unknown environment variable %s (every %s* variable must set a config key); did you mean %s (%s)?", name, EnvPrefix, best, k.Name)
+}
+
+// nearest returns the candidate with the smallest edit distance to s.
+func nearest(s string, candidates []string, norm func(string) string) (string, int) {
+	best, bestD := "", math.MaxInt
+	for _, c := range candidates {
+		if d := editDistance(s, norm(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best, bestD
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+// SchemaKeys lists every key name in schema order.
+func SchemaKeys() []string {
+	out := make([]string, len(schema))
+	for i := range schema {
+		out[i] = schema[i].Name
+	}
+	return out
+}
+
+func invalid(k *Key, shown any, why string) error {
+	return fmt.Errorf("invalid value for %s: %v: %s (valid: %s)", k.Name, shown, why, k.ValidText())
+}
+
+// fromYAML converts a value decoded from YAML into k's Go type.
+func fromYAML(k *Key, raw any) (any, error) {
+	switch x := raw.(type) {
+	case nil:
+		return nil, fmt.Errorf("%s has no value (valid: %s)", k.Name, k.ValidText())
+	case string:
+		return fromString(k, x)
+	case map[string]any, []any:
+		return nil, invalid(k, fmt.Sprintf("%v", x), "want a single "+k.Type.String())
+	}
+	switch k.Type {
+	case TypeString:
+		switch raw.(type) {
+		case bool:
+			return nil, invalid(k, raw, "want a string")
+		}
+		return fromString(k, fmt.Sprint(raw))
+	case TypeInt:
+		var n int64
+		switch x := raw.(type) {
+		case int:
+			n = int64(x)
+		case int64:
+			n = x
+		case uint64:
+			if x > math.MaxInt64 {
+				return nil, invalid(k, raw, "too large")
+			}
+			n = int64(x)
+		case float64:
+			if x != math.Trunc(x) || math.Abs(x) > 1<<53 {
+				return nil, invalid(k, raw, "want an integer")
+			}
+			n = int64(x)
+		default:
+			return nil, invalid(k, raw, "want an integer")
+		}
+		return checkInt(k, n, raw)
+	case TypeFloat:
+		var f float64
+		switch x := raw.(type) {
+		case int:
+			f = float64(x)
+		case int64:
+			f = float64(x)
+		case uint64:
+			f = float64(x)
+		case float64:
+			f = x
+		default:
+			return nil, invalid(k, raw, "want a number")
+		}
+		return checkFloat(k, f, raw)
+	case TypeBool:
+		b, ok := raw.(bool)
+		if !ok {
+			return nil, invalid(k, raw, "want true or false")
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("%s: unhandled type %v", k.Name, k.Type)
+}
+
+// fromString parses a value given as text (--set, environment, quoted YAML).
+func fromString(k *Key, s string) (any, error) {
+	s = strings.TrimSpace(s)
+	shown := strconv.Quote(s)
+	switch k.Type {
+	case TypeInt:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return nil, invalid(k, shown, "want an integer")
+		}
+		return checkInt(k, n, shown)
+	case TypeFloat:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, invalid(k, shown, "want a number")
+		}
+		return checkFloat(k, f, shown)
+	case TypeBool:
+		switch strings.ToLower(s) {
+		case "true", "t", "1", "yes", "on":
+			return true, nil
+		case "false", "f", "0", "no", "off":
+			return false, nil
+		}
+		return nil, invalid(k, shown, "want true or false")
+	}
+	if len(k.Enum) > 0 {
+		for _, e := range k.Enum {
+			if strings.EqualFold(s, e) {
+				return e, nil // canonical spelling, e.g. atob -> AtoB
+			}
+		}
+		best, _ := nearest(strings.ToLower(s), k.Enum, strings.ToLower)
+		return nil, fmt.Errorf("invalid value for %s: %s: must be one of %s; did you mean %s?", k.Name, shown, strings.Join(k.Enum, ", "), best)
+	}
+	if k.Check != nil {
+		if err := k.Check(s); err != nil {
+			return nil, invalid(k, shown, err.Error())
+		}
+	}
+	return s, nil
+}
+
+func checkInt(k *Key, n int64, shown any) (any, error) {
+	if k.Range != nil && !k.Range.contains(float64(n)) {
+		return nil, invalid(k, shown, "out of range")
+	}
+	if len(k.Ints) > 0 && !slices.Contains(k.Ints, n) {
+		return nil, invalid(k, shown, "not allowed")
+	}
+	return n, nil
+}
+
+func checkFloat(k *Key, f float64, shown any) (any, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, invalid(k, shown, "must be finite")
+	}
+	if k.Range != nil && !k.Range.contains(f) {
+		return nil, invalid(k, shown, "out of range")
+	}
+	return f, nil
+}
+
+// field finds the struct field of a dotted key through the yaml tags.
+func (c *Config) field(name string) (reflect.Value, error) {
+	v := reflect.ValueOf(c).Elem()
+	for _, part := range strings.Split(name, ".") {
+		t := v.Type()
+		found := false
+		for i := 0; i < t.NumField(); i++ {
+			tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			if strings.EqualFold(tag, part) {
+				v = v.Field(i)
+				found = true
+				break
+			}
+		}
+		if !found {
+			return reflect.Value{}, fmt.Errorf("config key %s has no Config field", name)
+		}
+	}
+	return v, nil
+}
+
+func (c *Config) set(name string, val any) error {
+	f, err := c.field(name)
+	if err != nil {
+		k, ok := LookupKey(name)
+		if !ok {
+			return err
+		}
+		// A recipe's key: kept by name in the canonical Go type.
+		return c.setRecipeValue(k, val)
+	}
+	switch f.Kind() {
+	case reflect.String:
+		s, ok := val.(string)
+		if !ok {
+			return fmt.Errorf("config key %s: internal: %T is not a string", name, val)
+		}
+		f.SetString(s)
+	case reflect.Int, reflect.Int64:
+		n, ok := asInt(val)
+		if !ok {
+			return fmt.Errorf("config key %s: internal: %T is not an int", name, val)
+		}
+		f.SetInt(n)
+	case reflect.Float64:
+		x, ok := asFloat(val)
+		if !ok {
+			return fmt.Errorf("config key %s: internal: %T is not a float", name, val)
+		}
+		f.SetFloat(x)
+	case reflect.Bool:
+		b, ok := val.(bool)
+		if !ok {
+			return fmt.Errorf("config key %s: internal: %T is not a bool", name, val)
+		}
+		f.SetBool(b)
+	default:
+		return fmt.Errorf("config key %s: unsupported field kind %v", name, f.Kind())
+	}
+	return nil
+}
+
+func asInt(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int:
+		return int64(x), true
+	case int64:
+		return x, true
+	}
+	return 0, false
+}
+
+func asFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+// setRecipeValue stores a recipe key's value as string, int, float64 or bool.
+func (c *Config) setRecipeValue(k *Key, val any) error {
+	var v any
+	ok := false
+	switch k.Type {
+	case TypeString:
+		v, ok = val.(string)
+	case TypeInt:
+		var n int64
+		n, ok = asInt(val)
+		v = int(n)
+	case TypeFloat:
+		v, ok = asFloat(val)
+	case TypeBool:
+		v, ok = val.(bool)
+	}
+	if !ok {
+		return fmt.Errorf("config key %s: internal: %T is not a %s", k.Name, val, k.Type)
+	}
+	if c.recipeValues == nil {
+		c.recipeValues = map[string]any{}
+	}
+	c.recipeValues[k.Name] = v
+	return nil
+}
+
+// recipeValue is a recipe key's value, or its default when none was set
+// (a Config made in code).
+func (c *Config) recipeValue(name string) any {
+	k, ok := LookupKey(name)
+	if !ok {
+		panic("config: no key " + name + " is registered")
+	}
+	if v, ok := c.recipeValues[k.Name]; ok {
+		return v
+	}
+	v := k.DefaultFor(c.Recipe)
+	if n, ok := v.(int64); ok {
+		return int(n)
+	}
+	return v
+}
+
+// Int, Float, String and Bool read a recipe's own key (shared keys are
+// fields); asking for a key no recipe registered is a programming error.
+func (c *Config) Int(name string) int       { return c.recipeValue(name).(int) }
+func (c *Config) Float(name string) float64 { return c.recipeValue(name).(float64) }
+func (c *Config) String(name string) string { return c.recipeValue(name).(string) }
+func (c *Config) Bool(name string) bool     { return c.recipeValue(name).(bool) }
+func (c *Config) SetValue(name string, v any) {
+	k, ok := LookupKey(name)
+	if !ok {
+		panic("config: no key " + name + " is registered")
+	}
+	if err := c.set(k.Name, v); err != nil {
+		panic(err)
+	}
+}
+
+// Get returns the value of a dotted key (for reports and tests).
+func (c *Config) Get(name string) (any, error) {
+	k, ok := LookupKey(name)
+	if !ok {
+		return nil, unknownKey(name)
+	}
+	f, err := c.field(k.Name)
+	if err != nil {
+		return c.recipeValue(k.Name), nil
+	}
+	return f.Interface(), nil
+}
+
+func (c *Config) resolveAuto() {
+	if c.Data.Channels == 0 {
+		c.Data.Channels = 3
+		if c.Data.Dataset == "mnist" || c.Data.Dataset == "fashion-mnist" {
+			c.Data.Channels = 1
+		}
+	}
+}
+
+// Validate checks every key's value and the rules that span several keys.
+// LoadConfig calls it; call it again after changing a Config in code.
+func (c *Config) Validate() error {
+	var errs []error
+	for i := range schema {
+		k := &schema[i]
+		var v any
+		if f, err := c.field(k.Name); err == nil {
+			v = f.Interface()
+		} else {
+			v = c.recipeValue(k.Name)
+		}
+		var verr error
+		switch x := v.(type) {
+		case string:
+			_, verr = fromString(k, x)
+		case int:
+			_, verr = checkInt(k, int64(x), x)
+		case int64:
+			_, verr = checkInt(k, x, x)
+		case float64:
+			_, verr = checkFloat(k, x, x)
+		}
+		if verr != nil {
+			errs = append(errs, verr)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+
+	d := &c.Data
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	r, ok := recipeSchema(c.Recipe)
+	if !ok {
+		names := make([]string, len(recipes))
+		for i, r := range recipes {
+			names[i] = r.Name
+		}
+		return fmt.Errorf("recipe %q: not a registered recipe (registered: %s)", c.Recipe, strings.Join(names, ", "))
+	}
+	if r.Validate != nil {
+		r.Validate(c, bad)
+	}
+	if (d.Preprocess == "resize_and_crop" || d.Preprocess == "scale_width_and_crop") && d.CropSize > d.LoadSize {
+		bad("data.crop_size (%d) must be ≤ data.load_size (%d) with data.preprocess=%s", d.CropSize, d.LoadSize, d.Preprocess)
+	}
+	if c.Device == "cpu" && c.CUDA.AMP != "off" {
+		bad("cuda.amp=%s needs a CUDA device, but device=cpu", c.CUDA.AMP)
+	}
+	if c.Device == "cpu" && c.CUDA.CUDAGraph {
+		bad("cuda.cuda_graph needs a CUDA device, but device=cpu")
+	}
+	if c.CUDA.CUDAGraph && !d.DropLast {
+		bad("cuda.cuda_graph replays fixed shapes: set data.drop_last=true so every batch has data.batch_size images")
+	}
+	if c.CUDA.CUDAGraph && c.CUDA.AMP == "fp16" {
+		bad("cuda.cuda_graph with cuda.amp=fp16: the grad scaler decides on the host whether to skip each update, which a replayed graph cannot; use cuda.amp=bf16 (no scaler) or turn one off")
+	}
+	if c.CUDA.AMP != "off" && c.Train.GANMode == "wgangp" {
+		bad("cuda.amp=%s with train.gan_mode=wgangp: the gradient penalty is not supported under mixed precision; set cuda.amp=off", c.CUDA.AMP)
+	}
+	return errors.Join(errs...)
+}
+
+// YAML renders the effective config; LoadConfig reads it back unchanged, so
+// the copy in the run folder reproduces the run.
+func (c *Config) YAML() ([]byte, error) {
+	var root yaml.Node
+	if err := root.Encode(c); err != nil {
+		return nil, fmt.Errorf("marshal config: %w", err)
+	}
+	// The recipes' keys have no field: put each in its section.
+	for i := range schema {
+		k := &schema[i]
+		if _, err := c.field(k.Name); err == nil {
+			continue
+		}
+		var val yaml.Node
+		if err := val.Encode(c.recipeValue(k.Name)); err != nil {
+			return nil, fmt.Errorf("marshal config: %s: %w", k.Name, err)
+		}
+		m := &root
+		sec, leaf, ok := strings.Cut(k.Name, ".")
+		if ok {
+			m = mappingValue(&root, sec)
+		} else {
+			leaf = sec
+		}
+		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: leaf}, &val)
+	}
+	var b bytes.Buffer
+	b.WriteString("# effective gogan config: defaults, then the config file, GOGAN_* environment, --set\n")
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&root); err != nil {
+		return nil, fmt.Errorf("marshal config: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("marshal config: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// mappingValue is the mapping under key in mapping node m, added when absent.
+func mappingValue(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	v := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, v)
+	return v
+}
+
+// SchemaMarkdown renders the schema as a Markdown table for the README.
+func SchemaMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| Key | Type | Default | Valid values | Description |\n")
+	b.WriteString("|---|---|---|---|---|\n")
+	for i := range schema {
+		k := &schema[i]
+		def := "`" + fmtDefault(k.Default) + "`"
+		if len(k.RecipeDefault) > 0 {
+			rs := make([]string, 0, len(k.RecipeDefault))
+			for r := range k.RecipeDefault {
+				rs = append(rs, r)
+			}
+			sort.Strings(rs)
+			for _, r := range rs {
+				def += fmt.Sprintf(" (%s: `%s`)", r, fmtDefault(k.RecipeDefault[r]))
+			}
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", k.Name, k.Type, mdEscape(def), mdEscape(k.ValidText()), mdEscape(k.Doc))
+	}
+	b.WriteString("\nRecipes (`recipe`):\n\n")
+	for _, r := range recipes {
+		fmt.Fprintf(&b, "- `%s`: %s\n", r.Name, r.Doc)
+	}
+	fmt.Fprintf(&b, "\nEvery key can also be set with `--set key=value` or an environment variable: `%s` + the key in upper case with `.` replaced by `_` (`data.batch_size` is `GOGAN_DATA_BATCH_SIZE`). Precedence: defaults < config file < environment < `--set`.\n", EnvPrefix)
+	return b.String()
+}
+
+func fmtDefault(v any) string {
+	switch x := v.(type) {
+	case float64:
+		return fmtNum(x)
+	case string:
+		if x == "" {
+			return `""`
+		}
+	}
+	return fmt.Sprint(v)
+}
+
+func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

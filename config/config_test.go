@@ -1,0 +1,377 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"gogan/config"
+	_ "gogan/gan/all"
+)
+
+func writeYAML(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func mustLoad(t *testing.T, path string, sets []string, env []string) *config.Config {
+	t.Helper()
+	c, err := config.LoadConfigEnv(path, sets, env)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	return c
+}
+
+func wantErr(t *testing.T, err error, parts ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("want an error containing %q, got none", parts)
+	}
+	for _, p := range parts {
+		if !strings.Contains(err.Error(), p) {
+			t.Fatalf("error %q does not contain %q", err, p)
+		}
+	}
+}
+
+func TestDefaultsAreValidAndMatchReferences(t *testing.T) {
+	c := mustLoad(t, "", nil, nil)
+	// pytorch/examples dcgan
+	if c.Recipe != "dcgan" || c.Train.LR != 2e-4 || c.Train.Beta1 != 0.5 || c.Int("model.nz") != 100 ||
+		c.Model.NGF != 64 || c.Model.NDF != 64 || c.Data.BatchSize != 64 || c.Data.ImageSize != 64 || c.Train.Epochs != 25 {
+		t.Fatalf("dcgan defaults differ from pytorch/examples: %+v", c)
+	}
+	if c.Data.Channels != 1 || c.Sources["data.channels"] != "default" {
+		t.Fatalf("auto channels for fashion-mnist = %d (%s), want 1", c.Data.Channels, c.Sources["data.channels"])
+	}
+	p := mustLoad(t, "", []string{"recipe=pix2pix"}, nil)
+	// pytorch-CycleGAN-and-pix2pix: pix2pix model defaults and train options
+	want := map[string]any{
+		"model.netG": "unet_256", "model.netD": "basic", "model.n_layers_D": 3, "model.norm": "batch",
+		"train.lambda_L1": 100.0, "data.load_size": 286, "data.crop_size": 256, "train.epochs": 100,
+		"train.epochs_decay": 100, "model.init_type": "normal", "model.init_gain": 0.02, "data.batch_size": 1,
+		"data.dataset": "aligned", "train.gan_mode": "vanilla", "train.lr_policy": "linear", "data.no_flip": false,
+		"data.direction": "AtoB", "data.preprocess": "resize_and_crop",
+	}
+	for k, w := range want {
+		got, err := p.Get(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, w) {
+			t.Errorf("pix2pix default %s = %v, want %v", k, got, w)
+		}
+	}
+	if p.Sources["model.netG"] != "default for pix2pix" || p.Sources["recipe"] != "--set" {
+		t.Fatalf("sources: %v", p.Sources)
+	}
+}
+
+// TestEverySchemaKeyHasAValue: every key, shared or a recipe's, is read and
+// written through a loaded config under every recipe, has documentation,
+// and every recipe's defaults pass validation (LoadConfig validates them).
+func TestEverySchemaKeyHasAValue(t *testing.T) {
+	if len(config.Recipes()) < 2 {
+		t.Fatalf("registered recipes: %v", config.Recipes())
+	}
+	for _, r := range config.Recipes() {
+		c := mustLoad(t, "", []string{"recipe=" + r.Name}, nil)
+		seen := map[string]bool{}
+		for _, k := range config.Schema() {
+			if _, err := c.Get(k.Name); err != nil {
+				t.Error(err)
+			}
+			if seen[strings.ToLower(k.Name)] {
+				t.Errorf("duplicate key %s", k.Name)
+			}
+			seen[strings.ToLower(k.Name)] = true
+			if k.Doc == "" {
+				t.Errorf("%s has no doc", k.Name)
+			}
+		}
+	}
+	// and every leaf field must have a key
+	var walk func(v reflect.Type, prefix string)
+	walk = func(v reflect.Type, prefix string) {
+		for i := 0; i < v.NumField(); i++ {
+			f := v.Field(i)
+			tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if tag == "-" || !f.IsExported() {
+				continue
+			}
+			if f.Type.Kind() == reflect.Struct {
+				walk(f.Type, prefix+tag+".")
+				continue
+			}
+			if _, ok := config.LookupKey(prefix + tag); !ok {
+				t.Errorf("field %s (%s) has no schema key", f.Name, prefix+tag)
+			}
+		}
+	}
+	walk(reflect.TypeOf(config.Config{}), "")
+}
+
+func TestLayersAndPrecedence(t *testing.T) {
+	path := writeYAML(t, `
+recipe: dcgan
+seed: 7
+data:
+  batch_size: 32
+  root: /tmp/x
+model:
+  netG: dcgan
+train:
+  lr: 1e-4
+`)
+	c := mustLoad(t, path, nil, nil)
+	if c.Seed != 7 || c.Data.BatchSize != 32 || c.Train.LR != 1e-4 || c.Data.Root != "/tmp/x" {
+		t.Fatalf("file values not applied: %+v", c)
+	}
+	if c.Sources["data.batch_size"] != path {
+		t.Fatalf("source = %q", c.Sources["data.batch_size"])
+	}
+	// env beats the file, --set beats env
+	c = mustLoad(t, path, []string{"data.batch_size=8"}, []string{"GOGAN_DATA_BATCH_SIZE=16", "GOGAN_SEED=3", "HOME=/root"})
+	if c.Data.BatchSize != 8 || c.Seed != 3 {
+		t.Fatalf("precedence: batch %d seed %d", c.Data.BatchSize, c.Seed)
+	}
+	if c.Sources["seed"] != "env GOGAN_SEED" || c.Sources["data.batch_size"] != "--set" {
+		t.Fatalf("sources %v", c.Sources)
+	}
+	// case-insensitive keys, canonical enum spelling, bool spellings
+	c = mustLoad(t, "", []string{"MODEL.NETG=dcgan", "data.direction=btoa", "data.shuffle=no", "device=cuda:1"}, nil)
+	if c.Data.Direction != "BtoA" || c.Data.Shuffle || c.Device != "cuda:1" {
+		t.Fatalf("parsed %+v", c.Data)
+	}
+}
+
+func TestRealEnvironment(t *testing.T) {
+	t.Setenv("GOGAN_TRAIN_MAX_STEPS", "123")
+	c, err := config.LoadConfig("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Train.MaxSteps != 123 {
+		t.Fatalf("max_steps = %d", c.Train.MaxSteps)
+	}
+	t.Setenv("GOGAN_PYTHON", "/usr/bin/python3") // a tool's variable, not a key
+	if _, err := config.LoadConfig("", nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOGAN_TRAIN_EPOCH", "3")
+	_, err = config.LoadConfig("", nil)
+	wantErr(t, err, "GOGAN_TRAIN_EPOCH", "did you mean GOGAN_TRAIN_EPOCHS (train.epochs)")
+}
+
+func TestUnknownKeys(t *testing.T) {
+	path := writeYAML(t, "train:\n  epoch: 5\ndata:\n  batchsize: 3\n")
+	_, err := config.LoadConfigEnv(path, nil, nil)
+	wantErr(t, err, "unknown key train.epoch; did you mean train.epochs?", "unknown key data.batchsize; did you mean data.batch_size?", path)
+
+	_, err = config.LoadConfigEnv("", []string{"model.ngff=3"}, nil)
+	wantErr(t, err, "--set", "unknown key model.ngff; did you mean model.ngf?")
+
+	_, err = config.LoadConfigEnv("", []string{"train.lamda_l1=3"}, nil)
+	wantErr(t, err, "did you mean train.lambda_L1?")
+
+	_, err = config.LoadConfigEnv("", nil, []string{"GOGAN_DATA_BATCHSIZE=4"})
+	wantErr(t, err, "unknown environment variable GOGAN_DATA_BATCHSIZE", "did you mean GOGAN_DATA_BATCH_SIZE (data.batch_size)?")
+
+	path = writeYAML(t, "data: 5\n")
+	_, err = config.LoadConfigEnv(path, nil, nil)
+	wantErr(t, err, "data is a section")
+
+	// an empty section is fine
+	mustLoad(t, writeYAML(t, "data:\nmodel:\n  ngf: 8\n"), nil, nil)
+
+	_, err = config.LoadConfigEnv("", []string{"seed"}, nil)
+	wantErr(t, err, `--set "seed": want key=value`)
+}
+
+func TestInvalidValues(t *testing.T) {
+	cases := []struct {
+		set   string
+		parts []string
+	}{
+		{"data.batch_size=0", []string{"data.batch_size", `"0"`, "≥ 1"}},
+		{"data.batch_size=abc", []string{"data.batch_size", `"abc"`, "want an integer"}},
+		{"train.lr=-1", []string{"train.lr", `"-1"`, "> 0"}},
+		{"train.lr=nan", []string{"train.lr", "finite"}},
+		{"train.beta1=1", []string{"train.beta1", "≥ 0 and < 1"}},
+		{"model.netG=unet256", []string{"model.netG", `"unet256"`, "must be one of dcgan, unet_128, unet_256", "did you mean unet_256?"}},
+		{"device=gpu", []string{"device", `"gpu"`, "auto, cpu, cuda, cuda:N"}},
+		{"device=cuda:x", []string{"device", "cuda:N"}},
+		{"data.shuffle=maybe", []string{"data.shuffle", "true or false"}},
+		{"data.channels=2", []string{"data.channels", "0, 1, 3"}},
+		{"out=", []string{"out", "must not be empty"}},
+	}
+	for _, tc := range cases {
+		_, err := config.LoadConfigEnv("", []string{tc.set}, nil)
+		wantErr(t, err, tc.parts...)
+	}
+	path := writeYAML(t, "data:\n  batch_size: 2.5\nmodel:\n  no_dropout: 3\n  netD: [a]\n")
+	_, err := config.LoadConfigEnv(path, nil, nil)
+	wantErr(t, err, "data.batch_size: 2.5: want an integer", "model.no_dropout: 3: want true or false", "model.netD")
+}
+
+func TestCrossKeyChecks(t *testing.T) {
+	cases := []struct {
+		sets  []string
+		parts []string
+	}{
+		{[]string{"data.image_size=48"}, []string{"data.image_size must be 32, 64, 128 or 256 (got 48)"}},
+		{[]string{"model.netG=unet_256"}, []string{"recipe dcgan needs model.netG=dcgan"}},
+		{[]string{"data.dataset=aligned"}, []string{"recipe dcgan reads fashion-mnist, mnist or folder"}},
+		{[]string{"data.channels=3"}, []string{"grayscale"}},
+		{[]string{"recipe=pix2pix", "data.crop_size=300"}, []string{"data.crop_size (300) must be ≤ data.load_size (286)"}},
+		{[]string{"recipe=pix2pix", "data.crop_size=128"}, []string{"model.netG=unet_256 needs a network input that is a multiple of 256"}},
+		{[]string{"recipe=pix2pix", "model.netD=dcgan"}, []string{"PatchGAN"}},
+		{[]string{"recipe=pix2pix", "data.dataset=unaligned"}, []string{"paired data"}},
+		{[]string{"recipe=pix2pix", "data.dataset=edges"}, []string{"model.input_nc must be 1"}},
+		{[]string{"device=cpu", "cuda.amp=bf16"}, []string{"cuda.amp=bf16 needs a CUDA device"}},
+		{[]string{"cuda.cuda_graph=true"}, []string{"data.drop_last=true"}},
+	}
+	for _, tc := range cases {
+		_, err := config.LoadConfigEnv("", tc.sets, nil)
+		wantErr(t, err, tc.parts...)
+	}
+	// the same sizes pass where they fit
+	mustLoad(t, "", []string{"recipe=pix2pix", "model.netG=unet_128", "data.load_size=143", "data.crop_size=128"}, nil)
+	mustLoad(t, "", []string{"recipe=pix2pix", "model.netG=resnet_9blocks", "data.preprocess=scale_width", "data.crop_size=500"}, nil)
+}
+
+func TestYAMLRoundTrip(t *testing.T) {
+	c := mustLoad(t, "", []string{"recipe=pix2pix", "train.lr=3e-5", "data.root=/d a/t", "model.input_nc=1", "data.dataset=gray2color", "seed=12345678901"}, nil)
+	y, err := c.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(y), "netG: unet_256") || !strings.Contains(string(y), "lambda_L1: 100") {
+		t.Fatalf("dump lacks schema spellings:\n%s", y)
+	}
+	path := writeYAML(t, string(y))
+	c2 := mustLoad(t, path, nil, nil)
+	c.Sources, c2.Sources = nil, nil
+	if !reflect.DeepEqual(c, c2) {
+		t.Fatalf("round trip differs:\n%+v\n%+v", c, c2)
+	}
+}
+
+func TestSchemaMarkdown(t *testing.T) {
+	md := config.SchemaMarkdown()
+	lines := strings.Split(md, "\n")
+	if !strings.HasPrefix(lines[0], "| Key | Type | Default | Valid values | Description |") {
+		t.Fatalf("header: %q", lines[0])
+	}
+	rows := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, "| `") {
+			rows++
+			if n := strings.Count(strings.ReplaceAll(l, `\|`, ""), "|"); n != 6 {
+				t.Errorf("row has %d cell separators: %s", n, l)
+			}
+		}
+	}
+	if rows != len(config.Schema()) {
+		t.Fatalf("%d rows for %d keys", rows, len(config.Schema()))
+	}
+	for _, k := range config.Schema() {
+		if !strings.Contains(md, "| `"+k.Name+"` |") {
+			t.Errorf("key %s missing from the table", k.Name)
+		}
+	}
+	for _, s := range []string{"`unet_256`", "pix2pix: `unet_256`", "auto, cpu, cuda, cuda:N", "GOGAN_DATA_BATCH_SIZE", "`0.0002`"} {
+		if !strings.Contains(md, s) {
+			t.Errorf("table lacks %q", s)
+		}
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		d    int
+	}{{"", "", 0}, {"a", "", 1}, {"kitten", "sitting", 3}, {"train.epoch", "train.epochs", 1}, {"flaw", "lawn", 2}} {
+		if got := config.EditDistance(c.a, c.b); got != c.d {
+			t.Errorf("editDistance(%q,%q)=%d want %d", c.a, c.b, got, c.d)
+		}
+	}
+}
+
+// Every shipped config loads, and says what it claims to.
+func TestShippedConfigs(t *testing.T) {
+	files, err := filepath.Glob("../configs/*.yaml")
+	if err != nil || len(files) < 7 {
+		t.Fatalf("configs: %v %v", files, err)
+	}
+	for _, f := range files {
+		c, err := config.LoadConfigEnv(f, nil, nil)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if c.Out == "runs/gogan" {
+			t.Errorf("%s: set out to its own run folder", f)
+		}
+	}
+	check := func(file string, want map[string]any) {
+		c, err := config.LoadConfigEnv("../configs/"+file, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, w := range want {
+			got, _ := c.Get(k)
+			if !reflect.DeepEqual(got, w) {
+				t.Errorf("%s: %s = %v, want %v", file, k, got, w)
+			}
+		}
+	}
+	check("dcgan-fashion-mnist.yaml", map[string]any{"data.image_size": 32, "data.channels": 1, "data.batch_size": 64,
+		"data.root": "/usr/share/datasets/fashion-mnist", "data.dataset": "fashion-mnist"})
+	check("dcgan-celeba.yaml", map[string]any{"data.image_size": 64, "data.channels": 3})
+	check("dcgan-folder.yaml", map[string]any{"data.image_size": 64, "data.dataset": "folder"})
+	check("pix2pix-facades.yaml", map[string]any{"model.netG": "unet_256", "model.netD": "basic", "model.n_layers_D": 3,
+		"data.batch_size": 1, "train.lambda_L1": 100.0, "train.epochs": 100, "train.epochs_decay": 100,
+		"train.lr_policy": "linear", "data.direction": "BtoA", "data.root": "datasets/facades"})
+	check("pix2pix-edges2shoes.yaml", map[string]any{"data.batch_size": 4, "data.direction": "AtoB"})
+	check("pix2pix-maps.yaml", map[string]any{"data.direction": "AtoB", "data.batch_size": 1})
+	check("pix2pix-fashion-edges.yaml", map[string]any{"data.crop_size": 32, "data.dataset": "edges", "model.input_nc": 1})
+}
+
+func TestConfigFileErrors(t *testing.T) {
+	// An empty file is all defaults.
+	c := mustLoad(t, writeYAML(t, ""), nil, nil)
+	if c.Recipe != "dcgan" {
+		t.Fatal(c.Recipe)
+	}
+	_, err := config.LoadConfigEnv(filepath.Join(t.TempDir(), "nope.yaml"), nil, nil)
+	wantErr(t, err, "read config", "nope.yaml")
+	_, err = config.LoadConfigEnv(writeYAML(t, "data:\n  batch_size: [1\n"), nil, nil)
+	wantErr(t, err, "read config")
+	_, err = config.LoadConfigEnv(writeYAML(t, "seed: 1\nseed: 2\n"), nil, nil)
+	wantErr(t, err, "read config")
+}
+
+// TestREADMEListsEveryKey: the README's key table is SchemaMarkdown's output.
+func TestREADMEListsEveryKey(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i, j := strings.Index(s, "<!-- config-keys:begin"), strings.Index(s, "<!-- config-keys:end -->")
+	if i < 0 || j < 0 {
+		t.Fatal("README.md has no config-keys markers")
+	}
+	table := s[strings.Index(s[i:], "\n")+i+1 : j]
+	if table != config.SchemaMarkdown() {
+		t.Error("README.md's config table is stale: regenerate it with `gogan config --keys`")
+	}
+}

@@ -1,0 +1,5 @@
+package config
+
+// LoadConfigEnv is loadConfig with an explicit environment, for the tests.
+var LoadConfigEnv = loadConfig
+var EditDistance = editDistance

@@ -1,0 +1,503 @@
+package eval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"strings"
+
+	torch "gogan/cgo"
+	"gogan/config"
+	"gogan/data"
+	"gogan/gan"
+	"gogan/infer"
+	"gogan/runfolder"
+)
+
+// FIDOptions configure FID: the generated images come from exactly one of
+// Checkpoint, SamplesFile or RealTrain.
+type FIDOptions struct {
+	Classifier  string // safetensors file from gogan eval classifier
+	Checkpoint  string // a DCGAN checkpoint or run folder (1x32x32 images)
+	SamplesFile string // or: safetensors with one [N 1 32 32] tensor (float32 in [-1, 1] or uint8)
+	RealTrain   bool   // or: the first Samples Fashion-MNIST training images (the real-vs-real floor)
+	Samples     int    // how many images to generate (or take); default 10000
+	Seed        int64  // noise seed; default 1
+	GMode       string // generator mode: eval (BatchNorm running statistics, as gogan sample) or train (batch statistics over batches of 64, as pytorch/examples draws its samples); default eval
+	Root        string // Fashion-MNIST IDX folder; default data.DefaultFashionRoot
+	Device      string // default auto
+	Threads     int    // libtorch threads; 0: all cores
+}
+
+// FIDResult is a Fréchet distance between the classifier's features of the
+// generated images and of the Fashion-MNIST test images.
+type FIDResult struct {
+	FID        float64
+	Generated  int    // images on the generated side
+	Reference  int    // Fashion-MNIST test images
+	Source     string // where the generated images came from
+	Classifier string
+	// ClassifierAccuracy is the classifier's test accuracy as its file records it.
+	ClassifierAccuracy string
+}
+
+func (r *FIDResult) String() string {
+	return fmt.Sprintf("FID %.4f  (%d images from %s vs %d Fashion-MNIST test images; features of %s, test accuracy %s)",
+		r.FID, r.Generated, r.Source, r.Reference, r.Classifier, r.ClassifierAccuracy)
+}
+
+// FID computes the Fréchet distance between Gaussians fitted to the
+// classifier's 128 features of the generated images and of the 10000
+// Fashion-MNIST test images. Generated images are quantised to 8 bits first,
+// as saving them to PNG would, so they pass through exactly the pipeline the
+// real ones do.
+func FID(ctx context.Context, o FIDOptions) (*FIDResult, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if o.Samples == 0 {
+		o.Samples = 10000
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.GMode == "" {
+		o.GMode = "eval"
+	}
+	if o.Root == "" {
+		o.Root = data.DefaultFashionRoot
+	}
+	if o.Device == "" {
+		o.Device = "auto"
+	}
+	sources := 0
+	for _, set := range []bool{o.Checkpoint != "", o.SamplesFile != "", o.RealTrain} {
+		if set {
+			sources++
+		}
+	}
+	if sources != 1 {
+		return nil, errors.New("eval fid: give exactly one of --checkpoint (a DCGAN run), --samples-file (images made elsewhere) or --real-train")
+	}
+	if o.Samples < 2 {
+		return nil, fmt.Errorf("eval fid: --samples %d: need at least 2 images for a covariance", o.Samples)
+	}
+	if o.GMode != "eval" && o.GMode != "train" {
+		return nil, fmt.Errorf("eval fid: --g-mode %q: must be eval or train", o.GMode)
+	}
+	if o.Classifier == "" {
+		return nil, errors.New("eval fid: --classifier: name the classifier file (make one with gogan eval classifier --out FILE)")
+	}
+	dev, err := torch.ParseDevice(o.Device)
+	if err != nil {
+		return nil, err
+	}
+	if err := setThreads(o.Threads); err != nil {
+		return nil, err
+	}
+	// Check the generated side's source before the slower work.
+	var generate func() ([]float32, error)
+	var source string
+	switch {
+	case o.Checkpoint != "":
+		ck, _, cfg, err := runfolder.OpenCheckpoint(o.Checkpoint)
+		if err != nil {
+			return nil, err
+		}
+		gen, err := infer.Generation(ck, cfg, "eval fid")
+		if err != nil {
+			return nil, fmt.Errorf("eval fid: FID needs a DCGAN checkpoint (a recipe that draws from noise); for image-to-image checkpoints use gogan eval pix2pix: %w", err)
+		}
+		if cfg.Data.Channels != 1 || cfg.Data.ImageSize != ClassifierSize {
+			return nil, fmt.Errorf("eval fid: checkpoint %s makes %dx%dx%d images (data.channels %d, data.image_size %d): the classifier takes 1x%dx%d Fashion-MNIST images; train with data.channels=1 data.image_size=%d",
+				ck.Dir, cfg.Data.Channels, cfg.Data.ImageSize, cfg.Data.ImageSize, cfg.Data.Channels, cfg.Data.ImageSize, ClassifierSize, ClassifierSize, ClassifierSize)
+		}
+		source = fmt.Sprintf("%s (G in %s mode)", ck.Dir, o.GMode)
+		generate = func() ([]float32, error) {
+			return generateImages(ck, cfg, gen, dev, o.Samples, o.Seed, o.GMode == "train")
+		}
+	case o.SamplesFile != "":
+		source = o.SamplesFile
+		imgs, err := loadSamplesFile(o.SamplesFile)
+		if err != nil {
+			return nil, err
+		}
+		if n := len(imgs) / (ClassifierSize * ClassifierSize); n < o.Samples {
+			if n < 2 {
+				return nil, fmt.Errorf("eval fid: %s holds %d images: need at least 2", o.SamplesFile, n)
+			}
+			o.Samples = n
+		}
+		generate = func() ([]float32, error) { return imgs[:o.Samples*ClassifierSize*ClassifierSize], nil }
+	default:
+		source = fmt.Sprintf("Fashion-MNIST train (first %d)", o.Samples)
+		generate = func() ([]float32, error) { return fashionImages(ctx, o.Root, "train", o.Samples) }
+	}
+	c, err := LoadClassifier(o.Classifier, dev)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Free()
+	real, err := fashionImages(ctx, o.Root, "test", 0)
+	if err != nil {
+		return nil, fmt.Errorf("eval fid: Fashion-MNIST test images: %w", err)
+	}
+	fake, err := generate()
+	if err != nil {
+		return nil, err
+	}
+	g1, err := featureGaussian(c, real)
+	if err != nil {
+		return nil, err
+	}
+	g2, err := featureGaussian(c, fake)
+	if err != nil {
+		return nil, err
+	}
+	fd, err := FrechetDistance(g2, g1)
+	if err != nil {
+		return nil, err
+	}
+	return &FIDResult{FID: fd, Generated: g2.N, Reference: g1.N, Source: source, Classifier: o.Classifier,
+		ClassifierAccuracy: c.Meta["test_accuracy"]}, nil
+}
+
+func featureGaussian(c *Classifier, images []float32) (Gaussian, error) {
+	f, err := c.Features(images)
+	if err != nil {
+		return Gaussian{}, err
+	}
+	return FitGaussian(f, ClassifierFeatures)
+}
+
+// fashionImages are the first limit (0: all) images of a Fashion-MNIST split at 32x32 in [-1, 1].
+func fashionImages(ctx context.Context, root, phase string, limit int) ([]float32, error) {
+	var out []float32
+	err := fashionBatches(ctx, root, phase, limit, func(x []float32, _ []int64) error {
+		out = append(out, x...)
+		return nil
+	})
+	return out, err
+}
+
+// quantize8 maps values in [-1, 1] to 8 bits as a PNG would store them,
+// round((x+1)/2 * 255) clamped (torchvision's save_image), and back to
+// [-1, 1] as the data pipeline normalises 8-bit pixels.
+func quantize8(x []float32) {
+	for i, v := range x {
+		q := math.Round((float64(v) + 1) / 2 * 255)
+		q = max(0, min(255, q))
+		x[i] = data.Normalize(uint8(q))
+	}
+}
+
+// generateImages draws n images from a checkpoint's generator, with noise
+// from seed, in batches of 64, quantised to 8 bits.
+func generateImages(ck runfolder.Checkpoint, cfg *config.Config, gen gan.Generation, dev torch.Device, n int, seed int64, trainMode bool) ([]float32, error) {
+	g, err := infer.LoadNet(ck, cfg, gen.Role, dev)
+	if err != nil {
+		return nil, err
+	}
+	defer g.Free()
+	g.SetTraining(trainMode)
+	torch.ManualSeed(uint64(seed))
+	out := make([]float32, 0, n*ClassifierSize*ClassifierSize)
+	const batch = 64
+	for i := 0; i < n; i += batch {
+		k := min(batch, n-i)
+		if trainMode && k < batch {
+			k = batch // full batches for the batch statistics; the extra images are dropped
+		}
+		err := torch.Try(func() {
+			sc := torch.NewScope()
+			defer sc.Close()
+			torch.NoGrad(func() {
+				noise := torch.Randn(torch.Float32, dev, append([]int64{int64(k)}, gen.Noise...)...)
+				out = append(out, g.Forward(noise).Float32s()...)
+			})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("eval fid: generate: %w", err)
+		}
+	}
+	out = out[:n*ClassifierSize*ClassifierSize]
+	quantize8(out)
+	return out, nil
+}
+
+// loadSamplesFile reads images made elsewhere (scripts/eval_pytorch_dcgan.py):
+// a safetensors file whose tensor "images" (or only tensor) is [N 1 32 32],
+// float32 in [-1, 1] (quantised here to 8 bits) or uint8 0..255.
+func loadSamplesFile(path string) ([]float32, error) {
+	ts, _, err := torch.LoadSafetensors(path)
+	if err != nil {
+		return nil, fmt.Errorf("eval fid: --samples-file: %w", err)
+	}
+	defer func() {
+		for _, nt := range ts {
+			nt.Tensor.Free()
+		}
+	}()
+	var t *torch.Tensor
+	var names []string
+	for _, nt := range ts {
+		names = append(names, nt.Name)
+		if nt.Name == "images" {
+			t = nt.Tensor
+		}
+	}
+	if t == nil && len(ts) == 1 {
+		t = ts[0].Tensor
+	}
+	if t == nil {
+		return nil, fmt.Errorf("eval fid: --samples-file %s: no tensor named \"images\" (it has %s)", path, strings.Join(names, ", "))
+	}
+	s := t.Shape()
+	if len(s) != 4 || s[1] != 1 || s[2] != ClassifierSize || s[3] != ClassifierSize {
+		return nil, fmt.Errorf("eval fid: --samples-file %s: images are %v: need [N 1 %d %d]", path, s, ClassifierSize, ClassifierSize)
+	}
+	var x []float32
+	switch dt := t.DType(); dt {
+	case torch.Uint8:
+		u := t.Uint8s()
+		x = make([]float32, len(u))
+		for i, v := range u {
+			x[i] = data.Normalize(v)
+		}
+	case torch.Float32, torch.Float64, torch.Float16, torch.BFloat16:
+		x = t.Float32s()
+		for i, v := range x {
+			if !(v >= -1.001 && v <= 1.001) {
+				return nil, fmt.Errorf("eval fid: --samples-file %s: value %g at %d is outside [-1, 1]: write images as the generator's tanh outputs", path, v, i)
+			}
+		}
+		quantize8(x)
+	default:
+		return nil, fmt.Errorf("eval fid: --samples-file %s: dtype %s: need float32 in [-1, 1] or uint8", path, dt)
+	}
+	return x, nil
+}
+
+// Pix2PixEvalOptions configure EvalPix2Pix.
+type Pix2PixEvalOptions struct {
+	Checkpoint string // a pix2pix checkpoint or run folder
+	Root       string // dataset folder; default the checkpoint's data.root
+	Phase      string // split; default test
+	Skip       int    // start at this pair (to hold out the tail of a split)
+	Limit      int    // evaluate at most this many pairs (0: all from Skip on)
+	Mode       string // train (as test.py's default: BatchNorm batch statistics, dropout on, batch 1), eval (test.py --eval) or both; default both
+	Seed       int64  // dropout seed in train mode; default 1
+	Device     string // default auto
+	Threads    int    // libtorch threads; 0: all cores
+}
+
+// Pix2PixScores are the mean scores of one generator mode over the pairs.
+type Pix2PixScores struct {
+	Mode string
+	N    int
+	L1   float64 // mean |G(A) - B| on [-1, 1]
+	PSNR float64 // dB, mean over images, on 8-bit images
+	SSIM float64 // mean over images (and channels), on 8-bit images
+}
+
+// Pix2PixEval is EvalPix2Pix's result.
+type Pix2PixEval struct {
+	Checkpoint string
+	Data       string // the dataset and the pairs evaluated
+	Scores     []Pix2PixScores
+}
+
+func (e *Pix2PixEval) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "checkpoint %s\ndata: %s\n", e.Checkpoint, e.Data)
+	fmt.Fprintf(&b, "%-6s %7s %9s %9s %8s\n", "G mode", "pairs", "L1", "PSNR dB", "SSIM")
+	for _, s := range e.Scores {
+		fmt.Fprintf(&b, "%-6s %7d %9.4f %9.3f %8.4f\n", s.Mode, s.N, s.L1, s.PSNR, s.SSIM)
+	}
+	return b.String()
+}
+
+// EvalPix2Pix runs a pix2pix checkpoint's generator on held-out pairs and
+// scores its outputs against the targets: L1 on [-1, 1] (the training L1),
+// and PSNR and SSIM on 8-bit images (outputs rounded as torchvision's
+// save_image; targets as loaded). Pairs are loaded as in training without
+// flips, resized straight to the crop size (as gogan translate does) instead
+// of resized and randomly cropped.
+func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if o.Phase == "" {
+		o.Phase = "test"
+	}
+	if o.Mode == "" {
+		o.Mode = "both"
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Device == "" {
+		o.Device = "auto"
+	}
+	var modes []bool // train mode?
+	switch o.Mode {
+	case "train":
+		modes = []bool{true}
+	case "eval":
+		modes = []bool{false}
+	case "both":
+		modes = []bool{true, false}
+	default:
+		return nil, fmt.Errorf("eval pix2pix: --mode %q: must be train, eval or both", o.Mode)
+	}
+	if o.Skip < 0 || o.Limit < 0 {
+		return nil, fmt.Errorf("eval pix2pix: --skip %d, --limit %d: must not be negative", o.Skip, o.Limit)
+	}
+	ck, _, cfg, err := runfolder.OpenCheckpoint(o.Checkpoint)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := infer.Translation(ck, cfg, "", "eval pix2pix")
+	if err != nil {
+		return nil, fmt.Errorf("eval pix2pix: it needs a pix2pix checkpoint (a recipe that translates images); for DCGAN use gogan eval fid: %w", err)
+	}
+	dev, err := torch.ParseDevice(o.Device)
+	if err != nil {
+		return nil, err
+	}
+	if err := setThreads(o.Threads); err != nil {
+		return nil, err
+	}
+	dc, err := gan.DataConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if o.Root != "" {
+		dc.Root = o.Root
+	}
+	dc.Phase, dc.NoFlip, dc.MaxSamples, dc.InMemory, dc.SkipInvalid = o.Phase, true, 0, false, false
+	if dc.Preprocess == data.ResizeAndCrop || dc.Preprocess == data.ScaleWidthAndCrop {
+		dc.LoadSize = dc.CropSize
+	}
+	ds, err := data.Open(ctx, dc, nil)
+	if err != nil {
+		return nil, fmt.Errorf("eval pix2pix: data (data.root %s, --phase %s): %w", dc.Root, dc.Phase, err)
+	}
+	if !ds.Paired() {
+		return nil, fmt.Errorf("eval pix2pix: %s gives no pairs", ds)
+	}
+	end := ds.Len()
+	if o.Limit > 0 {
+		end = min(end, o.Skip+o.Limit)
+	}
+	if o.Skip >= end {
+		return nil, fmt.Errorf("eval pix2pix: --skip %d leaves no pairs: the %s split of %s has %d", o.Skip, dc.Phase, dc.Root, ds.Len())
+	}
+	g, err := infer.LoadNet(ck, cfg, tr.Role, dev)
+	if err != nil {
+		return nil, err
+	}
+	defer g.Free()
+	res := &Pix2PixEval{Checkpoint: ck.Dir,
+		Data: fmt.Sprintf("%s %s, phase %s, pairs %d..%d of %d (%s, no flip)", dc.Dataset, dc.Root, dc.Phase, o.Skip, end-1, ds.Len(),
+			describeEvalPreprocess(dc))}
+	for _, train := range modes {
+		sc, err := scorePix2Pix(ctx, g, ds, o.Skip, end, train, o.Seed, dev)
+		if err != nil {
+			return nil, err
+		}
+		res.Scores = append(res.Scores, sc)
+	}
+	return res, nil
+}
+
+func describeEvalPreprocess(dc data.Config) string {
+	switch dc.Preprocess {
+	case data.ResizeAndCrop:
+		return fmt.Sprintf("resized to %d", dc.CropSize)
+	case data.ScaleWidthAndCrop:
+		return fmt.Sprintf("width scaled to %d", dc.CropSize)
+	}
+	return "preprocess " + dc.Preprocess
+}
+
+// scorePix2Pix scores G on pairs [from, to) in one mode: train mode runs one
+// pair at a time (batch statistics of that pair, as test.py with batch 1).
+func scorePix2Pix(ctx context.Context, g interface {
+	SetTraining(bool)
+	Forward(*torch.Tensor) *torch.Tensor
+}, ds *data.Dataset, from, to int, train bool, seed int64, dev torch.Device) (Pix2PixScores, error) {
+	mode := "eval"
+	batch := 16
+	if train {
+		mode, batch = "train", 1
+	}
+	g.SetTraining(train)
+	torch.ManualSeed(uint64(seed))
+	sc := Pix2PixScores{Mode: mode}
+	var l1Sum float64
+	var l1N int
+	for i := from; i < to; i += batch {
+		if err := ctx.Err(); err != nil {
+			return sc, err
+		}
+		k := min(batch, to-i)
+		as := make([]*data.Image, k)
+		bs := make([]*data.Image, k)
+		for j := range k {
+			s, err := ds.Sample(i+j, 0, 0)
+			if err != nil {
+				return sc, fmt.Errorf("eval pix2pix: %w", err)
+			}
+			as[j], bs[j] = s.A, s.B
+		}
+		var out []float32
+		var shape []int64
+		err := torch.Try(func() {
+			s := torch.NewScope()
+			defer s.Close()
+			torch.NoGrad(func() {
+				y := g.Forward(gan.ImagesTensor(as).To(dev))
+				shape = y.Shape()
+				out = y.Float32s()
+			})
+		})
+		if err != nil {
+			return sc, fmt.Errorf("eval pix2pix: pair %d: %w", i, err)
+		}
+		c, h, w := int(shape[1]), int(shape[2]), int(shape[3])
+		if b := bs[0]; c != b.C || h != b.H || w != b.W {
+			return sc, fmt.Errorf("eval pix2pix: G makes %dx%dx%d images, the targets are %dx%dx%d", c, h, w, b.C, b.H, b.W)
+		}
+		plane := h * w
+		for j := range k {
+			o := out[j*c*plane : (j+1)*c*plane]
+			fake := data.NewImage(w, h, c)
+			for ch := 0; ch < c; ch++ {
+				for p := 0; p < plane; p++ {
+					v := float64(o[ch*plane+p])
+					t := float64(data.Normalize(bs[j].Pix[p*c+ch]))
+					l1Sum += math.Abs(v - t)
+					q := math.Round((v + 1) / 2 * 255)
+					fake.Pix[p*c+ch] = uint8(max(0, min(255, q)))
+				}
+			}
+			l1N += c * plane
+			p, err := PSNR(fake, bs[j])
+			if err != nil {
+				return sc, err
+			}
+			s, err := SSIM(fake, bs[j])
+			if err != nil {
+				return sc, err
+			}
+			sc.PSNR += p
+			sc.SSIM += s
+			sc.N++
+		}
+	}
+	sc.L1 = l1Sum / float64(l1N)
+	sc.PSNR /= float64(sc.N)
+	sc.SSIM /= float64(sc.N)
+	return sc, nil
+}

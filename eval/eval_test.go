@@ -1,0 +1,397 @@
+package eval
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	torch "gogan/cgo"
+	"gogan/cgo/torchtest"
+	"gogan/config"
+	"gogan/data"
+	_ "gogan/gan/all"
+	"gogan/runfolder"
+	"gogan/trainer"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// evalReference runs scripts/eval_reference.py MODE on tensors saved to a
+// safetensors file and decodes its JSON answer into out.
+func evalReference(t *testing.T, mode string, tensors []torch.Named, out any) {
+	t.Helper()
+	py := torchtest.Python(t)
+	if msg, err := exec.Command(py, "-c", "import scipy").CombinedOutput(); err != nil {
+		t.Fatalf("%s has no scipy (Debian python3-scipy: run make setup): %s", py, msg)
+	}
+	in := filepath.Join(t.TempDir(), "in.safetensors")
+	if err := torch.SaveSafetensors(in, tensors, nil); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, "../scripts/eval_reference.py", mode, in)
+	b, err := cmd.Output()
+	if err != nil {
+		msg := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			msg = string(ee.Stderr)
+		}
+		t.Fatalf("eval_reference.py %s: %v\n%s", mode, err, msg)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("eval_reference.py %s: %v: %s", mode, err, b)
+	}
+}
+
+// correlatedFeatures are n d-dimensional vectors x = A z + mu with z standard
+// normal: a full, non-diagonal covariance.
+func correlatedFeatures(r *rand.Rand, n, d int, shift float64) []float64 {
+	a := make([]float64, d*d)
+	for i := range a {
+		a[i] = r.NormFloat64() / math.Sqrt(float64(d))
+	}
+	out := make([]float64, n*d)
+	z := make([]float64, d)
+	for i := 0; i < n; i++ {
+		for j := range z {
+			z[j] = r.NormFloat64()
+		}
+		for j := 0; j < d; j++ {
+			s := shift * float64(j%3)
+			for k := 0; k < d; k++ {
+				s += a[j*d+k] * z[k]
+			}
+			out[i*d+j] = s
+		}
+	}
+	return out
+}
+
+func float64Tensor(v []float64, shape ...int64) *torch.Tensor {
+	b := make([]byte, 8*len(v))
+	for i, x := range v {
+		u := math.Float64bits(x)
+		for k := 0; k < 8; k++ {
+			b[8*i+k] = byte(u >> (8 * k))
+		}
+	}
+	return torch.FromBytes(b, torch.Float64, torch.CPUDevice, shape...)
+}
+
+func toFloat32(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
+}
+
+// TestFrechetDistanceMatchesScipy: the same features (rounded to float32, as
+// the classifier's are) give the Fréchet distance of pytorch-fid's formula
+// with scipy.linalg.sqrtm.
+func TestFrechetDistanceMatchesScipy(t *testing.T) {
+	torch.LockThread()
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, c := range []struct{ n1, n2, d int }{{500, 400, 16}, {600, 700, 64}, {1000, 900, 128}} {
+		a := toFloat32(correlatedFeatures(r, c.n1, c.d, 0))
+		b := toFloat32(correlatedFeatures(r, c.n2, c.d, 0.3))
+		ga, err := FitGaussian(a, c.d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gb, err := FitGaussian(b, c.d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := FrechetDistance(ga, gb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a64, b64 := make([]float64, len(a)), make([]float64, len(b))
+		for i, v := range a {
+			a64[i] = float64(v)
+		}
+		for i, v := range b {
+			b64[i] = float64(v)
+		}
+		var ref struct {
+			FD float64 `json:"fd"`
+		}
+		s := torch.NewScope()
+		evalReference(t, "fd", []torch.Named{{Name: "a", Tensor: float64Tensor(a64, int64(c.n1), int64(c.d))},
+			{Name: "b", Tensor: float64Tensor(b64, int64(c.n2), int64(c.d))}}, &ref)
+		s.Close()
+		if math.Abs(got-ref.FD) > 1e-7*math.Abs(ref.FD)+1e-9 {
+			t.Errorf("n %d/%d, d %d: FD %.12g, scipy %.12g", c.n1, c.n2, c.d, got, ref.FD)
+		} else {
+			t.Logf("n %d/%d, d %d: FD %.10g, scipy %.10g", c.n1, c.n2, c.d, got, ref.FD)
+		}
+	}
+}
+
+// TestFrechetDistanceClosedForm: for diagonal covariances FD is
+// sum (mu1-mu2)^2 + sum (s1-s2)^2 (s the standard deviations); a set against
+// itself gives 0; rank-deficient covariances (fewer vectors than dimensions)
+// work.
+func TestFrechetDistanceClosedForm(t *testing.T) {
+	diag := func(mu, sd []float64) Gaussian {
+		g := Gaussian{Mu: mu, N: 100}
+		d := len(mu)
+		g.Sigma = mat.NewSymDense(d, nil)
+		for i, s := range sd {
+			g.Sigma.SetSym(i, i, s*s)
+		}
+		return g
+	}
+	a := diag([]float64{0, 1, 2}, []float64{1, 2, 3})
+	b := diag([]float64{1, 1, 0}, []float64{2, 2, 0.5})
+	got, err := FrechetDistance(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 1.0 + 0 + 4 + 1 + 0 + 2.5*2.5
+	if math.Abs(got-want) > 1e-9 {
+		t.Errorf("diagonal: FD %g, want %g", got, want)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	x := toFloat32(correlatedFeatures(r, 40, 64, 0)) // rank 39 < 64
+	g, err := FitGaussian(x, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The zero eigenvalues come out of the eigendecomposition as about +-1e-15,
+	// whose square roots add up to about 1e-6 here: 0 to 1e-7 of the trace.
+	if d, err := FrechetDistance(g, g); err != nil || math.Abs(d) > 1e-7*mat.Trace(g.Sigma) {
+		t.Errorf("a rank-deficient set against itself: FD %g, %v; want 0 (trace %g)", d, err, mat.Trace(g.Sigma))
+	}
+	if _, err := FitGaussian(x[:64], 64); err == nil || !strings.Contains(err.Error(), "at least 2") {
+		t.Errorf("one vector: %v; want an error asking for 2", err)
+	}
+}
+
+// TestPSNRAndSSIMMatchReference compares PSNR and SSIM on 8-bit images, gray
+// and colour, square and not, with scipy's Gaussian filter implementation of
+// Wang et al.'s SSIM (and skimage's, where installed).
+func TestPSNRAndSSIMMatchReference(t *testing.T) {
+	torch.LockThread()
+	r := rand.New(rand.NewPCG(5, 6))
+	type pair struct{ x, y *data.Image }
+	smooth := func(w, h, c int) *data.Image {
+		im := data.NewImage(w, h, c)
+		fx, fy := 0.1+0.3*r.Float64(), 0.1+0.3*r.Float64()
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				for k := 0; k < c; k++ {
+					v := 128 + 100*math.Sin(fx*float64(x)+float64(k))*math.Cos(fy*float64(y))
+					im.Pix[(y*w+x)*c+k] = uint8(v)
+				}
+			}
+		}
+		return im
+	}
+	noisy := func(im *data.Image, sd float64) *data.Image {
+		out := data.NewImage(im.W, im.H, im.C)
+		for i, v := range im.Pix {
+			out.Pix[i] = uint8(max(0, min(255, math.Round(float64(v)+sd*r.NormFloat64()))))
+		}
+		return out
+	}
+	for _, g := range []struct{ w, h, c, k int }{{32, 32, 1, 4}, {40, 27, 3, 3}} {
+		var ps []pair
+		for i := 0; i < g.k; i++ {
+			x := smooth(g.w, g.h, g.c)
+			ps = append(ps, pair{x, noisy(x, []float64{2, 10, 40, 90}[i%4])})
+		}
+		n := int64(len(ps))
+		xs, ys := make([]uint8, 0, int(n)*g.w*g.h*g.c), make([]uint8, 0, int(n)*g.w*g.h*g.c)
+		for _, p := range ps {
+			xs, ys = append(xs, p.x.Pix...), append(ys, p.y.Pix...)
+		}
+		var ref struct {
+			PSNR        []float64 `json:"psnr"`
+			SSIM        []float64 `json:"ssim"`
+			SkimagePSNR []float64 `json:"skimage_psnr"`
+			SkimageSSIM []float64 `json:"skimage_ssim"`
+		}
+		s := torch.NewScope()
+		shape := []int64{n, int64(g.h), int64(g.w), int64(g.c)}
+		evalReference(t, "images", []torch.Named{{Name: "x", Tensor: torch.FromUint8(xs, shape...)},
+			{Name: "y", Tensor: torch.FromUint8(ys, shape...)}}, &ref)
+		s.Close()
+		for i, p := range ps {
+			psnr, err := PSNR(p.x, p.y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ssim, err := SSIM(p.x, p.y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(psnr-ref.PSNR[i]) > 1e-9 {
+				t.Errorf("%dx%dx%d pair %d: PSNR %.12g, reference %.12g", g.w, g.h, g.c, i, psnr, ref.PSNR[i])
+			}
+			if math.Abs(ssim-ref.SSIM[i]) > 1e-9 {
+				t.Errorf("%dx%dx%d pair %d: SSIM %.12g, reference %.12g", g.w, g.h, g.c, i, ssim, ref.SSIM[i])
+			}
+			if ref.SkimageSSIM != nil && (math.Abs(ssim-ref.SkimageSSIM[i]) > 1e-9 || math.Abs(psnr-ref.SkimagePSNR[i]) > 1e-9) {
+				t.Errorf("%dx%dx%d pair %d: SSIM %.12g PSNR %.12g, skimage %.12g %.12g", g.w, g.h, g.c, i, ssim, psnr,
+					ref.SkimageSSIM[i], ref.SkimagePSNR[i])
+			}
+			t.Logf("%dx%dx%d pair %d: PSNR %.6f SSIM %.6f (skimage checked: %v)", g.w, g.h, g.c, i, psnr, ssim, ref.SkimageSSIM != nil)
+		}
+	}
+	x := smooth(16, 16, 1)
+	if p, _ := PSNR(x, x); p != maxPSNR {
+		t.Errorf("identical images: PSNR %g, want %g", p, maxPSNR)
+	}
+	if s, _ := SSIM(x, x); math.Abs(s-1) > 1e-12 {
+		t.Errorf("identical images: SSIM %g, want 1", s)
+	}
+	if _, err := SSIM(x, smooth(16, 15, 1)); err == nil || !strings.Contains(err.Error(), "differ in size") {
+		t.Errorf("different sizes: %v", err)
+	}
+	if _, err := SSIM(smooth(10, 16, 1), smooth(10, 16, 1)); err == nil || !strings.Contains(err.Error(), "smaller than the 11x11 window") {
+		t.Errorf("10 pixels wide: %v", err)
+	}
+}
+
+// evalCheckpoint writes a step-0 checkpoint (gogan-initialised, untrained
+// networks) of a config and returns its folder.
+func evalCheckpoint(t *testing.T, sets ...string) string {
+	t.Helper()
+	cfg, err := config.LoadConfig("", append(sets, "out="+filepath.Join(t.TempDir(), "run"), "device=cpu"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := trainer.Import(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ck
+}
+
+var (
+	dcgan32Sets  = []string{"recipe=dcgan", "model.ngf=8", "model.ndf=8", "data.image_size=32", "data.channels=1"}
+	pix2pixSets  = []string{"recipe=pix2pix", "data.dataset=edges", "data.root=" + data.DefaultFashionRoot, "model.input_nc=1", "model.output_nc=1", "model.netG=resnet_6blocks", "model.ngf=8", "model.netD=n_layers", "model.n_layers_D=2", "model.ndf=8", "data.load_size=32", "data.crop_size=32"}
+	classifierOK = ClassifierOptions{MaxSamples: 3000, Epochs: 2, BatchSize: 64, TestLimit: 1000, Device: "cpu", Threads: 1, Quiet: true}
+)
+
+// TestClassifierAndEvalCommands trains the classifier briefly on a subset
+// (it must beat chance by far), round-trips it through its file, and runs
+// FID and the pix2pix scores end to end on untrained checkpoints, including
+// the errors a user meets.
+func TestClassifierAndEvalCommands(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clf := filepath.Join(dir, "clf.safetensors")
+	res, err := TrainClassifier(ctx, classifierOK, clf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("classifier on 3000 images, %d steps: test accuracy %.3f on %d images, %s", res.Steps, res.TestAccuracy, res.TestImages, res.TrainDuration)
+	if res.TestAccuracy < 0.6 {
+		t.Errorf("classifier test accuracy %.3f after %d steps on 3000 images: want at least 0.6", res.TestAccuracy, res.Steps)
+	}
+
+	torch.LockThread()
+	c, err := LoadClassifier(clf, torch.CPUDevice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, n, err := c.Accuracy(ctx, data.DefaultFashionRoot, 1000)
+	c.Free()
+	if err != nil || n != 1000 || acc != res.TestAccuracy {
+		t.Errorf("reloaded classifier: accuracy %v on %d images (%v); saved %v", acc, n, err, res.TestAccuracy)
+	}
+
+	dc32 := evalCheckpoint(t, dcgan32Sets...)
+	p2p := evalCheckpoint(t, pix2pixSets...)
+	r, err := FID(ctx, FIDOptions{Classifier: clf, Checkpoint: dc32, Samples: 256, Device: "cpu", Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(r.FID > 0) || r.Generated != 256 || r.Reference != 10000 {
+		t.Errorf("FID of an untrained DCGAN: %+v", r)
+	}
+	floor, err := FID(ctx, FIDOptions{Classifier: clf, RealTrain: true, Samples: 2000, Device: "cpu", Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(floor.FID < r.FID) {
+		t.Errorf("FID of real training images %g is not below an untrained DCGAN's %g", floor.FID, r.FID)
+	}
+	t.Logf("FID: untrained DCGAN %.3f, real train images %.3f", r.FID, floor.FID)
+
+	ev, err := EvalPix2Pix(ctx, Pix2PixEvalOptions{Checkpoint: p2p, Limit: 20, Device: "cpu", Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Scores) != 2 || ev.Scores[0].Mode != "train" || ev.Scores[1].N != 20 {
+		t.Fatalf("pix2pix scores: %+v", ev.Scores)
+	}
+	for _, s := range ev.Scores {
+		if !(s.L1 > 0 && s.L1 < 2 && s.PSNR > 0 && s.PSNR < maxPSNR && s.SSIM > -1 && s.SSIM < 1) {
+			t.Errorf("pix2pix scores out of range: %+v", s)
+		}
+	}
+	t.Logf("%s", ev)
+
+	for _, e := range []struct {
+		name string
+		err  func() error
+		want []string
+	}{
+		{"fid of a pix2pix checkpoint", func() error {
+			_, err := FID(ctx, FIDOptions{Classifier: clf, Checkpoint: p2p, Device: "cpu", Threads: 1})
+			return err
+		}, []string{p2p, "is a pix2pix run", "needs a DCGAN checkpoint", "gogan eval pix2pix"}},
+		{"missing classifier", func() error {
+			_, err := FID(ctx, FIDOptions{Classifier: filepath.Join(dir, "nope.safetensors"), Checkpoint: dc32, Device: "cpu", Threads: 1})
+			return err
+		}, []string{"nope.safetensors: no such file", "gogan eval classifier --out"}},
+		{"not a classifier", func() error {
+			_, err := FID(ctx, FIDOptions{Classifier: filepath.Join(dc32, runfolder.WeightsFile), Checkpoint: dc32, Device: "cpu", Threads: 1})
+			return err
+		}, []string{runfolder.WeightsFile, "not a gogan eval classifier", "gogan eval classifier --out"}},
+		{"64x64 dcgan", func() error {
+			ck := evalCheckpoint(t, "recipe=dcgan", "model.ngf=4", "model.ndf=4", "data.image_size=64")
+			_, err := FID(ctx, FIDOptions{Classifier: clf, Checkpoint: ck, Device: "cpu", Threads: 1})
+			return err
+		}, []string{"data.image_size 64", "1x32x32"}},
+		{"no source", func() error {
+			_, err := FID(ctx, FIDOptions{Classifier: clf, Device: "cpu", Threads: 1})
+			return err
+		}, []string{"exactly one of --checkpoint", "--samples-file"}},
+		{"samples file of the wrong shape", func() error {
+			f := filepath.Join(dir, "bad.safetensors")
+			if err := torch.SaveSafetensors(f, []torch.Named{{Name: "images", Tensor: torch.Zeros(torch.Float32, torch.CPUDevice, 4, 3, 32, 32)}}, nil); err != nil {
+				return err
+			}
+			_, err := FID(ctx, FIDOptions{Classifier: clf, SamplesFile: f, Device: "cpu", Threads: 1})
+			return err
+		}, []string{"bad.safetensors", "[4 3 32 32]", "need [N 1 32 32]"}},
+		{"pix2pix eval of a dcgan checkpoint", func() error {
+			_, err := EvalPix2Pix(ctx, Pix2PixEvalOptions{Checkpoint: dc32, Device: "cpu", Threads: 1})
+			return err
+		}, []string{"is a dcgan run", "needs a pix2pix checkpoint", "gogan eval fid"}},
+		{"skip past the end", func() error {
+			_, err := EvalPix2Pix(ctx, Pix2PixEvalOptions{Checkpoint: p2p, Skip: 10000, Device: "cpu", Threads: 1})
+			return err
+		}, []string{"--skip 10000 leaves no pairs", "has 10000"}},
+	} {
+		err := e.err()
+		if err == nil {
+			t.Errorf("%s: no error", e.name)
+			continue
+		}
+		for _, w := range e.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not mention %q", e.name, err, w)
+			}
+		}
+	}
+}

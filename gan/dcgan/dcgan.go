@@ -1,0 +1,190 @@
+// Package dcgan is pytorch/examples dcgan (Radford et al. 2015): an
+// all-convolutional generator from noise and discriminator, D trained on real
+// and on detached fake images, G with the non-saturating loss, BCE on D's
+// sigmoid output, a fixed noise batch for the sample grid.
+package dcgan
+
+import (
+	"image"
+
+	torch "gogan/cgo"
+	"gogan/config"
+	"gogan/data"
+	"gogan/gan"
+	"gogan/gan/losses"
+	"gogan/nets"
+	"gogan/report"
+)
+
+func init() {
+	gan.Register(gan.Definition{
+		Schema: config.RecipeSchema{
+			Name: "dcgan",
+			Doc:  "unconditional DCGAN (pytorch/examples dcgan): images from noise.",
+			Keys: []config.Key{
+				{Name: "model.nz", Type: config.TypeInt, Default: 100, Range: config.AtLeast(1), Doc: "DCGAN latent vector size."},
+			},
+			// The shared keys' defaults are pytorch/examples dcgan's already.
+			Validate: validate,
+		},
+		Data: func(c *config.Config, dc *data.Config) {
+			dc.ImageSize = c.Data.ImageSize
+			dc.Preprocess = data.ResizeCenterCrop
+		},
+		Nets:     netSpecs,
+		Inputs:   func(c *config.Config) []gan.Input { return []gan.Input{{Name: "A", Shape: imageShape(c)}} },
+		New:      New,
+		Generate: func(c *config.Config) gan.Generation { return gan.Generation{Role: "G", Noise: noiseShape(c)} },
+		BenchParams: func(c *config.Config) map[string]any {
+			return map[string]any{"nz": c.Int("model.nz"), "logits": false}
+		},
+	})
+}
+
+var imageSizes = map[int]bool{32: true, 64: true, 128: true, 256: true}
+
+func validate(c *config.Config, bad func(string, ...any)) {
+	d, m := &c.Data, &c.Model
+	if !imageSizes[d.ImageSize] {
+		bad("recipe dcgan: data.image_size must be 32, 64, 128 or 256 (got %d): the DCGAN nets double the size per layer from 4x4", d.ImageSize)
+	}
+	if m.NetG != "dcgan" || m.NetD != "dcgan" {
+		bad("recipe dcgan needs model.netG=dcgan and model.netD=dcgan (got netG=%s, netD=%s)", m.NetG, m.NetD)
+	}
+	switch d.Dataset {
+	case "fashion-mnist", "mnist", "folder":
+	default:
+		bad("recipe dcgan reads fashion-mnist, mnist or folder datasets, not data.dataset=%s", d.Dataset)
+	}
+	if (d.Dataset == "mnist" || d.Dataset == "fashion-mnist") && d.Channels == 3 {
+		bad("data.dataset=%s is grayscale: data.channels must be 1 (or 0 for auto), not 3", d.Dataset)
+	}
+	if c.Train.GANMode != "vanilla" && c.Train.GANMode != "lsgan" {
+		bad("train.gan_mode %s: recipe dcgan's discriminator ends in a Sigmoid, so it trains with vanilla or lsgan; use recipe pix2pix for wgangp and hinge", c.Train.GANMode)
+	}
+}
+
+func imageShape(c *config.Config) []int64 {
+	s := int64(c.Data.ImageSize)
+	return []int64{int64(c.Data.Channels), s, s}
+}
+
+func noiseShape(c *config.Config) []int64 { return []int64{int64(c.Int("model.nz")), 1, 1} }
+
+// netSpecs: G then D, as main.py builds and initialises them.
+func netSpecs(c *config.Config) []gan.NetSpec {
+	m := c.Model
+	o := nets.Options{Kind: "dcgan", InputNC: c.Data.Channels, OutputNC: c.Data.Channels, NZ: c.Int("model.nz"),
+		NGF: m.NGF, NDF: m.NDF, ImageSize: c.Data.ImageSize}
+	return []gan.NetSpec{
+		{Role: "G", Options: o, Build: nets.NewGenerator, Input: noiseShape(c)},
+		{Role: "D", Options: o, Build: nets.NewDiscriminator, Input: imageShape(c)},
+	}
+}
+
+// DCGAN is the recipe's state: the two networks, their Adams, the noise.
+type DCGAN struct {
+	dev        torch.Device
+	g, d       *nets.Net
+	optG, optD *torch.Adam
+	nz         int64
+	loss       losses.GAN
+	prec       *gan.Precision
+	fixedNoise *torch.Tensor // the sample grid's noise
+	noise      *torch.Tensor // the step's noise, drawn by DrawNoise
+}
+
+// New builds the networks and optimizers and draws the fixed noise.
+func New(env gan.Env) (gan.Recipe, error) {
+	c := env.Config
+	ns, err := gan.BuildNets(c, netSpecs(c), env.Device)
+	if err != nil {
+		return nil, err
+	}
+	r := &DCGAN{dev: env.Device, g: ns[0], d: ns[1], nz: int64(c.Int("model.nz")), prec: env.Precision}
+	if r.loss, err = losses.NewGAN(c.Train.GANMode, losses.Probabilities); err != nil {
+		return nil, err
+	}
+	// Drawn after the weights, batch_size rows, as pytorch/examples does
+	// (torch.randn(opt.batchSize, nz, 1, 1)): the training noise that follows
+	// is then the reference's too.
+	rows := int64(c.Data.BatchSize)
+	if err := torch.Try(func() { r.fixedNoise = torch.Randn(torch.Float32, r.dev, rows, r.nz, 1, 1).Persist() }); err != nil {
+		return nil, err
+	}
+	r.optG, r.optD = gan.NewAdam(r.g, c), gan.NewAdam(r.d, c)
+	return r, nil
+}
+
+func (r *DCGAN) LossNames() []string { return []string{"Loss_D", "Loss_G", "D_x", "D_G_z1", "D_G_z2"} }
+func (r *DCGAN) Nets() []gan.Net     { return []gan.Net{{Role: "G", Net: r.g}, {Role: "D", Net: r.d}} }
+func (r *DCGAN) Optimizers() []gan.Optimizer {
+	return []gan.Optimizer{{Name: "G", Adam: r.optG}, {Name: "D", Adam: r.optD}}
+}
+
+// PlateauLoss: main.py has no plateau policy; G's loss is the one to watch.
+func (r *DCGAN) PlateauLoss() string { return "Loss_G" }
+
+func (r *DCGAN) Fixed() []torch.Named {
+	return []torch.Named{{Name: "fixed_noise", Tensor: r.fixedNoise}}
+}
+
+// DrawNoise fills the noise for the next step: the draw main.py makes after
+// D's real pass (D draws no random numbers, so the stream is the same).
+func (r *DCGAN) DrawNoise(n int64) {
+	if r.noise == nil || r.noise.Shape()[0] != n {
+		r.noise.Free()
+		r.noise = torch.Empty(torch.Float32, r.dev, false, n, r.nz, 1, 1).Persist()
+	}
+	r.noise.FillNormal(0, 1)
+}
+
+// Step is main.py's iteration: (1) update D, (2) update G.
+func (r *DCGAN) Step(b gan.Batch) []*torch.Tensor {
+	real := b["A"]
+	errD, dx, dgz1, fake := r.backwardD(real)
+	r.prec.Step(r.optD)
+	errG, dgz2 := r.backwardG(fake)
+	r.prec.Step(r.optG)
+	r.prec.Update()
+	return []*torch.Tensor{errD, errG, dx, dgz1, dgz2}
+}
+
+// backwardD: maximize log(D(x)) + log(1 - D(G(z))), each half backpropagated
+// as main.py does; it returns G(z) for G's update.
+func (r *DCGAN) backwardD(real *torch.Tensor) (errD, dx, dgz1, fake *torch.Tensor) {
+	gan.SetRequiresGrad(r.d, true)
+	r.optD.ZeroGrad()
+	out := r.prec.Forward(func() *torch.Tensor { return r.d.Forward(real) }).Reshape(-1)
+	errDReal := r.loss.ForD(out, losses.Real)
+	r.prec.Backward(errDReal)
+	fake = r.prec.Forward(func() *torch.Tensor { return r.g.Forward(r.noise) })
+	outFake := r.prec.Forward(func() *torch.Tensor { return r.d.Forward(fake.Detach()) }).Reshape(-1)
+	errDFake := r.loss.ForD(outFake, losses.Fake)
+	r.prec.Backward(errDFake)
+	return errDReal.Add(errDFake), out.Mean(), outFake.Mean(), fake
+}
+
+// backwardG: maximize log(D(G(z))), with D's weights frozen.
+func (r *DCGAN) backwardG(fake *torch.Tensor) (errG, dgz2 *torch.Tensor) {
+	gan.SetRequiresGrad(r.d, false)
+	r.optG.ZeroGrad()
+	out := r.prec.Forward(func() *torch.Tensor { return r.d.Forward(fake) }).Reshape(-1)
+	errG = r.loss.ForG(out, losses.Real)
+	r.prec.Backward(errG)
+	return errG, out.Mean()
+}
+
+// Visuals is G on the fixed noise, as main.py's fake_samples grid.
+func (r *DCGAN) Visuals() (*image.NRGBA, error) {
+	var im report.Images
+	err := torch.Try(func() {
+		gan.WithFrozenState(r.dev, []*nets.Net{r.g}, func() {
+			torch.NoGrad(func() { im = report.ToImages(r.g.Forward(r.fixedNoise)) })
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return report.MakeGrid(im, report.DCGANGrid)
+}

@@ -1,0 +1,253 @@
+// Package pix2pix is pytorch-CycleGAN-and-pix2pix's Pix2PixModel (Isola et
+// al. 2017): a generator from A to B and a conditional discriminator on
+// cat(A, B); loss_D = 0.5 (real + fake), loss_G = GAN + lambda_L1 * L1.
+package pix2pix
+
+import (
+	"fmt"
+	"image"
+	"log/slog"
+
+	torch "gogan/cgo"
+	"gogan/config"
+	"gogan/data"
+	"gogan/gan"
+	"gogan/gan/losses"
+	"gogan/nets"
+	"gogan/report"
+)
+
+func init() {
+	gan.Register(gan.Definition{
+		Schema: config.RecipeSchema{
+			Name: "pix2pix",
+			Doc:  "paired image-to-image translation (pytorch-CycleGAN-and-pix2pix's pix2pix model).",
+			Keys: []config.Key{
+				{Name: "train.lambda_L1", Type: config.TypeFloat, Default: 100.0, Range: config.AtLeast(0), Doc: "pix2pix: weight of the L1 loss."},
+			},
+			// train options plus the pix2pix model's set_defaults.
+			Defaults: map[string]any{
+				"data.root": "datasets/facades", "data.dataset": "aligned", "data.batch_size": 1, "data.no_flip": false,
+				"model.netG": "unet_256", "model.netD": "basic",
+				"train.epochs": 100, "train.epochs_decay": 100, "train.sample_every": 400,
+			},
+			Validate: validate,
+		},
+		Data: func(c *config.Config, dc *data.Config) {
+			dc.InputNC, dc.OutputNC = c.Model.InputNC, c.Model.OutputNC
+		},
+		Nets: netSpecs,
+		Inputs: func(c *config.Config) []gan.Input {
+			s := int64(c.Data.CropSize)
+			return []gan.Input{{Name: "A", Shape: []int64{int64(c.Model.InputNC), s, s}}, {Name: "B", Shape: []int64{int64(c.Model.OutputNC), s, s}}}
+		},
+		New: New,
+		Translate: func(c *config.Config) []gan.Translation {
+			return []gan.Translation{{Direction: c.Data.Direction, Role: "G", InputNC: c.Model.InputNC, OutputNC: c.Model.OutputNC}}
+		},
+		BenchParams: func(c *config.Config) map[string]any {
+			return map[string]any{"logits": true, "lambda_L1": c.Float("train.lambda_L1")}
+		},
+	})
+}
+
+func validate(c *config.Config, bad func(string, ...any)) {
+	d, m := &c.Data, &c.Model
+	if m.NetG == "dcgan" || m.NetD == "dcgan" {
+		bad("recipe pix2pix needs an image-to-image model.netG (unet_*, resnet_*) and a PatchGAN model.netD (basic, n_layers, pixel, multiscale); got netG=%s, netD=%s", m.NetG, m.NetD)
+	}
+	switch d.Dataset {
+	case "aligned", "edges", "gray2color":
+	default:
+		bad("recipe pix2pix needs paired data: data.dataset must be aligned, edges or gray2color, not %s", d.Dataset)
+	}
+	if (d.Dataset == "edges" || d.Dataset == "gray2color") && m.InputNC != 1 {
+		bad("data.dataset=%s makes 1-channel inputs: model.input_nc must be 1 (got %d)", d.Dataset, m.InputNC)
+	}
+	crops := d.Preprocess == "resize_and_crop" || d.Preprocess == "crop" || d.Preprocess == "scale_width_and_crop"
+	if mult := nets.InputMultiple(netSpecs(c)[0].Options); crops && mult > 1 && d.CropSize%mult != 0 {
+		bad("model.netG=%s needs a network input that is a multiple of %d, but data.crop_size=%d", m.NetG, mult, d.CropSize)
+	}
+}
+
+// netSpecs: G then D, as the reference's Pix2PixModel builds them.
+func netSpecs(c *config.Config) []gan.NetSpec {
+	m := c.Model
+	s := int64(c.Data.CropSize)
+	in := int64(m.InputNC)
+	return []gan.NetSpec{
+		{Role: "G", Build: nets.NewGenerator, Input: []int64{in, s, s},
+			Options: nets.Options{Kind: m.NetG, InputNC: m.InputNC, OutputNC: m.OutputNC, NGF: m.NGF, Norm: m.Norm, Dropout: !m.NoDropout}},
+		{Role: "D", Build: nets.NewDiscriminator, Input: []int64{in + int64(m.OutputNC), s, s},
+			Options: nets.Options{Kind: m.NetD, InputNC: m.InputNC + m.OutputNC, NDF: m.NDF, NLayers: m.NLayersD, Norm: m.Norm, NumD: m.NumD}},
+	}
+}
+
+// Pix2Pix is the recipe's state.
+type Pix2Pix struct {
+	dev        torch.Device
+	g, d       *nets.Net
+	optG, optD *torch.Adam
+	loss       losses.GAN
+	lambdaL1   float64
+	lambdaGP   float64
+	multiscale bool
+	prec       *gan.Precision
+	fixedA     *torch.Tensor // the sample grid's inputs and targets
+	fixedB     *torch.Tensor
+}
+
+// New builds G and D (G initialised first) and their optimizers.
+func New(env gan.Env) (gan.Recipe, error) {
+	c := env.Config
+	ns, err := gan.BuildNets(c, netSpecs(c), env.Device)
+	if err != nil {
+		return nil, err
+	}
+	r := &Pix2Pix{dev: env.Device, g: ns[0], d: ns[1], lambdaL1: c.Float("train.lambda_L1"), lambdaGP: c.Train.LambdaGP,
+		multiscale: c.Model.NetD == "multiscale", prec: env.Precision}
+	if r.loss, err = losses.NewGAN(c.Train.GANMode, losses.Logits); err != nil {
+		gan.Free(r)
+		return nil, err
+	}
+	if r.loss.Mode == "wgangp" && c.Model.Norm == "batch" { // every netD kind puts it after a conv
+		// The reference accepts it too; the WGAN-GP paper drops batch norm
+		// from the critic, whose per-sample gradient the penalty constrains.
+		slog.Warn("train.gan_mode=wgangp with model.norm=batch: the critic's BatchNorm mixes the samples the gradient penalty treats one by one (the WGAN-GP paper uses none); consider model.norm=instance or none")
+	}
+	r.optG, r.optD = gan.NewAdam(r.g, c), gan.NewAdam(r.d, c)
+	return r, nil
+}
+
+func (r *Pix2Pix) LossNames() []string { return []string{"G_GAN", "G_L1", "D_real", "D_fake"} }
+func (r *Pix2Pix) Nets() []gan.Net     { return []gan.Net{{Role: "G", Net: r.g}, {Role: "D", Net: r.d}} }
+func (r *Pix2Pix) Optimizers() []gan.Optimizer {
+	return []gan.Optimizer{{Name: "G", Adam: r.optG}, {Name: "D", Adam: r.optD}}
+}
+
+// PlateauLoss is the L1 distance to the targets: the one loss of the four
+// that falls as the translation gets better.
+func (r *Pix2Pix) PlateauLoss() string { return "G_L1" }
+
+// Step is optimize_parameters: forward, update D, update G.
+func (r *Pix2Pix) Step(b gan.Batch) []*torch.Tensor {
+	realA, realB := b["A"], b["B"]
+	fakeB := r.prec.Forward(func() *torch.Tensor { return r.g.Forward(realA) })
+	lossDReal, lossDFake := r.backwardD(realA, realB, fakeB)
+	r.prec.Step(r.optD)
+	lossGGAN, lossGL1 := r.backwardG(realA, realB, fakeB)
+	r.prec.Step(r.optG)
+	r.prec.Update()
+	return []*torch.Tensor{lossGGAN, lossGL1, lossDReal, lossDFake}
+}
+
+// backwardD: D on the detached fake pair and on the real pair, the mean of
+// the two (plus WGAN-GP's penalty under wgangp).
+func (r *Pix2Pix) backwardD(realA, realB, fakeB *torch.Tensor) (lossDReal, lossDFake *torch.Tensor) {
+	gan.SetRequiresGrad(r.d, true)
+	r.optD.ZeroGrad()
+	fakeAB := torch.Cat([]*torch.Tensor{realA, fakeB}, 1)
+	lossDFake = r.lossD(fakeAB.Detach(), losses.Fake)
+	realAB := torch.Cat([]*torch.Tensor{realA, realB}, 1)
+	lossDReal = r.lossD(realAB, losses.Real)
+	lossD := lossDFake.Add(lossDReal).MulScalar(0.5)
+	if r.loss.Mode == "wgangp" {
+		lossD = lossD.Add(losses.GradientPenalty(r.predictions, realAB, fakeAB, r.lambdaGP))
+	}
+	r.prec.Backward(lossD)
+	return lossDReal, lossDFake
+}
+
+// backwardG: fool D with the fake pair, and stay close to B in L1.
+func (r *Pix2Pix) backwardG(realA, realB, fakeB *torch.Tensor) (lossGGAN, lossGL1 *torch.Tensor) {
+	gan.SetRequiresGrad(r.d, false)
+	r.optG.ZeroGrad()
+	fakeAB := torch.Cat([]*torch.Tensor{realA, fakeB}, 1)
+	lossGGAN = r.sumScales(fakeAB, func(p *torch.Tensor) *torch.Tensor { return r.loss.ForG(p, losses.Real) })
+	lossGL1 = torch.L1Loss(fakeB, realB, torch.ReduceMean).MulScalar(r.lambdaL1)
+	r.prec.Backward(lossGGAN.Add(lossGL1))
+	return lossGGAN, lossGL1
+}
+
+// predictions is D's output, one tensor per scale.
+func (r *Pix2Pix) predictions(x *torch.Tensor) []*torch.Tensor {
+	if !r.multiscale {
+		return []*torch.Tensor{r.prec.Forward(func() *torch.Tensor { return r.d.Forward(x) })}
+	}
+	var out []*torch.Tensor
+	r.prec.Run(func() {
+		for _, feats := range r.d.ForwardMultiScale(x) {
+			out = append(out, feats[len(feats)-1])
+		}
+	})
+	for i := range out {
+		out[i] = r.prec.Float(out[i])
+	}
+	return out
+}
+
+// lossD is D's loss on x against target.
+func (r *Pix2Pix) lossD(x *torch.Tensor, target losses.Target) *torch.Tensor {
+	return r.sumScales(x, func(p *torch.Tensor) *torch.Tensor { return r.loss.ForD(p, target) })
+}
+
+// sumScales sums a loss over D's scales (pix2pixHD's GANLoss does the same).
+func (r *Pix2Pix) sumScales(x *torch.Tensor, loss func(*torch.Tensor) *torch.Tensor) *torch.Tensor {
+	var total *torch.Tensor
+	for _, p := range r.predictions(x) {
+		if l := loss(p); total == nil {
+			total = l
+		} else {
+			total = total.Add(l)
+		}
+	}
+	return total
+}
+
+func (r *Pix2Pix) Fixed() []torch.Named {
+	if r.fixedA == nil {
+		return nil
+	}
+	return []torch.Named{{Name: "fixed_A", Tensor: r.fixedA}, {Name: "fixed_B", Tensor: r.fixedB}}
+}
+
+// sampleCount is how many pairs the grid shows.
+const sampleCount = 4
+
+// TakeSamples takes the first pairs of the dataset (epoch 0's augmentation)
+// as the grid's fixed inputs and targets.
+func (r *Pix2Pix) TakeSamples(ds *data.Dataset, seed uint64) error {
+	n := min(sampleCount, ds.Len())
+	var as, bs []*data.Image
+	for i := 0; i < n; i++ {
+		smp, err := ds.Sample(i, seed, 0)
+		if err != nil {
+			return err
+		}
+		as, bs = append(as, smp.A), append(bs, smp.B)
+	}
+	return torch.Try(func() {
+		r.fixedA = gan.ImagesTensor(as).To(r.dev).Persist()
+		r.fixedB = gan.ImagesTensor(bs).To(r.dev).Persist()
+	})
+}
+
+// Visuals runs G on the fixed pairs in train mode, as the reference's
+// visuals (BatchNorm batch statistics, dropout on): real_A | fake_B | real_B.
+func (r *Pix2Pix) Visuals() (*image.NRGBA, error) {
+	if r.fixedA == nil {
+		return nil, fmt.Errorf("pix2pix: no sample inputs")
+	}
+	var in, out, target report.Images
+	err := torch.Try(func() {
+		gan.WithFrozenState(r.dev, []*nets.Net{r.g}, func() {
+			torch.NoGrad(func() {
+				in, out, target = report.ToImages(r.fixedA), report.ToImages(r.g.Forward(r.fixedA)), report.ToImages(r.fixedB)
+			})
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return report.Pix2PixGrid(in, out, target, 2)
+}

@@ -1,0 +1,110 @@
+package gan
+
+import torch "gogan/cgo"
+
+// Precision is a step's mixed precision (cuda.amp): the networks' forward
+// passes run under autocast and hand float32 outputs to the losses, which
+// stay in float32 (BCE is unsafe to autocast); fp16 adds a gradient scaler.
+type Precision struct {
+	dev    torch.Device
+	on     bool
+	dtype  torch.DType
+	Scaler *GradScaler // fp16 only
+}
+
+// NewPrecision is the precision cuda.amp names: off, bf16 or fp16.
+func NewPrecision(amp string, dev torch.Device) *Precision {
+	p := &Precision{dev: dev}
+	switch amp {
+	case "bf16":
+		p.on, p.dtype = true, torch.BFloat16
+	case "fp16":
+		p.on, p.dtype = true, torch.Float16
+		p.Scaler = newGradScaler()
+	}
+	return p
+}
+
+// Run runs f under autocast when mixed precision is on.
+func (p *Precision) Run(f func()) {
+	if !p.on {
+		f()
+		return
+	}
+	torch.Autocast(p.dev, p.dtype, f)
+}
+
+// Float is t in float32 (a network output handed to a loss).
+func (p *Precision) Float(t *torch.Tensor) *torch.Tensor {
+	if !p.on || t.DType() == torch.Float32 {
+		return t
+	}
+	return t.ToDType(torch.Float32)
+}
+
+// Forward runs a network's forward pass f under autocast and returns its
+// output in float32.
+func (p *Precision) Forward(f func() *torch.Tensor) *torch.Tensor {
+	var y *torch.Tensor
+	p.Run(func() { y = f() })
+	return p.Float(y)
+}
+
+// Backward is loss.Backward(), of the scaled loss under fp16.
+func (p *Precision) Backward(loss *torch.Tensor) {
+	if p.Scaler == nil {
+		loss.Backward()
+		return
+	}
+	loss.MulScalar(p.Scaler.Scale).Backward()
+}
+
+// Step is opt.Step(), or under fp16 GradScaler.step: the gradients are
+// unscaled first and the update is skipped when any of them overflowed.
+func (p *Precision) Step(opt *torch.Adam) {
+	if p.Scaler == nil {
+		opt.Step()
+		return
+	}
+	if torch.UnscaleGrads(opt.Params, 1/p.Scaler.Scale) {
+		p.Scaler.foundInf = true
+		return
+	}
+	opt.Step()
+}
+
+// Update ends a step: GradScaler.update, once after all optimizers stepped.
+func (p *Precision) Update() {
+	if p.Scaler != nil {
+		p.Scaler.update()
+	}
+}
+
+// GradScaler is torch.cuda.amp.GradScaler's dynamic loss scale with its
+// defaults: start at 2^16, halve on an overflow (that step is skipped), double
+// after 2000 steps in a row without one.
+type GradScaler struct {
+	Scale         float64 `json:"scale"`
+	GrowthTracker int     `json:"growth_tracker"`
+	foundInf      bool
+}
+
+const (
+	scalerInit     = 65536.0
+	scalerGrowth   = 2.0
+	scalerBackoff  = 0.5
+	scalerInterval = 2000
+)
+
+func newGradScaler() *GradScaler { return &GradScaler{Scale: scalerInit} }
+
+func (s *GradScaler) update() {
+	if s.foundInf {
+		s.Scale *= scalerBackoff
+		s.GrowthTracker = 0
+	} else if s.GrowthTracker++; s.GrowthTracker == scalerInterval {
+		s.Scale *= scalerGrowth
+		s.GrowthTracker = 0
+	}
+	s.foundInf = false
+}

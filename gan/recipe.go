@@ -1,0 +1,350 @@
+// Package gan is the contract between the training session and a recipe
+// (DCGAN, pix2pix, ...), and the registry where recipes plug in.
+//
+// A recipe is one package that calls Register from its init, as a
+// database/sql driver does; gogan/gan/all imports every recipe. What a
+// recipe declares is junyanz's BaseModel without its string-keyed getattr:
+// loss names, networks by role, optimizers, visuals, its own config keys.
+// What it can do beyond a training step it says by the small interfaces it
+// implements (NoiseDrawer, Visualizer, HostState, ...), as http.Flusher.
+package gan
+
+import (
+	"encoding/json"
+	"fmt"
+	"image"
+	"sort"
+	"strings"
+
+	torch "gogan/cgo"
+	"gogan/config"
+	"gogan/data"
+	"gogan/nets"
+)
+
+// Batch is a training step's inputs by name, on the device: "A" (DCGAN's
+// images, pix2pix's inputs) and "B" (pix2pix's targets) today, the names the
+// data package gives its batch tensors.
+type Batch map[string]*torch.Tensor
+
+// Recipe is one GAN training algorithm: its networks, optimizers and step.
+type Recipe interface {
+	// LossNames names Step's losses in order: metrics.csv's columns.
+	LossNames() []string
+	// Nets are the networks by role ("G", "D"; "G_A", "D_B"). Checkpoints
+	// store each one's state dict under "role.".
+	Nets() []Net
+	// Optimizers by name; checkpoints store their moments.
+	Optimizers() []Optimizer
+	// Step runs one iteration (the discriminators' and generators' updates)
+	// on a batch already on the device and returns the losses as
+	// one-element device tensors in LossNames order, without waiting for the
+	// device, so that a CUDA graph can capture it. Like every torch op it
+	// panics with *torch.Error, which the session turns into an error.
+	Step(b Batch) []*torch.Tensor
+}
+
+// Net is a network and its role in a recipe.
+type Net struct {
+	Role string
+	Net  *nets.Net
+}
+
+// Optimizer is an optimizer and the name its state is saved under.
+type Optimizer struct {
+	Name string
+	Adam *torch.Adam
+}
+
+// NoiseDrawer is a recipe that draws random inputs for each step (DCGAN's
+// noise) into tensors of its own: the session calls DrawNoise before Step,
+// outside any CUDA graph, with the batch size.
+type NoiseDrawer interface {
+	DrawNoise(n int64)
+}
+
+// Visualizer renders the recipe's visuals (the sample grid) from the
+// current weights without changing the training run.
+type Visualizer interface {
+	Visuals() (*image.NRGBA, error)
+}
+
+// FixedInputs are tensors a recipe keeps across the run (sample noise,
+// sample pairs): checkpoints store them so a resumed run draws the same
+// grids.
+type FixedInputs interface {
+	Fixed() []torch.Named
+}
+
+// SampleSource is a recipe whose visuals show samples of the training data
+// (pix2pix's input | output | target pairs): the session hands it the
+// dataset once, before training.
+type SampleSource interface {
+	TakeSamples(ds *data.Dataset, seed uint64) error
+}
+
+// HostState is state a recipe keeps on the host (an image pool's random
+// draws): saved in the checkpoint's state.json, so a resumed run continues
+// it exactly.
+type HostState interface {
+	SaveHostState() (json.RawMessage, error)
+	LoadHostState(json.RawMessage) error
+}
+
+// EpochHook is called after every epoch, after the LR schedule stepped.
+type EpochHook interface {
+	EndEpoch(epoch int) error
+}
+
+// GraphUnsafe is a recipe whose step cannot be captured in a CUDA graph
+// (host-side decisions inside it); the reason is shown when a config asks
+// for cuda.cuda_graph.
+type GraphUnsafe interface {
+	GraphUnsafe() string
+}
+
+// PlateauMetric names the loss whose epoch mean drives lr_policy plateau
+// (the reference's BaseModel.metric, which its models never set). Without
+// it the first loss is used.
+type PlateauMetric interface {
+	PlateauLoss() string
+}
+
+// Env is what a recipe is built with.
+type Env struct {
+	Config    *config.Config
+	Device    torch.Device
+	Precision *Precision // the step's mixed precision (cuda.amp)
+}
+
+// NetSpec is one network a recipe builds: its role, options, constructor
+// (nets.NewGenerator or nets.NewDiscriminator) and the shape of one input
+// sample (noise or an image, without the batch dimension).
+type NetSpec struct {
+	Role    string
+	Options nets.Options
+	Build   func(nets.Options, torch.Device) (*nets.Net, error)
+	Input   []int64
+}
+
+// Input is one named tensor of a batch: its channels, height and width.
+type Input struct {
+	Name  string
+	Shape []int64
+}
+
+// Generation is how `gogan sample` and `gogan eval fid` use a recipe that
+// maps noise to images: the generator's role and one sample's noise shape.
+type Generation struct {
+	Role  string
+	Noise []int64
+}
+
+// Translation is one direction a recipe translates images in (gogan
+// translate, gogan eval pix2pix): the generator's role and its channels.
+type Translation struct {
+	Direction string // "AtoB" (pix2pix: the config's data.direction)
+	Role      string
+	InputNC   int
+	OutputNC  int
+}
+
+// Definition is a recipe as it registers.
+type Definition struct {
+	// Schema is its name, documentation, own config keys, defaults for the
+	// shared keys and validation.
+	Schema config.RecipeSchema
+	// Data adapts the data.* settings to what the recipe trains on.
+	Data func(c *config.Config, dc *data.Config)
+	// Nets lists the networks it builds, by role, in build order.
+	Nets func(c *config.Config) []NetSpec
+	// Inputs lists its batch's tensors (synthetic batches for gogan bench).
+	Inputs func(c *config.Config) []Input
+	// New builds the recipe: networks initialised from the seeded generator
+	// in the reference's order, optimizers, fixed inputs.
+	New func(env Env) (Recipe, error)
+	// Generate is set by recipes that map noise to images.
+	Generate func(c *config.Config) Generation
+	// Translate is set by recipes that translate images.
+	Translate func(c *config.Config) []Translation
+	// BenchParams are the loss settings scripts/bench_pytorch.py needs to
+	// repeat the step (added to gogan bench --spec).
+	BenchParams func(c *config.Config) map[string]any
+}
+
+var registry = map[string]*Definition{}
+
+// Register adds a recipe; call it from the recipe package's init.
+func Register(d Definition) {
+	name := d.Schema.Name
+	if name == "" || d.New == nil || d.Nets == nil || d.Inputs == nil || d.Data == nil {
+		panic(fmt.Sprintf("gan: recipe %q registers without a name, New, Nets, Inputs or Data", name))
+	}
+	if _, dup := registry[name]; dup {
+		panic("gan: recipe " + name + " registered twice")
+	}
+	registry[name] = &d
+	config.RegisterRecipe(d.Schema)
+}
+
+// Lookup finds a registered recipe.
+func Lookup(name string) (*Definition, error) {
+	if d, ok := registry[name]; ok {
+		return d, nil
+	}
+	return nil, fmt.Errorf("recipe %q: not a registered recipe (registered: %s)", name, strings.Join(Names(), ", "))
+}
+
+// Names lists the registered recipes, sorted.
+func Names() []string {
+	var ns []string
+	for n := range registry {
+		ns = append(ns, n)
+	}
+	sort.Strings(ns)
+	return ns
+}
+
+// For is the registered definition of c's recipe (LoadConfig has checked
+// that it is registered).
+func For(c *config.Config) (*Definition, error) { return Lookup(c.Recipe) }
+
+// New builds c's recipe on dev.
+func New(c *config.Config, dev torch.Device) (Recipe, error) {
+	d, err := For(c)
+	if err != nil {
+		return nil, err
+	}
+	return d.New(Env{Config: c, Device: dev, Precision: NewPrecision(c.CUDA.AMP, dev)})
+}
+
+// DataConfig maps c's data.* keys onto the data package's options, adapted
+// by the recipe.
+func DataConfig(c *config.Config) (data.Config, error) {
+	d := c.Data
+	dc := data.Config{Root: d.Root, Dataset: d.Dataset, Phase: d.Phase, Source: d.Source, EdgeDetector: d.Edges,
+		BatchSize: d.BatchSize, Workers: d.Workers, Prefetch: d.Prefetch, Shuffle: d.Shuffle, DropLast: d.DropLast,
+		Preprocess: d.Preprocess, LoadSize: d.LoadSize, CropSize: d.CropSize, NoFlip: d.NoFlip, Direction: d.Direction,
+		Channels: d.Channels, SkipInvalid: d.SkipInvalid, InMemory: d.InMemory, MaxSamples: d.MaxSamples, DType: "float32"}
+	def, err := For(c)
+	if err != nil {
+		return dc, err
+	}
+	def.Data(c, &dc)
+	return dc, nil
+}
+
+// NetSpecOf is the spec of c's network with the given role.
+func NetSpecOf(c *config.Config, role string) (NetSpec, error) {
+	def, err := For(c)
+	if err != nil {
+		return NetSpec{}, err
+	}
+	specs := def.Nets(c)
+	for _, s := range specs {
+		if s.Role == role {
+			return s, nil
+		}
+	}
+	roles := make([]string, len(specs))
+	for i, s := range specs {
+		roles[i] = s.Role
+	}
+	return NetSpec{}, fmt.Errorf("recipe %s has no network %q (its networks: %s)", c.Recipe, role, strings.Join(roles, ", "))
+}
+
+// BuildNet makes the network of spec on dev, initialised as model.init_type
+// and model.init_gain say and laid out as cuda.channels_last asks.
+func BuildNet(c *config.Config, spec NetSpec, dev torch.Device) (*nets.Net, error) {
+	n, err := spec.Build(spec.Options, dev)
+	if err != nil {
+		return nil, fmt.Errorf("network %s: %w", spec.Role, err)
+	}
+	if err := n.Init(c.Model.InitType, c.Model.InitGain); err != nil {
+		n.Free()
+		return nil, err
+	}
+	if c.CUDA.ChannelsLast {
+		if err := torch.Try(func() { torch.ToChannelsLast(n.Parameters()) }); err != nil {
+			n.Free()
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// BuildNets builds every network of c's recipe in order, each initialised
+// before the next is built (both references build and initialise G before
+// D, so one seed gives their weights).
+func BuildNets(c *config.Config, specs []NetSpec, dev torch.Device) ([]*nets.Net, error) {
+	var out []*nets.Net
+	for _, s := range specs {
+		n, err := BuildNet(c, s, dev)
+		if err != nil {
+			for _, b := range out {
+				b.Free()
+			}
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// NewAdam is the optimizer of n with train.lr and train.beta1/beta2.
+func NewAdam(n *nets.Net, c *config.Config) *torch.Adam {
+	return torch.NewAdam(n.Parameters(), c.Train.LR, c.Train.Beta1, c.Train.Beta2)
+}
+
+// SetRequiresGrad turns a network's parameter gradients on or off (the
+// reference's set_requires_grad): off while the generator trains, so the
+// discriminator's weights get no gradient computed.
+func SetRequiresGrad(n *nets.Net, on bool) { torch.SetRequiresGradAll(n.Parameters(), on) }
+
+// Free releases a recipe's networks and optimizers.
+func Free(r Recipe) {
+	for _, n := range r.Nets() {
+		n.Net.Free()
+	}
+	for _, o := range r.Optimizers() {
+		o.Adam.Free()
+	}
+}
+
+// BatchShapes are c's batch tensors with the batch dimension, in the
+// recipe's Inputs order.
+func BatchShapes(c *config.Config) ([]Input, error) {
+	def, err := For(c)
+	if err != nil {
+		return nil, err
+	}
+	var out []Input
+	for _, in := range def.Inputs(c) {
+		out = append(out, Input{Name: in.Name, Shape: append([]int64{int64(c.Data.BatchSize)}, in.Shape...)})
+	}
+	return out, nil
+}
+
+// RandomBatch is a synthetic batch of c's shapes on dev, uniform in [-1, 1],
+// drawn in Inputs order (gogan bench; tests). The tensors are persistent:
+// the caller frees them.
+func RandomBatch(c *config.Config, dev torch.Device) (Batch, error) {
+	shapes, err := BatchShapes(c)
+	if err != nil {
+		return nil, err
+	}
+	b := Batch{}
+	err = torch.Try(func() {
+		for _, in := range shapes {
+			b[in.Name] = torch.Rand(torch.Float32, dev, in.Shape...).MulScalar(2).SubScalar(1).Persist()
+		}
+	})
+	return b, err
+}
+
+// FreeBatch frees a batch's tensors.
+func FreeBatch(b Batch) {
+	for _, t := range b {
+		t.Free()
+	}
+}

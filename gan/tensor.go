@@ -1,0 +1,22 @@
+package gan
+
+import (
+	torch "gogan/cgo"
+	"gogan/data"
+)
+
+// ImagesTensor is same-sized 8-bit HWC images as an NCHW float32 tensor in
+// [-1, 1], normalised as the loader's batches are.
+func ImagesTensor(ims []*data.Image) *torch.Tensor {
+	im0 := ims[0]
+	plane := im0.H * im0.W
+	out := make([]float32, len(ims)*im0.C*plane)
+	for i, im := range ims {
+		for p := 0; p < plane; p++ {
+			for c := 0; c < im.C; c++ {
+				out[(i*im.C+c)*plane+p] = data.Normalize(im.Pix[p*im.C+c])
+			}
+		}
+	}
+	return torch.FromFloat32(out, int64(len(ims)), int64(im0.C), int64(im0.H), int64(im0.W))
+}

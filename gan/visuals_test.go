@@ -1,0 +1,69 @@
+package gan_test
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"testing"
+
+	torch "gogan/cgo"
+	"gogan/config"
+	"gogan/data"
+	"gogan/gan"
+	_ "gogan/gan/all"
+)
+
+// TestSamplingLeavesTheRunAlone: drawing a sample grid (train-mode forward,
+// as the references' visuals) must not move BatchNorm statistics or the
+// random generators, or a resumed run would differ from an uninterrupted one.
+func TestSamplingLeavesTheRunAlone(t *testing.T) {
+	torch.LockThread()
+	for _, sets := range [][]string{
+		{"recipe=dcgan", "model.ngf=8", "model.ndf=8", "data.image_size=32"},
+		{"recipe=pix2pix", "data.dataset=edges", "data.root=/usr/share/datasets/fashion-mnist", "data.max_samples=8",
+			"model.input_nc=1", "model.output_nc=1", "model.netG=resnet_6blocks", "model.ngf=8", "model.no_dropout=false", "data.load_size=32", "data.crop_size=32"},
+	} {
+		cfg, err := config.LoadConfig("", append(sets, "out="+filepath.Join(t.TempDir(), "run"), "device=cpu"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := gan.New(cfg, torch.CPUDevice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if src, ok := rec.(gan.SampleSource); ok {
+			dc, err := gan.DataConfig(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ds, err := data.Open(context.Background(), dc, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := src.TakeSamples(ds, 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		snapshot := func() []byte {
+			var b bytes.Buffer
+			s := torch.NewScope()
+			defer s.Close()
+			for _, n := range rec.Nets() {
+				for _, nt := range n.Net.StateDict() {
+					b.Write(nt.Tensor.Bytes())
+				}
+			}
+			b.Write(torch.RNGState(torch.CPUDevice).Bytes())
+			return b.Bytes()
+		}
+		before := snapshot()
+		img, err := rec.(gan.Visualizer).Visuals()
+		if err != nil || img == nil {
+			t.Fatalf("%s sample: %v", cfg.Recipe, err)
+		}
+		if !bytes.Equal(before, snapshot()) {
+			t.Errorf("%s: drawing samples changed the networks' state or the random generator", cfg.Recipe)
+		}
+		gan.Free(rec)
+	}
+}

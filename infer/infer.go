@@ -1,0 +1,220 @@
+// Package infer runs trained generators: gogan sample (noise to images),
+// gogan translate (images to images) and gogan describe. What a recipe can do
+// here it says in its registration (gan.Definition's Generate and Translate).
+package infer
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	torch "gogan/cgo"
+	"gogan/config"
+	"gogan/data"
+	"gogan/gan"
+	"gogan/nets"
+	"gogan/report"
+	"gogan/runfolder"
+)
+
+// LoadNet builds the checkpoint's network of the given role on dev with its
+// weights.
+func LoadNet(ck runfolder.Checkpoint, cfg *config.Config, role string, dev torch.Device) (*nets.Net, error) {
+	spec, err := gan.NetSpecOf(cfg, role)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", ck.Dir, err)
+	}
+	n, err := spec.Build(spec.Options, dev)
+	if err != nil {
+		return nil, err
+	}
+	ts, _, err := torch.LoadSafetensors(ck.WeightsPath())
+	if err != nil {
+		n.Free()
+		return nil, err
+	}
+	defer func() {
+		for _, nt := range ts {
+			nt.Tensor.Free()
+		}
+	}()
+	var sd []torch.Named
+	for _, nt := range ts {
+		if k, ok := strings.CutPrefix(nt.Name, role+"."); ok {
+			sd = append(sd, torch.Named{Name: k, Tensor: nt.Tensor})
+		}
+	}
+	if err := n.LoadStateDict(sd); err != nil {
+		n.Free()
+		return nil, fmt.Errorf("checkpoint %s: network %s: %w", ck.Dir, role, err)
+	}
+	return n, nil
+}
+
+// Generation is how a checkpoint's recipe makes images from noise, or an
+// error naming the command to use instead.
+func Generation(ck runfolder.Checkpoint, cfg *config.Config, command string) (gan.Generation, error) {
+	def, err := gan.For(cfg)
+	if err != nil {
+		return gan.Generation{}, err
+	}
+	if def.Generate == nil {
+		return gan.Generation{}, fmt.Errorf("checkpoint %s is a %s run: %s draws images from noise, which recipe %s does not; use gogan translate", ck.Dir, cfg.Recipe, command, cfg.Recipe)
+	}
+	return def.Generate(cfg), nil
+}
+
+// Translation is the checkpoint recipe's translation in direction ("" for
+// its first), or an error naming the command to use instead.
+func Translation(ck runfolder.Checkpoint, cfg *config.Config, direction, command string) (gan.Translation, error) {
+	def, err := gan.For(cfg)
+	if err != nil {
+		return gan.Translation{}, err
+	}
+	if def.Translate == nil {
+		return gan.Translation{}, fmt.Errorf("checkpoint %s is a %s run: %s runs image-to-image generators, which recipe %s has not; use gogan sample", ck.Dir, cfg.Recipe, command, cfg.Recipe)
+	}
+	trs := def.Translate(cfg)
+	var dirs []string
+	for _, t := range trs {
+		if direction == "" || t.Direction == direction {
+			return t, nil
+		}
+		dirs = append(dirs, t.Direction)
+	}
+	return gan.Translation{}, fmt.Errorf("checkpoint %s (%s) translates %s, not %s", ck.Dir, cfg.Recipe, strings.Join(dirs, ", "), direction)
+}
+
+// Sample draws n samples from a checkpoint's generator (eval mode, noise from
+// seed) and writes them as a grid PNG.
+func Sample(path string, n int, seed int64, device, out string) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	ck, _, cfg, err := runfolder.OpenCheckpoint(path)
+	if err != nil {
+		return err
+	}
+	gen, err := Generation(ck, cfg, "gogan sample")
+	if err != nil {
+		return err
+	}
+	if n < 1 {
+		return fmt.Errorf("--n %d: need at least one sample", n)
+	}
+	dev, err := torch.ParseDevice(device)
+	if err != nil {
+		return err
+	}
+	g, err := LoadNet(ck, cfg, gen.Role, dev)
+	if err != nil {
+		return err
+	}
+	defer g.Free()
+	g.SetTraining(false)
+	var im report.Images
+	err = torch.Try(func() {
+		s := torch.NewScope()
+		defer s.Close()
+		torch.ManualSeed(uint64(seed))
+		noise := torch.Randn(torch.Float32, dev, append([]int64{int64(n)}, gen.Noise...)...)
+		torch.NoGrad(func() { im = report.ToImages(g.Forward(noise)) })
+	})
+	if err != nil {
+		return err
+	}
+	grid, err := report.MakeGrid(im, report.DCGANGrid)
+	if err != nil {
+		return err
+	}
+	return report.SavePNG(out, grid)
+}
+
+// Translate runs a checkpoint's generator on every image of a folder
+// (resized to the training crop size, as the reference's test.py) and writes
+// PNGs with the same base names into out. eval uses BatchNorm's running
+// statistics and no dropout (test.py --eval); otherwise train mode.
+func Translate(path, in, out, device string, eval bool) (int, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	ck, _, cfg, err := runfolder.OpenCheckpoint(path)
+	if err != nil {
+		return 0, err
+	}
+	tr, err := Translation(ck, cfg, "", "gogan translate")
+	if err != nil {
+		return 0, err
+	}
+	dev, err := torch.ParseDevice(device)
+	if err != nil {
+		return 0, err
+	}
+	crop := cfg.Data.CropSize
+	ds, err := data.Open(context.Background(), data.Config{Dataset: data.Folder, Root: in, Channels: tr.InputNC, BatchSize: 1,
+		Preprocess: "resize_and_crop", LoadSize: crop, CropSize: crop, NoFlip: true}, nil)
+	if err != nil {
+		return 0, err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return 0, err
+	}
+	g, err := LoadNet(ck, cfg, tr.Role, dev)
+	if err != nil {
+		return 0, err
+	}
+	defer g.Free()
+	g.SetTraining(!eval)
+	files := ds.Files()
+	for i := 0; i < ds.Len(); i++ {
+		smp, err := ds.Sample(i, 0, 0)
+		if err != nil {
+			return i, err
+		}
+		var im report.Images
+		err = torch.Try(func() {
+			s := torch.NewScope()
+			defer s.Close()
+			x := gan.ImagesTensor([]*data.Image{smp.A}).To(dev)
+			torch.NoGrad(func() { im = report.ToImages(g.Forward(x)) })
+		})
+		if err != nil {
+			return i, fmt.Errorf("%s: %w", files[i], err)
+		}
+		grid, err := report.MakeGrid(im, report.GridOptions{NRow: 1, FixedRange: true, Lo: -1, Hi: 1})
+		if err != nil {
+			return i, err
+		}
+		name := strings.TrimSuffix(filepath.Base(files[i]), filepath.Ext(files[i])) + ".png"
+		if err := report.SavePNG(filepath.Join(out, name), grid); err != nil {
+			return i, err
+		}
+	}
+	return ds.Len(), nil
+}
+
+// DescribeNets prints each network of a config's recipe: its layers, output
+// shapes and parameter counts (on the CPU).
+func DescribeNets(cfg *config.Config) (string, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	def, err := gan.For(cfg)
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, spec := range def.Nets(cfg) {
+		n, err := spec.Build(spec.Options, torch.CPUDevice)
+		if err != nil {
+			return "", err
+		}
+		d, err := n.Describe(append([]int64{1}, spec.Input...))
+		n.Free()
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, fmt.Sprintf("%s %s\n%s", spec.Role, spec.Options.Kind, d))
+	}
+	return strings.Join(parts, "\n"), nil
+}

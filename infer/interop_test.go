@@ -1,0 +1,176 @@
+package infer
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	torch "gogan/cgo"
+	"gogan/cgo/torchtest"
+	"gogan/config"
+	"gogan/gan"
+	_ "gogan/gan/all"
+	"gogan/runfolder"
+	"gogan/trainer"
+)
+
+// interopCase trains nothing: it builds a run's config and checks that a
+// generator's images agree between gogan and the reference network.
+type interopCase struct {
+	name  string
+	sets  []string
+	input func() *torch.Tensor
+}
+
+func interopCases() []interopCase {
+	return []interopCase{
+		{"dcgan32", []string{"recipe=dcgan", "model.ngf=16", "model.ndf=16", "data.image_size=32"},
+			func() *torch.Tensor { return torch.Randn(torch.Float32, torch.CPUDevice, 6, 100, 1, 1) }},
+		{"dcgan64", []string{"recipe=dcgan", "model.ngf=8", "model.ndf=8", "data.image_size=64"},
+			func() *torch.Tensor { return torch.Randn(torch.Float32, torch.CPUDevice, 4, 100, 1, 1) }},
+		{"pix2pix_resnet", []string{"recipe=pix2pix", "data.dataset=edges", "data.root=/usr/share/datasets/fashion-mnist",
+			"model.input_nc=1", "model.output_nc=1", "model.netG=resnet_6blocks", "model.ngf=8", "data.load_size=32", "data.crop_size=32"},
+			func() *torch.Tensor {
+				return torch.Rand(torch.Float32, torch.CPUDevice, 2, 1, 32, 32).MulScalar(2).SubScalar(1)
+			}},
+		{"pix2pix_unet128", []string{"recipe=pix2pix", "data.dataset=edges", "data.root=/usr/share/datasets/fashion-mnist",
+			"model.input_nc=1", "model.output_nc=3", "model.netG=unet_128", "model.ngf=8", "data.load_size=128", "data.crop_size=128"},
+			func() *torch.Tensor {
+				return torch.Rand(torch.Float32, torch.CPUDevice, 1, 1, 128, 128).MulScalar(2).SubScalar(1)
+			}},
+	}
+}
+
+func maxAbsDiff(a, b []float32) float64 {
+	d := 0.0
+	for i := range a {
+		d = math.Max(d, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return d
+}
+
+// TestCheckpointsMoveToAndFromPyTorch: (1) a gogan checkpoint's generator,
+// loaded into the reference PyTorch network with strict=True, gives the
+// images gogan gives; (2) a reference generator saved with torch.save and
+// brought in with Import gives the images PyTorch gives. Eval mode, same
+// inputs, to 1e-5.
+func TestCheckpointsMoveToAndFromPyTorch(t *testing.T) {
+	py := torchtest.Python(t)
+	torch.LockThread()
+	for _, c := range interopCases() {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg, err := config.LoadConfig("", append(c.sets, "out="+filepath.Join(dir, "run"), "device=cpu", "threads=1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := torch.NewScope()
+			defer s.Close()
+			torch.ManualSeed(3)
+			x := c.input()
+			in := filepath.Join(dir, "x.safetensors")
+			if err := torch.SaveSafetensors(in, []torch.Named{{Name: "x", Tensor: x}}, nil); err != nil {
+				t.Fatal(err)
+			}
+			spec, err := gan.NetSpecOf(cfg, "G")
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts, _ := json.Marshal(spec.Options.WithDefaults())
+			optsPath := filepath.Join(dir, "opts.json")
+			os.WriteFile(optsPath, opts, 0o644)
+
+			// gogan -> PyTorch: a step-0 checkpoint of gogan-initialised nets.
+			ck, err := trainer.Import(cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gogan := generate(t, ck, x)
+			out := filepath.Join(dir, "torch.safetensors")
+			if msg, err := exec.Command(py, "../scripts/interop_check.py", "forward", optsPath,
+				filepath.Join(ck, runfolder.WeightsFile), in, out).CombinedOutput(); err != nil {
+				t.Fatalf("PyTorch forward: %v\n%s", err, msg)
+			}
+			if d := maxAbsDiff(gogan, loadY(t, out)); d > 1e-5 {
+				t.Errorf("gogan checkpoint in PyTorch: images differ by %g", d)
+			}
+
+			// PyTorch -> gogan: torch.save'd state_dict through Import.
+			pth := filepath.Join(dir, "netG.pth")
+			ref := filepath.Join(dir, "ref.safetensors")
+			if msg, err := exec.Command(py, "../scripts/interop_check.py", "save", optsPath, "7", pth, in, ref).CombinedOutput(); err != nil {
+				t.Fatalf("PyTorch save: %v\n%s", err, msg)
+			}
+			cfg.Out = filepath.Join(dir, "imported")
+			ck2, err := trainer.Import(cfg, map[string]string{"G": pth})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := maxAbsDiff(generate(t, ck2, x), loadY(t, ref)); d > 1e-5 {
+				t.Errorf("imported PyTorch weights in gogan: images differ by %g", d)
+			}
+		})
+	}
+}
+
+// generate runs a checkpoint's generator in eval mode on x.
+func generate(t *testing.T, ckDir string, x *torch.Tensor) []float32 {
+	t.Helper()
+	ck, _, cfg, err := runfolder.OpenCheckpoint(ckDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := LoadNet(ck, cfg, "G", torch.CPUDevice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Free()
+	g.SetTraining(false)
+	var y []float32
+	if err := torch.Try(func() { torch.NoGrad(func() { y = g.Forward(x).Float32s() }) }); err != nil {
+		t.Fatal(err)
+	}
+	return y
+}
+
+func loadY(t *testing.T, path string) []float32 {
+	t.Helper()
+	ts, _, err := torch.LoadSafetensors(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts[0].Tensor.Free()
+	return ts[0].Tensor.Float32s()
+}
+
+// TestImportRefusesMismatchedWeights: a state_dict for another network is an
+// error naming the file, the network and a key with both shapes.
+func TestImportRefusesMismatchedWeights(t *testing.T) {
+	py := torchtest.Python(t)
+	dir := t.TempDir()
+	opts := filepath.Join(dir, "opts.json")
+	os.WriteFile(opts, []byte(`{"Kind":"dcgan","NZ":100,"NGF":8,"OutputNC":1,"ImageSize":32,"InputNC":1,"NDF":8}`), 0o644)
+	in := filepath.Join(dir, "x.safetensors")
+	torch.SaveSafetensors(in, []torch.Named{{Name: "x", Tensor: torch.Zeros(torch.Float32, torch.CPUDevice, 1, 100, 1, 1)}}, nil)
+	pth := filepath.Join(dir, "g.pth")
+	if msg, err := exec.Command(py, "../scripts/interop_check.py", "save", opts, "1", pth, in, filepath.Join(dir, "y")).CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, msg)
+	}
+	cfg, err := config.LoadConfig("", []string{"recipe=dcgan", "model.ngf=16", "data.image_size=32", "out=" + filepath.Join(dir, "run"), "device=cpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = trainer.Import(cfg, map[string]string{"G": pth})
+	if err == nil {
+		t.Fatal("weights of ngf 8 imported into a net of ngf 16")
+	}
+	for _, want := range []string{pth, "network G (dcgan)", "main.0.weight", "[100 64 4 4]", "[100 32 4 4]"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}

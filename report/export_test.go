@@ -1,0 +1,7 @@
+package report
+
+// LossColors is lossColors, for the external tests.
+var LossColors = lossColors
+
+// NiceTicks is niceTicks, for the external tests.
+var NiceTicks = niceTicks

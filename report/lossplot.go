@@ -1,0 +1,141 @@
+package report
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"strconv"
+
+	"gogan/runfolder"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+)
+
+// lossColors are distinguishable on white (Okabe-Ito, colour-blind safe).
+var lossColors = []color.RGBA{
+	{0, 114, 178, 255},   // blue
+	{213, 94, 0, 255},    // vermillion
+	{0, 158, 115, 255},   // green
+	{204, 121, 167, 255}, // purple
+	{230, 159, 0, 255},   // orange
+	{86, 180, 233, 255},  // sky
+	{0, 0, 0, 255},       // black
+	{240, 228, 66, 255},  // yellow
+}
+
+// LossPlot draws every loss column of m against step as a line plot with a
+// legend and labelled axes. Empty and non-finite cells are skipped.
+func LossPlot(m *runfolder.Metrics, title string) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "step"
+	p.Y.Label.Text = "loss"
+	p.Legend.Top = true
+	p.Legend.Left = false
+	p.Legend.YOffs = -vg.Points(4)
+	p.Legend.XOffs = -vg.Points(8)
+	p.X.Tick.Marker = plot.TickerFunc(niceTicks)
+	p.Y.Tick.Marker = plot.TickerFunc(niceTicks)
+	for _, f := range []*font.Font{&p.Title.TextStyle.Font, &p.X.Label.TextStyle.Font, &p.Y.Label.TextStyle.Font,
+		&p.X.Tick.Label.Font, &p.Y.Tick.Label.Font, &p.Legend.TextStyle.Font} {
+		f.Variant = "Sans"
+	}
+	p.Add(plotter.NewGrid())
+	stepCol := m.Column("step")
+	if stepCol < 0 {
+		return nil, fmt.Errorf("loss plot: metrics have no step column")
+	}
+	drawn, n := false, 0
+	ymin, ymax := math.Inf(1), math.Inf(-1)
+	for i, name := range m.LossNames() {
+		col := m.Column(name)
+		var pts plotter.XYs
+		for _, r := range m.Rows {
+			if col < len(r) && !math.IsNaN(r[col]) && !math.IsInf(r[col], 0) {
+				pts = append(pts, plotter.XY{X: r[stepCol], Y: r[col]})
+				ymin, ymax = min(ymin, r[col]), max(ymax, r[col])
+			}
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return nil, fmt.Errorf("loss plot %s: %w", name, err)
+		}
+		l.Color = lossColors[i%len(lossColors)]
+		l.Width = vg.Points(1.5)
+		p.Add(l)
+		p.Legend.Add(name, l)
+		drawn = true
+		n++
+	}
+	if drawn {
+		// Headroom above the data for the legend, so it does not hide lines.
+		span := max(ymax-ymin, 1e-6)
+		p.Y.Min = ymin - 0.03*span
+		p.Y.Max = ymax + span*0.075*float64(n+1)
+	}
+	if !drawn {
+		// Keep the axes sensible until the first row arrives.
+		p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
+		p.Title.Text = title + " (no data yet)"
+	}
+	return p, nil
+}
+
+// niceTicks labels about six round values (1, 2 or 5 times a power of ten)
+// between min and max, with unlabelled minor ticks halfway.
+func niceTicks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) {
+		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'g', 4, 64)}}
+	}
+	raw := (hi - lo) / 6
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{1, 2, 5, 10} {
+		if math.Abs((hi-lo)/(m*mag)-6) < math.Abs((hi-lo)/step-6) {
+			step = m * mag
+		}
+	}
+	decimals := max(0, int(-math.Floor(math.Log10(step)+1e-9)))
+	var ticks []plot.Tick
+	half := step / 2
+	// Index-based values avoid accumulating rounding error (and "-0").
+	for i := math.Ceil(lo / half); i*half <= hi+half*1e-9; i++ {
+		v := i * half
+		if math.Abs(v) < half*1e-9 {
+			v = 0
+		}
+		t := plot.Tick{Value: v}
+		if int64(i)%2 == 0 {
+			t.Label = strconv.FormatFloat(v, 'f', decimals, 64)
+		}
+		ticks = append(ticks, t)
+	}
+	return ticks
+}
+
+// WriteLossPlot renders RUN/metrics.csv into a PNG at out, atomically.
+func WriteLossPlot(metricsPath, out, title string) error {
+	m, err := runfolder.ReadMetrics(metricsPath)
+	if err != nil {
+		return err
+	}
+	p, err := LossPlot(m, title)
+	if err != nil {
+		return err
+	}
+	wt, err := p.WriterTo(10*vg.Inch, 4.5*vg.Inch, "png")
+	if err != nil {
+		return fmt.Errorf("loss plot: %w", err)
+	}
+	return runfolder.AtomicWriteFile(out, func(w io.Writer) error {
+		_, err := wt.WriteTo(w)
+		return err
+	})
+}

@@ -1,0 +1,73 @@
+package report
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestProgressBar(t *testing.T) {
+	var buf bytes.Buffer
+	p := NewProgress(ProgressOptions{Total: 200, Start: 100, Writer: &buf, Label: "dcgan"})
+	for s := 101; s <= 150; s++ {
+		p.Update(s, 512.5, map[string]float64{"G": 1.23456, "D": 0.5})
+		time.Sleep(3 * time.Millisecond)
+	}
+	p.Finish()
+	out := buf.String()
+	// Finish draws the last step even when the redraw interval had not passed.
+	last := out[strings.LastIndex(out, "\r"):]
+	for _, s := range []string{"dcgan | ", "(150/200)", "D 0.5 G 1.235 ", "| 512.5 img/s", "| ETA "} {
+		if !strings.Contains(last, s) {
+			t.Errorf("final bar lacks %q: %q", s, last)
+		}
+	}
+	if !strings.HasSuffix(out, "\n") {
+		t.Error("bar line not ended")
+	}
+}
+
+func TestProgressETA(t *testing.T) {
+	p := NewProgress(ProgressOptions{Total: 200, Start: 100, Quiet: true})
+	p.begin = time.Now().Add(-10 * time.Second)
+	// 50 steps since the resume took 10 s, so the other 50 take 10 s; a
+	// pace counted from step 0 would say 3.3 s.
+	if eta := p.eta(150); eta < 9*time.Second || eta > 11*time.Second {
+		t.Fatalf("eta %v, want 10s", eta)
+	}
+	if eta := p.eta(100); eta != -1 {
+		t.Fatalf("eta before any step: %v", eta)
+	}
+	if eta := NewProgress(ProgressOptions{Quiet: true}).eta(5); eta != -1 {
+		t.Fatalf("eta without a total: %v", eta)
+	}
+}
+
+func TestProgressQuiet(t *testing.T) {
+	var logs bytes.Buffer
+	var bar bytes.Buffer
+	p := NewProgress(ProgressOptions{Total: 95, Quiet: true, LogEvery: 20, Writer: &bar,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Label: "pix2pix"})
+	for s := 1; s <= 95; s++ {
+		p.Update(s, 10, map[string]float64{"G_L1": 12.345678, "D_real": 0.25})
+	}
+	p.Finish()
+	if bar.Len() != 0 {
+		t.Fatalf("quiet mode drew a bar: %q", bar.String())
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	// steps 20, 40, 60, 80 and the last one
+	if len(lines) != 5 {
+		t.Fatalf("%d log lines:\n%s", len(lines), logs.String())
+	}
+	for _, s := range []string{`msg="pix2pix progress"`, "step=20", "total=95", "images_per_s=10", "D_real=0.25", "G_L1=12.35", "eta="} {
+		if !strings.Contains(lines[0], s) {
+			t.Errorf("log line lacks %q: %s", s, lines[0])
+		}
+	}
+	if !strings.Contains(lines[4], "step=95") || !strings.Contains(lines[4], "eta=0s") {
+		t.Errorf("last line: %s", lines[4])
+	}
+}

@@ -1,0 +1,296 @@
+package report_test
+
+import (
+	"context"
+	"fmt"
+	"image/color"
+	"image/png"
+	"io"
+	"math"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gogan/config"
+	_ "gogan/gan/all"
+	"gogan/report"
+	"gogan/runfolder"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// fillRun writes what a short run leaves behind: config, metrics, loss
+// plot, the latest grid and three epoch grids.
+func fillRun(t *testing.T, cfg *config.Config) runfolder.RunDir {
+	t.Helper()
+	r, err := runfolder.NewRunDir(filepath.Join(t.TempDir(), "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WriteConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	m, err := runfolder.OpenMetrics(r.MetricsPath(), []string{"D", "G"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(3))
+	for s := 10; s <= 300; s += 10 {
+		m.Write(s, s/100, map[string]float64{"D": 0.7 - float64(s)/1000 + 0.05*rng.Float64(), "G": 1 + 0.5*rng.Float64()}, 2e-4, 800)
+	}
+	m.Close()
+	if err := report.WriteLossPlot(r.MetricsPath(), r.LossPlotPath(), "losses"); err != nil {
+		t.Fatal(err)
+	}
+	gen := func() float32 { return float32(math.Tanh(rng.NormFloat64())) }
+	for e := 1; e <= 3; e++ {
+		g, _ := report.MakeGrid(randImages(rng, 16, 1, 28, 28, gen), report.DCGANGrid)
+		if err := report.SavePNG(r.EpochSamplePath(e), g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, _ := report.MakeGrid(randImages(rng, 64, 3, 32, 32, gen), report.DCGANGrid)
+	if err := report.SavePNG(r.LatestSamplePath(), g); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+type pageImage struct {
+	Src, State   string
+	NaturalWidth int
+}
+
+var (
+	imgTagRe = regexp.MustCompile(`<img [^>]*>`)
+	attrRe   = regexp.MustCompile(`([a-z-]+)="([^"]*)"`)
+)
+
+// loadInChromium opens the page in headless Chromium, lets its load handler
+// run, and returns each <img> as the browser saw it.
+func loadInChromium(t *testing.T, page string) ([]pageImage, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromiumPath,
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+t.TempDir(),
+		// Virtual time lets every load finish (and the load handler run)
+		// before the DOM is dumped; it stays below the page's refresh.
+		"--virtual-time-budget=5000",
+		"--dump-dom", "file://"+page)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v\n%s", err, stderr.String())
+	}
+	dom := string(out)
+	var imgs []pageImage
+	for _, tag := range imgTagRe.FindAllString(dom, -1) {
+		im := pageImage{}
+		for _, a := range attrRe.FindAllStringSubmatch(tag, -1) {
+			switch a[1] {
+			case "src":
+				im.Src = a[2]
+			case "data-state":
+				im.State = a[2]
+			case "data-natural-width":
+				im.NaturalWidth, _ = strconv.Atoi(a[2])
+			}
+		}
+		imgs = append(imgs, im)
+	}
+	status := ""
+	if m := regexp.MustCompile(`<body[^>]*data-images="([a-z]+)"`).FindStringSubmatch(dom); m != nil {
+		status = m[1]
+	}
+	return imgs, status
+}
+
+// checkImagesLoaded fails unless every image on the page loaded with the
+// width of the PNG file it points at.
+func checkImagesLoaded(run runfolder.RunDir, imgs []pageImage, status string, wantCount int) error {
+	if len(imgs) != wantCount {
+		return fmt.Errorf("page has %d images, want %d", len(imgs), wantCount)
+	}
+	var bad []string
+	for _, im := range imgs {
+		if im.State != "loaded" {
+			bad = append(bad, fmt.Sprintf("%s (%s)", im.Src, im.State))
+			continue
+		}
+		path, _, _ := strings.Cut(im.Src, "?")
+		f, err := os.Open(filepath.Join(run.Path, path))
+		if err != nil {
+			bad = append(bad, im.Src+": "+err.Error())
+			continue
+		}
+		img := decodePNGConfig(f)
+		f.Close()
+		if img != im.NaturalWidth {
+			bad = append(bad, fmt.Sprintf("%s: browser width %d, file width %d", im.Src, im.NaturalWidth, img))
+		}
+	}
+	if status != "ok" {
+		bad = append(bad, "page status "+strconv.Quote(status))
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("images not loaded: %s", strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+func TestReportInChromium(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("%s missing: the report test needs Debian's chromium (make setup installs it)", chromiumPath)
+	}
+	cfg, err := config.LoadConfig("", []string{"data.root=/data/</pre><b>&x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := fillRun(t, cfg)
+	if err := report.WriteReport(r, report.ReportInfo{Title: "test <run>", Status: "training: step 300 of 1200", Live: true, RefreshSeconds: 30}); err != nil {
+		t.Fatal(err)
+	}
+	html, _ := os.ReadFile(r.ReportPath())
+	for _, s := range []string{`<meta http-equiv="refresh" content="30">`, "root: /data/&lt;/pre&gt;&lt;b&gt;&amp;x", "test &lt;run&gt;",
+		"<th>images_per_s</th>", "<td>300</td>", "epoch 3", "samples/epoch-0001.png?v=", "loss.png?v="} {
+		if !strings.Contains(string(html), s) {
+			t.Errorf("report lacks %q", s)
+		}
+	}
+	if strings.Contains(string(html), "<b>&x") {
+		t.Error("config not escaped")
+	}
+	// newest epoch first
+	if strings.Index(string(html), "epoch-0003") > strings.Index(string(html), "epoch-0001") {
+		t.Error("epochs not newest first")
+	}
+
+	imgs, status := loadInChromium(t, r.ReportPath())
+	if err := checkImagesLoaded(r, imgs, status, 5); err != nil {
+		t.Fatal(err)
+	}
+
+	// The check must catch a broken page: a missing file and a corrupt PNG.
+	os.Remove(r.EpochSamplePath(2))
+	imgs, status = loadInChromium(t, r.ReportPath())
+	err = checkImagesLoaded(r, imgs, status, 5)
+	if err == nil || !strings.Contains(err.Error(), "epoch-0002.png") || !strings.Contains(err.Error(), "broken") {
+		t.Fatalf("missing image not detected: %v", err)
+	}
+	os.WriteFile(r.LatestSamplePath(), []byte("\x89PNG\r\n\x1a\nnot really"), 0o644)
+	imgs, status = loadInChromium(t, r.ReportPath())
+	err = checkImagesLoaded(r, imgs, status, 5)
+	if err == nil || !strings.Contains(err.Error(), "latest.png") {
+		t.Fatalf("corrupt image not detected: %v", err)
+	}
+
+	// The final report does not refresh and still loads (after a rewrite
+	// with the damaged files gone from the run folder).
+	os.Remove(r.LatestSamplePath())
+	if err := report.WriteReport(r, report.ReportInfo{Title: "done", Status: "finished"}); err != nil {
+		t.Fatal(err)
+	}
+	html, _ = os.ReadFile(r.ReportPath())
+	if strings.Contains(string(html), "http-equiv") {
+		t.Error("final report refreshes")
+	}
+	imgs, status = loadInChromium(t, r.ReportPath())
+	if err := checkImagesLoaded(r, imgs, status, 3); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReportEmptyRun(t *testing.T) {
+	r, err := runfolder.NewRunDir(filepath.Join(t.TempDir(), "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := report.WriteReport(r, report.ReportInfo{Title: "fresh", Live: true}); err != nil {
+		t.Fatal(err)
+	}
+	html, _ := os.ReadFile(r.ReportPath())
+	if strings.Contains(string(html), "<img") || !strings.Contains(string(html), `content="15"`) {
+		t.Fatalf("empty run report:\n%s", html)
+	}
+}
+
+func TestLossPlotPNG(t *testing.T) {
+	cfg, _ := config.LoadConfig("", nil)
+	r := fillRun(t, cfg)
+	img := readPNG(t, r.LossPlotPath())
+	if b := img.Bounds(); b.Dx() != 960 || b.Dy() != 432 {
+		t.Fatalf("size %v", b)
+	}
+	// Both series are drawn in their colours, and the axes in black.
+	count := map[color.RGBA]int{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			c := color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(bl >> 8), 255}
+			count[c]++
+		}
+	}
+	for i, name := range []string{"D", "G"} {
+		if count[report.LossColors[i]] < 200 {
+			t.Errorf("series %s: %d pixels of its colour", name, count[report.LossColors[i]])
+		}
+	}
+	dark := 0
+	for c, n := range count {
+		if c.R < 100 && c.G < 100 && c.B < 100 && max(c.R, c.G, c.B)-min(c.R, c.G, c.B) < 10 {
+			dark += n
+		}
+	}
+	if dark < 1000 { // axes, ticks and (antialiased) labels
+		t.Errorf("axes/labels: %d dark pixels", dark)
+	}
+	// No rows yet: still a valid image.
+	p := filepath.Join(t.TempDir(), "m.csv")
+	m, _ := runfolder.OpenMetrics(p, []string{"D"}, 0)
+	m.Close()
+	if err := report.WriteLossPlot(p, filepath.Join(filepath.Dir(p), "l.png"), "x"); err != nil {
+		t.Fatal(err)
+	}
+	readPNG(t, filepath.Join(filepath.Dir(p), "l.png"))
+}
+
+func TestNiceTicks(t *testing.T) {
+	ticks := report.NiceTicks(-0.013, 3.2)
+	var labels []string
+	for _, tk := range ticks {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if strings.Join(labels, " ") != "0.0 0.5 1.0 1.5 2.0 2.5 3.0" {
+		t.Fatalf("labels %v", labels)
+	}
+	labels = nil
+	for _, tk := range report.NiceTicks(20, 3000) {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if strings.Join(labels, " ") != "500 1000 1500 2000 2500 3000" {
+		t.Fatalf("labels %v", labels)
+	}
+}
+
+func decodePNGConfig(r io.Reader) int {
+	c, err := png.DecodeConfig(r)
+	if err != nil {
+		return -1
+	}
+	return c.Width
+}

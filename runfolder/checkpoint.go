@@ -1,0 +1,322 @@
+package runfolder
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Version is gogan's version, recorded in checkpoints; set it at link time
+// with -ldflags "-X gogan/trainer.Version=...".
+var Version = "dev"
+
+// Checkpoint layout inside a run folder:
+//
+//	RUN/checkpoints/step-00001234/weights.safetensors
+//	RUN/checkpoints/step-00001234/state.json
+const (
+	CheckpointsDir  = "checkpoints"
+	WeightsFile     = "weights.safetensors"
+	StateFile       = "state.json"
+	checkpointPref  = "step-"
+	checkpointTmp   = ".tmp-"
+	checkpointOld   = ".old-"
+	stateFormatV1   = 1
+	checkpointWidth = 8
+)
+
+// ErrNoCheckpoint means a run folder has no valid checkpoint to resume from.
+var ErrNoCheckpoint = errors.New("no valid checkpoint")
+
+// CheckpointState is state.json: everything besides the tensors that a
+// resumed run needs to continue exactly where the stopped one was.
+type CheckpointState struct {
+	Format int   `json:"format"`
+	Epoch  int   `json:"epoch"` // the loop's epoch counter when saved
+	Step   int   `json:"step"`  // optimizer steps completed
+	Seed   int64 `json:"seed"`
+	// RNG holds opaque generator states by name, e.g. "cpu", "cuda:0",
+	// "loader"; torch's get_state bytes go here unchanged (base64 in JSON).
+	RNG map[string][]byte `json:"rng,omitempty"`
+	// Schedule is the LR scheduler's state (its own JSON).
+	Schedule json.RawMessage `json:"schedule,omitempty"`
+	// Loader is the data loader's position: epoch permutation, batch index.
+	Loader  json.RawMessage   `json:"loader,omitempty"`
+	Config  string            `json:"config"` // effective config as YAML
+	Metrics CheckpointMetrics `json:"metrics"`
+
+	WeightsSHA256 string    `json:"weights_sha256"` // hex; filled by WriteCheckpoint
+	WeightsSize   int64     `json:"weights_size"`
+	GoganVersion  string    `json:"gogan_version"`
+	SavedAt       time.Time `json:"saved_at"`
+}
+
+// CheckpointMetrics carries metric values across a resume, e.g. the best
+// validation score so far and the losses of the last logged step.
+type CheckpointMetrics struct {
+	Best map[string]float64 `json:"best,omitempty"`
+	Last map[string]float64 `json:"last,omitempty"`
+}
+
+// Checkpoint is one checkpoint directory of a run.
+type Checkpoint struct {
+	Dir  string
+	Step int
+}
+
+// WeightsPath is the safetensors file of the checkpoint.
+func (c Checkpoint) WeightsPath() string { return filepath.Join(c.Dir, WeightsFile) }
+
+// StatePath is the state.json file of the checkpoint.
+func (c Checkpoint) StatePath() string { return filepath.Join(c.Dir, StateFile) }
+
+// CheckpointDir is where the checkpoint of a step lives.
+func CheckpointDir(run string, step int) string {
+	return filepath.Join(run, CheckpointsDir, fmt.Sprintf("%s%0*d", checkpointPref, checkpointWidth, step))
+}
+
+type countingHash struct {
+	h hash.Hash
+	n int64
+}
+
+func (c *countingHash) Write(p []byte) (int, error) {
+	c.h.Write(p)
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+// WriteCheckpoint writes RUN/checkpoints/step-N atomically: both files go
+// into a temp directory, are fsynced, and the directory is renamed into
+// place, so a crash leaves either no step-N or a complete one. st.Step
+// names the directory; WriteCheckpoint fills in the weights' SHA-256 and
+// size, the format, the version and the time. weights writes the
+// safetensors bytes. An existing checkpoint of the same step is replaced.
+func WriteCheckpoint(run string, st CheckpointState, weights func(io.Writer) error) (Checkpoint, error) {
+	if st.Step < 0 {
+		return Checkpoint{}, fmt.Errorf("write checkpoint: negative step %d", st.Step)
+	}
+	root := filepath.Join(run, CheckpointsDir)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return Checkpoint{}, fmt.Errorf("write checkpoint: %w", err)
+	}
+	final := CheckpointDir(run, st.Step)
+	tmp, err := os.MkdirTemp(root, checkpointTmp+filepath.Base(final)+"-")
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("write checkpoint: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return Checkpoint{}, fmt.Errorf("write checkpoint: %w", err)
+	}
+
+	ch := &countingHash{h: sha256.New()}
+	if err := writeSynced(filepath.Join(tmp, WeightsFile), func(w io.Writer) error {
+		return weights(io.MultiWriter(w, ch))
+	}); err != nil {
+		return Checkpoint{}, fmt.Errorf("write checkpoint step %d: weights: %w", st.Step, err)
+	}
+	st.Format = stateFormatV1
+	st.WeightsSHA256 = hex.EncodeToString(ch.h.Sum(nil))
+	st.WeightsSize = ch.n
+	if st.GoganVersion == "" {
+		st.GoganVersion = Version
+	}
+	if st.SavedAt.IsZero() {
+		st.SavedAt = time.Now().UTC()
+	}
+	js, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("write checkpoint step %d: state: %w", st.Step, err)
+	}
+	if err := writeSynced(filepath.Join(tmp, StateFile), func(w io.Writer) error {
+		_, err := w.Write(append(js, '\n'))
+		return err
+	}); err != nil {
+		return Checkpoint{}, fmt.Errorf("write checkpoint step %d: state: %w", st.Step, err)
+	}
+	if err := syncDir(tmp); err != nil {
+		return Checkpoint{}, fmt.Errorf("write checkpoint step %d: %w", st.Step, err)
+	}
+
+	// rename(2) cannot replace a non-empty directory: move the old one
+	// aside first, and only delete it once the new one is in place.
+	var old string
+	if _, err := os.Stat(final); err == nil {
+		old = filepath.Join(root, checkpointOld+filepath.Base(final)+"-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+		if err := os.Rename(final, old); err != nil {
+			return Checkpoint{}, fmt.Errorf("write checkpoint step %d: %w", st.Step, err)
+		}
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		if old != "" {
+			os.Rename(old, final)
+		}
+		return Checkpoint{}, fmt.Errorf("write checkpoint step %d: %w", st.Step, err)
+	}
+	ok = true
+	if err := syncDir(root); err != nil {
+		return Checkpoint{}, fmt.Errorf("write checkpoint step %d: %w", st.Step, err)
+	}
+	if old != "" {
+		os.RemoveAll(old)
+	}
+	return Checkpoint{Dir: final, Step: st.Step}, nil
+}
+
+// writeSynced creates path, writes it through a buffer and fsyncs it.
+func writeSynced(path string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := write(bw); err != nil {
+		f.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// ListCheckpoints returns the run's checkpoint directories, newest (highest
+// step) first, without validating them. Temp and leftover directories of
+// interrupted writes are not listed.
+func ListCheckpoints(run string) ([]Checkpoint, error) {
+	root := filepath.Join(run, CheckpointsDir)
+	ents, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list checkpoints: %w", err)
+	}
+	var out []Checkpoint
+	for _, e := range ents {
+		num, ok := strings.CutPrefix(e.Name(), checkpointPref)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		step, err := strconv.Atoi(num)
+		if err != nil || step < 0 {
+			continue
+		}
+		out = append(out, Checkpoint{Dir: filepath.Join(root, e.Name()), Step: step})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Step > out[j].Step })
+	return out, nil
+}
+
+// PruneCheckpoints keeps the newest keep checkpoints (keep <= 0 keeps all)
+// and removes leftovers of interrupted writes.
+func PruneCheckpoints(run string, keep int) error {
+	cks, err := ListCheckpoints(run)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	if keep > 0 && len(cks) > keep {
+		for _, c := range cks[keep:] {
+			if err := os.RemoveAll(c.Dir); err != nil {
+				errs = append(errs, fmt.Errorf("prune checkpoint: %w", err))
+			}
+		}
+	}
+	root := filepath.Join(run, CheckpointsDir)
+	ents, _ := os.ReadDir(root)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), checkpointTmp) || strings.HasPrefix(e.Name(), checkpointOld) {
+			if err := os.RemoveAll(filepath.Join(root, e.Name())); err != nil {
+				errs = append(errs, fmt.Errorf("prune checkpoint: %w", err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateCheckpoint reads state.json and checks that weights.safetensors
+// has the recorded size and SHA-256 and that the step matches the folder.
+func ValidateCheckpoint(c Checkpoint) (*CheckpointState, error) {
+	js, err := os.ReadFile(c.StatePath())
+	if err != nil {
+		return nil, err
+	}
+	var st CheckpointState
+	if err := json.Unmarshal(js, &st); err != nil {
+		return nil, fmt.Errorf("%s: %w", StateFile, err)
+	}
+	if st.Format != stateFormatV1 {
+		return nil, fmt.Errorf("%s: unknown format %d", StateFile, st.Format)
+	}
+	if st.Step != c.Step {
+		return nil, fmt.Errorf("%s: step %d does not match the folder name", StateFile, st.Step)
+	}
+	if len(st.WeightsSHA256) != sha256.Size*2 {
+		return nil, fmt.Errorf("%s: no weights_sha256", StateFile)
+	}
+	f, err := os.Open(c.WeightsPath())
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() != st.WeightsSize {
+		return nil, fmt.Errorf("%s: size %d, want %d (truncated or overwritten)", WeightsFile, fi.Size(), st.WeightsSize)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, fmt.Errorf("%s: %w", WeightsFile, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != st.WeightsSHA256 {
+		return nil, fmt.Errorf("%s: SHA-256 %s, want %s (corrupted)", WeightsFile, got[:12], st.WeightsSHA256[:12])
+	}
+	return &st, nil
+}
+
+// LatestValid returns the newest checkpoint that validates. Each newer one
+// that does not is skipped with a warning that names it and says why.
+// It returns ErrNoCheckpoint when none is valid (or none exists).
+func LatestValid(run string) (Checkpoint, *CheckpointState, error) {
+	cks, err := ListCheckpoints(run)
+	if err != nil {
+		return Checkpoint{}, nil, err
+	}
+	for _, c := range cks {
+		st, err := ValidateCheckpoint(c)
+		if err == nil {
+			return c, st, nil
+		}
+		slog.Warn("skipping invalid checkpoint", "checkpoint", c.Dir, "err", err)
+	}
+	if len(cks) > 0 {
+		return Checkpoint{}, nil, fmt.Errorf("%s: all %d checkpoints are invalid: %w", run, len(cks), ErrNoCheckpoint)
+	}
+	return Checkpoint{}, nil, fmt.Errorf("%s: %w", run, ErrNoCheckpoint)
+}

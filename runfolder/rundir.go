@@ -1,0 +1,82 @@
+package runfolder
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gogan/config"
+)
+
+// RunDir is a run folder:
+//
+//	RUN/config.yaml          effective config
+//	RUN/metrics.csv          one row every train.log_every steps
+//	RUN/loss.png             loss plot of metrics.csv
+//	RUN/samples/latest.png   newest sample grid
+//	RUN/samples/epoch-0001.png  grid at the end of each epoch
+//	RUN/checkpoints/step-00001234/{weights.safetensors,state.json}
+//	RUN/index.html           report
+type RunDir struct{ Path string }
+
+// NewRunDir creates the run folder and its samples folder.
+func NewRunDir(path string) (RunDir, error) {
+	r := RunDir{Path: path}
+	if err := os.MkdirAll(r.SamplesDir(), 0o755); err != nil {
+		return r, fmt.Errorf("run folder: %w", err)
+	}
+	return r, nil
+}
+
+func (r RunDir) ConfigPath() string       { return filepath.Join(r.Path, "config.yaml") }
+func (r RunDir) MetricsPath() string      { return filepath.Join(r.Path, "metrics.csv") }
+func (r RunDir) LossPlotPath() string     { return filepath.Join(r.Path, "loss.png") }
+func (r RunDir) ReportPath() string       { return filepath.Join(r.Path, "index.html") }
+func (r RunDir) SamplesDir() string       { return filepath.Join(r.Path, "samples") }
+func (r RunDir) LatestSamplePath() string { return filepath.Join(r.SamplesDir(), "latest.png") }
+
+// EpochSamplePath is the grid written at the end of epoch (as the loop numbers epochs).
+func (r RunDir) EpochSamplePath(epoch int) string {
+	return filepath.Join(r.SamplesDir(), fmt.Sprintf("epoch-%04d.png", epoch))
+}
+
+// EpochSamples lists the epoch grids, oldest first, by epoch number.
+func (r RunDir) EpochSamples() ([]EpochSample, error) {
+	ents, err := os.ReadDir(r.SamplesDir())
+	if err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
+	var out []EpochSample
+	for _, e := range ents {
+		name := e.Name()
+		num, ok := strings.CutPrefix(name, "epoch-")
+		if !ok || !strings.HasSuffix(num, ".png") {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSuffix(num, ".png"))
+		if err != nil {
+			continue
+		}
+		out = append(out, EpochSample{Epoch: n, Path: filepath.Join(r.SamplesDir(), name)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Epoch < out[j].Epoch })
+	return out, nil
+}
+
+// EpochSample is one epoch's sample grid.
+type EpochSample struct {
+	Epoch int
+	Path  string
+}
+
+// WriteConfig saves the effective config as RUN/config.yaml.
+func (r RunDir) WriteConfig(c *config.Config) error {
+	y, err := c.YAML()
+	if err != nil {
+		return err
+	}
+	return AtomicWriteBytes(r.ConfigPath(), y)
+}

@@ -1,0 +1,368 @@
+package runfolder
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+func TestAtomicWriteFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f.txt")
+	if err := AtomicWriteBytes(p, []byte("old content")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var st0 syscall.Stat_t
+	syscall.Stat(p, &st0)
+
+	// A writer that fails halfway (after more than the buffer size, so part
+	// of it reached the temp file) leaves the old file and no temp file.
+	boom := errors.New("disk on fire")
+	err := AtomicWriteFile(p, func(w io.Writer) error {
+		if _, err := w.Write(bytes.Repeat([]byte("x"), 3<<20)); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), p) {
+		t.Fatalf("err = %v", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "old content" {
+		t.Fatalf("old file changed: %q", b)
+	}
+	if names := dirNames(t, dir); len(names) != 1 {
+		t.Fatalf("temp file left behind: %v", names)
+	}
+
+	// Success replaces the file by rename (new inode), keeping its mode.
+	if err := AtomicWriteBytes(p, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	fi, _ := os.Stat(p)
+	var st1 syscall.Stat_t
+	syscall.Stat(p, &st1)
+	if string(b) != "new" || fi.Mode().Perm() != 0o600 || st1.Ino == st0.Ino {
+		t.Fatalf("got %q mode %v ino %d->%d", b, fi.Mode(), st0.Ino, st1.Ino)
+	}
+	// New files are 0644.
+	q := filepath.Join(dir, "g")
+	if err := AtomicWriteBytes(q, nil); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(q); fi.Mode().Perm() != 0o644 {
+		t.Fatalf("mode %v", fi.Mode())
+	}
+	// A missing directory is an error, not a panic.
+	if err := AtomicWriteBytes(filepath.Join(dir, "no", "such", "f"), nil); err == nil {
+		t.Fatal("want error")
+	}
+}
+
+// captureLogs routes slog's default logger to a buffer for one test.
+func captureLogs(t *testing.T) *bytes.Buffer {
+	t.Helper()
+	var buf bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	return &buf
+}
+
+func weightsOf(b []byte) func(io.Writer) error {
+	return func(w io.Writer) error { _, err := w.Write(b); return err }
+}
+
+func writeTestCheckpoint(t *testing.T, run string, step int, weights []byte) Checkpoint {
+	t.Helper()
+	st := CheckpointState{
+		Epoch: step / 10, Step: step, Seed: 999,
+		RNG:      map[string][]byte{"cpu": {1, 2, 3, 0, 255}},
+		Schedule: json.RawMessage(`{"policy":"linear","last_epoch":3}`),
+		Loader:   json.RawMessage(`{"epoch":1,"batch":17}`),
+		Config:   "recipe: dcgan\n",
+		Metrics:  CheckpointMetrics{Last: map[string]float64{"G": 1.5}, Best: map[string]float64{"fid": 30}},
+	}
+	c, err := WriteCheckpoint(run, st, weightsOf(weights))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestCheckpointWriteValidateList(t *testing.T) {
+	run := t.TempDir()
+	w := make([]byte, 100_000)
+	rand.Read(w)
+	c := writeTestCheckpoint(t, run, 1234, w)
+	if c.Dir != filepath.Join(run, "checkpoints", "step-00001234") {
+		t.Fatalf("dir %s", c.Dir)
+	}
+	got, _ := os.ReadFile(c.WeightsPath())
+	if !bytes.Equal(got, w) {
+		t.Fatal("weights differ")
+	}
+	st, err := ValidateCheckpoint(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Step != 1234 || st.Epoch != 123 || st.WeightsSize != int64(len(w)) || len(st.WeightsSHA256) != 64 ||
+		!bytes.Equal(st.RNG["cpu"], []byte{1, 2, 3, 0, 255}) || compactJSON(st.Loader) != `{"epoch":1,"batch":17}` ||
+		st.Config != "recipe: dcgan\n" || st.Metrics.Best["fid"] != 30 || st.GoganVersion != Version || st.SavedAt.IsZero() {
+		t.Fatalf("state %+v", st)
+	}
+	// Rewriting the same step replaces it whole.
+	w2 := []byte("second version")
+	writeTestCheckpoint(t, run, 1234, w2)
+	if got, _ := os.ReadFile(c.WeightsPath()); !bytes.Equal(got, w2) {
+		t.Fatal("not replaced")
+	}
+	if _, err := ValidateCheckpoint(c); err != nil {
+		t.Fatal(err)
+	}
+	if names := dirNames(t, filepath.Join(run, "checkpoints")); len(names) != 1 {
+		t.Fatalf("leftovers: %v", names)
+	}
+
+	for _, s := range []int{5, 100, 20, 99999999} {
+		writeTestCheckpoint(t, run, s, []byte("w"))
+	}
+	// Leftovers of an interrupted write are not checkpoints.
+	os.MkdirAll(filepath.Join(run, "checkpoints", ".tmp-step-00000300-123"), 0o755)
+	os.MkdirAll(filepath.Join(run, "checkpoints", "notes"), 0o755)
+	cks, err := ListCheckpoints(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []int
+	for _, c := range cks {
+		steps = append(steps, c.Step)
+	}
+	if want := []int{99999999, 1234, 100, 20, 5}; !equalInts(steps, want) {
+		t.Fatalf("steps %v want %v", steps, want)
+	}
+	if err := PruneCheckpoints(run, 2); err != nil {
+		t.Fatal(err)
+	}
+	cks, _ = ListCheckpoints(run)
+	if len(cks) != 2 || cks[0].Step != 99999999 || cks[1].Step != 1234 {
+		t.Fatalf("after prune: %v", cks)
+	}
+	if names := dirNames(t, filepath.Join(run, "checkpoints")); len(names) != 3 { // 2 + notes
+		t.Fatalf("after prune: %v", names)
+	}
+	if err := PruneCheckpoints(run, 0); err != nil { // keep all
+		t.Fatal(err)
+	}
+	if cks, _ = ListCheckpoints(run); len(cks) != 2 {
+		t.Fatal("keep=0 removed checkpoints")
+	}
+}
+
+func compactJSON(b []byte) string {
+	var out bytes.Buffer
+	if err := json.Compact(&out, b); err != nil {
+		return "invalid: " + err.Error()
+	}
+	return out.String()
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestWriteCheckpointFailureLeavesNothing(t *testing.T) {
+	run := t.TempDir()
+	good := writeTestCheckpoint(t, run, 10, []byte("good"))
+	_, err := WriteCheckpoint(run, CheckpointState{Step: 10}, func(w io.Writer) error {
+		w.Write(bytes.Repeat([]byte{1}, 2<<20))
+		return errors.New("CUDA error: out of memory")
+	})
+	if err == nil || !strings.Contains(err.Error(), "out of memory") {
+		t.Fatalf("err %v", err)
+	}
+	if _, err := ValidateCheckpoint(good); err != nil {
+		t.Fatalf("old checkpoint damaged: %v", err)
+	}
+	if names := dirNames(t, filepath.Join(run, "checkpoints")); len(names) != 1 {
+		t.Fatalf("leftovers: %v", names)
+	}
+}
+
+func TestLatestValidFallsBack(t *testing.T) {
+	cases := []struct {
+		name   string
+		damage func(c Checkpoint)
+		why    string
+	}{
+		{"truncated weights", func(c Checkpoint) { os.Truncate(c.WeightsPath(), 100) }, "truncated"},
+		{"corrupt byte", func(c Checkpoint) {
+			f, _ := os.OpenFile(c.WeightsPath(), os.O_RDWR, 0)
+			b := make([]byte, 1)
+			f.ReadAt(b, 500)
+			b[0] ^= 0x01
+			f.WriteAt(b, 500)
+			f.Close()
+		}, "SHA-256"},
+		{"corrupt json", func(c Checkpoint) {
+			b, _ := os.ReadFile(c.StatePath())
+			os.WriteFile(c.StatePath(), b[:len(b)/2], 0o644)
+		}, "state.json"},
+		{"missing weights", func(c Checkpoint) { os.Remove(c.WeightsPath()) }, "no such file"},
+		{"missing state", func(c Checkpoint) { os.Remove(c.StatePath()) }, "no such file"},
+		{"state of another step", func(c Checkpoint) {
+			b, _ := os.ReadFile(c.StatePath())
+			os.WriteFile(c.StatePath(), bytes.Replace(b, []byte(`"step": 30`), []byte(`"step": 31`), 1), 0o644)
+		}, "does not match"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := captureLogs(t)
+			run := t.TempDir()
+			w := make([]byte, 4096)
+			rand.Read(w)
+			writeTestCheckpoint(t, run, 10, w)
+			writeTestCheckpoint(t, run, 20, w)
+			bad := writeTestCheckpoint(t, run, 30, w)
+			if _, err := ValidateCheckpoint(bad); err != nil {
+				t.Fatal(err)
+			}
+			tc.damage(bad)
+			_, err := ValidateCheckpoint(bad)
+			if err == nil || !strings.Contains(err.Error(), tc.why) {
+				t.Fatalf("validate: %v, want %q", err, tc.why)
+			}
+			c, st, err := LatestValid(run)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Step != 20 || st.Step != 20 {
+				t.Fatalf("fell back to %d", c.Step)
+			}
+			if !strings.Contains(logs.String(), "step-00000030") || !strings.Contains(logs.String(), tc.why) {
+				t.Fatalf("warning does not name the bad checkpoint and why: %s", logs)
+			}
+		})
+	}
+}
+
+func TestLatestValidNone(t *testing.T) {
+	captureLogs(t)
+	run := t.TempDir()
+	if _, _, err := LatestValid(run); !errors.Is(err, ErrNoCheckpoint) {
+		t.Fatalf("empty run: %v", err)
+	}
+	c := writeTestCheckpoint(t, run, 1, []byte("w"))
+	os.Remove(c.WeightsPath())
+	if _, _, err := LatestValid(run); !errors.Is(err, ErrNoCheckpoint) || !strings.Contains(err.Error(), "all 1") {
+		t.Fatalf("all bad: %v", err)
+	}
+}
+
+func TestMetricsCSV(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "metrics.csv")
+	losses := []string{"D", "G"}
+	m, err := OpenMetrics(p, losses, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := 10; s <= 50; s += 10 {
+		if err := m.Write(s, s/30, map[string]float64{"D": float64(s) / 100, "G": 2}, 2e-4, 123.456); err != nil {
+			t.Fatal(err)
+		}
+		// Flushed per row: another reader sees it before Close.
+		rm, err := ReadMetrics(p)
+		if err != nil || len(rm.Rows) != s/10 {
+			t.Fatalf("after step %d: %v rows, %v", s, rm, err)
+		}
+	}
+	if err := m.Write(60, 2, map[string]float64{"Dx": 1}, 0, 0); err == nil || !strings.Contains(err.Error(), `"Dx"`) {
+		t.Fatalf("unknown loss: %v", err)
+	}
+	m.Write(60, 2, map[string]float64{"G": 1}, 1e-4, 0) // D missing -> empty cell
+	m.Close()
+	b, _ := os.ReadFile(p)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if lines[0] != "step,epoch,D,G,lr,images_per_s" || lines[1] != "10,0,0.1,2,0.0002,123.46" || lines[6] != "60,2,,1,0.0001,0.00" {
+		t.Fatalf("csv:\n%s", b)
+	}
+	rm, _ := ReadMetrics(p)
+	if !math.IsNaN(rm.Rows[5][2]) || rm.Column("G") != 3 || strings.Join(rm.LossNames(), ",") != "D,G" {
+		t.Fatalf("read back %+v", rm)
+	}
+
+	// Resume from step 30: rows 40..60 go, new rows follow without duplicates.
+	m, err = OpenMetrics(p, losses, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Write(40, 1, map[string]float64{"D": 9, "G": 9}, 2e-4, 1)
+	m.Close()
+	rm, _ = ReadMetrics(p)
+	var steps []int
+	for _, r := range rm.Rows {
+		steps = append(steps, int(r[0]))
+	}
+	if !equalInts(steps, []int{10, 20, 30, 40}) || rm.Rows[3][2] != 9 {
+		t.Fatalf("after resume: %v", rm.Rows)
+	}
+
+	// A row cut short by a crash is dropped on resume, not fatal.
+	f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("50,1,0.")
+	f.Close()
+	m, err = OpenMetrics(p, losses, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	if rm, _ = ReadMetrics(p); len(rm.Rows) != 4 {
+		t.Fatalf("partial row: %v", rm.Rows)
+	}
+
+	// A fresh run (resume step 0) starts an empty file; other columns are refused.
+	if _, err := OpenMetrics(p, []string{"D", "G", "L1"}, 40); err == nil || !strings.Contains(err.Error(), "differ") {
+		t.Fatalf("column change: %v", err)
+	}
+	m, _ = OpenMetrics(p, losses, 0)
+	m.Close()
+	if rm, _ = ReadMetrics(p); len(rm.Rows) != 0 {
+		t.Fatalf("fresh run kept %d rows", len(rm.Rows))
+	}
+	if _, err := OpenMetrics(p, []string{"D", "D"}, 0); err == nil {
+		t.Fatal("duplicate loss names accepted")
+	}
+}
