@@ -2,9 +2,10 @@ package gan
 
 import torch "gogan/cgo"
 
-// Precision is a step's mixed precision (cuda.amp): the networks' forward
-// passes run under autocast and hand float32 outputs to the losses, which
-// stay in float32 (BCE is unsafe to autocast); fp16 adds a gradient scaler.
+// Precision is a step's mixed precision (cuda.amp). A step runs its block of
+// forward passes in one Autocast region and hands the outputs to the losses
+// in float32 (Float): the losses stay in float32 (BCE is unsafe to
+// autocast), as do the backward passes. fp16 adds a gradient scaler.
 type Precision struct {
 	dev    torch.Device
 	on     bool
@@ -25,12 +26,19 @@ func NewPrecision(amp string, dev torch.Device) *Precision {
 	return p
 }
 
-// Run runs f under autocast when mixed precision is on.
-func (p *Precision) Run(f func()) {
+// Autocast runs f, a block of forward passes, under autocast when mixed
+// precision is on. Autocast's cache of cast weights stays off: with it, a
+// network run twice in one region (D on the fake and the real pair) would
+// share one cast of each weight and sum its two gradients in the lower
+// precision; without it each pass casts its own and the gradients add up in
+// float32, as when every forward pass had a region of its own.
+func (p *Precision) Autocast(f func()) {
 	if !p.on {
 		f()
 		return
 	}
+	prev := torch.SetAutocastCache(false)
+	defer torch.SetAutocastCache(prev)
 	torch.Autocast(p.dev, p.dtype, f)
 }
 
@@ -40,14 +48,6 @@ func (p *Precision) Float(t *torch.Tensor) *torch.Tensor {
 		return t
 	}
 	return t.ToDType(torch.Float32)
-}
-
-// Forward runs a network's forward pass f under autocast and returns its
-// output in float32.
-func (p *Precision) Forward(f func() *torch.Tensor) *torch.Tensor {
-	var y *torch.Tensor
-	p.Run(func() { y = f() })
-	return p.Float(y)
 }
 
 // Backward is loss.Backward(), of the scaled loss under fp16.

@@ -259,17 +259,17 @@ func (s *session) setLR(lr float64) {
 	}
 }
 
-// trainStep runs one step on a staged batch inside its own scope. With
-// prefetch it takes the next batch while the step runs on the device, so
-// that batch's copy overlaps this step.
-func (s *session) trainStep(ctx context.Context, st *stagedBatch, prefetch bool) (losses map[string]float64, err error) {
+// trainStep runs one step on a staged batch inside its own scope. Unless it
+// is the last step it takes the next batch while the step runs on the
+// device, so that batch's copy overlaps this step.
+func (s *session) trainStep(ctx context.Context, st *stagedBatch, last bool) (losses map[string]float64, err error) {
 	defer st.release() // after the step: on the CPU the batch tensor is the buffer itself
 	err = torch.Try(func() {
 		sc := torch.NewScope()
 		defer sc.Close()
 		st.wait()
 		out := s.launchStep(st.inputs)
-		if prefetch {
+		if !last {
 			s.prefetch(ctx)
 		}
 		losses = s.readLosses(out)
@@ -453,8 +453,9 @@ func (s *session) restore() error {
 	return nil
 }
 
-// writeSample renders the sample grid to latest.png (and the epoch's file).
-func (s *session) writeSample(epochEnd bool) error {
+// writeSample renders the recipe's visuals to latest.png and to the other
+// paths given (the epoch's file).
+func (s *session) writeSample(also ...string) error {
 	v, ok := s.rec.(gan.Visualizer)
 	if !ok {
 		return nil
@@ -466,17 +467,27 @@ func (s *session) writeSample(epochEnd bool) error {
 	if err := report.SavePNG(s.rd.LatestSamplePath(), img); err != nil {
 		return err
 	}
-	if epochEnd {
-		return report.SavePNG(s.rd.EpochSamplePath(s.epoch), img)
+	for _, p := range also {
+		if err := report.SavePNG(p, img); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func (s *session) report(status string, live bool) {
+// page says whether the report page keeps refreshing (a run in progress).
+type page bool
+
+const (
+	livePage  page = true
+	finalPage page = false
+)
+
+func (s *session) report(status string, p page) {
 	if err := report.WriteLossPlot(s.rd.MetricsPath(), s.rd.LossPlotPath(), s.cfg.Recipe+" losses"); err != nil {
 		slog.Debug("loss plot", "err", err) // no rows yet
 	}
-	if err := report.WriteReport(s.rd, report.ReportInfo{Title: filepath.Base(s.rd.Path) + " (" + s.cfg.Recipe + ")", Status: status, Live: live}); err != nil {
+	if err := report.WriteReport(s.rd, report.ReportInfo{Title: filepath.Base(s.rd.Path) + " (" + s.cfg.Recipe + ")", Status: status, Live: bool(p)}); err != nil {
 		slog.Warn("report", "err", err)
 	}
 }
@@ -503,7 +514,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			if err := s.checkpoint(); err != nil {
 				return nil, err
 			}
-			s.report(fmt.Sprintf("stopped by %v at step %d", sd.Signal(), s.step), false)
+			s.report(fmt.Sprintf("stopped by %v at step %d", sd.Signal(), s.step), finalPage)
 			r := res()
 			r.Signal = sd.Signal()
 			return r, nil
@@ -521,12 +532,12 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			return nil, err
 		}
 		n := b.batch.N()
-		losses, err := s.trainStep(sd.Context(), b, s.step+1 < max)
+		losses, err := s.trainStep(sd.Context(), b, s.step+1 == max)
 		if err != nil {
 			return nil, fmt.Errorf("step %d: %w", s.step+1, err)
 		}
 		if err := CheckFinite(losses, s.step+1); err != nil {
-			s.report(fmt.Sprintf("stopped: %v", err), false)
+			s.report(fmt.Sprintf("stopped: %v", err), finalPage)
 			return nil, fmt.Errorf("%w; the last good checkpoint is %s", err, s.lastCheckpointText())
 		}
 		s.step++
@@ -543,10 +554,10 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			}
 		}
 		if t.SampleEvery > 0 && s.step%t.SampleEvery == 0 {
-			if err := s.writeSample(false); err != nil {
+			if err := s.writeSample(); err != nil {
 				return nil, err
 			}
-			s.report(fmt.Sprintf("training: step %d of %d", s.step, max), true)
+			s.report(fmt.Sprintf("training: step %d of %d", s.step, max), livePage)
 		}
 		if t.CheckpointEvery > 0 && s.step%t.CheckpointEvery == 0 {
 			if err := s.checkpoint(); err != nil {
@@ -561,7 +572,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		if err := s.endEpoch(); err != nil {
 			return nil, err
 		}
-	} else if err := s.writeSample(false); err != nil {
+	} else if err := s.writeSample(); err != nil {
 		return nil, err
 	}
 	if s.ckpt == "" || s.ckptAt != s.step {
@@ -569,7 +580,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			return nil, err
 		}
 	}
-	s.report(fmt.Sprintf("finished: step %d, epoch %d", s.step, s.epoch), false)
+	s.report(fmt.Sprintf("finished: step %d, epoch %d", s.step, s.epoch), finalPage)
 	return res(), nil
 }
 
@@ -594,12 +605,12 @@ func (s *session) endEpoch() error {
 			return fmt.Errorf("epoch %d: %w", s.epoch, err)
 		}
 	}
-	if err := s.writeSample(true); err != nil {
+	if err := s.writeSample(s.rd.EpochSamplePath(s.epoch)); err != nil {
 		return err
 	}
 	if err := s.checkpoint(); err != nil {
 		return err
 	}
-	s.report(fmt.Sprintf("training: epoch %d of %d, step %d", s.epoch, s.totalEpochs(), s.step), true)
+	s.report(fmt.Sprintf("training: epoch %d of %d, step %d", s.epoch, s.totalEpochs(), s.step), livePage)
 	return nil
 }

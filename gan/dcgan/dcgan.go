@@ -150,26 +150,33 @@ func (r *DCGAN) Step(b gan.Batch) []*torch.Tensor {
 	return []*torch.Tensor{errD, errG, dx, dgz1, dgz2}
 }
 
-// backwardD: maximize log(D(x)) + log(1 - D(G(z))), each half backpropagated
-// as main.py does; it returns G(z) for G's update.
+// backwardD: maximize log(D(x)) + log(1 - D(G(z))), the real and the fake
+// half backpropagated one after the other as main.py does. It returns G(z)
+// for G's update.
 func (r *DCGAN) backwardD(real *torch.Tensor) (errD, dx, dgz1, fake *torch.Tensor) {
 	gan.SetRequiresGrad(r.d, true)
 	r.optD.ZeroGrad()
-	out := r.prec.Forward(func() *torch.Tensor { return r.d.Forward(real) }).Reshape(-1)
-	errDReal := r.loss.ForD(out, losses.Real)
+	var outReal, outFake *torch.Tensor
+	r.prec.Autocast(func() {
+		outReal = r.d.Forward(real)
+		fake = r.g.Forward(r.noise)
+		outFake = r.d.Forward(fake.Detach())
+	})
+	outReal, outFake, fake = r.prec.Float(outReal).Reshape(-1), r.prec.Float(outFake).Reshape(-1), r.prec.Float(fake)
+	errDReal := r.loss.ForD(outReal, losses.Real)
 	r.prec.Backward(errDReal)
-	fake = r.prec.Forward(func() *torch.Tensor { return r.g.Forward(r.noise) })
-	outFake := r.prec.Forward(func() *torch.Tensor { return r.d.Forward(fake.Detach()) }).Reshape(-1)
 	errDFake := r.loss.ForD(outFake, losses.Fake)
 	r.prec.Backward(errDFake)
-	return errDReal.Add(errDFake), out.Mean(), outFake.Mean(), fake
+	return errDReal.Add(errDFake), outReal.Mean(), outFake.Mean(), fake
 }
 
 // backwardG: maximize log(D(G(z))), with D's weights frozen.
 func (r *DCGAN) backwardG(fake *torch.Tensor) (errG, dgz2 *torch.Tensor) {
 	gan.SetRequiresGrad(r.d, false)
 	r.optG.ZeroGrad()
-	out := r.prec.Forward(func() *torch.Tensor { return r.d.Forward(fake) }).Reshape(-1)
+	var out *torch.Tensor
+	r.prec.Autocast(func() { out = r.d.Forward(fake) })
+	out = r.prec.Float(out).Reshape(-1)
 	errG = r.loss.ForG(out, losses.Real)
 	r.prec.Backward(errG)
 	return errG, out.Mean()

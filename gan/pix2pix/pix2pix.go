@@ -132,7 +132,9 @@ func (r *Pix2Pix) PlateauLoss() string { return "G_L1" }
 // Step is optimize_parameters: forward, update D, update G.
 func (r *Pix2Pix) Step(b gan.Batch) []*torch.Tensor {
 	realA, realB := b["A"], b["B"]
-	fakeB := r.prec.Forward(func() *torch.Tensor { return r.g.Forward(realA) })
+	var fakeB *torch.Tensor
+	r.prec.Autocast(func() { fakeB = r.g.Forward(realA) })
+	fakeB = r.prec.Float(fakeB)
 	lossDReal, lossDFake := r.backwardD(realA, realB, fakeB)
 	r.prec.Step(r.optD)
 	lossGGAN, lossGL1 := r.backwardG(realA, realB, fakeB)
@@ -142,17 +144,22 @@ func (r *Pix2Pix) Step(b gan.Batch) []*torch.Tensor {
 }
 
 // backwardD: D on the detached fake pair and on the real pair, the mean of
-// the two (plus WGAN-GP's penalty under wgangp).
+// the two losses (plus WGAN-GP's penalty under wgangp).
 func (r *Pix2Pix) backwardD(realA, realB, fakeB *torch.Tensor) (lossDReal, lossDFake *torch.Tensor) {
 	gan.SetRequiresGrad(r.d, true)
 	r.optD.ZeroGrad()
 	fakeAB := torch.Cat([]*torch.Tensor{realA, fakeB}, 1)
-	lossDFake = r.lossD(fakeAB.Detach(), losses.Fake)
 	realAB := torch.Cat([]*torch.Tensor{realA, realB}, 1)
-	lossDReal = r.lossD(realAB, losses.Real)
+	var predFake, predReal []*torch.Tensor
+	r.prec.Autocast(func() {
+		predFake = r.discriminate(fakeAB.Detach())
+		predReal = r.discriminate(realAB)
+	})
+	lossDFake = r.sumScales(predFake, func(p *torch.Tensor) *torch.Tensor { return r.loss.ForD(p, losses.Fake) })
+	lossDReal = r.sumScales(predReal, func(p *torch.Tensor) *torch.Tensor { return r.loss.ForD(p, losses.Real) })
 	lossD := lossDFake.Add(lossDReal).MulScalar(0.5)
 	if r.loss.Mode == "wgangp" {
-		lossD = lossD.Add(losses.GradientPenalty(r.predictions, realAB, fakeAB, r.lambdaGP))
+		lossD = lossD.Add(losses.GradientPenalty(r.predict, realAB, fakeAB, r.lambdaGP))
 	}
 	r.prec.Backward(lossD)
 	return lossDReal, lossDFake
@@ -163,39 +170,41 @@ func (r *Pix2Pix) backwardG(realA, realB, fakeB *torch.Tensor) (lossGGAN, lossGL
 	gan.SetRequiresGrad(r.d, false)
 	r.optG.ZeroGrad()
 	fakeAB := torch.Cat([]*torch.Tensor{realA, fakeB}, 1)
-	lossGGAN = r.sumScales(fakeAB, func(p *torch.Tensor) *torch.Tensor { return r.loss.ForG(p, losses.Real) })
+	var predFake []*torch.Tensor
+	r.prec.Autocast(func() { predFake = r.discriminate(fakeAB) })
+	lossGGAN = r.sumScales(predFake, func(p *torch.Tensor) *torch.Tensor { return r.loss.ForG(p, losses.Real) })
 	lossGL1 = torch.L1Loss(fakeB, realB, torch.ReduceMean).MulScalar(r.lambdaL1)
 	r.prec.Backward(lossGGAN.Add(lossGL1))
 	return lossGGAN, lossGL1
 }
 
-// predictions is D's output, one tensor per scale.
-func (r *Pix2Pix) predictions(x *torch.Tensor) []*torch.Tensor {
+// discriminate is D's output on x, one tensor per scale (one for a single
+// PatchGAN).
+func (r *Pix2Pix) discriminate(x *torch.Tensor) []*torch.Tensor {
 	if !r.multiscale {
-		return []*torch.Tensor{r.prec.Forward(func() *torch.Tensor { return r.d.Forward(x) })}
+		return []*torch.Tensor{r.d.Forward(x)}
 	}
 	var out []*torch.Tensor
-	r.prec.Run(func() {
-		for _, feats := range r.d.ForwardMultiScale(x) {
-			out = append(out, feats[len(feats)-1])
-		}
-	})
-	for i := range out {
-		out[i] = r.prec.Float(out[i])
+	for _, feats := range r.d.ForwardMultiScale(x) {
+		out = append(out, feats[len(feats)-1])
 	}
 	return out
 }
 
-// lossD is D's loss on x against target.
-func (r *Pix2Pix) lossD(x *torch.Tensor, target losses.Target) *torch.Tensor {
-	return r.sumScales(x, func(p *torch.Tensor) *torch.Tensor { return r.loss.ForD(p, target) })
+// predict is discriminate in its own mixed-precision region, in float32
+// (the gradient penalty's D).
+func (r *Pix2Pix) predict(x *torch.Tensor) []*torch.Tensor {
+	var out []*torch.Tensor
+	r.prec.Autocast(func() { out = r.discriminate(x) })
+	return out
 }
 
-// sumScales sums a loss over D's scales (pix2pixHD's GANLoss does the same).
-func (r *Pix2Pix) sumScales(x *torch.Tensor, loss func(*torch.Tensor) *torch.Tensor) *torch.Tensor {
+// sumScales sums a loss over D's scales (pix2pixHD's GANLoss does the same),
+// each prediction in float32.
+func (r *Pix2Pix) sumScales(preds []*torch.Tensor, loss func(*torch.Tensor) *torch.Tensor) *torch.Tensor {
 	var total *torch.Tensor
-	for _, p := range r.predictions(x) {
-		if l := loss(p); total == nil {
+	for _, p := range preds {
+		if l := loss(r.prec.Float(p)); total == nil {
 			total = l
 		} else {
 			total = total.Add(l)
