@@ -547,7 +547,7 @@ func loadConfig(path string, sets []string, environ []string) (*Config, error) {
 	// has been read.
 	recipe := v.GetString("recipe")
 	if recipe == "" {
-		recipe = "dcgan"
+		recipe = schemaByLower["recipe"].Default.(string)
 	}
 	cfg := &Config{Sources: sources}
 	for i := range schema {
@@ -902,15 +902,6 @@ func (c *Config) Int(name string) int       { return c.recipeValue(name).(int) }
 func (c *Config) Float(name string) float64 { return c.recipeValue(name).(float64) }
 func (c *Config) String(name string) string { return c.recipeValue(name).(string) }
 func (c *Config) Bool(name string) bool     { return c.recipeValue(name).(bool) }
-func (c *Config) SetValue(name string, v any) {
-	k, ok := LookupKey(name)
-	if !ok {
-		panic("config: no key " + name + " is registered")
-	}
-	if err := c.set(k.Name, v); err != nil {
-		panic(err)
-	}
-}
 
 // Get returns the value of a dotted key (for reports and tests).
 func (c *Config) Get(name string) (any, error) {
