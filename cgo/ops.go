@@ -170,6 +170,16 @@ func (t *Tensor) MeanDims(dims []int64, keepdim bool) *Tensor {
 	return t.reduce("mean_dims", C.GT_MEAN, dims, keepdim)
 }
 
+// Norm2Dims is the Euclidean norm over dims, PyTorch's x.norm(2, dim=dims).
+// Its rounding and its gradient are the op's own: computing
+// sqrt(sum(square(x))) instead gives values that differ in the last bits.
+func (t *Tensor) Norm2Dims(dims []int64, keepdim bool) *Tensor {
+	if len(dims) == 0 {
+		fail("norm2_dims", "no dimensions given")
+	}
+	return t.reduce("norm2_dims", C.GT_NORM2, dims, keepdim)
+}
+
 func (t *Tensor) reshape(op string, shape []int64, view C.int) *Tensor {
 	cs, nd := cShape(shape)
 	var e *C.char

@@ -125,6 +125,10 @@ func opCases() []*opCase {
 			ins: []in{x4(3, 4, 5)}, run: func(x []*Tensor) *Tensor { return x[0].SumDims([]int64{1, 2}, true) }},
 		{Name: "mean_dims", Op: "mean", Params: P{"dims": []int{0}, "keepdim": false},
 			ins: []in{x4(3, 4, 5)}, run: func(x []*Tensor) *Tensor { return x[0].MeanDims([]int64{0}, false) }},
+		{Name: "norm2_dims", Op: "norm2", Params: P{"dims": []int{1}, "keepdim": false},
+			ins: []in{x4(3, 40, 5)}, run: func(x []*Tensor) *Tensor { return x[0].Norm2Dims([]int64{1}, false) }},
+		{Name: "norm2_dims_keep", Op: "norm2", Params: P{"dims": []int{1, 2}, "keepdim": true},
+			ins: []in{x4(3, 4, 5)}, run: func(x []*Tensor) *Tensor { return x[0].Norm2Dims([]int64{1, 2}, true) }},
 		{Name: "reshape", Op: "reshape", Params: P{"shape": []int{-1, 6}},
 			ins: []in{x4(2, 3, 4)}, run: func(x []*Tensor) *Tensor { return x[0].Reshape(-1, 6) }},
 		{Name: "view", Op: "view", Params: P{"shape": []int{4, 6}},
@@ -139,7 +143,7 @@ func opCases() []*opCase {
 			ins: []in{x4(4, 3, 5, 5), x4(4, 3, 5, 5)}, run: func(x []*Tensor) *Tensor {
 				out := x[0].Mul(x[1]).Tanh().Sum()
 				g := Grads([]*Tensor{out}, []*Tensor{x[0]}, GradOpts{CreateGraph: true})[0]
-				norm := g.Flatten(1, -1).Square().SumDims([]int64{1}, false).Sqrt()
+				norm := g.Flatten(1, -1).Norm2Dims([]int64{1}, false)
 				return norm.SubScalar(1).Pow(2).Mean()
 			}},
 	}

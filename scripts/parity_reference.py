@@ -1,6 +1,6 @@
 """Reference training steps for gogan's step-for-step parity test, transcribed from the references.
 
-Usage: /usr/bin/python3 scripts/parity_reference.py CASES.json
+Usage: OPENBLAS_NUM_THREADS=1 GOGAN_REF_THREADS=1 /usr/bin/python3 scripts/parity_reference.py CASES.json
 
 For each case this script builds the reference networks (scripts/reference_nets.py), records
 their own seeded initial state, loads gogan's initial weights into them, makes its own batches
@@ -71,6 +71,9 @@ Choices where the references are silent, or that this test adds:
   - zero_grad() is called as the references call it (torch 1.13 zero-fills, torch >= 2 sets
     None); every parameter gets a gradient in every step here, so the two agree.
   - Adam's betas are (beta1, beta2) from the case; both references hard-code beta2 = 0.999.
+  - One thread, OpenBLAS's too (the Go test's torchtest.RunScript sets OPENBLAS_NUM_THREADS=1,
+    as gogan holds OpenBLAS to one thread): torch.set_num_threads does not reach OpenBLAS,
+    and its threaded sgemm (libtorch 1.x's ConvTranspose2d) rounds differently from one thread.
 """
 import gzip
 import json

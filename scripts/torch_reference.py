@@ -73,6 +73,8 @@ def run_op(op, p, x):
         return x[0].sum(dim=p["dims"], keepdim=p["keepdim"]) if p.get("dims") else x[0].sum()
     if op == "mean":
         return x[0].mean(dim=p["dims"], keepdim=p["keepdim"]) if p.get("dims") else x[0].mean()
+    if op == "norm2":
+        return x[0].norm(2, dim=p["dims"], keepdim=p["keepdim"])
     if op == "cat":
         return torch.cat(x, dim=p["dim"])
     if op == "reshape":

@@ -120,7 +120,7 @@ enum {
 GTensor gt_scalar_op(int op, GTensor x, double s, char **err);
 /* has_min / has_max select which bounds apply */
 GTensor gt_clamp(GTensor x, double min, int has_min, double max, int has_max, char **err);
-enum { GT_SUM = 0, GT_MEAN };
+enum { GT_SUM = 0, GT_MEAN, GT_NORM2 /* the Euclidean norm */ };
 /* ndims == 0 reduces over all dimensions */
 GTensor gt_reduce(int op, GTensor x, const int64_t *dims, int ndims, int keepdim, char **err);
 

@@ -79,12 +79,16 @@ GTensor gt_reduce(int op, GTensor x, const int64_t *dims, int ndims, int keepdim
     switch (op) {
       case GT_SUM: return wrap(at::sum(a));
       case GT_MEAN: return wrap(at::mean(a));
+      case GT_NORM2: return wrap(at::linalg_vector_norm(a, 2));
     }
   } else {
     auto d = vec(dims, ndims);
     switch (op) {
       case GT_SUM: return wrap(at::sum(a, d, keepdim != 0));
       case GT_MEAN: return wrap(at::mean(a, d, keepdim != 0));
+      // PyTorch's x.norm(2, dim): linalg_vector_norm since 2.0; 1.13 calls
+      // at::norm, which gives the same values and gradients.
+      case GT_NORM2: return wrap(at::linalg_vector_norm(a, 2, d, keepdim != 0));
     }
   }
   throw std::invalid_argument("unknown reduction " + std::to_string(op));

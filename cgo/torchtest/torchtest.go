@@ -56,10 +56,16 @@ func WriteCases(t testing.TB, dir string, cases any) string {
 // RunScript runs a reference script (its path from the test's package
 // folder, such as ../scripts/reference_nets.py) under Python on one thread,
 // failing the test with the script's output when it fails.
+//
+// One thread means OpenBLAS's too, as gogan's torch.SetNumThreads holds it:
+// the script's torch.set_num_threads does not reach OpenBLAS, whose own pool
+// (one thread per core) runs a large enough sgemm threaded, and that rounds
+// differently from one thread (ConvTranspose2d's GEMMs in libtorch 1.x: a
+// U-Net's 2x2 up-convolution differs in the last bit of most outputs).
 func RunScript(t testing.TB, script string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(Python(t), append([]string{script}, args...)...)
-	cmd.Env = append(os.Environ(), "GOGAN_REF_THREADS=1")
+	cmd.Env = append(os.Environ(), "GOGAN_REF_THREADS=1", "OPENBLAS_NUM_THREADS=1")
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s %v: %v\n%s", filepath.Base(script), args, err, msg)
 	}

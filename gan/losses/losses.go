@@ -94,6 +94,6 @@ func GradientPenalty(d func(*torch.Tensor) []*torch.Tensor, real, fake *torch.Te
 	}
 	g := torch.Grads(outs, []*torch.Tensor{interp},
 		torch.GradOpts{GradOutputs: ones, CreateGraph: true, RetainGraph: true})[0]
-	norm := g.Reshape(n, -1).AddScalar(1e-16).Square().SumDims([]int64{1}, false).Sqrt()
+	norm := g.Reshape(n, -1).AddScalar(1e-16).Norm2Dims([]int64{1}, false) // (gradients + 1e-16).norm(2, dim=1)
 	return norm.SubScalar(1).Square().Mean().MulScalar(lambda)
 }
