@@ -209,13 +209,17 @@ func Names() []string {
 // that it is registered).
 func For(c *config.Config) (*Definition, error) { return Lookup(c.Recipe) }
 
-// New builds c's recipe on dev.
-func New(c *config.Config, dev torch.Device) (Recipe, error) {
-	d, err := For(c)
+// New builds env.Config's recipe on env.Device; a nil env.Precision is the
+// one the config's cuda.amp names.
+func New(env Env) (Recipe, error) {
+	d, err := For(env.Config)
 	if err != nil {
 		return nil, err
 	}
-	return d.New(Env{Config: c, Device: dev, Precision: NewPrecision(c.CUDA.AMP, dev)})
+	if env.Precision == nil {
+		env.Precision = NewPrecision(env.Config.CUDA.AMP, env.Device)
+	}
+	return d.New(env)
 }
 
 // DataConfig maps c's data.* keys onto the data package's options, adapted
@@ -253,9 +257,9 @@ func NetSpecOf(c *config.Config, role string) (NetSpec, error) {
 	return NetSpec{}, fmt.Errorf("recipe %s has no network %q (its networks: %s)", c.Recipe, role, strings.Join(roles, ", "))
 }
 
-// BuildNet makes the network of spec on dev, initialised as model.init_type
+// buildNet makes the network of spec on dev, initialised as model.init_type
 // and model.init_gain say and laid out as cuda.channels_last asks.
-func BuildNet(c *config.Config, spec NetSpec, dev torch.Device) (*nets.Net, error) {
+func buildNet(c *config.Config, spec NetSpec, dev torch.Device) (*nets.Net, error) {
 	n, err := spec.Build(spec.Options, dev)
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", spec.Role, err)
@@ -279,7 +283,7 @@ func BuildNet(c *config.Config, spec NetSpec, dev torch.Device) (*nets.Net, erro
 func BuildNets(c *config.Config, specs []NetSpec, dev torch.Device) ([]*nets.Net, error) {
 	var out []*nets.Net
 	for _, s := range specs {
-		n, err := BuildNet(c, s, dev)
+		n, err := buildNet(c, s, dev)
 		if err != nil {
 			for _, b := range out {
 				b.Free()

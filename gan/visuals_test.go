@@ -27,7 +27,7 @@ func TestSamplingLeavesTheRunAlone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rec, err := gan.New(cfg, torch.CPUDevice)
+		rec, err := gan.New(gan.Env{Config: cfg, Device: torch.CPUDevice})
 		if err != nil {
 			t.Fatal(err)
 		}

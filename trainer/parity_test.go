@@ -141,7 +141,7 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 
 	// The run's own start: the seed, then the recipe builds its networks.
 	torch.ManualSeed(paritySeed)
-	rec, err := gan.New(cfg, torch.CPUDevice)
+	rec, err := gan.New(gan.Env{Config: cfg, Device: torch.CPUDevice})
 	if err != nil {
 		t.Fatal(err)
 	}

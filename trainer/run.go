@@ -221,12 +221,9 @@ func (s *session) close() {
 
 // newRecipe builds the config's recipe on the session's device.
 func (s *session) newRecipe() error {
-	def, err := gan.For(s.cfg)
-	if err != nil {
-		return err
-	}
 	s.prec = gan.NewPrecision(s.cfg.CUDA.AMP, s.dev)
-	if s.rec, err = def.New(gan.Env{Config: s.cfg, Device: s.dev, Precision: s.prec}); err != nil {
+	var err error
+	if s.rec, err = gan.New(gan.Env{Config: s.cfg, Device: s.dev, Precision: s.prec}); err != nil {
 		return err
 	}
 	if u, ok := s.rec.(gan.GraphUnsafe); ok && s.cfg.CUDA.CUDAGraph {
