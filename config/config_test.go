@@ -221,6 +221,12 @@ func TestInvalidValues(t *testing.T) {
 	wantErr(t, err, "data.batch_size: 2.5: want an integer", "model.no_dropout: 3: want true or false", "model.netD")
 }
 
+// An unknown recipe names the registered ones.
+func TestUnknownRecipe(t *testing.T) {
+	_, err := config.LoadConfigEnv("", []string{"recipe=cyclegan"}, nil)
+	wantErr(t, err, "recipe", `"cyclegan"`, "dcgan, pix2pix")
+}
+
 func TestCrossKeyChecks(t *testing.T) {
 	cases := []struct {
 		sets  []string
@@ -248,18 +254,20 @@ func TestCrossKeyChecks(t *testing.T) {
 }
 
 func TestYAMLRoundTrip(t *testing.T) {
-	c := mustLoad(t, "", []string{"recipe=pix2pix", "train.lr=3e-5", "data.root=/d a/t", "model.input_nc=1", "data.dataset=gray2color", "seed=12345678901"}, nil)
+	c := mustLoad(t, "", []string{"recipe=pix2pix", "train.lr=3e-5", "data.root=/d a/t", "model.input_nc=1", "data.dataset=gray2color",
+		"seed=12345678901", "train.lambda_L1=37.5", "model.nz=64"}, nil)
 	y, err := c.YAML()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(y), "netG: unet_256") || !strings.Contains(string(y), "lambda_L1: 100") {
+	// Recipe keys (lambda_L1 is pix2pix's, nz dcgan's) go back into their sections.
+	if !strings.Contains(string(y), "netG: unet_256") || !strings.Contains(string(y), "  lambda_L1: 37.5\n") || !strings.Contains(string(y), "  nz: 64\n") {
 		t.Fatalf("dump lacks schema spellings:\n%s", y)
 	}
 	path := writeYAML(t, string(y))
 	c2 := mustLoad(t, path, nil, nil)
 	c.Sources, c2.Sources = nil, nil
-	if !reflect.DeepEqual(c, c2) {
+	if !reflect.DeepEqual(c, c2) || c2.Float("train.lambda_L1") != 37.5 || c2.Int("model.nz") != 64 {
 		t.Fatalf("round trip differs:\n%+v\n%+v", c, c2)
 	}
 }
