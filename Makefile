@@ -11,9 +11,11 @@ OBJS := $(patsubst cgo/csrc/%.cpp,build/obj/%.o,$(SRCS))
 # Debian packages the project needs: libtorch and OpenBLAS (DESIGN.md point 6:
 # the reference BLAS is ten times slower), the PyTorch reference for the numeric
 # tests, Fashion-MNIST for the main job, Chromium for the report test, and
-# libjpeg-turbo (linked statically), which decodes JPEGs as PIL does.
+# libjpeg-turbo (linked statically), which decodes JPEGs as PIL does; protoc and
+# python3-crc32c for the independent reader of the TensorBoard event files.
 DEB_PACKAGES := build-essential libtorch-dev libopenblas0-pthread libjpeg62-turbo-dev python3-torch \
-	python3-torchvision python3-numpy python3-pil python3-scipy dataset-fashion-mnist chromium
+	python3-torchvision python3-numpy python3-pil python3-scipy dataset-fashion-mnist chromium \
+	protobuf-compiler python3-crc32c
 
 .PHONY: all setup lib gogan demo test vet clean
 
