@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -179,13 +180,39 @@ func TestSIGTERMCheckpointsAndResumes(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 143 {
 		t.Fatalf("after SIGTERM: %v (want exit 143)\n%s", err, buf.String())
 	}
-	if !strings.Contains(buf.String(), "gogan resume") {
-		t.Errorf("the stop message does not say how to resume:\n%s", buf.String())
-	}
 	rows := lossRows(t, run)
 	last := rows[len(rows)-1][0]
 	if _, err := os.Stat(filepath.Join(run, "checkpoints", "step-"+strings.Repeat("0", 8-len(last))+last)); err != nil {
 		t.Errorf("no checkpoint of the last logged step %s: %v", last, err)
+	}
+	st, err := os.ReadFile(filepath.Join(run, "status.json"))
+	if err != nil || !strings.Contains(string(st), `"state": "stopped"`) || !strings.Contains(string(st), "stopped by terminated at step "+last) {
+		t.Errorf("status.json after SIGTERM: %v\n%s", err, st)
+	}
+	if out, err := gogan(t, "runs", filepath.Dir(run)); err != nil || !strings.Contains(out, "stopped by terminated at step "+last) ||
+		!strings.Contains(out, "dcgan") || !strings.Contains(out, " "+last+"/") {
+		t.Errorf("gogan runs after SIGTERM: %v\n%s", err, out)
+	}
+	// The message gives the exact command that resumes the run: run it as
+	// printed (a few more steps, not the 400).
+	_, after, ok := strings.Cut(buf.String(), "continue with:\n")
+	command, _, _ := strings.Cut(strings.TrimSpace(after), "\n")
+	if !ok || !strings.Contains(command, " resume ") {
+		t.Fatalf("the stop message does not say how to resume:\n%s", buf.String())
+	}
+	n, _ := strconv.Atoi(last)
+	out, err := exec.Command("sh", "-c", command+" --quiet --set train.max_steps="+strconv.Itoa(n+2)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("the printed command %q: %v\n%s", command, err, out)
+	}
+	if rows := lossRows(t, run); rows[len(rows)-1][0] != strconv.Itoa(n+2) {
+		t.Errorf("after the printed resume command the last logged step is %s, want %d", rows[len(rows)-1][0], n+2)
+	}
+	if st, _ := os.ReadFile(filepath.Join(run, "status.json")); !strings.Contains(string(st), `"state": "finished"`) {
+		t.Errorf("status.json after the resumed run finished:\n%s", st)
+	}
+	if out, err := gogan(t, "runs", run); err != nil || !strings.Contains(out, "finished") {
+		t.Errorf("gogan runs after the resumed run: %v\n%s", err, out)
 	}
 }
 

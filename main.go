@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -15,6 +16,7 @@ import (
 	"gogan/config"
 	_ "gogan/gan/all" // every recipe registers
 	"gogan/infer"
+	"gogan/runfolder"
 	"gogan/trainer"
 )
 
@@ -33,7 +35,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(trainCmd(), resumeCmd(), sampleCmd(), translateCmd(), importCmd(), netsCmd(), configCmd(), benchCmd(), evalCmd())
+	root.AddCommand(trainCmd(), resumeCmd(), runsCmd(), sampleCmd(), translateCmd(), importCmd(), netsCmd(), configCmd(), benchCmd(), evalCmd())
 	return root
 }
 
@@ -60,13 +62,21 @@ func finish(res *trainer.Result) error {
 	r := res.Run
 	fmt.Printf("step %d, epoch %d\nsamples:    %s\nreport:     %s\ncheckpoint: %s\n", res.Step, res.Epoch, r.LatestSamplePath(), r.ReportPath(), res.Checkpoint)
 	if res.Signal != nil {
-		fmt.Printf("stopped by %v; continue with: gogan resume %s\n", res.Signal, r.Path)
+		fmt.Printf("stopped by %v; continue with:\n  %s resume %s\n", res.Signal, shellQuote(os.Args[0]), shellQuote(r.Path))
 		if res.Signal == syscall.SIGINT {
 			os.Exit(130)
 		}
 		os.Exit(143)
 	}
 	return nil
+}
+
+// shellQuote quotes s for a POSIX shell unless it is plain.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func trainCmd() *cobra.Command {
@@ -162,6 +172,32 @@ func translateCmd() *cobra.Command {
 	c.MarkFlagRequired("checkpoint")
 	c.MarkFlagRequired("input")
 	return c
+}
+
+func runsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "runs [DIR]",
+		Short: "One line per run folder in DIR (default runs): recipe, step, newest valid checkpoint, running or how it stopped, last losses",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "runs"
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			paths, err := runfolder.FindRuns(dir)
+			if err != nil {
+				return err
+			}
+			if len(paths) == 0 {
+				return fmt.Errorf("gogan runs: no run folders (folders with a config.yaml) in %s", dir)
+			}
+			var ss []runfolder.Summary
+			for _, p := range paths {
+				ss = append(ss, runfolder.Summarize(p))
+			}
+			return runfolder.WriteSummaries(os.Stdout, ss)
+		},
+	}
 }
 
 func importCmd() *cobra.Command {

@@ -216,6 +216,7 @@ var sharedKeys = []Key{
 	{Name: "train.epochs_decay", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Epochs over which the learning rate decays (pix2pix --n_epochs_decay)."},
 	{Name: "train.max_steps", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Stop after this many steps; 0 = no limit."},
 	{Name: "train.checkpoint_every", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Checkpoint every N steps; 0 = only at the end of each epoch (and on stop)."},
+	{Name: "train.checkpoint_every_minutes", Type: TypeFloat, Default: 0.0, Range: AtLeast(0), Doc: "Also checkpoint when this many minutes have passed since the last checkpoint (a spot instance gives about two minutes of notice); 0 = off."},
 	{Name: "train.keep_checkpoints", Type: TypeInt, Default: 3, Range: AtLeast(0), Doc: "Keep the newest K checkpoints; 0 = keep all."},
 	{Name: "train.sample_every", Type: TypeInt, Default: 100, Range: AtLeast(0), Doc: "Write a sample grid every N steps (and each epoch); 0 = only each epoch."},
 	{Name: "train.log_every", Type: TypeInt, Default: 100, Range: AtLeast(1), Doc: "Append a metrics.csv row every N steps."},
@@ -226,6 +227,8 @@ var sharedKeys = []Key{
 	{Name: "train.lambda_gp", Type: TypeFloat, Default: 10.0, Range: AtLeast(0), Doc: "Gradient penalty weight (wgangp)."},
 	{Name: "train.lr_policy", Type: TypeString, Default: "linear", Enum: []string{"linear", "step", "cosine", "plateau"}, Doc: "LR schedule: linear = constant for train.epochs then linear to 0 over train.epochs_decay."},
 	{Name: "train.lr_decay_iters", Type: TypeInt, Default: 50, Range: AtLeast(1), Doc: "step policy: multiply the LR by 0.1 every N epochs."},
+
+	{Name: "logging.tensorboard", Type: TypeBool, Default: true, Doc: "Write TensorBoard events to RUN/tb: losses, learning rates and images/s every train.log_every steps, the sample grids, the config as text (tensorboard --logdir runs/)."},
 
 	{Name: "cuda.cudnn_benchmark", Type: TypeBool, Default: true, Doc: "Let cuDNN pick the fastest conv algorithms (pytorch/examples dcgan sets it)."},
 	{Name: "cuda.channels_last", Type: TypeBool, Default: false, Doc: "Lay the networks' weights and inputs out as NHWC (channels_last): faster convolutions on tensor cores. Same results up to rounding; also works on the CPU."},
@@ -366,15 +369,16 @@ func LookupKey(name string) (*Key, bool) {
 
 // Config is the typed, validated configuration of a run.
 type Config struct {
-	Recipe  string      `yaml:"recipe"`
-	Seed    int64       `yaml:"seed"`
-	Device  string      `yaml:"device"`
-	Threads int         `yaml:"threads"`
-	Out     string      `yaml:"out"`
-	Data    DataConfig  `yaml:"data"`
-	Model   ModelConfig `yaml:"model"`
-	Train   TrainConfig `yaml:"train"`
-	CUDA    CUDAConfig  `yaml:"cuda"`
+	Recipe  string        `yaml:"recipe"`
+	Seed    int64         `yaml:"seed"`
+	Device  string        `yaml:"device"`
+	Threads int           `yaml:"threads"`
+	Out     string        `yaml:"out"`
+	Data    DataConfig    `yaml:"data"`
+	Model   ModelConfig   `yaml:"model"`
+	Train   TrainConfig   `yaml:"train"`
+	Logging LoggingConfig `yaml:"logging"`
+	CUDA    CUDAConfig    `yaml:"cuda"`
 
 	// Sources says where each key's value came from: "default",
 	// "default for pix2pix", a file path, "env GOGAN_...", or "--set".
@@ -427,20 +431,26 @@ type ModelConfig struct {
 
 // TrainConfig is the train.* section.
 type TrainConfig struct {
-	Epochs          int     `yaml:"epochs"`
-	EpochsDecay     int     `yaml:"epochs_decay"`
-	MaxSteps        int     `yaml:"max_steps"`
-	CheckpointEvery int     `yaml:"checkpoint_every"`
-	KeepCheckpoints int     `yaml:"keep_checkpoints"`
-	SampleEvery     int     `yaml:"sample_every"`
-	LogEvery        int     `yaml:"log_every"`
-	LR              float64 `yaml:"lr"`
-	Beta1           float64 `yaml:"beta1"`
-	Beta2           float64 `yaml:"beta2"`
-	GANMode         string  `yaml:"gan_mode"`
-	LambdaGP        float64 `yaml:"lambda_gp"`
-	LRPolicy        string  `yaml:"lr_policy"`
-	LRDecayIters    int     `yaml:"lr_decay_iters"`
+	Epochs                 int     `yaml:"epochs"`
+	EpochsDecay            int     `yaml:"epochs_decay"`
+	MaxSteps               int     `yaml:"max_steps"`
+	CheckpointEvery        int     `yaml:"checkpoint_every"`
+	CheckpointEveryMinutes float64 `yaml:"checkpoint_every_minutes"`
+	KeepCheckpoints        int     `yaml:"keep_checkpoints"`
+	SampleEvery            int     `yaml:"sample_every"`
+	LogEvery               int     `yaml:"log_every"`
+	LR                     float64 `yaml:"lr"`
+	Beta1                  float64 `yaml:"beta1"`
+	Beta2                  float64 `yaml:"beta2"`
+	GANMode                string  `yaml:"gan_mode"`
+	LambdaGP               float64 `yaml:"lambda_gp"`
+	LRPolicy               string  `yaml:"lr_policy"`
+	LRDecayIters           int     `yaml:"lr_decay_iters"`
+}
+
+// LoggingConfig is the logging.* section.
+type LoggingConfig struct {
+	TensorBoard bool `yaml:"tensorboard"`
 }
 
 // CUDAConfig is the cuda.* section; ignored on the CPU.

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"time"
 
+	"gogan/tensorboard"
+
 	torch "gogan/cgo"
 	"gogan/config"
 	"gogan/data"
@@ -102,6 +104,9 @@ type session struct {
 	ckpt   string
 	ckptAt int        // the step of ckpt
 	graph  *stepGraph // the captured step (cuda.cuda_graph), after the first step
+	status runfolder.Status
+	tb     *tensorboard.Writer // nil with logging.tensorboard off
+	ckptT  time.Time           // when the last checkpoint was written (or the run started)
 
 	ahead    *stagedBatch // the next batch, taken while the last step ran
 	aheadPos data.LoaderState
@@ -164,7 +169,10 @@ func run(ctx context.Context, cfg *config.Config, rd runfolder.RunDir, resume bo
 	} else if err := rd.WriteConfig(cfg); err != nil {
 		return nil, err
 	}
-	return s.loop(ctx, opt)
+	s.startWatch()
+	res, err = s.loop(ctx, opt)
+	s.endWatch(res, err)
+	return res, err
 }
 
 // open builds the data pipeline and the recipe.
@@ -204,6 +212,9 @@ func (s *session) open(ctx context.Context) error {
 }
 
 func (s *session) close() {
+	if s.tb != nil {
+		s.tb.Close()
+	}
 	s.freeInput()
 	if s.graph != nil {
 		s.graph.free()
@@ -348,7 +359,10 @@ func (s *session) checkpoint() error {
 	if err != nil {
 		return err
 	}
-	s.ckpt, s.ckptAt = ck.Dir, s.step
+	s.ckpt, s.ckptAt, s.ckptT = ck.Dir, s.step, time.Now()
+	if s.status.State != "" { // a training run, not an import
+		s.checkpointed()
+	}
 	return runfolder.PruneCheckpoints(s.rd.Path, s.cfg.Train.KeepCheckpoints)
 }
 
@@ -464,6 +478,7 @@ func (s *session) writeSample(also ...string) error {
 	if err := report.SavePNG(s.rd.LatestSamplePath(), img); err != nil {
 		return err
 	}
+	s.logImage(img)
 	for _, p := range also {
 		if err := report.SavePNG(p, img); err != nil {
 			return err
@@ -505,6 +520,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 	res := func() *Result {
 		return &Result{Run: s.rd, Step: s.step, Epoch: s.epoch, Losses: s.last, Checkpoint: s.ckpt}
 	}
+	s.ckptT = time.Now() // train.checkpoint_every_minutes counts from the start
 	batchStart := time.Now()
 	for s.step < max && s.epoch < s.totalEpochs() {
 		if sd.Requested() {
@@ -549,6 +565,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			if err := metrics.Write(s.step, s.epoch, losses, s.sched.LR, ips); err != nil {
 				return nil, err
 			}
+			s.logScalars(losses, ips)
 		}
 		if t.SampleEvery > 0 && s.step%t.SampleEvery == 0 {
 			if err := s.writeSample(); err != nil {
@@ -556,7 +573,9 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			}
 			s.report(fmt.Sprintf("training: step %d of %d", s.step, max), livePage)
 		}
-		if t.CheckpointEvery > 0 && s.step%t.CheckpointEvery == 0 {
+		byStep := t.CheckpointEvery > 0 && s.step%t.CheckpointEvery == 0
+		byTime := t.CheckpointEveryMinutes > 0 && time.Since(s.ckptT).Minutes() >= t.CheckpointEveryMinutes
+		if byStep || byTime {
 			if err := s.checkpoint(); err != nil {
 				return nil, err
 			}

@@ -1,0 +1,100 @@
+package runfolder
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Summary is one run folder as `gogan runs` shows it.
+type Summary struct {
+	Path       string
+	Recipe     string
+	Step       int    // the last step logged or checkpointed
+	Total      int    // 0: not known (a run from before status.json)
+	Losses     string // the last metrics.csv row's losses, "name=value ..."
+	Checkpoint string // the newest valid checkpoint's folder name, or why there is none
+	State      string // running, finished, stopped (how), killed, failed (why)
+}
+
+// Summarize reads the run folder at path.
+func Summarize(path string) Summary {
+	r := RunDir{Path: path}
+	s := Summary{Path: path, Recipe: "?", State: "unknown (no status.json: written before gogan kept one)"}
+	if b, err := os.ReadFile(r.ConfigPath()); err == nil {
+		var c struct {
+			Recipe string `yaml:"recipe"`
+		}
+		if yaml.Unmarshal(b, &c) == nil && c.Recipe != "" {
+			s.Recipe = c.Recipe
+		}
+	}
+	st, err := r.ReadStatus()
+	switch {
+	case err == nil:
+		s.Recipe, s.Step, s.Total, s.State = st.Recipe, st.Step, st.Total, st.Describe()
+	case !errors.Is(err, os.ErrNotExist):
+		s.State = "unreadable status: " + err.Error()
+	}
+	if m, err := ReadMetrics(r.MetricsPath()); err == nil && len(m.Rows) > 0 {
+		row := m.Rows[len(m.Rows)-1]
+		if step := int(row[m.Column("step")]); step > s.Step {
+			s.Step = step
+		}
+		var ls []string
+		for _, name := range m.LossNames() {
+			ls = append(ls, name+"="+strconv.FormatFloat(row[m.Column(name)], 'g', 4, 64))
+		}
+		s.Losses = strings.Join(ls, " ")
+	}
+	if ck, st, err := LatestValid(path); err == nil {
+		s.Checkpoint = filepath.Base(ck.Dir)
+		s.Step = max(s.Step, st.Step)
+	} else {
+		s.Checkpoint = "none valid"
+	}
+	return s
+}
+
+// FindRuns lists the run folders (folders with a config.yaml) at dir and
+// in its subfolders, sorted by path.
+func FindRuns(dir string) ([]string, error) {
+	if _, err := os.Stat(filepath.Join(dir, "config.yaml")); err == nil {
+		return []string{dir}, nil
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("gogan runs: %w", err)
+	}
+	var runs []string
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		if _, err := os.Stat(filepath.Join(p, "config.yaml")); e.IsDir() && err == nil {
+			runs = append(runs, p)
+		}
+	}
+	sort.Strings(runs)
+	return runs, nil
+}
+
+// WriteSummaries prints one line per run.
+func WriteSummaries(w io.Writer, ss []Summary) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tRECIPE\tSTEP\tCHECKPOINT\tSTATE\tLAST LOSSES")
+	for _, s := range ss {
+		step := strconv.Itoa(s.Step)
+		if s.Total > 0 {
+			step += "/" + strconv.Itoa(s.Total)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Path, s.Recipe, step, s.Checkpoint, s.State, s.Losses)
+	}
+	return tw.Flush()
+}

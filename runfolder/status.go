@@ -1,0 +1,93 @@
+package runfolder
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// Run states in RUN/status.json.
+const (
+	StateRunning  = "running"
+	StateFinished = "finished"
+	StateStopped  = "stopped" // by a signal, with a checkpoint of its last step
+	StateFailed   = "failed"  // a NaN loss or an error
+)
+
+// Status is RUN/status.json: whether a run is training and how it ended,
+// for `gogan runs`. The session writes it when it starts, at every
+// checkpoint and when it ends; a run killed outright (SIGKILL, a lost
+// machine) leaves "running" with a process that is gone.
+type Status struct {
+	State   string    `json:"state"`
+	Detail  string    `json:"detail,omitempty"` // how it stopped or failed
+	Recipe  string    `json:"recipe"`
+	Step    int       `json:"step"`
+	Total   int       `json:"total_steps"`
+	PID     int       `json:"pid"`
+	Host    string    `json:"host"`
+	Started time.Time `json:"started"`
+	Updated time.Time `json:"updated"`
+}
+
+func (r RunDir) StatusPath() string { return filepath.Join(r.Path, "status.json") }
+
+// WriteStatus replaces RUN/status.json atomically.
+func (r RunDir) WriteStatus(s Status) error {
+	s.Updated = time.Now().UTC()
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return AtomicWriteBytes(r.StatusPath(), append(b, '\n'))
+}
+
+// ReadStatus reads RUN/status.json; a run folder written before gogan kept
+// one gives an error wrapping os.ErrNotExist.
+func (r RunDir) ReadStatus() (Status, error) {
+	var s Status
+	b, err := os.ReadFile(r.StatusPath())
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("%s: %w", r.StatusPath(), err)
+	}
+	return s, nil
+}
+
+// Describe says in words whether the run trains now: a "running" status
+// whose process is gone on this machine was killed; one from another
+// machine cannot be checked from here.
+func (s Status) Describe() string {
+	switch s.State {
+	case StateRunning:
+		host, _ := os.Hostname()
+		if s.Host != host {
+			return fmt.Sprintf("running on %s (pid %d; cannot check from here), last update %s", s.Host, s.PID, s.Updated.Format(time.DateTime))
+		}
+		if processAlive(s.PID) {
+			return fmt.Sprintf("running (pid %d)", s.PID)
+		}
+		return fmt.Sprintf("killed (pid %d is gone; last update %s)", s.PID, s.Updated.Format(time.DateTime))
+	case StateFinished:
+		return "finished"
+	}
+	if s.Detail != "" {
+		return s.Detail
+	}
+	return s.State
+}
+
+// processAlive reports whether a process with this pid exists here.
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}

@@ -1,0 +1,96 @@
+package runfolder
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestStatusDescribe(t *testing.T) {
+	r := RunDir{Path: t.TempDir()}
+	host, _ := os.Hostname()
+	if err := r.WriteStatus(Status{State: StateRunning, Recipe: "dcgan", Step: 12, Total: 100, PID: os.Getpid(), Host: host}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := r.ReadStatus()
+	if err != nil || st.Step != 12 || st.Total != 100 || st.Updated.IsZero() {
+		t.Fatalf("round trip: %+v, %v", st, err)
+	}
+	if d := st.Describe(); d != "running (pid "+strconv.Itoa(os.Getpid())+")" {
+		t.Errorf("a live run: %q", d)
+	}
+	// A process that has exited: the run was killed (SIGKILL, a lost machine).
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	st.PID = cmd.Process.Pid
+	if d := st.Describe(); !strings.HasPrefix(d, "killed (pid "+strconv.Itoa(st.PID)+" is gone") {
+		t.Errorf("a run whose process is gone: %q", d)
+	}
+	st.Host = "another-machine"
+	if d := st.Describe(); !strings.HasPrefix(d, "running on another-machine") {
+		t.Errorf("a run on another machine: %q", d)
+	}
+	st = Status{State: StateStopped, Detail: "stopped by terminated at step 40"}
+	if d := st.Describe(); d != "stopped by terminated at step 40" {
+		t.Errorf("stopped: %q", d)
+	}
+	if _, err := (RunDir{Path: t.TempDir()}).ReadStatus(); !os.IsNotExist(err) {
+		t.Errorf("no status.json: %v", err)
+	}
+}
+
+// TestRunsSummary: gogan runs' lines for a run folder with metrics, a valid
+// checkpoint and a status; an older folder without status.json; a folder
+// that is not a run.
+func TestRunsSummary(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a")
+	os.MkdirAll(a, 0o755)
+	os.WriteFile(filepath.Join(a, "config.yaml"), []byte("recipe: pix2pix\nseed: 1\n"), 0o644)
+	m, err := OpenMetrics(filepath.Join(a, "metrics.csv"), []string{"G_GAN", "G_L1"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Write(10, 0, map[string]float64{"G_GAN": 0.75, "G_L1": 12.5}, 2e-4, 3)
+	m.Write(20, 0, map[string]float64{"G_GAN": 0.5, "G_L1": 10.25}, 2e-4, 3)
+	m.Close()
+	writeTestCheckpoint(t, a, 20, []byte("weights"))
+	(RunDir{Path: a}).WriteStatus(Status{State: StateStopped, Detail: "stopped by interrupt at step 20", Recipe: "pix2pix", Step: 20, Total: 400})
+
+	b := filepath.Join(dir, "b")
+	os.MkdirAll(b, 0o755)
+	os.WriteFile(filepath.Join(b, "config.yaml"), []byte("recipe: dcgan\n"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "not-a-run"), 0o755)
+
+	runs, err := FindRuns(dir)
+	if err != nil || len(runs) != 2 || runs[0] != a || runs[1] != b {
+		t.Fatalf("runs %v, %v", runs, err)
+	}
+	if one, _ := FindRuns(a); len(one) != 1 || one[0] != a {
+		t.Errorf("a run folder itself: %v", one)
+	}
+	var out bytes.Buffer
+	if err := WriteSummaries(&out, []Summary{Summarize(a), Summarize(b)}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("output:\n%s", out.String())
+	}
+	for _, want := range []string{a, "pix2pix", "20/400", "step-00000020", "stopped by interrupt at step 20", "G_GAN=0.5", "G_L1=10.25"} {
+		if !strings.Contains(lines[1], want) {
+			t.Errorf("line %q lacks %q", lines[1], want)
+		}
+	}
+	for _, want := range []string{b, "dcgan", "none valid", "unknown (no status.json"} {
+		if !strings.Contains(lines[2], want) {
+			t.Errorf("line %q lacks %q", lines[2], want)
+		}
+	}
+}

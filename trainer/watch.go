@@ -1,0 +1,111 @@
+package trainer
+
+import (
+	"fmt"
+	"image"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gogan/runfolder"
+	"gogan/tensorboard"
+)
+
+// What a person watching the run sees besides the progress bar and the
+// report: RUN/status.json (gogan runs) and TensorBoard events in RUN/tb.
+// Neither may stop training: a failed write is logged and, for TensorBoard,
+// ends the event file; checkpoints carry the run.
+
+// tbDir is the folder of a run's TensorBoard event files.
+func tbDir(rd runfolder.RunDir) string { return filepath.Join(rd.Path, "tb") }
+
+// startWatch marks the run as running and opens a new event file (a
+// resumed run gets its own, whose steps continue the earlier ones).
+func (s *session) startWatch() {
+	host, _ := os.Hostname()
+	s.status = runfolder.Status{State: runfolder.StateRunning, Recipe: s.cfg.Recipe, Step: s.step, Total: s.maxSteps(),
+		PID: os.Getpid(), Host: host, Started: time.Now().UTC()}
+	s.writeStatus()
+	if !s.cfg.Logging.TensorBoard {
+		return
+	}
+	tb, err := tensorboard.Create(tbDir(s.rd))
+	if err != nil {
+		slog.Warn("logging.tensorboard: no event file; training goes on without it", "err", err)
+		return
+	}
+	s.tb = tb
+	if y, err := s.cfg.YAML(); err == nil {
+		s.tbWrite(func() error { return s.tb.Text(int64(s.step), "config", "```yaml\n"+string(y)+"```") })
+	}
+}
+
+func (s *session) writeStatus() {
+	s.status.Step = s.step
+	if err := s.rd.WriteStatus(s.status); err != nil {
+		slog.Warn("run status", "err", err)
+	}
+}
+
+// tbWrite runs one TensorBoard write; after a failure the run stops writing
+// events rather than failing on every step.
+func (s *session) tbWrite(f func() error) {
+	if s.tb == nil {
+		return
+	}
+	if err := f(); err != nil {
+		slog.Warn("logging.tensorboard: stopped writing events", "file", s.tb.Path(), "err", err)
+		s.tb.Close()
+		s.tb = nil
+	}
+}
+
+// logScalars writes a metrics row's values as scalars: each loss, each
+// optimizer's learning rate and the throughput.
+func (s *session) logScalars(losses map[string]float64, ips float64) {
+	if s.tb == nil {
+		return
+	}
+	var vs []tensorboard.Scalar
+	for _, name := range s.rec.LossNames() {
+		vs = append(vs, tensorboard.Scalar{Tag: "loss/" + name, Value: losses[name]})
+	}
+	for _, o := range s.rec.Optimizers() {
+		vs = append(vs, tensorboard.Scalar{Tag: "lr/" + o.Name, Value: s.sched.LR})
+	}
+	vs = append(vs, tensorboard.Scalar{Tag: "speed/images_per_s", Value: ips})
+	s.tbWrite(func() error { return s.tb.Scalars(int64(s.step), vs) })
+}
+
+// logImage writes a sample grid.
+func (s *session) logImage(img image.Image) {
+	s.tbWrite(func() error { return s.tb.Image(int64(s.step), "samples", img) })
+}
+
+// checkpointed records a checkpoint in the status and makes the events so
+// far durable with it.
+func (s *session) checkpointed() {
+	s.writeStatus()
+	s.tbWrite(func() error { return s.tb.Flush() })
+}
+
+// endWatch records how the run ended.
+func (s *session) endWatch(res *Result, err error) {
+	switch {
+	case err != nil:
+		s.status.State = runfolder.StateFailed
+		s.status.Detail, _, _ = strings.Cut("failed: "+err.Error(), "\n")
+	case res.Signal != nil:
+		s.status.State = runfolder.StateStopped
+		s.status.Detail = fmt.Sprintf("stopped by %v at step %d", res.Signal, s.step)
+	default:
+		s.status.State, s.status.Detail = runfolder.StateFinished, ""
+	}
+	s.writeStatus()
+	if s.tb != nil {
+		s.tbWrite(func() error { return s.tb.Close() })
+		s.tb = nil
+	}
+}

@@ -1,0 +1,163 @@
+package trainer
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"gogan/cgo/torchtest"
+	"gogan/config"
+	"gogan/runfolder"
+)
+
+// tbEvents is what scripts/tfevents_read.py (an independent reader: its own
+// TFRecord framing and CRC32C checks, protoc decoding against TensorBoard's
+// .proto files) reads from an events file.
+type tbEvents struct {
+	Records     int  `json:"records"`
+	PartialTail bool `json:"partial_tail"`
+	Events      []struct {
+		Step        int64  `json:"step"`
+		FileVersion string `json:"file_version"`
+		Values      []struct {
+			Tag         string   `json:"tag"`
+			SimpleValue *float64 `json:"simple_value"`
+			Image       *struct {
+				Height, Width int
+			} `json:"image"`
+			Text *string `json:"text"`
+		} `json:"values"`
+	} `json:"events"`
+}
+
+func readEvents(t *testing.T, path string) tbEvents {
+	t.Helper()
+	out, err := exec.Command(torchtest.Python(t), "../scripts/tfevents_read.py", path).Output()
+	if err != nil {
+		t.Fatalf("tfevents_read.py %s: %v\n%s", path, err, out)
+	}
+	var ev tbEvents
+	if err := json.Unmarshal(out, &ev); err != nil {
+		t.Fatalf("tfevents_read.py printed %q: %v", out, err)
+	}
+	return ev
+}
+
+// smallRun is a tiny DCGAN on an image folder: 4 steps an epoch.
+func smallRun(t *testing.T, out string, sets ...string) *config.Config {
+	t.Helper()
+	root := writeImageFolder(t, 16, 40)
+	base := []string{"recipe=dcgan", "data.dataset=folder", "data.root=" + root, "data.image_size=32", "model.ngf=8",
+		"model.ndf=8", "data.batch_size=4", "data.drop_last=true", "data.workers=1", "train.epochs=3", "train.log_every=1",
+		"train.sample_every=2", "device=cpu", "threads=2", "out=" + out}
+	cfg, err := config.LoadConfig("", append(base, sets...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestRunFolderMovesAndTensorBoard: a run stopped at step 4, moved to
+// another folder (another machine's disk) and resumed there continues in
+// its new place; its status says how it stands; each session wrote its own
+// TensorBoard events file, the second's steps continuing the first's.
+func TestRunFolderMovesAndTensorBoard(t *testing.T) {
+	ctx := context.Background()
+	first := filepath.Join(t.TempDir(), "run")
+	if _, err := Train(ctx, smallRun(t, first, "train.max_steps=4"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := runfolder.RunDir{Path: first}.ReadStatus()
+	if err != nil || st.State != runfolder.StateFinished || st.Step != 4 || st.Total != 4 || st.Recipe != "dcgan" || st.PID != os.Getpid() {
+		t.Fatalf("status after 4 steps: %+v, %v", st, err)
+	}
+	moved := filepath.Join(t.TempDir(), "elsewhere", "run")
+	os.MkdirAll(filepath.Dir(moved), 0o755)
+	if err := os.Rename(first, moved); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Resume(ctx, moved, []string{"train.max_steps=7"}, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatalf("resume of the moved folder: %v", err)
+	}
+	if _, err := os.Stat(first); !os.IsNotExist(err) {
+		t.Errorf("resuming the moved folder wrote to its old place %s (%v)", first, err)
+	}
+	m, err := runfolder.ReadMetrics(filepath.Join(moved, "metrics.csv"))
+	if err != nil || len(m.Rows) != 7 {
+		t.Fatalf("metrics of the moved run: %v rows, %v", len(m.Rows), err)
+	}
+	if st, _ := (runfolder.RunDir{Path: moved}).ReadStatus(); st.State != runfolder.StateFinished || st.Step != 7 {
+		t.Errorf("status after the resumed run: %+v", st)
+	}
+
+	files, _ := filepath.Glob(filepath.Join(moved, "tb", "events.out.tfevents.*"))
+	if len(files) != 2 {
+		t.Fatalf("event files %v: want one per session", files)
+	}
+	slices.Sort(files) // by start time, then name
+	var steps []int64
+	for i, f := range files {
+		ev := readEvents(t, f)
+		if ev.PartialTail || len(ev.Events) == 0 || ev.Events[0].FileVersion != "brain.Event:2" {
+			t.Fatalf("%s: %+v", f, ev)
+		}
+		tags := map[string]int{}
+		for _, e := range ev.Events {
+			for _, v := range e.Values {
+				tags[v.Tag]++
+				switch {
+				case v.SimpleValue != nil && strings.HasPrefix(v.Tag, "loss/Loss_D"):
+					steps = append(steps, e.Step)
+				case v.Tag == "lr/G" && (v.SimpleValue == nil || *v.SimpleValue != float64(float32(2e-4))):
+					t.Errorf("%s step %d: lr/G %v", f, e.Step, v.SimpleValue)
+				case v.Tag == "samples" && (v.Image == nil || v.Image.Width == 0):
+					t.Errorf("%s step %d: samples image %+v", f, e.Step, v.Image)
+				case v.Tag == "config" && (v.Text == nil || !strings.Contains(*v.Text, "recipe: dcgan")):
+					t.Errorf("%s: config text %v", f, v.Text)
+				}
+			}
+		}
+		for _, tag := range []string{"loss/Loss_G", "loss/D_x", "lr/D", "speed/images_per_s", "samples", "config"} {
+			if tags[tag] == 0 {
+				t.Errorf("%s (session %d) has no %s: %v", f, i+1, tag, tags)
+			}
+		}
+	}
+	if !slices.Equal(steps, []int64{1, 2, 3, 4, 5, 6, 7}) {
+		t.Errorf("loss steps over the two event files: %v, want 1..7", steps)
+	}
+}
+
+// TestCheckpointEveryMinutes: a wall-time interval checkpoints between the
+// step and epoch checkpoints; 0 leaves only those.
+func TestCheckpointEveryMinutes(t *testing.T) {
+	ctx := context.Background()
+	count := func(sets ...string) int {
+		run := filepath.Join(t.TempDir(), "run")
+		cfg := smallRun(t, run, append([]string{"train.max_steps=6", "train.keep_checkpoints=0", "logging.tensorboard=false"}, sets...)...)
+		if _, err := Train(ctx, cfg, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(tbDir(runfolder.RunDir{Path: run})); !os.IsNotExist(err) {
+			t.Errorf("logging.tensorboard=false still made %s", tbDir(runfolder.RunDir{Path: run}))
+		}
+		cks, err := runfolder.ListCheckpoints(run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(cks)
+	}
+	// Without: the end of epoch 1 (step 4) and the end (step 6).
+	if n := count(); n != 2 {
+		t.Errorf("checkpoint_every_minutes=0: %d checkpoints, want 2", n)
+	}
+	// 0.6 ms: every step takes longer, so every step checkpoints.
+	if n := count("train.checkpoint_every_minutes=0.00001"); n != 6 {
+		t.Errorf("checkpoint_every_minutes=0.00001: %d checkpoints, want 6", n)
+	}
+}
