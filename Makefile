@@ -17,7 +17,7 @@ DEB_PACKAGES := build-essential libtorch-dev libopenblas0-pthread libjpeg62-turb
 	python3-torchvision python3-numpy python3-pil python3-scipy dataset-fashion-mnist chromium \
 	protobuf-compiler python3-crc32c
 
-.PHONY: all setup lib gogan demo test vet clean
+.PHONY: all setup check-go deb-packages lib gogan demo test vet clean
 
 all: gogan
 
@@ -31,28 +31,43 @@ demo: gogan
 gogan: lib
 	$(GO) build -o build/gogan .
 
-setup:
+# The Debian packages, for .ci/run (which removes them first).
+deb-packages:
+	@echo $(DEB_PACKAGES)
+
+setup: check-go
 	@if [ "$$(id -u)" != 0 ]; then echo "make setup installs Debian packages: run it as root (sudo make setup)"; exit 1; fi
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES)
 	$(MAKE) gogan
 
-# The libtorch flavour is found anew on each run; the objects are rebuilt when it changes.
-build/torch.mk: FORCE
+# The libtorch flavour is found anew on each run, when a recipe needs it (not
+# when make starts: `make setup demo` installs libtorch in the same run), and
+# the objects are rebuilt when it changes. build/torch.env holds the settings
+# as shell assignments, which each compile reads.
+build/torch.env: FORCE
 	@mkdir -p build
-	@scripts/libtorch-env --make > $@.new
-	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; echo "libtorch: $$(grep FLAVOUR $@)"; fi
+	@scripts/libtorch-env > $@.new || { rm -f $@.new; echo "libtorch not found: run make setup (as root) on Debian 12, or set LIBTORCH"; exit 1; }
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; . ./$@; echo "libtorch: $$TORCH_FLAVOUR"; fi
 
--include build/torch.mk
-
-build/obj/%.o: cgo/csrc/%.cpp $(HDRS) build/torch.mk
+build/obj/%.o: cgo/csrc/%.cpp $(HDRS) build/torch.env
 	@mkdir -p build/obj
-	$(CXX) $(TORCH_CXXFLAGS) -Wall -Wno-unused-parameter -c $< -o $@
+	. ./build/torch.env && $(CXX) $$TORCH_CXXFLAGS -Wall -Wno-unused-parameter -c $< -o $@
 
-$(LIB): $(OBJS) build/torch.mk
-	$(CXX) -o $@ $(OBJS) $(TORCH_LDFLAGS)
+$(LIB): $(OBJS) build/torch.env
+	. ./build/torch.env && $(CXX) -o $@ $(OBJS) $$TORCH_LDFLAGS
 
 lib: $(LIB)
+
+# The Go that go.mod asks for: say so plainly instead of failing in a build
+# (run outside the module, so that an older go does not try to fetch a newer).
+check-go:
+	@need=$$(sed -n 's/^go //p' go.mod); \
+	if ! command -v $(GO) >/dev/null 2>&1; then \
+		echo "gogan needs Go $$need or newer (go.mod), and there is no $(GO) on PATH: install Go $$need+ and run make again"; exit 1; fi; \
+	have=$$(cd / && GOTOOLCHAIN=local $(GO) env GOVERSION | sed 's/^go//'); \
+	if [ "$$(printf '%s\n%s\n' "$$need" "$$have" | sort -V | head -n1)" != "$$need" ]; then \
+		echo "gogan needs Go $$need or newer (go.mod); $(GO) is Go $$have: install Go $$need+ and run make again"; exit 1; fi
 
 vet: lib
 	gofmt -l . | (! grep .) || (echo "gofmt: the files above need formatting"; exit 1)
