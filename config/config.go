@@ -30,6 +30,7 @@ const EnvPrefix = "GOGAN_"
 var NonConfigEnv = map[string]bool{
 	"GOGAN_PYTHON":      true,
 	"GOGAN_REF_THREADS": true,
+	"GOGAN_SOAK_STEPS":  true, // trainer's BenchmarkSoak
 }
 
 // DefaultConfigPath is the config `gogan train` uses without -c: DCGAN on

@@ -16,7 +16,7 @@ import (
 )
 
 // writeImageFolder writes n small RGB PNGs of random-looking blobs.
-func writeImageFolder(t *testing.T, n, size int) string {
+func writeImageFolder(t testing.TB, n, size int) string {
 	t.Helper()
 	dir := t.TempDir()
 	for i := 0; i < n; i++ {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"syscall"
 	"time"
 
 	"gogan/tensorboard"
@@ -27,6 +28,9 @@ import (
 type RunOptions struct {
 	Quiet  bool      // log lines instead of a progress bar
 	Writer io.Writer // progress bar output (default stderr)
+	// OnStep, when set, is called after every step on the training
+	// goroutine with the step's losses (a soak test watches memory with it).
+	OnStep func(step int, losses map[string]float64)
 }
 
 // Result is where a run ended.
@@ -171,6 +175,10 @@ func run(ctx context.Context, cfg *config.Config, rd runfolder.RunDir, resume bo
 	}
 	s.startWatch()
 	res, err = s.loop(ctx, opt)
+	if err != nil && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)) {
+		err = fmt.Errorf("%w\nthe disk of %s is full; the newest good checkpoint is %s: free space, then continue with gogan resume %s",
+			err, rd.Path, s.lastCheckpointText(), rd.Path)
+	}
 	s.endWatch(res, err)
 	return res, err
 }
@@ -357,7 +365,7 @@ func (s *session) checkpoint() error {
 	meta := map[string]string{"gogan": runfolder.Version, "recipe": s.cfg.Recipe, "step": fmt.Sprint(s.step)}
 	ck, err := runfolder.WriteCheckpoint(s.rd.Path, st, func(w io.Writer) error { return torch.WriteSafetensors(w, ws, meta) })
 	if err != nil {
-		return err
+		return fmt.Errorf("checkpoint into %s: %w", filepath.Join(s.rd.Path, runfolder.CheckpointsDir), err)
 	}
 	s.ckpt, s.ckptAt, s.ckptT = ck.Dir, s.step, time.Now()
 	if s.status.State != "" { // a training run, not an import
@@ -561,6 +569,9 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		ips := float64(n) / now.Sub(batchStart).Seconds()
 		batchStart = now
 		pb.Update(s.step, ips, losses)
+		if opt.OnStep != nil {
+			opt.OnStep(s.step, losses)
+		}
 		if s.step%t.LogEvery == 0 || s.step == max {
 			if err := metrics.Write(s.step, s.epoch, losses, s.sched.LR, ips); err != nil {
 				return nil, err

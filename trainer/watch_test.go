@@ -49,7 +49,7 @@ func readEvents(t *testing.T, path string) tbEvents {
 }
 
 // smallRun is a tiny DCGAN on an image folder: 4 steps an epoch.
-func smallRun(t *testing.T, out string, sets ...string) *config.Config {
+func smallRun(t testing.TB, out string, sets ...string) *config.Config {
 	t.Helper()
 	root := writeImageFolder(t, 16, 40)
 	base := []string{"recipe=dcgan", "data.dataset=folder", "data.root=" + root, "data.image_size=32", "model.ngf=8",
