@@ -70,27 +70,27 @@ func parityCases(t *testing.T) []parityCase {
 		}
 		return parityCase{name: name, sets: append(sets, extra...)}
 	}
-	return []parityCase{
+	cases := []parityCase{
 		{"dcgan-vanilla", append(dcgan, "train.gan_mode=vanilla")},
 		{"dcgan-lsgan", append(dcgan, "train.gan_mode=lsgan")},
-		p2p("vanilla", "batch", "basic", "unet_128"),
-		p2p("lsgan", "batch", "basic", "unet_128"),
-		p2p("wgangp", "batch", "basic", "unet_128"),
-		p2p("hinge", "batch", "basic", "unet_128"),
-		p2p("vanilla", "instance", "basic", "unet_128"),
-		p2p("wgangp", "instance", "n_layers", "resnet_6blocks", "model.n_layers_D=2"),
-		p2p("lsgan", "instance", "pixel", "resnet_6blocks"),
-		p2p("vanilla", "batch", "n_layers", "unet_128", "model.n_layers_D=2"),
-		p2p("lsgan", "batch", "pixel", "unet_128"),
-		p2p("vanilla", "batch", "multiscale", "unet_128", "model.num_D=2", "model.n_layers_D=2"),
-		p2p("wgangp", "instance", "multiscale", "unet_128", "model.num_D=2", "model.n_layers_D=2"),
-		p2p("hinge", "instance", "multiscale", "resnet_6blocks", "model.num_D=2", "model.n_layers_D=2"),
-		p2p("hinge", "batch", "basic", "resnet_6blocks"),
-		p2p("vanilla", "batch", "basic", "resnet_6blocks", "model.no_dropout=true"),
+	}
+	// Every combination of the losses, BatchNorm and InstanceNorm, the four
+	// discriminators and both generators.
+	extraD := map[string][]string{"n_layers": {"model.n_layers_D=2"}, "multiscale": {"model.num_D=2", "model.n_layers_D=2"}}
+	for _, mode := range []string{"vanilla", "lsgan", "wgangp", "hinge"} {
+		for _, norm := range []string{"batch", "instance"} {
+			for _, netD := range []string{"basic", "n_layers", "pixel", "multiscale"} {
+				for _, netG := range []string{"unet_128", "resnet_6blocks"} {
+					cases = append(cases, p2p(mode, norm, netD, netG, extraD[netD]...))
+				}
+			}
+		}
+	}
+	// No norm at all, and ResNet G without dropout.
+	return append(cases,
 		p2p("vanilla", "none", "basic", "unet_128"),
 		p2p("wgangp", "none", "n_layers", "unet_128", "model.n_layers_D=2"),
-		p2p("lsgan", "batch", "pixel", "resnet_6blocks"),
-	}
+		p2p("vanilla", "batch", "basic", "resnet_6blocks", "model.no_dropout=true"))
 }
 
 // paritySide is one side's record of a run.
