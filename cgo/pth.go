@@ -4,13 +4,33 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/big"
+	"os"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
+)
+
+// Limits on what a .pth file may ask of the reader: beyond them it is refused
+// rather than allowed to exhaust memory, the stack or time.
+const (
+	// maxDeflateRatio is deflate's best compression ratio: no zip entry of
+	// n compressed bytes can expand to more than this many times n.
+	maxDeflateRatio = 1032
+	// maxPTHDepth bounds the nesting of dicts that are walked for tensors
+	// (a dict inside itself would recurse for ever).
+	maxPTHDepth = 64
+	// maxPTHEntries bounds the dict entries walked: a dict shared by many
+	// dicts is walked once per reference.
+	maxPTHEntries = 1 << 16
+	// viewSlack is what tensors may add up to beyond four times the file's
+	// size: tied weights repeat a tensor, expanded views repeat its elements.
+	viewSlack = 16 << 20
 )
 
 // LoadPTH reads the tensors of a file written by torch.save (the zip format
@@ -20,11 +40,33 @@ import (
 // opcodes and the few torch globals that a saved state_dict uses are
 // understood, and anything else is an error naming it.
 func LoadPTH(file string) ([]Named, error) {
-	zr, err := zip.OpenReader(file)
+	f, err := os.Open(file)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a PyTorch zip checkpoint (torch.save of PyTorch >= 1.6): %v", file, err)
+		return nil, err
 	}
-	defer zr.Close()
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return loadPTH(file, f, st.Size())
+}
+
+// loadPTH reads a torch.save archive of size bytes from r; name is the file's
+// name for messages.
+func loadPTH(name string, r io.ReaderAt, size int64) ([]Named, error) {
+	out, err := readPTH(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return out, nil
+}
+
+func readPTH(r io.ReaderAt, size int64) ([]Named, error) {
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("not a PyTorch zip checkpoint (torch.save of PyTorch >= 1.6): %w", err)
+	}
 	var pkl *zip.File
 	records := map[string]*zip.File{}
 	for _, f := range zr.File {
@@ -37,60 +79,93 @@ func LoadPTH(file string) ([]Named, error) {
 		}
 	}
 	if pkl == nil {
-		return nil, fmt.Errorf("%s: no data.pkl in the archive: not written by torch.save", file)
+		return nil, fmt.Errorf("no data.pkl in the archive: not written by torch.save")
 	}
-	raw, err := readZipFile(pkl)
+	raw, err := readZipEntry(pkl, size)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", file, err)
+		return nil, err
 	}
-	u := &unpickler{r: bytes.NewReader(raw), memo: map[int]any{}, records: records, storages: map[string]*pthStorage{}}
+	u := &unpickler{data: raw, memo: map[uint32]any{}, records: records, storages: map[string]*pthStorage{}, size: size}
 	root, err := u.load()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", file, err)
+		return nil, err
 	}
 	var out []Named
-	var walk func(prefix string, v any) error
-	walk = func(prefix string, v any) error {
+	budget := 4*size + viewSlack // bytes the tensors may take
+	entries := 0
+	var walk func(prefix string, v any, depth int) error
+	walk = func(prefix string, v any, depth int) error {
 		switch x := v.(type) {
 		case *pthDict:
+			if depth == maxPTHDepth {
+				return fmt.Errorf("dicts nested more than %d deep (a dict inside itself?)", maxPTHDepth)
+			}
 			for _, k := range x.keys {
+				if entries++; entries > maxPTHEntries {
+					return fmt.Errorf("more than %d dict entries (one dict referenced many times?)", maxPTHEntries)
+				}
 				ks, ok := k.(string)
 				if !ok {
 					continue
 				}
-				if err := walk(prefix+ks+".", x.vals[k]); err != nil {
+				if err := walk(prefix+ks+".", x.vals[k], depth+1); err != nil {
 					return err
 				}
 			}
 		case *pthTensor:
 			name := strings.TrimSuffix(prefix, ".")
-			t, err := x.materialise()
+			t, err := x.materialise(&budget)
 			if err != nil {
-				return fmt.Errorf("tensor %s: %v", name, err)
+				return fmt.Errorf("tensor %s: %w", name, err)
 			}
 			out = append(out, Named{Name: name, Tensor: t})
 		}
 		return nil
 	}
-	if err := walk("", root); err != nil {
-		for _, nt := range out {
-			nt.Tensor.Free()
-		}
-		return nil, fmt.Errorf("%s: %v", file, err)
+	if err := walk("", root, 0); err != nil {
+		freeNamed(out)
+		return nil, err
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: holds no tensors (expected a state_dict)", file)
+		return nil, fmt.Errorf("holds no tensors (expected a state_dict)")
 	}
 	return out, nil
 }
 
-func readZipFile(f *zip.File) ([]byte, error) {
+func freeNamed(ts []Named) {
+	for _, nt := range ts {
+		nt.Tensor.Free()
+	}
+}
+
+// readZipEntry reads a whole zip entry. It checks first that the size the
+// entry declares is one the archive can hold, so that a lying header costs
+// no allocation; reading to the end checks the size and the CRC.
+func readZipEntry(f *zip.File, archiveSize int64) ([]byte, error) {
+	limit := f.CompressedSize64
+	if f.Method != zip.Store {
+		limit *= maxDeflateRatio
+	}
+	if f.CompressedSize64 > uint64(archiveSize) || f.UncompressedSize64 > limit {
+		return nil, fmt.Errorf("zip entry %s claims %d bytes, more than its %d bytes in a %d-byte archive can hold",
+			f.Name, f.UncompressedSize64, f.CompressedSize64, archiveSize)
+	}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("zip entry %s: %w", f.Name, err)
 	}
 	defer rc.Close()
-	return io.ReadAll(rc)
+	b := make([]byte, f.UncompressedSize64)
+	if _, err := io.ReadFull(rc, b); err != nil {
+		return nil, fmt.Errorf("zip entry %s: %w", f.Name, err)
+	}
+	var more [1]byte
+	if n, err := rc.Read(more[:]); n > 0 || err == nil {
+		return nil, fmt.Errorf("zip entry %s: more data than the %d bytes it declares", f.Name, len(b))
+	} else if err != io.EOF {
+		return nil, fmt.Errorf("zip entry %s: %w", f.Name, err)
+	}
+	return b, nil
 }
 
 // pthDict keeps insertion order, as OrderedDict and Python dicts do.
@@ -121,15 +196,15 @@ type pthTensor struct {
 	stride  []int64
 }
 
-type pickleMark struct{}
-
 type unpickler struct {
-	r        *bytes.Reader
+	data     []byte // the pickle
+	pos      int    // the next opcode's offset in data
 	stack    []any
-	marks    []int
-	memo     map[int]any
+	marks    []int // the stack's length at each open MARK
+	memo     map[uint32]any
 	records  map[string]*zip.File
 	storages map[string]*pthStorage
+	size     int64 // the archive's size
 }
 
 var storageDTypes = map[string]DType{
@@ -137,296 +212,370 @@ var storageDTypes = map[string]DType{
 	"LongStorage": Int64, "IntStorage": Int32, "ByteStorage": Uint8, "BoolStorage": Bool,
 }
 
+var errUnderflow = errors.New("pickle: stack underflow")
+
 func (u *unpickler) push(v any) { u.stack = append(u.stack, v) }
 
-func (u *unpickler) pop() (any, error) {
-	if len(u.stack) == 0 {
-		return nil, fmt.Errorf("pickle: stack underflow")
+// floor is the lowest stack index in reach: items below the last MARK are
+// not, as in Python's unpickler.
+func (u *unpickler) floor() int {
+	if len(u.marks) == 0 {
+		return 0
 	}
-	v := u.stack[len(u.stack)-1]
-	u.stack = u.stack[:len(u.stack)-1]
-	return v, nil
+	return u.marks[len(u.marks)-1]
 }
 
-// popMark returns the items pushed since the last MARK.
-func (u *unpickler) popMark() ([]any, error) {
-	if len(u.marks) == 0 {
-		return nil, fmt.Errorf("pickle: no mark")
+// popN pops the top n items, in stack order.
+func (u *unpickler) popN(n int) ([]any, error) {
+	if len(u.stack)-u.floor() < n {
+		return nil, errUnderflow
 	}
-	m := u.marks[len(u.marks)-1]
-	u.marks = u.marks[:len(u.marks)-1]
-	items := append([]any(nil), u.stack[m:]...)
-	u.stack = u.stack[:m]
+	items := append([]any(nil), u.stack[len(u.stack)-n:]...)
+	u.stack = u.stack[:len(u.stack)-n]
 	return items, nil
 }
 
-func (u *unpickler) readN(n int) ([]byte, error) {
-	b := make([]byte, n)
-	if _, err := io.ReadFull(u.r, b); err != nil {
-		return nil, fmt.Errorf("pickle: truncated")
+func (u *unpickler) pop() (any, error) {
+	items, err := u.popN(1)
+	if err != nil {
+		return nil, err
 	}
+	return items[0], nil
+}
+
+func (u *unpickler) top() (any, error) {
+	if len(u.stack) <= u.floor() {
+		return nil, errUnderflow
+	}
+	return u.stack[len(u.stack)-1], nil
+}
+
+// popMark pops the items pushed since the last MARK, and the MARK.
+func (u *unpickler) popMark() ([]any, error) {
+	if len(u.marks) == 0 {
+		return nil, errors.New("pickle: no MARK")
+	}
+	items, err := u.popN(len(u.stack) - u.floor())
+	u.marks = u.marks[:len(u.marks)-1]
+	return items, err
+}
+
+// readN returns the next n bytes, after checking that the pickle holds them.
+func (u *unpickler) readN(n uint64) ([]byte, error) {
+	if n > uint64(len(u.data)-u.pos) {
+		return nil, fmt.Errorf("pickle: truncated: %d bytes wanted at byte %d, %d left", n, u.pos, len(u.data)-u.pos)
+	}
+	b := u.data[u.pos : u.pos+int(n)]
+	u.pos += int(n)
 	return b, nil
 }
 
-func (u *unpickler) readLine() (string, error) {
-	var sb strings.Builder
-	for {
-		c, err := u.r.ReadByte()
-		if err != nil {
-			return "", fmt.Errorf("pickle: truncated")
-		}
-		if c == '\n' {
-			return sb.String(), nil
-		}
-		sb.WriteByte(c)
+// readUint reads an n-byte little-endian unsigned integer.
+func (u *unpickler) readUint(n int) (uint64, error) {
+	b, err := u.readN(uint64(n))
+	if err != nil {
+		return 0, err
 	}
+	var v uint64
+	for i := n - 1; i >= 0; i-- {
+		v = v<<8 | uint64(b[i])
+	}
+	return v, nil
+}
+
+func (u *unpickler) readLine() (string, error) {
+	i := bytes.IndexByte(u.data[u.pos:], '\n')
+	if i < 0 {
+		return "", fmt.Errorf("pickle: truncated: no end of line after byte %d", u.pos)
+	}
+	s := string(u.data[u.pos : u.pos+i])
+	u.pos += i + 1
+	return s, nil
 }
 
 func (u *unpickler) load() (any, error) {
 	for {
-		op, err := u.r.ReadByte()
-		if err != nil {
-			return nil, fmt.Errorf("pickle: truncated (no STOP)")
+		if u.pos == len(u.data) {
+			return nil, errors.New("pickle: truncated (no STOP)")
 		}
-		switch op {
-		case 0x80: // PROTO
-			if _, err := u.readN(1); err != nil {
-				return nil, err
-			}
-		case 0x95: // FRAME
-			if _, err := u.readN(8); err != nil {
-				return nil, err
-			}
-		case '.': // STOP
+		op := u.data[u.pos]
+		u.pos++
+		if err := u.step(op); err == errStop {
 			return u.pop()
-		case '(': // MARK
-			u.marks = append(u.marks, len(u.stack))
-		case 'N':
-			u.push(nil)
-		case 0x88:
-			u.push(true)
-		case 0x89:
-			u.push(false)
-		case 'J', 'K', 'M': // BININT, BININT1, BININT2
-			n := map[byte]int{'J': 4, 'K': 1, 'M': 2}[op]
-			b, err := u.readN(n)
-			if err != nil {
-				return nil, err
-			}
-			switch op {
-			case 'J':
-				u.push(int64(int32(binary.LittleEndian.Uint32(b))))
-			case 'K':
-				u.push(int64(b[0]))
-			default:
-				u.push(int64(binary.LittleEndian.Uint16(b)))
-			}
-		case 0x8a: // LONG1
-			nb, err := u.readN(1)
-			if err != nil {
-				return nil, err
-			}
-			b, err := u.readN(int(nb[0]))
-			if err != nil {
-				return nil, err
-			}
-			u.push(longLE(b))
-		case 'G': // BINFLOAT (big-endian)
-			b, err := u.readN(8)
-			if err != nil {
-				return nil, err
-			}
-			u.push(math.Float64frombits(binary.BigEndian.Uint64(b)))
-		case 'X', 0x8c, 'T', 'U': // BINUNICODE, SHORT_BINUNICODE, BINSTRING, SHORT_BINSTRING
-			var n int
-			if op == 'X' || op == 'T' {
-				b, err := u.readN(4)
-				if err != nil {
-					return nil, err
-				}
-				n = int(binary.LittleEndian.Uint32(b))
-			} else {
-				b, err := u.readN(1)
-				if err != nil {
-					return nil, err
-				}
-				n = int(b[0])
-			}
-			s, err := u.readN(n)
-			if err != nil {
-				return nil, err
-			}
-			u.push(string(s))
-		case 'c': // GLOBAL
-			mod, err := u.readLine()
-			if err != nil {
-				return nil, err
-			}
-			name, err := u.readLine()
-			if err != nil {
-				return nil, err
-			}
-			u.push(pthGlobal{mod, name})
-		case 0x93: // STACK_GLOBAL
-			name, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			mod, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			ms, _ := mod.(string)
-			ns, _ := name.(string)
-			u.push(pthGlobal{ms, ns})
-		case 'q', 'r': // BINPUT, LONG_BINPUT
-			var idx int
-			if op == 'q' {
-				b, err := u.readN(1)
-				if err != nil {
-					return nil, err
-				}
-				idx = int(b[0])
-			} else {
-				b, err := u.readN(4)
-				if err != nil {
-					return nil, err
-				}
-				idx = int(binary.LittleEndian.Uint32(b))
-			}
-			if len(u.stack) == 0 {
-				return nil, fmt.Errorf("pickle: PUT on an empty stack")
-			}
-			u.memo[idx] = u.stack[len(u.stack)-1]
-		case 0x94: // MEMOIZE
-			if len(u.stack) == 0 {
-				return nil, fmt.Errorf("pickle: MEMOIZE on an empty stack")
-			}
-			u.memo[len(u.memo)] = u.stack[len(u.stack)-1]
-		case 'h', 'j': // BINGET, LONG_BINGET
-			var idx int
-			if op == 'h' {
-				b, err := u.readN(1)
-				if err != nil {
-					return nil, err
-				}
-				idx = int(b[0])
-			} else {
-				b, err := u.readN(4)
-				if err != nil {
-					return nil, err
-				}
-				idx = int(binary.LittleEndian.Uint32(b))
-			}
-			v, ok := u.memo[idx]
-			if !ok {
-				return nil, fmt.Errorf("pickle: memo %d missing", idx)
-			}
-			u.push(v)
-		case ')':
-			u.push([]any{})
-		case 't':
-			items, err := u.popMark()
-			if err != nil {
-				return nil, err
-			}
-			u.push(items)
-		case 0x85, 0x86, 0x87: // TUPLE1..3
-			n := int(op - 0x84)
-			if len(u.stack) < n {
-				return nil, fmt.Errorf("pickle: stack underflow")
-			}
-			items := append([]any(nil), u.stack[len(u.stack)-n:]...)
-			u.stack = u.stack[:len(u.stack)-n]
-			u.push(items)
-		case '}':
-			u.push(&pthDict{vals: map[any]any{}})
-		case ']':
-			u.push(&[]any{})
-		case 'a', 'e': // APPEND, APPENDS
-			var items []any
-			if op == 'a' {
-				v, err := u.pop()
-				if err != nil {
-					return nil, err
-				}
-				items = []any{v}
-			} else if items, err = u.popMark(); err != nil {
-				return nil, err
-			}
-			if l, ok := u.stack[len(u.stack)-1].(*[]any); ok {
-				*l = append(*l, items...)
-			}
-		case 's', 'u': // SETITEM, SETITEMS
-			var items []any
-			if op == 's' {
-				v, err := u.pop()
-				if err != nil {
-					return nil, err
-				}
-				k, err := u.pop()
-				if err != nil {
-					return nil, err
-				}
-				items = []any{k, v}
-			} else if items, err = u.popMark(); err != nil {
-				return nil, err
-			}
-			if len(u.stack) == 0 {
-				return nil, fmt.Errorf("pickle: SETITEM without a dict")
-			}
-			d, ok := u.stack[len(u.stack)-1].(*pthDict)
-			if !ok {
-				return nil, fmt.Errorf("pickle: SETITEM on %T", u.stack[len(u.stack)-1])
-			}
-			for i := 0; i+1 < len(items); i += 2 {
-				d.set(hashable(items[i]), items[i+1])
-			}
-		case 'Q': // BINPERSID
-			pid, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			st, err := u.persistent(pid)
-			if err != nil {
-				return nil, err
-			}
-			u.push(st)
-		case 'R', 0x81: // REDUCE, NEWOBJ
-			args, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			fn, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			v, err := u.call(fn, args)
-			if err != nil {
-				return nil, err
-			}
-			u.push(v)
-		case 'b': // BUILD: object state (OrderedDict's _metadata); ignored
-			if _, err := u.pop(); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, fmt.Errorf("pickle: unsupported opcode 0x%02x at byte %d (not a plain state_dict?)", op, int(u.r.Size())-u.r.Len()-1)
+		} else if err != nil {
+			return nil, err
 		}
 	}
 }
 
-// hashable turns a tuple key into a string so it can index a Go map.
+var errStop = errors.New("STOP")
+
+// step runs one opcode.
+func (u *unpickler) step(op byte) error {
+	switch op {
+	case 0x80: // PROTO
+		_, err := u.readN(1)
+		return err
+	case 0x95: // FRAME
+		_, err := u.readN(8)
+		return err
+	case '.': // STOP
+		return errStop
+	case '(': // MARK
+		u.marks = append(u.marks, len(u.stack))
+	case 'N':
+		u.push(nil)
+	case 0x88:
+		u.push(true)
+	case 0x89:
+		u.push(false)
+	case 'J', 'K', 'M': // BININT, BININT1, BININT2
+		v, err := u.readUint(map[byte]int{'J': 4, 'K': 1, 'M': 2}[op])
+		if err != nil {
+			return err
+		}
+		if op == 'J' {
+			u.push(int64(int32(uint32(v))))
+		} else {
+			u.push(int64(v))
+		}
+	case 0x8a: // LONG1
+		n, err := u.readUint(1)
+		if err != nil {
+			return err
+		}
+		b, err := u.readN(n)
+		if err != nil {
+			return err
+		}
+		v, ok := longLE(b)
+		if !ok {
+			return fmt.Errorf("pickle: integer of %d bytes at byte %d does not fit 64 bits", n, u.pos)
+		}
+		u.push(v)
+	case 'G': // BINFLOAT (big-endian)
+		b, err := u.readN(8)
+		if err != nil {
+			return err
+		}
+		u.push(math.Float64frombits(binary.BigEndian.Uint64(b)))
+	case 'X', 'T', 0x8c, 'U': // BINUNICODE, BINSTRING, SHORT_BINUNICODE, SHORT_BINSTRING
+		width := 1
+		if op == 'X' || op == 'T' {
+			width = 4
+		}
+		n, err := u.readUint(width)
+		if err != nil {
+			return err
+		}
+		s, err := u.readN(n)
+		if err != nil {
+			return err
+		}
+		u.push(string(s))
+	case 'c': // GLOBAL
+		mod, err := u.readLine()
+		if err != nil {
+			return err
+		}
+		name, err := u.readLine()
+		if err != nil {
+			return err
+		}
+		u.push(pthGlobal{mod, name})
+	case 0x93: // STACK_GLOBAL
+		items, err := u.popN(2)
+		if err != nil {
+			return err
+		}
+		mod, ok1 := items[0].(string)
+		name, ok2 := items[1].(string)
+		if !ok1 || !ok2 {
+			return fmt.Errorf("pickle: STACK_GLOBAL of %s", describe(items, 0))
+		}
+		u.push(pthGlobal{mod, name})
+	case 'q', 'r', 0x94: // BINPUT, LONG_BINPUT, MEMOIZE
+		idx := uint64(len(u.memo))
+		var err error
+		if op == 'q' {
+			idx, err = u.readUint(1)
+		} else if op == 'r' {
+			idx, err = u.readUint(4)
+		}
+		if err != nil {
+			return err
+		}
+		v, err := u.top()
+		if err != nil {
+			return err
+		}
+		u.memo[uint32(idx)] = v
+	case 'h', 'j': // BINGET, LONG_BINGET
+		width := 1
+		if op == 'j' {
+			width = 4
+		}
+		idx, err := u.readUint(width)
+		if err != nil {
+			return err
+		}
+		v, ok := u.memo[uint32(idx)]
+		if !ok {
+			return fmt.Errorf("pickle: memo %d missing", idx)
+		}
+		u.push(v)
+	case ')':
+		u.push([]any{})
+	case 't', 0x85, 0x86, 0x87: // TUPLE, TUPLE1..3
+		var items []any
+		var err error
+		if op == 't' {
+			items, err = u.popMark()
+		} else {
+			items, err = u.popN(int(op - 0x84))
+		}
+		if err != nil {
+			return err
+		}
+		u.push(items)
+	case '}':
+		u.push(&pthDict{vals: map[any]any{}})
+	case ']':
+		u.push(&[]any{})
+	case 'a', 'e': // APPEND, APPENDS
+		var items []any
+		var err error
+		if op == 'a' {
+			items, err = u.popN(1)
+		} else {
+			items, err = u.popMark()
+		}
+		if err != nil {
+			return err
+		}
+		target, err := u.top()
+		if err != nil {
+			return err
+		}
+		if l, ok := target.(*[]any); ok {
+			*l = append(*l, items...)
+		}
+	case 's', 'u': // SETITEM, SETITEMS
+		var items []any
+		var err error
+		if op == 's' {
+			items, err = u.popN(2)
+		} else {
+			items, err = u.popMark()
+		}
+		if err != nil {
+			return err
+		}
+		target, err := u.top()
+		if err != nil {
+			return err
+		}
+		d, ok := target.(*pthDict)
+		if !ok {
+			return fmt.Errorf("pickle: SETITEM on %s", describe(target, 0))
+		}
+		if len(items)%2 != 0 {
+			return fmt.Errorf("pickle: SETITEMS with an odd number of items")
+		}
+		for i := 0; i < len(items); i += 2 {
+			d.set(hashable(items[i]), items[i+1])
+		}
+	case 'Q': // BINPERSID
+		pid, err := u.pop()
+		if err != nil {
+			return err
+		}
+		st, err := u.persistent(pid)
+		if err != nil {
+			return err
+		}
+		u.push(st)
+	case 'R', 0x81: // REDUCE, NEWOBJ
+		items, err := u.popN(2)
+		if err != nil {
+			return err
+		}
+		v, err := u.call(items[0], items[1])
+		if err != nil {
+			return err
+		}
+		u.push(v)
+	case 'b': // BUILD: object state (OrderedDict's _metadata); ignored
+		if _, err := u.popN(1); err != nil {
+			return err
+		}
+		_, err := u.top()
+		return err
+	default:
+		return fmt.Errorf("pickle: unsupported opcode 0x%02x at byte %d (not a plain state_dict?)", op, u.pos-1)
+	}
+	return nil
+}
+
+// tupleKey stands for a tuple used as a dict key: a Go map cannot hash
+// the tuple, and only string keys name tensors.
+type tupleKey string
+
+// hashable turns a tuple key into a tupleKey so it can index a Go map.
 func hashable(k any) any {
 	if t, ok := k.([]any); ok {
-		return fmt.Sprint(t...)
+		return tupleKey(describe(t, 0))
 	}
 	return k
 }
 
-func longLE(b []byte) int64 {
+// describe renders a pickled value for a message, to a bounded depth and length.
+func describe(v any, depth int) string {
+	switch x := v.(type) {
+	case []any:
+		if depth == 3 {
+			return "(...)"
+		}
+		var parts []string
+		for i, e := range x {
+			if i == 6 {
+				parts = append(parts, "...")
+				break
+			}
+			parts = append(parts, describe(e, depth+1))
+		}
+		return "(" + strings.Join(parts, ", ") + ")"
+	case string:
+		return strconv.Quote(clip(x))
+	case pthGlobal:
+		return x.String()
+	case nil:
+		return "None"
+	case *pthDict:
+		return "dict"
+	case *[]any:
+		return "list"
+	case *pthStorage:
+		return "storage"
+	case *pthTensor:
+		return "tensor"
+	}
+	return fmt.Sprint(v)
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}
+
+func (g pthGlobal) String() string { return strconv.Quote(clip(g.module + "." + g.name)) }
+
+// longLE decodes LONG1's little-endian two's complement integer.
+func longLE(b []byte) (int64, bool) {
 	if len(b) == 0 {
-		return 0
+		return 0, true
 	}
 	be := make([]byte, len(b))
 	for i := range b {
@@ -436,30 +585,39 @@ func longLE(b []byte) int64 {
 	if b[len(b)-1]&0x80 != 0 {
 		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
 	}
-	return n.Int64()
+	return n.Int64(), n.IsInt64()
 }
 
+// persistent loads the storage a persistent id ("storage", type, key,
+// location, numel) names.
 func (u *unpickler) persistent(pid any) (*pthStorage, error) {
 	t, ok := pid.([]any)
-	if !ok || len(t) < 5 || t[0] != "storage" {
-		return nil, fmt.Errorf("pickle: unsupported persistent id %v", pid)
+	if !ok || len(t) != 5 || t[0] != "storage" {
+		return nil, fmt.Errorf("pickle: unsupported persistent id %s", describe(pid, 0))
 	}
 	g, ok := t[1].(pthGlobal)
 	dt, known := storageDTypes[g.name]
-	if !ok || !known {
-		return nil, fmt.Errorf("unsupported storage type %v", t[1])
+	key, ok2 := t[2].(string)
+	numel, ok3 := t[4].(int64)
+	if !ok || !known || g.module != "torch" {
+		return nil, fmt.Errorf("unsupported storage type %s", describe(t[1], 0))
 	}
-	key, _ := t[2].(string)
+	if !ok2 || !ok3 || numel < 0 {
+		return nil, fmt.Errorf("pickle: malformed persistent id %s", describe(pid, 0))
+	}
 	if st, ok := u.storages[key]; ok {
 		return st, nil
 	}
 	f, ok := u.records[key]
 	if !ok {
-		return nil, fmt.Errorf("storage record data/%s missing from the archive", key)
+		return nil, fmt.Errorf("storage record data/%s missing from the archive", clip(key))
 	}
-	data, err := readZipFile(f)
+	data, err := readZipEntry(f, u.size)
 	if err != nil {
-		return nil, fmt.Errorf("storage data/%s: %v", key, err)
+		return nil, fmt.Errorf("storage data/%s: %w", clip(key), err)
+	}
+	if es := int64(dt.Size()); numel > int64(len(data))/es || numel*es != int64(len(data)) {
+		return nil, fmt.Errorf("storage data/%s holds %d bytes, not the %d elements of %s the pickle says", clip(key), len(data), numel, dt)
 	}
 	st := &pthStorage{dtype: dt, key: key, data: data}
 	u.storages[key] = st
@@ -482,59 +640,106 @@ func ints(v any) ([]int64, bool) {
 	return out, true
 }
 
-// call evaluates the few callables a state_dict pickle uses.
+// call evaluates the few callables a state_dict pickle uses, and refuses
+// every other: nothing in the file is ever run.
 func (u *unpickler) call(fn, args any) (any, error) {
 	g, ok := fn.(pthGlobal)
 	if !ok {
-		return nil, fmt.Errorf("pickle: call of %T", fn)
+		return nil, fmt.Errorf("pickle: call of %s", describe(fn, 0))
 	}
-	a, _ := args.([]any)
+	a, ok := args.([]any)
+	if !ok {
+		return nil, fmt.Errorf("pickle: %s called with %s, not a tuple", g, describe(args, 0))
+	}
 	switch g.module + "." + g.name {
 	case "collections.OrderedDict", "builtins.dict":
 		return &pthDict{vals: map[any]any{}}, nil
 	case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor":
 		if len(a) < 4 {
-			return nil, fmt.Errorf("pickle: %s with %d arguments", g.name, len(a))
+			return nil, fmt.Errorf("pickle: %s with %d arguments", g, len(a))
 		}
 		st, ok1 := a[0].(*pthStorage)
 		off, ok2 := a[1].(int64)
 		size, ok3 := ints(a[2])
 		stride, ok4 := ints(a[3])
 		if !ok1 || !ok2 || !ok3 || !ok4 {
-			return nil, fmt.Errorf("pickle: malformed %s arguments", g.name)
+			return nil, fmt.Errorf("pickle: malformed %s arguments %s", g, describe(a, 0))
 		}
 		return &pthTensor{storage: st, offset: off, size: size, stride: stride}, nil
 	case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
 		if len(a) < 1 {
-			return nil, fmt.Errorf("pickle: %s without data", g.name)
+			return nil, fmt.Errorf("pickle: %s without data", g)
 		}
 		return a[0], nil
 	}
-	return nil, fmt.Errorf("unsupported object %s.%s in the pickle (gogan imports state dicts of tensors only)", g.module, g.name)
+	return nil, fmt.Errorf("refusing to call %s from the pickle: gogan imports state dicts of tensors only and runs no pickled code", g)
 }
 
-// materialise copies the (possibly strided) view out of its storage.
-func (p *pthTensor) materialise() (*Tensor, error) {
+// materialise copies the (possibly strided) view out of its storage, after
+// checking that the view lies inside the storage and that its bytes fit
+// what is left of budget.
+func (p *pthTensor) materialise(budget *int64) (*Tensor, error) {
+	if len(p.stride) != len(p.size) {
+		return nil, fmt.Errorf("%d strides %v for the %d dimensions of shape %v", len(p.stride), p.stride, len(p.size), p.size)
+	}
 	es := int64(p.storage.dtype.Size())
-	n := numel(p.size)
-	out := make([]byte, n*es)
-	idx := make([]int64, len(p.size))
+	n := int64(1)
+	for d, s := range p.size {
+		if s < 0 || p.stride[d] < 0 {
+			return nil, fmt.Errorf("negative size or stride: shape %v, strides %v", p.size, p.stride)
+		}
+		if s != 0 && n > math.MaxInt64/es/s {
+			return nil, fmt.Errorf("shape %v has too many elements", p.size)
+		}
+		n *= s
+	}
+	if n*es > *budget {
+		return nil, fmt.Errorf("shape %v needs %d bytes, more than is left of 4 times the file's size (views that repeat their storage?)", p.size, n*es)
+	}
+	*budget -= n * es
 	avail := int64(len(p.storage.data)) / es
-	for i := int64(0); i < n; i++ {
-		pos := p.offset
-		for d := range idx {
-			pos += idx[d] * p.stride[d]
+	// The view reaches storage indices offset ... offset + sum((size-1)*stride).
+	last := p.offset
+	if n > 0 {
+		if p.offset < 0 || p.offset >= avail {
+			return nil, fmt.Errorf("storage offset %d outside storage %s of %d elements", p.offset, clip(p.storage.key), avail)
 		}
-		if pos < 0 || pos >= avail {
-			return nil, fmt.Errorf("element %d at storage index %d outside storage %s of %d elements", i, pos, p.storage.key, avail)
-		}
-		copy(out[i*es:(i+1)*es], p.storage.data[pos*es:(pos+1)*es])
-		for d := len(idx) - 1; d >= 0; d-- {
-			idx[d]++
-			if idx[d] < p.size[d] {
-				break
+		for d, s := range p.size {
+			if st := p.stride[d]; st != 0 && s-1 > (avail-1-last)/st {
+				return nil, fmt.Errorf("shape %v, strides %v at offset %d reach past the %d elements of storage %s", p.size, p.stride, p.offset, avail, clip(p.storage.key))
 			}
-			idx[d] = 0
+			last += (s - 1) * p.stride[d]
+		}
+	}
+	// The trailing dimensions laid out contiguously make one block, the
+	// view a sequence of blocks: the whole range of a contiguous view, rows
+	// of a transposed or expanded one, or single elements.
+	inner, block := len(p.size), int64(1)
+	for inner > 0 && (p.size[inner-1] == 1 || p.stride[inner-1] == block) {
+		inner--
+		block *= p.size[inner]
+	}
+	var out []byte // nil for an empty tensor
+	switch {
+	case n == 0:
+	case inner == 0:
+		out = p.storage.data[p.offset*es : (p.offset+n)*es]
+	default:
+		out = make([]byte, n*es)
+		idx := make([]int64, inner)
+		for i := int64(0); i < n; i += block {
+			pos := p.offset
+			for d, k := range idx {
+				pos += k * p.stride[d]
+			}
+			copy(out[i*es:(i+block)*es], p.storage.data[pos*es:(pos+block)*es])
+			for d := inner - 1; d >= 0; d-- {
+				idx[d]++
+				if idx[d] < p.size[d] {
+					break
+				}
+				idx[d] = 0
+			}
 		}
 	}
 	var t *Tensor

@@ -1,10 +1,17 @@
 package torch
 
 import (
+	"archive/zip"
 	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash/crc32"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,8 +82,10 @@ safetensors_torch.save(d + "/want.safetensors", {k: v.detach().contiguous() for 
 			t.Errorf("missing %s", w.Name)
 			continue
 		}
-		if g.DType() != w.Tensor.DType() || !bytes.Equal(g.Bytes(), w.Tensor.Bytes()) || len(g.Shape()) != len(w.Tensor.Shape()) {
-			t.Errorf("%s: got %v, want %v", w.Name, g, w.Tensor)
+		if g.DType() != w.Tensor.DType() || !slices.Equal(g.Shape(), w.Tensor.Shape()) {
+			t.Errorf("%s: %s %v, want %s %v", w.Name, g.DType(), g.Shape(), w.Tensor.DType(), w.Tensor.Shape())
+		} else if !bytes.Equal(g.Bytes(), w.Tensor.Bytes()) {
+			t.Errorf("%s: values differ from PyTorch's", w.Name)
 		}
 	}
 	if got[0].Name != "main.0.weight" || got[len(got)-1].Name != "param" {
@@ -105,5 +114,311 @@ safetensors_torch.save(d + "/want.safetensors", {k: v.detach().contiguous() for 
 func freeAll(ts []Named) {
 	for _, nt := range ts {
 		nt.Tensor.Free()
+	}
+}
+
+// pickler assembles protocol-2 pickles by hand, for inputs that torch.save
+// never writes.
+type pickler struct{ bytes.Buffer }
+
+func (p *pickler) ops(b ...byte) *pickler { p.Write(b); return p }
+
+func (p *pickler) str(s string) *pickler {
+	p.WriteByte('X')
+	binary.Write(p, binary.LittleEndian, uint32(len(s)))
+	p.WriteString(s)
+	return p
+}
+
+func (p *pickler) int(n int64) *pickler {
+	if n == int64(int32(n)) {
+		p.WriteByte('J')
+		binary.Write(p, binary.LittleEndian, int32(n))
+	} else {
+		p.ops(0x8a, 8) // LONG1
+		binary.Write(p, binary.LittleEndian, n)
+	}
+	return p
+}
+
+func (p *pickler) global(mod, name string) *pickler {
+	fmt.Fprintf(p, "c%s\n%s\n", mod, name)
+	return p
+}
+
+func (p *pickler) tuple(ns ...int64) *pickler {
+	p.WriteByte('(')
+	for _, n := range ns {
+		p.int(n)
+	}
+	p.WriteByte('t')
+	return p
+}
+
+// tensorSpec is what a pickle says of one tensor: its storage's type and
+// element count (the storage is record data/0), and the view's offset, size
+// and strides.
+type tensorSpec struct {
+	storage      string
+	numel        int64
+	offset       int64
+	size, stride []int64
+}
+
+// statePickle is the pickle torch.save writes for OrderedDict({name: tensor}).
+func statePickle(name string, ts tensorSpec) []byte {
+	p := new(pickler)
+	p.ops(0x80, 2).global("collections", "OrderedDict").ops(')', 'R')
+	p.str(name).global("torch._utils", "_rebuild_tensor_v2").ops('(', '(')
+	p.str("storage").global("torch", ts.storage).str("0").str("cpu").int(ts.numel).ops('t', 'Q')
+	p.int(ts.offset).tuple(ts.size...).tuple(ts.stride...).ops(0x89)
+	p.global("collections", "OrderedDict").ops(')', 'R', 't', 'R', 's', '.')
+	return p.Bytes()
+}
+
+// zipPTH is a torch.save archive holding pkl as data.pkl and each record as
+// data/<key>.
+func zipPTH(pkl []byte, records map[string][]byte) []byte {
+	var b bytes.Buffer
+	w := zip.NewWriter(&b)
+	add := func(name string, data []byte) {
+		f, err := w.CreateHeader(&zip.FileHeader{Name: "archive/" + name, Method: zip.Store})
+		if err != nil {
+			panic(err)
+		}
+		f.Write(data)
+	}
+	add("data.pkl", pkl)
+	for _, k := range slices.Sorted(maps.Keys(records)) {
+		add("data/"+k, records[k])
+	}
+	add("version", []byte("3\n"))
+	if err := w.Close(); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+// loadPTHBytes reads an archive held in memory as LoadPTH reads a file.
+func loadPTHBytes(name string, b []byte) ([]Named, error) {
+	return loadPTH(name, bytes.NewReader(b), int64(len(b)))
+}
+
+// badPTH is a hostile or corrupt archive and what its error must say.
+type badPTH struct {
+	name string
+	file []byte
+	want string
+}
+
+// badPTHs are the known bad archives, for TestLoadPTHBadInput and as seeds
+// of FuzzLoadPTH.
+func badPTHs() []badPTH {
+	f32 := make([]byte, 24) // a storage of 6 float32
+	spec := func(offset int64, size, stride []int64) tensorSpec {
+		return tensorSpec{"FloatStorage", 6, offset, size, stride}
+	}
+	one := func(pkl []byte) []byte { return zipPTH(pkl, map[string][]byte{"0": f32}) }
+	// Each level of the chain is a dict whose two keys hold the next level:
+	// 2^30 paths to walk.
+	chain := new(pickler)
+	chain.ops(0x80, 2, '}', 'q', 0)
+	for i := byte(1); i <= 30; i++ {
+		chain.ops('}').str("a").ops('h', i-1, 's').str("b").ops('h', i-1, 's', 'q', i)
+	}
+	chain.ops('.')
+	// storedPickle is an archive whose data.pkl declares the given size and CRC.
+	pkl := statePickle("w", spec(0, []int64{6}, []int64{1}))
+	storedPickle := func(size uint64, crc uint32) []byte {
+		var b bytes.Buffer
+		w := zip.NewWriter(&b)
+		f, _ := w.CreateRaw(&zip.FileHeader{Name: "archive/data.pkl", Method: zip.Store,
+			CompressedSize64: uint64(len(pkl)), UncompressedSize64: size, CRC32: crc})
+		f.Write(pkl)
+		w.Close()
+		return b.Bytes()
+	}
+	noPickle := func() []byte {
+		var b bytes.Buffer
+		w := zip.NewWriter(&b)
+		w.Create("archive/version")
+		w.Close()
+		return b.Bytes()
+	}
+	return []badPTH{
+		{"negative size", one(statePickle("w", spec(0, []int64{-2, 3}, []int64{3, 1}))), "negative size"},
+		{"negative stride", one(statePickle("w", spec(5, []int64{2}, []int64{-1}))), "negative size or stride"},
+		{"fewer strides than sizes", one(statePickle("w", spec(0, []int64{2, 3}, []int64{3}))), "1 strides [3] for the 2 dimensions"},
+		{"size product overflows", one(statePickle("w", spec(0, []int64{1 << 32, 1 << 32}, []int64{0, 0}))), "too many elements"},
+		{"expanded view of a terabyte", one(statePickle("w", spec(0, []int64{1 << 20, 1 << 20}, []int64{0, 0}))), "more than is left"},
+		{"negative offset", one(statePickle("w", spec(-1, []int64{2}, []int64{1}))), "storage offset -1 outside"},
+		{"offset past the storage", one(statePickle("w", spec(6, []int64{1}, []int64{1}))), "storage offset 6 outside"},
+		{"view past the storage", one(statePickle("w", spec(0, []int64{2, 3}, []int64{4, 1}))), "reach past the 6 elements"},
+		{"stride overflows", one(statePickle("w", spec(0, []int64{3}, []int64{1 << 62}))), "reach past"},
+		{"storage shorter than its numel", one(statePickle("w", tensorSpec{"FloatStorage", 7, 0, []int64{6}, []int64{1}})), "holds 24 bytes, not the 7 elements"},
+		{"negative storage numel", one(statePickle("w", tensorSpec{"FloatStorage", -1, 0, []int64{0}, []int64{1}})), "malformed persistent id"},
+		{"unknown storage type", one(statePickle("w", tensorSpec{"ComplexFloatStorage", 3, 0, []int64{3}, []int64{1}})), "unsupported storage type"},
+		{"missing storage record", zipPTH(statePickle("w", spec(0, []int64{6}, []int64{1})), nil), "data/0 missing"},
+		{"zip entry claims a terabyte", storedPickle(1<<40, crc32.ChecksumIEEE(pkl)), "claims 1099511627776 bytes"},
+		{"zip entry with a wrong CRC", storedPickle(uint64(len(pkl)), 1), "checksum"},
+		{"string longer than the pickle", one([]byte{0x80, 2, 'X', 0xff, 0xff, 0xff, 0xff}), "truncated: 4294967295 bytes wanted"},
+		{"APPEND with nothing to append to", one([]byte{0x80, 2, 'N', 'a', '.'}), "underflow"},
+		{"TUPLE1 reaching below MARK", one([]byte{0x80, 2, 'N', '(', 0x85, '.'}), "underflow"},
+		{"SETITEMS with an odd count", one([]byte{0x80, 2, '}', '(', 'N', 'u', '.'}), "odd number"},
+		{"integer wider than 64 bits", one([]byte{0x80, 2, 0x8a, 9, 0, 0, 0, 0, 0, 0, 0, 0, 1, '.'}), "does not fit 64 bits"},
+		{"no STOP", one([]byte{0x80, 2, 'N'}), "no STOP"},
+		{"dict inside itself", one(new(pickler).ops(0x80, 2, '}', 'q', 0).str("a").ops('h', 0, 's', '.').Bytes()), "nested more than 64 deep"},
+		{"one dict referenced 2^30 times", one(chain.Bytes()), "more than 65536 dict entries"},
+		{"not a zip", []byte("\x80\x02}."), "not a PyTorch zip"},
+		{"empty file", nil, "not a PyTorch zip"},
+		{"no data.pkl", noPickle(), "no data.pkl"},
+	}
+}
+
+// TestLoadPTHBadInput: a hostile or corrupt archive is an error that names
+// the file and the fault, never a panic or an allocation that the file
+// cannot back.
+func TestLoadPTHBadInput(t *testing.T) {
+	for _, c := range badPTHs() {
+		got, err := loadPTHBytes("bad.pth", c.file)
+		if err == nil {
+			freeAll(got)
+			t.Errorf("%s: accepted", c.name)
+			continue
+		}
+		if msg := err.Error(); !strings.HasPrefix(msg, "bad.pth: ") || !strings.Contains(msg, c.want) {
+			t.Errorf("%s: error %q should name the file and say %q", c.name, msg, c.want)
+		}
+	}
+}
+
+// TestLoadPTHRefusesCode: pickles that would run code (os.system, eval,
+// subprocess.Popen, reached through GLOBAL or STACK_GLOBAL and called with
+// REDUCE or NEWOBJ, on their own or as a tensor's argument) are refused with
+// an error naming the callable, and nothing runs.
+func TestLoadPTHRefusesCode(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "ran")
+	sh := "touch " + marker
+	proto4 := func(mod, name string) *pickler { // STACK_GLOBAL
+		p := new(pickler)
+		return p.ops(0x80, 4, '}').str("w").str(mod).str(name).ops(0x93)
+	}
+	cases := map[string][]byte{
+		"os.system":           new(pickler).ops(0x80, 2, '}').str("w").global("os", "system").str(sh).ops(0x85, 'R', 's', '.').Bytes(),
+		"posix.system":        proto4("posix", "system").str(sh).ops(0x85, 'R', 's', '.').Bytes(),
+		"builtins.eval":       proto4("builtins", "eval").str("__import__('os').system('"+sh+"')").ops(0x85, 'R', 's', '.').Bytes(),
+		"subprocess.Popen":    new(pickler).ops(0x80, 2, '}').str("w").global("subprocess", "Popen").ops(']').str("touch").ops('a').str(marker).ops('a', 0x85, 0x81, 's', '.').Bytes(),
+		"builtins.exec":       new(pickler).ops(0x80, 2, '}').str("w").global("torch._utils", "_rebuild_tensor_v2").global("builtins", "exec").str("import os; os.system('"+sh+"')").ops(0x85, 'R', 0x85, 'R', 's', '.').Bytes(),
+		"unsupported opcode":  []byte("(ios\nsystem\nS'" + sh + "'\ntR."), // INST, protocol 0
+		"torch.load.__call__": proto4("torch", "load").str(marker).ops(0x85, 'R', 's', '.').Bytes(),
+	}
+	// Python's own pickles of objects whose __reduce__ names the callables.
+	py := torchtest.Python(t)
+	out, err := exec.Command(py, "-c", `
+import os, pickle, subprocess, sys
+m = sys.argv[1]
+for name, fn, args in (("system", os.system, ("touch " + m,)), ("eval", eval, ("__import__('os').system('touch %s')" % m,)),
+                       ("Popen", subprocess.Popen, (["touch", m],))):
+    class Evil:
+        def __reduce__(self): return (fn, args)
+    for proto in (2, 4):
+        print(name, proto, pickle.dumps({"w": Evil()}, protocol=proto).hex())
+`, marker).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		b, err := hex.DecodeString(f[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases["python "+f[0]+" protocol "+f[1]] = b
+	}
+	for name, pkl := range cases {
+		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".pth")
+		if err := os.WriteFile(p, zipPTH(pkl, nil), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := LoadPTH(p)
+		if err == nil {
+			freeAll(got)
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		want := "refusing to call"
+		if name == "unsupported opcode" {
+			want = "unsupported opcode 0x69"
+		}
+		if msg := err.Error(); !strings.Contains(msg, p) || !strings.Contains(msg, want) {
+			t.Errorf("%s: error %q should name the file and say %q", name, msg, want)
+		}
+		t.Logf("%s: %v", name, err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("a pickled command ran")
+	}
+}
+
+// FuzzLoadPTH feeds whole archives to the .pth reader: torch.save's files
+// (testdata/fuzz/FuzzLoadPTH, from testdata/fuzz/make_seeds.py), a
+// hand-made one and the known bad ones.
+func FuzzLoadPTH(f *testing.F) {
+	f.Add(zipPTH(statePickle("w", tensorSpec{"FloatStorage", 6, 0, []int64{2, 3}, []int64{3, 1}}), map[string][]byte{"0": make([]byte, 24)}))
+	for _, c := range badPTHs() {
+		f.Add(c.file)
+	}
+	f.Fuzz(func(t *testing.T, file []byte) {
+		checkPTH(t, file)
+	})
+}
+
+// FuzzPTHPickle feeds pickles to the .pth reader, zipped with one storage
+// record data/0, so that the mutations reach the pickle machine rather than
+// the zip's checksums.
+func FuzzPTHPickle(f *testing.F) {
+	f32 := make([]byte, 24)
+	for _, ts := range []tensorSpec{
+		{"FloatStorage", 6, 0, []int64{2, 3}, []int64{3, 1}},
+		{"FloatStorage", 6, 1, []int64{2, 2}, []int64{1, 3}},
+		{"DoubleStorage", 3, 0, []int64{3}, []int64{1}},
+		{"HalfStorage", 12, 0, []int64{3, 4}, []int64{0, 1}},
+		{"FloatStorage", 6, 0, []int64{-2, 3}, []int64{3, 1}},
+		{"FloatStorage", 6, 0, []int64{2, 3}, []int64{3}},
+		{"FloatStorage", 6, 0, []int64{1 << 32, 1 << 32}, []int64{0, 0}},
+	} {
+		f.Add(statePickle("w", ts), f32)
+	}
+	f.Fuzz(func(t *testing.T, pkl, storage []byte) {
+		checkPTH(t, zipPTH(pkl, map[string][]byte{"0": storage}))
+	})
+}
+
+// checkPTH asserts the reader's contract on one archive: an error names the
+// file and says something, and tensors read are consistent.
+func checkPTH(t *testing.T, file []byte) {
+	got, err := loadPTHBytes("fuzz.pth", file)
+	if err != nil {
+		if msg := err.Error(); !strings.HasPrefix(msg, "fuzz.pth: ") || len(msg) < len("fuzz.pth: ")+8 {
+			t.Fatalf("error %q does not name the file and the fault", msg)
+		}
+		return
+	}
+	defer freeAll(got)
+	if len(got) == 0 {
+		t.Fatal("no tensors and no error")
+	}
+	for _, nt := range got {
+		n := int64(1)
+		for _, s := range nt.Tensor.Shape() {
+			if s < 0 {
+				t.Fatalf("%s: shape %v", nt.Name, nt.Tensor.Shape())
+			}
+			n *= s
+		}
+		if b := nt.Tensor.Bytes(); int64(len(b)) != n*int64(nt.Tensor.DType().Size()) {
+			t.Fatalf("%s: %d bytes for shape %v of %s", nt.Name, len(b), nt.Tensor.Shape(), nt.Tensor.DType())
+		}
 	}
 }

@@ -3,12 +3,15 @@ package torch
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
-	"sort"
+	"slices"
+	"strings"
 )
 
 // Named is a tensor with its state-dict key.
@@ -153,38 +156,65 @@ func ParseSafetensors(data []byte) ([]Named, map[string]string, error) {
 		}
 		items = append(items, item{k, e})
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i].e.DataOffsets[0] < items[j].e.DataOffsets[0] })
+	slices.SortFunc(items, func(x, y item) int { // empty tensors share offsets
+		return cmp.Or(cmp.Compare(x.e.DataOffsets[0], y.e.DataOffsets[0]), cmp.Compare(x.e.DataOffsets[1], y.e.DataOffsets[1]), strings.Compare(x.name, y.name))
+	})
 	byName := make(map[string]DType)
 	for dt, i := range dtypeInfo {
 		byName[i.st] = dt
 	}
 	out := make([]Named, 0, len(items))
-	free := func() {
-		for _, nt := range out {
-			nt.Tensor.Free()
-		}
+	fail := func(format string, args ...any) ([]Named, map[string]string, error) {
+		freeNamed(out)
+		return nil, nil, fmt.Errorf(format, args...)
 	}
+	// The tensors' data must tile the data bytes in order, as the format
+	// says: no gaps, no overlaps, nothing after the last.
+	var end int64
 	for _, it := range items {
 		dt, ok := byName[it.e.DType]
 		if !ok {
-			free()
-			return nil, nil, fmt.Errorf("tensor %s: unsupported dtype %q", it.name, it.e.DType)
+			return fail("tensor %s: unsupported dtype %q", it.name, it.e.DType)
 		}
 		b, e := it.e.DataOffsets[0], it.e.DataOffsets[1]
-		if b < 0 || e < b || e > int64(len(body)) {
-			free()
-			return nil, nil, fmt.Errorf("tensor %s: data offsets [%d, %d] outside the %d data bytes (truncated file?)", it.name, b, e, len(body))
+		if b != end {
+			return fail("tensor %s: data offsets [%d, %d] do not start at the previous tensor's end %d (overlap or gap)", it.name, b, e, end)
 		}
-		if want := numel(it.e.Shape) * int64(dt.Size()); want != e-b {
-			free()
-			return nil, nil, fmt.Errorf("tensor %s: shape %v of %s needs %d bytes, offsets give %d", it.name, it.e.Shape, dt, want, e-b)
+		if e < b || e > int64(len(body)) {
+			return fail("tensor %s: data offsets [%d, %d] outside the %d data bytes (truncated file?)", it.name, b, e, len(body))
+		}
+		end = e
+		n, err := numelOf(it.e.Shape, dt)
+		if err != nil {
+			return fail("tensor %s: %v", it.name, err)
+		}
+		if n*int64(dt.Size()) != e-b {
+			return fail("tensor %s: shape %v of %s needs %d bytes, offsets give %d", it.name, it.e.Shape, dt, n*int64(dt.Size()), e-b)
 		}
 		var t *Tensor
 		if err := Try(func() { t = FromBytes(body[b:e], dt, CPUDevice, it.e.Shape...).Persist() }); err != nil {
-			free()
-			return nil, nil, fmt.Errorf("tensor %s: %w", it.name, err)
+			return fail("tensor %s: %w", it.name, err)
 		}
 		out = append(out, Named{Name: it.name, Tensor: t})
 	}
+	if end != int64(len(body)) {
+		return fail("%d data bytes after the last tensor's end %d (corrupt header?)", int64(len(body))-end, end)
+	}
 	return out, meta, nil
+}
+
+// numelOf is the element count of shape, or an error when a dimension is
+// negative or the byte count of dt's elements would overflow.
+func numelOf(shape []int64, dt DType) (int64, error) {
+	n := int64(1)
+	for _, s := range shape {
+		if s < 0 {
+			return 0, fmt.Errorf("negative dimension in shape %v", shape)
+		}
+		if s != 0 && n > math.MaxInt64/int64(dt.Size())/s {
+			return 0, fmt.Errorf("shape %v has too many elements", shape)
+		}
+		n *= s
+	}
+	return n, nil
 }

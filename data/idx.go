@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // IDXFile is an IDX array of unsigned bytes (the MNIST format).
@@ -17,6 +18,9 @@ type IDXFile struct {
 	Dims []int
 	Data []uint8
 }
+
+// maxIDXBytes bounds the array an IDX header may declare (16 GiB).
+const maxIDXBytes = 1 << 34
 
 // ReadIDX reads an IDX file, gzipped or raw (told apart by the gzip magic, not
 // the name), and checks its magic number, type and length.
@@ -26,6 +30,11 @@ func ReadIDX(path string) (*IDXFile, error) {
 		return nil, &FileError{Path: path, Err: err}
 	}
 	defer f.Close()
+	return readIDX(path, f)
+}
+
+// readIDX reads an IDX file from f; path names it in errors.
+func readIDX(path string, f io.Reader) (*IDXFile, error) {
 	br := bufio.NewReaderSize(f, 1<<20)
 	var r io.Reader = br
 	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
@@ -61,16 +70,15 @@ func ReadIDX(path string) (*IDXFile, error) {
 			return nil, fileErr(path, "truncated IDX header: %v", unexpected(err))
 		}
 		dims[i] = int(binary.BigEndian.Uint32(d[:]))
-		n *= dims[i]
-		if n > 1<<34 {
-			return nil, fileErr(path, "IDX dimensions %v are implausibly large", dims)
+		if dims[i] != 0 && n > maxIDXBytes/dims[i] {
+			return nil, fileErr(path, "IDX dimensions %v are implausibly large", dims[:i+1])
 		}
+		n *= dims[i]
 	}
-	buf := make([]uint8, n)
-	got, err := io.ReadFull(r, buf)
+	buf, err := readExactly(r, n)
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return nil, fileErr(path, "truncated: dimensions %v need %d bytes of data, file has %d", dims, n, got)
+			return nil, fileErr(path, "truncated: dimensions %v need %d bytes of data, file has %d", dims, n, len(buf))
 		}
 		return nil, fileErr(path, "reading IDX data: %v", err)
 	}
@@ -81,6 +89,23 @@ func ReadIDX(path string) (*IDXFile, error) {
 		return nil, fileErr(path, "%d bytes of data after the %v array", extra, dims)
 	}
 	return &IDXFile{Dims: dims, Data: buf}, nil
+}
+
+// readExactly reads n bytes from r. Its buffer grows as the data arrives,
+// so that a header declaring more than the file holds costs no allocation.
+func readExactly(r io.Reader, n int) ([]byte, error) {
+	buf := make([]byte, 0, min(n, 1<<20))
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(n-len(buf), len(buf)))
+		}
+		m, err := io.ReadFull(r, buf[len(buf):min(n, cap(buf))])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 func unexpected(err error) error {

@@ -28,6 +28,33 @@ type Image struct {
 	Pix     []uint8
 }
 
+// Limits on the pixels of a decoded image: a header can claim any size in a
+// few bytes, and decoders allocate what it claims.
+const (
+	// maxImagePixels is PIL's Image.MAX_IMAGE_PIXELS, above which PIL warns
+	// of a decompression bomb (about 0.25 GiB of RGB).
+	maxImagePixels = 89478485
+	// Above minBombPixels (2048 x 2048), an image must have a byte of file
+	// per maxPixelsPerByte pixels; no PNG, GIF or baseline JPEG packs more.
+	minBombPixels    = 1 << 22
+	maxPixelsPerByte = 1 << 14
+)
+
+// maxPixels is how many pixels a file of n bytes may decode to.
+func maxPixels(n int) int64 {
+	return min(maxImagePixels, max(minBombPixels, int64(n)*maxPixelsPerByte))
+}
+
+// checkPixels refuses a w x h image held in n bytes when it has more than
+// maxPixels(n) pixels.
+func checkPixels(path string, w, h, n int) error {
+	if p := int64(w) * int64(h); p > maxPixels(n) {
+		return fileErr(path, "image of %dx%d pixels in %d bytes: more than the %d pixels gogan decodes from it (a corrupt header or a decompression bomb?)",
+			w, h, n, maxPixels(n))
+	}
+	return nil
+}
+
 // NewImage allocates a w x h image with c channels.
 func NewImage(w, h, c int) *Image { return &Image{W: w, H: h, C: c, Pix: make([]uint8, w*h*c)} }
 
@@ -60,6 +87,13 @@ func decodeBytes(path string, b []byte, c int) (*Image, error) {
 	if isJPEG(b) {
 		return decodeJPEG(path, b, c)
 	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return nil, describeDecodeErr(path, b, err)
+	}
+	if err := checkPixels(path, cfg.Width, cfg.Height, len(b)); err != nil {
+		return nil, err
+	}
 	img, _, err := image.Decode(bytes.NewReader(b))
 	if err != nil {
 		return nil, describeDecodeErr(path, b, err)
@@ -90,7 +124,10 @@ func imageHeader(path string) (image.Config, error) {
 		// Go's JPEG reader lacks some codings (arithmetic, 12-bit) that
 		// libjpeg, which decodes JPEGs here, reads.
 		if b, rerr := os.ReadFile(path); rerr == nil && isJPEG(b) {
-			return jpegHeader(path, b)
+			cfg, err = jpegHeader(path, b)
+			if err != nil {
+				return cfg, err
+			}
 		}
 	}
 	if err != nil {
@@ -102,7 +139,7 @@ func imageHeader(path string) (image.Config, error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return cfg, fileErr(path, "image has no pixels (%dx%d)", cfg.Width, cfg.Height)
 	}
-	return cfg, nil
+	return cfg, checkPixels(path, cfg.Width, cfg.Height, int(st.Size()))
 }
 
 // describeDecodeErr turns a decoder's error into one that says what the file

@@ -24,6 +24,20 @@ typedef struct {
 	int truncated;
 } gogan_jerr;
 
+// gogan_max_scans bounds a progressive JPEG's scans: each one passes over the
+// whole image, so thousands in a small file would take minutes (djpeg's
+// -maxscans option stops them the same way).
+enum { gogan_max_scans = 500 };
+
+static void gogan_progress(j_common_ptr c) {
+	j_decompress_ptr d = (j_decompress_ptr)c;
+	if (d->input_scan_number > gogan_max_scans) {
+		gogan_jerr *e = (gogan_jerr *)c->err;
+		snprintf(e->msg, sizeof e->msg, "more than %d progressive scans", gogan_max_scans);
+		longjmp(e->jump, 1);
+	}
+}
+
 static void gogan_jerr_exit(j_common_ptr c) {
 	gogan_jerr *e = (gogan_jerr *)c->err;
 	(*c->err->format_message)(c, e->msg);
@@ -39,9 +53,11 @@ static void gogan_jerr_message(j_common_ptr c, int level) {
 
 // gogan_jpeg_decode decodes src. With header_only it fills only w, h and
 // comps. Otherwise it returns malloc'd pixels: comps 1 (grey), 3 (RGB) or
-// 4 (CMYK, already un-inverted for Adobe files), the caller frees them.
-// On failure it returns NULL with msg set.
+// 4 (CMYK, already un-inverted for Adobe files), the caller frees them; an
+// image of more than max_pixels pixels is refused before any is decoded,
+// with w and h set and msg empty. On failure it returns NULL with msg set.
 static unsigned char *gogan_jpeg_decode(const unsigned char *src, unsigned long n, int header_only,
+                                        unsigned long long max_pixels,
                                         int *w, int *h, int *comps, char *msg, size_t msglen) {
 	struct jpeg_decompress_struct cinfo;
 	gogan_jerr jerr;
@@ -51,6 +67,7 @@ static unsigned char *gogan_jpeg_decode(const unsigned char *src, unsigned long 
 	jerr.pub.error_exit = gogan_jerr_exit;
 	jerr.pub.emit_message = gogan_jerr_message;
 	jerr.truncated = 0;
+	msg[0] = 0;
 	if (setjmp(jerr.jump)) {
 		// An error after the data ran out is the truncation's doing.
 		snprintf(msg, msglen, "%s", jerr.truncated ? "truncated" : jerr.msg);
@@ -59,6 +76,8 @@ static unsigned char *gogan_jpeg_decode(const unsigned char *src, unsigned long 
 		return NULL;
 	}
 	jpeg_create_decompress(&cinfo);
+	struct jpeg_progress_mgr progress = {.progress_monitor = gogan_progress};
+	cinfo.progress = &progress; // after jpeg_create_decompress, which clears cinfo
 	jpeg_mem_src(&cinfo, src, n);
 	jpeg_read_header(&cinfo, TRUE);
 	*w = cinfo.image_width;
@@ -82,6 +101,10 @@ static unsigned char *gogan_jpeg_decode(const unsigned char *src, unsigned long 
 	if (header_only) {
 		jpeg_destroy_decompress(&cinfo);
 		return (unsigned char *)1; // not NULL: success
+	}
+	if ((unsigned long long)cinfo.image_width * cinfo.image_height > max_pixels) {
+		jpeg_destroy_decompress(&cinfo);
+		return NULL;
 	}
 	jpeg_start_decompress(&cinfo);
 	size_t stride = (size_t)cinfo.output_width * cinfo.output_components;
@@ -134,8 +157,12 @@ func jpegErr(path string, msg string) error {
 func decodeJPEG(path string, b []byte, c int) (*Image, error) {
 	var w, h, comps C.int
 	var msg [C.JMSG_LENGTH_MAX]C.char
-	p := C.gogan_jpeg_decode((*C.uchar)(unsafe.Pointer(&b[0])), C.ulong(len(b)), 0, &w, &h, &comps, &msg[0], C.size_t(len(msg)))
+	p := C.gogan_jpeg_decode((*C.uchar)(unsafe.Pointer(&b[0])), C.ulong(len(b)), 0, C.ulonglong(maxPixels(len(b))),
+		&w, &h, &comps, &msg[0], C.size_t(len(msg)))
 	if p == nil {
+		if err := checkPixels(path, int(w), int(h), len(b)); msg[0] == 0 && err != nil {
+			return nil, err // refused for its size
+		}
 		return nil, jpegErr(path, C.GoString(&msg[0]))
 	}
 	defer C.free(unsafe.Pointer(p))
@@ -155,7 +182,7 @@ func decodeJPEG(path string, b []byte, c int) (*Image, error) {
 func jpegHeader(path string, b []byte) (image.Config, error) {
 	var w, h, comps C.int
 	var msg [C.JMSG_LENGTH_MAX]C.char
-	if C.gogan_jpeg_decode((*C.uchar)(unsafe.Pointer(&b[0])), C.ulong(len(b)), 1, &w, &h, &comps, &msg[0], C.size_t(len(msg))) == nil {
+	if C.gogan_jpeg_decode((*C.uchar)(unsafe.Pointer(&b[0])), C.ulong(len(b)), 1, 0, &w, &h, &comps, &msg[0], C.size_t(len(msg))) == nil {
 		return image.Config{}, jpegErr(path, C.GoString(&msg[0]))
 	}
 	return image.Config{Width: int(w), Height: int(h)}, nil

@@ -260,25 +260,18 @@ func PruneCheckpoints(run string, keep int) error {
 
 // ValidateCheckpoint reads state.json and checks that weights.safetensors
 // has the recorded size and SHA-256 and that the step matches the folder.
+// Errors name the file at fault.
 func ValidateCheckpoint(c Checkpoint) (*CheckpointState, error) {
 	js, err := os.ReadFile(c.StatePath())
 	if err != nil {
 		return nil, err
 	}
-	var st CheckpointState
-	if err := json.Unmarshal(js, &st); err != nil {
-		return nil, fmt.Errorf("%s: %w", StateFile, err)
+	st, err := parseState(c.StatePath(), js, c.Step)
+	if err != nil {
+		return nil, err
 	}
-	if st.Format != stateFormatV1 {
-		return nil, fmt.Errorf("%s: unknown format %d", StateFile, st.Format)
-	}
-	if st.Step != c.Step {
-		return nil, fmt.Errorf("%s: step %d does not match the folder name", StateFile, st.Step)
-	}
-	if len(st.WeightsSHA256) != sha256.Size*2 {
-		return nil, fmt.Errorf("%s: no weights_sha256", StateFile)
-	}
-	f, err := os.Open(c.WeightsPath())
+	weights := c.WeightsPath()
+	f, err := os.Open(weights)
 	if err != nil {
 		return nil, err
 	}
@@ -288,14 +281,39 @@ func ValidateCheckpoint(c Checkpoint) (*CheckpointState, error) {
 		return nil, err
 	}
 	if fi.Size() != st.WeightsSize {
-		return nil, fmt.Errorf("%s: size %d, want %d (truncated or overwritten)", WeightsFile, fi.Size(), st.WeightsSize)
+		return nil, fmt.Errorf("%s: size %d, want %d (truncated or overwritten)", weights, fi.Size(), st.WeightsSize)
 	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return nil, fmt.Errorf("%s: %w", WeightsFile, err)
+		return nil, fmt.Errorf("%s: %w", weights, err)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != st.WeightsSHA256 {
-		return nil, fmt.Errorf("%s: SHA-256 %s, want %s (corrupted)", WeightsFile, got[:12], st.WeightsSHA256[:12])
+		return nil, fmt.Errorf("%s: SHA-256 %s, want %s (corrupted)", weights, got[:12], st.WeightsSHA256[:12])
+	}
+	return st, nil
+}
+
+// parseState decodes state.json's bytes and checks what it says of the
+// checkpoint of the given step; path names the file in errors.
+func parseState(path string, js []byte, step int) (*CheckpointState, error) {
+	var st CheckpointState
+	if err := json.Unmarshal(js, &st); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if st.Format != stateFormatV1 {
+		return nil, fmt.Errorf("%s: unknown format %d", path, st.Format)
+	}
+	if st.Step != step {
+		return nil, fmt.Errorf("%s: step %d does not match the folder name (step %d)", path, st.Step, step)
+	}
+	if st.Step < 0 || st.Epoch < 0 {
+		return nil, fmt.Errorf("%s: negative step %d or epoch %d", path, st.Step, st.Epoch)
+	}
+	if b, err := hex.DecodeString(st.WeightsSHA256); err != nil || len(b) != sha256.Size {
+		return nil, fmt.Errorf("%s: weights_sha256 is not a hex SHA-256 (%d characters)", path, len(st.WeightsSHA256))
+	}
+	if st.WeightsSize < 0 {
+		return nil, fmt.Errorf("%s: negative weights_size %d", path, st.WeightsSize)
 	}
 	return &st, nil
 }
