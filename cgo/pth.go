@@ -251,6 +251,22 @@ func (u *unpickler) top() (any, error) {
 }
 
 // popMark pops the items pushed since the last MARK, and the MARK.
+// popInto pops the items an APPEND/SETITEM (single: n items) or an
+// APPENDS/SETITEMS (up to the mark) adds, and returns them with the container
+// they go into, now on top of the stack.
+func (u *unpickler) popInto(single bool, n int) (items []any, target any, err error) {
+	if single {
+		items, err = u.popN(n)
+	} else {
+		items, err = u.popMark()
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	target, err = u.top()
+	return items, target, err
+}
+
 func (u *unpickler) popMark() ([]any, error) {
 	if len(u.marks) == 0 {
 		return nil, errors.New("pickle: no MARK")
@@ -443,17 +459,7 @@ func (u *unpickler) step(op byte) error {
 	case ']':
 		u.push(&[]any{})
 	case 'a', 'e': // APPEND, APPENDS
-		var items []any
-		var err error
-		if op == 'a' {
-			items, err = u.popN(1)
-		} else {
-			items, err = u.popMark()
-		}
-		if err != nil {
-			return err
-		}
-		target, err := u.top()
+		items, target, err := u.popInto(op == 'a', 1)
 		if err != nil {
 			return err
 		}
@@ -461,17 +467,7 @@ func (u *unpickler) step(op byte) error {
 			*l = append(*l, items...)
 		}
 	case 's', 'u': // SETITEM, SETITEMS
-		var items []any
-		var err error
-		if op == 's' {
-			items, err = u.popN(2)
-		} else {
-			items, err = u.popMark()
-		}
-		if err != nil {
-			return err
-		}
-		target, err := u.top()
+		items, target, err := u.popInto(op == 's', 2)
 		if err != nil {
 			return err
 		}
