@@ -195,10 +195,13 @@ var sharedKeys = []Key{
 	{Name: "data.preprocess", Type: TypeString, Default: "resize_and_crop", Enum: []string{"resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"}, Doc: "pix2pix: resize/crop policy, as the reference's --preprocess."},
 	{Name: "data.no_flip", Type: TypeBool, Default: true, Doc: "Disable random horizontal flips (the DCGAN example does not flip; pix2pix does)."},
 	{Name: "data.direction", Type: TypeString, Default: "AtoB", Enum: []string{"AtoB", "BtoA"}, Doc: "pix2pix: translate A to B or B to A."},
-	{Name: "data.source", Type: TypeString, Default: "fashion-mnist", Enum: []string{"fashion-mnist", "mnist", "folder"}, Doc: "edges and gray2color: the image dataset the pairs are derived from (folder: images under data.root)."},
+	{Name: "data.source", Type: TypeString, Default: "fashion-mnist", Enum: []string{"fashion-mnist", "mnist", "folder"}, Doc: "edges and gray2color: the image dataset the pairs are derived from (folder: images under data.root); unaligned with data.classes_A/classes_B: the labelled dataset (fashion-mnist or mnist) the two domains come from."},
 	{Name: "data.edges", Type: TypeString, Default: "canny", Enum: []string{"canny", "sobel"}, Doc: "edges: the edge detector that makes the input image."},
-	{Name: "data.max_samples", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Use only the first N samples of the dataset; 0 = all."},
+	{Name: "data.max_samples", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Use only the first N samples of the dataset; 0 = all. unaligned: the A list and the B list each keep their first N images (sorted files, or IDX images of the chosen classes), so images N.. are never read (held out for evaluation)."},
 	{Name: "data.channels", Type: TypeInt, Default: 0, Ints: []int64{0, 1, 3}, Doc: "DCGAN image channels; 0 = auto (1 for mnist/fashion-mnist, 3 otherwise)."},
+	{Name: "data.serial_batches", Type: TypeBool, Default: false, Doc: "unaligned: sample i pairs A[i mod |A|] with B[i mod |B|] instead of a random B (CycleGAN's --serial_batches in UnalignedDataset). Unlike the reference's flag it does not stop shuffling: set data.shuffle=false for that. An error with other data.dataset kinds."},
+	{Name: "data.classes_A", Type: TypeString, Default: "", Valid: "class numbers 0..9 or fashion-mnist names, comma-separated", Doc: "unaligned: take the A domain from the labelled IDX dataset data.source (fashion-mnist or mnist, under data.root; data.phase train or test) instead of image folders: its images whose label is in this list, e.g. 7 or sneaker,sandal. fashion-mnist names: t-shirt/top (tshirt), trouser, pullover, dress, coat, sandal, shirt, sneaker, bag, ankle-boot (any case). Set with data.classes_B; empty = folders."},
+	{Name: "data.classes_B", Type: TypeString, Default: "", Valid: "class numbers 0..9 or fashion-mnist names, comma-separated", Doc: "unaligned: the B domain's classes of data.source, as data.classes_A (no class in both). Epoch length max(|A|, |B|); images have 1 channel unless model.input_nc/output_nc ask for 3."},
 
 	{Name: "model.ngf", Type: TypeInt, Default: 64, Range: AtLeast(1), Doc: "Generator filters in the last conv layer."},
 	{Name: "model.ndf", Type: TypeInt, Default: 64, Range: AtLeast(1), Doc: "Discriminator filters in the first conv layer."},
@@ -412,6 +415,10 @@ type DataConfig struct {
 	Source      string `yaml:"source"`
 	Edges       string `yaml:"edges"`
 	MaxSamples  int    `yaml:"max_samples"`
+
+	SerialBatches bool   `yaml:"serial_batches"`
+	ClassesA      string `yaml:"classes_A"`
+	ClassesB      string `yaml:"classes_B"`
 }
 
 // ModelConfig is the model.* section.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -101,8 +102,107 @@ type Config struct {
 	// header (read headers only: fast on large folders) or auto (full up to
 	// 20000 files). IDX files are always read whole.
 	Validate string `mapstructure:"validate" json:"validate" yaml:"validate"`
-	// MaxSamples limits the dataset to its first N samples (0: all).
+	// MaxSamples limits the dataset to its first N samples (0: all). For
+	// unaligned data it limits the A list and the B list each to their first N
+	// images (files in sorted order, or images of the chosen classes in IDX
+	// order) before anything is read, so that images N.. are never seen (they
+	// can be held out for evaluation).
 	MaxSamples int `mapstructure:"max_samples" json:"max_samples" yaml:"max_samples"`
+
+	// SerialBatches (unaligned only) gives sample i the B image B[i mod |B|]
+	// instead of a random one, as --serial_batches does in the reference's
+	// UnalignedDataset. Unlike the reference's flag it does not turn off
+	// shuffling: the sample order is Shuffle's.
+	SerialBatches bool `mapstructure:"serial_batches" json:"serial_batches" yaml:"serial_batches"`
+	// ClassesA and ClassesB (unaligned only, both or neither) make the two
+	// domains from a labelled IDX dataset, Source (fashion-mnist or mnist) under
+	// Root: the A stream is its images whose label is in ClassesA, the B stream
+	// those in ClassesB. Each is a comma-separated list of class numbers 0..9
+	// or, for fashion-mnist, class names (t-shirt/top, trouser, pullover,
+	// dress, coat, sandal, shirt, sneaker, bag, ankle-boot; any case); the two
+	// lists may not share a class.
+	ClassesA string `mapstructure:"classes_A" json:"classes_A" yaml:"classes_A"`
+	ClassesB string `mapstructure:"classes_B" json:"classes_B" yaml:"classes_B"`
+}
+
+// idxDomains reports whether unaligned data comes from the classes of an IDX
+// dataset rather than from image folders.
+func (c Config) idxDomains() bool {
+	return c.Dataset == Unaligned && (c.ClassesA != "" || c.ClassesB != "")
+}
+
+// FashionMNISTClasses are the names of Fashion-MNIST's labels 0..9.
+var FashionMNISTClasses = []string{"t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"}
+
+// classAliases are the other spellings data.classes_A and data.classes_B accept.
+var classAliases = map[string]int{"tshirt": 0, "t-shirt": 0, "ankle boot": 9, "ankle_boot": 9, "ankleboot": 9}
+
+// ParseClasses reads a data.classes_A or data.classes_B value: a
+// comma-separated list of class numbers 0..9 or, for fashion-mnist, class
+// names (FashionMNISTClasses, tshirt, "ankle boot"; any case). It returns the
+// set of labels it names.
+func ParseClasses(value, source string) (map[int]bool, error) {
+	set, msg := parseClassList(value, source)
+	if msg != "" {
+		return nil, fmt.Errorf("data: classes %q: %s", value, msg)
+	}
+	return set, nil
+}
+
+// parseClasses is ParseClasses with the error naming the config key.
+func parseClasses(key, value, source string) (map[int]bool, error) {
+	set, msg := parseClassList(value, source)
+	if msg != "" {
+		return nil, &ConfigError{Key: key, Value: value, Msg: msg}
+	}
+	return set, nil
+}
+
+// parseClassList is ParseClasses's work; msg says what is wrong.
+func parseClassList(value, source string) (set map[int]bool, msg string) {
+	set = map[int]bool{}
+	for _, part := range strings.Split(value, ",") {
+		name := strings.ToLower(strings.TrimSpace(part))
+		if name == "" {
+			return nil, "empty class in the comma-separated list"
+		}
+		if n, err := strconv.Atoi(name); err == nil {
+			if n < 0 || n > 9 {
+				return nil, fmt.Sprintf("class %d is out of range: %s classes are 0..9", n, source)
+			}
+			set[n] = true
+			continue
+		}
+		if source != FashionMNIST {
+			return nil, fmt.Sprintf("%q is not a class number: %s classes are the numbers 0..9", strings.TrimSpace(part), source)
+		}
+		n := slices.Index(FashionMNISTClasses, name)
+		if a, ok := classAliases[name]; ok {
+			n = a
+		}
+		if n < 0 {
+			return nil, fmt.Sprintf("unknown fashion-mnist class %q: want numbers 0..9 or the names %s", strings.TrimSpace(part), strings.Join(FashionMNISTClasses, ", "))
+		}
+		set[n] = true
+	}
+	return set, ""
+}
+
+// ClassName is the name of label n of source: fashion-mnist's garment names
+// ("sneaker"), the number otherwise.
+func ClassName(source string, n int) string {
+	if source == FashionMNIST && n >= 0 && n < len(FashionMNISTClasses) {
+		return FashionMNISTClasses[n]
+	}
+	return strconv.Itoa(n)
+}
+
+// classLabel names label n for messages: "7 (sneaker)", or "7".
+func classLabel(source string, n int) string {
+	if name := ClassName(source, n); name != strconv.Itoa(n) {
+		return fmt.Sprintf("%d (%s)", n, name)
+	}
+	return strconv.Itoa(n)
 }
 
 // DefaultConfig returns the references' defaults for a dataset kind:
@@ -143,9 +243,12 @@ func (c Config) withDefaults() Config {
 		c.Dataset = FashionMNIST
 		d = DefaultConfig(FashionMNIST)
 	}
+	if c.idxDomains() && c.Source == "" {
+		c.Source = FashionMNIST
+	}
 	if c.Root == "" {
 		src := c.Dataset
-		if c.Dataset == Edges || c.Dataset == Gray2Color {
+		if c.Dataset == Edges || c.Dataset == Gray2Color || c.idxDomains() {
 			src = c.Source
 			if src == "" {
 				src = d.Source
@@ -178,7 +281,7 @@ func (c Config) withDefaults() Config {
 	defInt(&c.ImageSize, d.ImageSize)
 	if c.Channels == 0 { // by source: gray for MNIST-style data, RGB for images
 		src := c.Dataset
-		if c.Dataset == Edges || c.Dataset == Gray2Color {
+		if c.Dataset == Edges || c.Dataset == Gray2Color || c.idxDomains() {
 			src = c.Source
 		}
 		c.Channels = 3
@@ -262,7 +365,57 @@ func (c Config) Check() error {
 	if c.Root == "" {
 		bad("data.root", c.Root, "must name the dataset folder")
 	}
+	if c.SerialBatches && c.Dataset != Unaligned {
+		bad("data.serial_batches", true, "only applies to data.dataset=unaligned (it picks B[i mod |B|] for sample i), not %s; for a fixed sample order set data.shuffle=false", c.Dataset)
+	}
+	errs = append(errs, c.checkClasses()...)
 	return errors.Join(errs...)
+}
+
+// checkClasses checks data.classes_A and data.classes_B: both or neither, only
+// for unaligned data from fashion-mnist or mnist, valid and disjoint.
+func (c Config) checkClasses() []error {
+	if c.ClassesA == "" && c.ClassesB == "" {
+		return nil
+	}
+	bad := func(key string, v any, format string, args ...any) []error {
+		return []error{&ConfigError{Key: key, Value: v, Msg: fmt.Sprintf(format, args...)}}
+	}
+	switch {
+	case c.Dataset != Unaligned:
+		key, v := "data.classes_A", c.ClassesA
+		if v == "" {
+			key, v = "data.classes_B", c.ClassesB
+		}
+		return bad(key, v, "only applies to data.dataset=unaligned (two domains picked by class), not %s", c.Dataset)
+	case c.ClassesA == "":
+		return bad("data.classes_A", "", "must be set together with data.classes_B %q: the A domain is picked by class too", c.ClassesB)
+	case c.ClassesB == "":
+		return bad("data.classes_B", "", "must be set together with data.classes_A %q: the B domain is picked by class too", c.ClassesA)
+	case c.Source != FashionMNIST && c.Source != MNIST:
+		return bad("data.source", c.Source, "data.classes_A and data.classes_B pick classes of a labelled IDX dataset: must be fashion-mnist or mnist")
+	}
+	var errs []error
+	a, err := parseClasses("data.classes_A", c.ClassesA, c.Source)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	b, err := parseClasses("data.classes_B", c.ClassesB, c.Source)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if a != nil && b != nil {
+		var both []string
+		for n := range 10 {
+			if a[n] && b[n] {
+				both = append(both, classLabel(c.Source, n))
+			}
+		}
+		if len(both) > 0 {
+			errs = append(errs, bad("data.classes_B", c.ClassesB, "shares class %s with data.classes_A %q: the two domains must not overlap", strings.Join(both, ", "), c.ClassesA)...)
+		}
+	}
+	return errs
 }
 
 func nonEmpty(s []string) []string {

@@ -30,7 +30,7 @@ type OpenOptions struct {
 type Dataset struct {
 	cfg  Config
 	tf   Transform
-	kind string // the kind that supplies images: idx, folder, ab, pair, unaligned
+	kind string // what supplies images: idx, folder, ab, pair, unaligned (two folders), unaligned-ab (halves of A|B files), unaligned-idx (IDX classes)
 	n    int
 	// chA, chB are the channels of the file's A and B sides (before Direction).
 	chA, chB int
@@ -38,8 +38,10 @@ type Dataset struct {
 
 	idx    *idxSet
 	files  []string // images, AB images, or the A side
-	filesB []string // B side of two-folder pairs or the unaligned B stream
+	filesB []string // B side of two-folder pairs or the unaligned B stream (for unaligned-ab, the same A|B files)
 	root   string
+	// idxA, idxB are the IDX image indices of the A and B streams (unaligned-idx).
+	idxA, idxB []int
 
 	cache, cacheB []*Image // decoded images when in_memory
 
@@ -88,12 +90,16 @@ func Open(ctx context.Context, cfg Config, opts *OpenOptions) (*Dataset, error) 
 	case Aligned:
 		err = d.openAligned()
 	case Unaligned:
-		err = d.openUnaligned()
+		if cfg.idxDomains() {
+			err = d.openIDXDomains()
+		} else {
+			err = d.openUnaligned()
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	if d.kind != "idx" {
+	if d.idx == nil {
 		if err := d.validateFiles(ctx, opts); err != nil {
 			return nil, err
 		}
@@ -207,24 +213,26 @@ func (d *Dataset) pairFolders(a, b string) error {
 	return nil
 }
 
-// openUnaligned finds CycleGAN's root/{phase}A and root/{phase}B, or root/A and root/B.
+// openUnaligned finds CycleGAN's root/{phase}A and root/{phase}B, or root/A
+// and root/B, or else A|B images (pix2pix's layout) in root/{phase} or root,
+// whose left halves are the A stream and right halves the B stream. With
+// data.max_samples each stream keeps only its first N files.
 func (d *Dataset) openUnaligned() error {
-	root := d.cfg.Root
+	root, phase := d.cfg.Root, d.cfg.Phase
 	if !isDir(root) {
 		return &ConfigError{Key: "data.root", Value: root, Msg: "no such folder"}
 	}
 	var a, b string
 	switch {
-	case isDir(filepath.Join(root, d.cfg.Phase+"A")):
-		a, b = filepath.Join(root, d.cfg.Phase+"A"), filepath.Join(root, d.cfg.Phase+"B")
-	case isDir(filepath.Join(root, "A")):
+	case isDir(filepath.Join(root, phase+"A")) || isDir(filepath.Join(root, phase+"B")):
+		a, b = filepath.Join(root, phase+"A"), filepath.Join(root, phase+"B")
+	case isDir(filepath.Join(root, "A")) || isDir(filepath.Join(root, "B")):
 		a, b = filepath.Join(root, "A"), filepath.Join(root, "B")
-		if isDir(filepath.Join(a, d.cfg.Phase)) {
-			a, b = filepath.Join(a, d.cfg.Phase), filepath.Join(b, d.cfg.Phase)
+		if isDir(filepath.Join(a, phase)) {
+			a, b = filepath.Join(a, phase), filepath.Join(b, phase)
 		}
 	default:
-		return &ConfigError{Key: "data.root", Value: root,
-			Msg: fmt.Sprintf("has neither %sA/ and %sB/ nor A/ and B/ folders", d.cfg.Phase, d.cfg.Phase)}
+		return d.openUnalignedAB()
 	}
 	var err error
 	if d.files, err = scanImages(a, "data.root"); err != nil {
@@ -233,7 +241,84 @@ func (d *Dataset) openUnaligned() error {
 	if d.filesB, err = scanImages(b, "data.root"); err != nil {
 		return err
 	}
+	d.files, d.filesB = firstN(d, d.files), firstN(d, d.filesB)
 	d.kind, d.root = "unaligned", root
+	return nil
+}
+
+// openUnalignedAB takes unaligned data from A|B images side by side.
+func (d *Dataset) openUnalignedAB() error {
+	root, phase := d.cfg.Root, d.cfg.Phase
+	dir := root
+	if p := filepath.Join(root, phase); isDir(p) {
+		dir = p
+	}
+	files, err := scanImages(dir, "data.root")
+	if err != nil {
+		var fe *FileError
+		if errors.As(err, &fe) && fe.Path == dir {
+			return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
+				"holds no unaligned data: want %[1]sA/ and %[1]sB/ folders, or A/ and B/ folders, or A|B images side by side (left half A, right half B) in %[1]s/ or in data.root itself; %[2]s has no images",
+				phase, dir)}
+		}
+		return err
+	}
+	d.kind, d.files, d.root = "unaligned-ab", firstN(d, files), dir
+	return nil
+}
+
+// firstN keeps the first data.max_samples entries of an unaligned stream.
+func firstN[T any](d *Dataset, s []T) []T {
+	if n := d.cfg.MaxSamples; n > 0 && n < len(s) {
+		return s[:n:n]
+	}
+	return s
+}
+
+// openIDXDomains makes the A and B streams from the images of an IDX dataset
+// whose labels are in data.classes_A and data.classes_B.
+func (d *Dataset) openIDXDomains() error {
+	src, root := d.cfg.Source, d.cfg.Root
+	images, labels, err := findIDX(root, src, d.cfg.Phase)
+	if err != nil {
+		return err
+	}
+	if labels == "" {
+		return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
+			"has %s but no %s-labels-idx1-ubyte[.gz]: data.classes_A and data.classes_B pick images by label", images, idxNames[d.cfg.Phase])}
+	}
+	s, err := loadIDXSet(images, labels)
+	if err != nil {
+		return err
+	}
+	ca, err := parseClasses("data.classes_A", d.cfg.ClassesA, src)
+	if err != nil {
+		return err
+	}
+	cb, err := parseClasses("data.classes_B", d.cfg.ClassesB, src)
+	if err != nil {
+		return err
+	}
+	var ia, ib []int
+	for j, l := range s.labels {
+		if ca[int(l)] {
+			ia = append(ia, j)
+		}
+		if cb[int(l)] {
+			ib = append(ib, j)
+		}
+	}
+	for _, e := range []struct {
+		key, v string
+		n      int
+	}{{"data.classes_A", d.cfg.ClassesA, len(ia)}, {"data.classes_B", d.cfg.ClassesB, len(ib)}} {
+		if e.n == 0 {
+			return &ConfigError{Key: e.key, Value: e.v, Msg: fmt.Sprintf("no image of %s has one of these labels", images)}
+		}
+	}
+	d.kind, d.idx, d.root = "unaligned-idx", s, root
+	d.idxA, d.idxB = firstN(d, ia), firstN(d, ib)
+	d.n = max(len(d.idxA), len(d.idxB))
 	return nil
 }
 
@@ -407,6 +492,9 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 	if len(files) == 0 || (d.kind == "unaligned" && len(filesB) == 0) {
 		return fmt.Errorf("data: %s: no valid images left after skipping %d invalid files", d.root, len(invalid))
 	}
+	if d.kind == "unaligned-ab" { // the B stream is the right halves of the same files
+		filesB, cacheB = files, cache
+	}
 	d.files, d.filesB = files, filesB
 	if d.cfg.InMemory {
 		d.cache, d.cacheB = cache, cacheB
@@ -415,7 +503,8 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 	if d.kind == "unaligned" {
 		d.n = max(len(files), len(filesB))
 	}
-	if d.cfg.MaxSamples > 0 && d.cfg.MaxSamples < d.n {
+	// Unaligned streams were cut to max_samples each when found.
+	if d.cfg.Dataset != Unaligned && d.cfg.MaxSamples > 0 && d.cfg.MaxSamples < d.n {
 		d.n = d.cfg.MaxSamples
 	}
 	if d.kind != "unaligned" {
@@ -445,9 +534,12 @@ func (d *Dataset) setUniform(as, bs map[[2]int]string) {
 	}
 }
 
+// splitsAB reports whether each file is an A|B pair to cut at w/2.
+func (d *Dataset) splitsAB() bool { return d.kind == "ab" || d.kind == "unaligned-ab" }
+
 // outSize is the output size of a file of w x h (for A|B images, of its halves).
 func (d *Dataset) outSize(w, h int) [2]int {
-	if d.kind == "ab" {
+	if d.splitsAB() {
 		w /= 2
 	}
 	ow, oh, _ := d.tf.OutputSize(w, h)
@@ -456,7 +548,7 @@ func (d *Dataset) outSize(w, h int) [2]int {
 
 // checkSize reports an A|B image of odd width and a crop that does not fit.
 func (d *Dataset) checkSize(path string, w, h int) *FileError {
-	if d.kind == "ab" {
+	if d.splitsAB() {
 		if w%2 != 0 {
 			return fileErr(path, "A|B image is %dx%d: its width is odd, so it cannot be split into equal halves at w/2", w, h)
 		}
@@ -469,8 +561,12 @@ func (d *Dataset) checkSize(path string, w, h int) *FileError {
 }
 
 func (d *Dataset) checkUniform() error {
-	if d.kind == "idx" && !d.uniform {
-		return &ConfigError{Key: "data.preprocess", Value: d.cfg.Preprocess, Msg: fmt.Sprintf("%s images: %s", d.cfg.Dataset, d.uniformExample)}
+	if d.idx != nil && !d.uniform {
+		name := d.cfg.Dataset
+		if d.kind == "unaligned-idx" {
+			name = d.cfg.Source
+		}
+		return &ConfigError{Key: "data.preprocess", Value: d.cfg.Preprocess, Msg: fmt.Sprintf("%s images: %s", name, d.uniformExample)}
 	}
 	return nil
 }
@@ -537,25 +633,83 @@ func (d *Dataset) HasLabels() bool { return d.idx != nil && d.idx.labels != nil 
 // Skipped lists the invalid files that data.skip_invalid skipped.
 func (d *Dataset) Skipped() []*FileError { return d.skipped }
 
-// Shape returns the (C, H, W) of the A and B streams when every sample has
-// the same size (uniform is false otherwise).
+// Shape returns the (C, H, W) of the A and B streams (Sample.A and
+// Sample.B, after data.direction) when every sample has the same size
+// (uniform is false otherwise). Unaligned A and B may differ in both.
 func (d *Dataset) Shape() (a, b [3]int, uniform bool) {
-	a = [3]int{d.cfg.InputNC, d.outA[1], d.outA[0]}
+	outA, outB := d.outA, d.outB // sizes of the files' A and B sides
+	if d.btoa {
+		outA, outB = outB, outA
+	}
+	a = [3]int{d.cfg.InputNC, outA[1], outA[0]}
 	if d.Paired() {
-		b = [3]int{d.cfg.OutputNC, d.outB[1], d.outB[0]}
+		b = [3]int{d.cfg.OutputNC, outB[1], outB[0]}
 	}
 	return a, b, d.uniform
 }
 
-// Files lists the image files in sample order (the A side for pairs); nil for IDX.
+// Files lists the image files in sample order (the A side for pairs); nil for
+// IDX. For unaligned data it is the A stream (the A|B files whose left halves
+// it is), which sample i reads at i mod len.
 func (d *Dataset) Files() []string { return d.files }
+
+// FilesB lists the B stream of unaligned data (for A|B images, the same files
+// as Files: their right halves) and the B files of A/ and B/ pairs; nil
+// otherwise, and for unaligned data made from IDX classes. UnalignedIndex
+// says which entry a sample uses.
+func (d *Dataset) FilesB() []string { return d.filesB }
+
+// UnalignedIndex returns the positions in the A and B streams (Files and
+// FilesB, or the IDX images of data.classes_A and data.classes_B) that sample
+// i of the given epoch pairs, as Sample computes them: ia = i mod |A|, and
+// ib = i mod |B| with data.serial_batches, otherwise a random B drawn from
+// (seed, epoch, i).
+func (d *Dataset) UnalignedIndex(i int, seed, epoch uint64) (ia, ib int, err error) {
+	if d.cfg.Dataset != Unaligned {
+		return 0, 0, fmt.Errorf("data: UnalignedIndex on a %s dataset (want unaligned)", d.cfg.Dataset)
+	}
+	if i < 0 || i >= d.n {
+		return 0, 0, fmt.Errorf("data: sample %d out of range [0, %d)", i, d.n)
+	}
+	ia, ib = d.unalignedPick(i, newRNG(seed, epoch, uint64(i)))
+	return ia, ib, nil
+}
+
+// Streams returns the lengths of the A and B streams of unaligned data (the
+// files' or the classes' sides, before data.direction; after
+// data.max_samples): sample i reads A at i mod na. For other datasets both
+// are Len() (nb is 0 without a B side).
+func (d *Dataset) Streams() (na, nb int) {
+	switch {
+	case d.kind == "unaligned-idx":
+		return len(d.idxA), len(d.idxB)
+	case d.cfg.Dataset == Unaligned:
+		return len(d.files), len(d.filesB)
+	case d.Paired():
+		return d.n, d.n
+	}
+	return d.n, 0
+}
+
+// unalignedPick is the A and B positions sample i uses: A[i mod |A|] as the
+// reference's UnalignedDataset, and B[i mod |B|] with serial_batches, else a
+// random B. The random B is the first draw of the sample's rng, so the crop
+// and flip draws come after it either way.
+func (d *Dataset) unalignedPick(i int, r *rng) (ia, ib int) {
+	na, nb := d.Streams()
+	ia = i % na
+	if d.cfg.SerialBatches {
+		return ia, i % nb
+	}
+	return ia, r.Intn(nb)
+}
 
 // decodeChannels is the channel count files are decoded to, for the A files
 // and the B files: an A|B image is decoded as RGB unless both sides are gray,
 // and the source of a derived pair as its photo side.
 func (d *Dataset) decodeChannels() (int, int) {
 	switch {
-	case d.kind == "ab":
+	case d.splitsAB():
 		if d.chA == 1 && d.chB == 1 {
 			return 1, 1
 		}
@@ -611,7 +765,7 @@ func (d *Dataset) Sample(i int, seed, epoch uint64) (Sample, error) {
 	case Aligned:
 		s.A, s.B, err = d.alignedSample(i, r)
 	case Unaligned:
-		s.A, s.B, err = d.unalignedSample(i, r)
+		s.A, s.B, s.Label, err = d.unalignedSample(i, r)
 	case Edges, Gray2Color:
 		s.A, s.B, s.Label, err = d.derivedSample(i, r)
 	}
@@ -624,13 +778,7 @@ func (d *Dataset) Sample(i int, seed, epoch uint64) (Sample, error) {
 // source returns image i of a single-image source (IDX or folder) in c channels.
 func (d *Dataset) source(i, c int) (*Image, int, error) {
 	if d.kind == "idx" {
-		s := d.idx
-		sz := s.w * s.h
-		g := &Image{W: s.w, H: s.h, C: 1, Pix: s.pix[i*sz : (i+1)*sz]}
-		label := -1
-		if s.labels != nil {
-			label = int(s.labels[i])
-		}
+		g, label := d.idx.image(i)
 		return toChannels(g, c), label, nil
 	}
 	im, err := d.loadFile(d.files, d.cache, i, c)
@@ -714,27 +862,84 @@ func (d *Dataset) alignedSample(i int, r *rng) (*Image, *Image, error) {
 	return ta, tb, nil
 }
 
-// unalignedSample pairs A[i] with a random B, as CycleGAN's UnalignedDataset
-// does, each side with its own crop and flip.
-func (d *Dataset) unalignedSample(i int, r *rng) (*Image, *Image, error) {
-	ia := i % len(d.files)
-	ib := r.Intn(len(d.filesB))
-	a, err := d.loadFile(d.files, d.cache, ia, d.chA)
+// unalignedSample pairs A[i] with a random B (or B[i] with serial_batches),
+// as CycleGAN's UnalignedDataset does, each side with its own crop and flip.
+// The label is that of the image that becomes Sample.A (IDX classes only).
+func (d *Dataset) unalignedSample(i int, r *rng) (*Image, *Image, int, error) {
+	ia, ib := d.unalignedPick(i, r)
+	a, b, la, lb, err := d.unalignedImages(ia, ib)
 	if err != nil {
-		return nil, nil, err
-	}
-	b, err := d.loadFile(d.filesB, d.cacheB, ib, d.chB)
-	if err != nil {
-		return nil, nil, err
+		return nil, nil, -1, err
 	}
 	if a, err = d.tf.Apply(a, drawParams(r)); err != nil {
-		return nil, nil, &FileError{Path: d.files[ia], Err: err}
+		return nil, nil, -1, d.streamErr(false, ia, err)
 	}
 	if b, err = d.tf.Apply(b, drawParams(r)); err != nil {
-		return nil, nil, &FileError{Path: d.filesB[ib], Err: err}
+		return nil, nil, -1, d.streamErr(true, ib, err)
 	}
 	a, b = d.orient(a, b)
-	return a, b, nil
+	if d.btoa {
+		la = lb
+	}
+	return a, b, la, nil
+}
+
+// unalignedImages returns image ia of the A stream and image ib of the B
+// stream, decoded and converted to their channels, and their labels (-1
+// without). An A|B file is cut at w/2: A is its left half, B its right half.
+func (d *Dataset) unalignedImages(ia, ib int) (a, b *Image, la, lb int, err error) {
+	switch d.kind {
+	case "unaligned-idx":
+		a, la = d.idx.image(d.idxA[ia])
+		b, lb = d.idx.image(d.idxB[ib])
+		return toChannels(a, d.chA), toChannels(b, d.chB), la, lb, nil
+	case "unaligned-ab":
+		c, _ := d.decodeChannels()
+		half := func(i int, right bool) (*Image, error) {
+			ab, err := d.loadFile(d.files, d.cache, i, c)
+			if err != nil {
+				return nil, err
+			}
+			if ab.W%2 != 0 {
+				return nil, fileErr(d.files[i], "A|B image is %dx%d: its width is odd, so it cannot be split into equal halves at w/2", ab.W, ab.H)
+			}
+			l, r := splitAB(ab)
+			if right {
+				return r, nil
+			}
+			return l, nil
+		}
+		if a, err = half(ia, false); err != nil {
+			return nil, nil, -1, -1, err
+		}
+		if b, err = half(ib, true); err != nil {
+			return nil, nil, -1, -1, err
+		}
+		return toChannels(a, d.chA), toChannels(b, d.chB), -1, -1, nil
+	}
+	if a, err = d.loadFile(d.files, d.cache, ia, d.chA); err != nil {
+		return nil, nil, -1, -1, err
+	}
+	if b, err = d.loadFile(d.filesB, d.cacheB, ib, d.chB); err != nil {
+		return nil, nil, -1, -1, err
+	}
+	return a, b, -1, -1, nil
+}
+
+// streamErr names the file (or IDX image) of an unaligned stream in err.
+func (d *Dataset) streamErr(bSide bool, i int, err error) error {
+	if d.kind == "unaligned-idx" {
+		idx, cls := d.idxA, "data.classes_A"
+		if bSide {
+			idx, cls = d.idxB, "data.classes_B"
+		}
+		return fmt.Errorf("data: %s image %d (%s): %w", d.cfg.Source, idx[i], cls, err)
+	}
+	files := d.files
+	if bSide {
+		files = d.filesB
+	}
+	return &FileError{Path: files[i], Err: err}
 }
 
 // derivedSample builds an (edges or gray, photo) pair from one source image:
@@ -765,8 +970,8 @@ func (d *Dataset) derivedSample(i int, r *rng) (*Image, *Image, int, error) {
 
 // Decoded returns sample i decoded and converted to its channels but not
 // transformed: the pixels a trainer can upload once and augment on the
-// device. For A|B images it returns the two halves; for unaligned data, A[i]
-// and B[i mod len(B)].
+// device. For A|B images it returns the two halves; for unaligned data,
+// A[i mod |A|] and B[i mod |B|] (the serial pairing, whatever serial_batches).
 func (d *Dataset) Decoded(i int) (a, b *Image, label int, err error) {
 	if i < 0 || i >= d.n {
 		return nil, nil, -1, fmt.Errorf("data: sample %d out of range [0, %d)", i, d.n)
@@ -780,12 +985,16 @@ func (d *Dataset) Decoded(i int) (a, b *Image, label int, err error) {
 		a, label, err = d.source(i, c)
 		return a, nil, label, err
 	case Unaligned:
-		if a, err = d.loadFile(d.files, d.cache, i%len(d.files), d.chA); err != nil {
+		na, nb := d.Streams()
+		a, b, la, lb, err := d.unalignedImages(i%na, i%nb)
+		if err != nil {
 			return nil, nil, -1, err
 		}
-		b, err = d.loadFile(d.filesB, d.cacheB, i%len(d.filesB), d.chB)
 		a, b = d.orient(a, b)
-		return a, b, -1, err
+		if d.btoa {
+			la = lb
+		}
+		return a, b, la, nil
 	}
 	if d.kind == "ab" {
 		c, _ := d.decodeChannels()

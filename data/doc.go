@@ -9,8 +9,11 @@
 //   - folder: every JPEG, PNG, GIF, BMP, WebP and TIFF under data.root.
 //   - aligned: pix2pix pairs, root/{train,val,test}/*.jpg with A|B side by
 //     side (split at w/2), or folders A/ and B/ with matching file names.
-//   - unaligned: CycleGAN's root/trainA and root/trainB (or A/, B/), paired
-//     at random each epoch.
+//   - unaligned: CycleGAN's root/trainA and root/trainB (or A/, B/), or the
+//     left and right halves of A|B images (the pairing dropped), or the
+//     images of chosen classes of fashion-mnist or mnist (data.classes_A,
+//     data.classes_B): A[i mod |A|] paired with a random B (B[i mod |B|]
+//     with data.serial_batches), each with its own crop and flip.
 //   - edges, gray2color: pairs derived from an image dataset (Canny or Sobel
 //     edges -> image, gray -> colour), for a pix2pix demo without a download.
 //

@@ -122,6 +122,16 @@ type idxSet struct {
 	labels  []uint8
 }
 
+// image returns image i (sharing the set's pixels) and its label, -1 without labels.
+func (s *idxSet) image(i int) (*Image, int) {
+	sz := s.w * s.h
+	label := -1
+	if s.labels != nil {
+		label = int(s.labels[i])
+	}
+	return &Image{W: s.w, H: s.h, C: 1, Pix: s.pix[i*sz : (i+1)*sz]}, label
+}
+
 // idxNames are the file stems of the train and test splits.
 var idxNames = map[string]string{"train": "train", "val": "t10k", "test": "t10k"}
 

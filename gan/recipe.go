@@ -23,8 +23,9 @@ import (
 )
 
 // Batch is a training step's inputs by name, on the device: "A" (DCGAN's
-// images, pix2pix's inputs) and "B" (pix2pix's targets) today, the names the
-// data package gives its batch tensors.
+// images, pix2pix's inputs, CycleGAN's domain A) and "B" (pix2pix's
+// targets, CycleGAN's domain B), the names the data package gives its batch
+// tensors.
 type Batch map[string]*torch.Tensor
 
 // Recipe is one GAN training algorithm: its networks, optimizers and step.
@@ -96,9 +97,9 @@ type EpochHook interface {
 	EndEpoch(epoch int) error
 }
 
-// GraphUnsafe is a recipe whose step cannot be captured in a CUDA graph
-// (host-side decisions inside it); the reason is shown when a config asks
-// for cuda.cuda_graph.
+// GraphUnsafe is a recipe whose step may not be capturable in a CUDA graph
+// (host-side decisions inside it): GraphUnsafe says why, shown when a config
+// asks for cuda.cuda_graph, or is empty when this configuration can be.
 type GraphUnsafe interface {
 	GraphUnsafe() string
 }
@@ -143,10 +144,13 @@ type Generation struct {
 // Translation is one direction a recipe translates images in (gogan
 // translate, gogan eval pix2pix): the generator's role and its channels.
 type Translation struct {
-	Direction string // "AtoB" (pix2pix: the config's data.direction)
+	Direction string // "AtoB" (pix2pix: the config's data.direction; CycleGAN: G_A), "BtoA"
 	Role      string
 	InputNC   int
 	OutputNC  int
+	// PairDirection is the data.direction under which a pair's A is this
+	// generator's input and its B the target (gogan eval pix2pix).
+	PairDirection string
 }
 
 // Definition is a recipe as it registers.
@@ -229,7 +233,8 @@ func DataConfig(c *config.Config) (data.Config, error) {
 	dc := data.Config{Root: d.Root, Dataset: d.Dataset, Phase: d.Phase, Source: d.Source, EdgeDetector: d.Edges,
 		BatchSize: d.BatchSize, Workers: d.Workers, Prefetch: d.Prefetch, Shuffle: d.Shuffle, DropLast: d.DropLast,
 		Preprocess: d.Preprocess, LoadSize: d.LoadSize, CropSize: d.CropSize, NoFlip: d.NoFlip, Direction: d.Direction,
-		Channels: d.Channels, SkipInvalid: d.SkipInvalid, InMemory: d.InMemory, MaxSamples: d.MaxSamples, DType: "float32"}
+		Channels: d.Channels, SkipInvalid: d.SkipInvalid, InMemory: d.InMemory, MaxSamples: d.MaxSamples, DType: "float32",
+		SerialBatches: d.SerialBatches, ClassesA: d.ClassesA, ClassesB: d.ClassesB}
 	def, err := For(c)
 	if err != nil {
 		return dc, err
@@ -305,13 +310,23 @@ func NewAdam(n *nets.Net, c *config.Config) *torch.Adam {
 // discriminator's weights get no gradient computed.
 func SetRequiresGrad(n *nets.Net, on bool) { torch.SetRequiresGradAll(n.Parameters(), on) }
 
-// Free releases a recipe's networks and optimizers.
+// Free releases a recipe's networks, optimizers and fixed inputs (also
+// when New fails halfway and some are not made yet).
 func Free(r Recipe) {
 	for _, n := range r.Nets() {
-		n.Net.Free()
+		if n.Net != nil {
+			n.Net.Free()
+		}
 	}
 	for _, o := range r.Optimizers() {
-		o.Adam.Free()
+		if o.Adam != nil {
+			o.Adam.Free()
+		}
+	}
+	if f, ok := r.(FixedInputs); ok {
+		for _, nt := range f.Fixed() {
+			nt.Tensor.Free()
+		}
 	}
 }
 
