@@ -14,13 +14,14 @@ import (
 func evalCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "eval",
-		Short: "Measure quality: FID of DCGAN samples, L1/PSNR/SSIM of pix2pix outputs",
+		Short: "Measure quality: FID of DCGAN samples, L1/PSNR/SSIM of pix2pix and CycleGAN outputs, CycleGAN class translation",
 		Long: "gogan eval classifier trains the small Fashion-MNIST classifier whose features FID uses;\n" +
 			"gogan eval fid compares a DCGAN's samples (or images made elsewhere) with the Fashion-MNIST test set;\n" +
-			"gogan eval pix2pix scores a pix2pix generator on held-out pairs. scripts/eval runs them all.",
+			"gogan eval pix2pix scores a pix2pix or CycleGAN generator on held-out pairs;\n" +
+			"gogan eval classes scores a CycleGAN between Fashion-MNIST classes. scripts/eval runs the first three.",
 		Args: cobra.NoArgs,
 	}
-	c.AddCommand(evalClassifierCmd(), evalFIDCmd(), evalPix2PixCmd())
+	c.AddCommand(evalClassifierCmd(), evalFIDCmd(), evalPix2PixCmd(), evalClassesCmd())
 	return c
 }
 
@@ -96,7 +97,7 @@ func evalPix2PixCmd() *cobra.Command {
 	var o eval.Pix2PixEvalOptions
 	c := &cobra.Command{
 		Use:   "pix2pix",
-		Short: "L1, PSNR and SSIM of a pix2pix generator on held-out pairs",
+		Short: "L1, PSNR and SSIM of a pix2pix or CycleGAN generator on held-out pairs",
 		Long: "Runs the checkpoint's generator on the pairs of --phase (default test; --skip and --limit pick a\n" +
 			"range, e.g. the held-out tail of a train split) resized to the crop size without flips, and prints\n" +
 			"mean L1 on [-1, 1], PSNR and SSIM (11x11 Gaussian window, sigma 1.5) on 8-bit images, with G in\n" +
@@ -113,7 +114,8 @@ func evalPix2PixCmd() *cobra.Command {
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Checkpoint, "checkpoint", "", "a pix2pix checkpoint folder, or a run folder (its newest valid checkpoint)")
+	f.StringVar(&o.Checkpoint, "checkpoint", "", "a pix2pix or CycleGAN checkpoint folder, or a run folder (its newest valid checkpoint)")
+	f.StringVar(&o.Direction, "direction", "", "CycleGAN: AtoB (G_A on the A side of each pair) or BtoA (G_B on the B side); default AtoB")
 	f.StringVar(&o.Root, "data-root", "", "dataset folder (default: the checkpoint's data.root)")
 	f.StringVar(&o.Phase, "phase", "test", "split: train, val or test (Fashion-MNIST: test reads the t10k files)")
 	f.IntVar(&o.Skip, "skip", 0, "start at this pair")
@@ -122,6 +124,38 @@ func evalPix2PixCmd() *cobra.Command {
 	f.Int64Var(&o.Seed, "seed", 1, "dropout seed (train mode)")
 	f.StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
 	f.IntVar(&o.Threads, "threads", 0, "libtorch CPU threads (0: all cores)")
+	c.MarkFlagRequired("checkpoint")
+	return c
+}
+
+func evalClassesCmd() *cobra.Command {
+	var o eval.ClassesOptions
+	c := &cobra.Command{
+		Use:   "classes",
+		Short: "How often a CycleGAN between Fashion-MNIST classes lands in the target class, and its FID to it",
+		Long: "Translates every test image of the source classes (data.classes_A for --direction AtoB, classes_B\n" +
+			"for BtoA) with the checkpoint's generator in eval mode, and prints the fraction the classifier of\n" +
+			"gogan eval classifier puts in the target classes and the FID of the translations' features to the\n" +
+			"target classes' test images; beside them the untranslated source images (where G starts from)\n" +
+			"and the target classes' training images (the real-vs-real floor).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			res, err := eval.Classes(context.Background(), o)
+			if err != nil {
+				return err
+			}
+			fmt.Print(res)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Classifier, "classifier", "", "the classifier (gogan eval classifier --out FILE)")
+	f.StringVar(&o.Checkpoint, "checkpoint", "", "a CycleGAN checkpoint trained on data.classes_A/classes_B, or its run folder")
+	f.StringVar(&o.Direction, "direction", "", "AtoB (G_A: classes_A to classes_B) or BtoA (G_B); default AtoB")
+	f.StringVar(&o.Root, "data-root", "", "Fashion-MNIST IDX folder (default: the checkpoint's data.root)")
+	f.StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
+	f.IntVar(&o.Threads, "threads", 0, "libtorch CPU threads (0: all cores)")
+	c.MarkFlagRequired("classifier")
 	c.MarkFlagRequired("checkpoint")
 	return c
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -105,15 +106,23 @@ func TestTrainWritesARunFolder(t *testing.T) {
 // TestKilledRunResumesExactly: a run killed with SIGKILL at a random moment
 // and resumed gives the same losses, step for step, as a run that never stopped.
 func TestKilledRunResumesExactly(t *testing.T) {
+	killResumeExact(t, func(run string) []string {
+		return smallDCGAN(run, "train.max_steps=150", "train.epochs=20", "train.checkpoint_every=4")
+	}, 150)
+}
+
+// killResumeExact trains args(run) (max_steps steps, a checkpoint every few)
+// once straight through and once killed with SIGKILL at a random row of
+// metrics.csv and resumed, and compares the two runs' losses row for row.
+func killResumeExact(t *testing.T, args func(run string) []string, steps int) {
+	t.Helper()
 	base := t.TempDir()
-	const steps = "train.max_steps=150"
-	const epochs = "train.epochs=20"
 	whole := filepath.Join(base, "whole")
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(whole, steps, epochs, "train.checkpoint_every=4")...)...); err != nil {
+	if out, err := gogan(t, append([]string{"train"}, args(whole)...)...); err != nil {
 		t.Fatalf("uninterrupted run: %v\n%s", err, out)
 	}
 	killed := filepath.Join(base, "killed")
-	cmd := exec.Command(goganBin, append([]string{"train"}, smallDCGAN(killed, steps, epochs, "train.checkpoint_every=4")...)...)
+	cmd := exec.Command(goganBin, append([]string{"train"}, args(killed)...)...)
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	if err := cmd.Start(); err != nil {
@@ -121,7 +130,7 @@ func TestKilledRunResumesExactly(t *testing.T) {
 	}
 	// Kill at a random moment after the first checkpoint: once metrics.csv
 	// holds a random number of rows.
-	killAt := 5 + rand.IntN(120)
+	killAt := 5 + rand.IntN(steps*4/5)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		rows, _ := os.ReadFile(filepath.Join(killed, "metrics.csv"))
@@ -136,7 +145,7 @@ func TestKilledRunResumesExactly(t *testing.T) {
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
-	if _, err := os.Stat(filepath.Join(killed, "checkpoints", "step-00000150")); err == nil {
+	if _, err := os.Stat(filepath.Join(killed, "checkpoints", fmt.Sprintf("step-%08d", steps))); err == nil {
 		t.Fatalf("the run finished before the kill (at row %d)", killAt)
 	}
 	t.Logf("killed after step %d", killAt)

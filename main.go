@@ -149,14 +149,14 @@ func sampleCmd() *cobra.Command {
 }
 
 func translateCmd() *cobra.Command {
-	var ckpt, in, out, device string
+	var ckpt, direction, in, out, device string
 	var eval bool
 	c := &cobra.Command{
 		Use:   "translate",
-		Short: "Run a pix2pix generator on a folder of images",
+		Short: "Run a pix2pix or CycleGAN generator on a folder of images",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := infer.Translate(ckpt, in, out, device, eval)
+			n, err := infer.Translate(ckpt, direction, in, out, device, eval)
 			if err != nil {
 				return err
 			}
@@ -165,6 +165,7 @@ func translateCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&ckpt, "checkpoint", "", "checkpoint folder, or a run folder (its newest valid checkpoint)")
+	c.Flags().StringVar(&direction, "direction", "", "CycleGAN: AtoB (G_A) or BtoA (G_B); default AtoB (pix2pix has one direction, the one it trained)")
 	c.Flags().StringVar(&in, "input", "", "folder of input images")
 	c.Flags().StringVar(&out, "out", "translated", "output folder (PNG files, same base names)")
 	c.Flags().StringVar(&device, "device", "auto", "auto, cpu or cuda:N")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gogan/cgo/torchtest"
@@ -21,6 +22,10 @@ func TestBenchSpecRunsInPyTorch(t *testing.T) {
 	for _, sets := range [][]string{
 		{"recipe=dcgan", "model.ngf=8", "model.ndf=8", "data.image_size=32", "data.batch_size=4"},
 		{"recipe=pix2pix", "model.netG=unet_128", "model.ngf=4", "model.ndf=4", "data.crop_size=128", "data.batch_size=2"},
+		// G_A, G_B, D_A, D_B; a pool of one image and batches of two, so that
+		// the steps take both of the pool's paths (filling, then full).
+		{"recipe=cyclegan", "model.netG=resnet_6blocks", "model.ngf=4", "model.ndf=4", "data.load_size=32", "data.crop_size=32",
+			"data.batch_size=2", "train.pool_size=1"},
 	} {
 		dir := t.TempDir()
 		cfg, err := config.LoadConfig("", append(sets, "out="+filepath.Join(dir, "run"), "device=cpu", "threads=1"))
@@ -31,8 +36,16 @@ func TestBenchSpecRunsInPyTorch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.ImagesPerSec <= 0 || res.Params["G"] == 0 || res.Params["D"] == 0 || res.Spec == nil {
+		if res.ImagesPerSec <= 0 || len(res.Params) < 2 || res.Spec == nil {
 			t.Fatalf("%v: bench result %+v", sets, res)
+		}
+		for role, n := range res.Params {
+			if n == 0 {
+				t.Fatalf("%v: %s has no parameters: %+v", sets, role, res)
+			}
+			if res.Spec[strings.ToLower(role)] == nil {
+				t.Fatalf("%v: the spec has no %s: %v", sets, strings.ToLower(role), res.Spec)
+			}
 		}
 		b, err := json.Marshal(res)
 		if err != nil {

@@ -223,8 +223,8 @@ func TestInvalidValues(t *testing.T) {
 
 // An unknown recipe names the registered ones.
 func TestUnknownRecipe(t *testing.T) {
-	_, err := config.LoadConfigEnv("", []string{"recipe=cyclegan"}, nil)
-	wantErr(t, err, "recipe", `"cyclegan"`, "dcgan, pix2pix")
+	_, err := config.LoadConfigEnv("", []string{"recipe=stylegan"}, nil)
+	wantErr(t, err, "recipe", `"stylegan"`, "cyclegan, dcgan, pix2pix")
 }
 
 func TestCrossKeyChecks(t *testing.T) {

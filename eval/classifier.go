@@ -394,18 +394,22 @@ func TrainClassifier(ctx context.Context, o ClassifierOptions, out string) (*Cla
 func countCorrect(logits []float32, labels []int64) int {
 	k := 0
 	for i, l := range labels {
-		row := logits[i*ClassifierClasses : (i+1)*ClassifierClasses]
-		best := 0
-		for j, v := range row {
-			if v > row[best] {
-				best = j
-			}
-		}
-		if int64(best) == l {
+		if int64(argmax(logits[i*ClassifierClasses:(i+1)*ClassifierClasses])) == l {
 			k++
 		}
 	}
 	return k
+}
+
+// argmax is the index of row's largest entry (the first of equals).
+func argmax(row []float32) int {
+	best := 0
+	for j, v := range row {
+		if v > row[best] {
+			best = j
+		}
+	}
+	return best
 }
 
 // Accuracy is the fraction of Fashion-MNIST test images (the first limit, or
@@ -427,6 +431,38 @@ func (c *Classifier) Accuracy(ctx context.Context, root string, limit int) (floa
 		return 0, 0, fmt.Errorf("classifier: accuracy: %w", err)
 	}
 	return float64(correct) / float64(n), n, nil
+}
+
+// inClasses is the fraction of images [N, 1, 32, 32] in [-1, 1] that the
+// classifier labels as one of labels.
+func (c *Classifier) inClasses(images []float32, labels map[int]bool) (float64, error) {
+	per := ClassifierSize * ClassifierSize
+	n := len(images) / per
+	if n == 0 || len(images)%per != 0 {
+		return 0, fmt.Errorf("classifier: %d values are not whole 1x%dx%d images", len(images), ClassifierSize, ClassifierSize)
+	}
+	in := 0
+	const batch = 500
+	for i := 0; i < n; i += batch {
+		k := min(batch, n-i)
+		err := torch.Try(func() {
+			sc := torch.NewScope()
+			defer sc.Close()
+			torch.NoGrad(func() {
+				logits, _ := c.forward(torch.FromFloat32(images[i*per:(i+k)*per], int64(k), 1, ClassifierSize, ClassifierSize).To(c.dev))
+				l := logits.Float32s()
+				for j := 0; j < k; j++ {
+					if labels[argmax(l[j*ClassifierClasses:(j+1)*ClassifierClasses])] {
+						in++
+					}
+				}
+			})
+		})
+		if err != nil {
+			return 0, fmt.Errorf("classifier: %w", err)
+		}
+	}
+	return float64(in) / float64(n), nil
 }
 
 // fashionBatches calls f on Fashion-MNIST images of a split at 32x32, in

@@ -281,7 +281,8 @@ func loadSamplesFile(path string) ([]float32, error) {
 
 // Pix2PixEvalOptions configure EvalPix2Pix.
 type Pix2PixEvalOptions struct {
-	Checkpoint string // a pix2pix checkpoint or run folder
+	Checkpoint string // a pix2pix or CycleGAN checkpoint or run folder
+	Direction  string // CycleGAN: AtoB (G_A) or BtoA (G_B); "" = AtoB
 	Root       string // dataset folder; default the checkpoint's data.root
 	Phase      string // split; default test
 	Skip       int    // start at this pair (to hold out the tail of a split)
@@ -357,7 +358,7 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	if err != nil {
 		return nil, err
 	}
-	tr, err := infer.Translation(ck, cfg, "", "eval pix2pix")
+	tr, err := infer.Translation(ck, cfg, o.Direction, "eval pix2pix")
 	if err != nil {
 		return nil, fmt.Errorf("eval pix2pix: it needs a pix2pix checkpoint (a recipe that translates images); for DCGAN use gogan eval fid: %w", err)
 	}
@@ -376,6 +377,15 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 		dc.Root = o.Root
 	}
 	dc.Phase, dc.NoFlip, dc.MaxSamples, dc.InMemory, dc.SkipInvalid = o.Phase, true, 0, false, false
+	if dc.Dataset == data.Unaligned {
+		// Trained without pairs, scored on pairs: A|B images or A/ and B/
+		// folders of matching files.
+		if dc.ClassesA != "" {
+			return nil, fmt.Errorf("eval pix2pix: checkpoint %s learned from classes of %s (data.classes_A/classes_B), which have no pairs to score against; use gogan eval translate-class", ck.Dir, dc.Source)
+		}
+		dc.Dataset = data.Aligned
+	}
+	dc.Direction, dc.InputNC, dc.OutputNC = tr.PairDirection, tr.InputNC, tr.OutputNC
 	if dc.Preprocess == data.ResizeAndCrop || dc.Preprocess == data.ScaleWidthAndCrop {
 		dc.LoadSize = dc.CropSize
 	}

@@ -22,6 +22,9 @@ func TestSamplingLeavesTheRunAlone(t *testing.T) {
 		{"recipe=dcgan", "model.ngf=8", "model.ndf=8", "data.image_size=32"},
 		{"recipe=pix2pix", "data.dataset=edges", "data.root=/usr/share/datasets/fashion-mnist", "data.max_samples=8",
 			"model.input_nc=1", "model.output_nc=1", "model.netG=resnet_6blocks", "model.ngf=8", "model.no_dropout=false", "data.load_size=32", "data.crop_size=32"},
+		{"recipe=cyclegan", "data.root=/usr/share/datasets/fashion-mnist", "data.classes_A=sneaker", "data.classes_B=sandal", "data.max_samples=8",
+			"model.input_nc=1", "model.output_nc=1", "model.netG=resnet_6blocks", "model.norm=batch", "model.ngf=8", "model.ndf=8",
+			"model.no_dropout=false", "data.load_size=32", "data.crop_size=32"},
 	} {
 		cfg, err := config.LoadConfig("", append(sets, "out="+filepath.Join(t.TempDir(), "run"), "device=cpu"))
 		if err != nil {

@@ -132,18 +132,20 @@ func Sample(path string, n int, seed int64, device, out string) error {
 	return report.SavePNG(out, grid)
 }
 
-// Translate runs a checkpoint's generator on every image of a folder
-// (resized to the training crop size, as the reference's test.py) and writes
-// PNGs with the same base names into out. eval uses BatchNorm's running
-// statistics and no dropout (test.py --eval); otherwise train mode.
-func Translate(path, in, out, device string, eval bool) (int, error) {
+// Translate runs a checkpoint's generator (the one for direction, ""
+// meaning the recipe's first: pix2pix's only one, CycleGAN's G_A) on every
+// image of a folder (resized to the training crop size, as the reference's
+// test.py) and writes PNGs with the same base names into out. eval uses
+// BatchNorm's running statistics and no dropout (test.py --eval); otherwise
+// train mode.
+func Translate(path, direction, in, out, device string, eval bool) (int, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	ck, _, cfg, err := runfolder.OpenCheckpoint(path)
 	if err != nil {
 		return 0, err
 	}
-	tr, err := Translation(ck, cfg, "", "gogan translate")
+	tr, err := Translation(ck, cfg, direction, "gogan translate")
 	if err != nil {
 		return 0, err
 	}

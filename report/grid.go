@@ -115,23 +115,38 @@ func MakeGrid(im Images, opt GridOptions) (*image.NRGBA, error) {
 // stretched. Inputs may have a different channel count than outputs
 // (gray2color).
 func Pix2PixGrid(input, output, target Images, padding int) (*image.NRGBA, error) {
-	for _, im := range []Images{input, output, target} {
+	if output.C != target.C {
+		return nil, fmt.Errorf("pix2pix grid: outputs have %d channels, targets %d", output.C, target.C)
+	}
+	return ColumnsGrid([]Images{input, output, target}, padding)
+}
+
+// ColumnsGrid lays out one row per example with one column per batch
+// (CycleGAN's real_A | fake_B | rec_A | idt_B), on the fixed range [-1, 1]
+// as Pix2PixGrid. The columns must have the same N, H and W; 1-channel
+// columns show as gray beside 3-channel ones.
+func ColumnsGrid(cols []Images, padding int) (*image.NRGBA, error) {
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("grid: no columns")
+	}
+	for _, im := range cols {
 		if err := im.check(); err != nil {
 			return nil, err
 		}
 	}
-	if input.N != output.N || output.N != target.N || input.H != output.H || output.H != target.H ||
-		input.W != output.W || output.W != target.W || output.C != target.C {
-		return nil, fmt.Errorf("pix2pix grid: shapes differ: input %dx%dx%dx%d, output %dx%dx%dx%d, target %dx%dx%dx%d",
-			input.N, input.C, input.H, input.W, output.N, output.C, output.H, output.W, target.N, target.C, target.H, target.W)
+	n, h, w := cols[0].N, cols[0].H, cols[0].W
+	for j, im := range cols {
+		if im.N != n || im.H != h || im.W != w {
+			return nil, fmt.Errorf("grid: column %d is %dx%dx%dx%d, column 0 %dx%dx%dx%d", j, im.N, im.C, im.H, im.W, n, cols[0].C, h, w)
+		}
 	}
-	n, h, w := input.N, input.H, input.W
 	plane := h * w
+	k := len(cols)
 	// Interleave as 3-channel images so one grid call does the layout.
-	tri := Images{Data: make([]float32, 3*n*3*plane), N: 3 * n, C: 3, H: h, W: w}
+	all := Images{Data: make([]float32, k*n*3*plane), N: k * n, C: 3, H: h, W: w}
 	for i := 0; i < n; i++ {
-		for j, im := range []Images{input, output, target} {
-			dst := tri.Data[(3*i+j)*3*plane:]
+		for j, im := range cols {
+			dst := all.Data[(k*i+j)*3*plane:]
 			src := im.Data[i*im.C*plane:]
 			for c := 0; c < 3; c++ {
 				sc := c
@@ -142,7 +157,7 @@ func Pix2PixGrid(input, output, target Images, padding int) (*image.NRGBA, error
 			}
 		}
 	}
-	return MakeGrid(tri, GridOptions{NRow: 3, Padding: padding, FixedRange: true, Lo: -1, Hi: 1})
+	return MakeGrid(all, GridOptions{NRow: k, Padding: padding, FixedRange: true, Lo: -1, Hi: 1})
 }
 
 // EncodePNG writes img as PNG (for AtomicWriteFile).

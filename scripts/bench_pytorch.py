@@ -4,9 +4,10 @@ Usage: bench_pytorch.py --spec SPEC.json [--threads N] [--blas-threads N]
                         [--warmup W] [--steps S] [--device cpu|cuda[:i]] [--adam single|foreach]
 
 SPEC.json is `gogan bench --config FILE --spec` (or a `gogan bench --json` result):
-the networks as gogan's nets.Options, which scripts/reference_nets.py builds as the
-reference implementations define them, the synthetic inputs' shapes, the GAN loss
-and Adam's settings. The step is the recipes' (gan/dcgan, gan/pix2pix), op for op:
+the networks by role as gogan's nets.Options, which scripts/reference_nets.py builds
+as the reference implementations define them, the synthetic inputs' shapes, the GAN
+loss and Adam's settings. The step is the recipes' (gan/dcgan, gan/pix2pix,
+gan/cyclegan), op for op:
 
   dcgan    D on real, then on G(z).detach() (two backwards), Adam on D; D frozen
            (requires_grad off), G's non-saturating loss through D, Adam on G;
@@ -14,6 +15,16 @@ and Adam's settings. The step is the recipes' (gan/dcgan, gan/pix2pix), op for o
   pix2pix  fake_B = G(A); D on cat(A, fake_B).detach() and cat(A, B),
            loss_D = 0.5 (fake + real); D frozen, loss_G = GAN(D(cat(A, fake_B)))
            + lambda_L1 * L1(fake_B, B); BCE with logits; 4 losses read with .item().
+  cyclegan fake_B = G_A(A), rec_A = G_B(fake_B), fake_A = G_B(B), rec_B = G_A(fake_A);
+           D_A, D_B frozen: identity losses (lambda_identity > 0: L1(G_A(B), B) *
+           lambda_B * lambda_identity, L1(G_B(A), A) * lambda_A * lambda_identity),
+           GAN(D_A(fake_B)), GAN(D_B(fake_A)) as real, cycle L1s * lambda_A,
+           lambda_B, summed G_A + G_B + cycle_A + cycle_B + idt_A + idt_B, one
+           backward, Adam over G_A + G_B; D_A, D_B unfrozen: D_A on B and on
+           pool_B(fake_B).detach(), D_B on A and pool_A(fake_A).detach(), each
+           0.5 (real + fake) back-propagated, Adam over D_A + D_B; the image pools
+           are util/image_pool.py's ImagePool (Python's random, seeded with the
+           spec's seed; pool_size from the spec); 8 losses read with .item().
 
 Inputs are uniform in [-1, 1] and stay on the device; gradients are dropped with
 zero_grad(set_to_none=True) as gogan does. Prints one JSON object: images/s,
@@ -22,8 +33,10 @@ ms/step, peak RSS (getrusage) and the CUDA peak (max_memory_allocated) on a GPU.
 import argparse
 import ctypes
 import ctypes.util
+import itertools
 import json
 import os
+import random
 import resource
 import sys
 import time
@@ -78,18 +91,131 @@ class GANLoss:
         return F.binary_cross_entropy(pred, torch.full_like(pred, label))
 
 
+class ImagePool:
+    """util/image_pool.py's ImagePool: until pool_size images are stored each
+    image goes in and comes back; then each comes back with probability 1/2,
+    or else a random stored one does and the new image takes its place."""
+
+    def __init__(self, pool_size):
+        self.pool_size = pool_size
+        if self.pool_size > 0:
+            self.num_imgs = 0
+            self.images = []
+
+    def query(self, images):
+        if self.pool_size == 0:
+            return images
+        return_images = []
+        for image in images:
+            image = torch.unsqueeze(image.data, 0)
+            if self.num_imgs < self.pool_size:
+                self.num_imgs = self.num_imgs + 1
+                self.images.append(image)
+                return_images.append(image)
+            else:
+                p = random.uniform(0, 1)
+                if p > 0.5:
+                    random_id = random.randint(0, self.pool_size - 1)
+                    tmp = self.images[random_id].clone()
+                    self.images[random_id] = image
+                    return_images.append(tmp)
+                else:
+                    return_images.append(image)
+        return torch.cat(return_images, 0)
+
+
+def num_params(net):
+    return sum(p.numel() for p in net.parameters())
+
+
+def make_cyclegan_step(spec, dev, kw):
+    """gan/cyclegan's Step (CycleGANModel.optimize_parameters)."""
+    if spec["gan_mode"] not in ("lsgan", "vanilla"):
+        raise SystemExit("bench_pytorch.py: cyclegan trains with gan_mode lsgan or vanilla, not %s" % spec["gan_mode"])
+    torch.manual_seed(spec["seed"])
+    random.seed(spec["seed"])
+    # G_A, G_B, D_A, D_B: CycleGANModel's order of definition (and initialisation).
+    G_A = reference_nets.build("G", spec["g_a"]).to(dev).train()
+    G_B = reference_nets.build("G", spec["g_b"]).to(dev).train()
+    D_A = reference_nets.build("D", spec["d_a"]).to(dev).train()
+    D_B = reference_nets.build("D", spec["d_b"]).to(dev).train()
+    optG = torch.optim.Adam(itertools.chain(G_A.parameters(), G_B.parameters()), **kw)
+    optD = torch.optim.Adam(itertools.chain(D_A.parameters(), D_B.parameters()), **kw)
+    # gan/cyclegan's GAN loss takes logits (the reference's GANLoss: BCEWithLogits
+    # for vanilla); older specs may not say so.
+    loss = GANLoss(spec["gan_mode"], spec.get("logits", True))
+    counts = {"params": {"G_A": num_params(G_A), "G_B": num_params(G_B), "D_A": num_params(D_A),
+                         "D_B": num_params(D_B)}}
+    a = (torch.rand(*spec["input_a"], device=dev) * 2 - 1)
+    b = (torch.rand(*spec["input_b"], device=dev) * 2 - 1)
+    lambda_a, lambda_b, lambda_idt = spec["lambda_A"], spec["lambda_B"], spec["lambda_identity"]
+    fake_a_pool, fake_b_pool = ImagePool(spec["pool_size"]), ImagePool(spec["pool_size"])
+
+    def backward_d(net_d, real, fake):
+        pred_real = net_d(real)
+        pred_fake = net_d(fake.detach())
+        loss_d_real = loss.for_d(pred_real, True)
+        loss_d_fake = loss.for_d(pred_fake, False)
+        loss_d = (loss_d_real + loss_d_fake) * 0.5
+        loss_d.backward()
+        return loss_d
+
+    def step():
+        real_a, real_b = a, b
+        # forward
+        fake_b = G_A(real_a)
+        rec_a = G_B(fake_b)
+        fake_a = G_B(real_b)
+        rec_b = G_A(fake_a)
+        # G_A and G_B
+        set_requires_grad(D_A, False)
+        set_requires_grad(D_B, False)
+        optG.zero_grad(set_to_none=True)
+        if lambda_idt > 0:
+            idt_a = G_A(real_b)
+            idt_b = G_B(real_a)
+            loss_idt_a = F.l1_loss(idt_a, real_b) * (lambda_b * lambda_idt)
+            loss_idt_b = F.l1_loss(idt_b, real_a) * (lambda_a * lambda_idt)
+        else:
+            loss_idt_a = torch.zeros((), device=dev)
+            loss_idt_b = torch.zeros((), device=dev)
+        pred_a = D_A(fake_b)
+        pred_b = D_B(fake_a)
+        loss_g_a = loss.for_g(pred_a, True)
+        loss_g_b = loss.for_g(pred_b, True)
+        loss_cycle_a = F.l1_loss(rec_a, real_a) * lambda_a
+        loss_cycle_b = F.l1_loss(rec_b, real_b) * lambda_b
+        loss_g = loss_g_a + loss_g_b + loss_cycle_a + loss_cycle_b
+        if lambda_idt > 0:
+            loss_g = loss_g + loss_idt_a + loss_idt_b
+        loss_g.backward()
+        optG.step()
+        # D_A and D_B
+        set_requires_grad(D_A, True)
+        set_requires_grad(D_B, True)
+        optD.zero_grad(set_to_none=True)
+        loss_d_a = backward_d(D_A, real_b, fake_b_pool.query(fake_b))
+        loss_d_b = backward_d(D_B, real_a, fake_a_pool.query(fake_a))
+        optD.step()
+        return [loss_d_a.item(), loss_g_a.item(), loss_cycle_a.item(), loss_idt_a.item(),
+                loss_d_b.item(), loss_g_b.item(), loss_cycle_b.item(), loss_idt_b.item()]
+    return step, counts
+
+
 def make_step(spec, dev, adam):
-    """The training step as a function, and the parameter counts of G and D."""
+    """The training step as a function, and the parameter counts of the networks by role."""
+    kw = {"lr": spec["lr"], "betas": (spec["beta1"], spec["beta2"]), "foreach": adam == "foreach"}
+    if spec["recipe"] == "cyclegan":
+        return make_cyclegan_step(spec, dev, kw)
     if spec["d"]["Kind"] == "multiscale" or spec["gan_mode"] == "wgangp":
         raise SystemExit("bench_pytorch.py: the multiscale discriminator and wgangp are not mirrored here")
     torch.manual_seed(spec["seed"])
     G = reference_nets.build("G", spec["g"]).to(dev).train()
     D = reference_nets.build("D", spec["d"]).to(dev).train()
-    kw = {"lr": spec["lr"], "betas": (spec["beta1"], spec["beta2"]), "foreach": adam == "foreach"}
     optG = torch.optim.Adam(G.parameters(), **kw)
     optD = torch.optim.Adam(D.parameters(), **kw)
     loss = GANLoss(spec["gan_mode"], spec["logits"])
-    counts = {"params": {"G": sum(p.numel() for p in G.parameters()), "D": sum(p.numel() for p in D.parameters())}}
+    counts = {"params": {"G": num_params(G), "D": num_params(D)}}
     a = (torch.rand(*spec["input_a"], device=dev) * 2 - 1)
     b = (torch.rand(*spec["input_b"], device=dev) * 2 - 1) if spec.get("input_b") else None
 

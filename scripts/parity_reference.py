@@ -38,6 +38,18 @@ What each part transcribes (repository, path; the snapshot read is given in brac
     junyanz data/aligned_dataset.py (AlignedDataset.__getitem__) and data/base_dataset.py
     [2a7afba]; the batch is default_collate's stack of the items (data/__init__.py uses a plain
     torch DataLoader).
+  - Recipe "cyclegan": CycleGANModel (__init__'s nets, pools, criterions and optimizers;
+    set_input, forward, backward_D_basic, backward_D_A, backward_D_B, backward_G,
+    optimize_parameters) from junyanz models/cycle_gan_model.py [2a7afba, last changed there
+    by b31be78, 2025-08-03]; ImagePool from util/image_pool.py [2a7afba]; UnalignedDataset
+    (__init__'s transform_A / transform_B with the BtoA channel swap, __getitem__) from
+    data/unaligned_dataset.py [2a7afba]; get_transform from data/base_dataset.py [2a7afba],
+    called without params (RandomCrop, RandomHorizontalFlip); set_requires_grad and
+    get_current_losses (float(loss_<name>) in loss_names order) from models/base_model.py
+    [2a7afba]; BaseModel.setup's init order (model_names = G_A, G_B, D_A, D_B) from
+    base_model.py [2a7afba], define_G/define_D ending in init_net from networks.py at
+    c95974f's parent [83b8714]. Read from upstream's history (commits by junyanz) in a
+    fork's mirror, git show 2a7afba:<path>.
 
 Choices where the references are silent, or that this test adds:
 
@@ -71,11 +83,39 @@ Choices where the references are silent, or that this test adds:
   - zero_grad() is called as the references call it (torch 1.13 zero-fills, torch >= 2 sets
     None); every parameter gets a gradient in every step here, so the two agree.
   - Adam's betas are (beta1, beta2) from the case; both references hard-code beta2 = 0.999.
+  - cyclegan: "init_order" as for pix2pix, over four nets: "define" = build G_A, init G_A, build
+    G_B, init G_B, build D_A, init D_A, build D_B, init D_B (define_G/define_D in
+    CycleGANModel.__init__'s order, each ending in init_net before c95974f); "setup" = build
+    the four in that order, then init_weights in model_names order G_A, G_B, D_A, D_B (2a7afba:
+    define_G/define_D still take init_type/init_gain but ignore them; setup() initialises).
+    The four option objects are checked against the data's input_nc / output_nc (G_A
+    input_nc -> output_nc, G_B output_nc -> input_nc, D_A on output_nc, D_B on input_nc);
+    with lambda_identity > 0 the reference's assert input_nc == output_nc is kept.
+  - cyclegan data: the B file of each item is given by the case ("files_B"), i.e. the
+    reference's index_B = random.randint(0, B_size - 1) (or index % B_size with
+    serial_batches) is made by the caller and not drawn here; the A file is A_paths[index %
+    A_size], given as "files_A". Which indices form a batch (the DataLoader's shuffle) is the
+    caller's too. RandomCrop (when the resized image is larger than crop_size) and
+    RandomHorizontalFlip (unless no_flip) draw from torch's generator: this script seeds torch
+    (and Python's random) with step_seed right before making the batches, and draws in
+    reference order (items in batch order, transform_A's draws before transform_B's, crop
+    before flip). In the reference the draws happen in DataLoader workers seeded from the main
+    generator; that stream is not modelled. With load_size == crop_size and no_flip nothing
+    is drawn.
+  - cyclegan steps: torch.manual_seed(step_seed) and random.seed(step_seed) right before
+    step 1 (again, after the batches are made); ImagePool.query draws p = random.uniform(0, 1)
+    and random.randint(0, pool_size - 1) from Python's random once the pool is full, D_A's
+    pool (fake_B) before D_B's (fake_A), images in batch order. With pool_size 0 nothing is
+    drawn; only Dropout draws from torch in a step. "loss.<step>.idt_A" / "idt_B" are 0 when
+    lambda_identity is 0 (the reference sets loss_idt_A = 0). Adam moments are numbered over
+    the optimizer's chained parameter list: optG over G_A's parameters then G_B's, optD over
+    D_A's then D_B's. gan_mode is lsgan or vanilla (GANLoss above; wgangp/hinge refused).
   - One thread, OpenBLAS's too (the Go test's torchtest.RunScript sets OPENBLAS_NUM_THREADS=1,
     as gogan holds OpenBLAS to one thread): torch.set_num_threads does not reach OpenBLAS,
     and its threaded sgemm (libtorch 1.x's ConvTranspose2d) rounds differently from one thread.
 """
 import gzip
+import itertools
 import json
 import os
 import random
@@ -268,6 +308,148 @@ class Pix2PixModel:
 
 
 # ---------------------------------------------------------------------------
+# CycleGAN: junyanz util/image_pool.py (ImagePool) and models/cycle_gan_model.py (CycleGANModel)
+
+
+class ImagePool:
+    """util/image_pool.py ImagePool: a buffer of previously generated images (Python's random)."""
+
+    def __init__(self, pool_size):
+        self.pool_size = pool_size
+        if self.pool_size > 0:  # create an empty pool
+            self.num_imgs = 0
+            self.images = []
+
+    def query(self, images):
+        if self.pool_size == 0:  # if the buffer size is 0, do nothing
+            return images
+        return_images = []
+        for image in images:
+            image = torch.unsqueeze(image.data, 0)
+            if self.num_imgs < self.pool_size:  # if the buffer is not full; keep inserting current images to the buffer
+                self.num_imgs = self.num_imgs + 1
+                self.images.append(image)
+                return_images.append(image)
+            else:
+                p = random.uniform(0, 1)
+                if p > 0.5:  # by 50% chance, the buffer will return a previously stored image, and insert the current image into the buffer
+                    random_id = random.randint(0, self.pool_size - 1)  # randint is inclusive
+                    tmp = self.images[random_id].clone()
+                    self.images[random_id] = image
+                    return_images.append(tmp)
+                else:  # by another 50% chance, the buffer will return the current image
+                    return_images.append(image)
+        return_images = torch.cat(return_images, 0)  # collect all the images and return
+        return return_images
+
+
+class CycleGANModel:
+    """models/cycle_gan_model.py CycleGANModel, training side (isTrain); nets built by build_and_init_cyclegan."""
+
+    loss_names = ["D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"]
+
+    def __init__(self, opt, netG_A, netG_B, netD_A, netD_B):
+        self.opt = opt
+        self.device = DEVICE
+        # Code (vs. paper): G_A (G), G_B (F), D_A (D_Y), D_B (D_X)
+        self.netG_A = netG_A
+        self.netG_B = netG_B
+        self.netD_A = netD_A
+        self.netD_B = netD_B
+        if opt["lambda_identity"] > 0.0:  # only works when input and output images have the same number of channels
+            assert opt["input_nc"] == opt["output_nc"]
+        self.fake_A_pool = ImagePool(opt["pool_size"])  # create image buffer to store previously generated images
+        self.fake_B_pool = ImagePool(opt["pool_size"])  # create image buffer to store previously generated images
+        # define loss functions
+        self.criterionGAN = GANLoss(opt["gan_mode"]).to(self.device)  # define GAN loss.
+        self.criterionCycle = torch.nn.L1Loss()
+        self.criterionIdt = torch.nn.L1Loss()
+        # initialize optimizers (betas=(opt.beta1, 0.999) in the reference)
+        self.optimizer_G = torch.optim.Adam(itertools.chain(self.netG_A.parameters(), self.netG_B.parameters()), lr=opt["lr"], betas=(opt["beta1"], opt["beta2"]))
+        self.optimizer_D = torch.optim.Adam(itertools.chain(self.netD_A.parameters(), self.netD_B.parameters()), lr=opt["lr"], betas=(opt["beta1"], opt["beta2"]))
+
+    def set_input(self, input):
+        AtoB = self.opt["direction"] == "AtoB"
+        self.real_A = input["A" if AtoB else "B"].to(self.device)
+        self.real_B = input["B" if AtoB else "A"].to(self.device)
+
+    def forward(self):
+        self.fake_B = self.netG_A(self.real_A)  # G_A(A)
+        self.rec_A = self.netG_B(self.fake_B)  # G_B(G_A(A))
+        self.fake_A = self.netG_B(self.real_B)  # G_B(B)
+        self.rec_B = self.netG_A(self.fake_A)  # G_A(G_B(B))
+
+    def backward_D_basic(self, netD, real, fake):
+        # Real
+        pred_real = netD(real)
+        loss_D_real = self.criterionGAN(pred_real, True)
+        # Fake
+        pred_fake = netD(fake.detach())
+        loss_D_fake = self.criterionGAN(pred_fake, False)
+        # Combined loss and calculate gradients
+        loss_D = (loss_D_real + loss_D_fake) * 0.5
+        loss_D.backward()
+        return loss_D
+
+    def backward_D_A(self):
+        fake_B = self.fake_B_pool.query(self.fake_B)
+        self.loss_D_A = self.backward_D_basic(self.netD_A, self.real_B, fake_B)
+
+    def backward_D_B(self):
+        fake_A = self.fake_A_pool.query(self.fake_A)
+        self.loss_D_B = self.backward_D_basic(self.netD_B, self.real_A, fake_A)
+
+    def backward_G(self):
+        lambda_idt = self.opt["lambda_identity"]
+        lambda_A = self.opt["lambda_A"]
+        lambda_B = self.opt["lambda_B"]
+        # Identity loss
+        if lambda_idt > 0:
+            # G_A should be identity if real_B is fed: ||G_A(B) - B||
+            self.idt_A = self.netG_A(self.real_B)
+            self.loss_idt_A = self.criterionIdt(self.idt_A, self.real_B) * lambda_B * lambda_idt
+            # G_B should be identity if real_A is fed: ||G_B(A) - A||
+            self.idt_B = self.netG_B(self.real_A)
+            self.loss_idt_B = self.criterionIdt(self.idt_B, self.real_A) * lambda_A * lambda_idt
+        else:
+            self.loss_idt_A = 0
+            self.loss_idt_B = 0
+
+        # GAN loss D_A(G_A(A))
+        self.loss_G_A = self.criterionGAN(self.netD_A(self.fake_B), True)
+        # GAN loss D_B(G_B(B))
+        self.loss_G_B = self.criterionGAN(self.netD_B(self.fake_A), True)
+        # Forward cycle loss || G_B(G_A(A)) - A||
+        self.loss_cycle_A = self.criterionCycle(self.rec_A, self.real_A) * lambda_A
+        # Backward cycle loss || G_A(G_B(B)) - B||
+        self.loss_cycle_B = self.criterionCycle(self.rec_B, self.real_B) * lambda_B
+        # combined loss and calculate gradients
+        self.loss_G = self.loss_G_A + self.loss_G_B + self.loss_cycle_A + self.loss_cycle_B + self.loss_idt_A + self.loss_idt_B
+        self.loss_G.backward()
+
+    def optimize_parameters(self):
+        # forward
+        self.forward()  # compute fake images and reconstruction images.
+        # G_A and G_B
+        self.set_requires_grad([self.netD_A, self.netD_B], False)  # Ds require no gradients when optimizing Gs
+        self.optimizer_G.zero_grad()  # set G_A and G_B's gradients to zero
+        self.backward_G()  # calculate gradients for G_A and G_B
+        self.optimizer_G.step()  # update G_A and G_B's weights
+        # D_A and D_B
+        self.set_requires_grad([self.netD_A, self.netD_B], True)
+        self.optimizer_D.zero_grad()  # set D_A and D_B's gradients to zero
+        self.backward_D_A()  # calculate gradients for D_A
+        self.backward_D_B()  # calculate graidents for D_B
+        self.optimizer_D.step()  # update D_A and D_B's weights
+
+    def get_current_losses(self):
+        # BaseModel.get_current_losses: float(getattr(self, 'loss_' + name)) in loss_names order
+        return [(name, float(getattr(self, "loss_" + name))) for name in self.loss_names]
+
+    set_requires_grad = Pix2PixModel.set_requires_grad  # BaseModel.set_requires_grad
+
+
+# ---------------------------------------------------------------------------
 # pix2pix data: junyanz data/base_dataset.py and data/aligned_dataset.py
 
 
@@ -393,6 +575,44 @@ def aligned_batches(data):
     batches = []
     for files in data["files"]:
         items = [aligned_item(data, path) for path in files]
+        batches.append({"A": torch.stack([it["A"] for it in items], 0),
+                        "B": torch.stack([it["B"] for it in items], 0)})
+    return batches
+
+
+# ---------------------------------------------------------------------------
+# CycleGAN data: junyanz data/unaligned_dataset.py (UnalignedDataset)
+
+
+def unaligned_transforms(opt):
+    """UnalignedDataset.__init__: transform_A / transform_B (no params: RandomCrop / RandomHorizontalFlip)."""
+    btoA = opt["direction"] == "BtoA"
+    input_nc = opt["output_nc"] if btoA else opt["input_nc"]  # get the number of channels of input image
+    output_nc = opt["input_nc"] if btoA else opt["output_nc"]  # get the number of channels of output image
+    transform_A = get_transform(opt, grayscale=(input_nc == 1))
+    transform_B = get_transform(opt, grayscale=(output_nc == 1))
+    return transform_A, transform_B
+
+
+def unaligned_item(transform_A, transform_B, A_path, B_path):
+    """UnalignedDataset.__getitem__ with its A file and its (already picked) B file."""
+    A_img = Image.open(A_path).convert("RGB")
+    B_img = Image.open(B_path).convert("RGB")
+    # apply image transformation
+    A = transform_A(A_img)
+    B = transform_B(B_img)
+    return {"A": A, "B": B, "A_paths": A_path, "B_paths": B_path}
+
+
+def unaligned_batches(data):
+    """One dict per batch, stacked as default_collate stacks the items."""
+    files_A, files_B = data["files_A"], data["files_B"]
+    if len(files_A) != len(files_B) or any(len(a) != len(b) for a, b in zip(files_A, files_B)):
+        raise ValueError("files_A and files_B differ in shape")
+    transform_A, transform_B = unaligned_transforms(data)
+    batches = []
+    for paths_A, paths_B in zip(files_A, files_B):
+        items = [unaligned_item(transform_A, transform_B, a, b) for a, b in zip(paths_A, paths_B)]
         batches.append({"A": torch.stack([it["A"] for it in items], 0),
                         "B": torch.stack([it["B"] for it in items], 0)})
     return batches
@@ -526,7 +746,9 @@ def load_weights(c, netG, netD):
 
 
 def adam_moments(prefix, optimizer, net, out):
-    for i, p in enumerate(net.parameters()):
+    """Adam's moments of a net's parameters, or of a list of parameters (numbered in its order)."""
+    params = net.parameters() if isinstance(net, nn.Module) else net
+    for i, p in enumerate(params):
         st = optimizer.state.get(p)
         if not st:
             print("warning: %s: no Adam state for parameter %d" % (prefix, i), file=sys.stderr)
@@ -535,7 +757,115 @@ def adam_moments(prefix, optimizer, net, out):
         out["%s.exp_avg_sq.%d" % (prefix, i)] = st["exp_avg_sq"].detach().clone()
 
 
+CYCLEGAN_ROLES = ("G_A", "G_B", "D_A", "D_B")  # CycleGANModel.model_names (isTrain)
+
+
+def build_and_init_cyclegan(c):
+    """CycleGANModel.__init__'s define_G/define_D calls and their initialisation, from torch.manual_seed(seed)."""
+    torch.manual_seed(c["seed"])
+    order = c.get("init_order", "define")
+    nets = {}
+    if order == "define":  # define_G(G_A), define_G(G_B), define_D(D_A), define_D(D_B), each ending in init_net
+        for role in CYCLEGAN_ROLES:
+            nets[role] = reference_nets.build(role[0], c[role])
+            reference_nets.init_weights(nets[role], c["init_type"], c["init_gain"])
+    elif order == "setup":  # __init__ builds all four; BaseModel.setup inits them in model_names order
+        for role in CYCLEGAN_ROLES:
+            nets[role] = reference_nets.build(role[0], c[role])
+        for role in CYCLEGAN_ROLES:
+            reference_nets.init_weights(nets[role], c["init_type"], c["init_gain"])
+    else:
+        raise ValueError("init_order %r: want define or setup" % order)
+    return nets
+
+
+def check_cyclegan_channels(c):
+    """G_A: input_nc -> output_nc, G_B: output_nc -> input_nc, D_A on B (output_nc), D_B on A (input_nc)."""
+    inc, onc = c["data"]["input_nc"], c["data"]["output_nc"]
+    want = {"G_A": (inc, onc), "G_B": (onc, inc), "D_A": (onc, None), "D_B": (inc, None)}
+    for role, (i, o) in want.items():
+        got_i = c[role]["InputNC"]
+        got_o = c[role]["OutputNC"] if o is not None else None
+        if got_i != i or got_o != o:
+            raise ValueError("%s: InputNC/OutputNC %s/%s, want %s/%s (input_nc %d, output_nc %d)"
+                             % (role, got_i, got_o, i, o, inc, onc))
+
+
+def run_cyclegan(c):
+    """Recipe "cyclegan".
+
+    Case: name, seed, step_seed, steps, out, weights (safetensors, keys "G_A.<k>", "G_B.<k>",
+    "D_A.<k>", "D_B.<k>"), init_type, init_gain, init_order (define | setup), gan_mode (lsgan |
+    vanilla), lr, beta1, beta2, lambda_A, lambda_B, lambda_identity, pool_size; G_A, G_B, D_A,
+    D_B: option objects as pix2pix's G / D; data: {kind: unaligned, files_A: [[paths of batch
+    0], ...], files_B: (same shape), load_size, crop_size, preprocess, no_flip, input_nc,
+    output_nc, direction}.
+
+    Output (float32, int64 buffers as they are): init.<role>.<k>, input.<b>.A, input.<b>.B
+    (real_A / real_B after set_input), loss.<step>.<name> for name in D_A, G_A, cycle_A, idt_A,
+    D_B, G_B, cycle_B, idt_B (step from 1), final.<role>.<k>, final.optG.exp_avg.<i>,
+    final.optG.exp_avg_sq.<i> (i over G_A's then G_B's parameters), final.optD.* (D_A's then
+    D_B's); role in G_A, G_B, D_A, D_B.
+    """
+    c.setdefault("beta2", 0.999)
+    data = c["data"]
+    if data["kind"] != "unaligned":
+        raise ValueError("cyclegan data kind %r: want unaligned" % data["kind"])
+    if c["gan_mode"] not in ("lsgan", "vanilla"):
+        raise ValueError("cyclegan gan_mode %r: want lsgan or vanilla" % c["gan_mode"])
+    check_cyclegan_channels(c)
+    out = {}
+
+    nets = build_and_init_cyclegan(c)
+    for role in CYCLEGAN_ROLES:
+        out.update(state("init.%s." % role, nets[role]))
+    w, _ = safetensors_torch.load(c["weights"])
+    stray = [k for k in w if not k.startswith(tuple(r + "." for r in CYCLEGAN_ROLES))]
+    if stray:
+        raise ValueError("weights: keys outside G_A/G_B/D_A/D_B: %s" % stray[:5])
+    for role in CYCLEGAN_ROLES:
+        sd = {k[len(role) + 1:]: v for k, v in w.items() if k.startswith(role + ".")}
+        nets[role].load_state_dict(sd, strict=True)
+        nets[role].train()
+
+    # the item transforms draw from torch's generator (RandomCrop, RandomHorizontalFlip); see the docstring
+    random.seed(c["step_seed"])
+    torch.manual_seed(c["step_seed"])
+    batches = unaligned_batches(data)
+    if len(batches) < c["steps"]:
+        raise ValueError("%d steps but %d batches" % (c["steps"], len(batches)))
+
+    opt = dict(data)
+    opt.update({k: c[k] for k in ("gan_mode", "lr", "beta1", "beta2", "lambda_A", "lambda_B",
+                                  "lambda_identity", "pool_size")})
+    model = CycleGANModel(opt, nets["G_A"], nets["G_B"], nets["D_A"], nets["D_B"])
+    for b, batch in enumerate(batches):
+        model.set_input(batch)
+        out["input.%d.A" % b] = model.real_A
+        out["input.%d.B" % b] = model.real_B
+    torch.manual_seed(c["step_seed"])
+    random.seed(c["step_seed"])  # ImagePool.query draws from Python's random
+    for step in range(1, c["steps"] + 1):
+        model.set_input(batches[step - 1])  # unpack data from dataset and apply preprocessing
+        model.optimize_parameters()  # calculate loss functions, get gradients, update network weights
+        for name, v in model.get_current_losses():
+            out["loss.%d.%s" % (step, name)] = torch.tensor([v], dtype=torch.float32)
+
+    for role in CYCLEGAN_ROLES:
+        out.update(state("final.%s." % role, nets[role]))
+    adam_moments("final.optG", model.optimizer_G,
+                 list(itertools.chain(nets["G_A"].parameters(), nets["G_B"].parameters())), out)
+    adam_moments("final.optD", model.optimizer_D,
+                 list(itertools.chain(nets["D_A"].parameters(), nets["D_B"].parameters())), out)
+    for k, v in out.items():
+        if v.is_floating_point() and v.dtype != torch.float32:
+            out[k] = v.float()
+    reference_nets.fast_save(c["out"], out)
+
+
 def run_case(c):
+    if c["recipe"] == "cyclegan":
+        return run_cyclegan(c)
     if c["recipe"] == "dcgan" and c.get("nz", c["G"]["NZ"]) != c["G"]["NZ"]:
         raise ValueError("nz %d != G.NZ %d" % (c["nz"], c["G"]["NZ"]))
     c.setdefault("nz", c["G"].get("NZ"))
@@ -562,7 +892,7 @@ def run_case(c):
             raise ValueError("pix2pix data kind %r: want aligned" % data["kind"])
         batches = aligned_batches(data)
     else:
-        raise ValueError("recipe %r: want dcgan or pix2pix" % c["recipe"])
+        raise ValueError("recipe %r: want dcgan, pix2pix or cyclegan" % c["recipe"])
     if len(batches) < c["steps"]:
         raise ValueError("%d steps but %d batches" % (c["steps"], len(batches)))
 

@@ -48,14 +48,8 @@ type parityCase struct {
 	sets []string
 }
 
-func parityCases(t *testing.T) []parityCase {
-	facades, err := filepath.Abs(filepath.Join("..", "..", "shared", "data", "facades", "train"))
-	if err == nil {
-		_, err = os.Stat(facades)
-	}
-	if err != nil {
-		t.Fatalf("the pix2pix parity runs on the CMP facades pairs at %s (shared/ beside the repository): %v", facades, err)
-	}
+func parityCases(t *testing.T, unaligned string) []parityCase {
+	facades := facadesDir(t)
 	dcgan := []string{"recipe=dcgan", "data.root=" + data.DefaultFashionRoot, "data.image_size=32", "data.channels=1",
 		"data.batch_size=4", "model.nz=16", "model.ngf=8", "model.ndf=8"}
 	// facades at 128x128 (the reference's Resize to load_size, bicubic),
@@ -87,10 +81,60 @@ func parityCases(t *testing.T) []parityCase {
 		}
 	}
 	// No norm at all, and ResNet G without dropout.
-	return append(cases,
+	cases = append(cases,
 		p2p("vanilla", "none", "basic", "unet_128"),
 		p2p("wgangp", "none", "n_layers", "unet_128", "model.n_layers_D=2"),
 		p2p("vanilla", "batch", "basic", "resnet_6blocks", "model.no_dropout=true"))
+	// CycleGAN at 64x64 on trainA/ and trainB/ folders of facades files,
+	// without the image pools (their draws are Python's random there).
+	cg := func(name string, extra ...string) parityCase {
+		sets := []string{"recipe=cyclegan", "data.root=" + unaligned, "data.load_size=64", "data.crop_size=64",
+			"model.netG=resnet_6blocks", "model.ngf=8", "model.ndf=8", "train.pool_size=0"}
+		return parityCase{name: "cyclegan-" + name, sets: append(sets, extra...)}
+	}
+	return append(cases,
+		cg("lsgan"), // the reference's defaults: instance norm, identity 0.5, batch 1
+		cg("vanilla-batch-norm-batch2", "train.gan_mode=vanilla", "model.norm=batch", "data.batch_size=2"),
+		// Gray B images (no identity loss then), BtoA, a 2-layer PatchGAN,
+		// other cycle weights.
+		cg("gray-BtoA", "model.output_nc=1", "train.lambda_identity=0", "data.direction=BtoA",
+			"model.netD=n_layers", "model.n_layers_D=2", "train.lambda_A=5", "train.lambda_B=2"))
+}
+
+// facadesDir is the CMP facades training pairs in shared/ beside the
+// repository.
+func facadesDir(t *testing.T) string {
+	t.Helper()
+	facades, err := filepath.Abs(filepath.Join("..", "..", "shared", "data", "facades", "train"))
+	if err == nil {
+		_, err = os.Stat(facades)
+	}
+	if err != nil {
+		t.Fatalf("the parity test runs on the CMP facades pairs at %s (shared/ beside the repository): %v", facades, err)
+	}
+	return facades
+}
+
+// unalignedFacades makes trainA/ and trainB/ folders holding copies of
+// different facades files (each A|B file is one image here).
+func unalignedFacades(t *testing.T, facades string) string {
+	t.Helper()
+	root := t.TempDir()
+	for side, names := range map[string][]string{"trainA": {"1.jpg", "2.jpg", "3.jpg", "4.jpg", "5.jpg"}, "trainB": {"10.jpg", "11.jpg", "12.jpg", "13.jpg"}} {
+		if err := os.MkdirAll(filepath.Join(root, side), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range names {
+			b, err := os.ReadFile(filepath.Join(facades, n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(root, side, n), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return root
 }
 
 // paritySide is one side's record of a run.
@@ -108,15 +152,16 @@ func TestStepParityWithReferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
+	unaligned := unalignedFacades(t, facadesDir(t))
 	var specs []map[string]any
 	gogan := map[string]*paritySide{}
-	for _, c := range parityCases(t) {
+	for _, c := range parityCases(t, unaligned) {
 		spec, side := goganParityRun(t, c, filepath.Join(dir, c.name))
 		specs = append(specs, spec)
 		gogan[c.name] = side
 	}
 	torchtest.RunScript(t, "../scripts/parity_reference.py", torchtest.WriteCases(t, dir, specs))
-	for _, c := range parityCases(t) {
+	for _, c := range parityCases(t, unaligned) {
 		t.Run(c.name, func(t *testing.T) {
 			compareParity(t, gogan[c.name], readReference(t, filepath.Join(dir, c.name, "ref.safetensors")))
 		})
@@ -213,28 +258,55 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 			side.final[fmt.Sprintf("opt%s.exp_avg_sq.%d", o.Name, i)] = floats(o.Adam.ExpAvgSq[i])
 		}
 	}
-	specG, err := gan.NetSpecOf(cfg, "G")
+	def, err := gan.For(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	specD, err := gan.NetSpecOf(cfg, "D")
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	t0 := cfg.Train
 	spec := map[string]any{
-		"name": c.name, "recipe": cfg.Recipe, "G": specG.Options.WithDefaults(), "D": specD.Options.WithDefaults(),
+		"name": c.name, "recipe": cfg.Recipe,
 		"init_type": cfg.Model.InitType, "init_gain": cfg.Model.InitGain, "seed": paritySeed,
-		"gan_mode": t0.GANMode, "lr": t0.LR, "beta1": t0.Beta1, "beta2": t0.Beta2,
-		"lambda_L1": cfg.Float("train.lambda_L1"), "lambda_gp": t0.LambdaGP, "nz": cfg.Int("model.nz"),
+		"gan_mode": t0.GANMode, "lr": t0.LR, "beta1": t0.Beta1, "beta2": t0.Beta2, "lambda_gp": t0.LambdaGP,
 		"weights": weightsPath, "step_seed": parityStepSeed, "steps": paritySteps,
 		"out": filepath.Join(dir, "ref.safetensors"),
 	}
-	if cfg.Recipe == "dcgan" {
+	for _, ns := range def.Nets(cfg) { // "G", "D"; "G_A", "G_B", "D_A", "D_B"
+		spec[ns.Role] = ns.Options.WithDefaults()
+	}
+	// The recipe's own keys (model.nz, train.lambda_L1, train.lambda_A, ...)
+	// under their last part.
+	for _, k := range def.Schema.Keys {
+		name := k.Name[strings.LastIndex(k.Name, ".")+1:]
+		switch k.Type {
+		case config.TypeInt:
+			spec[name] = cfg.Int(k.Name)
+		case config.TypeFloat:
+			spec[name] = cfg.Float(k.Name)
+		}
+	}
+	switch cfg.Data.Dataset {
+	case data.FashionMNIST:
 		spec["data"] = map[string]any{"kind": "mnist", "images": filepath.Join(cfg.Data.Root, "train-images-idx3-ubyte.gz"),
 			"indices": indices, "image_size": cfg.Data.ImageSize}
-	} else {
+	case data.Unaligned:
+		// The B image of each sample is gogan's random pick; the reference
+		// is given it (random.randint in unaligned_dataset.py).
+		var filesA, filesB [][]string
+		for _, idx := range indices {
+			var fa, fb []string
+			for _, i := range idx {
+				ia, ib, err := ds.UnalignedIndex(i, paritySeed, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fa, fb = append(fa, ds.Files()[ia]), append(fb, ds.FilesB()[ib])
+			}
+			filesA, filesB = append(filesA, fa), append(filesB, fb)
+		}
+		spec["data"] = map[string]any{"kind": "unaligned", "files_A": filesA, "files_B": filesB, "direction": cfg.Data.Direction,
+			"load_size": cfg.Data.LoadSize, "crop_size": cfg.Data.CropSize, "preprocess": cfg.Data.Preprocess,
+			"no_flip": true, "input_nc": cfg.Model.InputNC, "output_nc": cfg.Model.OutputNC}
+	default:
 		var files [][]string
 		for _, idx := range indices {
 			var fs []string

@@ -245,7 +245,7 @@ func (s *session) newRecipe() error {
 	if s.rec, err = gan.New(gan.Env{Config: s.cfg, Device: s.dev, Precision: s.prec}); err != nil {
 		return err
 	}
-	if u, ok := s.rec.(gan.GraphUnsafe); ok && s.cfg.CUDA.CUDAGraph {
+	if u, ok := s.rec.(gan.GraphUnsafe); ok && s.cfg.CUDA.CUDAGraph && u.GraphUnsafe() != "" {
 		return fmt.Errorf("cuda.cuda_graph: recipe %s cannot be captured in a CUDA graph (%s); set cuda.cuda_graph=false", s.cfg.Recipe, u.GraphUnsafe())
 	}
 	return nil

@@ -4,6 +4,7 @@
 package all
 
 import (
+	_ "gogan/gan/cyclegan"
 	_ "gogan/gan/dcgan"
 	_ "gogan/gan/pix2pix"
 )

@@ -43,7 +43,7 @@ func init() {
 		},
 		New: New,
 		Translate: func(c *config.Config) []gan.Translation {
-			return []gan.Translation{{Direction: c.Data.Direction, Role: "G", InputNC: c.Model.InputNC, OutputNC: c.Model.OutputNC}}
+			return []gan.Translation{{Direction: c.Data.Direction, Role: "G", InputNC: c.Model.InputNC, OutputNC: c.Model.OutputNC, PairDirection: c.Data.Direction}}
 		},
 		BenchParams: func(c *config.Config) map[string]any {
 			return map[string]any{"logits": true, "lambda_L1": c.Float("train.lambda_L1")}

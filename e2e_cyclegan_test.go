@@ -1,0 +1,101 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// smallCycleGAN is configs/cyclegan-fashion-mnist.yaml cut down to seconds
+// on two cores, with a pool small enough to fill in the first steps, so
+// that its random swaps happen (and must survive a resume).
+func smallCycleGAN(out string, extra ...string) []string {
+	args := []string{"--config", "configs/cyclegan-fashion-mnist.yaml", "--quiet",
+		"--set", "out=" + out, "--set", "data.max_samples=64", "--set", "model.ngf=8", "--set", "model.ndf=8",
+		"--set", "train.pool_size=5", "--set", "train.log_every=1", "--set", "train.sample_every=10",
+		"--set", "threads=2", "--set", "data.workers=2"}
+	for _, e := range extra {
+		args = append(args, "--set", e)
+	}
+	return args
+}
+
+// TestCycleGANKilledRunResumesExactly: the image pools' images, how full
+// they are and their random draws are part of a checkpoint, so a CycleGAN
+// run killed and resumed matches one that never stopped.
+func TestCycleGANKilledRunResumesExactly(t *testing.T) {
+	killResumeExact(t, func(run string) []string {
+		return smallCycleGAN(run, "train.max_steps=60", "train.checkpoint_every=4")
+	}, 60)
+}
+
+func TestCycleGANTrainsAndTranslates(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	if out, err := gogan(t, append([]string{"train"}, smallCycleGAN(run, "train.max_steps=6")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	rows := lossRows(t, run)
+	if want := "step,epoch,D_A,G_A,cycle_A,idt_A,D_B,G_B,cycle_B,idt_B,lr"; len(rows) != 7 || strings.Join(rows[0], ",") != want {
+		t.Errorf("metrics.csv: %d rows, header %v, want 7 rows under %s", len(rows), rows[0], want)
+	}
+	// Four samples, each as two rows (A: real_A fake_B rec_A idt_B; B: real_B
+	// fake_A rec_B idt_A) of four 32x32 images with 2 px padding.
+	if w, h := pngSize(t, filepath.Join(run, "samples", "latest.png")); w != 4*34+2 || h != 8*34+2 {
+		t.Errorf("sample grid %dx%d, want %dx%d", w, h, 4*34+2, 8*34+2)
+	}
+	in := filepath.Join(base, "in")
+	os.MkdirAll(in, 0o755)
+	for _, name := range []string{"a.png", "b.png", "c.png"} {
+		writeTestPNG(t, filepath.Join(in, name), 28, 28)
+	}
+	for _, dir := range []string{"AtoB", "BtoA"} {
+		outDir := filepath.Join(base, dir)
+		args := []string{"translate", "--checkpoint", run, "--direction", dir, "--input", in, "--out", outDir, "--device", "cpu"}
+		if out, err := gogan(t, args...); err != nil || !strings.Contains(out, "translated 3 images") {
+			t.Fatalf("translate --direction %s: %v\n%s", dir, err, out)
+		}
+		if w, h := pngSize(t, filepath.Join(outDir, "b.png")); w != 32 || h != 32 {
+			t.Errorf("translate %s: %dx%d, want the training crop 32x32", dir, w, h)
+		}
+	}
+	if out, err := gogan(t, "translate", "--checkpoint", run, "--direction", "sideways", "--input", in, "--out", filepath.Join(base, "x")); err == nil || !strings.Contains(out, "AtoB, BtoA") {
+		t.Errorf("translate --direction sideways: %v\n%s", err, out)
+	}
+	// Classes of Fashion-MNIST have no pairs to score against.
+	if out, err := gogan(t, "eval", "pix2pix", "--checkpoint", run, "--device", "cpu"); err == nil || !strings.Contains(out, "classes") {
+		t.Errorf("eval pix2pix on a classes run: %v\n%s", err, out)
+	}
+}
+
+// TestCycleGANFacadesHeldOut trains on the CMP facades with the pairing
+// thrown away (A|B images as two unaligned domains), holding out the last 50
+// pairs, and scores both generators on those pairs.
+func TestCycleGANFacadesHeldOut(t *testing.T) {
+	root := filepath.Join("..", "shared", "data", "facades")
+	if _, err := os.Stat(filepath.Join(root, "train")); err != nil {
+		t.Fatalf("no facades pairs at %s (the shared data folder beside the clone): %v", root, err)
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	out, err := gogan(t, "train", "-c", "configs/cyclegan-facades.yaml", "--quiet", "--set", "out="+run,
+		"--set", "data.root="+root, "--set", "data.max_samples=350", "--set", "data.load_size=72", "--set", "data.crop_size=64",
+		"--set", "model.netG=resnet_6blocks", "--set", "model.ngf=8", "--set", "model.ndf=8",
+		"--set", "train.max_steps=3", "--set", "train.log_every=1", "--set", "threads=2")
+	if err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	if rows := lossRows(t, run); len(rows) != 4 {
+		t.Fatalf("metrics.csv has %d rows:\n%s", len(rows), out)
+	}
+	for _, dir := range []string{"AtoB", "BtoA"} {
+		out, err := gogan(t, "eval", "pix2pix", "--checkpoint", run, "--direction", dir, "--data-root", root, "--phase", "train",
+			"--skip", "350", "--limit", "4", "--mode", "eval", "--device", "cpu", "--threads", "2")
+		if err != nil {
+			t.Fatalf("eval pix2pix --direction %s: %v\n%s", dir, err, out)
+		}
+		if !strings.Contains(out, "pairs 350..353 of 400") || !strings.Contains(out, "eval         4") {
+			t.Errorf("eval pix2pix --direction %s:\n%s", dir, out)
+		}
+	}
+}

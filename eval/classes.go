@@ -1,0 +1,278 @@
+package eval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+
+	torch "gogan/cgo"
+	"gogan/config"
+	"gogan/data"
+	"gogan/gan"
+	"gogan/infer"
+	"gogan/runfolder"
+)
+
+// ClassesOptions configure Classes.
+type ClassesOptions struct {
+	Classifier string // safetensors file from gogan eval classifier
+	Checkpoint string // a CycleGAN checkpoint trained on data.classes_A / classes_B
+	Direction  string // AtoB (G_A: classes_A to classes_B) or BtoA; "" = AtoB
+	Root       string // Fashion-MNIST IDX folder; default the checkpoint's data.root
+	Device     string // default auto
+	Threads    int    // libtorch threads; 0: all cores
+}
+
+// ClassesRow is one set of images scored: how many, the fraction the
+// classifier puts in the target classes, and their FID to the target
+// classes' test images.
+type ClassesRow struct {
+	Images   string
+	N        int
+	InTarget float64
+	FID      float64
+}
+
+// ClassesEval is Classes' result.
+type ClassesEval struct {
+	Checkpoint         string
+	Source, Target     string // the classes, by name
+	Classifier         string
+	ClassifierAccuracy string
+	Rows               []ClassesRow
+}
+
+func (e *ClassesEval) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "checkpoint %s: %s -> %s on the Fashion-MNIST test split\n", e.Checkpoint, e.Source, e.Target)
+	fmt.Fprintf(&b, "classifier %s (test accuracy %s); FID to the %d %s test images\n", e.Classifier, e.ClassifierAccuracy, e.Rows[len(e.Rows)-1].N, e.Target)
+	fmt.Fprintf(&b, "%-42s %6s %10s %9s\n", "images", "n", "in target", "FID")
+	for _, r := range e.Rows {
+		fmt.Fprintf(&b, "%-42s %6d %9.1f%% %9.3f\n", r.Images, r.N, 100*r.InTarget, r.FID)
+	}
+	return b.String()
+}
+
+// Classes scores a CycleGAN trained between classes of Fashion-MNIST (or
+// MNIST): it translates every test image of the source classes (through the
+// training pipeline, without flips) with the direction's generator in eval
+// mode, and reports how often the classifier of gogan eval classifier puts
+// the translations in the target classes and the FID of their features to
+// the target classes' test images. For comparison: the source images as
+// they are (before any training: where a translation starts from) and the
+// target classes' training images (the real-vs-real floor). Images are
+// quantised to 8 bits first, as FID does.
+func Classes(ctx context.Context, o ClassesOptions) (*ClassesEval, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if o.Device == "" {
+		o.Device = "auto"
+	}
+	if o.Classifier == "" {
+		return nil, errors.New("eval classes: --classifier: name the classifier file (make one with gogan eval classifier --out FILE)")
+	}
+	ck, _, cfg, err := runfolder.OpenCheckpoint(o.Checkpoint)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := infer.Translation(ck, cfg, o.Direction, "eval classes")
+	if err != nil {
+		return nil, fmt.Errorf("eval classes: it needs a CycleGAN checkpoint: %w", err)
+	}
+	dc, err := gan.DataConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if dc.Dataset != data.Unaligned || dc.ClassesA == "" || dc.ClassesB == "" {
+		return nil, fmt.Errorf("eval classes: checkpoint %s did not learn between classes (data.classes_A and data.classes_B of an IDX dataset); for pairs of images use gogan eval pix2pix", ck.Dir)
+	}
+	if tr.InputNC != 1 || tr.OutputNC != 1 || dc.CropSize != ClassifierSize || !fixedCrop(dc.Preprocess) {
+		return nil, fmt.Errorf("eval classes: checkpoint %s translates %dx%dx%d images (data.crop_size %d, data.preprocess %s): the classifier takes 1x%dx%d images; train with model.input_nc=1 model.output_nc=1 data.crop_size=%d",
+			ck.Dir, tr.InputNC, dc.CropSize, dc.CropSize, dc.CropSize, dc.Preprocess, ClassifierSize, ClassifierSize, ClassifierSize)
+	}
+	if o.Root != "" {
+		dc.Root = o.Root
+	}
+	dev, err := torch.ParseDevice(o.Device)
+	if err != nil {
+		return nil, err
+	}
+	if err := setThreads(o.Threads); err != nil {
+		return nil, err
+	}
+	// The source classes' test images as G saw images in training: with
+	// serial pairing, sample i's A side is image i of the source stream.
+	src, dst := dc.ClassesA, dc.ClassesB
+	if tr.PairDirection == "BtoA" {
+		src, dst = dst, src
+	}
+	dc.Phase, dc.NoFlip, dc.SerialBatches, dc.MaxSamples, dc.Direction = "test", true, true, 0, tr.PairDirection
+	dc.InputNC, dc.OutputNC = tr.InputNC, tr.OutputNC
+	ds, err := data.Open(ctx, dc, nil)
+	if err != nil {
+		return nil, fmt.Errorf("eval classes: %w", err)
+	}
+	na, nb := ds.Streams()
+	n := na
+	if tr.PairDirection == "BtoA" {
+		n = nb
+	}
+	source := make([]float32, 0, n*ClassifierSize*ClassifierSize)
+	for i := 0; i < n; i++ {
+		s, err := ds.Sample(i, 0, 0)
+		if err != nil {
+			return nil, fmt.Errorf("eval classes: %w", err)
+		}
+		for _, p := range s.A.Pix {
+			source = append(source, data.Normalize(p))
+		}
+	}
+	targetSet, err := classSet(dc, dst)
+	if err != nil {
+		return nil, err
+	}
+	targetTest, err := classImages(ctx, dc.Root, "test", targetSet)
+	if err != nil {
+		return nil, err
+	}
+	targetTrain, err := classImages(ctx, dc.Root, "train", targetSet)
+	if err != nil {
+		return nil, err
+	}
+	translated, err := translateImages(ck, cfg, tr.Role, dev, source)
+	if err != nil {
+		return nil, err
+	}
+	c, err := LoadClassifier(o.Classifier, dev)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Free()
+	ref, err := featureGaussian(c, targetTest)
+	if err != nil {
+		return nil, err
+	}
+	res := &ClassesEval{Checkpoint: ck.Dir, Source: classNames(dc, src), Target: classNames(dc, dst), Classifier: o.Classifier,
+		ClassifierAccuracy: c.Meta["test_accuracy"]}
+	for _, set := range []struct {
+		name   string
+		images []float32
+	}{
+		{"source test images, untranslated", source},
+		{fmt.Sprintf("%s(source test images)", tr.Role), translated},
+		{"target train images (real-vs-real floor)", targetTrain},
+	} {
+		row, err := scoreClasses(c, set.images, targetSet, ref)
+		if err != nil {
+			return nil, err
+		}
+		row.Images = set.name
+		res.Rows = append(res.Rows, row)
+	}
+	in, err := c.inClasses(targetTest, targetSet)
+	if err != nil {
+		return nil, err
+	}
+	res.Rows = append(res.Rows, ClassesRow{Images: "target test images (the reference)", N: ref.N, InTarget: in})
+	return res, nil
+}
+
+func fixedCrop(p string) bool {
+	return p == data.ResizeAndCrop || p == data.Crop || p == data.ScaleWidthAndCrop
+}
+
+// classSet is the labels a data.classes_* value names.
+func classSet(dc data.Config, value string) (map[int]bool, error) {
+	set, err := data.ParseClasses(value, dc.Source)
+	if err != nil {
+		return nil, fmt.Errorf("eval classes: %w", err)
+	}
+	return set, nil
+}
+
+func classNames(dc data.Config, value string) string {
+	set, err := data.ParseClasses(value, dc.Source)
+	if err != nil {
+		return value
+	}
+	var names []string
+	for l := 0; l < ClassifierClasses; l++ {
+		if set[l] {
+			names = append(names, data.ClassName(dc.Source, l))
+		}
+	}
+	return strings.Join(names, "+")
+}
+
+// classImages are a split's images of the given labels at 32x32 in [-1, 1],
+// through the classifier's own pipeline.
+func classImages(ctx context.Context, root, phase string, labels map[int]bool) ([]float32, error) {
+	per := ClassifierSize * ClassifierSize
+	var out []float32
+	err := fashionBatches(ctx, root, phase, 0, func(x []float32, ls []int64) error {
+		for i, l := range ls {
+			if labels[int(l)] {
+				out = append(out, x[i*per:(i+1)*per]...)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("eval classes: %s images of %s: %w", phase, root, err)
+	}
+	if len(out) < 2*per {
+		return nil, fmt.Errorf("eval classes: the %s split of %s has fewer than 2 images of the target classes", phase, root)
+	}
+	return out, nil
+}
+
+// translateImages runs the generator of role (eval mode) on images
+// [N, 1, 32, 32], in batches, quantised to 8 bits.
+func translateImages(ck runfolder.Checkpoint, cfg *config.Config, role string, dev torch.Device, images []float32) ([]float32, error) {
+	g, err := infer.LoadNet(ck, cfg, role, dev)
+	if err != nil {
+		return nil, err
+	}
+	defer g.Free()
+	g.SetTraining(false)
+	per := ClassifierSize * ClassifierSize
+	n := len(images) / per
+	out := make([]float32, 0, len(images))
+	const batch = 256
+	for i := 0; i < n; i += batch {
+		k := min(batch, n-i)
+		err := torch.Try(func() {
+			sc := torch.NewScope()
+			defer sc.Close()
+			torch.NoGrad(func() {
+				x := torch.FromFloat32(images[i*per:(i+k)*per], int64(k), 1, ClassifierSize, ClassifierSize).To(dev)
+				out = append(out, g.Forward(x).Float32s()...)
+			})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("eval classes: %s: %w", role, err)
+		}
+	}
+	quantize8(out)
+	return out, nil
+}
+
+// scoreClasses is the fraction of images the classifier puts in labels and
+// the FID of their features to ref.
+func scoreClasses(c *Classifier, images []float32, labels map[int]bool, ref Gaussian) (ClassesRow, error) {
+	g, err := featureGaussian(c, images)
+	if err != nil {
+		return ClassesRow{}, err
+	}
+	fd, err := FrechetDistance(g, ref)
+	if err != nil {
+		return ClassesRow{}, err
+	}
+	in, err := c.inClasses(images, labels)
+	if err != nil {
+		return ClassesRow{}, err
+	}
+	return ClassesRow{N: g.N, InTarget: in, FID: fd}, nil
+}

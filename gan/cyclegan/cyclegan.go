@@ -1,0 +1,400 @@
+// Package cyclegan is pytorch-CycleGAN-and-pix2pix's CycleGANModel (Zhu et
+// al. 2017): translation learned from two unpaired collections. G_A maps A
+// to B and G_B maps B to A; D_A tells real B images from G_A's, D_B real A
+// images from G_B's. Besides fooling its D, each generator must give back
+// what it was given after the round trip (cycle loss, lambda_A and
+// lambda_B) and leave images of its target domain alone (identity loss,
+// lambda_identity). D sees fakes through a pool of earlier ones.
+package cyclegan
+
+import (
+	"encoding/json"
+	"fmt"
+	"image"
+	"math/rand/v2"
+
+	torch "gogan/cgo"
+	"gogan/config"
+	"gogan/data"
+	"gogan/gan"
+	"gogan/gan/losses"
+	"gogan/nets"
+	"gogan/report"
+)
+
+func init() {
+	gan.Register(gan.Definition{
+		Schema: config.RecipeSchema{
+			Name: "cyclegan",
+			Doc:  "unpaired image-to-image translation (pytorch-CycleGAN-and-pix2pix's cycle_gan model).",
+			Keys: []config.Key{
+				{Name: "train.lambda_A", Type: config.TypeFloat, Default: 10.0, Range: config.AtLeast(0), Doc: "cyclegan: weight of the cycle loss A -> B -> A."},
+				{Name: "train.lambda_B", Type: config.TypeFloat, Default: 10.0, Range: config.AtLeast(0), Doc: "cyclegan: weight of the cycle loss B -> A -> B."},
+				{Name: "train.lambda_identity", Type: config.TypeFloat, Default: 0.5, Range: config.AtLeast(0),
+					Doc: "cyclegan: weight of the identity loss as a fraction of the cycle weights (G_A(B) vs B weighs lambda_B * lambda_identity); 0 = off. Needs model.input_nc = model.output_nc."},
+				{Name: "train.pool_size", Type: config.TypeInt, Default: 50, Range: config.AtLeast(0), Doc: "cyclegan: generated images kept per discriminator to show it older fakes; 0 = no pool."},
+			},
+			// The train options plus the cycle_gan model's set_defaults.
+			Defaults: map[string]any{
+				"data.root": "datasets/horse2zebra", "data.dataset": "unaligned", "data.batch_size": 1, "data.no_flip": false,
+				"model.netG": "resnet_9blocks", "model.netD": "basic", "model.norm": "instance", "model.no_dropout": true,
+				"train.gan_mode": "lsgan", "train.epochs": 100, "train.epochs_decay": 100, "train.sample_every": 400,
+			},
+			Validate: validate,
+		},
+		Data: func(c *config.Config, dc *data.Config) {
+			dc.InputNC, dc.OutputNC = c.Model.InputNC, c.Model.OutputNC
+		},
+		Nets: netSpecs,
+		Inputs: func(c *config.Config) []gan.Input {
+			s := int64(c.Data.CropSize)
+			return []gan.Input{{Name: "A", Shape: []int64{int64(c.Model.InputNC), s, s}}, {Name: "B", Shape: []int64{int64(c.Model.OutputNC), s, s}}}
+		},
+		New: New,
+		Translate: func(c *config.Config) []gan.Translation {
+			// Domain A is the A side of the data after data.direction.
+			in, out := c.Model.InputNC, c.Model.OutputNC
+			fwd, back := "AtoB", "BtoA"
+			if c.Data.Direction == "BtoA" {
+				fwd, back = back, fwd
+			}
+			return []gan.Translation{{Direction: "AtoB", Role: "G_A", InputNC: in, OutputNC: out, PairDirection: fwd},
+				{Direction: "BtoA", Role: "G_B", InputNC: out, OutputNC: in, PairDirection: back}}
+		},
+		BenchParams: func(c *config.Config) map[string]any {
+			return map[string]any{"logits": true, "lambda_A": c.Float("train.lambda_A"), "lambda_B": c.Float("train.lambda_B"),
+				"lambda_identity": c.Float("train.lambda_identity"), "pool_size": c.Int("train.pool_size")}
+		},
+	})
+}
+
+// fixedSizePreprocess are the data.preprocess modes whose images all have
+// the crop size, which the image pools' buffers need.
+var fixedSizePreprocess = map[string]bool{data.ResizeAndCrop: true, data.Crop: true, data.ScaleWidthAndCrop: true}
+
+func validate(c *config.Config, bad func(string, ...any)) {
+	d, m := &c.Data, &c.Model
+	if m.NetG == "dcgan" || m.NetD == "dcgan" || m.NetD == "multiscale" {
+		bad("recipe cyclegan needs an image-to-image model.netG (resnet_*, unet_*) and a PatchGAN model.netD (basic, n_layers, pixel); got netG=%s, netD=%s", m.NetG, m.NetD)
+	}
+	if d.Dataset != data.Unaligned {
+		bad("recipe cyclegan learns from two unpaired collections: data.dataset must be unaligned (trainA/ and trainB/ folders, A|B images with the pairing dropped, or data.classes_A/classes_B of an IDX dataset), not %s", d.Dataset)
+	}
+	if g := c.Train.GANMode; g != "lsgan" && g != "vanilla" {
+		bad("recipe cyclegan trains with train.gan_mode lsgan (the reference's default) or vanilla, not %s", g)
+	}
+	if c.Float("train.lambda_identity") > 0 && m.InputNC != m.OutputNC {
+		bad("train.lambda_identity=%g compares G_A(B) with B, which needs model.input_nc = model.output_nc (got %d and %d); set train.lambda_identity=0",
+			c.Float("train.lambda_identity"), m.InputNC, m.OutputNC)
+	}
+	if c.Int("train.pool_size") > 0 && !fixedSizePreprocess[d.Preprocess] {
+		bad("train.pool_size=%d keeps generated images of one size, but data.preprocess=%s does not crop them to data.crop_size; use resize_and_crop, crop or scale_width_and_crop, or train.pool_size=0",
+			c.Int("train.pool_size"), d.Preprocess)
+	}
+	if mult := nets.InputMultiple(netSpecs(c)[0].Options); fixedSizePreprocess[d.Preprocess] && mult > 1 && d.CropSize%mult != 0 {
+		bad("model.netG=%s needs a network input that is a multiple of %d, but data.crop_size=%d", m.NetG, mult, d.CropSize)
+	}
+}
+
+// netSpecs: G_A, G_B, D_A, D_B, in the order CycleGANModel defines (and,
+// through define_G/define_D, initialises) them.
+func netSpecs(c *config.Config) []gan.NetSpec {
+	m := c.Model
+	s := int64(c.Data.CropSize)
+	a, b := int64(m.InputNC), int64(m.OutputNC)
+	g := func(in, out int) nets.Options {
+		return nets.Options{Kind: m.NetG, InputNC: in, OutputNC: out, NGF: m.NGF, Norm: m.Norm, Dropout: !m.NoDropout}
+	}
+	d := func(in int) nets.Options {
+		return nets.Options{Kind: m.NetD, InputNC: in, NDF: m.NDF, NLayers: m.NLayersD, Norm: m.Norm}
+	}
+	return []gan.NetSpec{
+		{Role: "G_A", Build: nets.NewGenerator, Input: []int64{a, s, s}, Options: g(m.InputNC, m.OutputNC)},
+		{Role: "G_B", Build: nets.NewGenerator, Input: []int64{b, s, s}, Options: g(m.OutputNC, m.InputNC)},
+		{Role: "D_A", Build: nets.NewDiscriminator, Input: []int64{b, s, s}, Options: d(m.OutputNC)},
+		{Role: "D_B", Build: nets.NewDiscriminator, Input: []int64{a, s, s}, Options: d(m.InputNC)},
+	}
+}
+
+// CycleGAN is the recipe's state.
+type CycleGAN struct {
+	dev                   torch.Device
+	gA, gB, dA, dB        *nets.Net
+	optG, optD            *torch.Adam
+	loss                  losses.GAN
+	lambdaA, lambdaB, idt float64
+	poolA, poolB          *imagePool // fakes of A (for D_B) and of B (for D_A)
+	pcg                   *rand.PCG  // the pools' draws
+	rng                   *rand.Rand
+	prec                  *gan.Precision
+	fixedA, fixedB        *torch.Tensor // the sample grid's inputs
+}
+
+// New builds the four networks (G_A, G_B, D_A, D_B, each initialised before
+// the next), one Adam over both generators and one over both
+// discriminators, and the two image pools.
+func New(env gan.Env) (gan.Recipe, error) {
+	c := env.Config
+	ns, err := gan.BuildNets(c, netSpecs(c), env.Device)
+	if err != nil {
+		return nil, err
+	}
+	s := int64(c.Data.CropSize)
+	a, b := int64(c.Model.InputNC), int64(c.Model.OutputNC)
+	// The pools draw from their own stream, seeded by the run's seed, so
+	// that they do not shift libtorch's generator (dropout, init).
+	pcg := rand.NewPCG(uint64(c.Seed), 0x6379636c6567616e) // "cyclegan"
+	r := &CycleGAN{dev: env.Device, gA: ns[0], gB: ns[1], dA: ns[2], dB: ns[3], prec: env.Precision,
+		lambdaA: c.Float("train.lambda_A"), lambdaB: c.Float("train.lambda_B"), idt: c.Float("train.lambda_identity"),
+		pcg: pcg, rng: rand.New(pcg)}
+	if r.loss, err = losses.NewGAN(c.Train.GANMode, losses.Logits); err != nil {
+		gan.Free(r)
+		return nil, err
+	}
+	size := c.Int("train.pool_size")
+	if err := torch.Try(func() {
+		r.poolA = newImagePool(size, []int64{a, s, s}, env.Device)
+		r.poolB = newImagePool(size, []int64{b, s, s}, env.Device)
+	}); err != nil {
+		gan.Free(r)
+		return nil, err
+	}
+	r.optG = torch.NewAdam(append(r.gA.Parameters(), r.gB.Parameters()...), c.Train.LR, c.Train.Beta1, c.Train.Beta2)
+	r.optD = torch.NewAdam(append(r.dA.Parameters(), r.dB.Parameters()...), c.Train.LR, c.Train.Beta1, c.Train.Beta2)
+	return r, nil
+}
+
+// LossNames are the reference's loss_names, in its order.
+func (r *CycleGAN) LossNames() []string {
+	return []string{"D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"}
+}
+
+func (r *CycleGAN) Nets() []gan.Net {
+	return []gan.Net{{Role: "G_A", Net: r.gA}, {Role: "G_B", Net: r.gB}, {Role: "D_A", Net: r.dA}, {Role: "D_B", Net: r.dB}}
+}
+
+func (r *CycleGAN) Optimizers() []gan.Optimizer {
+	return []gan.Optimizer{{Name: "G", Adam: r.optG}, {Name: "D", Adam: r.optD}}
+}
+
+// PlateauLoss is the forward cycle loss: it falls as the translation keeps
+// more of its input, while the GAN losses hover.
+func (r *CycleGAN) PlateauLoss() string { return "cycle_A" }
+
+// GraphUnsafe: the pools decide on the host, each step, which fake D sees.
+func (r *CycleGAN) GraphUnsafe() string {
+	if r.poolA.size == 0 {
+		return ""
+	}
+	return "its image pools pick on the host, every step, which fakes the discriminators see; train.pool_size=0 makes the step capturable"
+}
+
+// Step is optimize_parameters: the four translations, then G_A and G_B
+// with the discriminators frozen, then D_A and D_B on pooled fakes.
+func (r *CycleGAN) Step(b gan.Batch) []*torch.Tensor {
+	realA, realB := b["A"], b["B"]
+	var fakeB, recA, fakeA, recB *torch.Tensor
+	r.prec.Autocast(func() {
+		fakeB = r.gA.Forward(realA)
+		recA = r.gB.Forward(fakeB)
+		fakeA = r.gB.Forward(realB)
+		recB = r.gA.Forward(fakeA)
+	})
+	fakeB, recA, fakeA, recB = r.prec.Float(fakeB), r.prec.Float(recA), r.prec.Float(fakeA), r.prec.Float(recB)
+
+	gan.SetRequiresGrad(r.dA, false)
+	gan.SetRequiresGrad(r.dB, false)
+	r.optG.ZeroGrad()
+	lossGA, lossGB, lossCycleA, lossCycleB, lossIdtA, lossIdtB := r.backwardG(realA, realB, fakeA, fakeB, recA, recB)
+	r.prec.Step(r.optG)
+
+	gan.SetRequiresGrad(r.dA, true)
+	gan.SetRequiresGrad(r.dB, true)
+	r.optD.ZeroGrad()
+	lossDA := r.backwardD(r.dA, realB, r.poolB.query(fakeB, r.rng))
+	lossDB := r.backwardD(r.dB, realA, r.poolA.query(fakeA, r.rng))
+	r.prec.Step(r.optD)
+	r.prec.Update()
+	return []*torch.Tensor{lossDA, lossGA, lossCycleA, lossIdtA, lossDB, lossGB, lossCycleB, lossIdtB}
+}
+
+// backwardG: identity, GAN and cycle losses of both generators, summed in
+// the reference's order and back-propagated once.
+func (r *CycleGAN) backwardG(realA, realB, fakeA, fakeB, recA, recB *torch.Tensor) (lossGA, lossGB, lossCycleA, lossCycleB, lossIdtA, lossIdtB *torch.Tensor) {
+	if r.idt > 0 {
+		var idtA, idtB *torch.Tensor
+		r.prec.Autocast(func() {
+			idtA = r.gA.Forward(realB) // G_A should leave B images alone
+			idtB = r.gB.Forward(realA)
+		})
+		lossIdtA = torch.L1Loss(r.prec.Float(idtA), realB, torch.ReduceMean).MulScalar(r.lambdaB * r.idt)
+		lossIdtB = torch.L1Loss(r.prec.Float(idtB), realA, torch.ReduceMean).MulScalar(r.lambdaA * r.idt)
+	} else {
+		lossIdtA = torch.Zeros(torch.Float32, r.dev)
+		lossIdtB = torch.Zeros(torch.Float32, r.dev)
+	}
+	var predA, predB *torch.Tensor
+	r.prec.Autocast(func() {
+		predA = r.dA.Forward(fakeB)
+		predB = r.dB.Forward(fakeA)
+	})
+	lossGA = r.loss.ForG(r.prec.Float(predA), losses.Real)
+	lossGB = r.loss.ForG(r.prec.Float(predB), losses.Real)
+	lossCycleA = torch.L1Loss(recA, realA, torch.ReduceMean).MulScalar(r.lambdaA)
+	lossCycleB = torch.L1Loss(recB, realB, torch.ReduceMean).MulScalar(r.lambdaB)
+	lossG := lossGA.Add(lossGB).Add(lossCycleA).Add(lossCycleB)
+	if r.idt > 0 {
+		lossG = lossG.Add(lossIdtA).Add(lossIdtB)
+	}
+	r.prec.Backward(lossG)
+	return
+}
+
+// backwardD is backward_D_basic: D on real images, then on the (pooled,
+// detached) fakes; loss (real + fake) / 2.
+func (r *CycleGAN) backwardD(d *nets.Net, real, fake *torch.Tensor) *torch.Tensor {
+	var predReal, predFake *torch.Tensor
+	r.prec.Autocast(func() {
+		predReal = d.Forward(real)
+		predFake = d.Forward(fake.Detach())
+	})
+	lossReal := r.loss.ForD(r.prec.Float(predReal), losses.Real)
+	lossFake := r.loss.ForD(r.prec.Float(predFake), losses.Fake)
+	lossD := lossReal.Add(lossFake).MulScalar(0.5)
+	r.prec.Backward(lossD)
+	return lossD
+}
+
+// Fixed are the sample grid's inputs and the two pools' images.
+func (r *CycleGAN) Fixed() []torch.Named {
+	var out []torch.Named
+	if r.fixedA != nil {
+		out = append(out, torch.Named{Name: "fixed_A", Tensor: r.fixedA}, torch.Named{Name: "fixed_B", Tensor: r.fixedB})
+	}
+	for _, p := range []struct {
+		name string
+		pool *imagePool
+	}{{"pool.fake_A", r.poolA}, {"pool.fake_B", r.poolB}} {
+		if p.pool != nil && p.pool.images != nil {
+			out = append(out, torch.Named{Name: p.name, Tensor: p.pool.images})
+		}
+	}
+	return out
+}
+
+// hostState is what state.json keeps of the pools: how full they are and
+// their generator.
+type hostState struct {
+	PoolA int    `json:"pool_A"`
+	PoolB int    `json:"pool_B"`
+	RNG   []byte `json:"rng"`
+}
+
+func (r *CycleGAN) SaveHostState() (json.RawMessage, error) {
+	st, err := r.pcg.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(hostState{PoolA: r.poolA.n, PoolB: r.poolB.n, RNG: st})
+}
+
+func (r *CycleGAN) LoadHostState(raw json.RawMessage) error {
+	var st hostState
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return fmt.Errorf("image pools: %w", err)
+	}
+	if err := r.pcg.UnmarshalBinary(st.RNG); err != nil {
+		return fmt.Errorf("image pools' generator: %w", err)
+	}
+	if err := r.poolA.setCount(st.PoolA); err != nil {
+		return fmt.Errorf("pool of fake A images: %w", err)
+	}
+	if err := r.poolB.setCount(st.PoolB); err != nil {
+		return fmt.Errorf("pool of fake B images: %w", err)
+	}
+	return nil
+}
+
+// sampleCount is how many (A, B) samples the grid shows.
+const sampleCount = 4
+
+// TakeSamples takes the first samples of the dataset (epoch 0's
+// augmentation) as the grid's fixed inputs.
+func (r *CycleGAN) TakeSamples(ds *data.Dataset, seed uint64) error {
+	n := min(sampleCount, ds.Len())
+	var as, bs []*data.Image
+	for i := 0; i < n; i++ {
+		smp, err := ds.Sample(i, seed, 0)
+		if err != nil {
+			return err
+		}
+		as, bs = append(as, smp.A), append(bs, smp.B)
+	}
+	return torch.Try(func() {
+		r.fixedA = gan.ImagesTensor(as).To(r.dev).Persist()
+		r.fixedB = gan.ImagesTensor(bs).To(r.dev).Persist()
+	})
+}
+
+// Visuals shows, per sample, the reference's visuals in two rows:
+// real_A | fake_B | rec_A | idt_B and real_B | fake_A | rec_B | idt_A (the
+// identity columns when lambda_identity > 0), the generators in train mode
+// as the reference shows them.
+func (r *CycleGAN) Visuals() (*image.NRGBA, error) {
+	if r.fixedA == nil {
+		return nil, fmt.Errorf("cyclegan: no sample inputs")
+	}
+	var cols []report.Images
+	err := torch.Try(func() {
+		gan.WithFrozenState(r.dev, []*nets.Net{r.gA, r.gB}, func() {
+			torch.NoGrad(func() {
+				realA, realB := r.fixedA, r.fixedB
+				fakeB, fakeA := r.gA.Forward(realA), r.gB.Forward(realB)
+				rowA := []*torch.Tensor{realA, fakeB, r.gB.Forward(fakeB)}
+				rowB := []*torch.Tensor{realB, fakeA, r.gA.Forward(fakeA)}
+				if r.idt > 0 {
+					rowA = append(rowA, r.gB.Forward(realA))
+					rowB = append(rowB, r.gA.Forward(realB))
+				}
+				for j := range rowA {
+					cols = append(cols, interleave(report.ToImages(rowA[j]), report.ToImages(rowB[j])))
+				}
+			})
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return report.ColumnsGrid(cols, 2)
+}
+
+// interleave puts a's and b's images in turns (a0 b0 a1 b1 ...), as
+// 3-channel images when their channel counts differ.
+func interleave(a, b report.Images) report.Images {
+	if a.C != b.C {
+		a, b = rgb(a), rgb(b)
+	}
+	plane := a.C * a.H * a.W
+	out := report.Images{N: a.N + b.N, C: a.C, H: a.H, W: a.W}
+	for i := 0; i < a.N; i++ {
+		out.Data = append(out.Data, a.Data[i*plane:(i+1)*plane]...)
+		out.Data = append(out.Data, b.Data[i*plane:(i+1)*plane]...)
+	}
+	return out
+}
+
+// rgb repeats a gray image's channel three times.
+func rgb(im report.Images) report.Images {
+	if im.C == 3 {
+		return im
+	}
+	plane := im.H * im.W
+	out := report.Images{N: im.N, C: 3, H: im.H, W: im.W}
+	for i := 0; i < im.N; i++ {
+		p := im.Data[i*plane : (i+1)*plane]
+		out.Data = append(out.Data, p...)
+		out.Data = append(out.Data, p...)
+		out.Data = append(out.Data, p...)
+	}
+	return out
+}

@@ -1,0 +1,83 @@
+package cyclegan
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	torch "gogan/cgo"
+)
+
+// TestImagePoolQuery follows util/image_pool.py's query image by image:
+// while the pool fills every image goes in and comes straight back; once
+// full, a uniform draw above 0.5 swaps the image with a random stored one
+// (the stored one comes back), else the image comes back and the pool keeps
+// its contents. The draws are replayed from the same generator here.
+func TestImagePoolQuery(t *testing.T) {
+	torch.LockThread()
+	sc := torch.NewScope()
+	defer sc.Close()
+	const size = 3
+	p := newImagePool(size, []int64{1, 1, 1}, torch.CPUDevice)
+	defer p.free()
+	stored := []float32{}           // the pool as the reference keeps it
+	r := rand.New(rand.NewPCG(1, 2)) // the pool's draws
+	replay := rand.New(rand.NewPCG(1, 2))
+	next := float32(1)
+	swaps, keeps := 0, 0
+	for q := 0; q < 20; q++ {
+		batch := []float32{next, next + 1} // distinct values: each image is recognisable
+		next += 2
+		x := torch.FromFloat32(batch, 2, 1, 1, 1)
+		x.SetRequiresGrad(true)
+		out := p.query(x, r)
+		if out.RequiresGrad() {
+			t.Fatal("pooled images must be detached from the generator's graph")
+		}
+		got := out.Float32s()
+		for i, img := range batch {
+			var want float32
+			switch {
+			case len(stored) < size:
+				stored = append(stored, img)
+				want = img
+			case replay.Float64() > 0.5:
+				id := replay.IntN(size)
+				want, stored[id] = stored[id], img
+				swaps++
+			default:
+				want = img
+				keeps++
+			}
+			if got[i] != want {
+				t.Fatalf("query %d image %d: got %g, want %g", q, i, got[i], want)
+			}
+		}
+		if pool := p.images.Float32s(); len(pool) != size || p.n != len(stored) {
+			t.Fatalf("query %d: pool holds %d of %d", q, p.n, len(pool))
+		} else {
+			for i := range stored {
+				if pool[i] != stored[i] {
+					t.Fatalf("query %d: pool %v, want %v", q, pool, stored)
+				}
+			}
+		}
+	}
+	if swaps == 0 || keeps == 0 {
+		t.Fatalf("%d swaps and %d keeps: both paths must run", swaps, keeps)
+	}
+	if err := p.setCount(size + 1); err == nil {
+		t.Fatal("a checkpoint count above the pool size was accepted")
+	}
+}
+
+// A pool of size 0 returns the fakes themselves.
+func TestImagePoolOff(t *testing.T) {
+	torch.LockThread()
+	sc := torch.NewScope()
+	defer sc.Close()
+	p := newImagePool(0, []int64{1, 2, 2}, torch.CPUDevice)
+	x := torch.Zeros(torch.Float32, torch.CPUDevice, 2, 1, 2, 2)
+	if p.query(x, nil) != x || p.images != nil {
+		t.Fatal("pool size 0 must pass the fakes through and hold nothing")
+	}
+}
