@@ -19,7 +19,7 @@ func TestImagePoolQuery(t *testing.T) {
 	const size = 3
 	p := newImagePool(size, []int64{1, 1, 1}, torch.CPUDevice)
 	defer p.free()
-	stored := []float32{}           // the pool as the reference keeps it
+	stored := []float32{}            // the pool as the reference keeps it
 	r := rand.New(rand.NewPCG(1, 2)) // the pool's draws
 	replay := rand.New(rand.NewPCG(1, 2))
 	next := float32(1)
