@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
 
@@ -27,7 +28,7 @@ type ClassesOptions struct {
 
 // ClassesRow is one set of images scored: how many, the fraction the
 // classifier puts in the target classes, and their FID to the target
-// classes' test images.
+// classes' test images (NaN for those images themselves).
 type ClassesRow struct {
 	Images   string
 	N        int
@@ -50,7 +51,11 @@ func (e *ClassesEval) String() string {
 	fmt.Fprintf(&b, "classifier %s (test accuracy %s); FID to the %d %s test images\n", e.Classifier, e.ClassifierAccuracy, e.Rows[len(e.Rows)-1].N, e.Target)
 	fmt.Fprintf(&b, "%-42s %6s %10s %9s\n", "images", "n", "in target", "FID")
 	for _, r := range e.Rows {
-		fmt.Fprintf(&b, "%-42s %6d %9.1f%% %9.3f\n", r.Images, r.N, 100*r.InTarget, r.FID)
+		fid := "-" // the reference itself
+		if !math.IsNaN(r.FID) {
+			fid = fmt.Sprintf("%.3f", r.FID)
+		}
+		fmt.Fprintf(&b, "%-42s %6d %9.1f%% %9s\n", r.Images, r.N, 100*r.InTarget, fid)
 	}
 	return b.String()
 }
@@ -86,7 +91,7 @@ func Classes(ctx context.Context, o ClassesOptions) (*ClassesEval, error) {
 		return nil, err
 	}
 	if dc.Dataset != data.Unaligned || dc.ClassesA == "" || dc.ClassesB == "" {
-		return nil, fmt.Errorf("eval classes: checkpoint %s did not learn between classes (data.classes_A and data.classes_B of an IDX dataset); for pairs of images use gogan eval pix2pix", ck.Dir)
+		return nil, fmt.Errorf("eval classes: checkpoint %s (recipe %s) did not learn between classes (a CycleGAN with data.classes_A and data.classes_B of an IDX dataset); for pairs of images use gogan eval pix2pix", ck.Dir, cfg.Recipe)
 	}
 	if tr.InputNC != 1 || tr.OutputNC != 1 || dc.CropSize != ClassifierSize || !fixedCrop(dc.Preprocess) {
 		return nil, fmt.Errorf("eval classes: checkpoint %s translates %dx%dx%d images (data.crop_size %d, data.preprocess %s): the classifier takes 1x%dx%d images; train with model.input_nc=1 model.output_nc=1 data.crop_size=%d",
@@ -175,7 +180,7 @@ func Classes(ctx context.Context, o ClassesOptions) (*ClassesEval, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.Rows = append(res.Rows, ClassesRow{Images: "target test images (the reference)", N: ref.N, InTarget: in})
+	res.Rows = append(res.Rows, ClassesRow{Images: "target test images (the reference)", N: ref.N, InTarget: in, FID: math.NaN()})
 	return res, nil
 }
 

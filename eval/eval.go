@@ -381,7 +381,7 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 		// Trained without pairs, scored on pairs: A|B images or A/ and B/
 		// folders of matching files.
 		if dc.ClassesA != "" {
-			return nil, fmt.Errorf("eval pix2pix: checkpoint %s learned from classes of %s (data.classes_A/classes_B), which have no pairs to score against; use gogan eval translate-class", ck.Dir, dc.Source)
+			return nil, fmt.Errorf("eval pix2pix: checkpoint %s learned from classes of %s (data.classes_A/classes_B), which have no pairs to score against; use gogan eval classes", ck.Dir, dc.Source)
 		}
 		dc.Dataset = data.Aligned
 	}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -277,6 +278,9 @@ func evalCheckpoint(t *testing.T, sets ...string) string {
 var (
 	dcgan32Sets  = []string{"recipe=dcgan", "model.ngf=8", "model.ndf=8", "data.image_size=32", "data.channels=1"}
 	pix2pixSets  = []string{"recipe=pix2pix", "data.dataset=edges", "data.root=" + data.DefaultFashionRoot, "model.input_nc=1", "model.output_nc=1", "model.netG=resnet_6blocks", "model.ngf=8", "model.netD=n_layers", "model.n_layers_D=2", "model.ndf=8", "data.load_size=32", "data.crop_size=32"}
+	cycleganSets = []string{"recipe=cyclegan", "data.root=" + data.DefaultFashionRoot, "data.classes_A=sneaker", "data.classes_B=ankle-boot",
+		"model.input_nc=1", "model.output_nc=1", "model.netG=resnet_6blocks", "model.ngf=8", "model.netD=n_layers", "model.n_layers_D=2", "model.ndf=8",
+		"data.load_size=32", "data.crop_size=32"}
 	classifierOK = ClassifierOptions{MaxSamples: 3000, Epochs: 2, BatchSize: 64, TestLimit: 1000, Device: "cpu", Threads: 1, Quiet: true}
 )
 
@@ -340,11 +344,53 @@ func TestClassifierAndEvalCommands(t *testing.T) {
 	}
 	t.Logf("%s", ev)
 
+	// CycleGAN between two classes: an untrained G_A and the two baselines.
+	cg := evalCheckpoint(t, cycleganSets...)
+	ce, err := Classes(ctx, ClassesOptions{Classifier: clf, Checkpoint: cg, Device: "cpu", Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s", ce)
+	if ce.Source != "sneaker" || ce.Target != "ankle-boot" || len(ce.Rows) != 4 {
+		t.Fatalf("classes eval: %+v", ce)
+	}
+	src, gA, floorRow, ref := ce.Rows[0], ce.Rows[1], ce.Rows[2], ce.Rows[3]
+	// The test split has 1000 images of each class; the training split 6000.
+	if src.N != 1000 || gA.N != 1000 || floorRow.N != 6000 || ref.N != 1000 {
+		t.Errorf("image counts: %d source, %d translated, %d floor, %d reference", src.N, gA.N, floorRow.N, ref.N)
+	}
+	if !(src.InTarget < 0.3 && floorRow.InTarget > 0.6 && ref.InTarget > 0.6) {
+		t.Errorf("classifier: %.2f of sneakers, %.2f of training boots, %.2f of test boots called boots", src.InTarget, floorRow.InTarget, ref.InTarget)
+	}
+	if !(floorRow.FID < src.FID && floorRow.FID < gA.FID) {
+		t.Errorf("FID to test boots: training boots %.3f must be below sneakers %.3f and an untrained G_A's output %.3f", floorRow.FID, src.FID, gA.FID)
+	}
+	back, err := Classes(ctx, ClassesOptions{Classifier: clf, Checkpoint: cg, Direction: "BtoA", Device: "cpu", Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Source != "ankle-boot" || back.Target != "sneaker" || back.Rows[1].Images != "G_B(source test images)" {
+		t.Errorf("classes eval BtoA: %+v", back)
+	}
+
 	for _, e := range []struct {
 		name string
 		err  func() error
 		want []string
 	}{
+		{"classes eval of a pix2pix checkpoint", func() error {
+			_, err := Classes(ctx, ClassesOptions{Classifier: clf, Checkpoint: p2p, Device: "cpu", Threads: 1})
+			return err
+		}, []string{"recipe pix2pix", "did not learn between classes"}},
+		{"classes eval at 64 px", func() error {
+			ck := evalCheckpoint(t, append(slices.Clone(cycleganSets), "data.load_size=64", "data.crop_size=64")...)
+			_, err := Classes(ctx, ClassesOptions{Classifier: clf, Checkpoint: ck, Device: "cpu", Threads: 1})
+			return err
+		}, []string{"data.crop_size 64", "1x32x32"}},
+		{"pairs eval of a classes checkpoint", func() error {
+			_, err := EvalPix2Pix(ctx, Pix2PixEvalOptions{Checkpoint: cg, Device: "cpu", Threads: 1})
+			return err
+		}, []string{"classes", "no pairs", "gogan eval classes"}},
 		{"fid of a pix2pix checkpoint", func() error {
 			_, err := FID(ctx, FIDOptions{Classifier: clf, Checkpoint: p2p, Device: "cpu", Threads: 1})
 			return err
