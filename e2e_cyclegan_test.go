@@ -99,3 +99,24 @@ func TestCycleGANFacadesHeldOut(t *testing.T) {
 		}
 	}
 }
+
+// TestImportNetFlags: --net ROLE=FILE names each network's .pth (CycleGAN
+// has no "G"); malformed values and a missing generator are refused.
+func TestImportNetFlags(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	base := []string{"import", "-c", "configs/cyclegan-fashion-mnist.yaml", "--out", run}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "--net ROLE=FILE"},
+		{[]string{"--net", "G_A"}, `--net "G_A": want ROLE=FILE`},
+		{[]string{"--net", "G_C=x.pth"}, "recipe cyclegan has no network G_C"},
+		{[]string{"--net", "G_A=" + filepath.Join(run, "missing.pth")}, "missing.pth"},
+	} {
+		out, err := gogan(t, append(base, c.args...)...)
+		if err == nil || !strings.Contains(out, c.want) {
+			t.Errorf("import %v: %v\n%s", c.args, err, out)
+		}
+	}
+}

@@ -204,13 +204,15 @@ func runsCmd() *cobra.Command {
 func importCmd() *cobra.Command {
 	var cf configFlags
 	var pthG, pthD, out string
+	var nets []string
 	c := &cobra.Command{
 		Use:   "import",
 		Short: "Turn PyTorch state_dicts (torch.save .pth) into a gogan checkpoint",
 		Long: "Builds the networks of --config, loads the generator's (and optionally the discriminator's)\n" +
 			"state_dict from .pth files saved by torch.save (pytorch/examples dcgan netG_epoch_*.pth,\n" +
-			"pytorch-CycleGAN-and-pix2pix latest_net_G.pth), and writes a step-0 checkpoint in --out\n" +
-			"that gogan sample, translate and resume use.",
+			"pytorch-CycleGAN-and-pix2pix latest_net_G.pth; --net G_A=latest_net_G_A.pth and so on for a\n" +
+			"CycleGAN's four networks), and writes a step-0 checkpoint in --out that gogan sample,\n" +
+			"translate and resume use.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := cf.load()
@@ -220,7 +222,18 @@ func importCmd() *cobra.Command {
 			if out != "" {
 				cfg.Out = out
 			}
-			ck, err := trainer.Import(cfg, map[string]string{"G": pthG, "D": pthD})
+			pths := map[string]string{"G": pthG, "D": pthD}
+			for _, n := range nets {
+				role, file, ok := strings.Cut(n, "=")
+				if !ok || role == "" || file == "" {
+					return fmt.Errorf("--net %q: want ROLE=FILE, e.g. --net G_A=latest_net_G_A.pth", n)
+				}
+				pths[role] = file
+			}
+			if pths["G"] == "" && len(nets) == 0 {
+				return fmt.Errorf("import: name the generator's .pth with --pth (or --net ROLE=FILE for each network, e.g. CycleGAN's G_A and G_B)")
+			}
+			ck, err := trainer.Import(cfg, pths)
 			if err != nil {
 				return err
 			}
@@ -231,8 +244,8 @@ func importCmd() *cobra.Command {
 	cf.add(c)
 	c.Flags().StringVar(&pthG, "pth", "", "the generator's state_dict (.pth)")
 	c.Flags().StringVar(&pthD, "pth-d", "", "the discriminator's state_dict (.pth), optional")
+	c.Flags().StringArrayVar(&nets, "net", nil, "ROLE=FILE: the state_dict of the network with that role (repeatable), e.g. --net G_A=latest_net_G_A.pth --net G_B=latest_net_G_B.pth for CycleGAN")
 	c.Flags().StringVar(&out, "out", "", "run folder to create (default: the config's out)")
-	c.MarkFlagRequired("pth")
 	return c
 }
 

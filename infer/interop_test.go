@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
 	"os"
@@ -24,25 +25,39 @@ type interopCase struct {
 	name  string
 	sets  []string
 	input func() *torch.Tensor
+	role  string // the generator's role; "" is "G"
 }
 
 func interopCases() []interopCase {
-	return []interopCase{
+	cases := []interopCase{
 		{"dcgan32", []string{"recipe=dcgan", "model.ngf=16", "model.ndf=16", "data.image_size=32"},
-			func() *torch.Tensor { return torch.Randn(torch.Float32, torch.CPUDevice, 6, 100, 1, 1) }},
+			func() *torch.Tensor { return torch.Randn(torch.Float32, torch.CPUDevice, 6, 100, 1, 1) }, ""},
 		{"dcgan64", []string{"recipe=dcgan", "model.ngf=8", "model.ndf=8", "data.image_size=64"},
-			func() *torch.Tensor { return torch.Randn(torch.Float32, torch.CPUDevice, 4, 100, 1, 1) }},
+			func() *torch.Tensor { return torch.Randn(torch.Float32, torch.CPUDevice, 4, 100, 1, 1) }, ""},
 		{"pix2pix_resnet", []string{"recipe=pix2pix", "data.dataset=edges", "data.root=/usr/share/datasets/fashion-mnist",
 			"model.input_nc=1", "model.output_nc=1", "model.netG=resnet_6blocks", "model.ngf=8", "data.load_size=32", "data.crop_size=32"},
 			func() *torch.Tensor {
 				return torch.Rand(torch.Float32, torch.CPUDevice, 2, 1, 32, 32).MulScalar(2).SubScalar(1)
-			}},
+			}, ""},
 		{"pix2pix_unet128", []string{"recipe=pix2pix", "data.dataset=edges", "data.root=/usr/share/datasets/fashion-mnist",
 			"model.input_nc=1", "model.output_nc=3", "model.netG=unet_128", "model.ngf=8", "data.load_size=128", "data.crop_size=128"},
 			func() *torch.Tensor {
 				return torch.Rand(torch.Float32, torch.CPUDevice, 1, 1, 128, 128).MulScalar(2).SubScalar(1)
-			}},
+			}, ""},
 	}
+	// CycleGAN's two generators (latest_net_G_A.pth, latest_net_G_B.pth),
+	// gray A and colour B so that each role has its own shapes.
+	for _, c := range []struct {
+		role string
+		nc   int64
+	}{{"G_A", 1}, {"G_B", 3}} {
+		cases = append(cases, interopCase{"cyclegan_" + c.role, []string{"recipe=cyclegan", "data.root=/tmp", "model.input_nc=1", "model.output_nc=3",
+			"train.lambda_identity=0", "model.netG=resnet_6blocks", "model.ngf=8", "data.load_size=32", "data.crop_size=32"},
+			func() *torch.Tensor {
+				return torch.Rand(torch.Float32, torch.CPUDevice, 2, c.nc, 32, 32).MulScalar(2).SubScalar(1)
+			}, c.role})
+	}
+	return cases
 }
 
 func maxAbsDiff(a, b []float32) float64 {
@@ -76,7 +91,8 @@ func TestCheckpointsMoveToAndFromPyTorch(t *testing.T) {
 			if err := torch.SaveSafetensors(in, []torch.Named{{Name: "x", Tensor: x}}, nil); err != nil {
 				t.Fatal(err)
 			}
-			spec, err := gan.NetSpecOf(cfg, "G")
+			role := cmp.Or(c.role, "G")
+			spec, err := gan.NetSpecOf(cfg, role)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,10 +105,10 @@ func TestCheckpointsMoveToAndFromPyTorch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			gogan := generate(t, ck, x)
+			gogan := generate(t, ck, role, x)
 			out := filepath.Join(dir, "torch.safetensors")
 			if msg, err := exec.Command(py, "../scripts/interop_check.py", "forward", optsPath,
-				filepath.Join(ck, runfolder.WeightsFile), in, out).CombinedOutput(); err != nil {
+				filepath.Join(ck, runfolder.WeightsFile), in, out, role).CombinedOutput(); err != nil {
 				t.Fatalf("PyTorch forward: %v\n%s", err, msg)
 			}
 			if d := maxAbsDiff(gogan, loadY(t, out)); d > 1e-5 {
@@ -106,25 +122,25 @@ func TestCheckpointsMoveToAndFromPyTorch(t *testing.T) {
 				t.Fatalf("PyTorch save: %v\n%s", err, msg)
 			}
 			cfg.Out = filepath.Join(dir, "imported")
-			ck2, err := trainer.Import(cfg, map[string]string{"G": pth})
+			ck2, err := trainer.Import(cfg, map[string]string{role: pth})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := maxAbsDiff(generate(t, ck2, x), loadY(t, ref)); d > 1e-5 {
+			if d := maxAbsDiff(generate(t, ck2, role, x), loadY(t, ref)); d > 1e-5 {
 				t.Errorf("imported PyTorch weights in gogan: images differ by %g", d)
 			}
 		})
 	}
 }
 
-// generate runs a checkpoint's generator in eval mode on x.
-func generate(t *testing.T, ckDir string, x *torch.Tensor) []float32 {
+// generate runs a checkpoint's generator of role in eval mode on x.
+func generate(t *testing.T, ckDir, role string, x *torch.Tensor) []float32 {
 	t.Helper()
 	ck, _, cfg, err := runfolder.OpenCheckpoint(ckDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := LoadNet(ck, cfg, "G", torch.CPUDevice)
+	g, err := LoadNet(ck, cfg, role, torch.CPUDevice)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,10 @@
 """PyTorch side of gogan's checkpoint interop tests (infer/interop_test.go).
 
-  interop_check.py forward OPTS.json WEIGHTS.safetensors INPUT.safetensors OUT.safetensors
+  interop_check.py forward OPTS.json WEIGHTS.safetensors INPUT.safetensors OUT.safetensors [ROLE]
       builds the reference generator for gogan's nets.Options, loads the
-      generator of a gogan checkpoint (keys "G.*") with strict=True, and
-      writes its eval-mode output for the input "x".
+      generator of a gogan checkpoint (keys "ROLE.*", default "G": "G_A" and
+      "G_B" for CycleGAN) with strict=True, and writes its eval-mode output
+      for the input "x".
   interop_check.py save OPTS.json SEED OUT.pth INPUT.safetensors OUT.safetensors
       builds a PyTorch-initialised reference generator (the reference's own
       init: weights_init for DCGAN, init_weights normal 0.02 for pix2pix),
@@ -29,8 +30,9 @@ def main():
     net = reference_nets.build("G", opts)
     if mode == "forward":
         weights, inp, out = sys.argv[3:6]
+        prefix = (sys.argv[6] if len(sys.argv) > 6 else "G") + "."
         w, _ = safetensors_torch.load(weights)
-        sd = {k[2:]: v for k, v in w.items() if k.startswith("G.")}
+        sd = {k[len(prefix):]: v for k, v in w.items() if k.startswith(prefix)}
         net.load_state_dict(sd, strict=True)
     elif mode == "save":
         seed, pth, inp, out = sys.argv[3:7]
