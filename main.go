@@ -17,6 +17,7 @@ import (
 	_ "gogan/gan/all" // every recipe registers
 	"gogan/infer"
 	"gogan/runfolder"
+	"gogan/serve"
 	"gogan/trainer"
 )
 
@@ -35,7 +36,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(trainCmd(), resumeCmd(), runsCmd(), sampleCmd(), translateCmd(), importCmd(), netsCmd(), configCmd(), benchCmd(), evalCmd())
+	root.AddCommand(trainCmd(), resumeCmd(), runsCmd(), sampleCmd(), translateCmd(), importCmd(), netsCmd(), configCmd(), benchCmd(), evalCmd(), serveCmd())
 	return root
 }
 
@@ -172,6 +173,50 @@ func translateCmd() *cobra.Command {
 	c.Flags().BoolVar(&eval, "eval", false, "eval mode (BatchNorm running stats, no dropout), as the reference's test.py --eval; default is train mode, as its default")
 	c.MarkFlagRequired("checkpoint")
 	c.MarkFlagRequired("input")
+	return c
+}
+
+func serveCmd() *cobra.Command {
+	var o serve.Options
+	var addr string
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve a generator over HTTP: a drawing page (pix2pix, CycleGAN) or a sample page (DCGAN), and POST /translate",
+		Long: `Serve a checkpoint's generator over HTTP until SIGINT or SIGTERM.
+
+GET / is a web page: for image-to-image models a canvas to draw the input on
+(pen and eraser for sketches, the label colours of the training data for label
+maps, upload for photos) with the output beside it, updated as you draw; for
+DCGAN a grid of samples and latent interpolation. The API:
+
+  POST /translate             PNG or JPEG in (body or multipart file), PNG out
+  GET  /sample?seed=S&n=K     DCGAN: K samples from seeds S, S+1, ... (PNG)
+  GET  /interpolate?a=S&b=T&steps=N   DCGAN: N images from seed S to seed T
+  GET  /info                  the model and the page's palette (JSON)
+  GET  /healthz               {"status": "ok", ...}
+
+Prints "serving on http://ADDR" once it listens (--addr 127.0.0.1:0 picks a
+free port).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve.Main(addr, o, os.Stdout)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Checkpoint, "checkpoint", "", "checkpoint folder, or a run folder (its newest valid checkpoint)")
+	f.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
+	f.StringVar(&o.Direction, "direction", "", "CycleGAN: AtoB (G_A) or BtoA (G_B); default AtoB (pix2pix has one direction, the one it trained)")
+	f.StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
+	f.IntVar(&o.Threads, "threads", 0, "libtorch CPU threads; 0 = all cores")
+	f.BoolVar(&o.Eval, "eval", false, "eval mode (BatchNorm running stats, no dropout), as translate --eval; default is train mode, as translate's (DCGAN always runs in eval mode, as sample)")
+	f.StringVar(&o.DataRoot, "data-root", "", "read the palette and examples from this dataset folder instead of the config's data.root")
+	f.StringVar(&o.Palette, "palette", "", "the page's colours instead of the training data's: #rrggbb,#rrggbb,... (the first is the background)")
+	f.StringVar(&o.Input, "input", "auto", "what the page draws: auto (from the training data), labels, sketch or image")
+	f.Int64Var(&o.MaxUpload, "max-upload", serve.DefaultMaxUpload, "largest upload in bytes (413 above)")
+	f.Int64Var(&o.MaxPixels, "max-pixels", serve.DefaultMaxPixels, "largest decoded upload in pixels (413 above)")
+	f.IntVar(&o.MaxBatch, "max-batch", serve.DefaultMaxBatch, "most images in one forward pass when requests arrive together")
+	f.IntVar(&o.Queue, "queue", serve.DefaultQueue, "requests that may wait for the generator (503 above)")
+	c.MarkFlagRequired("checkpoint")
 	return c
 }
 

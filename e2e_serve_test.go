@@ -1,0 +1,829 @@
+package main
+
+// gogan serve end to end: the real server in a subprocess on a free port,
+// its API over HTTP, and its page driven in headless Chromium through the
+// DevTools protocol (mouse events that draw on the canvas as a user does).
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const serveChromium = "/usr/bin/chromium"
+
+// lockedBuffer collects a subprocess's stderr while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// server is a gogan serve subprocess.
+type server struct {
+	cmd    *exec.Cmd
+	url    string
+	stdout *lockedBuffer
+	log    *lockedBuffer
+	done   chan error
+}
+
+// startServe runs gogan serve on a free port and waits for its "serving on"
+// line.
+func startServe(t *testing.T, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(goganBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--device", "cpu", "--threads", "2"}, args...)...)
+	s := &server{cmd: cmd, stdout: &lockedBuffer{}, log: &lockedBuffer{}, done: make(chan error, 1)}
+	cmd.Stderr = s.log
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			s.stdout.Write([]byte(line + "\n"))
+			if u, ok := strings.CutPrefix(line, "serving on "); ok {
+				found <- u
+			}
+		}
+		s.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-s.done
+		}
+	})
+	select {
+	case s.url = <-found:
+		return s
+	case err := <-s.done:
+		t.Fatalf("gogan serve %v exited before serving: %v\n%s", args, err, s.log.String())
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("gogan serve %v: no 'serving on' line in 2 minutes\n%s", args, s.log.String())
+	}
+	return nil
+}
+
+// stop sends sig and waits for the exit.
+func (s *server) stop(t *testing.T, sig syscall.Signal) error {
+	t.Helper()
+	s.cmd.Process.Signal(sig)
+	select {
+	case err := <-s.done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("gogan serve did not stop within 30 s of %v\n%s", sig, s.log.String())
+	}
+	return nil
+}
+
+var httpc = &http.Client{Timeout: 2 * time.Minute}
+
+func do(t *testing.T, method, u, ctype string, body []byte) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := httpc.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// edgeDrawing is a w x h white image with a black rectangle outline whose
+// corner depends on k: distinct inputs for the batching check.
+func edgeDrawing(w, h, k int) *image.Gray {
+	im := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range im.Pix {
+		im.Pix[i] = 255
+	}
+	x0, y0 := 2+k%5*2, 2+k/5*3
+	for x := x0; x < w-3; x++ {
+		im.SetGray(x, y0, color.Gray{0})
+		im.SetGray(x, h-4, color.Gray{0})
+	}
+	for y := y0; y < h-3; y++ {
+		im.SetGray(x0, y, color.Gray{0})
+		im.SetGray(w-4, y, color.Gray{0})
+	}
+	return im
+}
+
+func encodePNG(t *testing.T, im image.Image) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, im); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func decodePNG(t *testing.T, b []byte) image.Image {
+	t.Helper()
+	im, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("not a PNG (%d bytes: %.200q): %v", len(b), b, err)
+	}
+	return im
+}
+
+// maxDiff is the largest difference of any channel of any pixel.
+func maxDiff(a, b image.Image) int {
+	if a.Bounds() != b.Bounds() {
+		return 256
+	}
+	d := 0
+	r := a.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			ar, ag, ab, _ := a.At(x, y).RGBA()
+			br, bg, bb, _ := b.At(x, y).RGBA()
+			for _, p := range [][2]uint32{{ar, br}, {ag, bg}, {ab, bb}} {
+				d = max(d, abs(int(p[0]>>8)-int(p[1]>>8)))
+			}
+		}
+	}
+	return d
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// TestServePix2Pix trains a tiny edges->garment pix2pix and serves it: the
+// API with good and bad input, batching of concurrent requests, the page in
+// Chromium, refusals at start, and a graceful stop.
+func TestServePix2Pix(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	// Instance norm and no dropout: after two steps the outputs already
+	// depend on the input (eval-mode BatchNorm with two steps of running
+	// statistics saturates), and train and eval mode give the same.
+	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "train.max_steps=2", "model.norm=instance", "model.no_dropout=true")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	s := startServe(t, "--checkpoint", run, "--eval", "--max-upload", "65536", "--max-pixels", "1000000")
+
+	t.Run("API", func(t *testing.T) {
+		resp, b := do(t, "GET", s.url+"/healthz", "", nil)
+		if resp.StatusCode != 200 || !strings.Contains(string(b), `"status": "ok"`) {
+			t.Fatalf("healthz: %d %s", resp.StatusCode, b)
+		}
+		var info struct {
+			Kind, Input, Mode, Device string
+			Size                      int
+			Palette                   []struct{ Hex string }
+			Background, Pen           string
+		}
+		_, b = do(t, "GET", s.url+"/info", "", nil)
+		if err := json.Unmarshal(b, &info); err != nil {
+			t.Fatal(err)
+		}
+		// Fashion-MNIST edges are black strokes on white.
+		if info.Kind != "translate" || info.Size != 32 || info.Input != "sketch" || info.Mode != "eval" || info.Device != "cpu" ||
+			info.Background != "#ffffff" || info.Pen != "#000000" {
+			t.Errorf("info: %s", b)
+		}
+		// PNG (resized from 40x28), JPEG, and a multipart form file.
+		var jb bytes.Buffer
+		jpeg.Encode(&jb, edgeDrawing(64, 48, 1), &jpeg.Options{Quality: 90})
+		var mp bytes.Buffer
+		mw := multipart.NewWriter(&mp)
+		fw, _ := mw.CreateFormFile("image", "drawing.png")
+		fw.Write(encodePNG(t, edgeDrawing(32, 32, 2)))
+		mw.Close()
+		for _, c := range []struct {
+			name, ctype string
+			body        []byte
+		}{{"png", "image/png", encodePNG(t, edgeDrawing(40, 28, 0))}, {"jpeg", "image/jpeg", jb.Bytes()}, {"multipart", mw.FormDataContentType(), mp.Bytes()}} {
+			resp, b := do(t, "POST", s.url+"/translate", c.ctype, c.body)
+			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" {
+				t.Fatalf("%s: %d %s", c.name, resp.StatusCode, b)
+			}
+			if sz := decodePNG(t, b).Bounds().Size(); sz != (image.Point{32, 32}) {
+				t.Errorf("%s: output %v, want the model's 32x32", c.name, sz)
+			}
+			if !strings.Contains(resp.Header.Get("Server-Timing"), "infer;dur=") {
+				t.Errorf("%s: Server-Timing %q", c.name, resp.Header.Get("Server-Timing"))
+			}
+		}
+		// The server's output is gogan translate --eval's, pixel for pixel
+		// (same decoding, resize and generator mode).
+		in, outDir := filepath.Join(base, "in"), filepath.Join(base, "translated")
+		os.MkdirAll(in, 0o755)
+		drawing := encodePNG(t, edgeDrawing(40, 28, 4))
+		os.WriteFile(filepath.Join(in, "d.png"), drawing, 0o644)
+		if out, err := gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", outDir, "--device", "cpu", "--eval"); err != nil {
+			t.Fatalf("translate: %v\n%s", err, out)
+		}
+		want, _ := os.ReadFile(filepath.Join(outDir, "d.png"))
+		_, got := do(t, "POST", s.url+"/translate", "image/png", drawing)
+		if d := maxDiff(decodePNG(t, want), decodePNG(t, got)); d != 0 {
+			t.Errorf("serve and translate --eval differ by %d levels on the same drawing", d)
+		}
+		// Bad input: clear errors, and the server goes on.
+		big := encodePNG(t, edgeDrawing(1200, 1000, 0))
+		for _, c := range []struct {
+			name, method, path, ctype string
+			body                      []byte
+			code                      int
+			want                      string
+		}{
+			{"not an image", "POST", "/translate", "image/png", []byte("this is not a picture\n"), 400, "not a supported image (text file?)"},
+			{"truncated", "POST", "/translate", "image/png", encodePNG(t, edgeDrawing(40, 28, 0))[:100], 400, "truncated PNG image (unexpected end of file)"},
+			{"too large", "POST", "/translate", "application/octet-stream", make([]byte, 70000), 413, "larger than the limit of 64 KiB (--max-upload 65536 bytes)"},
+			{"too many pixels", "POST", "/translate", "image/png", big, 413, "1200x1000 = 1200000 pixels: more than the limit of 1000000 pixels (--max-pixels)"},
+			{"wrong method", "GET", "/translate", "", nil, 405, "GET /translate: method not allowed; use POST"},
+			{"DCGAN endpoint", "GET", "/sample?seed=1", "", nil, 404, "it answers POST /translate"},
+		} {
+			resp, b := do(t, c.method, s.url+c.path, c.ctype, c.body)
+			if resp.StatusCode != c.code || !strings.Contains(string(b), c.want) {
+				t.Errorf("%s: %d %q, want %d with %q", c.name, resp.StatusCode, b, c.code, c.want)
+			}
+		}
+		if resp, _ := do(t, "GET", s.url+"/healthz", "", nil); resp.StatusCode != 200 {
+			t.Errorf("healthz after bad input: %d", resp.StatusCode)
+		}
+		log := s.log.String()
+		if !regexp.MustCompile(`msg="POST /translate" status=200 total_ms=[0-9.]+ in=40x28 .* infer_ms=[0-9.]+ .*batch=1 out=32x32`).MatchString(log) ||
+			!strings.Contains(log, `status=413`) {
+			t.Errorf("log lacks the per-request latency lines:\n%s", log)
+		}
+	})
+
+	t.Run("Batching", func(t *testing.T) {
+		// Each of 8 different drawings alone, then all 8 at once: each
+		// request gets its own output (eval mode: the same, up to rounding).
+		const n = 8
+		alone := make([]image.Image, n)
+		bodies := make([][]byte, n)
+		for k := range n {
+			bodies[k] = encodePNG(t, edgeDrawing(32, 32, k))
+			_, b := do(t, "POST", s.url+"/translate", "image/png", bodies[k])
+			alone[k] = decodePNG(t, b)
+		}
+		together := make([]image.Image, n)
+		batches := make([]int, n)
+		var wg sync.WaitGroup
+		for k := range n {
+			wg.Go(func() {
+				resp, err := httpc.Post(s.url+"/translate", "image/png", bytes.NewReader(bodies[k]))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != 200 {
+					t.Errorf("request %d: %d %s", k, resp.StatusCode, b)
+					return
+				}
+				together[k], _ = png.Decode(bytes.NewReader(b))
+				batches[k], _ = strconv.Atoi(resp.Header.Get("X-Gogan-Batch"))
+			})
+		}
+		wg.Wait()
+		distinct := 0
+		for k := range n {
+			if together[k] == nil {
+				continue
+			}
+			if d := maxDiff(alone[k], together[k]); d > 2 {
+				t.Errorf("drawing %d: concurrent output differs from its own by %d levels", k, d)
+			}
+			same := false
+			for j := range k {
+				same = same || maxDiff(alone[k], alone[j]) == 0
+			}
+			if !same {
+				distinct++
+			}
+		}
+		if distinct < n/2 {
+			t.Errorf("only %d of %d drawings give distinct outputs: a mix-up would go unseen", distinct, n)
+		}
+		t.Logf("forward passes of the concurrent requests (X-Gogan-Batch): %v", batches)
+	})
+
+	t.Run("Browser", func(t *testing.T) {
+		b := startBrowser(t, s.url+"/")
+		b.waitFor(t, `document.body.dataset.state === "ready" && document.getElementById("output").dataset.state === "ok"`, time.Minute)
+		digest0 := b.evalString(t, `document.getElementById("output").dataset.digest`)
+		bg := b.evalString(t, `(() => { const d = document.getElementById("input").getContext("2d").getImageData(0, 0, 1, 1).data; return d.join(","); })()`)
+		if bg != "255,255,255,255" {
+			t.Errorf("blank canvas pixel %s, want the data's white background", bg)
+		}
+		// Three strokes across the canvas with the mouse, as a user draws.
+		r := b.rect(t, "input")
+		stroke := func(pts ...[2]float64) {
+			at := func(p [2]float64) (float64, float64) { return r.X + p[0]*r.Width, r.Y + p[1]*r.Height }
+			x, y := at(pts[0])
+			b.mouse(t, "mousePressed", x, y, 1)
+			for _, p := range pts[1:] {
+				x1, y1 := at(p)
+				for i := 1; i <= 6; i++ {
+					b.mouse(t, "mouseMoved", x+(x1-x)*float64(i)/6, y+(y1-y)*float64(i)/6, 1)
+				}
+				x, y = x1, y1
+			}
+			b.mouse(t, "mouseReleased", x, y, 0)
+		}
+		stroke([2]float64{0.2, 0.15}, [2]float64{0.8, 0.15}, [2]float64{0.8, 0.85}, [2]float64{0.2, 0.85}, [2]float64{0.2, 0.15})
+		stroke([2]float64{0.5, 0.15}, [2]float64{0.5, 0.85})
+		stroke([2]float64{0.2, 0.5}, [2]float64{0.8, 0.5})
+		drawn := b.evalString(t, `(() => { const c = document.getElementById("input"); const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+			let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] < 128) n++; return String(n); })()`)
+		if n, _ := strconv.Atoi(drawn); n < 40 {
+			t.Fatalf("the strokes left %s dark pixels on the canvas", drawn)
+		}
+		// The page sends the drawing (debounced) and shows the new output.
+		b.waitFor(t, fmt.Sprintf(`(() => { const o = document.getElementById("output");
+			return o.dataset.state === "ok" && o.dataset.digest !== %q && o.complete; })()`, digest0), time.Minute)
+		// Let the last debounced request land, then read what is shown.
+		time.Sleep(time.Second)
+		b.waitFor(t, `document.getElementById("output").dataset.state === "ok"`, time.Minute)
+		w := b.evalString(t, `String(document.getElementById("output").naturalWidth) + "x" + String(document.getElementById("output").naturalHeight)`)
+		if w != "32x32" {
+			t.Errorf("output image %s, want the model's 32x32", w)
+		}
+		if st := b.evalString(t, `document.getElementById("status").textContent`); !strings.Contains(st, "32×32 in") {
+			t.Errorf("status line %q", st)
+		}
+		b.screenshot(t, "serve-pix2pix.png")
+	})
+
+	t.Run("Refusals", func(t *testing.T) {
+		// A folder with no checkpoint, a pix2pix asked for the direction it
+		// did not train, and a checkpoint without generator weights.
+		stripped := stripGenerator(t, run, filepath.Join(base, "stripped"))
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--checkpoint", base}, "neither a checkpoint folder"},
+			{[]string{"--checkpoint", run, "--direction", "BtoA"}, "translates AtoB, not BtoA"},
+			{[]string{"--checkpoint", stripped}, "is not a generator checkpoint: its weights hold no G.* tensors (the generator G that gogan serve runs), only D"},
+			{[]string{"--checkpoint", run, "--input", "crayons"}, `--input "crayons": want auto, labels, sketch or image`},
+		} {
+			cmd := exec.Command(goganBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--device", "cpu"}, c.args...)...)
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(out), c.want) || strings.Contains(string(out), "serving on") {
+				t.Errorf("serve %v: %v\n%s\nwant an error with %q", c.args, err, out, c.want)
+			}
+		}
+	})
+
+	t.Run("Shutdown", func(t *testing.T) {
+		// SIGTERM while a request is in flight: it is answered, then the
+		// server exits 0.
+		res := make(chan int, 1)
+		go func() {
+			resp, err := httpc.Post(s.url+"/translate", "image/png", bytes.NewReader(encodePNG(t, edgeDrawing(32, 32, 3))))
+			if err != nil {
+				res <- -1
+				return
+			}
+			resp.Body.Close()
+			res <- resp.StatusCode
+		}()
+		time.Sleep(20 * time.Millisecond)
+		if err := s.stop(t, syscall.SIGTERM); err != nil {
+			t.Errorf("exit after SIGTERM: %v\n%s", err, s.log.String())
+		}
+		if code := <-res; code != 200 && code != -1 {
+			t.Errorf("request during shutdown: %d", code)
+		}
+		if !strings.Contains(s.stdout.String(), "stopped") {
+			t.Errorf("stdout: %s", s.stdout.String())
+		}
+	})
+}
+
+// stripGenerator copies a run's newest checkpoint with its G.* tensors
+// renamed X.* (same lengths, so the offsets hold) and state.json's checksum
+// updated: a valid checkpoint that holds no generator.
+func stripGenerator(t *testing.T, run, dst string) string {
+	t.Helper()
+	cks, _ := filepath.Glob(filepath.Join(run, "checkpoints", "step-*"))
+	if len(cks) == 0 {
+		t.Fatal("no checkpoint")
+	}
+	src := cks[len(cks)-1]
+	ck := filepath.Join(dst, filepath.Base(src))
+	os.MkdirAll(ck, 0o755)
+	w, err := os.ReadFile(filepath.Join(src, "weights.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := binary.LittleEndian.Uint64(w[:8])
+	hdr := bytes.ReplaceAll(w[8:8+n], []byte(`"G.`), []byte(`"X.`))
+	copy(w[8:], hdr)
+	os.WriteFile(filepath.Join(ck, "weights.safetensors"), w, 0o644)
+	var st map[string]any
+	b, _ := os.ReadFile(filepath.Join(src, "state.json"))
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256Hex(w)
+	st["weights_sha256"] = sum
+	b, _ = json.Marshal(st)
+	os.WriteFile(filepath.Join(ck, "state.json"), b, 0o644)
+	return ck
+}
+
+func sha256Hex(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// TestServeDCGAN serves a tiny DCGAN: samples are reproducible by seed,
+// interpolation has the right size, and the page's grid and interpolation
+// work when two samples are clicked in Chromium.
+func TestServeDCGAN(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=2")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	s := startServe(t, "--checkpoint", run)
+	_, a := do(t, "GET", s.url+"/sample?seed=7", "", nil)
+	_, a2 := do(t, "GET", s.url+"/sample?seed=7", "", nil)
+	if sz := decodePNG(t, a).Bounds().Size(); sz != (image.Point{32, 32}) {
+		t.Errorf("sample %v, want 32x32", sz)
+	}
+	if maxDiff(decodePNG(t, a), decodePNG(t, a2)) > 1 {
+		t.Error("the same seed gave different samples")
+	}
+	resp, b := do(t, "GET", s.url+"/interpolate?a=1&b=2&steps=6", "", nil)
+	if sz := decodePNG(t, b).Bounds().Size(); resp.StatusCode != 200 || sz != (image.Point{6*34 + 2, 36}) {
+		t.Errorf("interpolate: %d, %v", resp.StatusCode, sz)
+	}
+	resp, b = do(t, "POST", s.url+"/translate", "image/png", encodePNG(t, edgeDrawing(32, 32, 0)))
+	if resp.StatusCode != 404 || !strings.Contains(string(b), "dcgan generate generator") {
+		t.Errorf("translate on a DCGAN: %d %s", resp.StatusCode, b)
+	}
+
+	br := startBrowser(t, s.url+"/")
+	br.waitFor(t, `document.body.dataset.state === "ready" && document.getElementById("grid").dataset.loaded === "16"`, time.Minute)
+	for _, i := range []int{0, 5} {
+		r := br.rectOf(t, fmt.Sprintf(`document.querySelectorAll("#grid img")[%d]`, i))
+		x, y := r.X+r.Width/2, r.Y+r.Height/2
+		br.mouse(t, "mousePressed", x, y, 1)
+		br.mouse(t, "mouseReleased", x, y, 0)
+	}
+	br.waitFor(t, `document.getElementById("interp").dataset.state === "ok"`, time.Minute)
+	if w := br.evalString(t, `String(document.getElementById("interp").naturalWidth)`); w != strconv.Itoa(8*34+2) {
+		t.Errorf("interpolation strip %s px wide, want 8 samples of 32 px with padding (%d)", w, 8*34+2)
+	}
+	br.screenshot(t, "serve-dcgan.png")
+	if err := s.stop(t, syscall.SIGINT); err != nil {
+		t.Errorf("exit after SIGINT: %v", err)
+	}
+}
+
+// ---- a small Chrome DevTools Protocol client over a WebSocket ----------
+
+type browser struct {
+	cmd  *exec.Cmd
+	conn net.Conn
+	br   *bufio.Reader
+	id   int
+	dir  string
+}
+
+// startBrowser opens page in headless Chromium and connects to it over the
+// DevTools protocol.
+func startBrowser(t *testing.T, page string) *browser {
+	t.Helper()
+	if _, err := os.Stat(serveChromium); err != nil {
+		t.Fatalf("%s missing: the serve page test needs Debian's chromium (make setup installs it)", serveChromium)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(serveChromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-extensions",
+		"--user-data-dir="+dir, "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
+		"--window-size=1280,1000", page)
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its renderer and GPU processes go with it
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	b := &browser{cmd: cmd, dir: dir}
+	t.Cleanup(func() {
+		if b.conn != nil {
+			b.conn.Close()
+		}
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
+	// Chromium writes the port it chose into DevToolsActivePort.
+	var port string
+	for deadline := time.Now().Add(time.Minute); port == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if data, err := os.ReadFile(filepath.Join(dir, "DevToolsActivePort")); err == nil {
+			if lines := strings.Split(string(data), "\n"); len(lines) > 1 {
+				port = strings.TrimSpace(lines[0])
+			}
+		}
+	}
+	if port == "" {
+		t.Fatalf("chromium: no DevTools port within a minute\n%s", stderr.String())
+	}
+	var wsURL string
+	for deadline := time.Now().Add(30 * time.Second); wsURL == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get("http://127.0.0.1:" + port + "/json/list")
+		if err != nil {
+			continue
+		}
+		var targets []struct{ Type, URL, WebSocketDebuggerURL string }
+		json.NewDecoder(resp.Body).Decode(&targets)
+		resp.Body.Close()
+		for _, tg := range targets {
+			if tg.Type == "page" && strings.HasPrefix(tg.URL, page) {
+				wsURL = tg.WebSocketDebuggerURL
+			}
+		}
+	}
+	if wsURL == "" {
+		t.Fatalf("chromium: no page target for %s\n%s", page, stderr.String())
+	}
+	if err := b.dial(wsURL); err != nil {
+		t.Fatalf("DevTools websocket %s: %v", wsURL, err)
+	}
+	return b
+}
+
+// dial opens the WebSocket (RFC 6455) to the page target.
+func (b *browser) dial(wsURL string) error {
+	u, err := url.Parse(wsURL)
+	if err != nil {
+		return err
+	}
+	conn, err := net.DialTimeout("tcp", u.Host, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	key := make([]byte, 16)
+	rand.Read(key)
+	k := base64.StdEncoding.EncodeToString(key)
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", u.RequestURI(), u.Host, k)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	h := sha1.Sum([]byte(k + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	if resp.StatusCode != 101 || resp.Header.Get("Sec-WebSocket-Accept") != base64.StdEncoding.EncodeToString(h[:]) {
+		conn.Close()
+		return fmt.Errorf("handshake: %s", resp.Status)
+	}
+	b.conn, b.br = conn, br
+	return nil
+}
+
+// send writes one masked text frame.
+func (b *browser) send(msg []byte) error {
+	hdr := []byte{0x81}
+	switch n := len(msg); {
+	case n < 126:
+		hdr = append(hdr, 0x80|byte(n))
+	case n < 1<<16:
+		hdr = append(hdr, 0x80|126, byte(n>>8), byte(n))
+	default:
+		hdr = append(hdr, 0x80|127)
+		hdr = binary.BigEndian.AppendUint64(hdr, uint64(n))
+	}
+	mask := make([]byte, 4)
+	rand.Read(mask)
+	hdr = append(hdr, mask...)
+	body := make([]byte, len(msg))
+	for i := range msg {
+		body[i] = msg[i] ^ mask[i%4]
+	}
+	_, err := b.conn.Write(append(hdr, body...))
+	return err
+}
+
+// recv reads one message (joining fragments; answering pings).
+func (b *browser) recv() ([]byte, error) {
+	var msg []byte
+	for {
+		var h [2]byte
+		if _, err := io.ReadFull(b.br, h[:]); err != nil {
+			return nil, err
+		}
+		op, n := h[0]&0x0f, uint64(h[1]&0x7f)
+		switch n {
+		case 126:
+			var e [2]byte
+			if _, err := io.ReadFull(b.br, e[:]); err != nil {
+				return nil, err
+			}
+			n = uint64(binary.BigEndian.Uint16(e[:]))
+		case 127:
+			var e [8]byte
+			if _, err := io.ReadFull(b.br, e[:]); err != nil {
+				return nil, err
+			}
+			n = binary.BigEndian.Uint64(e[:])
+		}
+		var mask [4]byte
+		if h[1]&0x80 != 0 {
+			io.ReadFull(b.br, mask[:])
+		}
+		p := make([]byte, n)
+		if _, err := io.ReadFull(b.br, p); err != nil {
+			return nil, err
+		}
+		if h[1]&0x80 != 0 {
+			for i := range p {
+				p[i] ^= mask[i%4]
+			}
+		}
+		switch op {
+		case 0x8:
+			return nil, fmt.Errorf("websocket closed by chromium")
+		case 0x9: // ping: pong back (masked, as a client must)
+			mask := []byte{0, 0, 0, 0}
+			b.conn.Write(append([]byte{0x8a, 0x80 | byte(len(p))}, append(mask, p...)...))
+			continue
+		case 0xa:
+			continue
+		}
+		msg = append(msg, p...)
+		if h[0]&0x80 != 0 {
+			return msg, nil
+		}
+	}
+}
+
+// call sends a DevTools command and returns its result.
+func (b *browser) call(t *testing.T, method string, params any) json.RawMessage {
+	t.Helper()
+	b.id++
+	id := b.id
+	req, _ := json.Marshal(map[string]any{"id": id, "method": method, "params": params})
+	b.conn.SetDeadline(time.Now().Add(time.Minute))
+	if err := b.send(req); err != nil {
+		t.Fatalf("%s: %v", method, err)
+	}
+	for {
+		m, err := b.recv()
+		if err != nil {
+			t.Fatalf("%s: %v", method, err)
+		}
+		var r struct {
+			ID     int
+			Result json.RawMessage
+			Error  *struct{ Message string }
+		}
+		if json.Unmarshal(m, &r) != nil || r.ID != id {
+			continue // an event
+		}
+		if r.Error != nil {
+			t.Fatalf("%s: %s", method, r.Error.Message)
+		}
+		return r.Result
+	}
+}
+
+// evalString evaluates a JavaScript expression in the page (awaiting a
+// promise) and returns its value as a string.
+func (b *browser) evalString(t *testing.T, expr string) string {
+	t.Helper()
+	res := b.call(t, "Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true, "awaitPromise": true})
+	var r struct {
+		Result struct {
+			Type  string
+			Value any
+		}
+		ExceptionDetails *struct{ Text string }
+	}
+	json.Unmarshal(res, &r)
+	if r.ExceptionDetails != nil {
+		t.Fatalf("evaluate %s: %s", expr, r.ExceptionDetails.Text)
+	}
+	switch v := r.Result.Value.(type) {
+	case string:
+		return v
+	case nil:
+		return ""
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// waitFor polls a JavaScript condition until it is true, failing with the
+// page's state after timeout.
+func (b *browser) waitFor(t *testing.T, cond string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if b.evalString(t, "(() => { try { return String(!!("+cond+")); } catch (e) { return String(e); } })()") == "true" {
+			return
+		}
+		if time.Now().After(deadline) {
+			state := b.evalString(t, `JSON.stringify({body: document.body.dataset.state, model: document.getElementById("model").textContent,
+				output: Object.assign({}, (document.getElementById("output") || {}).dataset), status: (document.getElementById("status") || {}).textContent,
+				gen: (document.getElementById("status-gen") || {}).textContent})`)
+			t.Fatalf("page: %s not true after %v; page state %s", cond, timeout, state)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type rect struct{ X, Y, Width, Height float64 }
+
+func (b *browser) rectOf(t *testing.T, elem string) rect {
+	t.Helper()
+	var r rect
+	js := b.evalString(t, `JSON.stringify((`+elem+`).getBoundingClientRect())`)
+	if err := json.Unmarshal([]byte(js), &r); err != nil || r.Width == 0 {
+		t.Fatalf("%s: bounding box %s", elem, js)
+	}
+	return r
+}
+
+func (b *browser) rect(t *testing.T, id string) rect {
+	return b.rectOf(t, fmt.Sprintf("document.getElementById(%q)", id))
+}
+
+// mouse dispatches a mouse event through the browser's input pipeline
+// (the page sees pointerdown / pointermove / pointerup).
+func (b *browser) mouse(t *testing.T, typ string, x, y float64, buttons int) {
+	t.Helper()
+	b.call(t, "Input.dispatchMouseEvent", map[string]any{"type": typ, "x": x, "y": y, "button": "left", "buttons": buttons, "clickCount": 1})
+}
+
+// screenshot saves the page as PNG under $SERVE_SCREENSHOTS when set
+// (to look at it), else in the test's temporary folder.
+func (b *browser) screenshot(t *testing.T, name string) {
+	t.Helper()
+	res := b.call(t, "Page.captureScreenshot", map[string]any{"format": "png"})
+	var r struct{ Data string }
+	json.Unmarshal(res, &r)
+	png, err := base64.StdEncoding.DecodeString(r.Data)
+	if err != nil || len(png) == 0 {
+		t.Errorf("screenshot: %v", err)
+		return
+	}
+	dir := os.Getenv("SERVE_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	os.WriteFile(filepath.Join(dir, name), png, 0o644)
+}

@@ -1,0 +1,695 @@
+// Package serve is gogan serve: an HTTP server with one web page that runs a
+// checkpoint's generator as the user draws. For image-to-image models
+// (pix2pix, CycleGAN) the page has a drawing canvas suited to the model's
+// input (pen and eraser for sketches, a palette of label colours for label
+// maps, upload for photos) and shows the output beside it; for DCGAN a grid
+// of samples and latent interpolation. The same server answers a small API:
+// POST /translate, GET /sample, GET /interpolate, GET /info, GET /healthz.
+//
+// Inference runs on one goroutine per device, locked to its OS thread (as
+// libtorch wants), which takes requests from a queue and puts those that are
+// waiting together into one forward pass.
+package serve
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/draw"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"gogan/data"
+	"gogan/report"
+)
+
+//go:embed static
+var static embed.FS
+
+// Options configure a server.
+type Options struct {
+	Checkpoint string // checkpoint folder or run folder
+	Direction  string // CycleGAN: AtoB (G_A) or BtoA (G_B); "" = the recipe's first
+	Eval       bool   // eval mode (translate's --eval); DCGAN always runs in eval mode
+	Device     string // auto, cpu, cuda:N
+	Threads    int    // libtorch CPU threads; 0 = all cores
+	// DataRoot overrides the config's data.root for the palette and the
+	// examples ("" = the config's).
+	DataRoot string
+	// Palette overrides the colours found in the data: #rrggbb,...
+	Palette string
+	// Input overrides the kind of input the page offers: auto, labels,
+	// sketch or image.
+	Input     string
+	MaxUpload int64 // bytes of one upload
+	MaxPixels int64 // pixels of one decoded upload
+	MaxBatch  int   // items in one forward pass
+	Queue     int   // requests waiting for the device before 503
+	Logger    *slog.Logger
+}
+
+// Defaults for the limits.
+const (
+	DefaultMaxUpload = 10 << 20
+	DefaultMaxPixels = 4096 * 4096
+	DefaultMaxBatch  = 8
+	DefaultQueue     = 64
+	maxSamplesPerGet = 64
+	maxInterpSteps   = 16
+)
+
+// Server serves one generator.
+type Server struct {
+	opts    Options
+	model   *Model
+	inputs  *Inputs // translate only
+	device  string
+	w       *worker
+	log     *slog.Logger
+	decode  chan struct{} // bounds concurrent decodes
+	handler http.Handler
+}
+
+// New opens the checkpoint, reads the training data's colours (falling back
+// to defaults, with the reason, when it cannot) and starts the device
+// goroutine with the generator loaded.
+func New(ctx context.Context, o Options) (*Server, error) {
+	m, err := OpenModel(o.Checkpoint, o.Direction, o.Eval)
+	if err != nil {
+		return nil, err
+	}
+	var in *Inputs
+	if m.Kind == KindTranslate {
+		if in, err = inputsFor(ctx, m, o); err != nil {
+			return nil, err
+		}
+	}
+	var device string
+	newEngine := func() (engine, error) {
+		e, err := newTorchEngine(m, o.Device, o.Threads)
+		if err == nil {
+			device = e.(*torchEngine).Device().String()
+		}
+		return e, err
+	}
+	return newServer(m, in, newEngine, func() string { return device }, o)
+}
+
+// inputsFor finds what the page offers for drawing: the training data's
+// colours, overridden by --palette and --input.
+func inputsFor(ctx context.Context, m *Model, o Options) (*Inputs, error) {
+	in, err := ReadInputs(ctx, m, o.DataRoot)
+	if err != nil {
+		in = defaultInputs(m, err)
+	}
+	if o.Palette != "" {
+		cs, err := ParsePalette(o.Palette)
+		if err != nil {
+			return nil, fmt.Errorf("--palette: %w", err)
+		}
+		in.Colours, in.Source = cs, "given by --palette"
+		in.Background, in.Pen = cs[0], farthest(cs, cs[0])
+		if len(cs) > 1 {
+			in.Pen = cs[1]
+		}
+	}
+	switch o.Input {
+	case "", "auto":
+	case InputLabels, InputSketch, InputImage:
+		in.Kind = o.Input
+	default:
+		return nil, fmt.Errorf("--input %q: want auto, labels, sketch or image", o.Input)
+	}
+	if len(in.Colours) == 0 { // a photo set with no dominant colours
+		in.Colours = []Colour{{}, {R: 255, G: 255, B: 255}}
+		in.Background, in.Pen = in.Colours[1], in.Colours[0]
+	}
+	return in, nil
+}
+
+func newServer(m *Model, in *Inputs, newEngine func() (engine, error), device func() string, o Options) (*Server, error) {
+	if o.MaxUpload <= 0 {
+		o.MaxUpload = DefaultMaxUpload
+	}
+	if o.MaxPixels <= 0 {
+		o.MaxPixels = DefaultMaxPixels
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = DefaultMaxBatch
+	}
+	if o.Queue <= 0 {
+		o.Queue = DefaultQueue
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	w, err := startWorker(newEngine, o.Queue, o.MaxBatch, m.Batchable())
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: o, model: m, inputs: in, device: device(), w: w, log: o.Logger,
+		decode: make(chan struct{}, runtime.NumCPU())}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Model is what the server runs.
+func (s *Server) Model() *Model { return s.model }
+
+// Inputs is what the page offers for drawing (nil for DCGAN).
+func (s *Server) Inputs() *Inputs { return s.inputs }
+
+// Device is where the generator runs.
+func (s *Server) Device() string { return s.device }
+
+// Handler is the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close waits for the queued requests and frees the generator.
+func (s *Server) Close() { s.w.stop() }
+
+// Serve answers on ln until ctx is done, then stops accepting connections
+// and waits (up to 30 s) for the requests in progress to finish.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	<-errc
+	return err
+}
+
+// Describe is one line saying what is served, for the log.
+func (s *Server) Describe() string {
+	m := s.model
+	mode := "train mode"
+	if m.Eval {
+		mode = "eval mode"
+	}
+	if m.Kind == KindGenerate {
+		return fmt.Sprintf("%s generator %s (%s, nz %d, %dx%d, %s) of %s on %s", m.Recipe, m.Role, m.NetG, m.NZ(), m.Size, m.Size, mode, m.Checkpoint.Dir, s.device)
+	}
+	in := s.inputs
+	return fmt.Sprintf("%s %s generator %s (%s, %dx%d, %d->%d channels, %s) of %s on %s; input: %s, %d colours %s",
+		m.Recipe, m.Direction, m.Role, m.NetG, m.Size, m.Size, m.InputNC, m.OutputNC, mode, m.Checkpoint.Dir, s.device,
+		in.Kind, len(in.Colours), in.Source)
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	page, _ := fs.Sub(static, "static")
+	files := http.FileServerFS(page)
+	mux.Handle("/static/", only("GET", http.StripPrefix("/static/", files)))
+	mux.Handle("/{$}", only("GET", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := fs.ReadFile(page, "index.html")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(b)
+	})))
+	mux.Handle("/healthz", only("GET", http.HandlerFunc(s.healthz)))
+	mux.Handle("/info", only("GET", http.HandlerFunc(s.info)))
+	if s.model.Kind == KindTranslate {
+		mux.Handle("/translate", only("POST", http.HandlerFunc(s.translate)))
+		mux.Handle("/example", only("GET", http.HandlerFunc(s.example)))
+		mux.Handle("/sample", s.wrongKind("GET /sample and GET /interpolate draw from noise"))
+		mux.Handle("/interpolate", s.wrongKind("GET /sample and GET /interpolate draw from noise"))
+	} else {
+		mux.Handle("/sample", only("GET", http.HandlerFunc(s.sample)))
+		mux.Handle("/interpolate", only("GET", http.HandlerFunc(s.interpolate)))
+		mux.Handle("/translate", s.wrongKind("POST /translate translates images"))
+		mux.Handle("/example", s.wrongKind("GET /example shows a training input"))
+	}
+	return mux
+}
+
+// only answers 405, naming the allowed method, to any other method (HEAD
+// goes with GET).
+func only(method string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != method && !(method == "GET" && r.Method == "HEAD") {
+			allow := method
+			if method == "GET" {
+				allow = "GET, HEAD"
+			}
+			w.Header().Set("Allow", allow)
+			httpErr(w, errorf(http.StatusMethodNotAllowed, "%s %s: method not allowed; use %s", r.Method, r.URL.Path, method))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// wrongKind answers 404 to an endpoint that the other kind of model has.
+func (s *Server) wrongKind(what string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		use := "POST /translate"
+		if s.model.Kind == KindGenerate {
+			use = "GET /sample and GET /interpolate"
+		}
+		httpErr(w, errorf(http.StatusNotFound, "%s: this server runs a %s %s generator, and %s; it answers %s", r.URL.Path, s.model.Recipe, s.model.Kind, what, use))
+	})
+}
+
+func httpErr(w http.ResponseWriter, err error) {
+	var he *httpError
+	if !errors.As(err, &he) {
+		he = &httpError{code: http.StatusInternalServerError, msg: err.Error()}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(he.code)
+	fmt.Fprintln(w, "gogan serve:", he.msg)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, map[string]any{"status": "ok", "recipe": s.model.Recipe, "kind": s.model.Kind, "device": s.device, "queued": s.w.queued()})
+}
+
+// PaletteEntry is one colour of the page's palette.
+type PaletteEntry struct {
+	Hex   string  `json:"hex"`
+	Share float64 `json:"share"` // of the training inputs' pixels; 0 when given
+}
+
+// Info is what GET /info answers: the model and what the page offers.
+type Info struct {
+	Recipe         string         `json:"recipe"`
+	Kind           string         `json:"kind"`
+	Checkpoint     string         `json:"checkpoint"`
+	Step           int            `json:"step"`
+	Direction      string         `json:"direction,omitempty"`
+	NetG           string         `json:"netG"`
+	Norm           string         `json:"norm"`
+	Size           int            `json:"size"`
+	InputNC        int            `json:"input_nc,omitempty"`
+	OutputNC       int            `json:"output_nc"`
+	NZ             int            `json:"nz,omitempty"`
+	Mode           string         `json:"mode"`
+	Device         string         `json:"device"`
+	Batching       bool           `json:"batching"`
+	MaxBatch       int            `json:"max_batch"`
+	MaxUploadBytes int64          `json:"max_upload_bytes"`
+	MaxPixels      int64          `json:"max_pixels"`
+	Input          string         `json:"input,omitempty"`
+	Palette        []PaletteEntry `json:"palette,omitempty"`
+	Background     string         `json:"background,omitempty"`
+	Pen            string         `json:"pen,omitempty"`
+	PaletteSource  string         `json:"palette_source,omitempty"`
+	Examples       int            `json:"examples"`
+}
+
+// Info describes the server.
+func (s *Server) Info() Info {
+	m := s.model
+	in := Info{Recipe: m.Recipe, Kind: m.Kind, Checkpoint: m.Checkpoint.Dir, Step: m.Checkpoint.Step, Direction: m.Direction,
+		NetG: m.NetG, Norm: m.Norm, Size: m.Size, OutputNC: m.OutputNC, Mode: "train", Device: s.device,
+		Batching: m.Batchable(), MaxBatch: s.opts.MaxBatch, MaxUploadBytes: s.opts.MaxUpload, MaxPixels: s.opts.MaxPixels}
+	if m.Eval {
+		in.Mode = "eval"
+	}
+	if m.Kind == KindGenerate {
+		in.NZ = m.NZ()
+		return in
+	}
+	in.InputNC = m.InputNC
+	p := s.inputs
+	in.Input, in.PaletteSource, in.Examples = p.Kind, p.Source, len(p.Examples)
+	in.Background, in.Pen = p.Background.Hex(), p.Pen.Hex()
+	for _, c := range p.Colours {
+		in.Palette = append(in.Palette, PaletteEntry{Hex: c.Hex(), Share: math.Round(c.Share*1e4) / 1e4})
+	}
+	return in
+}
+
+func (s *Server) info(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.Info()) }
+
+// timing collects a request's phases for the log and Server-Timing.
+type timing struct {
+	start                         time.Time
+	decode, queue, infer, encode  time.Duration
+	batch                         int
+	inW, inH                      int
+	outW, outH, bytesIn, bytesOut int
+}
+
+func ms(d time.Duration) float64 { return math.Round(float64(d.Microseconds())/10) / 100 }
+
+func (t *timing) header(w http.ResponseWriter) {
+	w.Header().Set("Server-Timing", fmt.Sprintf("decode;dur=%g, queue;dur=%g, infer;dur=%g, encode;dur=%g, total;dur=%g",
+		ms(t.decode), ms(t.queue), ms(t.infer), ms(t.encode), ms(time.Since(t.start))))
+	w.Header().Set("X-Gogan-Batch", strconv.Itoa(t.batch))
+}
+
+// logRequest writes one line per request: status and latency by phase.
+func (s *Server) logRequest(r *http.Request, t *timing, status int, err error) {
+	attrs := []any{"status", status, "total_ms", ms(time.Since(t.start))}
+	if t.inW > 0 {
+		attrs = append(attrs, "in", fmt.Sprintf("%dx%d", t.inW, t.inH), "bytes_in", t.bytesIn)
+	}
+	if t.batch > 0 {
+		attrs = append(attrs, "decode_ms", ms(t.decode), "queue_ms", ms(t.queue), "infer_ms", ms(t.infer),
+			"encode_ms", ms(t.encode), "batch", t.batch, "out", fmt.Sprintf("%dx%d", t.outW, t.outH))
+	}
+	if err != nil {
+		attrs = append(attrs, "error", err.Error())
+		s.log.Warn(r.Method+" "+r.URL.Path, attrs...)
+		return
+	}
+	s.log.Info(r.Method+" "+r.URL.Path, attrs...)
+}
+
+// fail answers an error and logs the request.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, t *timing, err error) {
+	code := http.StatusInternalServerError
+	var he *httpError
+	if errors.As(err, &he) {
+		code = he.code
+	}
+	httpErr(w, err)
+	s.logRequest(r, t, code, err)
+}
+
+// run submits a job and waits for its result.
+func (s *Server) run(r *http.Request, t *timing, j *job) ([]*image.NRGBA, error) {
+	j.ctx = r.Context()
+	if err := s.w.submit(j); errors.Is(err, errBusy) {
+		return nil, errorf(http.StatusServiceUnavailable, "busy: %d requests are waiting for the generator (--queue %d); try again", s.w.queued(), s.opts.Queue)
+	} else if err != nil {
+		return nil, errorf(http.StatusServiceUnavailable, "%v", err)
+	}
+	select {
+	case res := <-j.reply:
+		t.queue, t.infer, t.batch = res.queue, res.infer, res.batch
+		if res.err != nil {
+			if r.Context().Err() != nil {
+				return nil, errorf(499, "client went away")
+			}
+			return nil, fmt.Errorf("generator: %w", res.err)
+		}
+		return res.out, nil
+	case <-r.Context().Done():
+		return nil, errorf(499, "client went away")
+	}
+}
+
+// writePNG answers with a PNG image.
+func (s *Server) writePNG(w http.ResponseWriter, r *http.Request, t *timing, img image.Image) {
+	t0 := time.Now()
+	var buf bytes.Buffer
+	if err := report.EncodePNG(img)(&buf); err != nil {
+		s.fail(w, r, t, err)
+		return
+	}
+	t.encode = time.Since(t0)
+	b := img.Bounds()
+	t.outW, t.outH, t.bytesOut = b.Dx(), b.Dy(), buf.Len()
+	t.header(w)
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Write(buf.Bytes())
+	s.logRequest(r, t, http.StatusOK, nil)
+}
+
+// translate: POST /translate, an image in (PNG or JPEG; the body or a
+// multipart form file), the generator's output out as PNG. The input is
+// converted to the model's channels and resized to its size as gogan
+// translate does.
+func (s *Server) translate(w http.ResponseWriter, r *http.Request) {
+	t := &timing{start: time.Now()}
+	b, err := readUpload(w, r, s.opts.MaxUpload)
+	if err != nil {
+		s.fail(w, r, t, err)
+		return
+	}
+	t.bytesIn = len(b)
+	select {
+	case s.decode <- struct{}{}:
+	case <-r.Context().Done():
+		s.fail(w, r, t, errorf(499, "client went away"))
+		return
+	}
+	im, err := decodeUpload(b, s.model.InputNC, s.opts.MaxPixels)
+	if err == nil {
+		t.inW, t.inH = im.W, im.H
+		im = fitInput(im, s.model.Size, s.model.InputNC)
+	}
+	<-s.decode
+	t.decode = time.Since(t.start)
+	if err != nil {
+		s.fail(w, r, t, err)
+		return
+	}
+	out, err := s.run(r, t, &job{ims: []*data.Image{im}})
+	if err != nil {
+		s.fail(w, r, t, err)
+		return
+	}
+	s.writePNG(w, r, t, out[0])
+}
+
+// example: GET /example?i=N, training input N (mod the count) at the
+// model's size, as the page's starting drawing.
+func (s *Server) example(w http.ResponseWriter, r *http.Request) {
+	t := &timing{start: time.Now()}
+	ex := s.inputs.Examples
+	if len(ex) == 0 {
+		s.fail(w, r, t, errorf(http.StatusNotFound, "no training examples: %s", s.inputs.Source))
+		return
+	}
+	i, err := intParam(r, "i", 0)
+	if err != nil {
+		s.fail(w, r, t, err)
+		return
+	}
+	k := int(((i % int64(len(ex))) + int64(len(ex))) % int64(len(ex)))
+	im := ex[k]
+	s.writePNG(w, r, t, toNRGBA(im))
+}
+
+// sample: GET /sample?seed=S[&n=K], K samples (default 1) from the latents
+// of seeds S, S+1, ...; one PNG (a grid of 8 per row for K > 1).
+func (s *Server) sample(w http.ResponseWriter, r *http.Request) {
+	t := &timing{start: time.Now()}
+	seed, err := intParam(r, "seed", 1)
+	if err != nil {
+		s.fail(w, r, t, err)
+		return
+	}
+	n, err := intParam(r, "n", 1)
+	if err == nil && (n < 1 || n > maxSamplesPerGet) {
+		err = errorf(http.StatusBadRequest, "n=%d: want 1 to %d samples", n, maxSamplesPerGet)
+	}
+	if err != nil {
+		s.fail(w, r, t, err)
+		return
+	}
+	zs := make([][]float32, n)
+	for i := range zs {
+		zs[i] = Latent(seed+int64(i), s.model.NZ())
+	}
+	out, err := s.run(r, t, &job{zs: zs})
+	if err != nil {
+		s.fail(w, r, t, err)
+		return
+	}
+	s.writePNG(w, r, t, strip(out, 8))
+}
+
+// interpolate: GET /interpolate?a=S&b=T[&steps=N], N images (default 8)
+// along the great circle from seed S's latent to seed T's (spherical
+// interpolation, which keeps the intermediate latents at the norm Gaussian
+// latents have), as one row.
+func (s *Server) interpolate(w http.ResponseWriter, r *http.Request) {
+	t := &timing{start: time.Now()}
+	a, err := intParam(r, "a", 1)
+	var b, steps int64
+	if err == nil {
+		b, err = intParam(r, "b", 2)
+	}
+	if err == nil {
+		steps, err = intParam(r, "steps", 8)
+	}
+	if err == nil && (steps < 2 || steps > maxInterpSteps) {
+		err = errorf(http.StatusBadRequest, "steps=%d: want 2 to %d", steps, maxInterpSteps)
+	}
+	if err != nil {
+		s.fail(w, r, t, err)
+		return
+	}
+	za, zb := Latent(a, s.model.NZ()), Latent(b, s.model.NZ())
+	zs := make([][]float32, steps)
+	for i := range zs {
+		zs[i] = Slerp(za, zb, float64(i)/float64(steps-1))
+	}
+	out, err := s.run(r, t, &job{zs: zs})
+	if err != nil {
+		s.fail(w, r, t, err)
+		return
+	}
+	s.writePNG(w, r, t, strip(out, int(steps)))
+}
+
+func intParam(r *http.Request, name string, def int64) (int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, errorf(http.StatusBadRequest, "%s=%q: want an integer", name, v)
+	}
+	return n, nil
+}
+
+// Latent is seed's latent vector: n standard normal values from a PCG
+// generator seeded with it, the same on every device and machine.
+func Latent(seed int64, n int) []float32 {
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x6f67616e)) // "gogan"
+	z := make([]float32, n)
+	for i := range z {
+		z[i] = float32(rng.NormFloat64())
+	}
+	return z
+}
+
+// Slerp interpolates spherically from a (t = 0) to b (t = 1), linearly when
+// they are (anti)parallel.
+func Slerp(a, b []float32, t float64) []float32 {
+	var dot, na, nb float64
+	for i := range a {
+		dot += float64(a[i]) * float64(b[i])
+		na += float64(a[i]) * float64(a[i])
+		nb += float64(b[i]) * float64(b[i])
+	}
+	out := make([]float32, len(a))
+	cos := dot / math.Sqrt(na*nb)
+	omega := math.Acos(min(max(cos, -1), 1))
+	if so := math.Sin(omega); na == 0 || nb == 0 || so < 1e-6 {
+		for i := range a {
+			out[i] = float32((1-t)*float64(a[i]) + t*float64(b[i]))
+		}
+		return out
+	}
+	so := math.Sin(omega)
+	wa, wb := math.Sin((1-t)*omega)/so, math.Sin(t*omega)/so
+	for i := range a {
+		out[i] = float32(wa*float64(a[i]) + wb*float64(b[i]))
+	}
+	return out
+}
+
+// strip lays images out in rows of perRow with 2 pixels of black between
+// them (torchvision's make_grid padding); one image is returned as is.
+func strip(ims []*image.NRGBA, perRow int) *image.NRGBA {
+	if len(ims) == 1 {
+		return ims[0]
+	}
+	const pad = 2
+	cols := min(perRow, len(ims))
+	rows := (len(ims) + cols - 1) / cols
+	w, h := ims[0].Bounds().Dx(), ims[0].Bounds().Dy()
+	out := image.NewNRGBA(image.Rect(0, 0, cols*(w+pad)+pad, rows*(h+pad)+pad))
+	draw.Draw(out, out.Bounds(), image.Black, image.Point{}, draw.Src)
+	for i, im := range ims {
+		x, y := pad+(i%cols)*(w+pad), pad+(i/cols)*(h+pad)
+		draw.Draw(out, image.Rect(x, y, x+w, y+h), im, im.Bounds().Min, draw.Src)
+	}
+	return out
+}
+
+// toNRGBA converts an 8-bit HWC image for PNG encoding.
+func toNRGBA(im *data.Image) *image.NRGBA {
+	out := image.NewNRGBA(image.Rect(0, 0, im.W, im.H))
+	for p := 0; p < im.W*im.H; p++ {
+		o := p * 4
+		if im.C == 1 {
+			v := im.Pix[p]
+			out.Pix[o], out.Pix[o+1], out.Pix[o+2] = v, v, v
+		} else {
+			copy(out.Pix[o:o+3], im.Pix[p*im.C:p*im.C+3])
+		}
+		out.Pix[o+3] = 255
+	}
+	return out
+}
+
+// Main is gogan serve: Run until SIGINT or SIGTERM. A second signal quits at
+// once.
+func Main(addr string, o Options, stdout io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // the default action again for a second signal
+	}()
+	return Run(ctx, addr, o, stdout)
+}
+
+// Run is the whole of gogan serve: it opens the model, listens on addr,
+// prints "serving on http://ADDR" on stdout, and serves until ctx is done
+// (SIGINT or SIGTERM), then finishes the requests in progress and frees the
+// generator.
+func Run(ctx context.Context, addr string, o Options, stdout io.Writer) error {
+	// Listen first, so that a bad or busy address fails before the model
+	// loads; connections wait in the backlog until it has.
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s, err := New(ctx, o)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer s.Close()
+	s.log.Info("gogan serve: " + s.Describe())
+	if in := s.inputs; in != nil && strings.HasPrefix(in.Source, "default") {
+		s.log.Warn("gogan serve: " + in.Source + "; --data-root DIR reads another copy of it")
+	}
+	fmt.Fprintf(stdout, "serving on http://%s\n", ln.Addr())
+	if f, ok := stdout.(interface{ Sync() error }); ok {
+		f.Sync()
+	}
+	err = s.Serve(ctx, ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(stdout, "stopped")
+	}
+	return err
+}

@@ -1,0 +1,570 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"image/png"
+	"io"
+	"log/slog"
+	"math"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gogan/config"
+	"gogan/data"
+	_ "gogan/gan/all"
+)
+
+// fakeEngine stands in for libtorch: translate inverts the input, generate
+// paints each latent's first value as a gray level. gate, when set, holds
+// each pass until a value arrives; passes records the pass sizes.
+type fakeEngine struct {
+	size    int
+	entered atomic.Int32 // passes started
+	gate    chan struct{}
+	mu      sync.Mutex
+	passes  []int
+	panic   bool
+}
+
+func (e *fakeEngine) record(n int) {
+	e.entered.Add(1)
+	if e.gate != nil {
+		<-e.gate
+	}
+	e.mu.Lock()
+	e.passes = append(e.passes, n)
+	e.mu.Unlock()
+}
+
+func (e *fakeEngine) translate(ims []*data.Image) ([]*image.NRGBA, error) {
+	e.record(len(ims))
+	if e.panic {
+		panic("boom")
+	}
+	var out []*image.NRGBA
+	for _, im := range ims {
+		o := image.NewNRGBA(image.Rect(0, 0, im.W, im.H))
+		for p := 0; p < im.W*im.H; p++ {
+			v := 255 - im.Pix[p*im.C]
+			o.Pix[p*4], o.Pix[p*4+1], o.Pix[p*4+2], o.Pix[p*4+3] = v, v, v, 255
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+func (e *fakeEngine) generate(zs [][]float32) ([]*image.NRGBA, error) {
+	e.record(len(zs))
+	var out []*image.NRGBA
+	for _, z := range zs {
+		o := image.NewNRGBA(image.Rect(0, 0, e.size, e.size))
+		v := uint8(min(max(128+z[0]*40, 0), 255))
+		for p := 0; p < e.size*e.size; p++ {
+			o.Pix[p*4], o.Pix[p*4+1], o.Pix[p*4+2], o.Pix[p*4+3] = v, v, v, 255
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+func (e *fakeEngine) close() {}
+
+func (e *fakeEngine) sizes() []int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]int(nil), e.passes...)
+}
+
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func translateModel(eval bool) *Model {
+	return &Model{Recipe: "pix2pix", Kind: KindTranslate, Role: "G", Direction: "AtoB", NetG: "unet_test", Norm: "batch",
+		Size: 8, InputNC: 3, OutputNC: 3, Eval: eval}
+}
+
+func testServer(t *testing.T, m *Model, e *fakeEngine, o Options) *httptest.Server {
+	t.Helper()
+	in := &Inputs{Analysis: Analysis{Kind: InputLabels, Colours: DefaultLabelPalette, Background: DefaultLabelPalette[0], Pen: DefaultLabelPalette[1]},
+		Source: "test", Examples: []*data.Image{data.NewImage(m.Size, m.Size, m.InputNC)}}
+	if m.Kind == KindGenerate {
+		in = nil
+	}
+	o.Logger = quiet()
+	s, err := newServer(m, in, func() (engine, error) { return e, nil }, func() string { return "fake" }, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { ts.Close(); s.Close() })
+	return ts
+}
+
+func pngBytes(t *testing.T, w, h int, v uint8) []byte {
+	t.Helper()
+	im := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range im.Pix {
+		im.Pix[i] = v
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, im); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func post(t *testing.T, url, ctype string, body []byte) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := http.Post(url, ctype, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func TestTranslateAPI(t *testing.T) {
+	e := &fakeEngine{}
+	ts := testServer(t, translateModel(true), e, Options{MaxUpload: 4096, MaxPixels: 10000})
+
+	// A 20x10 gray image of level 10 comes back resized to 8x8, inverted.
+	resp, b := post(t, ts.URL+"/translate", "image/png", pngBytes(t, 20, 10, 10))
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("translate: %d %s", resp.StatusCode, b)
+	}
+	im, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sz := im.Bounds().Size(); sz != (image.Point{8, 8}) {
+		t.Errorf("output %v, want 8x8", sz)
+	}
+	if r, _, _, _ := im.At(3, 3).RGBA(); r>>8 != 245 {
+		t.Errorf("output pixel %d, want 245", r>>8)
+	}
+	if st := resp.Header.Get("Server-Timing"); !strings.Contains(st, "infer;dur=") || resp.Header.Get("X-Gogan-Batch") != "1" {
+		t.Errorf("headers: Server-Timing %q, X-Gogan-Batch %q", st, resp.Header.Get("X-Gogan-Batch"))
+	}
+
+	// The same as a multipart form file.
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	fw, _ := mw.CreateFormFile("image", "drawing.png")
+	fw.Write(pngBytes(t, 8, 8, 0))
+	mw.Close()
+	if resp, b := post(t, ts.URL+"/translate", mw.FormDataContentType(), mp.Bytes()); resp.StatusCode != 200 {
+		t.Errorf("multipart: %d %s", resp.StatusCode, b)
+	}
+
+	for _, c := range []struct {
+		name, ctype string
+		body        []byte
+		code        int
+		want        string
+	}{
+		{"text", "text/plain", []byte("hello, world"), 400, "not a supported image (text file?)"},
+		{"truncated", "image/png", pngBytes(t, 64, 64, 7)[:60], 400, "cannot read the upload as an image (60 bytes): cannot decode PNG image"},
+		{"empty", "image/png", nil, 400, "empty upload"},
+		{"too large", "image/png", make([]byte, 5000), 413, "larger than the limit of 4 KiB (--max-upload 4096 bytes)"},
+		{"too many pixels", "image/png", pngBytes(t, 200, 100, 0), 413, "200x100 = 20000 pixels: more than the limit of 10000 pixels (--max-pixels)"},
+	} {
+		resp, b := post(t, ts.URL+"/translate", c.ctype, c.body)
+		if resp.StatusCode != c.code || !strings.Contains(string(b), c.want) {
+			t.Errorf("%s: %d %q, want %d with %q", c.name, resp.StatusCode, b, c.code, c.want)
+		}
+	}
+	// Wrong methods and the other kind's endpoints.
+	for _, c := range []struct {
+		method, path string
+		code         int
+		want         string
+	}{
+		{"GET", "/translate", 405, "GET /translate: method not allowed; use POST"},
+		{"POST", "/healthz", 405, "use GET"},
+		{"DELETE", "/", 405, "use GET"},
+		{"GET", "/sample?seed=1", 404, "this server runs a pix2pix translate generator"},
+		{"GET", "/nothing", 404, "404 page not found"},
+	} {
+		req, _ := http.NewRequest(c.method, ts.URL+c.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.code || !strings.Contains(string(b), c.want) {
+			t.Errorf("%s %s: %d %q, want %d with %q", c.method, c.path, resp.StatusCode, b, c.code, c.want)
+		}
+		if c.code == 405 && resp.Header.Get("Allow") == "" {
+			t.Errorf("%s %s: 405 without Allow", c.method, c.path)
+		}
+	}
+	// After all that, the server still answers.
+	resp, err = http.Get(ts.URL + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	var h map[string]any
+	json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if h["status"] != "ok" || h["kind"] != "translate" {
+		t.Errorf("healthz: %v", h)
+	}
+	var info Info
+	resp, _ = http.Get(ts.URL + "/info")
+	json.NewDecoder(resp.Body).Decode(&info)
+	resp.Body.Close()
+	if info.Size != 8 || info.Input != InputLabels || len(info.Palette) != 12 || info.Palette[0].Hex != "#0030ff" || info.Mode != "eval" || !info.Batching {
+		t.Errorf("info: %+v", info)
+	}
+	for _, p := range []string{"/", "/static/app.js", "/static/style.css", "/example?i=3"} {
+		resp, err := http.Get(ts.URL + p)
+		if err != nil || resp.StatusCode != 200 {
+			t.Errorf("GET %s: %v %v", p, resp, err)
+		}
+		resp.Body.Close()
+	}
+}
+
+// TestBatching: jobs that wait while a pass runs share the next one (up to
+// max batch, each getting its own output); with train-mode BatchNorm they do
+// not.
+func TestBatching(t *testing.T) {
+	for _, eval := range []bool{true, false} {
+		e := &fakeEngine{gate: make(chan struct{})}
+		w, err := startWorker(func() (engine, error) { return e, nil }, 64, 4, translateModel(eval).Batchable())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var jobs []*job
+		for i := 0; i < 7; i++ {
+			im := data.NewImage(2, 2, 3)
+			im.Pix[0] = uint8(10 * i)
+			j := &job{ctx: context.Background(), ims: []*data.Image{im}}
+			if err := w.submit(j); err != nil {
+				t.Fatal(err)
+			}
+			jobs = append(jobs, j)
+			if i == 0 {
+				time.Sleep(50 * time.Millisecond) // the worker takes job 0 and waits at the gate
+			}
+		}
+		go func() {
+			for {
+				select {
+				case e.gate <- struct{}{}:
+				case <-time.After(2 * time.Second):
+					return
+				}
+			}
+		}()
+		for i, j := range jobs {
+			r := <-j.reply
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if got := r.out[0].Pix[0]; got != uint8(255-10*i) {
+				t.Errorf("eval %v: job %d got the output of another (pixel %d)", eval, i, got)
+			}
+		}
+		w.stop()
+		want := []int{1, 4, 2}
+		if !eval {
+			want = []int{1, 1, 1, 1, 1, 1, 1}
+		}
+		if got := e.sizes(); !equalInts(got, want) {
+			t.Errorf("eval %v: passes %v, want %v", eval, got, want)
+		}
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestQueueFull: with the generator busy and --queue requests waiting, the
+// next one is a 503; the waiting ones are answered when it frees.
+func TestQueueFull(t *testing.T) {
+	e := &fakeEngine{gate: make(chan struct{})}
+	ts := testServer(t, translateModel(true), e, Options{Queue: 1})
+	codes := make(chan int, 2)
+	send := func() {
+		resp, err := http.Post(ts.URL+"/translate", "image/png", bytes.NewReader(pngBytes(t, 8, 8, 0)))
+		if err != nil {
+			codes <- -1
+			return
+		}
+		resp.Body.Close()
+		codes <- resp.StatusCode
+	}
+	go send()
+	waitUntil(t, func() bool { return e.entered.Load() == 1 }) // the first is in the generator
+	go send()
+	waitUntil(t, func() bool {
+		resp, err := http.Get(ts.URL + "/healthz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var h struct{ Queued int }
+		json.NewDecoder(resp.Body).Decode(&h)
+		return h.Queued == 1
+	})
+	resp, b := post(t, ts.URL+"/translate", "image/png", pngBytes(t, 8, 8, 0))
+	if resp.StatusCode != 503 || !strings.Contains(string(b), "busy: 1 requests are waiting for the generator (--queue 1)") {
+		t.Errorf("third request: %d %s", resp.StatusCode, b)
+	}
+	close(e.gate)
+	for range 2 {
+		if c := <-codes; c != 200 {
+			t.Errorf("a waiting request got %d", c)
+		}
+	}
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 10 s")
+		}
+	}
+}
+
+// TestEnginePanicIsAnError: a failing generator answers 500 and the server
+// goes on.
+func TestEnginePanicIsAnError(t *testing.T) {
+	e := &fakeEngine{panic: true}
+	ts := testServer(t, translateModel(true), e, Options{})
+	resp, b := post(t, ts.URL+"/translate", "image/png", pngBytes(t, 8, 8, 0))
+	if resp.StatusCode != 500 || !strings.Contains(string(b), "generator failed: boom") {
+		t.Errorf("%d %s", resp.StatusCode, b)
+	}
+	e.panic = false
+	if resp, b := post(t, ts.URL+"/translate", "image/png", pngBytes(t, 8, 8, 0)); resp.StatusCode != 200 {
+		t.Errorf("after a failure: %d %s", resp.StatusCode, b)
+	}
+}
+
+func TestGenerateAPI(t *testing.T) {
+	m := &Model{Recipe: "dcgan", Kind: KindGenerate, Role: "G", NetG: "dcgan", Norm: "batch", Size: 4, OutputNC: 1, Noise: []int64{10, 1, 1}, Eval: true}
+	ts := testServer(t, m, &fakeEngine{size: 4}, Options{})
+	get := func(p string) (*http.Response, []byte) {
+		resp, err := http.Get(ts.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	_, a := get("/sample?seed=5")
+	_, a2 := get("/sample?seed=5")
+	_, b := get("/sample?seed=6")
+	if !bytes.Equal(a, a2) || bytes.Equal(a, b) {
+		t.Errorf("samples: seed 5 twice equal %v, seed 5 and 6 differ %v", bytes.Equal(a, a2), !bytes.Equal(a, b))
+	}
+	for _, c := range []struct {
+		path string
+		w, h int
+	}{{"/sample?seed=1&n=3", 3*6 + 2, 8}, {"/sample?seed=1&n=10", 8*6 + 2, 2*6 + 2}, {"/interpolate?a=1&b=2&steps=5", 5*6 + 2, 8}} {
+		resp, b := get(c.path)
+		im, err := png.Decode(bytes.NewReader(b))
+		if resp.StatusCode != 200 || err != nil {
+			t.Fatalf("%s: %d %s", c.path, resp.StatusCode, b)
+		}
+		if sz := im.Bounds().Size(); sz.X != c.w || sz.Y != c.h {
+			t.Errorf("%s: %v, want %dx%d", c.path, sz, c.w, c.h)
+		}
+	}
+	// The interpolation starts at a's sample and ends at b's.
+	_, s1 := get("/sample?seed=1")
+	_, s2 := get("/sample?seed=2")
+	_, strip := get("/interpolate?a=1&b=2&steps=3")
+	first, _ := png.Decode(bytes.NewReader(s1))
+	last, _ := png.Decode(bytes.NewReader(s2))
+	st, _ := png.Decode(bytes.NewReader(strip))
+	if st.At(2, 2) != first.At(0, 0) || st.At(2+2*6, 2) != last.At(0, 0) {
+		t.Errorf("interpolation ends %v %v, samples %v %v", st.At(2, 2), st.At(14, 2), first.At(0, 0), last.At(0, 0))
+	}
+	for _, c := range []struct {
+		path string
+		code int
+		want string
+	}{
+		{"/sample?seed=x", 400, `seed="x": want an integer`},
+		{"/sample?n=0", 400, "want 1 to 64 samples"},
+		{"/interpolate?steps=40", 400, "steps=40: want 2 to 16"},
+	} {
+		resp, b := get(c.path)
+		if resp.StatusCode != c.code || !strings.Contains(string(b), c.want) {
+			t.Errorf("%s: %d %q", c.path, resp.StatusCode, b)
+		}
+	}
+	resp, b2 := post(t, ts.URL+"/translate", "image/png", pngBytes(t, 4, 4, 0))
+	if resp.StatusCode != 404 || !strings.Contains(string(b2), "GET /sample and GET /interpolate") {
+		t.Errorf("translate on DCGAN: %d %s", resp.StatusCode, b2)
+	}
+}
+
+func TestSlerp(t *testing.T) {
+	a, b := Latent(1, 100), Latent(2, 100)
+	norm := func(z []float32) float64 {
+		s := 0.0
+		for _, v := range z {
+			s += float64(v) * float64(v)
+		}
+		return math.Sqrt(s)
+	}
+	for i, v := range Slerp(a, b, 0) {
+		if math.Abs(float64(v-a[i])) > 1e-5 {
+			t.Fatalf("t=0: %v != %v", v, a[i])
+		}
+	}
+	for i, v := range Slerp(a, b, 1) {
+		if math.Abs(float64(v-b[i])) > 1e-5 {
+			t.Fatalf("t=1: %v != %v", v, b[i])
+		}
+	}
+	// Halfway, the norm stays that of the ends (lerp would shrink it by ~1/sqrt 2).
+	if m, na, nb := norm(Slerp(a, b, 0.5)), norm(a), norm(b); math.Abs(m-(na+nb)/2) > 0.05*m {
+		t.Errorf("halfway norm %.2f, ends %.2f %.2f", m, na, nb)
+	}
+}
+
+func TestFindPalette(t *testing.T) {
+	rgb := func(c Colour) [3]uint8 { return [3]uint8{c.R, c.G, c.B} }
+	// A label map: three flat colours, with a noisy border and a blend.
+	lab := data.NewImage(60, 60, 3)
+	cols := []Colour{{R: 0, G: 48, B: 255}, {R: 255, G: 80, B: 0}, {R: 192, G: 255, B: 63}}
+	for y := 0; y < 60; y++ {
+		for x := 0; x < 60; x++ {
+			c := cols[0]
+			switch {
+			case x >= 40:
+				c = cols[2]
+			case x >= 20:
+				c = cols[1]
+			}
+			if x == 19 || x == 39 { // a JPEG-ish border: off by a few levels
+				c.R, c.G = c.R^3, c.G^2
+			}
+			p := (y*60 + x) * 3
+			lab.Pix[p], lab.Pix[p+1], lab.Pix[p+2] = c.R, c.G, c.B
+		}
+	}
+	an := FindPalette([]*data.Image{lab})
+	if an.Kind != InputLabels || len(an.Colours) != 3 {
+		t.Fatalf("label map: %s with %d colours %+v", an.Kind, len(an.Colours), an.Colours)
+	}
+	for i := range cols {
+		found := false
+		for _, c := range an.Colours {
+			found = found || rgb(c) == rgb(cols[i])
+		}
+		if !found {
+			t.Errorf("label colour %s missing from %+v", cols[i].Hex(), an.Colours)
+		}
+	}
+	// A sketch: dark strokes on white.
+	sk := data.NewImage(50, 50, 1)
+	for i := range sk.Pix {
+		sk.Pix[i] = 255
+		if i%50 == 10 || i/50 == 25 {
+			sk.Pix[i] = 0
+		}
+	}
+	an = FindPalette([]*data.Image{sk})
+	if an.Kind != InputSketch || an.Background.Hex() != "#ffffff" || an.Pen.Hex() != "#000000" {
+		t.Errorf("sketch: %s, background %s, pen %s", an.Kind, an.Background.Hex(), an.Pen.Hex())
+	}
+	// A photo-like gradient.
+	ph := data.NewImage(64, 64, 3)
+	for y := 0; y < 64; y++ {
+		for x := 0; x < 64; x++ {
+			p := (y*64 + x) * 3
+			ph.Pix[p], ph.Pix[p+1], ph.Pix[p+2] = uint8(4*x), uint8(4*y), uint8(2*(x+y))
+		}
+	}
+	if an = FindPalette([]*data.Image{ph}); an.Kind != InputImage {
+		t.Errorf("gradient: %s", an.Kind)
+	}
+	if cs, err := ParsePalette("#000000, ff8000"); err != nil || len(cs) != 2 || cs[1].Hex() != "#ff8000" {
+		t.Errorf("ParsePalette: %v %v", cs, err)
+	}
+	if _, err := ParsePalette("#12345"); err == nil {
+		t.Error("ParsePalette took #12345")
+	}
+}
+
+// TestFacadesPalette: the CMP facades label maps give the 12 label colours
+// of DefaultLabelPalette, and the photos are photos.
+func TestFacadesPalette(t *testing.T) {
+	root, _ := filepath.Abs(filepath.Join("..", "..", "shared", "data", "facades"))
+	if _, err := os.Stat(filepath.Join(root, "train")); err != nil {
+		t.Skipf("no facades pairs at %s: %v", root, err)
+	}
+	for _, dir := range []string{"BtoA", "AtoB"} {
+		cfg, err := config.LoadConfig("../configs/pix2pix-facades.yaml", []string{"data.root=" + root, "data.direction=" + dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &Model{Config: cfg, Recipe: "pix2pix", Kind: KindTranslate, Direction: dir, PairDirection: dir, Size: 256, InputNC: 3}
+		in, err := ReadInputs(context.Background(), m, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dir == "AtoB" {
+			if in.Kind != InputImage {
+				t.Errorf("facade photos: %s (exact %.2f)", in.Kind, in.Exact)
+			}
+			continue
+		}
+		if in.Kind != InputLabels || len(in.Colours) != len(DefaultLabelPalette) || len(in.Examples) != 8 {
+			t.Fatalf("facade labels: %s, %d colours, %d examples", in.Kind, len(in.Colours), len(in.Examples))
+		}
+		for i, c := range in.Colours {
+			if c.Hex() != DefaultLabelPalette[i].Hex() {
+				t.Errorf("colour %d: %s, DefaultLabelPalette has %s", i, c.Hex(), DefaultLabelPalette[i].Hex())
+			}
+		}
+		if ex := in.Examples[0]; ex.W != 256 || ex.H != 256 || ex.C != 3 {
+			t.Errorf("example %v", ex)
+		}
+	}
+	// A root that is not there falls back to the defaults, saying why.
+	cfg, _ := config.LoadConfig("../configs/pix2pix-facades.yaml", []string{"data.root=/nonexistent/facades"})
+	m := &Model{Config: cfg, Recipe: "pix2pix", Kind: KindTranslate, Direction: "BtoA", PairDirection: "BtoA", Size: 256, InputNC: 3}
+	in, err := inputsFor(context.Background(), m, Options{})
+	if err != nil || in.Kind != InputLabels || !strings.HasPrefix(in.Source, "default palette: the training data could not be read") ||
+		!strings.Contains(in.Source, "/nonexistent/facades") {
+		t.Errorf("fallback: %v %+v", err, in)
+	}
+}
+
+func TestHumanBytes(t *testing.T) {
+	for n, want := range map[int64]string{10 << 20: "10 MiB", 4096: "4 KiB", 1536 << 10: "1.5 MiB", 1000: "1000 bytes"} {
+		if got := humanBytes(n); got != want {
+			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -1,0 +1,151 @@
+package serve
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"strings"
+
+	"gogan/data"
+)
+
+// httpError is an error with the status code it answers with.
+type httpError struct {
+	code int
+	msg  string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func errorf(code int, format string, args ...any) *httpError {
+	return &httpError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// readUpload reads an uploaded image: the request body itself (curl
+// --data-binary @x.png), or the first file of a multipart/form-data body
+// (curl -F image=@x.png, an HTML form). More than limit bytes is a 413.
+func readUpload(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	tooLarge := errorf(http.StatusRequestEntityTooLarge,
+		"upload larger than the limit of %s (--max-upload %d bytes)", humanBytes(limit), limit)
+	if r.ContentLength > limit {
+		return nil, tooLarge
+	}
+	// multipart adds a few hundred bytes of headers around the file.
+	body := http.MaxBytesReader(w, r.Body, limit+64<<10)
+	var b []byte
+	var err error
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "multipart/form-data" {
+		b, err = firstPart(multipart.NewReader(body, params["boundary"]), limit)
+	} else {
+		b, err = io.ReadAll(io.LimitReader(body, limit+1))
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe), err == nil && int64(len(b)) > limit:
+		return nil, tooLarge
+	case err != nil:
+		var he *httpError
+		if errors.As(err, &he) {
+			return nil, he
+		}
+		return nil, errorf(http.StatusBadRequest, "reading the upload: %v", err)
+	case len(b) == 0:
+		return nil, errorf(http.StatusBadRequest, "empty upload: send a PNG or JPEG image as the request body (curl --data-binary @drawing.png) or as a multipart form file")
+	}
+	return b, nil
+}
+
+// firstPart reads the first file of a multipart form (or its first part).
+func firstPart(mr *multipart.Reader, limit int64) ([]byte, error) {
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return nil, errorf(http.StatusBadRequest, "multipart form without a file: send the image as a form file (curl -F image=@drawing.png)")
+		}
+		if err != nil {
+			return nil, err
+		}
+		if p.FileName() == "" && p.FormName() != "image" {
+			continue
+		}
+		return io.ReadAll(io.LimitReader(p, limit+1)) // over limit: the caller answers 413
+	}
+}
+
+// decodeUpload decodes an uploaded image to c channels with the data
+// package's decoders, which translate and training use too (libjpeg for
+// JPEG, as PIL; bounded against decompression bombs). An image of more than
+// maxPixels pixels is a 413; anything not decodable a 400 naming the problem.
+func decodeUpload(b []byte, c int, maxPixels int64) (*data.Image, error) {
+	if cfg, format, err := image.DecodeConfig(bytes.NewReader(b)); err == nil {
+		if p := int64(cfg.Width) * int64(cfg.Height); p > maxPixels {
+			return nil, errorf(http.StatusRequestEntityTooLarge, "%s image of %dx%d = %d pixels: more than the limit of %d pixels (--max-pixels)",
+				strings.ToUpper(format), cfg.Width, cfg.Height, p, maxPixels)
+		}
+	}
+	// The data package decodes files: hand it the bytes as one, named by
+	// the format they start with (its messages name the format expected).
+	f, err := os.CreateTemp("", "gogan-serve-upload-*"+sniffExt(b))
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(f.Name())
+	_, werr := f.Write(b)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return nil, werr
+	}
+	im, err := data.LoadImage(f.Name(), c)
+	if err != nil {
+		var fe *data.FileError
+		if errors.As(err, &fe) {
+			err = fe.Err // the temporary file's name means nothing to the client
+		}
+		return nil, errorf(http.StatusBadRequest, "cannot read the upload as an image (%d bytes): %v; send a PNG or JPEG", len(b), err)
+	}
+	if p := int64(im.W) * int64(im.H); p > maxPixels {
+		return nil, errorf(http.StatusRequestEntityTooLarge, "image of %dx%d = %d pixels: more than the limit of %d pixels (--max-pixels)", im.W, im.H, p, maxPixels)
+	}
+	return im, nil
+}
+
+// humanBytes writes n bytes as KiB or MiB when it divides evenly enough.
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// sniffExt is the file extension of the image format b starts with, or "".
+func sniffExt(b []byte) string {
+	switch {
+	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
+		return ".png"
+	case bytes.HasPrefix(b, []byte{0xff, 0xd8, 0xff}):
+		return ".jpg"
+	case bytes.HasPrefix(b, []byte("GIF8")):
+		return ".gif"
+	case bytes.HasPrefix(b, []byte("BM")):
+		return ".bmp"
+	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP":
+		return ".webp"
+	case bytes.HasPrefix(b, []byte("II*\x00")), bytes.HasPrefix(b, []byte("MM\x00*")):
+		return ".tif"
+	}
+	return ""
+}
