@@ -242,23 +242,12 @@ func translateImages(ck runfolder.Checkpoint, cfg *config.Config, role string, d
 	}
 	defer g.Free()
 	g.SetTraining(false)
-	per := ClassifierSize * ClassifierSize
-	n := len(images) / per
 	out := make([]float32, 0, len(images))
-	const batch = 256
-	for i := 0; i < n; i += batch {
-		k := min(batch, n-i)
-		err := torch.Try(func() {
-			sc := torch.NewScope()
-			defer sc.Close()
-			torch.NoGrad(func() {
-				x := torch.FromFloat32(images[i*per:(i+k)*per], int64(k), 1, ClassifierSize, ClassifierSize).To(dev)
-				out = append(out, g.Forward(x).Float32s()...)
-			})
-		})
-		if err != nil {
-			return nil, fmt.Errorf("eval classes: %s: %w", role, err)
-		}
+	err = imageBatches(images, 256, dev, func(x *torch.Tensor, _ int) {
+		out = append(out, g.Forward(x).Float32s()...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("eval classes: %s: %w", role, err)
 	}
 	quantize8(out)
 	return out, nil

@@ -442,27 +442,41 @@ func (c *Classifier) inClasses(images []float32, labels map[int]bool) (float64, 
 		return 0, fmt.Errorf("classifier: %d values are not whole 1x%dx%d images", len(images), ClassifierSize, ClassifierSize)
 	}
 	in := 0
-	const batch = 500
-	for i := 0; i < n; i += batch {
-		k := min(batch, n-i)
+	err := imageBatches(images, 500, c.dev, func(x *torch.Tensor, k int) {
+		logits, _ := c.forward(x)
+		l := logits.Float32s()
+		for j := 0; j < k; j++ {
+			if labels[argmax(l[j*ClassifierClasses:(j+1)*ClassifierClasses])] {
+				in++
+			}
+		}
+	})
+	if err != nil {
+		return 0, fmt.Errorf("classifier: %w", err)
+	}
+	return float64(in) / float64(n), nil
+}
+
+// imageBatches calls f on host images [N, 1, 32, 32] in [-1, 1], in order,
+// in batches of up to size, each on dev inside its own scope with gradients
+// off; k is the batch's image count.
+func imageBatches(images []float32, size int, dev torch.Device, f func(x *torch.Tensor, k int)) error {
+	per := ClassifierSize * ClassifierSize
+	n := len(images) / per
+	for i := 0; i < n; i += size {
+		k := min(size, n-i)
 		err := torch.Try(func() {
 			sc := torch.NewScope()
 			defer sc.Close()
 			torch.NoGrad(func() {
-				logits, _ := c.forward(torch.FromFloat32(images[i*per:(i+k)*per], int64(k), 1, ClassifierSize, ClassifierSize).To(c.dev))
-				l := logits.Float32s()
-				for j := 0; j < k; j++ {
-					if labels[argmax(l[j*ClassifierClasses:(j+1)*ClassifierClasses])] {
-						in++
-					}
-				}
+				f(torch.FromFloat32(images[i*per:(i+k)*per], int64(k), 1, ClassifierSize, ClassifierSize).To(dev), k)
 			})
 		})
 		if err != nil {
-			return 0, fmt.Errorf("classifier: %w", err)
+			return err
 		}
 	}
-	return float64(in) / float64(n), nil
+	return nil
 }
 
 // fashionBatches calls f on Fashion-MNIST images of a split at 32x32, in
@@ -500,21 +514,12 @@ func (c *Classifier) Features(images []float32) ([]float32, error) {
 	}
 	n := len(images) / per
 	out := make([]float32, 0, n*ClassifierFeatures)
-	const batch = 500
-	for i := 0; i < n; i += batch {
-		k := min(batch, n-i)
-		err := torch.Try(func() {
-			sc := torch.NewScope()
-			defer sc.Close()
-			torch.NoGrad(func() {
-				x := torch.FromFloat32(images[i*per:(i+k)*per], int64(k), 1, ClassifierSize, ClassifierSize).To(c.dev)
-				_, f := c.forward(x)
-				out = append(out, f.Float32s()...)
-			})
-		})
-		if err != nil {
-			return nil, fmt.Errorf("classifier: features: %w", err)
-		}
+	err := imageBatches(images, 500, c.dev, func(x *torch.Tensor, _ int) {
+		_, f := c.forward(x)
+		out = append(out, f.Float32s()...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("classifier: features: %w", err)
 	}
 	return out, nil
 }

@@ -20,3 +20,23 @@ func ImagesTensor(ims []*data.Image) *torch.Tensor {
 	}
 	return torch.FromFloat32(out, int64(len(ims)), int64(im0.C), int64(im0.H), int64(im0.W))
 }
+
+// SamplePairs are the A and B images of the dataset's first n samples
+// (epoch 0's augmentation) as persistent tensors on dev: the sample grid's
+// fixed inputs of an image-to-image recipe.
+func SamplePairs(ds *data.Dataset, seed uint64, n int, dev torch.Device) (a, b *torch.Tensor, err error) {
+	n = min(n, ds.Len())
+	var as, bs []*data.Image
+	for i := 0; i < n; i++ {
+		smp, err := ds.Sample(i, seed, 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		as, bs = append(as, smp.A), append(bs, smp.B)
+	}
+	err = torch.Try(func() {
+		a = ImagesTensor(as).To(dev).Persist()
+		b = ImagesTensor(bs).To(dev).Persist()
+	})
+	return a, b, err
+}

@@ -321,19 +321,9 @@ const sampleCount = 4
 // TakeSamples takes the first samples of the dataset (epoch 0's
 // augmentation) as the grid's fixed inputs.
 func (r *CycleGAN) TakeSamples(ds *data.Dataset, seed uint64) error {
-	n := min(sampleCount, ds.Len())
-	var as, bs []*data.Image
-	for i := 0; i < n; i++ {
-		smp, err := ds.Sample(i, seed, 0)
-		if err != nil {
-			return err
-		}
-		as, bs = append(as, smp.A), append(bs, smp.B)
-	}
-	return torch.Try(func() {
-		r.fixedA = gan.ImagesTensor(as).To(r.dev).Persist()
-		r.fixedB = gan.ImagesTensor(bs).To(r.dev).Persist()
-	})
+	var err error
+	r.fixedA, r.fixedB, err = gan.SamplePairs(ds, seed, sampleCount, r.dev)
+	return err
 }
 
 // Visuals shows, per sample, the reference's visuals in two rows:
