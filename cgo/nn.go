@@ -143,6 +143,14 @@ func AvgPool2d(x *Tensor, kernel, stride, padding [2]int64, ceilMode, countInclu
 	return result("avg_pool2d", h, e)
 }
 
+// MaxPool2d is F.max_pool2d (dilation 1).
+func MaxPool2d(x *Tensor, kernel, stride, padding [2]int64, ceilMode bool) *Tensor {
+	var e *C.char
+	h := C.gt_max_pool2d(x.ptr("max_pool2d"), pair(&kernel), pair(&stride), pair(&padding), cbool(ceilMode), &e)
+	runtime.KeepAlive(x)
+	return result("max_pool2d", h, e)
+}
+
 // UpsampleMode is the interpolation of Upsample.
 type UpsampleMode int
 

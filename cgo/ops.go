@@ -75,6 +75,10 @@ func (t *Tensor) FullLike(v float64) *Tensor { return scalarOp("full_like", C.GT
 // Add is t + o, broadcasting.
 func (t *Tensor) Add(o *Tensor) *Tensor { return binaryOp("add", C.GT_ADD, t, o) }
 
+// Eq is 1 where t == o and 0 elsewhere, in t's dtype, broadcasting
+// (one-hot label maps: ids == arange(classes)).
+func (t *Tensor) Eq(o *Tensor) *Tensor { return binaryOp("eq", C.GT_EQ, t, o) }
+
 // Sub is t - o, broadcasting.
 func (t *Tensor) Sub(o *Tensor) *Tensor { return binaryOp("sub", C.GT_SUB, t, o) }
 

@@ -107,6 +107,14 @@ func opCases() []*opCase {
 			ins: []in{x4(2, 3, 7, 7)}, run: func(x []*Tensor) *Tensor {
 				return AvgPool2d(x[0], [2]int64{2, 2}, [2]int64{2, 2}, [2]int64{0, 0}, true, true)
 			}},
+		{Name: "max_pool2d_vgg", Op: "max_pool2d", Params: P{"kernel": []int{2, 2}, "stride": []int{2, 2}, "padding": []int{0, 0}},
+			ins: []in{x4(2, 3, 8, 6)}, run: func(x []*Tensor) *Tensor {
+				return MaxPool2d(x[0], [2]int64{2, 2}, [2]int64{2, 2}, [2]int64{0, 0}, false)
+			}},
+		{Name: "max_pool2d_pad", Op: "max_pool2d", Params: P{"kernel": []int{3, 3}, "stride": []int{2, 2}, "padding": []int{1, 1}},
+			ins: []in{x4(1, 2, 7, 7)}, run: func(x []*Tensor) *Tensor {
+				return MaxPool2d(x[0], [2]int64{3, 3}, [2]int64{2, 2}, [2]int64{1, 1}, false)
+			}},
 		{Name: "upsample_nearest", Op: "upsample", Params: P{"mode": 0, "size": []int{10, 10}},
 			ins: []in{x4(2, 3, 5, 5)}, run: func(x []*Tensor) *Tensor { return Upsample(x[0], Nearest, 10, 10, false) }},
 		{Name: "upsample_bilinear", Op: "upsample", Params: P{"mode": 1, "size": []int{11, 7}, "align_corners": false},
@@ -272,4 +280,40 @@ func TestOpsMatchPyTorch(t *testing.T) {
 		t.Errorf("PyTorch computed %d values, gogan %d", len(want), len(got))
 	}
 	t.Logf("%d cases, %d outputs and gradients compared", len(cases), len(got))
+}
+
+// TestScalarWeightGradientIsPyTorchs: a 0-dim loss times a weight that is
+// not exact in float32 (pix2pixHD's feature matching: 1/num_D *
+// 4/(n_layers_D+1) * lambda_feat) must pass back the gradient Python's
+// `loss * w` does, rounded in float32, not the Scalar overload's double.
+func TestScalarWeightGradientIsPyTorchs(t *testing.T) {
+	w := 0.5 * (4.0 / 3)
+	err := Try(func() {
+		s := NewScope()
+		defer s.Close()
+		x := Full(1.5, Float32, CPUDevice).SetRequiresGrad(true)
+		x.MulScalar(w).MulScalar(10).Backward()
+		got := x.Grad().Float32s()[0]
+		want := float32(10) * float32(w) // PyTorch: 6.666667
+		if got != want {
+			t.Errorf("d(x*%v*10)/dx = %.9g, PyTorch %.9g (the double product rounds to %.9g)", w, got, want, float32(10*w))
+		}
+		for _, op := range []struct {
+			name string
+			f    func(*Tensor) *Tensor
+			want float32
+		}{
+			{"add", func(x *Tensor) *Tensor { return x.AddScalar(w).MulScalar(3) }, 3},
+			{"div", func(x *Tensor) *Tensor { return x.DivScalar(3).MulScalar(10) }, float32(10) / float32(3)},
+		} {
+			y := Full(1.5, Float32, CPUDevice).SetRequiresGrad(true)
+			op.f(y).Backward()
+			if g := y.Grad().Float32s()[0]; g != op.want {
+				t.Errorf("%s: gradient %.9g, want %.9g", op.name, g, op.want)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

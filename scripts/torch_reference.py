@@ -52,6 +52,8 @@ def run_op(op, p, x):
     if op == "avg_pool2d":
         return F.avg_pool2d(x[0], p["kernel"], p["stride"], p["padding"], ceil_mode=p["ceil_mode"],
                             count_include_pad=p["count_include_pad"])
+    if op == "max_pool2d":
+        return F.max_pool2d(x[0], p["kernel"], p["stride"], p["padding"])
     if op == "upsample":
         if p["mode"] == 0:
             return F.interpolate(x[0], size=p["size"], mode="nearest")

@@ -109,7 +109,7 @@ enum {
   GT_ONES_LIKE, GT_ZEROS_LIKE, GT_RANDN_LIKE, GT_RAND_LIKE,
 };
 GTensor gt_unary(int op, GTensor x, char **err);
-enum { GT_ADD = 0, GT_SUB, GT_MUL, GT_DIV, GT_MAXIMUM, GT_MINIMUM };
+enum { GT_ADD = 0, GT_SUB, GT_MUL, GT_DIV, GT_MAXIMUM, GT_MINIMUM, GT_EQ };
 GTensor gt_binary(int op, GTensor a, GTensor b, char **err);
 enum {
   GT_ADD_SCALAR = 0, GT_SUB_SCALAR, GT_MUL_SCALAR, GT_DIV_SCALAR, GT_POW_SCALAR,
@@ -149,6 +149,8 @@ enum { GT_PAD_ZERO = 0, GT_PAD_REFLECT, GT_PAD_REPLICATE };
 GTensor gt_pad2d(GTensor x, int mode, const int64_t *pad, char **err);
 GTensor gt_avg_pool2d(GTensor x, const int64_t *kernel, const int64_t *stride,
                       const int64_t *padding, int ceil_mode, int count_include_pad, char **err);
+GTensor gt_max_pool2d(GTensor x, const int64_t *kernel, const int64_t *stride,
+                      const int64_t *padding, int ceil_mode, char **err);
 enum { GT_NEAREST = 0, GT_BILINEAR };
 GTensor gt_upsample2d(GTensor x, int mode, int64_t out_h, int64_t out_w, int align_corners,
                       char **err);

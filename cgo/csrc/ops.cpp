@@ -41,19 +41,31 @@ GTensor gt_binary(int op, GTensor a, GTensor b, char **err) {
     case GT_DIV: return wrap(at::div(x, y));
     case GT_MAXIMUM: return wrap(at::maximum(x, y));
     case GT_MINIMUM: return wrap(at::minimum(x, y));
+    case GT_EQ: return wrap(at::eq(x, y).to(x.scalar_type()));
   }
   throw std::invalid_argument("unknown binary op " + std::to_string(op));
   GT_CATCH(nullptr)
+}
+
+// number is s as Python passes `tensor * 0.5` to libtorch: a wrapped-number
+// tensor for the Tensor overload. The Scalar overloads compute the same
+// forward, but their backward on a 0-dim tensor (a loss times a weight)
+// multiplies in double, so gradients would differ from PyTorch's in the last
+// bit whenever the weight is not exact in float32.
+static at::Tensor number(double s) {
+  at::Tensor t = at::scalar_to_tensor(s);
+  t.unsafeGetTensorImpl()->set_wrapped_number(true);
+  return t;
 }
 
 GTensor gt_scalar_op(int op, GTensor x, double s, char **err) {
   GT_TRY
   auto &a = T(x);
   switch (op) {
-    case GT_ADD_SCALAR: return wrap(at::add(a, s));
-    case GT_SUB_SCALAR: return wrap(at::sub(a, s));
-    case GT_MUL_SCALAR: return wrap(at::mul(a, s));
-    case GT_DIV_SCALAR: return wrap(at::div(a, s));
+    case GT_ADD_SCALAR: return wrap(at::add(a, number(s)));
+    case GT_SUB_SCALAR: return wrap(at::sub(a, number(s)));
+    case GT_MUL_SCALAR: return wrap(at::mul(a, number(s)));
+    case GT_DIV_SCALAR: return wrap(at::div(a, number(s)));
     case GT_POW_SCALAR: return wrap(at::pow(a, s));
     case GT_RSUB_SCALAR: return wrap(at::rsub(a, s));
     case GT_LEAKY_RELU: return wrap(at::leaky_relu(a, s));
@@ -189,6 +201,13 @@ GTensor gt_avg_pool2d(GTensor x, const int64_t *kernel, const int64_t *stride,
   GT_TRY
   return wrap(at::avg_pool2d(T(x), vec(kernel, 2), vec(stride, 2), vec(padding, 2),
                              ceil_mode != 0, count_include_pad != 0));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_max_pool2d(GTensor x, const int64_t *kernel, const int64_t *stride,
+                      const int64_t *padding, int ceil_mode, char **err) {
+  GT_TRY
+  return wrap(at::max_pool2d(T(x), vec(kernel, 2), vec(stride, 2), vec(padding, 2), {1, 1}, ceil_mode != 0));
   GT_CATCH(nullptr)
 }
 
