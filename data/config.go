@@ -123,6 +123,21 @@ type Config struct {
 	// lists may not share a class.
 	ClassesA string `mapstructure:"classes_A" json:"classes_A" yaml:"classes_A"`
 	ClassesB string `mapstructure:"classes_B" json:"classes_B" yaml:"classes_B"`
+
+	// LabelNC (aligned only) is pix2pixHD's label_nc. 0: the input (Batch
+	// "A") is an image, normalised as usual. >0: the input is a map of class
+	// ids 0..LabelNC-1 from root/{phase}_label/ (photos in root/{phase}_img/),
+	// single-channel images whose pixel values are the ids (8-bit gray, or the
+	// palette index of a paletted PNG), resized with nearest neighbours
+	// whatever Interp says and emitted as the ids themselves (0.0, 1.0, ...):
+	// an [N,1,H,W] tensor marked Raw. InputNC is then not used. At most 256.
+	LabelNC int `mapstructure:"label_nc" json:"label_nc" yaml:"label_nc"`
+	// Instance (aligned only; pix2pixHD's not no_instance) also reads an
+	// instance map per sample from root/{phase}_inst/ (8- or 16-bit gray, as
+	// Cityscapes' *_instanceIds.png) and emits its boundary map as the batch
+	// tensor "inst" (InstTensor): 1 where a pixel's instance id differs from
+	// a 4-neighbour's, else 0, [N,1,H,W], Raw.
+	Instance bool `mapstructure:"instance" json:"instance" yaml:"instance"`
 }
 
 // idxDomains reports whether unaligned data comes from the classes of an IDX
@@ -344,6 +359,9 @@ func (c Config) Check() error {
 		key string
 		v   int
 	}{{"data.channels", c.Channels}, {"data.input_nc", c.InputNC}, {"data.output_nc", c.OutputNC}} {
+		if k.key == "data.input_nc" && c.LabelNC > 0 {
+			continue // the input is a 1-channel map of class ids
+		}
 		if k.v != 1 && k.v != 3 {
 			bad(k.key, k.v, "must be 1 or 3")
 		}
@@ -369,7 +387,33 @@ func (c Config) Check() error {
 		bad("data.serial_batches", true, "only applies to data.dataset=unaligned (it picks B[i mod |B|] for sample i), not %s; for a fixed sample order set data.shuffle=false", c.Dataset)
 	}
 	errs = append(errs, c.checkClasses()...)
+	errs = append(errs, c.checkLabels()...)
 	return errors.Join(errs...)
+}
+
+// checkLabels checks data.label_nc and data.instance: aligned data only, an
+// id range that 8-bit label maps can hold, and the label map as the input.
+func (c Config) checkLabels() []error {
+	var errs []error
+	bad := func(key string, v any, format string, args ...any) {
+		errs = append(errs, &ConfigError{Key: key, Value: v, Msg: fmt.Sprintf(format, args...)})
+	}
+	if c.LabelNC < 0 || c.LabelNC > 256 {
+		bad("data.label_nc", c.LabelNC, "must be 0 (the input is an image) or the number of classes 1..256 of the 8-bit label maps")
+	}
+	if c.Dataset != Aligned {
+		if c.LabelNC != 0 {
+			bad("data.label_nc", c.LabelNC, "only applies to data.dataset=aligned (pix2pixHD's label maps -> photos), not %s", c.Dataset)
+		}
+		if c.Instance {
+			bad("data.instance", true, "only applies to data.dataset=aligned (pix2pixHD's instance maps), not %s", c.Dataset)
+		}
+		return errs
+	}
+	if c.LabelNC > 0 && c.Direction == "BtoA" {
+		bad("data.direction", c.Direction, "with data.label_nc=%d the label map is always the input (Batch A) and the photo the target: use AtoB", c.LabelNC)
+	}
+	return errs
 }
 
 // checkClasses checks data.classes_A and data.classes_B: both or neither, only

@@ -28,9 +28,15 @@ type OpenOptions struct {
 // Dataset is an opened, validated dataset: it turns an index into a
 // transformed sample. It is safe for concurrent use by the loader's workers.
 type Dataset struct {
-	cfg  Config
-	tf   Transform
-	kind string // what supplies images: idx, folder, ab, pair, unaligned (two folders), unaligned-ab (halves of A|B files), unaligned-idx (IDX classes)
+	cfg Config
+	tf  Transform
+	// tfMap is tf with nearest neighbours, for label and instance maps.
+	tfMap Transform
+	// kind is what supplies images: idx, folder, ab, pair, sorted
+	// (pix2pixHD's {phase}_label/{phase}_img or {phase}_A/{phase}_B folders,
+	// paired by sorted position), unaligned (two folders), unaligned-ab
+	// (halves of A|B files), unaligned-idx (IDX classes).
+	kind string
 	n    int
 	// chA, chB are the channels of the file's A and B sides (before Direction).
 	chA, chB int
@@ -39,11 +45,13 @@ type Dataset struct {
 	idx    *idxSet
 	files  []string // images, AB images, or the A side
 	filesB []string // B side of two-folder pairs or the unaligned B stream (for unaligned-ab, the same A|B files)
-	root   string
+	// filesInst are the instance maps of sorted pairs (data.instance).
+	filesInst []string
+	root      string
 	// idxA, idxB are the IDX image indices of the A and B streams (unaligned-idx).
 	idxA, idxB []int
 
-	cache, cacheB []*Image // decoded images when in_memory
+	cache, cacheB, cacheInst []*Image // decoded images when in_memory
 
 	// Output sizes (W, H) of the A and B streams, and whether every sample has
 	// the same ones, for the loader's batch check.
@@ -68,6 +76,8 @@ func Open(ctx context.Context, cfg Config, opts *OpenOptions) (*Dataset, error) 
 		return nil, err
 	}
 	d := &Dataset{cfg: cfg, tf: newTransform(cfg), log: opts.Logger, btoa: cfg.Direction == "BtoA"}
+	d.tfMap = d.tf
+	d.tfMap.Filter = Nearest
 	if d.log == nil {
 		d.log = slog.Default()
 	}
@@ -144,13 +154,40 @@ func isDir(p string) bool {
 	return err == nil && st.IsDir()
 }
 
-// openAligned finds pix2pix pairs: root/{phase}/*.jpg (A|B side by side), or
-// the folders A/ and B/ (optionally A/{phase}, B/{phase}) with matching names,
-// or A|B images directly under root.
+// openAligned finds pairs. With data.label_nc > 0, pix2pixHD's
+// root/{phase}_label (class-id maps) and root/{phase}_img (photos). Otherwise
+// pix2pixHD's root/{phase}_A and root/{phase}_B, or pix2pix's layouts:
+// root/{phase}/*.jpg (A|B side by side), the folders A/ and B/ (optionally
+// A/{phase}, B/{phase}) with matching names, or A|B images directly under
+// root. With data.instance, root/{phase}_inst holds the instance maps of the
+// pix2pixHD layouts; the others have none.
 func (d *Dataset) openAligned() error {
-	root := d.cfg.Root
+	root, phase := d.cfg.Root, d.cfg.Phase
 	if !isDir(root) {
 		return &ConfigError{Key: "data.root", Value: root, Msg: "no such folder"}
+	}
+	if d.cfg.LabelNC > 0 {
+		lab, img := filepath.Join(root, phase+"_label"), filepath.Join(root, phase+"_img")
+		var missing []string
+		for _, p := range []string{lab, img} {
+			if !isDir(p) {
+				missing = append(missing, p)
+			}
+		}
+		if len(missing) > 0 {
+			return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
+				"data.label_nc=%d reads pix2pixHD's layout: %[2]s_label/ (class-id maps) and %[2]s_img/ (photos)%[3]s under data.root, paired by sorted position; no folder %[4]s (for input images instead of label maps set data.label_nc=0)",
+				d.cfg.LabelNC, phase, instHint(d.cfg.Instance, phase), strings.Join(missing, ", "))}
+		}
+		return d.sortedFolders(lab, img)
+	}
+	if a, b := filepath.Join(root, phase+"_A"), filepath.Join(root, phase+"_B"); isDir(a) || isDir(b) {
+		return d.sortedFolders(a, b)
+	}
+	if d.cfg.Instance {
+		return &ConfigError{Key: "data.instance", Value: true, Msg: fmt.Sprintf(
+			"instance maps are read from %[1]s_inst/ beside pix2pixHD's %[1]s_label/ and %[1]s_img/ (data.label_nc>0) or %[1]s_A/ and %[1]s_B/ folders; %[2]s has neither, and its pix2pix layouts (A|B images, A/ and B/ folders) have no instance maps: turn instance maps off (data.no_instance=true in the pix2pixhd recipe, data.instance=false in data.Config; pix2pixHD's --no_instance)",
+			phase, root)}
 	}
 	a, b := filepath.Join(root, "A"), filepath.Join(root, "B")
 	if isDir(a) && isDir(b) {
@@ -160,7 +197,7 @@ func (d *Dataset) openAligned() error {
 		return d.pairFolders(a, b)
 	}
 	dir := root
-	if p := filepath.Join(root, d.cfg.Phase); isDir(p) {
+	if p := filepath.Join(root, phase); isDir(p) {
 		dir = p
 	}
 	files, err := scanImages(dir, "data.root")
@@ -169,6 +206,97 @@ func (d *Dataset) openAligned() error {
 	}
 	d.kind, d.files, d.root = "ab", files, dir
 	return nil
+}
+
+func instHint(instance bool, phase string) string {
+	if instance {
+		return fmt.Sprintf(" and %s_inst/ (instance maps)", phase)
+	}
+	return ""
+}
+
+// sortedFolders pairs the files of folders a and b (and, with
+// data.instance, root/{phase}_inst) by their position in sorted order, as
+// pix2pixHD's AlignedDataset does: their names may differ (Cityscapes'
+// *_gtFine_labelIds.png and *_leftImg8bit.png), their counts may not.
+func (d *Dataset) sortedFolders(a, b string) error {
+	root := d.cfg.Root
+	fa, err := scanImages(a, "data.root")
+	if err != nil {
+		return err
+	}
+	fb, err := scanImages(b, "data.root")
+	if err != nil {
+		return err
+	}
+	var fi []string
+	inst := filepath.Join(root, d.cfg.Phase+"_inst")
+	if d.cfg.Instance {
+		if !isDir(inst) {
+			return &ConfigError{Key: "data.instance", Value: true, Msg: fmt.Sprintf(
+				"no folder %s of instance maps beside %s and %s: add it, or turn instance maps off (data.no_instance=true in the pix2pixhd recipe, data.instance=false in data.Config; pix2pixHD's --no_instance)", inst, a, b)}
+		}
+		if fi, err = scanImages(inst, "data.root"); err != nil {
+			return err
+		}
+	}
+	if err := sameCounts(a, fa, b, fb); err != nil {
+		return err
+	}
+	if fi != nil {
+		if err := sameCounts(a, fa, inst, fi); err != nil {
+			return err
+		}
+	}
+	d.kind, d.root = "sorted", root
+	d.files, d.filesB, d.filesInst = fa, fb, fi
+	return nil
+}
+
+// sameCounts reports folders whose files cannot be paired by sorted position
+// because their numbers differ; when the two name their files alike (the
+// same base names without extension), it lists some that have no partner.
+func sameCounts(a string, fa []string, b string, fb []string) error {
+	if len(fa) == len(fb) {
+		return nil
+	}
+	stems := func(root string, files []string) map[string]bool {
+		m := make(map[string]bool, len(files))
+		for _, f := range files {
+			r, _ := filepath.Rel(root, f)
+			m[strings.TrimSuffix(r, filepath.Ext(r))] = true
+		}
+		return m
+	}
+	sa, sb := stems(a, fa), stems(b, fb)
+	shared := false
+	for s := range sa {
+		if sb[s] {
+			shared = true
+			break
+		}
+	}
+	hint := ""
+	if shared {
+		var lone []string
+		for _, side := range []struct {
+			dir       string
+			own, othr map[string]bool
+		}{{a, sa, sb}, {b, sb, sa}} {
+			for s := range side.own {
+				if !side.othr[s] {
+					lone = append(lone, filepath.Join(side.dir, s)+".*")
+				}
+			}
+		}
+		sort.Strings(lone)
+		if len(lone) > 5 {
+			lone = append(lone[:5], fmt.Sprintf("and %d more", len(lone)-5))
+		}
+		hint = "; without a partner of the same name: " + strings.Join(lone, ", ")
+	}
+	return fmt.Errorf("data: %s has %d images but %s has %d: pix2pixHD's layout pairs the files of its folders by sorted position, so each folder must hold one file per sample%s",
+		a, len(fa), b, len(fb), hint)
 }
 
 // pairFolders matches A and B files by their path relative to the folder; a
@@ -368,16 +496,16 @@ type fileCheck struct {
 // keeps the decoded pixels.
 func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 	full := d.cfg.Validate == "full" || d.cfg.InMemory ||
-		(d.cfg.Validate == "auto" && len(d.files)+len(d.filesB) <= 20000)
-	chA, chB := d.decodeChannels()
-	check := func(files []string, ch int, stage string) []fileCheck {
+		(d.cfg.Validate == "auto" && len(d.files)+len(d.filesB)+len(d.filesInst) <= 20000)
+	decA, decB := d.decoders()
+	check := func(files []string, dec decoder, kind mapKind, stage string) []fileCheck {
 		res := make([]fileCheck, len(files))
 		var done atomic.Int64
 		var mu sync.Mutex
 		parallelFor(ctx, len(files), openWorkers(d.cfg.Workers), func(i int) {
 			r := &res[i]
 			if full {
-				im, err := LoadImage(files[i], ch)
+				im, err := dec(files[i])
 				if err != nil {
 					r.err = asFileErr(files[i], err)
 				} else {
@@ -390,7 +518,10 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 				c, err := imageHeader(files[i])
 				if err != nil {
 					r.err = asFileErr(files[i], err)
-				} else {
+				} else if kind != plainImage {
+					r.err = wrongMapModel(files[i], c.ColorModel, kind)
+				}
+				if r.err == nil {
 					r.w, r.h = c.Width, c.Height
 				}
 			}
@@ -403,10 +534,17 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 		})
 		return res
 	}
-	resA := check(d.files, chA, "validate "+d.root)
-	var resB []fileCheck
+	kindA := plainImage
+	if d.cfg.LabelNC > 0 {
+		kindA = labelMap
+	}
+	resA := check(d.files, decA, kindA, "validate "+d.root)
+	var resB, resI []fileCheck
 	if d.filesB != nil {
-		resB = check(d.filesB, chB, "validate "+d.root+" (B)")
+		resB = check(d.filesB, decB, plainImage, "validate "+d.root+" (B)")
+	}
+	if d.filesInst != nil {
+		resI = check(d.filesInst, LoadInstanceMap, instanceMap, "validate "+d.root+" (instance maps)")
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -415,7 +553,8 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 	d.skipped = nil
 	sizesA, sizesB := map[[2]int]string{}, map[[2]int]string{}
 	// Per-file checks that need the size: odd A|B width, crop too large,
-	// A and B of a pair differing.
+	// A and B (and the instance map) of a pair differing.
+	paired := d.kind == "pair" || d.kind == "sorted"
 	keepA := make([]bool, len(d.files))
 	for i := range d.files {
 		r := &resA[i]
@@ -426,14 +565,22 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 		if !ok {
 			invalid = append(invalid, r.err)
 		}
-		if d.kind == "pair" {
-			rb := &resB[i]
-			if rb.err == nil && ok && (rb.w != r.w || rb.h != r.h) {
-				rb.err = fileErr(d.filesB[i], "is %dx%d but its A image %s is %dx%d", rb.w, rb.h, d.files[i], r.w, r.h)
-			}
-			if rb.err != nil {
-				invalid = append(invalid, rb.err)
-				ok = false
+		if paired {
+			for _, o := range []struct {
+				res   []fileCheck
+				files []string
+			}{{resB, d.filesB}, {resI, d.filesInst}} {
+				if o.res == nil {
+					continue
+				}
+				rb := &o.res[i]
+				if rb.err == nil && ok && (rb.w != r.w || rb.h != r.h) {
+					rb.err = fileErr(o.files[i], "is %dx%d but its %s %s is %dx%d", rb.w, rb.h, d.sideA(), d.files[i], r.w, r.h)
+				}
+				if rb.err != nil {
+					invalid = append(invalid, rb.err)
+					ok = false
+				}
 			}
 		}
 		keepA[i] = ok
@@ -466,8 +613,8 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 		d.log.Warn("data: skipping invalid files (data.skip_invalid)", "root", d.root, "count", len(invalid), "files", strings.Join(list, "; "))
 	}
 	// Keep the valid files (and their pixels).
-	var files, filesB []string
-	var cache, cacheB []*Image
+	var files, filesB, filesInst []string
+	var cache, cacheB, cacheInst []*Image
 	for i, f := range d.files {
 		if !keepA[i] {
 			continue
@@ -475,9 +622,13 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 		files = append(files, f)
 		cache = append(cache, resA[i].img)
 		sizesA[d.outSize(resA[i].w, resA[i].h)] = f
-		if d.kind == "pair" {
+		if paired {
 			filesB = append(filesB, d.filesB[i])
 			cacheB = append(cacheB, resB[i].img)
+		}
+		if resI != nil {
+			filesInst = append(filesInst, d.filesInst[i])
+			cacheInst = append(cacheInst, resI[i].img)
 		}
 	}
 	if d.kind == "unaligned" {
@@ -495,9 +646,9 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 	if d.kind == "unaligned-ab" { // the B stream is the right halves of the same files
 		filesB, cacheB = files, cache
 	}
-	d.files, d.filesB = files, filesB
+	d.files, d.filesB, d.filesInst = files, filesB, filesInst
 	if d.cfg.InMemory {
-		d.cache, d.cacheB = cache, cacheB
+		d.cache, d.cacheB, d.cacheInst = cache, cacheB, cacheInst
 	}
 	d.n = len(files)
 	if d.kind == "unaligned" {
@@ -642,19 +793,55 @@ func (d *Dataset) Shape() (a, b [3]int, uniform bool) {
 		outA, outB = outB, outA
 	}
 	a = [3]int{d.cfg.InputNC, outA[1], outA[0]}
+	if d.cfg.LabelNC > 0 {
+		a[0] = 1 // class ids
+	}
 	if d.Paired() {
 		b = [3]int{d.cfg.OutputNC, outB[1], outB[0]}
 	}
 	return a, b, d.uniform
 }
 
-// Files lists the image files in sample order (the A side for pairs); nil for
-// IDX. For unaligned data it is the A stream (the A|B files whose left halves
-// it is), which sample i reads at i mod len.
+// TensorShape is one batch tensor of a dataset: its name, (C, H, W), and
+// whether it holds raw values (class ids, boundaries) rather than normalised
+// pixels.
+type TensorShape struct {
+	Name  string
+	Shape [3]int
+	Raw   bool
+}
+
+// TensorShapes lists the batch tensors of the dataset's samples in the
+// order of Sample.Images: "A", "B" for pairs, "inst" with instance maps. The
+// shapes are those of Shape, known when uniform is true.
+func (d *Dataset) TensorShapes() (ts []TensorShape, uniform bool) {
+	a, b, u := d.Shape()
+	ts = []TensorShape{{Name: "A", Shape: a, Raw: d.cfg.LabelNC > 0}}
+	if d.Paired() {
+		ts = append(ts, TensorShape{Name: "B", Shape: b})
+	}
+	if d.Instance() {
+		ts = append(ts, TensorShape{Name: InstTensor, Shape: [3]int{1, a[1], a[2]}, Raw: true})
+	}
+	return ts, u
+}
+
+// Instance reports whether samples carry an instance boundary map ("inst").
+func (d *Dataset) Instance() bool { return d.filesInst != nil }
+
+// FilesInst lists the instance maps in sample order (data.instance), nil
+// without.
+func (d *Dataset) FilesInst() []string { return d.filesInst }
+
+// Files lists the image files in sample order (the A side for pairs, the
+// label maps with data.label_nc); nil for IDX. For unaligned data it is the A
+// stream (the A|B files whose left halves it is), which sample i reads at
+// i mod len.
 func (d *Dataset) Files() []string { return d.files }
 
 // FilesB lists the B stream of unaligned data (for A|B images, the same files
-// as Files: their right halves) and the B files of A/ and B/ pairs; nil
+// as Files: their right halves) and the B files of A/ and B/ pairs and of
+// pix2pixHD's folders (the photos of {phase}_img or {phase}_B); nil
 // otherwise, and for unaligned data made from IDX classes. UnalignedIndex
 // says which entry a sample uses.
 func (d *Dataset) FilesB() []string { return d.filesB }
@@ -727,21 +914,34 @@ func (d *Dataset) decodeChannels() (int, int) {
 type Sample struct {
 	Index int
 	A, B  *Image
+	// LabelMap says that A is a map of class ids (data.label_nc > 0), whose
+	// values the batch holds as they are, not normalised.
+	LabelMap bool
+	// Inst is the instance boundary map (data.instance): 1 where the
+	// transformed instance map changes id between 4-neighbours, else 0.
+	Inst  *Image
 	Label int // class label, or -1
 }
 
 // NamedImage is one of a sample's images and the name its batch tensor has.
+// Raw images are batched as their values (a class id 3 as 3.0, a boundary
+// as 1.0); the others are normalised to [-1, 1] (float32 batches).
 type NamedImage struct {
 	Name  string
 	Image *Image
+	Raw   bool
 }
 
 // Images lists the sample's images by the names a batch gives them: "A",
-// and "B" for pairs. A recipe reads its batch by these names.
+// "B" for pairs, and "inst" (InstTensor) with instance maps. A recipe reads
+// its batch by these names.
 func (s Sample) Images() []NamedImage {
-	out := []NamedImage{{"A", s.A}}
+	out := []NamedImage{{Name: "A", Image: s.A, Raw: s.LabelMap}}
 	if s.B != nil {
-		out = append(out, NamedImage{"B", s.B})
+		out = append(out, NamedImage{Name: "B", Image: s.B})
+	}
+	if s.Inst != nil {
+		out = append(out, NamedImage{Name: InstTensor, Image: s.Inst, Raw: true})
 	}
 	return out
 }
@@ -763,7 +963,12 @@ func (d *Dataset) Sample(i int, seed, epoch uint64) (Sample, error) {
 			s.A, err = d.tf.Apply(im, drawParams(r))
 		}
 	case Aligned:
-		s.A, s.B, err = d.alignedSample(i, r)
+		if d.kind == "sorted" {
+			s.LabelMap = d.cfg.LabelNC > 0
+			s.A, s.B, s.Inst, err = d.sortedSample(i, r)
+		} else {
+			s.A, s.B, err = d.alignedSample(i, r)
+		}
 	case Unaligned:
 		s.A, s.B, s.Label, err = d.unalignedSample(i, r)
 	case Edges, Gray2Color:
@@ -860,6 +1065,119 @@ func (d *Dataset) alignedSample(i int, r *rng) (*Image, *Image, error) {
 	}
 	ta, tb = d.orient(ta, tb)
 	return ta, tb, nil
+}
+
+// decoder reads one file of a stream.
+type decoder func(path string) (*Image, error)
+
+// decoders read the files of the A and B streams: images in the channels of
+// decodeChannels, or, with data.label_nc, the A files as label maps.
+func (d *Dataset) decoders() (a, b decoder) {
+	chA, chB := d.decodeChannels()
+	a = func(p string) (*Image, error) { return LoadImage(p, chA) }
+	b = func(p string) (*Image, error) { return LoadImage(p, chB) }
+	if n := d.cfg.LabelNC; n > 0 {
+		a = func(p string) (*Image, error) { return LoadLabelMap(p, n) }
+	}
+	return a, b
+}
+
+// sideA names a pair's A file in messages.
+func (d *Dataset) sideA() string {
+	if d.cfg.LabelNC > 0 {
+		return "label map"
+	}
+	return "A image"
+}
+
+// sortedSample is sample i of pix2pixHD's folders: the label map (or A
+// image), the photo and the instance map get the same crop and flip; the
+// maps are resized with nearest neighbours, and the instance map becomes its
+// boundary map.
+func (d *Dataset) sortedSample(i int, r *rng) (a, b, inst *Image, err error) {
+	j, a, b, im, err := d.sortedImages(i)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	p := drawParams(r) // one draw for all: same crop, same flip
+	tfA := d.tf
+	if d.cfg.LabelNC > 0 {
+		tfA = d.tfMap
+	}
+	if a, err = tfA.Apply(a, p); err != nil {
+		return nil, nil, nil, &FileError{Path: d.files[j], Err: err}
+	}
+	if b, err = d.tf.Apply(b, p); err != nil {
+		return nil, nil, nil, &FileError{Path: d.filesB[j], Err: err}
+	}
+	if im != nil {
+		t, err := d.tfMap.Apply(im, p)
+		if err != nil {
+			return nil, nil, nil, &FileError{Path: d.filesInst[j], Err: err}
+		}
+		inst = InstanceEdges(t)
+	}
+	if d.cfg.LabelNC == 0 {
+		a, b = d.orient(a, b)
+	}
+	return a, b, inst, nil
+}
+
+// sortedImages decodes the files of sample i of sorted pairs (position j =
+// i); with skip_invalid a sample with a file that fails to decode (after a
+// header-only validation) is replaced by the next readable one, all of its
+// files together.
+func (d *Dataset) sortedImages(i int) (j int, a, b, inst *Image, err error) {
+	n := len(d.files)
+	for tries := 0; tries < n; tries++ {
+		j = (i + tries) % n
+		a, b, inst, err = d.sortedAt(j)
+		if err == nil || !d.cfg.SkipInvalid {
+			return j, a, b, inst, err
+		}
+	}
+	return 0, nil, nil, nil, fmt.Errorf("data: %s: no readable samples left", d.root)
+}
+
+// sortedAt decodes (or takes from memory) the files at position j.
+func (d *Dataset) sortedAt(j int) (a, b, inst *Image, err error) {
+	decA, decB := d.decoders()
+	if a, err = d.cachedOrDecode(d.files, d.cache, j, decA); err != nil {
+		return nil, nil, nil, err
+	}
+	if b, err = d.cachedOrDecode(d.filesB, d.cacheB, j, decB); err != nil {
+		return nil, nil, nil, err
+	}
+	if b.W != a.W || b.H != a.H {
+		return nil, nil, nil, fileErr(d.filesB[j], "is %dx%d but its %s %s is %dx%d", b.W, b.H, d.sideA(), d.files[j], a.W, a.H)
+	}
+	if d.filesInst != nil {
+		if inst, err = d.cachedOrDecode(d.filesInst, d.cacheInst, j, LoadInstanceMap); err != nil {
+			return nil, nil, nil, err
+		}
+		if inst.W != a.W || inst.H != a.H {
+			return nil, nil, nil, fileErr(d.filesInst[j], "is %dx%d but its %s %s is %dx%d", inst.W, inst.H, d.sideA(), d.files[j], a.W, a.H)
+		}
+	}
+	return a, b, inst, nil
+}
+
+// cachedOrDecode returns files[j] from memory (data.in_memory) or decodes it.
+// A file that fails is remembered and, with skip_invalid, reported once.
+func (d *Dataset) cachedOrDecode(files []string, cache []*Image, j int, dec decoder) (*Image, error) {
+	if cache != nil && cache[j] != nil {
+		return cache[j], nil
+	}
+	if e, bad := d.bad.Load(files[j]); bad {
+		return nil, e.(error)
+	}
+	im, err := dec(files[j])
+	if err != nil && d.cfg.SkipInvalid {
+		if _, seen := d.bad.LoadOrStore(files[j], err); !seen {
+			d.log.Warn("data: skipping invalid file (data.skip_invalid)", "error", err.Error())
+		}
+	}
+	return im, err
 }
 
 // unalignedSample pairs A[i] with a random B (or B[i] with serial_batches),
@@ -972,9 +1290,21 @@ func (d *Dataset) derivedSample(i int, r *rng) (*Image, *Image, int, error) {
 // transformed: the pixels a trainer can upload once and augment on the
 // device. For A|B images it returns the two halves; for unaligned data,
 // A[i mod |A|] and B[i mod |B|] (the serial pairing, whatever serial_batches).
+// With data.label_nc, a is the label map of class ids; instance maps are
+// not returned.
 func (d *Dataset) Decoded(i int) (a, b *Image, label int, err error) {
 	if i < 0 || i >= d.n {
 		return nil, nil, -1, fmt.Errorf("data: sample %d out of range [0, %d)", i, d.n)
+	}
+	if d.kind == "sorted" {
+		_, a, b, _, err = d.sortedImages(i)
+		if err != nil {
+			return nil, nil, -1, err
+		}
+		if d.cfg.LabelNC == 0 {
+			a, b = d.orient(a, b)
+		}
+		return a, b, -1, nil
 	}
 	switch d.cfg.Dataset {
 	case FashionMNIST, MNIST, Folder, Edges, Gray2Color:
@@ -1017,11 +1347,17 @@ func (d *Dataset) Decoded(i int) (a, b *Image, label int, err error) {
 }
 
 // U8Set is a whole dataset as uint8 NCHW arrays, for a trainer that keeps
-// small datasets on the GPU and normalises there ((x/255 - 0.5) / 0.5).
+// small datasets on the GPU and normalises there ((x/255 - 0.5) / 0.5),
+// except the raw ones: A when LabelMap (class ids), and Inst.
 type U8Set struct {
 	A, B           []uint8 // B is nil for single-image datasets
 	ShapeA, ShapeB [4]int
 	Labels         []int64 // nil without labels
+	// LabelMap says A holds class ids (data.label_nc), not pixels.
+	LabelMap bool
+	// Inst holds the instance boundary maps (0 or 1), nil without.
+	Inst      []uint8
+	ShapeInst [4]int
 }
 
 // ExportU8 transforms every sample once and returns them as uint8 arrays. It
@@ -1047,6 +1383,11 @@ func (d *Dataset) ExportU8(ctx context.Context) (*U8Set, error) {
 	if d.HasLabels() {
 		set.Labels = make([]int64, n)
 	}
+	set.LabelMap = d.cfg.LabelNC > 0
+	if d.Instance() {
+		set.ShapeInst = [4]int{n, 1, sa[1], sa[2]}
+		set.Inst = make([]uint8, n*sa[1]*sa[2])
+	}
 	var mu sync.Mutex
 	var firstErr error
 	parallelFor(ctx, n, openWorkers(d.cfg.Workers), func(i int) {
@@ -1062,6 +1403,10 @@ func (d *Dataset) ExportU8(ctx context.Context) (*U8Set, error) {
 		if s.B != nil {
 			kb := sb[0] * sb[1] * sb[2]
 			putCHWU8(s.B, set.B[i*kb:(i+1)*kb])
+		}
+		if s.Inst != nil {
+			ki := sa[1] * sa[2]
+			putCHWU8(s.Inst, set.Inst[i*ki:(i+1)*ki])
 		}
 		if set.Labels != nil {
 			set.Labels[i] = int64(s.Label)
@@ -1086,8 +1431,14 @@ func (d *Dataset) String() string {
 	s := fmt.Sprintf("%s %s: %d samples", d.cfg.Dataset, d.root, d.n)
 	if u {
 		s += fmt.Sprintf(", A %dx%dx%d", a[0], a[1], a[2])
+		if d.cfg.LabelNC > 0 {
+			s += fmt.Sprintf(" (class ids 0..%d)", d.cfg.LabelNC-1)
+		}
 		if d.Paired() {
 			s += fmt.Sprintf(", B %dx%dx%d", b[0], b[1], b[2])
+		}
+		if d.Instance() {
+			s += fmt.Sprintf(", inst 1x%dx%d", a[1], a[2])
 		}
 	}
 	if len(d.skipped) > 0 {

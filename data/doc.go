@@ -8,7 +8,12 @@
 //     dataset-fashion-mnist by default), 60000 train / 10000 test images.
 //   - folder: every JPEG, PNG, GIF, BMP, WebP and TIFF under data.root.
 //   - aligned: pix2pix pairs, root/{train,val,test}/*.jpg with A|B side by
-//     side (split at w/2), or folders A/ and B/ with matching file names.
+//     side (split at w/2), or folders A/ and B/ with matching file names; or
+//     pix2pixHD's root/{phase}_A and root/{phase}_B, or with data.label_nc
+//     root/{phase}_label (maps of class ids, batched as the ids: a Raw
+//     tensor) and root/{phase}_img, paired by sorted position, and with
+//     data.instance root/{phase}_inst, whose instance boundaries are the
+//     batch tensor "inst".
 //   - unaligned: CycleGAN's root/trainA and root/trainB (or A/, B/), or the
 //     left and right halves of A|B images (the pairing dropped), or the
 //     images of chosen classes of fashion-mnist or mnist (data.classes_A,

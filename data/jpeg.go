@@ -155,6 +155,21 @@ func jpegErr(path string, msg string) error {
 // decodeJPEG decodes a JPEG file's bytes as PIL's Image.open(path).convert()
 // to c channels (1: "L", 3: "RGB") does.
 func decodeJPEG(path string, b []byte, c int) (*Image, error) {
+	im, err := jpegPixels(path, b)
+	if err != nil {
+		return nil, err
+	}
+	if im.C == 4 { // PIL mode "CMYK": its convert goes through RGB
+		cm := &image.CMYK{Pix: im.Pix, Stride: 4 * im.W, Rect: image.Rect(0, 0, im.W, im.H)}
+		return toImage(cm, c), nil
+	}
+	// PIL mode "L" or "RGB"
+	return toChannels(im, c), nil
+}
+
+// jpegPixels decodes a JPEG file's bytes to the image PIL opens: C is 1
+// (mode "L"), 3 ("RGB") or 4 ("CMYK", Adobe's inversion undone).
+func jpegPixels(path string, b []byte) (*Image, error) {
 	var w, h, comps C.int
 	var msg [C.JMSG_LENGTH_MAX]C.char
 	p := C.gogan_jpeg_decode((*C.uchar)(unsafe.Pointer(&b[0])), C.ulong(len(b)), 0, C.ulonglong(maxPixels(len(b))),
@@ -170,12 +185,7 @@ func decodeJPEG(path string, b []byte, c int) (*Image, error) {
 		return nil, fileErr(path, "image has no pixels (%dx%d)", w, h)
 	}
 	pix := slices.Clone(unsafe.Slice((*uint8)(unsafe.Pointer(p)), int(w)*int(h)*int(comps)))
-	if comps == 4 { // PIL mode "CMYK": its convert goes through RGB
-		cm := &image.CMYK{Pix: pix, Stride: 4 * int(w), Rect: image.Rect(0, 0, int(w), int(h))}
-		return toImage(cm, c), nil
-	}
-	// PIL mode "L" or "RGB"
-	return toChannels(&Image{W: int(w), H: int(h), C: int(comps), Pix: pix}, c), nil
+	return &Image{W: int(w), H: int(h), C: int(comps), Pix: pix}, nil
 }
 
 // jpegHeader reads a JPEG's size and colour model without decoding it.

@@ -56,19 +56,23 @@ func (a *goAllocator) Release(b []byte) {
 // Tensor is a host batch of N x C x H x W values: F32 holds them normalised to
 // [-1, 1] (dtype float32), or U8 holds the raw 0..255 values (dtype uint8).
 // Both view Buf, the allocator's buffer. Name is the sample image's name.
+// A Raw tensor (class ids of label maps, instance boundaries) holds the
+// values themselves in F32 too (id 3 as 3.0): never normalise it.
 type Tensor struct {
 	Name  string
 	Shape [4]int
 	F32   []float32
 	U8    []uint8
 	Buf   []byte
+	Raw   bool
 }
 
 // Numel is N*C*H*W.
 func (t Tensor) Numel() int { return t.Shape[0] * t.Shape[1] * t.Shape[2] * t.Shape[3] }
 
 // Batch is one batch: a tensor for each of the samples' named images ("A":
-// the images, or the generator's input of pairs; "B": the targets of pairs).
+// the images, or the generator's input of pairs; "B": the targets of pairs;
+// "inst": instance boundary maps, with data.instance).
 // Release it when its memory is no longer read (for pinned memory, after the
 // copy that reads it has completed).
 type Batch struct {
@@ -232,11 +236,12 @@ func (l *Loader) inFlight() int { return l.o.InFlight() }
 func (o LoaderOptions) InFlight() int { return max(1, o.Workers) * max(1, o.Prefetch) }
 
 // BatchBytes lists the buffer sizes, in bytes, that a loader with options o
-// asks its Allocator for: each named image (A, and B for pairs) of a full batch, and of the
-// short last batch when drop_last is off. Only known when every sample has the
-// same size; otherwise nil.
+// asks its Allocator for: each named image (TensorShapes: A, B for pairs,
+// inst with instance maps) of a full batch, and of the short last batch when
+// drop_last is off. Only known when every sample has the same size;
+// otherwise nil.
 func (d *Dataset) BatchBytes(o LoaderOptions) []int {
-	a, b, uniform := d.Shape()
+	ts, uniform := d.TensorShapes()
 	if !uniform || o.BatchSize <= 0 {
 		return nil
 	}
@@ -250,9 +255,8 @@ func (d *Dataset) BatchBytes(o LoaderOptions) []int {
 	}
 	var sizes []int
 	for _, n := range ns {
-		sizes = append(sizes, n*a[0]*a[1]*a[2]*elem)
-		if d.Paired() {
-			sizes = append(sizes, n*b[0]*b[1]*b[2]*elem)
+		for _, t := range ts {
+			sizes = append(sizes, n*t.Shape[0]*t.Shape[1]*t.Shape[2]*elem)
 		}
 	}
 	return sizes
@@ -456,8 +460,8 @@ func (l *Loader) build(ctx context.Context, e, b int) (*Batch, error) {
 }
 
 func (l *Loader) allocate(bt *Batch, s Sample, n int) error {
-	mk := func(name string, im *Image) error {
-		bt.Tensors = append(bt.Tensors, Tensor{Name: name, Shape: [4]int{n, im.C, im.H, im.W}})
+	mk := func(name string, im *Image, raw bool) error {
+		bt.Tensors = append(bt.Tensors, Tensor{Name: name, Shape: [4]int{n, im.C, im.H, im.W}, Raw: raw})
 		t := &bt.Tensors[len(bt.Tensors)-1]
 		size := t.Numel()
 		if l.o.DType == "float32" {
@@ -482,7 +486,7 @@ func (l *Loader) allocate(bt *Batch, s Sample, n int) error {
 		return nil
 	}
 	for _, im := range s.Images() {
-		if err := mk(im.Name, im.Image); err != nil {
+		if err := mk(im.Name, im.Image, im.Raw); err != nil {
 			return err
 		}
 	}
@@ -499,10 +503,16 @@ func (l *Loader) put(bt *Batch, s Sample, k int) error {
 		if im.Image.C != sh[1] || im.Image.H != sh[2] || im.Image.W != sh[3] {
 			return fmt.Errorf("sample %d's %s is %dx%dx%d, the batch's first is %dx%dx%d", s.Index, im.Name, im.Image.C, im.Image.H, im.Image.W, sh[1], sh[2], sh[3])
 		}
+		if im.Raw != t.Raw {
+			return fmt.Errorf("sample %d's %s is raw %v, the batch's first is raw %v", s.Index, im.Name, im.Raw, t.Raw)
+		}
 		n := sh[1] * sh[2] * sh[3]
-		if t.F32 != nil {
+		switch {
+		case t.F32 != nil && t.Raw:
+			putCHWRaw(im.Image, t.F32[k*n:(k+1)*n])
+		case t.F32 != nil:
 			putCHW(im.Image, t.F32[k*n:(k+1)*n])
-		} else {
+		default:
 			putCHWU8(im.Image, t.U8[k*n:(k+1)*n])
 		}
 	}

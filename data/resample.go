@@ -255,18 +255,49 @@ func verticalRow(rows []uint8, rowLen int, k []int32, acc []int32, out []uint8) 
 	}
 }
 
-// resizeNearest picks floor((x + 0.5) * scale) as PIL's NEAREST does.
+// resizeNearest is PIL's NEAREST resize of 8-bit L, P and RGB images (and of
+// 32-bit I, the mode Pillow 9 opens 16-bit gray PNGs in): ImagingScaleAffine
+// in Geometry.c, which tabulates the source column of output x as int(xo),
+// xo starting at a/2 and growing by a = in/out per column, added up in
+// float64 (the same for rows). The running sum is not floor((x + 0.5) * a):
+// where that product is an integer the sum can fall just below it and pick the
+// pixel before (2 -> 7 columns: output 3 reads column 0, not 1; 256 -> 286
+// differs too). The ow x oh region at (x0, y0) of the w x h result is made.
 func resizeNearest(src *Image, w, h, x0, y0, ow, oh int) *Image {
 	C := src.C
 	out := NewImage(ow, oh, C)
-	sx := float64(src.W) / float64(w)
-	sy := float64(src.H) / float64(h)
-	for y := 0; y < oh; y++ {
-		iy := min(src.H-1, int((float64(y+y0)+0.5)*sy))
-		for x := 0; x < ow; x++ {
-			ix := min(src.W-1, int((float64(x+x0)+0.5)*sx))
-			copy(out.Pix[(y*ow+x)*C:(y*ow+x+1)*C], src.Pix[(iy*src.W+ix)*C:])
+	xs := nearestIndex(src.W, w, x0, ow)
+	ys := nearestIndex(src.H, h, y0, oh)
+	for y, iy := range ys {
+		row := src.Pix[iy*src.W*C : (iy+1)*src.W*C]
+		o := out.Pix[y*ow*C : (y+1)*ow*C]
+		if C == 1 {
+			for x, ix := range xs {
+				o[x] = row[ix]
+			}
+			continue
+		}
+		for x, ix := range xs {
+			copy(o[x*C:(x+1)*C], row[ix*C:(ix+1)*C])
 		}
 	}
 	return out
+}
+
+// nearestIndex is PIL's table of source positions for outputs [o0, o0+n) of
+// a resize from in to out pixels (ImagingScaleAffine's xintab): the sum runs
+// from output 0 so that it rounds as PIL's does.
+func nearestIndex(in, out, o0, n int) []int {
+	a := float64(in) / float64(out)
+	xo := a * 0.5
+	idx := make([]int, n)
+	for x := 0; x < o0+n; x++ {
+		if x >= o0 {
+			// PIL leaves a position past the edge unwritten (black); the
+			// sum stays below in for every size, the min is a guard.
+			idx[x-o0] = min(in-1, int(xo))
+		}
+		xo += a
+	}
+	return idx
 }

@@ -53,6 +53,11 @@ func TestResizeMatchesPIL(t *testing.T) {
 		{gray, 64, 64, "bicubic"},
 		{gray, 999, 17, "bilinear"},
 		{a, 97, 131, "nearest"},
+		// PIL's nearest adds up the step per pixel: 256 -> 286 (pix2pixHD's
+		// load_size for label maps) picks other pixels than floor((x+0.5)*a).
+		{a, 286, 286, "nearest"},
+		{gray, 286, 572, "nearest"},
+		{gray, 7, 300, "nearest"},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%dx%dx%d-%dx%d-%s", c.im.W, c.im.H, c.im.C, c.w, c.h, c.filter), func(t *testing.T) {

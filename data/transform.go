@@ -193,6 +193,20 @@ func putCHW(im *Image, dst []float32) {
 	}
 }
 
+// putCHWRaw writes im as C x H x W floats holding the 8-bit values
+// themselves (class ids, 0/1 boundaries): pix2pixHD's ToTensor()*255, which
+// gives back every value 0..255 exactly in float32.
+func putCHWRaw(im *Image, dst []float32) {
+	n := im.W * im.H
+	C := im.C
+	for c := 0; c < C; c++ {
+		d := dst[c*n : (c+1)*n]
+		for i := range d {
+			d[i] = float32(im.Pix[i*C+c])
+		}
+	}
+}
+
 // putCHWU8 writes im as C x H x W bytes.
 func putCHWU8(im *Image, dst []uint8) {
 	n := im.W * im.H

@@ -1,0 +1,227 @@
+package data
+
+// pix2pixHD's inputs (NVIDIA/pix2pixHD data/aligned_dataset.py): label maps
+// of class ids instead of input images (data.label_nc > 0), and instance
+// maps whose boundaries become the "inst" batch tensor (data.instance).
+//
+// Both are resized with nearest neighbours (get_transform(...,
+// method=Image.NEAREST)) and cropped and flipped with the photo's draws; the
+// label map is emitted as the ids themselves (the reference's ToTensor()*255),
+// the instance map as Pix2PixHDModel.get_edges of the transformed map.
+//
+// Where gogan's shared Transform differs from pix2pixHD's get_transform:
+//   - scale_width: pix2pixHD's __scale_width makes the height
+//     int(load_size * h / w); gogan keeps pytorch-CycleGAN-and-pix2pix's,
+//     which raises it to at least crop_size (the same unless the image is
+//     wider than load_size/crop_size times its height).
+//   - none: pix2pixHD rounds each side to a multiple of 2**n_downsample_global
+//     (16 by default; more with the local enhancers), gogan to a multiple of
+//     4. Cityscapes' 2048x1024 is a multiple of both.
+//   - label_nc 0 with instance maps: the reference resizes the instance map
+//     with the input image's bicubic filter; here it is always nearest (a
+//     bicubic instance map has no meaningful ids at its boundaries).
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"os"
+)
+
+// InstTensor is the name of the batch tensor of instance boundary maps.
+const InstTensor = "inst"
+
+// mapKind is what a single-channel map holds, for messages.
+type mapKind int
+
+const (
+	plainImage mapKind = iota - 1 // not a map: an image
+	labelMap
+	instanceMap
+)
+
+// wrongMapModel says why an image of colour model m cannot be a map of kind,
+// or returns nil when it can (gray 8 or 16 bits, or paletted).
+func wrongMapModel(path string, m color.Model, kind mapKind) *FileError {
+	if _, ok := m.(color.Palette); ok { // first: a Palette is not comparable
+		return nil
+	}
+	if m == nil || m == color.GrayModel || m == color.Gray16Model {
+		return nil // nil: a header gogan reads itself (libjpeg); the decode checks
+	}
+	what := "a multi-channel"
+	switch m {
+	case color.YCbCrModel, color.NYCbCrAModel, color.RGBAModel, color.RGBA64Model, color.NRGBAModel, color.NRGBA64Model:
+		what = "an RGB"
+	case color.CMYKModel:
+		what = "a CMYK"
+	case color.AlphaModel, color.Alpha16Model:
+		what = "an alpha-only"
+	}
+	if kind == labelMap {
+		return fileErr(path, "label map is %s image: label maps with data.label_nc>0 must be single-channel class-id images "+
+			"(8-bit gray whose values are the class ids, or paletted: the palette index is the id), as Cityscapes' *_labelIds.png; "+
+			"convert colour-coded maps to class ids first", what)
+	}
+	return fileErr(path, "instance map is %s image: instance maps (data.instance) must be single-channel 8- or 16-bit gray images "+
+		"of instance ids, as Cityscapes' *_instanceIds.png", what)
+}
+
+// decodeMap decodes a label or instance map to its single channel as PIL
+// opens it: *image.Gray (mode L), *image.Gray16 (mode I, 16-bit PNGs) or
+// *image.Paletted (mode P: the values are the palette indices, not colours).
+func decodeMap(path string, b []byte, kind mapKind) (image.Image, error) {
+	if len(b) == 0 {
+		return nil, fileErr(path, "empty file (0 bytes)")
+	}
+	if isJPEG(b) {
+		im, err := jpegPixels(path, b)
+		if err != nil {
+			return nil, err
+		}
+		if im.C != 1 {
+			model := color.Model(color.YCbCrModel)
+			if im.C == 4 {
+				model = color.CMYKModel
+			}
+			return nil, wrongMapModel(path, model, kind)
+		}
+		return &image.Gray{Pix: im.Pix, Stride: im.W, Rect: image.Rect(0, 0, im.W, im.H)}, nil
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return nil, describeDecodeErr(path, b, err)
+	}
+	if fe := wrongMapModel(path, cfg.ColorModel, kind); fe != nil {
+		return nil, fe
+	}
+	if err := checkPixels(path, cfg.Width, cfg.Height, len(b)); err != nil {
+		return nil, err
+	}
+	img, _, err := image.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, describeDecodeErr(path, b, err)
+	}
+	if r := img.Bounds(); r.Dx() <= 0 || r.Dy() <= 0 {
+		return nil, fileErr(path, "image has no pixels (%dx%d)", r.Dx(), r.Dy())
+	}
+	switch img.(type) {
+	case *image.Gray, *image.Gray16, *image.Paletted:
+		return img, nil
+	}
+	return nil, wrongMapModel(path, img.ColorModel(), kind)
+}
+
+// mapValues calls f(i, v) with the value of each pixel i (row-major) of a
+// map decodeMap returned.
+func mapValues(img image.Image, f func(i int, v uint16)) {
+	r := img.Bounds()
+	w := r.Dx()
+	switch m := img.(type) {
+	case *image.Gray:
+		for y := 0; y < r.Dy(); y++ {
+			for x, v := range m.Pix[y*m.Stride : y*m.Stride+w] {
+				f(y*w+x, uint16(v))
+			}
+		}
+	case *image.Paletted:
+		for y := 0; y < r.Dy(); y++ {
+			for x, v := range m.Pix[y*m.Stride : y*m.Stride+w] {
+				f(y*w+x, uint16(v))
+			}
+		}
+	case *image.Gray16:
+		for y := 0; y < r.Dy(); y++ {
+			row := m.Pix[y*m.Stride : y*m.Stride+2*w]
+			for x := 0; x < w; x++ {
+				f(y*w+x, uint16(row[2*x])<<8|uint16(row[2*x+1]))
+			}
+		}
+	}
+}
+
+// LoadLabelMap reads a label map: a single-channel image whose pixel values
+// are class ids (8-bit gray, 16-bit gray, or paletted, whose palette indices
+// are the ids, as PIL's mode P gives them). It returns a 1-channel Image of
+// the ids; an id >= labelNC (data.label_nc) is an error naming the file and
+// the id, as is an image with colour channels.
+func LoadLabelMap(path string, labelNC int) (*Image, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &FileError{Path: path, Err: err}
+	}
+	img, err := decodeMap(path, b, labelMap)
+	if err != nil {
+		return nil, err
+	}
+	r := img.Bounds()
+	out := NewImage(r.Dx(), r.Dy(), 1)
+	top, at := -1, 0
+	mapValues(img, func(i int, v uint16) {
+		if int(v) > top {
+			top, at = int(v), i
+		}
+		out.Pix[i] = uint8(v)
+	})
+	if top >= labelNC {
+		fix := fmt.Sprintf("raise data.label_nc to at least %d (pix2pixHD's --label_nc)", top+1)
+		if top > 255 {
+			fix = "label maps hold 8-bit class ids 0..255"
+		}
+		return nil, fileErr(path, "label map has class id %d (at x=%d, y=%d) but data.label_nc is %d, so ids must be 0..%d: %s",
+			top, at%out.W, at/out.W, labelNC, labelNC-1, fix)
+	}
+	return out, nil
+}
+
+// LoadInstanceMap reads an instance map (8- or 16-bit gray, or paletted) and
+// returns it as a 2-channel Image holding each 16-bit id as (high byte, low
+// byte), so that the 8-bit transforms carry it whole: nearest resizing,
+// cropping and flipping move both channels together.
+func LoadInstanceMap(path string) (*Image, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &FileError{Path: path, Err: err}
+	}
+	img, err := decodeMap(path, b, instanceMap)
+	if err != nil {
+		return nil, err
+	}
+	r := img.Bounds()
+	out := NewImage(r.Dx(), r.Dy(), 2)
+	mapValues(img, func(i int, v uint16) {
+		out.Pix[2*i], out.Pix[2*i+1] = uint8(v>>8), uint8(v)
+	})
+	return out, nil
+}
+
+// InstanceEdges is Pix2PixHDModel.get_edges of an instance map (any number
+// of channels, all compared): 1 at each pixel whose id differs from its left,
+// right, upper or lower neighbour's (both pixels of a differing pair are
+// marked), else 0, as a 1-channel image.
+func InstanceEdges(inst *Image) *Image {
+	w, h, c := inst.W, inst.H, inst.C
+	out := NewImage(w, h, 1)
+	e := out.Pix
+	p := inst.Pix
+	differ := func(i, j int) bool { return !bytes.Equal(p[i*c:(i+1)*c], p[j*c:(j+1)*c]) }
+	if c == 2 {
+		differ = func(i, j int) bool { return p[2*i] != p[2*j] || p[2*i+1] != p[2*j+1] }
+	}
+	for y := 0; y < h; y++ {
+		for x := 0; x+1 < w; x++ {
+			if i := y*w + x; differ(i, i+1) {
+				e[i], e[i+1] = 1, 1
+			}
+		}
+	}
+	for y := 0; y+1 < h; y++ {
+		for x := 0; x < w; x++ {
+			if i := y*w + x; differ(i, i+w) {
+				e[i], e[i+w] = 1, 1
+			}
+		}
+	}
+	return out
+}

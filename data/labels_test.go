@@ -1,0 +1,639 @@
+package data
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// grayMap is an 8-bit gray image with the values f(x, y).
+func grayMap(w, h int, f func(x, y int) int) *image.Gray {
+	im := image.NewGray(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			im.SetGray(x, y, color.Gray{uint8(f(x, y))})
+		}
+	}
+	return im
+}
+
+// gray16Map is a 16-bit gray image with the values f(x, y).
+func gray16Map(w, h int, f func(x, y int) int) *image.Gray16 {
+	im := image.NewGray16(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			im.SetGray16(x, y, color.Gray16{uint16(f(x, y))})
+		}
+	}
+	return im
+}
+
+// palettedMap is a paletted image of indices f(x, y) whose palette colours
+// are unlike their indices (so that reading colours instead shows).
+func palettedMap(w, h, n int, f func(x, y int) int) *image.Paletted {
+	pal := make(color.Palette, n)
+	for i := range pal {
+		pal[i] = color.RGBA{uint8(250 - 9*i), uint8(13 * i), 77, 255}
+	}
+	im := image.NewPaletted(image.Rect(0, 0, w, h), pal)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			im.SetColorIndex(x, y, uint8(f(x, y)))
+		}
+	}
+	return im
+}
+
+// labelIDs varies from pixel to pixel, so that a nearest resize reading
+// the wrong source pixel shows.
+func labelIDs(seed int) func(x, y int) int {
+	return func(x, y int) int { return (x*7/5 + (y*3/4)*3 + seed) % 20 }
+}
+
+// instIDs has Cityscapes-like 16-bit ids whose stripes 26001 and 26257
+// (26001+256) share their low byte, an 8-bit region, and background 0.
+func instIDs(x, y int) int {
+	switch {
+	case x < 4:
+		return 0
+	case y < 3:
+		return 5
+	}
+	return 26001 + 256*((x/3)%2) + 1000*(y/4)
+}
+
+// refEdges is Pix2PixHDModel.get_edges, line by line, on an id map.
+func refEdges(t []int32, w, h int) []uint8 {
+	e := make([]uint8, w*h)
+	at := func(x, y int) int { return y*w + x }
+	for y := 0; y < h; y++ {
+		for x := 1; x < w; x++ { // edge[:,:,:,1:] |= t[:,:,:,1:] != t[:,:,:,:-1]
+			if t[at(x, y)] != t[at(x-1, y)] {
+				e[at(x, y)] = 1
+			}
+		}
+		for x := 0; x+1 < w; x++ { // edge[:,:,:,:-1] |= t[:,:,:,1:] != t[:,:,:,:-1]
+			if t[at(x+1, y)] != t[at(x, y)] {
+				e[at(x, y)] = 1
+			}
+		}
+	}
+	for y := 1; y < h; y++ {
+		for x := 0; x < w; x++ {
+			if t[at(x, y)] != t[at(x, y-1)] {
+				e[at(x, y)] = 1
+			}
+		}
+	}
+	for y := 0; y+1 < h; y++ {
+		for x := 0; x < w; x++ {
+			if t[at(x, y+1)] != t[at(x, y)] {
+				e[at(x, y)] = 1
+			}
+		}
+	}
+	return e
+}
+
+// writeHD writes n samples of pix2pixHD's layout under root: {phase}_label
+// (8-bit gray maps, the last one paletted), {phase}_img (photos) and
+// {phase}_inst (16-bit instance maps), with Cityscapes' differing suffixes.
+func writeHD(t *testing.T, root, phase string, n, w, h int) {
+	t.Helper()
+	for i := range n {
+		base := fmt.Sprintf("city_%06d", i)
+		var lab image.Image = grayMap(w, h, labelIDs(i))
+		if i == n-1 {
+			lab = palettedMap(w, h, 20, labelIDs(i))
+		}
+		write(t, filepath.Join(root, phase+"_label", base+"_gtFine_labelIds.png"), encode(t, "png", lab))
+		write(t, filepath.Join(root, phase+"_img", base+"_leftImg8bit.png"), encode(t, "png", noisyPhoto(w, h, i)))
+		write(t, filepath.Join(root, phase+"_inst", base+"_gtFine_instanceIds.png"), encode(t, "png", gray16Map(w, h, instIDs)))
+	}
+}
+
+// noisyPhoto is an RGB picture with detail at every pixel.
+func noisyPhoto(w, h, seed int) *image.NRGBA {
+	im := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			v := (x*37 + y*91 + seed*53 + x*y*7) % 256
+			im.SetNRGBA(x, y, color.NRGBA{uint8(v), uint8(x * 255 / w), uint8(255 - v/2), 255})
+		}
+	}
+	return im
+}
+
+// pilHD is the reference's transform of one sample (pix2pixHD's
+// get_transform: Scale to load_size, __crop, __flip) done by PIL: the label
+// map with NEAREST, the photo with the given filter, the instance map with
+// NEAREST; it prints the label bytes, the RGB photo, the int32 instance ids.
+// Pillow 9 (Debian's) opens a 16-bit gray PNG in mode I, whose NEAREST
+// resize gogan reproduces; later Pillows open it as I;16, whose NEAREST
+// rounds differently at some pixels (floor((x+0.5)*in/out) rather than a
+// running sum), so the map is converted to I first there.
+const pilHD = `
+import struct, sys
+from PIL import Image
+lab, img, inst, load, x, y, c, flip, f = sys.argv[1:10]
+load, x, y, c, flip = int(load), int(x), int(y), int(c), flip == '1'
+f = {'bicubic': Image.BICUBIC, 'bilinear': Image.BILINEAR}[f]
+def tf(im, method):
+    im = im.resize((load, load), method)
+    im = im.crop((x, y, x + c, y + c))
+    if flip:
+        im = im.transpose(Image.FLIP_LEFT_RIGHT)
+    return im
+L = tf(Image.open(lab), Image.NEAREST)
+assert L.mode in ('L', 'P'), L.mode
+B = tf(Image.open(img).convert('RGB'), f)
+I = Image.open(inst)
+if I.mode == 'I;16':
+    I = I.convert('I')  # see the comment above
+I = tf(I, Image.NEAREST)
+assert I.mode == 'I', I.mode
+out = sys.stdout.buffer
+out.write(L.tobytes())
+out.write(B.tobytes())
+out.write(struct.pack('<%di' % (c * c), *I.getdata()))
+`
+
+// TestLabelMapsMatchPIL: with data.label_nc and data.instance, A holds the
+// class ids of PIL's nearest resize, crop and flip of the label map (gray and
+// paletted), B PIL's photo with the same crop and flip, and inst get_edges of
+// PIL's transformed 16-bit instance map; up- and downscaling, both flips.
+func TestLabelMapsMatchPIL(t *testing.T) {
+	root := t.TempDir()
+	const w, h = 40, 30
+	writeHD(t, root, "train", 3, w, h)
+	for _, c := range []struct {
+		load, crop int
+		interp     string
+	}{{57, 48, "bicubic"}, {27, 24, "bilinear"}} {
+		t.Run(fmt.Sprintf("load%d-crop%d-%s", c.load, c.crop, c.interp), func(t *testing.T) {
+			cfg := DefaultConfig(Aligned)
+			cfg.Root, cfg.LoadSize, cfg.CropSize, cfg.Interp = root, c.load, c.crop, c.interp
+			cfg.LabelNC, cfg.Instance = 20, true
+			d, err := Open(context.Background(), cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts, u := d.TensorShapes()
+			want := []TensorShape{{"A", [3]int{1, c.crop, c.crop}, true}, {"B", [3]int{3, c.crop, c.crop}, false}, {InstTensor, [3]int{1, c.crop, c.crop}, true}}
+			if !u || !slices.Equal(ts, want) || d.Len() != 3 {
+				t.Fatalf("len %d, tensors %v (uniform %v), want %v", d.Len(), ts, u, want)
+			}
+			flips := map[bool]int{}
+			for i := range 3 {
+				for epoch := range uint64(3) {
+					s, err := d.Sample(i, 7, epoch)
+					if err != nil {
+						t.Fatal(err)
+					}
+					p := drawParams(newRNG(7, epoch, uint64(i)))
+					x := int(p.RX % uint64(c.load-c.crop+1))
+					y := int(p.RY % uint64(c.load-c.crop+1))
+					flips[p.Flip]++
+					flip := "0"
+					if p.Flip {
+						flip = "1"
+					}
+					n := c.crop * c.crop
+					ref := pil(t, pilHD, nil, d.Files()[i], d.FilesB()[i], d.FilesInst()[i], strconv.Itoa(c.load),
+						strconv.Itoa(x), strconv.Itoa(y), strconv.Itoa(c.crop), flip, c.interp)
+					if len(ref) != n+3*n+4*n {
+						t.Fatalf("PIL gave %d bytes", len(ref))
+					}
+					if !s.LabelMap || s.A.C != 1 || !slices.Equal(s.A.Pix, ref[:n]) {
+						t.Errorf("sample %d epoch %d (flip %v): class ids differ from PIL's nearest resize", i, epoch, p.Flip)
+					}
+					if s.B.C != 3 || !slices.Equal(s.B.Pix, ref[n:4*n]) {
+						t.Errorf("sample %d epoch %d: photo differs from PIL's", i, epoch)
+					}
+					ids := make([]int32, n)
+					for k := range ids {
+						ids[k] = int32(binary.LittleEndian.Uint32(ref[4*n+4*k:]))
+					}
+					if s.Inst == nil || s.Inst.C != 1 || !slices.Equal(s.Inst.Pix, refEdges(ids, c.crop, c.crop)) {
+						t.Errorf("sample %d epoch %d: boundaries differ from get_edges of PIL's instance map", i, epoch)
+					}
+				}
+			}
+			if flips[true] == 0 || flips[false] == 0 {
+				t.Errorf("flips drawn: %v; want both", flips)
+			}
+		})
+	}
+}
+
+// TestLabelBatches: the loader's batches hold the ids and boundaries as raw
+// floats (and bytes), the photo normalised; the buffers are BatchBytes'; the
+// batches are the same with any number of workers, in memory or not.
+func TestLabelBatches(t *testing.T) {
+	root := t.TempDir()
+	writeHD(t, root, "train", 5, 40, 30)
+	cfg := DefaultConfig(Aligned)
+	cfg.Root, cfg.LoadSize, cfg.CropSize, cfg.LabelNC, cfg.Instance = root, 36, 32, 20, true
+	cfg.BatchSize, cfg.Workers = 2, 0
+	d, err := Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := d.Config().LoaderOptions(3)
+	if got, want := d.BatchBytes(o), []int{2 * 32 * 32 * 4, 2 * 3 * 32 * 32 * 4, 2 * 32 * 32 * 4, 32 * 32 * 4, 3 * 32 * 32 * 4, 32 * 32 * 4}; !slices.Equal(got, want) {
+		t.Errorf("BatchBytes %v, want %v", got, want)
+	}
+	epoch := func(cfg Config, dtype string) [][]Tensor {
+		d, err := Open(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := d.Config().LoaderOptions(3)
+		o.DType = dtype
+		l, err := NewLoader(d, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		var out [][]Tensor
+		for {
+			b, err := l.Next(context.Background())
+			if err == io.EOF {
+				return out
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ts []Tensor
+			for _, x := range b.Tensors { // copies: the buffers go back
+				x.F32, x.U8, x.Buf = slices.Clone(x.F32), slices.Clone(x.U8), nil
+				ts = append(ts, x)
+			}
+			out = append(out, ts)
+			b.Release()
+		}
+	}
+	base := epoch(cfg, "float32")
+	if len(base) != 3 {
+		t.Fatalf("%d batches", len(base))
+	}
+	perm := Permutation(5, 3, 0)
+	for k, ts := range base {
+		if len(ts) != 3 || ts[0].Name != "A" || ts[1].Name != "B" || ts[2].Name != InstTensor {
+			t.Fatalf("batch %d tensors %v", k, ts)
+		}
+		nb := ts[0].Shape[0]
+		for j, sh := range [][4]int{{nb, 1, 32, 32}, {nb, 3, 32, 32}, {nb, 1, 32, 32}} {
+			if ts[j].Shape != sh || ts[j].Raw != (j != 1) {
+				t.Errorf("batch %d %s: shape %v raw %v", k, ts[j].Name, ts[j].Shape, ts[j].Raw)
+			}
+		}
+		for m := range nb {
+			s, err := d.Sample(perm[2*k+m], 3, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 32 * 32
+			for q := range n {
+				if ts[0].F32[m*n+q] != float32(s.A.Pix[q]) || ts[2].F32[m*n+q] != float32(s.Inst.Pix[q]) {
+					t.Fatalf("batch %d sample %d: raw value %v/%v, want %d/%d", k, m, ts[0].F32[m*n+q], ts[2].F32[m*n+q], s.A.Pix[q], s.Inst.Pix[q])
+				}
+				if ts[1].F32[3*m*n+q] != Normalize(s.B.Pix[3*q]) {
+					t.Fatalf("batch %d sample %d: photo not normalised", k, m)
+				}
+			}
+		}
+	}
+	same := func(what string, got [][]Tensor) {
+		t.Helper()
+		for k := range base {
+			for j := range base[k] {
+				if !slices.Equal(got[k][j].F32, base[k][j].F32) {
+					t.Errorf("%s: batch %d %s differs", what, k, base[k][j].Name)
+				}
+			}
+		}
+	}
+	c := cfg
+	c.Workers = 3
+	same("3 workers", epoch(c, "float32"))
+	c.InMemory = true
+	same("in memory", epoch(c, "float32"))
+	c.InMemory, c.Validate = false, "header"
+	same("header validation", epoch(c, "float32"))
+	u8 := epoch(cfg, "uint8")
+	for k := range base {
+		for j, x := range base[k] {
+			if !x.Raw {
+				continue
+			}
+			for q, v := range u8[k][j].U8 {
+				if float32(v) != x.F32[q] {
+					t.Fatalf("uint8 batch %d %s differs from the float32 one", k, x.Name)
+				}
+			}
+		}
+	}
+	// data.max_samples keeps the first samples.
+	c = cfg
+	c.MaxSamples = 2
+	if d, err := Open(context.Background(), c, nil); err != nil || d.Len() != 2 {
+		t.Errorf("max_samples 2: %v, %v", d, err)
+	}
+}
+
+// TestInstanceMap16Bit: 16-bit instance ids are kept whole: 26001 and 26257
+// share their low byte and still make a boundary; an 8-bit map works too.
+func TestInstanceMap16Bit(t *testing.T) {
+	dir := t.TempDir()
+	ids := []int{26001, 26001, 26257, 26257, 26257, 513, 1}
+	p := write(t, filepath.Join(dir, "i16.png"), encode(t, "png", gray16Map(len(ids), 1, func(x, _ int) int { return ids[x] })))
+	im, err := LoadInstanceMap(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.C != 2 || im.Pix[0] != 26001>>8 || im.Pix[1] != 26001&255 || im.Pix[4] != 26257>>8 || im.Pix[5] != 26257&255 {
+		t.Fatalf("instance map %v %v", im, im.Pix)
+	}
+	if got, want := InstanceEdges(im).Pix, []uint8{0, 1, 1, 0, 1, 1, 1}; !slices.Equal(got, want) {
+		t.Errorf("edges %v, want %v", got, want)
+	}
+	// 8-bit, two rows: vertical neighbours count too.
+	p8 := write(t, filepath.Join(dir, "i8.png"), encode(t, "png", grayMap(3, 2, func(x, y int) int { return []int{4, 4, 4, 4, 9, 4}[y*3+x] })))
+	im, err = LoadInstanceMap(p8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := InstanceEdges(im).Pix, []uint8{0, 1, 0, 1, 1, 1}; !slices.Equal(got, want) {
+		t.Errorf("8-bit edges %v, want %v", got, want)
+	}
+	// A paletted label map gives its indices, not its colours.
+	pp := write(t, filepath.Join(dir, "p.png"), encode(t, "png", palettedMap(20, 1, 20, func(x, _ int) int { return 19 - x })))
+	lab, err := LoadLabelMap(pp, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for x, v := range lab.Pix {
+		if int(v) != 19-x {
+			t.Fatalf("paletted label map: %v", lab.Pix)
+		}
+	}
+}
+
+// TestLabelErrors: the mistakes of label and instance maps are reported with
+// the file, the value and what to do.
+func TestLabelErrors(t *testing.T) {
+	open := func(cfg Config) (*Dataset, error) {
+		return Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	}
+	hd := func(t *testing.T) (string, Config) {
+		root := t.TempDir()
+		writeHD(t, root, "train", 3, 20, 20)
+		cfg := DefaultConfig(Aligned)
+		cfg.Root, cfg.LoadSize, cfg.CropSize, cfg.LabelNC, cfg.Instance = root, 20, 16, 20, true
+		return root, cfg
+	}
+	wantErr := func(t *testing.T, err error, want ...string) {
+		t.Helper()
+		for _, w := range want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("want %q in %v", w, err)
+			}
+		}
+	}
+	t.Run("id beyond label_nc", func(t *testing.T) {
+		root, cfg := hd(t)
+		bad := write(t, filepath.Join(root, "train_label", "city_000001_gtFine_labelIds.png"),
+			encode(t, "png", grayMap(20, 20, func(x, y int) int {
+				if x == 17 && y == 3 {
+					return 25
+				}
+				return x
+			})))
+		_, err := open(cfg)
+		wantErr(t, err, bad+": label map has class id 25 (at x=17, y=3) but data.label_nc is 20, so ids must be 0..19",
+			"raise data.label_nc to at least 26")
+		cfg.LabelNC = 26
+		if _, err := open(cfg); err != nil {
+			t.Errorf("label_nc 26: %v", err)
+		}
+		// Found when the sample is read after a header-only validation.
+		cfg.LabelNC, cfg.Validate = 20, "header"
+		d, err := open(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = d.Sample(1, 0, 0)
+		wantErr(t, err, bad, "class id 25", "data.label_nc is 20")
+		// skip_invalid drops the sample, all of its files together.
+		cfg.Validate, cfg.SkipInvalid = "full", true
+		if d, err = open(cfg); err != nil || d.Len() != 2 || slices.Contains(d.Files(), bad) ||
+			len(d.FilesB()) != 2 || len(d.FilesInst()) != 2 || strings.Contains(d.FilesB()[1], "000001") {
+			t.Errorf("skip_invalid: %v %v", d, err)
+		}
+	})
+	t.Run("RGB label map", func(t *testing.T) {
+		root, cfg := hd(t)
+		bad := write(t, filepath.Join(root, "train_label", "city_000002_gtFine_labelIds.png"), encode(t, "png", gradient(20, 20)))
+		for _, v := range []string{"full", "header"} {
+			cfg.Validate = v
+			_, err := open(cfg)
+			wantErr(t, err, bad, "label map is an RGB image", "label maps with data.label_nc>0 must be single-channel class-id images")
+		}
+		jpg := write(t, filepath.Join(root, "train_label", "city_000002_gtFine_labelIds.jpg"), encode(t, "jpg", gradient(20, 20)))
+		if _, err := LoadLabelMap(jpg, 20); err == nil || !strings.Contains(err.Error(), "label map is an RGB image") {
+			t.Errorf("RGB JPEG label map: %v", err)
+		}
+		rgbInst := write(t, filepath.Join(t.TempDir(), "inst.png"), encode(t, "png", gradient(20, 20)))
+		if _, err := LoadInstanceMap(rgbInst); err == nil || !strings.Contains(err.Error(), "instance maps (data.instance) must be single-channel") {
+			t.Errorf("RGB instance map: %v", err)
+		}
+	})
+	t.Run("counts differ", func(t *testing.T) {
+		root, cfg := hd(t)
+		write(t, filepath.Join(root, "train_img", "city_000003_leftImg8bit.png"), encode(t, "png", gradient(20, 20)))
+		_, err := open(cfg)
+		wantErr(t, err, filepath.Join(root, "train_label")+" has 3 images but "+filepath.Join(root, "train_img")+" has 4", "sorted position")
+		// Folders naming their files alike get the lone files listed.
+		two := t.TempDir()
+		for _, n := range []string{"a", "b", "c"} {
+			write(t, filepath.Join(two, "train_A", n+".png"), encode(t, "png", gradient(20, 20)))
+			if n != "b" {
+				write(t, filepath.Join(two, "train_B", n+".jpg"), encode(t, "jpg", gradient(20, 20)))
+			}
+		}
+		c := DefaultConfig(Aligned)
+		c.Root, c.LoadSize, c.CropSize = two, 20, 16
+		_, err = open(c)
+		wantErr(t, err, "has 3 images but", "has 2", "without a partner of the same name: "+filepath.Join(two, "train_A", "b")+".*")
+		// The instance maps are counted too.
+		root, cfg = hd(t)
+		write(t, filepath.Join(root, "train_inst", "zz.png"), encode(t, "png", gray16Map(20, 20, instIDs)))
+		_, err = open(cfg)
+		wantErr(t, err, filepath.Join(root, "train_inst")+" has 4")
+	})
+	t.Run("size differs", func(t *testing.T) {
+		root, cfg := hd(t)
+		bad := write(t, filepath.Join(root, "train_inst", "city_000000_gtFine_instanceIds.png"), encode(t, "png", gray16Map(22, 20, instIDs)))
+		_, err := open(cfg)
+		wantErr(t, err, bad+": is 22x20 but its label map")
+	})
+	t.Run("layouts", func(t *testing.T) {
+		root, cfg := hd(t)
+		cfg.Phase = "val"
+		_, err := open(cfg)
+		wantErr(t, err, "data.label_nc=20 reads pix2pixHD's layout: val_label/", filepath.Join(root, "val_label"))
+		// Instance maps missing.
+		cfg.Phase = "train"
+		root2 := t.TempDir()
+		writeHD(t, root2, "train", 2, 20, 20)
+		if err := os.RemoveAll(filepath.Join(root2, "train_inst")); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Root = root2
+		_, err = open(cfg)
+		wantErr(t, err, "data.instance", "no folder "+filepath.Join(root2, "train_inst"))
+		cfg.Instance = false
+		d, err := open(cfg)
+		if err != nil || d.Instance() || d.Len() != 2 {
+			t.Fatalf("label maps without instance maps: %v %v", d, err)
+		}
+		if s, err := d.Sample(1, 0, 0); err != nil || s.Inst != nil || len(s.Images()) != 2 || !s.Images()[0].Raw {
+			t.Errorf("sample without instance maps: %v", err)
+		}
+		// Instance maps refused for A|B images and A/ B/ folders.
+		ab := t.TempDir()
+		write(t, filepath.Join(ab, "train", "1.png"), encode(t, "png", mirrorPair(20, 20)))
+		c := DefaultConfig(Aligned)
+		c.Root, c.LoadSize, c.CropSize, c.Instance = ab, 20, 16, true
+		_, err = open(c)
+		wantErr(t, err, "data.instance", "have no instance maps", "data.no_instance=true")
+		c.Instance = false
+		if d, err := open(c); err != nil || d.Len() != 1 || d.Instance() {
+			t.Errorf("A|B images: %v %v", d, err)
+		}
+	})
+	t.Run("config", func(t *testing.T) {
+		for _, c := range []struct {
+			cfg  Config
+			want string
+		}{
+			{Config{Dataset: Unaligned, Root: "x", LabelNC: 3}, "data.label_nc: 3: only applies to data.dataset=aligned"},
+			{Config{Dataset: Folder, Root: "x", Instance: true}, "data.instance: true: only applies to data.dataset=aligned"},
+			{Config{Dataset: Aligned, Root: "x", LabelNC: 300}, "data.label_nc: 300: must be 0"},
+			{Config{Dataset: Aligned, Root: "x", LabelNC: 35, Direction: "BtoA"}, "data.direction: \"BtoA\": with data.label_nc=35 the label map is always the input"},
+		} {
+			if err := c.cfg.Check(); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%+v: want %q, got %v", c.cfg, c.want, err)
+			}
+		}
+		// input_nc is not the label map's: any value passes.
+		if err := (Config{Dataset: Aligned, Root: "x", LabelNC: 35, InputNC: 35}).Check(); err != nil {
+			t.Errorf("input_nc with label_nc: %v", err)
+		}
+	})
+	var ce *ConfigError
+	_, err := open(Config{Dataset: Aligned, Root: t.TempDir(), Instance: true})
+	if !errors.As(err, &ce) || ce.Key != "data.instance" {
+		t.Errorf("instance without maps: %v", err)
+	}
+}
+
+// TestPix2PixHDFoldersImages: with data.label_nc 0, {phase}_A and {phase}_B
+// are paired by sorted position, A is a normalised image, and instance maps
+// from {phase}_inst get the pair's crop and flip.
+func TestPix2PixHDFoldersImages(t *testing.T) {
+	root := t.TempDir()
+	half := mirrorPair(36, 30).SubImage(image.Rect(0, 0, 36, 30))
+	for i := range 4 {
+		write(t, filepath.Join(root, "train_A", fmt.Sprintf("%d_input.png", i)), encode(t, "png", half))
+		write(t, filepath.Join(root, "train_B", fmt.Sprintf("%d_photo.png", i)), encode(t, "png", half))
+		// The instance ids follow the picture's columns: the boundaries are
+		// vertical lines, mirrored by a flip.
+		write(t, filepath.Join(root, "train_inst", fmt.Sprintf("%d.png", i)), encode(t, "png", gray16Map(36, 30, func(x, _ int) int { return 300 + x/5 })))
+	}
+	cfg := DefaultConfig(Aligned)
+	cfg.Root, cfg.LoadSize, cfg.CropSize, cfg.Instance = root, 40, 24, true
+	d, err := Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := d.TensorShapes()
+	if d.Len() != 4 || len(ts) != 3 || ts[0] != (TensorShape{"A", [3]int{3, 24, 24}, false}) || ts[2] != (TensorShape{InstTensor, [3]int{1, 24, 24}, true}) {
+		t.Fatalf("len %d tensors %v", d.Len(), ts)
+	}
+	seen := map[string]bool{}
+	for epoch := range uint64(12) {
+		s, err := d.Sample(2, 5, epoch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.LabelMap || !slices.Equal(s.A.Pix, s.B.Pix) {
+			t.Fatalf("epoch %d: A and B differ: different crop or flip", epoch)
+		}
+		// Recompute the boundaries from the instance map by the sample's draw.
+		inst, _ := LoadInstanceMap(d.FilesInst()[2])
+		tf := d.Transform()
+		tf.Filter = Nearest
+		want, _ := tf.Apply(inst, drawParams(newRNG(5, epoch, 2)))
+		if !slices.Equal(s.Inst.Pix, InstanceEdges(want).Pix) {
+			t.Fatalf("epoch %d: boundaries differ", epoch)
+		}
+		seen[string(s.Inst.Pix)] = true
+	}
+	if len(seen) < 3 {
+		t.Errorf("%d distinct boundary maps in 12 epochs", len(seen))
+	}
+	cfg.Direction, cfg.MaxSamples = "BtoA", 2
+	if d, err = Open(context.Background(), cfg, nil); err != nil || d.Len() != 2 {
+		t.Fatalf("BtoA, max_samples: %v %v", d, err)
+	}
+}
+
+// TestLabelExportAndDecoded: ExportU8 holds the ids and boundaries as they
+// are (marked), and Decoded gives the untransformed label map of ids.
+func TestLabelExportAndDecoded(t *testing.T) {
+	root := t.TempDir()
+	writeHD(t, root, "train", 2, 40, 30)
+	cfg := DefaultConfig(Aligned)
+	cfg.Root, cfg.Preprocess, cfg.NoFlip, cfg.LabelNC, cfg.Instance = root, PreprocessNone, true, 20, true
+	d, err := Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := d.ExportU8(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// none: sides rounded to multiples of 4, 40x30 -> 40x32, nearest for the maps.
+	if !set.LabelMap || set.ShapeA != [4]int{2, 1, 32, 40} || set.ShapeB != [4]int{2, 3, 32, 40} || set.ShapeInst != [4]int{2, 1, 32, 40} {
+		t.Fatalf("shapes %v %v %v, label map %v", set.ShapeA, set.ShapeB, set.ShapeInst, set.LabelMap)
+	}
+	s, err := d.Sample(1, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 32 * 40
+	if !slices.Equal(set.A[n:], s.A.Pix) || !slices.Equal(set.Inst[n:], s.Inst.Pix) {
+		t.Error("export differs from Sample")
+	}
+	a, b, _, err := d.Decoded(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := labelIDs(1)
+	if a.C != 1 || a.W != 40 || a.H != 30 || b.C != 3 || int(a.Pix[7*40+11]) != ids(11, 7) {
+		t.Errorf("Decoded: %v %v", a, b)
+	}
+}
