@@ -79,9 +79,15 @@ func (c *refCase) build(t *testing.T) *Net {
 	t.Helper()
 	var n *Net
 	var err error
-	if c.Role == "G" {
+	switch c.Role {
+	case "G":
 		n, err = NewGenerator(c.Opts, cpu)
-	} else {
+	case "VGG":
+		var v *VGG19
+		if v, err = NewVGG19(cpu); err == nil {
+			n = v.Net
+		}
+	default:
 		n, err = NewDiscriminator(c.Opts, cpu)
 	}
 	if err != nil {
@@ -218,6 +224,21 @@ func TestPyTorchInterop(t *testing.T) {
 			Inits: []initCheck{{Kind: "normal", Gain: 0.02}, {Kind: "default"}}},
 		{Name: "multiscale-batch", Role: D, Opts: Options{Kind: "multiscale", NDF: 8, Norm: "batch", NumD: 2, NLayers: 4},
 			in: []int64{2, 3, 64, 64}, init: "normal", gain: 0.02, Inits: []initCheck{{Kind: "default"}}},
+		// pix2pixHD generators: label maps (one-hot + boundaries) to images
+		{Name: "hd-global-instance", Role: G, Opts: Options{Kind: "global", InputNC: 6, NGF: 8, Norm: "instance",
+			NDownsampleGlobal: 3, NBlocksGlobal: 2}, in: []int64{1, 6, 64, 64},
+			init: "pix2pixhd", gain: 0.02, Inits: []initCheck{{Kind: "pix2pixhd", Gain: 0.02}, {Kind: "default"}}},
+		{Name: "hd-global-batch-defaults", Role: G, Opts: Options{Kind: "global", NGF: 4, Norm: "batch"}, in: []int64{2, 3, 64, 64},
+			Inits: []initCheck{{Kind: "pix2pixhd", Gain: 0.02}}},
+		{Name: "hd-local-instance", Role: G, Opts: Options{Kind: "local", InputNC: 4, OutputNC: 3, NGF: 4, Norm: "instance",
+			NDownsampleGlobal: 2, NBlocksGlobal: 2, NLocalEnhancers: 1, NBlocksLocal: 2}, in: []int64{1, 4, 64, 64},
+			init: "pix2pixhd", gain: 0.02, Inits: []initCheck{{Kind: "pix2pixhd", Gain: 0.02}, {Kind: "default"}}},
+		{Name: "hd-local2-batch", Role: G, Opts: Options{Kind: "local", NGF: 4, Norm: "batch",
+			NDownsampleGlobal: 2, NBlocksGlobal: 1, NLocalEnhancers: 2, NBlocksLocal: 1}, in: []int64{2, 3, 64, 64},
+			Inits: []initCheck{{Kind: "pix2pixhd", Gain: 0.02}}},
+		// pix2pixHD's perceptual loss network
+		{Name: "vgg19-features", Role: "VGG", Opts: Options{Kind: "vgg19"}, in: []int64{1, 3, 48, 48},
+			Inits: []initCheck{{Kind: "default"}}},
 	}
 
 	start := time.Now()
@@ -249,6 +270,17 @@ func TestPyTorchInterop(t *testing.T) {
 				m := c.build(t)
 				c.goInits = append(c.goInits, stateValues(m))
 				m.Free()
+				continue
+			case "pix2pixhd":
+				// weights_init keeps the biases of construction: build
+				// anew under the seed, as define_G / define_D do.
+				m := c.build(t)
+				err = m.Init("pix2pixhd", ic.Gain)
+				c.goInits = append(c.goInits, stateValues(m))
+				m.Free()
+				if err != nil {
+					t.Fatal(err)
+				}
 				continue
 			case "dcgan":
 				err = n.Init("normal", 0.02) // weights_init

@@ -67,11 +67,15 @@ func (n *Net) Forward(x *torch.Tensor) *torch.Tensor {
 // ForwardMultiScale is the discriminator's outputs at every scale, the
 // full-resolution one first (pix2pixHD's MultiscaleDiscriminator.forward):
 // with GetIntermFeat, each scale's list holds every block's output, the
-// prediction last; otherwise only the prediction. Any other network gives
+// prediction last; otherwise only the prediction. A VGG19 gives its five
+// feature maps as one scale. Any other network gives
 // [][]{{Forward(x)}}.
 func (n *Net) ForwardMultiScale(x *torch.Tensor) [][]*torch.Tensor {
 	if ms, ok := n.root.(*multiscale); ok {
 		return ms.forwardAll(x)
+	}
+	if v, ok := n.root.(*vggRoot); ok {
+		return [][]*torch.Tensor{v.slices(x)}
 	}
 	return [][]*torch.Tensor{{n.Forward(x)}}
 }
@@ -215,10 +219,16 @@ func (n *Net) Load(path string) error {
 // gain), kaiming (kaiming_normal_, a=0, fan_in; gain unused) or orthogonal (gain),
 // their biases 0; BatchNorm2d weights N(1, gain), biases 0. Layers are visited in
 // PyTorch's Module.apply order, so the same seed gives the same weights as
-// the reference. DCGAN's weights_init is Init("normal", 0.02).
+// the reference. DCGAN's weights_init is Init("normal", 0.02); pix2pixHD's is
+// Init("pix2pixhd", 0.02), which leaves the convolutions' biases as built.
 func (n *Net) Init(kind string, gain float64) error {
 	var initW func(w *torch.Tensor)
+	keepBias := false
 	switch kind {
+	case "pix2pixhd":
+		// pix2pixHD's weights_init: N(0, gain) conv weights, the biases
+		// left as PyTorch initialised them.
+		initW, keepBias = func(w *torch.Tensor) { w.FillNormal(0, gain) }, true
 	case "normal":
 		initW = func(w *torch.Tensor) { w.FillNormal(0, gain) }
 	case "xavier":
@@ -228,11 +238,11 @@ func (n *Net) Init(kind string, gain float64) error {
 	case "orthogonal":
 		initW = func(w *torch.Tensor) { w.Init(torch.Orthogonal, gain) }
 	default:
-		return fmt.Errorf("nets: init %q: must be normal, xavier, kaiming or orthogonal", kind)
+		return fmt.Errorf("nets: init %q: must be normal, xavier, kaiming, orthogonal or pix2pixhd", kind)
 	}
 	conv := func(w, b *torch.Tensor) {
 		initW(w)
-		if b != nil {
+		if b != nil && !keepBias {
 			b.Fill(0)
 		}
 	}

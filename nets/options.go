@@ -12,7 +12,8 @@ import (
 // (see WithDefaults).
 type Options struct {
 	// Kind of generator: dcgan | unet_128 | unet_256 | unet_<2^k> (k >= 5) | unet (NumDowns) |
-	// resnet_6blocks | resnet_9blocks | resnet_<n>blocks.
+	// resnet_6blocks | resnet_9blocks | resnet_<n>blocks | global | local (pix2pixHD's
+	// GlobalGenerator and LocalEnhancer).
 	// Kind of discriminator: dcgan | basic (70x70 PatchGAN, 3 layers) | n_layers (NLayers) |
 	// pixel | multiscale (pix2pixHD, NumD PatchGANs of NLayers).
 	Kind string
@@ -39,6 +40,12 @@ type Options struct {
 	// module (keys scale{i}_layer{j}.*) and returns every block's output.
 	GetIntermFeat bool
 	NumDowns      int // Kind "unet": the number of downsamplings (>= 5)
+
+	// pix2pixHD's generators (Kind global and local); zero takes its defaults.
+	NDownsampleGlobal int // n_downsample_global; default 4
+	NBlocksGlobal     int // n_blocks_global; default 9
+	NLocalEnhancers   int // n_local_enhancers (local); default 1
+	NBlocksLocal      int // n_blocks_local (local); default 3
 }
 
 // WithDefaults fills zero fields with the reference defaults: InputNC and
@@ -57,6 +64,12 @@ func (o Options) WithDefaults() Options {
 	def(&o.NDF, 64)
 	def(&o.NLayers, 3)
 	def(&o.NumD, 2)
+	if o.Kind == "global" || o.Kind == "local" {
+		def(&o.NDownsampleGlobal, 4)
+		def(&o.NBlocksGlobal, 9)
+		def(&o.NLocalEnhancers, 1)
+		def(&o.NBlocksLocal, 3)
+	}
 	if o.Kind == "dcgan" {
 		def(&o.ImageSize, 64)
 	}
@@ -70,7 +83,7 @@ func (o Options) WithDefaults() Options {
 }
 
 const (
-	generatorKinds     = "dcgan, unet_128, unet_256, unet_<2^k> (k >= 5), unet (with NumDowns), resnet_6blocks, resnet_9blocks or resnet_<n>blocks"
+	generatorKinds     = "dcgan, unet_128, unet_256, unet_<2^k> (k >= 5), unet (with NumDowns), resnet_6blocks, resnet_9blocks, resnet_<n>blocks, global or local"
 	discriminatorKinds = "dcgan, basic, n_layers, pixel or multiscale"
 )
 
@@ -175,6 +188,10 @@ func NewGenerator(o Options, dev torch.Device) (*Net, error) {
 	case resnetBlocks(o.Kind) >= 0:
 		n := resnetBlocks(o.Kind)
 		build = func() Module { return newResnetGenerator(o, n, dev) }
+	case o.Kind == "global":
+		build = func() Module { return newGlobalGenerator(o, dev) }
+	case o.Kind == "local":
+		build = func() Module { return newLocalEnhancer(o, dev) }
 	default:
 		return nil, fmt.Errorf("nets: generator Kind %q: must be %s", o.Kind, generatorKinds)
 	}
@@ -221,13 +238,17 @@ func normLayer(norm string, n int64, dev torch.Device) Module {
 }
 
 // InputMultiple is the number a generator's input height and width must be a
-// multiple of: a U-Net halves it down to 1x1, a ResNet G halves it twice.
+// multiple of: a U-Net halves it down to 1x1, a ResNet G halves it twice,
+// pix2pixHD's n_downsample_global times (and once more per local enhancer).
 func InputMultiple(o Options) int {
 	if d, err := unetDowns(o); err == nil && d > 0 {
 		return 1 << d
 	}
 	if resnetBlocks(o.Kind) >= 0 {
 		return 4
+	}
+	if o.Kind == "global" || o.Kind == "local" {
+		return hdInputMultiple(o)
 	}
 	return 1
 }

@@ -9,8 +9,13 @@ Usage: reference_nets.py CASES.json
   - pix2pix / CycleGAN: junyanz/pytorch-CycleGAN-and-pix2pix models/networks.py
     (get_norm_layer, init_weights, ResnetGenerator, ResnetBlock, UnetGenerator,
     UnetSkipConnectionBlock, NLayerDiscriminator, PixelDiscriminator, define_G, define_D).
-  - pix2pixHD: NVIDIA/pix2pixHD models/networks.py (MultiscaleDiscriminator and its own
-    NLayerDiscriminator, padw = ceil((4-1)/2) = 2, every conv with a bias).
+  - pix2pixHD: NVIDIA/pix2pixHD models/networks.py [14b3b3c] (MultiscaleDiscriminator and its own
+    NLayerDiscriminator, padw = ceil((4-1)/2) = 2, every conv with a bias; weights_init, define_G,
+    define_D, GlobalGenerator, LocalEnhancer, ResnetBlock (HDResnetBlock here), Vgg19). Options
+    by build(): G Kind "global" / "local" (InputNC, OutputNC, NGF, Norm, NDownsampleGlobal,
+    NBlocksGlobal, NLocalEnhancers, NBlocksLocal, PadType), D Kind "multiscale" (optional
+    UseSigmoid), role "VGG" Kind "vgg19" (Vgg19Interop: torchvision's features.N keys of the
+    first 30 layers, output the five slices); init kind "pix2pixhd" is its weights_init.
 
 The Go test (nets/interop_test.go) writes each network's gogan weights and an input; for
 each case this script builds the reference network, loads gogan's weights with
@@ -535,12 +540,271 @@ class HDNLayerDiscriminator(nn.Module):
                 sequence_stream += sequence[n]
             self.model = nn.Sequential(*sequence_stream)
 
+    def forward(self, input):
+        if self.getIntermFeat:
+            res = [input]
+            for n in range(self.n_layers + 2):
+                model = getattr(self, 'model' + str(n))
+                res.append(model(res[-1]))
+            return res[1:]
+        else:
+            return self.model(input)
+
+
+def hd_weights_init(m):
+    """pix2pixHD models/networks.py weights_init (conv biases keep their construction values)."""
+    classname = m.__class__.__name__
+    if classname.find('Conv') != -1:
+        m.weight.data.normal_(0.0, 0.02)
+    elif classname.find('BatchNorm2d') != -1:
+        m.weight.data.normal_(1.0, 0.02)
+        m.bias.data.fill_(0)
+
+
+def hd_define_G(input_nc, output_nc, ngf, netG, n_downsample_global=3, n_blocks_global=9, n_local_enhancers=1,
+                n_blocks_local=3, norm='instance', padding_type='reflect'):
+    """pix2pixHD define_G for 'global' and 'local' (no print, no .cuda(); padding_type is ours: the
+    reference always builds 'reflect'), ending in netG.apply(weights_init) as there."""
+    norm_layer = hd_get_norm_layer(norm_type=norm)
+    if netG == 'global':
+        netG = GlobalGenerator(input_nc, output_nc, ngf, n_downsample_global, n_blocks_global, norm_layer,
+                               padding_type=padding_type)
+    elif netG == 'local':
+        netG = LocalEnhancer(input_nc, output_nc, ngf, n_downsample_global, n_blocks_global,
+                             n_local_enhancers, n_blocks_local, norm_layer, padding_type=padding_type)
+    else:
+        raise NotImplementedError('generator [%s] not implemented' % netG)
+    netG.apply(hd_weights_init)
+    return netG
+
+
+def hd_define_D(input_nc, ndf, n_layers_D, norm='instance', use_sigmoid=False, num_D=1, getIntermFeat=False):
+    """pix2pixHD define_D (no print, no .cuda()), ending in netD.apply(weights_init) as there."""
+    norm_layer = hd_get_norm_layer(norm_type=norm)
+    netD = MultiscaleDiscriminator(input_nc, ndf, n_layers_D, norm_layer, use_sigmoid, num_D, getIntermFeat)
+    netD.apply(hd_weights_init)
+    return netD
+
+
+class LocalEnhancer(nn.Module):
+    def __init__(self, input_nc, output_nc, ngf=32, n_downsample_global=3, n_blocks_global=9,
+                 n_local_enhancers=1, n_blocks_local=3, norm_layer=nn.BatchNorm2d, padding_type='reflect'):
+        super(LocalEnhancer, self).__init__()
+        self.n_local_enhancers = n_local_enhancers
+
+        ###### global generator model #####
+        ngf_global = ngf * (2**n_local_enhancers)
+        # the reference builds its GlobalGenerator with the default padding_type ('reflect')
+        model_global = GlobalGenerator(input_nc, output_nc, ngf_global, n_downsample_global, n_blocks_global, norm_layer,
+                                       padding_type=padding_type).model
+        model_global = [model_global[i] for i in range(len(model_global) - 3)]  # get rid of final convolution layers
+        self.model = nn.Sequential(*model_global)
+
+        ###### local enhancer layers #####
+        for n in range(1, n_local_enhancers + 1):
+            ### downsample
+            ngf_global = ngf * (2**(n_local_enhancers - n))
+            model_downsample = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf_global, kernel_size=7, padding=0),
+                                norm_layer(ngf_global), nn.ReLU(True),
+                                nn.Conv2d(ngf_global, ngf_global * 2, kernel_size=3, stride=2, padding=1),
+                                norm_layer(ngf_global * 2), nn.ReLU(True)]
+            ### residual blocks
+            model_upsample = []
+            for i in range(n_blocks_local):
+                model_upsample += [HDResnetBlock(ngf_global * 2, padding_type=padding_type, norm_layer=norm_layer)]
+
+            ### upsample
+            model_upsample += [nn.ConvTranspose2d(ngf_global * 2, ngf_global, kernel_size=3, stride=2, padding=1, output_padding=1),
+                               norm_layer(ngf_global), nn.ReLU(True)]
+
+            ### final convolution
+            if n == n_local_enhancers:
+                model_upsample += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, kernel_size=7, padding=0), nn.Tanh()]
+
+            setattr(self, 'model' + str(n) + '_1', nn.Sequential(*model_downsample))
+            setattr(self, 'model' + str(n) + '_2', nn.Sequential(*model_upsample))
+
+        self.downsample = nn.AvgPool2d(3, stride=2, padding=[1, 1], count_include_pad=False)
+
+    def forward(self, input):
+        ### create input pyramid
+        input_downsampled = [input]
+        for i in range(self.n_local_enhancers):
+            input_downsampled.append(self.downsample(input_downsampled[-1]))
+
+        ### output at coarest level
+        output_prev = self.model(input_downsampled[-1])
+        ### build up one layer at a time
+        for n_local_enhancers in range(1, self.n_local_enhancers + 1):
+            model_downsample = getattr(self, 'model' + str(n_local_enhancers) + '_1')
+            model_upsample = getattr(self, 'model' + str(n_local_enhancers) + '_2')
+            input_i = input_downsampled[self.n_local_enhancers - n_local_enhancers]
+            output_prev = model_upsample(model_downsample(input_i) + output_prev)
+        return output_prev
+
+
+class GlobalGenerator(nn.Module):
+    def __init__(self, input_nc, output_nc, ngf=64, n_downsampling=3, n_blocks=9, norm_layer=nn.BatchNorm2d,
+                 padding_type='reflect'):
+        assert(n_blocks >= 0)
+        super(GlobalGenerator, self).__init__()
+        activation = nn.ReLU(True)
+
+        model = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, kernel_size=7, padding=0), norm_layer(ngf), activation]
+        ### downsample
+        for i in range(n_downsampling):
+            mult = 2**i
+            model += [nn.Conv2d(ngf * mult, ngf * mult * 2, kernel_size=3, stride=2, padding=1),
+                      norm_layer(ngf * mult * 2), activation]
+
+        ### resnet blocks
+        mult = 2**n_downsampling
+        for i in range(n_blocks):
+            model += [HDResnetBlock(ngf * mult, padding_type=padding_type, activation=activation, norm_layer=norm_layer)]
+
+        ### upsample
+        for i in range(n_downsampling):
+            mult = 2**(n_downsampling - i)
+            model += [nn.ConvTranspose2d(ngf * mult, int(ngf * mult / 2), kernel_size=3, stride=2, padding=1, output_padding=1),
+                      norm_layer(int(ngf * mult / 2)), activation]
+        model += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, kernel_size=7, padding=0), nn.Tanh()]
+        self.model = nn.Sequential(*model)
+
+    def forward(self, input):
+        return self.model(input)
+
+
+class HDResnetBlock(nn.Module):
+    """pix2pixHD's ResnetBlock (every conv with a bias; the activation module passed in, shared)."""
+
+    def __init__(self, dim, padding_type, norm_layer, activation=nn.ReLU(True), use_dropout=False):
+        super(HDResnetBlock, self).__init__()
+        self.conv_block = self.build_conv_block(dim, padding_type, norm_layer, activation, use_dropout)
+
+    def build_conv_block(self, dim, padding_type, norm_layer, activation, use_dropout):
+        conv_block = []
+        p = 0
+        if padding_type == 'reflect':
+            conv_block += [nn.ReflectionPad2d(1)]
+        elif padding_type == 'replicate':
+            conv_block += [nn.ReplicationPad2d(1)]
+        elif padding_type == 'zero':
+            p = 1
+        else:
+            raise NotImplementedError('padding [%s] is not implemented' % padding_type)
+
+        conv_block += [nn.Conv2d(dim, dim, kernel_size=3, padding=p),
+                       norm_layer(dim),
+                       activation]
+        if use_dropout:
+            conv_block += [nn.Dropout(0.5)]
+
+        p = 0
+        if padding_type == 'reflect':
+            conv_block += [nn.ReflectionPad2d(1)]
+        elif padding_type == 'replicate':
+            conv_block += [nn.ReplicationPad2d(1)]
+        elif padding_type == 'zero':
+            p = 1
+        else:
+            raise NotImplementedError('padding [%s] is not implemented' % padding_type)
+        conv_block += [nn.Conv2d(dim, dim, kernel_size=3, padding=p),
+                       norm_layer(dim)]
+
+        return nn.Sequential(*conv_block)
+
+    def forward(self, x):
+        out = x + self.conv_block(x)
+        return out
+
+
+def vgg19_features():
+    """torchvision.models.vgg19().features (configuration "E", 37 modules), without building the
+    classifier: the weights are loaded from a file afterwards, so its initial values do not matter."""
+    from torchvision.models import vgg
+    return vgg.make_layers(vgg.cfgs["E"], batch_norm=False)
+
+
+def load_vgg19_features(features, path):
+    """Loads a torchvision vgg19 state dict's "features.N.*" entries (a whole vgg19-dcbb9e9d.pth or
+    only its features keys) into a features module; "classifier.*" entries are ignored. Every
+    key of the first 30 layers (those Vgg19's slices use) must be there."""
+    sd = torch.load(path, map_location="cpu")
+    fsd = {k[len("features."):]: v for k, v in sd.items() if k.startswith("features.")}
+    res = features.load_state_dict(fsd, strict=False)
+    needed = [k for k in res.missing_keys if int(k.split(".")[0]) < 30]
+    if needed or res.unexpected_keys:
+        raise ValueError("%s: missing %s, unexpected %s" % (path, needed, res.unexpected_keys))
+    return features
+
+
+class Vgg19(torch.nn.Module):
+    """pix2pixHD models/networks.py Vgg19, given torchvision's vgg19 features module (the reference
+    takes models.vgg19(pretrained=True).features; see load_vgg19_features)."""
+
+    def __init__(self, vgg_pretrained_features, requires_grad=False):
+        super(Vgg19, self).__init__()
+        self.slice1 = torch.nn.Sequential()
+        self.slice2 = torch.nn.Sequential()
+        self.slice3 = torch.nn.Sequential()
+        self.slice4 = torch.nn.Sequential()
+        self.slice5 = torch.nn.Sequential()
+        for x in range(2):
+            self.slice1.add_module(str(x), vgg_pretrained_features[x])
+        for x in range(2, 7):
+            self.slice2.add_module(str(x), vgg_pretrained_features[x])
+        for x in range(7, 12):
+            self.slice3.add_module(str(x), vgg_pretrained_features[x])
+        for x in range(12, 21):
+            self.slice4.add_module(str(x), vgg_pretrained_features[x])
+        for x in range(21, 30):
+            self.slice5.add_module(str(x), vgg_pretrained_features[x])
+        if not requires_grad:
+            for param in self.parameters():
+                param.requires_grad = False
+
+    def forward(self, X):
+        h_relu1 = self.slice1(X)
+        h_relu2 = self.slice2(h_relu1)
+        h_relu3 = self.slice3(h_relu2)
+        h_relu4 = self.slice4(h_relu3)
+        h_relu5 = self.slice5(h_relu4)
+        out = [h_relu1, h_relu2, h_relu3, h_relu4, h_relu5]
+        return out
+
+
+class Vgg19Interop(nn.Module):
+    """Vgg19 for the interop test: its state dict is torchvision's "features.N.*" keys of the first
+    30 layers (the ones the slices hold; gogan's VGG19 keeps those), its output the five slices'
+    outputs as one scale ([[relu1_1, relu2_1, relu3_1, relu4_1, relu5_1]])."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = vgg19_features()[:30]  # keys "0".."29" kept
+        object.__setattr__(self, "vgg", Vgg19(self.features))  # not registered: no second set of keys
+
+    def forward(self, x):
+        return [self.vgg(x)]
+
 
 # ---------------------------------------------------------------------------
 # Building a reference network from gogan's nets.Options (as JSON)
 
 def build(role, o):
     kind = o["Kind"]
+    if role == "VGG":  # pix2pixHD's Vgg19 over torchvision's features keys (Vgg19Interop)
+        if kind != "vgg19":
+            raise NotImplementedError("VGG kind %r" % kind)
+        return Vgg19Interop()
+    if role == "G" and kind in ("global", "local"):
+        # pix2pixHD's GlobalGenerator / LocalEnhancer, unseeded construction only (no weights_init:
+        # the init checks apply it, kind "pix2pixhd")
+        norm_layer = hd_get_norm_layer(o["Norm"])
+        if kind == "global":
+            return GlobalGenerator(o["InputNC"], o["OutputNC"], o["NGF"], o["NDownsampleGlobal"], o["NBlocksGlobal"],
+                                   norm_layer, padding_type=o.get("PadType") or "reflect")
+        return LocalEnhancer(o["InputNC"], o["OutputNC"], o["NGF"], o["NDownsampleGlobal"], o["NBlocksGlobal"],
+                             o["NLocalEnhancers"], o["NBlocksLocal"], norm_layer, padding_type=o.get("PadType") or "reflect")
     if role == "G":
         if kind == "dcgan":
             if o["ImageSize"] == 64:
@@ -561,8 +825,11 @@ def build(role, o):
             return Discriminator(0, o["NDF"], o["InputNC"])
         return DCGANDiscriminator(o["NDF"], o["InputNC"], o["ImageSize"])
     if kind == "multiscale":
+        # use_sigmoid (pix2pixHD's --no_lsgan) only when the options ask ("UseSigmoid"); gogan's D
+        # returns logits
         return MultiscaleDiscriminator(o["InputNC"], o["NDF"], o["NLayers"], hd_get_norm_layer(o["Norm"]),
-                                       num_D=o["NumD"], getIntermFeat=o["GetIntermFeat"])
+                                       use_sigmoid=o.get("UseSigmoid", False), num_D=o["NumD"],
+                                       getIntermFeat=o["GetIntermFeat"])
     return define_D(o["InputNC"], o["NDF"], kind, n_layers_D=o["NLayers"], norm=o["Norm"])
 
 
@@ -644,6 +911,11 @@ def case(c):
             continue
         if ic["kind"] == "dcgan":
             net.apply(weights_init)
+        elif ic["kind"] == "pix2pixhd":
+            # pix2pixHD's define_G / define_D: construct (the conv biases keep these draws),
+            # then weights_init
+            fast_save(ic["out"], build(role, o).apply(hd_weights_init).state_dict())
+            continue
         else:
             init_weights(net, ic["kind"], ic["gain"])
         fast_save(ic["out"], net.state_dict())
