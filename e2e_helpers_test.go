@@ -43,3 +43,16 @@ func pngSize(t *testing.T, path string) (int, int) {
 	}
 	return c.Width, c.Height
 }
+
+// writePNG writes any image as a PNG (8- or 16-bit gray, RGB).
+func writePNG(t *testing.T, path string, im image.Image) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, im); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -97,6 +97,27 @@ type EpochHook interface {
 	EndEpoch(epoch int) error
 }
 
+// Resumer is a recipe whose optimizers depend on how far a run got
+// (pix2pixHD's swap after niter_fix_global epochs): the session calls
+// Resume with the checkpoint's completed epochs before it loads the
+// optimizers' moments.
+type Resumer interface {
+	Resume(epoch int) error
+}
+
+// FreshStarter is a recipe that starts a new run from weights elsewhere
+// (pix2pixHD's load_pretrain): the session calls StartFresh once, at step
+// 0, never on resume.
+type FreshStarter interface {
+	StartFresh() error
+}
+
+// Releaser is a recipe that holds tensors beyond its networks, optimizers
+// and fixed inputs (pix2pixHD's VGG19): gan.Free calls Release.
+type Releaser interface {
+	Release()
+}
+
 // GraphUnsafe is a recipe whose step may not be capturable in a CUDA graph
 // (host-side decisions inside it): GraphUnsafe says why, shown when a config
 // asks for cuda.cuda_graph, or is empty when this configuration can be.
@@ -327,6 +348,9 @@ func Free(r Recipe) {
 		for _, nt := range f.Fixed() {
 			nt.Tensor.Free()
 		}
+	}
+	if rl, ok := r.(Releaser); ok {
+		rl.Release()
 	}
 }
 

@@ -40,3 +40,57 @@ func SamplePairs(ds *data.Dataset, seed uint64, n int, dev torch.Device) (a, b *
 	})
 	return a, b, err
 }
+
+// SampleBatch is every named image of the dataset's first n samples
+// (epoch 0's augmentation) as persistent tensors on dev, raw ones (label
+// ids, instance boundaries) as their values and the rest normalised, as the
+// loader's batches: the sample grid's fixed inputs.
+func SampleBatch(ds *data.Dataset, seed uint64, n int, dev torch.Device) (Batch, error) {
+	n = min(n, ds.Len())
+	ims := map[string][]*data.Image{}
+	raw := map[string]bool{}
+	var names []string
+	for i := 0; i < n; i++ {
+		smp, err := ds.Sample(i, seed, 0)
+		if err != nil {
+			return nil, err
+		}
+		for _, ni := range smp.Images() {
+			if i == 0 {
+				names = append(names, ni.Name)
+			}
+			ims[ni.Name], raw[ni.Name] = append(ims[ni.Name], ni.Image), ni.Raw
+		}
+	}
+	b := Batch{}
+	err := torch.Try(func() {
+		for _, name := range names {
+			if raw[name] {
+				b[name] = rawImagesTensor(ims[name]).To(dev).Persist()
+			} else {
+				b[name] = ImagesTensor(ims[name]).To(dev).Persist()
+			}
+		}
+	})
+	if err != nil {
+		FreeBatch(b)
+		return nil, err
+	}
+	return b, nil
+}
+
+// rawImagesTensor is ImagesTensor without the normalisation: each value as
+// it is (class ids, 0/1 boundaries).
+func rawImagesTensor(ims []*data.Image) *torch.Tensor {
+	im0 := ims[0]
+	plane := im0.H * im0.W
+	out := make([]float32, len(ims)*im0.C*plane)
+	for i, im := range ims {
+		for p := 0; p < plane; p++ {
+			for c := 0; c < im.C; c++ {
+				out[(i*im.C+c)*plane+p] = float32(im.Pix[p*im.C+c])
+			}
+		}
+	}
+	return torch.FromFloat32(out, int64(len(ims)), int64(im0.C), int64(im0.H), int64(im0.W))
+}

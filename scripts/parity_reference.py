@@ -50,6 +50,21 @@ What each part transcribes (repository, path; the snapshot read is given in brac
     base_model.py [2a7afba], define_G/define_D ending in init_net from networks.py at
     c95974f's parent [83b8714]. Read from upstream's history (commits by junyanz) in a
     fork's mirror, git show 2a7afba:<path>.
+  - Recipe "pix2pixhd": NVIDIA/pix2pixHD [14b3b3c, 2024-09-30, the newest upstream commit; read
+    with git show from its mirror]: Pix2PixHDModel (init_loss_filter, initialize's nets, losses
+    and optimizers including the niter_fix_global parameter list, encode_input, discriminate,
+    forward, get_edges, update_fixed_params, update_learning_rate) from
+    models/pix2pixHD_model.py; GANLoss and VGGLoss from models/networks.py; get_params,
+    get_transform, __make_power_2, __scale_width (pix2pixHD's own, without crop_size) from
+    data/base_dataset.py; AlignedDataset.__getitem__ from data/aligned_dataset.py; the step
+    body and the end-of-epoch block from train.py; option defaults from options/*.py.
+    define_G, define_D, weights_init, GlobalGenerator, LocalEnhancer, ResnetBlock and Vgg19 are
+    in reference_nets.py. What was changed for the CPU: .cuda() dropped, torch.cuda.FloatTensor
+    / ByteTensor -> torch.FloatTensor / ByteTensor, Variable() dropped, transforms.Scale ->
+    transforms.Resize with the same PIL method as an InterpolationMode, no DataParallel, and
+    Vgg19's features loaded from the case's "vgg_weights" instead of vgg19(pretrained=True).
+    Checked bit for bit (inputs, init, losses, final state, Adam moments) against upstream's own
+    modules patched only that way.
 
 Choices where the references are silent, or that this test adds:
 
@@ -110,6 +125,23 @@ Choices where the references are silent, or that this test adds:
     lambda_identity is 0 (the reference sets loss_idt_A = 0). Adam moments are numbered over
     the optimizer's chained parameter list: optG over G_A's parameters then G_B's, optD over
     D_A's then D_B's. gan_mode is lsgan or vanilla (GANLoss above; wgangp/hinge refused).
+  - pix2pixhd: the batches are made from the case's files (label / inst / image per sample, in
+    batch order), with random.seed(step_seed) right before (get_params's crop and flip draws),
+    then torch.manual_seed(step_seed) before step 1; nothing draws in a step (pool_size 0 only).
+  - pix2pixhd "optimizer_binding": upstream train.py since b129d49 (2019-04-24, AMP support)
+    takes optimizer_G, optimizer_D = model.module.optimizer_G, ... once before the loop, so
+    update_fixed_params()'s new Adam (over all of netG) is never used and the global generator
+    stays frozen for good; before b129d49 (2c0c4a2) train.py called model.module.optimizer_G at
+    every step and the new Adam took over. "model" (default) is the latter, "local" the former.
+    final.optG.* are the moments of the optimizer train.py steps G with.
+  - pix2pixhd with gan_mode vanilla (--no_lsgan) and feature matching (D.GetIntermFeat): the
+    reference's NLayerDiscriminator appends nn.Sigmoid() as layer n_layers+2, but
+    MultiscaleDiscriminator copies only layers 0..n_layers+1, so D ends in a raw logit and
+    BCELoss gets logits (torch's BCELoss raises: "all elements of input should be between 0 and
+    1"; upstream on CUDA asserts). "intermfeat_sigmoid": "apply" (default) applies that
+    Sigmoid to each scale's last output before the GAN loss (features untouched), i.e. what
+    BCEWithLogits on the logits computes; "reference" leaves it out and fails as upstream does.
+    Without GetIntermFeat the Sigmoid is inside the reference's D and nothing is changed.
   - One thread, OpenBLAS's too (the Go test's torchtest.RunScript sets OPENBLAS_NUM_THREADS=1,
     as gogan holds OpenBLAS to one thread): torch.set_num_threads does not reach OpenBLAS,
     and its threaded sgemm (libtorch 1.x's ConvTranspose2d) rounds differently from one thread.
@@ -863,9 +895,553 @@ def run_cyclegan(c):
     reference_nets.fast_save(c["out"], out)
 
 
+# ---------------------------------------------------------------------------
+# pix2pixHD: NVIDIA/pix2pixHD [14b3b3c] models/networks.py (GANLoss, VGGLoss), models/pix2pixHD_model.py
+# (Pix2PixHDModel), data/base_dataset.py, data/aligned_dataset.py and train.py's step; the networks,
+# weights_init and Vgg19 are in reference_nets.py.
+
+
+class HDGANLoss(nn.Module):
+    """pix2pixHD models/networks.py GANLoss (MSELoss, or BCELoss with --no_lsgan; targets filled
+    with 1.0 / 0.0 and cached while the size matches)."""
+
+    def __init__(self, use_lsgan=True, target_real_label=1.0, target_fake_label=0.0,
+                 tensor=torch.FloatTensor):
+        super(HDGANLoss, self).__init__()
+        self.real_label = target_real_label
+        self.fake_label = target_fake_label
+        self.real_label_var = None
+        self.fake_label_var = None
+        self.Tensor = tensor
+        if use_lsgan:
+            self.loss = nn.MSELoss()
+        else:
+            self.loss = nn.BCELoss()
+
+    def get_target_tensor(self, input, target_is_real):
+        target_tensor = None
+        if target_is_real:
+            create_label = ((self.real_label_var is None) or
+                            (self.real_label_var.numel() != input.numel()))
+            if create_label:
+                real_tensor = self.Tensor(input.size()).fill_(self.real_label)
+                self.real_label_var = real_tensor.requires_grad_(False)
+            target_tensor = self.real_label_var
+        else:
+            create_label = ((self.fake_label_var is None) or
+                            (self.fake_label_var.numel() != input.numel()))
+            if create_label:
+                fake_tensor = self.Tensor(input.size()).fill_(self.fake_label)
+                self.fake_label_var = fake_tensor.requires_grad_(False)
+            target_tensor = self.fake_label_var
+        return target_tensor
+
+    def __call__(self, input, target_is_real):
+        if isinstance(input[0], list):
+            loss = 0
+            for input_i in input:
+                pred = input_i[-1]
+                target_tensor = self.get_target_tensor(pred, target_is_real)
+                loss += self.loss(pred, target_tensor)
+            return loss
+        else:
+            target_tensor = self.get_target_tensor(input[-1], target_is_real)
+            return self.loss(input[-1], target_tensor)
+
+
+class VGGLoss(nn.Module):
+    """pix2pixHD models/networks.py VGGLoss, given its Vgg19 (the reference builds Vgg19().cuda())."""
+
+    def __init__(self, vgg):
+        super(VGGLoss, self).__init__()
+        self.vgg = vgg
+        self.criterion = nn.L1Loss()
+        self.weights = [1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0]
+
+    def forward(self, x, y):
+        x_vgg, y_vgg = self.vgg(x), self.vgg(y)
+        loss = 0
+        for i in range(len(x_vgg)):
+            loss += self.weights[i] * self.criterion(x_vgg[i], y_vgg[i].detach())
+        return loss
+
+
+class Pix2PixHDModel(nn.Module):
+    """models/pix2pixHD_model.py Pix2PixHDModel, training side, on the CPU: no netE (instance_feat,
+    label_feat and load_features off), pool_size 0, data_type 32. The nets are built (define_G,
+    define_D) by the caller and passed in; so is the Vgg19 of VGGLoss."""
+
+    def init_loss_filter(self, use_gan_feat_loss, use_vgg_loss):
+        flags = (True, use_gan_feat_loss, use_vgg_loss, True, True)
+
+        def loss_filter(g_gan, g_gan_feat, g_vgg, d_real, d_fake):
+            return [l for (l, f) in zip((g_gan, g_gan_feat, g_vgg, d_real, d_fake), flags) if f]
+        return loss_filter
+
+    def initialize(self, opt, netG, netD, vgg):
+        self.opt = opt
+        self.isTrain = True
+        self.Tensor = torch.Tensor  # BaseModel: torch.cuda.FloatTensor with gpu_ids
+        self.use_features = False
+        self.gen_features = False
+        self.netG = netG
+        self.netD = netD
+        # The reference's MultiscaleDiscriminator with getIntermFeat copies layers 0..n_layers+1 of
+        # each NLayerDiscriminator and so drops the Sigmoid that use_sigmoid appended as layer
+        # n_layers+2: its last output is a logit, and BCELoss on it is not the intended loss (torch's
+        # CPU BCELoss refuses values outside [0, 1]). opt["sigmoid_last"] (our addition, the case's
+        # intermfeat_sigmoid "apply") puts that Sigmoid back on each scale's last output before the
+        # GAN loss; the features stay as they are. See run_pix2pixhd.
+        self.sigmoid_last = opt["sigmoid_last"]
+
+        # set loss functions and optimizers
+        if opt["pool_size"] != 0:
+            raise NotImplementedError("pool_size %d: only 0 (no ImagePool) is transcribed" % opt["pool_size"])
+        self.old_lr = opt["lr"]
+
+        # define loss functions
+        self.loss_filter = self.init_loss_filter(not opt["no_ganFeat_loss"], not opt["no_vgg_loss"])
+
+        self.criterionGAN = HDGANLoss(use_lsgan=not opt["no_lsgan"], tensor=self.Tensor)
+        self.criterionFeat = torch.nn.L1Loss()
+        if not opt["no_vgg_loss"]:
+            self.criterionVGG = VGGLoss(vgg)
+
+        # Names so we can breakout loss
+        self.loss_names = self.loss_filter('G_GAN', 'G_GAN_Feat', 'G_VGG', 'D_real', 'D_fake')
+
+        # initialize optimizers (betas=(opt.beta1, 0.999) in the reference)
+        # optimizer G
+        if opt["niter_fix_global"] > 0:
+            finetune_list = set()
+            params_dict = dict(self.netG.named_parameters())
+            params = []
+            for key, value in params_dict.items():
+                if key.startswith('model' + str(opt["n_local_enhancers"])):
+                    params += [value]
+                    finetune_list.add(key.split('.')[0])
+            print('------------- Only training the local enhancer network (for %d epochs) ------------'
+                  % opt["niter_fix_global"], file=sys.stderr)
+            print('The layers that are finetuned are ', sorted(finetune_list), file=sys.stderr)
+        else:
+            params = list(self.netG.parameters())
+        self.optimizer_G = torch.optim.Adam(params, lr=opt["lr"], betas=(opt["beta1"], opt["beta2"]))
+
+        # optimizer D
+        params = list(self.netD.parameters())
+        self.optimizer_D = torch.optim.Adam(params, lr=opt["lr"], betas=(opt["beta1"], opt["beta2"]))
+
+    def encode_input(self, label_map, inst_map=None, real_image=None, feat_map=None, infer=False):
+        if self.opt["label_nc"] == 0:
+            input_label = label_map.data
+        else:
+            # create one-hot vector for label map
+            size = label_map.size()
+            oneHot_size = (size[0], self.opt["label_nc"], size[2], size[3])
+            input_label = torch.FloatTensor(torch.Size(oneHot_size)).zero_()
+            input_label = input_label.scatter_(1, label_map.data.long(), 1.0)
+
+        # get edges from instance map
+        if not self.opt["no_instance"]:
+            inst_map = inst_map.data
+            edge_map = self.get_edges(inst_map)
+            input_label = torch.cat((input_label, edge_map), dim=1)
+
+        # real images for training
+        if real_image is not None:
+            real_image = real_image.data
+
+        return input_label, inst_map, real_image, feat_map
+
+    def netD_forward(self, x):
+        pred = self.netD.forward(x)
+        if self.sigmoid_last:
+            pred = [scale[:-1] + [torch.sigmoid(scale[-1])] for scale in pred]
+        return pred
+
+    def discriminate(self, input_label, test_image, use_pool=False):
+        input_concat = torch.cat((input_label, test_image.detach()), dim=1)
+        if use_pool:
+            fake_query = input_concat  # ImagePool(0).query returns its input
+            return self.netD_forward(fake_query)
+        else:
+            return self.netD_forward(input_concat)
+
+    def forward(self, label, inst, image, feat, infer=False):
+        # Encode Inputs
+        input_label, inst_map, real_image, feat_map = self.encode_input(label, inst, image, feat)
+
+        # Fake Generation
+        input_concat = input_label
+        fake_image = self.netG.forward(input_concat)
+
+        # Fake Detection and Loss
+        pred_fake_pool = self.discriminate(input_label, fake_image, use_pool=True)
+        loss_D_fake = self.criterionGAN(pred_fake_pool, False)
+
+        # Real Detection and Loss
+        pred_real = self.discriminate(input_label, real_image)
+        loss_D_real = self.criterionGAN(pred_real, True)
+
+        # GAN loss (Fake Passability Loss)
+        pred_fake = self.netD_forward(torch.cat((input_label, fake_image), dim=1))
+        loss_G_GAN = self.criterionGAN(pred_fake, True)
+
+        # GAN feature matching loss
+        loss_G_GAN_Feat = 0
+        if not self.opt["no_ganFeat_loss"]:
+            feat_weights = 4.0 / (self.opt["n_layers_D"] + 1)
+            D_weights = 1.0 / self.opt["num_D"]
+            for i in range(self.opt["num_D"]):
+                for j in range(len(pred_fake[i]) - 1):
+                    loss_G_GAN_Feat += D_weights * feat_weights * \
+                        self.criterionFeat(pred_fake[i][j], pred_real[i][j].detach()) * self.opt["lambda_feat"]
+
+        # VGG feature matching loss
+        loss_G_VGG = 0
+        if not self.opt["no_vgg_loss"]:
+            loss_G_VGG = self.criterionVGG(fake_image, real_image) * self.opt["lambda_feat"]
+
+        # Only return the fake_B image if necessary to save BW
+        return [self.loss_filter(loss_G_GAN, loss_G_GAN_Feat, loss_G_VGG, loss_D_real, loss_D_fake), None if not infer else fake_image]
+
+    def get_edges(self, t):
+        edge = torch.ByteTensor(t.size()).zero_()
+        edge[:, :, :, 1:] = edge[:, :, :, 1:] | (t[:, :, :, 1:] != t[:, :, :, :-1])
+        edge[:, :, :, :-1] = edge[:, :, :, :-1] | (t[:, :, :, 1:] != t[:, :, :, :-1])
+        edge[:, :, 1:, :] = edge[:, :, 1:, :] | (t[:, :, 1:, :] != t[:, :, :-1, :])
+        edge[:, :, :-1, :] = edge[:, :, :-1, :] | (t[:, :, 1:, :] != t[:, :, :-1, :])
+        return edge.float()
+
+    def update_fixed_params(self):
+        # after fixing the global generator for a number of iterations, also start finetuning it
+        params = list(self.netG.parameters())
+        self.optimizer_G = torch.optim.Adam(params, lr=self.opt["lr"], betas=(self.opt["beta1"], self.opt["beta2"]))
+        print('------------ Now also finetuning global generator -----------', file=sys.stderr)
+
+    def update_learning_rate(self):
+        lrd = self.opt["lr"] / self.opt["niter_decay"]
+        lr = self.old_lr - lrd
+        for param_group in self.optimizer_D.param_groups:
+            param_group['lr'] = lr
+        for param_group in self.optimizer_G.param_groups:
+            param_group['lr'] = lr
+        self.old_lr = lr
+
+
+def hd_get_params(opt, size):
+    """pix2pixHD data/base_dataset.py get_params."""
+    w, h = size
+    new_h = h
+    new_w = w
+    if opt["resize_or_crop"] == 'resize_and_crop':
+        new_h = new_w = opt["loadSize"]
+    elif opt["resize_or_crop"] == 'scale_width_and_crop':
+        new_w = opt["loadSize"]
+        new_h = opt["loadSize"] * h // w
+
+    x = random.randint(0, max(0, new_w - opt["fineSize"]))  # np.maximum there: the same integer
+    y = random.randint(0, max(0, new_h - opt["fineSize"]))
+
+    flip = random.random() > 0.5
+    return {'crop_pos': (x, y), 'flip': flip}
+
+
+_PIL_TO_MODE = {Image.BICUBIC: transforms.InterpolationMode.BICUBIC, Image.NEAREST: transforms.InterpolationMode.NEAREST,
+                Image.BILINEAR: transforms.InterpolationMode.BILINEAR, Image.LANCZOS: transforms.InterpolationMode.LANCZOS}
+
+
+def hd_get_transform(opt, params, method=Image.BICUBIC, normalize=True):
+    """pix2pixHD data/base_dataset.py get_transform (isTrain). transforms.Scale(osize, method) is
+    transforms.Resize(osize, <the same PIL method as an InterpolationMode>): torchvision 0.14 has
+    no Scale; Scale was Resize under another name."""
+    transform_list = []
+    if 'resize' in opt["resize_or_crop"]:
+        osize = [opt["loadSize"], opt["loadSize"]]
+        transform_list.append(transforms.Resize(osize, _PIL_TO_MODE[method]))
+    elif 'scale_width' in opt["resize_or_crop"]:
+        transform_list.append(transforms.Lambda(lambda img: __hd_scale_width(img, opt["loadSize"], method)))
+
+    if 'crop' in opt["resize_or_crop"]:
+        transform_list.append(transforms.Lambda(lambda img: __crop(img, params['crop_pos'], opt["fineSize"])))
+
+    if opt["resize_or_crop"] == 'none':
+        base = float(2 ** opt["n_downsample_global"])
+        if opt["netG"] == 'local':
+            base *= (2 ** opt["n_local_enhancers"])
+        transform_list.append(transforms.Lambda(lambda img: __hd_make_power_2(img, base, method)))
+
+    if not opt["no_flip"]:  # opt.isTrain and not opt.no_flip
+        transform_list.append(transforms.Lambda(lambda img: __flip(img, params['flip'])))
+
+    transform_list += [transforms.ToTensor()]
+
+    if normalize:
+        transform_list += [transforms.Normalize((0.5, 0.5, 0.5),
+                                                (0.5, 0.5, 0.5))]
+    return transforms.Compose(transform_list)
+
+
+def __hd_make_power_2(img, base, method=Image.BICUBIC):
+    ow, oh = img.size
+    h = int(round(oh / base) * base)
+    w = int(round(ow / base) * base)
+    if (h == oh) and (w == ow):
+        return img
+    return img.resize((w, h), method)
+
+
+def __hd_scale_width(img, target_width, method=Image.BICUBIC):
+    ow, oh = img.size
+    if (ow == target_width):
+        return img
+    w = target_width
+    h = int(target_width * oh / ow)
+    return img.resize((w, h), method)
+
+
+def hd_aligned_item(opt, A_path, B_path, inst_path):
+    """pix2pixHD data/aligned_dataset.py AlignedDataset.__getitem__ (isTrain, no load_features),
+    with its three files given."""
+    ### input A (label maps)
+    A = Image.open(A_path)
+    params = hd_get_params(opt, A.size)
+    if opt["label_nc"] == 0:
+        transform_A = hd_get_transform(opt, params)
+        A_tensor = transform_A(A.convert('RGB'))
+    else:
+        transform_A = hd_get_transform(opt, params, method=Image.NEAREST, normalize=False)
+        A_tensor = transform_A(A) * 255.0
+
+    B_tensor = inst_tensor = 0
+    ### input B (real images)
+    B = Image.open(B_path).convert('RGB')
+    transform_B = hd_get_transform(opt, params)
+    B_tensor = transform_B(B)
+
+    ### if using instance maps
+    if not opt["no_instance"]:
+        inst = Image.open(inst_path)
+        inst_tensor = transform_A(inst)
+
+    return {'label': A_tensor, 'inst': inst_tensor, 'image': B_tensor, 'feat': 0, 'path': A_path}
+
+
+def hd_batches(data):
+    """One dict per batch: default_collate's stack of the items (an int 0 entry collates to a tensor
+    of zeros of the batch's length, as the reference's DataLoader does)."""
+    labels, images, insts = data["label"], data["image"], data.get("inst")
+    if len(labels) != len(images) or any(len(a) != len(b) for a, b in zip(labels, images)):
+        raise ValueError("label and image differ in shape")
+    if not data["no_instance"]:
+        if insts is None or len(insts) != len(labels) or any(len(a) != len(b) for a, b in zip(labels, insts)):
+            raise ValueError("inst missing or of another shape than label")
+    batches = []
+    for b, files in enumerate(labels):
+        items = [hd_aligned_item(data, a, images[b][i], None if data["no_instance"] else insts[b][i])
+                 for i, a in enumerate(files)]
+        batch = {}
+        for k in ("label", "inst", "image", "feat"):
+            vs = [it[k] for it in items]
+            batch[k] = torch.stack(vs, 0) if isinstance(vs[0], torch.Tensor) else torch.tensor(vs)
+        batches.append(batch)
+    return batches
+
+
+def build_and_init_pix2pixhd(c, opt):
+    """Pix2PixHDModel.initialize's define_G then define_D (each ending in apply(weights_init)),
+    from torch.manual_seed(seed)."""
+    torch.manual_seed(c["seed"])
+    g = c["G"]
+    netG = reference_nets.hd_define_G(g["InputNC"], g["OutputNC"], g["NGF"], g["Kind"], g["NDownsampleGlobal"],
+                                      g["NBlocksGlobal"], g["NLocalEnhancers"], g["NBlocksLocal"], g["Norm"],
+                                      padding_type=g["PadType"])
+    d = c["D"]
+    netD = reference_nets.hd_define_D(d["InputNC"], d["NDF"], d["NLayers"], d["Norm"], opt["no_lsgan"],
+                                      d["NumD"], d["GetIntermFeat"])
+    return netG, netD
+
+
+HD_G_DEFAULTS = {"Norm": "instance", "NGF": 64, "NDownsampleGlobal": 4, "NBlocksGlobal": 9, "NLocalEnhancers": 1,
+                 "NBlocksLocal": 3, "PadType": "reflect", "OutputNC": 3}
+HD_D_DEFAULTS = {"Norm": "instance", "NDF": 64, "NLayers": 3, "NumD": 2}
+
+
+def run_pix2pixhd(c):
+    """Recipe "pix2pixhd".
+
+    Case: name, seed, step_seed, steps, out, weights (safetensors, keys "G.<k>", "D.<k>"),
+    init_type ("pix2pixhd" only: the reference's weights_init), lr, beta1, beta2 (default 0.999),
+    gan_mode (lsgan | vanilla = --no_lsgan), lambda_feat (10), label_nc (data's), no_instance
+    (data's), niter_fix_global (0), n_local_enhancers (G's NLocalEnhancers), no_ganFeat_loss
+    (not D.GetIntermFeat), no_vgg_loss (false), vgg_weights (a torchvision vgg19 .pth; needed
+    unless no_vgg_loss), pool_size (0; nothing else), epoch_end_after (none: after that step,
+    train.py's end of epoch 1), niter (100), niter_decay (100), optimizer_binding ("model" |
+    "local"), intermfeat_sigmoid ("apply" | "reference"); G: {Kind global | local, InputNC,
+    OutputNC, NGF, Norm, NDownsampleGlobal, NBlocksGlobal, NLocalEnhancers, NBlocksLocal,
+    PadType}, D: {Kind multiscale, InputNC, NDF, NLayers, NumD, Norm, GetIntermFeat} (absent
+    fields take pix2pixHD's defaults); data: {kind: pix2pixhd, label: [[path per sample] per
+    batch], inst: (same shape) or null, image: (same shape), label_nc, no_instance,
+    resize_or_crop, loadSize, fineSize, no_flip, input_nc, output_nc}.
+
+    Output: init.G.<k>, init.D.<k>; input.<b>.A (the dataset's label tensor: ids as floats, or
+    the normalised RGB with label_nc 0), input.<b>.B (image), input.<b>.inst (get_edges of the
+    instance map, 0/1 floats, [N,1,H,W]; with instances only); loss.<step>.<name> for the
+    loss_filter names G_GAN, G_GAN_Feat (unless no_ganFeat_loss), G_VGG (unless no_vgg_loss),
+    D_real, D_fake; final.G.<k>, final.D.<k>, final.optG.exp_avg.<i> / exp_avg_sq.<i> over the
+    param list of the optimizer train.py steps G with at the end, final.optD.* over
+    netD.parameters().
+    """
+    c.setdefault("beta2", 0.999)
+    data = c["data"]
+    if data["kind"] != "pix2pixhd":
+        raise ValueError("pix2pixhd data kind %r: want pix2pixhd" % data["kind"])
+    if c["gan_mode"] not in ("lsgan", "vanilla"):
+        raise ValueError("pix2pixhd gan_mode %r: want lsgan or vanilla" % c["gan_mode"])
+    if c.get("init_type", "pix2pixhd") != "pix2pixhd":
+        raise ValueError("pix2pixhd init_type %r: the reference has only its weights_init ('pix2pixhd')" % c["init_type"])
+    for k in ("instance_feat", "label_feat", "load_features"):
+        if c.get(k):
+            raise NotImplementedError("%s: the feature encoder (netE) is not transcribed" % k)
+    g = dict(HD_G_DEFAULTS)
+    g.update({k: v for k, v in c["G"].items() if v not in (None, "", 0) or k == "InputNC"})
+    d = dict(HD_D_DEFAULTS)
+    d.update({k: v for k, v in c["D"].items() if v not in (None, "", 0) or k in ("InputNC", "GetIntermFeat")})
+    if g["Kind"] not in ("global", "local"):
+        raise ValueError("pix2pixhd G kind %r: want global or local" % g["Kind"])
+    if d["Kind"] != "multiscale":
+        raise ValueError("pix2pixhd D kind %r: want multiscale" % d["Kind"])
+    if g["PadType"] != "reflect":
+        raise ValueError("pix2pixhd PadType %r: the reference's generators always reflect" % g["PadType"])
+    c["G"], c["D"] = g, d
+
+    label_nc = data["label_nc"]
+    no_instance = data["no_instance"]
+    for k, v in (("label_nc", label_nc), ("no_instance", no_instance)):
+        if k in c and c[k] != v:
+            raise ValueError("%s: case %r, data %r" % (k, c[k], v))
+    no_ganFeat_loss = c.get("no_ganFeat_loss", not d["GetIntermFeat"])
+    if no_ganFeat_loss == d["GetIntermFeat"]:
+        raise ValueError("no_ganFeat_loss %r with D.GetIntermFeat %r (define_D gets not no_ganFeat_loss)"
+                         % (no_ganFeat_loss, d["GetIntermFeat"]))
+    input_nc = label_nc if label_nc != 0 else data["input_nc"]
+    want_g_in = input_nc + (0 if no_instance else 1)
+    want_d_in = input_nc + data["output_nc"] + (0 if no_instance else 1)
+    if g["InputNC"] != want_g_in or d["InputNC"] != want_d_in or g["OutputNC"] != data["output_nc"]:
+        raise ValueError("G InputNC/OutputNC %d/%d, D InputNC %d; want %d/%d, %d"
+                         % (g["InputNC"], g["OutputNC"], d["InputNC"], want_g_in, data["output_nc"], want_d_in))
+
+    no_lsgan = c["gan_mode"] == "vanilla"
+    mode = c.get("intermfeat_sigmoid", "apply")
+    if mode not in ("apply", "reference"):
+        raise ValueError("intermfeat_sigmoid %r: want apply or reference" % mode)
+    binding = c.get("optimizer_binding", "model")
+    if binding not in ("model", "local"):
+        raise ValueError("optimizer_binding %r: want model or local" % binding)
+    opt = {
+        "lr": c["lr"], "beta1": c["beta1"], "beta2": c["beta2"], "no_lsgan": no_lsgan,
+        "lambda_feat": c.get("lambda_feat", 10.0), "label_nc": label_nc, "no_instance": no_instance,
+        "niter_fix_global": c.get("niter_fix_global", 0),
+        "n_local_enhancers": c.get("n_local_enhancers", g["NLocalEnhancers"]),
+        "no_ganFeat_loss": no_ganFeat_loss, "no_vgg_loss": c.get("no_vgg_loss", False),
+        "pool_size": c.get("pool_size", 0), "n_layers_D": c.get("n_layers_D", d["NLayers"]),
+        "num_D": c.get("num_D", d["NumD"]), "niter": c.get("niter", 100), "niter_decay": c.get("niter_decay", 100),
+        "sigmoid_last": no_lsgan and d["GetIntermFeat"] and mode == "apply",
+    }
+    if opt["n_layers_D"] != d["NLayers"] or opt["num_D"] != d["NumD"]:
+        raise ValueError("n_layers_D / num_D %d / %d, D has %d / %d" % (opt["n_layers_D"], opt["num_D"], d["NLayers"], d["NumD"]))
+    if opt["sigmoid_last"]:
+        print("note: %s: vanilla GAN loss with getIntermFeat: the reference's D drops its Sigmoid; applying it "
+              "to each scale's last output (intermfeat_sigmoid=apply)" % c.get("name"), file=sys.stderr)
+    out = {}
+
+    netG, netD = build_and_init_pix2pixhd(c, opt)
+    out.update(state("init.G.", netG))
+    out.update(state("init.D.", netD))
+    load_weights(c, netG, netD)
+
+    vgg = None
+    if not opt["no_vgg_loss"]:
+        # Vgg19(): models.vgg19(pretrained=True).features, here loaded from the case's file
+        vgg = reference_nets.Vgg19(reference_nets.load_vgg19_features(reference_nets.vgg19_features(), c["vgg_weights"]))
+
+    model = Pix2PixHDModel()
+    model.initialize(opt, netG, netD, vgg)
+    model.train()
+
+    dopt = dict(data)
+    dopt.update({"n_downsample_global": g["NDownsampleGlobal"], "netG": g["Kind"], "n_local_enhancers": g["NLocalEnhancers"]})
+    random.seed(c["step_seed"])  # get_params draws from Python's random (crop position, flip)
+    batches = hd_batches(dopt)
+    if len(batches) < c["steps"]:
+        raise ValueError("%d steps but %d batches" % (c["steps"], len(batches)))
+    for b, batch in enumerate(batches):
+        out["input.%d.A" % b] = batch["label"]
+        out["input.%d.B" % b] = batch["image"]
+        if not no_instance:
+            out["input.%d.inst" % b] = model.get_edges(batch["inst"])
+
+    # train.py: optimizer_G, optimizer_D = model.optimizer_G, model.optimizer_D before the loop
+    # (binding "local", 14b3b3c) or model.module.optimizer_G at every use (binding "model", 2c0c4a2)
+    optimizer_G, optimizer_D = model.optimizer_G, model.optimizer_D
+    epoch_end_after = c.get("epoch_end_after")
+    torch.manual_seed(c["step_seed"])
+    for step in range(1, c["steps"] + 1):
+        data_ = batches[step - 1]
+        if binding == "model":
+            optimizer_G, optimizer_D = model.optimizer_G, model.optimizer_D
+        ############## Forward Pass ######################
+        losses, generated = model(data_['label'], data_['inst'], data_['image'], data_['feat'], infer=False)
+
+        # sum per device losses
+        losses = [torch.mean(x) if not isinstance(x, int) else x for x in losses]
+        loss_dict = dict(zip(model.loss_names, losses))
+
+        # calculate final loss scalar
+        loss_D = (loss_dict['D_fake'] + loss_dict['D_real']) * 0.5
+        loss_G = loss_dict['G_GAN'] + loss_dict.get('G_GAN_Feat', 0) + loss_dict.get('G_VGG', 0)
+
+        ############### Backward Pass ####################
+        # update generator weights
+        optimizer_G.zero_grad()
+        loss_G.backward()
+        optimizer_G.step()
+
+        # update discriminator weights
+        optimizer_D.zero_grad()
+        loss_D.backward()
+        optimizer_D.step()
+
+        for name in model.loss_names:
+            v = loss_dict[name]
+            out["loss.%d.%s" % (step, name)] = torch.tensor([float(v)], dtype=torch.float32)
+
+        if epoch_end_after is not None and step == epoch_end_after:
+            epoch = 1
+            ### instead of only training the local enhancer, train the entire network after certain iterations
+            if (opt["niter_fix_global"] != 0) and (epoch == opt["niter_fix_global"]):
+                model.update_fixed_params()
+            ### linearly decay learning rate after certain iterations
+            if epoch > opt["niter"]:
+                model.update_learning_rate()
+    if binding == "model":
+        optimizer_G, optimizer_D = model.optimizer_G, model.optimizer_D
+
+    out.update(state("final.G.", netG))
+    out.update(state("final.D.", netD))
+    adam_moments("final.optG", optimizer_G, optimizer_G.param_groups[0]["params"], out)
+    adam_moments("final.optD", optimizer_D, netD, out)
+    for k, v in out.items():
+        if v.is_floating_point() and v.dtype != torch.float32:
+            out[k] = v.float()
+    reference_nets.fast_save(c["out"], out)
+
+
 def run_case(c):
     if c["recipe"] == "cyclegan":
         return run_cyclegan(c)
+    if c["recipe"] == "pix2pixhd":
+        return run_pix2pixhd(c)
     if c["recipe"] == "dcgan" and c.get("nz", c["G"]["NZ"]) != c["G"]["NZ"]:
         raise ValueError("nz %d != G.NZ %d" % (c["nz"], c["G"]["NZ"]))
     c.setdefault("nz", c["G"].get("NZ"))
@@ -892,7 +1468,7 @@ def run_case(c):
             raise ValueError("pix2pix data kind %r: want aligned" % data["kind"])
         batches = aligned_batches(data)
     else:
-        raise ValueError("recipe %r: want dcgan, pix2pix or cyclegan" % c["recipe"])
+        raise ValueError("recipe %r: want dcgan, pix2pix, cyclegan or pix2pixhd" % c["recipe"])
     if len(batches) < c["steps"]:
         raise ValueError("%d steps but %d batches" % (c["steps"], len(batches)))
 

@@ -1,10 +1,16 @@
 package trainer
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -21,8 +27,9 @@ import (
 // Step-for-step parity with the references. gogan and an independent
 // PyTorch transcription of each reference's training code
 // (scripts/parity_reference.py: pytorch/examples dcgan/main.py,
-// pytorch-CycleGAN-and-pix2pix's Pix2PixModel, GANLoss and
-// cal_gradient_penalty, pix2pixHD's multiscale GANLoss) start from the same
+// pytorch-CycleGAN-and-pix2pix's Pix2PixModel, CycleGANModel, GANLoss and
+// cal_gradient_penalty, pix2pixHD's Pix2PixHDModel and train.py's update
+// order with its AlignedDataset, VGGLoss and optimizer swap) start from the same
 // weights and the same files, draw their random numbers from libtorch's
 // generator in the same order after the same seed (DCGAN's noise, dropout
 // masks, the penalty's alpha), and take 3 steps. Compared: the input batches
@@ -46,9 +53,21 @@ const (
 type parityCase struct {
 	name string
 	sets []string
+	// epochEndAfter > 0 ends epoch 1 after that step (pix2pixHD's optimizer
+	// swap after niter_fix_global epochs).
+	epochEndAfter int
+	// lossesOnly compares the inputs, initial weights and losses only.
+	lossesOnly bool
 }
 
-func parityCases(t *testing.T, unaligned string) []parityCase {
+// parityData are the folders the cases read besides facades' A|B pairs.
+type parityData struct {
+	unaligned string // trainA/, trainB/
+	hd        string // pix2pixHD's train_label/, train_inst/, train_img/, train_A/, train_B/
+	vgg       string // a torchvision VGG19 state dict with random weights
+}
+
+func parityCases(t *testing.T, pd parityData) []parityCase {
 	facades := facadesDir(t)
 	dcgan := []string{"recipe=dcgan", "data.root=" + data.DefaultFashionRoot, "data.image_size=32", "data.channels=1",
 		"data.batch_size=4", "model.nz=16", "model.ngf=8", "model.ndf=8"}
@@ -65,8 +84,8 @@ func parityCases(t *testing.T, unaligned string) []parityCase {
 		return parityCase{name: name, sets: append(sets, extra...)}
 	}
 	cases := []parityCase{
-		{"dcgan-vanilla", append(dcgan, "train.gan_mode=vanilla")},
-		{"dcgan-lsgan", append(dcgan, "train.gan_mode=lsgan")},
+		{name: "dcgan-vanilla", sets: append(dcgan, "train.gan_mode=vanilla")},
+		{name: "dcgan-lsgan", sets: append(dcgan, "train.gan_mode=lsgan")},
 	}
 	// Every combination of the losses, BatchNorm and InstanceNorm, the four
 	// discriminators and both generators.
@@ -88,10 +107,31 @@ func parityCases(t *testing.T, unaligned string) []parityCase {
 	// CycleGAN at 64x64 on trainA/ and trainB/ folders of facades files,
 	// without the image pools (their draws are Python's random there).
 	cg := func(name string, extra ...string) parityCase {
-		sets := []string{"recipe=cyclegan", "data.root=" + unaligned, "data.load_size=64", "data.crop_size=64",
+		sets := []string{"recipe=cyclegan", "data.root=" + pd.unaligned, "data.load_size=64", "data.crop_size=64",
 			"model.netG=resnet_6blocks", "model.ngf=8", "model.ndf=8", "train.pool_size=0"}
 		return parityCase{name: "cyclegan-" + name, sets: append(sets, extra...)}
 	}
+	// pix2pixHD at 64x64 on label maps made from facades' (4 classes) with
+	// instance maps, or on its photos and colour label maps (label_nc 0).
+	hd := func(name string, extra ...string) parityCase {
+		sets := []string{"recipe=pix2pixhd", "data.root=" + pd.hd, "data.load_size=64", "data.crop_size=64",
+			"model.ngf=8", "model.ndf=8", "model.n_downsample_global=2", "model.n_blocks_global=2", "model.n_layers_D=2",
+			"data.label_nc=4", "model.vgg_weights=" + pd.vgg}
+		return parityCase{name: "pix2pixhd-" + name, sets: append(sets, extra...)}
+	}
+	cases = append(cases,
+		hd("global-labels-instances-vgg"), // lsgan, feature matching, VGG, instance norm, batch 1
+		hd("batch-norm-batch2", "model.norm=batch", "data.batch_size=2", "train.no_vgg_loss=true", "model.n_layers_D=3"),
+		hd("local-rgb-labels-fix-global", "model.netG=local", "model.ngf=4", "model.n_blocks_local=1", "data.label_nc=0",
+			"data.no_instance=true", "train.no_vgg_loss=true", "train.niter_fix_global=1", "model.num_D=3"),
+		hd("no-feature-matching", "train.no_ganFeat_loss=true", "train.lambda_feat=5"))
+	cases[len(cases)-2].epochEndAfter = 2
+	// The reference's vanilla loss is a Sigmoid and BCELoss, gogan's BCE with
+	// logits: equal to rounding. Adam turns rounding in the gradient of a bias
+	// just before a norm (exactly 0 in theory) into a full step, so these
+	// weights drift apart; the losses are compared.
+	cases = append(cases, parityCase{name: "pix2pixhd-vanilla", lossesOnly: true,
+		sets: hd("", "train.gan_mode=vanilla", "train.no_vgg_loss=true").sets})
 	return append(cases,
 		cg("lsgan"), // the reference's defaults: instance norm, identity 0.5, batch 1
 		cg("vanilla-batch-norm-batch2", "train.gan_mode=vanilla", "model.norm=batch", "data.batch_size=2"),
@@ -152,18 +192,18 @@ func TestStepParityWithReferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	unaligned := unalignedFacades(t, facadesDir(t))
+	pd := parityData{unaligned: unalignedFacades(t, facadesDir(t)), hd: hdFacades(t, facadesDir(t)), vgg: randomVGG19(t)}
 	var specs []map[string]any
 	gogan := map[string]*paritySide{}
-	for _, c := range parityCases(t, unaligned) {
+	for _, c := range parityCases(t, pd) {
 		spec, side := goganParityRun(t, c, filepath.Join(dir, c.name))
 		specs = append(specs, spec)
 		gogan[c.name] = side
 	}
 	torchtest.RunScript(t, "../scripts/parity_reference.py", torchtest.WriteCases(t, dir, specs))
-	for _, c := range parityCases(t, unaligned) {
+	for _, c := range parityCases(t, pd) {
 		t.Run(c.name, func(t *testing.T) {
-			compareParity(t, gogan[c.name], readReference(t, filepath.Join(dir, c.name, "ref.safetensors")))
+			compareParity(t, gogan[c.name], readReference(t, filepath.Join(dir, c.name, "ref.safetensors")), c.lossesOnly)
 		})
 	}
 }
@@ -236,7 +276,7 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 	}
 
 	torch.ManualSeed(parityStepSeed)
-	for _, bt := range batches {
+	for i, bt := range batches {
 		if d, ok := rec.(gan.NoiseDrawer); ok {
 			d.DrawNoise(bt["A"].Shape()[0])
 		}
@@ -246,6 +286,11 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 			l[name] = outs[i].Item()
 		}
 		side.losses = append(side.losses, l)
+		if i+1 == c.epochEndAfter {
+			if err := rec.(gan.EpochHook).EndEpoch(1); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	for _, n := range rec.Nets() {
 		for _, nt := range n.Net.StateDict() {
@@ -282,13 +327,39 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 			spec[name] = cfg.Int(k.Name)
 		case config.TypeFloat:
 			spec[name] = cfg.Float(k.Name)
+		case config.TypeBool:
+			spec[name] = cfg.Bool(k.Name)
+		case config.TypeString:
+			spec[name] = cfg.String(k.Name)
 		}
 	}
-	switch cfg.Data.Dataset {
-	case data.FashionMNIST:
+	if c.epochEndAfter > 0 {
+		spec["epoch_end_after"] = c.epochEndAfter
+	}
+	batchFiles := func(files []string) [][]string {
+		if files == nil {
+			return nil
+		}
+		var out [][]string
+		for _, idx := range indices {
+			var fs []string
+			for _, i := range idx {
+				fs = append(fs, files[i])
+			}
+			out = append(out, fs)
+		}
+		return out
+	}
+	switch {
+	case cfg.Recipe == "pix2pixhd":
+		spec["data"] = map[string]any{"kind": "pix2pixhd", "label": batchFiles(ds.Files()), "image": batchFiles(ds.FilesB()),
+			"inst": batchFiles(ds.FilesInst()), "label_nc": cfg.Int("data.label_nc"), "no_instance": cfg.Bool("data.no_instance"),
+			"resize_or_crop": cfg.Data.Preprocess, "loadSize": cfg.Data.LoadSize, "fineSize": cfg.Data.CropSize, "no_flip": true,
+			"input_nc": cfg.Model.InputNC, "output_nc": cfg.Model.OutputNC}
+	case cfg.Data.Dataset == data.FashionMNIST:
 		spec["data"] = map[string]any{"kind": "mnist", "images": filepath.Join(cfg.Data.Root, "train-images-idx3-ubyte.gz"),
 			"indices": indices, "image_size": cfg.Data.ImageSize}
-	case data.Unaligned:
+	case cfg.Data.Dataset == data.Unaligned:
 		// The B image of each sample is gogan's random pick; the reference
 		// is given it (random.randint in unaligned_dataset.py).
 		var filesA, filesB [][]string
@@ -307,15 +378,7 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 			"load_size": cfg.Data.LoadSize, "crop_size": cfg.Data.CropSize, "preprocess": cfg.Data.Preprocess,
 			"no_flip": true, "input_nc": cfg.Model.InputNC, "output_nc": cfg.Model.OutputNC}
 	default:
-		var files [][]string
-		for _, idx := range indices {
-			var fs []string
-			for _, i := range idx {
-				fs = append(fs, ds.Files()[i])
-			}
-			files = append(files, fs)
-		}
-		spec["data"] = map[string]any{"kind": "aligned", "files": files, "direction": cfg.Data.Direction,
+		spec["data"] = map[string]any{"kind": "aligned", "files": batchFiles(ds.Files()), "direction": cfg.Data.Direction,
 			"load_size": cfg.Data.LoadSize, "crop_size": cfg.Data.CropSize, "preprocess": cfg.Data.Preprocess,
 			"no_flip": true, "input_nc": cfg.Model.InputNC, "output_nc": cfg.Model.OutputNC}
 	}
@@ -399,7 +462,7 @@ func firstDiff(got, want []float32) int {
 	return -1
 }
 
-func compareParity(t *testing.T, g, ref *paritySide) {
+func compareParity(t *testing.T, g, ref *paritySide, lossesOnly bool) {
 	t.Helper()
 	// Inputs: the same files through the reference's decoders and transforms.
 	if len(ref.inputs) != len(g.inputs) {
@@ -446,6 +509,10 @@ func compareParity(t *testing.T, g, ref *paritySide) {
 			t.Errorf("step %d: gogan reports %d losses, the reference %d", s+1, len(g.losses[s]), len(ref.losses[s]))
 		}
 	}
+	if lossesOnly {
+		t.Logf("%d losses over %d steps agree (the final weights are not compared)", len(ref.losses[0]), paritySteps)
+		return
+	}
 	if len(ref.final) != len(g.final) {
 		t.Errorf("final state: gogan has %d tensors, the reference %d", len(g.final), len(ref.final))
 	}
@@ -469,4 +536,71 @@ func compareParity(t *testing.T, g, ref *paritySide) {
 		return
 	}
 	t.Logf("%d losses over %d steps and %d final tensors agree; worst final tensor %s at %.2g relative", len(ref.losses[0]), paritySteps, len(ref.final), where, worst)
+}
+
+// hdFacades lays out pix2pixHD's folders from the first facades pairs:
+// train_img/ (the photos), train_label/ (4 classes from the label maps'
+// gray levels, 8-bit), train_inst/ (16-bit instance ids: the class times
+// 1000 plus a 16x16 block number) and, for label_nc 0, train_A/ (the
+// colour label maps) and train_B/ (the photos). PNG, so that both sides
+// read the same pixels.
+func hdFacades(t *testing.T, facades string) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, d := range []string{"train_img", "train_label", "train_inst", "train_A", "train_B"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 1; i <= 6; i++ {
+		f, err := os.Open(filepath.Join(facades, fmt.Sprintf("%d.jpg", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ab, err := jpeg.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, h := ab.Bounds().Dx()/2, ab.Bounds().Dy()
+		photo, labels := image.NewRGBA(image.Rect(0, 0, w, h)), image.NewRGBA(image.Rect(0, 0, w, h))
+		ids, inst := image.NewGray(image.Rect(0, 0, w, h)), image.NewGray16(image.Rect(0, 0, w, h))
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				photo.Set(x, y, ab.At(x, y))
+				labels.Set(x, y, ab.At(x+w, y))
+				g := color.GrayModel.Convert(ab.At(x+w, y)).(color.Gray).Y
+				ids.SetGray(x, y, color.Gray{Y: g / 64})
+				inst.SetGray16(x, y, color.Gray16{Y: uint16(g/64)*1000 + uint16(x/16+y/16*16)})
+			}
+		}
+		name := fmt.Sprintf("%03d.png", i)
+		for dir, im := range map[string]image.Image{"train_img": photo, "train_B": photo, "train_A": labels, "train_label": ids, "train_inst": inst} {
+			writePNG(t, filepath.Join(root, dir, name), im)
+		}
+	}
+	return root
+}
+
+func writePNG(t *testing.T, path string, im image.Image) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, im); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// randomVGG19 is a torchvision VGG19 state dict (features only) with
+// random weights, standing in for the ImageNet weights these machines
+// cannot download.
+func randomVGG19(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "vgg19-random.pth")
+	if b, err := exec.Command(torchtest.Python(t), "../scripts/make_vgg19_pth.py", out, "--seed", "5").CombinedOutput(); err != nil {
+		t.Fatalf("make_vgg19_pth.py: %v\n%s", err, b)
+	}
+	return out
 }

@@ -170,8 +170,15 @@ func run(ctx context.Context, cfg *config.Config, rd runfolder.RunDir, resume bo
 		if err := s.restore(); err != nil {
 			return nil, err
 		}
-	} else if err := rd.WriteConfig(cfg); err != nil {
-		return nil, err
+	} else {
+		if f, ok := s.rec.(gan.FreshStarter); ok {
+			if err := f.StartFresh(); err != nil {
+				return nil, err
+			}
+		}
+		if err := rd.WriteConfig(cfg); err != nil {
+			return nil, err
+		}
 	}
 	s.startWatch()
 	res, err = s.loop(ctx, opt)
@@ -407,6 +414,11 @@ func (s *session) restore() error {
 	var ls loopState
 	if err := json.Unmarshal(st.Schedule, &ls); err != nil || ls.Schedule == nil {
 		return fmt.Errorf("resume %s: state.json schedule: %v", ck.Dir, err)
+	}
+	if r, ok := s.rec.(gan.Resumer); ok {
+		if err := r.Resume(st.Epoch); err != nil {
+			return fmt.Errorf("resume %s: recipe %s: %w", ck.Dir, s.cfg.Recipe, err)
+		}
 	}
 	err = torch.Try(func() {
 		copyInto := func(name string, dst *torch.Tensor) {

@@ -9,7 +9,7 @@ import (
 // (get_scheduler), stepped once per epoch. Its state is plain fields so a
 // checkpoint can store it.
 type Schedule struct {
-	Policy      string  `json:"policy"` // linear | step | cosine | plateau
+	Policy      string  `json:"policy"` // linear | step | cosine | plateau | pix2pixhd
 	BaseLR      float64 `json:"base_lr"`
 	Epochs      int     `json:"epochs"`       // epochs at the base rate (n_epochs)
 	EpochsDecay int     `json:"epochs_decay"` // epochs of linear decay to zero (n_epochs_decay)
@@ -28,13 +28,13 @@ type Schedule struct {
 func NewSchedule(policy string, baseLR float64, epochs, epochsDecay, decayIters int) (*Schedule, error) {
 	s := &Schedule{Policy: policy, BaseLR: baseLR, Epochs: epochs, EpochsDecay: epochsDecay, DecayIters: decayIters, LR: baseLR}
 	switch policy {
-	case "linear", "cosine", "plateau":
+	case "linear", "cosine", "plateau", "pix2pixhd":
 	case "step":
 		if decayIters < 1 {
 			return nil, fmt.Errorf("train.lr_decay_iters %d: the step policy needs at least 1", decayIters)
 		}
 	default:
-		return nil, fmt.Errorf("train.lr_policy %q: expected linear, step, cosine or plateau", policy)
+		return nil, fmt.Errorf("train.lr_policy %q: expected linear, step, cosine, plateau or pix2pixhd", policy)
 	}
 	return s, nil
 }
@@ -50,6 +50,12 @@ func (s *Schedule) EndEpoch(metric float64) float64 {
 		// full for n_epochs epochs, then linearly to 1/(n_epochs_decay+1).
 		f := 1 - math.Max(0, e+1-float64(s.Epochs))/float64(s.EpochsDecay+1)
 		s.LR = s.BaseLR * math.Max(f, 0)
+	case "pix2pixhd":
+		// pix2pixHD's update_learning_rate after each epoch > niter (1-based):
+		// old_lr - lr / niter_decay, subtracted as it does.
+		if s.Epoch > s.Epochs && s.EpochsDecay > 0 {
+			s.LR = math.Max(s.LR-s.BaseLR/float64(s.EpochsDecay), 0)
+		}
 	case "step":
 		s.LR = s.BaseLR * math.Pow(0.1, math.Floor(e/float64(s.DecayIters)))
 	case "cosine":

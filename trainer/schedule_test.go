@@ -11,7 +11,8 @@ import (
 )
 
 // TestSchedulesMatchPyTorch compares every policy's rates over 30 epochs with
-// torch.optim.lr_scheduler driven as the reference's get_scheduler does.
+// torch.optim.lr_scheduler driven as the reference's get_scheduler does, and
+// pix2pixhd's with train.py's end-of-epoch update_learning_rate.
 func TestSchedulesMatchPyTorch(t *testing.T) {
 	py := torchtest.Python(t)
 	script := `
@@ -28,6 +29,13 @@ def run(policy, metrics):
     else:
         s = torch.optim.lr_scheduler.ReduceLROnPlateau(o, mode="min", factor=0.2, threshold=0.01, patience=5)
     out = []
+    if policy == "pix2pixhd":  # train.py: after epoch (1-based) > niter, Pix2PixHDModel.update_learning_rate
+        old_lr = 0.1
+        for epoch in range(1, 31):
+            if epoch > 10:
+                old_lr = old_lr - 0.1 / 15
+            out.append(old_lr)
+        return out
     for e in range(30):
         if policy == "plateau":
             s.step(metrics[e])
@@ -36,7 +44,7 @@ def run(policy, metrics):
         out.append(o.param_groups[0]["lr"])
     return out
 metrics = [1.0 / (1 + min(e, 8)) for e in range(30)]
-for pol in ["linear", "step", "cosine", "plateau"]:
+for pol in ["linear", "step", "cosine", "plateau", "pix2pixhd"]:
     print(pol, " ".join(repr(x) for x in run(pol, metrics)))
 `
 	out, err := exec.Command(py, "-W", "ignore", "-c", script).Output()
@@ -52,7 +60,7 @@ for pol in ["linear", "step", "cosine", "plateau"]:
 		for e, w := range f[1:] {
 			want, _ := strconv.ParseFloat(w, 64)
 			got := s.EndEpoch(1.0 / (1 + math.Min(float64(e), 8)))
-			if f[0] == "linear" && e+1 > 25 {
+			if (f[0] == "linear" || f[0] == "pix2pixhd") && e+1 > 25 {
 				// Past n_epochs + n_epochs_decay PyTorch's lambda goes negative; gogan stops at 0.
 				if got != 0 {
 					t.Errorf("linear epoch %d: lr %g after the decay ended", e+1, got)

@@ -7,4 +7,5 @@ import (
 	_ "gogan/gan/cyclegan"
 	_ "gogan/gan/dcgan"
 	_ "gogan/gan/pix2pix"
+	_ "gogan/gan/pix2pixhd"
 )

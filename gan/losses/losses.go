@@ -1,11 +1,13 @@
 // Package losses holds the GAN losses the recipes share: the adversarial
-// losses of pytorch-CycleGAN-and-pix2pix's GANLoss and WGAN-GP's penalty.
+// losses of pytorch-CycleGAN-and-pix2pix's GANLoss, WGAN-GP's penalty and
+// pix2pixHD's feature matching and VGG perceptual losses.
 package losses
 
 import (
 	"fmt"
 
 	torch "gogan/cgo"
+	"gogan/nets"
 )
 
 // GAN is pytorch-CycleGAN-and-pix2pix's GANLoss: the adversarial loss of
@@ -96,4 +98,54 @@ func GradientPenalty(d func(*torch.Tensor) []*torch.Tensor, real, fake *torch.Te
 		torch.GradOpts{GradOutputs: ones, CreateGraph: true, RetainGraph: true})[0]
 	norm := g.Reshape(n, -1).AddScalar(1e-16).Norm2Dims([]int64{1}, false) // (gradients + 1e-16).norm(2, dim=1)
 	return norm.SubScalar(1).Square().Mean().MulScalar(lambda)
+}
+
+// FeatureMatching is pix2pixHD's GAN feature matching loss: the L1
+// distance between the discriminators' intermediate features on the fake
+// and on the real (detached) input, over every scale and every block but
+// the last (the prediction), each weighted 4/(n_layers_D+1) * 1/num_D,
+// times lambda. fake[i] and real[i] are scale i's block outputs.
+func FeatureMatching(fake, real [][]*torch.Tensor, nLayersD int, lambda float64) *torch.Tensor {
+	featW := 4.0 / float64(nLayersD+1)
+	dW := 1.0 / float64(len(fake))
+	var total *torch.Tensor
+	for i := range fake {
+		for j := 0; j < len(fake[i])-1; j++ {
+			// D_weights * feat_weights * L1 * lambda_feat, multiplied in the reference's order.
+			l := torch.L1Loss(fake[i][j], real[i][j].Detach(), torch.ReduceMean).MulScalar(dW * featW).MulScalar(lambda)
+			if total == nil {
+				total = l
+			} else {
+				total = total.Add(l)
+			}
+		}
+	}
+	if total == nil {
+		return fake[0][0].Sum().MulScalar(0)
+	}
+	return total
+}
+
+// vggWeights are pix2pixHD's VGGLoss weights of relu1_1 ... relu5_1.
+var vggWeights = []float64{1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0}
+
+// Perceptual is pix2pixHD's VGGLoss: sum over VGG19's relu1_1 ... relu5_1
+// of weight * L1(vgg(x), vgg(y) detached). run wraps the forward passes
+// (mixed precision); the losses are taken in float32.
+func Perceptual(vgg *nets.VGG19, x, y *torch.Tensor, run func(func())) *torch.Tensor {
+	var fx, fy []*torch.Tensor
+	run(func() {
+		fx = vgg.Features(x)
+		torch.NoGrad(func() { fy = vgg.Features(y) })
+	})
+	var total *torch.Tensor
+	for i := range fx {
+		l := torch.L1Loss(fx[i].ToDType(torch.Float32), fy[i].ToDType(torch.Float32), torch.ReduceMean).MulScalar(vggWeights[i])
+		if total == nil {
+			total = l
+		} else {
+			total = total.Add(l)
+		}
+	}
+	return total
 }

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gogan/cgo/torchtest"
+)
+
+// writeHDData lays out pix2pixHD's train_label/ (8-bit class ids 0..3 in
+// bands), train_inst/ (16-bit instance ids, class*1000 + an object
+// number: ids above 255 whose low bytes collide) and train_img/ (RGB
+// photos that follow the labels), n examples of w x h.
+func writeHDData(t *testing.T, root string, n, w, h int) {
+	t.Helper()
+	for _, d := range []string{"train_label", "train_inst", "train_img"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < n; i++ {
+		label, inst, photo := image.NewGray(image.Rect(0, 0, w, h)), image.NewGray16(image.Rect(0, 0, w, h)), image.NewRGBA(image.Rect(0, 0, w, h))
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				class := ((x+i*3)/(w/4) + y/(h/2)) % 4
+				object := uint16((x / 8) % 2 * 256) // 0 or 256: equal low bytes
+				label.SetGray(x, y, color.Gray{Y: uint8(class)})
+				inst.SetGray16(x, y, color.Gray16{Y: uint16(class)*1000 + object})
+				v := uint8(60*class + (x*y+i)%40)
+				photo.Set(x, y, color.RGBA{R: v, G: 255 - v, B: uint8(30 * i), A: 255})
+			}
+		}
+		name := fmt.Sprintf("%03d.png", i)
+		for dir, im := range map[string]image.Image{"train_label": label, "train_inst": inst, "train_img": photo} {
+			writePNG(t, filepath.Join(root, dir, name), im)
+		}
+	}
+}
+
+// randomVGG19 is torchvision's VGG19 state dict with random weights (the
+// ImageNet ones cannot be downloaded here), made by Debian's PyTorch.
+func randomVGG19(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "vgg19.pth")
+	if b, err := exec.Command(torchtest.Python(t), "scripts/make_vgg19_pth.py", out, "--seed", "3").CombinedOutput(); err != nil {
+		t.Fatalf("make_vgg19_pth.py: %v\n%s", err, b)
+	}
+	return out
+}
+
+// smallHD is pix2pixHD on writeHDData's 32x32 label maps with instance
+// boundaries and the VGG loss: a local enhancer whose global part is fixed
+// for the first epoch (8 steps), sized for seconds on two cores.
+func smallHD(root, vgg, out string, extra ...string) []string {
+	args := []string{"-c", "", "--quiet", "--set", "recipe=pix2pixhd", "--set", "out=" + out, "--set", "data.root=" + root,
+		"--set", "data.label_nc=4", "--set", "data.load_size=32", "--set", "data.crop_size=32",
+		"--set", "data.preprocess=resize_and_crop", "--set", "model.vgg_weights=" + vgg,
+		"--set", "model.netG=local", "--set", "model.ngf=4", "--set", "model.ndf=8", "--set", "model.n_downsample_global=2",
+		"--set", "model.n_blocks_global=1", "--set", "model.n_blocks_local=1", "--set", "model.n_layers_D=2",
+		"--set", "train.niter_fix_global=1", "--set", "train.log_every=1", "--set", "train.sample_every=5",
+		"--set", "threads=2", "--set", "data.workers=2"}
+	for _, e := range extra {
+		args = append(args, "--set", e)
+	}
+	return args
+}
+
+// TestPix2PixHDKilledRunResumesExactly: killed before or after the
+// optimizer swap at the end of epoch 1, the resumed run matches the one
+// that never stopped, row for row.
+func TestPix2PixHDKilledRunResumesExactly(t *testing.T) {
+	root := t.TempDir()
+	writeHDData(t, root, 8, 40, 36)
+	vgg := randomVGG19(t)
+	killResumeExact(t, func(run string) []string {
+		return smallHD(root, vgg, run, "train.max_steps=24", "train.checkpoint_every=3", "data.batch_size=1")
+	}, 24)
+}
+
+// TestPix2PixHDTrains: label maps and instance boundaries in, the
+// reference's loss names in metrics.csv, the grid label | output | target,
+// and the swap to the whole generator after niter_fix_global epochs.
+func TestPix2PixHDTrains(t *testing.T) {
+	root := t.TempDir()
+	writeHDData(t, root, 4, 40, 36)
+	vgg := randomVGG19(t)
+	run := filepath.Join(t.TempDir(), "run")
+	out, err := gogan(t, append([]string{"train"}, smallHD(root, vgg, run, "train.max_steps=6", "train.epochs=1", "train.epochs_decay=1")...)...)
+	if err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	rows := lossRows(t, run)
+	if want := "step,epoch,G_GAN,G_GAN_Feat,G_VGG,D_real,D_fake,lr"; len(rows) != 7 || strings.Join(rows[0], ",") != want {
+		t.Errorf("metrics.csv: %d rows, header %v, want 7 rows under %s", len(rows), rows[0], want)
+	}
+	// pix2pixHD's schedule: the rate drops after epoch 2 (> niter = 1), so
+	// epochs 1 and 2 (steps 1-4, 5-6) run at the full rate.
+	for _, r := range rows[1:] {
+		if r[len(r)-1] != "0.0002" {
+			t.Errorf("step %s: lr %s, want 0.0002 until epoch 2 ends", r[0], r[len(r)-1])
+		}
+	}
+	// Four examples, one row each: label | output | target, 32 px with 2 px padding.
+	if w, h := pngSize(t, filepath.Join(run, "samples", "latest.png")); w != 3*34+2 || h != 4*34+2 {
+		t.Errorf("sample grid %dx%d, want %dx%d", w, h, 3*34+2, 4*34+2)
+	}
+	// stderr logs go to the output too: the swap after epoch 1.
+	if !strings.Contains(out, "now also training the global generator") {
+		t.Errorf("no optimizer swap after train.niter_fix_global=1 epoch:\n%s", out)
+	}
+}
+
+// TestPix2PixHDFacadesStages trains the global stage on facades (label_nc
+// 0), scores it on held-out pairs, then starts the local stage from it.
+func TestPix2PixHDFacadesStages(t *testing.T) {
+	root := filepath.Join("..", "shared", "data", "facades")
+	if _, err := os.Stat(filepath.Join(root, "train")); err != nil {
+		t.Fatalf("no facades pairs at %s (the shared data folder beside the clone): %v", root, err)
+	}
+	base := t.TempDir()
+	global, local := filepath.Join(base, "global"), filepath.Join(base, "local")
+	common := []string{"--quiet", "--set", "data.root=" + root, "--set", "data.max_samples=350", "--set", "model.ndf=8",
+		"--set", "model.n_blocks_global=1", "--set", "train.max_steps=2", "--set", "train.log_every=1", "--set", "threads=2"}
+	out, err := gogan(t, append([]string{"train", "-c", "configs/pix2pixhd-facades.yaml", "--set", "out=" + global,
+		"--set", "data.load_size=32", "--set", "data.crop_size=32", "--set", "model.ngf=8"}, common...)...)
+	if err != nil {
+		t.Fatalf("global stage: %v\n%s", err, out)
+	}
+	out, err = gogan(t, "eval", "pix2pix", "--checkpoint", global, "--data-root", root, "--phase", "train",
+		"--skip", "350", "--limit", "4", "--mode", "eval", "--device", "cpu", "--threads", "2")
+	if err != nil || !strings.Contains(out, "pairs 350..353 of 400") {
+		t.Fatalf("eval pix2pix: %v\n%s", err, out)
+	}
+	// The local enhancer of ngf 4 holds a global part of ngf 8: the global
+	// stage's generator, layer for layer.
+	out, err = gogan(t, append([]string{"train", "-c", "configs/pix2pixhd-facades.yaml", "--set", "out=" + local,
+		"--set", "data.load_size=64", "--set", "data.crop_size=64", "--set", "model.netG=local", "--set", "model.ngf=4",
+		"--set", "model.load_pretrain=" + global, "--set", "train.niter_fix_global=1"}, common...)...)
+	if err != nil {
+		t.Fatalf("local stage: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "pretrained weights loaded") || !strings.Contains(out, "not_initialised=\"model1_1, model1_2\"") {
+		t.Errorf("local stage: the global stage's weights were not loaded into the global part:\n%s", out)
+	}
+	// A local G as wide as the global run's has a global part twice as wide.
+	out, err = gogan(t, append([]string{"train", "-c", "configs/pix2pixhd-facades.yaml", "--set", "out=" + filepath.Join(base, "x"),
+		"--set", "data.load_size=64", "--set", "data.crop_size=64", "--set", "model.netG=local", "--set", "model.ngf=16",
+		"--set", "model.load_pretrain=" + global}, common...)...)
+	if err == nil || !strings.Contains(out, "G.model.1.weight has shape [8 3 7 7] there and [32 3 7 7] in this run") {
+		t.Errorf("load_pretrain of another width: %v\n%s", err, out)
+	}
+}
+
+// TestPix2PixHDBadVGGWeights: a missing file, a file that is not a VGG19
+// and no file at all are refused before training, naming what to do.
+func TestPix2PixHDBadVGGWeights(t *testing.T) {
+	root := t.TempDir()
+	writeHDData(t, root, 2, 32, 32)
+	base := t.TempDir()
+	notVGG := filepath.Join(base, "other.pth")
+	script := "import torch; torch.save(torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3)).state_dict(), '" + notVGG + "')"
+	if b, err := exec.Command(torchtest.Python(t), "-c", script).CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	for _, c := range []struct{ vgg, want string }{
+		{filepath.Join(base, "missing.pth"), "missing.pth"},
+		{notVGG, "not a torchvision VGG19 state dict"},
+		{"", "set model.vgg_weights"},
+	} {
+		run := filepath.Join(base, "run"+fmt.Sprint(len(c.want)))
+		out, err := gogan(t, append([]string{"train"}, smallHD(root, c.vgg, run, "train.max_steps=1")...)...)
+		if err == nil || !strings.Contains(out, c.want) {
+			t.Errorf("model.vgg_weights=%q: %v\n%s", c.vgg, err, out)
+		}
+		if _, err := os.Stat(filepath.Join(run, "checkpoints")); err == nil {
+			t.Errorf("model.vgg_weights=%q: a checkpoint was written", c.vgg)
+		}
+	}
+	// The encoder's keys are refused until it exists.
+	out, err := gogan(t, append([]string{"train"}, smallHD(root, "", filepath.Join(base, "enc"), "train.no_vgg_loss=true", "model.instance_feat=true")...)...)
+	if err == nil || !strings.Contains(out, "feature encoder") {
+		t.Errorf("model.instance_feat=true: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,448 @@
+// Package pix2pixhd is NVIDIA pix2pixHD's Pix2PixHDModel (Wang et al.
+// 2018): image synthesis from label maps at high resolution. A coarse
+// GlobalGenerator is trained first; a LocalEnhancer then wraps it to double
+// the resolution. Three discriminators of the same design look at three
+// scales; besides fooling them the generator matches their intermediate
+// features on real images (feature matching) and VGG19's (perceptual
+// loss). Label maps come one-hot encoded, with the boundaries of the
+// instance map as one more channel.
+package pix2pixhd
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"strings"
+
+	torch "gogan/cgo"
+	"gogan/config"
+	"gogan/data"
+	"gogan/gan"
+	"gogan/gan/losses"
+	"gogan/nets"
+	"gogan/report"
+)
+
+func init() {
+	gan.Register(gan.Definition{
+		Schema: config.RecipeSchema{
+			Name: "pix2pixhd",
+			Doc:  "high-resolution image synthesis from label maps (NVIDIA pix2pixHD's Pix2PixHDModel).",
+			Keys: []config.Key{
+				{Name: "data.label_nc", Type: config.TypeInt, Default: 35, Range: config.Between(0, 256),
+					Doc: "pix2pixhd: classes of the label maps (one-hot encoded); 0 = the input is an ordinary image of model.input_nc channels."},
+				{Name: "data.no_instance", Type: config.TypeBool, Default: false,
+					Doc: "pix2pixhd: do not read instance maps ({phase}_inst/); with them their boundaries are one more input channel."},
+				{Name: "model.n_downsample_global", Type: config.TypeInt, Default: 4, Range: config.Between(1, 8), Doc: "pix2pixhd: downsamplings of the global generator."},
+				{Name: "model.n_blocks_global", Type: config.TypeInt, Default: 9, Range: config.AtLeast(1), Doc: "pix2pixhd: residual blocks of the global generator."},
+				{Name: "model.n_local_enhancers", Type: config.TypeInt, Default: 1, Range: config.Between(1, 3), Doc: "pix2pixhd: local enhancers of model.netG=local (each doubles the resolution)."},
+				{Name: "model.n_blocks_local", Type: config.TypeInt, Default: 3, Range: config.AtLeast(1), Doc: "pix2pixhd: residual blocks of each local enhancer."},
+				{Name: "model.vgg_weights", Type: config.TypeString, Default: "",
+					Doc: "pix2pixhd: torchvision's ImageNet VGG19 weights for the perceptual loss (vgg19-dcbb9e9d.pth: torchvision.models.vgg19(weights=\"IMAGENET1K_V1\") saves it in ~/.cache/torch/hub/checkpoints/). Needed unless train.no_vgg_loss."},
+				{Name: "model.load_pretrain", Type: config.TypeString, Default: "",
+					Doc: "pix2pixhd: a run folder (or checkpoint folder) whose newest checkpoint starts G and D, the tensors whose names and shapes match: the global stage's run, when training model.netG=local."},
+				{Name: "model.instance_feat", Type: config.TypeBool, Default: false, Doc: "pix2pixhd: instance-wise features from the encoder (not implemented yet: must be false)."},
+				{Name: "model.label_feat", Type: config.TypeBool, Default: false, Doc: "pix2pixhd: label-wise features from the encoder (not implemented yet: must be false)."},
+				{Name: "train.niter_fix_global", Type: config.TypeInt, Default: 0, Range: config.AtLeast(0),
+					Doc: "pix2pixhd: train only the local enhancer for this many epochs, then the whole generator (a new Adam over all of it, as the reference)."},
+				{Name: "train.lambda_feat", Type: config.TypeFloat, Default: 10.0, Range: config.AtLeast(0), Doc: "pix2pixhd: weight of the feature matching and VGG losses."},
+				{Name: "train.no_ganFeat_loss", Type: config.TypeBool, Default: false, Doc: "pix2pixhd: no discriminator feature matching loss."},
+				{Name: "train.no_vgg_loss", Type: config.TypeBool, Default: false, Doc: "pix2pixhd: no VGG19 perceptual loss."},
+			},
+			// pix2pixHD's base and train options.
+			Defaults: map[string]any{
+				"data.root": "datasets/cityscapes", "data.dataset": "aligned", "data.batch_size": 1, "data.no_flip": false,
+				"data.preprocess": "scale_width", "data.load_size": 1024, "data.crop_size": 512,
+				"model.netG": "global", "model.netD": "multiscale", "model.norm": "instance", "model.no_dropout": true,
+				"model.ngf": 64, "model.ndf": 64, "model.n_layers_D": 3, "model.num_D": 2, "model.init_type": "pix2pixhd", "model.init_gain": 0.02,
+				"train.gan_mode": "lsgan", "train.epochs": 100, "train.epochs_decay": 100, "train.lr_policy": "pix2pixhd",
+				"train.lr": 0.0002, "train.beta1": 0.5, "train.sample_every": 400,
+			},
+			Validate: validate,
+		},
+		Data: func(c *config.Config, dc *data.Config) {
+			dc.LabelNC, dc.Instance = c.Int("data.label_nc"), !c.Bool("data.no_instance")
+			dc.InputNC, dc.OutputNC = c.Model.InputNC, c.Model.OutputNC
+			if dc.LabelNC > 0 {
+				dc.InputNC = 1
+			}
+		},
+		Nets: netSpecs,
+		Inputs: func(c *config.Config) []gan.Input {
+			h, w := inputSize(c)
+			labelC := int64(c.Model.InputNC)
+			if c.Int("data.label_nc") > 0 {
+				labelC = 1
+			}
+			in := []gan.Input{{Name: "A", Shape: []int64{labelC, h, w}}, {Name: "B", Shape: []int64{int64(c.Model.OutputNC), h, w}}}
+			if !c.Bool("data.no_instance") {
+				in = append(in, gan.Input{Name: "inst", Shape: []int64{1, h, w}})
+			}
+			return in
+		},
+		New: New,
+		Translate: func(c *config.Config) []gan.Translation {
+			// gogan translate and eval feed G normalised images: label maps
+			// and instance boundaries are not read there yet.
+			if c.Int("data.label_nc") > 0 || !c.Bool("data.no_instance") {
+				return nil
+			}
+			return []gan.Translation{{Direction: c.Data.Direction, Role: "G", InputNC: c.Model.InputNC, OutputNC: c.Model.OutputNC,
+				PairDirection: c.Data.Direction}}
+		},
+		BenchParams: func(c *config.Config) map[string]any {
+			return map[string]any{"label_nc": c.Int("data.label_nc"), "no_instance": c.Bool("data.no_instance"),
+				"lambda_feat": c.Float("train.lambda_feat"), "no_ganFeat_loss": c.Bool("train.no_ganFeat_loss"),
+				"no_vgg_loss": c.Bool("train.no_vgg_loss")}
+		},
+	})
+}
+
+// inputSize is a batch's height and width for synthetic batches (gogan
+// bench): the crop, or with scale_width / none an image load_size wide at
+// Cityscapes' 2:1.
+func inputSize(c *config.Config) (h, w int64) {
+	d := c.Data
+	switch d.Preprocess {
+	case data.ScaleWidth, data.PreprocessNone:
+		return int64(d.LoadSize / 2), int64(d.LoadSize)
+	}
+	return int64(d.CropSize), int64(d.CropSize)
+}
+
+func validate(c *config.Config, bad func(string, ...any)) {
+	d, m := &c.Data, &c.Model
+	if m.NetG != "global" && m.NetG != "local" {
+		bad("recipe pix2pixhd needs model.netG global (GlobalGenerator) or local (LocalEnhancer), not %s", m.NetG)
+	}
+	if m.NetD != "multiscale" {
+		bad("recipe pix2pixhd needs model.netD=multiscale (pix2pixHD's MultiscaleDiscriminator), not %s", m.NetD)
+	}
+	if d.Dataset != data.Aligned {
+		bad("recipe pix2pixhd trains on paired data: data.dataset must be aligned ({phase}_label/, {phase}_img/, {phase}_inst/ folders, {phase}_A/ and {phase}_B/, or A|B images), not %s", d.Dataset)
+	}
+	if g := c.Train.GANMode; g != "lsgan" && g != "vanilla" {
+		bad("recipe pix2pixhd trains with train.gan_mode lsgan (the reference's default) or vanilla (its --no_lsgan), not %s", g)
+	}
+	if n := c.Int("train.niter_fix_global"); n > 0 && m.NetG != "local" {
+		bad("train.niter_fix_global=%d trains the local enhancer alone first: it needs model.netG=local", n)
+	}
+	for _, k := range []string{"model.instance_feat", "model.label_feat"} {
+		if c.Bool(k) {
+			bad("%s: pix2pixHD's instance-wise feature encoder (netE, feat_num, the clustered features) is not implemented yet; set %s=false", k, k)
+		}
+	}
+	crops := d.Preprocess == data.ResizeAndCrop || d.Preprocess == data.Crop || d.Preprocess == data.ScaleWidthAndCrop
+	if mult := nets.InputMultiple(netSpecs(c)[0].Options); crops && d.CropSize%mult != 0 {
+		bad("model.netG=%s with model.n_downsample_global=%d needs images whose sides are multiples of %d, but data.crop_size=%d",
+			m.NetG, c.Int("model.n_downsample_global"), mult, d.CropSize)
+	}
+}
+
+// inputChannels is the generator's input: the one-hot label map (or the
+// input image) and the instance boundaries.
+func inputChannels(c *config.Config) int {
+	n := c.Int("data.label_nc")
+	if n == 0 {
+		n = c.Model.InputNC
+	}
+	if !c.Bool("data.no_instance") {
+		n++
+	}
+	return n
+}
+
+// netSpecs: G then D, as Pix2PixHDModel.initialize defines them.
+func netSpecs(c *config.Config) []gan.NetSpec {
+	m := c.Model
+	h, w := inputSize(c)
+	in := int64(inputChannels(c))
+	return []gan.NetSpec{
+		{Role: "G", Build: nets.NewGenerator, Input: []int64{in, h, w},
+			Options: nets.Options{Kind: m.NetG, InputNC: int(in), OutputNC: m.OutputNC, NGF: m.NGF, Norm: m.Norm, PadType: "reflect",
+				NDownsampleGlobal: c.Int("model.n_downsample_global"), NBlocksGlobal: c.Int("model.n_blocks_global"),
+				NLocalEnhancers: c.Int("model.n_local_enhancers"), NBlocksLocal: c.Int("model.n_blocks_local")}},
+		{Role: "D", Build: nets.NewDiscriminator, Input: []int64{in + int64(m.OutputNC), h, w},
+			Options: nets.Options{Kind: "multiscale", InputNC: int(in) + m.OutputNC, NDF: m.NDF, NLayers: m.NLayersD, NumD: m.NumD,
+				Norm: m.Norm, GetIntermFeat: !c.Bool("train.no_ganFeat_loss")}},
+	}
+}
+
+// Pix2PixHD is the recipe's state.
+type Pix2PixHD struct {
+	cfg        *config.Config
+	dev        torch.Device
+	g, d       *nets.Net
+	vgg        *nets.VGG19 // nil without the perceptual loss
+	optG, optD *torch.Adam
+	loss       losses.GAN
+	enc        *encoding
+	lambdaFeat float64
+	ganFeat    bool
+	nLayersD   int
+	fixGlobal  int  // train.niter_fix_global
+	globalOn   bool // the whole generator trains (not only the local enhancer)
+	prec       *gan.Precision
+	fixed      gan.Batch // the sample grid's label maps, boundaries and photos
+}
+
+// New builds G and D (G initialised first), the VGG19 of the perceptual
+// loss and the optimizers.
+func New(env gan.Env) (gan.Recipe, error) {
+	c := env.Config
+	ns, err := gan.BuildNets(c, netSpecs(c), env.Device)
+	if err != nil {
+		return nil, err
+	}
+	r := &Pix2PixHD{cfg: c, dev: env.Device, g: ns[0], d: ns[1], prec: env.Precision,
+		lambdaFeat: c.Float("train.lambda_feat"), ganFeat: !c.Bool("train.no_ganFeat_loss"), nLayersD: c.Model.NLayersD,
+		fixGlobal: c.Int("train.niter_fix_global")}
+	r.globalOn = r.fixGlobal == 0
+	fail := func(err error) (gan.Recipe, error) {
+		gan.Free(r)
+		return nil, err
+	}
+	if r.loss, err = losses.NewGAN(c.Train.GANMode, losses.Logits); err != nil {
+		return fail(err)
+	}
+	r.enc = newEncoding(c)
+	if !c.Bool("train.no_vgg_loss") {
+		if c.String("model.vgg_weights") == "" {
+			return fail(errors.New("the VGG19 perceptual loss needs ImageNet weights: set model.vgg_weights to torchvision's vgg19-dcbb9e9d.pth (torchvision.models.vgg19(weights=\"IMAGENET1K_V1\") saves it in ~/.cache/torch/hub/checkpoints/), or train.no_vgg_loss=true"))
+		}
+		if r.vgg, err = nets.LoadVGG19(c.String("model.vgg_weights"), env.Device); err != nil {
+			return fail(fmt.Errorf("model.vgg_weights: %w", err))
+		}
+	}
+	r.optG = r.newOptG(c.Train.LR)
+	r.optD = gan.NewAdam(r.d, c)
+	return r, nil
+}
+
+// newOptG is optimizer_G: over the local enhancer's parameters alone while
+// the global generator is fixed, else over all of G.
+func (r *Pix2PixHD) newOptG(lr float64) *torch.Adam {
+	params := r.g.Parameters()
+	if !r.globalOn {
+		prefix := nets.LocalPrefix(r.g.Options)
+		params = params[:0:0]
+		var fixed []*torch.Tensor
+		for _, nt := range r.g.StateDict() {
+			if !r.g.IsParameter(nt.Name) {
+				continue
+			}
+			if strings.HasPrefix(nt.Name, prefix) {
+				params = append(params, nt.Tensor)
+			} else {
+				fixed = append(fixed, nt.Tensor)
+			}
+		}
+		// The reference lets the fixed layers' gradients pile up unused;
+		// not computing them changes no result.
+		torch.SetRequiresGradAll(fixed, false)
+	} else {
+		torch.SetRequiresGradAll(params, true)
+	}
+	t := r.cfg.Train
+	return torch.NewAdam(params, lr, t.Beta1, t.Beta2)
+}
+
+// LossNames are the reference's loss_filter names, in its order.
+func (r *Pix2PixHD) LossNames() []string {
+	names := []string{"G_GAN"}
+	if r.ganFeat {
+		names = append(names, "G_GAN_Feat")
+	}
+	if r.vgg != nil {
+		names = append(names, "G_VGG")
+	}
+	return append(names, "D_real", "D_fake")
+}
+
+func (r *Pix2PixHD) Nets() []gan.Net { return []gan.Net{{Role: "G", Net: r.g}, {Role: "D", Net: r.d}} }
+func (r *Pix2PixHD) Optimizers() []gan.Optimizer {
+	return []gan.Optimizer{{Name: "G", Adam: r.optG}, {Name: "D", Adam: r.optD}}
+}
+
+// PlateauLoss: the feature matching loss falls as the images get closer to
+// the real ones' look (the GAN losses hover).
+func (r *Pix2PixHD) PlateauLoss() string {
+	if r.ganFeat {
+		return "G_GAN_Feat"
+	}
+	return r.LossNames()[0]
+}
+
+// GraphUnsafe: the optimizer swap after niter_fix_global epochs replaces
+// what a captured step updates.
+func (r *Pix2PixHD) GraphUnsafe() string {
+	if r.fixGlobal > 0 {
+		return "train.niter_fix_global swaps the generator's optimizer after that many epochs; set it to 0 to capture the step"
+	}
+	return ""
+}
+
+// Step is Pix2PixHDModel.forward and train.py's updates: every loss from
+// one forward pass, then G's update, then D's.
+func (r *Pix2PixHD) Step(b gan.Batch) []*torch.Tensor {
+	label, real := r.enc.input(b), b["B"]
+	var fake *torch.Tensor
+	r.prec.Autocast(func() { fake = r.g.Forward(label) })
+	fake = r.prec.Float(fake)
+
+	// Fake and real detection (pool_size 0: the fake itself, detached).
+	gan.SetRequiresGrad(r.d, true)
+	var predFakePool, predReal [][]*torch.Tensor
+	r.prec.Autocast(func() {
+		predFakePool = r.d.ForwardMultiScale(torch.Cat([]*torch.Tensor{label, fake.Detach()}, 1))
+		predReal = r.d.ForwardMultiScale(torch.Cat([]*torch.Tensor{label, real}, 1))
+	})
+	lossDFake := r.ganLoss(predFakePool, losses.Fake)
+	lossDReal := r.ganLoss(predReal, losses.Real)
+
+	// The generator's losses, D frozen.
+	gan.SetRequiresGrad(r.d, false)
+	var predFake [][]*torch.Tensor
+	r.prec.Autocast(func() { predFake = r.d.ForwardMultiScale(torch.Cat([]*torch.Tensor{label, fake}, 1)) })
+	lossGGAN := r.ganLoss(predFake, losses.Real)
+	out := []*torch.Tensor{lossGGAN}
+	lossG := lossGGAN
+	if r.ganFeat {
+		feat := losses.FeatureMatching(r.floats(predFake), r.floats(predReal), r.nLayersD, r.lambdaFeat)
+		out, lossG = append(out, feat), lossG.Add(feat)
+	}
+	if r.vgg != nil {
+		vgg := losses.Perceptual(r.vgg, fake, real, r.prec.Autocast).MulScalar(r.lambdaFeat)
+		out, lossG = append(out, vgg), lossG.Add(vgg)
+	}
+	r.optG.ZeroGrad()
+	r.prec.Backward(lossG)
+	r.prec.Step(r.optG)
+
+	gan.SetRequiresGrad(r.d, true)
+	r.optD.ZeroGrad()
+	r.prec.Backward(lossDFake.Add(lossDReal).MulScalar(0.5))
+	r.prec.Step(r.optD)
+	r.prec.Update()
+	return append(out, lossDReal, lossDFake)
+}
+
+// ganLoss is pix2pixHD's GANLoss on a multiscale prediction: the loss of
+// each scale's last output, summed.
+func (r *Pix2PixHD) ganLoss(preds [][]*torch.Tensor, target losses.Target) *torch.Tensor {
+	var total *torch.Tensor
+	for _, p := range preds {
+		l := r.loss.ForD(r.prec.Float(p[len(p)-1]), target)
+		if total == nil {
+			total = l
+		} else {
+			total = total.Add(l)
+		}
+	}
+	return total
+}
+
+// floats is every scale's features in float32.
+func (r *Pix2PixHD) floats(preds [][]*torch.Tensor) [][]*torch.Tensor {
+	out := make([][]*torch.Tensor, len(preds))
+	for i, p := range preds {
+		for _, f := range p {
+			out[i] = append(out[i], r.prec.Float(f))
+		}
+	}
+	return out
+}
+
+// EndEpoch: after niter_fix_global epochs the global generator trains too,
+// with a new Adam over all of G (update_fixed_params) at the current rate.
+func (r *Pix2PixHD) EndEpoch(epoch int) error {
+	if r.globalOn || epoch != r.fixGlobal {
+		return nil
+	}
+	slog.Info("pix2pixhd: now also training the global generator", "epoch", epoch)
+	return r.swapOptG()
+}
+
+func (r *Pix2PixHD) swapOptG() error {
+	return torch.Try(func() {
+		lr := r.optG.LR
+		r.optG.Free()
+		r.globalOn = true
+		r.optG = r.newOptG(lr)
+	})
+}
+
+// Resume rebuilds optimizer_G as it was after the checkpoint's epochs.
+func (r *Pix2PixHD) Resume(epoch int) error {
+	if !r.globalOn && epoch >= r.fixGlobal {
+		return r.swapOptG()
+	}
+	return nil
+}
+
+// StartFresh loads model.load_pretrain (the global stage's run) into G and D.
+func (r *Pix2PixHD) StartFresh() error {
+	path := r.cfg.String("model.load_pretrain")
+	if path == "" {
+		return nil
+	}
+	return loadPretrain(path, r.Nets())
+}
+
+// sampleCount is how many examples the grid shows.
+const sampleCount = 4
+
+// TakeSamples keeps the dataset's first examples (epoch 0's augmentation)
+// for the grid, and checks that the images fit the generator.
+func (r *Pix2PixHD) TakeSamples(ds *data.Dataset, seed uint64) error {
+	b, err := gan.SampleBatch(ds, seed, sampleCount, r.dev)
+	if err != nil {
+		return err
+	}
+	r.fixed = b
+	s := b["A"].Shape()
+	if mult := int64(nets.InputMultiple(r.g.Options)); s[2]%mult != 0 || s[3]%mult != 0 {
+		return fmt.Errorf("model.netG=%s needs images whose sides are multiples of %d, but data.preprocess=%s gives %dx%d (data.load_size=%d): choose a data.load_size or data.crop_size that gives such sides",
+			r.g.Options.Kind, mult, r.cfg.Data.Preprocess, s[3], s[2], r.cfg.Data.LoadSize)
+	}
+	return nil
+}
+
+func (r *Pix2PixHD) Fixed() []torch.Named {
+	var out []torch.Named
+	for _, name := range []string{"A", "B", "inst"} {
+		if t := r.fixed[name]; t != nil {
+			out = append(out, torch.Named{Name: "fixed_" + name, Tensor: t})
+		}
+	}
+	return out
+}
+
+// Visuals runs G on the fixed examples in train mode, as the reference's
+// visuals: input_label | synthesized_image | real_image.
+func (r *Pix2PixHD) Visuals() (*image.NRGBA, error) {
+	if r.fixed == nil {
+		return nil, fmt.Errorf("pix2pixhd: no sample inputs")
+	}
+	var in, out, target report.Images
+	err := torch.Try(func() {
+		gan.WithFrozenState(r.dev, []*nets.Net{r.g}, func() {
+			torch.NoGrad(func() {
+				in = r.enc.show(r.fixed["A"])
+				out, target = report.ToImages(r.g.Forward(r.enc.input(r.fixed))), report.ToImages(r.fixed["B"])
+			})
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return report.Pix2PixGrid(in, out, target, 2)
+}
+
+// Release frees the VGG19.
+func (r *Pix2PixHD) Release() {
+	if r.vgg != nil {
+		r.vgg.Free()
+	}
+}

@@ -1,0 +1,90 @@
+package pix2pixhd
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	torch "gogan/cgo"
+	"gogan/gan"
+	"gogan/runfolder"
+)
+
+// loadPretrain is the reference's load_network with --load_pretrain: each
+// network takes the checkpoint's tensors of the names it has (a
+// LocalEnhancer takes the global generator's layers, "model.*", and leaves
+// its enhancer as initialised); a name with another shape is an error. path is a run folder (its newest
+// valid checkpoint) or a checkpoint folder.
+func loadPretrain(path string, ns []gan.Net) error {
+	weights := filepath.Join(path, runfolder.WeightsFile)
+	if _, err := os.Stat(weights); err != nil {
+		ck, _, err := runfolder.LatestValid(path)
+		if err != nil {
+			return fmt.Errorf("model.load_pretrain %s: neither a checkpoint folder nor a run folder with a valid checkpoint: %w", path, err)
+		}
+		weights = ck.WeightsPath()
+	}
+	ts, _, err := torch.LoadSafetensors(weights)
+	if err != nil {
+		return fmt.Errorf("model.load_pretrain: %w", err)
+	}
+	defer func() {
+		for _, nt := range ts {
+			nt.Tensor.Free()
+		}
+	}()
+	saved := map[string]*torch.Tensor{}
+	for _, nt := range ts {
+		saved[nt.Name] = nt.Tensor
+	}
+	for _, n := range ns {
+		var sd []torch.Named
+		var missing []string
+		for _, nt := range n.Net.StateDict() {
+			src, ok := saved[n.Role+"."+nt.Name]
+			if !ok {
+				missing = append(missing, nt.Name)
+				continue
+			}
+			if want := nt.Tensor.Shape(); !slices.Equal(src.Shape(), want) {
+				return fmt.Errorf("model.load_pretrain %s: %s.%s has shape %v there and %v in this run: the networks differ (label_nc, instance maps, model.ngf/ndf, n_downsample_global; a local G's ngf is half the global run's)",
+					weights, n.Role, nt.Name, src.Shape(), want)
+			}
+			sd = append(sd, torch.Named{Name: nt.Name, Tensor: src})
+		}
+		if len(sd) == 0 {
+			return fmt.Errorf("model.load_pretrain %s: it has no tensor of network %s: is it a pix2pixhd run?", weights, n.Role)
+		}
+		if err := torch.Try(func() {
+			torch.NoGrad(func() {
+				own := map[string]*torch.Tensor{}
+				for _, nt := range n.Net.StateDict() {
+					own[nt.Name] = nt.Tensor
+				}
+				for _, nt := range sd {
+					own[nt.Name].CopyFrom(nt.Tensor)
+				}
+			})
+		}); err != nil {
+			return fmt.Errorf("model.load_pretrain %s: network %s: %w", weights, n.Role, err)
+		}
+		slog.Info("pix2pixhd: pretrained weights loaded", "net", n.Role, "from", weights, "tensors", len(sd),
+			"not_initialised", summarize(missing))
+	}
+	return nil
+}
+
+// summarize is the top-level layers of a list of state-dict keys.
+func summarize(keys []string) string {
+	var tops []string
+	for _, k := range keys {
+		top, _, _ := strings.Cut(k, ".")
+		if !slices.Contains(tops, top) {
+			tops = append(tops, top)
+		}
+	}
+	return strings.Join(tops, ", ")
+}

@@ -1,0 +1,29 @@
+package report
+
+import "testing"
+
+// TestLabelColors: Cityscapes' colours for 35 classes (util.labelcolormap),
+// the PASCAL VOC bit pattern otherwise, on the grids' [-1, 1] scale.
+func TestLabelColors(t *testing.T) {
+	rgb := func(im Images, p int) [3]int {
+		plane := im.H * im.W
+		var c [3]int
+		for i := range c {
+			c[i] = int((im.Data[i*plane+p]+1)*127.5 + 0.5)
+		}
+		return c
+	}
+	ids := Images{Data: []float32{7, 26, 0, 33}, N: 1, C: 1, H: 2, W: 2}
+	city := LabelColors(ids, 35)
+	for p, want := range [][3]int{{128, 64, 128}, {0, 0, 142}, {0, 0, 0}, {119, 11, 32}} { // road, car, unlabeled, bicycle
+		if got := rgb(city, p); got != want {
+			t.Errorf("cityscapes id %v: %v, want %v", ids.Data[p], got, want)
+		}
+	}
+	voc := LabelColors(Images{Data: []float32{1, 2, 3, 15}, N: 1, C: 1, H: 2, W: 2}, 21)
+	for p, want := range [][3]int{{128, 0, 0}, {0, 128, 0}, {128, 128, 0}, {192, 128, 128}} { // aeroplane, bicycle, bird, person
+		if got := rgb(voc, p); got != want {
+			t.Errorf("VOC id %d: %v, want %v", p, got, want)
+		}
+	}
+}
