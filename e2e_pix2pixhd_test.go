@@ -114,6 +114,17 @@ func TestPix2PixHDTrains(t *testing.T) {
 	if !strings.Contains(out, "now also training the global generator") {
 		t.Errorf("no optimizer swap after train.niter_fix_global=1 epoch:\n%s", out)
 	}
+	// Scored on label maps, instance boundaries and photos; gogan translate,
+	// which feeds images, refuses it.
+	out, err = gogan(t, "eval", "pix2pix", "--checkpoint", run, "--data-root", root, "--phase", "train", "--limit", "3",
+		"--device", "cpu", "--threads", "2")
+	if err != nil || !strings.Contains(out, "pairs 0..2 of 4") || !strings.Contains(out, "eval         3") {
+		t.Errorf("eval pix2pix: %v\n%s", err, out)
+	}
+	out, err = gogan(t, "translate", "--checkpoint", run, "--input", root, "--out", filepath.Join(t.TempDir(), "out"))
+	if err == nil || !strings.Contains(out, "takes label maps") {
+		t.Errorf("translate of a label-map run: %v\n%s", err, out)
+	}
 }
 
 // TestPix2PixHDFacadesStages trains the global stage on facades (label_nc

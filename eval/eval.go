@@ -412,7 +412,7 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 		Data: fmt.Sprintf("%s %s, phase %s, pairs %d..%d of %d (%s, no flip)", dc.Dataset, dc.Root, dc.Phase, o.Skip, end-1, ds.Len(),
 			describeEvalPreprocess(dc))}
 	for _, train := range modes {
-		sc, err := scorePix2Pix(ctx, g, ds, o.Skip, end, train, o.Seed, dev)
+		sc, err := scorePix2Pix(ctx, g, tr.Encode, ds, o.Skip, end, train, o.Seed, dev)
 		if err != nil {
 			return nil, err
 		}
@@ -433,10 +433,11 @@ func describeEvalPreprocess(dc data.Config) string {
 
 // scorePix2Pix scores G on pairs [from, to) in one mode: train mode runs one
 // pair at a time (batch statistics of that pair, as test.py with batch 1).
+// encode makes G's input from a batch (nil: its "A").
 func scorePix2Pix(ctx context.Context, g interface {
 	SetTraining(bool)
 	Forward(*torch.Tensor) *torch.Tensor
-}, ds *data.Dataset, from, to int, train bool, seed int64, dev torch.Device) (Pix2PixScores, error) {
+}, encode func(gan.Batch) *torch.Tensor, ds *data.Dataset, from, to int, train bool, seed int64, dev torch.Device) (Pix2PixScores, error) {
 	mode := "eval"
 	batch := 16
 	if train {
@@ -452,14 +453,14 @@ func scorePix2Pix(ctx context.Context, g interface {
 			return sc, err
 		}
 		k := min(batch, to-i)
-		as := make([]*data.Image, k)
+		smps := make([]data.Sample, k)
 		bs := make([]*data.Image, k)
 		for j := range k {
 			s, err := ds.Sample(i+j, 0, 0)
 			if err != nil {
 				return sc, fmt.Errorf("eval pix2pix: %w", err)
 			}
-			as[j], bs[j] = s.A, s.B
+			smps[j], bs[j] = s, s.B
 		}
 		var out []float32
 		var shape []int64
@@ -467,7 +468,15 @@ func scorePix2Pix(ctx context.Context, g interface {
 			s := torch.NewScope()
 			defer s.Close()
 			torch.NoGrad(func() {
-				y := g.Forward(gan.ImagesTensor(as).To(dev))
+				b := gan.BatchOf(smps)
+				for name, t := range b {
+					b[name] = t.To(dev)
+				}
+				x := b["A"]
+				if encode != nil {
+					x = encode(b)
+				}
+				y := g.Forward(x)
 				shape = y.Shape()
 				out = y.Float32s()
 			})

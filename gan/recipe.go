@@ -153,6 +153,11 @@ type NetSpec struct {
 type Input struct {
 	Name  string
 	Shape []int64
+	// Classes > 0 says the tensor holds integer values in [0, Classes) as
+	// floats (pix2pixHD's label maps: class ids; Classes 2: a 0/1 map such
+	// as its instance boundaries); 0 is an image in [-1, 1]. RandomBatch
+	// draws each kind.
+	Classes int
 }
 
 // Generation is how `gogan sample` and `gogan eval fid` use a recipe that
@@ -172,6 +177,11 @@ type Translation struct {
 	// PairDirection is the data.direction under which a pair's A is this
 	// generator's input and its B the target (gogan eval pix2pix).
 	PairDirection string
+	// Encode makes the generator's input from a batch of the recipe's data
+	// (pix2pixHD: one-hot label maps and instance boundaries); nil: the
+	// batch's "A" as it is. gogan translate feeds images, so it refuses a
+	// translation with Encode.
+	Encode func(Batch) *torch.Tensor
 }
 
 // Definition is a recipe as it registers.
@@ -363,14 +373,15 @@ func BatchShapes(c *config.Config) ([]Input, error) {
 	}
 	var out []Input
 	for _, in := range def.Inputs(c) {
-		out = append(out, Input{Name: in.Name, Shape: append([]int64{int64(c.Data.BatchSize)}, in.Shape...)})
+		out = append(out, Input{Name: in.Name, Shape: append([]int64{int64(c.Data.BatchSize)}, in.Shape...), Classes: in.Classes})
 	}
 	return out, nil
 }
 
-// RandomBatch is a synthetic batch of c's shapes on dev, uniform in [-1, 1],
-// drawn in Inputs order (gogan bench; tests). The tensors are persistent:
-// the caller frees them.
+// RandomBatch is a synthetic batch of c's shapes on dev, drawn in Inputs
+// order (gogan bench; tests): images uniform in [-1, 1], inputs with
+// Classes uniform integers in [0, Classes) as float32. The tensors are
+// persistent: the caller frees them.
 func RandomBatch(c *config.Config, dev torch.Device) (Batch, error) {
 	shapes, err := BatchShapes(c)
 	if err != nil {
@@ -379,7 +390,15 @@ func RandomBatch(c *config.Config, dev torch.Device) (Batch, error) {
 	b := Batch{}
 	err = torch.Try(func() {
 		for _, in := range shapes {
-			b[in.Name] = torch.Rand(torch.Float32, dev, in.Shape...).MulScalar(2).SubScalar(1).Persist()
+			u := torch.Rand(torch.Float32, dev, in.Shape...)
+			if in.Classes > 0 {
+				// floor(u * Classes): the cast to int64 truncates; the clamp
+				// keeps a u that rounds up to Classes in float32 in range.
+				k := float64(in.Classes)
+				b[in.Name] = u.MulScalar(k).ToDType(torch.Int64).ToDType(torch.Float32).ClampMax(k - 1).Persist()
+			} else {
+				b[in.Name] = u.MulScalar(2).SubScalar(1).Persist()
+			}
 		}
 	})
 	return b, err

@@ -47,14 +47,36 @@ func SamplePairs(ds *data.Dataset, seed uint64, n int, dev torch.Device) (a, b *
 // loader's batches: the sample grid's fixed inputs.
 func SampleBatch(ds *data.Dataset, seed uint64, n int, dev torch.Device) (Batch, error) {
 	n = min(n, ds.Len())
-	ims := map[string][]*data.Image{}
-	raw := map[string]bool{}
-	var names []string
+	var smps []data.Sample
 	for i := 0; i < n; i++ {
 		smp, err := ds.Sample(i, seed, 0)
 		if err != nil {
 			return nil, err
 		}
+		smps = append(smps, smp)
+	}
+	var b Batch
+	err := torch.Try(func() {
+		b = BatchOf(smps)
+		for name, t := range b {
+			b[name] = t.To(dev).Persist()
+		}
+	})
+	if err != nil {
+		FreeBatch(b)
+		return nil, err
+	}
+	return b, nil
+}
+
+// BatchOf is the samples' named images as CPU tensors in the caller's
+// scope, as the loader builds batches: raw images (label ids, instance
+// boundaries) as their values, the others normalised to [-1, 1].
+func BatchOf(smps []data.Sample) Batch {
+	ims := map[string][]*data.Image{}
+	raw := map[string]bool{}
+	var names []string
+	for i, smp := range smps {
 		for _, ni := range smp.Images() {
 			if i == 0 {
 				names = append(names, ni.Name)
@@ -63,20 +85,14 @@ func SampleBatch(ds *data.Dataset, seed uint64, n int, dev torch.Device) (Batch,
 		}
 	}
 	b := Batch{}
-	err := torch.Try(func() {
-		for _, name := range names {
-			if raw[name] {
-				b[name] = rawImagesTensor(ims[name]).To(dev).Persist()
-			} else {
-				b[name] = ImagesTensor(ims[name]).To(dev).Persist()
-			}
+	for _, name := range names {
+		if raw[name] {
+			b[name] = rawImagesTensor(ims[name])
+		} else {
+			b[name] = ImagesTensor(ims[name])
 		}
-	})
-	if err != nil {
-		FreeBatch(b)
-		return nil, err
 	}
-	return b, nil
+	return b
 }
 
 // rawImagesTensor is ImagesTensor without the normalisation: each value as

@@ -149,6 +149,9 @@ func Translate(path, direction, in, out, device string, eval bool) (int, error) 
 	if err != nil {
 		return 0, err
 	}
+	if tr.Encode != nil {
+		return 0, fmt.Errorf("gogan translate feeds images, but the generator of %s takes label maps and instance boundaries (data.label_nc, data.no_instance); score it on {phase}_label/, {phase}_inst/ and {phase}_img/ folders with gogan eval pix2pix --data-root DIR --phase test", ck.Dir)
+	}
 	dev, err := torch.ParseDevice(device)
 	if err != nil {
 		return 0, err

@@ -81,6 +81,9 @@ func OpenModel(path, direction string, eval bool) (*Model, error) {
 		if err != nil {
 			return nil, err
 		}
+		if tr.Encode != nil {
+			return nil, fmt.Errorf("gogan serve draws images, but the generator of %s takes label maps and instance boundaries (data.label_nc, data.no_instance); a pix2pixhd run with data.label_nc=0 and data.no_instance=true can be served", ck.Dir)
+		}
 		m.Kind, m.Role, m.Direction, m.PairDirection = KindTranslate, tr.Role, tr.Direction, tr.PairDirection
 		m.InputNC, m.OutputNC, m.Size = tr.InputNC, tr.OutputNC, cfg.Data.CropSize
 		m.Eval = eval

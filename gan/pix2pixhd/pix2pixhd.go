@@ -71,30 +71,31 @@ func init() {
 		Nets: netSpecs,
 		Inputs: func(c *config.Config) []gan.Input {
 			h, w := inputSize(c)
-			labelC := int64(c.Model.InputNC)
-			if c.Int("data.label_nc") > 0 {
-				labelC = 1
+			// A: the label map's class ids (label_nc > 0) or an image; inst:
+			// the instance boundaries, 0 or 1.
+			a := gan.Input{Name: "A", Shape: []int64{int64(c.Model.InputNC), h, w}}
+			if n := c.Int("data.label_nc"); n > 0 {
+				a = gan.Input{Name: "A", Shape: []int64{1, h, w}, Classes: n}
 			}
-			in := []gan.Input{{Name: "A", Shape: []int64{labelC, h, w}}, {Name: "B", Shape: []int64{int64(c.Model.OutputNC), h, w}}}
+			in := []gan.Input{a, {Name: "B", Shape: []int64{int64(c.Model.OutputNC), h, w}}}
 			if !c.Bool("data.no_instance") {
-				in = append(in, gan.Input{Name: "inst", Shape: []int64{1, h, w}})
+				in = append(in, gan.Input{Name: "inst", Shape: []int64{1, h, w}, Classes: 2})
 			}
 			return in
 		},
 		New: New,
 		Translate: func(c *config.Config) []gan.Translation {
-			// gogan translate and eval feed G normalised images: label maps
-			// and instance boundaries are not read there yet.
-			if c.Int("data.label_nc") > 0 || !c.Bool("data.no_instance") {
-				return nil
+			tr := gan.Translation{Direction: c.Data.Direction, Role: "G", InputNC: c.Model.InputNC, OutputNC: c.Model.OutputNC,
+				PairDirection: c.Data.Direction}
+			if enc := newEncoding(c); enc.labelNC > 0 || enc.instance {
+				tr.Encode = enc.input
 			}
-			return []gan.Translation{{Direction: c.Data.Direction, Role: "G", InputNC: c.Model.InputNC, OutputNC: c.Model.OutputNC,
-				PairDirection: c.Data.Direction}}
+			return []gan.Translation{tr}
 		},
 		BenchParams: func(c *config.Config) map[string]any {
 			return map[string]any{"label_nc": c.Int("data.label_nc"), "no_instance": c.Bool("data.no_instance"),
 				"lambda_feat": c.Float("train.lambda_feat"), "no_ganFeat_loss": c.Bool("train.no_ganFeat_loss"),
-				"no_vgg_loss": c.Bool("train.no_vgg_loss")}
+				"no_vgg_loss": c.Bool("train.no_vgg_loss"), "vgg_weights": c.String("model.vgg_weights")}
 		},
 	})
 }
