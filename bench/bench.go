@@ -37,9 +37,12 @@ type Result struct {
 
 // Spec is what one bench step computes, for a reference implementation to
 // repeat exactly (scripts/bench_pytorch.py): the recipe, its networks by
-// role ("g", "d", ...: nets.Options), its inputs' shapes ("input_a", ...),
-// Adam's settings and the recipe's loss settings (gan.Definition's
-// BenchParams), as one JSON object.
+// role ("g", "d", ...: nets.Options), its inputs' shapes ("input_a", ...)
+// and, for inputs of class ids (gan.Input's Classes), their number of
+// classes ("input_a_classes": integers in [0, n) as floats; 2 for a 0/1
+// map; absent for images, uniform in [-1, 1]), Adam's settings and the
+// recipe's loss settings (gan.Definition's BenchParams), as one JSON
+// object.
 type Spec map[string]any
 
 // NewSpec describes cfg's bench step.
@@ -59,6 +62,9 @@ func NewSpec(cfg *config.Config) (Spec, error) {
 	}
 	for _, in := range shapes {
 		s["input_"+strings.ToLower(in.Name)] = in.Shape
+		if in.Classes > 0 {
+			s["input_"+strings.ToLower(in.Name)+"_classes"] = in.Classes
+		}
 	}
 	if def.BenchParams != nil {
 		maps.Copy(s, def.BenchParams(cfg))
@@ -75,8 +81,9 @@ func (b Result) String() string {
 		b.Recipe, b.Device, b.Threads, b.BatchSize, b.ImagesPerSec, b.MsPerStep, b.Steps, float64(b.PeakRSS)/(1<<20), cuda)
 }
 
-// Run times training steps of cfg's recipe on synthetic batches (uniform
-// noise in [-1, 1] of the configured shapes), after warmup steps, so the
+// Run times training steps of cfg's recipe on synthetic batches
+// (gan.RandomBatch: uniform noise in [-1, 1] of the configured shapes, or
+// class ids where the recipe's inputs hold them), after warmup steps, so the
 // figure is the networks' and optimizers' speed without the data pipeline.
 func Run(cfg *config.Config, warmup, steps int) (Result, error) {
 	runtime.LockOSThread()

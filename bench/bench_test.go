@@ -19,6 +19,12 @@ import (
 // the same parameter counts and runs its step. (No timing is checked.)
 func TestBenchSpecRunsInPyTorch(t *testing.T) {
 	py := torchtest.Python(t)
+	// pix2pixHD's VGG19 loss reads torchvision's weights: a stand-in with
+	// random values, as scripts/bench-vs-pytorch writes one.
+	vgg := filepath.Join(t.TempDir(), "vgg19.pth")
+	if out, err := exec.Command(py, "../scripts/make_vgg19_pth.py", vgg, "--seed", "0").CombinedOutput(); err != nil {
+		t.Fatalf("make_vgg19_pth.py: %v\n%s", err, out)
+	}
 	for _, sets := range [][]string{
 		{"recipe=dcgan", "model.ngf=8", "model.ndf=8", "data.image_size=32", "data.batch_size=4"},
 		{"recipe=pix2pix", "model.netG=unet_128", "model.ngf=4", "model.ndf=4", "data.crop_size=128", "data.batch_size=2"},
@@ -26,6 +32,15 @@ func TestBenchSpecRunsInPyTorch(t *testing.T) {
 		// the steps take both of the pool's paths (filling, then full).
 		{"recipe=cyclegan", "model.netG=resnet_6blocks", "model.ngf=4", "model.ndf=4", "data.load_size=32", "data.crop_size=32",
 			"data.batch_size=2", "train.pool_size=1"},
+		// G (global), D (2 scales, feature matching) and the VGG loss; label
+		// maps of 35 classes one-hot and instance boundaries, 32x64.
+		{"recipe=pix2pixhd", "model.ngf=4", "model.ndf=4", "model.n_downsample_global=2", "model.n_blocks_global=1",
+			"data.load_size=64", "data.batch_size=2", "model.vgg_weights=" + vgg},
+		// The LocalEnhancer and 3 scales on an image input, without instance
+		// maps, feature matching or VGG, vanilla GAN loss.
+		{"recipe=pix2pixhd", "model.netG=local", "model.ngf=4", "model.ndf=4", "model.num_D=3", "model.n_downsample_global=2",
+			"model.n_blocks_global=1", "model.n_blocks_local=1", "data.load_size=64", "data.batch_size=1", "data.label_nc=0",
+			"data.no_instance=true", "train.no_ganFeat_loss=true", "train.no_vgg_loss=true", "train.gan_mode=vanilla"},
 	} {
 		dir := t.TempDir()
 		cfg, err := config.LoadConfig("", append(sets, "out="+filepath.Join(dir, "run"), "device=cpu", "threads=1"))

@@ -7,7 +7,7 @@ SPEC.json is `gogan bench --config FILE --spec` (or a `gogan bench --json` resul
 the networks by role as gogan's nets.Options, which scripts/reference_nets.py builds
 as the reference implementations define them, the synthetic inputs' shapes, the GAN
 loss and Adam's settings. The step is the recipes' (gan/dcgan, gan/pix2pix,
-gan/cyclegan), op for op:
+gan/cyclegan, gan/pix2pixhd), op for op:
 
   dcgan    D on real, then on G(z).detach() (two backwards), Adam on D; D frozen
            (requires_grad off), G's non-saturating loss through D, Adam on G;
@@ -25,8 +25,32 @@ gan/cyclegan), op for op:
            0.5 (real + fake) back-propagated, Adam over D_A + D_B; the image pools
            are util/image_pool.py's ImagePool (Python's random, seeded with the
            spec's seed; pool_size from the spec); 8 losses read with .item().
+  pix2pixhd NVIDIA/pix2pixHD's Pix2PixHDModel.forward and train.py's updates
+           (models/pix2pixHD_model.py, models/networks.py, train.py): encode_input
+           (label_nc > 0: one-hot by scatter_ into zeros; the instance boundaries
+           cat as one more channel), fake = G(input_label); pred_fake_pool =
+           D(cat(input_label, fake.detach())) (pool_size 0), pred_real =
+           D(cat(input_label, real)), pred_fake = D(cat(input_label, fake));
+           GANLoss over the scales (each scale's last output; lsgan MSE, vanilla
+           BCE with logits as gogan's), feature matching (4 / (n_layers_D + 1) /
+           num_D * L1 * lambda_feat over each scale's features but the last, real
+           detached) unless no_ganFeat_loss, VGGLoss (Vgg19 slices, weights 1/32 ..
+           1, y detached) * lambda_feat unless no_vgg_loss, with the VGG19 weights
+           of the spec's vgg_weights (a torchvision state dict); loss_G = G_GAN +
+           G_GAN_Feat + G_VGG, backward, Adam on G; loss_D = 0.5 (D_fake + D_real),
+           backward, Adam on D; 3 to 5 losses read with .item(). Two differences
+           from the reference, both gogan's step's: get_edges is not in the step
+           (gogan's loader computes the boundaries on the host; the synthetic
+           "inst" input is that 0/1 map already), and D's parameters are frozen
+           (requires_grad off) for pred_fake, so loss_G.backward() does not
+           compute the D gradient that the reference computes and
+           optimizer_D.zero_grad() then discards (the result is the same).
+           Networks: scripts/reference_nets.py's hd_define_G / hd_define_D
+           (define_G / define_D with weights_init) and Vgg19.
 
-Inputs are uniform in [-1, 1] and stay on the device; gradients are dropped with
+Inputs are uniform in [-1, 1], or, where the spec gives "input_<name>_classes" n,
+integers in [0, n) as floats (pix2pixhd's label maps; n = 2: its 0/1 instance
+boundaries), and stay on the device; gradients are dropped with
 zero_grad(set_to_none=True) as gogan does. Prints one JSON object: images/s,
 ms/step, peak RSS (getrusage) and the CUDA peak (max_memory_allocated) on a GPU.
 """
@@ -44,6 +68,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import reference_nets  # noqa: E402
@@ -128,6 +153,167 @@ def num_params(net):
     return sum(p.numel() for p in net.parameters())
 
 
+def synthetic(spec, name, dev):
+    """The spec's input "input_<name>" drawn as gogan bench draws it (gan.RandomBatch):
+    uniform in [-1, 1], or integer class ids in [0, n) as floats where the spec gives
+    "input_<name>_classes" n; None when the spec has no such input."""
+    shape = spec.get("input_" + name)
+    if not shape:
+        return None
+    n = spec.get("input_%s_classes" % name, 0)
+    if n:
+        return torch.randint(0, n, shape, device=dev).float()
+    return torch.rand(*shape, device=dev) * 2 - 1
+
+
+class HDGANLoss(nn.Module):
+    """pix2pixHD models/networks.py GANLoss: the targets filled with 1.0 / 0.0 on the
+    device (self.Tensor there: torch.cuda.FloatTensor) and cached while the size
+    matches; on a multiscale prediction the loss of each scale's last output, summed.
+    lsgan: MSELoss; vanilla: BCE with logits (gogan's D returns logits; the
+    reference's BCELoss after a Sigmoid that its getIntermFeat discriminator drops)."""
+
+    def __init__(self, use_lsgan, dev, target_real_label=1.0, target_fake_label=0.0):
+        super().__init__()
+        self.real_label = target_real_label
+        self.fake_label = target_fake_label
+        self.real_label_var = None
+        self.fake_label_var = None
+        self.Tensor = lambda size: torch.empty(size, device=dev)
+        self.loss = nn.MSELoss() if use_lsgan else nn.BCEWithLogitsLoss()
+
+    def get_target_tensor(self, input, target_is_real):
+        if target_is_real:
+            if self.real_label_var is None or self.real_label_var.numel() != input.numel():
+                self.real_label_var = self.Tensor(input.size()).fill_(self.real_label).requires_grad_(False)
+            return self.real_label_var
+        if self.fake_label_var is None or self.fake_label_var.numel() != input.numel():
+            self.fake_label_var = self.Tensor(input.size()).fill_(self.fake_label).requires_grad_(False)
+        return self.fake_label_var
+
+    def __call__(self, input, target_is_real):
+        if isinstance(input[0], list):
+            loss = 0
+            for input_i in input:
+                pred = input_i[-1]
+                target_tensor = self.get_target_tensor(pred, target_is_real)
+                loss += self.loss(pred, target_tensor)
+            return loss
+        target_tensor = self.get_target_tensor(input[-1], target_is_real)
+        return self.loss(input[-1], target_tensor)
+
+
+class VGGLoss(nn.Module):
+    """pix2pixHD models/networks.py VGGLoss, given its Vgg19 (the reference builds
+    Vgg19() from torchvision's pretrained vgg19)."""
+
+    def __init__(self, vgg):
+        super().__init__()
+        self.vgg = vgg
+        self.criterion = nn.L1Loss()
+        self.weights = [1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0]
+
+    def forward(self, x, y):
+        x_vgg, y_vgg = self.vgg(x), self.vgg(y)
+        loss = 0
+        for i in range(len(x_vgg)):
+            loss += self.weights[i] * self.criterion(x_vgg[i], y_vgg[i].detach())
+        return loss
+
+
+def make_pix2pixhd_step(spec, dev, kw):
+    """gan/pix2pixhd's Step (Pix2PixHDModel.forward and train.py's updates)."""
+    if spec["gan_mode"] not in ("lsgan", "vanilla"):
+        raise SystemExit("bench_pytorch.py: pix2pixhd trains with gan_mode lsgan or vanilla, not %s" % spec["gan_mode"])
+    torch.manual_seed(spec["seed"])
+    g, d = spec["g"], spec["d"]
+    # define_G then define_D, as Pix2PixHDModel.initialize.
+    G = reference_nets.hd_define_G(g["InputNC"], g["OutputNC"], g["NGF"], g["Kind"], g["NDownsampleGlobal"],
+                                   g["NBlocksGlobal"], g["NLocalEnhancers"], g["NBlocksLocal"], g["Norm"],
+                                   padding_type=g.get("PadType") or "reflect").to(dev).train()
+    D = reference_nets.hd_define_D(d["InputNC"], d["NDF"], d["NLayers"], d["Norm"], use_sigmoid=False,
+                                   num_D=d["NumD"], getIntermFeat=d["GetIntermFeat"]).to(dev).train()
+    label_nc, no_instance = spec["label_nc"], spec["no_instance"]
+    lambda_feat, n_layers_d, num_d = spec["lambda_feat"], d["NLayers"], d["NumD"]
+    use_feat, use_vgg = not spec["no_ganFeat_loss"], not spec["no_vgg_loss"]
+    criterionGAN = HDGANLoss(spec["gan_mode"] == "lsgan", dev)
+    criterionFeat = nn.L1Loss()
+    if use_vgg:
+        if not spec.get("vgg_weights"):
+            raise SystemExit("bench_pytorch.py: pix2pixhd's VGG loss needs the spec's vgg_weights (model.vgg_weights)")
+        features = reference_nets.load_vgg19_features(reference_nets.vgg19_features(), spec["vgg_weights"])
+        criterionVGG = VGGLoss(reference_nets.Vgg19(features).to(dev))
+    # niter_fix_global 0: optimizer_G over all of G.
+    optG = torch.optim.Adam(G.parameters(), **kw)
+    optD = torch.optim.Adam(D.parameters(), **kw)
+    counts = {"params": {"G": num_params(G), "D": num_params(D)}}
+    label = synthetic(spec, "a", dev)
+    image = synthetic(spec, "b", dev)
+    inst = None if no_instance else synthetic(spec, "inst", dev)
+
+    def encode_input(label_map, edge_map):
+        if label_nc == 0:
+            input_label = label_map
+        else:
+            # create one-hot vector for label map
+            size = label_map.size()
+            oneHot_size = (size[0], label_nc, size[2], size[3])
+            input_label = torch.zeros(oneHot_size, device=dev)
+            input_label = input_label.scatter_(1, label_map.long(), 1.0)
+        if not no_instance:
+            input_label = torch.cat((input_label, edge_map), dim=1)
+        return input_label
+
+    def discriminate(input_label, test_image):
+        return D(torch.cat((input_label, test_image.detach()), dim=1))
+
+    def step():
+        input_label, real_image = encode_input(label, inst), image
+        # Fake Generation
+        fake_image = G(input_label)
+        # Fake Detection and Loss (ImagePool(0).query returns its input)
+        set_requires_grad(D, True)
+        pred_fake_pool = discriminate(input_label, fake_image)
+        loss_D_fake = criterionGAN(pred_fake_pool, False)
+        # Real Detection and Loss
+        pred_real = discriminate(input_label, real_image)
+        loss_D_real = criterionGAN(pred_real, True)
+        # GAN loss (Fake Passability Loss), D frozen as gogan's step
+        set_requires_grad(D, False)
+        pred_fake = D(torch.cat((input_label, fake_image), dim=1))
+        loss_G_GAN = criterionGAN(pred_fake, True)
+        losses = [loss_G_GAN]
+        loss_G = loss_G_GAN
+        # GAN feature matching loss
+        if use_feat:
+            loss_G_GAN_Feat = 0
+            feat_weights = 4.0 / (n_layers_d + 1)
+            D_weights = 1.0 / num_d
+            for i in range(num_d):
+                for j in range(len(pred_fake[i]) - 1):
+                    loss_G_GAN_Feat += D_weights * feat_weights * \
+                        criterionFeat(pred_fake[i][j], pred_real[i][j].detach()) * lambda_feat
+            losses.append(loss_G_GAN_Feat)
+            loss_G = loss_G + loss_G_GAN_Feat
+        # VGG feature matching loss
+        if use_vgg:
+            loss_G_VGG = criterionVGG(fake_image, real_image) * lambda_feat
+            losses.append(loss_G_VGG)
+            loss_G = loss_G + loss_G_VGG
+        loss_D = (loss_D_fake + loss_D_real) * 0.5
+        # update generator weights
+        optG.zero_grad(set_to_none=True)
+        loss_G.backward()
+        optG.step()
+        # update discriminator weights
+        set_requires_grad(D, True)
+        optD.zero_grad(set_to_none=True)
+        loss_D.backward()
+        optD.step()
+        return [x.item() for x in losses + [loss_D_real, loss_D_fake]]
+    return step, counts
+
+
 def make_cyclegan_step(spec, dev, kw):
     """gan/cyclegan's Step (CycleGANModel.optimize_parameters)."""
     if spec["gan_mode"] not in ("lsgan", "vanilla"):
@@ -207,6 +393,8 @@ def make_step(spec, dev, adam):
     kw = {"lr": spec["lr"], "betas": (spec["beta1"], spec["beta2"]), "foreach": adam == "foreach"}
     if spec["recipe"] == "cyclegan":
         return make_cyclegan_step(spec, dev, kw)
+    if spec["recipe"] == "pix2pixhd":
+        return make_pix2pixhd_step(spec, dev, kw)
     if spec["d"]["Kind"] == "multiscale" or spec["gan_mode"] == "wgangp":
         raise SystemExit("bench_pytorch.py: the multiscale discriminator and wgangp are not mirrored here")
     torch.manual_seed(spec["seed"])
