@@ -114,16 +114,30 @@ func TestPix2PixHDTrains(t *testing.T) {
 	if !strings.Contains(out, "now also training the global generator") {
 		t.Errorf("no optimizer swap after train.niter_fix_global=1 epoch:\n%s", out)
 	}
-	// Scored on label maps, instance boundaries and photos; gogan translate,
-	// which feeds images, refuses it.
+	// Scored on label maps, instance boundaries and photos; translated from
+	// label and instance maps (as test.py: test_label/, test_inst/).
 	out, err = gogan(t, "eval", "pix2pix", "--checkpoint", run, "--data-root", root, "--phase", "train", "--limit", "3",
 		"--device", "cpu", "--threads", "2")
 	if err != nil || !strings.Contains(out, "pairs 0..2 of 4") || !strings.Contains(out, "eval         3") {
 		t.Errorf("eval pix2pix: %v\n%s", err, out)
 	}
-	out, err = gogan(t, "translate", "--checkpoint", run, "--input", root, "--out", filepath.Join(t.TempDir(), "out"))
-	if err == nil || !strings.Contains(out, "takes label maps") {
-		t.Errorf("translate of a label-map run: %v\n%s", err, out)
+	dst := filepath.Join(t.TempDir(), "out")
+	out, err = gogan(t, "translate", "--checkpoint", run, "--input", filepath.Join(root, "train_label"),
+		"--instances", filepath.Join(root, "train_inst"), "--out", dst, "--eval")
+	if err != nil || !strings.Contains(out, "translated 4 images") {
+		t.Fatalf("translate label maps: %v\n%s", err, out)
+	}
+	if w, h := pngSize(t, filepath.Join(dst, "003.png")); w != 32 || h != 32 {
+		t.Errorf("translated %dx%d, want the training crop 32x32", w, h)
+	}
+	out, err = gogan(t, "translate", "--checkpoint", run, "--input", filepath.Join(root, "train_label"), "--out", dst)
+	if err == nil || !strings.Contains(out, "--instances") {
+		t.Errorf("translate without instance maps: %v\n%s", err, out)
+	}
+	out, err = gogan(t, "translate", "--checkpoint", run, "--input", filepath.Join(root, "train_img"),
+		"--instances", filepath.Join(root, "train_inst"), "--out", dst)
+	if err == nil || !strings.Contains(out, "label map") {
+		t.Errorf("translate photos as label maps: %v\n%s", err, out)
 	}
 }
 

@@ -150,14 +150,14 @@ func sampleCmd() *cobra.Command {
 }
 
 func translateCmd() *cobra.Command {
-	var ckpt, direction, in, out, device string
+	var ckpt, direction, in, instances, out, device string
 	var eval bool
 	c := &cobra.Command{
 		Use:   "translate",
-		Short: "Run a pix2pix or CycleGAN generator on a folder of images",
+		Short: "Run a pix2pix, CycleGAN or pix2pixHD generator on a folder of images or label maps",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := infer.Translate(ckpt, direction, in, out, device, eval)
+			n, err := infer.Translate(ckpt, direction, in, instances, out, device, eval)
 			if err != nil {
 				return err
 			}
@@ -167,7 +167,8 @@ func translateCmd() *cobra.Command {
 	}
 	c.Flags().StringVar(&ckpt, "checkpoint", "", "checkpoint folder, or a run folder (its newest valid checkpoint)")
 	c.Flags().StringVar(&direction, "direction", "", "CycleGAN: AtoB (G_A) or BtoA (G_B); default AtoB (pix2pix has one direction, the one it trained)")
-	c.Flags().StringVar(&in, "input", "", "folder of input images")
+	c.Flags().StringVar(&in, "input", "", "folder of input images (pix2pixHD with data.label_nc: label maps)")
+	c.Flags().StringVar(&instances, "instances", "", "pix2pixHD with instance maps: their folder, paired with --input by sorted position")
 	c.Flags().StringVar(&out, "out", "translated", "output folder (PNG files, same base names)")
 	c.Flags().StringVar(&device, "device", "auto", "auto, cpu or cuda:N")
 	c.Flags().BoolVar(&eval, "eval", false, "eval mode (BatchNorm running stats, no dropout), as the reference's test.py --eval; default is train mode, as its default")

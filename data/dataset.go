@@ -464,7 +464,7 @@ func scanImages(dir, key string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		if !e.IsDir() && isImageFile(p) {
+		if !e.IsDir() && IsImageFile(p) {
 			files = append(files, p)
 		}
 		return nil

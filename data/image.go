@@ -64,7 +64,8 @@ var imageExts = map[string]string{
 	".webp": "WebP", ".tif": "TIFF", ".tiff": "TIFF",
 }
 
-func isImageFile(name string) bool {
+// IsImageFile reports whether name has an extension the decoders read.
+func IsImageFile(name string) bool {
 	_, ok := imageExts[strings.ToLower(filepath.Ext(name))]
 	return ok
 }

@@ -138,7 +138,9 @@ func Sample(path string, n int, seed int64, device, out string) error {
 // test.py) and writes PNGs with the same base names into out. eval uses
 // BatchNorm's running statistics and no dropout (test.py --eval); otherwise
 // train mode.
-func Translate(path, direction, in, out, device string, eval bool) (int, error) {
+// instances is the folder of instance maps for a generator that takes
+// their boundaries (pix2pixHD), paired with the inputs by sorted position.
+func Translate(path, direction, in, instances, out, device string, eval bool) (int, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	ck, _, cfg, err := runfolder.OpenCheckpoint(path)
@@ -149,12 +151,15 @@ func Translate(path, direction, in, out, device string, eval bool) (int, error) 
 	if err != nil {
 		return 0, err
 	}
-	if tr.Encode != nil {
-		return 0, fmt.Errorf("gogan translate feeds images, but the generator of %s takes label maps and instance boundaries (data.label_nc, data.no_instance); score it on {phase}_label/, {phase}_inst/ and {phase}_img/ folders with gogan eval pix2pix --data-root DIR --phase test", ck.Dir)
-	}
 	dev, err := torch.ParseDevice(device)
 	if err != nil {
 		return 0, err
+	}
+	if tr.Encode != nil {
+		return translateMaps(ck, cfg, tr, in, instances, out, dev, eval)
+	}
+	if instances != "" {
+		return 0, fmt.Errorf("--instances %s: the generator of %s takes no instance maps", instances, ck.Dir)
 	}
 	crop := cfg.Data.CropSize
 	ds, err := data.Open(context.Background(), data.Config{Dataset: data.Folder, Root: in, Channels: tr.InputNC, BatchSize: 1,

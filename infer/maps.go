@@ -1,0 +1,151 @@
+package infer
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	torch "gogan/cgo"
+	"gogan/config"
+	"gogan/data"
+	"gogan/gan"
+	"gogan/nets"
+	"gogan/report"
+	"gogan/runfolder"
+)
+
+// translateMaps runs a generator whose input a recipe encodes (pix2pixHD:
+// class-id label maps, one-hot, and instance boundaries) on the label maps
+// (or, with data.label_nc 0, the images) in dir and the instance maps in
+// instances, paired by sorted position as pix2pixHD's test.py pairs
+// test_label/ and test_inst/. Each input is resized (nearest for maps) to
+// the size the run trained at, without random crops or flips.
+func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translation, dir, instances, out string,
+	dev torch.Device, eval bool) (int, error) {
+	dc, err := gan.DataConfig(cfg)
+	if err != nil {
+		return 0, err
+	}
+	inputs, err := imageFiles(dir, "--input")
+	if err != nil {
+		return 0, err
+	}
+	var insts []string
+	switch {
+	case dc.Instance && instances == "":
+		return 0, fmt.Errorf("the generator of %s takes instance boundaries: give the folder of instance maps that go with %s with --instances (pix2pixHD's test_inst/)", ck.Dir, dir)
+	case !dc.Instance && instances != "":
+		return 0, fmt.Errorf("--instances %s: the generator of %s takes no instance maps (it trained with data.no_instance)", instances, ck.Dir)
+	case dc.Instance:
+		if insts, err = imageFiles(instances, "--instances"); err != nil {
+			return 0, err
+		}
+		if len(insts) != len(inputs) {
+			return 0, fmt.Errorf("--input %s has %d files but --instances %s has %d: they pair by sorted position", dir, len(inputs), instances, len(insts))
+		}
+	}
+	spec, err := gan.NetSpecOf(cfg, tr.Role)
+	if err != nil {
+		return 0, err
+	}
+	mult := nets.InputMultiple(spec.Options)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return 0, err
+	}
+	g, err := LoadNet(ck, cfg, tr.Role, dev)
+	if err != nil {
+		return 0, err
+	}
+	defer g.Free()
+	g.SetTraining(!eval)
+	for i, path := range inputs {
+		var a *data.Image
+		if dc.LabelNC > 0 {
+			a, err = data.LoadLabelMap(path, dc.LabelNC)
+		} else {
+			a, err = data.LoadImage(path, dc.InputNC)
+		}
+		if err != nil {
+			return i, err
+		}
+		w, h := mapSize(dc, a.W, a.H, mult)
+		filter := data.Bicubic
+		if dc.LabelNC > 0 {
+			filter = data.Nearest
+		}
+		smp := data.Sample{A: data.Resize(a, w, h, filter), LabelMap: dc.LabelNC > 0, Label: -1}
+		if dc.Instance {
+			inst, err := data.LoadInstanceMap(insts[i])
+			if err != nil {
+				return i, err
+			}
+			if inst.W != a.W || inst.H != a.H {
+				return i, fmt.Errorf("%s is %dx%d but its input %s is %dx%d", insts[i], inst.W, inst.H, path, a.W, a.H)
+			}
+			smp.Inst = data.InstanceEdges(data.Resize(inst, w, h, data.Nearest))
+		}
+		var im report.Images
+		err = torch.Try(func() {
+			s := torch.NewScope()
+			defer s.Close()
+			b := gan.BatchOf([]data.Sample{smp})
+			for name, t := range b {
+				b[name] = t.To(dev)
+			}
+			torch.NoGrad(func() { im = report.ToImages(g.Forward(tr.Encode(b))) })
+		})
+		if err != nil {
+			return i, fmt.Errorf("%s: %w", path, err)
+		}
+		grid, err := report.MakeGrid(im, report.GridOptions{NRow: 1, FixedRange: true, Lo: -1, Hi: 1})
+		if err != nil {
+			return i, err
+		}
+		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)) + ".png"
+		if err := report.SavePNG(filepath.Join(out, name), grid); err != nil {
+			return i, err
+		}
+	}
+	return len(inputs), nil
+}
+
+// mapSize is the size an input of w x h is translated at: the training
+// crop for the cropping modes, the training width (and the aspect ratio)
+// for scale_width, else as it is; each side then rounded to the nearest
+// multiple of mult (at least mult) that the generator takes.
+func mapSize(dc data.Config, w, h, mult int) (int, int) {
+	switch dc.Preprocess {
+	case data.ResizeAndCrop, data.Crop, data.ResizeCenterCrop:
+		w, h = dc.CropSize, dc.CropSize
+	case data.ScaleWidth, data.ScaleWidthAndCrop:
+		target := dc.LoadSize
+		if dc.Preprocess == data.ScaleWidthAndCrop {
+			target = dc.CropSize
+		}
+		w, h = target, int(float64(target)*float64(h)/float64(w))
+	}
+	round := func(v int) int { return max(mult, int(math.Round(float64(v)/float64(mult)))*mult) }
+	return round(w), round(h)
+}
+
+// imageFiles lists the image files of dir, sorted.
+func imageFiles(dir, flag string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	var files []string
+	for _, e := range ents {
+		if !e.IsDir() && data.IsImageFile(e.Name()) {
+			files = append(files, filepath.Join(dir, e.Name()))
+		}
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s %s: no image files", flag, dir)
+	}
+	sort.Strings(files)
+	return files, nil
+}
