@@ -7,14 +7,22 @@ import (
 
 // ImagesTensor is same-sized 8-bit HWC images as an NCHW float32 tensor in
 // [-1, 1], normalised as the loader's batches are.
-func ImagesTensor(ims []*data.Image) *torch.Tensor {
+func ImagesTensor(ims []*data.Image) *torch.Tensor { return imagesTensor(ims, data.Normalize) }
+
+// rawImagesTensor is ImagesTensor without the normalisation: each value as
+// it is (class ids, 0/1 boundaries).
+func rawImagesTensor(ims []*data.Image) *torch.Tensor {
+	return imagesTensor(ims, func(v uint8) float32 { return float32(v) })
+}
+
+func imagesTensor(ims []*data.Image, value func(uint8) float32) *torch.Tensor {
 	im0 := ims[0]
 	plane := im0.H * im0.W
 	out := make([]float32, len(ims)*im0.C*plane)
 	for i, im := range ims {
 		for p := 0; p < plane; p++ {
 			for c := 0; c < im.C; c++ {
-				out[(i*im.C+c)*plane+p] = data.Normalize(im.Pix[p*im.C+c])
+				out[(i*im.C+c)*plane+p] = value(im.Pix[p*im.C+c])
 			}
 		}
 	}
@@ -93,20 +101,4 @@ func BatchOf(smps []data.Sample) Batch {
 		}
 	}
 	return b
-}
-
-// rawImagesTensor is ImagesTensor without the normalisation: each value as
-// it is (class ids, 0/1 boundaries).
-func rawImagesTensor(ims []*data.Image) *torch.Tensor {
-	im0 := ims[0]
-	plane := im0.H * im0.W
-	out := make([]float32, len(ims)*im0.C*plane)
-	for i, im := range ims {
-		for p := 0; p < plane; p++ {
-			for c := 0; c < im.C; c++ {
-				out[(i*im.C+c)*plane+p] = float32(im.Pix[p*im.C+c])
-			}
-		}
-	}
-	return torch.FromFloat32(out, int64(len(ims)), int64(im0.C), int64(im0.H), int64(im0.W))
 }

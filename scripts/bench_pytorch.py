@@ -203,24 +203,6 @@ class HDGANLoss(nn.Module):
         return self.loss(input[-1], target_tensor)
 
 
-class VGGLoss(nn.Module):
-    """pix2pixHD models/networks.py VGGLoss, given its Vgg19 (the reference builds
-    Vgg19() from torchvision's pretrained vgg19)."""
-
-    def __init__(self, vgg):
-        super().__init__()
-        self.vgg = vgg
-        self.criterion = nn.L1Loss()
-        self.weights = [1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0]
-
-    def forward(self, x, y):
-        x_vgg, y_vgg = self.vgg(x), self.vgg(y)
-        loss = 0
-        for i in range(len(x_vgg)):
-            loss += self.weights[i] * self.criterion(x_vgg[i], y_vgg[i].detach())
-        return loss
-
-
 def make_pix2pixhd_step(spec, dev, kw):
     """gan/pix2pixhd's Step (Pix2PixHDModel.forward and train.py's updates)."""
     if spec["gan_mode"] not in ("lsgan", "vanilla"):
@@ -242,7 +224,7 @@ def make_pix2pixhd_step(spec, dev, kw):
         if not spec.get("vgg_weights"):
             raise SystemExit("bench_pytorch.py: pix2pixhd's VGG loss needs the spec's vgg_weights (model.vgg_weights)")
         features = reference_nets.load_vgg19_features(reference_nets.vgg19_features(), spec["vgg_weights"])
-        criterionVGG = VGGLoss(reference_nets.Vgg19(features).to(dev))
+        criterionVGG = reference_nets.VGGLoss(reference_nets.Vgg19(features).to(dev))
     # niter_fix_global 0: optimizer_G over all of G.
     optG = torch.optim.Adam(G.parameters(), **kw)
     optD = torch.optim.Adam(D.parameters(), **kw)

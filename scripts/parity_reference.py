@@ -896,7 +896,7 @@ def run_cyclegan(c):
 
 
 # ---------------------------------------------------------------------------
-# pix2pixHD: NVIDIA/pix2pixHD [14b3b3c] models/networks.py (GANLoss, VGGLoss), models/pix2pixHD_model.py
+# pix2pixHD: NVIDIA/pix2pixHD [14b3b3c] models/networks.py (GANLoss; VGGLoss is in reference_nets.py), models/pix2pixHD_model.py
 # (Pix2PixHDModel), data/base_dataset.py, data/aligned_dataset.py and train.py's step; the networks,
 # weights_init and Vgg19 are in reference_nets.py.
 
@@ -949,23 +949,6 @@ class HDGANLoss(nn.Module):
             return self.loss(input[-1], target_tensor)
 
 
-class VGGLoss(nn.Module):
-    """pix2pixHD models/networks.py VGGLoss, given its Vgg19 (the reference builds Vgg19().cuda())."""
-
-    def __init__(self, vgg):
-        super(VGGLoss, self).__init__()
-        self.vgg = vgg
-        self.criterion = nn.L1Loss()
-        self.weights = [1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0]
-
-    def forward(self, x, y):
-        x_vgg, y_vgg = self.vgg(x), self.vgg(y)
-        loss = 0
-        for i in range(len(x_vgg)):
-            loss += self.weights[i] * self.criterion(x_vgg[i], y_vgg[i].detach())
-        return loss
-
-
 class Pix2PixHDModel(nn.Module):
     """models/pix2pixHD_model.py Pix2PixHDModel, training side, on the CPU: no netE (instance_feat,
     label_feat and load_features off), pool_size 0, data_type 32. The nets are built (define_G,
@@ -1005,7 +988,7 @@ class Pix2PixHDModel(nn.Module):
         self.criterionGAN = HDGANLoss(use_lsgan=not opt["no_lsgan"], tensor=self.Tensor)
         self.criterionFeat = torch.nn.L1Loss()
         if not opt["no_vgg_loss"]:
-            self.criterionVGG = VGGLoss(vgg)
+            self.criterionVGG = reference_nets.VGGLoss(vgg)
 
         # Names so we can breakout loss
         self.loss_names = self.loss_filter('G_GAN', 'G_GAN_Feat', 'G_VGG', 'D_real', 'D_fake')

@@ -773,6 +773,24 @@ class Vgg19(torch.nn.Module):
         return out
 
 
+class VGGLoss(nn.Module):
+    """pix2pixHD models/networks.py VGGLoss, given its Vgg19 (the reference builds
+    Vgg19().cuda() from torchvision's pretrained vgg19)."""
+
+    def __init__(self, vgg):
+        super(VGGLoss, self).__init__()
+        self.vgg = vgg
+        self.criterion = nn.L1Loss()
+        self.weights = [1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0]
+
+    def forward(self, x, y):
+        x_vgg, y_vgg = self.vgg(x), self.vgg(y)
+        loss = 0
+        for i in range(len(x_vgg)):
+            loss += self.weights[i] * self.criterion(x_vgg[i], y_vgg[i].detach())
+        return loss
+
+
 class Vgg19Interop(nn.Module):
     """Vgg19 for the interop test: its state dict is torchvision's "features.N.*" keys of the first
     30 layers (the ones the slices hold; gogan's VGG19 keeps those), its output the five slices'
