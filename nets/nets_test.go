@@ -421,12 +421,12 @@ func TestLoadStateDictErrors(t *testing.T) {
 
 func TestInitKinds(t *testing.T) {
 	g := mustG(t, Options{Kind: "resnet_6blocks", NGF: 8})
-	for _, k := range []string{"normal", "xavier", "kaiming", "orthogonal"} {
+	for _, k := range []string{"normal", "xavier", "kaiming", "orthogonal", "pix2pixhd"} {
 		if err := g.Init(k, 0.02); err != nil {
 			t.Errorf("%s: %v", k, err)
 		}
 	}
-	if err := g.Init("uniform", 1); err == nil || !strings.Contains(err.Error(), "must be normal, xavier, kaiming or orthogonal") {
+	if err := g.Init("uniform", 1); err == nil || !strings.Contains(err.Error(), "must be normal, xavier, kaiming, orthogonal or pix2pixhd") {
 		t.Errorf("init uniform: %v", err)
 	}
 	// normal 0.02: conv weights N(0, 0.02), BatchNorm weights N(1, 0.02), biases 0
