@@ -46,8 +46,10 @@ func (t *Tensor) Grad() *Tensor {
 
 // ZeroGrad drops t's gradient, as PyTorch's zero_grad(set_to_none=True).
 func (t *Tensor) ZeroGrad() {
-	C.gt_zero_grad(t.ptr("zero_grad"), 1)
+	var e *C.char
+	C.gt_zero_grad(t.ptr("zero_grad"), 1, &e)
 	runtime.KeepAlive(t)
+	check("zero_grad", e)
 }
 
 // Backward accumulates the gradient of the one-element tensor t into the leaves.

@@ -15,6 +15,9 @@ import (
 // previous state comes back when f returns or panics.
 func Autocast(dev Device, dt DType, f func()) {
 	const op = "autocast"
+	// Autocast state is per OS thread: stay on this one until it is undone.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	typ := C.int(C.GT_CPU)
 	if dev.IsCUDA() {
 		typ = C.GT_CUDA
@@ -135,6 +138,9 @@ func (g *Graph) handle(op string) C.GGraph {
 func (g *Graph) OnSideStream(f func()) {
 	const op = "graph_side_stream"
 	h := g.handle(op)
+	// The current stream is per OS thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	var e *C.char
 	C.gt_graph_side_stream(h, 1, &e)
 	check(op, e)
@@ -154,6 +160,9 @@ func (g *Graph) OnSideStream(f func()) {
 func (g *Graph) Capture(f func()) {
 	const op = "graph_capture"
 	h := g.handle(op)
+	// Capture records the work this OS thread queues.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	if !g.side {
 		fail(op, "Capture must run inside OnSideStream")
 	}

@@ -12,7 +12,6 @@ import (
 // Its state tensors are plain fields so checkpoints can save and restore them.
 type Adam struct {
 	Params      []*Tensor
-	LR          float64 // may change between steps (LR schedules)
 	Beta1       float64
 	Beta2       float64
 	Eps         float64
@@ -23,6 +22,9 @@ type Adam struct {
 	ExpAvg    []*Tensor // first moments, one per parameter; nil until the first step
 	ExpAvgSq  []*Tensor // second moments
 
+	// The learning rate: read with LR, changed with SetLR only, which keeps
+	// the device copy that a CUDA graph's replays read in step.
+	lr float64
 	// With MakeCapturable, the step count and the learning rate also live on
 	// the device, where a CUDA graph's replays read and advance them.
 	stepT, lrT *Tensor
@@ -30,7 +32,7 @@ type Adam struct {
 
 // NewAdam is Adam over params with PyTorch's defaults for eps (1e-8) and weight decay (0).
 func NewAdam(params []*Tensor, lr, beta1, beta2 float64) *Adam {
-	return &Adam{Params: params, LR: lr, Beta1: beta1, Beta2: beta2, Eps: 1e-8}
+	return &Adam{Params: params, lr: lr, Beta1: beta1, Beta2: beta2, Eps: 1e-8}
 }
 
 // zerosLike is a zero tensor like t that no scope frees.
@@ -77,13 +79,16 @@ func (o *Adam) SyncDevice() {
 		return
 	}
 	o.stepT.Fill(float64(o.StepCount))
-	o.lrT.Fill(o.LR)
+	o.lrT.Fill(o.lr)
 }
+
+// LR is the learning rate of the next step.
+func (o *Adam) LR() float64 { return o.lr }
 
 // SetLR changes the learning rate for the next steps (an LR schedule),
 // on the device too when capturable.
 func (o *Adam) SetLR(lr float64) {
-	o.LR = lr
+	o.lr = lr
 	if o.lrT != nil {
 		o.lrT.Fill(lr)
 	}
@@ -109,7 +114,7 @@ func (o *Adam) Step() {
 			C.double(o.Beta1), C.double(o.Beta2), C.double(o.Eps), C.double(o.WeightDecay), cbool(o.Decoupled), &e)
 	} else {
 		C.gt_adam_step(firstHandle(ps), firstHandle(m), firstHandle(v), C.int(len(ps)), C.int64_t(o.StepCount+1),
-			C.double(o.LR), C.double(o.Beta1), C.double(o.Beta2), C.double(o.Eps), C.double(o.WeightDecay),
+			C.double(o.lr), C.double(o.Beta1), C.double(o.Beta2), C.double(o.Eps), C.double(o.WeightDecay),
 			cbool(o.Decoupled), &e)
 	}
 	runtime.KeepAlive(o)
@@ -205,6 +210,8 @@ func (o *SGD) Free() {
 // zeroGrads drops the gradients of ps (zero_grad(set_to_none=True)) in one call.
 func zeroGrads(ps []*Tensor) {
 	hs := handles("zero_grad", ps, false)
-	C.gt_zero_grad_n(firstHandle(hs), C.int(len(hs)), 1)
+	var e *C.char
+	C.gt_zero_grad_n(firstHandle(hs), C.int(len(hs)), 1, &e)
 	runtime.KeepAlive(ps)
+	check("zero_grad", e)
 }

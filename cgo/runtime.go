@@ -11,7 +11,11 @@ import (
 )
 
 // ManualSeed seeds the default generators of the CPU and of every CUDA device.
-func ManualSeed(seed uint64) { C.gt_manual_seed(C.uint64_t(seed)) }
+func ManualSeed(seed uint64) {
+	var e *C.char
+	C.gt_manual_seed(C.uint64_t(seed), &e)
+	check("manual_seed", e)
+}
 
 // RNGState is a copy of dev's default generator state (a uint8 tensor), for
 // checkpoints.
@@ -36,7 +40,11 @@ func SetNumThreads(n int) (openBLAS bool, err error) {
 	if n < 1 {
 		return false, fmt.Errorf("torch: thread count %d: must be at least 1", n)
 	}
-	C.gt_set_num_threads(C.int(n))
+	var e *C.char
+	C.gt_set_num_threads(C.int(n), &e)
+	if err := Try(func() { check("set_num_threads", e) }); err != nil {
+		return false, err
+	}
 	return C.gt_openblas_set_num_threads(1) != 0, nil
 }
 

@@ -325,7 +325,7 @@ func TrainClassifier(ctx context.Context, o ClassifierOptions, out string) (*Cla
 	perEpoch := loader.BatchesPerEpoch()
 	for step < total {
 		if o.Epochs > 1 && step == (o.Epochs-1)*perEpoch {
-			opt.LR = o.LR / 10 // the last epoch at a tenth of the rate
+			opt.SetLR(o.LR / 10) // the last epoch at a tenth of the rate
 		}
 		b, err := loader.Next(ctx)
 		if err == io.EOF {

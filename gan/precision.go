@@ -1,6 +1,10 @@
 package gan
 
-import torch "gogan/cgo"
+import (
+	"math"
+
+	torch "gogan/cgo"
+)
 
 // Precision is a step's mixed precision (cuda.amp). A step runs its block of
 // forward passes in one Autocast region and hands the outputs to the losses
@@ -103,7 +107,11 @@ func (s *GradScaler) update() {
 		s.Scale *= scalerBackoff
 		s.GrowthTracker = 0
 	} else if s.GrowthTracker++; s.GrowthTracker == scalerInterval {
-		s.Scale *= scalerGrowth
+		// As _amp_update_scale_: the scale (a float32 there) grows only
+		// while it stays finite.
+		if grown := s.Scale * scalerGrowth; !math.IsInf(float64(float32(grown)), 0) {
+			s.Scale = grown
+		}
 		s.GrowthTracker = 0
 	}
 	s.foundInf = false

@@ -110,7 +110,7 @@ GTensor gt_grad(GTensor t, char **err) {
   GT_CATCH(nullptr)
 }
 
-void gt_zero_grad(GTensor t, int set_to_none) {
+static void zero_grad(GTensor t, int set_to_none) {
   auto &g = t->t.mutable_grad();
   if (!g.defined()) return;
   if (set_to_none) {
@@ -126,8 +126,16 @@ void gt_zero_grad(GTensor t, int set_to_none) {
   g.zero_();
 }
 
-void gt_zero_grad_n(const GTensor *ts, int n, int set_to_none) {
-  for (int i = 0; i < n; i++) gt_zero_grad(ts[i], set_to_none);
+void gt_zero_grad(GTensor t, int set_to_none, char **err) {
+  GT_TRY
+  zero_grad(t, set_to_none);
+  GT_CATCH()
+}
+
+void gt_zero_grad_n(const GTensor *ts, int n, int set_to_none, char **err) {
+  GT_TRY
+  for (int i = 0; i < n; i++) zero_grad(ts[i], set_to_none);
+  GT_CATCH()
 }
 
 void gt_backward(GTensor t, GTensor grad, int retain_graph, int create_graph, char **err) {

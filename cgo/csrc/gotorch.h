@@ -75,11 +75,11 @@ GTensor gt_pin_memory(GTensor t, char **err);
 /* ---- devices, seeds, threads ---- */
 int gt_cuda_is_available(void);
 int gt_cuda_device_count(void);
-void gt_manual_seed(uint64_t seed); /* CPU and every CUDA device */
+void gt_manual_seed(uint64_t seed, char **err); /* CPU and every CUDA device */
 /* The default generator's state as a uint8 tensor, and back. */
 GTensor gt_rng_state(int dev_type, int dev_index, char **err);
 void gt_set_rng_state(int dev_type, int dev_index, GTensor state, char **err);
-void gt_set_num_threads(int n);
+void gt_set_num_threads(int n, char **err);
 int gt_num_threads(void);
 /* Sets OpenBLAS's own thread count if OpenBLAS is the loaded BLAS; returns 1 if it is. */
 int gt_openblas_set_num_threads(int n);
@@ -178,10 +178,10 @@ int gt_requires_grad(GTensor t);
 /* NULL without error when the tensor has no gradient */
 GTensor gt_grad(GTensor t, char **err);
 /* set_to_none=1 drops the gradient (PyTorch's default), 0 zeroes it in place */
-void gt_zero_grad(GTensor t, int set_to_none);
+void gt_zero_grad(GTensor t, int set_to_none, char **err);
 /* The same for n tensors in one call (a network's parameters, every step). */
 void gt_set_requires_grad_n(const GTensor *ts, int n, int on, char **err);
-void gt_zero_grad_n(const GTensor *ts, int n, int set_to_none);
+void gt_zero_grad_n(const GTensor *ts, int n, int set_to_none, char **err);
 /* grad is nullable (then the tensor must hold one element) */
 void gt_backward(GTensor t, GTensor grad, int retain_graph, int create_graph, char **err);
 /* torch.autograd.grad: grad_outputs entries are nullable; results get nin handles

@@ -215,7 +215,11 @@ int gt_cuda_device_count(void) {
   }
 }
 
-void gt_manual_seed(uint64_t seed) { at::manual_seed(seed); }
+void gt_manual_seed(uint64_t seed, char **err) {
+  GT_TRY
+  at::manual_seed(seed);
+  GT_CATCH()
+}
 
 GTensor gt_rng_state(int dev_type, int dev_index, char **err) {
   GT_TRY
@@ -234,7 +238,11 @@ void gt_set_rng_state(int dev_type, int dev_index, GTensor state, char **err) {
   GT_CATCH()
 }
 
-void gt_set_num_threads(int n) { at::set_num_threads(n); }
+void gt_set_num_threads(int n, char **err) {
+  GT_TRY
+  at::set_num_threads(n);
+  GT_CATCH()
+}
 int gt_num_threads(void) { return at::get_num_threads(); }
 
 int gt_openblas_set_num_threads(int n) {

@@ -367,7 +367,7 @@ func (r *Pix2PixHD) EndEpoch(epoch int) error {
 
 func (r *Pix2PixHD) swapOptG() error {
 	return torch.Try(func() {
-		lr := r.optG.LR
+		lr := r.optG.LR()
 		r.optG.Free()
 		r.globalOn = true
 		r.optG = r.newOptG(lr)
