@@ -9,11 +9,13 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"gogan/bench"
 	"gogan/config"
+	"gogan/dist"
 	_ "gogan/gan/all" // every recipe registers
 	"gogan/infer"
 	"gogan/runfolder"
@@ -22,7 +24,11 @@ import (
 )
 
 func main() {
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	level := slog.LevelInfo
+	if r := os.Getenv("RANK"); r != "" && r != "0" {
+		level = slog.LevelWarn // rank 0 tells how the job goes
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 	if err := rootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "gogan:", err)
 		os.Exit(1)
@@ -52,15 +58,61 @@ func (f *configFlags) add(c *cobra.Command) {
 
 func (f *configFlags) load() (*config.Config, error) { return config.LoadConfig(f.path, f.sets) }
 
-type runFlags struct{ quiet bool }
+type runFlags struct {
+	quiet bool
+	nproc int
+}
 
 func (f *runFlags) add(c *cobra.Command) {
 	c.Flags().BoolVar(&f.quiet, "quiet", false, "log lines instead of a progress bar")
+	c.Flags().IntVar(&f.nproc, "nproc", 0, "train with N processes on this machine (data parallelism on c10d, as torchrun --nproc-per-node N; one GPU each on CUDA); data.batch_size is per process")
+}
+
+// launched runs the command as f.nproc ranks when --nproc asks for it and
+// this process is not a rank already; it says whether it did.
+func (f *runFlags) launched() (bool, error) {
+	if f.nproc == 0 || os.Getenv("RANK") != "" {
+		return false, nil
+	}
+	if f.nproc < 1 {
+		return true, fmt.Errorf("--nproc %d: give the number of processes, 1 or more", f.nproc)
+	}
+	code, err := dist.Launch(dist.LaunchOptions{NProc: f.nproc, Grace: time.Minute}, withoutFlag(os.Args[1:], "--nproc"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gogan:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+	return true, nil
+}
+
+// withoutFlag drops a flag and its value (--flag V or --flag=V) from args.
+func withoutFlag(args []string, flag string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == flag:
+			i++
+		case strings.HasPrefix(a, flag+"="):
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // finish prints where the results are and maps a signal stop to its exit code.
 func finish(res *trainer.Result) error {
 	r := res.Run
+	if rank := os.Getenv("RANK"); rank != "" && rank != "0" {
+		// rank 0 reports the run
+		if res.Signal != nil {
+			os.Exit(143)
+		}
+		return nil
+	}
 	fmt.Printf("step %d, epoch %d\nsamples:    %s\nreport:     %s\ncheckpoint: %s\n", res.Step, res.Epoch, r.LatestSamplePath(), r.ReportPath(), res.Checkpoint)
 	if res.Signal != nil {
 		fmt.Printf("stopped by %v; continue with:\n  %s resume %s\n", res.Signal, shellQuote(os.Args[0]), shellQuote(r.Path))
@@ -88,6 +140,9 @@ func trainCmd() *cobra.Command {
 		Short: "Train a new run (writes checkpoints, samples, metrics and a report to the run folder)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ok, err := rf.launched(); ok {
+				return err
+			}
 			cfg, err := cf.load()
 			if err != nil {
 				return err
@@ -112,6 +167,9 @@ func resumeCmd() *cobra.Command {
 		Short: "Continue a run from its newest valid checkpoint",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if ok, err := rf.launched(); ok {
+				return err
+			}
 			res, err := trainer.Resume(context.Background(), args[0], sets, trainer.RunOptions{Quiet: rf.quiet})
 			if err != nil {
 				return err

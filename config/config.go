@@ -230,6 +230,8 @@ var sharedKeys = []Key{
 	{Name: "train.gan_mode", Type: TypeString, Default: "vanilla", Enum: []string{"vanilla", "lsgan", "wgangp", "hinge"}, Doc: "GAN loss: BCE with logits, least squares, WGAN-GP or hinge."},
 	{Name: "train.lambda_gp", Type: TypeFloat, Default: 10.0, Range: AtLeast(0), Doc: "Gradient penalty weight (wgangp)."},
 	{Name: "train.lr_policy", Type: TypeString, Default: "linear", Enum: []string{"linear", "step", "cosine", "plateau", "pix2pixhd"}, Doc: "LR schedule: linear = constant for train.epochs then linear to 0 over train.epochs_decay (pytorch-CycleGAN-and-pix2pix's lambda rule); pix2pixhd = pix2pixHD's: after each epoch past train.epochs the rate drops by lr/train.epochs_decay, reaching 0 at the end."},
+	{Name: "train.sync_bn", Type: TypeBool, Default: false, Doc: "With several ranks (torchrun, gogan train --nproc): BatchNorm layers normalise with the statistics of the whole global batch, as torch.nn.SyncBatchNorm (one more allreduce per layer, forward and backward); without it each rank's BatchNorm sees only its own samples. pix2pix at small per-GPU batches needs it. No effect in one process."},
+	{Name: "train.dist_timeout", Type: TypeFloat, Default: 1800.0, Range: Above(0), Doc: "Seconds the ranks wait for each other (rendezvous, every collective) before a rank stops with an error naming the ranks that did not answer (torch.distributed's timeout, 30 min)."},
 	{Name: "train.lr_decay_iters", Type: TypeInt, Default: 50, Range: AtLeast(1), Doc: "step policy: multiply the LR by 0.1 every N epochs."},
 
 	{Name: "logging.tensorboard", Type: TypeBool, Default: true, Doc: "Write TensorBoard events to RUN/tb: losses, learning rates and images/s every train.log_every steps, the sample grids, the config as text (tensorboard --logdir runs/)."},
@@ -454,6 +456,8 @@ type TrainConfig struct {
 	LambdaGP               float64 `yaml:"lambda_gp"`
 	LRPolicy               string  `yaml:"lr_policy"`
 	LRDecayIters           int     `yaml:"lr_decay_iters"`
+	SyncBN                 bool    `yaml:"sync_bn"`
+	DistTimeout            float64 `yaml:"dist_timeout"`
 }
 
 // LoggingConfig is the logging.* section.

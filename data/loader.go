@@ -122,7 +122,16 @@ type LoaderOptions struct {
 	Seed      uint64
 	DType     string    // float32 or uint8
 	Allocator Allocator // nil: Go memory
+	// Data parallelism: World ranks (0 or 1: one process) each take Rank's
+	// share of every global batch of BatchSize*World samples, a contiguous
+	// slice, so that the ranks' batches together are the batch one process
+	// with BatchSize*World would draw. Without DropLast an epoch is padded
+	// with its first samples to a multiple of World (as DistributedSampler),
+	// so every rank's batches have the same size.
+	Rank, World int
 }
+
+func (o LoaderOptions) world() int { return max(1, o.World) }
 
 // LoaderOptions returns the loader settings of c with the given seed.
 func (c Config) LoaderOptions(seed uint64) LoaderOptions {
@@ -144,6 +153,7 @@ type LoaderState struct {
 	BatchSize int    `json:"batch_size"`
 	DropLast  bool   `json:"drop_last"`
 	Shuffle   bool   `json:"shuffle"`
+	World     int    `json:"world,omitempty"` // ranks (data parallelism); 0: one
 }
 
 // Loader builds batches with N workers and hands them out in order. Batch k
@@ -201,13 +211,20 @@ func NewLoader(d *Dataset, o LoaderOptions) (*Loader, error) {
 		return nil, &ConfigError{Key: "data.batch_size", Value: o.BatchSize,
 			Msg: fmt.Sprintf("images come out in different sizes with data.preprocess %s (%s): use batch_size 1 or a preprocess that crops", d.cfg.Preprocess, d.uniformExample)}
 	}
-	nb := d.Len() / o.BatchSize
-	if !o.DropLast && d.Len()%o.BatchSize != 0 {
+	if o.World > 1 && (o.Rank < 0 || o.Rank >= o.World) {
+		return nil, fmt.Errorf("data: rank %d outside a world of %d", o.Rank, o.World)
+	}
+	gb := o.BatchSize * o.world()
+	nb := o.epochLen(d.Len()) / gb
+	if !o.DropLast && o.epochLen(d.Len())%gb != 0 {
 		nb++
 	}
 	if nb == 0 {
-		return nil, &ConfigError{Key: "data.batch_size", Value: o.BatchSize,
-			Msg: fmt.Sprintf("is larger than the dataset (%d samples) with data.drop_last", d.Len())}
+		msg := fmt.Sprintf("is larger than the dataset (%d samples) with data.drop_last", d.Len())
+		if o.World > 1 {
+			msg = fmt.Sprintf("times %d ranks (a global batch of %d) is larger than the dataset (%d samples) with data.drop_last", o.World, gb, d.Len())
+		}
+		return nil, &ConfigError{Key: "data.batch_size", Value: o.BatchSize, Msg: msg}
 	}
 	l := &Loader{d: d, o: o, nb: nb, alloc: o.Allocator, perms: map[int][]int{}}
 	if l.alloc == nil {
@@ -225,6 +242,25 @@ func OpenLoader(ctx context.Context, cfg Config, seed uint64, alloc Allocator, o
 	o := d.Config().LoaderOptions(seed)
 	o.Allocator = alloc
 	return NewLoader(d, o)
+}
+
+// epochLen is the samples an epoch goes through: n, padded to a multiple
+// of the ranks without DropLast.
+func (o LoaderOptions) epochLen(n int) int {
+	w := o.world()
+	if o.DropLast || n%w == 0 {
+		return n
+	}
+	return n + w - n%w
+}
+
+// rankBatch is the range of the padded epoch that batch b gives this rank.
+func (o LoaderOptions) rankBatch(b, epochLen int) (lo, hi int) {
+	gb := o.BatchSize * o.world()
+	start := b * gb
+	per := (min(start+gb, epochLen) - start) / o.world()
+	lo = start + o.Rank*per
+	return lo, lo + per
 }
 
 // inFlight is the most batches built but not yet returned by Next.
@@ -249,9 +285,11 @@ func (d *Dataset) BatchBytes(o LoaderOptions) []int {
 	if o.DType == "uint8" {
 		elem = 1
 	}
-	ns := []int{min(o.BatchSize, d.Len())}
-	if r := d.Len() % o.BatchSize; r != 0 && !o.DropLast && d.Len() > o.BatchSize {
-		ns = append(ns, r)
+	n := o.epochLen(d.Len())
+	gb := o.BatchSize * o.world()
+	ns := []int{min(gb, n) / o.world()}
+	if r := n % gb; r != 0 && !o.DropLast && n > gb {
+		ns = append(ns, r/o.world())
 	}
 	var sizes []int
 	for _, n := range ns {
@@ -274,8 +312,12 @@ func (l *Loader) State() LoaderState {
 	if b == l.nb {
 		e, b = e+1, 0
 	}
-	return LoaderState{Epoch: e, Batch: b, Seed: l.o.Seed, Samples: l.d.Len(),
+	st := LoaderState{Epoch: e, Batch: b, Seed: l.o.Seed, Samples: l.d.Len(),
 		BatchSize: l.o.BatchSize, DropLast: l.o.DropLast, Shuffle: l.o.Shuffle}
+	if l.o.World > 1 {
+		st.World = l.o.World
+	}
+	return st
 }
 
 // Restore moves the loader to a saved position (and seed): the batches that
@@ -284,6 +326,13 @@ func (l *Loader) Restore(s LoaderState) error {
 	if s.Samples != l.d.Len() || s.BatchSize != l.o.BatchSize || s.DropLast != l.o.DropLast || s.Shuffle != l.o.Shuffle {
 		return fmt.Errorf("data: cannot resume: the checkpoint's loader had %d samples, batch_size %d, drop_last %v, shuffle %v; this one has %d, %d, %v, %v",
 			s.Samples, s.BatchSize, s.DropLast, s.Shuffle, l.d.Len(), l.o.BatchSize, l.o.DropLast, l.o.Shuffle)
+	}
+	if w := max(1, s.World); w != l.o.world() {
+		// Another number of ranks: continue after the samples the saved
+		// position had gone through (rounded up to a whole global batch).
+		seen := s.Batch * s.BatchSize * w
+		gb := l.o.BatchSize * l.o.world()
+		s.Batch = min((seen+gb-1)/gb, l.nb)
 	}
 	if s.Epoch < 0 || s.Batch < 0 || s.Batch > l.nb {
 		return fmt.Errorf("data: cannot resume at epoch %d batch %d (%d batches per epoch)", s.Epoch, s.Batch, l.nb)
@@ -418,6 +467,9 @@ func (l *Loader) perm(epoch int) []int {
 			p[i] = i
 		}
 	}
+	if n := l.o.epochLen(len(p)); n > len(p) {
+		p = append(p, p[:n-len(p)]...)
+	}
 	for e := range l.perms { // workers are at most a few epochs apart
 		if e < epoch-2 {
 			delete(l.perms, e)
@@ -430,8 +482,8 @@ func (l *Loader) perm(epoch int) []int {
 // build makes batch b of epoch e.
 func (l *Loader) build(ctx context.Context, e, b int) (*Batch, error) {
 	p := l.perm(e)
-	bs := l.o.BatchSize
-	idx := p[b*bs : min((b+1)*bs, len(p))]
+	lo, hi := l.o.rankBatch(b, len(p))
+	idx := p[lo:hi]
 	bt := &Batch{Epoch: e, Index: b, Indices: append([]int(nil), idx...), alloc: l.alloc}
 	if l.d.HasLabels() {
 		bt.Labels = make([]int64, len(idx))

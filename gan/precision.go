@@ -15,6 +15,10 @@ type Precision struct {
 	on     bool
 	dtype  torch.DType
 	Scaler *GradScaler // fp16 only
+	// DataParallel: Step first averages the gradients over the ranks
+	// (DistributedDataParallel's allreduce), so every rank takes the step
+	// of the global batch.
+	DataParallel bool
 }
 
 // NewPrecision is the precision cuda.amp names: off, bf16 or fp16.
@@ -66,6 +70,11 @@ func (p *Precision) Backward(loss *torch.Tensor) {
 // Step is opt.Step(), or under fp16 GradScaler.step: the gradients are
 // unscaled first and the update is skipped when any of them overflowed.
 func (p *Precision) Step(opt *torch.Adam) {
+	if p.DataParallel {
+		// Before unscaling: an overflow on one rank reaches every rank's
+		// sum, so all of them skip the step together.
+		torch.AllReduceGrads(opt.Params)
+	}
 	if p.Scaler == nil {
 		opt.Step()
 		return

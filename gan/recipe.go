@@ -137,7 +137,13 @@ type Env struct {
 	Config    *config.Config
 	Device    torch.Device
 	Precision *Precision // the step's mixed precision (cuda.amp)
+	// Data parallelism: this process is rank Rank of World (0 or 1: alone).
+	// A batch is the rank's share of a global batch World times as large.
+	Rank, World int
 }
+
+// Ranks is World, at least 1.
+func (e Env) Ranks() int { return max(1, e.World) }
 
 // NetSpec is one network a recipe builds: its role, options, constructor
 // (nets.NewGenerator or nets.NewDiscriminator) and the shape of one input

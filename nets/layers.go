@@ -164,6 +164,7 @@ type BatchNorm2d struct {
 	Weight, Bias                               *torch.Tensor
 	RunningMean, RunningVar, NumBatchesTracked *torch.Tensor
 	track                                      bool
+	syncRanks                                  int // > 1: SyncBatchNorm over that many ranks
 }
 
 // NewBatchNorm2d makes an nn.BatchNorm2d on dev (weight 1, bias 0, running mean 0, variance 1).
@@ -198,6 +199,9 @@ func (b *BatchNorm2d) Forward(x *torch.Tensor) *torch.Tensor {
 		panic(&torch.Error{Op: "batch_norm2d", Msg: fmt.Sprintf("input has %d channels, the layer %d", c, b.Features)})
 	}
 	training := b.Training()
+	if (training || !b.track) && b.syncRanks > 1 {
+		return b.syncForward(x)
+	}
 	if training && b.track {
 		y := torch.BatchNorm(x, b.Weight, b.Bias, b.RunningMean, b.RunningVar, true, normMomentum, normEps)
 		b.NumBatchesTracked.AddInPlace(1)
@@ -342,4 +346,46 @@ func NewAvgPool2d(kernel, stride, padding int64, countIncludePad bool) *AvgPool2
 func (p *AvgPool2d) Forward(x *torch.Tensor) *torch.Tensor {
 	return torch.AvgPool2d(x, [2]int64{p.Kernel, p.Kernel}, [2]int64{p.Stride, p.Stride},
 		[2]int64{p.Padding, p.Padding}, false, p.CountIncludePad)
+}
+
+// syncForward is torch.nn.SyncBatchNorm in training: the mean and the
+// (biased) variance of the global batch, each a per-rank sum added up over
+// the ranks by a differentiable allreduce, so the gradients see the global
+// statistics too. Every rank's batch has the same size (the loader makes
+// it so); the running statistics take the unbiased variance, as
+// BatchNorm's.
+func (b *BatchNorm2d) syncForward(x *torch.Tensor) *torch.Tensor {
+	s := x.Shape()
+	c := s[1]
+	count := float64(s[0]*s[2]*s[3]) * float64(b.syncRanks)
+	dims := []int64{0, 2, 3}
+	mean := torch.SumOverRanks(x.SumDims(dims, false)).DivScalar(count)
+	xm := x.Sub(mean.View(1, c, 1, 1))
+	variance := torch.SumOverRanks(xm.Square().SumDims(dims, false)).DivScalar(count)
+	y := xm.Div(variance.AddScalar(normEps).Sqrt().View(1, c, 1, 1))
+	if b.Weight != nil {
+		y = y.Mul(b.Weight.View(1, c, 1, 1)).Add(b.Bias.View(1, c, 1, 1))
+	}
+	if b.track {
+		torch.NoGrad(func() {
+			unbiased := variance.Detach().MulScalar(count / max(count-1, 1))
+			b.RunningMean.CopyFrom(mean.Detach().MulScalar(normMomentum).Add(b.RunningMean.MulScalar(1 - normMomentum)))
+			b.RunningVar.CopyFrom(unbiased.MulScalar(normMomentum).Add(b.RunningVar.MulScalar(1 - normMomentum)))
+		})
+		b.NumBatchesTracked.AddInPlace(1)
+	}
+	return y
+}
+
+// SyncBatchNorm makes the network's BatchNorm layers SyncBatchNorm over
+// ranks processes (torch.nn.SyncBatchNorm.convert_sync_batchnorm); 1 undoes
+// it. The process group must be joined.
+func (n *Net) SyncBatchNorm(ranks int) (converted int) {
+	for _, m := range n.modules {
+		if l, ok := m.(*BatchNorm2d); ok {
+			l.syncRanks = ranks
+			converted++
+		}
+	}
+	return converted
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	torch "gogan/cgo"
 	"gogan/config"
 	"gogan/data"
+	"gogan/dist"
 	"gogan/gan"
 	"gogan/report"
 	"gogan/runfolder"
@@ -44,16 +46,26 @@ type Result struct {
 }
 
 // Train starts a new run in cfg.Out. A folder that already holds
-// checkpoints is refused: resume it, or pick another out.
+// checkpoints is refused (resume it, or pick another out), except after
+// torchrun restarted a data-parallel job: then it resumes.
 func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, error) {
-	rd, err := runfolder.NewRunDir(cfg.Out)
-	if err != nil {
-		return nil, err
-	}
-	if cks, _ := runfolder.ListCheckpoints(rd.Path); len(cks) > 0 {
-		return nil, fmt.Errorf("run folder %s already holds checkpoints (newest: step %d): continue it with `gogan resume %s`, or set out to a new folder", rd.Path, cks[0].Step, rd.Path)
-	}
-	return run(ctx, cfg, rd, false, opt)
+	return run(ctx, cfg, opt, func(lead bool, job *dist.Job) (runfolder.RunDir, bool, error) {
+		if !lead {
+			return runfolder.RunDir{Path: cfg.Out}, false, nil
+		}
+		rd, err := runfolder.NewRunDir(cfg.Out)
+		if err != nil {
+			return rd, false, err
+		}
+		if cks, _ := runfolder.ListCheckpoints(rd.Path); len(cks) > 0 {
+			if job != nil && job.Restart > 0 {
+				slog.Info("torchrun restarted the job: resuming from the newest checkpoint", "restart", job.Restart, "run", rd.Path, "step", cks[0].Step)
+				return rd, true, nil
+			}
+			return rd, false, fmt.Errorf("run folder %s already holds checkpoints (newest: step %d): continue it with `gogan resume %s`, or set out to a new folder", rd.Path, cks[0].Step, rd.Path)
+		}
+		return rd, false, nil
+	})
 }
 
 // Resume continues the run in dir from its newest valid checkpoint, with the
@@ -68,13 +80,19 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 		return nil, err
 	}
 	cfg.Out = dir
-	// NewRunDir also brings back a samples folder someone deleted.
-	rd, err := runfolder.NewRunDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	return run(ctx, cfg, rd, true, opt)
+	return run(ctx, cfg, opt, func(lead bool, _ *dist.Job) (runfolder.RunDir, bool, error) {
+		if !lead {
+			return runfolder.RunDir{Path: dir}, true, nil
+		}
+		// NewRunDir also brings back a samples folder someone deleted.
+		rd, err := runfolder.NewRunDir(dir)
+		return rd, true, err
+	})
 }
+
+// starter finds the run folder and whether the run resumes; only rank 0
+// (lead) may create anything.
+type starter func(lead bool, job *dist.Job) (rd runfolder.RunDir, resume bool, err error)
 
 // loopState is the loop's own part of state.json's schedule field.
 type loopState struct {
@@ -95,6 +113,8 @@ type session struct {
 	cfg    *config.Config
 	rd     runfolder.RunDir
 	dev    torch.Device
+	job    *dist.Job // nil: a process of its own
+	lead   bool      // rank 0 (or alone): writes the run folder
 	rec    gan.Recipe
 	prec   *gan.Precision
 	loader *data.Loader
@@ -140,16 +160,31 @@ func DeviceFor(cfg *config.Config) (torch.Device, error) {
 	return dev, nil
 }
 
-func run(ctx context.Context, cfg *config.Config, rd runfolder.RunDir, resume bool, opt RunOptions) (res *Result, err error) {
+func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter) (res *Result, err error) {
 	// Every libtorch call of the run happens on this goroutine's thread.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	torch.KeepHostMemory()
+	job, err := dist.FromEnv()
+	if err != nil {
+		return nil, err
+	}
 	dev, err := DeviceFor(cfg)
 	if err != nil {
 		return nil, err
 	}
 	threads := cfg.Threads
+	if job != nil {
+		if dev, err = rankDevice(dev, job); err != nil {
+			return nil, err
+		}
+		if cfg.CUDA.CUDAGraph {
+			return nil, fmt.Errorf("cuda.cuda_graph with data parallelism (%d ranks): the step's collectives are not captured; set cuda.cuda_graph=false", job.World)
+		}
+		if threads == 0 { // the machine's cores shared by its ranks
+			threads = max(1, runtime.NumCPU()/max(1, job.LocalWorld))
+		}
+	}
 	if threads == 0 {
 		threads = runtime.NumCPU()
 	}
@@ -160,34 +195,77 @@ func run(ctx context.Context, cfg *config.Config, rd runfolder.RunDir, resume bo
 		torch.SetCuDNNBenchmark(cfg.CUDA.CuDNNBenchmark)
 	}
 	torch.ManualSeed(uint64(cfg.Seed))
-
-	s := &session{cfg: cfg, rd: rd, dev: dev}
-	defer s.close()
-	if err := s.open(ctx); err != nil {
-		return nil, err
+	if job != nil {
+		if err := job.Join(dev, time.Duration(cfg.Train.DistTimeout*float64(time.Second))); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil && dist.IsCollective(err) {
+				err = job.Explain(err)
+			}
+			job.Leave(err == nil)
+		}()
 	}
-	if resume {
-		if err := s.restore(); err != nil {
+
+	s := &session{cfg: cfg, dev: dev, job: job, lead: job.Lead()}
+	defer s.close()
+	rd, resume, err := start(s.lead, job)
+	s.rd = rd
+	if err == nil {
+		err = s.open(ctx)
+	}
+	if s.lead {
+		var st *runfolder.CheckpointState
+		if err == nil {
+			st, err = s.begin(resume)
+		}
+		if job != nil {
+			if perr := s.publishStart(st, err); err == nil {
+				err = perr
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
 	} else {
-		if f, ok := s.rec.(gan.FreshStarter); ok {
-			if err := f.StartFresh(); err != nil {
-				return nil, err
-			}
+		if err != nil {
+			return nil, err
 		}
-		if err := rd.WriteConfig(cfg); err != nil {
+		if err := s.takeStart(); err != nil {
 			return nil, err
 		}
 	}
-	s.startWatch()
+	if job != nil {
+		if err := s.joinRanks(); err != nil {
+			return nil, err
+		}
+	}
+	if s.lead {
+		s.startWatch()
+	}
 	res, err = s.loop(ctx, opt)
 	if err != nil && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)) {
 		err = fmt.Errorf("%w\nthe disk of %s is full; the newest good checkpoint is %s: free space, then continue with gogan resume %s",
 			err, rd.Path, s.lastCheckpointText(), rd.Path)
 	}
-	s.endWatch(res, err)
+	if s.lead {
+		s.endWatch(res, err)
+	}
 	return res, err
+}
+
+// begin starts the run on rank 0 (or alone): from the newest checkpoint, or
+// fresh (a recipe's weights from elsewhere, the run's config.yaml).
+func (s *session) begin(resume bool) (*runfolder.CheckpointState, error) {
+	if resume {
+		return s.restore()
+	}
+	if f, ok := s.rec.(gan.FreshStarter); ok {
+		if err := f.StartFresh(); err != nil {
+			return nil, err
+		}
+	}
+	return nil, s.rd.WriteConfig(s.cfg)
 }
 
 // open builds the data pipeline and the recipe.
@@ -204,6 +282,9 @@ func (s *session) open(ctx context.Context) error {
 		slog.Warn("data.skip_invalid: skipped invalid files", "count", len(ds.Skipped()))
 	}
 	lo := ds.Config().LoaderOptions(uint64(s.cfg.Seed))
+	if s.job != nil { // this rank's share of each global batch
+		lo.Rank, lo.World = s.job.Rank, s.job.World
+	}
 	if sizes := ds.BatchBytes(lo); sizes != nil {
 		if err := torch.Try(func() { s.pool = newHostPool(sizes, lo.InFlight()+3, s.dev.IsCUDA()) }); err != nil {
 			return fmt.Errorf("batch buffers: %w", err)
@@ -249,7 +330,7 @@ func (s *session) close() {
 func (s *session) newRecipe() error {
 	s.prec = gan.NewPrecision(s.cfg.CUDA.AMP, s.dev)
 	var err error
-	if s.rec, err = gan.New(gan.Env{Config: s.cfg, Device: s.dev, Precision: s.prec}); err != nil {
+	if s.rec, err = gan.New(gan.Env{Config: s.cfg, Device: s.dev, Precision: s.prec, Rank: s.job.RankOf(), World: s.ranks()}); err != nil {
 		return err
 	}
 	if u, ok := s.rec.(gan.GraphUnsafe); ok && s.cfg.CUDA.CUDAGraph && u.GraphUnsafe() != "" {
@@ -284,8 +365,9 @@ func (s *session) setLR(lr float64) {
 
 // trainStep runs one step on a staged batch inside its own scope. Unless it
 // is the last step it takes the next batch while the step runs on the
-// device, so that batch's copy overlaps this step.
-func (s *session) trainStep(ctx context.Context, st *stagedBatch, last bool) (losses map[string]float64, err error) {
+// device, so that batch's copy overlaps this step. With several ranks the
+// losses are the ranks' mean and flags come back ORed over the ranks.
+func (s *session) trainStep(ctx context.Context, st *stagedBatch, last bool, flags []bool) (losses map[string]float64, agreed []bool, err error) {
 	defer st.release() // after the step: on the CPU the batch tensor is the buffer itself
 	err = torch.Try(func() {
 		sc := torch.NewScope()
@@ -295,9 +377,19 @@ func (s *session) trainStep(ctx context.Context, st *stagedBatch, last bool) (lo
 		if !last {
 			s.prefetch(ctx)
 		}
-		losses = s.readLosses(out)
+		if s.job == nil {
+			losses, agreed = s.readLosses(out), flags
+			return
+		}
+		all := s.agree(out, flags)
+		losses = s.readLosses(all)
+		vals := all.Float32s()[len(s.rec.LossNames()):]
+		agreed = make([]bool, len(flags))
+		for i := range agreed {
+			agreed[i] = vals[i] > 0
+		}
 	})
-	return losses, err
+	return losses, agreed, err
 }
 
 // weights lists every tensor a checkpoint stores: the nets' state dicts,
@@ -328,8 +420,16 @@ func (s *session) fixed() []torch.Named {
 	return nil
 }
 
-// checkpoint writes the complete state after the current step.
+// checkpoint writes the complete state after the current step (rank 0; the
+// other ranks hand it their buffers first).
 func (s *session) checkpoint() error {
+	if err := s.syncBuffers(); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if !s.lead {
+		s.ckpt, s.ckptAt = "(on rank 0)", s.step
+		return nil
+	}
 	var ws []torch.Named
 	rng := map[string][]byte{}
 	if err := torch.Try(func() {
@@ -381,15 +481,17 @@ func (s *session) checkpoint() error {
 	return runfolder.PruneCheckpoints(s.rd.Path, s.cfg.Train.KeepCheckpoints)
 }
 
-// restore loads the newest valid checkpoint into the session.
-func (s *session) restore() error {
+// restore loads the newest valid checkpoint into the session (rank 0 of a
+// data-parallel job; the others take its state.json through the store and
+// its tensors by broadcast).
+func (s *session) restore() (*runfolder.CheckpointState, error) {
 	ck, st, err := runfolder.LatestValid(s.rd.Path)
 	if err != nil {
-		return fmt.Errorf("resume: %w", err)
+		return nil, fmt.Errorf("resume: %w", err)
 	}
 	ts, _, err := torch.LoadSafetensors(ck.WeightsPath())
 	if err != nil {
-		return fmt.Errorf("resume: %w", err)
+		return nil, fmt.Errorf("resume: %w", err)
 	}
 	defer func() {
 		for _, nt := range ts {
@@ -408,17 +510,12 @@ func (s *session) restore() error {
 			}
 		}
 		if err := n.Net.LoadStateDict(sd); err != nil {
-			return fmt.Errorf("resume %s: network %s: %w", ck.Dir, n.Role, err)
+			return nil, fmt.Errorf("resume %s: network %s: %w", ck.Dir, n.Role, err)
 		}
 	}
-	var ls loopState
-	if err := json.Unmarshal(st.Schedule, &ls); err != nil || ls.Schedule == nil {
-		return fmt.Errorf("resume %s: state.json schedule: %v", ck.Dir, err)
-	}
-	if r, ok := s.rec.(gan.Resumer); ok {
-		if err := r.Resume(st.Epoch); err != nil {
-			return fmt.Errorf("resume %s: recipe %s: %w", ck.Dir, s.cfg.Recipe, err)
-		}
+	ls, err := s.resumeRecipe(ck.Dir, st)
+	if err != nil {
+		return nil, err
 	}
 	err = torch.Try(func() {
 		copyInto := func(name string, dst *torch.Tensor) {
@@ -434,7 +531,6 @@ func (s *session) restore() error {
 				copyInto(fmt.Sprintf("optimizer.%s.exp_avg.%d", o.Name, i), o.Adam.ExpAvg[i])
 				copyInto(fmt.Sprintf("optimizer.%s.exp_avg_sq.%d", o.Name, i), o.Adam.ExpAvgSq[i])
 			}
-			o.Adam.StepCount = ls.OptSteps[o.Name]
 		}
 		for _, f := range s.fixed() {
 			src, ok := saved[f.Name]
@@ -443,45 +539,102 @@ func (s *session) restore() error {
 			}
 			if !slices.Equal(src.Shape(), f.Tensor.Shape()) {
 				// Runs before gogan drew DCGAN's fixed noise with batch_size
-				// rows kept 64: their grids are drawn anew.
+				// rows kept 64, or saved with another number of ranks:
+				// their grids are drawn anew.
 				slog.Warn("resume: the checkpoint's sample inputs have another shape; new ones are used", "tensor", f.Name,
 					"checkpoint", src.Shape(), "run", f.Tensor.Shape())
 				continue
 			}
 			copyInto(f.Name, f.Tensor)
 		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resume %s: %w", ck.Dir, err)
+	}
+	if err := s.applyState(ck.Dir, st, ls); err != nil {
+		return nil, err
+	}
+	s.ckpt = ck.Dir
+	slog.Info("resuming", "run", s.rd.Path, "checkpoint", ck.Dir, "step", s.step, "epoch", s.epoch)
+	return st, nil
+}
+
+// resumeRecipe reads the loop's state of a checkpoint and lets a recipe
+// whose optimizers depend on the epoch rebuild them, before any moments
+// are loaded.
+func (s *session) resumeRecipe(where string, st *runfolder.CheckpointState) (*loopState, error) {
+	var ls loopState
+	if err := json.Unmarshal(st.Schedule, &ls); err != nil || ls.Schedule == nil {
+		return nil, fmt.Errorf("resume %s: state.json schedule: %v", where, err)
+	}
+	if r, ok := s.rec.(gan.Resumer); ok {
+		if err := r.Resume(st.Epoch); err != nil {
+			return nil, fmt.Errorf("resume %s: recipe %s: %w", where, s.cfg.Recipe, err)
+		}
+	}
+	return &ls, nil
+}
+
+// applyState puts a checkpoint's host-side state into the session: step
+// counts, random generators, the loader's position, the recipe's host
+// state, the schedule.
+func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *loopState) error {
+	for _, o := range s.rec.Optimizers() {
+		o.Adam.StepCount = ls.OptSteps[o.Name]
+	}
+	err := torch.Try(func() {
 		torch.SetRNGState(torch.CPUDevice, torch.FromUint8(st.RNG["cpu"], int64(len(st.RNG["cpu"]))))
 		if s.dev.IsCUDA() {
 			if b, ok := st.RNG[s.dev.String()]; ok {
+				torch.SetRNGState(s.dev, torch.FromUint8(b, int64(len(b))))
+			} else if b, ok := st.RNG[cudaRNGKey(st.RNG)]; ok { // another rank's device (data parallelism)
 				torch.SetRNGState(s.dev, torch.FromUint8(b, int64(len(b))))
 			}
 		}
 	})
 	if err != nil {
-		return fmt.Errorf("resume %s: %w", ck.Dir, err)
+		return fmt.Errorf("resume %s: %w", where, err)
 	}
 	// An imported checkpoint has no loader position: it starts at epoch 0.
 	if len(st.Loader) > 0 && string(st.Loader) != "null" {
 		var lst data.LoaderState
 		if err := json.Unmarshal(st.Loader, &lst); err != nil {
-			return fmt.Errorf("resume %s: state.json loader: %w", ck.Dir, err)
+			return fmt.Errorf("resume %s: state.json loader: %w", where, err)
+		}
+		if was, now := max(1, lst.World), s.ranks(); was != now && s.lead {
+			slog.Warn(fmt.Sprintf("resume: the checkpoint was written by %d rank(s), this job has %d: the global batch goes from %d to %d samples (data.batch_size %d per rank), the learning rate stays; the epoch continues after the samples already seen (rounded up to a whole global batch), BatchNorm sees other batches and DCGAN other noise, so the run is no longer the one an uninterrupted job would have made",
+				was, now, was*s.cfg.Data.BatchSize, now*s.cfg.Data.BatchSize, s.cfg.Data.BatchSize))
 		}
 		if err := s.loader.Restore(lst); err != nil {
-			return fmt.Errorf("resume %s: %w", ck.Dir, err)
+			return fmt.Errorf("resume %s: %w", where, err)
 		}
 	}
 	if h, ok := s.rec.(gan.HostState); ok {
 		if err := h.LoadHostState(ls.Recipe); err != nil {
-			return fmt.Errorf("resume %s: recipe %s state: %w", ck.Dir, s.cfg.Recipe, err)
+			return fmt.Errorf("resume %s: recipe %s state: %w", where, s.cfg.Recipe, err)
 		}
 	}
 	s.sched, s.sum, s.n = ls.Schedule, ls.EpochSum, ls.EpochN
 	if sc := s.prec.Scaler; sc != nil && ls.AMPScaler != nil {
 		*sc = *ls.AMPScaler
 	}
-	s.step, s.epoch, s.last, s.ckpt, s.ckptAt = st.Step, st.Epoch, st.Metrics.Last, ck.Dir, st.Step
-	slog.Info("resuming", "run", s.rd.Path, "checkpoint", ck.Dir, "step", s.step, "epoch", s.epoch)
+	s.step, s.epoch, s.last, s.ckptAt = st.Step, st.Epoch, st.Metrics.Last, st.Step
 	return nil
+}
+
+// cudaRNGKey is the first CUDA generator a checkpoint holds ("" if none).
+func cudaRNGKey(rng map[string][]byte) string {
+	var keys []string
+	for k := range rng {
+		if strings.HasPrefix(k, "cuda") {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	if len(keys) == 0 {
+		return ""
+	}
+	return keys[0]
 }
 
 // writeSample renders the recipe's visuals to latest.png and to the other
@@ -491,7 +644,17 @@ func (s *session) writeSample(also ...string) error {
 	if !ok {
 		return nil
 	}
+	if err := s.syncBuffers(); err != nil {
+		return fmt.Errorf("sample grid: %w", err)
+	}
+	if !s.lead {
+		return nil
+	}
+	// Rank 0 draws the grid alone: its BatchNorm uses the grid's statistics,
+	// as one process's would.
+	s.syncBN(false)
 	img, err := v.Visuals()
+	s.syncBN(true)
 	if err != nil {
 		return fmt.Errorf("sample grid: %w", err)
 	}
@@ -516,6 +679,9 @@ const (
 )
 
 func (s *session) report(status string, p page) {
+	if !s.lead {
+		return
+	}
 	if err := report.WriteLossPlot(s.rd.MetricsPath(), s.rd.LossPlotPath(), s.cfg.Recipe+" losses"); err != nil {
 		slog.Debug("loss plot", "err", err) // no rows yet
 	}
@@ -526,11 +692,14 @@ func (s *session) report(status string, p page) {
 
 func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 	t := s.cfg.Train
-	metrics, err := runfolder.OpenMetrics(s.rd.MetricsPath(), s.rec.LossNames(), s.step)
-	if err != nil {
-		return nil, err
+	var metrics *runfolder.MetricsWriter
+	if s.lead {
+		var err error
+		if metrics, err = runfolder.OpenMetrics(s.rd.MetricsPath(), s.rec.LossNames(), s.step); err != nil {
+			return nil, err
+		}
+		defer metrics.Close()
 	}
-	defer metrics.Close()
 	sd := NotifyShutdown(ctx)
 	defer sd.Stop()
 	max := s.maxSteps()
@@ -542,33 +711,49 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 	}
 	s.ckptT = time.Now() // train.checkpoint_every_minutes counts from the start
 	batchStart := time.Now()
+	// Alone, a signal stops the run before the next step, and cancels a
+	// wait for data. With several ranks, the ranks agree after each step
+	// (stop), so that all of them stop after the same one.
+	stepCtx, stop := sd.Context(), sd.Requested
+	stopping := false // the ranks agreed to stop
+	if s.job != nil {
+		stepCtx = ctx
+		stop = func() bool { return stopping }
+	}
 	for s.step < max && s.epoch < s.totalEpochs() {
-		if sd.Requested() {
+		if stop() {
 			if err := s.checkpoint(); err != nil {
 				return nil, err
 			}
-			s.report(fmt.Sprintf("stopped by %v at step %d", sd.Signal(), s.step), finalPage)
+			sig := sd.Signal()
+			if sig == nil && s.job != nil { // another rank was signalled
+				sig = syscall.SIGTERM
+			}
+			s.report(fmt.Sprintf("stopped by %v at step %d", sig, s.step), finalPage)
 			r := res()
-			r.Signal = sd.Signal()
+			r.Signal = sig
 			return r, nil
 		}
-		b := s.nextBatch(sd.Context())
+		b := s.nextBatch(stepCtx)
 		if err := b.err; errors.Is(err, io.EOF) {
 			if err := s.endEpoch(); err != nil {
 				return nil, err
 			}
 			continue
 		} else if err != nil {
-			if sd.Requested() {
+			if stop() || (s.job == nil && sd.Requested()) {
 				continue // the signal cancelled the wait: checkpoint above
 			}
 			return nil, err
 		}
-		n := b.batch.N()
-		losses, err := s.trainStep(sd.Context(), b, s.step+1 == max)
+		n := b.batch.N() * s.ranks()
+		byTime := s.lead && t.CheckpointEveryMinutes > 0 && time.Since(s.ckptT).Minutes() >= t.CheckpointEveryMinutes
+		losses, agreed, err := s.trainStep(stepCtx, b, s.step+1 == max, []bool{sd.Requested(), byTime})
 		if err != nil {
 			return nil, fmt.Errorf("step %d: %w", s.step+1, err)
 		}
+		stopping = agreed[0]
+		byTime = agreed[1]
 		if err := CheckFinite(losses, s.step+1); err != nil {
 			s.report(fmt.Sprintf("stopped: %v", err), finalPage)
 			return nil, fmt.Errorf("%w; the last good checkpoint is %s", err, s.lastCheckpointText())
@@ -584,7 +769,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		if opt.OnStep != nil {
 			opt.OnStep(s.step, losses)
 		}
-		if s.step%t.LogEvery == 0 || s.step == max {
+		if (s.step%t.LogEvery == 0 || s.step == max) && s.lead {
 			if err := metrics.Write(s.step, s.epoch, losses, s.sched.LR, ips); err != nil {
 				return nil, err
 			}
@@ -597,7 +782,6 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			s.report(fmt.Sprintf("training: step %d of %d", s.step, max), livePage)
 		}
 		byStep := t.CheckpointEvery > 0 && s.step%t.CheckpointEvery == 0
-		byTime := t.CheckpointEveryMinutes > 0 && time.Since(s.ckptT).Minutes() >= t.CheckpointEveryMinutes
 		if byStep || byTime {
 			if err := s.checkpoint(); err != nil {
 				return nil, err

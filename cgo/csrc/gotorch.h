@@ -250,6 +250,34 @@ void gt_graph_capture(GGraph g, int begin, char **err);
 void gt_graph_replay(GGraph g, char **err);
 void gt_graph_free(GGraph g);
 
+/* ---- data parallelism (c10d): one process group per process ---- */
+enum { GT_DIST_GLOO = 0, GT_DIST_NCCL = 1 };
+/* Bit b set: backend b was compiled in. */
+int gt_dist_backends(void);
+/* Joins the group of `world` ranks through a TCPStore at addr:port: served by
+ * rank 0, or with agent_store=1 by torchrun's agent (every rank a client).
+ * Store keys get `prefix`. ifname (nullable): Gloo's network interface.
+ * timeout_ms bounds the rendezvous and every collective. */
+void gt_dist_init(int backend, int rank, int world, const char *addr, int port, int agent_store, const char *prefix,
+                  const char *ifname, int64_t timeout_ms, char **err);
+void gt_dist_destroy(void);
+/* In place over the ranks: sum (avg=1: mean) of n tensors, in buckets of
+ * about bucket_bytes, all launched before the first is waited for. */
+void gt_dist_allreduce(const GTensor *ts, int n, int avg, int64_t bucket_bytes, char **err);
+/* The mean over the ranks of the n parameters' gradients, in reverse order;
+ * a missing gradient takes part as zeros and stays missing. */
+void gt_dist_allreduce_grads(const GTensor *params, int n, int64_t bucket_bytes, char **err);
+/* In place: root's values of n tensors on every rank. */
+void gt_dist_broadcast(const GTensor *ts, int n, int root, int64_t bucket_bytes, char **err);
+void gt_dist_barrier(char **err);
+/* Sum over the ranks that autograd differentiates (SyncBatchNorm). */
+GTensor gt_dist_allreduce_sum_autograd(GTensor t, char **err);
+/* The rendezvous store: set, get (blocks up to the timeout; malloc'd, *n
+ * bytes), check (1 when the key exists). */
+void gt_dist_store_set(const char *key, const uint8_t *data, int64_t n, char **err);
+uint8_t *gt_dist_store_get(const char *key, int64_t *n, char **err);
+int gt_dist_store_check(const char *key, char **err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -91,7 +91,10 @@ type DCGAN struct {
 	loss       losses.GAN
 	prec       *gan.Precision
 	fixedNoise *torch.Tensor // the sample grid's noise
-	noise      *torch.Tensor // the step's noise, drawn by DrawNoise
+	noise      *torch.Tensor // the global batch's noise, drawn by DrawNoise
+	mine       *torch.Tensor // this rank's rows of it (all of it in one process)
+	rank       int64
+	world      int64
 }
 
 // New builds the networks and optimizers and draws the fixed noise.
@@ -101,14 +104,14 @@ func New(env gan.Env) (gan.Recipe, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &DCGAN{dev: env.Device, g: ns[0], d: ns[1], nz: int64(c.Int("model.nz")), prec: env.Precision}
+	r := &DCGAN{dev: env.Device, g: ns[0], d: ns[1], nz: int64(c.Int("model.nz")), prec: env.Precision, rank: int64(env.Rank), world: int64(env.Ranks())}
 	if r.loss, err = losses.NewGAN(c.Train.GANMode, losses.Probabilities); err != nil {
 		return nil, err
 	}
 	// Drawn after the weights, batch_size rows, as pytorch/examples does
 	// (torch.randn(opt.batchSize, nz, 1, 1)): the training noise that follows
-	// is then the reference's too.
-	rows := int64(c.Data.BatchSize)
+	// is then the reference's too. With several ranks, the global batch's.
+	rows := int64(c.Data.BatchSize) * r.world
 	if err := torch.Try(func() { r.fixedNoise = torch.Randn(torch.Float32, r.dev, rows, r.nz, 1, 1).Persist() }); err != nil {
 		return nil, err
 	}
@@ -131,10 +134,17 @@ func (r *DCGAN) Fixed() []torch.Named {
 
 // DrawNoise fills the noise for the next step: the draw main.py makes after
 // D's real pass (D draws no random numbers, so the stream is the same).
+// With several ranks each draws the global batch's noise and keeps its own
+// rows, so the job sees the noise of one process with the global batch.
 func (r *DCGAN) DrawNoise(n int64) {
-	if r.noise == nil || r.noise.Shape()[0] != n {
+	if r.noise == nil || r.noise.Shape()[0] != n*r.world {
 		r.noise.Free()
-		r.noise = torch.Empty(torch.Float32, r.dev, false, n, r.nz, 1, 1).Persist()
+		r.noise = torch.Empty(torch.Float32, r.dev, false, n*r.world, r.nz, 1, 1).Persist()
+		r.mine.Free()
+		r.mine = r.noise
+		if r.world > 1 {
+			r.mine = r.noise.Narrow(0, r.rank*n, n).Persist()
+		}
 	}
 	r.noise.FillNormal(0, 1)
 }
@@ -159,7 +169,7 @@ func (r *DCGAN) backwardD(real *torch.Tensor) (errD, dx, dgz1, fake *torch.Tenso
 	var outReal, outFake *torch.Tensor
 	r.prec.Autocast(func() {
 		outReal = r.d.Forward(real)
-		fake = r.g.Forward(r.noise)
+		fake = r.g.Forward(r.mine)
 		outFake = r.d.Forward(fake.Detach())
 	})
 	outReal, outFake, fake = r.prec.Float(outReal).Reshape(-1), r.prec.Float(outFake).Reshape(-1), r.prec.Float(fake)

@@ -1,0 +1,303 @@
+// dist.cpp: data parallelism on PyTorch's c10d. One process group per
+// process (as torch.distributed's default group): a TCPStore for the
+// rendezvous (served by rank 0, or torchrun's agent), Gloo on the CPU, NCCL on
+// CUDA where libtorch has it. Collectives run in buckets, all launched before
+// the first is waited for; Gloo's ReduceOp::AVG throws inside its worker
+// thread (no catch can stop it), so averages are SUM then a division.
+#include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/version.h>
+#ifdef USE_C10D_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "internal.h"
+
+using gt::T;
+using gt::wrap;
+
+namespace {
+
+// In libtorch 2.x the backends derive from c10d::Backend, in 1.13 from
+// c10d::ProcessGroup; both declare the collectives used here.
+#if TORCH_VERSION_MAJOR >= 2
+using Backend = c10d::Backend;
+#else
+using Backend = c10d::ProcessGroup;
+#endif
+
+struct Group {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<Backend> pg;
+  int rank = 0, world = 1;
+  std::chrono::milliseconds timeout{0};
+  std::string backend;
+};
+
+std::unique_ptr<Group> group;
+
+Group &G() {
+  if (!group) throw std::runtime_error("no process group: call dist init first");
+  return *group;
+}
+
+void wait_all(std::vector<c10::intrusive_ptr<c10d::Work>> &works, const char *what) {
+  auto &g = G();
+  for (auto &w : works) {
+    if (!w->wait(g.timeout))
+      throw std::runtime_error(std::string(what) + ": no answer within " + std::to_string(g.timeout.count() / 1000) +
+                               " s");
+  }
+}
+
+// A bucket is a run of tensors of one dtype and device, flattened into one.
+struct Bucket {
+  std::vector<at::Tensor> parts;  // the tensors (or gradients) it holds, in order
+  at::Tensor flat;
+};
+
+std::vector<Bucket> buckets(const std::vector<at::Tensor> &ts, int64_t bucket_bytes) {
+  std::vector<Bucket> out;
+  int64_t bytes = 0;
+  for (const auto &t : ts) {
+    bool fresh = out.empty() || bytes + int64_t(t.nbytes()) > bucket_bytes ||
+                 out.back().parts[0].scalar_type() != t.scalar_type() ||
+                 out.back().parts[0].device() != t.device();
+    if (fresh) {
+      out.emplace_back();
+      bytes = 0;
+    }
+    out.back().parts.push_back(t);
+    bytes += t.nbytes();
+  }
+  for (auto &b : out) {
+    std::vector<at::Tensor> flat;
+    for (auto &p : b.parts) flat.push_back(p.reshape({-1}));
+    b.flat = at::cat(flat);
+  }
+  return out;
+}
+
+// allreduce sums every bucket over the ranks (launching all, then waiting)
+// and, with avg, divides by the world size.
+void allreduce(std::vector<Bucket> &bs, bool avg, const char *what) {
+  auto &g = G();
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  for (auto &b : bs) {
+    std::vector<at::Tensor> one{b.flat};
+    c10d::AllreduceOptions o;
+    o.reduceOp = c10d::ReduceOp::SUM;
+    o.timeout = g.timeout;
+    works.push_back(g.pg->allreduce(one, o));
+  }
+  wait_all(works, what);
+  if (avg)
+    for (auto &b : bs) b.flat.div_(g.world);
+}
+
+// unflatten copies each bucket's slices back into dst (its parts, or for
+// gradients the defined ones).
+void unflatten(std::vector<Bucket> &bs, const std::vector<at::Tensor> &dst) {
+  size_t k = 0;
+  for (auto &b : bs) {
+    int64_t off = 0;
+    for (auto &p : b.parts) {
+      auto n = p.numel();
+      if (dst[k].defined()) dst[k].copy_(b.flat.narrow(0, off, n).view(p.sizes()));
+      off += n, k++;
+    }
+  }
+}
+
+void allreduce_sum(at::Tensor &t, const char *what) {
+  auto bs = buckets({t}, INT64_MAX);
+  allreduce(bs, false, what);
+  unflatten(bs, {t});
+}
+
+// AllReduceSum is a sum over the ranks that autograd differentiates: its
+// gradient is the sum of the ranks' gradients (SyncBatchNorm's statistics).
+struct AllReduceSum : public torch::autograd::Function<AllReduceSum> {
+  static at::Tensor forward(torch::autograd::AutogradContext *, at::Tensor x) {
+    auto y = x.detach().clone();
+    allreduce_sum(y, "allreduce (sync_bn forward)");
+    return y;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext *,
+                                                 torch::autograd::variable_list g) {
+    auto gi = g[0].detach().clone();
+    allreduce_sum(gi, "allreduce (sync_bn backward)");
+    return {gi};
+  }
+};
+
+std::vector<at::Tensor> tensors(const GTensor *ts, int n) {
+  std::vector<at::Tensor> out;
+  for (int i = 0; i < n; i++) out.push_back(T(ts[i]));
+  return out;
+}
+
+}  // namespace
+
+extern "C" {
+
+int gt_dist_backends(void) {
+  int b = 0;
+#ifdef USE_C10D_GLOO
+  b |= 1 << GT_DIST_GLOO;
+#endif
+#ifdef USE_C10D_NCCL
+  b |= 1 << GT_DIST_NCCL;
+#endif
+  return b;
+}
+
+void gt_dist_init(int backend, int rank, int world, const char *addr, int port, int agent_store, const char *prefix,
+                  const char *ifname, int64_t timeout_ms, char **err) {
+  GT_TRY
+  if (group) throw std::runtime_error("a process group exists already in this process");
+  if (world < 1 || rank < 0 || rank >= world)
+    throw std::invalid_argument("rank " + std::to_string(rank) + " is outside world size " + std::to_string(world));
+  auto g = std::make_unique<Group>();
+  g->rank = rank, g->world = world, g->timeout = std::chrono::milliseconds(timeout_ms);
+  c10d::TCPStoreOptions so;
+  so.port = uint16_t(port);
+  so.isServer = !agent_store && rank == 0;
+  so.numWorkers = size_t(world);
+  so.waitWorkers = !agent_store;
+  so.timeout = g->timeout;
+  auto tcp = c10::make_intrusive<c10d::TCPStore>(std::string(addr), so);
+  g->store = c10::make_intrusive<c10d::PrefixStore>(std::string(prefix), tcp);
+  if (backend == GT_DIST_GLOO) {
+#ifdef USE_C10D_GLOO
+    auto o = c10d::ProcessGroupGloo::Options::create(g->timeout);
+    if (ifname && *ifname) {
+      o->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+    } else if (std::string(addr) == "127.0.0.1" || std::string(addr) == "localhost") {
+      // one machine: the loopback, whatever the host name resolves to
+      o->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    } else {
+      o->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    }
+    o->threads = 2;
+    g->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(g->store, rank, world, o);
+    g->backend = "gloo";
+#else
+    throw std::runtime_error("this libgotorch was built without Gloo (install libgloo-dev and rebuild: make lib)");
+#endif
+  } else if (backend == GT_DIST_NCCL) {
+#ifdef USE_C10D_NCCL
+    auto o = c10d::ProcessGroupNCCL::Options::create();
+    o->timeout = g->timeout;
+    g->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(g->store, rank, world, o);
+    g->backend = "nccl";
+#else
+    throw std::runtime_error(
+        "this libgotorch was built without NCCL (it needs a CUDA libtorch with ProcessGroupNCCL, nccl.h and the CUDA "
+        "headers; scripts/libtorch-env looks for them): use backend gloo");
+#endif
+  } else {
+    throw std::invalid_argument("unknown backend " + std::to_string(backend));
+  }
+  group = std::move(g);
+  GT_CATCH()
+}
+
+void gt_dist_destroy(void) { group.reset(); }
+
+void gt_dist_allreduce(const GTensor *ts, int n, int avg, int64_t bucket_bytes, char **err) {
+  GT_TRY
+  at::NoGradGuard ng;
+  auto dst = tensors(ts, n);
+  auto bs = buckets(dst, bucket_bytes);
+  allreduce(bs, avg != 0, "allreduce");
+  unflatten(bs, dst);
+  GT_CATCH()
+}
+
+void gt_dist_allreduce_grads(const GTensor *params, int n, int64_t bucket_bytes, char **err) {
+  GT_TRY
+  at::NoGradGuard ng;
+  // Reverse order, as DDP's buckets: the last layers' gradients come first.
+  // A parameter without a gradient takes part as zeros, so every rank issues
+  // the same collectives; it gets no gradient afterwards.
+  std::vector<at::Tensor> grads, parts;
+  for (int i = n - 1; i >= 0; i--) {
+    auto &p = T(params[i]);
+    auto gr = p.grad();
+    grads.push_back(gr);
+    parts.push_back(gr.defined() ? gr : at::zeros_like(p));
+  }
+  auto bs = buckets(parts, bucket_bytes);
+  allreduce(bs, true, "allreduce of gradients");
+  unflatten(bs, grads);
+  GT_CATCH()
+}
+
+void gt_dist_broadcast(const GTensor *ts, int n, int root, int64_t bucket_bytes, char **err) {
+  GT_TRY
+  at::NoGradGuard ng;
+  auto &g = G();
+  auto dst = tensors(ts, n);
+  auto bs = buckets(dst, bucket_bytes);
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  for (auto &b : bs) {
+    std::vector<at::Tensor> one{b.flat};
+    c10d::BroadcastOptions o;
+    o.rootRank = root;
+    o.timeout = g.timeout;
+    works.push_back(g.pg->broadcast(one, o));
+  }
+  wait_all(works, "broadcast");
+  unflatten(bs, dst);
+  GT_CATCH()
+}
+
+void gt_dist_barrier(char **err) {
+  GT_TRY
+  auto &g = G();
+  c10d::BarrierOptions o;
+  o.timeout = g.timeout;
+  auto w = g.pg->barrier(o);
+  std::vector<c10::intrusive_ptr<c10d::Work>> works{w};
+  wait_all(works, "barrier");
+  GT_CATCH()
+}
+
+GTensor gt_dist_allreduce_sum_autograd(GTensor t, char **err) {
+  GT_TRY
+  return wrap(AllReduceSum::apply(T(t)));
+  GT_CATCH(nullptr)
+}
+
+void gt_dist_store_set(const char *key, const uint8_t *data, int64_t n, char **err) {
+  GT_TRY
+  G().store->set(key, std::vector<uint8_t>(data, data + n));
+  GT_CATCH()
+}
+
+uint8_t *gt_dist_store_get(const char *key, int64_t *n, char **err) {
+  GT_TRY
+  auto v = G().store->get(key);
+  auto *out = static_cast<uint8_t *>(malloc(v.size() + 1));
+  if (!v.empty()) memcpy(out, v.data(), v.size());
+  *n = int64_t(v.size());
+  return out;
+  GT_CATCH(nullptr)
+}
+
+int gt_dist_store_check(const char *key, char **err) {
+  GT_TRY
+  return G().store->check({key}) ? 1 : 0;
+  GT_CATCH(0)
+}
+
+}  // extern "C"

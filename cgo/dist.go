@@ -1,0 +1,163 @@
+package torch
+
+/*
+#include <stdlib.h>
+#include "gotorch.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+	"unsafe"
+)
+
+// Backend is a c10d communication backend.
+type Backend int
+
+const (
+	Gloo Backend = C.GT_DIST_GLOO // CPU tensors
+	NCCL Backend = C.GT_DIST_NCCL // CUDA tensors
+)
+
+func (b Backend) String() string {
+	if b == NCCL {
+		return "nccl"
+	}
+	return "gloo"
+}
+
+// HasBackend says whether this libgotorch was built with b.
+func HasBackend(b Backend) bool { return C.gt_dist_backends()&(1<<C.int(b)) != 0 }
+
+// BucketBytes is the size of the gradient buckets reduced at once (DDP's
+// bucket_cap_mb, 25 MiB).
+const BucketBytes = 25 << 20
+
+// GroupOptions say how a process joins the process group.
+type GroupOptions struct {
+	Backend    Backend
+	Rank       int
+	World      int
+	Addr       string // the rendezvous store's host (MASTER_ADDR)
+	Port       int    // and port (MASTER_PORT)
+	AgentStore bool   // the store is torchrun's agent's: every rank is a client
+	Prefix     string // prefix of every store key
+	IfName     string // Gloo's network interface (GLOO_SOCKET_IFNAME); "" picks one
+	Timeout    time.Duration
+}
+
+// InitGroup joins the process's one process group (torch.distributed's
+// init_process_group): it returns once every rank has joined, or with an
+// error after the timeout.
+func InitGroup(o GroupOptions) error {
+	addr, prefix, ifname := C.CString(o.Addr), C.CString(o.Prefix), C.CString(o.IfName)
+	defer C.free(unsafe.Pointer(addr))
+	defer C.free(unsafe.Pointer(prefix))
+	defer C.free(unsafe.Pointer(ifname))
+	var e *C.char
+	C.gt_dist_init(C.int(o.Backend), C.int(o.Rank), C.int(o.World), addr, C.int(o.Port), cbool(o.AgentStore), prefix,
+		ifname, C.int64_t(o.Timeout.Milliseconds()), &e)
+	return Try(func() { check("init_process_group", e) })
+}
+
+// DestroyGroup leaves the process group (a no-op without one).
+func DestroyGroup() { C.gt_dist_destroy() }
+
+// AllReduce replaces each tensor, in place, with its sum over the ranks
+// (avg: its mean), in buckets launched together.
+func AllReduce(ts []*Tensor, avg bool) {
+	const op = "allreduce"
+	hs := handles(op, ts, false)
+	var e *C.char
+	C.gt_dist_allreduce(firstHandle(hs), C.int(len(hs)), cbool(avg), BucketBytes, &e)
+	runtime.KeepAlive(ts)
+	check(op, e)
+}
+
+// AllReduceGrads replaces the gradients of params with their mean over the
+// ranks (DDP's reducer): buckets of BucketBytes in reverse parameter order,
+// all in flight at once; a parameter without a gradient takes part as zeros
+// so that every rank issues the same collectives, and keeps none.
+func AllReduceGrads(params []*Tensor) {
+	const op = "allreduce_grads"
+	hs := handles(op, params, false)
+	var e *C.char
+	C.gt_dist_allreduce_grads(firstHandle(hs), C.int(len(hs)), BucketBytes, &e)
+	runtime.KeepAlive(params)
+	check(op, e)
+}
+
+// Broadcast gives every rank root's values of ts, in place.
+func Broadcast(ts []*Tensor, root int) {
+	const op = "broadcast"
+	hs := handles(op, ts, false)
+	var e *C.char
+	C.gt_dist_broadcast(firstHandle(hs), C.int(len(hs)), C.int(root), BucketBytes, &e)
+	runtime.KeepAlive(ts)
+	check(op, e)
+}
+
+// Barrier returns when every rank has reached it.
+func Barrier() {
+	var e *C.char
+	C.gt_dist_barrier(&e)
+	check("barrier", e)
+}
+
+// SumOverRanks is t summed over the ranks, differentiable: the gradient
+// that reaches t is the sum of every rank's (SyncBatchNorm's statistics).
+func SumOverRanks(t *Tensor) *Tensor {
+	const op = "sum_over_ranks"
+	var e *C.char
+	h := C.gt_dist_allreduce_sum_autograd(t.ptr(op), &e)
+	runtime.KeepAlive(t)
+	return result(op, h, e)
+}
+
+// StoreSet sets a key of the rendezvous store.
+func StoreSet(key string, value []byte) error {
+	k := C.CString(key)
+	defer C.free(unsafe.Pointer(k))
+	var p *C.uint8_t
+	if len(value) > 0 {
+		p = (*C.uint8_t)(unsafe.Pointer(&value[0]))
+	}
+	var e *C.char
+	C.gt_dist_store_set(k, p, C.int64_t(len(value)), &e)
+	runtime.KeepAlive(value)
+	return storeErr("set", key, e)
+}
+
+// StoreGet waits (up to the group's timeout) for a key of the store.
+func StoreGet(key string) ([]byte, error) {
+	k := C.CString(key)
+	defer C.free(unsafe.Pointer(k))
+	var n C.int64_t
+	var e *C.char
+	p := C.gt_dist_store_get(k, &n, &e)
+	if err := storeErr("get", key, e); err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(p))
+	return C.GoBytes(unsafe.Pointer(p), C.int(n)), nil
+}
+
+// StoreHas says whether the store holds key, without waiting.
+func StoreHas(key string) (bool, error) {
+	k := C.CString(key)
+	defer C.free(unsafe.Pointer(k))
+	var e *C.char
+	ok := C.gt_dist_store_check(k, &e)
+	return ok == 1, storeErr("check", key, e)
+}
+
+func storeErr(op, key string, e *C.char) error {
+	if e == nil {
+		return nil
+	}
+	msg := C.GoString(e)
+	C.free(unsafe.Pointer(e))
+	return &Error{Op: "store " + op, Msg: fmt.Sprintf("key %q: %s", key, msg)}
+}

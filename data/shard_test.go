@@ -1,0 +1,85 @@
+package data
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestLoaderShards: the ranks' batches, side by side in rank order, are the
+// batches of one process with a batch World times as large, samples and
+// augmentation alike; every rank gets the same number of samples per step
+// (the epoch padded to a multiple of the ranks without drop_last).
+func TestLoaderShards(t *testing.T) {
+	d := smallFashion(t)
+	for _, tc := range []struct {
+		n, batch, world int
+		dropLast        bool
+	}{{999, 4, 2, false}, {998, 3, 3, false}, {998, 3, 3, true}, {1000, 7, 2, true}, {1000, 5, 1, false}} {
+		d.n = tc.n
+		one, err := NewLoader(d, LoaderOptions{BatchSize: tc.batch * tc.world, Shuffle: true, Seed: 5, DropLast: tc.dropLast, Workers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nb := one.BatchesPerEpoch()
+		want := collect(t, one, nb+1)
+		var ranks [][]*batchRec
+		for r := range tc.world {
+			l, err := NewLoader(d, LoaderOptions{BatchSize: tc.batch, Shuffle: true, Seed: 5, DropLast: tc.dropLast, Rank: r, World: tc.world})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.BatchesPerEpoch() != nb {
+				t.Fatalf("%+v: rank %d has %d batches per epoch, one process %d", tc, r, l.BatchesPerEpoch(), nb)
+			}
+			ranks = append(ranks, collect(t, l, nb+1))
+		}
+		for b := range nb {
+			var idx []int
+			var a []float32
+			for r := range tc.world {
+				got := ranks[r][b]
+				if len(got.Indices) != len(ranks[0][b].Indices) {
+					t.Fatalf("%+v: batch %d: rank %d has %d samples, rank 0 %d", tc, b, r, len(got.Indices), len(ranks[0][b].Indices))
+				}
+				idx, a = append(idx, got.Indices...), append(a, got.A...)
+			}
+			w := want[b]
+			if b < nb-1 || tc.dropLast || tc.n%tc.world == 0 {
+				if !slices.Equal(idx, w.Indices) || !slices.Equal(a, w.A) {
+					t.Fatalf("%+v: batch %d: ranks together have samples %v, one process %v (or other pixels)", tc, b, idx, w.Indices)
+				}
+			} else if !slices.Equal(idx[:len(w.Indices)], w.Indices) {
+				// the padded last batch: one process's samples, then the epoch's first ones again
+				t.Fatalf("%+v: last batch: ranks have %v, one process %v", tc, idx, w.Indices)
+			}
+		}
+		if ranks[0][nb] != nil {
+			t.Fatalf("%+v: no epoch end after %d batches", tc, nb)
+		}
+	}
+}
+
+// TestLoaderResumeOtherWorld: a position saved with 2 ranks continues with
+// 1 after the same samples.
+func TestLoaderResumeOtherWorld(t *testing.T) {
+	d := smallFashion(t)
+	l, err := NewLoader(d, LoaderOptions{BatchSize: 4, Shuffle: true, Seed: 5, DropLast: true, Rank: 1, World: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	collect(t, l, 10)
+	st := l.State()
+	if st.World != 2 || st.Batch != 10 {
+		t.Fatalf("state %+v: want world 2, batch 10", st)
+	}
+	one, err := NewLoader(d, LoaderOptions{BatchSize: 4, Shuffle: true, Seed: 5, DropLast: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := one.Restore(st); err != nil {
+		t.Fatal(err)
+	}
+	if got := one.State(); got.Batch != 20 || got.World != 0 {
+		t.Fatalf("restored with one rank at %+v, want batch 20 (80 samples seen)", got)
+	}
+}

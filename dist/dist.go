@@ -1,0 +1,191 @@
+// Package dist is gogan's data parallelism on PyTorch's c10d: a job's ranks
+// from the environment torchrun sets, joining the process group (NCCL on
+// CUDA, Gloo on the CPU), naming the ranks that stopped answering when a
+// collective fails, and a launcher for one machine (gogan train --nproc).
+package dist
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	torch "gogan/cgo"
+)
+
+// Job is this process's place in a data-parallel job.
+type Job struct {
+	Rank, World           int
+	LocalRank, LocalWorld int
+	Addr                  string // MASTER_ADDR: the rendezvous store's host
+	Port                  int    // MASTER_PORT
+	// AgentStore: torchrun's agent serves the store (every rank is a
+	// client; keys under /worker/attempt_<Restart>, as PyTorch's env://
+	// rendezvous).
+	AgentStore bool
+	Restart    int    // TORCHELASTIC_RESTART_COUNT: how often torchrun restarted the job
+	IfName     string // GLOO_SOCKET_IFNAME
+	Backend    torch.Backend
+	Timeout    time.Duration
+}
+
+// FromEnv reads the job from the variables torchrun (or gogan's launcher)
+// sets; nil without RANK and WORLD_SIZE: a process of its own.
+func FromEnv() (*Job, error) {
+	if os.Getenv("RANK") == "" && os.Getenv("WORLD_SIZE") == "" {
+		return nil, nil
+	}
+	j := &Job{Addr: os.Getenv("MASTER_ADDR"), IfName: os.Getenv("GLOO_SOCKET_IFNAME")}
+	ints := []struct {
+		name string
+		dst  *int
+		need bool
+	}{{"RANK", &j.Rank, true}, {"WORLD_SIZE", &j.World, true}, {"MASTER_PORT", &j.Port, true},
+		{"LOCAL_RANK", &j.LocalRank, false}, {"LOCAL_WORLD_SIZE", &j.LocalWorld, false}, {"TORCHELASTIC_RESTART_COUNT", &j.Restart, false}}
+	for _, v := range ints {
+		s := os.Getenv(v.name)
+		if s == "" {
+			if v.need {
+				return nil, fmt.Errorf("data parallelism: %s is not set (torchrun sets RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT; or use gogan train --nproc N)", v.name)
+			}
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("data parallelism: %s=%q is not a count", v.name, s)
+		}
+		*v.dst = n
+	}
+	if j.World < 1 || j.Rank >= j.World {
+		return nil, fmt.Errorf("data parallelism: RANK=%d outside WORLD_SIZE=%d", j.Rank, j.World)
+	}
+	if j.Addr == "" {
+		return nil, fmt.Errorf("data parallelism: MASTER_ADDR is not set (the host of rank 0, or of torchrun's rendezvous)")
+	}
+	if j.Port == 0 || j.Port > 65535 {
+		return nil, fmt.Errorf("data parallelism: MASTER_PORT=%d is not a port", j.Port)
+	}
+	if j.LocalWorld == 0 {
+		j.LocalWorld = j.World
+	}
+	j.AgentStore = strings.EqualFold(os.Getenv("TORCHELASTIC_USE_AGENT_STORE"), "true")
+	return j, nil
+}
+
+// Lead says whether this is rank 0: the one that writes the run folder.
+func (j *Job) Lead() bool { return j == nil || j.Rank == 0 }
+
+// RankOf is the rank (0 for a process of its own).
+func (j *Job) RankOf() int {
+	if j == nil {
+		return 0
+	}
+	return j.Rank
+}
+
+// Size is the number of ranks (1 for a process of its own).
+func (j *Job) Size() int {
+	if j == nil {
+		return 1
+	}
+	return j.World
+}
+
+// Join joins the process group on dev's backend (NCCL for CUDA, Gloo for
+// the CPU) and returns when every rank has, or with an error after timeout.
+func (j *Job) Join(dev torch.Device, timeout time.Duration) error {
+	j.Backend, j.Timeout = torch.Gloo, timeout
+	if dev.IsCUDA() {
+		j.Backend = torch.NCCL
+	}
+	if !torch.HasBackend(j.Backend) {
+		how := "install libgloo-dev (make setup) and rebuild with make lib"
+		if j.Backend == torch.NCCL {
+			how = "build libgotorch against a CUDA libtorch whose wheel ships nccl.h (scripts/libtorch-env), or train on device=cpu"
+		}
+		return fmt.Errorf("data parallelism on %s needs c10d's %s backend, which this libgotorch lacks: %s", dev, j.Backend, how)
+	}
+	prefix := "/gogan/"
+	if j.AgentStore {
+		prefix = fmt.Sprintf("/worker/attempt_%d/gogan/", j.Restart)
+	}
+	err := torch.InitGroup(torch.GroupOptions{Backend: j.Backend, Rank: j.Rank, World: j.World, Addr: j.Addr, Port: j.Port,
+		AgentStore: j.AgentStore, Prefix: prefix, IfName: j.IfName, Timeout: timeout})
+	if err != nil {
+		return fmt.Errorf("rank %d of %d: joining the process group at %s:%d (%s): %w", j.Rank, j.World, j.Addr, j.Port, j.Backend, err)
+	}
+	return nil
+}
+
+// Leave waits for the other ranks (so that rank 0's store outlives them)
+// and leaves the group.
+func (j *Job) Leave(wait bool) {
+	if wait {
+		if err := torch.Try(torch.Barrier); err != nil {
+			fmt.Fprintf(os.Stderr, "gogan: rank %d: leaving: %v\n", j.Rank, err)
+		}
+	}
+	torch.DestroyGroup()
+}
+
+// collectiveOps are the torch ops that talk to the other ranks.
+var collectiveOps = []string{"allreduce", "allreduce_grads", "broadcast", "barrier", "sum_over_ranks"}
+
+// IsCollective says whether err is a failed collective.
+func IsCollective(err error) bool {
+	var te *torch.Error
+	return errors.As(err, &te) && slices.Contains(collectiveOps, te.Op)
+}
+
+// explainWait is how long a rank whose collective failed waits for the
+// others to say that they are alive.
+var explainWait = 5 * time.Second
+
+// Explain turns a failed collective into an error that names the ranks that
+// stopped answering: every rank that sees one reports in the store, and
+// those that have not within a few seconds have exited, been killed or hang.
+func (j *Job) Explain(cause error) error {
+	if err := torch.StoreSet(fmt.Sprintf("failed/%d", j.Rank), []byte(cause.Error())); err != nil {
+		if j.AgentStore {
+			return fmt.Errorf("rank %d: %w (and torchrun's rendezvous store at %s:%d is unreachable)", j.Rank, cause, j.Addr, j.Port)
+		}
+		return fmt.Errorf("rank 0 (which serves the rendezvous store at %s:%d) is gone: exited or killed; rank %d stopped: %w", j.Addr, j.Port, j.Rank, cause)
+	}
+	var silent []int
+	for deadline := time.Now().Add(explainWait); ; time.Sleep(100 * time.Millisecond) {
+		silent = silent[:0]
+		for r := range j.World {
+			if r == j.Rank {
+				continue
+			}
+			ok, err := torch.StoreHas(fmt.Sprintf("failed/%d", r))
+			if err != nil {
+				return fmt.Errorf("rank 0 (which serves the rendezvous store at %s:%d) is gone: exited or killed; rank %d stopped: %w", j.Addr, j.Port, j.Rank, cause)
+			}
+			if !ok {
+				silent = append(silent, r)
+			}
+		}
+		if len(silent) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(silent) == 0 {
+		return fmt.Errorf("rank %d: a collective failed on every rank: %w", j.Rank, cause)
+	}
+	return fmt.Errorf("%s stopped answering (exited, killed or hung); rank %d stopped: %w", rankList(silent), j.Rank, cause)
+}
+
+func rankList(rs []int) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = strconv.Itoa(r)
+	}
+	if len(rs) == 1 {
+		return "rank " + s[0]
+	}
+	return "ranks " + strings.Join(s, ", ")
+}

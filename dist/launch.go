@@ -1,0 +1,140 @@
+package dist
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// LaunchOptions are the launcher's settings.
+type LaunchOptions struct {
+	NProc int
+	// Grace is how long the other ranks get, after one failed, to stop on
+	// their own (with the error that names it) before they are killed.
+	Grace time.Duration
+}
+
+// Launch runs this program (os.Args[0]) with args as NProc ranks of one
+// job on this machine, with the environment torchrun's workers get (RANK,
+// WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT; rank 0
+// serves the rendezvous store). SIGINT and SIGTERM are passed on to every
+// rank. It returns the exit code the job should end with and an error that
+// names the first rank that failed.
+func Launch(o LaunchOptions, args []string) (int, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 1, fmt.Errorf("launch: %w", err)
+	}
+	port, err := freePort()
+	if err != nil {
+		return 1, fmt.Errorf("launch: no free port for the rendezvous: %w", err)
+	}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	type exit struct {
+		rank int
+		err  error
+	}
+	exits := make(chan exit, o.NProc)
+	var procs []*exec.Cmd
+	var out sync.WaitGroup
+	for r := range o.NProc {
+		cmd := exec.Command(exe, args...)
+		cmd.Env = append(os.Environ(), "RANK="+strconv.Itoa(r), "LOCAL_RANK="+strconv.Itoa(r),
+			"WORLD_SIZE="+strconv.Itoa(o.NProc), "LOCAL_WORLD_SIZE="+strconv.Itoa(o.NProc), "GROUP_RANK=0",
+			"MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port), "TORCHELASTIC_RESTART_COUNT=0")
+		var pipes []io.Closer
+		if r == 0 {
+			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		} else {
+			// the other ranks' lines, marked with their rank
+			o, e := prefixed(&out, os.Stdout, r), prefixed(&out, os.Stderr, r)
+			cmd.Stdout, cmd.Stderr, pipes = o, e, []io.Closer{o, e}
+		}
+		if err := cmd.Start(); err != nil {
+			for _, p := range procs {
+				p.Process.Kill()
+			}
+			return 1, fmt.Errorf("launch rank %d: %w", r, err)
+		}
+		procs = append(procs, cmd)
+		go func() {
+			err := cmd.Wait()
+			for _, p := range pipes {
+				p.Close()
+			}
+			exits <- exit{r, err}
+		}()
+	}
+	var first *exit
+	var signalled os.Signal
+	var kill <-chan time.Time
+	done := make([]bool, o.NProc)
+	for left := o.NProc; left > 0; {
+		select {
+		case e := <-exits:
+			left--
+			done[e.rank] = true
+			if e.err != nil && first == nil && signalled == nil {
+				first = &e
+				kill = time.After(o.Grace)
+			}
+		case s := <-sigs:
+			signalled = s
+			for _, p := range procs {
+				p.Process.Signal(s)
+			}
+		case <-kill:
+			for r, p := range procs {
+				if !done[r] {
+					p.Process.Kill()
+				}
+			}
+		}
+	}
+	out.Wait()
+	switch {
+	case first != nil:
+		return 1, fmt.Errorf("rank %d failed (%v); the job stopped", first.rank, first.err)
+	case signalled == syscall.SIGINT:
+		return 130, nil
+	case signalled != nil:
+		return 143, nil
+	}
+	return 0, nil
+}
+
+// prefixed is a pipe whose lines go to w after "[rank r] ".
+func prefixed(wg *sync.WaitGroup, w io.Writer, rank int) io.WriteCloser {
+	pr, pw := io.Pipe()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			fmt.Fprintf(w, "[rank %d] %s\n", rank, sc.Text())
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	return pw
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

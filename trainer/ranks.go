@@ -1,0 +1,177 @@
+package trainer
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	torch "gogan/cgo"
+	"gogan/dist"
+	"gogan/runfolder"
+)
+
+// Data parallelism (gogan/dist): every rank builds the same recipe from the
+// same seed; rank 0 alone reads and writes the run folder. It hands the
+// others what it started from through the rendezvous store (the
+// checkpoint's state.json) and its tensors by broadcast; each step averages
+// the gradients (gan.Precision.DataParallel) and then the losses and the
+// stop and checkpoint decisions, so every rank takes the same path through
+// the loop.
+
+// ranks is the number of processes training the run.
+func (s *session) ranks() int { return s.job.Size() }
+
+// rankDevice is the CUDA device of the job's local rank (torchrun gives
+// each process of a machine its own GPU).
+func rankDevice(dev torch.Device, job *dist.Job) (torch.Device, error) {
+	if !dev.IsCUDA() || job.LocalWorld <= 1 {
+		return dev, nil
+	}
+	if n := torch.CUDADeviceCount(); job.LocalRank >= n {
+		return dev, fmt.Errorf("local rank %d of %d needs its own GPU, but this machine has %d CUDA device(s): start at most %d processes per machine", job.LocalRank, job.LocalWorld, n, n)
+	}
+	return torch.CUDADevice(job.LocalRank), nil
+}
+
+// startRecord is what rank 0 tells the others before the first step.
+type startRecord struct {
+	Err   string                     `json:"err,omitempty"`   // rank 0 could not start
+	State *runfolder.CheckpointState `json:"state,omitempty"` // the checkpoint it resumed from
+}
+
+const startKey = "start"
+
+// publishStart tells the other ranks how rank 0 started (or why it could not).
+func (s *session) publishStart(st *runfolder.CheckpointState, startErr error) error {
+	rec := startRecord{State: st}
+	if startErr != nil {
+		rec.Err = startErr.Error()
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if err := torch.StoreSet(startKey, b); err != nil {
+		return fmt.Errorf("rank 0: telling the other ranks how the run starts: %w", err)
+	}
+	return nil
+}
+
+// takeStart waits for rank 0's start and applies its checkpoint's state.
+func (s *session) takeStart() error {
+	b, err := torch.StoreGet(startKey)
+	if err != nil {
+		return fmt.Errorf("rank %d: waiting for rank 0 to start the run: %w", s.job.Rank, err)
+	}
+	var rec startRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return fmt.Errorf("rank %d: rank 0's start record: %w", s.job.Rank, err)
+	}
+	if rec.Err != "" {
+		return fmt.Errorf("rank %d: rank 0 could not start the run: %s", s.job.Rank, rec.Err)
+	}
+	if rec.State == nil {
+		return nil
+	}
+	where := fmt.Sprintf("rank 0's checkpoint at step %d", rec.State.Step)
+	ls, err := s.resumeRecipe(where, rec.State)
+	if err != nil {
+		return err
+	}
+	if err := s.applyState(where, rec.State, ls); err != nil {
+		return err
+	}
+	s.ckpt = "(on rank 0)"
+	return nil
+}
+
+// joinRanks makes every rank start from rank 0's tensors (weights, buffers,
+// optimizer moments, fixed inputs), turns on the gradient averaging and,
+// with train.sync_bn, SyncBatchNorm.
+func (s *session) joinRanks() error {
+	err := torch.Try(func() {
+		var ts []*torch.Tensor
+		for _, n := range s.rec.Nets() {
+			for _, nt := range n.Net.StateDict() {
+				ts = append(ts, nt.Tensor)
+			}
+		}
+		for _, o := range s.rec.Optimizers() {
+			o.Adam.State("") // allocate the moments if no step ran yet
+			ts = append(ts, o.Adam.ExpAvg...)
+			ts = append(ts, o.Adam.ExpAvgSq...)
+		}
+		for _, f := range s.fixed() {
+			ts = append(ts, f.Tensor)
+		}
+		torch.Broadcast(ts, 0)
+	})
+	if err != nil {
+		return fmt.Errorf("rank %d: taking rank 0's weights: %w", s.job.Rank, err)
+	}
+	s.prec.DataParallel = true
+	if n := s.syncBN(true); n > 0 {
+		if s.lead {
+			slog.Info("train.sync_bn: BatchNorm layers normalise with the global batch's statistics", "layers", n, "ranks", s.ranks())
+		}
+	}
+	if s.lead {
+		slog.Info("data parallelism", "ranks", s.ranks(), "backend", s.job.Backend, "batch per rank", s.cfg.Data.BatchSize,
+			"global batch", s.cfg.Data.BatchSize*s.ranks())
+	}
+	return nil
+}
+
+// syncBN turns SyncBatchNorm on (train.sync_bn with several ranks) or off
+// (rank 0's sample grids, drawn by it alone) and returns the layers
+// converted.
+func (s *session) syncBN(on bool) int {
+	if !s.cfg.Train.SyncBN || s.ranks() < 2 {
+		return 0
+	}
+	ranks, n := 1, 0
+	if on {
+		ranks = s.ranks()
+	}
+	for _, net := range s.rec.Nets() {
+		n += net.Net.SyncBatchNorm(ranks)
+	}
+	return n
+}
+
+// syncBuffers gives every rank rank 0's buffers (BatchNorm's running
+// statistics, which each rank updates from its own samples without
+// train.sync_bn): before a sample grid and a checkpoint.
+func (s *session) syncBuffers() error {
+	if s.job == nil {
+		return nil
+	}
+	return torch.Try(func() {
+		var ts []*torch.Tensor
+		for _, n := range s.rec.Nets() {
+			for _, nt := range n.Net.StateDict() {
+				if !n.Net.IsParameter(nt.Name) {
+					ts = append(ts, nt.Tensor)
+				}
+			}
+		}
+		if len(ts) > 0 {
+			torch.Broadcast(ts, 0)
+		}
+	})
+}
+
+// agree averages a step's losses (device tensor out, one per loss name)
+// over the ranks and ORs the flags: each rank's stop request, rank 0's
+// checkpoint-by-time. One small allreduce per step.
+func (s *session) agree(out *torch.Tensor, flags []bool) *torch.Tensor {
+	f := make([]float32, len(flags))
+	for i, on := range flags {
+		if on {
+			f[i] = 1
+		}
+	}
+	all := torch.Cat([]*torch.Tensor{out.DivScalar(float64(s.ranks())), torch.FromFloat32(f, int64(len(f))).To(out.Device())}, 0)
+	torch.AllReduce([]*torch.Tensor{all}, false)
+	return all
+}
