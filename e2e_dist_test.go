@@ -1,0 +1,537 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	torch "gogan/cgo"
+	"gogan/gan"
+	"gogan/infer"
+	"gogan/runfolder"
+)
+
+// Data parallelism (gogan/dist) on this machine's CPU with Gloo: jobs of 2
+// ranks started by gogan's launcher (--nproc), torchrun's elastic agent
+// (scripts/torchrun) and SIGKILL/SIGTERM.
+
+// needGloo skips nothing: libgotorch must have Gloo (make setup installs
+// libgloo-dev); a build without it fails here.
+func needGloo(t *testing.T) {
+	t.Helper()
+	if !torch.HasBackend(torch.Gloo) {
+		t.Fatal("libgotorch was built without c10d's Gloo backend: install libgloo-dev (make setup) and rebuild with make lib")
+	}
+}
+
+// distDCGAN is smallDCGAN with one thread per rank (two ranks share the two cores).
+func distDCGAN(out string, extra ...string) []string {
+	return smallDCGAN(out, append([]string{"threads=1", "data.workers=1"}, extra...)...)
+}
+
+// distPix2Pix is pix2pix on the CMP facades (../shared) cut down to 64 px,
+// with instance norm and without dropout (each rank draws its own dropout
+// masks, so dropout differs from one process's by design).
+func distPix2Pix(t *testing.T, out string, extra ...string) []string {
+	root := filepath.Join("..", "shared", "data", "facades")
+	if _, err := os.Stat(filepath.Join(root, "train")); err != nil {
+		t.Fatalf("no facades pairs at %s (the shared data folder beside the clone): %v", root, err)
+	}
+	args := []string{"-c", "configs/pix2pix-facades.yaml", "--quiet", "--set", "out=" + out, "--set", "data.root=" + root,
+		"--set", "data.max_samples=64", "--set", "data.load_size=72", "--set", "data.crop_size=64",
+		"--set", "model.netG=resnet_6blocks", "--set", "model.ngf=16", "--set", "model.ndf=16", "--set", "model.norm=instance",
+		"--set", "model.no_dropout=true", "--set", "train.log_every=1", "--set", "threads=1", "--set", "data.workers=1"}
+	for _, e := range extra {
+		args = append(args, "--set", e)
+	}
+	return args
+}
+
+// lossValues is metrics.csv's losses by step (without lr and images/s).
+func lossValues(t *testing.T, run string) [][]float64 {
+	t.Helper()
+	rows := lossRows(t, run)
+	var out [][]float64
+	for _, r := range rows[1:] {
+		var vs []float64
+		for _, c := range r[2 : len(r)-1] {
+			v, err := strconv.ParseFloat(c, 64)
+			if err != nil {
+				t.Fatalf("%s: metrics.csv value %q: %v", run, c, err)
+			}
+			vs = append(vs, v)
+		}
+		out = append(out, vs)
+	}
+	return out
+}
+
+// newestWeights loads the newest checkpoint's tensors by name.
+func newestWeights(t *testing.T, run string) map[string]*torch.Tensor {
+	t.Helper()
+	ck, _, err := runfolder.LatestValid(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, _, err := torch.LoadSafetensors(ck.WeightsPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]*torch.Tensor{}
+	for _, nt := range ts {
+		m[nt.Name] = nt.Tensor
+		t.Cleanup(nt.Tensor.Free)
+	}
+	return m
+}
+
+// sameRun compares two runs: every logged loss within tol (relative, at
+// least 1), and the newest checkpoints: every buffer within tol, Adam's
+// moments within 1e-3 relative to each moment tensor's largest value, and
+// every weight within tol except where its gradient is rounding noise;
+// tol 0 asks for equality.
+//
+// Rounding noise: where the true gradient is zero or nearly so (a conv
+// bias before an InstanceNorm without affine, as pix2pix's use_bias gives;
+// single weights whose terms cancel), the gradient is float32 rounding,
+// which summing 2B samples in one process or B on each of two ranks leaves
+// different, and Adam (with its eps 1e-8) turns into steps of up to lr
+// either way. Such elements (Adam's bias-corrected second moment says
+// |gradient| < 1e-6, where the others are orders of magnitude larger) may
+// differ, provided the networks still compute the same outputs (within
+// tol) on the same random inputs.
+func sameRun(t *testing.T, a, b string, tol float64) {
+	t.Helper()
+	la, lb := lossValues(t, a), lossValues(t, b)
+	if len(la) != len(lb) {
+		t.Fatalf("%s logged %d steps, %s %d", a, len(la), b, len(lb))
+	}
+	worstLoss := 0.0
+	for i := range la {
+		for j := range la[i] {
+			d := math.Abs(la[i][j]-lb[i][j]) / math.Max(1, math.Abs(la[i][j]))
+			worstLoss = math.Max(worstLoss, d)
+			if d > tol {
+				t.Errorf("step %d loss %d: %g vs %g", i+1, j, la[i][j], lb[i][j])
+			}
+		}
+	}
+	wa, wb := newestWeights(t, a), newestWeights(t, b)
+	if len(wa) != len(wb) {
+		t.Fatalf("checkpoints hold %d and %d tensors", len(wa), len(wb))
+	}
+	var noise map[string][]bool
+	if tol > 0 {
+		noise = gradientNoise(t, a)
+	}
+	worst := map[string]float64{}
+	exempt := 0
+	for name, x := range wa {
+		y, ok := wb[name]
+		if !ok {
+			t.Fatalf("%s's checkpoint lacks %s", b, name)
+		}
+		if x.DType() != torch.Float32 {
+			if fmt.Sprint(x.Int64s()) != fmt.Sprint(y.Int64s()) {
+				t.Errorf("%s: %v vs %v", name, x.Int64s(), y.Int64s())
+			}
+			continue
+		}
+		xs, ys := x.Float32s(), y.Float32s()
+		group, scale := "weights and buffers", 1.0
+		if strings.HasPrefix(name, "optimizer.") {
+			group, scale = "Adam moments (relative)", 0
+			for _, v := range xs {
+				scale = math.Max(scale, math.Abs(float64(v)))
+			}
+			scale = math.Max(scale, 1e-30)
+		}
+		d := 0.0
+		for i := range xs {
+			e := math.Abs(float64(xs[i]-ys[i])) / scale
+			if e > tol && tol > 0 && noise[name] != nil && noise[name][i] {
+				exempt++
+				continue
+			}
+			d = math.Max(d, e)
+		}
+		worst[group] = math.Max(worst[group], d)
+		limit := tol
+		if group != "weights and buffers" && tol > 0 {
+			// A moment is a running sum of gradients, which move with
+			// every weight: 1e-5 in the weights is ~1e-4 in them.
+			limit = 1e-3
+		}
+		if d > limit {
+			t.Errorf("%s differs by up to %g (%s; tolerance %g)", name, d, group, limit)
+		}
+	}
+	t.Logf("%d tensors; largest differences %v; losses %.3g; %d elements apart (gradient at rounding-noise level)", len(wa), worst, worstLoss, exempt)
+	if exempt > 0 {
+		sameOutputs(t, a, b, tol)
+	}
+}
+
+// gradientNoise marks, for each parameter, the elements whose gradient was
+// at rounding-noise level (|g| < 1e-6) at some step of run a: each step's
+// g^2 is (v_k - beta2 v_{k-1}) / (1 - beta2), from the moments of
+// consecutive checkpoints (the run checkpoints every step).
+func gradientNoise(t *testing.T, run string) map[string][]bool {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cks, err := runfolder.ListCheckpoints(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, cfg, err := runfolder.OpenCheckpoint(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	beta2 := cfg.Train.Beta2
+	out := map[string][]bool{}
+	var prev map[string][]float32
+	for k := len(cks) - 1; k >= 0; k-- { // oldest first
+		ts, _, err := torch.LoadSafetensors(cks[k].WeightsPath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur := map[string][]float32{}
+		for _, nt := range ts {
+			if strings.Contains(nt.Name, ".exp_avg_sq.") {
+				cur[nt.Name] = nt.Tensor.Float32s()
+			}
+			nt.Tensor.Free()
+		}
+		for name, v := range cur {
+			mask := out[name]
+			if mask == nil {
+				mask = make([]bool, len(v))
+				out[name] = mask
+			}
+			for i, e := range v {
+				p := 0.0
+				if prev != nil {
+					p = float64(prev[name][i])
+				}
+				if g2 := (float64(e) - beta2*p) / (1 - beta2); g2 < 1e-12 {
+					mask[i] = true
+				}
+			}
+		}
+		prev = cur
+	}
+	if len(cks) < 2 || cks[len(cks)-1].Step != 1 {
+		t.Fatalf("%s: gradientNoise needs a checkpoint after every step from step 1 (train.checkpoint_every=1, train.keep_checkpoints=0)", run)
+	}
+	// A parameter's elements: the mask of its moments (optimizer.R.*.i is
+	// the i-th parameter of network R).
+	def, err := gan.For(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, _, _, _ := runfolder.OpenCheckpoint(run)
+	for _, spec := range def.Nets(cfg) {
+		n, err := infer.LoadNet(ck, cfg, spec.Role, torch.CPUDevice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := 0
+		for _, nt := range n.StateDict() {
+			if n.IsParameter(nt.Name) {
+				m := out[fmt.Sprintf("optimizer.%s.exp_avg_sq.%d", spec.Role, i)]
+				out[spec.Role+"."+nt.Name] = m
+				out[fmt.Sprintf("optimizer.%s.exp_avg.%d", spec.Role, i)] = m
+				i++
+			}
+		}
+		n.Free()
+	}
+	return out
+}
+
+// sameOutputs runs each network of two runs' newest checkpoints on the
+// same random input and compares the outputs within tol.
+func sameOutputs(t *testing.T, a, b string, tol float64) {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cka, _, cfg, err := runfolder.OpenCheckpoint(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckb, _, _, err := runfolder.OpenCheckpoint(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := gan.For(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	torch.ManualSeed(7)
+	for _, spec := range def.Nets(cfg) {
+		na, err := infer.LoadNet(cka, cfg, spec.Role, torch.CPUDevice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nb, err := infer.LoadNet(ckb, cfg, spec.Role, torch.CPUDevice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := torch.Randn(torch.Float32, torch.CPUDevice, append([]int64{2}, spec.Input...)...)
+		var ya, yb []float32
+		torch.NoGrad(func() { ya, yb = na.Forward(x).Float32s(), nb.Forward(x).Float32s() })
+		d := 0.0
+		for i := range ya {
+			d = math.Max(d, math.Abs(float64(ya[i]-yb[i])))
+		}
+		t.Logf("network %s: outputs on the same random input differ by up to %.3g", spec.Role, d)
+		if d > tol {
+			t.Errorf("network %s computes other outputs (by up to %g): its differing biases are not gradient-free", spec.Role, d)
+		}
+		na.Free()
+		nb.Free()
+		x.Free()
+	}
+}
+
+// TestDataParallelMatchesOneProcess: 2 ranks x batch B train as 1 process
+// x 2B: the same losses and weights (1e-5) over 5 steps, for pix2pix with
+// instance norm and for DCGAN with train.sync_bn (without it, each rank's
+// BatchNorm would see only its half of the batch).
+func TestDataParallelMatchesOneProcess(t *testing.T) {
+	needGloo(t)
+	base := t.TempDir()
+	cases := []struct {
+		name         string
+		args         func(out string, extra ...string) []string
+		batch        int
+		unsyncDiffer bool
+	}{
+		{"pix2pix-instance-norm", func(out string, extra ...string) []string { return distPix2Pix(t, out, extra...) }, 2, false},
+		{"dcgan-sync-bn", distDCGAN, 8, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			one, two := filepath.Join(base, tc.name+"-one"), filepath.Join(base, tc.name+"-two")
+			common := []string{"train.max_steps=5", "train.sync_bn=true", "train.checkpoint_every=1", "train.keep_checkpoints=0"}
+			if out, err := gogan(t, append([]string{"train"}, tc.args(one, append(common, fmt.Sprintf("data.batch_size=%d", 2*tc.batch))...)...)...); err != nil {
+				t.Fatalf("one process: %v\n%s", err, out)
+			}
+			out, err := gogan(t, append([]string{"train", "--nproc", "2"}, tc.args(two, append(common, fmt.Sprintf("data.batch_size=%d", tc.batch))...)...)...)
+			if err != nil {
+				t.Fatalf("2 ranks: %v\n%s", err, out)
+			}
+			if !strings.Contains(out, "ranks=2") || !strings.Contains(out, fmt.Sprintf("\"global batch\"=%d", 2*tc.batch)) {
+				t.Errorf("the job does not say it runs 2 ranks with a global batch of %d:\n%s", 2*tc.batch, out)
+			}
+			sameRun(t, one, two, 1e-5)
+			if !tc.unsyncDiffer {
+				return
+			}
+			// The check has teeth: without sync_bn the ranks' BatchNorm
+			// sees half the batch, and the losses move off.
+			unsync := filepath.Join(base, tc.name+"-unsync")
+			if out, err := gogan(t, append([]string{"train", "--nproc", "2"}, tc.args(unsync, "train.max_steps=5", fmt.Sprintf("data.batch_size=%d", tc.batch))...)...); err != nil {
+				t.Fatalf("2 ranks without sync_bn: %v\n%s", err, out)
+			}
+			if la, lb := lossValues(t, one), lossValues(t, unsync); math.Abs(la[0][0]-lb[0][0]) < 1e-3 {
+				t.Errorf("without train.sync_bn the first loss is %g, with it %g: the ranks' BatchNorm should see only half the batch", lb[0][0], la[0][0])
+			}
+		})
+	}
+}
+
+// startJob starts gogan with args in a process group of its own (so that
+// the whole job can be killed) and waits until its metrics.csv holds more
+// than rows rows.
+func startJob(t *testing.T, run string, rows int, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(goganBin, args...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitRows(t, cmd, &buf, run, rows)
+	return cmd, &buf
+}
+
+func waitRows(t *testing.T, cmd *exec.Cmd, buf *bytes.Buffer, run string, rows int) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		b, _ := os.ReadFile(filepath.Join(run, "metrics.csv"))
+		if bytes.Count(b, []byte("\n")) > rows {
+			return
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			t.Fatalf("the job did not reach step %d:\n%s", rows, buf.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// rankPID finds the process of a rank among the launcher's children.
+func rankPID(t *testing.T, launcher, rank int) int {
+	t.Helper()
+	// children of every thread: Go starts processes from any of them
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", launcher))
+	var kids []byte
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		kids = append(append(kids, b...), ' ')
+	}
+	for _, f := range strings.Fields(string(kids)) {
+		pid, _ := strconv.Atoi(f)
+		env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		for _, kv := range bytes.Split(env, []byte{0}) {
+			if string(kv) == "RANK="+strconv.Itoa(rank) {
+				return pid
+			}
+		}
+	}
+	t.Fatalf("no rank %d among the children of %d (%q)", rank, launcher, kids)
+	return 0
+}
+
+// TestRankKilledStopsTheJob: SIGKILL one rank mid-run; the other stops well
+// within train.dist_timeout with an error that names the dead rank.
+func TestRankKilledStopsTheJob(t *testing.T) {
+	needGloo(t)
+	run := filepath.Join(t.TempDir(), "run")
+	cmd, buf := startJob(t, run, 3, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "train.max_steps=2000", "train.dist_timeout=60")...)...)
+	killed := time.Now()
+	syscall.Kill(rankPID(t, cmd.Process.Pid, 1), syscall.SIGKILL)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		took := time.Since(killed)
+		out := buf.String()
+		t.Logf("the job stopped %v after the kill:\n%s", took.Round(time.Millisecond), out)
+		if err == nil {
+			t.Fatal("the job exited 0 after a rank was killed")
+		}
+		if !strings.Contains(out, "rank 1 stopped answering") {
+			t.Errorf("rank 0's error does not name rank 1:\n%s", out)
+		}
+		if !strings.Contains(out, "rank 1 failed (signal: killed)") {
+			t.Errorf("the launcher does not say rank 1 was killed:\n%s", out)
+		}
+	case <-time.After(60 * time.Second):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		t.Fatalf("the job still runs 60 s (train.dist_timeout) after rank 1 was killed:\n%s", buf.String())
+	}
+}
+
+// TestDataParallelKilledJobResumesExactly: SIGKILL of the whole 2-rank job
+// and gogan resume --nproc 2 give the run of a job never stopped, bit for bit.
+func TestDataParallelKilledJobResumesExactly(t *testing.T) {
+	needGloo(t)
+	base := t.TempDir()
+	args := func(run string) []string {
+		return distPix2Pix(t, run, "data.batch_size=2", "train.max_steps=16", "train.checkpoint_every=3")
+	}
+	whole := filepath.Join(base, "whole")
+	if out, err := gogan(t, append([]string{"train", "--nproc", "2"}, args(whole)...)...); err != nil {
+		t.Fatalf("uninterrupted job: %v\n%s", err, out)
+	}
+	killed := filepath.Join(base, "killed")
+	cmd, _ := startJob(t, killed, 8, append([]string{"train", "--nproc", "2"}, args(killed)...)...)
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	cmd.Wait()
+	if _, err := os.Stat(filepath.Join(killed, "checkpoints", "step-00000016")); err == nil {
+		t.Fatal("the job finished before the kill")
+	}
+	if out, err := gogan(t, "resume", killed, "--nproc", "2", "--quiet"); err != nil {
+		t.Fatalf("resume --nproc 2: %v\n%s", err, out)
+	}
+	sameRun(t, whole, killed, 0)
+}
+
+// TestDataParallelSIGTERM: SIGTERM to the job makes rank 0 write one
+// checkpoint of the last step, and every rank exits (143).
+func TestDataParallelSIGTERM(t *testing.T) {
+	needGloo(t)
+	run := filepath.Join(t.TempDir(), "run")
+	cmd, buf := startJob(t, run, 4, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "train.max_steps=2000")...)...)
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 143 {
+		t.Fatalf("after SIGTERM: %v (want exit 143)\n%s", err, buf.String())
+	}
+	rows := lossRows(t, run)
+	last := rows[len(rows)-1][0]
+	cks, err := runfolder.ListCheckpoints(run)
+	if err != nil || len(cks) != 1 || strconv.Itoa(cks[0].Step) != last {
+		t.Fatalf("want one checkpoint, of the last logged step %s; have %v (%v)\n%s", last, cks, err, buf.String())
+	}
+	if n := strings.Count(buf.String(), "continue with:"); n != 1 {
+		t.Errorf("%d ranks printed how to continue, want rank 0 alone:\n%s", n, buf.String())
+	}
+}
+
+// TestTorchrunRestartResumes: the job under torchrun's elastic agent
+// (scripts/torchrun: the agent serves the store; every rank a client of
+// it) trains as under gogan's launcher; when a rank dies the agent restarts
+// the job, which resumes from the newest checkpoint and ends where a job
+// never stopped ends.
+func TestTorchrunRestartResumes(t *testing.T) {
+	needGloo(t)
+	base := t.TempDir()
+	args := func(run string) []string {
+		return distDCGAN(run, "train.max_steps=24", "train.checkpoint_every=4", "data.batch_size=8")
+	}
+	whole := filepath.Join(base, "whole")
+	if out, err := gogan(t, append([]string{"train", "--nproc", "2"}, args(whole)...)...); err != nil {
+		t.Fatalf("gogan --nproc 2: %v\n%s", err, out)
+	}
+	run := filepath.Join(base, "torchrun")
+	cmd := exec.Command("scripts/torchrun", append([]string{"--nproc-per-node", "2", "--max-restarts", "1", "--no-python", goganBin, "train"}, args(run)...)...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	waitRows(t, cmd, &buf, run, 9) // past the checkpoint of step 8
+	// rank 1 is a grandchild (the agent spawns the workers): find it by its
+	// environment among the job's processes.
+	pid := 0
+	procs, _ := filepath.Glob("/proc/[0-9]*/environ")
+	for _, p := range procs {
+		env, _ := os.ReadFile(p)
+		if bytes.Contains(env, []byte("out="+run)) {
+			continue // not in the environment: on the command line
+		}
+		if cmdline, _ := os.ReadFile(strings.Replace(p, "environ", "cmdline", 1)); bytes.Contains(cmdline, []byte("out="+run)) &&
+			bytes.Contains(env, []byte("\x00RANK=1\x00")) && bytes.Contains(env, []byte("TORCHELASTIC_RESTART_COUNT=0")) {
+			pid, _ = strconv.Atoi(strings.Split(p, "/")[2])
+		}
+	}
+	if pid == 0 {
+		t.Fatalf("rank 1 not found:\n%s", buf.String())
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("torchrun with a restart: %v\n%s", err, buf.String())
+	}
+	out := buf.String()
+	if !strings.Contains(out, "torchrun restarted the job: resuming from the newest checkpoint") {
+		t.Errorf("the restarted job did not resume:\n%s", out)
+	}
+	sameRun(t, whole, run, 0)
+}
