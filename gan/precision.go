@@ -2,6 +2,7 @@ package gan
 
 import (
 	"math"
+	"time"
 
 	torch "gogan/cgo"
 )
@@ -19,6 +20,9 @@ type Precision struct {
 	// (DistributedDataParallel's allreduce), so every rank takes the step
 	// of the global batch.
 	DataParallel bool
+	// ReduceTime is the time spent averaging gradients (host time: on CUDA
+	// the collectives queue on NCCL's stream).
+	ReduceTime time.Duration
 }
 
 // NewPrecision is the precision cuda.amp names: off, bf16 or fp16.
@@ -73,7 +77,9 @@ func (p *Precision) Step(opt *torch.Adam) {
 	if p.DataParallel {
 		// Before unscaling: an overflow on one rank reaches every rank's
 		// sum, so all of them skip the step together.
+		start := time.Now()
 		torch.AllReduceGrads(opt.Params)
+		p.ReduceTime += time.Since(start)
 	}
 	if p.Scaler == nil {
 		opt.Step()

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 
 	torch "gogan/cgo"
 	"gogan/dist"
@@ -174,4 +175,19 @@ func (s *session) agree(out *torch.Tensor, flags []bool) *torch.Tensor {
 	all := torch.Cat([]*torch.Tensor{out.DivScalar(float64(s.ranks())), torch.FromFloat32(f, int64(len(f))).To(out.Device())}, 0)
 	torch.AllReduce([]*torch.Tensor{all}, false)
 	return all
+}
+
+// logCommunication tells (rank 0) how much of a step went to talking to
+// the other ranks: averaging gradients and agreeing on losses and stops.
+func (s *session) logCommunication() {
+	if s.job == nil || !s.lead || s.steps == 0 {
+		return
+	}
+	per := func(d time.Duration) string {
+		return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000/float64(s.steps))
+	}
+	comm := s.prec.ReduceTime + s.agreeT
+	slog.Info("data parallelism: communication", "ranks", s.ranks(), "steps", s.steps, "step_ms", per(s.stepT),
+		"allreduce_grads_ms", per(s.prec.ReduceTime), "agree_ms", per(s.agreeT),
+		"share", fmt.Sprintf("%.1f%%", 100*float64(comm)/float64(max(s.stepT, 1))))
 }

@@ -132,6 +132,10 @@ type session struct {
 	tb     *tensorboard.Writer // nil with logging.tensorboard off
 	ckptT  time.Time           // when the last checkpoint was written (or the run started)
 
+	// data parallelism's figures: time in steps and in agreeing after them
+	stepT, agreeT time.Duration
+	steps         int
+
 	ahead    *stagedBatch // the next batch, taken while the last step ran
 	aheadPos data.LoaderState
 	slot     int // the staging buffers the next batch goes to
@@ -381,7 +385,9 @@ func (s *session) trainStep(ctx context.Context, st *stagedBatch, last bool, fla
 			losses, agreed = s.readLosses(out), flags
 			return
 		}
+		start := time.Now()
 		all := s.agree(out, flags)
+		s.agreeT += time.Since(start)
 		losses = s.readLosses(all)
 		vals := all.Float32s()[len(s.rec.LossNames()):]
 		agreed = make([]bool, len(flags))
@@ -748,7 +754,10 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		}
 		n := b.batch.N() * s.ranks()
 		byTime := s.lead && t.CheckpointEveryMinutes > 0 && time.Since(s.ckptT).Minutes() >= t.CheckpointEveryMinutes
+		stepStart := time.Now()
 		losses, agreed, err := s.trainStep(stepCtx, b, s.step+1 == max, []bool{sd.Requested(), byTime})
+		s.stepT += time.Since(stepStart)
+		s.steps++
 		if err != nil {
 			return nil, fmt.Errorf("step %d: %w", s.step+1, err)
 		}
@@ -804,6 +813,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		}
 	}
 	s.report(fmt.Sprintf("finished: step %d, epoch %d", s.step, s.epoch), finalPage)
+	s.logCommunication()
 	return res(), nil
 }
 
