@@ -173,6 +173,10 @@ func (j *Job) Explain(cause error) error {
 			break
 		}
 	}
+	if j.Rank == 0 && !j.AgentStore {
+		// rank 0 serves the store: keep it up while the others look
+		time.Sleep(explainWait)
+	}
 	if len(silent) == 0 {
 		return fmt.Errorf("rank %d: a collective failed on every rank: %w", j.Rank, cause)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -29,6 +30,10 @@ type LaunchOptions struct {
 // rank. It returns the exit code the job should end with and an error that
 // names the first rank that failed.
 func Launch(o LaunchOptions, args []string) (int, error) {
+	// Pdeathsig follows the thread that started a child: keep them all on
+	// this one, which lives until the children are gone.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	exe, err := os.Executable()
 	if err != nil {
 		return 1, fmt.Errorf("launch: %w", err)
@@ -50,6 +55,10 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 	var out sync.WaitGroup
 	for r := range o.NProc {
 		cmd := exec.Command(exe, args...)
+		// A group of their own, so that a Ctrl-C reaches the ranks once
+		// (passed on below), not twice (which quits at once); killed
+		// with the launcher.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 		cmd.Env = append(os.Environ(), "RANK="+strconv.Itoa(r), "LOCAL_RANK="+strconv.Itoa(r),
 			"WORLD_SIZE="+strconv.Itoa(o.NProc), "LOCAL_WORLD_SIZE="+strconv.Itoa(o.NProc), "GROUP_RANK=0",
 			"MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port), "TORCHELASTIC_RESTART_COUNT=0")

@@ -62,7 +62,8 @@ func TestSyncBatchNormIsBatchNorm(t *testing.T) {
 			worst = math.Max(worst, d)
 		}
 		t.Logf("%s: largest difference %.3g", what, worst)
-		if worst > 2e-6 {
+		// float32 sums of 576 terms against ATen's double accumulation
+		if worst > 1e-5 {
 			t.Errorf("%s: SyncBatchNorm differs from BatchNorm by %g", what, worst)
 		}
 	}

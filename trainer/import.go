@@ -31,7 +31,7 @@ func Import(cfg *config.Config, pths map[string]string) (string, error) {
 		return "", fmt.Errorf("import: %s already holds checkpoints; choose a new --out", rd.Path)
 	}
 	torch.ManualSeed(uint64(cfg.Seed))
-	s := &session{cfg: cfg, rd: rd, dev: dev}
+	s := &session{cfg: cfg, rd: rd, dev: dev, lead: true}
 	defer s.close()
 	if err := s.newRecipe(); err != nil {
 		return "", err

@@ -14,7 +14,7 @@ type Stepper struct{ s *session }
 // NewStepper builds cfg's recipe on dev (seeded from cfg.Seed).
 func NewStepper(cfg *config.Config, dev torch.Device) (*Stepper, error) {
 	torch.ManualSeed(uint64(cfg.Seed))
-	s := &session{cfg: cfg, dev: dev}
+	s := &session{cfg: cfg, dev: dev, lead: true}
 	if err := s.newRecipe(); err != nil {
 		s.close()
 		return nil, err
