@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -437,28 +438,42 @@ func TestRankKilledStopsTheJob(t *testing.T) {
 }
 
 // TestDataParallelKilledJobResumesExactly: SIGKILL of the whole 2-rank job
-// and gogan resume --nproc 2 give the run of a job never stopped, bit for bit.
+// and gogan resume --nproc 2 give the run of a job never stopped, bit for
+// bit: pix2pix, and CycleGAN, whose image pools differ from rank to rank
+// (each keeps its own fakes; the checkpoint keeps every rank's).
 func TestDataParallelKilledJobResumesExactly(t *testing.T) {
 	needGloo(t)
-	base := t.TempDir()
-	args := func(run string) []string {
-		return distPix2Pix(t, run, "data.batch_size=2", "train.max_steps=16", "train.checkpoint_every=3")
+	cases := []struct {
+		name string
+		args func(run string) []string
+	}{
+		{"pix2pix", func(run string) []string {
+			return distPix2Pix(t, run, "data.batch_size=2", "train.max_steps=16", "train.checkpoint_every=3")
+		}},
+		{"cyclegan-pools", func(run string) []string {
+			return smallCycleGAN(run, "threads=1", "data.workers=1", "train.max_steps=16", "train.checkpoint_every=3")
+		}},
 	}
-	whole := filepath.Join(base, "whole")
-	if out, err := gogan(t, append([]string{"train", "--nproc", "2"}, args(whole)...)...); err != nil {
-		t.Fatalf("uninterrupted job: %v\n%s", err, out)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			base := t.TempDir()
+			whole := filepath.Join(base, "whole")
+			if out, err := gogan(t, append([]string{"train", "--nproc", "2"}, tc.args(whole)...)...); err != nil {
+				t.Fatalf("uninterrupted job: %v\n%s", err, out)
+			}
+			killed := filepath.Join(base, "killed")
+			cmd, _ := startJob(t, killed, 8, append([]string{"train", "--nproc", "2"}, tc.args(killed)...)...)
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			cmd.Wait()
+			if _, err := os.Stat(filepath.Join(killed, "checkpoints", "step-00000016")); err == nil {
+				t.Fatal("the job finished before the kill")
+			}
+			if out, err := gogan(t, "resume", killed, "--nproc", "2", "--quiet"); err != nil {
+				t.Fatalf("resume --nproc 2: %v\n%s", err, out)
+			}
+			sameRun(t, whole, killed, 0)
+		})
 	}
-	killed := filepath.Join(base, "killed")
-	cmd, _ := startJob(t, killed, 8, append([]string{"train", "--nproc", "2"}, args(killed)...)...)
-	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	cmd.Wait()
-	if _, err := os.Stat(filepath.Join(killed, "checkpoints", "step-00000016")); err == nil {
-		t.Fatal("the job finished before the kill")
-	}
-	if out, err := gogan(t, "resume", killed, "--nproc", "2", "--quiet"); err != nil {
-		t.Fatalf("resume --nproc 2: %v\n%s", err, out)
-	}
-	sameRun(t, whole, killed, 0)
 }
 
 // TestDataParallelSIGTERM: SIGTERM to the job makes rank 0 write one
@@ -534,4 +549,39 @@ func TestTorchrunRestartResumes(t *testing.T) {
 		t.Errorf("the restarted job did not resume:\n%s", out)
 	}
 	sameRun(t, whole, run, 0)
+}
+
+// TestResumeOnAnotherWorldSize: a checkpoint of 2 ranks resumes in one
+// process, with a warning that says what changes, and continues after the
+// samples already seen.
+func TestResumeOnAnotherWorldSize(t *testing.T) {
+	needGloo(t)
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "train.max_steps=4", "data.batch_size=8")...)...); err != nil {
+		t.Fatalf("2 ranks: %v\n%s", err, out)
+	}
+	out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=6")
+	if err != nil {
+		t.Fatalf("resume in one process: %v\n%s", err, out)
+	}
+	for _, want := range []string{"written by 2 rank(s), this job has 1", "global batch goes from 16 to 8 samples"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the resume does not warn %q:\n%s", want, out)
+		}
+	}
+	ck, st, _, err := runfolder.OpenCheckpoint(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pos struct {
+		Batch int `json:"batch"`
+		World int `json:"world"`
+	}
+	if err := json.Unmarshal(st.Loader, &pos); err != nil {
+		t.Fatal(err)
+	}
+	// 4 steps of 16 samples, then 2 of 8: the loader is after sample 80.
+	if st.Step != 6 || pos.Batch != 10 || pos.World != 0 {
+		t.Errorf("%s: step %d, loader at batch %d of 8 samples (world %d); want step 6, batch 10, one rank", ck.Dir, st.Step, pos.Batch, pos.World)
+	}
 }

@@ -92,6 +92,14 @@ type HostState interface {
 	LoadHostState(json.RawMessage) error
 }
 
+// RankState is a recipe whose tensors differ from rank to rank under data
+// parallelism (CycleGAN's image pools, filled with each rank's own fakes):
+// RankTensors names them, a subset of its FixedInputs. A checkpoint keeps
+// every rank's, and each rank resumes from its own.
+type RankState interface {
+	RankTensors() []torch.Named
+}
+
 // EpochHook is called after every epoch, after the LR schedule stepped.
 type EpochHook interface {
 	EndEpoch(epoch int) error

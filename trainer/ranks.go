@@ -8,6 +8,7 @@ import (
 
 	torch "gogan/cgo"
 	"gogan/dist"
+	"gogan/gan"
 	"gogan/runfolder"
 )
 
@@ -82,7 +83,7 @@ func (s *session) takeStart() error {
 	if err := s.applyState(where, rec.State, ls); err != nil {
 		return err
 	}
-	s.ckpt = "(on rank 0)"
+	s.ckpt, s.resumed = "(on rank 0)", true
 	return nil
 }
 
@@ -102,10 +103,19 @@ func (s *session) joinRanks() error {
 			ts = append(ts, o.Adam.ExpAvg...)
 			ts = append(ts, o.Adam.ExpAvgSq...)
 		}
+		perRank := map[string]bool{}
+		for _, nt := range s.rankTensors() {
+			perRank[nt.Name] = true
+		}
 		for _, f := range s.fixed() {
-			ts = append(ts, f.Tensor)
+			if !perRank[f.Name] {
+				ts = append(ts, f.Tensor)
+			}
 		}
 		torch.Broadcast(ts, 0)
+		sc := torch.NewScope()
+		defer sc.Close()
+		s.scatterRankState()
 	})
 	if err != nil {
 		return fmt.Errorf("rank %d: taking rank 0's weights: %w", s.job.Rank, err)
@@ -190,4 +200,76 @@ func (s *session) logCommunication() {
 	slog.Info("data parallelism: communication", "ranks", s.ranks(), "steps", s.steps, "step_ms", per(s.stepT),
 		"allreduce_grads_ms", per(s.prec.ReduceTime), "agree_ms", per(s.agreeT),
 		"share", fmt.Sprintf("%.1f%%", 100*float64(comm)/float64(max(s.stepT, 1))))
+}
+
+// rankTensors are the recipe's tensors that differ from rank to rank
+// (gan.RankState), in a job of several ranks.
+func (s *session) rankTensors() []torch.Named {
+	if rs, ok := s.rec.(gan.RankState); ok && s.ranks() > 1 {
+		return rs.RankTensors()
+	}
+	return nil
+}
+
+// rankName is the checkpoint name of rank r's copy of a per-rank tensor
+// (rank 0's keeps the plain name).
+func rankName(r int, name string) string { return fmt.Sprintf("rank%d.%s", r, name) }
+
+// gatherRankState hands rank 0 every other rank's per-rank tensors for a
+// checkpoint, named rankName; every rank calls it. The copies belong to
+// the current scope.
+func (s *session) gatherRankState() []torch.Named {
+	mine := s.rankTensors()
+	var out []torch.Named
+	for r := 1; r < s.ranks() && len(mine) > 0; r++ {
+		tmp := make([]*torch.Tensor, len(mine))
+		for i, nt := range mine {
+			tmp[i] = nt.Tensor.ZerosLike()
+			if s.job.Rank == r {
+				torch.NoGrad(func() { tmp[i].CopyFrom(nt.Tensor) })
+			}
+		}
+		torch.Broadcast(tmp, r)
+		if s.lead {
+			for i, nt := range mine {
+				out = append(out, torch.Named{Name: rankName(r, nt.Name), Tensor: tmp[i]})
+			}
+		}
+	}
+	return out
+}
+
+// scatterRankState gives every rank its own per-rank tensors from the
+// checkpoint rank 0 resumed from (s.rankSaved); one the checkpoint lacks
+// (written by fewer ranks) is rank 0's.
+func (s *session) scatterRankState() {
+	mine := s.rankTensors()
+	for r := 1; r < s.ranks() && len(mine) > 0; r++ {
+		tmp := make([]*torch.Tensor, len(mine))
+		for i, nt := range mine {
+			tmp[i] = nt.Tensor.ZerosLike()
+			if !s.lead {
+				continue
+			}
+			src := nt.Tensor
+			if t, ok := s.rankSaved[rankName(r, nt.Name)]; ok && sameShape(t, nt.Tensor) {
+				src = t
+			} else if s.resumed {
+				slog.Warn("resume: the checkpoint has no copy of this tensor for this rank; it starts from rank 0's", "tensor", nt.Name, "rank", r)
+			}
+			torch.NoGrad(func() { tmp[i].CopyFrom(src.To(nt.Tensor.Device())) })
+		}
+		torch.Broadcast(tmp, 0)
+		if s.job.Rank == r {
+			torch.NoGrad(func() {
+				for i, nt := range mine {
+					nt.Tensor.CopyFrom(tmp[i])
+				}
+			})
+		}
+	}
+	for _, t := range s.rankSaved {
+		t.Free()
+	}
+	s.rankSaved = nil
 }

@@ -135,6 +135,9 @@ type session struct {
 	// data parallelism's figures: time in steps and in agreeing after them
 	stepT, agreeT time.Duration
 	steps         int
+	// per-rank tensors of the checkpoint rank 0 resumed from (gan.RankState)
+	rankSaved map[string]*torch.Tensor
+	resumed   bool
 
 	ahead    *stagedBatch // the next batch, taken while the last step ran
 	aheadPos data.LoaderState
@@ -432,6 +435,12 @@ func (s *session) checkpoint() error {
 	if err := s.syncBuffers(); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
+	outer := torch.NewScope()
+	defer outer.Close()
+	var perRank []torch.Named
+	if err := torch.Try(func() { perRank = s.gatherRankState() }); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
 	if !s.lead {
 		s.ckpt, s.ckptAt = "(on rank 0)", s.step
 		return nil
@@ -441,7 +450,7 @@ func (s *session) checkpoint() error {
 	if err := torch.Try(func() {
 		sc := torch.NewScope()
 		defer sc.Close()
-		ws = s.weights()
+		ws = append(s.weights(), perRank...)
 		rng["cpu"] = torch.RNGState(torch.CPUDevice).Bytes()
 		if s.dev.IsCUDA() {
 			rng[s.dev.String()] = torch.RNGState(s.dev).Bytes()
@@ -499,15 +508,22 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
 	}
+	s.rankSaved = map[string]*torch.Tensor{}
 	defer func() {
 		for _, nt := range ts {
-			nt.Tensor.Free()
+			if s.rankSaved[nt.Name] != nt.Tensor {
+				nt.Tensor.Free()
+			}
 		}
 	}()
 	saved := map[string]*torch.Tensor{}
 	for _, nt := range ts {
 		saved[nt.Name] = nt.Tensor
+		if strings.HasPrefix(nt.Name, "rank") && s.ranks() > 1 { // other ranks' tensors (data parallelism)
+			s.rankSaved[nt.Name] = nt.Tensor
+		}
 	}
+	s.resumed = true
 	for _, n := range s.rec.Nets() {
 		var sd []torch.Named
 		for _, nt := range n.Net.StateDict() {

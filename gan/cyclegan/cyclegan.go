@@ -10,6 +10,7 @@ package cyclegan
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"image"
 	"math/rand/v2"
 
@@ -277,6 +278,18 @@ func (r *CycleGAN) Fixed() []torch.Named {
 	}{{"pool.fake_A", r.poolA}, {"pool.fake_B", r.poolB}} {
 		if p.pool != nil && p.pool.images != nil {
 			out = append(out, torch.Named{Name: p.name, Tensor: p.pool.images})
+		}
+	}
+	return out
+}
+
+// RankTensors are the pools: under data parallelism each rank's holds its
+// own fakes.
+func (r *CycleGAN) RankTensors() []torch.Named {
+	var out []torch.Named
+	for _, nt := range r.Fixed() {
+		if strings.HasPrefix(nt.Name, "pool.") {
+			out = append(out, nt)
 		}
 	}
 	return out
