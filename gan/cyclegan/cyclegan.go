@@ -10,9 +10,9 @@ package cyclegan
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"image"
 	"math/rand/v2"
+	"strings"
 
 	torch "gogan/cgo"
 	"gogan/config"
