@@ -560,6 +560,11 @@ func TestResumeOnAnotherWorldSize(t *testing.T) {
 	if out, err := gogan(t, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "train.max_steps=4", "data.batch_size=8")...)...); err != nil {
 		t.Fatalf("2 ranks: %v\n%s", err, out)
 	}
+	// Rank 0 refuses to train into it again, and the other rank says why.
+	if out, err := gogan(t, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "train.max_steps=4", "data.batch_size=8")...)...); err == nil ||
+		!strings.Contains(out, "rank 1: rank 0 could not start the run: run folder") {
+		t.Errorf("a second train --nproc 2 into the run folder: %v\n%s", err, out)
+	}
 	out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=6")
 	if err != nil {
 		t.Fatalf("resume in one process: %v\n%s", err, out)

@@ -56,6 +56,16 @@ func (s *session) publishStart(st *runfolder.CheckpointState, startErr error) er
 	if err := torch.StoreSet(startKey, b); err != nil {
 		return fmt.Errorf("rank 0: telling the other ranks how the run starts: %w", err)
 	}
+	if startErr != nil {
+		// rank 0 serves the store: stay until the others have read why
+		for r, deadline := 1, time.Now().Add(10*time.Second); r < s.ranks() && time.Now().Before(deadline); {
+			if ok, err := torch.StoreHas(fmt.Sprintf("took-start/%d", r)); err != nil || ok {
+				r++
+				continue
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	return nil
 }
 
@@ -63,7 +73,10 @@ func (s *session) publishStart(st *runfolder.CheckpointState, startErr error) er
 func (s *session) takeStart() error {
 	b, err := torch.StoreGet(startKey)
 	if err != nil {
-		return fmt.Errorf("rank %d: waiting for rank 0 to start the run: %w", s.job.Rank, err)
+		return fmt.Errorf("rank %d: rank 0 stopped before the run started (its error says why): %w", s.job.Rank, err)
+	}
+	if err := torch.StoreSet(fmt.Sprintf("took-start/%d", s.job.Rank), nil); err != nil {
+		return fmt.Errorf("rank %d: %w", s.job.Rank, err)
 	}
 	var rec startRecord
 	if err := json.Unmarshal(b, &rec); err != nil {
