@@ -45,6 +45,15 @@ func (s *session) launchStep(b gan.Batch) *torch.Tensor {
 		}
 		b = nb
 	}
+	// A batch the captured graph cannot take is refused before the noise
+	// is drawn: the random stream stays where a resume expects it.
+	if g := s.graph; g != nil {
+		for name, t := range b {
+			if gt, ok := g.inputs[name]; !ok || !sameShape(gt, t) {
+				panic(&torch.Error{Op: "cuda_graph", Msg: fmt.Sprintf("batch tensor %s of shape %v, the captured step has %v: cuda.cuda_graph needs every batch the same size (data.drop_last)", name, t.Shape(), shapeOf(gt))})
+			}
+		}
+	}
 	if d, ok := s.rec.(gan.NoiseDrawer); ok {
 		d.DrawNoise(batchSize(b))
 	}
@@ -55,11 +64,6 @@ func (s *session) launchStep(b gan.Batch) *torch.Tensor {
 		s.captureStep(b)
 	}
 	g := s.graph
-	for name, t := range b {
-		if gt, ok := g.inputs[name]; !ok || !sameShape(gt, t) {
-			panic(&torch.Error{Op: "cuda_graph", Msg: fmt.Sprintf("batch tensor %s of shape %v, the captured step has %v: cuda.cuda_graph needs every batch the same size (data.drop_last)", name, t.Shape(), shapeOf(gt))})
-		}
-	}
 	torch.NoGrad(func() {
 		for name, t := range b {
 			g.inputs[name].CopyFrom(t)
