@@ -62,6 +62,30 @@ func TestAutocastCPU(t *testing.T) {
 	}
 }
 
+// TestCUDAAutocastRestoresDtype: leaving a nested region gives back the
+// outer region's lower precision, as torch.autocast's __exit__ (the GPU
+// review of #13: it was left at the inner one's). On CUDA only: libtorch
+// 1.13's CPU autocast takes bfloat16 alone.
+func TestCUDAAutocastRestoresDtype(t *testing.T) {
+	dev := requireCUDA(t)
+	LockThread()
+	s := NewScope()
+	defer s.Close()
+	var after *Tensor
+	err := Try(func() {
+		Autocast(dev, BFloat16, func() {
+			Autocast(dev, Float16, func() {})
+			after = convOut(dev)
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.DType() != BFloat16 {
+		t.Errorf("a conv in the outer bfloat16 region after an inner float16 one gives %s", after.DType())
+	}
+}
+
 // TestUnscaleGrads checks the grad scaler's unscale: gradients divided by the
 // scale, and inf or NaN anywhere reported.
 func TestUnscaleGrads(t *testing.T) {

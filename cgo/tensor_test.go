@@ -147,6 +147,36 @@ func TestScopes(t *testing.T) {
 	}()
 }
 
+// TestScopesArePerThread: a tensor another goroutine makes while this one
+// has a scope open is not the scope's (the GPU review of #13: the stack was
+// process-wide), and that goroutine's own scopes nest on their own.
+func TestScopesArePerThread(t *testing.T) {
+	noBackstop(t)
+	s := NewScope()
+	var other, otherScoped *Tensor
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		other = Ones(Float32, CPUDevice, 2) // no scope on this goroutine
+		o := NewScope()
+		otherScoped = Ones(Float32, CPUDevice, 2)
+		o.Close()
+	}()
+	<-done
+	mine := Ones(Float32, CPUDevice, 2)
+	s.Close()
+	if !mine.Freed() {
+		t.Error("the scope did not free its own tensor")
+	}
+	if other.Freed() {
+		t.Error("closing a scope freed a tensor another goroutine made meanwhile")
+	}
+	if !otherScoped.Freed() {
+		t.Error("the other goroutine's scope did not free its tensor")
+	}
+	other.Free()
+}
+
 // TestCleanupBackstop: a tensor nobody frees is released once unreachable.
 func TestCleanupBackstop(t *testing.T) {
 	// Let earlier tests' unreachable tensors go first, so the count is this test's.

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"syscall"
 	"unsafe"
 )
 
@@ -153,36 +154,46 @@ func Version() string { return C.GoString(C.gt_version()) }
 // that runs libtorch calls must be (grad mode and CUDA streams are per thread).
 func LockThread() { runtime.LockOSThread() }
 
-// Scope frees the tensors made while it is the innermost open scope: one per
-// training step keeps the step's temporaries from piling up.
+// Scope frees the tensors made while it is the innermost open scope of its
+// OS thread: one per training step keeps the step's temporaries from piling
+// up. Scopes are per thread (a goroutine that opens one stays on its thread
+// until it closes it), so tensors another goroutine makes meanwhile are
+// never adopted by it.
 type Scope struct {
 	parent *Scope
 	owned  []*Tensor
 	closed bool
+	tid    int // the OS thread whose innermost scope it is
 }
 
 type scopeStack struct {
 	mu      sync.Mutex
-	current *Scope
+	current map[int]*Scope // by OS thread
 }
 
-var scopes scopeStack
+var scopes = scopeStack{current: map[int]*Scope{}}
 
 func (s *scopeStack) adopt(t *Tensor) {
 	s.mu.Lock()
-	if c := s.current; c != nil {
-		t.scope, t.slot = c, len(c.owned)
-		c.owned = append(c.owned, t)
+	if len(s.current) > 0 {
+		if c := s.current[syscall.Gettid()]; c != nil {
+			t.scope, t.slot = c, len(c.owned)
+			c.owned = append(c.owned, t)
+		}
 	}
 	s.mu.Unlock()
 }
 
-// NewScope opens a scope nested in the current one. Close it (defer s.Close()).
+// NewScope opens a scope nested in the current one of this goroutine, which
+// stays on its OS thread until the scope closes. Close it on the same
+// goroutine (defer s.Close()).
 func NewScope() *Scope {
+	runtime.LockOSThread()
+	tid := syscall.Gettid()
 	scopes.mu.Lock()
 	defer scopes.mu.Unlock()
-	s := &Scope{parent: scopes.current}
-	scopes.current = s
+	s := &Scope{parent: scopes.current[tid], tid: tid}
+	scopes.current[tid] = s
 	return s
 }
 
@@ -193,12 +204,17 @@ func (s *Scope) Close() {
 		scopes.mu.Unlock()
 		return
 	}
-	if scopes.current != s {
+	if scopes.current[s.tid] != s || syscall.Gettid() != s.tid {
 		scopes.mu.Unlock()
-		panic("torch: Scope.Close: scopes must close innermost first")
+		panic("torch: Scope.Close: scopes must close innermost first, on the goroutine that opened them")
 	}
-	scopes.current = s.parent
+	if s.parent != nil {
+		scopes.current[s.tid] = s.parent
+	} else {
+		delete(scopes.current, s.tid)
+	}
 	s.closed = true
+	runtime.UnlockOSThread()
 	owned := s.owned
 	s.owned = nil
 	scopes.mu.Unlock()

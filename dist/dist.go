@@ -173,8 +173,8 @@ func (j *Job) Explain(cause error) error {
 			break
 		}
 	}
-	if j.Rank == 0 && !j.AgentStore {
-		// rank 0 serves the store: keep it up while the others look
+	if j.Rank == 0 && !j.AgentStore && len(silent) < j.World-1 {
+		// rank 0 serves the store: keep it up while the other survivors look
 		time.Sleep(explainWait)
 	}
 	if len(silent) == 0 {

@@ -62,6 +62,14 @@ void autocast_set_dtype(at::DeviceType dt, at::ScalarType st) {
 #endif
 }
 
+at::ScalarType autocast_get_dtype(at::DeviceType dt) {
+#ifdef GT_AUTOCAST_PER_DEVICE
+  return at::autocast::get_autocast_dtype(dt);
+#else
+  return dt == at::kCUDA ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+#endif
+}
+
 }  // namespace
 
 #ifdef GOGAN_WITH_CUDA
@@ -103,7 +111,9 @@ int gt_autocast_enter(int dev_type, int dtype, char **err) {
   auto st = gt::scalar_type(dtype);
   if (st != at::kHalf && st != at::kBFloat16)
     throw std::invalid_argument("autocast: the lower precision must be float16 or bfloat16");
-  int prev = autocast_enabled(dt) ? 1 : 0;
+  // What exit restores: whether autocast was on (bit 0) and its lower
+  // precision (the dtype code above it), as torch.autocast's __exit__.
+  int prev = (autocast_enabled(dt) ? 1 : 0) | (gt::dtype_code(autocast_get_dtype(dt)) << 1);
   autocast_set_dtype(dt, st);
   autocast_set(dt, true);
   at::autocast::increment_nesting();
@@ -116,7 +126,9 @@ void gt_autocast_exit(int dev_type, int prev, char **err) {
   // The cast weights are cached only inside the outermost region, as
   // torch.autocast's __exit__ does.
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  autocast_set(autocast_device(dev_type), prev != 0);
+  auto dt = autocast_device(dev_type);
+  autocast_set_dtype(dt, gt::scalar_type(prev >> 1));
+  autocast_set(dt, (prev & 1) != 0);
   GT_CATCH()
 }
 

@@ -210,7 +210,7 @@ void gt_sgd_step(const GTensor *params, GTensor *bufs, int n, double lr, double 
 
 /* ---- the CUDA fast path (fastpath.cpp) ---- */
 /* Autocast on dev_type (GT_CPU or GT_CUDA) with dtype GT_FLOAT16 or GT_BFLOAT16
- * as the lower precision; returns the previous on/off state for gt_autocast_exit. */
+ * as the lower precision; returns the previous state (on/off, lower precision) for gt_autocast_exit. */
 int gt_autocast_enter(int dev_type, int dtype, char **err);
 void gt_autocast_exit(int dev_type, int prev, char **err);
 /* Turns autocast's cache of cast weights on or off; returns the previous state. */
