@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -352,58 +354,53 @@ func TestDataParallelMatchesOneProcess(t *testing.T) {
 	}
 }
 
-// startJob starts gogan with args in a process group of its own (so that
-// the whole job can be killed) and waits until its metrics.csv holds more
-// than rows rows.
-func startJob(t *testing.T, run string, rows int, args ...string) (*exec.Cmd, *bytes.Buffer) {
+// startJob starts prog with args in a process group of its own (so that
+// the whole job can be killed) and waits until run's metrics.csv holds more
+// than rows rows, polling at random intervals under 20 ms (a kill then
+// lands at a random moment of the step).
+func startJob(t *testing.T, run string, rows int, prog string, args ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
-	cmd := exec.Command(goganBin, args...)
+	cmd := exec.Command(prog, args...)
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitRows(t, cmd, &buf, run, rows)
-	return cmd, &buf
-}
-
-func waitRows(t *testing.T, cmd *exec.Cmd, buf *bytes.Buffer, run string, rows int) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		b, _ := os.ReadFile(filepath.Join(run, "metrics.csv"))
 		if bytes.Count(b, []byte("\n")) > rows {
-			return
+			return cmd, &buf
 		}
 		if time.Now().After(deadline) {
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			t.Fatalf("the job did not reach step %d:\n%s", rows, buf.String())
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(time.Duration(rand.IntN(20)) * time.Millisecond)
 	}
 }
 
-// rankPID finds the process of a rank among the launcher's children.
-func rankPID(t *testing.T, launcher, rank int) int {
+// rankPID finds the process of a rank of the first attempt of the job
+// training into run (a child of gogan's launcher, or a grandchild of
+// torchrun's agent): out=run on its command line, RANK and
+// TORCHELASTIC_RESTART_COUNT=0 in its environment.
+func rankPID(t *testing.T, run string, rank int) int {
 	t.Helper()
-	// children of every thread: Go starts processes from any of them
-	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", launcher))
-	var kids []byte
-	for _, f := range files {
-		b, _ := os.ReadFile(f)
-		kids = append(append(kids, b...), ' ')
-	}
-	for _, f := range strings.Fields(string(kids)) {
-		pid, _ := strconv.Atoi(f)
-		env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-		for _, kv := range bytes.Split(env, []byte{0}) {
-			if string(kv) == "RANK="+strconv.Itoa(rank) {
-				return pid
-			}
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if cmdline, _ := os.ReadFile(p); !bytes.Contains(cmdline, []byte("out="+run+"\x00")) {
+			continue
+		}
+		env, _ := os.ReadFile(strings.TrimSuffix(p, "cmdline") + "environ")
+		vars := bytes.Split(env, []byte{0})
+		if slices.ContainsFunc(vars, func(v []byte) bool { return string(v) == "RANK="+strconv.Itoa(rank) }) &&
+			slices.ContainsFunc(vars, func(v []byte) bool { return string(v) == "TORCHELASTIC_RESTART_COUNT=0" }) {
+			pid, _ := strconv.Atoi(strings.Split(p, "/")[2])
+			return pid
 		}
 	}
-	t.Fatalf("no rank %d among the children of %d (%q)", rank, launcher, kids)
+	t.Fatalf("no process of rank %d training into %s", rank, run)
 	return 0
 }
 
@@ -412,9 +409,9 @@ func rankPID(t *testing.T, launcher, rank int) int {
 func TestRankKilledStopsTheJob(t *testing.T) {
 	needGloo(t)
 	run := filepath.Join(t.TempDir(), "run")
-	cmd, buf := startJob(t, run, 3, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "train.max_steps=2000", "train.dist_timeout=60")...)...)
+	cmd, buf := startJob(t, run, 3, goganBin, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "train.max_steps=2000", "train.dist_timeout=60")...)...)
 	killed := time.Now()
-	syscall.Kill(rankPID(t, cmd.Process.Pid, 1), syscall.SIGKILL)
+	syscall.Kill(rankPID(t, run, 1), syscall.SIGKILL)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
@@ -462,7 +459,7 @@ func TestDataParallelKilledJobResumesExactly(t *testing.T) {
 				t.Fatalf("uninterrupted job: %v\n%s", err, out)
 			}
 			killed := filepath.Join(base, "killed")
-			cmd, _ := startJob(t, killed, 8, append([]string{"train", "--nproc", "2"}, tc.args(killed)...)...)
+			cmd, _ := startJob(t, killed, 8, goganBin, append([]string{"train", "--nproc", "2"}, tc.args(killed)...)...)
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			cmd.Wait()
 			if _, err := os.Stat(filepath.Join(killed, "checkpoints", "step-00000016")); err == nil {
@@ -481,7 +478,7 @@ func TestDataParallelKilledJobResumesExactly(t *testing.T) {
 func TestDataParallelSIGTERM(t *testing.T) {
 	needGloo(t)
 	run := filepath.Join(t.TempDir(), "run")
-	cmd, buf := startJob(t, run, 4, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "train.max_steps=2000")...)...)
+	cmd, buf := startJob(t, run, 4, goganBin, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "train.max_steps=2000")...)...)
 	cmd.Process.Signal(syscall.SIGTERM)
 	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 143 {
@@ -514,33 +511,10 @@ func TestTorchrunRestartResumes(t *testing.T) {
 		t.Fatalf("gogan --nproc 2: %v\n%s", err, out)
 	}
 	run := filepath.Join(base, "torchrun")
-	cmd := exec.Command("scripts/torchrun", append([]string{"--nproc-per-node", "2", "--max-restarts", "1", "--no-python", goganBin, "train"}, args(run)...)...)
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, buf := startJob(t, run, 9, "scripts/torchrun", // past the checkpoint of step 8
+		append([]string{"--nproc-per-node", "2", "--max-restarts", "1", "--no-python", goganBin, "train"}, args(run)...)...)
 	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	waitRows(t, cmd, &buf, run, 9) // past the checkpoint of step 8
-	// rank 1 is a grandchild (the agent spawns the workers): find it by its
-	// environment among the job's processes.
-	pid := 0
-	procs, _ := filepath.Glob("/proc/[0-9]*/environ")
-	for _, p := range procs {
-		env, _ := os.ReadFile(p)
-		if bytes.Contains(env, []byte("out="+run)) {
-			continue // not in the environment: on the command line
-		}
-		if cmdline, _ := os.ReadFile(strings.Replace(p, "environ", "cmdline", 1)); bytes.Contains(cmdline, []byte("out="+run)) &&
-			bytes.Contains(env, []byte("\x00RANK=1\x00")) && bytes.Contains(env, []byte("TORCHELASTIC_RESTART_COUNT=0")) {
-			pid, _ = strconv.Atoi(strings.Split(p, "/")[2])
-		}
-	}
-	if pid == 0 {
-		t.Fatalf("rank 1 not found:\n%s", buf.String())
-	}
-	syscall.Kill(pid, syscall.SIGKILL)
+	syscall.Kill(rankPID(t, run, 1), syscall.SIGKILL)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("torchrun with a restart: %v\n%s", err, buf.String())
 	}

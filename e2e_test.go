@@ -12,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // gogan builds the command once per test binary.
@@ -122,27 +121,10 @@ func killResumeExact(t *testing.T, args func(run string) []string, steps int) {
 		t.Fatalf("uninterrupted run: %v\n%s", err, out)
 	}
 	killed := filepath.Join(base, "killed")
-	cmd := exec.Command(goganBin, append([]string{"train"}, args(killed)...)...)
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	// Kill at a random moment after the first checkpoint: once metrics.csv
 	// holds a random number of rows.
 	killAt := 5 + rand.IntN(steps*4/5)
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		rows, _ := os.ReadFile(filepath.Join(killed, "metrics.csv"))
-		if bytes.Count(rows, []byte("\n")) > killAt {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("the run did not reach step %d:\n%s", killAt, buf.String())
-		}
-		time.Sleep(time.Duration(rand.IntN(20)) * time.Millisecond)
-	}
+	cmd, _ := startJob(t, killed, killAt, goganBin, append([]string{"train"}, args(killed)...)...)
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	if _, err := os.Stat(filepath.Join(killed, "checkpoints", fmt.Sprintf("step-%08d", steps))); err == nil {
@@ -167,23 +149,7 @@ func killResumeExact(t *testing.T, args func(run string) []string, steps int) {
 // of the step in flight (exit 143), and resuming reaches the same end.
 func TestSIGTERMCheckpointsAndResumes(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
-	cmd := exec.Command(goganBin, append([]string{"train"}, smallDCGAN(run, "train.max_steps=400")...)...)
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		if rows, _ := os.ReadFile(filepath.Join(run, "metrics.csv")); bytes.Count(rows, []byte("\n")) > 5 {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("no progress:\n%s", buf.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	cmd, buf := startJob(t, run, 5, goganBin, append([]string{"train"}, smallDCGAN(run, "train.max_steps=400")...)...)
 	cmd.Process.Signal(syscall.SIGTERM)
 	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 143 {

@@ -148,11 +148,16 @@ var explainWait = 5 * time.Second
 // stopped answering: every rank that sees one reports in the store, and
 // those that have not within a few seconds have exited, been killed or hang.
 func (j *Job) Explain(cause error) error {
-	if err := torch.StoreSet(fmt.Sprintf("failed/%d", j.Rank), []byte(cause.Error())); err != nil {
+	// The store unreachable: under torchrun the agent's is gone; otherwise
+	// rank 0, which serves it, is.
+	storeGone := func() error {
 		if j.AgentStore {
 			return fmt.Errorf("rank %d: %w (and torchrun's rendezvous store at %s:%d is unreachable)", j.Rank, cause, j.Addr, j.Port)
 		}
 		return fmt.Errorf("rank 0 (which serves the rendezvous store at %s:%d) is gone: exited or killed; rank %d stopped: %w", j.Addr, j.Port, j.Rank, cause)
+	}
+	if err := torch.StoreSet(fmt.Sprintf("failed/%d", j.Rank), []byte(cause.Error())); err != nil {
+		return storeGone()
 	}
 	var silent []int
 	for deadline := time.Now().Add(explainWait); ; time.Sleep(100 * time.Millisecond) {
@@ -163,7 +168,7 @@ func (j *Job) Explain(cause error) error {
 			}
 			ok, err := torch.StoreHas(fmt.Sprintf("failed/%d", r))
 			if err != nil {
-				return fmt.Errorf("rank 0 (which serves the rendezvous store at %s:%d) is gone: exited or killed; rank %d stopped: %w", j.Addr, j.Port, j.Rank, cause)
+				return storeGone()
 			}
 			if !ok {
 				silent = append(silent, r)

@@ -763,7 +763,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			}
 			continue
 		} else if err != nil {
-			if stop() || (s.job == nil && sd.Requested()) {
+			if stop() {
 				continue // the signal cancelled the wait: checkpoint above
 			}
 			return nil, err
