@@ -30,6 +30,13 @@ type Result struct {
 	ImagesPerSec float64 `json:"images_per_s"`
 	PeakRSS      int64   `json:"peak_rss"`  // bytes (VmHWM)
 	CUDAPeak     int64   `json:"cuda_peak"` // bytes; -1 when not on CUDA or not measurable
+	// The caching allocator's reserved peak: with its cache and a CUDA
+	// graph's private pool, which CUDAPeak does not see once a capture ended.
+	CUDAReserved int64 `json:"cuda_reserved"`
+	// CPU tensors' bytes at their peak over the timed steps (torch.CPUMemory:
+	// weights, moments, batch and the step's temporaries, as CUDAPeak counts
+	// them on a GPU); -1 on CUDA or where libtorch cannot count them.
+	CPUPeak int64 `json:"cpu_peak"`
 	// Params counts each network's parameters, by role.
 	Params map[string]int64 `json:"params"`
 	Spec   Spec             `json:"spec"`
@@ -73,12 +80,15 @@ func NewSpec(cfg *config.Config) (Spec, error) {
 }
 
 func (b Result) String() string {
-	cuda := "-"
+	mem := "CUDA max allocated -"
 	if b.CUDAPeak >= 0 {
-		cuda = fmt.Sprintf("%.1f MiB", float64(b.CUDAPeak)/(1<<20))
+		mem = fmt.Sprintf("CUDA max allocated %.1f MiB (reserved %.1f MiB)", float64(b.CUDAPeak)/(1<<20), float64(b.CUDAReserved)/(1<<20))
 	}
-	return fmt.Sprintf("%s on %s (%d threads), batch %d: %.1f images/s, %.2f ms/step over %d steps; peak RSS %.1f MiB, CUDA max allocated %s",
-		b.Recipe, b.Device, b.Threads, b.BatchSize, b.ImagesPerSec, b.MsPerStep, b.Steps, float64(b.PeakRSS)/(1<<20), cuda)
+	if b.CPUPeak >= 0 {
+		mem = fmt.Sprintf("CPU tensors' peak %.1f MiB", float64(b.CPUPeak)/(1<<20))
+	}
+	return fmt.Sprintf("%s on %s (%d threads), batch %d: %.1f images/s, %.2f ms/step over %d steps; peak RSS %.1f MiB, %s",
+		b.Recipe, b.Device, b.Threads, b.BatchSize, b.ImagesPerSec, b.MsPerStep, b.Steps, float64(b.PeakRSS)/(1<<20), mem)
 }
 
 // Run times training steps of cfg's recipe on synthetic batches
@@ -89,7 +99,7 @@ func Run(cfg *config.Config, warmup, steps int) (Result, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	torch.KeepHostMemory() // as a training run does
-	res := Result{Recipe: cfg.Recipe, BatchSize: cfg.Data.BatchSize, Warmup: warmup, Steps: steps, CUDAPeak: -1}
+	res := Result{Recipe: cfg.Recipe, BatchSize: cfg.Data.BatchSize, Warmup: warmup, Steps: steps, CUDAPeak: -1, CUDAReserved: -1, CPUPeak: -1}
 	var err error
 	if res.Spec, err = NewSpec(cfg); err != nil {
 		return res, err
@@ -114,6 +124,8 @@ func Run(cfg *config.Config, warmup, steps int) (Result, error) {
 	if dev.IsCUDA() {
 		torch.SetCuDNNBenchmark(cfg.CUDA.CuDNNBenchmark)
 	}
+	// Counted from before the networks exist, so that the peak includes them.
+	countCPU := !dev.IsCUDA() && torch.TrackCPUMemory() == nil
 	st, err := trainer.NewStepper(cfg, dev)
 	if err != nil {
 		return res, err
@@ -138,6 +150,9 @@ func Run(cfg *config.Config, warmup, steps int) (Result, error) {
 			return res, err
 		}
 	}
+	if countCPU {
+		torch.ResetCPUPeak()
+	}
 	start := time.Now()
 	for i := 0; i < steps; i++ {
 		if _, err := st.Step(b); err != nil {
@@ -151,8 +166,14 @@ func Run(cfg *config.Config, warmup, steps int) (Result, error) {
 		if res.CUDAPeak, err = torch.CUDAMaxAllocated(dev.Index); err != nil {
 			return res, err
 		}
+		if res.CUDAReserved, err = torch.CUDAMaxReserved(dev.Index); err != nil {
+			return res, err
+		}
 	}
 	el := time.Since(start).Seconds()
+	if countCPU {
+		_, res.CPUPeak = torch.CPUMemory()
+	}
 	res.MsPerStep = el * 1000 / float64(steps)
 	res.ImagesPerSec = float64(cfg.Data.BatchSize) * float64(steps) / el
 	res.PeakRSS = peakRSS()

@@ -63,36 +63,87 @@ func ToChannelsLast(ts []*Tensor) {
 	check(op, e)
 }
 
-// Event marks the end of a copy queued by CopyOnSideStream.
-type Event struct{ h C.GEvent }
-
-// CopyOnSideStream queues the copy of src (pinned host memory, for the copy
-// to be asynchronous) into dst on a CUDA copy stream beside the default one,
-// so that it overlaps the work queued there. The copy is not ordered after
-// that work: dst must not be in use by it. Wait orders the current stream
-// after the copy.
-func CopyOnSideStream(dst, src *Tensor) *Event {
-	const op = "copy_side"
-	var e *C.char
-	h := C.gt_copy_side(dst.ptr(op), src.ptr(op), &e)
-	runtime.KeepAlive(dst)
-	runtime.KeepAlive(src)
-	check(op, e)
-	return &Event{h: h}
+// Event marks a point in a CUDA stream's work: the end of a copy queued by
+// CopyOnSideStream, or of the work queued before RecordEvent. Free releases
+// it (a cleanup is only a backstop).
+type Event struct {
+	h       C.GEvent
+	cleanup runtime.Cleanup
 }
 
-// Wait makes the current stream's later work wait for the copy (the host
-// does not wait), and releases the event.
-func (ev *Event) Wait() {
-	const op = "event_wait"
-	if ev == nil || ev.h == nil {
-		fail(op, "event is nil or already waited for")
+func freeEvent(h C.GEvent) { C.gt_event_free(h) }
+
+func newEvent(op string, h C.GEvent, e *C.char) *Event {
+	check(op, e)
+	ev := &Event{h: h}
+	ev.cleanup = runtime.AddCleanup(ev, freeEvent, h)
+	return ev
+}
+
+// CopyOnSideStream queues the copy of src (pinned host memory, for the copy
+// to be asynchronous) into dst, on a CUDA device, on a copy stream beside
+// the current one, so that it overlaps the work queued there. The copy waits
+// for after (nil: for nothing), the end of the work that last read dst; the
+// returned event marks its own end: Wait on it before using dst, Synchronize
+// on it before reusing src.
+func CopyOnSideStream(dst, src *Tensor, after *Event) *Event {
+	const op = "copy_side"
+	var ah C.GEvent
+	if after != nil {
+		ah = after.handle(op)
 	}
 	var e *C.char
-	C.gt_event_wait(ev.h, &e)
+	h := C.gt_copy_side(dst.ptr(op), src.ptr(op), ah, &e)
+	runtime.KeepAlive(dst)
+	runtime.KeepAlive(src)
+	runtime.KeepAlive(after)
+	return newEvent(op, h, e)
+}
+
+// RecordEvent marks the end of the work queued so far on the current stream
+// of on's device (a CUDA device).
+func RecordEvent(on *Tensor) *Event {
+	const op = "event_record"
+	var e *C.char
+	h := C.gt_event_record(on.ptr(op), &e)
+	runtime.KeepAlive(on)
+	return newEvent(op, h, e)
+}
+
+func (ev *Event) handle(op string) C.GEvent {
+	if ev == nil || ev.h == nil {
+		fail(op, "event is nil or freed")
+	}
+	return ev.h
+}
+
+// Wait makes the current stream's later work wait for the event (the host
+// does not wait).
+func (ev *Event) Wait() {
+	const op = "event_wait"
+	var e *C.char
+	C.gt_event_wait(ev.handle(op), &e)
+	runtime.KeepAlive(ev)
+	check(op, e)
+}
+
+// Synchronize makes the host wait until the event's work is done.
+func (ev *Event) Synchronize() {
+	const op = "event_synchronize"
+	var e *C.char
+	C.gt_event_synchronize(ev.handle(op), &e)
+	runtime.KeepAlive(ev)
+	check(op, e)
+}
+
+// Free releases the event. It is safe to call more than once, and on nil.
+func (ev *Event) Free() {
+	if ev == nil || ev.h == nil {
+		return
+	}
+	ev.cleanup.Stop()
 	C.gt_event_free(ev.h)
 	ev.h = nil
-	check(op, e)
 }
 
 // SetCuDNNDeterministic makes cuDNN pick only deterministic convolution

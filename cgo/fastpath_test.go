@@ -151,7 +151,9 @@ func TestCUDAAutocast(t *testing.T) {
 
 // TestCUDAGraphStepMatchesEager captures a whole training step (forward,
 // backward, capturable Adam) in a CUDA graph and checks that 10 replays give
-// the losses and parameters of 10 eager steps on the same inputs.
+// the losses and parameters of 10 eager steps on the same inputs, with the
+// learning rate changed between replays (a schedule's decay) as between the
+// eager steps.
 func TestCUDAGraphStepMatchesEager(t *testing.T) {
 	dev := requireCUDA(t)
 	if !CUDAGraphsAvailable() {
@@ -193,10 +195,14 @@ func TestCUDAGraphStepMatchesEager(t *testing.T) {
 		m.opt.Step()
 		return l
 	}
+	lrAt := func(i int) float64 { // changes after the 4th and the 7th step
+		return []float64{1e-2, 1e-2, 1e-2, 1e-2, 3e-3, 3e-3, 3e-3, 5e-4, 5e-4, 5e-4}[i]
+	}
 	eager := newModel()
 	defer eager.opt.Free()
 	var eagerLoss []float32
-	for _, x := range inputs {
+	for i, x := range inputs {
+		eager.opt.SetLR(lrAt(i))
 		eagerLoss = append(eagerLoss, float32(step(eager, x).Item()))
 	}
 
@@ -245,8 +251,9 @@ func TestCUDAGraphStepMatchesEager(t *testing.T) {
 	}
 	m.opt.StepCount = 0
 	var graphLoss []float32
-	for _, x := range inputs {
+	for i, x := range inputs {
 		static.CopyFrom(x)
+		m.opt.SetLR(lrAt(i))
 		g.Replay()
 		m.opt.CountReplayedStep()
 		graphLoss = append(graphLoss, float32(loss.Item()))
@@ -262,6 +269,62 @@ func TestCUDAGraphStepMatchesEager(t *testing.T) {
 		}
 	}
 	t.Logf("10 graph replays match 10 eager steps: final loss %.6f vs %.6f", graphLoss[steps-1], eagerLoss[steps-1])
+}
+
+// TestCUDAGraphDropoutFollowsEagerStream captures a dropout and checks that
+// each replay draws a new mask, the one an eager call at the same point of
+// the random stream would draw (the graph reads the generator's seed and
+// offset at replay and advances the offset, as eager calls do).
+func TestCUDAGraphDropoutFollowsEagerStream(t *testing.T) {
+	dev := requireCUDA(t)
+	if !CUDAGraphsAvailable() {
+		t.Fatal("libgotorch was built without GOGAN_WITH_CUDA on a CUDA machine: scripts/libtorch-env found no CUDA headers")
+	}
+	LockThread()
+	s := NewScope()
+	defer s.Close()
+	x := Ones(Float32, dev, 64, 1024).Persist()
+	defer x.Free()
+	const replays = 3
+	ManualSeed(11)
+	var eager [][]float32
+	for i := 0; i < replays; i++ {
+		eager = append(eager, Dropout(x, 0.5, true).Float32s())
+	}
+
+	g := NewGraph(dev)
+	defer g.Free()
+	var y *Tensor
+	g.OnSideStream(func() {
+		Dropout(x, 0.5, true).Free() // warm-up
+		cs := NewScope()
+		g.Capture(func() { y = Dropout(x, 0.5, true).Persist() })
+		cs.Close()
+	})
+	defer y.Free()
+	ManualSeed(11)
+	var masks [][]float32
+	for i := 0; i < replays; i++ {
+		g.Replay()
+		masks = append(masks, y.Float32s())
+	}
+	for i := range masks {
+		if !slices.Equal(masks[i], eager[i]) {
+			t.Errorf("replay %d: its mask differs from the eager call's at the same point of the random stream", i+1)
+		}
+		if i > 0 && slices.Equal(masks[i], masks[i-1]) {
+			t.Errorf("replay %d drew the same mask as replay %d", i+1, i)
+		}
+	}
+	// And the eager stream goes on after the replays where they left it.
+	after := Dropout(x, 0.5, true).Float32s()
+	ManualSeed(11)
+	for i := 0; i < replays; i++ {
+		Dropout(x, 0.5, true).Free()
+	}
+	if !slices.Equal(after, Dropout(x, 0.5, true).Float32s()) {
+		t.Error("the eager draw after the replays is not the one after as many eager draws")
+	}
 }
 
 // TestToChannelsLast checks that weights re-laid out as NHWC keep their
@@ -298,9 +361,18 @@ func TestCopyOnSideStreamNeedsCUDA(t *testing.T) {
 	LockThread()
 	s := NewScope()
 	defer s.Close()
-	err := Try(func() { CopyOnSideStream(Zeros(Float32, CPUDevice, 2), Ones(Float32, CPUDevice, 2)) })
+	err := Try(func() { CopyOnSideStream(Zeros(Float32, CPUDevice, 2), Ones(Float32, CPUDevice, 2), nil) })
 	if err == nil || !strings.Contains(err.Error(), "CUDA device") {
 		t.Errorf("CopyOnSideStream to the CPU: got %v, want an error asking for a CUDA device", err)
+	}
+	err = Try(func() { RecordEvent(Zeros(Float32, CPUDevice, 2)) })
+	if err == nil || !strings.Contains(err.Error(), "CUDA device") {
+		t.Errorf("RecordEvent on the CPU: got %v, want an error asking for a CUDA device", err)
+	}
+	var ev *Event
+	ev.Free() // nil-safe
+	if err := Try(ev.Wait); err == nil || !strings.Contains(err.Error(), "nil or freed") {
+		t.Errorf("Wait on a nil event: got %v", err)
 	}
 }
 
@@ -319,11 +391,55 @@ func TestCUDACopyOnSideStream(t *testing.T) {
 		for j := 0; j < 4; j++ { // queue work on the default stream to overlap
 			busy = busy.Tanh()
 		}
-		ev := CopyOnSideStream(dst, host)
+		ev := CopyOnSideStream(dst, host, nil)
 		ev.Wait()
 		got := dst.Sum().Item()
 		if want := float64(i) * 4 * 3 * 64 * 64; got != want {
 			t.Fatalf("copy %d: the default stream read a sum of %g, want %g", i, got, want)
 		}
+		ev.Synchronize()
+		ev.Free()
 	}
+}
+
+// TestCUDACopyStreamWaits: a large copy on the copy stream while the default
+// stream is idle, so that without Wait the default stream would read dst
+// before the copy is done; and a copy into a buffer that queued work still
+// reads, which without `after` would overwrite it under the reader.
+func TestCUDACopyStreamWaits(t *testing.T) {
+	dev := requireCUDA(t)
+	LockThread()
+	s := NewScope()
+	defer s.Close()
+	const n = 1 << 24 // 64 MiB of float32 (milliseconds on any bus); sums stay exact in float32
+	host := Ones(Float32, CPUDevice, n).PinMemory()
+	dst := Zeros(Float32, dev, n)
+	zeroed := RecordEvent(dst) // the copy may not run before the zero fill
+	ev := CopyOnSideStream(dst, host, zeroed)
+	zeroed.Free()
+	ev.Wait()
+	if m := dst.Minimum(dst.OnesLike()).Sum().Item(); m != float64(n) {
+		t.Fatalf("the step read dst with %g of %d elements copied: Wait did not order it after the copy", m, n)
+	}
+	ev.Free()
+
+	// dst holds ones. A reader queued behind busy work, then a copy of twos.
+	busy := Randn(Float32, dev, 4096, 4096)
+	for j := 0; j < 20; j++ {
+		busy = busy.Tanh()
+	}
+	read := dst.MulScalar(1)
+	readDone := RecordEvent(dst)
+	twos := Full(2, Float32, CPUDevice, n).PinMemory()
+	ev = CopyOnSideStream(dst, twos, readDone)
+	readDone.Free()
+	ev.Wait()
+	if got := read.Sum().Item(); got != float64(n) {
+		t.Errorf("the reader saw a sum of %g, want %d: the copy overwrote dst before the reader ran", got, n)
+	}
+	if got := dst.Minimum(dst.OnesLike().MulScalar(2)).Sum().Item(); got != 2*float64(n) {
+		t.Errorf("dst after the second copy sums to %g, want %d", got, 2*n)
+	}
+	ev.Synchronize()
+	ev.Free()
 }

@@ -33,6 +33,12 @@ func scalarOp(op string, code C.int, x *Tensor, s float64) *Tensor {
 // Relu is max(x, 0).
 func (t *Tensor) Relu() *Tensor { return unary("relu", C.GT_RELU, t) }
 
+// Relu_ overwrites t with max(t, 0) (nn.ReLU(inplace=True)) and returns a
+// new handle to it. Autograd then saves the result instead of the input: one
+// activation less kept for the backward pass. t must not be needed by the
+// backward of the op that made it (a convolution's or a norm's output is not).
+func (t *Tensor) Relu_() *Tensor { return unary("relu_", C.GT_RELU_INPLACE, t) }
+
 // Tanh is the hyperbolic tangent.
 func (t *Tensor) Tanh() *Tensor { return unary("tanh", C.GT_TANH, t) }
 
@@ -115,6 +121,11 @@ func (t *Tensor) RSub(s float64) *Tensor { return scalarOp("rsub", C.GT_RSUB_SCA
 // LeakyRelu is x for x >= 0 and slope*x below.
 func (t *Tensor) LeakyRelu(slope float64) *Tensor {
 	return scalarOp("leaky_relu", C.GT_LEAKY_RELU, t, slope)
+}
+
+// LeakyRelu_ overwrites t with LeakyRelu(slope) in place, as Relu_ does.
+func (t *Tensor) LeakyRelu_(slope float64) *Tensor {
+	return scalarOp("leaky_relu_", C.GT_LEAKY_RELU_INPLACE, t, slope)
 }
 
 func (t *Tensor) clamp(op string, lo float64, hasLo bool, hi float64, hasHi bool) *Tensor {

@@ -95,9 +95,38 @@ func CUDASynchronize(i int) error {
 // last CUDAResetPeak; -1 when this libgotorch was built without CUDA headers.
 func CUDAMaxAllocated(i int) (int64, error) {
 	var e *C.char
-	n := C.gt_cuda_max_allocated(C.int(i), &e)
+	n := C.gt_cuda_max_allocated(C.int(i), 0, &e)
 	return int64(n), Try(func() { check("cuda_max_allocated", e) })
 }
+
+// CUDAMaxReserved is the peak of bytes the caching allocator held on device
+// i since the last CUDAResetPeak: its cache and CUDA graphs' private pools
+// included (torch.cuda.max_memory_reserved); -1 without CUDA headers.
+func CUDAMaxReserved(i int) (int64, error) {
+	var e *C.char
+	n := C.gt_cuda_max_allocated(C.int(i), 1, &e)
+	return int64(n), Try(func() { check("cuda_max_reserved", e) })
+}
+
+// TrackCPUMemory starts counting the bytes held by CPU tensors allocated
+// from now on (CPUMemory reads the count), for memory figures on a machine
+// without a GPU. It is for libtorch 1.x (Debian's); others return an error.
+func TrackCPUMemory() error {
+	var e *C.char
+	C.gt_cpu_mem_track(&e)
+	return Try(func() { check("cpu_mem_track", e) })
+}
+
+// CPUMemory is the count TrackCPUMemory keeps: the bytes held now and the
+// most held since the last ResetCPUPeak.
+func CPUMemory() (current, peak int64) {
+	var c, p C.int64_t
+	C.gt_cpu_mem_stats(&c, &p)
+	return int64(c), int64(p)
+}
+
+// ResetCPUPeak restarts CPUMemory's peak at the current count.
+func ResetCPUPeak() { C.gt_cpu_mem_reset_peak() }
 
 // CUDAResetPeak restarts CUDAMaxAllocated's count on device i.
 func CUDAResetPeak(i int) error {

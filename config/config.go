@@ -224,6 +224,7 @@ var sharedKeys = []Key{
 	{Name: "train.keep_checkpoints", Type: TypeInt, Default: 3, Range: AtLeast(0), Doc: "Keep the newest K checkpoints; 0 = keep all."},
 	{Name: "train.sample_every", Type: TypeInt, Default: 100, Range: AtLeast(0), Doc: "Write a sample grid every N steps (and each epoch); 0 = only each epoch."},
 	{Name: "train.log_every", Type: TypeInt, Default: 100, Range: AtLeast(1), Doc: "Append a metrics.csv row every N steps."},
+	{Name: "train.losses_every", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Read the steps' losses back from the device every N steps, in one copy, so that a GPU step does not wait for the host (pytorch-CycleGAN-and-pix2pix reads them at its print_freq). 0 = train.log_every on a GPU, every step on the CPU (where a read costs nothing); with several ranks, every step. metrics.csv, TensorBoard, the epoch means and the NaN guard still see every step; a NaN is found at the next read and reported with its step."},
 	{Name: "train.lr", Type: TypeFloat, Default: 0.0002, Range: Above(0), Doc: "Adam learning rate for G and D."},
 	{Name: "train.beta1", Type: TypeFloat, Default: 0.5, Range: &Bounds{Lo: 0, Hi: 1, HiOpen: true}, Doc: "Adam beta1."},
 	{Name: "train.beta2", Type: TypeFloat, Default: 0.999, Range: &Bounds{Lo: 0, Hi: 1, HiOpen: true}, Doc: "Adam beta2."},
@@ -449,6 +450,7 @@ type TrainConfig struct {
 	KeepCheckpoints        int     `yaml:"keep_checkpoints"`
 	SampleEvery            int     `yaml:"sample_every"`
 	LogEvery               int     `yaml:"log_every"`
+	LossesEvery            int     `yaml:"losses_every"`
 	LR                     float64 `yaml:"lr"`
 	Beta1                  float64 `yaml:"beta1"`
 	Beta2                  float64 `yaml:"beta2"`

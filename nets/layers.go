@@ -280,21 +280,22 @@ type act struct {
 
 func (a *act) Forward(x *torch.Tensor) *torch.Tensor { return a.f(x) }
 
-// NewReLU is nn.ReLU (inplace only changes the printed repr: gogan never
-// writes into its input).
+// NewReLU is nn.ReLU. inplace overwrites the input as the references do
+// (their layers are ReLU(True) after a convolution or a norm): the backward
+// pass then keeps one tensor where it would keep two.
 func NewReLU(inplace bool) Module {
-	args := ""
 	if inplace {
-		args = "inplace=True"
+		return &act{Base: newLeaf("ReLU", "inplace=True"), f: (*torch.Tensor).Relu_}
 	}
-	return &act{Base: newLeaf("ReLU", args), f: (*torch.Tensor).Relu}
+	return &act{Base: newLeaf("ReLU", ""), f: (*torch.Tensor).Relu}
 }
 
-// NewLeakyReLU is nn.LeakyReLU(slope).
+// NewLeakyReLU is nn.LeakyReLU(slope), overwriting its input when inplace
+// (as NewReLU).
 func NewLeakyReLU(slope float64, inplace bool) Module {
 	args := "negative_slope=" + pyFloat(slope)
 	if inplace {
-		args += ", inplace=True"
+		return &act{Base: newLeaf("LeakyReLU", args+", inplace=True"), f: func(x *torch.Tensor) *torch.Tensor { return x.LeakyRelu_(slope) }}
 	}
 	return &act{Base: newLeaf("LeakyReLU", args), f: func(x *torch.Tensor) *torch.Tensor { return x.LeakyRelu(slope) }}
 }

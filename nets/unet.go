@@ -49,11 +49,9 @@ func newUnetBlock(outerNC, innerNC, inputNC int64, sub Module, outermost, innerm
 }
 
 // Forward is the block's forward: model(x) outermost, else
-// torch.cat([x, model(x)], 1). The reference's first layer there is
-// LeakyReLU(0.2, inplace=True), which overwrites x before torch.cat reads it,
-// so its block output carries leaky_relu(x), not x; gogan's block gives the
-// same values without writing into x. (Downstream it makes no difference: the
-// parent's next layer is a ReLU, and relu(leaky_relu(x)) = relu(x).)
+// torch.cat([x, model(x)], 1). The first layer there is LeakyReLU(0.2,
+// inplace=True), which overwrites x before torch.cat reads it, so the block
+// output carries leaky_relu(x), not x, as the reference's does.
 func (b *unetBlock) Forward(x *torch.Tensor) *torch.Tensor {
 	if b.outermost {
 		return call(b.model, x)

@@ -17,6 +17,7 @@ type stagedBatch struct {
 	batch  *data.Batch
 	err    error     // io.EOF at an epoch's end, or the loader's error
 	inputs gan.Batch // the batch's named tensors on the device
+	slot   int       // the staging buffers its copies went to; -1: none
 	events []*torch.Event
 	owned  []*torch.Tensor // tensors made for this batch alone, freed with it
 }
@@ -26,12 +27,21 @@ func (st *stagedBatch) wait() {
 	for _, ev := range st.events {
 		ev.Wait()
 	}
-	st.events = nil
 }
 
 // release frees the batch's tensors and gives its host buffers back to the
-// loader. The step that used them must have finished on the device.
+// loader once the copies out of them are done (the host waits for those,
+// not for the step: the loader may refill a buffer while the step runs).
+// On the CPU the batch tensors are the host buffers themselves: the step
+// that used them must have finished.
 func (st *stagedBatch) release() {
+	for _, ev := range st.events {
+		if err := torch.Try(ev.Synchronize); err != nil && st.batch != nil {
+			st.batch = nil // a buffer whose copy may still run is never reused
+		}
+		ev.Free()
+	}
+	st.events = nil
 	for _, t := range st.owned {
 		t.Free()
 	}
@@ -39,6 +49,19 @@ func (st *stagedBatch) release() {
 	if st.batch != nil {
 		st.batch.Release()
 		st.batch = nil
+	}
+}
+
+// markConsumed records, on the device, the end of the step just queued on
+// st's staging buffers: the next copy into them waits for it.
+func (s *session) markConsumed(st *stagedBatch) {
+	if st.slot < 0 {
+		return
+	}
+	for _, t := range st.inputs {
+		s.consumed[st.slot].Free()
+		s.consumed[st.slot] = torch.RecordEvent(t)
+		return
 	}
 }
 
@@ -75,7 +98,7 @@ func (s *session) take(ctx context.Context) *stagedBatch {
 	if err != nil {
 		return &stagedBatch{err: err}
 	}
-	st := &stagedBatch{batch: b, inputs: gan.Batch{}}
+	st := &stagedBatch{batch: b, inputs: gan.Batch{}, slot: -1}
 	slot := s.slot
 	s.slot ^= 1
 	if err := torch.Try(func() {
@@ -110,7 +133,8 @@ func (s *session) upload(st *stagedBatch, t data.Tensor, slot int) *torch.Tensor
 		return host
 	}
 	dst := s.stagingBuffer(t.Name, slot, shape)
-	st.events = append(st.events, torch.CopyOnSideStream(dst, host))
+	st.events = append(st.events, torch.CopyOnSideStream(dst, host, s.consumed[slot]))
+	st.slot = slot
 	return dst
 }
 
@@ -141,7 +165,11 @@ func (s *session) freeInput() {
 		s.ahead = nil
 	}
 	for _, t := range s.staging {
-		t.Free()
+		t.Free() // record_stream keeps the memory until its copies are done
 	}
 	s.staging = nil
+	for i, ev := range s.consumed {
+		ev.Free()
+		s.consumed[i] = nil
+	}
 }

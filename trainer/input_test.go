@@ -2,12 +2,14 @@ package trainer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	torch "gogan/cgo"
@@ -39,48 +41,92 @@ func writeImageFolder(t testing.TB, n, size int) string {
 	return dir
 }
 
-// trainResumeExact trains 12 steps (2 epochs of 6 batches, the loader two
-// workers ahead and the trainer one batch ahead) straight through, and again
-// stopped at step 7 and resumed; both runs' metrics.csv must agree within tol.
-func trainResumeExact(t *testing.T, device string, extra []string, tol float64) {
+// folderTrain trains DCGAN for 12 steps (2 epochs of 6 batches of 4 from a
+// folder of 24 images, the loader two workers ahead and the trainer one
+// batch ahead, a metrics.csv row every step) under name with sets added.
+func folderTrain(t *testing.T, device string, extra []string) func(name string, sets ...string) (*Result, error) {
 	t.Helper()
 	root := writeImageFolder(t, 24, 40)
 	base := append([]string{"recipe=dcgan", "data.dataset=folder", "data.root=" + root, "data.image_size=32",
 		"model.ngf=8", "model.ndf=8", "data.batch_size=4", "data.drop_last=true", "data.workers=2", "train.epochs=2",
 		"train.log_every=1", "train.sample_every=0", "train.checkpoint_every=0", "device=" + device, "threads=2"}, extra...)
-	ctx := context.Background()
-	run := func(name string, sets ...string) string {
+	return func(name string, sets ...string) (*Result, error) {
 		cfg, err := config.LoadConfig("", append(append(append([]string{}, base...), "out="+filepath.Join(t.TempDir(), name)), sets...))
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := Train(ctx, cfg, RunOptions{Quiet: true, Writer: os.Stderr})
+		return Train(context.Background(), cfg, RunOptions{Quiet: true, Writer: os.Stderr})
+	}
+}
+
+// folderRuns is folderTrain for runs that must succeed: it returns the run folder.
+func folderRuns(t *testing.T, device string, extra []string) func(name string, sets ...string) string {
+	t.Helper()
+	train := folderTrain(t, device, extra)
+	return func(name string, sets ...string) string {
+		res, err := train(name, sets...)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		return res.Run.Path
 	}
-	straight := run("straight")
-	stopped := run("stopped", "train.max_steps=7")
-	if _, err := Resume(ctx, stopped, []string{"train.max_steps=0"}, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
-		t.Fatalf("resume: %v", err)
-	}
-	a, err := runfolder.ReadMetrics(filepath.Join(straight, "metrics.csv"))
+}
+
+// sameMetrics checks that two runs' metrics.csv have 12 rows each whose
+// losses agree within tol, and returns the largest difference.
+func sameMetrics(t *testing.T, what, want, got string, tol float64) float64 {
+	t.Helper()
+	a, err := runfolder.ReadMetrics(filepath.Join(want, "metrics.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := runfolder.ReadMetrics(filepath.Join(stopped, "metrics.csv"))
+	b, err := runfolder.ReadMetrics(filepath.Join(got, "metrics.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(a.Rows) != 12 || len(b.Rows) != 12 {
-		t.Fatalf("metrics rows: straight %d, stopped and resumed %d; want 12 each", len(a.Rows), len(b.Rows))
+		t.Fatalf("%s: metrics rows %d and %d; want 12 each", what, len(a.Rows), len(b.Rows))
 	}
 	worst, where := lossDiff(metricsLosses(b), metricsLosses(a))
 	if worst > tol {
-		t.Errorf("%s %v: stopped and resumed differs from straight by %.3g (%s)", device, extra, worst, where)
+		t.Errorf("%s: differs by %.3g (%s)", what, worst, where)
 	}
+	return worst
+}
+
+// trainResumeExact trains the 12 steps of folderRuns straight through, and
+// again stopped at step 7 and resumed; both runs' metrics.csv must agree
+// within tol.
+func trainResumeExact(t *testing.T, device string, extra []string, tol float64) {
+	t.Helper()
+	run := folderRuns(t, device, extra)
+	straight := run("straight")
+	stopped := run("stopped", "train.max_steps=7")
+	if _, err := Resume(context.Background(), stopped, []string{"train.max_steps=0"}, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	worst := sameMetrics(t, fmt.Sprintf("%s %v: stopped and resumed vs straight", device, extra), straight, stopped, tol)
 	t.Logf("%s %v: 12 steps straight vs stopped at 7 and resumed: largest loss difference %.3g", device, extra, worst)
+}
+
+// trainLossesEvery trains the 12 steps of folderRuns reading the losses
+// back after every step, and again every 5 steps (train.losses_every): on a
+// GPU the host then queues steps, uploads and staging-buffer reuse without
+// waiting for the device, which only the stream events keep in order. A run
+// stopped at step 7 and resumed reads them every 5 too (it must read before
+// its checkpoint). All must write the same metrics.csv, a row every step.
+func trainLossesEvery(t *testing.T, device string, extra []string, tol float64) {
+	t.Helper()
+	run := folderRuns(t, device, extra)
+	each := run("each", "train.losses_every=1")
+	every5 := run("every5", "train.losses_every=5")
+	stopped := run("stopped", "train.losses_every=5", "train.max_steps=7")
+	if _, err := Resume(context.Background(), stopped, []string{"train.max_steps=0"}, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	w1 := sameMetrics(t, fmt.Sprintf("%s %v: losses read every 5 steps vs every step", device, extra), each, every5, tol)
+	w2 := sameMetrics(t, fmt.Sprintf("%s %v: every 5, stopped at 7 and resumed vs every step", device, extra), each, stopped, tol)
+	t.Logf("%s %v: losses read every 5 steps: largest loss difference %.3g straight, %.3g stopped and resumed", device, extra, w1, w2)
 }
 
 // metricsLosses is metrics.csv's loss columns, a map per row.
@@ -100,6 +146,10 @@ func TestTrainResumeExact(t *testing.T) {
 	trainResumeExact(t, "cpu", []string{"cuda.channels_last=true"}, 0)
 }
 
+func TestLossesReadEveryNSteps(t *testing.T) {
+	trainLossesEvery(t, "cpu", nil, 0)
+}
+
 // TestCUDATrainResumeExact is the same on the GPU through the whole input
 // path (pinned batches, copy stream, double-buffered staging) and the CUDA
 // graph. Deterministic cuDNN leaves only the rounding of atomic adds.
@@ -109,4 +159,44 @@ func TestCUDATrainResumeExact(t *testing.T) {
 	defer torch.SetCuDNNDeterministic(false)
 	trainResumeExact(t, "cuda", []string{"cuda.cudnn_benchmark=false"}, 1e-4)
 	trainResumeExact(t, "cuda", []string{"cuda.cudnn_benchmark=false", "cuda.cuda_graph=true", "cuda.channels_last=true"}, 1e-4)
+}
+
+// TestCUDALossesReadEveryNSteps: the same on the GPU, eager and as a CUDA
+// graph, where no host sync per step hides a missing wait between the copy
+// stream and the steps.
+func TestCUDALossesReadEveryNSteps(t *testing.T) {
+	requireCUDA(t)
+	torch.SetCuDNNDeterministic(true)
+	defer torch.SetCuDNNDeterministic(false)
+	trainLossesEvery(t, "cuda", []string{"cuda.cudnn_benchmark=false"}, 1e-4)
+	trainLossesEvery(t, "cuda", []string{"cuda.cudnn_benchmark=false", "cuda.cuda_graph=true"}, 1e-4)
+}
+
+// TestNaNGuardWithDeferredReads: a NaN loss at step 3 (the test recipe
+// probe's train.probe_nan_at) stops the run at step 3 whether its losses are
+// read every step or every 5 (then at step 4, whose checkpoint reads them
+// first), and the last good checkpoint is step 2's either way.
+func TestNaNGuardWithDeferredReads(t *testing.T) {
+	train := folderTrain(t, "cpu", []string{"recipe=probe", "train.probe_nan_at=3", "train.checkpoint_every=2"})
+	for _, every := range []string{"1", "5"} {
+		_, err := train("every"+every, "train.losses_every="+every)
+		var nf *NonFiniteError
+		if !errors.As(err, &nf) {
+			t.Fatalf("losses_every=%s: the run ended with %v, want the NaN guard's error", every, err)
+		}
+		_, last, _ := strings.Cut(err.Error(), "the last good checkpoint is ")
+		if nf.Step != 3 || filepath.Base(last) != "step-00000002" {
+			t.Fatalf("losses_every=%s: %v; want a stop at step 3 naming step 2's checkpoint", every, err)
+		}
+		// and none was written of the weights after it
+		entries, err := os.ReadDir(filepath.Dir(last))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.Name() > "step-00000002" && strings.HasPrefix(e.Name(), "step-") {
+				t.Errorf("losses_every=%s: checkpoint %s written after the NaN", every, e.Name())
+			}
+		}
+	}
 }

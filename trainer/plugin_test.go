@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -33,7 +34,9 @@ func init() {
 			Name: "probe",
 			Doc:  "a test recipe (trainer/plugin_test.go).",
 			Keys: []config.Key{{Name: "train.probe_draws", Type: config.TypeInt, Default: 3, Range: config.AtLeast(1),
-				Doc: "probe: host-side random draws per step."}},
+				Doc: "probe: host-side random draws per step."},
+				{Name: "train.probe_nan_at", Type: config.TypeInt, Default: 0, Range: config.AtLeast(0),
+					Doc: "probe: the step of this process whose first loss is NaN (0: none)."}},
 			Defaults: map[string]any{"data.batch_size": 4},
 		},
 		Data: d.Data, Nets: d.Nets, Inputs: d.Inputs,
@@ -42,7 +45,8 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return &probe{Recipe: inner, draws: env.Config.Int("train.probe_draws"), stream: rand.NewPCG(uint64(env.Config.Seed), 1)}, nil
+			return &probe{Recipe: inner, draws: env.Config.Int("train.probe_draws"), nanAt: env.Config.Int("train.probe_nan_at"),
+				stream: rand.NewPCG(uint64(env.Config.Seed), 1)}, nil
 		},
 	})
 }
@@ -52,6 +56,8 @@ type probe struct {
 	draws  int
 	stream *rand.PCG
 	state  probeState
+	nanAt  int // the step (of this process) whose first loss is NaN
+	steps  int
 }
 
 // probeState is what the probe keeps on the host and checkpoints.
@@ -65,7 +71,11 @@ func (p *probe) Step(b gan.Batch) []*torch.Tensor {
 	for range p.draws {
 		p.state.Sum += p.stream.Uint64() >> 32
 	}
-	return p.Recipe.Step(b)
+	ls := p.Recipe.Step(b)
+	if p.steps++; p.steps == p.nanAt {
+		ls[0] = ls[0].MulScalar(math.NaN())
+	}
+	return ls
 }
 
 // The embedded recipe's capabilities are not promoted through the interface:

@@ -143,6 +143,7 @@ type session struct {
 	aheadPos data.LoaderState
 	slot     int // the staging buffers the next batch goes to
 	staging  map[string]*torch.Tensor
+	consumed [2]*torch.Event // per slot: the end of the last step that read its buffers
 }
 
 // DeviceFor is the device cfg trains on, checked against its cuda.* settings.
@@ -372,20 +373,24 @@ func (s *session) setLR(lr float64) {
 
 // trainStep runs one step on a staged batch inside its own scope. Unless it
 // is the last step it takes the next batch while the step runs on the
-// device, so that batch's copy overlaps this step. With several ranks the
-// losses are the ranks' mean and flags come back ORed over the ranks.
-func (s *session) trainStep(ctx context.Context, st *stagedBatch, last bool, flags []bool) (losses map[string]float64, agreed []bool, err error) {
+// device, so that batch's copy overlaps this step. Alone, it returns the
+// losses still on the device (a tensor of its own, to Free), for the loop to
+// read with others (train.losses_every); with several ranks, the ranks' mean
+// losses read to the host, and flags ORed over the ranks.
+func (s *session) trainStep(ctx context.Context, st *stagedBatch, last bool, flags []bool) (onDevice *torch.Tensor, losses map[string]float64, agreed []bool, err error) {
 	defer st.release() // after the step: on the CPU the batch tensor is the buffer itself
 	err = torch.Try(func() {
 		sc := torch.NewScope()
 		defer sc.Close()
 		st.wait()
 		out := s.launchStep(st.inputs)
+		s.markConsumed(st)
 		if !last {
 			s.prefetch(ctx)
 		}
 		if s.job == nil {
-			losses, agreed = s.readLosses(out), flags
+			// A copy: a CUDA graph's replays all write the same tensor.
+			onDevice, agreed = out.Detach().Clone().Persist(), flags
 			return
 		}
 		start := time.Now()
@@ -398,7 +403,7 @@ func (s *session) trainStep(ctx context.Context, st *stagedBatch, last bool, fla
 			agreed[i] = vals[i] > 0
 		}
 	})
-	return losses, agreed, err
+	return onDevice, losses, agreed, err
 }
 
 // weights lists every tensor a checkpoint stores: the nets' state dicts,
@@ -732,7 +737,17 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		return &Result{Run: s.rd, Step: s.step, Epoch: s.epoch, Losses: s.last, Checkpoint: s.ckpt}
 	}
 	s.ckptT = time.Now() // train.checkpoint_every_minutes counts from the start
-	batchStart := time.Now()
+	reader := &lossReader{s: s, every: s.lossesEvery(), max: max, metrics: metrics, pb: pb, onStep: opt.OnStep}
+	defer reader.discard()
+	reader.restartClock()
+	// stopped is the run's end at a non-finite loss (the NaN guard).
+	stopped := func(err error) (*Result, error) {
+		if isNonFinite(err) {
+			s.report(fmt.Sprintf("stopped: %v", err), finalPage)
+			return nil, fmt.Errorf("%w; the last good checkpoint is %s", err, s.lastCheckpointText())
+		}
+		return nil, err
+	}
 	// Alone, a signal stops the run before the next step, and cancels a
 	// wait for data. With several ranks, the ranks agree after each step
 	// (stop), so that all of them stop after the same one.
@@ -744,6 +759,9 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 	}
 	for s.step < max && s.epoch < s.totalEpochs() {
 		if stop() {
+			if err := reader.read(); err != nil {
+				return stopped(err)
+			}
 			if err := s.checkpoint(); err != nil {
 				return nil, err
 			}
@@ -758,9 +776,13 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		}
 		b := s.nextBatch(stepCtx)
 		if err := b.err; errors.Is(err, io.EOF) {
+			if err := reader.read(); err != nil {
+				return stopped(err)
+			}
 			if err := s.endEpoch(); err != nil {
 				return nil, err
 			}
+			reader.restartClock()
 			continue
 		} else if err != nil {
 			if stop() {
@@ -771,7 +793,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		n := b.batch.N() * s.ranks()
 		byTime := s.lead && t.CheckpointEveryMinutes > 0 && time.Since(s.ckptT).Minutes() >= t.CheckpointEveryMinutes
 		stepStart := time.Now()
-		losses, agreed, err := s.trainStep(stepCtx, b, s.step+1 == max, []bool{sd.Requested(), byTime})
+		onDevice, losses, agreed, err := s.trainStep(stepCtx, b, s.step+1 == max, []bool{sd.Requested(), byTime})
 		s.stepT += time.Since(stepStart)
 		s.steps++
 		if err != nil {
@@ -779,43 +801,35 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		}
 		stopping = agreed[0]
 		byTime = agreed[1]
-		if err := CheckFinite(losses, s.step+1); err != nil {
-			s.report(fmt.Sprintf("stopped: %v", err), finalPage)
-			return nil, fmt.Errorf("%w; the last good checkpoint is %s", err, s.lastCheckpointText())
-		}
 		s.step++
-		s.last = losses
-		s.sum += losses[s.plateauLoss()]
-		s.n++
-		now := time.Now()
-		ips := float64(n) / now.Sub(batchStart).Seconds()
-		batchStart = now
-		pb.Update(s.step, ips, losses)
-		if opt.OnStep != nil {
-			opt.OnStep(s.step, losses)
+		sample := t.SampleEvery > 0 && s.step%t.SampleEvery == 0
+		byStep := t.CheckpointEvery > 0 && s.step%t.CheckpointEvery == 0
+		// The losses are read before anything that records them or the
+		// weights: a checkpoint, a sample's report.
+		if err := reader.add(trainedStep{step: s.step, epoch: s.epoch, lr: s.sched.LR, images: n, onDevice: onDevice, losses: losses},
+			sample || byStep || byTime); err != nil {
+			return stopped(err)
 		}
-		if (s.step%t.LogEvery == 0 || s.step == max) && s.lead {
-			if err := metrics.Write(s.step, s.epoch, losses, s.sched.LR, ips); err != nil {
-				return nil, err
-			}
-			s.logScalars(losses, ips)
-		}
-		if t.SampleEvery > 0 && s.step%t.SampleEvery == 0 {
+		if sample {
 			if err := s.writeSample(); err != nil {
 				return nil, err
 			}
 			s.report(fmt.Sprintf("training: step %d of %d", s.step, max), livePage)
 		}
-		byStep := t.CheckpointEvery > 0 && s.step%t.CheckpointEvery == 0
 		if byStep || byTime {
 			if err := s.checkpoint(); err != nil {
 				return nil, err
 			}
 		}
-		batchStart = time.Now() // the time between steps (logging, checkpoints) is not the step's
+		if sample || byStep || byTime {
+			reader.restartClock() // the time between steps (samples, checkpoints) is not the steps'
+		}
 	}
 	// Finished. A run that stops on the last batch of an epoch has not seen
 	// that epoch's end from the loader yet: close it as every other epoch.
+	if err := reader.read(); err != nil {
+		return stopped(err)
+	}
 	if s.position().Epoch > s.epoch {
 		if err := s.endEpoch(); err != nil {
 			return nil, err

@@ -64,7 +64,7 @@ func (s *session) tbWrite(f func() error) {
 
 // logScalars writes a metrics row's values as scalars: each loss, each
 // optimizer's learning rate and the throughput.
-func (s *session) logScalars(losses map[string]float64, ips float64) {
+func (s *session) logScalars(step int, lr float64, losses map[string]float64, ips float64) {
 	if s.tb == nil {
 		return
 	}
@@ -73,10 +73,10 @@ func (s *session) logScalars(losses map[string]float64, ips float64) {
 		vs = append(vs, tensorboard.Scalar{Tag: "loss/" + name, Value: losses[name]})
 	}
 	for _, o := range s.rec.Optimizers() {
-		vs = append(vs, tensorboard.Scalar{Tag: "lr/" + o.Name, Value: s.sched.LR})
+		vs = append(vs, tensorboard.Scalar{Tag: "lr/" + o.Name, Value: lr})
 	}
 	vs = append(vs, tensorboard.Scalar{Tag: "speed/images_per_s", Value: ips})
-	s.tbWrite(func() error { return s.tb.Scalars(int64(s.step), vs) })
+	s.tbWrite(func() error { return s.tb.Scalars(int64(step), vs) })
 }
 
 // logImage writes a sample grid.

@@ -4,7 +4,10 @@
 // and CUDA graphs themselves. All but the graphs work on the CPU as well,
 // which is where their tests run on a machine without a GPU.
 #include <ATen/autocast_mode.h>
+#include <c10/core/DeviceGuard.h>
 #include <c10/core/Event.h>
+#include <c10/core/StreamGuard.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
 #include <torch/version.h>
 
 #ifdef GOGAN_WITH_CUDA
@@ -14,7 +17,10 @@
 #include <c10/cuda/CUDAStream.h>
 #endif
 
+#include <chrono>
+#include <map>
 #include <mutex>
+#include <thread>
 
 #include "internal.h"
 
@@ -24,6 +30,11 @@ using gt::T;
 // function per device.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
 #define GT_AUTOCAST_PER_DEVICE 1
+#endif
+// libtorch 2.1 lets a capture choose its cudaStreamCaptureMode; 1.13 always
+// captures in the global mode.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+#define GT_CAPTURE_MODE 1
 #endif
 
 namespace {
@@ -79,29 +90,38 @@ struct gt_graph {
   c10::optional<c10::cuda::CUDAStreamGuard> side;  // set between side_begin and side_end
   bool captured = false;
 };
-namespace {
-// The stream batches are copied to the GPU on, one per device, beside the
-// default stream the training step runs on.
-c10::cuda::CUDAStream copy_stream(c10::DeviceIndex dev) {
-  static std::mutex mu;
-  static std::vector<c10::optional<c10::cuda::CUDAStream>> streams;
-  std::lock_guard<std::mutex> lock(mu);
-  if (streams.size() <= static_cast<size_t>(dev)) streams.resize(dev + 1);
-  if (!streams[dev]) streams[dev] = c10::cuda::getStreamFromPool(false, dev);
-  return *streams[dev];
-}
-}  // namespace
 #else
 struct gt_graph {
   int device;
 };
 #endif
 
-// c10's device-generic event: libc10_cuda makes the CUDA calls, so this
-// library names no CUDA runtime symbol of its own.
+// Streams and events go through c10's device-generic interfaces (the guard
+// implementation libc10_cuda registers): the copy stream needs no CUDA
+// headers, so a libgotorch built without them still overlaps its uploads.
 struct gt_event {
-  c10::Event ev{c10::DeviceType::CUDA};
+  explicit gt_event(c10::DeviceType t) : ev(t) {}
+  c10::Event ev;
 };
+
+namespace {
+// The stream batches are copied to a device on, one per device, beside the
+// stream the training step runs on.
+c10::Stream copy_stream(const c10::Device &dev) {
+  static std::mutex mu;
+  static std::map<std::pair<int, int>, c10::Stream> streams;
+  std::lock_guard<std::mutex> lock(mu);
+  auto key = std::make_pair(static_cast<int>(dev.type()), static_cast<int>(dev.index()));
+  auto it = streams.find(key);
+  if (it == streams.end()) {
+    c10::impl::VirtualGuardImpl impl(dev.type());
+    it = streams.emplace(key, impl.getStreamFromGlobalPool(dev, /*isHighPriority=*/false)).first;
+  }
+  return it->second;
+}
+
+c10::Device device_of(const c10::Event &ev) { return c10::Device(ev.device_type(), ev.device_index()); }
+}  // namespace
 
 extern "C" {
 
@@ -212,7 +232,7 @@ void gt_channels_last_n(const GTensor *ts, int n, char **err) {
   GT_CATCH()
 }
 
-GEvent gt_copy_side(GTensor dst, GTensor src, char **err) {
+GEvent gt_copy_side(GTensor dst, GTensor src, GEvent after, char **err) {
   GT_TRY
   auto &d = T(dst);
   auto &s = T(src);
@@ -220,31 +240,55 @@ GEvent gt_copy_side(GTensor dst, GTensor src, char **err) {
   if (d.sizes() != s.sizes())
     throw std::invalid_argument("copy on the side stream: destination shape " + c10::str(d.sizes()) +
                                 " differs from source shape " + c10::str(s.sizes()));
-#ifdef GOGAN_WITH_CUDA
   at::NoGradGuard ng;
-  auto dev = d.device().index();
-  c10::cuda::CUDAGuard guard(dev);
-  auto stream = copy_stream(dev);
+  c10::DeviceGuard guard(d.device());
+  auto stream = copy_stream(d.device());
+  // The copy may not overwrite dst before the work that last read it (an
+  // earlier step, marked by `after`) is done.
+  if (after != nullptr) after->ev.block(stream);
   {
-    c10::cuda::CUDAStreamGuard sg(stream);
+    c10::StreamGuard sg(stream);
     d.copy_(s, /*non_blocking=*/true);
   }
-  auto *e = new gt_event;
+  // dst was allocated for the step's stream and is written on this one: its
+  // memory is not reused before this stream's work is done, even if it is
+  // freed with the copy in flight.
+  d.record_stream(stream);
+  auto e = std::make_unique<gt_event>(d.device().type());
   e->ev.record(stream);
-  return e;
-#else
-  throw std::runtime_error("copy on the side stream: this libgotorch was built without the CUDA headers (GOGAN_WITH_CUDA)");
-#endif
+  return e.release();
+  GT_CATCH(nullptr)
+}
+
+GEvent gt_event_record(GTensor on, char **err) {
+  GT_TRY
+  auto dev = T(on).device();
+  if (!T(on).is_cuda()) throw std::invalid_argument("event: the tensor must be on a CUDA device, not " + dev.str());
+  c10::DeviceGuard guard(dev);
+  c10::impl::VirtualGuardImpl impl(dev.type());
+  auto e = std::make_unique<gt_event>(dev.type());
+  e->ev.record(impl.getStream(dev));
+  return e.release();
   GT_CATCH(nullptr)
 }
 
 void gt_event_wait(GEvent e, char **err) {
   GT_TRY
   if (e == nullptr) throw std::invalid_argument("null event handle");
-#ifdef GOGAN_WITH_CUDA
-  c10::cuda::CUDAGuard guard(e->ev.device_index());
-  e->ev.block(c10::cuda::getCurrentCUDAStream());
-#endif
+  if (!e->ev.was_marked_for_recording()) return;
+  auto dev = device_of(e->ev);
+  c10::DeviceGuard guard(dev);
+  c10::impl::VirtualGuardImpl impl(dev.type());
+  e->ev.block(impl.getStream(dev));
+  GT_CATCH()
+}
+
+void gt_event_synchronize(GEvent e, char **err) {
+  GT_TRY
+  if (e == nullptr) throw std::invalid_argument("null event handle");
+  // c10 1.13's Event has no synchronize: poll. What waits here (a host
+  // buffer's copy) is nearly always done already.
+  while (!e->ev.query()) std::this_thread::sleep_for(std::chrono::microseconds(20));
   GT_CATCH()
 }
 
@@ -285,7 +329,9 @@ void gt_graph_side_stream(GGraph g, int on, char **err) {
   auto dev = static_cast<c10::DeviceIndex>(g->device);
   // Warm-up and capture run on a side stream (capture may not use the
   // default one); full synchronisation on both edges keeps the default
-  // stream's work ordered with it without events.
+  // stream's work ordered with it without events. The graph's device, not
+  // whichever is current (cuda:N).
+  c10::cuda::CUDAGuard guard(dev);
   c10::cuda::device_synchronize();
   if (on) {
     if (!g->side) g->side.emplace(c10::cuda::getStreamFromPool(false, dev));
@@ -305,7 +351,15 @@ void gt_graph_capture(GGraph g, int begin, char **err) {
   if (begin) {
     if (!g->side) throw std::logic_error("graph capture must run on the side stream");
     if (g->captured) throw std::logic_error("graph already captured");
+#ifdef GT_CAPTURE_MODE
+    // Thread-local mode: only this thread's unsafe calls (a cudaMalloc, a
+    // sync) break the capture. Go's cleanup backstop may free tensors on
+    // other OS threads meanwhile, which the global mode would turn into
+    // capture errors.
+    g->graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+#else
     g->graph.capture_begin();
+#endif
   } else {
     g->graph.capture_end();
     g->captured = true;

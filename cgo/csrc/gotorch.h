@@ -98,15 +98,22 @@ void gt_set_cudnn_benchmark(int on);
 /* TF32 tensor cores for float32 convolutions and matmuls (PyTorch 2.x enables them for cuDNN). */
 void gt_set_allow_tf32(int on);
 void gt_cuda_synchronize(int dev_index, char **err);
-/* Peak bytes allocated by the CUDA caching allocator on a device since the last reset
- * (-1 when this library was built without CUDA). */
-int64_t gt_cuda_max_allocated(int dev_index, char **err);
+/* Peak bytes allocated (reserved=0) or reserved (1: the cache and CUDA graphs'
+ * private pools included) by the CUDA caching allocator on a device since the
+ * last reset (-1 when this library was built without CUDA). */
+int64_t gt_cuda_max_allocated(int dev_index, int reserved, char **err);
 void gt_cuda_reset_peak(int dev_index, char **err);
+/* Counts the bytes CPU tensors allocated from now on hold (cpumem.cpp; libtorch
+ * 1.x): stats gives the count now and its peak since the last reset. */
+void gt_cpu_mem_track(char **err);
+void gt_cpu_mem_stats(int64_t *current, int64_t *peak);
+void gt_cpu_mem_reset_peak(void);
 
 /* ---- elementwise and reductions ---- */
 enum {
   GT_RELU = 0, GT_TANH, GT_SIGMOID, GT_NEG, GT_SQRT, GT_ABS, GT_EXP, GT_LOG, GT_SQUARE,
   GT_ONES_LIKE, GT_ZEROS_LIKE, GT_RANDN_LIKE, GT_RAND_LIKE,
+  GT_RELU_INPLACE, /* relu_: x itself, overwritten */
 };
 GTensor gt_unary(int op, GTensor x, char **err);
 enum { GT_ADD = 0, GT_SUB, GT_MUL, GT_DIV, GT_MAXIMUM, GT_MINIMUM, GT_EQ };
@@ -116,6 +123,7 @@ enum {
   GT_RSUB_SCALAR, /* s - x */
   GT_LEAKY_RELU,  /* s is the negative slope */
   GT_FULL_LIKE,   /* a tensor shaped like x, filled with s */
+  GT_LEAKY_RELU_INPLACE, /* leaky_relu_: x itself, overwritten */
 };
 GTensor gt_scalar_op(int op, GTensor x, double s, char **err);
 /* has_min / has_max select which bounds apply */
@@ -227,14 +235,19 @@ void gt_adam_step_dev(const GTensor *params, const GTensor *exp_avg, const GTens
 /* Re-lays every 4-d tensor of ts out as NHWC (channels_last) in place: same
  * tensors, same values, new strides. */
 void gt_channels_last_n(const GTensor *ts, int n, char **err);
-/* Copies src into dst (on a CUDA device) on a copy stream beside the default
- * one, non-blocking from pinned memory, and returns an event for
- * gt_event_wait. The copy is not ordered after the work already queued: dst
- * must not be in use (the trainer double-buffers). */
+/* Copies src into dst (on a CUDA device) on a copy stream beside the step's
+ * stream, non-blocking from pinned memory, and returns an event recorded after
+ * the copy. The copy first waits for `after` (nullable): the end of the work
+ * that last read dst. dst gets record_stream for the copy stream. Streams and
+ * events are c10's device-generic ones (no CUDA headers needed). */
 typedef struct gt_event *GEvent;
-GEvent gt_copy_side(GTensor dst, GTensor src, char **err);
+GEvent gt_copy_side(GTensor dst, GTensor src, GEvent after, char **err);
+/* An event recorded on the current stream of the device `on` lives on. */
+GEvent gt_event_record(GTensor on, char **err);
 /* Makes the current stream wait for the event (no host wait). */
 void gt_event_wait(GEvent e, char **err);
+/* The host waits until the event's work is done. */
+void gt_event_synchronize(GEvent e, char **err);
 void gt_event_free(GEvent e);
 /* torch.backends.cudnn.deterministic: run-to-run identical convolutions (tests). */
 void gt_set_cudnn_deterministic(int on);

@@ -25,6 +25,7 @@ GTensor gt_unary(int op, GTensor x, char **err) {
     case GT_ZEROS_LIKE: return wrap(at::zeros_like(a));
     case GT_RANDN_LIKE: return wrap(at::randn_like(a));
     case GT_RAND_LIKE: return wrap(at::rand_like(a));
+    case GT_RELU_INPLACE: return wrap(at::relu_(a));
   }
   throw std::invalid_argument("unknown unary op " + std::to_string(op));
   GT_CATCH(nullptr)
@@ -70,6 +71,7 @@ GTensor gt_scalar_op(int op, GTensor x, double s, char **err) {
     case GT_RSUB_SCALAR: return wrap(at::rsub(a, s));
     case GT_LEAKY_RELU: return wrap(at::leaky_relu(a, s));
     case GT_FULL_LIKE: return wrap(at::full_like(a, s));
+    case GT_LEAKY_RELU_INPLACE: return wrap(at::leaky_relu_(a, s));
   }
   throw std::invalid_argument("unknown scalar op " + std::to_string(op));
   GT_CATCH(nullptr)

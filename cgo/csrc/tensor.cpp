@@ -290,14 +290,15 @@ void gt_cuda_synchronize(int dev_index, char **err) {
   GT_CATCH()
 }
 
-int64_t gt_cuda_max_allocated(int dev_index, char **err) {
+int64_t gt_cuda_max_allocated(int dev_index, int reserved, char **err) {
   GT_TRY
 #ifdef GOGAN_WITH_CUDA
   // Index 0 is StatType::AGGREGATE (all pools); the enum moved namespaces across
   // libtorch versions, its value did not.
   auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(dev_index));
-  return stats.allocated_bytes[0].peak;
+  return reserved ? stats.reserved_bytes[0].peak : stats.allocated_bytes[0].peak;
 #else
+  (void)reserved;
   (void)dev_index;
   return -1;
 #endif

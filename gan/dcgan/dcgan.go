@@ -161,20 +161,22 @@ func (r *DCGAN) Step(b gan.Batch) []*torch.Tensor {
 }
 
 // backwardD: maximize log(D(x)) + log(1 - D(G(z))), the real and the fake
-// half backpropagated one after the other as main.py does. It returns G(z)
-// for G's update.
+// half backpropagated one after the other as main.py does: D(x)'s graph is
+// gone before G runs, which keeps the step's peak memory main.py's. It
+// returns G(z) for G's update.
 func (r *DCGAN) backwardD(real *torch.Tensor) (errD, dx, dgz1, fake *torch.Tensor) {
 	gan.SetRequiresGrad(r.d, true)
 	r.optD.ZeroGrad()
 	var outReal, outFake *torch.Tensor
+	r.prec.Autocast(func() { outReal = r.d.Forward(real) })
+	outReal = r.prec.Float(outReal).Reshape(-1)
+	errDReal := r.loss.ForD(outReal, losses.Real)
+	r.prec.Backward(errDReal)
 	r.prec.Autocast(func() {
-		outReal = r.d.Forward(real)
 		fake = r.g.Forward(r.mine)
 		outFake = r.d.Forward(fake.Detach())
 	})
-	outReal, outFake, fake = r.prec.Float(outReal).Reshape(-1), r.prec.Float(outFake).Reshape(-1), r.prec.Float(fake)
-	errDReal := r.loss.ForD(outReal, losses.Real)
-	r.prec.Backward(errDReal)
+	outFake, fake = r.prec.Float(outFake).Reshape(-1), r.prec.Float(fake)
 	errDFake := r.loss.ForD(outFake, losses.Fake)
 	r.prec.Backward(errDFake)
 	return errDReal.Add(errDFake), outReal.Mean(), outFake.Mean(), fake
