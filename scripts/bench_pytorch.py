@@ -1,7 +1,8 @@
 """PyTorch reference of `gogan bench`: the same training step, timed the same way.
 
 Usage: bench_pytorch.py --spec SPEC.json [--threads N] [--blas-threads N]
-                        [--warmup W] [--steps S] [--device cpu|cuda[:i]] [--adam single|foreach]
+                        [--warmup W] [--steps S] [--device cpu|cuda[:i]]
+                        [--adam single|foreach|fused] [--compile MODE] [--autocast none|bf16|fp16]
 
 SPEC.json is `gogan bench --config FILE --spec` (or a `gogan bench --json` result):
 the networks by role as gogan's nets.Options, which scripts/reference_nets.py builds
@@ -53,8 +54,32 @@ integers in [0, n) as floats (pix2pixhd's label maps; n = 2: its 0/1 instance
 boundaries), and stay on the device; gradients are dropped with
 zero_grad(set_to_none=True) as gogan does. Prints one JSON object: images/s,
 ms/step, peak RSS (getrusage) and the CUDA peak (max_memory_allocated) on a GPU.
+
+PyTorch's faster settings (by default none applies: eager float32, single-tensor Adam):
+
+  --compile MODE   torch.compile(net, mode=MODE) on every network (G, D, pix2pixHD's
+                   Vgg19): default, reduce-overhead (CUDA graphs), max-autotune
+                   (autotuned kernels and CUDA graphs) or max-autotune-no-cudagraphs;
+                   the losses, backward passes and optimizer steps stay as above,
+                   outside the compiled code. Needs PyTorch 2. Compilation happens in
+                   the first calls: a compiled run takes at least 3 warm-up steps and
+                   reports their time less that of as many timed steps as "compile_s".
+                   With CUDA graphs each step starts with
+                   torch.compiler.cudagraph_mark_step_begin() and cyclegan's image
+                   pools store copies of the images (a graph's outputs are overwritten
+                   when it replays). Adam is then fused unless --adam says otherwise.
+  --adam fused     torch.optim.Adam(fused=True) where this torch has the fused kernel
+                   for the device (CUDA; the CPU in recent versions), else foreach;
+                   the JSON's "adam" says which ran.
+  --autocast DTYPE torch.autocast(device, dtype=bfloat16 | float16) around each
+                   forward pass and its losses, the backward passes outside it, as
+                   torch.cuda.amp users write it; fp16 (CUDA only) scales the losses
+                   with a GradScaler (scale(loss).backward(), scaler.step(opt),
+                   scaler.update() once a step). Non-logits BCE (a D ending in a
+                   Sigmoid), which autocast refuses, runs in float32 outside the region.
 """
 import argparse
+import contextlib
 import ctypes
 import ctypes.util
 import itertools
@@ -95,10 +120,12 @@ def set_requires_grad(net, on):
 
 
 class GANLoss:
-    """gan/losses' GAN (pytorch-CycleGAN-and-pix2pix's GANLoss)."""
+    """gan/losses' GAN (pytorch-CycleGAN-and-pix2pix's GANLoss). Under autocast
+    (fx.dtype set) the BCE on probabilities runs in float32 outside the autocast
+    region: autocast refuses binary_cross_entropy."""
 
-    def __init__(self, mode, logits):
-        self.mode, self.logits = mode, logits
+    def __init__(self, mode, logits, fx=None):
+        self.mode, self.logits, self.fx = mode, logits, fx
 
     def for_d(self, pred, real):
         if self.mode == "hinge":
@@ -113,6 +140,10 @@ class GANLoss:
             return -pred.mean() if real else pred.mean()
         if self.logits:
             return F.binary_cross_entropy_with_logits(pred, torch.full_like(pred, label))
+        if self.fx is not None and self.fx.dtype is not None:
+            with torch.autocast(self.fx.device_type, enabled=False):
+                pred = pred.float()
+                return F.binary_cross_entropy(pred, torch.full_like(pred, label))
         return F.binary_cross_entropy(pred, torch.full_like(pred, label))
 
 
@@ -121,8 +152,9 @@ class ImagePool:
     image goes in and comes back; then each comes back with probability 1/2,
     or else a random stored one does and the new image takes its place."""
 
-    def __init__(self, pool_size):
+    def __init__(self, pool_size, copy=False):
         self.pool_size = pool_size
+        self.copy = copy  # store copies (the images are a CUDA graph's outputs)
         if self.pool_size > 0:
             self.num_imgs = 0
             self.images = []
@@ -133,6 +165,8 @@ class ImagePool:
         return_images = []
         for image in images:
             image = torch.unsqueeze(image.data, 0)
+            if self.copy:
+                image = image.clone()
             if self.num_imgs < self.pool_size:
                 self.num_imgs = self.num_imgs + 1
                 self.images.append(image)
@@ -147,6 +181,59 @@ class ImagePool:
                 else:
                     return_images.append(image)
         return torch.cat(return_images, 0)
+
+
+class Faster:
+    """The run's --compile and --autocast: how the step wraps its networks, the region
+    its forward passes and losses run in, and how it back-propagates and steps its
+    optimizers (fp16: through a GradScaler). With neither set each does what the
+    plain step does: the network itself, no region, loss.backward(), opt.step()."""
+
+    def __init__(self, dev, compile_mode="none", autocast="none"):
+        self.device_type = dev.type
+        self.compile_mode = compile_mode
+        self.dtype = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}[autocast]
+        self.scaler = None
+        if autocast == "fp16":
+            if dev.type != "cuda":
+                raise SystemExit("bench_pytorch.py: --autocast fp16 (with its GradScaler) wants a CUDA device")
+            if hasattr(torch, "amp") and hasattr(torch.amp, "GradScaler"):
+                self.scaler = torch.amp.GradScaler("cuda")
+            else:
+                self.scaler = torch.cuda.amp.GradScaler()
+        # These modes run the compiled code as CUDA graphs (cudagraph trees): a step
+        # starts a new iteration, whose replays overwrite the last one's outputs.
+        self.cudagraphs = dev.type == "cuda" and compile_mode in ("reduce-overhead", "max-autotune")
+        self.mark_step = getattr(getattr(torch, "compiler", None), "cudagraph_mark_step_begin", None)
+
+    def net(self, module):
+        if self.compile_mode == "none":
+            return module
+        return torch.compile(module, mode=None if self.compile_mode == "default" else self.compile_mode)
+
+    def region(self):
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device_type, dtype=self.dtype)
+
+    def begin(self):
+        if self.cudagraphs and self.mark_step is not None:
+            self.mark_step()
+
+    def backward(self, loss):
+        if self.scaler is not None:
+            loss = self.scaler.scale(loss)
+        loss.backward()
+
+    def step(self, opt):
+        if self.scaler is not None:
+            self.scaler.step(opt)
+        else:
+            opt.step()
+
+    def end(self):
+        if self.scaler is not None:
+            self.scaler.update()
 
 
 def num_params(net):
@@ -203,7 +290,7 @@ class HDGANLoss(nn.Module):
         return self.loss(input[-1], target_tensor)
 
 
-def make_pix2pixhd_step(spec, dev, kw):
+def make_pix2pixhd_step(spec, dev, kw, fx):
     """gan/pix2pixhd's Step (Pix2PixHDModel.forward and train.py's updates)."""
     if spec["gan_mode"] not in ("lsgan", "vanilla"):
         raise SystemExit("bench_pytorch.py: pix2pixhd trains with gan_mode lsgan or vanilla, not %s" % spec["gan_mode"])
@@ -224,11 +311,12 @@ def make_pix2pixhd_step(spec, dev, kw):
         if not spec.get("vgg_weights"):
             raise SystemExit("bench_pytorch.py: pix2pixhd's VGG loss needs the spec's vgg_weights (model.vgg_weights)")
         features = reference_nets.load_vgg19_features(reference_nets.vgg19_features(), spec["vgg_weights"])
-        criterionVGG = reference_nets.VGGLoss(reference_nets.Vgg19(features).to(dev))
+        criterionVGG = reference_nets.VGGLoss(fx.net(reference_nets.Vgg19(features).to(dev)))
     # niter_fix_global 0: optimizer_G over all of G.
     optG = torch.optim.Adam(G.parameters(), **kw)
     optD = torch.optim.Adam(D.parameters(), **kw)
     counts = {"params": {"G": num_params(G), "D": num_params(D)}}
+    G, D = fx.net(G), fx.net(D)
     label = synthetic(spec, "a", dev)
     image = synthetic(spec, "b", dev)
     inst = None if no_instance else synthetic(spec, "inst", dev)
@@ -250,53 +338,56 @@ def make_pix2pixhd_step(spec, dev, kw):
         return D(torch.cat((input_label, test_image.detach()), dim=1))
 
     def step():
-        input_label, real_image = encode_input(label, inst), image
-        # Fake Generation
-        fake_image = G(input_label)
-        # Fake Detection and Loss (ImagePool(0).query returns its input)
-        set_requires_grad(D, True)
-        pred_fake_pool = discriminate(input_label, fake_image)
-        loss_D_fake = criterionGAN(pred_fake_pool, False)
-        # Real Detection and Loss
-        pred_real = discriminate(input_label, real_image)
-        loss_D_real = criterionGAN(pred_real, True)
-        # GAN loss (Fake Passability Loss), D frozen as gogan's step
-        set_requires_grad(D, False)
-        pred_fake = D(torch.cat((input_label, fake_image), dim=1))
-        loss_G_GAN = criterionGAN(pred_fake, True)
-        losses = [loss_G_GAN]
-        loss_G = loss_G_GAN
-        # GAN feature matching loss
-        if use_feat:
-            loss_G_GAN_Feat = 0
-            feat_weights = 4.0 / (n_layers_d + 1)
-            D_weights = 1.0 / num_d
-            for i in range(num_d):
-                for j in range(len(pred_fake[i]) - 1):
-                    loss_G_GAN_Feat += D_weights * feat_weights * \
-                        criterionFeat(pred_fake[i][j], pred_real[i][j].detach()) * lambda_feat
-            losses.append(loss_G_GAN_Feat)
-            loss_G = loss_G + loss_G_GAN_Feat
-        # VGG feature matching loss
-        if use_vgg:
-            loss_G_VGG = criterionVGG(fake_image, real_image) * lambda_feat
-            losses.append(loss_G_VGG)
-            loss_G = loss_G + loss_G_VGG
-        loss_D = (loss_D_fake + loss_D_real) * 0.5
+        fx.begin()
+        with fx.region():
+            input_label, real_image = encode_input(label, inst), image
+            # Fake Generation
+            fake_image = G(input_label)
+            # Fake Detection and Loss (ImagePool(0).query returns its input)
+            set_requires_grad(D, True)
+            pred_fake_pool = discriminate(input_label, fake_image)
+            loss_D_fake = criterionGAN(pred_fake_pool, False)
+            # Real Detection and Loss
+            pred_real = discriminate(input_label, real_image)
+            loss_D_real = criterionGAN(pred_real, True)
+            # GAN loss (Fake Passability Loss), D frozen as gogan's step
+            set_requires_grad(D, False)
+            pred_fake = D(torch.cat((input_label, fake_image), dim=1))
+            loss_G_GAN = criterionGAN(pred_fake, True)
+            losses = [loss_G_GAN]
+            loss_G = loss_G_GAN
+            # GAN feature matching loss
+            if use_feat:
+                loss_G_GAN_Feat = 0
+                feat_weights = 4.0 / (n_layers_d + 1)
+                D_weights = 1.0 / num_d
+                for i in range(num_d):
+                    for j in range(len(pred_fake[i]) - 1):
+                        loss_G_GAN_Feat += D_weights * feat_weights * \
+                            criterionFeat(pred_fake[i][j], pred_real[i][j].detach()) * lambda_feat
+                losses.append(loss_G_GAN_Feat)
+                loss_G = loss_G + loss_G_GAN_Feat
+            # VGG feature matching loss
+            if use_vgg:
+                loss_G_VGG = criterionVGG(fake_image, real_image) * lambda_feat
+                losses.append(loss_G_VGG)
+                loss_G = loss_G + loss_G_VGG
+            loss_D = (loss_D_fake + loss_D_real) * 0.5
         # update generator weights
         optG.zero_grad(set_to_none=True)
-        loss_G.backward()
-        optG.step()
+        fx.backward(loss_G)
+        fx.step(optG)
         # update discriminator weights
         set_requires_grad(D, True)
         optD.zero_grad(set_to_none=True)
-        loss_D.backward()
-        optD.step()
+        fx.backward(loss_D)
+        fx.step(optD)
+        fx.end()
         return [x.item() for x in losses + [loss_D_real, loss_D_fake]]
     return step, counts
 
 
-def make_cyclegan_step(spec, dev, kw):
+def make_cyclegan_step(spec, dev, kw, fx):
     """gan/cyclegan's Step (CycleGANModel.optimize_parameters)."""
     if spec["gan_mode"] not in ("lsgan", "vanilla"):
         raise SystemExit("bench_pytorch.py: cyclegan trains with gan_mode lsgan or vanilla, not %s" % spec["gan_mode"])
@@ -311,72 +402,87 @@ def make_cyclegan_step(spec, dev, kw):
     optD = torch.optim.Adam(itertools.chain(D_A.parameters(), D_B.parameters()), **kw)
     # gan/cyclegan's GAN loss takes logits (the reference's GANLoss: BCEWithLogits
     # for vanilla); older specs may not say so.
-    loss = GANLoss(spec["gan_mode"], spec.get("logits", True))
+    loss = GANLoss(spec["gan_mode"], spec.get("logits", True), fx)
     counts = {"params": {"G_A": num_params(G_A), "G_B": num_params(G_B), "D_A": num_params(D_A),
                          "D_B": num_params(D_B)}}
+    G_A, G_B, D_A, D_B = fx.net(G_A), fx.net(G_B), fx.net(D_A), fx.net(D_B)
     a = (torch.rand(*spec["input_a"], device=dev) * 2 - 1)
     b = (torch.rand(*spec["input_b"], device=dev) * 2 - 1)
     lambda_a, lambda_b, lambda_idt = spec["lambda_A"], spec["lambda_B"], spec["lambda_identity"]
-    fake_a_pool, fake_b_pool = ImagePool(spec["pool_size"]), ImagePool(spec["pool_size"])
+    fake_a_pool, fake_b_pool = ImagePool(spec["pool_size"], fx.cudagraphs), ImagePool(spec["pool_size"], fx.cudagraphs)
 
     def backward_d(net_d, real, fake):
-        pred_real = net_d(real)
-        pred_fake = net_d(fake.detach())
-        loss_d_real = loss.for_d(pred_real, True)
-        loss_d_fake = loss.for_d(pred_fake, False)
-        loss_d = (loss_d_real + loss_d_fake) * 0.5
-        loss_d.backward()
+        with fx.region():
+            pred_real = net_d(real)
+            pred_fake = net_d(fake.detach())
+            loss_d_real = loss.for_d(pred_real, True)
+            loss_d_fake = loss.for_d(pred_fake, False)
+            loss_d = (loss_d_real + loss_d_fake) * 0.5
+        fx.backward(loss_d)
         return loss_d
 
     def step():
+        fx.begin()
         real_a, real_b = a, b
-        # forward
-        fake_b = G_A(real_a)
-        rec_a = G_B(fake_b)
-        fake_a = G_B(real_b)
-        rec_b = G_A(fake_a)
-        # G_A and G_B
-        set_requires_grad(D_A, False)
-        set_requires_grad(D_B, False)
-        optG.zero_grad(set_to_none=True)
-        if lambda_idt > 0:
-            idt_a = G_A(real_b)
-            idt_b = G_B(real_a)
-            loss_idt_a = F.l1_loss(idt_a, real_b) * (lambda_b * lambda_idt)
-            loss_idt_b = F.l1_loss(idt_b, real_a) * (lambda_a * lambda_idt)
-        else:
-            loss_idt_a = torch.zeros((), device=dev)
-            loss_idt_b = torch.zeros((), device=dev)
-        pred_a = D_A(fake_b)
-        pred_b = D_B(fake_a)
-        loss_g_a = loss.for_g(pred_a, True)
-        loss_g_b = loss.for_g(pred_b, True)
-        loss_cycle_a = F.l1_loss(rec_a, real_a) * lambda_a
-        loss_cycle_b = F.l1_loss(rec_b, real_b) * lambda_b
-        loss_g = loss_g_a + loss_g_b + loss_cycle_a + loss_cycle_b
-        if lambda_idt > 0:
-            loss_g = loss_g + loss_idt_a + loss_idt_b
-        loss_g.backward()
-        optG.step()
+        with fx.region():
+            # forward
+            fake_b = G_A(real_a)
+            rec_a = G_B(fake_b)
+            fake_a = G_B(real_b)
+            rec_b = G_A(fake_a)
+            # G_A and G_B
+            set_requires_grad(D_A, False)
+            set_requires_grad(D_B, False)
+            optG.zero_grad(set_to_none=True)
+            if lambda_idt > 0:
+                idt_a = G_A(real_b)
+                idt_b = G_B(real_a)
+                loss_idt_a = F.l1_loss(idt_a, real_b) * (lambda_b * lambda_idt)
+                loss_idt_b = F.l1_loss(idt_b, real_a) * (lambda_a * lambda_idt)
+            else:
+                loss_idt_a = torch.zeros((), device=dev)
+                loss_idt_b = torch.zeros((), device=dev)
+            pred_a = D_A(fake_b)
+            pred_b = D_B(fake_a)
+            loss_g_a = loss.for_g(pred_a, True)
+            loss_g_b = loss.for_g(pred_b, True)
+            loss_cycle_a = F.l1_loss(rec_a, real_a) * lambda_a
+            loss_cycle_b = F.l1_loss(rec_b, real_b) * lambda_b
+            loss_g = loss_g_a + loss_g_b + loss_cycle_a + loss_cycle_b
+            if lambda_idt > 0:
+                loss_g = loss_g + loss_idt_a + loss_idt_b
+        fx.backward(loss_g)
+        fx.step(optG)
         # D_A and D_B
         set_requires_grad(D_A, True)
         set_requires_grad(D_B, True)
         optD.zero_grad(set_to_none=True)
         loss_d_a = backward_d(D_A, real_b, fake_b_pool.query(fake_b))
         loss_d_b = backward_d(D_B, real_a, fake_a_pool.query(fake_a))
-        optD.step()
+        fx.step(optD)
+        fx.end()
         return [loss_d_a.item(), loss_g_a.item(), loss_cycle_a.item(), loss_idt_a.item(),
                 loss_d_b.item(), loss_g_b.item(), loss_cycle_b.item(), loss_idt_b.item()]
     return step, counts
 
 
-def make_step(spec, dev, adam):
-    """The training step as a function, and the parameter counts of the networks by role."""
-    kw = {"lr": spec["lr"], "betas": (spec["beta1"], spec["beta2"]), "foreach": adam == "foreach"}
+def adam_kwargs(adam):
+    """torch.optim.Adam's implementation: single (single-tensor), foreach or fused."""
+    if adam == "fused":
+        return {"fused": True}
+    return {"foreach": adam == "foreach"}
+
+
+def make_step(spec, dev, adam, fx=None):
+    """The training step as a function, and the parameter counts of the networks by role.
+    adam: single, foreach or fused (see resolve_adam); fx: the run's Faster settings
+    (None: eager float32)."""
+    fx = fx or Faster(dev)
+    kw = {"lr": spec["lr"], "betas": (spec["beta1"], spec["beta2"]), **adam_kwargs(adam)}
     if spec["recipe"] == "cyclegan":
-        return make_cyclegan_step(spec, dev, kw)
+        return make_cyclegan_step(spec, dev, kw, fx)
     if spec["recipe"] == "pix2pixhd":
-        return make_pix2pixhd_step(spec, dev, kw)
+        return make_pix2pixhd_step(spec, dev, kw, fx)
     if spec["d"]["Kind"] == "multiscale" or spec["gan_mode"] == "wgangp":
         raise SystemExit("bench_pytorch.py: the multiscale discriminator and wgangp are not mirrored here")
     torch.manual_seed(spec["seed"])
@@ -384,8 +490,9 @@ def make_step(spec, dev, adam):
     D = reference_nets.build("D", spec["d"]).to(dev).train()
     optG = torch.optim.Adam(G.parameters(), **kw)
     optD = torch.optim.Adam(D.parameters(), **kw)
-    loss = GANLoss(spec["gan_mode"], spec["logits"])
+    loss = GANLoss(spec["gan_mode"], spec["logits"], fx)
     counts = {"params": {"G": num_params(G), "D": num_params(D)}}
+    G, D = fx.net(G), fx.net(D)
     a = (torch.rand(*spec["input_a"], device=dev) * 2 - 1)
     b = (torch.rand(*spec["input_b"], device=dev) * 2 - 1) if spec.get("input_b") else None
 
@@ -393,55 +500,101 @@ def make_step(spec, dev, adam):
         nz = spec["nz"]
 
         def step():
+            fx.begin()
             real = a
             n = real.shape[0]
             set_requires_grad(D, True)
             optD.zero_grad(set_to_none=True)
-            out = D(real).reshape(-1)
-            err_d_real = loss.for_d(out, True)
-            err_d_real.backward()
+            with fx.region():
+                out = D(real).reshape(-1)
+                err_d_real = loss.for_d(out, True)
+            fx.backward(err_d_real)
             d_x = out.mean()
             noise = torch.randn(n, nz, 1, 1, device=dev)
-            fake = G(noise)
-            out_fake = D(fake.detach()).reshape(-1)
-            err_d_fake = loss.for_d(out_fake, False)
-            err_d_fake.backward()
+            with fx.region():
+                fake = G(noise)
+                out_fake = D(fake.detach()).reshape(-1)
+                err_d_fake = loss.for_d(out_fake, False)
+            fx.backward(err_d_fake)
             d_g_z1 = out_fake.mean()
             err_d = err_d_real + err_d_fake
-            optD.step()
+            fx.step(optD)
             set_requires_grad(D, False)
             optG.zero_grad(set_to_none=True)
-            out_g = D(fake).reshape(-1)
-            err_g = loss.for_g(out_g, True)
-            err_g.backward()
+            with fx.region():
+                out_g = D(fake).reshape(-1)
+                err_g = loss.for_g(out_g, True)
+            fx.backward(err_g)
             d_g_z2 = out_g.mean()
-            optG.step()
+            fx.step(optG)
+            fx.end()
             return [err_d.item(), err_g.item(), d_x.item(), d_g_z1.item(), d_g_z2.item()]
         return step, counts
 
     lam = spec["lambda_L1"]
 
     def step():
+        fx.begin()
         real_a, real_b = a, b
-        fake_b = G(real_a)
-        set_requires_grad(D, True)
-        optD.zero_grad(set_to_none=True)
-        fake_ab = torch.cat((real_a, fake_b), 1)
-        loss_d_fake = loss.for_d(D(fake_ab.detach()), False)
-        real_ab = torch.cat((real_a, real_b), 1)
-        loss_d_real = loss.for_d(D(real_ab), True)
-        loss_d = (loss_d_fake + loss_d_real) * 0.5
-        loss_d.backward()
-        optD.step()
+        with fx.region():
+            fake_b = G(real_a)
+            set_requires_grad(D, True)
+            optD.zero_grad(set_to_none=True)
+            fake_ab = torch.cat((real_a, fake_b), 1)
+            loss_d_fake = loss.for_d(D(fake_ab.detach()), False)
+            real_ab = torch.cat((real_a, real_b), 1)
+            loss_d_real = loss.for_d(D(real_ab), True)
+            loss_d = (loss_d_fake + loss_d_real) * 0.5
+        fx.backward(loss_d)
+        fx.step(optD)
         set_requires_grad(D, False)
         optG.zero_grad(set_to_none=True)
-        loss_g_gan = loss.for_g(D(fake_ab), True)
-        loss_g_l1 = F.l1_loss(fake_b, real_b) * lam
-        loss_g = loss_g_gan + loss_g_l1
-        loss_g.backward()
-        optG.step()
+        with fx.region():
+            loss_g_gan = loss.for_g(D(fake_ab), True)
+            loss_g_l1 = F.l1_loss(fake_b, real_b) * lam
+            loss_g = loss_g_gan + loss_g_l1
+        fx.backward(loss_g)
+        fx.step(optG)
+        fx.end()
         return [loss_g_gan.item(), loss_g_l1.item(), loss_d_real.item(), loss_d_fake.item()]
     return step, counts
+
+def resolve_adam(adam, compile_mode, dev):
+    """The Adam that runs: --adam as given; unset, single (fused with --compile); fused
+    where this torch has no fused Adam for the device, foreach."""
+    if adam is None:
+        adam = "fused" if compile_mode != "none" else "single"
+    if adam != "fused":
+        return adam
+    try:
+        torch.optim.Adam([torch.zeros(1, device=dev, requires_grad=True)], fused=True)
+        return "fused"
+    except (RuntimeError, TypeError, ValueError) as e:
+        print("bench_pytorch.py: no fused Adam here (%s); foreach instead" % str(e).strip().splitlines()[0],
+              file=sys.stderr)
+        return "foreach"
+
+
+class CPUMemory:
+    """gogan's count of CPU tensors' bytes (cgo/csrc/cpumem.cpp), loaded into
+    this process: it wraps c10's CPU allocator, which this torch shares when
+    both are the same libtorch (Debian's). Started before the networks are
+    built, so that the peak counts weights, moments and batch as gogan's does."""
+
+    def __init__(self, lib):
+        self.lib = ctypes.CDLL(lib)
+        err = ctypes.c_char_p()
+        self.lib.gt_cpu_mem_track(ctypes.byref(err))
+        if err.value:
+            sys.exit("bench_pytorch.py: --count-cpu-memory %s: %s" % (lib, err.value.decode()))
+
+    def reset_peak(self):
+        self.lib.gt_cpu_mem_reset_peak()
+
+    def peak(self):
+        cur, pk = ctypes.c_int64(), ctypes.c_int64()
+        self.lib.gt_cpu_mem_stats(ctypes.byref(cur), ctypes.byref(pk))
+        return pk.value
 
 
 def main():
@@ -453,10 +606,24 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--adam", choices=("single", "foreach"), default="single",
-                    help="torch.optim.Adam's implementation: single-tensor (the default on the CPU, the "
-                         "arithmetic gogan's Adam has) or foreach (multi-tensor)")
+    ap.add_argument("--adam", choices=("single", "foreach", "fused"), default=None,
+                    help="torch.optim.Adam's implementation: single-tensor (the default without --compile: "
+                         "the default on the CPU, the arithmetic gogan's Adam has), foreach (multi-tensor) "
+                         "or fused (the default with --compile; foreach where this torch has no fused "
+                         "Adam for the device)")
+    ap.add_argument("--compile", default="none", metavar="MODE",
+                    choices=("none", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"),
+                    help="torch.compile(net, mode=MODE) on the networks: none (eager, the default), default, "
+                         "reduce-overhead, max-autotune or max-autotune-no-cudagraphs; needs PyTorch 2")
+    ap.add_argument("--autocast", default="none", choices=("none", "bf16", "fp16"),
+                    help="torch.autocast around the forward passes and losses: none (float32, the default), "
+                         "bf16, or fp16 with a GradScaler (CUDA only)")
+    ap.add_argument("--count-cpu-memory", metavar="LIB", default="",
+                    help="gogan's libgotorch.so: count CPU tensors' bytes through its counting allocator "
+                         "(the same count gogan bench gives as cpu_peak; needs the same libtorch as this torch)")
     args = ap.parse_args()
+    if args.compile != "none" and not hasattr(torch, "compile"):
+        sys.exit("bench_pytorch.py: --compile needs PyTorch 2 (this is %s)" % torch.__version__)
     with open(args.spec) as f:
         spec = json.load(f)
     spec = spec.get("spec", spec)
@@ -469,12 +636,23 @@ def main():
     cuda = dev.type == "cuda"
     if cuda:
         torch.backends.cudnn.benchmark = True
-    step, counts = make_step(spec, dev, args.adam)
-    for _ in range(args.warmup):
+    cpu_mem = CPUMemory(args.count_cpu_memory) if args.count_cpu_memory and not cuda else None
+    adam = resolve_adam(args.adam, args.compile, dev)
+    fx = Faster(dev, args.compile, args.autocast)
+    step, counts = make_step(spec, dev, adam, fx)
+    # torch.compile compiles in the first calls (and CUDA graphs record in the next
+    # ones): a compiled run warms up for at least 3 steps.
+    warmup = max(args.warmup, 3) if args.compile != "none" else args.warmup
+    start = time.perf_counter()
+    for _ in range(warmup):
         step()
     if cuda:
         torch.cuda.synchronize(dev)
+    warmup_s = time.perf_counter() - start
+    if cuda:
         torch.cuda.reset_peak_memory_stats(dev)
+    if cpu_mem:
+        cpu_mem.reset_peak()
     start = time.perf_counter()
     for _ in range(args.steps):
         step()
@@ -482,13 +660,19 @@ def main():
         torch.cuda.synchronize(dev)
     el = time.perf_counter() - start
     n = spec["input_a"][0]
+    # compile_s: what the warm-up took beyond as many steady steps (compilation,
+    # autotuning, CUDA graph recording).
+    compile_s = max(0.0, warmup_s - warmup * el / args.steps) if args.compile != "none" else None
     print(json.dumps({
         "impl": "pytorch", "torch": torch.__version__, "recipe": spec["recipe"], "device": str(dev),
-        "threads": torch.get_num_threads(), "blas_threads": args.blas_threads, "adam": args.adam,
-        "batch_size": n, "warmup": args.warmup, "steps": args.steps,
+        "threads": torch.get_num_threads(), "blas_threads": args.blas_threads, "adam": adam,
+        "compile": args.compile, "autocast": args.autocast,
+        "batch_size": n, "warmup": warmup, "steps": args.steps, "warmup_s": warmup_s, "compile_s": compile_s,
         "ms_per_step": el * 1000 / args.steps, "images_per_s": n * args.steps / el,
         "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "cuda_peak": torch.cuda.max_memory_allocated(dev) if cuda else -1,
+        "cuda_reserved": torch.cuda.max_memory_reserved(dev) if cuda else -1,
+        "cpu_peak": cpu_mem.peak() if cpu_mem else -1,
         **counts,
     }))
 
