@@ -376,8 +376,9 @@ func (s *session) setLR(lr float64) {
 // device, so that batch's copy overlaps this step. Alone, it returns the
 // losses still on the device (a tensor of its own, to Free), for the loop to
 // read with others (train.losses_every); with several ranks, the ranks' mean
-// losses read to the host, and flags ORed over the ranks.
-func (s *session) trainStep(ctx context.Context, st *stagedBatch, last bool, flags []bool) (onDevice *torch.Tensor, losses map[string]float64, agreed []bool, err error) {
+// losses read to the host. flags are asked once the step is queued (so a
+// time limit counts the step), and come back ORed over the ranks.
+func (s *session) trainStep(ctx context.Context, st *stagedBatch, last bool, flags func() []bool) (onDevice *torch.Tensor, losses map[string]float64, agreed []bool, err error) {
 	defer st.release() // after the step: on the CPU the batch tensor is the buffer itself
 	err = torch.Try(func() {
 		sc := torch.NewScope()
@@ -390,15 +391,15 @@ func (s *session) trainStep(ctx context.Context, st *stagedBatch, last bool, fla
 		}
 		if s.job == nil {
 			// A copy: a CUDA graph's replays all write the same tensor.
-			onDevice, agreed = out.Detach().Clone().Persist(), flags
+			onDevice, agreed = out.Detach().Clone().Persist(), flags()
 			return
 		}
 		start := time.Now()
-		all := s.agree(out, flags)
+		all := s.agree(out, flags())
 		s.agreeT += time.Since(start)
 		losses = s.readLosses(all)
 		vals := all.Float32s()[len(s.rec.LossNames()):]
-		agreed = make([]bool, len(flags))
+		agreed = make([]bool, len(vals))
 		for i := range agreed {
 			agreed[i] = vals[i] > 0
 		}
@@ -791,16 +792,21 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			return nil, err
 		}
 		n := b.batch.N() * s.ranks()
-		byTime := s.lead && t.CheckpointEveryMinutes > 0 && time.Since(s.ckptT).Minutes() >= t.CheckpointEveryMinutes
+		// Asked after the step: a signal, and train.checkpoint_every_minutes
+		// passed since the last checkpoint (the step's own time included).
+		flags := func() []bool {
+			byTime := s.lead && t.CheckpointEveryMinutes > 0 && time.Since(s.ckptT).Minutes() >= t.CheckpointEveryMinutes
+			return []bool{sd.Requested(), byTime}
+		}
 		stepStart := time.Now()
-		onDevice, losses, agreed, err := s.trainStep(stepCtx, b, s.step+1 == max, []bool{sd.Requested(), byTime})
+		onDevice, losses, agreed, err := s.trainStep(stepCtx, b, s.step+1 == max, flags)
 		s.stepT += time.Since(stepStart)
 		s.steps++
 		if err != nil {
 			return nil, fmt.Errorf("step %d: %w", s.step+1, err)
 		}
 		stopping = agreed[0]
-		byTime = agreed[1]
+		byTime := agreed[1]
 		s.step++
 		sample := t.SampleEvery > 0 && s.step%t.SampleEvery == 0
 		byStep := t.CheckpointEvery > 0 && s.step%t.CheckpointEvery == 0
