@@ -236,6 +236,17 @@ func (t *Tensor) Narrow(dim, start, length int64) *Tensor {
 	return result("narrow", h, e)
 }
 
+// IndexSelect is the entries of t at the positions index (int64, on t's
+// device) along dim, in index's order: torch.index_select.
+func (t *Tensor) IndexSelect(dim int64, index *Tensor) *Tensor {
+	const op = "index_select"
+	var e *C.char
+	h := C.gt_index_select(t.ptr(op), C.int64_t(dim), index.ptr(op), &e)
+	runtime.KeepAlive(t)
+	runtime.KeepAlive(index)
+	return result(op, h, e)
+}
+
 // handles is a C array of the tensors' handles (NULL for nil entries when
 // nullable); the caller keeps the tensors alive.
 func handles(op string, ts []*Tensor, nullable bool) []C.GTensor {

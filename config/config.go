@@ -188,6 +188,7 @@ var sharedKeys = []Key{
 	{Name: "data.shuffle", Type: TypeBool, Default: true, Doc: "Reshuffle every epoch (pix2pix: the opposite of --serial_batches)."},
 	{Name: "data.drop_last", Type: TypeBool, Default: false, Doc: "Drop the last incomplete batch of an epoch."},
 	{Name: "data.in_memory", Type: TypeBool, Default: false, Doc: "Decode the whole dataset into memory once instead of per epoch."},
+	{Name: "data.on_device", Type: TypeBool, Default: false, Doc: "Hold the whole dataset on the training device as uint8, transformed once when the run opens, and build each batch there (gather, convert, normalise): no host work per step but the batch's sample indices. Needs a transform without random crops or flips (no crop in data.preprocess, data.no_flip) and samples of one size; Fashion-MNIST at 32x32 takes 61 MB. The batches are the host loader's, value for value."},
 	{Name: "data.skip_invalid", Type: TypeBool, Default: false, Doc: "Skip unreadable images with a warning instead of stopping."},
 	{Name: "data.image_size", Type: TypeInt, Default: 64, Range: AtLeast(1), Doc: "DCGAN: images are resized (and center-cropped) to this square size; one of 32, 64, 128, 256."},
 	{Name: "data.load_size", Type: TypeInt, Default: 286, Range: AtLeast(1), Doc: "pix2pix: scale images to this size before cropping."},
@@ -407,6 +408,7 @@ type DataConfig struct {
 	Shuffle     bool   `yaml:"shuffle"`
 	DropLast    bool   `yaml:"drop_last"`
 	InMemory    bool   `yaml:"in_memory"`
+	OnDevice    bool   `yaml:"on_device"`
 	SkipInvalid bool   `yaml:"skip_invalid"`
 	ImageSize   int    `yaml:"image_size"`
 	LoadSize    int    `yaml:"load_size"`

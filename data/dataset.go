@@ -1366,8 +1366,15 @@ type U8Set struct {
 // 60000x1x64x64 = 246 MB.
 func (d *Dataset) ExportU8(ctx context.Context) (*U8Set, error) {
 	if d.tf.Random() {
-		return nil, &ConfigError{Key: "data.preprocess", Value: d.cfg.Preprocess,
-			Msg: "ExportU8 needs a deterministic transform (no random crop; data.no_flip true)"}
+		if !d.tf.Flip {
+			return nil, &ConfigError{Key: "data.preprocess", Value: d.cfg.Preprocess,
+				Msg: "random crops cannot be exported once for every epoch: use a preprocess without a random crop (scale_width, resize_center_crop, none)"}
+		}
+		msg := "random flips cannot be exported once for every epoch: set data.no_flip=true"
+		if d.tf.randomCrop() {
+			msg += ", and use a data.preprocess without a random crop (" + d.cfg.Preprocess + " has one)"
+		}
+		return nil, &ConfigError{Key: "data.no_flip", Value: d.cfg.NoFlip, Msg: msg}
 	}
 	if !d.uniform || d.cfg.Dataset == Unaligned {
 		return nil, fmt.Errorf("data: ExportU8: samples differ in size or pairing (%s)", d.cfg.Dataset)

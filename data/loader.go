@@ -129,6 +129,10 @@ type LoaderOptions struct {
 	// with its first samples to a multiple of World (as DistributedSampler),
 	// so every rank's batches have the same size.
 	Rank, World int
+	// IndicesOnly: batches carry their samples' indices and nothing else,
+	// for a trainer that holds the transformed dataset on its device
+	// (Dataset.ExportU8) and gathers each batch there.
+	IndicesOnly bool
 }
 
 func (o LoaderOptions) world() int { return max(1, o.World) }
@@ -485,6 +489,9 @@ func (l *Loader) build(ctx context.Context, e, b int) (*Batch, error) {
 	lo, hi := l.o.rankBatch(b, len(p))
 	idx := p[lo:hi]
 	bt := &Batch{Epoch: e, Index: b, Indices: append([]int(nil), idx...), alloc: l.alloc}
+	if l.o.IndicesOnly {
+		return bt, nil
+	}
 	if l.d.HasLabels() {
 		bt.Labels = make([]int64, len(idx))
 	}

@@ -38,12 +38,15 @@ func newTransform(c Config) Transform {
 
 // Random reports whether the transform draws random numbers (crop or flip):
 // when it does not, a decoded and transformed dataset can be cached as is.
-func (t Transform) Random() bool {
+func (t Transform) Random() bool { return t.randomCrop() || t.Flip }
+
+// randomCrop reports whether the mode crops at a random position.
+func (t Transform) randomCrop() bool {
 	switch t.Mode {
 	case ResizeAndCrop, Crop, ScaleWidthAndCrop:
 		return true
 	}
-	return t.Flip
+	return false
 }
 
 // resized is the size after the resize step of mode, before any crop.

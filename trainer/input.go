@@ -99,6 +99,13 @@ func (s *session) take(ctx context.Context) *stagedBatch {
 		return &stagedBatch{err: err}
 	}
 	st := &stagedBatch{batch: b, inputs: gan.Batch{}, slot: -1}
+	if s.resident != nil {
+		if err := torch.Try(func() { st.inputs, st.owned = s.resident.batch(b.Indices) }); err != nil {
+			st.release()
+			return &stagedBatch{err: fmt.Errorf("batch on %s: %w", s.dev, err)}
+		}
+		return st
+	}
 	slot := s.slot
 	s.slot ^= 1
 	if err := torch.Try(func() {

@@ -200,3 +200,26 @@ func TestNaNGuardWithDeferredReads(t *testing.T) {
 		}
 	}
 }
+
+// TestOnDeviceTrainsAsTheLoader: with data.on_device the dataset is
+// transformed once and each batch gathered and normalised by tensor ops;
+// the run must be the host loader's value for value (the same samples, the
+// same normalisation), straight and stopped at step 7 and resumed. A
+// transform that draws random flips is refused, naming the key.
+func TestOnDeviceTrainsAsTheLoader(t *testing.T) {
+	run := folderRuns(t, "cpu", nil)
+	host := run("host")
+	onDevice := run("on-device", "data.on_device=true")
+	stopped := run("stopped", "data.on_device=true", "train.max_steps=7")
+	if _, err := Resume(context.Background(), stopped, []string{"train.max_steps=0"}, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	sameMetrics(t, "data.on_device vs the host loader", host, onDevice, 0)
+	sameMetrics(t, "data.on_device stopped at 7 and resumed vs the host loader", host, stopped, 0)
+
+	// (A random crop's refusal, naming data.preprocess: data's TestInMemoryAndExport.)
+	train := folderTrain(t, "cpu", []string{"data.on_device=true"})
+	if _, err := train("refused", "data.no_flip=false"); err == nil || !strings.Contains(err.Error(), "data.on_device") || !strings.Contains(err.Error(), "data.no_flip=true") {
+		t.Errorf("data.on_device with random flips: got %v, want an error naming data.on_device and data.no_flip", err)
+	}
+}

@@ -144,6 +144,7 @@ type session struct {
 	slot     int // the staging buffers the next batch goes to
 	staging  map[string]*torch.Tensor
 	consumed [2]*torch.Event // per slot: the end of the last step that read its buffers
+	resident *residentData   // data.on_device: the dataset on the device
 }
 
 // DeviceFor is the device cfg trains on, checked against its cuda.* settings.
@@ -293,7 +294,12 @@ func (s *session) open(ctx context.Context) error {
 	if s.job != nil { // this rank's share of each global batch
 		lo.Rank, lo.World = s.job.Rank, s.job.World
 	}
-	if sizes := ds.BatchBytes(lo); sizes != nil {
+	if s.cfg.Data.OnDevice {
+		if s.resident, err = loadResident(ctx, ds, s.dev); err != nil {
+			return err
+		}
+		lo.IndicesOnly = true // the batches are gathered on the device
+	} else if sizes := ds.BatchBytes(lo); sizes != nil {
 		if err := torch.Try(func() { s.pool = newHostPool(sizes, lo.InFlight()+3, s.dev.IsCUDA()) }); err != nil {
 			return fmt.Errorf("batch buffers: %w", err)
 		}
@@ -329,6 +335,7 @@ func (s *session) close() {
 	if s.pool != nil {
 		s.pool.Free()
 	}
+	s.resident.free()
 	if s.rec != nil {
 		gan.Free(s.rec)
 	}

@@ -138,6 +138,8 @@ GTensor gt_reshape(GTensor x, const int64_t *shape, int ndim, int view, char **e
 GTensor gt_permute(GTensor x, const int64_t *dims, int ndim, char **err);
 GTensor gt_flatten(GTensor x, int64_t start, int64_t end, char **err);
 GTensor gt_narrow(GTensor x, int64_t dim, int64_t start, int64_t length, char **err);
+/* The entries of x at the int64 positions index along dim (index_select). */
+GTensor gt_index_select(GTensor x, int64_t dim, GTensor index, char **err);
 GTensor gt_cat(const GTensor *xs, int n, int64_t dim, char **err);
 
 /* ---- neural network ops (bias, weight, running stats are nullable) ---- */

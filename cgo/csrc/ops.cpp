@@ -134,6 +134,12 @@ GTensor gt_narrow(GTensor x, int64_t dim, int64_t start, int64_t length, char **
   GT_CATCH(nullptr)
 }
 
+GTensor gt_index_select(GTensor x, int64_t dim, GTensor index, char **err) {
+  GT_TRY
+  return wrap(at::index_select(T(x), dim, T(index)));
+  GT_CATCH(nullptr)
+}
+
 GTensor gt_cat(const GTensor *xs, int n, int64_t dim, char **err) {
   GT_TRY
   std::vector<at::Tensor> ts;

@@ -1,0 +1,90 @@
+package trainer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	torch "gogan/cgo"
+	"gogan/data"
+	"gogan/gan"
+)
+
+// residentData is the dataset held on the training device (data.on_device):
+// every sample transformed once, kept as uint8, each batch gathered, converted
+// and normalised there, so that a step costs the host nothing but its
+// samples' indices.
+type residentData struct {
+	dev     torch.Device
+	tensors []residentTensor
+}
+
+type residentTensor struct {
+	name string
+	all  *torch.Tensor // [samples, C, H, W] uint8 on the device
+	raw  bool          // class ids or boundaries: the values themselves, not normalised
+}
+
+// loadResident transforms ds once (Dataset.ExportU8: a deterministic
+// transform, samples of one size) and puts it on dev.
+func loadResident(ctx context.Context, ds *data.Dataset, dev torch.Device) (*residentData, error) {
+	set, err := ds.ExportU8(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("data.on_device: %w", err)
+	}
+	r := &residentData{dev: dev}
+	bytes := 0
+	err = torch.Try(func() {
+		add := func(name string, b []uint8, shape [4]int, raw bool) {
+			if b == nil {
+				return
+			}
+			t := torch.FromBytes(b, torch.Uint8, dev, int64(shape[0]), int64(shape[1]), int64(shape[2]), int64(shape[3])).Persist()
+			r.tensors = append(r.tensors, residentTensor{name: name, all: t, raw: raw})
+			bytes += len(b)
+		}
+		add("A", set.A, set.ShapeA, set.LabelMap)
+		add("B", set.B, set.ShapeB, false)
+		add(data.InstTensor, set.Inst, set.ShapeInst, true)
+	})
+	if err != nil {
+		r.free()
+		return nil, fmt.Errorf("data.on_device: the dataset (%d MB) to %s: %w", bytes>>20, dev, err)
+	}
+	slog.Info("data.on_device: the dataset is on the device", "samples", set.ShapeA[0], "MB", bytes>>20, "device", dev)
+	return r, nil
+}
+
+// batch gathers the samples idx as the loader's float32 batch would hold
+// them: normalised as torchvision's ToTensor and Normalize(0.5, 0.5) compute
+// it in float32, raw tensors as their values. The tensors are the caller's.
+func (r *residentData) batch(idx []int) (gan.Batch, []*torch.Tensor) {
+	sc := torch.NewScope()
+	defer sc.Close()
+	ix := make([]int64, len(idx))
+	for i, v := range idx {
+		ix[i] = int64(v)
+	}
+	at := torch.FromInt64(ix, int64(len(ix))).To(r.dev)
+	b := gan.Batch{}
+	var owned []*torch.Tensor
+	for _, t := range r.tensors {
+		x := t.all.IndexSelect(0, at).ToDType(torch.Float32)
+		if !t.raw {
+			x = x.DivScalar(255).SubScalar(0.5).DivScalar(0.5)
+		}
+		b[t.name] = x.Persist()
+		owned = append(owned, b[t.name])
+	}
+	return b, owned
+}
+
+func (r *residentData) free() {
+	if r == nil {
+		return
+	}
+	for _, t := range r.tensors {
+		t.all.Free()
+	}
+	r.tensors = nil
+}
