@@ -17,13 +17,13 @@ namespace {
 
 std::atomic<int64_t> current{0}, peak{0};
 
+#if TORCH_VERSION_MAJOR < 2
 void note_peak(int64_t now) {
   int64_t p = peak.load();
   while (now > p && !peak.compare_exchange_weak(p, now)) {
   }
 }
 
-#if TORCH_VERSION_MAJOR < 2
 // The size and the inner deleter of each live allocation, by address: the
 // pointer must stay its own context, as raw_allocate (used by oneDNN's
 // convolutions) requires of the CPU allocator.

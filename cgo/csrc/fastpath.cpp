@@ -330,9 +330,12 @@ void gt_graph_side_stream(GGraph g, int on, char **err) {
   // Warm-up and capture run on a side stream (capture may not use the
   // default one); full synchronisation on both edges keeps the default
   // stream's work ordered with it without events. The graph's device, not
-  // whichever is current (cuda:N).
-  c10::cuda::CUDAGuard guard(dev);
-  c10::cuda::device_synchronize();
+  // whichever is current (cuda:N); the guard ends before the side stream's,
+  // which makes the graph's device current until it is reset.
+  {
+    c10::cuda::CUDAGuard guard(dev);
+    c10::cuda::device_synchronize();
+  }
   if (on) {
     if (!g->side) g->side.emplace(c10::cuda::getStreamFromPool(false, dev));
   } else {
