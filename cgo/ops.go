@@ -247,6 +247,17 @@ func (t *Tensor) IndexSelect(dim int64, index *Tensor) *Tensor {
 	return result(op, h, e)
 }
 
+// Flip is t reversed along each of dims (torch.flip): a copy.
+func (t *Tensor) Flip(dims ...int64) *Tensor {
+	const op = "flip"
+	cs, nd := cShape(dims)
+	var e *C.char
+	h := C.gt_flip(t.ptr(op), cs, nd, &e)
+	runtime.KeepAlive(t)
+	runtime.KeepAlive(dims)
+	return result(op, h, e)
+}
+
 // handles is a C array of the tensors' handles (NULL for nil entries when
 // nullable); the caller keeps the tensors alive.
 func handles(op string, ts []*Tensor, nullable bool) []C.GTensor {

@@ -1030,29 +1030,9 @@ func (d *Dataset) orient(a, b *Image) (*Image, *Image) {
 }
 
 func (d *Dataset) alignedSample(i int, r *rng) (*Image, *Image, error) {
-	var a, b *Image
-	if d.kind == "ab" {
-		c, _ := d.decodeChannels()
-		ab, err := d.loadFile(d.files, d.cache, i, c)
-		if err != nil {
-			return nil, nil, err
-		}
-		if ab.W%2 != 0 {
-			return nil, nil, fileErr(d.files[i], "A|B image is %dx%d: its width is odd, so it cannot be split into equal halves at w/2", ab.W, ab.H)
-		}
-		a, b = splitAB(ab)
-		a, b = toChannels(a, d.chA), toChannels(b, d.chB)
-	} else {
-		var err error
-		if a, err = d.loadFile(d.files, d.cache, i, d.chA); err != nil {
-			return nil, nil, err
-		}
-		if b, err = d.loadFile(d.filesB, d.cacheB, i, d.chB); err != nil {
-			return nil, nil, err
-		}
-		if a.W != b.W || a.H != b.H {
-			return nil, nil, fileErr(d.filesB[i], "is %dx%d but its A image %s is %dx%d", b.W, b.H, d.files[i], a.W, a.H)
-		}
+	a, b, err := d.alignedPair(i)
+	if err != nil {
+		return nil, nil, err
 	}
 	p := drawParams(r) // one draw for both sides: same crop, same flip
 	ta, err := d.tf.Apply(a, p)
@@ -1065,6 +1045,33 @@ func (d *Dataset) alignedSample(i int, r *rng) (*Image, *Image, error) {
 	}
 	ta, tb = d.orient(ta, tb)
 	return ta, tb, nil
+}
+
+// alignedPair is pair i's A and B images as decoded, before the transform.
+func (d *Dataset) alignedPair(i int) (a, b *Image, err error) {
+	if d.kind == "ab" {
+		c, _ := d.decodeChannels()
+		ab, err := d.loadFile(d.files, d.cache, i, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ab.W%2 != 0 {
+			return nil, nil, fileErr(d.files[i], "A|B image is %dx%d: its width is odd, so it cannot be split into equal halves at w/2", ab.W, ab.H)
+		}
+		a, b = splitAB(ab)
+		a, b = toChannels(a, d.chA), toChannels(b, d.chB)
+	} else {
+		if a, err = d.loadFile(d.files, d.cache, i, d.chA); err != nil {
+			return nil, nil, err
+		}
+		if b, err = d.loadFile(d.filesB, d.cacheB, i, d.chB); err != nil {
+			return nil, nil, err
+		}
+		if a.W != b.W || a.H != b.H {
+			return nil, nil, fileErr(d.filesB[i], "is %dx%d but its A image %s is %dx%d", b.W, b.H, d.files[i], a.W, a.H)
+		}
+	}
+	return a, b, nil
 }
 
 // decoder reads one file of a stream.
@@ -1358,62 +1365,84 @@ type U8Set struct {
 	// Inst holds the instance boundary maps (0 or 1), nil without.
 	Inst      []uint8
 	ShapeInst [4]int
+	// Placed: the transform crops or flips at random, so the samples are
+	// only resized; each epoch's CropW x CropH crop and flip of sample i are
+	// Dataset.Placement's, the draws Sample makes.
+	Placed       bool
+	CropW, CropH int
 }
 
-// ExportU8 transforms every sample once and returns them as uint8 arrays. It
-// needs a transform without random crops or flips (the output would freeze
-// one draw) and samples of one size; Fashion-MNIST at DCGAN's 64x64 is
-// 60000x1x64x64 = 246 MB.
+// ExportU8 transforms every sample once and returns them as uint8 arrays,
+// for samples of one size; Fashion-MNIST at DCGAN's 64x64 is 60000x1x64x64
+// = 246 MB. A transform that crops or flips at random is left half done
+// (Placed): the samples are resized only, and the crop and flip of each
+// epoch are Placement's, for single images and aligned pairs; other datasets
+// need a deterministic transform.
 func (d *Dataset) ExportU8(ctx context.Context) (*U8Set, error) {
-	if d.tf.Random() {
-		if !d.tf.Flip {
-			return nil, &ConfigError{Key: "data.preprocess", Value: d.cfg.Preprocess,
-				Msg: "random crops cannot be exported once for every epoch: use a preprocess without a random crop (scale_width, resize_center_crop, none)"}
+	placed := d.tf.Random()
+	if placed && !d.placeable() {
+		if !d.tf.randomCrop() {
+			return nil, &ConfigError{Key: "data.no_flip", Value: d.cfg.NoFlip,
+				Msg: fmt.Sprintf("random flips of a %s dataset cannot be exported once for every epoch: set data.no_flip=true", d.cfg.Dataset)}
 		}
-		msg := "random flips cannot be exported once for every epoch: set data.no_flip=true"
-		if d.tf.randomCrop() {
-			msg += ", and use a data.preprocess without a random crop (" + d.cfg.Preprocess + " has one)"
-		}
-		return nil, &ConfigError{Key: "data.no_flip", Value: d.cfg.NoFlip, Msg: msg}
+		return nil, &ConfigError{Key: "data.preprocess", Value: d.cfg.Preprocess,
+			Msg: fmt.Sprintf("random crops of a %s dataset cannot be exported once for every epoch: use a preprocess without a random crop (scale_width, resize_center_crop, none) and data.no_flip=true", d.cfg.Dataset)}
 	}
 	if !d.uniform || d.cfg.Dataset == Unaligned {
 		return nil, fmt.Errorf("data: ExportU8: samples differ in size or pairing (%s)", d.cfg.Dataset)
 	}
-	sa, sb, _ := d.Shape()
+	sample := func(i int) (Sample, error) { return d.Sample(i, 0, 0) }
+	if placed {
+		sample = d.resizedSample
+	}
+	first, err := sample(0)
+	if err != nil {
+		return nil, err
+	}
 	n := d.n
-	set := &U8Set{ShapeA: [4]int{n, sa[0], sa[1], sa[2]}}
-	set.A = make([]uint8, n*sa[0]*sa[1]*sa[2])
-	if d.Paired() {
-		set.ShapeB = [4]int{n, sb[0], sb[1], sb[2]}
-		set.B = make([]uint8, n*sb[0]*sb[1]*sb[2])
+	shape := func(im *Image) [4]int { return [4]int{n, im.C, im.H, im.W} }
+	set := &U8Set{ShapeA: shape(first.A), LabelMap: d.cfg.LabelNC > 0, Placed: placed}
+	set.A = make([]uint8, n*first.A.C*first.A.H*first.A.W)
+	if placed {
+		_, _, set.CropW, set.CropH = d.tf.place(first.A.W, first.A.H, Params{})
+	}
+	if first.B != nil {
+		set.ShapeB = shape(first.B)
+		set.B = make([]uint8, n*first.B.C*first.B.H*first.B.W)
 	}
 	if d.HasLabels() {
 		set.Labels = make([]int64, n)
 	}
-	set.LabelMap = d.cfg.LabelNC > 0
-	if d.Instance() {
-		set.ShapeInst = [4]int{n, 1, sa[1], sa[2]}
-		set.Inst = make([]uint8, n*sa[1]*sa[2])
+	if first.Inst != nil {
+		set.ShapeInst = shape(first.Inst)
+		set.Inst = make([]uint8, n*first.Inst.H*first.Inst.W)
 	}
 	var mu sync.Mutex
 	var firstErr error
+	put := func(im *Image, dst []uint8, sh [4]int, i int) error {
+		if im.C != sh[1] || im.H != sh[2] || im.W != sh[3] {
+			return fmt.Errorf("data: ExportU8: sample %d is %dx%dx%d, sample 0 is %dx%dx%d", i, im.C, im.H, im.W, sh[1], sh[2], sh[3])
+		}
+		k := sh[1] * sh[2] * sh[3]
+		putCHWU8(im, dst[i*k:(i+1)*k])
+		return nil
+	}
 	parallelFor(ctx, n, openWorkers(d.cfg.Workers), func(i int) {
-		s, err := d.Sample(i, 0, 0)
+		s, err := sample(i)
+		if err == nil {
+			err = put(s.A, set.A, set.ShapeA, i)
+		}
+		if err == nil && s.B != nil {
+			err = put(s.B, set.B, set.ShapeB, i)
+		}
+		if err == nil && s.Inst != nil {
+			err = put(s.Inst, set.Inst, set.ShapeInst, i)
+		}
 		if err != nil {
 			mu.Lock()
 			firstErr = cmpOr(firstErr, err)
 			mu.Unlock()
 			return
-		}
-		ka := sa[0] * sa[1] * sa[2]
-		putCHWU8(s.A, set.A[i*ka:(i+1)*ka])
-		if s.B != nil {
-			kb := sb[0] * sb[1] * sb[2]
-			putCHWU8(s.B, set.B[i*kb:(i+1)*kb])
-		}
-		if s.Inst != nil {
-			ki := sa[1] * sa[2]
-			putCHWU8(s.Inst, set.Inst[i*ki:(i+1)*ki])
 		}
 		if set.Labels != nil {
 			set.Labels[i] = int64(s.Label)
@@ -1423,6 +1452,48 @@ func (d *Dataset) ExportU8(ctx context.Context) (*U8Set, error) {
 		return nil, err
 	}
 	return set, firstErr
+}
+
+// placeable reports whether the random part of the transform can be left to
+// Placement: datasets whose Sample draws one Params first and applies them
+// to its image or pair.
+func (d *Dataset) placeable() bool {
+	switch d.cfg.Dataset {
+	case FashionMNIST, MNIST, Folder:
+		return true
+	case Aligned:
+		return d.kind != "sorted"
+	}
+	return false
+}
+
+// resizedSample is sample i through the transform's resize (and center
+// crop) only, for ExportU8's Placed sets.
+func (d *Dataset) resizedSample(i int) (Sample, error) {
+	s := Sample{Index: i, Label: -1}
+	if d.cfg.Dataset == Aligned {
+		a, b, err := d.alignedPair(i)
+		if err != nil {
+			return s, err
+		}
+		s.A, s.B = d.orient(d.tf.resizeOnly(a), d.tf.resizeOnly(b))
+		return s, nil
+	}
+	im, label, err := d.source(i, d.cfg.InputNC)
+	if err != nil {
+		return s, err
+	}
+	s.A, s.Label = d.tf.resizeOnly(im), label
+	return s, nil
+}
+
+// Placement is where epoch's crop of sample i lies in its w x h resized
+// image, and whether it is flipped: the draws Sample(i, seed, epoch) makes,
+// for an ExportU8 set with Placed.
+func (d *Dataset) Placement(i int, seed, epoch uint64, w, h int) (x, y int, flip bool) {
+	p := drawParams(newRNG(seed, epoch, uint64(i)))
+	x, y, _, _ = d.tf.place(w, h, p)
+	return x, y, d.tf.Flip && p.Flip
 }
 
 func cmpOr(a, b error) error {

@@ -93,19 +93,7 @@ func (t Transform) Apply(im *Image, p Params) (*Image, error) {
 		return nil, err
 	}
 	rw, rh := t.resized(im.W, im.H)
-	// The crop's region, in the resized image.
-	x, y, cw, ch := 0, 0, rw, rh
-	switch t.Mode {
-	case ResizeAndCrop, Crop, ScaleWidthAndCrop:
-		cw, ch = t.CropSize, t.CropSize
-		x = int(p.RX % uint64(rw-cw+1))
-		y = int(p.RY % uint64(rh-ch+1))
-	case ResizeCenterCrop:
-		cw, ch = t.ImageSize, t.ImageSize
-		// torchvision's center_crop rounds half to even.
-		x = roundToEven(float64(rw-cw) / 2)
-		y = roundToEven(float64(rh-ch) / 2)
-	}
+	x, y, cw, ch := t.place(rw, rh, p)
 	if rw != im.W || rh != im.H {
 		im = resizeRegion(im, rw, rh, t.Filter, x, y, cw, ch)
 	} else {
@@ -115,6 +103,35 @@ func (t Transform) Apply(im *Image, p Params) (*Image, error) {
 		im = FlipH(im)
 	}
 	return im, nil
+}
+
+// place is the crop's region in the rw x rh resized image.
+func (t Transform) place(rw, rh int, p Params) (x, y, cw, ch int) {
+	switch t.Mode {
+	case ResizeAndCrop, Crop, ScaleWidthAndCrop:
+		cw, ch = t.CropSize, t.CropSize
+		return int(p.RX % uint64(rw-cw+1)), int(p.RY % uint64(rh-ch+1)), cw, ch
+	case ResizeCenterCrop:
+		cw, ch = t.ImageSize, t.ImageSize
+		// torchvision's center_crop rounds half to even.
+		return roundToEven(float64(rw-cw) / 2), roundToEven(float64(rh-ch) / 2), cw, ch
+	}
+	return 0, 0, rw, rh
+}
+
+// resizeOnly is Apply without the random crop and the flip (a center crop
+// stays): the image a dataset kept on a device holds, to be cropped and
+// flipped there as Placement says.
+func (t Transform) resizeOnly(im *Image) *Image {
+	rw, rh := t.resized(im.W, im.H)
+	x, y, cw, ch := 0, 0, rw, rh
+	if !t.randomCrop() {
+		x, y, cw, ch = t.place(rw, rh, Params{})
+	}
+	if rw != im.W || rh != im.H {
+		return resizeRegion(im, rw, rh, t.Filter, x, y, cw, ch)
+	}
+	return CropImage(im, x, y, cw, ch)
 }
 
 // scaleWidthSize is __scale_width: width to target, height keeping the aspect

@@ -13,10 +13,17 @@ import (
 // residentData is the dataset held on the training device (data.on_device):
 // every sample transformed once, kept as uint8, each batch gathered, converted
 // and normalised there, so that a step costs the host nothing but its
-// samples' indices.
+// samples' indices (and, for a transform that crops or flips at random, each
+// sample's crop position and flip, drawn as the host loader draws them).
 type residentData struct {
 	dev     torch.Device
 	tensors []residentTensor
+	// With random crops or flips (data.U8Set.Placed): the samples are resized
+	// only, and each batch is cut and flipped as ds.Placement says.
+	placed       bool
+	ds           *data.Dataset
+	seed         uint64
+	cropW, cropH int64
 }
 
 type residentTensor struct {
@@ -25,14 +32,15 @@ type residentTensor struct {
 	raw  bool          // class ids or boundaries: the values themselves, not normalised
 }
 
-// loadResident transforms ds once (Dataset.ExportU8: a deterministic
-// transform, samples of one size) and puts it on dev.
-func loadResident(ctx context.Context, ds *data.Dataset, dev torch.Device) (*residentData, error) {
+// loadResident transforms ds once (Dataset.ExportU8: samples of one size;
+// random crops and flips left to each batch) and puts it on dev. seed is the
+// loader's.
+func loadResident(ctx context.Context, ds *data.Dataset, seed uint64, dev torch.Device) (*residentData, error) {
 	set, err := ds.ExportU8(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("data.on_device: %w", err)
 	}
-	r := &residentData{dev: dev}
+	r := &residentData{dev: dev, placed: set.Placed, ds: ds, seed: seed, cropW: int64(set.CropW), cropH: int64(set.CropH)}
 	bytes := 0
 	err = torch.Try(func() {
 		add := func(name string, b []uint8, shape [4]int, raw bool) {
@@ -55,21 +63,17 @@ func loadResident(ctx context.Context, ds *data.Dataset, dev torch.Device) (*res
 	return r, nil
 }
 
-// batch gathers the samples idx as the loader's float32 batch would hold
-// them: normalised as torchvision's ToTensor and Normalize(0.5, 0.5) compute
-// it in float32, raw tensors as their values. The tensors are the caller's.
-func (r *residentData) batch(idx []int) (gan.Batch, []*torch.Tensor) {
+// batch gathers the samples idx of epoch as the loader's float32 batch
+// would hold them: cropped and flipped as the loader's draws say, normalised
+// as torchvision's ToTensor and Normalize(0.5, 0.5) compute it in float32,
+// raw tensors as their values. The tensors are the caller's.
+func (r *residentData) batch(idx []int, epoch int) (gan.Batch, []*torch.Tensor) {
 	sc := torch.NewScope()
 	defer sc.Close()
-	ix := make([]int64, len(idx))
-	for i, v := range idx {
-		ix[i] = int64(v)
-	}
-	at := torch.FromInt64(ix, int64(len(ix))).To(r.dev)
 	b := gan.Batch{}
 	var owned []*torch.Tensor
 	for _, t := range r.tensors {
-		x := t.all.IndexSelect(0, at).ToDType(torch.Float32)
+		x := r.gather(t.all, idx, epoch).ToDType(torch.Float32)
 		if !t.raw {
 			x = x.DivScalar(255).SubScalar(0.5).DivScalar(0.5)
 		}
@@ -77,6 +81,29 @@ func (r *residentData) batch(idx []int) (gan.Batch, []*torch.Tensor) {
 		owned = append(owned, b[t.name])
 	}
 	return b, owned
+}
+
+// gather is the uint8 samples idx of all; with placed, each sample's crop
+// (the same for every tensor of a pair, as the loader's) and flip.
+func (r *residentData) gather(all *torch.Tensor, idx []int, epoch int) *torch.Tensor {
+	if !r.placed {
+		ix := make([]int64, len(idx))
+		for i, v := range idx {
+			ix[i] = int64(v)
+		}
+		return all.IndexSelect(0, torch.FromInt64(ix, int64(len(ix))).To(r.dev))
+	}
+	sh := all.Shape() // [samples, C, H, W], resized only
+	parts := make([]*torch.Tensor, len(idx))
+	for k, i := range idx {
+		x, y, flip := r.ds.Placement(i, r.seed, uint64(epoch), int(sh[3]), int(sh[2]))
+		p := all.Narrow(0, int64(i), 1).Narrow(2, int64(y), r.cropH).Narrow(3, int64(x), r.cropW)
+		if flip {
+			p = p.Flip(3)
+		}
+		parts[k] = p
+	}
+	return torch.Cat(parts, 0)
 }
 
 func (r *residentData) free() {

@@ -140,6 +140,8 @@ GTensor gt_flatten(GTensor x, int64_t start, int64_t end, char **err);
 GTensor gt_narrow(GTensor x, int64_t dim, int64_t start, int64_t length, char **err);
 /* The entries of x at the int64 positions index along dim (index_select). */
 GTensor gt_index_select(GTensor x, int64_t dim, GTensor index, char **err);
+/* x reversed along each of dims (torch.flip). */
+GTensor gt_flip(GTensor x, const int64_t *dims, int ndims, char **err);
 GTensor gt_cat(const GTensor *xs, int n, int64_t dim, char **err);
 
 /* ---- neural network ops (bias, weight, running stats are nullable) ---- */
