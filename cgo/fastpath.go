@@ -119,19 +119,14 @@ func (ev *Event) handle(op string) C.GEvent {
 
 // Wait makes the current stream's later work wait for the event (the host
 // does not wait).
-func (ev *Event) Wait() {
-	const op = "event_wait"
-	var e *C.char
-	C.gt_event_wait(ev.handle(op), &e)
-	runtime.KeepAlive(ev)
-	check(op, e)
-}
+func (ev *Event) Wait() { ev.wait("event_wait", false) }
 
 // Synchronize makes the host wait until the event's work is done.
-func (ev *Event) Synchronize() {
-	const op = "event_synchronize"
+func (ev *Event) Synchronize() { ev.wait("event_synchronize", true) }
+
+func (ev *Event) wait(op string, host bool) {
 	var e *C.char
-	C.gt_event_synchronize(ev.handle(op), &e)
+	C.gt_event_wait(ev.handle(op), cbool(host), &e)
 	runtime.KeepAlive(ev)
 	check(op, e)
 }

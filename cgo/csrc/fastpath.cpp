@@ -272,23 +272,20 @@ GEvent gt_event_record(GTensor on, char **err) {
   GT_CATCH(nullptr)
 }
 
-void gt_event_wait(GEvent e, char **err) {
+void gt_event_wait(GEvent e, int host, char **err) {
   GT_TRY
   if (e == nullptr) throw std::invalid_argument("null event handle");
   if (!e->ev.was_marked_for_recording()) return;
+  if (host) {
+    // c10 1.13's Event has no synchronize: poll. What waits here (a host
+    // buffer's copy) is nearly always done already.
+    while (!e->ev.query()) std::this_thread::sleep_for(std::chrono::microseconds(20));
+    return;
+  }
   auto dev = device_of(e->ev);
   c10::DeviceGuard guard(dev);
   c10::impl::VirtualGuardImpl impl(dev.type());
   e->ev.block(impl.getStream(dev));
-  GT_CATCH()
-}
-
-void gt_event_synchronize(GEvent e, char **err) {
-  GT_TRY
-  if (e == nullptr) throw std::invalid_argument("null event handle");
-  // c10 1.13's Event has no synchronize: poll. What waits here (a host
-  // buffer's copy) is nearly always done already.
-  while (!e->ev.query()) std::this_thread::sleep_for(std::chrono::microseconds(20));
   GT_CATCH()
 }
 

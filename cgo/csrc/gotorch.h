@@ -248,10 +248,9 @@ typedef struct gt_event *GEvent;
 GEvent gt_copy_side(GTensor dst, GTensor src, GEvent after, char **err);
 /* An event recorded on the current stream of the device `on` lives on. */
 GEvent gt_event_record(GTensor on, char **err);
-/* Makes the current stream wait for the event (no host wait). */
-void gt_event_wait(GEvent e, char **err);
-/* The host waits until the event's work is done. */
-void gt_event_synchronize(GEvent e, char **err);
+/* host=0: the current stream waits for the event (the host does not);
+ * host=1: the host waits until the event's work is done. */
+void gt_event_wait(GEvent e, int host, char **err);
 void gt_event_free(GEvent e);
 /* torch.backends.cudnn.deterministic: run-to-run identical convolutions (tests). */
 void gt_set_cudnn_deterministic(int on);
