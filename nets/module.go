@@ -202,13 +202,10 @@ func (s *Sequential) Len() int { return len(s.layers) }
 // Layer is the i-th layer.
 func (s *Sequential) Layer(i int) Module { return s.layers[i] }
 
-// Forward runs the layers in order.
-func (s *Sequential) Forward(x *torch.Tensor) *torch.Tensor { return s.forwardFrom(0, x) }
-
-// forwardFrom runs layers[from:] on x, freeing the intermediate results.
-func (s *Sequential) forwardFrom(from int, x *torch.Tensor) *torch.Tensor {
+// Forward runs the layers in order, freeing the intermediate results.
+func (s *Sequential) Forward(x *torch.Tensor) *torch.Tensor {
 	h := x
-	for _, l := range s.layers[from:] {
+	for _, l := range s.layers {
 		y := call(l, h)
 		if h != x {
 			h.Free()

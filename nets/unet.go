@@ -53,14 +53,12 @@ func newUnetBlock(outerNC, innerNC, inputNC int64, sub Module, outermost, innerm
 // inplace=True), which overwrites x before torch.cat reads it, so the block
 // output carries leaky_relu(x), not x, as the reference's does.
 func (b *unetBlock) Forward(x *torch.Tensor) *torch.Tensor {
+	y := call(b.model, x)
 	if b.outermost {
-		return call(b.model, x)
+		return y
 	}
-	y := call(b.model.layers[0], x)
-	r := b.model.forwardFrom(1, y)
-	out := torch.Cat([]*torch.Tensor{y, r}, 1)
+	out := torch.Cat([]*torch.Tensor{x, y}, 1)
 	y.Free()
-	r.Free()
 	return out
 }
 
