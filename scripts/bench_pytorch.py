@@ -559,6 +559,7 @@ def make_step(spec, dev, adam, fx=None):
         return [loss_g_gan.item(), loss_g_l1.item(), loss_d_real.item(), loss_d_fake.item()]
     return step, counts
 
+
 def resolve_adam(adam, compile_mode, dev):
     """The Adam that runs: --adam as given; unset, single (fused with --compile); fused
     where this torch has no fused Adam for the device, foreach."""

@@ -92,8 +92,11 @@ func shapeOf(t *torch.Tensor) []int64 {
 }
 
 // readLosses copies the step's losses to the host (waiting for the step).
-func (s *session) readLosses(out *torch.Tensor) map[string]float64 {
-	vals := out.Float32s()
+func (s *session) readLosses(out *torch.Tensor) map[string]float64 { return s.lossMap(out.Float32s()) }
+
+// lossMap names a step's loss values (the recipe's LossNames order; values
+// past them are ignored).
+func (s *session) lossMap(vals []float32) map[string]float64 {
 	names := s.rec.LossNames()
 	losses := make(map[string]float64, len(names))
 	for i, n := range names {

@@ -100,10 +100,7 @@ func (r *lossReader) read() error {
 	for _, p := range pending {
 		losses := p.losses
 		if p.onDevice != nil {
-			losses = make(map[string]float64, len(names))
-			for i, n := range names {
-				losses[n] = float64(vals[i])
-			}
+			losses = s.lossMap(vals)
 			vals = vals[len(names):]
 		}
 		if err := CheckFinite(losses, p.step); err != nil {

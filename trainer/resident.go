@@ -70,10 +70,11 @@ func loadResident(ctx context.Context, ds *data.Dataset, seed uint64, dev torch.
 func (r *residentData) batch(idx []int, epoch int) (gan.Batch, []*torch.Tensor) {
 	sc := torch.NewScope()
 	defer sc.Close()
+	pick := r.picker(idx, epoch)
 	b := gan.Batch{}
 	var owned []*torch.Tensor
 	for _, t := range r.tensors {
-		x := r.gather(t.all, idx, epoch).ToDType(torch.Float32)
+		x := pick(t.all).ToDType(torch.Float32)
 		if !t.raw {
 			x = x.DivScalar(255).SubScalar(0.5).DivScalar(0.5)
 		}
@@ -83,27 +84,39 @@ func (r *residentData) batch(idx []int, epoch int) (gan.Batch, []*torch.Tensor) 
 	return b, owned
 }
 
-// gather is the uint8 samples idx of all; with placed, each sample's crop
-// (the same for every tensor of a pair, as the loader's) and flip.
-func (r *residentData) gather(all *torch.Tensor, idx []int, epoch int) *torch.Tensor {
+// picker takes the uint8 samples idx out of a resident tensor: the index
+// tensor, or with placed each sample's crop and flip, made once for all the
+// batch's tensors (a pair's A and B share them, as the loader's do).
+func (r *residentData) picker(idx []int, epoch int) func(all *torch.Tensor) *torch.Tensor {
 	if !r.placed {
 		ix := make([]int64, len(idx))
 		for i, v := range idx {
 			ix[i] = int64(v)
 		}
-		return all.IndexSelect(0, torch.FromInt64(ix, int64(len(ix))).To(r.dev))
+		at := torch.FromInt64(ix, int64(len(ix))).To(r.dev)
+		return func(all *torch.Tensor) *torch.Tensor { return all.IndexSelect(0, at) }
 	}
-	sh := all.Shape() // [samples, C, H, W], resized only
-	parts := make([]*torch.Tensor, len(idx))
+	type cut struct {
+		x, y int64
+		flip bool
+	}
+	sh := r.tensors[0].all.Shape() // [samples, C, H, W], resized only; the same H and W for all
+	cuts := make([]cut, len(idx))
 	for k, i := range idx {
 		x, y, flip := r.ds.Placement(i, r.seed, uint64(epoch), int(sh[3]), int(sh[2]))
-		p := all.Narrow(0, int64(i), 1).Narrow(2, int64(y), r.cropH).Narrow(3, int64(x), r.cropW)
-		if flip {
-			p = p.Flip(3)
-		}
-		parts[k] = p
+		cuts[k] = cut{int64(x), int64(y), flip}
 	}
-	return torch.Cat(parts, 0)
+	return func(all *torch.Tensor) *torch.Tensor {
+		parts := make([]*torch.Tensor, len(idx))
+		for k, i := range idx {
+			p := all.Narrow(0, int64(i), 1).Narrow(2, cuts[k].y, r.cropH).Narrow(3, cuts[k].x, r.cropW)
+			if cuts[k].flip {
+				p = p.Flip(3)
+			}
+			parts[k] = p
+		}
+		return torch.Cat(parts, 0)
+	}
 }
 
 func (r *residentData) free() {

@@ -404,11 +404,11 @@ func (s *session) trainStep(ctx context.Context, st *stagedBatch, last bool, fla
 		start := time.Now()
 		all := s.agree(out, flags())
 		s.agreeT += time.Since(start)
-		losses = s.readLosses(all)
-		vals := all.Float32s()[len(s.rec.LossNames()):]
-		agreed = make([]bool, len(vals))
+		vals := all.Float32s() // the mean losses, then the ORed flags
+		losses = s.lossMap(vals)
+		agreed = make([]bool, len(vals)-len(s.rec.LossNames()))
 		for i := range agreed {
-			agreed[i] = vals[i] > 0
+			agreed[i] = vals[len(s.rec.LossNames())+i] > 0
 		}
 	})
 	return onDevice, losses, agreed, err
