@@ -44,6 +44,30 @@ struct Group {
 
 std::unique_ptr<Group> group;
 
+// without_libuv turns off the libuv store backend where TCPStoreOptions has
+// the switch (libtorch 2.2+; libuv is the default from 2.4, and builds without
+// libuv, Debian's 2.6 among them, refuse it).
+template <typename O>
+auto without_libuv(O &o, int) -> decltype(o.useLibUV = false, bool()) {
+  o.useLibUV = false;
+  return true;
+}
+template <typename O>
+bool without_libuv(O &, long) {
+  return false;
+}
+
+// tcp_store opens the store, on the legacy backend when this libtorch was
+// built without the libuv one that it asks for by default.
+c10::intrusive_ptr<c10d::TCPStore> tcp_store(const std::string &addr, c10d::TCPStoreOptions so) {
+  try {
+    return c10::make_intrusive<c10d::TCPStore>(addr, so);
+  } catch (const std::exception &e) {
+    if (std::string(e.what()).find("libuv") == std::string::npos || !without_libuv(so, 0)) throw;
+    return c10::make_intrusive<c10d::TCPStore>(addr, so);
+  }
+}
+
 Group &G() {
   if (!group) throw std::runtime_error("no process group: call dist init first");
   return *group;
@@ -174,8 +198,7 @@ void gt_dist_init(int backend, int rank, int world, const char *addr, int port, 
   so.numWorkers = size_t(world);
   so.waitWorkers = !agent_store;
   so.timeout = g->timeout;
-  auto tcp = c10::make_intrusive<c10d::TCPStore>(std::string(addr), so);
-  g->store = c10::make_intrusive<c10d::PrefixStore>(std::string(prefix), tcp);
+  g->store = c10::make_intrusive<c10d::PrefixStore>(std::string(prefix), tcp_store(addr, so));
   if (backend == GT_DIST_GLOO) {
 #ifdef USE_C10D_GLOO
     auto o = c10d::ProcessGroupGloo::Options::create(g->timeout);
