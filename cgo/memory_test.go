@@ -121,3 +121,49 @@ func TestLongRunLeaksNothing(t *testing.T) {
 		t.Errorf("after freeing the model: %d live handles, %d before it", got, before)
 	}
 }
+
+// TestCPUMemoryCounts checks the CPU tensor count that `gogan bench` and
+// scripts/bench-vs-pytorch report: a tensor's bytes are counted while it
+// lives, the peak keeps the most, and a convolution (oneDNN allocates its
+// buffers through the CPU allocator's raw interface) runs under the counter.
+func TestCPUMemoryCounts(t *testing.T) {
+	LockThread()
+	if err := TrackCPUMemory(); err != nil {
+		t.Fatalf("TrackCPUMemory under libtorch %s: %v", Version(), err)
+	}
+	noBackstop(t)
+	const mib = 1 << 20
+	c0, _ := CPUMemory()
+	ResetCPUPeak()
+	x := Zeros(Float32, CPUDevice, mib/4) // 1 MiB
+	y := Zeros(Float32, CPUDevice, mib)   // 4 MiB
+	c1, p1 := CPUMemory()
+	if c1-c0 != 5*mib || p1 != c1 {
+		t.Fatalf("with 1 MiB and 4 MiB tensors: count %d, peak %d bytes above the start; want %d both", c1-c0, p1-c0, 5*mib)
+	}
+	y.Free()
+	c2, p2 := CPUMemory()
+	if c2-c0 != mib || p2 != p1 {
+		t.Fatalf("after freeing the 4 MiB tensor: count %d, peak %d bytes above the start; want %d and %d", c2-c0, p2-c0, mib, 5*mib)
+	}
+	ResetCPUPeak()
+	if _, p := CPUMemory(); p != c2 {
+		t.Fatalf("ResetCPUPeak: peak %d, want the count %d", p, c2)
+	}
+
+	img, w := Randn(Float32, CPUDevice, 4, 3, 64, 64), Randn(Float32, CPUDevice, 8, 3, 4, 4)
+	out := Conv2d(img, w, nil, ConvOpts{Stride: [2]int64{2, 2}, Padding: [2]int64{1, 1}})
+	if got := out.Shape(); len(got) != 4 || got[1] != 8 || got[2] != 32 {
+		t.Fatalf("conv2d under the counter: shape %v", got)
+	}
+	_, p3 := CPUMemory()
+	if held := int64(4 * (4*3*64*64 + 8*3*4*4 + 4*8*32*32)); p3-c2 < held {
+		t.Fatalf("conv2d: peak %d bytes above the start, less than its input, weight and output (%d)", p3-c2, held)
+	}
+	for _, v := range []*Tensor{x, img, w, out} {
+		v.Free()
+	}
+	if c, _ := CPUMemory(); c != c0 {
+		t.Fatalf("after freeing every tensor: count %d bytes above the start, want 0", c-c0)
+	}
+}

@@ -110,7 +110,7 @@ func CUDAMaxReserved(i int) (int64, error) {
 
 // TrackCPUMemory starts counting the bytes held by CPU tensors allocated
 // from now on (CPUMemory reads the count), for memory figures on a machine
-// without a GPU. It is for libtorch 1.x (Debian's); others return an error.
+// without a GPU. The count is process-wide and stays on once started.
 func TrackCPUMemory() error {
 	var e *C.char
 	C.gt_cpu_mem_track(&e)

@@ -17,7 +17,14 @@ namespace {
 
 std::atomic<int64_t> current{0}, peak{0};
 
-#if TORCH_VERSION_MAJOR < 2
+// libtorch 2.3 made Allocator::allocate non-const and added copy_data.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define GT_ALLOCATE_CONST
+#define GT_ALLOCATOR_COPY_DATA 1
+#else
+#define GT_ALLOCATE_CONST const
+#endif
+
 void note_peak(int64_t now) {
   int64_t p = peak.load();
   while (now > p && !peak.compare_exchange_weak(p, now)) {
@@ -46,11 +53,10 @@ void counted_delete(void *p) {
   if (inner != nullptr) inner(p);
 }
 
-// libtorch 1.x's interface (2.x made allocate non-const and added copy_data).
 struct CountingAllocator final : at::Allocator {
   at::Allocator *base;
   explicit CountingAllocator(at::Allocator *b) : base(b) {}
-  at::DataPtr allocate(size_t n) const override {
+  at::DataPtr allocate(size_t n) GT_ALLOCATE_CONST override {
     auto inner = base->allocate(n);
     void *p = inner.get();
     if (p == nullptr) return inner;
@@ -67,8 +73,10 @@ struct CountingAllocator final : at::Allocator {
     return {p, p, &counted_delete, dev};
   }
   at::DeleterFnPtr raw_deleter() const override { return &counted_delete; }
-};
+#ifdef GT_ALLOCATOR_COPY_DATA
+  void copy_data(void *dest, const void *src, std::size_t count) const override { base->copy_data(dest, src, count); }
 #endif
+};
 
 }  // namespace
 
@@ -76,7 +84,6 @@ extern "C" {
 
 void gt_cpu_mem_track(char **err) {
   GT_TRY
-#if TORCH_VERSION_MAJOR < 2
   static std::once_flag once;
   std::call_once(once, [] {
     static CountingAllocator counting(c10::GetCPUAllocator());
@@ -84,10 +91,6 @@ void gt_cpu_mem_track(char **err) {
     // CPU allocations and keep their own allocators.
     c10::SetCPUAllocator(&counting, /*priority=*/100);
   });
-#else
-  throw std::runtime_error("counting CPU tensor memory is built for libtorch 1.x only (this is " TORCH_VERSION
-                           "); on a GPU the CUDA allocator's peak is the figure");
-#endif
   GT_CATCH()
 }
 
