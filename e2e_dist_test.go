@@ -132,8 +132,8 @@ func weightsOf(t *testing.T, ck runfolder.Checkpoint) map[string]*torch.Tensor {
 // single weights whose terms cancel), the gradient is float32 rounding,
 // which summing 2B samples in one process or B on each of two ranks leaves
 // different, and Adam (with its eps 1e-8) turns into steps of up to lr
-// either way. Such elements (Adam's bias-corrected second moment says
-// |gradient| < 1e-6, where the others are orders of magnitude larger) may
+// either way. Such elements (Adam's second moments say |gradient| is under
+// 1e-6 of the network's largest, see gradientNoise) may
 // differ, provided the networks still compute the same outputs (within
 // tol) on the same random inputs.
 func sameRun(t *testing.T, a, b string, tol float64) {
@@ -216,9 +216,17 @@ func sameRun(t *testing.T, a, b string, tol float64) {
 }
 
 // gradientNoise marks, for each parameter, the elements whose gradient was
-// at rounding-noise level (|g| < 1e-6) at some step of run a: each step's
-// g^2 is (v_k - beta2 v_{k-1}) / (1 - beta2), from the moments of
-// consecutive checkpoints (the run checkpoints every step).
+// at rounding-noise level at some step of run a: |g| under noiseLevel times
+// the largest |g| of its network that step. Each step's g^2 is
+// (v_k - beta2 v_{k-1}) / (1 - beta2), from the moments of consecutive
+// checkpoints (the run checkpoints every step).
+//
+// The level is relative because the noise is: pix2pix's biases before an
+// InstanceNorm (a zero gradient in exact arithmetic) got up to 3.4e-7 of G's
+// largest gradient (5.3e-6 of 15.7) under libtorch 2.6's kernels, under 1e-6
+// absolute under 1.13's; G's smallest real gradient tensor peaks at 6e-3 of it.
+const noiseLevel = 1e-6
+
 func gradientNoise(t *testing.T, run string) map[string][]bool {
 	t.Helper()
 	runtime.LockOSThread()
@@ -246,18 +254,30 @@ func gradientNoise(t *testing.T, run string) map[string][]bool {
 			}
 			nt.Tensor.Free()
 		}
+		g2 := map[string][]float64{}
+		largest := map[string]float64{} // a network's largest g^2 this step
 		for name, v := range cur {
-			mask := out[name]
-			if mask == nil {
-				mask = make([]bool, len(v))
-				out[name] = mask
-			}
+			g := make([]float64, len(v))
+			net := strings.SplitN(name, ".", 3)[1]
 			for i, e := range v {
 				p := 0.0
 				if prev != nil {
 					p = float64(prev[name][i])
 				}
-				if g2 := (float64(e) - beta2*p) / (1 - beta2); g2 < 1e-12 {
+				g[i] = (float64(e) - beta2*p) / (1 - beta2)
+				largest[net] = math.Max(largest[net], g[i])
+			}
+			g2[name] = g
+		}
+		for name, g := range g2 {
+			mask := out[name]
+			if mask == nil {
+				mask = make([]bool, len(g))
+				out[name] = mask
+			}
+			net := strings.SplitN(name, ".", 3)[1]
+			for i := range g {
+				if g[i] < noiseLevel*noiseLevel*largest[net] {
 					mask[i] = true
 				}
 			}
