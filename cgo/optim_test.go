@@ -23,7 +23,7 @@ type optCase struct {
 
 // TestOptimizersMatchPyTorch runs 20 steps of Adam, AdamW and SGD from the
 // same parameters and gradients as torch.optim, and compares the parameters
-// and every state tensor.
+// and every state tensor: bit for bit, but for capturable Adam.
 func TestOptimizersMatchPyTorch(t *testing.T) {
 	LockThread()
 	prev := NumThreads()
@@ -103,16 +103,24 @@ func TestOptimizersMatchPyTorch(t *testing.T) {
 	}
 	want := runReference(t, "optim", cases, inputs)
 	compared := 0
+	var tol float64
 	cmp := func(name string, got *Tensor) {
 		w, ok := want[name]
 		if !ok {
 			t.Errorf("%s: PyTorch has no such value", name)
 			return
 		}
-		assertClose(t, name, got, w, 1e-6, 1e-6)
+		assertClose(t, name, got, w, tol, tol)
 		compared++
 	}
 	for _, c := range cases {
+		// The same ops in the same order as torch.optim (the libtorch's own
+		// version of them: Adam's first moment lerps from 2.0): equal bit for
+		// bit, on chunks spread over threads too; capturable within 1e-6.
+		tol = 0
+		if c.Capturable {
+			tol = 1e-6
+		}
 		res := results[c.Name]
 		for i, p := range res.params {
 			cmp(fmt.Sprintf("%s.param.%d", c.Name, i), p)

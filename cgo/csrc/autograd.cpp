@@ -203,7 +203,7 @@ void gt_adam_step(const GTensor *params, const GTensor *exp_avg, const GTensor *
         g = g.add(p, weight_decay);
       }
     }
-    m.mul_(beta1).add_(g, 1 - beta1);
+    gt::adam_first_moment(m, g, beta1);
     v.mul_(beta2).addcmul_(g, g, 1 - beta2);
     // (v.sqrt() / bias_correction2_sqrt).add_(eps), into the scratch when there is one
     if (denom.defined()) {

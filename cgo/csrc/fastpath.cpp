@@ -212,7 +212,7 @@ void gt_adam_step_dev(const GTensor *params, const GTensor *exp_avg, const GTens
         g = g.add(p, weight_decay);
       }
     }
-    m.mul_(beta1).add_(g, 1 - beta1);
+    gt::adam_first_moment(m, g, beta1);
     v.mul_(beta2).addcmul_(g, g, 1 - beta2);
     auto denom = (v.sqrt() / denom_scale).add_(eps_scaled);
     p.addcdiv_(m, denom);

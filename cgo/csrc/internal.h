@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
+#include <torch/version.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -50,6 +51,19 @@ at::Tensor conv_transpose2d(const at::Tensor &x, const at::Tensor &w, const c10:
                             at::IntArrayRef stride, at::IntArrayRef padding,
                             at::IntArrayRef output_padding, int64_t groups, at::IntArrayRef dilation);
 inline std::vector<int64_t> vec(const int64_t *p, int n) { return std::vector<int64_t>(p, p + n); }
+
+// adam_first_moment is torch.optim.Adam's exp_avg update as the libtorch it is
+// built against has it: 2.x lerps (exp_avg.lerp_(grad, 1 - beta1)), 1.x
+// scales and adds; the two round differently, and the gradient of a bias
+// before a norm, rounding noise itself, turns a last-bit difference into an
+// Adam step of lr either way.
+inline void adam_first_moment(at::Tensor &m, const at::Tensor &g, double beta1) {
+#if TORCH_VERSION_MAJOR >= 2
+  m.lerp_(g, 1 - beta1);
+#else
+  m.mul_(beta1).add_(g, 1 - beta1);
+#endif
+}
 
 }  // namespace gt
 
