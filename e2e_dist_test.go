@@ -343,7 +343,13 @@ func sameOutputs(t *testing.T, a, b string, tol float64) {
 		}
 		x := torch.Randn(torch.Float32, torch.CPUDevice, append([]int64{2}, spec.Input...)...)
 		var ya, yb []float32
-		torch.NoGrad(func() { ya, yb = na.Forward(x).Float32s(), nb.Forward(x).Float32s() })
+		torch.NoGrad(func() {
+			// the same dropout masks for both
+			torch.ManualSeed(8)
+			ya = na.Forward(x).Float32s()
+			torch.ManualSeed(8)
+			yb = nb.Forward(x).Float32s()
+		})
 		d := 0.0
 		for i := range ya {
 			d = math.Max(d, math.Abs(float64(ya[i]-yb[i])))
@@ -360,8 +366,8 @@ func sameOutputs(t *testing.T, a, b string, tol float64) {
 
 // TestDataParallelMatchesOneProcess: 2 ranks x batch B train as 1 process
 // x 2B: the same losses and weights (1e-5) over 5 steps, for pix2pix with
-// instance norm and for DCGAN with train.sync_bn (without it, each rank's
-// BatchNorm would see only its half of the batch).
+// instance norm, with and without dropout, and for DCGAN with train.sync_bn
+// (without it, each rank's BatchNorm would see only its half of the batch).
 func TestDataParallelMatchesOneProcess(t *testing.T) {
 	needGloo(t)
 	base := t.TempDir()
@@ -372,6 +378,11 @@ func TestDataParallelMatchesOneProcess(t *testing.T) {
 		unsyncDiffer bool
 	}{
 		{"pix2pix-instance-norm", func(out string, extra ...string) []string { return distPix2Pix(t, out, extra...) }, 2, false},
+		// Dropout(0.5) in each ResNet block: the ranks drop the global
+		// batch's rows (nets.Dropout over ranks), not the first rows' twice.
+		{"pix2pix-dropout", func(out string, extra ...string) []string {
+			return distPix2Pix(t, out, append([]string{"model.no_dropout=false"}, extra...)...)
+		}, 2, false},
 		{"dcgan-sync-bn", distDCGAN, 8, true},
 	}
 	for _, tc := range cases {

@@ -262,6 +262,9 @@ func (l *InstanceNorm2d) Forward(x *torch.Tensor) *torch.Tensor {
 type Dropout struct {
 	Base
 	P float64
+	// ranks > 1: data parallelism (Net.DropoutOverRanks); this process is
+	// rank of them.
+	rank, ranks int64
 }
 
 // NewDropout is nn.Dropout(p).
@@ -269,8 +272,21 @@ func NewDropout(p float64) *Dropout {
 	return &Dropout{Base: newLeaf("Dropout", fmt.Sprintf("p=%s, inplace=False", pyFloat(p))), P: p}
 }
 
-// Forward is F.dropout(x, p, training).
-func (d *Dropout) Forward(x *torch.Tensor) *torch.Tensor { return torch.Dropout(x, d.P, d.Training()) }
+// Forward is F.dropout(x, p, training). Over several ranks, each holding an
+// equal share of the global batch, the mask is drawn for the global batch
+// (F.dropout of ones, the same kernel and draws as one process's) and this
+// rank's rows of it scale x: the ranks drop what one process would, and
+// their generators move on as its does.
+func (d *Dropout) Forward(x *torch.Tensor) *torch.Tensor {
+	if d.ranks < 2 || !d.Training() || d.P == 0 {
+		return torch.Dropout(x, d.P, d.Training())
+	}
+	sh := x.Shape()
+	n := sh[0]
+	sh[0] *= d.ranks
+	mask := torch.Dropout(torch.Ones(x.DType(), x.Device(), sh...), d.P, true)
+	return x.Mul(mask.Narrow(0, d.rank*n, n))
+}
 
 // act is a parameter-free elementwise layer.
 type act struct {
@@ -376,6 +392,20 @@ func (b *BatchNorm2d) syncForward(x *torch.Tensor) *torch.Tensor {
 		b.NumBatchesTracked.AddInPlace(1)
 	}
 	return y
+}
+
+// DropoutOverRanks makes the network's Dropout layers draw their masks for
+// the global batch of ranks processes and keep rank's rows (1 undoes it),
+// so that data-parallel ranks drop what one process with the global batch
+// drops, where each would otherwise draw the first rows' mask.
+func (n *Net) DropoutOverRanks(rank, ranks int) (layers int) {
+	for _, m := range n.modules {
+		if l, ok := m.(*Dropout); ok {
+			l.rank, l.ranks = int64(rank), int64(ranks)
+			layers++
+		}
+	}
+	return layers
 }
 
 // SyncBatchNorm makes the network's BatchNorm layers SyncBatchNorm over

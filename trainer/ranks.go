@@ -101,8 +101,8 @@ func (s *session) takeStart() error {
 }
 
 // joinRanks makes every rank start from rank 0's tensors (weights, buffers,
-// optimizer moments, fixed inputs), turns on the gradient averaging and,
-// with train.sync_bn, SyncBatchNorm.
+// optimizer moments, fixed inputs), turns on the gradient averaging and the
+// global batch's dropout masks and, with train.sync_bn, SyncBatchNorm.
 func (s *session) joinRanks() error {
 	err := torch.Try(func() {
 		var ts []*torch.Tensor
@@ -134,6 +134,9 @@ func (s *session) joinRanks() error {
 		return fmt.Errorf("rank %d: taking rank 0's weights: %w", s.job.Rank, err)
 	}
 	s.prec.DataParallel = true
+	for _, n := range s.rec.Nets() {
+		n.Net.DropoutOverRanks(s.job.Rank, s.ranks())
+	}
 	if n := s.syncBN(true); n > 0 {
 		if s.lead {
 			slog.Info("train.sync_bn: BatchNorm layers normalise with the global batch's statistics", "layers", n, "ranks", s.ranks())

@@ -637,7 +637,7 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 			return fmt.Errorf("resume %s: state.json loader: %w", where, err)
 		}
 		if was, now := max(1, lst.World), s.ranks(); was != now && s.lead {
-			slog.Warn(fmt.Sprintf("resume: the checkpoint was written by %d rank(s), this job has %d: the global batch goes from %d to %d samples (data.batch_size %d per rank), the learning rate stays; the epoch continues after the samples already seen (rounded up to a whole global batch), BatchNorm sees other batches and DCGAN other noise, so the run is no longer the one an uninterrupted job would have made",
+			slog.Warn(fmt.Sprintf("resume: the checkpoint was written by %d rank(s), this job has %d: the global batch goes from %d to %d samples (data.batch_size %d per rank), the learning rate stays; the epoch continues after the samples already seen (rounded up to a whole global batch), BatchNorm sees other batches, DCGAN other noise and dropout other masks, so the run is no longer the one an uninterrupted job would have made",
 				was, now, was*s.cfg.Data.BatchSize, now*s.cfg.Data.BatchSize, s.cfg.Data.BatchSize))
 		}
 		if err := s.loader.Restore(lst); err != nil {
