@@ -398,14 +398,12 @@ func (b *BatchNorm2d) syncForward(x *torch.Tensor) *torch.Tensor {
 // the global batch of ranks processes and keep rank's rows (1 undoes it),
 // so that data-parallel ranks drop what one process with the global batch
 // drops, where each would otherwise draw the first rows' mask.
-func (n *Net) DropoutOverRanks(rank, ranks int) (layers int) {
+func (n *Net) DropoutOverRanks(rank, ranks int) {
 	for _, m := range n.modules {
 		if l, ok := m.(*Dropout); ok {
 			l.rank, l.ranks = int64(rank), int64(ranks)
-			layers++
 		}
 	}
-	return layers
 }
 
 // SyncBatchNorm makes the network's BatchNorm layers SyncBatchNorm over
