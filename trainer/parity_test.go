@@ -38,7 +38,7 @@ import (
 // sides also initialise their networks from one seed, the references' way (G
 // built and initialised, then D), and those weights must be equal too. Both
 // run on one thread, OpenBLAS's included (torchtest.RunScript): with that,
-// every case agrees bit for bit, under libtorch 1.13 and 2.6 alike.
+// every case agrees bit for bit, under libtorch 1.13, 2.6 and 2.14 alike.
 
 const (
 	paritySeed     = 7
