@@ -1211,44 +1211,54 @@ func (d *Dataset) unalignedSample(i int, r *rng) (*Image, *Image, int, error) {
 
 // unalignedImages returns image ia of the A stream and image ib of the B
 // stream, decoded and converted to their channels, and their labels (-1
-// without). An A|B file is cut at w/2: A is its left half, B its right half.
+// without).
 func (d *Dataset) unalignedImages(ia, ib int) (a, b *Image, la, lb int, err error) {
+	if a, la, err = d.streamImage(false, ia); err != nil {
+		return nil, nil, -1, -1, err
+	}
+	if b, lb, err = d.streamImage(true, ib); err != nil {
+		return nil, nil, -1, -1, err
+	}
+	return a, b, la, lb, nil
+}
+
+// streamImage is image k of unaligned data's A stream (or B stream when
+// bSide), decoded and converted to its channels, and its label (-1
+// without). An A|B file is cut at w/2: A is its left half, B its right half.
+func (d *Dataset) streamImage(bSide bool, k int) (*Image, int, error) {
+	ch := d.chA
+	if bSide {
+		ch = d.chB
+	}
 	switch d.kind {
 	case "unaligned-idx":
-		a, la = d.idx.image(d.idxA[ia])
-		b, lb = d.idx.image(d.idxB[ib])
-		return toChannels(a, d.chA), toChannels(b, d.chB), la, lb, nil
+		idx := d.idxA
+		if bSide {
+			idx = d.idxB
+		}
+		im, label := d.idx.image(idx[k])
+		return toChannels(im, ch), label, nil
 	case "unaligned-ab":
 		c, _ := d.decodeChannels()
-		half := func(i int, right bool) (*Image, error) {
-			ab, err := d.loadFile(d.files, d.cache, i, c)
-			if err != nil {
-				return nil, err
-			}
-			if ab.W%2 != 0 {
-				return nil, fileErr(d.files[i], "A|B image is %dx%d: its width is odd, so it cannot be split into equal halves at w/2", ab.W, ab.H)
-			}
-			l, r := splitAB(ab)
-			if right {
-				return r, nil
-			}
-			return l, nil
+		ab, err := d.loadFile(d.files, d.cache, k, c)
+		if err != nil {
+			return nil, -1, err
 		}
-		if a, err = half(ia, false); err != nil {
-			return nil, nil, -1, -1, err
+		if ab.W%2 != 0 {
+			return nil, -1, fileErr(d.files[k], "A|B image is %dx%d: its width is odd, so it cannot be split into equal halves at w/2", ab.W, ab.H)
 		}
-		if b, err = half(ib, true); err != nil {
-			return nil, nil, -1, -1, err
+		l, r := splitAB(ab)
+		if bSide {
+			return toChannels(r, ch), -1, nil
 		}
-		return toChannels(a, d.chA), toChannels(b, d.chB), -1, -1, nil
+		return toChannels(l, ch), -1, nil
 	}
-	if a, err = d.loadFile(d.files, d.cache, ia, d.chA); err != nil {
-		return nil, nil, -1, -1, err
+	files, cache := d.files, d.cache
+	if bSide {
+		files, cache = d.filesB, d.cacheB
 	}
-	if b, err = d.loadFile(d.filesB, d.cacheB, ib, d.chB); err != nil {
-		return nil, nil, -1, -1, err
-	}
-	return a, b, -1, -1, nil
+	im, err := d.loadFile(files, cache, k, ch)
+	return im, -1, err
 }
 
 // streamErr names the file (or IDX image) of an unaligned stream in err.
@@ -1291,209 +1301,6 @@ func (d *Dataset) derivedSample(i int, r *rng) (*Image, *Image, int, error) {
 	}
 	a, b := d.orient(toChannels(in, d.chA), photo)
 	return a, b, label, nil
-}
-
-// Decoded returns sample i decoded and converted to its channels but not
-// transformed: the pixels a trainer can upload once and augment on the
-// device. For A|B images it returns the two halves; for unaligned data,
-// A[i mod |A|] and B[i mod |B|] (the serial pairing, whatever serial_batches).
-// With data.label_nc, a is the label map of class ids; instance maps are
-// not returned.
-func (d *Dataset) Decoded(i int) (a, b *Image, label int, err error) {
-	if i < 0 || i >= d.n {
-		return nil, nil, -1, fmt.Errorf("data: sample %d out of range [0, %d)", i, d.n)
-	}
-	if d.kind == "sorted" {
-		_, a, b, _, err = d.sortedImages(i)
-		if err != nil {
-			return nil, nil, -1, err
-		}
-		if d.cfg.LabelNC == 0 {
-			a, b = d.orient(a, b)
-		}
-		return a, b, -1, nil
-	}
-	switch d.cfg.Dataset {
-	case FashionMNIST, MNIST, Folder, Edges, Gray2Color:
-		c := d.cfg.InputNC
-		if d.Paired() {
-			c = d.chB
-		}
-		a, label, err = d.source(i, c)
-		return a, nil, label, err
-	case Unaligned:
-		na, nb := d.Streams()
-		a, b, la, lb, err := d.unalignedImages(i%na, i%nb)
-		if err != nil {
-			return nil, nil, -1, err
-		}
-		a, b = d.orient(a, b)
-		if d.btoa {
-			la = lb
-		}
-		return a, b, la, nil
-	}
-	if d.kind == "ab" {
-		c, _ := d.decodeChannels()
-		ab, err := d.loadFile(d.files, d.cache, i, c)
-		if err != nil {
-			return nil, nil, -1, err
-		}
-		a, b = splitAB(ab)
-		a, b = toChannels(a, d.chA), toChannels(b, d.chB)
-	} else {
-		if a, err = d.loadFile(d.files, d.cache, i, d.chA); err != nil {
-			return nil, nil, -1, err
-		}
-		if b, err = d.loadFile(d.filesB, d.cacheB, i, d.chB); err != nil {
-			return nil, nil, -1, err
-		}
-	}
-	a, b = d.orient(a, b)
-	return a, b, -1, nil
-}
-
-// U8Set is a whole dataset as uint8 NCHW arrays, for a trainer that keeps
-// small datasets on the GPU and normalises there ((x/255 - 0.5) / 0.5),
-// except the raw ones: A when LabelMap (class ids), and Inst.
-type U8Set struct {
-	A, B           []uint8 // B is nil for single-image datasets
-	ShapeA, ShapeB [4]int
-	Labels         []int64 // nil without labels
-	// LabelMap says A holds class ids (data.label_nc), not pixels.
-	LabelMap bool
-	// Inst holds the instance boundary maps (0 or 1), nil without.
-	Inst      []uint8
-	ShapeInst [4]int
-	// Placed: the transform crops or flips at random, so the samples are
-	// only resized; each epoch's CropW x CropH crop and flip of sample i are
-	// Dataset.Placement's, the draws Sample makes.
-	Placed       bool
-	CropW, CropH int
-}
-
-// ExportU8 transforms every sample once and returns them as uint8 arrays,
-// for samples of one size; Fashion-MNIST at DCGAN's 64x64 is 60000x1x64x64
-// = 246 MB. A transform that crops or flips at random is left half done
-// (Placed): the samples are resized only, and the crop and flip of each
-// epoch are Placement's, for single images and aligned pairs; other datasets
-// need a deterministic transform.
-func (d *Dataset) ExportU8(ctx context.Context) (*U8Set, error) {
-	placed := d.tf.Random()
-	if placed && !d.placeable() {
-		if !d.tf.randomCrop() {
-			return nil, &ConfigError{Key: "data.no_flip", Value: d.cfg.NoFlip,
-				Msg: fmt.Sprintf("random flips of a %s dataset cannot be exported once for every epoch: set data.no_flip=true", d.cfg.Dataset)}
-		}
-		return nil, &ConfigError{Key: "data.preprocess", Value: d.cfg.Preprocess,
-			Msg: fmt.Sprintf("random crops of a %s dataset cannot be exported once for every epoch: use a preprocess without a random crop (scale_width, resize_center_crop, none) and data.no_flip=true", d.cfg.Dataset)}
-	}
-	if !d.uniform || d.cfg.Dataset == Unaligned {
-		return nil, fmt.Errorf("data: ExportU8: samples differ in size or pairing (%s)", d.cfg.Dataset)
-	}
-	sample := func(i int) (Sample, error) { return d.Sample(i, 0, 0) }
-	if placed {
-		sample = d.resizedSample
-	}
-	first, err := sample(0)
-	if err != nil {
-		return nil, err
-	}
-	n := d.n
-	shape := func(im *Image) [4]int { return [4]int{n, im.C, im.H, im.W} }
-	set := &U8Set{ShapeA: shape(first.A), LabelMap: d.cfg.LabelNC > 0, Placed: placed}
-	set.A = make([]uint8, n*first.A.C*first.A.H*first.A.W)
-	if placed {
-		_, _, set.CropW, set.CropH = d.tf.place(first.A.W, first.A.H, Params{})
-	}
-	if first.B != nil {
-		set.ShapeB = shape(first.B)
-		set.B = make([]uint8, n*first.B.C*first.B.H*first.B.W)
-	}
-	if d.HasLabels() {
-		set.Labels = make([]int64, n)
-	}
-	if first.Inst != nil {
-		set.ShapeInst = shape(first.Inst)
-		set.Inst = make([]uint8, n*first.Inst.H*first.Inst.W)
-	}
-	var mu sync.Mutex
-	var firstErr error
-	put := func(im *Image, dst []uint8, sh [4]int, i int) error {
-		if im.C != sh[1] || im.H != sh[2] || im.W != sh[3] {
-			return fmt.Errorf("data: ExportU8: sample %d is %dx%dx%d, sample 0 is %dx%dx%d", i, im.C, im.H, im.W, sh[1], sh[2], sh[3])
-		}
-		k := sh[1] * sh[2] * sh[3]
-		putCHWU8(im, dst[i*k:(i+1)*k])
-		return nil
-	}
-	parallelFor(ctx, n, openWorkers(d.cfg.Workers), func(i int) {
-		s, err := sample(i)
-		if err == nil {
-			err = put(s.A, set.A, set.ShapeA, i)
-		}
-		if err == nil && s.B != nil {
-			err = put(s.B, set.B, set.ShapeB, i)
-		}
-		if err == nil && s.Inst != nil {
-			err = put(s.Inst, set.Inst, set.ShapeInst, i)
-		}
-		if err != nil {
-			mu.Lock()
-			firstErr = cmpOr(firstErr, err)
-			mu.Unlock()
-			return
-		}
-		if set.Labels != nil {
-			set.Labels[i] = int64(s.Label)
-		}
-	})
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return set, firstErr
-}
-
-// placeable reports whether the random part of the transform can be left to
-// Placement: datasets whose Sample draws one Params first and applies them
-// to its image or pair.
-func (d *Dataset) placeable() bool {
-	switch d.cfg.Dataset {
-	case FashionMNIST, MNIST, Folder:
-		return true
-	case Aligned:
-		return d.kind != "sorted"
-	}
-	return false
-}
-
-// resizedSample is sample i through the transform's resize (and center
-// crop) only, for ExportU8's Placed sets.
-func (d *Dataset) resizedSample(i int) (Sample, error) {
-	s := Sample{Index: i, Label: -1}
-	if d.cfg.Dataset == Aligned {
-		a, b, err := d.alignedPair(i)
-		if err != nil {
-			return s, err
-		}
-		s.A, s.B = d.orient(d.tf.resizeOnly(a), d.tf.resizeOnly(b))
-		return s, nil
-	}
-	im, label, err := d.source(i, d.cfg.InputNC)
-	if err != nil {
-		return s, err
-	}
-	s.A, s.Label = d.tf.resizeOnly(im), label
-	return s, nil
-}
-
-// Placement is where epoch's crop of sample i lies in its w x h resized
-// image, and whether it is flipped: the draws Sample(i, seed, epoch) makes,
-// for an ExportU8 set with Placed.
-func (d *Dataset) Placement(i int, seed, epoch uint64, w, h int) (x, y int, flip bool) {
-	p := drawParams(newRNG(seed, epoch, uint64(i)))
-	x, y, _, _ = d.tf.place(w, h, p)
-	return x, y, d.tf.Flip && p.Flip
 }
 
 func cmpOr(a, b error) error {

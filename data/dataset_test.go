@@ -162,10 +162,6 @@ func TestUnaligned(t *testing.T) {
 	if err != nil || s.A.C != 3 || s.B.C != 1 {
 		t.Fatalf("%v %v", s, err)
 	}
-	// Unpaired samples' crops are not left to a device: refused, naming the key.
-	if _, err := d.ExportU8(context.Background()); err == nil || !strings.Contains(err.Error(), "data.preprocess") {
-		t.Errorf("ExportU8 of an unaligned set with random crops: got %v, want a refusal naming data.preprocess", err)
-	}
 }
 
 func TestDerivedPairs(t *testing.T) {
@@ -218,7 +214,7 @@ func TestDerivedPairs(t *testing.T) {
 	}
 }
 
-func TestInMemoryAndExport(t *testing.T) {
+func TestInMemory(t *testing.T) {
 	dir := facadesDir(t)
 	cfg := DefaultConfig(Aligned)
 	cfg.Root, cfg.MaxSamples = dir, 20
@@ -238,79 +234,4 @@ func TestInMemoryAndExport(t *testing.T) {
 			t.Fatalf("sample %d differs in memory", i)
 		}
 	}
-	// pix2pix's random crop and flip: exported resized only (Placed), and
-	// each epoch's crop and flip at Placement give Sample's pixels exactly.
-	set, err := mem.ExportU8(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !set.Placed || set.CropW != cfg.CropSize || set.CropH != cfg.CropSize || set.ShapeA != [4]int{20, 3, cfg.LoadSize, cfg.LoadSize} || set.ShapeB != set.ShapeA {
-		t.Fatalf("export with a random crop: placed %v, crop %dx%d, A %v, B %v", set.Placed, set.CropW, set.CropH, set.ShapeA, set.ShapeB)
-	}
-	flips := 0
-	for _, epoch := range []uint64{0, 1, 7} {
-		for i := range 6 {
-			s, err := mem.Sample(i, 5, epoch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			x, y, flip := mem.Placement(i, 5, epoch, cfg.LoadSize, cfg.LoadSize)
-			if flip {
-				flips++
-			}
-			for _, side := range []struct {
-				all  []uint8
-				want *Image
-			}{{set.A, s.A}, {set.B, s.B}} {
-				got := placedCHW(side.all, i, 3, cfg.LoadSize, cfg.LoadSize, x, y, cfg.CropSize, flip)
-				want := make([]uint8, len(got))
-				putCHWU8(side.want, want)
-				if !slices.Equal(got, want) {
-					t.Fatalf("epoch %d sample %d: the export cut at (%d, %d), flip %v, is not Sample's image", epoch, i, x, y, flip)
-				}
-			}
-		}
-	}
-	if flips == 0 || flips == 18 {
-		t.Errorf("%d of 18 placements flipped: the flip draw is not used", flips)
-	}
-	// Fashion-MNIST at DCGAN's defaults is deterministic: export it.
-	fashionRoot(t)
-	f := DefaultConfig(FashionMNIST)
-	f.MaxSamples = 1000
-	d, err := Open(context.Background(), f, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err = d.ExportU8(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if set.ShapeA != [4]int{1000, 1, 64, 64} || len(set.A) != 1000*64*64 || len(set.Labels) != 1000 {
-		t.Fatalf("export %v %d", set.ShapeA, len(set.A))
-	}
-	s, _ := d.Sample(123, 0, 0)
-	if !slices.Equal(set.A[123*4096:124*4096], s.A.Pix) || set.Labels[123] != int64(s.Label) {
-		t.Error("export differs from Sample")
-	}
-}
-
-// placedCHW is sample i of a CHW uint8 export (c x h x w each) cut to the
-// crop x crop square at (x, y), mirrored when flip.
-func placedCHW(all []uint8, i, c, h, w, x, y, crop int, flip bool) []uint8 {
-	base := all[i*c*h*w : (i+1)*c*h*w]
-	out := make([]uint8, 0, c*crop*crop)
-	for ch := 0; ch < c; ch++ {
-		for r := 0; r < crop; r++ {
-			row := base[ch*h*w+(y+r)*w+x : ch*h*w+(y+r)*w+x+crop]
-			if flip {
-				for k := crop - 1; k >= 0; k-- {
-					out = append(out, row[k])
-				}
-			} else {
-				out = append(out, row...)
-			}
-		}
-	}
-	return out
 }

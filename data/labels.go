@@ -201,9 +201,34 @@ func LoadInstanceMap(path string) (*Image, error) {
 // right, upper or lower neighbour's (both pixels of a differing pair are
 // marked), else 0, as a 1-channel image.
 func InstanceEdges(inst *Image) *Image {
-	w, h, c := inst.W, inst.H, inst.C
-	out := NewImage(w, h, 1)
+	out := NewImage(inst.W, inst.H, 1)
+	instanceBorders(inst, func(i, j int, _ bool) { out.Pix[i], out.Pix[j] = 1, 1 })
+	return out
+}
+
+// InstanceSides is InstanceEdges kept apart by direction, for a map that a
+// random crop will cut: a 4-channel image whose channels are 1 where the
+// pixel's id differs from its left, right, upper and lower neighbour's.
+// Their maximum is InstanceEdges; the maximum of a crop's, each direction
+// counted only where the neighbour lies inside the crop, is InstanceEdges of
+// the cropped map.
+func InstanceSides(inst *Image) *Image {
+	out := NewImage(inst.W, inst.H, 4)
 	e := out.Pix
+	instanceBorders(inst, func(i, j int, across bool) {
+		if across { // j is i's right neighbour
+			e[4*i+1], e[4*j] = 1, 1
+		} else { // j is i's lower neighbour
+			e[4*i+3], e[4*j+2] = 1, 1
+		}
+	})
+	return out
+}
+
+// instanceBorders calls mark for each pair of 4-neighbours whose ids differ:
+// i and its right neighbour j (across), or i and the pixel below it.
+func instanceBorders(inst *Image, mark func(i, j int, across bool)) {
+	w, h, c := inst.W, inst.H, inst.C
 	p := inst.Pix
 	differ := func(i, j int) bool { return !bytes.Equal(p[i*c:(i+1)*c], p[j*c:(j+1)*c]) }
 	if c == 2 {
@@ -212,16 +237,15 @@ func InstanceEdges(inst *Image) *Image {
 	for y := 0; y < h; y++ {
 		for x := 0; x+1 < w; x++ {
 			if i := y*w + x; differ(i, i+1) {
-				e[i], e[i+1] = 1, 1
+				mark(i, i+1, true)
 			}
 		}
 	}
 	for y := 0; y+1 < h; y++ {
 		for x := 0; x < w; x++ {
 			if i := y*w + x; differ(i, i+w) {
-				e[i], e[i+w] = 1, 1
+				mark(i, i+w, false)
 			}
 		}
 	}
-	return out
 }

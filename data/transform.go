@@ -121,7 +121,7 @@ func (t Transform) place(rw, rh int, p Params) (x, y, cw, ch int) {
 
 // resizeOnly is Apply without the random crop and the flip (a center crop
 // stays): the image a dataset kept on a device holds, to be cropped and
-// flipped there as Placement says.
+// flipped there where Dataset.Locate says.
 func (t Transform) resizeOnly(im *Image) *Image {
 	rw, rh := t.resized(im.W, im.H)
 	x, y, cw, ch := 0, 0, rw, rh
@@ -234,9 +234,10 @@ func putCHWU8(im *Image, dst []uint8) {
 		copy(dst, im.Pix[:n])
 		return
 	}
-	r, g, b := dst[:n], dst[n:2*n], dst[2*n:3*n]
-	for i := 0; i < n; i++ {
-		p := im.Pix[3*i : 3*i+3]
-		r[i], g[i], b[i] = p[0], p[1], p[2]
+	for c := 0; c < im.C; c++ {
+		plane := dst[c*n : (c+1)*n]
+		for i := range plane {
+			plane[i] = im.Pix[i*im.C+c]
+		}
 	}
 }

@@ -115,14 +115,12 @@ func TestUnalignedFacadesAB(t *testing.T) {
 	if _, _, err := d.UnalignedIndex(400, seed, epoch); err == nil {
 		t.Error("UnalignedIndex(400) of 400 samples: want an error")
 	}
-	// Decoded pairs file i's halves.
-	da, db, _, err := d.Decoded(5)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Image 5 of the A stream is file 5's left half, of the B stream its right.
 	l5, r5 := halves(t, files[5], 3)
-	if !slices.Equal(da.Pix, l5.Pix) || !slices.Equal(db.Pix, r5.Pix) {
-		t.Error("Decoded(5) is not file 5's halves")
+	da, _, errA := d.streamImage(false, 5)
+	db, _, errB := d.streamImage(true, 5)
+	if errA != nil || errB != nil || !slices.Equal(da.Pix, l5.Pix) || !slices.Equal(db.Pix, r5.Pix) {
+		t.Errorf("stream image 5 is not file 5's halves (%v, %v)", errA, errB)
 	}
 
 	// The parent folder with data.phase=train finds the same files.

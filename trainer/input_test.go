@@ -14,6 +14,7 @@ import (
 
 	torch "gogan/cgo"
 	"gogan/config"
+	"gogan/data"
 	"gogan/runfolder"
 )
 
@@ -205,8 +206,8 @@ func TestNaNGuardWithDeferredReads(t *testing.T) {
 // transformed once and each batch gathered, cropped, flipped and normalised
 // by tensor ops; the run must be the host loader's value for value (the
 // same samples, crops, flips and normalisation): DCGAN from a folder
-// straight, with random flips, and stopped at step 7 and resumed; pix2pix
-// on facades pairs with its random crop and flip (one draw for A and B).
+// straight, with random flips, and stopped at step 7 and resumed; pix2pix,
+// CycleGAN and pix2pixHD with their random crops and flips.
 func TestOnDeviceTrainsAsTheLoader(t *testing.T) {
 	run := folderRuns(t, "cpu", nil)
 	host := run("host")
@@ -220,24 +221,40 @@ func TestOnDeviceTrainsAsTheLoader(t *testing.T) {
 	sameMetrics(t, "data.on_device vs the host loader, random flips", run("host-flip", "data.no_flip=false"),
 		run("on-device-flip", "data.no_flip=false", "data.on_device=true"), 12, 0)
 
-	// (A dataset whose random crops cannot be left to the device, unpaired
-	// CycleGAN sets, is refused naming data.preprocess: data's TestUnaligned.)
-	pix2pix := func(name string, sets ...string) string {
-		cfg, err := config.LoadConfig("", append([]string{"recipe=pix2pix", "data.root=" + facadesDir(t), "data.max_samples=8",
-			"data.load_size=72", "data.crop_size=64", "model.netG=resnet_6blocks", "model.ngf=8", "model.ndf=8",
-			"data.batch_size=2", "train.epochs=2", "train.epochs_decay=0", "train.log_every=1", "train.sample_every=0",
-			"device=cpu", "threads=2", "out=" + filepath.Join(t.TempDir(), name)}, sets...))
-		if err != nil {
-			t.Fatal(err)
+	// Image-to-image recipes at 2 samples a batch, 2 epochs, with their
+	// random crops and flips.
+	translate := func(base []string) func(name string, sets ...string) string {
+		return func(name string, sets ...string) string {
+			cfg, err := config.LoadConfig("", append(append(base, "model.ngf=8", "model.ndf=8",
+				"data.batch_size=2", "train.epochs=2", "train.epochs_decay=0", "train.log_every=1", "train.sample_every=0",
+				"device=cpu", "threads=2", "out="+filepath.Join(t.TempDir(), name)), sets...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Data.NoFlip || cfg.Data.Preprocess != data.ResizeAndCrop {
+				t.Fatalf("%s: no random flips or crops (%s): the case would not test them", name, cfg.Data.Preprocess)
+			}
+			res, err := Train(context.Background(), cfg, RunOptions{Quiet: true, Writer: os.Stderr})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			return res.Run.Path
 		}
-		if cfg.Data.NoFlip {
-			t.Fatal("pix2pix's default is no longer to flip: the case would not test flips")
-		}
-		res, err := Train(context.Background(), cfg, RunOptions{Quiet: true, Writer: os.Stderr})
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		return res.Run.Path
 	}
+	facades := facadesDir(t)
+	// pix2pix on facades pairs: one crop and flip for A and B.
+	pix2pix := translate([]string{"recipe=pix2pix", "data.root=" + facades, "data.max_samples=8",
+		"data.load_size=72", "data.crop_size=64", "model.netG=resnet_6blocks"})
 	sameMetrics(t, "pix2pix: data.on_device vs the host loader", pix2pix("host"), pix2pix("on-device", "data.on_device=true"), 8, 0)
+	// CycleGAN on facades' halves as unpaired streams, photos as B: a random
+	// B for each A, each side its own crop and flip, the image pools on.
+	cyclegan := translate([]string{"recipe=cyclegan", "data.dataset=unaligned", "data.root=" + facades, "data.max_samples=8",
+		"data.direction=BtoA", "data.load_size=40", "data.crop_size=32", "model.netG=resnet_6blocks", "train.pool_size=3"})
+	sameMetrics(t, "cyclegan: data.on_device vs the host loader", cyclegan("host"), cyclegan("on-device", "data.on_device=true"), 8, 0)
+	// pix2pixHD on label maps with instance boundaries, which a random crop
+	// cuts (the boundaries at the crop's edge are the cropped map's).
+	hd := translate([]string{"recipe=pix2pixhd", "data.root=" + hdFacades(t, facades), "data.label_nc=4",
+		"data.preprocess=resize_and_crop", "data.load_size=40", "data.crop_size=32", "model.n_downsample_global=2",
+		"model.n_blocks_global=1", "model.n_layers_D=2", "train.no_vgg_loss=true"})
+	sameMetrics(t, "pix2pixhd: data.on_device vs the host loader", hd("host"), hd("on-device", "data.on_device=true"), 6, 0)
 }

@@ -1,0 +1,243 @@
+package data
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// exportedImage is the image p locates in tensor t of an export, as CHW
+// bytes: the region cut out, a Sides tensor reduced to its boundary map
+// (planes masked by SideMask, then their maximum), mirrored when p.Flip.
+// It is what the trainer does on the device, done here on the host.
+func exportedImage(t U8Tensor, p Place) []uint8 {
+	c, h, w := t.Shape[1], t.Shape[2], t.Shape[3]
+	base := t.Pix[p.Row*c*h*w : (p.Row+1)*c*h*w]
+	at := func(ch, x, y int) uint8 { return base[ch*h*w+(p.Y+y)*w+p.X+x] }
+	outC := c
+	if t.Sides {
+		outC = 1
+	}
+	mask := SideMask(p.W, p.H)
+	out := make([]uint8, outC*p.H*p.W)
+	for oc := range outC {
+		for y := range p.H {
+			for x := range p.W {
+				sx := x
+				if p.Flip {
+					sx = p.W - 1 - x
+				}
+				v := at(oc, sx, y)
+				if t.Sides {
+					v = 0
+					for k := range 4 {
+						v = max(v, at(k, sx, y)*mask[k*p.H*p.W+y*p.W+sx])
+					}
+				}
+				out[oc*p.H*p.W+y*p.W+x] = v
+			}
+		}
+	}
+	return out
+}
+
+// checkExport exports d and checks that, for samples 0..n-1 of three epochs,
+// every image Locate points at is Sample's image, byte for byte. It returns
+// the set and how many of the located images were flipped, and how many
+// distinct places and rows they had, so that a caller can see the draws used.
+func checkExport(t *testing.T, d *Dataset, n int) (set *U8Set, flips, places, rows int) {
+	t.Helper()
+	set, err := d.ExportU8(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seenPlace, seenRow := map[[3]int]bool{}, map[[2]int]bool{}
+	for _, epoch := range []uint64{0, 1, 7} {
+		for i := range n {
+			s, err := d.Sample(i, 5, epoch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at, err := d.Locate(set, i, 5, epoch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]*Image{}
+			for _, im := range s.Images() {
+				want[im.Name] = im.Image
+			}
+			if len(want) != len(set.Tensors) {
+				t.Fatalf("sample %d has %d images, the export %d tensors", i, len(want), len(set.Tensors))
+			}
+			for k, tn := range set.Tensors {
+				w := want[tn.Name]
+				if w == nil {
+					t.Fatalf("the export's tensor %s is not among sample %d's images", tn.Name, i)
+				}
+				chw := make([]uint8, len(w.Pix))
+				putCHWU8(w, chw)
+				if got := exportedImage(tn, at[k]); !slices.Equal(got, chw) {
+					t.Fatalf("epoch %d sample %d: %s located at %+v is not Sample's image", epoch, i, tn.Name, at[k])
+				}
+				if at[k].Flip {
+					flips++
+				}
+				seenPlace[[3]int{k, at[k].X, at[k].Y}] = true
+				seenRow[[2]int{k, at[k].Row}] = true
+			}
+		}
+	}
+	return set, flips, len(seenPlace), len(seenRow)
+}
+
+func shapes(set *U8Set) string {
+	var s []string
+	for _, t := range set.Tensors {
+		s = append(s, fmt.Sprintf("%s%v", t.Name, t.Shape))
+	}
+	return strings.Join(s, " ")
+}
+
+// TestExportLocatesSamples: an export holds each image once (resized only
+// when the transform crops or flips at random), and the images Locate points
+// at, cut and mirrored as a device does it, are Sample's byte for byte, for
+// every kind of dataset the trainer can keep on a device.
+func TestExportLocatesSamples(t *testing.T) {
+	facades := facadesDir(t)
+	t.Run("aligned pairs, random crop and flip", func(t *testing.T) {
+		for _, dir := range []string{"AtoB", "BtoA"} {
+			cfg := DefaultConfig(Aligned)
+			cfg.Root, cfg.MaxSamples, cfg.InMemory, cfg.Direction = facades, 20, true, dir
+			set, flips, places, _ := checkExport(t, openOK(t, cfg), 6)
+			if got, want := shapes(set), "A[20 3 286 286] B[20 3 286 286]"; !set.Placed || got != want {
+				t.Fatalf("%s: placed %v, %s; want %s", dir, set.Placed, got, want)
+			}
+			// one draw for A and B: 18 samples' places, each twice
+			if flips == 0 || flips == 36 || places < 30 {
+				t.Errorf("%s: %d of 36 images flipped, %d distinct places: the draws are not used", dir, flips, places)
+			}
+		}
+	})
+	t.Run("unaligned A|B halves, random B, crop and flip", func(t *testing.T) {
+		cfg := DefaultConfig(Unaligned)
+		cfg.Root, cfg.MaxSamples, cfg.LoadSize, cfg.CropSize = facades, 12, 72, 64
+		for _, sets := range []func(*Config){func(*Config) {}, func(c *Config) { c.Direction = "BtoA" }, func(c *Config) { c.SerialBatches = true }} {
+			sets(&cfg)
+			set, flips, places, rows := checkExport(t, openOK(t, cfg), 12)
+			if got, want := shapes(set), "A[12 3 72 72] B[12 3 72 72]"; cfg.Direction == "BtoA" {
+				want = "B[12 3 72 72] A[12 3 72 72]"
+				if got != want {
+					t.Fatalf("BtoA: %s, want %s (the A stream is the batch's B)", got, want)
+				}
+			} else if got != want {
+				t.Fatalf("%s, want %s", got, want)
+			}
+			// each side its own draws; B rows random unless serial
+			if flips == 0 || flips == 72 || places < 40 {
+				t.Errorf("%+v: %d of 72 images flipped, %d distinct places", cfg, flips, places)
+			}
+			if want := 24; cfg.SerialBatches && rows != want || !cfg.SerialBatches && rows <= 12+6 {
+				t.Errorf("serial %v: %d distinct rows of A and B", cfg.SerialBatches, rows)
+			}
+		}
+	})
+	t.Run("unaligned folders of other sizes and channels", func(t *testing.T) {
+		dir := t.TempDir()
+		for i := range 5 {
+			write(t, filepath.Join(dir, "trainA", string(rune('a'+i))+".png"), encode(t, "png", gradient(30+i, 30)))
+		}
+		for i := range 3 {
+			write(t, filepath.Join(dir, "trainB", string(rune('a'+i))+".png"), encode(t, "png", gradient(40, 30+i)))
+		}
+		cfg := DefaultConfig(Unaligned)
+		cfg.Root, cfg.LoadSize, cfg.CropSize, cfg.OutputNC = dir, 32, 28, 1
+		set, _, _, _ := checkExport(t, openOK(t, cfg), 5)
+		if got, want := shapes(set), "A[5 3 32 32] B[3 1 32 32]"; got != want {
+			t.Errorf("%s, want %s", got, want)
+		}
+	})
+	t.Run("label maps and instance boundaries, random crop and flip", func(t *testing.T) {
+		root := t.TempDir()
+		writeHD(t, root, "train", 4, 40, 30)
+		cfg := DefaultConfig(Aligned)
+		cfg.Root, cfg.LabelNC, cfg.Instance, cfg.Preprocess, cfg.LoadSize, cfg.CropSize = root, 20, true, ResizeAndCrop, 36, 24
+		set, flips, places, _ := checkExport(t, openOK(t, cfg), 4)
+		if got, want := shapes(set), "A[4 1 36 36] B[4 3 36 36] inst[4 4 36 36]"; got != want || !set.Tensors[0].Raw || set.Tensors[1].Raw || !set.Tensors[2].Sides {
+			t.Fatalf("%s (want %s), raw and sides %+v", got, want, set.Tensors)
+		}
+		if flips == 0 || flips == 36 || places < 20 {
+			t.Errorf("%d of 36 images flipped, %d distinct places", flips, places)
+		}
+		// Flips alone leave the boundaries whole: one plane.
+		cfg.Preprocess = ScaleWidth
+		set, flips, _, _ = checkExport(t, openOK(t, cfg), 4)
+		if got, want := shapes(set), "A[4 1 27 36] B[4 3 27 36] inst[4 1 27 36]"; got != want || set.Tensors[2].Sides || flips == 0 {
+			t.Errorf("scale_width: %s (want %s), %d flipped", got, want, flips)
+		}
+	})
+	t.Run("gray to colour, random crop and flip", func(t *testing.T) {
+		cfg := DefaultConfig(Gray2Color)
+		cfg.Source, cfg.MaxSamples, cfg.LoadSize, cfg.CropSize = Folder, 5, 48, 40
+		cfg.Root = filepath.Join(t.TempDir(), "photos")
+		for i := range 5 {
+			write(t, filepath.Join(cfg.Root, fmt.Sprintf("%d.png", i)), encode(t, "png", noisyPhoto(50, 44, i)))
+		}
+		set, flips, _, _ := checkExport(t, openOK(t, cfg), 5)
+		if got, want := shapes(set), "A[5 1 48 48] B[5 3 48 48]"; got != want || flips == 0 {
+			t.Errorf("%s, want %s; %d flipped", got, want, flips)
+		}
+	})
+	t.Run("Fashion-MNIST, deterministic", func(t *testing.T) {
+		fashionRoot(t)
+		cfg := DefaultConfig(FashionMNIST)
+		cfg.MaxSamples = 1000
+		d := openOK(t, cfg)
+		set, _, _, _ := checkExport(t, d, 20)
+		if got, want := shapes(set), "A[1000 1 64 64]"; set.Placed || got != want {
+			t.Errorf("placed %v, %s; want %s", set.Placed, got, want)
+		}
+		at, _ := d.Locate(set, 123, 0, 0)
+		s, _ := d.Sample(123, 0, 0)
+		if at[0] != (Place{Row: 123, W: 64, H: 64}) || !slices.Equal(set.Tensors[0].Pix[123*4096:124*4096], s.A.Pix) {
+			t.Errorf("sample 123 located at %+v", at[0])
+		}
+	})
+	t.Run("edge maps need a deterministic transform", func(t *testing.T) {
+		fashionRoot(t)
+		cfg := DefaultConfig(Edges)
+		cfg.MaxSamples, cfg.LoadSize, cfg.CropSize = 10, 36, 32
+		if _, err := openOK(t, cfg).ExportU8(context.Background()); err == nil || !strings.Contains(err.Error(), "data.preprocess") {
+			t.Errorf("edges with a random crop: %v, want a refusal naming data.preprocess", err)
+		}
+		cfg.Preprocess = PreprocessNone
+		if _, err := openOK(t, cfg).ExportU8(context.Background()); err == nil || !strings.Contains(err.Error(), "data.no_flip") {
+			t.Errorf("edges with random flips: %v, want a refusal naming data.no_flip", err)
+		}
+		cfg.NoFlip = true
+		checkExport(t, openOK(t, cfg), 5)
+	})
+}
+
+// TestInstanceSides: the maximum of the four planes is InstanceEdges, and
+// of a crop's masked planes InstanceEdges of the cropped map.
+func TestInstanceSides(t *testing.T) {
+	im := NewImage(9, 7, 2)
+	for i := range im.Pix {
+		im.Pix[i] = uint8((i / 2 * 7 / 5) % 3)
+	}
+	sides := InstanceSides(im)
+	tn := U8Tensor{Name: InstTensor, Sides: true, Shape: [4]int{1, 4, 7, 9}, Pix: make([]uint8, 4*63)}
+	putCHWU8(sides, tn.Pix)
+	for _, p := range []Place{{W: 9, H: 7}, {X: 2, Y: 1, W: 5, H: 4}, {X: 4, Y: 3, W: 5, H: 4, Flip: true}} {
+		want := InstanceEdges(CropImage(im, p.X, p.Y, p.W, p.H))
+		if p.Flip {
+			want = FlipH(want)
+		}
+		if got := exportedImage(tn, p); !slices.Equal(got, want.Pix) {
+			t.Errorf("crop %+v: %v, want %v", p, got, want.Pix)
+		}
+	}
+}
