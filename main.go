@@ -38,7 +38,7 @@ func main() {
 func rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "gogan",
-		Short:         "Train GANs (DCGAN, pix2pix) in Go on libtorch",
+		Short:         "Train GANs (DCGAN, pix2pix, CycleGAN, pix2pixHD) in Go on libtorch",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
