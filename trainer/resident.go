@@ -20,10 +20,10 @@ type residentData struct {
 	dev     torch.Device
 	set     *data.U8Set // its shapes and streams; the pixels are on the device
 	tensors []*torch.Tensor
-	// sideMasks are data.SideMask's for each crop size of a Sides tensor.
-	sideMasks map[[2]int]*torch.Tensor
-	ds        *data.Dataset
-	seed      uint64
+	// grids are the crops' constant offsets, by tensor and crop shape.
+	grids map[gridKey]cropGrid
+	ds    *data.Dataset
+	seed  uint64
 }
 
 // loadResident transforms ds once (Dataset.ExportU8: images of one size) and
@@ -33,7 +33,7 @@ func loadResident(ctx context.Context, ds *data.Dataset, seed uint64, dev torch.
 	if err != nil {
 		return nil, fmt.Errorf("data.on_device: %w", err)
 	}
-	r := &residentData{dev: dev, set: set, ds: ds, seed: seed, sideMasks: map[[2]int]*torch.Tensor{}}
+	r := &residentData{dev: dev, set: set, ds: ds, seed: seed, grids: map[gridKey]cropGrid{}}
 	bytes := 0
 	err = torch.Try(func() {
 		for k := range set.Tensors {
@@ -85,41 +85,91 @@ func (r *residentData) batch(idx []int, epoch int) (gan.Batch, []*torch.Tensor) 
 	return b, owned
 }
 
-// gather takes one batch tensor's images out of all: by index when the set
-// is not Placed, else each sample's region, a Sides tensor reduced to its
-// boundary map, mirrored where the place says.
+// gather takes one batch tensor's images out of all: by row when the set is
+// not Placed, else each sample's region, mirrored where its place says, in
+// one index_select of the flat tensor (a kernel or two for the whole batch,
+// not a few per sample), a Sides tensor reduced to its boundary map.
 func (r *residentData) gather(all *torch.Tensor, t data.U8Tensor, at []data.Place) *torch.Tensor {
 	if !r.set.Placed {
 		rows := make([]int64, len(at))
 		for k, p := range at {
 			rows[k] = int64(p.Row)
 		}
-		return all.IndexSelect(0, torch.FromInt64(rows, int64(len(rows))).To(r.dev))
+		return all.IndexSelect(0, r.upload(rows, int64(len(rows))))
 	}
-	parts := make([]*torch.Tensor, len(at))
+	// Element (b, c, i, j) of the batch is all's flat element
+	// start[b] + c*H*W + i*W + dir[b]*j: start is the crop's top-left
+	// corner, or its top-right one for a mirrored crop (dir -1).
+	n, c, h, w := int64(len(at)), int64(t.Shape[1]), int64(t.Shape[2]), int64(t.Shape[3])
+	cw, ch := int64(at[0].W), int64(at[0].H)
+	startDir := make([]int64, 2*n)
+	flips := make([]int64, n)
 	for k, p := range at {
-		x := all.Narrow(0, int64(p.Row), 1).Narrow(2, int64(p.Y), int64(p.H)).Narrow(3, int64(p.X), int64(p.W))
-		if t.Sides {
-			x = r.boundaries(x, p.W, p.H)
+		k := int64(k)
+		if int64(p.W) != cw || int64(p.H) != ch {
+			panic(&torch.Error{Op: "data.on_device", Msg: fmt.Sprintf("%s: crops of one batch differ in size (%dx%d, %dx%d)", t.Name, cw, ch, p.W, p.H)})
 		}
+		startDir[k], startDir[n+k] = int64(p.Row)*c*h*w+int64(p.Y)*w+int64(p.X), 1
 		if p.Flip {
-			x = x.Flip(3)
+			startDir[k], startDir[n+k], flips[k] = startDir[k]+cw-1, -1, 1
 		}
-		parts[k] = x
 	}
-	return torch.Cat(parts, 0)
+	sd := r.upload(startDir, 2*n)
+	g := r.grid(c, ch, cw, h, w, t.Sides)
+	start, dir := sd.Narrow(0, 0, n).View(n, 1, 1, 1), sd.Narrow(0, n, n).View(n, 1, 1, 1)
+	idx := start.Add(g.planesRows).Add(dir.Mul(g.cols))
+	x := all.View(-1).IndexSelect(0, idx.View(-1)).View(n, c, ch, cw)
+	if t.Sides {
+		return sideBoundaries(x.Mul(g.sideMasks.IndexSelect(0, r.upload(flips, n))))
+	}
+	return x
 }
 
-// boundaries is the boundary map of a crop of a Sides tensor ([1, 4, h, w]):
-// each plane masked where its neighbour lies outside the crop, then their
-// maximum, [1, 1, h, w].
-func (r *residentData) boundaries(sides *torch.Tensor, w, h int) *torch.Tensor {
-	mask, ok := r.sideMasks[[2]int{w, h}]
-	if !ok {
-		mask = torch.FromBytes(data.SideMask(w, h), torch.Uint8, r.dev, 1, 4, int64(h), int64(w)).Persist()
-		r.sideMasks[[2]int{w, h}] = mask
+// cropGrid is a crop size's constant offsets in a flat [.., C, H, W]
+// tensor: planesRows (c*H*W + i*W, [1, C, ch, 1]) and cols (j, [1, 1, 1,
+// cw]), on the device; and, for a Sides tensor's crops, data.SideMask and
+// its mirror image ([2, 4, ch, cw]), for unmirrored and mirrored crops.
+type gridKey struct {
+	c, ch, cw, h, w int64
+	sides           bool
+}
+
+type cropGrid struct {
+	planesRows, cols, sideMasks *torch.Tensor
+}
+
+func (r *residentData) grid(c, ch, cw, h, w int64, sides bool) cropGrid {
+	key := gridKey{c, ch, cw, h, w, sides}
+	if g, ok := r.grids[key]; ok {
+		return g
 	}
-	m := sides.Mul(mask)
+	pr := make([]int64, c*ch)
+	for p := range c {
+		for i := range ch {
+			pr[p*ch+i] = p*h*w + i*w
+		}
+	}
+	cols := make([]int64, cw)
+	for j := range cw {
+		cols[j] = j
+	}
+	g := cropGrid{planesRows: r.upload(pr, 1, c, ch, 1).Persist(), cols: r.upload(cols, 1, 1, 1, cw).Persist()}
+	if sides {
+		m := torch.FromBytes(data.SideMask(int(cw), int(ch)), torch.Uint8, r.dev, 1, 4, ch, cw)
+		g.sideMasks = torch.Cat([]*torch.Tensor{m, m.Flip(3)}, 0).Persist()
+	}
+	r.grids[key] = g
+	return g
+}
+
+// upload is int64 values on the device, in the given shape.
+func (r *residentData) upload(v []int64, shape ...int64) *torch.Tensor {
+	return torch.FromInt64(v, shape...).To(r.dev)
+}
+
+// sideBoundaries is the boundary map of masked side planes ([B, 4, h, w]):
+// their maximum, [B, 1, h, w].
+func sideBoundaries(m *torch.Tensor) *torch.Tensor {
 	plane := func(c int64) *torch.Tensor { return m.Narrow(1, c, 1) }
 	return plane(0).Maximum(plane(1)).Maximum(plane(2).Maximum(plane(3)))
 }
@@ -131,8 +181,12 @@ func (r *residentData) free() {
 	for _, t := range r.tensors {
 		t.Free()
 	}
-	for _, m := range r.sideMasks {
-		m.Free()
+	for _, g := range r.grids {
+		g.planesRows.Free()
+		g.cols.Free()
+		if g.sideMasks != nil {
+			g.sideMasks.Free()
+		}
 	}
-	r.tensors, r.sideMasks = nil, nil
+	r.tensors, r.grids = nil, nil
 }
