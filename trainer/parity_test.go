@@ -142,10 +142,14 @@ func parityCases(t *testing.T, pd parityData) []parityCase {
 }
 
 // facadesDir is the CMP facades training pairs in shared/ beside the
-// repository.
+// repository, or in $GOGAN_FACADES (scripts/gpu-check carries the first 12
+// to the GPU machine).
 func facadesDir(t *testing.T) string {
 	t.Helper()
 	facades, err := filepath.Abs(filepath.Join("..", "..", "shared", "data", "facades", "train"))
+	if dir := os.Getenv("GOGAN_FACADES"); dir != "" {
+		facades = dir
+	}
 	if err == nil {
 		_, err = os.Stat(facades)
 	}
