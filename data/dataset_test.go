@@ -162,6 +162,11 @@ func TestUnaligned(t *testing.T) {
 	if err != nil || s.A.C != 3 || s.B.C != 1 {
 		t.Fatalf("%v %v", s, err)
 	}
+	// Kept on a device: each stream's images once, at their own channels.
+	set, _, _, _ := checkExport(t, d, 5)
+	if got, want := shapes(set), "A[5 3 32 32] B[3 1 32 32]"; got != want {
+		t.Errorf("export: %s, want %s", got, want)
+	}
 }
 
 func TestDerivedPairs(t *testing.T) {

@@ -144,21 +144,6 @@ func TestExportLocatesSamples(t *testing.T) {
 			}
 		}
 	})
-	t.Run("unaligned folders of other sizes and channels", func(t *testing.T) {
-		dir := t.TempDir()
-		for i := range 5 {
-			write(t, filepath.Join(dir, "trainA", string(rune('a'+i))+".png"), encode(t, "png", gradient(30+i, 30)))
-		}
-		for i := range 3 {
-			write(t, filepath.Join(dir, "trainB", string(rune('a'+i))+".png"), encode(t, "png", gradient(40, 30+i)))
-		}
-		cfg := DefaultConfig(Unaligned)
-		cfg.Root, cfg.LoadSize, cfg.CropSize, cfg.OutputNC = dir, 32, 28, 1
-		set, _, _, _ := checkExport(t, openOK(t, cfg), 5)
-		if got, want := shapes(set), "A[5 3 32 32] B[3 1 32 32]"; got != want {
-			t.Errorf("%s, want %s", got, want)
-		}
-	})
 	t.Run("label maps and instance boundaries, random crop and flip", func(t *testing.T) {
 		root := t.TempDir()
 		writeHD(t, root, "train", 4, 40, 30)
