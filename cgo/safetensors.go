@@ -20,6 +20,13 @@ type Named struct {
 	Tensor *Tensor
 }
 
+// FreeNamed frees the tensors of ts (a loaded file's, say).
+func FreeNamed(ts []Named) {
+	for _, nt := range ts {
+		nt.Tensor.Free()
+	}
+}
+
 // maxHeader bounds the JSON header a reader accepts, so a corrupt length
 // cannot make it allocate gigabytes.
 const maxHeader = 100 << 20

@@ -162,11 +162,7 @@ func LoadClassifier(path string, dev torch.Device) (*Classifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("classifier %s: %w (make a new one with gogan eval classifier --out %s)", path, err, path)
 	}
-	defer func() {
-		for _, nt := range ts {
-			nt.Tensor.Free()
-		}
-	}()
+	defer torch.FreeNamed(ts)
 	if meta["kind"] != classifierKind {
 		return nil, fmt.Errorf("classifier %s: not a gogan eval classifier (metadata kind %q, want %q); make one with gogan eval classifier --out FILE",
 			path, meta["kind"], classifierKind)

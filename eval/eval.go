@@ -234,11 +234,7 @@ func loadSamplesFile(path string) ([]float32, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eval fid: --samples-file: %w", err)
 	}
-	defer func() {
-		for _, nt := range ts {
-			nt.Tensor.Free()
-		}
-	}()
+	defer torch.FreeNamed(ts)
 	var t *torch.Tensor
 	var names []string
 	for _, nt := range ts {

@@ -1,9 +1,35 @@
 package gan
 
 import (
+	"strings"
+
 	torch "gogan/cgo"
 	"gogan/nets"
 )
+
+// Checkpoint weights name each network's state dict "<role>.<key>" (G.,
+// D., CycleGAN's G_A. ...), beside the optimizers' and recipes' tensors.
+
+// Weights is n's state dict as a checkpoint names it.
+func (n Net) Weights() []torch.Named {
+	var ws []torch.Named
+	for _, nt := range n.Net.StateDict() {
+		ws = append(ws, torch.Named{Name: n.Role + "." + nt.Name, Tensor: nt.Tensor})
+	}
+	return ws
+}
+
+// RoleStateDict is network role's state dict among a checkpoint's weights:
+// its "<role>." tensors, with the prefix cut (the tensors are ws's).
+func RoleStateDict(ws []torch.Named, role string) []torch.Named {
+	var sd []torch.Named
+	for _, nt := range ws {
+		if k, ok := strings.CutPrefix(nt.Name, role+"."); ok {
+			sd = append(sd, torch.Named{Name: k, Tensor: nt.Tensor})
+		}
+	}
+	return sd
+}
 
 // WithFrozenState runs f (a sampling forward pass) and then restores the
 // networks' buffers (BatchNorm running statistics) and the random state of

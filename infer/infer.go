@@ -36,18 +36,8 @@ func LoadNet(ck runfolder.Checkpoint, cfg *config.Config, role string, dev torch
 		n.Free()
 		return nil, err
 	}
-	defer func() {
-		for _, nt := range ts {
-			nt.Tensor.Free()
-		}
-	}()
-	var sd []torch.Named
-	for _, nt := range ts {
-		if k, ok := strings.CutPrefix(nt.Name, role+"."); ok {
-			sd = append(sd, torch.Named{Name: k, Tensor: nt.Tensor})
-		}
-	}
-	if err := n.LoadStateDict(sd); err != nil {
+	defer torch.FreeNamed(ts)
+	if err := n.LoadStateDict(gan.RoleStateDict(ts, role)); err != nil {
 		n.Free()
 		return nil, fmt.Errorf("checkpoint %s: network %s: %w", ck.Dir, role, err)
 	}

@@ -203,11 +203,7 @@ func (n *Net) Load(path string) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for _, e := range ts {
-			e.Tensor.Free()
-		}
-	}()
+	defer torch.FreeNamed(ts)
 	if err := n.LoadStateDict(ts); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

@@ -94,11 +94,7 @@ func LoadVGG19(path string, dev torch.Device) (*VGG19, error) {
 	if err != nil {
 		return nil, fmt.Errorf("VGG19 weights: %w", err)
 	}
-	defer func() {
-		for _, t := range ts {
-			t.Tensor.Free()
-		}
-	}()
+	defer torch.FreeNamed(ts)
 	byName := map[string]*torch.Tensor{}
 	for _, t := range ts {
 		byName[t.Name] = t.Tensor

@@ -419,9 +419,7 @@ func (s *session) trainStep(ctx context.Context, st *stagedBatch, last bool, fla
 func (s *session) weights() []torch.Named {
 	var ws []torch.Named
 	for _, n := range s.rec.Nets() {
-		for _, nt := range n.Net.StateDict() {
-			ws = append(ws, torch.Named{Name: n.Role + "." + nt.Name, Tensor: nt.Tensor})
-		}
+		ws = append(ws, n.Weights()...)
 	}
 	for _, o := range s.rec.Optimizers() {
 		o.Adam.State("") // allocate the moments if no step ran yet
@@ -538,13 +536,7 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 	}
 	s.resumed = true
 	for _, n := range s.rec.Nets() {
-		var sd []torch.Named
-		for _, nt := range n.Net.StateDict() {
-			if t, ok := saved[n.Role+"."+nt.Name]; ok {
-				sd = append(sd, torch.Named{Name: nt.Name, Tensor: t})
-			}
-		}
-		if err := n.Net.LoadStateDict(sd); err != nil {
+		if err := n.Net.LoadStateDict(gan.RoleStateDict(ts, n.Role)); err != nil {
 			return nil, fmt.Errorf("resume %s: network %s: %w", ck.Dir, n.Role, err)
 		}
 	}

@@ -31,20 +31,16 @@ func loadPretrain(path string, ns []gan.Net) error {
 	if err != nil {
 		return fmt.Errorf("model.load_pretrain: %w", err)
 	}
-	defer func() {
-		for _, nt := range ts {
-			nt.Tensor.Free()
-		}
-	}()
-	saved := map[string]*torch.Tensor{}
-	for _, nt := range ts {
-		saved[nt.Name] = nt.Tensor
-	}
+	defer torch.FreeNamed(ts)
 	for _, n := range ns {
+		saved := map[string]*torch.Tensor{}
+		for _, nt := range gan.RoleStateDict(ts, n.Role) {
+			saved[nt.Name] = nt.Tensor
+		}
 		var sd []torch.Named
 		var missing []string
 		for _, nt := range n.Net.StateDict() {
-			src, ok := saved[n.Role+"."+nt.Name]
+			src, ok := saved[nt.Name]
 			if !ok {
 				missing = append(missing, nt.Name)
 				continue
