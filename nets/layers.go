@@ -159,35 +159,47 @@ const (
 // batch's statistics and updates the running ones (momentum 0.1); in eval mode
 // it uses the running ones.
 type BatchNorm2d struct {
+	normBase
+	syncRanks int // > 1: SyncBatchNorm over that many ranks
+}
+
+// normBase is nn._NormBase: a norm layer's features, affine parameters and
+// running statistics.
+type normBase struct {
 	Base
 	Features                                   int64
 	Weight, Bias                               *torch.Tensor
 	RunningMean, RunningVar, NumBatchesTracked *torch.Tensor
 	track                                      bool
-	syncRanks                                  int // > 1: SyncBatchNorm over that many ranks
+}
+
+// newNormBase is nn._NormBase(n, eps, momentum, affine, track_running_stats)
+// named kind on dev (weight 1, bias 0, running mean 0, variance 1).
+func newNormBase(kind string, n int64, affine, trackRunningStats bool, dev torch.Device) normBase {
+	args := fmt.Sprintf("%d, eps=%s, momentum=%s, affine=%s, track_running_stats=%s", n, pyFloat(normEps),
+		pyFloat(normMomentum), pyBool(affine), pyBool(trackRunningStats))
+	l := normBase{Base: newLeaf(kind, args), Features: n, track: trackRunningStats}
+	if affine {
+		l.Weight = param(dev, n)
+		l.Weight.Fill(1)
+		l.Bias = param(dev, n)
+	}
+	if trackRunningStats {
+		l.RunningMean = buffer(0, torch.Float32, dev, n)
+		l.RunningVar = buffer(1, torch.Float32, dev, n)
+		l.NumBatchesTracked = buffer(0, torch.Int64, dev)
+	}
+	l.addParam("weight", l.Weight)
+	l.addParam("bias", l.Bias)
+	l.addBuffer("running_mean", l.RunningMean)
+	l.addBuffer("running_var", l.RunningVar)
+	l.addBuffer("num_batches_tracked", l.NumBatchesTracked)
+	return l
 }
 
 // NewBatchNorm2d makes an nn.BatchNorm2d on dev (weight 1, bias 0, running mean 0, variance 1).
 func NewBatchNorm2d(n int64, affine, trackRunningStats bool, dev torch.Device) *BatchNorm2d {
-	args := fmt.Sprintf("%d, eps=%s, momentum=%s, affine=%s, track_running_stats=%s", n, pyFloat(normEps),
-		pyFloat(normMomentum), pyBool(affine), pyBool(trackRunningStats))
-	b := &BatchNorm2d{Base: newLeaf("BatchNorm2d", args), Features: n, track: trackRunningStats}
-	if affine {
-		b.Weight = param(dev, n)
-		b.Weight.Fill(1)
-		b.Bias = param(dev, n)
-	}
-	if trackRunningStats {
-		b.RunningMean = buffer(0, torch.Float32, dev, n)
-		b.RunningVar = buffer(1, torch.Float32, dev, n)
-		b.NumBatchesTracked = buffer(0, torch.Int64, dev)
-	}
-	b.addParam("weight", b.Weight)
-	b.addParam("bias", b.Bias)
-	b.addBuffer("running_mean", b.RunningMean)
-	b.addBuffer("running_var", b.RunningVar)
-	b.addBuffer("num_batches_tracked", b.NumBatchesTracked)
-	return b
+	return &BatchNorm2d{normBase: newNormBase("BatchNorm2d", n, affine, trackRunningStats, dev)}
 }
 
 // Forward is nn.BatchNorm2d.forward.
@@ -218,34 +230,12 @@ func (b *BatchNorm2d) Forward(x *torch.Tensor) *torch.Tensor {
 // references use affine=False, track_running_stats=False: no parameters, no
 // buffers).
 type InstanceNorm2d struct {
-	Base
-	Features                                   int64
-	Weight, Bias                               *torch.Tensor
-	RunningMean, RunningVar, NumBatchesTracked *torch.Tensor
-	track                                      bool
+	normBase
 }
 
 // NewInstanceNorm2d makes an nn.InstanceNorm2d on dev.
 func NewInstanceNorm2d(n int64, affine, trackRunningStats bool, dev torch.Device) *InstanceNorm2d {
-	args := fmt.Sprintf("%d, eps=%s, momentum=%s, affine=%s, track_running_stats=%s", n, pyFloat(normEps),
-		pyFloat(normMomentum), pyBool(affine), pyBool(trackRunningStats))
-	l := &InstanceNorm2d{Base: newLeaf("InstanceNorm2d", args), Features: n, track: trackRunningStats}
-	if affine {
-		l.Weight = param(dev, n)
-		l.Weight.Fill(1)
-		l.Bias = param(dev, n)
-	}
-	if trackRunningStats {
-		l.RunningMean = buffer(0, torch.Float32, dev, n)
-		l.RunningVar = buffer(1, torch.Float32, dev, n)
-		l.NumBatchesTracked = buffer(0, torch.Int64, dev)
-	}
-	l.addParam("weight", l.Weight)
-	l.addParam("bias", l.Bias)
-	l.addBuffer("running_mean", l.RunningMean)
-	l.addBuffer("running_var", l.RunningVar)
-	l.addBuffer("num_batches_tracked", l.NumBatchesTracked)
-	return l
+	return &InstanceNorm2d{normBase: newNormBase("InstanceNorm2d", n, affine, trackRunningStats, dev)}
 }
 
 // Forward is F.instance_norm with the input's statistics unless the layer
