@@ -133,8 +133,8 @@ func (d *Dataset) exportGroup(ctx context.Context, set *U8Set, g exportGroup) er
 			im := ims[j].Image
 			if im.C != t.Shape[1] || im.H != t.Shape[2] || im.W != t.Shape[3] {
 				err = &ConfigError{Key: "data.preprocess", Value: d.cfg.Preprocess, Msg: fmt.Sprintf(
-					"%s image %d is %dx%dx%d after resizing but image 0 is %dx%dx%d: a dataset kept on the device needs images of one size before the random crop (resize_and_crop resizes every image to load_size square)",
-					t.Name, k, im.C, im.H, im.W, t.Shape[1], t.Shape[2], t.Shape[3])}
+					"%s is %dx%d (%d channels) after resizing but %s is %dx%d: a dataset kept on the device (data.on_device) needs images of one size before the random crop (resize_and_crop resizes every image to load_size square)",
+					d.rowName(g.stream, k), im.W, im.H, im.C, d.rowName(g.stream, 0), t.Shape[3], t.Shape[2])}
 				break
 			}
 			n := im.C * im.H * im.W
@@ -150,6 +150,24 @@ func (d *Dataset) exportGroup(ctx context.Context, set *U8Set, g exportGroup) er
 		return err
 	}
 	return firstErr
+}
+
+// rowName names the source of row k of an export's stream: its file, or
+// its image in an IDX file.
+func (d *Dataset) rowName(stream, k int) string {
+	switch {
+	case d.kind == "unaligned-idx":
+		idx, cls := d.idxA, "data.classes_A"
+		if stream == 1 {
+			idx, cls = d.idxB, "data.classes_B"
+		}
+		return fmt.Sprintf("%s image %d (%s)", d.cfg.Source, idx[k], cls)
+	case d.kind == "idx":
+		return fmt.Sprintf("%s image %d", d.cfg.Dataset, k)
+	case stream == 1:
+		return d.filesB[k]
+	}
+	return d.files[k]
 }
 
 // resizedImages is sample i through the transforms' resize (and center

@@ -2,6 +2,7 @@ package data
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -188,6 +189,19 @@ func TestExportLocatesSamples(t *testing.T) {
 		s, _ := d.Sample(123, 0, 0)
 		if at[0] != (Place{Row: 123, W: 64, H: 64}) || !slices.Equal(set.Tensors[0].Pix[123*4096:124*4096], s.A.Pix) {
 			t.Errorf("sample 123 located at %+v", at[0])
+		}
+	})
+	t.Run("images of different sizes after resizing are refused, naming one", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, filepath.Join(dir, "trainA", "a.png"), encode(t, "png", gradient(40, 30)))
+		tall := write(t, filepath.Join(dir, "trainA", "b.png"), encode(t, "png", gradient(40, 36)))
+		write(t, filepath.Join(dir, "trainB", "a.png"), encode(t, "png", gradient(40, 30)))
+		cfg := DefaultConfig(Unaligned)
+		cfg.Root, cfg.Preprocess, cfg.LoadSize, cfg.CropSize = dir, ScaleWidthAndCrop, 32, 16
+		_, err := openOK(t, cfg).ExportU8(context.Background())
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Key != "data.preprocess" || !strings.Contains(err.Error(), tall+" is 32x28") {
+			t.Errorf("export of images resized to 32x24 and 32x28: %v; want a data.preprocess error naming %s", err, tall)
 		}
 	})
 	t.Run("edge maps need a deterministic transform", func(t *testing.T) {

@@ -77,6 +77,7 @@ func (t Tensor) Numel() int { return t.Shape[0] * t.Shape[1] * t.Shape[2] * t.Sh
 // copy that reads it has completed).
 type Batch struct {
 	Epoch, Index int      // position: batch Index of Epoch
+	Seed         uint64   // the seed of its samples' draws (Sample's, Locate's)
 	Tensors      []Tensor // in the order of Sample.Images
 	Labels       []int64  // class labels, nil when the dataset has none
 	Indices      []int    // dataset indices of the samples
@@ -488,7 +489,7 @@ func (l *Loader) build(ctx context.Context, e, b int) (*Batch, error) {
 	p := l.perm(e)
 	lo, hi := l.o.rankBatch(b, len(p))
 	idx := p[lo:hi]
-	bt := &Batch{Epoch: e, Index: b, Indices: append([]int(nil), idx...), alloc: l.alloc}
+	bt := &Batch{Epoch: e, Index: b, Seed: l.o.Seed, Indices: append([]int(nil), idx...), alloc: l.alloc}
 	if l.o.IndicesOnly {
 		return bt, nil
 	}

@@ -100,7 +100,7 @@ func (s *session) take(ctx context.Context) *stagedBatch {
 	}
 	st := &stagedBatch{batch: b, inputs: gan.Batch{}, slot: -1}
 	if s.resident != nil {
-		if err := torch.Try(func() { st.inputs, st.owned = s.resident.batch(b.Indices, b.Epoch) }); err != nil {
+		if err := torch.Try(func() { st.inputs, st.owned = s.resident.batch(b.Indices, b.Epoch, b.Seed) }); err != nil {
 			st.release()
 			return &stagedBatch{err: fmt.Errorf("batch on %s: %w", s.dev, err)}
 		}

@@ -15,7 +15,8 @@ import (
 // flips at random), kept as uint8, each batch gathered, cut, converted and
 // normalised there, so that a step costs the host nothing but its samples'
 // places (data.Dataset.Locate: rows, crops and flips, drawn as the host
-// loader draws them).
+// loader draws them, with the batch's seed: a resumed run's is the
+// checkpoint's).
 type residentData struct {
 	dev     torch.Device
 	set     *data.U8Set // its shapes and streams; the pixels are on the device
@@ -23,17 +24,16 @@ type residentData struct {
 	// grids are the crops' constant offsets, by tensor and crop shape.
 	grids map[gridKey]cropGrid
 	ds    *data.Dataset
-	seed  uint64
 }
 
 // loadResident transforms ds once (Dataset.ExportU8: images of one size) and
-// puts it on dev. seed is the loader's.
-func loadResident(ctx context.Context, ds *data.Dataset, seed uint64, dev torch.Device) (*residentData, error) {
+// puts it on dev.
+func loadResident(ctx context.Context, ds *data.Dataset, dev torch.Device) (*residentData, error) {
 	set, err := ds.ExportU8(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("data.on_device: %w", err)
 	}
-	r := &residentData{dev: dev, set: set, ds: ds, seed: seed, grids: map[gridKey]cropGrid{}}
+	r := &residentData{dev: dev, set: set, ds: ds, grids: map[gridKey]cropGrid{}}
 	bytes := 0
 	err = torch.Try(func() {
 		for k := range set.Tensors {
@@ -52,14 +52,14 @@ func loadResident(ctx context.Context, ds *data.Dataset, seed uint64, dev torch.
 	return r, nil
 }
 
-// batch gathers the samples idx of epoch as the loader's float32 batch
-// would hold them: cut and mirrored where Locate says, normalised as
-// torchvision's ToTensor and Normalize(0.5, 0.5) compute it in float32, raw
-// tensors as their values. The tensors are the caller's.
-func (r *residentData) batch(idx []int, epoch int) (gan.Batch, []*torch.Tensor) {
+// batch gathers the samples idx of epoch, drawn with seed, as the loader's
+// float32 batch would hold them: cut and mirrored where Locate says,
+// normalised as torchvision's ToTensor and Normalize(0.5, 0.5) compute it in
+// float32, raw tensors as their values. The tensors are the caller's.
+func (r *residentData) batch(idx []int, epoch int, seed uint64) (gan.Batch, []*torch.Tensor) {
 	places := make([][]data.Place, len(idx))
 	for k, i := range idx {
-		p, err := r.ds.Locate(r.set, i, r.seed, uint64(epoch))
+		p, err := r.ds.Locate(r.set, i, seed, uint64(epoch))
 		if err != nil {
 			panic(&torch.Error{Op: "data.on_device", Msg: err.Error()})
 		}
@@ -68,7 +68,6 @@ func (r *residentData) batch(idx []int, epoch int) (gan.Batch, []*torch.Tensor) 
 	sc := torch.NewScope()
 	defer sc.Close()
 	b := gan.Batch{}
-	var owned []*torch.Tensor
 	for j, all := range r.tensors {
 		t := r.set.Tensors[j]
 		at := make([]data.Place, len(idx))
@@ -79,16 +78,22 @@ func (r *residentData) batch(idx []int, epoch int) (gan.Batch, []*torch.Tensor) 
 		if !t.Raw {
 			x = x.DivScalar(255).SubScalar(0.5).DivScalar(0.5)
 		}
-		b[t.Name] = x.Persist()
-		owned = append(owned, b[t.Name])
+		b[t.Name] = x
+	}
+	// Kept only once all are built: a failure on the way frees them all
+	// with the scope.
+	var owned []*torch.Tensor
+	for _, x := range b {
+		owned = append(owned, x.Persist())
 	}
 	return b, owned
 }
 
 // gather takes one batch tensor's images out of all: by row when the set is
 // not Placed, else each sample's region, mirrored where its place says, in
-// one index_select of the flat tensor (a kernel or two for the whole batch,
-// not a few per sample), a Sides tensor reduced to its boundary map.
+// one index_select of the flat tensor whose index is a few broadcast ops on
+// the device (the same handful of kernels for any batch size, not a few per
+// sample), a Sides tensor reduced to its boundary map.
 func (r *residentData) gather(all *torch.Tensor, t data.U8Tensor, at []data.Place) *torch.Tensor {
 	if !r.set.Placed {
 		rows := make([]int64, len(at))

@@ -38,7 +38,7 @@ func residentMatchesLoader(t *testing.T, dev torch.Device) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := loadResident(context.Background(), ds, seed, dev)
+		r, err := loadResident(context.Background(), ds, dev)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -54,7 +54,7 @@ func residentMatchesLoader(t *testing.T, dev torch.Device) {
 			}
 			var got map[string][]float32
 			if err := torch.Try(func() {
-				inputs, owned := r.batch(b.Indices, b.Epoch)
+				inputs, owned := r.batch(b.Indices, b.Epoch, b.Seed)
 				got = map[string][]float32{}
 				for name, x := range inputs {
 					got[name] = x.To(torch.CPUDevice).Float32s()

@@ -295,7 +295,7 @@ func (s *session) open(ctx context.Context) error {
 		lo.Rank, lo.World = s.job.Rank, s.job.World
 	}
 	if s.cfg.Data.OnDevice {
-		if s.resident, err = loadResident(ctx, ds, lo.Seed, s.dev); err != nil {
+		if s.resident, err = loadResident(ctx, ds, s.dev); err != nil {
 			return err
 		}
 		lo.IndicesOnly = true // the batches are gathered on the device
