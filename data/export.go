@@ -27,11 +27,11 @@ type U8Tensor struct {
 	Raw   bool
 	Pix   []uint8
 	Shape [4]int
-	// Sides: instance boundaries that a random crop cuts, as four planes
-	// (C = 4): whether each pixel's id differs from its left, right, upper
-	// and lower neighbour's. The crop's boundary map (InstanceEdges of the
-	// cropped map) is their maximum, each plane counted only where that
-	// neighbour lies inside the crop (SideMask).
+	// Sides: instance boundaries that a random crop cuts, as InstanceSides'
+	// bits: whether each pixel's id differs from its left, right, upper and
+	// lower neighbour's. The crop's boundary map (InstanceEdges of the
+	// cropped map) is 1 where a bit is set whose neighbour lies inside the
+	// crop (SideMask).
 	Sides bool
 	// stream is the index the rows follow: 0 the samples (or unaligned
 	// data's A stream), 1 unaligned data's B stream.
@@ -122,7 +122,7 @@ func (d *Dataset) exportGroup(ctx context.Context, set *U8Set, g exportGroup) er
 	for _, im := range first {
 		sh := [4]int{g.rows, im.Image.C, im.Image.H, im.Image.W}
 		set.Tensors = append(set.Tensors, U8Tensor{Name: im.Name, Raw: im.Raw, Shape: sh, stream: g.stream,
-			Pix: make([]uint8, sh[0]*sh[1]*sh[2]*sh[3]), Sides: im.Name == InstTensor && im.Image.C == 4})
+			Pix: make([]uint8, sh[0]*sh[1]*sh[2]*sh[3]), Sides: im.Name == InstTensor && set.Placed && d.tf.randomCrop()})
 	}
 	var mu sync.Mutex
 	var firstErr error
@@ -255,22 +255,29 @@ func (d *Dataset) Locate(set *U8Set, i int, seed, epoch uint64) ([]Place, error)
 	return out, nil
 }
 
-// SideMask is the [4, h, w] mask of a Sides tensor's planes for an h x w
-// crop: 1 where the plane's neighbour lies inside the crop, 0 on the edge
-// it would cross (the left plane's first column, the right plane's last,
-// the upper plane's first row, the lower plane's last).
+// SideMask is the h x w mask of a Sides tensor's bits for an h x w crop:
+// at each pixel, the bits whose neighbour lies inside the crop (all but
+// SideLeft in the first column, SideRight in the last, SideUp in the first
+// row, SideDown in the last).
 func SideMask(w, h int) []uint8 {
-	m := make([]uint8, 4*h*w)
-	for i := range m {
-		m[i] = 1
-	}
-	for y := 0; y < h; y++ {
-		m[0*h*w+y*w] = 0     // left
-		m[1*h*w+y*w+w-1] = 0 // right
-	}
-	for x := 0; x < w; x++ {
-		m[2*h*w+x] = 0         // up
-		m[3*h*w+(h-1)*w+x] = 0 // down
+	m := make([]uint8, h*w)
+	for y := range h {
+		for x := range w {
+			v := AllSides
+			if x == 0 {
+				v &^= SideLeft
+			}
+			if x == w-1 {
+				v &^= SideRight
+			}
+			if y == 0 {
+				v &^= SideUp
+			}
+			if y == h-1 {
+				v &^= SideDown
+			}
+			m[y*w+x] = v
+		}
 	}
 	return m
 }

@@ -11,34 +11,26 @@ import (
 )
 
 // exportedImage is the image p locates in tensor t of an export, as CHW
-// bytes: the region cut out, a Sides tensor reduced to its boundary map
-// (planes masked by SideMask, then their maximum), mirrored when p.Flip.
-// It is what the trainer does on the device, done here on the host.
+// bytes: the region cut out, a Sides tensor reduced to its boundary map (1
+// where a bit SideMask allows is set), mirrored when p.Flip. It is what the
+// trainer does on the device, done here on the host.
 func exportedImage(t U8Tensor, p Place) []uint8 {
 	c, h, w := t.Shape[1], t.Shape[2], t.Shape[3]
 	base := t.Pix[p.Row*c*h*w : (p.Row+1)*c*h*w]
-	at := func(ch, x, y int) uint8 { return base[ch*h*w+(p.Y+y)*w+p.X+x] }
-	outC := c
-	if t.Sides {
-		outC = 1
-	}
 	mask := SideMask(p.W, p.H)
-	out := make([]uint8, outC*p.H*p.W)
-	for oc := range outC {
+	out := make([]uint8, c*p.H*p.W)
+	for ch := range c {
 		for y := range p.H {
 			for x := range p.W {
 				sx := x
 				if p.Flip {
 					sx = p.W - 1 - x
 				}
-				v := at(oc, sx, y)
+				v := base[ch*h*w+(p.Y+y)*w+p.X+sx]
 				if t.Sides {
-					v = 0
-					for k := range 4 {
-						v = max(v, at(k, sx, y)*mask[k*p.H*p.W+y*p.W+sx])
-					}
+					v = min(v&mask[y*p.W+sx], 1)
 				}
-				out[oc*p.H*p.W+y*p.W+x] = v
+				out[ch*p.H*p.W+y*p.W+x] = v
 			}
 		}
 	}
@@ -151,7 +143,7 @@ func TestExportLocatesSamples(t *testing.T) {
 		cfg := DefaultConfig(Aligned)
 		cfg.Root, cfg.LabelNC, cfg.Instance, cfg.Preprocess, cfg.LoadSize, cfg.CropSize = root, 20, true, ResizeAndCrop, 36, 24
 		set, flips, places, _ := checkExport(t, openOK(t, cfg), 4)
-		if got, want := shapes(set), "A[4 1 36 36] B[4 3 36 36] inst[4 4 36 36]"; got != want || !set.Tensors[0].Raw || set.Tensors[1].Raw || !set.Tensors[2].Sides {
+		if got, want := shapes(set), "A[4 1 36 36] B[4 3 36 36] inst[4 1 36 36]"; got != want || !set.Tensors[0].Raw || set.Tensors[1].Raw || !set.Tensors[2].Sides {
 			t.Fatalf("%s (want %s), raw and sides %+v", got, want, set.Tensors)
 		}
 		if flips == 0 || flips == 36 || places < 20 {
@@ -220,16 +212,15 @@ func TestExportLocatesSamples(t *testing.T) {
 	})
 }
 
-// TestInstanceSides: the maximum of the four planes is InstanceEdges, and
-// of a crop's masked planes InstanceEdges of the cropped map.
+// TestInstanceSides: a pixel with any bit set is on InstanceEdges, and with
+// a bit SideMask allows on InstanceEdges of the cropped map.
 func TestInstanceSides(t *testing.T) {
 	im := NewImage(9, 7, 2)
 	for i := range im.Pix {
 		im.Pix[i] = uint8((i / 2 * 7 / 5) % 3)
 	}
 	sides := InstanceSides(im)
-	tn := U8Tensor{Name: InstTensor, Sides: true, Shape: [4]int{1, 4, 7, 9}, Pix: make([]uint8, 4*63)}
-	putCHWU8(sides, tn.Pix)
+	tn := U8Tensor{Name: InstTensor, Sides: true, Shape: [4]int{1, 1, 7, 9}, Pix: sides.Pix}
 	for _, p := range []Place{{W: 9, H: 7}, {X: 2, Y: 1, W: 5, H: 4}, {X: 4, Y: 3, W: 5, H: 4, Flip: true}} {
 		want := InstanceEdges(CropImage(im, p.X, p.Y, p.W, p.H))
 		if p.Flip {

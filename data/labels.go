@@ -207,23 +207,33 @@ func InstanceEdges(inst *Image) *Image {
 }
 
 // InstanceSides is InstanceEdges kept apart by direction, for a map that a
-// random crop will cut: a 4-channel image whose channels are 1 where the
-// pixel's id differs from its left, right, upper and lower neighbour's.
-// Their maximum is InstanceEdges; the maximum of a crop's, each direction
-// counted only where the neighbour lies inside the crop, is InstanceEdges of
-// the cropped map.
+// random crop will cut: a 1-channel image whose bits say that the pixel's id
+// differs from its left (SideLeft), right, upper or lower neighbour's. A
+// pixel is on InstanceEdges where any bit is set; on InstanceEdges of a
+// crop where a bit is set whose neighbour lies inside the crop (SideMask).
 func InstanceSides(inst *Image) *Image {
-	out := NewImage(inst.W, inst.H, 4)
+	out := NewImage(inst.W, inst.H, 1)
 	e := out.Pix
 	instanceBorders(inst, func(i, j int, across bool) {
 		if across { // j is i's right neighbour
-			e[4*i+1], e[4*j] = 1, 1
+			e[i] |= SideRight
+			e[j] |= SideLeft
 		} else { // j is i's lower neighbour
-			e[4*i+3], e[4*j+2] = 1, 1
+			e[i] |= SideDown
+			e[j] |= SideUp
 		}
 	})
 	return out
 }
+
+// The bits of InstanceSides.
+const (
+	SideLeft uint8 = 1 << iota
+	SideRight
+	SideUp
+	SideDown
+	AllSides = SideLeft | SideRight | SideUp | SideDown
+)
 
 // instanceBorders calls mark for each pair of 4-neighbours whose ids differ:
 // i and its right neighbour j (across), or i and the pixel below it.

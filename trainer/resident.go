@@ -23,7 +23,9 @@ type residentData struct {
 	tensors []*torch.Tensor
 	// grids are the crops' constant offsets, by tensor and crop shape.
 	grids map[gridKey]cropGrid
-	ds    *data.Dataset
+	// sideTable says which pairs of side bits and allowed bits share one.
+	sideTable *torch.Tensor
+	ds        *data.Dataset
 }
 
 // loadResident transforms ds once (Dataset.ExportU8: images of one size) and
@@ -125,7 +127,7 @@ func (r *residentData) gather(all *torch.Tensor, t data.U8Tensor, at []data.Plac
 	idx := start.Add(g.planesRows).Add(dir.Mul(g.cols))
 	x := all.View(-1).IndexSelect(0, idx.View(-1)).View(n, c, ch, cw)
 	if t.Sides {
-		return sideBoundaries(x.Mul(g.sideMasks.IndexSelect(0, r.upload(flips, n))))
+		return r.sideBoundaries(x, g.sideMasks.IndexSelect(0, r.upload(flips, n)))
 	}
 	return x
 }
@@ -133,7 +135,8 @@ func (r *residentData) gather(all *torch.Tensor, t data.U8Tensor, at []data.Plac
 // cropGrid is a crop size's constant offsets in a flat [.., C, H, W]
 // tensor: planesRows (c*H*W + i*W, [1, C, ch, 1]) and cols (j, [1, 1, 1,
 // cw]), on the device; and, for a Sides tensor's crops, data.SideMask and
-// its mirror image ([2, 4, ch, cw]), for unmirrored and mirrored crops.
+// its mirror image ([2, 1, ch, cw], int64, times 16), for unmirrored and
+// mirrored crops.
 type gridKey struct {
 	c, ch, cw, h, w int64
 	sides           bool
@@ -160,7 +163,12 @@ func (r *residentData) grid(c, ch, cw, h, w int64, sides bool) cropGrid {
 	}
 	g := cropGrid{planesRows: r.upload(pr, 1, c, ch, 1).Persist(), cols: r.upload(cols, 1, 1, 1, cw).Persist()}
 	if sides {
-		m := torch.FromBytes(data.SideMask(int(cw), int(ch)), torch.Uint8, r.dev, 1, 4, ch, cw)
+		mask := data.SideMask(int(cw), int(ch))
+		m16 := make([]int64, len(mask))
+		for i, v := range mask {
+			m16[i] = 16 * int64(v)
+		}
+		m := r.upload(m16, 1, 1, ch, cw)
 		g.sideMasks = torch.Cat([]*torch.Tensor{m, m.Flip(3)}, 0).Persist()
 	}
 	r.grids[key] = g
@@ -172,11 +180,23 @@ func (r *residentData) upload(v []int64, shape ...int64) *torch.Tensor {
 	return torch.FromInt64(v, shape...).To(r.dev)
 }
 
-// sideBoundaries is the boundary map of masked side planes ([B, 4, h, w]):
-// their maximum, [B, 1, h, w].
-func sideBoundaries(m *torch.Tensor) *torch.Tensor {
-	plane := func(c int64) *torch.Tensor { return m.Narrow(1, c, 1) }
-	return plane(0).Maximum(plane(1)).Maximum(plane(2).Maximum(plane(3)))
+// sideBoundaries is the boundary map of crops of a Sides tensor (sides,
+// [B, 1, h, w] uint8 of data.InstanceSides' bits) under their masks (16
+// times data.SideMask's allowed bits, int64): 1 where a bit both hold is
+// set, looked up in a table of the 16x16 pairs (libtorch 1.13's binding has
+// no bitwise and).
+func (r *residentData) sideBoundaries(sides, masks16 *torch.Tensor) *torch.Tensor {
+	if r.sideTable == nil {
+		t := make([]uint8, 256)
+		for i := range t {
+			if uint8(i>>4)&uint8(i&15) != 0 {
+				t[i] = 1
+			}
+		}
+		r.sideTable = torch.FromBytes(t, torch.Uint8, r.dev, 256).Persist()
+	}
+	idx := sides.ToDType(torch.Int64).Add(masks16)
+	return r.sideTable.IndexSelect(0, idx.View(-1)).View(sides.Shape()...)
 }
 
 func (r *residentData) free() {
@@ -193,5 +213,6 @@ func (r *residentData) free() {
 			g.sideMasks.Free()
 		}
 	}
-	r.tensors, r.grids = nil, nil
+	r.sideTable.Free()
+	r.tensors, r.grids, r.sideTable = nil, nil, nil
 }
