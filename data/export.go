@@ -1,6 +1,7 @@
 package data
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -96,7 +97,7 @@ func (d *Dataset) ExportU8(ctx context.Context) (*U8Set, error) {
 		groups = []exportGroup{{rows: d.n, images: images}}
 	}
 	for _, g := range groups {
-		if err := d.exportGroup(ctx, set, g); err != nil {
+		if err := d.export(ctx, set, g); err != nil {
 			return nil, err
 		}
 	}
@@ -111,9 +112,9 @@ type exportGroup struct {
 	stream int
 }
 
-// exportGroup adds g's tensors to set, each image of row k at row k; every
+// export adds g's tensors to set, each image of row k at row k; every
 // row's images must have row 0's sizes.
-func (d *Dataset) exportGroup(ctx context.Context, set *U8Set, g exportGroup) error {
+func (d *Dataset) export(ctx context.Context, set *U8Set, g exportGroup) error {
 	first, err := g.images(0)
 	if err != nil {
 		return err
@@ -163,7 +164,7 @@ func (d *Dataset) rowName(stream, k int) string {
 		}
 		return fmt.Sprintf("%s image %d (%s)", d.cfg.Source, idx[k], cls)
 	case d.kind == "idx":
-		return fmt.Sprintf("%s image %d", d.cfg.Dataset, k)
+		return fmt.Sprintf("%s image %d", cmp.Or(d.cfg.Source, d.cfg.Dataset), k)
 	case stream == 1:
 		return d.filesB[k]
 	}
