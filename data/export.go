@@ -78,9 +78,9 @@ func (d *Dataset) ExportU8(ctx context.Context) (*U8Set, error) {
 				name = "B"
 			}
 			return func(k int) ([]NamedImage, error) {
-				im, _, err := d.streamImage(bSide, k)
+				im, _, err := d.streamImage(bSide, k) // its errors name the file
 				if err != nil {
-					return nil, d.streamErr(bSide, k, err)
+					return nil, err
 				}
 				return []NamedImage{{Name: name, Image: d.tf.resizeOnly(im)}}, nil
 			}
@@ -123,7 +123,7 @@ func (d *Dataset) export(ctx context.Context, set *U8Set, g exportGroup) error {
 	for _, im := range first {
 		sh := [4]int{g.rows, im.Image.C, im.Image.H, im.Image.W}
 		set.Tensors = append(set.Tensors, U8Tensor{Name: im.Name, Raw: im.Raw, Shape: sh, stream: g.stream,
-			Pix: make([]uint8, sh[0]*sh[1]*sh[2]*sh[3]), Sides: im.Name == InstTensor && set.Placed && d.tf.randomCrop()})
+			Pix: make([]uint8, sh[0]*sh[1]*sh[2]*sh[3]), Sides: im.Name == InstTensor && d.tf.randomCrop()})
 	}
 	var mu sync.Mutex
 	var firstErr error
