@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -207,9 +211,135 @@ func TestPix2PixHDBadVGGWeights(t *testing.T) {
 			t.Errorf("model.vgg_weights=%q: a checkpoint was written", c.vgg)
 		}
 	}
-	// The encoder's keys are refused until it exists.
-	out, err := gogan(t, append([]string{"train"}, smallHD(root, "", filepath.Join(base, "enc"), "train.no_vgg_loss=true", "model.instance_feat=true")...)...)
-	if err == nil || !strings.Contains(out, "feature encoder") {
-		t.Errorf("model.instance_feat=true: %v\n%s", err, out)
+}
+
+// featureHD is smallHD with pix2pixHD's feature encoder, without the VGG loss.
+func featureHD(root, out string, extra ...string) []string {
+	return smallHD(root, "", out, append([]string{"train.no_vgg_loss=true", "model.nef=4", "model.n_downsample_E=2"}, extra...)...)
+}
+
+// TestPix2PixHDFeatures: instance-wise features train with G (E in the
+// checkpoint), resume exactly, are clustered per class by gogan features,
+// and feed gogan translate from the clusters (a random cluster per region:
+// seeded) or from photos, and gogan eval pix2pix from each pair's photo.
+func TestPix2PixHDFeatures(t *testing.T) {
+	root := t.TempDir()
+	writeHDData(t, root, 4, 40, 36)
+	killResumeExact(t, func(run string) []string {
+		return featureHD(root, run, "model.instance_feat=true", "train.max_steps=12", "train.checkpoint_every=3")
+	}, 12)
+
+	run := filepath.Join(t.TempDir(), "run")
+	out, err := gogan(t, append([]string{"train"}, featureHD(root, run, "model.instance_feat=true", "train.max_steps=6")...)...)
+	if err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
 	}
+	ck := filepath.Join(run, "checkpoints", "step-00000006")
+	if keys := checkpointKeys(t, ck); !slices.Contains(keys, "E.model.1.weight") || !slices.Contains(keys, "optimizer.G.exp_avg.0") {
+		t.Errorf("checkpoint without the encoder or G's optimizer: %v", keys)
+	}
+	out, err = gogan(t, "features", "--checkpoint", run, "--threads", "2")
+	clustered := filepath.Join(run, "features_clustered_010.safetensors")
+	if err != nil || !strings.Contains(out, "encoded 4 images") || !strings.Contains(out, clustered) {
+		t.Fatalf("features: %v\n%s", err, out)
+	}
+	translate := func(dst string, extra ...string) (string, error) {
+		return gogan(t, append([]string{"translate", "--checkpoint", run, "--input", filepath.Join(root, "train_label"),
+			"--instances", filepath.Join(root, "train_inst"), "--out", dst}, extra...)...)
+	}
+	dirs := map[string]string{}
+	for _, c := range []struct{ name, seed string }{{"a", "1"}, {"b", "1"}, {"c", "2"}} {
+		dirs[c.name] = filepath.Join(t.TempDir(), c.name)
+		if out, err := translate(dirs[c.name], "--features", clustered, "--seed", c.seed); err != nil || !strings.Contains(out, "translated 4 images") {
+			t.Fatalf("translate --features --seed %s: %v\n%s", c.seed, err, out)
+		}
+	}
+	same, other := 0, 0
+	for i := range 4 {
+		name := fmt.Sprintf("%03d.png", i)
+		a, b, c := readFile(t, filepath.Join(dirs["a"], name)), readFile(t, filepath.Join(dirs["b"], name)), readFile(t, filepath.Join(dirs["c"], name))
+		if bytes.Equal(a, b) {
+			same++
+		}
+		if !bytes.Equal(a, c) {
+			other++
+		}
+	}
+	if same != 4 || other == 0 {
+		t.Errorf("cluster draws: %d of 4 images equal under the same seed (want 4), %d differ under another (want some)", same, other)
+	}
+	if out, err := translate(filepath.Join(t.TempDir(), "p"), "--photos", filepath.Join(root, "train_img")); err != nil || !strings.Contains(out, "translated 4 images") {
+		t.Errorf("translate --photos: %v\n%s", err, out)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "--features"},
+		{[]string{"--features", clustered, "--photos", filepath.Join(root, "train_img")}, "give one"},
+		{[]string{"--features", filepath.Join(ck, "weights.safetensors")}, "not a file of clustered features"},
+	} {
+		if out, err := translate(filepath.Join(t.TempDir(), "x"), c.args...); err == nil || !strings.Contains(out, c.want) {
+			t.Errorf("translate %v: %v, want an error saying %q\n%s", c.args, err, c.want, out)
+		}
+	}
+	out, err = gogan(t, "eval", "pix2pix", "--checkpoint", run, "--data-root", root, "--phase", "train", "--limit", "2",
+		"--device", "cpu", "--threads", "2")
+	if err != nil || !strings.Contains(out, "eval         2") {
+		t.Errorf("eval pix2pix: %v\n%s", err, out)
+	}
+
+	// Label-wise features train too; the keys that cannot work are refused.
+	out, err = gogan(t, append([]string{"train"}, featureHD(root, filepath.Join(t.TempDir(), "lab"), "model.label_feat=true",
+		"model.feat_num=2", "train.max_steps=2")...)...)
+	if err != nil {
+		t.Errorf("label_feat: %v\n%s", err, out)
+	}
+	for _, c := range []struct {
+		sets []string
+		want string
+	}{
+		{[]string{"model.instance_feat=true", "data.no_instance=true"}, "data.no_instance=true"},
+		{[]string{"model.instance_feat=true", "model.label_feat=true"}, "set one of them"},
+		{[]string{"model.instance_feat=true", "model.n_downsample_E=6"}, "multiples of 64"},
+	} {
+		run := filepath.Join(t.TempDir(), "bad")
+		out, err := gogan(t, append([]string{"train"}, featureHD(root, run, append(c.sets, "train.max_steps=1")...)...)...)
+		if err == nil || !strings.Contains(out, c.want) {
+			t.Errorf("%v: %v, want an error saying %q\n%s", c.sets, err, c.want, out)
+		}
+	}
+	plain := filepath.Join(t.TempDir(), "plain")
+	if out, err := gogan(t, append([]string{"train"}, featureHD(root, plain, "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train without features: %v\n%s", err, out)
+	}
+	if out, err := gogan(t, "features", "--checkpoint", plain); err == nil || !strings.Contains(out, "without a feature encoder") {
+		t.Errorf("features of a run without them: %v\n%s", err, out)
+	}
+}
+
+// checkpointKeys lists the tensors of a checkpoint's weights file (its
+// safetensors header).
+func checkpointKeys(t *testing.T, ck string) []string {
+	t.Helper()
+	b := readFile(t, filepath.Join(ck, "weights.safetensors"))
+	n := binary.LittleEndian.Uint64(b[:8])
+	var header map[string]json.RawMessage
+	if err := json.Unmarshal(b[8:8+n], &header); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range header {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -42,7 +42,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(trainCmd(), resumeCmd(), runsCmd(), sampleCmd(), translateCmd(), importCmd(), netsCmd(), configCmd(), benchCmd(), evalCmd(), serveCmd())
+	root.AddCommand(trainCmd(), resumeCmd(), runsCmd(), sampleCmd(), translateCmd(), featuresCmd(), importCmd(), netsCmd(), configCmd(), benchCmd(), evalCmd(), serveCmd())
 	return root
 }
 
@@ -208,28 +208,30 @@ func sampleCmd() *cobra.Command {
 }
 
 func translateCmd() *cobra.Command {
-	var ckpt, direction, in, instances, out, device string
-	var eval bool
+	var o infer.TranslateOptions
 	c := &cobra.Command{
 		Use:   "translate",
 		Short: "Run a pix2pix, CycleGAN or pix2pixHD generator on a folder of images or label maps",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := infer.Translate(ckpt, direction, in, instances, out, device, eval)
+			n, err := infer.Translate(o)
 			if err != nil {
 				return err
 			}
-			fmt.Printf("translated %d images into %s\n", n, out)
+			fmt.Printf("translated %d images into %s\n", n, o.Out)
 			return nil
 		},
 	}
-	c.Flags().StringVar(&ckpt, "checkpoint", "", "checkpoint folder, or a run folder (its newest valid checkpoint)")
-	c.Flags().StringVar(&direction, "direction", "", "CycleGAN: AtoB (G_A) or BtoA (G_B); default AtoB (pix2pix has one direction, the one it trained)")
-	c.Flags().StringVar(&in, "input", "", "folder of input images (pix2pixHD with data.label_nc: label maps)")
-	c.Flags().StringVar(&instances, "instances", "", "pix2pixHD with instance maps: their folder, paired with --input by sorted position")
-	c.Flags().StringVar(&out, "out", "translated", "output folder (PNG files, same base names)")
-	c.Flags().StringVar(&device, "device", "auto", "auto, cpu or cuda:N")
-	c.Flags().BoolVar(&eval, "eval", false, "eval mode (BatchNorm running stats, no dropout), as the reference's test.py --eval; default is train mode, as its default")
+	c.Flags().StringVar(&o.Checkpoint, "checkpoint", "", "checkpoint folder, or a run folder (its newest valid checkpoint)")
+	c.Flags().StringVar(&o.Direction, "direction", "", "CycleGAN: AtoB (G_A) or BtoA (G_B); default AtoB (pix2pix has one direction, the one it trained)")
+	c.Flags().StringVar(&o.Input, "input", "", "folder of input images (pix2pixHD with data.label_nc: label maps)")
+	c.Flags().StringVar(&o.Instances, "instances", "", "pix2pixHD with instance maps: their folder, paired with --input by sorted position")
+	c.Flags().StringVar(&o.Features, "features", "", "pix2pixHD with features (model.instance_feat, label_feat): the file of clustered features gogan features wrote; each region gets a random cluster of its class (test.py)")
+	c.Flags().Uint64Var(&o.Seed, "seed", 0, "with --features: the seed of the cluster draws")
+	c.Flags().StringVar(&o.Photos, "photos", "", "pix2pixHD with features: instead of --features, the photos they are encoded from, paired with --input by sorted position (test.py --use_encoded_image)")
+	c.Flags().StringVar(&o.Out, "out", "translated", "output folder (PNG files, same base names)")
+	c.Flags().StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
+	c.Flags().BoolVar(&o.Eval, "eval", false, "eval mode (BatchNorm running stats, no dropout), as the reference's test.py --eval; default is train mode, as its default")
 	c.MarkFlagRequired("checkpoint")
 	c.MarkFlagRequired("input")
 	return c

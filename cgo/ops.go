@@ -247,6 +247,20 @@ func (t *Tensor) IndexSelect(dim int64, index *Tensor) *Tensor {
 	return result(op, h, e)
 }
 
+// IndexAdd is t with source's slices along dim added at the positions
+// index (int64, on t's device), repeated positions accumulating:
+// torch.index_add, out of place. Differentiable in t and source; on CUDA
+// the order of a position's additions is not fixed.
+func (t *Tensor) IndexAdd(dim int64, index, source *Tensor) *Tensor {
+	const op = "index_add"
+	var e *C.char
+	h := C.gt_index_add(t.ptr(op), C.int64_t(dim), index.ptr(op), source.ptr(op), &e)
+	runtime.KeepAlive(t)
+	runtime.KeepAlive(index)
+	runtime.KeepAlive(source)
+	return result(op, h, e)
+}
+
 // Flip is t reversed along each of dims (torch.flip): a copy.
 func (t *Tensor) Flip(dims ...int64) *Tensor {
 	const op = "flip"

@@ -147,6 +147,15 @@ func opCases() []*opCase {
 			ins: []in{x4(2, 3, 4, 5)}, run: func(x []*Tensor) *Tensor { return x[0].Flatten(1, -1) }},
 		{Name: "narrow", Op: "narrow", Params: P{"dim": 3, "start": 1, "length": 2},
 			ins: []in{x4(2, 3, 4, 5)}, run: func(x []*Tensor) *Tensor { return x[0].Narrow(3, 1, 2) }},
+		// repeated and skipped positions: the gradients gather and accumulate
+		{Name: "index_select", Op: "index_select", Params: P{"dim": 1, "index": []int64{2, 0, 2, 3, 2}},
+			ins: []in{x4(2, 4, 3)}, run: func(x []*Tensor) *Tensor {
+				return x[0].IndexSelect(1, FromInt64([]int64{2, 0, 2, 3, 2}, 5))
+			}},
+		{Name: "index_add", Op: "index_add", Params: P{"dim": 1, "index": []int64{2, 0, 2, 3, 2}},
+			ins: []in{x4(2, 4, 3), x4(2, 5, 3)}, run: func(x []*Tensor) *Tensor {
+				return x[0].IndexAdd(1, FromInt64([]int64{2, 0, 2, 3, 2}, 5), x[1])
+			}},
 		{Name: "grad_penalty", Op: "grad_penalty", Params: P{},
 			ins: []in{x4(4, 3, 5, 5), x4(4, 3, 5, 5)}, run: func(x []*Tensor) *Tensor {
 				out := x[0].Mul(x[1]).Tanh().Sum()

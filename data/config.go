@@ -138,6 +138,11 @@ type Config struct {
 	// tensor "inst" (InstTensor): 1 where a pixel's instance id differs from
 	// a 4-neighbour's, else 0, [N,1,H,W], Raw.
 	Instance bool `mapstructure:"instance" json:"instance" yaml:"instance"`
+	// InstanceIDs (with Instance) also emits the transformed instance map
+	// itself as the batch tensor "inst_id" (InstIDTensor), for pix2pixHD's
+	// instance-wise feature encoder: [N,2,H,W], Raw, each 16-bit id as its
+	// high and low byte (id = 256*high + low).
+	InstanceIDs bool `mapstructure:"instance_ids" json:"instance_ids" yaml:"instance_ids"`
 }
 
 // idxDomains reports whether unaligned data comes from the classes of an IDX
@@ -408,7 +413,13 @@ func (c Config) checkLabels() []error {
 		if c.Instance {
 			bad("data.instance", true, "only applies to data.dataset=aligned (pix2pixHD's instance maps), not %s", c.Dataset)
 		}
+		if c.InstanceIDs {
+			bad("data.instance_ids", true, "only applies to data.dataset=aligned (pix2pixHD's instance maps), not %s", c.Dataset)
+		}
 		return errs
+	}
+	if c.InstanceIDs && !c.Instance {
+		bad("data.instance_ids", true, "needs the instance maps (data.instance)")
 	}
 	if c.LabelNC > 0 && c.Direction == "BtoA" {
 		bad("data.direction", c.Direction, "with data.label_nc=%d the label map is always the input (Batch A) and the photo the target: use AtoB", c.LabelNC)

@@ -812,7 +812,8 @@ type TensorShape struct {
 }
 
 // TensorShapes lists the batch tensors of the dataset's samples in the
-// order of Sample.Images: "A", "B" for pairs, "inst" with instance maps. The
+// order of Sample.Images: "A", "B" for pairs, "inst" with instance maps
+// ("inst_id" too with data.instance_ids). The
 // shapes are those of Shape, known when uniform is true.
 func (d *Dataset) TensorShapes() (ts []TensorShape, uniform bool) {
 	a, b, u := d.Shape()
@@ -822,6 +823,9 @@ func (d *Dataset) TensorShapes() (ts []TensorShape, uniform bool) {
 	}
 	if d.Instance() {
 		ts = append(ts, TensorShape{Name: InstTensor, Shape: [3]int{1, a[1], a[2]}, Raw: true})
+		if d.cfg.InstanceIDs {
+			ts = append(ts, TensorShape{Name: InstIDTensor, Shape: [3]int{2, a[1], a[2]}, Raw: true})
+		}
 	}
 	return ts, u
 }
@@ -919,8 +923,11 @@ type Sample struct {
 	LabelMap bool
 	// Inst is the instance boundary map (data.instance): 1 where the
 	// transformed instance map changes id between 4-neighbours, else 0.
-	Inst  *Image
-	Label int // class label, or -1
+	Inst *Image
+	// InstIDs is the transformed instance map itself (data.instance_ids), as
+	// LoadInstanceMap holds it: 2 channels, each id's high and low byte.
+	InstIDs *Image
+	Label   int // class label, or -1
 }
 
 // NamedImage is one of a sample's images and the name its batch tensor has.
@@ -942,6 +949,9 @@ func (s Sample) Images() []NamedImage {
 	}
 	if s.Inst != nil {
 		out = append(out, NamedImage{Name: InstTensor, Image: s.Inst, Raw: true})
+	}
+	if s.InstIDs != nil {
+		out = append(out, NamedImage{Name: InstIDTensor, Image: s.InstIDs, Raw: true})
 	}
 	return out
 }
@@ -965,7 +975,7 @@ func (d *Dataset) Sample(i int, seed, epoch uint64) (Sample, error) {
 	case Aligned:
 		if d.kind == "sorted" {
 			s.LabelMap = d.cfg.LabelNC > 0
-			s.A, s.B, s.Inst, err = d.sortedSample(i, r)
+			s.A, s.B, s.Inst, s.InstIDs, err = d.sortedSample(i, r)
 		} else {
 			s.A, s.B, err = d.alignedSample(i, r)
 		}
@@ -1100,11 +1110,11 @@ func (d *Dataset) sideA() string {
 // sortedSample is sample i of pix2pixHD's folders: the label map (or A
 // image), the photo and the instance map get the same crop and flip; the
 // maps are resized with nearest neighbours, and the instance map becomes its
-// boundary map.
-func (d *Dataset) sortedSample(i int, r *rng) (a, b, inst *Image, err error) {
+// boundary map (and is kept as ids with data.instance_ids).
+func (d *Dataset) sortedSample(i int, r *rng) (a, b, inst, ids *Image, err error) {
 	j, a, b, im, err := d.sortedImages(i)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	p := drawParams(r) // one draw for all: same crop, same flip
 	tfA := d.tf
@@ -1112,22 +1122,25 @@ func (d *Dataset) sortedSample(i int, r *rng) (a, b, inst *Image, err error) {
 		tfA = d.tfMap
 	}
 	if a, err = tfA.Apply(a, p); err != nil {
-		return nil, nil, nil, &FileError{Path: d.files[j], Err: err}
+		return nil, nil, nil, nil, &FileError{Path: d.files[j], Err: err}
 	}
 	if b, err = d.tf.Apply(b, p); err != nil {
-		return nil, nil, nil, &FileError{Path: d.filesB[j], Err: err}
+		return nil, nil, nil, nil, &FileError{Path: d.filesB[j], Err: err}
 	}
 	if im != nil {
 		t, err := d.tfMap.Apply(im, p)
 		if err != nil {
-			return nil, nil, nil, &FileError{Path: d.filesInst[j], Err: err}
+			return nil, nil, nil, nil, &FileError{Path: d.filesInst[j], Err: err}
 		}
 		inst = InstanceEdges(t)
+		if d.cfg.InstanceIDs {
+			ids = t
+		}
 	}
 	if d.cfg.LabelNC == 0 {
 		a, b = d.orient(a, b)
 	}
-	return a, b, inst, nil
+	return a, b, inst, ids, nil
 }
 
 // sortedImages decodes the files of sample i of sorted pairs (position j =

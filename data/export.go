@@ -197,6 +197,9 @@ func (d *Dataset) resizedImages(i int) ([]NamedImage, error) {
 			} else {
 				s.Inst = InstanceEdges(m)
 			}
+			if d.cfg.InstanceIDs {
+				s.InstIDs = m
+			}
 		}
 		if !s.LabelMap {
 			s.A, s.B = d.orient(s.A, s.B)

@@ -149,6 +149,13 @@ func TestExportLocatesSamples(t *testing.T) {
 		if flips == 0 || flips == 36 || places < 20 {
 			t.Errorf("%d of 36 images flipped, %d distinct places", flips, places)
 		}
+		// The instance ids themselves (the feature encoder's), cut as A is.
+		cfg.InstanceIDs = true
+		set, _, _, _ = checkExport(t, openOK(t, cfg), 4)
+		if got, want := shapes(set), "A[4 1 36 36] B[4 3 36 36] inst[4 1 36 36] inst_id[4 2 36 36]"; got != want || !set.Tensors[3].Raw || set.Tensors[3].Sides {
+			t.Fatalf("instance_ids: %s (want %s), raw and sides %+v", got, want, set.Tensors[3])
+		}
+		cfg.InstanceIDs = false
 		// Flips alone leave the boundaries whole: one plane.
 		cfg.Preprocess = ScaleWidth
 		set, flips, _, _ = checkExport(t, openOK(t, cfg), 4)

@@ -32,6 +32,10 @@ import (
 // InstTensor is the name of the batch tensor of instance boundary maps.
 const InstTensor = "inst"
 
+// InstIDTensor is the name of the batch tensor of the instance maps
+// themselves (Config.InstanceIDs): each id as (high byte, low byte).
+const InstIDTensor = "inst_id"
+
 // mapKind is what a single-channel map holds, for messages.
 type mapKind int
 

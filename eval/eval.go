@@ -407,8 +407,22 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	res := &Pix2PixEval{Checkpoint: ck.Dir,
 		Data: fmt.Sprintf("%s %s, phase %s, pairs %d..%d of %d (%s, no flip)", dc.Dataset, dc.Root, dc.Phase, o.Skip, end-1, ds.Len(),
 			describeEvalPreprocess(dc))}
+	// pix2pixHD's features are encoded from each pair's photo (test.py
+	// --use_encoded_image), by E in G's mode.
+	extra, release, err := infer.LoadNets(ck, cfg, tr.Nets, dev, false)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	var encode func(gan.Batch) *torch.Tensor
+	if tr.Encode != nil {
+		encode = func(b gan.Batch) *torch.Tensor { return tr.Encode(b, gan.Encoders{Nets: extra}) }
+	}
 	for _, train := range modes {
-		sc, err := scorePix2Pix(ctx, g, tr.Encode, ds, o.Skip, end, train, o.Seed, dev)
+		for _, n := range extra {
+			n.SetTraining(train)
+		}
+		sc, err := scorePix2Pix(ctx, g, encode, ds, o.Skip, end, train, o.Seed, dev)
 		if err != nil {
 			return nil, err
 		}

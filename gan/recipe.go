@@ -192,10 +192,33 @@ type Translation struct {
 	// generator's input and its B the target (gogan eval pix2pix).
 	PairDirection string
 	// Encode makes the generator's input from a batch of the recipe's data
-	// (pix2pixHD: one-hot label maps and instance boundaries); nil: the
-	// batch's "A" as it is. gogan translate feeds images, so it refuses a
-	// translation with Encode.
-	Encode func(Batch) *torch.Tensor
+	// (pix2pixHD: one-hot label maps and instance boundaries, features);
+	// nil: the batch's "A" as it is. gogan serve feeds images, so it
+	// refuses a translation with Encode.
+	Encode func(Batch, Encoders) *torch.Tensor
+	// Nets are the checkpoint's other networks that Encode runs
+	// (pix2pixHD's feature encoder "E"), in the generator's mode.
+	Nets []string
+	// Photos says that Encode reads the batch's photos "B" too (pix2pixHD's
+	// features, encoded from a photo as its test.py --use_encoded_image),
+	// unless Encoders.Features draws them instead.
+	Photos bool
+	// LoadFeatures reads a file of features clustered over the training set
+	// (gogan features) into what Encoders.Features draws from, with draws
+	// seeded by seed; nil when the recipe has none.
+	LoadFeatures func(path string, seed uint64) (FeatureSampler, error)
+}
+
+// Encoders is what a translation's Encode may use besides the batch.
+type Encoders struct {
+	Nets     map[string]*nets.Net // Translation.Nets, loaded
+	Features FeatureSampler       // nil: features encoded from the photos
+}
+
+// FeatureSampler makes a batch's feature input from clustered features
+// (pix2pixHD's sample_features: a random cluster for each region).
+type FeatureSampler interface {
+	Sample(Batch) *torch.Tensor
 }
 
 // Definition is a recipe as it registers.

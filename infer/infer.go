@@ -44,6 +44,27 @@ func LoadNet(ck runfolder.Checkpoint, cfg *config.Config, role string, dev torch
 	return n, nil
 }
 
+// LoadNets loads the checkpoint's networks of the given roles (a
+// translation's Nets) in the given mode; release frees them.
+func LoadNets(ck runfolder.Checkpoint, cfg *config.Config, roles []string, dev torch.Device, train bool) (ns map[string]*nets.Net, release func(), err error) {
+	ns = map[string]*nets.Net{}
+	release = func() {
+		for _, n := range ns {
+			n.Free()
+		}
+	}
+	for _, role := range roles {
+		n, err := LoadNet(ck, cfg, role, dev)
+		if err != nil {
+			release()
+			return nil, nil, err
+		}
+		n.SetTraining(train)
+		ns[role] = n
+	}
+	return ns, release, nil
+}
+
 // Generation is how a checkpoint's recipe makes images from noise, or an
 // error naming the command to use instead.
 func Generation(ck runfolder.Checkpoint, cfg *config.Config, command string) (gan.Generation, error) {
@@ -122,35 +143,49 @@ func Sample(path string, n int, seed int64, device, out string) error {
 	return report.SavePNG(out, grid)
 }
 
-// Translate runs a checkpoint's generator (the one for direction, ""
-// meaning the recipe's first: pix2pix's only one, CycleGAN's G_A) on every
-// image of a folder (resized to the training crop size, as the reference's
-// test.py) and writes PNGs with the same base names into out. eval uses
-// BatchNorm's running statistics and no dropout (test.py --eval); otherwise
-// train mode.
-// instances is the folder of instance maps for a generator that takes
-// their boundaries (pix2pixHD), paired with the inputs by sorted position.
-func Translate(path, direction, in, instances, out, device string, eval bool) (int, error) {
+// TranslateOptions are gogan translate's flags.
+type TranslateOptions struct {
+	Checkpoint string // checkpoint or run folder
+	Direction  string // "" means the recipe's first: pix2pix's only one, CycleGAN's G_A
+	Input, Out string
+	// Instances is the folder of instance maps for a generator that takes
+	// their boundaries (pix2pixHD), paired with the inputs by sorted
+	// position; Photos the photos pix2pixHD's features are encoded from,
+	// paired the same way, or Features a file of clustered features (gogan
+	// features) they are drawn from, with draws seeded by Seed.
+	Instances, Photos, Features string
+	Seed                        uint64
+	Device                      string
+	Eval                        bool // BatchNorm's running statistics and no dropout (test.py --eval); else train mode
+}
+
+// Translate runs a checkpoint's generator on every image of a folder
+// (resized to the training crop size, as the reference's test.py) and
+// writes PNGs with the same base names into o.Out.
+func Translate(o TranslateOptions) (int, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	ck, _, cfg, err := runfolder.OpenCheckpoint(path)
+	ck, _, cfg, err := runfolder.OpenCheckpoint(o.Checkpoint)
 	if err != nil {
 		return 0, err
 	}
-	tr, err := Translation(ck, cfg, direction, "gogan translate")
+	tr, err := Translation(ck, cfg, o.Direction, "gogan translate")
 	if err != nil {
 		return 0, err
 	}
-	dev, err := torch.ParseDevice(device)
+	dev, err := torch.ParseDevice(o.Device)
 	if err != nil {
 		return 0, err
 	}
 	if tr.Encode != nil {
-		return translateMaps(ck, cfg, tr, in, instances, out, dev, eval)
+		return translateMaps(ck, cfg, tr, o, dev)
 	}
-	if instances != "" {
-		return 0, fmt.Errorf("--instances %s: the generator of %s takes no instance maps", instances, ck.Dir)
+	for _, f := range []struct{ flag, v string }{{"--instances", o.Instances}, {"--photos", o.Photos}, {"--features", o.Features}} {
+		if f.v != "" {
+			return 0, fmt.Errorf("%s %s: the generator of %s takes images alone (no instance maps or features: those are pix2pixHD's)", f.flag, f.v, ck.Dir)
+		}
 	}
+	in, out, eval := o.Input, o.Out, o.Eval
 	crop := cfg.Data.CropSize
 	ds, err := data.Open(context.Background(), data.Config{Dataset: data.Folder, Root: in, Channels: tr.InputNC, BatchSize: 1,
 		Preprocess: "resize_and_crop", LoadSize: crop, CropSize: crop, NoFlip: true}, nil)

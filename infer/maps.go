@@ -18,20 +18,42 @@ import (
 )
 
 // translateMaps runs a generator whose input a recipe encodes (pix2pixHD:
-// class-id label maps, one-hot, and instance boundaries) on the label maps
-// (or, with data.label_nc 0, the images) in dir and the instance maps in
-// instances, paired by sorted position as pix2pixHD's test.py pairs
-// test_label/ and test_inst/. Each input is resized (nearest for maps) to
-// the size the run trained at, without random crops or flips.
-func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translation, dir, instances, out string,
-	dev torch.Device, eval bool) (int, error) {
+// class-id label maps, one-hot, and instance boundaries; features) on the
+// label maps (or, with data.label_nc 0, the images), the instance maps and
+// the photos, paired by sorted position as pix2pixHD's test.py pairs
+// test_label/, test_inst/ and test_img/. Each input is resized (nearest for
+// maps, bicubic for photos) to the size the run trained at, without random
+// crops or flips.
+func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translation, o TranslateOptions, dev torch.Device) (int, error) {
 	dc, err := gan.DataConfig(cfg)
 	if err != nil {
 		return 0, err
 	}
+	dir, instances, out, eval := o.Input, o.Instances, o.Out, o.Eval
 	inputs, err := imageFiles(dir, "--input")
 	if err != nil {
 		return 0, err
+	}
+	var photos []string
+	var enc gan.Encoders
+	switch {
+	case !tr.Photos && (o.Photos != "" || o.Features != ""):
+		return 0, fmt.Errorf("--photos or --features: the generator of %s takes no features (pix2pixHD's model.instance_feat or model.label_feat)", ck.Dir)
+	case tr.Photos && o.Photos != "" && o.Features != "":
+		return 0, fmt.Errorf("--photos %s and --features %s: the features come either from the photos or from the clusters; give one", o.Photos, o.Features)
+	case tr.Photos && o.Photos == "" && o.Features == "":
+		return 0, fmt.Errorf("the generator of %s takes features of each region (pix2pixHD's model.instance_feat or model.label_feat): give --features with the file gogan features clusters them into (as test.py), or the photos that go with %s with --photos (test.py --use_encoded_image)", ck.Dir, dir)
+	case o.Features != "":
+		if enc.Features, err = tr.LoadFeatures(o.Features, o.Seed); err != nil {
+			return 0, fmt.Errorf("--features: %w", err)
+		}
+	case tr.Photos:
+		if photos, err = imageFiles(o.Photos, "--photos"); err != nil {
+			return 0, err
+		}
+		if len(photos) != len(inputs) {
+			return 0, fmt.Errorf("--input %s has %d files but --photos %s has %d: they pair by sorted position", dir, len(inputs), o.Photos, len(photos))
+		}
 	}
 	var insts []string
 	switch {
@@ -61,6 +83,13 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 	}
 	defer g.Free()
 	g.SetTraining(!eval)
+	if photos != nil {
+		var release func()
+		if enc.Nets, release, err = LoadNets(ck, cfg, tr.Nets, dev, !eval); err != nil {
+			return 0, err
+		}
+		defer release()
+	}
 	for i, path := range inputs {
 		var a *data.Image
 		if dc.LabelNC > 0 {
@@ -85,7 +114,21 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 			if inst.W != a.W || inst.H != a.H {
 				return i, fmt.Errorf("%s is %dx%d but its input %s is %dx%d", insts[i], inst.W, inst.H, path, a.W, a.H)
 			}
-			smp.Inst = data.InstanceEdges(data.Resize(inst, w, h, data.Nearest))
+			resized := data.Resize(inst, w, h, data.Nearest)
+			smp.Inst = data.InstanceEdges(resized)
+			if dc.InstanceIDs {
+				smp.InstIDs = resized
+			}
+		}
+		if photos != nil {
+			photo, err := data.LoadImage(photos[i], dc.OutputNC)
+			if err != nil {
+				return i, err
+			}
+			if photo.W != a.W || photo.H != a.H {
+				return i, fmt.Errorf("%s is %dx%d but its input %s is %dx%d", photos[i], photo.W, photo.H, path, a.W, a.H)
+			}
+			smp.B = data.Resize(photo, w, h, data.Bicubic)
 		}
 		var im report.Images
 		err = torch.Try(func() {
@@ -95,7 +138,7 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 			for name, t := range b {
 				b[name] = t.To(dev)
 			}
-			torch.NoGrad(func() { im = report.ToImages(g.Forward(tr.Encode(b))) })
+			torch.NoGrad(func() { im = report.ToImages(g.Forward(tr.Encode(b, enc))) })
 		})
 		if err != nil {
 			return i, fmt.Errorf("%s: %w", path, err)

@@ -39,6 +39,15 @@ func newGlobalGenerator(o Options, dev torch.Device) Module {
 	return newWrapper("GlobalGenerator", "model", s, nil)
 }
 
+// newEncoder is pix2pixHD's Encoder(input_nc, output_nc, ngf,
+// n_downsampling): GlobalGenerator's layers without residual blocks, in one
+// Sequential "model". Its instance-wise average pooling, which needs the
+// instance map, is the recipe's (gan/pix2pixhd).
+func newEncoder(o Options, dev torch.Device) Module {
+	s := NewSequential(hdGlobalLayers(o, int64(o.InputNC), int64(o.NGF), o.NDownsampleGlobal, 0, dev)...)
+	return newWrapper("Encoder", "model", s, nil)
+}
+
 // localEnhancer is LocalEnhancer: a global generator of width
 // ngf * 2^n_local_enhancers without its last three layers ("model"), run on
 // the input downsampled n_local_enhancers times, and per enhancer n a

@@ -13,7 +13,8 @@ import (
 type Options struct {
 	// Kind of generator: dcgan | unet_128 | unet_256 | unet_<2^k> (k >= 5) | unet (NumDowns) |
 	// resnet_6blocks | resnet_9blocks | resnet_<n>blocks | global | local (pix2pixHD's
-	// GlobalGenerator and LocalEnhancer).
+	// GlobalGenerator and LocalEnhancer) | encoder (pix2pixHD's feature Encoder,
+	// NDownsampleGlobal downsamplings, without its instance-wise pooling).
 	// Kind of discriminator: dcgan | basic (70x70 PatchGAN, 3 layers) | n_layers (NLayers) |
 	// pixel | multiscale (pix2pixHD, NumD PatchGANs of NLayers).
 	Kind string
@@ -64,6 +65,9 @@ func (o Options) WithDefaults() Options {
 	def(&o.NDF, 64)
 	def(&o.NLayers, 3)
 	def(&o.NumD, 2)
+	if o.Kind == "encoder" {
+		def(&o.NDownsampleGlobal, 4)
+	}
 	if o.Kind == "global" || o.Kind == "local" {
 		def(&o.NDownsampleGlobal, 4)
 		def(&o.NBlocksGlobal, 9)
@@ -83,7 +87,7 @@ func (o Options) WithDefaults() Options {
 }
 
 const (
-	generatorKinds     = "dcgan, unet_128, unet_256, unet_<2^k> (k >= 5), unet (with NumDowns), resnet_6blocks, resnet_9blocks, resnet_<n>blocks, global or local"
+	generatorKinds     = "dcgan, unet_128, unet_256, unet_<2^k> (k >= 5), unet (with NumDowns), resnet_6blocks, resnet_9blocks, resnet_<n>blocks, global, local or encoder"
 	discriminatorKinds = "dcgan, basic, n_layers, pixel or multiscale"
 )
 
@@ -192,6 +196,8 @@ func NewGenerator(o Options, dev torch.Device) (*Net, error) {
 		build = func() Module { return newGlobalGenerator(o, dev) }
 	case o.Kind == "local":
 		build = func() Module { return newLocalEnhancer(o, dev) }
+	case o.Kind == "encoder":
+		build = func() Module { return newEncoder(o, dev) }
 	default:
 		return nil, fmt.Errorf("nets: generator Kind %q: must be %s", o.Kind, generatorKinds)
 	}
@@ -247,7 +253,7 @@ func InputMultiple(o Options) int {
 	if resnetBlocks(o.Kind) >= 0 {
 		return 4
 	}
-	if o.Kind == "global" || o.Kind == "local" {
+	if o.Kind == "global" || o.Kind == "local" || o.Kind == "encoder" {
 		return hdInputMultiple(o)
 	}
 	return 1

@@ -58,13 +58,17 @@ What each part transcribes (repository, path; the snapshot read is given in brac
     get_transform, __make_power_2, __scale_width (pix2pixHD's own, without crop_size) from
     data/base_dataset.py; AlignedDataset.__getitem__ from data/aligned_dataset.py; the step
     body and the end-of-epoch block from train.py; option defaults from options/*.py.
-    define_G, define_D, weights_init, GlobalGenerator, LocalEnhancer, ResnetBlock and Vgg19 are
+    define_G, define_D, weights_init, GlobalGenerator, LocalEnhancer, ResnetBlock, Encoder and Vgg19 are
     in reference_nets.py. What was changed for the CPU: .cuda() dropped, torch.cuda.FloatTensor
     / ByteTensor -> torch.FloatTensor / ByteTensor, Variable() dropped, transforms.Scale ->
     transforms.Resize with the same PIL method as an InterpolationMode, no DataParallel, and
     Vgg19's features loaded from the case's "vgg_weights" instead of vgg19(pretrained=True).
     Checked bit for bit (inputs, init, losses, final state, Adam moments) against upstream's own
     modules patched only that way.
+    The feature encoder (instance_feat / label_feat: Encoder from models/networks.py, and
+    Pix2PixHDModel's use_features / gen_features lines in initialize, encode_input, forward and
+    update_fixed_params) was transcribed later from the same commit and was not run against
+    upstream's modules.
 
 Choices where the references are silent, or that this test adds:
 
@@ -950,9 +954,10 @@ class HDGANLoss(nn.Module):
 
 
 class Pix2PixHDModel(nn.Module):
-    """models/pix2pixHD_model.py Pix2PixHDModel, training side, on the CPU: no netE (instance_feat,
-    label_feat and load_features off), pool_size 0, data_type 32. The nets are built (define_G,
-    define_D) by the caller and passed in; so is the Vgg19 of VGGLoss."""
+    """models/pix2pixHD_model.py Pix2PixHDModel, training side, on the CPU: netE with instance_feat or
+    label_feat (load_features off), pool_size 0, data_type 32. The nets are built (define_G,
+    define_D, define_G(..., 'encoder', ...)) by the caller and passed in; so is the Vgg19 of
+    VGGLoss."""
 
     def init_loss_filter(self, use_gan_feat_loss, use_vgg_loss):
         flags = (True, use_gan_feat_loss, use_vgg_loss, True, True)
@@ -961,14 +966,16 @@ class Pix2PixHDModel(nn.Module):
             return [l for (l, f) in zip((g_gan, g_gan_feat, g_vgg, d_real, d_fake), flags) if f]
         return loss_filter
 
-    def initialize(self, opt, netG, netD, vgg):
+    def initialize(self, opt, netG, netD, vgg, netE=None):
         self.opt = opt
         self.isTrain = True
         self.Tensor = torch.Tensor  # BaseModel: torch.cuda.FloatTensor with gpu_ids
-        self.use_features = False
-        self.gen_features = False
+        self.use_features = opt["instance_feat"] or opt["label_feat"]
+        self.gen_features = self.use_features  # and not load_features
         self.netG = netG
         self.netD = netD
+        if self.gen_features:
+            self.netE = netE
         # The reference's MultiscaleDiscriminator with getIntermFeat copies layers 0..n_layers+1 of
         # each NLayerDiscriminator and so drops the Sigmoid that use_sigmoid appended as layer
         # n_layers+2: its last output is a logit, and BCELoss on it is not the intended loss (torch's
@@ -1008,6 +1015,8 @@ class Pix2PixHDModel(nn.Module):
             print('The layers that are finetuned are ', sorted(finetune_list), file=sys.stderr)
         else:
             params = list(self.netG.parameters())
+        if self.gen_features:
+            params += list(self.netE.parameters())
         self.optimizer_G = torch.optim.Adam(params, lr=opt["lr"], betas=(opt["beta1"], opt["beta2"]))
 
         # optimizer D
@@ -1034,6 +1043,11 @@ class Pix2PixHDModel(nn.Module):
         if real_image is not None:
             real_image = real_image.data
 
+        # instance map for feature encoding
+        if self.use_features:
+            if self.opt["label_feat"]:
+                inst_map = label_map
+
         return input_label, inst_map, real_image, feat_map
 
     def netD_forward(self, x):
@@ -1055,7 +1069,11 @@ class Pix2PixHDModel(nn.Module):
         input_label, inst_map, real_image, feat_map = self.encode_input(label, inst, image, feat)
 
         # Fake Generation
-        input_concat = input_label
+        if self.use_features:
+            feat_map = self.netE.forward(real_image, inst_map)
+            input_concat = torch.cat((input_label, feat_map), dim=1)
+        else:
+            input_concat = input_label
         fake_image = self.netG.forward(input_concat)
 
         # Fake Detection and Loss
@@ -1099,6 +1117,8 @@ class Pix2PixHDModel(nn.Module):
     def update_fixed_params(self):
         # after fixing the global generator for a number of iterations, also start finetuning it
         params = list(self.netG.parameters())
+        if self.gen_features:
+            params += list(self.netE.parameters())
         self.optimizer_G = torch.optim.Adam(params, lr=self.opt["lr"], betas=(self.opt["beta1"], self.opt["beta2"]))
         print('------------ Now also finetuning global generator -----------', file=sys.stderr)
 
@@ -1232,8 +1252,9 @@ def hd_batches(data):
 
 
 def build_and_init_pix2pixhd(c, opt):
-    """Pix2PixHDModel.initialize's define_G then define_D (each ending in apply(weights_init)),
-    from torch.manual_seed(seed)."""
+    """Pix2PixHDModel.initialize's define_G, define_D, then with features define_G(output_nc,
+    feat_num, nef, 'encoder', n_downsample_E, norm) (each ending in apply(weights_init)), from
+    torch.manual_seed(seed)."""
     torch.manual_seed(c["seed"])
     g = c["G"]
     netG = reference_nets.hd_define_G(g["InputNC"], g["OutputNC"], g["NGF"], g["Kind"], g["NDownsampleGlobal"],
@@ -1242,7 +1263,11 @@ def build_and_init_pix2pixhd(c, opt):
     d = c["D"]
     netD = reference_nets.hd_define_D(d["InputNC"], d["NDF"], d["NLayers"], d["Norm"], opt["no_lsgan"],
                                       d["NumD"], d["GetIntermFeat"])
-    return netG, netD
+    netE = None
+    if opt["instance_feat"] or opt["label_feat"]:
+        netE = reference_nets.hd_define_G(opt["output_nc"], opt["feat_num"], opt["nef"], 'encoder', opt["n_downsample_E"],
+                                          norm=opt["norm"])
+    return netG, netD, netE
 
 
 HD_G_DEFAULTS = {"Norm": "instance", "NGF": 64, "NDownsampleGlobal": 4, "NBlocksGlobal": 9, "NLocalEnhancers": 1,
@@ -1263,13 +1288,16 @@ def run_pix2pixhd(c):
     "local"), intermfeat_sigmoid ("apply" | "reference"); G: {Kind global | local, InputNC,
     OutputNC, NGF, Norm, NDownsampleGlobal, NBlocksGlobal, NLocalEnhancers, NBlocksLocal,
     PadType}, D: {Kind multiscale, InputNC, NDF, NLayers, NumD, Norm, GetIntermFeat} (absent
-    fields take pix2pixHD's defaults); data: {kind: pix2pixhd, label: [[path per sample] per
+    fields take pix2pixHD's defaults); instance_feat, label_feat (false), feat_num (3), nef (16),
+    n_downsample_E (4) and E: {Kind encoder, InputNC = output_nc, OutputNC = feat_num, NGF = nef,
+    NDownsampleGlobal = n_downsample_E, Norm} with features; data: {kind: pix2pixhd, label: [[path per sample] per
     batch], inst: (same shape) or null, image: (same shape), label_nc, no_instance,
     resize_or_crop, loadSize, fineSize, no_flip, input_nc, output_nc}.
 
-    Output: init.G.<k>, init.D.<k>; input.<b>.A (the dataset's label tensor: ids as floats, or
+    Output: init.G.<k>, init.D.<k> (init.E.<k>, final.E.<k> with features); input.<b>.A (the dataset's label tensor: ids as floats, or
     the normalised RGB with label_nc 0), input.<b>.B (image), input.<b>.inst (get_edges of the
-    instance map, 0/1 floats, [N,1,H,W]; with instances only); loss.<step>.<name> for the
+    instance map, 0/1 floats, [N,1,H,W]; with instances only), input.<b>.inst_id (with
+    instance_feat: the instance ids as [N,2,H,W] floats id // 256, id % 256); loss.<step>.<name> for the
     loss_filter names G_GAN, G_GAN_Feat (unless no_ganFeat_loss), G_VGG (unless no_vgg_loss),
     D_real, D_fake; final.G.<k>, final.D.<k>, final.optG.exp_avg.<i> / exp_avg_sq.<i> over the
     param list of the optimizer train.py steps G with at the end, final.optD.* over
@@ -1283,9 +1311,9 @@ def run_pix2pixhd(c):
         raise ValueError("pix2pixhd gan_mode %r: want lsgan or vanilla" % c["gan_mode"])
     if c.get("init_type", "pix2pixhd") != "pix2pixhd":
         raise ValueError("pix2pixhd init_type %r: the reference has only its weights_init ('pix2pixhd')" % c["init_type"])
-    for k in ("instance_feat", "label_feat", "load_features"):
-        if c.get(k):
-            raise NotImplementedError("%s: the feature encoder (netE) is not transcribed" % k)
+    if c.get("load_features"):
+        raise NotImplementedError("load_features: precomputed feature maps are not transcribed")
+    use_features = bool(c.get("instance_feat") or c.get("label_feat"))
     g = dict(HD_G_DEFAULTS)
     g.update({k: v for k, v in c["G"].items() if v not in (None, "", 0) or k == "InputNC"})
     d = dict(HD_D_DEFAULTS)
@@ -1308,7 +1336,7 @@ def run_pix2pixhd(c):
         raise ValueError("no_ganFeat_loss %r with D.GetIntermFeat %r (define_D gets not no_ganFeat_loss)"
                          % (no_ganFeat_loss, d["GetIntermFeat"]))
     input_nc = label_nc if label_nc != 0 else data["input_nc"]
-    want_g_in = input_nc + (0 if no_instance else 1)
+    want_g_in = input_nc + (0 if no_instance else 1) + (c.get("feat_num", 3) if use_features else 0)
     want_d_in = input_nc + data["output_nc"] + (0 if no_instance else 1)
     if g["InputNC"] != want_g_in or d["InputNC"] != want_d_in or g["OutputNC"] != data["output_nc"]:
         raise ValueError("G InputNC/OutputNC %d/%d, D InputNC %d; want %d/%d, %d"
@@ -1330,7 +1358,16 @@ def run_pix2pixhd(c):
         "pool_size": c.get("pool_size", 0), "n_layers_D": c.get("n_layers_D", d["NLayers"]),
         "num_D": c.get("num_D", d["NumD"]), "niter": c.get("niter", 100), "niter_decay": c.get("niter_decay", 100),
         "sigmoid_last": no_lsgan and d["GetIntermFeat"] and mode == "apply",
+        "instance_feat": bool(c.get("instance_feat")), "label_feat": bool(c.get("label_feat")),
+        "feat_num": c.get("feat_num", 3), "nef": c.get("nef", 16), "n_downsample_E": c.get("n_downsample_E", 4),
+        "output_nc": data["output_nc"], "norm": g["Norm"],
     }
+    if use_features:
+        e = c.get("E") or {}
+        want = {"Kind": "encoder", "InputNC": opt["output_nc"], "OutputNC": opt["feat_num"], "NGF": opt["nef"],
+                "NDownsampleGlobal": opt["n_downsample_E"], "Norm": opt["norm"]}
+        if any(e.get(k) != v for k, v in want.items()):
+            raise ValueError("E %r: want %r (define_G(output_nc, feat_num, nef, 'encoder', n_downsample_E, norm))" % (e, want))
     if opt["n_layers_D"] != d["NLayers"] or opt["num_D"] != d["NumD"]:
         raise ValueError("n_layers_D / num_D %d / %d, D has %d / %d" % (opt["n_layers_D"], opt["num_D"], d["NLayers"], d["NumD"]))
     if opt["sigmoid_last"]:
@@ -1338,10 +1375,14 @@ def run_pix2pixhd(c):
               "to each scale's last output (intermfeat_sigmoid=apply)" % c.get("name"), file=sys.stderr)
     out = {}
 
-    netG, netD = build_and_init_pix2pixhd(c, opt)
+    netG, netD, netE = build_and_init_pix2pixhd(c, opt)
     out.update(state("init.G.", netG))
     out.update(state("init.D.", netD))
     load_weights(c, netG, netD)
+    if netE is not None:
+        out.update(state("init.E.", netE))
+        w, _ = safetensors_torch.load(c["weights"])
+        netE.load_state_dict({k[2:]: v for k, v in w.items() if k.startswith("E.")}, strict=True)
 
     vgg = None
     if not opt["no_vgg_loss"]:
@@ -1349,7 +1390,7 @@ def run_pix2pixhd(c):
         vgg = reference_nets.Vgg19(reference_nets.load_vgg19_features(reference_nets.vgg19_features(), c["vgg_weights"]))
 
     model = Pix2PixHDModel()
-    model.initialize(opt, netG, netD, vgg)
+    model.initialize(opt, netG, netD, vgg, netE)
     model.train()
 
     dopt = dict(data)
@@ -1363,6 +1404,9 @@ def run_pix2pixhd(c):
         out["input.%d.B" % b] = batch["image"]
         if not no_instance:
             out["input.%d.inst" % b] = model.get_edges(batch["inst"])
+            if opt["instance_feat"]:  # the ids themselves, as gogan's batch holds them: high, low byte
+                ids = batch["inst"].long()
+                out["input.%d.inst_id" % b] = torch.cat((ids // 256, ids % 256), dim=1).float()
 
     # train.py: optimizer_G, optimizer_D = model.optimizer_G, model.optimizer_D before the loop
     # (binding "local", 14b3b3c) or model.module.optimizer_G at every use (binding "model", 2c0c4a2)
@@ -1412,6 +1456,8 @@ def run_pix2pixhd(c):
 
     out.update(state("final.G.", netG))
     out.update(state("final.D.", netD))
+    if netE is not None:
+        out.update(state("final.E.", netE))
     adam_moments("final.optG", optimizer_G, optimizer_G.param_groups[0]["params"], out)
     adam_moments("final.optD", optimizer_D, netD, out)
     for k, v in out.items():

@@ -11,7 +11,8 @@ Usage: reference_nets.py CASES.json
     UnetSkipConnectionBlock, NLayerDiscriminator, PixelDiscriminator, define_G, define_D).
   - pix2pixHD: NVIDIA/pix2pixHD models/networks.py [14b3b3c] (MultiscaleDiscriminator and its own
     NLayerDiscriminator, padw = ceil((4-1)/2) = 2, every conv with a bias; weights_init, define_G,
-    define_D, GlobalGenerator, LocalEnhancer, ResnetBlock (HDResnetBlock here), Vgg19). Options
+    define_D, GlobalGenerator, LocalEnhancer, ResnetBlock (HDResnetBlock here), Encoder (with its
+    instance-wise average pooling, for the recipe's parity test), Vgg19). Options
     by build(): G Kind "global" / "local" (InputNC, OutputNC, NGF, Norm, NDownsampleGlobal,
     NBlocksGlobal, NLocalEnhancers, NBlocksLocal, PadType), D Kind "multiscale" (optional
     UseSigmoid), role "VGG" Kind "vgg19" (Vgg19Interop: torchvision's features.N keys of the
@@ -36,6 +37,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 from torch.nn import init  # noqa: E402
@@ -572,6 +574,8 @@ def hd_define_G(input_nc, output_nc, ngf, netG, n_downsample_global=3, n_blocks_
     elif netG == 'local':
         netG = LocalEnhancer(input_nc, output_nc, ngf, n_downsample_global, n_blocks_global,
                              n_local_enhancers, n_blocks_local, norm_layer, padding_type=padding_type)
+    elif netG == 'encoder':
+        netG = Encoder(input_nc, output_nc, ngf, n_downsample_global, norm_layer)
     else:
         raise NotImplementedError('generator [%s] not implemented' % netG)
     netG.apply(hd_weights_init)
@@ -672,6 +676,47 @@ class GlobalGenerator(nn.Module):
 
     def forward(self, input):
         return self.model(input)
+
+
+class Encoder(nn.Module):
+    """pix2pixHD models/networks.py Encoder [14b3b3c]; forward(input, inst) is its instance-wise
+    average pooling over the ids of inst, as there."""
+
+    def __init__(self, input_nc, output_nc, ngf=32, n_downsampling=4, norm_layer=nn.BatchNorm2d):
+        super(Encoder, self).__init__()
+        self.output_nc = output_nc
+
+        model = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, kernel_size=7, padding=0),
+                 norm_layer(ngf), nn.ReLU(True)]
+        ### downsample
+        for i in range(n_downsampling):
+            mult = 2**i
+            model += [nn.Conv2d(ngf * mult, ngf * mult * 2, kernel_size=3, stride=2, padding=1),
+                      norm_layer(ngf * mult * 2), nn.ReLU(True)]
+
+        ### upsample
+        for i in range(n_downsampling):
+            mult = 2**(n_downsampling - i)
+            model += [nn.ConvTranspose2d(ngf * mult, int(ngf * mult / 2), kernel_size=3, stride=2, padding=1, output_padding=1),
+                      norm_layer(int(ngf * mult / 2)), nn.ReLU(True)]
+
+        model += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, kernel_size=7, padding=0), nn.Tanh()]
+        self.model = nn.Sequential(*model)
+
+    def forward(self, input, inst):
+        outputs = self.model(input)
+
+        # instance-wise average pooling
+        outputs_mean = outputs.clone()
+        inst_list = np.unique(inst.cpu().numpy().astype(int))
+        for i in inst_list:
+            for b in range(input.size()[0]):
+                indices = (inst[b:b+1] == int(i)).nonzero()  # n x 4
+                for j in range(self.output_nc):
+                    output_ins = outputs[indices[:, 0] + b, indices[:, 1] + j, indices[:, 2], indices[:, 3]]
+                    mean_feat = torch.mean(output_ins).expand_as(output_ins)
+                    outputs_mean[indices[:, 0] + b, indices[:, 1] + j, indices[:, 2], indices[:, 3]] = mean_feat
+        return outputs_mean
 
 
 class HDResnetBlock(nn.Module):

@@ -89,6 +89,10 @@ def run_op(op, p, x):
         return x[0].flatten(p["start"], p["end"])
     if op == "narrow":
         return x[0].narrow(p["dim"], p["start"], p["length"])
+    if op == "index_select":
+        return x[0].index_select(p["dim"], torch.tensor(p["index"], dtype=torch.int64))
+    if op == "index_add":
+        return x[0].index_add(p["dim"], torch.tensor(p["index"], dtype=torch.int64), x[1])
     if op == "loss":
         r = RED[p["reduction"]]
         return {

@@ -252,9 +252,11 @@ func TestOnDeviceTrainsAsTheLoader(t *testing.T) {
 		"data.direction=BtoA", "data.load_size=40", "data.crop_size=32", "model.netG=resnet_6blocks", "train.pool_size=3"})
 	sameMetrics(t, "cyclegan: data.on_device vs the host loader", cyclegan("host"), cyclegan("on-device", "data.on_device=true"), 8, 0)
 	// pix2pixHD on label maps with instance boundaries, which a random crop
-	// cuts (the boundaries at the crop's edge are the cropped map's).
+	// cuts (the boundaries at the crop's edge are the cropped map's), and
+	// instance-wise features (the ids, cut as the maps).
 	hd := translate([]string{"recipe=pix2pixhd", "data.root=" + hdFacades(t, facades), "data.label_nc=4",
 		"data.preprocess=resize_and_crop", "data.load_size=40", "data.crop_size=32", "model.n_downsample_global=2",
-		"model.n_blocks_global=1", "model.n_layers_D=2", "train.no_vgg_loss=true"})
+		"model.n_blocks_global=1", "model.n_layers_D=2", "train.no_vgg_loss=true",
+		"model.instance_feat=true", "model.nef=4", "model.n_downsample_E=2"})
 	sameMetrics(t, "pix2pixhd: data.on_device vs the host loader", hd("host"), hd("on-device", "data.on_device=true"), 6, 0)
 }

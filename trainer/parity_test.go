@@ -126,6 +126,25 @@ func parityCases(t *testing.T, pd parityData) []parityCase {
 			"data.no_instance=true", "train.no_vgg_loss=true", "train.niter_fix_global=1", "model.num_D=3"),
 		hd("no-feature-matching", "train.no_ganFeat_loss=true", "train.lambda_feat=5"))
 	cases[len(cases)-2].epochEndAfter = 2
+	// The feature encoder: instance-wise features (ids above 255), label-wise
+	// ones at batch 2 (each sample's own means), and beside a local G whose
+	// global part is fixed for the first epoch (E trains throughout). The
+	// reference averages each instance with torch.mean in a Python loop,
+	// gogan by sums indexed by (sample, id) in one pass: equal to rounding
+	// (gan/pix2pixhd's TestRegionMeansAreTheEncoders), which Adam turns
+	// into full steps of the biases before the norms, as in the vanilla
+	// case below; the losses are compared.
+	features := []string{"model.nef=4", "model.n_downsample_E=2", "train.no_vgg_loss=true"}
+	for _, c := range []parityCase{
+		hd("instance-features", append(features, "model.instance_feat=true")...),
+		hd("label-features-batch2", append(features, "model.label_feat=true", "model.feat_num=2", "data.batch_size=2")...),
+		hd("local-instance-features-fix-global", append(features, "model.instance_feat=true", "model.netG=local", "model.ngf=4",
+			"model.n_blocks_local=1", "train.niter_fix_global=1")...),
+	} {
+		c.lossesOnly = true
+		cases = append(cases, c)
+	}
+	cases[len(cases)-1].epochEndAfter = 2
 	// The reference's vanilla loss is a Sigmoid and BCELoss, gogan's BCE with
 	// logits: equal to rounding. Adam turns rounding in the gradient of a bias
 	// just before a norm (exactly 0 in theory) into a full step, so these

@@ -13,7 +13,7 @@ import (
 // residentMatchesLoader: every batch that data.on_device builds on dev over
 // two epochs is the host loader's, value for value: pix2pix pairs, CycleGAN
 // streams in both directions and pix2pixHD label maps with instance
-// boundaries, each with random crops and flips, at 4 samples a batch.
+// boundaries and ids, each with random crops and flips, at 4 samples a batch.
 func residentMatchesLoader(t *testing.T, dev torch.Device) {
 	facades := facadesDir(t)
 	aligned := data.DefaultConfig(data.Aligned)
@@ -24,6 +24,7 @@ func residentMatchesLoader(t *testing.T, dev torch.Device) {
 	btoa.Direction = "BtoA"
 	hd := data.DefaultConfig(data.Aligned)
 	hd.Root, hd.LabelNC, hd.Instance, hd.LoadSize, hd.CropSize = hdFacades(t, facades), 4, true, 40, 32
+	hd.InstanceIDs = true // the instance ids too (the feature encoder's)
 	for _, c := range []struct {
 		name string
 		cfg  data.Config

@@ -140,6 +140,9 @@ GTensor gt_flatten(GTensor x, int64_t start, int64_t end, char **err);
 GTensor gt_narrow(GTensor x, int64_t dim, int64_t start, int64_t length, char **err);
 /* The entries of x at the int64 positions index along dim (index_select). */
 GTensor gt_index_select(GTensor x, int64_t dim, GTensor index, char **err);
+/* x with source's slices added at the int64 positions index along dim
+   (index_add, out of place; repeated positions accumulate). */
+GTensor gt_index_add(GTensor x, int64_t dim, GTensor index, GTensor source, char **err);
 /* x reversed along each of dims (torch.flip). */
 GTensor gt_flip(GTensor x, const int64_t *dims, int ndims, char **err);
 GTensor gt_cat(const GTensor *xs, int n, int64_t dim, char **err);

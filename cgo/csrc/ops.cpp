@@ -140,6 +140,12 @@ GTensor gt_index_select(GTensor x, int64_t dim, GTensor index, char **err) {
   GT_CATCH(nullptr)
 }
 
+GTensor gt_index_add(GTensor x, int64_t dim, GTensor index, GTensor source, char **err) {
+  GT_TRY
+  return wrap(at::index_add(T(x), dim, T(index), T(source)));
+  GT_CATCH(nullptr)
+}
+
 GTensor gt_flip(GTensor x, const int64_t *dims, int ndims, char **err) {
   GT_TRY
   return wrap(at::flip(T(x), vec(dims, ndims)));

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 
 	torch "gogan/cgo"
@@ -29,7 +30,7 @@ func init() {
 		Schema: config.RecipeSchema{
 			Name: "pix2pixhd",
 			Doc:  "high-resolution image synthesis from label maps (NVIDIA pix2pixHD's Pix2PixHDModel).",
-			Keys: []config.Key{
+			Keys: append([]config.Key{
 				{Name: "data.label_nc", Type: config.TypeInt, Default: 35, Range: config.Between(0, 256),
 					Doc: "pix2pixhd: classes of the label maps (one-hot encoded); 0 = the input is an ordinary image of model.input_nc channels."},
 				{Name: "data.no_instance", Type: config.TypeBool, Default: false,
@@ -42,14 +43,12 @@ func init() {
 					Doc: "pix2pixhd: torchvision's ImageNet VGG19 weights for the perceptual loss (vgg19-dcbb9e9d.pth: torchvision.models.vgg19(weights=\"IMAGENET1K_V1\") saves it in ~/.cache/torch/hub/checkpoints/). Needed unless train.no_vgg_loss."},
 				{Name: "model.load_pretrain", Type: config.TypeString, Default: "",
 					Doc: "pix2pixhd: a run folder (or checkpoint folder) whose newest checkpoint starts G and D, the tensors whose names and shapes match: the global stage's run, when training model.netG=local."},
-				{Name: "model.instance_feat", Type: config.TypeBool, Default: false, Doc: "pix2pixhd: instance-wise features from the encoder (not implemented yet: must be false)."},
-				{Name: "model.label_feat", Type: config.TypeBool, Default: false, Doc: "pix2pixhd: label-wise features from the encoder (not implemented yet: must be false)."},
 				{Name: "train.niter_fix_global", Type: config.TypeInt, Default: 0, Range: config.AtLeast(0),
 					Doc: "pix2pixhd: train only the local enhancer for this many epochs, then the whole generator (a new Adam over all of it, as the reference)."},
 				{Name: "train.lambda_feat", Type: config.TypeFloat, Default: 10.0, Range: config.AtLeast(0), Doc: "pix2pixhd: weight of the feature matching and VGG losses."},
 				{Name: "train.no_ganFeat_loss", Type: config.TypeBool, Default: false, Doc: "pix2pixhd: no discriminator feature matching loss."},
 				{Name: "train.no_vgg_loss", Type: config.TypeBool, Default: false, Doc: "pix2pixhd: no VGG19 perceptual loss."},
-			},
+			}, featureKeys...),
 			// pix2pixHD's base and train options.
 			Defaults: map[string]any{
 				"data.root": "datasets/cityscapes", "data.dataset": "aligned", "data.batch_size": 1, "data.no_flip": false,
@@ -63,6 +62,7 @@ func init() {
 		},
 		Data: func(c *config.Config, dc *data.Config) {
 			dc.LabelNC, dc.Instance = c.Int("data.label_nc"), !c.Bool("data.no_instance")
+			dc.InstanceIDs = dc.Instance && c.Bool("model.instance_feat")
 			dc.InputNC, dc.OutputNC = c.Model.InputNC, c.Model.OutputNC
 			if dc.LabelNC > 0 {
 				dc.InputNC = 1
@@ -80,6 +80,10 @@ func init() {
 			in := []gan.Input{a, {Name: "B", Shape: []int64{int64(c.Model.OutputNC), h, w}}}
 			if !c.Bool("data.no_instance") {
 				in = append(in, gan.Input{Name: "inst", Shape: []int64{1, h, w}, Classes: 2})
+				if c.Bool("model.instance_feat") {
+					// the instance ids' high and low bytes
+					in = append(in, gan.Input{Name: data.InstIDTensor, Shape: []int64{2, h, w}, Classes: 256})
+				}
 			}
 			return in
 		},
@@ -87,8 +91,28 @@ func init() {
 		Translate: func(c *config.Config) []gan.Translation {
 			tr := gan.Translation{Direction: c.Data.Direction, Role: "G", InputNC: c.Model.InputNC, OutputNC: c.Model.OutputNC,
 				PairDirection: c.Data.Direction}
-			if enc := newEncoding(c); enc.labelNC > 0 || enc.instance {
-				tr.Encode = enc.input
+			enc, f := newEncoding(c), newFeatures(c)
+			if enc.labelNC > 0 || enc.instance {
+				tr.Encode = func(b gan.Batch, _ gan.Encoders) *torch.Tensor { return enc.input(b) }
+			}
+			if f != nil {
+				tr.Nets, tr.Photos = []string{"E"}, true
+				tr.Encode = func(b gan.Batch, e gan.Encoders) *torch.Tensor {
+					var feats *torch.Tensor
+					if e.Features != nil {
+						feats = e.Features.Sample(b)
+					} else {
+						feats = f.encode(e.Nets["E"], b)
+					}
+					return torch.Cat([]*torch.Tensor{enc.input(b), feats}, 1)
+				}
+				tr.LoadFeatures = func(path string, seed uint64) (gan.FeatureSampler, error) {
+					cl, err := loadClusters(path, f)
+					if err != nil {
+						return nil, err
+					}
+					return &clusterSampler{f: f, cl: cl, rng: rand.New(rand.NewPCG(seed, 0))}, nil
+				}
 			}
 			return []gan.Translation{tr}
 		},
@@ -129,11 +153,7 @@ func validate(c *config.Config, bad func(string, ...any)) {
 	if n := c.Int("train.niter_fix_global"); n > 0 && m.NetG != "local" {
 		bad("train.niter_fix_global=%d trains the local enhancer alone first: it needs model.netG=local", n)
 	}
-	for _, k := range []string{"model.instance_feat", "model.label_feat"} {
-		if c.Bool(k) {
-			bad("%s: pix2pixHD's instance-wise feature encoder (netE, feat_num, the clustered features) is not implemented yet; set %s=false", k, k)
-		}
-	}
+	validateFeatures(c, bad)
 	crops := d.Preprocess == data.ResizeAndCrop || d.Preprocess == data.Crop || d.Preprocess == data.ScaleWidthAndCrop
 	if mult := nets.InputMultiple(netSpecs(c)[0].Options); crops && d.CropSize%mult != 0 {
 		bad("model.netG=%s with model.n_downsample_global=%d needs images whose sides are multiples of %d, but data.crop_size=%d",
@@ -154,20 +174,28 @@ func inputChannels(c *config.Config) int {
 	return n
 }
 
-// netSpecs: G then D, as Pix2PixHDModel.initialize defines them.
+// netSpecs: G, D and with features E, as Pix2PixHDModel.initialize
+// defines them. G's input is D's label part and the features.
 func netSpecs(c *config.Config) []gan.NetSpec {
 	m := c.Model
 	h, w := inputSize(c)
 	in := int64(inputChannels(c))
-	return []gan.NetSpec{
-		{Role: "G", Build: nets.NewGenerator, Input: []int64{in, h, w},
-			Options: nets.Options{Kind: m.NetG, InputNC: int(in), OutputNC: m.OutputNC, NGF: m.NGF, Norm: m.Norm, PadType: "reflect",
+	gIn := in + int64(featureChannels(c))
+	specs := []gan.NetSpec{
+		{Role: "G", Build: nets.NewGenerator, Input: []int64{gIn, h, w},
+			Options: nets.Options{Kind: m.NetG, InputNC: int(gIn), OutputNC: m.OutputNC, NGF: m.NGF, Norm: m.Norm, PadType: "reflect",
 				NDownsampleGlobal: c.Int("model.n_downsample_global"), NBlocksGlobal: c.Int("model.n_blocks_global"),
 				NLocalEnhancers: c.Int("model.n_local_enhancers"), NBlocksLocal: c.Int("model.n_blocks_local")}},
 		{Role: "D", Build: nets.NewDiscriminator, Input: []int64{in + int64(m.OutputNC), h, w},
 			Options: nets.Options{Kind: "multiscale", InputNC: int(in) + m.OutputNC, NDF: m.NDF, NLayers: m.NLayersD, NumD: m.NumD,
 				Norm: m.Norm, GetIntermFeat: !c.Bool("train.no_ganFeat_loss")}},
 	}
+	if f := newFeatures(c); f != nil {
+		specs = append(specs, gan.NetSpec{Role: "E", Build: nets.NewGenerator, Input: []int64{int64(m.OutputNC), h, w},
+			Options: nets.Options{Kind: "encoder", InputNC: m.OutputNC, OutputNC: f.num, NGF: c.Int("model.nef"), Norm: m.Norm,
+				PadType: "reflect", NDownsampleGlobal: c.Int("model.n_downsample_E")}})
+	}
+	return specs
 }
 
 // Pix2PixHD is the recipe's state.
@@ -175,6 +203,8 @@ type Pix2PixHD struct {
 	cfg        *config.Config
 	dev        torch.Device
 	g, d       *nets.Net
+	e          *nets.Net // the feature encoder; nil without features
+	feat       *features
 	vgg        *nets.VGG19 // nil without the perceptual loss
 	optG, optD *torch.Adam
 	loss       losses.GAN
@@ -196,10 +226,13 @@ func New(env gan.Env) (gan.Recipe, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Pix2PixHD{cfg: c, dev: env.Device, g: ns[0], d: ns[1], prec: env.Precision,
+	r := &Pix2PixHD{cfg: c, dev: env.Device, g: ns[0], d: ns[1], feat: newFeatures(c), prec: env.Precision,
 		lambdaFeat: c.Float("train.lambda_feat"), ganFeat: !c.Bool("train.no_ganFeat_loss"), nLayersD: c.Model.NLayersD,
 		fixGlobal: c.Int("train.niter_fix_global")}
 	r.globalOn = r.fixGlobal == 0
+	if len(ns) > 2 {
+		r.e = ns[2]
+	}
 	fail := func(err error) (gan.Recipe, error) {
 		gan.Free(r)
 		return nil, err
@@ -222,7 +255,7 @@ func New(env gan.Env) (gan.Recipe, error) {
 }
 
 // newOptG is optimizer_G: over the local enhancer's parameters alone while
-// the global generator is fixed, else over all of G.
+// the global generator is fixed, else over all of G; and over E's.
 func (r *Pix2PixHD) newOptG(lr float64) *torch.Adam {
 	params := r.g.Parameters()
 	if !r.globalOn {
@@ -245,6 +278,9 @@ func (r *Pix2PixHD) newOptG(lr float64) *torch.Adam {
 	} else {
 		torch.SetRequiresGradAll(params, true)
 	}
+	if r.e != nil {
+		params = append(params, r.e.Parameters()...)
+	}
 	t := r.cfg.Train
 	return torch.NewAdam(params, lr, t.Beta1, t.Beta2)
 }
@@ -261,7 +297,13 @@ func (r *Pix2PixHD) LossNames() []string {
 	return append(names, "D_real", "D_fake")
 }
 
-func (r *Pix2PixHD) Nets() []gan.Net { return []gan.Net{{Role: "G", Net: r.g}, {Role: "D", Net: r.d}} }
+func (r *Pix2PixHD) Nets() []gan.Net {
+	ns := []gan.Net{{Role: "G", Net: r.g}, {Role: "D", Net: r.d}}
+	if r.feat != nil {
+		ns = append(ns, gan.Net{Role: "E", Net: r.e})
+	}
+	return ns
+}
 func (r *Pix2PixHD) Optimizers() []gan.Optimizer {
 	return []gan.Optimizer{{Name: "G", Adam: r.optG}, {Name: "D", Adam: r.optD}}
 }
@@ -289,7 +331,8 @@ func (r *Pix2PixHD) GraphUnsafe() string {
 func (r *Pix2PixHD) Step(b gan.Batch) []*torch.Tensor {
 	label, real := r.enc.input(b), b["B"]
 	var fake *torch.Tensor
-	r.prec.Autocast(func() { fake = r.g.Forward(label) })
+	gIn := r.withFeatures(label, b)
+	r.prec.Autocast(func() { fake = r.g.Forward(gIn) })
 	fake = r.prec.Float(fake)
 
 	// Fake and real detection (pool_size 0: the fake itself, detached).
@@ -327,6 +370,18 @@ func (r *Pix2PixHD) Step(b gan.Batch) []*torch.Tensor {
 	r.prec.Step(r.optD)
 	r.prec.Update()
 	return append(out, lossDReal, lossDFake)
+}
+
+// withFeatures is G's input: the encoded label and, with features, E's
+// output on the batch's photos, averaged over each region.
+func (r *Pix2PixHD) withFeatures(label *torch.Tensor, b gan.Batch) *torch.Tensor {
+	if r.feat == nil {
+		return label
+	}
+	var out *torch.Tensor
+	r.prec.Autocast(func() { out = r.e.Forward(b["B"]) })
+	feats := r.feat.regionMeans(r.prec.Float(out), r.feat.regionIDs(b))
+	return torch.Cat([]*torch.Tensor{label, feats}, 1)
 }
 
 // ganLoss is pix2pixHD's GANLoss on a multiscale prediction: the loss of
@@ -407,12 +462,18 @@ func (r *Pix2PixHD) TakeSamples(ds *data.Dataset, seed uint64) error {
 		return fmt.Errorf("model.netG=%s needs images whose sides are multiples of %d, but data.preprocess=%s gives %dx%d (data.load_size=%d): choose a data.load_size or data.crop_size that gives such sides",
 			r.g.Options.Kind, mult, r.cfg.Data.Preprocess, s[3], s[2], r.cfg.Data.LoadSize)
 	}
+	if r.e != nil {
+		if mult := int64(nets.InputMultiple(r.e.Options)); s[2]%mult != 0 || s[3]%mult != 0 {
+			return fmt.Errorf("the feature encoder (model.n_downsample_E=%d) needs images whose sides are multiples of %d, but data.preprocess=%s gives %dx%d (data.load_size=%d): choose a data.load_size or data.crop_size that gives such sides, or a smaller model.n_downsample_E",
+				r.cfg.Int("model.n_downsample_E"), mult, r.cfg.Data.Preprocess, s[3], s[2], r.cfg.Data.LoadSize)
+		}
+	}
 	return nil
 }
 
 func (r *Pix2PixHD) Fixed() []torch.Named {
 	var out []torch.Named
-	for _, name := range []string{"A", "B", "inst"} {
+	for _, name := range []string{"A", "B", "inst", data.InstIDTensor} {
 		if t := r.fixed[name]; t != nil {
 			out = append(out, torch.Named{Name: "fixed_" + name, Tensor: t})
 		}
@@ -428,10 +489,10 @@ func (r *Pix2PixHD) Visuals() (*image.NRGBA, error) {
 	}
 	var in, out, target report.Images
 	err := torch.Try(func() {
-		gan.WithFrozenState(r.dev, []*nets.Net{r.g}, func() {
+		gan.WithFrozenState(r.dev, r.generators(), func() {
 			torch.NoGrad(func() {
 				in = r.enc.show(r.fixed["A"])
-				out, target = report.ToImages(r.g.Forward(r.enc.input(r.fixed))), report.ToImages(r.fixed["B"])
+				out, target = report.ToImages(r.g.Forward(r.withFeatures(r.enc.input(r.fixed), r.fixed))), report.ToImages(r.fixed["B"])
 			})
 		})
 	})
@@ -446,4 +507,13 @@ func (r *Pix2PixHD) Release() {
 	if r.vgg != nil {
 		r.vgg.Free()
 	}
+}
+
+// generators are the networks that make the picture: G, and E with
+// features.
+func (r *Pix2PixHD) generators() []*nets.Net {
+	if r.e != nil {
+		return []*nets.Net{r.g, r.e}
+	}
+	return []*nets.Net{r.g}
 }

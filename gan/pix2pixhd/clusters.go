@@ -1,0 +1,423 @@
+package pix2pixhd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	torch "gogan/cgo"
+	"gogan/config"
+	"gogan/data"
+	"gogan/gan"
+	"gogan/nets"
+	"gogan/runfolder"
+)
+
+// Clustered features: pix2pixHD's encode_features.py and sample_features.
+// After training, E encodes every training photo; each region (instance, or
+// class region with label_feat) larger than 1/64 of the image gives one
+// feature vector to its class, and each class's vectors are clustered with
+// k-means. At test time each region of a label map gets the centre of a
+// random cluster of its class: diverse pictures from label maps alone.
+
+// clustersFormat marks gogan's clustered-feature files.
+const clustersFormat = "gogan-pix2pixhd-features"
+
+// clusters are the centres of each class's encoded features.
+type clusters struct {
+	featNum int
+	byLabel bool
+	centres map[int][][]float32 // class -> centres
+}
+
+// regionClass is the class of a region id: the id itself for label
+// regions; for instance ids pix2pixHD's (Cityscapes') convention, the class
+// below 1000 and class*1000 + k above.
+func (f *features) regionClass(id int) int {
+	if f.byLabel || id < 1000 {
+		return id
+	}
+	return id / 1000
+}
+
+// ClusterOptions say where gogan features reads and writes.
+type ClusterOptions struct {
+	Checkpoint string // checkpoint or run folder
+	DataRoot   string // default: the run's data.root
+	Phase      string // default: the run's data.phase
+	NClusters  int    // clusters per class (the reference's n_clusters, 10)
+	Out        string // default: RUN/features_clustered_<NClusters>.safetensors
+	Device     string
+	Eval       bool // E in eval mode (default train mode, as encode_features.py)
+	Limit      int  // at most this many images (0: all)
+	Seed       uint64
+}
+
+// ClusterSummary is what ClusterFeatures did.
+type ClusterSummary struct {
+	Out             string
+	Images, Regions int
+	Classes         int
+	Kept, Clustered int // regions large enough; centres written
+	Checkpoint      string
+}
+
+// ClusterFeatures encodes the training photos with the checkpoint's E and
+// writes each class's feature clusters (encode_features.py).
+func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfolder.Checkpoint, *config.Config, string, torch.Device) (*nets.Net, error)) (*ClusterSummary, error) {
+	ck, _, cfg, err := runfolder.OpenCheckpoint(o.Checkpoint)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Recipe != "pix2pixhd" {
+		return nil, fmt.Errorf("gogan features: checkpoint %s is a %s run; features are pix2pixHD's (model.instance_feat or model.label_feat)", ck.Dir, cfg.Recipe)
+	}
+	f := newFeatures(cfg)
+	if f == nil {
+		return nil, fmt.Errorf("gogan features: checkpoint %s trained without a feature encoder (model.instance_feat and model.label_feat are false)", ck.Dir)
+	}
+	if o.NClusters < 1 {
+		return nil, fmt.Errorf("gogan features: --n-clusters %d: must be at least 1", o.NClusters)
+	}
+	dev, err := torch.ParseDevice(o.Device)
+	if err != nil {
+		return nil, err
+	}
+	dc, err := gan.DataConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	// The training photos in order, whole: no flip, no random crop.
+	dc.Root, dc.Phase = cmpOr(o.DataRoot, dc.Root), cmpOr(o.Phase, dc.Phase)
+	dc.NoFlip, dc.Shuffle, dc.MaxSamples = true, false, 0
+	if dc.Preprocess == data.ResizeAndCrop || dc.Preprocess == data.ScaleWidthAndCrop {
+		dc.LoadSize = dc.CropSize
+	}
+	ds, err := data.Open(ctx, dc, nil)
+	if err != nil {
+		return nil, fmt.Errorf("gogan features: data (root %s, phase %s): %w", dc.Root, dc.Phase, err)
+	}
+	e, err := loadNet(ck, cfg, "E", dev)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Free()
+	e.SetTraining(!o.Eval)
+	n := ds.Len()
+	if o.Limit > 0 {
+		n = min(n, o.Limit)
+	}
+	sum := &ClusterSummary{Images: n, Checkpoint: ck.Dir}
+	points := map[int][][]float32{}
+	for i := range n {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		smp, err := ds.Sample(i, 0, 0)
+		if err != nil {
+			return nil, err
+		}
+		var feats []float32
+		var ids []int64
+		var h, w int
+		err = torch.Try(func() {
+			s := torch.NewScope()
+			defer s.Close()
+			b := gan.BatchOf([]data.Sample{smp})
+			for name, t := range b {
+				b[name] = t.To(dev)
+			}
+			torch.NoGrad(func() {
+				id := f.regionIDs(b)
+				out := f.encode(e, b)
+				sh := out.Shape()
+				h, w = int(sh[2]), int(sh[3])
+				feats, ids = out.Float32s(), id.Int64s()
+			})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("gogan features: %s: %w", ds.Files()[i], err)
+		}
+		for _, r := range regionsOf(ids, h*w) {
+			sum.Regions++
+			// the region's share, as the reference: pixels / (h*w // 32), kept above 0.5
+			if float64(r.pixels)/float64(h*w/32) <= 0.5 {
+				continue
+			}
+			sum.Kept++
+			v := make([]float32, f.num)
+			for k := range v {
+				v[k] = feats[k*h*w+r.first]
+			}
+			c := f.regionClass(int(r.id))
+			points[c] = append(points[c], v)
+		}
+	}
+	cl := &clusters{featNum: f.num, byLabel: f.byLabel, centres: map[int][][]float32{}}
+	for c, ps := range points {
+		cl.centres[c] = kmeans(ps, min(len(ps), o.NClusters), o.Seed)
+		sum.Clustered += len(cl.centres[c])
+	}
+	sum.Classes = len(cl.centres)
+	if sum.Classes == 0 {
+		return nil, fmt.Errorf("gogan features: no region of the %d images covers more than 1/64 of its image: nothing to cluster", n)
+	}
+	sum.Out = o.Out
+	if sum.Out == "" {
+		sum.Out = filepath.Join(filepath.Dir(filepath.Dir(ck.Dir)), fmt.Sprintf("features_clustered_%03d.safetensors", o.NClusters))
+	}
+	return sum, cl.save(sum.Out, ck, o.NClusters)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// region is one id's pixels in a sample: how many, and the first (its
+// pooled features are the same at every pixel).
+type region struct {
+	id            int64
+	pixels, first int
+}
+
+// regionsOf lists the regions of one sample's ids, by id.
+func regionsOf(ids []int64, n int) []region {
+	at := map[int64]int{}
+	var rs []region
+	for p, id := range ids[:n] {
+		k, ok := at[id]
+		if !ok {
+			k = len(rs)
+			at[id] = k
+			rs = append(rs, region{id: id, first: p})
+		}
+		rs[k].pixels++
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].id < rs[j].id })
+	return rs
+}
+
+// save writes the centres atomically: "class.<c>" [k, feat_num] each.
+func (cl *clusters) save(path string, ck runfolder.Checkpoint, nClusters int) error {
+	var ts []torch.Named
+	classes := make([]int, 0, len(cl.centres))
+	for c := range cl.centres {
+		classes = append(classes, c)
+	}
+	slices.Sort(classes)
+	for _, c := range classes {
+		cs := cl.centres[c]
+		flat := make([]float32, 0, len(cs)*cl.featNum)
+		for _, v := range cs {
+			flat = append(flat, v...)
+		}
+		ts = append(ts, torch.Named{Name: fmt.Sprintf("class.%d", c), Tensor: torch.FromFloat32(flat, int64(len(cs)), int64(cl.featNum))})
+	}
+	defer torch.FreeNamed(ts)
+	by := "instance"
+	if cl.byLabel {
+		by = "label"
+	}
+	meta := map[string]string{"format": clustersFormat, "feat_num": strconv.Itoa(cl.featNum), "by": by,
+		"n_clusters": strconv.Itoa(nClusters), "checkpoint": ck.Dir, "step": strconv.Itoa(ck.Step)}
+	return runfolder.AtomicWriteFile(path, func(w io.Writer) error { return torch.WriteSafetensors(w, ts, meta) })
+}
+
+// loadClusters reads a file ClusterFeatures wrote, for a run whose
+// features f are.
+func loadClusters(path string, f *features) (*clusters, error) {
+	ts, meta, err := torch.LoadSafetensors(path)
+	if err != nil {
+		return nil, err
+	}
+	defer torch.FreeNamed(ts)
+	if meta["format"] != clustersFormat {
+		return nil, fmt.Errorf("%s is not a file of clustered features (gogan features writes them)", path)
+	}
+	by := "instance"
+	if f.byLabel {
+		by = "label"
+	}
+	if meta["by"] != by || meta["feat_num"] != strconv.Itoa(f.num) {
+		return nil, fmt.Errorf("%s holds %s features of %s channels, but this run's are %s features of %d (model.feat_num): cluster this run's with gogan features",
+			path, meta["by"], meta["feat_num"], by, f.num)
+	}
+	cl := &clusters{featNum: f.num, byLabel: f.byLabel, centres: map[int][][]float32{}}
+	for _, nt := range ts {
+		c, err := strconv.Atoi(strings.TrimPrefix(nt.Name, "class."))
+		s := nt.Tensor.Shape()
+		if err != nil || len(s) != 2 || s[1] != int64(f.num) || s[0] < 1 {
+			return nil, fmt.Errorf("%s: tensor %s %v: want class.<id> of [k %d]", path, nt.Name, s, f.num)
+		}
+		v := nt.Tensor.Float32s()
+		for k := range s[0] {
+			cl.centres[c] = append(cl.centres[c], v[k*s[1]:(k+1)*s[1]])
+		}
+	}
+	return cl, nil
+}
+
+// clusterSampler is sample_features: for each region of a sample, in id
+// order, the centre of a random cluster of its class (zeros for a class
+// without clusters, where the reference leaves memory unset).
+type clusterSampler struct {
+	f   *features
+	cl  *clusters
+	rng *rand.Rand
+}
+
+func (s *clusterSampler) Sample(b gan.Batch) *torch.Tensor {
+	ids := s.f.regionIDs(b)
+	sh := ids.Shape()
+	n, hw := int(sh[0]), int(sh[2]*sh[3])
+	host := ids.Int64s()
+	out := make([]float32, n*s.f.num*hw)
+	for i := range n {
+		px := host[i*hw : (i+1)*hw]
+		for _, r := range regionsOf(px, hw) {
+			cs := s.cl.centres[s.f.regionClass(int(r.id))]
+			if len(cs) == 0 {
+				continue
+			}
+			v := cs[s.rng.IntN(len(cs))]
+			for p, id := range px {
+				if id != r.id {
+					continue
+				}
+				for k := range s.f.num {
+					out[(i*s.f.num+k)*hw+p] = v[k]
+				}
+			}
+		}
+	}
+	return torch.FromFloat32(out, int64(n), int64(s.f.num), sh[2], sh[3]).To(ids.Device())
+}
+
+// kmeans is Lloyd's k-means with k-means++ seeding, the best of 10 seeded
+// starts by inertia (scikit-learn's KMeans as encode_features.py calls it,
+// with its tolerance: centres moving less than 1e-4 of the data's mean
+// variance stop a start).
+func kmeans(points [][]float32, k int, seed uint64) [][]float32 {
+	dim := len(points[0])
+	var variance float64
+	for d := range dim {
+		var m, s float64
+		for _, p := range points {
+			m += float64(p[d])
+		}
+		m /= float64(len(points))
+		for _, p := range points {
+			s += (float64(p[d]) - m) * (float64(p[d]) - m)
+		}
+		variance += s / float64(len(points))
+	}
+	tol := 1e-4 * variance / float64(dim)
+	dist := func(p []float32, c []float64) float64 {
+		var s float64
+		for d := range dim {
+			x := float64(p[d]) - c[d]
+			s += x * x
+		}
+		return s
+	}
+	var best [][]float64
+	bestInertia := math.Inf(1)
+	rng := rand.New(rand.NewPCG(seed, 0x6b6d65616e73))
+	for range 10 {
+		// k-means++: each next centre drawn in proportion to the squared
+		// distance to the nearest centre so far.
+		cs := [][]float64{toF64(points[rng.IntN(len(points))])}
+		d2 := make([]float64, len(points))
+		for len(cs) < k {
+			var total float64
+			for i, p := range points {
+				d2[i] = math.Inf(1)
+				for _, c := range cs {
+					d2[i] = min(d2[i], dist(p, c))
+				}
+				total += d2[i]
+			}
+			next := rng.IntN(len(points))
+			if total > 0 {
+				r := rng.Float64() * total
+				for i := range points {
+					if r -= d2[i]; r <= 0 {
+						next = i
+						break
+					}
+				}
+			}
+			cs = append(cs, toF64(points[next]))
+		}
+		assign := make([]int, len(points))
+		var inertia float64
+		for range 300 {
+			inertia = 0
+			for i, p := range points {
+				bi, bd := 0, math.Inf(1)
+				for j, c := range cs {
+					if d := dist(p, c); d < bd {
+						bi, bd = j, d
+					}
+				}
+				assign[i] = bi
+				inertia += bd
+			}
+			sums, counts := make([][]float64, k), make([]int, k)
+			for j := range sums {
+				sums[j] = make([]float64, dim)
+			}
+			for i, p := range points {
+				counts[assign[i]]++
+				for d := range dim {
+					sums[assign[i]][d] += float64(p[d])
+				}
+			}
+			var shift float64
+			for j := range cs {
+				if counts[j] == 0 {
+					continue // an empty cluster keeps its centre
+				}
+				var s float64
+				for d := range dim {
+					m := sums[j][d] / float64(counts[j])
+					s += (m - cs[j][d]) * (m - cs[j][d])
+					cs[j][d] = m
+				}
+				shift += s
+			}
+			if shift <= tol {
+				break
+			}
+		}
+		if inertia < bestInertia {
+			best, bestInertia = cs, inertia
+		}
+	}
+	out := make([][]float32, len(best))
+	for j, c := range best {
+		out[j] = make([]float32, dim)
+		for d := range dim {
+			out[j][d] = float32(c[d])
+		}
+	}
+	return out
+}
+
+func toF64(p []float32) []float64 {
+	out := make([]float64, len(p))
+	for i, v := range p {
+		out[i] = float64(v)
+	}
+	return out
+}

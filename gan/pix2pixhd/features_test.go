@@ -1,0 +1,111 @@
+package pix2pixhd
+
+import (
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	torch "gogan/cgo"
+	"gogan/cgo/torchtest"
+	"gogan/data"
+	"gogan/gan"
+)
+
+// encoderPooling runs the reference Encoder's forward (scripts/
+// reference_nets.py, from pix2pixHD's networks.py) with its convolutions
+// replaced by the identity, so that only its instance-wise average pooling
+// acts: on x and the id map inst, then the gradient of sum(y * w).
+const encoderPooling = `
+import sys
+sys.path.insert(0, sys.argv[1])
+import torch, reference_nets, safetensors_torch
+t, _ = safetensors_torch.load(sys.argv[2])
+enc = reference_nets.Encoder(3, t["x"].shape[1], ngf=4, n_downsampling=1)
+enc.model = torch.nn.Identity()
+x = t["x"].clone().requires_grad_(True)
+y = enc(x, t["ids"].to(torch.int32))  # ToTensor's type for a 16-bit map
+(y * t["w"]).sum().backward()
+safetensors_torch.save(sys.argv[3], {"y": y.detach(), "grad": x.grad})
+`
+
+// TestRegionMeansAreTheEncoders: the features averaged by sums and counts
+// indexed by (sample, id) are the reference's per-instance loop, values and
+// gradients, for instance ids above 255 (held as two bytes) and for class
+// ids, at batch 2 with regions in one sample only.
+func TestRegionMeansAreTheEncoders(t *testing.T) {
+	torchtest.Python(t)
+	torch.LockThread()
+	sc := torch.NewScope()
+	defer sc.Close()
+	const n, c, h, w = 2, 3, 9, 11
+	for _, f := range []*features{{num: c, regions: 1 << 16}, {num: c, byLabel: true, regions: 5}} {
+		ids := make([]float32, n*h*w)
+		for i := range ids {
+			b, y, x := i/(h*w), i/w%h, i%w
+			switch {
+			case f.byLabel:
+				ids[i] = float32((x/3 + y/4 + b) % 5)
+			case b == 1 && y > 6:
+				ids[i] = 26007 // only in sample 1
+			default:
+				ids[i] = float32((x/4)*1000 + (y/3)*256 + b) // 0..2000 + 0..512: equal low bytes
+			}
+		}
+		idT := torch.FromFloat32(ids, n, 1, h, w)
+		batch := gan.Batch{"A": idT}
+		if !f.byLabel {
+			hi, lo := make([]float32, len(ids)), make([]float32, len(ids))
+			for i, v := range ids {
+				hi[i], lo[i] = float32(int(v)>>8), float32(int(v)&255)
+			}
+			batch[data.InstIDTensor] = torch.Cat([]*torch.Tensor{torch.FromFloat32(hi, n, 1, h, w), torch.FromFloat32(lo, n, 1, h, w)}, 1)
+		}
+		torch.ManualSeed(3)
+		x := torch.Randn(torch.Float32, torch.CPUDevice, n, c, h, w)
+		wt := torch.Randn(torch.Float32, torch.CPUDevice, n, c, h, w)
+		xg := x.Clone()
+		xg.SetRequiresGrad(true)
+		y := f.regionMeans(xg, f.regionIDs(batch))
+		y.Mul(wt).Sum().Backward()
+
+		dir := t.TempDir()
+		in, out := filepath.Join(dir, "in.safetensors"), filepath.Join(dir, "out.safetensors")
+		if err := torch.SaveSafetensors(in, []torch.Named{{Name: "x", Tensor: x}, {Name: "ids", Tensor: idT}, {Name: "w", Tensor: wt}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		scripts, _ := filepath.Abs(filepath.Join("..", "..", "scripts"))
+		if b, err := exec.Command(torchtest.Python(t), "-c", encoderPooling, scripts, in, out).CombinedOutput(); err != nil {
+			t.Fatalf("reference pooling: %v\n%s", err, b)
+		}
+		ref, _, err := torch.LoadSafetensors(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, nt := range ref {
+			got := y
+			if nt.Name == "grad" {
+				got = xg.Grad()
+			}
+			if worst := maxRelDiff(got.Float32s(), nt.Tensor.Float32s()); worst > 1e-6 {
+				t.Errorf("label %v: %s differs from the reference Encoder's by %.2g relative", f.byLabel, nt.Name, worst)
+			}
+		}
+	}
+}
+
+// maxRelDiff is the largest |a - b| over the largest |b|.
+func maxRelDiff(a, b []float32) float64 {
+	var d, m float64
+	for i := range b {
+		d = max(d, abs(float64(a[i])-float64(b[i])))
+		m = max(m, abs(float64(b[i])))
+	}
+	return d / max(m, 1e-30)
+}
+
+func abs(v float64) float64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
