@@ -19,7 +19,7 @@ func featuresCmd() *cobra.Command {
 		Use:   "features",
 		Short: "Cluster a pix2pixHD run's encoded features per class, for gogan translate --features",
 		Long: "pix2pixHD's encode_features.py: the checkpoint's feature encoder E (model.instance_feat or\n" +
-			"model.label_feat) encodes every photo of the split (resized to the crop size, no flip); each\n" +
+			"model.label_feat) encodes every photo of the split (as gogan eval pix2pix reads them, no flip); each\n" +
 			"region (instance, or class region) larger than 1/64 of its image gives its class one feature\n" +
 			"vector, and each class's vectors are clustered by k-means (--n-clusters). gogan translate\n" +
 			"--features then gives each region of a label map a random cluster of its class.",

@@ -317,7 +317,7 @@ func importCmd() *cobra.Command {
 		Long: "Builds the networks of --config, loads the generator's (and optionally the discriminator's)\n" +
 			"state_dict from .pth files saved by torch.save (pytorch/examples dcgan netG_epoch_*.pth,\n" +
 			"pytorch-CycleGAN-and-pix2pix latest_net_G.pth; --net G_A=latest_net_G_A.pth and so on for a\n" +
-			"CycleGAN's four networks), and writes a step-0 checkpoint in --out that gogan sample,\n" +
+			"CycleGAN's four networks, --net E=latest_net_E.pth for pix2pixHD's feature encoder), and writes a step-0 checkpoint in --out that gogan sample,\n" +
 			"translate and resume use.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -408,7 +408,10 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 		Data: fmt.Sprintf("%s %s, phase %s, pairs %d..%d of %d (%s, no flip)", dc.Dataset, dc.Root, dc.Phase, o.Skip, end-1, ds.Len(),
 			describeEvalPreprocess(dc))}
 	// pix2pixHD's features are encoded from each pair's photo (test.py
-	// --use_encoded_image), by E in G's mode.
+	// --use_encoded_image), by E in G's mode: the target itself.
+	if tr.Photos {
+		res.Data += "; features encoded from each target photo"
+	}
 	extra, release, err := infer.LoadNets(ck, cfg, tr.Nets, dev, false)
 	if err != nil {
 		return nil, err

@@ -73,7 +73,16 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 	if err != nil {
 		return 0, err
 	}
+	// the sides every network that sees the input takes (powers of two:
+	// the largest is a multiple of the others)
 	mult := nets.InputMultiple(spec.Options)
+	for _, role := range tr.Nets {
+		s, err := gan.NetSpecOf(cfg, role)
+		if err != nil {
+			return 0, err
+		}
+		mult = max(mult, nets.InputMultiple(s.Options))
+	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return 0, err
 	}

@@ -294,6 +294,9 @@ def make_pix2pixhd_step(spec, dev, kw, fx):
     """gan/pix2pixhd's Step (Pix2PixHDModel.forward and train.py's updates)."""
     if spec["gan_mode"] not in ("lsgan", "vanilla"):
         raise SystemExit("bench_pytorch.py: pix2pixhd trains with gan_mode lsgan or vanilla, not %s" % spec["gan_mode"])
+    if spec.get("instance_feat") or spec.get("label_feat"):
+        raise SystemExit("bench_pytorch.py: pix2pixhd's feature encoder (model.instance_feat, model.label_feat) is not in "
+                         "this bench; bench the config without it")
     torch.manual_seed(spec["seed"])
     g, d = spec["g"], spec["d"]
     # define_G then define_D, as Pix2PixHDModel.initialize.

@@ -1,6 +1,7 @@
 package pix2pixhd
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -94,9 +95,10 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 	if err != nil {
 		return nil, err
 	}
-	// The training photos in order, whole: no flip, no random crop.
-	dc.Root, dc.Phase = cmpOr(o.DataRoot, dc.Root), cmpOr(o.Phase, dc.Phase)
-	dc.NoFlip, dc.Shuffle, dc.MaxSamples = true, false, 0
+	// The photos in order, as gogan eval pix2pix reads them: no flip,
+	// resized to the crop size (preprocess crop: the crop of seed 0).
+	dc.Root, dc.Phase = cmp.Or(o.DataRoot, dc.Root), cmp.Or(o.Phase, dc.Phase)
+	dc.NoFlip, dc.Shuffle, dc.MaxSamples, dc.InMemory, dc.SkipInvalid = true, false, 0, false, false
 	if dc.Preprocess == data.ResizeAndCrop || dc.Preprocess == data.ScaleWidthAndCrop {
 		dc.LoadSize = dc.CropSize
 	}
@@ -145,10 +147,13 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 		if err != nil {
 			return nil, fmt.Errorf("gogan features: %s: %w", ds.Files()[i], err)
 		}
+		block := h * w / 32 // the reference's unit of area: kept above half of it
+		if block == 0 {
+			return nil, fmt.Errorf("gogan features: %s is %dx%d after resizing: too small for regions of 1/64 of it", ds.Files()[i], w, h)
+		}
 		for _, r := range regionsOf(ids, h*w) {
 			sum.Regions++
-			// the region's share, as the reference: pixels / (h*w // 32), kept above 0.5
-			if float64(r.pixels)/float64(h*w/32) <= 0.5 {
+			if float64(r.pixels)/float64(block) <= 0.5 {
 				continue
 			}
 			sum.Kept++
@@ -174,13 +179,6 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 		sum.Out = filepath.Join(filepath.Dir(filepath.Dir(ck.Dir)), fmt.Sprintf("features_clustered_%03d.safetensors", o.NClusters))
 	}
 	return sum, cl.save(sum.Out, ck, o.NClusters)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // region is one id's pixels in a sample: how many, and the first (its
@@ -284,19 +282,15 @@ func (s *clusterSampler) Sample(b gan.Batch) *torch.Tensor {
 	out := make([]float32, n*s.f.num*hw)
 	for i := range n {
 		px := host[i*hw : (i+1)*hw]
+		drawn := map[int64][]float32{} // a region's centre; nil: its class has none
 		for _, r := range regionsOf(px, hw) {
-			cs := s.cl.centres[s.f.regionClass(int(r.id))]
-			if len(cs) == 0 {
-				continue
+			if cs := s.cl.centres[s.f.regionClass(int(r.id))]; len(cs) > 0 {
+				drawn[r.id] = cs[s.rng.IntN(len(cs))]
 			}
-			v := cs[s.rng.IntN(len(cs))]
-			for p, id := range px {
-				if id != r.id {
-					continue
-				}
-				for k := range s.f.num {
-					out[(i*s.f.num+k)*hw+p] = v[k]
-				}
+		}
+		for p, id := range px {
+			for k, v := range drawn[id] {
+				out[(i*s.f.num+k)*hw+p] = v
 			}
 		}
 	}
@@ -386,7 +380,7 @@ func kmeans(points [][]float32, k int, seed uint64) [][]float32 {
 			var shift float64
 			for j := range cs {
 				if counts[j] == 0 {
-					continue // an empty cluster keeps its centre
+					continue // an empty cluster keeps its centre (k-means++ starts leave none unless points repeat)
 				}
 				var s float64
 				for d := range dim {

@@ -1,6 +1,8 @@
 package pix2pixhd
 
 import (
+	"fmt"
+
 	torch "gogan/cgo"
 	"gogan/config"
 	"gogan/data"
@@ -29,19 +31,23 @@ var featureKeys = []config.Key{
 // features says how a run encodes features: off (nil), by instance or by
 // class region.
 type features struct {
-	num     int
-	byLabel bool  // label_feat: regions of the label map
-	regions int64 // how many region ids there can be: label_nc, or 2^16 instance ids
+	num      int
+	byLabel  bool  // label_feat: regions of the label map
+	regions  int64 // how many region ids there can be: label_nc, or 2^16 instance ids
+	multiple int   // what the photo's sides must be multiples of: 2^n_downsample_E
 }
 
 func newFeatures(c *config.Config) *features {
+	f := &features{num: c.Int("model.feat_num"), multiple: 1 << c.Int("model.n_downsample_E")}
 	switch {
 	case c.Bool("model.label_feat"):
-		return &features{num: c.Int("model.feat_num"), byLabel: true, regions: int64(c.Int("data.label_nc"))}
+		f.byLabel, f.regions = true, int64(c.Int("data.label_nc"))
 	case c.Bool("model.instance_feat"):
-		return &features{num: c.Int("model.feat_num"), regions: 1 << 16}
+		f.regions = 1 << 16
+	default:
+		return nil
 	}
-	return nil
+	return f
 }
 
 // featureChannels is what the features add to G's input.
@@ -89,6 +95,11 @@ func (f *features) regionIDs(b gan.Batch) *torch.Tensor {
 // round trip, and with their gradients.
 func (f *features) regionMeans(out, ids *torch.Tensor) *torch.Tensor {
 	s := out.Shape()
+	if is := ids.Shape(); is[2] != s[2] || is[3] != s[3] {
+		panic(&torch.Error{Op: "pix2pixhd features", Msg: fmt.Sprintf(
+			"the encoder made %dx%d features of a %dx%d photo: the photo's sides must be multiples of %d (2^model.n_downsample_E); choose data.load_size / data.crop_size accordingly, or a smaller model.n_downsample_E",
+			s[3], s[2], is[3], is[2], f.multiple)})
+	}
 	n, c, hw := s[0], s[1], s[2]*s[3]
 	dev := out.Device()
 	// each pixel's slot: sample * regions + id

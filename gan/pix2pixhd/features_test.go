@@ -3,6 +3,7 @@ package pix2pixhd
 import (
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	torch "gogan/cgo"
@@ -108,4 +109,19 @@ func abs(v float64) float64 {
 		return -v
 	}
 	return v
+}
+
+// TestRegionMeansNamesTheEncodersMultiple: features of another size than
+// the id map (a photo E cannot halve evenly) are an error naming the key.
+func TestRegionMeansNamesTheEncodersMultiple(t *testing.T) {
+	torch.LockThread()
+	sc := torch.NewScope()
+	defer sc.Close()
+	f := &features{num: 3, byLabel: true, regions: 4, multiple: 16}
+	err := torch.Try(func() {
+		f.regionMeans(torch.Zeros(torch.Float32, torch.CPUDevice, 1, 3, 32, 32), torch.Zeros(torch.Int64, torch.CPUDevice, 1, 1, 36, 36))
+	})
+	if err == nil || !strings.Contains(err.Error(), "multiples of 16 (2^model.n_downsample_E)") {
+		t.Errorf("got %v", err)
+	}
 }

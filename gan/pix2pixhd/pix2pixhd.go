@@ -118,6 +118,7 @@ func init() {
 		},
 		BenchParams: func(c *config.Config) map[string]any {
 			return map[string]any{"label_nc": c.Int("data.label_nc"), "no_instance": c.Bool("data.no_instance"),
+				"instance_feat": c.Bool("model.instance_feat"), "label_feat": c.Bool("model.label_feat"),
 				"lambda_feat": c.Float("train.lambda_feat"), "no_ganFeat_loss": c.Bool("train.no_ganFeat_loss"),
 				"no_vgg_loss": c.Bool("train.no_vgg_loss"), "vgg_weights": c.String("model.vgg_weights")}
 		},

@@ -46,7 +46,7 @@ func loadPretrain(path string, ns []gan.Net) error {
 				continue
 			}
 			if want := nt.Tensor.Shape(); !slices.Equal(src.Shape(), want) {
-				return fmt.Errorf("model.load_pretrain %s: %s.%s has shape %v there and %v in this run: the networks differ (label_nc, instance maps, model.ngf/ndf, n_downsample_global; a local G's ngf is half the global run's)",
+				return fmt.Errorf("model.load_pretrain %s: %s.%s has shape %v there and %v in this run: the networks differ (label_nc, instance maps, model.instance_feat / label_feat and feat_num, model.ngf/ndf, nef, n_downsample_global; a local G's ngf is half the global run's)",
 					weights, n.Role, nt.Name, src.Shape(), want)
 			}
 			sd = append(sd, torch.Named{Name: nt.Name, Tensor: src})
