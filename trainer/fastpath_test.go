@@ -16,10 +16,15 @@ import (
 )
 
 // fastpathConfigs are small DCGAN and pix2pix steps (pix2pix without dropout,
-// whose random masks a CUDA graph draws differently from eager steps).
+// whose random masks a CUDA graph draws differently from eager steps), and
+// pix2pixHD with instance-wise features (synthetic instance ids: thousands
+// of regions).
 var fastpathConfigs = map[string][]string{
 	"dcgan":   {"recipe=dcgan", "model.ngf=16", "model.ndf=16", "data.image_size=32", "data.batch_size=8"},
 	"pix2pix": {"recipe=pix2pix", "model.netG=unet_128", "model.no_dropout=true", "model.ngf=8", "model.ndf=8", "data.crop_size=256", "data.load_size=286", "data.batch_size=2"},
+	"pix2pixhd-features": {"recipe=pix2pixhd", "data.label_nc=4", "data.preprocess=resize_and_crop", "data.load_size=64", "data.crop_size=64",
+		"model.ngf=8", "model.ndf=8", "model.n_downsample_global=2", "model.n_blocks_global=1", "model.n_layers_D=2", "train.no_vgg_loss=true",
+		"model.instance_feat=true", "model.nef=4", "model.n_downsample_E=2", "data.batch_size=2"},
 }
 
 // fastpathRun trains steps steps of the config on synthetic batches (the same
@@ -288,6 +293,35 @@ func TestCUDAGraphTrainingMatchesEager(t *testing.T) {
 		}
 		// And every fast-path setting at once trains (finite losses).
 		fastpathRun(t, recipe, "cuda", runOpts{sets: []string{"cuda.cuda_graph=true", "cuda.channels_last=true", "cuda.amp=bf16"}, steps: 10})
+	}
+}
+
+// TestCUDAFeatureEncoder: pix2pixHD with instance-wise features, whose
+// averaging adds on the GPU with atomics (index_add): the first step's
+// losses agree with the CPU's, and the step captured as a CUDA graph trains
+// as the eager one does, within what the order of those additions changes.
+func TestCUDAFeatureEncoder(t *testing.T) {
+	requireCUDA(t)
+	torch.LockThread()
+	torch.SetAllowTF32(false)
+	torch.SetCuDNNDeterministic(true)
+	defer func() {
+		torch.SetAllowTF32(true)
+		torch.SetCuDNNDeterministic(false)
+	}()
+	const recipe = "pix2pixhd-features"
+	base := []string{"cuda.cudnn_benchmark=false"}
+	cpu, _ := fastpathRun(t, recipe, "cpu", runOpts{steps: 1})
+	gpu, _ := fastpathRun(t, recipe, "cuda", runOpts{sets: base, steps: 1})
+	if d, where := lossDiff(gpu, cpu); d > 1e-4 {
+		t.Errorf("first step on CUDA vs the CPU: %.3g (%s)", d, where)
+	}
+	eager, _ := fastpathRun(t, recipe, "cuda", runOpts{sets: base, steps: 5, capturable: true})
+	graph, _ := fastpathRun(t, recipe, "cuda", runOpts{sets: append(base, "cuda.cuda_graph=true"), steps: 5})
+	d, where := lossDiff(graph, eager)
+	t.Logf("5 steps, graph vs eager: losses within %.3g (%s)", d, where)
+	if d > 1e-2 {
+		t.Errorf("CUDA graph of the feature encoder's step differs from the eager step by %.3g (%s)", d, where)
 	}
 }
 
