@@ -102,12 +102,17 @@ func (f *features) regionMeans(out, ids *torch.Tensor) *torch.Tensor {
 	}
 	n, c, hw := s[0], s[1], s[2]*s[3]
 	dev := out.Device()
-	// each pixel's slot: sample * regions + id
-	base := torch.Arange(0, float64(n*f.regions), float64(f.regions), torch.Int64, dev).View(n, 1)
+	// Each pixel's slot: sample * regions + id, and per channel one more
+	// block of n*regions: all of it one flat index_add (libtorch's CPU
+	// kernel loops per index, fast only on 1-d tensors).
+	slots := n * f.regions
+	base := torch.Arange(0, float64(slots), float64(f.regions), torch.Int64, dev).View(n, 1)
 	slot := ids.View(n, hw).Add(base).Reshape(n * hw)
-	flat := out.Permute(1, 0, 2, 3).Reshape(c, n*hw)
-	sums := torch.Zeros(torch.Float32, dev, c, n*f.regions).IndexAdd(1, slot, flat)
-	counts := torch.Zeros(torch.Float32, dev, n*f.regions).IndexAdd(0, slot, torch.Ones(torch.Float32, dev, n*hw))
-	means := sums.Div(counts.ClampMin(1).View(1, n*f.regions))
-	return means.IndexSelect(1, slot).View(c, n, s[2], s[3]).Permute(1, 0, 2, 3).Contiguous()
+	perChannel := torch.Arange(0, float64(c*slots), float64(slots), torch.Int64, dev).View(c, 1)
+	slotC := slot.View(1, n*hw).Add(perChannel).Reshape(c * n * hw)
+	flat := out.Permute(1, 0, 2, 3).Reshape(c * n * hw)
+	sums := torch.Zeros(torch.Float32, dev, c*slots).IndexAdd(0, slotC, flat)
+	counts := torch.Zeros(torch.Float32, dev, slots).IndexAdd(0, slot, torch.Ones(torch.Float32, dev, n*hw))
+	means := sums.View(c, slots).Div(counts.ClampMin(1).View(1, slots)).Reshape(c * slots)
+	return means.IndexSelect(0, slotC).View(c, n, s[2], s[3]).Permute(1, 0, 2, 3).Contiguous()
 }

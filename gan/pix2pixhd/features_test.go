@@ -3,6 +3,7 @@ package pix2pixhd
 import (
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -124,4 +125,50 @@ func TestRegionMeansNamesTheEncodersMultiple(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "multiples of 16 (2^model.n_downsample_E)") {
 		t.Errorf("got %v", err)
 	}
+}
+
+// benchRegions is the id map of scripts/bench_features_reference.py: a
+// 1024x512 picture (Cityscapes at pix2pixHD's global stage) of 8x4 blocks,
+// each an instance class*1000 + k.
+func benchRegions(w, h int) []float32 {
+	ids := make([]float32, w*h)
+	for y := range h {
+		for x := range w {
+			bx, by := x*8/w, y*4/h
+			ids[y*w+x] = float32(((bx+by)%5)*1000 + bx*4 + by)
+		}
+	}
+	return ids
+}
+
+// BenchmarkRegionMeans: the encoder's instance-wise averaging of 3
+// channels over a 1024x512 map of 32 instances, forward and backward
+// (scripts/bench-features sets it beside the reference's loop), on every
+// core.
+func BenchmarkRegionMeans(b *testing.B) {
+	torch.LockThread()
+	if _, err := torch.SetNumThreads(runtime.NumCPU()); err != nil {
+		b.Fatal(err)
+	}
+	const w, h = 1024, 512
+	f := &features{num: 3, regions: 1 << 16, multiple: 16}
+	ids := benchRegions(w, h)
+	hi, lo := make([]float32, len(ids)), make([]float32, len(ids))
+	for i, v := range ids {
+		hi[i], lo[i] = float32(int(v)>>8), float32(int(v)&255)
+	}
+	sc := torch.NewScope()
+	defer sc.Close()
+	batch := gan.Batch{data.InstIDTensor: torch.Cat([]*torch.Tensor{torch.FromFloat32(hi, 1, 1, h, w), torch.FromFloat32(lo, 1, 1, h, w)}, 1)}
+	torch.ManualSeed(1)
+	x := torch.Randn(torch.Float32, torch.CPUDevice, 1, 3, h, w)
+	x.SetRequiresGrad(true)
+	b.ResetTimer()
+	for range b.N {
+		s := torch.NewScope()
+		f.regionMeans(x, f.regionIDs(batch)).Sum().Backward()
+		x.ZeroGrad()
+		s.Close()
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
 }
