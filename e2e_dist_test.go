@@ -288,27 +288,25 @@ func gradientNoise(t *testing.T, run string) map[string][]bool {
 		t.Fatalf("%s: gradientNoise needs a checkpoint after every step from step 1 (train.checkpoint_every=1, train.keep_checkpoints=0)", run)
 	}
 	// A parameter's elements: the mask of its moments (optimizer.R.*.i is
-	// the i-th parameter of network R).
-	def, err := gan.For(cfg)
+	// the i-th parameter of optimizer R, as the recipe builds it: pix2pixHD's
+	// G optimizer holds E's parameters after G's).
+	rec, err := gan.New(gan.Env{Config: cfg, Device: torch.CPUDevice})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ck, _, _, _ := runfolder.OpenCheckpoint(run)
-	for _, spec := range def.Nets(cfg) {
-		n, err := infer.LoadNet(ck, cfg, spec.Role, torch.CPUDevice)
-		if err != nil {
-			t.Fatal(err)
+	defer gan.Free(rec)
+	names := map[*torch.Tensor]string{}
+	for _, n := range rec.Nets() {
+		for _, nt := range n.Net.StateDict() {
+			names[nt.Tensor] = n.Role + "." + nt.Name
 		}
-		i := 0
-		for _, nt := range n.StateDict() {
-			if n.IsParameter(nt.Name) {
-				m := out[fmt.Sprintf("optimizer.%s.exp_avg_sq.%d", spec.Role, i)]
-				out[spec.Role+"."+nt.Name] = m
-				out[fmt.Sprintf("optimizer.%s.exp_avg.%d", spec.Role, i)] = m
-				i++
-			}
+	}
+	for _, o := range rec.Optimizers() {
+		for i, p := range o.Adam.Params {
+			m := out[fmt.Sprintf("optimizer.%s.exp_avg_sq.%d", o.Name, i)]
+			out[names[p]] = m
+			out[fmt.Sprintf("optimizer.%s.exp_avg.%d", o.Name, i)] = m
 		}
-		n.Free()
 	}
 	return out
 }
@@ -366,11 +364,14 @@ func sameOutputs(t *testing.T, a, b string, tol float64) {
 
 // TestDataParallelMatchesOneProcess: 2 ranks x batch B train as 1 process
 // x 2B: the same losses and weights (1e-5) over 5 steps, for pix2pix with
-// instance norm, with and without dropout, and for DCGAN with train.sync_bn
-// (without it, each rank's BatchNorm would see only its half of the batch).
+// instance norm, with and without dropout, for DCGAN with train.sync_bn
+// (without it, each rank's BatchNorm would see only its half of the batch),
+// and for pix2pixHD with instance-wise features.
 func TestDataParallelMatchesOneProcess(t *testing.T) {
 	needGloo(t)
 	base := t.TempDir()
+	hdRoot := t.TempDir()
+	writeHDData(t, hdRoot, 8, 40, 36)
 	cases := []struct {
 		name         string
 		args         func(out string, extra ...string) []string
@@ -384,6 +385,13 @@ func TestDataParallelMatchesOneProcess(t *testing.T) {
 			return distPix2Pix(t, out, append([]string{"model.no_dropout=false"}, extra...)...)
 		}, 2, false},
 		{"dcgan-sync-bn", distDCGAN, 8, true},
+		// pix2pixHD's feature encoder: E's gradients are averaged with G's
+		// (a global G: no optimizer swap, which this comparison's reading
+		// of Adam's moments across checkpoints does not follow).
+		{"pix2pixhd-instance-features", func(out string, extra ...string) []string {
+			return featureHD(hdRoot, out, append([]string{"model.instance_feat=true", "model.netG=global",
+				"train.niter_fix_global=0", "threads=1"}, extra...)...)
+		}, 1, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

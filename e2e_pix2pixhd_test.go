@@ -20,7 +20,8 @@ import (
 // writeHDData lays out pix2pixHD's train_label/ (8-bit class ids 0..3 in
 // bands), train_inst/ (16-bit instance ids, class*1000 + an object
 // number: ids above 255 whose low bytes collide) and train_img/ (RGB
-// photos that follow the labels), n examples of w x h.
+// photos that follow the labels, no channel constant: a constant one would
+// make the encoder's weights on it gradient-free), n examples of w x h.
 func writeHDData(t *testing.T, root string, n, w, h int) {
 	t.Helper()
 	for _, d := range []string{"train_label", "train_inst", "train_img"} {
@@ -37,7 +38,7 @@ func writeHDData(t *testing.T, root string, n, w, h int) {
 				label.SetGray(x, y, color.Gray{Y: uint8(class)})
 				inst.SetGray16(x, y, color.Gray16{Y: uint16(class)*1000 + object})
 				v := uint8(60*class + (x*y+i)%40)
-				photo.Set(x, y, color.RGBA{R: v, G: 255 - v, B: uint8(30 * i), A: 255})
+				photo.Set(x, y, color.RGBA{R: v, G: 255 - v, B: uint8(30*i + (x+2*y)%23), A: 255})
 			}
 		}
 		name := fmt.Sprintf("%03d.png", i)
