@@ -256,6 +256,17 @@ func requireCUDA(t *testing.T) {
 	}
 }
 
+// exactCUDA turns TF32 off and cuDNN deterministic for the rest of the
+// test: float32 arithmetic that runs can be compared on.
+func exactCUDA(t *testing.T) {
+	torch.SetAllowTF32(false)
+	torch.SetCuDNNDeterministic(true)
+	t.Cleanup(func() {
+		torch.SetAllowTF32(true)
+		torch.SetCuDNNDeterministic(false)
+	})
+}
+
 // TestCUDAGraphTrainingMatchesEager: 10 replays of the captured training step
 // (D and G updates, capturable Adam) give the weights and losses of 10 eager
 // steps with the same arithmetic (capturable Adam, deterministic cuDNN, TF32
@@ -264,12 +275,7 @@ func requireCUDA(t *testing.T) {
 func TestCUDAGraphTrainingMatchesEager(t *testing.T) {
 	requireCUDA(t)
 	torch.LockThread()
-	torch.SetAllowTF32(false)
-	torch.SetCuDNNDeterministic(true)
-	defer func() {
-		torch.SetAllowTF32(true)
-		torch.SetCuDNNDeterministic(false)
-	}()
+	exactCUDA(t)
 	base := []string{"cuda.cudnn_benchmark=false"}
 	for _, recipe := range []string{"dcgan", "pix2pix"} {
 		eager, eagerState := fastpathRun(t, recipe, "cuda", runOpts{sets: base, steps: 10, capturable: true})
@@ -303,12 +309,7 @@ func TestCUDAGraphTrainingMatchesEager(t *testing.T) {
 func TestCUDAFeatureEncoder(t *testing.T) {
 	requireCUDA(t)
 	torch.LockThread()
-	torch.SetAllowTF32(false)
-	torch.SetCuDNNDeterministic(true)
-	defer func() {
-		torch.SetAllowTF32(true)
-		torch.SetCuDNNDeterministic(false)
-	}()
+	exactCUDA(t)
 	const recipe = "pix2pixhd-features"
 	base := []string{"cuda.cudnn_benchmark=false"}
 	cpu, _ := fastpathRun(t, recipe, "cpu", runOpts{steps: 1})
