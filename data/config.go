@@ -145,6 +145,18 @@ type Config struct {
 	InstanceIDs bool `mapstructure:"instance_ids" json:"instance_ids" yaml:"instance_ids"`
 }
 
+// Whole is c for reading a split sample by sample to score or encode it
+// (gogan eval pix2pix, gogan features): no flips, every sample, decoded as
+// read rather than held in memory, a bad file an error, and the crop modes
+// resized to the crop size instead of cropped.
+func (c Config) Whole() Config {
+	c.NoFlip, c.MaxSamples, c.InMemory, c.SkipInvalid = true, 0, false, false
+	if c.Preprocess == ResizeAndCrop || c.Preprocess == ScaleWidthAndCrop {
+		c.LoadSize = c.CropSize
+	}
+	return c
+}
+
 // idxDomains reports whether unaligned data comes from the classes of an IDX
 // dataset rather than from image folders.
 func (c Config) idxDomains() bool {

@@ -372,7 +372,8 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	if o.Root != "" {
 		dc.Root = o.Root
 	}
-	dc.Phase, dc.NoFlip, dc.MaxSamples, dc.InMemory, dc.SkipInvalid = o.Phase, true, 0, false, false
+	dc = dc.Whole()
+	dc.Phase = o.Phase
 	if dc.Dataset == data.Unaligned {
 		// Trained without pairs, scored on pairs: A|B images or A/ and B/
 		// folders of matching files.
@@ -382,9 +383,6 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 		dc.Dataset = data.Aligned
 	}
 	dc.Direction, dc.InputNC, dc.OutputNC = tr.PairDirection, tr.InputNC, tr.OutputNC
-	if dc.Preprocess == data.ResizeAndCrop || dc.Preprocess == data.ScaleWidthAndCrop {
-		dc.LoadSize = dc.CropSize
-	}
 	ds, err := data.Open(ctx, dc, nil)
 	if err != nil {
 		return nil, fmt.Errorf("eval pix2pix: data (data.root %s, --phase %s): %w", dc.Root, dc.Phase, err)

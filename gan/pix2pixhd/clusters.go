@@ -33,9 +33,16 @@ const clustersFormat = "gogan-pix2pixhd-features"
 
 // clusters are the centres of each class's encoded features.
 type clusters struct {
-	featNum int
-	byLabel bool
+	f       *features           // whose features they are
 	centres map[int][][]float32 // class -> centres
+}
+
+// kind names what the features average over, as clusters files record it.
+func (f *features) kind() string {
+	if f.byLabel {
+		return "label"
+	}
+	return "instance"
 }
 
 // regionClass is the class of a region id: the id itself for label
@@ -95,13 +102,10 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 	if err != nil {
 		return nil, err
 	}
-	// The photos in order, as gogan eval pix2pix reads them: no flip,
-	// resized to the crop size (preprocess crop: the crop of seed 0).
+	// The photos in order, as gogan eval pix2pix reads them (preprocess
+	// crop: the crop of seed 0).
+	dc = dc.Whole()
 	dc.Root, dc.Phase = cmp.Or(o.DataRoot, dc.Root), cmp.Or(o.Phase, dc.Phase)
-	dc.NoFlip, dc.Shuffle, dc.MaxSamples, dc.InMemory, dc.SkipInvalid = true, false, 0, false, false
-	if dc.Preprocess == data.ResizeAndCrop || dc.Preprocess == data.ScaleWidthAndCrop {
-		dc.LoadSize = dc.CropSize
-	}
 	ds, err := data.Open(ctx, dc, nil)
 	if err != nil {
 		return nil, fmt.Errorf("gogan features: data (root %s, phase %s): %w", dc.Root, dc.Phase, err)
@@ -165,7 +169,7 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 			points[c] = append(points[c], v)
 		}
 	}
-	cl := &clusters{featNum: f.num, byLabel: f.byLabel, centres: map[int][][]float32{}}
+	cl := &clusters{f: f, centres: map[int][][]float32{}}
 	for c, ps := range points {
 		cl.centres[c] = kmeans(ps, min(len(ps), o.NClusters), o.Seed)
 		sum.Clustered += len(cl.centres[c])
@@ -215,18 +219,14 @@ func (cl *clusters) save(path string, ck runfolder.Checkpoint, nClusters int) er
 	slices.Sort(classes)
 	for _, c := range classes {
 		cs := cl.centres[c]
-		flat := make([]float32, 0, len(cs)*cl.featNum)
+		flat := make([]float32, 0, len(cs)*cl.f.num)
 		for _, v := range cs {
 			flat = append(flat, v...)
 		}
-		ts = append(ts, torch.Named{Name: fmt.Sprintf("class.%d", c), Tensor: torch.FromFloat32(flat, int64(len(cs)), int64(cl.featNum))})
+		ts = append(ts, torch.Named{Name: fmt.Sprintf("class.%d", c), Tensor: torch.FromFloat32(flat, int64(len(cs)), int64(cl.f.num))})
 	}
 	defer torch.FreeNamed(ts)
-	by := "instance"
-	if cl.byLabel {
-		by = "label"
-	}
-	meta := map[string]string{"format": clustersFormat, "feat_num": strconv.Itoa(cl.featNum), "by": by,
+	meta := map[string]string{"format": clustersFormat, "feat_num": strconv.Itoa(cl.f.num), "by": cl.f.kind(),
 		"n_clusters": strconv.Itoa(nClusters), "checkpoint": ck.Dir, "step": strconv.Itoa(ck.Step)}
 	return runfolder.AtomicWriteFile(path, func(w io.Writer) error { return torch.WriteSafetensors(w, ts, meta) })
 }
@@ -242,15 +242,11 @@ func loadClusters(path string, f *features) (*clusters, error) {
 	if meta["format"] != clustersFormat {
 		return nil, fmt.Errorf("%s is not a file of clustered features (gogan features writes them)", path)
 	}
-	by := "instance"
-	if f.byLabel {
-		by = "label"
-	}
-	if meta["by"] != by || meta["feat_num"] != strconv.Itoa(f.num) {
+	if meta["by"] != f.kind() || meta["feat_num"] != strconv.Itoa(f.num) {
 		return nil, fmt.Errorf("%s holds %s features of %s channels, but this run's are %s features of %d (model.feat_num): cluster this run's with gogan features",
-			path, meta["by"], meta["feat_num"], by, f.num)
+			path, meta["by"], meta["feat_num"], f.kind(), f.num)
 	}
-	cl := &clusters{featNum: f.num, byLabel: f.byLabel, centres: map[int][][]float32{}}
+	cl := &clusters{f: f, centres: map[int][][]float32{}}
 	for _, nt := range ts {
 		c, err := strconv.Atoi(strings.TrimPrefix(nt.Name, "class."))
 		s := nt.Tensor.Shape()
@@ -269,32 +265,32 @@ func loadClusters(path string, f *features) (*clusters, error) {
 // order, the centre of a random cluster of its class (zeros for a class
 // without clusters, where the reference leaves memory unset).
 type clusterSampler struct {
-	f   *features
 	cl  *clusters
 	rng *rand.Rand
 }
 
 func (s *clusterSampler) Sample(b gan.Batch) *torch.Tensor {
-	ids := s.f.regionIDs(b)
+	f := s.cl.f
+	ids := f.regionIDs(b)
 	sh := ids.Shape()
 	n, hw := int(sh[0]), int(sh[2]*sh[3])
 	host := ids.Int64s()
-	out := make([]float32, n*s.f.num*hw)
+	out := make([]float32, n*f.num*hw)
 	for i := range n {
 		px := host[i*hw : (i+1)*hw]
 		drawn := map[int64][]float32{} // a region's centre; nil: its class has none
 		for _, r := range regionsOf(px, hw) {
-			if cs := s.cl.centres[s.f.regionClass(int(r.id))]; len(cs) > 0 {
+			if cs := s.cl.centres[f.regionClass(int(r.id))]; len(cs) > 0 {
 				drawn[r.id] = cs[s.rng.IntN(len(cs))]
 			}
 		}
 		for p, id := range px {
 			for k, v := range drawn[id] {
-				out[(i*s.f.num+k)*hw+p] = v
+				out[(i*f.num+k)*hw+p] = v
 			}
 		}
 	}
-	return torch.FromFloat32(out, int64(n), int64(s.f.num), sh[2], sh[3]).To(ids.Device())
+	return torch.FromFloat32(out, int64(n), int64(f.num), sh[2], sh[3]).To(ids.Device())
 }
 
 // kmeans is Lloyd's k-means with k-means++ seeding, the best of 10 seeded

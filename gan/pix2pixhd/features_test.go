@@ -1,6 +1,7 @@
 package pix2pixhd
 
 import (
+	"math"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -56,11 +57,7 @@ func TestRegionMeansAreTheEncoders(t *testing.T) {
 		idT := torch.FromFloat32(ids, n, 1, h, w)
 		batch := gan.Batch{"A": idT}
 		if !f.byLabel {
-			hi, lo := make([]float32, len(ids)), make([]float32, len(ids))
-			for i, v := range ids {
-				hi[i], lo[i] = float32(int(v)>>8), float32(int(v)&255)
-			}
-			batch[data.InstIDTensor] = torch.Cat([]*torch.Tensor{torch.FromFloat32(hi, n, 1, h, w), torch.FromFloat32(lo, n, 1, h, w)}, 1)
+			batch[data.InstIDTensor] = instIDs(ids, n, h, w)
 		}
 		torch.ManualSeed(3)
 		x := torch.Randn(torch.Float32, torch.CPUDevice, n, c, h, w)
@@ -95,21 +92,24 @@ func TestRegionMeansAreTheEncoders(t *testing.T) {
 	}
 }
 
+// instIDs is the "inst_id" batch tensor of n id maps of h x w: each id's
+// high and low byte, as the data package emits it.
+func instIDs(ids []float32, n, h, w int64) *torch.Tensor {
+	hi, lo := make([]float32, len(ids)), make([]float32, len(ids))
+	for i, v := range ids {
+		hi[i], lo[i] = float32(int(v)>>8), float32(int(v)&255)
+	}
+	return torch.Cat([]*torch.Tensor{torch.FromFloat32(hi, n, 1, h, w), torch.FromFloat32(lo, n, 1, h, w)}, 1)
+}
+
 // maxRelDiff is the largest |a - b| over the largest |b|.
 func maxRelDiff(a, b []float32) float64 {
 	var d, m float64
 	for i := range b {
-		d = max(d, abs(float64(a[i])-float64(b[i])))
-		m = max(m, abs(float64(b[i])))
+		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
+		m = max(m, math.Abs(float64(b[i])))
 	}
 	return d / max(m, 1e-30)
-}
-
-func abs(v float64) float64 {
-	if v < 0 {
-		return -v
-	}
-	return v
 }
 
 // TestRegionMeansNamesTheEncodersMultiple: features of another size than
@@ -152,14 +152,9 @@ func BenchmarkRegionMeans(b *testing.B) {
 	}
 	const w, h = 1024, 512
 	f := &features{num: 3, regions: 1 << 16, multiple: 16}
-	ids := benchRegions(w, h)
-	hi, lo := make([]float32, len(ids)), make([]float32, len(ids))
-	for i, v := range ids {
-		hi[i], lo[i] = float32(int(v)>>8), float32(int(v)&255)
-	}
 	sc := torch.NewScope()
 	defer sc.Close()
-	batch := gan.Batch{data.InstIDTensor: torch.Cat([]*torch.Tensor{torch.FromFloat32(hi, 1, 1, h, w), torch.FromFloat32(lo, 1, 1, h, w)}, 1)}
+	batch := gan.Batch{data.InstIDTensor: instIDs(benchRegions(w, h), 1, h, w)}
 	torch.ManualSeed(1)
 	x := torch.Randn(torch.Float32, torch.CPUDevice, 1, 3, h, w)
 	x.SetRequiresGrad(true)

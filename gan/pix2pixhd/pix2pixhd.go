@@ -111,7 +111,7 @@ func init() {
 					if err != nil {
 						return nil, err
 					}
-					return &clusterSampler{f: f, cl: cl, rng: rand.New(rand.NewPCG(seed, 0))}, nil
+					return &clusterSampler{cl: cl, rng: rand.New(rand.NewPCG(seed, 0))}, nil
 				}
 			}
 			return []gan.Translation{tr}
