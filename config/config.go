@@ -180,7 +180,7 @@ var sharedKeys = []Key{
 	{Name: "out", Type: TypeString, Default: "runs/gogan", Check: checkNonEmpty, Valid: "a folder path", Doc: "Run folder: config, checkpoints, samples, metrics.csv, index.html."},
 
 	{Name: "data.root", Type: TypeString, Default: "/usr/share/datasets/fashion-mnist", Check: checkNonEmpty, Valid: "a folder path", Doc: "Dataset folder (IDX files for (fashion-)mnist; image folders otherwise)."},
-	{Name: "data.dataset", Type: TypeString, Default: "fashion-mnist", Enum: []string{"fashion-mnist", "mnist", "folder", "aligned", "unaligned", "edges", "gray2color"}, Doc: "Dataset kind: IDX digits/garments, image folder, A|B pairs side by side, separate A/B folders, edges or gray input computed from images."},
+	{Name: "data.dataset", Type: TypeString, Default: "fashion-mnist", Enum: []string{"fashion-mnist", "mnist", "folder", "aligned", "unaligned", "edges", "gray2color", "colorization"}, Doc: "Dataset kind: IDX digits/garments, image folder, A|B pairs side by side, separate A/B folders, edges or gray input computed from images, or colour images under data.root/data.phase as CIE Lab's L (input) and ab (target)."},
 	{Name: "data.phase", Type: TypeString, Default: "train", Enum: []string{"train", "val", "test"}, Doc: "Split to read (subfolder of data.root for image datasets)."},
 	{Name: "data.batch_size", Type: TypeInt, Default: 64, Range: AtLeast(1), Doc: "Images per training step."},
 	{Name: "data.workers", Type: TypeInt, Default: 2, Range: AtLeast(0), Doc: "Loader goroutines decoding and augmenting images; 0 = load in the training goroutine."},
@@ -325,6 +325,7 @@ func rebuildSchema() {
 			k.RecipeDefault[r.Name] = v
 		}
 	}
+	slices.Sort(names)
 	byLower["recipe"].Enum = names
 	schema = keys
 	schemaByLower, schemaByEnv, sections = byLower, map[string]*Key{}, map[string]bool{}

@@ -18,6 +18,9 @@ const (
 	Unaligned    = "unaligned"
 	Edges        = "edges"
 	Gray2Color   = "gray2color"
+	// Colorization is pytorch-CycleGAN-and-pix2pix's colorization dataset:
+	// colour images under root/{phase}, each the pair (L, ab) of its CIE Lab.
+	Colorization = "colorization"
 )
 
 // Preprocess modes (data.preprocess). The first five are pytorch-CycleGAN-and-pix2pix's;
@@ -33,7 +36,7 @@ const (
 )
 
 var (
-	datasetKinds   = []string{FashionMNIST, MNIST, Folder, Aligned, Unaligned, Edges, Gray2Color}
+	datasetKinds   = []string{FashionMNIST, MNIST, Folder, Aligned, Unaligned, Edges, Gray2Color, Colorization}
 	preprocessKind = []string{ResizeAndCrop, Crop, ScaleWidth, ScaleWidthAndCrop, PreprocessNone, ResizeCenterCrop}
 	interpKinds    = []string{"", "bicubic", "bilinear", "nearest"}
 	directionKinds = []string{"AtoB", "BtoA"}
@@ -50,7 +53,7 @@ type Config struct {
 	// Root is the dataset folder. For fashion-mnist it defaults to Debian's
 	// dataset-fashion-mnist; for aligned it may be the parent of train/val/test.
 	Root string `mapstructure:"root" json:"root" yaml:"root"`
-	// Dataset is fashion-mnist | mnist | folder | aligned | unaligned | edges | gray2color.
+	// Dataset is fashion-mnist | mnist | folder | aligned | unaligned | edges | gray2color | colorization.
 	Dataset string `mapstructure:"dataset" json:"dataset" yaml:"dataset"`
 	// Phase picks root/{train,val,test} (aligned), root/{phase}A (unaligned), and
 	// train or t10k files (IDX; val reads the test files).
@@ -264,6 +267,9 @@ func DefaultConfig(dataset string) Config {
 			c.Source, c.InputNC = FashionMNIST, 1
 			c.Root = DefaultFashionRoot
 		}
+		if dataset == Colorization {
+			c.InputNC, c.OutputNC = 1, 2 // L -> ab
+		}
 	}
 	return c
 }
@@ -323,6 +329,7 @@ func (c Config) withDefaults() Config {
 	}
 	defInt(&c.InputNC, d.InputNC)
 	defInt(&c.InputNC, c.Channels)
+	defInt(&c.OutputNC, d.OutputNC)
 	defInt(&c.OutputNC, c.Channels)
 	if c.Interp == "" {
 		c.Interp = "bicubic"
@@ -379,6 +386,9 @@ func (c Config) Check() error {
 		if k.key == "data.input_nc" && c.LabelNC > 0 {
 			continue // the input is a 1-channel map of class ids
 		}
+		if k.key != "data.channels" && c.Dataset == Colorization {
+			continue // checked below
+		}
 		if k.v != 1 && k.v != 3 {
 			bad(k.key, k.v, "must be 1 or 3")
 		}
@@ -399,6 +409,21 @@ func (c Config) Check() error {
 	}
 	if c.Root == "" {
 		bad("data.root", c.Root, "must name the dataset folder")
+	}
+	if c.Dataset == Colorization {
+		// The reference's ColorizationDataset asserts the same.
+		if c.InputNC != 1 {
+			bad("data.input_nc", c.InputNC, "colorization's input is the L channel of CIE Lab: it must be 1")
+		}
+		if c.OutputNC != 2 {
+			bad("data.output_nc", c.OutputNC, "colorization's target is the a and b channels of CIE Lab: it must be 2")
+		}
+		if c.Direction != "AtoB" {
+			bad("data.direction", c.Direction, "colorization translates L to ab: use AtoB")
+		}
+		if c.DType == "uint8" {
+			bad("data.dtype", c.DType, "colorization's batches are CIE Lab values, not 8-bit pixels: use float32")
+		}
 	}
 	if c.SerialBatches && c.Dataset != Unaligned {
 		bad("data.serial_batches", true, "only applies to data.dataset=unaligned (it picks B[i mod |B|] for sample i), not %s; for a fixed sample order set data.shuffle=false", c.Dataset)

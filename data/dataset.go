@@ -97,6 +97,14 @@ func Open(ctx context.Context, cfg Config, opts *OpenOptions) (*Dataset, error) 
 		d.kind = "folder"
 		d.root = cfg.Root
 		d.files, err = scanImages(cfg.Root, "data.root")
+	case Colorization:
+		d.kind = "folder"
+		d.root = filepath.Join(cfg.Root, cfg.Phase)
+		if !isDir(d.root) {
+			return nil, &ConfigError{Key: "data.root", Value: cfg.Root, Msg: fmt.Sprintf(
+				"colorization reads the colour images under data.root/data.phase (pytorch-CycleGAN-and-pix2pix's colorization dataset); there is no folder %s", d.root)}
+		}
+		d.files, err = scanImages(d.root, "data.root")
 	case Aligned:
 		err = d.openAligned()
 	case Unaligned:
@@ -769,10 +777,11 @@ func (d *Dataset) Config() Config { return d.cfg }
 // Transform returns the preprocessing the dataset applies.
 func (d *Dataset) Transform() Transform { return d.tf }
 
-// Paired reports whether samples have a B side (aligned, unaligned, edges, gray2color).
+// Paired reports whether samples have a B side (aligned, unaligned, edges,
+// gray2color, colorization).
 func (d *Dataset) Paired() bool {
 	switch d.cfg.Dataset {
-	case Aligned, Unaligned, Edges, Gray2Color:
+	case Aligned, Unaligned, Edges, Gray2Color, Colorization:
 		return true
 	}
 	return false
@@ -809,6 +818,7 @@ type TensorShape struct {
 	Name  string
 	Shape [3]int
 	Raw   bool
+	Lab   LabPart // colorization: which channels of CIE Lab
 }
 
 // TensorShapes lists the batch tensors of the dataset's samples in the
@@ -820,6 +830,9 @@ func (d *Dataset) TensorShapes() (ts []TensorShape, uniform bool) {
 	ts = []TensorShape{{Name: "A", Shape: a, Raw: d.cfg.LabelNC > 0}}
 	if d.Paired() {
 		ts = append(ts, TensorShape{Name: "B", Shape: b})
+	}
+	if d.cfg.Dataset == Colorization {
+		ts[0].Lab, ts[1].Lab = LabL, LabAB
 	}
 	if d.Instance() {
 		ts = append(ts, TensorShape{Name: InstTensor, Shape: [3]int{1, a[1], a[2]}, Raw: true})
@@ -907,6 +920,8 @@ func (d *Dataset) decodeChannels() (int, int) {
 		return 3, 3
 	case d.cfg.Dataset == Edges || d.cfg.Dataset == Gray2Color:
 		return d.chB, d.chB
+	case d.cfg.Dataset == Colorization:
+		return 3, 3
 	case d.kind == "folder" || d.kind == "idx":
 		return d.cfg.InputNC, d.cfg.InputNC
 	}
@@ -927,7 +942,10 @@ type Sample struct {
 	// InstIDs is the transformed instance map itself (data.instance_ids), as
 	// LoadInstanceMap holds it: 2 channels, each id's high and low byte.
 	InstIDs *Image
-	Label   int // class label, or -1
+	// Lab says that A and B are one RGB photo, batched as the L and the ab
+	// channels of its CIE Lab (colorization).
+	Lab   bool
+	Label int // class label, or -1
 }
 
 // NamedImage is one of a sample's images and the name its batch tensor has.
@@ -937,6 +955,28 @@ type NamedImage struct {
 	Name  string
 	Image *Image
 	Raw   bool
+	Lab   LabPart // the channels of the (RGB) image's CIE Lab batched instead
+}
+
+// Channels is how many channels the image has in a batch.
+func (ni NamedImage) Channels() int {
+	if ni.Lab != NotLab {
+		return ni.Lab.Channels()
+	}
+	return ni.Image.C
+}
+
+// PutCHW writes the image as its batch tensor holds it, C x H x W floats:
+// raw values, CIE Lab channels or pixels normalised to [-1, 1].
+func (ni NamedImage) PutCHW(dst []float32) {
+	switch {
+	case ni.Lab != NotLab:
+		putLab(ni.Image, ni.Lab, dst)
+	case ni.Raw:
+		putCHWRaw(ni.Image, dst)
+	default:
+		putCHW(ni.Image, dst)
+	}
 }
 
 // Images lists the sample's images by the names a batch gives them: "A",
@@ -946,6 +986,9 @@ func (s Sample) Images() []NamedImage {
 	out := []NamedImage{{Name: "A", Image: s.A, Raw: s.LabelMap}}
 	if s.B != nil {
 		out = append(out, NamedImage{Name: "B", Image: s.B})
+	}
+	if s.Lab {
+		out[0].Lab, out[1].Lab = LabL, LabAB
 	}
 	if s.Inst != nil {
 		out = append(out, NamedImage{Name: InstTensor, Image: s.Inst, Raw: true})
@@ -983,6 +1026,12 @@ func (d *Dataset) Sample(i int, seed, epoch uint64) (Sample, error) {
 		s.A, s.B, s.Label, err = d.unalignedSample(i, r)
 	case Edges, Gray2Color:
 		s.A, s.B, s.Label, err = d.derivedSample(i, r)
+	case Colorization:
+		var photo *Image
+		if photo, err = d.loadFile(d.files, d.cache, i, 3); err == nil {
+			photo, err = d.tf.Apply(photo, drawParams(r))
+		}
+		s.A, s.B, s.Lab = photo, photo, true
 	}
 	if err != nil {
 		return Sample{}, err

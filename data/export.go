@@ -55,6 +55,10 @@ type Place struct {
 // image once; Locate pairs them as Sample does. Edge maps, drawn from the
 // cropped photo, need a deterministic transform.
 func (d *Dataset) ExportU8(ctx context.Context) (*U8Set, error) {
+	if d.cfg.Dataset == Colorization {
+		return nil, &ConfigError{Key: "data.dataset", Value: d.cfg.Dataset,
+			Msg: "colorization's batches are CIE Lab values that the host computes from each cropped photo, not 8-bit pixels kept on the device: set data.on_device=false"}
+	}
 	placed := d.tf.Random()
 	if placed && d.cfg.Dataset == Edges {
 		if !d.tf.randomCrop() {

@@ -47,16 +47,19 @@ func fashionRoot(t testing.TB) string {
 }
 
 // pil runs a Python snippet under Debian's python3 (which has PIL), feeding
-// stdin and returning stdout; the test fails when PIL is not there.
+// stdin and returning stdout; the test fails when PIL (or torchvision or
+// skimage, when the snippet names them) is not there.
 func pil(t testing.TB, script string, stdin []byte, args ...string) []byte {
 	t.Helper()
 	const py = "/usr/bin/python3"
 	imports := "import PIL"
-	if bytes.Contains([]byte(script), []byte("torchvision")) {
-		imports += ", torchvision"
+	for _, m := range []string{"torchvision", "skimage"} {
+		if bytes.Contains([]byte(script), []byte(m)) {
+			imports += ", " + m
+		}
 	}
 	if err := exec.Command(py, "-c", imports).Run(); err != nil {
-		t.Fatalf("%s with %s is not available (Debian python3-pil, python3-torchvision: run make setup): %v", py, imports[len("import "):], err)
+		t.Fatalf("%s with %s is not available (Debian python3-pil, python3-torchvision, python3-skimage: run make setup): %v", py, imports[len("import "):], err)
 	}
 	cmd := exec.Command(py, append([]string{"-c", script}, args...)...)
 	cmd.Stdin = bytes.NewReader(stdin)

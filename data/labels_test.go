@@ -190,7 +190,7 @@ func TestLabelMapsMatchPIL(t *testing.T) {
 				t.Fatal(err)
 			}
 			ts, u := d.TensorShapes()
-			want := []TensorShape{{"A", [3]int{1, c.crop, c.crop}, true}, {"B", [3]int{3, c.crop, c.crop}, false}, {InstTensor, [3]int{1, c.crop, c.crop}, true}}
+			want := []TensorShape{{Name: "A", Shape: [3]int{1, c.crop, c.crop}, Raw: true}, {Name: "B", Shape: [3]int{3, c.crop, c.crop}}, {Name: InstTensor, Shape: [3]int{1, c.crop, c.crop}, Raw: true}}
 			if !u || !slices.Equal(ts, want) || d.Len() != 3 {
 				t.Fatalf("len %d, tensors %v (uniform %v), want %v", d.Len(), ts, u, want)
 			}
@@ -570,7 +570,7 @@ func TestPix2PixHDFoldersImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts, _ := d.TensorShapes()
-	if d.Len() != 4 || len(ts) != 3 || ts[0] != (TensorShape{"A", [3]int{3, 24, 24}, false}) || ts[2] != (TensorShape{InstTensor, [3]int{1, 24, 24}, true}) {
+	if d.Len() != 4 || len(ts) != 3 || ts[0] != (TensorShape{Name: "A", Shape: [3]int{3, 24, 24}}) || ts[2] != (TensorShape{Name: InstTensor, Shape: [3]int{1, 24, 24}, Raw: true}) {
 		t.Fatalf("len %d tensors %v", d.Len(), ts)
 	}
 	seen := map[string]bool{}

@@ -520,8 +520,12 @@ func (l *Loader) build(ctx context.Context, e, b int) (*Batch, error) {
 }
 
 func (l *Loader) allocate(bt *Batch, s Sample, n int) error {
-	mk := func(name string, im *Image, raw bool) error {
-		bt.Tensors = append(bt.Tensors, Tensor{Name: name, Shape: [4]int{n, im.C, im.H, im.W}, Raw: raw})
+	mk := func(ni NamedImage) error {
+		if ni.Lab != NotLab && l.o.DType != "float32" {
+			return fmt.Errorf("%s holds CIE Lab values, which a %s batch cannot: use float32", ni.Name, l.o.DType)
+		}
+		im := ni.Image
+		bt.Tensors = append(bt.Tensors, Tensor{Name: ni.Name, Shape: [4]int{n, ni.Channels(), im.H, im.W}, Raw: ni.Raw})
 		t := &bt.Tensors[len(bt.Tensors)-1]
 		size := t.Numel()
 		if l.o.DType == "float32" {
@@ -546,7 +550,7 @@ func (l *Loader) allocate(bt *Batch, s Sample, n int) error {
 		return nil
 	}
 	for _, im := range s.Images() {
-		if err := mk(im.Name, im.Image, im.Raw); err != nil {
+		if err := mk(im); err != nil {
 			return err
 		}
 	}
@@ -560,18 +564,16 @@ func (l *Loader) put(bt *Batch, s Sample, k int) error {
 			return fmt.Errorf("sample %d has an image %s, the batch's first sample has none", s.Index, im.Name)
 		}
 		sh := t.Shape
-		if im.Image.C != sh[1] || im.Image.H != sh[2] || im.Image.W != sh[3] {
-			return fmt.Errorf("sample %d's %s is %dx%dx%d, the batch's first is %dx%dx%d", s.Index, im.Name, im.Image.C, im.Image.H, im.Image.W, sh[1], sh[2], sh[3])
+		if im.Channels() != sh[1] || im.Image.H != sh[2] || im.Image.W != sh[3] {
+			return fmt.Errorf("sample %d's %s is %dx%dx%d, the batch's first is %dx%dx%d", s.Index, im.Name, im.Channels(), im.Image.H, im.Image.W, sh[1], sh[2], sh[3])
 		}
 		if im.Raw != t.Raw {
 			return fmt.Errorf("sample %d's %s is raw %v, the batch's first is raw %v", s.Index, im.Name, im.Raw, t.Raw)
 		}
 		n := sh[1] * sh[2] * sh[3]
 		switch {
-		case t.F32 != nil && t.Raw:
-			putCHWRaw(im.Image, t.F32[k*n:(k+1)*n])
 		case t.F32 != nil:
-			putCHW(im.Image, t.F32[k*n:(k+1)*n])
+			im.PutCHW(t.F32[k*n : (k+1)*n])
 		default:
 			putCHWU8(im.Image, t.U8[k*n:(k+1)*n])
 		}

@@ -7,26 +7,23 @@ import (
 
 // ImagesTensor is same-sized 8-bit HWC images as an NCHW float32 tensor in
 // [-1, 1], normalised as the loader's batches are.
-func ImagesTensor(ims []*data.Image) *torch.Tensor { return imagesTensor(ims, data.Normalize) }
-
-// rawImagesTensor is ImagesTensor without the normalisation: each value as
-// it is (class ids, 0/1 boundaries).
-func rawImagesTensor(ims []*data.Image) *torch.Tensor {
-	return imagesTensor(ims, func(v uint8) float32 { return float32(v) })
+func ImagesTensor(ims []*data.Image) *torch.Tensor {
+	nis := make([]data.NamedImage, len(ims))
+	for i, im := range ims {
+		nis[i] = data.NamedImage{Image: im}
+	}
+	return batchTensor(nis)
 }
 
-func imagesTensor(ims []*data.Image, value func(uint8) float32) *torch.Tensor {
-	im0 := ims[0]
-	plane := im0.H * im0.W
-	out := make([]float32, len(ims)*im0.C*plane)
-	for i, im := range ims {
-		for p := 0; p < plane; p++ {
-			for c := 0; c < im.C; c++ {
-				out[(i*im.C+c)*plane+p] = value(im.Pix[p*im.C+c])
-			}
-		}
+// batchTensor is same-sized images as one NCHW float32 tensor, each as its
+// batch tensor holds it (data.NamedImage.PutCHW).
+func batchTensor(nis []data.NamedImage) *torch.Tensor {
+	c, h, w := nis[0].Channels(), nis[0].Image.H, nis[0].Image.W
+	out := make([]float32, len(nis)*c*h*w)
+	for i, ni := range nis {
+		ni.PutCHW(out[i*c*h*w : (i+1)*c*h*w])
 	}
-	return torch.FromFloat32(out, int64(len(ims)), int64(im0.C), int64(im0.H), int64(im0.W))
+	return torch.FromFloat32(out, int64(len(nis)), int64(c), int64(h), int64(w))
 }
 
 // SamplePairs are the A and B images of the dataset's first n samples
@@ -79,26 +76,22 @@ func SampleBatch(ds *data.Dataset, seed uint64, n int, dev torch.Device) (Batch,
 
 // BatchOf is the samples' named images as CPU tensors in the caller's
 // scope, as the loader builds batches: raw images (label ids, instance
-// boundaries) as their values, the others normalised to [-1, 1].
+// boundaries) as their values, colorization's CIE Lab channels, the others
+// normalised to [-1, 1].
 func BatchOf(smps []data.Sample) Batch {
-	ims := map[string][]*data.Image{}
-	raw := map[string]bool{}
+	ims := map[string][]data.NamedImage{}
 	var names []string
 	for i, smp := range smps {
 		for _, ni := range smp.Images() {
 			if i == 0 {
 				names = append(names, ni.Name)
 			}
-			ims[ni.Name], raw[ni.Name] = append(ims[ni.Name], ni.Image), ni.Raw
+			ims[ni.Name] = append(ims[ni.Name], ni)
 		}
 	}
 	b := Batch{}
 	for _, name := range names {
-		if raw[name] {
-			b[name] = rawImagesTensor(ims[name])
-		} else {
-			b[name] = ImagesTensor(ims[name])
-		}
+		b[name] = batchTensor(ims[name])
 	}
 	return b
 }
