@@ -13,9 +13,10 @@ OBJS := $(patsubst cgo/csrc/%.cpp,build/obj/%.o,$(SRCS))
 # tests, Fashion-MNIST for the main job, Chromium for the report test, and
 # libjpeg-turbo (linked statically), which decodes JPEGs as PIL does; protoc and
 # python3-crc32c for the independent reader of the TensorBoard event files;
-# libgloo-dev, the headers of c10d's Gloo backend (data parallelism on CPUs).
+# libgloo-dev, the headers of c10d's Gloo backend (data parallelism on CPUs);
+# python3-skimage, whose CIE Lab conversions the colorization reference uses.
 DEB_PACKAGES := build-essential libtorch-dev libopenblas0-pthread libjpeg62-turbo-dev python3-torch \
-	python3-torchvision python3-numpy python3-pil python3-scipy dataset-fashion-mnist chromium \
+	python3-torchvision python3-numpy python3-pil python3-scipy python3-skimage dataset-fashion-mnist chromium \
 	protobuf-compiler python3-crc32c libgloo-dev
 
 .PHONY: all setup check-go deb-packages lib gogan demo test vet clean

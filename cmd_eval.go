@@ -17,7 +17,7 @@ func evalCmd() *cobra.Command {
 		Short: "Measure quality: FID of DCGAN samples, L1/PSNR/SSIM of pix2pix and CycleGAN outputs, CycleGAN class translation",
 		Long: "gogan eval classifier trains the small Fashion-MNIST classifier whose features FID uses;\n" +
 			"gogan eval fid compares a DCGAN's samples (or images made elsewhere) with the Fashion-MNIST test set;\n" +
-			"gogan eval pix2pix scores a pix2pix or CycleGAN generator on held-out pairs;\n" +
+			"gogan eval pix2pix scores a pix2pix, colorization or CycleGAN generator on held-out pairs;\n" +
 			"gogan eval classes scores a CycleGAN between Fashion-MNIST classes. scripts/eval runs the first three.",
 		Args: cobra.NoArgs,
 	}
@@ -102,7 +102,8 @@ func evalPix2PixCmd() *cobra.Command {
 			"range, e.g. the held-out tail of a train split) resized to the crop size without flips, and prints\n" +
 			"mean L1 on [-1, 1], PSNR and SSIM (11x11 Gaussian window, sigma 1.5) on 8-bit images, with G in\n" +
 			"train mode (the reference test.py's default: batch statistics, dropout on, one pair at a time)\n" +
-			"and in eval mode (test.py --eval).",
+			"and in eval mode (test.py --eval). A colorization generator is scored on colour photos: L1 on its\n" +
+			"ab, PSNR and SSIM on the RGB of each photo's L with that ab against the photo.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			res, err := eval.EvalPix2Pix(context.Background(), o)

@@ -224,7 +224,7 @@ func TestInvalidValues(t *testing.T) {
 // An unknown recipe names the registered ones.
 func TestUnknownRecipe(t *testing.T) {
 	_, err := config.LoadConfigEnv("", []string{"recipe=stylegan"}, nil)
-	wantErr(t, err, "recipe", `"stylegan"`, "cyclegan, dcgan, pix2pix")
+	wantErr(t, err, "recipe", `"stylegan"`, "colorization, cyclegan, dcgan, pix2pix, pix2pixhd")
 }
 
 func TestCrossKeyChecks(t *testing.T) {

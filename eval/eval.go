@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"strings"
 
 	torch "gogan/cgo"
@@ -13,6 +14,7 @@ import (
 	"gogan/data"
 	"gogan/gan"
 	"gogan/infer"
+	"gogan/report"
 	"gogan/runfolder"
 )
 
@@ -318,7 +320,9 @@ func (e *Pix2PixEval) String() string {
 // EvalPix2Pix runs a pix2pix checkpoint's generator on held-out pairs and
 // scores its outputs against the targets: L1 on [-1, 1] (the training L1),
 // and PSNR and SSIM on 8-bit images (outputs rounded as torchvision's
-// save_image; targets as loaded). Pairs are loaded as in training without
+// save_image; targets as loaded). Colorization scores L1 on ab and PSNR and
+// SSIM on the RGB of L with the output's ab (the model's lab2rgb) against
+// the photo. Pairs are loaded as in training without
 // flips, resized straight to the crop size (as gogan translate does) instead
 // of resized and randomly cropped.
 func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error) {
@@ -423,7 +427,7 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 		for _, n := range extra {
 			n.SetTraining(train)
 		}
-		sc, err := scorePix2Pix(ctx, g, encode, ds, o.Skip, end, train, o.Seed, dev)
+		sc, err := scorePix2Pix(ctx, g, encode, tr.Output, ds, o.Skip, end, train, o.Seed, dev)
 		if err != nil {
 			return nil, err
 		}
@@ -444,11 +448,14 @@ func describeEvalPreprocess(dc data.Config) string {
 
 // scorePix2Pix scores G on pairs [from, to) in one mode: train mode runs one
 // pair at a time (batch statistics of that pair, as test.py with batch 1).
-// encode makes G's input from a batch (nil: its "A").
+// encode makes G's input from a batch (nil: its "A"); show makes images of
+// G's output (gan.Translation.Output), scored against each pair's B image
+// (colorization: the photo). L1 is between G's output and the batch's B, the
+// values the training's L1 loss compares.
 func scorePix2Pix(ctx context.Context, g interface {
 	SetTraining(bool)
 	Forward(*torch.Tensor) *torch.Tensor
-}, encode func(gan.Batch) *torch.Tensor, ds *data.Dataset, from, to int, train bool, seed int64, dev torch.Device) (Pix2PixScores, error) {
+}, encode func(gan.Batch) *torch.Tensor, show func(x, y *torch.Tensor) report.Images, ds *data.Dataset, from, to int, train bool, seed int64, dev torch.Device) (Pix2PixScores, error) {
 	mode := "eval"
 	batch := 16
 	if train {
@@ -473,8 +480,8 @@ func scorePix2Pix(ctx context.Context, g interface {
 			}
 			smps[j], bs[j] = s, s.B
 		}
-		var out []float32
-		var shape []int64
+		var out, target []float32
+		var im report.Images
 		err := torch.Try(func() {
 			s := torch.NewScope()
 			defer s.Close()
@@ -488,31 +495,34 @@ func scorePix2Pix(ctx context.Context, g interface {
 					x = encode(b)
 				}
 				y := g.Forward(x)
-				shape = y.Shape()
-				out = y.Float32s()
+				if !slices.Equal(y.Shape(), b["B"].Shape()) {
+					panic(&torch.Error{Op: "eval pix2pix", Msg: fmt.Sprintf("G makes %v, the targets are %v", y.Shape(), b["B"].Shape())})
+				}
+				out, target = y.Float32s(), b["B"].Float32s()
+				im = show(b["A"], y)
 			})
 		})
 		if err != nil {
 			return sc, fmt.Errorf("eval pix2pix: pair %d: %w", i, err)
 		}
-		c, h, w := int(shape[1]), int(shape[2]), int(shape[3])
+		for j := range out {
+			l1Sum += math.Abs(float64(out[j]) - float64(target[j]))
+		}
+		l1N += len(out)
+		c, h, w := im.C, im.H, im.W
 		if b := bs[0]; c != b.C || h != b.H || w != b.W {
 			return sc, fmt.Errorf("eval pix2pix: G makes %dx%dx%d images, the targets are %dx%dx%d", c, h, w, b.C, b.H, b.W)
 		}
 		plane := h * w
 		for j := range k {
-			o := out[j*c*plane : (j+1)*c*plane]
+			o := im.Data[j*c*plane : (j+1)*c*plane]
 			fake := data.NewImage(w, h, c)
 			for ch := 0; ch < c; ch++ {
 				for p := 0; p < plane; p++ {
-					v := float64(o[ch*plane+p])
-					t := float64(data.Normalize(bs[j].Pix[p*c+ch]))
-					l1Sum += math.Abs(v - t)
-					q := math.Round((v + 1) / 2 * 255)
+					q := math.Round((float64(o[ch*plane+p]) + 1) / 2 * 255)
 					fake.Pix[p*c+ch] = uint8(max(0, min(255, q)))
 				}
 			}
-			l1N += c * plane
 			p, err := PSNR(fake, bs[j])
 			if err != nil {
 				return sc, err

@@ -207,6 +207,10 @@ type Translation struct {
 	// (gogan features) into what Encoders.Features draws from, with draws
 	// seeded by seed; nil when the recipe has none.
 	LoadFeatures func(path string, seed uint64) (FeatureSampler, error)
+	// Lab says that the generator maps the L channel of CIE Lab to its a and
+	// b channels (colorization): Input makes its input from colour (or gray)
+	// images, and Output shows its output with the input's L as RGB.
+	Lab bool
 }
 
 // Encoders is what a translation's Encode may use besides the batch.

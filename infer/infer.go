@@ -187,7 +187,7 @@ func Translate(o TranslateOptions) (int, error) {
 	}
 	in, out, eval := o.Input, o.Out, o.Eval
 	crop := cfg.Data.CropSize
-	ds, err := data.Open(context.Background(), data.Config{Dataset: data.Folder, Root: in, Channels: tr.InputNC, BatchSize: 1,
+	ds, err := data.Open(context.Background(), data.Config{Dataset: data.Folder, Root: in, Channels: tr.InputChannels(), BatchSize: 1,
 		Preprocess: "resize_and_crop", LoadSize: crop, CropSize: crop, NoFlip: true}, nil)
 	if err != nil {
 		return 0, err
@@ -211,8 +211,8 @@ func Translate(o TranslateOptions) (int, error) {
 		err = torch.Try(func() {
 			s := torch.NewScope()
 			defer s.Close()
-			x := gan.ImagesTensor([]*data.Image{smp.A}).To(dev)
-			torch.NoGrad(func() { im = report.ToImages(g.Forward(x)) })
+			x := tr.Input([]*data.Image{smp.A}).To(dev)
+			torch.NoGrad(func() { im = tr.Output(x, g.Forward(x)) })
 		})
 		if err != nil {
 			return i, fmt.Errorf("%s: %w", files[i], err)

@@ -617,6 +617,38 @@ def aligned_batches(data):
 
 
 # ---------------------------------------------------------------------------
+# colorization data: junyanz data/colorization_dataset.py (ColorizationDataset)
+
+
+def colorization_item(opt, path):
+    """ColorizationDataset.__getitem__ for one file; its __init__ makes the transform with
+    get_transform(self.opt, convert=False) (no params: RandomCrop, RandomHorizontalFlip)."""
+    import numpy as np
+    from skimage import color  # require skimage
+
+    im = Image.open(path).convert("RGB")
+    im = get_transform(opt, convert=False)(im)
+    im = np.array(im)
+    lab = color.rgb2lab(im).astype(np.float32)
+    lab_t = transforms.ToTensor()(lab)
+    A = lab_t[[0], ...] / 50.0 - 1.0
+    B = lab_t[[1, 2], ...] / 110.0
+    return {"A": A, "B": B, "A_paths": path, "B_paths": path}
+
+
+def colorization_batches(data):
+    """One dict per batch, stacked as default_collate stacks the items."""
+    # ColorizationDataset.__init__: assert opt.input_nc == 1 and opt.output_nc == 2 and opt.direction == 'AtoB'
+    assert data["input_nc"] == 1 and data["output_nc"] == 2 and data["direction"] == "AtoB"
+    batches = []
+    for files in data["files"]:
+        items = [colorization_item(data, path) for path in files]
+        batches.append({"A": torch.stack([it["A"] for it in items], 0),
+                        "B": torch.stack([it["B"] for it in items], 0)})
+    return batches
+
+
+# ---------------------------------------------------------------------------
 # CycleGAN data: junyanz data/unaligned_dataset.py (UnalignedDataset)
 
 
@@ -1496,8 +1528,14 @@ def run_case(c):
         if data["kind"] != "aligned":
             raise ValueError("pix2pix data kind %r: want aligned" % data["kind"])
         batches = aligned_batches(data)
+    elif c["recipe"] == "colorization":
+        # ColorizationModel is Pix2PixModel with its visuals in RGB; its data set_defaults
+        # dataset_mode colorization.
+        if data["kind"] != "colorization":
+            raise ValueError("colorization data kind %r: want colorization" % data["kind"])
+        batches = colorization_batches(data)
     else:
-        raise ValueError("recipe %r: want dcgan, pix2pix, cyclegan or pix2pixhd" % c["recipe"])
+        raise ValueError("recipe %r: want dcgan, pix2pix, colorization, cyclegan or pix2pixhd" % c["recipe"])
     if len(batches) < c["steps"]:
         raise ValueError("%d steps but %d batches" % (c["steps"], len(batches)))
 

@@ -84,6 +84,9 @@ func OpenModel(path, direction string, eval bool) (*Model, error) {
 		if tr.Encode != nil {
 			return nil, fmt.Errorf("gogan serve draws images, but the generator of %s takes label maps and instance boundaries (data.label_nc, data.no_instance); a pix2pixhd run with data.label_nc=0 and data.no_instance=true can be served", ck.Dir)
 		}
+		if tr.Lab {
+			return nil, fmt.Errorf("gogan serve draws images, but the generator of %s colourises photos (recipe %s: the L of CIE Lab to ab); run gogan translate --checkpoint %s --input PHOTOS --out OUT", ck.Dir, cfg.Recipe, ck.Dir)
+		}
 		m.Kind, m.Role, m.Direction, m.PairDirection = KindTranslate, tr.Role, tr.Direction, tr.PairDirection
 		m.InputNC, m.OutputNC, m.Size = tr.InputNC, tr.OutputNC, cfg.Data.CropSize
 		m.Eval = eval

@@ -63,6 +63,7 @@ type parityCase struct {
 // parityData are the folders the cases read besides facades' A|B pairs.
 type parityData struct {
 	unaligned string // trainA/, trainB/
+	colour    string // train/: colour images
 	hd        string // pix2pixHD's train_label/, train_inst/, train_img/, train_A/, train_B/
 	vgg       string // a torchvision VGG19 state dict with random weights
 }
@@ -104,6 +105,16 @@ func parityCases(t *testing.T, pd parityData) []parityCase {
 		p2p("vanilla", "none", "basic", "unet_128"),
 		p2p("wgangp", "none", "n_layers", "unet_128", "model.n_layers_D=2"),
 		p2p("vanilla", "batch", "basic", "resnet_6blocks", "model.no_dropout=true"))
+	// colorization: pix2pix from L to ab of whole facades files (photo and
+	// label map side by side, resized square), the reference's defaults
+	// (vanilla, batch norm, U-Net, 70x70 PatchGAN) at batch 2, and lsgan
+	// with instance norm.
+	col := func(name string, extra ...string) parityCase {
+		sets := []string{"recipe=colorization", "data.root=" + pd.colour, "data.batch_size=2", "data.load_size=128",
+			"data.crop_size=128", "model.ngf=8", "model.ndf=8", "model.netG=unet_128"}
+		return parityCase{name: "colorization-" + name, sets: append(sets, extra...)}
+	}
+	cases = append(cases, col("vanilla-batch2"), col("lsgan-instance", "train.gan_mode=lsgan", "model.norm=instance", "data.batch_size=1"))
 	// CycleGAN at 64x64 on trainA/ and trainB/ folders of facades files,
 	// without the image pools (their draws are Python's random there).
 	cg := func(name string, extra ...string) parityCase {
@@ -181,9 +192,20 @@ func facadesDir(t *testing.T) string {
 // unalignedFacades makes trainA/ and trainB/ folders holding copies of
 // different facades files (each A|B file is one image here).
 func unalignedFacades(t *testing.T, facades string) string {
+	return copyFacades(t, facades, map[string][]string{"trainA": {"1.jpg", "2.jpg", "3.jpg", "4.jpg", "5.jpg"}, "trainB": {"10.jpg", "11.jpg", "12.jpg", "13.jpg"}})
+}
+
+// colourFacades makes a train/ folder of colour images: copies of facades
+// files (each A|B file is one image here).
+func colourFacades(t *testing.T, facades string) string {
+	return copyFacades(t, facades, map[string][]string{"train": {"1.jpg", "2.jpg", "3.jpg", "4.jpg", "5.jpg", "6.jpg"}})
+}
+
+// copyFacades copies facades files into folders of a new root.
+func copyFacades(t *testing.T, facades string, folders map[string][]string) string {
 	t.Helper()
 	root := t.TempDir()
-	for side, names := range map[string][]string{"trainA": {"1.jpg", "2.jpg", "3.jpg", "4.jpg", "5.jpg"}, "trainB": {"10.jpg", "11.jpg", "12.jpg", "13.jpg"}} {
+	for side, names := range folders {
 		if err := os.MkdirAll(filepath.Join(root, side), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -215,16 +237,24 @@ func TestStepParityWithReferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	pd := parityData{unaligned: unalignedFacades(t, facadesDir(t)), hd: hdFacades(t, facadesDir(t)), vgg: randomVGG19(t)}
+	pd := parityData{unaligned: unalignedFacades(t, facadesDir(t)), colour: colourFacades(t, facadesDir(t)), hd: hdFacades(t, facadesDir(t)), vgg: randomVGG19(t)}
+	// PARITY_ONLY=text runs the cases whose names contain it (while
+	// working on one recipe); make test runs them all.
+	var cases []parityCase
+	for _, c := range parityCases(t, pd) {
+		if strings.Contains(c.name, os.Getenv("PARITY_ONLY")) {
+			cases = append(cases, c)
+		}
+	}
 	var specs []map[string]any
 	gogan := map[string]*paritySide{}
-	for _, c := range parityCases(t, pd) {
+	for _, c := range cases {
 		spec, side := goganParityRun(t, c, filepath.Join(dir, c.name))
 		specs = append(specs, spec)
 		gogan[c.name] = side
 	}
 	torchtest.RunScript(t, "../scripts/parity_reference.py", torchtest.WriteCases(t, dir, specs))
-	for _, c := range parityCases(t, pd) {
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			compareParity(t, gogan[c.name], readReference(t, filepath.Join(dir, c.name, "ref.safetensors")), c.lossesOnly)
 		})
@@ -379,6 +409,11 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 			"inst": batchFiles(ds.FilesInst()), "label_nc": cfg.Int("data.label_nc"), "no_instance": cfg.Bool("data.no_instance"),
 			"resize_or_crop": cfg.Data.Preprocess, "loadSize": cfg.Data.LoadSize, "fineSize": cfg.Data.CropSize, "no_flip": true,
 			"input_nc": cfg.Model.InputNC, "output_nc": cfg.Model.OutputNC}
+	case cfg.Recipe == "colorization":
+		spec["lambda_L1"] = cfg.Float("train.lambda_L1") // pix2pix's key, which colorization reads
+		spec["data"] = map[string]any{"kind": "colorization", "files": batchFiles(ds.Files()), "direction": cfg.Data.Direction,
+			"load_size": cfg.Data.LoadSize, "crop_size": cfg.Data.CropSize, "preprocess": cfg.Data.Preprocess,
+			"no_flip": true, "input_nc": cfg.Model.InputNC, "output_nc": cfg.Model.OutputNC}
 	case cfg.Data.Dataset == data.FashionMNIST:
 		spec["data"] = map[string]any{"kind": "mnist", "images": filepath.Join(cfg.Data.Root, "train-images-idx3-ubyte.gz"),
 			"indices": indices, "image_size": cfg.Data.ImageSize}

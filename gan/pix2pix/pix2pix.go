@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"maps"
 
 	torch "gogan/cgo"
 	"gogan/config"
@@ -23,46 +24,67 @@ func init() {
 			Name: "pix2pix",
 			Doc:  "paired image-to-image translation (pytorch-CycleGAN-and-pix2pix's pix2pix model).",
 			Keys: []config.Key{
-				{Name: "train.lambda_L1", Type: config.TypeFloat, Default: 100.0, Range: config.AtLeast(0), Doc: "pix2pix: weight of the L1 loss."},
+				{Name: "train.lambda_L1", Type: config.TypeFloat, Default: 100.0, Range: config.AtLeast(0), Doc: "pix2pix, colorization: weight of the L1 loss."},
 			},
-			// train options plus the pix2pix model's set_defaults.
-			Defaults: map[string]any{
-				"data.root": "datasets/facades", "data.dataset": "aligned", "data.batch_size": 1, "data.no_flip": false,
-				"model.netG": "unet_256", "model.netD": "basic",
-				"train.epochs": 100, "train.epochs_decay": 100, "train.sample_every": 400,
-			},
+			Defaults: defaults(nil),
 			Validate: validate,
 		},
-		Data: func(c *config.Config, dc *data.Config) {
-			dc.InputNC, dc.OutputNC = c.Model.InputNC, c.Model.OutputNC
-		},
-		Nets: netSpecs,
-		Inputs: func(c *config.Config) []gan.Input {
-			s := int64(c.Data.CropSize)
-			return []gan.Input{{Name: "A", Shape: []int64{int64(c.Model.InputNC), s, s}}, {Name: "B", Shape: []int64{int64(c.Model.OutputNC), s, s}}}
-		},
-		New: New,
+		Data:   dataConfig,
+		Nets:   netSpecs,
+		Inputs: inputs,
+		New:    New,
 		Translate: func(c *config.Config) []gan.Translation {
 			return []gan.Translation{{Direction: c.Data.Direction, Role: "G", InputNC: c.Model.InputNC, OutputNC: c.Model.OutputNC, PairDirection: c.Data.Direction}}
 		},
-		BenchParams: func(c *config.Config) map[string]any {
-			return map[string]any{"logits": true, "lambda_L1": c.Float("train.lambda_L1")}
-		},
+		BenchParams: benchParams,
 	})
+}
+
+// defaults are the train options plus the pix2pix model's set_defaults,
+// then more.
+func defaults(more map[string]any) map[string]any {
+	d := map[string]any{
+		"data.root": "datasets/facades", "data.dataset": "aligned", "data.batch_size": 1, "data.no_flip": false,
+		"model.netG": "unet_256", "model.netD": "basic",
+		"train.epochs": 100, "train.epochs_decay": 100, "train.sample_every": 400,
+	}
+	maps.Copy(d, more)
+	return d
+}
+
+func dataConfig(c *config.Config, dc *data.Config) {
+	dc.InputNC, dc.OutputNC = c.Model.InputNC, c.Model.OutputNC
+}
+
+func inputs(c *config.Config) []gan.Input {
+	s := int64(c.Data.CropSize)
+	return []gan.Input{{Name: "A", Shape: []int64{int64(c.Model.InputNC), s, s}}, {Name: "B", Shape: []int64{int64(c.Model.OutputNC), s, s}}}
+}
+
+func benchParams(c *config.Config) map[string]any {
+	return map[string]any{"logits": true, "lambda_L1": c.Float("train.lambda_L1")}
 }
 
 func validate(c *config.Config, bad func(string, ...any)) {
 	d, m := &c.Data, &c.Model
-	if m.NetG == "dcgan" || m.NetD == "dcgan" {
-		bad("recipe pix2pix needs an image-to-image model.netG (unet_*, resnet_*) and a PatchGAN model.netD (basic, n_layers, pixel, multiscale); got netG=%s, netD=%s", m.NetG, m.NetD)
-	}
 	switch d.Dataset {
 	case "aligned", "edges", "gray2color":
+	case "colorization":
+		bad("data.dataset=colorization gives pairs in CIE Lab, which recipe pix2pix would show as if they were RGB: use recipe colorization")
 	default:
 		bad("recipe pix2pix needs paired data: data.dataset must be aligned, edges or gray2color, not %s", d.Dataset)
 	}
 	if (d.Dataset == "edges" || d.Dataset == "gray2color") && m.InputNC != 1 {
 		bad("data.dataset=%s makes 1-channel inputs: model.input_nc must be 1 (got %d)", d.Dataset, m.InputNC)
+	}
+	validateNets(c, bad)
+}
+
+// validateNets checks the networks both recipes of this package build.
+func validateNets(c *config.Config, bad func(string, ...any)) {
+	d, m := &c.Data, &c.Model
+	if m.NetG == "dcgan" || m.NetD == "dcgan" {
+		bad("recipe %s needs an image-to-image model.netG (unet_*, resnet_*) and a PatchGAN model.netD (basic, n_layers, pixel, multiscale); got netG=%s, netD=%s", c.Recipe, m.NetG, m.NetD)
 	}
 	crops := d.Preprocess == "resize_and_crop" || d.Preprocess == "crop" || d.Preprocess == "scale_width_and_crop"
 	if mult := nets.InputMultiple(netSpecs(c)[0].Options); crops && mult > 1 && d.CropSize%mult != 0 {
@@ -95,6 +117,8 @@ type Pix2Pix struct {
 	prec       *gan.Precision
 	fixedA     *torch.Tensor // the sample grid's inputs and targets
 	fixedB     *torch.Tensor
+	// lab: A is CIE Lab's L and B its ab (colorization), shown as RGB.
+	lab bool
 }
 
 // New builds G and D (G initialised first) and their optimizers.
@@ -224,24 +248,34 @@ func (r *Pix2Pix) Fixed() []torch.Named {
 const sampleCount = 4
 
 // TakeSamples takes the first pairs of the dataset (epoch 0's augmentation)
-// as the grid's fixed inputs and targets.
+// as the grid's fixed inputs and targets, as the batches hold them.
 func (r *Pix2Pix) TakeSamples(ds *data.Dataset, seed uint64) error {
-	var err error
-	r.fixedA, r.fixedB, err = gan.SamplePairs(ds, seed, sampleCount, r.dev)
-	return err
+	b, err := gan.SampleBatch(ds, seed, sampleCount, r.dev)
+	if err != nil {
+		return err
+	}
+	r.fixedA, r.fixedB = b["A"], b["B"]
+	return nil
 }
 
 // Visuals runs G on the fixed pairs in train mode, as the reference's
-// visuals (BatchNorm batch statistics, dropout on): real_A | fake_B | real_B.
+// visuals (BatchNorm batch statistics, dropout on): real_A | fake_B | real_B
+// (colorization: real_A | fake_B_rgb | real_B_rgb, the ab with real_A's L).
 func (r *Pix2Pix) Visuals() (*image.NRGBA, error) {
 	if r.fixedA == nil {
 		return nil, fmt.Errorf("pix2pix: no sample inputs")
+	}
+	show := func(b *torch.Tensor) report.Images {
+		if r.lab {
+			return gan.LabImages(r.fixedA, b)
+		}
+		return report.ToImages(b)
 	}
 	var in, out, target report.Images
 	err := torch.Try(func() {
 		gan.WithFrozenState(r.dev, []*nets.Net{r.g}, func() {
 			torch.NoGrad(func() {
-				in, out, target = report.ToImages(r.fixedA), report.ToImages(r.g.Forward(r.fixedA)), report.ToImages(r.fixedB)
+				in, out, target = report.ToImages(r.fixedA), show(r.g.Forward(r.fixedA)), show(r.fixedB)
 			})
 		})
 	})
