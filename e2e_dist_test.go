@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -632,5 +633,66 @@ func TestResumeOnAnotherWorldSize(t *testing.T) {
 	// 4 steps of 16 samples, then 2 of 8: the loader is after sample 80.
 	if st.Step != 6 || pos.Batch != 10 || pos.World != 0 {
 		t.Errorf("%s: step %d, loader at batch %d of 8 samples (world %d); want step 6, batch 10, one rank", ck.Dir, st.Step, pos.Batch, pos.World)
+	}
+}
+
+// TestGradientOverlapIsExact: averaging the gradients while backward runs
+// (train.dist_overlap, DistributedDataParallel's reducer), in buckets small
+// enough that every network has many, trains exactly as averaging them after
+// backward: the same losses and the same weights and moments, bit for bit
+// (two ranks: each element's sum is one addition either way). The log says
+// how many buckets went out during backward; DCGAN's D, which takes two
+// backward passes a step, is reduced after backward.
+func TestGradientOverlapIsExact(t *testing.T) {
+	needGloo(t)
+	base := t.TempDir()
+	hdRoot := t.TempDir()
+	writeHDData(t, hdRoot, 8, 40, 36)
+	cases := []struct {
+		name  string
+		args  func(out string, extra ...string) []string
+		after string // the optimizers reduced after backward
+	}{
+		{"pix2pix", func(out string, extra ...string) []string { return distPix2Pix(t, out, extra...) }, ""},
+		{"cyclegan", func(out string, extra ...string) []string {
+			return smallCycleGAN(out, append([]string{"threads=1", "data.workers=1"}, extra...)...)
+		}, ""},
+		{"dcgan-sync-bn", func(out string, extra ...string) []string {
+			return distDCGAN(out, append([]string{"train.sync_bn=true"}, extra...)...)
+		}, "D"},
+		{"pix2pixhd-instance-features", func(out string, extra ...string) []string {
+			return featureHD(hdRoot, out, append([]string{"model.instance_feat=true", "model.netG=global", "train.niter_fix_global=0", "threads=1"}, extra...)...)
+		}, ""},
+	}
+	sent := regexp.MustCompile(`buckets_during_backward=(\d+)/(\d+) reduced_after_backward=(\S*)`)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			runs := map[bool]string{}
+			var log string
+			for _, overlap := range []bool{false, true} {
+				run := filepath.Join(base, fmt.Sprintf("%s-%v", tc.name, overlap))
+				runs[overlap] = run
+				args := tc.args(run, "train.max_steps=4", "train.dist_bucket_mb=0.02", fmt.Sprintf("train.dist_overlap=%v", overlap))
+				out, err := gogan(t, append([]string{"train", "--nproc", "2"}, args...)...)
+				if err != nil {
+					t.Fatalf("2 ranks, overlap %v: %v\n%s", overlap, err, out)
+				}
+				if overlap {
+					log = out
+				}
+			}
+			m := sent.FindStringSubmatch(log)
+			if m == nil {
+				t.Fatalf("the job does not log its buckets:\n%s", log)
+			}
+			early, _ := strconv.Atoi(m[1])
+			all, _ := strconv.Atoi(m[2])
+			after := strings.Trim(m[3], `"`)
+			t.Logf("buckets sent during backward %d of %d; reduced after backward: %q", early, all, after)
+			if early == 0 || all < 12 || after != tc.after {
+				t.Errorf("%d of %d buckets sent during backward, %q reduced after it; want many buckets, some during backward, and %q after", early, all, after, tc.after)
+			}
+			sameRun(t, runs[false], runs[true], 0)
+		})
 	}
 }

@@ -31,9 +31,16 @@ func (b Backend) String() string {
 // HasBackend says whether this libgotorch was built with b.
 func HasBackend(b Backend) bool { return C.gt_dist_backends()&(1<<C.int(b)) != 0 }
 
-// BucketBytes is the size of the gradient buckets reduced at once (DDP's
-// bucket_cap_mb, 25 MiB).
+// BucketBytes is the size of the buckets reduced at once (DDP's
+// bucket_cap_mb, 25 MiB), unless a gradient reduction says otherwise.
 const BucketBytes = 25 << 20
+
+func orBucketBytes(b int64) int64 {
+	if b <= 0 {
+		return BucketBytes
+	}
+	return b
+}
 
 // GroupOptions say how a process joins the process group.
 type GroupOptions struct {
@@ -77,16 +84,86 @@ func AllReduce(ts []*Tensor, avg bool) {
 }
 
 // AllReduceGrads replaces the gradients of params with their mean over the
-// ranks (DDP's reducer): buckets of BucketBytes in reverse parameter order,
-// all in flight at once; a parameter without a gradient takes part as zeros
-// so that every rank issues the same collectives, and keeps none.
-func AllReduceGrads(params []*Tensor) {
+// ranks (DDP's reducer): buckets of bucketBytes (0: BucketBytes) in reverse
+// parameter order, all in flight at once; a parameter without a gradient
+// takes part as zeros so that every rank issues the same collectives, and
+// keeps none.
+func AllReduceGrads(params []*Tensor, bucketBytes int64) {
 	const op = "allreduce_grads"
 	hs := handles(op, params, false)
 	var e *C.char
-	C.gt_dist_allreduce_grads(firstHandle(hs), C.int(len(hs)), BucketBytes, &e)
+	C.gt_dist_allreduce_grads(firstHandle(hs), C.int(len(hs)), C.int64_t(orBucketBytes(bucketBytes)), &e)
 	runtime.KeepAlive(params)
 	check(op, e)
+}
+
+// FirstBucketBytes is the first gradient bucket's size under a GradReducer
+// (DDP's first_bucket_bytes, 1 MiB; at most the other buckets' size): the
+// last layers' gradients, ready first, go out at once.
+const FirstBucketBytes = 1 << 20
+
+// GradReducer averages an optimizer's gradients over the ranks as
+// DistributedDataParallel's reducer does: while backward runs, each bucket
+// of gradients (reverse parameter order) is sent as soon as all of its
+// gradients are ready. Arm it before the backward passes (Adam.ZeroGrad
+// does, for its Reducer) and Finish it before the step: the gradients then
+// hold the mean over the ranks, as after AllReduceGrads. Two backward passes
+// into one parameter between Arm and Finish (DCGAN's D) make it reduce
+// after backward instead, from then on.
+type GradReducer struct{ h C.GReducer }
+
+// NewGradReducer hooks a reducer onto params' gradient accumulators, with
+// buckets of bucketBytes (0: BucketBytes).
+func NewGradReducer(params []*Tensor, bucketBytes int64) *GradReducer {
+	const op = "grad_reducer"
+	hs := handles(op, params, false)
+	var e *C.char
+	b := orBucketBytes(bucketBytes)
+	h := C.gt_reducer_new(firstHandle(hs), C.int(len(hs)), C.int64_t(b), C.int64_t(min(b, FirstBucketBytes)), &e)
+	runtime.KeepAlive(params)
+	check(op, e)
+	return &GradReducer{h: h}
+}
+
+// Arm starts a window: the gradients that backward makes are sent as they
+// are ready.
+func (r *GradReducer) Arm() {
+	var e *C.char
+	C.gt_reducer_arm(r.handle("reducer_arm"), &e)
+	check("reducer_arm", e)
+}
+
+// Finish ends the window: it waits for the buckets in flight, reduces what
+// backward did not reach, and leaves the means in the gradients.
+func (r *GradReducer) Finish() {
+	var e *C.char
+	C.gt_reducer_finish(r.handle("allreduce_grads"), &e)
+	check("allreduce_grads", e)
+}
+
+// Stats are the buckets sent while backward ran and in all, and whether
+// the reducer stopped overlapping.
+func (r *GradReducer) Stats() (early, launched int64, stopped bool) {
+	var e, l C.int64_t
+	var off C.int
+	C.gt_reducer_stats(r.handle("reducer_stats"), &e, &l, &off)
+	return int64(e), int64(l), off != 0
+}
+
+func (r *GradReducer) handle(op string) C.GReducer {
+	if r == nil || r.h == nil {
+		fail(op, "the gradient reducer is freed")
+	}
+	return r.h
+}
+
+// Free unhooks the reducer (after the collectives in flight).
+func (r *GradReducer) Free() {
+	if r == nil || r.h == nil {
+		return
+	}
+	C.gt_reducer_free(r.h)
+	r.h = nil
 }
 
 // Broadcast gives every rank root's values of ts, in place.

@@ -22,6 +22,11 @@ type Adam struct {
 	ExpAvg    []*Tensor // first moments, one per parameter; nil until the first step
 	ExpAvgSq  []*Tensor // second moments
 
+	// Reducer, with data parallelism, averages the gradients over the
+	// ranks while backward runs: ZeroGrad arms it, the caller finishes it
+	// before Step. Free frees it.
+	Reducer *GradReducer
+
 	// The learning rate: read with LR, changed with SetLR only, which keeps
 	// the device copy that a CUDA graph's replays read in step.
 	lr float64
@@ -126,8 +131,13 @@ func (o *Adam) Step() {
 // returns the previous size; n <= 0 only returns the current one. For tests.
 func setAdamChunk(n int64) int64 { return int64(C.gt_adam_chunk(C.int64_t(n))) }
 
-// ZeroGrad drops every parameter's gradient.
-func (o *Adam) ZeroGrad() { zeroGrads(o.Params) }
+// ZeroGrad drops every parameter's gradient, and arms the Reducer.
+func (o *Adam) ZeroGrad() {
+	if o.Reducer != nil {
+		o.Reducer.Arm()
+	}
+	zeroGrads(o.Params)
+}
 
 // Free releases the optimizer state.
 func (o *Adam) Free() {
@@ -138,6 +148,8 @@ func (o *Adam) Free() {
 		t.Free()
 	}
 	o.ExpAvg, o.ExpAvgSq = nil, nil
+	o.Reducer.Free()
+	o.Reducer = nil
 	o.stepT.Free()
 	o.lrT.Free()
 	o.stepT, o.lrT = nil, nil

@@ -233,6 +233,8 @@ var sharedKeys = []Key{
 	{Name: "train.lambda_gp", Type: TypeFloat, Default: 10.0, Range: AtLeast(0), Doc: "Gradient penalty weight (wgangp)."},
 	{Name: "train.lr_policy", Type: TypeString, Default: "linear", Enum: []string{"linear", "step", "cosine", "plateau", "pix2pixhd"}, Doc: "LR schedule: linear = constant for train.epochs then linear to 0 over train.epochs_decay (pytorch-CycleGAN-and-pix2pix's lambda rule); pix2pixhd = pix2pixHD's: after each epoch past train.epochs the rate drops by lr/train.epochs_decay, reaching 0 at the end."},
 	{Name: "train.sync_bn", Type: TypeBool, Default: false, Doc: "With several ranks (torchrun, gogan train --nproc): BatchNorm layers normalise with the statistics of the whole global batch, as torch.nn.SyncBatchNorm (one more allreduce per layer, forward and backward); without it each rank's BatchNorm sees only its own samples. pix2pix at small per-GPU batches needs it. No effect in one process."},
+	{Name: "train.dist_bucket_mb", Type: TypeFloat, Default: 25.0, Range: Above(0), Doc: "With several ranks: the gradients are averaged in buckets of this many MiB, in reverse layer order (DistributedDataParallel's bucket_cap_mb); with train.dist_overlap the first bucket holds at most 1 MiB (its first_bucket_bytes)."},
+	{Name: "train.dist_overlap", Type: TypeBool, Default: true, Doc: "With several ranks: send each bucket of gradients (train.dist_bucket_mb; reverse layer order) while backward still computes the earlier layers' gradients, as DistributedDataParallel does; false: all buckets after backward. From each optimizer's second step; not under cuda.cuda_graph. An optimizer whose parameters get two backward passes in a step (DCGAN's D) reduces after backward either way."},
 	{Name: "train.dist_timeout", Type: TypeFloat, Default: 1800.0, Range: Above(0), Doc: "Seconds the ranks wait for each other (rendezvous, every collective) before a rank stops with an error naming the ranks that did not answer (torch.distributed's timeout, 30 min)."},
 	{Name: "train.lr_decay_iters", Type: TypeInt, Default: 50, Range: AtLeast(1), Doc: "step policy: multiply the LR by 0.1 every N epochs."},
 
@@ -462,6 +464,8 @@ type TrainConfig struct {
 	LRPolicy               string  `yaml:"lr_policy"`
 	LRDecayIters           int     `yaml:"lr_decay_iters"`
 	SyncBN                 bool    `yaml:"sync_bn"`
+	DistBucketMB           float64 `yaml:"dist_bucket_mb"`
+	DistOverlap            bool    `yaml:"dist_overlap"`
 	DistTimeout            float64 `yaml:"dist_timeout"`
 }
 

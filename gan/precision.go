@@ -20,6 +20,13 @@ type Precision struct {
 	// (DistributedDataParallel's allreduce), so every rank takes the step
 	// of the global batch.
 	DataParallel bool
+	// Overlap (with DataParallel) gives each optimizer a gradient reducer
+	// after its first step, so that from the next step on the gradients
+	// are sent while backward still runs, as DistributedDataParallel's
+	// (off for CUDA graphs, whose step runs no host code).
+	Overlap bool
+	// BucketBytes is the gradient buckets' size (0: torch.BucketBytes).
+	BucketBytes int64
 	// ReduceTime is the time spent averaging gradients (host time: on CUDA
 	// the collectives queue on NCCL's stream).
 	ReduceTime time.Duration
@@ -78,7 +85,14 @@ func (p *Precision) Step(opt *torch.Adam) {
 		// Before unscaling: an overflow on one rank reaches every rank's
 		// sum, so all of them skip the step together.
 		start := time.Now()
-		torch.AllReduceGrads(opt.Params)
+		if opt.Reducer != nil {
+			opt.Reducer.Finish()
+		} else {
+			torch.AllReduceGrads(opt.Params, p.BucketBytes)
+			if p.Overlap {
+				opt.Reducer = torch.NewGradReducer(opt.Params, p.BucketBytes)
+			}
+		}
 		p.ReduceTime += time.Since(start)
 	}
 	if p.Scaler == nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	torch "gogan/cgo"
@@ -134,6 +135,10 @@ func (s *session) joinRanks() error {
 		return fmt.Errorf("rank %d: taking rank 0's weights: %w", s.job.Rank, err)
 	}
 	s.prec.DataParallel = true
+	// A CUDA graph replays its captured collectives; hooks launching them
+	// during backward stay out of capture.
+	s.prec.Overlap = s.cfg.Train.DistOverlap && !s.cfg.CUDA.CUDAGraph
+	s.prec.BucketBytes = int64(s.cfg.Train.DistBucketMB * (1 << 20))
 	for _, n := range s.rec.Nets() {
 		n.Net.DropoutOverRanks(s.job.Rank, s.ranks())
 	}
@@ -213,9 +218,24 @@ func (s *session) logCommunication() {
 		return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000/float64(s.steps))
 	}
 	comm := s.prec.ReduceTime + s.agreeT
+	// allreduce_grads_ms is what the step waited for after backward: with
+	// the gradient reducers, the buckets sent during backward are hidden.
+	var early, sent int64
+	var after []string
+	for _, o := range s.rec.Optimizers() {
+		if o.Adam.Reducer == nil {
+			continue
+		}
+		e, n, stopped := o.Adam.Reducer.Stats()
+		early, sent = early+e, sent+n
+		if stopped {
+			after = append(after, o.Name)
+		}
+	}
 	slog.Info("data parallelism: communication", "ranks", s.ranks(), "steps", s.steps, "step_ms", per(s.stepT),
 		"allreduce_grads_ms", per(s.prec.ReduceTime), "agree_ms", per(s.agreeT),
-		"share", fmt.Sprintf("%.1f%%", 100*float64(comm)/float64(max(s.stepT, 1))))
+		"share", fmt.Sprintf("%.1f%%", 100*float64(comm)/float64(max(s.stepT, 1))),
+		"buckets_during_backward", fmt.Sprintf("%d/%d", early, sent), "reduced_after_backward", strings.Join(after, ","))
 }
 
 // rankTensors are the recipe's tensors that differ from rank to rank

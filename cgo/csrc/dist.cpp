@@ -5,6 +5,8 @@
 // the first is waited for; Gloo's ReduceOp::AVG throws inside its worker
 // thread (no catch can stop it), so averages are SUM then a division.
 #include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/autograd/utils/lambda_post_hook.h>
+#include <torch/csrc/autograd/variable.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/version.h>
@@ -17,6 +19,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "internal.h"
@@ -88,11 +91,14 @@ struct Bucket {
   at::Tensor flat;
 };
 
-std::vector<Bucket> buckets(const std::vector<at::Tensor> &ts, int64_t bucket_bytes) {
+// buckets groups ts in order; the first bucket holds up to first_bytes,
+// the others up to bucket_bytes.
+std::vector<Bucket> buckets(const std::vector<at::Tensor> &ts, int64_t bucket_bytes, int64_t first_bytes = -1) {
   std::vector<Bucket> out;
   int64_t bytes = 0;
   for (const auto &t : ts) {
-    bool fresh = out.empty() || bytes + int64_t(t.nbytes()) > bucket_bytes ||
+    int64_t cap = out.size() == 1 && first_bytes >= 0 ? first_bytes : bucket_bytes;
+    bool fresh = out.empty() || bytes + int64_t(t.nbytes()) > cap ||
                  out.back().parts[0].scalar_type() != t.scalar_type() ||
                  out.back().parts[0].device() != t.device();
     if (fresh) {
@@ -160,6 +166,144 @@ struct AllReduceSum : public torch::autograd::Function<AllReduceSum> {
     auto gi = g[0].detach().clone();
     allreduce_sum(gi, "allreduce (sync_bn backward)");
     return {gi};
+  }
+};
+
+// reduce_grads replaces the gradients of params (in the order to bucket
+// them) with their mean over the ranks. A parameter without a gradient takes
+// part as zeros, so every rank issues the same collectives; it gets no
+// gradient afterwards.
+void reduce_grads(const std::vector<at::Tensor> &params, int64_t bucket_bytes) {
+  at::NoGradGuard ng;
+  std::vector<at::Tensor> grads, parts;
+  for (auto &p : params) {
+    auto gr = p.grad();
+    grads.push_back(gr);
+    parts.push_back(gr.defined() ? gr : at::zeros_like(p));
+  }
+  auto bs = buckets(parts, bucket_bytes);
+  allreduce(bs, true, "allreduce of gradients");
+  unflatten(bs, grads);
+}
+
+// Reducer is DistributedDataParallel's overlap of the gradients' allreduce
+// with the backward pass, for one optimizer's parameters. They are bucketed
+// in reverse order (the last layers' gradients are ready first; the first
+// bucket small, DDP's first_bucket_bytes, so that talking starts early). A
+// post hook on each parameter's gradient accumulator marks it ready; a
+// bucket whose parameters are all ready is copied into its flat buffer and
+// its allreduce launched, in bucket order, while backward goes on. Armed
+// from the optimizer's zero_grad to its step; finish waits for the buckets,
+// launches those that backward did not complete (a parameter without a
+// gradient takes part as zeros and keeps none), and copies the means back.
+// A parameter made ready twice in one window (two backward passes into one
+// optimizer, as DCGAN's D on the real and the fake batch) spoils the
+// window: finish reduces the gradients again, in full, and the reducer
+// stops overlapping for good. Every rank runs the same graph, so every rank
+// issues the same collectives in the same order.
+struct Reducer {
+  struct RBucket {
+    std::vector<int> params;  // indices into Reducer::params
+    at::Tensor flat;
+    int pending = 0;
+    c10::intrusive_ptr<c10d::Work> work;
+  };
+  std::vector<at::Tensor> params;  // reverse parameter order
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators;
+  std::vector<uintptr_t> hooks;
+  std::vector<RBucket> bs;
+  std::vector<int> bucket_of;
+  std::vector<int64_t> offset;
+  std::vector<char> ready;
+  int64_t bucket_bytes = 0;
+  size_t next = 0;
+  bool armed = false, spoiled = false, off = false;
+  int64_t early = 0, launched = 0;  // buckets launched during backward, in all
+  std::mutex mu;
+
+  void mark(int j) {
+    std::lock_guard<std::mutex> l(mu);
+    if (!armed || off) return;
+    if (ready[j]) spoiled = true;
+    ready[j] = 1;
+    if (spoiled) return;
+    if (--bs[bucket_of[j]].pending == 0)
+      while (next < bs.size() && bs[next].pending == 0) launch(next++, true);
+  }
+
+  void launch(size_t k, bool during_backward) {
+    at::NoGradGuard ng;
+    auto &g = G();
+    auto &b = bs[k];
+    for (int j : b.params) {
+      auto gr = params[j].grad();
+      auto dst = b.flat.narrow(0, offset[j], params[j].numel());
+      if (gr.defined())
+        dst.copy_(gr.reshape({-1}));
+      else
+        dst.zero_();
+    }
+    std::vector<at::Tensor> one{b.flat};
+    c10d::AllreduceOptions o;
+    o.reduceOp = c10d::ReduceOp::SUM;
+    o.timeout = g.timeout;
+    b.work = g.pg->allreduce(one, o);
+    launched++;
+    if (during_backward) early++;
+  }
+
+  // drain waits for the collectives in flight, so that their buffers may be
+  // refilled (a window that ended without finish: its step failed).
+  void drain() {
+    std::vector<c10::intrusive_ptr<c10d::Work>> works;
+    for (auto &b : bs)
+      if (b.work) works.push_back(b.work), b.work.reset();
+    if (!works.empty()) wait_all(works, "allreduce of gradients");
+  }
+
+  void reset() {
+    std::fill(ready.begin(), ready.end(), 0);
+    for (auto &b : bs) b.pending = int(b.params.size());
+    next = 0;
+    spoiled = false;
+  }
+
+  void arm() {
+    std::lock_guard<std::mutex> l(mu);
+    drain();
+    reset();
+    armed = true;
+  }
+
+  void finish() {
+    std::unique_lock<std::mutex> l(mu);
+    bool overlapped = armed && !off && !spoiled;
+    if (armed && spoiled) off = true;
+    armed = false;
+    if (!overlapped) {
+      drain();
+      reset();
+      reduce_grads(params, bucket_bytes);
+      return;
+    }
+    while (next < bs.size()) launch(next++, false);
+    std::vector<c10::intrusive_ptr<c10d::Work>> works;
+    for (auto &b : bs) works.push_back(b.work), b.work.reset();
+    wait_all(works, "allreduce of gradients");
+    at::NoGradGuard ng;
+    auto world = G().world;
+    for (auto &b : bs) {
+      b.flat.div_(world);
+      for (int j : b.params) {
+        auto gr = params[j].grad();
+        if (gr.defined()) gr.copy_(b.flat.narrow(0, offset[j], params[j].numel()).view(params[j].sizes()));
+      }
+    }
+    reset();
+  }
+
+  ~Reducer() {
+    for (size_t j = 0; j < accumulators.size(); j++) accumulators[j]->del_post_hook(hooks[j]);
   }
 };
 
@@ -248,21 +392,85 @@ void gt_dist_allreduce(const GTensor *ts, int n, int avg, int64_t bucket_bytes, 
 
 void gt_dist_allreduce_grads(const GTensor *params, int n, int64_t bucket_bytes, char **err) {
   GT_TRY
-  at::NoGradGuard ng;
   // Reverse order, as DDP's buckets: the last layers' gradients come first.
-  // A parameter without a gradient takes part as zeros, so every rank issues
-  // the same collectives; it gets no gradient afterwards.
-  std::vector<at::Tensor> grads, parts;
+  std::vector<at::Tensor> ps;
+  for (int i = n - 1; i >= 0; i--) ps.push_back(T(params[i]));
+  reduce_grads(ps, bucket_bytes);
+  GT_CATCH()
+}
+
+struct gt_reducer {
+  std::shared_ptr<Reducer> r;
+};
+
+GReducer gt_reducer_new(const GTensor *params, int n, int64_t bucket_bytes, int64_t first_bucket_bytes, char **err) {
+  GT_TRY
+  auto r = std::make_shared<Reducer>();
+  r->bucket_bytes = bucket_bytes;
   for (int i = n - 1; i >= 0; i--) {
     auto &p = T(params[i]);
-    auto gr = p.grad();
-    grads.push_back(gr);
-    parts.push_back(gr.defined() ? gr : at::zeros_like(p));
+    if (!p.requires_grad() || !p.is_leaf())
+      throw std::invalid_argument("parameter " + std::to_string(i) + " is not a leaf that requires grad");
+    r->params.push_back(p);
   }
-  auto bs = buckets(parts, bucket_bytes);
-  allreduce(bs, true, "allreduce of gradients");
-  unflatten(bs, grads);
+  auto bs = buckets(r->params, bucket_bytes, first_bucket_bytes);
+  r->bucket_of.resize(r->params.size());
+  r->offset.resize(r->params.size());
+  r->ready.resize(r->params.size());
+  int j = 0;
+  for (auto &b : bs) {
+    Reducer::RBucket rb;
+    int64_t off = 0;
+    for (auto &p : b.parts) {
+      rb.params.push_back(j);
+      r->bucket_of[j] = int(r->bs.size());
+      r->offset[j] = off;
+      off += p.numel();
+      j++;
+    }
+    rb.flat = at::empty({off}, b.parts[0].options().requires_grad(false));
+    r->bs.push_back(std::move(rb));
+  }
+  std::weak_ptr<Reducer> w = r;
+  for (int k = 0; k < int(r->params.size()); k++) {
+    auto acc = torch::autograd::impl::grad_accumulator(r->params[k]);
+    r->hooks.push_back(acc->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
+        [w, k](const torch::autograd::variable_list &outputs, const torch::autograd::variable_list &) {
+          if (auto r = w.lock()) r->mark(k);
+          return outputs;
+        })));
+    r->accumulators.push_back(std::move(acc));
+  }
+  r->reset();
+  return new gt_reducer{std::move(r)};
+  GT_CATCH(nullptr)
+}
+
+void gt_reducer_arm(GReducer r, char **err) {
+  GT_TRY
+  r->r->arm();
   GT_CATCH()
+}
+
+void gt_reducer_finish(GReducer r, char **err) {
+  GT_TRY
+  r->r->finish();
+  GT_CATCH()
+}
+
+void gt_reducer_stats(GReducer r, int64_t *early, int64_t *launched, int *off) {
+  std::lock_guard<std::mutex> l(r->r->mu);
+  *early = r->r->early, *launched = r->r->launched, *off = r->r->off ? 1 : 0;
+}
+
+void gt_reducer_free(GReducer r) {
+  if (!r) return;
+  try {
+    r->r->drain();
+  } catch (...) {
+    // a failed collective: the job is ending with its error already
+  }
+  delete r;
 }
 
 void gt_dist_broadcast(const GTensor *ts, int n, int root, int64_t bucket_bytes, char **err) {

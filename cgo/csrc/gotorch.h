@@ -286,6 +286,17 @@ void gt_dist_allreduce(const GTensor *ts, int n, int avg, int64_t bucket_bytes, 
 /* The mean over the ranks of the n parameters' gradients, in reverse order;
  * a missing gradient takes part as zeros and stays missing. */
 void gt_dist_allreduce_grads(const GTensor *params, int n, int64_t bucket_bytes, char **err);
+/* DDP's reducer over n parameters: their gradients' allreduce overlapped
+ * with backward, from arm (at zero_grad) to finish (before the step; the
+ * mean over the ranks is then in the gradients). stats: buckets launched
+ * during backward, buckets launched in all, and whether the reducer stopped
+ * overlapping (two backward passes into one parameter). */
+typedef struct gt_reducer *GReducer;
+GReducer gt_reducer_new(const GTensor *params, int n, int64_t bucket_bytes, int64_t first_bucket_bytes, char **err);
+void gt_reducer_arm(GReducer r, char **err);
+void gt_reducer_finish(GReducer r, char **err);
+void gt_reducer_stats(GReducer r, int64_t *early, int64_t *launched, int *off);
+void gt_reducer_free(GReducer r);
 /* In place: root's values of n tensors on every rank. */
 void gt_dist_broadcast(const GTensor *ts, int n, int root, int64_t bucket_bytes, char **err);
 void gt_dist_barrier(char **err);
