@@ -22,8 +22,7 @@ type Precision struct {
 	DataParallel bool
 	// Overlap (with DataParallel) gives each optimizer a gradient reducer
 	// after its first step, so that from the next step on the gradients
-	// are sent while backward still runs, as DistributedDataParallel's
-	// (off for CUDA graphs, whose step runs no host code).
+	// are sent while backward still runs, as DistributedDataParallel's.
 	Overlap bool
 	// BucketBytes is the gradient buckets' size (0: torch.BucketBytes).
 	BucketBytes int64

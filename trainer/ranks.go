@@ -135,9 +135,7 @@ func (s *session) joinRanks() error {
 		return fmt.Errorf("rank %d: taking rank 0's weights: %w", s.job.Rank, err)
 	}
 	s.prec.DataParallel = true
-	// A CUDA graph replays its captured collectives; hooks launching them
-	// during backward stay out of capture.
-	s.prec.Overlap = s.cfg.Train.DistOverlap && !s.cfg.CUDA.CUDAGraph
+	s.prec.Overlap = s.cfg.Train.DistOverlap
 	s.prec.BucketBytes = int64(s.cfg.Train.DistBucketMB * (1 << 20))
 	for _, n := range s.rec.Nets() {
 		n.Net.DropoutOverRanks(s.job.Rank, s.ranks())
