@@ -1,14 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"image"
 	"image/color"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"gogan/data"
@@ -37,8 +38,9 @@ func colourFolder(t *testing.T, n int) string {
 }
 
 // TestColorizationTrainsTranslatesAndScores: the colorization recipe trains
-// from colour photos, colourises gray photos with their lightness kept,
-// scores itself on photos, and what it cannot do is refused with the reason.
+// from colour photos, colourises gray photos with their lightness kept (gogan
+// translate and gogan serve alike), scores itself on photos, and what it
+// cannot do is refused with the reason.
 func TestColorizationTrainsTranslatesAndScores(t *testing.T) {
 	root := colourFolder(t, 8)
 	base := t.TempDir()
@@ -103,6 +105,31 @@ func TestColorizationTrainsTranslatesAndScores(t *testing.T) {
 		}
 	}
 
+	// gogan serve colourises an uploaded photo as translate --eval does,
+	// pixel for pixel.
+	s := startServe(t, "--checkpoint", run, "--eval")
+	gray, err := os.ReadFile(filepath.Join(in, "gray.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, got := do(t, "POST", s.url+"/translate", "image/png", gray)
+	if resp.StatusCode != 200 {
+		t.Fatalf("serve: %d %s", resp.StatusCode, got)
+	}
+	want, _ := os.ReadFile(filepath.Join(outDir, "gray.png"))
+	if d := maxDiff(decodePNG(t, want), decodePNG(t, got)); d != 0 {
+		t.Errorf("serve and translate --eval differ by %d levels on the same photo", d)
+	}
+	var info struct {
+		Recipe   string `json:"recipe"`
+		OutputNC int    `json:"output_nc"`
+		Input    string `json:"input"`
+	}
+	if _, b := do(t, "GET", s.url+"/info", "", nil); json.Unmarshal(b, &info) != nil || info.Recipe != "colorization" || info.OutputNC != 3 || info.Input != "image" {
+		t.Errorf("serve /info: %+v, want recipe colorization, RGB output and an image to upload or paint:\n%s", info, b)
+	}
+	s.stop(t, syscall.SIGTERM)
+
 	out, err := gogan(t, "eval", "pix2pix", "--checkpoint", run, "--data-root", root, "--phase", "train", "--limit", "3", "--device", "cpu", "--threads", "2")
 	if err != nil || !strings.Contains(out, "colorization") || !strings.Contains(out, "PSNR") {
 		t.Fatalf("eval pix2pix: %v\n%s", err, out)
@@ -113,7 +140,6 @@ func TestColorizationTrainsTranslatesAndScores(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"serve", "--checkpoint", run}, "colourises photos"},
 		{append([]string{"train"}, append(small, "--set", "out="+filepath.Join(base, "x"), "--set", "model.input_nc=3")...), "model.input_nc must be 1"},
 		{append([]string{"train"}, append(small, "--set", "out="+filepath.Join(base, "y"), "--set", "data.on_device=true")...), "data.on_device=false"},
 		{append([]string{"train"}, append(small, "--set", "out="+filepath.Join(base, "z"), "--set", "data.phase=val")...), "no folder"},
@@ -123,26 +149,6 @@ func TestColorizationTrainsTranslatesAndScores(t *testing.T) {
 			t.Errorf("gogan %s: %v, want an error saying %q:\n%s", strings.Join(c.args[:1], " "), err, c.want, out)
 		}
 	}
-}
-
-func readPNG(t *testing.T, path string) *image.NRGBA {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	im, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	out := image.NewNRGBA(im.Bounds())
-	for y := im.Bounds().Min.Y; y < im.Bounds().Max.Y; y++ {
-		for x := im.Bounds().Min.X; x < im.Bounds().Max.X; x++ {
-			out.Set(x, y, im.At(x, y))
-		}
-	}
-	return out
 }
 
 // saturation is the mean of max(R, G, B) - min(R, G, B) over r.

@@ -56,3 +56,24 @@ func writePNG(t *testing.T, path string, im image.Image) {
 		t.Fatal(err)
 	}
 }
+
+// readPNG decodes a PNG as NRGBA.
+func readPNG(t *testing.T, path string) *image.NRGBA {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	im, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	out := image.NewNRGBA(im.Bounds())
+	for y := im.Bounds().Min.Y; y < im.Bounds().Max.Y; y++ {
+		for x := im.Bounds().Min.X; x < im.Bounds().Max.X; x++ {
+			out.Set(x, y, im.At(x, y))
+		}
+	}
+	return out
+}

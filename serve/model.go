@@ -39,9 +39,14 @@ type Model struct {
 	Norm          string // the generator's normalisation (batch, instance, none)
 	// Size is the side of the square images the generator takes (translate:
 	// the training crop size) or makes (generate: data.image_size).
-	Size     int
-	InputNC  int     // translate: input channels
+	Size int
+	// InputNC is the channels input images are decoded to (translate: the
+	// generator's, or RGB for colorization, whose generator takes their L).
+	InputNC  int
 	OutputNC int     // output channels
+	// Translation is the recipe's translation (translate): how images become
+	// the generator's input and its output images.
+	Translation gan.Translation
 	Noise    []int64 // generate: one sample's noise shape (nz, 1, 1)
 	// Eval runs the generator in eval mode (BatchNorm running statistics, no
 	// dropout); DCGAN always is, as gogan sample.
@@ -84,11 +89,11 @@ func OpenModel(path, direction string, eval bool) (*Model, error) {
 		if tr.Encode != nil {
 			return nil, fmt.Errorf("gogan serve draws images, but the generator of %s takes label maps and instance boundaries (data.label_nc, data.no_instance); a pix2pixhd run with data.label_nc=0 and data.no_instance=true can be served", ck.Dir)
 		}
-		if tr.Lab {
-			return nil, fmt.Errorf("gogan serve draws images, but the generator of %s colourises photos (recipe %s: the L of CIE Lab to ab); run gogan translate --checkpoint %s --input PHOTOS --out OUT", ck.Dir, cfg.Recipe, ck.Dir)
-		}
 		m.Kind, m.Role, m.Direction, m.PairDirection = KindTranslate, tr.Role, tr.Direction, tr.PairDirection
-		m.InputNC, m.OutputNC, m.Size = tr.InputNC, tr.OutputNC, cfg.Data.CropSize
+		m.InputNC, m.OutputNC, m.Size, m.Translation = tr.InputChannels(), tr.OutputNC, cfg.Data.CropSize, tr
+		if tr.Lab {
+			m.OutputNC = 3 // L with the generator's ab, as RGB
+		}
 		m.Eval = eval
 	case def.Generate != nil:
 		if direction != "" {

@@ -11,7 +11,6 @@ import (
 
 	torch "gogan/cgo"
 	"gogan/data"
-	"gogan/gan"
 	"gogan/infer"
 	"gogan/nets"
 	"gogan/report"
@@ -268,7 +267,7 @@ func newTorchEngine(m *Model, device string, threads int) (engine, error) {
 func (e *torchEngine) Device() torch.Device { return e.dev }
 
 func (e *torchEngine) translate(ims []*data.Image) ([]*image.NRGBA, error) {
-	return e.forward(func() *torch.Tensor { return gan.ImagesTensor(ims) })
+	return e.forward(func() *torch.Tensor { return e.m.Translation.Input(ims) }, e.m.Translation.Output)
 }
 
 func (e *torchEngine) generate(zs [][]float32) ([]*image.NRGBA, error) {
@@ -279,19 +278,19 @@ func (e *torchEngine) generate(zs [][]float32) ([]*image.NRGBA, error) {
 			flat = append(flat, z...)
 		}
 		return torch.FromFloat32(flat, append([]int64{int64(len(zs))}, e.m.Noise...)...)
-	})
+	}, func(_, y *torch.Tensor) report.Images { return report.ToImages(y) })
 }
 
 // forward runs the generator on the input that in makes (on the host) and
-// turns each output into an image, mapping [-1, 1] to 0..255 as translate
-// does.
-func (e *torchEngine) forward(in func() *torch.Tensor) ([]*image.NRGBA, error) {
+// turns each output into an image (show: the generator's input and output
+// as images in [-1, 1]), mapping [-1, 1] to 0..255 as translate does.
+func (e *torchEngine) forward(in func() *torch.Tensor, show func(x, y *torch.Tensor) report.Images) ([]*image.NRGBA, error) {
 	var out report.Images
 	err := torch.Try(func() {
 		s := torch.NewScope()
 		defer s.Close()
 		x := in().To(e.dev)
-		torch.NoGrad(func() { out = report.ToImages(e.g.Forward(x)) })
+		torch.NoGrad(func() { out = show(x, e.g.Forward(x)) })
 	})
 	if err != nil {
 		return nil, err
