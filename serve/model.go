@@ -43,11 +43,11 @@ type Model struct {
 	// InputNC is the channels input images are decoded to (translate: the
 	// generator's, or RGB for colorization, whose generator takes their L).
 	InputNC  int
-	OutputNC int     // output channels
+	OutputNC int // output channels
 	// Translation is the recipe's translation (translate): how images become
 	// the generator's input and its output images.
 	Translation gan.Translation
-	Noise    []int64 // generate: one sample's noise shape (nz, 1, 1)
+	Noise       []int64 // generate: one sample's noise shape (nz, 1, 1)
 	// Eval runs the generator in eval mode (BatchNorm running statistics, no
 	// dropout); DCGAN always is, as gogan sample.
 	Eval bool
