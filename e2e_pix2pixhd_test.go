@@ -251,8 +251,8 @@ func TestPix2PixHDFeatures(t *testing.T) {
 	dirs := map[string]string{}
 	for _, c := range []struct{ name, seed string }{{"a", "1"}, {"b", "1"}, {"c", "2"}} {
 		dirs[c.name] = filepath.Join(t.TempDir(), c.name)
-		if out, err := translate(dirs[c.name], "--features", clustered, "--seed", c.seed); err != nil || !strings.Contains(out, "translated 4 images") {
-			t.Fatalf("translate --features --seed %s: %v\n%s", c.seed, err, out)
+		if out, err := translate(dirs[c.name], "--features", clustered, "--seed", c.seed); err != nil || !strings.Contains(out, "translated 4 images") || strings.Contains(out, "another encoder") {
+			t.Fatalf("translate --features --seed %s: %v (want no warning: the clusters are this checkpoint's)\n%s", c.seed, err, out)
 		}
 	}
 	same, other := 0, 0
@@ -288,6 +288,15 @@ func TestPix2PixHDFeatures(t *testing.T) {
 		"--device", "cpu", "--threads", "2")
 	if err != nil || !strings.Contains(out, "eval         2") {
 		t.Errorf("eval pix2pix: %v\n%s", err, out)
+	}
+	// Trained on, the run's encoder is another: its old clusters still
+	// translate, with a warning naming where they came from.
+	if out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=8"); err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	out, err = translate(filepath.Join(t.TempDir(), "stale"), "--features", clustered)
+	if err != nil || !strings.Contains(out, "translated 4 images") || !strings.Contains(out, "another encoder") || !strings.Contains(out, "step-00000006") {
+		t.Errorf("translate at step 8 with step 6's clusters: %v, want a warning naming step 6's checkpoint\n%s", err, out)
 	}
 
 	// Label-wise features train too; the keys that cannot work are refused.

@@ -20,6 +20,7 @@ import (
 	"gogan/config"
 	"gogan/data"
 	"gogan/nets"
+	"gogan/runfolder"
 )
 
 // Batch is a training step's inputs by name, on the device: "A" (DCGAN's
@@ -205,8 +206,9 @@ type Translation struct {
 	Photos bool
 	// LoadFeatures reads a file of features clustered over the training set
 	// (gogan features) into what Encoders.Features draws from, with draws
-	// seeded by seed; nil when the recipe has none.
-	LoadFeatures func(path string, seed uint64) (FeatureSampler, error)
+	// seeded by seed, for translating with checkpoint ck; nil when the
+	// recipe has none.
+	LoadFeatures func(path string, seed uint64, ck runfolder.Checkpoint) (FeatureSampler, error)
 	// Lab says that the generator maps the L channel of CIE Lab to its a and
 	// b channels (colorization): Input makes its input from colour (or gray)
 	// images, and Output shows its output with the input's L as RGB.

@@ -44,7 +44,7 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 	case tr.Photos && o.Photos == "" && o.Features == "":
 		return 0, fmt.Errorf("the generator of %s takes features of each region (pix2pixHD's model.instance_feat or model.label_feat): give --features with the file gogan features clusters them into (as test.py), or the photos that go with %s with --photos (test.py --use_encoded_image)", ck.Dir, dir)
 	case o.Features != "":
-		if enc.Features, err = tr.LoadFeatures(o.Features, o.Seed); err != nil {
+		if enc.Features, err = tr.LoadFeatures(o.Features, o.Seed, ck); err != nil {
 			return 0, fmt.Errorf("--features: %w", err)
 		}
 	case tr.Photos:

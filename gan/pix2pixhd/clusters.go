@@ -3,8 +3,12 @@ package pix2pixhd
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -226,14 +230,47 @@ func (cl *clusters) save(path string, ck runfolder.Checkpoint, nClusters int) er
 		ts = append(ts, torch.Named{Name: fmt.Sprintf("class.%d", c), Tensor: torch.FromFloat32(flat, int64(len(cs)), int64(cl.f.num))})
 	}
 	defer torch.FreeNamed(ts)
+	digest, err := encoderDigest(ck)
+	if err != nil {
+		return err
+	}
 	meta := map[string]string{"format": clustersFormat, "feat_num": strconv.Itoa(cl.f.num), "by": cl.f.kind(),
-		"n_clusters": strconv.Itoa(nClusters), "checkpoint": ck.Dir, "step": strconv.Itoa(ck.Step)}
+		"n_clusters": strconv.Itoa(nClusters), "checkpoint": ck.Dir, "step": strconv.Itoa(ck.Step), "encoder": digest}
 	return runfolder.AtomicWriteFile(path, func(w io.Writer) error { return torch.WriteSafetensors(w, ts, meta) })
 }
 
+// encoderDigest fingerprints a checkpoint's encoder: SHA-256 over its E.*
+// tensors, names and values, in name order. A clusters file records the
+// one its features came from.
+func encoderDigest(ck runfolder.Checkpoint) (string, error) {
+	ts, _, err := torch.LoadSafetensors(ck.WeightsPath())
+	if err != nil {
+		return "", err
+	}
+	defer torch.FreeNamed(ts)
+	slices.SortFunc(ts, func(a, b torch.Named) int { return cmp.Compare(a.Name, b.Name) })
+	h := sha256.New()
+	err = torch.Try(func() {
+		for _, nt := range ts {
+			if !strings.HasPrefix(nt.Name, "E.") {
+				continue
+			}
+			h.Write([]byte(nt.Name))
+			if nt.Tensor.DType() == torch.Float32 {
+				binary.Write(h, binary.LittleEndian, nt.Tensor.Float32s())
+			} else {
+				binary.Write(h, binary.LittleEndian, nt.Tensor.Int64s())
+			}
+		}
+	})
+	return hex.EncodeToString(h.Sum(nil)), err
+}
+
 // loadClusters reads a file ClusterFeatures wrote, for a run whose
-// features f are.
-func loadClusters(path string, f *features) (*clusters, error) {
+// features f are, to translate with checkpoint ck: clusters of another
+// encoder's features (another run's, or an earlier checkpoint's) are used
+// with a warning.
+func loadClusters(path string, f *features, ck runfolder.Checkpoint) (*clusters, error) {
 	ts, meta, err := torch.LoadSafetensors(path)
 	if err != nil {
 		return nil, err
@@ -245,6 +282,14 @@ func loadClusters(path string, f *features) (*clusters, error) {
 	if meta["by"] != f.kind() || meta["feat_num"] != strconv.Itoa(f.num) {
 		return nil, fmt.Errorf("%s holds %s features of %s channels, but this run's are %s features of %d (model.feat_num): cluster this run's with gogan features",
 			path, meta["by"], meta["feat_num"], f.kind(), f.num)
+	}
+	digest, err := encoderDigest(ck)
+	if err != nil {
+		return nil, err
+	}
+	if meta["encoder"] != digest {
+		slog.Warn("the features were clustered from another encoder than this checkpoint's: its regions get features its generator did not learn from; to match, run gogan features --checkpoint "+ck.Dir,
+			"features", path, "clustered_from", meta["checkpoint"], "step", meta["step"], "checkpoint", ck.Dir, "checkpoint_step", ck.Step)
 	}
 	cl := &clusters{f: f, centres: map[int][][]float32{}}
 	for _, nt := range ts {

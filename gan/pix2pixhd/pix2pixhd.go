@@ -23,6 +23,7 @@ import (
 	"gogan/gan/losses"
 	"gogan/nets"
 	"gogan/report"
+	"gogan/runfolder"
 )
 
 func init() {
@@ -106,8 +107,8 @@ func init() {
 					}
 					return torch.Cat([]*torch.Tensor{enc.input(b), feats}, 1)
 				}
-				tr.LoadFeatures = func(path string, seed uint64) (gan.FeatureSampler, error) {
-					cl, err := loadClusters(path, f)
+				tr.LoadFeatures = func(path string, seed uint64, ck runfolder.Checkpoint) (gan.FeatureSampler, error) {
+					cl, err := loadClusters(path, f, ck)
 					if err != nil {
 						return nil, err
 					}
