@@ -368,11 +368,18 @@ func sameOutputs(t *testing.T, a, b string, tol float64) {
 // instance norm, with and without dropout, for DCGAN with train.sync_bn
 // (without it, each rank's BatchNorm would see only its half of the batch),
 // and for pix2pixHD with instance-wise features.
-func TestDataParallelMatchesOneProcess(t *testing.T) {
+// distFolders checks for Gloo and makes a folder for the runs and a small
+// pix2pixHD dataset (8 label maps with instances, 40x36).
+func distFolders(t *testing.T) (base, hdRoot string) {
+	t.Helper()
 	needGloo(t)
-	base := t.TempDir()
-	hdRoot := t.TempDir()
+	base, hdRoot = t.TempDir(), t.TempDir()
 	writeHDData(t, hdRoot, 8, 40, 36)
+	return base, hdRoot
+}
+
+func TestDataParallelMatchesOneProcess(t *testing.T) {
+	base, hdRoot := distFolders(t)
 	cases := []struct {
 		name         string
 		args         func(out string, extra ...string) []string
@@ -644,10 +651,7 @@ func TestResumeOnAnotherWorldSize(t *testing.T) {
 // how many buckets went out during backward; DCGAN's D, which takes two
 // backward passes a step, is reduced after backward.
 func TestGradientOverlapIsExact(t *testing.T) {
-	needGloo(t)
-	base := t.TempDir()
-	hdRoot := t.TempDir()
-	writeHDData(t, hdRoot, 8, 40, 36)
+	base, hdRoot := distFolders(t)
 	cases := []struct {
 		name  string
 		args  func(out string, extra ...string) []string
