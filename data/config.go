@@ -421,9 +421,6 @@ func (c Config) Check() error {
 		if c.Direction != "AtoB" {
 			bad("data.direction", c.Direction, "colorization translates L to ab: use AtoB")
 		}
-		if c.DType == "uint8" {
-			bad("data.dtype", c.DType, "colorization's batches are CIE Lab values, not 8-bit pixels: use float32")
-		}
 	}
 	if c.SerialBatches && c.Dataset != Unaligned {
 		bad("data.serial_batches", true, "only applies to data.dataset=unaligned (it picks B[i mod |B|] for sample i), not %s; for a fixed sample order set data.shuffle=false", c.Dataset)

@@ -818,7 +818,6 @@ type TensorShape struct {
 	Name  string
 	Shape [3]int
 	Raw   bool
-	Lab   LabPart // colorization: which channels of CIE Lab
 }
 
 // TensorShapes lists the batch tensors of the dataset's samples in the
@@ -830,9 +829,6 @@ func (d *Dataset) TensorShapes() (ts []TensorShape, uniform bool) {
 	ts = []TensorShape{{Name: "A", Shape: a, Raw: d.cfg.LabelNC > 0}}
 	if d.Paired() {
 		ts = append(ts, TensorShape{Name: "B", Shape: b})
-	}
-	if d.cfg.Dataset == Colorization {
-		ts[0].Lab, ts[1].Lab = LabL, LabAB
 	}
 	if d.Instance() {
 		ts = append(ts, TensorShape{Name: InstTensor, Shape: [3]int{1, a[1], a[2]}, Raw: true})

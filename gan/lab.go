@@ -22,11 +22,7 @@ func (t Translation) Input(ims []*data.Image) *torch.Tensor {
 	if !t.Lab {
 		return ImagesTensor(ims)
 	}
-	nis := make([]data.NamedImage, len(ims))
-	for i, im := range ims {
-		nis[i] = data.NamedImage{Image: im, Lab: data.LabL}
-	}
-	return batchTensor(nis)
+	return imagesTensor(ims, data.LabL)
 }
 
 // Output is the generator's output y on the input x as images in [-1, 1]:
@@ -35,13 +31,13 @@ func (t Translation) Output(x, y *torch.Tensor) report.Images {
 	if !t.Lab {
 		return report.ToImages(y)
 	}
-	return LabImages(x, y)
+	return labImages(x, y)
 }
 
-// LabImages is the RGB of batches of normalised L and ab as the
+// labImages is the RGB of batches of normalised L and ab as the
 // colorization model's lab2rgb makes it (8 bits a channel), as images in
 // [-1, 1] whose grid (report.MakeGrid) gives back those bytes.
-func LabImages(l, ab *torch.Tensor) report.Images {
+func labImages(l, ab *torch.Tensor) report.Images {
 	L, AB := report.ToImages(l), report.ToImages(ab)
 	plane := L.H * L.W
 	out := report.Images{N: L.N, C: 3, H: L.H, W: L.W, Data: make([]float32, L.N*3*plane)}

@@ -7,10 +7,14 @@ import (
 
 // ImagesTensor is same-sized 8-bit HWC images as an NCHW float32 tensor in
 // [-1, 1], normalised as the loader's batches are.
-func ImagesTensor(ims []*data.Image) *torch.Tensor {
+func ImagesTensor(ims []*data.Image) *torch.Tensor { return imagesTensor(ims, data.NotLab) }
+
+// imagesTensor is same-sized RGB or gray images as one NCHW float32 tensor:
+// normalised pixels, or the part of their CIE Lab.
+func imagesTensor(ims []*data.Image, part data.LabPart) *torch.Tensor {
 	nis := make([]data.NamedImage, len(ims))
 	for i, im := range ims {
-		nis[i] = data.NamedImage{Image: im}
+		nis[i] = data.NamedImage{Image: im, Lab: part}
 	}
 	return batchTensor(nis)
 }

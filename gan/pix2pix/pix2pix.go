@@ -265,12 +265,8 @@ func (r *Pix2Pix) Visuals() (*image.NRGBA, error) {
 	if r.fixedA == nil {
 		return nil, fmt.Errorf("pix2pix: no sample inputs")
 	}
-	show := func(b *torch.Tensor) report.Images {
-		if r.lab {
-			return gan.LabImages(r.fixedA, b)
-		}
-		return report.ToImages(b)
-	}
+	// as translate shows them: colorization's ab with the input's L
+	show := func(b *torch.Tensor) report.Images { return gan.Translation{Lab: r.lab}.Output(r.fixedA, b) }
 	var in, out, target report.Images
 	err := torch.Try(func() {
 		gan.WithFrozenState(r.dev, []*nets.Net{r.g}, func() {
