@@ -202,18 +202,13 @@ void reduce_grads(const std::vector<at::Tensor> &params, int64_t bucket_bytes) {
 // stops overlapping for good. Every rank runs the same graph, so every rank
 // issues the same collectives in the same order.
 struct Reducer {
-  struct RBucket {
-    std::vector<int> params;  // indices into Reducer::params
-    at::Tensor flat;
-    int pending = 0;
-    c10::intrusive_ptr<c10d::Work> work;
-  };
   std::vector<at::Tensor> params;  // reverse parameter order
   std::vector<std::shared_ptr<torch::autograd::Node>> accumulators;
   std::vector<uintptr_t> hooks;
-  std::vector<RBucket> bs;
+  std::vector<Bucket> bs;  // parts: the parameters
+  std::vector<int> pending;  // by bucket: parameters not ready yet
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;  // by bucket, while in flight
   std::vector<int> bucket_of;
-  std::vector<int64_t> offset;
   std::vector<char> ready;
   int64_t bucket_bytes = 0;
   size_t next = 0;
@@ -227,50 +222,53 @@ struct Reducer {
     if (ready[j]) spoiled = true;
     ready[j] = 1;
     if (spoiled) return;
-    if (--bs[bucket_of[j]].pending == 0)
-      while (next < bs.size() && bs[next].pending == 0) launch(next++, true);
+    if (--pending[bucket_of[j]] == 0)
+      while (next < bs.size() && pending[next] == 0) launch(next++, true);
   }
 
   void launch(size_t k, bool during_backward) {
     at::NoGradGuard ng;
     auto &g = G();
     auto &b = bs[k];
-    for (int j : b.params) {
-      auto gr = params[j].grad();
-      auto dst = b.flat.narrow(0, offset[j], params[j].numel());
+    int64_t pos = 0;
+    for (auto &p : b.parts) {
+      auto gr = p.grad();
+      auto dst = b.flat.narrow(0, pos, p.numel());
       if (gr.defined())
         dst.copy_(gr.reshape({-1}));
       else
         dst.zero_();
+      pos += p.numel();
     }
     std::vector<at::Tensor> one{b.flat};
     c10d::AllreduceOptions o;
     o.reduceOp = c10d::ReduceOp::SUM;
     o.timeout = g.timeout;
-    b.work = g.pg->allreduce(one, o);
+    works[k] = g.pg->allreduce(one, o);
     launched++;
     if (during_backward) early++;
   }
 
-  // drain waits for the collectives in flight, so that their buffers may be
-  // refilled (a window that ended without finish: its step failed).
-  void drain() {
-    std::vector<c10::intrusive_ptr<c10d::Work>> works;
-    for (auto &b : bs)
-      if (b.work) works.push_back(b.work), b.work.reset();
-    if (!works.empty()) wait_all(works, "allreduce of gradients");
+  // wait waits for the collectives in flight: all of them (finish), or
+  // those a window that ended without finish left (its step failed), so
+  // that their buffers may be refilled.
+  void wait() {
+    std::vector<c10::intrusive_ptr<c10d::Work>> in_flight;
+    for (auto &w : works)
+      if (w) in_flight.push_back(w), w.reset();
+    if (!in_flight.empty()) wait_all(in_flight, "allreduce of gradients");
   }
 
   void reset() {
     std::fill(ready.begin(), ready.end(), 0);
-    for (auto &b : bs) b.pending = int(b.params.size());
+    for (size_t k = 0; k < bs.size(); k++) pending[k] = int(bs[k].parts.size());
     next = 0;
     spoiled = false;
   }
 
   void arm() {
     std::lock_guard<std::mutex> l(mu);
-    drain();
+    wait();
     reset();
     armed = true;
   }
@@ -281,24 +279,18 @@ struct Reducer {
     if (armed && spoiled) off = true;
     armed = false;
     if (!overlapped) {
-      drain();
+      wait();
       reset();
       reduce_grads(params, bucket_bytes);
       return;
     }
     while (next < bs.size()) launch(next++, false);
-    std::vector<c10::intrusive_ptr<c10d::Work>> works;
-    for (auto &b : bs) works.push_back(b.work), b.work.reset();
-    wait_all(works, "allreduce of gradients");
+    wait();
     at::NoGradGuard ng;
-    auto world = G().world;
-    for (auto &b : bs) {
-      b.flat.div_(world);
-      for (int j : b.params) {
-        auto gr = params[j].grad();
-        if (gr.defined()) gr.copy_(b.flat.narrow(0, offset[j], params[j].numel()).view(params[j].sizes()));
-      }
-    }
+    std::vector<at::Tensor> grads;
+    for (auto &p : params) grads.push_back(p.grad());
+    for (auto &b : bs) b.flat.div_(G().world);
+    unflatten(bs, grads);
     reset();
   }
 
@@ -413,24 +405,14 @@ GReducer gt_reducer_new(const GTensor *params, int n, int64_t bucket_bytes, int6
       throw std::invalid_argument("parameter " + std::to_string(i) + " is not a leaf that requires grad");
     r->params.push_back(p);
   }
-  auto bs = buckets(r->params, bucket_bytes, first_bucket_bytes);
-  r->bucket_of.resize(r->params.size());
-  r->offset.resize(r->params.size());
-  r->ready.resize(r->params.size());
-  int j = 0;
-  for (auto &b : bs) {
-    Reducer::RBucket rb;
-    int64_t off = 0;
-    for (auto &p : b.parts) {
-      rb.params.push_back(j);
-      r->bucket_of[j] = int(r->bs.size());
-      r->offset[j] = off;
-      off += p.numel();
-      j++;
-    }
-    rb.flat = at::empty({off}, b.parts[0].options().requires_grad(false));
-    r->bs.push_back(std::move(rb));
+  {
+    at::NoGradGuard ng;  // the flat buffers: copies of the parameters, refilled with gradients
+    r->bs = buckets(r->params, bucket_bytes, first_bucket_bytes);
   }
+  for (size_t k = 0; k < r->bs.size(); k++) r->bucket_of.insert(r->bucket_of.end(), r->bs[k].parts.size(), int(k));
+  r->pending.resize(r->bs.size());
+  r->works.resize(r->bs.size());
+  r->ready.resize(r->params.size());
   std::weak_ptr<Reducer> w = r;
   for (int k = 0; k < int(r->params.size()); k++) {
     auto acc = torch::autograd::impl::grad_accumulator(r->params[k]);
@@ -466,7 +448,7 @@ void gt_reducer_stats(GReducer r, int64_t *early, int64_t *launched, int *off) {
 void gt_reducer_free(GReducer r) {
   if (!r) return;
   try {
-    r->r->drain();
+    r->r->wait();
   } catch (...) {
     // a failed collective: the job is ending with its error already
   }
