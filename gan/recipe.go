@@ -206,9 +206,9 @@ type Translation struct {
 	Photos bool
 	// LoadFeatures reads a file of features clustered over the training set
 	// (gogan features) into what Encoders.Features draws from, with draws
-	// seeded by seed, for translating with checkpoint ck; nil when the
-	// recipe has none.
-	LoadFeatures func(path string, seed uint64, ck runfolder.Checkpoint) (FeatureSampler, error)
+	// seeded by seed, for translating with checkpoint ck, whose Nets are
+	// loaded in ns; nil when the recipe has none.
+	LoadFeatures func(path string, seed uint64, ck runfolder.Checkpoint, ns map[string]*nets.Net) (FeatureSampler, error)
 	// Lab says that the generator maps the L channel of CIE Lab to its a and
 	// b channels (colorization): Input makes its input from colour (or gray)
 	// images, and Output shows its output with the input's L as RGB.

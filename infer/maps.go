@@ -43,11 +43,7 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 		return 0, fmt.Errorf("--photos %s and --features %s: the features come either from the photos or from the clusters; give one", o.Photos, o.Features)
 	case tr.Photos && o.Photos == "" && o.Features == "":
 		return 0, fmt.Errorf("the generator of %s takes features of each region (pix2pixHD's model.instance_feat or model.label_feat): give --features with the file gogan features clusters them into (as test.py), or the photos that go with %s with --photos (test.py --use_encoded_image)", ck.Dir, dir)
-	case o.Features != "":
-		if enc.Features, err = tr.LoadFeatures(o.Features, o.Seed, ck); err != nil {
-			return 0, fmt.Errorf("--features: %w", err)
-		}
-	case tr.Photos:
+	case o.Photos != "":
 		if photos, err = imageFiles(o.Photos, "--photos"); err != nil {
 			return 0, err
 		}
@@ -92,12 +88,17 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 	}
 	defer g.Free()
 	g.SetTraining(!eval)
-	if photos != nil {
+	if tr.Photos {
 		var release func()
 		if enc.Nets, release, err = LoadNets(ck, cfg, tr.Nets, dev, !eval); err != nil {
 			return 0, err
 		}
 		defer release()
+	}
+	if o.Features != "" {
+		if enc.Features, err = tr.LoadFeatures(o.Features, o.Seed, ck, enc.Nets); err != nil {
+			return 0, fmt.Errorf("--features: %w", err)
+		}
 	}
 	for i, path := range inputs {
 		var a *data.Image

@@ -119,6 +119,11 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 		return nil, err
 	}
 	defer e.Free()
+	// before encoding: in train mode a BatchNorm's running statistics move
+	digest, err := encoderDigest(e)
+	if err != nil {
+		return nil, err
+	}
 	e.SetTraining(!o.Eval)
 	n := ds.Len()
 	if o.Limit > 0 {
@@ -186,7 +191,7 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 	if sum.Out == "" {
 		sum.Out = filepath.Join(filepath.Dir(filepath.Dir(ck.Dir)), fmt.Sprintf("features_clustered_%03d.safetensors", o.NClusters))
 	}
-	return sum, cl.save(sum.Out, ck, o.NClusters)
+	return sum, cl.save(sum.Out, ck, o.NClusters, digest)
 }
 
 // region is one id's pixels in a sample: how many, and the first (its
@@ -214,7 +219,7 @@ func regionsOf(ids []int64, n int) []region {
 }
 
 // save writes the centres atomically: "class.<c>" [k, feat_num] each.
-func (cl *clusters) save(path string, ck runfolder.Checkpoint, nClusters int) error {
+func (cl *clusters) save(path string, ck runfolder.Checkpoint, nClusters int, encoder string) error {
 	var ts []torch.Named
 	classes := make([]int, 0, len(cl.centres))
 	for c := range cl.centres {
@@ -230,31 +235,20 @@ func (cl *clusters) save(path string, ck runfolder.Checkpoint, nClusters int) er
 		ts = append(ts, torch.Named{Name: fmt.Sprintf("class.%d", c), Tensor: torch.FromFloat32(flat, int64(len(cs)), int64(cl.f.num))})
 	}
 	defer torch.FreeNamed(ts)
-	digest, err := encoderDigest(ck)
-	if err != nil {
-		return err
-	}
 	meta := map[string]string{"format": clustersFormat, "feat_num": strconv.Itoa(cl.f.num), "by": cl.f.kind(),
-		"n_clusters": strconv.Itoa(nClusters), "checkpoint": ck.Dir, "step": strconv.Itoa(ck.Step), "encoder": digest}
+		"n_clusters": strconv.Itoa(nClusters), "checkpoint": ck.Dir, "step": strconv.Itoa(ck.Step), "encoder": encoder}
 	return runfolder.AtomicWriteFile(path, func(w io.Writer) error { return torch.WriteSafetensors(w, ts, meta) })
 }
 
-// encoderDigest fingerprints a checkpoint's encoder: SHA-256 over its E.*
-// tensors, names and values, in name order. A clusters file records the
-// one its features came from.
-func encoderDigest(ck runfolder.Checkpoint) (string, error) {
-	ts, _, err := torch.LoadSafetensors(ck.WeightsPath())
-	if err != nil {
-		return "", err
-	}
-	defer torch.FreeNamed(ts)
-	slices.SortFunc(ts, func(a, b torch.Named) int { return cmp.Compare(a.Name, b.Name) })
+// encoderDigest fingerprints an encoder as loaded: SHA-256 over its state
+// dict, names and values, in name order. A clusters file records the one
+// its features came from.
+func encoderDigest(e *nets.Net) (string, error) {
+	sd := e.StateDict()
+	slices.SortFunc(sd, func(a, b torch.Named) int { return cmp.Compare(a.Name, b.Name) })
 	h := sha256.New()
-	err = torch.Try(func() {
-		for _, nt := range ts {
-			if !strings.HasPrefix(nt.Name, "E.") {
-				continue
-			}
+	err := torch.Try(func() {
+		for _, nt := range sd {
 			h.Write([]byte(nt.Name))
 			if nt.Tensor.DType() == torch.Float32 {
 				binary.Write(h, binary.LittleEndian, nt.Tensor.Float32s())
@@ -267,10 +261,10 @@ func encoderDigest(ck runfolder.Checkpoint) (string, error) {
 }
 
 // loadClusters reads a file ClusterFeatures wrote, for a run whose
-// features f are, to translate with checkpoint ck: clusters of another
-// encoder's features (another run's, or an earlier checkpoint's) are used
-// with a warning.
-func loadClusters(path string, f *features, ck runfolder.Checkpoint) (*clusters, error) {
+// features f are, to translate with the encoder e of checkpoint ck: clusters
+// of another encoder's features (another run's, or an earlier checkpoint's)
+// are used with a warning.
+func loadClusters(path string, f *features, e *nets.Net, ck runfolder.Checkpoint) (*clusters, error) {
 	ts, meta, err := torch.LoadSafetensors(path)
 	if err != nil {
 		return nil, err
@@ -283,7 +277,7 @@ func loadClusters(path string, f *features, ck runfolder.Checkpoint) (*clusters,
 		return nil, fmt.Errorf("%s holds %s features of %s channels, but this run's are %s features of %d (model.feat_num): cluster this run's with gogan features",
 			path, meta["by"], meta["feat_num"], f.kind(), f.num)
 	}
-	digest, err := encoderDigest(ck)
+	digest, err := encoderDigest(e)
 	if err != nil {
 		return nil, err
 	}

@@ -107,8 +107,8 @@ func init() {
 					}
 					return torch.Cat([]*torch.Tensor{enc.input(b), feats}, 1)
 				}
-				tr.LoadFeatures = func(path string, seed uint64, ck runfolder.Checkpoint) (gan.FeatureSampler, error) {
-					cl, err := loadClusters(path, f, ck)
+				tr.LoadFeatures = func(path string, seed uint64, ck runfolder.Checkpoint, ns map[string]*nets.Net) (gan.FeatureSampler, error) {
+					cl, err := loadClusters(path, f, ns["E"], ck)
 					if err != nil {
 						return nil, err
 					}
