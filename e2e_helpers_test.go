@@ -3,6 +3,7 @@ package main
 import (
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
 	"os"
 	"testing"
@@ -57,23 +58,11 @@ func writePNG(t *testing.T, path string, im image.Image) {
 	}
 }
 
-// readPNG decodes a PNG as NRGBA.
+// readPNG decodes a PNG file as NRGBA.
 func readPNG(t *testing.T, path string) *image.NRGBA {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	im, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	im := decodePNG(t, readFile(t, path))
 	out := image.NewNRGBA(im.Bounds())
-	for y := im.Bounds().Min.Y; y < im.Bounds().Max.Y; y++ {
-		for x := im.Bounds().Min.X; x < im.Bounds().Max.X; x++ {
-			out.Set(x, y, im.At(x, y))
-		}
-	}
+	draw.Draw(out, out.Bounds(), im, im.Bounds().Min, draw.Src)
 	return out
 }

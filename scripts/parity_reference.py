@@ -606,14 +606,15 @@ def aligned_item(opt, AB_path):
     return {"A": A, "B": B, "A_paths": AB_path, "B_paths": AB_path}
 
 
+def collate(items):
+    """A batch of the items' A and B, stacked as default_collate stacks them (the references'
+    data/__init__.py uses a plain torch DataLoader)."""
+    return {"A": torch.stack([it["A"] for it in items], 0), "B": torch.stack([it["B"] for it in items], 0)}
+
+
 def aligned_batches(data):
-    """One dict per batch, stacked as default_collate stacks the items."""
-    batches = []
-    for files in data["files"]:
-        items = [aligned_item(data, path) for path in files]
-        batches.append({"A": torch.stack([it["A"] for it in items], 0),
-                        "B": torch.stack([it["B"] for it in items], 0)})
-    return batches
+    """One dict per batch."""
+    return [collate([aligned_item(data, path) for path in files]) for files in data["files"]]
 
 
 # ---------------------------------------------------------------------------
@@ -637,15 +638,10 @@ def colorization_item(opt, path):
 
 
 def colorization_batches(data):
-    """One dict per batch, stacked as default_collate stacks the items."""
+    """One dict per batch."""
     # ColorizationDataset.__init__: assert opt.input_nc == 1 and opt.output_nc == 2 and opt.direction == 'AtoB'
     assert data["input_nc"] == 1 and data["output_nc"] == 2 and data["direction"] == "AtoB"
-    batches = []
-    for files in data["files"]:
-        items = [colorization_item(data, path) for path in files]
-        batches.append({"A": torch.stack([it["A"] for it in items], 0),
-                        "B": torch.stack([it["B"] for it in items], 0)})
-    return batches
+    return [collate([colorization_item(data, path) for path in files]) for files in data["files"]]
 
 
 # ---------------------------------------------------------------------------
@@ -673,17 +669,13 @@ def unaligned_item(transform_A, transform_B, A_path, B_path):
 
 
 def unaligned_batches(data):
-    """One dict per batch, stacked as default_collate stacks the items."""
+    """One dict per batch."""
     files_A, files_B = data["files_A"], data["files_B"]
     if len(files_A) != len(files_B) or any(len(a) != len(b) for a, b in zip(files_A, files_B)):
         raise ValueError("files_A and files_B differ in shape")
     transform_A, transform_B = unaligned_transforms(data)
-    batches = []
-    for paths_A, paths_B in zip(files_A, files_B):
-        items = [unaligned_item(transform_A, transform_B, a, b) for a, b in zip(paths_A, paths_B)]
-        batches.append({"A": torch.stack([it["A"] for it in items], 0),
-                        "B": torch.stack([it["B"] for it in items], 0)})
-    return batches
+    return [collate([unaligned_item(transform_A, transform_B, a, b) for a, b in zip(paths_A, paths_B)])
+            for paths_A, paths_B in zip(files_A, files_B)]
 
 
 # ---------------------------------------------------------------------------
