@@ -1,10 +1,15 @@
 package main
 
 import (
+	"image"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	torch "gogan/cgo"
+	"gogan/cgo/torchtest"
 )
 
 // smallCycleGAN is configs/cyclegan-fashion-mnist.yaml cut down to seconds
@@ -101,9 +106,13 @@ func TestCycleGANFacadesHeldOut(t *testing.T) {
 }
 
 // TestImportNetFlags: --net ROLE=FILE names each network's .pth (CycleGAN
-// has no "G"); malformed values and a missing generator are refused.
+// has no "G"); malformed values and a missing generator are refused. A G_A
+// saved as PyTorch 0.3 saved the reference's published models (legacy
+// format, InstanceNorm running statistics) imports with a note, and
+// translates.
 func TestImportNetFlags(t *testing.T) {
-	run := filepath.Join(t.TempDir(), "run")
+	dir := t.TempDir()
+	run := filepath.Join(dir, "run")
 	base := []string{"import", "-c", "configs/cyclegan-fashion-mnist.yaml", "--out", run}
 	for _, c := range []struct {
 		args []string
@@ -118,5 +127,26 @@ func TestImportNetFlags(t *testing.T) {
 		if err == nil || !strings.Contains(out, c.want) {
 			t.Errorf("import %v: %v\n%s", c.args, err, out)
 		}
+	}
+	opts := filepath.Join(dir, "opts.json")
+	os.WriteFile(opts, []byte(`{"Kind":"resnet_6blocks","InputNC":1,"OutputNC":1,"NGF":16,"Norm":"instance","Dropout":false,"PadType":"reflect","ImageSize":32}`), 0o644)
+	x := filepath.Join(dir, "x.safetensors")
+	torch.SaveSafetensors(x, []torch.Named{{Name: "x", Tensor: torch.Zeros(torch.Float32, torch.CPUDevice, 1, 1, 32, 32)}}, nil)
+	old := filepath.Join(dir, "latest_net_G_A.pth")
+	if msg, err := exec.Command(torchtest.Python(t), "scripts/interop_check.py", "save-old", opts, "1", old, x, filepath.Join(dir, "y")).CombinedOutput(); err != nil {
+		t.Fatalf("interop_check.py save-old: %v\n%s", err, msg)
+	}
+	out, err := gogan(t, append(base, "--net", "G_A="+old)...)
+	if err != nil || !strings.Contains(out, "note: "+old+" (G_A): dropped 34 running statistics of InstanceNorm layers") {
+		t.Fatalf("import of a PyTorch 0.3 file: %v\n%s", err, out)
+	}
+	in := filepath.Join(dir, "in")
+	os.MkdirAll(in, 0o755)
+	writePNG(t, filepath.Join(in, "a.png"), image.NewGray(image.Rect(0, 0, 28, 28)))
+	if out, err := gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", filepath.Join(dir, "out"), "--eval"); err != nil {
+		t.Fatalf("translate with the imported G_A: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "a.png")); err != nil {
+		t.Error(err)
 	}
 }

@@ -339,9 +339,12 @@ func importCmd() *cobra.Command {
 			if pths["G"] == "" && len(nets) == 0 {
 				return fmt.Errorf("import: name the generator's .pth with --pth (or --net ROLE=FILE for each network, e.g. CycleGAN's G_A and G_B)")
 			}
-			ck, err := trainer.Import(cfg, pths)
+			ck, notes, err := trainer.Import(cfg, pths)
 			if err != nil {
 				return err
+			}
+			for _, n := range notes {
+				fmt.Println("note:", n)
 			}
 			fmt.Println("wrote", ck)
 			return nil

@@ -33,12 +33,15 @@ const (
 	viewSlack = 16 << 20
 )
 
-// LoadPTH reads the tensors of a file written by torch.save (the zip format
-// of PyTorch 1.6 and later): a state_dict, or a dict holding state dicts,
-// whose nested keys are joined with ".". Tensors come back on the CPU, in
-// the file's order. It runs no Python and no pickled code: only the pickle
-// opcodes and the few torch globals that a saved state_dict uses are
-// understood, and anything else is an error naming it.
+// LoadPTH reads the tensors of a file written by torch.save: the zip format
+// of PyTorch 1.6 and later, or the legacy format before it (and with
+// _use_new_zipfile_serialization=False), in which torchvision's and the
+// reference repositories' published weights were saved. A state_dict, or a
+// dict holding state dicts, whose nested keys are joined with ".". Tensors
+// come back on the CPU, in the file's order. It runs no Python and no
+// pickled code: only the pickle opcodes and the few torch globals that a
+// saved state_dict uses are understood, and anything else is an error
+// naming it.
 func LoadPTH(file string) ([]Named, error) {
 	f, err := os.Open(file)
 	if err != nil {
@@ -63,6 +66,14 @@ func loadPTH(name string, r io.ReaderAt, size int64) ([]Named, error) {
 }
 
 func readPTH(r io.ReaderAt, size int64) ([]Named, error) {
+	var head [512]byte
+	n, _ := r.ReadAt(head[:], 0)
+	switch {
+	case n >= 2 && head[0] == 0x80 && head[1] >= 2:
+		return readLegacyPTH(r, size)
+	case n == len(head) && string(head[257:262]) == "ustar":
+		return nil, errors.New("a tar archive: the torch.save format of PyTorch before 0.1.10, which gogan does not read; load it with torch.load and save it again")
+	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("not a PyTorch zip checkpoint (torch.save of PyTorch >= 1.6): %w", err)
@@ -90,6 +101,122 @@ func readPTH(r io.ReaderAt, size int64) ([]Named, error) {
 	if err != nil {
 		return nil, err
 	}
+	return tensorsOf(root, size)
+}
+
+// legacyMagic is the first pickle of a legacy torch.save file after its
+// PROTO (and FRAME from protocol 4): torch's MAGIC_NUMBER
+// 0x1950a86a20f9469cfc6c as a LONG1 of 10 bytes, then STOP.
+const legacyMagic = "\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19."
+
+// legacyStart is where the pickle after the magic number starts, or 0 when
+// raw does not begin with it.
+func legacyStart(raw []byte) int {
+	if len(raw) < 2 || raw[0] != 0x80 {
+		return 0
+	}
+	pos := 2
+	if len(raw) > pos && raw[pos] == 0x95 { // FRAME
+		pos += 9
+	}
+	if len(raw) < pos || !bytes.HasPrefix(raw[pos:], []byte(legacyMagic)) {
+		return 0
+	}
+	return pos + len(legacyMagic)
+}
+
+// readLegacyPTH reads torch.save's format before PyTorch 1.6 (torch's
+// _legacy_save): five pickles one after the other (the magic number, the
+// protocol version 1001, the system's byte order and type sizes, the object,
+// the sorted keys of its storages), then each storage's bytes in the order
+// of the keys, each after its element count as a little-endian int64.
+func readLegacyPTH(r io.ReaderAt, size int64) ([]Named, error) {
+	raw := make([]byte, size)
+	if _, err := r.ReadAt(raw, 0); err != nil && err != io.EOF {
+		return nil, err
+	}
+	start := legacyStart(raw)
+	if start == 0 {
+		return nil, errors.New("neither a PyTorch zip checkpoint (torch.save of PyTorch >= 1.6) nor a legacy torch.save file (its magic number is missing)")
+	}
+	u := &unpickler{data: raw, pos: start, storages: map[string]*pthStorage{}, size: size, legacy: true}
+	next := func(what string) (any, error) {
+		u.stack, u.marks, u.memo = nil, nil, map[uint32]any{}
+		v, err := u.load()
+		if err != nil {
+			return nil, fmt.Errorf("legacy torch.save file, %s: %w", what, err)
+		}
+		return v, nil
+	}
+	version, err := next("protocol version")
+	if err != nil {
+		return nil, err
+	}
+	if version != int64(1001) {
+		return nil, fmt.Errorf("legacy torch.save file of protocol version %s; gogan reads version 1001", describe(version, 0))
+	}
+	info, err := next("system info")
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := info.(*pthDict); !ok || d.vals["little_endian"] != true {
+		return nil, errors.New("legacy torch.save file written on a big-endian machine (or without its system info): gogan reads little-endian storages only")
+	}
+	root, err := next("the saved object")
+	if err != nil {
+		return nil, err
+	}
+	keys, err := next("storage keys")
+	if err != nil {
+		return nil, err
+	}
+	list, ok := keys.(*[]any)
+	if !ok {
+		return nil, fmt.Errorf("legacy torch.save file: storage keys are %s, not a list", describe(keys, 0))
+	}
+	for _, k := range *list {
+		key, ok := k.(string)
+		st := u.storages[key]
+		if !ok || st == nil || st.root != nil {
+			return nil, fmt.Errorf("legacy torch.save file: storage key %s is not a storage the object uses", describe(k, 0))
+		}
+		if st.data != nil {
+			return nil, fmt.Errorf("legacy torch.save file: storage %s listed twice", clip(key))
+		}
+		count, err := u.readUint(8)
+		if err != nil {
+			return nil, fmt.Errorf("legacy torch.save file, storage %s: %w", clip(key), err)
+		}
+		if count != uint64(st.numel) {
+			return nil, fmt.Errorf("legacy torch.save file: storage %s holds %d elements, the pickle says %d", clip(key), count, st.numel)
+		}
+		if st.data, err = u.readN(count * uint64(st.dtype.Size())); err != nil {
+			return nil, fmt.Errorf("legacy torch.save file, storage %s: %w", clip(key), err)
+		}
+	}
+	for _, st := range u.storages {
+		if st.root == nil {
+			if st.data == nil {
+				return nil, fmt.Errorf("legacy torch.save file: storage %s has no data in the file", clip(st.key))
+			}
+			continue
+		}
+		// A view (PyTorch before 0.4 saved storage slices): its elements
+		// are its root's from the offset on.
+		es := int64(st.dtype.Size())
+		avail := int64(len(st.root.data)) / es
+		if st.root.data == nil || st.offset > avail || st.numel > avail-st.offset {
+			return nil, fmt.Errorf("legacy torch.save file: storage view %s of %d elements at %d lies outside storage %s of %d",
+				clip(st.key), st.numel, st.offset, clip(st.root.key), avail)
+		}
+		st.data = st.root.data[st.offset*es : (st.offset+st.numel)*es]
+	}
+	return tensorsOf(root, size)
+}
+
+// tensorsOf walks the loaded object for its tensors (nested dicts' keys
+// joined with ".") and copies each out of its storage.
+func tensorsOf(root any, size int64) ([]Named, error) {
 	var out []Named
 	budget := 4*size + viewSlack // bytes the tensors may take
 	entries := 0
@@ -187,6 +314,11 @@ type pthStorage struct {
 	dtype DType
 	key   string
 	data  []byte
+	// Legacy files: the element count the pickle gives (the data comes
+	// after the pickles), and for a view the storage it slices from offset.
+	numel  int64
+	root   *pthStorage
+	offset int64
 }
 
 type pthTensor struct {
@@ -205,6 +337,7 @@ type unpickler struct {
 	records  map[string]*zip.File
 	storages map[string]*pthStorage
 	size     int64 // the archive's size
+	legacy   bool  // a legacy torch.save file: storages come after the pickles
 }
 
 var storageDTypes = map[string]DType{
@@ -585,21 +718,34 @@ func longLE(b []byte) (int64, bool) {
 }
 
 // persistent loads the storage a persistent id ("storage", type, key,
-// location, numel) names.
+// location, numel) names; in a legacy file ("storage", type, key, location,
+// numel, view) it notes the storage, whose bytes come after the pickles.
 func (u *unpickler) persistent(pid any) (*pthStorage, error) {
 	t, ok := pid.([]any)
-	if !ok || len(t) != 5 || t[0] != "storage" {
+	if ok && len(t) == 4 && t[0] == "module" {
+		return nil, errors.New("the file holds a pickled nn.Module (torch.save(model)), not a state_dict: load it in PyTorch and save model.state_dict()")
+	}
+	n := 5
+	if u.legacy {
+		n = 6
+	}
+	if !ok || len(t) != n || t[0] != "storage" {
 		return nil, fmt.Errorf("pickle: unsupported persistent id %s", describe(pid, 0))
 	}
 	g, ok := t[1].(pthGlobal)
 	dt, known := storageDTypes[g.name]
 	key, ok2 := t[2].(string)
 	numel, ok3 := t[4].(int64)
-	if !ok || !known || g.module != "torch" {
+	// PyTorch before 1.0 named CUDA tensors' storages torch.cuda.*Storage
+	// (the location says the device; gogan loads onto the CPU either way).
+	if !ok || !known || (g.module != "torch" && !(u.legacy && g.module == "torch.cuda")) {
 		return nil, fmt.Errorf("unsupported storage type %s", describe(t[1], 0))
 	}
 	if !ok2 || !ok3 || numel < 0 {
 		return nil, fmt.Errorf("pickle: malformed persistent id %s", describe(pid, 0))
+	}
+	if u.legacy {
+		return u.legacyStorage(key, dt, numel, t[5])
 	}
 	if st, ok := u.storages[key]; ok {
 		return st, nil
@@ -617,6 +763,44 @@ func (u *unpickler) persistent(pid any) (*pthStorage, error) {
 	}
 	st := &pthStorage{dtype: dt, key: key, data: data}
 	u.storages[key] = st
+	return st, nil
+}
+
+// legacyStorage notes a legacy file's storage: its bytes are read after the
+// pickles. view is None, or (view key, offset, numel) for a slice of it.
+func (u *unpickler) legacyStorage(key string, dt DType, numel int64, view any) (*pthStorage, error) {
+	root, ok := u.storages[key]
+	if !ok {
+		if numel > u.size/int64(dt.Size()) {
+			return nil, fmt.Errorf("storage %s of %d elements of %s is larger than the file", clip(key), numel, dt)
+		}
+		root = &pthStorage{dtype: dt, key: key, numel: numel}
+		u.storages[key] = root
+	}
+	if root.dtype != dt || root.numel != numel || root.root != nil {
+		return nil, fmt.Errorf("storage %s is given as %d elements of %s and as %d of %s", clip(key), root.numel, root.dtype, numel, dt)
+	}
+	if view == nil {
+		return root, nil
+	}
+	v, ok := view.([]any)
+	if !ok || len(v) != 3 {
+		return nil, fmt.Errorf("pickle: malformed storage view %s", describe(view, 0))
+	}
+	vkey, ok1 := v[0].(string)
+	off, ok2 := v[1].(int64)
+	n, ok3 := v[2].(int64)
+	if !ok1 || !ok2 || !ok3 || off < 0 || n < 0 {
+		return nil, fmt.Errorf("pickle: malformed storage view %s", describe(view, 0))
+	}
+	if st, ok := u.storages[vkey]; ok {
+		if st.root != root || st.offset != off || st.numel != n {
+			return nil, fmt.Errorf("storage view %s is given twice, differently", clip(vkey))
+		}
+		return st, nil
+	}
+	st := &pthStorage{dtype: dt, key: vkey, numel: n, root: root, offset: off}
+	u.storages[vkey] = st
 	return st, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,8 +21,9 @@ import (
 
 // TestLoadPTH reads files written by torch.save (Debian's PyTorch): a
 // state_dict with every dtype, a non-contiguous view, a shared storage, a
-// Parameter and the _metadata attribute; a nested checkpoint dict; and
-// refuses a legacy file and a pickle that holds code.
+// Parameter and the _metadata attribute, in the zip format and in the legacy
+// one (pickle protocols 2 and 4); a nested checkpoint dict; and refuses a
+// pickle that holds code and a whole pickled module.
 func TestLoadPTH(t *testing.T) {
 	py := torchtest.Python(t)
 	dir := t.TempDir()
@@ -49,6 +51,9 @@ sd._metadata = collections.OrderedDict({"": {"version": 1}})
 torch.save(sd, d + "/sd.pth")
 torch.save({"epoch": 3, "netG": sd, "note": "x"}, d + "/nested.pth")
 torch.save(sd, d + "/legacy.pth", _use_new_zipfile_serialization=False)
+torch.save(sd, d + "/legacy4.pth", _use_new_zipfile_serialization=False, pickle_protocol=4)
+torch.save({"epoch": 3, "netG": sd}, d + "/legacy-nested.pth", _use_new_zipfile_serialization=False)
+torch.save(torch.nn.Linear(2, 2), d + "/module.pth", _use_new_zipfile_serialization=False)
 class Evil:
     def __reduce__(self):
         return (print, ("pickled code ran",))
@@ -63,43 +68,47 @@ safetensors_torch.save(d + "/want.safetensors", {k: v.detach().contiguous() for 
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := LoadPTH(filepath.Join(dir, "sd.pth"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer freeAll(want)
-	defer freeAll(got)
-	if len(got) != len(want) {
-		t.Fatalf("%d tensors, want %d: %v", len(got), len(want), sortedNames(got))
-	}
-	byName := map[string]*Tensor{}
-	for _, nt := range got {
-		byName[nt.Name] = nt.Tensor
-	}
-	for _, w := range want {
-		g, ok := byName[w.Name]
-		if !ok {
-			t.Errorf("missing %s", w.Name)
-			continue
+	for _, file := range []string{"sd.pth", "legacy.pth", "legacy4.pth"} {
+		got, err := LoadPTH(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if g.DType() != w.Tensor.DType() || !slices.Equal(g.Shape(), w.Tensor.Shape()) {
-			t.Errorf("%s: %s %v, want %s %v", w.Name, g.DType(), g.Shape(), w.Tensor.DType(), w.Tensor.Shape())
-		} else if !bytes.Equal(g.Bytes(), w.Tensor.Bytes()) {
-			t.Errorf("%s: values differ from PyTorch's", w.Name)
+		defer freeAll(got)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d tensors, want %d: %v", file, len(got), len(want), sortedNames(got))
+		}
+		byName := map[string]*Tensor{}
+		for _, nt := range got {
+			byName[nt.Name] = nt.Tensor
+		}
+		for _, w := range want {
+			g, ok := byName[w.Name]
+			if !ok {
+				t.Errorf("%s: missing %s", file, w.Name)
+				continue
+			}
+			if g.DType() != w.Tensor.DType() || !slices.Equal(g.Shape(), w.Tensor.Shape()) {
+				t.Errorf("%s: %s: %s %v, want %s %v", file, w.Name, g.DType(), g.Shape(), w.Tensor.DType(), w.Tensor.Shape())
+			} else if !bytes.Equal(g.Bytes(), w.Tensor.Bytes()) {
+				t.Errorf("%s: %s: values differ from PyTorch's", file, w.Name)
+			}
+		}
+		if got[0].Name != "main.0.weight" || got[len(got)-1].Name != "param" {
+			t.Errorf("%s: order not kept: first %s, last %s", file, got[0].Name, got[len(got)-1].Name)
 		}
 	}
-	if got[0].Name != "main.0.weight" || got[len(got)-1].Name != "param" {
-		t.Errorf("order not kept: first %s, last %s", got[0].Name, got[len(got)-1].Name)
+	for _, file := range []string{"nested.pth", "legacy-nested.pth"} {
+		nested, err := LoadPTH(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer freeAll(nested)
+		if len(nested) != len(want) || nested[0].Name != "netG.main.0.weight" {
+			t.Errorf("%s: %d tensors, first %q", file, len(nested), nested[0].Name)
+		}
 	}
-	nested, err := LoadPTH(filepath.Join(dir, "nested.pth"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer freeAll(nested)
-	if len(nested) != len(want) || nested[0].Name != "netG.main.0.weight" {
-		t.Errorf("nested: %d tensors, first %q", len(nested), nested[0].Name)
-	}
-	for name, frag := range map[string]string{"legacy.pth": "zip", "code.pth": "print", "missing.pth": "missing.pth"} {
+	for name, frag := range map[string]string{"module.pth": "pickled nn.Module", "code.pth": "print", "missing.pth": "missing.pth"} {
 		p := filepath.Join(dir, name)
 		if _, err := LoadPTH(p); err == nil || !strings.Contains(err.Error(), frag) || !strings.Contains(err.Error(), p) {
 			t.Errorf("%s: error %v should name the file and %q", name, err, frag)
@@ -176,6 +185,64 @@ func statePickle(name string, ts tensorSpec) []byte {
 	return p.Bytes()
 }
 
+// legacyStatePickle is the pickle a legacy torch.save writes for
+// OrderedDict({name: tensor}): the storage is key; view is nil or the
+// storage view (view key, offset, numel) the tensor's storage is.
+func legacyStatePickle(name, key string, ts tensorSpec, view []any) []byte {
+	p := new(pickler)
+	p.ops(0x80, 2).global("collections", "OrderedDict").ops(')', 'R')
+	p.str(name).global("torch._utils", "_rebuild_tensor_v2").ops('(', '(')
+	p.str("storage").global("torch", ts.storage).str(key).str("cpu").int(ts.numel)
+	if view == nil {
+		p.ops('N')
+	} else {
+		p.ops('(').str(view[0].(string)).int(view[1].(int64)).int(view[2].(int64)).ops('t')
+	}
+	p.ops('t', 'Q')
+	p.int(ts.offset).tuple(ts.size...).tuple(ts.stride...).ops(0x89)
+	p.global("collections", "OrderedDict").ops(')', 'R', 't', 'R', 's', '.')
+	return p.Bytes()
+}
+
+// legacyPTH is a legacy torch.save file: the magic number, protocol version
+// and system info pickles, pkl, the keys' list, then for each key its
+// element count and bytes.
+func legacyPTH(pkl []byte, keys []string, counts []int64, data [][]byte) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x80\x02" + legacyMagic)
+	b.Write(new(pickler).ops(0x80, 2).int(1001).ops('.').Bytes())
+	b.Write(new(pickler).ops(0x80, 2, '}').str("little_endian").ops(0x88, 's', '.').Bytes())
+	b.Write(pkl)
+	l := new(pickler).ops(0x80, 2, ']', '(')
+	for _, k := range keys {
+		l.str(k)
+	}
+	b.Write(l.ops('e', '.').Bytes())
+	for i := range keys {
+		binary.Write(&b, binary.LittleEndian, counts[i])
+		b.Write(data[i])
+	}
+	return b.Bytes()
+}
+
+// TestLoadLegacyPTHStorageView reads a tensor whose storage is a view of
+// another (PyTorch before 0.4 saved storage slices so).
+func TestLoadLegacyPTHStorageView(t *testing.T) {
+	root := make([]byte, 6*4)
+	for i := range 6 {
+		binary.LittleEndian.PutUint32(root[4*i:], math.Float32bits(float32(i)))
+	}
+	pkl := legacyStatePickle("w", "root", tensorSpec{"FloatStorage", 6, 1, []int64{2}, []int64{1}}, []any{"view", int64(2), int64(3)})
+	got, err := loadPTHBytes("view.pth", legacyPTH(pkl, []string{"root"}, []int64{6}, [][]byte{root}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer freeAll(got)
+	if v := got[0].Tensor.Float32s(); !slices.Equal(v, []float32{3, 4}) {
+		t.Errorf("view's tensor %v, want [3 4] (storage elements 2+1 and 2+2)", v)
+	}
+}
+
 // zipPTH is a torch.save archive holding pkl as data.pkl and each record as
 // data/<key>.
 func zipPTH(pkl []byte, records map[string][]byte) []byte {
@@ -229,6 +296,7 @@ func badPTHs() []badPTH {
 	chain.ops('.')
 	// storedPickle is an archive whose data.pkl declares the given size and CRC.
 	pkl := statePickle("w", spec(0, []int64{6}, []int64{1}))
+	legacyPkl := legacyStatePickle("w", "0", spec(0, []int64{6}, []int64{1}), nil)
 	storedPickle := func(size uint64, crc uint32) []byte {
 		var b bytes.Buffer
 		w := zip.NewWriter(&b)
@@ -269,7 +337,18 @@ func badPTHs() []badPTH {
 		{"no STOP", one([]byte{0x80, 2, 'N'}), "no STOP"},
 		{"dict inside itself", one(new(pickler).ops(0x80, 2, '}', 'q', 0).str("a").ops('h', 0, 's', '.').Bytes()), "nested more than 64 deep"},
 		{"one dict referenced 2^30 times", one(chain.Bytes()), "more than 65536 dict entries"},
-		{"not a zip", []byte("\x80\x02}."), "not a PyTorch zip"},
+		{"not a zip", []byte("\x80\x02}."), "nor a legacy torch.save file"},
+		{"tar format", append(make([]byte, 257), []byte("ustar\x0000"+strings.Repeat("\x00", 300))...), "tar archive"},
+		{"legacy: wrong element count", legacyPTH(legacyPkl, []string{"0"}, []int64{5}, [][]byte{f32}), "holds 5 elements, the pickle says 6"},
+		{"legacy: storage cut short", legacyPTH(legacyPkl, []string{"0"}, []int64{6}, [][]byte{f32[:20]}), "truncated"},
+		{"legacy: no storage data", legacyPTH(legacyPkl, nil, nil, nil), "has no data in the file"},
+		{"legacy: storage listed twice", legacyPTH(legacyPkl, []string{"0", "0"}, []int64{6, 6}, [][]byte{f32, f32}), "listed twice"},
+		{"legacy: unknown storage key", legacyPTH(legacyPkl, []string{"9"}, []int64{6}, [][]byte{f32}), "not a storage the object uses"},
+		{"legacy: storage larger than the file", legacyPTH(legacyStatePickle("w", "0", tensorSpec{"FloatStorage", 1 << 40, 0, []int64{1}, []int64{1}}, nil), nil, nil, nil), "larger than the file"},
+		{"legacy: view past its storage", legacyPTH(legacyStatePickle("w", "0", tensorSpec{"FloatStorage", 6, 0, []int64{1}, []int64{1}}, []any{"v", int64(4), int64(3)}), []string{"0"}, []int64{6}, [][]byte{f32}), "lies outside storage"},
+		{"legacy: big-endian", bytes.Replace(legacyPTH(legacyPkl, []string{"0"}, []int64{6}, [][]byte{f32}), []byte("little_endian\x88"), []byte("little_endian\x89"), 1), "big-endian"},
+		{"legacy: protocol version 1000", bytes.Replace(legacyPTH(legacyPkl, []string{"0"}, []int64{6}, [][]byte{f32}), []byte("J\xe9\x03\x00\x00"), []byte("J\xe8\x03\x00\x00"), 1), "protocol version 1000"},
+		{"legacy: zip-format persistent id", legacyPTH(pkl, []string{"0"}, []int64{6}, [][]byte{f32}), "unsupported persistent id"},
 		{"empty file", nil, "not a PyTorch zip"},
 		{"no data.pkl", noPickle(), "no data.pkl"},
 	}

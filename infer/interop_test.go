@@ -26,24 +26,27 @@ type interopCase struct {
 	sets  []string
 	input func() *torch.Tensor
 	role  string // the generator's role; "" is "G"
+	// oldNorm is what Import's note says of the norm layers of a file
+	// saved by PyTorch 0.3: "InstanceNorm" or "BatchNorm" ("": none).
+	oldNorm string
 }
 
 func interopCases() []interopCase {
 	cases := []interopCase{
 		{"dcgan32", []string{"recipe=dcgan", "model.ngf=16", "model.ndf=16", "data.image_size=32"},
-			func() *torch.Tensor { return torch.Randn(torch.Float32, torch.CPUDevice, 6, 100, 1, 1) }, ""},
+			func() *torch.Tensor { return torch.Randn(torch.Float32, torch.CPUDevice, 6, 100, 1, 1) }, "", "BatchNorm"},
 		{"dcgan64", []string{"recipe=dcgan", "model.ngf=8", "model.ndf=8", "data.image_size=64"},
-			func() *torch.Tensor { return torch.Randn(torch.Float32, torch.CPUDevice, 4, 100, 1, 1) }, ""},
+			func() *torch.Tensor { return torch.Randn(torch.Float32, torch.CPUDevice, 4, 100, 1, 1) }, "", "BatchNorm"},
 		{"pix2pix_resnet", []string{"recipe=pix2pix", "data.dataset=edges", "data.root=/usr/share/datasets/fashion-mnist",
 			"model.input_nc=1", "model.output_nc=1", "model.netG=resnet_6blocks", "model.ngf=8", "data.load_size=32", "data.crop_size=32"},
 			func() *torch.Tensor {
 				return torch.Rand(torch.Float32, torch.CPUDevice, 2, 1, 32, 32).MulScalar(2).SubScalar(1)
-			}, ""},
+			}, "", "BatchNorm"},
 		{"pix2pix_unet128", []string{"recipe=pix2pix", "data.dataset=edges", "data.root=/usr/share/datasets/fashion-mnist",
 			"model.input_nc=1", "model.output_nc=3", "model.netG=unet_128", "model.ngf=8", "data.load_size=128", "data.crop_size=128"},
 			func() *torch.Tensor {
 				return torch.Rand(torch.Float32, torch.CPUDevice, 1, 1, 128, 128).MulScalar(2).SubScalar(1)
-			}, ""},
+			}, "", "BatchNorm"},
 	}
 	// CycleGAN's two generators (latest_net_G_A.pth, latest_net_G_B.pth),
 	// gray A and colour B so that each role has its own shapes.
@@ -55,7 +58,7 @@ func interopCases() []interopCase {
 			"train.lambda_identity=0", "model.netG=resnet_6blocks", "model.ngf=8", "data.load_size=32", "data.crop_size=32"},
 			func() *torch.Tensor {
 				return torch.Rand(torch.Float32, torch.CPUDevice, 2, c.nc, 32, 32).MulScalar(2).SubScalar(1)
-			}, c.role})
+			}, c.role, "InstanceNorm"})
 	}
 	return cases
 }
@@ -101,7 +104,7 @@ func TestCheckpointsMoveToAndFromPyTorch(t *testing.T) {
 			os.WriteFile(optsPath, opts, 0o644)
 
 			// gogan -> PyTorch: a step-0 checkpoint of gogan-initialised nets.
-			ck, err := trainer.Import(cfg, nil)
+			ck, _, err := trainer.Import(cfg, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -115,19 +118,27 @@ func TestCheckpointsMoveToAndFromPyTorch(t *testing.T) {
 				t.Errorf("gogan checkpoint in PyTorch: images differ by %g", d)
 			}
 
-			// PyTorch -> gogan: torch.save'd state_dict through Import.
-			pth := filepath.Join(dir, "netG.pth")
-			ref := filepath.Join(dir, "ref.safetensors")
-			if msg, err := exec.Command(py, "../scripts/interop_check.py", "save", optsPath, "7", pth, in, ref).CombinedOutput(); err != nil {
-				t.Fatalf("PyTorch save: %v\n%s", err, msg)
-			}
-			cfg.Out = filepath.Join(dir, "imported")
-			ck2, err := trainer.Import(cfg, map[string]string{role: pth})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := maxAbsDiff(generate(t, ck2, role, x), loadY(t, ref)); d > 1e-5 {
-				t.Errorf("imported PyTorch weights in gogan: images differ by %g", d)
+			// PyTorch -> gogan: torch.save'd state_dict through Import, as
+			// PyTorch saves it now and as PyTorch 0.3 saved the references'
+			// published models.
+			for _, mode := range []string{"save", "save-old"} {
+				pth := filepath.Join(dir, mode+".pth")
+				ref := filepath.Join(dir, mode+".safetensors")
+				if msg, err := exec.Command(py, "../scripts/interop_check.py", mode, optsPath, "7", pth, in, ref).CombinedOutput(); err != nil {
+					t.Fatalf("PyTorch %s: %v\n%s", mode, err, msg)
+				}
+				cfg.Out = filepath.Join(dir, "imported-"+mode)
+				ck2, notes, err := trainer.Import(cfg, map[string]string{role: pth})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := maxAbsDiff(generate(t, ck2, role, x), loadY(t, ref)); d > 1e-5 {
+					t.Errorf("%s: imported PyTorch weights in gogan: images differ by %g", mode, d)
+				}
+				t.Logf("%s: notes %q", mode, notes)
+				if wantNotes := c.oldNorm != "" && mode == "save-old"; wantNotes != (len(notes) == 1 && strings.Contains(notes[0], c.oldNorm)) {
+					t.Errorf("%s: notes %q, want one about %q", mode, notes, c.oldNorm)
+				}
 			}
 		})
 	}
@@ -180,7 +191,7 @@ func TestImportRefusesMismatchedWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = trainer.Import(cfg, map[string]string{"G": pth})
+	_, _, err = trainer.Import(cfg, map[string]string{"G": pth})
 	if err == nil {
 		t.Fatal("weights of ngf 8 imported into a net of ngf 16")
 	}

@@ -179,6 +179,72 @@ func (n *Net) LoadStateDict(sd []torch.Named) error {
 	})
 }
 
+// LoadPyTorchStateDict loads a state dict that PyTorch saved, accepting
+// what files saved before PyTorch 0.4 (the references' published models)
+// hold, as the references load them: InstanceNorm layers' running_mean,
+// running_var and num_batches_tracked, which the layers here do not track,
+// are dropped (pytorch-CycleGAN-and-pix2pix's
+// __patch_instance_norm_state_dict); a BatchNorm layer's missing
+// num_batches_tracked starts at 0 (BatchNorm's _load_from_state_dict for a
+// state dict without version metadata). Anything else is LoadStateDict's
+// strict check. notes say what was dropped or filled in.
+func (n *Net) LoadPyTorchStateDict(sd []torch.Named) (notes []string, err error) {
+	norms := map[string]*normBase{}
+	var bns []*normBase
+	for _, m := range n.modules {
+		switch l := m.(type) {
+		case *InstanceNorm2d:
+			norms[l.path] = &l.normBase
+		case *BatchNorm2d:
+			bns = append(bns, &l.normBase)
+		}
+	}
+	have := make(map[string]bool, len(sd))
+	kept := make([]torch.Named, 0, len(sd))
+	dropped := 0
+	for _, e := range sd {
+		have[e.Name] = true
+		i := strings.LastIndexByte(e.Name, '.')
+		if l := norms[e.Name[:max(i, 0)]]; i > 0 && l != nil {
+			switch name := e.Name[i+1:]; {
+			case name == "running_mean" && l.RunningMean == nil,
+				name == "running_var" && l.RunningVar == nil,
+				name == "num_batches_tracked" && l.NumBatchesTracked == nil:
+				dropped++
+				continue
+			}
+		}
+		kept = append(kept, e)
+	}
+	var zeros []*torch.Tensor
+	defer func() {
+		for _, z := range zeros {
+			z.Free()
+		}
+	}()
+	for _, l := range bns {
+		key := l.path + ".num_batches_tracked"
+		if l.path == "" {
+			key = "num_batches_tracked"
+		}
+		if l.NumBatchesTracked != nil && !have[key] && have[strings.TrimSuffix(key, "num_batches_tracked")+"running_mean"] {
+			var z *torch.Tensor
+			if err := torch.Try(func() { z = torch.Zeros(torch.Int64, torch.CPUDevice).Persist() }); err != nil {
+				return nil, err
+			}
+			zeros = append(zeros, z)
+			kept = append(kept, torch.Named{Name: key, Tensor: z})
+		}
+	}
+	if dropped > 0 {
+		notes = append(notes, fmt.Sprintf("dropped %d running statistics of InstanceNorm layers that track none (a state dict saved before PyTorch 0.4)", dropped))
+	}
+	if len(zeros) > 0 {
+		notes = append(notes, fmt.Sprintf("num_batches_tracked of %d BatchNorm layers set to 0 (a state dict saved before PyTorch 0.4)", len(zeros)))
+	}
+	return notes, n.LoadStateDict(kept)
+}
+
 func sameShape(a, b []int64) bool {
 	if len(a) != len(b) {
 		return false

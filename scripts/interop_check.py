@@ -9,7 +9,14 @@
       builds a PyTorch-initialised reference generator (the reference's own
       init: weights_init for DCGAN, init_weights normal 0.02 for pix2pix),
       saves its state_dict with torch.save, and writes its eval-mode output.
+  interop_check.py save-old ...
+      as save, but the file is the one PyTorch 0.3 wrote for that network
+      (as the references' published models): the legacy torch.save format,
+      no num_batches_tracked, and running_mean and running_var (random) for
+      every InstanceNorm layer; the output is the reference's after its
+      load_networks drops those.
 """
+import collections
 import json
 import os
 import sys
@@ -20,6 +27,22 @@ import torch  # noqa: E402
 
 import reference_nets  # noqa: E402
 import safetensors_torch  # noqa: E402
+
+
+def old_state_dict(net):
+    """net's state dict as PyTorch 0.3 saved it."""
+    sd = collections.OrderedDict()
+    for name, m in net.named_modules():
+        prefix = name + "." if name else ""
+        for k, v in m.named_parameters(recurse=False):
+            sd[prefix + k] = v.detach()
+        for k, v in m.named_buffers(recurse=False):
+            if k != "num_batches_tracked":
+                sd[prefix + k] = v
+        if isinstance(m, torch.nn.InstanceNorm2d) and m.running_mean is None:
+            sd[prefix + "running_mean"] = torch.randn(m.num_features)
+            sd[prefix + "running_var"] = torch.rand(m.num_features) + 0.5
+    return sd
 
 
 def main():
@@ -34,7 +57,7 @@ def main():
         w, _ = safetensors_torch.load(weights)
         sd = {k[len(prefix):]: v for k, v in w.items() if k.startswith(prefix)}
         net.load_state_dict(sd, strict=True)
-    elif mode == "save":
+    elif mode in ("save", "save-old"):
         seed, pth, inp, out = sys.argv[3:7]
         torch.manual_seed(int(seed))
         net = reference_nets.build("G", opts)
@@ -42,7 +65,10 @@ def main():
             net.apply(reference_nets.weights_init)
         else:
             reference_nets.init_weights(net, "normal", 0.02)
-        torch.save(net.state_dict(), pth)
+        if mode == "save":
+            torch.save(net.state_dict(), pth)
+        else:
+            torch.save(old_state_dict(net), pth, _use_new_zipfile_serialization=False)
     else:
         raise SystemExit("unknown mode " + mode)
     x = safetensors_torch.load(inp)[0]["x"]

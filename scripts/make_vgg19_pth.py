@@ -5,7 +5,8 @@ Usage: /usr/bin/python3 scripts/make_vgg19_pth.py OUT [--seed N] [--full]
 torch.manual_seed(N) (default 0), then torchvision.models.vgg19() with its own random
 initialisation (no download), and torch.save of its state dict to OUT: by default only the
 "features.*" entries (about 80 MB), which is all pix2pixHD's Vgg19 uses; with --full the whole
-state dict (features and classifier, about 550 MB), the key set of the real file.
+state dict (features and classifier, about 550 MB), the key set of the real file. The file is
+in torch.save's legacy format, as the real one (saved in 2017, before PyTorch 1.6's zip format).
 """
 import argparse
 import collections
@@ -24,7 +25,7 @@ def main():
     sd = torchvision.models.vgg19().state_dict()  # weights=None: random init, nothing downloaded
     if not a.full:
         sd = collections.OrderedDict((k, v) for k, v in sd.items() if k.startswith("features."))
-    torch.save(sd, a.out)
+    torch.save(sd, a.out, _use_new_zipfile_serialization=False)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ sd['param'] = torch.nn.Parameter(torch.randn(2))
 sd._metadata = collections.OrderedDict({'': {'version': 1}})
 seed('FuzzLoadPTH', 'torch-save-state-dict', saved(sd))
 seed('FuzzLoadPTH', 'torch-save-nested-protocol-4', saved({'epoch': 1, 'netG': sd}, pickle_protocol=4))
+# The legacy format (PyTorch before 1.6; the published weights of 2017-2019).
+seed('FuzzLoadPTH', 'torch-save-legacy', saved(sd, _use_new_zipfile_serialization=False))
 
 # Views of one storage, so that the pickle needs the single record data/0.
 base = torch.arange(12, dtype=torch.float32)
