@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -14,9 +15,10 @@ import (
 func evalCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "eval",
-		Short: "Measure quality: FID of DCGAN samples, L1/PSNR/SSIM of pix2pix and CycleGAN outputs, CycleGAN class translation",
-		Long: "gogan eval classifier trains the small Fashion-MNIST classifier whose features FID uses;\n" +
-			"gogan eval fid compares a DCGAN's samples (or images made elsewhere) with the Fashion-MNIST test set;\n" +
+		Short: "Measure quality: FID (pytorch-fid's, or on a Fashion-MNIST classifier), L1/PSNR/SSIM of pix2pix and CycleGAN outputs, CycleGAN class translation",
+		Long: "gogan eval classifier trains the small Fashion-MNIST classifier whose features FID uses offline;\n" +
+			"gogan eval fid computes pytorch-fid's FID between folders of images, statistics files or a DCGAN's\n" +
+			"samples, or with --classifier compares a DCGAN's samples with the Fashion-MNIST test set;\n" +
 			"gogan eval pix2pix scores a pix2pix, colorization or CycleGAN generator on held-out pairs;\n" +
 			"gogan eval classes scores a CycleGAN between Fashion-MNIST classes. scripts/eval runs the first three.",
 		Args: cobra.NoArgs,
@@ -61,16 +63,49 @@ func evalClassifierCmd() *cobra.Command {
 
 func evalFIDCmd() *cobra.Command {
 	var o eval.FIDOptions
+	var inc eval.InceptionFIDOptions
 	c := &cobra.Command{
-		Use:   "fid",
-		Short: "FID of DCGAN samples against the Fashion-MNIST test set, on the classifier's features",
-		Long: "Generates --samples images from a DCGAN checkpoint (or reads them from --samples-file, or takes\n" +
-			"Fashion-MNIST training images with --real-train), runs them and the 10000 Fashion-MNIST test\n" +
-			"images through the classifier of gogan eval classifier, fits a Gaussian to each set of 128\n" +
-			"features and prints the Fréchet distance between them. Images are quantised to 8 bits first.",
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			res, err := eval.FID(context.Background(), o)
+		Use:   "fid [PATH [PATH]]",
+		Short: "FID as pytorch-fid computes it (Inception features of image folders, statistics files or DCGAN samples), or on the Fashion-MNIST classifier",
+		Long: "With pytorch-fid's FID Inception (--inception, default where pytorch-fid caches it:\n" +
+			"~/.cache/torch/hub/checkpoints/" + eval.InceptionWeightsFile + "):\n" +
+			"  gogan eval fid REAL FAKE                      two folders of images, or .npz statistics\n" +
+			"  gogan eval fid --checkpoint RUN REAL          --samples images of a DCGAN against a set\n" +
+			"  gogan eval fid --save-stats OUT.npz DIR       a set's statistics (or --checkpoint's samples)\n" +
+			"Images are read as PIL's convert('RGB') and ToTensor, resized to 299x299 in the network, and the\n" +
+			"features are --dims of pytorch-fid's blocks; the statistics files are pytorch-fid's (--save-stats),\n" +
+			"both ways. The FIDs are pytorch-fid's: comparable with published ones with its weights.\n\n" +
+			"With --classifier (gogan eval classifier): generates --samples images from a DCGAN checkpoint (or\n" +
+			"reads them from --samples-file, or takes Fashion-MNIST training images with --real-train), runs\n" +
+			"them and the 10000 Fashion-MNIST test images through the classifier, fits a Gaussian to each set\n" +
+			"of 128 features and prints the Fréchet distance between them. Images are quantised to 8 bits first.",
+		Args: cobra.MaximumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f := cmd.Flags()
+			if o.Classifier != "" {
+				for _, n := range []string{"inception", "dims", "batch-size", "save-stats"} {
+					if f.Changed(n) {
+						return fmt.Errorf("eval fid: --%s is for the Inception FID, not --classifier's", n)
+					}
+				}
+				if len(args) > 0 {
+					return fmt.Errorf("eval fid: --classifier compares with the Fashion-MNIST test set: no PATH arguments (they are for the Inception FID)")
+				}
+				res, err := eval.FID(context.Background(), o)
+				if err != nil {
+					return err
+				}
+				fmt.Println(res)
+				return nil
+			}
+			for _, n := range []string{"samples-file", "real-train", "data-root"} {
+				if f.Changed(n) {
+					return fmt.Errorf("eval fid: --%s is for the Fashion-MNIST classifier's FID: give --classifier", n)
+				}
+			}
+			inc.Paths, inc.Checkpoint, inc.Samples, inc.Seed, inc.GMode, inc.Device, inc.Threads = args, o.Checkpoint, o.Samples, o.Seed, o.GMode, o.Device, o.Threads
+			inc.Progress = os.Stderr
+			res, err := eval.InceptionFID(inc)
 			if err != nil {
 				return err
 			}
@@ -79,17 +114,20 @@ func evalFIDCmd() *cobra.Command {
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Classifier, "classifier", "", "the classifier (gogan eval classifier --out FILE)")
-	f.StringVar(&o.Checkpoint, "checkpoint", "", "a DCGAN checkpoint folder, or a run folder (its newest valid checkpoint)")
-	f.StringVar(&o.SamplesFile, "samples-file", "", "safetensors with images made elsewhere: \"images\" [N 1 32 32], float32 in [-1, 1] or uint8")
-	f.BoolVar(&o.RealTrain, "real-train", false, "use the first --samples Fashion-MNIST training images (the real-vs-real floor)")
-	f.IntVar(&o.Samples, "samples", 10000, "images on the generated side")
+	f.StringVar(&inc.Weights, "inception", "", "pytorch-fid's FID Inception weights, "+eval.InceptionWeightsFile+" (default: in torch.hub's cache, where pytorch-fid downloads it)")
+	f.IntVar(&inc.Dims, "dims", 2048, "Inception features: 64, 192, 768 or 2048 (pytorch-fid's --dims)")
+	f.IntVar(&inc.BatchSize, "batch-size", 50, "images per Inception batch (pytorch-fid's --batch-size)")
+	f.StringVar(&inc.SaveStats, "save-stats", "", "write the statistics (mu, sigma) of the one set to this .npz, as pytorch-fid's --save-stats")
+	f.StringVar(&o.Classifier, "classifier", "", "FID on the Fashion-MNIST classifier (gogan eval classifier --out FILE) instead of the Inception")
+	f.StringVar(&o.Checkpoint, "checkpoint", "", "a DCGAN checkpoint folder, or a run folder (its newest valid checkpoint): its samples are one set")
+	f.StringVar(&o.SamplesFile, "samples-file", "", "--classifier: safetensors with images made elsewhere: \"images\" [N 1 32 32], float32 in [-1, 1] or uint8")
+	f.BoolVar(&o.RealTrain, "real-train", false, "--classifier: use the first --samples Fashion-MNIST training images (the real-vs-real floor)")
+	f.IntVar(&o.Samples, "samples", 10000, "images drawn from --checkpoint")
 	f.Int64Var(&o.Seed, "seed", 1, "noise seed")
 	f.StringVar(&o.GMode, "g-mode", "eval", "generator mode: eval (running statistics, as gogan sample) or train (batch statistics over batches of 64)")
-	f.StringVar(&o.Root, "data-root", "", "Fashion-MNIST IDX folder (default /usr/share/datasets/fashion-mnist)")
+	f.StringVar(&o.Root, "data-root", "", "--classifier: Fashion-MNIST IDX folder (default /usr/share/datasets/fashion-mnist)")
 	f.StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
 	f.IntVar(&o.Threads, "threads", 0, "libtorch CPU threads (0: all cores)")
-	c.MarkFlagRequired("classifier")
 	return c
 }
 

@@ -97,6 +97,29 @@ func (t *Tensor) Div(o *Tensor) *Tensor { return binaryOp("div", C.GT_DIV, t, o)
 // Maximum is the elementwise maximum.
 func (t *Tensor) Maximum(o *Tensor) *Tensor { return binaryOp("maximum", C.GT_MAXIMUM, t, o) }
 
+// Matmul is torch.matmul(t, o).
+func (t *Tensor) Matmul(o *Tensor) *Tensor { return binaryOp("matmul", C.GT_MATMUL, t, o) }
+
+// Eigh is torch.linalg.eigh of a symmetric matrix (read from its lower
+// triangle): the eigenvalues in ascending order and the eigenvectors as
+// the columns of vecs.
+func (t *Tensor) Eigh() (vals, vecs *Tensor) {
+	var e *C.char
+	var v C.GTensor
+	h := C.gt_eigh(t.ptr("eigh"), &v, &e)
+	runtime.KeepAlive(t)
+	vals = result("eigh", h, e)
+	return vals, wrap(v)
+}
+
+// Eigvalsh is torch.linalg.eigvalsh: Eigh's eigenvalues alone.
+func (t *Tensor) Eigvalsh() *Tensor {
+	var e *C.char
+	h := C.gt_eigh(t.ptr("eigvalsh"), nil, &e)
+	runtime.KeepAlive(t)
+	return result("eigvalsh", h, e)
+}
+
 // Minimum is the elementwise minimum.
 func (t *Tensor) Minimum(o *Tensor) *Tensor { return binaryOp("minimum", C.GT_MINIMUM, t, o) }
 

@@ -197,35 +197,54 @@ func quantize8(x []float32) {
 // generateImages draws n images from a checkpoint's generator, with noise
 // from seed, in batches of 64, quantised to 8 bits.
 func generateImages(ck runfolder.Checkpoint, cfg *config.Config, gen gan.Generation, dev torch.Device, n int, seed int64, trainMode bool) ([]float32, error) {
+	var out []float32
+	err := generateBatches(ck, cfg, gen, dev, n, seed, trainMode, func(x []float32, _ []int64) error {
+		out = append(out, x...)
+		return nil
+	})
+	return out, err
+}
+
+// generateBatches draws n images from a checkpoint's generator, with noise
+// from seed, in batches of 64, and calls f on each batch, [k C H W] in
+// [-1, 1] quantised to 8 bits.
+func generateBatches(ck runfolder.Checkpoint, cfg *config.Config, gen gan.Generation, dev torch.Device, n int, seed int64, trainMode bool, f func(x []float32, shape []int64) error) error {
 	g, err := infer.LoadNet(ck, cfg, gen.Role, dev)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer g.Free()
 	g.SetTraining(trainMode)
 	torch.ManualSeed(uint64(seed))
-	out := make([]float32, 0, n*ClassifierSize*ClassifierSize)
 	const batch = 64
 	for i := 0; i < n; i += batch {
 		k := min(batch, n-i)
 		if trainMode && k < batch {
 			k = batch // full batches for the batch statistics; the extra images are dropped
 		}
+		var x []float32
+		var shape []int64
 		err := torch.Try(func() {
 			sc := torch.NewScope()
 			defer sc.Close()
 			torch.NoGrad(func() {
 				noise := torch.Randn(torch.Float32, dev, append([]int64{int64(k)}, gen.Noise...)...)
-				out = append(out, g.Forward(noise).Float32s()...)
+				y := g.Forward(noise)
+				x, shape = y.Float32s(), y.Shape()
 			})
 		})
 		if err != nil {
-			return nil, fmt.Errorf("eval fid: generate: %w", err)
+			return fmt.Errorf("eval fid: generate: %w", err)
+		}
+		if keep := min(k, n-i); keep < k {
+			x, shape[0] = x[:len(x)/k*keep], int64(keep)
+		}
+		quantize8(x)
+		if err := f(x, shape); err != nil {
+			return err
 		}
 	}
-	out = out[:n*ClassifierSize*ClassifierSize]
-	quantize8(out)
-	return out, nil
+	return nil
 }
 
 // loadSamplesFile reads images made elsewhere (scripts/eval_pytorch_dcgan.py):

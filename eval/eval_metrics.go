@@ -1,11 +1,13 @@
 package eval
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 
 	"gonum.org/v1/gonum/mat"
 
+	torch "gogan/cgo"
 	"gogan/data"
 )
 
@@ -18,7 +20,9 @@ type Gaussian struct {
 }
 
 // FitGaussian fits a Gaussian to n = len(feats)/dim feature vectors stored
-// row after row. It needs at least two vectors.
+// row after row. It needs at least two vectors. The covariance is
+// X^T X / (n-1) of the centred vectors, in float64 by libtorch's BLAS (in
+// chunks of rows, so that memory stays bounded by the chunk).
 func FitGaussian(feats []float32, dim int) (Gaussian, error) {
 	if dim < 1 || len(feats)%dim != 0 {
 		return Gaussian{}, fmt.Errorf("fit gaussian: %d values are not a whole number of %d-dimensional vectors", len(feats), dim)
@@ -35,22 +39,39 @@ func FitGaussian(feats []float32, dim int) (Gaussian, error) {
 	}
 	for j := range mu {
 		mu[j] /= float64(n)
-	}
-	xc := mat.NewDense(n, dim, nil)
-	for i := 0; i < n; i++ {
-		row := xc.RawRowView(i)
-		for j, v := range feats[i*dim : (i+1)*dim] {
-			row[j] = float64(v) - mu[j]
-		}
-	}
-	sigma := mat.NewSymDense(dim, nil)
-	sigma.SymOuterK(1/float64(n-1), xc.T())
-	for j := range mu {
 		if math.IsNaN(mu[j]) || math.IsInf(mu[j], 0) {
 			return Gaussian{}, fmt.Errorf("fit gaussian: feature %d is not finite (%v)", j, mu[j])
 		}
 	}
-	return Gaussian{Mu: mu, Sigma: sigma, N: n}, nil
+	const chunk = 4096
+	var cov []float64
+	err := torch.Try(func() {
+		sc := torch.NewScope()
+		defer sc.Close()
+		var sum *torch.Tensor
+		xc := make([]float64, min(n, chunk)*dim)
+		for i := 0; i < n; i += chunk {
+			k := min(chunk, n-i)
+			for r := 0; r < k; r++ {
+				row := xc[r*dim : (r+1)*dim]
+				for j, v := range feats[(i+r)*dim : (i+r+1)*dim] {
+					row[j] = float64(v) - mu[j]
+				}
+			}
+			x := f64Tensor(xc[:k*dim], int64(k), int64(dim))
+			p := x.Permute(1, 0).Matmul(x)
+			if sum == nil {
+				sum = p
+			} else {
+				sum = sum.Add(p)
+			}
+		}
+		cov = float64s(sum.DivScalar(float64(n - 1)))
+	})
+	if err != nil {
+		return Gaussian{}, fmt.Errorf("fit gaussian: %w", err)
+	}
+	return Gaussian{Mu: mu, Sigma: mat.NewSymDense(dim, cov), N: n}, nil
 }
 
 // FrechetDistance is the Fréchet distance between two Gaussians,
@@ -59,12 +80,12 @@ func FitGaussian(feats []float32, dim int) (Gaussian, error) {
 //
 // the FID formula. tr((S1 S2)^(1/2)) is computed as tr((S1^(1/2) S2 S1^(1/2))^(1/2)),
 // which has the same eigenvalues and is symmetric, so both square roots come
-// from symmetric eigendecompositions (eigenvalues that rounding leaves
-// slightly negative count as 0). Rank-deficient covariances (fewer vectors
-// than dimensions) are fine.
+// from symmetric eigendecompositions (libtorch's LAPACK, float64;
+// eigenvalues that rounding leaves slightly negative count as 0).
+// Rank-deficient covariances (fewer vectors than dimensions) are fine.
 func FrechetDistance(a, b Gaussian) (float64, error) {
 	d := len(a.Mu)
-	if len(b.Mu) != d {
+	if len(b.Mu) != d || a.Sigma.SymmetricDim() != d || b.Sigma.SymmetricDim() != d {
 		return 0, fmt.Errorf("frechet distance: features of %d and %d dimensions", d, len(b.Mu))
 	}
 	var diff2 float64
@@ -72,56 +93,56 @@ func FrechetDistance(a, b Gaussian) (float64, error) {
 		x := a.Mu[i] - b.Mu[i]
 		diff2 += x * x
 	}
-	sqrtA, err := symSqrt(a.Sigma)
-	if err != nil {
-		return 0, err
-	}
-	var m mat.Dense
-	m.Mul(sqrtA, b.Sigma)
-	m.Mul(&m, sqrtA)
-	sym := mat.NewSymDense(d, nil)
-	for i := 0; i < d; i++ {
-		for j := i; j < d; j++ {
-			sym.SetSym(i, j, 0.5*(m.At(i, j)+m.At(j, i)))
-		}
-	}
-	var eig mat.EigenSym
-	if !eig.Factorize(sym, false) {
-		return 0, fmt.Errorf("frechet distance: the eigendecomposition of S1^1/2 S2 S1^1/2 did not converge")
-	}
 	var trSqrt float64
-	for _, v := range eig.Values(nil) {
-		if v > 0 {
-			trSqrt += math.Sqrt(v)
+	err := torch.Try(func() {
+		sc := torch.NewScope()
+		defer sc.Close()
+		vals, vecs := symTensor(a.Sigma).Eigh()
+		sqrtA := vecs.Mul(vals.ClampMin(0).Sqrt()).Matmul(vecs.Permute(1, 0))
+		m := sqrtA.Matmul(symTensor(b.Sigma)).Matmul(sqrtA)
+		m = m.Add(m.Permute(1, 0)).MulScalar(0.5)
+		for _, v := range float64s(m.Eigvalsh()) {
+			if v > 0 {
+				trSqrt += math.Sqrt(v)
+			}
 		}
+	})
+	if err != nil {
+		return 0, fmt.Errorf("frechet distance: %w", err)
 	}
 	return diff2 + mat.Trace(a.Sigma) + mat.Trace(b.Sigma) - 2*trSqrt, nil
 }
 
-// symSqrt is the principal square root of a symmetric positive
-// semi-definite matrix, V diag(sqrt(max(l, 0))) V^T.
-func symSqrt(s *mat.SymDense) (*mat.Dense, error) {
-	var eig mat.EigenSym
-	if !eig.Factorize(s, true) {
-		return nil, fmt.Errorf("frechet distance: the eigendecomposition of a covariance did not converge")
+// f64Tensor is a CPU float64 tensor holding a copy of v.
+func f64Tensor(v []float64, shape ...int64) *torch.Tensor {
+	b := make([]byte, 8*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(x))
 	}
-	vals := eig.Values(nil)
-	var v mat.Dense
-	eig.VectorsTo(&v)
-	n := len(vals)
-	scaled := mat.NewDense(n, n, nil)
-	for j, l := range vals {
-		r := 0.0
-		if l > 0 {
-			r = math.Sqrt(l)
-		}
-		for i := 0; i < n; i++ {
-			scaled.Set(i, j, v.At(i, j)*r)
+	return torch.FromBytes(b, torch.Float64, torch.CPUDevice, shape...)
+}
+
+// float64s is a float64 tensor's values, in row-major order.
+func float64s(t *torch.Tensor) []float64 {
+	b := t.Contiguous().Bytes()
+	out := make([]float64, len(b)/8)
+	for i := range out {
+		out[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+	}
+	return out
+}
+
+// symTensor is a symmetric matrix as a full float64 tensor.
+func symTensor(s *mat.SymDense) *torch.Tensor {
+	d := s.SymmetricDim()
+	v := make([]float64, d*d)
+	for i := 0; i < d; i++ {
+		for j := i; j < d; j++ {
+			x := s.At(i, j)
+			v[i*d+j], v[j*d+i] = x, x
 		}
 	}
-	var out mat.Dense
-	out.Mul(scaled, v.T())
-	return &out, nil
+	return f64Tensor(v, int64(d), int64(d))
 }
 
 // maxPSNR is the PSNR given to two identical images (whose MSE is 0 and

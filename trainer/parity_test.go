@@ -171,23 +171,9 @@ func parityCases(t *testing.T, pd parityData) []parityCase {
 			"model.netD=n_layers", "model.n_layers_D=2", "train.lambda_A=5", "train.lambda_B=2"))
 }
 
-// facadesDir is the CMP facades training pairs in shared/ beside the
-// repository, or in $GOGAN_FACADES (scripts/gpu-check carries the first 12
-// to the GPU machine).
-func facadesDir(t *testing.T) string {
-	t.Helper()
-	facades, err := filepath.Abs(filepath.Join("..", "..", "shared", "data", "facades", "train"))
-	if dir := os.Getenv("GOGAN_FACADES"); dir != "" {
-		facades = dir
-	}
-	if err == nil {
-		_, err = os.Stat(facades)
-	}
-	if err != nil {
-		t.Fatalf("the parity test runs on the CMP facades pairs at %s (shared/ beside the repository): %v", facades, err)
-	}
-	return facades
-}
+// facadesDir is the CMP facades training pairs (scripts/gpu-check carries
+// the first 12 to the GPU machine in $GOGAN_FACADES).
+func facadesDir(t *testing.T) string { return torchtest.Facades(t) }
 
 // unalignedFacades makes trainA/ and trainB/ folders holding copies of
 // different facades files (each A|B file is one image here).

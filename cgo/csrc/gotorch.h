@@ -116,8 +116,11 @@ enum {
   GT_RELU_INPLACE, /* relu_: x itself, overwritten */
 };
 GTensor gt_unary(int op, GTensor x, char **err);
-enum { GT_ADD = 0, GT_SUB, GT_MUL, GT_DIV, GT_MAXIMUM, GT_MINIMUM, GT_EQ };
+enum { GT_ADD = 0, GT_SUB, GT_MUL, GT_DIV, GT_MAXIMUM, GT_MINIMUM, GT_EQ, GT_MATMUL };
 GTensor gt_binary(int op, GTensor a, GTensor b, char **err);
+/* torch.linalg.eigh of a symmetric matrix (its lower triangle): the
+   eigenvalues ascending, and the eigenvectors as columns when vecs is not NULL. */
+GTensor gt_eigh(GTensor x, GTensor *vecs, char **err);
 enum {
   GT_ADD_SCALAR = 0, GT_SUB_SCALAR, GT_MUL_SCALAR, GT_DIV_SCALAR, GT_POW_SCALAR,
   GT_RSUB_SCALAR, /* s - x */

@@ -43,8 +43,18 @@ GTensor gt_binary(int op, GTensor a, GTensor b, char **err) {
     case GT_MAXIMUM: return wrap(at::maximum(x, y));
     case GT_MINIMUM: return wrap(at::minimum(x, y));
     case GT_EQ: return wrap(at::eq(x, y).to(x.scalar_type()));
+    case GT_MATMUL: return wrap(at::matmul(x, y));
   }
   throw std::invalid_argument("unknown binary op " + std::to_string(op));
+  GT_CATCH(nullptr)
+}
+
+GTensor gt_eigh(GTensor x, GTensor *vecs, char **err) {
+  GT_TRY
+  if (vecs == nullptr) return wrap(at::linalg_eigvalsh(T(x)));
+  auto r = at::linalg_eigh(T(x));
+  *vecs = wrap(std::get<1>(r));
+  return wrap(std::get<0>(r));
   GT_CATCH(nullptr)
 }
 

@@ -70,3 +70,30 @@ func RunScript(t testing.TB, script string, args ...string) {
 		t.Fatalf("%s %v: %v\n%s", filepath.Base(script), args, err, msg)
 	}
 }
+
+// Facades is the folder of the 400 CMP facades training pairs: $GOGAN_FACADES,
+// else shared/data/facades/train beside the repository (where CI lays it).
+// It fails the test when the folder is missing.
+func Facades(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("GOGAN_FACADES")
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for root := wd; ; root = filepath.Dir(root) {
+			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+				dir = filepath.Join(root, "..", "shared", "data", "facades", "train")
+				break
+			}
+			if filepath.Dir(root) == root {
+				t.Fatalf("no go.mod above %s", wd)
+			}
+		}
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("the CMP facades pairs are not at %s (shared/ beside the repository, or $GOGAN_FACADES): %v", dir, err)
+	}
+	return dir
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gogan/cgo/torchtest"
+)
+
+// TestEvalFIDCommand: gogan eval fid as pytorch-fid's command line: two
+// folders give the FID the transcription of pytorch-fid gives; --save-stats
+// writes a .npz that stands in for its folder (no weights needed then);
+// flags of the classifier's FID and of the Inception's do not mix.
+func TestEvalFIDCommand(t *testing.T) {
+	py := torchtest.Python(t)
+	dir := t.TempDir()
+	facades := torchtest.Facades(t)
+	for i := 1; i <= 140; i++ {
+		sub := "a"
+		if i > 75 {
+			sub = "b"
+		}
+		raw, err := os.ReadFile(filepath.Join(facades, strconv.Itoa(i)+".jpg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(filepath.Join(dir, sub), 0o755)
+		os.WriteFile(filepath.Join(dir, sub, strconv.Itoa(i)+".jpg"), raw, 0o644)
+	}
+	a, b, w := filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "w.pth")
+	if out, err := exec.Command(py, "scripts/fid_reference.py", "make-weights", w).CombinedOutput(); err != nil {
+		t.Fatalf("make-weights: %v\n%s", err, out)
+	}
+	out, err := exec.Command(py, "scripts/fid_reference.py", "fid", a, b, "--weights", w, "--dims", "64").CombinedOutput()
+	if err != nil {
+		t.Fatalf("fid_reference.py: %v\n%s", err, out)
+	}
+	want, _ := strconv.ParseFloat(strings.TrimPrefix(strings.TrimSpace(string(out)), "FID: "), 64)
+	fid := func(args ...string) float64 {
+		t.Helper()
+		out, err := gogan(t, append([]string{"eval", "fid", "--dims", "64", "--device", "cpu", "--threads", "2"}, args...)...)
+		if err != nil {
+			t.Fatalf("eval fid %v: %v\n%s", args, err, out)
+		}
+		i := strings.Index(out, "\nFID ")
+		f, err := strconv.ParseFloat(strings.Fields(out[i+1:])[1], 64)
+		if i < 0 || err != nil {
+			t.Fatalf("eval fid %v printed:\n%s", args, out)
+		}
+		if !strings.Contains(out, "inception: 65/65 images of "+b) {
+			t.Errorf("no progress lines:\n%s", out)
+		}
+		return f
+	}
+	if got := fid("--inception", w, a, b); math.Abs(got-want) > 1e-6+1e-5*want {
+		t.Errorf("FID %.6f, pytorch-fid's %.8f", got, want)
+	}
+	stats := filepath.Join(dir, "a.npz")
+	out2, err := gogan(t, "eval", "fid", "--dims", "64", "--device", "cpu", "--inception", w, "--save-stats", stats, a)
+	if err != nil || !strings.Contains(out2, "wrote "+stats+": mean and covariance of 64 Inception features of 75 images") {
+		t.Fatalf("--save-stats: %v\n%s", err, out2)
+	}
+	if got := fid("--inception", w, stats, b); math.Abs(got-want) > 1e-6+1e-5*want {
+		t.Errorf("FID from the statistics file %.6f, pytorch-fid's %.8f", got, want)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--classifier", "c.safetensors", "--dims", "64"}, "--dims is for the Inception FID"},
+		{[]string{"--classifier", "c.safetensors", a}, "no PATH arguments"},
+		{[]string{"--real-train", a, b}, "--real-train is for the Fashion-MNIST classifier's FID"},
+		{[]string{"--inception", filepath.Join(dir, "none.pth"), a, b}, "none.pth: no such file"},
+	} {
+		out, err := gogan(t, append([]string{"eval", "fid"}, c.args...)...)
+		if err == nil || !strings.Contains(out, c.want) {
+			t.Errorf("eval fid %v: %v\n%s", c.args, err, out)
+		}
+	}
+}

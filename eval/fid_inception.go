@@ -1,0 +1,373 @@
+package eval
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+
+	torch "gogan/cgo"
+	"gogan/data"
+	"gogan/infer"
+	"gogan/runfolder"
+)
+
+// InceptionFIDOptions configure FID as pytorch-fid computes it: the
+// Fréchet distance between Gaussians fitted to the FID Inception's features
+// of two sets of images, each a folder of images, a statistics file, or a
+// DCGAN checkpoint's samples.
+type InceptionFIDOptions struct {
+	Weights    string   // pytorch-fid's FID Inception weights; default DefaultInceptionWeights()
+	Paths      []string // folders of images, or .npz statistics files
+	Checkpoint string   // a DCGAN checkpoint or run folder: its samples are the first set
+	SaveStats  string   // write the one set's statistics to this .npz instead of computing an FID
+	Dims       int      // 64, 192, 768 or 2048; default 2048
+	BatchSize  int      // images per Inception batch; default 50
+	Samples    int      // images drawn from Checkpoint; default 10000
+	Seed       int64    // noise seed; default 1
+	GMode      string   // generator mode: eval (default) or train
+	Device     string   // default auto
+	Threads    int      // libtorch threads; 0: all cores
+	Progress   io.Writer
+}
+
+// InceptionFIDResult is the FID (or the saved statistics) and what it was
+// computed from.
+type InceptionFIDResult struct {
+	FID        float64 // NaN when statistics were saved instead
+	Sets       []FIDSet
+	Dims       int
+	Weights    string // the weights file ("" when both sets were statistics files)
+	Published  bool   // the weights are pytorch-fid's released file (its SHA-256)
+	SavedStats string
+}
+
+// FIDSet is one side of an FID.
+type FIDSet struct {
+	Source string
+	N      int // images (0 for a statistics file)
+}
+
+func (r *InceptionFIDResult) String() string {
+	var sets []string
+	for _, s := range r.Sets {
+		if s.N > 0 {
+			sets = append(sets, fmt.Sprintf("%d images from %s", s.N, s.Source))
+		} else {
+			sets = append(sets, "statistics "+s.Source)
+		}
+	}
+	weights := "pytorch-fid's FID Inception"
+	switch {
+	case r.Weights == "":
+		weights = "statistics only"
+	case !r.Published:
+		weights = "Inception weights " + r.Weights + ", not pytorch-fid's released file: not comparable with published FIDs"
+	}
+	if r.SavedStats != "" {
+		return fmt.Sprintf("wrote %s: mean and covariance of %d Inception features of %s (%s)", r.SavedStats, r.Dims, sets[0], weights)
+	}
+	return fmt.Sprintf("FID %.6f  (%s vs %s; %d features; %s)", r.FID, sets[0], sets[1], r.Dims, weights)
+}
+
+// fidSet computes (or reads) one side's Gaussian.
+type fidSet struct {
+	FIDSet
+	stats  string                                                      // .npz path
+	images []string                                                    // image files
+	sample func(f func(x []float32, shape []int64) error) (int, error) // DCGAN samples in [-1, 1], 8-bit
+}
+
+// inceptionImageExts are pytorch-fid's IMAGE_EXTENSIONS that gogan decodes
+// (it matches them in lower case only, as its glob does on Linux).
+var inceptionImageExts = []string{"bmp", "jpg", "jpeg", "png", "tif", "tiff", "webp"}
+
+func openFIDPath(p string) (fidSet, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return fidSet{}, fmt.Errorf("eval fid: %w", err)
+	}
+	if !st.IsDir() {
+		if !strings.HasSuffix(p, ".npz") {
+			return fidSet{}, fmt.Errorf("eval fid: %s is neither a folder of images nor a .npz statistics file", p)
+		}
+		return fidSet{FIDSet: FIDSet{Source: p}, stats: p}, nil
+	}
+	entries, err := os.ReadDir(p)
+	if err != nil {
+		return fidSet{}, fmt.Errorf("eval fid: %w", err)
+	}
+	var files []string
+	for _, e := range entries {
+		ext := strings.TrimPrefix(filepath.Ext(e.Name()), ".")
+		if !e.IsDir() && slices.Contains(inceptionImageExts, ext) {
+			files = append(files, filepath.Join(p, e.Name()))
+		}
+	}
+	if len(files) < 2 {
+		return fidSet{}, fmt.Errorf("eval fid: %s holds %d images (*.%s): need at least 2 for a covariance",
+			p, len(files), strings.Join(inceptionImageExts, ", *."))
+	}
+	slices.Sort(files)
+	return fidSet{FIDSet: FIDSet{Source: p, N: len(files)}, images: files}, nil
+}
+
+// InceptionFID computes pytorch-fid's FID (or, with SaveStats, its
+// statistics of one set).
+func InceptionFID(o InceptionFIDOptions) (*InceptionFIDResult, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if o.Dims == 0 {
+		o.Dims = 2048
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 50
+	}
+	if o.Samples == 0 {
+		o.Samples = 10000
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.GMode == "" {
+		o.GMode = "eval"
+	}
+	if o.Device == "" {
+		o.Device = "auto"
+	}
+	if o.Weights == "" {
+		o.Weights = DefaultInceptionWeights()
+	}
+	if !slices.Contains(InceptionDims, o.Dims) {
+		return nil, fmt.Errorf("eval fid: --dims %d: pytorch-fid offers %v", o.Dims, InceptionDims)
+	}
+	if o.BatchSize < 1 {
+		return nil, fmt.Errorf("eval fid: --batch-size %d: must be at least 1", o.BatchSize)
+	}
+	if o.GMode != "eval" && o.GMode != "train" {
+		return nil, fmt.Errorf("eval fid: --g-mode %q: must be eval or train", o.GMode)
+	}
+	want := 2
+	if o.SaveStats != "" {
+		want = 1
+	}
+	if o.Checkpoint != "" {
+		want--
+	}
+	if len(o.Paths) != want {
+		switch {
+		case o.SaveStats != "":
+			return nil, errors.New("eval fid: --save-stats writes the statistics of one set: give one folder of images, or --checkpoint alone")
+		case o.Checkpoint != "":
+			return nil, errors.New("eval fid: with --checkpoint give one more set: a folder of real images or their .npz statistics")
+		default:
+			return nil, errors.New("eval fid: give two sets, each a folder of images or a .npz of statistics (pytorch-fid's), or --checkpoint and one set")
+		}
+	}
+	dev, err := torch.ParseDevice(o.Device)
+	if err != nil {
+		return nil, err
+	}
+	if err := setThreads(o.Threads); err != nil {
+		return nil, err
+	}
+	var sets []fidSet
+	if o.Checkpoint != "" {
+		ck, _, cfg, err := runfolder.OpenCheckpoint(o.Checkpoint)
+		if err != nil {
+			return nil, err
+		}
+		gen, err := infer.Generation(ck, cfg, "eval fid")
+		if err != nil {
+			return nil, fmt.Errorf("eval fid: --checkpoint needs a DCGAN checkpoint (a recipe that draws from noise); for image-to-image runs, translate the test images and give the output folder: %w", err)
+		}
+		sets = append(sets, fidSet{FIDSet: FIDSet{Source: fmt.Sprintf("%s (G in %s mode, seed %d)", ck.Dir, o.GMode, o.Seed), N: o.Samples},
+			sample: func(f func([]float32, []int64) error) (int, error) {
+				return o.Samples, generateBatches(ck, cfg, gen, dev, o.Samples, o.Seed, o.GMode == "train", f)
+			}})
+	}
+	for _, p := range o.Paths {
+		s, err := openFIDPath(p)
+		if err != nil {
+			return nil, err
+		}
+		sets = append(sets, s)
+	}
+	if o.SaveStats != "" && sets[0].stats != "" {
+		return nil, fmt.Errorf("eval fid: --save-stats: %s already is a statistics file", sets[0].stats)
+	}
+	res := &InceptionFIDResult{FID: math.NaN(), Dims: o.Dims}
+	var model *Inception
+	defer func() {
+		if model != nil {
+			model.Free()
+		}
+	}()
+	var gs []Gaussian
+	for _, s := range sets {
+		var g Gaussian
+		if s.stats != "" {
+			if g, err = ReadStats(s.stats); err != nil {
+				return nil, fmt.Errorf("eval fid: %w", err)
+			}
+			if len(g.Mu) != o.Dims {
+				return nil, fmt.Errorf("eval fid: %s holds statistics of %d features; pass --dims %d, or compute them anew", s.stats, len(g.Mu), len(g.Mu))
+			}
+		} else {
+			if model == nil {
+				if model, err = LoadInception(o.Weights, dev); err != nil {
+					return nil, fmt.Errorf("eval fid: %w", err)
+				}
+				res.Weights, res.Published = model.Path, model.Published()
+			}
+			if g, err = inceptionGaussian(model, s, o); err != nil {
+				return nil, err
+			}
+		}
+		res.Sets = append(res.Sets, s.FIDSet)
+		gs = append(gs, g)
+	}
+	if o.SaveStats != "" {
+		if err := WriteStats(o.SaveStats, gs[0]); err != nil {
+			return nil, fmt.Errorf("eval fid: %w", err)
+		}
+		res.SavedStats = o.SaveStats
+		return res, nil
+	}
+	if res.FID, err = FrechetDistance(gs[0], gs[1]); err != nil {
+		return nil, fmt.Errorf("eval fid: %w", err)
+	}
+	return res, nil
+}
+
+// inceptionGaussian fits a Gaussian to the Inception features of a set.
+func inceptionGaussian(m *Inception, s fidSet, o InceptionFIDOptions) (Gaussian, error) {
+	feats, err := inceptionFeatures(m, s, o)
+	if err != nil {
+		return Gaussian{}, err
+	}
+	g, err := FitGaussian(feats, o.Dims)
+	if err != nil {
+		return Gaussian{}, fmt.Errorf("eval fid: %s: %w", s.Source, err)
+	}
+	return g, nil
+}
+
+// inceptionFeatures runs the images of a set through the Inception in
+// batches: [N Dims] row after row.
+func inceptionFeatures(m *Inception, s fidSet, o InceptionFIDOptions) ([]float32, error) {
+	feats := make([]float32, 0, s.N*o.Dims)
+	done := 0
+	run := func(x []float32, shape []int64) error {
+		err := torch.Try(func() {
+			sc := torch.NewScope()
+			defer sc.Close()
+			torch.NoGrad(func() {
+				feats = append(feats, m.Features(torch.FromFloat32(x, shape...).To(m.dev), o.Dims).Float32s()...)
+			})
+		})
+		if err != nil {
+			return fmt.Errorf("eval fid: Inception features of %s: %w", s.Source, err)
+		}
+		done += int(shape[0])
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "inception: %d/%d images of %s\n", done, s.N, s.Source)
+		}
+		return nil
+	}
+	if s.sample != nil {
+		batch := make([]float32, 0)
+		var bshape []int64
+		flush := func() error {
+			if len(bshape) == 0 || bshape[0] == 0 {
+				return nil
+			}
+			err := run(batch, bshape)
+			batch, bshape[0] = batch[:0], 0
+			return err
+		}
+		// The generator's batches of 64, regrouped into batches of BatchSize
+		// pytorch-fid would read from their PNG files.
+		_, err := s.sample(func(x []float32, shape []int64) error {
+			per := len(x) / int(shape[0])
+			for i := 0; i < int(shape[0]); i++ {
+				if bshape == nil {
+					bshape = []int64{0, 3, shape[2], shape[3]}
+				}
+				batch = appendUnit(batch, x[i*per:(i+1)*per], int(shape[1]))
+				if bshape[0]++; bshape[0] == int64(o.BatchSize) {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			err = flush()
+		}
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		// pytorch-fid stacks a batch's images, so they must share a size;
+		// here a batch ends early where the size changes instead.
+		var batch []float32
+		var bw, bh, n int
+		for i, f := range s.images {
+			im, err := data.LoadImage(f, 3) // PIL's convert('RGB')
+			if err != nil {
+				return nil, fmt.Errorf("eval fid: %w", err)
+			}
+			if n > 0 && (im.W != bw || im.H != bh) {
+				if err := run(batch, []int64{int64(n), 3, int64(bh), int64(bw)}); err != nil {
+					return nil, err
+				}
+				batch, n = batch[:0], 0
+			}
+			bw, bh = im.W, im.H
+			batch = appendCHW(batch, im)
+			if n++; n == o.BatchSize || i == len(s.images)-1 {
+				if err := run(batch, []int64{int64(n), 3, int64(bh), int64(bw)}); err != nil {
+					return nil, err
+				}
+				batch, n = batch[:0], 0
+			}
+		}
+	}
+	return feats, nil
+}
+
+// appendCHW appends an 8-bit HWC RGB image as torchvision's ToTensor gives
+// it: CHW, float32 value / 255.
+func appendCHW(dst []float32, im *data.Image) []float32 {
+	hw := im.W * im.H
+	n := len(dst)
+	dst = slices.Grow(dst, 3*hw)[:n+3*hw]
+	for i := 0; i < hw; i++ {
+		for c := 0; c < 3; c++ {
+			dst[n+c*hw+i] = float32(im.Pix[3*i+c]) / 255
+		}
+	}
+	return dst
+}
+
+// appendUnit appends one generated image, CHW in [-1, 1] already quantised
+// to 8 bits, as ToTensor would read its PNG: value / 255, a gray image's
+// channel repeated three times (PIL's convert('RGB')).
+func appendUnit(dst, x []float32, channels int) []float32 {
+	hw := len(x) / channels
+	for c := 0; c < 3; c++ {
+		src := x[min(c, channels-1)*hw : (min(c, channels-1)+1)*hw]
+		for _, v := range src {
+			q := math.Round((float64(v) + 1) / 2 * 255) // the 8-bit level quantize8 chose
+			dst = append(dst, float32(q)/255)
+		}
+	}
+	return dst
+}
