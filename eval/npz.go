@@ -22,7 +22,7 @@ import (
 
 // maxStatsDims bounds the dimensions a statistics file may declare, so that
 // a damaged header costs no large allocation (pytorch-fid's largest is 2048).
-const maxStatsDims = 1 << 14
+const maxStatsDims = 4096
 
 // ReadStats reads a pytorch-fid statistics file.
 func ReadStats(path string) (Gaussian, error) {
