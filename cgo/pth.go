@@ -508,11 +508,11 @@ func (u *unpickler) step(op byte) error {
 			return err
 		}
 		u.push(math.Float64frombits(binary.BigEndian.Uint64(b)))
-	case 'X', 'T', 0x8c, 'U': // BINUNICODE, BINSTRING, SHORT_BINUNICODE, SHORT_BINSTRING
-		width := 1
-		if op == 'X' || op == 'T' {
-			width = 4
-		}
+	case 'X', 'T', 0x8c, 'U', 'B', 'C', 0x8d, 0x8e:
+		// BINUNICODE, BINSTRING, SHORT_BINUNICODE, SHORT_BINSTRING,
+		// BINBYTES, SHORT_BINBYTES, BINUNICODE8, BINBYTES8: Python 2's
+		// str and Python 3's bytes are Go strings of their bytes.
+		width := map[byte]int{'X': 4, 'T': 4, 0x8c: 1, 'U': 1, 'B': 4, 'C': 1, 0x8d: 8, 0x8e: 8}[op]
 		n, err := u.readUint(width)
 		if err != nil {
 			return err
@@ -634,12 +634,16 @@ func (u *unpickler) step(op byte) error {
 			return err
 		}
 		u.push(v)
-	case 'b': // BUILD: object state (OrderedDict's _metadata); ignored
-		if _, err := u.popN(1); err != nil {
+	case 'b': // BUILD: a NumPy array's or dtype's state; others' (OrderedDict's _metadata) ignored
+		state, err := u.pop()
+		if err != nil {
 			return err
 		}
-		_, err := u.top()
-		return err
+		target, err := u.top()
+		if err != nil {
+			return err
+		}
+		return build(target, state)
 	default:
 		return fmt.Errorf("pickle: unsupported opcode 0x%02x at byte %d (not a plain state_dict?)", op, u.pos-1)
 	}
@@ -846,6 +850,41 @@ func (u *unpickler) call(fn, args any) (any, error) {
 			return nil, fmt.Errorf("pickle: malformed %s arguments %s", g, describe(a, 0))
 		}
 		return &pthTensor{storage: st, offset: off, size: size, stride: stride}, nil
+	case "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct":
+		// ndarray.__reduce__: an empty array, filled in by BUILD.
+		if len(a) != 3 {
+			return nil, fmt.Errorf("pickle: %s of %s", g, describe(a, 0))
+		}
+		if nd, ok := a[0].(pthGlobal); !ok || nd.name != "ndarray" || !strings.HasPrefix(nd.module, "numpy") {
+			return nil, fmt.Errorf("pickle: %s of %s", g, describe(a, 0))
+		}
+		return &NDArray{}, nil
+	case "numpy.dtype":
+		if len(a) < 1 {
+			return nil, errors.New("pickle: numpy.dtype without arguments")
+		}
+		descr, ok := a[0].(string)
+		if !ok {
+			return nil, fmt.Errorf("pickle: numpy.dtype of %s", describe(a, 0))
+		}
+		return &npDtype{descr: descr}, nil
+	case "_codecs.encode":
+		// Python 3's bytes in protocol 2: encode(latin-1 text, "latin1").
+		if len(a) != 2 {
+			return nil, fmt.Errorf("pickle: _codecs.encode of %s", describe(a, 0))
+		}
+		text, ok1 := a[0].(string)
+		if !ok1 || (a[1] != "latin1" && a[1] != "latin-1") {
+			return nil, fmt.Errorf("pickle: _codecs.encode of %s", describe(a, 0))
+		}
+		b := make([]byte, 0, len(text))
+		for _, r := range text {
+			if r > 0xff {
+				return nil, fmt.Errorf("pickle: _codecs.encode: %q is not latin-1", r)
+			}
+			b = append(b, byte(r))
+		}
+		return string(b), nil
 	case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
 		if len(a) < 1 {
 			return nil, fmt.Errorf("pickle: %s without data", g)

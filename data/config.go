@@ -21,6 +21,9 @@ const (
 	// Colorization is pytorch-CycleGAN-and-pix2pix's colorization dataset:
 	// colour images under root/{phase}, each the pair (L, ab) of its CIE Lab.
 	Colorization = "colorization"
+	// CIFAR10 is CIFAR-10's python version, as torchvision's CIFAR10 reads
+	// it (pytorch/examples dcgan's --dataset cifar10).
+	CIFAR10 = "cifar10"
 )
 
 // Preprocess modes (data.preprocess). The first five are pytorch-CycleGAN-and-pix2pix's;
@@ -36,7 +39,7 @@ const (
 )
 
 var (
-	datasetKinds   = []string{FashionMNIST, MNIST, Folder, Aligned, Unaligned, Edges, Gray2Color, Colorization}
+	datasetKinds   = []string{FashionMNIST, MNIST, CIFAR10, Folder, Aligned, Unaligned, Edges, Gray2Color, Colorization}
 	preprocessKind = []string{ResizeAndCrop, Crop, ScaleWidth, ScaleWidthAndCrop, PreprocessNone, ResizeCenterCrop}
 	interpKinds    = []string{"", "bicubic", "bilinear", "nearest"}
 	directionKinds = []string{"AtoB", "BtoA"}
@@ -44,7 +47,7 @@ var (
 	edgeKinds      = []string{"canny", "sobel"}
 	validateKinds  = []string{"auto", "full", "header"}
 	dtypeKinds     = []string{"float32", "uint8"}
-	sourceKinds    = []string{FashionMNIST, MNIST, Folder}
+	sourceKinds    = []string{FashionMNIST, MNIST, CIFAR10, Folder}
 )
 
 // Config holds the data options. Field tags are the config keys under "data."
@@ -208,26 +211,30 @@ func parseClassList(value, source string) (set map[int]bool, msg string) {
 			set[n] = true
 			continue
 		}
-		if source != FashionMNIST {
+		names := classNames[source]
+		if names == nil {
 			return nil, fmt.Sprintf("%q is not a class number: %s classes are the numbers 0..9", strings.TrimSpace(part), source)
 		}
-		n := slices.Index(FashionMNISTClasses, name)
-		if a, ok := classAliases[name]; ok {
+		n := slices.Index(names, name)
+		if a, ok := classAliases[name]; ok && source == FashionMNIST {
 			n = a
 		}
 		if n < 0 {
-			return nil, fmt.Sprintf("unknown fashion-mnist class %q: want numbers 0..9 or the names %s", strings.TrimSpace(part), strings.Join(FashionMNISTClasses, ", "))
+			return nil, fmt.Sprintf("unknown %s class %q: want numbers 0..9 or the names %s", source, strings.TrimSpace(part), strings.Join(names, ", "))
 		}
 		set[n] = true
 	}
 	return set, ""
 }
 
+// classNames are the label names of the labelled datasets that have them.
+var classNames = map[string][]string{FashionMNIST: FashionMNISTClasses, CIFAR10: CIFAR10Classes}
+
 // ClassName is the name of label n of source: fashion-mnist's garment names
-// ("sneaker"), the number otherwise.
+// ("sneaker"), CIFAR-10's ("cat"), the number otherwise.
 func ClassName(source string, n int) string {
-	if source == FashionMNIST && n >= 0 && n < len(FashionMNISTClasses) {
-		return FashionMNISTClasses[n]
+	if names := classNames[source]; n >= 0 && n < len(names) {
+		return names[n]
 	}
 	return strconv.Itoa(n)
 }
@@ -256,7 +263,7 @@ func DefaultConfig(dataset string) Config {
 		EdgeDetector: "canny",
 	}
 	switch dataset {
-	case FashionMNIST, MNIST, Folder:
+	case FashionMNIST, MNIST, CIFAR10, Folder:
 		c.BatchSize, c.Preprocess, c.ImageSize, c.NoFlip = 64, ResizeCenterCrop, 64, true
 		if dataset == FashionMNIST {
 			c.Root = DefaultFashionRoot
@@ -481,8 +488,8 @@ func (c Config) checkClasses() []error {
 		return bad("data.classes_A", "", "must be set together with data.classes_B %q: the A domain is picked by class too", c.ClassesB)
 	case c.ClassesB == "":
 		return bad("data.classes_B", "", "must be set together with data.classes_A %q: the B domain is picked by class too", c.ClassesA)
-	case c.Source != FashionMNIST && c.Source != MNIST:
-		return bad("data.source", c.Source, "data.classes_A and data.classes_B pick classes of a labelled IDX dataset: must be fashion-mnist or mnist")
+	case c.Source != FashionMNIST && c.Source != MNIST && c.Source != CIFAR10:
+		return bad("data.source", c.Source, "data.classes_A and data.classes_B pick classes of a labelled dataset: must be fashion-mnist, mnist or cifar10")
 	}
 	var errs []error
 	a, err := parseClasses("data.classes_A", c.ClassesA, c.Source)

@@ -91,7 +91,7 @@ func Open(ctx context.Context, cfg Config, opts *OpenOptions) (*Dataset, error) 
 	}
 	var err error
 	switch src {
-	case FashionMNIST, MNIST:
+	case FashionMNIST, MNIST, CIFAR10:
 		err = d.openIDX(src)
 	case Folder:
 		d.kind = "folder"
@@ -131,11 +131,7 @@ func Open(ctx context.Context, cfg Config, opts *OpenOptions) (*Dataset, error) 
 }
 
 func (d *Dataset) openIDX(kind string) error {
-	images, labels, err := findIDX(d.cfg.Root, kind, d.cfg.Phase)
-	if err != nil {
-		return err
-	}
-	s, err := loadIDXSet(images, labels)
+	s, _, err := loadLabelled(d.cfg.Root, kind, d.cfg.Phase, false)
 	if err != nil {
 		return err
 	}
@@ -413,17 +409,29 @@ func firstN[T any](d *Dataset, s []T) []T {
 
 // openIDXDomains makes the A and B streams from the images of an IDX dataset
 // whose labels are in data.classes_A and data.classes_B.
+// loadLabelled reads an in-memory set: IDX files (fashion-mnist, mnist) or
+// CIFAR-10's batches; images names them for messages. needLabels refuses
+// IDX images without their labels file.
+func loadLabelled(root, kind, phase string, needLabels bool) (s *idxSet, images string, err error) {
+	if kind == CIFAR10 {
+		s, err := loadCIFAR10(root, phase)
+		return s, "CIFAR-10's " + phase + " batches in " + root, err
+	}
+	images, labels, err := findIDX(root, kind, phase)
+	if err != nil {
+		return nil, "", err
+	}
+	if labels == "" && needLabels {
+		return nil, "", &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
+			"has %s but no %s-labels-idx1-ubyte[.gz]: data.classes_A and data.classes_B pick images by label", images, idxNames[phase])}
+	}
+	s, err = loadIDXSet(images, labels)
+	return s, images, err
+}
+
 func (d *Dataset) openIDXDomains() error {
 	src, root := d.cfg.Source, d.cfg.Root
-	images, labels, err := findIDX(root, src, d.cfg.Phase)
-	if err != nil {
-		return err
-	}
-	if labels == "" {
-		return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
-			"has %s but no %s-labels-idx1-ubyte[.gz]: data.classes_A and data.classes_B pick images by label", images, idxNames[d.cfg.Phase])}
-	}
-	s, err := loadIDXSet(images, labels)
+	s, images, err := loadLabelled(root, src, d.cfg.Phase, true)
 	if err != nil {
 		return err
 	}
@@ -1005,7 +1013,7 @@ func (d *Dataset) Sample(i int, seed, epoch uint64) (Sample, error) {
 	s := Sample{Index: i, Label: -1}
 	var err error
 	switch d.cfg.Dataset {
-	case FashionMNIST, MNIST, Folder:
+	case FashionMNIST, MNIST, CIFAR10, Folder:
 		var im *Image
 		im, s.Label, err = d.source(i, d.cfg.InputNC)
 		if err == nil {

@@ -115,21 +115,22 @@ func unexpected(err error) error {
 	return err
 }
 
-// idxSet is an MNIST-style image set: N images of H x W bytes, and labels.
+// idxSet is an in-memory labelled image set: N images of H x W x C bytes
+// (C 1 for IDX files, 3 for CIFAR-10, channels interleaved), and labels.
 type idxSet struct {
-	n, h, w int
-	pix     []uint8
-	labels  []uint8
+	n, h, w, c int
+	pix        []uint8
+	labels     []uint8
 }
 
 // image returns image i (sharing the set's pixels) and its label, -1 without labels.
 func (s *idxSet) image(i int) (*Image, int) {
-	sz := s.w * s.h
+	sz := s.w * s.h * s.c
 	label := -1
 	if s.labels != nil {
 		label = int(s.labels[i])
 	}
-	return &Image{W: s.w, H: s.h, C: 1, Pix: s.pix[i*sz : (i+1)*sz]}, label
+	return &Image{W: s.w, H: s.h, C: s.c, Pix: s.pix[i*sz : (i+1)*sz]}, label
 }
 
 // idxNames are the file stems of the train and test splits.
@@ -175,7 +176,7 @@ func loadIDXSet(images, labels string) (*idxSet, error) {
 	if len(im.Dims) != 3 {
 		return nil, fileErr(images, "IDX images must have 3 dimensions (N, H, W), file has %v (a labels file?)", im.Dims)
 	}
-	s := &idxSet{n: im.Dims[0], h: im.Dims[1], w: im.Dims[2], pix: im.Data}
+	s := &idxSet{n: im.Dims[0], h: im.Dims[1], w: im.Dims[2], c: 1, pix: im.Data}
 	if s.n == 0 || s.h == 0 || s.w == 0 {
 		return nil, fileErr(images, "IDX images file holds no images (dimensions %v)", im.Dims)
 	}

@@ -1,0 +1,112 @@
+package torch
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"gogan/cgo/torchtest"
+)
+
+// pickleWriter is Python that writes the CIFAR-10 batch layout (a dict of
+// a uint8 NumPy array, a list of int labels, names) with protocol 2 as
+// Python 3 does (bytes through _codecs.encode) and as Python 2's cPickle
+// did (str as BINSTRING: the published CIFAR-10 files), and protocol 4.
+const pickleWriter = `
+import io, pickle, sys, numpy as np
+d = sys.argv[1]
+data = np.arange(2 * 12, dtype=np.uint8).reshape(2, 12) * 10
+obj = {b"batch_label": b"training batch 1 of 5", b"labels": [3, 9], b"data": data, b"filenames": [b"a.png", b"b.png"]}
+class Py2Pickler(pickle._Pickler):
+    # Python 2's str: bytes as SHORT_BINSTRING / BINSTRING.
+    def save_bytes(self, obj):
+        n = len(obj)
+        self.write((b"U" + bytes([n])) if n < 256 else (b"T" + n.to_bytes(4, "little")))
+        self.write(obj)
+        self.memoize(obj)
+    dispatch = dict(pickle._Pickler.dispatch)
+    dispatch[bytes] = save_bytes
+b = io.BytesIO(); Py2Pickler(b, protocol=2).dump(obj)
+open(d + "/py2", "wb").write(b.getvalue())
+open(d + "/py3-proto2", "wb").write(pickle.dumps(obj, protocol=2))
+open(d + "/py3-proto4", "wb").write(pickle.dumps(obj, protocol=4))
+with open(d + "/py2", "rb") as f:
+    back = pickle.load(f, encoding="latin1")  # as torchvision's CIFAR10 reads it
+assert back["labels"] == [3, 9] and (back["data"] == data).all()
+`
+
+// TestLoadPickleReadsNumPy: the three pickles of a CIFAR-10-style batch
+// give the dict, its labels and its array's bytes.
+func TestLoadPickleReadsNumPy(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := exec.Command(torchtest.Python(t), "-c", pickleWriter, dir).CombinedOutput(); err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	want := make([]byte, 24)
+	for i := range want {
+		want[i] = byte(i * 10)
+	}
+	for _, name := range []string{"py2", "py3-proto2", "py3-proto4"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := LoadPickle(b)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		m, _ := v.(map[string]any)
+		arr, _ := m["data"].(*NDArray)
+		labels, _ := m["labels"].([]any)
+		if arr == nil || len(labels) != 2 || labels[0] != int64(3) || labels[1] != int64(9) || m["batch_label"] != "training batch 1 of 5" {
+			t.Fatalf("%s: %#v", name, v)
+		}
+		got, err := arr.Uint8(-1, 12)
+		if err != nil || !bytes.Equal(got, want) || arr.Shape[0] != 2 {
+			t.Errorf("%s: array %v %q: %v", name, arr.Shape, got, err)
+		}
+		if _, err := arr.Uint8(2, 13); err == nil {
+			t.Errorf("%s: a [2 12] array passed as [2 13]", name)
+		}
+	}
+	for name, bad := range map[string][]byte{
+		"float array":  []byte("\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R(K\x01K\x01\x85cnumpy\ndtype\nU\x02f8K\x00K\x01\x87R(K\x03U\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89U\x08\x00\x00\x00\x00\x00\x00\xf0?tb."),
+		"no arguments": []byte("\x80\x02cnumpy.core.multiarray\n_reconstruct\n)R."),
+		"os.system":    []byte("\x80\x02cos\nsystem\nU\x04trueR."),
+	} {
+		v, err := LoadPickle(bad)
+		if name == "float array" {
+			a, _ := v.(*NDArray)
+			if err != nil || a == nil || a.Descr != "<f8" {
+				t.Fatalf("%s: %v %v", name, v, err)
+			}
+			if _, err := a.Uint8(1); err == nil {
+				t.Errorf("%s: read as uint8", name)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s: accepted: %v", name, v)
+		}
+	}
+}
+
+// FuzzLoadPickle: any bytes are plain data or an error, never a panic;
+// an array read as uint8 has the bytes its shape says.
+func FuzzLoadPickle(f *testing.F) {
+	f.Add([]byte("\x80\x02}q\x00(U\x04dataq\x01cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R(K\x01K\x02K\x03\x86cnumpy\ndtype\nU\x02u1K\x00K\x01\x87R(K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89U\x06abcdeftbU\x06labels]q\x02(K\x01K\x02eu."))
+	f.Add([]byte("\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85c_codecs\nencode\nX\x01\x00\x00\x00bX\x06\x00\x00\x00latin1\x86R\x87R."))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := LoadPickle(b)
+		if err != nil {
+			return
+		}
+		if a, ok := v.(*NDArray); ok {
+			if b, err := a.Uint8(a.Shape...); err == nil && int64(len(b)) != a.Items() {
+				t.Fatalf("array of shape %v gave %d bytes", a.Shape, len(b))
+			}
+		}
+	})
+}

@@ -1,0 +1,198 @@
+package data
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	torch "gogan/cgo"
+)
+
+// CIFAR-10 is read in the python version torchvision's datasets.CIFAR10
+// reads (and downloads): pickled batches of 10,000 32x32 colour images,
+// data_batch_1 to 5 for training and test_batch, in
+// data.root/cifar-10-batches-py/, in data.root itself, or straight from
+// data.root/cifar-10-python.tar.gz as torchvision downloads it. The images
+// come out in file order, as CIFAR10's __getitem__ gives them.
+
+// CIFAR10Classes are CIFAR-10's labels 0..9 (batches.meta's label_names).
+var CIFAR10Classes = []string{"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}
+
+const (
+	cifarFolder  = "cifar-10-batches-py"
+	cifarArchive = "cifar-10-python.tar.gz"
+	cifarSide    = 32
+	cifarBytes   = 3 * cifarSide * cifarSide
+	// maxCIFARBatch bounds one pickled batch's size (the real ones are 31 MB).
+	maxCIFARBatch = 256 << 20
+)
+
+// cifarBatches are the batch files of a phase.
+func cifarBatches(phase string) []string {
+	if phase == "train" {
+		return []string{"data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5"}
+	}
+	return []string{"test_batch"}
+}
+
+// loadCIFAR10 reads a phase's batches into one in-memory set (HWC pixels).
+func loadCIFAR10(root, phase string) (*idxSet, error) {
+	if !isDir(root) {
+		return nil, &ConfigError{Key: "data.root", Value: root, Msg: "no such folder"}
+	}
+	names := cifarBatches(phase)
+	raw := map[string][]byte{}
+	var source string
+	for _, dir := range []string{filepath.Join(root, cifarFolder), root} {
+		if _, err := os.Stat(filepath.Join(dir, names[0])); err != nil {
+			continue
+		}
+		for _, n := range names {
+			p := filepath.Join(dir, n)
+			b, err := readCIFARFile(p)
+			if err != nil {
+				return nil, err
+			}
+			raw[p] = b
+		}
+		source = dir
+		break
+	}
+	if source == "" {
+		archive := filepath.Join(root, cifarArchive)
+		if _, err := os.Stat(archive); err != nil {
+			return nil, &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
+				"no CIFAR-10 %s batches: want %s/%s (the python version, as torchvision's CIFAR10 keeps it), the batch files in data.root itself, or %s",
+				phase, cifarFolder, names[0], cifarArchive)}
+		}
+		var err error
+		if raw, err = readCIFARArchive(archive, names); err != nil {
+			return nil, err
+		}
+		source = archive
+	}
+	s := &idxSet{h: cifarSide, w: cifarSide, c: 3}
+	for _, n := range names {
+		p := filepath.Join(source, n)
+		if strings.HasSuffix(source, ".tar.gz") {
+			p = source + ":" + cifarFolder + "/" + n
+		}
+		pix, labels, err := parseCIFARBatch(p, raw[p])
+		if err != nil {
+			return nil, err
+		}
+		s.pix = append(s.pix, pix...)
+		s.labels = append(s.labels, labels...)
+	}
+	s.n = len(s.labels)
+	return s, nil
+}
+
+func readCIFARFile(p string) ([]byte, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, &FileError{Path: p, Err: err}
+	}
+	if st.Size() > maxCIFARBatch {
+		return nil, fileErr(p, "%d bytes: not a CIFAR-10 batch (they are about 31 MB)", st.Size())
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, &FileError{Path: p, Err: err}
+	}
+	return b, nil
+}
+
+// readCIFARArchive reads the named batches out of cifar-10-python.tar.gz;
+// the map's keys are "archive:member".
+func readCIFARArchive(archive string, names []string) (map[string][]byte, error) {
+	f, err := os.Open(archive)
+	if err != nil {
+		return nil, &FileError{Path: archive, Err: err}
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fileErr(archive, "not a gzip file: %v", err)
+	}
+	tr := tar.NewReader(zr)
+	out := map[string][]byte{}
+	for len(out) < len(names) {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fileErr(archive, "damaged archive: %v", unexpected(err))
+		}
+		base := filepath.Base(h.Name)
+		if filepath.Dir(h.Name) != cifarFolder || !slices.Contains(names, base) {
+			continue
+		}
+		if h.Size > maxCIFARBatch {
+			return nil, fileErr(archive, "%s claims %d bytes: not a CIFAR-10 batch", h.Name, h.Size)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, fileErr(archive, "%s: %v", h.Name, unexpected(err))
+		}
+		out[archive+":"+h.Name] = b
+	}
+	for _, n := range names {
+		if out[archive+":"+cifarFolder+"/"+n] == nil {
+			return nil, fileErr(archive, "no %s/%s in the archive", cifarFolder, n)
+		}
+	}
+	return out, nil
+}
+
+// parseCIFARBatch reads one pickled batch: "data", uint8 [N 3072] (each
+// row the red, green and blue planes of a 32x32 image), and "labels", N
+// ints 0..9. The pixels come back HWC, as torchvision's
+// reshape(-1, 3, 32, 32).transpose((0, 2, 3, 1)).
+func parseCIFARBatch(path string, b []byte) (pix, labels []uint8, err error) {
+	v, err := torch.LoadPickle(b)
+	if err != nil {
+		return nil, nil, fileErr(path, "not a CIFAR-10 python batch: %v", err)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, nil, fileErr(path, "not a CIFAR-10 python batch: the pickle holds no dict")
+	}
+	arr, ok := m["data"].(*torch.NDArray)
+	if !ok {
+		return nil, nil, fileErr(path, "not a CIFAR-10 python batch: no \"data\" array")
+	}
+	planes, err := arr.Uint8(-1, cifarBytes)
+	if err != nil {
+		return nil, nil, fileErr(path, "\"data\" is %v: want uint8 [N %d]", err, cifarBytes)
+	}
+	n := int(arr.Shape[0])
+	list, ok := m["labels"].([]any)
+	if !ok || len(list) != n {
+		return nil, nil, fileErr(path, "want a \"labels\" list of %d ints beside \"data\" (CIFAR-100's fine_labels are not read)", n)
+	}
+	labels = make([]uint8, n)
+	for i, l := range list {
+		k, ok := l.(int64)
+		if !ok || k < 0 || k > 9 {
+			return nil, nil, fileErr(path, "label %d is %v: CIFAR-10 labels are 0..9", i, l)
+		}
+		labels[i] = uint8(k)
+	}
+	const hw = cifarSide * cifarSide
+	pix = make([]uint8, n*cifarBytes)
+	for i := 0; i < n; i++ {
+		src, dst := planes[i*cifarBytes:], pix[i*cifarBytes:]
+		for p := 0; p < hw; p++ {
+			dst[3*p], dst[3*p+1], dst[3*p+2] = src[p], src[hw+p], src[2*hw+p]
+		}
+	}
+	return pix, labels, nil
+}
