@@ -11,7 +11,7 @@ only the safetensors files connect the two.
 
 What each part transcribes (repository, path; the snapshot read is given in brackets):
 
-  - dcgan_step, mnist_batches, the build/init order and the optimizers of the "dcgan" recipe:
+  - dcgan_step, mnist_batches, cifar10_batches, the build/init order and the optimizers of the "dcgan" recipe:
     pytorch/examples dcgan/main.py [77f55b9, 2025-08-25]: the training loop body (netD.zero_grad,
     real pass with label = torch.full(..., real_label), errD_real.backward, D_x; noise =
     torch.randn(b, nz, 1, 1) drawn after D's real pass; fake = netG(noise); D on fake.detach();
@@ -712,6 +712,19 @@ def mnist_batches(data):
             imgs.append(transform(img))
         batches.append(torch.stack(imgs, 0))
     return batches
+
+
+def cifar10_batches(data):
+    """main.py --dataset cifar10: dset.CIFAR10 with Resize(imageSize), ToTensor and
+    Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)), its images data["indices"]."""
+    import torchvision.datasets.cifar as cifar
+    cifar.check_integrity = lambda *a, **k: True  # the test's batches are not the published bytes
+    dataset = cifar.CIFAR10(root=data["root"], train=True, download=False, transform=transforms.Compose([
+        transforms.Resize(data["image_size"]),
+        transforms.ToTensor(),
+        transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+    ]))
+    return [torch.stack([dataset[i][0] for i in idx], 0) for idx in data["indices"]]
 
 
 # ---------------------------------------------------------------------------
@@ -1511,9 +1524,9 @@ def run_case(c):
     data = c["data"]
     random.seed(c["step_seed"])  # only get_params draws from it; see the docstring
     if c["recipe"] == "dcgan":
-        if data["kind"] != "mnist":
-            raise ValueError("dcgan data kind %r: want mnist" % data["kind"])
-        batches = mnist_batches(data)
+        if data["kind"] not in ("mnist", "cifar10"):
+            raise ValueError("dcgan data kind %r: want mnist or cifar10" % data["kind"])
+        batches = mnist_batches(data) if data["kind"] == "mnist" else cifar10_batches(data)
         for b, real in enumerate(batches):
             out["input.%d.real" % b] = real
     elif c["recipe"] == "pix2pix":

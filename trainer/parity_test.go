@@ -66,6 +66,7 @@ type parityData struct {
 	colour    string // train/: colour images
 	hd        string // pix2pixHD's train_label/, train_inst/, train_img/, train_A/, train_B/
 	vgg       string // a torchvision VGG19 state dict with random weights
+	cifar     string // torchvision's CIFAR-10 root (scripts/make_cifar10.py)
 }
 
 func parityCases(t *testing.T, pd parityData) []parityCase {
@@ -87,6 +88,9 @@ func parityCases(t *testing.T, pd parityData) []parityCase {
 	cases := []parityCase{
 		{name: "dcgan-vanilla", sets: append(dcgan, "train.gan_mode=vanilla")},
 		{name: "dcgan-lsgan", sets: append(dcgan, "train.gan_mode=lsgan")},
+		// main.py --dataset cifar10: colour, 32 -> 64 by Resize.
+		{name: "dcgan-cifar10", sets: []string{"recipe=dcgan", "data.dataset=cifar10", "data.root=" + pd.cifar, "data.image_size=64",
+			"data.batch_size=4", "model.nz=16", "model.ngf=8", "model.ndf=8"}},
 	}
 	// Every combination of the losses, BatchNorm and InstanceNorm, the four
 	// discriminators and both generators.
@@ -223,7 +227,8 @@ func TestStepParityWithReferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	pd := parityData{unaligned: unalignedFacades(t, facadesDir(t)), colour: colourFacades(t, facadesDir(t)), hd: hdFacades(t, facadesDir(t)), vgg: randomVGG19(t)}
+	pd := parityData{unaligned: unalignedFacades(t, facadesDir(t)), colour: colourFacades(t, facadesDir(t)), hd: hdFacades(t, facadesDir(t)), vgg: randomVGG19(t),
+		cifar: smallCIFAR10(t)}
 	// PARITY_ONLY=text runs the cases whose names contain it (while
 	// working on one recipe); make test runs them all.
 	var cases []parityCase
@@ -400,6 +405,8 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 		spec["data"] = map[string]any{"kind": "colorization", "files": batchFiles(ds.Files()), "direction": cfg.Data.Direction,
 			"load_size": cfg.Data.LoadSize, "crop_size": cfg.Data.CropSize, "preprocess": cfg.Data.Preprocess,
 			"no_flip": true, "input_nc": cfg.Model.InputNC, "output_nc": cfg.Model.OutputNC}
+	case cfg.Data.Dataset == data.CIFAR10:
+		spec["data"] = map[string]any{"kind": "cifar10", "root": cfg.Data.Root, "indices": indices, "image_size": cfg.Data.ImageSize}
 	case cfg.Data.Dataset == data.FashionMNIST:
 		spec["data"] = map[string]any{"kind": "mnist", "images": filepath.Join(cfg.Data.Root, "train-images-idx3-ubyte.gz"),
 			"indices": indices, "image_size": cfg.Data.ImageSize}
@@ -635,6 +642,17 @@ func writePNG(t *testing.T, path string, im image.Image) {
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// smallCIFAR10 is a torchvision CIFAR-10 root of 40 random training images
+// (scripts/make_cifar10.py), pickled as the published batches.
+func smallCIFAR10(t *testing.T) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "cifar10")
+	if b, err := exec.Command(torchtest.Python(t), "../scripts/make_cifar10.py", root).CombinedOutput(); err != nil {
+		t.Fatalf("make_cifar10.py: %v\n%s", err, b)
+	}
+	return root
 }
 
 // randomVGG19 is a torchvision VGG19 state dict (features only) with
