@@ -131,7 +131,11 @@ func TestImportNetFlags(t *testing.T) {
 	opts := filepath.Join(dir, "opts.json")
 	os.WriteFile(opts, []byte(`{"Kind":"resnet_6blocks","InputNC":1,"OutputNC":1,"NGF":16,"Norm":"instance","Dropout":false,"PadType":"reflect","ImageSize":32}`), 0o644)
 	x := filepath.Join(dir, "x.safetensors")
-	torch.SaveSafetensors(x, []torch.Named{{Name: "x", Tensor: torch.Zeros(torch.Float32, torch.CPUDevice, 1, 1, 32, 32)}}, nil)
+	zeros := torch.Zeros(torch.Float32, torch.CPUDevice, 1, 1, 32, 32)
+	defer zeros.Free()
+	if err := torch.SaveSafetensors(x, []torch.Named{{Name: "x", Tensor: zeros}}, nil); err != nil {
+		t.Fatal(err)
+	}
 	old := filepath.Join(dir, "latest_net_G_A.pth")
 	if msg, err := exec.Command(torchtest.Python(t), "scripts/interop_check.py", "save-old", opts, "1", old, x, filepath.Join(dir, "y")).CombinedOutput(); err != nil {
 		t.Fatalf("interop_check.py save-old: %v\n%s", err, msg)

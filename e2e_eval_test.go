@@ -40,7 +40,10 @@ func TestEvalFIDCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("fid_reference.py: %v\n%s", err, out)
 	}
-	want, _ := strconv.ParseFloat(strings.TrimPrefix(strings.TrimSpace(string(out)), "FID: "), 64)
+	want, err := strconv.ParseFloat(strings.TrimPrefix(strings.TrimSpace(string(out)), "FID: "), 64)
+	if err != nil {
+		t.Fatalf("fid_reference.py printed %q", out)
+	}
 	fid := func(args ...string) float64 {
 		t.Helper()
 		out, err := gogan(t, append([]string{"eval", "fid", "--dims", "64", "--device", "cpu", "--threads", "2"}, args...)...)
@@ -48,8 +51,11 @@ func TestEvalFIDCommand(t *testing.T) {
 			t.Fatalf("eval fid %v: %v\n%s", args, err, out)
 		}
 		i := strings.Index(out, "\nFID ")
+		if i < 0 {
+			t.Fatalf("eval fid %v printed no FID line:\n%s", args, out)
+		}
 		f, err := strconv.ParseFloat(strings.Fields(out[i+1:])[1], 64)
-		if i < 0 || err != nil {
+		if err != nil {
 			t.Fatalf("eval fid %v printed:\n%s", args, out)
 		}
 		if !strings.Contains(out, "inception: 65/65 images of "+b) {

@@ -17,6 +17,10 @@ type NDArray struct {
 	Data    []byte
 }
 
+// maxPickleEntries bounds the list and dict entries LoadPickle converts
+// (a CIFAR-10 batch has about 20,000).
+const maxPickleEntries = 1 << 22
+
 // npDtype is a numpy.dtype being unpickled: its type ("u1") and, after
 // BUILD, its byte order.
 type npDtype struct {
@@ -69,19 +73,32 @@ func LoadPickle(data []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return plain(v, 0)
+	entries := 0
+	return plain(v, 0, &entries)
 }
 
-func plain(v any, depth int) (any, error) {
+// plain converts an unpickled value to plain Go data. entries counts the
+// dict and list entries converted: a list shared by many lists is
+// converted once per reference, so a few bytes could ask for 2^60.
+func plain(v any, depth int, entries *int) (any, error) {
 	if depth > maxPTHDepth {
 		return nil, fmt.Errorf("pickle: values nested more than %d deep", maxPTHDepth)
 	}
+	count := func(n int) error {
+		if *entries += n; *entries > maxPickleEntries {
+			return fmt.Errorf("pickle: more than %d list and dict entries (one list referenced many times?)", maxPickleEntries)
+		}
+		return nil
+	}
 	switch x := v.(type) {
 	case *pthDict:
+		if err := count(len(x.keys)); err != nil {
+			return nil, err
+		}
 		m := make(map[string]any, len(x.keys))
 		for _, k := range x.keys {
 			if ks, ok := k.(string); ok {
-				pv, err := plain(x.vals[k], depth+1)
+				pv, err := plain(x.vals[k], depth+1, entries)
 				if err != nil {
 					return nil, err
 				}
@@ -90,9 +107,9 @@ func plain(v any, depth int) (any, error) {
 		}
 		return m, nil
 	case *[]any:
-		return plainList(*x, depth)
+		return plainList(*x, depth, entries, count)
 	case []any:
-		return plainList(x, depth)
+		return plainList(x, depth, entries, count)
 	case *NDArray, string, int64, float64, bool, nil:
 		return x, nil
 	case *npDtype:
@@ -101,10 +118,13 @@ func plain(v any, depth int) (any, error) {
 	return nil, fmt.Errorf("pickle: %s is not plain data", describe(v, 0))
 }
 
-func plainList(l []any, depth int) ([]any, error) {
+func plainList(l []any, depth int, entries *int, count func(int) error) ([]any, error) {
+	if err := count(len(l)); err != nil {
+		return nil, err
+	}
 	out := make([]any, len(l))
 	for i, e := range l {
-		p, err := plain(e, depth+1)
+		p, err := plain(e, depth+1, entries)
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gogan/cgo/torchtest"
@@ -70,6 +71,15 @@ func TestLoadPickleReadsNumPy(t *testing.T) {
 		if _, err := arr.Uint8(2, 13); err == nil {
 			t.Errorf("%s: a [2 12] array passed as [2 13]", name)
 		}
+	}
+	// Each list holds the previous one twice: 2^40 entries to convert.
+	chain := []byte("\x80\x02]q\x00")
+	for i := byte(1); i <= 40; i++ {
+		chain = append(chain, ']', '(', 'h', i-1, 'h', i-1, 'e', 'q', i)
+	}
+	chain = append(chain, '.')
+	if _, err := LoadPickle(chain); err == nil || !strings.Contains(err.Error(), "list and dict entries") {
+		t.Errorf("a list referenced 2^40 times: %v", err)
 	}
 	for name, bad := range map[string][]byte{
 		"float array":  []byte("\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R(K\x01K\x01\x85cnumpy\ndtype\nU\x02f8K\x00K\x01\x87R(K\x03U\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89U\x08\x00\x00\x00\x00\x00\x00\xf0?tb."),

@@ -250,19 +250,13 @@ func tensorsOf(root any, size int64) ([]Named, error) {
 		return nil
 	}
 	if err := walk("", root, 0); err != nil {
-		freeNamed(out)
+		FreeNamed(out)
 		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("holds no tensors (expected a state_dict)")
 	}
 	return out, nil
-}
-
-func freeNamed(ts []Named) {
-	for _, nt := range ts {
-		nt.Tensor.Free()
-	}
 }
 
 // readZipEntry reads a whole zip entry. It checks first that the size the
@@ -692,6 +686,10 @@ func describe(v any, depth int) string {
 		return "storage"
 	case *pthTensor:
 		return "tensor"
+	case *NDArray:
+		return "ndarray"
+	case *npDtype:
+		return "numpy.dtype"
 	}
 	return fmt.Sprint(v)
 }
@@ -836,8 +834,27 @@ func (u *unpickler) call(fn, args any) (any, error) {
 		return nil, fmt.Errorf("pickle: %s called with %s, not a tuple", g, describe(args, 0))
 	}
 	switch g.module + "." + g.name {
-	case "collections.OrderedDict", "builtins.dict":
-		return &pthDict{vals: map[any]any{}}, nil
+	case "collections.OrderedDict", "builtins.dict", "__builtin__.dict":
+		// Python 3 pickles an OrderedDict's items with SETITEMS; Python 2
+		// (the legacy files of 2017) as its argument, a list of [key, value].
+		d := &pthDict{vals: map[any]any{}}
+		if len(a) == 1 {
+			items, ok := a[0].(*[]any)
+			if !ok {
+				return nil, fmt.Errorf("pickle: %s of %s", g, describe(a, 0))
+			}
+			for _, it := range *items {
+				pair, ok := it.([]any)
+				if l, isList := it.(*[]any); isList {
+					pair, ok = *l, true
+				}
+				if !ok || len(pair) != 2 {
+					return nil, fmt.Errorf("pickle: %s item %s is not a [key, value] pair", g, describe(it, 0))
+				}
+				d.set(hashable(pair[0]), pair[1])
+			}
+		}
+		return d, nil
 	case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor":
 		if len(a) < 4 {
 			return nil, fmt.Errorf("pickle: %s with %d arguments", g, len(a))

@@ -191,7 +191,14 @@ func statePickle(name string, ts tensorSpec) []byte {
 func legacyStatePickle(name, key string, ts tensorSpec, view []any) []byte {
 	p := new(pickler)
 	p.ops(0x80, 2).global("collections", "OrderedDict").ops(')', 'R')
-	p.str(name).global("torch._utils", "_rebuild_tensor_v2").ops('(', '(')
+	p.str(name)
+	legacyTensor(p, key, ts, view)
+	return p.ops('s', '.').Bytes()
+}
+
+// legacyTensor appends the pickle of one tensor of a legacy file.
+func legacyTensor(p *pickler, key string, ts tensorSpec, view []any) {
+	p.global("torch._utils", "_rebuild_tensor_v2").ops('(', '(')
 	p.str("storage").global("torch", ts.storage).str(key).str("cpu").int(ts.numel)
 	if view == nil {
 		p.ops('N')
@@ -200,8 +207,27 @@ func legacyStatePickle(name, key string, ts tensorSpec, view []any) []byte {
 	}
 	p.ops('t', 'Q')
 	p.int(ts.offset).tuple(ts.size...).tuple(ts.stride...).ops(0x89)
-	p.global("collections", "OrderedDict").ops(')', 'R', 't', 'R', 's', '.')
-	return p.Bytes()
+	p.global("collections", "OrderedDict").ops(')', 'R', 't', 'R')
+}
+
+// TestLoadLegacyPTHPython2: Python 2 pickled an OrderedDict with its items
+// as REDUCE's argument, a list of [key, value] lists (the state dicts
+// PyTorch 0.3 saved under Python 2).
+func TestLoadLegacyPTHPython2(t *testing.T) {
+	p := new(pickler)
+	p.ops(0x80, 2).global("collections", "OrderedDict").ops('(', ']', '(', ']', '(')
+	p.str("w")
+	legacyTensor(p, "0", tensorSpec{"FloatStorage", 2, 0, []int64{2}, []int64{1}}, nil)
+	p.ops('e', 'e', 't', 'R', '.')
+	f32 := []byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0x40} // 1, 2
+	got, err := loadPTHBytes("py2.pth", legacyPTH(p.Bytes(), []string{"0"}, []int64{2}, [][]byte{f32}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer freeAll(got)
+	if len(got) != 1 || got[0].Name != "w" || !slices.Equal(got[0].Tensor.Float32s(), []float32{1, 2}) {
+		t.Errorf("got %v", sortedNames(got))
+	}
 }
 
 // legacyPTH is a legacy torch.save file: the magic number, protocol version

@@ -172,7 +172,7 @@ func ParseSafetensors(data []byte) ([]Named, map[string]string, error) {
 	}
 	out := make([]Named, 0, len(items))
 	fail := func(format string, args ...any) ([]Named, map[string]string, error) {
-		freeNamed(out)
+		FreeNamed(out)
 		return nil, nil, fmt.Errorf(format, args...)
 	}
 	// The tensors' data must tile the data bytes in order, as the format

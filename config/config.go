@@ -179,7 +179,7 @@ var sharedKeys = []Key{
 	{Name: "threads", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "libtorch intra-op CPU threads; 0 = all cores."},
 	{Name: "out", Type: TypeString, Default: "runs/gogan", Check: checkNonEmpty, Valid: "a folder path", Doc: "Run folder: config, checkpoints, samples, metrics.csv, index.html."},
 
-	{Name: "data.root", Type: TypeString, Default: "/usr/share/datasets/fashion-mnist", Check: checkNonEmpty, Valid: "a folder path", Doc: "Dataset folder (IDX files for (fashion-)mnist; image folders otherwise)."},
+	{Name: "data.root", Type: TypeString, Default: "/usr/share/datasets/fashion-mnist", Check: checkNonEmpty, Valid: "a folder path", Doc: "Dataset folder (IDX files for (fashion-)mnist; torchvision's CIFAR-10 root for cifar10; image folders otherwise)."},
 	{Name: "data.dataset", Type: TypeString, Default: "fashion-mnist", Enum: []string{"fashion-mnist", "mnist", "cifar10", "folder", "aligned", "unaligned", "edges", "gray2color", "colorization"}, Doc: "Dataset kind: IDX digits/garments, CIFAR-10's python batches (data.root/cifar-10-batches-py/, or cifar-10-python.tar.gz in data.root, as torchvision keeps them), image folder, A|B pairs side by side, separate A/B folders, edges or gray input computed from images, or colour images under data.root/data.phase as CIE Lab's L (input) and ab (target)."},
 	{Name: "data.phase", Type: TypeString, Default: "train", Enum: []string{"train", "val", "test"}, Doc: "Split to read (subfolder of data.root for image datasets)."},
 	{Name: "data.batch_size", Type: TypeInt, Default: 64, Range: AtLeast(1), Doc: "Images per training step."},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -91,6 +92,9 @@ func loadCIFAR10(root, phase string) (*idxSet, error) {
 		s.labels = append(s.labels, labels...)
 	}
 	s.n = len(s.labels)
+	if s.n == 0 {
+		return nil, &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf("CIFAR-10's %s batches in %s hold no images", phase, source)}
+	}
 	return s, nil
 }
 
@@ -131,8 +135,8 @@ func readCIFARArchive(archive string, names []string) (map[string][]byte, error)
 		if err != nil {
 			return nil, fileErr(archive, "damaged archive: %v", unexpected(err))
 		}
-		base := filepath.Base(h.Name)
-		if filepath.Dir(h.Name) != cifarFolder || !slices.Contains(names, base) {
+		name := path.Clean(h.Name) // ./cifar-10-batches-py/... too
+		if path.Dir(name) != cifarFolder || !slices.Contains(names, path.Base(name)) {
 			continue
 		}
 		if h.Size > maxCIFARBatch {
@@ -142,7 +146,7 @@ func readCIFARArchive(archive string, names []string) (map[string][]byte, error)
 		if err != nil {
 			return nil, fileErr(archive, "%s: %v", h.Name, unexpected(err))
 		}
-		out[archive+":"+h.Name] = b
+		out[archive+":"+name] = b
 	}
 	for _, n := range names {
 		if out[archive+":"+cifarFolder+"/"+n] == nil {

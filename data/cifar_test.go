@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"gogan/cgo/torchtest"
 )
 
 // makeCIFAR writes a small CIFAR-10 (scripts/make_cifar10.py: 5 x 8 train
@@ -20,7 +22,7 @@ func makeCIFAR(t *testing.T, root string, tar bool) {
 	if tar {
 		args = append(args, "--tar")
 	}
-	if out, err := exec.Command("/usr/bin/python3", args...).CombinedOutput(); err != nil {
+	if out, err := exec.Command(torchtest.Python(t), args...).CombinedOutput(); err != nil {
 		t.Fatalf("make_cifar10.py: %v\n%s", err, out)
 	}
 }
@@ -64,7 +66,9 @@ func TestCIFAR10IsTorchvisions(t *testing.T) {
 	folder, flat, tgz := filepath.Join(dir, "folder"), filepath.Join(dir, "flat"), filepath.Join(dir, "tgz")
 	makeCIFAR(t, folder, false)
 	makeCIFAR(t, tgz, true)
-	os.CopyFS(flat, os.DirFS(filepath.Join(folder, "cifar-10-batches-py")))
+	if err := os.CopyFS(flat, os.DirFS(filepath.Join(folder, "cifar-10-batches-py"))); err != nil {
+		t.Fatal(err)
+	}
 	for _, phase := range []string{"train", "test"} {
 		wantIms, wantLabels := torchvisionCIFAR(t, folder, phase == "train", 0)
 		for _, root := range []string{folder, flat, tgz} {

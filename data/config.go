@@ -121,11 +121,11 @@ type Config struct {
 	// shuffling: the sample order is Shuffle's.
 	SerialBatches bool `mapstructure:"serial_batches" json:"serial_batches" yaml:"serial_batches"`
 	// ClassesA and ClassesB (unaligned only, both or neither) make the two
-	// domains from a labelled IDX dataset, Source (fashion-mnist or mnist) under
-	// Root: the A stream is its images whose label is in ClassesA, the B stream
-	// those in ClassesB. Each is a comma-separated list of class numbers 0..9
-	// or, for fashion-mnist, class names (t-shirt/top, trouser, pullover,
-	// dress, coat, sandal, shirt, sneaker, bag, ankle-boot; any case); the two
+	// domains from a labelled dataset, Source (fashion-mnist, mnist or
+	// cifar10) under Root: the A stream is its images whose label is in
+	// ClassesA, the B stream those in ClassesB. Each is a comma-separated list
+	// of class numbers 0..9 or, for fashion-mnist and cifar10, class names
+	// (FashionMNISTClasses, CIFAR10Classes; any case); the two
 	// lists may not share a class.
 	ClassesA string `mapstructure:"classes_A" json:"classes_A" yaml:"classes_A"`
 	ClassesB string `mapstructure:"classes_B" json:"classes_B" yaml:"classes_B"`
@@ -469,7 +469,7 @@ func (c Config) checkLabels() []error {
 }
 
 // checkClasses checks data.classes_A and data.classes_B: both or neither, only
-// for unaligned data from fashion-mnist or mnist, valid and disjoint.
+// for unaligned data from fashion-mnist, mnist or cifar10, valid and disjoint.
 func (c Config) checkClasses() []error {
 	if c.ClassesA == "" && c.ClassesB == "" {
 		return nil

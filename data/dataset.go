@@ -407,8 +407,6 @@ func firstN[T any](d *Dataset, s []T) []T {
 	return s
 }
 
-// openIDXDomains makes the A and B streams from the images of an IDX dataset
-// whose labels are in data.classes_A and data.classes_B.
 // loadLabelled reads an in-memory set: IDX files (fashion-mnist, mnist) or
 // CIFAR-10's batches; images names them for messages. needLabels refuses
 // IDX images without their labels file.
@@ -429,6 +427,9 @@ func loadLabelled(root, kind, phase string, needLabels bool) (s *idxSet, images 
 	return s, images, err
 }
 
+// openIDXDomains makes the A and B streams from the images of a labelled
+// dataset (IDX or CIFAR-10) whose labels are in data.classes_A and
+// data.classes_B.
 func (d *Dataset) openIDXDomains() error {
 	src, root := d.cfg.Source, d.cfg.Root
 	s, images, err := loadLabelled(root, src, d.cfg.Phase, true)

@@ -1,11 +1,16 @@
-// Package data loads training data for gogan in pure Go: it never calls
-// libtorch. It yields host batches, N x C x H x W float32 normalised to
-// [-1, 1] (or raw uint8), that the trainer copies to the device.
+// Package data loads training data for gogan on the host: it computes
+// nothing with libtorch (it only borrows the binding's pickle reader, which
+// is plain Go, for CIFAR-10's batches). It yields host batches,
+// N x C x H x W float32 normalised to [-1, 1] (or raw uint8), that the
+// trainer copies to the device.
 //
 // Datasets (Config.Dataset, data.dataset):
 //
 //   - fashion-mnist, mnist: IDX files, gzipped or raw (Debian's
 //     dataset-fashion-mnist by default), 60000 train / 10000 test images.
+//   - cifar10: CIFAR-10's python batches as torchvision keeps them
+//     (cifar-10-batches-py/ or cifar-10-python.tar.gz), 50000 / 10000
+//     colour images.
 //   - folder: every JPEG, PNG, GIF, BMP, WebP and TIFF under data.root.
 //   - aligned: pix2pix pairs, root/{train,val,test}/*.jpg with A|B side by
 //     side (split at w/2), or folders A/ and B/ with matching file names; or
@@ -16,7 +21,7 @@
 //     batch tensor "inst".
 //   - unaligned: CycleGAN's root/trainA and root/trainB (or A/, B/), or the
 //     left and right halves of A|B images (the pairing dropped), or the
-//     images of chosen classes of fashion-mnist or mnist (data.classes_A,
+//     images of chosen classes of fashion-mnist, mnist or cifar10 (data.classes_A,
 //     data.classes_B): A[i mod |A|] paired with a random B (B[i mod |B|]
 //     with data.serial_batches), each with its own crop and flip.
 //   - edges, gray2color: pairs derived from an image dataset (Canny or Sobel

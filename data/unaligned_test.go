@@ -544,7 +544,7 @@ func TestUnalignedConfigErrors(t *testing.T) {
 		{"only A", func(c *Config) { c.ClassesA = "7" }, "data.classes_B", []string{"must be set together with data.classes_A \"7\""}},
 		{"only B", func(c *Config) { c.ClassesB = "9" }, "data.classes_A", []string{"must be set together with data.classes_B \"9\""}},
 		{"other dataset", func(c *Config) { c.Dataset, c.ClassesA, c.ClassesB = Aligned, "7", "9" }, "data.classes_A", []string{`"7"`, "only applies to data.dataset=unaligned", "not aligned"}},
-		{"folder source", func(c *Config) { c.ClassesA, c.ClassesB, c.Source = "7", "9", Folder }, "data.source", []string{`"folder"`, "must be fashion-mnist or mnist"}},
+		{"folder source", func(c *Config) { c.ClassesA, c.ClassesB, c.Source = "7", "9", Folder }, "data.source", []string{`"folder"`, "must be fashion-mnist, mnist or cifar10"}},
 		{"serial_batches elsewhere", func(c *Config) { c.Dataset, c.SerialBatches = Aligned, true }, "data.serial_batches", []string{"only applies to data.dataset=unaligned", "data.shuffle=false"}},
 	} {
 		cfg := base

@@ -21,8 +21,8 @@ type Gaussian struct {
 
 // FitGaussian fits a Gaussian to n = len(feats)/dim feature vectors stored
 // row after row. It needs at least two vectors. The covariance is
-// X^T X / (n-1) of the centred vectors, in float64 by libtorch's BLAS (in
-// chunks of rows, so that memory stays bounded by the chunk).
+// X^T X / (n-1) of the centred vectors, in float64 by libtorch's BLAS, in
+// chunks of 4096 rows (memory: one chunk and the d x d sum).
 func FitGaussian(feats []float32, dim int) (Gaussian, error) {
 	if dim < 1 || len(feats)%dim != 0 {
 		return Gaussian{}, fmt.Errorf("fit gaussian: %d values are not a whole number of %d-dimensional vectors", len(feats), dim)
@@ -48,7 +48,7 @@ func FitGaussian(feats []float32, dim int) (Gaussian, error) {
 	err := torch.Try(func() {
 		sc := torch.NewScope()
 		defer sc.Close()
-		var sum *torch.Tensor
+		sum := torch.Zeros(torch.Float64, torch.CPUDevice, int64(dim), int64(dim))
 		xc := make([]float64, min(n, chunk)*dim)
 		for i := 0; i < n; i += chunk {
 			k := min(chunk, n-i)
@@ -58,13 +58,14 @@ func FitGaussian(feats []float32, dim int) (Gaussian, error) {
 					row[j] = float64(v) - mu[j]
 				}
 			}
-			x := f64Tensor(xc[:k*dim], int64(k), int64(dim))
-			p := x.Permute(1, 0).Matmul(x)
-			if sum == nil {
-				sum = p
-			} else {
-				sum = sum.Add(p)
-			}
+			next := func() *torch.Tensor {
+				inner := torch.NewScope() // one chunk's tensors at a time
+				defer inner.Close()
+				x := f64Tensor(xc[:k*dim], int64(k), int64(dim))
+				return inner.Keep(sum.Add(x.Permute(1, 0).Matmul(x)))
+			}()
+			sum.Free()
+			sum = next
 		}
 		cov = float64s(sum.DivScalar(float64(n - 1)))
 	})
@@ -86,7 +87,8 @@ func FitGaussian(feats []float32, dim int) (Gaussian, error) {
 func FrechetDistance(a, b Gaussian) (float64, error) {
 	d := len(a.Mu)
 	if len(b.Mu) != d || a.Sigma.SymmetricDim() != d || b.Sigma.SymmetricDim() != d {
-		return 0, fmt.Errorf("frechet distance: features of %d and %d dimensions", d, len(b.Mu))
+		return 0, fmt.Errorf("frechet distance: means of %d and %d dimensions, covariances of %d and %d",
+			d, len(b.Mu), a.Sigma.SymmetricDim(), b.Sigma.SymmetricDim())
 	}
 	var diff2 float64
 	for i := range a.Mu {

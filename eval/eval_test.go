@@ -441,3 +441,28 @@ func TestClassifierAndEvalCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestFitGaussianInChunks: 9000 vectors (three chunks of rows) give the
+// mean and covariance of a direct float64 sum.
+func TestFitGaussianInChunks(t *testing.T) {
+	const n, d = 9000, 4
+	feats := make([]float32, n*d)
+	for i := range feats {
+		feats[i] = float32(math.Sin(float64(i)*0.37)*3 + float64(i%d))
+	}
+	g, err := FitGaussian(feats, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for a := 0; a < d; a++ {
+		for b := 0; b < d; b++ {
+			var s float64
+			for i := 0; i < n; i++ {
+				s += (float64(feats[i*d+a]) - g.Mu[a]) * (float64(feats[i*d+b]) - g.Mu[b])
+			}
+			if want := s / (n - 1); math.Abs(g.Sigma.At(a, b)-want) > 1e-12*math.Max(1, math.Abs(want)) {
+				t.Errorf("sigma[%d][%d] = %v, want %v", a, b, g.Sigma.At(a, b), want)
+			}
+		}
+	}
+}

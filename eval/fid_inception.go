@@ -78,9 +78,9 @@ func (r *InceptionFIDResult) String() string {
 // fidSet computes (or reads) one side's Gaussian.
 type fidSet struct {
 	FIDSet
-	stats  string                                                      // .npz path
-	images []string                                                    // image files
-	sample func(f func(x []float32, shape []int64) error) (int, error) // DCGAN samples in [-1, 1], 8-bit
+	stats  string                                               // .npz path
+	images []string                                             // image files
+	sample func(f func(x []float32, shape []int64) error) error // DCGAN samples in [-1, 1], 8-bit
 }
 
 // inceptionImageExts are pytorch-fid's IMAGE_EXTENSIONS that gogan decodes
@@ -105,6 +105,10 @@ func openFIDPath(p string) (fidSet, error) {
 	var files []string
 	for _, e := range entries {
 		ext := strings.TrimPrefix(filepath.Ext(e.Name()), ".")
+		if !e.IsDir() && (ext == "pgm" || ext == "ppm") {
+			// pytorch-fid counts these; leaving them out would change the FID.
+			return fidSet{}, fmt.Errorf("eval fid: %s: gogan does not decode PGM/PPM images, which pytorch-fid would count; convert them to PNG", filepath.Join(p, e.Name()))
+		}
 		if !e.IsDir() && slices.Contains(inceptionImageExts, ext) {
 			files = append(files, filepath.Join(p, e.Name()))
 		}
@@ -149,6 +153,12 @@ func InceptionFID(o InceptionFIDOptions) (*InceptionFIDResult, error) {
 	if o.BatchSize < 1 {
 		return nil, fmt.Errorf("eval fid: --batch-size %d: must be at least 1", o.BatchSize)
 	}
+	if o.Samples < 2 {
+		return nil, fmt.Errorf("eval fid: --samples %d: need at least 2 images for a covariance", o.Samples)
+	}
+	if o.SaveStats != "" && !strings.HasSuffix(o.SaveStats, ".npz") {
+		return nil, fmt.Errorf("eval fid: --save-stats %s: name it *.npz (pytorch-fid reads a path as statistics only when it ends in .npz)", o.SaveStats)
+	}
 	if o.GMode != "eval" && o.GMode != "train" {
 		return nil, fmt.Errorf("eval fid: --g-mode %q: must be eval or train", o.GMode)
 	}
@@ -187,8 +197,8 @@ func InceptionFID(o InceptionFIDOptions) (*InceptionFIDResult, error) {
 			return nil, fmt.Errorf("eval fid: --checkpoint needs a DCGAN checkpoint (a recipe that draws from noise); for image-to-image runs, translate the test images and give the output folder: %w", err)
 		}
 		sets = append(sets, fidSet{FIDSet: FIDSet{Source: fmt.Sprintf("%s (G in %s mode, seed %d)", ck.Dir, o.GMode, o.Seed), N: o.Samples},
-			sample: func(f func([]float32, []int64) error) (int, error) {
-				return o.Samples, generateBatches(ck, cfg, gen, dev, o.Samples, o.Seed, o.GMode == "train", f)
+			sample: func(f func([]float32, []int64) error) error {
+				return generateBatches(ck, cfg, gen, dev, o.Samples, o.Seed, o.GMode == "train", f)
 			}})
 	}
 	for _, p := range o.Paths {
@@ -208,6 +218,9 @@ func InceptionFID(o InceptionFIDOptions) (*InceptionFIDResult, error) {
 			model.Free()
 		}
 	}()
+	// With statistics files only, no network runs: their dimensions rule
+	// (pytorch-fid's --dims only picks the network's block).
+	statsOnly := !slices.ContainsFunc(sets, func(s fidSet) bool { return s.stats == "" })
 	var gs []Gaussian
 	for _, s := range sets {
 		var g Gaussian
@@ -215,7 +228,9 @@ func InceptionFID(o InceptionFIDOptions) (*InceptionFIDResult, error) {
 			if g, err = ReadStats(s.stats); err != nil {
 				return nil, fmt.Errorf("eval fid: %w", err)
 			}
-			if len(g.Mu) != o.Dims {
+			if statsOnly {
+				res.Dims = len(g.Mu)
+			} else if len(g.Mu) != o.Dims {
 				return nil, fmt.Errorf("eval fid: %s holds statistics of %d features; pass --dims %d, or compute them anew", s.stats, len(g.Mu), len(g.Mu))
 			}
 		} else {
@@ -274,8 +289,9 @@ func inceptionFeatures(m *Inception, s fidSet, o InceptionFIDOptions) ([]float32
 		if err != nil {
 			return fmt.Errorf("eval fid: Inception features of %s: %w", s.Source, err)
 		}
-		done += int(shape[0])
-		if o.Progress != nil {
+		k := int(shape[0])
+		done += k
+		if o.Progress != nil && (done/500 != (done-k)/500 || done == s.N) { // every 500 images
 			fmt.Fprintf(o.Progress, "inception: %d/%d images of %s\n", done, s.N, s.Source)
 		}
 		return nil
@@ -293,7 +309,7 @@ func inceptionFeatures(m *Inception, s fidSet, o InceptionFIDOptions) ([]float32
 		}
 		// The generator's batches of 64, regrouped into batches of BatchSize
 		// pytorch-fid would read from their PNG files.
-		_, err := s.sample(func(x []float32, shape []int64) error {
+		err := s.sample(func(x []float32, shape []int64) error {
 			per := len(x) / int(shape[0])
 			for i := 0; i < int(shape[0]); i++ {
 				if bshape == nil {

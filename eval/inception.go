@@ -146,14 +146,16 @@ func inceptionConvs() []inceptionConv {
 	return cs
 }
 
-var hubHash = regexp.MustCompile(`-([0-9a-f]{8,})\.pth$`)
+// hubHash is the hash prefix in the name of pytorch-fid's weights as
+// torch.hub saves them.
+var hubHash = regexp.MustCompile(`^pt_inception-.*-([0-9a-f]{8,})\.pth$`)
 
 // LoadInception reads pytorch-fid's FID Inception weights (a torch.save
 // state dict, either format) onto dev. A file that is not that network is
 // an error saying what it lacks; torchvision's ImageNet Inception
 // (inception_v3_google-*.pth: another network's weights, other FIDs) is
-// refused by name. A file whose name carries a torch.hub hash prefix must
-// match it.
+// refused by name. A pt_inception-*-HASH.pth file must match the hash
+// prefix its name carries, as torch.hub checks it.
 func LoadInception(path string, dev torch.Device) (*Inception, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -185,6 +187,8 @@ func LoadInception(path string, dev torch.Device) (*Inception, error) {
 		return nil, fmt.Errorf("FID Inception weights %s: torchvision's ImageNet Inception v3 (it has AuxLogits), not the FID Inception; FID needs pytorch-fid's %s, whose scores are comparable with published ones", path, InceptionWeightsFile)
 	}
 	inc := &Inception{Path: path, SHA256: sum, dev: dev, convs: map[string]*basicConv{}}
+	sc := torch.NewScope() // the conversions' intermediates
+	defer sc.Close()
 	var problems []string
 	for _, c := range inceptionConvs() {
 		want := map[string][]int64{

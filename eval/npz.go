@@ -218,6 +218,9 @@ func WriteStats(path string, g Gaussian) error {
 	}
 	_, err = tmp.Write(buf.Bytes())
 	if err == nil {
+		err = tmp.Chmod(0o644) // CreateTemp's 0600 is not what np.savez leaves
+	}
+	if err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {

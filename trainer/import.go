@@ -57,9 +57,7 @@ func Import(cfg *config.Config, pths map[string]string) (ck string, notes []stri
 			return "", nil, fmt.Errorf("import: %w", err)
 		}
 		adapted, err := n.Net.LoadPyTorchStateDict(sd)
-		for _, nt := range sd {
-			nt.Tensor.Free()
-		}
+		torch.FreeNamed(sd)
 		for _, a := range adapted {
 			notes = append(notes, fmt.Sprintf("%s (%s): %s", file, role, a))
 		}
