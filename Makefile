@@ -91,7 +91,7 @@ FORCE:
 # deadline exceeded" and no crasher (golang/go#75804): such a run passes.
 FUZZTIME ?= 1m
 FUZZ_TARGETS := cgo:FuzzLoadPTH cgo:FuzzPTHPickle cgo:FuzzLoadSafetensors data:FuzzReadIDX \
-	data:FuzzDecodeJPEG data:FuzzDecodeImage runfolder:FuzzValidateCheckpoint config:FuzzLoadConfig eval:FuzzParseNpy cgo:FuzzLoadPickle
+	data:FuzzDecodeJPEG data:FuzzDecodeImage runfolder:FuzzValidateCheckpoint config:FuzzLoadConfig eval:FuzzParseNpy pickle:FuzzRead
 
 .PHONY: fuzz
 fuzz: lib

@@ -3,17 +3,16 @@ package torch
 import (
 	"archive/zip"
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"math/big"
 	"os"
 	"path"
 	"sort"
-	"strconv"
 	"strings"
+
+	"gogan/pickle"
 )
 
 // Limits on what a .pth file may ask of the reader: beyond them it is refused
@@ -96,8 +95,7 @@ func readPTH(r io.ReaderAt, size int64) ([]Named, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &unpickler{data: raw, memo: map[uint32]any{}, records: records, storages: map[string]*pthStorage{}, size: size}
-	root, err := u.load()
+	root, err := newPTHReader(raw, 0, records, size, false).m.Next()
 	if err != nil {
 		return nil, err
 	}
@@ -139,10 +137,9 @@ func readLegacyPTH(r io.ReaderAt, size int64) ([]Named, error) {
 	if start == 0 {
 		return nil, errors.New("neither a PyTorch zip checkpoint (torch.save of PyTorch >= 1.6) nor a legacy torch.save file (its magic number is missing)")
 	}
-	u := &unpickler{data: raw, pos: start, storages: map[string]*pthStorage{}, size: size, legacy: true}
+	u := newPTHReader(raw, start, nil, size, true)
 	next := func(what string) (any, error) {
-		u.stack, u.marks, u.memo = nil, nil, map[uint32]any{}
-		v, err := u.load()
+		v, err := u.m.Next()
 		if err != nil {
 			return nil, fmt.Errorf("legacy torch.save file, %s: %w", what, err)
 		}
@@ -153,13 +150,13 @@ func readLegacyPTH(r io.ReaderAt, size int64) ([]Named, error) {
 		return nil, err
 	}
 	if version != int64(1001) {
-		return nil, fmt.Errorf("legacy torch.save file of protocol version %s; gogan reads version 1001", describe(version, 0))
+		return nil, fmt.Errorf("legacy torch.save file of protocol version %s; gogan reads version 1001", pickle.Describe(version, 0))
 	}
 	info, err := next("system info")
 	if err != nil {
 		return nil, err
 	}
-	if d, ok := info.(*pthDict); !ok || d.vals["little_endian"] != true {
+	if d, ok := info.(*pickle.Dict); !ok || d.Vals["little_endian"] != true {
 		return nil, errors.New("legacy torch.save file written on a big-endian machine (or without its system info): gogan reads little-endian storages only")
 	}
 	root, err := next("the saved object")
@@ -172,32 +169,32 @@ func readLegacyPTH(r io.ReaderAt, size int64) ([]Named, error) {
 	}
 	list, ok := keys.(*[]any)
 	if !ok {
-		return nil, fmt.Errorf("legacy torch.save file: storage keys are %s, not a list", describe(keys, 0))
+		return nil, fmt.Errorf("legacy torch.save file: storage keys are %s, not a list", pickle.Describe(keys, 0))
 	}
 	for _, k := range *list {
 		key, ok := k.(string)
 		st := u.storages[key]
 		if !ok || st == nil || st.root != nil {
-			return nil, fmt.Errorf("legacy torch.save file: storage key %s is not a storage the object uses", describe(k, 0))
+			return nil, fmt.Errorf("legacy torch.save file: storage key %s is not a storage the object uses", pickle.Describe(k, 0))
 		}
 		if st.data != nil {
-			return nil, fmt.Errorf("legacy torch.save file: storage %s listed twice", clip(key))
+			return nil, fmt.Errorf("legacy torch.save file: storage %s listed twice", pickle.Clip(key))
 		}
-		count, err := u.readUint(8)
+		count, err := u.m.ReadUint(8)
 		if err != nil {
-			return nil, fmt.Errorf("legacy torch.save file, storage %s: %w", clip(key), err)
+			return nil, fmt.Errorf("legacy torch.save file, storage %s: %w", pickle.Clip(key), err)
 		}
 		if count != uint64(st.numel) {
-			return nil, fmt.Errorf("legacy torch.save file: storage %s holds %d elements, the pickle says %d", clip(key), count, st.numel)
+			return nil, fmt.Errorf("legacy torch.save file: storage %s holds %d elements, the pickle says %d", pickle.Clip(key), count, st.numel)
 		}
-		if st.data, err = u.readN(count * uint64(st.dtype.Size())); err != nil {
-			return nil, fmt.Errorf("legacy torch.save file, storage %s: %w", clip(key), err)
+		if st.data, err = u.m.ReadN(count * uint64(st.dtype.Size())); err != nil {
+			return nil, fmt.Errorf("legacy torch.save file, storage %s: %w", pickle.Clip(key), err)
 		}
 	}
 	for _, st := range u.storages {
 		if st.root == nil {
 			if st.data == nil {
-				return nil, fmt.Errorf("legacy torch.save file: storage %s has no data in the file", clip(st.key))
+				return nil, fmt.Errorf("legacy torch.save file: storage %s has no data in the file", pickle.Clip(st.key))
 			}
 			continue
 		}
@@ -207,7 +204,7 @@ func readLegacyPTH(r io.ReaderAt, size int64) ([]Named, error) {
 		avail := int64(len(st.root.data)) / es
 		if st.root.data == nil || st.offset > avail || st.numel > avail-st.offset {
 			return nil, fmt.Errorf("legacy torch.save file: storage view %s of %d elements at %d lies outside storage %s of %d",
-				clip(st.key), st.numel, st.offset, clip(st.root.key), avail)
+				pickle.Clip(st.key), st.numel, st.offset, pickle.Clip(st.root.key), avail)
 		}
 		st.data = st.root.data[st.offset*es : (st.offset+st.numel)*es]
 	}
@@ -223,11 +220,11 @@ func tensorsOf(root any, size int64) ([]Named, error) {
 	var walk func(prefix string, v any, depth int) error
 	walk = func(prefix string, v any, depth int) error {
 		switch x := v.(type) {
-		case *pthDict:
+		case *pickle.Dict:
 			if depth == maxPTHDepth {
 				return fmt.Errorf("dicts nested more than %d deep (a dict inside itself?)", maxPTHDepth)
 			}
-			for _, k := range x.keys {
+			for _, k := range x.Keys {
 				if entries++; entries > maxPTHEntries {
 					return fmt.Errorf("more than %d dict entries (one dict referenced many times?)", maxPTHEntries)
 				}
@@ -235,7 +232,7 @@ func tensorsOf(root any, size int64) ([]Named, error) {
 				if !ok {
 					continue
 				}
-				if err := walk(prefix+ks+".", x.vals[k], depth+1); err != nil {
+				if err := walk(prefix+ks+".", x.Vals[k], depth+1); err != nil {
 					return err
 				}
 			}
@@ -289,21 +286,6 @@ func readZipEntry(f *zip.File, archiveSize int64) ([]byte, error) {
 	return b, nil
 }
 
-// pthDict keeps insertion order, as OrderedDict and Python dicts do.
-type pthDict struct {
-	keys []any
-	vals map[any]any
-}
-
-func (d *pthDict) set(k, v any) {
-	if _, ok := d.vals[k]; !ok {
-		d.keys = append(d.keys, k)
-	}
-	d.vals[k] = v
-}
-
-type pthGlobal struct{ module, name string }
-
 type pthStorage struct {
 	dtype DType
 	key   string
@@ -315,6 +297,12 @@ type pthStorage struct {
 	offset int64
 }
 
+// String names a storage in messages (never its bytes).
+func (s *pthStorage) String() string { return "storage" }
+
+// String names a tensor in messages (never its bytes).
+func (t *pthTensor) String() string { return "tensor" }
+
 type pthTensor struct {
 	storage *pthStorage
 	offset  int64
@@ -322,16 +310,21 @@ type pthTensor struct {
 	stride  []int64
 }
 
-type unpickler struct {
-	data     []byte // the pickle
-	pos      int    // the next opcode's offset in data
-	stack    []any
-	marks    []int // the stack's length at each open MARK
-	memo     map[uint32]any
-	records  map[string]*zip.File
+// pthReader reads the object of a torch.save file: the pickle machine,
+// with the storages it names.
+type pthReader struct {
+	m        *pickle.Machine
+	records  map[string]*zip.File // zip format: the storages' records
 	storages map[string]*pthStorage
-	size     int64 // the archive's size
-	legacy   bool  // a legacy torch.save file: storages come after the pickles
+	size     int64 // the file's size
+	legacy   bool  // the legacy format: storages come after the pickles
+}
+
+func newPTHReader(data []byte, pos int, records map[string]*zip.File, size int64, legacy bool) *pthReader {
+	r := &pthReader{m: pickle.NewMachine(data, pos), records: records, storages: map[string]*pthStorage{}, size: size, legacy: legacy}
+	r.m.Persistent = func(pid any) (any, error) { return r.persistent(pid) }
+	r.m.Call = r.call
+	return r
 }
 
 var storageDTypes = map[string]DType{
@@ -339,390 +332,10 @@ var storageDTypes = map[string]DType{
 	"LongStorage": Int64, "IntStorage": Int32, "ByteStorage": Uint8, "BoolStorage": Bool,
 }
 
-var errUnderflow = errors.New("pickle: stack underflow")
-
-func (u *unpickler) push(v any) { u.stack = append(u.stack, v) }
-
-// floor is the lowest stack index in reach: items below the last MARK are
-// not, as in Python's unpickler.
-func (u *unpickler) floor() int {
-	if len(u.marks) == 0 {
-		return 0
-	}
-	return u.marks[len(u.marks)-1]
-}
-
-// popN pops the top n items, in stack order.
-func (u *unpickler) popN(n int) ([]any, error) {
-	if len(u.stack)-u.floor() < n {
-		return nil, errUnderflow
-	}
-	items := append([]any(nil), u.stack[len(u.stack)-n:]...)
-	u.stack = u.stack[:len(u.stack)-n]
-	return items, nil
-}
-
-func (u *unpickler) pop() (any, error) {
-	items, err := u.popN(1)
-	if err != nil {
-		return nil, err
-	}
-	return items[0], nil
-}
-
-func (u *unpickler) top() (any, error) {
-	if len(u.stack) <= u.floor() {
-		return nil, errUnderflow
-	}
-	return u.stack[len(u.stack)-1], nil
-}
-
-// popMark pops the items pushed since the last MARK, and the MARK.
-// popInto pops the items an APPEND/SETITEM (single: n items) or an
-// APPENDS/SETITEMS (up to the mark) adds, and returns them with the container
-// they go into, now on top of the stack.
-func (u *unpickler) popInto(single bool, n int) (items []any, target any, err error) {
-	if single {
-		items, err = u.popN(n)
-	} else {
-		items, err = u.popMark()
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	target, err = u.top()
-	return items, target, err
-}
-
-func (u *unpickler) popMark() ([]any, error) {
-	if len(u.marks) == 0 {
-		return nil, errors.New("pickle: no MARK")
-	}
-	items, err := u.popN(len(u.stack) - u.floor())
-	u.marks = u.marks[:len(u.marks)-1]
-	return items, err
-}
-
-// readN returns the next n bytes, after checking that the pickle holds them.
-func (u *unpickler) readN(n uint64) ([]byte, error) {
-	if n > uint64(len(u.data)-u.pos) {
-		return nil, fmt.Errorf("pickle: truncated: %d bytes wanted at byte %d, %d left", n, u.pos, len(u.data)-u.pos)
-	}
-	b := u.data[u.pos : u.pos+int(n)]
-	u.pos += int(n)
-	return b, nil
-}
-
-// readUint reads an n-byte little-endian unsigned integer.
-func (u *unpickler) readUint(n int) (uint64, error) {
-	b, err := u.readN(uint64(n))
-	if err != nil {
-		return 0, err
-	}
-	var v uint64
-	for i := n - 1; i >= 0; i-- {
-		v = v<<8 | uint64(b[i])
-	}
-	return v, nil
-}
-
-func (u *unpickler) readLine() (string, error) {
-	i := bytes.IndexByte(u.data[u.pos:], '\n')
-	if i < 0 {
-		return "", fmt.Errorf("pickle: truncated: no end of line after byte %d", u.pos)
-	}
-	s := string(u.data[u.pos : u.pos+i])
-	u.pos += i + 1
-	return s, nil
-}
-
-func (u *unpickler) load() (any, error) {
-	for {
-		if u.pos == len(u.data) {
-			return nil, errors.New("pickle: truncated (no STOP)")
-		}
-		op := u.data[u.pos]
-		u.pos++
-		if err := u.step(op); err == errStop {
-			return u.pop()
-		} else if err != nil {
-			return nil, err
-		}
-	}
-}
-
-var errStop = errors.New("STOP")
-
-// step runs one opcode.
-func (u *unpickler) step(op byte) error {
-	switch op {
-	case 0x80: // PROTO
-		_, err := u.readN(1)
-		return err
-	case 0x95: // FRAME
-		_, err := u.readN(8)
-		return err
-	case '.': // STOP
-		return errStop
-	case '(': // MARK
-		u.marks = append(u.marks, len(u.stack))
-	case 'N':
-		u.push(nil)
-	case 0x88:
-		u.push(true)
-	case 0x89:
-		u.push(false)
-	case 'J', 'K', 'M': // BININT, BININT1, BININT2
-		v, err := u.readUint(map[byte]int{'J': 4, 'K': 1, 'M': 2}[op])
-		if err != nil {
-			return err
-		}
-		if op == 'J' {
-			u.push(int64(int32(uint32(v))))
-		} else {
-			u.push(int64(v))
-		}
-	case 0x8a: // LONG1
-		n, err := u.readUint(1)
-		if err != nil {
-			return err
-		}
-		b, err := u.readN(n)
-		if err != nil {
-			return err
-		}
-		v, ok := longLE(b)
-		if !ok {
-			return fmt.Errorf("pickle: integer of %d bytes at byte %d does not fit 64 bits", n, u.pos)
-		}
-		u.push(v)
-	case 'G': // BINFLOAT (big-endian)
-		b, err := u.readN(8)
-		if err != nil {
-			return err
-		}
-		u.push(math.Float64frombits(binary.BigEndian.Uint64(b)))
-	case 'X', 'T', 0x8c, 'U', 'B', 'C', 0x8d, 0x8e:
-		// BINUNICODE, BINSTRING, SHORT_BINUNICODE, SHORT_BINSTRING,
-		// BINBYTES, SHORT_BINBYTES, BINUNICODE8, BINBYTES8: Python 2's
-		// str and Python 3's bytes are Go strings of their bytes.
-		width := map[byte]int{'X': 4, 'T': 4, 0x8c: 1, 'U': 1, 'B': 4, 'C': 1, 0x8d: 8, 0x8e: 8}[op]
-		n, err := u.readUint(width)
-		if err != nil {
-			return err
-		}
-		s, err := u.readN(n)
-		if err != nil {
-			return err
-		}
-		u.push(string(s))
-	case 'c': // GLOBAL
-		mod, err := u.readLine()
-		if err != nil {
-			return err
-		}
-		name, err := u.readLine()
-		if err != nil {
-			return err
-		}
-		u.push(pthGlobal{mod, name})
-	case 0x93: // STACK_GLOBAL
-		items, err := u.popN(2)
-		if err != nil {
-			return err
-		}
-		mod, ok1 := items[0].(string)
-		name, ok2 := items[1].(string)
-		if !ok1 || !ok2 {
-			return fmt.Errorf("pickle: STACK_GLOBAL of %s", describe(items, 0))
-		}
-		u.push(pthGlobal{mod, name})
-	case 'q', 'r', 0x94: // BINPUT, LONG_BINPUT, MEMOIZE
-		idx := uint64(len(u.memo))
-		var err error
-		if op == 'q' {
-			idx, err = u.readUint(1)
-		} else if op == 'r' {
-			idx, err = u.readUint(4)
-		}
-		if err != nil {
-			return err
-		}
-		v, err := u.top()
-		if err != nil {
-			return err
-		}
-		u.memo[uint32(idx)] = v
-	case 'h', 'j': // BINGET, LONG_BINGET
-		width := 1
-		if op == 'j' {
-			width = 4
-		}
-		idx, err := u.readUint(width)
-		if err != nil {
-			return err
-		}
-		v, ok := u.memo[uint32(idx)]
-		if !ok {
-			return fmt.Errorf("pickle: memo %d missing", idx)
-		}
-		u.push(v)
-	case ')':
-		u.push([]any{})
-	case 't', 0x85, 0x86, 0x87: // TUPLE, TUPLE1..3
-		var items []any
-		var err error
-		if op == 't' {
-			items, err = u.popMark()
-		} else {
-			items, err = u.popN(int(op - 0x84))
-		}
-		if err != nil {
-			return err
-		}
-		u.push(items)
-	case '}':
-		u.push(&pthDict{vals: map[any]any{}})
-	case ']':
-		u.push(&[]any{})
-	case 'a', 'e': // APPEND, APPENDS
-		items, target, err := u.popInto(op == 'a', 1)
-		if err != nil {
-			return err
-		}
-		if l, ok := target.(*[]any); ok {
-			*l = append(*l, items...)
-		}
-	case 's', 'u': // SETITEM, SETITEMS
-		items, target, err := u.popInto(op == 's', 2)
-		if err != nil {
-			return err
-		}
-		d, ok := target.(*pthDict)
-		if !ok {
-			return fmt.Errorf("pickle: SETITEM on %s", describe(target, 0))
-		}
-		if len(items)%2 != 0 {
-			return fmt.Errorf("pickle: SETITEMS with an odd number of items")
-		}
-		for i := 0; i < len(items); i += 2 {
-			d.set(hashable(items[i]), items[i+1])
-		}
-	case 'Q': // BINPERSID
-		pid, err := u.pop()
-		if err != nil {
-			return err
-		}
-		st, err := u.persistent(pid)
-		if err != nil {
-			return err
-		}
-		u.push(st)
-	case 'R', 0x81: // REDUCE, NEWOBJ
-		items, err := u.popN(2)
-		if err != nil {
-			return err
-		}
-		v, err := u.call(items[0], items[1])
-		if err != nil {
-			return err
-		}
-		u.push(v)
-	case 'b': // BUILD: a NumPy array's or dtype's state; others' (OrderedDict's _metadata) ignored
-		state, err := u.pop()
-		if err != nil {
-			return err
-		}
-		target, err := u.top()
-		if err != nil {
-			return err
-		}
-		return build(target, state)
-	default:
-		return fmt.Errorf("pickle: unsupported opcode 0x%02x at byte %d (not a plain state_dict?)", op, u.pos-1)
-	}
-	return nil
-}
-
-// tupleKey stands for a tuple used as a dict key: a Go map cannot hash
-// the tuple, and only string keys name tensors.
-type tupleKey string
-
-// hashable turns a tuple key into a tupleKey so it can index a Go map.
-func hashable(k any) any {
-	if t, ok := k.([]any); ok {
-		return tupleKey(describe(t, 0))
-	}
-	return k
-}
-
-// describe renders a pickled value for a message, to a bounded depth and length.
-func describe(v any, depth int) string {
-	switch x := v.(type) {
-	case []any:
-		if depth == 3 {
-			return "(...)"
-		}
-		var parts []string
-		for i, e := range x {
-			if i == 6 {
-				parts = append(parts, "...")
-				break
-			}
-			parts = append(parts, describe(e, depth+1))
-		}
-		return "(" + strings.Join(parts, ", ") + ")"
-	case string:
-		return strconv.Quote(clip(x))
-	case pthGlobal:
-		return x.String()
-	case nil:
-		return "None"
-	case *pthDict:
-		return "dict"
-	case *[]any:
-		return "list"
-	case *pthStorage:
-		return "storage"
-	case *pthTensor:
-		return "tensor"
-	case *NDArray:
-		return "ndarray"
-	case *npDtype:
-		return "numpy.dtype"
-	}
-	return fmt.Sprint(v)
-}
-
-func clip(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "..."
-	}
-	return s
-}
-
-func (g pthGlobal) String() string { return strconv.Quote(clip(g.module + "." + g.name)) }
-
-// longLE decodes LONG1's little-endian two's complement integer.
-func longLE(b []byte) (int64, bool) {
-	if len(b) == 0 {
-		return 0, true
-	}
-	be := make([]byte, len(b))
-	for i := range b {
-		be[len(b)-1-i] = b[i]
-	}
-	n := new(big.Int).SetBytes(be)
-	if b[len(b)-1]&0x80 != 0 {
-		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
-	}
-	return n.Int64(), n.IsInt64()
-}
-
 // persistent loads the storage a persistent id ("storage", type, key,
 // location, numel) names; in a legacy file ("storage", type, key, location,
 // numel, view) it notes the storage, whose bytes come after the pickles.
-func (u *unpickler) persistent(pid any) (*pthStorage, error) {
+func (u *pthReader) persistent(pid any) (*pthStorage, error) {
 	t, ok := pid.([]any)
 	if ok && len(t) == 4 && t[0] == "module" {
 		return nil, errors.New("the file holds a pickled nn.Module (torch.save(model)), not a state_dict: load it in PyTorch and save model.state_dict()")
@@ -732,19 +345,19 @@ func (u *unpickler) persistent(pid any) (*pthStorage, error) {
 		n = 6
 	}
 	if !ok || len(t) != n || t[0] != "storage" {
-		return nil, fmt.Errorf("pickle: unsupported persistent id %s", describe(pid, 0))
+		return nil, fmt.Errorf("pickle: unsupported persistent id %s", pickle.Describe(pid, 0))
 	}
-	g, ok := t[1].(pthGlobal)
-	dt, known := storageDTypes[g.name]
+	g, ok := t[1].(pickle.Global)
+	dt, known := storageDTypes[g.Name]
 	key, ok2 := t[2].(string)
 	numel, ok3 := t[4].(int64)
 	// PyTorch before 1.0 named CUDA tensors' storages torch.cuda.*Storage
 	// (the location says the device; gogan loads onto the CPU either way).
-	if !ok || !known || (g.module != "torch" && !(u.legacy && g.module == "torch.cuda")) {
-		return nil, fmt.Errorf("unsupported storage type %s", describe(t[1], 0))
+	if !ok || !known || (g.Module != "torch" && !(u.legacy && g.Module == "torch.cuda")) {
+		return nil, fmt.Errorf("unsupported storage type %s", pickle.Describe(t[1], 0))
 	}
 	if !ok2 || !ok3 || numel < 0 {
-		return nil, fmt.Errorf("pickle: malformed persistent id %s", describe(pid, 0))
+		return nil, fmt.Errorf("pickle: malformed persistent id %s", pickle.Describe(pid, 0))
 	}
 	if u.legacy {
 		return u.legacyStorage(key, dt, numel, t[5])
@@ -754,14 +367,14 @@ func (u *unpickler) persistent(pid any) (*pthStorage, error) {
 	}
 	f, ok := u.records[key]
 	if !ok {
-		return nil, fmt.Errorf("storage record data/%s missing from the archive", clip(key))
+		return nil, fmt.Errorf("storage record data/%s missing from the archive", pickle.Clip(key))
 	}
 	data, err := readZipEntry(f, u.size)
 	if err != nil {
-		return nil, fmt.Errorf("storage data/%s: %w", clip(key), err)
+		return nil, fmt.Errorf("storage data/%s: %w", pickle.Clip(key), err)
 	}
 	if es := int64(dt.Size()); numel > int64(len(data))/es || numel*es != int64(len(data)) {
-		return nil, fmt.Errorf("storage data/%s holds %d bytes, not the %d elements of %s the pickle says", clip(key), len(data), numel, dt)
+		return nil, fmt.Errorf("storage data/%s holds %d bytes, not the %d elements of %s the pickle says", pickle.Clip(key), len(data), numel, dt)
 	}
 	st := &pthStorage{dtype: dt, key: key, data: data}
 	u.storages[key] = st
@@ -770,34 +383,34 @@ func (u *unpickler) persistent(pid any) (*pthStorage, error) {
 
 // legacyStorage notes a legacy file's storage: its bytes are read after the
 // pickles. view is None, or (view key, offset, numel) for a slice of it.
-func (u *unpickler) legacyStorage(key string, dt DType, numel int64, view any) (*pthStorage, error) {
+func (u *pthReader) legacyStorage(key string, dt DType, numel int64, view any) (*pthStorage, error) {
 	root, ok := u.storages[key]
 	if !ok {
 		if numel > u.size/int64(dt.Size()) {
-			return nil, fmt.Errorf("storage %s of %d elements of %s is larger than the file", clip(key), numel, dt)
+			return nil, fmt.Errorf("storage %s of %d elements of %s is larger than the file", pickle.Clip(key), numel, dt)
 		}
 		root = &pthStorage{dtype: dt, key: key, numel: numel}
 		u.storages[key] = root
 	}
 	if root.dtype != dt || root.numel != numel || root.root != nil {
-		return nil, fmt.Errorf("storage %s is given as %d elements of %s and as %d of %s", clip(key), root.numel, root.dtype, numel, dt)
+		return nil, fmt.Errorf("storage %s is given as %d elements of %s and as %d of %s", pickle.Clip(key), root.numel, root.dtype, numel, dt)
 	}
 	if view == nil {
 		return root, nil
 	}
 	v, ok := view.([]any)
 	if !ok || len(v) != 3 {
-		return nil, fmt.Errorf("pickle: malformed storage view %s", describe(view, 0))
+		return nil, fmt.Errorf("pickle: malformed storage view %s", pickle.Describe(view, 0))
 	}
 	vkey, ok1 := v[0].(string)
 	off, ok2 := v[1].(int64)
 	n, ok3 := v[2].(int64)
 	if !ok1 || !ok2 || !ok3 || off < 0 || n < 0 {
-		return nil, fmt.Errorf("pickle: malformed storage view %s", describe(view, 0))
+		return nil, fmt.Errorf("pickle: malformed storage view %s", pickle.Describe(view, 0))
 	}
 	if st, ok := u.storages[vkey]; ok {
 		if st.root != root || st.offset != off || st.numel != n {
-			return nil, fmt.Errorf("storage view %s is given twice, differently", clip(vkey))
+			return nil, fmt.Errorf("storage view %s is given twice, differently", pickle.Clip(vkey))
 		}
 		return st, nil
 	}
@@ -806,109 +419,29 @@ func (u *unpickler) legacyStorage(key string, dt DType, numel int64, view any) (
 	return st, nil
 }
 
-func ints(v any) ([]int64, bool) {
-	t, ok := v.([]any)
-	if !ok {
-		return nil, false
-	}
-	out := make([]int64, len(t))
-	for i, x := range t {
-		n, ok := x.(int64)
-		if !ok {
-			return nil, false
-		}
-		out[i] = n
-	}
-	return out, true
-}
-
-// call evaluates the few callables a state_dict pickle uses, and refuses
-// every other: nothing in the file is ever run.
-func (u *unpickler) call(fn, args any) (any, error) {
-	g, ok := fn.(pthGlobal)
-	if !ok {
-		return nil, fmt.Errorf("pickle: call of %s", describe(fn, 0))
-	}
-	a, ok := args.([]any)
-	if !ok {
-		return nil, fmt.Errorf("pickle: %s called with %s, not a tuple", g, describe(args, 0))
-	}
-	switch g.module + "." + g.name {
-	case "collections.OrderedDict", "builtins.dict", "__builtin__.dict":
-		// Python 3 pickles an OrderedDict's items with SETITEMS; Python 2
-		// (the legacy files of 2017) as its argument, a list of [key, value].
-		d := &pthDict{vals: map[any]any{}}
-		if len(a) == 1 {
-			items, ok := a[0].(*[]any)
-			if !ok {
-				return nil, fmt.Errorf("pickle: %s of %s", g, describe(a, 0))
-			}
-			for _, it := range *items {
-				pair, ok := it.([]any)
-				if l, isList := it.(*[]any); isList {
-					pair, ok = *l, true
-				}
-				if !ok || len(pair) != 2 {
-					return nil, fmt.Errorf("pickle: %s item %s is not a [key, value] pair", g, describe(it, 0))
-				}
-				d.set(hashable(pair[0]), pair[1])
-			}
-		}
-		return d, nil
+// call evaluates the torch functions a state_dict pickle calls; the
+// pickle machine refuses every other but dicts and NumPy arrays.
+func (r *pthReader) call(g pickle.Global, a []any) (any, bool, error) {
+	switch g.Module + "." + g.Name {
 	case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor":
 		if len(a) < 4 {
-			return nil, fmt.Errorf("pickle: %s with %d arguments", g, len(a))
+			return nil, true, fmt.Errorf("pickle: %s with %d arguments", g, len(a))
 		}
 		st, ok1 := a[0].(*pthStorage)
 		off, ok2 := a[1].(int64)
-		size, ok3 := ints(a[2])
-		stride, ok4 := ints(a[3])
+		size, ok3 := pickle.Ints(a[2])
+		stride, ok4 := pickle.Ints(a[3])
 		if !ok1 || !ok2 || !ok3 || !ok4 {
-			return nil, fmt.Errorf("pickle: malformed %s arguments %s", g, describe(a, 0))
+			return nil, true, fmt.Errorf("pickle: malformed %s arguments %s", g, pickle.Describe(a, 0))
 		}
-		return &pthTensor{storage: st, offset: off, size: size, stride: stride}, nil
-	case "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct":
-		// ndarray.__reduce__: an empty array, filled in by BUILD.
-		if len(a) != 3 {
-			return nil, fmt.Errorf("pickle: %s of %s", g, describe(a, 0))
-		}
-		if nd, ok := a[0].(pthGlobal); !ok || nd.name != "ndarray" || !strings.HasPrefix(nd.module, "numpy") {
-			return nil, fmt.Errorf("pickle: %s of %s", g, describe(a, 0))
-		}
-		return &NDArray{}, nil
-	case "numpy.dtype":
-		if len(a) < 1 {
-			return nil, errors.New("pickle: numpy.dtype without arguments")
-		}
-		descr, ok := a[0].(string)
-		if !ok {
-			return nil, fmt.Errorf("pickle: numpy.dtype of %s", describe(a, 0))
-		}
-		return &npDtype{descr: descr}, nil
-	case "_codecs.encode":
-		// Python 3's bytes in protocol 2: encode(latin-1 text, "latin1").
-		if len(a) != 2 {
-			return nil, fmt.Errorf("pickle: _codecs.encode of %s", describe(a, 0))
-		}
-		text, ok1 := a[0].(string)
-		if !ok1 || (a[1] != "latin1" && a[1] != "latin-1") {
-			return nil, fmt.Errorf("pickle: _codecs.encode of %s", describe(a, 0))
-		}
-		b := make([]byte, 0, len(text))
-		for _, r := range text {
-			if r > 0xff {
-				return nil, fmt.Errorf("pickle: _codecs.encode: %q is not latin-1", r)
-			}
-			b = append(b, byte(r))
-		}
-		return string(b), nil
+		return &pthTensor{storage: st, offset: off, size: size, stride: stride}, true, nil
 	case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
 		if len(a) < 1 {
-			return nil, fmt.Errorf("pickle: %s without data", g)
+			return nil, true, fmt.Errorf("pickle: %s without data", g)
 		}
-		return a[0], nil
+		return a[0], true, nil
 	}
-	return nil, fmt.Errorf("refusing to call %s from the pickle: gogan imports state dicts of tensors only and runs no pickled code", g)
+	return nil, false, nil
 }
 
 // materialise copies the (possibly strided) view out of its storage, after
@@ -938,11 +471,11 @@ func (p *pthTensor) materialise(budget *int64) (*Tensor, error) {
 	last := p.offset
 	if n > 0 {
 		if p.offset < 0 || p.offset >= avail {
-			return nil, fmt.Errorf("storage offset %d outside storage %s of %d elements", p.offset, clip(p.storage.key), avail)
+			return nil, fmt.Errorf("storage offset %d outside storage %s of %d elements", p.offset, pickle.Clip(p.storage.key), avail)
 		}
 		for d, s := range p.size {
 			if st := p.stride[d]; st != 0 && s-1 > (avail-1-last)/st {
-				return nil, fmt.Errorf("shape %v, strides %v at offset %d reach past the %d elements of storage %s", p.size, p.stride, p.offset, avail, clip(p.storage.key))
+				return nil, fmt.Errorf("shape %v, strides %v at offset %d reach past the %d elements of storage %s", p.size, p.stride, p.offset, avail, pickle.Clip(p.storage.key))
 			}
 			last += (s - 1) * p.stride[d]
 		}

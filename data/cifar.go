@@ -12,7 +12,7 @@ import (
 	"slices"
 	"strings"
 
-	torch "gogan/cgo"
+	"gogan/pickle"
 )
 
 // CIFAR-10 is read in the python version torchvision's datasets.CIFAR10
@@ -161,7 +161,7 @@ func readCIFARArchive(archive string, names []string) (map[string][]byte, error)
 // ints 0..9. The pixels come back HWC, as torchvision's
 // reshape(-1, 3, 32, 32).transpose((0, 2, 3, 1)).
 func parseCIFARBatch(path string, b []byte) (pix, labels []uint8, err error) {
-	v, err := torch.LoadPickle(b)
+	v, err := pickle.Read(b)
 	if err != nil {
 		return nil, nil, fileErr(path, "not a CIFAR-10 python batch: %v", err)
 	}
@@ -169,7 +169,7 @@ func parseCIFARBatch(path string, b []byte) (pix, labels []uint8, err error) {
 	if !ok {
 		return nil, nil, fileErr(path, "not a CIFAR-10 python batch: the pickle holds no dict")
 	}
-	arr, ok := m["data"].(*torch.NDArray)
+	arr, ok := m["data"].(*pickle.NDArray)
 	if !ok {
 		return nil, nil, fileErr(path, "not a CIFAR-10 python batch: no \"data\" array")
 	}

@@ -1,8 +1,6 @@
-// Package data loads training data for gogan on the host: it computes
-// nothing with libtorch (it only borrows the binding's pickle reader, which
-// is plain Go, for CIFAR-10's batches). It yields host batches,
-// N x C x H x W float32 normalised to [-1, 1] (or raw uint8), that the
-// trainer copies to the device.
+// Package data loads training data for gogan in pure Go: it never calls
+// libtorch. It yields host batches, N x C x H x W float32 normalised to
+// [-1, 1] (or raw uint8), that the trainer copies to the device.
 //
 // Datasets (Config.Dataset, data.dataset):
 //

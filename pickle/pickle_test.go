@@ -1,4 +1,4 @@
-package torch
+package pickle
 
 import (
 	"bytes"
@@ -54,7 +54,7 @@ func TestLoadPickleReadsNumPy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := LoadPickle(b)
+		v, err := Read(b)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -78,7 +78,7 @@ func TestLoadPickleReadsNumPy(t *testing.T) {
 		chain = append(chain, ']', '(', 'h', i-1, 'h', i-1, 'e', 'q', i)
 	}
 	chain = append(chain, '.')
-	if _, err := LoadPickle(chain); err == nil || !strings.Contains(err.Error(), "list and dict entries") {
+	if _, err := Read(chain); err == nil || !strings.Contains(err.Error(), "list and dict entries") {
 		t.Errorf("a list referenced 2^40 times: %v", err)
 	}
 	for name, bad := range map[string][]byte{
@@ -86,7 +86,7 @@ func TestLoadPickleReadsNumPy(t *testing.T) {
 		"no arguments": []byte("\x80\x02cnumpy.core.multiarray\n_reconstruct\n)R."),
 		"os.system":    []byte("\x80\x02cos\nsystem\nU\x04trueR."),
 	} {
-		v, err := LoadPickle(bad)
+		v, err := Read(bad)
 		if name == "float array" {
 			a, _ := v.(*NDArray)
 			if err != nil || a == nil || a.Descr != "<f8" {
@@ -103,13 +103,13 @@ func TestLoadPickleReadsNumPy(t *testing.T) {
 	}
 }
 
-// FuzzLoadPickle: any bytes are plain data or an error, never a panic;
+// FuzzRead: any bytes are plain data or an error, never a panic;
 // an array read as uint8 has the bytes its shape says.
-func FuzzLoadPickle(f *testing.F) {
+func FuzzRead(f *testing.F) {
 	f.Add([]byte("\x80\x02}q\x00(U\x04dataq\x01cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R(K\x01K\x02K\x03\x86cnumpy\ndtype\nU\x02u1K\x00K\x01\x87R(K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89U\x06abcdeftbU\x06labels]q\x02(K\x01K\x02eu."))
 	f.Add([]byte("\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85c_codecs\nencode\nX\x01\x00\x00\x00bX\x06\x00\x00\x00latin1\x86R\x87R."))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		v, err := LoadPickle(b)
+		v, err := Read(b)
 		if err != nil {
 			return
 		}
