@@ -103,7 +103,7 @@ func evalFIDCmd() *cobra.Command {
 					return fmt.Errorf("eval fid: --%s is for the Fashion-MNIST classifier's FID: give --classifier", n)
 				}
 			}
-			inc.Paths, inc.Checkpoint, inc.Samples, inc.Seed, inc.GMode, inc.Device, inc.Threads = args, o.Checkpoint, o.Samples, o.Seed, o.GMode, o.Device, o.Threads
+			inc.Paths, inc.Checkpoint, inc.Sampling, inc.Device, inc.Threads = args, o.Checkpoint, o.Sampling, o.Device, o.Threads
 			inc.Progress = os.Stderr
 			res, err := eval.InceptionFID(inc)
 			if err != nil {

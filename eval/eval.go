@@ -25,12 +25,37 @@ type FIDOptions struct {
 	Checkpoint  string // a DCGAN checkpoint or run folder (1x32x32 images)
 	SamplesFile string // or: safetensors with one [N 1 32 32] tensor (float32 in [-1, 1] or uint8)
 	RealTrain   bool   // or: the first Samples Fashion-MNIST training images (the real-vs-real floor)
-	Samples     int    // how many images to generate (or take); default 10000
-	Seed        int64  // noise seed; default 1
-	GMode       string // generator mode: eval (BatchNorm running statistics, as gogan sample) or train (batch statistics over batches of 64, as pytorch/examples draws its samples); default eval
+	Sampling           // how many images to generate (or take), and how
 	Root        string // Fashion-MNIST IDX folder; default data.DefaultFashionRoot
 	Device      string // default auto
 	Threads     int    // libtorch threads; 0: all cores
+}
+
+// Sampling is how FID draws a DCGAN checkpoint's images.
+type Sampling struct {
+	Samples int    // how many images; default 10000
+	Seed    int64  // noise seed; default 1
+	GMode   string // generator mode: eval (BatchNorm running statistics, as gogan sample) or train (batch statistics over batches of 64, as pytorch/examples draws its samples); default eval
+}
+
+// fill sets the defaults and checks the values.
+func (s *Sampling) fill() error {
+	if s.Samples == 0 {
+		s.Samples = 10000
+	}
+	if s.Seed == 0 {
+		s.Seed = 1
+	}
+	if s.GMode == "" {
+		s.GMode = "eval"
+	}
+	if s.Samples < 2 {
+		return fmt.Errorf("eval fid: --samples %d: need at least 2 images for a covariance", s.Samples)
+	}
+	if s.GMode != "eval" && s.GMode != "train" {
+		return fmt.Errorf("eval fid: --g-mode %q: must be eval or train", s.GMode)
+	}
+	return nil
 }
 
 // FIDResult is a Fréchet distance between the classifier's features of the
@@ -58,15 +83,6 @@ func (r *FIDResult) String() string {
 func FID(ctx context.Context, o FIDOptions) (*FIDResult, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	if o.Samples == 0 {
-		o.Samples = 10000
-	}
-	if o.Seed == 0 {
-		o.Seed = 1
-	}
-	if o.GMode == "" {
-		o.GMode = "eval"
-	}
 	if o.Root == "" {
 		o.Root = data.DefaultFashionRoot
 	}
@@ -82,11 +98,8 @@ func FID(ctx context.Context, o FIDOptions) (*FIDResult, error) {
 	if sources != 1 {
 		return nil, errors.New("eval fid: give exactly one of --checkpoint (a DCGAN run), --samples-file (images made elsewhere) or --real-train")
 	}
-	if o.Samples < 2 {
-		return nil, fmt.Errorf("eval fid: --samples %d: need at least 2 images for a covariance", o.Samples)
-	}
-	if o.GMode != "eval" && o.GMode != "train" {
-		return nil, fmt.Errorf("eval fid: --g-mode %q: must be eval or train", o.GMode)
+	if err := o.Sampling.fill(); err != nil {
+		return nil, err
 	}
 	if o.Classifier == "" {
 		return nil, errors.New("eval fid: --classifier: name the classifier file (make one with gogan eval classifier --out FILE)")

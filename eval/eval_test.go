@@ -314,14 +314,14 @@ func TestClassifierAndEvalCommands(t *testing.T) {
 
 	dc32 := evalCheckpoint(t, dcgan32Sets...)
 	p2p := evalCheckpoint(t, pix2pixSets...)
-	r, err := FID(ctx, FIDOptions{Classifier: clf, Checkpoint: dc32, Samples: 256, Device: "cpu", Threads: 1})
+	r, err := FID(ctx, FIDOptions{Classifier: clf, Checkpoint: dc32, Sampling: Sampling{Samples: 256}, Device: "cpu", Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !(r.FID > 0) || r.Generated != 256 || r.Reference != 10000 {
 		t.Errorf("FID of an untrained DCGAN: %+v", r)
 	}
-	floor, err := FID(ctx, FIDOptions{Classifier: clf, RealTrain: true, Samples: 2000, Device: "cpu", Threads: 1})
+	floor, err := FID(ctx, FIDOptions{Classifier: clf, RealTrain: true, Sampling: Sampling{Samples: 2000}, Device: "cpu", Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,9 +28,7 @@ type InceptionFIDOptions struct {
 	SaveStats  string   // write the one set's statistics to this .npz instead of computing an FID
 	Dims       int      // 64, 192, 768 or 2048; default 2048
 	BatchSize  int      // images per Inception batch; default 50
-	Samples    int      // images drawn from Checkpoint; default 10000
-	Seed       int64    // noise seed; default 1
-	GMode      string   // generator mode: eval (default) or train
+	Sampling            // how Checkpoint's images are drawn
 	Device     string   // default auto
 	Threads    int      // libtorch threads; 0: all cores
 	Progress   io.Writer
@@ -132,15 +130,6 @@ func InceptionFID(o InceptionFIDOptions) (*InceptionFIDResult, error) {
 	if o.BatchSize == 0 {
 		o.BatchSize = 50
 	}
-	if o.Samples == 0 {
-		o.Samples = 10000
-	}
-	if o.Seed == 0 {
-		o.Seed = 1
-	}
-	if o.GMode == "" {
-		o.GMode = "eval"
-	}
 	if o.Device == "" {
 		o.Device = "auto"
 	}
@@ -153,14 +142,11 @@ func InceptionFID(o InceptionFIDOptions) (*InceptionFIDResult, error) {
 	if o.BatchSize < 1 {
 		return nil, fmt.Errorf("eval fid: --batch-size %d: must be at least 1", o.BatchSize)
 	}
-	if o.Samples < 2 {
-		return nil, fmt.Errorf("eval fid: --samples %d: need at least 2 images for a covariance", o.Samples)
-	}
 	if o.SaveStats != "" && !strings.HasSuffix(o.SaveStats, ".npz") {
 		return nil, fmt.Errorf("eval fid: --save-stats %s: name it *.npz (pytorch-fid reads a path as statistics only when it ends in .npz)", o.SaveStats)
 	}
-	if o.GMode != "eval" && o.GMode != "train" {
-		return nil, fmt.Errorf("eval fid: --g-mode %q: must be eval or train", o.GMode)
+	if err := o.Sampling.fill(); err != nil {
+		return nil, err
 	}
 	want := 2
 	if o.SaveStats != "" {

@@ -242,7 +242,7 @@ func TestInceptionFIDOfACheckpointIsItsPNGs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromCk, err := InceptionFID(InceptionFIDOptions{Weights: w, Checkpoint: ckDir, Paths: []string{real}, Samples: 70, Seed: 4, Dims: 64, Device: "cpu"})
+	fromCk, err := InceptionFID(InceptionFIDOptions{Weights: w, Checkpoint: ckDir, Paths: []string{real}, Sampling: Sampling{Samples: 70, Seed: 4}, Dims: 64, Device: "cpu"})
 	if err != nil {
 		t.Fatal(err)
 	}
