@@ -13,7 +13,8 @@ import (
 // residentMatchesLoader: every batch that data.on_device builds on dev over
 // two epochs is the host loader's, value for value: pix2pix pairs, CycleGAN
 // streams in both directions and pix2pixHD label maps with instance
-// boundaries and ids, each with random crops and flips, at 4 samples a batch.
+// boundaries and ids, each with random crops and flips, and CIFAR-10 resized
+// for DCGAN, at 4 samples a batch.
 func residentMatchesLoader(t *testing.T, dev torch.Device) {
 	facades := facadesDir(t)
 	aligned := data.DefaultConfig(data.Aligned)
@@ -24,11 +25,13 @@ func residentMatchesLoader(t *testing.T, dev torch.Device) {
 	btoa.Direction = "BtoA"
 	hd := data.DefaultConfig(data.Aligned)
 	hd.Root, hd.LabelNC, hd.Instance, hd.LoadSize, hd.CropSize = hdFacades(t, facades), 4, true, 40, 32
-	hd.InstanceIDs = true // the instance ids too (the feature encoder's)
+	hd.InstanceIDs = true                     // the instance ids too (the feature encoder's)
+	cifar := data.DefaultConfig(data.CIFAR10) // DCGAN's resize 32 -> 64 and center crop
+	cifar.Root = smallCIFAR10(t)
 	for _, c := range []struct {
 		name string
 		cfg  data.Config
-	}{{"pix2pix pairs", aligned}, {"cyclegan streams", unaligned}, {"cyclegan BtoA", btoa}, {"pix2pixhd maps", hd}} {
+	}{{"pix2pix pairs", aligned}, {"cyclegan streams", unaligned}, {"cyclegan BtoA", btoa}, {"pix2pixhd maps", hd}, {"dcgan cifar10", cifar}} {
 		c.cfg.BatchSize, c.cfg.Workers = 4, 0
 		ds, err := data.Open(context.Background(), c.cfg, nil)
 		if err != nil {
