@@ -76,9 +76,9 @@ func (r *InceptionFIDResult) String() string {
 // fidSet computes (or reads) one side's Gaussian.
 type fidSet struct {
 	FIDSet
-	stats  string                                               // .npz path
-	images []string                                             // image files
-	sample func(f func(x []float32, shape []int64) error) error // DCGAN samples in [-1, 1], 8-bit
+	stats string // .npz path
+	// images calls yield on each image of a set of images, 8-bit RGB, in order.
+	images func(yield func(*data.Image) error) error
 }
 
 // inceptionImageExts are pytorch-fid's IMAGE_EXTENSIONS that gogan decodes
@@ -116,7 +116,18 @@ func openFIDPath(p string) (fidSet, error) {
 			p, len(files), strings.Join(inceptionImageExts, ", *."))
 	}
 	slices.Sort(files)
-	return fidSet{FIDSet: FIDSet{Source: p, N: len(files)}, images: files}, nil
+	return fidSet{FIDSet: FIDSet{Source: p, N: len(files)}, images: func(yield func(*data.Image) error) error {
+		for _, f := range files {
+			im, err := data.LoadImage(f, 3) // PIL's convert('RGB')
+			if err != nil {
+				return fmt.Errorf("eval fid: %w", err)
+			}
+			if err := yield(im); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}, nil
 }
 
 // InceptionFID computes pytorch-fid's FID (or, with SaveStats, its
@@ -183,8 +194,16 @@ func InceptionFID(o InceptionFIDOptions) (*InceptionFIDResult, error) {
 			return nil, fmt.Errorf("eval fid: --checkpoint needs a DCGAN checkpoint (a recipe that draws from noise); for image-to-image runs, translate the test images and give the output folder: %w", err)
 		}
 		sets = append(sets, fidSet{FIDSet: FIDSet{Source: fmt.Sprintf("%s (G in %s mode, seed %d)", ck.Dir, o.GMode, o.Seed), N: o.Samples},
-			sample: func(f func([]float32, []int64) error) error {
-				return generateBatches(ck, cfg, gen, dev, o.Samples, o.Seed, o.GMode == "train", f)
+			images: func(yield func(*data.Image) error) error {
+				return generateBatches(ck, cfg, gen, dev, o.Samples, o.Seed, o.GMode == "train", func(x []float32, shape []int64) error {
+					c, h, w := int(shape[1]), int(shape[2]), int(shape[3])
+					for i := 0; i < int(shape[0]); i++ {
+						if err := yield(pngImage(x[i*c*h*w:(i+1)*c*h*w], c, h, w)); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
 			}})
 	}
 	for _, p := range o.Paths {
@@ -263,84 +282,50 @@ func inceptionGaussian(m *Inception, s fidSet, o InceptionFIDOptions) (Gaussian,
 // batches: [N Dims] row after row.
 func inceptionFeatures(m *Inception, s fidSet, o InceptionFIDOptions) ([]float32, error) {
 	feats := make([]float32, 0, s.N*o.Dims)
-	done := 0
-	run := func(x []float32, shape []int64) error {
+	// pytorch-fid stacks a batch's images, so they must share a size; here
+	// a batch ends early where the size changes instead.
+	var batch []float32
+	var bw, bh, n, done int
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
 		err := torch.Try(func() {
 			sc := torch.NewScope()
 			defer sc.Close()
 			torch.NoGrad(func() {
-				feats = append(feats, m.Features(torch.FromFloat32(x, shape...).To(m.dev), o.Dims).Float32s()...)
+				x := torch.FromFloat32(batch, int64(n), 3, int64(bh), int64(bw)).To(m.dev)
+				feats = append(feats, m.Features(x, o.Dims).Float32s()...)
 			})
 		})
 		if err != nil {
 			return fmt.Errorf("eval fid: Inception features of %s: %w", s.Source, err)
 		}
-		k := int(shape[0])
-		done += k
-		if o.Progress != nil && (done/500 != (done-k)/500 || done == s.N) { // every 500 images
+		done += n
+		if o.Progress != nil && (done/500 != (done-n)/500 || done == s.N) { // every 500 images
 			fmt.Fprintf(o.Progress, "inception: %d/%d images of %s\n", done, s.N, s.Source)
 		}
+		batch, n = batch[:0], 0
 		return nil
 	}
-	if s.sample != nil {
-		batch := make([]float32, 0)
-		var bshape []int64
-		flush := func() error {
-			if len(bshape) == 0 || bshape[0] == 0 {
-				return nil
-			}
-			err := run(batch, bshape)
-			batch, bshape[0] = batch[:0], 0
-			return err
-		}
-		// The generator's batches of 64, regrouped into batches of BatchSize
-		// pytorch-fid would read from their PNG files.
-		err := s.sample(func(x []float32, shape []int64) error {
-			per := len(x) / int(shape[0])
-			for i := 0; i < int(shape[0]); i++ {
-				if bshape == nil {
-					bshape = []int64{0, 3, shape[2], shape[3]}
-				}
-				batch = appendUnit(batch, x[i*per:(i+1)*per], int(shape[1]))
-				if bshape[0]++; bshape[0] == int64(o.BatchSize) {
-					if err := flush(); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
-		})
-		if err == nil {
-			err = flush()
-		}
-		if err != nil {
-			return nil, err
-		}
-	} else {
-		// pytorch-fid stacks a batch's images, so they must share a size;
-		// here a batch ends early where the size changes instead.
-		var batch []float32
-		var bw, bh, n int
-		for i, f := range s.images {
-			im, err := data.LoadImage(f, 3) // PIL's convert('RGB')
-			if err != nil {
-				return nil, fmt.Errorf("eval fid: %w", err)
-			}
-			if n > 0 && (im.W != bw || im.H != bh) {
-				if err := run(batch, []int64{int64(n), 3, int64(bh), int64(bw)}); err != nil {
-					return nil, err
-				}
-				batch, n = batch[:0], 0
-			}
-			bw, bh = im.W, im.H
-			batch = appendCHW(batch, im)
-			if n++; n == o.BatchSize || i == len(s.images)-1 {
-				if err := run(batch, []int64{int64(n), 3, int64(bh), int64(bw)}); err != nil {
-					return nil, err
-				}
-				batch, n = batch[:0], 0
+	err := s.images(func(im *data.Image) error {
+		if n > 0 && (im.W != bw || im.H != bh) {
+			if err := flush(); err != nil {
+				return err
 			}
 		}
+		bw, bh = im.W, im.H
+		batch = appendCHW(batch, im)
+		if n++; n == o.BatchSize {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return nil, err
 	}
 	return feats, nil
 }
@@ -359,17 +344,17 @@ func appendCHW(dst []float32, im *data.Image) []float32 {
 	return dst
 }
 
-// appendUnit appends one generated image, CHW in [-1, 1] already quantised
-// to 8 bits, as ToTensor would read its PNG: value / 255, a gray image's
-// channel repeated three times (PIL's convert('RGB')).
-func appendUnit(dst, x []float32, channels int) []float32 {
-	hw := len(x) / channels
-	for c := 0; c < 3; c++ {
-		src := x[min(c, channels-1)*hw : (min(c, channels-1)+1)*hw]
-		for _, v := range src {
-			q := math.Round((float64(v) + 1) / 2 * 255) // the 8-bit level quantize8 chose
-			dst = append(dst, float32(q)/255)
+// pngImage is one generated image, CHW in [-1, 1] already quantised to 8
+// bits, as PIL reads its PNG back: its 8-bit levels, a gray image's channel
+// repeated three times (convert('RGB')).
+func pngImage(x []float32, c, h, w int) *data.Image {
+	im := data.NewImage(w, h, 3)
+	hw := h * w
+	for i := 0; i < hw; i++ {
+		for k := 0; k < 3; k++ {
+			v := x[min(k, c-1)*hw+i]
+			im.Pix[3*i+k] = uint8(math.Round((float64(v) + 1) / 2 * 255)) // the level quantize8 chose
 		}
 	}
-	return dst
+	return im
 }
