@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"gonum.org/v1/gonum/mat"
+
+	"gogan/runfolder"
 )
 
 // FID statistics files are pytorch-fid's: a NumPy .npz archive holding mu
@@ -182,8 +182,8 @@ func npyBytes(v []float64, shape ...int) []byte {
 }
 
 // WriteStats writes g as pytorch-fid's --save-stats does (np.savez_compressed
-// with mu and sigma), through a temporary file renamed into place, so that a
-// failure leaves no partial file.
+// with mu and sigma), atomically (runfolder.AtomicWriteFile): a failure
+// leaves no partial file.
 func WriteStats(path string, g Gaussian) error {
 	if !strings.HasSuffix(path, ".npz") {
 		return fmt.Errorf("FID statistics %s: name it *.npz (NumPy would append .npz; pytorch-fid reads a path as statistics only when it ends in .npz)", path)
@@ -195,43 +195,24 @@ func WriteStats(path string, g Gaussian) error {
 			sigma[i*d+j] = g.Sigma.At(i, j)
 		}
 	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, a := range []struct {
-		name string
-		b    []byte
-	}{{"mu.npy", npyBytes(g.Mu, d)}, {"sigma.npy", npyBytes(sigma, d, d)}} {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: a.name, Method: zip.Deflate})
-		if err != nil {
-			return err
+	err := runfolder.AtomicWriteFile(path, func(w io.Writer) error {
+		zw := zip.NewWriter(w)
+		for _, a := range []struct {
+			name string
+			b    []byte
+		}{{"mu.npy", npyBytes(g.Mu, d)}, {"sigma.npy", npyBytes(sigma, d, d)}} {
+			f, err := zw.CreateHeader(&zip.FileHeader{Name: a.name, Method: zip.Deflate})
+			if err != nil {
+				return err
+			}
+			if _, err := f.Write(a.b); err != nil {
+				return err
+			}
 		}
-		if _, err := w.Write(a.b); err != nil {
-			return err
-		}
-	}
-	if err := zw.Close(); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+		return zw.Close()
+	})
 	if err != nil {
-		return fmt.Errorf("FID statistics %s: %w", path, err)
-	}
-	_, err = tmp.Write(buf.Bytes())
-	if err == nil {
-		err = tmp.Chmod(0o644) // CreateTemp's 0600 is not what np.savez leaves
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("FID statistics %s: %w", path, err)
+		return fmt.Errorf("FID statistics: %w", err)
 	}
 	return nil
 }
