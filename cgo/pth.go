@@ -516,8 +516,8 @@ func (p *pthTensor) materialise(budget *int64) (*Tensor, error) {
 	return t, err
 }
 
-// sortedNames is the names of a state dict, sorted (for messages).
-func sortedNames(ts []Named) []string {
+// SortedNames is the names of a state dict, sorted (for messages).
+func SortedNames(ts []Named) []string {
 	s := make([]string, len(ts))
 	for i, t := range ts {
 		s[i] = t.Name

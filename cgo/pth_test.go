@@ -76,7 +76,7 @@ safetensors_torch.save(d + "/want.safetensors", {k: v.detach().contiguous() for 
 		}
 		defer freeAll(got)
 		if len(got) != len(want) {
-			t.Fatalf("%s: %d tensors, want %d: %v", file, len(got), len(want), sortedNames(got))
+			t.Fatalf("%s: %d tensors, want %d: %v", file, len(got), len(want), SortedNames(got))
 		}
 		byName := map[string]*Tensor{}
 		for _, nt := range got {
@@ -226,7 +226,7 @@ func TestLoadLegacyPTHPython2(t *testing.T) {
 	}
 	defer freeAll(got)
 	if len(got) != 1 || got[0].Name != "w" || !slices.Equal(got[0].Tensor.Float32s(), []float32{1, 2}) {
-		t.Errorf("got %v", sortedNames(got))
+		t.Errorf("got %v", SortedNames(got))
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 
 	torch "gogan/cgo"
@@ -229,11 +228,7 @@ func LoadInception(path string, dev torch.Device) (*Inception, error) {
 	}
 	if len(problems) > 0 {
 		inc.Free()
-		keys := make([]string, 0, len(byName))
-		for k := range byName {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := torch.SortedNames(ts)
 		if len(keys) > 4 {
 			keys = append(keys[:4], "...")
 		}

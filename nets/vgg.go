@@ -2,7 +2,6 @@ package nets
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	torch "gogan/cgo"
@@ -108,11 +107,7 @@ func LoadVGG19(path string, dev torch.Device) (*VGG19, error) {
 		}
 	}
 	if len(missing) > 0 {
-		keys := make([]string, 0, len(byName))
-		for k := range byName {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := torch.SortedNames(ts)
 		if len(keys) > 6 {
 			keys = append(keys[:6], "...")
 		}
