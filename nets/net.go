@@ -36,22 +36,25 @@ func newNet(role string, o Options, downs int, build func() Module, dev torch.De
 		b := m.base()
 		b.st, b.path = n.st, prefix
 		n.modules = append(n.modules, m)
-		key := func(name string) string {
-			if prefix == "" {
-				return name
-			}
-			return prefix + "." + name
-		}
 		for _, p := range b.params {
-			n.sd = append(n.sd, torch.Named{Name: key(p.name), Tensor: p.t})
+			n.sd = append(n.sd, torch.Named{Name: stateKey(prefix, p.name), Tensor: p.t})
 			n.params = append(n.params, p.t)
-			n.isParam[key(p.name)] = true
+			n.isParam[stateKey(prefix, p.name)] = true
 		}
 		for _, p := range b.buffers {
-			n.sd = append(n.sd, torch.Named{Name: key(p.name), Tensor: p.t})
+			n.sd = append(n.sd, torch.Named{Name: stateKey(prefix, p.name), Tensor: p.t})
 		}
 	})
 	return n, nil
+}
+
+// stateKey is the state-dict key of a module's parameter or buffer name
+// under the module's prefix.
+func stateKey(prefix, name string) string {
+	if prefix == "" {
+		return name
+	}
+	return prefix + "." + name
 }
 
 // Forward runs the network on x (a multiscale discriminator: its
@@ -189,45 +192,39 @@ func (n *Net) LoadStateDict(sd []torch.Named) error {
 // state dict without version metadata). Anything else is LoadStateDict's
 // strict check. notes say what was dropped or filled in.
 func (n *Net) LoadPyTorchStateDict(sd []torch.Named) (notes []string, err error) {
-	norms := map[string]*normBase{}
-	var bns []*normBase
+	untracked := map[string]bool{} // keys of statistics an InstanceNorm here does not track
+	var counters [][2]string       // each tracking BatchNorm's num_batches_tracked and running_mean keys
 	for _, m := range n.modules {
 		switch l := m.(type) {
 		case *InstanceNorm2d:
-			norms[l.path] = &l.normBase
+			if !l.track {
+				for _, k := range []string{"running_mean", "running_var", "num_batches_tracked"} {
+					untracked[stateKey(l.path, k)] = true
+				}
+			}
 		case *BatchNorm2d:
-			bns = append(bns, &l.normBase)
+			if l.track {
+				counters = append(counters, [2]string{stateKey(l.path, "num_batches_tracked"), stateKey(l.path, "running_mean")})
+			}
 		}
 	}
 	have := make(map[string]bool, len(sd))
 	kept := make([]torch.Named, 0, len(sd))
-	dropped := 0
 	for _, e := range sd {
 		have[e.Name] = true
-		i := strings.LastIndexByte(e.Name, '.')
-		if l := norms[e.Name[:max(i, 0)]]; i > 0 && l != nil {
-			switch name := e.Name[i+1:]; {
-			case name == "running_mean" && l.RunningMean == nil,
-				name == "running_var" && l.RunningVar == nil,
-				name == "num_batches_tracked" && l.NumBatchesTracked == nil:
-				dropped++
-				continue
-			}
+		if !untracked[e.Name] {
+			kept = append(kept, e)
 		}
-		kept = append(kept, e)
 	}
+	dropped := len(sd) - len(kept)
 	var zeros []*torch.Tensor
 	defer func() {
 		for _, z := range zeros {
 			z.Free()
 		}
 	}()
-	for _, l := range bns {
-		key := l.path + ".num_batches_tracked"
-		if l.path == "" {
-			key = "num_batches_tracked"
-		}
-		if l.NumBatchesTracked != nil && !have[key] && have[strings.TrimSuffix(key, "num_batches_tracked")+"running_mean"] {
+	for _, c := range counters {
+		if key := c[0]; !have[key] && have[c[1]] {
 			var z *torch.Tensor
 			if err := torch.Try(func() { z = torch.Zeros(torch.Int64, torch.CPUDevice).Persist() }); err != nil {
 				return nil, err
