@@ -10,7 +10,6 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"gogan/pickle"
 )
@@ -42,14 +41,20 @@ func cifarBatches(phase string) []string {
 	return []string{"test_batch"}
 }
 
+// cifarBatch is one batch file's bytes and its name for messages.
+type cifarBatch struct {
+	path string
+	data []byte
+}
+
 // loadCIFAR10 reads a phase's batches into one in-memory set (HWC pixels).
 func loadCIFAR10(root, phase string) (*idxSet, error) {
 	if !isDir(root) {
 		return nil, &ConfigError{Key: "data.root", Value: root, Msg: "no such folder"}
 	}
 	names := cifarBatches(phase)
-	raw := map[string][]byte{}
-	var source string
+	var batches []cifarBatch
+	source := ""
 	for _, dir := range []string{filepath.Join(root, cifarFolder), root} {
 		if _, err := os.Stat(filepath.Join(dir, names[0])); err != nil {
 			continue
@@ -60,31 +65,26 @@ func loadCIFAR10(root, phase string) (*idxSet, error) {
 			if err != nil {
 				return nil, err
 			}
-			raw[p] = b
+			batches = append(batches, cifarBatch{p, b})
 		}
 		source = dir
 		break
 	}
 	if source == "" {
-		archive := filepath.Join(root, cifarArchive)
-		if _, err := os.Stat(archive); err != nil {
+		source = filepath.Join(root, cifarArchive)
+		if _, err := os.Stat(source); err != nil {
 			return nil, &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
 				"no CIFAR-10 %s batches: want %s/%s (the python version, as torchvision's CIFAR10 keeps it), the batch files in data.root itself, or %s",
 				phase, cifarFolder, names[0], cifarArchive)}
 		}
 		var err error
-		if raw, err = readCIFARArchive(archive, names); err != nil {
+		if batches, err = readCIFARArchive(source, names); err != nil {
 			return nil, err
 		}
-		source = archive
 	}
 	s := &idxSet{h: cifarSide, w: cifarSide, c: 3}
-	for _, n := range names {
-		p := filepath.Join(source, n)
-		if strings.HasSuffix(source, ".tar.gz") {
-			p = source + ":" + cifarFolder + "/" + n
-		}
-		pix, labels, err := parseCIFARBatch(p, raw[p])
+	for _, b := range batches {
+		pix, labels, err := parseCIFARBatch(b.path, b.data)
 		if err != nil {
 			return nil, err
 		}
@@ -113,9 +113,9 @@ func readCIFARFile(p string) ([]byte, error) {
 	return b, nil
 }
 
-// readCIFARArchive reads the named batches out of cifar-10-python.tar.gz;
-// the map's keys are "archive:member".
-func readCIFARArchive(archive string, names []string) (map[string][]byte, error) {
+// readCIFARArchive reads the named batches out of cifar-10-python.tar.gz,
+// in the order of names; each is named "archive:member" in messages.
+func readCIFARArchive(archive string, names []string) ([]cifarBatch, error) {
 	f, err := os.Open(archive)
 	if err != nil {
 		return nil, &FileError{Path: archive, Err: err}
@@ -126,8 +126,8 @@ func readCIFARArchive(archive string, names []string) (map[string][]byte, error)
 		return nil, fileErr(archive, "not a gzip file: %v", err)
 	}
 	tr := tar.NewReader(zr)
-	out := map[string][]byte{}
-	for len(out) < len(names) {
+	found := map[string][]byte{} // by batch name
+	for len(found) < len(names) {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -146,14 +146,16 @@ func readCIFARArchive(archive string, names []string) (map[string][]byte, error)
 		if err != nil {
 			return nil, fileErr(archive, "%s: %v", h.Name, unexpected(err))
 		}
-		out[archive+":"+name] = b
+		found[path.Base(name)] = b
 	}
-	for _, n := range names {
-		if out[archive+":"+cifarFolder+"/"+n] == nil {
+	batches := make([]cifarBatch, len(names))
+	for i, n := range names {
+		if found[n] == nil {
 			return nil, fileErr(archive, "no %s/%s in the archive", cifarFolder, n)
 		}
+		batches[i] = cifarBatch{archive + ":" + cifarFolder + "/" + n, found[n]}
 	}
-	return out, nil
+	return batches, nil
 }
 
 // parseCIFARBatch reads one pickled batch: "data", uint8 [N 3072] (each
