@@ -19,20 +19,8 @@ import (
 func TestEvalFIDCommand(t *testing.T) {
 	py := torchtest.Python(t)
 	dir := t.TempDir()
-	facades := torchtest.Facades(t)
-	for i := 1; i <= 140; i++ {
-		sub := "a"
-		if i > 75 {
-			sub = "b"
-		}
-		raw, err := os.ReadFile(filepath.Join(facades, strconv.Itoa(i)+".jpg"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.MkdirAll(filepath.Join(dir, sub), 0o755)
-		os.WriteFile(filepath.Join(dir, sub, strconv.Itoa(i)+".jpg"), raw, 0o644)
-	}
-	a, b, w := filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "w.pth")
+	root := torchtest.CopyFacades(t, map[string][]string{"a": torchtest.FacadesFiles(1, 75), "b": torchtest.FacadesFiles(76, 140)})
+	a, b, w := filepath.Join(root, "a"), filepath.Join(root, "b"), filepath.Join(dir, "w.pth")
 	if out, err := exec.Command(py, "scripts/fid_reference.py", "make-weights", w).CombinedOutput(); err != nil {
 		t.Fatalf("make-weights: %v\n%s", err, out)
 	}

@@ -19,28 +19,13 @@ import (
 	"gogan/trainer"
 )
 
-// fidFolders makes two folders under dir: a holds copies of facades files
-// [0, na) (512x256 JPEG), b of files [na, na+nb) and, when gray, three
-// 40x40 gray PNGs of another size (PIL's convert('RGB') of L images).
-func fidFolders(t *testing.T, dir string, na, nb int, gray bool) (a, b string) {
+// fidFolders makes two folders: a holds copies of facades files 1..na
+// (512x256 JPEG), b of files na+1..na+nb and, when gray, three 40x40 gray
+// PNGs of another size (PIL's convert('RGB') of L images).
+func fidFolders(t *testing.T, na, nb int, gray bool) (a, b string) {
 	t.Helper()
-	src := torchtest.Facades(t)
-	a, b = filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	for i := 0; i < na+nb; i++ {
-		name := strconv.Itoa(i+1) + ".jpg"
-		raw, err := os.ReadFile(filepath.Join(src, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		dst := a
-		if i >= na {
-			dst = b
-		}
-		os.MkdirAll(dst, 0o755)
-		if err := os.WriteFile(filepath.Join(dst, name), raw, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	root := torchtest.CopyFacades(t, map[string][]string{"a": torchtest.FacadesFiles(1, na), "b": torchtest.FacadesFiles(na+1, na+nb)})
+	a, b = filepath.Join(root, "a"), filepath.Join(root, "b")
 	for k := 0; gray && k < 3; k++ {
 		im := image.NewGray(image.Rect(0, 0, 40, 40))
 		for i := range im.Pix {
@@ -94,7 +79,7 @@ func referenceFID(t *testing.T, w string, dims int, p1, p2 string) float64 {
 func TestInceptionFeaturesArePytorchFIDs(t *testing.T) {
 	py := torchtest.Python(t)
 	dir := t.TempDir()
-	_, b := fidFolders(t, dir, 0, 4, true)
+	_, b := fidFolders(t, 0, 4, true)
 	for _, zip := range []bool{false, true} {
 		w := referenceWeights(t, filepath.Join(dir), zip)
 		m, err := LoadInception(w, torch.CPUDevice)
@@ -153,7 +138,7 @@ func loadFeatures(t *testing.T, path string) []float32 {
 func TestInceptionFIDIsPytorchFIDs(t *testing.T) {
 	py := torchtest.Python(t)
 	dir := t.TempDir()
-	a, b := fidFolders(t, dir, 110, 100, false)
+	a, b := fidFolders(t, 110, 100, false)
 	w := referenceWeights(t, dir, false)
 	for _, dims := range []int{64, 192} {
 		res, err := InceptionFID(InceptionFIDOptions{Weights: w, Paths: []string{a, b}, Dims: dims, Device: "cpu"})
@@ -201,7 +186,7 @@ func TestInceptionFIDIsPytorchFIDs(t *testing.T) {
 func TestInceptionFIDOfACheckpointIsItsPNGs(t *testing.T) {
 	dir := t.TempDir()
 	w := referenceWeights(t, dir, false)
-	_, real := fidFolders(t, dir, 0, 30, false)
+	_, real := fidFolders(t, 0, 30, false)
 	cfg, err := config.LoadConfig("", []string{"recipe=dcgan", "model.ngf=8", "model.ndf=8", "data.image_size=32",
 		"out=" + filepath.Join(dir, "run"), "device=cpu"})
 	if err != nil {

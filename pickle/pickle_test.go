@@ -14,23 +14,16 @@ import (
 // pickleWriter is Python that writes the CIFAR-10 batch layout (a dict of
 // a uint8 NumPy array, a list of int labels, names) with protocol 2 as
 // Python 3 does (bytes through _codecs.encode) and as Python 2's cPickle
-// did (str as BINSTRING: the published CIFAR-10 files), and protocol 4.
+// did (str as BINSTRING: the published CIFAR-10 files, through
+// scripts/make_cifar10.py's pickler), and protocol 4.
 const pickleWriter = `
-import io, pickle, sys, numpy as np
+import pickle, sys, numpy as np
+sys.path.insert(0, "../scripts")
+from make_cifar10 import dump
 d = sys.argv[1]
 data = np.arange(2 * 12, dtype=np.uint8).reshape(2, 12) * 10
 obj = {b"batch_label": b"training batch 1 of 5", b"labels": [3, 9], b"data": data, b"filenames": [b"a.png", b"b.png"]}
-class Py2Pickler(pickle._Pickler):
-    # Python 2's str: bytes as SHORT_BINSTRING / BINSTRING.
-    def save_bytes(self, obj):
-        n = len(obj)
-        self.write((b"U" + bytes([n])) if n < 256 else (b"T" + n.to_bytes(4, "little")))
-        self.write(obj)
-        self.memoize(obj)
-    dispatch = dict(pickle._Pickler.dispatch)
-    dispatch[bytes] = save_bytes
-b = io.BytesIO(); Py2Pickler(b, protocol=2).dump(obj)
-open(d + "/py2", "wb").write(b.getvalue())
+dump(obj, d + "/py2")
 open(d + "/py3-proto2", "wb").write(pickle.dumps(obj, protocol=2))
 open(d + "/py3-proto4", "wb").write(pickle.dumps(obj, protocol=4))
 with open(d + "/py2", "rb") as f:

@@ -181,35 +181,14 @@ func facadesDir(t *testing.T) string { return torchtest.Facades(t) }
 
 // unalignedFacades makes trainA/ and trainB/ folders holding copies of
 // different facades files (each A|B file is one image here).
-func unalignedFacades(t *testing.T, facades string) string {
-	return copyFacades(t, facades, map[string][]string{"trainA": {"1.jpg", "2.jpg", "3.jpg", "4.jpg", "5.jpg"}, "trainB": {"10.jpg", "11.jpg", "12.jpg", "13.jpg"}})
+func unalignedFacades(t *testing.T) string {
+	return torchtest.CopyFacades(t, map[string][]string{"trainA": {"1.jpg", "2.jpg", "3.jpg", "4.jpg", "5.jpg"}, "trainB": {"10.jpg", "11.jpg", "12.jpg", "13.jpg"}})
 }
 
 // colourFacades makes a train/ folder of colour images: copies of facades
 // files (each A|B file is one image here).
-func colourFacades(t *testing.T, facades string) string {
-	return copyFacades(t, facades, map[string][]string{"train": {"1.jpg", "2.jpg", "3.jpg", "4.jpg", "5.jpg", "6.jpg"}})
-}
-
-// copyFacades copies facades files into folders of a new root.
-func copyFacades(t *testing.T, facades string, folders map[string][]string) string {
-	t.Helper()
-	root := t.TempDir()
-	for side, names := range folders {
-		if err := os.MkdirAll(filepath.Join(root, side), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for _, n := range names {
-			b, err := os.ReadFile(filepath.Join(facades, n))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(root, side, n), b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	return root
+func colourFacades(t *testing.T) string {
+	return torchtest.CopyFacades(t, map[string][]string{"train": {"1.jpg", "2.jpg", "3.jpg", "4.jpg", "5.jpg", "6.jpg"}})
 }
 
 // paritySide is one side's record of a run.
@@ -227,7 +206,7 @@ func TestStepParityWithReferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	pd := parityData{unaligned: unalignedFacades(t, facadesDir(t)), colour: colourFacades(t, facadesDir(t)), hd: hdFacades(t, facadesDir(t)), vgg: randomVGG19(t),
+	pd := parityData{unaligned: unalignedFacades(t), colour: colourFacades(t), hd: hdFacades(t, facadesDir(t)), vgg: randomVGG19(t),
 		cifar: smallCIFAR10(t)}
 	// PARITY_ONLY=text runs the cases whose names contain it (while
 	// working on one recipe); make test runs them all.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 )
@@ -96,4 +97,36 @@ func Facades(t testing.TB) string {
 		t.Fatalf("the CMP facades pairs are not at %s (shared/ beside the repository, or $GOGAN_FACADES): %v", dir, err)
 	}
 	return dir
+}
+
+// CopyFacades copies facades files (Facades) into the subfolders of a new
+// temporary folder, folders naming each subfolder's files, and returns
+// that folder.
+func CopyFacades(t testing.TB, folders map[string][]string) string {
+	t.Helper()
+	facades, root := Facades(t), t.TempDir()
+	for sub, names := range folders {
+		if err := os.MkdirAll(filepath.Join(root, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range names {
+			b, err := os.ReadFile(filepath.Join(facades, n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(root, sub, n), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return root
+}
+
+// FacadesFiles are the names of facades files first to last ("1.jpg" ...).
+func FacadesFiles(first, last int) []string {
+	var names []string
+	for i := first; i <= last; i++ {
+		names = append(names, strconv.Itoa(i)+".jpg")
+	}
+	return names
 }
