@@ -11,11 +11,12 @@ OBJS := $(patsubst cgo/csrc/%.cpp,build/obj/%.o,$(SRCS))
 # Debian packages the project needs: libtorch and OpenBLAS (DESIGN.md point 6:
 # the reference BLAS is ten times slower), the PyTorch reference for the numeric
 # tests, Fashion-MNIST for the main job, Chromium for the report test, and
-# libjpeg-turbo (linked statically), which decodes JPEGs as PIL does; protoc and
+# libjpeg-turbo and libwebp (linked statically), which decode JPEGs and WebPs as
+# PIL does; protoc and
 # python3-crc32c for the independent reader of the TensorBoard event files;
 # libgloo-dev, the headers of c10d's Gloo backend (data parallelism on CPUs);
 # python3-skimage, whose CIE Lab conversions the colorization reference uses.
-DEB_PACKAGES := build-essential libtorch-dev libopenblas0-pthread libjpeg62-turbo-dev python3-torch \
+DEB_PACKAGES := build-essential libtorch-dev libopenblas0-pthread libjpeg62-turbo-dev libwebp-dev python3-torch \
 	python3-torchvision python3-numpy python3-pil python3-scipy python3-skimage dataset-fashion-mnist chromium \
 	protobuf-compiler python3-crc32c libgloo-dev
 

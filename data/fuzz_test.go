@@ -201,11 +201,13 @@ func FuzzDecodeImage(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(b.Bytes())
-	webp, err := os.ReadFile("testdata/rgb.webp")
-	if err != nil {
-		f.Fatal(err)
+	for _, name := range []string{"rgb.webp", "lossy-alpha.webp", "animated.webp"} {
+		webp, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(webp)
 	}
-	f.Add(webp)
 	f.Add([]byte("just some text"))
 	path := filepath.Join(f.TempDir(), "fuzz.img")
 	f.Fuzz(func(t *testing.T, b []byte) {

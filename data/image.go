@@ -18,7 +18,6 @@ import (
 
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/tiff"
-	_ "golang.org/x/image/webp"
 )
 
 // Image holds 8-bit pixels interleaved as (H, W, C), the layout PIL uses, with
@@ -88,6 +87,9 @@ func decodeBytes(path string, b []byte, c int) (*Image, error) {
 	if isJPEG(b) {
 		return decodeJPEG(path, b, c)
 	}
+	if isWebP(b) {
+		return decodeWebP(path, b, c)
+	}
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
 		return nil, describeDecodeErr(path, b, err)
@@ -119,28 +121,59 @@ func imageHeader(path string) (image.Config, error) {
 	if st.Size() == 0 {
 		return image.Config{}, fileErr(path, "empty file (0 bytes)")
 	}
-	cfg, _, err := image.DecodeConfig(f)
-	var unsupported jpeg.UnsupportedError
-	if errors.As(err, &unsupported) {
-		// Go's JPEG reader lacks some codings (arithmetic, 12-bit) that
-		// libjpeg, which decodes JPEGs here, reads.
-		if b, rerr := os.ReadFile(path); rerr == nil && isJPEG(b) {
-			cfg, err = jpegHeader(path, b)
-			if err != nil {
+	return decodeConfig(path, f, st.Size(), func() ([]byte, error) { return os.ReadFile(path) })
+}
+
+// bytesHeader is imageHeader for an image held in memory (an LMDB value).
+func bytesHeader(name string, b []byte) (image.Config, error) {
+	if len(b) == 0 {
+		return image.Config{}, fileErr(name, "empty image (0 bytes)")
+	}
+	return decodeConfig(name, bytes.NewReader(b), int64(len(b)), func() ([]byte, error) { return b, nil })
+}
+
+// decodeConfig reads an image's size and colour model from r (size bytes);
+// whole gives all of them for the formats whose header libjpeg or libwebp
+// reads.
+func decodeConfig(path string, r io.ReadSeeker, size int64, whole func() ([]byte, error)) (image.Config, error) {
+	head := make([]byte, 64)
+	n, _ := io.ReadFull(r, head)
+	head = head[:n]
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return image.Config{}, &FileError{Path: path, Err: err}
+	}
+	var cfg image.Config
+	var err error
+	if isWebP(head) {
+		b, rerr := whole()
+		if rerr != nil {
+			return cfg, &FileError{Path: path, Err: rerr}
+		}
+		if cfg, err = webpHeader(path, b); err != nil {
+			return cfg, err
+		}
+	} else {
+		cfg, _, err = image.DecodeConfig(r)
+		var unsupported jpeg.UnsupportedError
+		if errors.As(err, &unsupported) && isJPEG(head) {
+			// Go's JPEG reader lacks some codings (arithmetic, 12-bit) that
+			// libjpeg, which decodes JPEGs here, reads.
+			b, rerr := whole()
+			if rerr != nil {
+				return cfg, &FileError{Path: path, Err: rerr}
+			}
+			if cfg, err = jpegHeader(path, b); err != nil {
 				return cfg, err
 			}
 		}
-	}
-	if err != nil {
-		head := make([]byte, 64)
-		f.Seek(0, io.SeekStart)
-		n, _ := io.ReadFull(f, head)
-		return image.Config{}, describeDecodeErr(path, head[:n], err)
+		if err != nil {
+			return image.Config{}, describeDecodeErr(path, head, err)
+		}
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return cfg, fileErr(path, "image has no pixels (%dx%d)", cfg.Width, cfg.Height)
 	}
-	return cfg, checkPixels(path, cfg.Width, cfg.Height, int(st.Size()))
+	return cfg, checkPixels(path, cfg.Width, cfg.Height, int(size))
 }
 
 // describeDecodeErr turns a decoder's error into one that says what the file
