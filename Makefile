@@ -12,13 +12,13 @@ OBJS := $(patsubst cgo/csrc/%.cpp,build/obj/%.o,$(SRCS))
 # the reference BLAS is ten times slower), the PyTorch reference for the numeric
 # tests, Fashion-MNIST for the main job, Chromium for the report test, and
 # libjpeg-turbo and libwebp (linked statically), which decode JPEGs and WebPs as
-# PIL does; protoc and
+# PIL does; python3-lmdb, with which torchvision reads LSUN's databases; protoc and
 # python3-crc32c for the independent reader of the TensorBoard event files;
 # libgloo-dev, the headers of c10d's Gloo backend (data parallelism on CPUs);
 # python3-skimage, whose CIE Lab conversions the colorization reference uses.
 DEB_PACKAGES := build-essential libtorch-dev libopenblas0-pthread libjpeg62-turbo-dev libwebp-dev python3-torch \
 	python3-torchvision python3-numpy python3-pil python3-scipy python3-skimage dataset-fashion-mnist chromium \
-	protobuf-compiler python3-crc32c libgloo-dev
+	protobuf-compiler python3-crc32c libgloo-dev python3-lmdb
 
 .PHONY: all setup check-go deb-packages lib gogan demo test vet clean
 
@@ -92,7 +92,8 @@ FORCE:
 # deadline exceeded" and no crasher (golang/go#75804): such a run passes.
 FUZZTIME ?= 1m
 FUZZ_TARGETS := cgo:FuzzLoadPTH cgo:FuzzPTHPickle cgo:FuzzLoadSafetensors data:FuzzReadIDX \
-	data:FuzzDecodeJPEG data:FuzzDecodeImage runfolder:FuzzValidateCheckpoint config:FuzzLoadConfig eval:FuzzParseNpy pickle:FuzzRead
+	data:FuzzDecodeJPEG data:FuzzDecodeImage runfolder:FuzzValidateCheckpoint config:FuzzLoadConfig eval:FuzzParseNpy pickle:FuzzRead \
+	lmdb:FuzzOpen
 
 .PHONY: fuzz
 fuzz: lib
