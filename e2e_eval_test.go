@@ -108,3 +108,40 @@ func TestDCGANTrainsOnCIFAR10(t *testing.T) {
 		t.Errorf("train without CIFAR-10 in data.root: %v\n%s", err, out)
 	}
 }
+
+// TestDCGANTrainsOnLSUN: configs/dcgan-lsun.yaml trains on two LSUN
+// categories' databases (WebP photos in LMDB, made by scripts/make_lsun.py
+// as LSUN distributes them), resumes, and says which database is missing.
+func TestDCGANTrainsOnLSUN(t *testing.T) {
+	dir := t.TempDir()
+	root, run := filepath.Join(dir, "lsun"), filepath.Join(dir, "run")
+	for _, c := range [][]string{{"--classes", "bedroom", "--count", "20", "--photos", torchtest.Facades(t)}, {"--classes", "church_outdoor", "--count", "12"}} {
+		if out, err := exec.Command(torchtest.Python(t), append([]string{"scripts/make_lsun.py", root}, c...)...).CombinedOutput(); err != nil {
+			t.Fatalf("make_lsun.py: %v\n%s", err, out)
+		}
+	}
+	sets := []string{"--set", "data.root=" + root, "--set", "data.classes=bedroom,church_outdoor", "--set", "model.ngf=8", "--set", "model.ndf=8",
+		"--set", "data.batch_size=8", "--set", "data.image_size=32", "--set", "threads=2"}
+	out, err := gogan(t, append([]string{"train", "-c", "configs/dcgan-lsun.yaml", "--quiet", "--set", "out=" + run, "--set", "train.max_steps=3"}, sets...)...)
+	if err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	if out, err := gogan(t, "resume", run, "--set", "train.max_steps=6"); err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(run, "checkpoints", "step-00000006")); err != nil {
+		t.Errorf("no checkpoint at step 6 after resuming: %v", err)
+	}
+	grid := filepath.Join(dir, "grid.png")
+	if out, err := gogan(t, "sample", "--checkpoint", run, "--n", "4", "--out", grid, "--device", "cpu"); err != nil {
+		t.Fatalf("sample: %v\n%s", err, out)
+	}
+	if im := readPNG(t, grid); im.Bounds().Dx() < 32 {
+		t.Errorf("grid %v", im.Bounds())
+	}
+	out, err = gogan(t, "train", "-c", "configs/dcgan-lsun.yaml", "--quiet", "--set", "out="+filepath.Join(dir, "run2"), "--set", "data.root="+root,
+		"--set", "data.classes=bedroom,kitchen")
+	if err == nil || !strings.Contains(out, "kitchen_train_lmdb") {
+		t.Errorf("train without a category's database: %v\n%s", err, out)
+	}
+}

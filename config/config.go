@@ -179,8 +179,8 @@ var sharedKeys = []Key{
 	{Name: "threads", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "libtorch intra-op CPU threads; 0 = all cores."},
 	{Name: "out", Type: TypeString, Default: "runs/gogan", Check: checkNonEmpty, Valid: "a folder path", Doc: "Run folder: config, checkpoints, samples, metrics.csv, index.html."},
 
-	{Name: "data.root", Type: TypeString, Default: "/usr/share/datasets/fashion-mnist", Check: checkNonEmpty, Valid: "a folder path", Doc: "Dataset folder (IDX files for (fashion-)mnist; torchvision's CIFAR-10 root for cifar10; image folders otherwise)."},
-	{Name: "data.dataset", Type: TypeString, Default: "fashion-mnist", Enum: []string{"fashion-mnist", "mnist", "cifar10", "folder", "aligned", "unaligned", "edges", "gray2color", "colorization"}, Doc: "Dataset kind: IDX digits/garments, CIFAR-10's python batches (data.root/cifar-10-batches-py/, or cifar-10-python.tar.gz in data.root, as torchvision keeps them), image folder, A|B pairs side by side, separate A/B folders, edges or gray input computed from images, or colour images under data.root/data.phase as CIE Lab's L (input) and ab (target)."},
+	{Name: "data.root", Type: TypeString, Default: "/usr/share/datasets/fashion-mnist", Check: checkNonEmpty, Valid: "a folder path", Doc: "Dataset folder (IDX files for (fashion-)mnist; torchvision's CIFAR-10 root for cifar10; the folder holding LSUN's {category}_{phase}_lmdb databases for lsun; image folders otherwise)."},
+	{Name: "data.dataset", Type: TypeString, Default: "fashion-mnist", Enum: []string{"fashion-mnist", "mnist", "cifar10", "lsun", "folder", "aligned", "unaligned", "edges", "gray2color", "colorization"}, Doc: "Dataset kind: IDX digits/garments, CIFAR-10's python batches (data.root/cifar-10-batches-py/, or cifar-10-python.tar.gz in data.root, as torchvision keeps them), LSUN scene categories (data.classes) in their LMDB databases as LSUN distributes them, image folder, A|B pairs side by side, separate A/B folders, edges or gray input computed from images, or colour images under data.root/data.phase as CIE Lab's L (input) and ab (target)."},
 	{Name: "data.phase", Type: TypeString, Default: "train", Enum: []string{"train", "val", "test"}, Doc: "Split to read (subfolder of data.root for image datasets)."},
 	{Name: "data.batch_size", Type: TypeInt, Default: 64, Range: AtLeast(1), Doc: "Images per training step."},
 	{Name: "data.workers", Type: TypeInt, Default: 2, Range: AtLeast(0), Doc: "Loader goroutines decoding and augmenting images; 0 = load in the training goroutine."},
@@ -201,6 +201,7 @@ var sharedKeys = []Key{
 	{Name: "data.max_samples", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Use only the first N samples of the dataset; 0 = all. unaligned: the A list and the B list each keep their first N images (sorted files, or IDX images of the chosen classes), so images N.. are never read (held out for evaluation)."},
 	{Name: "data.channels", Type: TypeInt, Default: 0, Ints: []int64{0, 1, 3}, Doc: "DCGAN image channels; 0 = auto (1 for mnist/fashion-mnist, 3 otherwise)."},
 	{Name: "data.serial_batches", Type: TypeBool, Default: false, Doc: "unaligned: sample i pairs A[i mod |A|] with B[i mod |B|] instead of a random B (CycleGAN's --serial_batches in UnalignedDataset). Unlike the reference's flag it does not stop shuffling: set data.shuffle=false for that. An error with other data.dataset kinds."},
+	{Name: "data.classes", Type: TypeString, Default: "", Valid: "LSUN categories, comma-separated", Doc: "lsun: the scene categories to train on, read from data.root/{category}_{data.phase}_lmdb one after another (data.phase test: test_lmdb, all categories): bedroom, bridge, church_outdoor, classroom, conference_room, dining_room, kitchen, living_room, restaurant, tower (the DCGAN example's --classes); empty = bedroom. Splits of more than 20000 images are not read whole on open: a bad image stops the run when it is read, or is skipped with data.skip_invalid."},
 	{Name: "data.classes_A", Type: TypeString, Default: "", Valid: "class numbers 0..9 or fashion-mnist or cifar10 names, comma-separated", Doc: "unaligned: take the A domain from the labelled dataset data.source (fashion-mnist, mnist or cifar10, under data.root; data.phase train or test) instead of image folders: its images whose label is in this list, e.g. 7, sneaker,sandal or cat. fashion-mnist names: t-shirt/top (tshirt), trouser, pullover, dress, coat, sandal, shirt, sneaker, bag, ankle-boot; cifar10: airplane, automobile, bird, cat, deer, dog, frog, horse, ship, truck (any case). Set with data.classes_B; empty = folders."},
 	{Name: "data.classes_B", Type: TypeString, Default: "", Valid: "class numbers 0..9 or fashion-mnist or cifar10 names, comma-separated", Doc: "unaligned: the B domain's classes of data.source, as data.classes_A (no class in both). Epoch length max(|A|, |B|); images have 1 channel unless model.input_nc/output_nc ask for 3."},
 
@@ -427,6 +428,7 @@ type DataConfig struct {
 	SerialBatches bool   `yaml:"serial_batches"`
 	ClassesA      string `yaml:"classes_A"`
 	ClassesB      string `yaml:"classes_B"`
+	Classes       string `yaml:"classes"`
 }
 
 // ModelConfig is the model.* section.

@@ -234,7 +234,7 @@ func TestCrossKeyChecks(t *testing.T) {
 	}{
 		{[]string{"data.image_size=48"}, []string{"data.image_size must be 32, 64, 128 or 256 (got 48)"}},
 		{[]string{"model.netG=unet_256"}, []string{"recipe dcgan needs model.netG=dcgan"}},
-		{[]string{"data.dataset=aligned"}, []string{"recipe dcgan reads fashion-mnist, mnist, cifar10 or folder"}},
+		{[]string{"data.dataset=aligned"}, []string{"recipe dcgan reads fashion-mnist, mnist, cifar10, lsun or folder"}},
 		{[]string{"data.channels=3"}, []string{"grayscale"}},
 		{[]string{"recipe=pix2pix", "data.crop_size=300"}, []string{"data.crop_size (300) must be ≤ data.load_size (286)"}},
 		{[]string{"recipe=pix2pix", "data.crop_size=128"}, []string{"model.netG=unet_256 needs a network input that is a multiple of 256"}},

@@ -24,6 +24,9 @@ const (
 	// CIFAR10 is CIFAR-10's python version, as torchvision's CIFAR10 reads
 	// it (pytorch/examples dcgan's --dataset cifar10).
 	CIFAR10 = "cifar10"
+	// LSUN is LSUN's scene categories in their LMDB databases, as
+	// torchvision's LSUN reads them (pytorch/examples dcgan's --dataset lsun).
+	LSUN = "lsun"
 )
 
 // Preprocess modes (data.preprocess). The first five are pytorch-CycleGAN-and-pix2pix's;
@@ -39,7 +42,7 @@ const (
 )
 
 var (
-	datasetKinds   = []string{FashionMNIST, MNIST, CIFAR10, Folder, Aligned, Unaligned, Edges, Gray2Color, Colorization}
+	datasetKinds   = []string{FashionMNIST, MNIST, CIFAR10, LSUN, Folder, Aligned, Unaligned, Edges, Gray2Color, Colorization}
 	preprocessKind = []string{ResizeAndCrop, Crop, ScaleWidth, ScaleWidthAndCrop, PreprocessNone, ResizeCenterCrop}
 	interpKinds    = []string{"", "bicubic", "bilinear", "nearest"}
 	directionKinds = []string{"AtoB", "BtoA"}
@@ -56,7 +59,7 @@ type Config struct {
 	// Root is the dataset folder. For fashion-mnist it defaults to Debian's
 	// dataset-fashion-mnist; for aligned it may be the parent of train/val/test.
 	Root string `mapstructure:"root" json:"root" yaml:"root"`
-	// Dataset is fashion-mnist | mnist | folder | aligned | unaligned | edges | gray2color | colorization.
+	// Dataset is fashion-mnist | mnist | cifar10 | lsun | folder | aligned | unaligned | edges | gray2color | colorization.
 	Dataset string `mapstructure:"dataset" json:"dataset" yaml:"dataset"`
 	// Phase picks root/{train,val,test} (aligned), root/{phase}A (unaligned), and
 	// train or t10k files (IDX; val reads the test files).
@@ -129,6 +132,10 @@ type Config struct {
 	// lists may not share a class.
 	ClassesA string `mapstructure:"classes_A" json:"classes_A" yaml:"classes_A"`
 	ClassesB string `mapstructure:"classes_B" json:"classes_B" yaml:"classes_B"`
+	// Classes (lsun only) are the LSUN categories to read, comma-separated
+	// (LSUNCategories; default DefaultLSUNClasses), as the DCGAN example's
+	// --classes.
+	Classes string `mapstructure:"classes" json:"classes" yaml:"classes"`
 
 	// LabelNC (aligned only) is pix2pixHD's label_nc. 0: the input (Batch
 	// "A") is an image, normalised as usual. >0: the input is a map of class
@@ -263,10 +270,13 @@ func DefaultConfig(dataset string) Config {
 		EdgeDetector: "canny",
 	}
 	switch dataset {
-	case FashionMNIST, MNIST, CIFAR10, Folder:
+	case FashionMNIST, MNIST, CIFAR10, LSUN, Folder:
 		c.BatchSize, c.Preprocess, c.ImageSize, c.NoFlip = 64, ResizeCenterCrop, 64, true
 		if dataset == FashionMNIST {
 			c.Root = DefaultFashionRoot
+		}
+		if dataset == LSUN {
+			c.Classes = DefaultLSUNClasses
 		}
 	default:
 		c.BatchSize, c.Preprocess, c.LoadSize, c.CropSize = 1, ResizeAndCrop, 286, 256
@@ -314,6 +324,7 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	def(&c.Phase, d.Phase)
+	def(&c.Classes, d.Classes)
 	def(&c.Source, d.Source)
 	def(&c.EdgeDetector, d.EdgeDetector)
 	def(&c.DType, d.DType)
@@ -431,6 +442,13 @@ func (c Config) Check() error {
 	}
 	if c.SerialBatches && c.Dataset != Unaligned {
 		bad("data.serial_batches", true, "only applies to data.dataset=unaligned (it picks B[i mod |B|] for sample i), not %s; for a fixed sample order set data.shuffle=false", c.Dataset)
+	}
+	if c.Dataset == LSUN {
+		if _, msg := lsunCategories(c.Classes); msg != "" {
+			bad("data.classes", c.Classes, "%s", msg)
+		}
+	} else if c.Classes != "" {
+		bad("data.classes", c.Classes, "only applies to data.dataset=lsun (its scene categories), not %s; unaligned domains take data.classes_A and data.classes_B", c.Dataset)
 	}
 	errs = append(errs, c.checkClasses()...)
 	errs = append(errs, c.checkLabels()...)

@@ -43,6 +43,7 @@ type Dataset struct {
 	btoa     bool
 
 	idx    *idxSet
+	lsun   *lsunSet
 	files  []string // images, AB images, or the A side
 	filesB []string // B side of two-folder pairs or the unaligned B stream (for unaligned-ab, the same A|B files)
 	// filesInst are the instance maps of sorted pairs (data.instance).
@@ -97,6 +98,8 @@ func Open(ctx context.Context, cfg Config, opts *OpenOptions) (*Dataset, error) 
 		d.kind = "folder"
 		d.root = cfg.Root
 		d.files, err = scanImages(cfg.Root, "data.root")
+	case LSUN:
+		err = d.openLSUN()
 	case Colorization:
 		d.kind = "folder"
 		d.root = filepath.Join(cfg.Root, cfg.Phase)
@@ -514,6 +517,9 @@ type fileCheck struct {
 func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 	full := d.cfg.Validate == "full" || d.cfg.InMemory ||
 		(d.cfg.Validate == "auto" && len(d.files)+len(d.filesB)+len(d.filesInst) <= 20000)
+	if d.lsun != nil && !full && d.cfg.Validate == "auto" && d.cfg.Preprocess == ResizeCenterCrop {
+		return d.trustLSUN()
+	}
 	decA, decB := d.decoders()
 	check := func(files []string, dec decoder, kind mapKind, stage string) []fileCheck {
 		res := make([]fileCheck, len(files))
@@ -532,7 +538,7 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 					}
 				}
 			} else {
-				c, err := imageHeader(files[i])
+				c, err := d.header(files[i])
 				if err != nil {
 					r.err = asFileErr(files[i], err)
 				} else if kind != plainImage {
@@ -1014,7 +1020,7 @@ func (d *Dataset) Sample(i int, seed, epoch uint64) (Sample, error) {
 	s := Sample{Index: i, Label: -1}
 	var err error
 	switch d.cfg.Dataset {
-	case FashionMNIST, MNIST, CIFAR10, Folder:
+	case FashionMNIST, MNIST, CIFAR10, Folder, LSUN:
 		var im *Image
 		im, s.Label, err = d.source(i, d.cfg.InputNC)
 		if err == nil {
@@ -1051,6 +1057,9 @@ func (d *Dataset) source(i, c int) (*Image, int, error) {
 		return toChannels(g, c), label, nil
 	}
 	im, err := d.loadFile(d.files, d.cache, i, c)
+	if d.lsun != nil {
+		return im, d.lsun.label(i), err
+	}
 	return im, -1, err
 }
 
@@ -1066,7 +1075,7 @@ func (d *Dataset) loadFile(files []string, cache []*Image, i, c int) (*Image, er
 		if _, bad := d.bad.Load(files[j]); bad {
 			continue
 		}
-		im, err := LoadImage(files[j], c)
+		im, err := d.load(files[j], c)
 		if err == nil {
 			return im, nil
 		}
@@ -1145,8 +1154,8 @@ type decoder func(path string) (*Image, error)
 // decodeChannels, or, with data.label_nc, the A files as label maps.
 func (d *Dataset) decoders() (a, b decoder) {
 	chA, chB := d.decodeChannels()
-	a = func(p string) (*Image, error) { return LoadImage(p, chA) }
-	b = func(p string) (*Image, error) { return LoadImage(p, chB) }
+	a = func(p string) (*Image, error) { return d.load(p, chA) }
+	b = func(p string) (*Image, error) { return d.load(p, chB) }
 	if n := d.cfg.LabelNC; n > 0 {
 		a = func(p string) (*Image, error) { return LoadLabelMap(p, n) }
 	}

@@ -1,5 +1,5 @@
-// Package data loads training data for gogan in pure Go: it never calls
-// libtorch. It yields host batches, N x C x H x W float32 normalised to
+// Package data loads training data for gogan in Go: it never calls libtorch
+// (its only C is libjpeg-turbo and libwebp, the decoders PIL uses). It yields host batches, N x C x H x W float32 normalised to
 // [-1, 1] (or raw uint8), that the trainer copies to the device.
 //
 // Datasets (Config.Dataset, data.dataset):
@@ -9,6 +9,9 @@
 //   - cifar10: CIFAR-10's python batches as torchvision keeps them
 //     (cifar-10-batches-py/ or cifar-10-python.tar.gz), 50000 / 10000
 //     colour images.
+//   - lsun: LSUN's scene categories (data.classes), each split an LMDB
+//     database {category}_{phase}_lmdb of WebP images (lmdb package), in
+//     key order, the categories one after another, as torchvision's LSUN.
 //   - folder: every JPEG, PNG, GIF, BMP, WebP and TIFF under data.root.
 //   - aligned: pix2pix pairs, root/{train,val,test}/*.jpg with A|B side by
 //     side (split at w/2), or folders A/ and B/ with matching file names; or
@@ -28,8 +31,8 @@
 // Transforms follow pytorch-CycleGAN-and-pix2pix (resize_and_crop, crop,
 // scale_width, scale_width_and_crop, none) and pytorch/examples dcgan
 // (resize_center_crop). Resampling reproduces PIL's bicubic and bilinear
-// filters bit for bit, and JPEG chroma is upsampled as libjpeg does, so
-// images come out within a few hundredths of a level of torchvision's.
+// filters bit for bit, and JPEGs and WebPs are decoded by libjpeg-turbo and
+// libwebp with PIL's settings, so images come out as torchvision's.
 //
 // Typical use by the trainer:
 //

@@ -308,7 +308,7 @@ func DataConfig(c *config.Config) (data.Config, error) {
 		BatchSize: d.BatchSize, Workers: d.Workers, Prefetch: d.Prefetch, Shuffle: d.Shuffle, DropLast: d.DropLast,
 		Preprocess: d.Preprocess, LoadSize: d.LoadSize, CropSize: d.CropSize, NoFlip: d.NoFlip, Direction: d.Direction,
 		Channels: d.Channels, SkipInvalid: d.SkipInvalid, InMemory: d.InMemory, MaxSamples: d.MaxSamples, DType: "float32",
-		SerialBatches: d.SerialBatches, ClassesA: d.ClassesA, ClassesB: d.ClassesB}
+		SerialBatches: d.SerialBatches, ClassesA: d.ClassesA, ClassesB: d.ClassesB, Classes: d.Classes}
 	def, err := For(c)
 	if err != nil {
 		return dc, err

@@ -11,14 +11,16 @@ only the safetensors files connect the two.
 
 What each part transcribes (repository, path; the snapshot read is given in brackets):
 
-  - dcgan_step, mnist_batches, cifar10_batches, the build/init order and the optimizers of the "dcgan" recipe:
+  - dcgan_step, mnist_batches, cifar10_batches, lsun_batches, the build/init order and the optimizers of the "dcgan" recipe:
     pytorch/examples dcgan/main.py [77f55b9, 2025-08-25]: the training loop body (netD.zero_grad,
     real pass with label = torch.full(..., real_label), errD_real.backward, D_x; noise =
     torch.randn(b, nz, 1, 1) drawn after D's real pass; fake = netG(noise); D on fake.detach();
     errD_fake.backward; errD = errD_real + errD_fake; optimizerD.step; netG.zero_grad; D on fake;
     errG.backward; D_G_z2; optimizerG.step), the 'mnist' transform (Resize(imageSize), ToTensor,
     Normalize((0.5,), (0.5,))), torchvision's MNIST item (Image.fromarray(img, mode="L")),
-    netG built and weights_init applied before netD, Adam(lr, betas=(beta1, 0.999)), BCELoss,
+    the 'cifar10' transform (Resize, ToTensor, Normalize) and the 'lsun' dataset
+    (dset.LSUN(root, classes=[c + '_train' for c in opt.classes.split(',')]) with Resize,
+    CenterCrop, ToTensor, Normalize; main.py [13caa07]), netG built and weights_init applied before netD, Adam(lr, betas=(beta1, 0.999)), BCELoss,
     and fixed_noise = torch.randn(batchSize, nz, 1, 1) drawn after both inits.
     gan_mode "lsgan" for dcgan is not in main.py: the same loop with nn.MSELoss() as criterion
     (D keeps its Sigmoid).
@@ -724,6 +726,27 @@ def cifar10_batches(data):
         transforms.ToTensor(),
         transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
     ]))
+    return [torch.stack([dataset[i][0] for i in idx], 0) for idx in data["indices"]]
+
+
+def lsun_batches(data):
+    """main.py --dataset lsun --classes data["classes"]: dset.LSUN with Resize(imageSize),
+    CenterCrop(imageSize), ToTensor and Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)), its
+    images data["indices"]."""
+    import tempfile
+    import torchvision.datasets as dset
+    classes = [c + '_train' for c in data["classes"].split(',')]
+    cwd = os.getcwd()
+    os.chdir(tempfile.mkdtemp())  # LSUNClass caches its keys in a file in the working folder
+    try:
+        dataset = dset.LSUN(root=data["root"], classes=classes, transform=transforms.Compose([
+            transforms.Resize(data["image_size"]),
+            transforms.CenterCrop(data["image_size"]),
+            transforms.ToTensor(),
+            transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+        ]))
+    finally:
+        os.chdir(cwd)
     return [torch.stack([dataset[i][0] for i in idx], 0) for idx in data["indices"]]
 
 
@@ -1524,9 +1547,10 @@ def run_case(c):
     data = c["data"]
     random.seed(c["step_seed"])  # only get_params draws from it; see the docstring
     if c["recipe"] == "dcgan":
-        if data["kind"] not in ("mnist", "cifar10"):
-            raise ValueError("dcgan data kind %r: want mnist or cifar10" % data["kind"])
-        batches = mnist_batches(data) if data["kind"] == "mnist" else cifar10_batches(data)
+        make = {"mnist": mnist_batches, "cifar10": cifar10_batches, "lsun": lsun_batches}.get(data["kind"])
+        if make is None:
+            raise ValueError("dcgan data kind %r: want mnist, cifar10 or lsun" % data["kind"])
+        batches = make(data)
         for b, real in enumerate(batches):
             out["input.%d.real" % b] = real
     elif c["recipe"] == "pix2pix":

@@ -67,6 +67,7 @@ type parityData struct {
 	hd        string // pix2pixHD's train_label/, train_inst/, train_img/, train_A/, train_B/
 	vgg       string // a torchvision VGG19 state dict with random weights
 	cifar     string // torchvision's CIFAR-10 root (scripts/make_cifar10.py)
+	lsun      string // LSUN databases of facades photos (scripts/make_lsun.py)
 }
 
 func parityCases(t *testing.T, pd parityData) []parityCase {
@@ -91,6 +92,9 @@ func parityCases(t *testing.T, pd parityData) []parityCase {
 		// main.py --dataset cifar10: colour, 32 -> 64 by Resize.
 		{name: "dcgan-cifar10", sets: []string{"recipe=dcgan", "data.dataset=cifar10", "data.root=" + pd.cifar, "data.image_size=64",
 			"data.batch_size=4", "model.nz=16", "model.ngf=8", "model.ndf=8"}},
+		// main.py --dataset lsun --classes tower,bridge: two categories' LMDB databases of WebP photos.
+		{name: "dcgan-lsun", sets: []string{"recipe=dcgan", "data.dataset=lsun", "data.classes=tower,bridge", "data.root=" + pd.lsun, "data.image_size=32",
+			"data.batch_size=6", "model.nz=16", "model.ngf=8", "model.ndf=8"}},
 	}
 	// Every combination of the losses, BatchNorm and InstanceNorm, the four
 	// discriminators and both generators.
@@ -207,7 +211,7 @@ func TestStepParityWithReferences(t *testing.T) {
 	}
 	dir := t.TempDir()
 	pd := parityData{unaligned: unalignedFacades(t), colour: colourFacades(t), hd: hdFacades(t, facadesDir(t)), vgg: randomVGG19(t),
-		cifar: smallCIFAR10(t)}
+		cifar: smallCIFAR10(t), lsun: smallLSUN(t)}
 	// PARITY_ONLY=text runs the cases whose names contain it (while
 	// working on one recipe); make test runs them all.
 	var cases []parityCase
@@ -386,6 +390,8 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 			"no_flip": true, "input_nc": cfg.Model.InputNC, "output_nc": cfg.Model.OutputNC}
 	case cfg.Data.Dataset == data.CIFAR10:
 		spec["data"] = map[string]any{"kind": "cifar10", "root": cfg.Data.Root, "indices": indices, "image_size": cfg.Data.ImageSize}
+	case cfg.Data.Dataset == data.LSUN:
+		spec["data"] = map[string]any{"kind": "lsun", "root": cfg.Data.Root, "classes": cfg.Data.Classes, "indices": indices, "image_size": cfg.Data.ImageSize}
 	case cfg.Data.Dataset == data.FashionMNIST:
 		spec["data"] = map[string]any{"kind": "mnist", "images": filepath.Join(cfg.Data.Root, "train-images-idx3-ubyte.gz"),
 			"indices": indices, "image_size": cfg.Data.ImageSize}
@@ -630,6 +636,20 @@ func smallCIFAR10(t *testing.T) string {
 	root := filepath.Join(t.TempDir(), "cifar10")
 	if b, err := exec.Command(torchtest.Python(t), "../scripts/make_cifar10.py", root).CombinedOutput(); err != nil {
 		t.Fatalf("make_cifar10.py: %v\n%s", err, b)
+	}
+	return root
+}
+
+// smallLSUN is an LSUN root with tower and bridge training databases of
+// 10 and 8 WebP photos (scripts/make_lsun.py, from the facades photos).
+func smallLSUN(t *testing.T) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "lsun")
+	for _, c := range []struct{ class, count, seed string }{{"tower", "10", "1"}, {"bridge", "8", "2"}} {
+		if b, err := exec.Command(torchtest.Python(t), "../scripts/make_lsun.py", root, "--classes", c.class, "--count", c.count,
+			"--seed", c.seed, "--photos", facadesDir(t)).CombinedOutput(); err != nil {
+			t.Fatalf("make_lsun.py: %v\n%s", err, b)
+		}
 	}
 	return root
 }

@@ -13,8 +13,8 @@ import (
 // residentMatchesLoader: every batch that data.on_device builds on dev over
 // two epochs is the host loader's, value for value: pix2pix pairs, CycleGAN
 // streams in both directions and pix2pixHD label maps with instance
-// boundaries and ids, each with random crops and flips, and CIFAR-10 resized
-// for DCGAN, at 4 samples a batch.
+// boundaries and ids, each with random crops and flips, and CIFAR-10 and
+// LSUN resized for DCGAN, at 4 samples a batch.
 func residentMatchesLoader(t *testing.T, dev torch.Device) {
 	facades := facadesDir(t)
 	aligned := data.DefaultConfig(data.Aligned)
@@ -28,10 +28,12 @@ func residentMatchesLoader(t *testing.T, dev torch.Device) {
 	hd.InstanceIDs = true                     // the instance ids too (the feature encoder's)
 	cifar := data.DefaultConfig(data.CIFAR10) // DCGAN's resize 32 -> 64 and center crop
 	cifar.Root = smallCIFAR10(t)
+	lsun := data.DefaultConfig(data.LSUN) // WebP photos of two categories, shorter side to 64
+	lsun.Root, lsun.Classes = smallLSUN(t), "tower,bridge"
 	for _, c := range []struct {
 		name string
 		cfg  data.Config
-	}{{"pix2pix pairs", aligned}, {"cyclegan streams", unaligned}, {"cyclegan BtoA", btoa}, {"pix2pixhd maps", hd}, {"dcgan cifar10", cifar}} {
+	}{{"pix2pix pairs", aligned}, {"cyclegan streams", unaligned}, {"cyclegan BtoA", btoa}, {"pix2pixhd maps", hd}, {"dcgan cifar10", cifar}, {"dcgan lsun", lsun}} {
 		c.cfg.BatchSize, c.cfg.Workers = 4, 0
 		ds, err := data.Open(context.Background(), c.cfg, nil)
 		if err != nil {

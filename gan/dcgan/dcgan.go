@@ -52,9 +52,9 @@ func validate(c *config.Config, bad func(string, ...any)) {
 		bad("recipe dcgan needs model.netG=dcgan and model.netD=dcgan (got netG=%s, netD=%s)", m.NetG, m.NetD)
 	}
 	switch d.Dataset {
-	case "fashion-mnist", "mnist", "cifar10", "folder":
+	case "fashion-mnist", "mnist", "cifar10", "lsun", "folder":
 	default:
-		bad("recipe dcgan reads fashion-mnist, mnist, cifar10 or folder datasets, not data.dataset=%s", d.Dataset)
+		bad("recipe dcgan reads fashion-mnist, mnist, cifar10, lsun or folder datasets, not data.dataset=%s", d.Dataset)
 	}
 	if (d.Dataset == "mnist" || d.Dataset == "fashion-mnist") && d.Channels == 3 {
 		bad("data.dataset=%s is grayscale: data.channels must be 1 (or 0 for auto), not 3", d.Dataset)

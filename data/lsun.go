@@ -1,0 +1,171 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"gogan/lmdb"
+)
+
+// LSUN's scene categories, as torchvision's LSUN dataset reads them
+// (pytorch/examples dcgan's --dataset lsun --classes bedroom): each
+// category's split is an LMDB database {category}_{phase}_lmdb under
+// data.root (the test split is one database, test_lmdb), whose values are
+// images (WebP) listed in key order; the categories follow one another in
+// the order data.classes gives, each image labelled with its category's
+// position there.
+
+// LSUNCategories are the scene categories LSUN distributes (torchvision
+// accepts no others).
+var LSUNCategories = []string{"bedroom", "bridge", "church_outdoor", "classroom", "conference_room", "dining_room", "kitchen", "living_room", "restaurant", "tower"}
+
+// DefaultLSUNClasses is data.classes when unset, as the DCGAN example's --classes.
+const DefaultLSUNClasses = "bedroom"
+
+// lsunSet is the opened databases; Dataset.files names image k of database
+// j as dirs[j]/KEY.
+type lsunSet struct {
+	dbs    []*lmdb.DB
+	dirs   []string
+	starts []int // index in Dataset.files of each database's first image
+}
+
+// lsunCategories parses data.classes; msg says what is wrong.
+func lsunCategories(value string) (cats []string, msg string) {
+	for _, part := range strings.Split(value, ",") {
+		c := strings.TrimSpace(part)
+		switch {
+		case c == "":
+			return nil, "empty category in the comma-separated list"
+		case !slices.Contains(LSUNCategories, c):
+			return nil, fmt.Sprintf("unknown LSUN category %q: want some of %s", c, strings.Join(LSUNCategories, ", "))
+		case slices.Contains(cats, c):
+			return nil, fmt.Sprintf("category %q is listed twice", c)
+		}
+		cats = append(cats, c)
+	}
+	return cats, ""
+}
+
+// errEnough stops listing keys once data.max_samples images are listed.
+var errEnough = errors.New("enough images")
+
+// openLSUN opens each category's database and lists its images.
+func (d *Dataset) openLSUN() error {
+	d.kind, d.root = "folder", d.cfg.Root
+	cats, _ := lsunCategories(d.cfg.Classes) // Check refused a bad list
+	names := make([]string, len(cats))
+	for i, c := range cats {
+		names[i] = c + "_" + d.cfg.Phase + "_lmdb"
+	}
+	if d.cfg.Phase == "test" {
+		names = []string{"test_lmdb"} // LSUN's test images are not split by category
+	}
+	set := &lsunSet{}
+	for i, name := range names {
+		dir := filepath.Join(d.cfg.Root, name)
+		if !isDir(dir) {
+			hint := fmt.Sprintf("LSUN's download.py -c %s and unzip give %s_train_lmdb/ and %s_val_lmdb/", cats[i], cats[i], cats[i])
+			if d.cfg.Phase == "test" {
+				hint = "LSUN's download.py -c test and unzip give test_lmdb/"
+			}
+			return &ConfigError{Key: "data.root", Value: d.cfg.Root, Msg: fmt.Sprintf("has no LSUN database %s (%s)", name, hint)}
+		}
+		db, err := lmdb.Open(dir)
+		if err != nil {
+			set.close()
+			return fmt.Errorf("data: LSUN %s: %w", name, err)
+		}
+		set.dbs, set.dirs, set.starts = append(set.dbs, db), append(set.dirs, dir), append(set.starts, len(d.files))
+		err = db.Keys(func(k []byte) error {
+			if d.cfg.MaxSamples > 0 && len(d.files) >= d.cfg.MaxSamples {
+				return errEnough
+			}
+			d.files = append(d.files, dir+string(filepath.Separator)+string(k))
+			return nil
+		})
+		if err != nil && err != errEnough {
+			set.close()
+			return fmt.Errorf("data: LSUN %s: %w", name, err)
+		}
+	}
+	if len(d.files) == 0 {
+		set.close()
+		return &ConfigError{Key: "data.root", Value: d.cfg.Root, Msg: fmt.Sprintf("the LSUN databases %s hold no images", strings.Join(names, ", "))}
+	}
+	d.lsun = set
+	return nil
+}
+
+func (s *lsunSet) close() {
+	for _, db := range s.dbs {
+		db.Close()
+	}
+}
+
+// get reads the image named dirs[j]/KEY.
+func (s *lsunSet) get(name string) ([]byte, error) {
+	for j, dir := range s.dirs {
+		if key, ok := strings.CutPrefix(name, dir+string(filepath.Separator)); ok {
+			b, err := s.dbs[j].Get([]byte(key))
+			if err != nil {
+				return nil, &FileError{Path: name, Err: err}
+			}
+			return b, nil
+		}
+	}
+	return nil, fileErr(name, "is not an image of the LSUN databases %s", strings.Join(s.dirs, ", "))
+}
+
+// label is image i's category: its database's position in data.classes.
+func (s *lsunSet) label(i int) int {
+	j, found := slices.BinarySearch(s.starts, i)
+	if !found {
+		return j - 1
+	}
+	for j+1 < len(s.starts) && s.starts[j+1] == i { // databases before it are empty
+		j++
+	}
+	return j
+}
+
+// load decodes the image file (or LSUN image) named path to c channels.
+func (d *Dataset) load(path string, c int) (*Image, error) {
+	if d.lsun == nil {
+		return LoadImage(path, c)
+	}
+	b, err := d.lsun.get(path)
+	if err != nil {
+		return nil, err
+	}
+	return decodeBytes(path, b, c)
+}
+
+// header reads the size and colour model of the image named path.
+func (d *Dataset) header(path string) (image.Config, error) {
+	if d.lsun == nil {
+		return imageHeader(path)
+	}
+	b, err := d.lsun.get(path)
+	if err != nil {
+		return image.Config{}, err
+	}
+	return bytesHeader(path, b)
+}
+
+// trustLSUN opens a large LSUN split without reading every image: an
+// image's header is in its value, so checking three million headers would
+// read the whole database. As torchvision, a bad image is found when it is
+// read (an error naming it, or skipped with data.skip_invalid); every image
+// has DCGAN's square output size.
+func (d *Dataset) trustLSUN() error {
+	d.n = len(d.files)
+	size := map[[2]int]string{d.outSize(d.cfg.ImageSize, d.cfg.ImageSize): d.files[0]}
+	d.setUniform(size, size)
+	d.log.Info("data: LSUN images are checked as they are read (more than 20000: their headers are in the values, so checking them on open would read the whole database)", "images", d.n)
+	return nil
+}

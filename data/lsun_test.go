@@ -1,0 +1,219 @@
+package data
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gogan/cgo/torchtest"
+)
+
+// makeLSUN writes LSUN databases under root with scripts/make_lsun.py.
+func makeLSUN(t *testing.T, root string, args ...string) {
+	t.Helper()
+	args = append([]string{filepath.Join(repoRoot(t), "scripts", "make_lsun.py"), root}, args...)
+	if out, err := exec.Command(torchtest.Python(t), args...).CombinedOutput(); err != nil {
+		t.Fatalf("make_lsun.py: %v\n%s", err, out)
+	}
+}
+
+// torchvisionLSUN is torchvision's LSUN of the given database names
+// (bedroom_train, ...; test): each image's bytes after Resize(size) and
+// CenterCrop(size), and the targets.
+func torchvisionLSUN(t *testing.T, root string, size string, names ...string) (images [][]byte, labels []int) {
+	t.Helper()
+	cwd := t.TempDir() // LSUNClass caches its keys in the working folder
+	cmd := exec.Command(torchtest.Python(t), append([]string{"-c", `
+import json, sys, base64
+import torchvision.datasets as dset
+import torchvision.transforms as T
+root, size, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+classes = "test" if names == ["test"] else names
+d = dset.LSUN(root=root, classes=classes, transform=T.Compose([T.Resize(size), T.CenterCrop(size)]))
+ims, labels = [], []
+for im, l in d:
+    ims.append(base64.b64encode(im.tobytes()).decode())
+    labels.append(l)
+json.dump({"images": ims, "labels": labels}, sys.stdout)
+`, root, size}, names...)...)
+	cmd.Dir = cwd
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("torchvision LSUN: %v\n%s", err, stderr.Bytes())
+	}
+	var v struct {
+		Images [][]byte
+		Labels []int
+	}
+	if err := json.Unmarshal(out, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Images, v.Labels
+}
+
+// TestLSUNIsTorchvisions: data.dataset=lsun reads the categories'
+// databases in data.classes' order, each in key order, giving torchvision's
+// LSUN images (pytorch/examples dcgan's Resize and CenterCrop) and targets
+// bit for bit; the test split is test_lmdb; max_samples keeps the first N.
+func TestLSUNIsTorchvisions(t *testing.T) {
+	root := t.TempDir()
+	var photos []string
+	if fd := filepath.Join(repoRoot(t), "..", "shared", "data", "facades", "train"); dirExists(fd) {
+		photos = []string{"--photos", fd}
+	}
+	// 90 images make bedroom's tree two levels deep (about 70 keys to a leaf).
+	makeLSUN(t, root, append([]string{"--classes", "bedroom", "--count", "90"}, photos...)...)
+	makeLSUN(t, root, "--classes", "church_outdoor", "--count", "25", "--seed", "2")
+	makeLSUN(t, root, "--phase", "test", "--count", "7", "--seed", "3")
+	for _, c := range []struct {
+		classes, phase string
+		names          []string
+	}{
+		{"church_outdoor,bedroom", "train", []string{"church_outdoor_train", "bedroom_train"}},
+		{"", "train", []string{"bedroom_train"}},
+		{"church_outdoor", "test", []string{"test"}},
+	} {
+		want, labels := torchvisionLSUN(t, root, "64", c.names...)
+		cfg := DefaultConfig(LSUN)
+		cfg.Root, cfg.Classes, cfg.Phase = root, c.classes, c.phase
+		d, err := Open(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Len() != len(want) {
+			t.Fatalf("%v: %d images, torchvision's LSUN has %d", c.names, d.Len(), len(want))
+		}
+		for i := range want {
+			s, err := d.Sample(i, 1, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.A.W != 64 || s.A.H != 64 || s.A.C != 3 || s.Label != labels[i] || !bytes.Equal(s.A.Pix, want[i]) {
+				_, m := absDiff(s.A.Pix, want[i])
+				t.Fatalf("%v image %d: %dx%dx%d, label %d (torchvision %d), max |diff| %d", c.names, i, s.A.W, s.A.H, s.A.C, s.Label, labels[i], m)
+			}
+		}
+	}
+	cfg := DefaultConfig(LSUN)
+	cfg.Root, cfg.Classes, cfg.MaxSamples, cfg.ImageSize = root, "bedroom,church_outdoor", 100, 32
+	d, err := Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, labels := torchvisionLSUN(t, root, "32", "bedroom_train", "church_outdoor_train")
+	if d.Len() != 100 {
+		t.Fatalf("max_samples 100: %d images", d.Len())
+	}
+	for _, i := range []int{0, 89, 90, 99} {
+		s, err := d.Sample(i, 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Label != labels[i] || !bytes.Equal(s.A.Pix, want[i]) {
+			t.Fatalf("max_samples: image %d differs from torchvision's (label %d, want %d)", i, s.Label, labels[i])
+		}
+	}
+}
+
+// TestLSUNLargeSplitsAreReadAsTheyAreUsed: a split of more than 20000
+// images opens without reading them (a damaged one is found when it is
+// read, naming it, or skipped with data.skip_invalid); a small split is
+// checked whole on open.
+func TestLSUNLargeSplitsAreReadAsTheyAreUsed(t *testing.T) {
+	root := t.TempDir()
+	prog := `import io, lmdb, sys
+from PIL import Image
+b = io.BytesIO()
+Image.new("RGB", (5, 3), (200, 10, 30)).save(b, "WEBP")
+env = lmdb.open(sys.argv[1] + "/kitchen_train_lmdb", map_size=1 << 30)
+with env.begin(write=True) as t:
+    for i in range(int(sys.argv[2])):
+        t.put(b"%040x" % i, b.getvalue() if i != 3 else b"RIFF\x10\x00\x00\x00WEBPVP8 broken")
+`
+	for _, n := range []string{"20001", "50"} {
+		dir := filepath.Join(root, n)
+		os.MkdirAll(dir, 0o755)
+		if out, err := exec.Command(torchtest.Python(t), "-c", prog, dir, n).CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	}
+	bad := filepath.Join("kitchen_train_lmdb", "0000000000000000000000000000000000000003")
+	cfg := DefaultConfig(LSUN)
+	cfg.Root, cfg.Classes, cfg.ImageSize = filepath.Join(root, "20001"), "kitchen", 32
+	d, err := Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatalf("a large split opens without reading its images: %v", err)
+	}
+	if d.Len() != 20001 {
+		t.Fatalf("%d images, want 20001", d.Len())
+	}
+	if _, err := d.Sample(2, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Sample(3, 1, 0); err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "WebP") {
+		t.Fatalf("reading the damaged image: %v, want an error naming %s", err, bad)
+	}
+	cfg.SkipInvalid = true
+	if d, err = Open(context.Background(), cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := d.Sample(3, 1, 0); err != nil || s.A.W != 32 {
+		t.Fatalf("skip_invalid: %v", err)
+	}
+	cfg.SkipInvalid, cfg.Root = false, filepath.Join(root, "50")
+	_, err = Open(context.Background(), cfg, nil)
+	var ie *InvalidFilesError
+	if !errors.As(err, &ie) || len(ie.Files) != 1 || !strings.Contains(err.Error(), bad) {
+		t.Fatalf("a small split is checked on open: %v, want the damaged image %s", err, bad)
+	}
+}
+
+// TestLSUNErrors: a missing category, an unknown one, data.classes on
+// another dataset and a damaged database each name what is wrong.
+func TestLSUNErrors(t *testing.T) {
+	root := t.TempDir()
+	makeLSUN(t, root, "--classes", "tower", "--count", "3")
+	open := func(mod func(*Config)) error {
+		cfg := DefaultConfig(LSUN)
+		cfg.Root = root
+		mod(&cfg)
+		_, err := Open(context.Background(), cfg, nil)
+		return err
+	}
+	for _, c := range []struct {
+		name string
+		mod  func(*Config)
+		want []string
+	}{
+		{"missing category", func(c *Config) { c.Classes = "tower,bridge" }, []string{"data.root", "bridge_train_lmdb", "download.py -c bridge"}},
+		{"default bedroom missing", func(c *Config) {}, []string{"bedroom_train_lmdb"}},
+		{"missing split", func(c *Config) { c.Classes, c.Phase = "tower", "val" }, []string{"tower_val_lmdb"}},
+		{"unknown category", func(c *Config) { c.Classes = "tower,castle" }, []string{"data.classes", `unknown LSUN category "castle"`, "church_outdoor"}},
+		{"twice", func(c *Config) { c.Classes = "tower,tower" }, []string{"data.classes", "listed twice"}},
+		{"classes on a folder", func(c *Config) { c.Dataset, c.Classes = Folder, "tower" }, []string{"data.classes", "only applies to data.dataset=lsun"}},
+	} {
+		err := open(c.mod)
+		for _, w := range c.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %v, want an error saying %q", c.name, err, w)
+			}
+		}
+	}
+	data := filepath.Join(root, "tower_train_lmdb", "data.mdb")
+	b, err := os.ReadFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(data, b[:8192], 0o644)
+	if err := open(func(c *Config) { c.Classes = "tower" }); err == nil || !strings.Contains(err.Error(), data) || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("a truncated database: %v, want an error naming %s", err, data)
+	}
+}
