@@ -5,10 +5,13 @@ import (
 	"context"
 	"image"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
+
+	"gogan/cgo/torchtest"
 )
 
 // The benchmarks report images/s for decode + augment + normalise on one
@@ -116,6 +119,34 @@ func BenchmarkFacadesLoaderInMemory(b *testing.B) {
 func BenchmarkFashionLoader(b *testing.B) {
 	fashionRoot(b)
 	benchLoader(b, DefaultConfig(FashionMNIST))
+}
+
+// lsunConfig is DCGAN 64 on the bedroom database under $GOGAN_BENCH_LSUN
+// (scripts/bench-data makes one), else on 200 facades photos saved as
+// LSUN's WebPs (scripts/make_lsun.py).
+func lsunConfig(b *testing.B) Config {
+	cfg := DefaultConfig(LSUN)
+	cfg.Root = os.Getenv("GOGAN_BENCH_LSUN")
+	if cfg.Root == "" {
+		cfg.Root = b.TempDir()
+		cmd := exec.Command(torchtest.Python(b), filepath.Join(repoRoot(b), "scripts", "make_lsun.py"), cfg.Root,
+			"--count", "200", "--photos", facadesDir(b))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("make_lsun.py: %v\n%s", err, out)
+		}
+	}
+	cfg.Validate = "header" // the benchmark measures decoding, not opening
+	return cfg
+}
+
+// BenchmarkLSUNOneCore: DCGAN's pipeline on LSUN: an LMDB lookup, WebP
+// decode, bilinear Resize(64) + CenterCrop(64), normalise.
+func BenchmarkLSUNOneCore(b *testing.B) {
+	benchSamples(b, benchDataset(b, lsunConfig(b)))
+}
+
+func BenchmarkLSUNLoader(b *testing.B) {
+	benchLoader(b, lsunConfig(b))
 }
 
 // BenchmarkJPEGDecode is Go's image/jpeg beside libjpeg-turbo (which gogan

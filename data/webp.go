@@ -1,11 +1,12 @@
 package data
 
 // WebP files (LSUN's images, and any in an image folder) are decoded by
-// libwebp as PIL does: its animation decoder's first frame in RGBA, which
-// keeps libwebp's fancy chroma upsampling and its own YUV to RGB
-// conversion. Go's x/image/webp upsamples chroma by repetition, a few
-// levels away from what the reference trains on. libwebp is linked
-// statically, as libjpeg is.
+// libwebp as PIL does, with libwebp's fancy chroma upsampling and its own
+// YUV to RGB conversion: Go's x/image/webp upsamples chroma by repetition, a
+// few levels away from what the reference trains on. PIL takes the first
+// frame of its animation decoder in RGBA and drops the alpha; a still image
+// decoded straight to RGB has those pixels, without the canvas. libwebp is
+// linked statically, as libjpeg is.
 
 /*
 #cgo LDFLAGS: -l:libwebpdemux.a -l:libwebp.a -lm -lpthread
@@ -26,8 +27,8 @@ static const char *gogan_webp_status(VP8StatusCode st) {
 	}
 }
 
-// gogan_webp_decode decodes src's first frame as RGBA (w*h*4 malloc'd
-// bytes the caller frees), or with header_only only fills w, h and alpha.
+// gogan_webp_decode decodes src's first frame as RGB (w*h*3 malloc'd bytes
+// the caller frees), or with header_only only fills w, h and alpha.
 // An image of more than max_pixels pixels is refused before any is decoded,
 // with w and h set and msg empty. On failure it returns NULL with msg set.
 static unsigned char *gogan_webp_decode(const uint8_t *src, size_t n, int header_only,
@@ -45,6 +46,31 @@ static unsigned char *gogan_webp_decode(const uint8_t *src, size_t n, int header
 	*alpha = f.has_alpha;
 	if (header_only) return (unsigned char *)1; // not NULL: success
 	if ((unsigned long long)f.width * f.height > max_pixels) return NULL;
+	if (!f.has_animation) {
+		WebPDecoderConfig config;
+		if (!WebPInitDecoderConfig(&config)) {
+			snprintf(msg, msglen, "libwebp version mismatch");
+			return NULL;
+		}
+		size_t stride = (size_t)f.width * 3, size = stride * f.height;
+		unsigned char *out = malloc(size);
+		if (!out) {
+			snprintf(msg, msglen, "out of memory for %dx%d pixels", f.width, f.height);
+			return NULL;
+		}
+		config.output.colorspace = MODE_RGB;
+		config.output.is_external_memory = 1;
+		config.output.u.RGBA.rgba = out;
+		config.output.u.RGBA.stride = (int)stride;
+		config.output.u.RGBA.size = size;
+		st = WebPDecode(src, n, &config);
+		if (st != VP8_STATUS_OK) {
+			snprintf(msg, msglen, "%s", gogan_webp_status(st));
+			free(out);
+			return NULL;
+		}
+		return out;
+	}
 	WebPData data = {src, n};
 	WebPAnimDecoderOptions opt;
 	if (!WebPAnimDecoderOptionsInit(&opt)) {
@@ -66,14 +92,14 @@ static unsigned char *gogan_webp_decode(const uint8_t *src, size_t n, int header
 		WebPAnimDecoderDelete(dec);
 		return NULL;
 	}
-	size_t size = (size_t)info.canvas_width * info.canvas_height * 4;
-	unsigned char *out = malloc(size);
+	size_t pixels = (size_t)info.canvas_width * info.canvas_height;
+	unsigned char *out = malloc(pixels * 3);
 	if (!out) {
 		snprintf(msg, msglen, "out of memory for %ux%u pixels", info.canvas_width, info.canvas_height);
 		WebPAnimDecoderDelete(dec);
 		return NULL;
 	}
-	memcpy(out, frame, size);
+	for (size_t i = 0; i < pixels; i++) memcpy(out + 3 * i, frame + 4 * i, 3);
 	*w = info.canvas_width;
 	*h = info.canvas_height;
 	WebPAnimDecoderDelete(dec);
@@ -119,8 +145,8 @@ func decodeWebP(path string, b []byte, c int) (*Image, error) {
 	if w <= 0 || h <= 0 {
 		return nil, fileErr(path, "image has no pixels (%dx%d)", w, h)
 	}
-	pix := slices.Clone(unsafe.Slice((*uint8)(unsafe.Pointer(p)), int(w)*int(h)*4))
-	return toImage(&image.NRGBA{Pix: pix, Stride: 4 * int(w), Rect: image.Rect(0, 0, int(w), int(h))}, c), nil
+	pix := slices.Clone(unsafe.Slice((*uint8)(unsafe.Pointer(p)), int(w)*int(h)*3))
+	return toChannels(&Image{W: int(w), H: int(h), C: 3, Pix: pix}, c), nil
 }
 
 // webpHeader reads a WebP's size without decoding it.

@@ -11,6 +11,9 @@ The pipelines are the references':
   fashion   pytorch/examples dcgan on (Fashion-)MNIST: torchvision's MNIST
             __getitem__ (Image.fromarray(mode='L')), Resize(64), CenterCrop(64),
             ToTensor, Normalize(0.5, 0.5).
+  lsun      pytorch/examples dcgan --dataset lsun: torchvision's LSUN (py-lmdb, PIL's
+            WebP decoder), Resize(64), CenterCrop(64), ToTensor, Normalize(0.5, 0.5).
+            LSUNClass caches its keys in the working folder: run it in a scratch one.
 
 "one core" is one process with torch.set_num_threads(1) and num_workers=0;
 "loader" is DataLoader(num_workers=N) over all cores. Prints JSON.
@@ -112,6 +115,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--facades', required=True)
     p.add_argument('--fashion', default='/usr/share/datasets/fashion-mnist')
+    p.add_argument('--lsun', default='', help='a root with bedroom_train_lmdb/')
     p.add_argument('--workers', type=int, default=os.cpu_count())
     p.add_argument('--seconds', type=float, default=3.0)
     args = p.parse_args()
@@ -125,6 +129,12 @@ def main():
     out['fashion_one_core'] = one_core(fas, args.seconds)
     out['facades_loader'] = loader(fac, 1, args.workers, args.seconds)
     out['fashion_loader'] = loader(fas, 64, args.workers, args.seconds)
+    if args.lsun:
+        import torchvision.datasets as dset
+        tf = T.Compose([T.Resize(64), T.CenterCrop(64), T.ToTensor(), T.Normalize((0.5,) * 3, (0.5,) * 3)])
+        ls = dset.LSUN(root=args.lsun, classes=['bedroom_train'], transform=tf)
+        out['lsun_one_core'] = one_core(ls, args.seconds)
+        out['lsun_loader'] = loader(ls, 64, args.workers, args.seconds)
     json.dump(out, sys.stdout)
     print()
 
