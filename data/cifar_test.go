@@ -3,7 +3,6 @@ package data
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,28 +31,13 @@ func makeCIFAR(t *testing.T, root string, tar bool) {
 // 0: untouched), and the labels.
 func torchvisionCIFAR(t *testing.T, root string, train bool, size int) (images [][]byte, labels []int) {
 	t.Helper()
-	out := pil(t, `
-import json, sys, base64
+	return torchvisionItems(t, `
 import torchvision.datasets.cifar as c
-import torchvision.transforms as T
 c.check_integrity = lambda *a, **k: True
 root, train, size = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3])
 tf = T.Compose([T.Resize(size), T.CenterCrop(size)]) if size else None
 d = c.CIFAR10(root, train=train, download=False, transform=tf)
-ims, labels = [], []
-for im, l in d:
-    ims.append(base64.b64encode(im.tobytes()).decode())
-    labels.append(l)
-json.dump({"images": ims, "labels": labels}, sys.stdout)
-`, nil, root, map[bool]string{true: "1", false: "0"}[train], strconv.Itoa(size))
-	var v struct {
-		Images [][]byte
-		Labels []int
-	}
-	if err := json.Unmarshal(out, &v); err != nil {
-		t.Fatal(err)
-	}
-	return v.Images, v.Labels
+`, root, map[bool]string{true: "1", false: "0"}[train], strconv.Itoa(size))
 }
 
 // TestCIFAR10IsTorchvisions: data.dataset=cifar10 reads the python

@@ -2,6 +2,7 @@ package data
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,6 +71,33 @@ func pil(t testing.TB, script string, stdin []byte, args ...string) []byte {
 		t.Fatalf("python: %v\n%s", err, stderr.String())
 	}
 	return out
+}
+
+// torchvisionItems builds the torchvision dataset d with the Python
+// snippet dataset (which reads sys.argv[1:] as args) in a scratch working
+// folder (LSUN caches its keys in it), and returns each item's image bytes
+// (PIL's tobytes) and label.
+func torchvisionItems(t *testing.T, dataset string, args ...string) (images [][]byte, labels []int) {
+	t.Helper()
+	out := pil(t, `
+import base64, json, os, sys, tempfile
+import torchvision.transforms as T
+os.chdir(tempfile.mkdtemp())
+`+dataset+`
+ims, labels = [], []
+for im, l in d:
+    ims.append(base64.b64encode(im.tobytes()).decode())
+    labels.append(l)
+json.dump({"images": ims, "labels": labels}, sys.stdout)
+`, nil, args...)
+	var v struct {
+		Images [][]byte
+		Labels []int
+	}
+	if err := json.Unmarshal(out, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Images, v.Labels
 }
 
 func absDiff(a, b []uint8) (mean float64, maxd int) {

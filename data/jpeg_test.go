@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,14 @@ im.convert("L").save(d + "/gray.jpg", quality=85)
 	} else {
 		t.Logf("facades not found at %s: synthetic JPEGs only", fd)
 	}
+	checkDecodesAsPIL(t, files)
+}
+
+// checkDecodesAsPIL: every file decodes through LoadImage, as RGB and as
+// L, to PIL's pixels bit for bit (Image.open(f).convert(...)), and its
+// header (imageHeader) gives PIL's size.
+func checkDecodesAsPIL(t *testing.T, files []string) {
+	t.Helper()
 	out := pil(t, `
 import sys, hashlib
 from PIL import Image
@@ -51,7 +60,7 @@ for line in sys.stdin.read().split("\n"):
     if not line:
         continue
     im = Image.open(line)
-    print(hashlib.sha256(im.convert("RGB").tobytes()).hexdigest(), hashlib.sha256(im.convert("L").tobytes()).hexdigest())
+    print(hashlib.sha256(im.convert("RGB").tobytes()).hexdigest(), hashlib.sha256(im.convert("L").tobytes()).hexdigest(), im.size[0], im.size[1])
 `, []byte(strings.Join(files, "\n")))
 	want := strings.Split(strings.TrimSpace(string(out)), "\n")
 	if len(want) != len(files) {
@@ -59,13 +68,21 @@ for line in sys.stdin.read().split("\n"):
 	}
 	bad := 0
 	for i, f := range files {
+		fields := strings.Fields(want[i])
+		cfg, err := imageHeader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprintf("%d %d", cfg.Width, cfg.Height); got != fields[2]+" "+fields[3] {
+			t.Errorf("%s: header says %s, PIL %s %s", f, got, fields[2], fields[3])
+		}
 		for k, c := range []int{3, 1} {
 			im, err := LoadImage(f, c)
 			if err != nil {
 				t.Fatal(err)
 			}
 			sum := sha256.Sum256(im.Pix)
-			if got := hex.EncodeToString(sum[:]); got != strings.Fields(want[i])[k] {
+			if got := hex.EncodeToString(sum[:]); got != fields[k] {
 				bad++
 				if bad <= 5 {
 					t.Errorf("%s as %d channels: pixels differ from PIL's", f, c)

@@ -3,7 +3,6 @@ package data
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -28,41 +27,19 @@ func makeLSUN(t *testing.T, root string, args ...string) {
 // CenterCrop(size), and the targets.
 func torchvisionLSUN(t *testing.T, root string, size string, names ...string) (images [][]byte, labels []int) {
 	t.Helper()
-	cwd := t.TempDir() // LSUNClass caches its keys in the working folder
-	cmd := exec.Command(torchtest.Python(t), append([]string{"-c", `
-import json, sys, base64
+	return torchvisionItems(t, `
 import torchvision.datasets as dset
-import torchvision.transforms as T
 root, size, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 classes = "test" if names == ["test"] else names
 d = dset.LSUN(root=root, classes=classes, transform=T.Compose([T.Resize(size), T.CenterCrop(size)]))
-ims, labels = [], []
-for im, l in d:
-    ims.append(base64.b64encode(im.tobytes()).decode())
-    labels.append(l)
-json.dump({"images": ims, "labels": labels}, sys.stdout)
-`, root, size}, names...)...)
-	cmd.Dir = cwd
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("torchvision LSUN: %v\n%s", err, stderr.Bytes())
-	}
-	var v struct {
-		Images [][]byte
-		Labels []int
-	}
-	if err := json.Unmarshal(out, &v); err != nil {
-		t.Fatal(err)
-	}
-	return v.Images, v.Labels
+`, append([]string{root, size}, names...)...)
 }
 
 // TestLSUNIsTorchvisions: data.dataset=lsun reads the categories'
 // databases in data.classes' order, each in key order, giving torchvision's
 // LSUN images (pytorch/examples dcgan's Resize and CenterCrop) and targets
-// bit for bit; the test split is test_lmdb; max_samples keeps the first N.
+// bit for bit; the test split is test_lmdb; max_samples keeps the first N
+// (held in memory with data.in_memory).
 func TestLSUNIsTorchvisions(t *testing.T) {
 	root := t.TempDir()
 	var photos []string
@@ -104,6 +81,7 @@ func TestLSUNIsTorchvisions(t *testing.T) {
 	}
 	cfg := DefaultConfig(LSUN)
 	cfg.Root, cfg.Classes, cfg.MaxSamples, cfg.ImageSize = root, "bedroom,church_outdoor", 100, 32
+	cfg.InMemory = true // decoded once on open, through the same reads
 	d, err := Open(context.Background(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
