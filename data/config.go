@@ -108,8 +108,10 @@ type Config struct {
 	// InMemory decodes every image once on open and keeps the uint8 pixels.
 	InMemory bool `mapstructure:"in_memory" json:"in_memory" yaml:"in_memory"`
 	// Validate is full (decode every file on open: finds truncated files),
-	// header (read headers only: fast on large folders) or auto (full up to
-	// 20000 files). IDX files are always read whole.
+	// header (read headers only: fast on large folders; an LSUN image's
+	// header is read with its whole value) or auto (full up to 20000 files;
+	// larger LSUN splits are checked as they are read). IDX files are always
+	// read whole.
 	Validate string `mapstructure:"validate" json:"validate" yaml:"validate"`
 	// MaxSamples limits the dataset to its first N samples (0: all). For
 	// unaligned data it limits the A list and the B list each to their first N

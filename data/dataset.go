@@ -121,16 +121,26 @@ func Open(ctx context.Context, cfg Config, opts *OpenOptions) (*Dataset, error) 
 		return nil, err
 	}
 	if d.idx == nil {
-		if err := d.validateFiles(ctx, opts); err != nil {
-			return nil, err
-		}
+		err = d.validateFiles(ctx, opts)
 	} else {
 		d.checkIDXSize()
 	}
-	if err := d.checkUniform(); err != nil {
+	if err == nil {
+		err = d.checkUniform()
+	}
+	if err != nil {
+		d.Close()
 		return nil, err
 	}
 	return d, nil
+}
+
+// Close closes the files a dataset keeps open (LSUN's databases); call it
+// when no loader reads the dataset any more.
+func (d *Dataset) Close() {
+	if d.lsun != nil {
+		d.lsun.close()
+	}
 }
 
 func (d *Dataset) openIDX(kind string) error {
@@ -803,7 +813,7 @@ func (d *Dataset) Paired() bool {
 }
 
 // HasLabels reports whether samples carry class labels (IDX datasets with a labels file).
-func (d *Dataset) HasLabels() bool { return d.idx != nil && d.idx.labels != nil }
+func (d *Dataset) HasLabels() bool { return (d.idx != nil && d.idx.labels != nil) || d.lsun != nil }
 
 // Skipped lists the invalid files that data.skip_invalid skipped.
 func (d *Dataset) Skipped() []*FileError { return d.skipped }
@@ -1056,9 +1066,9 @@ func (d *Dataset) source(i, c int) (*Image, int, error) {
 		g, label := d.idx.image(i)
 		return toChannels(g, c), label, nil
 	}
-	im, err := d.loadFile(d.files, d.cache, i, c)
+	im, j, err := d.loadFileAt(d.files, d.cache, i, c)
 	if d.lsun != nil {
-		return im, d.lsun.label(i), err
+		return im, d.lsun.label(j), err // the image read's category, should i have been skipped
 	}
 	return im, -1, err
 }
@@ -1067,26 +1077,32 @@ func (d *Dataset) source(i, c int) (*Image, int, error) {
 // here passed only a header check; with skip_invalid it is replaced by the
 // next good file, so that the batch still fills.
 func (d *Dataset) loadFile(files []string, cache []*Image, i, c int) (*Image, error) {
+	im, _, err := d.loadFileAt(files, cache, i, c)
+	return im, err
+}
+
+// loadFileAt is loadFile, also saying which file it read.
+func (d *Dataset) loadFileAt(files []string, cache []*Image, i, c int) (*Image, int, error) {
 	for tries := 0; tries < len(files); tries++ {
 		j := (i + tries) % len(files)
 		if cache != nil && cache[j] != nil {
-			return toChannels(cache[j], c), nil
+			return toChannels(cache[j], c), j, nil
 		}
 		if _, bad := d.bad.Load(files[j]); bad {
 			continue
 		}
 		im, err := d.load(files[j], c)
 		if err == nil {
-			return im, nil
+			return im, j, nil
 		}
 		if !d.cfg.SkipInvalid {
-			return nil, err
+			return nil, j, err
 		}
 		if _, seen := d.bad.LoadOrStore(files[j], err); !seen {
 			d.log.Warn("data: skipping invalid file (data.skip_invalid)", "error", err.Error())
 		}
 	}
-	return nil, fmt.Errorf("data: %s: no readable images left", d.root)
+	return nil, i, fmt.Errorf("data: %s: no readable images left", d.root)
 }
 
 // splitAB cuts an A|B image at w/2 into its A and B halves.

@@ -145,11 +145,18 @@ func decodeConfig(path string, r io.ReadSeeker, size int64, whole func() ([]byte
 	var cfg image.Config
 	var err error
 	if isWebP(head) {
-		b, rerr := whole()
-		if rerr != nil {
-			return cfg, &FileError{Path: path, Err: rerr}
+		// The first bytes hold the size (the image's own header, or the
+		// extended format's canvas); all of it is read only if they do not.
+		var short bool
+		cfg, short, err = webpHeader(path, head)
+		if short && int64(len(head)) < size {
+			b, rerr := whole()
+			if rerr != nil {
+				return cfg, &FileError{Path: path, Err: rerr}
+			}
+			cfg, _, err = webpHeader(path, b)
 		}
-		if cfg, err = webpHeader(path, b); err != nil {
+		if err != nil {
 			return cfg, err
 		}
 	} else {

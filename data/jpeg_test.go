@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,7 +35,7 @@ im.convert("L").save(d + "/gray.jpg", quality=85)
 	if len(files) != 5 {
 		t.Fatalf("PIL wrote %d JPEGs, want 5", len(files))
 	}
-	if fd := filepath.Join(repoRoot(t), "..", "shared", "data", "facades", "train"); dirExists(fd) {
+	if fd := filepath.Join(repoRoot(t), "..", "shared", "data", "facades", "train"); isDir(fd) {
 		facades, _ := filepath.Glob(filepath.Join(fd, "*.jpg"))
 		if len(facades) != 400 {
 			t.Fatalf("%d facades JPEGs in %s, want 400", len(facades), fd)
@@ -93,11 +92,6 @@ for line in sys.stdin.read().split("\n"):
 	if bad > 0 {
 		t.Errorf("%d of %d decodes differ from PIL", bad, 2*len(files))
 	}
-}
-
-func dirExists(d string) bool {
-	st, err := os.Stat(d)
-	return err == nil && st.IsDir()
 }
 
 // TestJPEGErrors: what libjpeg refuses is reported with the file's name.

@@ -66,6 +66,12 @@ func (d *Dataset) openLSUN() error {
 		names = []string{"test_lmdb"} // LSUN's test images are not split by category
 	}
 	set := &lsunSet{}
+	ok := false
+	defer func() {
+		if !ok {
+			set.close()
+		}
+	}()
 	for i, name := range names {
 		dir := filepath.Join(d.cfg.Root, name)
 		if !isDir(dir) {
@@ -77,7 +83,6 @@ func (d *Dataset) openLSUN() error {
 		}
 		db, err := lmdb.Open(dir)
 		if err != nil {
-			set.close()
 			return fmt.Errorf("data: LSUN %s: %w", name, err)
 		}
 		set.dbs, set.dirs, set.starts = append(set.dbs, db), append(set.dirs, dir), append(set.starts, len(d.files))
@@ -89,15 +94,13 @@ func (d *Dataset) openLSUN() error {
 			return nil
 		})
 		if err != nil && err != errEnough {
-			set.close()
 			return fmt.Errorf("data: LSUN %s: %w", name, err)
 		}
 	}
 	if len(d.files) == 0 {
-		set.close()
 		return &ConfigError{Key: "data.root", Value: d.cfg.Root, Msg: fmt.Sprintf("the LSUN databases %s hold no images", strings.Join(names, ", "))}
 	}
-	d.lsun = set
+	d.lsun, ok = set, true
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,12 +43,8 @@ d = dset.LSUN(root=root, classes=classes, transform=T.Compose([T.Resize(size), T
 // (held in memory with data.in_memory).
 func TestLSUNIsTorchvisions(t *testing.T) {
 	root := t.TempDir()
-	var photos []string
-	if fd := filepath.Join(repoRoot(t), "..", "shared", "data", "facades", "train"); dirExists(fd) {
-		photos = []string{"--photos", fd}
-	}
 	// 90 images make bedroom's tree two levels deep (about 70 keys to a leaf).
-	makeLSUN(t, root, append([]string{"--classes", "bedroom", "--count", "90"}, photos...)...)
+	makeLSUN(t, root, "--classes", "bedroom", "--count", "90", "--photos", facadesTrain(t))
 	makeLSUN(t, root, "--classes", "church_outdoor", "--count", "25", "--seed", "2")
 	makeLSUN(t, root, "--phase", "test", "--count", "7", "--seed", "3")
 	for _, c := range []struct {
@@ -193,5 +190,48 @@ func TestLSUNErrors(t *testing.T) {
 	os.WriteFile(data, b[:8192], 0o644)
 	if err := open(func(c *Config) { c.Classes = "tower" }); err == nil || !strings.Contains(err.Error(), data) || !strings.Contains(err.Error(), "truncated") {
 		t.Errorf("a truncated database: %v, want an error naming %s", err, data)
+	}
+}
+
+// TestLSUNLabelsReachBatches: a batch's labels are the images' categories,
+// also for an image read in place of a damaged one (data.skip_invalid): the
+// next category's.
+func TestLSUNLabelsReachBatches(t *testing.T) {
+	root := t.TempDir()
+	prog := `import io, lmdb, sys
+from PIL import Image
+def webp(c):
+    b = io.BytesIO()
+    Image.new("RGB", (8, 6), c).save(b, "WEBP", lossless=True)
+    return b.getvalue()
+for name, values in (("tower", [webp((9, 9, 9)), webp((80, 80, 80)), webp((200, 0, 0))[:30]]), ("bridge", [webp((0, 200, 0)), webp((0, 0, 200))])):
+    env = lmdb.open(sys.argv[1] + "/" + name + "_train_lmdb")
+    with env.begin(write=True) as t:
+        for i, v in enumerate(values):
+            t.put(b"%040d" % i, v)
+`
+	if out, err := exec.Command(torchtest.Python(t), "-c", prog, root).CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	cfg := DefaultConfig(LSUN)
+	cfg.Root, cfg.Classes, cfg.ImageSize, cfg.BatchSize, cfg.Shuffle, cfg.Workers = root, "tower,bridge", 32, 5, false, 0
+	cfg.Validate, cfg.SkipInvalid = "header", true // the damaged image's header is whole: it fails when read
+	d, err := Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	l, err := NewLoader(d, d.Config().LoaderOptions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	b, err := l.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Release()
+	if want := []int64{0, 0, 1, 1, 1}; !slices.Equal(b.Labels, want) {
+		t.Fatalf("labels %v, want %v (tower's third image is damaged: bridge's first is read for it)", b.Labels, want)
 	}
 }

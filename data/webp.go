@@ -28,11 +28,11 @@ static const char *gogan_webp_status(VP8StatusCode st) {
 }
 
 // gogan_webp_decode decodes src's first frame as RGB (w*h*3 malloc'd bytes
-// the caller frees), or with header_only only fills w, h and alpha.
+// the caller frees), or with header_only only fills w and h.
 // An image of more than max_pixels pixels is refused before any is decoded,
 // with w and h set and msg empty. On failure it returns NULL with msg set.
 static unsigned char *gogan_webp_decode(const uint8_t *src, size_t n, int header_only,
-                                        unsigned long long max_pixels, int *w, int *h, int *alpha,
+                                        unsigned long long max_pixels, int *w, int *h,
                                         char *msg, size_t msglen) {
 	WebPBitstreamFeatures f;
 	msg[0] = 0;
@@ -43,7 +43,6 @@ static unsigned char *gogan_webp_decode(const uint8_t *src, size_t n, int header
 	}
 	*w = f.width;
 	*h = f.height;
-	*alpha = f.has_alpha;
 	if (header_only) return (unsigned char *)1; // not NULL: success
 	if ((unsigned long long)f.width * f.height > max_pixels) return NULL;
 	if (!f.has_animation) {
@@ -131,10 +130,10 @@ func webpErr(path, msg string) error {
 // decodeWebP decodes a WebP file's bytes as PIL's Image.open(path).convert()
 // to c channels (1: "L", 3: "RGB") does: an alpha channel is dropped.
 func decodeWebP(path string, b []byte, c int) (*Image, error) {
-	var w, h, alpha C.int
+	var w, h C.int
 	var msg [256]C.char
 	p := C.gogan_webp_decode((*C.uint8_t)(unsafe.Pointer(&b[0])), C.size_t(len(b)), 0, C.ulonglong(maxPixels(len(b))),
-		&w, &h, &alpha, &msg[0], C.size_t(len(msg)))
+		&w, &h, &msg[0], C.size_t(len(msg)))
 	if p == nil {
 		if err := checkPixels(path, int(w), int(h), len(b)); msg[0] == 0 && err != nil {
 			return nil, err // refused for its size
@@ -149,12 +148,18 @@ func decodeWebP(path string, b []byte, c int) (*Image, error) {
 	return toChannels(&Image{W: int(w), H: int(h), C: 3, Pix: pix}, c), nil
 }
 
-// webpHeader reads a WebP's size without decoding it.
-func webpHeader(path string, b []byte) (image.Config, error) {
-	var w, h, alpha C.int
-	var msg [256]C.char
-	if C.gogan_webp_decode((*C.uint8_t)(unsafe.Pointer(&b[0])), C.size_t(len(b)), 1, 0, &w, &h, &alpha, &msg[0], C.size_t(len(msg))) == nil {
-		return image.Config{}, webpErr(path, C.GoString(&msg[0]))
+// webpHeader reads a WebP's size from its first bytes b without decoding
+// it; short says that b ends before the header does.
+func webpHeader(path string, b []byte) (cfg image.Config, short bool, err error) {
+	if len(b) == 0 {
+		return cfg, true, fileErr(path, "empty WebP image (0 bytes)")
 	}
-	return image.Config{Width: int(w), Height: int(h), ColorModel: color.NRGBAModel}, nil
+	var w, h C.int
+	var msg [256]C.char
+	if C.gogan_webp_decode((*C.uint8_t)(unsafe.Pointer(&b[0])), C.size_t(len(b)), 1, 0, &w, &h, &msg[0], C.size_t(len(msg))) == nil {
+		m := C.GoString(&msg[0])
+		return cfg, m == "truncated", webpErr(path, m)
+	}
+	// Decoded as RGB (never a map of ids), whatever the bitstream holds.
+	return image.Config{Width: int(w), Height: int(h), ColorModel: color.RGBAModel}, false, nil
 }

@@ -14,13 +14,11 @@ import (
 // bit for bit, as RGB and as L.
 func TestWebPMatchesPIL(t *testing.T) {
 	dir := t.TempDir()
-	var facades []string
-	if fd := filepath.Join(repoRoot(t), "..", "shared", "data", "facades", "train"); dirExists(fd) {
-		facades, _ = filepath.Glob(filepath.Join(fd, "*.jpg"))
-		facades = facades[:min(len(facades), 24)]
-	} else {
-		t.Logf("facades not found at %s: synthetic WebPs only", fd)
+	facades, _ := filepath.Glob(filepath.Join(facadesTrain(t), "*.jpg"))
+	if len(facades) < 24 {
+		t.Fatalf("%d facades photos, want 24 or more", len(facades))
 	}
+	facades = facades[:24]
 	pil(t, `
 import sys
 from PIL import Image, ImageDraw
@@ -41,13 +39,14 @@ for w, h in ((97, 61), (64, 64), (1, 9), (33, 2)):
     a.save(d + "/alpha_lossy_%dx%d.webp" % (w, h), quality=90)
     a.save(d + "/alpha_lossless_%dx%d.webp" % (w, h), lossless=True)
 drawing(70, 50).convert("L").save(d + "/gray.webp")
+drawing(40, 30).save(d + "/icc.webp", icc_profile=bytes(range(256)) * 12)  # the extended format (VP8X), an ICC profile before the image
 frames = [drawing(80, 60), drawing(80, 60).rotate(90)]
 frames[0].save(d + "/animated.webp", save_all=True, append_images=frames[1:], duration=100)
 for i, f in enumerate(sys.argv[2:]):
     Image.open(f).convert("RGB").save(d + "/facade_%02d.webp" % i, quality=75)
 `, nil, append([]string{dir}, facades...)...)
 	files, _ := filepath.Glob(filepath.Join(dir, "*.webp"))
-	if want := 4*5 + 2 + len(facades); len(files) != want {
+	if want := 4*5 + 3 + len(facades); len(files) != want {
 		t.Fatalf("PIL wrote %d WebPs, want %d", len(files), want)
 	}
 	checkDecodesAsPIL(t, files)
@@ -64,7 +63,7 @@ func TestWebPErrors(t *testing.T) {
 		b    []byte
 		want string
 	}{
-		"truncated.webp": {good[:len(good)/2], "WebP image"},
+		"truncated.webp": {good[:len(good)/2], "truncated WebP image"},
 		"header.webp":    {good[:14], "truncated WebP image"},
 		"garbled.webp":   {append(bytes.Clone(good[:20]), bytes.Repeat([]byte{0x42}, 200)...), "corrupt WebP image"},
 	} {

@@ -110,11 +110,11 @@ func OpenReaderAt(path string, r io.ReaderAt, size int64) (*DB, error) {
 	db := &DB{path: path, r: r}
 	// Page 0's meta gives the page size; page 1 holds the other copy.
 	buf := make([]byte, pageHeader+136)
-	if _, err := r.ReadAt(buf, 0); err != nil {
-		if errors.Is(err, io.EOF) {
+	if err := db.readAt(buf, 0); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, db.errf("is %d bytes, too short for an LMDB file (not a database?)", size)
 		}
-		return nil, fmt.Errorf("lmdb: %w", err)
+		return nil, db.errf("reading its first page: %v", err)
 	}
 	m0 := parseMeta(buf)
 	if binary.LittleEndian.Uint32(buf[pageHeader:]) != magic {
@@ -134,23 +134,25 @@ func OpenReaderAt(path string, r io.ReaderAt, size int64) (*DB, error) {
 		return nil, db.errf("is %d bytes, shorter than its two meta pages of %d", size, ps)
 	}
 	db.psize, db.pages = ps, uint64(size/ps)
-	if _, err := r.ReadAt(buf, ps); err != nil {
-		return nil, fmt.Errorf("lmdb: %s: %w", path, err)
+	if err := db.readAt(buf, ps); err != nil {
+		return nil, db.errf("reading its second meta page: %v", err)
 	}
 	m1 := parseMeta(buf)
 	if binary.LittleEndian.Uint32(buf[pageHeader:]) != magic || binary.LittleEndian.Uint32(buf[pageHeader+4:]) != version {
 		m1.ok, m1.why = false, "bad magic number or version"
 	}
-	// The newer meta page is the database (mdb_env_pick_meta); an older
-	// snapshot is never read instead of a damaged newer one.
+	// Both meta pages must be sound, as mdb_env_read_header wants them; the
+	// newer one is the database (mdb_env_pick_meta).
+	for i, m := range []meta{m0, m1} {
+		if !m.ok {
+			return nil, db.errf("meta page %d is damaged: %s", i, m.why)
+		}
+	}
 	m := m0
-	if m1.ok && (!m0.ok || m1.txn > m0.txn) {
+	if m1.txn > m0.txn {
 		m = m1
 	}
-	if m.ok {
-		db.check(&m)
-	}
-	if !m.ok {
+	if db.check(&m); !m.ok {
 		return nil, db.errf("has no valid meta page: %s", m.why)
 	}
 	db.root, db.depth, db.entries = m.root, int(m.depth), m.entries
@@ -207,6 +209,21 @@ func (db *DB) check(m *meta) {
 	if m.branch >= db.pages || m.leaf >= db.pages || m.leaf == 0 {
 		bad("its page counts (%d branch, %d leaf) do not fit the file's %d pages", m.branch, m.leaf, db.pages)
 	}
+	if m.entries > m.leaf*uint64(db.psize)/nodeHeader {
+		bad("its %d entries do not fit its %d leaf pages", m.entries, m.leaf)
+	}
+}
+
+// readAt fills b from offset off, or says why it could not.
+func (db *DB) readAt(b []byte, off int64) error {
+	n, err := db.r.ReadAt(b, off)
+	if n == len(b) {
+		return nil // a ReaderAt may say io.EOF with the last byte
+	}
+	if err == nil {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 func (db *DB) errf(format string, a ...any) error {
@@ -241,7 +258,7 @@ func (db *DB) readPage(no uint64, want uint16) (*page, error) {
 		return nil, db.errf("page %d is outside the file's %d pages (truncated or damaged file)", no, db.pages)
 	}
 	b := make([]byte, db.psize)
-	if _, err := db.r.ReadAt(b, int64(no)*db.psize); err != nil {
+	if err := db.readAt(b, int64(no)*db.psize); err != nil {
 		return nil, db.errf("reading page %d: %v", no, err)
 	}
 	p := &page{no: no, b: b, db: db}
@@ -338,15 +355,15 @@ func (p *page) value(i int, n node) ([]byte, error) {
 		return nil, p.errf("node %d (key %q) has a %d-byte value on pages %d.., past the file's %d pages (truncated file?)", i, n.key, size, no, db.pages)
 	}
 	b := make([]byte, pageHeader+size)
-	if _, err := db.r.ReadAt(b, int64(no)*db.psize); err != nil {
-		return nil, db.errf("reading overflow page %d: %v", no, err)
+	if err := db.readAt(b, int64(no)*db.psize); err != nil {
+		return nil, db.errf("reading overflow page %d (key %q): %v", no, n.key, err)
 	}
 	le := binary.LittleEndian
 	if le.Uint64(b) != no || le.Uint16(b[10:])&(pBranch|pLeaf|pOverflow) != pOverflow {
 		return nil, db.errf("page %d, named by page %d node %d (key %q), is not an overflow page", no, p.no, i, n.key)
 	}
 	if pages := int64(le.Uint32(b[12:])); pages < span {
-		return nil, db.errf("overflow page %d spans %d pages, fewer than the %d its %d-byte value needs", no, pages, span, size)
+		return nil, db.errf("overflow page %d (key %q) spans %d pages, fewer than the %d its %d-byte value needs", no, n.key, pages, span, size)
 	}
 	return b[pageHeader:], nil
 }

@@ -102,7 +102,12 @@ func TestReadsPyLMDBsDatabases(t *testing.T) {
 				t.Fatalf("Len %d, py-lmdb has %d entries", db.Len(), len(entries))
 			}
 			var keys []string
-			if err := db.Keys(func(k []byte) error { keys = append(keys, hex.EncodeToString(k)); return nil }); err != nil {
+			stored := map[string]bool{}
+			if err := db.Keys(func(k []byte) error {
+				keys = append(keys, hex.EncodeToString(k))
+				stored[string(k)] = true
+				return nil
+			}); err != nil {
 				t.Fatal(err)
 			}
 			if len(keys) != len(entries) {
@@ -122,8 +127,8 @@ func TestReadsPyLMDBsDatabases(t *testing.T) {
 				}
 			}
 			// Keys before, between and after the stored ones are absent.
-			for _, k := range [][]byte{{}, {0}, []byte("0"), []byte("zzzz"), append(bytes.Repeat([]byte{0xff}, 3), 0)} {
-				if _, err := db.Get(k); name != "order" && !errors.Is(err, ErrNotFound) {
+			for _, k := range [][]byte{{}, {0}, {0, 0, 0}, []byte("0"), []byte("aa"), []byte("zzzz"), {0xff, 0}, append(bytes.Repeat([]byte{0xff}, 3), 0)} {
+				if _, err := db.Get(k); !stored[string(k)] && !errors.Is(err, ErrNotFound) {
 					t.Fatalf("Get(%q): %v, want ErrNotFound", k, err)
 				}
 			}

@@ -5,8 +5,9 @@ Usage: /usr/bin/python3 scripts/make_lsun.py ROOT [--classes bedroom,church_outd
 
 For each category, ROOT/{category}_{phase}_lmdb/ (ROOT/test_lmdb/ for --phase test) is
 an LMDB database as LSUN distributes them: each value a WebP image (quality 75, the
-shorter side 256 pixels, the longer 256..400), each key the 40 hex digits of a SHA-1,
-as LSUN's image ids are. With --photos the images are crops of the JPEGs there (the
+shorter side 256 pixels, the longer 256..400), each key the 40 hex digits of a SHA-1
+(of the seed, the database and the image's number: every key differs), as LSUN's image
+ids are. With --photos the images are crops of the JPEGs there (the
 facades photos, the left halves of their A|B files), otherwise drawings. torchvision's
 LSUN reads the result with py-lmdb (Debian python3-lmdb).
 """
@@ -59,11 +60,11 @@ def main():
     for name in names:
         env = lmdb.open(os.path.join(a.root, name + "_lmdb"), map_size=1 << 32)
         with env.begin(write=True) as txn:
-            for _ in range(a.count):
+            for i in range(a.count):
                 b = io.BytesIO()
                 image(rng, photos).save(b, "WEBP", quality=75)
-                v = b.getvalue()
-                txn.put(hashlib.sha1(v).hexdigest().encode(), v)
+                key = hashlib.sha1(("%d/%s/%d" % (a.seed, name, i)).encode()).hexdigest()
+                txn.put(key.encode(), b.getvalue())
         env.close()
 
 

@@ -117,6 +117,7 @@ type session struct {
 	lead   bool      // rank 0 (or alone): writes the run folder
 	rec    gan.Recipe
 	prec   *gan.Precision
+	ds     *data.Dataset
 	loader *data.Loader
 	pool   *hostPool
 	sched  *Schedule
@@ -287,6 +288,7 @@ func (s *session) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.ds = ds
 	if len(ds.Skipped()) > 0 {
 		slog.Warn("data.skip_invalid: skipped invalid files", "count", len(ds.Skipped()))
 	}
@@ -331,6 +333,9 @@ func (s *session) close() {
 	}
 	if s.loader != nil {
 		s.loader.Close()
+	}
+	if s.ds != nil {
+		s.ds.Close()
 	}
 	if s.pool != nil {
 		s.pool.Free()
