@@ -42,8 +42,11 @@ type Dataset struct {
 	chA, chB int
 	btoa     bool
 
-	idx    *idxSet
-	lsun   *lsunSet
+	idx  *idxSet
+	lsun *lsunSet
+	// labels are the files' labels where a folder kind has them (LSUN's
+	// categories), kept beside files when invalid ones are dropped.
+	labels []int
 	files  []string // images, AB images, or the A side
 	filesB []string // B side of two-folder pairs or the unaligned B stream (for unaligned-ab, the same A|B files)
 	// filesInst are the instance maps of sorted pairs (data.instance).
@@ -648,11 +651,15 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 	// Keep the valid files (and their pixels).
 	var files, filesB, filesInst []string
 	var cache, cacheB, cacheInst []*Image
+	var labels []int
 	for i, f := range d.files {
 		if !keepA[i] {
 			continue
 		}
 		files = append(files, f)
+		if d.labels != nil {
+			labels = append(labels, d.labels[i])
+		}
 		cache = append(cache, resA[i].img)
 		sizesA[d.outSize(resA[i].w, resA[i].h)] = f
 		if paired {
@@ -680,6 +687,9 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 		filesB, cacheB = files, cache
 	}
 	d.files, d.filesB, d.filesInst = files, filesB, filesInst
+	if d.labels != nil {
+		d.labels = labels
+	}
 	if d.cfg.InMemory {
 		d.cache, d.cacheB, d.cacheInst = cache, cacheB, cacheInst
 	}
@@ -813,7 +823,7 @@ func (d *Dataset) Paired() bool {
 }
 
 // HasLabels reports whether samples carry class labels (IDX datasets with a labels file).
-func (d *Dataset) HasLabels() bool { return (d.idx != nil && d.idx.labels != nil) || d.lsun != nil }
+func (d *Dataset) HasLabels() bool { return (d.idx != nil && d.idx.labels != nil) || d.labels != nil }
 
 // Skipped lists the invalid files that data.skip_invalid skipped.
 func (d *Dataset) Skipped() []*FileError { return d.skipped }
@@ -1067,8 +1077,8 @@ func (d *Dataset) source(i, c int) (*Image, int, error) {
 		return toChannels(g, c), label, nil
 	}
 	im, j, err := d.loadFileAt(d.files, d.cache, i, c)
-	if d.lsun != nil {
-		return im, d.lsun.label(j), err // the image read's category, should i have been skipped
+	if d.labels != nil {
+		return im, d.labels[j], err // the image read's label, should i have been skipped
 	}
 	return im, -1, err
 }

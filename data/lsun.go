@@ -27,11 +27,10 @@ var LSUNCategories = []string{"bedroom", "bridge", "church_outdoor", "classroom"
 const DefaultLSUNClasses = "bedroom"
 
 // lsunSet is the opened databases; Dataset.files names image k of database
-// j as dirs[j]/KEY.
+// j as dirs[j]/KEY, and Dataset.labels gives it label j.
 type lsunSet struct {
-	dbs    []*lmdb.DB
-	dirs   []string
-	starts []int // index in Dataset.files of each database's first image
+	dbs  []*lmdb.DB
+	dirs []string
 }
 
 // lsunCategories parses data.classes; msg says what is wrong.
@@ -85,12 +84,13 @@ func (d *Dataset) openLSUN() error {
 		if err != nil {
 			return fmt.Errorf("data: LSUN %s: %w", name, err)
 		}
-		set.dbs, set.dirs, set.starts = append(set.dbs, db), append(set.dirs, dir), append(set.starts, len(d.files))
+		set.dbs, set.dirs = append(set.dbs, db), append(set.dirs, dir)
 		err = db.Keys(func(k []byte) error {
 			if d.cfg.MaxSamples > 0 && len(d.files) >= d.cfg.MaxSamples {
 				return errEnough
 			}
 			d.files = append(d.files, dir+string(filepath.Separator)+string(k))
+			d.labels = append(d.labels, i)
 			return nil
 		})
 		if err != nil && err != errEnough {
@@ -122,18 +122,6 @@ func (s *lsunSet) get(name string) ([]byte, error) {
 		}
 	}
 	return nil, fileErr(name, "is not an image of the LSUN databases %s", strings.Join(s.dirs, ", "))
-}
-
-// label is image i's category: its database's position in data.classes.
-func (s *lsunSet) label(i int) int {
-	j, found := slices.BinarySearch(s.starts, i)
-	if !found {
-		return j - 1
-	}
-	for j+1 < len(s.starts) && s.starts[j+1] == i { // databases before it are empty
-		j++
-	}
-	return j
 }
 
 // load decodes the image file (or LSUN image) named path to c channels.

@@ -195,7 +195,8 @@ func TestLSUNErrors(t *testing.T) {
 
 // TestLSUNLabelsReachBatches: a batch's labels are the images' categories,
 // also for an image read in place of a damaged one (data.skip_invalid): the
-// next category's.
+// next category's; and for the images kept when a damaged one is dropped on
+// open.
 func TestLSUNLabelsReachBatches(t *testing.T) {
 	root := t.TempDir()
 	prog := `import io, lmdb, sys
@@ -233,5 +234,23 @@ for name, values in (("tower", [webp((9, 9, 9)), webp((80, 80, 80)), webp((200, 
 	defer b.Release()
 	if want := []int64{0, 0, 1, 1, 1}; !slices.Equal(b.Labels, want) {
 		t.Fatalf("labels %v, want %v (tower's third image is damaged: bridge's first is read for it)", b.Labels, want)
+	}
+	// Checked whole on open, the damaged image is dropped there with its label.
+	cfg.Validate = "full"
+	d2, err := Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	var got []int
+	for i := range d2.Len() {
+		s, err := d2.Sample(i, 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s.Label)
+	}
+	if want := []int{0, 0, 1, 1}; !slices.Equal(got, want) || len(d2.Skipped()) != 1 {
+		t.Fatalf("validated on open: labels %v (want %v), %d skipped", got, want, len(d2.Skipped()))
 	}
 }
