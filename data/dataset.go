@@ -98,6 +98,10 @@ func Open(ctx context.Context, cfg Config, opts *OpenOptions) (*Dataset, error) 
 	case FashionMNIST, MNIST, CIFAR10:
 		err = d.openIDX(src)
 	case Folder:
+		if cfg.Dataset == Folder { // the DCGAN example's ImageFolder
+			err = d.openImageFolder()
+			break
+		}
 		d.kind = "folder"
 		d.root = cfg.Root
 		d.files, err = scanImages(cfg.Root, "data.root")

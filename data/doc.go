@@ -12,7 +12,10 @@
 //   - lsun: LSUN's scene categories (data.classes), each split an LMDB
 //     database {category}_{phase}_lmdb of WebP images (lmdb package), in
 //     key order, the categories one after another, as torchvision's LSUN.
-//   - folder: every JPEG, PNG, GIF, BMP, WebP and TIFF under data.root.
+//   - folder: class folders under data.root, listed and labelled as
+//     torchvision's ImageFolder does (the DCGAN example's --dataset
+//     folder); a root of images (with or without folders beside them):
+//     every JPEG, PNG, GIF, BMP, WebP and TIFF under it, sorted.
 //   - aligned: pix2pix pairs, root/{train,val,test}/*.jpg with A|B side by
 //     side (split at w/2), or folders A/ and B/ with matching file names; or
 //     pix2pixHD's root/{phase}_A and root/{phase}_B, or with data.label_nc

@@ -11,7 +11,7 @@ only the safetensors files connect the two.
 
 What each part transcribes (repository, path; the snapshot read is given in brackets):
 
-  - dcgan_step, mnist_batches, cifar10_batches, lsun_batches, the build/init order and the optimizers of the "dcgan" recipe:
+  - dcgan_step, mnist_batches, cifar10_batches, lsun_batches, imagefolder_batches, the build/init order and the optimizers of the "dcgan" recipe:
     pytorch/examples dcgan/main.py [77f55b9, 2025-08-25]: the training loop body (netD.zero_grad,
     real pass with label = torch.full(..., real_label), errD_real.backward, D_x; noise =
     torch.randn(b, nz, 1, 1) drawn after D's real pass; fake = netG(noise); D on fake.detach();
@@ -20,7 +20,8 @@ What each part transcribes (repository, path; the snapshot read is given in brac
     Normalize((0.5,), (0.5,))), torchvision's MNIST item (Image.fromarray(img, mode="L")),
     the 'cifar10' transform (Resize, ToTensor, Normalize) and the 'lsun' dataset
     (dset.LSUN(root, classes=[c + '_train' for c in opt.classes.split(',')]) with Resize,
-    CenterCrop, ToTensor, Normalize; main.py [13caa07]), netG built and weights_init applied before netD, Adam(lr, betas=(beta1, 0.999)), BCELoss,
+    CenterCrop, ToTensor, Normalize; main.py [13caa07]) and the 'folder' dataset
+    (dset.ImageFolder(root) with Resize, CenterCrop, ToTensor, Normalize), netG built and weights_init applied before netD, Adam(lr, betas=(beta1, 0.999)), BCELoss,
     and fixed_noise = torch.randn(batchSize, nz, 1, 1) drawn after both inits.
     gan_mode "lsgan" for dcgan is not in main.py: the same loop with nn.MSELoss() as criterion
     (D keeps its Sigmoid).
@@ -723,6 +724,19 @@ def cifar10_batches(data):
     cifar.check_integrity = lambda *a, **k: True  # the test's batches are not the published bytes
     dataset = cifar.CIFAR10(root=data["root"], train=True, download=False, transform=transforms.Compose([
         transforms.Resize(data["image_size"]),
+        transforms.ToTensor(),
+        transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+    ]))
+    return [torch.stack([dataset[i][0] for i in idx], 0) for idx in data["indices"]]
+
+
+def imagefolder_batches(data):
+    """main.py --dataset folder: dset.ImageFolder with Resize(imageSize), CenterCrop(imageSize),
+    ToTensor and Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)), its images data["indices"]."""
+    import torchvision.datasets as dset
+    dataset = dset.ImageFolder(root=data["root"], transform=transforms.Compose([
+        transforms.Resize(data["image_size"]),
+        transforms.CenterCrop(data["image_size"]),
         transforms.ToTensor(),
         transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
     ]))
@@ -1547,9 +1561,10 @@ def run_case(c):
     data = c["data"]
     random.seed(c["step_seed"])  # only get_params draws from it; see the docstring
     if c["recipe"] == "dcgan":
-        make = {"mnist": mnist_batches, "cifar10": cifar10_batches, "lsun": lsun_batches}.get(data["kind"])
+        make = {"mnist": mnist_batches, "cifar10": cifar10_batches, "lsun": lsun_batches,
+                "imagefolder": imagefolder_batches}.get(data["kind"])
         if make is None:
-            raise ValueError("dcgan data kind %r: want mnist, cifar10 or lsun" % data["kind"])
+            raise ValueError("dcgan data kind %r: want mnist, cifar10, lsun or imagefolder" % data["kind"])
         batches = make(data)
         for b, real in enumerate(batches):
             out["input.%d.real" % b] = real

@@ -68,6 +68,7 @@ type parityData struct {
 	vgg       string // a torchvision VGG19 state dict with random weights
 	cifar     string // torchvision's CIFAR-10 root (scripts/make_cifar10.py)
 	lsun      string // LSUN databases of facades photos (scripts/make_lsun.py)
+	classes   string // class folders of facades files, for ImageFolder
 }
 
 func parityCases(t *testing.T, pd parityData) []parityCase {
@@ -93,6 +94,9 @@ func parityCases(t *testing.T, pd parityData) []parityCase {
 		{name: "dcgan-cifar10", sets: []string{"recipe=dcgan", "data.dataset=cifar10", "data.root=" + pd.cifar, "data.image_size=64",
 			"data.batch_size=4", "model.nz=16", "model.ngf=8", "model.ndf=8"}},
 		// main.py --dataset lsun --classes tower,bridge: two categories' LMDB databases of WebP photos.
+		// main.py --dataset folder: torchvision's ImageFolder over class folders.
+		{name: "dcgan-imagefolder", sets: []string{"recipe=dcgan", "data.dataset=folder", "data.root=" + pd.classes, "data.image_size=32",
+			"data.batch_size=3", "model.nz=16", "model.ngf=8", "model.ndf=8"}},
 		{name: "dcgan-lsun", sets: []string{"recipe=dcgan", "data.dataset=lsun", "data.classes=tower,bridge", "data.root=" + pd.lsun, "data.image_size=32",
 			"data.batch_size=6", "model.nz=16", "model.ngf=8", "model.ndf=8"}},
 	}
@@ -211,7 +215,7 @@ func TestStepParityWithReferences(t *testing.T) {
 	}
 	dir := t.TempDir()
 	pd := parityData{unaligned: unalignedFacades(t), colour: colourFacades(t), hd: hdFacades(t, facadesDir(t)), vgg: randomVGG19(t),
-		cifar: smallCIFAR10(t), lsun: smallLSUN(t)}
+		cifar: smallCIFAR10(t), lsun: smallLSUN(t), classes: classFolders(t)}
 	// PARITY_ONLY=text runs the cases whose names contain it (while
 	// working on one recipe); make test runs them all.
 	var cases []parityCase
@@ -390,6 +394,8 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 			"no_flip": true, "input_nc": cfg.Model.InputNC, "output_nc": cfg.Model.OutputNC}
 	case cfg.Data.Dataset == data.CIFAR10:
 		spec["data"] = map[string]any{"kind": "cifar10", "root": cfg.Data.Root, "indices": indices, "image_size": cfg.Data.ImageSize}
+	case cfg.Data.Dataset == data.Folder:
+		spec["data"] = map[string]any{"kind": "imagefolder", "root": cfg.Data.Root, "indices": indices, "image_size": cfg.Data.ImageSize}
 	case cfg.Data.Dataset == data.LSUN:
 		spec["data"] = map[string]any{"kind": "lsun", "root": cfg.Data.Root, "classes": cfg.Data.Classes, "indices": indices, "image_size": cfg.Data.ImageSize}
 	case cfg.Data.Dataset == data.FashionMNIST:
@@ -636,6 +642,19 @@ func smallCIFAR10(t *testing.T) string {
 	root := filepath.Join(t.TempDir(), "cifar10")
 	if b, err := exec.Command(torchtest.Python(t), "../scripts/make_cifar10.py", root).CombinedOutput(); err != nil {
 		t.Fatalf("make_cifar10.py: %v\n%s", err, b)
+	}
+	return root
+}
+
+// classFolders is a root of class folders whose ImageFolder order is not
+// the sorted paths': "cat-x" sorts before "cat/z", cat/z's file comes after
+// cat's own, and "dog" is a link to a folder elsewhere.
+func classFolders(t *testing.T) string {
+	t.Helper()
+	root := torchtest.CopyFacades(t, map[string][]string{"cat": {"1.jpg", "2.jpg"}, "cat/z": {"3.jpg"}, "cat-x": {"4.jpg", "5.jpg"}})
+	elsewhere := torchtest.CopyFacades(t, map[string][]string{"dogs": {"6.jpg", "7.jpg"}})
+	if err := os.Symlink(filepath.Join(elsewhere, "dogs"), filepath.Join(root, "dog")); err != nil {
+		t.Fatal(err)
 	}
 	return root
 }

@@ -1,0 +1,132 @@
+package data
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// torchvision's ImageFolder, with which pytorch/examples dcgan reads
+// --dataset folder (and imagenet, lfw): each subfolder of the root is a
+// class, in sorted order, labelled by its position; a class's images are
+// found by a walk that follows symbolic links, folder by folder in sorted
+// path order, each folder's files in sorted order; files directly in the
+// root belong to no class. The order matters: it is the one the sampler
+// permutes, so only this order gives the reference's batches.
+
+// imageFolderExts are torchvision's IMG_EXTENSIONS (any case) that gogan
+// decodes; .ppm and .pgm it does not, and .gif ImageFolder does not take.
+var imageFolderExts = []string{".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+
+// openImageFolder lists root as ImageFolder does when root holds class
+// folders and no images of its own. Other roots (a flat folder of images,
+// which ImageFolder refuses, or images beside folders, of which it would
+// leave the loose ones out) are read as every image under root, in sorted
+// path order, unlabelled.
+func (d *Dataset) openImageFolder() error {
+	root := d.cfg.Root
+	d.kind, d.root = "folder", root
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		_, err := scanImages(root, "data.root") // says what is wrong with root
+		return err
+	}
+	var classes, loose []string
+	for _, e := range entries { // sorted by name
+		p := filepath.Join(root, e.Name())
+		if isDir(p) { // a link to a folder is a class too (DirEntry.is_dir follows links)
+			classes = append(classes, e.Name())
+		} else if IsImageFile(p) {
+			loose = append(loose, e.Name())
+		}
+	}
+	if len(classes) == 0 || len(loose) > 0 {
+		d.files, err = scanImages(root, "data.root")
+		return err
+	}
+	var empty, unreadable []string
+	for label, c := range classes {
+		files, skipped, err := walkClass(filepath.Join(root, c))
+		if err != nil {
+			return err
+		}
+		unreadable = append(unreadable, skipped...)
+		if len(files) == 0 {
+			empty = append(empty, c)
+		}
+		for _, f := range files {
+			d.files = append(d.files, f)
+			d.labels = append(d.labels, label)
+		}
+	}
+	if len(unreadable) > 0 {
+		return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
+			"%d PPM/PGM files (%s, ...), which torchvision's ImageFolder reads but gogan does not decode: convert them to PNG", len(unreadable), unreadable[0])}
+	}
+	if len(empty) > 0 {
+		return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
+			"class folders without images: %s (torchvision's ImageFolder refuses them too; images are %s)", strings.Join(empty, ", "), strings.Join(imageFolderExts, " "))}
+	}
+	return nil
+}
+
+// walkClass lists the images under dir in ImageFolder's order:
+// sorted(os.walk(dir, followlinks=True)), each folder's files sorted. A
+// link back to a folder it is in is an error (os.walk would not end).
+func walkClass(dir string) (files, unreadable []string, err error) {
+	type folder struct {
+		path  string
+		names []string
+	}
+	var folders []folder
+	within := map[string]bool{} // the real paths of the folders being walked
+	var walk func(p string) error
+	walk = func(p string) error {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return fmt.Errorf("data: %s: %w", p, err)
+		}
+		if within[real] {
+			return fileErr(p, "links back to %s, a folder it is in: the walk would not end", real)
+		}
+		within[real] = true
+		defer delete(within, real)
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			return fmt.Errorf("data: %w", err)
+		}
+		f := folder{path: p}
+		for _, e := range entries {
+			q := filepath.Join(p, e.Name())
+			if isDir(q) {
+				if err := walk(q); err != nil {
+					return err
+				}
+				continue
+			}
+			f.names = append(f.names, e.Name())
+		}
+		folders = append(folders, f)
+		return nil
+	}
+	if err := walk(dir); err != nil {
+		return nil, nil, err
+	}
+	sort.Slice(folders, func(i, j int) bool { return folders[i].path < folders[j].path })
+	for _, f := range folders {
+		sort.Strings(f.names)
+		for _, n := range f.names {
+			ext := strings.ToLower(filepath.Ext(n))
+			switch {
+			case slices.Contains(imageFolderExts, ext):
+				files = append(files, filepath.Join(f.path, n))
+			case ext == ".ppm" || ext == ".pgm":
+				unreadable = append(unreadable, filepath.Join(f.path, n))
+			}
+		}
+	}
+	return files, unreadable, nil
+}

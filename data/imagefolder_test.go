@@ -1,0 +1,118 @@
+package data
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// imageFolderTree lays out class folders as ImageFolder reads them, with
+// what makes its order differ from sorted paths: a class whose name sorts
+// before its sibling's path ("cat-x" before "cat/..."), nested folders
+// whose files come after their parent's, a class that is a link to a folder
+// elsewhere, upper-case extensions, and files ImageFolder does not take
+// (.gif, .txt). The images are facades photos.
+func imageFolderTree(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	root, elsewhere := filepath.Join(dir, "root"), filepath.Join(dir, "elsewhere")
+	photos, _ := filepath.Glob(filepath.Join(facadesTrain(t), "*.jpg"))
+	k := 0
+	put := func(path string) {
+		b, err := os.ReadFile(photos[k])
+		if err != nil {
+			t.Fatal(err)
+		}
+		k++
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{"cat/b.jpg", "cat/A.JPG", "cat/z/1.jpg", "cat/a/2.jpeg", "cat/c.jpg", "cat-x/9.jpg", "cat-x/0.jpg"} {
+		put(filepath.Join(root, p))
+	}
+	put(filepath.Join(elsewhere, "y.jpg"))
+	put(filepath.Join(elsewhere, "x.jpg"))
+	os.WriteFile(filepath.Join(root, "cat", "notes.txt"), []byte("not an image"), 0o644)
+	os.WriteFile(filepath.Join(root, "cat", "d.gif"), encode(t, "gif", gradient(5, 5)), 0o644)
+	if err := os.Symlink(elsewhere, filepath.Join(root, "dog")); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// TestImageFolderIsTorchvisions: data.dataset=folder over class folders
+// lists the images in torchvision's ImageFolder order with its labels, and
+// gives its images after the DCGAN example's Resize and CenterCrop, bit for
+// bit.
+func TestImageFolderIsTorchvisions(t *testing.T) {
+	root := imageFolderTree(t)
+	want, labels := torchvisionItems(t, `
+import torchvision.datasets as dset
+d = dset.ImageFolder(root=sys.argv[1], transform=T.Compose([T.Resize(32), T.CenterCrop(32)]))
+`, root)
+	cfg := DefaultConfig(Folder)
+	cfg.Root, cfg.ImageSize = root, 32
+	d, err := Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Len() != 9 || len(want) != 9 {
+		t.Fatalf("%d images, torchvision's ImageFolder %d, want 9", d.Len(), len(want))
+	}
+	var order []string
+	for i := range want {
+		s, err := d.Sample(i, 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(root, d.Files()[i])
+		order = append(order, rel)
+		if s.Label != labels[i] || !bytes.Equal(s.A.Pix, want[i]) {
+			t.Fatalf("image %d (%s): label %d (torchvision %d), pixels equal %v", i, rel, s.Label, labels[i], bytes.Equal(s.A.Pix, want[i]))
+		}
+	}
+	if got, exp := strings.Join(order, " "), "cat/A.JPG cat/b.jpg cat/c.jpg cat/a/2.jpeg cat/z/1.jpg cat-x/0.jpg cat-x/9.jpg dog/x.jpg dog/y.jpg"; got != exp {
+		t.Errorf("order %s, want %s", got, exp)
+	}
+}
+
+// TestImageFolderErrors: an empty class, PPM files and a link loop are
+// named; a root with images of its own beside folders is read whole, as
+// before.
+func TestImageFolderErrors(t *testing.T) {
+	open := func(root string) (*Dataset, error) {
+		cfg := DefaultConfig(Folder)
+		cfg.Root, cfg.ImageSize = root, 32
+		return Open(context.Background(), cfg, nil)
+	}
+	root := imageFolderTree(t)
+	os.Mkdir(filepath.Join(root, "empty"), 0o755)
+	if _, err := open(root); err == nil || !strings.Contains(err.Error(), "class folders without images: empty") {
+		t.Errorf("an empty class: %v", err)
+	}
+	os.WriteFile(filepath.Join(root, "empty", "p.ppm"), []byte("P6 1 1 255 abc"), 0o644)
+	if _, err := open(root); err == nil || !strings.Contains(err.Error(), "p.ppm") || !strings.Contains(err.Error(), "convert them to PNG") {
+		t.Errorf("a PPM file: %v", err)
+	}
+	os.Remove(filepath.Join(root, "empty", "p.ppm"))
+	os.Symlink(root, filepath.Join(root, "empty", "loop"))
+	if _, err := open(root); err == nil || !strings.Contains(err.Error(), "links back to") {
+		t.Errorf("a link loop: %v", err)
+	}
+	os.RemoveAll(filepath.Join(root, "empty"))
+	os.WriteFile(filepath.Join(root, "loose.png"), encode(t, "png", gradient(8, 8)), 0o644)
+	d, err := open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// cat's 6 (its GIF too) and cat-x's 2 and the loose one; the walk of
+	// every image does not follow dog's link.
+	if d.Len() != 9 || d.HasLabels() {
+		t.Errorf("images beside class folders: %d images, want every image (9) unlabelled", d.Len())
+	}
+}
