@@ -487,7 +487,8 @@ func (d *Dataset) openIDXDomains() error {
 	return nil
 }
 
-// scanImages lists the image files under dir, recursively, sorted.
+// scanImages lists the image files under dir, recursively, sorted, as the
+// references' make_dataset walks (os.walk without following links below dir).
 func scanImages(dir, key string) ([]string, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -496,13 +497,23 @@ func scanImages(dir, key string) ([]string, error) {
 	if !st.IsDir() {
 		return nil, &ConfigError{Key: key, Value: dir, Msg: "is not a folder"}
 	}
+	// dir itself may be a link to a folder (os.walk follows that one, not
+	// links below it); the files are named under dir as given.
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
 	var files []string
-	err = filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+	err = filepath.WalkDir(real, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if !e.IsDir() && IsImageFile(p) {
-			files = append(files, p)
+			rel, err := filepath.Rel(real, p)
+			if err != nil {
+				return err
+			}
+			files = append(files, filepath.Join(dir, rel))
 		}
 		return nil
 	})

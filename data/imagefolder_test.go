@@ -116,3 +116,36 @@ func TestImageFolderErrors(t *testing.T) {
 		t.Errorf("images beside class folders: %d images, want every image (9) unlabelled", d.Len())
 	}
 }
+
+// TestRootMayBeALink: a data.root (or its train/ folder) that is a link to a
+// folder is read as the folder, as os.walk reads it; the files are named
+// under the path given.
+func TestRootMayBeALink(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real")
+	os.MkdirAll(filepath.Join(real, "train"), 0o755)
+	for _, n := range []string{"1.jpg", "2.jpg"} {
+		b, err := os.ReadFile(filepath.Join(facadesTrain(t), n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(real, "train", n), b, 0o644)
+	}
+	os.Symlink(filepath.Join(real, "train"), filepath.Join(dir, "flat"))
+	os.Mkdir(filepath.Join(dir, "pairs"), 0o755)
+	os.Symlink(filepath.Join(real, "train"), filepath.Join(dir, "pairs", "train"))
+	for _, c := range []struct{ kind, root, first string }{
+		{Folder, filepath.Join(dir, "flat"), filepath.Join(dir, "flat", "1.jpg")},
+		{Aligned, filepath.Join(dir, "pairs"), filepath.Join(dir, "pairs", "train", "1.jpg")},
+	} {
+		cfg := DefaultConfig(c.kind)
+		cfg.Root = c.root
+		d, err := Open(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatalf("%s through a link: %v", c.kind, err)
+		}
+		if d.Len() != 2 || d.Files()[0] != c.first {
+			t.Errorf("%s through a link: %d images, first %s (want 2, %s)", c.kind, d.Len(), d.Files()[0], c.first)
+		}
+	}
+}
