@@ -134,6 +134,12 @@ type Config struct {
 	// lists may not share a class.
 	ClassesA string `mapstructure:"classes_A" json:"classes_A" yaml:"classes_A"`
 	ClassesB string `mapstructure:"classes_B" json:"classes_B" yaml:"classes_B"`
+	// ImageFolder (folder only) lists a root of class folders as
+	// torchvision's ImageFolder does (the DCGAN example's --dataset folder:
+	// its order, extensions and labels); unset, or for a root with images of
+	// its own, every image under Root is read in sorted path order, as the
+	// pix2pix references' make_dataset (translate's inputs).
+	ImageFolder bool `mapstructure:"-" json:"-" yaml:"-"`
 	// Classes (lsun only) are the LSUN categories to read, comma-separated
 	// (LSUNCategories; default DefaultLSUNClasses), as the DCGAN example's
 	// --classes.

@@ -98,7 +98,7 @@ func Open(ctx context.Context, cfg Config, opts *OpenOptions) (*Dataset, error) 
 	case FashionMNIST, MNIST, CIFAR10:
 		err = d.openIDX(src)
 	case Folder:
-		if cfg.Dataset == Folder { // the DCGAN example's ImageFolder
+		if cfg.Dataset == Folder && cfg.ImageFolder {
 			err = d.openImageFolder()
 			break
 		}

@@ -48,7 +48,7 @@ func imageFolderTree(t *testing.T) string {
 // TestImageFolderIsTorchvisions: data.dataset=folder over class folders
 // lists the images in torchvision's ImageFolder order with its labels, and
 // gives its images after the DCGAN example's Resize and CenterCrop, bit for
-// bit.
+// bit; without ImageFolder it lists every image.
 func TestImageFolderIsTorchvisions(t *testing.T) {
 	root := imageFolderTree(t)
 	want, labels := torchvisionItems(t, `
@@ -56,7 +56,7 @@ import torchvision.datasets as dset
 d = dset.ImageFolder(root=sys.argv[1], transform=T.Compose([T.Resize(32), T.CenterCrop(32)]))
 `, root)
 	cfg := DefaultConfig(Folder)
-	cfg.Root, cfg.ImageSize = root, 32
+	cfg.Root, cfg.ImageSize, cfg.ImageFolder = root, 32, true
 	d, err := Open(context.Background(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +79,15 @@ d = dset.ImageFolder(root=sys.argv[1], transform=T.Compose([T.Resize(32), T.Cent
 	if got, exp := strings.Join(order, " "), "cat/A.JPG cat/b.jpg cat/c.jpg cat/a/2.jpeg cat/z/1.jpg cat-x/0.jpg cat-x/9.jpg dog/x.jpg dog/y.jpg"; got != exp {
 		t.Errorf("order %s, want %s", got, exp)
 	}
+	// Without ImageFolder (translate's inputs): every image under the root,
+	// sorted, as make_dataset's walk (which does not follow dog's link).
+	cfg.ImageFolder = false
+	if d, err = Open(context.Background(), cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rel, _ := filepath.Rel(root, d.Files()[0]); d.Len() != 8 || rel != "cat-x/0.jpg" || d.HasLabels() {
+		t.Errorf("every image: %d, first %s, labels %v; want 8, cat-x/0.jpg, none", d.Len(), rel, d.HasLabels())
+	}
 }
 
 // TestImageFolderErrors: an empty class, PPM files and a link loop are
@@ -87,7 +96,7 @@ d = dset.ImageFolder(root=sys.argv[1], transform=T.Compose([T.Resize(32), T.Cent
 func TestImageFolderErrors(t *testing.T) {
 	open := func(root string) (*Dataset, error) {
 		cfg := DefaultConfig(Folder)
-		cfg.Root, cfg.ImageSize = root, 32
+		cfg.Root, cfg.ImageSize, cfg.ImageFolder = root, 32, true
 		return Open(context.Background(), cfg, nil)
 	}
 	root := imageFolderTree(t)

@@ -30,6 +30,7 @@ func init() {
 		Data: func(c *config.Config, dc *data.Config) {
 			dc.ImageSize = c.Data.ImageSize
 			dc.Preprocess = data.ResizeCenterCrop
+			dc.ImageFolder = true // --dataset folder is torchvision's ImageFolder
 		},
 		Nets:     netSpecs,
 		Inputs:   func(c *config.Config) []gan.Input { return []gan.Input{{Name: "A", Shape: imageShape(c)}} },
