@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gogan/cgo/torchtest"
 )
 
 // imageFolderTree lays out class folders as ImageFolder reads them, with
@@ -130,16 +132,7 @@ func TestImageFolderErrors(t *testing.T) {
 // folder is read as the folder, as os.walk reads it; the files are named
 // under the path given.
 func TestRootMayBeALink(t *testing.T) {
-	dir := t.TempDir()
-	real := filepath.Join(dir, "real")
-	os.MkdirAll(filepath.Join(real, "train"), 0o755)
-	for _, n := range []string{"1.jpg", "2.jpg"} {
-		b, err := os.ReadFile(filepath.Join(facadesTrain(t), n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(real, "train", n), b, 0o644)
-	}
+	dir, real := t.TempDir(), torchtest.CopyFacades(t, map[string][]string{"train": {"1.jpg", "2.jpg"}})
 	os.Symlink(filepath.Join(real, "train"), filepath.Join(dir, "flat"))
 	os.Mkdir(filepath.Join(dir, "pairs"), 0o755)
 	os.Symlink(filepath.Join(real, "train"), filepath.Join(dir, "pairs", "train"))

@@ -166,6 +166,7 @@ type LoaderState struct {
 // seed, whatever the number of workers or prefetch depth.
 type Loader struct {
 	d     *Dataset
+	owned bool // d was opened by OpenLoader: Close closes it
 	o     LoaderOptions
 	nb    int // batches per epoch
 	alloc Allocator
@@ -246,7 +247,13 @@ func OpenLoader(ctx context.Context, cfg Config, seed uint64, alloc Allocator, o
 	}
 	o := d.Config().LoaderOptions(seed)
 	o.Allocator = alloc
-	return NewLoader(d, o)
+	l, err := NewLoader(d, o)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	l.owned = true
+	return l, nil
 }
 
 // epochLen is the samples an epoch goes through: n, padded to a multiple
@@ -351,8 +358,14 @@ func (l *Loader) Restore(s LoaderState) error {
 	return nil
 }
 
-// Close stops the workers and releases the batches they had built.
-func (l *Loader) Close() { l.stop() }
+// Close stops the workers and releases the batches they had built, and
+// closes the dataset OpenLoader opened.
+func (l *Loader) Close() {
+	l.stop()
+	if l.owned {
+		l.d.Close()
+	}
+}
 
 // Next returns the next batch of the current epoch, or io.EOF once the epoch
 // is over; the call after io.EOF starts the next epoch (its first batches are

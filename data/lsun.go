@@ -27,10 +27,11 @@ var LSUNCategories = []string{"bedroom", "bridge", "church_outdoor", "classroom"
 const DefaultLSUNClasses = "bedroom"
 
 // lsunSet is the opened databases; Dataset.files names image k of database
-// j as dirs[j]/KEY, and Dataset.labels gives it label j.
+// j as prefixes[j]+KEY (its folder and a separator), and Dataset.labels
+// gives it label j.
 type lsunSet struct {
-	dbs  []*lmdb.DB
-	dirs []string
+	dbs      []*lmdb.DB
+	prefixes []string
 }
 
 // lsunCategories parses data.classes; msg says what is wrong.
@@ -84,12 +85,13 @@ func (d *Dataset) openLSUN() error {
 		if err != nil {
 			return fmt.Errorf("data: LSUN %s: %w", name, err)
 		}
-		set.dbs, set.dirs = append(set.dbs, db), append(set.dirs, dir)
+		prefix := dir + string(filepath.Separator)
+		set.dbs, set.prefixes = append(set.dbs, db), append(set.prefixes, prefix)
 		err = db.Keys(func(k []byte) error {
 			if d.cfg.MaxSamples > 0 && len(d.files) >= d.cfg.MaxSamples {
 				return errEnough
 			}
-			d.files = append(d.files, dir+string(filepath.Separator)+string(k))
+			d.files = append(d.files, prefix+string(k))
 			d.labels = append(d.labels, i)
 			return nil
 		})
@@ -110,10 +112,10 @@ func (s *lsunSet) close() {
 	}
 }
 
-// get reads the image named dirs[j]/KEY.
+// get reads the image named prefixes[j]+KEY.
 func (s *lsunSet) get(name string) ([]byte, error) {
-	for j, dir := range s.dirs {
-		if key, ok := strings.CutPrefix(name, dir+string(filepath.Separator)); ok {
+	for j, prefix := range s.prefixes {
+		if key, ok := strings.CutPrefix(name, prefix); ok {
 			b, err := s.dbs[j].Get([]byte(key))
 			if err != nil {
 				return nil, &FileError{Path: name, Err: err}
@@ -121,7 +123,7 @@ func (s *lsunSet) get(name string) ([]byte, error) {
 			return b, nil
 		}
 	}
-	return nil, fileErr(name, "is not an image of the LSUN databases %s", strings.Join(s.dirs, ", "))
+	return nil, fileErr(name, "is not an image of the LSUN databases %s", strings.Join(s.prefixes, ", "))
 }
 
 // load decodes the image file (or LSUN image) named path to c channels.

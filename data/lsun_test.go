@@ -217,12 +217,7 @@ for name, values in (("tower", [webp((9, 9, 9)), webp((80, 80, 80)), webp((200, 
 	cfg := DefaultConfig(LSUN)
 	cfg.Root, cfg.Classes, cfg.ImageSize, cfg.BatchSize, cfg.Shuffle, cfg.Workers = root, "tower,bridge", 32, 5, false, 0
 	cfg.Validate, cfg.SkipInvalid = "header", true // the damaged image's header is whole: it fails when read
-	d, err := Open(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	l, err := NewLoader(d, d.Config().LoaderOptions(1))
+	l, err := OpenLoader(context.Background(), cfg, 1, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,9 +37,10 @@ func newNet(role string, o Options, downs int, build func() Module, dev torch.De
 		b.st, b.path = n.st, prefix
 		n.modules = append(n.modules, m)
 		for _, p := range b.params {
-			n.sd = append(n.sd, torch.Named{Name: stateKey(prefix, p.name), Tensor: p.t})
+			k := stateKey(prefix, p.name)
+			n.sd = append(n.sd, torch.Named{Name: k, Tensor: p.t})
 			n.params = append(n.params, p.t)
-			n.isParam[stateKey(prefix, p.name)] = true
+			n.isParam[k] = true
 		}
 		for _, p := range b.buffers {
 			n.sd = append(n.sd, torch.Named{Name: stateKey(prefix, p.name), Tensor: p.t})

@@ -93,10 +93,10 @@ func parityCases(t *testing.T, pd parityData) []parityCase {
 		// main.py --dataset cifar10: colour, 32 -> 64 by Resize.
 		{name: "dcgan-cifar10", sets: []string{"recipe=dcgan", "data.dataset=cifar10", "data.root=" + pd.cifar, "data.image_size=64",
 			"data.batch_size=4", "model.nz=16", "model.ngf=8", "model.ndf=8"}},
-		// main.py --dataset lsun --classes tower,bridge: two categories' LMDB databases of WebP photos.
 		// main.py --dataset folder: torchvision's ImageFolder over class folders.
 		{name: "dcgan-imagefolder", sets: []string{"recipe=dcgan", "data.dataset=folder", "data.root=" + pd.classes, "data.image_size=32",
 			"data.batch_size=3", "model.nz=16", "model.ngf=8", "model.ndf=8"}},
+		// main.py --dataset lsun --classes tower,bridge: two categories' LMDB databases of WebP photos.
 		{name: "dcgan-lsun", sets: []string{"recipe=dcgan", "data.dataset=lsun", "data.classes=tower,bridge", "data.root=" + pd.lsun, "data.image_size=32",
 			"data.batch_size=6", "model.nz=16", "model.ngf=8", "model.ndf=8"}},
 	}
