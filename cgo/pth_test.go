@@ -126,20 +126,20 @@ func freeAll(ts []Named) {
 	}
 }
 
-// pickler assembles protocol-2 pickles by hand, for inputs that torch.save
+// handPickler assembles protocol-2 pickles by hand, for inputs that torch.save
 // never writes.
-type pickler struct{ bytes.Buffer }
+type handPickler struct{ bytes.Buffer }
 
-func (p *pickler) ops(b ...byte) *pickler { p.Write(b); return p }
+func (p *handPickler) ops(b ...byte) *handPickler { p.Write(b); return p }
 
-func (p *pickler) str(s string) *pickler {
+func (p *handPickler) str(s string) *handPickler {
 	p.WriteByte('X')
 	binary.Write(p, binary.LittleEndian, uint32(len(s)))
 	p.WriteString(s)
 	return p
 }
 
-func (p *pickler) int(n int64) *pickler {
+func (p *handPickler) int(n int64) *handPickler {
 	if n == int64(int32(n)) {
 		p.WriteByte('J')
 		binary.Write(p, binary.LittleEndian, int32(n))
@@ -150,12 +150,12 @@ func (p *pickler) int(n int64) *pickler {
 	return p
 }
 
-func (p *pickler) global(mod, name string) *pickler {
+func (p *handPickler) global(mod, name string) *handPickler {
 	fmt.Fprintf(p, "c%s\n%s\n", mod, name)
 	return p
 }
 
-func (p *pickler) tuple(ns ...int64) *pickler {
+func (p *handPickler) tuple(ns ...int64) *handPickler {
 	p.WriteByte('(')
 	for _, n := range ns {
 		p.int(n)
@@ -176,7 +176,7 @@ type tensorSpec struct {
 
 // statePickle is the pickle torch.save writes for OrderedDict({name: tensor}).
 func statePickle(name string, ts tensorSpec) []byte {
-	p := new(pickler)
+	p := new(handPickler)
 	p.ops(0x80, 2).global("collections", "OrderedDict").ops(')', 'R')
 	p.str(name).global("torch._utils", "_rebuild_tensor_v2").ops('(', '(')
 	p.str("storage").global("torch", ts.storage).str("0").str("cpu").int(ts.numel).ops('t', 'Q')
@@ -189,7 +189,7 @@ func statePickle(name string, ts tensorSpec) []byte {
 // OrderedDict({name: tensor}): the storage is key; view is nil or the
 // storage view (view key, offset, numel) the tensor's storage is.
 func legacyStatePickle(name, key string, ts tensorSpec, view []any) []byte {
-	p := new(pickler)
+	p := new(handPickler)
 	p.ops(0x80, 2).global("collections", "OrderedDict").ops(')', 'R')
 	p.str(name)
 	legacyTensor(p, key, ts, view)
@@ -197,7 +197,7 @@ func legacyStatePickle(name, key string, ts tensorSpec, view []any) []byte {
 }
 
 // legacyTensor appends the pickle of one tensor of a legacy file.
-func legacyTensor(p *pickler, key string, ts tensorSpec, view []any) {
+func legacyTensor(p *handPickler, key string, ts tensorSpec, view []any) {
 	p.global("torch._utils", "_rebuild_tensor_v2").ops('(', '(')
 	p.str("storage").global("torch", ts.storage).str(key).str("cpu").int(ts.numel)
 	if view == nil {
@@ -214,7 +214,7 @@ func legacyTensor(p *pickler, key string, ts tensorSpec, view []any) {
 // as REDUCE's argument, a list of [key, value] lists (the state dicts
 // PyTorch 0.3 saved under Python 2).
 func TestLoadLegacyPTHPython2(t *testing.T) {
-	p := new(pickler)
+	p := new(handPickler)
 	p.ops(0x80, 2).global("collections", "OrderedDict").ops('(', ']', '(', ']', '(')
 	p.str("w")
 	legacyTensor(p, "0", tensorSpec{"FloatStorage", 2, 0, []int64{2}, []int64{1}}, nil)
@@ -236,10 +236,10 @@ func TestLoadLegacyPTHPython2(t *testing.T) {
 func legacyPTH(pkl []byte, keys []string, counts []int64, data [][]byte) []byte {
 	var b bytes.Buffer
 	b.WriteString("\x80\x02" + legacyMagic)
-	b.Write(new(pickler).ops(0x80, 2).int(1001).ops('.').Bytes())
-	b.Write(new(pickler).ops(0x80, 2, '}').str("little_endian").ops(0x88, 's', '.').Bytes())
+	b.Write(new(handPickler).ops(0x80, 2).int(1001).ops('.').Bytes())
+	b.Write(new(handPickler).ops(0x80, 2, '}').str("little_endian").ops(0x88, 's', '.').Bytes())
 	b.Write(pkl)
-	l := new(pickler).ops(0x80, 2, ']', '(')
+	l := new(handPickler).ops(0x80, 2, ']', '(')
 	for _, k := range keys {
 		l.str(k)
 	}
@@ -314,7 +314,7 @@ func badPTHs() []badPTH {
 	one := func(pkl []byte) []byte { return zipPTH(pkl, map[string][]byte{"0": f32}) }
 	// Each level of the chain is a dict whose two keys hold the next level:
 	// 2^30 paths to walk.
-	chain := new(pickler)
+	chain := new(handPickler)
 	chain.ops(0x80, 2, '}', 'q', 0)
 	for i := byte(1); i <= 30; i++ {
 		chain.ops('}').str("a").ops('h', i-1, 's').str("b").ops('h', i-1, 's', 'q', i)
@@ -361,7 +361,7 @@ func badPTHs() []badPTH {
 		{"SETITEMS with an odd count", one([]byte{0x80, 2, '}', '(', 'N', 'u', '.'}), "odd number"},
 		{"integer wider than 64 bits", one([]byte{0x80, 2, 0x8a, 9, 0, 0, 0, 0, 0, 0, 0, 0, 1, '.'}), "does not fit 64 bits"},
 		{"no STOP", one([]byte{0x80, 2, 'N'}), "no STOP"},
-		{"dict inside itself", one(new(pickler).ops(0x80, 2, '}', 'q', 0).str("a").ops('h', 0, 's', '.').Bytes()), "nested more than 64 deep"},
+		{"dict inside itself", one(new(handPickler).ops(0x80, 2, '}', 'q', 0).str("a").ops('h', 0, 's', '.').Bytes()), "nested more than 64 deep"},
 		{"one dict referenced 2^30 times", one(chain.Bytes()), "more than 65536 dict entries"},
 		{"not a zip", []byte("\x80\x02}."), "nor a legacy torch.save file"},
 		{"tar format", append(make([]byte, 257), []byte("ustar\x0000"+strings.Repeat("\x00", 300))...), "tar archive"},
@@ -405,16 +405,16 @@ func TestLoadPTHRefusesCode(t *testing.T) {
 	dir := t.TempDir()
 	marker := filepath.Join(dir, "ran")
 	sh := "touch " + marker
-	proto4 := func(mod, name string) *pickler { // STACK_GLOBAL
-		p := new(pickler)
+	proto4 := func(mod, name string) *handPickler { // STACK_GLOBAL
+		p := new(handPickler)
 		return p.ops(0x80, 4, '}').str("w").str(mod).str(name).ops(0x93)
 	}
 	cases := map[string][]byte{
-		"os.system":           new(pickler).ops(0x80, 2, '}').str("w").global("os", "system").str(sh).ops(0x85, 'R', 's', '.').Bytes(),
+		"os.system":           new(handPickler).ops(0x80, 2, '}').str("w").global("os", "system").str(sh).ops(0x85, 'R', 's', '.').Bytes(),
 		"posix.system":        proto4("posix", "system").str(sh).ops(0x85, 'R', 's', '.').Bytes(),
 		"builtins.eval":       proto4("builtins", "eval").str("__import__('os').system('"+sh+"')").ops(0x85, 'R', 's', '.').Bytes(),
-		"subprocess.Popen":    new(pickler).ops(0x80, 2, '}').str("w").global("subprocess", "Popen").ops(']').str("touch").ops('a').str(marker).ops('a', 0x85, 0x81, 's', '.').Bytes(),
-		"builtins.exec":       new(pickler).ops(0x80, 2, '}').str("w").global("torch._utils", "_rebuild_tensor_v2").global("builtins", "exec").str("import os; os.system('"+sh+"')").ops(0x85, 'R', 0x85, 'R', 's', '.').Bytes(),
+		"subprocess.Popen":    new(handPickler).ops(0x80, 2, '}').str("w").global("subprocess", "Popen").ops(']').str("touch").ops('a').str(marker).ops('a', 0x85, 0x81, 's', '.').Bytes(),
+		"builtins.exec":       new(handPickler).ops(0x80, 2, '}').str("w").global("torch._utils", "_rebuild_tensor_v2").global("builtins", "exec").str("import os; os.system('"+sh+"')").ops(0x85, 'R', 0x85, 'R', 's', '.').Bytes(),
 		"unsupported opcode":  []byte("(ios\nsystem\nS'" + sh + "'\ntR."), // INST, protocol 0
 		"torch.load.__call__": proto4("torch", "load").str(marker).ops(0x85, 'R', 's', '.').Bytes(),
 	}

@@ -15,6 +15,10 @@
       no num_batches_tracked, and running_mean and running_var (random) for
       every InstanceNorm layer; the output is the reference's after its
       load_networks drops those.
+  interop_check.py pth IN.safetensors OURS.pth REF.pth
+      torch.save(OrderedDict(the tensors of IN, in file order)) to REF.pth,
+      and checks that torch.load(OURS.pth, weights_only=True) gives the same
+      keys in the same order, dtypes, shapes and bytes, contiguous.
 """
 import collections
 import json
@@ -45,9 +49,30 @@ def old_state_dict(net):
     return sd
 
 
+def check_pth(src, ours, ref):
+    want, _ = safetensors_torch.load(src)
+    want = collections.OrderedDict(want)
+    torch.save(want, ref)
+    got = torch.load(ours, weights_only=True)
+    if type(got) is not collections.OrderedDict:
+        raise SystemExit("%s: torch.load gave a %s, not an OrderedDict" % (ours, type(got).__name__))
+    if list(got) != list(want):
+        raise SystemExit("%s: keys %s, want %s" % (ours, list(got)[:8], list(want)[:8]))
+    for k, w in want.items():
+        g = got[k]
+        if g.dtype != w.dtype or g.shape != w.shape or not g.is_contiguous() or g.requires_grad:
+            raise SystemExit("%s: %s is %s %s (contiguous %s), want %s %s" % (
+                ours, k, g.dtype, tuple(g.shape), g.is_contiguous(), w.dtype, tuple(w.shape)))
+        if g.numel() and not torch.equal(g.view(-1).view(torch.uint8), w.view(-1).view(torch.uint8)):
+            raise SystemExit("%s: %s differs" % (ours, k))
+
+
 def main():
     torch.set_num_threads(1)
     mode = sys.argv[1]
+    if mode == "pth":
+        check_pth(*sys.argv[2:5])
+        return
     with open(sys.argv[2]) as f:
         opts = json.load(f)
     net = reference_nets.build("G", opts)
