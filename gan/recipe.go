@@ -248,6 +248,9 @@ type Definition struct {
 	// BenchParams are the loss settings scripts/bench_pytorch.py needs to
 	// repeat the step (added to gogan bench --spec).
 	BenchParams func(c *config.Config) map[string]any
+	// Export names the networks' files as the recipe's reference saves them,
+	// with the reference's commands that load them (gogan export).
+	Export func(c *config.Config, o ExportOptions) Export
 }
 
 var registry = map[string]*Definition{}

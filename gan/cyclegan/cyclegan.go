@@ -66,6 +66,11 @@ func init() {
 			return map[string]any{"logits": true, "lambda_A": c.Float("train.lambda_A"), "lambda_B": c.Float("train.lambda_B"),
 				"lambda_identity": c.Float("train.lambda_identity"), "pool_size": c.Int("train.pool_size")}
 		},
+		Export: func(c *config.Config, o gan.ExportOptions) gan.Export {
+			// Domains from labelled data (data.classes_A) are gogan's.
+			folders := c.Data.ClassesA == "" && c.Data.ClassesB == ""
+			return gan.CycleGANAndPix2PixExport(c, o, "cycle_gan", []string{"G_A", "G_B", "D_A", "D_B"}, folders)
+		},
 	})
 }
 

@@ -39,6 +39,7 @@ func init() {
 		BenchParams: func(c *config.Config) map[string]any {
 			return map[string]any{"nz": c.Int("model.nz"), "logits": false}
 		},
+		Export: export,
 	})
 }
 

@@ -34,6 +34,9 @@ func init() {
 			return []gan.Translation{{Direction: "AtoB", Role: "G", InputNC: 1, OutputNC: 2, PairDirection: "AtoB", Lab: true}}
 		},
 		BenchParams: benchParams,
+		Export: func(c *config.Config, o gan.ExportOptions) gan.Export {
+			return gan.CycleGANAndPix2PixExport(c, o, "colorization", []string{"G", "D"}, true)
+		},
 	})
 }
 

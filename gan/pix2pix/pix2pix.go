@@ -37,6 +37,9 @@ func init() {
 			return []gan.Translation{{Direction: c.Data.Direction, Role: "G", InputNC: c.Model.InputNC, OutputNC: c.Model.OutputNC, PairDirection: c.Data.Direction}}
 		},
 		BenchParams: benchParams,
+		Export: func(c *config.Config, o gan.ExportOptions) gan.Export {
+			return gan.CycleGANAndPix2PixExport(c, o, "pix2pix", []string{"G", "D"}, c.Data.Dataset == "aligned")
+		},
 	})
 }
 

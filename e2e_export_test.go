@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	torch "gogan/cgo"
+	"gogan/cgo/torchtest"
+)
+
+var exportedFrom = regexp.MustCompile(`exported step \d+ of (.+) \(recipe `)
+
+// exportAndLoad runs gogan export on a checkpoint and then the reference
+// command lines it printed through scripts/export_check.py (each
+// reference's option parsing, network construction and loading,
+// transcribed), which checks that every network loads strictly and holds
+// the checkpoint's tensors bit for bit. It returns export's output and the
+// networks the commands loaded, in order.
+func exportAndLoad(t *testing.T, checkpoint, out string, flags ...string) (string, string) {
+	t.Helper()
+	o, err := gogan(t, append([]string{"export", "--checkpoint", checkpoint, "--out", out}, flags...)...)
+	if err != nil {
+		t.Fatalf("export: %v\n%s", err, o)
+	}
+	m := exportedFrom.FindStringSubmatch(o)
+	if m == nil {
+		t.Fatalf("export printed no checkpoint:\n%s", o)
+	}
+	var cmds []string
+	for _, line := range strings.Split(o, "\n") {
+		if c, ok := strings.CutPrefix(line, "  python "); ok {
+			cmds = append(cmds, "python "+c)
+		}
+	}
+	js, _ := json.Marshal(map[string]any{"weights": filepath.Join(m[1], "weights.safetensors"), "commands": cmds})
+	cf := filepath.Join(t.TempDir(), "case.json")
+	if err := os.WriteFile(cf, js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := exec.Command(torchtest.Python(t), "scripts/export_check.py", cf).CombinedOutput()
+	if err != nil {
+		t.Fatalf("the references' loading of the exported files: %v\n%s\nexport printed:\n%s", err, res, o)
+	}
+	return o, strings.TrimSpace(strings.TrimPrefix(string(res), "loaded "))
+}
+
+// TestExportLoadsInTheReferences: for every recipe, gogan export writes the
+// networks under the reference's file names, and the command lines it
+// prints (inference, continued training) build the same networks in the
+// reference and load every file strictly, with the checkpoint's tensors.
+func TestExportLoadsInTheReferences(t *testing.T) {
+	hdRoot := t.TempDir()
+	writeHDData(t, hdRoot, 2, 40, 36)
+	colour := colourFolder(t, 2)
+	for _, c := range []struct {
+		name   string
+		train  func(run string) []string
+		files  []string
+		loaded string
+		note   string
+	}{
+		{"dcgan", func(run string) []string {
+			return smallDCGAN(run, "data.image_size=64", "data.max_samples=128", "train.max_steps=1")
+		}, []string{"netG_epoch_0.pth", "netD_epoch_0.pth"}, "G D", "DATAROOT/MNIST/raw"},
+		{"pix2pix", func(run string) []string { return smallPix2Pix(run, "train.max_steps=1") },
+			[]string{"latest_net_G.pth", "latest_net_D.pth"}, "G G D", "data.dataset=edges"},
+		{"colorization", func(run string) []string {
+			return []string{"--config", "configs/colorization.yaml", "--quiet", "--set", "out=" + run, "--set", "data.root=" + colour,
+				"--set", "data.load_size=136", "--set", "data.crop_size=128", "--set", "model.netG=unet_128",
+				"--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "threads=2", "--set", "data.workers=1", "--set", "train.max_steps=1"}
+		}, []string{"latest_net_G.pth", "latest_net_D.pth"}, "G G D", ""},
+		{"cyclegan", func(run string) []string { return smallCycleGAN(run, "train.max_steps=1") },
+			[]string{"latest_net_G_A.pth", "latest_net_G_B.pth", "latest_net_D_A.pth", "latest_net_D_B.pth"}, "G_A G_B G_A G_B D_A D_B", ""},
+		{"cyclegan with dropout", func(run string) []string {
+			return smallCycleGAN(run, "train.max_steps=1", "model.no_dropout=false")
+		}, []string{"latest_net_G_A.pth", "latest_net_G_B.pth", "latest_net_D_A.pth", "latest_net_D_B.pth"}, "G_A G_B", "one direction at a time"},
+		{"pix2pixhd", func(run string) []string {
+			return smallHD(hdRoot, "", run, "train.max_steps=1", "train.no_vgg_loss=true", "train.niter_fix_global=0",
+				"model.instance_feat=true", "model.nef=4", "model.n_downsample_E=2", "train.no_ganFeat_loss=true")
+		}, []string{"latest_net_G.pth", "latest_net_D.pth", "latest_net_E.pth"}, "G E G D E", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			base := t.TempDir()
+			run, out := filepath.Join(base, "run"), filepath.Join(base, "exported", "facades_gogan")
+			if o, err := gogan(t, append([]string{"train"}, c.train(run)...)...); err != nil {
+				t.Fatalf("train: %v\n%s", err, o)
+			}
+			o, loaded := exportAndLoad(t, run, out)
+			if loaded != c.loaded {
+				t.Errorf("the printed commands loaded %q, want %q\n%s", loaded, c.loaded, o)
+			}
+			var names []string
+			ents, _ := os.ReadDir(out)
+			for _, e := range ents {
+				names = append(names, e.Name())
+			}
+			if want := slices.Sorted(slices.Values(c.files)); !slices.Equal(names, want) {
+				t.Errorf("files %v, want %v", names, want)
+			}
+			if !strings.Contains(o, c.note) {
+				t.Errorf("no note saying %q:\n%s", c.note, o)
+			}
+		})
+	}
+}
+
+// TestExportedFilesImportBack: gogan import of the exported files makes a
+// checkpoint whose networks are the exported checkpoint's, bit for bit.
+func TestExportedFilesImportBack(t *testing.T) {
+	base := t.TempDir()
+	run, out, back := filepath.Join(base, "run"), filepath.Join(base, "exported"), filepath.Join(base, "back")
+	if o, err := gogan(t, append([]string{"train"}, smallCycleGAN(run, "train.max_steps=2")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, o)
+	}
+	if o, err := gogan(t, "export", "--checkpoint", run, "--out", out); err != nil {
+		t.Fatalf("export: %v\n%s", err, o)
+	}
+	args := []string{"import", "--config", filepath.Join(run, "config.yaml"), "--out", back}
+	for _, r := range []string{"G_A", "G_B", "D_A", "D_B"} {
+		args = append(args, "--net", r+"="+filepath.Join(out, "latest_net_"+r+".pth"))
+	}
+	if o, err := gogan(t, args...); err != nil {
+		t.Fatalf("import: %v\n%s", err, o)
+	}
+	want := checkpointTensors(t, filepath.Join(run, "checkpoints", "step-00000002"))
+	got := checkpointTensors(t, filepath.Join(back, "checkpoints", "step-00000000"))
+	n := 0
+	for k, w := range want {
+		if strings.HasPrefix(k, "optimizer.") || !strings.Contains(k, ".") || strings.HasPrefix(k, "pool.") || strings.HasPrefix(k, "fixed") {
+			continue
+		}
+		n++
+		if g, ok := got[k]; !ok || !bytes.Equal(g, w) {
+			t.Errorf("%s: imported back %d bytes (present %v), the checkpoint's %d", k, len(g), ok, len(w))
+		}
+	}
+	if n < 40 {
+		t.Errorf("compared %d network tensors; the four networks hold more", n)
+	}
+}
+
+// checkpointTensors reads a checkpoint's weights.safetensors: each tensor's
+// bytes by name.
+func checkpointTensors(t *testing.T, ck string) map[string][]byte {
+	t.Helper()
+	ts, _, err := torch.LoadSafetensors(filepath.Join(ck, "weights.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer torch.FreeNamed(ts)
+	out := map[string][]byte{}
+	for _, nt := range ts {
+		out[nt.Name] = nt.Tensor.Bytes()
+	}
+	return out
+}
+
+// TestExportNamesAndRefuses: DCGAN's files carry the epoch the weights were
+// trained in, as main.py's; files already there are kept unless --force; a
+// label that leaves the folder, a run without checkpoints and a damaged
+// checkpoint are refused by name, and nothing is written.
+func TestExportNamesAndRefuses(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	// 2 steps an epoch: checkpoints at steps 2 (the end of epoch 0), 3 and 4
+	// (the end of epoch 1).
+	if o, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "data.max_samples=128", "train.epochs=2", "train.checkpoint_every=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, o)
+	}
+	ck := func(step string) string { return filepath.Join(run, "checkpoints", "step-0000000"+step) }
+	out := filepath.Join(base, "out")
+	for _, c := range []struct{ checkpoint, file string }{{ck("2"), "netG_epoch_0.pth"}, {ck("3"), "netG_epoch_1.pth"}, {run, "netG_epoch_1.pth"}} {
+		o, err := gogan(t, "export", "--checkpoint", c.checkpoint, "--out", out, "--force")
+		if err != nil || !strings.Contains(o, filepath.Join(out, c.file)) {
+			t.Errorf("export %s: %v, want %s\n%s", c.checkpoint, err, c.file, o)
+		}
+	}
+	// The newest export (step 4) is in place; step 3's would differ.
+	g := filepath.Join(out, "netG_epoch_1.pth")
+	before, _ := os.ReadFile(g)
+	if o, err := gogan(t, "export", "--checkpoint", ck("3"), "--out", out); err == nil || !strings.Contains(o, g) || !strings.Contains(o, "--force") {
+		t.Errorf("export over existing files: %v\n%s", err, o)
+	}
+	if after, _ := os.ReadFile(g); !bytes.Equal(before, after) {
+		t.Errorf("a refused export changed %s", g)
+	}
+	if o, err := gogan(t, "export", "--checkpoint", ck("3"), "--out", out, "--force"); err != nil {
+		t.Fatalf("export --force: %v\n%s", err, o)
+	}
+	if after, _ := os.ReadFile(g); bytes.Equal(before, after) {
+		t.Errorf("export --force left %s as it was", g)
+	}
+	if o, err := gogan(t, "export", "--checkpoint", run, "--out", out, "--label", "best"); err != nil || !strings.Contains(o, "netD_epoch_best.pth") {
+		t.Errorf("export --label best: %v\n%s", err, o)
+	}
+
+	damaged := filepath.Join(base, "copy", "step-00000004")
+	if err := os.CopyFS(damaged, os.DirFS(ck("4"))); err != nil {
+		t.Fatal(err)
+	}
+	os.Truncate(filepath.Join(damaged, "weights.safetensors"), 100)
+	os.MkdirAll(filepath.Join(base, "empty"), 0o755)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--checkpoint", run, "--label", "../x"}, "--label"},
+		{[]string{"--checkpoint", filepath.Join(base, "empty")}, "no valid checkpoint"},
+		{[]string{"--checkpoint", damaged}, "weights.safetensors"},
+	} {
+		fresh := filepath.Join(base, "fresh")
+		o, err := gogan(t, append([]string{"export", "--out", fresh}, c.args...)...)
+		if err == nil || !strings.Contains(o, c.want) {
+			t.Errorf("export %v: %v, want an error naming %q\n%s", c.args, err, c.want, o)
+		}
+		if ents, _ := os.ReadDir(fresh); len(ents) > 0 {
+			t.Errorf("export %v failed but left %d files", c.args, len(ents))
+		}
+	}
+}

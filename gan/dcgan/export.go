@@ -1,0 +1,49 @@
+package dcgan
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+
+	"gogan/config"
+	"gogan/gan"
+)
+
+// export is pytorch/examples dcgan's layout: main.py's checkpoints
+// netG_epoch_<epoch>.pth and netD_epoch_<epoch>.pth, which its --netG and
+// --netD load to continue training.
+func export(c *config.Config, o gan.ExportOptions) gan.Export {
+	label := o.Label
+	if label == "" {
+		label = strconv.Itoa(o.Epoch)
+	}
+	e := gan.Export{Reference: "pytorch/examples dcgan",
+		Files: []gan.ExportFile{{Role: "G", Name: "netG_epoch_" + label + ".pth"}, {Role: "D", Name: "netD_epoch_" + label + ".pth"}}}
+	d := c.Data
+	// main.py builds 1-channel networks for --dataset mnist alone, and
+	// reads --dataset folder as torchvision's ImageFolder (so does gogan).
+	dataset, root := d.Dataset, gan.DataRoot(c)
+	switch {
+	case dataset == "mnist" || dataset == "fashion-mnist":
+		e.Notes = append(e.Notes, "main.py's --dataset mnist is torchvision's MNIST, which reads DATAROOT/MNIST/raw/: put data.root's four IDX files there (Fashion-MNIST's are named as MNIST's)")
+		dataset, root = "mnist", "DATAROOT"
+	case d.Channels == 1:
+		e.Notes = append(e.Notes, fmt.Sprintf("data.channels=1: main.py builds 1-channel networks only for --dataset mnist, not for %s", dataset))
+	}
+	if d.ImageSize != 64 {
+		e.Notes = append(e.Notes, fmt.Sprintf("data.image_size=%d: main.py's networks are 64x64 (--imageSize changes only its data), so these files hold gogan's networks for %dx%d, which do not load there", d.ImageSize, d.ImageSize, d.ImageSize))
+	}
+	m := c.Model
+	cmd := []string{"python", "main.py", "--dataset", dataset, "--dataroot", root, "--imageSize", strconv.Itoa(d.ImageSize),
+		"--nz", strconv.Itoa(c.Int("model.nz")), "--ngf", strconv.Itoa(m.NGF), "--ndf", strconv.Itoa(m.NDF),
+		"--netG", filepath.Join(o.Dir, e.Files[0].Name), "--netD", filepath.Join(o.Dir, e.Files[1].Name)}
+	if dataset == "lsun" {
+		classes := d.Classes
+		if classes == "" {
+			classes = "bedroom"
+		}
+		cmd = append(cmd, "--classes", classes)
+	}
+	e.Commands = []string{gan.Command(cmd...)}
+	return e
+}
