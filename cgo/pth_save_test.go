@@ -83,6 +83,9 @@ func TestWritePTHIsTorchSave(t *testing.T) {
 				t.Errorf("data.pkl differs from torch.save's:\n got %q\nwant %q", clip(got["data.pkl"]), clip(want["data.pkl"]))
 			}
 			for name, w := range want {
+				if name == ".data/serialization_id" {
+					continue // PyTorch 2.2 on: a random id of each save, which torch.load does not need
+				}
 				if g, ok := got[name]; !ok || !bytes.Equal(g, w) {
 					t.Errorf("record %s: %d bytes (present %v), torch.save's %d", name, len(g), ok, len(w))
 				}
