@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	torch "gogan/cgo"
 	"gogan/cgo/torchtest"
+	"gogan/config"
 )
 
 var exportedFrom = regexp.MustCompile(`exported step \d+ of (.+) \(recipe `)
@@ -21,8 +23,9 @@ var exportedFrom = regexp.MustCompile(`exported step \d+ of (.+) \(recipe `)
 // command lines it printed through scripts/export_check.py (each
 // reference's option parsing, network construction and loading,
 // transcribed), which checks that every network loads strictly and holds
-// the checkpoint's tensors bit for bit. It returns export's output and the
-// networks the commands loaded, in order.
+// the checkpoint's tensors bit for bit, and writes the options file the
+// reference's training run would have left beside the files. It returns
+// export's output and the networks the commands loaded, in order.
 func exportAndLoad(t *testing.T, checkpoint, out string, flags ...string) (string, string) {
 	t.Helper()
 	o, err := gogan(t, append([]string{"export", "--checkpoint", checkpoint, "--out", out}, flags...)...)
@@ -39,7 +42,7 @@ func exportAndLoad(t *testing.T, checkpoint, out string, flags ...string) (strin
 			cmds = append(cmds, "python "+c)
 		}
 	}
-	js, _ := json.Marshal(map[string]any{"weights": filepath.Join(m[1], "weights.safetensors"), "commands": cmds})
+	js, _ := json.Marshal(map[string]any{"weights": filepath.Join(m[1], "weights.safetensors"), "commands": cmds, "write_options": true})
 	cf := filepath.Join(t.TempDir(), "case.json")
 	if err := os.WriteFile(cf, js, 0o644); err != nil {
 		t.Fatal(err)
@@ -55,6 +58,9 @@ func exportAndLoad(t *testing.T, checkpoint, out string, flags ...string) (strin
 // networks under the reference's file names, and the command lines it
 // prints (inference, continued training) build the same networks in the
 // reference and load every file strictly, with the checkpoint's tensors.
+// Then gogan import --from reads that reference checkpoint folder back (the
+// options file the reference wrote, and the files): the same networks,
+// settings and weights.
 func TestExportLoadsInTheReferences(t *testing.T) {
 	hdRoot := t.TempDir()
 	writeHDData(t, hdRoot, 2, 40, 36)
@@ -65,26 +71,37 @@ func TestExportLoadsInTheReferences(t *testing.T) {
 		files  []string
 		loaded string
 		note   string
+		keys   []string // settings the reference's options carry back
 	}{
 		{"dcgan", func(run string) []string {
 			return smallDCGAN(run, "data.image_size=64", "data.max_samples=128", "train.max_steps=1")
-		}, []string{"netG_epoch_0.pth", "netD_epoch_0.pth"}, "G D", "DATAROOT/MNIST/raw"},
-		{"pix2pix", func(run string) []string { return smallPix2Pix(run, "train.max_steps=1") },
-			[]string{"latest_net_G.pth", "latest_net_D.pth"}, "G G D", "data.dataset=edges"},
+		}, []string{"netG_epoch_0.pth", "netD_epoch_0.pth"}, "G D", "DATAROOT/MNIST/raw", nil},
+		{"pix2pix", func(run string) []string {
+			return smallPix2Pix(run, "train.max_steps=1", "train.lr=0.0003", "train.lambda_L1=50")
+		},
+			[]string{"latest_net_G.pth", "latest_net_D.pth"}, "G G D", "data.dataset=edges", pix2pixKeys},
 		{"colorization", func(run string) []string {
 			return []string{"--config", "configs/colorization.yaml", "--quiet", "--set", "out=" + run, "--set", "data.root=" + colour,
 				"--set", "data.load_size=136", "--set", "data.crop_size=128", "--set", "model.netG=unet_128",
 				"--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "threads=2", "--set", "data.workers=1", "--set", "train.max_steps=1"}
-		}, []string{"latest_net_G.pth", "latest_net_D.pth"}, "G G D", ""},
-		{"cyclegan", func(run string) []string { return smallCycleGAN(run, "train.max_steps=1") },
-			[]string{"latest_net_G_A.pth", "latest_net_G_B.pth", "latest_net_D_A.pth", "latest_net_D_B.pth"}, "G_A G_B G_A G_B D_A D_B", ""},
+		}, []string{"latest_net_G.pth", "latest_net_D.pth"}, "G G D", "", append([]string{"data.root", "data.dataset"}, pix2pixKeys...)},
+		{"cyclegan", func(run string) []string {
+			return smallCycleGAN(run, "train.max_steps=1", "train.lambda_identity=0.25")
+		},
+			[]string{"latest_net_G_A.pth", "latest_net_G_B.pth", "latest_net_D_A.pth", "latest_net_D_B.pth"}, "G_A G_B G_A G_B D_A D_B", "",
+			append([]string{"train.lambda_A", "train.lambda_B", "train.lambda_identity", "train.pool_size"}, commonKeys...)},
 		{"cyclegan with dropout", func(run string) []string {
 			return smallCycleGAN(run, "train.max_steps=1", "model.no_dropout=false")
-		}, []string{"latest_net_G_A.pth", "latest_net_G_B.pth", "latest_net_D_A.pth", "latest_net_D_B.pth"}, "G_A G_B", "one direction at a time"},
+		}, []string{"latest_net_G_A.pth", "latest_net_G_B.pth", "latest_net_D_A.pth", "latest_net_D_B.pth"}, "G_A G_B", "one direction at a time", nil},
 		{"pix2pixhd", func(run string) []string {
 			return smallHD(hdRoot, "", run, "train.max_steps=1", "train.no_vgg_loss=true", "train.niter_fix_global=0",
 				"model.instance_feat=true", "model.nef=4", "model.n_downsample_E=2", "train.no_ganFeat_loss=true")
-		}, []string{"latest_net_G.pth", "latest_net_D.pth", "latest_net_E.pth"}, "G E G D E", ""},
+		}, []string{"latest_net_G.pth", "latest_net_D.pth", "latest_net_E.pth"}, "G E G D E", "",
+			[]string{"data.root", "data.label_nc", "data.no_instance", "data.load_size", "data.crop_size", "data.preprocess", "data.batch_size",
+				"model.netG", "model.ngf", "model.n_downsample_global", "model.n_blocks_global", "model.n_local_enhancers",
+				"model.n_blocks_local", "model.norm", "model.instance_feat", "model.label_feat", "model.feat_num", "model.nef",
+				"model.n_downsample_E", "model.ndf", "model.n_layers_D", "model.num_D", "train.epochs", "train.epochs_decay",
+				"train.niter_fix_global", "train.lr", "train.beta1", "train.lambda_feat", "train.no_ganFeat_loss", "train.no_vgg_loss", "train.gan_mode"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			base := t.TempDir()
@@ -99,7 +116,9 @@ func TestExportLoadsInTheReferences(t *testing.T) {
 			var names []string
 			ents, _ := os.ReadDir(out)
 			for _, e := range ents {
-				names = append(names, e.Name())
+				if strings.HasSuffix(e.Name(), ".pth") { // beside the options file export_check.py wrote
+					names = append(names, e.Name())
+				}
 			}
 			if want := slices.Sorted(slices.Values(c.files)); !slices.Equal(names, want) {
 				t.Errorf("files %v, want %v", names, want)
@@ -107,7 +126,64 @@ func TestExportLoadsInTheReferences(t *testing.T) {
 			if !strings.Contains(o, c.note) {
 				t.Errorf("no note saying %q:\n%s", c.note, o)
 			}
+			back := filepath.Join(base, "back")
+			o, err := gogan(t, "import", "--from", out, "--out", back)
+			if c.keys == nil {
+				// no options file (main.py writes none), or networks the
+				// reference's training cannot build
+				if c.name == "dcgan" && (err == nil || !strings.Contains(o, "train_opt.txt")) {
+					t.Errorf("import --from a folder without options: %v\n%s", err, o)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("import --from: %v\n%s", err, o)
+			}
+			orig, err := config.LoadConfig(filepath.Join(run, "config.yaml"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := config.LoadConfig(filepath.Join(back, "config.yaml"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range append([]string{"recipe"}, c.keys...) {
+				w, _ := orig.Get(k)
+				g, _ := got.Get(k)
+				if fmt.Sprint(g) != fmt.Sprint(w) {
+					t.Errorf("%s: imported %v, trained with %v", k, g, w)
+				}
+			}
+			sameNetworks(t, filepath.Join(run, "checkpoints", "step-00000001"), filepath.Join(back, "checkpoints", "step-00000000"))
 		})
+	}
+}
+
+// The settings a pytorch-CycleGAN-and-pix2pix run's options carry back.
+var (
+	commonKeys = []string{"model.netG", "model.netD", "model.ngf", "model.ndf", "model.n_layers_D", "model.norm", "model.no_dropout",
+		"model.input_nc", "model.output_nc", "data.direction", "data.load_size", "data.crop_size", "data.preprocess", "data.no_flip",
+		"data.batch_size", "train.lr", "train.beta1", "train.gan_mode"}
+	pix2pixKeys = append([]string{"train.lambda_L1"}, commonKeys...)
+)
+
+// sameNetworks checks that checkpoint got holds want's networks (not the
+// optimizers' moments or fixed inputs), bit for bit.
+func sameNetworks(t *testing.T, want, got string) {
+	t.Helper()
+	w, g := checkpointTensors(t, want), checkpointTensors(t, got)
+	n := 0
+	for k, wb := range w {
+		if strings.HasPrefix(k, "optimizer.") || strings.HasPrefix(k, "pool.") || strings.HasPrefix(k, "fixed") || !strings.Contains(k, ".") {
+			continue
+		}
+		n++
+		if gb, ok := g[k]; !ok || !bytes.Equal(gb, wb) {
+			t.Errorf("%s: imported %d bytes (present %v), the checkpoint's %d", k, len(gb), ok, len(wb))
+		}
+	}
+	if n < 10 {
+		t.Errorf("compared %d network tensors", n)
 	}
 }
 
@@ -129,21 +205,7 @@ func TestExportedFilesImportBack(t *testing.T) {
 	if o, err := gogan(t, args...); err != nil {
 		t.Fatalf("import: %v\n%s", err, o)
 	}
-	want := checkpointTensors(t, filepath.Join(run, "checkpoints", "step-00000002"))
-	got := checkpointTensors(t, filepath.Join(back, "checkpoints", "step-00000000"))
-	n := 0
-	for k, w := range want {
-		if strings.HasPrefix(k, "optimizer.") || !strings.Contains(k, ".") || strings.HasPrefix(k, "pool.") || strings.HasPrefix(k, "fixed") {
-			continue
-		}
-		n++
-		if g, ok := got[k]; !ok || !bytes.Equal(g, w) {
-			t.Errorf("%s: imported back %d bytes (present %v), the checkpoint's %d", k, len(g), ok, len(w))
-		}
-	}
-	if n < 40 {
-		t.Errorf("compared %d network tensors; the four networks hold more", n)
-	}
+	sameNetworks(t, filepath.Join(run, "checkpoints", "step-00000002"), filepath.Join(back, "checkpoints", "step-00000000"))
 }
 
 // checkpointTensors reads a checkpoint's weights.safetensors: each tensor's

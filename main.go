@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -309,7 +310,7 @@ func runsCmd() *cobra.Command {
 
 func importCmd() *cobra.Command {
 	var cf configFlags
-	var pthG, pthD, out string
+	var pthG, pthD, out, from, label string
 	var nets []string
 	c := &cobra.Command{
 		Use:   "import",
@@ -318,26 +319,55 @@ func importCmd() *cobra.Command {
 			"state_dict from .pth files saved by torch.save (pytorch/examples dcgan netG_epoch_*.pth,\n" +
 			"pytorch-CycleGAN-and-pix2pix latest_net_G.pth; --net G_A=latest_net_G_A.pth and so on for a\n" +
 			"CycleGAN's four networks, --net E=latest_net_E.pth for pix2pixHD's feature encoder), and writes a step-0 checkpoint in --out that gogan sample,\n" +
-			"translate and resume use.",
+			"translate and resume use.\n\n" +
+			"--from DIR takes a pytorch-CycleGAN-and-pix2pix or pix2pixHD checkpoint folder (checkpoints/NAME) as it is:\n" +
+			"the options file the reference wrote there (train_opt.txt, opt.txt) becomes the config (--config and\n" +
+			"--set apply on top) and every network's <label>_net_<role>.pth is loaded (--label, default latest).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := cf.load()
-			if err != nil {
-				return err
+			var cfg *config.Config
+			pths := map[string]string{"G": pthG, "D": pthD}
+			if from != "" {
+				if pthG != "" || pthD != "" || len(nets) > 0 {
+					return fmt.Errorf("import: --from finds the networks' files itself; drop --pth, --pth-d and --net")
+				}
+				path := ""
+				if cmd.Flags().Changed("config") {
+					path = cf.path
+				}
+				run, err := trainer.ReadReferenceRun(from, label, path, cf.sets)
+				if err != nil {
+					return err
+				}
+				cfg, pths = run.Config, run.Files
+				if cfg.Sources["out"] == "default" || strings.HasPrefix(cfg.Sources["out"], "default ") {
+					cfg.Out = filepath.Join("runs", filepath.Base(filepath.Clean(from)))
+				}
+				fmt.Printf("config from %s: recipe %s\n", run.Options, cfg.Recipe)
+				for _, n := range run.Notes {
+					fmt.Println("note:", n)
+				}
+			} else {
+				if label != "" {
+					return fmt.Errorf("import: --label picks the files of --from; with --pth and --net name the files")
+				}
+				var err error
+				if cfg, err = cf.load(); err != nil {
+					return err
+				}
+				for _, n := range nets {
+					role, file, ok := strings.Cut(n, "=")
+					if !ok || role == "" || file == "" {
+						return fmt.Errorf("--net %q: want ROLE=FILE, e.g. --net G_A=latest_net_G_A.pth", n)
+					}
+					pths[role] = file
+				}
+				if pths["G"] == "" && len(nets) == 0 {
+					return fmt.Errorf("import: name the generator's .pth with --pth (or --net ROLE=FILE for each network, e.g. CycleGAN's G_A and G_B), or a reference's checkpoint folder with --from")
+				}
 			}
 			if out != "" {
 				cfg.Out = out
-			}
-			pths := map[string]string{"G": pthG, "D": pthD}
-			for _, n := range nets {
-				role, file, ok := strings.Cut(n, "=")
-				if !ok || role == "" || file == "" {
-					return fmt.Errorf("--net %q: want ROLE=FILE, e.g. --net G_A=latest_net_G_A.pth", n)
-				}
-				pths[role] = file
-			}
-			if pths["G"] == "" && len(nets) == 0 {
-				return fmt.Errorf("import: name the generator's .pth with --pth (or --net ROLE=FILE for each network, e.g. CycleGAN's G_A and G_B)")
 			}
 			ck, notes, err := trainer.Import(cfg, pths)
 			if err != nil {
@@ -354,7 +384,9 @@ func importCmd() *cobra.Command {
 	c.Flags().StringVar(&pthG, "pth", "", "the generator's state_dict (.pth)")
 	c.Flags().StringVar(&pthD, "pth-d", "", "the discriminator's state_dict (.pth), optional")
 	c.Flags().StringArrayVar(&nets, "net", nil, "ROLE=FILE: the state_dict of the network with that role (repeatable), e.g. --net G_A=latest_net_G_A.pth --net G_B=latest_net_G_B.pth for CycleGAN")
-	c.Flags().StringVar(&out, "out", "", "run folder to create (default: the config's out)")
+	c.Flags().StringVar(&from, "from", "", "a pytorch-CycleGAN-and-pix2pix or pix2pixHD checkpoint folder (checkpoints/NAME): its options file and networks")
+	c.Flags().StringVar(&label, "label", "", "with --from: the epoch label of the files (<label>_net_G.pth; default latest)")
+	c.Flags().StringVar(&out, "out", "", "run folder to create (default: the config's out; with --from runs/NAME)")
 	return c
 }
 

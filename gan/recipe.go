@@ -251,6 +251,10 @@ type Definition struct {
 	// Export names the networks' files as the recipe's reference saves them,
 	// with the reference's commands that load them (gogan export).
 	Export func(c *config.Config, o ExportOptions) Export
+	// FromReference reads a reference run's options (its checkpoint
+	// folder's options file, ReadReferenceOptions) as config --set pairs
+	// (gogan import --from).
+	FromReference func(opts map[string]string) ([]string, error)
 }
 
 var registry = map[string]*Definition{}

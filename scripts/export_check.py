@@ -4,7 +4,12 @@ parsing, network construction and checkpoint loading, transcribed from their sou
 checks that every network holds the gogan checkpoint's tensors, bit for bit.
 
   export_check.py CASE.json
-      CASE: {"weights": RUN/.../weights.safetensors, "commands": [the printed command lines]}
+      CASE: {"weights": RUN/.../weights.safetensors, "commands": [the printed command lines],
+             "write_options": true|false}
+      With write_options, each train.py command's options (without --continue_train, as the
+      run that first trained would have had them) are also written where the reference writes
+      them: pytorch-CycleGAN-and-pix2pix's print_options ([checkpoints_dir]/[name]/train_opt.txt),
+      pix2pixHD's parse (opt.txt), for gogan import --from.
 
 Transcribed (option definitions of the flags the commands use, and what follows them up to
 load_state_dict):
@@ -82,6 +87,32 @@ def cg_test_options(parser):
     parser.set_defaults(load_size=parser.get_default('crop_size'))
 
 
+def cg_train_options(parser):
+    parser.add_argument('--display_freq', type=int, default=400)
+    parser.add_argument('--display_ncols', type=int, default=4)
+    parser.add_argument('--display_id', type=int, default=1)
+    parser.add_argument('--display_server', type=str, default="http://localhost")
+    parser.add_argument('--display_env', type=str, default='main')
+    parser.add_argument('--display_port', type=int, default=8097)
+    parser.add_argument('--update_html_freq', type=int, default=1000)
+    parser.add_argument('--print_freq', type=int, default=100)
+    parser.add_argument('--save_latest_freq', type=int, default=5000)
+    parser.add_argument('--save_epoch_freq', type=int, default=5)
+    parser.add_argument('--save_by_iter', action='store_true')
+    parser.add_argument('--continue_train', action='store_true')
+    parser.add_argument('--epoch_count', type=int, default=1)
+    parser.add_argument('--phase', type=str, default='train')
+    parser.add_argument('--niter', type=int, default=100)
+    parser.add_argument('--niter_decay', type=int, default=100)
+    parser.add_argument('--beta1', type=float, default=0.5)
+    parser.add_argument('--lr', type=float, default=0.0002)
+    parser.add_argument('--gan_mode', type=str, default='lsgan')
+    parser.add_argument('--pool_size', type=int, default=50)
+    parser.add_argument('--no_html', action='store_true')
+    parser.add_argument('--lr_policy', type=str, default='lambda')
+    parser.add_argument('--lr_decay_iters', type=int, default=50)
+
+
 def cg_model_options(model, parser, is_train):
     if model in ('pix2pix', 'colorization'):
         parser.set_defaults(norm='batch', netG='unet_256', dataset_mode='aligned')
@@ -112,7 +143,7 @@ def cg_dataset_options(mode, parser):
 def cg_options(argv, is_train):
     parser = cg_base_options(argparse.ArgumentParser())
     if is_train:
-        parser.add_argument('--continue_train', action='store_true')
+        cg_train_options(parser)
     else:
         cg_test_options(parser)
     opt, _ = parser.parse_known_args(argv)
@@ -121,7 +152,30 @@ def cg_options(argv, is_train):
     cg_dataset_options(opt.dataset_mode, parser)
     opt = parser.parse_args(argv)
     opt.isTrain = is_train
+    opt.parser = parser
     return opt
+
+
+def cg_print_options(opt):
+    """BaseOptions.print_options: the options, each with its default where it differs, into
+    [checkpoints_dir]/[name]/[phase]_opt.txt."""
+    parser = opt.parser
+    del opt.parser
+    message = ''
+    message += '----------------- Options ---------------\n'
+    for k, v in sorted(vars(opt).items()):
+        comment = ''
+        default = parser.get_default(k)
+        if v != default:
+            comment = '\t[default: %s]' % str(default)
+        message += '{:>25}: {:<30}{}\n'.format(str(k), str(v), comment)
+    message += '----------------- End -------------------'
+    expr_dir = os.path.join(opt.checkpoints_dir, opt.name)
+    os.makedirs(expr_dir, exist_ok=True)
+    file_name = os.path.join(expr_dir, '{}_opt.txt'.format(opt.phase))
+    with open(file_name, 'wt') as opt_file:
+        opt_file.write(message)
+        opt_file.write('\n')
 
 
 def cg_networks(opt):
@@ -245,7 +299,27 @@ def hd_options(argv, is_train):
         p.add_argument("--onnx", type=str)
     opt = p.parse_args(argv)
     opt.isTrain = is_train
+    str_ids = opt.gpu_ids.split(',')
+    opt.gpu_ids = []
+    for str_id in str_ids:
+        id = int(str_id)
+        if id >= 0:
+            opt.gpu_ids.append(id)
     return opt
+
+
+def hd_save_options(opt):
+    """BaseOptions.parse's save: opt.txt in [checkpoints_dir]/[name] unless continue_train."""
+    args = vars(opt)
+    expr_dir = os.path.join(opt.checkpoints_dir, opt.name)
+    os.makedirs(expr_dir, exist_ok=True)
+    if not opt.continue_train:
+        file_name = os.path.join(expr_dir, 'opt.txt')
+        with open(file_name, 'wt') as opt_file:
+            opt_file.write('------------ Options -------------\n')
+            for k, v in sorted(args.items()):
+                opt_file.write('%s: %s\n' % (str(k), str(v)))
+            opt_file.write('-------------- End ----------------\n')
 
 
 def hd_networks(opt):
@@ -320,6 +394,17 @@ def dcgan(argv):
 
 # ---------------------------------------------------------------------------
 
+def write_options(cmd):
+    """The options file of the run that first trained: the train command without --continue_train."""
+    words = [w for w in shlex.split(cmd) if w != '--continue_train']
+    if words[1] != 'train.py':
+        return
+    if '--label_nc' in words:
+        hd_save_options(hd_options(words[2:], True))
+    else:
+        cg_print_options(cg_options(words[2:], True))
+
+
 def run(cmd):
     words = shlex.split(cmd)
     if words[0] != 'python':
@@ -346,6 +431,9 @@ def main():
         case = json.load(f)
     weights, _ = safetensors_torch.load(case["weights"])
     loaded = []
+    if case.get("write_options"):
+        for cmd in case["commands"]:
+            write_options(cmd)
     for cmd in case["commands"]:
         for role, net in run(cmd).items():
             sd = net.state_dict()

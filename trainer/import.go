@@ -2,9 +2,12 @@ package trainer
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 
 	torch "gogan/cgo"
 	"gogan/config"
@@ -77,4 +80,94 @@ func Import(cfg *config.Config, pths map[string]string) (ck string, notes []stri
 		return "", nil, err
 	}
 	return s.ckpt, notes, nil
+}
+
+// ReferenceRun is a reference implementation's checkpoint folder read for
+// gogan import --from: its options as a config, its networks' files.
+type ReferenceRun struct {
+	Config  *config.Config
+	Options string            // the options file read
+	Files   map[string]string // .pth by role, those present
+	Notes   []string
+}
+
+// referenceModels are the references' --model values and gogan's recipes.
+var referenceModels = map[string]string{"pix2pix": "pix2pix", "cycle_gan": "cyclegan", "colorization": "colorization", "pix2pixHD": "pix2pixhd"}
+
+// ReadReferenceRun reads the checkpoint folder dir (checkpoints_dir/name)
+// of a pytorch-CycleGAN-and-pix2pix or pix2pixHD run: the options file it
+// wrote (train_opt.txt, or opt.txt, or test_opt.txt) becomes the config,
+// under configPath's keys (optional) and sets, and the networks' files are
+// found under the names the reference saves them with, epoch label label
+// ("" is latest). A relative dataroot is taken from the folder train.py ran
+// in, which a relative checkpoints_dir locates.
+func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceRun, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	var file string
+	var text []byte
+	for _, name := range []string{"train_opt.txt", "opt.txt", "test_opt.txt"} {
+		if text, err = os.ReadFile(filepath.Join(abs, name)); err == nil {
+			file = filepath.Join(abs, name)
+			break
+		}
+	}
+	if file == "" {
+		return nil, fmt.Errorf("import --from %s: no train_opt.txt or opt.txt, the options file pytorch-CycleGAN-and-pix2pix and pix2pixHD write in their checkpoint folder; import the .pth files with --config and --net ROLE=FILE instead", dir)
+	}
+	opts := gan.ReadReferenceOptions(string(text))
+	model := opts["model"]
+	recipe, ok := referenceModels[model]
+	if !ok {
+		return nil, fmt.Errorf("%s: model %q: gogan imports the pix2pix, cycle_gan, colorization and pix2pixHD models (a test model's options do not say how it was trained: import its train_opt.txt's folder, or use --config with --net)", file, model)
+	}
+	def, err := gan.Lookup(recipe)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := def.FromReference(opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	run := &ReferenceRun{Options: file}
+	relRoot := ""
+	for i, s := range ref {
+		k, v, _ := strings.Cut(s, "=")
+		if k != "data.root" || filepath.IsAbs(v) {
+			continue
+		}
+		if cd := opts["checkpoints_dir"]; cd != "" && !filepath.IsAbs(cd) {
+			ran := filepath.Dir(abs)
+			for _, part := range strings.Split(filepath.Clean(cd), string(filepath.Separator)) {
+				if part != "." {
+					ran = filepath.Dir(ran)
+				}
+			}
+			ref[i] = "data.root=" + filepath.Join(ran, v)
+		} else {
+			relRoot = v
+		}
+	}
+	all := append(append([]string{"recipe=" + recipe}, ref...), sets...)
+	if run.Config, err = config.LoadConfig(configPath, all); err != nil {
+		return nil, fmt.Errorf("%s as a gogan config: %w", file, err)
+	}
+	if relRoot != "" && run.Config.Data.Root == relRoot {
+		run.Notes = append(run.Notes, fmt.Sprintf("data.root is the reference's dataroot %s, relative to a folder its options do not say: set data.root to the dataset's folder", relRoot))
+	}
+	run.Files = map[string]string{}
+	for _, f := range def.Export(run.Config, gan.ExportOptions{Dir: abs, Label: label}).Files {
+		p := filepath.Join(abs, f.Name)
+		if _, err := os.Stat(p); err != nil {
+			if strings.HasPrefix(f.Role, "G") {
+				return nil, fmt.Errorf("import --from %s: no %s, network %s's file (--label picks another epoch's)", dir, f.Name, f.Role)
+			}
+			run.Notes = append(run.Notes, fmt.Sprintf("no %s: network %s starts from its initial weights", f.Name, f.Role))
+			continue
+		}
+		run.Files[f.Role] = p
+	}
+	return run, nil
 }

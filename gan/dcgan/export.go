@@ -36,6 +36,8 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 	m := c.Model
 	cmd := []string{"python", "main.py", "--dataset", dataset, "--dataroot", root, "--imageSize", strconv.Itoa(d.ImageSize),
 		"--nz", strconv.Itoa(c.Int("model.nz")), "--ngf", strconv.Itoa(m.NGF), "--ndf", strconv.Itoa(m.NDF),
+		"--batchSize", strconv.Itoa(d.BatchSize), "--niter", strconv.Itoa(c.Train.Epochs),
+		"--lr", strconv.FormatFloat(c.Train.LR, 'g', -1, 64), "--beta1", strconv.FormatFloat(c.Train.Beta1, 'g', -1, 64),
 		"--netG", filepath.Join(o.Dir, e.Files[0].Name), "--netD", filepath.Join(o.Dir, e.Files[1].Name)}
 	if dataset == "lsun" {
 		classes := d.Classes
@@ -45,5 +47,9 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 		cmd = append(cmd, "--classes", classes)
 	}
 	e.Commands = []string{gan.Command(cmd...)}
+	e.Notes = append(e.Notes, gan.Beta2Note(c)...)
+	if c.Train.GANMode != "vanilla" {
+		e.Notes = append(e.Notes, fmt.Sprintf("train.gan_mode=%s: main.py trains with nn.BCELoss (vanilla)", c.Train.GANMode))
+	}
 	return e
 }

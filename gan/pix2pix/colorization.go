@@ -37,6 +37,9 @@ func init() {
 		Export: func(c *config.Config, o gan.ExportOptions) gan.Export {
 			return gan.CycleGANAndPix2PixExport(c, o, "colorization", []string{"G", "D"}, true)
 		},
+		FromReference: func(opts map[string]string) ([]string, error) {
+			return gan.CycleGANAndPix2PixConfig("colorization", opts)
+		},
 	})
 }
 

@@ -40,6 +40,9 @@ func init() {
 		Export: func(c *config.Config, o gan.ExportOptions) gan.Export {
 			return gan.CycleGANAndPix2PixExport(c, o, "pix2pix", []string{"G", "D"}, c.Data.Dataset == "aligned")
 		},
+		FromReference: func(opts map[string]string) ([]string, error) {
+			return gan.CycleGANAndPix2PixConfig("pix2pix", opts)
+		},
 	})
 }
 

@@ -1,6 +1,7 @@
 package pix2pixhd
 
 import (
+	"fmt"
 	"path/filepath"
 	"strconv"
 
@@ -48,7 +49,14 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 		test = append(test, "--use_encoded_image")
 	}
 	train := append([]string{"python", "train.py", "--continue_train"}, base...)
-	train = append(train, "--ndf", strconv.Itoa(m.NDF), "--n_layers_D", strconv.Itoa(m.NLayersD), "--num_D", strconv.Itoa(m.NumD))
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	train = append(train, "--ndf", strconv.Itoa(m.NDF), "--n_layers_D", strconv.Itoa(m.NLayersD), "--num_D", strconv.Itoa(m.NumD),
+		"--batchSize", strconv.Itoa(d.BatchSize), "--lr", f(c.Train.LR), "--beta1", f(c.Train.Beta1),
+		"--niter", strconv.Itoa(c.Train.Epochs), "--niter_decay", strconv.Itoa(c.Train.EpochsDecay),
+		"--niter_fix_global", itoa("train.niter_fix_global"), "--lambda_feat", f(c.Float("train.lambda_feat")))
+	if c.Bool("train.no_vgg_loss") {
+		train = append(train, "--no_vgg_loss")
+	}
 	if c.Bool("train.no_ganFeat_loss") {
 		train = append(train, "--no_ganFeat_loss")
 	}
@@ -59,5 +67,57 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 		train = append(train, "--no_flip")
 	}
 	e.Commands = []string{gan.Command(test...), gan.Command(train...)}
+	e.Notes = gan.Beta2Note(c)
 	return e
+}
+
+// options are pix2pixHD's BaseOptions and TrainOptions as its opt.txt
+// prints them.
+var options = []gan.ReferenceOption{
+	{Names: []string{"dataroot"}, Key: "data.root"},
+	{Names: []string{"label_nc"}, Key: "data.label_nc"},
+	{Names: []string{"no_instance"}, Key: "data.no_instance", Value: gan.PyBool},
+	{Names: []string{"batchSize"}, Key: "data.batch_size"},
+	{Names: []string{"nThreads"}, Key: "data.workers"},
+	{Names: []string{"loadSize"}, Key: "data.load_size"},
+	{Names: []string{"fineSize"}, Key: "data.crop_size"},
+	{Names: []string{"resize_or_crop"}, Key: "data.preprocess"},
+	{Names: []string{"no_flip"}, Key: "data.no_flip", Value: gan.PyBool},
+	{Names: []string{"input_nc"}, Key: "model.input_nc"},
+	{Names: []string{"output_nc"}, Key: "model.output_nc"},
+	{Names: []string{"netG"}, Key: "model.netG"},
+	{Names: []string{"ngf"}, Key: "model.ngf"},
+	{Names: []string{"n_downsample_global"}, Key: "model.n_downsample_global"},
+	{Names: []string{"n_blocks_global"}, Key: "model.n_blocks_global"},
+	{Names: []string{"n_local_enhancers"}, Key: "model.n_local_enhancers"},
+	{Names: []string{"n_blocks_local"}, Key: "model.n_blocks_local"},
+	{Names: []string{"norm"}, Key: "model.norm"},
+	{Names: []string{"instance_feat"}, Key: "model.instance_feat", Value: gan.PyBool},
+	{Names: []string{"label_feat"}, Key: "model.label_feat", Value: gan.PyBool},
+	{Names: []string{"feat_num"}, Key: "model.feat_num"},
+	{Names: []string{"nef"}, Key: "model.nef"},
+	{Names: []string{"n_downsample_E"}, Key: "model.n_downsample_E"},
+	{Names: []string{"ndf"}, Key: "model.ndf"},
+	{Names: []string{"n_layers_D"}, Key: "model.n_layers_D"},
+	{Names: []string{"num_D"}, Key: "model.num_D"},
+	{Names: []string{"niter"}, Key: "train.epochs"},
+	{Names: []string{"niter_decay"}, Key: "train.epochs_decay"},
+	{Names: []string{"niter_fix_global"}, Key: "train.niter_fix_global"},
+	{Names: []string{"lr"}, Key: "train.lr"},
+	{Names: []string{"beta1"}, Key: "train.beta1"},
+	{Names: []string{"lambda_feat"}, Key: "train.lambda_feat"},
+	{Names: []string{"no_ganFeat_loss"}, Key: "train.no_ganFeat_loss", Value: gan.PyBool},
+	{Names: []string{"no_vgg_loss"}, Key: "train.no_vgg_loss", Value: gan.PyBool},
+	{Names: []string{"no_lsgan"}, Key: "train.gan_mode", Value: gan.GANModeFromNoLSGAN},
+}
+
+// fromReference reads a pix2pixHD run's opt.txt as config --set pairs.
+func fromReference(opts map[string]string) ([]string, error) {
+	if v := opts["load_features"]; v == "True" {
+		return nil, fmt.Errorf("load_features: precomputed feature maps are not read by gogan; its E encodes them")
+	}
+	if v := opts["pool_size"]; v != "" && v != "0" {
+		return nil, fmt.Errorf("pool_size %s: gogan's pix2pixHD shows D the newest fakes, as the reference's default 0", v)
+	}
+	return gan.ReferenceSets(opts, options)
 }

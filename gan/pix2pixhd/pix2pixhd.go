@@ -123,7 +123,8 @@ func init() {
 				"lambda_feat": c.Float("train.lambda_feat"), "no_ganFeat_loss": c.Bool("train.no_ganFeat_loss"),
 				"no_vgg_loss": c.Bool("train.no_vgg_loss"), "vgg_weights": c.String("model.vgg_weights")}
 		},
-		Export: export,
+		Export:        export,
+		FromReference: fromReference,
 	})
 }
 

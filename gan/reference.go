@@ -1,0 +1,321 @@
+package gan
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"gogan/config"
+)
+
+// Export is a recipe's networks as its reference implementation saves them
+// (gogan export): each network's file, named as the reference names it,
+// and the reference's command lines that load them.
+type Export struct {
+	Reference string       // the implementation whose files these are
+	Files     []ExportFile // in the recipe's network order
+	// Commands are the reference's command lines (run in its folder) that
+	// build these networks and load the files: inference first, then
+	// continued training.
+	Commands []string
+	// Notes say what the reference cannot repeat from its flags.
+	Notes []string
+}
+
+// ExportFile is one network's file.
+type ExportFile struct {
+	Role string
+	Name string // the file name in ExportOptions.Dir
+}
+
+// ExportOptions are where and under which label the files go.
+type ExportOptions struct {
+	Dir string // absolute
+	// Label is the reference's epoch label in the file names ("latest",
+	// "5"); empty: the reference's own choice (latest, or DCGAN's epoch).
+	Label string
+	// Epoch is the 0-based epoch the weights were trained in, which names
+	// DCGAN's files as main.py's checkpoints.
+	Epoch int
+}
+
+// Command joins a command line's words, quoting those a POSIX shell would
+// split or expand.
+func Command(words ...string) string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = shellQuote(w)
+	}
+	return strings.Join(out, " ")
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Beta2Note says that the references' Adam has beta2 0.999 when the
+// config's does not.
+func Beta2Note(c *config.Config) []string {
+	if c.Train.Beta2 != 0.999 {
+		return []string{fmt.Sprintf("train.beta2=%g: the reference's Adam has betas (beta1, 0.999)", c.Train.Beta2)}
+	}
+	return nil
+}
+
+// DataRoot is the config's data.root as an absolute path (the reference
+// runs in its own folder).
+func DataRoot(c *config.Config) string {
+	if abs, err := filepath.Abs(c.Data.Root); err == nil {
+		return abs
+	}
+	return c.Data.Root
+}
+
+// CycleGANAndPix2PixExport is pytorch-CycleGAN-and-pix2pix's layout for
+// its model `model` (pix2pix, colorization, cycle_gan): save_networks'
+// <epoch>_net_<name>.pth for each role, and the BaseOptions that make
+// define_G and define_D build the networks the config trained. test.py
+// sets load_size to crop_size, so its command gives crop_size alone.
+func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, roles []string, folderData bool) Export {
+	m, d := c.Model, c.Data
+	label := o.Label
+	if label == "" {
+		label = "latest"
+	}
+	e := Export{Reference: "pytorch-CycleGAN-and-pix2pix"}
+	for _, r := range roles {
+		e.Files = append(e.Files, ExportFile{Role: r, Name: label + "_net_" + r + ".pth"})
+	}
+	root := DataRoot(c)
+	if !folderData {
+		root = "DATAROOT"
+		e.Notes = append(e.Notes, fmt.Sprintf("data.dataset=%s is made by gogan from data.source; the reference reads image folders: give test.py and train.py a --dataroot of them", d.Dataset))
+	}
+	nets := []string{"--dataroot", root, "--checkpoints_dir", filepath.Dir(o.Dir), "--name", filepath.Base(o.Dir),
+		"--model", model, "--epoch", label,
+		"--input_nc", strconv.Itoa(m.InputNC), "--output_nc", strconv.Itoa(m.OutputNC), "--ngf", strconv.Itoa(m.NGF),
+		"--ndf", strconv.Itoa(m.NDF), "--netG", m.NetG, "--netD", m.NetD, "--n_layers_D", strconv.Itoa(m.NLayersD),
+		"--norm", m.Norm, "--direction", d.Direction}
+	if m.NoDropout {
+		nets = append(nets, "--no_dropout")
+	}
+	test := append([]string{"python", "test.py"}, nets...)
+	test = append(test, "--crop_size", strconv.Itoa(d.CropSize))
+	// Training options whose names every version of the repository since
+	// 2018 shares (its epoch counts and LR policy were renamed).
+	t := c.Train
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	train := append([]string{"python", "train.py", "--continue_train"}, nets...)
+	train = append(train, "--load_size", strconv.Itoa(d.LoadSize), "--crop_size", strconv.Itoa(d.CropSize), "--preprocess", d.Preprocess,
+		"--batch_size", strconv.Itoa(d.BatchSize), "--lr", f(t.LR), "--beta1", f(t.Beta1), "--gan_mode", t.GANMode)
+	switch model {
+	case "pix2pix", "colorization":
+		train = append(train, "--lambda_L1", f(c.Float("train.lambda_L1")))
+	case "cycle_gan":
+		train = append(train, "--lambda_A", f(c.Float("train.lambda_A")), "--lambda_B", f(c.Float("train.lambda_B")),
+			"--lambda_identity", f(c.Float("train.lambda_identity")), "--pool_size", strconv.Itoa(c.Int("train.pool_size")))
+	}
+	if d.NoFlip {
+		train = append(train, "--no_flip")
+	}
+	e.Notes = append(e.Notes, Beta2Note(c)...)
+	switch {
+	case t.GANMode == "hinge":
+		e.Notes = append(e.Notes, "train.gan_mode=hinge is gogan's: the reference's --gan_mode is vanilla, lsgan or wgangp")
+	case t.GANMode == "wgangp" && t.LambdaGP != 10:
+		e.Notes = append(e.Notes, fmt.Sprintf("train.lambda_gp=%g: the reference's gradient penalty weighs 10", t.LambdaGP))
+	}
+	switch m.NetG {
+	case "global", "local":
+		e.Notes = append(e.Notes, fmt.Sprintf("model.netG=%s is pix2pixHD's generator, which pytorch-CycleGAN-and-pix2pix's --netG does not offer", m.NetG))
+	}
+	if m.NetD == "multiscale" {
+		e.Notes = append(e.Notes, "model.netD=multiscale is pix2pixHD's discriminator, which pytorch-CycleGAN-and-pix2pix's --netD does not offer")
+	}
+	if model != "cycle_gan" || m.NoDropout {
+		e.Commands = []string{Command(test...), Command(train...)}
+		return e
+	}
+	// The cycle_gan model sets no_dropout, which its store_true flag cannot
+	// unset, so it builds other generators (a resnet's keys shift past the
+	// dropout); the test model builds define_G with dropout unless told not
+	// to, one generator at a time.
+	e.Notes = append(e.Notes, "the reference's cycle_gan model always builds its generators without dropout, so these generators, trained with dropout, load into its test model one direction at a time (--model_suffix _A, _B); its train.py cannot continue them")
+	for _, dir := range []struct{ suffix, in, out string }{{"A", strconv.Itoa(m.InputNC), strconv.Itoa(m.OutputNC)}, {"B", strconv.Itoa(m.OutputNC), strconv.Itoa(m.InputNC)}} {
+		single := root // the single dataset: a folder of the domain's images
+		if folderData {
+			single = filepath.Join(root, "test"+dir.suffix)
+		}
+		e.Commands = append(e.Commands, Command("python", "test.py", "--dataroot", single, "--checkpoints_dir", filepath.Dir(o.Dir), "--name", filepath.Base(o.Dir),
+			"--model", "test", "--model_suffix", "_"+dir.suffix, "--dataset_mode", "single", "--epoch", label,
+			"--input_nc", dir.in, "--output_nc", dir.out, "--ngf", strconv.Itoa(m.NGF), "--netG", m.NetG, "--norm", m.Norm,
+			"--crop_size", strconv.Itoa(d.CropSize)))
+	}
+	return e
+}
+
+// ReferenceOption maps a reference's option onto a gogan config key: Names
+// are the option's names, newest first (the references renamed some:
+// which_model_netG became netG, niter n_epochs); Value turns the option's
+// printed value (Python's str) into the key's, nil: as it is.
+type ReferenceOption struct {
+	Names []string
+	Key   string
+	Value func(string) (string, error)
+}
+
+// ReferenceSets turns a reference run's options (its options file, read by
+// ReadReferenceOptions) into config --set pairs, through table.
+func ReferenceSets(opts map[string]string, table []ReferenceOption) ([]string, error) {
+	var sets []string
+	for _, o := range table {
+		for _, name := range o.Names {
+			v, ok := opts[name]
+			if !ok {
+				continue
+			}
+			if o.Value != nil {
+				var err error
+				if v, err = o.Value(v); err != nil {
+					return nil, fmt.Errorf("option %s: %w", name, err)
+				}
+			}
+			sets = append(sets, o.Key+"="+v)
+			break
+		}
+	}
+	return sets, nil
+}
+
+// ReadReferenceOptions reads the options file a reference writes in its
+// checkpoint folder: pytorch-CycleGAN-and-pix2pix's train_opt.txt
+// ("{:>25}: {:<30}" and a tab and "[default: ...]" where the value is not
+// the default) and pix2pixHD's (and the older repository's) opt.txt
+// ("key: value"), between their dashed header and footer lines.
+func ReadReferenceOptions(text string) map[string]string {
+	opts := map[string]string{}
+	for _, line := range strings.Split(text, "\n") {
+		line, _, _ = strings.Cut(line, "\t[default: ")
+		k, v, ok := strings.Cut(line, ": ")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" || strings.HasPrefix(k, "-") || strings.ContainsAny(k, " \t") {
+			continue
+		}
+		opts[k] = strings.TrimSpace(v)
+	}
+	return opts
+}
+
+// PyBool reads a Python bool as printed (True, False).
+func PyBool(v string) (string, error) {
+	switch v {
+	case "True":
+		return "true", nil
+	case "False":
+		return "false", nil
+	}
+	return "", fmt.Errorf("%q is not True or False", v)
+}
+
+// notBool is the negation of a Python bool (serial_batches: shuffle).
+func notBool(v string) (string, error) {
+	b, err := PyBool(v)
+	if b == "true" {
+		return "false", err
+	}
+	return "true", err
+}
+
+// maxSamples reads max_dataset_size: inf (all) is gogan's 0.
+func maxSamples(v string) (string, error) {
+	if v == "inf" {
+		return "0", nil
+	}
+	return v, nil
+}
+
+// GANModeFromNoLSGAN reads the option the references had before gan_mode:
+// no_lsgan (vanilla) or not (lsgan).
+func GANModeFromNoLSGAN(v string) (string, error) {
+	b, err := PyBool(v)
+	if b == "true" {
+		return "vanilla", err
+	}
+	return "lsgan", err
+}
+
+// Options of pytorch-CycleGAN-and-pix2pix's models: its BaseOptions and
+// TrainOptions, under their current and earlier names.
+var cycleGANAndPix2PixOptions = []ReferenceOption{
+	{Names: []string{"dataroot"}, Key: "data.root"},
+	{Names: []string{"direction", "which_direction"}, Key: "data.direction"},
+	{Names: []string{"batch_size", "batchSize"}, Key: "data.batch_size"},
+	{Names: []string{"num_threads", "nThreads"}, Key: "data.workers"},
+	{Names: []string{"load_size", "loadSize"}, Key: "data.load_size"},
+	{Names: []string{"crop_size", "fineSize"}, Key: "data.crop_size"},
+	{Names: []string{"preprocess", "resize_or_crop"}, Key: "data.preprocess"},
+	{Names: []string{"no_flip"}, Key: "data.no_flip", Value: PyBool},
+	{Names: []string{"max_dataset_size"}, Key: "data.max_samples", Value: maxSamples},
+	{Names: []string{"input_nc"}, Key: "model.input_nc"},
+	{Names: []string{"output_nc"}, Key: "model.output_nc"},
+	{Names: []string{"ngf"}, Key: "model.ngf"},
+	{Names: []string{"ndf"}, Key: "model.ndf"},
+	{Names: []string{"netG", "which_model_netG"}, Key: "model.netG"},
+	{Names: []string{"netD", "which_model_netD"}, Key: "model.netD"},
+	{Names: []string{"n_layers_D"}, Key: "model.n_layers_D"},
+	{Names: []string{"norm"}, Key: "model.norm"},
+	{Names: []string{"init_type"}, Key: "model.init_type"},
+	{Names: []string{"init_gain"}, Key: "model.init_gain"},
+	{Names: []string{"no_dropout"}, Key: "model.no_dropout", Value: PyBool},
+	{Names: []string{"n_epochs", "niter"}, Key: "train.epochs"},
+	{Names: []string{"n_epochs_decay", "niter_decay"}, Key: "train.epochs_decay"},
+	{Names: []string{"lr"}, Key: "train.lr"},
+	{Names: []string{"beta1"}, Key: "train.beta1"},
+	{Names: []string{"lr_policy"}, Key: "train.lr_policy", Value: func(v string) (string, error) {
+		if v == "lambda" { // its name before linear
+			return "linear", nil
+		}
+		return v, nil
+	}},
+	{Names: []string{"lr_decay_iters"}, Key: "train.lr_decay_iters"},
+	{Names: []string{"gan_mode"}, Key: "train.gan_mode"},
+}
+
+// CycleGANAndPix2PixConfig is the config --set pairs of a
+// pytorch-CycleGAN-and-pix2pix run of model `model` from its options:
+// the shared ones, then the model's own.
+func CycleGANAndPix2PixConfig(model string, opts map[string]string) ([]string, error) {
+	table := cycleGANAndPix2PixOptions
+	if _, ok := opts["gan_mode"]; !ok {
+		table = append(table, ReferenceOption{Names: []string{"no_lsgan"}, Key: "train.gan_mode", Value: GANModeFromNoLSGAN})
+	}
+	switch model {
+	case "pix2pix", "colorization":
+		table = append(table, ReferenceOption{Names: []string{"lambda_L1", "lambda_A"}, Key: "train.lambda_L1"},
+			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.shuffle", Value: notBool})
+	case "cycle_gan":
+		table = append(table, ReferenceOption{Names: []string{"lambda_A"}, Key: "train.lambda_A"},
+			ReferenceOption{Names: []string{"lambda_B"}, Key: "train.lambda_B"},
+			ReferenceOption{Names: []string{"lambda_identity", "identity"}, Key: "train.lambda_identity"},
+			ReferenceOption{Names: []string{"pool_size"}, Key: "train.pool_size"},
+			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.serial_batches", Value: PyBool})
+	}
+	sets, err := ReferenceSets(opts, table)
+	if err != nil {
+		return nil, err
+	}
+	switch mode := opts["dataset_mode"]; mode {
+	case "aligned", "unaligned", "colorization":
+		sets = append(sets, "data.dataset="+mode)
+	case "":
+	default:
+		return nil, fmt.Errorf("dataset_mode %s: gogan reads aligned, unaligned and colorization data", mode)
+	}
+	return sets, nil
+}

@@ -1,0 +1,126 @@
+package trainer
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// oldOptions is an opt.txt as pytorch-CycleGAN-and-pix2pix printed it in
+// 2017 ("key: value", the options' earlier names: which_model_netG,
+// which_direction, loadSize, fineSize, niter, no_lsgan, lambda_A as
+// pix2pix's L1 weight), the format pix2pixHD still writes.
+const oldOptions = `------------ Options -------------
+batchSize: 1
+beta1: 0.5
+checkpoints_dir: ./checkpoints
+dataroot: ./datasets/facades
+dataset_mode: aligned
+display_id: 1
+fineSize: 256
+gpu_ids: [0]
+input_nc: 3
+isTrain: True
+lambda_A: 100.0
+loadSize: 286
+lr: 0.0002
+max_dataset_size: inf
+model: pix2pix
+nThreads: 2
+name: facades_pix2pix
+ndf: 64
+ngf: 64
+niter: 100
+niter_decay: 100
+no_dropout: False
+no_flip: False
+no_lsgan: True
+norm: batch
+output_nc: 3
+resize_or_crop: resize_and_crop
+serial_batches: False
+which_direction: BtoA
+which_epoch: latest
+which_model_netD: basic
+which_model_netG: unet_256
+-------------- End ----------------
+`
+
+// referenceFolder lays out checkpoints/NAME under a fresh folder with the
+// options file and the named (empty: only their presence is read) files.
+func referenceFolder(t *testing.T, optName, opts string, files ...string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "checkpoints", "facades_pix2pix")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if optName != "" {
+		if err := os.WriteFile(filepath.Join(dir, optName), []byte(opts), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestReadReferenceRun: a reference checkpoint folder's options file, in
+// the repository's earlier format and names, becomes the config gogan
+// trains with, its relative dataroot found from the folder train.py ran
+// in; what cannot be read is refused naming the file and the option.
+func TestReadReferenceRun(t *testing.T) {
+	dir := referenceFolder(t, "opt.txt", oldOptions, "latest_net_G.pth", "5_net_G.pth", "5_net_D.pth")
+	run, err := ReadReferenceRun(dir, "", "", []string{"train.max_steps=7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := run.Config
+	ran := filepath.Dir(filepath.Dir(dir))
+	for key, want := range map[string]any{
+		"recipe": "pix2pix", "model.netG": "unet_256", "model.netD": "basic", "model.norm": "batch", "model.no_dropout": false,
+		"data.direction": "BtoA", "data.load_size": 286, "data.crop_size": 256, "data.preprocess": "resize_and_crop",
+		"data.root": filepath.Join(ran, "datasets", "facades"), "data.dataset": "aligned", "data.max_samples": 0, "data.shuffle": true,
+		"train.epochs": 100, "train.epochs_decay": 100, "train.gan_mode": "vanilla", "train.lambda_L1": 100.0, "train.max_steps": 7,
+	} {
+		if got, _ := c.Get(key); got != want {
+			t.Errorf("%s = %v, want %v", key, got, want)
+		}
+	}
+	if run.Files["G"] != filepath.Join(dir, "latest_net_G.pth") || run.Files["D"] != "" {
+		t.Errorf("files %v, want latest_net_G.pth alone", run.Files)
+	}
+	if len(run.Notes) != 1 || !strings.Contains(run.Notes[0], "latest_net_D.pth") {
+		t.Errorf("notes %q, want one about the missing latest_net_D.pth", run.Notes)
+	}
+	if run, err := ReadReferenceRun(dir, "5", "", nil); err != nil || run.Files["D"] != filepath.Join(dir, "5_net_D.pth") {
+		t.Errorf("--label 5: %v, files %v", err, run)
+	}
+
+	for _, c := range []struct {
+		name, optName, opts string
+		files               []string
+		want                []string
+	}{
+		{"no options", "", "", []string{"latest_net_G.pth"}, []string{"train_opt.txt", "--net"}},
+		{"test model", "test_opt.txt", strings.Replace(oldOptions, "model: pix2pix", "model: test", 1), []string{"latest_net_G.pth"}, []string{"test_opt.txt", `"test"`}},
+		{"netG gogan lacks", "opt.txt", strings.Replace(oldOptions, "unet_256", "unet_64", 1), []string{"latest_net_G.pth"}, []string{"opt.txt", "model.netG", "unet_64"}},
+		{"dataset_mode gogan lacks", "opt.txt", strings.Replace(oldOptions, "dataset_mode: aligned", "dataset_mode: template", 1), []string{"latest_net_G.pth"}, []string{"opt.txt", "dataset_mode template"}},
+		{"a bool that is not one", "opt.txt", strings.Replace(oldOptions, "no_flip: False", "no_flip: maybe", 1), []string{"latest_net_G.pth"}, []string{"opt.txt", "no_flip", "maybe"}},
+		{"no generator", "opt.txt", oldOptions, []string{"latest_net_D.pth"}, []string{"latest_net_G.pth", "--label"}},
+	} {
+		_, err := ReadReferenceRun(referenceFolder(t, c.optName, c.opts, c.files...), "", "", nil)
+		if err == nil {
+			t.Errorf("%s: read, want an error", c.name)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not say %q", c.name, err, w)
+			}
+		}
+	}
+}
