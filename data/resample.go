@@ -58,7 +58,7 @@ const precisionBits = 32 - 8 - 2
 // is what makes PIL's (and so torchvision's) downsizing antialiased.
 type coeffs struct {
 	ksize  int
-	bounds []int // xmin, n per output pixel
+	bounds []int32 // xmin, n per output pixel
 	k      []int32
 }
 
@@ -67,7 +67,7 @@ func precompute(inSize, outSize int, f Filter) coeffs {
 	filterscale := max(scale, 1.0)
 	support := f.support() * filterscale
 	ksize := int(math.Ceil(support))*2 + 1
-	c := coeffs{ksize: ksize, bounds: make([]int, 2*outSize), k: make([]int32, outSize*ksize)}
+	c := coeffs{ksize: ksize, bounds: make([]int32, 2*outSize), k: make([]int32, outSize*ksize)}
 	w := make([]float64, ksize)
 	ss := 1.0 / filterscale
 	for xx := 0; xx < outSize; xx++ {
@@ -98,20 +98,9 @@ func precompute(inSize, outSize int, f Filter) coeffs {
 				k[x] = int32(0.5 + v*(1<<precisionBits))
 			}
 		}
-		c.bounds[2*xx], c.bounds[2*xx+1] = xmin, xmax
+		c.bounds[2*xx], c.bounds[2*xx+1] = int32(xmin), int32(xmax)
 	}
 	return c
-}
-
-func clip8(v int32) uint8 {
-	if v <= 0 {
-		return 0
-	}
-	v >>= precisionBits
-	if v > 255 {
-		return 255
-	}
-	return uint8(v)
 }
 
 // Resize resamples to w x h as PIL's Image.resize does for 8-bit L and RGB
@@ -143,20 +132,16 @@ func resizeRegion(src *Image, w, h int, f Filter, x0, y0, ow, oh int) *Image {
 		// Rows of the source that the vertical pass reads.
 		ya, yb := y0, y0+oh
 		if h != src.H {
-			ya = cv.bounds[0]
-			yb = cv.bounds[2*oh-2] + cv.bounds[2*oh-1]
+			ya = int(cv.bounds[0])
+			yb = int(cv.bounds[2*oh-2] + cv.bounds[2*oh-1])
 		}
 		tmp := NewImage(ow, yb-ya, C)
-		for y := ya; y < yb; y++ {
-			in := src.Pix[y*src.W*C : (y+1)*src.W*C]
-			out := tmp.Pix[(y-ya)*ow*C : (y-ya+1)*ow*C]
-			horizontalRow(in, out, C, &ch)
-		}
+		resampleH(src.Pix[ya*src.W*C:], src.W*C, tmp.Pix, yb-ya, C, ch)
 		if h == src.H {
 			return tmp
 		}
 		for i := 0; i < oh; i++ {
-			cv.bounds[2*i] -= ya
+			cv.bounds[2*i] -= int32(ya)
 		}
 		img = tmp
 	} else if x0 != 0 || ow != w {
@@ -166,93 +151,13 @@ func resizeRegion(src *Image, w, h int, f Filter, x0, y0, ow, oh int) *Image {
 		return CropImage(img, 0, y0, ow, oh)
 	}
 	out := NewImage(ow, oh, C)
-	rowLen := ow * C
-	acc := make([]int32, rowLen)
-	for yy := 0; yy < oh; yy++ {
-		ymin, n := cv.bounds[2*yy], cv.bounds[2*yy+1]
-		k := cv.k[yy*cv.ksize : yy*cv.ksize+n]
-		rows := img.Pix[ymin*rowLen : (ymin+n)*rowLen]
-		verticalRow(rows, rowLen, k, acc, out.Pix[yy*rowLen:(yy+1)*rowLen])
-	}
+	resampleV(img.Pix, ow*C, out.Pix, cv)
 	return out
 }
 
 // sub keeps the coefficients of outputs [o, o+n).
 func (c coeffs) sub(o, n int) coeffs {
 	return coeffs{ksize: c.ksize, bounds: c.bounds[2*o : 2*(o+n)], k: c.k[o*c.ksize : (o+n)*c.ksize]}
-}
-
-// horizontalRow resamples one row. Sums are PIL's, per channel and in the
-// same order; the loops are specialised for L and RGB.
-func horizontalRow(in, out []uint8, C int, ch *coeffs) {
-	const half = int32(1 << (precisionBits - 1))
-	w := len(out) / C
-	for xx := 0; xx < w; xx++ {
-		xmin, n := ch.bounds[2*xx], ch.bounds[2*xx+1]
-		k := ch.k[xx*ch.ksize : xx*ch.ksize+n]
-		switch C {
-		case 1:
-			s := in[xmin : xmin+n]
-			ss := half
-			for j, kv := range k {
-				ss += int32(s[j]) * kv
-			}
-			out[xx] = clip8(ss)
-		case 3:
-			s := in[xmin*3 : (xmin+n)*3]
-			s0, s1, s2 := half, half, half
-			for j, kv := range k {
-				q := s[j*3 : j*3+3 : j*3+3]
-				s0 += int32(q[0]) * kv
-				s1 += int32(q[1]) * kv
-				s2 += int32(q[2]) * kv
-			}
-			o := out[xx*3 : xx*3+3 : xx*3+3]
-			o[0], o[1], o[2] = clip8(s0), clip8(s1), clip8(s2)
-		default:
-			for c := 0; c < C; c++ {
-				ss := half
-				for j, kv := range k {
-					ss += int32(in[(xmin+j)*C+c]) * kv
-				}
-				out[xx*C+c] = clip8(ss)
-			}
-		}
-	}
-}
-
-// verticalRow computes one output row from the n input rows it reads,
-// accumulating row by row (integer sums are exact, so the order does not
-// change PIL's result) for sequential memory access.
-func verticalRow(rows []uint8, rowLen int, k []int32, acc []int32, out []uint8) {
-	const half = int32(1 << (precisionBits - 1))
-	acc = acc[:rowLen]
-	j := 0
-	if len(k)%2 == 1 {
-		r0, k0 := rows[:rowLen], k[0]
-		for i, v := range r0 {
-			acc[i] = half + int32(v)*k0
-		}
-		j = 1
-	} else {
-		for i := range acc {
-			acc[i] = half
-		}
-	}
-	for ; j+1 < len(k); j += 2 {
-		r0 := rows[j*rowLen : (j+1)*rowLen]
-		r1 := rows[(j+1)*rowLen : (j+2)*rowLen]
-		r1 = r1[:len(r0)]
-		a := acc[:len(r0)]
-		k0, k1 := k[j], k[j+1]
-		for i, v := range r0 {
-			a[i] += int32(v)*k0 + int32(r1[i])*k1
-		}
-	}
-	out = out[:len(acc)]
-	for i, v := range acc {
-		out[i] = clip8(v)
-	}
 }
 
 // resizeNearest is PIL's NEAREST resize of 8-bit L, P and RGB images (and of
