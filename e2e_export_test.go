@@ -88,7 +88,7 @@ func TestExportLoadsInTheReferences(t *testing.T) {
 		{"cyclegan", func(run string) []string {
 			return smallCycleGAN(run, "train.max_steps=1", "train.lambda_identity=0.25")
 		},
-			[]string{"latest_net_G_A.pth", "latest_net_G_B.pth", "latest_net_D_A.pth", "latest_net_D_B.pth"}, "G_A G_B G_A G_B D_A D_B", "",
+			[]string{"latest_net_G_A.pth", "latest_net_G_B.pth", "latest_net_D_A.pth", "latest_net_D_B.pth"}, "G_A G_B G_A G_B D_A D_B", "made by gogan from data.source=fashion-mnist",
 			append([]string{"train.lambda_A", "train.lambda_B", "train.lambda_identity", "train.pool_size"}, commonKeys...)},
 		{"cyclegan with dropout", func(run string) []string {
 			return smallCycleGAN(run, "train.max_steps=1", "model.no_dropout=false")
@@ -123,8 +123,17 @@ func TestExportLoadsInTheReferences(t *testing.T) {
 			if want := slices.Sorted(slices.Values(c.files)); !slices.Equal(names, want) {
 				t.Errorf("files %v, want %v", names, want)
 			}
-			if !strings.Contains(o, c.note) {
+			if c.note == "" && strings.Contains(o, "note:") {
+				t.Errorf("notes for a run the reference repeats:\n%s", o)
+			} else if !strings.Contains(o, c.note) {
 				t.Errorf("no note saying %q:\n%s", c.note, o)
+			}
+			if c.name == "pix2pixhd" {
+				// train.py --continue_train resumes at iter.txt's epoch and
+				// images: epoch 1, one image (one step of batch 1) into it
+				if b, err := os.ReadFile(filepath.Join(out, "iter.txt")); err != nil || string(b) != "1\n1\n" {
+					t.Errorf("iter.txt %q (%v), want epoch 1 and 1 image", b, err)
+				}
 			}
 			back := filepath.Join(base, "back")
 			o, err := gogan(t, "import", "--from", out, "--out", back)
@@ -282,8 +291,59 @@ func TestExportNamesAndRefuses(t *testing.T) {
 		if err == nil || !strings.Contains(o, c.want) {
 			t.Errorf("export %v: %v, want an error naming %q\n%s", c.args, err, c.want, o)
 		}
-		if ents, _ := os.ReadDir(fresh); len(ents) > 0 {
-			t.Errorf("export %v failed but left %d files", c.args, len(ents))
+		if _, err := os.Stat(fresh); err == nil {
+			t.Errorf("export %v failed but made %s", c.args, fresh)
 		}
+	}
+}
+
+// TestExportOnAFullDisk: an export that runs out of room leaves the folder
+// as it was: no new folders, no temp files, and with --force the files it
+// was replacing untouched (all files are renamed into place together, only
+// once all are written). Mounting the small tmpfs needs root, which make
+// test and CI have.
+func TestExportOnAFullDisk(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Fatal("TestExportOnAFullDisk mounts a size-limited tmpfs and needs root (make test runs as root in CI)")
+	}
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	if o, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "train.max_steps=2", "train.checkpoint_every=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, o)
+	}
+	mnt := filepath.Join(base, "mnt")
+	os.MkdirAll(mnt, 0o755)
+	// Room for one export (G 1.97 MB, D 0.17 MB), not for a second beside it.
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs: %v\n%s", err, out)
+	}
+	defer exec.Command("umount", mnt).Run()
+	out := filepath.Join(mnt, "checkpoints", "p2p")
+	if o, err := gogan(t, "export", "--checkpoint", filepath.Join(run, "checkpoints", "step-00000001"), "--out", out); err != nil {
+		t.Fatalf("export: %v\n%s", err, o)
+	}
+	before := map[string][]byte{}
+	for _, f := range []string{"latest_net_G.pth", "latest_net_D.pth"} {
+		before[f], _ = os.ReadFile(filepath.Join(out, f))
+	}
+	if o, err := gogan(t, "export", "--checkpoint", run, "--out", out, "--force"); err == nil || !strings.Contains(o, "no space left") {
+		t.Errorf("export --force on a full disk: %v, want an error saying so\n%s", err, o)
+	}
+	ents, _ := os.ReadDir(out)
+	if len(ents) != 2 {
+		t.Errorf("after the failed export the folder holds %d entries, want the 2 files", len(ents))
+	}
+	for f, b := range before {
+		if now, _ := os.ReadFile(filepath.Join(out, f)); !bytes.Equal(now, b) {
+			t.Errorf("the failed export changed %s", f)
+		}
+	}
+	// A new nested folder on a disk without room for its files is removed.
+	nested := filepath.Join(mnt, "new", "a", "b")
+	if o, err := gogan(t, "export", "--checkpoint", run, "--out", nested); err == nil {
+		t.Errorf("export to a full disk: no error\n%s", o)
+	}
+	if _, err := os.Stat(filepath.Join(mnt, "new")); err == nil {
+		t.Errorf("the failed export left %s", filepath.Join(mnt, "new"))
 	}
 }

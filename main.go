@@ -17,6 +17,7 @@ import (
 	"gogan/bench"
 	"gogan/config"
 	"gogan/dist"
+	"gogan/gan"
 	_ "gogan/gan/all" // every recipe registers
 	"gogan/infer"
 	"gogan/runfolder"
@@ -116,21 +117,13 @@ func finish(res *trainer.Result) error {
 	}
 	fmt.Printf("step %d, epoch %d\nsamples:    %s\nreport:     %s\ncheckpoint: %s\n", res.Step, res.Epoch, r.LatestSamplePath(), r.ReportPath(), res.Checkpoint)
 	if res.Signal != nil {
-		fmt.Printf("stopped by %v; continue with:\n  %s resume %s\n", res.Signal, shellQuote(os.Args[0]), shellQuote(r.Path))
+		fmt.Printf("stopped by %v; continue with:\n  %s\n", res.Signal, gan.Command(os.Args[0], "resume", r.Path))
 		if res.Signal == syscall.SIGINT {
 			os.Exit(130)
 		}
 		os.Exit(143)
 	}
 	return nil
-}
-
-// shellQuote quotes s for a POSIX shell unless it is plain.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@+,") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func trainCmd() *cobra.Command {
@@ -321,8 +314,9 @@ func importCmd() *cobra.Command {
 			"CycleGAN's four networks, --net E=latest_net_E.pth for pix2pixHD's feature encoder), and writes a step-0 checkpoint in --out that gogan sample,\n" +
 			"translate and resume use.\n\n" +
 			"--from DIR takes a pytorch-CycleGAN-and-pix2pix or pix2pixHD checkpoint folder (checkpoints/NAME) as it is:\n" +
-			"the options file the reference wrote there (train_opt.txt, opt.txt) becomes the config (--config and\n" +
-			"--set apply on top) and every network's <label>_net_<role>.pth is loaded (--label, default latest).",
+			"the options file the reference wrote there (train_opt.txt, opt.txt) becomes the config (over --config's\n" +
+			"keys, which give what the options do not carry; --set overrides both) and every network's\n" +
+			"<label>_net_<role>.pth is loaded (--label, default latest).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var cfg *config.Config

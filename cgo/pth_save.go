@@ -170,9 +170,23 @@ func (p *pickler) int(n int64) {
 		p.WriteByte('J')
 		binary.Write(p, binary.LittleEndian, int32(n))
 	default:
-		p.ops(0x8a, 8) // LONG1, 8 bytes (enough for an int64)
-		binary.Write(p, binary.LittleEndian, n)
+		b := longBytes(n)
+		p.ops(0x8a, byte(len(b))) // LONG1
+		p.Write(b)
 	}
+}
+
+// longBytes is pickle's encode_long: n in the fewest little-endian two's
+// complement bytes.
+func longBytes(n int64) []byte {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(n))
+	k := 8
+	// Drop a top byte that only repeats the sign of the one below it.
+	for k > 1 && (b[k-1] == 0 && b[k-2]&0x80 == 0 || b[k-1] == 0xff && b[k-2]&0x80 != 0) {
+		k--
+	}
+	return b[:k]
 }
 
 // tuple writes a tuple of ints: EMPTY_TUPLE, TUPLE1..3, or MARK ... TUPLE.
@@ -200,9 +214,12 @@ func (p *pickler) tuple(ns []int64) {
 // id ("storage", torch.<storage>, key, "cpu", numel) naming record
 // data/<key>.
 func (p *pickler) tensor(storage, key string, shape []int64) {
-	numel, stride := int64(1), make([]int64, len(shape))
+	// Contiguous strides as PyTorch computes them: a size-0 dimension counts
+	// as 1 (so (3, 0, 2) has strides (2, 2, 1)).
+	numel, step, stride := int64(1), int64(1), make([]int64, len(shape))
 	for i := len(shape) - 1; i >= 0; i-- {
-		stride[i] = numel
+		stride[i] = step
+		step *= max(shape[i], 1)
 		numel *= shape[i]
 	}
 	p.global("torch._utils", "_rebuild_tensor_v2")

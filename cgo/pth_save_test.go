@@ -37,6 +37,7 @@ func TestWritePTHIsTorchSave(t *testing.T) {
 			{"bytes", FromUint8([]uint8{0, 1, 255}, 3)},
 			{"mask", Ones(Bool, CPUDevice, 2, 2)},
 			{"empty", Zeros(Float32, CPUDevice, 0, 3)},
+			{"empty inside", Zeros(Float32, CPUDevice, 3, 0, 2)},
 			{"big", Zeros(Float32, CPUDevice, 70000)},
 			{"transposed", Randn(Float32, CPUDevice, 3, 5).Permute(1, 0)},
 			{"five", Randn(Float32, CPUDevice, 1, 2, 1, 2, 1)},
@@ -171,6 +172,29 @@ func TestWritePTHRefuses(t *testing.T) {
 			t.Errorf("WritePTH(%v) wrote %d bytes, want an error", SortedNames(ts), buf.Len())
 		} else if buf.Len() != 0 {
 			t.Errorf("WritePTH(%v) failed (%v) after writing %d bytes", SortedNames(ts), err, buf.Len())
+		}
+	}
+}
+
+// TestLongBytesIsPickles: integers past int32 (a huge tensor's numel or
+// strides) are pickled in LONG1's fewest bytes, as Python's pickle does.
+func TestLongBytesIsPickles(t *testing.T) {
+	py := torchtest.Python(t)
+	ns := []int64{1 << 31, -1<<31 - 1, 1<<32 - 1, 1 << 39, -(1 << 39), 1<<63 - 1, -1 << 63, 0x7fffffffff, 0x8000000000, -0x8000000000, -0x8000000001}
+	args := []string{"-c", "import pickle,sys; print(' '.join(pickle.dumps(int(a), 2)[2:-1].hex() for a in sys.argv[1:]))"}
+	for _, n := range ns {
+		args = append(args, fmt.Sprint(n))
+	}
+	out, err := exec.Command(py, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	want := strings.Fields(string(out))
+	for i, n := range ns {
+		p := newPickler()
+		p.int(n)
+		if got := fmt.Sprintf("%x", p.Bytes()); got != want[i] {
+			t.Errorf("%d: pickled %s, Python %s", n, got, want[i])
 		}
 	}
 }

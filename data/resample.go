@@ -122,6 +122,9 @@ func resizeRegion(src *Image, w, h int, f Filter, x0, y0, ow, oh int) *Image {
 		return resizeNearest(src, w, h, x0, y0, ow, oh)
 	}
 	C := src.C
+	if src.W == 0 || src.H == 0 {
+		return NewImage(ow, oh, C) // nothing to sample: black, as PIL's zero weights give
+	}
 	img := src
 	var cv coeffs
 	if h != src.H {

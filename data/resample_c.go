@@ -81,7 +81,11 @@ static void gogan_resample_v(const uint8_t *src, size_t rowlen, uint8_t *dst, in
 */
 import "C"
 
-import "unsafe"
+import (
+	"fmt"
+	"math"
+	"unsafe"
+)
 
 // resampleH resamples rows rows of src, each stride bytes, into dst
 // (len(ch.bounds)/2 pixels of c channels a row).
@@ -92,8 +96,9 @@ func resampleH(src []uint8, stride int, dst []uint8, rows, c int, ch coeffs) {
 	}
 	// C reads and writes without bounds checks: check them here once.
 	checkTaps(ch, stride/c, "horizontal")
-	if (rows-1)*stride+stride > len(src) || rows*outw*c > len(dst) {
-		panic("data: resample: horizontal pass past its buffers")
+	if rows*stride > len(src) || rows*outw*c > len(dst) || rows*stride > math.MaxInt32 || rows*outw*c > math.MaxInt32 {
+		panic(fmt.Sprintf("data: resample: horizontal pass of %d rows of %d bytes to %d pixels of %d channels past its buffers (%d and %d bytes)",
+			rows, stride, outw, c, len(src), len(dst)))
 	}
 	C.gogan_resample_h((*C.uint8_t)(unsafe.Pointer(&src[0])), C.size_t(stride), (*C.uint8_t)(unsafe.Pointer(&dst[0])),
 		C.int(rows), C.int(c), C.int(outw), (*C.int32_t)(unsafe.Pointer(&ch.bounds[0])), (*C.int32_t)(unsafe.Pointer(&ch.k[0])), C.int(ch.ksize))
@@ -107,8 +112,8 @@ func resampleV(src []uint8, rowLen int, dst []uint8, cv coeffs) {
 		return
 	}
 	checkTaps(cv, len(src)/rowLen, "vertical")
-	if outRows*rowLen > len(dst) {
-		panic("data: resample: vertical pass past its buffer")
+	if outRows*rowLen > len(dst) || len(src) > math.MaxInt32 {
+		panic(fmt.Sprintf("data: resample: vertical pass to %d rows of %d bytes past its buffers (%d and %d bytes)", outRows, rowLen, len(src), len(dst)))
 	}
 	acc := make([]uint32, rowLen)
 	C.gogan_resample_v((*C.uint8_t)(unsafe.Pointer(&src[0])), C.size_t(rowLen), (*C.uint8_t)(unsafe.Pointer(&dst[0])),
@@ -120,7 +125,7 @@ func resampleV(src []uint8, rowLen int, dst []uint8, cv coeffs) {
 func checkTaps(c coeffs, in int, pass string) {
 	for i := 0; i < len(c.bounds); i += 2 {
 		if lo, n := int(c.bounds[i]), int(c.bounds[i+1]); lo < 0 || n < 0 || n > c.ksize || lo+n > in {
-			panic("data: resample: " + pass + " taps outside the input")
+			panic(fmt.Sprintf("data: resample: %s taps [%d, %d) of output %d outside the input's %d", pass, lo, lo+n, i/2, in))
 		}
 	}
 	if len(c.k) < len(c.bounds)/2*c.ksize {

@@ -21,7 +21,13 @@ type Export struct {
 	Commands []string
 	// Notes say what the reference cannot repeat from its flags.
 	Notes []string
+	// Texts are small files the reference reads beside the networks
+	// (pix2pixHD's iter.txt, where its training resumes).
+	Texts []ExportText
 }
+
+// ExportText is one such file.
+type ExportText struct{ Name, Text string }
 
 // ExportFile is one network's file.
 type ExportFile struct {
@@ -38,6 +44,10 @@ type ExportOptions struct {
 	// Epoch is the 0-based epoch the weights were trained in, which names
 	// DCGAN's files as main.py's checkpoints.
 	Epoch int
+	// Completed is how many epochs the run finished; EpochImages how many
+	// images of the next one it trained on (where training continued in the
+	// reference resumes).
+	Completed, EpochImages int
 }
 
 // Command joins a command line's words, quoting those a POSIX shell would
@@ -79,9 +89,9 @@ func DataRoot(c *config.Config) string {
 
 // CycleGANAndPix2PixExport is pytorch-CycleGAN-and-pix2pix's layout for
 // its model `model` (pix2pix, colorization, cycle_gan): save_networks'
-// <epoch>_net_<name>.pth for each role, and the BaseOptions that make
-// define_G and define_D build the networks the config trained. test.py
-// sets load_size to crop_size, so its command gives crop_size alone.
+// <epoch>_net_<name>.pth for each role, and the options of today's
+// repository (2019 on) that make define_G and define_D build the networks
+// the config trained.
 func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, roles []string, folderData bool) Export {
 	m, d := c.Model, c.Data
 	label := o.Label
@@ -95,31 +105,43 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 	root := DataRoot(c)
 	if !folderData {
 		root = "DATAROOT"
-		e.Notes = append(e.Notes, fmt.Sprintf("data.dataset=%s is made by gogan from data.source; the reference reads image folders: give test.py and train.py a --dataroot of them", d.Dataset))
+		e.Notes = append(e.Notes, fmt.Sprintf("data.dataset=%s here is made by gogan from data.source=%s; the reference reads image folders: give test.py and train.py a --dataroot of them", d.Dataset, d.Source))
 	}
-	nets := []string{"--dataroot", root, "--checkpoints_dir", filepath.Dir(o.Dir), "--name", filepath.Base(o.Dir),
-		"--model", model, "--epoch", label,
+	where := []string{"--checkpoints_dir", filepath.Dir(o.Dir), "--name", filepath.Base(o.Dir), "--epoch", label}
+	nets := append([]string{"--dataroot", root}, where...)
+	nets = append(nets, "--model", model,
 		"--input_nc", strconv.Itoa(m.InputNC), "--output_nc", strconv.Itoa(m.OutputNC), "--ngf", strconv.Itoa(m.NGF),
 		"--ndf", strconv.Itoa(m.NDF), "--netG", m.NetG, "--netD", m.NetD, "--n_layers_D", strconv.Itoa(m.NLayersD),
-		"--norm", m.Norm, "--direction", d.Direction}
+		"--norm", m.Norm, "--direction", d.Direction)
 	if m.NoDropout {
 		nets = append(nets, "--no_dropout")
 	}
-	test := append([]string{"python", "test.py"}, nets...)
-	test = append(test, "--crop_size", strconv.Itoa(d.CropSize))
-	// Training options whose names every version of the repository since
-	// 2018 shares (its epoch counts and LR policy were renamed).
+	// test.py's default load_size is the default crop_size (256), not the
+	// one given: --load_size keeps its resize at the crop size, which is
+	// what gogan translate feeds the generator.
+	testSize := []string{"--load_size", strconv.Itoa(d.CropSize), "--crop_size", strconv.Itoa(d.CropSize), "--preprocess", d.Preprocess}
+	test := append(append([]string{"python", "test.py"}, nets...), testSize...)
 	t := c.Train
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	train := append([]string{"python", "train.py", "--continue_train"}, nets...)
 	train = append(train, "--load_size", strconv.Itoa(d.LoadSize), "--crop_size", strconv.Itoa(d.CropSize), "--preprocess", d.Preprocess,
-		"--batch_size", strconv.Itoa(d.BatchSize), "--lr", f(t.LR), "--beta1", f(t.Beta1), "--gan_mode", t.GANMode)
+		"--batch_size", strconv.Itoa(d.BatchSize), "--lr", f(t.LR), "--beta1", f(t.Beta1), "--gan_mode", t.GANMode,
+		"--epoch_count", strconv.Itoa(o.Completed+1)) // its LR schedule goes on from there
 	switch model {
 	case "pix2pix", "colorization":
 		train = append(train, "--lambda_L1", f(c.Float("train.lambda_L1")))
+		if !d.Shuffle {
+			train = append(train, "--serial_batches")
+		}
 	case "cycle_gan":
 		train = append(train, "--lambda_A", f(c.Float("train.lambda_A")), "--lambda_B", f(c.Float("train.lambda_B")),
 			"--lambda_identity", f(c.Float("train.lambda_identity")), "--pool_size", strconv.Itoa(c.Int("train.pool_size")))
+		if d.SerialBatches {
+			train = append(train, "--serial_batches")
+			if d.Shuffle {
+				e.Notes = append(e.Notes, "data.serial_batches with data.shuffle: the reference's --serial_batches also takes the images in order")
+			}
+		}
 	}
 	if d.NoFlip {
 		train = append(train, "--no_flip")
@@ -152,10 +174,10 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 		if folderData {
 			single = filepath.Join(root, "test"+dir.suffix)
 		}
-		e.Commands = append(e.Commands, Command("python", "test.py", "--dataroot", single, "--checkpoints_dir", filepath.Dir(o.Dir), "--name", filepath.Base(o.Dir),
-			"--model", "test", "--model_suffix", "_"+dir.suffix, "--dataset_mode", "single", "--epoch", label,
-			"--input_nc", dir.in, "--output_nc", dir.out, "--ngf", strconv.Itoa(m.NGF), "--netG", m.NetG, "--norm", m.Norm,
-			"--crop_size", strconv.Itoa(d.CropSize)))
+		cmd := append([]string{"python", "test.py", "--dataroot", single}, where...)
+		cmd = append(cmd, "--model", "test", "--model_suffix", "_"+dir.suffix, "--dataset_mode", "single",
+			"--input_nc", dir.in, "--output_nc", dir.out, "--ngf", strconv.Itoa(m.NGF), "--netG", m.NetG, "--norm", m.Norm)
+		e.Commands = append(e.Commands, Command(append(cmd, testSize...)...))
 	}
 	return e
 }
@@ -304,7 +326,8 @@ func CycleGANAndPix2PixConfig(model string, opts map[string]string) ([]string, e
 			ReferenceOption{Names: []string{"lambda_B"}, Key: "train.lambda_B"},
 			ReferenceOption{Names: []string{"lambda_identity", "identity"}, Key: "train.lambda_identity"},
 			ReferenceOption{Names: []string{"pool_size"}, Key: "train.pool_size"},
-			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.serial_batches", Value: PyBool})
+			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.serial_batches", Value: PyBool},
+			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.shuffle", Value: notBool})
 	}
 	sets, err := ReferenceSets(opts, table)
 	if err != nil {

@@ -16,7 +16,48 @@ import (
 // rename it over path, fsync the directory so the rename itself is durable.
 // On any error the temp file is removed and the old file is untouched.
 // A new file gets mode 0644; a replaced file keeps its mode.
-func AtomicWriteFile(path string, write func(io.Writer) error) (err error) {
+func AtomicWriteFile(path string, write func(io.Writer) error) error {
+	return AtomicWriteFiles([]string{path}, []func(io.Writer) error{write})
+}
+
+// AtomicWriteFiles is AtomicWriteFile for files that belong together (a
+// set of networks): every file is written and fsynced under a temp name
+// first, and only when all are complete are they renamed into place, so an
+// error leaves every old file as it was and no new one.
+func AtomicWriteFiles(paths []string, writes []func(io.Writer) error) (err error) {
+	tmps := make([]string, 0, len(paths))
+	defer func() {
+		if err != nil {
+			for _, t := range tmps {
+				os.Remove(t)
+			}
+		}
+	}()
+	for i, path := range paths {
+		tmp, err := writeTemp(path, writes[i])
+		if err != nil {
+			return err
+		}
+		tmps = append(tmps, tmp)
+	}
+	dirs := map[string]bool{}
+	for i, path := range paths {
+		if err = os.Rename(tmps[i], path); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		dirs[filepath.Dir(path)] = true
+	}
+	for dir := range dirs {
+		if err = syncDir(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeTemp writes what write produces to a temp file beside path, with
+// path's mode (0644 for a new file), fsynced; it returns the temp's name.
+func writeTemp(path string, write func(io.Writer) error) (tmp string, err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -27,35 +68,31 @@ func AtomicWriteFile(path string, write func(io.Writer) error) (err error) {
 	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
-	tmp := f.Name()
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(tmp)
+			os.Remove(f.Name())
 		}
 	}()
 	bw := bufio.NewWriterSize(f, 1<<20)
 	if err = write(bw); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	if err = f.Chmod(mode); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write %s: fsync: %w", path, err)
+		return "", fmt.Errorf("write %s: fsync: %w", path, err)
 	}
 	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return syncDir(dir)
+	return f.Name(), nil
 }
 
 // syncDir makes renames and creations in dir durable.

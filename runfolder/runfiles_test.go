@@ -366,3 +366,38 @@ func TestMetricsCSV(t *testing.T) {
 		t.Fatal("duplicate loss names accepted")
 	}
 }
+
+// TestAtomicWriteFilesAllOrNone: when one file of a set fails, none is
+// replaced and no temp file stays; when all are written, all are in place.
+func TestAtomicWriteFilesAllOrNone(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	for _, p := range []string{a, b} {
+		if err := AtomicWriteBytes(p, []byte("old "+filepath.Base(p))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := func(s string) func(io.Writer) error {
+		return func(w io.Writer) error { _, err := io.WriteString(w, s); return err }
+	}
+	fail := func(io.Writer) error { return errors.New("disk full") }
+	if err := AtomicWriteFiles([]string{a, b}, []func(io.Writer) error{text("new a"), fail}); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("a failing set: %v", err)
+	}
+	for p, want := range map[string]string{a: "old a", b: "old b"} {
+		if got, _ := os.ReadFile(p); string(got) != want {
+			t.Errorf("%s = %q after a failed set, want %q", p, got, want)
+		}
+	}
+	if names := dirNames(t, dir); len(names) != 2 {
+		t.Errorf("files after a failed set: %v", names)
+	}
+	if err := AtomicWriteFiles([]string{a, b}, []func(io.Writer) error{text("new a"), text("new b")}); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]string{a: "new a", b: "new b"} {
+		if got, _ := os.ReadFile(p); string(got) != want {
+			t.Errorf("%s = %q, want %q", p, got, want)
+		}
+	}
+}

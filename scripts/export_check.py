@@ -421,6 +421,10 @@ def run(cmd):
         hd_load_networks(opt, nets)
         return nets
     opt = cg_options(argv, is_train)
+    if not is_train and opt.load_size != opt.crop_size:
+        # test.py would resize to load_size and take a random crop_size crop, where gogan
+        # translate gives the generator the image resized to the crop size
+        raise SystemExit('%s: test-time load_size %d is not crop_size %d' % (cmd, opt.load_size, opt.crop_size))
     nets = cg_networks(opt)
     cg_load_networks(opt, nets)
     return nets

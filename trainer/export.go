@@ -15,6 +15,7 @@ import (
 	"gogan/config"
 	"gogan/data"
 	"gogan/gan"
+	"gogan/nets"
 	"gogan/runfolder"
 )
 
@@ -39,11 +40,12 @@ type Exported struct {
 // Export writes a checkpoint's networks as the recipe's reference
 // implementation saves them (gan.Definition.Export): each network's state
 // dict with torch.save's format and the reference's file name, so that its
-// test.py, train.py --continue_train or main.py --netG load them. Each
-// network is built and loaded strictly first, so a checkpoint that does not
-// hold it whole is refused; each file is written atomically, existing files
-// are kept unless o.Force, and a failure removes the files this call
-// created.
+// test.py, train.py --continue_train or main.py --netG load them, and the
+// small files it reads beside them. Each network is built and loaded
+// strictly first, so a checkpoint that does not hold it whole is refused;
+// existing files are kept unless o.Force; the files are written under temp
+// names and renamed into place together, so a failure leaves the folder as
+// it was (and removes the folders this call made).
 func Export(o ExportOptions) (*Exported, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -58,79 +60,114 @@ func Export(o ExportOptions) (*Exported, error) {
 	if def.Export == nil {
 		return nil, fmt.Errorf("export: recipe %s has no reference implementation whose files gogan writes", cfg.Recipe)
 	}
-	if o.Label != "" && (strings.ContainsAny(o.Label, `/\`+"\x00") || o.Label == "." || o.Label == "..") {
-		return nil, fmt.Errorf("export: --label %q would leave the output folder; give a name such as latest or 10", o.Label)
+	if err := checkLabel(o.Label); err != nil {
+		return nil, fmt.Errorf("export: %w", err)
 	}
 	dir, err := filepath.Abs(o.Out)
 	if err != nil {
 		return nil, err
 	}
-	e := def.Export(cfg, gan.ExportOptions{Dir: dir, Label: o.Label, Epoch: trainedEpoch(st)})
+	eo := gan.ExportOptions{Dir: dir, Label: o.Label}
+	eo.Epoch, eo.Completed, eo.EpochImages = position(st)
+	e := def.Export(cfg, eo)
 	res := &Exported{Checkpoint: ck.Dir, Step: ck.Step, Recipe: cfg.Recipe, Export: e}
+	var paths []string
 	for _, f := range e.Files {
-		p := filepath.Join(dir, f.Name)
+		paths = append(paths, filepath.Join(dir, f.Name))
+	}
+	for _, t := range e.Texts {
+		paths = append(paths, filepath.Join(dir, t.Name))
+	}
+	for _, p := range paths {
 		if _, err := os.Stat(p); err == nil && !o.Force {
 			return nil, fmt.Errorf("export: %s already exists; choose another --out or --label, or --force to replace it", p)
 		} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("export: %w", err)
 		}
-		res.Paths = append(res.Paths, p)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("export: %w", err)
-	}
+	res.Paths = paths[:len(e.Files)]
 	ws, _, err := torch.LoadSafetensors(ck.WeightsPath())
 	if err != nil {
 		return nil, err
 	}
 	defer torch.FreeNamed(ws)
-	var created []string
-	for i, f := range e.Files {
-		n, err := writeNetPTH(cfg, ck, ws, f.Role, res.Paths[i], &created)
+	var writes []func(io.Writer) error
+	for _, f := range e.Files {
+		n, err := loadNet(cfg, ck, ws, f.Role)
 		if err != nil {
-			for _, p := range created {
-				os.Remove(p)
-			}
 			return nil, err
 		}
-		res.Params = append(res.Params, n)
+		defer n.Free()
+		res.Params = append(res.Params, n.NumParams())
+		writes = append(writes, func(w io.Writer) error { return torch.WritePTH(w, n.StateDict()) })
+	}
+	for _, t := range e.Texts {
+		writes = append(writes, func(w io.Writer) error { _, err := io.WriteString(w, t.Text); return err })
+	}
+	made, err := mkdirAll(dir)
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	if err := runfolder.AtomicWriteFiles(paths, writes); err != nil {
+		for i := len(made) - 1; i >= 0; i-- {
+			os.Remove(made[i]) // empty again: the files went to temps, now removed
+		}
+		return nil, fmt.Errorf("export: %w", err)
 	}
 	return res, nil
 }
 
-// writeNetPTH builds the config's network of the given role, loads its
-// weights from ws strictly, and writes its state dict to path as torch.save
-// does; created gets path when it did not exist before.
-func writeNetPTH(cfg *config.Config, ck runfolder.Checkpoint, ws []torch.Named, role, path string, created *[]string) (int64, error) {
+// checkLabel refuses a label that would put files outside the folder.
+func checkLabel(label string) error {
+	if label != "" && (strings.ContainsAny(label, `/\`+"\x00") || label == "." || label == "..") {
+		return fmt.Errorf("--label %q would leave the folder; give a name such as latest or 10", label)
+	}
+	return nil
+}
+
+// mkdirAll is os.MkdirAll that returns the folders it made, outermost first.
+func mkdirAll(dir string) ([]string, error) {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
+			break
+		}
+		missing = append([]string{d}, missing...)
+	}
+	return missing, os.MkdirAll(dir, 0o755)
+}
+
+// loadNet builds the config's network of the given role on the CPU and
+// loads its weights from ws strictly.
+func loadNet(cfg *config.Config, ck runfolder.Checkpoint, ws []torch.Named, role string) (*nets.Net, error) {
 	spec, err := gan.NetSpecOf(cfg, role)
 	if err != nil {
-		return 0, fmt.Errorf("checkpoint %s: %w", ck.Dir, err)
+		return nil, fmt.Errorf("checkpoint %s: %w", ck.Dir, err)
 	}
 	n, err := spec.Build(spec.Options, torch.CPUDevice)
 	if err != nil {
-		return 0, err
+		return nil, fmt.Errorf("checkpoint %s: network %s: %w", ck.Dir, role, err)
 	}
-	defer n.Free()
 	if err := n.LoadStateDict(gan.RoleStateDict(ws, role)); err != nil {
-		return 0, fmt.Errorf("checkpoint %s: network %s: %w", ck.Dir, role, err)
+		n.Free()
+		return nil, fmt.Errorf("checkpoint %s: network %s: %w", ck.Dir, role, err)
 	}
-	_, statErr := os.Stat(path)
-	if err := runfolder.AtomicWriteFile(path, func(w io.Writer) error { return torch.WritePTH(w, n.StateDict()) }); err != nil {
-		return 0, fmt.Errorf("export: %w", err)
-	}
-	if statErr != nil {
-		*created = append(*created, path)
-	}
-	return n.NumParams(), nil
+	return n, nil
 }
 
-// trainedEpoch is the 0-based epoch a checkpoint's weights were trained in:
-// the last one finished when the checkpoint ends an epoch (as main.py
-// names the checkpoint it saves then), else the one in progress.
-func trainedEpoch(st *runfolder.CheckpointState) int {
+// position is where a checkpoint's run stands: the 0-based epoch its
+// weights were trained in (the last one finished when the checkpoint ends
+// an epoch, as main.py names the checkpoint it saves then, else the one in
+// progress), the epochs finished, and the images of the next one trained.
+func position(st *runfolder.CheckpointState) (trained, completed, images int) {
+	completed, trained = st.Epoch, st.Epoch
 	var pos data.LoaderState
-	if st.Epoch > 0 && json.Unmarshal(st.Loader, &pos) == nil && pos.Batch == 0 {
-		return st.Epoch - 1
+	if json.Unmarshal(st.Loader, &pos) != nil {
+		return trained, completed, 0
 	}
-	return st.Epoch
+	if pos.Batch == 0 && completed > 0 {
+		trained = completed - 1
+	}
+	images = min(pos.Batch*pos.BatchSize*max(1, pos.World), pos.Samples)
+	return trained, completed, images
 }

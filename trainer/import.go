@@ -1,7 +1,9 @@
 package trainer
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -97,21 +99,28 @@ var referenceModels = map[string]string{"pix2pix": "pix2pix", "cycle_gan": "cycl
 // ReadReferenceRun reads the checkpoint folder dir (checkpoints_dir/name)
 // of a pytorch-CycleGAN-and-pix2pix or pix2pixHD run: the options file it
 // wrote (train_opt.txt, or opt.txt, or test_opt.txt) becomes the config,
-// under configPath's keys (optional) and sets, and the networks' files are
-// found under the names the reference saves them with, epoch label label
-// ("" is latest). A relative dataroot is taken from the folder train.py ran
-// in, which a relative checkpoints_dir locates.
+// over configPath's keys (optional: the settings the options do not carry)
+// and under sets, and the networks' files are found under the names the
+// reference saves them with, epoch label label ("" is latest). A relative
+// dataroot is taken from the folder train.py ran in, which a relative
+// checkpoints_dir locates, when the dataset is there.
 func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceRun, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkLabel(label); err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
 	var file string
 	var text []byte
 	for _, name := range []string{"train_opt.txt", "opt.txt", "test_opt.txt"} {
-		if text, err = os.ReadFile(filepath.Join(abs, name)); err == nil {
-			file = filepath.Join(abs, name)
+		p := filepath.Join(abs, name)
+		if text, err = os.ReadFile(p); err == nil {
+			file = p
 			break
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("import --from: %w", err)
 		}
 	}
 	if file == "" {
@@ -132,22 +141,22 @@ func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceR
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	run := &ReferenceRun{Options: file}
+	if opts["isTrain"] == "False" || filepath.Base(file) == "test_opt.txt" {
+		// test.py's options (the repository of 2017 wrote them to opt.txt
+		// too) hold the networks but not how they were trained.
+		run.Notes = append(run.Notes, fmt.Sprintf("%s holds a test run's options: the networks' settings are read, the training ones (epochs, lr, loss weights, load_size) are gogan's defaults", filepath.Base(file)))
+	}
 	relRoot := ""
 	for i, s := range ref {
 		k, v, _ := strings.Cut(s, "=")
 		if k != "data.root" || filepath.IsAbs(v) {
 			continue
 		}
-		if cd := opts["checkpoints_dir"]; cd != "" && !filepath.IsAbs(cd) {
-			ran := filepath.Dir(abs)
-			for _, part := range strings.Split(filepath.Clean(cd), string(filepath.Separator)) {
-				if part != "." {
-					ran = filepath.Dir(ran)
-				}
+		relRoot = v
+		if ran, ok := trainedIn(abs, opts["checkpoints_dir"]); ok {
+			if _, err := os.Stat(filepath.Join(ran, v)); err == nil {
+				ref[i], relRoot = "data.root="+filepath.Join(ran, v), ""
 			}
-			ref[i] = "data.root=" + filepath.Join(ran, v)
-		} else {
-			relRoot = v
 		}
 	}
 	all := append(append([]string{"recipe=" + recipe}, ref...), sets...)
@@ -155,7 +164,7 @@ func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceR
 		return nil, fmt.Errorf("%s as a gogan config: %w", file, err)
 	}
 	if relRoot != "" && run.Config.Data.Root == relRoot {
-		run.Notes = append(run.Notes, fmt.Sprintf("data.root is the reference's dataroot %s, relative to a folder its options do not say: set data.root to the dataset's folder", relRoot))
+		run.Notes = append(run.Notes, fmt.Sprintf("data.root is the reference's relative dataroot %s, not found from the folder train.py ran in: set data.root to the dataset's folder", relRoot))
 	}
 	run.Files = map[string]string{}
 	for _, f := range def.Export(run.Config, gan.ExportOptions{Dir: abs, Label: label}).Files {
@@ -170,4 +179,23 @@ func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceR
 		run.Files[f.Role] = p
 	}
 	return run, nil
+}
+
+// trainedIn is the folder train.py ran in, found from the checkpoint folder
+// dir (checkpoints_dir/name) and a relative checkpoints_dir without "..".
+func trainedIn(dir, checkpointsDir string) (string, bool) {
+	if checkpointsDir == "" || filepath.IsAbs(checkpointsDir) {
+		return "", false
+	}
+	ran := filepath.Dir(dir)
+	for _, part := range strings.Split(filepath.Clean(checkpointsDir), string(filepath.Separator)) {
+		switch part {
+		case ".":
+		case "..":
+			return "", false
+		default:
+			ran = filepath.Dir(ran)
+		}
+	}
+	return ran, true
 }

@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,12 +75,15 @@ func referenceFolder(t *testing.T, optName, opts string, files ...string) string
 // in; what cannot be read is refused naming the file and the option.
 func TestReadReferenceRun(t *testing.T) {
 	dir := referenceFolder(t, "opt.txt", oldOptions, "latest_net_G.pth", "5_net_G.pth", "5_net_D.pth")
+	ran := filepath.Dir(filepath.Dir(dir))
+	if err := os.MkdirAll(filepath.Join(ran, "datasets", "facades"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	run, err := ReadReferenceRun(dir, "", "", []string{"train.max_steps=7"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := run.Config
-	ran := filepath.Dir(filepath.Dir(dir))
 	for key, want := range map[string]any{
 		"recipe": "pix2pix", "model.netG": "unet_256", "model.netD": "basic", "model.norm": "batch", "model.no_dropout": false,
 		"data.direction": "BtoA", "data.load_size": 286, "data.crop_size": 256, "data.preprocess": "resize_and_crop",
@@ -100,6 +104,57 @@ func TestReadReferenceRun(t *testing.T) {
 		t.Errorf("--label 5: %v, files %v", err, run)
 	}
 
+	// The options' settings override a config file's; the file gives the
+	// rest, and --set overrides both.
+	cf := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(cf, []byte("seed: 5\ndata:\n  crop_size: 128\ntrain:\n  max_steps: 9\n  lr: 0.1\n"), 0o644)
+	run, err = ReadReferenceRun(dir, "", cf, []string{"train.lr=0.3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]any{"seed": 5, "train.max_steps": 9, "data.crop_size": 256, "train.lr": 0.3} {
+		if got, _ := run.Config.Get(key); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("with --config: %s = %v, want %v", key, got, want)
+		}
+	}
+
+	// Today's format and names (print_options' columns and defaults,
+	// n_epochs, lr_policy linear), in a folder moved away from its dataset,
+	// and a test run's options.
+	today := "----------------- Options ---------------\n" +
+		"               batch_size: 4                             \t[default: 1]\n" +
+		"          checkpoints_dir: ./checkpoints                 \n" +
+		"                 dataroot: ./datasets/maps               \t[default: None]\n" +
+		"                 gan_mode: lsgan                         \n" +
+		"                  isTrain: True                          \t[default: None]\n" +
+		"                lr_policy: linear                        \n" +
+		"                    model: cycle_gan                     \t[default: cycle_gan]\n" +
+		"                 n_epochs: 50                            \t[default: 100]\n" +
+		"           n_epochs_decay: 70                            \t[default: 100]\n" +
+		"                     netG: resnet_6blocks                \t[default: resnet_9blocks]\n" +
+		"           serial_batches: True                          \t[default: False]\n" +
+		"                   suffix:                               \n" +
+		"----------------- End -------------------\n"
+	moved := referenceFolder(t, "train_opt.txt", today, "latest_net_G_A.pth", "latest_net_G_B.pth")
+	run, err = ReadReferenceRun(moved, "", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]any{"recipe": "cyclegan", "data.batch_size": 4, "train.gan_mode": "lsgan", "train.lr_policy": "linear",
+		"train.epochs": 50, "train.epochs_decay": 70, "model.netG": "resnet_6blocks", "data.serial_batches": true, "data.shuffle": false,
+		"data.root": "./datasets/maps"} {
+		if got, _ := run.Config.Get(key); got != want {
+			t.Errorf("today's options: %s = %v, want %v", key, got, want)
+		}
+	}
+	if notes := strings.Join(run.Notes, "\n"); !strings.Contains(notes, "./datasets/maps") || !strings.Contains(notes, "latest_net_D_A.pth") {
+		t.Errorf("notes %q, want the dataroot not found and the missing discriminators", notes)
+	}
+	testRun := referenceFolder(t, "test_opt.txt", strings.Replace(today, "True ", "False", 1), "latest_net_G_A.pth", "latest_net_G_B.pth")
+	if run, err := ReadReferenceRun(testRun, "", "", nil); err != nil || !strings.Contains(strings.Join(run.Notes, "\n"), "test run") {
+		t.Errorf("a test run's options: %v, notes %v", err, run)
+	}
+
 	for _, c := range []struct {
 		name, optName, opts string
 		files               []string
@@ -111,6 +166,7 @@ func TestReadReferenceRun(t *testing.T) {
 		{"dataset_mode gogan lacks", "opt.txt", strings.Replace(oldOptions, "dataset_mode: aligned", "dataset_mode: template", 1), []string{"latest_net_G.pth"}, []string{"opt.txt", "dataset_mode template"}},
 		{"a bool that is not one", "opt.txt", strings.Replace(oldOptions, "no_flip: False", "no_flip: maybe", 1), []string{"latest_net_G.pth"}, []string{"opt.txt", "no_flip", "maybe"}},
 		{"no generator", "opt.txt", oldOptions, []string{"latest_net_D.pth"}, []string{"latest_net_G.pth", "--label"}},
+		{"lr_policy gogan lacks", "opt.txt", oldOptions + "lr_policy: exponential\n", []string{"latest_net_G.pth"}, []string{"opt.txt", "train.lr_policy", "exponential"}},
 	} {
 		_, err := ReadReferenceRun(referenceFolder(t, c.optName, c.opts, c.files...), "", "", nil)
 		if err == nil {

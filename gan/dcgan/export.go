@@ -48,6 +48,9 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 	}
 	e.Commands = []string{gan.Command(cmd...)}
 	e.Notes = append(e.Notes, gan.Beta2Note(c)...)
+	if o.Completed > 0 {
+		e.Notes = append(e.Notes, fmt.Sprintf("main.py counts its --niter epochs from 0 again: these weights have trained %d", o.Completed))
+	}
 	if c.Train.GANMode != "vanilla" {
 		e.Notes = append(e.Notes, fmt.Sprintf("train.gan_mode=%s: main.py trains with nn.BCELoss (vanilla)", c.Train.GANMode))
 	}

@@ -68,6 +68,9 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 	}
 	e.Commands = []string{gan.Command(test...), gan.Command(train...)}
 	e.Notes = gan.Beta2Note(c)
+	// train.py --continue_train resumes at iter.txt's epoch (1-based) and
+	// images into it, as its own save_latest_freq writes them.
+	e.Texts = []gan.ExportText{{Name: "iter.txt", Text: fmt.Sprintf("%d\n%d\n", o.Completed+1, o.EpochImages)}}
 	return e
 }
 
