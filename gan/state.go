@@ -1,9 +1,11 @@
 package gan
 
 import (
+	"fmt"
 	"strings"
 
 	torch "gogan/cgo"
+	"gogan/config"
 	"gogan/nets"
 )
 
@@ -29,6 +31,24 @@ func RoleStateDict(ws []torch.Named, role string) []torch.Named {
 		}
 	}
 	return sd
+}
+
+// NetFromWeights builds c's network of the given role on dev and loads it
+// strictly from ws, a checkpoint's tensors (its "role." keys).
+func NetFromWeights(c *config.Config, ws []torch.Named, role string, dev torch.Device) (*nets.Net, error) {
+	spec, err := NetSpecOf(c, role)
+	if err != nil {
+		return nil, err
+	}
+	n, err := spec.Build(spec.Options, dev)
+	if err != nil {
+		return nil, fmt.Errorf("network %s: %w", role, err)
+	}
+	if err := n.LoadStateDict(RoleStateDict(ws, role)); err != nil {
+		n.Free()
+		return nil, fmt.Errorf("network %s: %w", role, err)
+	}
+	return n, nil
 }
 
 // WithFrozenState runs f (a sampling forward pass) and then restores the

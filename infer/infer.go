@@ -23,23 +23,14 @@ import (
 // LoadNet builds the checkpoint's network of the given role on dev with its
 // weights.
 func LoadNet(ck runfolder.Checkpoint, cfg *config.Config, role string, dev torch.Device) (*nets.Net, error) {
-	spec, err := gan.NetSpecOf(cfg, role)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", ck.Dir, err)
-	}
-	n, err := spec.Build(spec.Options, dev)
-	if err != nil {
-		return nil, err
-	}
 	ts, _, err := torch.LoadSafetensors(ck.WeightsPath())
 	if err != nil {
-		n.Free()
 		return nil, err
 	}
 	defer torch.FreeNamed(ts)
-	if err := n.LoadStateDict(gan.RoleStateDict(ts, role)); err != nil {
-		n.Free()
-		return nil, fmt.Errorf("checkpoint %s: network %s: %w", ck.Dir, role, err)
+	n, err := gan.NetFromWeights(cfg, ts, role, dev)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", ck.Dir, err)
 	}
 	return n, nil
 }

@@ -12,10 +12,8 @@ import (
 	"strings"
 
 	torch "gogan/cgo"
-	"gogan/config"
 	"gogan/data"
 	"gogan/gan"
-	"gogan/nets"
 	"gogan/runfolder"
 )
 
@@ -93,9 +91,9 @@ func Export(o ExportOptions) (*Exported, error) {
 	defer torch.FreeNamed(ws)
 	var writes []func(io.Writer) error
 	for _, f := range e.Files {
-		n, err := loadNet(cfg, ck, ws, f.Role)
+		n, err := gan.NetFromWeights(cfg, ws, f.Role, torch.CPUDevice)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("checkpoint %s: %w", ck.Dir, err)
 		}
 		defer n.Free()
 		res.Params = append(res.Params, n.NumParams())
@@ -135,24 +133,6 @@ func mkdirAll(dir string) ([]string, error) {
 		missing = append([]string{d}, missing...)
 	}
 	return missing, os.MkdirAll(dir, 0o755)
-}
-
-// loadNet builds the config's network of the given role on the CPU and
-// loads its weights from ws strictly.
-func loadNet(cfg *config.Config, ck runfolder.Checkpoint, ws []torch.Named, role string) (*nets.Net, error) {
-	spec, err := gan.NetSpecOf(cfg, role)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", ck.Dir, err)
-	}
-	n, err := spec.Build(spec.Options, torch.CPUDevice)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: network %s: %w", ck.Dir, role, err)
-	}
-	if err := n.LoadStateDict(gan.RoleStateDict(ws, role)); err != nil {
-		n.Free()
-		return nil, fmt.Errorf("checkpoint %s: network %s: %w", ck.Dir, role, err)
-	}
-	return n, nil
 }
 
 // position is where a checkpoint's run stands: the 0-based epoch its
