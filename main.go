@@ -334,7 +334,7 @@ func importCmd() *cobra.Command {
 					return err
 				}
 				cfg, pths = run.Config, run.Files
-				if cfg.Sources["out"] == "default" || strings.HasPrefix(cfg.Sources["out"], "default ") {
+				if strings.HasPrefix(cfg.Sources["out"], "default") { // "default", "default for <recipe>"
 					cfg.Out = filepath.Join("runs", filepath.Base(filepath.Clean(from)))
 				}
 				fmt.Printf("config from %s: recipe %s\n", run.Options, cfg.Recipe)

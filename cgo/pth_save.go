@@ -107,7 +107,7 @@ type pickler struct {
 
 func newPickler() *pickler { return &pickler{memo: map[string]int{}} }
 
-func (p *pickler) ops(b ...byte) *pickler { p.Write(b); return p }
+func (p *pickler) ops(b ...byte) { p.Write(b) }
 
 // put memoizes the object just written.
 func (p *pickler) put() {
@@ -223,8 +223,7 @@ func (p *pickler) tensor(storage, key string, shape []int64) {
 		numel *= shape[i]
 	}
 	p.global("torch._utils", "_rebuild_tensor_v2")
-	p.ops('(')
-	p.ops('(')
+	p.ops('(', '(') // the arguments' tuple, then the persistent id's
 	p.constant("storage")
 	p.global("torch", storage)
 	p.str(key)

@@ -69,6 +69,25 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// FloatArg is a float as a command-line value: the shortest text that
+// reads back as the same float64 (0.0002, 10).
+func FloatArg(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// SavedNetworks is the layout both pytorch-CycleGAN-and-pix2pix's
+// save_networks and pix2pixHD's save_network write: '%s_net_%s.pth' %
+// (epoch, name) for each role, with "latest" for an empty label. It
+// returns the label used.
+func SavedNetworks(label string, roles []string) (string, []ExportFile) {
+	if label == "" {
+		label = "latest"
+	}
+	files := make([]ExportFile, len(roles))
+	for i, r := range roles {
+		files[i] = ExportFile{Role: r, Name: label + "_net_" + r + ".pth"}
+	}
+	return label, files
+}
+
 // Beta2Note says that the references' Adam has beta2 0.999 when the
 // config's does not.
 func Beta2Note(c *config.Config) []string {
@@ -94,14 +113,9 @@ func DataRoot(c *config.Config) string {
 // the config trained.
 func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, roles []string, folderData bool) Export {
 	m, d := c.Model, c.Data
-	label := o.Label
-	if label == "" {
-		label = "latest"
-	}
 	e := Export{Reference: "pytorch-CycleGAN-and-pix2pix"}
-	for _, r := range roles {
-		e.Files = append(e.Files, ExportFile{Role: r, Name: label + "_net_" + r + ".pth"})
-	}
+	label, files := SavedNetworks(o.Label, roles)
+	e.Files = files
 	root := DataRoot(c)
 	if !folderData {
 		root = "DATAROOT"
@@ -121,8 +135,7 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 	// what gogan translate feeds the generator.
 	testSize := []string{"--load_size", strconv.Itoa(d.CropSize), "--crop_size", strconv.Itoa(d.CropSize), "--preprocess", d.Preprocess}
 	test := append(append([]string{"python", "test.py"}, nets...), testSize...)
-	t := c.Train
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	t, f := c.Train, FloatArg
 	train := append([]string{"python", "train.py", "--continue_train"}, nets...)
 	train = append(train, "--load_size", strconv.Itoa(d.LoadSize), "--crop_size", strconv.Itoa(d.CropSize), "--preprocess", d.Preprocess,
 		"--batch_size", strconv.Itoa(d.BatchSize), "--lr", f(t.LR), "--beta1", f(t.Beta1), "--gan_mode", t.GANMode,

@@ -37,7 +37,7 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 	cmd := []string{"python", "main.py", "--dataset", dataset, "--dataroot", root, "--imageSize", strconv.Itoa(d.ImageSize),
 		"--nz", strconv.Itoa(c.Int("model.nz")), "--ngf", strconv.Itoa(m.NGF), "--ndf", strconv.Itoa(m.NDF),
 		"--batchSize", strconv.Itoa(d.BatchSize), "--niter", strconv.Itoa(c.Train.Epochs),
-		"--lr", strconv.FormatFloat(c.Train.LR, 'g', -1, 64), "--beta1", strconv.FormatFloat(c.Train.Beta1, 'g', -1, 64),
+		"--lr", gan.FloatArg(c.Train.LR), "--beta1", gan.FloatArg(c.Train.Beta1),
 		"--netG", filepath.Join(o.Dir, e.Files[0].Name), "--netD", filepath.Join(o.Dir, e.Files[1].Name)}
 	if dataset == "lsun" {
 		classes := d.Classes

@@ -14,14 +14,13 @@ import (
 // the base options for G and E (test.py), the train options for D.
 func export(c *config.Config, o gan.ExportOptions) gan.Export {
 	m, d := c.Model, c.Data
-	label := o.Label
-	if label == "" {
-		label = "latest"
+	var roles []string
+	for _, s := range netSpecs(c) {
+		roles = append(roles, s.Role)
 	}
 	e := gan.Export{Reference: "pix2pixHD"}
-	for _, s := range netSpecs(c) {
-		e.Files = append(e.Files, gan.ExportFile{Role: s.Role, Name: label + "_net_" + s.Role + ".pth"})
-	}
+	label, files := gan.SavedNetworks(o.Label, roles)
+	e.Files = files
 	itoa := func(key string) string { return strconv.Itoa(c.Int(key)) }
 	base := []string{"--dataroot", gan.DataRoot(c), "--checkpoints_dir", filepath.Dir(o.Dir), "--name", filepath.Base(o.Dir),
 		"--which_epoch", label, "--label_nc", itoa("data.label_nc"), "--input_nc", strconv.Itoa(m.InputNC),
@@ -49,7 +48,7 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 		test = append(test, "--use_encoded_image")
 	}
 	train := append([]string{"python", "train.py", "--continue_train"}, base...)
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	f := gan.FloatArg
 	train = append(train, "--ndf", strconv.Itoa(m.NDF), "--n_layers_D", strconv.Itoa(m.NLayersD), "--num_D", strconv.Itoa(m.NumD),
 		"--batchSize", strconv.Itoa(d.BatchSize), "--lr", f(c.Train.LR), "--beta1", f(c.Train.Beta1),
 		"--niter", strconv.Itoa(c.Train.Epochs), "--niter_decay", strconv.Itoa(c.Train.EpochsDecay),
