@@ -148,6 +148,11 @@ func readCIFARArchive(archive string, names []string) ([]cifarBatch, error) {
 		}
 		found[path.Base(name)] = b
 	}
+	// The gzip checksum covers the whole stream and is read at its end:
+	// without reading on, a damaged byte in a batch would go unnoticed.
+	if _, err := io.Copy(io.Discard, zr); err != nil {
+		return nil, fileErr(archive, "damaged archive: %v", unexpected(err))
+	}
 	batches := make([]cifarBatch, len(names))
 	for i, n := range names {
 		if found[n] == nil {

@@ -153,6 +153,20 @@ func TestCIFAR10Errors(t *testing.T) {
 	if err := open(root); err == nil || !strings.Contains(err.Error(), `no "data" array`) {
 		t.Errorf("batch without an array: %v", err)
 	}
+	// A damaged archive whose batches still decompress: only the gzip
+	// checksum at the end of the stream tells.
+	tarRoot := filepath.Join(dir, "t")
+	makeCIFAR(t, tarRoot, true)
+	archive := filepath.Join(tarRoot, "cifar-10-python.tar.gz")
+	if err := open(tarRoot); err != nil {
+		t.Fatal(err)
+	}
+	gzb, _ := os.ReadFile(archive)
+	gzb[len(gzb)-8] ^= 1 // the CRC-32 of the trailer
+	os.WriteFile(archive, gzb, 0o644)
+	if err := open(tarRoot); err == nil || !strings.Contains(err.Error(), archive+": damaged archive") || !strings.Contains(err.Error(), "checksum") {
+		t.Errorf("archive with a wrong checksum: %v", err)
+	}
 	os.RemoveAll(batches)
 	os.WriteFile(filepath.Join(root, "cifar-10-python.tar.gz"), []byte("not gzip"), 0o644)
 	if err := open(root); err == nil || !strings.Contains(err.Error(), "cifar-10-python.tar.gz") || !strings.Contains(err.Error(), "not a gzip file") {

@@ -213,16 +213,23 @@ func (d *Dataset) openAligned() error {
 			"instance maps are read from %[1]s_inst/ beside pix2pixHD's %[1]s_label/ and %[1]s_img/ (data.label_nc>0) or %[1]s_A/ and %[1]s_B/ folders; %[2]s has neither, and its pix2pix layouts (A|B images, A/ and B/ folders) have no instance maps: turn instance maps off (data.no_instance=true in the pix2pixhd recipe, data.instance=false in data.Config; pix2pixHD's --no_instance)",
 			phase, root)}
 	}
+	if _, err := phaseDir(root, phase, "_A"); err != nil { // train_A/ and train_B/ but no test_A/
+		return err
+	}
 	a, b := filepath.Join(root, "A"), filepath.Join(root, "B")
 	if isDir(a) && isDir(b) {
-		if isDir(filepath.Join(a, d.cfg.Phase)) {
-			a, b = filepath.Join(a, d.cfg.Phase), filepath.Join(b, d.cfg.Phase)
+		var err error
+		if a, err = phaseDir(a, phase, ""); err != nil {
+			return err
+		}
+		if b, err = phaseDir(b, phase, ""); err != nil {
+			return err
 		}
 		return d.pairFolders(a, b)
 	}
-	dir := root
-	if p := filepath.Join(root, phase); isDir(p) {
-		dir = p
+	dir, err := phaseDir(root, phase, "")
+	if err != nil {
+		return err
 	}
 	files, err := scanImages(dir, "data.root")
 	if err != nil {
@@ -230,6 +237,31 @@ func (d *Dataset) openAligned() error {
 	}
 	d.kind, d.files, d.root = "ab", files, dir
 	return nil
+}
+
+// phaseDir is the folder of split phase in dir: dir/{phase}{suffix} when
+// it exists, else dir itself (its images are the data) when it holds no
+// folder of another split either. A dir with train/ but no val/, asked for
+// val, is an error: reading all of dir would mix the splits.
+func phaseDir(dir, phase, suffix string) (string, error) {
+	if p := filepath.Join(dir, phase+suffix); isDir(p) {
+		if suffix != "" {
+			return dir, nil
+		}
+		return p, nil
+	}
+	var others []string
+	for _, split := range []string{"train", "val", "test"} {
+		if split != phase && isDir(filepath.Join(dir, split+suffix)) {
+			others = append(others, split+suffix+"/")
+		}
+	}
+	if len(others) == 0 {
+		return dir, nil
+	}
+	return "", &ConfigError{Key: "data.phase", Value: phase, Msg: fmt.Sprintf(
+		"%s has %s but no %s/: set data.phase to a split it has (reading all of it would mix the splits)",
+		dir, strings.Join(others, " and "), phase+suffix)}
 }
 
 func instHint(instance bool, phase string) string {
@@ -380,10 +412,17 @@ func (d *Dataset) openUnaligned() error {
 		a, b = filepath.Join(root, phase+"A"), filepath.Join(root, phase+"B")
 	case isDir(filepath.Join(root, "A")) || isDir(filepath.Join(root, "B")):
 		a, b = filepath.Join(root, "A"), filepath.Join(root, "B")
-		if isDir(filepath.Join(a, phase)) {
-			a, b = filepath.Join(a, phase), filepath.Join(b, phase)
+		var err error
+		if a, err = phaseDir(a, phase, ""); err != nil {
+			return err
+		}
+		if b, err = phaseDir(b, phase, ""); err != nil {
+			return err
 		}
 	default:
+		if _, err := phaseDir(root, phase, "A"); err != nil { // trainA/ and trainB/ but no testA/
+			return err
+		}
 		return d.openUnalignedAB()
 	}
 	var err error
@@ -401,9 +440,9 @@ func (d *Dataset) openUnaligned() error {
 // openUnalignedAB takes unaligned data from A|B images side by side.
 func (d *Dataset) openUnalignedAB() error {
 	root, phase := d.cfg.Root, d.cfg.Phase
-	dir := root
-	if p := filepath.Join(root, phase); isDir(p) {
-		dir = p
+	dir, err := phaseDir(root, phase, "")
+	if err != nil {
+		return err
 	}
 	files, err := scanImages(dir, "data.root")
 	if err != nil {

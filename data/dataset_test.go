@@ -2,6 +2,7 @@ package data
 
 import (
 	"context"
+	"errors"
 	"image"
 	"image/color"
 	"io"
@@ -238,5 +239,56 @@ func TestInMemory(t *testing.T) {
 		if !slices.Equal(s1.A.Pix, s2.A.Pix) || !slices.Equal(s1.B.Pix, s2.B.Pix) {
 			t.Fatalf("sample %d differs in memory", i)
 		}
+	}
+}
+
+// A data.root with folders of other splits but none for data.phase is
+// refused, for every layout: reading all of data.root would train on the
+// test split too. A folder of images with no split folders is read as it is.
+func TestMissingPhaseIsRefused(t *testing.T) {
+	ab := encode(t, "png", gradient(64, 32))
+	img := encode(t, "png", gradient(32, 32))
+	cases := []struct {
+		name    string
+		kind    string
+		files   []string
+		refused string // "" = opens
+	}{
+		{"aligned train/ test/", Aligned, []string{"train/a.png", "test/b.png"}, "has train/ and test/ but no val/"},
+		{"aligned train/", Aligned, []string{"train/a.png"}, "has train/ but no val/"},
+		{"aligned A/train B/train", Aligned, []string{"A/train/a.png", "B/train/a.png"}, "has train/ but no val/"},
+		{"aligned train_A train_B", Aligned, []string{"train_A/a.png", "train_B/a.png"}, "has train_A/ but no val_A/"},
+		{"aligned flat", Aligned, []string{"a.png", "b.png"}, ""},
+		{"aligned val/", Aligned, []string{"train/a.png", "val/b.png"}, ""},
+		{"unaligned trainA trainB", Unaligned, []string{"trainA/a.png", "trainB/a.png"}, "has trainA/ but no valA/"},
+		{"unaligned A/train B/train", Unaligned, []string{"A/train/a.png", "B/train/a.png"}, "has train/ but no val/"},
+		{"unaligned A|B train/", Unaligned, []string{"train/a.png", "test/a.png"}, "has train/ and test/ but no val/"},
+		{"unaligned A|B flat", Unaligned, []string{"a.png"}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range tc.files {
+				b := ab
+				if strings.Contains(f, "A/") || strings.Contains(f, "B/") || strings.Contains(f, "_A") || strings.Contains(f, "_B") {
+					b = img
+				}
+				write(t, filepath.Join(dir, f), b)
+			}
+			cfg := DefaultConfig(tc.kind)
+			cfg.Root, cfg.Phase, cfg.LoadSize, cfg.CropSize = dir, "val", 32, 32
+			d, err := Open(context.Background(), cfg, nil)
+			if tc.refused == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				d.Close()
+				return
+			}
+			var ce *ConfigError
+			if !errors.As(err, &ce) || ce.Key != "data.phase" || !strings.Contains(err.Error(), tc.refused) {
+				t.Fatalf("want a data.phase error saying %q, got %v", tc.refused, err)
+			}
+		})
 	}
 }

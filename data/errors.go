@@ -1,6 +1,7 @@
 package data
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 )
@@ -23,6 +24,9 @@ func fileErr(path string, format string, args ...any) *FileError {
 type InvalidFilesError struct {
 	Root  string
 	Files []*FileError
+	// SkipWith is the setting that skips them, for the message: "" is
+	// data.skip_invalid (training); a command sets its own flag.
+	SkipWith string
 }
 
 func (e *InvalidFilesError) Error() string {
@@ -31,7 +35,7 @@ func (e *InvalidFilesError) Error() string {
 	if len(e.Files) != 1 {
 		b.WriteString("s")
 	}
-	b.WriteString(" (set data.skip_invalid to skip them):")
+	fmt.Fprintf(&b, " (set %s to skip them):", cmp.Or(e.SkipWith, "data.skip_invalid"))
 	for _, f := range e.Files {
 		b.WriteString("\n  ")
 		b.WriteString(f.Path)

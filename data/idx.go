@@ -193,6 +193,13 @@ func loadIDXSet(images, labels string) (*idxSet, error) {
 	if lb.Dims[0] != s.n {
 		return nil, fileErr(labels, "%d labels for %d images in %s", lb.Dims[0], s.n, images)
 	}
+	// MNIST and Fashion-MNIST have ten classes; a label past them (a
+	// damaged or foreign file) would index past every class table.
+	for i, l := range lb.Data {
+		if l >= 10 {
+			return nil, fileErr(labels, "label %d of image %d: MNIST and Fashion-MNIST labels are 0-9 (a damaged file, or not one of theirs)", l, i)
+		}
+	}
 	s.labels = lb.Data
 	return s, nil
 }

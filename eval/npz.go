@@ -62,6 +62,12 @@ func ReadStats(path string) (Gaussian, error) {
 	if len(shapes["mu"]) != 1 || len(shapes["sigma"]) != 2 || shapes["sigma"][0] != d || shapes["sigma"][1] != d {
 		return Gaussian{}, fmt.Errorf("FID statistics %s: mu has shape %v and sigma %v: want [d] and [d d]", path, shapes["mu"], shapes["sigma"])
 	}
+	if d == 0 {
+		return Gaussian{}, fmt.Errorf("FID statistics %s: mu and sigma are empty (0 features)", path)
+	}
+	if err := checkCovariance(sigma, d); err != nil {
+		return Gaussian{}, fmt.Errorf("FID statistics %s: %w", path, err)
+	}
 	// np.cov's matrix is symmetric up to rounding; its mean with its
 	// transpose is what the symmetric eigensolver reads.
 	sym := mat.NewSymDense(d, nil)
@@ -213,6 +219,33 @@ func WriteStats(path string, g Gaussian) error {
 	})
 	if err != nil {
 		return fmt.Errorf("FID statistics: %w", err)
+	}
+	return nil
+}
+
+// checkCovariance refuses a sigma that no set of features has: a value
+// that is not finite, a negative variance, or a covariance larger than the
+// two variances allow (|s_ij| <= sqrt(s_ii s_jj) holds for every
+// covariance matrix; of sigma's mean with its transpose, the matrix used),
+// checked in O(d^2) with room for rounding.
+func checkCovariance(sigma []float64, d int) error {
+	for i, v := range sigma {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("sigma[%d][%d] is %v", i/d, i%d, v)
+		}
+	}
+	for i := 0; i < d; i++ {
+		if v := sigma[i*d+i]; v < 0 {
+			return fmt.Errorf("sigma[%d][%d] is %v: a variance is never negative (not a covariance matrix)", i, i, v)
+		}
+	}
+	for i := 0; i < d; i++ {
+		for j := i + 1; j < d; j++ {
+			bound := math.Sqrt(sigma[i*d+i]*sigma[j*d+j])*(1+1e-6) + 1e-12
+			if v := 0.5 * (sigma[i*d+j] + sigma[j*d+i]); math.Abs(v) > bound {
+				return fmt.Errorf("sigma[%d][%d] is %v, more than its variances allow (%v): not a covariance matrix", i, j, v, bound)
+			}
+		}
 	}
 	return nil
 }

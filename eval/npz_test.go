@@ -76,6 +76,10 @@ print("ok")
 		"huge.npz":      {zipOf(map[string][]byte{"mu.npy": bytes.Replace(mu, []byte("(2,)"), []byte("(99999999999,)"), 1), "sigma.npy": sigma}), "dimensions up to"},
 		"nomagic.npz":   {zipOf(map[string][]byte{"mu.npy": []byte("hello world"), "sigma.npy": sigma}), "no \\x93NUMPY magic"},
 		"nan.npz":       {zipOf(map[string][]byte{"mu.npy": npyBytes([]float64{1, math.NaN()}, 2), "sigma.npy": sigma}), "mu[1] is NaN"},
+		"empty.npz":     {zipOf(map[string][]byte{"mu.npy": npyBytes(nil, 0), "sigma.npy": npyBytes(nil, 0, 0)}), "mu and sigma are empty"},
+		"nansigma.npz":  {zipOf(map[string][]byte{"mu.npy": mu, "sigma.npy": npyBytes([]float64{1, 0, math.Inf(1), 1}, 2, 2)}), "sigma[1][0] is +Inf"},
+		"negvar.npz":    {zipOf(map[string][]byte{"mu.npy": mu, "sigma.npy": npyBytes([]float64{-1e6, 0, 0, -1e6}, 2, 2)}), "sigma[0][0] is -1e+06: a variance is never negative"},
+		"notcov.npz":    {zipOf(map[string][]byte{"mu.npy": mu, "sigma.npy": npyBytes([]float64{1, 3, 3, 1}, 2, 2)}), "sigma[0][1] is 3, more than its variances allow"},
 		"badheader.npz": {zipOf(map[string][]byte{"mu.npy": bytes.Replace(mu, []byte("'shape'"), []byte("'shapE'"), 1), "sigma.npy": sigma}), "unreadable header"},
 	} {
 		p := filepath.Join(dir, name)

@@ -3,10 +3,12 @@ package infer
 import (
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -201,6 +203,74 @@ func TestImportRefusesMismatchedWeights(t *testing.T) {
 	for _, want := range []string{pth, "network G (dcgan)", "main.0.weight", "[100 64 4 4]", "[100 32 4 4]"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
+// TestImportUnwrapsStateDicts: a state dict saved inside a dict
+// ({"state_dict": sd}, {"model": sd, "epoch": 3}) or by DataParallel
+// ("module." keys), or both, imports as the plain one, with a note.
+func TestImportUnwrapsStateDicts(t *testing.T) {
+	py := torchtest.Python(t)
+	dir := t.TempDir()
+	opts := filepath.Join(dir, "opts.json")
+	os.WriteFile(opts, []byte(`{"Kind":"dcgan","NZ":100,"NGF":8,"OutputNC":1,"ImageSize":32,"InputNC":1,"NDF":8}`), 0o644)
+	in := filepath.Join(dir, "x.safetensors")
+	torch.SaveSafetensors(in, []torch.Named{{Name: "x", Tensor: torch.Zeros(torch.Float32, torch.CPUDevice, 1, 100, 1, 1)}}, nil)
+	plain := filepath.Join(dir, "g.pth")
+	if msg, err := exec.Command(py, "../scripts/interop_check.py", "save", opts, "1", plain, in, filepath.Join(dir, "y")).CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, msg)
+	}
+	if msg, err := exec.Command(py, "-c", `
+import sys, torch
+d = sys.argv[1]
+sd = torch.load(d + "/g.pth")
+module = {"module." + k: v for k, v in sd.items()}
+torch.save({"state_dict": sd}, d + "/state_dict.pth")
+torch.save({"model": sd, "epoch": 3}, d + "/model.pth")
+torch.save(module, d + "/module.pth")
+torch.save({"state_dict": module}, d + "/both.pth")
+`, dir).CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, msg)
+	}
+	imported := func(name string) (map[string][]float32, []string) {
+		cfg, err := config.LoadConfig("", []string{"recipe=dcgan", "model.ngf=8", "model.ndf=8", "data.image_size=32", "out=" + filepath.Join(dir, "run-"+name), "device=cpu"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ck, notes, err := trainer.Import(cfg, map[string]string{"G": filepath.Join(dir, name)})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		ts, _, err := torch.LoadSafetensors(filepath.Join(ck, runfolder.WeightsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer torch.FreeNamed(ts)
+		g := map[string][]float32{}
+		for _, e := range ts {
+			if strings.HasPrefix(e.Name, "G.") && e.Tensor.DType() == torch.Float32 {
+				g[e.Name] = e.Tensor.Float32s()
+			}
+		}
+		return g, notes
+	}
+	want, _ := imported("g.pth")
+	if len(want) < 10 {
+		t.Fatalf("the plain import has %d float tensors of G", len(want))
+	}
+	for name, prefix := range map[string]string{"state_dict.pth": "state_dict.", "model.pth": "model.", "module.pth": "module.", "both.pth": "state_dict.module."} {
+		got, notes := imported(name)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d tensors of G, want %d", name, len(got), len(want))
+		}
+		for k, v := range want {
+			if !slices.Equal(got[k], v) {
+				t.Errorf("%s: %s differs from the plain file's", name, k)
+			}
+		}
+		if !slices.ContainsFunc(notes, func(n string) bool { return strings.Contains(n, fmt.Sprintf("every key began with %q", prefix)) }) {
+			t.Errorf("%s: notes %q do not name the prefix %q", name, notes, prefix)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package nets
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -193,6 +194,10 @@ func (n *Net) LoadStateDict(sd []torch.Named) error {
 // state dict without version metadata). Anything else is LoadStateDict's
 // strict check. notes say what was dropped or filled in.
 func (n *Net) LoadPyTorchStateDict(sd []torch.Named) (notes []string, err error) {
+	if stripped, prefix := n.withoutWrapper(sd); prefix != "" {
+		sd = stripped
+		notes = append(notes, fmt.Sprintf("every key began with %q (the state dict saved inside a dict, or by DataParallel): taken without it", prefix))
+	}
 	untracked := map[string]bool{} // keys of statistics an InstanceNorm here does not track
 	var counters [][2]string       // each tracking BatchNorm's num_batches_tracked and running_mean keys
 	for _, m := range n.modules {
@@ -241,6 +246,44 @@ func (n *Net) LoadPyTorchStateDict(sd []torch.Named) (notes []string, err error)
 		notes = append(notes, fmt.Sprintf("num_batches_tracked of %d BatchNorm layers set to 0 (a state dict saved before PyTorch 0.4)", len(zeros)))
 	}
 	return notes, n.LoadStateDict(kept)
+}
+
+// withoutWrapper finds the prefix a state dict's keys share when it was
+// saved wrapped: torch.save({"state_dict": sd}) or {"model": sd, ...},
+// a DataParallel module's "module.", or both. When no key is one of the
+// network's and dropping whole leading segments, the same from every key,
+// makes some of them so, it returns the keys without them and the prefix.
+func (n *Net) withoutWrapper(sd []torch.Named) ([]torch.Named, string) {
+	ours := make(map[string]bool, len(n.sd))
+	for _, e := range n.sd {
+		ours[e.Name] = true
+	}
+	matches := func(sd []torch.Named) bool {
+		return slices.ContainsFunc(sd, func(e torch.Named) bool { return ours[e.Name] })
+	}
+	if len(sd) == 0 || matches(sd) {
+		return sd, ""
+	}
+	prefix, cur := "", sd
+	for range 3 {
+		first, _, ok := strings.Cut(cur[0].Name, ".")
+		if !ok {
+			return sd, ""
+		}
+		next := make([]torch.Named, len(cur))
+		for i, e := range cur {
+			rest, ok := strings.CutPrefix(e.Name, first+".")
+			if !ok {
+				return sd, ""
+			}
+			next[i] = torch.Named{Name: rest, Tensor: e.Tensor}
+		}
+		prefix, cur = prefix+first+".", next
+		if matches(cur) {
+			return cur, prefix
+		}
+	}
+	return sd, ""
 }
 
 func sameShape(a, b []int64) bool {
