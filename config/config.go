@@ -95,7 +95,12 @@ func (b *Bounds) String() string {
 	return fmt.Sprintf("%s %s and %s %s", lo, fmtNum(b.Lo), hi, fmtNum(b.Hi))
 }
 
-func fmtNum(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+func fmtNum(x float64) string {
+	if x == math.Trunc(x) && math.Abs(x) < 1e15 {
+		return strconv.FormatFloat(x, 'f', -1, 64) // 1000000, not 1e+06
+	}
+	return strconv.FormatFloat(x, 'g', -1, 64)
+}
 
 // Key describes one config key. Schema is the single source of truth for
 // names, types, defaults, valid values and documentation.
@@ -218,8 +223,8 @@ var sharedKeys = []Key{
 	{Name: "model.input_nc", Type: TypeInt, Default: 3, Range: Between(1, 4), Doc: "pix2pix: channels of the input image."},
 	{Name: "model.output_nc", Type: TypeInt, Default: 3, Range: Between(1, 4), Doc: "pix2pix: channels of the output image."},
 
-	{Name: "train.epochs", Type: TypeInt, Default: 25, Range: AtLeast(1), Doc: "Epochs at the initial learning rate (dcgan --niter, pix2pix --n_epochs)."},
-	{Name: "train.epochs_decay", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Epochs over which the learning rate decays (pix2pix --n_epochs_decay)."},
+	{Name: "train.epochs", Type: TypeInt, Default: 25, Range: Between(1, 1e6), Doc: "Epochs at the initial learning rate (dcgan --niter, pix2pix --n_epochs)."},
+	{Name: "train.epochs_decay", Type: TypeInt, Default: 0, Range: Between(0, 1e6), Doc: "Epochs over which the learning rate decays (pix2pix --n_epochs_decay)."},
 	{Name: "train.max_steps", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Stop after this many steps; 0 = no limit."},
 	{Name: "train.checkpoint_every", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Checkpoint every N steps; 0 = only at the end of each epoch (and on stop)."},
 	{Name: "train.checkpoint_every_minutes", Type: TypeFloat, Default: 0.0, Range: AtLeast(0), Doc: "Also checkpoint when this many minutes have passed since the last checkpoint (a spot instance gives about two minutes of notice); 0 = off."},
@@ -491,20 +496,38 @@ type CUDAConfig struct {
 // of the two. Unknown keys and invalid values anywhere are errors; all
 // problems are reported together.
 func LoadConfig(path string, sets []string) (*Config, error) {
-	return loadConfig(path, sets, os.Environ())
+	return loadConfig(path, nil, sets, os.Environ())
 }
 
-func loadConfig(path string, sets []string, environ []string) (*Config, error) {
+// ParseYAML reads a config from YAML bytes alone (no environment, no
+// --set), e.g. the copy a checkpoint keeps; name stands for the bytes in
+// errors and Sources.
+func ParseYAML(name string, yml []byte) (*Config, error) {
+	return loadConfig(name, yml, nil, nil)
+}
+
+// loadConfig reads the file at path, or yml when it is not nil (path then
+// only names it).
+func loadConfig(path string, yml []byte, sets []string, environ []string) (*Config, error) {
 	v := viper.New()
 	sources := map[string]string{}
 	var errs []error
 
 	if path != "" {
 		fv := viper.New()
-		fv.SetConfigFile(path)
 		fv.SetConfigType("yaml")
-		if err := fv.ReadInConfig(); err != nil {
+		var err error
+		if yml != nil {
+			err = fv.ReadConfig(bytes.NewReader(yml))
+		} else {
+			fv.SetConfigFile(path)
+			err = fv.ReadInConfig()
+		}
+		if err != nil {
 			return nil, fmt.Errorf("read config %s: %w", path, err)
+		}
+		if err := checkYAMLKeys(path, yml); err != nil {
+			return nil, err
 		}
 		keys := fv.AllKeys()
 		sort.Strings(keys)
@@ -603,6 +626,51 @@ func loadConfig(path string, sets []string, environ []string) (*Config, error) {
 	}
 	cfg.resolveAuto()
 	return cfg, nil
+}
+
+// checkYAMLKeys refuses what viper would read without a word: a second
+// YAML document (dropped), and a key given twice in ways YAML allows but
+// viper merges, keeping one: in two cases (Batch_Size and batch_size), or
+// dotted beside its section (data.batch_size and data: {batch_size}).
+func checkYAMLKeys(path string, yml []byte) error {
+	if yml == nil {
+		var err error
+		if yml, err = os.ReadFile(path); err != nil {
+			return fmt.Errorf("read config %s: %w", path, err)
+		}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(yml))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		return nil // empty, or an error viper has already reported
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); err == nil {
+		return fmt.Errorf("%s: line %d: a second YAML document (after ---): put every key in one document", path, next.Line)
+	}
+	seen := map[string]int{}
+	var walk func(n *yaml.Node, prefix string) error
+	walk = func(n *yaml.Node, prefix string) error {
+		for n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+			n = n.Content[0]
+		}
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			full := prefix + strings.ToLower(k.Value)
+			if line, ok := seen[full]; ok {
+				return fmt.Errorf("%s: line %d: %s is set twice (also on line %d; keys are not case-sensitive, and a.b is a's b): keep one", path, k.Line, full, line)
+			}
+			seen[full] = k.Line
+			if err := walk(v, full+"."); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(&doc, "")
 }
 
 func firstKeyOf(section string) string {

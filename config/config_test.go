@@ -236,6 +236,9 @@ func TestCrossKeyChecks(t *testing.T) {
 		{[]string{"model.netG=unet_256"}, []string{"recipe dcgan needs model.netG=dcgan"}},
 		{[]string{"data.dataset=aligned"}, []string{"recipe dcgan reads fashion-mnist, mnist, cifar10, lsun or folder"}},
 		{[]string{"data.channels=3"}, []string{"grayscale"}},
+		{[]string{"model.norm=instance"}, []string{"recipe dcgan: model.norm=instance, but the DCGAN nets have BatchNorm layers"}},
+		{[]string{"train.epochs=9223372036854775807"}, []string{"invalid value for train.epochs", "≤ 1000000"}},
+		{[]string{"train.epochs_decay=1000001"}, []string{"invalid value for train.epochs_decay", "1000001"}},
 		{[]string{"recipe=pix2pix", "data.crop_size=300"}, []string{"data.crop_size (300) must be ≤ data.load_size (286)"}},
 		{[]string{"recipe=pix2pix", "data.crop_size=128"}, []string{"model.netG=unet_256 needs a network input that is a multiple of 256"}},
 		{[]string{"recipe=pix2pix", "model.netD=dcgan"}, []string{"PatchGAN"}},
@@ -381,5 +384,28 @@ func TestREADMEListsEveryKey(t *testing.T) {
 	table := s[strings.Index(s[i:], "\n")+i+1 : j]
 	if table != config.SchemaMarkdown() {
 		t.Error("README.md's config table is stale: regenerate it with `gogan config --keys`")
+	}
+}
+
+// Keys viper would merge keeping one, and a second YAML document it would
+// drop, are refused with the file and the line.
+func TestYAMLKeysGivenTwice(t *testing.T) {
+	dir := t.TempDir()
+	for name, c := range map[string]struct{ yml, want string }{
+		"case":   {"data: {Batch_Size: 6, batch_size: 7}\n", "line 1: data.batch_size is set twice"},
+		"dotted": {"data.batch_size: 5\ndata:\n  batch_size: 7\n", "line 3: data.batch_size is set twice (also on line 1"},
+		"recipe": {"Recipe: pix2pix\nrecipe: dcgan\n", "line 2: recipe is set twice"},
+		"docs":   {"recipe: dcgan\n---\nrecipe: pix2pix\n", "a second YAML document"},
+	} {
+		path := filepath.Join(dir, name+".yaml")
+		os.WriteFile(path, []byte(c.yml), 0o644)
+		_, err := config.LoadConfigEnv(path, nil, nil)
+		wantErr(t, err, path, c.want)
+	}
+	// Merge keys and anchors still read.
+	path := filepath.Join(dir, "anchors.yaml")
+	os.WriteFile(path, []byte("data:\n  <<: &b {batch_size: 5}\n  workers: 0\n"), 0o644)
+	if c := mustLoad(t, path, nil, nil); c.Data.BatchSize != 5 || c.Data.Workers != 0 {
+		t.Fatalf("merge keys: batch %d workers %d", c.Data.BatchSize, c.Data.Workers)
 	}
 }

@@ -1,5 +1,8 @@
 package config
 
 // LoadConfigEnv is loadConfig with an explicit environment, for the tests.
-var LoadConfigEnv = loadConfig
+func LoadConfigEnv(path string, sets, environ []string) (*Config, error) {
+	return loadConfig(path, nil, sets, environ)
+}
+
 var EditDistance = editDistance

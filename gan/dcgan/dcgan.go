@@ -53,6 +53,9 @@ func validate(c *config.Config, bad func(string, ...any)) {
 	if m.NetG != "dcgan" || m.NetD != "dcgan" {
 		bad("recipe dcgan needs model.netG=dcgan and model.netD=dcgan (got netG=%s, netD=%s)", m.NetG, m.NetD)
 	}
+	if m.Norm != "batch" {
+		bad("recipe dcgan: model.norm=%s, but the DCGAN nets have BatchNorm layers, as pytorch/examples dcgan's: remove model.norm (or set batch)", m.Norm)
+	}
 	switch d.Dataset {
 	case "fashion-mnist", "mnist", "cifar10", "lsun", "folder":
 	default:
