@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -193,6 +194,105 @@ func TestSIGTERMCheckpointsAndResumes(t *testing.T) {
 	}
 }
 
+// TestResumeOverDamage: a resume that finds its newest checkpoint damaged
+// goes on from the one before, sets the damaged one aside instead of
+// letting it outrank (and prune) the checkpoints it writes, keeps its --set
+// values for the next resume, and refuses a config.yaml cut short (whose
+// defaults would silently change the run), handing back the checkpoint's.
+func TestResumeOverDamage(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=6", "train.checkpoint_every=2",
+		"train.lr=0.001", "train.gan_mode=lsgan")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	ckpts := filepath.Join(run, "checkpoints")
+	flip := func(path string, at func(b []byte) int) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[at(b)] ^= 1
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flip(filepath.Join(ckpts, "step-00000006", "weights.safetensors"), func(b []byte) int { return len(b) / 2 })
+	out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=5", "--set", "train.keep_checkpoints=1")
+	if err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "invalid-step-00000006") {
+		t.Errorf("resume does not say where the damaged checkpoint went:\n%s", out)
+	}
+	if got := dirNamesOf(t, ckpts); strings.Join(got, " ") != "invalid-step-00000006 step-00000005" {
+		t.Fatalf("checkpoints after the resume: %v, want the damaged one set aside and step 5 kept", got)
+	}
+	if out, err := gogan(t, "runs", run); err != nil || !strings.Contains(out, "step-00000005") {
+		t.Errorf("gogan runs: %v\n%s", err, out)
+	}
+	// config.yaml now holds what the resumed run ran with.
+	cfgPath := filepath.Join(run, "config.yaml")
+	yml, err := os.ReadFile(cfgPath)
+	if err != nil || !strings.Contains(string(yml), "max_steps: 5\n") || !strings.Contains(string(yml), "keep_checkpoints: 1\n") {
+		t.Fatalf("config.yaml after a resume with --set: %v\n%s", err, yml)
+	}
+
+	// A config.yaml cut short: refused, naming the file and the keys.
+	cut, _, _ := strings.Cut(string(yml), "  lr: 0.001")
+	if err := os.WriteFile(cfgPath, []byte(cut), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=7")
+	kept := filepath.Join(run, "config-step-00000005.yaml")
+	if err == nil || !strings.Contains(out, cfgPath+" lacks") || !strings.Contains(out, "train.gan_mode") || !strings.Contains(out, kept) {
+		t.Fatalf("resume with a cut config.yaml: %v\n%s", err, out)
+	}
+	if rows := lossRows(t, run); rows[len(rows)-1][0] != "5" {
+		t.Fatalf("the refused resume trained: last row %v", rows[len(rows)-1])
+	}
+	if err := os.Rename(kept, cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	// While it trains, a second resume of the folder is refused.
+	cmd, buf := startJob(t, run, 6, goganBin, "resume", run, "--quiet", "--set", "train.max_steps=600")
+	out, err = gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=600")
+	cmd.Process.Signal(syscall.SIGINT)
+	if werr := cmd.Wait(); werr == nil || !strings.Contains(buf.String(), "stopped by interrupt") {
+		t.Fatalf("the first resume: %v\n%s", werr, buf)
+	}
+	if err == nil || !strings.Contains(out, "is being trained by gogan (pid "+strconv.Itoa(cmd.Process.Pid)) {
+		t.Fatalf("a second resume of a folder in training: %v\n%s", err, out)
+	}
+	// On from the checkpoint the first one wrote on SIGINT.
+	rows := lossRows(t, run)
+	stopped, _ := strconv.Atoi(rows[len(rows)-1][0])
+	if out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps="+strconv.Itoa(stopped+1)); err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	rows = lossRows(t, run)
+	last := rows[len(rows)-1]
+	if last[0] != strconv.Itoa(stopped+1) {
+		t.Fatalf("last row %v, want step %d", last, stopped+1)
+	}
+	// Still at lr 0.001, the run's own: the lr column says so.
+	if i := slices.Index(rows[0], "lr"); i < 0 || last[i] != "0.001" {
+		t.Errorf("lr after the resumes: header %v, last row %v", rows[0], last)
+	}
+}
+
+func dirNamesOf(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
 func smallPix2Pix(out string, extra ...string) []string {
 	args := []string{"--config", "configs/pix2pix-fashion-edges.yaml", "--quiet",
 		"--set", "out=" + out, "--set", "data.max_samples=256", "--set", "train.log_every=1", "--set", "threads=2"}
@@ -233,6 +333,41 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 	}
 	if out, err := gogan(t, "sample", "--checkpoint", run, "--out", filepath.Join(base, "x.png")); err == nil || !strings.Contains(out, "translate") {
 		t.Errorf("sample on a pix2pix run: %v\n%s", err, out)
+	}
+
+	// Nothing is lost: an output folder inside the inputs (whose a.png the
+	// output would replace) and two inputs of one output name are refused
+	// before anything is written.
+	inA := filepath.Join(in, "a.png")
+	before, _ := os.ReadFile(inA)
+	for _, o := range []string{in, filepath.Join(in, "out")} {
+		out, err := gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", o, "--device", "cpu")
+		if err == nil || !strings.Contains(out, "--out "+o+" is inside --input "+in) {
+			t.Errorf("translate --out %s: %v\n%s", o, err, out)
+		}
+	}
+	if after, _ := os.ReadFile(inA); !bytes.Equal(before, after) {
+		t.Errorf("translate changed its input %s", inA)
+	}
+	if _, err := os.Stat(filepath.Join(in, "out")); err == nil {
+		t.Errorf("a refused translate made its output folder")
+	}
+	os.MkdirAll(filepath.Join(in, "sub"), 0o755)
+	writeTestPNG(t, filepath.Join(in, "sub", "a.png"), 40, 28)
+	out, err := gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", filepath.Join(base, "out2"), "--device", "cpu")
+	if err == nil || !strings.Contains(out, inA+" and "+filepath.Join(in, "sub", "a.png")+" would both be written as "+filepath.Join(base, "out2", "a.png")) {
+		t.Errorf("translate of two inputs named a: %v\n%s", err, out)
+	}
+	os.RemoveAll(filepath.Join(in, "sub"))
+	// An unreadable input: refused with the flag that skips it, then skipped.
+	os.WriteFile(filepath.Join(in, "c.jpg"), []byte("not a JPEG"), 0o644)
+	out, err = gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", filepath.Join(base, "out3"), "--device", "cpu")
+	if err == nil || !strings.Contains(out, "c.jpg") || !strings.Contains(out, "set --skip-invalid to skip") {
+		t.Errorf("translate of an unreadable input: %v\n%s", err, out)
+	}
+	out, err = gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", filepath.Join(base, "out3"), "--device", "cpu", "--skip-invalid")
+	if err != nil || !strings.Contains(out, "translated 2 images") {
+		t.Errorf("translate --skip-invalid: %v\n%s", err, out)
 	}
 }
 
@@ -295,6 +430,7 @@ func TestNetsAndConfigCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, "batch_size: 4") {
 		t.Errorf("config: %v\n%s", err, out)
 	}
+	dataRoot := t.TempDir()
 	for _, c := range []struct {
 		args []string
 		env  string
@@ -306,6 +442,13 @@ func TestNetsAndConfigCommands(t *testing.T) {
 		{[]string{"train", "-c", "configs/missing.yaml"}, "", "configs/missing.yaml"},
 		{[]string{"resume", "/nonexistent/run"}, "", "not a gogan run folder"},
 		{[]string{"sample", "--checkpoint", "/nonexistent/run"}, "", "/nonexistent/run"},
+		{[]string{"sample", "--checkpoint", "/nonexistent/run", "--out", "grid.jpg"}, "", "--out grid.jpg: the grid is a PNG"},
+		{[]string{"export", "--checkpoint", "/nonexistent/run", "--out", ""}, "", "--out is empty"},
+		{[]string{"export", "--checkpoint", "/nonexistent/run", "--out", "x", "--label", " "}, "", "--label \" \" begins or ends with a space"},
+		{[]string{"resume", "/nonexistent/run", "--set", "out=elsewhere"}, "", "a resumed run goes on in its own folder"},
+		{[]string{"train", "-c", "configs/pix2pix-facades.yaml", "--set", "data.root=" + dataRoot, "--set", "out=" + filepath.Join(dataRoot, "train", "run")}, "",
+			"is inside data.root " + dataRoot},
+		{[]string{"translate", "--checkpoint", "/nonexistent/run", "--input", "/nonexistent/in"}, "", "/nonexistent/run"},
 	} {
 		cmd := exec.Command(goganBin, c.args...)
 		if c.env != "" {

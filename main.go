@@ -185,6 +185,9 @@ func sampleCmd() *cobra.Command {
 		Short: "Draw a grid of DCGAN samples from a checkpoint",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ext := strings.ToLower(filepath.Ext(out)); ext != ".png" {
+				return fmt.Errorf("--out %s: the grid is a PNG; give a file name ending in .png", out)
+			}
 			if err := infer.Sample(ckpt, n, seed, device, out); err != nil {
 				return err
 			}
@@ -223,9 +226,10 @@ func translateCmd() *cobra.Command {
 	c.Flags().StringVar(&o.Features, "features", "", "pix2pixHD with features (model.instance_feat, label_feat): the file of clustered features gogan features wrote; each region gets a random cluster of its class (test.py)")
 	c.Flags().Uint64Var(&o.Seed, "seed", 0, "with --features: the seed of the cluster draws")
 	c.Flags().StringVar(&o.Photos, "photos", "", "pix2pixHD with features: instead of --features, the photos they are encoded from, paired with --input by sorted position (test.py --use_encoded_image)")
-	c.Flags().StringVar(&o.Out, "out", "translated", "output folder (PNG files, same base names)")
+	c.Flags().StringVar(&o.Out, "out", "translated", "output folder (PNG files, same base names; not inside a folder read)")
 	c.Flags().StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
 	c.Flags().BoolVar(&o.Eval, "eval", false, "eval mode (BatchNorm running stats, no dropout), as the reference's test.py --eval; default is train mode, as its default")
+	c.Flags().BoolVar(&o.SkipInvalid, "skip-invalid", false, "skip unreadable inputs with a warning instead of stopping")
 	c.MarkFlagRequired("checkpoint")
 	c.MarkFlagRequired("input")
 	return c

@@ -5,9 +5,9 @@ package infer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -148,6 +148,16 @@ type TranslateOptions struct {
 	Seed                        uint64
 	Device                      string
 	Eval                        bool // BatchNorm's running statistics and no dropout (test.py --eval); else train mode
+	SkipInvalid                 bool // skip unreadable inputs with a warning instead of stopping
+}
+
+// skipWith points a list of invalid inputs at translate's own flag.
+func skipWith(err error) error {
+	var ie *data.InvalidFilesError
+	if errors.As(err, &ie) {
+		ie.SkipWith = "--skip-invalid"
+	}
+	return err
 }
 
 // Translate runs a checkpoint's generator on every image of a folder
@@ -177,9 +187,17 @@ func Translate(o TranslateOptions) (int, error) {
 		}
 	}
 	in, out, eval := o.Input, o.Out, o.Eval
+	if fi, err := os.Stat(in); err != nil || !fi.IsDir() {
+		return 0, fmt.Errorf("--input %s: not a folder of images", in)
+	}
 	crop := cfg.Data.CropSize
 	ds, err := data.Open(context.Background(), data.Config{Dataset: data.Folder, Root: in, Channels: tr.InputChannels(), BatchSize: 1,
-		Preprocess: "resize_and_crop", LoadSize: crop, CropSize: crop, NoFlip: true}, nil)
+		Preprocess: "resize_and_crop", LoadSize: crop, CropSize: crop, NoFlip: true, SkipInvalid: o.SkipInvalid}, nil)
+	if err != nil {
+		return 0, skipWith(err)
+	}
+	files := ds.Files()
+	outs, err := outputPaths(out, files, map[string]string{"--input": in})
 	if err != nil {
 		return 0, err
 	}
@@ -192,7 +210,6 @@ func Translate(o TranslateOptions) (int, error) {
 	}
 	defer g.Free()
 	g.SetTraining(!eval)
-	files := ds.Files()
 	for i := 0; i < ds.Len(); i++ {
 		smp, err := ds.Sample(i, 0, 0)
 		if err != nil {
@@ -212,8 +229,7 @@ func Translate(o TranslateOptions) (int, error) {
 		if err != nil {
 			return i, err
 		}
-		name := strings.TrimSuffix(filepath.Base(files[i]), filepath.Ext(files[i])) + ".png"
-		if err := report.SavePNG(filepath.Join(out, name), grid); err != nil {
+		if err := report.SavePNG(outs[i], grid); err != nil {
 			return i, err
 		}
 	}

@@ -2,11 +2,11 @@ package infer
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	torch "gogan/cgo"
 	"gogan/config"
@@ -79,6 +79,10 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 		}
 		mult = max(mult, nets.InputMultiple(s.Options))
 	}
+	outs, err := outputPaths(out, inputs, map[string]string{"--input": dir, "--instances": instances, "--photos": o.Photos})
+	if err != nil {
+		return 0, err
+	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return 0, err
 	}
@@ -100,15 +104,19 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 			return 0, fmt.Errorf("--features: %w", err)
 		}
 	}
-	for i, path := range inputs {
+	// load reads input i and what goes with it, at the size it is
+	// translated at.
+	load := func(i int) (data.Sample, error) {
+		path := inputs[i]
 		var a *data.Image
+		var err error
 		if dc.LabelNC > 0 {
 			a, err = data.LoadLabelMap(path, dc.LabelNC)
 		} else {
 			a, err = data.LoadImage(path, dc.InputNC)
 		}
 		if err != nil {
-			return i, err
+			return data.Sample{}, err
 		}
 		w, h := mapSize(dc, a.W, a.H, mult)
 		filter := data.Bicubic
@@ -119,10 +127,10 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 		if dc.Instance {
 			inst, err := data.LoadInstanceMap(insts[i])
 			if err != nil {
-				return i, err
+				return smp, err
 			}
 			if inst.W != a.W || inst.H != a.H {
-				return i, fmt.Errorf("%s is %dx%d but its input %s is %dx%d", insts[i], inst.W, inst.H, path, a.W, a.H)
+				return smp, fmt.Errorf("%s is %dx%d but its input %s is %dx%d", insts[i], inst.W, inst.H, path, a.W, a.H)
 			}
 			resized := data.Resize(inst, w, h, data.Nearest)
 			smp.Inst = data.InstanceEdges(resized)
@@ -133,12 +141,24 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 		if photos != nil {
 			photo, err := data.LoadImage(photos[i], dc.OutputNC)
 			if err != nil {
-				return i, err
+				return smp, err
 			}
 			if photo.W != a.W || photo.H != a.H {
-				return i, fmt.Errorf("%s is %dx%d but its input %s is %dx%d", photos[i], photo.W, photo.H, path, a.W, a.H)
+				return smp, fmt.Errorf("%s is %dx%d but its input %s is %dx%d", photos[i], photo.W, photo.H, path, a.W, a.H)
 			}
 			smp.B = data.Resize(photo, w, h, data.Bicubic)
+		}
+		return smp, nil
+	}
+	done := 0
+	for i, path := range inputs {
+		smp, err := load(i)
+		if err != nil && o.SkipInvalid {
+			slog.Warn("translate: skipping an invalid input (--skip-invalid)", "input", path, "err", err.Error())
+			continue
+		}
+		if err != nil {
+			return done, fmt.Errorf("%w (translate --skip-invalid skips such inputs)", err)
 		}
 		var im report.Images
 		err = torch.Try(func() {
@@ -151,18 +171,18 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 			torch.NoGrad(func() { im = report.ToImages(g.Forward(tr.Encode(b, enc))) })
 		})
 		if err != nil {
-			return i, fmt.Errorf("%s: %w", path, err)
+			return done, fmt.Errorf("%s: %w", path, err)
 		}
 		grid, err := report.MakeGrid(im, report.GridOptions{NRow: 1, FixedRange: true, Lo: -1, Hi: 1})
 		if err != nil {
-			return i, err
+			return done, err
 		}
-		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)) + ".png"
-		if err := report.SavePNG(filepath.Join(out, name), grid); err != nil {
-			return i, err
+		if err := report.SavePNG(outs[i], grid); err != nil {
+			return done, err
 		}
+		done++
 	}
-	return len(inputs), nil
+	return done, nil
 }
 
 // mapSize is the size an input of w x h is translated at: the training

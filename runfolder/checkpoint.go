@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,13 +29,17 @@ var Version = "dev"
 //	RUN/checkpoints/step-00001234/weights.safetensors
 //	RUN/checkpoints/step-00001234/state.json
 const (
-	CheckpointsDir  = "checkpoints"
-	WeightsFile     = "weights.safetensors"
-	StateFile       = "state.json"
-	checkpointPref  = "step-"
-	checkpointTmp   = ".tmp-"
-	checkpointOld   = ".old-"
+	CheckpointsDir = "checkpoints"
+	WeightsFile    = "weights.safetensors"
+	StateFile      = "state.json"
+	checkpointPref = "step-"
+	checkpointTmp  = ".tmp-"
+	checkpointOld  = ".old-"
+	invalidPref    = "invalid-"
+	// Format 1 state.json files (written before December 2026) have no
+	// state_sha256 and are read unchecked; format 2 ones must carry it.
 	stateFormatV1   = 1
+	stateFormatV2   = 2
 	checkpointWidth = 8
 )
 
@@ -61,6 +67,24 @@ type CheckpointState struct {
 	WeightsSize   int64     `json:"weights_size"`
 	GoganVersion  string    `json:"gogan_version"`
 	SavedAt       time.Time `json:"saved_at"`
+	// StateSHA256 is the SHA-256 of state.json itself, taken with this
+	// field's value empty (""): a flipped bit anywhere in the file, which
+	// would otherwise be trusted (an epoch, a generator state), is caught.
+	StateSHA256 string `json:"state_sha256"`
+}
+
+// stateHashField matches the state's own hash in state.json's bytes, as
+// json.MarshalIndent writes it. Quotes inside string values are escaped, so
+// it cannot match inside one.
+var stateHashField = regexp.MustCompile(`"state_sha256": "([0-9a-f]*)"`)
+
+// stateHash is the SHA-256 of state.json's bytes with its own hash's value
+// blanked.
+func stateHash(js []byte, loc []int) string {
+	h := sha256.New()
+	h.Write(js[:loc[2]])
+	h.Write(js[loc[3]:])
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // CheckpointMetrics carries metric values across a resume, e.g. the best
@@ -133,7 +157,7 @@ func WriteCheckpoint(run string, st CheckpointState, weights func(io.Writer) err
 	}); err != nil {
 		return Checkpoint{}, fmt.Errorf("write checkpoint step %d: weights: %w", st.Step, err)
 	}
-	st.Format = stateFormatV1
+	st.Format = stateFormatV2
 	st.WeightsSHA256 = hex.EncodeToString(ch.h.Sum(nil))
 	st.WeightsSize = ch.n
 	if st.GoganVersion == "" {
@@ -142,12 +166,19 @@ func WriteCheckpoint(run string, st CheckpointState, weights func(io.Writer) err
 	if st.SavedAt.IsZero() {
 		st.SavedAt = time.Now().UTC()
 	}
+	st.StateSHA256 = ""
 	js, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("write checkpoint step %d: state: %w", st.Step, err)
 	}
+	js = append(js, '\n')
+	loc := stateHashField.FindSubmatchIndex(js)
+	if loc == nil {
+		return Checkpoint{}, fmt.Errorf("write checkpoint step %d: state: no state_sha256 field", st.Step)
+	}
+	js = slices.Concat(js[:loc[2]], []byte(stateHash(js, loc)), js[loc[3]:])
 	if err := writeSynced(filepath.Join(tmp, StateFile), func(w io.Writer) error {
-		_, err := w.Write(append(js, '\n'))
+		_, err := w.Write(js)
 		return err
 	}); err != nil {
 		return Checkpoint{}, fmt.Errorf("write checkpoint step %d: state: %w", st.Step, err)
@@ -231,13 +262,18 @@ func ListCheckpoints(run string) ([]Checkpoint, error) {
 	return out, nil
 }
 
-// PruneCheckpoints keeps the newest keep checkpoints (keep <= 0 keeps all)
-// and removes leftovers of interrupted writes.
-func PruneCheckpoints(run string, keep int) error {
+// PruneCheckpoints keeps the newest keep checkpoints up to step upTo (keep
+// <= 0 keeps all) and removes leftovers of interrupted writes. Folders of
+// later steps (none but the session's own are there: SetAsideNewer moved
+// the invalid ones a resumed run found) are neither counted nor removed, so
+// a stray or damaged folder numbered ahead of the run cannot make it delete
+// the checkpoint it just wrote.
+func PruneCheckpoints(run string, keep, upTo int) error {
 	cks, err := ListCheckpoints(run)
 	if err != nil {
 		return err
 	}
+	cks = slices.DeleteFunc(cks, func(c Checkpoint) bool { return c.Step > upTo })
 	var errs []error
 	if keep > 0 && len(cks) > keep {
 		for _, c := range cks[keep:] {
@@ -256,6 +292,41 @@ func PruneCheckpoints(run string, keep int) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// SetAsideNewer renames the checkpoint folders of steps after step (the
+// ones a resume skipped as invalid) to checkpoints/invalid-step-N, where
+// they are no longer listed, pruned or replaced by the resumed run's
+// checkpoints of the same steps: nothing of them is deleted. It returns the
+// new paths.
+func SetAsideNewer(run string, step int) ([]string, error) {
+	cks, err := ListCheckpoints(run)
+	if err != nil {
+		return nil, err
+	}
+	var moved []string
+	for _, c := range cks {
+		if c.Step <= step {
+			break
+		}
+		dst := filepath.Join(filepath.Dir(c.Dir), invalidPref+filepath.Base(c.Dir))
+		for i := 2; ; i++ {
+			if _, err := os.Lstat(dst); errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			dst = filepath.Join(filepath.Dir(c.Dir), fmt.Sprintf("%s%s-%d", invalidPref, filepath.Base(c.Dir), i))
+		}
+		if err := os.Rename(c.Dir, dst); err != nil {
+			return moved, fmt.Errorf("set aside invalid checkpoint: %w", err)
+		}
+		moved = append(moved, dst)
+	}
+	if len(moved) > 0 {
+		if err := syncDir(filepath.Join(run, CheckpointsDir)); err != nil {
+			return moved, fmt.Errorf("set aside invalid checkpoint: %w", err)
+		}
+	}
+	return moved, nil
 }
 
 // ValidateCheckpoint reads state.json and checks that weights.safetensors
@@ -300,7 +371,17 @@ func parseState(path string, js []byte, step int) (*CheckpointState, error) {
 	if err := json.Unmarshal(js, &st); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if st.Format != stateFormatV1 {
+	switch st.Format {
+	case stateFormatV1:
+	case stateFormatV2:
+		locs := stateHashField.FindAllSubmatchIndex(js, -1)
+		if len(locs) != 1 || locs[0][3]-locs[0][2] != 2*sha256.Size {
+			return nil, fmt.Errorf("%s: no state_sha256 of the file (damaged)", path)
+		}
+		if got, want := stateHash(js, locs[0]), string(js[locs[0][2]:locs[0][3]]); got != want {
+			return nil, fmt.Errorf("%s: SHA-256 %s, want %s (corrupted or edited)", path, got[:12], want[:12])
+		}
+	default:
 		return nil, fmt.Errorf("%s: unknown format %d", path, st.Format)
 	}
 	if st.Step != step {

@@ -24,15 +24,20 @@ func FuzzValidateCheckpoint(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	good, err := os.ReadFile(c.StatePath())
+	hashed, err := os.ReadFile(c.StatePath())
 	if err != nil {
 		f.Fatal(err)
 	}
+	f.Add(hashed)
+	// The fields' own checks, on a format 1 file (no hash of its own to
+	// catch the edits first).
+	good := legacyState(f, c)
 	f.Add(good)
 	for _, edit := range [][3]string{
 		{`"step": 40`, `"step": 41`, "step 41 does not match the folder name (step 40)"},
 		{`"epoch": 3`, `"epoch": -3`, "negative step 40 or epoch -3"},
-		{`"format": 1`, `"format": 2`, "unknown format 2"},
+		{`"format": 1`, `"format": 3`, "unknown format 3"},
+		{`"format": 1`, `"format": 2`, "no state_sha256"},
 		{`"weights_size": 700`, `"weights_size": -1`, "negative weights_size -1"},
 		{`"weights_sha256": "`, `"weights_sha256": "zz`, "weights_sha256 is not a hex SHA-256 (66 characters)"},
 		{`"seed": 999`, `"seed": 1e400`, "cannot unmarshal number 1e400"},
@@ -59,7 +64,7 @@ func FuzzValidateCheckpoint(f *testing.F) {
 			}
 			return
 		}
-		if st.Format != stateFormatV1 || st.Step != c.Step || st.Epoch < 0 || st.WeightsSize != 700 {
+		if (st.Format != stateFormatV1 && st.Format != stateFormatV2) || st.Step != c.Step || st.Epoch < 0 || st.WeightsSize != 700 {
 			t.Fatalf("accepted state: format %d, step %d, epoch %d, weights size %d", st.Format, st.Step, st.Epoch, st.WeightsSize)
 		}
 	})

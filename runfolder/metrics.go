@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"slices"
@@ -47,8 +48,14 @@ func OpenMetrics(path string, losses []string, resumeStep int) (*MetricsWriter, 
 	var keep bytes.Buffer
 	cw := csv.NewWriter(&keep)
 	cw.Write(header)
-	if len(old) > 0 {
-		rows, err := readCSVRows(bytes.NewReader(old))
+	// A last row without its newline is the one a crash cut short: it goes
+	// without a word.
+	whole := old
+	if i := bytes.LastIndexByte(whole, '\n'); len(whole) > 0 && i < len(whole)-1 {
+		whole = whole[:i+1]
+	}
+	if len(whole) > 0 {
+		rows, bad, err := readCSVRows(bytes.NewReader(whole))
 		if err != nil {
 			return nil, fmt.Errorf("metrics %s: %w", path, err)
 		}
@@ -56,13 +63,18 @@ func OpenMetrics(path string, losses []string, resumeStep int) (*MetricsWriter, 
 			return nil, fmt.Errorf("metrics %s: existing columns %v differ from %v", path, rows[0], header)
 		}
 		for _, r := range rows[1:] {
-			step, err := strconv.Atoi(r[0])
-			if err != nil {
-				return nil, fmt.Errorf("metrics %s: bad step %q", path, r[0])
-			}
-			if step <= resumeStep {
+			if step, _ := strconv.Atoi(r[0]); step <= resumeStep {
 				cw.Write(r)
 			}
+		}
+		// A damaged row (a disk error, an edit) is a log line lost, not a
+		// reason to stop the run: it is left out, the file as it was kept.
+		if len(bad) > 0 {
+			kept := path + ".damaged"
+			if err := AtomicWriteBytes(kept, old); err != nil {
+				return nil, fmt.Errorf("metrics %s: damaged rows on lines %v, and the file could not be kept: %w", path, bad, err)
+			}
+			slog.Warn("metrics.csv: damaged rows left out; the file as it was is kept", "file", path, "lines", fmt.Sprint(bad), "kept", kept)
 		}
 	}
 	cw.Flush()
@@ -136,12 +148,9 @@ func ReadMetrics(path string) (*Metrics, error) {
 		return nil, err
 	}
 	defer f.Close()
-	recs, err := readCSVRows(f)
+	recs, _, err := readCSVRows(f)
 	if err != nil {
 		return nil, fmt.Errorf("metrics %s: %w", path, err)
-	}
-	if len(recs) == 0 {
-		return nil, fmt.Errorf("metrics %s: no header", path)
 	}
 	header := recs[0]
 	m := &Metrics{Columns: header}
@@ -152,9 +161,7 @@ func ReadMetrics(path string) (*Metrics, error) {
 				row[i] = math.NaN()
 				continue
 			}
-			if row[i], err = strconv.ParseFloat(s, 64); err != nil {
-				return nil, fmt.Errorf("metrics %s: column %s: %w", path, header[i], err)
-			}
+			row[i], _ = strconv.ParseFloat(s, 64) // readCSVRows checked it
 		}
 		m.Rows = append(m.Rows, row)
 	}
@@ -172,25 +179,59 @@ func (m *Metrics) LossNames() []string {
 	return m.Columns[2 : len(m.Columns)-2]
 }
 
-// readCSVRows reads all records; a last row cut short by a crash mid-write
-// is dropped instead of failing the whole file.
-func readCSVRows(r io.Reader) ([][]string, error) {
+// readCSVRows reads metrics.csv: its header, then the rows that are whole
+// (as many fields as the header, an integer step, numbers or empty cells).
+// Any other row (the last one cut short by a crash mid-write, a damaged
+// one) is left out, its line number listed in bad.
+func readCSVRows(r io.Reader) (rows [][]string, bad []int, err error) {
 	cr := csv.NewReader(r)
-	var out [][]string
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	lastErrLine := -1
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
-			return out, nil
+			break
 		}
 		if err != nil {
 			var pe *csv.ParseError
-			if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
-				if _, err2 := cr.Read(); err2 == io.EOF {
-					return out, nil
-				}
+			if !errors.As(err, &pe) || pe.Line == lastErrLine {
+				return nil, nil, err
 			}
-			return nil, err
+			lastErrLine = pe.Line
+			bad = append(bad, pe.Line)
+			continue
 		}
-		out = append(out, rec)
+		line, _ := cr.FieldPos(0)
+		if rows == nil {
+			rows = [][]string{rec}
+			continue
+		}
+		if !wholeRow(rec, len(rows[0])) {
+			bad = append(bad, line)
+			continue
+		}
+		rows = append(rows, rec)
 	}
+	if rows == nil {
+		return nil, nil, errors.New("no header")
+	}
+	return rows, bad, nil
+}
+
+// wholeRow says whether rec is a metrics row of n columns: an integer step,
+// then numbers or empty cells.
+func wholeRow(rec []string, n int) bool {
+	if len(rec) != n {
+		return false
+	}
+	if _, err := strconv.Atoi(rec[0]); err != nil {
+		return false
+	}
+	for _, s := range rec[1:] {
+		if _, err := strconv.ParseFloat(s, 64); s != "" && err != nil {
+			return false
+		}
+	}
+	return true
 }

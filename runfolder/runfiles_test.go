@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -166,7 +167,7 @@ func TestCheckpointWriteValidateList(t *testing.T) {
 	if want := []int{99999999, 1234, 100, 20, 5}; !equalInts(steps, want) {
 		t.Fatalf("steps %v want %v", steps, want)
 	}
-	if err := PruneCheckpoints(run, 2); err != nil {
+	if err := PruneCheckpoints(run, 2, 99999999); err != nil {
 		t.Fatal(err)
 	}
 	cks, _ = ListCheckpoints(run)
@@ -176,7 +177,7 @@ func TestCheckpointWriteValidateList(t *testing.T) {
 	if names := dirNames(t, filepath.Join(run, "checkpoints")); len(names) != 3 { // 2 + notes
 		t.Fatalf("after prune: %v", names)
 	}
-	if err := PruneCheckpoints(run, 0); err != nil { // keep all
+	if err := PruneCheckpoints(run, 0, 99999999); err != nil { // keep all
 		t.Fatal(err)
 	}
 	if cks, _ = ListCheckpoints(run); len(cks) != 2 {
@@ -243,9 +244,13 @@ func TestLatestValidFallsBack(t *testing.T) {
 		}, "state.json"},
 		{"missing weights", func(c Checkpoint) { os.Remove(c.WeightsPath()) }, "no such file"},
 		{"missing state", func(c Checkpoint) { os.Remove(c.StatePath()) }, "no such file"},
-		{"state of another step", func(c Checkpoint) {
+		{"edited state", func(c Checkpoint) {
 			b, _ := os.ReadFile(c.StatePath())
-			os.WriteFile(c.StatePath(), bytes.Replace(b, []byte(`"step": 30`), []byte(`"step": 31`), 1), 0o644)
+			os.WriteFile(c.StatePath(), bytes.Replace(b, []byte(`"epoch": 3`), []byte(`"epoch": 7`), 1), 0o644)
+		}, "state.json: SHA-256"},
+		{"state of another step", func(c Checkpoint) {
+			b, _ := os.ReadFile(filepath.Join(filepath.Dir(c.Dir), "step-00000020", StateFile))
+			os.WriteFile(c.StatePath(), b, 0o644)
 		}, "does not match"},
 	}
 	for _, tc := range cases {
@@ -276,6 +281,121 @@ func TestLatestValidFallsBack(t *testing.T) {
 				t.Fatalf("warning does not name the bad checkpoint and why: %s", logs)
 			}
 		})
+	}
+}
+
+// Every single-bit flip anywhere in state.json is caught (a flipped epoch or
+// generator state that still parses would otherwise be trusted), and the
+// error names the file.
+func TestStateBitFlipsAreCaught(t *testing.T) {
+	run := t.TempDir()
+	c := writeTestCheckpoint(t, run, 30, []byte("weights"))
+	good, err := os.ReadFile(c.StatePath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ValidateCheckpoint(c); err != nil {
+		t.Fatal(err)
+	}
+	for i := range good {
+		for bit := range 8 {
+			bad := bytes.Clone(good)
+			bad[i] ^= 1 << bit
+			if err := os.WriteFile(c.StatePath(), bad, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := ValidateCheckpoint(c)
+			if err == nil {
+				t.Fatalf("byte %d (%q) bit %d flipped: accepted", i, good[i], bit)
+			}
+			if !strings.Contains(err.Error(), c.StatePath()) {
+				t.Fatalf("byte %d bit %d: error %q does not name %s", i, bit, err, c.StatePath())
+			}
+		}
+	}
+}
+
+// legacyState rewrites a checkpoint's state.json as format 1 (before the
+// state's own hash): such files are still read, their fields checked.
+func legacyState(t testing.TB, c Checkpoint) []byte {
+	t.Helper()
+	b, err := os.ReadFile(c.StatePath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "state_sha256")
+	m["format"] = 1
+	out, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c.StatePath(), out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestLegacyStateIsRead(t *testing.T) {
+	run := t.TempDir()
+	c := writeTestCheckpoint(t, run, 30, []byte("weights"))
+	legacyState(t, c)
+	st, err := ValidateCheckpoint(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Format != 1 || st.Step != 30 || st.Epoch != 3 || st.Config != "recipe: dcgan\n" {
+		t.Fatalf("state %+v", st)
+	}
+}
+
+// A resume that skipped invalid checkpoints numbered ahead of the one it
+// resumed from sets them aside; pruning counts only the steps up to the
+// run's own, so neither a damaged nor a stray folder ahead of it makes the
+// run delete the checkpoints it resumed from or just wrote.
+func TestPruneAfterResumeKeepsTheGoodOnes(t *testing.T) {
+	captureLogs(t)
+	run := t.TempDir()
+	writeTestCheckpoint(t, run, 2, []byte("w2"))
+	writeTestCheckpoint(t, run, 4, []byte("w4"))
+	bad := writeTestCheckpoint(t, run, 6, []byte("w6"))
+	os.Truncate(bad.WeightsPath(), 1)
+	os.MkdirAll(filepath.Join(run, "checkpoints", "step-00000009"), 0o755) // stray and empty
+	os.MkdirAll(filepath.Join(run, "checkpoints", "invalid-step-00000009"), 0o755)
+
+	c, _, err := LatestValid(run)
+	if err != nil || c.Step != 4 {
+		t.Fatalf("latest valid %v %v", c, err)
+	}
+	moved, err := SetAsideNewer(run, c.Step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(run, "checkpoints", "invalid-step-00000009-2"), filepath.Join(run, "checkpoints", "invalid-step-00000006")}
+	if !slices.Equal(moved, want) {
+		t.Fatalf("moved %v, want %v", moved, want)
+	}
+	if b, err := os.ReadFile(filepath.Join(want[1], WeightsFile)); err != nil || string(b) != "w" {
+		t.Fatalf("the set-aside checkpoint's files: %q %v", b, err)
+	}
+	writeTestCheckpoint(t, run, 5, []byte("w5"))
+	os.MkdirAll(filepath.Join(run, "checkpoints", "step-00000007"), 0o755) // appears while the run trains
+	if err := PruneCheckpoints(run, 1, 5); err != nil {
+		t.Fatal(err)
+	}
+	var steps []int
+	cks, _ := ListCheckpoints(run)
+	for _, c := range cks {
+		steps = append(steps, c.Step)
+	}
+	if !slices.Equal(steps, []int{7, 5}) {
+		t.Fatalf("after prune: steps %v, want [7 5]", steps)
+	}
+	if c, _, err := LatestValid(run); err != nil || c.Step != 5 {
+		t.Fatalf("latest valid after prune: %v %v", c, err)
 	}
 }
 
@@ -351,6 +471,38 @@ func TestMetricsCSV(t *testing.T) {
 	m.Close()
 	if rm, _ = ReadMetrics(p); len(rm.Rows) != 4 {
 		t.Fatalf("partial row: %v", rm.Rows)
+	}
+	if _, err := os.Stat(p + ".damaged"); err == nil {
+		t.Fatal("a row cut short by a crash was kept as damage")
+	}
+
+	// A damaged row inside the file (here cut to its first 4 bytes, and
+	// one with a letter in a loss) is left out with a warning; the file as
+	// it was is kept beside it.
+	logs := captureLogs(t)
+	b, _ = os.ReadFile(p)
+	lines = strings.SplitAfter(string(b), "\n")
+	lines[2] = lines[2][:4] + "\n"
+	lines[3] = strings.Replace(lines[3], "0.3", "0.x", 1)
+	damaged := strings.Join(lines, "")
+	os.WriteFile(p, []byte(damaged), 0o644)
+	if m, err = OpenMetrics(p, losses, 100); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	rm, _ = ReadMetrics(p)
+	steps = steps[:0]
+	for _, r := range rm.Rows {
+		steps = append(steps, int(r[0]))
+	}
+	if !equalInts(steps, []int{10, 40}) {
+		t.Fatalf("after damaged rows: steps %v, want [10 40]", steps)
+	}
+	if kept, _ := os.ReadFile(p + ".damaged"); string(kept) != damaged {
+		t.Fatalf("metrics.csv.damaged: %q", kept)
+	}
+	if !strings.Contains(logs.String(), "lines=\"[3 4]\"") {
+		t.Fatalf("the warning does not give the lines: %s", logs)
 	}
 
 	// A fresh run (resume step 0) starts an empty file; other columns are refused.

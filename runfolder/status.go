@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -85,7 +86,9 @@ func (s Status) Describe() string {
 
 // processAlive reports whether a process with this pid exists here.
 func processAlive(pid int) bool {
-	if pid <= 0 {
+	// kill(2) takes a 32-bit pid: a larger one (a damaged status.json)
+	// would name another process, or with 0 our own group.
+	if pid <= 0 || pid > math.MaxInt32 {
 		return false
 	}
 	err := syscall.Kill(pid, 0)

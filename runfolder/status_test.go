@@ -32,6 +32,15 @@ func TestStatusDescribe(t *testing.T) {
 	if d := st.Describe(); !strings.HasPrefix(d, "killed (pid "+strconv.Itoa(st.PID)+" is gone") {
 		t.Errorf("a run whose process is gone: %q", d)
 	}
+	// A pid past 32 bits (a damaged file) names no process: not this one
+	// (1<<32 + ours), not our process group (1<<62 would be 0 in 32 bits).
+	host, _ = os.Hostname()
+	for _, pid := range []int{1<<32 + os.Getpid(), 1 << 62} {
+		st.PID, st.Host = pid, host
+		if d := st.Describe(); !strings.HasPrefix(d, "killed (pid "+strconv.Itoa(pid)+" is gone") {
+			t.Errorf("pid %d: %q", pid, d)
+		}
+	}
 	st.Host = "another-machine"
 	if d := st.Describe(); !strings.HasPrefix(d, "running on another-machine") {
 		t.Errorf("a run on another machine: %q", d)

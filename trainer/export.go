@@ -47,6 +47,12 @@ type Exported struct {
 func Export(o ExportOptions) (*Exported, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	if err := checkLabel(o.Label); err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	if strings.TrimSpace(o.Out) == "" {
+		return nil, fmt.Errorf("export: --out is empty: give the folder to write the .pth files into")
+	}
 	ck, st, cfg, err := runfolder.OpenCheckpoint(o.Checkpoint)
 	if err != nil {
 		return nil, err
@@ -57,9 +63,6 @@ func Export(o ExportOptions) (*Exported, error) {
 	}
 	if def.Export == nil {
 		return nil, fmt.Errorf("export: recipe %s has no reference implementation whose files gogan writes", cfg.Recipe)
-	}
-	if err := checkLabel(o.Label); err != nil {
-		return nil, fmt.Errorf("export: %w", err)
 	}
 	dir, err := filepath.Abs(o.Out)
 	if err != nil {
@@ -117,6 +120,9 @@ func Export(o ExportOptions) (*Exported, error) {
 
 // checkLabel refuses a label that would put files outside the folder.
 func checkLabel(label string) error {
+	if label != "" && strings.TrimSpace(label) != label {
+		return fmt.Errorf("--label %q begins or ends with a space; give a name such as latest or 10", label)
+	}
 	if label != "" && (strings.ContainsAny(label, `/\`+"\x00") || label == "." || label == "..") {
 		return fmt.Errorf("--label %q would leave the folder; give a name such as latest or 10", label)
 	}

@@ -33,6 +33,11 @@ type RunOptions struct {
 	// OnStep, when set, is called after every step on the training
 	// goroutine with the step's losses (a soak test watches memory with it).
 	OnStep func(step int, losses map[string]float64)
+
+	// resumeFile: the config was read from the run folder's config.yaml
+	// (Resume), which restore then compares with the checkpoint's and
+	// brings up to date.
+	resumeFile bool
 }
 
 // Result is where a run ended.
@@ -53,6 +58,9 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 		if !lead {
 			return runfolder.RunDir{Path: cfg.Out}, false, nil
 		}
+		if readsFolders(cfg) && runfolder.Within(cfg.Out, cfg.Data.Root) {
+			return runfolder.RunDir{}, false, fmt.Errorf("out %s is inside data.root %s: the run's images (samples, the loss plot) would be read as training data; set out to a folder outside it", cfg.Out, cfg.Data.Root)
+		}
 		rd, err := runfolder.NewRunDir(cfg.Out)
 		if err != nil {
 			return rd, false, err
@@ -71,6 +79,11 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 // Resume continues the run in dir from its newest valid checkpoint, with the
 // run's config.yaml plus sets (key=value; e.g. a larger train.max_steps).
 func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Result, error) {
+	for _, kv := range sets {
+		if k, _, _ := strings.Cut(kv, "="); strings.TrimSpace(k) == "out" {
+			return nil, fmt.Errorf("resume %s: --set %s: a resumed run goes on in its own folder (to train elsewhere, copy the folder and resume the copy)", dir, kv)
+		}
+	}
 	path := filepath.Join(dir, "config.yaml")
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("resume %s: not a gogan run folder (no config.yaml): %w", dir, err)
@@ -80,6 +93,7 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 		return nil, err
 	}
 	cfg.Out = dir
+	opt.resumeFile = true
 	return run(ctx, cfg, opt, func(lead bool, _ *dist.Job) (runfolder.RunDir, bool, error) {
 		if !lead {
 			return runfolder.RunDir{Path: dir}, true, nil
@@ -88,6 +102,21 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 		rd, err := runfolder.NewRunDir(dir)
 		return rd, true, err
 	})
+}
+
+// readsFolders says whether the config's data are the images found under
+// data.root (not IDX, CIFAR-10 or LSUN files).
+func readsFolders(cfg *config.Config) bool {
+	d := cfg.Data
+	switch d.Dataset {
+	case "folder", "aligned", "colorization":
+		return true
+	case "unaligned":
+		return d.ClassesA == ""
+	case "edges", "gray2color":
+		return d.Source == "folder"
+	}
+	return false
 }
 
 // starter finds the run folder and whether the run resumes; only rank 0
@@ -132,6 +161,9 @@ type session struct {
 	status runfolder.Status
 	tb     *tensorboard.Writer // nil with logging.tensorboard off
 	ckptT  time.Time           // when the last checkpoint was written (or the run started)
+	// resumeFile: cfg came from the run folder's config.yaml (RunOptions)
+	resumeFile bool
+	unlock     func() // releases the run folder (rank 0)
 
 	// data parallelism's figures: time in steps and in agreeing after them
 	stepT, agreeT time.Duration
@@ -198,6 +230,9 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 	if threads == 0 {
 		threads = runtime.NumCPU()
 	}
+	if threads > runtime.NumCPU() {
+		slog.Warn("threads is more than this machine's cores: the threads take turns, and each step is slower", "threads", threads, "cores", runtime.NumCPU())
+	}
 	if _, err := torch.SetNumThreads(threads); err != nil {
 		return nil, err
 	}
@@ -217,10 +252,13 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		}()
 	}
 
-	s := &session{cfg: cfg, dev: dev, job: job, lead: job.Lead()}
+	s := &session{cfg: cfg, dev: dev, job: job, lead: job.Lead(), resumeFile: opt.resumeFile}
 	defer s.close()
 	rd, resume, err := start(s.lead, job)
 	s.rd = rd
+	if err == nil && s.lead {
+		s.unlock, err = rd.Lock()
+	}
 	if err == nil {
 		err = s.open(ctx)
 	}
@@ -343,6 +381,9 @@ func (s *session) close() {
 	s.resident.free()
 	if s.rec != nil {
 		gan.Free(s.rec)
+	}
+	if s.unlock != nil {
+		s.unlock()
 	}
 }
 
@@ -509,7 +550,7 @@ func (s *session) checkpoint() error {
 	if s.status.State != "" { // a training run, not an import
 		s.checkpointed()
 	}
-	return runfolder.PruneCheckpoints(s.rd.Path, s.cfg.Train.KeepCheckpoints)
+	return runfolder.PruneCheckpoints(s.rd.Path, s.cfg.Train.KeepCheckpoints, s.step)
 }
 
 // restore loads the newest valid checkpoint into the session (rank 0 of a
@@ -517,6 +558,20 @@ func (s *session) checkpoint() error {
 // its tensors by broadcast).
 func (s *session) restore() (*runfolder.CheckpointState, error) {
 	ck, st, err := runfolder.LatestValid(s.rd.Path)
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	if s.resumeFile {
+		if err := checkConfigFile(s.cfg, s.rd, ck, st); err != nil {
+			return nil, err
+		}
+	}
+	// The invalid checkpoints skipped above would otherwise be replaced by
+	// (or, numbered ahead, outrank) the ones this run writes.
+	moved, err := runfolder.SetAsideNewer(s.rd.Path, ck.Step)
+	for _, m := range moved {
+		slog.Warn("resume: an invalid checkpoint after the one resumed from is kept aside", "moved_to", m)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
 	}
@@ -585,6 +640,11 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 	}
 	if err := s.applyState(ck.Dir, st, ls); err != nil {
 		return nil, err
+	}
+	if s.resumeFile {
+		if err := saveResumedConfig(s.cfg, s.rd); err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
 	}
 	s.ckpt = ck.Dir
 	slog.Info("resuming", "run", s.rd.Path, "checkpoint", ck.Dir, "step", s.step, "epoch", s.epoch)

@@ -1,0 +1,55 @@
+package runfolder
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLockIsExclusive(t *testing.T) {
+	r, err := NewRunDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := r.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Lock()
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("is being trained by gogan (pid %d on ", os.Getpid())) ||
+		!strings.Contains(err.Error(), r.Path) {
+		t.Fatalf("second lock: %v", err)
+	}
+	unlock()
+	unlock2, err := r.Lock()
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	unlock2()
+}
+
+func TestWithin(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	os.MkdirAll(filepath.Join(data, "train"), 0o755)
+	link := filepath.Join(dir, "link")
+	os.Symlink(data, link)
+	for _, c := range []struct {
+		path, dir string
+		want      bool
+	}{
+		{data, data, true},
+		{filepath.Join(data, "train", "run"), data, true}, // not made yet
+		{filepath.Join(link, "train", "new", "run"), data, true},
+		{filepath.Join(data, "train"), link, true},
+		{filepath.Join(dir, "data2"), data, false},
+		{dir, data, false},
+		{filepath.Join(data, "x"), "/", true},
+	} {
+		if got := Within(c.path, c.dir); got != c.want {
+			t.Errorf("Within(%s, %s) = %v, want %v", c.path, c.dir, got, c.want)
+		}
+	}
+}

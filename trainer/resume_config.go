@@ -1,0 +1,74 @@
+package trainer
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gogan/config"
+	"gogan/runfolder"
+)
+
+// checkConfigFile compares the config a resumed run read from its
+// config.yaml with the one the checkpoint was saved with. A key the file
+// lacks but the checkpoint has means a cut or damaged file, whose defaults
+// would silently change the run: that is refused, with the checkpoint's
+// config written beside the file to put back. A value the file changes
+// (not through --set or a GOGAN_ variable) is reported and used.
+func checkConfigFile(cfg *config.Config, rd runfolder.RunDir, ck runfolder.Checkpoint, st *runfolder.CheckpointState) error {
+	saved, err := config.ParseYAML(ck.StatePath()+" (config)", []byte(st.Config))
+	if err != nil {
+		slog.Warn("resume: this gogan cannot read the config the checkpoint was saved with; config.yaml is not compared with it",
+			"checkpoint", ck.Dir, "err", err)
+		return nil
+	}
+	var missing, changed []string
+	for _, k := range config.SchemaKeys() {
+		src := cfg.Sources[k]
+		if k == "out" || src == "--set" || strings.HasPrefix(src, "env ") || strings.HasPrefix(saved.Sources[k], "default") {
+			continue // where the run folder is; given now; or a key newer than the checkpoint
+		}
+		if strings.HasPrefix(src, "default") {
+			missing = append(missing, k)
+			continue
+		}
+		now, _ := cfg.Get(k)
+		was, _ := saved.Get(k)
+		if fmt.Sprint(now) != fmt.Sprint(was) {
+			changed = append(changed, fmt.Sprintf("%s: %v (checkpoint: %v)", k, now, was))
+		}
+	}
+	if len(missing) > 0 {
+		keep := filepath.Join(rd.Path, "config-"+filepath.Base(ck.Dir)+".yaml")
+		if err := runfolder.AtomicWriteBytes(keep, []byte(st.Config)); err != nil {
+			return fmt.Errorf("resume %s: %s lacks %d keys the checkpoint was saved with (%s), and the checkpoint's config could not be written out: %w",
+				rd.Path, rd.ConfigPath(), len(missing), strings.Join(missing, ", "), err)
+		}
+		return fmt.Errorf("resume %s: %s lacks %d keys that checkpoint %s was saved with (%s): the file is damaged or cut short, "+
+			"and the run would go on with their defaults. The checkpoint's config is now in %s: check it, move it to %s and resume again "+
+			"(or give the keys with --set)", rd.Path, rd.ConfigPath(), len(missing), filepath.Base(ck.Dir), strings.Join(missing, ", "), keep, rd.ConfigPath())
+	}
+	if len(changed) > 0 {
+		slog.Warn("resume: config.yaml differs from the config the checkpoint was saved with; config.yaml's values are used",
+			"file", rd.ConfigPath(), "checkpoint", ck.Dir, "keys", strings.Join(changed, "; "))
+	}
+	return nil
+}
+
+// saveResumedConfig makes config.yaml the resumed run's effective config
+// (its --set and GOGAN_ values included), so that the resume command a
+// stopped run prints continues with the settings it ran with, e.g. an
+// extended train.max_steps.
+func saveResumedConfig(cfg *config.Config, rd runfolder.RunDir) error {
+	y, err := cfg.YAML()
+	if err != nil {
+		return err
+	}
+	if old, err := os.ReadFile(rd.ConfigPath()); err == nil && bytes.Equal(old, y) {
+		return nil
+	}
+	return rd.WriteConfig(cfg)
+}
