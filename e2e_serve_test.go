@@ -9,10 +9,8 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -34,6 +32,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"gogan/runfolder"
 )
 
 const serveChromium = "/usr/bin/chromium"
@@ -454,8 +454,8 @@ func TestServePix2Pix(t *testing.T) {
 }
 
 // stripGenerator copies a run's newest checkpoint with its G.* tensors
-// renamed X.* (same lengths, so the offsets hold) and state.json's checksum
-// updated: a valid checkpoint that holds no generator.
+// renamed X.* (same lengths, so the offsets hold), written as a checkpoint
+// (state.json's checksums anew): a valid checkpoint that holds no generator.
 func stripGenerator(t *testing.T, run, dst string) string {
 	t.Helper()
 	cks, _ := filepath.Glob(filepath.Join(run, "checkpoints", "step-*"))
@@ -463,8 +463,6 @@ func stripGenerator(t *testing.T, run, dst string) string {
 		t.Fatal("no checkpoint")
 	}
 	src := cks[len(cks)-1]
-	ck := filepath.Join(dst, filepath.Base(src))
-	os.MkdirAll(ck, 0o755)
 	w, err := os.ReadFile(filepath.Join(src, "weights.safetensors"))
 	if err != nil {
 		t.Fatal(err)
@@ -472,22 +470,16 @@ func stripGenerator(t *testing.T, run, dst string) string {
 	n := binary.LittleEndian.Uint64(w[:8])
 	hdr := bytes.ReplaceAll(w[8:8+n], []byte(`"G.`), []byte(`"X.`))
 	copy(w[8:], hdr)
-	os.WriteFile(filepath.Join(ck, "weights.safetensors"), w, 0o644)
-	var st map[string]any
+	var st runfolder.CheckpointState
 	b, _ := os.ReadFile(filepath.Join(src, "state.json"))
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256Hex(w)
-	st["weights_sha256"] = sum
-	b, _ = json.Marshal(st)
-	os.WriteFile(filepath.Join(ck, "state.json"), b, 0o644)
-	return ck
-}
-
-func sha256Hex(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
+	ck, err := runfolder.WriteCheckpoint(dst, st, func(out io.Writer) error { _, err := out.Write(w); return err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ck.Dir
 }
 
 // TestServeDCGAN serves a tiny DCGAN: samples are reproducible by seed,

@@ -31,6 +31,9 @@ func (s *session) startWatch() {
 	if !s.cfg.Logging.TensorBoard {
 		return
 	}
+	if !s.resumed {
+		s.dropStaleEvents()
+	}
 	tb, err := tensorboard.Create(tbDir(s.rd))
 	if err != nil {
 		slog.Warn("logging.tensorboard: no event file; training goes on without it", "err", err)
@@ -39,6 +42,22 @@ func (s *session) startWatch() {
 	s.tb = tb
 	if y, err := s.cfg.YAML(); err == nil {
 		s.tbWrite(func() error { return s.tb.Text(int64(s.step), "config", "```yaml\n"+string(y)+"```") })
+	}
+}
+
+// dropStaleEvents removes the event files a fresh run finds in its folder:
+// those of an earlier attempt that never wrote a checkpoint (train refuses
+// a folder with one), whose metrics.csv the new run replaces too. Left,
+// TensorBoard would draw the dead attempt's steps over the new run's.
+func (s *session) dropStaleEvents() {
+	old, _ := filepath.Glob(filepath.Join(tbDir(s.rd), "events.out.tfevents.*"))
+	for _, f := range old {
+		if err := os.Remove(f); err != nil {
+			slog.Warn("logging.tensorboard: an earlier attempt's event file stays", "file", f, "err", err)
+		}
+	}
+	if len(old) > 0 {
+		slog.Info("logging.tensorboard: removed the event files of an earlier attempt without a checkpoint", "files", len(old))
 	}
 }
 

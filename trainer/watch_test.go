@@ -161,3 +161,24 @@ func TestCheckpointEveryMinutes(t *testing.T) {
 		t.Errorf("checkpoint_every_minutes=0.00001: %d checkpoints, want 6", n)
 	}
 }
+
+// TestFreshRunDropsStaleEvents: a run trained into a folder left by an
+// attempt killed before its first checkpoint replaces that attempt's
+// metrics.csv and its TensorBoard events, which would draw the dead
+// attempt's steps over the new run's.
+func TestFreshRunDropsStaleEvents(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	stale := filepath.Join(run, "tb", "events.out.tfevents.1700000000.deadhost")
+	os.MkdirAll(filepath.Dir(stale), 0o755)
+	os.WriteFile(stale, []byte("an earlier attempt's events"), 0o644)
+	if _, err := Train(context.Background(), smallRun(t, run, "train.max_steps=2"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(run, "tb", "events.out.tfevents.*"))
+	if len(files) != 1 || files[0] == stale {
+		t.Fatalf("event files after a fresh run: %v, want only the run's own", files)
+	}
+	if ev := readEvents(t, files[0]); len(ev.Events) == 0 || ev.PartialTail {
+		t.Fatalf("the run's events: %+v", ev)
+	}
+}
