@@ -295,6 +295,20 @@ func TestServePix2Pix(t *testing.T) {
 				t.Errorf("%s: %d %q, want %d with %q", c.name, resp.StatusCode, b, c.code, c.want)
 			}
 		}
+		// A sliver of an image (1 x 900,000, under --max-pixels) resizes
+		// without a first pass of the model's width times its height, more
+		// times than there are decode slots.
+		sliver := image.NewGray(image.Rect(0, 0, 1, 900_000))
+		for i := range sliver.Pix {
+			sliver.Pix[i] = uint8(i / 3000)
+		}
+		sliverPNG := encodePNG(t, sliver)
+		for range 3 {
+			resp, b := do(t, "POST", s.url+"/translate", "image/png", sliverPNG)
+			if resp.StatusCode != 200 || decodePNG(t, b).Bounds().Size() != (image.Point{32, 32}) {
+				t.Fatalf("a 1x900000 drawing: %d %.200q", resp.StatusCode, b)
+			}
+		}
 		if resp, _ := do(t, "GET", s.url+"/healthz", "", nil); resp.StatusCode != 200 {
 			t.Errorf("healthz after bad input: %d", resp.StatusCode)
 		}
@@ -418,6 +432,7 @@ func TestServePix2Pix(t *testing.T) {
 			{[]string{"--checkpoint", run, "--direction", "BtoA"}, "translates AtoB, not BtoA"},
 			{[]string{"--checkpoint", stripped}, "is not a generator checkpoint: its weights hold no G.* tensors (the generator G that gogan serve runs), only D"},
 			{[]string{"--checkpoint", run, "--input", "crayons"}, `--input "crayons": want auto, labels, sketch or image`},
+			{[]string{"--checkpoint", run, "--queue", "-1", "--threads", "-5"}, "--threads -5: want 0 (all cores) or more; --queue -1: want at least 1"},
 		} {
 			cmd := exec.Command(goganBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--device", "cpu"}, c.args...)...)
 			out, err := cmd.CombinedOutput()

@@ -101,6 +101,19 @@ func TestTrainWritesARunFolder(t *testing.T) {
 	if fi, err := os.Stat(grid); err != nil || fi.Size() < 100 {
 		t.Errorf("sample grid: %v", err)
 	}
+	// 300 samples (two forward passes) make a grid as wide and 38 rows of
+	// 8 high; more than a grid holds is refused.
+	big := filepath.Join(t.TempDir(), "big.png")
+	if out, err := gogan(t, "sample", "--checkpoint", run, "--n", "300", "--out", big, "--device", "cpu"); err != nil {
+		t.Fatalf("gogan sample --n 300: %v\n%s", err, out)
+	}
+	w16, h16 := pngSize(t, grid) // 8 x 2 images
+	if w, h := pngSize(t, big); w != w16 || (h-2)/38 != (h16-2)/2 || (h-2)%38 != 0 {
+		t.Errorf("a grid of 300: %dx%d, of 16: %dx%d", w, h, w16, h16)
+	}
+	if out, err := gogan(t, "sample", "--checkpoint", run, "--n", "10001", "--out", big); err == nil || !strings.Contains(out, "--n 10001: a grid holds 1 to 10000 samples") {
+		t.Errorf("sample --n 10001: %v\n%s", err, out)
+	}
 }
 
 // TestKilledRunResumesExactly: a run killed with SIGKILL at a random moment
@@ -325,6 +338,13 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 			t.Fatalf("translate %v: %v\n%s", mode, err, out)
 		}
 	}
+	// A GOGAN_ variable left in the shell does not change the checkpoint's
+	// config (the crop it translates at).
+	cmd := exec.Command(goganBin, "translate", "--checkpoint", run, "--input", in, "--out", outDir, "--device", "cpu")
+	cmd.Env = append(os.Environ(), "GOGAN_DATA_CROP_SIZE=64", "GOGAN_DATA_LOAD_SIZE=72")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("translate with GOGAN_ variables set: %v\n%s", err, out)
+	}
 	for _, name := range []string{"a.png", "b.png"} {
 		w, h := pngSize(t, filepath.Join(outDir, name))
 		if w != 32 || h != 32 {
@@ -431,6 +451,7 @@ func TestNetsAndConfigCommands(t *testing.T) {
 		t.Errorf("config: %v\n%s", err, out)
 	}
 	dataRoot := t.TempDir()
+	os.MkdirAll(filepath.Join(dataRoot, "grid.png"), 0o755)
 	for _, c := range []struct {
 		args []string
 		env  string
@@ -449,6 +470,8 @@ func TestNetsAndConfigCommands(t *testing.T) {
 		{[]string{"train", "-c", "configs/pix2pix-facades.yaml", "--set", "data.root=" + dataRoot, "--set", "out=" + filepath.Join(dataRoot, "train", "run")}, "",
 			"is inside data.root " + dataRoot},
 		{[]string{"translate", "--checkpoint", "/nonexistent/run", "--input", "/nonexistent/in"}, "", "/nonexistent/run"},
+		{[]string{"translate", "--checkpoint", "/nonexistent/run", "--input", "in", "--out", ""}, "", "--out is empty"},
+		{[]string{"sample", "--checkpoint", "/nonexistent/run", "--out", filepath.Join(dataRoot, "grid.png")}, "", "grid.png is a folder"},
 	} {
 		cmd := exec.Command(goganBin, c.args...)
 		if c.env != "" {

@@ -188,6 +188,9 @@ func sampleCmd() *cobra.Command {
 			if ext := strings.ToLower(filepath.Ext(out)); ext != ".png" {
 				return fmt.Errorf("--out %s: the grid is a PNG; give a file name ending in .png", out)
 			}
+			if fi, err := os.Stat(out); err == nil && fi.IsDir() {
+				return fmt.Errorf("--out %s is a folder; give the grid's file name (e.g. %s)", out, filepath.Join(out, "samples.png"))
+			}
 			if err := infer.Sample(ckpt, n, seed, device, out); err != nil {
 				return err
 			}

@@ -137,6 +137,9 @@ func resizeRegion(src *Image, w, h int, f Filter, x0, y0, ow, oh int) *Image {
 		if h != src.H {
 			ya = int(cv.bounds[0])
 			yb = int(cv.bounds[2*oh-2] + cv.bounds[2*oh-1])
+			if int64(ow)*int64(yb-ya)*int64(C) > maxFirstPass {
+				return resizeVerticalFirst(src, ch, cv)
+			}
 		}
 		tmp := NewImage(ow, yb-ya, C)
 		resampleH(src.Pix[ya*src.W*C:], src.W*C, tmp.Pix, yb-ya, C, ch)
@@ -155,6 +158,33 @@ func resizeRegion(src *Image, w, h int, f Filter, x0, y0, ow, oh int) *Image {
 	}
 	out := NewImage(ow, oh, C)
 	resampleV(img.Pix, ow*C, out.Pix, cv)
+	return out
+}
+
+// maxFirstPass bounds the bytes of PIL's horizontal first pass (the output's
+// width times the source rows the second pass reads): a photo needs a few
+// megabytes; an image far taller than wide (1x16000000 to 128 columns)
+// would need gigabytes.
+const maxFirstPass = 64 << 20
+
+// resizeVerticalFirst resizes with the vertical pass first, over the source
+// columns the horizontal pass reads: for images past maxFirstPass, whose
+// intermediate it keeps at the output's height. Its 8-bit rounding between
+// the passes is then not PIL's (no photo is shaped so).
+func resizeVerticalFirst(src *Image, ch, cv coeffs) *Image {
+	C, ow, oh := src.C, len(ch.bounds)/2, len(cv.bounds)/2
+	xa, xb := int(ch.bounds[0]), int(ch.bounds[2*ow-2]+ch.bounds[2*ow-1])
+	cols := src
+	if xa != 0 || xb != src.W {
+		cols = CropImage(src, xa, 0, xb-xa, src.H)
+	}
+	tmp := NewImage(xb-xa, oh, C)
+	resampleV(cols.Pix, (xb-xa)*C, tmp.Pix, cv)
+	for i := 0; i < ow; i++ {
+		ch.bounds[2*i] -= int32(xa)
+	}
+	out := NewImage(ow, oh, C)
+	resampleH(tmp.Pix, (xb-xa)*C, out.Pix, oh, C, ch)
 	return out
 }
 

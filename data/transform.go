@@ -71,6 +71,12 @@ func (t Transform) OutputSize(w, h int) (int, int, error) {
 	if rw <= 0 || rh <= 0 {
 		return 0, 0, fmt.Errorf("image %dx%d resizes to nothing (%dx%d) with data.preprocess %s", w, h, rw, rh, t.Mode)
 	}
+	// scale_width keeps the aspect ratio: a sliver of an image (1x5000000)
+	// would resize to gigapixels.
+	if t.Mode == ScaleWidth && int64(rw)*int64(rh) > maxImagePixels {
+		return 0, 0, fmt.Errorf("image %dx%d resizes to %dx%d with data.preprocess %s: more than the %d pixels gogan makes of an image (its aspect ratio is extreme)",
+			w, h, rw, rh, t.Mode, maxImagePixels)
+	}
 	switch t.Mode {
 	case ResizeAndCrop, Crop, ScaleWidthAndCrop:
 		if t.CropSize > rw || t.CropSize > rh {

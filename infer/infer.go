@@ -25,7 +25,7 @@ import (
 func LoadNet(ck runfolder.Checkpoint, cfg *config.Config, role string, dev torch.Device) (*nets.Net, error) {
 	ts, _, err := torch.LoadSafetensors(ck.WeightsPath())
 	if err != nil {
-		return nil, err
+		return nil, ck.Removed(err)
 	}
 	defer torch.FreeNamed(ts)
 	n, err := gan.NetFromWeights(cfg, ts, role, dev)
@@ -90,6 +90,14 @@ func Translation(ck runfolder.Checkpoint, cfg *config.Config, direction, command
 	return gan.Translation{}, fmt.Errorf("checkpoint %s (%s) translates %s, not %s", ck.Dir, cfg.Recipe, strings.Join(dirs, ", "), direction)
 }
 
+// maxSampleGrid is the most samples gogan sample puts in a grid (a 10000
+// grid of 64x64 images is 6400 pixels wide); sampleBatch how many it draws
+// per forward pass.
+const (
+	maxSampleGrid = 10000
+	sampleBatch   = 256
+)
+
 // Sample draws n samples from a checkpoint's generator (eval mode, noise from
 // seed) and writes them as a grid PNG.
 func Sample(path string, n int, seed int64, device, out string) error {
@@ -103,8 +111,8 @@ func Sample(path string, n int, seed int64, device, out string) error {
 	if err != nil {
 		return err
 	}
-	if n < 1 {
-		return fmt.Errorf("--n %d: need at least one sample", n)
+	if n < 1 || n > maxSampleGrid {
+		return fmt.Errorf("--n %d: a grid holds 1 to %d samples (gogan eval fid draws more, in batches)", n, maxSampleGrid)
 	}
 	dev, err := torch.ParseDevice(device)
 	if err != nil {
@@ -122,7 +130,24 @@ func Sample(path string, n int, seed int64, device, out string) error {
 		defer s.Close()
 		torch.ManualSeed(uint64(seed))
 		noise := torch.Randn(torch.Float32, dev, append([]int64{int64(n)}, gen.Noise...)...)
-		torch.NoGrad(func() { im = report.ToImages(g.Forward(noise)) })
+		// In batches: the images are the same (eval mode), the memory of
+		// one batch's activations, not n's.
+		var outs []*torch.Tensor
+		defer func() {
+			for _, o := range outs {
+				o.Free()
+			}
+		}()
+		for i := int64(0); i < int64(n); i += sampleBatch {
+			func() { // a scope per batch frees its activations
+				bs := torch.NewScope()
+				defer bs.Close()
+				torch.NoGrad(func() {
+					outs = append(outs, g.Forward(noise.Narrow(0, i, min(sampleBatch, int64(n)-i))).To(torch.CPUDevice).Persist())
+				})
+			}()
+		}
+		im = report.ToImages(torch.Cat(outs, 0))
 	})
 	if err != nil {
 		return err
@@ -166,6 +191,9 @@ func skipWith(err error) error {
 func Translate(o TranslateOptions) (int, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	if strings.TrimSpace(o.Out) == "" {
+		return 0, fmt.Errorf("--out is empty: give the folder to write the translations into")
+	}
 	ck, _, cfg, err := runfolder.OpenCheckpoint(o.Checkpoint)
 	if err != nil {
 		return 0, err

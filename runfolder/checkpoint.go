@@ -106,6 +106,17 @@ func (c Checkpoint) WeightsPath() string { return filepath.Join(c.Dir, WeightsFi
 // StatePath is the state.json file of the checkpoint.
 func (c Checkpoint) StatePath() string { return filepath.Join(c.Dir, StateFile) }
 
+// Removed explains an error reading the checkpoint's files after it was
+// validated: a run still training prunes its older checkpoints
+// (train.keep_checkpoints) while another command reads one. Other errors
+// come back as they are.
+func (c Checkpoint) Removed(err error) error {
+	if err != nil && errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("checkpoint %s was removed while it was read (a run still training removes its older checkpoints, train.keep_checkpoints): run the command again: %w", c.Dir, err)
+	}
+	return err
+}
+
 // CheckpointDir is where the checkpoint of a step lives.
 func CheckpointDir(run string, step int) string {
 	return filepath.Join(run, CheckpointsDir, fmt.Sprintf("%s%0*d", checkpointPref, checkpointWidth, step))

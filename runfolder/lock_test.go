@@ -1,6 +1,7 @@
 package runfolder
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -51,5 +52,18 @@ func TestWithin(t *testing.T) {
 		if got := Within(c.path, c.dir); got != c.want {
 			t.Errorf("Within(%s, %s) = %v, want %v", c.path, c.dir, got, c.want)
 		}
+	}
+}
+
+func TestRemovedNamesTheCause(t *testing.T) {
+	c := writeTestCheckpoint(t, t.TempDir(), 7, []byte("w"))
+	os.RemoveAll(c.Dir)
+	_, err := os.Open(c.WeightsPath())
+	if err := c.Removed(err); err == nil || !strings.Contains(err.Error(), "checkpoint "+c.Dir+" was removed while it was read") || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("removed: %v", err)
+	}
+	other := errors.New("disk on fire")
+	if c.Removed(other) != other || c.Removed(nil) != nil {
+		t.Fatal("Removed changed an error that is not a missing file")
 	}
 }

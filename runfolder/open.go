@@ -27,24 +27,11 @@ func OpenCheckpoint(path string) (Checkpoint, *CheckpointState, *config.Config, 
 	} else if ck, st, err = LatestValid(path); err != nil {
 		return ck, nil, nil, fmt.Errorf("checkpoint %s: neither a checkpoint folder (no %s) nor a run folder with a valid checkpoint: %w", path, StateFile, err)
 	}
-	cfg, err := configFromText(st.Config)
+	// The config the checkpoint was trained with, as it is: GOGAN_*
+	// variables left in the shell must not change the network it builds.
+	cfg, err := config.ParseYAML(ck.StatePath()+" (config)", []byte(st.Config))
 	if err != nil {
 		return ck, nil, nil, fmt.Errorf("checkpoint %s: its config: %w", ck.Dir, err)
 	}
 	return ck, st, cfg, nil
-}
-
-// configFromText loads a config saved as YAML text in a checkpoint.
-func configFromText(y string) (*config.Config, error) {
-	f, err := os.CreateTemp("", "gogan-config-*.yaml")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.WriteString(y); err != nil {
-		f.Close()
-		return nil, err
-	}
-	f.Close()
-	return config.LoadConfig(f.Name(), nil)
 }

@@ -136,7 +136,7 @@ func OpenModel(path, direction string, eval bool) (*Model, error) {
 func hasWeights(ck runfolder.Checkpoint, role string, roles []string) error {
 	f, err := os.Open(ck.WeightsPath())
 	if err != nil {
-		return fmt.Errorf("checkpoint %s: %w", ck.Dir, err)
+		return ck.Removed(fmt.Errorf("checkpoint %s: %w", ck.Dir, err))
 	}
 	defer f.Close()
 	var n uint64

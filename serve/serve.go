@@ -83,6 +83,7 @@ type Server struct {
 	w       *worker
 	log     *slog.Logger
 	decode  chan struct{} // bounds concurrent decodes
+	uploads chan struct{} // bounds the uploads held in memory at once
 	handler http.Handler
 }
 
@@ -164,7 +165,7 @@ func newServer(m *Model, in *Inputs, newEngine func() (engine, error), device fu
 		return nil, err
 	}
 	s := &Server{opts: o, model: m, inputs: in, device: device(), w: w, log: o.Logger,
-		decode: make(chan struct{}, runtime.NumCPU())}
+		decode: make(chan struct{}, runtime.NumCPU()), uploads: make(chan struct{}, o.Queue+o.MaxBatch+2*runtime.NumCPU())}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -196,12 +197,19 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 	defer cancel()
 	err := hs.Shutdown(sctx)
 	<-errc
+	if errors.Is(err, context.DeadlineExceeded) {
+		hs.Close()
+		return fmt.Errorf("stopped after waiting %v for the requests in progress; those still running were cut off (their clients get no answer)", shutdownWait)
+	}
 	return err
 }
+
+// shutdownWait is how long a stopping server lets requests in progress finish.
+const shutdownWait = 30 * time.Second
 
 // Describe is one line saying what is served, for the log.
 func (s *Server) Describe() string {
@@ -450,24 +458,22 @@ func (s *Server) writePNG(w http.ResponseWriter, r *http.Request, t *timing, img
 // translate does.
 func (s *Server) translate(w http.ResponseWriter, r *http.Request) {
 	t := &timing{start: time.Now()}
+	// Bodies are read whole before they queue: bound how many are held
+	// at once (each up to --max-upload), or open connections bound nothing.
+	select {
+	case s.uploads <- struct{}{}:
+		defer func() { <-s.uploads }()
+	default:
+		s.fail(w, r, t, errorf(http.StatusServiceUnavailable, "busy: %d uploads are in progress (--queue %d plus the decoders); try again", cap(s.uploads), s.opts.Queue))
+		return
+	}
 	b, err := readUpload(w, r, s.opts.MaxUpload)
 	if err != nil {
 		s.fail(w, r, t, err)
 		return
 	}
 	t.bytesIn = len(b)
-	select {
-	case s.decode <- struct{}{}:
-	case <-r.Context().Done():
-		s.fail(w, r, t, errorf(499, "client went away"))
-		return
-	}
-	im, err := decodeUpload(b, s.model.InputNC, s.opts.MaxPixels)
-	if err == nil {
-		t.inW, t.inH = im.W, im.H
-		im = fitInput(im, s.model.Size, s.model.InputNC)
-	}
-	<-s.decode
+	im, err := s.decodeInput(r, b, t)
 	t.decode = time.Since(t.start)
 	if err != nil {
 		s.fail(w, r, t, err)
@@ -479,6 +485,29 @@ func (s *Server) translate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writePNG(w, r, t, out[0])
+}
+
+// decodeInput decodes an upload and fits it to the model in one of the
+// decode slots, which it gives back however that ends: a slot lost to a
+// panic would leave every later request waiting.
+func (s *Server) decodeInput(r *http.Request, b []byte, t *timing) (im *data.Image, err error) {
+	select {
+	case s.decode <- struct{}{}:
+	case <-r.Context().Done():
+		return nil, errorf(499, "client went away")
+	}
+	defer func() { <-s.decode }()
+	defer func() {
+		if p := recover(); p != nil {
+			slog.Error("decoding an upload panicked", "panic", fmt.Sprint(p), "in", fmt.Sprintf("%dx%d", t.inW, t.inH))
+			im, err = nil, errorf(http.StatusInternalServerError, "the image (%dx%d) could not be decoded and resized: %v", t.inW, t.inH, p)
+		}
+	}()
+	if im, err = decodeUpload(b, s.model.InputNC, s.opts.MaxPixels); err != nil {
+		return nil, err
+	}
+	t.inW, t.inH = im.W, im.H
+	return fitInput(im, s.model.Size, s.model.InputNC), nil
 }
 
 // example: GET /example?i=N, training input N (mod the count) at the
@@ -650,6 +679,9 @@ func toNRGBA(im *data.Image) *image.NRGBA {
 // Main is gogan serve: Run until SIGINT or SIGTERM. A second signal quits at
 // once.
 func Main(addr string, o Options, stdout io.Writer) error {
+	if err := o.checkFlags(); err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -657,6 +689,27 @@ func Main(addr string, o Options, stdout io.Writer) error {
 		stop() // the default action again for a second signal
 	}()
 	return Run(ctx, addr, o, stdout)
+}
+
+// checkFlags refuses the command line's limits that mean nothing (the
+// library's zero values take the defaults).
+func (o Options) checkFlags() error {
+	var bad []string
+	if o.Threads < 0 {
+		bad = append(bad, fmt.Sprintf("--threads %d: want 0 (all cores) or more", o.Threads))
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"--max-upload", o.MaxUpload}, {"--max-pixels", o.MaxPixels}, {"--max-batch", int64(o.MaxBatch)}, {"--queue", int64(o.Queue)}} {
+		if f.v < 1 {
+			bad = append(bad, fmt.Sprintf("%s %d: want at least 1", f.name, f.v))
+		}
+	}
+	if len(bad) > 0 {
+		return errors.New(strings.Join(bad, "; "))
+	}
+	return nil
 }
 
 // Run is the whole of gogan serve: it opens the model, listens on addr,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -566,5 +568,47 @@ func TestHumanBytes(t *testing.T) {
 		if got := humanBytes(n); got != want {
 			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestUploadsBounded: bodies still arriving count against the uploads the
+// server holds; past the bound the next one is a 503 at once, and the
+// server answers again once they end.
+func TestUploadsBounded(t *testing.T) {
+	e := &fakeEngine{gate: make(chan struct{})}
+	close(e.gate)
+	ts := testServer(t, translateModel(true), e, Options{Queue: 1, MaxBatch: 1})
+	bound := 1 + 1 + 2*runtime.NumCPU()
+	var writers []*io.PipeWriter
+	done := make(chan int, bound)
+	for range bound {
+		pr, pw := io.Pipe()
+		writers = append(writers, pw)
+		go func() {
+			resp, err := http.Post(ts.URL+"/translate", "image/png", pr)
+			if err != nil {
+				done <- -1
+				return
+			}
+			resp.Body.Close()
+			done <- resp.StatusCode
+		}()
+		pw.Write(pngBytes(t, 8, 8, 0)[:10]) // a body that has begun
+	}
+	waitUntil(t, func() bool {
+		resp, b := post(t, ts.URL+"/translate", "image/png", pngBytes(t, 8, 8, 0))
+		return resp.StatusCode == 503 && strings.Contains(string(b), fmt.Sprintf("busy: %d uploads are in progress", bound))
+	})
+	for _, pw := range writers {
+		pw.Write(pngBytes(t, 8, 8, 0)[10:])
+		pw.Close()
+	}
+	for range bound {
+		if c := <-done; c != 200 {
+			t.Errorf("an upload that was in progress got %d", c)
+		}
+	}
+	if resp, b := post(t, ts.URL+"/translate", "image/png", pngBytes(t, 8, 8, 0)); resp.StatusCode != 200 {
+		t.Errorf("after the uploads ended: %d %s", resp.StatusCode, b)
 	}
 }

@@ -89,7 +89,7 @@ func Export(o ExportOptions) (*Exported, error) {
 	res.Paths = paths[:len(e.Files)]
 	ws, _, err := torch.LoadSafetensors(ck.WeightsPath())
 	if err != nil {
-		return nil, err
+		return nil, ck.Removed(err)
 	}
 	defer torch.FreeNamed(ws)
 	var writes []func(io.Writer) error
