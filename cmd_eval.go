@@ -82,6 +82,9 @@ func evalFIDCmd() *cobra.Command {
 		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f := cmd.Flags()
+			if err := atLeast(cmd, 1, "samples", "batch-size"); err != nil { // 0 would take the default
+				return err
+			}
 			if o.Classifier != "" {
 				for _, n := range []string{"inception", "dims", "batch-size", "save-stats"} {
 					if f.Changed(n) {
@@ -197,4 +200,17 @@ func evalClassesCmd() *cobra.Command {
 	c.MarkFlagRequired("classifier")
 	c.MarkFlagRequired("checkpoint")
 	return c
+}
+
+// atLeast refuses an int flag given below lo, naming it: the options'
+// zero values mean "the default", which a typed 0 must not quietly get.
+func atLeast(cmd *cobra.Command, lo int, names ...string) error {
+	for _, n := range names {
+		if f := cmd.Flags().Lookup(n); f != nil && f.Changed {
+			if v, err := cmd.Flags().GetInt(n); err == nil && v < lo {
+				return fmt.Errorf("--%s %d: want at least %d", n, v, lo)
+			}
+		}
+	}
+	return nil
 }

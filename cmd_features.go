@@ -27,6 +27,9 @@ func featuresCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
+			if err := atLeast(cmd, 0, "threads", "limit"); err != nil {
+				return err
+			}
 			if threads > 0 {
 				if _, err := torch.SetNumThreads(threads); err != nil {
 					return err

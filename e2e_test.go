@@ -471,6 +471,8 @@ func TestNetsAndConfigCommands(t *testing.T) {
 			"is inside data.root " + dataRoot},
 		{[]string{"translate", "--checkpoint", "/nonexistent/run", "--input", "/nonexistent/in"}, "", "/nonexistent/run"},
 		{[]string{"translate", "--checkpoint", "/nonexistent/run", "--input", "in", "--out", ""}, "", "--out is empty"},
+		{[]string{"eval", "fid", "--checkpoint", "/nonexistent/run", "--samples", "0", "real"}, "", "--samples 0: want at least 1"},
+		{[]string{"features", "--checkpoint", "/nonexistent/run", "--limit", "-1"}, "", "--limit -1: want at least 0"},
 		{[]string{"sample", "--checkpoint", "/nonexistent/run", "--out", filepath.Join(dataRoot, "grid.png")}, "", "grid.png is a folder"},
 	} {
 		cmd := exec.Command(goganBin, c.args...)
