@@ -514,3 +514,40 @@ func TestDescribe(t *testing.T) {
 		t.Log("\n" + s)
 	}
 }
+
+// TestMinInput: each network runs at MinInput's side and fails one pixel
+// below it (multiples of InputMultiple for the generators), so that configs
+// can refuse a crop no step would survive.
+func TestMinInput(t *testing.T) {
+	forward := func(n *Net, in int64, side int) error {
+		return torch.Try(func() {
+			s := torch.NewScope()
+			defer s.Close()
+			torch.NoGrad(func() { n.Forward(torch.Zeros(torch.Float32, cpu, 1, in, int64(side), int64(side))) })
+		})
+	}
+	for _, o := range []Options{
+		{Kind: "basic", InputNC: 2, NDF: 4}, {Kind: "n_layers", NLayers: 1, InputNC: 2, NDF: 4},
+		{Kind: "n_layers", NLayers: 5, InputNC: 2, NDF: 4}, {Kind: "pixel", InputNC: 2, NDF: 4},
+		{Kind: "multiscale", NLayers: 3, NumD: 3, InputNC: 2, NDF: 4},
+	} {
+		d := mustD(t, o)
+		m := MinInput(o)
+		if err := forward(d, 2, m); err != nil {
+			t.Errorf("%s at its minimum %d: %v", KindText(o), m, err)
+		}
+		if m > 1 && forward(d, 2, m-1) == nil {
+			t.Errorf("%s ran at %d, below its minimum %d", KindText(o), m-1, m)
+		}
+	}
+	for _, o := range []Options{{Kind: "resnet_6blocks", InputNC: 1, OutputNC: 1, NGF: 4}, {Kind: "unet_128", InputNC: 1, OutputNC: 1, NGF: 4}} {
+		g := mustG(t, o)
+		m, mult := MinInput(o), InputMultiple(o)
+		if err := forward(g, 1, m); err != nil {
+			t.Errorf("%s at its minimum %d: %v", o.Kind, m, err)
+		}
+		if m-mult > 0 && forward(g, 1, m-mult) == nil {
+			t.Errorf("%s ran at %d, below its minimum %d", o.Kind, m-mult, m)
+		}
+	}
+}

@@ -246,6 +246,39 @@ func normLayer(norm string, n int64, dev torch.Device) Module {
 // InputMultiple is the number a generator's input height and width must be a
 // multiple of: a U-Net halves it down to 1x1, a ResNet G halves it twice,
 // pix2pixHD's n_downsample_global times (and once more per local enhancer).
+// MinInput is the smallest square side a network of o takes, where
+// anything smaller fails inside libtorch at the first step: the 70x70
+// PatchGAN's (n_layers) stride-2 convolutions (kernel 4, padding 1) halve
+// the side n times and its last two (stride 1) take one pixel each, leaving
+// floor(side / 2^n) - 2, which must be at least 1; the ResNet generator's
+// blocks reflect-pad their quarter-size input by 1, which must be at least
+// 2 pixels; a U-Net's innermost block takes 2 pixels to 1. pix2pixHD's
+// multi-scale PatchGANs (padding 2) and the PixelGAN take any size.
+func MinInput(o Options) int {
+	switch o.Kind {
+	case "basic":
+		return 3 << 3
+	case "n_layers":
+		return 3 << max(o.NLayers, 0)
+	}
+	if resnetBlocks(o.Kind) >= 0 {
+		return 8
+	}
+	if d, err := unetDowns(o); err == nil && d > 0 {
+		return 1 << d
+	}
+	return 1
+}
+
+// KindText names the network of o in messages: its kind, and its layers
+// where the kind leaves them to a key.
+func KindText(o Options) string {
+	if o.Kind == "n_layers" {
+		return fmt.Sprintf("n_layers (model.n_layers_D=%d)", o.NLayers)
+	}
+	return o.Kind
+}
+
 func InputMultiple(o Options) int {
 	if d, err := unetDowns(o); err == nil && d > 0 {
 		return 1 << d

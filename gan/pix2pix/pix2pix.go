@@ -96,6 +96,13 @@ func validateNets(c *config.Config, bad func(string, ...any)) {
 	if mult := nets.InputMultiple(netSpecs(c)[0].Options); crops && mult > 1 && d.CropSize%mult != 0 {
 		bad("model.netG=%s needs a network input that is a multiple of %d, but data.crop_size=%d", m.NetG, mult, d.CropSize)
 	}
+	for _, spec := range netSpecs(c) {
+		if min := nets.MinInput(spec.Options); crops && d.CropSize < min {
+			bad("model.net%s=%s takes inputs of at least %dx%d pixels, but data.crop_size=%d: raise data.crop_size (or, for the discriminator, lower model.n_layers_D)",
+				spec.Role[:1], nets.KindText(spec.Options), min, min, d.CropSize)
+			break
+		}
+	}
 }
 
 // netSpecs: G then D, as the reference's Pix2PixModel builds them.
