@@ -179,11 +179,11 @@ func loadY(t *testing.T, path string) []float32 {
 	return ts[0].Tensor.Float32s()
 }
 
-// TestImportRefusesMismatchedWeights: a state_dict for another network is an
-// error naming the file, the network and a key with both shapes.
-func TestImportRefusesMismatchedWeights(t *testing.T) {
+// referenceDCGAN8 saves the reference's DCGAN generator of ngf 8 (32x32,
+// one channel) as dir/g.pth, torch.save of its state dict.
+func referenceDCGAN8(t *testing.T, dir string) string {
+	t.Helper()
 	py := torchtest.Python(t)
-	dir := t.TempDir()
 	opts := filepath.Join(dir, "opts.json")
 	os.WriteFile(opts, []byte(`{"Kind":"dcgan","NZ":100,"NGF":8,"OutputNC":1,"ImageSize":32,"InputNC":1,"NDF":8}`), 0o644)
 	in := filepath.Join(dir, "x.safetensors")
@@ -192,6 +192,14 @@ func TestImportRefusesMismatchedWeights(t *testing.T) {
 	if msg, err := exec.Command(py, "../scripts/interop_check.py", "save", opts, "1", pth, in, filepath.Join(dir, "y")).CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, msg)
 	}
+	return pth
+}
+
+// TestImportRefusesMismatchedWeights: a state_dict for another network is an
+// error naming the file, the network and a key with both shapes.
+func TestImportRefusesMismatchedWeights(t *testing.T) {
+	dir := t.TempDir()
+	pth := referenceDCGAN8(t, dir)
 	cfg, err := config.LoadConfig("", []string{"recipe=dcgan", "model.ngf=16", "data.image_size=32", "out=" + filepath.Join(dir, "run"), "device=cpu"})
 	if err != nil {
 		t.Fatal(err)
@@ -213,14 +221,7 @@ func TestImportRefusesMismatchedWeights(t *testing.T) {
 func TestImportUnwrapsStateDicts(t *testing.T) {
 	py := torchtest.Python(t)
 	dir := t.TempDir()
-	opts := filepath.Join(dir, "opts.json")
-	os.WriteFile(opts, []byte(`{"Kind":"dcgan","NZ":100,"NGF":8,"OutputNC":1,"ImageSize":32,"InputNC":1,"NDF":8}`), 0o644)
-	in := filepath.Join(dir, "x.safetensors")
-	torch.SaveSafetensors(in, []torch.Named{{Name: "x", Tensor: torch.Zeros(torch.Float32, torch.CPUDevice, 1, 100, 1, 1)}}, nil)
-	plain := filepath.Join(dir, "g.pth")
-	if msg, err := exec.Command(py, "../scripts/interop_check.py", "save", opts, "1", plain, in, filepath.Join(dir, "y")).CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, msg)
-	}
+	referenceDCGAN8(t, dir)
 	if msg, err := exec.Command(py, "-c", `
 import sys, torch
 d = sys.argv[1]
