@@ -468,7 +468,7 @@ func TestNetsAndConfigCommands(t *testing.T) {
 		{[]string{"export", "--checkpoint", "/nonexistent/run", "--out", "x", "--label", " "}, "", "--label \" \" begins or ends with a space"},
 		{[]string{"resume", "/nonexistent/run", "--set", "out=elsewhere"}, "", "a resumed run goes on in its own folder"},
 		{[]string{"train", "-c", "configs/pix2pix-facades.yaml", "--set", "data.root=" + dataRoot, "--set", "out=" + filepath.Join(dataRoot, "train", "run")}, "",
-			"is inside data.root " + dataRoot},
+			"is inside " + dataRoot + ", whose images are read as training data"},
 		{[]string{"translate", "--checkpoint", "/nonexistent/run", "--input", "/nonexistent/in"}, "", "/nonexistent/run"},
 		{[]string{"translate", "--checkpoint", "/nonexistent/run", "--input", "in", "--out", ""}, "", "--out is empty"},
 		{[]string{"eval", "fid", "--checkpoint", "/nonexistent/run", "--samples", "0", "real"}, "", "--samples 0: want at least 1"},

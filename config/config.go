@@ -223,8 +223,8 @@ var sharedKeys = []Key{
 	{Name: "model.input_nc", Type: TypeInt, Default: 3, Range: Between(1, 4), Doc: "pix2pix: channels of the input image."},
 	{Name: "model.output_nc", Type: TypeInt, Default: 3, Range: Between(1, 4), Doc: "pix2pix: channels of the output image."},
 
-	{Name: "train.epochs", Type: TypeInt, Default: 25, Range: Between(1, 1e6), Doc: "Epochs at the initial learning rate (dcgan --niter, pix2pix --n_epochs)."},
-	{Name: "train.epochs_decay", Type: TypeInt, Default: 0, Range: Between(0, 1e6), Doc: "Epochs over which the learning rate decays (pix2pix --n_epochs_decay)."},
+	{Name: "train.epochs", Type: TypeInt, Default: 25, Range: AtLeast(1), Doc: "Epochs at the initial learning rate (dcgan --niter, pix2pix --n_epochs)."},
+	{Name: "train.epochs_decay", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Epochs over which the learning rate decays (pix2pix --n_epochs_decay)."},
 	{Name: "train.max_steps", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Stop after this many steps; 0 = no limit."},
 	{Name: "train.checkpoint_every", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Checkpoint every N steps; 0 = only at the end of each epoch (and on stop)."},
 	{Name: "train.checkpoint_every_minutes", Type: TypeFloat, Default: 0.0, Range: AtLeast(0), Doc: "Also checkpoint when this many minutes have passed since the last checkpoint (a spot instance gives about two minutes of notice); 0 = off."},
@@ -400,6 +400,11 @@ type Config struct {
 	// Sources says where each key's value came from: "default",
 	// "default for pix2pix", a file path, "env GOGAN_...", or "--set".
 	Sources map[string]string `yaml:"-"`
+
+	// stored: read from a checkpoint's copy (ParseYAML), whose run exists:
+	// checks that only keep a new run from a mistake (a key its recipe
+	// ignores) pass it, or its weights could not be read any more.
+	stored bool
 
 	// recipeValues holds the values of the keys recipes register (they have
 	// no field here), by key name.
@@ -605,7 +610,7 @@ func loadConfig(path string, yml []byte, sets []string, environ []string) (*Conf
 	if recipe == "" {
 		recipe = schemaByLower["recipe"].Default.(string)
 	}
-	cfg := &Config{Sources: sources}
+	cfg := &Config{Sources: sources, stored: yml != nil}
 	for i := range schema {
 		k := &schema[i]
 		val := v.Get(k.Name)
@@ -1003,6 +1008,10 @@ func (c *Config) Int(name string) int       { return c.recipeValue(name).(int) }
 func (c *Config) Float(name string) float64 { return c.recipeValue(name).(float64) }
 func (c *Config) String(name string) string { return c.recipeValue(name).(string) }
 func (c *Config) Bool(name string) bool     { return c.recipeValue(name).(bool) }
+
+// Stored says whether the config is a checkpoint's copy (ParseYAML) rather
+// than one a new run or a resume is about to use.
+func (c *Config) Stored() bool { return c.stored }
 
 // Get returns the value of a dotted key (for reports and tests).
 func (c *Config) Get(name string) (any, error) {

@@ -218,11 +218,8 @@ func (d *Dataset) openAligned() error {
 	}
 	a, b := filepath.Join(root, "A"), filepath.Join(root, "B")
 	if isDir(a) && isDir(b) {
-		var err error
-		if a, err = phaseDir(a, phase, ""); err != nil {
-			return err
-		}
-		if b, err = phaseDir(b, phase, ""); err != nil {
+		a, b, err := phaseDirs(a, b, phase)
+		if err != nil {
 			return err
 		}
 		return d.pairFolders(a, b)
@@ -262,6 +259,28 @@ func phaseDir(dir, phase, suffix string) (string, error) {
 	return "", &ConfigError{Key: "data.phase", Value: phase, Msg: fmt.Sprintf(
 		"%s has %s but no %s/: set data.phase to a split it has (reading all of it would mix the splits)",
 		dir, strings.Join(others, " and "), phase+suffix)}
+}
+
+// phaseDirs is phaseDir of the A/ and B/ folders, which must agree: A/train
+// paired with every image under a B/ without split folders would mix them.
+func phaseDirs(a, b, phase string) (string, string, error) {
+	pa, err := phaseDir(a, phase, "")
+	if err != nil {
+		return "", "", err
+	}
+	pb, err := phaseDir(b, phase, "")
+	if err != nil {
+		return "", "", err
+	}
+	if (pa == a) != (pb == b) {
+		split, whole := pa, b
+		if pa == a {
+			split, whole = pb, a
+		}
+		return "", "", &ConfigError{Key: "data.phase", Value: phase, Msg: fmt.Sprintf(
+			"%s is a split folder but %s has none: give both A/ and B/ a %s/ folder, or neither", split, whole, phase)}
+	}
+	return pa, pb, nil
 }
 
 func instHint(instance bool, phase string) string {
@@ -411,12 +430,8 @@ func (d *Dataset) openUnaligned() error {
 	case isDir(filepath.Join(root, phase+"A")) || isDir(filepath.Join(root, phase+"B")):
 		a, b = filepath.Join(root, phase+"A"), filepath.Join(root, phase+"B")
 	case isDir(filepath.Join(root, "A")) || isDir(filepath.Join(root, "B")):
-		a, b = filepath.Join(root, "A"), filepath.Join(root, "B")
 		var err error
-		if a, err = phaseDir(a, phase, ""); err != nil {
-			return err
-		}
-		if b, err = phaseDir(b, phase, ""); err != nil {
+		if a, b, err = phaseDirs(filepath.Join(root, "A"), filepath.Join(root, "B"), phase); err != nil {
 			return err
 		}
 	default:
@@ -482,7 +497,7 @@ func loadLabelled(root, kind, phase string, needLabels bool) (s *idxSet, images 
 		return nil, "", &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
 			"has %s but no %s-labels-idx1-ubyte[.gz]: data.classes_A and data.classes_B pick images by label", images, idxNames[phase])}
 	}
-	s, err = loadIDXSet(images, labels)
+	s, err = loadIDXSet(images, labels, needLabels)
 	return s, images, err
 }
 

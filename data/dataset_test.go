@@ -259,6 +259,7 @@ func TestMissingPhaseIsRefused(t *testing.T) {
 		{"aligned A/train B/train", Aligned, []string{"A/train/a.png", "B/train/a.png"}, "has train/ but no val/"},
 		{"aligned train_A train_B", Aligned, []string{"train_A/a.png", "train_B/a.png"}, "has train_A/ but no val_A/"},
 		{"aligned flat", Aligned, []string{"a.png", "b.png"}, ""},
+		{"aligned A/val B/", Aligned, []string{"A/val/a.png", "B/a.png"}, "is a split folder but"},
 		{"aligned val/", Aligned, []string{"train/a.png", "val/b.png"}, ""},
 		{"unaligned trainA trainB", Unaligned, []string{"trainA/a.png", "trainB/a.png"}, "has trainA/ but no valA/"},
 		{"unaligned A/train B/train", Unaligned, []string{"A/train/a.png", "B/train/a.png"}, "has train/ but no val/"},

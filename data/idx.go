@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -168,7 +169,7 @@ func findIDX(root, kind, phase string) (images, labels string, err error) {
 }
 
 // loadIDXSet reads and cross-checks an images file and an optional labels file.
-func loadIDXSet(images, labels string) (*idxSet, error) {
+func loadIDXSet(images, labels string, needLabels bool) (*idxSet, error) {
 	im, err := ReadIDX(images)
 	if err != nil {
 		return nil, err
@@ -194,10 +195,17 @@ func loadIDXSet(images, labels string) (*idxSet, error) {
 		return nil, fileErr(labels, "%d labels for %d images in %s", lb.Dims[0], s.n, images)
 	}
 	// MNIST and Fashion-MNIST have ten classes; a label past them (a
-	// damaged or foreign file) would index past every class table.
+	// damaged or foreign file) would index past every class table. Where
+	// the labels are needed that is an error; else they are left unread
+	// (a DCGAN on another set under these names draws no labels).
 	for i, l := range lb.Data {
 		if l >= 10 {
-			return nil, fileErr(labels, "label %d of image %d: MNIST and Fashion-MNIST labels are 0-9 (a damaged file, or not one of theirs)", l, i)
+			err := fileErr(labels, "label %d of image %d: MNIST and Fashion-MNIST labels are 0-9 (a damaged file, or not one of theirs)", l, i)
+			if needLabels {
+				return nil, err
+			}
+			slog.Warn("data: the labels are not used", "err", err.Error())
+			return s, nil
 		}
 	}
 	s.labels = lb.Data

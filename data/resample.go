@@ -137,7 +137,8 @@ func resizeRegion(src *Image, w, h int, f Filter, x0, y0, ow, oh int) *Image {
 		if h != src.H {
 			ya = int(cv.bounds[0])
 			yb = int(cv.bounds[2*oh-2] + cv.bounds[2*oh-1])
-			if int64(ow)*int64(yb-ya)*int64(C) > maxFirstPass {
+			xa, xb := int(ch.bounds[0]), int(ch.bounds[2*ow-2]+ch.bounds[2*ow-1])
+			if first := int64(ow) * int64(yb-ya) * int64(C); first > maxFirstPass && int64(xb-xa)*int64(oh)*int64(C) < first {
 				return resizeVerticalFirst(src, ch, cv)
 			}
 		}
@@ -163,9 +164,10 @@ func resizeRegion(src *Image, w, h int, f Filter, x0, y0, ow, oh int) *Image {
 
 // maxFirstPass bounds the bytes of PIL's horizontal first pass (the output's
 // width times the source rows the second pass reads): a photo needs a few
-// megabytes; an image far taller than wide (1x16000000 to 128 columns)
-// would need gigabytes.
-const maxFirstPass = 64 << 20
+// megabytes (the largest gogan decodes, 89 M pixels, to 4096 columns about
+// 100 MB); an image far taller than wide (1x16000000 to 128 columns) would
+// need gigabytes.
+const maxFirstPass = 512 << 20
 
 // resizeVerticalFirst resizes with the vertical pass first, over the source
 // columns the horizontal pass reads: for images past maxFirstPass, whose

@@ -289,7 +289,7 @@ func TrainClassifier(ctx context.Context, o ClassifierOptions, out string) (*Cla
 		return nil, fmt.Errorf("classifier: training data: %w", err)
 	}
 	if !ds.HasLabels() {
-		return nil, fmt.Errorf("classifier: %s has no label file for the training images", o.Root)
+		return nil, fmt.Errorf("classifier: %s has no labels for the training images (no labels file, or labels outside 0-9: see the warning above)", o.Root)
 	}
 	loader, err := data.NewLoader(ds, ds.Config().LoaderOptions(uint64(o.Seed)))
 	if err != nil {

@@ -216,7 +216,7 @@ func TestImportRefusesMismatchedWeights(t *testing.T) {
 }
 
 // TestImportUnwrapsStateDicts: a state dict saved inside a dict
-// ({"state_dict": sd}, {"model": sd, "epoch": 3}) or by DataParallel
+// ({"state_dict": sd}, {"model": sd, "epoch": 3, "optimizer": ...}) or by DataParallel
 // ("module." keys), or both, imports as the plain one, with a note.
 func TestImportUnwrapsStateDicts(t *testing.T) {
 	py := torchtest.Python(t)
@@ -228,7 +228,7 @@ d = sys.argv[1]
 sd = torch.load(d + "/g.pth")
 module = {"module." + k: v for k, v in sd.items()}
 torch.save({"state_dict": sd}, d + "/state_dict.pth")
-torch.save({"model": sd, "epoch": 3}, d + "/model.pth")
+torch.save({"model": sd, "epoch": 3, "optimizer": {"state": {0: {"exp_avg": torch.zeros(3)}}}}, d + "/model.pth")
 torch.save(module, d + "/module.pth")
 torch.save({"state_dict": module}, d + "/both.pth")
 `, dir).CombinedOutput(); err != nil {
@@ -270,7 +270,9 @@ torch.save({"state_dict": module}, d + "/both.pth")
 				t.Errorf("%s: %s differs from the plain file's", name, k)
 			}
 		}
-		if !slices.ContainsFunc(notes, func(n string) bool { return strings.Contains(n, fmt.Sprintf("every key began with %q", prefix)) }) {
+		if !slices.ContainsFunc(notes, func(n string) bool {
+			return strings.Contains(n, fmt.Sprintf("the network's keys are under %q", prefix))
+		}) {
 			t.Errorf("%s: notes %q do not name the prefix %q", name, notes, prefix)
 		}
 	}

@@ -196,7 +196,7 @@ func (n *Net) LoadStateDict(sd []torch.Named) error {
 func (n *Net) LoadPyTorchStateDict(sd []torch.Named) (notes []string, err error) {
 	if stripped, prefix := n.withoutWrapper(sd); prefix != "" {
 		sd = stripped
-		notes = append(notes, fmt.Sprintf("every key began with %q (the state dict saved inside a dict, or by DataParallel): taken without it", prefix))
+		notes = append(notes, fmt.Sprintf("the network's keys are under %q (the state dict saved inside a dict, or by DataParallel): taken from there without it", prefix))
 	}
 	untracked := map[string]bool{} // keys of statistics an InstanceNorm here does not track
 	var counters [][2]string       // each tracking BatchNorm's num_batches_tracked and running_mean keys
@@ -248,42 +248,51 @@ func (n *Net) LoadPyTorchStateDict(sd []torch.Named) (notes []string, err error)
 	return notes, n.LoadStateDict(kept)
 }
 
-// withoutWrapper finds the prefix a state dict's keys share when it was
-// saved wrapped: torch.save({"state_dict": sd}) or {"model": sd, ...},
-// a DataParallel module's "module.", or both. When no key is one of the
-// network's and dropping whole leading segments, the same from every key,
-// makes some of them so, it returns the keys without them and the prefix.
+// withoutWrapper finds the prefix under which a state dict's keys were
+// saved when it was saved wrapped: torch.save({"state_dict": sd}) or
+// {"model": sd, "optimizer": ...}, a DataParallel module's "module.", or
+// both. When no key is one of the network's, it tries every prefix of up
+// to three leading segments and keeps the one whose keys, without it, are
+// most often the network's: those keys without it, and the prefix (the
+// rest, an optimizer's say, are left out).
 func (n *Net) withoutWrapper(sd []torch.Named) ([]torch.Named, string) {
 	ours := make(map[string]bool, len(n.sd))
 	for _, e := range n.sd {
 		ours[e.Name] = true
 	}
-	matches := func(sd []torch.Named) bool {
-		return slices.ContainsFunc(sd, func(e torch.Named) bool { return ours[e.Name] })
-	}
-	if len(sd) == 0 || matches(sd) {
+	if slices.ContainsFunc(sd, func(e torch.Named) bool { return ours[e.Name] }) {
 		return sd, ""
 	}
-	prefix, cur := "", sd
-	for range 3 {
-		first, _, ok := strings.Cut(cur[0].Name, ".")
-		if !ok {
-			return sd, ""
-		}
-		next := make([]torch.Named, len(cur))
-		for i, e := range cur {
-			rest, ok := strings.CutPrefix(e.Name, first+".")
-			if !ok {
-				return sd, ""
+	hits := map[string]int{}
+	for _, e := range sd {
+		rest := e.Name
+		for prefix := ""; ; {
+			seg, r, ok := strings.Cut(rest, ".")
+			if !ok || strings.Count(prefix, ".") == 3 {
+				break
 			}
-			next[i] = torch.Named{Name: rest, Tensor: e.Tensor}
-		}
-		prefix, cur = prefix+first+".", next
-		if matches(cur) {
-			return cur, prefix
+			prefix, rest = prefix+seg+".", r
+			if ours[rest] {
+				hits[prefix]++
+			}
 		}
 	}
-	return sd, ""
+	best := ""
+	for p, h := range hits {
+		if h > hits[best] || (h == hits[best] && p < best) {
+			best = p
+		}
+	}
+	if best == "" {
+		return sd, ""
+	}
+	var out []torch.Named
+	for _, e := range sd {
+		if rest, ok := strings.CutPrefix(e.Name, best); ok {
+			out = append(out, torch.Named{Name: rest, Tensor: e.Tensor})
+		}
+	}
+	return out, best
 }
 
 func sameShape(a, b []int64) bool {

@@ -3,6 +3,7 @@ package runfolder
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,7 +27,10 @@ func (r RunDir) Lock() (unlock func(), err error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("run folder %s: lock %s: %w", r.Path, path, err)
+			// A file system without flock (Lustre without -o flock, some
+			// FUSE mounts): train as before, unguarded, rather than not at all.
+			slog.Warn("run folder: this file system cannot lock it; nothing stops a second process from training it at the same time", "lock", path, "err", err)
+			return func() {}, nil
 		}
 		who := "another process"
 		if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {

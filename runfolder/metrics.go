@@ -1,6 +1,7 @@
 package runfolder
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -11,6 +12,8 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // MetricsWriter appends rows to RUN/metrics.csv:
@@ -70,7 +73,7 @@ func OpenMetrics(path string, losses []string, resumeStep int) (*MetricsWriter, 
 		// A damaged row (a disk error, an edit) is a log line lost, not a
 		// reason to stop the run: it is left out, the file as it was kept.
 		if len(bad) > 0 {
-			kept := path + ".damaged"
+			kept := path + ".damaged-" + time.Now().UTC().Format("20060102T150405")
 			if err := AtomicWriteBytes(kept, old); err != nil {
 				return nil, fmt.Errorf("metrics %s: damaged rows on lines %v, and the file could not be kept: %w", path, bad, err)
 			}
@@ -181,28 +184,19 @@ func (m *Metrics) LossNames() []string {
 
 // readCSVRows reads metrics.csv: its header, then the rows that are whole
 // (as many fields as the header, an integer step, numbers or empty cells).
-// Any other row (the last one cut short by a crash mid-write, a damaged
-// one) is left out, its line number listed in bad.
+// Any other line (the last one cut short by a crash mid-write, a damaged
+// one) is left out, its line number listed in bad. Each line is parsed by
+// itself (metrics hold no quotes or newlines): a stray quote cannot join
+// the lines after it into one field.
 func readCSVRows(r io.Reader) (rows [][]string, bad []int, err error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.LazyQuotes = true
-	lastErrLine := -1
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if !errors.As(err, &pe) || pe.Line == lastErrLine {
-				return nil, nil, err
-			}
-			lastErrLine = pe.Line
-			bad = append(bad, pe.Line)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSuffix(sc.Text(), "\r")
+		if text == "" {
 			continue
 		}
-		line, _ := cr.FieldPos(0)
+		rec := strings.Split(text, ",")
 		if rows == nil {
 			rows = [][]string{rec}
 			continue
@@ -212,6 +206,9 @@ func readCSVRows(r io.Reader) (rows [][]string, bad []int, err error) {
 			continue
 		}
 		rows = append(rows, rec)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, nil, err
 	}
 	if rows == nil {
 		return nil, nil, errors.New("no header")

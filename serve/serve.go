@@ -462,18 +462,19 @@ func (s *Server) translate(w http.ResponseWriter, r *http.Request) {
 	// at once (each up to --max-upload), or open connections bound nothing.
 	select {
 	case s.uploads <- struct{}{}:
-		defer func() { <-s.uploads }()
 	default:
 		s.fail(w, r, t, errorf(http.StatusServiceUnavailable, "busy: %d uploads are in progress (--queue %d plus the decoders); try again", cap(s.uploads), s.opts.Queue))
 		return
 	}
 	b, err := readUpload(w, r, s.opts.MaxUpload)
 	if err != nil {
+		<-s.uploads
 		s.fail(w, r, t, err)
 		return
 	}
 	t.bytesIn = len(b)
 	im, err := s.decodeInput(r, b, t)
+	<-s.uploads // the body is decoded: the queue bounds the rest
 	t.decode = time.Since(t.start)
 	if err != nil {
 		s.fail(w, r, t, err)
@@ -499,8 +500,12 @@ func (s *Server) decodeInput(r *http.Request, b []byte, t *timing) (im *data.Ima
 	defer func() { <-s.decode }()
 	defer func() {
 		if p := recover(); p != nil {
-			slog.Error("decoding an upload panicked", "panic", fmt.Sprint(p), "in", fmt.Sprintf("%dx%d", t.inW, t.inH))
-			im, err = nil, errorf(http.StatusInternalServerError, "the image (%dx%d) could not be decoded and resized: %v", t.inW, t.inH, p)
+			size := "" // known once decoded
+			if t.inW > 0 {
+				size = fmt.Sprintf(" (%dx%d)", t.inW, t.inH)
+			}
+			slog.Error("decoding an upload panicked", "panic", fmt.Sprint(p), "size", size)
+			im, err = nil, errorf(http.StatusInternalServerError, "the image%s could not be decoded and resized: %v", size, p)
 		}
 	}()
 	if im, err = decodeUpload(b, s.model.InputNC, s.opts.MaxPixels); err != nil {

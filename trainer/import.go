@@ -33,6 +33,11 @@ func Import(cfg *config.Config, pths map[string]string) (ck string, notes []stri
 	if err != nil {
 		return "", nil, err
 	}
+	unlock, err := rd.Lock()
+	if err != nil {
+		return "", nil, fmt.Errorf("import: %w", err)
+	}
+	defer unlock()
 	if cks, _ := runfolder.ListCheckpoints(rd.Path); len(cks) > 0 {
 		return "", nil, fmt.Errorf("import: %s already holds checkpoints; choose a new --out", rd.Path)
 	}

@@ -62,13 +62,27 @@ func checkConfigFile(cfg *config.Config, rd runfolder.RunDir, ck runfolder.Check
 // (its --set and GOGAN_ values included), so that the resume command a
 // stopped run prints continues with the settings it ran with, e.g. an
 // extended train.max_steps.
+//
+// device and threads stay as the file has them: they belong to the
+// machine a resume ran on, not to the run (a resume on a GPU host with
+// --set device=cuda:1 must not tie the folder to it).
 func saveResumedConfig(cfg *config.Config, rd runfolder.RunDir) error {
-	y, err := cfg.YAML()
+	old, err := os.ReadFile(rd.ConfigPath())
 	if err != nil {
 		return err
 	}
-	if old, err := os.ReadFile(rd.ConfigPath()); err == nil && bytes.Equal(old, y) {
+	file, err := config.ParseYAML(rd.ConfigPath(), old)
+	if err != nil {
+		return err
+	}
+	save := *cfg
+	save.Device, save.Threads = file.Device, file.Threads
+	y, err := save.YAML()
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(old, y) {
 		return nil
 	}
-	return rd.WriteConfig(cfg)
+	return runfolder.AtomicWriteBytes(rd.ConfigPath(), y)
 }

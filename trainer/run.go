@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -58,8 +59,10 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 		if !lead {
 			return runfolder.RunDir{Path: cfg.Out}, false, nil
 		}
-		if readsFolders(cfg) && runfolder.Within(cfg.Out, cfg.Data.Root) {
-			return runfolder.RunDir{}, false, fmt.Errorf("out %s is inside data.root %s: the run's images (samples, the loss plot) would be read as training data; set out to a folder outside it", cfg.Out, cfg.Data.Root)
+		for _, dir := range imageFolders(cfg) {
+			if runfolder.Within(cfg.Out, dir) {
+				return runfolder.RunDir{}, false, fmt.Errorf("out %s is inside %s, whose images are read as training data: the run's samples and loss plot would be too; set out to a folder outside it", cfg.Out, dir)
+			}
 		}
 		rd, err := runfolder.NewRunDir(cfg.Out)
 		if err != nil {
@@ -80,7 +83,7 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 // run's config.yaml plus sets (key=value; e.g. a larger train.max_steps).
 func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Result, error) {
 	for _, kv := range sets {
-		if k, _, _ := strings.Cut(kv, "="); strings.TrimSpace(k) == "out" {
+		if k, _, _ := strings.Cut(kv, "="); strings.EqualFold(strings.TrimSpace(k), "out") {
 			return nil, fmt.Errorf("resume %s: --set %s: a resumed run goes on in its own folder (to train elsewhere, copy the folder and resume the copy)", dir, kv)
 		}
 	}
@@ -104,19 +107,37 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 	})
 }
 
-// readsFolders says whether the config's data are the images found under
-// data.root (not IDX, CIFAR-10 or LSUN files).
-func readsFolders(cfg *config.Config) bool {
+// imageFolders are the folders whose images the config's data reads (none
+// for IDX, CIFAR-10 and LSUN files): the split's folders under data.root
+// that exist (test/, trainA/, train_label/, A/, ...), else data.root.
+func imageFolders(cfg *config.Config) []string {
 	d := cfg.Data
 	switch d.Dataset {
 	case "folder", "aligned", "colorization":
-		return true
 	case "unaligned":
-		return d.ClassesA == ""
+		if d.ClassesA != "" {
+			return nil
+		}
 	case "edges", "gray2color":
-		return d.Source == "folder"
+		if d.Source != "folder" {
+			return nil
+		}
+	default:
+		return nil
 	}
-	return false
+	if d.Dataset == "folder" || d.Dataset == "edges" || d.Dataset == "gray2color" {
+		return []string{d.Root} // every image under data.root
+	}
+	var dirs []string
+	for _, sub := range []string{d.Phase, d.Phase + "A", d.Phase + "B", d.Phase + "_A", d.Phase + "_B", d.Phase + "_label", d.Phase + "_img", d.Phase + "_inst", "A", "B"} {
+		if fi, err := os.Stat(filepath.Join(d.Root, sub)); err == nil && fi.IsDir() {
+			dirs = append(dirs, filepath.Join(d.Root, sub))
+		}
+	}
+	if len(dirs) == 0 {
+		return []string{d.Root}
+	}
+	return dirs
 }
 
 // starter finds the run folder and whether the run resumes; only rank 0
@@ -408,10 +429,20 @@ func (s *session) plateauLoss() string {
 	return s.rec.LossNames()[0]
 }
 
-func (s *session) totalEpochs() int { return s.cfg.Train.Epochs + s.cfg.Train.EpochsDecay }
+// totalEpochs and maxSteps saturate: epochs of 2^62 with train.max_steps
+// (training by steps) would overflow into a negative total.
+func (s *session) totalEpochs() int {
+	if e, d := s.cfg.Train.Epochs, s.cfg.Train.EpochsDecay; e <= math.MaxInt-d {
+		return e + d
+	}
+	return math.MaxInt
+}
 
 func (s *session) maxSteps() int {
-	total := s.totalEpochs() * s.loader.BatchesPerEpoch()
+	total := math.MaxInt
+	if e, b := s.totalEpochs(), s.loader.BatchesPerEpoch(); b == 0 || e <= math.MaxInt/b {
+		total = e * b
+	}
 	if m := s.cfg.Train.MaxSteps; m > 0 && m < total {
 		return m
 	}

@@ -182,3 +182,19 @@ func TestFreshRunDropsStaleEvents(t *testing.T) {
 		t.Fatalf("the run's events: %+v", ev)
 	}
 }
+
+// TestEpochsBySteps: a run trained by steps with epochs beyond counting
+// (train.epochs 2^62) stops at train.max_steps; the step total saturates
+// instead of overflowing to a negative one that ended the run at step 0.
+func TestEpochsBySteps(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	res, err := Train(context.Background(), smallRun(t, run, "train.max_steps=2", "train.epochs=4611686018427387904", "train.epochs_decay=4611686018427387904"),
+		RunOptions{Quiet: true, Writer: os.Stderr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := runfolder.RunDir{Path: run}.ReadStatus()
+	if res.Step != 2 || st.Total != 2 || st.State != runfolder.StateFinished {
+		t.Fatalf("step %d, status %+v", res.Step, st)
+	}
+}
