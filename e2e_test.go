@@ -485,3 +485,27 @@ func TestNetsAndConfigCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestSampleGridOfMixedSizes: with data.preprocess=none, images of several
+// sizes train one to a batch; the sample grid takes those of the first's
+// size (it panicked building one tensor of them all).
+func TestSampleGridOfMixedSizes(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "ab")
+	os.MkdirAll(filepath.Join(root, "train"), 0o755)
+	for i, w := range []int{64, 96, 64, 128} {
+		writeTestPNG(t, filepath.Join(root, "train", fmt.Sprintf("%d.png", i)), w, w/2)
+	}
+	for _, c := range []struct{ config, netG string }{{"configs/pix2pix-facades.yaml", "resnet_6blocks"}, {"configs/cyclegan-facades.yaml", "resnet_6blocks"}} {
+		run := filepath.Join(base, filepath.Base(c.config))
+		out, err := gogan(t, "train", "-c", c.config, "--quiet", "--set", "out="+run, "--set", "data.root="+root, "--set", "data.preprocess=none",
+			"--set", "model.netG="+c.netG, "--set", "model.ngf=4", "--set", "model.ndf=4", "--set", "train.max_steps=2", "--set", "train.pool_size=0",
+			"--set", "threads=2", "--set", "data.workers=0")
+		if err != nil {
+			t.Fatalf("%s with images of three sizes: %v\n%s", c.config, err, out)
+		}
+		if _, err := os.Stat(filepath.Join(run, "samples", "latest.png")); err != nil {
+			t.Errorf("%s: no sample grid: %v", c.config, err)
+		}
+	}
+}

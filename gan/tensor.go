@@ -34,13 +34,12 @@ func batchTensor(nis []data.NamedImage) *torch.Tensor {
 // (epoch 0's augmentation) as persistent tensors on dev: the sample grid's
 // fixed inputs of an image-to-image recipe.
 func SamplePairs(ds *data.Dataset, seed uint64, n int, dev torch.Device) (a, b *torch.Tensor, err error) {
-	n = min(n, ds.Len())
+	smps, err := gridSamples(ds, seed, n)
+	if err != nil {
+		return nil, nil, err
+	}
 	var as, bs []*data.Image
-	for i := 0; i < n; i++ {
-		smp, err := ds.Sample(i, seed, 0)
-		if err != nil {
-			return nil, nil, err
-		}
+	for _, smp := range smps {
 		as, bs = append(as, smp.A), append(bs, smp.B)
 	}
 	err = torch.Try(func() {
@@ -50,22 +49,52 @@ func SamplePairs(ds *data.Dataset, seed uint64, n int, dev torch.Device) (a, b *
 	return a, b, err
 }
 
+// gridSamples are the first n samples of the dataset (epoch 0's
+// augmentation) whose images have the first one's sizes: with
+// data.preprocess none or scale_width, images of other sizes train one
+// to a batch, but one tensor holds the grid's. Further samples (up to 8n
+// looked at) stand in for the ones left out.
+func gridSamples(ds *data.Dataset, seed uint64, n int) ([]data.Sample, error) {
+	var out []data.Sample
+	for i := 0; i < min(ds.Len(), 8*n) && len(out) < n; i++ { // a bounded search: every sample is decoded
+		smp, err := ds.Sample(i, seed, 0)
+		if err != nil {
+			return nil, err
+		}
+		if len(out) == 0 || sameSizes(out[0], smp) {
+			out = append(out, smp)
+		}
+	}
+	return out, nil
+}
+
+// sameSizes says whether two samples' images have the same sizes, name by
+// name.
+func sameSizes(a, b data.Sample) bool {
+	ai, bi := a.Images(), b.Images()
+	if len(ai) != len(bi) {
+		return false
+	}
+	for k := range ai {
+		x, y := ai[k].Image, bi[k].Image
+		if ai[k].Name != bi[k].Name || x.W != y.W || x.H != y.H || x.C != y.C {
+			return false
+		}
+	}
+	return true
+}
+
 // SampleBatch is every named image of the dataset's first n samples
 // (epoch 0's augmentation) as persistent tensors on dev, raw ones (label
 // ids, instance boundaries) as their values and the rest normalised, as the
 // loader's batches: the sample grid's fixed inputs.
 func SampleBatch(ds *data.Dataset, seed uint64, n int, dev torch.Device) (Batch, error) {
-	n = min(n, ds.Len())
-	var smps []data.Sample
-	for i := 0; i < n; i++ {
-		smp, err := ds.Sample(i, seed, 0)
-		if err != nil {
-			return nil, err
-		}
-		smps = append(smps, smp)
+	smps, err := gridSamples(ds, seed, n)
+	if err != nil {
+		return nil, err
 	}
 	var b Batch
-	err := torch.Try(func() {
+	err = torch.Try(func() {
 		b = BatchOf(smps)
 		for name, t := range b {
 			b[name] = t.To(dev).Persist()
