@@ -154,3 +154,57 @@ func TestImportNetFlags(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestCycleGANPoolResizedOnResume: a run resumed with a larger
+// train.pool_size keeps the fakes its pools held (a skipped copy left them
+// zeros that the count called stored), and one resumed with a smaller one
+// keeps as many as fit.
+func TestCycleGANPoolResizedOnResume(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train"}, smallCycleGAN(run, "train.max_steps=6", "train.pool_size=4")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	pool := func(step string) [][]float32 {
+		ts, _, err := torch.LoadSafetensors(filepath.Join(run, "checkpoints", step, "weights.safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer torch.FreeNamed(ts)
+		for _, e := range ts {
+			if e.Name == "pool.fake_A" {
+				var rows [][]float32
+				all, n := e.Tensor.Float32s(), int(e.Tensor.Shape()[0])
+				for i := range n {
+					rows = append(rows, all[i*len(all)/n:(i+1)*len(all)/n])
+				}
+				return rows
+			}
+		}
+		t.Fatal("no pool.fake_A")
+		return nil
+	}
+	if rows := pool("step-00000006"); len(rows) != 4 {
+		t.Fatalf("pool of 4: %d rows", len(rows))
+	}
+	for _, c := range []struct {
+		size, steps string
+		rows        int
+	}{{"6", "7", 6}, {"2", "8", 2}} {
+		if out, err := gogan(t, "resume", run, "--quiet", "--set", "train.pool_size="+c.size, "--set", "train.max_steps="+c.steps); err != nil {
+			t.Fatalf("resume with train.pool_size=%s: %v\n%s", c.size, err, out)
+		}
+		after := pool("step-0000000" + c.steps)
+		if len(after) != c.rows {
+			t.Fatalf("pool_size %s: %d rows", c.size, len(after))
+		}
+		for i, r := range after {
+			zero := true
+			for _, v := range r {
+				zero = zero && v == 0
+			}
+			if zero {
+				t.Errorf("pool_size %s: stored fake %d is all zeros", c.size, i)
+			}
+		}
+	}
+}

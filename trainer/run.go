@@ -655,12 +655,22 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 			if !ok { // an imported pix2pix checkpoint has no sample pairs
 				continue
 			}
-			if !slices.Equal(src.Shape(), f.Tensor.Shape()) {
-				// Runs before gogan drew DCGAN's fixed noise with batch_size
-				// rows kept 64, or saved with another number of ranks:
-				// their grids are drawn anew.
+			ss, ds := src.Shape(), f.Tensor.Shape()
+			if len(ss) > 0 && len(ss) == len(ds) && slices.Equal(ss[1:], ds[1:]) && ss[0] != ds[0] {
+				// Another count of the same images (a CycleGAN pool resized
+				// by train.pool_size, a grid of another size): the leading
+				// ones are kept, as many as both hold.
+				n := min(ss[0], ds[0])
+				slog.Warn("resume: the checkpoint holds another number of these images; the first ones are kept", "tensor", f.Name,
+					"checkpoint", ss[0], "run", ds[0], "kept", n)
+				torch.NoGrad(func() { f.Tensor.Narrow(0, 0, n).CopyFrom(src.Narrow(0, 0, n).To(f.Tensor.Device())) })
+				continue
+			}
+			if !slices.Equal(ss, ds) {
+				// Saved with another number of ranks, or another image
+				// size: the grid's inputs are drawn anew.
 				slog.Warn("resume: the checkpoint's sample inputs have another shape; new ones are used", "tensor", f.Name,
-					"checkpoint", src.Shape(), "run", f.Tensor.Shape())
+					"checkpoint", ss, "run", ds)
 				continue
 			}
 			copyInto(f.Name, f.Tensor)

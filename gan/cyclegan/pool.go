@@ -70,11 +70,13 @@ func (p *imagePool) free() {
 	}
 }
 
-// setCount restores the number of stored images from a checkpoint.
+// setCount restores the number of stored images from a checkpoint; a
+// pool made smaller since (train.pool_size) keeps as many as it holds, the
+// first ones (the resume copies those).
 func (p *imagePool) setCount(n int) error {
-	if n < 0 || n > p.size {
-		return fmt.Errorf("the image pool count %d is outside 0..%d (train.pool_size)", n, p.size)
+	if n < 0 {
+		return fmt.Errorf("the image pool count %d is negative", n)
 	}
-	p.n = n
+	p.n = min(n, p.size)
 	return nil
 }

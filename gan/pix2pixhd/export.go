@@ -67,6 +67,14 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 	}
 	e.Commands = []string{gan.Command(test...), gan.Command(train...)}
 	e.Notes = gan.Beta2Note(c)
+	// pix2pixHD reads a split's folders, A to B, with no direction flag.
+	if ab := c.Int("data.label_nc") == 0; ab || d.Direction != "AtoB" {
+		in, out := "train_label/ and train_img/", "label maps"
+		if ab {
+			in, out = "train_A/ (inputs) and train_B/ (targets)", "images"
+		}
+		e.Notes = append(e.Notes, fmt.Sprintf("pix2pixHD reads %s under --dataroot, always from the first to the second (no --direction); this run read its %s as data.dataset=%s with data.direction=%s: give the reference folders laid out so, and gogan import --from a folder it trained takes data.direction and data.root from --config", in, out, d.Dataset, d.Direction))
+	}
 	// train.py --continue_train resumes at iter.txt's epoch (1-based) and
 	// images into it, as its own save_latest_freq writes them.
 	e.Texts = []gan.ExportText{{Name: "iter.txt", Text: fmt.Sprintf("%d\n%d\n", o.Completed+1, o.EpochImages)}}
