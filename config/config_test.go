@@ -242,6 +242,7 @@ func TestCrossKeyChecks(t *testing.T) {
 		{[]string{"recipe=pix2pix", "model.netD=dcgan"}, []string{"PatchGAN"}},
 		{[]string{"recipe=pix2pix", "model.netD=n_layers", "model.n_layers_D=8"}, []string{"model.netD=n_layers (model.n_layers_D=8) takes inputs of at least 768x768 pixels, but data.crop_size=256"}},
 		{[]string{"recipe=cyclegan", "model.netG=resnet_6blocks", "data.load_size=4", "data.crop_size=4"}, []string{"model.netG=resnet_6blocks takes inputs of at least 8x8 pixels, but data.crop_size=4"}},
+		{[]string{"recipe=pix2pixhd", "model.n_downsample_global=5", "data.load_size=32", "data.crop_size=32", "data.preprocess=resize_and_crop"}, []string{"takes images of at least 64x64 pixels, but data.crop_size=32"}},
 		{[]string{"recipe=pix2pix", "data.dataset=unaligned"}, []string{"paired data"}},
 		{[]string{"recipe=pix2pix", "data.dataset=edges"}, []string{"model.input_nc must be 1"}},
 		{[]string{"device=cpu", "cuda.amp=bf16"}, []string{"cuda.amp=bf16 needs a CUDA device"}},

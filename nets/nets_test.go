@@ -540,7 +540,8 @@ func TestMinInput(t *testing.T) {
 			t.Errorf("%s ran at %d, below its minimum %d", KindText(o), m-1, m)
 		}
 	}
-	for _, o := range []Options{{Kind: "resnet_6blocks", InputNC: 1, OutputNC: 1, NGF: 4}, {Kind: "unet_128", InputNC: 1, OutputNC: 1, NGF: 4}} {
+	for _, o := range []Options{{Kind: "resnet_6blocks", InputNC: 1, OutputNC: 1, NGF: 4}, {Kind: "unet_128", InputNC: 1, OutputNC: 1, NGF: 4},
+		{Kind: "global", InputNC: 1, OutputNC: 1, NGF: 4, NDownsampleGlobal: 3, NBlocksGlobal: 1}} {
 		g := mustG(t, o)
 		m, mult := MinInput(o), InputMultiple(o)
 		if err := forward(g, 1, m); err != nil {

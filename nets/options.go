@@ -252,8 +252,9 @@ func normLayer(norm string, n int64, dev torch.Device) Module {
 // the side n times and its last two (stride 1) take one pixel each, leaving
 // floor(side / 2^n) - 2, which must be at least 1; the ResNet generator's
 // blocks reflect-pad their quarter-size input by 1, which must be at least
-// 2 pixels; a U-Net's innermost block takes 2 pixels to 1. pix2pixHD's
-// multi-scale PatchGANs (padding 2) and the PixelGAN take any size.
+// 2 pixels, and so do pix2pixHD's generators' at their bottleneck; a
+// U-Net's innermost block takes 2 pixels to 1. pix2pixHD's multi-scale
+// PatchGANs (padding 2) and the PixelGAN take any size.
 func MinInput(o Options) int {
 	switch o.Kind {
 	case "basic":
@@ -266,6 +267,9 @@ func MinInput(o Options) int {
 	}
 	if d, err := unetDowns(o); err == nil && d > 0 {
 		return 1 << d
+	}
+	if o.Kind == "global" || o.Kind == "local" {
+		return 2 * hdInputMultiple(o) // the blocks reflect-pad the bottleneck by 1
 	}
 	return 1
 }

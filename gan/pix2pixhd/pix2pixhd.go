@@ -162,6 +162,9 @@ func validate(c *config.Config, bad func(string, ...any)) {
 	if mult := nets.InputMultiple(netSpecs(c)[0].Options); crops && d.CropSize%mult != 0 {
 		bad("model.netG=%s with model.n_downsample_global=%d needs images whose sides are multiples of %d, but data.crop_size=%d",
 			m.NetG, c.Int("model.n_downsample_global"), mult, d.CropSize)
+	} else if min := nets.MinInput(netSpecs(c)[0].Options); crops && d.CropSize < min {
+		bad("model.netG=%s with model.n_downsample_global=%d takes images of at least %dx%d pixels, but data.crop_size=%d: raise data.crop_size or lower model.n_downsample_global",
+			m.NetG, c.Int("model.n_downsample_global"), min, min, d.CropSize)
 	}
 }
 
