@@ -303,7 +303,8 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, map[string]any{"status": "ok", "recipe": s.model.Recipe, "kind": s.model.Kind, "device": s.device, "queued": s.w.queued()})
+	writeJSON(w, map[string]any{"status": "ok", "recipe": s.model.Recipe, "kind": s.model.Kind, "device": s.device, "queued": s.w.queued(),
+		"uploads": len(s.uploads)})
 }
 
 // PaletteEntry is one colour of the page's palette.

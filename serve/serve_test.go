@@ -595,15 +595,23 @@ func TestUploadsBounded(t *testing.T) {
 		}()
 		pw.Write(pngBytes(t, 8, 8, 0)[:10]) // a body that has begun
 	}
-	waitUntil(t, func() bool {
-		resp, b := post(t, ts.URL+"/translate", "image/png", pngBytes(t, 8, 8, 0))
-		return resp.StatusCode == 503 && strings.Contains(string(b), fmt.Sprintf("busy: %d uploads are in progress", bound))
+	waitUntil(t, func() bool { // every body has begun arriving
+		resp, err := http.Get(ts.URL + "/healthz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var h struct{ Uploads int }
+		json.NewDecoder(resp.Body).Decode(&h)
+		return h.Uploads == bound
 	})
-	for _, pw := range writers {
+	resp, b := post(t, ts.URL+"/translate", "image/png", pngBytes(t, 8, 8, 0))
+	if resp.StatusCode != 503 || !strings.Contains(string(b), fmt.Sprintf("busy: %d uploads are in progress", bound)) {
+		t.Errorf("an upload past the bound: %d %s", resp.StatusCode, b)
+	}
+	for _, pw := range writers { // one at a time: the queue (1) is not what this tests
 		pw.Write(pngBytes(t, 8, 8, 0)[10:])
 		pw.Close()
-	}
-	for range bound {
 		if c := <-done; c != 200 {
 			t.Errorf("an upload that was in progress got %d", c)
 		}
