@@ -65,8 +65,13 @@ func TestImagePoolQuery(t *testing.T) {
 	if swaps == 0 || keeps == 0 {
 		t.Fatalf("%d swaps and %d keeps: both paths must run", swaps, keeps)
 	}
-	if err := p.setCount(size + 1); err == nil {
-		t.Fatal("a checkpoint count above the pool size was accepted")
+	// A checkpoint of a larger pool (train.pool_size made smaller since)
+	// keeps as many as this one holds; a negative count is damage.
+	if err := p.setCount(size + 1); err != nil || p.n != size {
+		t.Fatalf("a count above the pool size: %v, count %d (want %d)", err, p.n, size)
+	}
+	if err := p.setCount(-1); err == nil {
+		t.Fatal("a negative count was accepted")
 	}
 }
 
