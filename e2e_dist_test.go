@@ -571,6 +571,9 @@ func TestDataParallelSIGTERM(t *testing.T) {
 	if n := strings.Count(buf.String(), "continue with:"); n != 1 {
 		t.Errorf("%d ranks printed how to continue, want rank 0 alone:\n%s", n, buf.String())
 	}
+	if !strings.Contains(buf.String(), "resume "+run+" --nproc 2\n") {
+		t.Errorf("the resume command does not give the job's --nproc 2:\n%s", buf.String())
+	}
 }
 
 // TestTorchrunRestartResumes: the job under torchrun's elastic agent
