@@ -213,7 +213,7 @@ func (d *Dataset) openAligned() error {
 			"instance maps are read from %[1]s_inst/ beside pix2pixHD's %[1]s_label/ and %[1]s_img/ (data.label_nc>0) or %[1]s_A/ and %[1]s_B/ folders; %[2]s has neither, and its pix2pix layouts (A|B images, A/ and B/ folders) have no instance maps: turn instance maps off (data.no_instance=true in the pix2pixhd recipe, data.instance=false in data.Config; pix2pixHD's --no_instance)",
 			phase, root)}
 	}
-	if _, err := phaseDir(root, phase, "_A"); err != nil { // train_A/ and train_B/ but no test_A/
+	if err := missingSplit(root, phase, "_A"); err != nil { // train_A/ and train_B/ but no test_A/
 		return err
 	}
 	a, b := filepath.Join(root, "A"), filepath.Join(root, "B")
@@ -224,7 +224,7 @@ func (d *Dataset) openAligned() error {
 		}
 		return d.pairFolders(a, b)
 	}
-	dir, err := phaseDir(root, phase, "")
+	dir, err := phaseDir(root, phase)
 	if err != nil {
 		return err
 	}
@@ -236,16 +236,22 @@ func (d *Dataset) openAligned() error {
 	return nil
 }
 
-// phaseDir is the folder of split phase in dir: dir/{phase}{suffix} when
-// it exists, else dir itself (its images are the data) when it holds no
-// folder of another split either. A dir with train/ but no val/, asked for
-// val, is an error: reading all of dir would mix the splits.
-func phaseDir(dir, phase, suffix string) (string, error) {
-	if p := filepath.Join(dir, phase+suffix); isDir(p) {
-		if suffix != "" {
-			return dir, nil
-		}
+// phaseDir is the folder of split phase in dir: dir/{phase} when it
+// exists, else dir itself (its images are the data), unless missingSplit
+// refuses it.
+func phaseDir(dir, phase string) (string, error) {
+	if p := filepath.Join(dir, phase); isDir(p) {
 		return p, nil
+	}
+	return dir, missingSplit(dir, phase, "")
+}
+
+// missingSplit refuses a dir that holds folders of other splits
+// ({split}{suffix}: train/, trainA/, train_A/) but none of phase: reading all
+// of dir would mix the splits.
+func missingSplit(dir, phase, suffix string) error {
+	if isDir(filepath.Join(dir, phase+suffix)) {
+		return nil
 	}
 	var others []string
 	for _, split := range []string{"train", "val", "test"} {
@@ -254,9 +260,9 @@ func phaseDir(dir, phase, suffix string) (string, error) {
 		}
 	}
 	if len(others) == 0 {
-		return dir, nil
+		return nil
 	}
-	return "", &ConfigError{Key: "data.phase", Value: phase, Msg: fmt.Sprintf(
+	return &ConfigError{Key: "data.phase", Value: phase, Msg: fmt.Sprintf(
 		"%s has %s but no %s/: set data.phase to a split it has (reading all of it would mix the splits)",
 		dir, strings.Join(others, " and "), phase+suffix)}
 }
@@ -264,11 +270,11 @@ func phaseDir(dir, phase, suffix string) (string, error) {
 // phaseDirs is phaseDir of the A/ and B/ folders, which must agree: A/train
 // paired with every image under a B/ without split folders would mix them.
 func phaseDirs(a, b, phase string) (string, string, error) {
-	pa, err := phaseDir(a, phase, "")
+	pa, err := phaseDir(a, phase)
 	if err != nil {
 		return "", "", err
 	}
-	pb, err := phaseDir(b, phase, "")
+	pb, err := phaseDir(b, phase)
 	if err != nil {
 		return "", "", err
 	}
@@ -435,7 +441,7 @@ func (d *Dataset) openUnaligned() error {
 			return err
 		}
 	default:
-		if _, err := phaseDir(root, phase, "A"); err != nil { // trainA/ and trainB/ but no testA/
+		if err := missingSplit(root, phase, "A"); err != nil { // trainA/ and trainB/ but no testA/
 			return err
 		}
 		return d.openUnalignedAB()
@@ -455,7 +461,7 @@ func (d *Dataset) openUnaligned() error {
 // openUnalignedAB takes unaligned data from A|B images side by side.
 func (d *Dataset) openUnalignedAB() error {
 	root, phase := d.cfg.Root, d.cfg.Phase
-	dir, err := phaseDir(root, phase, "")
+	dir, err := phaseDir(root, phase)
 	if err != nil {
 		return err
 	}

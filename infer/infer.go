@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"runtime"
 	"strings"
@@ -243,39 +242,17 @@ func Translate(o TranslateOptions) (int, error) {
 	// skip_invalid stand another image in for one that fails to decode):
 	// decoded and resized to the crop as the loader's resize_and_crop with
 	// load_size = crop_size does, and as serve does.
-	done := 0
-	for i, path := range files {
-		a, err := data.LoadImage(path, tr.InputChannels())
-		if err != nil && o.SkipInvalid {
-			slog.Warn("translate: skipping an invalid input (--skip-invalid)", "input", path, "err", err.Error())
-			continue
-		}
-		if err != nil {
-			return done, fmt.Errorf("%w (translate --skip-invalid skips such inputs)", err)
-		}
-		if a.W != crop || a.H != crop {
+	load := func(i int) (*data.Image, error) {
+		a, err := data.LoadImage(files[i], tr.InputChannels())
+		if err == nil && (a.W != crop || a.H != crop) {
 			a = data.Resize(a, crop, crop, data.Bicubic)
 		}
-		var im report.Images
-		err = torch.Try(func() {
-			s := torch.NewScope()
-			defer s.Close()
-			x := tr.Input([]*data.Image{a}).To(dev)
-			torch.NoGrad(func() { im = tr.Output(x, g.Forward(x)) })
-		})
-		if err != nil {
-			return done, fmt.Errorf("%s: %w", path, err)
-		}
-		grid, err := report.MakeGrid(im, report.GridOptions{NRow: 1, FixedRange: true, Lo: -1, Hi: 1})
-		if err != nil {
-			return done, err
-		}
-		if err := report.SavePNG(outs[i], grid); err != nil {
-			return done, err
-		}
-		done++
+		return a, err
 	}
-	return done, nil
+	return writeTranslations(files, outs, o.SkipInvalid, load, func(a *data.Image) report.Images {
+		x := tr.Input([]*data.Image{a}).To(dev)
+		return tr.Output(x, g.Forward(x))
+	})
 }
 
 // DescribeNets prints each network of a config's recipe: its layers, output

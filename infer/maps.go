@@ -2,7 +2,6 @@ package infer
 
 import (
 	"fmt"
-	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -150,39 +149,13 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 		}
 		return smp, nil
 	}
-	done := 0
-	for i, path := range inputs {
-		smp, err := load(i)
-		if err != nil && o.SkipInvalid {
-			slog.Warn("translate: skipping an invalid input (--skip-invalid)", "input", path, "err", err.Error())
-			continue
+	return writeTranslations(inputs, outs, o.SkipInvalid, load, func(smp data.Sample) report.Images {
+		b := gan.BatchOf([]data.Sample{smp})
+		for name, t := range b {
+			b[name] = t.To(dev)
 		}
-		if err != nil {
-			return done, fmt.Errorf("%w (translate --skip-invalid skips such inputs)", err)
-		}
-		var im report.Images
-		err = torch.Try(func() {
-			s := torch.NewScope()
-			defer s.Close()
-			b := gan.BatchOf([]data.Sample{smp})
-			for name, t := range b {
-				b[name] = t.To(dev)
-			}
-			torch.NoGrad(func() { im = report.ToImages(g.Forward(tr.Encode(b, enc))) })
-		})
-		if err != nil {
-			return done, fmt.Errorf("%s: %w", path, err)
-		}
-		grid, err := report.MakeGrid(im, report.GridOptions{NRow: 1, FixedRange: true, Lo: -1, Hi: 1})
-		if err != nil {
-			return done, err
-		}
-		if err := report.SavePNG(outs[i], grid); err != nil {
-			return done, err
-		}
-		done++
-	}
-	return done, nil
+		return report.ToImages(g.Forward(tr.Encode(b, enc)))
+	})
 }
 
 // mapSize is the size an input of w x h is translated at: the training

@@ -2,9 +2,12 @@ package infer
 
 import (
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 
+	torch "gogan/cgo"
+	"gogan/report"
 	"gogan/runfolder"
 )
 
@@ -32,4 +35,41 @@ func outputPaths(out string, inputs []string, folders map[string]string) ([]stri
 		paths[i] = filepath.Join(out, name)
 	}
 	return paths, nil
+}
+
+// writeTranslations runs each input through load (decode and resize) and
+// forward (the generator, in a scope of its own), and writes the result to
+// its output path (outputPaths). With skip, an input load refuses is left
+// out with a warning; otherwise the error says which flag skips it. It
+// returns how many were written.
+func writeTranslations[T any](inputs, outs []string, skip bool, load func(i int) (T, error), forward func(T) report.Images) (int, error) {
+	done := 0
+	for i, path := range inputs {
+		x, err := load(i)
+		if err != nil && skip {
+			slog.Warn("translate: skipping an invalid input (--skip-invalid)", "input", path, "err", err.Error())
+			continue
+		}
+		if err != nil {
+			return done, fmt.Errorf("%w (translate --skip-invalid skips such inputs)", err)
+		}
+		var im report.Images
+		err = torch.Try(func() {
+			s := torch.NewScope()
+			defer s.Close()
+			torch.NoGrad(func() { im = forward(x) })
+		})
+		if err != nil {
+			return done, fmt.Errorf("%s: %w", path, err)
+		}
+		grid, err := report.MakeGrid(im, report.GridOptions{NRow: 1, FixedRange: true, Lo: -1, Hi: 1})
+		if err != nil {
+			return done, err
+		}
+		if err := report.SavePNG(outs[i], grid); err != nil {
+			return done, err
+		}
+		done++
+	}
+	return done, nil
 }
