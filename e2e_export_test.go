@@ -164,6 +164,19 @@ func TestExportLoadsInTheReferences(t *testing.T) {
 				}
 			}
 			sameNetworks(t, filepath.Join(run, "checkpoints", "step-00000001"), filepath.Join(back, "checkpoints", "step-00000000"))
+			if c.name == "pix2pixhd" {
+				// iter.txt's position comes back: the imported run goes on
+				// at step 2, the first image of the second pair of epoch 1.
+				if !strings.Contains(o, "iter.txt: the latest networks trained 0 epochs and 1 images of epoch 1") {
+					t.Errorf("import --from: no note on iter.txt:\n%s", o)
+				}
+				if o, err := gogan(t, "resume", back, "--quiet", "--set", "train.max_steps=2", "--set", "train.log_every=1"); err != nil {
+					t.Fatalf("resume the import: %v\n%s", err, o)
+				}
+				if rows := lossRows(t, back); len(rows) != 2 || rows[0][0] != "step" || rows[1][0] != "2" {
+					t.Errorf("the resumed import's metrics.csv %v, want one row, of step 2", rows)
+				}
+			}
 		})
 	}
 }
@@ -253,6 +266,24 @@ func TestExportNamesAndRefuses(t *testing.T) {
 			t.Errorf("export %s: %v, want %s\n%s", c.checkpoint, err, c.file, o)
 		}
 	}
+	// Imported back, main.py's file name tells how far it trained: with
+	// --epoch 1 the resumed run trains epoch 1 (steps 3 and 4) alone.
+	g0 := filepath.Join(out, "netG_epoch_0.pth")
+	o, err := gogan(t, "import", "--config", filepath.Join(run, "config.yaml"), "--pth", g0, "--out", filepath.Join(base, "at0"))
+	if err != nil || !strings.Contains(o, "give --epoch 1 for resume") {
+		t.Errorf("import %s: %v, want a note saying --epoch 1\n%s", g0, err, o)
+	}
+	at1 := filepath.Join(base, "at1")
+	if o, err := gogan(t, "import", "--config", filepath.Join(run, "config.yaml"), "--pth", g0, "--epoch", "1", "--out", at1); err != nil || strings.Contains(o, "note:") {
+		t.Fatalf("import --epoch 1: %v\n%s", err, o)
+	}
+	if o, err := gogan(t, "resume", at1, "--quiet", "--set", "train.log_every=1"); err != nil {
+		t.Fatalf("resume: %v\n%s", err, o)
+	}
+	if rows := lossRows(t, at1); len(rows) != 3 || rows[1][0] != "3" || rows[2][0] != "4" {
+		t.Errorf("the import at epoch 1 resumed with metrics.csv %v, want steps 3 and 4", rows)
+	}
+
 	// The newest export (step 4) is in place; step 3's would differ.
 	g := filepath.Join(out, "netG_epoch_1.pth")
 	before, _ := os.ReadFile(g)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -324,10 +325,14 @@ func runsCmd() *cobra.Command {
 	}
 }
 
+// dcganEpochFile is pytorch/examples dcgan's name for its generator's file.
+var dcganEpochFile = regexp.MustCompile(`^netG_epoch_([0-9]{1,9})\.pth$`)
+
 func importCmd() *cobra.Command {
 	var cf configFlags
 	var pthG, pthD, out, from, label string
 	var nets []string
+	var epoch int
 	c := &cobra.Command{
 		Use:   "import",
 		Short: "Turn PyTorch state_dicts (torch.save .pth) into a gogan checkpoint",
@@ -344,6 +349,8 @@ func importCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var cfg *config.Config
 			pths := map[string]string{"G": pthG, "D": pthD}
+			var at trainer.ImportedAt
+			hint := ""
 			if from != "" {
 				if pthG != "" || pthD != "" || len(nets) > 0 {
 					return fmt.Errorf("import: --from finds the networks' files itself; drop --pth, --pth-d and --net")
@@ -356,7 +363,7 @@ func importCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				cfg, pths = run.Config, run.Files
+				cfg, pths, at = run.Config, run.Files, run.At
 				if strings.HasPrefix(cfg.Sources["out"], "default") { // "default", "default for <recipe>"
 					cfg.Out = filepath.Join("runs", filepath.Base(filepath.Clean(from)))
 				}
@@ -386,9 +393,18 @@ func importCmd() *cobra.Command {
 			if out != "" {
 				cfg.Out = out
 			}
-			ck, notes, err := trainer.Import(cfg, pths)
+			if cmd.Flags().Changed("epoch") {
+				at = trainer.ImportedAt{Epochs: epoch}
+			} else if m := dcganEpochFile.FindStringSubmatch(filepath.Base(pths["G"])); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				hint = fmt.Sprintf("main.py saves %s after its epoch %s (from 0): give --epoch %d for resume to go on after it", filepath.Base(pths["G"]), m[1], n+1)
+			}
+			ck, notes, err := trainer.Import(cfg, pths, at)
 			if err != nil {
 				return err
+			}
+			if hint != "" {
+				notes = append(notes, hint)
 			}
 			for _, n := range notes {
 				fmt.Println("note:", n)
@@ -404,6 +420,7 @@ func importCmd() *cobra.Command {
 	c.Flags().StringVar(&from, "from", "", "a pytorch-CycleGAN-and-pix2pix or pix2pixHD checkpoint folder (checkpoints/NAME): its options file and networks")
 	c.Flags().StringVar(&label, "label", "", "with --from: the epoch label of the files (<label>_net_G.pth; default latest)")
 	c.Flags().StringVar(&out, "out", "", "run folder to create (default: the config's out; with --from runs/NAME)")
+	c.Flags().IntVar(&epoch, "epoch", 0, "the epochs the weights trained: resume goes on at the next one, with the learning rate the schedule has there, as the reference's --continue_train --epoch_count N+1 (default: with --from, a numbered --label or pix2pixHD's iter.txt; otherwise 0)")
 	return c
 }
 

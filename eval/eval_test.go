@@ -268,7 +268,7 @@ func evalCheckpoint(t *testing.T, sets ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ck, _, err := trainer.Import(cfg, nil)
+	ck, _, err := trainer.Import(cfg, nil, trainer.ImportedAt{})
 	if err != nil {
 		t.Fatal(err)
 	}

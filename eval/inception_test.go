@@ -192,7 +192,7 @@ func TestInceptionFIDOfACheckpointIsItsPNGs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ckDir, _, err := trainer.Import(cfg, nil)
+	ckDir, _, err := trainer.Import(cfg, nil, trainer.ImportedAt{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -106,7 +106,7 @@ func TestCheckpointsMoveToAndFromPyTorch(t *testing.T) {
 			os.WriteFile(optsPath, opts, 0o644)
 
 			// gogan -> PyTorch: a step-0 checkpoint of gogan-initialised nets.
-			ck, _, err := trainer.Import(cfg, nil)
+			ck, _, err := trainer.Import(cfg, nil, trainer.ImportedAt{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,7 +130,7 @@ func TestCheckpointsMoveToAndFromPyTorch(t *testing.T) {
 					t.Fatalf("PyTorch %s: %v\n%s", mode, err, msg)
 				}
 				cfg.Out = filepath.Join(dir, "imported-"+mode)
-				ck2, notes, err := trainer.Import(cfg, map[string]string{role: pth})
+				ck2, notes, err := trainer.Import(cfg, map[string]string{role: pth}, trainer.ImportedAt{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -204,7 +204,7 @@ func TestImportRefusesMismatchedWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = trainer.Import(cfg, map[string]string{"G": pth})
+	_, _, err = trainer.Import(cfg, map[string]string{"G": pth}, trainer.ImportedAt{})
 	if err == nil {
 		t.Fatal("weights of ngf 8 imported into a net of ngf 16")
 	}
@@ -239,7 +239,7 @@ torch.save({"state_dict": module}, d + "/both.pth")
 		if err != nil {
 			t.Fatal(err)
 		}
-		ck, notes, err := trainer.Import(cfg, map[string]string{"G": filepath.Join(dir, name)})
+		ck, notes, err := trainer.Import(cfg, map[string]string{"G": filepath.Join(dir, name)}, trainer.ImportedAt{})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

@@ -9,7 +9,9 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 
 	torch "gogan/cgo"
 	"gogan/config"
@@ -17,18 +19,42 @@ import (
 	"gogan/runfolder"
 )
 
+// ImportedAt is how far the imported weights had trained: Epochs whole
+// epochs, and Samples images of the next one (pix2pixHD's iter.txt). A run
+// resumed from the import goes on from there, its learning rate where the
+// schedule has it then, as the references' --continue_train does with
+// --epoch_count Epochs+1 (their optimizers too start afresh).
+type ImportedAt struct {
+	Epochs  int
+	Samples int
+}
+
 // Import builds cfg's networks, loads PyTorch state_dicts saved with
 // torch.save (.pth) into the networks of the given roles (at least the
 // generator, "G"), and writes a step-0 checkpoint into cfg.Out that sample,
 // translate and resume can use. notes say, per file, what was adapted from
 // a state dict saved before PyTorch 0.4 (nets.Net.LoadPyTorchStateDict).
-func Import(cfg *config.Config, pths map[string]string) (ck string, notes []string, err error) {
+func Import(cfg *config.Config, pths map[string]string, at ImportedAt) (ck string, notes []string, err error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	dev, err := DeviceFor(cfg)
 	if err != nil {
 		return "", nil, err
 	}
+	if err := at.check(cfg); err != nil {
+		return "", nil, err
+	}
+	made, err := mkdirAll(cfg.Out)
+	if err != nil {
+		return "", nil, fmt.Errorf("import: run folder: %w", err)
+	}
+	defer func() {
+		// A failed import leaves no folder of its own behind: made only
+		// holds what this call created, which no other process trains.
+		if err != nil && len(made) > 0 {
+			os.RemoveAll(made[0])
+		}
+	}()
 	rd, err := runfolder.NewRunDir(cfg.Out)
 	if err != nil {
 		return "", nil, err
@@ -80,6 +106,16 @@ func Import(cfg *config.Config, pths map[string]string) (ck string, notes []stri
 	if s.sched, err = NewSchedule(t.LRPolicy, t.LR, t.Epochs, t.EpochsDecay, t.LRDecayIters); err != nil {
 		return "", nil, err
 	}
+	if t.LRPolicy == "plateau" {
+		// Its state follows losses the reference does not save: it starts
+		// afresh at the base rate, as the reference's scheduler does.
+		s.sched.Epoch = at.Epochs
+	} else {
+		for range at.Epochs {
+			s.sched.EndEpoch(0)
+		}
+	}
+	s.epoch, s.importedSamples = at.Epochs, at.Samples
 	if err := rd.WriteConfig(cfg); err != nil {
 		return "", nil, err
 	}
@@ -89,12 +125,29 @@ func Import(cfg *config.Config, pths map[string]string) (ck string, notes []stri
 	return s.ckpt, notes, nil
 }
 
+// check refuses a position past the run's end or negative counts.
+func (at ImportedAt) check(cfg *config.Config) error {
+	total := totalEpochs(cfg)
+	switch {
+	case at.Epochs < 0 || at.Samples < 0:
+		return fmt.Errorf("import: epoch %d, samples %d: want counts of 0 or more", at.Epochs, at.Samples)
+	case at.Epochs > total || at.Epochs == total && at.Samples > 0:
+		return fmt.Errorf("import: the weights trained %d epochs, but the config trains %d (train.epochs %d + train.epochs_decay %d): nothing is left to train; give the run's train.epochs and train.epochs_decay (--set), or a smaller --epoch",
+			at.Epochs, total, cfg.Train.Epochs, cfg.Train.EpochsDecay)
+	}
+	return nil
+}
+
 // ReferenceRun is a reference implementation's checkpoint folder read for
 // gogan import --from: its options as a config, its networks' files.
 type ReferenceRun struct {
 	Config  *config.Config
 	Options string            // the options file read
 	Files   map[string]string // .pth by role, those present
+	// At: how far the networks had trained, when the folder says
+	// (a numbered label, pix2pixHD's iter.txt); AtKnown says whether it did.
+	At      ImportedAt
+	AtKnown bool
 	Notes   []string
 }
 
@@ -189,7 +242,48 @@ func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceR
 		}
 		run.Files[f.Role] = p
 	}
+	if err := run.readPosition(abs, label); err != nil {
+		return nil, err
+	}
 	return run, nil
+}
+
+// readPosition finds how far the networks had trained: a numbered label is
+// the epoch at whose end the references save N_net_*.pth; pix2pixHD's
+// iter.txt, beside its latest files, holds the epoch under way and the
+// images of it trained on (train.py's np.savetxt of (epoch, epoch_iter)).
+func (run *ReferenceRun) readPosition(dir, label string) error {
+	if n, err := strconv.Atoi(label); err == nil && n >= 0 {
+		run.At, run.AtKnown = ImportedAt{Epochs: n}, true
+		run.Notes = append(run.Notes, fmt.Sprintf("the %s_net files were saved at the end of epoch %d: a resumed run goes on at epoch %d, its learning rate where the schedule has it then (--epoch changes that)", label, n, n+1))
+		return nil
+	}
+	if label != "" && label != "latest" {
+		return nil
+	}
+	p := filepath.Join(dir, "iter.txt")
+	b, err := os.ReadFile(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		run.Notes = append(run.Notes, "the folder does not say how many epochs the latest networks trained: a resumed run starts at epoch 1 with the whole learning rate schedule; give --epoch N to go on after epoch N, as the reference's --continue_train --epoch_count N+1")
+		return nil
+	case err != nil:
+		return fmt.Errorf("import --from: %w", err)
+	}
+	f := strings.FieldsFunc(string(b), func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+	var e, it int
+	if len(f) == 2 {
+		e, err = strconv.Atoi(f[0])
+		if err == nil {
+			it, err = strconv.Atoi(f[1])
+		}
+	}
+	if len(f) != 2 || err != nil || e < 1 || it < 0 {
+		return fmt.Errorf("import --from: %s: %q is not pix2pixHD's (epoch, images into it); give --epoch N instead, or remove the file", p, strings.TrimSpace(string(b)))
+	}
+	run.At, run.AtKnown = ImportedAt{Epochs: e - 1, Samples: it}, true
+	run.Notes = append(run.Notes, fmt.Sprintf("iter.txt: the latest networks trained %d epochs and %d images of epoch %d: a resumed run goes on from there, its learning rate where the schedule has it (--epoch changes that)", e-1, it, e))
+	return nil
 }
 
 // trainedIn is the folder train.py ran in, found from the checkpoint folder

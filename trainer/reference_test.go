@@ -97,12 +97,33 @@ func TestReadReferenceRun(t *testing.T) {
 	if run.Files["G"] != filepath.Join(dir, "latest_net_G.pth") || run.Files["D"] != "" {
 		t.Errorf("files %v, want latest_net_G.pth alone", run.Files)
 	}
-	if len(run.Notes) != 1 || !strings.Contains(run.Notes[0], "latest_net_D.pth") {
-		t.Errorf("notes %q, want one about the missing latest_net_D.pth", run.Notes)
+	if len(run.Notes) != 2 || !strings.Contains(run.Notes[0], "latest_net_D.pth") || !strings.Contains(run.Notes[1], "--epoch_count N+1") {
+		t.Errorf("notes %q, want one about the missing latest_net_D.pth, one on the epochs the folder does not give", run.Notes)
+	}
+	if run.AtKnown || run.At != (ImportedAt{}) {
+		t.Errorf("latest files without iter.txt: at %+v (known %v), want epoch 0", run.At, run.AtKnown)
 	}
 	if run, err := ReadReferenceRun(dir, "5", "", nil); err != nil || run.Files["D"] != filepath.Join(dir, "5_net_D.pth") {
 		t.Errorf("--label 5: %v, files %v", err, run)
+	} else if !run.AtKnown || run.At != (ImportedAt{Epochs: 5}) {
+		t.Errorf("--label 5: at %+v, want 5 epochs (the files of the end of epoch 5)", run.At)
 	}
+	// pix2pixHD's iter.txt (np.savetxt of (epoch, epoch_iter): one number a
+	// line) says where the latest files were saved: 120 images into epoch 7.
+	os.WriteFile(filepath.Join(dir, "iter.txt"), []byte("7\n120\n"), 0o644)
+	if run, err := ReadReferenceRun(dir, "", "", nil); err != nil || run.At != (ImportedAt{Epochs: 6, Samples: 120}) {
+		t.Errorf("iter.txt 7, 120: %v, at %+v; want 6 epochs and 120 images", err, run)
+	}
+	if run, err := ReadReferenceRun(dir, "5", "", nil); err != nil || run.At != (ImportedAt{Epochs: 5}) {
+		t.Errorf("--label 5 beside iter.txt: %v, at %+v; want the label's 5 epochs", err, run)
+	}
+	for _, bad := range []string{"7", "0\n0\n", "7,-1", "seven\n1\n"} {
+		os.WriteFile(filepath.Join(dir, "iter.txt"), []byte(bad), 0o644)
+		if _, err := ReadReferenceRun(dir, "", "", nil); err == nil || !strings.Contains(err.Error(), "iter.txt") || !strings.Contains(err.Error(), "--epoch") {
+			t.Errorf("iter.txt %q: %v, want an error naming it and --epoch", bad, err)
+		}
+	}
+	os.Remove(filepath.Join(dir, "iter.txt"))
 
 	// The options' settings override a config file's; the file gives the
 	// rest, and --set overrides both.

@@ -156,6 +156,9 @@ type loopState struct {
 	AMPScaler *gan.GradScaler `json:"amp_scaler,omitempty"`
 	// The recipe's host-side state (gan.HostState).
 	Recipe json.RawMessage `json:"recipe,omitempty"`
+	// An imported checkpoint has no loader position: the samples of epoch
+	// Epoch+1 its weights had trained on (pix2pixHD's iter.txt).
+	ImportedSamples int `json:"imported_samples,omitempty"`
 }
 
 // session holds one run's objects while it trains.
@@ -185,6 +188,8 @@ type session struct {
 	// resumeFile: cfg came from the run folder's config.yaml (RunOptions)
 	resumeFile bool
 	unlock     func() // releases the run folder (rank 0)
+	// importedSamples: Import's ImportedAt.Samples, kept in the checkpoint
+	importedSamples int
 
 	// data parallelism's figures: time in steps and in agreeing after them
 	stepT, agreeT time.Duration
@@ -431,8 +436,10 @@ func (s *session) plateauLoss() string {
 
 // totalEpochs and maxSteps saturate: epochs of 2^62 with train.max_steps
 // (training by steps) would overflow into a negative total.
-func (s *session) totalEpochs() int {
-	if e, d := s.cfg.Train.Epochs, s.cfg.Train.EpochsDecay; e <= math.MaxInt-d {
+func (s *session) totalEpochs() int { return totalEpochs(s.cfg) }
+
+func totalEpochs(cfg *config.Config) int {
+	if e, d := cfg.Train.Epochs, cfg.Train.EpochsDecay; e <= math.MaxInt-d {
 		return e + d
 	}
 	return math.MaxInt
@@ -546,7 +553,7 @@ func (s *session) checkpoint() error {
 	}); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	ls := loopState{Schedule: s.sched, OptSteps: map[string]int64{}, EpochSum: s.sum, EpochN: s.n, AMPScaler: s.prec.Scaler}
+	ls := loopState{Schedule: s.sched, OptSteps: map[string]int64{}, EpochSum: s.sum, EpochN: s.n, AMPScaler: s.prec.Scaler, ImportedSamples: s.importedSamples}
 	for _, o := range s.rec.Optimizers() {
 		ls.OptSteps[o.Name] = o.Adam.StepCount
 	}
@@ -728,8 +735,19 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 	if err != nil {
 		return fmt.Errorf("resume %s: %w", where, err)
 	}
-	// An imported checkpoint has no loader position: it starts at epoch 0.
-	if len(st.Loader) > 0 && string(st.Loader) != "null" {
+	// An imported checkpoint has no loader position: it starts at the
+	// epoch Import was told the weights had reached.
+	imported := len(st.Loader) == 0 || string(st.Loader) == "null"
+	if imported && (st.Epoch > 0 || ls.ImportedSamples > 0) {
+		pos := s.loader.State()
+		gb := s.cfg.Data.BatchSize * s.ranks()
+		pos.Epoch, pos.Batch = st.Epoch, min((ls.ImportedSamples+gb-1)/gb, s.loader.BatchesPerEpoch())
+		if err := s.loader.Restore(pos); err != nil {
+			return fmt.Errorf("resume %s: %w", where, err)
+		}
+		st.Step = pos.Epoch*s.loader.BatchesPerEpoch() + pos.Batch
+	}
+	if !imported {
 		var lst data.LoaderState
 		if err := json.Unmarshal(st.Loader, &lst); err != nil {
 			return fmt.Errorf("resume %s: state.json loader: %w", where, err)

@@ -1,0 +1,97 @@
+package trainer
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"gogan/config"
+	"gogan/runfolder"
+)
+
+// TestImportedRunGoesOnFromItsEpoch: weights imported as trained for 2
+// epochs and 9 images of the third (pix2pixHD's iter.txt) resume at the
+// third epoch's fourth batch of 4, with the step numbers, epochs and
+// learning rates of the run that trained those epochs itself (linear decay
+// over epochs 3 and 4, as the reference's --continue_train --epoch_count 3
+// has them); an import past the config's epochs is refused.
+func TestImportedRunGoesOnFromItsEpoch(t *testing.T) {
+	run := folderRuns(t, "cpu", []string{"train.epochs_decay=2"})
+	straight := run("straight")
+	cfg, err := config.LoadConfig(filepath.Join(straight, "config.yaml"), []string{"out=" + filepath.Join(t.TempDir(), "imported")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Import(cfg, nil, ImportedAt{Epochs: 2, Samples: 9}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Resume(context.Background(), cfg.Out, nil, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	want := metricsColumns(t, straight, "step", "epoch", "lr")
+	got := metricsColumns(t, cfg.Out, "step", "epoch", "lr")
+	if len(want) != 24 || len(got) != 24-15 {
+		t.Fatalf("%d rows straight, %d imported; want 24 and 9 (steps 16..24)", len(want), len(got))
+	}
+	for i, row := range got {
+		if !slices.Equal(row, want[15+i]) {
+			t.Errorf("imported run's row %d (step, epoch, lr) %v, the straight run's %v", i, row, want[15+i])
+		}
+	}
+	if lr := want[len(want)-1][2]; lr >= 0.0002 || lr <= 0 {
+		t.Errorf("the last epoch's rate %g: want the decay under way", lr)
+	}
+
+	for _, c := range []struct {
+		at   ImportedAt
+		want string
+	}{
+		{ImportedAt{Epochs: 5}, "trained 5 epochs, but the config trains 4"},
+		{ImportedAt{Epochs: 4, Samples: 1}, "nothing is left"},
+		{ImportedAt{Epochs: -1}, "epoch -1"},
+	} {
+		cfg.Out = filepath.Join(t.TempDir(), "refused")
+		_, _, err := Import(cfg, nil, c.at)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("import at %+v: %v, want an error saying %q", c.at, err, c.want)
+		}
+		if _, err := os.Stat(cfg.Out); !os.IsNotExist(err) {
+			t.Errorf("import at %+v: the refused import left %s (%v)", c.at, cfg.Out, err)
+		}
+	}
+	// A file that fails once the folder is made takes the folder with it.
+	cfg.Out = filepath.Join(t.TempDir(), "new", "failed")
+	bad := filepath.Join(t.TempDir(), "netG.pth")
+	os.WriteFile(bad, []byte("not a pth"), 0o644)
+	if _, _, err := Import(cfg, map[string]string{"G": bad}, ImportedAt{}); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("import of a damaged .pth: %v, want an error naming it", err)
+	}
+	if _, err := os.Stat(filepath.Dir(cfg.Out)); !os.IsNotExist(err) {
+		t.Errorf("the failed import left %s (%v)", filepath.Dir(cfg.Out), err)
+	}
+}
+
+// metricsColumns is a run's metrics.csv rows, the named columns of each.
+func metricsColumns(t *testing.T, run string, names ...string) [][]float64 {
+	t.Helper()
+	m, err := runfolder.ReadMetrics(filepath.Join(run, "metrics.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]float64
+	for _, r := range m.Rows {
+		var row []float64
+		for _, n := range names {
+			i := slices.Index(m.Columns, n)
+			if i < 0 {
+				t.Fatalf("metrics.csv has no column %s: %v", n, m.Columns)
+			}
+			row = append(row, r[i])
+		}
+		out = append(out, row)
+	}
+	return out
+}
