@@ -185,6 +185,14 @@ func TestPix2PixHDFacadesStages(t *testing.T) {
 	if err == nil || !strings.Contains(out, "G.model.1.weight has shape [8 3 7 7] there and [32 3 7 7] in this run") {
 		t.Errorf("load_pretrain of another width: %v\n%s", err, out)
 	}
+	// The global stage translated labels to photos; a local stage the
+	// other way round would start from the wrong translation.
+	out, err = gogan(t, append([]string{"train", "-c", "configs/pix2pixhd-facades.yaml", "--set", "out=" + filepath.Join(base, "y"),
+		"--set", "data.load_size=64", "--set", "data.crop_size=64", "--set", "model.netG=local", "--set", "model.ngf=4",
+		"--set", "data.direction=AtoB", "--set", "model.load_pretrain=" + global}, common...)...)
+	if err == nil || !strings.Contains(out, "trained with data.direction=BtoA, this run has AtoB") {
+		t.Errorf("load_pretrain of the other direction: %v\n%s", err, out)
+	}
 }
 
 // TestPix2PixHDBadVGGWeights: a missing file, a file that is not a VGG19

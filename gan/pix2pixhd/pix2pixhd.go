@@ -43,7 +43,7 @@ func init() {
 				{Name: "model.vgg_weights", Type: config.TypeString, Default: "",
 					Doc: "pix2pixhd: torchvision's ImageNet VGG19 weights for the perceptual loss (vgg19-dcbb9e9d.pth: torchvision.models.vgg19(weights=\"IMAGENET1K_V1\") saves it in ~/.cache/torch/hub/checkpoints/). Needed unless train.no_vgg_loss."},
 				{Name: "model.load_pretrain", Type: config.TypeString, Default: "",
-					Doc: "pix2pixhd: a run folder (or checkpoint folder) whose newest checkpoint starts G and D, the tensors whose names and shapes match: the global stage's run, when training model.netG=local."},
+					Doc: "pix2pixhd: a run folder (or checkpoint folder) whose newest checkpoint starts G and D, the tensors whose names and shapes match: the global stage's run, when training model.netG=local. It must have been trained in this run's data.direction."},
 				{Name: "train.niter_fix_global", Type: config.TypeInt, Default: 0, Range: config.AtLeast(0),
 					Doc: "pix2pixhd: train only the local enhancer for this many epochs, then the whole generator (a new Adam over all of it, as the reference)."},
 				{Name: "train.lambda_feat", Type: config.TypeFloat, Default: 10.0, Range: config.AtLeast(0), Doc: "pix2pixhd: weight of the feature matching and VGG losses."},
@@ -450,7 +450,7 @@ func (r *Pix2PixHD) StartFresh() error {
 	if path == "" {
 		return nil
 	}
-	return loadPretrain(path, r.Nets())
+	return loadPretrain(path, r.cfg.Data.Direction, r.Nets())
 }
 
 // sampleCount is how many examples the grid shows.

@@ -3,8 +3,6 @@ package pix2pixhd
 import (
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -17,16 +15,18 @@ import (
 // network takes the checkpoint's tensors of the names it has (a
 // LocalEnhancer takes the global generator's layers, "model.*", and leaves
 // its enhancer as initialised); a name with another shape is an error. path is a run folder (its newest
-// valid checkpoint) or a checkpoint folder.
-func loadPretrain(path string, ns []gan.Net) error {
-	weights := filepath.Join(path, runfolder.WeightsFile)
-	if _, err := os.Stat(weights); err != nil {
-		ck, _, err := runfolder.LatestValid(path)
-		if err != nil {
-			return fmt.Errorf("model.load_pretrain %s: neither a checkpoint folder nor a run folder with a valid checkpoint: %w", path, err)
-		}
-		weights = ck.WeightsPath()
+// valid checkpoint) or a checkpoint folder, trained in the direction
+// (data.direction) this run goes.
+func loadPretrain(path, direction string, ns []gan.Net) error {
+	ck, _, cfg, err := runfolder.OpenCheckpoint(path)
+	if err != nil {
+		return fmt.Errorf("model.load_pretrain: %w", err)
 	}
+	if cfg.Data.Direction != direction {
+		return fmt.Errorf("model.load_pretrain %s was trained with data.direction=%s, this run has %s: its networks learned the other translation; set data.direction=%s (or load a run trained %s)",
+			ck.Dir, cfg.Data.Direction, direction, cfg.Data.Direction, direction)
+	}
+	weights := ck.WeightsPath()
 	ts, _, err := torch.LoadSafetensors(weights)
 	if err != nil {
 		return fmt.Errorf("model.load_pretrain: %w", err)
