@@ -447,8 +447,13 @@ func TestNetsAndConfigCommands(t *testing.T) {
 		}
 	}
 	out, err = gogan(t, "config", "-c", "configs/pix2pix-maps.yaml", "--set", "data.batch_size=4")
-	if err != nil || !strings.Contains(out, "batch_size: 4") {
+	if err != nil || !strings.Contains(out, "batch_size: 4") || strings.Contains(out, "warning") {
 		t.Errorf("config: %v\n%s", err, out)
+	}
+	// A key only CycleGAN reads, set for pix2pix, is named as ignored.
+	out, err = gogan(t, "config", "-c", "configs/pix2pix-maps.yaml", "--set", "train.lambda_identity=0")
+	if err != nil || !strings.Contains(out, "warning: recipe pix2pix does not read train.lambda_identity=0 (cyclegan)") {
+		t.Errorf("config with another recipe's key: %v\n%s", err, out)
 	}
 	dataRoot := t.TempDir()
 	os.MkdirAll(filepath.Join(dataRoot, "grid.png"), 0o755)

@@ -468,6 +468,9 @@ func configCmd() *cobra.Command {
 				return err
 			}
 			os.Stdout.Write(y)
+			if fk := cfg.ForeignKeys(); len(fk) > 0 {
+				fmt.Fprintf(os.Stderr, "warning: recipe %s does not read %s, which other recipes do: their values change nothing\n", cfg.Recipe, strings.Join(fk, ", "))
+			}
 			return nil
 		},
 	}

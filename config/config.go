@@ -1009,6 +1009,28 @@ func (c *Config) Float(name string) float64 { return c.recipeValue(name).(float6
 func (c *Config) String(name string) string { return c.recipeValue(name).(string) }
 func (c *Config) Bool(name string) bool     { return c.recipeValue(name).(bool) }
 
+// ForeignKeys lists the keys, as key=value (recipe), that only other
+// recipes read and that the file, the environment or --set gave a value
+// other than their default: c's recipe ignores them (a config written for
+// another recipe, a key set on the wrong run).
+func (c *Config) ForeignKeys() []string {
+	var out []string
+	for _, r := range recipes {
+		if r.Name == c.Recipe {
+			continue
+		}
+		for _, k := range r.Keys {
+			if strings.HasPrefix(c.Sources[k.Name], "default") || c.Sources[k.Name] == "" {
+				continue
+			}
+			if v := c.recipeValue(k.Name); fmt.Sprint(v) != fmt.Sprint(k.DefaultFor(c.Recipe)) {
+				out = append(out, fmt.Sprintf("%s=%v (%s)", k.Name, v, r.Name))
+			}
+		}
+	}
+	return out
+}
+
 // Stored says whether the config is a checkpoint's copy (ParseYAML) rather
 // than one a new run or a resume is about to use.
 func (c *Config) Stored() bool { return c.stored }

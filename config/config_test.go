@@ -426,3 +426,24 @@ func TestStoredConfigsStayReadable(t *testing.T) {
 	_, err = config.LoadConfigEnv(path, nil, nil)
 	wantErr(t, err, "recipe dcgan: model.norm=instance")
 }
+
+// TestForeignKeys: keys only other recipes read are named when a layer
+// sets them to other than their default, not when a saved config.yaml (every
+// key, the others at their defaults) is read back, nor for the recipe's own.
+func TestForeignKeys(t *testing.T) {
+	c := mustLoad(t, writeYAML(t, "recipe: pix2pix\ntrain:\n  lambda_A: 5\n  lambda_L1: 50\n"), []string{"model.feat_num=8"}, []string{"GOGAN_TRAIN_POOL_SIZE=50"})
+	if got, want := c.ForeignKeys(), []string{"train.lambda_A=5 (cyclegan)", "model.feat_num=8 (pix2pixhd)"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("ForeignKeys %q, want %q (pool_size is set to its default)", got, want)
+	}
+	y, err := mustLoad(t, "", []string{"recipe=cyclegan", "train.lambda_A=3"}, nil).YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := writeYAML(t, string(y))
+	if fk := mustLoad(t, saved, nil, nil).ForeignKeys(); len(fk) != 0 {
+		t.Errorf("a cyclegan run's config.yaml: ForeignKeys %q, want none", fk)
+	}
+	if fk := mustLoad(t, saved, []string{"recipe=pix2pix", "data.dataset=aligned", "model.no_dropout=false"}, nil).ForeignKeys(); !reflect.DeepEqual(fk, []string{"train.lambda_A=3 (cyclegan)"}) {
+		t.Errorf("that config.yaml as pix2pix: ForeignKeys %q, want lambda_A's", fk)
+	}
+}

@@ -256,6 +256,9 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 	if threads == 0 {
 		threads = runtime.NumCPU()
 	}
+	if fk := cfg.ForeignKeys(); len(fk) > 0 && (job == nil || job.Lead()) {
+		slog.Warn("recipe "+cfg.Recipe+" does not read these keys, which other recipes do: their values change nothing", "keys", strings.Join(fk, ", "))
+	}
 	if threads > runtime.NumCPU() {
 		slog.Warn("threads is more than this machine's cores: the threads take turns, and each step is slower", "threads", threads, "cores", runtime.NumCPU())
 	}
