@@ -513,4 +513,25 @@ func TestSampleGridOfMixedSizes(t *testing.T) {
 			t.Errorf("%s: no sample grid: %v", c.config, err)
 		}
 	}
+	// An image too small for the networks (the 70x70 PatchGAN takes 24
+	// pixels), or of sides the generator cannot halve down to 1 (preprocess
+	// none rounds them to multiples of 4, as the reference's), is refused
+	// before its step, by name (libtorch's conv2d error before).
+	for _, c := range []struct {
+		netG string
+		w, h int
+		want string
+	}{{"resnet_6blocks", 40, 20, "network D (basic) takes at least 24x24"}, {"unet_128", 272, 136, "network G (unet_128) takes sides that are multiples of 128"}} {
+		root := filepath.Join(base, fmt.Sprint("odd", c.w))
+		os.MkdirAll(filepath.Join(root, "train"), 0o755)
+		writeTestPNG(t, filepath.Join(root, "train", "a.png"), 256, 128)
+		writeTestPNG(t, filepath.Join(root, "train", "odd.png"), c.w, c.h)
+		out, err := gogan(t, "train", "-c", "configs/pix2pix-facades.yaml", "--quiet", "--set", "out="+filepath.Join(root, "run"),
+			"--set", "data.root="+root, "--set", "data.preprocess=none", "--set", "model.netG="+c.netG, "--set", "model.ngf=4",
+			"--set", "model.ndf=4", "--set", "train.max_steps=4", "--set", "threads=2", "--set", "data.workers=0")
+		want := fmt.Sprintf("odd.png is %dx%d (A) after data.preprocess=none, but %s", c.w/2, c.h, c.want)
+		if err == nil || !strings.Contains(out, want) {
+			t.Errorf("an image of %dx%d: %v, want an error saying %q\n%s", c.w/2, c.h, err, want, out)
+		}
+	}
 }

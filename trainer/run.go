@@ -204,6 +204,7 @@ type session struct {
 	staging  map[string]*torch.Tensor
 	consumed [2]*torch.Event // per slot: the end of the last step that read its buffers
 	resident *residentData   // data.on_device: the dataset on the device
+	sizes    *sizeRule       // the image sides the networks take, when the data do not fix them
 }
 
 // DeviceFor is the device cfg trains on, checked against its cuda.* settings.
@@ -356,6 +357,9 @@ func (s *session) open(ctx context.Context) error {
 		return err
 	}
 	s.ds = ds
+	if s.sizes, err = sizeRuleFor(s.cfg); err != nil {
+		return err
+	}
 	if len(ds.Skipped()) > 0 {
 		slog.Warn("data.skip_invalid: skipped invalid files", "count", len(ds.Skipped()))
 	}
@@ -916,6 +920,10 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 				continue // the signal cancelled the wait: checkpoint above
 			}
 			return nil, err
+		}
+		if err := s.sizes.check(s.cfg, s.ds, b.batch); err != nil {
+			b.release()
+			return nil, fmt.Errorf("step %d: %w", s.step+1, err)
 		}
 		n := b.batch.N() * s.ranks()
 		// Asked after the step: a signal, and train.checkpoint_every_minutes
