@@ -472,6 +472,9 @@ func TestNetsAndConfigCommands(t *testing.T) {
 		{[]string{"export", "--checkpoint", "/nonexistent/run", "--out", ""}, "", "--out is empty"},
 		{[]string{"export", "--checkpoint", "/nonexistent/run", "--out", "x", "--label", " "}, "", "--label \" \" begins or ends with a space"},
 		{[]string{"resume", "/nonexistent/run", "--set", "out=elsewhere"}, "", "a resumed run goes on in its own folder"},
+		// 8 PB: past any address space, so refused whatever the overcommit policy
+		{[]string{"train", "-c", "configs/cyclegan-fashion-mnist.yaml", "--set", "train.pool_size=1000000000000", "--set", "out=" + filepath.Join(dataRoot, "pool")}, "",
+			"train.pool_size=1000000000000: the two image pools of 1000000000000 images of 32x32 take"},
 		{[]string{"train", "-c", "configs/pix2pix-facades.yaml", "--set", "data.root=" + dataRoot, "--set", "out=" + filepath.Join(dataRoot, "train", "run")}, "",
 			"is inside " + dataRoot + ", whose images are read as training data"},
 		{[]string{"translate", "--checkpoint", "/nonexistent/run", "--input", "/nonexistent/in"}, "", "/nonexistent/run"},

@@ -173,7 +173,8 @@ func New(env gan.Env) (gan.Recipe, error) {
 		r.poolB = newImagePool(size, []int64{b, s, s}, env.Device)
 	}); err != nil {
 		gan.Free(r)
-		return nil, err
+		gib := float64(size) * float64((a+b)*s*s) * 4 / (1 << 30)
+		return nil, fmt.Errorf("train.pool_size=%d: the two image pools of %d images of %dx%d take %.3g GiB on %s (the reference's default is 50): %w", size, size, s, s, gib, env.Device, err)
 	}
 	r.optG = torch.NewAdam(append(r.gA.Parameters(), r.gB.Parameters()...), c.Train.LR, c.Train.Beta1, c.Train.Beta2)
 	r.optD = torch.NewAdam(append(r.dA.Parameters(), r.dB.Parameters()...), c.Train.LR, c.Train.Beta1, c.Train.Beta2)
