@@ -408,8 +408,8 @@ func (c Config) Check() error {
 	for _, k := range []struct {
 		key string
 		v   int
-	}{{"data.channels", c.Channels}, {"data.input_nc", c.InputNC}, {"data.output_nc", c.OutputNC}} {
-		if k.key == "data.input_nc" && c.LabelNC > 0 {
+	}{{"data.channels", c.Channels}, {"model.input_nc", c.InputNC}, {"model.output_nc", c.OutputNC}} {
+		if k.key == "model.input_nc" && c.LabelNC > 0 {
 			continue // the input is a 1-channel map of class ids
 		}
 		if k.key != "data.channels" && c.Dataset == Colorization {
@@ -439,10 +439,10 @@ func (c Config) Check() error {
 	if c.Dataset == Colorization {
 		// The reference's ColorizationDataset asserts the same.
 		if c.InputNC != 1 {
-			bad("data.input_nc", c.InputNC, "colorization's input is the L channel of CIE Lab: it must be 1")
+			bad("model.input_nc", c.InputNC, "colorization's input is the L channel of CIE Lab: it must be 1")
 		}
 		if c.OutputNC != 2 {
-			bad("data.output_nc", c.OutputNC, "colorization's target is the a and b channels of CIE Lab: it must be 2")
+			bad("model.output_nc", c.OutputNC, "colorization's target is the a and b channels of CIE Lab: it must be 2")
 		}
 		if c.Direction != "AtoB" {
 			bad("data.direction", c.Direction, "colorization translates L to ab: use AtoB")
