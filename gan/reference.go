@@ -2,6 +2,7 @@ package gan
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -120,6 +121,12 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 	if !folderData {
 		root = "DATAROOT"
 		e.Notes = append(e.Notes, fmt.Sprintf("data.dataset=%s here is made by gogan from data.source=%s; the reference reads image folders: give test.py and train.py a --dataroot of them", d.Dataset, d.Source))
+	} else if model == "cycle_gan" {
+		// gogan's unaligned data also read A|B images and A/, B/ folders;
+		// the reference's UnalignedDataset reads {phase}A/ and {phase}B/.
+		if _, err := os.Stat(filepath.Join(root, d.Phase+"A")); err != nil {
+			e.Notes = append(e.Notes, fmt.Sprintf("the reference's cycle_gan reads --dataroot/%sA and %sB (and testA, testB), which %s lacks: this run read another layout (A|B images, or A/ and B/ folders); give the reference the two domains' images in such folders", d.Phase, d.Phase, root))
+		}
 	}
 	where := []string{"--checkpoints_dir", filepath.Dir(o.Dir), "--name", filepath.Base(o.Dir), "--epoch", label}
 	nets := append([]string{"--dataroot", root}, where...)
