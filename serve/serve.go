@@ -85,6 +85,9 @@ type Server struct {
 	decode  chan struct{} // bounds concurrent decodes
 	uploads chan struct{} // bounds the uploads held in memory at once
 	handler http.Handler
+	// the pace uploads must keep (uploadGrace, uploadRate; tests shorten it)
+	uploadGrace time.Duration
+	uploadRate  float64
 }
 
 // New opens the checkpoint, reads the training data's colours (falling back
@@ -165,7 +168,8 @@ func newServer(m *Model, in *Inputs, newEngine func() (engine, error), device fu
 		return nil, err
 	}
 	s := &Server{opts: o, model: m, inputs: in, device: device(), w: w, log: o.Logger,
-		decode: make(chan struct{}, runtime.NumCPU()), uploads: make(chan struct{}, o.Queue+o.MaxBatch+2*runtime.NumCPU())}
+		decode: make(chan struct{}, runtime.NumCPU()), uploads: make(chan struct{}, o.Queue+o.MaxBatch+2*runtime.NumCPU()),
+		uploadGrace: uploadGrace, uploadRate: uploadRate}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -467,7 +471,7 @@ func (s *Server) translate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, t, errorf(http.StatusServiceUnavailable, "busy: %d uploads are in progress (--queue %d plus the decoders); try again", cap(s.uploads), s.opts.Queue))
 		return
 	}
-	b, err := readUpload(w, r, s.opts.MaxUpload)
+	b, err := readUpload(w, r, s.opts.MaxUpload, s.uploadGrace, s.uploadRate)
 	if err != nil {
 		<-s.uploads
 		s.fail(w, r, t, err)

@@ -107,6 +107,7 @@ func testServer(t *testing.T, m *Model, e *fakeEngine, o Options) *httptest.Serv
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.uploadGrace = time.Minute // tests that hold bodies open on a busy machine are not about the pace
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(func() { ts.Close(); s.Close() })
 	return ts
@@ -618,5 +619,98 @@ func TestUploadsBounded(t *testing.T) {
 	}
 	if resp, b := post(t, ts.URL+"/translate", "image/png", pngBytes(t, 8, 8, 0)); resp.StatusCode != 200 {
 		t.Errorf("after the uploads ended: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestSlowUploadsAreCut: an upload that stops arriving (or trickles) past
+// the grace period is answered 408 and gives its slot back; one that keeps
+// the pace is read whole.
+func TestSlowUploadsAreCut(t *testing.T) {
+	e := &fakeEngine{gate: make(chan struct{})}
+	close(e.gate)
+	m := translateModel(true)
+	in := &Inputs{Analysis: Analysis{Kind: InputLabels, Colours: DefaultLabelPalette, Background: DefaultLabelPalette[0], Pen: DefaultLabelPalette[1]},
+		Source: "test", Examples: []*data.Image{data.NewImage(m.Size, m.Size, m.InputNC)}}
+	s, err := newServer(m, in, func() (engine, error) { return e, nil }, func() string { return "fake" }, Options{Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.uploadGrace, s.uploadRate = 500*time.Millisecond, 2000
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { ts.Close(); s.Close() })
+
+	small := pngBytes(t, 8, 8, 0)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	start := time.Now()
+	go pw.Write(small[:10]) // then nothing (pw is the first pipe's here: the goroutine takes it now)
+	resp, err := http.Post(ts.URL+"/translate", "image/png", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(b), "upload too slow") {
+		t.Errorf("a stalled upload: %d %s", resp.StatusCode, b)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("a stalled upload was cut after %v, want about the grace period", d)
+	}
+	if len(s.uploads) != 0 {
+		t.Errorf("%d upload slots still held", len(s.uploads))
+	}
+
+	// 1000 bytes/s, half the pace asked for, in 100-byte pieces past the grace
+	slow := make([]byte, 3000)
+	copy(slow, small)
+	pr, pw = io.Pipe()
+	go func(pw *io.PipeWriter) {
+		for i := 0; i < len(slow); i += 100 {
+			if _, err := pw.Write(slow[i : i+100]); err != nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		pw.Close()
+	}(pw)
+	resp, err = http.Post(ts.URL+"/translate", "image/png", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("a trickling upload: %d %s", resp.StatusCode, b)
+	}
+
+	// the pace kept past the grace period: a noise PNG of about 4 KB at
+	// 4000 bytes/s, in 200-byte pieces
+	noise := image.NewGray(image.Rect(0, 0, 64, 64))
+	x := uint32(1)
+	for i := range noise.Pix {
+		x = x*1103515245 + 12345
+		noise.Pix[i] = uint8(x >> 16)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, noise); err != nil || buf.Len() < 3000 {
+		t.Fatalf("noise PNG of %d bytes: %v", buf.Len(), err)
+	}
+	kept := buf.Bytes()
+	pr, pw = io.Pipe()
+	go func(pw *io.PipeWriter) {
+		for i := 0; i < len(kept); i += 200 {
+			pw.Write(kept[i:min(i+200, len(kept))])
+			time.Sleep(50 * time.Millisecond)
+		}
+		pw.Close()
+	}(pw)
+	resp, err = http.Post(ts.URL+"/translate", "image/png", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("an upload keeping the pace: %d %s", resp.StatusCode, b)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"gogan/data"
 )
@@ -27,17 +28,52 @@ func errorf(code int, format string, args ...any) *httpError {
 	return &httpError{code: code, msg: fmt.Sprintf(format, args...)}
 }
 
+// An upload must keep up this pace after a grace period: a client that
+// stops sending, or trickles, does not hold one of the slots that bound the
+// uploads in memory (the server's 5-minute read timeout would).
+const (
+	uploadGrace = 10 * time.Second
+	uploadRate  = 32 << 10 // bytes per second, on average
+)
+
+// pacedBody reads a request body under a read deadline that moves with the
+// bytes received: grace, then 1/rate seconds per byte.
+type pacedBody struct {
+	r     io.Reader
+	rc    *http.ResponseController
+	start time.Time
+	n     int64
+	grace time.Duration
+	rate  float64
+}
+
+// errSlowUpload is what a body too slow to keep pace gives.
+var errSlowUpload = errorf(http.StatusRequestTimeout, "upload too slow: under %s/s on average after the first %s; send it again over a faster link", humanBytes(uploadRate), uploadGrace)
+
+func (p *pacedBody) Read(b []byte) (int, error) {
+	p.rc.SetReadDeadline(p.start.Add(p.grace + time.Duration(float64(p.n)/p.rate*float64(time.Second))))
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, errSlowUpload
+	}
+	return n, err
+}
+
 // readUpload reads an uploaded image: the request body itself (curl
 // --data-binary @x.png), or the first file of a multipart/form-data body
-// (curl -F image=@x.png, an HTML form). More than limit bytes is a 413.
-func readUpload(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+// (curl -F image=@x.png, an HTML form). More than limit bytes is a 413, a
+// body slower than uploadRate a 408.
+func readUpload(w http.ResponseWriter, r *http.Request, limit int64, grace time.Duration, rate float64) ([]byte, error) {
 	tooLarge := errorf(http.StatusRequestEntityTooLarge,
 		"upload larger than the limit of %s (--max-upload %d bytes)", humanBytes(limit), limit)
 	if r.ContentLength > limit {
 		return nil, tooLarge
 	}
+	rc := http.NewResponseController(w)
+	defer rc.SetReadDeadline(time.Time{})
 	// multipart adds a few hundred bytes of headers around the file.
-	body := http.MaxBytesReader(w, r.Body, limit+64<<10)
+	body := http.MaxBytesReader(w, io.NopCloser(&pacedBody{r: r.Body, rc: rc, start: time.Now(), grace: grace, rate: rate}), limit+64<<10)
 	var b []byte
 	var err error
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
