@@ -31,8 +31,10 @@ DEMO_OUT ?= runs/dcgan-fashion-mnist-$(shell date +%Y%m%d-%H%M%S)
 demo: gogan
 	build/gogan train --config configs/dcgan-fashion-mnist.yaml --set out=$(DEMO_OUT)
 
+# The commit goes into checkpoints and --version (GOFLAGS may turn off Go's
+# own VCS stamp).
 gogan: lib
-	$(GO) build -o build/gogan .
+	$(GO) build -ldflags "-X gogan/runfolder.Version=$$(git describe --always --dirty 2>/dev/null || echo dev)" -o build/gogan .
 
 # The Debian packages, for .ci/run (which removes them first).
 deb-packages:

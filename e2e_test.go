@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -449,6 +450,9 @@ func TestNetsAndConfigCommands(t *testing.T) {
 	out, err = gogan(t, "config", "-c", "configs/pix2pix-maps.yaml", "--set", "data.batch_size=4")
 	if err != nil || !strings.Contains(out, "batch_size: 4") || strings.Contains(out, "warning") {
 		t.Errorf("config: %v\n%s", err, out)
+	}
+	if out, err := gogan(t, "--version"); err != nil || !regexp.MustCompile(`^gogan version \S+ \(libtorch [0-9]+\.[0-9]+\.[0-9]+, go[0-9.]+\)\n$`).MatchString(out) {
+		t.Errorf("--version: %v %q", err, out)
 	}
 	// A key only CycleGAN reads, set for pix2pix, is named as ignored.
 	out, err = gogan(t, "config", "-c", "configs/pix2pix-maps.yaml", "--set", "train.lambda_identity=0")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"gogan/bench"
+	torch "gogan/cgo"
 	"gogan/config"
 	"gogan/dist"
 	"gogan/gan"
@@ -45,6 +47,7 @@ func rootCmd() *cobra.Command {
 		Short:         "Train GANs (DCGAN, pix2pix, CycleGAN, pix2pixHD) in Go on libtorch",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       fmt.Sprintf("%s (libtorch %s, %s)", runfolder.Version, torch.Version(), runtime.Version()),
 	}
 	root.AddCommand(trainCmd(), resumeCmd(), runsCmd(), sampleCmd(), translateCmd(), featuresCmd(), importCmd(), exportCmd(), netsCmd(), configCmd(), benchCmd(), evalCmd(), serveCmd())
 	return root

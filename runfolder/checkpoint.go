@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strconv"
@@ -20,9 +21,32 @@ import (
 	"time"
 )
 
-// Version is gogan's version, recorded in checkpoints; set it at link time
-// with -ldflags "-X gogan/trainer.Version=...".
+// Version is gogan's version, recorded in checkpoints: set at link time
+// with -ldflags "-X gogan/runfolder.Version=...", or else the commit go
+// build stamped into the binary ("-dirty" when the tree had changes), or
+// "dev" (go test, go run).
 var Version = "dev"
+
+func init() {
+	bi, ok := debug.ReadBuildInfo()
+	if Version != "dev" || !ok {
+		return
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
+			}
+		}
+	}
+	if rev != "" {
+		Version = rev[:min(12, len(rev))] + dirty
+	}
+}
 
 // Checkpoint layout inside a run folder:
 //
