@@ -15,7 +15,7 @@ import (
 const (
 	StateRunning  = "running"
 	StateFinished = "finished"
-	StateStopped  = "stopped" // by a signal, with a checkpoint of its last step
+	StateStopped  = "stopped" // by a signal, with a checkpoint of its last step (a second signal: without)
 	StateFailed   = "failed"  // a NaN loss or an error
 )
 

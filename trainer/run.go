@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -183,8 +184,10 @@ type session struct {
 	ckptAt int        // the step of ckpt
 	graph  *stepGraph // the captured step (cuda.cuda_graph), after the first step
 	status runfolder.Status
-	tb     *tensorboard.Writer // nil with logging.tensorboard off
-	ckptT  time.Time           // when the last checkpoint was written (or the run started)
+	// statusNow: a copy of the status last written, for the signal goroutine
+	statusNow atomic.Pointer[runfolder.Status]
+	tb        *tensorboard.Writer // nil with logging.tensorboard off
+	ckptT     time.Time           // when the last checkpoint was written (or the run started)
 	// resumeFile: cfg came from the run folder's config.yaml (RunOptions)
 	resumeFile bool
 	unlock     func() // releases the run folder (rank 0)
@@ -860,6 +863,9 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 	}
 	sd := NotifyShutdown(ctx)
 	defer sd.Stop()
+	if s.lead {
+		sd.OnQuit(s.quitStatus)
+	}
 	max := s.maxSteps()
 	s.setLR(s.sched.LR)
 	pb := report.NewProgress(report.ProgressOptions{Total: max, Start: s.step, Quiet: opt.Quiet, Writer: opt.Writer, LogEvery: t.LogEvery, Label: s.cfg.Recipe})

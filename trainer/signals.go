@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Shutdown turns SIGINT and SIGTERM into a request the training loop polls
@@ -21,8 +22,9 @@ type Shutdown struct {
 	done   chan struct{}
 	once   sync.Once
 
-	mu  sync.Mutex
-	sig os.Signal
+	mu     sync.Mutex
+	sig    os.Signal
+	onQuit func(os.Signal) // before a second signal's exit (OnQuit)
 
 	exit func(code int) // os.Exit; replaced in tests
 }
@@ -58,9 +60,30 @@ func (s *Shutdown) watch() {
 			if sig == syscall.SIGTERM {
 				code = 143
 			}
+			s.mu.Lock()
+			quit := s.onQuit
+			s.mu.Unlock()
+			if quit != nil {
+				// A hung file system must not keep the second signal from
+				// quitting: it is there for when the clean stop hangs.
+				done := make(chan struct{})
+				go func() { quit(sig); close(done) }()
+				select {
+				case <-done:
+				case <-time.After(2 * time.Second):
+				}
+			}
 			s.exit(code)
 		}
 	}
+}
+
+// OnQuit sets what runs (for at most 2 seconds) before a second signal
+// quits the process: the run's status says how it ended.
+func (s *Shutdown) OnQuit(f func(os.Signal)) {
+	s.mu.Lock()
+	s.onQuit = f
+	s.mu.Unlock()
 }
 
 // Requested reports whether a signal (or the parent context) asked the run

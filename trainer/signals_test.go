@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -28,6 +29,12 @@ func TestShutdownHelperProcess(t *testing.T) {
 	run := os.Getenv("TRAINER_SIGNAL_RUN")
 	sd := NotifyShutdown(context.Background())
 	defer sd.Stop()
+	switch os.Getenv("TRAINER_SIGNAL_HOOK") {
+	case "write":
+		sd.OnQuit(func(sig os.Signal) { os.WriteFile(filepath.Join(run, "quit"), []byte(sig.String()), 0o644) })
+	case "hang":
+		sd.OnQuit(func(os.Signal) { select {} }) // a status write on a dead file system
+	}
 	fmt.Println("ready")
 	for step := 1; step <= 20000; step++ {
 		time.Sleep(time.Millisecond) // one "training step"
@@ -58,10 +65,10 @@ type helper struct {
 	out   strings.Builder
 }
 
-func startHelper(t *testing.T, mode, run string) *helper {
+func startHelper(t *testing.T, mode, run string, env ...string) *helper {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestShutdownHelperProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), signalHelperEnv+"="+mode, "TRAINER_SIGNAL_RUN="+run)
+	cmd.Env = append(append(os.Environ(), signalHelperEnv+"="+mode, "TRAINER_SIGNAL_RUN="+run), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -158,25 +165,49 @@ func TestShutdownCheckpointsOnSignal(t *testing.T) {
 	}
 }
 
+// TestShutdownSecondSignalQuitsAtOnce: a second signal quits while the
+// clean stop hangs, after the OnQuit hook (the run's status) has run, or
+// after 2 s of a hook that hangs too.
 func TestShutdownSecondSignalQuitsAtOnce(t *testing.T) {
-	run := t.TempDir()
-	h := startHelper(t, "hang", run)
-	h.waitLine(t, "ready")
-	h.cmd.Process.Signal(syscall.SIGINT)
-	h.waitLine(t, "hanging")
-	start := time.Now()
-	h.cmd.Process.Signal(syscall.SIGINT)
-	if code := h.exitCode(t); code != 130 {
-		t.Fatalf("exit code %d, want 130; output:\n%s", code, h.out.String())
+	for _, hook := range []string{"", "write", "hang"} {
+		t.Run("hook="+hook, func(t *testing.T) {
+			run := t.TempDir()
+			h := startHelper(t, "hang", run, "TRAINER_SIGNAL_HOOK="+hook)
+			h.waitLine(t, "ready")
+			h.cmd.Process.Signal(syscall.SIGINT)
+			h.waitLine(t, "hanging")
+			start := time.Now()
+			h.cmd.Process.Signal(syscall.SIGINT)
+			if code := h.exitCode(t); code != 130 {
+				t.Fatalf("exit code %d, want 130; output:\n%s", code, h.out.String())
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Fatalf("took %v to quit", d)
+			}
+			if strings.Contains(h.out.String(), "stopped at step") {
+				t.Fatal("the hung stop went on")
+			}
+			if cks, _ := runfolder.ListCheckpoints(run); len(cks) != 0 {
+				t.Fatalf("checkpoints written: %v", cks)
+			}
+			if b, err := os.ReadFile(filepath.Join(run, "quit")); hook == "write" && (err != nil || string(b) != "interrupt") {
+				t.Errorf("the quit hook wrote %q (%v), want interrupt", b, err)
+			}
+		})
 	}
-	if d := time.Since(start); d > 10*time.Second {
-		t.Fatalf("took %v to quit", d)
-	}
-	if strings.Contains(h.out.String(), "stopped at step") {
-		t.Fatal("the hung stop went on")
-	}
-	if cks, _ := runfolder.ListCheckpoints(run); len(cks) != 0 {
-		t.Fatalf("checkpoints written: %v", cks)
+}
+
+// TestQuitStatus: the status a second signal leaves says the run stopped
+// without the stop's checkpoint, from the status last written.
+func TestQuitStatus(t *testing.T) {
+	s := &session{rd: runfolder.RunDir{Path: t.TempDir()}, step: 7}
+	s.status = runfolder.Status{State: runfolder.StateRunning, Recipe: "dcgan", PID: os.Getpid()}
+	s.writeStatus()
+	s.step = 9 // trained on, status not written since
+	s.quitStatus(os.Interrupt)
+	st, err := s.rd.ReadStatus()
+	if err != nil || st.State != runfolder.StateStopped || st.Step != 7 || !strings.Contains(st.Describe(), "quit by a second interrupt before the stop's checkpoint") {
+		t.Errorf("status after a second signal: %+v (%v), %q", st, err, st.Describe())
 	}
 }
 

@@ -63,9 +63,24 @@ func (s *session) dropStaleEvents() {
 
 func (s *session) writeStatus() {
 	s.status.Step = s.step
+	st := s.status
+	s.statusNow.Store(&st)
 	if err := s.rd.WriteStatus(s.status); err != nil {
 		slog.Warn("run status", "err", err)
 	}
+}
+
+// quitStatus records a second signal's exit (Shutdown.OnQuit, on the
+// signal's goroutine: it reads the status last written, not the session).
+func (s *session) quitStatus(sig os.Signal) {
+	p := s.statusNow.Load()
+	if p == nil {
+		return
+	}
+	st := *p
+	st.State = runfolder.StateStopped
+	st.Detail = fmt.Sprintf("quit by a second %v before the stop's checkpoint (resume goes on from the newest checkpoint)", sig)
+	s.rd.WriteStatus(st)
 }
 
 // tbWrite runs one TensorBoard write; after a failure the run stops writing
