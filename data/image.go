@@ -14,7 +14,7 @@ import (
 	// Formats a folder may hold: JPEG, PNG, GIF, BMP, WebP, TIFF.
 	_ "image/gif"
 	"image/jpeg"
-	_ "image/png"
+	"image/png"
 
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/tiff"
@@ -199,6 +199,12 @@ func describeDecodeErr(path string, head []byte, err error) error {
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return fileErr(path, "truncated %s image (unexpected end of file)", want)
+	}
+	var pe png.FormatError
+	if errors.As(err, &pe) && (string(pe) == "not enough pixel data" || string(pe) == "unexpected EOF") {
+		// A PNG cut inside its image data (the zlib stream ends early) or
+		// after it: Go's decoder calls both a format error.
+		return fileErr(path, "truncated PNG image (%s)", string(pe))
 	}
 	var fe jpeg.FormatError
 	if errors.As(err, &fe) {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -366,5 +367,29 @@ func TestConfigErrors(t *testing.T) {
 	cfg.Root, cfg.LoadSize, cfg.CropSize = "/x", 200, 256
 	if err := cfg.Check(); err == nil || !strings.Contains(err.Error(), "data.crop_size: 256: is larger than data.load_size 200") {
 		t.Errorf("crop > load: %v", err)
+	}
+}
+
+// TestPNGCutShort: a PNG cut anywhere inside its image data is reported as
+// truncated (Go's decoder calls it "not enough pixel data"), naming the file.
+func TestPNGCutShort(t *testing.T) {
+	dir := t.TempDir()
+	im := image.NewRGBA(image.Rect(0, 0, 64, 64))
+	x := uint32(1)
+	for i := range im.Pix {
+		x = x*1103515245 + 12345
+		im.Pix[i] = uint8(x >> 16)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, im); err != nil {
+		t.Fatal(err)
+	}
+	full := buf.Bytes()
+	for _, n := range []int{100, 1000, len(full) / 2, len(full) - 20} {
+		p := write(t, filepath.Join(dir, "cut"+strconv.Itoa(n)+".png"), full[:n])
+		_, err := LoadImage(p, 3)
+		if err == nil || !strings.Contains(err.Error(), "truncated PNG image") || !strings.Contains(err.Error(), p) {
+			t.Errorf("a PNG of %d bytes cut to %d: %v, want a truncated PNG naming the file", len(full), n, err)
+		}
 	}
 }
