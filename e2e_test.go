@@ -411,6 +411,13 @@ func TestDivergedRunStops(t *testing.T) {
 			t.Errorf("checkpoint %s holds a non-finite state: %v", c, err)
 		}
 	}
+	// DCGAN's vanilla loss is BCELoss after D's Sigmoid, which refuses a
+	// NaN output inside the step, before there is a loss to check.
+	run = filepath.Join(t.TempDir(), "dcgan")
+	out, err = gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=20", "train.lr=1e30", "train.checkpoint_every=1")...)...)
+	if err == nil || !strings.Contains(out, "D's output is NaN or infinite at step") || !strings.Contains(out, "training diverged") || !strings.Contains(out, "last good checkpoint") {
+		t.Errorf("DCGAN with lr 1e30: %v\n%s", err, out)
+	}
 }
 
 // TestPix2PixFacades trains the reference config (unet_256, 70x70 PatchGAN,

@@ -14,15 +14,29 @@ type NonFiniteError struct {
 	Name   string
 	Value  float64
 	Losses map[string]float64
+	// Cause: the step's error when a NaN stopped the step itself before
+	// its losses existed (bceRefusedNaN).
+	Cause error
 }
 
 func (e *NonFiniteError) Error() string {
+	const advice = "training diverged: lower train.lr, check the data, or resume from an earlier checkpoint"
+	if e.Cause != nil {
+		return fmt.Sprintf("%s is NaN or infinite at step %d, which the binary cross-entropy refuses (%v); %s", e.Name, e.Step, e.Cause, advice)
+	}
 	var all []string
 	for _, n := range slices.Sorted(maps.Keys(e.Losses)) {
 		all = append(all, fmt.Sprintf("%s=%g", n, e.Losses[n]))
 	}
-	return fmt.Sprintf("loss %s is %v at step %d (losses: %s); training diverged: lower train.lr, check the data, or resume from an earlier checkpoint",
-		e.Name, e.Value, e.Step, strings.Join(all, ", "))
+	return fmt.Sprintf("loss %s is %v at step %d (losses: %s); %s", e.Name, e.Value, e.Step, strings.Join(all, ", "), advice)
+}
+
+// bceRefusedNaN says whether a step failed because a discriminator's output
+// went NaN: DCGAN's D ends in a Sigmoid and its loss is BCELoss, as the
+// reference's, and libtorch's binary_cross_entropy refuses inputs outside
+// [0, 1] (NaN included) before any loss can be read.
+func bceRefusedNaN(err error) bool {
+	return strings.Contains(err.Error(), "input should be between 0 and 1")
 }
 
 // CheckFinite returns a *NonFiniteError naming the first (by name) loss that

@@ -943,6 +943,9 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		s.stepT += time.Since(stepStart)
 		s.steps++
 		if err != nil {
+			if bceRefusedNaN(err) {
+				return stopped(&NonFiniteError{Step: s.step + 1, Name: "D's output", Value: math.NaN(), Cause: err})
+			}
 			return nil, fmt.Errorf("step %d: %w", s.step+1, err)
 		}
 		stopping = agreed[0]
