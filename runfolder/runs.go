@@ -72,7 +72,7 @@ func FindRuns(dir string) ([]string, error) {
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("gogan runs: %w", err)
+		return nil, fmt.Errorf("runs: %w", err)
 	}
 	var runs []string
 	for _, e := range ents {

@@ -15,8 +15,9 @@ import (
 const (
 	StateRunning  = "running"
 	StateFinished = "finished"
-	StateStopped  = "stopped" // by a signal, with a checkpoint of its last step (a second signal: without)
-	StateFailed   = "failed"  // a NaN loss or an error
+	StateStopped  = "stopped"  // by a signal, with a checkpoint of its last step (a second signal: without)
+	StateFailed   = "failed"   // a NaN loss or an error
+	StateImported = "imported" // gogan import's step-0 checkpoint, not trained here yet
 )
 
 // Status is RUN/status.json: whether a run is training and how it ended,

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	torch "gogan/cgo"
@@ -120,6 +121,15 @@ func Import(cfg *config.Config, pths map[string]string, at ImportedAt) (ck strin
 		return "", nil, err
 	}
 	if err := s.checkpoint(); err != nil {
+		return "", nil, err
+	}
+	host, _ := os.Hostname()
+	detail := "imported: resume trains it"
+	if at.Epochs > 0 || at.Samples > 0 {
+		detail = fmt.Sprintf("imported after %d epochs (and %d images): resume goes on from there", at.Epochs, at.Samples)
+	}
+	now := time.Now().UTC()
+	if err := rd.WriteStatus(runfolder.Status{State: runfolder.StateImported, Detail: detail, Recipe: cfg.Recipe, PID: os.Getpid(), Host: host, Started: now}); err != nil {
 		return "", nil, err
 	}
 	return s.ckpt, notes, nil

@@ -28,6 +28,9 @@ func TestImportedRunGoesOnFromItsEpoch(t *testing.T) {
 	if _, _, err := Import(cfg, nil, ImportedAt{Epochs: 2, Samples: 9}); err != nil {
 		t.Fatal(err)
 	}
+	if sum := runfolder.Summarize(cfg.Out); sum.State != "imported after 2 epochs (and 9 images): resume goes on from there" || sum.Checkpoint != "step-00000000" {
+		t.Errorf("gogan runs of the import: %+v", sum)
+	}
 	if _, err := Resume(context.Background(), cfg.Out, nil, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
 		t.Fatalf("resume: %v", err)
 	}
