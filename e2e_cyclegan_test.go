@@ -144,6 +144,12 @@ func TestImportNetFlags(t *testing.T) {
 	if err != nil || !strings.Contains(out, "note: "+old+" (G_A): dropped 34 running statistics of InstanceNorm layers") {
 		t.Fatalf("import of a PyTorch 0.3 file: %v\n%s", err, out)
 	}
+	// G_B (translate --direction BtoA) and the discriminators had no file
+	for _, role := range []string{"G_B", "D_A", "D_B"} {
+		if !strings.Contains(out, "note: network "+role+" starts from its initial weights: no file was given for it") {
+			t.Errorf("import of G_A alone: no note on %s\n%s", role, out)
+		}
+	}
 	in := filepath.Join(dir, "in")
 	os.MkdirAll(in, 0o755)
 	writePNG(t, filepath.Join(in, "a.png"), image.NewGray(image.Rect(0, 0, 28, 28)))

@@ -274,7 +274,7 @@ func TestExportNamesAndRefuses(t *testing.T) {
 		t.Errorf("import %s: %v, want a note saying --epoch 1\n%s", g0, err, o)
 	}
 	at1 := filepath.Join(base, "at1")
-	if o, err := gogan(t, "import", "--config", filepath.Join(run, "config.yaml"), "--pth", g0, "--epoch", "1", "--out", at1); err != nil || strings.Contains(o, "note:") {
+	if o, err := gogan(t, "import", "--config", filepath.Join(run, "config.yaml"), "--pth", g0, "--epoch", "1", "--out", at1); err != nil || strings.Contains(o, "give --epoch") {
 		t.Fatalf("import --epoch 1: %v\n%s", err, o)
 	}
 	if o, err := gogan(t, "resume", at1, "--quiet", "--set", "train.log_every=1"); err != nil {

@@ -351,7 +351,12 @@ func importCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var cfg *config.Config
-			pths := map[string]string{"G": pthG, "D": pthD}
+			pths := map[string]string{} // by role; a role without a file starts from its initial weights
+			for role, f := range map[string]string{"G": pthG, "D": pthD} {
+				if f != "" {
+					pths[role] = f
+				}
+			}
 			var at trainer.ImportedAt
 			hint := ""
 			if from != "" {

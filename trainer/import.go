@@ -79,6 +79,11 @@ func Import(cfg *config.Config, pths map[string]string, at ImportedAt) (ck strin
 		roles = append(roles, r)
 	}
 	sort.Strings(roles)
+	for _, n := range s.rec.Nets() {
+		if _, named := pths[n.Role]; !named {
+			notes = append(notes, fmt.Sprintf("network %s starts from its initial weights: no file was given for it", n.Role))
+		}
+	}
 	for _, role := range roles {
 		file := pths[role]
 		if file == "" {
@@ -248,6 +253,7 @@ func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceR
 				return nil, fmt.Errorf("import --from %s: no %s, network %s's file (--label picks another epoch's)", dir, f.Name, f.Role)
 			}
 			run.Notes = append(run.Notes, fmt.Sprintf("no %s: network %s starts from its initial weights", f.Name, f.Role))
+			run.Files[f.Role] = "" // noted here: Import does not note it again
 			continue
 		}
 		run.Files[f.Role] = p
