@@ -125,6 +125,9 @@ func (n *Net) Free() {
 	n.freed = true
 }
 
+// maxProblemsListed is how many of a state dict's problems an error lists.
+const maxProblemsListed = 8
+
 // LoadStateDict copies values from sd (from any device, converting dtypes as
 // PyTorch's load_state_dict does) into the network. It is strict: a missing
 // key, an unexpected key or a shape that differs is an error naming the key
@@ -173,6 +176,22 @@ func (n *Net) LoadStateDict(sd []torch.Named) error {
 			problems = append(problems, fmt.Sprintf("missing key %q (shape %s in the network)", e.Name,
 				shapeString(e.Tensor.Shape())))
 		}
+	}
+	if len(problems) > maxProblemsListed {
+		// Another network altogether: hundreds of keys would bury the point.
+		var unexpected, missing, shaped int
+		for _, p := range problems {
+			switch {
+			case strings.HasPrefix(p, "unexpected key"):
+				unexpected++
+			case strings.HasPrefix(p, "missing key"):
+				missing++
+			case strings.Contains(p, "in the state dict,"):
+				shaped++
+			}
+		}
+		return fmt.Errorf("nets: load state dict into %s %s: %d problems (%d unexpected keys, %d missing, %d of another shape; the state dict has %d keys, the network %d): it holds another network, or one built with other settings (model.netG, netD, ngf, ndf, norm, n_layers_D, input_nc, ...); the first %d: %s",
+			n.Options.Kind, n.Role, len(problems), unexpected, missing, shaped, len(sd), len(n.sd), maxProblemsListed, strings.Join(problems[:maxProblemsListed], "; "))
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("nets: load state dict into %s %s: %s", n.Options.Kind, n.Role, strings.Join(problems, "; "))

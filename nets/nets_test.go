@@ -389,6 +389,14 @@ func TestLoadStateDictErrors(t *testing.T) {
 		t.Errorf("unexpected key: error %v", err)
 	}
 
+	// another network altogether: counted, and the first few listed
+	resnet := mustG(t, Options{Kind: "resnet_6blocks", InputNC: 3, OutputNC: 3, NGF: 4, Norm: "instance", ImageSize: 32})
+	err = g.LoadStateDict(resnet.StateDict())
+	if err == nil || !strings.Contains(err.Error(), "problems (") || !strings.Contains(err.Error(), "it holds another network") ||
+		strings.Count(err.Error(), "key \"") != maxProblemsListed {
+		t.Errorf("a ResNet state dict into a DCGAN G: error %v", err)
+	}
+
 	// a good load copies values (not handles), also into num_batches_tracked
 	src := mustG(t, Options{Kind: "dcgan", ImageSize: 32, NGF: 8, OutputNC: 1})
 	for _, e := range src.StateDict() {
