@@ -98,3 +98,28 @@ func metricsColumns(t *testing.T, run string, names ...string) [][]float64 {
 	}
 	return out
 }
+
+// TestFailedStartLeavesNoFolder: a run whose data cannot be opened removes
+// the folders it made for itself, and leaves a folder that was there.
+func TestFailedStartLeavesNoFolder(t *testing.T) {
+	base := t.TempDir()
+	for _, c := range []struct {
+		out, gone string
+	}{{filepath.Join(base, "new", "run"), filepath.Join(base, "new")}, {base, ""}} {
+		cfg, err := config.LoadConfig("", []string{"data.root=" + filepath.Join(base, "missing"), "out=" + c.out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Train(context.Background(), cfg, RunOptions{Quiet: true, Writer: os.Stderr})
+		if err == nil || !strings.Contains(err.Error(), "missing") {
+			t.Fatalf("train on a missing data.root: %v", err)
+		}
+		if c.gone != "" {
+			if _, err := os.Stat(c.gone); !os.IsNotExist(err) {
+				t.Errorf("the failed start left %s (%v)", c.gone, err)
+			}
+		} else if _, err := os.Stat(c.out); err != nil {
+			t.Errorf("the failed start removed %s, which was there before it: %v", c.out, err)
+		}
+	}
+}

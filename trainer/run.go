@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math"
 	"os"
@@ -56,7 +57,8 @@ type Result struct {
 // checkpoints is refused (resume it, or pick another out), except after
 // torchrun restarted a data-parallel job: then it resumes.
 func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, error) {
-	return run(ctx, cfg, opt, func(lead bool, job *dist.Job) (runfolder.RunDir, bool, error) {
+	var made []string // the folders this run made, outermost first
+	res, err := run(ctx, cfg, opt, func(lead bool, job *dist.Job) (runfolder.RunDir, bool, error) {
 		if !lead {
 			return runfolder.RunDir{Path: cfg.Out}, false, nil
 		}
@@ -65,6 +67,7 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 				return runfolder.RunDir{}, false, fmt.Errorf("out %s is inside %s, whose images are read as training data: the run's samples and loss plot would be too; set out to a folder outside it", cfg.Out, dir)
 			}
 		}
+		made = missingDirs(cfg.Out)
 		rd, err := runfolder.NewRunDir(cfg.Out)
 		if err != nil {
 			return rd, false, err
@@ -78,6 +81,15 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 		}
 		return rd, false, nil
 	})
+	if err != nil && len(made) > 0 {
+		// A run that failed before it started (its data, its networks'
+		// weights) leaves no folder of its own: one that started has a
+		// status.json saying how it failed, for gogan runs.
+		if _, serr := os.Stat(runfolder.RunDir{Path: cfg.Out}.StatusPath()); errors.Is(serr, fs.ErrNotExist) {
+			os.RemoveAll(made[0])
+		}
+	}
+	return res, err
 }
 
 // Resume continues the run in dir from its newest valid checkpoint, with the
