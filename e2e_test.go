@@ -231,7 +231,7 @@ func TestResumeOverDamage(t *testing.T) {
 		}
 	}
 	flip(filepath.Join(ckpts, "step-00000006", "weights.safetensors"), func(b []byte) int { return len(b) / 2 })
-	out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=5", "--set", "train.keep_checkpoints=1")
+	out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=5", "--set", "train.keep_checkpoints=1", "--set", "threads=1")
 	if err != nil {
 		t.Fatalf("resume: %v\n%s", err, out)
 	}
@@ -243,6 +243,11 @@ func TestResumeOverDamage(t *testing.T) {
 	}
 	if out, err := gogan(t, "runs", run); err != nil || !strings.Contains(out, "step-00000005") {
 		t.Errorf("gogan runs: %v\n%s", err, out)
+	}
+	// threads=1 was that resume's machine's, not the run's: config.yaml
+	// kept its own, and the next resume does not call that a change.
+	if out, err := gogan(t, "resume", run, "--quiet"); err != nil || strings.Contains(out, "differs") {
+		t.Errorf("a resume after one with --set threads=1: %v\n%s", err, out)
 	}
 	// config.yaml now holds what the resumed run ran with.
 	cfgPath := filepath.Join(run, "config.yaml")

@@ -37,6 +37,9 @@ func checkConfigFile(cfg *config.Config, rd runfolder.RunDir, ck runfolder.Check
 		}
 		now, _ := cfg.Get(k)
 		was, _ := saved.Get(k)
+		if k == "device" || k == "threads" {
+			continue // the machine's: config.yaml keeps its own (saveResumedConfig), the checkpoint the last resume's
+		}
 		if fmt.Sprint(now) != fmt.Sprint(was) {
 			changed = append(changed, fmt.Sprintf("%s: %v (checkpoint: %v)", k, now, was))
 		}
