@@ -252,6 +252,12 @@ func TestCrossKeyChecks(t *testing.T) {
 		_, err := config.LoadConfigEnv("", tc.sets, nil)
 		wantErr(t, err, tc.parts...)
 	}
+	// a U-Net's crop of another multiple says that once, not again as a
+	// least size with the discriminator's remedy
+	_, err := config.LoadConfigEnv("", []string{"recipe=pix2pix", "model.netG=unet_128", "data.load_size=64", "data.crop_size=64"}, nil)
+	if err == nil || strings.Count(err.Error(), "model.net") != 1 || strings.Contains(err.Error(), "n_layers_D") {
+		t.Errorf("unet_128 at 64: %v", err)
+	}
 	// the same sizes pass where they fit
 	mustLoad(t, "", []string{"recipe=pix2pix", "model.netG=unet_128", "data.load_size=143", "data.crop_size=128"}, nil)
 	mustLoad(t, "", []string{"recipe=pix2pix", "model.netG=resnet_9blocks", "data.preprocess=scale_width", "data.crop_size=500"}, nil)

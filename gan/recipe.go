@@ -460,3 +460,28 @@ func FreeBatch(b Batch) {
 		t.Free()
 	}
 }
+
+// CheckCrop adds to bad what a crop of size side cannot give the networks
+// of specs (the generator first): a side its generator cannot halve down
+// to its bottleneck, or smaller than a network takes (nets.MinInput). The
+// image-to-image recipes call it when data.preprocess crops.
+func CheckCrop(side int, specs []NetSpec, bad func(string, ...any)) {
+	g := specs[0].Options
+	if mult := nets.InputMultiple(g); mult > 1 && side%mult != 0 {
+		bad("model.netG=%s needs a network input that is a multiple of %d, but data.crop_size=%d", g.Kind, mult, side)
+		return // a U-Net's least input is that multiple: one message is enough
+	}
+	for _, spec := range specs {
+		min := nets.MinInput(spec.Options)
+		if side >= min {
+			continue
+		}
+		hint := "raise data.crop_size"
+		if strings.HasPrefix(spec.Role, "D") {
+			hint += " or lower model.n_layers_D (model.netD=n_layers)"
+		}
+		bad("model.net%s=%s takes inputs of at least %dx%d pixels, but data.crop_size=%d: %s",
+			spec.Role[:1], nets.KindText(spec.Options), min, min, side, hint)
+		return
+	}
+}

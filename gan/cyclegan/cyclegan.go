@@ -100,15 +100,8 @@ func validate(c *config.Config, bad func(string, ...any)) {
 		bad("train.pool_size=%d keeps generated images of one size, but data.preprocess=%s does not crop them to data.crop_size; use resize_and_crop, crop or scale_width_and_crop, or train.pool_size=0",
 			c.Int("train.pool_size"), d.Preprocess)
 	}
-	if mult := nets.InputMultiple(netSpecs(c)[0].Options); fixedSizePreprocess[d.Preprocess] && mult > 1 && d.CropSize%mult != 0 {
-		bad("model.netG=%s needs a network input that is a multiple of %d, but data.crop_size=%d", m.NetG, mult, d.CropSize)
-	}
-	for _, spec := range netSpecs(c) {
-		if min := nets.MinInput(spec.Options); fixedSizePreprocess[d.Preprocess] && d.CropSize < min {
-			bad("model.net%s=%s takes inputs of at least %dx%d pixels, but data.crop_size=%d: raise data.crop_size (or, for the discriminator, lower model.n_layers_D)",
-				spec.Role[:1], nets.KindText(spec.Options), min, min, d.CropSize)
-			break
-		}
+	if fixedSizePreprocess[d.Preprocess] {
+		gan.CheckCrop(d.CropSize, netSpecs(c), bad)
 	}
 }
 

@@ -92,16 +92,8 @@ func validateNets(c *config.Config, bad func(string, ...any)) {
 	if m.NetG == "dcgan" || m.NetD == "dcgan" {
 		bad("recipe %s needs an image-to-image model.netG (unet_*, resnet_*) and a PatchGAN model.netD (basic, n_layers, pixel, multiscale); got netG=%s, netD=%s", c.Recipe, m.NetG, m.NetD)
 	}
-	crops := d.Preprocess == "resize_and_crop" || d.Preprocess == "crop" || d.Preprocess == "scale_width_and_crop"
-	if mult := nets.InputMultiple(netSpecs(c)[0].Options); crops && mult > 1 && d.CropSize%mult != 0 {
-		bad("model.netG=%s needs a network input that is a multiple of %d, but data.crop_size=%d", m.NetG, mult, d.CropSize)
-	}
-	for _, spec := range netSpecs(c) {
-		if min := nets.MinInput(spec.Options); crops && d.CropSize < min {
-			bad("model.net%s=%s takes inputs of at least %dx%d pixels, but data.crop_size=%d: raise data.crop_size (or, for the discriminator, lower model.n_layers_D)",
-				spec.Role[:1], nets.KindText(spec.Options), min, min, d.CropSize)
-			break
-		}
+	if d.Preprocess == "resize_and_crop" || d.Preprocess == "crop" || d.Preprocess == "scale_width_and_crop" {
+		gan.CheckCrop(d.CropSize, netSpecs(c), bad)
 	}
 }
 
