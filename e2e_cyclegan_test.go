@@ -94,13 +94,19 @@ func TestCycleGANFacadesHeldOut(t *testing.T) {
 		t.Fatalf("metrics.csv has %d rows:\n%s", len(rows), out)
 	}
 	for _, dir := range []string{"AtoB", "BtoA"} {
+		results := filepath.Join(t.TempDir(), "results")
 		out, err := gogan(t, "eval", "pix2pix", "--checkpoint", run, "--direction", dir, "--data-root", root, "--phase", "train",
-			"--skip", "350", "--limit", "4", "--mode", "eval", "--device", "cpu", "--threads", "2")
+			"--skip", "350", "--limit", "4", "--mode", "eval", "--device", "cpu", "--threads", "2", "--out", results)
 		if err != nil {
 			t.Fatalf("eval pix2pix --direction %s: %v\n%s", dir, err, out)
 		}
 		if !strings.Contains(out, "pairs 350..353 of 400") || !strings.Contains(out, "eval         4") {
 			t.Errorf("eval pix2pix --direction %s:\n%s", dir, out)
+		}
+		// the visuals named as the reference's cycle_gan names them
+		want := map[string]string{"AtoB": "_fake_B_eval.png", "BtoA": "_fake_A_eval.png"}[dir]
+		if fakes, _ := filepath.Glob(filepath.Join(results, "images", "*"+want)); len(fakes) != 4 {
+			t.Errorf("eval pix2pix --direction %s --out: %d files *%s", dir, len(fakes), want)
 		}
 	}
 }

@@ -162,10 +162,22 @@ func TestPix2PixHDFacadesStages(t *testing.T) {
 	if err != nil {
 		t.Fatalf("global stage: %v\n%s", err, out)
 	}
+	results := filepath.Join(base, "results")
 	out, err = gogan(t, "eval", "pix2pix", "--checkpoint", global, "--data-root", root, "--phase", "train",
-		"--skip", "350", "--limit", "4", "--mode", "eval", "--device", "cpu", "--threads", "2")
-	if err != nil || !strings.Contains(out, "pairs 350..353 of 400") {
+		"--skip", "350", "--limit", "4", "--mode", "eval", "--device", "cpu", "--threads", "2", "--out", results)
+	if err != nil || !strings.Contains(out, "pairs 350..353 of 400") || !strings.Contains(out, "results: "+filepath.Join(results, "index.html")) {
 		t.Fatalf("eval pix2pix: %v\n%s", err, out)
+	}
+	// test.py's names, from the pairs' files: 4 pairs, each input, output, target
+	pngs, _ := filepath.Glob(filepath.Join(results, "images", "*.png"))
+	fakes, _ := filepath.Glob(filepath.Join(results, "images", "*_fake_B_eval.png"))
+	if len(pngs) != 12 || len(fakes) != 4 {
+		t.Errorf("results images %v, want 4 pairs' real_A, fake_B_eval and real_B", pngs)
+	}
+	for _, f := range fakes {
+		if w, h := pngSize(t, f); w != 32 || h != 32 {
+			t.Errorf("%s is %dx%d, want the 32x32 the generator makes", f, w, h)
+		}
 	}
 	// The local enhancer of ngf 4 holds a global part of ngf 8: the global
 	// stage's generator, layer for layer.

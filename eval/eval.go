@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -321,6 +322,9 @@ type Pix2PixEvalOptions struct {
 	Seed       int64  // dropout seed in train mode; default 1
 	Device     string // default auto
 	Threads    int    // libtorch threads; 0: all cores
+	// Out: a folder for the results page (resultsPage): every pair's
+	// input, outputs and target, and index.html with each output's scores.
+	Out string
 }
 
 // Pix2PixScores are the mean scores of one generator mode over the pairs.
@@ -337,6 +341,7 @@ type Pix2PixEval struct {
 	Checkpoint string
 	Data       string // the dataset and the pairs evaluated
 	Scores     []Pix2PixScores
+	Out        string // the results page's folder, when one was written
 }
 
 func (e *Pix2PixEval) String() string {
@@ -345,6 +350,9 @@ func (e *Pix2PixEval) String() string {
 	fmt.Fprintf(&b, "%-6s %7s %9s %9s %8s\n", "G mode", "pairs", "L1", "PSNR dB", "SSIM")
 	for _, s := range e.Scores {
 		fmt.Fprintf(&b, "%-6s %7d %9.4f %9.3f %8.4f\n", s.Mode, s.N, s.L1, s.PSNR, s.SSIM)
+	}
+	if e.Out != "" {
+		fmt.Fprintf(&b, "results: %s\n", filepath.Join(e.Out, "index.html"))
 	}
 	return b.String()
 }
@@ -438,6 +446,13 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 		return nil, err
 	}
 	defer g.Free()
+	var page *resultsPage
+	if o.Out != "" {
+		if page, err = newResultsPage(o.Out, tr.Lab, tr.Role == "G_B"); err != nil {
+			return nil, err
+		}
+		defer page.abort()
+	}
 	res := &Pix2PixEval{Checkpoint: ck.Dir,
 		Data: fmt.Sprintf("%s %s, phase %s, pairs %d..%d of %d (%s, no flip)", dc.Dataset, dc.Root, dc.Phase, o.Skip, end-1, ds.Len(),
 			describeEvalPreprocess(dc))}
@@ -459,13 +474,41 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 		for _, n := range extra {
 			n.SetTraining(train)
 		}
-		sc, err := scorePix2Pix(ctx, g, encode, tr.Output, ds, o.Skip, end, train, o.Seed, dev)
+		var keep keepFunc
+		if page != nil {
+			show := func(a *torch.Tensor) report.Images { return report.ToImages(a) }
+			if dc.LabelNC > 0 {
+				show = func(a *torch.Tensor) report.Images { return report.LabelColors(report.ToImages(a), dc.LabelNC) }
+			}
+			keep = keepFunc{show: show, add: func(i int, mode string, in, fake, target *data.Image, l1, psnr, ssim float64) error {
+				name := ""
+				if files := ds.Files(); i < len(files) {
+					name = filepath.Base(files[i])
+				}
+				return page.add(i, name, mode, in, fake, target, l1, psnr, ssim)
+			}}
+		}
+		sc, err := scorePix2Pix(ctx, g, encode, tr.Output, ds, o.Skip, end, train, o.Seed, dev, keep)
 		if err != nil {
 			return nil, err
 		}
 		res.Scores = append(res.Scores, sc)
 	}
+	if page != nil {
+		if err := page.finish(res); err != nil {
+			return nil, err
+		}
+		res.Out = o.Out
+	}
 	return res, nil
+}
+
+// keepFunc hands scorePix2Pix's images to the results page: show makes the
+// input's picture from the batch's "A" (label maps in colours), add takes
+// each pair's pictures and scores.
+type keepFunc struct {
+	show func(a *torch.Tensor) report.Images
+	add  func(i int, mode string, in, fake, target *data.Image, l1, psnr, ssim float64) error
 }
 
 func describeEvalPreprocess(dc data.Config) string {
@@ -487,7 +530,7 @@ func describeEvalPreprocess(dc data.Config) string {
 func scorePix2Pix(ctx context.Context, g interface {
 	SetTraining(bool)
 	Forward(*torch.Tensor) *torch.Tensor
-}, encode func(gan.Batch) *torch.Tensor, show func(x, y *torch.Tensor) report.Images, ds *data.Dataset, from, to int, train bool, seed int64, dev torch.Device) (Pix2PixScores, error) {
+}, encode func(gan.Batch) *torch.Tensor, show func(x, y *torch.Tensor) report.Images, ds *data.Dataset, from, to int, train bool, seed int64, dev torch.Device, keep keepFunc) (Pix2PixScores, error) {
 	mode := "eval"
 	batch := 16
 	if train {
@@ -513,7 +556,7 @@ func scorePix2Pix(ctx context.Context, g interface {
 			smps[j], bs[j] = s, s.B
 		}
 		var out, target []float32
-		var im report.Images
+		var im, ins report.Images
 		err := torch.Try(func() {
 			s := torch.NewScope()
 			defer s.Close()
@@ -532,6 +575,9 @@ func scorePix2Pix(ctx context.Context, g interface {
 				}
 				out, target = y.Float32s(), b["B"].Float32s()
 				im = show(b["A"], y)
+				if keep.add != nil {
+					ins = keep.show(b["A"])
+				}
 			})
 		})
 		if err != nil {
@@ -545,16 +591,9 @@ func scorePix2Pix(ctx context.Context, g interface {
 		if b := bs[0]; c != b.C || h != b.H || w != b.W {
 			return sc, fmt.Errorf("eval pix2pix: G makes %dx%dx%d images, the targets are %dx%dx%d", c, h, w, b.C, b.H, b.W)
 		}
-		plane := h * w
+		per := len(out) / k // one output's values
 		for j := range k {
-			o := im.Data[j*c*plane : (j+1)*c*plane]
-			fake := data.NewImage(w, h, c)
-			for ch := 0; ch < c; ch++ {
-				for p := 0; p < plane; p++ {
-					q := math.Round((float64(o[ch*plane+p]) + 1) / 2 * 255)
-					fake.Pix[p*c+ch] = uint8(max(0, min(255, q)))
-				}
-			}
+			fake := image8(im, j)
 			p, err := PSNR(fake, bs[j])
 			if err != nil {
 				return sc, err
@@ -566,6 +605,15 @@ func scorePix2Pix(ctx context.Context, g interface {
 			sc.PSNR += p
 			sc.SSIM += s
 			sc.N++
+			if keep.add != nil {
+				var l1 float64
+				for q := j * per; q < (j+1)*per; q++ {
+					l1 += math.Abs(float64(out[q]) - float64(target[q]))
+				}
+				if err := keep.add(i+j, mode, image8(ins, j), fake, bs[j], l1/float64(per), p, s); err != nil {
+					return sc, err
+				}
+			}
 		}
 	}
 	sc.L1 = l1Sum / float64(l1N)

@@ -3,8 +3,10 @@ package eval
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -330,7 +332,8 @@ func TestClassifierAndEvalCommands(t *testing.T) {
 	}
 	t.Logf("FID: untrained DCGAN %.3f, real train images %.3f", r.FID, floor.FID)
 
-	ev, err := EvalPix2Pix(ctx, Pix2PixEvalOptions{Checkpoint: p2p, Limit: 20, Device: "cpu", Threads: 1})
+	results := filepath.Join(t.TempDir(), "results")
+	ev, err := EvalPix2Pix(ctx, Pix2PixEvalOptions{Checkpoint: p2p, Limit: 20, Device: "cpu", Threads: 1, Out: results})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,6 +346,10 @@ func TestClassifierAndEvalCommands(t *testing.T) {
 		}
 	}
 	t.Logf("%s", ev)
+	checkResultsPage(t, results, ev, 20)
+	if _, err := EvalPix2Pix(ctx, Pix2PixEvalOptions{Checkpoint: p2p, Limit: 2, Device: "cpu", Threads: 1, Out: results}); err == nil || !strings.Contains(err.Error(), "holds files already") {
+		t.Errorf("--out of an earlier evaluation: %v, want it refused", err)
+	}
 
 	// CycleGAN between two classes: an untrained G_A and the two baselines.
 	cg := evalCheckpoint(t, cycleganSets...)
@@ -464,5 +471,52 @@ func TestFitGaussianInChunks(t *testing.T) {
 				t.Errorf("sigma[%d][%d] = %v, want %v", a, b, g.Sigma.At(a, b), want)
 			}
 		}
+	}
+}
+
+// checkResultsPage: the folder holds every pair's input, output of each
+// mode and target, the outputs are the images scored (their PSNR and SSIM
+// against the written targets average to the scores), and index.html
+// shows each of them.
+func checkResultsPage(t *testing.T, dir string, ev *Pix2PixEval, pairs int) {
+	t.Helper()
+	page, err := os.ReadFile(filepath.Join(dir, "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(dir)); len(ents) != 1 {
+		t.Errorf("beside the results: %v, want the folder alone (no temporary one left)", ents)
+	}
+	for _, sc := range ev.Scores {
+		var psnr, ssim float64
+		for i := range pairs {
+			stem := fmt.Sprintf("images/pair%05d_", i)
+			for _, f := range []string{stem + "real_A.png", stem + "real_B.png", stem + "fake_B_" + sc.Mode + ".png"} {
+				if !strings.Contains(string(page), `src="`+f+`"`) {
+					t.Errorf("index.html does not show %s", f)
+				}
+			}
+			fake, err := data.LoadImage(filepath.Join(dir, stem+"fake_B_"+sc.Mode+".png"), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			real, err := data.LoadImage(filepath.Join(dir, stem+"real_B.png"), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err1 := PSNR(fake, real)
+			s, err2 := SSIM(fake, real)
+			if err1 != nil || err2 != nil {
+				t.Fatal(err1, err2)
+			}
+			psnr, ssim = psnr+p, ssim+s
+		}
+		psnr, ssim = psnr/float64(pairs), ssim/float64(pairs)
+		if math.Abs(psnr-sc.PSNR) > 1e-9 || math.Abs(ssim-sc.SSIM) > 1e-9 {
+			t.Errorf("%s mode: the written images score PSNR %.6f SSIM %.6f, the evaluation %.6f %.6f", sc.Mode, psnr, ssim, sc.PSNR, sc.SSIM)
+		}
+	}
+	if n := strings.Count(string(page), "<tr><td>pair"); n != pairs {
+		t.Errorf("index.html has %d pair rows, want %d", n, pairs)
 	}
 }

@@ -177,7 +177,7 @@ func TestTranslateAPI(t *testing.T) {
 		want        string
 	}{
 		{"text", "text/plain", []byte("hello, world"), 400, "not a supported image (text file?)"},
-		{"truncated", "image/png", pngBytes(t, 64, 64, 7)[:60], 400, "cannot read the upload as an image (60 bytes): cannot decode PNG image"},
+		{"truncated", "image/png", pngBytes(t, 64, 64, 7)[:60], 400, "cannot read the upload as an image (60 bytes): truncated PNG image"},
 		{"empty", "image/png", nil, 400, "empty upload"},
 		{"too large", "image/png", make([]byte, 5000), 413, "larger than the limit of 4 KiB (--max-upload 4096 bytes)"},
 		{"too many pixels", "image/png", pngBytes(t, 200, 100, 0), 413, "200x100 = 20000 pixels: more than the limit of 10000 pixels (--max-pixels)"},

@@ -1,0 +1,193 @@
+package eval
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"image"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+
+	"gogan/data"
+	"gogan/report"
+	"gogan/runfolder"
+)
+
+// resultsPage is gogan eval pix2pix --out: every pair's input, output (one
+// per generator mode) and target as PNGs under images/, named as the
+// reference's test.py names them (<name>_real_A.png, _fake_B.png,
+// _real_B.png), and an index.html showing them side by side with each
+// output's scores, which test.py's page does not have. It is written into
+// a temporary folder beside the destination and renamed into place whole.
+type resultsPage struct {
+	dir, tmp string
+	rows     []*resultRow
+	byPair   map[int]*resultRow
+	stems    map[string]int // file stems taken, by pair
+	labels   [3]string      // the visuals' names: input, output, target
+}
+
+type resultRow struct {
+	Name          string
+	Input, Target string // paths relative to the page
+	Fakes         []resultFake
+}
+
+type resultFake struct {
+	Mode, Path     string
+	L1, PSNR, SSIM float64
+}
+
+// newResultsPage starts a results folder at dir, which must not hold
+// files: an evaluation does not write over another's. lab names the
+// visuals as the colorization model does; fromB as CycleGAN's G_B (B to A).
+func newResultsPage(dir string, lab, fromB bool) (*resultsPage, error) {
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+		return nil, fmt.Errorf("eval pix2pix: --out %s holds files already: give a new folder (results are written whole, nothing is replaced)", dir)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("eval pix2pix: --out: %w", err)
+	}
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("eval pix2pix: --out: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
+	if err != nil {
+		return nil, fmt.Errorf("eval pix2pix: --out: %w", err)
+	}
+	if err := os.Mkdir(filepath.Join(tmp, "images"), 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("eval pix2pix: --out: %w", err)
+	}
+	p := &resultsPage{dir: dir, tmp: tmp, byPair: map[int]*resultRow{}, stems: map[string]int{},
+		labels: [3]string{"real_A", "fake_B", "real_B"}}
+	switch {
+	case lab: // the reference's colorization visuals
+		p.labels = [3]string{"real_A", "fake_B_rgb", "real_B_rgb"}
+	case fromB:
+		p.labels = [3]string{"real_B", "fake_A", "real_A"}
+	}
+	return p, nil
+}
+
+// add records pair i's images in one generator mode: in (the input as
+// shown), fake (the output scored) and target, with the output's scores.
+// name is the pair's file (or "" for a dataset without files).
+func (p *resultsPage) add(i int, name, mode string, in, fake, target *data.Image, l1, psnr, ssim float64) error {
+	row := p.byPair[i]
+	if row == nil {
+		stem := fmt.Sprintf("pair%05d", i)
+		if name != "" {
+			stem = name[:len(name)-len(filepath.Ext(name))]
+		}
+		if j, taken := p.stems[stem]; taken && j != i {
+			stem = fmt.Sprintf("%s_%05d", stem, i)
+		}
+		p.stems[stem] = i
+		row = &resultRow{Name: stem, Input: p.path(stem, p.labels[0]), Target: p.path(stem, p.labels[2])}
+		if err := p.write(row.Input, in); err != nil {
+			return err
+		}
+		if err := p.write(row.Target, target); err != nil {
+			return err
+		}
+		p.byPair[i] = row
+		p.rows = append(p.rows, row)
+	}
+	f := resultFake{Mode: mode, Path: p.path(row.Name, p.labels[1]+"_"+mode), L1: l1, PSNR: psnr, SSIM: ssim}
+	row.Fakes = append(row.Fakes, f)
+	return p.write(f.Path, fake)
+}
+
+func (p *resultsPage) path(stem, label string) string {
+	return "images/" + stem + "_" + label + ".png"
+}
+
+func (p *resultsPage) write(rel string, im *data.Image) error {
+	if err := report.SavePNG(filepath.Join(p.tmp, filepath.FromSlash(rel)), imageOf(im)); err != nil {
+		return fmt.Errorf("eval pix2pix: --out: %w", err)
+	}
+	return nil
+}
+
+// finish writes index.html and puts the folder in place.
+func (p *resultsPage) finish(res *Pix2PixEval) error {
+	d := struct {
+		*Pix2PixEval
+		Labels [3]string
+		Rows   []*resultRow
+	}{res, p.labels, p.rows}
+	if err := runfolder.AtomicWriteFile(filepath.Join(p.tmp, "index.html"), func(w io.Writer) error {
+		return resultsTemplate.Execute(w, d)
+	}); err != nil {
+		return fmt.Errorf("eval pix2pix: --out: %w", err)
+	}
+	os.Remove(p.dir) // an empty folder given as --out
+	if err := os.Rename(p.tmp, p.dir); err != nil {
+		return fmt.Errorf("eval pix2pix: --out: %w", err)
+	}
+	p.tmp = ""
+	return nil
+}
+
+// abort removes what an evaluation that failed had written.
+func (p *resultsPage) abort() {
+	if p != nil && p.tmp != "" {
+		os.RemoveAll(p.tmp)
+	}
+}
+
+// imageOf is im as a Go image (gray or RGB).
+func imageOf(im *data.Image) image.Image {
+	if im.C == 1 {
+		return &image.Gray{Pix: im.Pix, Stride: im.W, Rect: image.Rect(0, 0, im.W, im.H)}
+	}
+	out := image.NewNRGBA(image.Rect(0, 0, im.W, im.H))
+	for p := 0; p < im.W*im.H; p++ {
+		px := im.Pix[p*im.C : p*im.C+im.C]
+		out.Pix[4*p], out.Pix[4*p+1], out.Pix[4*p+2], out.Pix[4*p+3] = px[0], px[min(1, im.C-1)], px[min(2, im.C-1)], 255
+	}
+	return out
+}
+
+// image8 is image j of a [-1, 1] batch as 8-bit pixels, rounded as the
+// scores take them (torchvision's save_image rounds the same way).
+func image8(im report.Images, j int) *data.Image {
+	c, h, w := im.C, im.H, im.W
+	plane := h * w
+	o := im.Data[j*c*plane : (j+1)*c*plane]
+	out := data.NewImage(w, h, c)
+	for ch := 0; ch < c; ch++ {
+		for p := 0; p < plane; p++ {
+			q := math.Round((float64(o[ch*plane+p]) + 1) / 2 * 255)
+			out.Pix[p*c+ch] = uint8(max(0, min(255, q)))
+		}
+	}
+	return out
+}
+
+var resultsTemplate = template.Must(template.New("results").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>gogan eval pix2pix: {{.Checkpoint}}</title>
+<style>
+body { font-family: sans-serif; margin: 1em; }
+table { border-collapse: collapse; }
+td, th { padding: 4px 8px; text-align: center; vertical-align: top; border-bottom: 1px solid #ddd; }
+img { image-rendering: pixelated; max-width: 256px; }
+.s { font-size: 0.85em; color: #444; }
+</style></head><body>
+<h1>gogan eval pix2pix</h1>
+<p>checkpoint {{.Checkpoint}}<br>data: {{.Data}}</p>
+<table>
+<tr><th>G mode</th><th>pairs</th><th>L1</th><th>PSNR dB</th><th>SSIM</th></tr>
+{{range .Scores}}<tr><td>{{.Mode}}</td><td>{{.N}}</td><td>{{printf "%.4f" .L1}}</td><td>{{printf "%.3f" .PSNR}}</td><td>{{printf "%.4f" .SSIM}}</td></tr>
+{{end}}</table>
+<h2>Pairs</h2>
+<table>
+<tr><th>name</th><th>{{index .Labels 0}}</th>{{with index .Rows 0}}{{range .Fakes}}<th>{{index $.Labels 1}} ({{.Mode}} mode)</th>{{end}}{{end}}<th>{{index .Labels 2}}</th></tr>
+{{range .Rows}}<tr><td>{{.Name}}</td><td><img src="{{.Input}}" alt="input"></td>{{range .Fakes}}<td><img src="{{.Path}}" alt="output"><div class="s">L1 {{printf "%.4f" .L1}} · PSNR {{printf "%.2f" .PSNR}} · SSIM {{printf "%.4f" .SSIM}}</div></td>{{end}}<td><img src="{{.Target}}" alt="target"></td></tr>
+{{end}}</table>
+</body></html>
+`))
