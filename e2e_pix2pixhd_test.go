@@ -121,10 +121,17 @@ func TestPix2PixHDTrains(t *testing.T) {
 	}
 	// Scored on label maps, instance boundaries and photos; translated from
 	// label and instance maps (as test.py: test_label/, test_inst/).
+	results := filepath.Join(t.TempDir(), "results")
 	out, err = gogan(t, "eval", "pix2pix", "--checkpoint", run, "--data-root", root, "--phase", "train", "--limit", "3",
-		"--device", "cpu", "--threads", "2")
+		"--device", "cpu", "--threads", "2", "--out", results)
 	if err != nil || !strings.Contains(out, "pairs 0..2 of 4") || !strings.Contains(out, "eval         3") {
 		t.Errorf("eval pix2pix: %v\n%s", err, out)
+	}
+	// the results page shows the label maps in pix2pixHD's colours
+	if labels, _ := filepath.Glob(filepath.Join(results, "images", "*_real_A.png")); len(labels) != 3 {
+		t.Errorf("results: %d label pictures, want 3", len(labels))
+	} else if im := readPNG(t, labels[0]); !slices.ContainsFunc(slices.Collect(slices.Chunk(im.Pix, 4)), func(p []uint8) bool { return p[0] != p[1] || p[1] != p[2] }) {
+		t.Errorf("%s: a gray picture of the label map, want pix2pixHD's colours", labels[0])
 	}
 	dst := filepath.Join(t.TempDir(), "out")
 	out, err = gogan(t, "translate", "--checkpoint", run, "--input", filepath.Join(root, "train_label"),
