@@ -170,6 +170,14 @@ func TestExportLoadsInTheReferences(t *testing.T) {
 				if !strings.Contains(o, "iter.txt: the latest networks trained 0 epochs and 1 images of epoch 1") {
 					t.Errorf("import --from: no note on iter.txt:\n%s", o)
 				}
+				// and exported again, the import's position goes back out
+				again := filepath.Join(base, "again", "x")
+				if o, err := gogan(t, "export", "--checkpoint", back, "--out", again); err != nil {
+					t.Fatalf("export of the import: %v\n%s", err, o)
+				}
+				if b, err := os.ReadFile(filepath.Join(again, "iter.txt")); err != nil || string(b) != "1\n1\n" {
+					t.Errorf("iter.txt of the import's export %q (%v), want epoch 1 and 1 image", b, err)
+				}
 				if o, err := gogan(t, "resume", back, "--quiet", "--set", "train.max_steps=2", "--set", "train.log_every=1"); err != nil {
 					t.Fatalf("resume the import: %v\n%s", err, o)
 				}

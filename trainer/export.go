@@ -154,6 +154,18 @@ func missingDirs(dir string) []string {
 func position(st *runfolder.CheckpointState) (trained, completed, images int) {
 	completed, trained = st.Epoch, st.Epoch
 	var pos data.LoaderState
+	if string(st.Loader) == "null" || len(st.Loader) == 0 {
+		// An imported checkpoint: the images of the next epoch are what
+		// it was imported with (pix2pixHD's iter.txt).
+		var ls loopState
+		if json.Unmarshal(st.Schedule, &ls) == nil && ls.ImportedSamples > 0 {
+			return completed, completed, ls.ImportedSamples
+		}
+		if completed > 0 {
+			trained = completed - 1
+		}
+		return trained, completed, 0
+	}
 	if json.Unmarshal(st.Loader, &pos) != nil {
 		return trained, completed, 0
 	}

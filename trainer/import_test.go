@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,6 +47,32 @@ func TestImportedRunGoesOnFromItsEpoch(t *testing.T) {
 	}
 	if lr := want[len(want)-1][2]; lr >= 0.0002 || lr <= 0 {
 		t.Errorf("the last epoch's rate %g: want the decay under way", lr)
+	}
+
+	// iter.txt can say an epoch's every image (pix2pixHD saves latest at
+	// its save_latest_freq, which may fall on an epoch's last batch): the
+	// resumed run starts the next epoch, and plateau is not fed the empty
+	// epoch's "mean" loss.
+	plateau, err := config.LoadConfig(filepath.Join(straight, "config.yaml"), []string{"out=" + filepath.Join(t.TempDir(), "plateau"), "train.lr_policy=plateau"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Import(plateau, nil, ImportedAt{Epochs: 1, Samples: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Resume(context.Background(), plateau.Out, []string{"train.max_steps=18"}, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	if rows := metricsColumns(t, plateau.Out, "step", "epoch"); len(rows) != 6 || rows[0][0] != 13 {
+		t.Errorf("the import at epoch 1's end resumed with rows %v, want steps 13..18", rows)
+	}
+	_, st, err := runfolder.LatestValid(plateau.Out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ls loopState
+	if err := json.Unmarshal(st.Schedule, &ls); err != nil || !ls.Schedule.HasBest || ls.Schedule.Best == 0 {
+		t.Errorf("plateau after the import at an epoch's end: %+v (%v), want the best of epoch 3's mean loss", ls.Schedule, err)
 	}
 
 	for _, c := range []struct {

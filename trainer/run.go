@@ -1017,7 +1017,7 @@ func (s *session) lastCheckpointText() string {
 
 // endEpoch steps the LR schedule and writes the epoch's grid and checkpoint.
 func (s *session) endEpoch() error {
-	mean := 0.0
+	mean := math.NaN() // no step this epoch (an import at an epoch's end): nothing for plateau to compare
 	if s.n > 0 {
 		mean = s.sum / float64(s.n)
 	}

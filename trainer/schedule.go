@@ -40,7 +40,8 @@ func NewSchedule(policy string, baseLR float64, epochs, epochsDecay, decayIters 
 }
 
 // EndEpoch moves to the next epoch; metric (lower is better) drives the
-// plateau policy. It returns the new rate.
+// plateau policy, which a NaN (an epoch without steps) leaves as it was. It
+// returns the new rate.
 func (s *Schedule) EndEpoch(metric float64) float64 {
 	s.Epoch++
 	e := float64(s.Epoch)
@@ -61,6 +62,9 @@ func (s *Schedule) EndEpoch(metric float64) float64 {
 	case "cosine":
 		s.LR = s.BaseLR * (1 + math.Cos(math.Pi*e/float64(max(s.Epochs, 1)))) / 2
 	case "plateau":
+		if math.IsNaN(metric) {
+			break
+		}
 		if !s.HasBest || metric < s.Best*(1-0.01) {
 			s.HasBest, s.Best, s.BadEpochs = true, metric, 0
 		} else if s.BadEpochs++; s.BadEpochs > 5 {
