@@ -135,6 +135,21 @@ func mkdirAll(dir string) ([]string, error) {
 	return missing, os.MkdirAll(dir, 0o755)
 }
 
+// removeMade undoes a new run folder: out itself, when this process made
+// it (the last of made) and holds its lock, and then the parents it made
+// that are still empty (another run may have been made in one meanwhile).
+func removeMade(out string, made []string) {
+	if len(made) == 0 || made[len(made)-1] != filepath.Clean(out) {
+		return
+	}
+	os.RemoveAll(made[len(made)-1])
+	for i := len(made) - 2; i >= 0; i-- {
+		if os.Remove(made[i]) != nil {
+			return
+		}
+	}
+}
+
 // missingDirs are the folders os.MkdirAll(dir) would make, outermost first.
 func missingDirs(dir string) []string {
 	var missing []string

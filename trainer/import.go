@@ -49,13 +49,6 @@ func Import(cfg *config.Config, pths map[string]string, at ImportedAt) (ck strin
 	if err != nil {
 		return "", nil, fmt.Errorf("import: run folder: %w", err)
 	}
-	defer func() {
-		// A failed import leaves no folder of its own behind: made only
-		// holds what this call created, which no other process trains.
-		if err != nil && len(made) > 0 {
-			os.RemoveAll(made[0])
-		}
-	}()
 	rd, err := runfolder.NewRunDir(cfg.Out)
 	if err != nil {
 		return "", nil, err
@@ -65,6 +58,13 @@ func Import(cfg *config.Config, pths map[string]string, at ImportedAt) (ck strin
 		return "", nil, fmt.Errorf("import: %w", err)
 	}
 	defer unlock()
+	defer func() {
+		// A failed import leaves no folder of its own behind (removed
+		// while it holds the folder's lock, before unlock).
+		if err != nil {
+			removeMade(cfg.Out, made)
+		}
+	}()
 	if cks, _ := runfolder.ListCheckpoints(rd.Path); len(cks) > 0 {
 		return "", nil, fmt.Errorf("import: %s already holds checkpoints; choose a new --out", rd.Path)
 	}

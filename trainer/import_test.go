@@ -150,3 +150,30 @@ func TestFailedStartLeavesNoFolder(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveMadeKeepsOthers: undoing a failed start removes its own run
+// folder and the parents it made only while they are empty: a run made
+// meanwhile in the same new parent stays.
+func TestRemoveMadeKeepsOthers(t *testing.T) {
+	base := t.TempDir()
+	sweep, a, b := filepath.Join(base, "sweep"), filepath.Join(base, "sweep", "a"), filepath.Join(base, "sweep", "b")
+	made := missingDirs(a)
+	if len(made) != 2 || made[0] != sweep || made[1] != a {
+		t.Fatalf("missingDirs(%s) = %v", a, made)
+	}
+	os.MkdirAll(filepath.Join(a, "samples"), 0o755)
+	os.MkdirAll(filepath.Join(b, "checkpoints"), 0o755)
+	removeMade(a, made)
+	if _, err := os.Stat(a); !os.IsNotExist(err) {
+		t.Errorf("%s left (%v)", a, err)
+	}
+	if _, err := os.Stat(filepath.Join(b, "checkpoints")); err != nil {
+		t.Errorf("the other run's folder went with it: %v", err)
+	}
+	// a folder that was there before is not this run's to remove
+	removeMade(b, nil)
+	removeMade(b, []string{sweep})
+	if _, err := os.Stat(b); err != nil {
+		t.Errorf("%s removed, which the run did not make: %v", b, err)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"math"
 	"os"
@@ -41,6 +40,9 @@ type RunOptions struct {
 	// (Resume), which restore then compares with the checkpoint's and
 	// brings up to date.
 	resumeFile bool
+	// discardFailedStart removes what a new run made of its folder when it
+	// fails before its first step (Train); run calls it holding the lock.
+	discardFailedStart func()
 }
 
 // Result is where a run ended.
@@ -58,7 +60,11 @@ type Result struct {
 // torchrun restarted a data-parallel job: then it resumes.
 func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, error) {
 	var made []string // the folders this run made, outermost first
-	res, err := run(ctx, cfg, opt, func(lead bool, job *dist.Job) (runfolder.RunDir, bool, error) {
+	// A run that fails before it starts (its data, its networks' weights)
+	// leaves no folder of its own; one that started keeps it, with a
+	// status.json saying how it failed, for gogan runs.
+	opt.discardFailedStart = func() { removeMade(cfg.Out, made) }
+	return run(ctx, cfg, opt, func(lead bool, job *dist.Job) (runfolder.RunDir, bool, error) {
 		if !lead {
 			return runfolder.RunDir{Path: cfg.Out}, false, nil
 		}
@@ -81,15 +87,6 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 		}
 		return rd, false, nil
 	})
-	if err != nil && len(made) > 0 {
-		// A run that failed before it started (its data, its networks'
-		// weights) leaves no folder of its own: one that started has a
-		// status.json saying how it failed, for gogan runs.
-		if _, serr := os.Stat(runfolder.RunDir{Path: cfg.Out}.StatusPath()); errors.Is(serr, fs.ErrNotExist) {
-			os.RemoveAll(made[0])
-		}
-	}
-	return res, err
 }
 
 // Resume continues the run in dir from its newest valid checkpoint, with the
@@ -318,6 +315,9 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 			}
 		}
 		if err != nil {
+			if s.unlock != nil && opt.discardFailedStart != nil {
+				opt.discardFailedStart()
+			}
 			return nil, err
 		}
 	} else {
