@@ -259,6 +259,9 @@ type RecipeSchema struct {
 	Doc      string         // one line for the recipe key's documentation
 	Keys     []Key          // keys only this recipe reads
 	Defaults map[string]any // its reference's defaults for shared keys
+	// Reads names the recipes whose own keys this one reads too (a
+	// recipe built on another's code: colorization reads pix2pix's).
+	Reads []string
 	// Validate adds the recipe's errors (several keys together) to bad.
 	Validate func(c *Config, bad func(format string, args ...any))
 }
@@ -1015,8 +1018,9 @@ func (c *Config) Bool(name string) bool     { return c.recipeValue(name).(bool) 
 // another recipe, a key set on the wrong run).
 func (c *Config) ForeignKeys() []string {
 	var out []string
+	own, _ := recipeSchema(c.Recipe)
 	for _, r := range recipes {
-		if r.Name == c.Recipe {
+		if r.Name == c.Recipe || slices.Contains(own.Reads, r.Name) {
 			continue
 		}
 		for _, k := range r.Keys {

@@ -452,4 +452,8 @@ func TestForeignKeys(t *testing.T) {
 	if fk := mustLoad(t, saved, []string{"recipe=pix2pix", "data.dataset=aligned", "model.no_dropout=false"}, nil).ForeignKeys(); !reflect.DeepEqual(fk, []string{"train.lambda_A=3 (cyclegan)"}) {
 		t.Errorf("that config.yaml as pix2pix: ForeignKeys %q, want lambda_A's", fk)
 	}
+	// colorization is pix2pix's code: it reads train.lambda_L1
+	if fk := mustLoad(t, "", []string{"recipe=colorization", "train.lambda_L1=50", "train.lambda_A=3"}, nil).ForeignKeys(); !reflect.DeepEqual(fk, []string{"train.lambda_A=3 (cyclegan)"}) {
+		t.Errorf("colorization with lambda_L1 and lambda_A: ForeignKeys %q, want lambda_A's alone", fk)
+	}
 }

@@ -19,6 +19,7 @@ func init() {
 			Defaults: defaults(map[string]any{"data.root": "datasets/colorization", "data.dataset": "colorization",
 				"model.input_nc": 1, "model.output_nc": 2}),
 			Validate: validateColorization,
+			Reads:    []string{"pix2pix"}, // train.lambda_L1
 		},
 		Data:   dataConfig,
 		Nets:   netSpecs,
