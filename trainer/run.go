@@ -13,7 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"syscall"
 	"time"
 
@@ -193,8 +193,11 @@ type session struct {
 	ckptAt int        // the step of ckpt
 	graph  *stepGraph // the captured step (cuda.cuda_graph), after the first step
 	status runfolder.Status
-	// statusNow: a copy of the status last written, for the signal goroutine
-	statusNow atomic.Pointer[runfolder.Status]
+	// statusMu guards written and quit: the status last written, for the
+	// signal goroutine, and whether a second signal's status was written.
+	statusMu sync.Mutex
+	written  runfolder.Status
+	quit     bool
 	tb        *tensorboard.Writer // nil with logging.tensorboard off
 	ckptT     time.Time           // when the last checkpoint was written (or the run started)
 	// resumeFile: cfg came from the run folder's config.yaml (RunOptions)

@@ -205,8 +205,9 @@ func TestQuitStatus(t *testing.T) {
 	s.writeStatus()
 	s.step = 9 // trained on, status not written since
 	s.quitStatus(os.Interrupt)
+	s.writeStatus() // the loop going on for the moment before the exit
 	st, err := s.rd.ReadStatus()
-	if err != nil || st.State != runfolder.StateStopped || st.Step != 7 || !strings.Contains(st.Describe(), "quit by a second interrupt before the stop's checkpoint") {
+	if err != nil || st.State != runfolder.StateStopped || st.Step != 7 || st.Describe() != "quit by a second interrupt (resume goes on from the newest checkpoint, step 7)" {
 		t.Errorf("status after a second signal: %+v (%v), %q", st, err, st.Describe())
 	}
 }

@@ -62,24 +62,31 @@ func (s *session) dropStaleEvents() {
 }
 
 func (s *session) writeStatus() {
+	s.statusMu.Lock()
+	defer s.statusMu.Unlock()
+	if s.quit {
+		return // a second signal's status stands
+	}
 	s.status.Step = s.step
-	st := s.status
-	s.statusNow.Store(&st)
+	s.written = s.status
 	if err := s.rd.WriteStatus(s.status); err != nil {
 		slog.Warn("run status", "err", err)
 	}
 }
 
 // quitStatus records a second signal's exit (Shutdown.OnQuit, on the
-// signal's goroutine: it reads the status last written, not the session).
+// signal's goroutine: it reads the status last written, whose step is the
+// newest checkpoint's, and no status is written after it).
 func (s *session) quitStatus(sig os.Signal) {
-	p := s.statusNow.Load()
-	if p == nil {
+	s.statusMu.Lock()
+	defer s.statusMu.Unlock()
+	s.quit = true
+	if s.written.State == "" {
 		return
 	}
-	st := *p
+	st := s.written
 	st.State = runfolder.StateStopped
-	st.Detail = fmt.Sprintf("quit by a second %v before the stop's checkpoint (resume goes on from the newest checkpoint)", sig)
+	st.Detail = fmt.Sprintf("quit by a second %v (resume goes on from the newest checkpoint, step %d)", sig, st.Step)
 	s.rd.WriteStatus(st)
 }
 
