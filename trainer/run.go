@@ -198,8 +198,8 @@ type session struct {
 	statusMu sync.Mutex
 	written  runfolder.Status
 	quit     bool
-	tb        *tensorboard.Writer // nil with logging.tensorboard off
-	ckptT     time.Time           // when the last checkpoint was written (or the run started)
+	tb       *tensorboard.Writer // nil with logging.tensorboard off
+	ckptT    time.Time           // when the last checkpoint was written (or the run started)
 	// resumeFile: cfg came from the run folder's config.yaml (RunOptions)
 	resumeFile bool
 	unlock     func() // releases the run folder (rank 0)
