@@ -124,7 +124,9 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 	} else if model == "cycle_gan" {
 		// gogan's unaligned data also read A|B images and A/, B/ folders;
 		// the reference's UnalignedDataset reads {phase}A/ and {phase}B/.
-		if _, err := os.Stat(filepath.Join(root, d.Phase+"A")); err != nil {
+		// Only where the data are: a run folder exported on another
+		// machine says nothing of their layout.
+		if _, err := os.Stat(filepath.Join(root, d.Phase+"A")); err != nil && dirExists(root) {
 			e.Notes = append(e.Notes, fmt.Sprintf("the reference's cycle_gan reads --dataroot/%sA and %sB (and testA, testB), which %s lacks: this run read another layout (A|B images, or A/ and B/ folders); give the reference the two domains' images in such folders", d.Phase, d.Phase, root))
 		}
 	}
@@ -361,4 +363,9 @@ func CycleGANAndPix2PixConfig(model string, opts map[string]string) ([]string, e
 		return nil, fmt.Errorf("dataset_mode %s: gogan reads aligned, unaligned and colorization data", mode)
 	}
 	return sets, nil
+}
+
+func dirExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }

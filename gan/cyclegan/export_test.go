@@ -29,6 +29,12 @@ func TestExportNotesTheLayout(t *testing.T) {
 	if !strings.Contains(notes, "reads --dataroot/trainA and trainB") || !strings.Contains(notes, root) {
 		t.Errorf("an A|B root: notes %q, want one on trainA and trainB", notes)
 	}
+	// data.root not on this machine: no layout to speak of
+	c.Data.Root = filepath.Join(root, "elsewhere")
+	if notes := def.Export(c, gan.ExportOptions{Dir: t.TempDir()}).Notes; len(notes) != 0 {
+		t.Errorf("a data.root not here: notes %q, want none", notes)
+	}
+	c.Data.Root = root
 	os.MkdirAll(filepath.Join(root, "trainA"), 0o755)
 	if notes := def.Export(c, gan.ExportOptions{Dir: t.TempDir()}).Notes; len(notes) != 0 {
 		t.Errorf("a trainA/trainB root: notes %q, want none", notes)
