@@ -663,24 +663,8 @@ func TestSlowUploadsAreCut(t *testing.T) {
 	// 1000 bytes/s, half the pace asked for, in 100-byte pieces past the grace
 	slow := make([]byte, 3000)
 	copy(slow, small)
-	pr, pw = io.Pipe()
-	go func(pw *io.PipeWriter) {
-		for i := 0; i < len(slow); i += 100 {
-			if _, err := pw.Write(slow[i : i+100]); err != nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		pw.Close()
-	}(pw)
-	resp, err = http.Post(ts.URL+"/translate", "image/png", pr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestTimeout {
-		t.Errorf("a trickling upload: %d %s", resp.StatusCode, b)
+	if code, b := postPaced(t, ts.URL+"/translate", slow, 100, 100*time.Millisecond); code != http.StatusRequestTimeout {
+		t.Errorf("a trickling upload: %d %s", code, b)
 	}
 
 	// the pace kept past the grace period: a noise PNG of about 4 KB at
@@ -695,22 +679,30 @@ func TestSlowUploadsAreCut(t *testing.T) {
 	if err := png.Encode(&buf, noise); err != nil || buf.Len() < 3000 {
 		t.Fatalf("noise PNG of %d bytes: %v", buf.Len(), err)
 	}
-	kept := buf.Bytes()
-	pr, pw = io.Pipe()
-	go func(pw *io.PipeWriter) {
-		for i := 0; i < len(kept); i += 200 {
-			pw.Write(kept[i:min(i+200, len(kept))])
-			time.Sleep(50 * time.Millisecond)
+	if code, b := postPaced(t, ts.URL+"/translate", buf.Bytes(), 200, 50*time.Millisecond); code != 200 {
+		t.Errorf("an upload keeping the pace: %d %s", code, b)
+	}
+}
+
+// postPaced posts body in pieces of the given size, one every gap, and
+// returns the answer's status and body.
+func postPaced(t *testing.T, url string, body []byte, piece int, gap time.Duration) (int, string) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	go func() {
+		for i := 0; i < len(body); i += piece {
+			if _, err := pw.Write(body[i:min(i+piece, len(body))]); err != nil {
+				return // the server answered and closed
+			}
+			time.Sleep(gap)
 		}
 		pw.Close()
-	}(pw)
-	resp, err = http.Post(ts.URL+"/translate", "image/png", pr)
+	}()
+	resp, err := http.Post(url, "image/png", pr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Errorf("an upload keeping the pace: %d %s", resp.StatusCode, b)
-	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
