@@ -667,19 +667,20 @@ func TestSlowUploadsAreCut(t *testing.T) {
 		t.Errorf("a trickling upload: %d %s", code, b)
 	}
 
-	// the pace kept past the grace period: a noise PNG of about 4 KB at
-	// 4000 bytes/s, in 200-byte pieces
-	noise := image.NewGray(image.Rect(0, 0, 64, 64))
+	// the pace kept past the grace period: a noise PNG of about 16 KB at
+	// 20,000 bytes/s (ten times the pace, so a busy machine's late sleeps
+	// do not matter), in 1000-byte pieces
+	noise := image.NewGray(image.Rect(0, 0, 128, 128))
 	x := uint32(1)
 	for i := range noise.Pix {
 		x = x*1103515245 + 12345
 		noise.Pix[i] = uint8(x >> 16)
 	}
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, noise); err != nil || buf.Len() < 3000 {
+	if err := png.Encode(&buf, noise); err != nil || buf.Len() < 12000 {
 		t.Fatalf("noise PNG of %d bytes: %v", buf.Len(), err)
 	}
-	if code, b := postPaced(t, ts.URL+"/translate", buf.Bytes(), 200, 50*time.Millisecond); code != 200 {
+	if code, b := postPaced(t, ts.URL+"/translate", buf.Bytes(), 1000, 50*time.Millisecond); code != 200 {
 		t.Errorf("an upload keeping the pace: %d %s", code, b)
 	}
 }
