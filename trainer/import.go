@@ -159,11 +159,10 @@ type ReferenceRun struct {
 	Config  *config.Config
 	Options string            // the options file read
 	Files   map[string]string // .pth by role, those present
-	// At: how far the networks had trained, when the folder says
-	// (a numbered label, pix2pixHD's iter.txt); AtKnown says whether it did.
-	At      ImportedAt
-	AtKnown bool
-	Notes   []string
+	// At: how far the networks had trained, when the folder says (a
+	// numbered label, pix2pixHD's iter.txt); else 0 epochs, with a note.
+	At    ImportedAt
+	Notes []string
 }
 
 // referenceModels are the references' --model values and gogan's recipes.
@@ -270,7 +269,7 @@ func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceR
 // images of it trained on (train.py's np.savetxt of (epoch, epoch_iter)).
 func (run *ReferenceRun) readPosition(dir, label string) error {
 	if n, err := strconv.Atoi(label); err == nil && n >= 0 {
-		run.At, run.AtKnown = ImportedAt{Epochs: n}, true
+		run.At = ImportedAt{Epochs: n}
 		run.Notes = append(run.Notes, fmt.Sprintf("the %s_net files were saved at the end of epoch %d: a resumed run goes on at epoch %d, its learning rate where the schedule has it then (--epoch changes that)", label, n, n+1))
 		return nil
 	}
@@ -297,7 +296,7 @@ func (run *ReferenceRun) readPosition(dir, label string) error {
 	if len(f) != 2 || err != nil || e < 1 || it < 0 {
 		return fmt.Errorf("import --from: %s: %q is not pix2pixHD's (epoch, images into it); give --epoch N instead, or remove the file", p, strings.TrimSpace(string(b)))
 	}
-	run.At, run.AtKnown = ImportedAt{Epochs: e - 1, Samples: it}, true
+	run.At = ImportedAt{Epochs: e - 1, Samples: it}
 	run.Notes = append(run.Notes, fmt.Sprintf("iter.txt: the latest networks trained %d epochs and %d images of epoch %d: a resumed run goes on from there, its learning rate where the schedule has it (--epoch changes that)", e-1, it, e))
 	return nil
 }

@@ -100,12 +100,12 @@ func TestReadReferenceRun(t *testing.T) {
 	if len(run.Notes) != 2 || !strings.Contains(run.Notes[0], "latest_net_D.pth") || !strings.Contains(run.Notes[1], "--epoch_count N+1") {
 		t.Errorf("notes %q, want one about the missing latest_net_D.pth, one on the epochs the folder does not give", run.Notes)
 	}
-	if run.AtKnown || run.At != (ImportedAt{}) {
-		t.Errorf("latest files without iter.txt: at %+v (known %v), want epoch 0", run.At, run.AtKnown)
+	if run.At != (ImportedAt{}) {
+		t.Errorf("latest files without iter.txt: at %+v, want epoch 0", run.At)
 	}
 	if run, err := ReadReferenceRun(dir, "5", "", nil); err != nil || run.Files["D"] != filepath.Join(dir, "5_net_D.pth") {
 		t.Errorf("--label 5: %v, files %v", err, run)
-	} else if !run.AtKnown || run.At != (ImportedAt{Epochs: 5}) {
+	} else if run.At != (ImportedAt{Epochs: 5}) {
 		t.Errorf("--label 5: at %+v, want 5 epochs (the files of the end of epoch 5)", run.At)
 	}
 	// pix2pixHD's iter.txt (np.savetxt of (epoch, epoch_iter): one number a
