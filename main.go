@@ -376,6 +376,9 @@ func importCmd() *cobra.Command {
 					cfg.Out = filepath.Join("runs", filepath.Base(filepath.Clean(from)))
 				}
 				fmt.Printf("config from %s: recipe %s\n", run.Options, cfg.Recipe)
+				if !cmd.Flags().Changed("epoch") && run.AtNote != "" {
+					run.Notes = append(run.Notes, run.AtNote)
+				}
 				for _, n := range run.Notes {
 					fmt.Println("note:", n)
 				}

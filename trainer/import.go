@@ -140,12 +140,17 @@ func Import(cfg *config.Config, pths map[string]string, at ImportedAt) (ck strin
 	return s.ckpt, notes, nil
 }
 
+// maxImportedEpochs bounds ImportedAt.Epochs: far more than any run trains.
+const maxImportedEpochs = 1_000_000
+
 // check refuses a position past the run's end or negative counts.
 func (at ImportedAt) check(cfg *config.Config) error {
 	total := totalEpochs(cfg)
 	switch {
 	case at.Epochs < 0 || at.Samples < 0:
 		return fmt.Errorf("import: epoch %d, samples %d: want counts of 0 or more", at.Epochs, at.Samples)
+	case at.Epochs > maxImportedEpochs:
+		return fmt.Errorf("import: epoch %d: more than the %d epochs gogan takes a position of (the schedule is stepped epoch by epoch)", at.Epochs, maxImportedEpochs)
 	case at.Epochs > total || at.Epochs == total && at.Samples > 0:
 		return fmt.Errorf("import: the weights trained %d epochs, but the config trains %d (train.epochs %d + train.epochs_decay %d): nothing is left to train; give the run's train.epochs and train.epochs_decay (--set), or a smaller --epoch",
 			at.Epochs, total, cfg.Train.Epochs, cfg.Train.EpochsDecay)
@@ -160,9 +165,11 @@ type ReferenceRun struct {
 	Options string            // the options file read
 	Files   map[string]string // .pth by role, those present
 	// At: how far the networks had trained, when the folder says (a
-	// numbered label, pix2pixHD's iter.txt); else 0 epochs, with a note.
-	At    ImportedAt
-	Notes []string
+	// numbered label, pix2pixHD's iter.txt); else 0 epochs. AtNote says
+	// which (not printed when --epoch says instead).
+	At     ImportedAt
+	AtNote string
+	Notes  []string
 }
 
 // referenceModels are the references' --model values and gogan's recipes.
@@ -270,7 +277,7 @@ func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceR
 func (run *ReferenceRun) readPosition(dir, label string) error {
 	if n, err := strconv.Atoi(label); err == nil && n >= 0 {
 		run.At = ImportedAt{Epochs: n}
-		run.Notes = append(run.Notes, fmt.Sprintf("the %s_net files were saved at the end of epoch %d: a resumed run goes on at epoch %d, its learning rate where the schedule has it then (--epoch changes that)", label, n, n+1))
+		run.AtNote = fmt.Sprintf("the %s_net files were saved at the end of epoch %d: a resumed run goes on at epoch %d, its learning rate where the schedule has it then (--epoch changes that)", label, n, n+1)
 		return nil
 	}
 	if label != "" && label != "latest" {
@@ -280,7 +287,7 @@ func (run *ReferenceRun) readPosition(dir, label string) error {
 	b, err := os.ReadFile(p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		run.Notes = append(run.Notes, "the folder does not say how many epochs the latest networks trained: a resumed run starts at epoch 1 with the whole learning rate schedule; give --epoch N to go on after epoch N, as the reference's --continue_train --epoch_count N+1")
+		run.AtNote = "the folder does not say how many epochs the latest networks trained: a resumed run starts at epoch 1 with the whole learning rate schedule; give --epoch N to go on after epoch N, as the reference's --continue_train --epoch_count N+1"
 		return nil
 	case err != nil:
 		return fmt.Errorf("import --from: %w", err)
@@ -297,7 +304,7 @@ func (run *ReferenceRun) readPosition(dir, label string) error {
 		return fmt.Errorf("import --from: %s: %q is not pix2pixHD's (epoch, images into it); give --epoch N instead, or remove the file", p, strings.TrimSpace(string(b)))
 	}
 	run.At = ImportedAt{Epochs: e - 1, Samples: it}
-	run.Notes = append(run.Notes, fmt.Sprintf("iter.txt: the latest networks trained %d epochs and %d images of epoch %d: a resumed run goes on from there, its learning rate where the schedule has it (--epoch changes that)", e-1, it, e))
+	run.AtNote = fmt.Sprintf("iter.txt: the latest networks trained %d epochs and %d images of epoch %d: a resumed run goes on from there, its learning rate where the schedule has it (--epoch changes that)", e-1, it, e)
 	return nil
 }
 

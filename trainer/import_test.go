@@ -82,6 +82,7 @@ func TestImportedRunGoesOnFromItsEpoch(t *testing.T) {
 		{ImportedAt{Epochs: 5}, "trained 5 epochs, but the config trains 4"},
 		{ImportedAt{Epochs: 4, Samples: 1}, "nothing is left"},
 		{ImportedAt{Epochs: -1}, "epoch -1"},
+		{ImportedAt{Epochs: 2_000_000}, "more than the 1000000 epochs"},
 	} {
 		cfg.Out = filepath.Join(t.TempDir(), "refused")
 		_, _, err := Import(cfg, nil, c.at)
@@ -91,6 +92,15 @@ func TestImportedRunGoesOnFromItsEpoch(t *testing.T) {
 		if _, err := os.Stat(cfg.Out); !os.IsNotExist(err) {
 			t.Errorf("import at %+v: the refused import left %s (%v)", c.at, cfg.Out, err)
 		}
+	}
+	// An import resumed with totals below its position is refused, not
+	// "finished" with nothing trained.
+	cfg.Out = filepath.Join(t.TempDir(), "late")
+	if _, _, err := Import(cfg, nil, ImportedAt{Epochs: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Resume(context.Background(), cfg.Out, []string{"train.epochs=1", "train.epochs_decay=1"}, RunOptions{Quiet: true, Writer: os.Stderr}); err == nil || !strings.Contains(err.Error(), "past this run's end") {
+		t.Errorf("resume of an import at epoch 3 with 2 epochs: %v", err)
 	}
 	// A file that fails once the folder is made takes the folder with it.
 	cfg.Out = filepath.Join(t.TempDir(), "new", "failed")

@@ -97,7 +97,7 @@ func TestReadReferenceRun(t *testing.T) {
 	if run.Files["G"] != filepath.Join(dir, "latest_net_G.pth") || run.Files["D"] != "" {
 		t.Errorf("files %v, want latest_net_G.pth alone", run.Files)
 	}
-	if len(run.Notes) != 2 || !strings.Contains(run.Notes[0], "latest_net_D.pth") || !strings.Contains(run.Notes[1], "--epoch_count N+1") {
+	if len(run.Notes) != 1 || !strings.Contains(run.Notes[0], "latest_net_D.pth") || !strings.Contains(run.AtNote, "--epoch_count N+1") {
 		t.Errorf("notes %q, want one about the missing latest_net_D.pth, one on the epochs the folder does not give", run.Notes)
 	}
 	if run.At != (ImportedAt{}) {

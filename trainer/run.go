@@ -714,6 +714,12 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 	if err := s.applyState(ck.Dir, st, ls); err != nil {
 		return nil, err
 	}
+	if s.step > s.maxSteps() || s.epoch > s.totalEpochs() {
+		// Past the end (an import at a later epoch, or --set lowering the
+		// totals): there is nothing to train, and "finished" would hide it.
+		return nil, fmt.Errorf("resume %s: %s is at step %d, epoch %d, past this run's end (train.max_steps %d, train.epochs %d + train.epochs_decay %d, %d steps an epoch): raise them (--set) to train on",
+			s.rd.Path, filepath.Base(ck.Dir), s.step, s.epoch, s.cfg.Train.MaxSteps, s.cfg.Train.Epochs, s.cfg.Train.EpochsDecay, s.loader.BatchesPerEpoch())
+	}
 	if s.resumeFile {
 		if err := saveResumedConfig(s.cfg, s.rd); err != nil {
 			return nil, fmt.Errorf("resume: %w", err)
@@ -766,6 +772,9 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 	if imported && (st.Epoch > 0 || ls.ImportedSamples > 0) {
 		pos := s.loader.State()
 		gb := s.cfg.Data.BatchSize * s.ranks()
+		if n := s.loader.BatchesPerEpoch() * gb; ls.ImportedSamples > n && s.lead {
+			slog.Warn(fmt.Sprintf("resume: the import says %d images of epoch %d were trained, more than an epoch of these data holds (%d): are they the data the weights trained on? The run goes on at the next epoch", ls.ImportedSamples, st.Epoch+1, n))
+		}
 		pos.Epoch, pos.Batch = st.Epoch, min((ls.ImportedSamples+gb-1)/gb, s.loader.BatchesPerEpoch())
 		if err := s.loader.Restore(pos); err != nil {
 			return fmt.Errorf("resume %s: %w", where, err)
