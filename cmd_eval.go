@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -147,7 +149,14 @@ func evalPix2PixCmd() *cobra.Command {
 			"ab, PSNR and SSIM on the RGB of each photo's L with that ab against the photo.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			res, err := eval.EvalPix2Pix(context.Background(), o)
+			// A signal stops between batches, so that a results folder
+			// under way is removed rather than left half written.
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			res, err := eval.EvalPix2Pix(ctx, o)
+			if err != nil && ctx.Err() != nil {
+				return fmt.Errorf("eval pix2pix: stopped by a signal; nothing was written")
+			}
 			if err != nil {
 				return err
 			}

@@ -347,6 +347,15 @@ func TestClassifierAndEvalCommands(t *testing.T) {
 	}
 	t.Logf("%s", ev)
 	checkResultsPage(t, results, ev, 20)
+	// stopped (a signal cancels the context) before the first batch: nothing left
+	stopped, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := EvalPix2Pix(stopped, Pix2PixEvalOptions{Checkpoint: p2p, Limit: 2, Device: "cpu", Threads: 1, Out: filepath.Join(filepath.Dir(results), "stopped", "res")}); err == nil {
+		t.Error("a cancelled eval succeeded")
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(results)); len(ents) != 1 {
+		t.Errorf("a cancelled eval left %v beside the results", ents)
+	}
 	if _, err := EvalPix2Pix(ctx, Pix2PixEvalOptions{Checkpoint: p2p, Limit: 2, Device: "cpu", Threads: 1, Out: results}); err == nil || !strings.Contains(err.Error(), "holds files already") {
 		t.Errorf("--out of an earlier evaluation: %v, want it refused", err)
 	}

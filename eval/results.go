@@ -8,7 +8,9 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 
 	"gogan/data"
@@ -24,6 +26,7 @@ import (
 // a temporary folder beside the destination and renamed into place whole.
 type resultsPage struct {
 	dir, tmp string
+	made     []string // the parents it made for dir, outermost first
 	rows     []*resultRow
 	byPair   map[int]*resultRow
 	stems    map[string]int // file stems taken, by pair
@@ -50,20 +53,27 @@ func newResultsPage(dir string, lab, fromB bool) (*resultsPage, error) {
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("eval pix2pix: --out: %w", err)
 	}
+	if target, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = target // a link to an empty folder: the results go there
+	}
 	parent := filepath.Dir(filepath.Clean(dir))
+	made := runfolder.MissingDirs(parent)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, fmt.Errorf("eval pix2pix: --out: %w", err)
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
-	if err != nil {
-		return nil, fmt.Errorf("eval pix2pix: --out: %w", err)
+	if err == nil {
+		err = os.Chmod(tmp, 0o755) // MkdirTemp's 0700 would stay with the results
 	}
-	if err := os.Mkdir(filepath.Join(tmp, "images"), 0o755); err != nil {
-		os.RemoveAll(tmp)
-		return nil, fmt.Errorf("eval pix2pix: --out: %w", err)
+	if err == nil {
+		err = os.Mkdir(filepath.Join(tmp, "images"), 0o755)
 	}
-	p := &resultsPage{dir: dir, tmp: tmp, byPair: map[int]*resultRow{}, stems: map[string]int{},
+	p := &resultsPage{dir: dir, tmp: tmp, made: made, byPair: map[int]*resultRow{}, stems: map[string]int{},
 		labels: [3]string{"real_A", "fake_B", "real_B"}}
+	if err != nil {
+		p.abort()
+		return nil, fmt.Errorf("eval pix2pix: --out: %w", err)
+	}
 	switch {
 	case lab: // the reference's colorization visuals
 		p.labels = [3]string{"real_A", "fake_B_rgb", "real_B_rgb"}
@@ -106,6 +116,12 @@ func (p *resultsPage) path(stem, label string) string {
 	return "images/" + stem + "_" + label + ".png"
 }
 
+// src is a page-relative path as a URL: a file name may hold #, ? or %.
+func src(rel string) string {
+	dir, file := path.Split(rel)
+	return dir + url.PathEscape(file)
+}
+
 func (p *resultsPage) write(rel string, im *data.Image) error {
 	if err := report.SavePNG(filepath.Join(p.tmp, filepath.FromSlash(rel)), imageOf(im)); err != nil {
 		return fmt.Errorf("eval pix2pix: --out: %w", err)
@@ -133,10 +149,14 @@ func (p *resultsPage) finish(res *Pix2PixEval) error {
 	return nil
 }
 
-// abort removes what an evaluation that failed had written.
+// abort removes what an evaluation that failed had written, and the
+// parents it made that are still empty.
 func (p *resultsPage) abort() {
-	if p != nil && p.tmp != "" {
-		os.RemoveAll(p.tmp)
+	if p == nil || p.tmp == "" {
+		return
+	}
+	os.RemoveAll(p.tmp)
+	for i := len(p.made) - 1; i >= 0 && os.Remove(p.made[i]) == nil; i-- {
 	}
 }
 
@@ -169,7 +189,7 @@ func image8(im report.Images, j int) *data.Image {
 	return out
 }
 
-var resultsTemplate = template.Must(template.New("results").Parse(`<!DOCTYPE html>
+var resultsTemplate = template.Must(template.New("results").Funcs(template.FuncMap{"src": src}).Parse(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>gogan eval pix2pix: {{.Checkpoint}}</title>
 <style>
 body { font-family: sans-serif; margin: 1em; }
@@ -186,8 +206,8 @@ img { image-rendering: pixelated; max-width: 256px; }
 {{end}}</table>
 <h2>Pairs</h2>
 <table>
-<tr><th>name</th><th>{{index .Labels 0}}</th>{{with index .Rows 0}}{{range .Fakes}}<th>{{index $.Labels 1}} ({{.Mode}} mode)</th>{{end}}{{end}}<th>{{index .Labels 2}}</th></tr>
-{{range .Rows}}<tr><td>{{.Name}}</td><td><img src="{{.Input}}" alt="input"></td>{{range .Fakes}}<td><img src="{{.Path}}" alt="output"><div class="s">L1 {{printf "%.4f" .L1}} · PSNR {{printf "%.2f" .PSNR}} · SSIM {{printf "%.4f" .SSIM}}</div></td>{{end}}<td><img src="{{.Target}}" alt="target"></td></tr>
+<tr><th>name</th><th>{{index .Labels 0}}</th>{{if .Rows}}{{with index .Rows 0}}{{range .Fakes}}<th>{{index $.Labels 1}} ({{.Mode}} mode)</th>{{end}}{{end}}{{end}}<th>{{index .Labels 2}}</th></tr>
+{{range .Rows}}<tr><td>{{.Name}}</td><td><img src="{{src .Input}}" alt="input"></td>{{range .Fakes}}<td><img src="{{src .Path}}" alt="output"><div class="s">L1 {{printf "%.4f" .L1}} · PSNR {{printf "%.2f" .PSNR}} · SSIM {{printf "%.4f" .SSIM}}</div></td>{{end}}<td><img src="{{src .Target}}" alt="target"></td></tr>
 {{end}}</table>
 </body></html>
 `))

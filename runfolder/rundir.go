@@ -80,3 +80,16 @@ func (r RunDir) WriteConfig(c *config.Config) error {
 	}
 	return AtomicWriteBytes(r.ConfigPath(), y)
 }
+
+// MissingDirs are the folders os.MkdirAll(dir) would make, outermost first:
+// what a command that fails may remove again.
+func MissingDirs(dir string) []string {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
+			break
+		}
+		missing = append([]string{d}, missing...)
+	}
+	return missing
+}

@@ -131,7 +131,7 @@ func checkLabel(label string) error {
 
 // mkdirAll is os.MkdirAll that returns the folders it made, outermost first.
 func mkdirAll(dir string) ([]string, error) {
-	missing := missingDirs(dir)
+	missing := runfolder.MissingDirs(dir)
 	return missing, os.MkdirAll(dir, 0o755)
 }
 
@@ -148,18 +148,6 @@ func removeMade(out string, made []string) {
 			return
 		}
 	}
-}
-
-// missingDirs are the folders os.MkdirAll(dir) would make, outermost first.
-func missingDirs(dir string) []string {
-	var missing []string
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
-			break
-		}
-		missing = append([]string{d}, missing...)
-	}
-	return missing
 }
 
 // position is where a checkpoint's run stands: the 0-based epoch its

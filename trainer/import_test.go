@@ -167,9 +167,9 @@ func TestFailedStartLeavesNoFolder(t *testing.T) {
 func TestRemoveMadeKeepsOthers(t *testing.T) {
 	base := t.TempDir()
 	sweep, a, b := filepath.Join(base, "sweep"), filepath.Join(base, "sweep", "a"), filepath.Join(base, "sweep", "b")
-	made := missingDirs(a)
+	made := runfolder.MissingDirs(a)
 	if len(made) != 2 || made[0] != sweep || made[1] != a {
-		t.Fatalf("missingDirs(%s) = %v", a, made)
+		t.Fatalf("runfolder.MissingDirs(%s) = %v", a, made)
 	}
 	os.MkdirAll(filepath.Join(a, "samples"), 0o755)
 	os.MkdirAll(filepath.Join(b, "checkpoints"), 0o755)

@@ -73,7 +73,7 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 				return runfolder.RunDir{}, false, fmt.Errorf("out %s is inside %s, whose images are read as training data: the run's samples and loss plot would be too; set out to a folder outside it", cfg.Out, dir)
 			}
 		}
-		made = missingDirs(cfg.Out)
+		made = runfolder.MissingDirs(cfg.Out)
 		rd, err := runfolder.NewRunDir(cfg.Out)
 		if err != nil {
 			return rd, false, err
