@@ -135,11 +135,17 @@ func mkdirAll(dir string) ([]string, error) {
 	return missing, os.MkdirAll(dir, 0o755)
 }
 
-// removeMade undoes a new run folder: out itself, when this process made
-// it (the last of made) and holds its lock, and then the parents it made
-// that are still empty (another run may have been made in one meanwhile).
+// removeMade undoes a new run folder, while this process holds its lock:
+// out itself, when this process made it (the last of made), and then the
+// parents it made that are still empty (another run may have been made in
+// one meanwhile).
 func removeMade(out string, made []string) {
 	if len(made) == 0 || made[len(made)-1] != filepath.Clean(out) {
+		// A folder that was there: only what the start added to it (an
+		// empty samples/, the lock file no one else holds).
+		rd := runfolder.RunDir{Path: out}
+		os.Remove(rd.SamplesDir())
+		os.Remove(filepath.Join(out, runfolder.LockFile))
 		return
 	}
 	os.RemoveAll(made[len(made)-1])

@@ -140,6 +140,8 @@ func metricsColumns(t *testing.T, run string, names ...string) [][]float64 {
 // the folders it made for itself, and leaves a folder that was there.
 func TestFailedStartLeavesNoFolder(t *testing.T) {
 	base := t.TempDir()
+	os.WriteFile(filepath.Join(base, "notes.txt"), []byte("mine"), 0o644)
+	os.Mkdir(filepath.Join(base, "other-run"), 0o755)
 	for _, c := range []struct {
 		out, gone string
 	}{{filepath.Join(base, "new", "run"), filepath.Join(base, "new")}, {base, ""}} {
@@ -155,8 +157,9 @@ func TestFailedStartLeavesNoFolder(t *testing.T) {
 			if _, err := os.Stat(c.gone); !os.IsNotExist(err) {
 				t.Errorf("the failed start left %s (%v)", c.gone, err)
 			}
-		} else if _, err := os.Stat(c.out); err != nil {
-			t.Errorf("the failed start removed %s, which was there before it: %v", c.out, err)
+		} else if ents, err := os.ReadDir(c.out); err != nil || len(ents) != 2 {
+			// base holds the user's notes and another folder: nothing added
+			t.Errorf("the failed start in %s, which was there before it, left %v (%v)", c.out, ents, err)
 		}
 	}
 }
