@@ -400,7 +400,7 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	}
 	tr, err := infer.Translation(ck, cfg, o.Direction, "eval pix2pix")
 	if err != nil {
-		return nil, fmt.Errorf("eval pix2pix: it needs a pix2pix checkpoint (a recipe that translates images); for DCGAN use gogan eval fid: %w", err)
+		return nil, fmt.Errorf("eval pix2pix: %w", err)
 	}
 	dev, err := torch.ParseDevice(o.Device)
 	if err != nil {

@@ -439,7 +439,7 @@ func TestClassifierAndEvalCommands(t *testing.T) {
 		{"pix2pix eval of a dcgan checkpoint", func() error {
 			_, err := EvalPix2Pix(ctx, Pix2PixEvalOptions{Checkpoint: dc32, Device: "cpu", Threads: 1})
 			return err
-		}, []string{"is a dcgan run", "needs a pix2pix checkpoint", "gogan eval fid"}},
+		}, []string{"is a dcgan run", "runs image-to-image generators", "use gogan eval fid"}},
 		{"skip past the end", func() error {
 			_, err := EvalPix2Pix(ctx, Pix2PixEvalOptions{Checkpoint: p2p, Skip: 10000, Device: "cpu", Threads: 1})
 			return err

@@ -77,7 +77,11 @@ func Translation(ck runfolder.Checkpoint, cfg *config.Config, direction, command
 		return gan.Translation{}, err
 	}
 	if def.Translate == nil {
-		return gan.Translation{}, fmt.Errorf("checkpoint %s is a %s run: %s runs image-to-image generators, which recipe %s has not; use gogan sample", ck.Dir, cfg.Recipe, command, cfg.Recipe)
+		instead := "gogan sample"
+		if strings.HasPrefix(command, "eval") {
+			instead = "gogan eval fid"
+		}
+		return gan.Translation{}, fmt.Errorf("checkpoint %s is a %s run: %s runs image-to-image generators, which recipe %s has not; use %s", ck.Dir, cfg.Recipe, command, cfg.Recipe, instead)
 	}
 	trs := def.Translate(cfg)
 	var dirs []string

@@ -79,9 +79,13 @@ func Export(o ExportOptions) (*Exported, error) {
 	for _, t := range e.Texts {
 		paths = append(paths, filepath.Join(dir, t.Name))
 	}
-	for _, p := range paths {
+	for i, p := range paths {
 		if _, err := os.Stat(p); err == nil && !o.Force {
-			return nil, fmt.Errorf("export: %s already exists; choose another --out or --label, or --force to replace it", p)
+			other := "another --out or --label"
+			if i >= len(e.Files) { // iter.txt and such: one per folder, whatever the label
+				other = "another --out"
+			}
+			return nil, fmt.Errorf("export: %s already exists; choose %s, or --force to replace it", p, other)
 		} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("export: %w", err)
 		}

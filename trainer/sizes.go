@@ -2,7 +2,6 @@ package trainer
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"gogan/config"
 	"gogan/data"
@@ -63,9 +62,9 @@ func (r *sizeRule) check(cfg *config.Config, ds *data.Dataset, b *data.Batch) er
 		}
 		what := "an image"
 		if files := ds.Files(); len(b.Indices) == 1 && b.Indices[0] < len(files) {
-			what = filepath.Base(files[b.Indices[0]])
+			what = files[b.Indices[0]]
 		} else if len(b.Indices) > 0 && b.Indices[0] < len(files) {
-			what = "the batch of " + filepath.Base(files[b.Indices[0]])
+			what = "the batch of " + files[b.Indices[0]]
 		}
 		pre := "data.preprocess=" + cfg.Data.Preprocess
 		if cfg.Data.Preprocess == "scale_width" {
