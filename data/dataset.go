@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -60,6 +61,7 @@ type Dataset struct {
 	// Output sizes (W, H) of the A and B streams, and whether every sample has
 	// the same ones, for the loader's batch check.
 	outA, outB     [2]int
+	sizes          map[[2]int]string // the output sizes found on open, each with a file of it
 	uniform        bool
 	uniformExample string
 
@@ -784,6 +786,10 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 }
 
 func (d *Dataset) setUniform(as, bs map[[2]int]string) {
+	d.sizes = maps.Clone(as)
+	for k, f := range bs {
+		d.sizes[k] = f
+	}
 	d.uniform = len(as) == 1 && len(bs) == 1
 	for k := range as {
 		d.outA = k
@@ -961,6 +967,10 @@ func (d *Dataset) FilesInst() []string { return d.filesInst }
 // stream (the A|B files whose left halves it is), which sample i reads at
 // i mod len.
 func (d *Dataset) Files() []string { return d.files }
+
+// OutputSizes are the image sizes (width, height) after preprocessing that
+// opening found, each with a file of that size; nil where it read no sizes.
+func (d *Dataset) OutputSizes() map[[2]int]string { return d.sizes }
 
 // FilesB lists the B stream of unaligned data (for A|B images, the same files
 // as Files: their right halves) and the B files of A/ and B/ pairs and of

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"gogan/config"
+	"gogan/data"
 	"gogan/runfolder"
 )
 
@@ -188,5 +189,39 @@ func TestRemoveMadeKeepsOthers(t *testing.T) {
 	removeMade(b, []string{sweep})
 	if _, err := os.Stat(b); err != nil {
 		t.Errorf("%s removed, which the run did not make: %v", b, err)
+	}
+}
+
+// TestSizeRule: a batch whose images the networks cannot take is refused
+// by name (for data whose sizes were not all read when they opened), and
+// so is a size found on open.
+func TestSizeRule(t *testing.T) {
+	cfg, err := config.LoadConfig("", []string{"recipe=pix2pix", "data.preprocess=none", "model.netG=unet_128"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := sizeRuleFor(cfg)
+	if err != nil || r == nil || r.min != 128 || r.mult != 128 {
+		t.Fatalf("unet_128 with the 70x70 PatchGAN: rule %+v (%v)", r, err)
+	}
+	batch := func(w, h int) *data.Batch {
+		return &data.Batch{Tensors: []data.Tensor{{Name: "A", Shape: [4]int{1, 3, h, w}}}, Indices: []int{1}}
+	}
+	files := []string{"a.png", "b.png"}
+	if err := r.check(cfg, files, batch(256, 128)); err != nil {
+		t.Errorf("256x128: %v", err)
+	}
+	if err := r.check(cfg, files, batch(256, 96)); err == nil || !strings.Contains(err.Error(), "b.png is 256x96 (A) after data.preprocess=none, but network G (unet_128) takes at least 128x128") {
+		t.Errorf("256x96: %v", err)
+	}
+	if err := r.check(cfg, files, batch(384, 192)); err == nil || !strings.Contains(err.Error(), "takes sides that are multiples of 128") {
+		t.Errorf("384x192: %v", err)
+	}
+	if err := r.checkAll(cfg, map[[2]int]string{{256, 256}: "a.png", {128, 100}: "small.png"}); err == nil || !strings.Contains(err.Error(), "small.png is 128x100") {
+		t.Errorf("sizes on open: %v", err)
+	}
+	cfg.Data.Preprocess = "resize_and_crop" // a crop: the config's check
+	if r, _ := sizeRuleFor(cfg); r != nil {
+		t.Errorf("resize_and_crop: rule %+v, want none", r)
 	}
 }

@@ -378,6 +378,9 @@ func (s *session) open(ctx context.Context) error {
 	if s.sizes, err = sizeRuleFor(s.cfg); err != nil {
 		return err
 	}
+	if err := s.sizes.checkAll(s.cfg, ds.OutputSizes()); err != nil {
+		return err
+	}
 	if len(ds.Skipped()) > 0 {
 		slog.Warn("data.skip_invalid: skipped invalid files", "count", len(ds.Skipped()))
 	}
@@ -951,7 +954,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			}
 			return nil, err
 		}
-		if err := s.sizes.check(s.cfg, s.ds, b.batch); err != nil {
+		if err := s.sizes.check(s.cfg, s.ds.Files(), b.batch); err != nil {
 			b.release()
 			return nil, fmt.Errorf("step %d: %w", s.step+1, err)
 		}
