@@ -805,6 +805,7 @@ func (d *Dataset) setUniform(as, bs map[[2]int]string) {
 			}
 		}
 		sort.Strings(ex)
+		ex = slices.Compact(ex) // aligned data: the A and B maps are one
 		d.uniformExample = strings.Join(ex[:min(3, len(ex))], ", ")
 	}
 }
