@@ -488,3 +488,20 @@ func putYCC(o []uint8, y, cb, cr uint8) {
 
 // String is for test failures.
 func (im *Image) String() string { return fmt.Sprintf("Image(%dx%dx%d)", im.W, im.H, im.C) }
+
+// NRGBA is im as a Go image, for PNG encoding: a gray image's level in
+// each of R, G and B, opaque.
+func (im *Image) NRGBA() *image.NRGBA {
+	out := image.NewNRGBA(image.Rect(0, 0, im.W, im.H))
+	for p := 0; p < im.W*im.H; p++ {
+		o := p * 4
+		if im.C == 1 {
+			v := im.Pix[p]
+			out.Pix[o], out.Pix[o+1], out.Pix[o+2] = v, v, v
+		} else {
+			copy(out.Pix[o:o+3], im.Pix[p*im.C:p*im.C+3])
+		}
+		out.Pix[o+3] = 255
+	}
+	return out
+}

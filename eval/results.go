@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"image"
 	"io"
 	"io/fs"
 	"math"
@@ -123,7 +122,7 @@ func src(rel string) string {
 }
 
 func (p *resultsPage) write(rel string, im *data.Image) error {
-	if err := report.SavePNG(filepath.Join(p.tmp, filepath.FromSlash(rel)), imageOf(im)); err != nil {
+	if err := report.SavePNG(filepath.Join(p.tmp, filepath.FromSlash(rel)), im.NRGBA()); err != nil {
 		return fmt.Errorf("eval pix2pix: --out: %w", err)
 	}
 	return nil
@@ -156,21 +155,7 @@ func (p *resultsPage) abort() {
 		return
 	}
 	os.RemoveAll(p.tmp)
-	for i := len(p.made) - 1; i >= 0 && os.Remove(p.made[i]) == nil; i-- {
-	}
-}
-
-// imageOf is im as a Go image (gray or RGB).
-func imageOf(im *data.Image) image.Image {
-	if im.C == 1 {
-		return &image.Gray{Pix: im.Pix, Stride: im.W, Rect: image.Rect(0, 0, im.W, im.H)}
-	}
-	out := image.NewNRGBA(image.Rect(0, 0, im.W, im.H))
-	for p := 0; p < im.W*im.H; p++ {
-		px := im.Pix[p*im.C : p*im.C+im.C]
-		out.Pix[4*p], out.Pix[4*p+1], out.Pix[4*p+2], out.Pix[4*p+3] = px[0], px[min(1, im.C-1)], px[min(2, im.C-1)], 255
-	}
-	return out
+	runfolder.RemoveEmptyDirs(p.made)
 }
 
 // image8 is image j of a [-1, 1] batch as 8-bit pixels, rounded as the

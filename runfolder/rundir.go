@@ -93,3 +93,11 @@ func MissingDirs(dir string) []string {
 	}
 	return missing
 }
+
+// RemoveEmptyDirs undoes MissingDirs' folders, innermost first, while they
+// are empty: one that holds anything (another run made meanwhile) stays,
+// and so do the folders around it.
+func RemoveEmptyDirs(made []string) {
+	for i := len(made) - 1; i >= 0 && os.Remove(made[i]) == nil; i-- {
+	}
+}

@@ -536,7 +536,7 @@ func (s *Server) example(w http.ResponseWriter, r *http.Request) {
 	}
 	k := int(((i % int64(len(ex))) + int64(len(ex))) % int64(len(ex)))
 	im := ex[k]
-	s.writePNG(w, r, t, toNRGBA(im))
+	s.writePNG(w, r, t, im.NRGBA())
 }
 
 // sample: GET /sample?seed=S[&n=K], K samples (default 1) from the latents
@@ -666,22 +666,6 @@ func strip(ims []*image.NRGBA, perRow int) *image.NRGBA {
 	for i, im := range ims {
 		x, y := pad+(i%cols)*(w+pad), pad+(i/cols)*(h+pad)
 		draw.Draw(out, image.Rect(x, y, x+w, y+h), im, im.Bounds().Min, draw.Src)
-	}
-	return out
-}
-
-// toNRGBA converts an 8-bit HWC image for PNG encoding.
-func toNRGBA(im *data.Image) *image.NRGBA {
-	out := image.NewNRGBA(image.Rect(0, 0, im.W, im.H))
-	for p := 0; p < im.W*im.H; p++ {
-		o := p * 4
-		if im.C == 1 {
-			v := im.Pix[p]
-			out.Pix[o], out.Pix[o+1], out.Pix[o+2] = v, v, v
-		} else {
-			copy(out.Pix[o:o+3], im.Pix[p*im.C:p*im.C+3])
-		}
-		out.Pix[o+3] = 255
 	}
 	return out
 }

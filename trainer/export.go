@@ -114,9 +114,7 @@ func Export(o ExportOptions) (*Exported, error) {
 		return nil, fmt.Errorf("export: %w", err)
 	}
 	if err := runfolder.AtomicWriteFiles(paths, writes); err != nil {
-		for i := len(made) - 1; i >= 0; i-- {
-			os.Remove(made[i]) // empty again: the files went to temps, now removed
-		}
+		runfolder.RemoveEmptyDirs(made) // empty again: the files went to temps, now removed
 		return nil, fmt.Errorf("export: %w", err)
 	}
 	return res, nil
@@ -153,11 +151,7 @@ func removeMade(out string, made []string) {
 		return
 	}
 	os.RemoveAll(made[len(made)-1])
-	for i := len(made) - 2; i >= 0; i-- {
-		if os.Remove(made[i]) != nil {
-			return
-		}
-	}
+	runfolder.RemoveEmptyDirs(made[:len(made)-1])
 }
 
 // position is where a checkpoint's run stands: the 0-based epoch its
@@ -170,16 +164,12 @@ func position(st *runfolder.CheckpointState) (trained, completed, images int) {
 	if string(st.Loader) == "null" || len(st.Loader) == 0 {
 		// An imported checkpoint: the images of the next epoch are what
 		// it was imported with (pix2pixHD's iter.txt).
+		// Otherwise it stands at an epoch's start, as pos's zeros say.
 		var ls loopState
 		if json.Unmarshal(st.Schedule, &ls) == nil && ls.ImportedSamples > 0 {
 			return completed, completed, ls.ImportedSamples
 		}
-		if completed > 0 {
-			trained = completed - 1
-		}
-		return trained, completed, 0
-	}
-	if json.Unmarshal(st.Loader, &pos) != nil {
+	} else if json.Unmarshal(st.Loader, &pos) != nil {
 		return trained, completed, 0
 	}
 	if pos.Batch == 0 && completed > 0 {
