@@ -104,7 +104,7 @@ func TestCycleGANFacadesHeldOut(t *testing.T) {
 			t.Errorf("eval pix2pix --direction %s:\n%s", dir, out)
 		}
 		// the visuals named as the reference's cycle_gan names them
-		want := map[string]string{"AtoB": "_fake_B_eval.png", "BtoA": "_fake_A_eval.png"}[dir]
+		want := map[string]string{"AtoB": "_fake_B.png", "BtoA": "_fake_A.png"}[dir]
 		if fakes, _ := filepath.Glob(filepath.Join(results, "images", "*"+want)); len(fakes) != 4 {
 			t.Errorf("eval pix2pix --direction %s --out: %d files *%s", dir, len(fakes), want)
 		}

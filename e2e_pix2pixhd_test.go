@@ -177,9 +177,9 @@ func TestPix2PixHDFacadesStages(t *testing.T) {
 	}
 	// test.py's names, from the pairs' files: 4 pairs, each input, output, target
 	pngs, _ := filepath.Glob(filepath.Join(results, "images", "*.png"))
-	fakes, _ := filepath.Glob(filepath.Join(results, "images", "*_fake_B_eval.png"))
+	fakes, _ := filepath.Glob(filepath.Join(results, "images", "*_fake_B.png"))
 	if len(pngs) != 12 || len(fakes) != 4 {
-		t.Errorf("results images %v, want 4 pairs' real_A, fake_B_eval and real_B", pngs)
+		t.Errorf("results images %v, want 4 pairs' real_A, fake_B and real_B", pngs)
 	}
 	for _, f := range fakes {
 		if w, h := pngSize(t, f); w != 32 || h != 32 {

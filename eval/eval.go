@@ -448,7 +448,7 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	defer g.Free()
 	var page *resultsPage
 	if o.Out != "" {
-		if page, err = newResultsPage(o.Out, tr.Lab, tr.Role == "G_B"); err != nil {
+		if page, err = newResultsPage(o.Out, tr.Lab, tr.Role == "G_B", len(modes)); err != nil {
 			return nil, err
 		}
 		defer page.abort()

@@ -20,7 +20,7 @@ import (
 // resultsPage is gogan eval pix2pix --out: every pair's input, output (one
 // per generator mode) and target as PNGs under images/, named as the
 // reference's test.py names them (<name>_real_A.png, _fake_B.png,
-// _real_B.png), and an index.html showing them side by side with each
+// _real_B.png; with both modes _fake_B_train.png and _fake_B_eval.png), and an index.html showing them side by side with each
 // output's scores, which test.py's page does not have. It is written into
 // a temporary folder beside the destination and renamed into place whole.
 type resultsPage struct {
@@ -30,6 +30,10 @@ type resultsPage struct {
 	byPair   map[int]*resultRow
 	stems    map[string]int // file stems taken, by pair
 	labels   [3]string      // the visuals' names: input, output, target
+	// suffixed: the outputs' names end in their mode (_fake_B_train,
+	// _fake_B_eval) because both modes are written; one mode keeps
+	// test.py's own names.
+	suffixed bool
 }
 
 type resultRow struct {
@@ -45,8 +49,9 @@ type resultFake struct {
 
 // newResultsPage starts a results folder at dir, which must not hold
 // files: an evaluation does not write over another's. lab names the
-// visuals as the colorization model does; fromB as CycleGAN's G_B (B to A).
-func newResultsPage(dir string, lab, fromB bool) (*resultsPage, error) {
+// visuals as the colorization model does; fromB as CycleGAN's G_B (B to A);
+// modes is how many generator modes the evaluation writes.
+func newResultsPage(dir string, lab, fromB bool, modes int) (*resultsPage, error) {
 	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
 		return nil, fmt.Errorf("eval pix2pix: --out %s holds files already: give a new folder (results are written whole, nothing is replaced)", dir)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -68,7 +73,7 @@ func newResultsPage(dir string, lab, fromB bool) (*resultsPage, error) {
 		err = os.Mkdir(filepath.Join(tmp, "images"), 0o755)
 	}
 	p := &resultsPage{dir: dir, tmp: tmp, made: made, byPair: map[int]*resultRow{}, stems: map[string]int{},
-		labels: [3]string{"real_A", "fake_B", "real_B"}}
+		labels: [3]string{"real_A", "fake_B", "real_B"}, suffixed: modes > 1}
 	if err != nil {
 		p.abort()
 		return nil, fmt.Errorf("eval pix2pix: --out: %w", err)
@@ -106,7 +111,11 @@ func (p *resultsPage) add(i int, name, mode string, in, fake, target *data.Image
 		p.byPair[i] = row
 		p.rows = append(p.rows, row)
 	}
-	f := resultFake{Mode: mode, Path: p.path(row.Name, p.labels[1]+"_"+mode), L1: l1, PSNR: psnr, SSIM: ssim}
+	label := p.labels[1]
+	if p.suffixed {
+		label += "_" + mode
+	}
+	f := resultFake{Mode: mode, Path: p.path(row.Name, label), L1: l1, PSNR: psnr, SSIM: ssim}
 	row.Fakes = append(row.Fakes, f)
 	return p.write(f.Path, fake)
 }

@@ -17,7 +17,7 @@ func TestResultsPageFolder(t *testing.T) {
 	base := t.TempDir()
 	im := data.NewImage(4, 4, 3)
 	dir := filepath.Join(base, "new", "res")
-	p, err := newResultsPage(dir, false, false)
+	p, err := newResultsPage(dir, false, false, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,8 @@ func TestResultsPageFolder(t *testing.T) {
 	if !strings.Contains(string(page), `src="images/a%231%3F%2541_real_A.png"`) {
 		t.Errorf("index.html does not link a#1?%%41_real_A.png as a URL:\n%s", page)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "images", "a#1?%41_fake_B_eval.png")); err != nil {
+	// one mode: test.py's own name
+	if _, err := os.Stat(filepath.Join(dir, "images", "a#1?%41_fake_B.png")); err != nil {
 		t.Error(err)
 	}
 	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o755 {
@@ -41,8 +42,13 @@ func TestResultsPageFolder(t *testing.T) {
 	target, link := filepath.Join(base, "target"), filepath.Join(base, "link")
 	os.Mkdir(target, 0o755)
 	os.Symlink(target, link)
-	if p, err = newResultsPage(link, false, false); err != nil {
+	if p, err = newResultsPage(link, false, true, 2); err != nil {
 		t.Fatal(err)
+	}
+	for _, mode := range []string{"train", "eval"} {
+		if err := p.add(0, "b.png", mode, im, im, im, 0.5, 10, 0.1); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := p.finish(&Pix2PixEval{}); err != nil {
 		t.Fatal(err)
@@ -53,8 +59,14 @@ func TestResultsPageFolder(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(target, "index.html")); err != nil {
 		t.Errorf("results not in the link's target: %v", err)
 	}
+	// both modes of CycleGAN's G_B: each output named with its mode
+	for _, f := range []string{"b_real_B.png", "b_fake_A_train.png", "b_fake_A_eval.png", "b_real_A.png"} {
+		if _, err := os.Stat(filepath.Join(target, "images", f)); err != nil {
+			t.Error(err)
+		}
+	}
 
-	if p, err = newResultsPage(filepath.Join(base, "p", "q", "res"), false, false); err != nil {
+	if p, err = newResultsPage(filepath.Join(base, "p", "q", "res"), false, false, 1); err != nil {
 		t.Fatal(err)
 	}
 	p.abort()

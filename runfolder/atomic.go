@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 )
 
 // AtomicWriteFile replaces path with what write produces, so that readers
@@ -121,4 +123,31 @@ func AtomicWriteBytes(path string, data []byte) error {
 		_, err := w.Write(data)
 		return err
 	})
+}
+
+// RemoveStaleTemps removes the temp files that writes cut short (a SIGKILL,
+// a power cut, a quit that could not wait) left in the run folder and its
+// samples folder: the hidden ".<name>.tmp-*" files of AtomicWriteFile. Only
+// temps last written before before go (the start of the process that holds
+// the folder's lock), so that a write still in flight elsewhere (gogan
+// report on the folder) keeps its own. It returns the files removed.
+func RemoveStaleTemps(run string, before time.Time) []string {
+	var removed []string
+	for _, dir := range []string{run, RunDir{Path: run}.SamplesDir()} {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			name := e.Name()
+			if !e.Type().IsRegular() || !strings.HasPrefix(name, ".") || !strings.Contains(name, ".tmp-") {
+				continue
+			}
+			fi, err := e.Info()
+			if err != nil || !fi.ModTime().Before(before) {
+				continue
+			}
+			if os.Remove(filepath.Join(dir, name)) == nil {
+				removed = append(removed, filepath.Join(dir, name))
+			}
+		}
+	}
+	return removed
 }

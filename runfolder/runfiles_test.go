@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func dirNames(t *testing.T, dir string) []string {
@@ -556,6 +557,53 @@ func TestAtomicWriteFilesAllOrNone(t *testing.T) {
 	for p, want := range map[string]string{a: "new a", b: "new b"} {
 		if got, _ := os.ReadFile(p); string(got) != want {
 			t.Errorf("%s = %q, want %q", p, got, want)
+		}
+	}
+}
+
+// TestRemoveStaleTemps: the temp files of writes cut short before the
+// process began go (run folder and samples); a temp written since (a write
+// in flight elsewhere), the lock and the files themselves stay.
+func TestRemoveStaleTemps(t *testing.T) {
+	run := t.TempDir()
+	rd, err := NewRunDir(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	old := start.Add(-time.Hour)
+	write := func(p string, mtime time.Time) {
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stale := []string{filepath.Join(run, ".status.json.tmp-12345"), filepath.Join(rd.SamplesDir(), ".epoch_003.png.tmp-678")}
+	kept := []string{filepath.Join(run, ".metrics.csv.tmp-999"), filepath.Join(run, LockFile), filepath.Join(run, "status.json"),
+		filepath.Join(run, "notes.tmp-1")}
+	for _, p := range stale {
+		write(p, old)
+	}
+	write(kept[0], start.Add(time.Second))
+	for _, p := range kept[1:] {
+		write(p, old)
+	}
+	removed := RemoveStaleTemps(run, start)
+	slices.Sort(removed)
+	slices.Sort(stale)
+	if !slices.Equal(removed, stale) {
+		t.Errorf("removed %v, want %v", removed, stale)
+	}
+	for _, p := range stale {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s still there (%v)", p, err)
+		}
+	}
+	for _, p := range kept {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s removed: %v", p, err)
 		}
 	}
 }

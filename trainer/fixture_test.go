@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"gogan/runfolder"
 )
@@ -21,9 +22,19 @@ func TestOldRunFolderResumes(t *testing.T) {
 	if err := os.CopyFS(dir, os.DirFS("testdata/run-fb65796")); err != nil {
 		t.Fatal(err)
 	}
+	// the temp file of a status write the old run's kill cut short
+	leftover := filepath.Join(dir, ".status.json.tmp-4242")
+	if err := os.WriteFile(leftover, []byte(`{"state":`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cut := processStart.Add(-time.Minute)
+	os.Chtimes(leftover, cut, cut)
 	res, err := Resume(context.Background(), dir, []string{"train.max_steps=9"}, RunOptions{Quiet: true, Writer: os.Stderr})
 	if err != nil {
 		t.Fatalf("resume a run folder of fb65796: %v", err)
+	}
+	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+		t.Errorf("the resumed run left %s (%v)", leftover, err)
 	}
 	if res.Step != 9 {
 		t.Fatalf("resumed run ended at step %d, want 9", res.Step)

@@ -28,6 +28,10 @@ import (
 	"gogan/runfolder"
 )
 
+// processStart is when this process began: temp files in a run folder last
+// written before it belong to writes that were cut short.
+var processStart = time.Now()
+
 // RunOptions are how a run talks to the person watching it.
 type RunOptions struct {
 	Quiet  bool      // log lines instead of a progress bar
@@ -303,6 +307,11 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 	s.rd = rd
 	if err == nil && s.lead {
 		s.unlock, err = rd.Lock()
+		if err == nil {
+			for _, f := range runfolder.RemoveStaleTemps(rd.Path, processStart) {
+				slog.Info("removed the temp file of a write that was cut short", "file", f)
+			}
+		}
 	}
 	if err == nil {
 		err = s.open(ctx)
