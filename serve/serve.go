@@ -61,7 +61,11 @@ type Options struct {
 	MaxPixels int64 // pixels of one decoded upload
 	MaxBatch  int   // items in one forward pass
 	Queue     int   // requests waiting for the device before 503
-	Logger    *slog.Logger
+	// MinUploadRate is the pace in bytes per second an upload must keep on
+	// average after its first 10 seconds (408 below it): 0 = the default,
+	// below 0 = none (the server's 5-minute read timeout still holds).
+	MinUploadRate int64
+	Logger        *slog.Logger
 }
 
 // Defaults for the limits.
@@ -70,8 +74,11 @@ const (
 	DefaultMaxPixels = 4096 * 4096
 	DefaultMaxBatch  = 8
 	DefaultQueue     = 64
-	maxSamplesPerGet = 64
-	maxInterpSteps   = 16
+	// DefaultMinUploadRate lets a 1 MB photo take 40 s: a trickling client
+	// does not hold an upload place for minutes.
+	DefaultMinUploadRate = 32 << 10
+	maxSamplesPerGet     = 64
+	maxInterpSteps       = 16
 )
 
 // Server serves one generator.
@@ -85,7 +92,8 @@ type Server struct {
 	decode  chan struct{} // bounds concurrent decodes
 	uploads chan struct{} // bounds the uploads held in memory at once
 	handler http.Handler
-	// the pace uploads must keep (uploadGrace, uploadRate; tests shorten it)
+	// the pace uploads must keep (uploadGrace, Options.MinUploadRate; 0 =
+	// none; tests shorten them)
 	uploadGrace time.Duration
 	uploadRate  float64
 }
@@ -160,6 +168,9 @@ func newServer(m *Model, in *Inputs, newEngine func() (engine, error), device fu
 	if o.Queue <= 0 {
 		o.Queue = DefaultQueue
 	}
+	if o.MinUploadRate == 0 {
+		o.MinUploadRate = DefaultMinUploadRate
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -169,7 +180,7 @@ func newServer(m *Model, in *Inputs, newEngine func() (engine, error), device fu
 	}
 	s := &Server{opts: o, model: m, inputs: in, device: device(), w: w, log: o.Logger,
 		decode: make(chan struct{}, runtime.NumCPU()), uploads: make(chan struct{}, o.Queue+o.MaxBatch+2*runtime.NumCPU()),
-		uploadGrace: uploadGrace, uploadRate: uploadRate}
+		uploadGrace: uploadGrace, uploadRate: float64(max(0, o.MinUploadRate))}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -676,6 +687,9 @@ func Main(addr string, o Options, stdout io.Writer) error {
 	if err := o.checkFlags(); err != nil {
 		return err
 	}
+	if o.MinUploadRate == 0 {
+		o.MinUploadRate = -1 // the flag's 0: no floor
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -691,6 +705,9 @@ func (o Options) checkFlags() error {
 	var bad []string
 	if o.Threads < 0 {
 		bad = append(bad, fmt.Sprintf("--threads %d: want 0 (all cores) or more", o.Threads))
+	}
+	if o.MinUploadRate < 0 {
+		bad = append(bad, fmt.Sprintf("--min-upload-rate %d: want bytes per second, or 0 for no floor", o.MinUploadRate))
 	}
 	for _, f := range []struct {
 		name string

@@ -683,6 +683,18 @@ func TestSlowUploadsAreCut(t *testing.T) {
 	if code, b := postPaced(t, ts.URL+"/translate", buf.Bytes(), 1000, 50*time.Millisecond); code != 200 {
 		t.Errorf("an upload keeping the pace: %d %s", code, b)
 	}
+
+	// --min-upload-rate 0 (Options' negative): a trickle is read whole
+	free, err := newServer(m, in, func() (engine, error) { return e, nil }, func() string { return "fake" }, Options{Logger: quiet(), MinUploadRate: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	free.uploadGrace = 500 * time.Millisecond
+	fts := httptest.NewServer(free.Handler())
+	t.Cleanup(func() { fts.Close(); free.Close() })
+	if code, b := postPaced(t, fts.URL+"/translate", slow[:1500], 100, 100*time.Millisecond); code != 200 {
+		t.Errorf("a trickling upload without a floor: %d %s", code, b)
+	}
 }
 
 // postPaced posts body in pieces of the given size, one every gap, and

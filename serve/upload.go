@@ -28,13 +28,11 @@ func errorf(code int, format string, args ...any) *httpError {
 	return &httpError{code: code, msg: fmt.Sprintf(format, args...)}
 }
 
-// An upload must keep up this pace after a grace period: a client that
-// stops sending, or trickles, does not hold one of the slots that bound the
-// uploads in memory (the server's 5-minute read timeout would).
-const (
-	uploadGrace = 10 * time.Second
-	uploadRate  = 32 << 10 // bytes per second, on average
-)
+// An upload must keep up a pace (Options.MinUploadRate) after this grace
+// period: a client that stops sending, or trickles, does not hold one of the
+// slots that bound the uploads in memory (the server's 5-minute read
+// timeout would).
+const uploadGrace = 10 * time.Second
 
 // pacedBody reads a request body under a read deadline that moves with the
 // bytes received: grace, then 1/rate seconds per byte.
@@ -47,15 +45,12 @@ type pacedBody struct {
 	rate  float64
 }
 
-// errSlowUpload is what a body too slow to keep pace gives.
-var errSlowUpload = errorf(http.StatusRequestTimeout, "upload too slow: under %s/s on average after the first %s; send it again over a faster link", humanBytes(uploadRate), uploadGrace)
-
 func (p *pacedBody) Read(b []byte) (int, error) {
 	p.rc.SetReadDeadline(p.start.Add(p.grace + time.Duration(float64(p.n)/p.rate*float64(time.Second))))
 	n, err := p.r.Read(b)
 	p.n += int64(n)
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-		return n, errSlowUpload
+		return n, errorf(http.StatusRequestTimeout, "upload too slow: under %s/s on average after the first %s; send it again over a faster link", humanBytes(int64(p.rate)), p.grace)
 	}
 	return n, err
 }
@@ -63,17 +58,22 @@ func (p *pacedBody) Read(b []byte) (int, error) {
 // readUpload reads an uploaded image: the request body itself (curl
 // --data-binary @x.png), or the first file of a multipart/form-data body
 // (curl -F image=@x.png, an HTML form). More than limit bytes is a 413, a
-// body slower than uploadRate a 408.
+// body slower than rate bytes per second after grace a 408 (rate 0: no
+// floor).
 func readUpload(w http.ResponseWriter, r *http.Request, limit int64, grace time.Duration, rate float64) ([]byte, error) {
 	tooLarge := errorf(http.StatusRequestEntityTooLarge,
 		"upload larger than the limit of %s (--max-upload %d bytes)", humanBytes(limit), limit)
 	if r.ContentLength > limit {
 		return nil, tooLarge
 	}
-	rc := http.NewResponseController(w)
-	defer rc.SetReadDeadline(time.Time{})
+	var in io.Reader = r.Body
+	if rate > 0 {
+		rc := http.NewResponseController(w)
+		defer rc.SetReadDeadline(time.Time{})
+		in = &pacedBody{r: r.Body, rc: rc, start: time.Now(), grace: grace, rate: rate}
+	}
 	// multipart adds a few hundred bytes of headers around the file.
-	body := http.MaxBytesReader(w, io.NopCloser(&pacedBody{r: r.Body, rc: rc, start: time.Now(), grace: grace, rate: rate}), limit+64<<10)
+	body := http.MaxBytesReader(w, io.NopCloser(in), limit+64<<10)
 	var b []byte
 	var err error
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
