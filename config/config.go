@@ -262,6 +262,12 @@ type RecipeSchema struct {
 	// Reads names the recipes whose own keys this one reads too (a
 	// recipe built on another's code: colorization reads pix2pix's).
 	Reads []string
+	// Ignores names the shared keys this recipe never reads (DCGAN's
+	// data.crop_size, pix2pix's data.image_size), so that a value set for
+	// them is reported as one that changes nothing (ForeignKeys). List only
+	// keys whose every value leaves the recipe's data and networks as they
+	// are: gan's TestIgnoredKeysChangeNothing checks each.
+	Ignores []string
 	// Validate adds the recipe's errors (several keys together) to bad.
 	Validate func(c *Config, bad func(format string, args ...any))
 }
@@ -283,6 +289,11 @@ func RegisterRecipe(r RecipeSchema) {
 	for _, have := range recipes {
 		if have.Name == r.Name {
 			panic("config: recipe " + r.Name + " registered twice")
+		}
+	}
+	for _, name := range r.Ignores {
+		if !slices.ContainsFunc(sharedKeys, func(k Key) bool { return k.Name == name }) {
+			panic("config: recipe " + r.Name + " ignores " + name + ", which is not a shared key")
 		}
 	}
 	recipes = append(recipes, r)
@@ -1012,24 +1023,44 @@ func (c *Config) Float(name string) float64 { return c.recipeValue(name).(float6
 func (c *Config) String(name string) string { return c.recipeValue(name).(string) }
 func (c *Config) Bool(name string) bool     { return c.recipeValue(name).(bool) }
 
-// ForeignKeys lists the keys, as key=value (recipe), that only other
-// recipes read and that the file, the environment or --set gave a value
-// other than their default: c's recipe ignores them (a config written for
-// another recipe, a key set on the wrong run).
+// ForeignKeys lists the keys, as key=value (the recipes that read them),
+// that only other recipes read and that the file, the environment or --set
+// gave a value other than their default: c's recipe ignores them (a config
+// written for another recipe, a key set on the wrong run). Those are other
+// recipes' own keys, then the shared keys c's recipe declares it ignores.
 func (c *Config) ForeignKeys() []string {
 	var out []string
+	set := func(name string) bool {
+		return c.Sources[name] != "" && !strings.HasPrefix(c.Sources[name], "default")
+	}
 	own, _ := recipeSchema(c.Recipe)
 	for _, r := range recipes {
 		if r.Name == c.Recipe || slices.Contains(own.Reads, r.Name) {
 			continue
 		}
 		for _, k := range r.Keys {
-			if strings.HasPrefix(c.Sources[k.Name], "default") || c.Sources[k.Name] == "" {
+			if !set(k.Name) {
 				continue
 			}
 			if v := c.recipeValue(k.Name); fmt.Sprint(v) != fmt.Sprint(k.DefaultFor(c.Recipe)) {
 				out = append(out, fmt.Sprintf("%s=%v (%s)", k.Name, v, r.Name))
 			}
+		}
+	}
+	for _, name := range own.Ignores {
+		k, _ := LookupKey(name)
+		if !set(k.Name) {
+			continue
+		}
+		if v, err := c.Get(k.Name); err == nil && fmt.Sprint(v) != fmt.Sprint(k.DefaultFor(c.Recipe)) {
+			var readers []string // in name order
+			for _, r := range recipes {
+				if !slices.Contains(r.Ignores, k.Name) {
+					readers = append(readers, r.Name)
+				}
+			}
+			slices.Sort(readers)
+			out = append(out, fmt.Sprintf("%s=%v (%s)", k.Name, v, strings.Join(readers, ", ")))
 		}
 	}
 	return out

@@ -338,6 +338,9 @@ func TestShippedConfigs(t *testing.T) {
 		if c.Out == "runs/gogan" {
 			t.Errorf("%s: set out to its own run folder", f)
 		}
+		if fk := c.ForeignKeys(); len(fk) != 0 {
+			t.Errorf("%s sets keys its recipe does not read: %q", f, fk)
+		}
 	}
 	check := func(file string, want map[string]any) {
 		c, err := config.LoadConfigEnv("../configs/"+file, nil, nil)
@@ -455,5 +458,23 @@ func TestForeignKeys(t *testing.T) {
 	// colorization is pix2pix's code: it reads train.lambda_L1
 	if fk := mustLoad(t, "", []string{"recipe=colorization", "train.lambda_L1=50", "train.lambda_A=3"}, nil).ForeignKeys(); !reflect.DeepEqual(fk, []string{"train.lambda_A=3 (cyclegan)"}) {
 		t.Errorf("colorization with lambda_L1 and lambda_A: ForeignKeys %q, want lambda_A's alone", fk)
+	}
+	// shared keys a recipe declares it ignores, named with the recipes that
+	// read them; read back from config.yaml, every recipe's defaults say none
+	if fk := mustLoad(t, "", []string{"recipe=pix2pix", "data.image_size=128", "data.load_size=300"}, nil).ForeignKeys(); !reflect.DeepEqual(fk, []string{"data.image_size=128 (dcgan)"}) {
+		t.Errorf("pix2pix with data.image_size: ForeignKeys %q", fk)
+	}
+	if fk := mustLoad(t, "", []string{"data.crop_size=128", "data.direction=AtoB", "model.no_dropout=true", "data.image_size=32"}, nil).ForeignKeys(); !reflect.DeepEqual(fk,
+		[]string{"data.crop_size=128 (colorization, cyclegan, pix2pix, pix2pixhd)", "model.no_dropout=true (colorization, cyclegan, pix2pix)"}) {
+		t.Errorf("dcgan with crop_size, no_dropout and the default direction: ForeignKeys %q", fk)
+	}
+	for _, r := range []string{"dcgan", "pix2pix", "colorization", "cyclegan", "pix2pixhd"} {
+		y, err := mustLoad(t, "", []string{"recipe=" + r}, nil).YAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fk := mustLoad(t, writeYAML(t, string(y)), nil, nil).ForeignKeys(); len(fk) != 0 {
+			t.Errorf("a %s run's config.yaml: ForeignKeys %q, want none", r, fk)
+		}
 	}
 }

@@ -27,7 +27,9 @@ func init() {
 	gan.Register(gan.Definition{
 		Schema: config.RecipeSchema{
 			Name: "cyclegan",
-			Doc:  "unpaired image-to-image translation (pytorch-CycleGAN-and-pix2pix's cycle_gan model).",
+			// PatchGANs only (no multiscale discriminator).
+			Ignores: []string{"data.image_size", "model.num_D"},
+			Doc:     "unpaired image-to-image translation (pytorch-CycleGAN-and-pix2pix's cycle_gan model).",
 			Keys: []config.Key{
 				{Name: "train.lambda_A", Type: config.TypeFloat, Default: 10.0, Range: config.AtLeast(0), Doc: "cyclegan: weight of the cycle loss A -> B -> A."},
 				{Name: "train.lambda_B", Type: config.TypeFloat, Default: 10.0, Range: config.AtLeast(0), Doc: "cyclegan: weight of the cycle loss B -> A -> B."},

@@ -30,7 +30,9 @@ func init() {
 	gan.Register(gan.Definition{
 		Schema: config.RecipeSchema{
 			Name: "pix2pixhd",
-			Doc:  "high-resolution image synthesis from label maps (NVIDIA pix2pixHD's Pix2PixHDModel).",
+			// pix2pixHD's generators have no dropout.
+			Ignores: []string{"data.image_size", "model.no_dropout"},
+			Doc:     "high-resolution image synthesis from label maps (NVIDIA pix2pixHD's Pix2PixHDModel).",
 			Keys: append([]config.Key{
 				{Name: "data.label_nc", Type: config.TypeInt, Default: 35, Range: config.Between(0, 256),
 					Doc: "pix2pixhd: classes of the label maps (one-hot encoded); 0 = the input is an ordinary image of model.input_nc channels."},

@@ -1,0 +1,165 @@
+package gan_test
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+
+	"gogan/config"
+	"gogan/data"
+	"gogan/gan"
+	_ "gogan/gan/all"
+)
+
+// TestIgnoredKeysChangeNothing: every shared key a recipe declares it
+// ignores (config.RecipeSchema.Ignores, which config's ForeignKeys warns
+// about) can be set to another valid value without changing what the recipe
+// trains: the batches its data gives, its networks' specs, its inputs, its
+// noise and its translations. A key the recipe does read, changed the same
+// way, shows that the comparison sees a difference.
+func TestIgnoredKeysChangeNothing(t *testing.T) {
+	const idx = "/usr/share/datasets/fashion-mnist"
+	photos := t.TempDir() // colour images under train/, and A|B pairs under pairs/train/
+	writePNGs(t, filepath.Join(photos, "train"), 40, 40)
+	writePNGs(t, filepath.Join(photos, "pairs", "train"), 64, 32)
+	small := []string{"device=cpu", "data.workers=0", "data.batch_size=4", "data.max_samples=8", "model.ngf=8", "model.ndf=8"}
+	cases := []struct {
+		recipe string
+		sets   []string
+		read   string // a key the recipe reads, key=value
+	}{
+		{"dcgan", []string{"data.root=" + idx, "data.image_size=32"}, "data.image_size=64"},
+		{"pix2pix", []string{"data.dataset=edges", "data.root=" + idx, "model.input_nc=1", "model.output_nc=1",
+			"model.netG=resnet_6blocks", "data.load_size=32", "data.crop_size=32"}, "data.crop_size=24"},
+		{"colorization", []string{"data.root=" + photos, "model.netG=resnet_6blocks", "data.load_size=32", "data.crop_size=32"}, "data.load_size=36"},
+		{"cyclegan", []string{"data.root=" + idx, "data.classes_A=sneaker", "data.classes_B=sandal", "model.input_nc=1", "model.output_nc=1",
+			"model.netG=resnet_6blocks", "data.load_size=32", "data.crop_size=32"}, "data.direction=BtoA"},
+		{"pix2pixhd", []string{"data.root=" + filepath.Join(photos, "pairs"), "data.label_nc=0", "data.no_instance=true",
+			"data.preprocess=resize_and_crop", "data.load_size=32", "data.crop_size=32", "train.no_vgg_loss=true"}, "model.n_layers_D=2"},
+	}
+	// another valid value for each key a recipe may ignore
+	other := map[string]string{"data.load_size": "300", "data.crop_size": "128", "data.preprocess": "crop", "data.direction": "BtoA",
+		"model.input_nc": "3", "model.output_nc": "3", "model.n_layers_D": "4", "model.num_D": "3", "data.image_size": "128"}
+	for _, c := range cases {
+		def, err := gan.Lookup(c.recipe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := append([]string{"recipe=" + c.recipe}, append(slices.Clone(small), c.sets...)...)
+		want := trained(t, base)
+		if len(def.Schema.Ignores) == 0 {
+			t.Errorf("recipe %s declares no ignored keys", c.recipe)
+		}
+		for _, key := range def.Schema.Ignores {
+			v, ok := other[key]
+			if key == "model.no_dropout" {
+				k, _ := config.LookupKey(key)
+				v, ok = fmt.Sprint(k.DefaultFor(c.recipe) != true), true
+			}
+			if !ok {
+				t.Errorf("recipe %s ignores %s: give the test another value of it", c.recipe, key)
+				continue
+			}
+			if diff := want.diff(trained(t, append(slices.Clone(base), key+"="+v))); diff != "" {
+				t.Errorf("recipe %s declares it ignores %s, but %s=%s changes %s", c.recipe, key, key, v, diff)
+			}
+		}
+		if want.diff(trained(t, append(slices.Clone(base), c.read))) == "" {
+			t.Errorf("recipe %s: %s changes nothing the test compares", c.recipe, c.read)
+		}
+	}
+}
+
+// what a config trains: its first batch, network specs, inputs, noise and
+// translations.
+type what struct {
+	batch []data.Tensor
+	nets  []string
+	rest  []any
+}
+
+func trained(t *testing.T, sets []string) what {
+	t.Helper()
+	cfg, err := config.LoadConfig("", append(sets, "out="+filepath.Join(t.TempDir(), "run")))
+	if err != nil {
+		t.Fatalf("%v: %v", sets, err)
+	}
+	def, err := gan.For(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, err := gan.DataConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := data.OpenLoader(context.Background(), dc, uint64(cfg.Seed), nil, nil)
+	if err != nil {
+		t.Fatalf("%v: %v", sets, err)
+	}
+	defer l.Close()
+	b, err := l.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w what
+	for _, ts := range b.Tensors {
+		ts.F32, ts.U8 = slices.Clone(ts.F32), slices.Clone(ts.U8)
+		ts.Buf = nil
+		w.batch = append(w.batch, ts)
+	}
+	b.Release()
+	for _, s := range def.Nets(cfg) {
+		w.nets = append(w.nets, fmt.Sprintf("%s %+v %v", s.Role, s.Options, s.Input))
+	}
+	w.rest = append(w.rest, def.Inputs(cfg))
+	if def.Generate != nil {
+		w.rest = append(w.rest, def.Generate(cfg))
+	}
+	if def.Translate != nil {
+		w.rest = append(w.rest, def.Translate(cfg))
+	}
+	return w
+}
+
+func (w what) diff(o what) string {
+	switch {
+	case !reflect.DeepEqual(w.batch, o.batch):
+		return "the first batch"
+	case !slices.Equal(w.nets, o.nets):
+		return fmt.Sprintf("the networks (%q, not %q)", o.nets, w.nets)
+	case !reflect.DeepEqual(w.rest, o.rest):
+		return fmt.Sprintf("the inputs, noise or translations (%+v, not %+v)", o.rest, w.rest)
+	}
+	return ""
+}
+
+// writePNGs writes four w x h colour images of different colours into dir.
+func writePNGs(t *testing.T, dir string, w, h int) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		im := image.NewNRGBA(image.Rect(0, 0, w, h))
+		for y := range h {
+			for x := range w {
+				im.Set(x, y, color.NRGBA{uint8(x * 6), uint8(y*5 + i*40), uint8(60 * i), 255})
+			}
+		}
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%d.png", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := png.Encode(f, im); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+}
