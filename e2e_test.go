@@ -423,6 +423,12 @@ func TestDivergedRunStops(t *testing.T) {
 	if err == nil || !strings.Contains(out, "D's output is NaN or infinite at step") || !strings.Contains(out, "training diverged") || !strings.Contains(out, "last good checkpoint") {
 		t.Errorf("DCGAN with lr 1e30: %v\n%s", err, out)
 	}
+	// infinite initial weights: the first step's losses, before any update
+	run = filepath.Join(t.TempDir(), "init")
+	out, err = gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=2", "model.init_gain=1e300")...)...)
+	if err == nil || !strings.Contains(out, "at step 1") || !strings.Contains(out, "training diverged at its first step") || !strings.Contains(out, "(model.init_type, model.init_gain)") {
+		t.Errorf("DCGAN with init_gain 1e300: %v\n%s", err, out)
+	}
 }
 
 // TestPix2PixFacades trains the reference config (unet_256, 70x70 PatchGAN,

@@ -232,7 +232,8 @@ var sharedKeys = []Key{
 	{Name: "train.sample_every", Type: TypeInt, Default: 100, Range: AtLeast(0), Doc: "Write a sample grid every N steps (and each epoch); 0 = only each epoch."},
 	{Name: "train.log_every", Type: TypeInt, Default: 100, Range: AtLeast(1), Doc: "Append a metrics.csv row every N steps."},
 	{Name: "train.losses_every", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Read the steps' losses back from the device every N steps, in one copy, so that a GPU step does not wait for the host (pytorch-CycleGAN-and-pix2pix reads them at its print_freq). 0 = train.log_every on a GPU, every step on the CPU (where a read costs nothing); with several ranks, every step. metrics.csv, TensorBoard, the epoch means and the NaN guard still see every step; a NaN is found at the next read and reported with its step."},
-	{Name: "train.lr", Type: TypeFloat, Default: 0.0002, Range: Above(0), Doc: "Adam learning rate for G and D."},
+	// Above 1e30 Adam's step size overflows float32 (libtorch refuses it).
+	{Name: "train.lr", Type: TypeFloat, Default: 0.0002, Range: &Bounds{Lo: 0, LoOpen: true, Hi: 1e30}, Doc: "Adam learning rate for G and D."},
 	{Name: "train.beta1", Type: TypeFloat, Default: 0.5, Range: &Bounds{Lo: 0, Hi: 1, HiOpen: true}, Doc: "Adam beta1."},
 	{Name: "train.beta2", Type: TypeFloat, Default: 0.999, Range: &Bounds{Lo: 0, Hi: 1, HiOpen: true}, Doc: "Adam beta2."},
 	{Name: "train.gan_mode", Type: TypeString, Default: "vanilla", Enum: []string{"vanilla", "lsgan", "wgangp", "hinge"}, Doc: "GAN loss: BCE with logits, least squares, WGAN-GP or hinge."},

@@ -204,6 +204,7 @@ func TestInvalidValues(t *testing.T) {
 		{"data.batch_size=abc", []string{"data.batch_size", `"abc"`, "want an integer"}},
 		{"train.lr=-1", []string{"train.lr", `"-1"`, "> 0"}},
 		{"train.lr=nan", []string{"train.lr", "finite"}},
+		{"train.lr=1e300", []string{"train.lr", `"1e300"`, "> 0 and ≤ 1e+30"}},
 		{"train.beta1=1", []string{"train.beta1", "≥ 0 and < 1"}},
 		{"model.netG=unet256", []string{"model.netG", `"unet256"`, "must be one of dcgan, unet_128, unet_256", "did you mean unet_256?"}},
 		{"device=gpu", []string{"device", `"gpu"`, "auto, cpu, cuda, cuda:N"}},

@@ -20,7 +20,11 @@ type NonFiniteError struct {
 }
 
 func (e *NonFiniteError) Error() string {
-	const advice = "training diverged: lower train.lr, check the data, or resume from an earlier checkpoint"
+	advice := "training diverged: lower train.lr, check the data, or resume from an earlier checkpoint"
+	if e.Step == 1 {
+		// D's first losses come from the initial weights.
+		advice = "training diverged at its first step: lower train.lr, check the data and the initial weights (model.init_type, model.init_gain)"
+	}
 	if e.Cause != nil {
 		return fmt.Sprintf("%s is NaN or infinite at step %d, which the binary cross-entropy refuses (%v); %s", e.Name, e.Step, e.Cause, advice)
 	}
