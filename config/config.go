@@ -111,8 +111,11 @@ type Key struct {
 	Default       any
 	RecipeDefault map[string]any
 	Enum          []string // allowed values of a string key
-	Ints          []int64  // allowed values of an int key
-	Range         *Bounds  // allowed values of a numeric key
+	// Hints answer a value the references take that gogan spells another
+	// way (or has no use for), by its lower case, instead of "did you mean".
+	Hints map[string]string
+	Ints  []int64 // allowed values of an int key
+	Range *Bounds // allowed values of a numeric key
 	// Check validates what Enum and Range cannot express; Valid documents it.
 	Check func(s string) error
 	Valid string
@@ -177,6 +180,16 @@ func checkNonEmpty(s string) error {
 // its registration). Defaults follow pytorch/examples dcgan, the default
 // recipe; a recipe registers its own defaults for the keys where its
 // reference differs, so a config only states what differs.
+// datasetHints: the references' dataset names that data.dataset spells
+// another way.
+var datasetHints = map[string]string{
+	"imagenet": `pytorch/examples dcgan reads --dataset imagenet as an image folder (torchvision's ImageFolder): data.dataset=folder`,
+	"lfw":      `pytorch/examples dcgan reads --dataset lfw as an image folder (torchvision's ImageFolder): data.dataset=folder`,
+	"fake":     "gogan has no random-image dataset (pytorch/examples dcgan's --dataset fake): `gogan bench` times training steps on synthetic batches, and fashion-mnist (make setup installs it) is a real dataset to try a run on",
+	"single":   "single images (test.py's --dataset_mode single) are translated with `gogan translate --input`, not trained on",
+	"template": "template is pytorch-CycleGAN-and-pix2pix's skeleton for writing a dataset class: use one of the kinds above",
+}
+
 var sharedKeys = []Key{
 	{Name: "recipe", Type: TypeString, Default: "dcgan", Doc: "What to train (the registered recipes; see Recipes below)."},
 	{Name: "seed", Type: TypeInt, Default: 999, Range: AtLeast(0), Doc: "Seed for weights init, noise, shuffling and augmentation (same seed + same device = same run)."},
@@ -185,7 +198,7 @@ var sharedKeys = []Key{
 	{Name: "out", Type: TypeString, Default: "runs/gogan", Check: checkNonEmpty, Valid: "a folder path", Doc: "Run folder: config, checkpoints, samples, metrics.csv, index.html."},
 
 	{Name: "data.root", Type: TypeString, Default: "/usr/share/datasets/fashion-mnist", Check: checkNonEmpty, Valid: "a folder path", Doc: "Dataset folder (IDX files for (fashion-)mnist; torchvision's CIFAR-10 root for cifar10; the folder holding LSUN's {category}_{phase}_lmdb databases for lsun; image folders otherwise)."},
-	{Name: "data.dataset", Type: TypeString, Default: "fashion-mnist", Enum: []string{"fashion-mnist", "mnist", "cifar10", "lsun", "folder", "aligned", "unaligned", "edges", "gray2color", "colorization"}, Doc: "Dataset kind: IDX digits/garments, CIFAR-10's python batches (data.root/cifar-10-batches-py/, or cifar-10-python.tar.gz in data.root, as torchvision keeps them), LSUN scene categories (data.classes) in their LMDB databases as LSUN distributes them, image folder (class folders are listed and labelled as torchvision's ImageFolder, the DCGAN example's --dataset folder, does; otherwise every image under data.root), A|B pairs side by side, separate A/B folders, edges or gray input computed from images, or colour images under data.root/data.phase as CIE Lab's L (input) and ab (target)."},
+	{Name: "data.dataset", Type: TypeString, Default: "fashion-mnist", Enum: []string{"fashion-mnist", "mnist", "cifar10", "lsun", "folder", "aligned", "unaligned", "edges", "gray2color", "colorization"}, Hints: datasetHints, Doc: "Dataset kind: IDX digits/garments, CIFAR-10's python batches (data.root/cifar-10-batches-py/, or cifar-10-python.tar.gz in data.root, as torchvision keeps them), LSUN scene categories (data.classes) in their LMDB databases as LSUN distributes them, image folder (class folders are listed and labelled as torchvision's ImageFolder, the DCGAN example's --dataset folder, does; otherwise every image under data.root), A|B pairs side by side, separate A/B folders, edges or gray input computed from images, or colour images under data.root/data.phase as CIE Lab's L (input) and ab (target)."},
 	{Name: "data.phase", Type: TypeString, Default: "train", Enum: []string{"train", "val", "test"}, Doc: "Split to read (subfolder of data.root for image datasets)."},
 	{Name: "data.batch_size", Type: TypeInt, Default: 64, Range: AtLeast(1), Doc: "Images per training step."},
 	{Name: "data.workers", Type: TypeInt, Default: 2, Range: AtLeast(0), Doc: "Loader goroutines decoding and augmenting images; 0 = load in the training goroutine."},
@@ -858,6 +871,9 @@ func fromString(k *Key, s string) (any, error) {
 			if strings.EqualFold(s, e) {
 				return e, nil // canonical spelling, e.g. atob -> AtoB
 			}
+		}
+		if h, ok := k.Hints[strings.ToLower(s)]; ok {
+			return nil, fmt.Errorf("invalid value for %s: %s: must be one of %s; %s", k.Name, shown, strings.Join(k.Enum, ", "), h)
 		}
 		best, _ := nearest(strings.ToLower(s), k.Enum, strings.ToLower)
 		return nil, fmt.Errorf("invalid value for %s: %s: must be one of %s; did you mean %s?", k.Name, shown, strings.Join(k.Enum, ", "), best)
