@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,6 +14,7 @@ import (
 	"gogan/config"
 	"gogan/data"
 	"gogan/gan"
+	"gogan/report"
 	_ "gogan/gan/all"
 )
 
@@ -153,13 +153,8 @@ func writePNGs(t *testing.T, dir string, w, h int) {
 				im.Set(x, y, color.NRGBA{uint8(x * 6), uint8(y*5 + i*40), uint8(60 * i), 255})
 			}
 		}
-		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%d.png", i)))
-		if err != nil {
+		if err := report.SavePNG(filepath.Join(dir, fmt.Sprintf("%d.png", i)), im); err != nil {
 			t.Fatal(err)
 		}
-		if err := png.Encode(f, im); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
 	}
 }

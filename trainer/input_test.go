@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	torch "gogan/cgo"
 	"gogan/config"
 	"gogan/data"
+	"gogan/report"
 	"gogan/runfolder"
 )
 
@@ -30,14 +30,9 @@ func writeImageFolder(t testing.TB, n, size int) string {
 				im.Set(x, y, color.NRGBA{v, uint8((int(v) * (i + 3)) % 256), uint8(255 - v), 255})
 			}
 		}
-		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("im%03d.png", i)))
-		if err != nil {
+		if err := report.SavePNG(filepath.Join(dir, fmt.Sprintf("im%03d.png", i)), im); err != nil {
 			t.Fatal(err)
 		}
-		if err := png.Encode(f, im); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
 	}
 	return dir
 }
