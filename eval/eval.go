@@ -441,11 +441,6 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	if o.Skip >= end {
 		return nil, fmt.Errorf("eval pix2pix: --skip %d leaves no pairs: the %s split of %s has %d", o.Skip, dc.Phase, dc.Root, ds.Len())
 	}
-	g, err := infer.LoadNet(ck, cfg, tr.Role, dev)
-	if err != nil {
-		return nil, err
-	}
-	defer g.Free()
 	var page *resultsPage
 	if o.Out != "" {
 		if page, err = newResultsPage(o.Out, tr.Lab, tr.Role == "G_B", len(modes)); err != nil {
@@ -461,16 +456,23 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	if tr.Photos {
 		res.Data += "; features encoded from each target photo"
 	}
-	extra, release, err := infer.LoadNets(ck, cfg, tr.Nets, dev, false)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	var encode func(gan.Batch) *torch.Tensor
-	if tr.Encode != nil {
-		encode = func(b gan.Batch) *torch.Tensor { return tr.Encode(b, gan.Encoders{Nets: extra}) }
-	}
 	for _, train := range modes {
+		// The checkpoint's networks afresh for each mode: a train-mode pass
+		// moves BatchNorm's running statistics, which eval mode then reads
+		// (test.py --eval is a process of its own).
+		g, err := infer.LoadNet(ck, cfg, tr.Role, dev)
+		if err != nil {
+			return nil, err
+		}
+		extra, release, err := infer.LoadNets(ck, cfg, tr.Nets, dev, false)
+		if err != nil {
+			g.Free()
+			return nil, err
+		}
+		var encode func(gan.Batch) *torch.Tensor
+		if tr.Encode != nil {
+			encode = func(b gan.Batch) *torch.Tensor { return tr.Encode(b, gan.Encoders{Nets: extra}) }
+		}
 		for _, n := range extra {
 			n.SetTraining(train)
 		}
@@ -489,6 +491,8 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 			}}
 		}
 		sc, err := scorePix2Pix(ctx, g, encode, tr.Output, ds, o.Skip, end, train, o.Seed, dev, keep)
+		release()
+		g.Free()
 		if err != nil {
 			return nil, err
 		}

@@ -347,6 +347,15 @@ func TestClassifierAndEvalCommands(t *testing.T) {
 	}
 	t.Logf("%s", ev)
 	checkResultsPage(t, results, ev, 20)
+	// --mode both's eval row is --mode eval's: the train-mode pass before it
+	// must not leave its BatchNorm statistics in G
+	alone, err := EvalPix2Pix(ctx, Pix2PixEvalOptions{Checkpoint: p2p, Limit: 20, Device: "cpu", Threads: 1, Mode: "eval"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(alone.Scores) != 1 || alone.Scores[0] != ev.Scores[1] {
+		t.Errorf("eval mode alone %+v, after train mode %+v", alone.Scores, ev.Scores[1])
+	}
 	// stopped (a signal cancels the context) before the first batch: nothing left
 	stopped, cancel := context.WithCancel(ctx)
 	cancel()
