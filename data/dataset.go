@@ -226,6 +226,9 @@ func (d *Dataset) openAligned() error {
 		}
 		return d.pairFolders(a, b)
 	}
+	if err := unalignedLayout(root, phase); err != nil {
+		return err
+	}
 	dir, err := phaseDir(root, phase)
 	if err != nil {
 		return err
@@ -236,6 +239,30 @@ func (d *Dataset) openAligned() error {
 	}
 	d.kind, d.files, d.root = "ab", files, dir
 	return nil
+}
+
+// unalignedLayout refuses to read CycleGAN's layout (trainA/, trainB/,
+// testA/, ...: two unpaired domains) as A|B pairs: without a {phase}/
+// folder every image under the root, of both domains and every split,
+// would be cut in halves.
+func unalignedLayout(root, phase string) error {
+	if isDir(filepath.Join(root, phase)) {
+		return nil
+	}
+	var found []string
+	for _, split := range []string{"train", "val", "test"} {
+		for _, side := range []string{"A", "B"} {
+			if isDir(filepath.Join(root, split+side)) {
+				found = append(found, split+side+"/")
+			}
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
+		"has %s, CycleGAN's unpaired domains, but no %s/ of A|B pairs: aligned data (pix2pix, and eval pix2pix's scores) needs pairs; train unpaired data with recipe cyclegan (data.dataset=unaligned), or make pairs (the reference's datasets/combine_A_and_B.py)",
+		strings.Join(found, ", "), phase)}
 }
 
 // phaseDir is the folder of split phase in dir: dir/{phase} when it

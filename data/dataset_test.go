@@ -265,6 +265,9 @@ func TestMissingPhaseIsRefused(t *testing.T) {
 		{"unaligned A/train B/train", Unaligned, []string{"A/train/a.png", "B/train/a.png"}, "has train/ but no val/"},
 		{"unaligned A|B train/", Unaligned, []string{"train/a.png", "test/a.png"}, "has train/ and test/ but no val/"},
 		{"unaligned A|B flat", Unaligned, []string{"a.png"}, ""},
+		// CycleGAN's layout is no A|B pairs, whatever the split
+		{"aligned trainA trainB", Aligned, []string{"trainA/a.png", "trainB/a.png"}, "has trainA/, trainB/, CycleGAN's unpaired domains, but no val/ of A|B pairs"},
+		{"aligned trainA valA valB", Aligned, []string{"trainA/a.png", "valA/a.png", "valB/b.png"}, "has trainA/, valA/, valB/, CycleGAN's"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -287,8 +290,8 @@ func TestMissingPhaseIsRefused(t *testing.T) {
 				return
 			}
 			var ce *ConfigError
-			if !errors.As(err, &ce) || ce.Key != "data.phase" || !strings.Contains(err.Error(), tc.refused) {
-				t.Fatalf("want a data.phase error saying %q, got %v", tc.refused, err)
+			if !errors.As(err, &ce) || (ce.Key != "data.phase" && ce.Key != "data.root") || !strings.Contains(err.Error(), tc.refused) {
+				t.Fatalf("want a data.phase or data.root error saying %q, got %v", tc.refused, err)
 			}
 		})
 	}

@@ -14,8 +14,8 @@ import (
 	"gogan/config"
 	"gogan/data"
 	"gogan/gan"
-	"gogan/report"
 	_ "gogan/gan/all"
+	"gogan/report"
 )
 
 // TestIgnoredKeysChangeNothing: every shared key a recipe declares it
