@@ -34,6 +34,13 @@ func (t Translation) Output(x, y *torch.Tensor) report.Images {
 	return labImages(x, y)
 }
 
+// PNG is how a translation's outputs become 8-bit images, as the
+// references' test.py writes them: tensor2im's truncation of [-1, 1] to
+// 0..255; Lab outputs are lab2rgb's bytes already (labImages).
+func (t Translation) PNG() report.GridOptions {
+	return report.GridOptions{NRow: 1, FixedRange: true, Lo: -1, Hi: 1, Truncate: !t.Lab}
+}
+
 // labImages is the RGB of batches of normalised L and ab as the
 // colorization model's lab2rgb makes it (8 bits a channel), as images in
 // [-1, 1] whose grid (report.MakeGrid) gives back those bytes.

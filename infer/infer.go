@@ -253,7 +253,7 @@ func Translate(o TranslateOptions) (int, error) {
 		}
 		return a, err
 	}
-	return writeTranslations(files, outs, o.SkipInvalid, load, func(a *data.Image) report.Images {
+	return writeTranslations(files, outs, o.SkipInvalid, tr.PNG(), load, func(a *data.Image) report.Images {
 		x := tr.Input([]*data.Image{a}).To(dev)
 		return tr.Output(x, g.Forward(x))
 	})

@@ -4,6 +4,9 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/draw"
+	"image/png"
 	"math"
 	"os"
 	"os/exec"
@@ -17,6 +20,7 @@ import (
 	"gogan/config"
 	"gogan/gan"
 	_ "gogan/gan/all"
+	"gogan/report"
 	"gogan/runfolder"
 	"gogan/trainer"
 )
@@ -278,4 +282,83 @@ torch.save({"state_dict": module}, d + "/both.pth")
 			t.Errorf("%s: notes %q do not name the prefix %q", name, notes, prefix)
 		}
 	}
+}
+
+// TestTranslateWritesWhatTestPyWrites: gogan translate --eval's files are,
+// pixel for pixel, what pytorch-CycleGAN-and-pix2pix's test.py --eval writes
+// for the same generator and images (scripts/interop_check.py testpy: PIL's
+// bicubic resize to the crop, the generator, util.tensor2im's truncation).
+func TestTranslateWritesWhatTestPyWrites(t *testing.T) {
+	py := torchtest.Python(t)
+	torch.LockThread()
+	dir := t.TempDir()
+	cfg, err := config.LoadConfig("", []string{"recipe=pix2pix", "data.root=" + dir, "model.netG=resnet_6blocks", "model.ngf=8", "model.ndf=8",
+		"data.load_size=32", "data.crop_size=32", "out=" + filepath.Join(dir, "run"), "device=cpu", "threads=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, _, err := trainer.Import(cfg, nil, trainer.ImportedAt{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, ours, ref := filepath.Join(dir, "in"), filepath.Join(dir, "ours"), filepath.Join(dir, "ref")
+	os.Mkdir(in, 0o755)
+	os.Mkdir(ref, 0o755)
+	for i, size := range [][2]int{{40, 30}, {32, 32}, {50, 64}} {
+		im := image.NewNRGBA(image.Rect(0, 0, size[0], size[1]))
+		for p := range im.Pix {
+			im.Pix[p] = uint8((p*37 + i*91 + (p/4)*(p/4)%251) % 256)
+			if p%4 == 3 {
+				im.Pix[p] = 255
+			}
+		}
+		if err := report.SavePNG(filepath.Join(in, fmt.Sprintf("im%d.png", i)), im); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := Translate(TranslateOptions{Checkpoint: ck, Input: in, Out: ours, Device: "cpu", Eval: true}); err != nil || n != 3 {
+		t.Fatalf("translate: %d, %v", n, err)
+	}
+	spec, err := gan.NetSpecOf(cfg, "G")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, _ := json.Marshal(spec.Options.WithDefaults())
+	optsPath := filepath.Join(dir, "opts.json")
+	os.WriteFile(optsPath, opts, 0o644)
+	if msg, err := exec.Command(py, "../scripts/interop_check.py", "testpy", optsPath, filepath.Join(ck, runfolder.WeightsFile), "32", in, ref).CombinedOutput(); err != nil {
+		t.Fatalf("test.py's pipeline: %v\n%s", err, msg)
+	}
+	for i := range 3 {
+		name := fmt.Sprintf("im%d.png", i)
+		a, b := readNRGBA(t, filepath.Join(ours, name)), readNRGBA(t, filepath.Join(ref, name))
+		if a.Rect != b.Rect {
+			t.Fatalf("%s: gogan %v, test.py %v", name, a.Rect, b.Rect)
+		}
+		differ := 0
+		for p := range a.Pix {
+			if a.Pix[p] != b.Pix[p] {
+				differ++
+			}
+		}
+		if differ > 0 {
+			t.Errorf("%s: %d of %d bytes differ from test.py's", name, differ, len(a.Pix))
+		}
+	}
+}
+
+func readNRGBA(t *testing.T, path string) *image.NRGBA {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	im, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := image.NewNRGBA(im.Bounds())
+	draw.Draw(out, out.Rect, im, im.Bounds().Min, draw.Src)
+	return out
 }

@@ -149,7 +149,7 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 		}
 		return smp, nil
 	}
-	return writeTranslations(inputs, outs, o.SkipInvalid, load, func(smp data.Sample) report.Images {
+	return writeTranslations(inputs, outs, o.SkipInvalid, tr.PNG(), load, func(smp data.Sample) report.Images {
 		b := gan.BatchOf([]data.Sample{smp})
 		for name, t := range b {
 			b[name] = t.To(dev)

@@ -39,10 +39,10 @@ func outputPaths(out string, inputs []string, folders map[string]string) ([]stri
 
 // writeTranslations runs each input through load (decode and resize) and
 // forward (the generator, in a scope of its own), and writes the result to
-// its output path (outputPaths). With skip, an input load refuses is left
+// its output path (outputPaths) as png says. With skip, an input load refuses is left
 // out with a warning; otherwise the error says which flag skips it. It
 // returns how many were written.
-func writeTranslations[T any](inputs, outs []string, skip bool, load func(i int) (T, error), forward func(T) report.Images) (int, error) {
+func writeTranslations[T any](inputs, outs []string, skip bool, png report.GridOptions, load func(i int) (T, error), forward func(T) report.Images) (int, error) {
 	done := 0
 	for i, path := range inputs {
 		x, err := load(i)
@@ -62,7 +62,7 @@ func writeTranslations[T any](inputs, outs []string, skip bool, load func(i int)
 		if err != nil {
 			return done, fmt.Errorf("%s: %w", path, err)
 		}
-		grid, err := report.MakeGrid(im, report.GridOptions{NRow: 1, FixedRange: true, Lo: -1, Hi: 1})
+		grid, err := report.MakeGrid(im, png)
 		if err != nil {
 			return done, err
 		}

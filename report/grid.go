@@ -37,6 +37,10 @@ type GridOptions struct {
 	FixedRange bool
 	Lo, Hi     float32
 	PadValue   float32 // pad colour on the normalized 0..1 scale
+	// Truncate drops the fraction instead of rounding: the references'
+	// tensor2im, ((x + 1) / 2 * 255).astype(np.uint8), with which their
+	// test.py writes its outputs (save_image rounds).
+	Truncate bool
 }
 
 // DCGANGrid are the options of pytorch/examples dcgan's
@@ -73,7 +77,10 @@ func MakeGrid(im Images, opt GridOptions) (*image.NRGBA, error) {
 		v = min(max(v, lo), hi)
 		v = (v - lo) / den
 		// save_image: mul(255).add_(0.5).clamp_(0, 255).to(uint8)
-		x := float32(v*255) + 0.5
+		x := float32(v * 255)
+		if !opt.Truncate {
+			x += 0.5
+		}
 		x = min(max(x, 0), 255)
 		return uint8(x)
 	}

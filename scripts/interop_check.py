@@ -15,6 +15,14 @@
       no num_batches_tracked, and running_mean and running_var (random) for
       every InstanceNorm layer; the output is the reference's after its
       load_networks drops those.
+  interop_check.py testpy OPTS.json WEIGHTS.safetensors CROP IN_DIR OUT_DIR [ROLE]
+      what pytorch-CycleGAN-and-pix2pix's test.py --eval writes for each image
+      of IN_DIR (sorted; its --dataset_mode single with --preprocess
+      resize_and_crop and load_size = crop_size = CROP): PIL convert('RGB')
+      (or 'L' for a 1-channel input), Resize((CROP, CROP), BICUBIC),
+      ToTensor, Normalize(0.5, 0.5), the generator in eval mode, and
+      util.tensor2im (float32 (x + 1) / 2 * 255, truncated to uint8) saved as
+      OUT_DIR/<name>.png.
   interop_check.py pth IN.safetensors OURS.pth REF.pth
       torch.save(OrderedDict(the tensors of IN, in file order)) to REF.pth,
       and checks that torch.load(OURS.pth, weights_only=True) gives the same
@@ -27,6 +35,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import numpy  # noqa: E402
 import torch  # noqa: E402
 
 import reference_nets  # noqa: E402
@@ -67,6 +76,33 @@ def check_pth(src, ours, ref):
             raise SystemExit("%s: %s differs" % (ours, k))
 
 
+def tensor2im(t):
+    """pytorch-CycleGAN-and-pix2pix's util.tensor2im."""
+    a = t[0].cpu().float().numpy()
+    if a.shape[0] == 1:
+        a = numpy.tile(a, (3, 1, 1))
+    a = (numpy.transpose(a, (1, 2, 0)) + 1) / 2.0 * 255.0
+    return a.astype(numpy.uint8)
+
+
+def test_py(net, opts, weights, crop, in_dir, out_dir, role="G"):
+    from PIL import Image
+    import torchvision.transforms as T
+    prefix = role + "."
+    w, _ = safetensors_torch.load(weights)
+    net.load_state_dict({k[len(prefix):]: v for k, v in w.items() if k.startswith(prefix)}, strict=True)
+    net.eval()
+    crop = int(crop)
+    nc = opts["InputNC"]
+    tf = T.Compose([T.Resize([crop, crop], T.InterpolationMode.BICUBIC), T.ToTensor(),
+                    T.Normalize((0.5,) * nc, (0.5,) * nc)])
+    for name in sorted(os.listdir(in_dir)):
+        img = Image.open(os.path.join(in_dir, name)).convert("L" if nc == 1 else "RGB")
+        with torch.no_grad():
+            y = net(tf(img).unsqueeze(0))
+        Image.fromarray(tensor2im(y)).save(os.path.join(out_dir, os.path.splitext(name)[0] + ".png"))
+
+
 def main():
     torch.set_num_threads(1)
     mode = sys.argv[1]
@@ -76,6 +112,9 @@ def main():
     with open(sys.argv[2]) as f:
         opts = json.load(f)
     net = reference_nets.build("G", opts)
+    if mode == "testpy":
+        test_py(net, opts, *sys.argv[3:])
+        return
     if mode == "forward":
         weights, inp, out = sys.argv[3:6]
         prefix = (sys.argv[6] if len(sys.argv) > 6 else "G") + "."

@@ -267,7 +267,7 @@ func newTorchEngine(m *Model, device string, threads int) (engine, error) {
 func (e *torchEngine) Device() torch.Device { return e.dev }
 
 func (e *torchEngine) translate(ims []*data.Image) ([]*image.NRGBA, error) {
-	return e.forward(func() *torch.Tensor { return e.m.Translation.Input(ims) }, e.m.Translation.Output)
+	return e.forward(func() *torch.Tensor { return e.m.Translation.Input(ims) }, e.m.Translation.Output, e.m.Translation.PNG())
 }
 
 func (e *torchEngine) generate(zs [][]float32) ([]*image.NRGBA, error) {
@@ -278,13 +278,14 @@ func (e *torchEngine) generate(zs [][]float32) ([]*image.NRGBA, error) {
 			flat = append(flat, z...)
 		}
 		return torch.FromFloat32(flat, append([]int64{int64(len(zs))}, e.m.Noise...)...)
-	}, func(_, y *torch.Tensor) report.Images { return report.ToImages(y) })
+	}, func(_, y *torch.Tensor) report.Images { return report.ToImages(y) }, report.GridOptions{NRow: 1, FixedRange: true, Lo: -1, Hi: 1})
 }
 
 // forward runs the generator on the input that in makes (on the host) and
 // turns each output into an image (show: the generator's input and output
-// as images in [-1, 1]), mapping [-1, 1] to 0..255 as translate does.
-func (e *torchEngine) forward(in func() *torch.Tensor, show func(x, y *torch.Tensor) report.Images) ([]*image.NRGBA, error) {
+// as images in [-1, 1]), mapping [-1, 1] to 0..255 as png says (a
+// translation's as translate writes them).
+func (e *torchEngine) forward(in func() *torch.Tensor, show func(x, y *torch.Tensor) report.Images, png report.GridOptions) ([]*image.NRGBA, error) {
 	var out report.Images
 	err := torch.Try(func() {
 		s := torch.NewScope()
@@ -299,7 +300,7 @@ func (e *torchEngine) forward(in func() *torch.Tensor, show func(x, y *torch.Ten
 	ims := make([]*image.NRGBA, out.N)
 	for i := range ims {
 		one := report.Images{Data: out.Data[i*plane : (i+1)*plane], N: 1, C: out.C, H: out.H, W: out.W}
-		if ims[i], err = report.MakeGrid(one, report.GridOptions{NRow: 1, FixedRange: true, Lo: -1, Hi: 1}); err != nil {
+		if ims[i], err = report.MakeGrid(one, png); err != nil {
 			return nil, err
 		}
 	}
