@@ -86,6 +86,15 @@ type Config struct {
 	Preprocess string `mapstructure:"preprocess" json:"preprocess" yaml:"preprocess"`
 	LoadSize   int    `mapstructure:"load_size" json:"load_size" yaml:"load_size"`
 	CropSize   int    `mapstructure:"crop_size" json:"crop_size" yaml:"crop_size"`
+	// NoneMultiple is what preprocess none rounds the sides to multiples
+	// of: 0 means 4, pytorch-CycleGAN-and-pix2pix's __make_power_2;
+	// pix2pixHD's is 2^n_downsample_global (times 2^n_local_enhancers for
+	// its local generator).
+	NoneMultiple int `mapstructure:"-" json:"-" yaml:"-"`
+	// ScaleWidthAspect: scale_width keeps the aspect ratio whatever the
+	// height comes to (pix2pixHD's __scale_width); otherwise the height is
+	// at least CropSize (pytorch-CycleGAN-and-pix2pix's).
+	ScaleWidthAspect bool `mapstructure:"-" json:"-" yaml:"-"`
 	// ImageSize is DCGAN's: resize the shorter side to it, then center-crop a square.
 	ImageSize int `mapstructure:"image_size" json:"image_size" yaml:"image_size"`
 	// Interp is bicubic | bilinear | nearest; empty picks bicubic for the pix2pix

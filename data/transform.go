@@ -1,6 +1,7 @@
 package data
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 )
@@ -16,6 +17,9 @@ type Transform struct {
 	ImageSize int
 	Filter    Filter
 	Flip      bool // random horizontal flip with probability 1/2
+	// NoneMultiple and ScaleWidthAspect are Config's.
+	NoneMultiple     int
+	ScaleWidthAspect bool
 }
 
 // Params are the random choices for one sample. A pair's A and B use the
@@ -32,9 +36,12 @@ func drawParams(r *rng) Params {
 func newTransform(c Config) Transform {
 	return Transform{
 		Mode: c.Preprocess, LoadSize: c.LoadSize, CropSize: c.CropSize, ImageSize: c.ImageSize,
-		Filter: parseFilter(c.Interp), Flip: !c.NoFlip,
+		Filter: parseFilter(c.Interp), Flip: !c.NoFlip, NoneMultiple: c.NoneMultiple, ScaleWidthAspect: c.ScaleWidthAspect,
 	}
 }
+
+// NewTransform is c's transform (c with its defaults).
+func NewTransform(c Config) Transform { return newTransform(c.withDefaults()) }
 
 // Random reports whether the transform draws random numbers (crop or flip):
 // when it does not, a decoded and transformed dataset can be cached as is.
@@ -55,9 +62,14 @@ func (t Transform) resized(w, h int) (int, int) {
 	case ResizeAndCrop:
 		return t.LoadSize, t.LoadSize
 	case ScaleWidth, ScaleWidthAndCrop:
+		if t.ScaleWidthAspect {
+			return scaleWidthSize(w, h, t.LoadSize, 0)
+		}
 		return scaleWidthSize(w, h, t.LoadSize, t.CropSize)
 	case PreprocessNone:
-		return roundToEven(float64(w)/4) * 4, roundToEven(float64(h)/4) * 4
+		// __make_power_2: int(round(side / base) * base), Python's round
+		m := cmp.Or(t.NoneMultiple, 4)
+		return roundToEven(float64(w)/float64(m)) * m, roundToEven(float64(h)/float64(m)) * m
 	case ResizeCenterCrop:
 		return shorterSide(w, h, t.ImageSize)
 	}
@@ -141,7 +153,8 @@ func (t Transform) resizeOnly(im *Image) *Image {
 }
 
 // scaleWidthSize is __scale_width: width to target, height keeping the aspect
-// ratio but at least crop so that a later crop fits.
+// ratio but at least crop so that a later crop fits (crop 0: pix2pixHD's,
+// the aspect ratio whatever the height).
 func scaleWidthSize(w, h, target, crop int) (int, int) {
 	if w == target && h >= crop {
 		return w, h

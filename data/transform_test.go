@@ -15,22 +15,33 @@ func TestPreprocessSizes(t *testing.T) {
 		w, h             int
 		ow, oh           int
 		err              string
+		hd               bool // pix2pixHD's __scale_width and __make_power_2 (base 16)
 	}{
-		{ResizeAndCrop, 286, 256, 0, 256, 256, 256, 256, ""},
-		{ResizeAndCrop, 286, 256, 0, 50, 900, 256, 256, ""}, // resized first: any input fits
-		{Crop, 0, 128, 0, 300, 200, 128, 128, ""},
-		{Crop, 0, 256, 0, 300, 200, 0, 0, "data.crop_size 256 is larger than the image 300x200"},
-		{ScaleWidth, 256, 256, 0, 400, 300, 256, 256, ""}, // height max(192, crop)
-		{ScaleWidth, 256, 64, 0, 256, 100, 256, 100, ""},  // already the width: unchanged
-		{ScaleWidth, 256, 64, 0, 512, 1024, 256, 512, ""},
-		{ScaleWidthAndCrop, 286, 256, 0, 400, 300, 256, 256, ""},
-		{PreprocessNone, 0, 0, 0, 30, 22, 32, 24, ""}, // Python's round: 7.5 -> 8, 5.5 -> 6
-		{PreprocessNone, 0, 0, 0, 41, 17, 40, 16, ""},
-		{PreprocessNone, 0, 0, 0, 1, 1, 0, 0, "resizes to nothing"},
-		{ResizeCenterCrop, 0, 0, 64, 100, 50, 64, 64, ""},
+		{ResizeAndCrop, 286, 256, 0, 256, 256, 256, 256, "", false},
+		{ResizeAndCrop, 286, 256, 0, 50, 900, 256, 256, "", false}, // resized first: any input fits
+		{Crop, 0, 128, 0, 300, 200, 128, 128, "", false},
+		{Crop, 0, 256, 0, 300, 200, 0, 0, "data.crop_size 256 is larger than the image 300x200", false},
+		{ScaleWidth, 256, 256, 0, 400, 300, 256, 256, "", false}, // height max(192, crop)
+		{ScaleWidth, 256, 64, 0, 256, 100, 256, 100, "", false},  // already the width: unchanged
+		{ScaleWidth, 256, 64, 0, 512, 1024, 256, 512, "", false},
+		{ScaleWidthAndCrop, 286, 256, 0, 400, 300, 256, 256, "", false},
+		{PreprocessNone, 0, 0, 0, 30, 22, 32, 24, "", false}, // Python's round: 7.5 -> 8, 5.5 -> 6
+		{PreprocessNone, 0, 0, 0, 41, 17, 40, 16, "", false},
+		{PreprocessNone, 0, 0, 0, 1, 1, 0, 0, "resizes to nothing", false},
+		{ResizeCenterCrop, 0, 0, 64, 100, 50, 64, 64, "", false},
+		// pix2pixHD: h = int(target * oh / ow) whatever the crop; none rounds
+		// to 2^n_downsample_global
+		{ScaleWidth, 128, 512, 0, 128, 64, 128, 64, "", true},
+		{ScaleWidth, 1024, 512, 0, 2048, 1024, 1024, 512, "", true},
+		{ScaleWidth, 100, 512, 0, 300, 401, 100, 133, "", true},
+		{PreprocessNone, 0, 0, 0, 100, 52, 96, 48, "", true},  // 6.25 -> 6, 3.25 -> 3
+		{PreprocessNone, 0, 0, 0, 120, 40, 128, 32, "", true}, // 7.5 -> 8, 2.5 -> 2
 	}
 	for _, c := range cases {
 		tf := Transform{Mode: c.mode, LoadSize: c.load, CropSize: c.crop, ImageSize: c.size, Filter: Bicubic}
+		if c.hd {
+			tf.ScaleWidthAspect, tf.NoneMultiple = true, 16
+		}
 		ow, oh, err := tf.OutputSize(c.w, c.h)
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {

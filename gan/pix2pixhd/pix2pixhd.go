@@ -70,6 +70,13 @@ func init() {
 			if dc.LabelNC > 0 {
 				dc.InputNC = 1
 			}
+			// pix2pixHD's get_transform: __scale_width keeps the aspect
+			// ratio, and none rounds the sides to what G's downsamplings take.
+			dc.ScaleWidthAspect = true
+			dc.NoneMultiple = 1 << c.Int("model.n_downsample_global")
+			if c.Model.NetG == "local" {
+				dc.NoneMultiple <<= c.Int("model.n_local_enhancers")
+			}
 		},
 		Nets: netSpecs,
 		Inputs: func(c *config.Config) []gan.Input {
