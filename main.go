@@ -253,6 +253,8 @@ func translateCmd() *cobra.Command {
 	c.Flags().StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
 	c.Flags().BoolVar(&o.Eval, "eval", false, "eval mode (BatchNorm running stats, no dropout), as the reference's test.py --eval; default is train mode, as its default")
 	c.Flags().BoolVar(&o.SkipInvalid, "skip-invalid", false, "skip unreadable inputs with a warning instead of stopping")
+	c.Flags().StringVar(&o.Preprocess, "preprocess", "", "how inputs are sized, as test.py's --preprocess: resize_and_crop (to --load-size square), scale_width (width --load-size, the aspect kept) or none (each image's own size); default: resize_and_crop to the crop size for a resize_and_crop run, scale_width at its load_size for scale_width runs, none for crop and none runs. Sides are then rounded to what the generator takes")
+	c.Flags().IntVar(&o.LoadSize, "load-size", 0, "with --preprocess resize_and_crop or scale_width: the size (default: the run's crop_size, or its load_size for scale_width)")
 	c.MarkFlagRequired("checkpoint")
 	c.MarkFlagRequired("input")
 	return c

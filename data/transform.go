@@ -40,9 +40,6 @@ func newTransform(c Config) Transform {
 	}
 }
 
-// NewTransform is c's transform (c with its defaults).
-func NewTransform(c Config) Transform { return newTransform(c.withDefaults()) }
-
 // Random reports whether the transform draws random numbers (crop or flip):
 // when it does not, a decoded and transformed dataset can be cached as is.
 func (t Transform) Random() bool { return t.randomCrop() || t.Flip }
@@ -150,6 +147,22 @@ func (t Transform) resizeOnly(im *Image) *Image {
 		return resizeRegion(im, rw, rh, t.Filter, x, y, cw, ch)
 	}
 	return CropImage(im, x, y, cw, ch)
+}
+
+// TestPreprocess is how the references test a run trained with preprocess
+// mode, without random crops: test.py's default resize to the crop
+// (load_size = crop_size); a scale_width_and_crop run at scale_width
+// (pytorch-CycleGAN-and-pix2pix's docs/tips.md for high resolution); a crop
+// or none run at each image's own size (pix2pixHD's test_1024p.sh tests its
+// crop-trained model with --resize_or_crop none).
+func TestPreprocess(mode string) string {
+	switch mode {
+	case ScaleWidth, ScaleWidthAndCrop:
+		return ScaleWidth
+	case Crop, PreprocessNone:
+		return PreprocessNone
+	}
+	return ResizeAndCrop
 }
 
 // scaleWidthSize is __scale_width: width to target, height keeping the aspect

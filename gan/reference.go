@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"gogan/config"
+	"gogan/data"
 )
 
 // Export is a recipe's networks as its reference implementation saves them
@@ -139,10 +140,14 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 	if m.NoDropout {
 		nets = append(nets, "--no_dropout")
 	}
-	// test.py's default load_size is the default crop_size (256), not the
-	// one given: --load_size keeps its resize at the crop size, which is
-	// what gogan translate feeds the generator.
-	testSize := []string{"--load_size", strconv.Itoa(d.CropSize), "--crop_size", strconv.Itoa(d.CropSize), "--preprocess", d.Preprocess}
+	// test.py sized as gogan translate sizes by default
+	// (data.TestPreprocess): its default load_size is the default crop_size
+	// (256), not the one given, so resize_and_crop names the crop.
+	testMode, testLoad := data.TestPreprocess(d.Preprocess), d.CropSize
+	if testMode == data.ScaleWidth {
+		testLoad = d.LoadSize
+	}
+	testSize := []string{"--load_size", strconv.Itoa(testLoad), "--crop_size", strconv.Itoa(d.CropSize), "--preprocess", testMode}
 	test := append(append([]string{"python", "test.py"}, nets...), testSize...)
 	t, f := c.Train, FloatArg
 	train := append([]string{"python", "train.py", "--continue_train"}, nets...)

@@ -178,6 +178,11 @@ type TranslateOptions struct {
 	Device                      string
 	Eval                        bool // BatchNorm's running statistics and no dropout (test.py --eval); else train mode
 	SkipInvalid                 bool // skip unreadable inputs with a warning instead of stopping
+	// Preprocess and LoadSize size the inputs as the references' test
+	// --preprocess and --load_size (TestPreprocesses; "" and 0: as the
+	// run's preprocess is tested, data.TestPreprocess).
+	Preprocess string
+	LoadSize   int
 }
 
 // skipWith points a list of invalid inputs at translate's own flag.
@@ -190,8 +195,8 @@ func skipWith(err error) error {
 }
 
 // Translate runs a checkpoint's generator on every image of a folder
-// (resized to the training crop size, as the reference's test.py) and
-// writes PNGs with the same base names into o.Out.
+// (sized as the reference's test.py would size it: testSize) and writes
+// PNGs with the same base names into o.Out.
 func Translate(o TranslateOptions) (int, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -222,9 +227,22 @@ func Translate(o TranslateOptions) (int, error) {
 	if fi, err := os.Stat(in); err != nil || !fi.IsDir() {
 		return 0, fmt.Errorf("--input %s: not a folder of images", in)
 	}
-	crop := cfg.Data.CropSize
+	dc, err := gan.DataConfig(cfg)
+	if err != nil {
+		return 0, err
+	}
+	spec, err := gan.NetSpecOf(cfg, tr.Role)
+	if err != nil {
+		return 0, err
+	}
+	size, err := newTestSize(dc, o, nets.InputMultiple(spec.Options))
+	if err != nil {
+		return 0, err
+	}
+	// the folder's images, found and checked as a dataset finds them (each
+	// is decoded again by itself below, and sized by size)
 	ds, err := data.Open(context.Background(), data.Config{Dataset: data.Folder, Root: in, Channels: tr.InputChannels(), BatchSize: 1,
-		Preprocess: "resize_and_crop", LoadSize: crop, CropSize: crop, NoFlip: true, SkipInvalid: o.SkipInvalid}, nil)
+		Preprocess: data.ResizeAndCrop, LoadSize: dc.CropSize, CropSize: dc.CropSize, NoFlip: true, SkipInvalid: o.SkipInvalid}, nil)
 	if err != nil {
 		return 0, skipWith(err)
 	}
@@ -244,14 +262,20 @@ func Translate(o TranslateOptions) (int, error) {
 	g.SetTraining(!eval)
 	// Each file by itself (not the dataset's samples, which with
 	// skip_invalid stand another image in for one that fails to decode):
-	// decoded and resized to the crop as the loader's resize_and_crop with
-	// load_size = crop_size does, and as serve does.
+	// decoded and resized bicubic to its test size.
 	load := func(i int) (*data.Image, error) {
 		a, err := data.LoadImage(files[i], tr.InputChannels())
-		if err == nil && (a.W != crop || a.H != crop) {
-			a = data.Resize(a, crop, crop, data.Bicubic)
+		if err != nil {
+			return nil, err
 		}
-		return a, err
+		w, h, err := size.of(a.W, a.H)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", files[i], err)
+		}
+		if a.W != w || a.H != h {
+			a = data.Resize(a, w, h, data.Bicubic)
+		}
+		return a, nil
 	}
 	return writeTranslations(files, outs, o.SkipInvalid, tr.PNG(), load, func(a *data.Image) report.Images {
 		x := tr.Input([]*data.Image{a}).To(dev)

@@ -2,7 +2,6 @@ package infer
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,8 +20,7 @@ import (
 // label maps (or, with data.label_nc 0, the images), the instance maps and
 // the photos, paired by sorted position as pix2pixHD's test.py pairs
 // test_label/, test_inst/ and test_img/. Each input is resized (nearest for
-// maps, bicubic for photos) to the size the run trained at, without random
-// crops or flips.
+// maps, bicubic for photos) as testSize says, without random crops or flips.
 func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translation, o TranslateOptions, dev torch.Device) (int, error) {
 	dc, err := gan.DataConfig(cfg)
 	if err != nil {
@@ -78,6 +76,10 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 		}
 		mult = max(mult, nets.InputMultiple(s.Options))
 	}
+	size, err := newTestSize(dc, o, mult)
+	if err != nil {
+		return 0, err
+	}
 	outs, err := outputPaths(out, inputs, map[string]string{"--input": dir, "--instances": instances, "--photos": o.Photos})
 	if err != nil {
 		return 0, err
@@ -117,7 +119,10 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 		if err != nil {
 			return data.Sample{}, err
 		}
-		w, h := mapSize(dc, a.W, a.H, mult)
+		w, h, err := size.of(a.W, a.H)
+		if err != nil {
+			return data.Sample{}, fmt.Errorf("%s: %w", path, err)
+		}
 		filter := data.Bicubic
 		if dc.LabelNC > 0 {
 			filter = data.Nearest
@@ -156,25 +161,6 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 		}
 		return report.ToImages(g.Forward(tr.Encode(b, enc)))
 	})
-}
-
-// mapSize is the size an input of w x h is translated at: the training
-// crop for the cropping modes, the training width (and the aspect ratio)
-// for scale_width, else as it is; each side then rounded to the nearest
-// multiple of mult (at least mult) that the generator takes.
-func mapSize(dc data.Config, w, h, mult int) (int, int) {
-	switch dc.Preprocess {
-	case data.ResizeAndCrop, data.Crop, data.ResizeCenterCrop:
-		w, h = dc.CropSize, dc.CropSize
-	case data.ScaleWidth, data.ScaleWidthAndCrop:
-		target := dc.LoadSize
-		if dc.Preprocess == data.ScaleWidthAndCrop {
-			target = dc.CropSize
-		}
-		w, h = target, int(float64(target)*float64(h)/float64(w))
-	}
-	round := func(v int) int { return max(mult, int(math.Round(float64(v)/float64(mult)))*mult) }
-	return round(w), round(h)
 }
 
 // imageFiles lists the image files of dir, sorted.

@@ -1,0 +1,61 @@
+package infer
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"gogan/data"
+)
+
+// TestPreprocesses are translate's --preprocess values: the references'
+// test-time modes that draw nothing at random.
+var TestPreprocesses = []string{data.ResizeAndCrop, data.ScaleWidth, data.PreprocessNone}
+
+// testSize sizes translate's inputs: a data.Transform without its random
+// parts, then each side rounded to the nearest multiple of mult (at least
+// mult) that the generator takes, where the reference's network would fail.
+type testSize struct {
+	t    data.Transform
+	mult int
+}
+
+// newTestSize is the sizing of o's --preprocess and --load-size (defaults:
+// data.TestPreprocess of the run's mode, at the run's crop_size for
+// resize_and_crop and its load_size for scale_width) for a run of dc.
+func newTestSize(dc data.Config, o TranslateOptions, mult int) (testSize, error) {
+	mode := o.Preprocess
+	if mode == "" {
+		mode = data.TestPreprocess(dc.Preprocess)
+	}
+	if !slices.Contains(TestPreprocesses, mode) {
+		return testSize{}, fmt.Errorf("--preprocess %q: want %s (the random crops of the others have no place at test time)", mode, strings.Join(TestPreprocesses, ", "))
+	}
+	load := o.LoadSize
+	switch {
+	case load < 0:
+		return testSize{}, fmt.Errorf("--load-size %d: want a size in pixels", load)
+	case load > 0 && mode == data.PreprocessNone:
+		return testSize{}, fmt.Errorf("--load-size %d: --preprocess none keeps each image's size (rounded to what the generator takes); --load-size goes with resize_and_crop or scale_width", load)
+	case load == 0 && mode == data.ResizeAndCrop:
+		load = dc.CropSize
+	case load == 0:
+		load = dc.LoadSize
+	}
+	t := data.Transform{Mode: mode, LoadSize: load, CropSize: dc.CropSize, NoneMultiple: dc.NoneMultiple, ScaleWidthAspect: dc.ScaleWidthAspect}
+	if mode == data.ResizeAndCrop {
+		t.CropSize = load // resize to load x load; the crop takes it whole
+	}
+	return testSize{t: t, mult: max(mult, 1)}, nil
+}
+
+// of is the size a w x h input is translated at.
+func (s testSize) of(w, h int) (int, int, error) {
+	tw, th, err := s.t.OutputSize(w, h)
+	if err != nil {
+		return 0, 0, err
+	}
+	round := func(v int) int { return max(s.mult, int(math.Round(float64(v)/float64(s.mult)))*s.mult) }
+	return round(tw), round(th), nil
+}
