@@ -715,8 +715,33 @@ func firstKeyOf(section string) string {
 	return section
 }
 
-// unknownKey names the nearest valid key by edit distance.
+// referenceNames are the references' option names, by lower case, with
+// the key that is theirs here and the reference: an unknown key that is one
+// of them is answered with that key rather than the nearest by spelling
+// (max_dataset_size is not data.image_size).
+var referenceNames = map[string][2]string{}
+
+// RegisterReferenceNames records a reference's option names (as its
+// command line spells them) and the keys they are here; the first
+// registration of a name stays.
+func RegisterReferenceNames(reference string, keys map[string]string) {
+	for name, key := range keys {
+		if _, ok := LookupKey(key); !ok {
+			panic("config: reference option " + name + " names no key " + key)
+		}
+		if _, taken := referenceNames[strings.ToLower(name)]; !taken {
+			referenceNames[strings.ToLower(name)] = [2]string{key, reference + "'s --" + name}
+		}
+	}
+}
+
+// unknownKey names the key a reference's option of that name is here, or
+// the nearest valid key by edit distance.
 func unknownKey(name string) error {
+	last := strings.ToLower(name[strings.LastIndex(name, ".")+1:])
+	if r, ok := referenceNames[last]; ok {
+		return fmt.Errorf("unknown key %s; %s is %s here", name, r[1], r[0])
+	}
 	best, _ := nearest(strings.ToLower(name), SchemaKeys(), strings.ToLower)
 	return fmt.Errorf("unknown key %s; did you mean %s?", name, best)
 }

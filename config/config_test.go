@@ -173,10 +173,23 @@ func TestRealEnvironment(t *testing.T) {
 func TestUnknownKeys(t *testing.T) {
 	path := writeYAML(t, "train:\n  epoch: 5\ndata:\n  batchsize: 3\n")
 	_, err := config.LoadConfigEnv(path, nil, nil)
-	wantErr(t, err, "unknown key train.epoch; did you mean train.epochs?", "unknown key data.batchsize; did you mean data.batch_size?", path)
+	wantErr(t, err, "unknown key train.epoch; did you mean train.epochs?", "unknown key data.batchsize; pytorch-CycleGAN-and-pix2pix's --batchSize is data.batch_size here", path)
 
 	_, err = config.LoadConfigEnv("", []string{"model.ngff=3"}, nil)
 	wantErr(t, err, "--set", "unknown key model.ngff; did you mean model.ngf?")
+
+	// the references' option names, whatever their spelling suggests
+	for set, want := range map[string]string{
+		"max_dataset_size=9":    "pytorch-CycleGAN-and-pix2pix's --max_dataset_size is data.max_samples here",
+		"num_threads=4":         "pytorch-CycleGAN-and-pix2pix's --num_threads is data.workers here",
+		"gpu_ids=0":             "pytorch-CycleGAN-and-pix2pix's --gpu_ids is device here",
+		"data.netG=unet_128":    "pytorch-CycleGAN-and-pix2pix's --netG is model.netG here",
+		"manualSeed=1":          "pytorch/examples dcgan's --manualSeed is seed here",
+		"n_downsample_global=3": "pix2pixHD's --n_downsample_global is model.n_downsample_global here",
+	} {
+		_, err = config.LoadConfigEnv("", []string{set}, nil)
+		wantErr(t, err, want)
+	}
 
 	_, err = config.LoadConfigEnv("", []string{"train.lamda_l1=3"}, nil)
 	wantErr(t, err, "did you mean train.lambda_L1?")

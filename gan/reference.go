@@ -299,6 +299,24 @@ func GANModeFromNoLSGAN(v string) (string, error) {
 	return "lsgan", err
 }
 
+// RegisterReferenceOptions tells config the keys a reference's options
+// are here, so that `--set max_dataset_size=100` is answered with
+// data.max_samples.
+func RegisterReferenceOptions(reference string, opts []ReferenceOption) {
+	keys := map[string]string{}
+	for _, o := range opts {
+		for _, n := range o.Names {
+			keys[n] = o.Key
+		}
+	}
+	config.RegisterReferenceNames(reference, keys)
+}
+
+func init() {
+	RegisterReferenceOptions("pytorch-CycleGAN-and-pix2pix", cycleGANAndPix2PixOptions)
+	config.RegisterReferenceNames("pytorch-CycleGAN-and-pix2pix", map[string]string{"gpu_ids": "device"})
+}
+
 // Options of pytorch-CycleGAN-and-pix2pix's models: its BaseOptions and
 // TrainOptions, under their current and earlier names.
 var cycleGANAndPix2PixOptions = []ReferenceOption{

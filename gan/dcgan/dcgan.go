@@ -46,6 +46,9 @@ func init() {
 		},
 		Export: export,
 	})
+	// pytorch/examples dcgan/main.py's flags (its --netG is a file: gogan import --pth)
+	config.RegisterReferenceNames("pytorch/examples dcgan", map[string]string{"dataset": "data.dataset", "workers": "data.workers",
+		"imageSize": "data.image_size", "nz": "model.nz", "manualSeed": "seed", "outf": "out", "cuda": "device", "classes": "data.classes"})
 }
 
 var imageSizes = map[int]bool{32: true, 64: true, 128: true, 256: true}

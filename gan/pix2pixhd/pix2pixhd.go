@@ -135,6 +135,7 @@ func init() {
 		Export:        export,
 		FromReference: fromReference,
 	})
+	gan.RegisterReferenceOptions("pix2pixHD", options)
 }
 
 // inputSize is a batch's height and width for synthetic batches (gogan
