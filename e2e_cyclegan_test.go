@@ -127,6 +127,8 @@ func TestImportNetFlags(t *testing.T) {
 		{nil, "--net ROLE=FILE"},
 		{[]string{"--net", "G_A"}, `--net "G_A": want ROLE=FILE`},
 		{[]string{"--net", "G_C=x.pth"}, "recipe cyclegan has no network G_C"},
+		// the model zoo's latest_net_G.pth given as a pix2pix generator
+		{[]string{"--pth", "latest_net_G.pth"}, "has no network G (its networks: G_A, G_B, D_A, D_B): name the file's network with --net ROLE=FILE"},
 		{[]string{"--net", "G_A=" + filepath.Join(run, "missing.pth")}, "missing.pth"},
 	} {
 		out, err := gogan(t, append(base, c.args...)...)
@@ -159,11 +161,17 @@ func TestImportNetFlags(t *testing.T) {
 	in := filepath.Join(dir, "in")
 	os.MkdirAll(in, 0o755)
 	writePNG(t, filepath.Join(in, "a.png"), image.NewGray(image.Rect(0, 0, 28, 28)))
-	if out, err := gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", filepath.Join(dir, "out"), "--eval"); err != nil {
+	out, err = gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", filepath.Join(dir, "out"), "--eval")
+	if err != nil || strings.Contains(out, "initial random weights") {
 		t.Fatalf("translate with the imported G_A: %v\n%s", err, out)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "out", "a.png")); err != nil {
 		t.Error(err)
+	}
+	// G_B was given no file: translating with it says so
+	out, err = gogan(t, "translate", "--checkpoint", run, "--direction", "BtoA", "--input", in, "--out", filepath.Join(dir, "outB"), "--eval")
+	if err != nil || !strings.Contains(out, "this network holds its initial random weights: gogan import was given no file for it (import --net G_B=FILE)") {
+		t.Errorf("translate --direction BtoA with G_B never imported: %v\n%s", err, out)
 	}
 }
 

@@ -7,8 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 
 	torch "gogan/cgo"
@@ -23,11 +25,14 @@ import (
 // LoadNet builds the checkpoint's network of the given role on dev with its
 // weights.
 func LoadNet(ck runfolder.Checkpoint, cfg *config.Config, role string, dev torch.Device) (*nets.Net, error) {
-	ts, _, err := torch.LoadSafetensors(ck.WeightsPath())
+	ts, meta, err := torch.LoadSafetensors(ck.WeightsPath())
 	if err != nil {
 		return nil, ck.Removed(err)
 	}
 	defer torch.FreeNamed(ts)
+	if slices.Contains(strings.Split(meta[runfolder.InitialNetsKey], ","), role) {
+		slog.Warn("this network holds its initial random weights: gogan import was given no file for it (import --net "+role+"=FILE)", "network", role, "checkpoint", ck.Dir)
+	}
 	n, err := gan.NetFromWeights(cfg, ts, role, dev)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", ck.Dir, err)

@@ -119,6 +119,11 @@ type CheckpointMetrics struct {
 }
 
 // Checkpoint is one checkpoint directory of a run.
+// InitialNetsKey is the weights' metadata key that names, comma-separated,
+// the networks an import was given no file for: their weights are the
+// initial random ones (translate and serve warn when they run one).
+const InitialNetsKey = "initial_nets"
+
 type Checkpoint struct {
 	Dir  string
 	Step int

@@ -82,6 +82,7 @@ func Import(cfg *config.Config, pths map[string]string, at ImportedAt) (ck strin
 	for _, n := range s.rec.Nets() {
 		if _, named := pths[n.Role]; !named {
 			notes = append(notes, fmt.Sprintf("network %s starts from its initial weights: no file was given for it", n.Role))
+			s.initialNets = append(s.initialNets, n.Role)
 		}
 	}
 	for _, role := range roles {
@@ -91,7 +92,12 @@ func Import(cfg *config.Config, pths map[string]string, at ImportedAt) (ck strin
 		}
 		i := slices.IndexFunc(s.rec.Nets(), func(n gan.Net) bool { return n.Role == role })
 		if i < 0 {
-			return "", nil, fmt.Errorf("import %s: recipe %s has no network %s", file, cfg.Recipe, role)
+			var roles []string
+			for _, n := range s.rec.Nets() {
+				roles = append(roles, n.Role)
+			}
+			return "", nil, fmt.Errorf("import %s: recipe %s has no network %s (its networks: %s): name the file's network with --net ROLE=FILE (CycleGAN's latest_net_G_A.pth is --net G_A=...; a one-direction test model's latest_net_G.pth is G_A's or G_B's)",
+				file, cfg.Recipe, role, strings.Join(roles, ", "))
 		}
 		n := s.rec.Nets()[i]
 		sd, err := torch.LoadPTH(file)

@@ -209,6 +209,9 @@ type session struct {
 	unlock     func() // releases the run folder (rank 0)
 	// importedSamples: Import's ImportedAt.Samples, kept in the checkpoint
 	importedSamples int
+	// initialNets are the networks an import gave no file: their
+	// checkpoint's weights are the initial random ones (InitialNetsKey).
+	initialNets []string
 
 	// data parallelism's figures: time in steps and in agreeing after them
 	stepT, agreeT time.Duration
@@ -617,6 +620,9 @@ func (s *session) checkpoint() error {
 	st := runfolder.CheckpointState{Epoch: s.epoch, Step: s.step, Seed: s.cfg.Seed, RNG: rng, Schedule: sched, Loader: loader,
 		Config: string(cfgYAML), Metrics: runfolder.CheckpointMetrics{Last: s.last}}
 	meta := map[string]string{"gogan": runfolder.Version, "recipe": s.cfg.Recipe, "step": fmt.Sprint(s.step)}
+	if len(s.initialNets) > 0 {
+		meta[runfolder.InitialNetsKey] = strings.Join(s.initialNets, ",")
+	}
 	ck, err := runfolder.WriteCheckpoint(s.rd.Path, st, func(w io.Writer) error { return torch.WriteSafetensors(w, ws, meta) })
 	if err != nil {
 		return fmt.Errorf("checkpoint into %s: %w", filepath.Join(s.rd.Path, runfolder.CheckpointsDir), err)
