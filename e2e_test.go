@@ -486,6 +486,8 @@ func TestNetsAndConfigCommands(t *testing.T) {
 	}{
 		{[]string{"config", "--set", "train.epoch=3"}, "", "did you mean train.epochs?"},
 		{[]string{"config", "--set", "data.batch_size=0"}, "", "data.batch_size"},
+		// the data's rules, as train applies them
+		{[]string{"config", "-c", "configs/pix2pix-facades.yaml", "--set", "data.serial_batches=true"}, "", "data.serial_batches: true: only applies to data.dataset=unaligned"},
 		{[]string{"config"}, "GOGAN_MODEL_NETG=unet_300", "model.netG"},
 		{[]string{"train", "-c", "configs/missing.yaml"}, "", "configs/missing.yaml"},
 		{[]string{"resume", "/nonexistent/run"}, "", "not a gogan run folder"},

@@ -477,6 +477,15 @@ func configCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// the data rules train applies when it opens the data
+			// (data.serial_batches with aligned data, ...)
+			dc, err := gan.DataConfig(cfg)
+			if err == nil {
+				err = dc.Check()
+			}
+			if err != nil {
+				return err
+			}
 			y, err := cfg.YAML()
 			if err != nil {
 				return err
