@@ -225,11 +225,25 @@ func TestPix2PixHDBadVGGWeights(t *testing.T) {
 	if b, err := exec.Command(torchtest.Python(t), "-c", script).CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, b)
 	}
-	for _, c := range []struct{ vgg, want string }{
-		{filepath.Join(base, "missing.pth"), "missing.pth"},
-		{notVGG, "not a torchvision VGG19 state dict"},
-		{"", "set model.vgg_weights"},
+	// torch.hub's cache, where torchvision keeps vgg19-dcbb9e9d.pth: here
+	// holding that name for a file that is no VGG19, to see it found
+	hub := filepath.Join(base, "torch")
+	t.Setenv("TORCH_HOME", hub)
+	for _, c := range []struct {
+		vgg, want string
+		cache     bool // the cache holds the file from this case on
+	}{
+		{filepath.Join(base, "missing.pth"), "missing.pth", false},
+		{notVGG, "not a torchvision VGG19 state dict", false},
+		{"", "which torch.hub's cache " + filepath.Join(hub, "hub", "checkpoints") + " does not hold: set model.vgg_weights", false},
+		{"vgg19-dcbb9e9d.pth", "no such file here nor in torch.hub's cache", false},
+		{"", "not a torchvision VGG19 state dict", true},                   // found in the cache
+		{"vgg19-dcbb9e9d.pth", "not a torchvision VGG19 state dict", true}, // its name, found there
 	} {
+		if c.cache {
+			os.MkdirAll(filepath.Join(hub, "hub", "checkpoints"), 0o755)
+			os.Link(notVGG, filepath.Join(hub, "hub", "checkpoints", "vgg19-dcbb9e9d.pth"))
+		}
 		run := filepath.Join(base, "run"+fmt.Sprint(len(c.want)))
 		out, err := gogan(t, append([]string{"train"}, smallHD(root, c.vgg, run, "train.max_steps=1")...)...)
 		if err == nil || !strings.Contains(out, c.want) {

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -524,4 +525,24 @@ func SortedNames(ts []Named) []string {
 	}
 	sort.Strings(s)
 	return s
+}
+
+// HubCheckpoints is where torch.hub (and torchvision's model weights)
+// caches downloaded weights: $TORCH_HOME/hub/checkpoints, TORCH_HOME
+// defaulting to $XDG_CACHE_HOME/torch or ~/.cache/torch; "" when there is
+// no home folder.
+func HubCheckpoints() string {
+	home := os.Getenv("TORCH_HOME")
+	if home == "" {
+		cache := os.Getenv("XDG_CACHE_HOME")
+		if cache == "" {
+			h, err := os.UserHomeDir()
+			if err != nil {
+				return ""
+			}
+			cache = filepath.Join(h, ".cache")
+		}
+		home = filepath.Join(cache, "torch")
+	}
+	return filepath.Join(home, "hub", "checkpoints")
 }

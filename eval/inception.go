@@ -29,19 +29,10 @@ const InceptionWeightsFile = "pt_inception-2015-12-05-6726825d.pth"
 // weights: $TORCH_HOME/hub/checkpoints, TORCH_HOME defaulting to
 // $XDG_CACHE_HOME/torch or ~/.cache/torch.
 func DefaultInceptionWeights() string {
-	home := os.Getenv("TORCH_HOME")
-	if home == "" {
-		cache := os.Getenv("XDG_CACHE_HOME")
-		if cache == "" {
-			h, err := os.UserHomeDir()
-			if err != nil {
-				return ""
-			}
-			cache = filepath.Join(h, ".cache")
-		}
-		home = filepath.Join(cache, "torch")
+	if dir := torch.HubCheckpoints(); dir != "" {
+		return filepath.Join(dir, InceptionWeightsFile)
 	}
-	return filepath.Join(home, "hub", "checkpoints", InceptionWeightsFile)
+	return ""
 }
 
 // basicConv is torchvision's BasicConv2d: a convolution without bias,

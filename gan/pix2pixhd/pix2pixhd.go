@@ -9,11 +9,13 @@
 package pix2pixhd
 
 import (
-	"errors"
+	"cmp"
 	"fmt"
 	"image"
 	"log/slog"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 
 	torch "gogan/cgo"
@@ -43,7 +45,7 @@ func init() {
 				{Name: "model.n_local_enhancers", Type: config.TypeInt, Default: 1, Range: config.Between(1, 3), Doc: "pix2pixhd: local enhancers of model.netG=local (each doubles the resolution)."},
 				{Name: "model.n_blocks_local", Type: config.TypeInt, Default: 3, Range: config.AtLeast(1), Doc: "pix2pixhd: residual blocks of each local enhancer."},
 				{Name: "model.vgg_weights", Type: config.TypeString, Default: "",
-					Doc: "pix2pixhd: torchvision's ImageNet VGG19 weights for the perceptual loss (vgg19-dcbb9e9d.pth: torchvision.models.vgg19(weights=\"IMAGENET1K_V1\") saves it in ~/.cache/torch/hub/checkpoints/). Needed unless train.no_vgg_loss."},
+					Doc: "pix2pixhd: torchvision's ImageNet VGG19 weights for the perceptual loss (vgg19-dcbb9e9d.pth: torchvision.models.vgg19(weights=\"IMAGENET1K_V1\") saves it in torch.hub's cache, $TORCH_HOME/hub/checkpoints/, by default ~/.cache/torch/hub/checkpoints/). Empty, or a file name not in the working folder: that file in torch.hub's cache, where pix2pixHD's Vgg19 finds it. Needed unless train.no_vgg_loss."},
 				{Name: "model.load_pretrain", Type: config.TypeString, Default: "",
 					Doc: "pix2pixhd: a run folder (or checkpoint folder) whose newest checkpoint starts G and D, the tensors whose names and shapes match: the global stage's run, when training model.netG=local. It must have been trained in this run's data.direction."},
 				{Name: "train.niter_fix_global", Type: config.TypeInt, Default: 0, Range: config.AtLeast(0),
@@ -259,10 +261,11 @@ func New(env gan.Env) (gan.Recipe, error) {
 	}
 	r.enc = newEncoding(c)
 	if !c.Bool("train.no_vgg_loss") {
-		if c.String("model.vgg_weights") == "" {
-			return fail(errors.New("the VGG19 perceptual loss needs ImageNet weights: set model.vgg_weights to torchvision's vgg19-dcbb9e9d.pth (torchvision.models.vgg19(weights=\"IMAGENET1K_V1\") saves it in ~/.cache/torch/hub/checkpoints/), or train.no_vgg_loss=true"))
+		path, err := vggWeights(c.String("model.vgg_weights"))
+		if err != nil {
+			return fail(err)
 		}
-		if r.vgg, err = nets.LoadVGG19(c.String("model.vgg_weights"), env.Device); err != nil {
+		if r.vgg, err = nets.LoadVGG19(path, env.Device); err != nil {
 			return fail(fmt.Errorf("model.vgg_weights: %w", err))
 		}
 	}
@@ -533,4 +536,30 @@ func (r *Pix2PixHD) generators() []*nets.Net {
 		return []*nets.Net{r.g, r.e}
 	}
 	return []*nets.Net{r.g}
+}
+
+// vggFile is torchvision's ImageNet VGG19, as torch.hub caches it.
+const vggFile = "vgg19-dcbb9e9d.pth"
+
+// vggWeights is the file model.vgg_weights names: the path as given, or,
+// for "" or a bare file name not in the working folder, that file (default
+// vgg19-dcbb9e9d.pth) in torch.hub's cache, where torchvision.models.vgg19
+// keeps it, as pix2pixHD's Vgg19 finds it there.
+func vggWeights(v string) (string, error) {
+	if v != "" {
+		if _, err := os.Stat(v); err == nil || strings.ContainsRune(v, os.PathSeparator) {
+			return v, nil // a missing path is LoadVGG19's error, naming it
+		}
+	}
+	name := cmp.Or(v, vggFile)
+	hub := torch.HubCheckpoints()
+	if hub != "" {
+		if _, err := os.Stat(filepath.Join(hub, name)); err == nil {
+			return filepath.Join(hub, name), nil
+		}
+	}
+	if v != "" {
+		return "", fmt.Errorf("model.vgg_weights %s: no such file here nor in torch.hub's cache %s: give its path, or train.no_vgg_loss=true", v, hub)
+	}
+	return "", fmt.Errorf("the VGG19 perceptual loss needs torchvision's ImageNet weights, %s, which torch.hub's cache %s does not hold: set model.vgg_weights to the file (torchvision.models.vgg19(weights=\"IMAGENET1K_V1\") saves it in that cache), or train.no_vgg_loss=true", vggFile, hub)
 }
