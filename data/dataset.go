@@ -208,6 +208,9 @@ func (d *Dataset) openAligned() error {
 		return d.sortedFolders(lab, img)
 	}
 	if a, b := filepath.Join(root, phase+"_A"), filepath.Join(root, phase+"_B"); isDir(a) || isDir(b) {
+		if d.btoa {
+			d.log.Warn(fmt.Sprintf("data.direction=BtoA: the input is %s and the target %s; pix2pixHD, which has no direction, always goes from %s_A/ to %s_B/ (set data.direction=AtoB to train as it does)", b, a, phase, phase))
+		}
 		return d.sortedFolders(a, b)
 	}
 	if d.cfg.Instance {

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"image"
@@ -294,5 +295,29 @@ func TestMissingPhaseIsRefused(t *testing.T) {
 				t.Fatalf("want a data.phase or data.root error saying %q, got %v", tc.refused, err)
 			}
 		})
+	}
+}
+
+// TestBtoAOnPix2PixHDFolders: pix2pixHD's {phase}_A/{phase}_B folders read
+// with data.direction=BtoA swap them (as asked) with a warning that
+// pix2pixHD goes from _A to _B; AtoB says nothing.
+func TestBtoAOnPix2PixHDFolders(t *testing.T) {
+	dir := t.TempDir()
+	img := encode(t, "png", gradient(32, 32))
+	write(t, filepath.Join(dir, "train_A", "a.png"), img)
+	write(t, filepath.Join(dir, "train_B", "a.png"), img)
+	for _, direction := range []string{"AtoB", "BtoA"} {
+		cfg := DefaultConfig(Aligned)
+		cfg.Root, cfg.LoadSize, cfg.CropSize, cfg.Direction = dir, 32, 32, direction
+		var logs bytes.Buffer
+		d, err := Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Close()
+		warned := strings.Contains(logs.String(), "pix2pixHD, which has no direction, always goes from train_A/ to train_B/")
+		if warned != (direction == "BtoA") {
+			t.Errorf("%s: warning %v:\n%s", direction, warned, logs.String())
+		}
 	}
 }
