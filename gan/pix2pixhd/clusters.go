@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -265,6 +266,9 @@ func encoderDigest(e *nets.Net) (string, error) {
 // of another encoder's features (another run's, or an earlier checkpoint's)
 // are used with a warning.
 func loadClusters(path string, f *features, e *nets.Net, ck runfolder.Checkpoint) (*clusters, error) {
+	if isNPY(path) {
+		return nil, fmt.Errorf("%s is a NumPy file, as pix2pixHD's encode_features.py writes its features_clustered_010.npy (a pickled dict gogan does not read): cluster this run's features with gogan features --checkpoint %s, which writes the file --features takes", path, ck.Dir)
+	}
 	ts, meta, err := torch.LoadSafetensors(path)
 	if err != nil {
 		return nil, err
@@ -449,4 +453,16 @@ func toF64(p []float32) []float64 {
 		out[i] = float64(v)
 	}
 	return out
+}
+
+// isNPY says whether path begins with NumPy's .npy magic.
+func isNPY(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	magic := make([]byte, 6)
+	_, err = io.ReadFull(f, magic)
+	return err == nil && string(magic) == "\x93NUMPY"
 }

@@ -4,11 +4,15 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"gogan/cgo/torchtest"
+	"gogan/runfolder"
 )
 
 // scipyKMeans is SciPy's k-means (kmeans2, k-means++ starts) on the same
@@ -110,4 +114,18 @@ func inertiaOf(pts, centres [][]float32) float64 {
 		s += best
 	}
 	return s
+}
+
+// TestClustersRefuseNPY: pix2pixHD's own features_clustered_010.npy given to
+// translate --features is named for what it is, with the way to make
+// gogan's file.
+func TestClustersRefuseNPY(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "features_clustered_010.npy")
+	// np.save of a dict: the magic, version 1.0, a header, a pickle
+	os.WriteFile(path, append([]byte("\x93NUMPY\x01\x00v\x00{'descr': '|O', 'fortran_order': False, 'shape': (), }"), 0x80, 2), 0o644)
+	_, err := loadClusters(path, nil, nil, runfolder.Checkpoint{Dir: "runs/hd/checkpoints/step-00000010"})
+	if err == nil || !strings.Contains(err.Error(), "is a NumPy file, as pix2pixHD's encode_features.py writes") ||
+		!strings.Contains(err.Error(), "gogan features --checkpoint runs/hd/checkpoints/step-00000010") {
+		t.Errorf("loadClusters of a .npy: %v", err)
+	}
 }
