@@ -17,6 +17,27 @@ func ManualSeed(seed uint64) {
 	check("manual_seed", e)
 }
 
+// DrawCPUSeed draws from the CPU's default generator what
+// torch.empty((), dtype=torch.int64).random_() draws: how torch's DataLoader
+// takes its workers' base seed at each epoch's iterator, and RandomSampler
+// the seed of its shuffle.
+func DrawCPUSeed() int64 {
+	var e *C.char
+	v := C.gt_cpu_seed_draw(&e)
+	check("cpu_seed_draw", e)
+	return int64(v)
+}
+
+// RandpermSeeded is torch.randperm(n, generator=g) for a CPU generator g
+// seeded with seed: torch's RandomSampler order of an epoch.
+func RandpermSeeded(n int, seed uint64) []int64 {
+	var e *C.char
+	h := C.gt_randperm_seeded(C.int64_t(n), C.uint64_t(seed), &e)
+	t := result("randperm", h, e)
+	defer t.Free()
+	return t.Int64s()
+}
+
 // RNGState is a copy of dev's default generator state (a uint8 tensor), for
 // checkpoints.
 func RNGState(dev Device) *Tensor {

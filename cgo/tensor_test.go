@@ -2,14 +2,18 @@ package torch
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"gogan/cgo/torchtest"
 )
 
 func TestRoundTripsAndInfo(t *testing.T) {
@@ -355,5 +359,51 @@ func TestSafetensors(t *testing.T) {
 	}
 	if err := SaveSafetensors(filepath.Join(dir, "dup"), []Named{in[0], in[0]}, nil); err == nil {
 		t.Error("a repeated name was written")
+	}
+}
+
+// TestDrawCPUSeedIsTorchs: DrawCPUSeed takes from the CPU generator what
+// torch's DataLoader takes for its base seed (and RandomSampler for its
+// shuffle), so the numbers drawn after it are PyTorch's; RandpermSeeded is
+// RandomSampler's order from that seed.
+func TestDrawCPUSeedIsTorchs(t *testing.T) {
+	py := torchtest.Python(t)
+	s := NewScope()
+	defer s.Close()
+	ManualSeed(999)
+	seeds := []int64{DrawCPUSeed(), DrawCPUSeed()}
+	after := Randn(Float32, CPUDevice, 20).Float32s()
+	perms := [][]int64{RandpermSeeded(10, uint64(seeds[1])), RandpermSeeded(1000, 5)}
+	script := `import torch, json
+from torch.utils.data import RandomSampler
+torch.manual_seed(999)
+seeds = [torch.empty((), dtype=torch.int64).random_().item() for _ in range(2)]
+after = torch.randn(20).tolist()
+torch.manual_seed(999)
+torch.empty((), dtype=torch.int64).random_()  # the DataLoader's base seed; then RandomSampler draws its own
+perms = [list(RandomSampler(range(10)))]
+g = torch.Generator()
+g.manual_seed(5)
+perms.append(torch.randperm(1000, generator=g).tolist())
+print(json.dumps({"seeds": seeds, "after": after, "perms": perms}))`
+	out, err := exec.Command(py, "-c", script).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want struct {
+		Seeds []int64
+		After []float32
+		Perms [][]int64
+	}
+	if err := json.Unmarshal(out, &want); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(seeds, want.Seeds) || !slices.Equal(after, want.After) {
+		t.Errorf("gogan drew %v then %v; PyTorch %v then %v", seeds, after[:3], want.Seeds, want.After[:3])
+	}
+	for i := range perms {
+		if !slices.Equal(perms[i], want.Perms[i]) {
+			t.Errorf("order %d: gogan %v..., PyTorch %v...", i, perms[i][:min(10, len(perms[i]))], want.Perms[i][:min(10, len(want.Perms[i]))])
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"unsafe"
 )
@@ -134,6 +135,11 @@ type LoaderOptions struct {
 	// for a trainer that holds the transformed dataset on its device
 	// (Dataset.ExportU8) and gathers each batch there.
 	IndicesOnly bool
+	// TorchOrder: a shuffled epoch's sample order is the one SetOrder
+	// gives (the trainer's torch RandomSampler order, whose seed comes from
+	// the CPU generator as the epoch starts), which the workers wait for;
+	// otherwise Permutation's.
+	TorchOrder bool
 }
 
 func (o LoaderOptions) world() int { return max(1, o.World) }
@@ -159,6 +165,9 @@ type LoaderState struct {
 	DropLast  bool   `json:"drop_last"`
 	Shuffle   bool   `json:"shuffle"`
 	World     int    `json:"world,omitempty"` // ranks (data parallelism); 0: one
+	// OrderSeed is the seed of the epoch in progress's SetOrder order
+	// (TorchOrder), from which the trainer draws it again on resume.
+	OrderSeed *int64 `json:"order_seed,omitempty"`
 }
 
 // Loader builds batches with N workers and hands them out in order. Batch k
@@ -176,6 +185,15 @@ type Loader struct {
 
 	permMu sync.Mutex
 	perms  map[int][]int
+	orders map[int]order         // SetOrder's, by epoch
+	given  map[int]chan struct{} // closed when an epoch's order is given
+}
+
+// order is an epoch's sample order from SetOrder, and its seed (nil: an
+// order whose seed is not recorded).
+type order struct {
+	p    []int
+	seed *int64
 }
 
 // run is the workers' pipeline from one starting position onwards.
@@ -232,7 +250,7 @@ func NewLoader(d *Dataset, o LoaderOptions) (*Loader, error) {
 		}
 		return nil, &ConfigError{Key: "data.batch_size", Value: o.BatchSize, Msg: msg}
 	}
-	l := &Loader{d: d, o: o, nb: nb, alloc: o.Allocator, perms: map[int][]int{}}
+	l := &Loader{d: d, o: o, nb: nb, alloc: o.Allocator, perms: map[int][]int{}, orders: map[int]order{}, given: map[int]chan struct{}{}}
 	if l.alloc == nil {
 		l.alloc = newGoAllocator(l.inFlight() + 2)
 	}
@@ -329,7 +347,49 @@ func (l *Loader) State() LoaderState {
 	if l.o.World > 1 {
 		st.World = l.o.World
 	}
+	if b > 0 {
+		l.permMu.Lock()
+		st.OrderSeed = l.orders[e].seed
+		l.permMu.Unlock()
+	}
 	return st
+}
+
+// NeedsOrder says whether the next Next starts an epoch whose order
+// SetOrder has to give first (TorchOrder, shuffled), and which.
+func (l *Loader) NeedsOrder() (epoch int, needed bool) {
+	if !l.o.TorchOrder || !l.o.Shuffle || l.batch != 0 {
+		return 0, false
+	}
+	l.permMu.Lock()
+	defer l.permMu.Unlock()
+	_, set := l.orders[l.epoch]
+	return l.epoch, !set
+}
+
+// AtEpochStart says whether the next Next returns an epoch's first batch.
+func (l *Loader) AtEpochStart() bool { return l.batch == 0 }
+
+// SetOrder gives epoch's sample order, a permutation of the dataset's
+// indices, and the seed it comes from (nil: none to record).
+func (l *Loader) SetOrder(epoch int, p []int, seed *int64) error {
+	if len(p) != l.d.Len() {
+		return fmt.Errorf("data: an order of %d samples for a dataset of %d", len(p), l.d.Len())
+	}
+	l.permMu.Lock()
+	defer l.permMu.Unlock()
+	l.orders[epoch] = order{p: slices.Clone(p), seed: seed}
+	delete(l.perms, epoch)
+	if ch, ok := l.given[epoch]; ok {
+		close(ch)
+		delete(l.given, epoch)
+	}
+	for e := range l.orders { // the workers are at most a few epochs apart
+		if e < epoch-2 {
+			delete(l.orders, e)
+		}
+	}
+	return nil
 }
 
 // Restore moves the loader to a saved position (and seed): the batches that
@@ -352,6 +412,7 @@ func (l *Loader) Restore(s LoaderState) error {
 	l.stop()
 	l.permMu.Lock()
 	l.perms = map[int][]int{} // they were drawn with the old seed
+	l.orders = map[int]order{}
 	l.permMu.Unlock()
 	l.o.Seed = s.Seed
 	l.epoch, l.batch = s.Epoch, s.Batch
@@ -374,6 +435,9 @@ func (l *Loader) Next(ctx context.Context) (*Batch, error) {
 	if l.batch == l.nb {
 		l.epoch, l.batch = l.epoch+1, 0
 		return nil, io.EOF
+	}
+	if e, needed := l.NeedsOrder(); needed {
+		return nil, fmt.Errorf("data: epoch %d's order was not given (Loader.SetOrder)", e)
 	}
 	if l.o.Workers == 0 { // no goroutines: build it here
 		b, err := l.build(ctx, l.epoch, l.batch)
@@ -469,15 +533,35 @@ func (l *Loader) stop() {
 	}
 }
 
-// perm returns (and caches) the sample order of an epoch.
-func (l *Loader) perm(epoch int) []int {
+// perm returns (and caches) the sample order of an epoch; with TorchOrder
+// it waits for SetOrder's.
+func (l *Loader) perm(ctx context.Context, epoch int) ([]int, error) {
 	l.permMu.Lock()
 	defer l.permMu.Unlock()
 	if p, ok := l.perms[epoch]; ok {
-		return p
+		return p, nil
+	}
+	_, set := l.orders[epoch]
+	for l.o.TorchOrder && l.o.Shuffle && !set {
+		ch, ok := l.given[epoch]
+		if !ok {
+			ch = make(chan struct{})
+			l.given[epoch] = ch
+		}
+		l.permMu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			l.permMu.Lock()
+			return nil, ctx.Err()
+		}
+		l.permMu.Lock()
+		_, set = l.orders[epoch]
 	}
 	var p []int
-	if l.o.Shuffle {
+	if o, ok := l.orders[epoch]; ok {
+		p = slices.Clone(o.p)
+	} else if l.o.Shuffle {
 		p = Permutation(l.d.Len(), l.o.Seed, uint64(epoch))
 	} else {
 		p = make([]int, l.d.Len())
@@ -494,12 +578,15 @@ func (l *Loader) perm(epoch int) []int {
 		}
 	}
 	l.perms[epoch] = p
-	return p
+	return p, nil
 }
 
 // build makes batch b of epoch e.
 func (l *Loader) build(ctx context.Context, e, b int) (*Batch, error) {
-	p := l.perm(e)
+	p, err := l.perm(ctx, e)
+	if err != nil {
+		return nil, err
+	}
 	lo, hi := l.o.rankBatch(b, len(p))
 	idx := p[lo:hi]
 	bt := &Batch{Epoch: e, Index: b, Seed: l.o.Seed, Indices: append([]int(nil), idx...), alloc: l.alloc}

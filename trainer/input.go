@@ -94,6 +94,11 @@ func (s *session) position() data.LoaderState {
 }
 
 func (s *session) take(ctx context.Context) *stagedBatch {
+	if s.loader.AtEpochStart() {
+		if err := torch.Try(s.epochStart); err != nil {
+			return &stagedBatch{err: fmt.Errorf("epoch start: %w", err)}
+		}
+	}
 	b, err := s.loader.Next(ctx)
 	if err != nil {
 		return &stagedBatch{err: err}
@@ -179,4 +184,57 @@ func (s *session) freeInput() {
 		ev.Free()
 		s.consumed[i] = nil
 	}
+}
+
+// epochStart takes from the CPU generator what the references' torch
+// DataLoader takes as an epoch's iterator starts: its workers' base seed,
+// and, shuffling in one process, RandomSampler's seed, whose randperm is
+// the epoch's order (a DistributedSampler draws none). The batches, and the
+// noise drawn after them (on the CPU also the dropout masks), are then the
+// references' step for step. Once per epoch: a take that waited in vain
+// (a signal) does not draw again.
+func (s *session) epochStart() {
+	st := s.loader.State()
+	if s.drawnFor == st.Epoch+1 {
+		return
+	}
+	s.drawnFor = st.Epoch + 1
+	torch.DrawCPUSeed()
+	if e, needed := s.loader.NeedsOrder(); needed {
+		seed := torch.DrawCPUSeed()
+		if err := s.loader.SetOrder(e, ints(torch.RandpermSeeded(s.loader.Dataset().Len(), uint64(seed))), &seed); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// restoreOrder gives a resumed loader the order of the epoch in progress:
+// torch's randperm of the seed the checkpoint recorded, or, from a
+// checkpoint without one (an older gogan's, an import's), the loader's own.
+func (s *session) restoreOrder(seed *int64) error {
+	st := s.loader.State()
+	if st.Batch == 0 || !st.Shuffle {
+		return nil
+	}
+	s.drawnFor = st.Epoch + 1 // the epoch's draws are in the restored generator
+	n := s.loader.Dataset().Len()
+	if seed != nil {
+		var p []int
+		if err := torch.Try(func() { p = ints(torch.RandpermSeeded(n, uint64(*seed))) }); err != nil {
+			return err
+		}
+		return s.loader.SetOrder(st.Epoch, p, seed)
+	}
+	if s.torchOrder {
+		return s.loader.SetOrder(st.Epoch, data.Permutation(n, st.Seed, uint64(st.Epoch)), nil)
+	}
+	return nil
+}
+
+func ints(v []int64) []int {
+	out := make([]int, len(v))
+	for i, x := range v {
+		out[i] = int(x)
+	}
+	return out
 }

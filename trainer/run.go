@@ -209,6 +209,11 @@ type session struct {
 	unlock     func() // releases the run folder (rank 0)
 	// importedSamples: Import's ImportedAt.Samples, kept in the checkpoint
 	importedSamples int
+	// torchOrder: the loader shuffles as torch's RandomSampler, an order
+	// per epoch from the CPU generator (epochStart); drawnFor is the epoch
+	// (plus one) whose DataLoader draws were taken.
+	torchOrder bool
+	drawnFor   int
 	// initialNets are the networks an import gave no file: their
 	// checkpoint's weights are the initial random ones (InitialNetsKey).
 	initialNets []string
@@ -400,6 +405,10 @@ func (s *session) open(ctx context.Context) error {
 	if s.job != nil { // this rank's share of each global batch
 		lo.Rank, lo.World = s.job.Rank, s.job.World
 	}
+	// One process shuffles as torch's RandomSampler (epochStart); ranks
+	// keep the loader's own shuffle, which shards every global batch.
+	lo.TorchOrder = lo.Shuffle && s.job == nil
+	s.torchOrder = lo.TorchOrder
 	if s.cfg.Data.OnDevice {
 		if s.resident, err = loadResident(ctx, ds, s.dev); err != nil {
 			return err
@@ -787,6 +796,7 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 	// An imported checkpoint has no loader position: it starts at the
 	// epoch Import was told the weights had reached.
 	imported := len(st.Loader) == 0 || string(st.Loader) == "null"
+	var orderSeed *int64 // the order of the epoch in progress (TorchOrder)
 	if imported && (st.Epoch > 0 || ls.ImportedSamples > 0) {
 		pos := s.loader.State()
 		gb := s.cfg.Data.BatchSize * s.ranks()
@@ -811,6 +821,10 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 		if err := s.loader.Restore(lst); err != nil {
 			return fmt.Errorf("resume %s: %w", where, err)
 		}
+		orderSeed = lst.OrderSeed
+	}
+	if err := s.restoreOrder(orderSeed); err != nil {
+		return fmt.Errorf("resume %s: %w", where, err)
 	}
 	if h, ok := s.rec.(gan.HostState); ok {
 		if err := h.LoadHostState(ls.Recipe); err != nil {

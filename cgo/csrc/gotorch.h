@@ -76,6 +76,8 @@ GTensor gt_pin_memory(GTensor t, char **err);
 int gt_cuda_is_available(void);
 int gt_cuda_device_count(void);
 void gt_manual_seed(uint64_t seed, char **err); /* CPU and every CUDA device */
+int64_t gt_cpu_seed_draw(char **err); /* torch.empty((), dtype=torch.int64).random_() */
+GTensor gt_randperm_seeded(int64_t n, uint64_t seed, char **err); /* randperm(n, generator=Generator().manual_seed(seed)) */
 /* The default generator's state as a uint8 tensor, and back. */
 GTensor gt_rng_state(int dev_type, int dev_index, char **err);
 void gt_set_rng_state(int dev_type, int dev_index, GTensor state, char **err);

@@ -1,4 +1,5 @@
 // tensor.cpp: handles, creation, host transfer, devices, seeds and threads.
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 #include <malloc.h>
@@ -219,6 +220,19 @@ void gt_manual_seed(uint64_t seed, char **err) {
   GT_TRY
   at::manual_seed(seed);
   GT_CATCH()
+}
+
+int64_t gt_cpu_seed_draw(char **err) {
+  GT_TRY
+  return at::empty({}, at::kLong).random_().item<int64_t>();
+  GT_CATCH(0)
+}
+
+GTensor gt_randperm_seeded(int64_t n, uint64_t seed, char **err) {
+  GT_TRY
+  at::Generator g = at::make_generator<at::CPUGeneratorImpl>(seed);
+  return wrap(at::randperm(n, g, at::TensorOptions().dtype(at::kLong)));
+  GT_CATCH(nullptr)
 }
 
 GTensor gt_rng_state(int dev_type, int dev_index, char **err) {
