@@ -17,7 +17,7 @@ import (
 // (steps 7 and 8) is what gogan's uninterrupted run of 9 steps logged
 // (testdata/run-fb65796-uninterrupted-metrics.csv, 6 significant digits).
 // Step 9 starts an epoch, where today's gogan takes the seeds torch's
-// DataLoader takes from the CPU generator (epochStartDraws) and that gogan
+// DataLoader takes from the CPU generator (epochStart) and that gogan
 // did not: it only has to have trained. Its fixed noise has 64 rows where
 // today's batch_size rows are drawn: the resumed run draws its grids anew
 // and trains on unchanged.
