@@ -286,7 +286,14 @@ func (run *ReferenceRun) readPosition(dir, label string) error {
 		run.AtNote = fmt.Sprintf("the %s_net files were saved at the end of epoch %d: a resumed run goes on at epoch %d, its learning rate where the schedule has it then (--epoch changes that)", label, n, n+1)
 		return nil
 	}
+	if it, ok := strings.CutPrefix(label, "iter_"); ok {
+		// pytorch-CycleGAN-and-pix2pix's --save_by_iter: total_iters, the
+		// images trained on
+		run.AtNote = fmt.Sprintf("the %s_net files were saved after %s images of training (--save_by_iter), which does not say the epoch: a resumed run starts at epoch 1 with the whole learning rate schedule; give --epoch N to go on after the N epochs those images make", label, it)
+		return nil
+	}
 	if label != "" && label != "latest" {
+		run.AtNote = fmt.Sprintf("the label %s does not say how many epochs its networks trained: a resumed run starts at epoch 1 with the whole learning rate schedule; give --epoch N to go on after epoch N", label)
 		return nil
 	}
 	p := filepath.Join(dir, "iter.txt")

@@ -108,6 +108,14 @@ func TestReadReferenceRun(t *testing.T) {
 	} else if run.At != (ImportedAt{Epochs: 5}) {
 		t.Errorf("--label 5: at %+v, want 5 epochs (the files of the end of epoch 5)", run.At)
 	}
+	// --save_by_iter's iter_<images> files: no epoch, said so
+	if err := os.Link(filepath.Join(dir, "5_net_G.pth"), filepath.Join(dir, "iter_30_net_G.pth")); err != nil {
+		t.Fatal(err)
+	}
+	if run, err := ReadReferenceRun(dir, "iter_30", "", nil); err != nil || run.At != (ImportedAt{}) ||
+		!strings.Contains(run.AtNote, "saved after 30 images of training (--save_by_iter), which does not say the epoch") {
+		t.Errorf("--label iter_30: %v, at %+v, note %q", err, run.At, run.AtNote)
+	}
 	// pix2pixHD's iter.txt (np.savetxt of (epoch, epoch_iter): one number a
 	// line) says where the latest files were saved: 120 images into epoch 7.
 	os.WriteFile(filepath.Join(dir, "iter.txt"), []byte("7\n120\n"), 0o644)
