@@ -25,6 +25,9 @@ func OpenCheckpoint(path string) (Checkpoint, *CheckpointState, *config.Config, 
 			return ck, nil, nil, fmt.Errorf("checkpoint %s: %w", path, err)
 		}
 	} else if ck, st, err = LatestValid(path); err != nil {
+		if pths, _ := filepath.Glob(filepath.Join(path, "*_net_*.pth")); len(pths) > 0 {
+			return ck, nil, nil, fmt.Errorf("checkpoint %s holds the reference's networks (%s), not a gogan checkpoint: import them first (gogan import --from %s --out RUN) and give RUN", path, filepath.Base(pths[0]), path)
+		}
 		return ck, nil, nil, fmt.Errorf("checkpoint %s: neither a checkpoint folder (no %s) nor a run folder with a valid checkpoint: %w", path, StateFile, err)
 	}
 	// The config the checkpoint was trained with, as it is: GOGAN_*

@@ -607,3 +607,15 @@ func TestRemoveStaleTemps(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenReferenceFolder: a reference's checkpoint folder given where a
+// gogan checkpoint goes (translate --checkpoint, model.load_pretrain) says
+// to import it first.
+func TestOpenReferenceFolder(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "latest_net_G.pth"), []byte("x"), 0o644)
+	_, _, _, err := OpenCheckpoint(dir)
+	if err == nil || !strings.Contains(err.Error(), "holds the reference's networks (latest_net_G.pth), not a gogan checkpoint: import them first (gogan import --from "+dir) {
+		t.Errorf("OpenCheckpoint of a reference folder: %v", err)
+	}
+}
