@@ -50,7 +50,7 @@ type cifarBatch struct {
 // loadCIFAR10 reads a phase's batches into one in-memory set (HWC pixels).
 func loadCIFAR10(root, phase string) (*idxSet, error) {
 	if !isDir(root) {
-		return nil, &ConfigError{Key: "data.root", Value: root, Msg: "no such folder"}
+		return nil, missingRoot(root, false)
 	}
 	names := cifarBatches(phase)
 	var batches []cifarBatch

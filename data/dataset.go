@@ -190,7 +190,7 @@ func isDir(p string) bool {
 func (d *Dataset) openAligned() error {
 	root, phase := d.cfg.Root, d.cfg.Phase
 	if !isDir(root) {
-		return &ConfigError{Key: "data.root", Value: root, Msg: "no such folder"}
+		return missingRoot(root, d.cfg.LabelNC > 0)
 	}
 	if d.cfg.LabelNC > 0 {
 		lab, img := filepath.Join(root, phase+"_label"), filepath.Join(root, phase+"_img")
@@ -461,7 +461,7 @@ func (d *Dataset) pairFolders(a, b string) error {
 func (d *Dataset) openUnaligned() error {
 	root, phase := d.cfg.Root, d.cfg.Phase
 	if !isDir(root) {
-		return &ConfigError{Key: "data.root", Value: root, Msg: "no such folder"}
+		return missingRoot(root, false)
 	}
 	var a, b string
 	switch {

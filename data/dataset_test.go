@@ -321,3 +321,29 @@ func TestBtoAOnPix2PixHDFolders(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingRootSaysHowToFetch: a data.root named as a dataset the
+// references download, missing, names the command that fetches it.
+func TestMissingRootSaysHowToFetch(t *testing.T) {
+	base := t.TempDir()
+	for _, c := range []struct {
+		kind, root string
+		labels     int
+		want       string
+	}{
+		{Aligned, "facades", 0, "scripts/download-dataset facades fetches it"},
+		{Aligned, "cityscapes", 35, "scripts/download-dataset cityscapes-hd"},
+		{Unaligned, "horse2zebra", 0, "scripts/download-dataset cyclegan horse2zebra fetches it"},
+		{Aligned, "mine", 0, "no such folder"},
+	} {
+		cfg := DefaultConfig(c.kind)
+		cfg.Root, cfg.LabelNC = filepath.Join(base, c.root), c.labels
+		if c.labels > 0 {
+			cfg.InputNC = 1
+		}
+		_, err := Open(context.Background(), cfg, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "no such folder") {
+			t.Errorf("%s %s: %v, want %q", c.kind, c.root, err, c.want)
+		}
+	}
+}

@@ -3,6 +3,8 @@ package data
 import (
 	"cmp"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -70,4 +72,25 @@ func quoteIfString(v any) any {
 		return fmt.Sprintf("%q", s)
 	}
 	return v
+}
+
+// missingRoot is the error of a data.root that does not exist, saying how
+// to fetch it where it is named as a dataset the references download
+// (scripts/download-dataset; gogan itself downloads nothing). labelMaps:
+// pix2pixHD's layout is wanted (Cityscapes' label maps, not pix2pix's A|B
+// cityscapes).
+func missingRoot(root string, labelMaps bool) *ConfigError {
+	msg := "no such folder"
+	name := filepath.Base(filepath.Clean(root))
+	switch {
+	case name == "cityscapes" && labelMaps:
+		msg += "; scripts/download-dataset cityscapes-hd lays out Cityscapes for pix2pixHD from its zips (cityscapes-dataset.com gives them out after registering)"
+	case slices.Contains([]string{"facades", "edges2shoes", "maps", "cityscapes", "night2day"}, name):
+		msg += fmt.Sprintf("; scripts/download-dataset %s fetches it (pytorch-CycleGAN-and-pix2pix's datasets/download_pix2pix_dataset.sh), or set data.root to where it is", name)
+	case slices.Contains([]string{"apple2orange", "summer2winter_yosemite", "horse2zebra", "monet2photo", "cezanne2photo", "ukiyoe2photo", "vangogh2photo", "iphone2dslr_flower", "ae_photos"}, name):
+		msg += fmt.Sprintf("; scripts/download-dataset cyclegan %s fetches it (pytorch-CycleGAN-and-pix2pix's datasets/download_cyclegan_dataset.sh), or set data.root to where it is", name)
+	case filepath.Clean(root) == DefaultFashionRoot:
+		msg += "; Debian's dataset-fashion-mnist package puts Fashion-MNIST there (make setup installs it)"
+	}
+	return &ConfigError{Key: "data.root", Value: root, Msg: msg}
 }

@@ -142,7 +142,7 @@ var idxNames = map[string]string{"train": "train", "val": "t10k", "test": "t10k"
 func findIDX(root, kind, phase string) (images, labels string, err error) {
 	st, err := os.Stat(root)
 	if err != nil {
-		return "", "", &ConfigError{Key: "data.root", Value: root, Msg: "no such folder"}
+		return "", "", missingRoot(root, false)
 	}
 	if !st.IsDir() {
 		return "", "", &ConfigError{Key: "data.root", Value: root, Msg: "is not a folder"}
