@@ -344,6 +344,19 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 			t.Fatalf("translate %v: %v\n%s", mode, err, out)
 		}
 	}
+	// --limit (test.py's --num_test): the first inputs, sorted; and
+	// --preprocess none keeps the 40x28 input's size (a multiple of 4, as
+	// the resnet_6blocks G takes)
+	limited := filepath.Join(base, "limited")
+	if out, err := gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", limited, "--device", "cpu", "--limit", "1", "--preprocess", "none"); err != nil || !strings.Contains(out, "translated 1 images") {
+		t.Fatalf("translate --limit 1: %v\n%s", err, out)
+	}
+	if w, h := pngSize(t, filepath.Join(limited, "a.png")); w != 40 || h != 28 {
+		t.Errorf("translate --preprocess none: a.png is %dx%d, want its 40x28", w, h)
+	}
+	if out, err := gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", limited, "--limit", "-1"); err == nil || !strings.Contains(out, "--limit -1") {
+		t.Errorf("translate --limit -1: %v\n%s", err, out)
+	}
 	// A GOGAN_ variable left in the shell does not change the checkpoint's
 	// config (the crop it translates at).
 	cmd := exec.Command(goganBin, "translate", "--checkpoint", run, "--input", in, "--out", outDir, "--device", "cpu")

@@ -254,6 +254,7 @@ func translateCmd() *cobra.Command {
 	c.Flags().BoolVar(&o.Eval, "eval", false, "eval mode (BatchNorm running stats, no dropout), as the reference's test.py --eval; default is train mode, as its default")
 	c.Flags().BoolVar(&o.SkipInvalid, "skip-invalid", false, "skip unreadable inputs with a warning instead of stopping")
 	c.Flags().StringVar(&o.Preprocess, "preprocess", "", "how inputs are sized, as test.py's --preprocess: resize_and_crop (to --load-size square), scale_width (width --load-size, the aspect kept) or none (each image's own size); default: resize_and_crop to the crop size for a resize_and_crop run, scale_width at its load_size for scale_width runs, none for crop and none runs. Sides are then rounded to what the generator takes")
+	c.Flags().IntVar(&o.Limit, "limit", 0, "translate only the first N inputs in sorted order (test.py --num_test, pix2pixHD's --how_many); 0 = all")
 	c.Flags().IntVar(&o.LoadSize, "load-size", 0, "with --preprocess resize_and_crop or scale_width: the size (default: the run's crop_size, or its load_size for scale_width)")
 	c.MarkFlagRequired("checkpoint")
 	c.MarkFlagRequired("input")

@@ -188,6 +188,17 @@ type TranslateOptions struct {
 	// run's preprocess is tested, data.TestPreprocess).
 	Preprocess string
 	LoadSize   int
+	// Limit translates only the first inputs, in sorted order (test.py
+	// --num_test, pix2pixHD's --how_many); 0 = all.
+	Limit int
+}
+
+// limit is the inputs o.Limit keeps.
+func (o TranslateOptions) limit(inputs []string) []string {
+	if o.Limit > 0 && o.Limit < len(inputs) {
+		return inputs[:o.Limit]
+	}
+	return inputs
 }
 
 // skipWith points a list of invalid inputs at translate's own flag.
@@ -207,6 +218,9 @@ func Translate(o TranslateOptions) (int, error) {
 	defer runtime.UnlockOSThread()
 	if strings.TrimSpace(o.Out) == "" {
 		return 0, fmt.Errorf("--out is empty: give the folder to write the translations into")
+	}
+	if o.Limit < 0 {
+		return 0, fmt.Errorf("--limit %d: want how many inputs to translate, or 0 for all", o.Limit)
 	}
 	ck, _, cfg, err := runfolder.OpenCheckpoint(o.Checkpoint)
 	if err != nil {
@@ -251,7 +265,7 @@ func Translate(o TranslateOptions) (int, error) {
 	if err != nil {
 		return 0, skipWith(err)
 	}
-	files := ds.Files()
+	files := o.limit(ds.Files())
 	outs, err := outputPaths(out, files, map[string]string{"--input": in})
 	if err != nil {
 		return 0, err

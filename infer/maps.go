@@ -76,6 +76,7 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 		}
 		mult = max(mult, nets.InputMultiple(s.Options))
 	}
+	inputs = o.limit(inputs) // the pairs' other files go by position
 	size, err := newTestSize(dc, o, mult)
 	if err != nil {
 		return 0, err
