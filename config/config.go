@@ -242,6 +242,7 @@ var sharedKeys = []Key{
 	{Name: "train.checkpoint_every", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Checkpoint every N steps; 0 = only at the end of each epoch (and on stop)."},
 	{Name: "train.checkpoint_every_minutes", Type: TypeFloat, Default: 0.0, Range: AtLeast(0), Doc: "Also checkpoint when this many minutes have passed since the last checkpoint (a spot instance gives about two minutes of notice); 0 = off."},
 	{Name: "train.keep_checkpoints", Type: TypeInt, Default: 3, Range: AtLeast(0), Doc: "Keep the newest K checkpoints; 0 = keep all."},
+	{Name: "train.keep_every_epochs", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Also keep, whatever train.keep_checkpoints prunes, the checkpoint written at the end of every N-th epoch (the references' --save_epoch_freq, whose <epoch>_net_G.pth files stay; gogan export --label N writes them so); 0 = none."},
 	{Name: "train.sample_every", Type: TypeInt, Default: 100, Range: AtLeast(0), Doc: "Write a sample grid every N steps (and each epoch); 0 = only each epoch."},
 	{Name: "train.log_every", Type: TypeInt, Default: 100, Range: AtLeast(1), Doc: "Append a metrics.csv row every N steps."},
 	{Name: "train.losses_every", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Read the steps' losses back from the device every N steps, in one copy, so that a GPU step does not wait for the host (pytorch-CycleGAN-and-pix2pix reads them at its print_freq). 0 = train.log_every on a GPU, every step on the CPU (where a read costs nothing); with several ranks, every step. metrics.csv, TensorBoard, the epoch means and the NaN guard still see every step; a NaN is found at the next read and reported with its step."},
@@ -493,6 +494,7 @@ type TrainConfig struct {
 	CheckpointEvery        int     `yaml:"checkpoint_every"`
 	CheckpointEveryMinutes float64 `yaml:"checkpoint_every_minutes"`
 	KeepCheckpoints        int     `yaml:"keep_checkpoints"`
+	KeepEveryEpochs        int     `yaml:"keep_every_epochs"`
 	SampleEvery            int     `yaml:"sample_every"`
 	LogEvery               int     `yaml:"log_every"`
 	LossesEvery            int     `yaml:"losses_every"`

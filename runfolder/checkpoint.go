@@ -303,17 +303,22 @@ func ListCheckpoints(run string) ([]Checkpoint, error) {
 }
 
 // PruneCheckpoints keeps the newest keep checkpoints up to step upTo (keep
-// <= 0 keeps all) and removes leftovers of interrupted writes. Folders of
+// <= 0 keeps all), and the older ones spare (if not nil) says to keep, and
+// removes leftovers of interrupted writes. Folders of
 // later steps (none but the session's own are there: SetAsideNewer moved
 // the invalid ones a resumed run found) are neither counted nor removed, so
 // a stray or damaged folder numbered ahead of the run cannot make it delete
 // the checkpoint it just wrote.
-func PruneCheckpoints(run string, keep, upTo int) error {
+func PruneCheckpoints(run string, keep, upTo int, spare func(Checkpoint) bool) error {
 	cks, err := ListCheckpoints(run)
 	if err != nil {
 		return err
 	}
 	cks = slices.DeleteFunc(cks, func(c Checkpoint) bool { return c.Step > upTo })
+	if spare != nil && keep > 0 && len(cks) > keep {
+		// the newest keep are kept anyway; only the older are asked
+		cks = append(cks[:keep], slices.DeleteFunc(cks[keep:], spare)...)
+	}
 	var errs []error
 	if keep > 0 && len(cks) > keep {
 		for _, c := range cks[keep:] {
@@ -458,4 +463,25 @@ func LatestValid(run string) (Checkpoint, *CheckpointState, error) {
 		return Checkpoint{}, nil, fmt.Errorf("%s: all %d checkpoints are invalid: %w", run, len(cks), ErrNoCheckpoint)
 	}
 	return Checkpoint{}, nil, fmt.Errorf("%s: %w", run, ErrNoCheckpoint)
+}
+
+// EndOfEpoch says whether checkpoint c was written at the end of an epoch,
+// and of which (the epochs completed): its loader stands at the start of
+// the epoch after them. It reads state.json alone, unchecked.
+func EndOfEpoch(c Checkpoint) (int, bool) {
+	b, err := os.ReadFile(c.StatePath())
+	if err != nil {
+		return 0, false
+	}
+	var st struct {
+		Epoch  int `json:"epoch"`
+		Loader *struct {
+			Epoch int `json:"epoch"`
+			Batch int `json:"batch"`
+		} `json:"loader"`
+	}
+	if json.Unmarshal(b, &st) != nil || st.Loader == nil {
+		return 0, false
+	}
+	return st.Epoch, st.Epoch > 0 && st.Loader.Batch == 0 && st.Loader.Epoch == st.Epoch
 }

@@ -168,7 +168,7 @@ func TestCheckpointWriteValidateList(t *testing.T) {
 	if want := []int{99999999, 1234, 100, 20, 5}; !equalInts(steps, want) {
 		t.Fatalf("steps %v want %v", steps, want)
 	}
-	if err := PruneCheckpoints(run, 2, 99999999); err != nil {
+	if err := PruneCheckpoints(run, 2, 99999999, nil); err != nil {
 		t.Fatal(err)
 	}
 	cks, _ = ListCheckpoints(run)
@@ -178,7 +178,7 @@ func TestCheckpointWriteValidateList(t *testing.T) {
 	if names := dirNames(t, filepath.Join(run, "checkpoints")); len(names) != 3 { // 2 + notes
 		t.Fatalf("after prune: %v", names)
 	}
-	if err := PruneCheckpoints(run, 0, 99999999); err != nil { // keep all
+	if err := PruneCheckpoints(run, 0, 99999999, nil); err != nil { // keep all
 		t.Fatal(err)
 	}
 	if cks, _ = ListCheckpoints(run); len(cks) != 2 {
@@ -384,7 +384,7 @@ func TestPruneAfterResumeKeepsTheGoodOnes(t *testing.T) {
 	}
 	writeTestCheckpoint(t, run, 5, []byte("w5"))
 	os.MkdirAll(filepath.Join(run, "checkpoints", "step-00000007"), 0o755) // appears while the run trains
-	if err := PruneCheckpoints(run, 1, 5); err != nil {
+	if err := PruneCheckpoints(run, 1, 5, nil); err != nil {
 		t.Fatal(err)
 	}
 	var steps []int

@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -254,4 +255,28 @@ func TestOnDeviceTrainsAsTheLoader(t *testing.T) {
 		"model.n_blocks_global=1", "model.n_layers_D=2", "train.no_vgg_loss=true",
 		"model.instance_feat=true", "model.nef=4", "model.n_downsample_E=2"})
 	sameMetrics(t, "pix2pixhd: data.on_device vs the host loader", hd("host"), hd("on-device", "data.on_device=true"), 6, 0)
+}
+
+// TestKeepEveryEpochs: train.keep_every_epochs keeps the checkpoints of
+// every N-th epoch's end past train.keep_checkpoints' pruning, as the
+// references keep their <epoch>_net_G.pth files.
+func TestKeepEveryEpochs(t *testing.T) {
+	train := folderTrain(t, "cpu", nil)
+	res, err := train("keep", "train.epochs=4", "train.keep_checkpoints=1", "train.keep_every_epochs=2", "train.checkpoint_every=2", "data.workers=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cks, err := runfolder.ListCheckpoints(res.Run.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, c := range cks {
+		e, end := runfolder.EndOfEpoch(c)
+		kept = append(kept, fmt.Sprintf("step %d (epoch %d, end %v)", c.Step, e, end))
+	}
+	want := []string{"step 24 (epoch 4, end true)", "step 12 (epoch 2, end true)"}
+	if !slices.Equal(kept, want) {
+		t.Errorf("kept %q, want %q", kept, want)
+	}
 }

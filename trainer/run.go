@@ -640,7 +640,14 @@ func (s *session) checkpoint() error {
 	if s.status.State != "" { // a training run, not an import
 		s.checkpointed()
 	}
-	return runfolder.PruneCheckpoints(s.rd.Path, s.cfg.Train.KeepCheckpoints, s.step)
+	var spare func(runfolder.Checkpoint) bool
+	if n := s.cfg.Train.KeepEveryEpochs; n > 0 {
+		spare = func(c runfolder.Checkpoint) bool {
+			e, ok := runfolder.EndOfEpoch(c)
+			return ok && e%n == 0
+		}
+	}
+	return runfolder.PruneCheckpoints(s.rd.Path, s.cfg.Train.KeepCheckpoints, s.step, spare)
 }
 
 // restore loads the newest valid checkpoint into the session (rank 0 of a
