@@ -314,7 +314,7 @@ func RegisterReferenceOptions(reference string, opts []ReferenceOption) {
 
 func init() {
 	RegisterReferenceOptions("pytorch-CycleGAN-and-pix2pix", cycleGANAndPix2PixOptions)
-	config.RegisterReferenceNames("pytorch-CycleGAN-and-pix2pix", map[string]string{"gpu_ids": "device"})
+	config.RegisterReferenceNames("pytorch-CycleGAN-and-pix2pix", map[string]string{"gpu_ids": "device", "save_epoch_freq": "train.keep_every_epochs"})
 }
 
 // Options of pytorch-CycleGAN-and-pix2pix's models: its BaseOptions and
