@@ -212,7 +212,7 @@ func sameRun(t *testing.T, a, b string, tol float64) {
 	t.Logf("%d tensors (checkpoint of step %d); largest differences %v; losses %.3g; %d elements apart (gradient at rounding-noise level)",
 		len(wa), checkpointOf(t, a, first).Step, worst, worstLoss, exempt)
 	if exempt > 0 {
-		sameOutputs(t, checkpointOf(t, a, first).Dir, checkpointOf(t, b, first).Dir, tol)
+		sameOutputs(t, checkpointOf(t, a, first).Dir, checkpointOf(t, b, first).Dir, tol, noise)
 	}
 }
 
@@ -313,8 +313,12 @@ func gradientNoise(t *testing.T, run string) map[string][]bool {
 }
 
 // sameOutputs runs each network of two checkpoints (their folders, or runs'
-// for the newest) on the same random input and compares the outputs within tol.
-func sameOutputs(t *testing.T, a, b string, tol float64) {
+// for the newest) on the same random input and compares the outputs within
+// tol, b's elements of rounding-noise gradient (noise) first set to a's:
+// a bias before an InstanceNorm changes nothing in exact arithmetic, but
+// where a channel's variance is small its rounding does, so the comparison
+// is of everything else.
+func sameOutputs(t *testing.T, a, b string, tol float64, noise map[string][]bool) {
 	t.Helper()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -340,6 +344,25 @@ func sameOutputs(t *testing.T, a, b string, tol float64) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		sa := map[string]*torch.Tensor{}
+		for _, nt := range na.StateDict() {
+			sa[nt.Name] = nt.Tensor
+		}
+		for _, nt := range nb.StateDict() {
+			mask := noise[spec.Role+"."+nt.Name]
+			if mask == nil || nt.Tensor.DType() != torch.Float32 {
+				continue
+			}
+			xs, ys := sa[nt.Name].Float32s(), nt.Tensor.Float32s()
+			for i, m := range mask {
+				if m {
+					ys[i] = xs[i]
+				}
+			}
+			aligned := torch.FromFloat32(ys, nt.Tensor.Shape()...)
+			torch.NoGrad(func() { nt.Tensor.CopyFrom(aligned) })
+			aligned.Free()
+		}
 		x := torch.Randn(torch.Float32, torch.CPUDevice, append([]int64{2}, spec.Input...)...)
 		var ya, yb []float32
 		torch.NoGrad(func() {
@@ -355,7 +378,7 @@ func sameOutputs(t *testing.T, a, b string, tol float64) {
 		}
 		t.Logf("network %s: outputs on the same random input differ by up to %.3g", spec.Role, d)
 		if d > tol {
-			t.Errorf("network %s computes other outputs (by up to %g): its differing biases are not gradient-free", spec.Role, d)
+			t.Errorf("network %s computes other outputs (by up to %g) with its elements of rounding-noise gradient set alike: other weights differ", spec.Role, d)
 		}
 		na.Free()
 		nb.Free()

@@ -14,8 +14,12 @@ transcription the step-parity test checks gogan against): the reference networks
 scripts/reference_nets.py (DCGANGenerator / DCGANDiscriminator, which are the
 published nets at 64 and gogan's pattern at 32), weights_init, BCELoss, Adam (lr,
 (beta1, beta2)), D on real then on fake.detach(), G with the non-saturating loss,
-noise N(0, 1) of nz x 1 x 1 per image, for exactly N steps of the batch size
-(epochs reshuffled, last incomplete batch dropped when data.drop_last).
+noise N(0, 1) of nz x 1 x 1 per image, for exactly N steps of the batch size. As main.py:
+fixed_noise (batch_size rows) drawn after both networks, and the batches from a
+torch.utils.data.DataLoader (shuffle as data.shuffle, its RandomSampler reshuffling every
+epoch; num_workers 0; the last incomplete batch dropped when data.drop_last), whose iterator
+draws its base seed and RandomSampler's seed from the CPU generator at each epoch's start:
+gogan draws the same, so the two runs see the same batches and noise.
 
 Data: Fashion-MNIST's train-images-idx3-ubyte.gz read here, each 28x28 image made a
 PIL image and passed through torchvision's Resize(image_size) + CenterCrop(image_size)
@@ -151,17 +155,15 @@ def main():
     netD = reference_nets.DCGANDiscriminator(m["ndf"], 1, size)
     netD.apply(weights_init)
     criterion = nn.BCELoss()
+    torch.randn(bs, nz, 1, 1)  # main.py's fixed_noise (its grids; nothing here uses it)
     optD = optim.Adam(netD.parameters(), lr=t["lr"], betas=(t["beta1"], t["beta2"]))
     optG = optim.Adam(netG.parameters(), lr=t["lr"], betas=(t["beta1"], t["beta2"]))
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data), batch_size=bs,
+                                         shuffle=d["shuffle"], drop_last=d["drop_last"], num_workers=0)
 
     step, epoch, t0 = 0, 0, time.time()
     while step < a.steps:
-        perm = torch.randperm(len(data)) if d["shuffle"] else torch.arange(len(data))
-        for i in range(0, len(data), bs):
-            idx = perm[i:i + bs]
-            if len(idx) < bs and d["drop_last"]:
-                break
-            real = data[idx]
+        for (real,) in loader:
             losses = dict(parity_reference.dcgan_step(netG, netD, criterion, optD, optG, real, nz))
             step += 1
             if step % a.log_every == 0 or step == a.steps:

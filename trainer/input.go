@@ -188,11 +188,12 @@ func (s *session) freeInput() {
 
 // epochStart takes from the CPU generator what the references' torch
 // DataLoader takes as an epoch's iterator starts: its workers' base seed,
-// and, shuffling in one process, RandomSampler's seed, whose randperm is
-// the epoch's order (a DistributedSampler draws none). The batches, and the
-// noise drawn after them (on the CPU also the dropout masks), are then the
-// references' step for step. Once per epoch: a take that waited in vain
-// (a signal) does not draw again.
+// and, shuffling, RandomSampler's seed, whose randperm is the epoch's
+// order. The batches, and the noise drawn after them (on the CPU also the
+// dropout masks), are then the references' step for step. Every rank of a
+// job draws the same and takes rank 0's seed, so that all split one order
+// (as one process with the global batch has it). Once per epoch: a take
+// that waited in vain (a signal) does not draw again.
 func (s *session) epochStart() {
 	st := s.loader.State()
 	if s.drawnFor == st.Epoch+1 {
@@ -202,6 +203,13 @@ func (s *session) epochStart() {
 	torch.DrawCPUSeed()
 	if e, needed := s.loader.NeedsOrder(); needed {
 		seed := torch.DrawCPUSeed()
+		if s.job != nil {
+			sc := torch.NewScope()
+			defer sc.Close()
+			t := torch.FromInt64([]int64{seed}, 1).To(s.dev)
+			torch.Broadcast([]*torch.Tensor{t}, 0)
+			seed = t.To(torch.CPUDevice).Int64s()[0]
+		}
 		if err := s.loader.SetOrder(e, ints(torch.RandpermSeeded(s.loader.Dataset().Len(), uint64(seed))), &seed); err != nil {
 			panic(err)
 		}

@@ -405,9 +405,9 @@ func (s *session) open(ctx context.Context) error {
 	if s.job != nil { // this rank's share of each global batch
 		lo.Rank, lo.World = s.job.Rank, s.job.World
 	}
-	// One process shuffles as torch's RandomSampler (epochStart); ranks
-	// keep the loader's own shuffle, which shards every global batch.
-	lo.TorchOrder = lo.Shuffle && s.job == nil
+	// Shuffled as torch's RandomSampler (epochStart); ranks split each
+	// global batch of the one order, so a job's batches are one process's.
+	lo.TorchOrder = lo.Shuffle
 	s.torchOrder = lo.TorchOrder
 	if s.cfg.Data.OnDevice {
 		if s.resident, err = loadResident(ctx, ds, s.dev); err != nil {
