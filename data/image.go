@@ -60,7 +60,7 @@ func NewImage(w, h, c int) *Image { return &Image{W: w, H: h, C: c, Pix: make([]
 // imageExts are the extensions a folder scan picks up (lower case).
 var imageExts = map[string]string{
 	".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".gif": "GIF", ".bmp": "BMP",
-	".webp": "WebP", ".tif": "TIFF", ".tiff": "TIFF",
+	".webp": "WebP", ".tif": "TIFF", ".tiff": "TIFF", ".ppm": "PPM", ".pgm": "PGM", ".pnm": "PNM",
 }
 
 // IsImageFile reports whether name has an extension the decoders read.

@@ -1,0 +1,107 @@
+package data
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"gogan/cgo/torchtest"
+)
+
+// TestPNMAsPIL: Netpbm images (raw and plain, gray and colour, with
+// comments, maxval 255 and below) decode to PIL's pixels, in 1 and 3
+// channels, and a folder scan picks .ppm, .pgm and .pnm up; a truncated
+// file and a 16-bit one are refused naming the file.
+func TestPNMAsPIL(t *testing.T) {
+	py := torchtest.Python(t)
+	dir := t.TempDir()
+	raw := func(magic string, w, h, maxval int, comment string, f func(i int) byte) []byte {
+		n := w * h
+		if magic == "P6" {
+			n *= 3
+		}
+		b := []byte(fmt.Sprintf("%s\n%s%d %d\n%d\n", magic, comment, w, h, maxval))
+		for i := range n {
+			b = append(b, f(i))
+		}
+		return b
+	}
+	plain := func(magic string, w, h, maxval int, f func(i int) byte) []byte {
+		n := w * h
+		if magic == "P3" {
+			n *= 3
+		}
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "%s # plain\n%d %d %d\n", magic, w, h, maxval)
+		for i := range n {
+			fmt.Fprintf(&sb, "%d ", f(i))
+			if i%7 == 6 {
+				sb.WriteString("\n")
+			}
+		}
+		return []byte(sb.String())
+	}
+	files := map[string][]byte{
+		"rgb.ppm":    raw("P6", 5, 3, 255, "# made by a test\n", func(i int) byte { return byte(i * 17) }),
+		"gray.pgm":   raw("P5", 4, 4, 255, "", func(i int) byte { return byte(255 - i*13) }),
+		"low.pgm":    raw("P5", 3, 2, 100, "", func(i int) byte { return byte(i * 19) }),
+		"lowrgb.pnm": raw("P6", 2, 2, 31, "", func(i int) byte { return byte(i * 3 % 32) }),
+		"plain.ppm":  plain("P3", 3, 2, 255, func(i int) byte { return byte(i * 14) }),
+		"plaing.pgm": plain("P2", 2, 3, 200, func(i int) byte { return byte(i * 33) }),
+	}
+	var names []string
+	for name, b := range files {
+		os.WriteFile(filepath.Join(dir, name), b, 0o644)
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	script := `import json, sys, os
+from PIL import Image
+out = {}
+for name in sys.argv[2:]:
+    im = Image.open(os.path.join(sys.argv[1], name))
+    out[name] = {"RGB": list(im.convert("RGB").tobytes()), "L": list(im.convert("L").tobytes())}
+print(json.dumps(out))`
+	b, err := exec.Command(py, append([]string{"-c", script, dir}, names...)...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]map[string][]int
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		for c, mode := range map[int]string{3: "RGB", 1: "L"} {
+			im, err := LoadImage(filepath.Join(dir, name), c)
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+				continue
+			}
+			got := make([]int, len(im.Pix))
+			for i, v := range im.Pix {
+				got[i] = int(v)
+			}
+			if !slices.Equal(got, want[name][mode]) {
+				t.Errorf("%s as %s: gogan %v, PIL %v", name, mode, got, want[name][mode])
+			}
+		}
+	}
+	if found, err := scanImages(dir, "data.root"); err != nil || len(found) != len(names) {
+		t.Errorf("scan found %v (%v), want the %d Netpbm files", found, err, len(names))
+	}
+	for name, b := range map[string][]byte{
+		"cut.ppm":  files["rgb.ppm"][:30],
+		"deep.pgm": []byte("P5\n2 2\n65535\n\x00\x01\x00\x02\x00\x03\x00\x04"),
+	} {
+		p := filepath.Join(t.TempDir(), name)
+		os.WriteFile(p, b, 0o644)
+		if _, err := LoadImage(p, 3); err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: %v, want an error naming it", name, err)
+		}
+	}
+}
