@@ -165,9 +165,13 @@ type LoaderState struct {
 	DropLast  bool   `json:"drop_last"`
 	Shuffle   bool   `json:"shuffle"`
 	World     int    `json:"world,omitempty"` // ranks (data parallelism); 0: one
-	// OrderSeed is the seed of the epoch in progress's SetOrder order
-	// (TorchOrder), from which the trainer draws it again on resume.
+	// OrderSeed is the seed of the epoch's SetOrder order (TorchOrder),
+	// from which the trainer draws it again on resume.
 	OrderSeed *int64 `json:"order_seed,omitempty"`
+	// Started (the trainer's to set, at Batch 0): the epoch's start took
+	// its draws from the generator already, before a checkpoint cut the
+	// wait for its first batch.
+	Started bool `json:"started,omitempty"`
 }
 
 // Loader builds batches with N workers and hands them out in order. Batch k
@@ -347,11 +351,9 @@ func (l *Loader) State() LoaderState {
 	if l.o.World > 1 {
 		st.World = l.o.World
 	}
-	if b > 0 {
-		l.permMu.Lock()
-		st.OrderSeed = l.orders[e].seed
-		l.permMu.Unlock()
-	}
+	l.permMu.Lock()
+	st.OrderSeed = l.orders[e].seed
+	l.permMu.Unlock()
 	return st
 }
 
@@ -413,6 +415,7 @@ func (l *Loader) Restore(s LoaderState) error {
 	l.permMu.Lock()
 	l.perms = map[int][]int{} // they were drawn with the old seed
 	l.orders = map[int]order{}
+	l.given = map[int]chan struct{}{}
 	l.permMu.Unlock()
 	l.o.Seed = s.Seed
 	l.epoch, l.batch = s.Epoch, s.Batch

@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"io"
+	"math"
 )
 
 // Netpbm's gray and colour images (.pgm, .ppm, .pnm: P2, P3, P5, P6), which
@@ -115,28 +116,36 @@ func decodePNM(r io.Reader) (image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The samples grow as they arrive: a short file claiming a large image
+	// allocates what it holds, not what it claims.
 	n := h.w * h.h * h.channels
-	samples := make([]byte, n)
+	var samples []byte
 	if h.plain {
-		for i := range samples {
+		samples = make([]byte, 0, min(n, 1<<16))
+		for range n {
 			v, err := pnmNumber(h.br)
 			if err != nil {
 				return nil, err
 			}
-			if v > h.maxval {
+			if v > h.maxval { // PIL refuses it too
 				return nil, fmt.Errorf("netpbm: sample %d above maxval %d", v, h.maxval)
 			}
-			samples[i] = uint8(v)
+			samples = append(samples, uint8(v))
 		}
-	} else if _, err := io.ReadFull(h.br, samples); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
+	} else {
+		var err error
+		if samples, err = io.ReadAll(io.LimitReader(h.br, int64(n))); err != nil {
+			return nil, err
 		}
-		return nil, err
+		if len(samples) < n {
+			return nil, io.ErrUnexpectedEOF
+		}
 	}
-	if h.maxval != 255 { // PIL scales to 255, rounding half up
+	if h.maxval != 255 {
+		// PIL's min(255, round(value / maxval * 255)), in double with
+		// Python's round half to even; a raw sample above maxval clips.
 		for i, v := range samples {
-			samples[i] = uint8((int(v)*255 + h.maxval/2) / h.maxval)
+			samples[i] = uint8(min(255, math.RoundToEven(float64(v)/float64(h.maxval)*255)))
 		}
 	}
 	if h.channels == 1 {

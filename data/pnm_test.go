@@ -53,6 +53,10 @@ func TestPNMAsPIL(t *testing.T) {
 		"lowrgb.pnm": raw("P6", 2, 2, 31, "", func(i int) byte { return byte(i * 3 % 32) }),
 		"plain.ppm":  plain("P3", 3, 2, 255, func(i int) byte { return byte(i * 14) }),
 		"plaing.pgm": plain("P2", 2, 3, 200, func(i int) byte { return byte(i * 33) }),
+		// maxval 10: ties (3/10*255 = 76.5) round to even, as Python's round;
+		// raw samples above maxval clip to 255
+		"ten.pgm":  raw("P5", 4, 3, 10, "", func(i int) byte { return byte(i) }),
+		"tenp.pgm": plain("P2", 4, 3, 10, func(i int) byte { return byte(i % 11) }),
 	}
 	var names []string
 	for name, b := range files {

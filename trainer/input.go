@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -95,8 +96,9 @@ func (s *session) position() data.LoaderState {
 
 func (s *session) take(ctx context.Context) *stagedBatch {
 	if s.loader.AtEpochStart() {
-		if err := torch.Try(s.epochStart); err != nil {
-			return &stagedBatch{err: fmt.Errorf("epoch start: %w", err)}
+		var err error
+		if terr := torch.Try(func() { err = s.epochStart() }); terr != nil || err != nil {
+			return &stagedBatch{err: fmt.Errorf("epoch start: %w", cmp.Or(terr, err))}
 		}
 	}
 	b, err := s.loader.Next(ctx)
@@ -193,11 +195,12 @@ func (s *session) freeInput() {
 // dropout masks), are then the references' step for step. Every rank of a
 // job draws the same and takes rank 0's seed, so that all split one order
 // (as one process with the global batch has it). Once per epoch: a take
-// that waited in vain (a signal) does not draw again.
-func (s *session) epochStart() {
+// that waited in vain (a signal) does not draw again, and a checkpoint
+// taken then records that the draws are taken (LoaderState.Started).
+func (s *session) epochStart() error {
 	st := s.loader.State()
 	if s.drawnFor == st.Epoch+1 {
-		return
+		return nil
 	}
 	s.drawnFor = st.Epoch + 1
 	torch.DrawCPUSeed()
@@ -210,21 +213,33 @@ func (s *session) epochStart() {
 			torch.Broadcast([]*torch.Tensor{t}, 0)
 			seed = t.To(torch.CPUDevice).Int64s()[0]
 		}
-		if err := s.loader.SetOrder(e, ints(torch.RandpermSeeded(s.loader.Dataset().Len(), uint64(seed))), &seed); err != nil {
-			panic(err)
-		}
+		return s.loader.SetOrder(e, ints(torch.RandpermSeeded(s.loader.Dataset().Len(), uint64(seed))), &seed)
 	}
+	return nil
+}
+
+// loaderState is the loader's position as a checkpoint records it: an
+// epoch whose start drew but whose first batch was not trained on is
+// marked Started.
+func (s *session) loaderState() data.LoaderState {
+	pos := s.position()
+	pos.Started = pos.Batch == 0 && s.drawnFor == pos.Epoch+1
+	return pos
 }
 
 // restoreOrder gives a resumed loader the order of the epoch in progress:
 // torch's randperm of the seed the checkpoint recorded, or, from a
 // checkpoint without one (an older gogan's, an import's), the loader's own.
-func (s *session) restoreOrder(seed *int64) error {
+// started: the checkpoint's epoch start drew already (LoaderState.Started).
+func (s *session) restoreOrder(seed *int64, started bool) error {
 	st := s.loader.State()
-	if st.Batch == 0 || !st.Shuffle {
-		return nil
+	if st.Batch == 0 && !started {
+		return nil // the epoch's start draws when it comes
 	}
 	s.drawnFor = st.Epoch + 1 // the epoch's draws are in the restored generator
+	if !st.Shuffle {
+		return nil
+	}
 	n := s.loader.Dataset().Len()
 	if seed != nil {
 		var p []int

@@ -280,3 +280,57 @@ func TestKeepEveryEpochs(t *testing.T) {
 		t.Errorf("kept %q, want %q", kept, want)
 	}
 }
+
+// TestStopAtAnEpochsEnd: a run stopped right after an epoch's last step
+// (the loader's end of that epoch already taken ahead) resumes with that
+// epoch's end (its grid, schedule step and checkpoint) and then the next
+// epoch, as the straight run: the same losses, epochs and rates.
+func TestStopAtAnEpochsEnd(t *testing.T) {
+	root := writeImageFolder(t, 24, 40)
+	sets := func(name string) []string {
+		return []string{"recipe=dcgan", "data.dataset=folder", "data.root=" + root, "data.image_size=32", "model.ngf=8", "model.ndf=8",
+			"data.batch_size=4", "data.drop_last=true", "data.workers=2", "train.epochs=1", "train.epochs_decay=2",
+			"train.log_every=1", "train.sample_every=0", "device=cpu", "threads=2", "out=" + filepath.Join(t.TempDir(), name)}
+	}
+	train := func(name string, onStep func(int, map[string]float64)) string {
+		cfg, err := config.LoadConfig("", sets(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Train(context.Background(), cfg, RunOptions{Quiet: true, Writer: os.Stderr, OnStep: onStep}); err != nil {
+			t.Fatal(err)
+		}
+		return cfg.Out
+	}
+	straight := train("straight", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg, err := config.LoadConfig("", sets("stopped"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Train(ctx, cfg, RunOptions{Quiet: true, Writer: os.Stderr, OnStep: func(step int, _ map[string]float64) {
+		if step == 6 { // the last of epoch 1's six batches
+			cancel()
+		}
+	}})
+	if err != nil || res.Step != 6 {
+		t.Fatalf("stopped run: step %v, %v", res, err)
+	}
+	if _, err := Resume(context.Background(), cfg.Out, nil, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	sameMetrics(t, "stopped after an epoch's last step and resumed vs straight", straight, cfg.Out, 18, 0)
+	a, _ := runfolder.ReadMetrics(filepath.Join(straight, "metrics.csv"))
+	b, _ := runfolder.ReadMetrics(filepath.Join(cfg.Out, "metrics.csv"))
+	for i := range a.Rows {
+		for _, col := range []string{"epoch", "lr"} {
+			if x, y := a.Rows[i][a.Column(col)], b.Rows[i][b.Column(col)]; x != y {
+				t.Errorf("step %d %s: straight %g, resumed %g", i+1, col, x, y)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Out, "samples", "epoch-0001.png")); err != nil {
+		t.Errorf("the resumed run did not close epoch 1: %v", err)
+	}
+}

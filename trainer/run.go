@@ -618,7 +618,7 @@ func (s *session) checkpoint() error {
 	}
 	var loader json.RawMessage
 	if s.loader != nil {
-		if loader, err = json.Marshal(s.position()); err != nil {
+		if loader, err = json.Marshal(s.loaderState()); err != nil {
 			return fmt.Errorf("checkpoint: loader state: %w", err)
 		}
 	}
@@ -804,6 +804,7 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 	// epoch Import was told the weights had reached.
 	imported := len(st.Loader) == 0 || string(st.Loader) == "null"
 	var orderSeed *int64 // the order of the epoch in progress (TorchOrder)
+	started := false     // and whether its start drew already
 	if imported && (st.Epoch > 0 || ls.ImportedSamples > 0) {
 		pos := s.loader.State()
 		gb := s.cfg.Data.BatchSize * s.ranks()
@@ -825,12 +826,25 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 			slog.Warn(fmt.Sprintf("resume: the checkpoint was written by %d rank(s), this job has %d: the global batch goes from %d to %d samples (data.batch_size %d per rank), the learning rate stays; the epoch continues after the samples already seen (rounded up to a whole global batch), BatchNorm sees other batches, DCGAN other noise and dropout other masks, so the run is no longer the one an uninterrupted job would have made",
 				was, now, was*s.cfg.Data.BatchSize, now*s.cfg.Data.BatchSize, s.cfg.Data.BatchSize))
 		}
+		if lst.Epoch == st.Epoch+1 && lst.Batch == 0 && !lst.Started {
+			// Saved after an epoch's last step with the loader's end of
+			// that epoch taken ahead but not yet acted on (a stop, a
+			// checkpoint by steps or minutes): the epoch's end comes first.
+			nb := s.loader.BatchesPerEpoch()
+			lst.Epoch, lst.Batch = st.Epoch, nb
+			if w := max(1, lst.World); w != s.ranks() {
+				// the saved job's batches that cover this job's epoch
+				// (Restore converts them back, at most nb)
+				per := max(1, lst.BatchSize*w)
+				lst.Batch = (nb*s.cfg.Data.BatchSize*s.ranks() + per - 1) / per
+			}
+		}
 		if err := s.loader.Restore(lst); err != nil {
 			return fmt.Errorf("resume %s: %w", where, err)
 		}
-		orderSeed = lst.OrderSeed
+		orderSeed, started = lst.OrderSeed, lst.Started
 	}
-	if err := s.restoreOrder(orderSeed); err != nil {
+	if err := s.restoreOrder(orderSeed, started); err != nil {
 		return fmt.Errorf("resume %s: %w", where, err)
 	}
 	if h, ok := s.rec.(gan.HostState); ok {

@@ -28,7 +28,7 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 		"--output_nc", strconv.Itoa(m.OutputNC), "--netG", m.NetG, "--ngf", strconv.Itoa(m.NGF),
 		"--n_downsample_global", itoa("model.n_downsample_global"), "--n_blocks_global", itoa("model.n_blocks_global"),
 		"--n_local_enhancers", itoa("model.n_local_enhancers"), "--n_blocks_local", itoa("model.n_blocks_local"),
-		"--norm", m.Norm, "--loadSize", strconv.Itoa(d.LoadSize), "--fineSize", strconv.Itoa(d.CropSize)}
+		"--norm", m.Norm, "--fineSize", strconv.Itoa(d.CropSize)}
 	if c.Bool("data.no_instance") {
 		base = append(base, "--no_instance")
 	}
@@ -40,15 +40,21 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 		}
 		base = append(base, kind, "--feat_num", itoa("model.feat_num"), "--nef", itoa("model.nef"), "--n_downsample_E", itoa("model.n_downsample_E"))
 	}
-	// tested as gogan translate tests by default (data.TestPreprocess)
-	test := append(append([]string{"python", "test.py"}, base...), "--resize_or_crop", data.TestPreprocess(d.Preprocess))
+	// tested as gogan translate tests by default (data.TestPreprocess):
+	// resize_and_crop to the crop itself (its random crop then takes it
+	// whole), scale_width at the training width
+	testMode, testLoad := data.TestPreprocess(d.Preprocess), d.LoadSize
+	if testMode == data.ResizeAndCrop {
+		testLoad = d.CropSize
+	}
+	test := append(append([]string{"python", "test.py"}, base...), "--loadSize", strconv.Itoa(testLoad), "--resize_or_crop", testMode)
 	if features {
 		// Without it test.py samples features_clustered_010.npy, which
 		// its encode_features.py writes (gogan features writes its own
 		// format).
 		test = append(test, "--use_encoded_image")
 	}
-	train := append(append([]string{"python", "train.py", "--continue_train"}, base...), "--resize_or_crop", d.Preprocess)
+	train := append(append([]string{"python", "train.py", "--continue_train"}, base...), "--loadSize", strconv.Itoa(d.LoadSize), "--resize_or_crop", d.Preprocess)
 	f := gan.FloatArg
 	train = append(train, "--ndf", strconv.Itoa(m.NDF), "--n_layers_D", strconv.Itoa(m.NLayersD), "--num_D", strconv.Itoa(m.NumD),
 		"--batchSize", strconv.Itoa(d.BatchSize), "--lr", f(c.Train.LR), "--beta1", f(c.Train.Beta1),
