@@ -26,6 +26,7 @@ import torch.optim as optim  # noqa: E402
 import torchvision.datasets as dset  # noqa: E402
 import torchvision.transforms as transforms  # noqa: E402
 
+import parity_reference  # noqa: E402
 import reference_nets  # noqa: E402
 
 
@@ -49,36 +50,13 @@ def main():
     netD.apply(reference_nets.weights_init)
     criterion = nn.BCELoss()
     fixed_noise = torch.randn(batch, nz, 1, 1)
-    real_label, fake_label = 1, 0
     optimizerD = optim.Adam(netD.parameters(), lr=0.0002, betas=(0.5, 0.999))
     optimizerG = optim.Adam(netG.parameters(), lr=0.0002, betas=(0.5, 0.999))
     for epoch in range(epochs):
         for i, data in enumerate(dataloader, 0):
-            netD.zero_grad()
-            real_cpu = data[0]
-            batch_size = real_cpu.size(0)
-            label = torch.full((batch_size,), real_label, dtype=real_cpu.dtype)
-            output = netD(real_cpu)
-            errD_real = criterion(output, label)
-            errD_real.backward()
-            D_x = output.mean().item()
-            noise = torch.randn(batch_size, nz, 1, 1)
-            fake = netG(noise)
-            label.fill_(fake_label)
-            output = netD(fake.detach())
-            errD_fake = criterion(output, label)
-            errD_fake.backward()
-            D_G_z1 = output.mean().item()
-            errD = errD_real + errD_fake
-            optimizerD.step()
-            netG.zero_grad()
-            label.fill_(real_label)
-            output = netD(fake)
-            errG = criterion(output, label)
-            errG.backward()
-            D_G_z2 = output.mean().item()
-            optimizerG.step()
-            print(json.dumps({"Loss_D": errD.item(), "Loss_G": errG.item(), "D_x": D_x, "D_G_z1": D_G_z1, "D_G_z2": D_G_z2}))
+            # main.py's step (parity_reference.dcgan_step is its transcription)
+            losses = dict(parity_reference.dcgan_step(netG, netD, criterion, optimizerD, optimizerG, data[0], nz))
+            print(json.dumps({k: float(v) for k, v in losses.items()}))
             if i % 100 == 0:
                 netG(fixed_noise)
 
