@@ -30,12 +30,16 @@ func DrawCPUSeed() int64 {
 
 // RandpermSeeded is torch.randperm(n, generator=g) for a CPU generator g
 // seeded with seed: torch's RandomSampler order of an epoch.
-func RandpermSeeded(n int, seed uint64) []int64 {
+func RandpermSeeded(n int, seed uint64) []int {
 	var e *C.char
 	h := C.gt_randperm_seeded(C.int64_t(n), C.uint64_t(seed), &e)
 	t := result("randperm", h, e)
 	defer t.Free()
-	return t.Int64s()
+	p := make([]int, n)
+	for i, v := range t.Int64s() {
+		p[i] = int(v)
+	}
+	return p
 }
 
 // RNGState is a copy of dev's default generator state (a uint8 tensor), for

@@ -373,7 +373,7 @@ func TestDrawCPUSeedIsTorchs(t *testing.T) {
 	ManualSeed(999)
 	seeds := []int64{DrawCPUSeed(), DrawCPUSeed()}
 	after := Randn(Float32, CPUDevice, 20).Float32s()
-	perms := [][]int64{RandpermSeeded(10, uint64(seeds[1])), RandpermSeeded(1000, 5)}
+	perms := [][]int{RandpermSeeded(10, uint64(seeds[1])), RandpermSeeded(1000, 5)}
 	script := `import torch, json
 from torch.utils.data import RandomSampler
 torch.manual_seed(999)
@@ -393,7 +393,7 @@ print(json.dumps({"seeds": seeds, "after": after, "perms": perms}))`
 	var want struct {
 		Seeds []int64
 		After []float32
-		Perms [][]int64
+		Perms [][]int
 	}
 	if err := json.Unmarshal(out, &want); err != nil {
 		t.Fatal(err)

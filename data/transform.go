@@ -165,6 +165,18 @@ func TestPreprocess(mode string) string {
 	return ResizeAndCrop
 }
 
+// TestLoad is the load size the references test a run of load_size load
+// and crop_size crop at in testMode (TestPreprocess's): the training width
+// for scale_width; otherwise the crop (test.py's default load_size is the
+// default crop_size, so its resize_and_crop resizes to the crop; none reads
+// no load size).
+func TestLoad(testMode string, load, crop int) int {
+	if testMode == ScaleWidth {
+		return load
+	}
+	return crop
+}
+
 // scaleWidthSize is __scale_width: width to target, height keeping the aspect
 // ratio but at least crop so that a later crop fits (crop 0: pix2pixHD's,
 // the aspect ratio whatever the height).

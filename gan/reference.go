@@ -141,13 +141,8 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 		nets = append(nets, "--no_dropout")
 	}
 	// test.py sized as gogan translate sizes by default
-	// (data.TestPreprocess): its default load_size is the default crop_size
-	// (256), not the one given, so resize_and_crop names the crop.
-	testMode, testLoad := data.TestPreprocess(d.Preprocess), d.CropSize
-	if testMode == data.ScaleWidth {
-		testLoad = d.LoadSize
-	}
-	testSize := []string{"--load_size", strconv.Itoa(testLoad), "--crop_size", strconv.Itoa(d.CropSize), "--preprocess", testMode}
+	testMode := data.TestPreprocess(d.Preprocess)
+	testSize := []string{"--load_size", strconv.Itoa(data.TestLoad(testMode, d.LoadSize, d.CropSize)), "--crop_size", strconv.Itoa(d.CropSize), "--preprocess", testMode}
 	test := append(append([]string{"python", "test.py"}, nets...), testSize...)
 	t, f := c.Train, FloatArg
 	train := append([]string{"python", "train.py", "--continue_train"}, nets...)

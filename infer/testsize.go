@@ -38,10 +38,8 @@ func newTestSize(dc data.Config, o TranslateOptions, mult int) (testSize, error)
 		return testSize{}, fmt.Errorf("--load-size %d: want a size in pixels", load)
 	case load > 0 && mode == data.PreprocessNone:
 		return testSize{}, fmt.Errorf("--load-size %d: --preprocess none keeps each image's size (rounded to what the generator takes); --load-size goes with resize_and_crop or scale_width", load)
-	case load == 0 && mode == data.ResizeAndCrop:
-		load = dc.CropSize
 	case load == 0:
-		load = dc.LoadSize
+		load = data.TestLoad(mode, dc.LoadSize, dc.CropSize)
 	}
 	t := data.Transform{Mode: mode, LoadSize: load, CropSize: dc.CropSize, NoneMultiple: dc.NoneMultiple, ScaleWidthAspect: dc.ScaleWidthAspect}
 	if mode == data.ResizeAndCrop {

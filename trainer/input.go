@@ -213,7 +213,7 @@ func (s *session) epochStart() error {
 			torch.Broadcast([]*torch.Tensor{t}, 0)
 			seed = t.To(torch.CPUDevice).Int64s()[0]
 		}
-		return s.loader.SetOrder(e, ints(torch.RandpermSeeded(s.loader.Dataset().Len(), uint64(seed))), &seed)
+		return s.loader.SetOrder(e, torch.RandpermSeeded(s.loader.Dataset().Len(), uint64(seed)), &seed)
 	}
 	return nil
 }
@@ -229,7 +229,8 @@ func (s *session) loaderState() data.LoaderState {
 
 // restoreOrder gives a resumed loader the order of the epoch in progress:
 // torch's randperm of the seed the checkpoint recorded, or, from a
-// checkpoint without one (an older gogan's, an import's), the loader's own.
+// checkpoint without one (an older gogan's, an import's), the loader's own
+// Permutation.
 // started: the checkpoint's epoch start drew already (LoaderState.Started).
 func (s *session) restoreOrder(seed *int64, started bool) error {
 	st := s.loader.State()
@@ -243,21 +244,10 @@ func (s *session) restoreOrder(seed *int64, started bool) error {
 	n := s.loader.Dataset().Len()
 	if seed != nil {
 		var p []int
-		if err := torch.Try(func() { p = ints(torch.RandpermSeeded(n, uint64(*seed))) }); err != nil {
+		if err := torch.Try(func() { p = torch.RandpermSeeded(n, uint64(*seed)) }); err != nil {
 			return err
 		}
 		return s.loader.SetOrder(st.Epoch, p, seed)
 	}
-	if s.torchOrder {
-		return s.loader.SetOrder(st.Epoch, data.Permutation(n, st.Seed, uint64(st.Epoch)), nil)
-	}
-	return nil
-}
-
-func ints(v []int64) []int {
-	out := make([]int, len(v))
-	for i, x := range v {
-		out[i] = int(x)
-	}
-	return out
+	return s.loader.SetOrder(st.Epoch, data.Permutation(n, st.Seed, uint64(st.Epoch)), nil)
 }

@@ -209,11 +209,9 @@ type session struct {
 	unlock     func() // releases the run folder (rank 0)
 	// importedSamples: Import's ImportedAt.Samples, kept in the checkpoint
 	importedSamples int
-	// torchOrder: the loader shuffles as torch's RandomSampler, an order
-	// per epoch from the CPU generator (epochStart); drawnFor is the epoch
-	// (plus one) whose DataLoader draws were taken.
-	torchOrder bool
-	drawnFor   int
+	// drawnFor is the epoch (plus one) whose DataLoader draws epochStart
+	// took.
+	drawnFor int
 	// initialNets are the networks an import gave no file: their
 	// checkpoint's weights are the initial random ones (InitialNetsKey).
 	initialNets []string
@@ -408,7 +406,6 @@ func (s *session) open(ctx context.Context) error {
 	// Shuffled as torch's RandomSampler (epochStart); ranks split each
 	// global batch of the one order, so a job's batches are one process's.
 	lo.TorchOrder = lo.Shuffle
-	s.torchOrder = lo.TorchOrder
 	if s.cfg.Data.OnDevice {
 		if s.resident, err = loadResident(ctx, ds, s.dev); err != nil {
 			return err
@@ -830,14 +827,8 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 			// Saved after an epoch's last step with the loader's end of
 			// that epoch taken ahead but not yet acted on (a stop, a
 			// checkpoint by steps or minutes): the epoch's end comes first.
-			nb := s.loader.BatchesPerEpoch()
-			lst.Epoch, lst.Batch = st.Epoch, nb
-			if w := max(1, lst.World); w != s.ranks() {
-				// the saved job's batches that cover this job's epoch
-				// (Restore converts them back, at most nb)
-				per := max(1, lst.BatchSize*w)
-				lst.Batch = (nb*s.cfg.Data.BatchSize*s.ranks() + per - 1) / per
-			}
+			// (in this job's batches: nothing for Restore to convert)
+			lst.Epoch, lst.Batch, lst.World = st.Epoch, s.loader.BatchesPerEpoch(), s.ranks()
 		}
 		if err := s.loader.Restore(lst); err != nil {
 			return fmt.Errorf("resume %s: %w", where, err)

@@ -40,14 +40,10 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 		}
 		base = append(base, kind, "--feat_num", itoa("model.feat_num"), "--nef", itoa("model.nef"), "--n_downsample_E", itoa("model.n_downsample_E"))
 	}
-	// tested as gogan translate tests by default (data.TestPreprocess):
-	// resize_and_crop to the crop itself (its random crop then takes it
-	// whole), scale_width at the training width
-	testMode, testLoad := data.TestPreprocess(d.Preprocess), d.LoadSize
-	if testMode == data.ResizeAndCrop {
-		testLoad = d.CropSize
-	}
-	test := append(append([]string{"python", "test.py"}, base...), "--loadSize", strconv.Itoa(testLoad), "--resize_or_crop", testMode)
+	// tested as gogan translate tests by default (resize_and_crop to the
+	// crop itself: its random crop then takes it whole)
+	testMode := data.TestPreprocess(d.Preprocess)
+	test := append(append([]string{"python", "test.py"}, base...), "--loadSize", strconv.Itoa(data.TestLoad(testMode, d.LoadSize, d.CropSize)), "--resize_or_crop", testMode)
 	if features {
 		// Without it test.py samples features_clustered_010.npy, which
 		// its encode_features.py writes (gogan features writes its own
