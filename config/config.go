@@ -202,6 +202,7 @@ var sharedKeys = []Key{
 	{Name: "data.phase", Type: TypeString, Default: "train", Enum: []string{"train", "val", "test"}, Doc: "Split to read (subfolder of data.root for image datasets)."},
 	{Name: "data.batch_size", Type: TypeInt, Default: 64, Range: AtLeast(1), Doc: "Images per training step."},
 	{Name: "data.workers", Type: TypeInt, Default: 2, Range: AtLeast(0), Doc: "Loader goroutines decoding and augmenting images; 0 = load in the training goroutine."},
+	{Name: "data.reference_workers", Type: TypeInt, Default: 4, Range: AtLeast(0), Doc: "The references' DataLoader workers (pytorch-CycleGAN-and-pix2pix's --num_threads, default 4; pix2pixHD's --nThreads, default 2, the pix2pixhd recipe's default) as whose draws each epoch's random crops, flips and CycleGAN's random B picks are made: worker k of N, seeded with the DataLoader's base seed (drawn from the CPU generator as the epoch starts) + k as torch seeds Python's random and its own generator in a worker, draws for the batches k, k+N, k+2N ... in order, as the reference's get_params, UnalignedDataset and torchvision's RandomCrop and RandomHorizontalFlip draw. With the reference's value and seed a run's augmentations are the reference's, sample for sample (0: one stream, as worker 0; the reference's main process draws from an unseeded random there). It changes what is drawn, not the speed: data.workers are gogan's own loader goroutines."},
 	{Name: "data.prefetch", Type: TypeInt, Default: 2, Range: AtLeast(0), Doc: "Batches each worker prepares ahead."},
 	{Name: "data.shuffle", Type: TypeBool, Default: true, Doc: "Reshuffle every epoch (pix2pix: the opposite of --serial_batches). The order is torch's RandomSampler's (a randperm seeded from the CPU generator as the epoch starts, after the DataLoader's base seed, both drawn as the references' DataLoader draws them), so DCGAN's batches and noise are main.py's step for step; the ranks of a job split each global batch of that order (rank 0's)."},
 	{Name: "data.drop_last", Type: TypeBool, Default: false, Doc: "Drop the last incomplete batch of an epoch."},
@@ -442,27 +443,30 @@ type Config struct {
 
 // DataConfig is the data.* section.
 type DataConfig struct {
-	Root        string `yaml:"root"`
-	Dataset     string `yaml:"dataset"`
-	Phase       string `yaml:"phase"`
-	BatchSize   int    `yaml:"batch_size"`
-	Workers     int    `yaml:"workers"`
-	Prefetch    int    `yaml:"prefetch"`
-	Shuffle     bool   `yaml:"shuffle"`
-	DropLast    bool   `yaml:"drop_last"`
-	InMemory    bool   `yaml:"in_memory"`
-	OnDevice    bool   `yaml:"on_device"`
-	SkipInvalid bool   `yaml:"skip_invalid"`
-	ImageSize   int    `yaml:"image_size"`
-	LoadSize    int    `yaml:"load_size"`
-	CropSize    int    `yaml:"crop_size"`
-	Preprocess  string `yaml:"preprocess"`
-	NoFlip      bool   `yaml:"no_flip"`
-	Direction   string `yaml:"direction"`
-	Channels    int    `yaml:"channels"`
-	Source      string `yaml:"source"`
-	Edges       string `yaml:"edges"`
-	MaxSamples  int    `yaml:"max_samples"`
+	Root      string `yaml:"root"`
+	Dataset   string `yaml:"dataset"`
+	Phase     string `yaml:"phase"`
+	BatchSize int    `yaml:"batch_size"`
+	Workers   int    `yaml:"workers"`
+	// ReferenceWorkers: the references' DataLoader workers whose draws the
+	// crops, flips and random B picks are.
+	ReferenceWorkers int    `yaml:"reference_workers"`
+	Prefetch         int    `yaml:"prefetch"`
+	Shuffle          bool   `yaml:"shuffle"`
+	DropLast         bool   `yaml:"drop_last"`
+	InMemory         bool   `yaml:"in_memory"`
+	OnDevice         bool   `yaml:"on_device"`
+	SkipInvalid      bool   `yaml:"skip_invalid"`
+	ImageSize        int    `yaml:"image_size"`
+	LoadSize         int    `yaml:"load_size"`
+	CropSize         int    `yaml:"crop_size"`
+	Preprocess       string `yaml:"preprocess"`
+	NoFlip           bool   `yaml:"no_flip"`
+	Direction        string `yaml:"direction"`
+	Channels         int    `yaml:"channels"`
+	Source           string `yaml:"source"`
+	Edges            string `yaml:"edges"`
+	MaxSamples       int    `yaml:"max_samples"`
 
 	SerialBatches bool   `yaml:"serial_batches"`
 	ClassesA      string `yaml:"classes_A"`

@@ -181,7 +181,7 @@ func TestUnknownKeys(t *testing.T) {
 	// the references' option names, whatever their spelling suggests
 	for set, want := range map[string]string{
 		"max_dataset_size=9":    "pytorch-CycleGAN-and-pix2pix's --max_dataset_size is data.max_samples here",
-		"num_threads=4":         "pytorch-CycleGAN-and-pix2pix's --num_threads is data.workers here",
+		"num_threads=4":         "pytorch-CycleGAN-and-pix2pix's --num_threads is data.reference_workers here",
 		"gpu_ids=0":             "pytorch-CycleGAN-and-pix2pix's --gpu_ids is device here",
 		"data.netG=unet_128":    "pytorch-CycleGAN-and-pix2pix's --netG is model.netG here",
 		"manualSeed=1":          "pytorch/examples dcgan's --manualSeed is seed here",

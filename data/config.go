@@ -74,6 +74,9 @@ type Config struct {
 	// Workers are goroutines that decode and augment in parallel; 0 builds
 	// each batch in the caller of Next, as PyTorch's num_workers=0.
 	Workers int `mapstructure:"workers" json:"workers" yaml:"workers"`
+	// ReferenceWorkers are the references' DataLoader workers whose draws
+	// (ReferenceDraws) the trainer's epochs take: data.reference_workers.
+	ReferenceWorkers int `mapstructure:"reference_workers" json:"reference_workers" yaml:"reference_workers"`
 	// Prefetch is how many batches each worker builds ahead (PyTorch's
 	// prefetch_factor); 0 counts as 1.
 	Prefetch int  `mapstructure:"prefetch" json:"prefetch" yaml:"prefetch"`
@@ -276,15 +279,16 @@ func classLabel(source string, n int) string {
 // pytorch-CycleGAN-and-pix2pix for the paired and unpaired kinds.
 func DefaultConfig(dataset string) Config {
 	c := Config{
-		Dataset:      dataset,
-		Workers:      min(runtime.GOMAXPROCS(0), 8),
-		Prefetch:     2,
-		Phase:        "train",
-		Shuffle:      true,
-		DType:        "float32",
-		Validate:     "auto",
-		Direction:    "AtoB",
-		EdgeDetector: "canny",
+		Dataset:          dataset,
+		Workers:          min(runtime.GOMAXPROCS(0), 8),
+		ReferenceWorkers: 4, // pytorch-CycleGAN-and-pix2pix's --num_threads
+		Prefetch:         2,
+		Phase:            "train",
+		Shuffle:          true,
+		DType:            "float32",
+		Validate:         "auto",
+		Direction:        "AtoB",
+		EdgeDetector:     "canny",
 	}
 	switch dataset {
 	case FashionMNIST, MNIST, CIFAR10, LSUN, Folder:
@@ -407,6 +411,9 @@ func (c Config) Check() error {
 	positive("data.batch_size", c.BatchSize)
 	if c.Workers < 0 {
 		bad("data.workers", c.Workers, "must be 0 (load in the caller) or more")
+	}
+	if c.ReferenceWorkers < 0 {
+		bad("data.reference_workers", c.ReferenceWorkers, "must be 0 (one stream) or more")
 	}
 	if c.Prefetch < 0 {
 		bad("data.prefetch", c.Prefetch, "must be 0 or more")

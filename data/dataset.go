@@ -57,6 +57,9 @@ type Dataset struct {
 	idxA, idxB []int
 
 	cache, cacheB, cacheInst []*Image // decoded images when in_memory
+	// dims, dimsB are the sizes (w, h) of files and filesB as opening read
+	// them, for the references' draws (ReferenceDraws).
+	dims, dimsB [][2]int
 
 	// Output sizes (W, H) of the A and B streams, and whether every sample has
 	// the same ones, for the loader's batch check.
@@ -758,12 +761,14 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 	// Keep the valid files (and their pixels).
 	var files, filesB, filesInst []string
 	var cache, cacheB, cacheInst []*Image
+	var dims, dimsB [][2]int
 	var labels []int
 	for i, f := range d.files {
 		if !keepA[i] {
 			continue
 		}
 		files = append(files, f)
+		dims = append(dims, [2]int{resA[i].w, resA[i].h})
 		if d.labels != nil {
 			labels = append(labels, d.labels[i])
 		}
@@ -782,6 +787,7 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 		for i, f := range d.filesB {
 			if keepB[i] {
 				filesB = append(filesB, f)
+				dimsB = append(dimsB, [2]int{resB[i].w, resB[i].h})
 				cacheB = append(cacheB, resB[i].img)
 				sizesB[d.outSize(resB[i].w, resB[i].h)] = f
 			}
@@ -794,6 +800,7 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 		filesB, cacheB = files, cache
 	}
 	d.files, d.filesB, d.filesInst = files, filesB, filesInst
+	d.dims, d.dimsB = dims, dimsB
 	if d.labels != nil {
 		d.labels = labels
 	}
@@ -1146,13 +1153,21 @@ func (s Sample) Images() []NamedImage {
 	return out
 }
 
-// Sample returns sample i of the given epoch. Its random choices come from
-// (seed, epoch, i) alone, so it does not matter which worker builds it.
+// Sample returns sample i of the given epoch with gogan's own draws: its
+// random choices come from (seed, epoch, i) alone, so it does not matter
+// which worker builds it.
 func (d *Dataset) Sample(i int, seed, epoch uint64) (Sample, error) {
 	if i < 0 || i >= d.n {
 		return Sample{}, fmt.Errorf("data: sample %d out of range [0, %d)", i, d.n)
 	}
-	r := newRNG(seed, epoch, uint64(i))
+	return d.SampleWith(i, d.ownDraws(i, seed, epoch))
+}
+
+// SampleWith returns sample i made with the given draws.
+func (d *Dataset) SampleWith(i int, dr Draws) (Sample, error) {
+	if i < 0 || i >= d.n {
+		return Sample{}, fmt.Errorf("data: sample %d out of range [0, %d)", i, d.n)
+	}
 	s := Sample{Index: i, Label: -1}
 	var err error
 	switch d.cfg.Dataset {
@@ -1160,23 +1175,23 @@ func (d *Dataset) Sample(i int, seed, epoch uint64) (Sample, error) {
 		var im *Image
 		im, s.Label, err = d.source(i, d.cfg.InputNC)
 		if err == nil {
-			s.A, err = d.tf.Apply(im, drawParams(r))
+			s.A, err = d.tf.Apply(im, dr.P[0])
 		}
 	case Aligned:
 		if d.kind == "sorted" {
 			s.LabelMap = d.cfg.LabelNC > 0
-			s.A, s.B, s.Inst, s.InstIDs, err = d.sortedSample(i, r)
+			s.A, s.B, s.Inst, s.InstIDs, err = d.sortedSample(i, dr.P[0])
 		} else {
-			s.A, s.B, err = d.alignedSample(i, r)
+			s.A, s.B, err = d.alignedSample(i, dr.P[0])
 		}
 	case Unaligned:
-		s.A, s.B, s.Label, err = d.unalignedSample(i, r)
+		s.A, s.B, s.Label, err = d.unalignedSample(i, dr)
 	case Edges, Gray2Color:
-		s.A, s.B, s.Label, err = d.derivedSample(i, r)
+		s.A, s.B, s.Label, err = d.derivedSample(i, dr.P[0])
 	case Colorization:
 		var photo *Image
 		if photo, err = d.loadFile(d.files, d.cache, i, 3); err == nil {
-			photo, err = d.tf.Apply(photo, drawParams(r))
+			photo, err = d.tf.Apply(photo, dr.P[0])
 		}
 		s.A, s.B, s.Lab = photo, photo, true
 	}
@@ -1244,12 +1259,12 @@ func (d *Dataset) orient(a, b *Image) (*Image, *Image) {
 	return a, b
 }
 
-func (d *Dataset) alignedSample(i int, r *rng) (*Image, *Image, error) {
+func (d *Dataset) alignedSample(i int, p Params) (*Image, *Image, error) {
 	a, b, err := d.alignedPair(i)
 	if err != nil {
 		return nil, nil, err
 	}
-	p := drawParams(r) // one draw for both sides: same crop, same flip
+	// one draw for both sides: the same crop, the same flip
 	ta, err := d.tf.Apply(a, p)
 	if err != nil {
 		return nil, nil, &FileError{Path: d.files[i], Err: err}
@@ -1316,12 +1331,12 @@ func (d *Dataset) sideA() string {
 // image), the photo and the instance map get the same crop and flip; the
 // maps are resized with nearest neighbours, and the instance map becomes its
 // boundary map (and is kept as ids with data.instance_ids).
-func (d *Dataset) sortedSample(i int, r *rng) (a, b, inst, ids *Image, err error) {
+func (d *Dataset) sortedSample(i int, p Params) (a, b, inst, ids *Image, err error) {
 	j, a, b, im, err := d.sortedImages(i)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	p := drawParams(r) // one draw for all: same crop, same flip
+	// one draw for all: the same crop, the same flip
 	tfA := d.tf
 	if d.cfg.LabelNC > 0 {
 		tfA = d.tfMap
@@ -1408,16 +1423,17 @@ func (d *Dataset) cachedOrDecode(files []string, cache []*Image, j int, dec deco
 // unalignedSample pairs A[i] with a random B (or B[i] with serial_batches),
 // as CycleGAN's UnalignedDataset does, each side with its own crop and flip.
 // The label is that of the image that becomes Sample.A (IDX classes only).
-func (d *Dataset) unalignedSample(i int, r *rng) (*Image, *Image, int, error) {
-	ia, ib := d.unalignedPick(i, r)
+func (d *Dataset) unalignedSample(i int, dr Draws) (*Image, *Image, int, error) {
+	na, _ := d.Streams()
+	ia, ib := i%na, dr.B
 	a, b, la, lb, err := d.unalignedImages(ia, ib)
 	if err != nil {
 		return nil, nil, -1, err
 	}
-	if a, err = d.tf.Apply(a, drawParams(r)); err != nil {
+	if a, err = d.tf.Apply(a, dr.P[0]); err != nil {
 		return nil, nil, -1, d.streamErr(false, ia, err)
 	}
-	if b, err = d.tf.Apply(b, drawParams(r)); err != nil {
+	if b, err = d.tf.Apply(b, dr.P[1]); err != nil {
 		return nil, nil, -1, d.streamErr(true, ib, err)
 	}
 	a, b = d.orient(a, b)
@@ -1498,12 +1514,12 @@ func (d *Dataset) streamErr(bSide bool, i int, err error) error {
 // derivedSample builds an (edges or gray, photo) pair from one source image:
 // the photo is transformed first and the input derived from it, so the two
 // line up exactly whatever the crop and flip.
-func (d *Dataset) derivedSample(i int, r *rng) (*Image, *Image, int, error) {
+func (d *Dataset) derivedSample(i int, p Params) (*Image, *Image, int, error) {
 	src, label, err := d.source(i, d.chB)
 	if err != nil {
 		return nil, nil, -1, err
 	}
-	photo, err := d.tf.Apply(src, drawParams(r))
+	photo, err := d.tf.Apply(src, p)
 	if err != nil {
 		return nil, nil, -1, err
 	}

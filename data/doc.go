@@ -56,5 +56,10 @@
 //
 // The batches depend only on the seed and the position: the same seed gives
 // the same batches, crops and flips whatever the number of workers, and a
-// loader restored to a saved LoaderState continues as if never stopped.
+// loader restored to a saved LoaderState continues as if never stopped. The
+// trainer's loader (TorchDraws) takes each epoch's order and draws from what
+// torch's DataLoader draws as the epoch starts (EpochStart): the crops,
+// flips and random B picks are then the references' DataLoader workers'
+// (ReferenceDraws, from Python's random and torch's generator, mt19937.go),
+// still whatever the number of gogan's workers.
 package data

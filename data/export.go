@@ -232,24 +232,29 @@ func (d *Dataset) resizedImages(i int) ([]NamedImage, error) {
 }
 
 // Locate returns where sample i of the given epoch lies in each of set's
-// tensors (in set.Tensors' order): the rows (for unaligned data, the A and B
-// images it pairs) and, for a Placed set, the crops and flips that
-// Sample(i, seed, epoch) draws: one for all of an aligned sample's images,
-// one for each side of an unaligned pair.
+// tensors (in set.Tensors' order), with the draws Sample(i, seed, epoch)
+// makes: see LocateWith.
 func (d *Dataset) Locate(set *U8Set, i int, seed, epoch uint64) ([]Place, error) {
 	if i < 0 || i >= d.n {
 		return nil, fmt.Errorf("data: sample %d out of range [0, %d)", i, d.n)
 	}
-	r := newRNG(seed, epoch, uint64(i))
-	rows, draws := [2]int{i, i}, [2]Params{}
-	if d.cfg.Dataset == Unaligned {
-		rows[0], rows[1] = d.unalignedPick(i, r)
-		draws[0] = drawParams(r)
-		draws[1] = drawParams(r)
-	} else {
-		draws[0] = drawParams(r)
-		draws[1] = draws[0]
+	return d.LocateWith(set, i, d.ownDraws(i, seed, epoch))
+}
+
+// LocateWith returns where sample i made with the draws dr lies in each of
+// set's tensors: the rows (for unaligned data, the A and B images it pairs)
+// and, for a Placed set, its crops and flips: one for all of an aligned
+// sample's images, one for each side of an unaligned pair.
+func (d *Dataset) LocateWith(set *U8Set, i int, dr Draws) ([]Place, error) {
+	if i < 0 || i >= d.n {
+		return nil, fmt.Errorf("data: sample %d out of range [0, %d)", i, d.n)
 	}
+	rows := [2]int{i, i}
+	if d.cfg.Dataset == Unaligned {
+		na, _ := d.Streams()
+		rows = [2]int{i % na, dr.B}
+	}
+	draws := dr.P
 	out := make([]Place, len(set.Tensors))
 	for k, t := range set.Tensors {
 		p := Place{Row: rows[t.stream], W: t.Shape[3], H: t.Shape[2]}

@@ -78,7 +78,7 @@ func (t Tensor) Numel() int { return t.Shape[0] * t.Shape[1] * t.Shape[2] * t.Sh
 // copy that reads it has completed).
 type Batch struct {
 	Epoch, Index int      // position: batch Index of Epoch
-	Seed         uint64   // the seed of its samples' draws (Sample's, Locate's)
+	Draws        []Draws  // each sample's random choices (LocateWith's)
 	Tensors      []Tensor // in the order of Sample.Images
 	Labels       []int64  // class labels, nil when the dataset has none
 	Indices      []int    // dataset indices of the samples
@@ -135,11 +135,14 @@ type LoaderOptions struct {
 	// for a trainer that holds the transformed dataset on its device
 	// (Dataset.ExportU8) and gathers each batch there.
 	IndicesOnly bool
-	// TorchOrder: a shuffled epoch's sample order is the one SetOrder
-	// gives (the trainer's torch RandomSampler order, whose seed comes from
-	// the CPU generator as the epoch starts), which the workers wait for;
-	// otherwise Permutation's.
-	TorchOrder bool
+	// TorchDraws: each epoch waits for the EpochStart the trainer gives
+	// (SetEpochStart: what torch's DataLoader draws from the CPU generator
+	// as an epoch starts), whose order a shuffled epoch takes (otherwise
+	// Permutation's) and whose base seed its samples' draws come from as
+	// the references' DataLoader with ReferenceWorkers workers draws them
+	// (ReferenceDraws; otherwise each sample's own, from Seed).
+	TorchDraws       bool
+	ReferenceWorkers int
 }
 
 func (o LoaderOptions) world() int { return max(1, o.World) }
@@ -150,6 +153,7 @@ func (c Config) LoaderOptions(seed uint64) LoaderOptions {
 	return LoaderOptions{
 		BatchSize: c.BatchSize, Workers: c.Workers, Prefetch: c.Prefetch,
 		Shuffle: c.Shuffle, DropLast: c.DropLast, Seed: seed, DType: c.DType,
+		ReferenceWorkers: c.ReferenceWorkers,
 	}
 }
 
@@ -165,9 +169,11 @@ type LoaderState struct {
 	DropLast  bool   `json:"drop_last"`
 	Shuffle   bool   `json:"shuffle"`
 	World     int    `json:"world,omitempty"` // ranks (data parallelism); 0: one
-	// OrderSeed is the seed of the epoch's SetOrder order (TorchOrder),
-	// from which the trainer draws it again on resume.
+	// OrderSeed is the seed of the epoch's order and BaseSeed its draws'
+	// (TorchDraws: EpochStart's), from which the trainer makes them again
+	// on resume.
 	OrderSeed *int64 `json:"order_seed,omitempty"`
+	BaseSeed  *int64 `json:"base_seed,omitempty"`
 	// Started (the trainer's to set, at Batch 0): the epoch's start took
 	// its draws from the generator already, before a checkpoint cut the
 	// wait for its first batch.
@@ -188,16 +194,27 @@ type Loader struct {
 	run          *run
 
 	permMu sync.Mutex
-	perms  map[int][]int
-	orders map[int]order         // SetOrder's, by epoch
-	given  map[int]chan struct{} // closed when an epoch's order is given
+	plans  map[int]plan
+	starts map[int]EpochStart    // SetEpochStart's, by epoch
+	given  map[int]chan struct{} // closed when an epoch's start is given
 }
 
-// order is an epoch's sample order from SetOrder, and its seed (nil: an
-// order whose seed is not recorded).
-type order struct {
-	p    []int
-	seed *int64
+// EpochStart is what torch's DataLoader draws from the CPU generator as an
+// epoch's iterator starts: its workers' base seed, and shuffling,
+// RandomSampler's seed and the order (its randperm). A nil seed is one not
+// recorded (a checkpoint of an older gogan): that epoch's samples then
+// take their own draws.
+type EpochStart struct {
+	BaseSeed  *int64
+	Order     []int // nil: not shuffled
+	OrderSeed *int64
+}
+
+// plan is an epoch's sample order (padded for the ranks) and each
+// position's draws (nil: the samples' own).
+type plan struct {
+	order []int
+	draws []Draws
 }
 
 // run is the workers' pipeline from one starting position onwards.
@@ -254,7 +271,7 @@ func NewLoader(d *Dataset, o LoaderOptions) (*Loader, error) {
 		}
 		return nil, &ConfigError{Key: "data.batch_size", Value: o.BatchSize, Msg: msg}
 	}
-	l := &Loader{d: d, o: o, nb: nb, alloc: o.Allocator, perms: map[int][]int{}, orders: map[int]order{}, given: map[int]chan struct{}{}}
+	l := &Loader{d: d, o: o, nb: nb, alloc: o.Allocator, plans: map[int]plan{}, starts: map[int]EpochStart{}, given: map[int]chan struct{}{}}
 	if l.alloc == nil {
 		l.alloc = newGoAllocator(l.inFlight() + 2)
 	}
@@ -352,43 +369,50 @@ func (l *Loader) State() LoaderState {
 		st.World = l.o.World
 	}
 	l.permMu.Lock()
-	st.OrderSeed = l.orders[e].seed
+	st.OrderSeed, st.BaseSeed = l.starts[e].OrderSeed, l.starts[e].BaseSeed
 	l.permMu.Unlock()
 	return st
 }
 
-// NeedsOrder says whether the next Next starts an epoch whose order
-// SetOrder has to give first (TorchOrder, shuffled), and which.
-func (l *Loader) NeedsOrder() (epoch int, needed bool) {
-	if !l.o.TorchOrder || !l.o.Shuffle || l.batch != 0 {
+// NeedsEpochStart says whether the next Next starts an epoch whose
+// EpochStart SetEpochStart has to give first (TorchDraws), and which.
+func (l *Loader) NeedsEpochStart() (epoch int, needed bool) {
+	if !l.o.TorchDraws || l.batch != 0 {
 		return 0, false
 	}
 	l.permMu.Lock()
 	defer l.permMu.Unlock()
-	_, set := l.orders[l.epoch]
+	_, set := l.starts[l.epoch]
 	return l.epoch, !set
 }
 
 // AtEpochStart says whether the next Next returns an epoch's first batch.
 func (l *Loader) AtEpochStart() bool { return l.batch == 0 }
 
-// SetOrder gives epoch's sample order, a permutation of the dataset's
-// indices, and the seed it comes from (nil: none to record).
-func (l *Loader) SetOrder(epoch int, p []int, seed *int64) error {
-	if len(p) != l.d.Len() {
-		return fmt.Errorf("data: an order of %d samples for a dataset of %d", len(p), l.d.Len())
+// SetEpochStart gives epoch's start (TorchDraws). A shuffled loader needs
+// its Order, a permutation of the dataset's indices.
+func (l *Loader) SetEpochStart(epoch int, st EpochStart) error {
+	if st.Order != nil && len(st.Order) != l.d.Len() {
+		return fmt.Errorf("data: an order of %d samples for a dataset of %d", len(st.Order), l.d.Len())
 	}
+	if l.o.Shuffle && st.Order == nil {
+		return fmt.Errorf("data: epoch %d of a shuffled loader started without its order", epoch)
+	}
+	if !l.o.Shuffle && st.Order != nil {
+		return fmt.Errorf("data: epoch %d of a loader in order (data.shuffle false) started with a shuffled order", epoch)
+	}
+	st.Order = slices.Clone(st.Order)
 	l.permMu.Lock()
 	defer l.permMu.Unlock()
-	l.orders[epoch] = order{p: slices.Clone(p), seed: seed}
-	delete(l.perms, epoch)
+	l.starts[epoch] = st
+	delete(l.plans, epoch)
 	if ch, ok := l.given[epoch]; ok {
 		close(ch)
 		delete(l.given, epoch)
 	}
-	for e := range l.orders { // the workers are at most a few epochs apart
+	for e := range l.starts { // the workers are at most a few epochs apart
 		if e < epoch-2 {
-			delete(l.orders, e)
+			delete(l.starts, e)
 		}
 	}
 	return nil
@@ -413,8 +437,8 @@ func (l *Loader) Restore(s LoaderState) error {
 	}
 	l.stop()
 	l.permMu.Lock()
-	l.perms = map[int][]int{} // they were drawn with the old seed
-	l.orders = map[int]order{}
+	l.plans = map[int]plan{} // they were drawn with the old seed
+	l.starts = map[int]EpochStart{}
 	l.given = map[int]chan struct{}{}
 	l.permMu.Unlock()
 	l.o.Seed = s.Seed
@@ -439,8 +463,8 @@ func (l *Loader) Next(ctx context.Context) (*Batch, error) {
 		l.epoch, l.batch = l.epoch+1, 0
 		return nil, io.EOF
 	}
-	if e, needed := l.NeedsOrder(); needed {
-		return nil, fmt.Errorf("data: epoch %d's order was not given (Loader.SetOrder)", e)
+	if e, needed := l.NeedsEpochStart(); needed {
+		return nil, fmt.Errorf("data: epoch %d's start was not given (Loader.SetEpochStart)", e)
 	}
 	if l.o.Workers == 0 { // no goroutines: build it here
 		b, err := l.build(ctx, l.epoch, l.batch)
@@ -536,16 +560,16 @@ func (l *Loader) stop() {
 	}
 }
 
-// perm returns (and caches) the sample order of an epoch; with TorchOrder
-// it waits for SetOrder's.
-func (l *Loader) perm(ctx context.Context, epoch int) ([]int, error) {
+// plan returns (and caches) an epoch's order and draws; with TorchDraws it
+// waits for SetEpochStart's.
+func (l *Loader) plan(ctx context.Context, epoch int) (plan, error) {
 	l.permMu.Lock()
 	defer l.permMu.Unlock()
-	if p, ok := l.perms[epoch]; ok {
+	if p, ok := l.plans[epoch]; ok {
 		return p, nil
 	}
-	_, set := l.orders[epoch]
-	for l.o.TorchOrder && l.o.Shuffle && !set {
+	st, set := l.starts[epoch]
+	for l.o.TorchDraws && !set {
 		ch, ok := l.given[epoch]
 		if !ok {
 			ch = make(chan struct{})
@@ -556,17 +580,18 @@ func (l *Loader) perm(ctx context.Context, epoch int) ([]int, error) {
 		case <-ch:
 		case <-ctx.Done():
 			l.permMu.Lock()
-			return nil, ctx.Err()
+			return plan{}, ctx.Err()
 		}
 		l.permMu.Lock()
-		_, set = l.orders[epoch]
+		st, set = l.starts[epoch]
 	}
 	var p []int
-	if o, ok := l.orders[epoch]; ok {
-		p = slices.Clone(o.p)
-	} else if l.o.Shuffle {
+	switch {
+	case st.Order != nil:
+		p = slices.Clone(st.Order)
+	case l.o.Shuffle:
 		p = Permutation(l.d.Len(), l.o.Seed, uint64(epoch))
-	} else {
+	default:
 		p = make([]int, l.d.Len())
 		for i := range p {
 			p[i] = i
@@ -575,24 +600,40 @@ func (l *Loader) perm(ctx context.Context, epoch int) ([]int, error) {
 	if n := l.o.epochLen(len(p)); n > len(p) {
 		p = append(p, p[:n-len(p)]...)
 	}
-	for e := range l.perms { // workers are at most a few epochs apart
+	pl := plan{order: p}
+	if st.BaseSeed != nil {
+		// one process's batches: the ranks' global batch
+		dr, err := l.d.ReferenceDraws(p, l.o.BatchSize*l.o.world(), l.o.ReferenceWorkers, *st.BaseSeed)
+		if err != nil {
+			return plan{}, err
+		}
+		pl.draws = dr
+	}
+	for e := range l.plans { // workers are at most a few epochs apart
 		if e < epoch-2 {
-			delete(l.perms, e)
+			delete(l.plans, e)
 		}
 	}
-	l.perms[epoch] = p
-	return p, nil
+	l.plans[epoch] = pl
+	return pl, nil
 }
 
 // build makes batch b of epoch e.
 func (l *Loader) build(ctx context.Context, e, b int) (*Batch, error) {
-	p, err := l.perm(ctx, e)
+	pl, err := l.plan(ctx, e)
 	if err != nil {
 		return nil, err
 	}
-	lo, hi := l.o.rankBatch(b, len(p))
-	idx := p[lo:hi]
-	bt := &Batch{Epoch: e, Index: b, Seed: l.o.Seed, Indices: append([]int(nil), idx...), alloc: l.alloc}
+	lo, hi := l.o.rankBatch(b, len(pl.order))
+	idx := pl.order[lo:hi]
+	bt := &Batch{Epoch: e, Index: b, Indices: append([]int(nil), idx...), Draws: make([]Draws, len(idx)), alloc: l.alloc}
+	for k, i := range idx {
+		if pl.draws != nil {
+			bt.Draws[k] = pl.draws[lo+k]
+		} else {
+			bt.Draws[k] = l.d.ownDraws(i, l.o.Seed, uint64(e))
+		}
+	}
 	if l.o.IndicesOnly {
 		return bt, nil
 	}
@@ -604,7 +645,7 @@ func (l *Loader) build(ctx context.Context, e, b int) (*Batch, error) {
 			bt.Release()
 			return nil, ctx.Err()
 		}
-		s, err := l.d.Sample(i, l.o.Seed, uint64(e))
+		s, err := l.d.SampleWith(i, bt.Draws[k])
 		if err == nil && k == 0 {
 			err = l.allocate(bt, s, len(idx))
 		}

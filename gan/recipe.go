@@ -312,7 +312,7 @@ func New(env Env) (Recipe, error) {
 func DataConfig(c *config.Config) (data.Config, error) {
 	d := c.Data
 	dc := data.Config{Root: d.Root, Dataset: d.Dataset, Phase: d.Phase, Source: d.Source, EdgeDetector: d.Edges,
-		BatchSize: d.BatchSize, Workers: d.Workers, Prefetch: d.Prefetch, Shuffle: d.Shuffle, DropLast: d.DropLast,
+		BatchSize: d.BatchSize, Workers: d.Workers, ReferenceWorkers: d.ReferenceWorkers, Prefetch: d.Prefetch, Shuffle: d.Shuffle, DropLast: d.DropLast,
 		Preprocess: d.Preprocess, LoadSize: d.LoadSize, CropSize: d.CropSize, NoFlip: d.NoFlip, Direction: d.Direction,
 		Channels: d.Channels, SkipInvalid: d.SkipInvalid, InMemory: d.InMemory, MaxSamples: d.MaxSamples, DType: "float32",
 		SerialBatches: d.SerialBatches, ClassesA: d.ClassesA, ClassesB: d.ClassesB, Classes: d.Classes}

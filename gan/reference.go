@@ -318,7 +318,7 @@ var cycleGANAndPix2PixOptions = []ReferenceOption{
 	{Names: []string{"dataroot"}, Key: "data.root"},
 	{Names: []string{"direction", "which_direction"}, Key: "data.direction"},
 	{Names: []string{"batch_size", "batchSize"}, Key: "data.batch_size"},
-	{Names: []string{"num_threads", "nThreads"}, Key: "data.workers"},
+	{Names: []string{"num_threads", "nThreads"}, Key: "data.reference_workers"},
 	{Names: []string{"load_size", "loadSize"}, Key: "data.load_size"},
 	{Names: []string{"crop_size", "fineSize"}, Key: "data.crop_size"},
 	{Names: []string{"preprocess", "resize_or_crop"}, Key: "data.preprocess"},

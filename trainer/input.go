@@ -107,7 +107,7 @@ func (s *session) take(ctx context.Context) *stagedBatch {
 	}
 	st := &stagedBatch{batch: b, inputs: gan.Batch{}, slot: -1}
 	if s.resident != nil {
-		if err := torch.Try(func() { st.inputs, st.owned = s.resident.batch(b.Indices, b.Epoch, b.Seed) }); err != nil {
+		if err := torch.Try(func() { st.inputs, st.owned = s.resident.batch(b.Indices, b.Draws) }); err != nil {
 			st.release()
 			return &stagedBatch{err: fmt.Errorf("batch on %s: %w", s.dev, err)}
 		}
@@ -190,32 +190,43 @@ func (s *session) freeInput() {
 
 // epochStart takes from the CPU generator what the references' torch
 // DataLoader takes as an epoch's iterator starts: its workers' base seed,
-// and, shuffling, RandomSampler's seed, whose randperm is the epoch's
-// order. The batches, and the noise drawn after them (on the CPU also the
-// dropout masks), are then the references' step for step. Every rank of a
-// job draws the same and takes rank 0's seed, so that all split one order
-// (as one process with the global batch has it). Once per epoch: a take
-// that waited in vain (a signal) does not draw again, and a checkpoint
-// taken then records that the draws are taken (LoaderState.Started).
+// from which the epoch's crops, flips and random B picks are drawn as its
+// workers draw them (data.reference_workers), and, shuffling,
+// RandomSampler's seed, whose randperm is the epoch's order. The batches,
+// and the noise drawn after them (on the CPU also the dropout masks), are
+// then the references' step for step. Every rank of a job draws the same
+// and takes rank 0's seeds, so that all split one order with one set of
+// draws (as one process with the global batch has them). Once per epoch:
+// a take that waited in vain (a signal) does not draw again, and a
+// checkpoint taken then records that the draws are taken
+// (LoaderState.Started).
 func (s *session) epochStart() error {
 	st := s.loader.State()
 	if s.drawnFor == st.Epoch+1 {
 		return nil
 	}
 	s.drawnFor = st.Epoch + 1
-	torch.DrawCPUSeed()
-	if e, needed := s.loader.NeedsOrder(); needed {
-		seed := torch.DrawCPUSeed()
-		if s.job != nil {
-			sc := torch.NewScope()
-			defer sc.Close()
-			t := torch.FromInt64([]int64{seed}, 1).To(s.dev)
-			torch.Broadcast([]*torch.Tensor{t}, 0)
-			seed = t.To(torch.CPUDevice).Int64s()[0]
-		}
-		return s.loader.SetOrder(e, torch.RandpermSeeded(s.loader.Dataset().Len(), uint64(seed)), &seed)
+	seeds := []int64{torch.DrawCPUSeed()}
+	if st.Shuffle {
+		seeds = append(seeds, torch.DrawCPUSeed())
 	}
-	return nil
+	if s.job != nil {
+		sc := torch.NewScope()
+		defer sc.Close()
+		t := torch.FromInt64(seeds, int64(len(seeds))).To(s.dev)
+		torch.Broadcast([]*torch.Tensor{t}, 0)
+		seeds = t.To(torch.CPUDevice).Int64s()
+	}
+	e, needed := s.loader.NeedsEpochStart()
+	if !needed {
+		return nil
+	}
+	es := data.EpochStart{BaseSeed: &seeds[0]}
+	if st.Shuffle {
+		es.OrderSeed = &seeds[1]
+		es.Order = torch.RandpermSeeded(s.loader.Dataset().Len(), uint64(seeds[1]))
+	}
+	return s.loader.SetEpochStart(e, es)
 }
 
 // loaderState is the loader's position as a checkpoint records it: an
@@ -227,27 +238,25 @@ func (s *session) loaderState() data.LoaderState {
 	return pos
 }
 
-// restoreOrder gives a resumed loader the order of the epoch in progress:
-// torch's randperm of the seed the checkpoint recorded, or, from a
-// checkpoint without one (an older gogan's, an import's), the loader's own
-// Permutation.
+// restoreEpochStart gives a resumed loader the start of the epoch in
+// progress: torch's randperm of the order seed the checkpoint recorded and
+// its base seed; from a checkpoint without them (an older gogan's, an
+// import's), the loader's own Permutation and the samples' own draws.
 // started: the checkpoint's epoch start drew already (LoaderState.Started).
-func (s *session) restoreOrder(seed *int64, started bool) error {
+func (s *session) restoreEpochStart(lst data.LoaderState) error {
 	st := s.loader.State()
-	if st.Batch == 0 && !started {
+	if st.Batch == 0 && !lst.Started {
 		return nil // the epoch's start draws when it comes
 	}
 	s.drawnFor = st.Epoch + 1 // the epoch's draws are in the restored generator
-	if !st.Shuffle {
-		return nil
-	}
-	n := s.loader.Dataset().Len()
-	if seed != nil {
-		var p []int
-		if err := torch.Try(func() { p = torch.RandpermSeeded(n, uint64(*seed)) }); err != nil {
+	es := data.EpochStart{BaseSeed: lst.BaseSeed, OrderSeed: lst.OrderSeed}
+	if st.Shuffle {
+		n := s.loader.Dataset().Len()
+		if lst.OrderSeed == nil {
+			es.Order = data.Permutation(n, st.Seed, uint64(st.Epoch))
+		} else if err := torch.Try(func() { es.Order = torch.RandpermSeeded(n, uint64(*lst.OrderSeed)) }); err != nil {
 			return err
 		}
-		return s.loader.SetOrder(st.Epoch, p, seed)
 	}
-	return s.loader.SetOrder(st.Epoch, data.Permutation(n, st.Seed, uint64(st.Epoch)), nil)
+	return s.loader.SetEpochStart(st.Epoch, es)
 }

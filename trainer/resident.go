@@ -54,14 +54,14 @@ func loadResident(ctx context.Context, ds *data.Dataset, dev torch.Device) (*res
 	return r, nil
 }
 
-// batch gathers the samples idx of epoch, drawn with seed, as the loader's
-// float32 batch would hold them: cut and mirrored where Locate says,
+// batch gathers the samples idx, made with the draws dr, as the loader's
+// float32 batch would hold them: cut and mirrored where LocateWith says,
 // normalised as torchvision's ToTensor and Normalize(0.5, 0.5) compute it in
 // float32, raw tensors as their values. The tensors are the caller's.
-func (r *residentData) batch(idx []int, epoch int, seed uint64) (gan.Batch, []*torch.Tensor) {
+func (r *residentData) batch(idx []int, dr []data.Draws) (gan.Batch, []*torch.Tensor) {
 	places := make([][]data.Place, len(idx))
 	for k, i := range idx {
-		p, err := r.ds.Locate(r.set, i, seed, uint64(epoch))
+		p, err := r.ds.LocateWith(r.set, i, dr[k])
 		if err != nil {
 			panic(&torch.Error{Op: "data.on_device", Msg: err.Error()})
 		}

@@ -60,7 +60,7 @@ func residentMatchesLoader(t *testing.T, dev torch.Device) {
 			}
 			var got map[string][]float32
 			if err := torch.Try(func() {
-				inputs, owned := r.batch(b.Indices, b.Epoch, b.Seed)
+				inputs, owned := r.batch(b.Indices, b.Draws)
 				got = map[string][]float32{}
 				for name, x := range inputs {
 					got[name] = x.To(torch.CPUDevice).Float32s()

@@ -403,9 +403,11 @@ func (s *session) open(ctx context.Context) error {
 	if s.job != nil { // this rank's share of each global batch
 		lo.Rank, lo.World = s.job.Rank, s.job.World
 	}
-	// Shuffled as torch's RandomSampler (epochStart); ranks split each
-	// global batch of the one order, so a job's batches are one process's.
-	lo.TorchOrder = lo.Shuffle
+	// Each epoch's order (torch's RandomSampler) and draws come from what
+	// the references' DataLoader draws as it starts (epochStart); ranks
+	// split each global batch of the one order, so a job's batches are one
+	// process's.
+	lo.TorchDraws = true
 	if s.cfg.Data.OnDevice {
 		if s.resident, err = loadResident(ctx, ds, s.dev); err != nil {
 			return err
@@ -800,8 +802,7 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 	// An imported checkpoint has no loader position: it starts at the
 	// epoch Import was told the weights had reached.
 	imported := len(st.Loader) == 0 || string(st.Loader) == "null"
-	var orderSeed *int64 // the order of the epoch in progress (TorchOrder)
-	started := false     // and whether its start drew already
+	var seeds data.LoaderState // the start of the epoch in progress (TorchDraws)
 	if imported && (st.Epoch > 0 || ls.ImportedSamples > 0) {
 		pos := s.loader.State()
 		gb := s.cfg.Data.BatchSize * s.ranks()
@@ -833,9 +834,9 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 		if err := s.loader.Restore(lst); err != nil {
 			return fmt.Errorf("resume %s: %w", where, err)
 		}
-		orderSeed, started = lst.OrderSeed, lst.Started
+		seeds = lst
 	}
-	if err := s.restoreOrder(orderSeed, started); err != nil {
+	if err := s.restoreEpochStart(seeds); err != nil {
 		return fmt.Errorf("resume %s: %w", where, err)
 	}
 	if h, ok := s.rec.(gan.HostState); ok {

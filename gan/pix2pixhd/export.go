@@ -91,7 +91,7 @@ var options = []gan.ReferenceOption{
 	{Names: []string{"label_nc"}, Key: "data.label_nc"},
 	{Names: []string{"no_instance"}, Key: "data.no_instance", Value: gan.PyBool},
 	{Names: []string{"batchSize"}, Key: "data.batch_size"},
-	{Names: []string{"nThreads"}, Key: "data.workers"},
+	{Names: []string{"nThreads"}, Key: "data.reference_workers"},
 	{Names: []string{"loadSize"}, Key: "data.load_size"},
 	{Names: []string{"fineSize"}, Key: "data.crop_size"},
 	{Names: []string{"resize_or_crop"}, Key: "data.preprocess"},

@@ -56,7 +56,7 @@ func init() {
 			}, featureKeys...),
 			// pix2pixHD's base and train options.
 			Defaults: map[string]any{
-				"data.root": "datasets/cityscapes", "data.dataset": "aligned", "data.batch_size": 1, "data.no_flip": false,
+				"data.root": "datasets/cityscapes", "data.dataset": "aligned", "data.batch_size": 1, "data.no_flip": false, "data.reference_workers": 2,
 				"data.preprocess": "scale_width", "data.load_size": 1024, "data.crop_size": 512,
 				"model.netG": "global", "model.netD": "multiscale", "model.norm": "instance", "model.no_dropout": true,
 				"model.ngf": 64, "model.ndf": 64, "model.n_layers_D": 3, "model.num_D": 2, "model.init_type": "pix2pixhd", "model.init_gain": 0.02,

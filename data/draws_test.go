@@ -1,0 +1,151 @@
+package data
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gogan/cgo/torchtest"
+)
+
+// TestReferenceDrawsAreTheDataLoaders: ReferenceDraws, given the order and
+// the base seed of an epoch of the reference's real torch DataLoader
+// (scripts/train_reference.py in draws mode: pytorch-CycleGAN-and-pix2pix's
+// AlignedDataset and UnalignedDataset in DataLoader worker processes),
+// makes every item's draws as its worker made them: get_params' crop corner
+// and flip for facades pairs (resize_and_crop, crop and
+// scale_width_and_crop, the room for the crop taken from each image's size;
+// batch 4 of 5 drawn by worker 0 of 4 going on with its stream); CycleGAN's
+// random B and torchvision's RandomCrop (which draws over a range of one
+// too, and nothing at all when the image is crop size) and
+// RandomHorizontalFlip; and the draws of 2 epochs.
+func TestReferenceDrawsAreTheDataLoaders(t *testing.T) {
+	py := torchtest.Python(t)
+	src := facadesDir(t)
+	root := t.TempDir()
+	link := func(dir string, names ...string) {
+		os.MkdirAll(filepath.Join(root, dir), 0o755)
+		for _, n := range names {
+			if err := os.Symlink(filepath.Join(src, n), filepath.Join(root, dir, n)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	link("aligned/train", "1.jpg", "2.jpg", "3.jpg", "4.jpg", "5.jpg", "6.jpg", "7.jpg", "8.jpg", "9.jpg", "10.jpg")
+	link("unaligned/trainA", "11.jpg", "12.jpg", "13.jpg", "14.jpg", "15.jpg", "16.jpg", "17.jpg")
+	link("unaligned/trainB", "21.jpg", "22.jpg", "23.jpg", "24.jpg", "25.jpg")
+	type tc struct {
+		model, preprocess          string
+		load, crop, batch, workers int
+		noFlip, serial             bool
+	}
+	cases := []tc{
+		{"pix2pix", ResizeAndCrop, 143, 128, 2, 4, false, false},
+		{"pix2pix", Crop, 0, 200, 3, 2, false, false},
+		{"pix2pix", ScaleWidthAndCrop, 300, 256, 1, 3, false, false},
+		{"cycle_gan", ResizeAndCrop, 143, 128, 1, 4, false, false},
+		{"cycle_gan", Crop, 0, 256, 2, 2, false, false}, // 512x256 files: a row range of 1
+		{"cycle_gan", ResizeAndCrop, 128, 128, 1, 2, true, false},
+		{"cycle_gan", ResizeAndCrop, 143, 128, 2, 3, false, true},
+	}
+	for _, c := range cases {
+		name := fmt.Sprintf("%s-%s-b%d-w%d", c.model, c.preprocess, c.batch, c.workers)
+		if c.noFlip {
+			name += "-noflip"
+		}
+		if c.serial {
+			name += "-serial"
+		}
+		t.Run(name, func(t *testing.T) {
+			dataset, dir := Aligned, "aligned"
+			if c.model == "cycle_gan" {
+				dataset, dir = Unaligned, "unaligned"
+			}
+			load := c.load
+			if load == 0 {
+				load = 286 // not read by crop
+			}
+			cs := map[string]any{"model": c.model, "mode": "draws", "dataroot": filepath.Join(root, dir), "seed": 3, "epochs": 2,
+				"batch_size": c.batch, "num_threads": c.workers, "preprocess": c.preprocess, "load_size": load, "crop_size": c.crop,
+				"no_flip": c.noFlip, "serial_batches": c.serial, "ngf": 8, "ndf": 8, "netG": "unet_128"}
+			if c.model == "cycle_gan" {
+				cs["netG"] = "resnet_6blocks"
+			}
+			casePath := filepath.Join(t.TempDir(), "case.json")
+			b, _ := json.Marshal(cs)
+			os.WriteFile(casePath, b, 0o644)
+			cmd := exec.Command(py, "scripts/train_reference.py", casePath)
+			cmd.Dir = repoRoot(t)
+			cmd.Env = append(os.Environ(), "OPENBLAS_NUM_THREADS=1")
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("train_reference.py: %v", err)
+			}
+			cfg := DefaultConfig(dataset)
+			cfg.Root, cfg.Preprocess, cfg.LoadSize, cfg.CropSize, cfg.BatchSize = filepath.Join(root, dir), c.preprocess, load, c.crop, c.batch
+			cfg.NoFlip, cfg.SerialBatches = c.noFlip, c.serial
+			d, err := Open(context.Background(), cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			if len(lines) != 2 {
+				t.Fatalf("want 2 epochs, got %d lines", len(lines))
+			}
+			for e, line := range lines {
+				var ep struct {
+					BaseSeed int64 `json:"base_seed"`
+					Items    []struct {
+						Index, X, Y int
+						IndexB      int `json:"index_B"`
+						Flip        bool
+						A, B        []int
+						AFlip       *bool `json:"A_flip"`
+						BFlip       *bool `json:"B_flip"`
+					} `json:"items"`
+				}
+				if err := json.Unmarshal([]byte(line), &ep); err != nil {
+					t.Fatal(err)
+				}
+				if len(ep.Items) != d.Len() {
+					t.Fatalf("epoch %d: %d items, the dataset has %d", e, len(ep.Items), d.Len())
+				}
+				order := make([]int, len(ep.Items))
+				for k, it := range ep.Items {
+					order[k] = it.Index
+				}
+				got, err := d.ReferenceDraws(order, c.batch, c.workers, ep.BaseSeed)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for k, it := range ep.Items {
+					g := got[k]
+					var want Draws
+					if c.model == "pix2pix" {
+						want = Draws{B: -1, P: [2]Params{{RX: uint64(it.X), RY: uint64(it.Y), Flip: it.Flip}}}
+						want.P[1] = want.P[0]
+					} else {
+						side := func(crop []int, flip *bool) Params {
+							var p Params
+							if crop != nil {
+								p.RY, p.RX = uint64(crop[0]), uint64(crop[1])
+							}
+							p.Flip = flip != nil && *flip
+							return p
+						}
+						want = Draws{B: it.IndexB, P: [2]Params{side(it.A, it.AFlip), side(it.B, it.BFlip)}}
+					}
+					if g != want {
+						t.Errorf("epoch %d item %d (sample %d): gogan draws %+v, the DataLoader's %+v", e, k, it.Index, g, want)
+					}
+				}
+			}
+		})
+	}
+}

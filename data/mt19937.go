@@ -1,0 +1,144 @@
+package data
+
+// The references draw their crops, flips and CycleGAN's random B pick in
+// torch DataLoader worker processes, from two Mersenne Twisters that the
+// worker seeds with base_seed + worker_id: Python's random module
+// (get_params, UnalignedDataset's randint) and torch's CPU generator
+// (torchvision's RandomCrop and RandomHorizontalFlip). Both are MT19937;
+// they differ in how a seed becomes the state and in how a draw is made of
+// 32-bit words. These are written out here so that the data package needs
+// no Python and no libtorch to draw as the references do.
+
+const (
+	mtN = 624
+	mtM = 397
+)
+
+// mt19937 is the Mersenne Twister of Matsumoto and Nishimura (1998).
+type mt19937 struct {
+	s [mtN]uint32
+	i int
+}
+
+// initGenrand is the reference's init_genrand: torch's mt19937(seed) with
+// the seed's low 32 bits.
+func (m *mt19937) initGenrand(seed uint32) {
+	m.s[0] = seed
+	for j := 1; j < mtN; j++ {
+		m.s[j] = 1812433253*(m.s[j-1]^(m.s[j-1]>>30)) + uint32(j)
+	}
+	m.i = mtN
+}
+
+// initByArray is the reference's init_by_array: Python's random.seed of an
+// integer, whose absolute value's 32-bit words (least significant first)
+// are the key.
+func (m *mt19937) initByArray(key []uint32) {
+	m.initGenrand(19650218)
+	i, j := 1, 0
+	for k := max(mtN, len(key)); k > 0; k-- {
+		m.s[i] = (m.s[i] ^ ((m.s[i-1] ^ (m.s[i-1] >> 30)) * 1664525)) + key[j] + uint32(j)
+		i, j = i+1, j+1
+		if i >= mtN {
+			m.s[0], i = m.s[mtN-1], 1
+		}
+		if j >= len(key) {
+			j = 0
+		}
+	}
+	for k := mtN - 1; k > 0; k-- {
+		m.s[i] = (m.s[i] ^ ((m.s[i-1] ^ (m.s[i-1] >> 30)) * 1566083941)) - uint32(i)
+		i++
+		if i >= mtN {
+			m.s[0], i = m.s[mtN-1], 1
+		}
+	}
+	m.s[0] = 0x80000000
+	m.i = mtN
+}
+
+// uint32 is genrand_int32.
+func (m *mt19937) uint32() uint32 {
+	if m.i >= mtN {
+		for k := range mtN {
+			y := m.s[k]&0x80000000 | m.s[(k+1)%mtN]&0x7fffffff
+			v := m.s[(k+mtM)%mtN] ^ y>>1
+			if y&1 != 0 {
+				v ^= 0x9908b0df
+			}
+			m.s[k] = v
+		}
+		m.i = 0
+	}
+	y := m.s[m.i]
+	m.i++
+	y ^= y >> 11
+	y ^= y << 7 & 0x9d2c5680
+	y ^= y << 15 & 0xefc60000
+	return y ^ y>>18
+}
+
+// pyRandom is Python's random.Random (CPython 3).
+type pyRandom struct{ mt mt19937 }
+
+// newPyRandom is random.Random(seed) for an integer seed.
+func newPyRandom(seed int64) *pyRandom {
+	u := uint64(seed)
+	if seed < 0 {
+		u = -u // random.seed takes the absolute value
+	}
+	key := []uint32{uint32(u)}
+	if hi := uint32(u >> 32); hi != 0 {
+		key = append(key, hi)
+	}
+	r := &pyRandom{}
+	r.mt.initByArray(key)
+	return r
+}
+
+// random is random.random(): 53 bits from two words.
+func (r *pyRandom) random() float64 {
+	a, b := r.mt.uint32()>>5, r.mt.uint32()>>6
+	return (float64(a)*67108864 + float64(b)) / 9007199254740992
+}
+
+// getrandbits is random.getrandbits(k) for 0 < k <= 64.
+func (r *pyRandom) getrandbits(k int) uint64 {
+	if k <= 32 {
+		return uint64(r.mt.uint32() >> (32 - k))
+	}
+	lo := uint64(r.mt.uint32())
+	return lo | uint64(r.mt.uint32()>>(64-k))<<32
+}
+
+// randint is random.randint(a, b): a + _randbelow(b-a+1), which draws
+// bit_length(n) bits until they fall below n.
+func (r *pyRandom) randint(a, b int) int {
+	n := uint64(b - a + 1)
+	k := 0
+	for v := n; v != 0; v >>= 1 {
+		k++
+	}
+	v := r.getrandbits(k)
+	for v >= n {
+		v = r.getrandbits(k)
+	}
+	return a + int(v)
+}
+
+// torchCPU is torch's CPU generator after torch.manual_seed(seed), for the
+// draws torchvision's random transforms make of tensors of one element.
+type torchCPU struct{ mt mt19937 }
+
+func newTorchCPU(seed int64) *torchCPU {
+	g := &torchCPU{}
+	g.mt.initGenrand(uint32(seed))
+	return g
+}
+
+// randint is torch.randint(0, n, (1,)).item() for 0 < n < 2^32: one word
+// modulo n (uniform_int_from_to).
+func (g *torchCPU) randint(n int) int { return int(g.mt.uint32() % uint32(n)) }
+
+// rand is torch.rand(1).item(): a float32 of the word's low 24 bits.
+func (g *torchCPU) rand() float32 { return float32(g.mt.uint32()&(1<<24-1)) / (1 << 24) }

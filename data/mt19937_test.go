@@ -1,0 +1,74 @@
+package data
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"testing"
+
+	"gogan/cgo/torchtest"
+)
+
+// TestDrawsAsPythonAndTorch: pyRandom and torchCPU, seeded as a DataLoader
+// worker seeds random and torch (base_seed + worker_id: seeds of one and two
+// 32-bit words, 0 and a negative one), make the draws Python's random and
+// Debian's torch make: randint over ranges of 1 (which still draws) to 2^33,
+// random(), getrandbits(40), torch.randint(0, n) and torch.rand(1).
+func TestDrawsAsPythonAndTorch(t *testing.T) {
+	py := torchtest.Python(t)
+	seeds := []int64{0, 1, 5489, 4294967295, 4294967296, 8412738191239012345, -7}
+	bounds := []int{0, 0, 1, 30, 30, 255, 1 << 33, 2}
+	script := fmt.Sprintf(`
+import json, random, torch
+out = []
+for s in %s:
+    random.seed(s)
+    r = [random.randint(0, b) for b in %s] + [random.random(), random.getrandbits(40), random.randint(3, 9)]
+    torch.manual_seed(s & 0xFFFFFFFFFFFFFFFF if s < 0 else s)
+    g = [torch.randint(0, n, size=(1,)).item() for n in (1, 31, 100, 257)] + [torch.rand(1).item() for _ in range(3)]
+    out.append({"py": r, "torch": g})
+print(json.dumps(out))
+`, jsonList(seeds), jsonList(bounds))
+	b, err := exec.Command(py, "-c", script).Output()
+	if err != nil {
+		t.Fatalf("python: %v", err)
+	}
+	var want []struct {
+		Py    []float64 `json:"py"`
+		Torch []float64 `json:"torch"`
+	}
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	for k, s := range seeds {
+		r := newPyRandom(s)
+		var got []float64
+		for _, b := range bounds {
+			got = append(got, float64(r.randint(0, b)))
+		}
+		got = append(got, r.random(), float64(r.getrandbits(40)), float64(r.randint(3, 9)))
+		g := newTorchCPU(s)
+		var gt []float64
+		for _, n := range []int{1, 31, 100, 257} {
+			gt = append(gt, float64(g.randint(n)))
+		}
+		for range 3 {
+			gt = append(gt, float64(g.rand()))
+		}
+		for i := range got {
+			if got[i] != want[k].Py[i] {
+				t.Errorf("seed %d: Python draw %d: got %v, want %v", s, i, got[i], want[k].Py[i])
+			}
+		}
+		for i := range gt {
+			if gt[i] != want[k].Torch[i] {
+				t.Errorf("seed %d: torch draw %d: got %v, want %v", s, i, gt[i], want[k].Torch[i])
+			}
+		}
+	}
+}
+
+func jsonList[T any](v []T) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

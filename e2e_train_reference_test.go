@@ -1,0 +1,121 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gogan/cgo/torchtest"
+	"gogan/runfolder"
+)
+
+// TestPix2PixIsTrainPyStepForStep: gogan train with configs/pix2pix-facades.yaml's
+// settings (labels to photos, U-Net with dropout, BatchNorm, random crops and
+// flips) on ten facades pairs gives, step after step over two epochs, the
+// losses of pytorch-CycleGAN-and-pix2pix's train.py itself
+// (scripts/train_reference.py: its run written out, with a real torch
+// DataLoader of 4 worker processes) from the same seed: the same initial
+// weights, shuffle, crops and flips (each epoch's worker seeds drawn as the
+// DataLoader draws them, batch 4 of 5 built by worker 0 again) and dropout
+// masks.
+func TestPix2PixIsTrainPyStepForStep(t *testing.T) {
+	root := facadesSubset(t, map[string][]int{"train": {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}})
+	trainPyStepForStep(t, "configs/pix2pix-facades.yaml", root, 10,
+		map[string]any{"model": "pix2pix", "direction": "BtoA", "netG": "unet_128", "num_threads": 4},
+		"model.netG=unet_128")
+}
+
+// TestCycleGANIsTrainPyStepForStep: the same for configs/cyclegan-facades.yaml's
+// CycleGAN (ResNet generators, identity loss, image pools) on 7 A and 5 B
+// facades images, with train.py's --num_threads 3: the random B of every
+// sample (Python's random in the worker) and each side's RandomCrop and
+// RandomHorizontalFlip (the worker's torch generator) are the reference's.
+// The pools hold 50 images, more than the run makes, so they draw nothing
+// (gogan's pools do not draw from Python's random).
+func TestCycleGANIsTrainPyStepForStep(t *testing.T) {
+	root := facadesSubset(t, map[string][]int{"trainA": {11, 12, 13, 14, 15, 16, 17}, "trainB": {21, 22, 23, 24, 25}})
+	trainPyStepForStep(t, "configs/cyclegan-facades.yaml", root, 8,
+		map[string]any{"model": "cycle_gan", "netG": "resnet_6blocks", "num_threads": 3, "pool_size": 50},
+		"model.netG=resnet_6blocks", "data.reference_workers=3", "train.pool_size=50")
+}
+
+// facadesSubset links the numbered facades training pairs into folders of
+// a new root.
+func facadesSubset(t *testing.T, dirs map[string][]int) string {
+	t.Helper()
+	src := filepath.Join("..", "shared", "data", "facades", "train")
+	if _, err := os.Stat(src); err != nil {
+		t.Fatalf("facades not found at %s: %v", src, err)
+	}
+	src, _ = filepath.Abs(src)
+	root := t.TempDir()
+	for dir, ids := range dirs {
+		os.MkdirAll(filepath.Join(root, dir), 0o755)
+		for _, i := range ids {
+			name := fmt.Sprintf("%d.jpg", i)
+			if err := os.Symlink(filepath.Join(src, name), filepath.Join(root, dir, name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return root
+}
+
+// trainPyStepForStep trains config on root for two epochs of batches of 2
+// (128x128 crops of 143x143 images, 8 filters) with gogan and with
+// scripts/train_reference.py from seed 7 and compares every step's losses.
+func trainPyStepForStep(t *testing.T, config, root string, steps int, ref map[string]any, sets ...string) {
+	py := torchtest.Python(t)
+	run := filepath.Join(t.TempDir(), "run")
+	args := []string{"train", "--config", config, "--quiet", "--set", "data.root=" + root, "--set", "out=" + run,
+		"--set", "seed=7", "--set", "data.batch_size=2", "--set", "data.load_size=143", "--set", "data.crop_size=128",
+		"--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "train.epochs=2", "--set", "train.epochs_decay=0",
+		"--set", "train.log_every=1", "--set", "threads=1", "--set", "device=cpu"}
+	for _, s := range sets {
+		args = append(args, "--set", s)
+	}
+	if out, err := gogan(t, args...); err != nil {
+		t.Fatalf("gogan train: %v\n%s", err, out)
+	}
+	got, err := runfolder.ReadMetrics(filepath.Join(run, "metrics.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := map[string]any{"mode": "train", "dataroot": root, "seed": 7, "epochs": 2, "batch_size": 2,
+		"load_size": 143, "crop_size": 128, "ngf": 8, "ndf": 8}
+	for k, v := range ref {
+		c[k] = v
+	}
+	casePath := torchtest.WriteCases(t, t.TempDir(), c)
+	cmd := exec.Command(py, "scripts/train_reference.py", casePath)
+	cmd.Env = append(os.Environ(), "OPENBLAS_NUM_THREADS=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("train.py's run: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != steps || len(got.Rows) != steps {
+		t.Fatalf("steps: train.py %d, gogan %d; want %d", len(lines), len(got.Rows), steps)
+	}
+	worst := 0.0
+	for i, line := range lines {
+		var want map[string]float64
+		if err := json.Unmarshal([]byte(line), &want); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range want {
+			g := got.Rows[i][got.Column(k)]
+			d := math.Abs(g-v) / math.Max(math.Abs(v), 1e-3)
+			worst = max(worst, d)
+			if d > 1e-4 { // metrics.csv keeps 6 significant digits
+				t.Errorf("step %d %s: gogan %g, train.py %g", i+1, k, g, v)
+			}
+		}
+	}
+	t.Logf("%d steps over 2 epochs: largest relative difference %.2g", steps, worst)
+}
