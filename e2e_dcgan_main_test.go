@@ -1,15 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"gogan/cgo/torchtest"
@@ -55,24 +52,6 @@ func TestDCGANIsMainPyStepForStep(t *testing.T) {
 	if err != nil {
 		t.Fatalf("main.py's run: %v", err)
 	}
-	lines := strings.Split(strings.TrimSpace(string(ref)), "\n")
-	if len(lines) != 9 || len(got.Rows) != 9 {
-		t.Fatalf("steps: main.py %d, gogan %d; want 3 epochs of 3 batches", len(lines), len(got.Rows))
-	}
-	worst := 0.0
-	for i, line := range lines {
-		var want map[string]float64
-		if err := json.Unmarshal([]byte(line), &want); err != nil {
-			t.Fatal(err)
-		}
-		for k, v := range want {
-			g := got.Rows[i][got.Column(k)]
-			d := math.Abs(g-v) / math.Max(math.Abs(v), 1e-3)
-			worst = max(worst, d)
-			if d > 1e-4 { // metrics.csv keeps 6 significant digits
-				t.Errorf("step %d %s: gogan %g, main.py %g", i+1, k, g, v)
-			}
-		}
-	}
+	worst := sameLosses(t, got, ref, "main.py", 9) // 3 epochs of 3 batches
 	t.Logf("9 steps over 3 epochs: largest relative difference %.2g", worst)
 }

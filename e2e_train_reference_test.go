@@ -98,9 +98,18 @@ func trainPyStepForStep(t *testing.T, config, root string, steps int, ref map[st
 	if err != nil {
 		t.Fatalf("train.py's run: %v", err)
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	worst := sameLosses(t, got, out, "train.py", steps)
+	t.Logf("%d steps over 2 epochs: largest relative difference %.2g", steps, worst)
+}
+
+// sameLosses compares a run's metrics.csv with a reference's output of
+// one JSON object of losses per step, every value to 1e-4 (metrics.csv keeps
+// 6 significant digits), and returns the largest relative difference.
+func sameLosses(t *testing.T, got *runfolder.Metrics, ref []byte, reference string, steps int) float64 {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(string(ref)), "\n")
 	if len(lines) != steps || len(got.Rows) != steps {
-		t.Fatalf("steps: train.py %d, gogan %d; want %d", len(lines), len(got.Rows), steps)
+		t.Fatalf("steps: %s %d, gogan %d; want %d", reference, len(lines), len(got.Rows), steps)
 	}
 	worst := 0.0
 	for i, line := range lines {
@@ -112,10 +121,10 @@ func trainPyStepForStep(t *testing.T, config, root string, steps int, ref map[st
 			g := got.Rows[i][got.Column(k)]
 			d := math.Abs(g-v) / math.Max(math.Abs(v), 1e-3)
 			worst = max(worst, d)
-			if d > 1e-4 { // metrics.csv keeps 6 significant digits
-				t.Errorf("step %d %s: gogan %g, train.py %g", i+1, k, g, v)
+			if d > 1e-4 {
+				t.Errorf("step %d %s: gogan %g, %s %g", i+1, k, g, reference, v)
 			}
 		}
 	}
-	t.Logf("%d steps over 2 epochs: largest relative difference %.2g", steps, worst)
+	return worst
 }
