@@ -28,8 +28,14 @@ func (d *Dataset) ownDraws(i int, seed, epoch uint64) Draws {
 }
 
 // referenceDrawn says whether the references' draws would change this
-// dataset's samples: a random crop or flip, or a random B.
+// dataset's samples: a random crop or flip, or a random B. Datasets of
+// single images are DCGAN's, whose reference draws nothing per sample
+// (Resize and CenterCrop): a flip asked of them is gogan's own.
 func (d *Dataset) referenceDrawn() bool {
+	switch d.cfg.Dataset {
+	case FashionMNIST, MNIST, CIFAR10, Folder, LSUN:
+		return false
+	}
 	return d.tf.Random() || (d.cfg.Dataset == Unaligned && !d.cfg.SerialBatches)
 }
 
@@ -41,8 +47,8 @@ func (d *Dataset) referenceDrawn() bool {
 // and draws in its batches' order. Per sample, as the references'
 // datasets draw:
 //
-//   - aligned, and the datasets without a reference (edges, gray2color,
-//     single images): get_params (pytorch-CycleGAN-and-pix2pix's and
+//   - aligned, and the pairs without a reference (edges, gray2color):
+//     get_params (pytorch-CycleGAN-and-pix2pix's and
 //     pix2pixHD's alike): x and y with random.randint over the room the
 //     crop has in the image as get_params sizes it, then random.random() >
 //     0.5 for the flip, whatever the preprocess.
@@ -63,6 +69,9 @@ func (d *Dataset) ReferenceDraws(order []int, batch, workers int, baseSeed int64
 	}
 	if batch <= 0 {
 		return nil, fmt.Errorf("data: reference draws for batches of %d", batch)
+	}
+	if d.idx == nil && len(d.dims) < d.n {
+		return nil, fmt.Errorf("data: %s: the references' draws need the images' sizes, which opening did not read", d.root)
 	}
 	workers = max(workers, 1)
 	py := make([]*pyRandom, workers)

@@ -149,3 +149,20 @@ func TestReferenceDrawsAreTheDataLoaders(t *testing.T) {
 		})
 	}
 }
+
+// TestNoReferenceDrawsForSingleImages: DCGAN's datasets, whose reference
+// draws nothing per sample, keep their own draws (a flip asked of them is
+// gogan's), also where opening read no image sizes (LSUN's large splits,
+// trusted unread): no draws to make, no sizes needed. An aligned set
+// without its sizes is an error, not a crash.
+func TestNoReferenceDrawsForSingleImages(t *testing.T) {
+	tf := Transform{Mode: ResizeCenterCrop, ImageSize: 64, Flip: true}
+	lsun := &Dataset{cfg: Config{Dataset: LSUN}, n: 30000, tf: tf}
+	if dr, err := lsun.ReferenceDraws([]int{5, 1, 2}, 64, 4, 123); dr != nil || err != nil {
+		t.Errorf("lsun with flips: draws %v, error %v; want none", dr, err)
+	}
+	aligned := &Dataset{cfg: Config{Dataset: Aligned}, n: 3, root: "facades", tf: Transform{Mode: Crop, CropSize: 8, Flip: true}}
+	if _, err := aligned.ReferenceDraws([]int{0, 1, 2}, 1, 2, 7); err == nil || !strings.Contains(err.Error(), "sizes") {
+		t.Errorf("aligned without sizes: error %v, want one naming the sizes", err)
+	}
+}

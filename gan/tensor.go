@@ -49,8 +49,8 @@ func SamplePairs(ds *data.Dataset, seed uint64, n int, dev torch.Device) (a, b *
 	return a, b, err
 }
 
-// gridSamples are the first n samples of the dataset (epoch 0's
-// augmentation) whose images have the first one's sizes: with
+// gridSamples are the first n samples of the dataset (with the samples'
+// own draws of the run's seed: a fixed crop and flip each) whose images have the first one's sizes: with
 // data.preprocess none or scale_width, images of other sizes train one
 // to a batch, but one tensor holds the grid's. Further samples (up to 8n
 // looked at) stand in for the ones left out.
