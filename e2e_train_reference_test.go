@@ -34,14 +34,16 @@ func TestPix2PixIsTrainPyStepForStep(t *testing.T) {
 // CycleGAN (ResNet generators, identity loss, image pools) on 7 A and 5 B
 // facades images, with train.py's --num_threads 3: the random B of every
 // sample (Python's random in the worker) and each side's RandomCrop and
-// RandomHorizontalFlip (the worker's torch generator) are the reference's.
-// The pools hold 50 images, more than the run makes, so they draw nothing
-// (gogan's pools do not draw from Python's random).
+// RandomHorizontalFlip (the worker's torch generator) are the reference's,
+// and so are the pools' draws once they are full (3 images: from the
+// second step on), from Python's random in the main process, which the
+// reference's run seeds with the seed as gogan does (train.py itself seeds
+// nothing).
 func TestCycleGANIsTrainPyStepForStep(t *testing.T) {
 	root := facadesSubset(t, map[string][]int{"trainA": {11, 12, 13, 14, 15, 16, 17}, "trainB": {21, 22, 23, 24, 25}})
 	trainPyStepForStep(t, "configs/cyclegan-facades.yaml", root, 8,
-		map[string]any{"model": "cycle_gan", "netG": "resnet_6blocks", "num_threads": 3, "pool_size": 50},
-		"model.netG=resnet_6blocks", "data.reference_workers=3", "train.pool_size=50")
+		map[string]any{"model": "cycle_gan", "netG": "resnet_6blocks", "num_threads": 3, "pool_size": 3},
+		"model.netG=resnet_6blocks", "data.reference_workers=3", "train.pool_size=3")
 }
 
 // facadesSubset links the numbered facades training pairs into folders of

@@ -60,6 +60,6 @@
 // trainer's loader (TorchDraws) takes each epoch's order and draws from what
 // torch's DataLoader draws as the epoch starts (EpochStart): the crops,
 // flips and random B picks are then the references' DataLoader workers'
-// (ReferenceDraws, from Python's random and torch's generator, mt19937.go),
-// still whatever the number of gogan's workers.
+// (ReferenceDraws, from Python's random and torch's generator as package
+// mtrand draws them), still whatever the number of gogan's workers.
 package data

@@ -1,6 +1,10 @@
 package data
 
-import "fmt"
+import (
+	"fmt"
+
+	"gogan/mtrand"
+)
 
 // Draws are one sample's random choices: the B image an unaligned sample
 // pairs (UnalignedDataset's index_B; -1 for other datasets) and the crop and
@@ -74,8 +78,8 @@ func (d *Dataset) ReferenceDraws(order []int, batch, workers int, baseSeed int64
 		return nil, fmt.Errorf("data: %s: the references' draws need the images' sizes, which opening did not read", d.root)
 	}
 	workers = max(workers, 1)
-	py := make([]*pyRandom, workers)
-	tg := make([]*torchCPU, workers)
+	py := make([]*mtrand.Python, workers)
+	tg := make([]*mtrand.Torch, workers)
 	out := make([]Draws, len(order))
 	for pos, i := range order {
 		if i < 0 || i >= d.n {
@@ -83,7 +87,7 @@ func (d *Dataset) ReferenceDraws(order []int, batch, workers int, baseSeed int64
 		}
 		w := pos / batch % workers
 		if py[w] == nil {
-			py[w], tg[w] = newPyRandom(baseSeed+int64(w)), newTorchCPU(baseSeed+int64(w))
+			py[w], tg[w] = mtrand.NewPython(baseSeed+int64(w)), mtrand.NewTorch(baseSeed+int64(w))
 		}
 		dr := Draws{B: -1}
 		switch d.cfg.Dataset {
@@ -91,7 +95,7 @@ func (d *Dataset) ReferenceDraws(order []int, batch, workers int, baseSeed int64
 			na, nb := d.Streams()
 			dr.B = i % nb
 			if !d.cfg.SerialBatches {
-				dr.B = py[w].randint(0, nb-1)
+				dr.B = py[w].Randint(0, nb-1)
 			}
 			dr.P[0] = d.torchTransformDraws(tg[w], d.streamDims(false, i%na))
 			dr.P[1] = d.torchTransformDraws(tg[w], d.streamDims(true, dr.B))
@@ -111,7 +115,7 @@ func (d *Dataset) ReferenceDraws(order []int, batch, workers int, baseSeed int64
 // size wh: the crop's corner drawn over the room it has in the image as
 // resized by the preprocess (for scale_width_and_crop the height is
 // load_size * h // w there), and the flip.
-func (d *Dataset) getParams(r *pyRandom, wh [2]int) Params {
+func (d *Dataset) getParams(r *mtrand.Python, wh [2]int) Params {
 	w, h := wh[0], wh[1]
 	switch d.tf.Mode {
 	case ResizeAndCrop:
@@ -119,25 +123,25 @@ func (d *Dataset) getParams(r *pyRandom, wh [2]int) Params {
 	case ScaleWidthAndCrop:
 		w, h = d.tf.LoadSize, d.tf.LoadSize*h/w
 	}
-	x := r.randint(0, max(0, w-d.tf.CropSize))
-	y := r.randint(0, max(0, h-d.tf.CropSize))
-	return Params{RX: uint64(x), RY: uint64(y), Flip: r.random() > 0.5}
+	x := r.Randint(0, max(0, w-d.tf.CropSize))
+	y := r.Randint(0, max(0, h-d.tf.CropSize))
+	return Params{RX: uint64(x), RY: uint64(y), Flip: r.Random() > 0.5}
 }
 
 // torchTransformDraws are the draws of get_transform without params on an
 // image of size wh: RandomCrop after the resize (row, then column; nothing
 // when the image is already crop size), then RandomHorizontalFlip.
-func (d *Dataset) torchTransformDraws(g *torchCPU, wh [2]int) Params {
+func (d *Dataset) torchTransformDraws(g *mtrand.Torch, wh [2]int) Params {
 	var p Params
 	if d.tf.randomCrop() {
 		w, h := d.tf.resized(wh[0], wh[1])
 		if c := d.tf.CropSize; w != c || h != c {
-			p.RY = uint64(g.randint(h - c + 1))
-			p.RX = uint64(g.randint(w - c + 1))
+			p.RY = uint64(g.Randint(h - c + 1))
+			p.RX = uint64(g.Randint(w - c + 1))
 		}
 	}
 	if d.tf.Flip {
-		p.Flip = g.rand() < 0.5
+		p.Flip = g.Rand() < 0.5
 	}
 	return p
 }

@@ -19,6 +19,7 @@ import (
 	"gogan/data"
 	"gogan/gan"
 	"gogan/gan/losses"
+	"gogan/mtrand"
 	"gogan/nets"
 	"gogan/report"
 )
@@ -135,10 +136,13 @@ type CycleGAN struct {
 	loss                  losses.GAN
 	lambdaA, lambdaB, idt float64
 	poolA, poolB          *imagePool // fakes of A (for D_B) and of B (for D_A)
-	pcg                   *rand.PCG  // the pools' draws
-	rng                   *rand.Rand
-	prec                  *gan.Precision
-	fixedA, fixedB        *torch.Tensor // the sample grid's inputs
+	// The pools' draws: Python's random seeded with the run's seed, or
+	// (resumed from a checkpoint of an older gogan) the PCG it drew from.
+	py             *mtrand.Python
+	pcg            *rand.PCG
+	draw           poolRand
+	prec           *gan.Precision
+	fixedA, fixedB *torch.Tensor // the sample grid's inputs
 }
 
 // New builds the four networks (G_A, G_B, D_A, D_B, each initialised before
@@ -152,12 +156,13 @@ func New(env gan.Env) (gan.Recipe, error) {
 	}
 	s := int64(c.Data.CropSize)
 	a, b := int64(c.Model.InputNC), int64(c.Model.OutputNC)
-	// The pools draw from their own stream, seeded by the run's seed, so
-	// that they do not shift libtorch's generator (dropout, init).
-	pcg := rand.NewPCG(uint64(c.Seed), 0x6379636c6567616e) // "cyclegan"
+	// The pools draw from Python's random as the reference's ImagePool
+	// does, seeded with the run's seed as gogan's seed seeds both of
+	// dcgan/main.py's generators (the reference's train.py seeds none).
+	py := mtrand.NewPython(c.Seed)
 	r := &CycleGAN{dev: env.Device, gA: ns[0], gB: ns[1], dA: ns[2], dB: ns[3], prec: env.Precision,
 		lambdaA: c.Float("train.lambda_A"), lambdaB: c.Float("train.lambda_B"), idt: c.Float("train.lambda_identity"),
-		pcg: pcg, rng: rand.New(pcg)}
+		py: py, draw: pythonPoolRand{py}}
 	if r.loss, err = losses.NewGAN(c.Train.GANMode, losses.Logits); err != nil {
 		gan.Free(r)
 		return nil, err
@@ -223,8 +228,8 @@ func (r *CycleGAN) Step(b gan.Batch) []*torch.Tensor {
 	gan.SetRequiresGrad(r.dA, true)
 	gan.SetRequiresGrad(r.dB, true)
 	r.optD.ZeroGrad()
-	lossDA := r.backwardD(r.dA, realB, r.poolB.query(fakeB, r.rng))
-	lossDB := r.backwardD(r.dB, realA, r.poolA.query(fakeA, r.rng))
+	lossDA := r.backwardD(r.dA, realB, r.poolB.query(fakeB, r.draw))
+	lossDB := r.backwardD(r.dB, realA, r.poolA.query(fakeA, r.draw))
 	r.prec.Step(r.optD)
 	r.prec.Update()
 	return []*torch.Tensor{lossDA, lossGA, lossCycleA, lossIdtA, lossDB, lossGB, lossCycleB, lossIdtB}
@@ -307,19 +312,27 @@ func (r *CycleGAN) RankTensors() []torch.Named {
 }
 
 // hostState is what state.json keeps of the pools: how full they are and
-// their generator.
+// their generator's state: Python's random, or in the checkpoints of gogan
+// before it, a PCG.
 type hostState struct {
-	PoolA int    `json:"pool_A"`
-	PoolB int    `json:"pool_B"`
-	RNG   []byte `json:"rng"`
+	PoolA  int    `json:"pool_A"`
+	PoolB  int    `json:"pool_B"`
+	Python []byte `json:"python_random,omitempty"`
+	RNG    []byte `json:"rng,omitempty"`
 }
 
 func (r *CycleGAN) SaveHostState() (json.RawMessage, error) {
-	st, err := r.pcg.MarshalBinary()
+	st := hostState{PoolA: r.poolA.n, PoolB: r.poolB.n}
+	var err error
+	if r.pcg != nil {
+		st.RNG, err = r.pcg.MarshalBinary()
+	} else {
+		st.Python, err = r.py.MarshalBinary()
+	}
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(hostState{PoolA: r.poolA.n, PoolB: r.poolB.n, RNG: st})
+	return json.Marshal(st)
 }
 
 func (r *CycleGAN) LoadHostState(raw json.RawMessage) error {
@@ -327,8 +340,20 @@ func (r *CycleGAN) LoadHostState(raw json.RawMessage) error {
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return fmt.Errorf("image pools: %w", err)
 	}
-	if err := r.pcg.UnmarshalBinary(st.RNG); err != nil {
-		return fmt.Errorf("image pools' generator: %w", err)
+	switch {
+	case st.Python != nil:
+		if err := r.py.UnmarshalBinary(st.Python); err != nil {
+			return fmt.Errorf("image pools' generator: %w", err)
+		}
+		r.pcg, r.draw = nil, pythonPoolRand{r.py}
+	case st.RNG != nil: // an older gogan's: its run goes on with its draws
+		pcg := &rand.PCG{}
+		if err := pcg.UnmarshalBinary(st.RNG); err != nil {
+			return fmt.Errorf("image pools' generator: %w", err)
+		}
+		r.pcg, r.draw = pcg, rand.New(pcg)
+	default:
+		return fmt.Errorf("image pools: no generator state")
 	}
 	if err := r.poolA.setCount(st.PoolA); err != nil {
 		return fmt.Errorf("pool of fake A images: %w", err)

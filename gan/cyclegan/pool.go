@@ -2,10 +2,23 @@ package cyclegan
 
 import (
 	"fmt"
-	"math/rand/v2"
 
 	torch "gogan/cgo"
+	"gogan/mtrand"
 )
+
+// poolRand is what a pool draws: the reference's random.uniform(0, 1) and
+// random.randint(0, n - 1).
+type poolRand interface {
+	Float64() float64
+	IntN(n int) int
+}
+
+// pythonPoolRand draws them from Python's random.
+type pythonPoolRand struct{ r *mtrand.Python }
+
+func (p pythonPoolRand) Float64() float64 { return p.r.Random() }
+func (p pythonPoolRand) IntN(n int) int   { return p.r.Randint(0, n-1) }
 
 // imagePool is util/image_pool.py's ImagePool (Shrivastava et al. 2017): a
 // buffer of earlier generated images that D sometimes sees instead of the
@@ -36,7 +49,7 @@ func newImagePool(size int, shape []int64, dev torch.Device) *imagePool {
 // the reference's query. The random draws come from r in the reference's
 // order: one uniform per image once the pool is full, and the slot when it
 // is above 0.5.
-func (p *imagePool) query(fakes *torch.Tensor, r *rand.Rand) *torch.Tensor {
+func (p *imagePool) query(fakes *torch.Tensor, r poolRand) *torch.Tensor {
 	if p.size == 0 {
 		return fakes
 	}

@@ -1,10 +1,13 @@
 package cyclegan
 
 import (
+	"encoding/base64"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	torch "gogan/cgo"
+	"gogan/mtrand"
 )
 
 // TestImagePoolQuery follows util/image_pool.py's query image by image:
@@ -84,5 +87,61 @@ func TestImagePoolOff(t *testing.T) {
 	x := torch.Zeros(torch.Float32, torch.CPUDevice, 2, 1, 2, 2)
 	if p.query(x, nil) != x || p.images != nil {
 		t.Fatal("pool size 0 must pass the fakes through and hold nothing")
+	}
+}
+
+// TestPoolDrawsInCheckpoints: the pools' generator state is kept in the
+// checkpoint's host state: Python's random (a resumed run goes on with its
+// draws), or in a checkpoint of an older gogan, the PCG it drew from, which
+// the resumed run goes on with (and keeps in its own checkpoints); a state
+// with neither is refused.
+func TestPoolDrawsInCheckpoints(t *testing.T) {
+	torch.LockThread()
+	sc := torch.NewScope()
+	defer sc.Close()
+	recipe := func() *CycleGAN {
+		py := mtrand.NewPython(5)
+		return &CycleGAN{py: py, draw: pythonPoolRand{py},
+			poolA: newImagePool(2, []int64{1, 1, 1}, torch.CPUDevice), poolB: newImagePool(2, []int64{1, 1, 1}, torch.CPUDevice)}
+	}
+	a := recipe()
+	for range 7 {
+		a.draw.Float64()
+	}
+	raw, err := a.SaveHostState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := recipe()
+	if err := b.LoadHostState(raw); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if x, y := a.draw.IntN(50), b.draw.IntN(50); x != y {
+			t.Fatalf("draw %d after the resume: %d, the saved run's %d", i, y, x)
+		}
+	}
+	pcg := rand.NewPCG(9, 0x6379636c6567616e)
+	old := rand.New(pcg)
+	old.Float64()
+	st, _ := pcg.MarshalBinary()
+	c := recipe()
+	if err := c.LoadHostState([]byte(`{"pool_A": 1, "pool_B": 2, "rng": "` + base64.StdEncoding.EncodeToString(st) + `"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if c.poolA.n != 1 || c.poolB.n != 2 {
+		t.Errorf("pools hold %d and %d images, want 1 and 2", c.poolA.n, c.poolB.n)
+	}
+	for i := range 20 {
+		if x, y := old.IntN(50), c.draw.IntN(50); x != y {
+			t.Fatalf("draw %d after resuming an older checkpoint: %d, its PCG's %d", i, y, x)
+		}
+	}
+	raw, _ = c.SaveHostState()
+	if !strings.Contains(string(raw), `"rng"`) || strings.Contains(string(raw), "python_random") {
+		t.Errorf("a run resumed from a PCG checkpoint saves %s", raw)
+	}
+	if err := c.LoadHostState([]byte(`{"pool_A": 0, "pool_B": 0}`)); err == nil {
+		t.Error("a host state without a generator was taken")
 	}
 }

@@ -1,4 +1,4 @@
-package data
+package mtrand
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 	"gogan/cgo/torchtest"
 )
 
-// TestDrawsAsPythonAndTorch: pyRandom and torchCPU, seeded as a DataLoader
+// TestDrawsAsPythonAndTorch: Python and Torch, seeded as a DataLoader
 // worker seeds random and torch (base_seed + worker_id: seeds of one and two
 // 32-bit words, 0 and a negative one), make the draws Python's random and
 // Debian's torch make: randint over ranges of 1 (which still draws) to 2^33,
@@ -41,19 +41,19 @@ print(json.dumps(out))
 		t.Fatal(err)
 	}
 	for k, s := range seeds {
-		r := newPyRandom(s)
+		r := NewPython(s)
 		var got []float64
 		for _, b := range bounds {
-			got = append(got, float64(r.randint(0, b)))
+			got = append(got, float64(r.Randint(0, b)))
 		}
-		got = append(got, r.random(), float64(r.getrandbits(40)), float64(r.randint(3, 9)))
-		g := newTorchCPU(s)
+		got = append(got, r.Random(), float64(r.Getrandbits(40)), float64(r.Randint(3, 9)))
+		g := NewTorch(s)
 		var gt []float64
 		for _, n := range []int{1, 31, 100, 257} {
-			gt = append(gt, float64(g.randint(n)))
+			gt = append(gt, float64(g.Randint(n)))
 		}
 		for range 3 {
-			gt = append(gt, float64(g.rand()))
+			gt = append(gt, float64(g.Rand()))
 		}
 		for i := range got {
 			if got[i] != want[k].Py[i] {
@@ -71,4 +71,35 @@ print(json.dumps(out))
 func jsonList[T any](v []T) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestPythonStateRoundTrip: a generator restored from MarshalBinary's state
+// goes on with the draws the saved one makes, and a cut or foreign state is
+// refused.
+func TestPythonStateRoundTrip(t *testing.T) {
+	r := NewPython(42)
+	for range 700 { // past one regeneration of the state
+		r.Random()
+	}
+	st, err := r.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Python
+	if err := back.UnmarshalBinary(st); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		if a, b := r.Randint(0, 49), back.Randint(0, 49); a != b {
+			t.Fatalf("draw %d after the restore: %d, the saved generator's %d", i, b, a)
+		}
+	}
+	if err := back.UnmarshalBinary(st[:100]); err == nil {
+		t.Error("a cut state was taken")
+	}
+	bad := append([]byte(nil), st...)
+	bad[len(bad)-1] = 0xff
+	if err := back.UnmarshalBinary(bad); err == nil {
+		t.Error("a position past the state was taken")
+	}
 }
