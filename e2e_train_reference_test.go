@@ -46,6 +46,49 @@ func TestCycleGANIsTrainPyStepForStep(t *testing.T) {
 		"model.netG=resnet_6blocks", "data.reference_workers=3", "train.pool_size=3")
 }
 
+// TestPix2PixHDIsTrainPyStepForStep: gogan train with the pix2pixhd recipe
+// on writeHDData's label maps (4 classes, one-hot) with 16-bit instance
+// maps (their boundaries one more input channel) and photos, 48x44, scaled
+// to 40 wide and cropped at random to 32x32 (scale_width_and_crop) with
+// random flips, gives step after step the losses of NVIDIA pix2pixHD's
+// train.py itself (scripts/train_reference_hd.py: its run written out, with
+// a real torch DataLoader of --nThreads 2 worker processes) from the same
+// seed: the same initial weights, shuffle, crops and flips. 9 examples in
+// batches of 2 make 4 batches an epoch (pix2pixHD's AlignedDataset has
+// len // batchSize * batchSize items: the last file is never drawn), worker
+// 0 building the first and third; over 3 epochs (niter 1, niter_decay 2)
+// the rate halves after epoch 2 as update_learning_rate halves it. A global
+// generator, feature matching and the VGG loss on (torchvision's whole
+// VGG19 draws its default initialisation before the first epoch, the
+// layers gogan does not keep included).
+func TestPix2PixHDIsTrainPyStepForStep(t *testing.T) {
+	py := torchtest.Python(t)
+	root := t.TempDir()
+	writeHDData(t, root, 9, 48, 44)
+	vgg := randomVGG19(t)
+	run := filepath.Join(t.TempDir(), "run")
+	args := []string{"train", "-c", "", "--quiet", "--set", "recipe=pix2pixhd", "--set", "out=" + run, "--set", "data.root=" + root,
+		"--set", "seed=7", "--set", "data.label_nc=4", "--set", "data.batch_size=2", "--set", "data.load_size=40",
+		"--set", "data.crop_size=32", "--set", "data.preprocess=scale_width_and_crop", "--set", "data.reference_workers=2",
+		"--set", "model.netG=global", "--set", "model.ngf=4", "--set", "model.ndf=8", "--set", "model.n_downsample_global=2",
+		"--set", "model.n_blocks_global=1", "--set", "model.n_layers_D=2", "--set", "model.vgg_weights=" + vgg,
+		"--set", "train.epochs=1", "--set", "train.epochs_decay=2", "--set", "train.log_every=1", "--set", "train.sample_every=0",
+		"--set", "threads=1", "--set", "data.workers=2", "--set", "device=cpu"}
+	if out, err := gogan(t, args...); err != nil {
+		t.Fatalf("gogan train: %v\n%s", err, out)
+	}
+	got, err := runfolder.ReadMetrics(filepath.Join(run, "metrics.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := map[string]any{"dataroot": root, "seed": 7, "epochs": 3, "batchSize": 2, "nThreads": 2, "label_nc": 4,
+		"loadSize": 40, "fineSize": 32, "resize_or_crop": "scale_width_and_crop", "netG": "global", "ngf": 4, "ndf": 8,
+		"n_downsample_global": 2, "n_blocks_global": 1, "n_layers_D": 2, "vgg_weights": vgg, "niter": 1, "niter_decay": 2}
+	out := referenceRun(t, py, "scripts/train_reference_hd.py", c)
+	worst := sameLosses(t, got, out, "train.py", 12)
+	t.Logf("12 steps over 3 epochs: largest relative difference %.2g", worst)
+}
+
 // facadesSubset links the numbered facades training pairs into folders of
 // a new root.
 func facadesSubset(t *testing.T, dirs map[string][]int) string {
@@ -93,15 +136,27 @@ func trainPyStepForStep(t *testing.T, config, root string, steps int, ref map[st
 	for k, v := range ref {
 		c[k] = v
 	}
-	casePath := torchtest.WriteCases(t, t.TempDir(), c)
-	cmd := exec.Command(py, "scripts/train_reference.py", casePath)
+	out := referenceRun(t, py, "scripts/train_reference.py", c)
+	worst := sameLosses(t, got, out, "train.py", steps)
+	t.Logf("%d steps over 2 epochs: largest relative difference %.2g", steps, worst)
+}
+
+// referenceRun runs a reference's training script on case c (OpenBLAS on
+// one thread, as gogan holds it) and returns its output, one JSON line per
+// step.
+func referenceRun(t *testing.T, py, script string, c map[string]any) []byte {
+	t.Helper()
+	cmd := exec.Command(py, script, torchtest.WriteCases(t, t.TempDir(), c))
 	cmd.Env = append(os.Environ(), "OPENBLAS_NUM_THREADS=1")
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("train.py's run: %v", err)
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("%s: %v\n%s", script, err, stderr)
 	}
-	worst := sameLosses(t, got, out, "train.py", steps)
-	t.Logf("%d steps over 2 epochs: largest relative difference %.2g", steps, worst)
+	return out
 }
 
 // sameLosses compares a run's metrics.csv with a reference's output of

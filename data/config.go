@@ -74,6 +74,9 @@ type Config struct {
 	// Workers are goroutines that decode and augment in parallel; 0 builds
 	// each batch in the caller of Next, as PyTorch's num_workers=0.
 	Workers int `mapstructure:"workers" json:"workers" yaml:"workers"`
+	// WholeBatches: the dataset's length is rounded down to a multiple of
+	// BatchSize (pix2pixHD's AlignedDataset); the files past it are not read.
+	WholeBatches bool `mapstructure:"-" json:"-" yaml:"-"`
 	// ReferenceWorkers are the references' DataLoader workers whose draws
 	// (ReferenceDraws) the trainer's epochs take: data.reference_workers.
 	ReferenceWorkers int `mapstructure:"reference_workers" json:"reference_workers" yaml:"reference_workers"`
@@ -183,7 +186,7 @@ type Config struct {
 // read rather than held in memory, a bad file an error, and the crop modes
 // resized to the crop size instead of cropped.
 func (c Config) Whole() Config {
-	c.NoFlip, c.MaxSamples, c.InMemory, c.SkipInvalid = true, 0, false, false
+	c.NoFlip, c.MaxSamples, c.InMemory, c.SkipInvalid, c.WholeBatches = true, 0, false, false, false
 	if c.Preprocess == ResizeAndCrop || c.Preprocess == ScaleWidthAndCrop {
 		c.LoadSize = c.CropSize
 	}

@@ -39,6 +39,9 @@ type Dataset struct {
 	// (halves of A|B files), unaligned-idx (IDX classes).
 	kind string
 	n    int
+	// beforeWholeBatches is n before WholeBatches rounded it down (0: not
+	// rounded), which a checkpoint of an older gogan recorded.
+	beforeWholeBatches int
 	// chA, chB are the channels of the file's A and B sides (before Direction).
 	chA, chB int
 	btoa     bool
@@ -140,11 +143,30 @@ func Open(ctx context.Context, cfg Config, opts *OpenOptions) (*Dataset, error) 
 	if err == nil {
 		err = d.checkUniform()
 	}
+	if err == nil && cfg.WholeBatches {
+		err = d.wholeBatches()
+	}
 	if err != nil {
 		d.Close()
 		return nil, err
 	}
 	return d, nil
+}
+
+// wholeBatches drops the samples past the last whole batch, as pix2pixHD's
+// AlignedDataset, whose length is len(A_paths) // batchSize * batchSize:
+// its shuffle never draws the last files.
+func (d *Dataset) wholeBatches() error {
+	n := d.n - d.n%d.cfg.BatchSize
+	if n == 0 {
+		return &ConfigError{Key: "data.batch_size", Value: d.cfg.BatchSize, Msg: fmt.Sprintf(
+			"is larger than the dataset (%d samples), and pix2pixHD trains on whole batches only (its dataset's length is a multiple of the batch size)", d.n)}
+	}
+	if n != d.n {
+		d.beforeWholeBatches = d.n
+	}
+	d.n = n
+	return nil
 }
 
 // Close closes the files a dataset keeps open (LSUN's databases); call it

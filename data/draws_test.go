@@ -166,3 +166,46 @@ func TestNoReferenceDrawsForSingleImages(t *testing.T) {
 		t.Errorf("aligned without sizes: error %v, want one naming the sizes", err)
 	}
 }
+
+// TestWholeBatches: pix2pixHD's dataset length, len // batchSize *
+// batchSize: 9 pairs in batches of 2 are 8 samples, one pair and a batch
+// of 2 an error naming data.batch_size; a checkpoint of a loader that went
+// through all 9 (an older gogan's) resumes on the 8, another count does
+// not.
+func TestWholeBatches(t *testing.T) {
+	src := facadesDir(t)
+	open := func(n int) (*Dataset, error) {
+		root := t.TempDir()
+		os.MkdirAll(filepath.Join(root, "train"), 0o755)
+		for i := 1; i <= n; i++ {
+			name := fmt.Sprintf("%d.jpg", i)
+			os.Symlink(filepath.Join(src, name), filepath.Join(root, "train", name))
+		}
+		cfg := DefaultConfig(Aligned)
+		cfg.Root, cfg.BatchSize, cfg.WholeBatches = root, 2, true
+		return Open(context.Background(), cfg, nil)
+	}
+	d, err := open(9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Len() != 8 {
+		t.Fatalf("9 pairs in batches of 2: %d samples, want 8", d.Len())
+	}
+	l, err := NewLoader(d, d.Config().LoaderOptions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Restore(LoaderState{Epoch: 1, Batch: 4, Samples: 9, BatchSize: 2, Shuffle: true}); err != nil {
+		t.Errorf("a checkpoint over all 9 samples: %v", err)
+	} else if st := l.State(); st.Epoch != 2 || st.Batch != 0 || st.Samples != 8 {
+		t.Errorf("resumed at %+v, want the end of epoch 1 (epoch 2, batch 0) over 8 samples", st)
+	}
+	if err := l.Restore(LoaderState{Epoch: 1, Batch: 1, Samples: 7, BatchSize: 2, Shuffle: true}); err == nil {
+		t.Error("a checkpoint of 7 samples was taken")
+	}
+	if _, err := open(1); err == nil || !strings.Contains(err.Error(), "data.batch_size") {
+		t.Errorf("one pair in batches of 2: %v, want an error naming data.batch_size", err)
+	}
+}

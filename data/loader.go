@@ -421,6 +421,15 @@ func (l *Loader) SetEpochStart(epoch int, st EpochStart) error {
 // Restore moves the loader to a saved position (and seed): the batches that
 // follow are those an uninterrupted loader would have returned.
 func (l *Loader) Restore(s LoaderState) error {
+	// A checkpoint of a gogan that trained pix2pixHD on every sample, not
+	// whole batches only (Config.WholeBatches): it goes on without the last ones.
+	fromAll := s.Samples != l.d.Len() && s.Samples == l.d.beforeWholeBatches
+	if fromAll {
+		l.d.log.Warn(fmt.Sprintf("data: the checkpoint's loader went through all %d samples; pix2pixHD, and gogan now, train on whole batches of %d only, the first %d: the epoch in progress goes on in another order, the next ones leave the last samples out",
+			s.Samples, l.o.BatchSize, l.d.Len()))
+		s.Samples, s.OrderSeed, s.BaseSeed = l.d.Len(), nil, nil
+		s.Batch = min(s.Batch, l.nb)
+	}
 	if s.Samples != l.d.Len() || s.BatchSize != l.o.BatchSize || s.DropLast != l.o.DropLast || s.Shuffle != l.o.Shuffle {
 		return fmt.Errorf("data: cannot resume: the checkpoint's loader had %d samples, batch_size %d, drop_last %v, shuffle %v; this one has %d, %d, %v, %v",
 			s.Samples, s.BatchSize, s.DropLast, s.Shuffle, l.d.Len(), l.o.BatchSize, l.o.DropLast, l.o.Shuffle)

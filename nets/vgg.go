@@ -76,11 +76,39 @@ func NewVGG19(dev torch.Device) (*VGG19, error) {
 		return nil, err
 	}
 	n.SetTraining(false)
-	if err := torch.Try(func() { torch.SetRequiresGradAll(n.Parameters(), false) }); err != nil {
+	if err := torch.Try(func() {
+		torch.SetRequiresGradAll(n.Parameters(), false)
+		drawUnkeptVGG19Init(dev)
+	}); err != nil {
 		n.Free()
 		return nil, err
 	}
 	return &VGG19{Net: n}, nil
+}
+
+// vgg19Unkept is how many parameters torchvision's VGG19 has past
+// features.28: features.30, 32 and 34 (512 to 512, 3x3) and the
+// classifier's Linear(25088, 4096), Linear(4096, 4096), Linear(4096, 1000).
+const vgg19Unkept = 3*(512*512*9+512) + (25088*4096 + 4096) + (4096*4096 + 4096) + (4096*1000 + 1000)
+
+// drawUnkeptVGG19Init takes from the generator the draws of the default
+// initialisation of the layers gogan does not keep: pix2pixHD's Vgg19
+// builds torchvision's whole vgg19(pretrained=True), whose every layer
+// draws its reset_parameters (one uniform number per parameter, in order)
+// before the first epoch's DataLoader seeds, which are then pix2pixHD's. In
+// chunks, as the values are thrown away (the first Linear alone has 103M).
+func drawUnkeptVGG19Init(dev torch.Device) {
+	const chunk = 1 << 22
+	sc := torch.NewScope()
+	defer sc.Close()
+	buf := torch.Empty(torch.Float32, dev, false, chunk)
+	for left := int64(vgg19Unkept); left > 0; left -= chunk {
+		b := buf
+		if left < chunk {
+			b = buf.Narrow(0, 0, left)
+		}
+		b.FillUniform(0, 1)
+	}
 }
 
 // LoadVGG19 builds the extractor from a torchvision VGG19 state dict saved

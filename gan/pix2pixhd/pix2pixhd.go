@@ -75,6 +75,8 @@ func init() {
 			// pix2pixHD's get_transform: __scale_width keeps the aspect
 			// ratio, and none rounds the sides to what G's downsamplings take.
 			dc.ScaleWidthAspect = true
+			// Its AlignedDataset's length: len(A_paths) // batchSize * batchSize.
+			dc.WholeBatches = true
 			dc.NoneMultiple = 1 << c.Int("model.n_downsample_global")
 			if c.Model.NetG == "local" {
 				dc.NoneMultiple <<= c.Int("model.n_local_enhancers")
