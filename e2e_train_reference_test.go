@@ -46,6 +46,18 @@ func TestCycleGANIsTrainPyStepForStep(t *testing.T) {
 		"model.netG=resnet_6blocks", "data.reference_workers=3", "train.pool_size=3")
 }
 
+// TestColorizationIsTrainPyStepForStep: the same for configs/colorization.yaml's
+// colorization model (pix2pix from L to ab in CIE Lab) on 9 facades images
+// (whole A|B files as colour photos), with --num_threads 2: each image's
+// RandomCrop and RandomHorizontalFlip come from its worker's torch
+// generator, then skimage's rgb2lab.
+func TestColorizationIsTrainPyStepForStep(t *testing.T) {
+	root := facadesSubset(t, map[string][]int{"train": {31, 32, 33, 34, 35, 36, 37, 38, 39}})
+	trainPyStepForStep(t, "configs/colorization.yaml", root, 10,
+		map[string]any{"model": "colorization", "netG": "unet_128", "num_threads": 2},
+		"model.netG=unet_128", "data.reference_workers=2")
+}
+
 // TestPix2PixHDIsTrainPyStepForStep: gogan train with the pix2pixhd recipe
 // on writeHDData's label maps (4 classes, one-hot) with 16-bit instance
 // maps (their boundaries one more input channel) and photos, 48x44, scaled

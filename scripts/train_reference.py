@@ -1,6 +1,6 @@
-"""pytorch-CycleGAN-and-pix2pix train.py's training run (pix2pix and cycle_gan, on the CPU), for
-gogan's whole-run parity test: the steps, and the data draws the reference makes in its DataLoader
-workers.
+"""pytorch-CycleGAN-and-pix2pix train.py's training run (pix2pix, colorization and cycle_gan, on the
+CPU), for gogan's whole-run parity test: the steps, and the data draws the reference makes in its
+DataLoader workers.
 
 Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 scripts/train_reference.py CASE.json
 
@@ -20,6 +20,10 @@ wandb without torchrun)"; read with git show from a fork's mirror that carries u
   - data/aligned_dataset.py: AlignedDataset (root/phase, sorted paths, assert load_size >=
     crop_size, input_nc/output_nc after the direction swap; __getitem__: open, convert RGB, split
     at w2 = int(w / 2), get_params(opt, A.size), one get_transform per side with those params).
+  - data/colorization_dataset.py: ColorizationDataset (root/phase, sorted; input_nc 1, output_nc
+    2, AtoB; get_transform(opt, convert=False), i.e. RandomCrop and RandomHorizontalFlip, then
+    skimage's rgb2lab: parity_reference.colorization_item), and models/colorization_model.py
+    (a Pix2PixModel: its steps are pix2pix's).
   - data/unaligned_dataset.py: UnalignedDataset (root/phaseA, root/phaseB, sorted; transform_A /
     transform_B = get_transform(opt, grayscale=...) without params, i.e. torchvision RandomCrop and
     RandomHorizontalFlip; __getitem__: A_paths[index % A_size], index_B = index % B_size with
@@ -58,7 +62,8 @@ RandomHorizontalFlip) draws come from that worker's streams. With num_workers 0 
 the main process's streams, made lazily at each next(), i.e. after the previous step's draws
 (Dropout from torch, ImagePool from Python's random).
 
-Case (JSON object): model (pix2pix | cycle_gan), mode (train | draws), dataroot, phase, seed,
+Case (JSON object): model (pix2pix | colorization | cycle_gan), mode (train | draws; draws not
+for colorization), dataroot, phase, seed,
 epochs (default 1), batch_size, num_threads, serial_batches, load_size, crop_size, preprocess,
 no_flip, direction, input_nc, output_nc, netG, netD, n_layers_D, ngf, ndf, norm, no_dropout,
 init_type, init_gain, init_order (define | setup), gan_mode, lr, beta1, lambda_L1 (pix2pix),
@@ -141,12 +146,15 @@ MODEL_DEFAULTS = {
     "cycle_gan": {"netG": "resnet_9blocks", "norm": "instance", "no_dropout": True, "gan_mode": "lsgan",
                   "pool_size": 50, "lambda_A": 10.0, "lambda_B": 10.0, "lambda_identity": 0.5},
 }
+# colorization_model.py: pix2pix's defaults, dataset_mode colorization, whose
+# modify_commandline_options sets input_nc 1, output_nc 2, direction AtoB.
+MODEL_DEFAULTS["colorization"] = dict(MODEL_DEFAULTS["pix2pix"], input_nc=1, output_nc=2, direction="AtoB")
 
 
 def options(case):
     model = case.get("model")
     if model not in MODEL_DEFAULTS:
-        raise ValueError("model %r: want pix2pix or cycle_gan" % model)
+        raise ValueError("model %r: want pix2pix, colorization or cycle_gan" % model)
     for k in ("dataroot", "seed"):
         if k not in case:
             raise ValueError("case needs %r" % k)
@@ -156,6 +164,8 @@ def options(case):
     opt["beta2"] = 0.999  # betas=(opt.beta1, 0.999) in both models
     if opt["mode"] not in ("train", "draws"):
         raise ValueError("mode %r: want train or draws" % opt["mode"])
+    if opt["mode"] == "draws" and model == "colorization":
+        raise ValueError("draws mode: pix2pix or cycle_gan")
     return opt
 
 
@@ -313,6 +323,25 @@ class UnalignedDataset(torch.utils.data.Dataset):
 
 
 # ---------------------------------------------------------------------------
+# data/colorization_dataset.py ColorizationDataset
+
+
+class ColorizationDataset(torch.utils.data.Dataset):
+    def __init__(self, opt):
+        self.opt = opt
+        self.dir = os.path.join(opt["dataroot"], opt["phase"])
+        self.AB_paths = sorted(make_dataset(self.dir))
+        assert opt["input_nc"] == 1 and opt["output_nc"] == 2 and opt["direction"] == "AtoB"
+
+    def __getitem__(self, index):
+        # get_transform(self.opt, convert=False) (RandomCrop, RandomHorizontalFlip), RGB -> Lab
+        return parity_reference.colorization_item(self.opt, self.AB_paths[index])
+
+    def __len__(self):
+        return len(self.AB_paths)
+
+
+# ---------------------------------------------------------------------------
 # nets: pix2pix_model.py / cycle_gan_model.py define_G / define_D calls
 
 
@@ -330,8 +359,8 @@ def build_nets(opt):
     """torch.manual_seed(seed), then the nets built and initialised in init_order (parity_reference)."""
     inc, onc = opt["input_nc"], opt["output_nc"]
     c = {"seed": opt["seed"], "init_order": opt["init_order"], "init_type": opt["init_type"],
-         "init_gain": opt["init_gain"], "recipe": opt["model"]}
-    if opt["model"] == "pix2pix":
+         "init_gain": opt["init_gain"], "recipe": "pix2pix" if opt["model"] == "colorization" else opt["model"]}
+    if opt["model"] in ("pix2pix", "colorization"):  # ColorizationModel is a Pix2PixModel
         # define_G(input_nc, output_nc, ...); define_D(input_nc + output_nc, ...)
         c["G"] = g_opts(opt, inc, onc)
         c["D"] = d_opts(opt, inc + onc)
@@ -346,7 +375,7 @@ def build_nets(opt):
 
 
 def make_model(opt, nets):
-    if opt["model"] == "pix2pix":
+    if opt["model"] in ("pix2pix", "colorization"):
         model = parity_reference.Pix2PixModel(opt, nets["G"], nets["D"])
         optimizers = [model.optimizer_G, model.optimizer_D]
     else:
@@ -380,7 +409,7 @@ def main():
         net.train()
 
     # dataset = create_dataset(opt) (train.py makes it first; it draws nothing)
-    dataset = AlignedDataset(opt) if opt["model"] == "pix2pix" else UnalignedDataset(opt)
+    dataset = {"pix2pix": AlignedDataset, "colorization": ColorizationDataset, "cycle_gan": UnalignedDataset}[opt["model"]](opt)
     dataloader = torch.utils.data.DataLoader(dataset, batch_size=opt["batch_size"],
                                              shuffle=not opt["serial_batches"],
                                              num_workers=int(opt["num_threads"]))
