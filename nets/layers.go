@@ -84,8 +84,28 @@ func (s ConvSpec) repr(transposed bool) string {
 // resetConv is _ConvNd.reset_parameters: kaiming_uniform_(a=sqrt(5)) for the
 // weight, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias, where fan_in is
 // weight.size(1) times the kernel area (as PyTorch computes it, for
-// transposed convolutions too).
+// transposed convolutions too). The draws come from the CPU generator
+// whatever the device w is on: the references build their networks on the
+// CPU and move them to the GPU before init_weights (init_net, main.py's
+// .to(device), pix2pixHD's define_G), so only the initialisation draws from
+// the GPU's generator, and the CPU's has moved on by the construction's
+// draws when the DataLoader takes its seeds.
 func resetConv(w, b *torch.Tensor) {
+	if w.Device().IsCUDA() {
+		sc := torch.NewScope()
+		defer sc.Close()
+		cw := torch.Zeros(torch.Float32, torch.CPUDevice, w.Shape()...)
+		var cb *torch.Tensor
+		if b != nil {
+			cb = torch.Zeros(torch.Float32, torch.CPUDevice, b.Shape()...)
+		}
+		resetConv(cw, cb)
+		w.CopyFrom(cw)
+		if b != nil {
+			b.CopyFrom(cb)
+		}
+		return
+	}
 	w.Init(torch.KaimingUniform, math.Sqrt(5))
 	if b != nil {
 		s := w.Shape()

@@ -78,7 +78,7 @@ func NewVGG19(dev torch.Device) (*VGG19, error) {
 	n.SetTraining(false)
 	if err := torch.Try(func() {
 		torch.SetRequiresGradAll(n.Parameters(), false)
-		drawUnkeptVGG19Init(dev)
+		drawUnkeptVGG19Init()
 	}); err != nil {
 		n.Free()
 		return nil, err
@@ -95,13 +95,15 @@ const vgg19Unkept = 3*(512*512*9+512) + (25088*4096 + 4096) + (4096*4096 + 4096)
 // initialisation of the layers gogan does not keep: pix2pixHD's Vgg19
 // builds torchvision's whole vgg19(pretrained=True), whose every layer
 // draws its reset_parameters (one uniform number per parameter, in order)
-// before the first epoch's DataLoader seeds, which are then pix2pixHD's. In
-// chunks, as the values are thrown away (the first Linear alone has 103M).
-func drawUnkeptVGG19Init(dev torch.Device) {
+// before the first epoch's DataLoader seeds, which are then pix2pixHD's.
+// From the CPU generator, as it builds the VGG19 on the CPU (Vgg19().cuda())
+// and as resetConv draws; in chunks, as the values are thrown away (the
+// first Linear alone has 103M).
+func drawUnkeptVGG19Init() {
 	const chunk = 1 << 22
 	sc := torch.NewScope()
 	defer sc.Close()
-	buf := torch.Empty(torch.Float32, dev, false, chunk)
+	buf := torch.Empty(torch.Float32, torch.CPUDevice, false, chunk)
 	for left := int64(vgg19Unkept); left > 0; left -= chunk {
 		b := buf
 		if left < chunk {
