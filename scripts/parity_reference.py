@@ -1349,6 +1349,32 @@ HD_G_DEFAULTS = {"Norm": "instance", "NGF": 64, "NDownsampleGlobal": 4, "NBlocks
 HD_D_DEFAULTS = {"Norm": "instance", "NDF": 64, "NLayers": 3, "NumD": 2}
 
 
+def hd_train_step(model, optimizer_G, optimizer_D, data):
+    """One step of pix2pixHD's train.py loop body (forward, losses, G's then D's update); returns loss_dict."""
+    ############## Forward Pass ######################
+    losses, generated = model(data['label'], data['inst'], data['image'], data['feat'], infer=False)
+
+    # sum per device losses
+    losses = [torch.mean(x) if not isinstance(x, int) else x for x in losses]
+    loss_dict = dict(zip(model.loss_names, losses))
+
+    # calculate final loss scalar
+    loss_D = (loss_dict['D_fake'] + loss_dict['D_real']) * 0.5
+    loss_G = loss_dict['G_GAN'] + loss_dict.get('G_GAN_Feat', 0) + loss_dict.get('G_VGG', 0)
+
+    ############### Backward Pass ####################
+    # update generator weights
+    optimizer_G.zero_grad()
+    loss_G.backward()
+    optimizer_G.step()
+
+    # update discriminator weights
+    optimizer_D.zero_grad()
+    loss_D.backward()
+    optimizer_D.step()
+    return loss_dict
+
+
 def run_pix2pixhd(c):
     """Recipe "pix2pixhd".
 
@@ -1491,28 +1517,7 @@ def run_pix2pixhd(c):
         data_ = batches[step - 1]
         if binding == "model":
             optimizer_G, optimizer_D = model.optimizer_G, model.optimizer_D
-        ############## Forward Pass ######################
-        losses, generated = model(data_['label'], data_['inst'], data_['image'], data_['feat'], infer=False)
-
-        # sum per device losses
-        losses = [torch.mean(x) if not isinstance(x, int) else x for x in losses]
-        loss_dict = dict(zip(model.loss_names, losses))
-
-        # calculate final loss scalar
-        loss_D = (loss_dict['D_fake'] + loss_dict['D_real']) * 0.5
-        loss_G = loss_dict['G_GAN'] + loss_dict.get('G_GAN_Feat', 0) + loss_dict.get('G_VGG', 0)
-
-        ############### Backward Pass ####################
-        # update generator weights
-        optimizer_G.zero_grad()
-        loss_G.backward()
-        optimizer_G.step()
-
-        # update discriminator weights
-        optimizer_D.zero_grad()
-        loss_D.backward()
-        optimizer_D.step()
-
+        loss_dict = hd_train_step(model, optimizer_G, optimizer_D, data_)
         for name in model.loss_names:
             v = loss_dict[name]
             out["loss.%d.%s" % (step, name)] = torch.tensor([float(v)], dtype=torch.float32)

@@ -324,27 +324,7 @@ def main():
             if opt["optimizer_binding"] == "model":
                 optimizer_G, optimizer_D = model.optimizer_G, model.optimizer_D
 
-            ############## Forward Pass ######################
-            losses, generated = model(data["label"], data["inst"], data["image"], data["feat"], infer=False)
-
-            # sum per device losses
-            losses = [torch.mean(x) if not isinstance(x, int) else x for x in losses]
-            loss_dict = dict(zip(model.loss_names, losses))
-
-            # calculate final loss scalar
-            loss_D = (loss_dict["D_fake"] + loss_dict["D_real"]) * 0.5
-            loss_G = loss_dict["G_GAN"] + loss_dict.get("G_GAN_Feat", 0) + loss_dict.get("G_VGG", 0)
-
-            ############### Backward Pass ####################
-            # update generator weights
-            optimizer_G.zero_grad()
-            loss_G.backward()
-            optimizer_G.step()
-
-            # update discriminator weights
-            optimizer_D.zero_grad()
-            loss_D.backward()
-            optimizer_D.step()
+            loss_dict = parity_reference.hd_train_step(model, optimizer_G, optimizer_D, data)
 
             print(json.dumps({k: float(v) for k, v in loss_dict.items()}), flush=True)
 
