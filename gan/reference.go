@@ -147,7 +147,8 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 	t, f := c.Train, FloatArg
 	train := append([]string{"python", "train.py", "--continue_train"}, nets...)
 	train = append(train, "--load_size", strconv.Itoa(d.LoadSize), "--crop_size", strconv.Itoa(d.CropSize), "--preprocess", d.Preprocess,
-		"--batch_size", strconv.Itoa(d.BatchSize), "--lr", f(t.LR), "--beta1", f(t.Beta1), "--gan_mode", t.GANMode,
+		"--batch_size", strconv.Itoa(d.BatchSize), "--num_threads", strconv.Itoa(d.ReferenceWorkers), // its workers draw the crops and flips
+		"--lr", f(t.LR), "--beta1", f(t.Beta1), "--gan_mode", t.GANMode,
 		"--epoch_count", strconv.Itoa(o.Completed+1)) // its LR schedule goes on from there
 	switch model {
 	case "pix2pix", "colorization":

@@ -53,7 +53,7 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 	train := append(append([]string{"python", "train.py", "--continue_train"}, base...), "--loadSize", strconv.Itoa(d.LoadSize), "--resize_or_crop", d.Preprocess)
 	f := gan.FloatArg
 	train = append(train, "--ndf", strconv.Itoa(m.NDF), "--n_layers_D", strconv.Itoa(m.NLayersD), "--num_D", strconv.Itoa(m.NumD),
-		"--batchSize", strconv.Itoa(d.BatchSize), "--lr", f(c.Train.LR), "--beta1", f(c.Train.Beta1),
+		"--batchSize", strconv.Itoa(d.BatchSize), "--nThreads", strconv.Itoa(d.ReferenceWorkers), "--lr", f(c.Train.LR), "--beta1", f(c.Train.Beta1),
 		"--niter", strconv.Itoa(c.Train.Epochs), "--niter_decay", strconv.Itoa(c.Train.EpochsDecay),
 		"--niter_fix_global", itoa("train.niter_fix_global"), "--lambda_feat", f(c.Float("train.lambda_feat")))
 	if c.Bool("train.no_vgg_loss") {
