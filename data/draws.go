@@ -74,7 +74,11 @@ func (d *Dataset) ReferenceDraws(order []int, batch, workers int, baseSeed int64
 	if batch <= 0 {
 		return nil, fmt.Errorf("data: reference draws for batches of %d", batch)
 	}
-	if d.idx == nil && len(d.dims) < d.n {
+	na, nb := d.n, 0 // the sizes needed: the samples', or each stream's
+	if d.kind == "unaligned" {
+		na, nb = d.Streams()
+	}
+	if d.idx == nil && (len(d.dims) < na || len(d.dimsB) < nb) {
 		return nil, fmt.Errorf("data: %s: the references' draws need the images' sizes, which opening did not read", d.root)
 	}
 	workers = max(workers, 1)

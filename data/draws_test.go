@@ -1,6 +1,7 @@
 package data
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -39,19 +40,23 @@ func TestReferenceDrawsAreTheDataLoaders(t *testing.T) {
 	link("aligned/train", "1.jpg", "2.jpg", "3.jpg", "4.jpg", "5.jpg", "6.jpg", "7.jpg", "8.jpg", "9.jpg", "10.jpg")
 	link("unaligned/trainA", "11.jpg", "12.jpg", "13.jpg", "14.jpg", "15.jpg", "16.jpg", "17.jpg")
 	link("unaligned/trainB", "21.jpg", "22.jpg", "23.jpg", "24.jpg", "25.jpg")
+	link("fewA/trainA", "31.jpg", "32.jpg", "33.jpg")
+	link("fewA/trainB", "41.jpg", "42.jpg", "43.jpg", "44.jpg", "45.jpg", "46.jpg", "47.jpg", "48.jpg")
 	type tc struct {
 		model, preprocess          string
 		load, crop, batch, workers int
 		noFlip, serial             bool
+		root                       string // unaligned: "fewA" for 3 A and 8 B images
 	}
 	cases := []tc{
-		{"pix2pix", ResizeAndCrop, 143, 128, 2, 4, false, false},
-		{"pix2pix", Crop, 0, 200, 3, 2, false, false},
-		{"pix2pix", ScaleWidthAndCrop, 300, 256, 1, 3, false, false},
-		{"cycle_gan", ResizeAndCrop, 143, 128, 1, 4, false, false},
-		{"cycle_gan", Crop, 0, 256, 2, 2, false, false}, // 512x256 files: a row range of 1
-		{"cycle_gan", ResizeAndCrop, 128, 128, 1, 2, true, false},
-		{"cycle_gan", ResizeAndCrop, 143, 128, 2, 3, false, true},
+		{"pix2pix", ResizeAndCrop, 143, 128, 2, 4, false, false, ""},
+		{"pix2pix", Crop, 0, 200, 3, 2, false, false, ""},
+		{"pix2pix", ScaleWidthAndCrop, 300, 256, 1, 3, false, false, ""},
+		{"cycle_gan", ResizeAndCrop, 143, 128, 1, 4, false, false, ""},
+		{"cycle_gan", Crop, 0, 256, 2, 2, false, false, ""}, // 512x256 files: a row range of 1
+		{"cycle_gan", ResizeAndCrop, 128, 128, 1, 2, true, false, ""},
+		{"cycle_gan", ResizeAndCrop, 143, 128, 2, 3, false, true, ""},
+		{"cycle_gan", ResizeAndCrop, 143, 128, 3, 2, false, false, "fewA"},
 	}
 	for _, c := range cases {
 		name := fmt.Sprintf("%s-%s-b%d-w%d", c.model, c.preprocess, c.batch, c.workers)
@@ -61,10 +66,11 @@ func TestReferenceDrawsAreTheDataLoaders(t *testing.T) {
 		if c.serial {
 			name += "-serial"
 		}
+		name += c.root
 		t.Run(name, func(t *testing.T) {
 			dataset, dir := Aligned, "aligned"
 			if c.model == "cycle_gan" {
-				dataset, dir = Unaligned, "unaligned"
+				dataset, dir = Unaligned, cmp.Or(c.root, "unaligned")
 			}
 			load := c.load
 			if load == 0 {

@@ -408,16 +408,40 @@ func (r *CycleGAN) Visuals() (*image.NRGBA, error) {
 }
 
 // interleave puts a's and b's images in turns (a0 b0 a1 b1 ...), as
-// 3-channel images when their channel counts differ.
+// 3-channel images when their channel counts differ, each centred on a
+// black ground of the larger height and width when their sizes differ (a
+// preprocess that keeps the images' own sizes: the A and B samples of
+// unaligned data need not match).
 func interleave(a, b report.Images) report.Images {
 	if a.C != b.C {
 		a, b = rgb(a), rgb(b)
 	}
+	h, w := max(a.H, b.H), max(a.W, b.W)
+	a, b = letterbox(a, h, w), letterbox(b, h, w)
 	plane := a.C * a.H * a.W
 	out := report.Images{N: a.N + b.N, C: a.C, H: a.H, W: a.W}
 	for i := 0; i < a.N; i++ {
 		out.Data = append(out.Data, a.Data[i*plane:(i+1)*plane]...)
 		out.Data = append(out.Data, b.Data[i*plane:(i+1)*plane]...)
+	}
+	return out
+}
+
+// letterbox centres im's images on h x w planes of -1 (black).
+func letterbox(im report.Images, h, w int) report.Images {
+	if im.H == h && im.W == w {
+		return im
+	}
+	out := report.Images{N: im.N, C: im.C, H: h, W: w, Data: make([]float32, im.N*im.C*h*w)}
+	for i := range out.Data {
+		out.Data[i] = -1
+	}
+	y0, x0 := (h-im.H)/2, (w-im.W)/2
+	for p := 0; p < im.N*im.C; p++ {
+		for y := 0; y < im.H; y++ {
+			src := im.Data[(p*im.H+y)*im.W:][:im.W]
+			copy(out.Data[(p*h+y0+y)*w+x0:], src)
+		}
 	}
 	return out
 }

@@ -3,11 +3,13 @@ package cyclegan
 import (
 	"encoding/base64"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
 	torch "gogan/cgo"
 	"gogan/mtrand"
+	"gogan/report"
 )
 
 // TestImagePoolQuery follows util/image_pool.py's query image by image:
@@ -143,5 +145,32 @@ func TestPoolDrawsInCheckpoints(t *testing.T) {
 	}
 	if err := c.LoadHostState([]byte(`{"pool_A": 0, "pool_B": 0}`)); err == nil {
 		t.Error("a host state without a generator was taken")
+	}
+}
+
+// TestInterleaveSizes: a sample grid column of A images and B images of
+// other sizes (a preprocess that keeps each image's size) centres both on
+// black planes of the larger height and width, instead of cutting B by A's
+// size (which panicked at the first epoch's end).
+func TestInterleaveSizes(t *testing.T) {
+	a := report.Images{N: 1, C: 1, H: 2, W: 4, Data: []float32{1, 2, 3, 4, 5, 6, 7, 8}}
+	b := report.Images{N: 1, C: 3, H: 3, W: 2, Data: make([]float32, 18)}
+	for i := range b.Data {
+		b.Data[i] = 0.5
+	}
+	out := interleave(a, b)
+	if out.N != 2 || out.C != 3 || out.H != 3 || out.W != 4 || len(out.Data) != 2*3*3*4 {
+		t.Fatalf("interleaved %dx%dx%dx%d (%d values), want 2x3x3x4", out.N, out.C, out.H, out.W, len(out.Data))
+	}
+	// A (gray, as RGB): rows 0-1 of the 3, B: columns 1-2 of the 4.
+	wantA := []float32{1, 2, 3, 4, 5, 6, 7, 8, -1, -1, -1, -1}
+	wantB := []float32{-1, 0.5, 0.5, -1, -1, 0.5, 0.5, -1, -1, 0.5, 0.5, -1}
+	for c := range 3 {
+		if got := out.Data[c*12 : (c+1)*12]; !slices.Equal(got, wantA) {
+			t.Errorf("A channel %d: %v, want %v", c, got, wantA)
+		}
+		if got := out.Data[36+c*12 : 36+(c+1)*12]; !slices.Equal(got, wantB) {
+			t.Errorf("B channel %d: %v, want %v", c, got, wantB)
+		}
 	}
 }
