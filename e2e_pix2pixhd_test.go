@@ -394,3 +394,56 @@ func readFile(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestOlderCheckpointOverAllSamplesResumes: a pix2pixhd checkpoint of a
+// gogan that went through every sample (9 examples in batches of 2: 5
+// batches an epoch) resumes on whole batches (4 an epoch): at the same
+// epoch's end, its step counted at 4 batches an epoch, and the next epoch
+// trains whole (not cut short by the old count).
+func TestOlderCheckpointOverAllSamplesResumes(t *testing.T) {
+	root := t.TempDir()
+	writeHDData(t, root, 9, 40, 36)
+	run := filepath.Join(t.TempDir(), "run")
+	args := []string{"train", "-c", "", "--quiet", "--set", "recipe=pix2pixhd", "--set", "out=" + run, "--set", "data.root=" + root,
+		"--set", "data.label_nc=4", "--set", "data.batch_size=2", "--set", "data.load_size=32", "--set", "data.crop_size=32",
+		"--set", "data.preprocess=resize_and_crop", "--set", "model.ngf=4", "--set", "model.ndf=8", "--set", "model.n_downsample_global=2",
+		"--set", "model.n_blocks_global=1", "--set", "model.n_layers_D=2", "--set", "train.no_vgg_loss=true",
+		"--set", "train.epochs=1", "--set", "train.epochs_decay=0", "--set", "train.log_every=1", "--set", "train.sample_every=0",
+		"--set", "threads=2", "--set", "device=cpu"}
+	if out, err := gogan(t, args...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	// As the older gogan wrote it: 9 samples, the epoch's end at step 5
+	// (format 1: no state_sha256 to keep).
+	old, now := filepath.Join(run, "checkpoints", "step-00000005"), filepath.Join(run, "checkpoints", "step-00000004")
+	b, err := os.ReadFile(filepath.Join(now, "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	st["format"], st["step"] = 1, 5
+	delete(st, "state_sha256")
+	st["loader"].(map[string]any)["samples"] = 9
+	b, _ = json.Marshal(st)
+	if err := os.WriteFile(filepath.Join(now, "state.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(now, old); err != nil {
+		t.Fatal(err)
+	}
+	out, err := gogan(t, "resume", run, "--set", "train.epochs=2")
+	if err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "whole batches of 2 only") {
+		t.Errorf("no warning that the samples past the whole batches are left out:\n%s", out)
+	}
+	rows := lossRows(t, run)
+	last := rows[len(rows)-1]
+	if last[0] != "8" || last[1] != "1" || len(rows) != 1+8 {
+		t.Errorf("metrics.csv ends at step %s epoch %s after %d rows, want step 8 of epoch 1 (the second) after 8", last[0], last[1], len(rows)-1)
+	}
+}

@@ -427,8 +427,7 @@ func (l *Loader) Restore(s LoaderState) error {
 	if fromAll {
 		l.d.log.Warn(fmt.Sprintf("data: the checkpoint's loader went through all %d samples; pix2pixHD, and gogan now, train on whole batches of %d only, the first %d: the epoch in progress goes on in another order, the next ones leave the last samples out",
 			s.Samples, l.o.BatchSize, l.d.Len()))
-		s.Samples, s.OrderSeed, s.BaseSeed = l.d.Len(), nil, nil
-		s.Batch = min(s.Batch, l.nb)
+		s.Samples, s.Batch = l.d.Len(), min(s.Batch, l.nb)
 	}
 	if s.Samples != l.d.Len() || s.BatchSize != l.o.BatchSize || s.DropLast != l.o.DropLast || s.Shuffle != l.o.Shuffle {
 		return fmt.Errorf("data: cannot resume: the checkpoint's loader had %d samples, batch_size %d, drop_last %v, shuffle %v; this one has %d, %d, %v, %v",

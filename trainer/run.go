@@ -835,6 +835,16 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 			return fmt.Errorf("resume %s: %w", where, err)
 		}
 		seeds = lst
+		if lst.Samples != s.loader.Dataset().Len() {
+			// A checkpoint over more samples than the dataset now has (an
+			// older gogan's pix2pixHD run over all of them, where it now
+			// trains on whole batches: Restore took it): the step goes on
+			// from the position at these batches per epoch, the epoch in
+			// progress in the loader's own order and draws.
+			pos := s.loader.State()
+			st.Step = pos.Epoch*s.loader.BatchesPerEpoch() + pos.Batch
+			seeds.OrderSeed, seeds.BaseSeed = nil, nil
+		}
 	}
 	if err := s.restoreEpochStart(seeds); err != nil {
 		return fmt.Errorf("resume %s: %w", where, err)
