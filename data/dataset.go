@@ -1071,13 +1071,20 @@ func (d *Dataset) Streams() (na, nb int) {
 	return d.n, 0
 }
 
-// unalignedPick is the A and B positions sample i uses: A[i mod |A|] as the
-// reference's UnalignedDataset, and B[i mod |B|] with serial_batches, else a
-// random B. The random B is the first draw of the sample's rng, so the crop
-// and flip draws come after it either way.
+// unalignedA is the A stream's position sample i uses: A[i mod |A|], as
+// the reference's UnalignedDataset.
+func (d *Dataset) unalignedA(i int) int {
+	na, _ := d.Streams()
+	return i % na
+}
+
+// unalignedPick is the A and B positions sample i uses: unalignedA, and
+// B[i mod |B|] with serial_batches, else a random B. The random B is the
+// first draw of the sample's rng, so the crop and flip draws come after it
+// either way.
 func (d *Dataset) unalignedPick(i int, r *rng) (ia, ib int) {
-	na, nb := d.Streams()
-	ia = i % na
+	_, nb := d.Streams()
+	ia = d.unalignedA(i)
 	if d.cfg.SerialBatches {
 		return ia, i % nb
 	}
@@ -1446,8 +1453,7 @@ func (d *Dataset) cachedOrDecode(files []string, cache []*Image, j int, dec deco
 // as CycleGAN's UnalignedDataset does, each side with its own crop and flip.
 // The label is that of the image that becomes Sample.A (IDX classes only).
 func (d *Dataset) unalignedSample(i int, dr Draws) (*Image, *Image, int, error) {
-	na, _ := d.Streams()
-	ia, ib := i%na, dr.B
+	ia, ib := d.unalignedA(i), dr.B
 	a, b, la, lb, err := d.unalignedImages(ia, ib)
 	if err != nil {
 		return nil, nil, -1, err

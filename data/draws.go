@@ -74,11 +74,12 @@ func (d *Dataset) ReferenceDraws(order []int, batch, workers int, baseSeed int64
 	if batch <= 0 {
 		return nil, fmt.Errorf("data: reference draws for batches of %d", batch)
 	}
-	na, nb := d.n, 0 // the sizes needed: the samples', or each stream's
+	_, nb := d.Streams()   // unaligned: the random B's range
+	needA, needB := d.n, 0 // the sizes needed: the samples', or each stream's
 	if d.kind == "unaligned" {
-		na, nb = d.Streams()
+		needA, needB = d.Streams()
 	}
-	if d.idx == nil && (len(d.dims) < na || len(d.dimsB) < nb) {
+	if d.idx == nil && (len(d.dims) < needA || len(d.dimsB) < needB) {
 		return nil, fmt.Errorf("data: %s: the references' draws need the images' sizes, which opening did not read", d.root)
 	}
 	workers = max(workers, 1)
@@ -96,12 +97,11 @@ func (d *Dataset) ReferenceDraws(order []int, batch, workers int, baseSeed int64
 		dr := Draws{B: -1}
 		switch d.cfg.Dataset {
 		case Unaligned:
-			na, nb := d.Streams()
 			dr.B = i % nb
 			if !d.cfg.SerialBatches {
 				dr.B = py[w].Randint(0, nb-1)
 			}
-			dr.P[0] = d.torchTransformDraws(tg[w], d.streamDims(false, i%na))
+			dr.P[0] = d.torchTransformDraws(tg[w], d.streamDims(false, d.unalignedA(i)))
 			dr.P[1] = d.torchTransformDraws(tg[w], d.streamDims(true, dr.B))
 		case Colorization:
 			dr.P[0] = d.torchTransformDraws(tg[w], d.streamDims(false, i))

@@ -251,8 +251,7 @@ func (d *Dataset) LocateWith(set *U8Set, i int, dr Draws) ([]Place, error) {
 	}
 	rows := [2]int{i, i}
 	if d.cfg.Dataset == Unaligned {
-		na, _ := d.Streams()
-		rows = [2]int{i % na, dr.B}
+		rows = [2]int{d.unalignedA(i), dr.B}
 	}
 	draws := dr.P
 	out := make([]Place, len(set.Tensors))

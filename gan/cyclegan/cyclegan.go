@@ -138,8 +138,6 @@ type CycleGAN struct {
 	poolA, poolB          *imagePool // fakes of A (for D_B) and of B (for D_A)
 	// The pools' draws: Python's random seeded with the run's seed, or
 	// (resumed from a checkpoint of an older gogan) the PCG it drew from.
-	py             *mtrand.Python
-	pcg            *rand.PCG
 	draw           poolRand
 	prec           *gan.Precision
 	fixedA, fixedB *torch.Tensor // the sample grid's inputs
@@ -159,10 +157,9 @@ func New(env gan.Env) (gan.Recipe, error) {
 	// The pools draw from Python's random as the reference's ImagePool
 	// does, seeded with the run's seed as gogan's seed seeds both of
 	// dcgan/main.py's generators (the reference's train.py seeds none).
-	py := mtrand.NewPython(c.Seed)
 	r := &CycleGAN{dev: env.Device, gA: ns[0], gB: ns[1], dA: ns[2], dB: ns[3], prec: env.Precision,
 		lambdaA: c.Float("train.lambda_A"), lambdaB: c.Float("train.lambda_B"), idt: c.Float("train.lambda_identity"),
-		py: py, draw: pythonPoolRand{py}}
+		draw: pythonPoolRand{mtrand.NewPython(c.Seed)}}
 	if r.loss, err = losses.NewGAN(c.Train.GANMode, losses.Logits); err != nil {
 		gan.Free(r)
 		return nil, err
@@ -324,10 +321,11 @@ type hostState struct {
 func (r *CycleGAN) SaveHostState() (json.RawMessage, error) {
 	st := hostState{PoolA: r.poolA.n, PoolB: r.poolB.n}
 	var err error
-	if r.pcg != nil {
-		st.RNG, err = r.pcg.MarshalBinary()
-	} else {
-		st.Python, err = r.py.MarshalBinary()
+	switch d := r.draw.(type) {
+	case pythonPoolRand:
+		st.Python, err = d.MarshalBinary()
+	case pcgPoolRand:
+		st.RNG, err = d.pcg.MarshalBinary()
 	}
 	if err != nil {
 		return nil, err
@@ -342,16 +340,17 @@ func (r *CycleGAN) LoadHostState(raw json.RawMessage) error {
 	}
 	switch {
 	case st.Python != nil:
-		if err := r.py.UnmarshalBinary(st.Python); err != nil {
+		py := &mtrand.Python{}
+		if err := py.UnmarshalBinary(st.Python); err != nil {
 			return fmt.Errorf("image pools' generator: %w", err)
 		}
-		r.pcg, r.draw = nil, pythonPoolRand{r.py}
+		r.draw = pythonPoolRand{py}
 	case st.RNG != nil: // an older gogan's: its run goes on with its draws
 		pcg := &rand.PCG{}
 		if err := pcg.UnmarshalBinary(st.RNG); err != nil {
 			return fmt.Errorf("image pools' generator: %w", err)
 		}
-		r.pcg, r.draw = pcg, rand.New(pcg)
+		r.draw = newPCGPoolRand(pcg)
 	default:
 		return fmt.Errorf("image pools: no generator state")
 	}

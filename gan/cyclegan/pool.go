@@ -2,6 +2,7 @@ package cyclegan
 
 import (
 	"fmt"
+	"math/rand/v2"
 
 	torch "gogan/cgo"
 	"gogan/mtrand"
@@ -15,10 +16,19 @@ type poolRand interface {
 }
 
 // pythonPoolRand draws them from Python's random.
-type pythonPoolRand struct{ r *mtrand.Python }
+type pythonPoolRand struct{ *mtrand.Python }
 
-func (p pythonPoolRand) Float64() float64 { return p.r.Random() }
-func (p pythonPoolRand) IntN(n int) int   { return p.r.Randint(0, n-1) }
+func (p pythonPoolRand) Float64() float64 { return p.Random() }
+func (p pythonPoolRand) IntN(n int) int   { return p.Randint(0, n-1) }
+
+// pcgPoolRand draws them from the PCG that checkpoints of gogan before
+// pythonPoolRand hold, for their runs to go on as they drew.
+type pcgPoolRand struct {
+	pcg *rand.PCG
+	*rand.Rand
+}
+
+func newPCGPoolRand(pcg *rand.PCG) pcgPoolRand { return pcgPoolRand{pcg, rand.New(pcg)} }
 
 // imagePool is util/image_pool.py's ImagePool (Shrivastava et al. 2017): a
 // buffer of earlier generated images that D sometimes sees instead of the

@@ -102,8 +102,7 @@ func TestPoolDrawsInCheckpoints(t *testing.T) {
 	sc := torch.NewScope()
 	defer sc.Close()
 	recipe := func() *CycleGAN {
-		py := mtrand.NewPython(5)
-		return &CycleGAN{py: py, draw: pythonPoolRand{py},
+		return &CycleGAN{draw: pythonPoolRand{mtrand.NewPython(5)},
 			poolA: newImagePool(2, []int64{1, 1, 1}, torch.CPUDevice), poolB: newImagePool(2, []int64{1, 1, 1}, torch.CPUDevice)}
 	}
 	a := recipe()
