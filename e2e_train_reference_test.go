@@ -72,33 +72,52 @@ func TestColorizationIsTrainPyStepForStep(t *testing.T) {
 // the rate halves after epoch 2 as update_learning_rate halves it. A global
 // generator, feature matching and the VGG loss on (torchvision's whole
 // VGG19 draws its default initialisation before the first epoch, the
-// layers gogan does not keep included).
+// layers gogan does not keep included). And --no_lsgan without feature
+// matching: D's Sigmoid (use_sigmoid) and BCELoss, the losses G_GAN, G_VGG,
+// D_real and D_fake.
 func TestPix2PixHDIsTrainPyStepForStep(t *testing.T) {
 	py := torchtest.Python(t)
 	root := t.TempDir()
 	writeHDData(t, root, 9, 48, 44)
 	vgg := randomVGG19(t)
-	run := filepath.Join(t.TempDir(), "run")
-	args := []string{"train", "-c", "", "--quiet", "--set", "recipe=pix2pixhd", "--set", "out=" + run, "--set", "data.root=" + root,
-		"--set", "seed=7", "--set", "data.label_nc=4", "--set", "data.batch_size=2", "--set", "data.load_size=40",
-		"--set", "data.crop_size=32", "--set", "data.preprocess=scale_width_and_crop", "--set", "data.reference_workers=2",
-		"--set", "model.netG=global", "--set", "model.ngf=4", "--set", "model.ndf=8", "--set", "model.n_downsample_global=2",
-		"--set", "model.n_blocks_global=1", "--set", "model.n_layers_D=2", "--set", "model.vgg_weights=" + vgg,
-		"--set", "train.epochs=1", "--set", "train.epochs_decay=2", "--set", "train.log_every=1", "--set", "train.sample_every=0",
-		"--set", "threads=1", "--set", "data.workers=2", "--set", "device=cpu"}
-	if out, err := gogan(t, args...); err != nil {
-		t.Fatalf("gogan train: %v\n%s", err, out)
+	for _, tc := range []struct {
+		name string
+		sets []string
+		opts map[string]any
+	}{
+		{"lsgan-feature-matching", nil, nil},
+		{"no_lsgan", []string{"train.gan_mode=vanilla", "train.no_ganFeat_loss=true"}, map[string]any{"no_lsgan": true, "no_ganFeat_loss": true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := filepath.Join(t.TempDir(), "run")
+			args := []string{"train", "-c", "", "--quiet", "--set", "recipe=pix2pixhd", "--set", "out=" + run, "--set", "data.root=" + root,
+				"--set", "seed=7", "--set", "data.label_nc=4", "--set", "data.batch_size=2", "--set", "data.load_size=40",
+				"--set", "data.crop_size=32", "--set", "data.preprocess=scale_width_and_crop", "--set", "data.reference_workers=2",
+				"--set", "model.netG=global", "--set", "model.ngf=4", "--set", "model.ndf=8", "--set", "model.n_downsample_global=2",
+				"--set", "model.n_blocks_global=1", "--set", "model.n_layers_D=2", "--set", "model.vgg_weights=" + vgg,
+				"--set", "train.epochs=1", "--set", "train.epochs_decay=2", "--set", "train.log_every=1", "--set", "train.sample_every=0",
+				"--set", "threads=1", "--set", "data.workers=2", "--set", "device=cpu"}
+			for _, s := range tc.sets {
+				args = append(args, "--set", s)
+			}
+			if out, err := gogan(t, args...); err != nil {
+				t.Fatalf("gogan train: %v\n%s", err, out)
+			}
+			got, err := runfolder.ReadMetrics(filepath.Join(run, "metrics.csv"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := map[string]any{"dataroot": root, "seed": 7, "epochs": 3, "batchSize": 2, "nThreads": 2, "label_nc": 4,
+				"loadSize": 40, "fineSize": 32, "resize_or_crop": "scale_width_and_crop", "netG": "global", "ngf": 4, "ndf": 8,
+				"n_downsample_global": 2, "n_blocks_global": 1, "n_layers_D": 2, "vgg_weights": vgg, "niter": 1, "niter_decay": 2}
+			for k, v := range tc.opts {
+				c[k] = v
+			}
+			out := referenceRun(t, py, "scripts/train_reference_hd.py", c)
+			worst := sameLosses(t, got, out, "train.py", 12)
+			t.Logf("12 steps over 3 epochs: largest relative difference %.2g", worst)
+		})
 	}
-	got, err := runfolder.ReadMetrics(filepath.Join(run, "metrics.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := map[string]any{"dataroot": root, "seed": 7, "epochs": 3, "batchSize": 2, "nThreads": 2, "label_nc": 4,
-		"loadSize": 40, "fineSize": 32, "resize_or_crop": "scale_width_and_crop", "netG": "global", "ngf": 4, "ndf": 8,
-		"n_downsample_global": 2, "n_blocks_global": 1, "n_layers_D": 2, "vgg_weights": vgg, "niter": 1, "niter_decay": 2}
-	out := referenceRun(t, py, "scripts/train_reference_hd.py", c)
-	worst := sameLosses(t, got, out, "train.py", 12)
-	t.Logf("12 steps over 3 epochs: largest relative difference %.2g", worst)
 }
 
 // facadesSubset links the numbered facades training pairs into folders of

@@ -16,7 +16,8 @@ import (
 // pix2pixHD, the full-resolution input goes to the last-registered
 // discriminator (i = NumD-1) and each further scale, average-pooled by
 // AvgPool2d(3, stride 2, padding 1, count_include_pad=False), to the previous
-// one. pix2pixHD's use_sigmoid is not offered (gogan's losses take logits).
+// one. pix2pixHD's use_sigmoid (a parameterless last layer) is the
+// recipe's loss's (losses.SigmoidLogits): these return logits.
 type multiscale struct {
 	Base
 	numD   int

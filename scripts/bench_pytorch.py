@@ -33,7 +33,7 @@ gan/cyclegan, gan/pix2pixhd), op for op:
            D(cat(input_label, fake.detach())) (pool_size 0), pred_real =
            D(cat(input_label, real)), pred_fake = D(cat(input_label, fake));
            GANLoss over the scales (each scale's last output; lsgan MSE, vanilla
-           BCE with logits as gogan's), feature matching (4 / (n_layers_D + 1) /
+           the Sigmoid of use_sigmoid, in float32, then BCELoss), feature matching (4 / (n_layers_D + 1) /
            num_D * L1 * lambda_feat over each scale's features but the last, real
            detached) unless no_ganFeat_loss, VGGLoss (Vgg19 slices, weights 1/32 ..
            1, y detached) * lambda_feat unless no_vgg_loss, with the VGG19 weights
@@ -257,8 +257,9 @@ class HDGANLoss(nn.Module):
     """pix2pixHD models/networks.py GANLoss: the targets filled with 1.0 / 0.0 on the
     device (self.Tensor there: torch.cuda.FloatTensor) and cached while the size
     matches; on a multiscale prediction the loss of each scale's last output, summed.
-    lsgan: MSELoss; vanilla: BCE with logits (gogan's D returns logits; the
-    reference's BCELoss after a Sigmoid that its getIntermFeat discriminator drops)."""
+    lsgan: MSELoss; vanilla: BCELoss after the Sigmoid that use_sigmoid (--no_lsgan)
+    appends to D, applied here to the float32 last output (under autocast BCELoss refuses
+    lower precision; the getIntermFeat discriminator drops that Sigmoid, which is put back)."""
 
     def __init__(self, use_lsgan, dev, target_real_label=1.0, target_fake_label=0.0):
         super().__init__()
@@ -267,7 +268,11 @@ class HDGANLoss(nn.Module):
         self.real_label_var = None
         self.fake_label_var = None
         self.Tensor = lambda size: torch.empty(size, device=dev)
-        self.loss = nn.MSELoss() if use_lsgan else nn.BCEWithLogitsLoss()
+        if use_lsgan:
+            self.loss = nn.MSELoss()
+        else:
+            bce = nn.BCELoss()
+            self.loss = lambda pred, target: bce(torch.sigmoid(pred.float()), target)
 
     def get_target_tensor(self, input, target_is_real):
         if target_is_real:

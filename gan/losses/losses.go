@@ -13,8 +13,8 @@ import (
 // GAN is pytorch-CycleGAN-and-pix2pix's GANLoss: the adversarial loss of
 // a discriminator's prediction against "real" or "fake".
 type GAN struct {
-	Mode   string // vanilla | lsgan | wgangp | hinge
-	logits bool
+	Mode string // vanilla | lsgan | wgangp | hinge
+	out  Output
 }
 
 // Target is the label a loss pulls a prediction towards.
@@ -31,13 +31,17 @@ type Output int
 const (
 	Logits        Output = iota // PatchGAN: BCE with logits
 	Probabilities               // DCGAN's Sigmoid: BCE
+	// SigmoidLogits are logits of a D the reference ends in nn.Sigmoid
+	// (pix2pixHD's use_sigmoid): the vanilla loss takes their Sigmoid, then
+	// BCE, as the reference's layer and BCELoss, in float32 under autocast.
+	SigmoidLogits
 )
 
 // NewGAN is the loss of train.gan_mode mode on D outputs of the given kind.
 func NewGAN(mode string, out Output) (GAN, error) {
 	switch mode {
 	case "vanilla", "lsgan", "wgangp", "hinge":
-		return GAN{Mode: mode, logits: out == Logits}, nil
+		return GAN{Mode: mode, out: out}, nil
 	}
 	return GAN{}, fmt.Errorf("train.gan_mode %q: expected vanilla, lsgan, wgangp or hinge", mode)
 }
@@ -70,8 +74,13 @@ func (l GAN) ForG(pred *torch.Tensor, target Target) *torch.Tensor {
 		}
 		return pred.Mean()
 	}
-	if l.logits {
+	switch l.out {
+	case Logits:
 		return torch.BCEWithLogitsLoss(pred, pred.FullLike(label), torch.ReduceMean)
+	case SigmoidLogits:
+		p := pred.Sigmoid()
+		defer p.Free()
+		return torch.BCELoss(p, p.FullLike(label), torch.ReduceMean)
 	}
 	return torch.BCELoss(pred, pred.FullLike(label), torch.ReduceMean)
 }

@@ -258,7 +258,10 @@ func New(env gan.Env) (gan.Recipe, error) {
 		gan.Free(r)
 		return nil, err
 	}
-	if r.loss, err = losses.NewGAN(c.Train.GANMode, losses.Logits); err != nil {
+	// --no_lsgan sets define_D's use_sigmoid: D ends in nn.Sigmoid, and
+	// GANLoss is BCELoss. The getIntermFeat discriminator drops that layer
+	// (and BCELoss then refuses its logits); gogan keeps it there too.
+	if r.loss, err = losses.NewGAN(c.Train.GANMode, losses.SigmoidLogits); err != nil {
 		return fail(err)
 	}
 	r.enc = newEncoding(c)
