@@ -35,6 +35,19 @@ func TestCycleGANKilledRunResumesExactly(t *testing.T) {
 	}, 60)
 }
 
+// TestCycleGANPoolsOfSizesResumeExactly: the same with images of several
+// sizes (data.preprocess none, batch 1), whose pools keep each fake's size
+// in the checkpoint.
+func TestCycleGANPoolsOfSizesResumeExactly(t *testing.T) {
+	root := unalignedOfSizes(t)
+	killResumeExact(t, func(run string) []string {
+		return []string{"--config", "configs/cyclegan-facades.yaml", "--quiet", "--set", "out=" + run, "--set", "data.root=" + root,
+			"--set", "data.preprocess=none", "--set", "data.batch_size=1", "--set", "model.netG=resnet_6blocks",
+			"--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "train.pool_size=2", "--set", "train.log_every=1",
+			"--set", "train.max_steps=30", "--set", "train.checkpoint_every=4", "--set", "threads=2"}
+	}, 30)
+}
+
 func TestCycleGANTrainsAndTranslates(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
@@ -210,8 +223,12 @@ func TestCycleGANPoolResizedOnResume(t *testing.T) {
 		size, steps string
 		rows        int
 	}{{"6", "7", 6}, {"2", "8", 2}} {
-		if out, err := gogan(t, "resume", run, "--quiet", "--set", "train.pool_size="+c.size, "--set", "train.max_steps="+c.steps); err != nil {
+		out, err := gogan(t, "resume", run, "--quiet", "--set", "train.pool_size="+c.size, "--set", "train.max_steps="+c.steps)
+		if err != nil {
 			t.Fatalf("resume with train.pool_size=%s: %v\n%s", c.size, err, out)
+		}
+		if strings.Contains(out, "starts empty") {
+			t.Errorf("resume with train.pool_size=%s emptied the pools:\n%s", c.size, out)
 		}
 		after := pool("step-0000000" + c.steps)
 		if len(after) != c.rows {
@@ -226,5 +243,18 @@ func TestCycleGANPoolResizedOnResume(t *testing.T) {
 				t.Errorf("pool_size %s: stored fake %d is all zeros", c.size, i)
 			}
 		}
+	}
+	// Another image size: the checkpoint's fakes do not fit, and the pools
+	// start empty (they were kept full of zeros), saying so.
+	out, err := gogan(t, "resume", run, "--quiet", "--set", "data.load_size=24", "--set", "data.crop_size=24", "--set", "train.max_steps=9")
+	if err != nil {
+		t.Fatalf("resume with another crop size: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "starts empty") {
+		t.Errorf("resume with another crop size did not say its pools start empty:\n%s", out)
+	}
+	st := strings.Join(strings.Fields(string(readFile(t, filepath.Join(run, "checkpoints", "step-00000009", "state.json")))), "")
+	if !strings.Contains(st, `"pool_A":2,`) || !strings.Contains(st, `"pool_A_shape":[1,24,24]`) {
+		t.Errorf("after one step (4 fakes) into empty pools of 2 24x24 images, state.json: %s", st)
 	}
 }

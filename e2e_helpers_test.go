@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+	"image/jpeg"
 	"image/png"
 	"os"
 	"testing"
@@ -65,4 +66,20 @@ func readPNG(t *testing.T, path string) *image.NRGBA {
 	out := image.NewNRGBA(im.Bounds())
 	draw.Draw(out, out.Bounds(), im, im.Bounds().Min, draw.Src)
 	return out
+}
+
+// decodeJPEG reads a JPEG file (Go's decoder: for test images, not pixels
+// compared with PIL's).
+func decodeJPEG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	im, err := jpeg.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return im
 }

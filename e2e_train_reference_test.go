@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"image"
 	"math"
 	"os"
 	"os/exec"
@@ -44,6 +45,42 @@ func TestCycleGANIsTrainPyStepForStep(t *testing.T) {
 	trainPyStepForStep(t, "configs/cyclegan-facades.yaml", root, 8,
 		map[string]any{"model": "cycle_gan", "netG": "resnet_6blocks", "num_threads": 3, "pool_size": 3},
 		"model.netG=resnet_6blocks", "data.reference_workers=3", "train.pool_size=3")
+}
+
+// TestCycleGANPoolsOfSizesAreTrainPys: with data.preprocess none the
+// reference trains CycleGAN on each image at its own size (batch 1), and
+// its image pools (lists) keep and give back fakes of any size; gogan's do
+// too. 5 A and 4 B photos of six sizes (crops of facades photos, multiples
+// of 4 as --preprocess none makes them), pools of 2 (full from step 3),
+// flips: 10 steps x 8 losses against train.py's.
+func TestCycleGANPoolsOfSizesAreTrainPys(t *testing.T) {
+	trainPyStepForStep(t, "configs/cyclegan-facades.yaml", unalignedOfSizes(t), 10,
+		map[string]any{"model": "cycle_gan", "netG": "resnet_6blocks", "num_threads": 2, "pool_size": 2, "batch_size": 1, "preprocess": "none"},
+		"model.netG=resnet_6blocks", "data.reference_workers=2", "train.pool_size=2", "data.batch_size=1", "data.preprocess=none")
+}
+
+// unalignedOfSizes makes trainA/ (5 images) and trainB/ (4) of six sizes,
+// crops of facades photos, multiples of 4 as --preprocess none makes them.
+func unalignedOfSizes(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	src := filepath.Join("..", "shared", "data", "facades", "train")
+	sizes := map[string][][2]int{"trainA": {{48, 40}, {40, 48}, {48, 48}, {44, 36}, {48, 40}}, "trainB": {{40, 40}, {36, 48}, {48, 44}, {40, 48}}}
+	for dir, whs := range sizes {
+		os.MkdirAll(filepath.Join(root, dir), 0o755)
+		for i, wh := range whs {
+			ab := decodeJPEG(t, filepath.Join(src, fmt.Sprintf("%d.jpg", 40+10*len(dir)+i)))
+			// a corner of the photo (the left half), at 4x4 pixel steps
+			crop := image.NewNRGBA(image.Rect(0, 0, wh[0], wh[1]))
+			for y := 0; y < wh[1]; y++ {
+				for x := 0; x < wh[0]; x++ {
+					crop.Set(x, y, ab.At(20+4*x, 20+4*y))
+				}
+			}
+			writePNG(t, filepath.Join(root, dir, fmt.Sprintf("%d.png", i)), crop)
+		}
+	}
+	return root
 }
 
 // TestColorizationIsTrainPyStepForStep: the same for configs/colorization.yaml's

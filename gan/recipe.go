@@ -149,6 +149,10 @@ type Env struct {
 	// Data parallelism: this process is rank Rank of World (0 or 1: alone).
 	// A batch is the rank's share of a global batch World times as large.
 	Rank, World int
+	// Data is the training data, opened (nil where none is: bench, import,
+	// translate): buffers of generated images (CycleGAN's pools) take the
+	// sizes it gives.
+	Data *data.Dataset
 }
 
 // Ranks is World, at least 1.

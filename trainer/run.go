@@ -465,7 +465,7 @@ func (s *session) close() {
 func (s *session) newRecipe() error {
 	s.prec = gan.NewPrecision(s.cfg.CUDA.AMP, s.dev)
 	var err error
-	if s.rec, err = gan.New(gan.Env{Config: s.cfg, Device: s.dev, Precision: s.prec, Rank: s.job.RankOf(), World: s.ranks()}); err != nil {
+	if s.rec, err = gan.New(gan.Env{Config: s.cfg, Device: s.dev, Precision: s.prec, Rank: s.job.RankOf(), World: s.ranks(), Data: s.ds}); err != nil {
 		return err
 	}
 	if u, ok := s.rec.(gan.GraphUnsafe); ok && s.cfg.CUDA.CUDAGraph && u.GraphUnsafe() != "" {

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 
@@ -81,7 +82,7 @@ func init() {
 }
 
 // fixedSizePreprocess are the data.preprocess modes whose images all have
-// the crop size, which the image pools' buffers need.
+// the crop size.
 var fixedSizePreprocess = map[string]bool{data.ResizeAndCrop: true, data.Crop: true, data.ScaleWidthAndCrop: true}
 
 func validate(c *config.Config, bad func(string, ...any)) {
@@ -98,10 +99,6 @@ func validate(c *config.Config, bad func(string, ...any)) {
 	if c.Float("train.lambda_identity") > 0 && m.InputNC != m.OutputNC {
 		bad("train.lambda_identity=%g compares G_A(B) with B, which needs model.input_nc = model.output_nc (got %d and %d); set train.lambda_identity=0",
 			c.Float("train.lambda_identity"), m.InputNC, m.OutputNC)
-	}
-	if c.Int("train.pool_size") > 0 && !fixedSizePreprocess[d.Preprocess] {
-		bad("train.pool_size=%d keeps generated images of one size, but data.preprocess=%s does not crop them to data.crop_size; use resize_and_crop, crop or scale_width_and_crop, or train.pool_size=0",
-			c.Int("train.pool_size"), d.Preprocess)
 	}
 	if fixedSizePreprocess[d.Preprocess] {
 		gan.CheckCrop(d.CropSize, netSpecs(c), bad)
@@ -152,7 +149,6 @@ func New(env gan.Env) (gan.Recipe, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := int64(c.Data.CropSize)
 	a, b := int64(c.Model.InputNC), int64(c.Model.OutputNC)
 	// The pools draw from Python's random as the reference's ImagePool
 	// does, seeded with the run's seed as gogan's seed seeds both of
@@ -165,17 +161,43 @@ func New(env gan.Env) (gan.Recipe, error) {
 		return nil, err
 	}
 	size := c.Int("train.pool_size")
+	hA, wA, hB, wB := poolSizes(c, env.Data)
 	if err := torch.Try(func() {
-		r.poolA = newImagePool(size, []int64{a, s, s}, env.Device)
-		r.poolB = newImagePool(size, []int64{b, s, s}, env.Device)
+		r.poolA = newImagePool(size, []int64{a, hA, wA}, env.Device)
+		r.poolB = newImagePool(size, []int64{b, hB, wB}, env.Device)
 	}); err != nil {
 		gan.Free(r)
-		gib := float64(size) * float64((a+b)*s*s) * 4 / (1 << 30)
-		return nil, fmt.Errorf("train.pool_size=%d: the two image pools of %d images of %dx%d take %.3g GiB on %s (the reference's default is 50): %w", size, size, s, s, gib, env.Device, err)
+		gib := float64(size) * float64(a*hA*wA+b*hB*wB) * 4 / (1 << 30)
+		return nil, fmt.Errorf("train.pool_size=%d: the two image pools of %d images of %dx%d and %dx%d take %.3g GiB on %s (the reference's default is 50): %w",
+			size, size, wA, hA, wB, hB, gib, env.Device, err)
 	}
 	r.optG = torch.NewAdam(append(r.gA.Parameters(), r.gB.Parameters()...), c.Train.LR, c.Train.Beta1, c.Train.Beta2)
 	r.optD = torch.NewAdam(append(r.dA.Parameters(), r.dB.Parameters()...), c.Train.LR, c.Train.Beta1, c.Train.Beta2)
 	return r, nil
+}
+
+// poolSizes are the heights and widths of the pools' buffers: fakes of A
+// (G_B of B images) and of B (G_A of A images). A cropping preprocess gives
+// crop-size images; otherwise the data's sizes (when every image has one
+// size, that; else the largest height and width), or the crop size where no
+// data is open (bench, import).
+func poolSizes(c *config.Config, ds *data.Dataset) (hA, wA, hB, wB int64) {
+	s := int64(c.Data.CropSize)
+	if fixedSizePreprocess[c.Data.Preprocess] || ds == nil {
+		return s, s, s, s
+	}
+	a, b, uniform := ds.Shape()
+	if uniform {
+		return int64(b[1]), int64(b[2]), int64(a[1]), int64(a[2])
+	}
+	var h, w int64
+	for wh := range ds.OutputSizes() {
+		h, w = max(h, int64(wh[1])), max(w, int64(wh[0]))
+	}
+	if h == 0 { // no sizes read: the pools grow as images come
+		h, w = s, s
+	}
+	return h, w, h, w
 }
 
 // LossNames are the reference's loss_names, in its order.
@@ -290,7 +312,7 @@ func (r *CycleGAN) Fixed() []torch.Named {
 		pool *imagePool
 	}{{"pool.fake_A", r.poolA}, {"pool.fake_B", r.poolB}} {
 		if p.pool != nil && p.pool.images != nil {
-			out = append(out, torch.Named{Name: p.name, Tensor: p.pool.images})
+			out = append(out, torch.Named{Name: p.name, Tensor: p.pool.images}, torch.Named{Name: p.name + "_sizes", Tensor: p.pool.sizes})
 		}
 	}
 	return out
@@ -312,14 +334,18 @@ func (r *CycleGAN) RankTensors() []torch.Named {
 // their generator's state: Python's random, or in the checkpoints of gogan
 // before it, a PCG.
 type hostState struct {
-	PoolA  int    `json:"pool_A"`
-	PoolB  int    `json:"pool_B"`
-	Python []byte `json:"python_random,omitempty"`
-	RNG    []byte `json:"rng,omitempty"`
+	PoolA int `json:"pool_A"`
+	PoolB int `json:"pool_B"`
+	// The buffers' (C, H, W): a resume whose differ (another crop size or
+	// data) starts its pools empty.
+	ShapeA []int64 `json:"pool_A_shape,omitempty"`
+	ShapeB []int64 `json:"pool_B_shape,omitempty"`
+	Python []byte  `json:"python_random,omitempty"`
+	RNG    []byte  `json:"rng,omitempty"`
 }
 
 func (r *CycleGAN) SaveHostState() (json.RawMessage, error) {
-	st := hostState{PoolA: r.poolA.n, PoolB: r.poolB.n}
+	st := hostState{PoolA: r.poolA.n, PoolB: r.poolB.n, ShapeA: r.poolA.shape(), ShapeB: r.poolB.shape()}
 	var err error
 	switch d := r.draw.(type) {
 	case pythonPoolRand:
@@ -354,11 +380,24 @@ func (r *CycleGAN) LoadHostState(raw json.RawMessage) error {
 	default:
 		return fmt.Errorf("image pools: no generator state")
 	}
-	if err := r.poolA.setCount(st.PoolA); err != nil {
-		return fmt.Errorf("pool of fake A images: %w", err)
-	}
-	if err := r.poolB.setCount(st.PoolB); err != nil {
-		return fmt.Errorf("pool of fake B images: %w", err)
+	for _, p := range []struct {
+		name  string
+		pool  *imagePool
+		n     int
+		shape []int64
+	}{{"fake A", r.poolA, st.PoolA, st.ShapeA}, {"fake B", r.poolB, st.PoolB, st.ShapeB}} {
+		var empty bool
+		var err error
+		if terr := torch.Try(func() { empty, err = p.pool.restore(p.n, p.shape) }); terr != nil {
+			err = terr
+		}
+		if err != nil {
+			return fmt.Errorf("pool of %s images: %w", p.name, err)
+		}
+		if empty {
+			slog.Warn("resume: the checkpoint's image pool holds images of another size; the pool starts empty", "pool", p.name,
+				"checkpoint", p.shape, "run", p.pool.shape())
+		}
 	}
 	return nil
 }

@@ -72,13 +72,72 @@ func TestImagePoolQuery(t *testing.T) {
 	}
 	// A checkpoint of a larger pool (train.pool_size made smaller since)
 	// keeps as many as this one holds; a negative count is damage.
-	if err := p.setCount(size + 1); err != nil || p.n != size {
+	if _, err := p.restore(size+1, []int64{1, 1, 1}); err != nil || p.n != size {
 		t.Fatalf("a count above the pool size: %v, count %d (want %d)", err, p.n, size)
 	}
-	if err := p.setCount(-1); err == nil {
+	if _, err := p.restore(-1, nil); err == nil {
 		t.Fatal("a negative count was accepted")
 	}
+	// A checkpoint's buffer of another image size (another crop size) was
+	// not copied in: the pool starts empty, rather than full of zeros.
+	if empty, err := p.restore(size, []int64{1, 2, 2}); err != nil || !empty || p.n != 0 {
+		t.Fatalf("another buffer shape: empty %v, %v, count %d (want an empty pool)", empty, err, p.n)
+	}
 }
+
+// TestImagePoolOfSizes: with data.preprocess none or scale_width the
+// reference's pool (a list) holds fakes of any size at batch 1; gogan's
+// keeps each in its slot's corner with its size, gives it back at that
+// size, grows when a larger one comes, and a resume restores the sizes
+// from the checkpointed tensor.
+func TestImagePoolOfSizes(t *testing.T) {
+	torch.LockThread()
+	sc := torch.NewScope()
+	defer sc.Close()
+	p := newImagePool(2, []int64{1, 3, 4}, torch.CPUDevice)
+	defer p.free()
+	img := func(h, w int64, v float32) *torch.Tensor {
+		return torch.Full(float64(v), torch.Float32, torch.CPUDevice, 1, 1, h, w)
+	}
+	always := swapRand{slot: 0}
+	if out := p.query(img(2, 4, 1), always); !slices.Equal(out.Shape(), []int64{1, 1, 2, 4}) {
+		t.Fatalf("filling: %v", out.Shape())
+	}
+	p.query(img(3, 2, 2), always)
+	// Full: image 1 (2x4) comes back for a 3x4 one, which takes slot 0.
+	out := p.query(img(3, 4, 3), always)
+	if !slices.Equal(out.Shape(), []int64{1, 1, 2, 4}) || out.Float32s()[0] != 1 {
+		t.Fatalf("swap: got %v %v, want the first image, 2x4 of 1", out.Shape(), out.Float32s())
+	}
+	// A 5x5 fake grows the buffer; slot 1 (3x2 of 2) comes back as it was.
+	always.slot = 1
+	out = p.query(img(5, 5, 4), always)
+	if !slices.Equal(p.images.Shape(), []int64{2, 1, 5, 5}) || !slices.Equal(out.Shape(), []int64{1, 1, 3, 2}) || out.Float32s()[5] != 2 {
+		t.Fatalf("growing: buffer %v, got %v %v", p.images.Shape(), out.Shape(), out.Float32s())
+	}
+	// A resumed pool: the images and sizes tensors copied in, then restore.
+	q := newImagePool(2, []int64{1, 5, 5}, torch.CPUDevice)
+	defer q.free()
+	q.images.CopyFrom(p.images)
+	q.sizes.CopyFrom(p.sizes)
+	if empty, err := q.restore(2, p.shape()); err != nil || empty {
+		t.Fatalf("restore: %v, empty %v", err, empty)
+	}
+	if !slices.Equal(q.hw, [][2]int64{{3, 4}, {5, 5}}) || !slices.Equal(q.slot(0).Shape(), []int64{1, 1, 3, 4}) || q.slot(0).Float32s()[11] != 3 {
+		t.Fatalf("restored sizes %v, slot 0 %v", q.hw, q.slot(0).Shape())
+	}
+	// 0 x 0, as a checkpoint of a gogan before sizes has: the whole slot.
+	q.sizes.CopyFrom(torch.Zeros(torch.Int64, torch.CPUDevice, 2, 2))
+	if _, err := q.restore(2, nil); err != nil || !slices.Equal(q.slot(1).Shape(), []int64{1, 1, 5, 5}) {
+		t.Fatalf("sizes of an older checkpoint: %v, slot 1 %v", err, q.slot(1).Shape())
+	}
+}
+
+// swapRand always swaps, with the given slot.
+type swapRand struct{ slot int }
+
+func (s swapRand) Float64() float64 { return 0.75 }
+func (s swapRand) IntN(int) int     { return s.slot }
 
 // A pool of size 0 returns the fakes themselves.
 func TestImagePoolOff(t *testing.T) {
