@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"image/draw"
 	"math"
 	"os"
 	"os/exec"
@@ -29,6 +30,30 @@ func TestPix2PixIsTrainPyStepForStep(t *testing.T) {
 	trainPyStepForStep(t, "configs/pix2pix-facades.yaml", root, 10,
 		map[string]any{"model": "pix2pix", "direction": "BtoA", "netG": "unet_128", "num_threads": 4},
 		"model.netG=unet_128")
+}
+
+// TestPix2PixOddWidthIsTrainPys: an A|B image of odd width is cut where
+// the reference's AlignedDataset cuts it (int(w/2): A 255 columns, B 256),
+// and both halves take the crop and flip drawn from A's size: 6 facades
+// pairs 511 wide, resized (resize_and_crop) or not (crop), step for step
+// with train.py.
+func TestPix2PixOddWidthIsTrainPys(t *testing.T) {
+	root := t.TempDir()
+	src := filepath.Join("..", "shared", "data", "facades", "train")
+	os.MkdirAll(filepath.Join(root, "train"), 0o755)
+	for i := range 6 {
+		ab := decodeJPEG(t, filepath.Join(src, fmt.Sprintf("%d.jpg", 60+i)))
+		odd := image.NewNRGBA(image.Rect(0, 0, 511, 256))
+		draw.Draw(odd, odd.Bounds(), ab, image.Point{}, draw.Src)
+		writePNG(t, filepath.Join(root, "train", fmt.Sprintf("%d.png", i)), odd)
+	}
+	for _, pre := range []string{"resize_and_crop", "crop"} {
+		t.Run(pre, func(t *testing.T) {
+			trainPyStepForStep(t, "configs/pix2pix-facades.yaml", root, 6,
+				map[string]any{"model": "pix2pix", "direction": "BtoA", "netG": "unet_128", "num_threads": 4, "preprocess": pre},
+				"model.netG=unet_128", "data.preprocess="+pre)
+		})
+	}
 }
 
 // TestCycleGANIsTrainPyStepForStep: the same for configs/cyclegan-facades.yaml's

@@ -837,7 +837,13 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 	if d.cfg.Dataset != Unaligned && d.cfg.MaxSamples > 0 && d.cfg.MaxSamples < d.n {
 		d.n = d.cfg.MaxSamples
 	}
-	if d.kind != "unaligned" {
+	switch d.kind {
+	case "unaligned-ab": // the right halves, one column wider where the width is odd
+		for i, f := range d.files {
+			sizesB[d.outSizeB(d.dims[i][0], d.dims[i][1])] = f
+		}
+	case "unaligned":
+	default:
 		sizesB = sizesA // the same transform on images of the same size
 	}
 	d.setUniform(sizesA, sizesB)
@@ -872,27 +878,56 @@ func (d *Dataset) setUniform(as, bs map[[2]int]string) {
 // splitsAB reports whether each file is an A|B pair to cut at w/2.
 func (d *Dataset) splitsAB() bool { return d.kind == "ab" || d.kind == "unaligned-ab" }
 
-// outSize is the output size of a file of w x h (for A|B images, of its halves).
+// abWidths are the widths of an A|B image's A and B sides: the reference's
+// AlignedDataset cuts at int(w / 2), so an odd width's B is one column wider.
+func abWidths(w int) (a, b int) { return w / 2, w - w/2 }
+
+// outSize is the output size of a file of w x h (for A|B images, of its A
+// half; outSizeB: of its B half).
 func (d *Dataset) outSize(w, h int) [2]int {
 	if d.splitsAB() {
-		w /= 2
+		w, _ = abWidths(w)
 	}
 	ow, oh, _ := d.tf.OutputSize(w, h)
 	return [2]int{ow, oh}
 }
 
-// checkSize reports an A|B image of odd width and a crop that does not fit.
-func (d *Dataset) checkSize(path string, w, h int) *FileError {
+func (d *Dataset) outSizeB(w, h int) [2]int {
 	if d.splitsAB() {
-		if w%2 != 0 {
-			return fileErr(path, "A|B image is %dx%d: its width is odd, so it cannot be split into equal halves at w/2", w, h)
+		_, w = abWidths(w)
+	}
+	ow, oh, _ := d.tf.OutputSize(w, h)
+	return [2]int{ow, oh}
+}
+
+// checkSize reports a crop that does not fit, and an A|B pair of odd width
+// whose halves the preprocess would not line up.
+func (d *Dataset) checkSize(path string, w, h int) *FileError {
+	if !d.splitsAB() {
+		if _, _, err := d.tf.OutputSize(w, h); err != nil {
+			return &FileError{Path: path, Err: err}
 		}
-		w /= 2
+		return nil
 	}
-	if _, _, err := d.tf.OutputSize(w, h); err != nil {
-		return &FileError{Path: path, Err: err}
+	wa, wb := abWidths(w)
+	for _, hw := range []int{wa, wb} {
+		if _, _, err := d.tf.OutputSize(hw, h); err != nil {
+			return &FileError{Path: path, Err: err}
+		}
 	}
-	return nil
+	if wa == wb || d.kind != "ab" {
+		return nil
+	}
+	// A pair's halves take one crop and flip, drawn from A's size: B, one
+	// column wider, lines up when both resize alike, or when nothing is
+	// resized (the crop then never reaches B's last column).
+	raw, rah := d.tf.resized(wa, h)
+	rbw, rbh := d.tf.resized(wb, h)
+	if (raw == rbw && rah == rbh) || d.tf.Mode == Crop {
+		return nil
+	}
+	return fileErr(path, "A|B image is %dx%d: its halves, %d and %d wide (cut at int(w/2) as the reference cuts), resize to %dx%d and %dx%d with data.preprocess %s, so A and B would not line up (the reference fails or pads B with black); give the image an even width, or use resize_and_crop or crop",
+		w, h, wa, wb, raw, rah, rbw, rbh, d.tf.Mode)
 }
 
 func (d *Dataset) checkUniform() error {
@@ -1275,10 +1310,10 @@ func (d *Dataset) loadFileAt(files []string, cache []*Image, i, c int) (*Image, 
 	return nil, i, fmt.Errorf("data: %s: no readable images left", d.root)
 }
 
-// splitAB cuts an A|B image at w/2 into its A and B halves.
+// splitAB cuts an A|B image at int(w/2) into its A and B halves.
 func splitAB(ab *Image) (*Image, *Image) {
-	w2 := ab.W / 2
-	return CropImage(ab, 0, 0, w2, ab.H), CropImage(ab, w2, 0, w2, ab.H)
+	wa, wb := abWidths(ab.W)
+	return CropImage(ab, 0, 0, wa, ab.H), CropImage(ab, wa, 0, wb, ab.H)
 }
 
 func (d *Dataset) orient(a, b *Image) (*Image, *Image) {
@@ -1293,7 +1328,12 @@ func (d *Dataset) alignedSample(i int, p Params) (*Image, *Image, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	// one draw for both sides: the same crop, the same flip
+	// One draw for both sides: the same crop, the same flip. The crop is
+	// placed in A (get_params takes A's size); B, one column wider for an
+	// A|B image of odd width, is cut at the same place.
+	rw, rh := d.tf.resized(a.W, a.H)
+	x, y, _, _ := d.tf.place(rw, rh, p)
+	p.RX, p.RY = uint64(x), uint64(y)
 	ta, err := d.tf.Apply(a, p)
 	if err != nil {
 		return nil, nil, &FileError{Path: d.files[i], Err: err}
@@ -1314,8 +1354,8 @@ func (d *Dataset) alignedPair(i int) (a, b *Image, err error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		if ab.W%2 != 0 {
-			return nil, nil, fileErr(d.files[i], "A|B image is %dx%d: its width is odd, so it cannot be split into equal halves at w/2", ab.W, ab.H)
+		if err := d.checkSize(d.files[i], ab.W, ab.H); err != nil { // a file changed since the open
+			return nil, nil, err
 		}
 		a, b = splitAB(ab)
 		a, b = toChannels(a, d.chA), toChannels(b, d.chB)
@@ -1505,9 +1545,6 @@ func (d *Dataset) streamImage(bSide bool, k int) (*Image, int, error) {
 		ab, err := d.loadFile(d.files, d.cache, k, c)
 		if err != nil {
 			return nil, -1, err
-		}
-		if ab.W%2 != 0 {
-			return nil, -1, fileErr(d.files[k], "A|B image is %dx%d: its width is odd, so it cannot be split into equal halves at w/2", ab.W, ab.H)
 		}
 		l, r := splitAB(ab)
 		if bSide {

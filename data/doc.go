@@ -17,7 +17,7 @@
 //     folder); a root of images (with or without folders beside them):
 //     every JPEG, PNG, GIF, BMP, WebP and TIFF under it, sorted.
 //   - aligned: pix2pix pairs, root/{train,val,test}/*.jpg with A|B side by
-//     side (split at w/2), or folders A/ and B/ with matching file names; or
+//     side (split at int(w/2), as the reference), or folders A/ and B/ with matching file names; or
 //     pix2pixHD's root/{phase}_A and root/{phase}_B, or with data.label_nc
 //     root/{phase}_label (maps of class ids, batched as the ids: a Raw
 //     tensor) and root/{phase}_img, paired by sorted position, and with

@@ -161,7 +161,11 @@ func (d *Dataset) streamDims(bSide bool, k int) [2]int {
 	}
 	wh := d.dims[k]
 	if d.splitsAB() {
-		wh[0] /= 2
+		a, b := abWidths(wh[0])
+		wh[0] = a
+		if bSide && d.kind == "unaligned-ab" {
+			wh[0] = b
+		}
 	}
 	return wh
 }

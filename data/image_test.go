@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -319,10 +320,16 @@ func TestMissingAndEmptyFolders(t *testing.T) {
 	}
 }
 
+// TestOddWidthAndCropTooLarge: an A|B image of odd width is cut at
+// int(w/2) as the reference's AlignedDataset cuts it (B one column wider)
+// and its halves take the crop placed in A; a preprocess that would resize
+// the halves apart is refused naming the file, as is a crop that does not
+// fit.
 func TestOddWidthAndCropTooLarge(t *testing.T) {
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "train", "ok.jpg"), encode(t, "jpg", gradient(64, 32)))
-	odd := write(t, filepath.Join(dir, "train", "odd.png"), encode(t, "png", gradient(65, 32)))
+	oddIm := gradient(75, 40)
+	odd := write(t, filepath.Join(dir, "train", "odd.png"), encode(t, "png", oddIm))
 	small := write(t, filepath.Join(dir, "train", "small.png"), encode(t, "png", gradient(40, 20)))
 	cfg := DefaultConfig(Aligned)
 	cfg.Root, cfg.Preprocess, cfg.CropSize = dir, Crop, 32
@@ -331,17 +338,58 @@ func TestOddWidthAndCropTooLarge(t *testing.T) {
 		t.Fatal("want an error")
 	}
 	msg := err.Error()
-	if !strings.Contains(msg, odd+": A|B image is 65x32: its width is odd") {
-		t.Errorf("odd width not reported:\n%s", msg)
+	if strings.Contains(msg, odd) {
+		t.Errorf("odd width refused with crop:\n%s", msg)
 	}
 	if !strings.Contains(msg, small+": data.crop_size 32 is larger than the image 20x20") {
 		t.Errorf("crop too large not reported:\n%s", msg)
 	}
-	// The same through a resize: scale_width to 16 makes 64x32 halves 16x16.
-	cfg.Preprocess, cfg.LoadSize, cfg.SkipInvalid = ScaleWidthAndCrop, 16, false
-	cfg.CropSize = 16
-	if _, err := Open(context.Background(), cfg, nil); err == nil || strings.Contains(err.Error(), "ok.jpg") {
-		t.Errorf("ok.jpg should pass: %v", err)
+	// odd.png's halves, 37x40 and 38x40, take one crop: A's columns x..x+31
+	// of the file, B's 37+x..37+x+31, every draw.
+	os.Remove(small)
+	d, err := Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.Index(d.Files(), odd)
+	for e := range uint64(20) {
+		smp, err := d.Sample(i, 3, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := smp.A, smp.B
+		if a.W != 32 || b.W != 32 || a.H != 32 || b.H != 32 {
+			t.Fatalf("crops %dx%d and %dx%d", a.W, a.H, b.W, b.H)
+		}
+		// the gradient's red is the column: find the crop's and its flip
+		r0, r1 := a.Pix[0], a.Pix[3*(a.W-1)]
+		x := -1
+		for c := range 75 {
+			if oddIm.Pix[4*c] == min(r0, r1) {
+				x = c
+				break
+			}
+		}
+		if x < 0 || x+32 > 37 {
+			t.Fatalf("draw %d: A's crop (red %d..%d) is not in A", e, r0, r1)
+		}
+		if b.Pix[0] != oddIm.Pix[4*(37+x)] && b.Pix[0] != oddIm.Pix[4*(37+x+31)] {
+			t.Fatalf("draw %d: A's crop starts at column %d, B's red %d is not column %d's", e, x, b.Pix[0], 37+x)
+		}
+		if (r0 > r1) != (b.Pix[0] > b.Pix[3*(b.W-1)]) {
+			t.Fatalf("draw %d: A and B flipped apart", e)
+		}
+	}
+	// resize_and_crop resizes both halves to load_size square: fine.
+	cfg.Preprocess, cfg.LoadSize = ResizeAndCrop, 36
+	if _, err := Open(context.Background(), cfg, nil); err != nil {
+		t.Errorf("odd width with resize_and_crop: %v", err)
+	}
+	// scale_width to 32: 32x34 and 32x33, refused naming the file.
+	cfg.Preprocess, cfg.LoadSize = ScaleWidthAndCrop, 32
+	_, err = Open(context.Background(), cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), odd+": A|B image is 75x40: its halves, 37 and 38 wide") || strings.Contains(err.Error(), "ok.jpg") {
+		t.Errorf("odd width with scale_width_and_crop: %v", err)
 	}
 }
 

@@ -270,8 +270,9 @@ func TestUnalignedSerialBatches(t *testing.T) {
 	}
 }
 
-// TestUnalignedABErrors: no layout found names all three; an odd width names
-// the file.
+// TestUnalignedABErrors: no layout found names all three; an image too
+// small for the crop names the file. (An odd width is cut at int(w/2), each
+// half its own image.)
 func TestUnalignedABErrors(t *testing.T) {
 	empty := t.TempDir()
 	write(t, filepath.Join(empty, "notes.txt"), []byte("no images"))
@@ -298,11 +299,12 @@ func TestUnalignedABErrors(t *testing.T) {
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "train", "a.png"), encode(t, "png", gradient(64, 32)))
 	write(t, filepath.Join(dir, "train", "b.png"), encode(t, "png", gradient(64, 32)))
-	odd := write(t, filepath.Join(dir, "train", "c.png"), encode(t, "png", gradient(65, 32)))
+	write(t, filepath.Join(dir, "train", "odd.png"), encode(t, "png", gradient(65, 32)))
+	odd := write(t, filepath.Join(dir, "train", "c.png"), encode(t, "png", gradient(40, 20)))
 	cfg.Root, cfg.Preprocess, cfg.CropSize = dir, Crop, 32
 	_, err = Open(context.Background(), cfg, nil)
-	if err == nil || !strings.Contains(err.Error(), odd+": A|B image is 65x32: its width is odd") {
-		t.Errorf("odd width: %v", err)
+	if err == nil || !strings.Contains(err.Error(), odd+": data.crop_size 32 is larger than the image 20x20") {
+		t.Errorf("an image too small: %v", err)
 	}
 	// skip_invalid drops it from both streams, also when only headers are read.
 	cfg.Validate, cfg.SkipInvalid = "header", true
@@ -310,8 +312,23 @@ func TestUnalignedABErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Files()) != 2 || !slices.Equal(d.FilesB(), d.Files()) || slices.Contains(d.Files(), odd) || len(d.Skipped()) != 1 {
+	if len(d.Files()) != 3 || !slices.Equal(d.FilesB(), d.Files()) || slices.Contains(d.Files(), odd) || len(d.Skipped()) != 1 {
 		t.Fatalf("skip_invalid keeps %v / %v", d.Files(), d.FilesB())
+	}
+	// odd.png's halves, 32 and 33 wide, without a crop: A and B images of
+	// their own sizes.
+	cfg.Preprocess = PreprocessNone
+	cfg.NoneMultiple = 1
+	if d, err = Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}); err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(d.Files(), func(f string) bool { return strings.HasSuffix(f, "odd.png") })
+	smp, err := d.SampleWith(i, Draws{B: i})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if smp.A.W != 32 || smp.B.W != 33 {
+		t.Errorf("odd.png's halves: %d and %d wide, want 32 and 33", smp.A.W, smp.B.W)
 	}
 }
 
