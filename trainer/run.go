@@ -813,7 +813,7 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 		if err := s.loader.Restore(pos); err != nil {
 			return fmt.Errorf("resume %s: %w", where, err)
 		}
-		st.Step = pos.Epoch*s.loader.BatchesPerEpoch() + pos.Batch
+		st.Step = s.stepAt(pos)
 	}
 	if !imported {
 		var lst data.LoaderState
@@ -841,8 +841,7 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 			// trains on whole batches: Restore took it): the step goes on
 			// from the position at these batches per epoch, the epoch in
 			// progress in the loader's own order and draws.
-			pos := s.loader.State()
-			st.Step = pos.Epoch*s.loader.BatchesPerEpoch() + pos.Batch
+			st.Step = s.stepAt(s.loader.State())
 			seeds.OrderSeed, seeds.BaseSeed = nil, nil
 		}
 	}
@@ -860,6 +859,12 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 	}
 	s.step, s.epoch, s.last, s.ckptAt = st.Step, st.Epoch, st.Metrics.Last, st.Step
 	return nil
+}
+
+// stepAt is the steps a run has taken at a loader position: the loader's
+// batches per epoch for each epoch before it, and its batches into this one.
+func (s *session) stepAt(pos data.LoaderState) int {
+	return pos.Epoch*s.loader.BatchesPerEpoch() + pos.Batch
 }
 
 // cudaRNGKey is the first CUDA generator a checkpoint holds ("" if none).
