@@ -159,16 +159,7 @@ func TestPix2PixHDIsTrainPyStepForStep(t *testing.T) {
 				"--set", "model.n_blocks_global=1", "--set", "model.n_layers_D=2", "--set", "model.vgg_weights=" + vgg,
 				"--set", "train.epochs=1", "--set", "train.epochs_decay=2", "--set", "train.log_every=1", "--set", "train.sample_every=0",
 				"--set", "threads=1", "--set", "data.workers=2", "--set", "device=cpu"}
-			for _, s := range tc.sets {
-				args = append(args, "--set", s)
-			}
-			if out, err := gogan(t, args...); err != nil {
-				t.Fatalf("gogan train: %v\n%s", err, out)
-			}
-			got, err := runfolder.ReadMetrics(filepath.Join(run, "metrics.csv"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := trainedMetrics(t, args, run, tc.sets)
 			c := map[string]any{"dataroot": root, "seed": 7, "epochs": 3, "batchSize": 2, "nThreads": 2, "label_nc": 4,
 				"loadSize": 40, "fineSize": 32, "resize_or_crop": "scale_width_and_crop", "netG": "global", "ngf": 4, "ndf": 8,
 				"n_downsample_global": 2, "n_blocks_global": 1, "n_layers_D": 2, "vgg_weights": vgg, "niter": 1, "niter_decay": 2}
@@ -214,16 +205,7 @@ func trainPyStepForStep(t *testing.T, config, root string, steps int, ref map[st
 		"--set", "seed=7", "--set", "data.batch_size=2", "--set", "data.load_size=143", "--set", "data.crop_size=128",
 		"--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "train.epochs=2", "--set", "train.epochs_decay=0",
 		"--set", "train.log_every=1", "--set", "threads=1", "--set", "device=cpu"}
-	for _, s := range sets {
-		args = append(args, "--set", s)
-	}
-	if out, err := gogan(t, args...); err != nil {
-		t.Fatalf("gogan train: %v\n%s", err, out)
-	}
-	got, err := runfolder.ReadMetrics(filepath.Join(run, "metrics.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := trainedMetrics(t, args, run, sets)
 	c := map[string]any{"mode": "train", "dataroot": root, "seed": 7, "epochs": 2, "batch_size": 2,
 		"load_size": 143, "crop_size": 128, "ngf": 8, "ndf": 8}
 	for k, v := range ref {
@@ -237,6 +219,23 @@ func trainPyStepForStep(t *testing.T, config, root string, steps int, ref map[st
 // referenceRun runs a reference's training script on case c (OpenBLAS on
 // one thread, as gogan holds it) and returns its output, one JSON line per
 // step.
+// trainedMetrics runs gogan with args and each of sets as a --set, and
+// reads the metrics of the run folder run it trains.
+func trainedMetrics(t *testing.T, args []string, run string, sets []string) *runfolder.Metrics {
+	t.Helper()
+	for _, s := range sets {
+		args = append(args, "--set", s)
+	}
+	if out, err := gogan(t, args...); err != nil {
+		t.Fatalf("gogan train: %v\n%s", err, out)
+	}
+	got, err := runfolder.ReadMetrics(filepath.Join(run, "metrics.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
 func referenceRun(t *testing.T, py, script string, c map[string]any) []byte {
 	t.Helper()
 	cmd := exec.Command(py, script, torchtest.WriteCases(t, t.TempDir(), c))
