@@ -538,9 +538,12 @@ func TestRankKilledStopsTheJob(t *testing.T) {
 // TestDataParallelKilledJobResumesExactly: SIGKILL of the whole 2-rank job
 // and gogan resume --nproc 2 give the run of a job never stopped, bit for
 // bit: pix2pix, and CycleGAN, whose image pools differ from rank to rank
-// (each keeps its own fakes; the checkpoint keeps every rank's).
+// (each keeps its own fakes; the checkpoint keeps every rank's), of
+// crop-size fakes and of fakes of several sizes (data.preprocess none,
+// whose sizes each rank takes from the checkpoint after its host state).
 func TestDataParallelKilledJobResumesExactly(t *testing.T) {
 	needGloo(t)
+	sized := unalignedOfSizes(t)
 	cases := []struct {
 		name string
 		args func(run string) []string
@@ -550,6 +553,12 @@ func TestDataParallelKilledJobResumesExactly(t *testing.T) {
 		}},
 		{"cyclegan-pools", func(run string) []string {
 			return smallCycleGAN(run, "threads=1", "data.workers=1", "train.max_steps=16", "train.checkpoint_every=3")
+		}},
+		{"cyclegan-pools-of-sizes", func(run string) []string {
+			return []string{"--config", "configs/cyclegan-facades.yaml", "--quiet", "--set", "out=" + run, "--set", "data.root=" + sized,
+				"--set", "data.preprocess=none", "--set", "data.batch_size=1", "--set", "model.netG=resnet_6blocks",
+				"--set", "model.ngf=4", "--set", "model.ndf=4", "--set", "train.pool_size=2", "--set", "train.log_every=1",
+				"--set", "train.max_steps=16", "--set", "train.checkpoint_every=3", "--set", "threads=1", "--set", "data.workers=1"}
 		}},
 	}
 	for _, tc := range cases {

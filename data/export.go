@@ -254,6 +254,25 @@ func (d *Dataset) LocateWith(set *U8Set, i int, dr Draws) ([]Place, error) {
 		rows = [2]int{d.unalignedA(i), dr.B}
 	}
 	draws := dr.P
+	if set.Placed {
+		// A stream's images take one crop, placed in its smallest (an A|B
+		// pair of odd width: its A half, B one column wider), as Sample.
+		var minW, minH [2]int
+		for _, t := range set.Tensors {
+			if minW[t.stream] == 0 || t.Shape[3] < minW[t.stream] {
+				minW[t.stream] = t.Shape[3]
+			}
+			if minH[t.stream] == 0 || t.Shape[2] < minH[t.stream] {
+				minH[t.stream] = t.Shape[2]
+			}
+		}
+		for st := range draws {
+			if minW[st] > 0 {
+				x, y, _, _ := d.tf.place(minW[st], minH[st], draws[st])
+				draws[st].RX, draws[st].RY = uint64(x), uint64(y)
+			}
+		}
+	}
 	out := make([]Place, len(set.Tensors))
 	for k, t := range set.Tensors {
 		p := Place{Row: rows[t.stream], W: t.Shape[3], H: t.Shape[2]}

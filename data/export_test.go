@@ -114,6 +114,25 @@ func TestExportLocatesSamples(t *testing.T) {
 			}
 		}
 	})
+	t.Run("A|B pairs of odd width, crop and flip", func(t *testing.T) {
+		// halves 37 and 38 wide: one crop, placed in A, for both
+		dir := t.TempDir()
+		for i := range 4 {
+			write(t, filepath.Join(dir, "train", fmt.Sprintf("%d.png", i)), encode(t, "png", noisyPhoto(75, 40, i)))
+		}
+		for _, dirn := range []string{"AtoB", "BtoA"} {
+			cfg := DefaultConfig(Aligned)
+			cfg.Root, cfg.Preprocess, cfg.CropSize, cfg.Direction = dir, Crop, 32, dirn
+			set, flips, places, _ := checkExport(t, openOK(t, cfg), 4)
+			want := "A[4 3 40 37] B[4 3 40 38]"
+			if dirn == "BtoA" {
+				want = "A[4 3 40 38] B[4 3 40 37]"
+			}
+			if got := shapes(set); got != want || flips == 0 || places < 4 {
+				t.Errorf("%s: %s (want %s), %d flipped, %d places", dirn, got, want, flips, places)
+			}
+		}
+	})
 	t.Run("unaligned A|B halves, random B, crop and flip", func(t *testing.T) {
 		cfg := DefaultConfig(Unaligned)
 		cfg.Root, cfg.MaxSamples, cfg.LoadSize, cfg.CropSize = facades, 12, 72, 64

@@ -93,6 +93,14 @@ type HostState interface {
 	LoadHostState(json.RawMessage) error
 }
 
+// FixedLoss is a recipe told, on resume and before LoadHostState, which of
+// its fixed tensors the checkpoint could not fill (absent, or of another
+// shape): what its host state says of them (how full a pool is) no longer
+// holds.
+type FixedLoss interface {
+	LostFixed(names []string)
+}
+
 // RankState is a recipe whose tensors differ from rank to rank under data
 // parallelism (CycleGAN's image pools, filled with each rank's own fakes):
 // RankTensors names them, a subset of its FixedInputs. A checkpoint keeps

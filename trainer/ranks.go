@@ -40,13 +40,15 @@ func rankDevice(dev torch.Device, job *dist.Job) (torch.Device, error) {
 type startRecord struct {
 	Err   string                     `json:"err,omitempty"`   // rank 0 could not start
 	State *runfolder.CheckpointState `json:"state,omitempty"` // the checkpoint it resumed from
+	// Lost are the fixed tensors the checkpoint could not fill (gan.FixedLoss).
+	Lost []string `json:"lost,omitempty"`
 }
 
 const startKey = "start"
 
 // publishStart tells the other ranks how rank 0 started (or why it could not).
 func (s *session) publishStart(st *runfolder.CheckpointState, startErr error) error {
-	rec := startRecord{State: st}
+	rec := startRecord{State: st, Lost: s.lostFixed}
 	if startErr != nil {
 		rec.Err = startErr.Error()
 	}
@@ -90,6 +92,7 @@ func (s *session) takeStart() error {
 		return nil
 	}
 	where := fmt.Sprintf("rank 0's checkpoint at step %d", rec.State.Step)
+	s.lostFixed = rec.Lost
 	ls, err := s.resumeRecipe(where, rec.State)
 	if err != nil {
 		return err

@@ -222,6 +222,9 @@ type session struct {
 	// per-rank tensors of the checkpoint rank 0 resumed from (gan.RankState)
 	rankSaved map[string]*torch.Tensor
 	resumed   bool
+	// the recipe's fixed tensors the checkpoint resumed from could not fill
+	// (gan.FixedLoss); rank 0 tells the other ranks
+	lostFixed []string
 
 	ahead    *stagedBatch // the next batch, taken while the last step ran
 	aheadPos data.LoaderState
@@ -718,6 +721,7 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 		for _, f := range s.fixed() {
 			src, ok := saved[f.Name]
 			if !ok { // an imported pix2pix checkpoint has no sample pairs
+				s.lostFixed = append(s.lostFixed, f.Name)
 				continue
 			}
 			ss, ds := src.Shape(), f.Tensor.Shape()
@@ -736,6 +740,7 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 				// size: the grid's inputs are drawn anew.
 				slog.Warn("resume: the checkpoint's sample inputs have another shape; new ones are used", "tensor", f.Name,
 					"checkpoint", ss, "run", ds)
+				s.lostFixed = append(s.lostFixed, f.Name)
 				continue
 			}
 			copyInto(f.Name, f.Tensor)
@@ -847,6 +852,9 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 	}
 	if err := s.restoreEpochStart(seeds); err != nil {
 		return fmt.Errorf("resume %s: %w", where, err)
+	}
+	if l, ok := s.rec.(gan.FixedLoss); ok {
+		l.LostFixed(s.lostFixed)
 	}
 	if h, ok := s.rec.(gan.HostState); ok {
 		if err := h.LoadHostState(ls.Recipe); err != nil {

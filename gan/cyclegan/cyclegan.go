@@ -137,7 +137,8 @@ type CycleGAN struct {
 	// (resumed from a checkpoint of an older gogan) the PCG it drew from.
 	draw           poolRand
 	prec           *gan.Precision
-	fixedA, fixedB *torch.Tensor // the sample grid's inputs
+	fixedA, fixedB *torch.Tensor   // the sample grid's inputs
+	lost           map[string]bool // fixed tensors a resume could not fill
 }
 
 // New builds the four networks (G_A, G_B, D_A, D_B, each initialised before
@@ -334,18 +335,23 @@ func (r *CycleGAN) RankTensors() []torch.Named {
 // their generator's state: Python's random, or in the checkpoints of gogan
 // before it, a PCG.
 type hostState struct {
-	PoolA int `json:"pool_A"`
-	PoolB int `json:"pool_B"`
-	// The buffers' (C, H, W): a resume whose differ (another crop size or
-	// data) starts its pools empty.
-	ShapeA []int64 `json:"pool_A_shape,omitempty"`
-	ShapeB []int64 `json:"pool_B_shape,omitempty"`
-	Python []byte  `json:"python_random,omitempty"`
-	RNG    []byte  `json:"rng,omitempty"`
+	PoolA  int    `json:"pool_A"`
+	PoolB  int    `json:"pool_B"`
+	Python []byte `json:"python_random,omitempty"`
+	RNG    []byte `json:"rng,omitempty"`
+}
+
+// LostFixed: a pool whose images the checkpoint could not fill (they have
+// another size: another crop size, other data) starts empty.
+func (r *CycleGAN) LostFixed(names []string) {
+	r.lost = map[string]bool{}
+	for _, n := range names {
+		r.lost[n] = true
+	}
 }
 
 func (r *CycleGAN) SaveHostState() (json.RawMessage, error) {
-	st := hostState{PoolA: r.poolA.n, PoolB: r.poolB.n, ShapeA: r.poolA.shape(), ShapeB: r.poolB.shape()}
+	st := hostState{PoolA: r.poolA.n, PoolB: r.poolB.n}
 	var err error
 	switch d := r.draw.(type) {
 	case pythonPoolRand:
@@ -381,14 +387,13 @@ func (r *CycleGAN) LoadHostState(raw json.RawMessage) error {
 		return fmt.Errorf("image pools: no generator state")
 	}
 	for _, p := range []struct {
-		name  string
-		pool  *imagePool
-		n     int
-		shape []int64
-	}{{"fake A", r.poolA, st.PoolA, st.ShapeA}, {"fake B", r.poolB, st.PoolB, st.ShapeB}} {
+		name, tensor string
+		pool         *imagePool
+		n            int
+	}{{"fake A", "pool.fake_A", r.poolA, st.PoolA}, {"fake B", "pool.fake_B", r.poolB, st.PoolB}} {
 		var empty bool
 		var err error
-		if terr := torch.Try(func() { empty, err = p.pool.restore(p.n, p.shape) }); terr != nil {
+		if terr := torch.Try(func() { empty, err = p.pool.restore(p.n, r.lost[p.tensor]) }); terr != nil {
 			err = terr
 		}
 		if err != nil {
@@ -396,7 +401,7 @@ func (r *CycleGAN) LoadHostState(raw json.RawMessage) error {
 		}
 		if empty {
 			slog.Warn("resume: the checkpoint's image pool holds images of another size; the pool starts empty", "pool", p.name,
-				"checkpoint", p.shape, "run", p.pool.shape())
+				"images", p.n)
 		}
 	}
 	return nil

@@ -3,7 +3,6 @@ package cyclegan
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 
 	torch "gogan/cgo"
 	"gogan/mtrand"
@@ -54,6 +53,7 @@ type imagePool struct {
 	// checkpoint of a gogan before sizes).
 	sizes *torch.Tensor
 	hw    [][2]int64
+	stale bool // hw is to be read from sizes (restored)
 }
 
 // newImagePool makes a pool of size images of shape (C, H, W), the largest
@@ -80,6 +80,7 @@ func (p *imagePool) query(fakes *torch.Tensor, r poolRand) *torch.Tensor {
 		return fakes
 	}
 	x := fakes.Detach()
+	p.readSizes()
 	p.fit(x.Shape())
 	var out []*torch.Tensor
 	for i := int64(0); i < x.Shape()[0]; i++ {
@@ -152,20 +153,21 @@ func (p *imagePool) free() {
 	}
 }
 
-// restore takes a checkpoint's count of stored images after the trainer
-// has copied its images and sizes in; shape is the (C, H, W) the
-// checkpoint's buffer had (nil from a gogan before it was kept). A pool made
-// smaller since (train.pool_size) keeps as many as it holds, the first ones
-// (the trainer copies those). A buffer of another image size was not
-// copied: the pool starts empty, as reported.
-func (p *imagePool) restore(n int, shape []int64) (empty bool, err error) {
+// restore takes a checkpoint's count of stored images; lost says that the
+// trainer could not copy the checkpoint's buffer in (another image size:
+// the pool then starts empty, and empty reports that it held images). A
+// pool made smaller since (train.pool_size) keeps as many as it holds, the
+// first ones (the trainer copies those). The slots' sizes are read from
+// their tensor at the next query: under data parallelism a rank's arrive
+// after its host state.
+func (p *imagePool) restore(n int, lost bool) (empty bool, err error) {
 	if n < 0 {
 		return false, fmt.Errorf("the image pool count %d is negative", n)
 	}
 	if p.size == 0 {
 		return false, nil
 	}
-	if shape != nil && !slices.Equal(shape, p.images.Shape()[1:]) {
+	if lost {
 		p.n = 0
 		for i := range p.hw {
 			p.setHW(i, 0, 0)
@@ -173,17 +175,18 @@ func (p *imagePool) restore(n int, shape []int64) (empty bool, err error) {
 		return n > 0, nil
 	}
 	p.n = min(n, p.size)
+	p.stale = true
+	return false, nil
+}
+
+// readSizes takes the slots' sizes from their tensor, after a restore.
+func (p *imagePool) readSizes() {
+	if !p.stale {
+		return
+	}
 	hw := p.sizes.Int64s()
 	for i := range p.hw {
 		p.hw[i] = [2]int64{hw[2*i], hw[2*i+1]}
 	}
-	return false, nil
-}
-
-// shape is the buffer's (C, H, W); nil without a buffer.
-func (p *imagePool) shape() []int64 {
-	if p.images == nil {
-		return nil
-	}
-	return p.images.Shape()[1:]
+	p.stale = false
 }

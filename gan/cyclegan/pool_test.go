@@ -72,15 +72,15 @@ func TestImagePoolQuery(t *testing.T) {
 	}
 	// A checkpoint of a larger pool (train.pool_size made smaller since)
 	// keeps as many as this one holds; a negative count is damage.
-	if _, err := p.restore(size+1, []int64{1, 1, 1}); err != nil || p.n != size {
+	if _, err := p.restore(size+1, false); err != nil || p.n != size {
 		t.Fatalf("a count above the pool size: %v, count %d (want %d)", err, p.n, size)
 	}
-	if _, err := p.restore(-1, nil); err == nil {
+	if _, err := p.restore(-1, false); err == nil {
 		t.Fatal("a negative count was accepted")
 	}
 	// A checkpoint's buffer of another image size (another crop size) was
 	// not copied in: the pool starts empty, rather than full of zeros.
-	if empty, err := p.restore(size, []int64{1, 2, 2}); err != nil || !empty || p.n != 0 {
+	if empty, err := p.restore(size, true); err != nil || !empty || p.n != 0 {
 		t.Fatalf("another buffer shape: empty %v, %v, count %d (want an empty pool)", empty, err, p.n)
 	}
 }
@@ -115,20 +115,25 @@ func TestImagePoolOfSizes(t *testing.T) {
 	if !slices.Equal(p.images.Shape(), []int64{2, 1, 5, 5}) || !slices.Equal(out.Shape(), []int64{1, 1, 3, 2}) || out.Float32s()[5] != 2 {
 		t.Fatalf("growing: buffer %v, got %v %v", p.images.Shape(), out.Shape(), out.Float32s())
 	}
-	// A resumed pool: the images and sizes tensors copied in, then restore.
+	// A resumed pool: its host state restored, then (as a data-parallel
+	// rank's arrive) the images and sizes tensors copied in; the next query
+	// reads the sizes.
 	q := newImagePool(2, []int64{1, 5, 5}, torch.CPUDevice)
 	defer q.free()
-	q.images.CopyFrom(p.images)
-	q.sizes.CopyFrom(p.sizes)
-	if empty, err := q.restore(2, p.shape()); err != nil || empty {
+	if empty, err := q.restore(2, false); err != nil || empty {
 		t.Fatalf("restore: %v, empty %v", err, empty)
 	}
+	q.images.CopyFrom(p.images)
+	q.sizes.CopyFrom(p.sizes)
+	q.readSizes()
 	if !slices.Equal(q.hw, [][2]int64{{3, 4}, {5, 5}}) || !slices.Equal(q.slot(0).Shape(), []int64{1, 1, 3, 4}) || q.slot(0).Float32s()[11] != 3 {
 		t.Fatalf("restored sizes %v, slot 0 %v", q.hw, q.slot(0).Shape())
 	}
 	// 0 x 0, as a checkpoint of a gogan before sizes has: the whole slot.
 	q.sizes.CopyFrom(torch.Zeros(torch.Int64, torch.CPUDevice, 2, 2))
-	if _, err := q.restore(2, nil); err != nil || !slices.Equal(q.slot(1).Shape(), []int64{1, 1, 5, 5}) {
+	_, err := q.restore(2, false)
+	q.readSizes()
+	if err != nil || !slices.Equal(q.slot(1).Shape(), []int64{1, 1, 5, 5}) {
 		t.Fatalf("sizes of an older checkpoint: %v, slot 1 %v", err, q.slot(1).Shape())
 	}
 }
