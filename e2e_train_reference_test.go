@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
-	"image/draw"
 	"math"
 	"os"
 	"os/exec"
@@ -36,22 +35,40 @@ func TestPix2PixIsTrainPyStepForStep(t *testing.T) {
 // the reference's AlignedDataset cuts it (int(w/2): A 255 columns, B 256),
 // and both halves take the crop and flip drawn from A's size: 6 facades
 // pairs 511 wide, resized (resize_and_crop) or not (crop), step for step
-// with train.py.
+// with train.py. And 77x40 pairs scaled to 32 wide with a crop of 32
+// (scale_width_and_crop): A 32x33, cropped at a drawn row, B 32x32, which
+// the reference's __crop leaves whole.
 func TestPix2PixOddWidthIsTrainPys(t *testing.T) {
-	root := t.TempDir()
 	src := filepath.Join("..", "shared", "data", "facades", "train")
-	os.MkdirAll(filepath.Join(root, "train"), 0o755)
-	for i := range 6 {
-		ab := decodeJPEG(t, filepath.Join(src, fmt.Sprintf("%d.jpg", 60+i)))
-		odd := image.NewNRGBA(image.Rect(0, 0, 511, 256))
-		draw.Draw(odd, odd.Bounds(), ab, image.Point{}, draw.Src)
-		writePNG(t, filepath.Join(root, "train", fmt.Sprintf("%d.png", i)), odd)
+	pairs := func(w, h int) string {
+		root := t.TempDir()
+		os.MkdirAll(filepath.Join(root, "train"), 0o755)
+		for i := range 6 {
+			ab := decodeJPEG(t, filepath.Join(src, fmt.Sprintf("%d.jpg", 60+i)))
+			odd := image.NewNRGBA(image.Rect(0, 0, w, h))
+			for y := range h {
+				for x := range w {
+					odd.Set(x, y, ab.At(x*511/w, y*256/h)) // the top left 511x256, sampled
+				}
+			}
+			writePNG(t, filepath.Join(root, "train", fmt.Sprintf("%d.png", i)), odd)
+		}
+		return root
 	}
-	for _, pre := range []string{"resize_and_crop", "crop"} {
-		t.Run(pre, func(t *testing.T) {
-			trainPyStepForStep(t, "configs/pix2pix-facades.yaml", root, 6,
-				map[string]any{"model": "pix2pix", "direction": "BtoA", "netG": "unet_128", "num_threads": 4, "preprocess": pre},
-				"model.netG=unet_128", "data.preprocess="+pre)
+	wide := pairs(511, 256)
+	for _, tc := range []struct {
+		pre, root, netG string
+		load, crop      int
+	}{
+		{"resize_and_crop", wide, "unet_128", 143, 128},
+		{"crop", wide, "unet_128", 143, 128},
+		{"scale_width_and_crop", pairs(77, 40), "resnet_6blocks", 32, 32},
+	} {
+		t.Run(tc.pre, func(t *testing.T) {
+			trainPyStepForStep(t, "configs/pix2pix-facades.yaml", tc.root, 6,
+				map[string]any{"model": "pix2pix", "direction": "BtoA", "netG": tc.netG, "num_threads": 4, "preprocess": tc.pre,
+					"load_size": tc.load, "crop_size": tc.crop},
+				"model.netG="+tc.netG, "data.preprocess="+tc.pre, fmt.Sprintf("data.load_size=%d", tc.load), fmt.Sprintf("data.crop_size=%d", tc.crop))
 		})
 	}
 }

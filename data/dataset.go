@@ -918,15 +918,24 @@ func (d *Dataset) checkSize(path string, w, h int) *FileError {
 	if wa == wb || d.kind != "ab" {
 		return nil
 	}
-	// A pair's halves take one crop and flip, drawn from A's size: B, one
-	// column wider, lines up when both resize alike, or when nothing is
-	// resized (the crop then never reaches B's last column).
+	// A pair's halves take one crop and flip, placed in A (get_params takes
+	// A's size). The reference's run goes on when both come out one size
+	// and B is cut where A is: both resize alike; or a random crop lies in
+	// B, which is at least A's size (crop: one column wider), or which is
+	// crop-sized already (its __crop leaves it whole). Otherwise its L1
+	// fails on two sizes, or its crop runs past B and pads it with black.
 	raw, rah := d.tf.resized(wa, h)
 	rbw, rbh := d.tf.resized(wb, h)
-	if (raw == rbw && rah == rbh) || d.tf.Mode == Crop {
+	cw := d.tf.CropSize
+	switch {
+	case raw == rbw && rah == rbh:
+		return nil
+	case d.tf.randomCrop() && rbw >= raw && rbh >= rah:
+		return nil
+	case d.tf.randomCrop() && rbw == cw && rbh == cw:
 		return nil
 	}
-	return fileErr(path, "A|B image is %dx%d: its halves, %d and %d wide (cut at int(w/2) as the reference cuts), resize to %dx%d and %dx%d with data.preprocess %s, so A and B would not line up (the reference fails or pads B with black); give the image an even width, or use resize_and_crop or crop",
+	return fileErr(path, "A|B image is %dx%d: its halves, %d and %d wide (cut at int(w/2) as the reference cuts), resize to %dx%d and %dx%d with data.preprocess %s, where the reference's run fails (two sizes) or pads B with black (a crop past its edge); give the image an even width, or use resize_and_crop or crop",
 		w, h, wa, wb, raw, rah, rbw, rbh, d.tf.Mode)
 }
 

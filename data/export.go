@@ -254,22 +254,17 @@ func (d *Dataset) LocateWith(set *U8Set, i int, dr Draws) ([]Place, error) {
 		rows = [2]int{d.unalignedA(i), dr.B}
 	}
 	draws := dr.P
-	if set.Placed {
-		// A stream's images take one crop, placed in its smallest (an A|B
-		// pair of odd width: its A half, B one column wider), as Sample.
-		var minW, minH [2]int
-		for _, t := range set.Tensors {
-			if minW[t.stream] == 0 || t.Shape[3] < minW[t.stream] {
-				minW[t.stream] = t.Shape[3]
-			}
-			if minH[t.stream] == 0 || t.Shape[2] < minH[t.stream] {
-				minH[t.stream] = t.Shape[2]
-			}
+	if set.Placed && d.kind == "ab" {
+		// A pair's images take one crop, placed in the file's A half (of
+		// odd width, B is one column wider, or crop-sized), as Sample.
+		name := "A"
+		if d.btoa {
+			name = "B"
 		}
-		for st := range draws {
-			if minW[st] > 0 {
-				x, y, _, _ := d.tf.place(minW[st], minH[st], draws[st])
-				draws[st].RX, draws[st].RY = uint64(x), uint64(y)
+		for _, t := range set.Tensors {
+			if t.Name == name {
+				x, y, _, _ := d.tf.place(t.Shape[3], t.Shape[2], draws[0])
+				draws[0].RX, draws[0].RY = uint64(x), uint64(y)
 			}
 		}
 	}

@@ -132,6 +132,18 @@ func TestExportLocatesSamples(t *testing.T) {
 				t.Errorf("%s: %s (want %s), %d flipped, %d places", dirn, got, want, flips, places)
 			}
 		}
+		// 77x40 scaled to 32 wide, crop 32: A 32x33 (cut at row 0 or 1),
+		// B 32x32, whole.
+		sw := t.TempDir()
+		for i := range 4 {
+			write(t, filepath.Join(sw, "train", fmt.Sprintf("%d.png", i)), encode(t, "png", noisyPhoto(77, 40, i)))
+		}
+		cfg := DefaultConfig(Aligned)
+		cfg.Root, cfg.Preprocess, cfg.LoadSize, cfg.CropSize = sw, ScaleWidthAndCrop, 32, 32
+		set, _, places, _ := checkExport(t, openOK(t, cfg), 4)
+		if got, want := shapes(set), "A[4 3 33 32] B[4 3 32 32]"; got != want || places < 3 {
+			t.Errorf("scale_width_and_crop: %s (want %s), %d places", got, want, places)
+		}
 	})
 	t.Run("unaligned A|B halves, random B, crop and flip", func(t *testing.T) {
 		cfg := DefaultConfig(Unaligned)
