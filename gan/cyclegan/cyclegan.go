@@ -169,8 +169,12 @@ func New(env gan.Env) (gan.Recipe, error) {
 	}); err != nil {
 		gan.Free(r)
 		gib := float64(size) * float64(a*hA*wA+b*hB*wB) * 4 / (1 << 30)
-		return nil, fmt.Errorf("train.pool_size=%d: the two image pools of %d images of %dx%d and %dx%d take %.3g GiB on %s (the reference's default is 50): %w",
-			size, size, wA, hA, wB, hB, gib, env.Device, err)
+		sizes := fmt.Sprintf("%dx%d", wA, hA)
+		if wA != wB || hA != hB {
+			sizes += fmt.Sprintf(" and %dx%d", wB, hB)
+		}
+		return nil, fmt.Errorf("train.pool_size=%d: the two image pools of %d images of %s take %.3g GiB on %s (the reference's default is 50): %w",
+			size, size, sizes, gib, env.Device, err)
 	}
 	r.optG = torch.NewAdam(append(r.gA.Parameters(), r.gB.Parameters()...), c.Train.LR, c.Train.Beta1, c.Train.Beta2)
 	r.optD = torch.NewAdam(append(r.dA.Parameters(), r.dB.Parameters()...), c.Train.LR, c.Train.Beta1, c.Train.Beta2)
