@@ -16,15 +16,19 @@ import (
 )
 
 // fastpathConfigs are small DCGAN and pix2pix steps (pix2pix without dropout,
-// whose random masks a CUDA graph draws differently from eager steps), and
+// whose random masks a CUDA graph draws differently from eager steps),
 // pix2pixHD with instance-wise features (synthetic instance ids: thousands
-// of regions).
+// of regions), and pix2pixHD's --no_lsgan (D's Sigmoid and BCELoss, which
+// must run in float32 under autocast).
 var fastpathConfigs = map[string][]string{
 	"dcgan":   {"recipe=dcgan", "model.ngf=16", "model.ndf=16", "data.image_size=32", "data.batch_size=8"},
 	"pix2pix": {"recipe=pix2pix", "model.netG=unet_128", "model.no_dropout=true", "model.ngf=8", "model.ndf=8", "data.crop_size=256", "data.load_size=286", "data.batch_size=2"},
 	"pix2pixhd-features": {"recipe=pix2pixhd", "data.label_nc=4", "data.preprocess=resize_and_crop", "data.load_size=64", "data.crop_size=64",
 		"model.ngf=8", "model.ndf=8", "model.n_downsample_global=2", "model.n_blocks_global=1", "model.n_layers_D=2", "train.no_vgg_loss=true",
 		"model.instance_feat=true", "model.nef=4", "model.n_downsample_E=2", "data.batch_size=2"},
+	"pix2pixhd-vanilla": {"recipe=pix2pixhd", "data.label_nc=4", "data.preprocess=resize_and_crop", "data.load_size=64", "data.crop_size=64",
+		"model.ngf=8", "model.ndf=8", "model.n_downsample_global=2", "model.n_blocks_global=1", "model.n_layers_D=2", "train.no_vgg_loss=true",
+		"train.gan_mode=vanilla", "data.batch_size=2"},
 }
 
 // fastpathRun trains steps steps of the config on synthetic batches (the same
@@ -206,7 +210,7 @@ func TestCapturableAdamSameTraining(t *testing.T) {
 // within bfloat16's precision, and training stays finite.
 func TestBF16AutocastOnCPU(t *testing.T) {
 	torch.LockThread()
-	for _, recipe := range []string{"dcgan", "pix2pix"} {
+	for _, recipe := range []string{"dcgan", "pix2pix", "pix2pixhd-vanilla"} {
 		want, _ := fastpathRun(t, recipe, "cpu", runOpts{steps: 3})
 		// LoadConfig refuses cuda.amp on device=cpu: set it after loading.
 		got, _ := fastpathRun(t, recipe, "cpu", runOpts{steps: 3, edit: func(c *config.Config) { c.CUDA.AMP = "bf16" }})
@@ -330,7 +334,9 @@ func TestCUDAFeatureEncoder(t *testing.T) {
 // update: what mixed precision can be compared on, since fp16's grad scaler
 // skips the first updates (its initial scale overflows), as GradScaler does.
 func beforeUpdates(recipe string, losses []map[string]float64) []map[string]float64 {
-	keep := map[string][]string{"dcgan": {"Loss_D", "D_x", "D_G_z1"}, "pix2pix": {"D_real", "D_fake", "G_L1"}}[recipe]
+	keep := map[string][]string{"dcgan": {"Loss_D", "D_x", "D_G_z1"}, "pix2pix": {"D_real", "D_fake", "G_L1"},
+		// one forward pass gives all of pix2pixHD's losses, then G and D step
+		"pix2pixhd-vanilla": {"G_GAN", "G_GAN_Feat", "D_real", "D_fake"}}[recipe]
 	var out []map[string]float64
 	for _, ls := range losses {
 		m := map[string]float64{}
@@ -350,7 +356,7 @@ func TestCUDAMixedPrecision(t *testing.T) {
 	torch.LockThread()
 	torch.SetAllowTF32(false)
 	defer torch.SetAllowTF32(true)
-	for _, recipe := range []string{"dcgan", "pix2pix"} {
+	for _, recipe := range []string{"dcgan", "pix2pix", "pix2pixhd-vanilla"} {
 		want, wantState := fastpathRun(t, recipe, "cuda", runOpts{steps: 10})
 		for _, amp := range []string{"bf16", "fp16"} {
 			got, _ := fastpathRun(t, recipe, "cuda", runOpts{sets: []string{"cuda.amp=" + amp}, steps: 10})
