@@ -678,6 +678,46 @@ func TestResumeOnAnotherWorldSize(t *testing.T) {
 	}
 }
 
+// TestDataParallelPoolResizedOnResume: a 2-rank job resumed with a larger
+// train.pool_size keeps each rank's own fakes (the first ones), as one
+// process keeps its: pools of 4 grown to 8, one step of 4 fakes a rank
+// fills slots 4-7, and slots 0-3 of each rank are its own from before.
+func TestDataParallelPoolResizedOnResume(t *testing.T) {
+	needGloo(t)
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train", "--nproc", "2"}, smallCycleGAN(run, "threads=1", "data.workers=1", "train.max_steps=4", "train.pool_size=4")...)...); err != nil {
+		t.Fatalf("2 ranks: %v\n%s", err, out)
+	}
+	pools := func(step string) map[string][]float32 {
+		ts, _, err := torch.LoadSafetensors(filepath.Join(run, "checkpoints", step, "weights.safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer torch.FreeNamed(ts)
+		out := map[string][]float32{}
+		for _, e := range ts {
+			if e.Name == "pool.fake_A" || e.Name == "rank1.pool.fake_A" {
+				all := e.Tensor.Float32s()
+				out[e.Name] = all[:len(all)*4/int(e.Tensor.Shape()[0])] // slots 0-3
+			}
+		}
+		return out
+	}
+	before := pools("step-00000004")
+	if slices.Equal(before["pool.fake_A"], before["rank1.pool.fake_A"]) {
+		t.Fatal("the ranks' pools are equal before the resume: the test cannot tell them apart")
+	}
+	if out, err := gogan(t, "resume", run, "--nproc", "2", "--quiet", "--set", "train.pool_size=8", "--set", "train.max_steps=5"); err != nil {
+		t.Fatalf("resume --nproc 2 with train.pool_size=8: %v\n%s", err, out)
+	}
+	after := pools("step-00000005")
+	for _, name := range []string{"pool.fake_A", "rank1.pool.fake_A"} {
+		if !slices.Equal(after[name], before[name]) {
+			t.Errorf("%s: slots 0-3 are not the rank's own fakes from before the resume", name)
+		}
+	}
+}
+
 // TestGradientOverlapIsExact: averaging the gradients while backward runs
 // (train.dist_overlap, DistributedDataParallel's reducer), in buckets small
 // enough that every network has many, trains exactly as averaging them after

@@ -288,13 +288,22 @@ func (s *session) scatterRankState() {
 			if !s.lead {
 				continue
 			}
-			src := nt.Tensor
-			if t, ok := s.rankSaved[rankName(r, nt.Name)]; ok && sameShape(t, nt.Tensor) {
-				src = t
-			} else if s.resumed {
-				slog.Warn("resume: the checkpoint has no copy of this tensor for this rank; it starts from rank 0's", "tensor", nt.Name, "rank", r)
+			t, ok := s.rankSaved[rankName(r, nt.Name)]
+			switch {
+			case ok && sameShape(t, nt.Tensor):
+				torch.NoGrad(func() { tmp[i].CopyFrom(t.To(nt.Tensor.Device())) })
+			case ok && otherCount(t.Shape(), nt.Tensor.Shape()): // as rank 0's own: its first ones
+				copyLeading(tmp[i], t)
+			default:
+				if s.resumed {
+					why := "has no copy of this tensor for this rank"
+					if ok {
+						why = "holds this rank's copy in another shape"
+					}
+					slog.Warn("resume: the checkpoint "+why+"; it starts from rank 0's", "tensor", nt.Name, "rank", r)
+				}
+				torch.NoGrad(func() { tmp[i].CopyFrom(nt.Tensor) })
 			}
-			torch.NoGrad(func() { tmp[i].CopyFrom(src.To(nt.Tensor.Device())) })
 		}
 		torch.Broadcast(tmp, 0)
 		if s.job.Rank == r {

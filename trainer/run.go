@@ -725,14 +725,10 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 				continue
 			}
 			ss, ds := src.Shape(), f.Tensor.Shape()
-			if len(ss) > 0 && len(ss) == len(ds) && slices.Equal(ss[1:], ds[1:]) && ss[0] != ds[0] {
-				// Another count of the same images (a CycleGAN pool resized
-				// by train.pool_size, a grid of another size): the leading
-				// ones are kept, as many as both hold.
-				n := min(ss[0], ds[0])
+			if otherCount(ss, ds) {
 				slog.Warn("resume: the checkpoint holds another number of these images; the first ones are kept", "tensor", f.Name,
-					"checkpoint", ss[0], "run", ds[0], "kept", n)
-				torch.NoGrad(func() { f.Tensor.Narrow(0, 0, n).CopyFrom(src.Narrow(0, 0, n).To(f.Tensor.Device())) })
+					"checkpoint", ss[0], "run", ds[0], "kept", min(ss[0], ds[0]))
+				copyLeading(f.Tensor, src)
 				continue
 			}
 			if !slices.Equal(ss, ds) {
@@ -867,6 +863,19 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 	}
 	s.step, s.epoch, s.last, s.ckptAt = st.Step, st.Epoch, st.Metrics.Last, st.Step
 	return nil
+}
+
+// otherCount says whether a checkpoint's tensor of shape saved holds
+// another number of the images a run's of shape run holds (a CycleGAN pool
+// resized by train.pool_size, a grid of another size): copyLeading keeps
+// the leading ones, as many as both hold.
+func otherCount(saved, run []int64) bool {
+	return len(saved) > 0 && len(saved) == len(run) && slices.Equal(saved[1:], run[1:]) && saved[0] != run[0]
+}
+
+func copyLeading(dst, src *torch.Tensor) {
+	n := min(src.Shape()[0], dst.Shape()[0])
+	torch.NoGrad(func() { dst.Narrow(0, 0, n).CopyFrom(src.Narrow(0, 0, n).To(dst.Device())) })
 }
 
 // stepAt is the steps a run has taken at a loader position: the loader's
