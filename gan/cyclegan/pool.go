@@ -169,9 +169,10 @@ func (p *imagePool) restore(n int, lost bool) (empty bool, err error) {
 	}
 	if lost {
 		p.n = 0
-		for i := range p.hw {
-			p.setHW(i, 0, 0)
-		}
+		clear(p.hw)
+		z := p.sizes.ZerosLike()
+		defer z.Free()
+		p.sizes.CopyFrom(z) // held the checkpoint's, of other images
 		return n > 0, nil
 	}
 	p.n = min(n, p.size)
