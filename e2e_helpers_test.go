@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"image"
 	"image/color"
 	"image/draw"
@@ -72,12 +73,7 @@ func readPNG(t *testing.T, path string) *image.NRGBA {
 // compared with PIL's).
 func decodeJPEG(t *testing.T, path string) image.Image {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	im, err := jpeg.Decode(f)
+	im, err := jpeg.Decode(bytes.NewReader(readFile(t, path)))
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}

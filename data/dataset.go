@@ -795,7 +795,7 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 			labels = append(labels, d.labels[i])
 		}
 		cache = append(cache, resA[i].img)
-		sizesA[d.outSize(resA[i].w, resA[i].h)] = f
+		sizesA[d.outSize(resA[i].w, resA[i].h, false)] = f
 		if paired {
 			filesB = append(filesB, d.filesB[i])
 			cacheB = append(cacheB, resB[i].img)
@@ -811,7 +811,7 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 				filesB = append(filesB, f)
 				dimsB = append(dimsB, [2]int{resB[i].w, resB[i].h})
 				cacheB = append(cacheB, resB[i].img)
-				sizesB[d.outSize(resB[i].w, resB[i].h)] = f
+				sizesB[d.outSize(resB[i].w, resB[i].h, false)] = f
 			}
 		}
 	}
@@ -840,7 +840,7 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 	switch d.kind {
 	case "unaligned-ab": // the right halves, one column wider where the width is odd
 		for i, f := range d.files {
-			sizesB[d.outSizeB(d.dims[i][0], d.dims[i][1])] = f
+			sizesB[d.outSize(d.dims[i][0], d.dims[i][1], true)] = f
 		}
 	case "unaligned":
 	default:
@@ -882,36 +882,32 @@ func (d *Dataset) splitsAB() bool { return d.kind == "ab" || d.kind == "unaligne
 // AlignedDataset cuts at int(w / 2), so an odd width's B is one column wider.
 func abWidths(w int) (a, b int) { return w / 2, w - w/2 }
 
-// outSize is the output size of a file of w x h (for A|B images, of its A
-// half; outSizeB: of its B half).
-func (d *Dataset) outSize(w, h int) [2]int {
-	if d.splitsAB() {
-		w, _ = abWidths(w)
+// sideWidth is the width of a file w wide as its A side (or its B side when
+// bSide): an A|B image's half, the whole file otherwise.
+func (d *Dataset) sideWidth(w int, bSide bool) int {
+	if !d.splitsAB() {
+		return w
 	}
-	ow, oh, _ := d.tf.OutputSize(w, h)
-	return [2]int{ow, oh}
+	a, b := abWidths(w)
+	if bSide {
+		return b
+	}
+	return a
 }
 
-func (d *Dataset) outSizeB(w, h int) [2]int {
-	if d.splitsAB() {
-		_, w = abWidths(w)
-	}
-	ow, oh, _ := d.tf.OutputSize(w, h)
+// outSize is the output size of a file of w x h as its A side (or its B
+// side when bSide).
+func (d *Dataset) outSize(w, h int, bSide bool) [2]int {
+	ow, oh, _ := d.tf.OutputSize(d.sideWidth(w, bSide), h)
 	return [2]int{ow, oh}
 }
 
 // checkSize reports a crop that does not fit, and an A|B pair of odd width
 // whose halves the preprocess would not line up.
 func (d *Dataset) checkSize(path string, w, h int) *FileError {
-	if !d.splitsAB() {
-		if _, _, err := d.tf.OutputSize(w, h); err != nil {
-			return &FileError{Path: path, Err: err}
-		}
-		return nil
-	}
-	wa, wb := abWidths(w)
-	for _, hw := range []int{wa, wb} {
-		if _, _, err := d.tf.OutputSize(hw, h); err != nil {
+	wa, wb := d.sideWidth(w, false), d.sideWidth(w, true)
+	for _, sw := range []int{wa, wb} {
+		if _, _, err := d.tf.OutputSize(sw, h); err != nil {
 			return &FileError{Path: path, Err: err}
 		}
 	}

@@ -151,7 +151,8 @@ func (d *Dataset) torchTransformDraws(g *mtrand.Torch, wh [2]int) Params {
 }
 
 // streamDims is the size (w, h) of image k of the A stream (the sample's A
-// side: an A|B image's left half) or of the unaligned B stream.
+// side: an A|B image's left half) or of the unaligned B stream (an A|B
+// image's right half).
 func (d *Dataset) streamDims(bSide bool, k int) [2]int {
 	switch {
 	case d.idx != nil:
@@ -160,12 +161,6 @@ func (d *Dataset) streamDims(bSide bool, k int) [2]int {
 		return d.dimsB[k]
 	}
 	wh := d.dims[k]
-	if d.splitsAB() {
-		a, b := abWidths(wh[0])
-		wh[0] = a
-		if bSide && d.kind == "unaligned-ab" {
-			wh[0] = b
-		}
-	}
+	wh[0] = d.sideWidth(wh[0], bSide)
 	return wh
 }

@@ -265,6 +265,7 @@ func (d *Dataset) LocateWith(set *U8Set, i int, dr Draws) ([]Place, error) {
 			if t.Name == name {
 				x, y, _, _ := d.tf.place(t.Shape[3], t.Shape[2], draws[0])
 				draws[0].RX, draws[0].RY = uint64(x), uint64(y)
+				break
 			}
 		}
 	}

@@ -157,7 +157,7 @@ func (d *Dataset) header(path string) (image.Config, error) {
 // has DCGAN's square output size.
 func (d *Dataset) trustLSUN() error {
 	d.n = len(d.files)
-	size := map[[2]int]string{d.outSize(d.cfg.ImageSize, d.cfg.ImageSize): d.files[0]}
+	size := map[[2]int]string{d.outSize(d.cfg.ImageSize, d.cfg.ImageSize, false): d.files[0]}
 	d.setUniform(size, size)
 	d.log.Info("data: LSUN images are checked as they are read (more than 20000: their headers are in the values, so checking them on open would read the whole database)", "images", d.n)
 	return nil

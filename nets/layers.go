@@ -94,10 +94,10 @@ func resetConv(w, b *torch.Tensor) {
 	if w.Device().IsCUDA() {
 		sc := torch.NewScope()
 		defer sc.Close()
-		cw := torch.Zeros(torch.Float32, torch.CPUDevice, w.Shape()...)
+		cw := torch.Empty(torch.Float32, torch.CPUDevice, false, w.Shape()...) // every value drawn below
 		var cb *torch.Tensor
 		if b != nil {
-			cb = torch.Zeros(torch.Float32, torch.CPUDevice, b.Shape()...)
+			cb = torch.Empty(torch.Float32, torch.CPUDevice, false, b.Shape()...)
 		}
 		resetConv(cw, cb)
 		w.CopyFrom(cw)

@@ -37,8 +37,9 @@ func (e *NonFiniteError) Error() string {
 
 // bceRefusedNaN says whether a step failed because a discriminator's output
 // went NaN: DCGAN's D ends in a Sigmoid and its loss is BCELoss, as the
-// reference's (pix2pixhd's vanilla loss too), and libtorch's binary_cross_entropy refuses inputs outside
-// [0, 1] (NaN included) before any loss can be read.
+// reference's (pix2pixhd's vanilla loss too), and libtorch's
+// binary_cross_entropy refuses inputs outside [0, 1] (NaN included) before
+// any loss can be read.
 func bceRefusedNaN(err error) bool {
 	return strings.Contains(err.Error(), "input should be between 0 and 1")
 }

@@ -170,9 +170,7 @@ func (p *imagePool) restore(n int, lost bool) (empty bool, err error) {
 	if lost {
 		p.n = 0
 		clear(p.hw)
-		z := p.sizes.ZerosLike()
-		defer z.Free()
-		p.sizes.CopyFrom(z) // held the checkpoint's, of other images
+		p.sizes.Fill(0) // held the checkpoint's, of other images
 		return n > 0, nil
 	}
 	p.n = min(n, p.size)
