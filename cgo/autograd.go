@@ -139,6 +139,20 @@ func (t *Tensor) CopyFrom(src *Tensor) {
 	check("copy", e)
 }
 
+// IndexCopy_ writes source's slices along dim into t at the positions index
+// (int64, on t's device), in place and outside autograd (index_copy_). The
+// positions are read on the device: a CUDA graph's replays write where
+// each replay's index says, where Narrow's offsets are fixed at capture.
+func (t *Tensor) IndexCopy_(dim int64, index, source *Tensor) {
+	const op = "index_copy_"
+	var e *C.char
+	C.gt_index_copy_(t.ptr(op), C.int64_t(dim), index.ptr(op), source.ptr(op), &e)
+	runtime.KeepAlive(t)
+	runtime.KeepAlive(index)
+	runtime.KeepAlive(source)
+	check(op, e)
+}
+
 // Fill sets every element of t to v in place (outside autograd).
 func (t *Tensor) Fill(v float64) {
 	var e *C.char

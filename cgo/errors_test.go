@@ -35,6 +35,7 @@ func TestErrorsNotCrashes(t *testing.T) {
 		{"backward of non-scalar", func() { x.Clone().SetRequiresGrad(true).Mul(x).Backward() }, "scalar"},
 		{"dropout p", func() { Dropout(x, 1.5, true) }, "outside [0, 1]"},
 		{"item of many", func() { x.Item() }, "384 elements cannot be converted to Scalar"},
+		{"index_copy_ past the end", func() { x.Clone().IndexCopy_(0, FromInt64([]int64{2}, 1), x.Narrow(0, 0, 1)) }, "out of bounds"},
 		{"upsample of 2-d", func() { Upsample(Randn(Float32, CPUDevice, 3, 3), Nearest, 6, 6, false) }, "expected input_size equals to 4"},
 	}
 	if CUDAIsAvailable() {

@@ -3,6 +3,7 @@ package torch
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -320,6 +321,34 @@ func TestScalarWeightGradientIsPyTorchs(t *testing.T) {
 			if g := y.Grad().Float32s()[0]; g != op.want {
 				t.Errorf("%s: gradient %.9g, want %.9g", op.name, g, op.want)
 			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIndexCopyInPlace: index_copy_ writes rows where a device tensor of
+// positions says, read when the op runs (as a graph replay reads it), and
+// leaves autograd out of it.
+func TestIndexCopyInPlace(t *testing.T) {
+	err := Try(func() {
+		s := NewScope()
+		defer s.Close()
+		buf := Zeros(Float32, CPUDevice, 3, 2)
+		index := FromInt64([]int64{2, 0}, 2)
+		src := FromFloat32([]float32{1, 2, 3, 4}, 2, 2).SetRequiresGrad(true)
+		buf.IndexCopy_(0, index, src)
+		if got, want := buf.Float32s(), []float32{3, 4, 0, 0, 1, 2}; !slices.Equal(got, want) {
+			t.Errorf("after index [2 0]: %v, want %v", got, want)
+		}
+		if buf.RequiresGrad() {
+			t.Error("the buffer requires grad after an index_copy_ of a tensor that does")
+		}
+		index.CopyFrom(FromInt64([]int64{1, 2}, 2)) // new positions, same tensor
+		buf.IndexCopy_(0, index, FromFloat32([]float32{5, 6, 7, 8}, 2, 2))
+		if got, want := buf.Float32s(), []float32{3, 4, 5, 6, 7, 8}; !slices.Equal(got, want) {
+			t.Errorf("after index [1 2]: %v, want %v", got, want)
 		}
 	})
 	if err != nil {

@@ -277,6 +277,17 @@ func (t *Tensor) To(dev Device) *Tensor { return t.to("to", dev, -1, false) }
 // copy overlaps with work already queued. Elsewhere it is To.
 func (t *Tensor) ToAsync(dev Device) *Tensor { return t.to("to_async", dev, -1, true) }
 
+// Upload is a small host tensor (indices, picks drawn on the host) on dev
+// without the host waiting for the device: on a GPU through a pinned copy,
+// which the caching host allocator keeps until the copy is done; on the CPU
+// To.
+func (t *Tensor) Upload(dev Device) *Tensor {
+	if !dev.IsCUDA() {
+		return t.To(dev)
+	}
+	return t.PinMemory().ToAsync(dev)
+}
+
 // ToDType converts t's elements to dt on its own device.
 func (t *Tensor) ToDType(dt DType) *Tensor { return t.to("to_dtype", t.Device(), dt, false) }
 

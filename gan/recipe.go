@@ -6,7 +6,7 @@
 // recipe declares is junyanz's BaseModel without its string-keyed getattr:
 // loss names, networks by role, optimizers, visuals, its own config keys.
 // What it can do beyond a training step it says by the small interfaces it
-// implements (NoiseDrawer, Visualizer, HostState, ...), as http.Flusher.
+// implements (StepDrawer, Visualizer, HostState, ...), as http.Flusher.
 package gan
 
 import (
@@ -58,11 +58,12 @@ type Optimizer struct {
 	Adam *torch.Adam
 }
 
-// NoiseDrawer is a recipe that draws random inputs for each step (DCGAN's
-// noise) into tensors of its own: the session calls DrawNoise before Step,
-// outside any CUDA graph, with the batch size.
-type NoiseDrawer interface {
-	DrawNoise(n int64)
+// StepDrawer is a recipe that draws random inputs for each step (DCGAN's
+// noise, CycleGAN's pool picks) into tensors of its own: the session calls
+// DrawStep before Step, outside any CUDA graph, with the batch size, so
+// that each replay of a captured step takes the step's own draws.
+type StepDrawer interface {
+	DrawStep(n int64)
 }
 
 // Visualizer renders the recipe's visuals (the sample grid) from the

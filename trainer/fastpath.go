@@ -54,8 +54,8 @@ func (s *session) launchStep(b gan.Batch) *torch.Tensor {
 			}
 		}
 	}
-	if d, ok := s.rec.(gan.NoiseDrawer); ok {
-		d.DrawNoise(batchSize(b))
+	if d, ok := s.rec.(gan.StepDrawer); ok {
+		d.DrawStep(batchSize(b))
 	}
 	if !s.cfg.CUDA.CUDAGraph {
 		return stackLosses(s.rec.Step(b))
@@ -119,24 +119,15 @@ func stackLosses(ls []*torch.Tensor) *torch.Tensor {
 
 // captureStep captures the recipe's step on batches shaped like b.
 // The warm-up steps before the capture change the weights, the optimizers'
-// moments and the random state; all of it is put back, so the first replay
-// is the run's next step, exactly as an eager step would be.
+// moments, the recipe's fixed tensors (CycleGAN's pools) and the random
+// state; all of it is put back, so the first replay is the run's next step,
+// exactly as an eager step would be.
 func (s *session) captureStep(b gan.Batch) {
-	// Everything a training step changes.
-	var state []*torch.Tensor
-	for _, n := range s.rec.Nets() {
-		for _, nt := range n.Net.StateDict() {
-			state = append(state, nt.Tensor)
-		}
-	}
 	var steps []int64
 	for _, o := range s.rec.Optimizers() {
 		o.Adam.MakeCapturable()
-		state = append(append(state, o.Adam.ExpAvg...), o.Adam.ExpAvgSq...)
 		steps = append(steps, o.Adam.StepCount)
 	}
-	snap := gan.TakeSnapshot(s.dev, state)
-	defer snap.Free()
 	g := &stepGraph{graph: torch.NewGraph(s.dev), inputs: gan.Batch{}}
 	for name, t := range b {
 		g.inputs[name] = t.Clone().Persist()
@@ -151,16 +142,13 @@ func (s *session) captureStep(b gan.Batch) {
 	prevCache := torch.SetAutocastCache(false)
 	defer torch.SetAutocastCache(prevCache)
 	g.graph.OnSideStream(func() {
-		for i := 0; i < graphWarmup; i++ {
-			sc := torch.NewScope()
-			s.rec.Step(g.inputs)
-			sc.Close()
-		}
-		snap.Restore()
-		for i, o := range s.rec.Optimizers() {
-			o.Adam.StepCount = steps[i]
-			o.Adam.SyncDevice()
-		}
+		s.undone(func() {
+			for i := 0; i < graphWarmup; i++ {
+				sc := torch.NewScope()
+				s.rec.Step(g.inputs)
+				sc.Close()
+			}
+		})
 		sc := torch.NewScope()
 		defer sc.Close()
 		g.graph.Capture(func() { g.losses = stackLosses(s.rec.Step(g.inputs)).Persist() })
@@ -171,4 +159,28 @@ func (s *session) captureStep(b gan.Batch) {
 	}
 	ok = true
 	s.graph = g
+}
+
+// undone runs training steps (f) and puts back everything a step changes:
+// every tensor a checkpoint holds (the weights, the optimizers' moments,
+// the recipe's fixed tensors), the optimizers' step counts and the random
+// generators. The host state a step's draws change is drawn before the
+// step (DrawStep), so that it stays as the next step needs it.
+func (s *session) undone(f func()) {
+	var state []*torch.Tensor
+	for _, w := range s.weights() {
+		state = append(state, w.Tensor)
+	}
+	var steps []int64
+	for _, o := range s.rec.Optimizers() {
+		steps = append(steps, o.Adam.StepCount)
+	}
+	snap := gan.TakeSnapshot(s.dev, state)
+	defer snap.Free()
+	f()
+	snap.Restore()
+	for i, o := range s.rec.Optimizers() {
+		o.Adam.StepCount = steps[i]
+		o.Adam.SyncDevice()
+	}
 }

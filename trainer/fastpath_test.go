@@ -19,7 +19,9 @@ import (
 // whose random masks a CUDA graph draws differently from eager steps),
 // pix2pixHD with instance-wise features (synthetic instance ids: thousands
 // of regions), and pix2pixHD's --no_lsgan (D's Sigmoid and BCELoss, which
-// must run in float32 under autocast).
+// must run in float32 under autocast), and CycleGAN with image pools
+// (full from the third step on: a capture then finds them full, as a
+// resumed run's does).
 var fastpathConfigs = map[string][]string{
 	"dcgan":   {"recipe=dcgan", "model.ngf=16", "model.ndf=16", "data.image_size=32", "data.batch_size=8"},
 	"pix2pix": {"recipe=pix2pix", "model.netG=unet_128", "model.no_dropout=true", "model.ngf=8", "model.ndf=8", "data.crop_size=256", "data.load_size=286", "data.batch_size=2"},
@@ -29,6 +31,8 @@ var fastpathConfigs = map[string][]string{
 	"pix2pixhd-vanilla": {"recipe=pix2pixhd", "data.label_nc=4", "data.preprocess=resize_and_crop", "data.load_size=64", "data.crop_size=64",
 		"model.ngf=8", "model.ndf=8", "model.n_downsample_global=2", "model.n_blocks_global=1", "model.n_layers_D=2", "train.no_vgg_loss=true",
 		"train.gan_mode=vanilla", "data.batch_size=2"},
+	"cyclegan": {"recipe=cyclegan", "model.netG=resnet_6blocks", "model.ngf=8", "model.ndf=8", "data.preprocess=resize_and_crop",
+		"data.load_size=32", "data.crop_size=32", "train.pool_size=3", "data.batch_size=2"},
 }
 
 // fastpathRun trains steps steps of the config on synthetic batches (the same
@@ -82,9 +86,25 @@ func fastpathRun(t *testing.T, recipe, device string, o runOpts) (losses []map[s
 				opt.Adam.MakeCapturable()
 			}
 		}
-		for _, in := range inputs {
+		for i, in := range inputs {
 			step := torch.NewScope()
-			losses = append(losses, s.runStep(in))
+			if i == o.warmUpAt && i > 0 {
+				// What launchStep does before it captures: the step's
+				// draws, then the graph's warm-up steps, undone.
+				if d, ok := rec.(gan.StepDrawer); ok {
+					d.DrawStep(batchSize(in))
+				}
+				s.undone(func() {
+					for range graphWarmup {
+						sc := torch.NewScope()
+						rec.Step(in)
+						sc.Close()
+					}
+				})
+				losses = append(losses, s.readLosses(stackLosses(rec.Step(in))))
+			} else {
+				losses = append(losses, s.runStep(in))
+			}
 			step.Close()
 		}
 		state = map[string][]float32{}
@@ -112,6 +132,9 @@ type runOpts struct {
 	steps      int
 	edit       func(*config.Config)
 	capturable bool // eager steps with Adam's step count and LR on the device
+	// warmUpAt > 0: before that step, the steps a graph capture runs to
+	// warm up, undone (on the CPU too)
+	warmUpAt int
 }
 
 // lossDiff is the largest relative difference between two runs' losses.
@@ -205,6 +228,27 @@ func TestCapturableAdamSameTraining(t *testing.T) {
 	t.Logf("3 steps: losses within %.3g, network states within %.3g (relative)", l, w)
 }
 
+// TestGraphWarmUpIsUndone: the steps a CUDA graph's capture runs first
+// (cuDNN's choices, autograd's set-up) leave no trace: with them undone
+// before step 4, the run is the one without them, bit for bit. Run on the
+// CPU, where the capture itself cannot: the weights, optimizer moments,
+// step counts, random generators and CycleGAN's pools (full by then, so
+// that the warm-up's swaps would change what D sees later) come back, and
+// the pools' picks, drawn before the warm-up, are the step's.
+func TestGraphWarmUpIsUndone(t *testing.T) {
+	torch.LockThread()
+	for _, recipe := range slices.Sorted(maps.Keys(fastpathConfigs)) {
+		want, wantState := fastpathRun(t, recipe, "cpu", runOpts{steps: 6, capturable: true})
+		got, gotState := fastpathRun(t, recipe, "cpu", runOpts{steps: 6, capturable: true, warmUpAt: 3})
+		if d, where := lossDiff(got, want); d != 0 {
+			t.Errorf("%s: losses after an undone warm-up differ by %.3g (%s)", recipe, d, where)
+		}
+		if d, where := stateDiff(gotState, wantState); d != 0 {
+			t.Errorf("%s: weights after an undone warm-up differ by %.3g (%s)", recipe, d, where)
+		}
+	}
+}
+
 // TestBF16AutocastOnCPU runs the mixed-precision step with CPU autocast:
 // the first step's losses (same weights, same batch) agree with float32's
 // within bfloat16's precision, and training stays finite.
@@ -281,7 +325,7 @@ func TestCUDAGraphTrainingMatchesEager(t *testing.T) {
 	torch.LockThread()
 	exactCUDA(t)
 	base := []string{"cuda.cudnn_benchmark=false"}
-	for _, recipe := range []string{"dcgan", "pix2pix"} {
+	for _, recipe := range []string{"dcgan", "pix2pix", "cyclegan"} {
 		eager, eagerState := fastpathRun(t, recipe, "cuda", runOpts{sets: base, steps: 10, capturable: true})
 		plain, _ := fastpathRun(t, recipe, "cuda", runOpts{sets: base, steps: 10})
 		got, gotState := fastpathRun(t, recipe, "cuda", runOpts{sets: append(base, "cuda.cuda_graph=true"), steps: 10})

@@ -307,8 +307,8 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 
 	torch.ManualSeed(parityStepSeed)
 	for i, bt := range batches {
-		if d, ok := rec.(gan.NoiseDrawer); ok {
-			d.DrawNoise(bt["A"].Shape()[0])
+		if d, ok := rec.(gan.StepDrawer); ok {
+			d.DrawStep(bt["A"].Shape()[0])
 		}
 		outs := rec.Step(bt)
 		l := map[string]float64{}

@@ -80,7 +80,7 @@ func (p *probe) Step(b gan.Batch) []*torch.Tensor {
 
 // The embedded recipe's capabilities are not promoted through the interface:
 // a wrapper forwards the ones it keeps.
-func (p *probe) DrawNoise(n int64)              { p.Recipe.(gan.NoiseDrawer).DrawNoise(n) }
+func (p *probe) DrawStep(n int64)               { p.Recipe.(gan.StepDrawer).DrawStep(n) }
 func (p *probe) Fixed() []torch.Named           { return p.Recipe.(gan.FixedInputs).Fixed() }
 func (p *probe) Visuals() (*image.NRGBA, error) { return p.Recipe.(gan.Visualizer).Visuals() }
 func (p *probe) GraphUnsafe() string            { return "its host-side draws run outside the device" }

@@ -175,9 +175,10 @@ func (r *residentData) grid(c, ch, cw, h, w int64, sides bool) cropGrid {
 	return g
 }
 
-// upload is int64 values on the device, in the given shape.
+// upload is int64 values on the device, in the given shape, queued without
+// a host wait (each batch's indices and draws: the step's stream orders them).
 func (r *residentData) upload(v []int64, shape ...int64) *torch.Tensor {
-	return torch.FromInt64(v, shape...).To(r.dev)
+	return torch.FromInt64(v, shape...).Upload(r.dev)
 }
 
 // sideBoundaries is the boundary map of crops of a Sides tensor (sides,

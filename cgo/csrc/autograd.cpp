@@ -36,6 +36,13 @@ void gt_copy_(GTensor dst, GTensor src, char **err) {
   GT_CATCH()
 }
 
+void gt_index_copy_(GTensor x, int64_t dim, GTensor index, GTensor source, char **err) {
+  GT_TRY
+  at::NoGradGuard ng;
+  T(x).index_copy_(dim, T(index), T(source));
+  GT_CATCH()
+}
+
 void gt_fill_(GTensor t, double value, char **err) {
   GT_TRY
   at::NoGradGuard ng;

@@ -180,6 +180,10 @@ GTensor gt_loss(int kind, GTensor input, GTensor target, int reduction, char **e
 
 /* ---- in-place, outside autograd (parameters, buffers, optimizer state) ---- */
 void gt_copy_(GTensor dst, GTensor src, char **err);
+/* Writes source's slices into x at the int64 positions index along dim, in
+   place and outside autograd (index_copy_): positions read from the device,
+   so that a CUDA graph's replays write where each replay's index says. */
+void gt_index_copy_(GTensor x, int64_t dim, GTensor index, GTensor source, char **err);
 void gt_fill_(GTensor t, double value, char **err);
 void gt_normal_(GTensor t, double mean, double std, char **err);
 void gt_uniform_(GTensor t, double from, double to, char **err);

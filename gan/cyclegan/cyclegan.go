@@ -135,7 +135,10 @@ type CycleGAN struct {
 	poolA, poolB          *imagePool // fakes of A (for D_B) and of B (for D_A)
 	// The pools' draws: Python's random seeded with the run's seed, or
 	// (resumed from a checkpoint of an older gogan) the PCG it drew from.
-	draw           poolRand
+	draw poolRand
+	// sizesNote says why the step cannot be captured in a CUDA graph
+	// (pools of images of several sizes), or is empty.
+	sizesNote      string
 	prec           *gan.Precision
 	fixedA, fixedB *torch.Tensor   // the sample grid's inputs
 	lost           map[string]bool // fixed tensors a resume could not fill
@@ -162,10 +165,13 @@ func New(env gan.Env) (gan.Recipe, error) {
 		return nil, err
 	}
 	size := c.Int("train.pool_size")
-	hA, wA, hB, wB := poolSizes(c, env.Data)
+	hA, wA, hB, wB, uniform := poolSizes(c, env.Data)
+	if !uniform {
+		r.sizesNote = fmt.Sprintf("data.preprocess=%s keeps the images' own sizes, of which the data has several: its image pools take images of several sizes, which their queries cut on the host; a cropping data.preprocess (resize_and_crop, crop, scale_width_and_crop) or train.pool_size=0 makes the step capturable", c.Data.Preprocess)
+	}
 	if err := torch.Try(func() {
-		r.poolA = newImagePool(size, []int64{a, hA, wA}, env.Device)
-		r.poolB = newImagePool(size, []int64{b, hB, wB}, env.Device)
+		r.poolA = newImagePool(size, []int64{a, hA, wA}, env.Device, uniform)
+		r.poolB = newImagePool(size, []int64{b, hB, wB}, env.Device, uniform)
 	}); err != nil {
 		gan.Free(r)
 		gib := float64(size) * float64(a*hA*wA+b*hB*wB) * 4 / (1 << 30)
@@ -182,18 +188,19 @@ func New(env gan.Env) (gan.Recipe, error) {
 }
 
 // poolSizes are the heights and widths of the pools' buffers: fakes of A
-// (G_B of B images) and of B (G_A of A images). A cropping preprocess gives
-// crop-size images; otherwise the data's sizes (when every image has one
-// size, that; else the largest height and width), or the crop size where no
-// data is open (bench, import).
-func poolSizes(c *config.Config, ds *data.Dataset) (hA, wA, hB, wB int64) {
+// (G_B of B images) and of B (G_A of A images), and whether each fake has
+// its pool's size. A cropping preprocess gives crop-size images; otherwise
+// the data's sizes (when every image has one size, that; else the largest
+// height and width), or the crop size where no data is open (bench,
+// import).
+func poolSizes(c *config.Config, ds *data.Dataset) (hA, wA, hB, wB int64, uniform bool) {
 	s := int64(c.Data.CropSize)
 	if fixedSizePreprocess[c.Data.Preprocess] || ds == nil {
-		return s, s, s, s
+		return s, s, s, s, true
 	}
 	a, b, uniform := ds.Shape()
 	if uniform {
-		return int64(b[1]), int64(b[2]), int64(a[1]), int64(a[2])
+		return int64(b[1]), int64(b[2]), int64(a[1]), int64(a[2]), true
 	}
 	var h, w int64
 	for wh := range ds.OutputSizes() {
@@ -202,7 +209,7 @@ func poolSizes(c *config.Config, ds *data.Dataset) (hA, wA, hB, wB int64) {
 	if h == 0 { // no sizes read: the pools grow as images come
 		h, w = s, s
 	}
-	return h, w, h, w
+	return h, w, h, w, false
 }
 
 // LossNames are the reference's loss_names, in its order.
@@ -222,12 +229,20 @@ func (r *CycleGAN) Optimizers() []gan.Optimizer {
 // more of its input, while the GAN losses hover.
 func (r *CycleGAN) PlateauLoss() string { return "cycle_A" }
 
-// GraphUnsafe: the pools decide on the host, each step, which fake D sees.
+// GraphUnsafe: pools of images of several sizes cut them on the host.
 func (r *CycleGAN) GraphUnsafe() string {
 	if r.poolA.size == 0 {
 		return ""
 	}
-	return "its image pools pick on the host, every step, which fakes the discriminators see; train.pool_size=0 makes the step capturable"
+	return r.sizesNote
+}
+
+// DrawStep draws the pools' picks for the step (the batch size n): the
+// reference's backward_D_A queries the pool of fake B images first, then
+// backward_D_B the pool of fake A images, both drawing from one random.
+func (r *CycleGAN) DrawStep(n int64) {
+	r.poolB.draw(int(n), r.draw)
+	r.poolA.draw(int(n), r.draw)
 }
 
 // Step is optimize_parameters: the four translations, then G_A and G_B
@@ -252,8 +267,8 @@ func (r *CycleGAN) Step(b gan.Batch) []*torch.Tensor {
 	gan.SetRequiresGrad(r.dA, true)
 	gan.SetRequiresGrad(r.dB, true)
 	r.optD.ZeroGrad()
-	lossDA := r.backwardD(r.dA, realB, r.poolB.query(fakeB, r.draw))
-	lossDB := r.backwardD(r.dB, realA, r.poolA.query(fakeA, r.draw))
+	lossDA := r.backwardD(r.dA, realB, r.poolB.query(fakeB))
+	lossDB := r.backwardD(r.dB, realA, r.poolA.query(fakeA))
 	r.prec.Step(r.optD)
 	r.prec.Update()
 	return []*torch.Tensor{lossDA, lossGA, lossCycleA, lossIdtA, lossDB, lossGB, lossCycleB, lossIdtB}

@@ -39,10 +39,15 @@ func newPCGPoolRand(pcg *rand.PCG) pcgPoolRand { return pcgPoolRand{pcg, rand.Ne
 //
 // The buffer is one device tensor of size images, allocated up front, so
 // that checkpoints store it as any other tensor and a resumed run draws
-// from the same pool; n and the random draws are host state. The reference's
-// pool is a list, so at batch 1 it holds images of any size (data.preprocess
-// none or scale_width); here each slot holds its image in its top left
-// corner, and a second tensor, checkpointed beside it, its height and width.
+// from the same pool; n and the random draws are host state. The draws for
+// a step are made before it (draw), and where every image has the buffer's
+// size (a cropping preprocess, or data of one size) the query reads them
+// from a device tensor: the step then runs in a CUDA graph, each replay
+// taking its own picks. The reference's pool is a list, so at batch 1 it
+// holds images of any size (data.preprocess none or scale_width); then each
+// slot holds its image in its top left corner, and a second tensor,
+// checkpointed beside it, its height and width, and the query cuts them on
+// the host.
 type imagePool struct {
 	size   int
 	n      int           // images stored so far
@@ -54,12 +59,28 @@ type imagePool struct {
 	sizes *torch.Tensor
 	hw    [][2]int64
 	stale bool // hw is to be read from sizes (restored)
+	// uniform: every image has the buffer's size, and the query reads its
+	// picks from picked ([3, batch] int64 on the device: each image's slot,
+	// which image D sees (0 the new one, 1 the slot's), which one the slot
+	// keeps (0 the new one, 1 its own)).
+	uniform bool
+	picks   []pick // the next query's, from draw
+	picked  *torch.Tensor
+}
+
+// pick is what a query does with one image, one of the reference's three
+// branches: filling, the image goes into the next empty slot and comes
+// back; once full, the slot's older image comes back and the new one takes
+// its place (old), or the new one comes back and the pool stays (neither).
+type pick struct {
+	slot       int
+	old, store bool
 }
 
 // newImagePool makes a pool of size images of shape (C, H, W), the largest
-// the data gives.
-func newImagePool(size int, shape []int64, dev torch.Device) *imagePool {
-	p := &imagePool{size: size}
+// the data gives; uniform says that every image has that shape.
+func newImagePool(size int, shape []int64, dev torch.Device, uniform bool) *imagePool {
+	p := &imagePool{size: size, uniform: uniform}
 	if size > 0 {
 		p.images = torch.Zeros(torch.Float32, dev, append([]int64{int64(size)}, shape...)...).Persist()
 		p.sizes = torch.Zeros(torch.Int64, dev, int64(size), 2).Persist()
@@ -68,36 +89,92 @@ func newImagePool(size int, shape []int64, dev torch.Device) *imagePool {
 	return p
 }
 
-// query returns the images D is shown for fakes (a batch): with pool size 0
-// the fakes themselves, otherwise each image or an older one, detached, as
-// the reference's query. The random draws come from r in the reference's
-// order: one uniform per image once the pool is full, and the slot when it
-// is above 0.5. A batch's images have one size (the loader's); the images
-// that come back must too, as the reference's torch.cat needs: with images
-// of several sizes, batches of 1.
-func (p *imagePool) query(fakes *torch.Tensor, r poolRand) *torch.Tensor {
+// draw makes the picks of the next query, of n images, drawing from r in
+// the reference's order: one uniform per image once the pool is full, and
+// the slot when it is above 0.5.
+func (p *imagePool) draw(n int, r poolRand) {
+	if p.size == 0 {
+		return
+	}
+	p.readSizes()
+	p.picks = p.picks[:0]
+	for range n {
+		var k pick
+		switch {
+		case p.n < p.size:
+			k = pick{slot: p.n, store: true}
+			p.n++
+		case r.Float64() > 0.5:
+			k = pick{slot: r.IntN(p.size), old: true, store: true}
+		}
+		p.picks = append(p.picks, k)
+	}
+	if !p.uniform {
+		return
+	}
+	vals := make([]int64, 3*n)
+	sh := p.images.Shape()
+	for i, k := range p.picks {
+		vals[i] = int64(k.slot)
+		if k.old {
+			vals[n+i] = 1
+		}
+		if k.store {
+			p.setHW(k.slot, sh[2], sh[3])
+		} else {
+			vals[2*n+i] = 1
+		}
+	}
+	if p.picked == nil || p.picked.Shape()[1] != int64(n) {
+		p.picked.Free()
+		p.picked = torch.Empty(torch.Int64, p.images.Device(), false, 3, int64(n)).Persist()
+	}
+	p.picked.CopyFrom(torch.FromInt64(vals, 3, int64(n)).Upload(p.images.Device()))
+}
+
+// query returns the images D is shown for fakes (a batch), as the picks
+// drawn for it say: with pool size 0 the fakes themselves, otherwise each
+// image or an older one, detached, as the reference's query. A batch's
+// images have one size (the loader's); the images that come back must too,
+// as the reference's torch.cat needs: with images of several sizes,
+// batches of 1.
+func (p *imagePool) query(fakes *torch.Tensor) *torch.Tensor {
 	if p.size == 0 {
 		return fakes
 	}
 	x := fakes.Detach()
-	p.readSizes()
+	n := x.Shape()[0]
+	if int64(len(p.picks)) != n {
+		panic(&torch.Error{Op: "image pool", Msg: fmt.Sprintf("a query of %d images, picks drawn for %d (DrawStep comes before each Step)", n, len(p.picks))})
+	}
+	if !p.uniform {
+		return p.cutOnHost(x)
+	}
+	row := func(r int64) *torch.Tensor { return p.picked.Narrow(0, r, 1).Reshape(n) }
+	slots, seen, kept := row(0), row(1), row(2)
+	out := make([]*torch.Tensor, n)
+	for i := range n {
+		slot := slots.Narrow(0, i, 1)
+		pair := torch.Cat([]*torch.Tensor{x.Narrow(0, i, 1), p.images.IndexSelect(0, slot)}, 0)
+		out[i] = pair.IndexSelect(0, seen.Narrow(0, i, 1))
+		p.images.IndexCopy_(0, slot, pair.IndexSelect(0, kept.Narrow(0, i, 1)))
+	}
+	return torch.Cat(out, 0)
+}
+
+// cutOnHost is the query of images of several sizes: each slot's image is
+// its corner of the buffer.
+func (p *imagePool) cutOnHost(x *torch.Tensor) *torch.Tensor {
 	p.fit(x.Shape())
-	var out []*torch.Tensor
-	for i := int64(0); i < x.Shape()[0]; i++ {
-		img := x.Narrow(0, i, 1)
-		if p.n < p.size {
-			p.put(p.n, img)
-			p.n++
-			out = append(out, img)
-			continue
+	out := make([]*torch.Tensor, len(p.picks))
+	for i, k := range p.picks {
+		img := x.Narrow(0, int64(i), 1)
+		out[i] = img
+		if k.old {
+			out[i] = p.slot(k.slot).Clone()
 		}
-		if r.Float64() > 0.5 {
-			id := r.IntN(p.size)
-			old := p.slot(id).Clone()
-			p.put(id, img)
-			out = append(out, old)
-		} else {
-			out = append(out, img)
+		if k.store {
+			p.put(k.slot, img)
 		}
 	}
 	return torch.Cat(out, 0)
@@ -150,6 +227,7 @@ func (p *imagePool) free() {
 	if p.images != nil {
 		p.images.Free()
 		p.sizes.Free()
+		p.picked.Free()
 	}
 }
 
@@ -158,7 +236,7 @@ func (p *imagePool) free() {
 // the pool then starts empty, and empty reports that it held images). A
 // pool made smaller since (train.pool_size) keeps as many as it holds, the
 // first ones (the trainer copies those). The slots' sizes are read from
-// their tensor at the next query: under data parallelism a rank's arrive
+// their tensor at the next draw: under data parallelism a rank's arrive
 // after its host state.
 func (p *imagePool) restore(n int, lost bool) (empty bool, err error) {
 	if n < 0 {

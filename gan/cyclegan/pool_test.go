@@ -16,72 +16,94 @@ import (
 // while the pool fills every image goes in and comes straight back; once
 // full, a uniform draw above 0.5 swaps the image with a random stored one
 // (the stored one comes back), else the image comes back and the pool keeps
-// its contents. The draws are replayed from the same generator here.
+// its contents. The draws are replayed from the same generator here. Both
+// queries: picks read on the device (images of the buffer's size) and cut
+// on the host (images of several sizes). The device query depends on the
+// picks tensor and the buffer alone, as a CUDA graph's replay does: run
+// again on the same buffer (as the graph's warm-up steps, undone) it gives
+// the same images.
 func TestImagePoolQuery(t *testing.T) {
 	torch.LockThread()
-	sc := torch.NewScope()
-	defer sc.Close()
-	const size = 3
-	p := newImagePool(size, []int64{1, 1, 1}, torch.CPUDevice)
-	defer p.free()
-	stored := []float32{}            // the pool as the reference keeps it
-	r := rand.New(rand.NewPCG(1, 2)) // the pool's draws
-	replay := rand.New(rand.NewPCG(1, 2))
-	next := float32(1)
-	swaps, keeps := 0, 0
-	for q := 0; q < 20; q++ {
-		batch := []float32{next, next + 1} // distinct values: each image is recognisable
-		next += 2
-		x := torch.FromFloat32(batch, 2, 1, 1, 1)
-		x.SetRequiresGrad(true)
-		out := p.query(x, r)
-		if out.RequiresGrad() {
-			t.Fatal("pooled images must be detached from the generator's graph")
-		}
-		got := out.Float32s()
-		for i, img := range batch {
-			var want float32
-			switch {
-			case len(stored) < size:
-				stored = append(stored, img)
-				want = img
-			case replay.Float64() > 0.5:
-				id := replay.IntN(size)
-				want, stored[id] = stored[id], img
-				swaps++
-			default:
-				want = img
-				keeps++
+	for _, uniform := range []bool{true, false} {
+		sc := torch.NewScope()
+		const size = 3
+		p := newImagePool(size, []int64{1, 1, 1}, torch.CPUDevice, uniform)
+		stored := []float32{}            // the pool as the reference keeps it
+		r := rand.New(rand.NewPCG(1, 2)) // the pool's draws
+		replay := rand.New(rand.NewPCG(1, 2))
+		next := float32(1)
+		swaps, keeps := 0, 0
+		for q := 0; q < 20; q++ {
+			batch := []float32{next, next + 1} // distinct values: each image is recognisable
+			next += 2
+			x := torch.FromFloat32(batch, 2, 1, 1, 1)
+			x.SetRequiresGrad(true)
+			p.draw(2, r)
+			if uniform {
+				before, n := p.images.Clone(), p.n
+				again := p.query(x).Float32s()
+				p.images.CopyFrom(before)
+				if p.n != n {
+					t.Fatalf("query %d changed the count from %d to %d: it is the draw's", q, n, p.n)
+				}
+				if got := p.query(x).Float32s(); !slices.Equal(got, again) {
+					t.Fatalf("query %d on the same buffer and picks: %v, then %v", q, again, got)
+				}
+				p.images.CopyFrom(before)
 			}
-			if got[i] != want {
-				t.Fatalf("query %d image %d: got %g, want %g", q, i, got[i], want)
+			out := p.query(x)
+			if out.RequiresGrad() {
+				t.Fatal("pooled images must be detached from the generator's graph")
 			}
-		}
-		if pool := p.images.Float32s(); len(pool) != size || p.n != len(stored) {
-			t.Fatalf("query %d: pool holds %d of %d", q, p.n, len(pool))
-		} else {
-			for i := range stored {
-				if pool[i] != stored[i] {
-					t.Fatalf("query %d: pool %v, want %v", q, pool, stored)
+			got := out.Float32s()
+			for i, img := range batch {
+				var want float32
+				switch {
+				case len(stored) < size:
+					stored = append(stored, img)
+					want = img
+				case replay.Float64() > 0.5:
+					id := replay.IntN(size)
+					want, stored[id] = stored[id], img
+					swaps++
+				default:
+					want = img
+					keeps++
+				}
+				if got[i] != want {
+					t.Fatalf("uniform %v: query %d image %d: got %g, want %g", uniform, q, i, got[i], want)
 				}
 			}
+			if pool := p.images.Float32s(); len(pool) != size || p.n != len(stored) {
+				t.Fatalf("query %d: pool holds %d of %d", q, p.n, len(pool))
+			} else if !slices.Equal(pool[:len(stored)], stored) {
+				t.Fatalf("uniform %v: query %d: pool %v, want %v", uniform, q, pool, stored)
+			}
+			if want := []int64{1, 1}; !slices.Equal(p.sizes.Int64s()[:2], want) {
+				t.Fatalf("uniform %v: slot 0's size %v, want %v", uniform, p.sizes.Int64s()[:2], want)
+			}
 		}
-	}
-	if swaps == 0 || keeps == 0 {
-		t.Fatalf("%d swaps and %d keeps: both paths must run", swaps, keeps)
-	}
-	// A checkpoint of a larger pool (train.pool_size made smaller since)
-	// keeps as many as this one holds; a negative count is damage.
-	if _, err := p.restore(size+1, false); err != nil || p.n != size {
-		t.Fatalf("a count above the pool size: %v, count %d (want %d)", err, p.n, size)
-	}
-	if _, err := p.restore(-1, false); err == nil {
-		t.Fatal("a negative count was accepted")
-	}
-	// A checkpoint's buffer of another image size (another crop size) was
-	// not copied in: the pool starts empty, rather than full of zeros.
-	if empty, err := p.restore(size, true); err != nil || !empty || p.n != 0 || slices.ContainsFunc(p.sizes.Int64s(), func(v int64) bool { return v != 0 }) {
-		t.Fatalf("another buffer shape: empty %v, %v, count %d, sizes %v (want an empty pool)", empty, err, p.n, p.sizes.Int64s())
+		if swaps == 0 || keeps == 0 {
+			t.Fatalf("%d swaps and %d keeps: both paths must run", swaps, keeps)
+		}
+		if err := torch.Try(func() { p.query(torch.Zeros(torch.Float32, torch.CPUDevice, 3, 1, 1, 1)) }); err == nil || !strings.Contains(err.Error(), "picks drawn for 2") {
+			t.Errorf("a query of another batch size than the draw's: %v", err)
+		}
+		// A checkpoint of a larger pool (train.pool_size made smaller since)
+		// keeps as many as this one holds; a negative count is damage.
+		if _, err := p.restore(size+1, false); err != nil || p.n != size {
+			t.Fatalf("a count above the pool size: %v, count %d (want %d)", err, p.n, size)
+		}
+		if _, err := p.restore(-1, false); err == nil {
+			t.Fatal("a negative count was accepted")
+		}
+		// A checkpoint's buffer of another image size (another crop size) was
+		// not copied in: the pool starts empty, rather than full of zeros.
+		if empty, err := p.restore(size, true); err != nil || !empty || p.n != 0 || slices.ContainsFunc(p.sizes.Int64s(), func(v int64) bool { return v != 0 }) {
+			t.Fatalf("another buffer shape: empty %v, %v, count %d, sizes %v (want an empty pool)", empty, err, p.n, p.sizes.Int64s())
+		}
+		p.free()
+		sc.Close()
 	}
 }
 
@@ -94,31 +116,35 @@ func TestImagePoolOfSizes(t *testing.T) {
 	torch.LockThread()
 	sc := torch.NewScope()
 	defer sc.Close()
-	p := newImagePool(2, []int64{1, 3, 4}, torch.CPUDevice)
+	p := newImagePool(2, []int64{1, 3, 4}, torch.CPUDevice, false)
 	defer p.free()
 	img := func(h, w int64, v float32) *torch.Tensor {
 		return torch.Full(float64(v), torch.Float32, torch.CPUDevice, 1, 1, h, w)
 	}
 	always := swapRand{slot: 0}
-	if out := p.query(img(2, 4, 1), always); !slices.Equal(out.Shape(), []int64{1, 1, 2, 4}) {
+	query := func(x *torch.Tensor) *torch.Tensor {
+		p.draw(1, always)
+		return p.query(x)
+	}
+	if out := query(img(2, 4, 1)); !slices.Equal(out.Shape(), []int64{1, 1, 2, 4}) {
 		t.Fatalf("filling: %v", out.Shape())
 	}
-	p.query(img(3, 2, 2), always)
+	query(img(3, 2, 2))
 	// Full: image 1 (2x4) comes back for a 3x4 one, which takes slot 0.
-	out := p.query(img(3, 4, 3), always)
+	out := query(img(3, 4, 3))
 	if !slices.Equal(out.Shape(), []int64{1, 1, 2, 4}) || out.Float32s()[0] != 1 {
 		t.Fatalf("swap: got %v %v, want the first image, 2x4 of 1", out.Shape(), out.Float32s())
 	}
 	// A 5x5 fake grows the buffer; slot 1 (3x2 of 2) comes back as it was.
 	always.slot = 1
-	out = p.query(img(5, 5, 4), always)
+	out = query(img(5, 5, 4))
 	if !slices.Equal(p.images.Shape(), []int64{2, 1, 5, 5}) || !slices.Equal(out.Shape(), []int64{1, 1, 3, 2}) || out.Float32s()[5] != 2 {
 		t.Fatalf("growing: buffer %v, got %v %v", p.images.Shape(), out.Shape(), out.Float32s())
 	}
 	// A resumed pool: its host state restored, then (as a data-parallel
 	// rank's arrive) the images and sizes tensors copied in; the next query
 	// reads the sizes.
-	q := newImagePool(2, []int64{1, 5, 5}, torch.CPUDevice)
+	q := newImagePool(2, []int64{1, 5, 5}, torch.CPUDevice, false)
 	defer q.free()
 	if empty, err := q.restore(2, false); err != nil || empty {
 		t.Fatalf("restore: %v, empty %v", err, empty)
@@ -149,9 +175,10 @@ func TestImagePoolOff(t *testing.T) {
 	torch.LockThread()
 	sc := torch.NewScope()
 	defer sc.Close()
-	p := newImagePool(0, []int64{1, 2, 2}, torch.CPUDevice)
+	p := newImagePool(0, []int64{1, 2, 2}, torch.CPUDevice, true)
 	x := torch.Zeros(torch.Float32, torch.CPUDevice, 2, 1, 2, 2)
-	if p.query(x, nil) != x || p.images != nil {
+	p.draw(2, nil)
+	if p.query(x) != x || p.images != nil {
 		t.Fatal("pool size 0 must pass the fakes through and hold nothing")
 	}
 }
@@ -167,7 +194,7 @@ func TestPoolDrawsInCheckpoints(t *testing.T) {
 	defer sc.Close()
 	recipe := func() *CycleGAN {
 		return &CycleGAN{draw: pythonPoolRand{mtrand.NewPython(5)},
-			poolA: newImagePool(2, []int64{1, 1, 1}, torch.CPUDevice), poolB: newImagePool(2, []int64{1, 1, 1}, torch.CPUDevice)}
+			poolA: newImagePool(2, []int64{1, 1, 1}, torch.CPUDevice, true), poolB: newImagePool(2, []int64{1, 1, 1}, torch.CPUDevice, true)}
 	}
 	a := recipe()
 	for range 7 {

@@ -104,7 +104,7 @@ type DCGAN struct {
 	loss       losses.GAN
 	prec       *gan.Precision
 	fixedNoise *torch.Tensor // the sample grid's noise
-	noise      *torch.Tensor // the global batch's noise, drawn by DrawNoise
+	noise      *torch.Tensor // the global batch's noise, drawn by DrawStep
 	mine       *torch.Tensor // this rank's rows of it (all of it in one process)
 	rank       int64
 	world      int64
@@ -145,11 +145,11 @@ func (r *DCGAN) Fixed() []torch.Named {
 	return []torch.Named{{Name: "fixed_noise", Tensor: r.fixedNoise}}
 }
 
-// DrawNoise fills the noise for the next step: the draw main.py makes after
+// DrawStep fills the noise for the next step: the draw main.py makes after
 // D's real pass (D draws no random numbers, so the stream is the same).
 // With several ranks each draws the global batch's noise and keeps its own
 // rows, so the job sees the noise of one process with the global batch.
-func (r *DCGAN) DrawNoise(n int64) {
+func (r *DCGAN) DrawStep(n int64) {
 	if r.noise == nil || r.noise.Shape()[0] != n*r.world {
 		r.noise.Free()
 		r.noise = torch.Empty(torch.Float32, r.dev, false, n*r.world, r.nz, 1, 1).Persist()
