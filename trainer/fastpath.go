@@ -15,6 +15,22 @@ type stepGraph struct {
 	graph  *torch.Graph
 	inputs gan.Batch
 	losses *torch.Tensor
+	adams  []*torch.Adam // the optimizers the replays step
+}
+
+// steps says whether the graph steps the recipe's optimizers: a recipe that
+// replaced one (pix2pixHD's update_fixed_params after niter_fix_global
+// epochs, a new Adam over more parameters) needs its step captured anew.
+func (g *stepGraph) steps(opts []gan.Optimizer) bool {
+	if len(opts) != len(g.adams) {
+		return false
+	}
+	for i, o := range opts {
+		if o.Adam != g.adams[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func (g *stepGraph) free() {
@@ -44,6 +60,14 @@ func (s *session) launchStep(b gan.Batch) *torch.Tensor {
 			nb[name] = t.ChannelsLast()
 		}
 		b = nb
+	}
+	if g := s.graph; g != nil && !g.steps(s.rec.Optimizers()) {
+		// Its last replay done first: the graph's memory goes with it.
+		if err := torch.CUDASynchronize(s.dev.Index); err != nil {
+			panic(err)
+		}
+		g.free()
+		s.graph = nil
 	}
 	// A batch the captured graph cannot take is refused before the noise
 	// is drawn: the random stream stays where a resume expects it.
@@ -124,11 +148,12 @@ func stackLosses(ls []*torch.Tensor) *torch.Tensor {
 // exactly as an eager step would be.
 func (s *session) captureStep(b gan.Batch) {
 	var steps []int64
+	g := &stepGraph{graph: torch.NewGraph(s.dev), inputs: gan.Batch{}}
 	for _, o := range s.rec.Optimizers() {
 		o.Adam.MakeCapturable()
 		steps = append(steps, o.Adam.StepCount)
+		g.adams = append(g.adams, o.Adam)
 	}
-	g := &stepGraph{graph: torch.NewGraph(s.dev), inputs: gan.Batch{}}
 	for name, t := range b {
 		g.inputs[name] = t.Clone().Persist()
 	}

@@ -19,9 +19,10 @@ import (
 // whose random masks a CUDA graph draws differently from eager steps),
 // pix2pixHD with instance-wise features (synthetic instance ids: thousands
 // of regions), and pix2pixHD's --no_lsgan (D's Sigmoid and BCELoss, which
-// must run in float32 under autocast), and CycleGAN with image pools
-// (full from the third step on: a capture then finds them full, as a
-// resumed run's does).
+// must run in float32 under autocast), pix2pixHD's local enhancer whose
+// global generator joins training after an epoch (niter_fix_global: a new
+// optimizer, so a new capture), and CycleGAN with image pools (full from the
+// third step on: a capture then finds them full, as a resumed run's does).
 var fastpathConfigs = map[string][]string{
 	"dcgan":   {"recipe=dcgan", "model.ngf=16", "model.ndf=16", "data.image_size=32", "data.batch_size=8"},
 	"pix2pix": {"recipe=pix2pix", "model.netG=unet_128", "model.no_dropout=true", "model.ngf=8", "model.ndf=8", "data.crop_size=256", "data.load_size=286", "data.batch_size=2"},
@@ -31,6 +32,9 @@ var fastpathConfigs = map[string][]string{
 	"pix2pixhd-vanilla": {"recipe=pix2pixhd", "data.label_nc=4", "data.preprocess=resize_and_crop", "data.load_size=64", "data.crop_size=64",
 		"model.ngf=8", "model.ndf=8", "model.n_downsample_global=2", "model.n_blocks_global=1", "model.n_layers_D=2", "train.no_vgg_loss=true",
 		"train.gan_mode=vanilla", "data.batch_size=2"},
+	"pix2pixhd-local": {"recipe=pix2pixhd", "data.label_nc=4", "data.preprocess=resize_and_crop", "data.load_size=64", "data.crop_size=64",
+		"model.netG=local", "model.ngf=4", "model.ndf=8", "model.n_downsample_global=2", "model.n_blocks_global=1", "model.n_blocks_local=1",
+		"model.n_layers_D=2", "train.no_vgg_loss=true", "train.niter_fix_global=1", "data.batch_size=2"},
 	"cyclegan": {"recipe=cyclegan", "model.netG=resnet_6blocks", "model.ngf=8", "model.ndf=8", "data.preprocess=resize_and_crop",
 		"data.load_size=32", "data.crop_size=32", "train.pool_size=3", "data.batch_size=2"},
 }
@@ -87,6 +91,18 @@ func fastpathRun(t *testing.T, recipe, device string, o runOpts) (losses []map[s
 			}
 		}
 		for i, in := range inputs {
+			if i == o.epochEndsAfter && i > 0 {
+				if h, ok := rec.(gan.EpochHook); ok {
+					if err := h.EndEpoch(1); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if o.capturable { // a new optimizer (pix2pixHD's), as a capture makes it
+					for _, opt := range rec.Optimizers() {
+						opt.Adam.MakeCapturable()
+					}
+				}
+			}
 			step := torch.NewScope()
 			if i == o.warmUpAt && i > 0 {
 				// What launchStep does before it captures: the step's
@@ -135,6 +151,9 @@ type runOpts struct {
 	// warmUpAt > 0: before that step, the steps a graph capture runs to
 	// warm up, undone (on the CPU too)
 	warmUpAt int
+	// epochEndsAfter > 0: after that many steps the recipe's epoch ends
+	// (pix2pixHD's niter_fix_global of 1 then trains the global G too)
+	epochEndsAfter int
 }
 
 // lossDiff is the largest relative difference between two runs' losses.
@@ -238,14 +257,45 @@ func TestCapturableAdamSameTraining(t *testing.T) {
 func TestGraphWarmUpIsUndone(t *testing.T) {
 	torch.LockThread()
 	for _, recipe := range slices.Sorted(maps.Keys(fastpathConfigs)) {
-		want, wantState := fastpathRun(t, recipe, "cpu", runOpts{steps: 6, capturable: true})
-		got, gotState := fastpathRun(t, recipe, "cpu", runOpts{steps: 6, capturable: true, warmUpAt: 3})
+		want, wantState := fastpathRun(t, recipe, "cpu", runOpts{steps: 6, capturable: true, epochEndsAfter: 2})
+		got, gotState := fastpathRun(t, recipe, "cpu", runOpts{steps: 6, capturable: true, epochEndsAfter: 2, warmUpAt: 3})
 		if d, where := lossDiff(got, want); d != 0 {
 			t.Errorf("%s: losses after an undone warm-up differ by %.3g (%s)", recipe, d, where)
 		}
 		if d, where := stateDiff(gotState, wantState); d != 0 {
 			t.Errorf("%s: weights after an undone warm-up differ by %.3g (%s)", recipe, d, where)
 		}
+	}
+}
+
+// TestGraphOfReplacedOptimizer: a captured step updates the optimizers it
+// was captured with; once the recipe replaces one (pix2pixHD's new Adam
+// over the whole generator after niter_fix_global epochs) the graph no
+// longer steps the recipe's, and launchStep captures the step anew.
+func TestGraphOfReplacedOptimizer(t *testing.T) {
+	torch.LockThread()
+	cfg, err := config.LoadConfig("", append(slices.Clone(fastpathConfigs["pix2pixhd-local"]), "device=cpu",
+		"out="+filepath.Join(t.TempDir(), "run")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &session{cfg: cfg, dev: torch.CPUDevice}
+	defer s.close()
+	if err := s.newRecipe(); err != nil {
+		t.Fatal(err)
+	}
+	g := &stepGraph{}
+	for _, o := range s.rec.Optimizers() {
+		g.adams = append(g.adams, o.Adam)
+	}
+	if !g.steps(s.rec.Optimizers()) {
+		t.Fatal("a graph of the recipe's optimizers does not step them")
+	}
+	if err := s.rec.(gan.EpochHook).EndEpoch(1); err != nil {
+		t.Fatal(err)
+	}
+	if g.steps(s.rec.Optimizers()) {
+		t.Error("after niter_fix_global's epoch the graph still steps the recipe's optimizers: it would update the local enhancer alone")
 	}
 }
 
@@ -325,10 +375,11 @@ func TestCUDAGraphTrainingMatchesEager(t *testing.T) {
 	torch.LockThread()
 	exactCUDA(t)
 	base := []string{"cuda.cudnn_benchmark=false"}
-	for _, recipe := range []string{"dcgan", "pix2pix", "cyclegan"} {
-		eager, eagerState := fastpathRun(t, recipe, "cuda", runOpts{sets: base, steps: 10, capturable: true})
-		plain, _ := fastpathRun(t, recipe, "cuda", runOpts{sets: base, steps: 10})
-		got, gotState := fastpathRun(t, recipe, "cuda", runOpts{sets: append(base, "cuda.cuda_graph=true"), steps: 10})
+	for _, recipe := range []string{"dcgan", "pix2pix", "cyclegan", "pix2pixhd-local"} {
+		// pix2pixhd-local's new optimizer after step 5: a second capture
+		eager, eagerState := fastpathRun(t, recipe, "cuda", runOpts{sets: base, steps: 10, capturable: true, epochEndsAfter: 5})
+		plain, _ := fastpathRun(t, recipe, "cuda", runOpts{sets: base, steps: 10, epochEndsAfter: 5})
+		got, gotState := fastpathRun(t, recipe, "cuda", runOpts{sets: append(base, "cuda.cuda_graph=true"), steps: 10, epochEndsAfter: 5})
 		dl, wl := lossDiff(got, eager)
 		ds, ws := stateDiff(gotState, eagerState)
 		dp, wp := lossDiff(got, plain)

@@ -342,15 +342,6 @@ func (r *Pix2PixHD) PlateauLoss() string {
 	return r.LossNames()[0]
 }
 
-// GraphUnsafe: the optimizer swap after niter_fix_global epochs replaces
-// what a captured step updates.
-func (r *Pix2PixHD) GraphUnsafe() string {
-	if r.fixGlobal > 0 {
-		return "train.niter_fix_global swaps the generator's optimizer after that many epochs; set it to 0 to capture the step"
-	}
-	return ""
-}
-
 // Step is Pix2PixHDModel.forward and train.py's updates: every loss from
 // one forward pass, then G's update, then D's.
 func (r *Pix2PixHD) Step(b gan.Batch) []*torch.Tensor {
