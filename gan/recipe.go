@@ -10,6 +10,7 @@
 package gan
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -335,6 +336,15 @@ func DataConfig(c *config.Config) (data.Config, error) {
 	}
 	def.Data(c, &dc)
 	return dc, nil
+}
+
+// OpenData opens c's training data as the recipe reads it.
+func OpenData(ctx context.Context, c *config.Config) (*data.Dataset, error) {
+	dc, err := DataConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	return data.Open(ctx, dc, nil)
 }
 
 // NetSpecOf is the spec of c's network with the given role.

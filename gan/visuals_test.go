@@ -8,7 +8,6 @@ import (
 
 	torch "gogan/cgo"
 	"gogan/config"
-	"gogan/data"
 	"gogan/gan"
 	_ "gogan/gan/all"
 )
@@ -35,11 +34,7 @@ func TestSamplingLeavesTheRunAlone(t *testing.T) {
 			t.Fatal(err)
 		}
 		if src, ok := rec.(gan.SampleSource); ok {
-			dc, err := gan.DataConfig(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ds, err := data.Open(context.Background(), dc, nil)
+			ds, err := gan.OpenData(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -275,11 +275,7 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 	}
 
 	// The first batches, in dataset order.
-	dc, err := gan.DataConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := data.Open(context.Background(), dc, nil)
+	ds, err := gan.OpenData(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

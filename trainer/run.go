@@ -384,11 +384,7 @@ func (s *session) begin(resume bool) (*runfolder.CheckpointState, error) {
 
 // open builds the data pipeline and the recipe.
 func (s *session) open(ctx context.Context) error {
-	dc, err := gan.DataConfig(s.cfg)
-	if err != nil {
-		return err
-	}
-	ds, err := data.Open(ctx, dc, nil)
+	ds, err := gan.OpenData(ctx, s.cfg)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 
 	torch "gogan/cgo"
 	"gogan/config"
-	"gogan/data"
 	"gogan/gan"
 )
 
@@ -53,11 +52,7 @@ func TestGraphTakesPoolsOfOneSize(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		dc, err := gan.DataConfig(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ds, err := data.Open(context.Background(), dc, nil)
+		ds, err := gan.OpenData(context.Background(), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
