@@ -104,7 +104,7 @@ func fastpathRun(t *testing.T, recipe, device string, o runOpts) (losses []map[s
 				}
 			}
 			step := torch.NewScope()
-			if i == o.warmUpAt && i > 0 {
+			if slices.Contains(o.warmUpBefore, i) {
 				// What launchStep does before it captures: the step's
 				// draws, then the graph's warm-up steps, undone.
 				if d, ok := rec.(gan.StepDrawer); ok {
@@ -148,9 +148,9 @@ type runOpts struct {
 	steps      int
 	edit       func(*config.Config)
 	capturable bool // eager steps with Adam's step count and LR on the device
-	// warmUpAt > 0: before that step, the steps a graph capture runs to
+	// warmUpBefore: before these steps, the steps a graph capture runs to
 	// warm up, undone (on the CPU too)
-	warmUpAt int
+	warmUpBefore []int
 	// epochEndsAfter > 0: after that many steps the recipe's epoch ends
 	// (pix2pixHD's niter_fix_global of 1 then trains the global G too)
 	epochEndsAfter int
@@ -249,16 +249,18 @@ func TestCapturableAdamSameTraining(t *testing.T) {
 
 // TestGraphWarmUpIsUndone: the steps a CUDA graph's capture runs first
 // (cuDNN's choices, autograd's set-up) leave no trace: with them undone
-// before step 4, the run is the one without them, bit for bit. Run on the
-// CPU, where the capture itself cannot: the weights, optimizer moments,
-// step counts, random generators and CycleGAN's pools (full by then, so
-// that the warm-up's swaps would change what D sees later) come back, and
-// the pools' picks, drawn before the warm-up, are the step's.
+// before the first step (a run's capture, its pools filling) and before
+// the fourth (a resumed run's, or pix2pixHD's second), the run is the one
+// without them, bit for bit. Run on the CPU, where the capture itself
+// cannot: the weights, optimizer moments, step counts, random generators
+// and CycleGAN's pools (full by step 4, so that the warm-up's swaps would
+// change what D sees later) come back, and the pools' picks, drawn before
+// the warm-up, are the step's.
 func TestGraphWarmUpIsUndone(t *testing.T) {
 	torch.LockThread()
 	for _, recipe := range slices.Sorted(maps.Keys(fastpathConfigs)) {
 		want, wantState := fastpathRun(t, recipe, "cpu", runOpts{steps: 6, capturable: true, epochEndsAfter: 2})
-		got, gotState := fastpathRun(t, recipe, "cpu", runOpts{steps: 6, capturable: true, epochEndsAfter: 2, warmUpAt: 3})
+		got, gotState := fastpathRun(t, recipe, "cpu", runOpts{steps: 6, capturable: true, epochEndsAfter: 2, warmUpBefore: []int{0, 3}})
 		if d, where := lossDiff(got, want); d != 0 {
 			t.Errorf("%s: losses after an undone warm-up differ by %.3g (%s)", recipe, d, where)
 		}

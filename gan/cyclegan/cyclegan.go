@@ -172,6 +172,7 @@ func New(env gan.Env) (gan.Recipe, error) {
 	if err := torch.Try(func() {
 		r.poolA = newImagePool(size, []int64{a, hA, wA}, env.Device, uniform)
 		r.poolB = newImagePool(size, []int64{b, hB, wB}, env.Device, uniform)
+		r.poolA.name, r.poolB.name = "fake A", "fake B"
 	}); err != nil {
 		gan.Free(r)
 		gib := float64(size) * float64(a*hA*wA+b*hB*wB) * 4 / (1 << 30)

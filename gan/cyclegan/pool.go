@@ -2,6 +2,7 @@ package cyclegan
 
 import (
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 
 	torch "gogan/cgo"
@@ -49,6 +50,7 @@ func newPCGPoolRand(pcg *rand.PCG) pcgPoolRand { return pcgPoolRand{pcg, rand.Ne
 // checkpointed beside it, its height and width, and the query cuts them on
 // the host.
 type imagePool struct {
+	name   string // for messages
 	size   int
 	n      int           // images stored so far
 	images *torch.Tensor // [size, C, H, W]; nil when size is 0
@@ -256,14 +258,26 @@ func (p *imagePool) restore(n int, lost bool) (empty bool, err error) {
 	return false, nil
 }
 
-// readSizes takes the slots' sizes from their tensor, after a restore.
+// readSizes takes the slots' sizes from their tensor, after a restore. A
+// pool whose images all have the buffer's size, resumed from a checkpoint
+// whose pool held smaller ones (of a run with data.preprocess none, say, in
+// a buffer of the same size), starts empty: its query shows whole slots.
 func (p *imagePool) readSizes() {
 	if !p.stale {
 		return
 	}
+	p.stale = false
 	hw := p.sizes.Int64s()
+	sh := p.images.Shape()
 	for i := range p.hw {
 		p.hw[i] = [2]int64{hw[2*i], hw[2*i+1]}
+		if p.uniform && i < p.n && p.hw[i] != [2]int64{} && p.hw[i] != [2]int64{sh[2], sh[3]} {
+			slog.Warn("resume: the checkpoint's image pool holds images of other sizes than this run's; the pool starts empty",
+				"pool", p.name, "images", p.n, "slot", i, "height", p.hw[i][0], "width", p.hw[i][1])
+			p.n = 0
+			clear(p.hw)
+			p.sizes.Fill(0)
+			return
+		}
 	}
-	p.stale = false
 }

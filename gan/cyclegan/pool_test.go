@@ -264,3 +264,68 @@ func TestInterleaveSizes(t *testing.T) {
 		}
 	}
 }
+
+// keepRand never swaps once the pool is full.
+type keepRand struct{}
+
+func (keepRand) Float64() float64 { return 0.25 }
+func (keepRand) IntN(int) int     { return 0 }
+
+// TestPoolQueryFollowsPicksTensor: a captured step's replays see only the
+// device, so the query follows the picks tensor (not the host's picks),
+// whose storage stays put between draws of one batch size.
+func TestPoolQueryFollowsPicksTensor(t *testing.T) {
+	torch.LockThread()
+	sc := torch.NewScope()
+	defer sc.Close()
+	p := newImagePool(3, []int64{1, 1, 1}, torch.CPUDevice, true)
+	defer p.free()
+	p.draw(1, keepRand{})
+	held := p.picked
+	for _, v := range []float32{1, 2, 3} {
+		p.query(torch.FromFloat32([]float32{v}, 1, 1, 1, 1))
+		p.draw(1, keepRand{}) // the last: full, the new image comes back, the pool stays
+	}
+	if p.picked != held {
+		t.Fatal("the picks tensor was reallocated between draws of one batch size")
+	}
+	// What a replay sees when the next step's picks (slot 2 swapped) are
+	// written into the tensor alone.
+	p.picked.CopyFrom(torch.FromInt64([]int64{2, 1, 0}, 3, 1))
+	got := p.query(torch.FromFloat32([]float32{9}, 1, 1, 1, 1)).Float32s()
+	if !slices.Equal(got, []float32{3}) || !slices.Equal(p.images.Float32s(), []float32{1, 2, 9}) {
+		t.Fatalf("the query read the host's picks: got %v, pool %v (want [3], [1 2 9])", got, p.images.Float32s())
+	}
+}
+
+// TestSmallerImagesResumedIntoUniformPool: a checkpoint whose pool held
+// images smaller than its slots (data.preprocess none), resumed by a run
+// whose images all fill them (a crop of the same size), starts the pool
+// empty rather than showing D the old images padded with zeros.
+func TestSmallerImagesResumedIntoUniformPool(t *testing.T) {
+	torch.LockThread()
+	sc := torch.NewScope()
+	defer sc.Close()
+	saved := newImagePool(2, []int64{1, 2, 2}, torch.CPUDevice, false)
+	defer saved.free()
+	for range 2 {
+		saved.draw(1, keepRand{})
+		saved.query(torch.Full(7, torch.Float32, torch.CPUDevice, 1, 1, 1, 2)) // 1x2 images
+	}
+	for _, uniform := range []bool{true, false} {
+		p := newImagePool(2, []int64{1, 2, 2}, torch.CPUDevice, uniform)
+		if _, err := p.restore(2, false); err != nil {
+			t.Fatal(err)
+		}
+		p.images.CopyFrom(saved.images)
+		p.sizes.CopyFrom(saved.sizes)
+		p.draw(1, keepRand{}) // reads the sizes
+		if uniform && (p.n != 1 || !slices.Equal(p.sizes.Int64s(), []int64{2, 2, 0, 0})) {
+			t.Errorf("uniform pool resumed from smaller images: holds %d, sizes %v (want the next image alone, 2x2)", p.n, p.sizes.Int64s())
+		}
+		if !uniform && (p.n != 2 || !slices.Equal(p.hw, [][2]int64{{1, 2}, {1, 2}})) {
+			t.Errorf("pool of sizes resumed: holds %d, sizes %v (want both images, 1x2)", p.n, p.hw)
+		}
+		p.free()
+	}
+}
