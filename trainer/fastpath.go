@@ -2,7 +2,10 @@ package trainer
 
 import (
 	"fmt"
+	"log/slog"
+	"maps"
 	"slices"
+	"strings"
 
 	torch "gogan/cgo"
 	"gogan/gan"
@@ -62,27 +65,29 @@ func (s *session) launchStep(b gan.Batch) *torch.Tensor {
 		b = nb
 	}
 	if g := s.graph; g != nil && !g.steps(s.rec.Optimizers()) {
-		// Its last replay done first: the graph's memory goes with it.
-		if err := torch.CUDASynchronize(s.dev.Index); err != nil {
-			panic(err)
-		}
-		g.free()
-		s.graph = nil
+		s.dropGraph()
 	}
-	// A batch the captured graph cannot take is refused before the noise
-	// is drawn: the random stream stays where a resume expects it.
-	if g := s.graph; g != nil {
-		for name, t := range b {
-			if gt, ok := g.inputs[name]; !ok || !sameShape(gt, t) {
-				panic(&torch.Error{Op: "cuda_graph", Msg: fmt.Sprintf("batch tensor %s of shape %v, the captured step has %v: cuda.cuda_graph needs every batch the same size (data.drop_last)", name, t.Shape(), shapeOf(gt))})
-			}
+	// A batch the graph was not captured for (an epoch's last, smaller,
+	// without data.drop_last) runs eagerly, on the same tensors; after a
+	// larger one the step is captured anew, since the recipe's per-step
+	// tensors (DCGAN's noise, CycleGAN's picks) grew for it.
+	eager, larger := !s.cfg.CUDA.CUDAGraph, false
+	if g := s.graph; g != nil && !g.takes(b) {
+		eager, larger = true, batchSize(b) > batchSize(g.inputs)
+		if !s.eagerNoted {
+			slog.Info("cuda.cuda_graph: a batch of another shape than the captured step's runs eagerly", "shape", batchShape(b), "captured", batchShape(g.inputs))
+			s.eagerNoted = true
 		}
 	}
 	if d, ok := s.rec.(gan.StepDrawer); ok {
 		d.DrawStep(batchSize(b))
 	}
-	if !s.cfg.CUDA.CUDAGraph {
-		return stackLosses(s.rec.Step(b))
+	if eager {
+		out := stackLosses(s.rec.Step(b))
+		if larger {
+			s.dropGraph()
+		}
+		return out
 	}
 	if s.graph == nil {
 		s.captureStep(b)
@@ -100,19 +105,45 @@ func (s *session) launchStep(b gan.Batch) *torch.Tensor {
 	return g.losses
 }
 
+// dropGraph frees the captured step, once the device has finished its
+// last replay (the graph's memory goes with it); the next step captures
+// anew.
+func (s *session) dropGraph() {
+	if err := torch.CUDASynchronize(s.dev.Index); err != nil {
+		panic(err)
+	}
+	s.graph.free()
+	s.graph = nil
+}
+
+// takes says whether b has the shapes the graph was captured with.
+func (g *stepGraph) takes(b gan.Batch) bool {
+	if len(b) != len(g.inputs) {
+		return false
+	}
+	for name, t := range b {
+		if gt, ok := g.inputs[name]; !ok || !sameShape(gt, t) {
+			return false
+		}
+	}
+	return true
+}
+
+// batchShape describes a batch's tensors for a message.
+func batchShape(b gan.Batch) string {
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(b)) {
+		parts = append(parts, fmt.Sprintf("%s %v", name, b[name].Shape()))
+	}
+	return strings.Join(parts, ", ")
+}
+
 // batchSize is the number of samples in a batch (every tensor has it first).
 func batchSize(b gan.Batch) int64 {
 	for _, t := range b {
 		return t.Shape()[0]
 	}
 	return 0
-}
-
-func shapeOf(t *torch.Tensor) []int64 {
-	if t == nil {
-		return nil
-	}
-	return t.Shape()
 }
 
 // readLosses copies the step's losses to the host (waiting for the step).

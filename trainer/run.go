@@ -177,26 +177,27 @@ type loopState struct {
 
 // session holds one run's objects while it trains.
 type session struct {
-	cfg    *config.Config
-	rd     runfolder.RunDir
-	dev    torch.Device
-	job    *dist.Job // nil: a process of its own
-	lead   bool      // rank 0 (or alone): writes the run folder
-	rec    gan.Recipe
-	prec   *gan.Precision
-	ds     *data.Dataset
-	loader *data.Loader
-	pool   *hostPool
-	sched  *Schedule
-	step   int
-	epoch  int // epochs completed
-	sum    float64
-	n      int
-	last   map[string]float64
-	ckpt   string
-	ckptAt int        // the step of ckpt
-	graph  *stepGraph // the captured step (cuda.cuda_graph), after the first step
-	status runfolder.Status
+	cfg        *config.Config
+	rd         runfolder.RunDir
+	dev        torch.Device
+	job        *dist.Job // nil: a process of its own
+	lead       bool      // rank 0 (or alone): writes the run folder
+	rec        gan.Recipe
+	prec       *gan.Precision
+	ds         *data.Dataset
+	loader     *data.Loader
+	pool       *hostPool
+	sched      *Schedule
+	step       int
+	epoch      int // epochs completed
+	sum        float64
+	n          int
+	last       map[string]float64
+	ckpt       string
+	ckptAt     int        // the step of ckpt
+	graph      *stepGraph // the captured step (cuda.cuda_graph), after the first step
+	eagerNoted bool       // a batch the graph does not take was logged
+	status     runfolder.Status
 	// statusMu guards written and quit: the status last written, for the
 	// signal goroutine, and whether a second signal's status was written.
 	statusMu sync.Mutex

@@ -62,7 +62,7 @@ type imagePool struct {
 	hw    [][2]int64
 	stale bool // hw is to be read from sizes (restored)
 	// uniform: every image has the buffer's size, and the query reads its
-	// picks from picked ([3, batch] int64 on the device: each image's slot,
+	// picks from picked ([3, largest batch] int64 on the device: each image's slot,
 	// which image D sees (0 the new one, 1 the slot's), which one the slot
 	// keeps (0 the new one, 1 its own)).
 	uniform bool
@@ -127,11 +127,13 @@ func (p *imagePool) draw(n int, r poolRand) {
 			vals[2*n+i] = 1
 		}
 	}
-	if p.picked == nil || p.picked.Shape()[1] != int64(n) {
+	// Its first columns for a smaller batch (an epoch's last): a CUDA graph
+	// captured on full batches reads the picks from where they always were.
+	if p.picked == nil || p.picked.Shape()[1] < int64(n) {
 		p.picked.Free()
 		p.picked = torch.Empty(torch.Int64, p.images.Device(), false, 3, int64(n)).Persist()
 	}
-	p.picked.CopyFrom(torch.FromInt64(vals, 3, int64(n)).Upload(p.images.Device()))
+	p.picked.Narrow(1, 0, int64(n)).CopyFrom(torch.FromInt64(vals, 3, int64(n)).Upload(p.images.Device()))
 }
 
 // query returns the images D is shown for fakes (a batch), as the picks
@@ -152,7 +154,7 @@ func (p *imagePool) query(fakes *torch.Tensor) *torch.Tensor {
 	if !p.uniform {
 		return p.cutOnHost(x)
 	}
-	row := func(r int64) *torch.Tensor { return p.picked.Narrow(0, r, 1).Reshape(n) }
+	row := func(r int64) *torch.Tensor { return p.picked.Narrow(0, r, 1).Reshape(-1).Narrow(0, 0, n) }
 	slots, seen, kept := row(0), row(1), row(2)
 	out := make([]*torch.Tensor, n)
 	for i := range n {

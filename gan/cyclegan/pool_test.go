@@ -273,7 +273,7 @@ func (keepRand) IntN(int) int     { return 0 }
 
 // TestPoolQueryFollowsPicksTensor: a captured step's replays see only the
 // device, so the query follows the picks tensor (not the host's picks),
-// whose storage stays put between draws of one batch size.
+// whose storage stays put between draws of one batch size or a smaller one.
 func TestPoolQueryFollowsPicksTensor(t *testing.T) {
 	torch.LockThread()
 	sc := torch.NewScope()
@@ -295,6 +295,16 @@ func TestPoolQueryFollowsPicksTensor(t *testing.T) {
 	got := p.query(torch.FromFloat32([]float32{9}, 1, 1, 1, 1)).Float32s()
 	if !slices.Equal(got, []float32{3}) || !slices.Equal(p.images.Float32s(), []float32{1, 2, 9}) {
 		t.Fatalf("the query read the host's picks: got %v, pool %v (want [3], [1 2 9])", got, p.images.Float32s())
+	}
+	// A smaller batch (an epoch's last) after batches of 2: the same tensor,
+	// its first column.
+	p.draw(2, keepRand{})
+	p.query(torch.FromFloat32([]float32{4, 5}, 2, 1, 1, 1))
+	held = p.picked
+	p.draw(1, swapRand{slot: 0})
+	got = p.query(torch.FromFloat32([]float32{6}, 1, 1, 1, 1)).Float32s()
+	if p.picked != held || !slices.Equal(got, []float32{1}) || !slices.Equal(p.images.Float32s(), []float32{6, 2, 9}) {
+		t.Fatalf("a batch of 1 after batches of 2: moved %v, got %v, pool %v (want [1], [6 2 9])", p.picked != held, got, p.images.Float32s())
 	}
 }
 

@@ -104,7 +104,8 @@ type DCGAN struct {
 	loss       losses.GAN
 	prec       *gan.Precision
 	fixedNoise *torch.Tensor // the sample grid's noise
-	noise      *torch.Tensor // the global batch's noise, drawn by DrawStep
+	noiseBuf   *torch.Tensor // the largest global batch's noise so far
+	noise      *torch.Tensor // the global batch's noise (its first rows), drawn by DrawStep
 	mine       *torch.Tensor // this rank's rows of it (all of it in one process)
 	rank       int64
 	world      int64
@@ -148,16 +149,23 @@ func (r *DCGAN) Fixed() []torch.Named {
 // DrawStep fills the noise for the next step: the draw main.py makes after
 // D's real pass (D draws no random numbers, so the stream is the same).
 // With several ranks each draws the global batch's noise and keeps its own
-// rows, so the job sees the noise of one process with the global batch.
+// rows, so the job sees the noise of one process with the global batch. A
+// smaller batch (an epoch's last) takes the first rows of the same memory,
+// so that a CUDA graph captured on full batches reads its noise from where
+// it always was.
 func (r *DCGAN) DrawStep(n int64) {
-	if r.noise == nil || r.noise.Shape()[0] != n*r.world {
+	rows := n * r.world
+	if r.noiseBuf == nil || r.noiseBuf.Shape()[0] < rows {
+		r.noiseBuf.Free()
+		r.noiseBuf = torch.Empty(torch.Float32, r.dev, false, rows, r.nz, 1, 1).Persist()
 		r.noise.Free()
-		r.noise = torch.Empty(torch.Float32, r.dev, false, n*r.world, r.nz, 1, 1).Persist()
+		r.noise = nil
+	}
+	if r.noise == nil || r.noise.Shape()[0] != rows {
+		r.noise.Free()
+		r.noise = r.noiseBuf.Narrow(0, 0, rows).Persist()
 		r.mine.Free()
-		r.mine = r.noise
-		if r.world > 1 {
-			r.mine = r.noise.Narrow(0, r.rank*n, n).Persist()
-		}
+		r.mine = r.noise.Narrow(0, r.rank*n, n).Persist()
 	}
 	r.noise.FillNormal(0, 1)
 }
