@@ -38,17 +38,34 @@ func Autocast(dev Device, dt DType, f func()) {
 // torch.cuda.make_graphed_callables asks.
 func SetAutocastCache(on bool) bool { return C.gt_autocast_cache(cbool(on)) != 0 }
 
-// UnscaleGrads multiplies the gradients of params by invScale and reports
-// whether any of them holds an inf or NaN: GradScaler.unscale_ (one kernel on
-// CUDA, _amp_foreach_non_finite_check_and_unscale_). It waits for the device.
-func UnscaleGrads(params []*Tensor, invScale float64) bool {
+// UnscaleGrads multiplies the gradients of params by invScale and sets
+// foundInf above 0 where any of them holds an inf or NaN (both one-element
+// float32 tensors on the gradients' device): GradScaler.unscale_ (one
+// kernel on CUDA, _amp_foreach_non_finite_check_and_unscale_). Nothing
+// waits for the device.
+func UnscaleGrads(params []*Tensor, invScale, foundInf *Tensor) {
 	const op = "amp_unscale"
 	hs := handles(op, params, false)
 	var e *C.char
-	r := C.gt_amp_unscale(firstHandle(hs), C.int(len(hs)), C.double(invScale), &e)
+	C.gt_amp_unscale(firstHandle(hs), C.int(len(hs)), invScale.ptr(op), foundInf.ptr(op), &e)
 	runtime.KeepAlive(params)
+	runtime.KeepAlive(invScale)
+	runtime.KeepAlive(foundInf)
 	check(op, e)
-	return r == 1
+}
+
+// UpdateScale is GradScaler.update on the device (_amp_update_scale_):
+// after an overflow (foundInf above 0) scale is multiplied by backoff and
+// tracker (int32) restarts; after interval clean steps in a row scale is
+// multiplied by growth, if it stays finite, and tracker restarts.
+func UpdateScale(scale, tracker, foundInf *Tensor, growth, backoff float64, interval int64) {
+	const op = "amp_update_scale"
+	var e *C.char
+	C.gt_amp_update_scale(scale.ptr(op), tracker.ptr(op), foundInf.ptr(op), C.double(growth), C.double(backoff), C.int64_t(interval), &e)
+	runtime.KeepAlive(scale)
+	runtime.KeepAlive(tracker)
+	runtime.KeepAlive(foundInf)
+	check(op, e)
 }
 
 // ToChannelsLast re-lays every 4-d tensor of ts out in NHWC memory order

@@ -18,9 +18,8 @@ type Adam struct {
 	WeightDecay float64
 	Decoupled   bool // AdamW: decay the weights directly, not through the gradient
 
-	StepCount int64     // updates made so far
-	ExpAvg    []*Tensor // first moments, one per parameter; nil until the first step
-	ExpAvgSq  []*Tensor // second moments
+	ExpAvg   []*Tensor // first moments, one per parameter; nil until the first step
+	ExpAvgSq []*Tensor // second moments
 
 	// Reducer, with data parallelism, averages the gradients over the
 	// ranks while backward runs: ZeroGrad arms it, the caller finishes it
@@ -30,8 +29,12 @@ type Adam struct {
 	// The learning rate: read with LR, changed with SetLR only, which keeps
 	// the device copy that a CUDA graph's replays read in step.
 	lr float64
-	// With MakeCapturable, the step count and the learning rate also live on
-	// the device, where a CUDA graph's replays read and advance them.
+	// The updates made so far: read with Steps, set with SetSteps.
+	steps int64
+	// With MakeCapturable, the step count and the learning rate live on the
+	// device, where a CUDA graph's replays read and advance them (and an
+	// update skipped on the device, StepUnlessInf, does not count): steps
+	// is then read from there.
 	stepT, lrT *Tensor
 }
 
@@ -62,29 +65,37 @@ func (o *Adam) initState() {
 // parameters' device (torch.optim.Adam's capturable=True), so that Step
 // queues only device work and a CUDA graph that captured it updates the
 // parameters correctly on every replay. It allocates the moments too, which a
-// capture must not do.
+// capture must not do. Once capturable, it does nothing.
 func (o *Adam) MakeCapturable() {
-	if len(o.Params) == 0 {
+	if len(o.Params) == 0 || o.stepT != nil {
 		return
 	}
 	o.initState()
-	if o.stepT == nil {
-		dev := o.Params[0].Device()
-		o.stepT = Zeros(Float32, dev, 1).Persist()
-		o.lrT = Zeros(Float32, dev, 1).Persist()
-	}
-	o.SyncDevice()
+	dev := o.Params[0].Device()
+	o.stepT = Full(float64(o.steps), Float32, dev, 1).Persist()
+	o.lrT = Full(o.lr, Float32, dev, 1).Persist()
 }
 
-// SyncDevice writes StepCount and LR to their device copies (after a
-// checkpoint was restored or a warm-up was undone). It is a no-op unless
-// capturable, and must not run inside a capture.
-func (o *Adam) SyncDevice() {
-	if o.stepT == nil {
-		return
+// Capturable says whether MakeCapturable ran.
+func (o *Adam) Capturable() bool { return o.stepT != nil }
+
+// Steps is the number of updates made so far (read from the device when
+// capturable: the host waits for it).
+func (o *Adam) Steps() int64 {
+	if o.stepT != nil {
+		o.steps = int64(o.stepT.Item())
 	}
-	o.stepT.Fill(float64(o.StepCount))
-	o.lrT.Fill(o.lr)
+	return o.steps
+}
+
+// SetSteps sets the number of updates made so far (a checkpoint's, or
+// before a warm-up that is undone), on the device too when capturable. It
+// must not run inside a capture.
+func (o *Adam) SetSteps(n int64) {
+	o.steps = n
+	if o.stepT != nil {
+		o.stepT.Fill(float64(n))
+	}
 }
 
 // LR is the learning rate of the next step.
@@ -99,13 +110,19 @@ func (o *Adam) SetLR(lr float64) {
 	}
 }
 
-// CountReplayedStep adds to StepCount the update that a CUDA graph replay of
-// Step made on the device.
-func (o *Adam) CountReplayedStep() { o.StepCount++ }
-
 // Step updates every parameter that has a gradient.
-func (o *Adam) Step() {
-	const op = "adam_step"
+func (o *Adam) Step() { o.step("adam_step", nil) }
+
+// StepUnlessInf is Step, skipped on the device where foundInf (one
+// element, float32) is above 0 (the grad scaler found an overflow):
+// nothing waits for the device to decide. It makes the optimizer
+// capturable.
+func (o *Adam) StepUnlessInf(foundInf *Tensor) {
+	o.MakeCapturable()
+	o.step("adam_step_unless_inf", foundInf)
+}
+
+func (o *Adam) step(op string, foundInf *Tensor) {
 	o.initState()
 	if len(o.ExpAvg) != len(o.Params) || len(o.ExpAvgSq) != len(o.Params) {
 		fail(op, "state for %d/%d parameters, optimizer has %d", len(o.ExpAvg), len(o.ExpAvgSq), len(o.Params))
@@ -115,16 +132,21 @@ func (o *Adam) Step() {
 	v := handles(op, o.ExpAvgSq, false)
 	var e *C.char
 	if o.stepT != nil {
+		var found C.GTensor
+		if foundInf != nil {
+			found = foundInf.ptr(op)
+		}
 		C.gt_adam_step_dev(firstHandle(ps), firstHandle(m), firstHandle(v), C.int(len(ps)), o.stepT.ptr(op), o.lrT.ptr(op),
-			C.double(o.Beta1), C.double(o.Beta2), C.double(o.Eps), C.double(o.WeightDecay), cbool(o.Decoupled), &e)
+			C.double(o.Beta1), C.double(o.Beta2), C.double(o.Eps), C.double(o.WeightDecay), cbool(o.Decoupled), found, &e)
+		runtime.KeepAlive(foundInf)
 	} else {
-		C.gt_adam_step(firstHandle(ps), firstHandle(m), firstHandle(v), C.int(len(ps)), C.int64_t(o.StepCount+1),
+		C.gt_adam_step(firstHandle(ps), firstHandle(m), firstHandle(v), C.int(len(ps)), C.int64_t(o.steps+1),
 			C.double(o.lr), C.double(o.Beta1), C.double(o.Beta2), C.double(o.Eps), C.double(o.WeightDecay),
 			cbool(o.Decoupled), &e)
+		o.steps++ // capturable: counted on the device
 	}
 	runtime.KeepAlive(o)
 	check(op, e)
-	o.StepCount++
 }
 
 // setAdamChunk sets the elements per chunk of Adam's CPU update (n > 0) and

@@ -265,7 +265,7 @@ var sharedKeys = []Key{
 	{Name: "cuda.cudnn_benchmark", Type: TypeBool, Default: true, Doc: "Let cuDNN pick the fastest conv algorithms (pytorch/examples dcgan sets it)."},
 	{Name: "cuda.channels_last", Type: TypeBool, Default: false, Doc: "Lay the networks' weights and inputs out as NHWC (channels_last): faster convolutions on tensor cores. Same results up to rounding; also works on the CPU."},
 	{Name: "cuda.amp", Type: TypeString, Default: "off", Enum: []string{"off", "bf16", "fp16"}, Doc: "Mixed precision on CUDA: bf16 runs the forward passes under autocast in bfloat16; fp16 in float16 with a dynamic grad scaler (skipped steps on overflow, its state in checkpoints). Losses and weights stay float32. Not with train.gan_mode=wgangp."},
-	{Name: "cuda.cuda_graph", Type: TypeBool, Default: false, Doc: "Capture the whole training step (D and G updates, Adam with its step count on the GPU) as a CUDA graph once and replay it every step; a batch of another shape (an epoch's last, without data.drop_last) runs eagerly. Not with cuda.amp=fp16."},
+	{Name: "cuda.cuda_graph", Type: TypeBool, Default: false, Doc: "Capture the whole training step (D and G updates, Adam with its step count on the GPU) as a CUDA graph once and replay it every step; a batch of another shape (an epoch's last, without data.drop_last) runs eagerly."},
 }
 
 // RecipeSchema is what a recipe adds to the schema: its own keys, its
@@ -1192,9 +1192,6 @@ func (c *Config) Validate() error {
 	}
 	if c.Device == "cpu" && c.CUDA.CUDAGraph {
 		bad("cuda.cuda_graph needs a CUDA device, but device=cpu")
-	}
-	if c.CUDA.CUDAGraph && c.CUDA.AMP == "fp16" {
-		bad("cuda.cuda_graph with cuda.amp=fp16: the grad scaler decides on the host whether to skip each update, which a replayed graph cannot; use cuda.amp=bf16 (no scaler) or turn one off")
 	}
 	if c.CUDA.AMP != "off" && c.Train.GANMode == "wgangp" {
 		bad("cuda.amp=%s with train.gan_mode=wgangp: the gradient penalty is not supported under mixed precision; set cuda.amp=off", c.CUDA.AMP)

@@ -263,7 +263,6 @@ func TestCrossKeyChecks(t *testing.T) {
 		{[]string{"recipe=pix2pix", "data.dataset=unaligned"}, []string{"paired data"}},
 		{[]string{"recipe=pix2pix", "data.dataset=edges"}, []string{"model.input_nc must be 1"}},
 		{[]string{"device=cpu", "cuda.amp=bf16"}, []string{"cuda.amp=bf16 needs a CUDA device"}},
-		{[]string{"cuda.cuda_graph=true", "cuda.amp=fp16"}, []string{"use cuda.amp=bf16"}},
 	}
 	for _, tc := range cases {
 		_, err := config.LoadConfigEnv("", tc.sets, nil)

@@ -1,7 +1,6 @@
 package gan
 
 import (
-	"math"
 	"time"
 
 	torch "gogan/cgo"
@@ -39,7 +38,7 @@ func NewPrecision(amp string, dev torch.Device) *Precision {
 		p.on, p.dtype = true, torch.BFloat16
 	case "fp16":
 		p.on, p.dtype = true, torch.Float16
-		p.Scaler = newGradScaler()
+		p.Scaler = NewGradScaler(dev)
 	}
 	return p
 }
@@ -74,11 +73,13 @@ func (p *Precision) Backward(loss *torch.Tensor) {
 		loss.Backward()
 		return
 	}
-	loss.MulScalar(p.Scaler.Scale).Backward()
+	loss.Mul(p.Scaler.scale).Backward()
 }
 
 // Step is opt.Step(), or under fp16 GradScaler.step: the gradients are
-// unscaled first and the update is skipped when any of them overflowed.
+// unscaled first and the update is skipped when any of them overflowed,
+// decided on the device (the fused Adam's found_inf), so that no step
+// waits for it and a CUDA graph can replay it.
 func (p *Precision) Step(opt *torch.Adam) {
 	if p.DataParallel {
 		// Before unscaling: an overflow on one rank reaches every rank's
@@ -98,11 +99,7 @@ func (p *Precision) Step(opt *torch.Adam) {
 		opt.Step()
 		return
 	}
-	if torch.UnscaleGrads(opt.Params, 1/p.Scaler.Scale) {
-		p.Scaler.foundInf = true
-		return
-	}
-	opt.Step()
+	p.Scaler.step(opt)
 }
 
 // Update ends a step: GradScaler.update, once after all optimizers stepped.
@@ -112,13 +109,29 @@ func (p *Precision) Update() {
 	}
 }
 
+// State is the tensors a step changes besides the networks and optimizers
+// (the grad scaler's), for a warm-up that is undone.
+func (p *Precision) State() []*torch.Tensor {
+	if p.Scaler == nil {
+		return nil
+	}
+	return []*torch.Tensor{p.Scaler.scale, p.Scaler.tracker}
+}
+
 // GradScaler is torch.cuda.amp.GradScaler's dynamic loss scale with its
 // defaults: start at 2^16, halve on an overflow (that step is skipped), double
-// after 2000 steps in a row without one.
+// after 2000 steps in a row without one. Its scale and count live on the
+// device, as GradScaler's do.
 type GradScaler struct {
+	scale   *torch.Tensor // float32 [1]
+	tracker *torch.Tensor // int32 [1]: clean steps in a row
+	found   *torch.Tensor // float32 [1]: this step's overflows, over the optimizers
+}
+
+// ScalerState is a GradScaler's state as checkpoints keep it.
+type ScalerState struct {
 	Scale         float64 `json:"scale"`
 	GrowthTracker int     `json:"growth_tracker"`
-	foundInf      bool
 }
 
 const (
@@ -128,19 +141,36 @@ const (
 	scalerInterval = 2000
 )
 
-func newGradScaler() *GradScaler { return &GradScaler{Scale: scalerInit} }
+// NewGradScaler is a scaler with GradScaler's defaults on dev.
+func NewGradScaler(dev torch.Device) *GradScaler {
+	return &GradScaler{scale: torch.Full(scalerInit, torch.Float32, dev, 1).Persist(),
+		tracker: torch.Zeros(torch.Int32, dev, 1).Persist(), found: torch.Zeros(torch.Float32, dev, 1).Persist()}
+}
+
+// step unscales opt's gradients and steps it unless they overflowed.
+func (s *GradScaler) step(opt *torch.Adam) {
+	// As GradScaler: the inverse in double, then float32; a power of two
+	// here, so the unscaled gradients are exact.
+	dev := s.scale.Device()
+	inv := torch.Ones(torch.Float64, dev, 1).Div(s.scale.ToDType(torch.Float64)).ToDType(torch.Float32)
+	found := torch.Zeros(torch.Float32, dev, 1)
+	torch.UnscaleGrads(opt.Params, inv, found)
+	opt.StepUnlessInf(found)
+	s.found.CopyFrom(s.found.Add(found))
+}
 
 func (s *GradScaler) update() {
-	if s.foundInf {
-		s.Scale *= scalerBackoff
-		s.GrowthTracker = 0
-	} else if s.GrowthTracker++; s.GrowthTracker == scalerInterval {
-		// As _amp_update_scale_: the scale (a float32 there) grows only
-		// while it stays finite.
-		if grown := s.Scale * scalerGrowth; !math.IsInf(float64(float32(grown)), 0) {
-			s.Scale = grown
-		}
-		s.GrowthTracker = 0
-	}
-	s.foundInf = false
+	torch.UpdateScale(s.scale, s.tracker, s.found, scalerGrowth, scalerBackoff, scalerInterval)
+	s.found.Fill(0)
+}
+
+// State reads the scaler's state from the device.
+func (s *GradScaler) State() ScalerState {
+	return ScalerState{Scale: s.scale.Item(), GrowthTracker: int(s.tracker.Item())}
+}
+
+// SetState puts a checkpoint's state back.
+func (s *GradScaler) SetState(st ScalerState) {
+	s.scale.Fill(st.Scale)
+	s.tracker.Fill(float64(st.GrowthTracker))
 }

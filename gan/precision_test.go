@@ -3,48 +3,119 @@ package gan
 import (
 	"math"
 	"testing"
+
+	torch "gogan/cgo"
 )
 
-func TestGradScaler(t *testing.T) {
-	s := newGradScaler()
-	s.foundInf = true
-	s.update()
-	if s.Scale != scalerInit/2 || s.GrowthTracker != 0 {
-		t.Fatalf("after an overflow: scale %g tracker %d", s.Scale, s.GrowthTracker)
-	}
-	for i := 0; i < scalerInterval-1; i++ {
+// update runs n GradScaler.update steps, with an overflow (found) or not.
+func (s *GradScaler) updates(n int, found bool) {
+	for range n {
+		if found {
+			s.found.Fill(1)
+		}
 		s.update()
-	}
-	if s.Scale != scalerInit/2 || s.GrowthTracker != scalerInterval-1 {
-		t.Fatalf("after %d good steps: scale %g tracker %d", scalerInterval-1, s.Scale, s.GrowthTracker)
-	}
-	s.update()
-	if s.Scale != scalerInit || s.GrowthTracker != 0 {
-		t.Fatalf("after %d good steps: scale %g tracker %d, want it doubled", scalerInterval, s.Scale, s.GrowthTracker)
 	}
 }
 
-// TestGradScalerGrowsOnlyWhileFinite: as PyTorch's _amp_update_scale_, a
-// scale whose doubling would overflow float32 stays where it is (and the
-// growth tracker starts over); backoff still halves it.
-func TestGradScalerGrowsOnlyWhileFinite(t *testing.T) {
-	s := &GradScaler{Scale: math.MaxFloat32 / 1.5}
-	for i := 0; i < scalerInterval; i++ {
-		s.update()
+// TestGradScaler: on the device as PyTorch's _amp_update_scale_: an
+// overflow halves the scale and restarts the count; 2000 clean steps in a
+// row double it, unless the doubled scale would overflow float32 (the count
+// starts over all the same).
+func TestGradScaler(t *testing.T) {
+	torch.LockThread()
+	sc := torch.NewScope()
+	defer sc.Close()
+	s := NewGradScaler(torch.CPUDevice)
+	check := func(when string, scale float64, tracker int) {
+		t.Helper()
+		if st := s.State(); st.Scale != scale || st.GrowthTracker != tracker {
+			t.Fatalf("%s: scale %g tracker %d, want %g and %d", when, st.Scale, st.GrowthTracker, scale, tracker)
+		}
+		if f := s.found.Item(); f != 0 {
+			t.Fatalf("%s: found_inf %g left for the next step", when, f)
+		}
 	}
-	if s.Scale != math.MaxFloat32/1.5 || s.GrowthTracker != 0 {
-		t.Errorf("after %d clean steps near float32's max: scale %g, tracker %d; want %g, 0", scalerInterval, s.Scale, s.GrowthTracker, math.MaxFloat32/1.5)
+	s.updates(1, true)
+	check("after an overflow", scalerInit/2, 0)
+	s.updates(scalerInterval-1, false)
+	check("after 1999 clean steps", scalerInit/2, scalerInterval-1)
+	s.updates(1, false)
+	check("after 2000 clean steps", scalerInit, 0)
+
+	near := float64(float32(math.MaxFloat32 / 1.5))
+	s.SetState(ScalerState{Scale: near, GrowthTracker: scalerInterval - 1})
+	s.updates(1, false)
+	check("2000 clean steps near float32's max", near, 0)
+	s.SetState(ScalerState{Scale: 1024})
+	s.updates(scalerInterval, false)
+	check("2000 clean steps from 1024", 2048, 0)
+	s.updates(1, true)
+	check("an overflow at 2048", 1024, 0)
+}
+
+// TestScaledStepIsAdamsOrNone: under fp16's scaler a step of finite
+// gradients is the optimizer's step on the gradients unscaled, bit for bit
+// (the scale is a power of two), counted; a step whose gradients overflowed
+// leaves the weights, moments and count as they were, decided on the
+// device, while the other optimizer of the step still steps; the scale then
+// halves.
+func TestScaledStepIsAdamsOrNone(t *testing.T) {
+	torch.LockThread()
+	sc := torch.NewScope()
+	defer sc.Close()
+	dev := torch.CPUDevice
+	x := torch.FromFloat32([]float32{0.5, -1.25, 3}, 3)
+	newParam := func() *torch.Tensor {
+		return torch.FromFloat32([]float32{0.1, 0.2, -0.3}, 3).SetRequiresGrad(true).Persist()
 	}
-	s = &GradScaler{Scale: 1024}
-	for i := 0; i < scalerInterval; i++ {
-		s.update()
+	// scaled: p under the scaler; plain: q, capturable Adam on the same loss
+	p, q, other := newParam(), newParam(), newParam()
+	scaled, plain, second := torch.NewAdam([]*torch.Tensor{p}, 0.01, 0.5, 0.999), torch.NewAdam([]*torch.Tensor{q}, 0.01, 0.5, 0.999), torch.NewAdam([]*torch.Tensor{other}, 0.01, 0.5, 0.999)
+	plain.MakeCapturable()
+	prec := &Precision{dev: dev, Scaler: NewGradScaler(dev)}
+	for step := range 3 {
+		scaled.ZeroGrad()
+		plain.ZeroGrad()
+		prec.Backward(p.Mul(x).Square().Sum())
+		q.Mul(x).Square().Sum().Backward()
+		prec.Step(scaled)
+		plain.Step()
+		prec.Update()
+		if got, want := p.Float32s(), q.Float32s(); !equal(got, want) {
+			t.Fatalf("step %d: scaled %v, plain %v", step, got, want)
+		}
 	}
-	if s.Scale != 2048 {
-		t.Errorf("after %d clean steps: scale %g, want 2048", scalerInterval, s.Scale)
+	if scaled.Steps() != 3 {
+		t.Fatalf("3 clean steps counted as %d", scaled.Steps())
 	}
-	s.foundInf = true
-	s.update()
-	if s.Scale != 1024 || s.GrowthTracker != 0 {
-		t.Errorf("after an overflow: scale %g, tracker %d; want 1024, 0", s.Scale, s.GrowthTracker)
+	before, m, v := p.Float32s(), scaled.ExpAvg[0].Float32s(), scaled.ExpAvgSq[0].Float32s()
+	otherBefore := other.Float32s()
+	scaled.ZeroGrad()
+	second.ZeroGrad()
+	prec.Backward(p.Mul(torch.FromFloat32([]float32{1, float32(math.Inf(1)), 1}, 3)).Sum())
+	prec.Backward(other.Mul(x).Sum())
+	prec.Step(scaled)
+	prec.Step(second)
+	prec.Update()
+	if !equal(p.Float32s(), before) || !equal(scaled.ExpAvg[0].Float32s(), m) || !equal(scaled.ExpAvgSq[0].Float32s(), v) || scaled.Steps() != 3 {
+		t.Errorf("an overflowed step changed the optimizer: weights %v (were %v), step count %d", p.Float32s(), before, scaled.Steps())
 	}
+	if equal(other.Float32s(), otherBefore) || second.Steps() != 1 {
+		t.Errorf("the other optimizer of the step, whose gradients are finite, did not step (count %d)", second.Steps())
+	}
+	if st := prec.Scaler.State(); st.Scale != scalerInit/2 || st.GrowthTracker != 0 {
+		t.Errorf("after the overflow: scale %g, tracker %d; want %g, 0", st.Scale, st.GrowthTracker, scalerInit/2)
+	}
+}
+
+func equal(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
 }

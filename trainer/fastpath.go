@@ -99,9 +99,6 @@ func (s *session) launchStep(b gan.Batch) *torch.Tensor {
 		}
 	})
 	g.graph.Replay()
-	for _, o := range s.rec.Optimizers() {
-		o.Adam.CountReplayedStep()
-	}
 	return g.losses
 }
 
@@ -178,11 +175,10 @@ func stackLosses(ls []*torch.Tensor) *torch.Tensor {
 // state; all of it is put back, so the first replay is the run's next step,
 // exactly as an eager step would be.
 func (s *session) captureStep(b gan.Batch) {
-	var steps []int64
+	// Capturable optimizers count their steps on the device, replays too.
 	g := &stepGraph{graph: torch.NewGraph(s.dev), inputs: gan.Batch{}}
 	for _, o := range s.rec.Optimizers() {
 		o.Adam.MakeCapturable()
-		steps = append(steps, o.Adam.StepCount)
 		g.adams = append(g.adams, o.Adam)
 	}
 	for name, t := range b {
@@ -209,34 +205,30 @@ func (s *session) captureStep(b gan.Batch) {
 		defer sc.Close()
 		g.graph.Capture(func() { g.losses = stackLosses(s.rec.Step(g.inputs)).Persist() })
 	})
-	// Capturing ran Step once on the host side: the replays count their own.
-	for i, o := range s.rec.Optimizers() {
-		o.Adam.StepCount = steps[i]
-	}
 	ok = true
 	s.graph = g
 }
 
 // undone runs training steps (f) and puts back everything a step changes:
 // every tensor a checkpoint holds (the weights, the optimizers' moments,
-// the recipe's fixed tensors), the optimizers' step counts and the random
-// generators. The host state a step's draws change is drawn before the
-// step (DrawStep), so that it stays as the next step needs it.
+// the recipe's fixed tensors), the grad scaler's state, the optimizers'
+// step counts and the random generators. The host state a step's draws
+// change is drawn before the step (DrawStep), so that it stays as the next
+// step needs it.
 func (s *session) undone(f func()) {
-	var state []*torch.Tensor
+	state := s.prec.State()
 	for _, w := range s.weights() {
 		state = append(state, w.Tensor)
 	}
 	var steps []int64
 	for _, o := range s.rec.Optimizers() {
-		steps = append(steps, o.Adam.StepCount)
+		steps = append(steps, o.Adam.Steps())
 	}
 	snap := gan.TakeSnapshot(s.dev, state)
 	defer snap.Free()
 	f()
 	snap.Restore()
 	for i, o := range s.rec.Optimizers() {
-		o.Adam.StepCount = steps[i]
-		o.Adam.SyncDevice()
+		o.Adam.SetSteps(steps[i])
 	}
 }

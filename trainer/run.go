@@ -167,7 +167,7 @@ type loopState struct {
 	LastImgPS float64          `json:"images_per_s"`
 	// The fp16 grad scaler's state (cuda.amp=fp16), so a resumed run scales
 	// its losses as the uninterrupted one would.
-	AMPScaler *gan.GradScaler `json:"amp_scaler,omitempty"`
+	AMPScaler *gan.ScalerState `json:"amp_scaler,omitempty"`
 	// The recipe's host-side state (gan.HostState).
 	Recipe json.RawMessage `json:"recipe,omitempty"`
 	// An imported checkpoint has no loader position: the samples of epoch
@@ -601,9 +601,13 @@ func (s *session) checkpoint() error {
 	}); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	ls := loopState{Schedule: s.sched, OptSteps: map[string]int64{}, EpochSum: s.sum, EpochN: s.n, AMPScaler: s.prec.Scaler, ImportedSamples: s.importedSamples}
+	ls := loopState{Schedule: s.sched, OptSteps: map[string]int64{}, EpochSum: s.sum, EpochN: s.n, ImportedSamples: s.importedSamples}
+	if sc := s.prec.Scaler; sc != nil {
+		st := sc.State()
+		ls.AMPScaler = &st
+	}
 	for _, o := range s.rec.Optimizers() {
-		ls.OptSteps[o.Name] = o.Adam.StepCount
+		ls.OptSteps[o.Name] = o.Adam.Steps()
 	}
 	if h, ok := s.rec.(gan.HostState); ok {
 		var err error
@@ -782,7 +786,7 @@ func (s *session) resumeRecipe(where string, st *runfolder.CheckpointState) (*lo
 // state, the schedule.
 func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *loopState) error {
 	for _, o := range s.rec.Optimizers() {
-		o.Adam.StepCount = ls.OptSteps[o.Name]
+		o.Adam.SetSteps(ls.OptSteps[o.Name])
 	}
 	err := torch.Try(func() {
 		torch.SetRNGState(torch.CPUDevice, torch.FromUint8(st.RNG["cpu"], int64(len(st.RNG["cpu"]))))
@@ -856,7 +860,7 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 	}
 	s.sched, s.sum, s.n = ls.Schedule, ls.EpochSum, ls.EpochN
 	if sc := s.prec.Scaler; sc != nil && ls.AMPScaler != nil {
-		*sc = *ls.AMPScaler
+		sc.SetState(*ls.AMPScaler)
 	}
 	s.step, s.epoch, s.last, s.ckptAt = st.Step, st.Epoch, st.Metrics.Last, st.Step
 	return nil

@@ -158,7 +158,7 @@ int gt_autocast_cache(int on) {
   return prev;
 }
 
-int gt_amp_unscale(const GTensor *params, int n, double inv_scale, char **err) {
+void gt_amp_unscale(const GTensor *params, int n, GTensor inv_scale, GTensor found_inf, char **err) {
   GT_TRY
   at::NoGradGuard ng;
   std::vector<at::Tensor> grads;
@@ -166,31 +166,60 @@ int gt_amp_unscale(const GTensor *params, int n, double inv_scale, char **err) {
     const auto &g = T(params[i]).grad();
     if (g.defined()) grads.push_back(g);
   }
-  if (grads.empty()) return 0;
-  auto found = at::zeros({1}, grads[0].options().dtype(at::kFloat));
+  if (grads.empty()) return;
+  auto &found = T(found_inf);
+  auto &inv = T(inv_scale);
   if (grads[0].is_cuda()) {
     // The kernel GradScaler uses: one pass that scales and checks.
-    auto inv = at::full({1}, inv_scale, found.options());
     at::_amp_foreach_non_finite_check_and_unscale_(grads, found, inv);
-  } else {
+  } else {  // libtorch 1.x has no CPU kernel for it
     for (auto &g : grads) {
       found.add_(at::isfinite(g).logical_not().any().to(at::kFloat));
-      g.mul_(inv_scale);
+      g.mul_(inv);
     }
   }
-  return found.item<float>() > 0 ? 1 : 0;
-  GT_CATCH(-1)
+  GT_CATCH()
+}
+
+void gt_amp_update_scale(GTensor scale, GTensor growth_tracker, GTensor found_inf, double growth, double backoff,
+                         int64_t interval, char **err) {
+  GT_TRY
+  at::NoGradGuard ng;
+  auto &s = T(scale);
+  auto &tracker = T(growth_tracker);
+  // _amp_update_scale_'s kernel as tensor arithmetic (its CPU kernel came
+  // with libtorch 2.x): an overflow backs the scale off and restarts the
+  // count; interval clean steps in a row grow it, while it stays finite.
+  auto found = T(found_inf).gt(0);
+  auto counted = tracker + 1;
+  auto full = counted.eq(interval).logical_and(found.logical_not());
+  auto grown = s * growth;
+  auto grow = full.logical_and(at::isfinite(grown));
+  auto next = at::where(found, s * backoff, at::where(grow, grown, s));
+  auto next_count = at::where(found.logical_or(full), at::zeros_like(counted), counted);
+  s.copy_(next);
+  tracker.copy_(next_count);
+  GT_CATCH()
 }
 
 void gt_adam_step_dev(const GTensor *params, const GTensor *exp_avg, const GTensor *exp_avg_sq, int n,
                       GTensor step, GTensor lr, double beta1, double beta2, double eps, double weight_decay,
-                      int decoupled, char **err) {
+                      int decoupled, GTensor found_inf, char **err) {
   GT_TRY
   at::NoGradGuard ng;
   // torch.optim.Adam(capturable=True)'s single-tensor arithmetic: the bias
   // corrections come from the step tensor, so replays see the step count grow.
   auto &st = T(step);
   auto &lr_t = T(lr);
+  // An overflow (found_inf) keeps every tensor as it was: each is updated
+  // and then takes its old value back where found (the values are chosen,
+  // not computed: an update of inf gradients leaves nothing behind).
+  at::Tensor skip;
+  if (found_inf) skip = T(found_inf).gt(0);
+  auto keep = [&](at::Tensor &t, const at::Tensor &old) {
+    if (skip.defined()) t.copy_(at::where(skip, old, t));
+  };
+  auto old_st = skip.defined() ? st.clone() : at::Tensor();
   st.add_(1);
   auto bc1 = at::rsub(at::pow(beta1, st), 1);
   auto bc2 = at::rsub(at::pow(beta2, st), 1);
@@ -205,6 +234,8 @@ void gt_adam_step_dev(const GTensor *params, const GTensor *exp_avg, const GTens
     if (!g.defined()) continue;
     auto &m = T(exp_avg[i]);
     auto &v = T(exp_avg_sq[i]);
+    at::Tensor old_p, old_m, old_v;
+    if (skip.defined()) old_p = p.clone(), old_m = m.clone(), old_v = v.clone();
     if (weight_decay != 0) {
       if (decoupled) {
         p.mul_(decay);
@@ -216,7 +247,11 @@ void gt_adam_step_dev(const GTensor *params, const GTensor *exp_avg, const GTens
     v.mul_(beta2).addcmul_(g, g, 1 - beta2);
     auto denom = (v.sqrt() / denom_scale).add_(eps_scaled);
     p.addcdiv_(m, denom);
+    keep(p, old_p);
+    keep(m, old_m);
+    keep(v, old_v);
   }
+  keep(st, old_st);
   GT_CATCH()
 }
 

@@ -239,15 +239,25 @@ int gt_autocast_enter(int dev_type, int dtype, char **err);
 void gt_autocast_exit(int dev_type, int prev, char **err);
 /* Turns autocast's cache of cast weights on or off; returns the previous state. */
 int gt_autocast_cache(int on);
-/* Multiplies the gradients of params by inv_scale and returns 1 if any of them
- * holds an inf or NaN, 0 if none does, -1 on error (the grad scaler's unscale_). */
-int gt_amp_unscale(const GTensor *params, int n, double inv_scale, char **err);
+/* The grad scaler's unscale_ on the device: multiplies the gradients of
+ * params by inv_scale (a one-element float32 tensor) and sets found_inf (one
+ * element, float32, zero before) above 0 if any of them holds an inf or NaN;
+ * nothing waits for the device. */
+void gt_amp_unscale(const GTensor *params, int n, GTensor inv_scale, GTensor found_inf, char **err);
+/* GradScaler.update on the device (_amp_update_scale_): scale (float32) and
+ * growth_tracker (int32), one element each, from found_inf (above 0: an
+ * overflow this step). */
+void gt_amp_update_scale(GTensor scale, GTensor growth_tracker, GTensor found_inf, double growth, double backoff,
+                         int64_t interval, char **err);
 /* Adam/AdamW with the step count (float32, incremented here) and the learning
  * rate as one-element tensors on the parameters' device: torch.optim.Adam's
- * capturable=True arithmetic, which a CUDA graph can replay. */
+ * capturable=True arithmetic, which a CUDA graph can replay. found_inf (may
+ * be null; one element) above 0 skips the update on the device: the
+ * parameters, moments and step count stay as they were (the fused Adam's
+ * found_inf). */
 void gt_adam_step_dev(const GTensor *params, const GTensor *exp_avg, const GTensor *exp_avg_sq, int n,
                       GTensor step, GTensor lr, double beta1, double beta2, double eps, double weight_decay,
-                      int decoupled, char **err);
+                      int decoupled, GTensor found_inf, char **err);
 /* Re-lays every 4-d tensor of ts out as NHWC (channels_last) in place: same
  * tensors, same values, new strides. */
 void gt_channels_last_n(const GTensor *ts, int n, char **err);
