@@ -194,3 +194,39 @@ func TestAdamChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestCapturableKeepsTheStepCount: a resumed optimizer's step count, set on
+// the host before it is made capturable, carries over to the device, and a
+// capturable step is then Adam's next one (the bias corrections of step 6
+// here, as the host's, up to float32's rounding of them), counted there; a
+// 0-dim parameter steps as any other.
+func TestCapturableKeepsTheStepCount(t *testing.T) {
+	LockThread()
+	err := Try(func() {
+		s := NewScope()
+		defer s.Close()
+		p := Full(0.5, Float32, CPUDevice).SetRequiresGrad(true).Persist()
+		q := Full(0.5, Float32, CPUDevice).SetRequiresGrad(true).Persist()
+		dev, host := NewAdam([]*Tensor{p}, 0.1, 0.5, 0.9), NewAdam([]*Tensor{q}, 0.1, 0.5, 0.9)
+		dev.SetSteps(5)
+		host.SetSteps(5)
+		dev.MakeCapturable()
+		if n := dev.Steps(); n != 5 {
+			t.Fatalf("made capturable at step 5: the device counts %d", n)
+		}
+		p.Mul(p).Backward()
+		q.Mul(q).Backward()
+		dev.Step()
+		host.Step()
+		if dev.Steps() != 6 || host.Steps() != 6 {
+			t.Fatalf("after one more step: %d on the device, %d on the host; want 6", dev.Steps(), host.Steps())
+		}
+		got, want := p.Item(), q.Item()
+		if math.Abs(got-want) > 1e-6*math.Abs(want) {
+			t.Errorf("capturable step 6 gives %.9g, the host's %.9g", got, want)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

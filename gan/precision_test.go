@@ -58,53 +58,74 @@ func TestGradScaler(t *testing.T) {
 // (the scale is a power of two), counted; a step whose gradients overflowed
 // leaves the weights, moments and count as they were, decided on the
 // device, while the other optimizer of the step still steps; the scale then
-// halves.
+// halves. Adam, Adam with weight decay and AdamW, with a 0-dim parameter
+// beside a vector.
 func TestScaledStepIsAdamsOrNone(t *testing.T) {
 	torch.LockThread()
 	sc := torch.NewScope()
 	defer sc.Close()
 	dev := torch.CPUDevice
 	x := torch.FromFloat32([]float32{0.5, -1.25, 3}, 3)
-	newParam := func() *torch.Tensor {
-		return torch.FromFloat32([]float32{0.1, 0.2, -0.3}, 3).SetRequiresGrad(true).Persist()
-	}
-	// scaled: p under the scaler; plain: q, capturable Adam on the same loss
-	p, q, other := newParam(), newParam(), newParam()
-	scaled, plain, second := torch.NewAdam([]*torch.Tensor{p}, 0.01, 0.5, 0.999), torch.NewAdam([]*torch.Tensor{q}, 0.01, 0.5, 0.999), torch.NewAdam([]*torch.Tensor{other}, 0.01, 0.5, 0.999)
-	plain.MakeCapturable()
-	prec := &Precision{dev: dev, Scaler: NewGradScaler(dev)}
-	for step := range 3 {
-		scaled.ZeroGrad()
-		plain.ZeroGrad()
-		prec.Backward(p.Mul(x).Square().Sum())
-		q.Mul(x).Square().Sum().Backward()
-		prec.Step(scaled)
-		plain.Step()
-		prec.Update()
-		if got, want := p.Float32s(), q.Float32s(); !equal(got, want) {
-			t.Fatalf("step %d: scaled %v, plain %v", step, got, want)
+	for _, c := range []struct {
+		name        string
+		weightDecay float64
+		decoupled   bool
+	}{{"adam", 0, false}, {"adam weight decay", 0.01, false}, {"adamw", 0.05, true}} {
+		params := func() []*torch.Tensor {
+			return []*torch.Tensor{torch.FromFloat32([]float32{0.1, 0.2, -0.3}, 3).SetRequiresGrad(true).Persist(),
+				torch.Full(0.7, torch.Float32, dev).SetRequiresGrad(true).Persist()}
 		}
-	}
-	if scaled.Steps() != 3 {
-		t.Fatalf("3 clean steps counted as %d", scaled.Steps())
-	}
-	before, m, v := p.Float32s(), scaled.ExpAvg[0].Float32s(), scaled.ExpAvgSq[0].Float32s()
-	otherBefore := other.Float32s()
-	scaled.ZeroGrad()
-	second.ZeroGrad()
-	prec.Backward(p.Mul(torch.FromFloat32([]float32{1, float32(math.Inf(1)), 1}, 3)).Sum())
-	prec.Backward(other.Mul(x).Sum())
-	prec.Step(scaled)
-	prec.Step(second)
-	prec.Update()
-	if !equal(p.Float32s(), before) || !equal(scaled.ExpAvg[0].Float32s(), m) || !equal(scaled.ExpAvgSq[0].Float32s(), v) || scaled.Steps() != 3 {
-		t.Errorf("an overflowed step changed the optimizer: weights %v (were %v), step count %d", p.Float32s(), before, scaled.Steps())
-	}
-	if equal(other.Float32s(), otherBefore) || second.Steps() != 1 {
-		t.Errorf("the other optimizer of the step, whose gradients are finite, did not step (count %d)", second.Steps())
-	}
-	if st := prec.Scaler.State(); st.Scale != scalerInit/2 || st.GrowthTracker != 0 {
-		t.Errorf("after the overflow: scale %g, tracker %d; want %g, 0", st.Scale, st.GrowthTracker, scalerInit/2)
+		adam := func(ps []*torch.Tensor) *torch.Adam {
+			o := torch.NewAdam(ps, 0.01, 0.5, 0.999)
+			o.WeightDecay, o.Decoupled = c.weightDecay, c.decoupled
+			return o
+		}
+		loss := func(ps []*torch.Tensor, x *torch.Tensor) *torch.Tensor {
+			return ps[0].Mul(x).Square().Sum().Add(ps[1].Mul(ps[1]).MulScalar(3))
+		}
+		// scaled: p under the scaler; plain: q, capturable Adam on the same loss
+		p, q, other := params(), params(), params()
+		scaled, plain, second := adam(p), adam(q), adam(other)
+		plain.MakeCapturable()
+		prec := &Precision{dev: dev, Scaler: NewGradScaler(dev)}
+		for step := range 3 {
+			scaled.ZeroGrad()
+			plain.ZeroGrad()
+			prec.Backward(loss(p, x))
+			loss(q, x).Backward()
+			prec.Step(scaled)
+			plain.Step()
+			prec.Update()
+			for i := range p {
+				if got, want := p[i].Float32s(), q[i].Float32s(); !equal(got, want) {
+					t.Fatalf("%s, step %d: scaled %v, plain %v", c.name, step, got, want)
+				}
+			}
+		}
+		if scaled.Steps() != 3 {
+			t.Fatalf("%s: 3 clean steps counted as %d", c.name, scaled.Steps())
+		}
+		before, m, v := p[0].Float32s(), scaled.ExpAvg[0].Float32s(), scaled.ExpAvgSq[0].Float32s()
+		before0 := p[1].Float32s()
+		otherBefore := other[0].Float32s()
+		scaled.ZeroGrad()
+		second.ZeroGrad()
+		prec.Backward(loss(p, torch.FromFloat32([]float32{1, float32(math.Inf(1)), 1}, 3)))
+		prec.Backward(loss(other, x))
+		prec.Step(scaled)
+		prec.Step(second)
+		prec.Update()
+		if !equal(p[0].Float32s(), before) || !equal(p[1].Float32s(), before0) || !equal(scaled.ExpAvg[0].Float32s(), m) ||
+			!equal(scaled.ExpAvgSq[0].Float32s(), v) || scaled.Steps() != 3 {
+			t.Errorf("%s: an overflowed step changed the optimizer: weights %v %v (were %v %v), step count %d", c.name,
+				p[0].Float32s(), p[1].Float32s(), before, before0, scaled.Steps())
+		}
+		if equal(other[0].Float32s(), otherBefore) || second.Steps() != 1 {
+			t.Errorf("%s: the other optimizer of the step, whose gradients are finite, did not step (count %d)", c.name, second.Steps())
+		}
+		if st := prec.Scaler.State(); st.Scale != scalerInit/2 || st.GrowthTracker != 0 {
+			t.Errorf("%s: after the overflow: scale %g, tracker %d; want %g, 0", c.name, st.Scale, st.GrowthTracker, scalerInit/2)
+		}
 	}
 }
 

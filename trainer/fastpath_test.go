@@ -87,6 +87,12 @@ func fastpathRun(t *testing.T, recipe, device string, o runOpts) (losses []map[s
 		t.Fatal(err)
 	}
 	rec := s.rec
+	if o.scaler {
+		// fp16's grad scaler without its autocast (the CPU's has no
+		// float16), at a scale that makes some steps overflow
+		s.prec.Scaler = gan.NewGradScaler(dev)
+		s.prec.Scaler.SetState(gan.ScalerState{Scale: math.Ldexp(1, 126)})
+	}
 	err = torch.Try(func() {
 		if o.capturable {
 			for _, opt := range rec.Optimizers() {
@@ -160,6 +166,8 @@ type runOpts struct {
 	// smallAt > 0: that step's batch has half the samples (an epoch's last
 	// without data.drop_last)
 	smallAt int
+	// scaler: fp16's grad scaler, starting at 2^126 (skipped steps)
+	scaler bool
 }
 
 // lossDiff is the largest relative difference between two runs' losses.
@@ -261,7 +269,7 @@ func TestCapturableAdamSameTraining(t *testing.T) {
 // cannot: the weights, optimizer moments, step counts, random generators
 // and CycleGAN's pools (full by step 4, so that the warm-up's swaps would
 // change what D sees later) come back, and the pools' picks, drawn before
-// the warm-up, are the step's.
+// the warm-up, are the step's; and, with fp16's grad scaler, its scale.
 func TestGraphWarmUpIsUndone(t *testing.T) {
 	torch.LockThread()
 	for _, recipe := range slices.Sorted(maps.Keys(fastpathConfigs)) {
@@ -272,6 +280,16 @@ func TestGraphWarmUpIsUndone(t *testing.T) {
 		}
 		if d, where := stateDiff(gotState, wantState); d != 0 {
 			t.Errorf("%s: weights after an undone warm-up differ by %.3g (%s)", recipe, d, where)
+		}
+	}
+	// fp16's grad scaler: its scale and count come back too
+	for _, recipe := range []string{"dcgan", "cyclegan"} {
+		want, wantState := fastpathRun(t, recipe, "cpu", runOpts{steps: 6, scaler: true, smallAt: 4})
+		got, gotState := fastpathRun(t, recipe, "cpu", runOpts{steps: 6, scaler: true, smallAt: 4, warmUpBefore: []int{0, 3}})
+		dl, wl := lossDiff(got, want)
+		ds, ws := stateDiff(gotState, wantState)
+		if dl != 0 || ds != 0 {
+			t.Errorf("%s with the grad scaler: an undone warm-up changes the losses by %.3g (%s), the weights by %.3g (%s)", recipe, dl, wl, ds, ws)
 		}
 	}
 }

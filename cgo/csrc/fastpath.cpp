@@ -173,9 +173,10 @@ void gt_amp_unscale(const GTensor *params, int n, GTensor inv_scale, GTensor fou
     // The kernel GradScaler uses: one pass that scales and checks.
     at::_amp_foreach_non_finite_check_and_unscale_(grads, found, inv);
   } else {  // libtorch 1.x has no CPU kernel for it
+    auto inv0 = inv.reshape(at::IntArrayRef{});  // onto gradients of any shape, 0-dim too
     for (auto &g : grads) {
       found.add_(at::isfinite(g).logical_not().any().to(at::kFloat));
-      g.mul_(inv);
+      g.mul_(inv0);
     }
   }
   GT_CATCH()
@@ -210,19 +211,21 @@ void gt_adam_step_dev(const GTensor *params, const GTensor *exp_avg, const GTens
   // torch.optim.Adam(capturable=True)'s single-tensor arithmetic: the bias
   // corrections come from the step tensor, so replays see the step count grow.
   auto &st = T(step);
-  auto &lr_t = T(lr);
+  // 0-dim views of the one-element tensors, so that the scalars they give
+  // broadcast onto parameters of any shape, 0-dim ones included.
+  auto lr_t = T(lr).reshape(at::IntArrayRef{});
   // An overflow (found_inf) keeps every tensor as it was: each is updated
   // and then takes its old value back where found (the values are chosen,
   // not computed: an update of inf gradients leaves nothing behind).
   at::Tensor skip;
-  if (found_inf) skip = T(found_inf).gt(0);
+  if (found_inf) skip = T(found_inf).reshape(at::IntArrayRef{}).gt(0);
   auto keep = [&](at::Tensor &t, const at::Tensor &old) {
     if (skip.defined()) t.copy_(at::where(skip, old, t));
   };
   auto old_st = skip.defined() ? st.clone() : at::Tensor();
   st.add_(1);
-  auto bc1 = at::rsub(at::pow(beta1, st), 1);
-  auto bc2 = at::rsub(at::pow(beta2, st), 1);
+  auto bc1 = at::rsub(at::pow(beta1, st.reshape(at::IntArrayRef{})), 1);
+  auto bc2 = at::rsub(at::pow(beta2, st.reshape(at::IntArrayRef{})), 1);
   auto step_size_neg = (lr_t / bc1).neg();
   auto denom_scale = bc2.sqrt() * step_size_neg;
   auto eps_scaled = step_size_neg.reciprocal() * eps;
