@@ -76,9 +76,6 @@ func (o *Adam) MakeCapturable() {
 	o.lrT = Full(o.lr, Float32, dev, 1).Persist()
 }
 
-// Capturable says whether MakeCapturable ran.
-func (o *Adam) Capturable() bool { return o.stepT != nil }
-
 // Steps is the number of updates made so far (read from the device when
 // capturable: the host waits for it).
 func (o *Adam) Steps() int64 {

@@ -194,19 +194,25 @@ func (s *session) captureStep(b gan.Batch) {
 	prevCache := torch.SetAutocastCache(false)
 	defer torch.SetAutocastCache(prevCache)
 	g.graph.OnSideStream(func() {
-		s.undone(func() {
-			for i := 0; i < graphWarmup; i++ {
-				sc := torch.NewScope()
-				s.rec.Step(g.inputs)
-				sc.Close()
-			}
-		})
+		s.warmUp(g.inputs)
 		sc := torch.NewScope()
 		defer sc.Close()
 		g.graph.Capture(func() { g.losses = stackLosses(s.rec.Step(g.inputs)).Persist() })
 	})
 	ok = true
 	s.graph = g
+}
+
+// warmUp runs the steps a capture runs first (cuDNN's choices, autograd's
+// set-up) on b, undone.
+func (s *session) warmUp(b gan.Batch) {
+	s.undone(func() {
+		for range graphWarmup {
+			sc := torch.NewScope()
+			s.rec.Step(b)
+			sc.Close()
+		}
+	})
 }
 
 // undone runs training steps (f) and puts back everything a step changes:

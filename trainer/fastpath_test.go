@@ -119,13 +119,7 @@ func fastpathRun(t *testing.T, recipe, device string, o runOpts) (losses []map[s
 				if d, ok := rec.(gan.StepDrawer); ok {
 					d.DrawStep(batchSize(in))
 				}
-				s.undone(func() {
-					for range graphWarmup {
-						sc := torch.NewScope()
-						rec.Step(in)
-						sc.Close()
-					}
-				})
+				s.warmUp(in)
 				losses = append(losses, s.readLosses(stackLosses(rec.Step(in))))
 			} else {
 				losses = append(losses, s.runStep(in))

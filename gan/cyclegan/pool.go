@@ -250,9 +250,7 @@ func (p *imagePool) restore(n int, lost bool) (empty bool, err error) {
 		return false, nil
 	}
 	if lost {
-		p.n = 0
-		clear(p.hw)
-		p.sizes.Fill(0) // held the checkpoint's, of other images
+		p.empty()
 		return n > 0, nil
 	}
 	p.n = min(n, p.size)
@@ -276,10 +274,16 @@ func (p *imagePool) readSizes() {
 		if p.uniform && i < p.n && p.hw[i] != [2]int64{} && p.hw[i] != [2]int64{sh[2], sh[3]} {
 			slog.Warn("resume: the checkpoint's image pool holds images of other sizes than this run's; the pool starts empty",
 				"pool", p.name, "images", p.n, "slot", i, "height", p.hw[i][0], "width", p.hw[i][1])
-			p.n = 0
-			clear(p.hw)
-			p.sizes.Fill(0)
+			p.empty()
 			return
 		}
 	}
+}
+
+// empty starts the pool afresh: its sizes tensor held the checkpoint's, of
+// other images.
+func (p *imagePool) empty() {
+	p.n = 0
+	clear(p.hw)
+	p.sizes.Fill(0)
 }
