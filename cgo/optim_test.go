@@ -230,3 +230,42 @@ func TestCapturableKeepsTheStepCount(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkAdamStep: one Adam step over 8M parameters (four tensors of
+// 2M) as each path takes it: the host-counted step, the capturable step
+// (count and LR on the device), and fp16's step decided on the device
+// (StepUnlessInf) with finite gradients and with an overflow, whose cost
+// over the capturable step is what skipping on the device adds.
+func BenchmarkAdamStep(b *testing.B) {
+	LockThread()
+	for _, c := range []struct {
+		name  string
+		found float64 // StepUnlessInf's flag; -1: no flag
+		plain bool    // the host-counted step
+	}{{"host-count", -1, true}, {"capturable", -1, false}, {"unless-inf-finite", 0, false}, {"unless-inf-overflow", 1, false}} {
+		b.Run(c.name, func(b *testing.B) {
+			s := NewScope()
+			defer s.Close()
+			ManualSeed(1)
+			var ps []*Tensor
+			for range 4 {
+				p := Randn(Float32, CPUDevice, 2<<20).SetRequiresGrad(true).Persist()
+				p.Mul(p.RandnLike()).Sum().Backward()
+				ps = append(ps, p)
+			}
+			o := NewAdam(ps, 2e-4, 0.5, 0.999)
+			if !c.plain {
+				o.MakeCapturable()
+			}
+			found := Full(c.found, Float32, CPUDevice, 1).Persist()
+			o.Step() // the moments exist before the timing
+			for b.Loop() {
+				if c.found < 0 {
+					o.Step()
+				} else {
+					o.StepUnlessInf(found)
+				}
+			}
+		})
+	}
+}

@@ -56,16 +56,20 @@ func TestGradScaler(t *testing.T) {
 // TestScaledStepIsAdamsOrNone: under fp16's scaler a step of finite
 // gradients is the optimizer's step on the gradients unscaled, bit for bit
 // (the scale is a power of two), counted; a step whose gradients overflowed
-// leaves the weights, moments and count as they were, decided on the
-// device, while the other optimizer of the step still steps; the scale then
-// halves. Adam, Adam with weight decay and AdamW, with a 0-dim parameter
-// beside a vector.
+// (inf, or nan) leaves the weights, moments and count as they were, decided
+// on the device, while the other optimizer of the step still steps; the
+// scale then halves; and the steps after it are again Adam's, as if the
+// overflowed one had not been. The first step may overflow too (fp16 runs
+// start at a scale of 2^16): nothing is counted yet. Adam, Adam with weight
+// decay and AdamW, with a 0-dim parameter beside a vector.
 func TestScaledStepIsAdamsOrNone(t *testing.T) {
 	torch.LockThread()
 	sc := torch.NewScope()
 	defer sc.Close()
 	dev := torch.CPUDevice
 	x := torch.FromFloat32([]float32{0.5, -1.25, 3}, 3)
+	nan := torch.FromFloat32([]float32{1, float32(math.NaN()), 1}, 3)
+	inf := torch.FromFloat32([]float32{1, float32(math.Inf(1)), 1}, 3)
 	for _, c := range []struct {
 		name        string
 		weightDecay float64
@@ -83,49 +87,69 @@ func TestScaledStepIsAdamsOrNone(t *testing.T) {
 		loss := func(ps []*torch.Tensor, x *torch.Tensor) *torch.Tensor {
 			return ps[0].Mul(x).Square().Sum().Add(ps[1].Mul(ps[1]).MulScalar(3))
 		}
-		// scaled: p under the scaler; plain: q, capturable Adam on the same loss
+		// scaled: p under the scaler; plain: q, capturable Adam on the same
+		// loss, without the overflowed steps
 		p, q, other := params(), params(), params()
 		scaled, plain, second := adam(p), adam(q), adam(other)
 		plain.MakeCapturable()
 		prec := &Precision{dev: dev, Scaler: NewGradScaler(dev)}
-		for step := range 3 {
+		scale := scalerInit
+		// overflow steps p on x (inf or nan) and second on finite gradients
+		overflow := func(when string, x *torch.Tensor) {
+			t.Helper()
+			// before the first step the moments are zeros (made on the step)
+			m, v := make([]float32, 3), make([]float32, 3)
+			if len(scaled.ExpAvg) > 0 {
+				m, v = scaled.ExpAvg[0].Float32s(), scaled.ExpAvgSq[0].Float32s()
+			}
+			before := p[0].Float32s()
+			before0, steps := p[1].Float32s(), scaled.Steps()
+			otherBefore, otherSteps := other[0].Float32s(), second.Steps()
 			scaled.ZeroGrad()
-			plain.ZeroGrad()
+			second.ZeroGrad()
 			prec.Backward(loss(p, x))
-			loss(q, x).Backward()
+			prec.Backward(loss(other, torch.FromFloat32([]float32{0.5, -1.25, 3}, 3)))
 			prec.Step(scaled)
-			plain.Step()
+			prec.Step(second)
 			prec.Update()
-			for i := range p {
-				if got, want := p[i].Float32s(), q[i].Float32s(); !equal(got, want) {
-					t.Fatalf("%s, step %d: scaled %v, plain %v", c.name, step, got, want)
+			if !equal(p[0].Float32s(), before) || !equal(p[1].Float32s(), before0) || !equal(scaled.ExpAvg[0].Float32s(), m) ||
+				!equal(scaled.ExpAvgSq[0].Float32s(), v) || scaled.Steps() != steps {
+				t.Errorf("%s, %s: an overflowed step changed the optimizer: weights %v %v (were %v %v), moments %v %v (were %v %v), step count %d (was %d)",
+					c.name, when, p[0].Float32s(), p[1].Float32s(), before, before0, scaled.ExpAvg[0].Float32s(),
+					scaled.ExpAvgSq[0].Float32s(), m, v, scaled.Steps(), steps)
+			}
+			if equal(other[0].Float32s(), otherBefore) || second.Steps() != otherSteps+1 {
+				t.Errorf("%s, %s: the other optimizer of the step, whose gradients are finite, did not step (count %d)", c.name, when, second.Steps())
+			}
+			scale /= 2
+			if st := prec.Scaler.State(); st.Scale != scale || st.GrowthTracker != 0 {
+				t.Errorf("%s, %s: after the overflow: scale %g, tracker %d; want %g, 0", c.name, when, st.Scale, st.GrowthTracker, scale)
+			}
+		}
+		clean := func(steps int) {
+			t.Helper()
+			for range steps {
+				scaled.ZeroGrad()
+				plain.ZeroGrad()
+				prec.Backward(loss(p, x))
+				loss(q, x).Backward()
+				prec.Step(scaled)
+				plain.Step()
+				prec.Update()
+				for i := range p {
+					if got, want := p[i].Float32s(), q[i].Float32s(); !equal(got, want) {
+						t.Fatalf("%s, step %d: scaled %v, plain %v", c.name, plain.Steps(), got, want)
+					}
+				}
+				if scaled.Steps() != plain.Steps() {
+					t.Fatalf("%s: %d clean steps counted as %d", c.name, plain.Steps(), scaled.Steps())
 				}
 			}
 		}
-		if scaled.Steps() != 3 {
-			t.Fatalf("%s: 3 clean steps counted as %d", c.name, scaled.Steps())
-		}
-		before, m, v := p[0].Float32s(), scaled.ExpAvg[0].Float32s(), scaled.ExpAvgSq[0].Float32s()
-		before0 := p[1].Float32s()
-		otherBefore := other[0].Float32s()
-		scaled.ZeroGrad()
-		second.ZeroGrad()
-		prec.Backward(loss(p, torch.FromFloat32([]float32{1, float32(math.Inf(1)), 1}, 3)))
-		prec.Backward(loss(other, x))
-		prec.Step(scaled)
-		prec.Step(second)
-		prec.Update()
-		if !equal(p[0].Float32s(), before) || !equal(p[1].Float32s(), before0) || !equal(scaled.ExpAvg[0].Float32s(), m) ||
-			!equal(scaled.ExpAvgSq[0].Float32s(), v) || scaled.Steps() != 3 {
-			t.Errorf("%s: an overflowed step changed the optimizer: weights %v %v (were %v %v), step count %d", c.name,
-				p[0].Float32s(), p[1].Float32s(), before, before0, scaled.Steps())
-		}
-		if equal(other[0].Float32s(), otherBefore) || second.Steps() != 1 {
-			t.Errorf("%s: the other optimizer of the step, whose gradients are finite, did not step (count %d)", c.name, second.Steps())
-		}
-		if st := prec.Scaler.State(); st.Scale != scalerInit/2 || st.GrowthTracker != 0 {
-			t.Errorf("%s: after the overflow: scale %g, tracker %d; want %g, 0", c.name, st.Scale, st.GrowthTracker, scalerInit/2)
-		}
+		overflow("the first step, nan", nan)
+		clean(3)
+		overflow("the fifth step, inf", inf)
+		clean(2)
 	}
 }
 

@@ -18,6 +18,7 @@
 #endif
 
 #include <chrono>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -214,31 +215,47 @@ void gt_adam_step_dev(const GTensor *params, const GTensor *exp_avg, const GTens
   // 0-dim views of the one-element tensors, so that the scalars they give
   // broadcast onto parameters of any shape, 0-dim ones included.
   auto lr_t = T(lr).reshape(at::IntArrayRef{});
-  // An overflow (found_inf) keeps every tensor as it was: each is updated
-  // and then takes its old value back where found (the values are chosen,
-  // not computed: an update of inf gradients leaves nothing behind).
-  at::Tensor skip;
+  // An overflow (found_inf) keeps every tensor as it was, with no copy of
+  // any: the update runs with factors that leave each unchanged (a first
+  // moment lerped or scaled by 1 onto a zero gradient, a second moment
+  // scaled by 1 plus 0, a weight moved by m / -inf) and the step count adds
+  // 0. Without an overflow every factor is the plain step's own value, so
+  // the arithmetic is the plain step's bit for bit. (A weight of -0 with
+  // m < 0 comes back +0: the same value.)
+  at::Tensor skip, keep_st;
   if (found_inf) skip = T(found_inf).reshape(at::IntArrayRef{}).gt(0);
-  auto keep = [&](at::Tensor &t, const at::Tensor &old) {
-    if (skip.defined()) t.copy_(at::where(skip, old, t));
-  };
-  auto old_st = skip.defined() ? st.clone() : at::Tensor();
-  st.add_(1);
-  auto bc1 = at::rsub(at::pow(beta1, st.reshape(at::IntArrayRef{})), 1);
-  auto bc2 = at::rsub(at::pow(beta2, st.reshape(at::IntArrayRef{})), 1);
+  auto scalar = [&](double x) { return at::full({}, x, st.options()); };
+  // either the skip's value or the step's, as a 0-dim tensor on the device
+  auto unless_skip = [&](double kept, const at::Tensor &stepped) { return at::where(skip, scalar(kept), stepped); };
+  // The bias corrections of a skipped step are those of the step it would
+  // have been: the count may be 0 (a first step that overflowed).
+  auto next_st = st + 1;
+  auto bc1 = at::rsub(at::pow(beta1, next_st.reshape(at::IntArrayRef{})), 1);
+  auto bc2 = at::rsub(at::pow(beta2, next_st.reshape(at::IntArrayRef{})), 1);
   auto step_size_neg = (lr_t / bc1).neg();
   auto denom_scale = bc2.sqrt() * step_size_neg;
   auto eps_scaled = step_size_neg.reciprocal() * eps;
   at::Tensor decay;
   if (weight_decay != 0 && decoupled) decay = at::rsub(lr_t * weight_decay, 1);
+  at::Tensor beta1_t, beta2_t, zero;
+  if (skip.defined()) {
+    // denom = -inf: the weight moves by m / denom, a zero
+    eps_scaled = unless_skip(-std::numeric_limits<double>::infinity(), eps_scaled);
+    beta2_t = unless_skip(1, scalar(beta2));
+#if TORCH_VERSION_MAJOR >= 2
+    beta1_t = unless_skip(0, scalar(1 - beta1));  // the lerp's weight
+#else
+    beta1_t = unless_skip(1, scalar(beta1));
+#endif
+    if (decay.defined()) decay = unless_skip(1, decay);
+    zero = scalar(0);
+  }
   for (int i = 0; i < n; i++) {
     auto &p = T(params[i]);
     auto g = p.grad();
     if (!g.defined()) continue;
     auto &m = T(exp_avg[i]);
     auto &v = T(exp_avg_sq[i]);
-    at::Tensor old_p, old_m, old_v;
-    if (skip.defined()) old_p = p.clone(), old_m = m.clone(), old_v = v.clone();
     if (weight_decay != 0) {
       if (decoupled) {
         p.mul_(decay);
@@ -246,15 +263,27 @@ void gt_adam_step_dev(const GTensor *params, const GTensor *exp_avg, const GTens
         g = g.add(p, weight_decay);
       }
     }
-    gt::adam_first_moment(m, g, beta1);
-    v.mul_(beta2).addcmul_(g, g, 1 - beta2);
+    if (skip.defined()) {
+      // inf or nan gradients become zeros: a factor of 0 keeps them nan
+      g = at::where(skip, zero, g);
+#if TORCH_VERSION_MAJOR >= 2
+      m.lerp_(g, beta1_t);
+#else
+      m.mul_(beta1_t).add_(g, 1 - beta1);
+#endif
+      v.mul_(beta2_t).addcmul_(g, g, 1 - beta2);
+    } else {
+      gt::adam_first_moment(m, g, beta1);
+      v.mul_(beta2).addcmul_(g, g, 1 - beta2);
+    }
     auto denom = (v.sqrt() / denom_scale).add_(eps_scaled);
     p.addcdiv_(m, denom);
-    keep(p, old_p);
-    keep(m, old_m);
-    keep(v, old_v);
   }
-  keep(st, old_st);
+  if (skip.defined()) {
+    st.copy_(at::where(skip, st, next_st));
+  } else {
+    st.copy_(next_st);
+  }
   GT_CATCH()
 }
 
