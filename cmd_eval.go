@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -37,6 +40,18 @@ func evalClassifierCmd() *cobra.Command {
 		Short: "Train the Fashion-MNIST classifier for FID and save it (safetensors)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := outFile(out, ".safetensors", "classifier"); err != nil {
+				return err
+			}
+			if err := atLeast(cmd, 1, "epochs", "batch-size"); err != nil {
+				return err
+			}
+			if err := atLeast(cmd, 0, "max-steps", "max-samples", "test-limit", "threads"); err != nil {
+				return err
+			}
+			if !(o.LR > 0) || math.IsInf(o.LR, 0) {
+				return fmt.Errorf("--lr %g: want a positive learning rate", o.LR)
+			}
 			res, err := eval.TrainClassifier(context.Background(), o, out)
 			if err != nil {
 				return err
@@ -210,6 +225,19 @@ func evalClassesCmd() *cobra.Command {
 	c.MarkFlagRequired("classifier")
 	c.MarkFlagRequired("checkpoint")
 	return c
+}
+
+// outFile refuses an --out that is a folder or does not end in ext (the
+// format it is written in), so that no file of another kind is written
+// over.
+func outFile(out, ext, what string) error {
+	if !strings.EqualFold(filepath.Ext(out), ext) {
+		return fmt.Errorf("--out %s: gogan writes the %s as a %s file; give a file name ending in %s", out, what, strings.TrimPrefix(ext, "."), ext)
+	}
+	if fi, err := os.Stat(out); err == nil && fi.IsDir() {
+		return fmt.Errorf("--out %s is a folder; give the %s's file name (e.g. %s)", out, what, filepath.Join(out, what+ext))
+	}
+	return nil
 }
 
 // atLeast refuses an int flag given below lo, naming it: the options'

@@ -30,6 +30,11 @@ func featuresCmd() *cobra.Command {
 			if err := atLeast(cmd, 0, "threads", "limit"); err != nil {
 				return err
 			}
+			if o.Out != "" {
+				if err := outFile(o.Out, ".safetensors", "features"); err != nil {
+					return err
+				}
+			}
 			if threads > 0 {
 				if _, err := torch.SetNumThreads(threads); err != nil {
 					return err

@@ -75,6 +75,23 @@ func TestColorizationTrainsTranslatesAndScores(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(in, "photo.jpg"), photo, 0o644)
 	outDir := filepath.Join(base, "out")
+	// A load size of gigapixels is refused before anything is made.
+	for _, mode := range []string{"resize_and_crop", "scale_width"} {
+		load := map[string]string{"resize_and_crop": "100000", "scale_width": "100000000"}[mode]
+		out, err := gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", outDir, "--preprocess", mode, "--load-size", load)
+		if err == nil || !strings.Contains(out, "--load-size "+load+": images of that size hold more than the 89478485 pixels") {
+			t.Errorf("translate --preprocess %s --load-size %s: %v\n%s", mode, load, err, out)
+		}
+	}
+	// One that fits the limit only for some: the first image past it
+	// stops the translation, which leaves no folder behind.
+	out, err := gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", filepath.Join(outDir, "sub"), "--preprocess", "scale_width", "--load-size", "20000")
+	if err == nil || !strings.Contains(out, "resizes to 20000x15555 with data.preprocess scale_width: more than the 89478485 pixels gogan makes of an image (lower the load size)") {
+		t.Errorf("translate --preprocess scale_width --load-size 20000: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(outDir); !os.IsNotExist(err) {
+		t.Errorf("a translation that failed left its --out: %v", err)
+	}
 	if out, err := gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", outDir, "--device", "cpu", "--eval"); err != nil || !strings.Contains(out, "translated 2 images") {
 		t.Fatalf("translate: %v\n%s", err, out)
 	}
@@ -130,7 +147,7 @@ func TestColorizationTrainsTranslatesAndScores(t *testing.T) {
 	}
 	s.stop(t, syscall.SIGTERM)
 
-	out, err := gogan(t, "eval", "pix2pix", "--checkpoint", run, "--data-root", root, "--phase", "train", "--limit", "3", "--device", "cpu", "--threads", "2")
+	out, err = gogan(t, "eval", "pix2pix", "--checkpoint", run, "--data-root", root, "--phase", "train", "--limit", "3", "--device", "cpu", "--threads", "2")
 	if err != nil || !strings.Contains(out, "colorization") || !strings.Contains(out, "PSNR") {
 		t.Fatalf("eval pix2pix: %v\n%s", err, out)
 	}

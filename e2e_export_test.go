@@ -225,6 +225,11 @@ func TestExportedFilesImportBack(t *testing.T) {
 	if o, err := gogan(t, append([]string{"train"}, smallCycleGAN(run, "train.max_steps=2")...)...); err != nil {
 		t.Fatalf("train: %v\n%s", err, o)
 	}
+	// Not into the run's checkpoints: the run removes their folders whole.
+	inside := filepath.Join(run, "checkpoints", "step-00000002", "pth")
+	if o, err := gogan(t, "export", "--checkpoint", run, "--out", inside); err == nil || !strings.Contains(o, "whose folders the run removes") {
+		t.Errorf("export into the run's checkpoints: %v\n%s", err, o)
+	}
 	if o, err := gogan(t, "export", "--checkpoint", run, "--out", out); err != nil {
 		t.Fatalf("export: %v\n%s", err, o)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -14,6 +15,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"gogan/runfolder"
 )
 
 // gogan builds the command once per test binary.
@@ -297,6 +301,16 @@ func TestResumeOverDamage(t *testing.T) {
 	if i := slices.Index(rows[0], "lr"); i < 0 || last[i] != "0.001" {
 		t.Errorf("lr after the resumes: header %v, last row %v", rows[0], last)
 	}
+	// A resume with another rate trains at it, as config.yaml then says,
+	// and says so.
+	out, err = gogan(t, "resume", run, "--set", "train.max_steps="+strconv.Itoa(stopped+2), "--set", "train.lr=0.0005", "--set", "train.log_every=1")
+	if err != nil || !strings.Contains(out, "follows the config: train.lr 0.0005 (checkpoint: 0.001)") {
+		t.Fatalf("resume with another train.lr: %v\n%s", err, out)
+	}
+	rows = lossRows(t, run)
+	if last = rows[len(rows)-1]; last[slices.Index(rows[0], "lr")] != "0.0005" {
+		t.Errorf("lr after a resume with train.lr=0.0005: last row %v", last)
+	}
 }
 
 func dirNamesOf(t *testing.T, dir string) []string {
@@ -505,7 +519,7 @@ func TestNetsAndConfigCommands(t *testing.T) {
 		{[]string{"train", "-c", "configs/missing.yaml"}, "", "configs/missing.yaml"},
 		{[]string{"resume", "/nonexistent/run"}, "", "not a gogan run folder"},
 		{[]string{"sample", "--checkpoint", "/nonexistent/run"}, "", "/nonexistent/run"},
-		{[]string{"sample", "--checkpoint", "/nonexistent/run", "--out", "grid.jpg"}, "", "--out grid.jpg: the grid is a PNG"},
+		{[]string{"sample", "--checkpoint", "/nonexistent/run", "--out", "grid.jpg"}, "", "--out grid.jpg: gogan writes the grid as a png file; give a file name ending in .png"},
 		{[]string{"export", "--checkpoint", "/nonexistent/run", "--out", ""}, "", "--out is empty"},
 		{[]string{"export", "--checkpoint", "/nonexistent/run", "--out", "x", "--label", " "}, "", "--label \" \" begins or ends with a space"},
 		{[]string{"resume", "/nonexistent/run", "--set", "out=elsewhere"}, "", "a resumed run goes on in its own folder"},
@@ -519,6 +533,12 @@ func TestNetsAndConfigCommands(t *testing.T) {
 		{[]string{"eval", "fid", "--checkpoint", "/nonexistent/run", "--samples", "0", "real"}, "", "--samples 0: want at least 1"},
 		{[]string{"features", "--checkpoint", "/nonexistent/run", "--limit", "-1"}, "", "--limit -1: want at least 0"},
 		{[]string{"sample", "--checkpoint", "/nonexistent/run", "--out", filepath.Join(dataRoot, "grid.png")}, "", "grid.png is a folder"},
+		{[]string{"features", "--checkpoint", "/nonexistent/run", "--out", "settings.yaml"}, "", "--out settings.yaml: gogan writes the features as a safetensors file"},
+		{[]string{"eval", "classifier", "--out", "settings.yaml"}, "", "--out settings.yaml: gogan writes the classifier as a safetensors file"},
+		{[]string{"eval", "classifier", "--out", "c.safetensors", "--epochs", "0"}, "", "--epochs 0: want at least 1"},
+		{[]string{"eval", "classifier", "--out", "c.safetensors", "--lr", "nan"}, "", "--lr NaN: want a positive learning rate"},
+		{[]string{"import", "--config", "configs/cyclegan-fashion-mnist.yaml", "--net", "G_A=a.pth", "--net", "G_A=b.pth"}, "", "network G_A is given twice (a.pth and b.pth)"},
+		{[]string{"import", "--from", "/nonexistent/checkpoints/x"}, "", "import --from: stat /nonexistent/checkpoints/x: no such file or directory"},
 	} {
 		cmd := exec.Command(goganBin, c.args...)
 		if c.env != "" {
@@ -577,5 +597,169 @@ func TestSampleGridOfMixedSizes(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(root, "run")); !os.IsNotExist(err) {
 			t.Errorf("an image of %dx%d: the run started (its folder is there: %v)", c.w/2, c.h, err)
 		}
+	}
+}
+
+// TestNewRunLeavesOtherFilesAlone: train (and import) into a folder that
+// is no run's but holds files of the names a run writes (the experiment's
+// own config.yaml, passed with --config; someone's index.html) is refused
+// before anything is written there; a folder of other files is a run's
+// parent as any other.
+func TestNewRunLeavesOtherFilesAlone(t *testing.T) {
+	dir := t.TempDir()
+	cfgText := "# my experiment: keep these comments\nrecipe: dcgan\ndata:\n  max_samples: 96\ntrain:\n  max_steps: 1\n"
+	files := map[string]string{"config.yaml": cfgText, "index.html": "<h1>mine</h1>\n", "notes.txt": "x\n"}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := gogan(t, "train", "--config", filepath.Join(dir, "config.yaml"), "--quiet", "--set", "out="+dir, "--set", "model.ngf=8", "--set", "model.ndf=8")
+	if err == nil || !strings.Contains(out, "out "+dir+" is not a gogan run folder, and a run would write over its config.yaml, index.html") {
+		t.Fatalf("train into a folder of other files: %v\n%s", err, out)
+	}
+	out, err = gogan(t, "import", "--config", "configs/dcgan-fashion-mnist.yaml", "--pth", filepath.Join(dir, "missing.pth"), "--out", dir)
+	if err == nil || !strings.Contains(out, "is not a gogan run folder") {
+		t.Fatalf("import into a folder of other files: %v\n%s", err, out)
+	}
+	if got := dirNamesOf(t, dir); strings.Join(got, " ") != "config.yaml index.html notes.txt" {
+		t.Errorf("the refused commands left %v", got)
+	}
+	for name, text := range files {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != text {
+			t.Errorf("%s after the refused train: %v %q", name, err, b)
+		}
+	}
+	// Only notes.txt of a run's names: a run may go there.
+	os.Remove(filepath.Join(dir, "index.html"))
+	os.Rename(filepath.Join(dir, "config.yaml"), filepath.Join(dir, "my.yaml"))
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(dir, "train.max_steps=1", "data.max_samples=96")...)...); err != nil {
+		t.Fatalf("train into a folder of a notes.txt: %v\n%s", err, out)
+	}
+}
+
+// TestRelativeDataRootStaysTheRuns: a run trained with a relative
+// data.root keeps it absolute, so a resume from another working folder,
+// one that holds another folder of that name, reads the run's data.
+func TestRelativeDataRootStaysTheRuns(t *testing.T) {
+	work, elsewhere := t.TempDir(), t.TempDir()
+	if err := os.Symlink("/usr/share/datasets/fashion-mnist", filepath.Join(work, "fm")); err != nil {
+		t.Fatal(err)
+	}
+	os.Mkdir(filepath.Join(elsewhere, "fm"), 0o755) // no IDX files
+	cfgPath, _ := filepath.Abs("configs/dcgan-fashion-mnist.yaml")
+	run := filepath.Join(t.TempDir(), "run")
+	in := func(dir string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(goganBin, args...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("gogan %v in %s: %v\n%s", args, dir, err, out)
+		}
+		return string(out)
+	}
+	args := smallDCGAN(run, "data.root=fm", "train.max_steps=2", "data.max_samples=96")
+	args[1] = cfgPath
+	in(work, append([]string{"train"}, args...)...)
+	if b, err := os.ReadFile(filepath.Join(run, "config.yaml")); err != nil || !strings.Contains(string(b), "root: "+filepath.Join(work, "fm")+"\n") {
+		t.Fatalf("config.yaml of a run trained with data.root=fm in %s: %v\n%s", work, err, b)
+	}
+	in(elsewhere, "resume", run, "--quiet", "--set", "train.max_steps=3")
+	if rows := lossRows(t, run); rows[len(rows)-1][0] != "3" {
+		t.Errorf("resumed from another folder: last row %v", rows[len(rows)-1])
+	}
+}
+
+// TestSignalWhileStarting: SIGINT while a new run decodes its data (before
+// its first step) stops it with a message and status 130, and the run
+// folder it made is gone, as after any failed start.
+func TestSignalWhileStarting(t *testing.T) {
+	src, err := filepath.Abs(filepath.Join("..", "shared", "data", "facades", "train"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	for copy := range 3 { // 1200 images to decode: seconds
+		dir := filepath.Join(root, strconv.Itoa(copy))
+		os.Mkdir(dir, 0o755)
+		for i := 1; i <= 400; i++ {
+			name := strconv.Itoa(i) + ".jpg"
+			if err := os.Symlink(filepath.Join(src, name), filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	cmd := exec.Command(goganBin, "train", "--config", "configs/dcgan-folder.yaml", "--quiet", "--set", "out="+run,
+		"--set", "data.root="+root, "--set", "data.in_memory=true", "--set", "data.workers=1", "--set", "data.image_size=32",
+		"--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "train.max_steps=2")
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(run, runfolder.LockFile)); err == nil {
+			break // the start holds the folder: the signal is the run's
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no run folder after 30 s:\n%s", buf.String())
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 || !strings.Contains(buf.String(), "stopped by interrupt before the first step, nothing trained") {
+		t.Fatalf("SIGINT while the data are decoded: %v\n%s", err, buf.String())
+	}
+	if _, err := os.Stat(run); !os.IsNotExist(err) {
+		t.Errorf("the stopped start left its run folder: %v", err)
+	}
+}
+
+// TestNoValidCheckpointSaysWhatToDo: a run whose every checkpoint is
+// damaged cannot be resumed, and train will not start over it unasked:
+// both say to move the checkpoints aside, and after that train starts it
+// again.
+func TestNoValidCheckpointSaysWhatToDo(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	args := append([]string{"train"}, smallDCGAN(run, "train.max_steps=2", "data.max_samples=96")...)
+	if out, err := gogan(t, args...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	ckpts := filepath.Join(run, "checkpoints")
+	for _, name := range dirNamesOf(t, ckpts) {
+		if err := os.WriteFile(filepath.Join(ckpts, name, "state.json"), []byte("{"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := gogan(t, "resume", run, "--set", "train.max_steps=3")
+	if err == nil || !strings.Contains(out, "checkpoints are invalid") || !strings.Contains(out, "move "+ckpts+" aside") {
+		t.Fatalf("resume of a run of damaged checkpoints: %v\n%s", err, out)
+	}
+	out, err = gogan(t, args...)
+	if err == nil || !strings.Contains(out, "none of them valid") || !strings.Contains(out, "move "+ckpts+" aside") {
+		t.Fatalf("train into a run of damaged checkpoints: %v\n%s", err, out)
+	}
+	if err := os.Rename(ckpts, ckpts+"-damaged"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := gogan(t, args...); err != nil {
+		t.Fatalf("train after the checkpoints were moved aside: %v\n%s", err, out)
+	}
+}
+
+// TestOutOfMemorySaysWhatToLower: a step that cannot allocate its
+// activations (here under a 6 GB address-space limit) stops with libtorch's
+// error and what to lower.
+func TestOutOfMemorySaysWhatToLower(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "oom")
+	out, err := exec.Command("bash", "-c", `ulimit -v 6000000; exec "$0" "$@"`, goganBin, "train", "--quiet", "--set", "out="+run,
+		"--set", "data.batch_size=2048", "--set", "data.image_size=128", "--set", "train.max_steps=3", "--set", "data.max_samples=4096").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "can't allocate memory") ||
+		!strings.Contains(string(out), "the step needs more memory than the device (cpu) has: lower data.batch_size") {
+		t.Fatalf("a step out of memory: %v\n%s", err, out)
 	}
 }

@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -37,6 +38,12 @@ func main() {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 	if err := rootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "gogan:", err)
+		var stopped *trainer.StoppedBeforeStart
+		if errors.As(err, &stopped) && stopped.Signal == syscall.SIGTERM {
+			os.Exit(143)
+		} else if stopped != nil {
+			os.Exit(130)
+		}
 		os.Exit(1)
 	}
 }
@@ -205,11 +212,8 @@ func sampleCmd() *cobra.Command {
 		Short: "Draw a grid of DCGAN samples from a checkpoint",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if ext := strings.ToLower(filepath.Ext(out)); ext != ".png" {
-				return fmt.Errorf("--out %s: the grid is a PNG; give a file name ending in .png", out)
-			}
-			if fi, err := os.Stat(out); err == nil && fi.IsDir() {
-				return fmt.Errorf("--out %s is a folder; give the grid's file name (e.g. %s)", out, filepath.Join(out, "samples.png"))
+			if err := outFile(out, ".png", "grid"); err != nil {
+				return err
 			}
 			if err := infer.Sample(ckpt, n, seed, device, out); err != nil {
 				return err
@@ -398,6 +402,9 @@ func importCmd() *cobra.Command {
 					role, file, ok := strings.Cut(n, "=")
 					if !ok || role == "" || file == "" {
 						return fmt.Errorf("--net %q: want ROLE=FILE, e.g. --net G_A=latest_net_G_A.pth", n)
+					}
+					if prev, dup := pths[role]; dup {
+						return fmt.Errorf("import: network %s is given twice (%s and %s): name each role's file once", role, prev, file)
 					}
 					pths[role] = file
 				}

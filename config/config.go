@@ -528,6 +528,10 @@ type CUDAConfig struct {
 	CUDAGraph      bool   `yaml:"cuda_graph"`
 }
 
+// EffectiveHeader is the first line of the effective config a run keeps
+// (RUN/config.yaml): what marks a folder as a gogan run's.
+const EffectiveHeader = "# effective gogan config: defaults, then the config file, GOGAN_* environment, --set\n"
+
 // LoadConfig builds the effective config. Layers, lowest precedence first:
 // schema defaults (per recipe), the YAML file at path (skipped when path is
 // ""), GOGAN_* environment variables, then --set key=value overrides. The
@@ -1226,7 +1230,7 @@ func (c *Config) YAML() ([]byte, error) {
 		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: leaf}, &val)
 	}
 	var b bytes.Buffer
-	b.WriteString("# effective gogan config: defaults, then the config file, GOGAN_* environment, --set\n")
+	b.WriteString(EffectiveHeader)
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	if err := enc.Encode(&root); err != nil {

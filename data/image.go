@@ -39,6 +39,10 @@ const (
 	maxPixelsPerByte = 1 << 14
 )
 
+// MaxImagePixels is the most pixels gogan makes of one image, decoded or
+// resized.
+const MaxImagePixels = maxImagePixels
+
 // maxPixels is how many pixels a file of n bytes may decode to.
 func maxPixels(n int) int64 {
 	return min(maxImagePixels, max(minBombPixels, int64(n)*maxPixelsPerByte))

@@ -76,15 +76,22 @@ func (t Transform) resized(w, h int) (int, int) {
 // OutputSize is the size a w x h input comes out as, or an error when the
 // crop does not fit (the references fail there too, or pad with black).
 func (t Transform) OutputSize(w, h int) (int, int, error) {
+	if w <= 0 || h <= 0 {
+		return 0, 0, fmt.Errorf("image %dx%d has no pixels", w, h)
+	}
 	rw, rh := t.resized(w, h)
 	if rw <= 0 || rh <= 0 {
 		return 0, 0, fmt.Errorf("image %dx%d resizes to nothing (%dx%d) with data.preprocess %s", w, h, rw, rh, t.Mode)
 	}
 	// scale_width keeps the aspect ratio: a sliver of an image (1x5000000)
-	// would resize to gigapixels.
-	if t.Mode == ScaleWidth && int64(rw)*int64(rh) > maxImagePixels {
-		return 0, 0, fmt.Errorf("image %dx%d resizes to %dx%d with data.preprocess %s: more than the %d pixels gogan makes of an image (its aspect ratio is extreme)",
-			w, h, rw, rh, t.Mode, maxImagePixels)
+	// would resize to gigapixels; a load size can ask for them too.
+	if int64(rw)*int64(rh) > maxImagePixels {
+		why := "lower the load size"
+		if (t.Mode == ScaleWidth || t.Mode == ScaleWidthAndCrop) && int64(t.LoadSize)*int64(t.LoadSize) <= maxImagePixels {
+			why = "its aspect ratio is extreme"
+		}
+		return 0, 0, fmt.Errorf("image %dx%d resizes to %dx%d with data.preprocess %s: more than the %d pixels gogan makes of an image (%s)",
+			w, h, rw, rh, t.Mode, maxImagePixels, why)
 	}
 	switch t.Mode {
 	case ResizeAndCrop, Crop, ScaleWidthAndCrop:

@@ -213,7 +213,7 @@ func skipWith(err error) error {
 // Translate runs a checkpoint's generator on every image of a folder
 // (sized as the reference's test.py would size it: testSize) and writes
 // PNGs with the same base names into o.Out.
-func Translate(o TranslateOptions) (int, error) {
+func Translate(o TranslateOptions) (n int, err error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if strings.TrimSpace(o.Out) == "" {
@@ -270,9 +270,15 @@ func Translate(o TranslateOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
+	undo, err := makeOut(out)
+	if err != nil {
 		return 0, err
 	}
+	defer func() {
+		if err != nil {
+			undo()
+		}
+	}()
 	g, err := LoadNet(ck, cfg, tr.Role, dev)
 	if err != nil {
 		return 0, err
@@ -300,6 +306,17 @@ func Translate(o TranslateOptions) (int, error) {
 		x := tr.Input([]*data.Image{a}).To(dev)
 		return tr.Output(x, g.Forward(x))
 	})
+}
+
+// makeOut makes the output folder and the parents it lacks; undo removes
+// those of them that are still empty (a translation that failed before it
+// wrote anything leaves no folder behind).
+func makeOut(out string) (undo func(), err error) {
+	made := runfolder.MissingDirs(out)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	return func() { runfolder.RemoveEmptyDirs(made) }, nil
 }
 
 // DescribeNets prints each network of a config's recipe: its layers, output

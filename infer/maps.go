@@ -21,7 +21,7 @@ import (
 // the photos, paired by sorted position as pix2pixHD's test.py pairs
 // test_label/, test_inst/ and test_img/. Each input is resized (nearest for
 // maps, bicubic for photos) as testSize says, without random crops or flips.
-func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translation, o TranslateOptions, dev torch.Device) (int, error) {
+func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translation, o TranslateOptions, dev torch.Device) (n int, err error) {
 	dc, err := gan.DataConfig(cfg)
 	if err != nil {
 		return 0, err
@@ -85,9 +85,15 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 	if err != nil {
 		return 0, err
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
+	undo, err := makeOut(out)
+	if err != nil {
 		return 0, err
 	}
+	defer func() {
+		if err != nil {
+			undo()
+		}
+	}()
 	g, err := LoadNet(ck, cfg, tr.Role, dev)
 	if err != nil {
 		return 0, err

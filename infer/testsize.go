@@ -40,6 +40,9 @@ func newTestSize(dc data.Config, o TranslateOptions, mult int) (testSize, error)
 		return testSize{}, fmt.Errorf("--load-size %d: --preprocess none keeps each image's size (rounded to what the generator takes); --load-size goes with resize_and_crop or scale_width", load)
 	case load == 0:
 		load = data.TestLoad(mode, dc.LoadSize, dc.CropSize)
+	case mode == data.ResizeAndCrop && int64(load)*int64(load) > data.MaxImagePixels,
+		mode == data.ScaleWidth && int64(load) > data.MaxImagePixels:
+		return testSize{}, fmt.Errorf("--load-size %d: images of that size hold more than the %d pixels gogan makes of an image", load, data.MaxImagePixels)
 	}
 	t := data.Transform{Mode: mode, LoadSize: load, CropSize: dc.CropSize, NoneMultiple: dc.NoneMultiple, ScaleWidthAspect: dc.ScaleWidthAspect}
 	if mode == data.ResizeAndCrop {

@@ -101,3 +101,33 @@ func RemoveEmptyDirs(made []string) {
 	for i := len(made) - 1; i >= 0 && os.Remove(made[i]) == nil; i-- {
 	}
 }
+
+// runOwned are the names a run writes in its folder.
+var runOwned = []string{"config.yaml", "metrics.csv", "loss.png", "index.html", "status.json", "samples", "checkpoints", "tb"}
+
+// Foreign lists what of a folder a new run there would write over though
+// no run wrote it (a config file kept beside its experiment, someone's
+// index.html): nothing when the folder is missing or a gogan run's (its
+// config.yaml is an effective config). Empty folders of those names count
+// for nothing.
+func Foreign(dir string) []string {
+	if b, err := os.ReadFile(filepath.Join(dir, "config.yaml")); err == nil && strings.HasPrefix(string(b), config.EffectiveHeader) {
+		return nil
+	}
+	var found []string
+	for _, name := range runOwned {
+		path := filepath.Join(dir, name)
+		fi, err := os.Lstat(path)
+		if err != nil {
+			continue
+		}
+		if fi.IsDir() {
+			if ents, err := os.ReadDir(path); err == nil && len(ents) == 0 {
+				continue
+			}
+			name += "/"
+		}
+		found = append(found, name)
+	}
+	return found
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -44,6 +45,10 @@ func Import(cfg *config.Config, pths map[string]string, at ImportedAt) (ck strin
 	}
 	if err := at.check(cfg); err != nil {
 		return "", nil, err
+	}
+	absRoot(cfg)
+	if f := runfolder.Foreign(cfg.Out); len(f) > 0 {
+		return "", nil, fmt.Errorf("import: %w", foreignErr(cfg.Out, f))
 	}
 	made, err := mkdirAll(cfg.Out)
 	if err != nil {
@@ -103,6 +108,10 @@ func Import(cfg *config.Config, pths map[string]string, at ImportedAt) (ck strin
 		sd, err := torch.LoadPTH(file)
 		if err != nil {
 			return "", nil, fmt.Errorf("import: %w", err)
+		}
+		if name := nonFinite(sd); name != "" {
+			torch.FreeNamed(sd)
+			return "", nil, fmt.Errorf("import %s: tensor %s holds inf or nan values: these weights draw nothing (saved from a run that diverged?); import a checkpoint from before", file, name)
 		}
 		adapted, err := n.Net.LoadPyTorchStateDict(sd)
 		torch.FreeNamed(sd)
@@ -196,6 +205,11 @@ func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceR
 	}
 	if err := checkLabel(label); err != nil {
 		return nil, fmt.Errorf("import: %w", err)
+	}
+	if fi, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("import --from: %w", err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("import --from %s: not a folder: give the reference's checkpoint folder (checkpoints/NAME), or import a .pth file with --pth", dir)
 	}
 	var file string
 	var text []byte
@@ -338,4 +352,25 @@ func trainedIn(dir, checkpointsDir string) (string, bool) {
 		}
 	}
 	return ran, true
+}
+
+// nonFinite is the name of the first floating-point tensor of sd that holds
+// an inf or a nan, or "".
+func nonFinite(sd []torch.Named) string {
+	for _, n := range sd {
+		if !n.Tensor.DType().IsFloat() {
+			continue
+		}
+		// x * 0 is 0 for every finite x, nan for inf and nan
+		var bad bool
+		torch.Try(func() {
+			sc := torch.NewScope()
+			defer sc.Close()
+			bad = math.IsNaN(n.Tensor.MulScalar(0).Sum().Item())
+		})
+		if bad {
+			return n.Name
+		}
+	}
+	return ""
 }

@@ -1,16 +1,20 @@
 package trainer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	torch "gogan/cgo"
 	"gogan/config"
 	"gogan/data"
+	"gogan/gan"
 	"gogan/runfolder"
 )
 
@@ -223,5 +227,47 @@ func TestSizeRule(t *testing.T) {
 	cfg.Data.Preprocess = "resize_and_crop" // a crop: the config's check
 	if r, _ := sizeRuleFor(cfg); r != nil {
 		t.Errorf("resize_and_crop: rule %+v, want none", r)
+	}
+}
+
+// TestImportRefusesNonFiniteWeights: a state dict holding a nan or an inf
+// (saved from a run that diverged) is refused, naming the tensor, and
+// leaves no run folder.
+func TestImportRefusesNonFiniteWeights(t *testing.T) {
+	torch.LockThread()
+	for _, bad := range []float64{math.NaN(), math.Inf(-1)} {
+		out := filepath.Join(t.TempDir(), "imported")
+		cfg, err := config.LoadConfig("../configs/dcgan-fashion-mnist.yaml", []string{"out=" + out, "model.ngf=8", "model.ndf=8"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, err := gan.NetSpecOf(cfg, "G")
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := spec.Build(spec.Options, torch.CPUDevice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sd := g.StateDict()
+		last := sd[len(sd)-1]
+		if !last.Tensor.DType().IsFloat() {
+			t.Fatalf("the last tensor of G, %s, is %v", last.Name, last.Tensor.DType())
+		}
+		last.Tensor.Fill(bad)
+		var buf bytes.Buffer
+		if err := torch.WritePTH(&buf, sd); err != nil {
+			t.Fatal(err)
+		}
+		g.Free()
+		pth := filepath.Join(t.TempDir(), "netG.pth")
+		os.WriteFile(pth, buf.Bytes(), 0o644)
+		_, _, err = Import(cfg, map[string]string{"G": pth}, ImportedAt{})
+		if err == nil || !strings.Contains(err.Error(), "tensor "+last.Name+" holds inf or nan values") {
+			t.Errorf("import of a G with %g in %s: %v", bad, last.Name, err)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("the refused import left %s: %v", out, err)
+		}
 	}
 }

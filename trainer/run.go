@@ -63,6 +63,7 @@ type Result struct {
 // checkpoints is refused (resume it, or pick another out), except after
 // torchrun restarted a data-parallel job: then it resumes.
 func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, error) {
+	absRoot(cfg)
 	var made []string // the folders this run made, outermost first
 	// A run that fails before it starts (its data, its networks' weights)
 	// leaves no folder of its own; one that started keeps it, with a
@@ -77,6 +78,9 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 				return runfolder.RunDir{}, false, fmt.Errorf("out %s is inside %s, whose images are read as training data: the run's samples and loss plot would be too; set out to a folder outside it", cfg.Out, dir)
 			}
 		}
+		if f := runfolder.Foreign(cfg.Out); len(f) > 0 {
+			return runfolder.RunDir{}, false, foreignErr(cfg.Out, f)
+		}
 		made = runfolder.MissingDirs(cfg.Out)
 		rd, err := runfolder.NewRunDir(cfg.Out)
 		if err != nil {
@@ -87,10 +91,30 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 				slog.Info("torchrun restarted the job: resuming from the newest checkpoint", "restart", job.Restart, "run", rd.Path, "step", cks[0].Step)
 				return rd, true, nil
 			}
+			if _, _, err := runfolder.LatestValid(rd.Path); errors.Is(err, runfolder.ErrNoCheckpoint) {
+				return rd, false, fmt.Errorf("run folder %s holds checkpoints, none of them valid (%v): move %s aside to train it again from the start, or set out to a new folder",
+					rd.Path, err, filepath.Join(rd.Path, "checkpoints"))
+			}
 			return rd, false, fmt.Errorf("run folder %s already holds checkpoints (newest: step %d): continue it with `gogan resume %s`, or set out to a new folder", rd.Path, cks[0].Step, rd.Path)
 		}
 		return rd, false, nil
 	})
+}
+
+// absRoot makes a relative data.root absolute in a new run's config, so
+// that a resume from another working folder reads the same data (not some
+// other folder of that name there).
+func absRoot(cfg *config.Config) {
+	if abs, err := filepath.Abs(cfg.Data.Root); err == nil && !filepath.IsAbs(cfg.Data.Root) {
+		cfg.Data.Root = abs
+	}
+}
+
+// foreignErr refuses a new run in a folder of other files of the names a
+// run writes.
+func foreignErr(out string, names []string) error {
+	return fmt.Errorf("out %s is not a gogan run folder, and a run would write over its %s: set out to a new folder (a run keeps its config as config.yaml there; the file you pass with --config may stay where it is)",
+		out, strings.Join(names, ", "))
 }
 
 // Resume continues the run in dir from its newest valid checkpoint, with the
@@ -110,6 +134,11 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 		return nil, err
 	}
 	cfg.Out = dir
+	if !filepath.IsAbs(cfg.Data.Root) {
+		// a run from before absRoot
+		abs, _ := filepath.Abs(cfg.Data.Root)
+		slog.Warn("data.root is relative in the run's config: read from this working folder", "data.root", cfg.Data.Root, "folder", abs)
+	}
 	opt.resumeFile = true
 	return run(ctx, cfg, opt, func(lead bool, _ *dist.Job) (runfolder.RunDir, bool, error) {
 		if !lead {
@@ -182,6 +211,7 @@ type session struct {
 	dev        torch.Device
 	job        *dist.Job // nil: a process of its own
 	lead       bool      // rank 0 (or alone): writes the run folder
+	shutdown   *Shutdown // SIGINT and SIGTERM, from the start of the run
 	rec        gan.Recipe
 	prec       *gan.Precision
 	ds         *data.Dataset
@@ -313,6 +343,17 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 
 	s := &session{cfg: cfg, dev: dev, job: job, lead: job.Lead(), resumeFile: opt.resumeFile}
 	defer s.close()
+	// SIGINT and SIGTERM are the run's from here: one while it starts (its
+	// data decoded, its networks built) ends the start, which a new run
+	// undoes as any failed start.
+	s.shutdown = NotifyShutdown(ctx)
+	defer s.shutdown.Stop()
+	startErr := func(err error) error {
+		if sig := s.shutdown.Signal(); sig != nil && err != nil {
+			return &StoppedBeforeStart{Signal: sig, Err: err}
+		}
+		return err
+	}
 	rd, resume, err := start(s.lead, job)
 	s.rd = rd
 	if err == nil && s.lead {
@@ -324,13 +365,14 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		}
 	}
 	if err == nil {
-		err = s.open(ctx)
+		err = s.open(s.shutdown.Context())
 	}
 	if s.lead {
 		var st *runfolder.CheckpointState
 		if err == nil {
 			st, err = s.begin(resume)
 		}
+		err = startErr(err)
 		if job != nil {
 			if perr := s.publishStart(st, err); err == nil {
 				err = perr
@@ -344,7 +386,7 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		}
 	} else {
 		if err != nil {
-			return nil, err
+			return nil, startErr(err)
 		}
 		if err := s.takeStart(); err != nil {
 			return nil, err
@@ -359,15 +401,44 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		s.startWatch()
 	}
 	res, err = s.loop(ctx, opt)
+	if err != nil && outOfMemory(err) {
+		err = fmt.Errorf("%w\nthe step needs more memory than the device (%s) has: lower data.batch_size, the image size or the networks' widths (model.ngf, model.ndf); the newest good checkpoint is %s",
+			err, s.dev, s.lastCheckpointText())
+	}
 	if err != nil && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)) {
-		err = fmt.Errorf("%w\nthe disk of %s is full; the newest good checkpoint is %s: free space, then continue with gogan resume %s",
-			err, rd.Path, s.lastCheckpointText(), rd.Path)
+		if _, _, lerr := runfolder.LatestValid(rd.Path); errors.Is(lerr, runfolder.ErrNoCheckpoint) {
+			err = fmt.Errorf("%w\nthe disk of %s is full, before the run wrote a checkpoint: free space, then run the same gogan train command again (there is nothing to resume)",
+				err, rd.Path)
+		} else {
+			err = fmt.Errorf("%w\nthe disk of %s is full; the newest good checkpoint is %s: free space, then continue with gogan resume %s",
+				err, rd.Path, s.lastCheckpointText(), rd.Path)
+		}
 	}
 	if s.lead {
 		s.endWatch(res, err)
 	}
 	return res, err
 }
+
+// outOfMemory says whether err is libtorch's failed allocation, on the CPU
+// or a GPU.
+func outOfMemory(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "DefaultCPUAllocator: can't allocate memory") || strings.Contains(msg, "CUDA out of memory")
+}
+
+// StoppedBeforeStart is a run stopped by a signal before its first step:
+// nothing was trained (a new run's folder is removed).
+type StoppedBeforeStart struct {
+	Signal os.Signal
+	Err    error // what the start was doing
+}
+
+func (e *StoppedBeforeStart) Error() string {
+	return fmt.Sprintf("stopped by %v before the first step, nothing trained (%v)", e.Signal, e.Err)
+}
+
+func (e *StoppedBeforeStart) Unwrap() error { return e.Err }
 
 // begin starts the run on rank 0 (or alone): from the newest checkpoint, or
 // fresh (a recipe's weights from elsewhere, the run's config.yaml).
@@ -658,6 +729,10 @@ func (s *session) checkpoint() error {
 // its tensors by broadcast).
 func (s *session) restore() (*runfolder.CheckpointState, error) {
 	ck, st, err := runfolder.LatestValid(s.rd.Path)
+	if errors.Is(err, runfolder.ErrNoCheckpoint) {
+		return nil, fmt.Errorf("resume: %w: nothing to go on from; to train this run again from the start, move %s aside (the warnings above say what is wrong with each) and run gogan train with its config and out again, or train into a new folder",
+			err, filepath.Join(s.rd.Path, "checkpoints"))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
 	}
@@ -859,6 +934,14 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 		}
 	}
 	s.sched, s.sum, s.n = ls.Schedule, ls.EpochSum, ls.EpochN
+	t := s.cfg.Train
+	changed, err := s.sched.Retarget(t.LRPolicy, t.LR, t.Epochs, t.EpochsDecay, t.LRDecayIters)
+	if err != nil {
+		return fmt.Errorf("resume %s: %w", where, err)
+	}
+	if changed != "" && s.lead {
+		slog.Info("resume: the learning-rate schedule follows the config: "+changed, "lr", s.sched.LR)
+	}
 	if sc := s.prec.Scaler; sc != nil && ls.AMPScaler != nil {
 		sc.SetState(*ls.AMPScaler)
 	}
@@ -963,8 +1046,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		}
 		defer metrics.Close()
 	}
-	sd := NotifyShutdown(ctx)
-	defer sd.Stop()
+	sd := s.shutdown
 	if s.lead {
 		sd.OnQuit(s.quitStatus)
 	}

@@ -3,6 +3,7 @@ package trainer
 import (
 	"fmt"
 	"math"
+	"strings"
 )
 
 // Schedule is the learning-rate policy of pytorch-CycleGAN-and-pix2pix
@@ -73,4 +74,48 @@ func (s *Schedule) EndEpoch(metric float64) float64 {
 		}
 	}
 	return s.LR
+}
+
+// Retarget makes a resumed schedule the config's, when the config changed
+// its rate, policy or epochs (a resume with --set train.lr=...): the rate
+// from now on is the one the new schedule has at the epochs completed, as
+// the reference's --continue_train builds its schedulers anew from its
+// options. A plateau schedule keeps the reductions it made, scaled to the
+// new base rate (its history of losses is not replayed). It says what
+// changed, or "" when nothing did (the schedule is then left exactly as
+// it was saved).
+func (s *Schedule) Retarget(policy string, baseLR float64, epochs, epochsDecay, decayIters int) (string, error) {
+	var changed []string
+	note := func(key string, was, now any) {
+		if was != now {
+			changed = append(changed, fmt.Sprintf("%s %v (checkpoint: %v)", key, now, was))
+		}
+	}
+	note("train.lr_policy", s.Policy, policy)
+	note("train.lr", s.BaseLR, baseLR)
+	note("train.epochs", s.Epochs, epochs)
+	note("train.epochs_decay", s.EpochsDecay, epochsDecay)
+	if policy == "step" || s.Policy == "step" {
+		note("train.lr_decay_iters", s.DecayIters, decayIters)
+	}
+	if len(changed) == 0 {
+		return "", nil
+	}
+	n, err := NewSchedule(policy, baseLR, epochs, epochsDecay, decayIters)
+	if err != nil {
+		return "", err
+	}
+	if policy == "plateau" {
+		if s.Policy == "plateau" && s.BaseLR > 0 {
+			n.LR = s.LR * baseLR / s.BaseLR
+			n.HasBest, n.Best, n.BadEpochs = s.HasBest, s.Best, s.BadEpochs
+		}
+		n.Epoch = s.Epoch
+	} else {
+		for n.Epoch < s.Epoch {
+			n.EndEpoch(math.NaN())
+		}
+	}
+	*s = *n
+	return strings.Join(changed, ", "), nil
 }

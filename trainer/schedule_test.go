@@ -76,3 +76,48 @@ for pol in ["linear", "step", "cosine", "plateau", "pix2pixhd"]:
 		t.Errorf("unknown policy: %v", err)
 	}
 }
+
+// TestRetargetedScheduleIsTheConfigs: a schedule resumed under a config
+// with another rate, policy or epochs takes the rate the config's schedule
+// has at the epochs completed (a plateau schedule keeps its reductions,
+// scaled); under the same config it stays exactly as saved.
+func TestRetargetedScheduleIsTheConfigs(t *testing.T) {
+	for _, policy := range []string{"linear", "step", "cosine", "plateau", "pix2pixhd"} {
+		saved, err := NewSchedule(policy, 0.1, 10, 15, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for e := range 14 {
+			saved.EndEpoch(1.0 / (1 + math.Min(float64(e), 3))) // plateau: reduced after epoch 9
+		}
+		same := *saved
+		if changed, err := same.Retarget(policy, 0.1, 10, 15, 4); err != nil || changed != "" || same != *saved {
+			t.Fatalf("%s under the same config: %q %v, schedule %+v, saved %+v", policy, changed, err, same, *saved)
+		}
+		got := *saved
+		changed, err := got.Retarget(policy, 0.05, 12, 15, 4)
+		if err != nil || !strings.Contains(changed, "train.lr 0.05 (checkpoint: 0.1)") || !strings.Contains(changed, "train.epochs 12 (checkpoint: 10)") {
+			t.Fatalf("%s: changes %q, %v", policy, changed, err)
+		}
+		want, _ := NewSchedule(policy, 0.05, 12, 15, 4)
+		for range 14 {
+			want.EndEpoch(math.NaN())
+		}
+		if policy == "plateau" {
+			want.LR = saved.LR / 2
+			if math.Abs(saved.LR-0.02) > 1e-12 {
+				t.Fatalf("plateau: the saved schedule's rate %g, want one reduction", saved.LR)
+			}
+		}
+		if got.LR != want.LR || got.Epoch != 14 || got.BaseLR != 0.05 || got.Epochs != 12 {
+			t.Errorf("%s: retargeted rate %g at epoch %d (base %g, epochs %d), the config's schedule %g", policy, got.LR, got.Epoch, got.BaseLR, got.Epochs, want.LR)
+		}
+		if got.LR == saved.LR {
+			t.Errorf("%s: the rate stayed %g", policy, got.LR)
+		}
+	}
+	s, _ := NewSchedule("linear", 0.1, 10, 15, 4)
+	if _, err := s.Retarget("step", 0.1, 10, 15, 0); err == nil || !strings.Contains(err.Error(), "train.lr_decay_iters") {
+		t.Errorf("a step policy without decay iters: %v", err)
+	}
+}

@@ -171,6 +171,8 @@ func TestFreshRunDropsStaleEvents(t *testing.T) {
 	stale := filepath.Join(run, "tb", "events.out.tfevents.1700000000.deadhost")
 	os.MkdirAll(filepath.Dir(stale), 0o755)
 	os.WriteFile(stale, []byte("an earlier attempt's events"), 0o644)
+	// the attempt's config, as a run writes it before its first step
+	os.WriteFile(filepath.Join(run, "config.yaml"), []byte(config.EffectiveHeader+"recipe: dcgan\n"), 0o644)
 	if _, err := Train(context.Background(), smallRun(t, run, "train.max_steps=2"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
 		t.Fatal(err)
 	}
