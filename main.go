@@ -91,6 +91,13 @@ func (f *runFlags) launched() (bool, error) {
 	if f.nproc < 1 {
 		return true, fmt.Errorf("--nproc %d: give the number of processes, 1 or more", f.nproc)
 	}
+	// Each rank is a process with its own libtorch and copy of the
+	// networks: far more of them than cores only exhausts the memory.
+	if cores := runtime.NumCPU(); f.nproc > 4*cores {
+		return true, fmt.Errorf("--nproc %d: more than 4 processes per core of this machine (%d cores); give one per GPU (on CUDA) or at most one per core", f.nproc, cores)
+	} else if f.nproc > cores {
+		slog.Warn("--nproc is more than this machine's cores: the ranks take turns", "nproc", f.nproc, "cores", cores)
+	}
 	code, err := dist.Launch(dist.LaunchOptions{NProc: f.nproc, Grace: time.Minute}, withoutFlag(os.Args[1:], "--nproc"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gogan:", err)
