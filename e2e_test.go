@@ -276,6 +276,18 @@ func TestResumeOverDamage(t *testing.T) {
 	if err := os.Rename(kept, cfgPath); err != nil {
 		t.Fatal(err)
 	}
+	// One that no longer reads as YAML: the checkpoint's config goes beside it too.
+	good, _ := os.ReadFile(cfgPath)
+	os.WriteFile(cfgPath, append(append([]byte(nil), good...), "  lr: [0.1\n"...), 0o644)
+	out, err = gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=7")
+	if err == nil || !strings.Contains(out, "is now in "+kept) {
+		t.Fatalf("resume with a config.yaml that does not read: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(kept); !bytes.Equal(b, good) {
+		t.Errorf("the checkpoint's config written out differs from the config.yaml the run wrote:\n%s", b)
+	}
+	os.WriteFile(cfgPath, good, 0o644)
+	os.Remove(kept)
 	// While it trains, a second resume of the folder is refused.
 	cmd, buf := startJob(t, run, 6, goganBin, "resume", run, "--quiet", "--set", "train.max_steps=600")
 	out, err = gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=600")
@@ -310,6 +322,10 @@ func TestResumeOverDamage(t *testing.T) {
 	rows = lossRows(t, run)
 	if last = rows[len(rows)-1]; last[slices.Index(rows[0], "lr")] != "0.0005" {
 		t.Errorf("lr after a resume with train.lr=0.0005: last row %v", last)
+	}
+	// Resumed again at its end, it says how to train on.
+	if out, err := gogan(t, "resume", run, "--quiet"); err != nil || !strings.Contains(out, "the run has already trained its "+strconv.Itoa(stopped+2)+" steps: to train on, raise train.max_steps") {
+		t.Errorf("resume of a finished run: %v\n%s", err, out)
 	}
 }
 

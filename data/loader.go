@@ -430,7 +430,9 @@ func (l *Loader) Restore(s LoaderState) error {
 		s.Samples, s.Batch = l.d.Len(), min(s.Batch, l.nb)
 	}
 	if s.Samples != l.d.Len() || s.BatchSize != l.o.BatchSize || s.DropLast != l.o.DropLast || s.Shuffle != l.o.Shuffle {
-		return fmt.Errorf("data: cannot resume: the checkpoint's loader had %d samples, batch_size %d, drop_last %v, shuffle %v; this one has %d, %d, %v, %v",
+		return fmt.Errorf("data: cannot resume: the checkpoint's loader had %d samples, batch_size %d, drop_last %v, shuffle %v; this one has %d, %d, %v, %v "+
+			"(a run's epochs are made of its batches: resume with the run's data and data.batch_size, data.drop_last, data.serial_batches; "+
+			"to train these weights on other batches, gogan export the checkpoint and gogan import the files into a new run)",
 			s.Samples, s.BatchSize, s.DropLast, s.Shuffle, l.d.Len(), l.o.BatchSize, l.o.DropLast, l.o.Shuffle)
 	}
 	if w := max(1, s.World); w != l.o.world() {

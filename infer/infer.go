@@ -239,7 +239,11 @@ func Translate(o TranslateOptions) (n int, err error) {
 	}
 	for _, f := range []struct{ flag, v string }{{"--instances", o.Instances}, {"--photos", o.Photos}, {"--features", o.Features}} {
 		if f.v != "" {
-			return 0, fmt.Errorf("%s %s: the generator of %s takes images alone (no instance maps or features: those are pix2pixHD's)", f.flag, f.v, ck.Dir)
+			why := "those are pix2pixHD's"
+			if cfg.Recipe == "pix2pixhd" {
+				why = "it trained with data.no_instance, without model.instance_feat or label_feat"
+			}
+			return 0, fmt.Errorf("%s %s: the generator of %s takes images alone (no instance maps or features: %s)", f.flag, f.v, ck.Dir, why)
 		}
 	}
 	in, out, eval := o.Input, o.Out, o.Eval

@@ -61,6 +61,29 @@ func checkConfigFile(cfg *config.Config, rd runfolder.RunDir, ck runfolder.Check
 	return nil
 }
 
+// unreadableConfig is resume's error for a config.yaml that does not load
+// (an editor's stray character, a file cut short): when the run's newest
+// valid checkpoint holds its config, that is written beside the file to
+// put back, as for a file that lacks keys.
+func unreadableConfig(dir string, err error) error {
+	rd := runfolder.RunDir{Path: dir}
+	if b, rerr := os.ReadFile(rd.ConfigPath()); rerr == nil {
+		if _, perr := config.ParseYAML(rd.ConfigPath(), b); perr == nil {
+			return err // the file reads: the error is a --set's or a GOGAN_ variable's
+		}
+	}
+	ck, st, lerr := runfolder.LatestValid(dir)
+	if lerr != nil || st.Config == "" {
+		return err
+	}
+	keep := filepath.Join(dir, "config-"+filepath.Base(ck.Dir)+".yaml")
+	if werr := runfolder.AtomicWriteBytes(keep, []byte(st.Config)); werr != nil {
+		return err
+	}
+	return fmt.Errorf("resume %s: %w\nthe config checkpoint %s was saved with is now in %s: check it (or fix %s), move it to %s and resume again",
+		dir, err, filepath.Base(ck.Dir), keep, rd.ConfigPath(), rd.ConfigPath())
+}
+
 // saveResumedConfig makes config.yaml the resumed run's effective config
 // (its --set and GOGAN_ values included), so that the resume command a
 // stopped run prints continues with the settings it ran with, e.g. an

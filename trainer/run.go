@@ -131,7 +131,7 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 	}
 	cfg, err := config.LoadConfig(path, sets)
 	if err != nil {
-		return nil, err
+		return nil, unreadableConfig(dir, err)
 	}
 	cfg.Out = dir
 	if !filepath.IsAbs(cfg.Data.Root) {
@@ -1051,6 +1051,9 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		sd.OnQuit(s.quitStatus)
 	}
 	max := s.maxSteps()
+	if s.step >= max && s.step > 0 && s.lead {
+		slog.Warn(fmt.Sprintf("the run has already trained its %d steps: to train on, raise train.max_steps (or train.epochs) with --set", max))
+	}
 	s.setLR(s.sched.LR)
 	pb := report.NewProgress(report.ProgressOptions{Total: max, Start: s.step, Quiet: opt.Quiet, Writer: opt.Writer, LogEvery: t.LogEvery, Label: s.cfg.Recipe})
 	defer pb.Finish()

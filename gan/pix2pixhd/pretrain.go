@@ -22,6 +22,9 @@ func loadPretrain(path, direction string, ns []gan.Net) error {
 	if err != nil {
 		return fmt.Errorf("model.load_pretrain: %w", err)
 	}
+	if cfg.Recipe != "pix2pixhd" {
+		return fmt.Errorf("model.load_pretrain %s is a %s run: give a pix2pixhd run (its global stage, say)", ck.Dir, cfg.Recipe)
+	}
 	if cfg.Data.Direction != direction {
 		return fmt.Errorf("model.load_pretrain %s was trained with data.direction=%s, this run has %s: its networks learned the other translation; set data.direction=%s (or load a run trained %s)",
 			ck.Dir, cfg.Data.Direction, direction, cfg.Data.Direction, direction)
