@@ -495,6 +495,17 @@ func TestPix2PixFacades(t *testing.T) {
 	if w < 3*256 || h < 256 {
 		t.Errorf("sample grid %dx%d, want rows of input | output | target at 256x256", w, h)
 	}
+	// The training pairs themselves, given to translate: translated whole,
+	// with a word on how to run the pairs as test.py does.
+	in := t.TempDir()
+	for _, name := range []string{"1.jpg", "2.jpg"} {
+		src, _ := filepath.Abs(filepath.Join(root, "train", name))
+		os.Symlink(src, filepath.Join(in, name))
+	}
+	out, err = gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", filepath.Join(t.TempDir(), "out"))
+	if err != nil || !strings.Contains(out, "twice as wide as high, as the A|B pairs the run trained on") || strings.Count(out, "twice as wide") != 1 {
+		t.Errorf("translate of the training pairs: %v\n%s", err, out)
+	}
 }
 
 func TestNetsAndConfigCommands(t *testing.T) {

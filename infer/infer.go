@@ -292,10 +292,19 @@ func Translate(o TranslateOptions) (n int, err error) {
 	// Each file by itself (not the dataset's samples, which with
 	// skip_invalid stand another image in for one that fails to decode):
 	// decoded and resized bicubic to its test size.
+	pairNoted := false
 	load := func(i int) (*data.Image, error) {
 		a, err := data.LoadImage(files[i], tr.InputChannels())
 		if err != nil {
 			return nil, err
+		}
+		if dc.Dataset == data.Aligned && a.W == 2*a.H && !pairNoted {
+			// test.py on an aligned folder splits each pair; translate
+			// takes each file as the input image
+			pairNoted = true
+			slog.Warn("translate: an input is twice as wide as high, as the A|B pairs the run trained on: it is translated whole, as one image. "+
+				"For a folder of pairs, gogan eval pix2pix --data-root ROOT --phase PHASE --out DIR writes test.py's results (input, output, target); or give the inputs' halves",
+				"input", files[i])
 		}
 		w, h, err := size.of(a.W, a.H)
 		if err != nil {
