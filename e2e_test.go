@@ -99,7 +99,7 @@ func TestTrainWritesARunFolder(t *testing.T) {
 		t.Errorf("train into a used run folder: %v\n%s", err, out)
 	}
 	// sample draws a grid from the run.
-	grid := filepath.Join(t.TempDir(), "grid.png")
+	grid := filepath.Join(t.TempDir(), "new", "grid.png") // its folder made, as translate makes --out
 	if out, err := gogan(t, "sample", "--checkpoint", run, "--n", "16", "--out", grid, "--device", "cpu"); err != nil {
 		t.Fatalf("gogan sample: %v\n%s", err, out)
 	}

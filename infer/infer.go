@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -165,7 +166,16 @@ func Sample(path string, n int, seed int64, device, out string) error {
 	if err != nil {
 		return err
 	}
-	return report.SavePNG(out, grid)
+	// as translate makes its --out: the folders it lacks
+	undo, err := makeOut(filepath.Dir(out))
+	if err != nil {
+		return err
+	}
+	if err := report.SavePNG(out, grid); err != nil {
+		undo()
+		return err
+	}
+	return nil
 }
 
 // TranslateOptions are gogan translate's flags.
