@@ -62,10 +62,16 @@ func TestEvalFIDCommand(t *testing.T) {
 	if got := fid("--inception", w, stats, b); math.Abs(got-want) > 1e-6+1e-5*want {
 		t.Errorf("FID from the statistics file %.6f, pytorch-fid's %.8f", got, want)
 	}
+	// Two statistics files of different features: refused, naming both.
+	small := filepath.Join(dir, "s8.npz")
+	if out, err := exec.Command(py, "-c", "import numpy as np, sys; np.savez(sys.argv[1], mu=np.zeros(8), sigma=np.eye(8))", small).CombinedOutput(); err != nil {
+		t.Fatalf("numpy: %v\n%s", err, out)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{small, stats}, "eval fid: " + small + " and " + stats + ": frechet distance: means of 8 and 64 dimensions"},
 		{[]string{"--classifier", "c.safetensors", "--dims", "64"}, "--dims is for the Inception FID"},
 		{[]string{"--classifier", "c.safetensors", a}, "no PATH arguments"},
 		{[]string{"--real-train", a, b}, "--real-train is for the Fashion-MNIST classifier's FID"},

@@ -432,6 +432,7 @@ func TestServePix2Pix(t *testing.T) {
 			{[]string{"--checkpoint", run, "--direction", "BtoA"}, "translates AtoB, not BtoA"},
 			{[]string{"--checkpoint", stripped}, "is not a generator checkpoint: its weights hold no G.* tensors (the generator G that gogan serve runs), only D"},
 			{[]string{"--checkpoint", run, "--input", "crayons"}, `--input "crayons": want auto, labels, sketch or image`},
+			{[]string{"--checkpoint", run, "--data-root", filepath.Join(base, "nonexistent")}, "--data-root " + filepath.Join(base, "nonexistent") + ": "},
 			{[]string{"--checkpoint", run, "--queue", "-1", "--threads", "-5", "--min-upload-rate", "-2"}, "--threads -5: want 0 (all cores) or more; --min-upload-rate -2: want bytes per second, or 0 for no floor; --queue -1: want at least 1"},
 		} {
 			cmd := exec.Command(goganBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--device", "cpu"}, c.args...)...)

@@ -791,3 +791,17 @@ func TestOutOfMemorySaysWhatToLower(t *testing.T) {
 		t.Fatalf("a step out of memory: %v\n%s", err, out)
 	}
 }
+
+// TestDefaultConfigOutsideTheClone: train without --config outside the
+// clone says that the default config is the clone's.
+func TestDefaultConfigOutsideTheClone(t *testing.T) {
+	cmd := exec.Command(goganBin, "train", "--set", "out=run")
+	cmd.Dir = t.TempDir()
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--config configs/dcgan-fashion-mnist.yaml (the default) is not in "+cmd.Dir+": it is the clone's") {
+		t.Fatalf("train without --config outside the clone: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(cmd.Dir, "run")); !os.IsNotExist(err) {
+		t.Errorf("the refused train made its out: %v", err)
+	}
+}

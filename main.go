@@ -70,7 +70,15 @@ func (f *configFlags) add(c *cobra.Command) {
 	c.Flags().StringArrayVar(&f.sets, "set", nil, "override a config key: --set train.max_steps=200 (repeatable; GOGAN_* environment variables work too)")
 }
 
-func (f *configFlags) load() (*config.Config, error) { return config.LoadConfig(f.path, f.sets) }
+func (f *configFlags) load() (*config.Config, error) {
+	if f.path == config.DefaultConfigPath {
+		if _, err := os.Stat(f.path); err != nil {
+			wd, _ := os.Getwd()
+			return nil, fmt.Errorf("--config %s (the default) is not in %s: it is the clone's, so run gogan from the clone, or give --config PATH", f.path, wd)
+		}
+	}
+	return config.LoadConfig(f.path, f.sets)
+}
 
 type runFlags struct {
 	quiet bool

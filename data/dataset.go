@@ -320,7 +320,7 @@ func missingSplit(dir, phase, suffix string) error {
 		return nil
 	}
 	return &ConfigError{Key: "data.phase", Value: phase, Msg: fmt.Sprintf(
-		"%s has %s but no %s/: set data.phase to a split it has (reading all of it would mix the splits)",
+		"%s has %s but no %s/: set data.phase (gogan eval and features: --phase) to a split it has (reading all of it would mix the splits)",
 		dir, strings.Join(others, " and "), phase+suffix)}
 }
 

@@ -260,7 +260,7 @@ func InceptionFID(o InceptionFIDOptions) (*InceptionFIDResult, error) {
 		return res, nil
 	}
 	if res.FID, err = FrechetDistance(gs[0], gs[1]); err != nil {
-		return nil, fmt.Errorf("eval fid: %w", err)
+		return nil, fmt.Errorf("eval fid: %s and %s: %w", res.Sets[0].Source, res.Sets[1].Source, err)
 	}
 	return res, nil
 }

@@ -127,6 +127,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 // colours, overridden by --palette and --input.
 func inputsFor(ctx context.Context, m *Model, o Options) (*Inputs, error) {
 	in, err := ReadInputs(ctx, m, o.DataRoot)
+	if err != nil && o.DataRoot != "" {
+		// given on purpose: not read is an error (the run's own
+		// data.root, gone since, falls back to the defaults below)
+		return nil, fmt.Errorf("--data-root %s: %w", o.DataRoot, err)
+	}
 	if err != nil {
 		in = defaultInputs(m, err)
 	}
