@@ -567,6 +567,7 @@ func TestNetsAndConfigCommands(t *testing.T) {
 		{[]string{"eval", "classifier", "--out", "c.safetensors", "--lr", "nan"}, "", "--lr NaN: want a positive learning rate"},
 		{[]string{"import", "--config", "configs/cyclegan-fashion-mnist.yaml", "--net", "G_A=a.pth", "--net", "G_A=b.pth"}, "", "network G_A is given twice (a.pth and b.pth)"},
 		{[]string{"import", "--from", "/nonexistent/checkpoints/x"}, "", "import --from: stat /nonexistent/checkpoints/x: no such file or directory"},
+		{[]string{"import", "--from", "go.mod"}, "", "import --from go.mod: not a folder"},
 	} {
 		cmd := exec.Command(goganBin, c.args...)
 		if c.env != "" {
@@ -658,6 +659,16 @@ func TestNewRunLeavesOtherFilesAlone(t *testing.T) {
 			t.Errorf("%s after the refused train: %v %q", name, err, b)
 		}
 	}
+	// Another tool's checkpoints/ folder: refused too (a run prunes its
+	// checkpoints' folders); an empty samples/ is nobody's.
+	other := t.TempDir()
+	os.MkdirAll(filepath.Join(other, "checkpoints"), 0o755)
+	os.WriteFile(filepath.Join(other, "checkpoints", "model.ckpt"), []byte("x"), 0o644)
+	os.Mkdir(filepath.Join(other, "samples"), 0o755)
+	out, err = gogan(t, append([]string{"train"}, smallDCGAN(other, "train.max_steps=1")...)...)
+	if err == nil || !strings.Contains(out, "a run would write over its checkpoints/:") {
+		t.Fatalf("train into a folder of another tool's checkpoints/: %v\n%s", err, out)
+	}
 	// Only notes.txt of a run's names: a run may go there.
 	os.Remove(filepath.Join(dir, "index.html"))
 	os.Rename(filepath.Join(dir, "config.yaml"), filepath.Join(dir, "my.yaml"))
@@ -699,9 +710,10 @@ func TestRelativeDataRootStaysTheRuns(t *testing.T) {
 	}
 }
 
-// TestSignalWhileStarting: SIGINT while a new run decodes its data (before
-// its first step) stops it with a message and status 130, and the run
-// folder it made is gone, as after any failed start.
+// TestSignalWhileStarting: SIGINT while a new run decodes its data, or
+// SIGTERM while it builds its networks (after the data: a DCGAN of 180M
+// parameters), stops it before its first step with a message and status
+// 130 / 143, and the run folder it made is gone, as after any failed start.
 func TestSignalWhileStarting(t *testing.T) {
 	src, err := filepath.Abs(filepath.Join("..", "shared", "data", "facades", "train"))
 	if err != nil {
@@ -718,32 +730,42 @@ func TestSignalWhileStarting(t *testing.T) {
 			}
 		}
 	}
-	run := filepath.Join(t.TempDir(), "run")
-	cmd := exec.Command(goganBin, "train", "--config", "configs/dcgan-folder.yaml", "--quiet", "--set", "out="+run,
-		"--set", "data.root="+root, "--set", "data.in_memory=true", "--set", "data.workers=1", "--set", "data.image_size=32",
-		"--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "train.max_steps=2")
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if _, err := os.Stat(filepath.Join(run, runfolder.LockFile)); err == nil {
-			break // the start holds the folder: the signal is the run's
+	for _, c := range []struct {
+		sig  syscall.Signal
+		code int
+		name string
+		args []string
+	}{
+		{syscall.SIGINT, 130, "interrupt", []string{"--config", "configs/dcgan-folder.yaml", "--set", "data.root=" + root, "--set", "data.in_memory=true",
+			"--set", "data.workers=1", "--set", "data.image_size=32", "--set", "model.ngf=8", "--set", "model.ndf=8"}},
+		{syscall.SIGTERM, 143, "terminated", []string{"--set", "data.max_samples=64", "--set", "model.ngf=512"}},
+	} {
+		run := filepath.Join(t.TempDir(), "run")
+		cmd := exec.Command(goganBin, append([]string{"train", "--quiet", "--set", "out=" + run, "--set", "train.max_steps=2"}, c.args...)...)
+		var buf bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &buf, &buf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("no run folder after 30 s:\n%s", buf.String())
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if _, err := os.Stat(filepath.Join(run, runfolder.LockFile)); err == nil {
+				break // the start holds the folder: the signal is the run's
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatalf("no run folder after 30 s:\n%s", buf.String())
+			}
 		}
-	}
-	cmd.Process.Signal(syscall.SIGINT)
-	err = cmd.Wait()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 130 || !strings.Contains(buf.String(), "stopped by interrupt before the first step, nothing trained") {
-		t.Fatalf("SIGINT while the data are decoded: %v\n%s", err, buf.String())
-	}
-	if _, err := os.Stat(run); !os.IsNotExist(err) {
-		t.Errorf("the stopped start left its run folder: %v", err)
+		cmd.Process.Signal(c.sig)
+		err = cmd.Wait()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != c.code || !strings.Contains(buf.String(), "stopped by "+c.name+" before the first step, nothing trained") ||
+			!strings.Contains(buf.String(), "stop requested while the run starts") {
+			t.Fatalf("%v while the run starts: %v\n%s", c.sig, err, buf.String())
+		}
+		if _, err := os.Stat(run); !os.IsNotExist(err) {
+			t.Errorf("%v: the stopped start left its run folder: %v", c.sig, err)
+		}
 	}
 }
 

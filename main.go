@@ -104,7 +104,7 @@ func (f *runFlags) launched() (bool, error) {
 	if cores := runtime.NumCPU(); f.nproc > 4*cores {
 		return true, fmt.Errorf("--nproc %d: more than 4 processes per core of this machine (%d cores); give one per GPU (on CUDA) or at most one per core", f.nproc, cores)
 	} else if f.nproc > cores {
-		slog.Warn("--nproc is more than this machine's cores: the ranks take turns", "nproc", f.nproc, "cores", cores)
+		slog.Warn("--nproc is more than this machine's cores: on the CPU the ranks take turns for them", "nproc", f.nproc, "cores", cores)
 	}
 	code, err := dist.Launch(dist.LaunchOptions{NProc: f.nproc, Grace: time.Minute}, withoutFlag(os.Args[1:], "--nproc"))
 	if err != nil {

@@ -87,7 +87,10 @@ func (t Transform) OutputSize(w, h int) (int, int, error) {
 	// would resize to gigapixels; a load size can ask for them too.
 	if int64(rw)*int64(rh) > maxImagePixels {
 		why := "lower the load size"
-		if (t.Mode == ScaleWidth || t.Mode == ScaleWidthAndCrop) && int64(t.LoadSize)*int64(t.LoadSize) <= maxImagePixels {
+		switch {
+		case t.Mode == PreprocessNone:
+			why = "the image is too large"
+		case (t.Mode == ScaleWidth || t.Mode == ScaleWidthAndCrop) && rh > 4*rw:
 			why = "its aspect ratio is extreme"
 		}
 		return 0, 0, fmt.Errorf("image %dx%d resizes to %dx%d with data.preprocess %s: more than the %d pixels gogan makes of an image (%s)",

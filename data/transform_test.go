@@ -110,3 +110,26 @@ sys.stdout.buffer.write(out.tobytes())
 		t.Errorf("differs from torchvision: mean %.4f max %d", mean, maxd)
 	}
 }
+
+// TestOutputSizeLimit: no transform makes an image of more than
+// MaxImagePixels, and the refusal says why (the load size, an extreme
+// aspect ratio under scale_width, an image too large as it is); an image
+// of no pixels (the A half of a 1-pixel-wide A|B pair) is named as such.
+func TestOutputSizeLimit(t *testing.T) {
+	for _, c := range []struct {
+		t    Transform
+		w, h int
+		want string
+	}{
+		{Transform{Mode: ResizeAndCrop, LoadSize: 100000, CropSize: 256}, 512, 256, "resizes to 100000x100000 with data.preprocess resize_and_crop: more than the 89478485 pixels gogan makes of an image (lower the load size)"},
+		{Transform{Mode: ScaleWidth, LoadSize: 256}, 1, 5000000, "(its aspect ratio is extreme)"},
+		{Transform{Mode: ScaleWidth, LoadSize: 20000}, 90, 70, "(lower the load size)"},
+		{Transform{Mode: ScaleWidth, LoadSize: 9000}, 3000, 4000, "resizes to 9000x12000 with data.preprocess scale_width: more than the 89478485 pixels gogan makes of an image (lower the load size)"},
+		{Transform{Mode: PreprocessNone}, 10000, 10000, "(the image is too large)"},
+		{Transform{Mode: ScaleWidth, LoadSize: 256}, 0, 256, "image 0x256 has no pixels"},
+	} {
+		if _, _, err := c.t.OutputSize(c.w, c.h); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s load %d, %dx%d: %v; want %q", c.t.Mode, c.t.LoadSize, c.w, c.h, err, c.want)
+		}
+	}
+}

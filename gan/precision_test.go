@@ -164,3 +164,19 @@ func equal(a, b []float32) bool {
 	}
 	return true
 }
+
+// TestSkippedStepAtRateZero: an overflowed step at a learning rate of 0 (a
+// cosine or linear schedule's end) keeps the weights too, where the second
+// moment is 0 (a first step): the skip does not divide by the rate.
+func TestSkippedStepAtRateZero(t *testing.T) {
+	torch.LockThread()
+	sc := torch.NewScope()
+	defer sc.Close()
+	p := torch.FromFloat32([]float32{0.5, -1, 2}, 3).SetRequiresGrad(true).Persist()
+	o := torch.NewAdam([]*torch.Tensor{p}, 0, 0.5, 0.999)
+	p.Mul(torch.FromFloat32([]float32{1, float32(math.Inf(1)), 1}, 3)).Sum().Backward()
+	o.StepUnlessInf(torch.Full(1, torch.Float32, torch.CPUDevice, 1))
+	if got := p.Float32s(); !equal(got, []float32{0.5, -1, 2}) || o.Steps() != 0 {
+		t.Errorf("an overflowed first step at lr 0: weights %v (were [0.5 -1 2]), count %d", got, o.Steps())
+	}
+}

@@ -372,6 +372,11 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		if err == nil {
 			st, err = s.begin(resume)
 		}
+		if err == nil && !resume && s.shutdown.Signal() != nil {
+			// past the data (building the networks, loading weights): a
+			// new run still ends here, with nothing to keep
+			err = errors.New("the signal came while the run started")
+		}
 		err = startErr(err)
 		if job != nil {
 			if perr := s.publishStart(st, err); err == nil {
@@ -1047,12 +1052,17 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		defer metrics.Close()
 	}
 	sd := s.shutdown
+	sd.Stepping()
 	if s.lead {
 		sd.OnQuit(s.quitStatus)
 	}
 	max := s.maxSteps()
 	if s.step >= max && s.step > 0 && s.lead {
-		slog.Warn(fmt.Sprintf("the run has already trained its %d steps: to train on, raise train.max_steps (or train.epochs) with --set", max))
+		how := "raise train.max_steps"
+		if m := s.cfg.Train.MaxSteps; m <= 0 || m > max {
+			how = fmt.Sprintf("raise train.epochs + train.epochs_decay (%d epochs now; the learning-rate schedule follows them)", s.totalEpochs())
+		}
+		slog.Warn(fmt.Sprintf("the run has already trained its %d steps: to train on, %s with --set", max, how))
 	}
 	s.setLR(s.sched.LR)
 	pb := report.NewProgress(report.ProgressOptions{Total: max, Start: s.step, Quiet: opt.Quiet, Writer: opt.Writer, LogEvery: t.LogEvery, Label: s.cfg.Recipe})

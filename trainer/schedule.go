@@ -107,7 +107,7 @@ func (s *Schedule) Retarget(policy string, baseLR float64, epochs, epochsDecay, 
 	}
 	if policy == "plateau" {
 		if s.Policy == "plateau" && s.BaseLR > 0 {
-			n.LR = s.LR * baseLR / s.BaseLR
+			n.LR = s.LR / s.BaseLR * baseLR
 			n.HasBest, n.Best, n.BadEpochs = s.HasBest, s.Best, s.BadEpochs
 		}
 		n.Epoch = s.Epoch

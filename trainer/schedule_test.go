@@ -120,4 +120,39 @@ func TestRetargetedScheduleIsTheConfigs(t *testing.T) {
 	if _, err := s.Retarget("step", 0.1, 10, 15, 0); err == nil || !strings.Contains(err.Error(), "train.lr_decay_iters") {
 		t.Errorf("a step policy without decay iters: %v", err)
 	}
+	// Each key alone is a change.
+	for _, c := range []struct {
+		policy             string
+		epochsDecay, decay int
+		want               string
+	}{
+		{"linear", 30, 4, "train.epochs_decay 30 (checkpoint: 15)"},
+		{"cosine", 15, 4, "train.lr_policy cosine (checkpoint: linear)"},
+	} {
+		s, _ := NewSchedule("linear", 0.1, 10, 15, 4)
+		for range 12 {
+			s.EndEpoch(math.NaN())
+		}
+		was := s.LR
+		if changed, err := s.Retarget(c.policy, 0.1, 10, c.epochsDecay, c.decay); err != nil || changed != c.want || s.LR == was {
+			t.Errorf("retarget to %s, epochs_decay %d: %q %v, rate %g (was %g)", c.policy, c.epochsDecay, changed, err, s.LR, was)
+		}
+	}
+	st, _ := NewSchedule("step", 0.1, 10, 15, 4)
+	for range 5 {
+		st.EndEpoch(math.NaN())
+	}
+	if changed, err := st.Retarget("step", 0.1, 10, 15, 2); err != nil || changed != "train.lr_decay_iters 2 (checkpoint: 4)" || math.Abs(st.LR-0.1*0.01) > 1e-15 {
+		t.Errorf("step policy, decay iters 4 -> 2 at epoch 5: %q %v, rate %g; want 0.001", changed, err, st.LR)
+	}
+	// A plateau schedule keeps its history: the best loss and the bad
+	// epochs counted toward the next reduction.
+	pl, _ := NewSchedule("plateau", 0.1, 10, 15, 4)
+	for _, m := range []float64{1, 0.5, 0.6, 0.6} {
+		pl.EndEpoch(m)
+	}
+	saved := *pl
+	if _, err := pl.Retarget("plateau", 0.2, 10, 15, 4); err != nil || !pl.HasBest || pl.Best != saved.Best || pl.BadEpochs != 2 || pl.LR != 0.2 {
+		t.Errorf("plateau retargeted: %+v (was %+v)", *pl, saved)
+	}
 }

@@ -22,9 +22,10 @@ type Shutdown struct {
 	done   chan struct{}
 	once   sync.Once
 
-	mu     sync.Mutex
-	sig    os.Signal
-	onQuit func(os.Signal) // before a second signal's exit (OnQuit)
+	mu      sync.Mutex
+	sig     os.Signal
+	onQuit  func(os.Signal) // before a second signal's exit (OnQuit)
+	stepped bool            // the loop has started (Stepping)
 
 	exit func(code int) // os.Exit; replaced in tests
 }
@@ -45,11 +46,16 @@ func (s *Shutdown) watch() {
 			return
 		case sig := <-s.ch:
 			s.mu.Lock()
-			first := s.sig == nil
+			first, stepped := s.sig == nil, s.stepped
 			if first {
 				s.sig = sig
 			}
 			s.mu.Unlock()
+			if first && !stepped {
+				slog.Warn("stop requested while the run starts: it stops before its first step; send the signal again to quit at once", "signal", sig.String())
+				s.cancel()
+				continue
+			}
 			if first {
 				slog.Warn("stop requested: finishing the current step and writing a checkpoint; send the signal again to quit at once", "signal", sig.String())
 				s.cancel()
@@ -76,6 +82,14 @@ func (s *Shutdown) watch() {
 			s.exit(code)
 		}
 	}
+}
+
+// Stepping says the training loop has started: a first signal from now on
+// finishes the step and writes a checkpoint.
+func (s *Shutdown) Stepping() {
+	s.mu.Lock()
+	s.stepped = true
+	s.mu.Unlock()
 }
 
 // OnQuit sets what runs (for at most 2 seconds) before a second signal

@@ -239,8 +239,10 @@ void gt_adam_step_dev(const GTensor *params, const GTensor *exp_avg, const GTens
   if (weight_decay != 0 && decoupled) decay = at::rsub(lr_t * weight_decay, 1);
   at::Tensor beta1_t, beta2_t, zero;
   if (skip.defined()) {
-    // denom = -inf: the weight moves by m / denom, a zero
+    // denom = -sqrt(v) - inf = -inf: the weight moves by m / denom, a zero
+    // (denom_scale -1, not the step's: at lr 0 it is -0, and 0 / -0 a nan)
     eps_scaled = unless_skip(-std::numeric_limits<double>::infinity(), eps_scaled);
+    denom_scale = unless_skip(-1, denom_scale);
     beta2_t = unless_skip(1, scalar(beta2));
 #if TORCH_VERSION_MAJOR >= 2
     beta1_t = unless_skip(0, scalar(1 - beta1));  // the lerp's weight
