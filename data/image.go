@@ -30,22 +30,19 @@ type Image struct {
 // Limits on the pixels of a decoded image: a header can claim any size in a
 // few bytes, and decoders allocate what it claims.
 const (
-	// maxImagePixels is PIL's Image.MAX_IMAGE_PIXELS, above which PIL warns
-	// of a decompression bomb (about 0.25 GiB of RGB).
-	maxImagePixels = 89478485
+	// MaxImagePixels is PIL's Image.MAX_IMAGE_PIXELS, above which PIL warns
+	// of a decompression bomb (about 0.25 GiB of RGB): the most pixels
+	// gogan makes of one image, decoded or resized.
+	MaxImagePixels = 89478485
 	// Above minBombPixels (2048 x 2048), an image must have a byte of file
 	// per maxPixelsPerByte pixels; no PNG, GIF or baseline JPEG packs more.
 	minBombPixels    = 1 << 22
 	maxPixelsPerByte = 1 << 14
 )
 
-// MaxImagePixels is the most pixels gogan makes of one image, decoded or
-// resized.
-const MaxImagePixels = maxImagePixels
-
 // maxPixels is how many pixels a file of n bytes may decode to.
 func maxPixels(n int) int64 {
-	return min(maxImagePixels, max(minBombPixels, int64(n)*maxPixelsPerByte))
+	return min(MaxImagePixels, max(minBombPixels, int64(n)*maxPixelsPerByte))
 }
 
 // checkPixels refuses a w x h image held in n bytes when it has more than

@@ -85,7 +85,7 @@ func (t Transform) OutputSize(w, h int) (int, int, error) {
 	}
 	// scale_width keeps the aspect ratio: a sliver of an image (1x5000000)
 	// would resize to gigapixels; a load size can ask for them too.
-	if int64(rw)*int64(rh) > maxImagePixels {
+	if int64(rw)*int64(rh) > MaxImagePixels {
 		why := "lower the load size"
 		switch {
 		case t.Mode == PreprocessNone:
@@ -94,7 +94,7 @@ func (t Transform) OutputSize(w, h int) (int, int, error) {
 			why = "its aspect ratio is extreme"
 		}
 		return 0, 0, fmt.Errorf("image %dx%d resizes to %dx%d with data.preprocess %s: more than the %d pixels gogan makes of an image (%s)",
-			w, h, rw, rh, t.Mode, maxImagePixels, why)
+			w, h, rw, rh, t.Mode, MaxImagePixels, why)
 	}
 	switch t.Mode {
 	case ResizeAndCrop, Crop, ScaleWidthAndCrop:

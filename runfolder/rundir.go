@@ -37,6 +37,8 @@ func (r RunDir) LossPlotPath() string     { return filepath.Join(r.Path, "loss.p
 func (r RunDir) ReportPath() string       { return filepath.Join(r.Path, "index.html") }
 func (r RunDir) SamplesDir() string       { return filepath.Join(r.Path, "samples") }
 func (r RunDir) LatestSamplePath() string { return filepath.Join(r.SamplesDir(), "latest.png") }
+func (r RunDir) TensorBoardDir() string   { return filepath.Join(r.Path, "tb") }
+func (r RunDir) CheckpointsPath() string  { return filepath.Join(r.Path, CheckpointsDir) }
 
 // EpochSamplePath is the grid written at the end of epoch (as the loop numbers epochs).
 func (r RunDir) EpochSamplePath(epoch int) string {
@@ -102,21 +104,21 @@ func RemoveEmptyDirs(made []string) {
 	}
 }
 
-// runOwned are the names a run writes in its folder.
-var runOwned = []string{"config.yaml", "metrics.csv", "loss.png", "index.html", "status.json", "samples", "checkpoints", "tb"}
-
 // Foreign lists what of a folder a new run there would write over though
 // no run wrote it (a config file kept beside its experiment, someone's
 // index.html): nothing when the folder is missing or a gogan run's (its
 // config.yaml is an effective config). Empty folders of those names count
 // for nothing.
 func Foreign(dir string) []string {
-	if b, err := os.ReadFile(filepath.Join(dir, "config.yaml")); err == nil && strings.HasPrefix(string(b), config.EffectiveHeader) {
+	r := RunDir{Path: dir}
+	if b, err := os.ReadFile(r.ConfigPath()); err == nil && strings.HasPrefix(string(b), config.EffectiveHeader) {
 		return nil
 	}
 	var found []string
-	for _, name := range runOwned {
-		path := filepath.Join(dir, name)
+	// what a run writes in its folder
+	for _, path := range []string{r.ConfigPath(), r.MetricsPath(), r.LossPlotPath(), r.ReportPath(), r.StatusPath(),
+		r.SamplesDir(), r.CheckpointsPath(), r.TensorBoardDir()} {
+		name := filepath.Base(path)
 		fi, err := os.Lstat(path)
 		if err != nil {
 			continue

@@ -93,7 +93,7 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 			}
 			if _, _, err := runfolder.LatestValid(rd.Path); errors.Is(err, runfolder.ErrNoCheckpoint) {
 				return rd, false, fmt.Errorf("run folder %s holds checkpoints, none of them valid (%v): move %s aside to train it again from the start, or set out to a new folder",
-					rd.Path, err, filepath.Join(rd.Path, "checkpoints"))
+					rd.Path, err, rd.CheckpointsPath())
 			}
 			return rd, false, fmt.Errorf("run folder %s already holds checkpoints (newest: step %d): continue it with `gogan resume %s`, or set out to a new folder", rd.Path, cks[0].Step, rd.Path)
 		}
@@ -411,7 +411,7 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 			err, s.dev, s.lastCheckpointText())
 	}
 	if err != nil && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)) {
-		if _, _, lerr := runfolder.LatestValid(rd.Path); errors.Is(lerr, runfolder.ErrNoCheckpoint) {
+		if s.ckpt == "" { // a new run, none written yet
 			err = fmt.Errorf("%w\nthe disk of %s is full, before the run wrote a checkpoint: free space, then run the same gogan train command again (there is nothing to resume)",
 				err, rd.Path)
 		} else {
@@ -736,7 +736,7 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 	ck, st, err := runfolder.LatestValid(s.rd.Path)
 	if errors.Is(err, runfolder.ErrNoCheckpoint) {
 		return nil, fmt.Errorf("resume: %w: nothing to go on from; to train this run again from the start, move %s aside (the warnings above say what is wrong with each) and run gogan train with its config and out again, or train into a new folder",
-			err, filepath.Join(s.rd.Path, "checkpoints"))
+			err, s.rd.CheckpointsPath())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("resume: %w", err)

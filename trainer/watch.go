@@ -18,9 +18,6 @@ import (
 // Neither may stop training: a failed write is logged and, for TensorBoard,
 // ends the event file; checkpoints carry the run.
 
-// tbDir is the folder of a run's TensorBoard event files.
-func tbDir(rd runfolder.RunDir) string { return filepath.Join(rd.Path, "tb") }
-
 // startWatch marks the run as running and opens a new event file (a
 // resumed run gets its own, whose steps continue the earlier ones).
 func (s *session) startWatch() {
@@ -34,7 +31,7 @@ func (s *session) startWatch() {
 	if !s.resumed {
 		s.dropStaleEvents()
 	}
-	tb, err := tensorboard.Create(tbDir(s.rd))
+	tb, err := tensorboard.Create(s.rd.TensorBoardDir())
 	if err != nil {
 		slog.Warn("logging.tensorboard: no event file; training goes on without it", "err", err)
 		return
@@ -50,7 +47,7 @@ func (s *session) startWatch() {
 // a folder with one), whose metrics.csv the new run replaces too. Left,
 // TensorBoard would draw the dead attempt's steps over the new run's.
 func (s *session) dropStaleEvents() {
-	old, _ := filepath.Glob(filepath.Join(tbDir(s.rd), "events.out.tfevents.*"))
+	old, _ := filepath.Glob(filepath.Join(s.rd.TensorBoardDir(), "events.out.tfevents.*"))
 	for _, f := range old {
 		if err := os.Remove(f); err != nil {
 			slog.Warn("logging.tensorboard: an earlier attempt's event file stays", "file", f, "err", err)

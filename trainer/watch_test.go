@@ -143,8 +143,8 @@ func TestCheckpointEveryMinutes(t *testing.T) {
 		if _, err := Train(ctx, cfg, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := os.Stat(tbDir(runfolder.RunDir{Path: run})); !os.IsNotExist(err) {
-			t.Errorf("logging.tensorboard=false still made %s", tbDir(runfolder.RunDir{Path: run}))
+		if _, err := os.Stat(runfolder.RunDir{Path: run}.TensorBoardDir()); !os.IsNotExist(err) {
+			t.Errorf("logging.tensorboard=false still made %s", runfolder.RunDir{Path: run}.TensorBoardDir())
 		}
 		cks, err := runfolder.ListCheckpoints(run)
 		if err != nil {

@@ -222,7 +222,7 @@ void gt_adam_step_dev(const GTensor *params, const GTensor *exp_avg, const GTens
   // 0. Without an overflow every factor is the plain step's own value, so
   // the arithmetic is the plain step's bit for bit. (A weight of -0 with
   // m < 0 comes back +0: the same value.)
-  at::Tensor skip, keep_st;
+  at::Tensor skip;
   if (found_inf) skip = T(found_inf).reshape(at::IntArrayRef{}).gt(0);
   auto scalar = [&](double x) { return at::full({}, x, st.options()); };
   // either the skip's value or the step's, as a 0-dim tensor on the device
