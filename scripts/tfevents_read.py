@@ -2,6 +2,7 @@
 """Read a TensorBoard events file independently of gogan's writer.
 
 Usage: /usr/bin/python3 scripts/tfevents_read.py FILE
+       /usr/bin/python3 scripts/tfevents_read.py --run DIR
 
 Parses the TFRecord framing, checks both masked CRC32Cs (python3-crc32c),
 decodes each record with `protoc --decode=tensorboard.Event` (protobuf-compiler)
@@ -15,7 +16,19 @@ that image summaries hold PNGs that decode (python3-pil), and prints JSON:
 A trailing partial record ends the read cleanly (partial_tail true), as
 TensorBoard's reader stops there; a CRC mismatch or an undecodable record
 exits non-zero. A simple_value is the float32's exact value, or one of the
-strings "nan", "inf", "-inf" (JSON has no such numbers).
+strings "nan", "inf", "-inf" (JSON has no such numbers). A SessionLog
+event has "session_log": its status's name.
+
+--run reads every events file of a run folder's event directory DIR and
+prints what TensorBoard would plot, {"python": SERIES, "rust": SERIES}, each
+SERIES {tag: [[step, simple_value or null], ...]} in reading order, by the
+rules of its two loaders (transcribed from tensorboard's own source):
+  python: plugin_event_accumulator.py (--load_fast=false): files read in name
+    order; with file_version 2 a run's first SessionLog START marks its
+    start and each later one a restart that purges every value, of any tag,
+    whose step is the START's or later (_CheckForRestartAndMaybePurge);
+  rust: the data server (data/server/reservoir.rs, --load_fast=true): a
+    value at step s preempts the values of its own tag at step s or later.
 """
 
 import base64
@@ -203,19 +216,19 @@ def value(v):
 
 
 def event(e):
-    only(e, "wall_time", "step", "file_version", "summary")
+    only(e, "wall_time", "step", "file_version", "summary", "session_log")
     out = {"wall_time": float(one(e, "wall_time", "0")), "step": int(one(e, "step", "0"))}
     if "file_version" in e:
         out["file_version"] = unquote(one(e, "file_version")).decode("utf-8")
+    if "session_log" in e:
+        sl = only(one(e, "session_log"), "status")
+        out["session_log"] = one(sl, "status", "STATUS_UNSPECIFIED")
     summary = only(one(e, "summary", {}), "value")
     out["values"] = [value(v) for v in summary.get("value", [])]
     return out
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    path = sys.argv[1]
+def read_file(path):
     with open(path, "rb") as f:
         buf = f.read()
     datas, partial = records(path, buf)
@@ -225,6 +238,41 @@ def main():
             events.append(event(decode(data)))
         except Exception as e:  # PIL and protoc failures alike: fail loudly
             fail("%s: record %d: %s" % (path, n, e))
+    return events, partial
+
+
+def plotted(events):
+    """Each loader's series over a run's events (see the module doc)."""
+    python, rust = {}, {}
+    version, seen_start = None, False
+    for e in events:
+        if "file_version" in e:
+            version = float(e["file_version"].split(":")[-1])
+        if e.get("session_log") == "START" and version is not None and version >= 2:
+            if seen_start:
+                for tag in python:
+                    python[tag] = [p for p in python[tag] if p[0] < e["step"]]
+            seen_start = True
+        for v in e["values"]:
+            point = [e["step"], v.get("simple_value")]
+            python.setdefault(v["tag"], []).append(point)
+            series = [p for p in rust.get(v["tag"], []) if p[0] < e["step"]]
+            rust[v["tag"]] = series + [point]
+    return {"python": python, "rust": rust}
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--run":
+        names = sorted(n for n in os.listdir(sys.argv[2]) if "tfevents" in n)
+        events = []
+        for n in names:
+            events += read_file(os.path.join(sys.argv[2], n))[0]
+        json.dump(plotted(events), sys.stdout)
+        print()
+        return
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    events, partial = read_file(sys.argv[1])
     json.dump({"records": len(events), "partial_tail": partial, "events": events}, sys.stdout)
     print()
 

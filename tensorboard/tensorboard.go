@@ -33,6 +33,11 @@ const (
 	eventStep        = 2 // int64
 	eventFileVersion = 3 // string
 	eventSummary     = 5 // Summary
+	eventSessionLog  = 7 // SessionLog
+
+	// event.proto, message SessionLog.
+	sessionLogStatus = 1 // SessionStatus
+	sessionStart     = 1 // SessionStatus START
 
 	// summary.proto, message Summary.
 	summaryValue = 1 // repeated Summary.Value
@@ -201,6 +206,18 @@ func (w *Writer) Text(step int64, tag, text string) error {
 	v = appendMessage(v, valueMetadata, md)
 	v = appendMessage(v, valueTensor, t)
 	return w.summary(step, appendMessage(nil, summaryValue, v))
+}
+
+// SessionStart writes a SessionLog START at step: TensorBoard reads every
+// START after a run's first as a restart and drops the events of the
+// earlier files whose step is step or later (what PyTorch's
+// SummaryWriter(purge_step=step) writes). A resumed run writes one at the
+// first step it logs, so a session killed after its last checkpoint leaves
+// no second line over the steps the resumed one trains again.
+func (w *Writer) SessionStart(step int64) error {
+	sl := protowire.AppendTag(nil, sessionLogStatus, protowire.VarintType)
+	sl = protowire.AppendVarint(sl, sessionStart)
+	return w.write(step, appendMessage(nil, eventSessionLog, sl))
 }
 
 // Flush fsyncs the file, so what was written survives a crash.

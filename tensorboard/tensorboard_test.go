@@ -35,6 +35,7 @@ type event struct {
 	WallTime    float64 `json:"wall_time"`
 	Step        int64   `json:"step"`
 	FileVersion *string `json:"file_version"`
+	SessionLog  string  `json:"session_log"`
 	Values      []value `json:"values"`
 }
 
@@ -301,6 +302,27 @@ func TestText(t *testing.T) {
 	}
 }
 
+// TestSessionStart: a SessionLog START at its step, with no values, read
+// back as TensorBoard's proto has it.
+func TestSessionStart(t *testing.T) {
+	w, err := Create(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.SessionStart(1201); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	rb := read(t, w.Path())
+	checkFirst(t, rb)
+	if rb.Records != 2 {
+		t.Fatalf("%d records, want 2", rb.Records)
+	}
+	if e := rb.Events[1]; e.SessionLog != "START" || e.Step != 1201 || len(e.Values) != 0 {
+		t.Errorf("event %+v, want a SessionLog START at step 1201", e)
+	}
+}
+
 // writeThree writes a file of four records and gives its path and the size
 // it had before its last record.
 func writeThree(t *testing.T) (path string, lastStart int64) {
@@ -476,6 +498,7 @@ func TestErrorsNameTheFile(t *testing.T) {
 	for name, f := range map[string]func() error{
 		"Scalars": func() error { return w.Scalars(1, []Scalar{{"x", 1}}) },
 		"Text":    func() error { return w.Text(1, "t", "x") },
+		"Start":   func() error { return w.SessionStart(1) },
 		"Flush":   w.Flush,
 		"Close":   w.Close,
 	} {

@@ -37,6 +37,12 @@ func (s *session) startWatch() {
 		return
 	}
 	s.tb = tb
+	// Every session marks its start at the first step it logs: TensorBoard
+	// takes the first mark as the run's start and each later one as a
+	// restart, dropping what an earlier session logged from that step on
+	// (a session killed after its newest checkpoint logged steps this one
+	// trains again).
+	s.tbWrite(func() error { return s.tb.SessionStart(int64(s.step) + 1) })
 	if y, err := s.cfg.YAML(); err == nil {
 		s.tbWrite(func() error { return s.tb.Text(int64(s.step), "config", "```yaml\n"+string(y)+"```") })
 	}

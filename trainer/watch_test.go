@@ -24,6 +24,7 @@ type tbEvents struct {
 	Events      []struct {
 		Step        int64  `json:"step"`
 		FileVersion string `json:"file_version"`
+		SessionLog  string `json:"session_log"`
 		Values      []struct {
 			Tag         string   `json:"tag"`
 			SimpleValue *float64 `json:"simple_value"`
@@ -46,6 +47,26 @@ func readEvents(t *testing.T, path string) tbEvents {
 		t.Fatalf("tfevents_read.py printed %q: %v", out, err)
 	}
 	return ev
+}
+
+// tbPlotted is what scripts/tfevents_read.py --run says TensorBoard's two
+// loaders plot from a run's event files: each tag's [step, value] points.
+type tbPlotted struct {
+	Python map[string][][2]*float64 `json:"python"`
+	Rust   map[string][][2]*float64 `json:"rust"`
+}
+
+func readPlotted(t *testing.T, dir string) tbPlotted {
+	t.Helper()
+	out, err := exec.Command(torchtest.Python(t), "../scripts/tfevents_read.py", "--run", dir).Output()
+	if err != nil {
+		t.Fatalf("tfevents_read.py --run %s: %v\n%s", dir, err, out)
+	}
+	var p tbPlotted
+	if err := json.Unmarshal(out, &p); err != nil {
+		t.Fatalf("tfevents_read.py --run printed %q: %v", out, err)
+	}
+	return p
 }
 
 // smallRun is a tiny DCGAN on an image folder: 4 steps an epoch.
@@ -103,8 +124,11 @@ func TestRunFolderMovesAndTensorBoard(t *testing.T) {
 	var steps []int64
 	for i, f := range files {
 		ev := readEvents(t, f)
-		if ev.PartialTail || len(ev.Events) == 0 || ev.Events[0].FileVersion != "brain.Event:2" {
+		if ev.PartialTail || len(ev.Events) < 2 || ev.Events[0].FileVersion != "brain.Event:2" {
 			t.Fatalf("%s: %+v", f, ev)
+		}
+		if start := ev.Events[1]; start.SessionLog != "START" || start.Step != []int64{1, 5}[i] {
+			t.Errorf("%s: second event %+v, want a SessionLog START at the session's first step", f, start)
 		}
 		tags := map[string]int{}
 		for _, e := range ev.Events {
@@ -130,6 +154,38 @@ func TestRunFolderMovesAndTensorBoard(t *testing.T) {
 	}
 	if !slices.Equal(steps, []int64{1, 2, 3, 4, 5, 6, 7}) {
 		t.Errorf("loss steps over the two event files: %v, want 1..7", steps)
+	}
+}
+
+// TestResumedEventsReplaceTheOldSteps: a session killed after step 6 whose
+// newest checkpoint is step 4 logged steps 5 and 6, which the resumed
+// session trains and logs again; TensorBoard plots each step once, the
+// resumed session's, by either of its loaders.
+func TestResumedEventsReplaceTheOldSteps(t *testing.T) {
+	ctx := context.Background()
+	run := filepath.Join(t.TempDir(), "run")
+	if _, err := Train(ctx, smallRun(t, run, "train.max_steps=6"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	cks, err := runfolder.ListCheckpoints(run)
+	if err != nil || len(cks) != 2 || cks[0].Step != 6 || cks[1].Step != 4 {
+		t.Fatalf("checkpoints %+v, %v: want steps 6 and 4 (end of epoch 1)", cks, err)
+	}
+	os.RemoveAll(cks[0].Dir) // killed before writing it
+	if _, err := Resume(ctx, run, []string{"train.max_steps=7"}, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	p := readPlotted(t, filepath.Join(run, "tb"))
+	for loader, series := range map[string]map[string][][2]*float64{"python": p.Python, "rust": p.Rust} {
+		for _, tag := range []string{"loss/Loss_D", "lr/G", "speed/images_per_s"} {
+			var steps []float64
+			for _, pt := range series[tag] {
+				steps = append(steps, *pt[0])
+			}
+			if !slices.Equal(steps, []float64{1, 2, 3, 4, 5, 6, 7}) {
+				t.Errorf("%s loader, %s: steps %v, want 1..7 once each", loader, tag, steps)
+			}
+		}
 	}
 }
 
