@@ -91,19 +91,12 @@ func decodeBytes(path string, b []byte, c int) (*Image, error) {
 	if isWebP(b) {
 		return decodeWebP(path, b, c)
 	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
+	img, _, err := decodeStd(path, b)
 	if err != nil {
-		return nil, describeDecodeErr(path, b, err)
-	}
-	if err := checkPixels(path, cfg.Width, cfg.Height, len(b)); err != nil {
 		return nil, err
 	}
-	img, _, err := image.Decode(bytes.NewReader(b))
-	if err != nil {
-		return nil, describeDecodeErr(path, b, err)
-	}
-	if r := img.Bounds(); r.Dx() <= 0 || r.Dy() <= 0 {
-		return nil, fileErr(path, "image has no pixels (%dx%d)", r.Dx(), r.Dy())
+	if _, ok := img.(*image.Gray16); ok {
+		warnGray16(path)
 	}
 	return toImage(img, c), nil
 }
@@ -262,7 +255,11 @@ func toImage(src image.Image, c int) *Image {
 		out := NewImage(w, h, c)
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {
-				v := g.Pix[y*g.Stride+2*x] // high byte of the big-endian sample
+				// PIL's mode I to L or RGB: the value clipped to 255
+				v := uint8(255)
+				if g.Pix[y*g.Stride+2*x] == 0 {
+					v = g.Pix[y*g.Stride+2*x+1]
+				}
 				if c == 1 {
 					out.Pix[y*w+x] = v
 				} else {

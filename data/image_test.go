@@ -102,19 +102,19 @@ func TestFormats(t *testing.T) {
 
 func TestConversions(t *testing.T) {
 	dir := t.TempDir()
-	// 16-bit gray: the high byte, not PIL's clip-to-255 of mode I.
+	// 16-bit gray: PIL's mode I, clipped to 255 as its convert('RGB') does.
 	g16 := image.NewGray16(image.Rect(0, 0, 4, 4))
 	g16.SetGray16(1, 1, color.Gray16{Y: 0x8042})
-	g16.SetGray16(2, 2, color.Gray16{Y: 0xffff})
+	g16.SetGray16(2, 2, color.Gray16{Y: 0x00c8})
+	g16.SetGray16(3, 3, color.Gray16{Y: 0x0100})
 	im, err := LoadImage(write(t, filepath.Join(dir, "g16.png"), encode(t, "png", g16)), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := px(im, 1, 1); got[0] != 0x80 || got[1] != 0x80 || got[2] != 0x80 {
-		t.Errorf("16-bit gray 0x8042 -> %v, want [128 128 128]", got)
-	}
-	if got := px(im, 2, 2); got[0] != 255 {
-		t.Errorf("16-bit gray 0xffff -> %v", got)
+	for _, c := range []struct{ x, want int }{{0, 0}, {1, 255}, {2, 200}, {3, 255}} {
+		if got := px(im, c.x, c.x); int(got[0]) != c.want || got[1] != got[0] || got[2] != got[0] {
+			t.Errorf("16-bit gray at (%d,%d) -> %v, want %d", c.x, c.x, got, c.want)
+		}
 	}
 	// 16-bit RGB with alpha.
 	c64 := image.NewNRGBA64(image.Rect(0, 0, 4, 4))

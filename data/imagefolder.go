@@ -17,9 +17,9 @@ import (
 // root belong to no class. The order matters: it is the one the sampler
 // permutes, so only this order gives the reference's batches.
 
-// imageFolderExts are torchvision's IMG_EXTENSIONS (any case) that gogan
-// decodes; .ppm and .pgm it does not, and .gif ImageFolder does not take.
-var imageFolderExts = []string{".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+// imageFolderExts are torchvision's IMG_EXTENSIONS (any case); .gif
+// ImageFolder does not take.
+var imageFolderExts = []string{".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"}
 
 // openImageFolder lists root as ImageFolder does when root holds class
 // folders and no images of its own. Other roots (a flat folder of images,
@@ -47,13 +47,12 @@ func (d *Dataset) openImageFolder() error {
 		d.files, err = scanImages(root, "data.root")
 		return err
 	}
-	var empty, unreadable []string
+	var empty []string
 	for label, c := range classes {
-		files, skipped, err := walkClass(filepath.Join(root, c))
+		files, err := walkClass(filepath.Join(root, c))
 		if err != nil {
 			return err
 		}
-		unreadable = append(unreadable, skipped...)
 		if len(files) == 0 {
 			empty = append(empty, c)
 		}
@@ -61,10 +60,6 @@ func (d *Dataset) openImageFolder() error {
 			d.files = append(d.files, f)
 			d.labels = append(d.labels, label)
 		}
-	}
-	if len(unreadable) > 0 {
-		return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
-			"%d PPM/PGM files (%s, ...), which torchvision's ImageFolder reads but gogan does not decode: convert them to PNG", len(unreadable), unreadable[0])}
 	}
 	if len(empty) > 0 {
 		return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
@@ -76,7 +71,7 @@ func (d *Dataset) openImageFolder() error {
 // walkClass lists the images under dir in ImageFolder's order:
 // sorted(os.walk(dir, followlinks=True)), each folder's files sorted. A
 // link back to a folder it is in is an error (os.walk would not end).
-func walkClass(dir string) (files, unreadable []string, err error) {
+func walkClass(dir string) (files []string, err error) {
 	type folder struct {
 		path  string
 		names []string
@@ -113,20 +108,16 @@ func walkClass(dir string) (files, unreadable []string, err error) {
 		return nil
 	}
 	if err := walk(dir); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	sort.Slice(folders, func(i, j int) bool { return folders[i].path < folders[j].path })
 	for _, f := range folders {
 		sort.Strings(f.names)
 		for _, n := range f.names {
-			ext := strings.ToLower(filepath.Ext(n))
-			switch {
-			case slices.Contains(imageFolderExts, ext):
+			if slices.Contains(imageFolderExts, strings.ToLower(filepath.Ext(n))) {
 				files = append(files, filepath.Join(f.path, n))
-			case ext == ".ppm" || ext == ".pgm":
-				unreadable = append(unreadable, filepath.Join(f.path, n))
 			}
 		}
 	}
-	return files, unreadable, nil
+	return files, nil
 }

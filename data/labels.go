@@ -100,15 +100,9 @@ func decodeMap(path string, b []byte, kind mapKind) (image.Image, error) {
 	if fe := wrongMapModel(path, cfg.ColorModel, kind); fe != nil {
 		return nil, fe
 	}
-	if err := checkPixels(path, cfg.Width, cfg.Height, len(b)); err != nil {
-		return nil, err
-	}
-	img, _, err := image.Decode(bytes.NewReader(b))
+	img, _, err := decodeStd(path, b)
 	if err != nil {
-		return nil, describeDecodeErr(path, b, err)
-	}
-	if r := img.Bounds(); r.Dx() <= 0 || r.Dy() <= 0 {
-		return nil, fileErr(path, "image has no pixels (%dx%d)", r.Dx(), r.Dy())
+		return nil, err
 	}
 	switch img.(type) {
 	case *image.Gray, *image.Gray16, *image.Paletted:

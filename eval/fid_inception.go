@@ -81,9 +81,9 @@ type fidSet struct {
 	images func(yield func(*data.Image) error) error
 }
 
-// inceptionImageExts are pytorch-fid's IMAGE_EXTENSIONS that gogan decodes
+// inceptionImageExts are pytorch-fid's IMAGE_EXTENSIONS
 // (it matches them in lower case only, as its glob does on Linux).
-var inceptionImageExts = []string{"bmp", "jpg", "jpeg", "png", "tif", "tiff", "webp"}
+var inceptionImageExts = []string{"bmp", "jpg", "jpeg", "pgm", "png", "ppm", "tif", "tiff", "webp"}
 
 func openFIDPath(p string) (fidSet, error) {
 	st, err := os.Stat(p)
@@ -103,10 +103,6 @@ func openFIDPath(p string) (fidSet, error) {
 	var files []string
 	for _, e := range entries {
 		ext := strings.TrimPrefix(filepath.Ext(e.Name()), ".")
-		if !e.IsDir() && (ext == "pgm" || ext == "ppm") {
-			// pytorch-fid counts these; leaving them out would change the FID.
-			return fidSet{}, fmt.Errorf("eval fid: %s: gogan does not decode PGM/PPM images, which pytorch-fid would count; convert them to PNG", filepath.Join(p, e.Name()))
-		}
 		if !e.IsDir() && slices.Contains(inceptionImageExts, ext) {
 			files = append(files, filepath.Join(p, e.Name()))
 		}

@@ -21,7 +21,8 @@ import (
 
 // fidFolders makes two folders: a holds copies of facades files 1..na
 // (512x256 JPEG), b of files na+1..na+nb and, when gray, three 40x40 gray
-// PNGs of another size (PIL's convert('RGB') of L images).
+// images of another size (PIL's convert('RGB') of L images), two PNGs and
+// a PGM.
 func fidFolders(t *testing.T, na, nb int, gray bool) (a, b string) {
 	t.Helper()
 	root := torchtest.CopyFacades(t, map[string][]string{"a": torchtest.FacadesFiles(1, na), "b": torchtest.FacadesFiles(na+1, na+nb)})
@@ -30,6 +31,13 @@ func fidFolders(t *testing.T, na, nb int, gray bool) (a, b string) {
 		im := image.NewGray(image.Rect(0, 0, 40, 40))
 		for i := range im.Pix {
 			im.Pix[i] = uint8((i*7 + k*50) % 256)
+		}
+		if k == 2 {
+			pgm := append([]byte("P5\n40 40\n255\n"), im.Pix...)
+			if err := os.WriteFile(filepath.Join(b, "gray2.pgm"), pgm, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
 		}
 		f, err := os.Create(filepath.Join(b, "gray"+strconv.Itoa(k)+".png"))
 		if err != nil {
