@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	torch "gogan/cgo"
 	"gogan/cgo/torchtest"
 )
 
@@ -313,6 +315,32 @@ func TestPix2PixHDFeatures(t *testing.T) {
 	if out, err := translate(filepath.Join(t.TempDir(), "p"), "--photos", filepath.Join(root, "train_img")); err != nil || !strings.Contains(out, "translated 4 images") {
 		t.Errorf("translate --photos: %v\n%s", err, out)
 	}
+	// clusters doctored: one tensor renamed or a value replaced
+	doctored := func(name string, rename string, value float32) string {
+		ts, meta, err := torch.LoadSafetensors(clustered)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer torch.FreeNamed(ts)
+		v := ts[0].Tensor.Float32s()
+		v[len(v)-1] = value
+		shape := ts[0].Tensor.Shape()
+		ts[0].Tensor.Free()
+		ts[0].Tensor = torch.FromFloat32(v, shape...)
+		if rename != "" {
+			ts[0].Name = rename
+		}
+		p := filepath.Join(t.TempDir(), name)
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := torch.WriteSafetensors(f, ts, meta); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
 	for _, c := range []struct {
 		args []string
 		want string
@@ -320,6 +348,9 @@ func TestPix2PixHDFeatures(t *testing.T) {
 		{nil, "--features"},
 		{[]string{"--features", clustered, "--photos", filepath.Join(root, "train_img")}, "give one"},
 		{[]string{"--features", filepath.Join(ck, "weights.safetensors")}, "not a file of clustered features"},
+		{[]string{"--features", doctored("nan.safetensors", "", float32(math.NaN()))}, "holds NaN: cluster the features again"},
+		{[]string{"--features", doctored("neg.safetensors", "class.-1", 0)}, "class.-1: class -1 is not one of this run's, 0..999"},
+		{[]string{"--features", doctored("big.safetensors", "class.1000", 0)}, "class 1000 is not one of this run's"},
 	} {
 		if out, err := translate(filepath.Join(t.TempDir(), "x"), c.args...); err == nil || !strings.Contains(out, c.want) {
 			t.Errorf("translate %v: %v, want an error saying %q\n%s", c.args, err, c.want, out)

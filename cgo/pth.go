@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gogan/pickle"
@@ -259,7 +260,11 @@ func tensorsOf(root any, size int64) ([]Named, error) {
 
 // readZipEntry reads a whole zip entry. It checks first that the size the
 // entry declares is one the archive can hold, so that a lying header costs
-// no allocation; reading to the end checks the size and the CRC.
+// no allocation; reading to the end checks the size and the CRC. A stored
+// entry (torch.save stores every record) is read into one allocation of
+// its size, which the file holds; a compressed one (an archive zipped
+// again) grows as its data decompresses, and may not declare more than
+// half the memory this machine has available.
 func readZipEntry(f *zip.File, archiveSize int64) ([]byte, error) {
 	limit := f.CompressedSize64
 	if f.Method != zip.Store {
@@ -269,14 +274,33 @@ func readZipEntry(f *zip.File, archiveSize int64) ([]byte, error) {
 		return nil, fmt.Errorf("zip entry %s claims %d bytes, more than its %d bytes in a %d-byte archive can hold",
 			f.Name, f.UncompressedSize64, f.CompressedSize64, archiveSize)
 	}
+	if avail, ok := memAvailable(); ok && f.Method != zip.Store && f.UncompressedSize64 > avail/2 {
+		return nil, fmt.Errorf("zip entry %s is compressed and expands to %d bytes, more than half the %d bytes of memory available "+
+			"(torch.save stores its records uncompressed: save the weights again with torch.save rather than zipping them)",
+			f.Name, f.UncompressedSize64, avail)
+	}
 	rc, err := f.Open()
 	if err != nil {
 		return nil, fmt.Errorf("zip entry %s: %w", f.Name, err)
 	}
 	defer rc.Close()
-	b := make([]byte, f.UncompressedSize64)
-	if _, err := io.ReadFull(rc, b); err != nil {
-		return nil, fmt.Errorf("zip entry %s: %w", f.Name, err)
+	var b []byte
+	if f.Method == zip.Store {
+		b = make([]byte, f.UncompressedSize64)
+		if _, err := io.ReadFull(rc, b); err != nil {
+			return nil, fmt.Errorf("zip entry %s: %w", f.Name, err)
+		}
+	} else {
+		var buf bytes.Buffer
+		buf.Grow(int(min(f.UncompressedSize64, 1<<20)))
+		n, err := io.Copy(&buf, io.LimitReader(rc, int64(f.UncompressedSize64)))
+		if err == nil && uint64(n) < f.UncompressedSize64 {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return nil, fmt.Errorf("zip entry %s: %w", f.Name, err)
+		}
+		b = buf.Bytes()
 	}
 	var more [1]byte
 	if n, err := rc.Read(more[:]); n > 0 || err == nil {
@@ -285,6 +309,24 @@ func readZipEntry(f *zip.File, archiveSize int64) ([]byte, error) {
 		return nil, fmt.Errorf("zip entry %s: %w", f.Name, err)
 	}
 	return b, nil
+}
+
+// memAvailable is the kernel's estimate of the memory available to start
+// new work (MemAvailable in /proc/meminfo), in bytes; a test sets another.
+var memAvailable = procMemAvailable
+
+func procMemAvailable() (uint64, bool) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10, err == nil
+		}
+	}
+	return 0, false
 }
 
 type pthStorage struct {

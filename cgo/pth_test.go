@@ -527,3 +527,56 @@ func checkPTH(t *testing.T, file []byte) {
 		}
 	}
 }
+
+// TestCompressedZipEntryBounded: a compressed entry (an archive zipped
+// again; torch.save stores its records) is read whole when it declares
+// what it holds; one declaring more than half the memory available is
+// refused by name before any allocation, as are entries whose data is
+// shorter or longer than declared.
+func TestCompressedZipEntryBounded(t *testing.T) {
+	data := bytes.Repeat([]byte("gogan weights "), 40000) // 560,000 bytes
+	var deflated bytes.Buffer
+	{
+		var zb bytes.Buffer
+		zw := zip.NewWriter(&zb)
+		w, _ := zw.CreateHeader(&zip.FileHeader{Name: "x", Method: zip.Deflate})
+		w.Write(data)
+		zw.Close()
+		zr, _ := zip.NewReader(bytes.NewReader(zb.Bytes()), int64(zb.Len()))
+		rc, _ := zr.File[0].OpenRaw()
+		deflated.ReadFrom(rc)
+	}
+	entry := func(declared uint64) (*zip.File, int64) {
+		var zb bytes.Buffer
+		zw := zip.NewWriter(&zb)
+		w, err := zw.CreateRaw(&zip.FileHeader{Name: "archive/data/0", Method: zip.Deflate, CRC32: crc32.ChecksumIEEE(data),
+			CompressedSize64: uint64(deflated.Len()), UncompressedSize64: declared})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(deflated.Bytes())
+		zw.Close()
+		zr, err := zip.NewReader(bytes.NewReader(zb.Bytes()), int64(zb.Len()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return zr.File[0], int64(zb.Len())
+	}
+	defer func(f func() (uint64, bool)) { memAvailable = f }(memAvailable)
+	memAvailable = func() (uint64, bool) { return 1 << 30, true }
+	f, size := entry(uint64(len(data)))
+	if b, err := readZipEntry(f, size); err != nil || !bytes.Equal(b, data) {
+		t.Fatalf("a compressed entry: %d bytes, %v; want its %d", len(b), err, len(data))
+	}
+	memAvailable = func() (uint64, bool) { return 1 << 20, true }
+	if _, err := readZipEntry(f, size); err == nil || !strings.Contains(err.Error(), "archive/data/0") || !strings.Contains(err.Error(), "memory available") {
+		t.Errorf("an entry expanding past half the memory available: %v", err)
+	}
+	memAvailable = func() (uint64, bool) { return 1 << 30, true }
+	for _, declared := range []uint64{uint64(len(data)) - 1, uint64(len(data)) + 1} {
+		f, size := entry(declared)
+		if _, err := readZipEntry(f, size); err == nil || !strings.Contains(err.Error(), "archive/data/0") {
+			t.Errorf("an entry declaring %d of its %d bytes: %v", declared, len(data), err)
+		}
+	}
+}

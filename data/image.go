@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,11 +75,47 @@ func IsImageFile(name string) bool {
 // (1: PIL's convert('L') of the RGB image, 3: PIL's convert('RGB'); alpha is
 // dropped as PIL does, CMYK and 16-bit images are converted).
 func LoadImage(path string, c int) (*Image, error) {
+	b, err := readImageFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return decodeBytes(path, b, c)
+}
+
+// regularFile refuses what only looks like an image file: reading a named
+// pipe blocks for ever, a device (a link to /dev/zero) never ends.
+func regularFile(path string) (fs.FileInfo, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, &FileError{Path: path, Err: err}
+	}
+	if !st.Mode().IsRegular() {
+		what := "not a regular file"
+		switch m := st.Mode(); {
+		case m&fs.ModeNamedPipe != 0:
+			what = "a named pipe (FIFO)"
+		case m&fs.ModeDevice != 0:
+			what = "a device"
+		case m&fs.ModeSocket != 0:
+			what = "a socket"
+		case m.IsDir():
+			what = "a folder"
+		}
+		return nil, fileErr(path, "is %s, not an image file: remove it from the folder", what)
+	}
+	return st, nil
+}
+
+// readImageFile reads an image file whole, once regularFile allows it.
+func readImageFile(path string) ([]byte, error) {
+	if _, err := regularFile(path); err != nil {
+		return nil, err
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &FileError{Path: path, Err: err}
 	}
-	return decodeBytes(path, b, c)
+	return b, nil
 }
 
 func decodeBytes(path string, b []byte, c int) (*Image, error) {
@@ -103,6 +140,9 @@ func decodeBytes(path string, b []byte, c int) (*Image, error) {
 
 // imageHeader reads only what DecodeConfig needs: size and colour model.
 func imageHeader(path string) (image.Config, error) {
+	if _, err := regularFile(path); err != nil {
+		return image.Config{}, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return image.Config{}, &FileError{Path: path, Err: err}

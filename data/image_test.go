@@ -15,7 +15,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -204,6 +206,42 @@ func badFolder(t *testing.T) (dir string, bad map[string]string) {
 		write(t, filepath.Join(dir, "sub", "text.png"), []byte("hello, I am text\n")): "not a PNG image (text file?)",
 	}
 	return dir, bad
+}
+
+// TestNonRegularFilesRefused: a named pipe and a link to a device with
+// image names are refused by name in full and header validation, and as
+// maps, where reading them would block for ever or never end.
+func TestNonRegularFilesRefused(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "good.jpg"), encode(t, "jpg", gradient(64, 48)))
+	fifo := filepath.Join(dir, "fifo.jpg")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	zero := filepath.Join(dir, "zero.png")
+	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	for _, validate := range []string{"full", "header"} {
+		cfg := DefaultConfig(Folder)
+		cfg.Root, cfg.ImageSize, cfg.Validate = dir, 32, validate
+		done := make(chan error, 1)
+		go func() {
+			_, err := Open(context.Background(), cfg, nil)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), fifo+": is a named pipe (FIFO)") || !strings.Contains(err.Error(), zero+": is a device") {
+				t.Errorf("validate %s: %v, want both named", validate, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("validate %s: Open still reading after 30 s", validate)
+		}
+	}
+	if _, err := LoadInstanceMap(fifo); err == nil || !strings.Contains(err.Error(), "named pipe") {
+		t.Errorf("a named pipe as an instance map: %v", err)
+	}
 }
 
 func TestBadFilesReportedTogether(t *testing.T) {

@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"os"
 )
 
 // InstTensor is the name of the batch tensor of instance boundary maps.
@@ -145,9 +144,9 @@ func mapValues(img image.Image, f func(i int, v uint16)) {
 // the ids; an id >= labelNC (data.label_nc) is an error naming the file and
 // the id, as is an image with colour channels.
 func LoadLabelMap(path string, labelNC int) (*Image, error) {
-	b, err := os.ReadFile(path)
+	b, err := readImageFile(path)
 	if err != nil {
-		return nil, &FileError{Path: path, Err: err}
+		return nil, err
 	}
 	img, err := decodeMap(path, b, labelMap)
 	if err != nil {
@@ -178,9 +177,9 @@ func LoadLabelMap(path string, labelNC int) (*Image, error) {
 // byte), so that the 8-bit transforms carry it whole: nearest resizing,
 // cropping and flipping move both channels together.
 func LoadInstanceMap(path string) (*Image, error) {
-	b, err := os.ReadFile(path)
+	b, err := readImageFile(path)
 	if err != nil {
-		return nil, &FileError{Path: path, Err: err}
+		return nil, err
 	}
 	img, err := decodeMap(path, b, instanceMap)
 	if err != nil {

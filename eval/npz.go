@@ -136,7 +136,9 @@ func parseNpy(b []byte) ([]float64, []int, error) {
 			return nil, nil, fmt.Errorf("shape (%s): dimensions up to %d", s[1], maxStatsDims)
 		}
 		shape = append(shape, v)
-		n *= v
+		if n *= v; n > maxStatsDims*maxStatsDims {
+			return nil, nil, fmt.Errorf("shape (%s): more than the %d x %d values of FID statistics", s[1], maxStatsDims, maxStatsDims)
+		}
 	}
 	raw := b[start+hlen:]
 	if len(raw) != n*size {

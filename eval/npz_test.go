@@ -74,6 +74,8 @@ print("ok")
 		"bigendian.npz": {zipOf(map[string][]byte{"mu.npy": bytes.Replace(mu, []byte("<f8"), []byte(">f8"), 1), "sigma.npy": sigma}), "dtype >f8"},
 		"truncated.npz": {zipOf(map[string][]byte{"mu.npy": mu[:len(mu)-3], "sigma.npy": sigma}), "data bytes for shape [2]"},
 		"huge.npz":      {zipOf(map[string][]byte{"mu.npy": bytes.Replace(mu, []byte("(2,)"), []byte("(99999999999,)"), 1), "sigma.npy": sigma}), "dimensions up to"},
+		"overflow.npz": {zipOf(map[string][]byte{"mu.npy": npyBytes(nil, 4096, 4096, 4096, 4096, 4096, 2), "sigma.npy": sigma}),
+			"more than the 4096 x 4096 values"},
 		"nomagic.npz":   {zipOf(map[string][]byte{"mu.npy": []byte("hello world"), "sigma.npy": sigma}), "no \\x93NUMPY magic"},
 		"nan.npz":       {zipOf(map[string][]byte{"mu.npy": npyBytes([]float64{1, math.NaN()}, 2), "sigma.npy": sigma}), "mu[1] is NaN"},
 		"empty.npz":     {zipOf(map[string][]byte{"mu.npy": npyBytes(nil, 0), "sigma.npy": npyBytes(nil, 0, 0)}), "mu and sigma are empty"},
@@ -95,6 +97,8 @@ print("ok")
 func FuzzParseNpy(f *testing.F) {
 	f.Add(npyBytes([]float64{1, 2, 3}, 3))
 	f.Add(npyBytes([]float64{1, 0, 0, 1}, 2, 2))
+	// a shape whose size wraps to 0 in 64 bits, over no data
+	f.Add(npyBytes(nil, 4096, 4096, 4096, 4096, 4096, 2))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		v, shape, err := parseNpy(b)
 		if err != nil {

@@ -410,6 +410,17 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		err = fmt.Errorf("%w\nthe step needs more memory than the device (%s) has: lower data.batch_size, the image size or the networks' widths (model.ngf, model.ndf); the newest good checkpoint is %s",
 			err, s.dev, s.lastCheckpointText())
 	}
+	var bad *data.FileError
+	if err != nil && errors.As(err, &bad) && !errors.Is(err, syscall.ENOSPC) {
+		// A file the open did not read whole (large folders, LSUN) failed
+		// when its batch came.
+		next := fmt.Sprintf("then continue with gogan resume %s (the newest good checkpoint is %s)", rd.Path, s.lastCheckpointText())
+		if s.ckpt == "" {
+			next = "then run the same gogan train command again"
+		}
+		err = fmt.Errorf("%w\nfix or replace %s, %s; where the open reads headers only (over 20000 images, LSUN), "+
+			"--set data.skip_invalid=true skips such images as they are read", err, bad.Path, next)
+	}
 	if err != nil && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)) {
 		if s.ckpt == "" { // a new run, none written yet
 			err = fmt.Errorf("%w\nthe disk of %s is full, before the run wrote a checkpoint: free space, then run the same gogan train command again (there is nothing to resume)",

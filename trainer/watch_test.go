@@ -256,3 +256,33 @@ func TestEpochsBySteps(t *testing.T) {
 		t.Fatalf("step %d, status %+v", res.Step, st)
 	}
 }
+
+// TestBadImageMidRunSaysWhatToDo: an image that fails to decode when its
+// batch comes (a large folder's open reads headers only; here the file
+// goes bad after the open) stops the run naming it and what to do; with
+// the file fixed, the run resumes.
+func TestBadImageMidRunSaysWhatToDo(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	cfg := smallRun(t, run, "data.shuffle=false", "train.checkpoint_every=2")
+	good, err := os.ReadFile(filepath.Join(cfg.Data.Root, "im000.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(cfg.Data.Root, "im005x.png") // image 6: each epoch's batch 2
+	os.WriteFile(bad, good, 0o644)
+	opt := RunOptions{Quiet: true, Writer: os.Stderr, OnStep: func(step int, _ map[string]float64) {
+		if step == 1 {
+			os.WriteFile(bad, good[:len(good)-40], 0o644)
+		}
+	}}
+	_, err = Train(context.Background(), cfg, opt)
+	for _, want := range []string{bad, "fix or replace", "data.skip_invalid=true", "gogan resume " + run, "step-00000004"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("a bad image at step 6: %v, want it to say %q", err, want)
+		}
+	}
+	os.WriteFile(bad, good, 0o644)
+	if _, err := Resume(context.Background(), run, nil, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Errorf("resumed with the file fixed: %v", err)
+	}
+}

@@ -60,6 +60,15 @@ func (f *features) regionClass(id int) int {
 	return id / 1000
 }
 
+// classes is how many classes regionClass gives: the label ids, or the
+// instance ids below 1000 (above, id / 1000 is below 66).
+func (f *features) classes() int {
+	if f.byLabel {
+		return int(f.regions)
+	}
+	return 1000
+}
+
 // ClusterOptions say where gogan features reads and writes.
 type ClusterOptions struct {
 	Checkpoint string // checkpoint or run folder
@@ -296,7 +305,15 @@ func loadClusters(path string, f *features, e *nets.Net, ck runfolder.Checkpoint
 		if err != nil || len(s) != 2 || s[1] != int64(f.num) || s[0] < 1 {
 			return nil, fmt.Errorf("%s: tensor %s %v: want class.<id> of [k %d]", path, nt.Name, s, f.num)
 		}
+		if top := f.classes(); c < 0 || c >= top {
+			return nil, fmt.Errorf("%s: tensor %s: class %d is not one of this run's, 0..%d", path, nt.Name, c, top-1)
+		}
 		v := nt.Tensor.Float32s()
+		for i, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return nil, fmt.Errorf("%s: tensor %s: centre %d holds %v: cluster the features again with gogan features", path, nt.Name, int64(i)/s[1], x)
+			}
+		}
 		for k := range s[0] {
 			cl.centres[c] = append(cl.centres[c], v[k*s[1]:(k+1)*s[1]])
 		}
