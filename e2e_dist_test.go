@@ -636,6 +636,18 @@ func TestTorchrunRestartResumes(t *testing.T) {
 		t.Errorf("the restarted job did not resume:\n%s", out)
 	}
 	sameRun(t, whole, run, 0)
+
+	// A job whose first attempt refused another job's run folder refuses
+	// it on every restart: it does not take over that run.
+	before, _ := runfolder.ListCheckpoints(whole)
+	cmdOut, err := exec.Command("/usr/bin/python3", append([]string{"scripts/torchrun", "--nproc-per-node", "2", "--max-restarts", "1",
+		"--no-python", goganBin, "train"}, distDCGAN(whole, "train.max_steps=30", "data.batch_size=8")...)...).CombinedOutput()
+	if err == nil || strings.Contains(string(cmdOut), "resuming from the newest checkpoint") || !strings.Contains(string(cmdOut), "already holds checkpoints") {
+		t.Errorf("torchrun train into another job's finished run: %v, want a refusal on every attempt\n%s", err, cmdOut)
+	}
+	if after, _ := runfolder.ListCheckpoints(whole); !slices.Equal(after, before) {
+		t.Errorf("the other job's run changed: checkpoints %v, were %v", after, before)
+	}
 }
 
 // TestResumeOnAnotherWorldSize: a checkpoint of 2 ranks resumes in one

@@ -75,6 +75,28 @@ func FromEnv() (*Job, error) {
 	return j, nil
 }
 
+// ID names the job for as long as torchrun restarts it: its rendezvous run
+// id (TORCHELASTIC_RUN_ID) where one is given, else the agent that started
+// this process (host, pid and start time): under static rendezvous, rank 0
+// stays on the first node, under the same agent.
+func (j *Job) ID() string {
+	if id := os.Getenv("TORCHELASTIC_RUN_ID"); id != "" && id != "none" {
+		return "rendezvous " + id
+	}
+	host, _ := os.Hostname()
+	ppid := os.Getppid()
+	started := "?"
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", ppid)); err == nil {
+		// the start time is field 22; the command name (field 2) may hold spaces
+		if i := strings.LastIndexByte(string(b), ')'); i > 0 {
+			if f := strings.Fields(string(b[i+1:])); len(f) > 19 {
+				started = f[19]
+			}
+		}
+	}
+	return fmt.Sprintf("agent %s/%d/%s", host, ppid, started)
+}
+
 // Lead says whether this is rank 0: the one that writes the run folder.
 func (j *Job) Lead() bool { return j == nil || j.Rank == 0 }
 

@@ -33,6 +33,9 @@ type Status struct {
 	PID     int       `json:"pid"`
 	Host    string    `json:"host"`
 	Started time.Time `json:"started"`
+	// Job names the data-parallel job training the run (dist.Job.ID): a
+	// torchrun restart resumes only a run its own job started.
+	Job     string    `json:"job,omitempty"`
 	Updated time.Time `json:"updated"`
 }
 

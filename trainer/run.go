@@ -61,7 +61,8 @@ type Result struct {
 
 // Train starts a new run in cfg.Out. A folder that already holds
 // checkpoints is refused (resume it, or pick another out), except after
-// torchrun restarted a data-parallel job: then it resumes.
+// torchrun restarted the data-parallel job that started the run: then it
+// resumes.
 func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, error) {
 	absRoot(cfg)
 	var made []string // the folders this run made, outermost first
@@ -88,8 +89,12 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 		}
 		if cks, _ := runfolder.ListCheckpoints(rd.Path); len(cks) > 0 {
 			if job != nil && job.Restart > 0 {
-				slog.Info("torchrun restarted the job: resuming from the newest checkpoint", "restart", job.Restart, "run", rd.Path, "step", cks[0].Step)
-				return rd, true, nil
+				// Only a run this job started: one its first attempt
+				// refused (another run's folder) stays refused.
+				if st, err := rd.ReadStatus(); err == nil && st.Job == job.ID() {
+					slog.Info("torchrun restarted the job: resuming from the newest checkpoint", "restart", job.Restart, "run", rd.Path, "step", cks[0].Step)
+					return rd, true, nil
+				}
 			}
 			if _, _, err := runfolder.LatestValid(rd.Path); errors.Is(err, runfolder.ErrNoCheckpoint) {
 				return rd, false, fmt.Errorf("run folder %s holds checkpoints, none of them valid (%v): move %s aside to train it again from the start, or set out to a new folder",

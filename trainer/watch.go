@@ -24,6 +24,9 @@ func (s *session) startWatch() {
 	host, _ := os.Hostname()
 	s.status = runfolder.Status{State: runfolder.StateRunning, Recipe: s.cfg.Recipe, Step: s.step, Total: s.maxSteps(),
 		PID: os.Getpid(), Host: host, Started: time.Now().UTC()}
+	if s.job != nil {
+		s.status.Job = s.job.ID()
+	}
 	s.writeStatus()
 	if !s.cfg.Logging.TensorBoard {
 		return
