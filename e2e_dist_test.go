@@ -388,7 +388,7 @@ func sameOutputs(t *testing.T, a, b string, tol float64, noise map[string][]bool
 
 // TestDataParallelMatchesOneProcess: 2 ranks x batch B train as 1 process
 // x 2B: the same losses and weights (1e-5) over 5 steps, for pix2pix with
-// instance norm, with and without dropout, for DCGAN with train.sync_bn
+// instance norm, with and without dropout, with WGAN-GP, for DCGAN with train.sync_bn
 // (without it, each rank's BatchNorm would see only its half of the batch),
 // and for pix2pixHD with instance-wise features.
 // distFolders checks for Gloo and makes a folder for the runs and a small
@@ -414,6 +414,11 @@ func TestDataParallelMatchesOneProcess(t *testing.T) {
 		// batch's rows (nets.Dropout over ranks), not the first rows' twice.
 		{"pix2pix-dropout", func(out string, extra ...string) []string {
 			return distPix2Pix(t, out, append([]string{"model.no_dropout=false"}, extra...)...)
+		}, 2, false},
+		// WGAN-GP: the ranks draw the penalty's mixing points for the
+		// global batch, as they do dropout masks.
+		{"pix2pix-wgangp", func(out string, extra ...string) []string {
+			return distPix2Pix(t, out, append([]string{"train.gan_mode=wgangp"}, extra...)...)
 		}, 2, false},
 		{"dcgan-sync-bn", distDCGAN, 8, true},
 		// pix2pixHD's feature encoder: E's gradients are averaged with G's

@@ -88,15 +88,22 @@ func (l GAN) ForG(pred *torch.Tensor, target Target) *torch.Tensor {
 // GradientPenalty is WGAN-GP's penalty on D's gradient at random points
 // between real and fake samples ("mixed"), times lambda, as the reference's
 // cal_gradient_penalty: the gradient of the sum of D's outputs
-// (grad_outputs of ones), over every scale of a multiscale D.
-func GradientPenalty(d func(*torch.Tensor) []*torch.Tensor, real, fake *torch.Tensor, lambda float64) *torch.Tensor {
+// (grad_outputs of ones), over every scale of a multiscale D. Over ranks
+// data-parallel processes (rank this one's; 1 alone), each holding an equal
+// share of the global batch, the points are drawn for the global batch and
+// this rank's rows kept: the ranks mix as one process would, and their
+// generators move on as its does.
+func GradientPenalty(d func(*torch.Tensor) []*torch.Tensor, real, fake *torch.Tensor, lambda float64, rank, ranks int) *torch.Tensor {
 	shape := real.Shape()
 	n := shape[0]
-	alphaShape := []int64{n}
+	alphaShape := []int64{n * int64(max(1, ranks))}
 	for range shape[1:] {
 		alphaShape = append(alphaShape, 1)
 	}
 	alpha := torch.Rand(real.DType(), real.Device(), alphaShape...)
+	if ranks > 1 {
+		alpha = alpha.Narrow(0, int64(rank)*n, n)
+	}
 	interp := real.Mul(alpha).Add(fake.Detach().Mul(alpha.RSub(1))).Detach().SetRequiresGrad(true)
 	outs := d(interp)
 	ones := make([]*torch.Tensor, len(outs))

@@ -121,6 +121,8 @@ type Pix2Pix struct {
 	lambdaL1   float64
 	lambdaGP   float64
 	multiscale bool
+	rank       int // data parallelism: this rank of ranks (1 alone)
+	ranks      int
 	prec       *gan.Precision
 	fixedA     *torch.Tensor // the sample grid's inputs and targets
 	fixedB     *torch.Tensor
@@ -136,7 +138,7 @@ func New(env gan.Env) (gan.Recipe, error) {
 		return nil, err
 	}
 	r := &Pix2Pix{dev: env.Device, g: ns[0], d: ns[1], lambdaL1: c.Float("train.lambda_L1"), lambdaGP: c.Train.LambdaGP,
-		multiscale: c.Model.NetD == "multiscale", prec: env.Precision}
+		multiscale: c.Model.NetD == "multiscale", rank: env.Rank, ranks: env.Ranks(), prec: env.Precision}
 	if r.loss, err = losses.NewGAN(c.Train.GANMode, losses.Logits); err != nil {
 		gan.Free(r)
 		return nil, err
@@ -190,7 +192,7 @@ func (r *Pix2Pix) backwardD(realA, realB, fakeB *torch.Tensor) (lossDReal, lossD
 	lossDReal = r.sumScales(predReal, func(p *torch.Tensor) *torch.Tensor { return r.loss.ForD(p, losses.Real) })
 	lossD := lossDFake.Add(lossDReal).MulScalar(0.5)
 	if r.loss.Mode == "wgangp" {
-		lossD = lossD.Add(losses.GradientPenalty(r.predict, realAB, fakeAB, r.lambdaGP))
+		lossD = lossD.Add(losses.GradientPenalty(r.predict, realAB, fakeAB, r.lambdaGP, r.rank, r.ranks))
 	}
 	r.prec.Backward(lossD)
 	return lossDReal, lossDFake
