@@ -510,6 +510,24 @@ func rankPID(t *testing.T, run string, rank int) int {
 	return 0
 }
 
+// TestSignalToOneRank: SIGINT to one rank alone (not to the job) stops
+// every rank after the same step, as the job's SIGINT does: a stop by
+// SIGINT (exit 130, status.json's), not a failure.
+func TestSignalToOneRank(t *testing.T) {
+	needGloo(t)
+	run := filepath.Join(t.TempDir(), "run")
+	cmd, buf := startJob(t, run, 3, goganBin, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "train.max_steps=2000")...)...)
+	syscall.Kill(rankPID(t, run, 1), syscall.SIGINT)
+	err := cmd.Wait()
+	out := buf.String()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 || strings.Contains(out, "failed") {
+		t.Errorf("after SIGINT to rank 1: %v (want exit 130, no failure)\n%s", err, out)
+	}
+	if st, err := (runfolder.RunDir{Path: run}).ReadStatus(); err != nil || st.State != runfolder.StateStopped || !strings.Contains(st.Detail, "stopped by interrupt") {
+		t.Errorf("status.json: %+v, %v; want stopped by interrupt", st, err)
+	}
+}
+
 // TestRankKilledStopsTheJob: SIGKILL one rank mid-run; the other stops well
 // within train.dist_timeout with an error that names the dead rank.
 func TestRankKilledStopsTheJob(t *testing.T) {
@@ -533,6 +551,9 @@ func TestRankKilledStopsTheJob(t *testing.T) {
 		}
 		if !strings.Contains(out, "rank 1 failed (signal: killed)") {
 			t.Errorf("the launcher does not say rank 1 was killed:\n%s", out)
+		}
+		if st, err := (runfolder.RunDir{Path: run}).ReadStatus(); err != nil || st.State != runfolder.StateFailed || !strings.Contains(st.Detail, "rank 1 stopped answering") {
+			t.Errorf("status.json after rank 1 was killed: %+v, %v; want failed, naming rank 1", st, err)
 		}
 	case <-time.After(60 * time.Second):
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
@@ -666,7 +687,7 @@ func TestResumeOnAnotherWorldSize(t *testing.T) {
 	}
 	// Rank 0 refuses to train into it again, and the other rank says why.
 	if out, err := gogan(t, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "train.max_steps=4", "data.batch_size=8")...)...); err == nil ||
-		!strings.Contains(out, "rank 1: rank 0 could not start the run: run folder") {
+		!strings.Contains(out, "rank 1: rank 0 could not start the run: run folder") || !strings.Contains(out, "gogan: rank 0 failed") {
 		t.Errorf("a second train --nproc 2 into the run folder: %v\n%s", err, out)
 	}
 	out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=6")

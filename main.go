@@ -39,10 +39,14 @@ func main() {
 	if err := rootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "gogan:", err)
 		var stopped *trainer.StoppedBeforeStart
-		if errors.As(err, &stopped) && stopped.Signal == syscall.SIGTERM {
+		var peer *dist.PeerError
+		switch {
+		case errors.As(err, &stopped) && stopped.Signal == syscall.SIGTERM:
 			os.Exit(143)
-		} else if stopped != nil {
+		case stopped != nil:
 			os.Exit(130)
+		case errors.As(err, &peer) && peer.Rank >= 0:
+			os.Exit(dist.ExitPeer) // another rank's failure: the launcher names that one
 		}
 		os.Exit(1)
 	}
@@ -83,9 +87,11 @@ func (f *configFlags) load() (*config.Config, error) {
 type runFlags struct {
 	quiet bool
 	nproc int
+	cmd   *cobra.Command
 }
 
 func (f *runFlags) add(c *cobra.Command) {
+	f.cmd = c
 	c.Flags().BoolVar(&f.quiet, "quiet", false, "log lines instead of a progress bar")
 	c.Flags().IntVar(&f.nproc, "nproc", 0, "train with N processes on this machine (data parallelism on c10d, as torchrun --nproc-per-node N; one GPU each on CUDA); data.batch_size is per process")
 }
@@ -93,11 +99,11 @@ func (f *runFlags) add(c *cobra.Command) {
 // launched runs the command as f.nproc ranks when --nproc asks for it and
 // this process is not a rank already; it says whether it did.
 func (f *runFlags) launched() (bool, error) {
-	if f.nproc == 0 || os.Getenv("RANK") != "" {
+	if (f.nproc == 0 && !f.cmd.Flags().Changed("nproc")) || os.Getenv("RANK") != "" {
 		return false, nil
 	}
 	if f.nproc < 1 {
-		return true, fmt.Errorf("--nproc %d: give the number of processes, 1 or more", f.nproc)
+		return true, fmt.Errorf("--nproc %d: give the number of processes, 1 or more (without --nproc, one process)", f.nproc)
 	}
 	// Each rank is a process with its own libtorch and copy of the
 	// networks: far more of them than cores only exhausts the memory.
@@ -106,7 +112,7 @@ func (f *runFlags) launched() (bool, error) {
 	} else if f.nproc > cores {
 		slog.Warn("--nproc is more than this machine's cores: on the CPU the ranks take turns for them", "nproc", f.nproc, "cores", cores)
 	}
-	code, err := dist.Launch(dist.LaunchOptions{NProc: f.nproc, Grace: time.Minute}, withoutFlag(os.Args[1:], "--nproc"))
+	code, err := dist.Launch(dist.LaunchOptions{NProc: f.nproc, Grace: time.Minute, SignalGrace: 5 * time.Minute}, withoutFlag(os.Args[1:], "--nproc"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gogan:", err)
 		if code == 0 {
@@ -152,7 +158,9 @@ func finish(res *trainer.Result) error {
 	r := res.Run
 	if rank := os.Getenv("RANK"); rank != "" && rank != "0" {
 		// rank 0 reports the run
-		if res.Signal != nil {
+		if res.Signal == syscall.SIGINT {
+			os.Exit(130)
+		} else if res.Signal != nil {
 			os.Exit(143)
 		}
 		return nil

@@ -156,27 +156,45 @@ func (j *Job) Leave(wait bool) {
 // collectiveOps are the torch ops that talk to the other ranks.
 var collectiveOps = []string{"allreduce", "allreduce_grads", "broadcast", "barrier", "sum_over_ranks"}
 
-// IsCollective says whether err is a failed collective.
+// IsCollective says whether err is a failed collective that Explain has
+// not explained yet.
 func IsCollective(err error) bool {
 	var te *torch.Error
-	return errors.As(err, &te) && slices.Contains(collectiveOps, te.Op)
+	var pe *PeerError
+	return errors.As(err, &te) && slices.Contains(collectiveOps, te.Op) && !errors.As(err, &pe)
 }
 
 // explainWait is how long a rank whose collective failed waits for the
 // others to say that they are alive.
 var explainWait = 5 * time.Second
 
-// Explain turns a failed collective into an error that names the ranks that
-// stopped answering: every rank that sees one reports in the store, and
-// those that have not within a few seconds have exited, been killed or hang.
+// PeerError is a rank's stop because another rank failed or went away:
+// Rank, or -1 where the collective failed on every rank (no one rank to
+// name). A rank ends with ExitPeer for one, so that a launcher names the
+// rank whose failure stopped the job rather than the first to exit.
+type PeerError struct {
+	Rank int
+	Err  error
+}
+
+func (e *PeerError) Error() string { return e.Err.Error() }
+func (e *PeerError) Unwrap() error { return e.Err }
+
+// ExitPeer is the exit status of a rank stopped by a PeerError.
+const ExitPeer = 3
+
+// Explain turns a failed collective into a *PeerError that names the ranks
+// that stopped answering: every rank that sees one reports in the store,
+// and those that have not within a few seconds have exited, been killed or
+// hang.
 func (j *Job) Explain(cause error) error {
 	// The store unreachable: under torchrun the agent's is gone; otherwise
 	// rank 0, which serves it, is.
 	storeGone := func() error {
 		if j.AgentStore {
-			return fmt.Errorf("rank %d: %w (and torchrun's rendezvous store at %s:%d is unreachable)", j.Rank, cause, j.Addr, j.Port)
+			return &PeerError{-1, fmt.Errorf("rank %d: %w (and torchrun's rendezvous store at %s:%d is unreachable)", j.Rank, cause, j.Addr, j.Port)}
 		}
-		return fmt.Errorf("rank 0 (which serves the rendezvous store at %s:%d) is gone: exited or killed; rank %d stopped: %w", j.Addr, j.Port, j.Rank, cause)
+		return &PeerError{0, fmt.Errorf("rank 0 (which serves the rendezvous store at %s:%d) is gone: exited or killed; rank %d stopped: %w", j.Addr, j.Port, j.Rank, cause)}
 	}
 	if err := torch.StoreSet(fmt.Sprintf("failed/%d", j.Rank), []byte(cause.Error())); err != nil {
 		return storeGone()
@@ -205,9 +223,9 @@ func (j *Job) Explain(cause error) error {
 		time.Sleep(explainWait)
 	}
 	if len(silent) == 0 {
-		return fmt.Errorf("rank %d: a collective failed on every rank: %w", j.Rank, cause)
+		return &PeerError{-1, fmt.Errorf("rank %d: a collective failed on every rank: %w", j.Rank, cause)}
 	}
-	return fmt.Errorf("%s stopped answering (exited, killed or hung); rank %d stopped: %w", rankList(silent), j.Rank, cause)
+	return &PeerError{silent[0], fmt.Errorf("%s stopped answering (exited, killed or hung); rank %d stopped: %w", rankList(silent), j.Rank, cause)}
 }
 
 func rankList(rs []int) string {

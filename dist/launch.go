@@ -2,6 +2,8 @@ package dist
 
 import (
 	"bufio"
+	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -21,6 +23,10 @@ type LaunchOptions struct {
 	// Grace is how long the other ranks get, after one failed, to stop on
 	// their own (with the error that names it) before they are killed.
 	Grace time.Duration
+	// SignalGrace is how long the ranks get after a SIGINT or SIGTERM to
+	// finish their step and checkpoint; then, or at a second signal, the
+	// ones left are killed.
+	SignalGrace time.Duration
 }
 
 // Launch runs this program (os.Args[0]) with args as NProc ranks of one
@@ -28,7 +34,9 @@ type LaunchOptions struct {
 // WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT; rank 0
 // serves the rendezvous store). SIGINT and SIGTERM are passed on to every
 // rank. It returns the exit code the job should end with and an error that
-// names the first rank that failed.
+// names the first rank that failed. A rank stopped by a signal of its own
+// (exit status 130 or 143) stops the job as one sent to the launcher does:
+// not a failure.
 func Launch(o LaunchOptions, args []string) (int, error) {
 	// Pdeathsig follows the thread that started a child: keep them all on
 	// this one, which lives until the children are gone.
@@ -52,6 +60,7 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 	}
 	exits := make(chan exit, o.NProc)
 	var procs []*exec.Cmd
+	done := make([]bool, o.NProc)
 	var out sync.WaitGroup
 	for r := range o.NProc {
 		cmd := exec.Command(exe, args...)
@@ -85,42 +94,68 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 			exits <- exit{r, err}
 		}()
 	}
-	var first *exit
-	var signalled os.Signal
+	var first, follower *exit // the first rank to fail; the first stopped by another's failure
+	var signalled os.Signal   // sent to the launcher
+	stopCode := 0             // 130 or 143: a rank stopped by a signal of its own
 	var kill <-chan time.Time
-	done := make([]bool, o.NProc)
+	killLeft := func() {
+		for r, p := range procs {
+			if !done[r] {
+				p.Process.Kill()
+			}
+		}
+	}
 	for left := o.NProc; left > 0; {
 		select {
 		case e := <-exits:
 			left--
 			done[e.rank] = true
-			if e.err != nil && first == nil && signalled == nil {
-				first = &e
+			if e.err != nil && kill == nil {
 				kill = time.After(o.Grace)
 			}
+			var ee *exec.ExitError
+			if errors.As(e.err, &ee) && (ee.ExitCode() == 130 || ee.ExitCode() == 143) {
+				stopCode = cmp.Or(stopCode, ee.ExitCode())
+				continue
+			}
+			if errors.As(e.err, &ee) && ee.ExitCode() == ExitPeer {
+				// stopped by another rank's failure: name that one, when it ends
+				if follower == nil {
+					follower = &e
+				}
+				continue
+			}
+			if e.err != nil && first == nil && signalled == nil {
+				first = &e
+			}
 		case s := <-sigs:
+			if signalled != nil { // a second signal: stop now
+				killLeft()
+				continue
+			}
 			signalled = s
 			for _, p := range procs {
 				p.Process.Signal(s)
 			}
-		case <-kill:
-			for r, p := range procs {
-				if !done[r] {
-					p.Process.Kill()
-				}
+			if kill == nil {
+				kill = time.After(o.SignalGrace)
 			}
+		case <-kill:
+			killLeft()
 		}
 	}
 	out.Wait()
 	switch {
 	case first != nil:
 		return 1, fmt.Errorf("rank %d failed (%v); the job stopped", first.rank, first.err)
+	case follower != nil && signalled == nil:
+		return 1, fmt.Errorf("rank %d stopped when another rank failed (its error names it); the job stopped", follower.rank)
 	case signalled == syscall.SIGINT:
 		return 130, nil
 	case signalled != nil:
 		return 143, nil
 	}
-	return 0, nil
+	return stopCode, nil
 }
 
 // prefixed is a pipe whose lines go to w after "[rank r] ".

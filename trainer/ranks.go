@@ -76,7 +76,7 @@ func (s *session) publishStart(st *runfolder.CheckpointState, startErr error) er
 func (s *session) takeStart() error {
 	b, err := torch.StoreGet(startKey)
 	if err != nil {
-		return fmt.Errorf("rank %d: rank 0 stopped before the run started (its error says why): %w", s.job.Rank, err)
+		return &dist.PeerError{Rank: 0, Err: fmt.Errorf("rank %d: rank 0 stopped before the run started (its error says why): %w", s.job.Rank, err)}
 	}
 	if err := torch.StoreSet(fmt.Sprintf("took-start/%d", s.job.Rank), nil); err != nil {
 		return fmt.Errorf("rank %d: %w", s.job.Rank, err)
@@ -86,7 +86,7 @@ func (s *session) takeStart() error {
 		return fmt.Errorf("rank %d: rank 0's start record: %w", s.job.Rank, err)
 	}
 	if rec.Err != "" {
-		return fmt.Errorf("rank %d: rank 0 could not start the run: %s", s.job.Rank, rec.Err)
+		return &dist.PeerError{Rank: 0, Err: fmt.Errorf("rank %d: rank 0 could not start the run: %s", s.job.Rank, rec.Err)}
 	}
 	if rec.State == nil {
 		return nil

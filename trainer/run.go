@@ -411,6 +411,9 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		s.startWatch()
 	}
 	res, err = s.loop(ctx, opt)
+	if err != nil && job != nil && dist.IsCollective(err) {
+		err = job.Explain(err) // before status.json records it
+	}
 	if err != nil && outOfMemory(err) {
 		err = fmt.Errorf("%w\nthe step needs more memory than the device (%s) has: lower data.batch_size, the image size or the networks' widths (model.ngf, model.ndf); the newest good checkpoint is %s",
 			err, s.dev, s.lastCheckpointText())
@@ -1102,10 +1105,10 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 	// wait for data. With several ranks, the ranks agree after each step
 	// (stop), so that all of them stop after the same one.
 	stepCtx, stop := sd.Context(), sd.Requested
-	stopping := false // the ranks agreed to stop
+	var stopping os.Signal // the ranks agreed to stop: the signal one of them got
 	if s.job != nil {
 		stepCtx = ctx
-		stop = func() bool { return stopping }
+		stop = func() bool { return stopping != nil }
 	}
 	for s.step < max && s.epoch < s.totalEpochs() {
 		if stop() {
@@ -1116,8 +1119,8 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 				return nil, err
 			}
 			sig := sd.Signal()
-			if sig == nil && s.job != nil { // another rank was signalled
-				sig = syscall.SIGTERM
+			if sig == nil { // another rank was signalled
+				sig = stopping
 			}
 			s.report(fmt.Sprintf("stopped by %v at step %d", sig, s.step), finalPage)
 			r := res()
@@ -1149,7 +1152,8 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		// passed since the last checkpoint (the step's own time included).
 		flags := func() []bool {
 			byTime := s.lead && t.CheckpointEveryMinutes > 0 && time.Since(s.ckptT).Minutes() >= t.CheckpointEveryMinutes
-			return []bool{sd.Requested(), byTime}
+			sig := sd.Signal()
+			return []bool{sig == syscall.SIGTERM, sig != nil && sig != syscall.SIGTERM, byTime}
 		}
 		stepStart := time.Now()
 		onDevice, losses, agreed, err := s.trainStep(stepCtx, b, s.step+1 == max, flags)
@@ -1161,8 +1165,13 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			}
 			return nil, fmt.Errorf("step %d: %w", s.step+1, err)
 		}
-		stopping = agreed[0]
-		byTime := agreed[1]
+		switch { // SIGTERM where ranks got both
+		case agreed[0]:
+			stopping = syscall.SIGTERM
+		case agreed[1]:
+			stopping = syscall.SIGINT
+		}
+		byTime := agreed[2]
 		s.step++
 		sample := t.SampleEvery > 0 && s.step%t.SampleEvery == 0
 		byStep := t.CheckpointEvery > 0 && s.step%t.CheckpointEvery == 0

@@ -1,0 +1,103 @@
+package dist
+
+import (
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The launcher starts os.Executable(): this test binary, which then plays
+// a rank as LAUNCH_TEST_RANK says (after marking that it started).
+func TestMain(m *testing.M) {
+	if do := os.Getenv("LAUNCH_TEST_RANK"); do != "" {
+		rank := os.Getenv("RANK")
+		os.WriteFile(filepath.Join(os.Getenv("LAUNCH_TEST_DIR"), "started-"+rank), nil, 0o644)
+		switch {
+		case do == "hang": // deaf to signals, never ends
+			signal.Ignore(syscall.SIGINT, syscall.SIGTERM)
+			select {}
+		case do == "stopped": // every rank stops after a signal rank 1 got
+			os.Exit(143)
+		case do == "follow" && rank == "1": // stopped by rank 0's failure, before rank 0 ends
+			os.Exit(ExitPeer)
+		case do == "follow":
+			time.Sleep(500 * time.Millisecond)
+			os.Exit(1)
+		case do == "fail-1" && rank == "1":
+			os.Exit(1)
+		case do == "fail-1":
+			signal.Ignore(syscall.SIGINT, syscall.SIGTERM)
+			select {}
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// launch runs Launch with 2 ranks playing do, sends the launcher the
+// signals sigs once both ranks started, and gives its result and how long
+// it took.
+func launch(t *testing.T, do string, o LaunchOptions, sigs ...syscall.Signal) (int, error, time.Duration) {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("LAUNCH_TEST_RANK", do)
+	t.Setenv("LAUNCH_TEST_DIR", dir)
+	o.NProc = 2
+	type result struct {
+		code int
+		err  error
+	}
+	done := make(chan result, 1)
+	start := time.Now()
+	go func() {
+		code, err := Launch(o, []string{"-test.run=^$"})
+		done <- result{code, err}
+	}()
+	for len(sigs) > 0 {
+		if m, _ := filepath.Glob(filepath.Join(dir, "started-*")); len(m) == 2 {
+			time.Sleep(100 * time.Millisecond)
+			for _, s := range sigs {
+				syscall.Kill(os.Getpid(), s)
+				time.Sleep(100 * time.Millisecond)
+			}
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case r := <-done:
+		return r.code, r.err, time.Since(start)
+	case <-time.After(time.Minute):
+		t.Fatalf("%s: the launcher did not return in a minute", do)
+	}
+	return 0, nil, 0
+}
+
+// TestLaunchEnds: the launcher returns whatever its ranks do. Ranks deaf
+// to a SIGTERM are killed when its grace ends, or at once at a second
+// signal; ranks stopped by a signal one of them got stop the job (143) and
+// are no failure; a rank that fails is named (not one that stopped for
+// its failure first), and the others killed after the grace.
+func TestLaunchEnds(t *testing.T) {
+	long := LaunchOptions{Grace: time.Hour, SignalGrace: time.Hour}
+	if code, err, took := launch(t, "hang", LaunchOptions{Grace: time.Hour, SignalGrace: time.Second}, syscall.SIGTERM); code != 143 || err != nil || took > 30*time.Second {
+		t.Errorf("deaf ranks after SIGTERM: %d, %v after %v; want 143 once the signal's grace (1 s) ends", code, err, took)
+	}
+	if code, err, took := launch(t, "hang", long, syscall.SIGINT, syscall.SIGINT); code != 130 || err != nil || took > 30*time.Second {
+		t.Errorf("deaf ranks after two SIGINTs: %d, %v after %v; want 130 at the second", code, err, took)
+	}
+	if code, err, _ := launch(t, "stopped", long); code != 143 || err != nil {
+		t.Errorf("ranks stopped by a signal of their own: %d, %v; want 143 and no failure", code, err)
+	}
+	if code, err, _ := launch(t, "follow", long); code != 1 || err == nil || !strings.Contains(err.Error(), "rank 0 failed") {
+		t.Errorf("rank 0 failing after rank 1 stopped for it: %d, %v; want rank 0 named", code, err)
+	}
+	code, err, took := launch(t, "fail-1", LaunchOptions{Grace: time.Second, SignalGrace: time.Hour})
+	if code != 1 || err == nil || !strings.Contains(err.Error(), "rank 1 failed") || took > 30*time.Second {
+		t.Errorf("rank 1 failing, rank 0 deaf: %d, %v after %v; want 1 naming rank 1, rank 0 killed after 1 s", code, err, took)
+	}
+}
