@@ -607,8 +607,12 @@ func (l *Loader) plan(ctx context.Context, epoch int) (plan, error) {
 			p[i] = i
 		}
 	}
-	if n := l.o.epochLen(len(p)); n > len(p) {
-		p = append(p, p[:n-len(p)]...)
+	if n, have := l.o.epochLen(len(p)), len(p); n > have && have > 0 {
+		// DistributedSampler's padding: the order again from its start,
+		// as many times as it takes
+		for i := have; i < n; i++ {
+			p = append(p, p[i-have])
+		}
 	}
 	pl := plan{order: p}
 	if st.BaseSeed != nil {

@@ -1,7 +1,9 @@
 package data
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -81,5 +83,43 @@ func TestLoaderResumeOtherWorld(t *testing.T) {
 	}
 	if got := one.State(); got.Batch != 20 || got.World != 0 {
 		t.Fatalf("restored with one rank at %+v, want batch 20 (80 samples seen)", got)
+	}
+}
+
+// TestLoaderPadsAsDistributedSampler: without drop_last the ranks' epoch,
+// global batch by global batch, is torch's DistributedSampler's padded
+// order, also where the dataset is smaller than the padding (the order
+// again from its start, as many times as it takes).
+func TestLoaderPadsAsDistributedSampler(t *testing.T) {
+	d := smallFashion(t)
+	for _, tc := range []struct{ n, world int }{{1, 3}, {3, 8}, {5, 2}, {2, 7}} {
+		d.n = tc.n
+		out := pil(t, `import sys
+from torch.utils.data.distributed import DistributedSampler
+n, w = int(sys.argv[1]), int(sys.argv[2])
+s = DistributedSampler(range(n), num_replicas=w, rank=0, shuffle=False)
+idx = list(range(n))
+pad = s.total_size - n
+idx += idx[:pad] if pad <= n else (idx * -(-pad // n))[:pad]
+print(" ".join(map(str, idx)))`, nil, fmt.Sprint(tc.n), fmt.Sprint(tc.world))
+		var got []string
+		ranks := make([][]*batchRec, tc.world)
+		for r := range tc.world {
+			l, err := NewLoader(d, LoaderOptions{BatchSize: 1, Rank: r, World: tc.world})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ranks[r] = collect(t, l, l.BatchesPerEpoch())
+		}
+		for b := range ranks[0] {
+			for r := range tc.world {
+				for _, i := range ranks[r][b].Indices {
+					got = append(got, fmt.Sprint(i))
+				}
+			}
+		}
+		if want := strings.Fields(string(out)); !slices.Equal(got, want) {
+			t.Errorf("%d samples over %d ranks: the ranks' epoch %v, DistributedSampler's %v", tc.n, tc.world, got, want)
+		}
 	}
 }
