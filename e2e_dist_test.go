@@ -714,6 +714,45 @@ func TestResumeOnAnotherWorldSize(t *testing.T) {
 	if st.Step != 6 || pos.Batch != 10 || pos.World != 0 {
 		t.Errorf("%s: step %d, loader at batch %d of 8 samples (world %d); want step 6, batch 10, one rank", ck.Dir, st.Step, pos.Batch, pos.World)
 	}
+	if !strings.Contains(out, "--set data.batch_size=16 keeps it") {
+		t.Errorf("the warning does not say which batch keeps the global batch:\n%s", out)
+	}
+	// The rest of the epoch: 880 samples in steps of 8; the total counts
+	// the first 6 steps as they were (not 960/8 = 120).
+	if out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=0", "--set", "train.epochs=1", "--set", "train.epochs_decay=0"); err != nil {
+		t.Fatalf("resume to the epoch's end: %v\n%s", err, out)
+	}
+	if st, err := (runfolder.RunDir{Path: run}).ReadStatus(); err != nil || st.State != runfolder.StateFinished || st.Step != 116 || st.Total != 116 {
+		t.Errorf("status after the epoch: %+v, %v; want finished at step 116 of 116", st, err)
+	}
+}
+
+// TestResumeOnMoreRanksAtTheSameGlobalBatch: a run of one process at
+// batch 16 resumed on 2 ranks of 8 (train.sync_bn) goes on as the one
+// process would: the same losses and weights as a run never stopped.
+func TestResumeOnMoreRanksAtTheSameGlobalBatch(t *testing.T) {
+	needGloo(t)
+	base := t.TempDir()
+	one, two := filepath.Join(base, "one"), filepath.Join(base, "two")
+	args := func(out string, steps int) []string {
+		return distDCGAN(out, fmt.Sprintf("train.max_steps=%d", steps), "train.sync_bn=true", "train.checkpoint_every=1", "train.keep_checkpoints=0", "data.batch_size=16")
+	}
+	for _, r := range []struct {
+		out   string
+		steps int
+	}{{one, 6}, {two, 3}} {
+		if out, err := gogan(t, append([]string{"train"}, args(r.out, r.steps)...)...); err != nil {
+			t.Fatalf("one process: %v\n%s", err, out)
+		}
+	}
+	out, err := gogan(t, "resume", two, "--quiet", "--nproc", "2", "--set", "data.batch_size=8", "--set", "train.max_steps=6")
+	if err != nil {
+		t.Fatalf("resume on 2 ranks of 8: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "with the same global batch of 16 samples") || strings.Contains(out, "global batch goes from") {
+		t.Errorf("the resume does not say the global batch stays:\n%s", out)
+	}
+	sameRun(t, one, two, 1e-5)
 }
 
 // TestDataParallelPoolResizedOnResume: a 2-rank job resumed with a larger

@@ -429,9 +429,13 @@ func (l *Loader) Restore(s LoaderState) error {
 			s.Samples, l.o.BatchSize, l.d.Len()))
 		s.Samples, s.Batch = l.d.Len(), min(s.Batch, l.nb)
 	}
-	if s.Samples != l.d.Len() || s.BatchSize != l.o.BatchSize || s.DropLast != l.o.DropLast || s.Shuffle != l.o.Shuffle {
+	// Another number of ranks with the same global batch (8 ranks of 4 for
+	// one process of 32) keeps the run's batches: the ranks' shares of a
+	// global batch are one process's batch.
+	sameGlobal := s.BatchSize*max(1, s.World) == l.o.BatchSize*l.o.world()
+	if s.Samples != l.d.Len() || (s.BatchSize != l.o.BatchSize && !sameGlobal) || s.DropLast != l.o.DropLast || s.Shuffle != l.o.Shuffle {
 		return fmt.Errorf("data: cannot resume: the checkpoint's loader had %d samples, batch_size %d, drop_last %v, shuffle %v; this one has %d, %d, %v, %v "+
-			"(a run's epochs are made of its batches: resume with the run's data and data.batch_size, data.drop_last, data.serial_batches; "+
+			"(a run's epochs are made of its batches: resume with the run's data and data.batch_size (or, on another number of ranks, the same global batch), data.drop_last, data.serial_batches; "+
 			"to train these weights on other batches, gogan export the checkpoint and gogan import the files into a new run)",
 			s.Samples, s.BatchSize, s.DropLast, s.Shuffle, l.d.Len(), l.o.BatchSize, l.o.DropLast, l.o.Shuffle)
 	}

@@ -211,25 +211,29 @@ type loopState struct {
 
 // session holds one run's objects while it trains.
 type session struct {
-	cfg        *config.Config
-	rd         runfolder.RunDir
-	dev        torch.Device
-	job        *dist.Job // nil: a process of its own
-	lead       bool      // rank 0 (or alone): writes the run folder
-	shutdown   *Shutdown // SIGINT and SIGTERM, from the start of the run
-	rec        gan.Recipe
-	prec       *gan.Precision
-	ds         *data.Dataset
-	loader     *data.Loader
-	pool       *hostPool
-	sched      *Schedule
-	step       int
-	epoch      int // epochs completed
-	sum        float64
-	n          int
-	last       map[string]float64
-	ckpt       string
-	ckptAt     int        // the step of ckpt
+	cfg      *config.Config
+	rd       runfolder.RunDir
+	dev      torch.Device
+	job      *dist.Job // nil: a process of its own
+	lead     bool      // rank 0 (or alone): writes the run folder
+	shutdown *Shutdown // SIGINT and SIGTERM, from the start of the run
+	rec      gan.Recipe
+	prec     *gan.Precision
+	ds       *data.Dataset
+	loader   *data.Loader
+	pool     *hostPool
+	sched    *Schedule
+	step     int
+	epoch    int // epochs completed
+	sum      float64
+	n        int
+	last     map[string]float64
+	ckpt     string
+	ckptAt   int // the step of ckpt
+	// stepShift is the steps done less those this job's batches give the
+	// loader's position: nonzero after a resume on another global batch
+	// (the epochs before were of other lengths).
+	stepShift  int
 	graph      *stepGraph // the captured step (cuda.cuda_graph), after the first step
 	eagerNoted bool       // a batch the graph does not take was logged
 	status     runfolder.Status
@@ -590,8 +594,8 @@ func totalEpochs(cfg *config.Config) int {
 
 func (s *session) maxSteps() int {
 	total := math.MaxInt
-	if e, b := s.totalEpochs(), s.loader.BatchesPerEpoch(); b == 0 || e <= math.MaxInt/b {
-		total = e * b
+	if e, b := s.totalEpochs(), s.loader.BatchesPerEpoch(); b == 0 || e <= (math.MaxInt-max(0, s.stepShift))/b {
+		total = e*b + s.stepShift
 	}
 	if m := s.cfg.Train.MaxSteps; m > 0 && m < total {
 		return m
@@ -922,8 +926,17 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 			return fmt.Errorf("resume %s: state.json loader: %w", where, err)
 		}
 		if was, now := max(1, lst.World), s.ranks(); was != now && s.lead {
-			slog.Warn(fmt.Sprintf("resume: the checkpoint was written by %d rank(s), this job has %d: the global batch goes from %d to %d samples (data.batch_size %d per rank), the learning rate stays; the epoch continues after the samples already seen (rounded up to a whole global batch), BatchNorm sees other batches, DCGAN other noise and dropout other masks, so the run is no longer the one an uninterrupted job would have made",
-				was, now, was*s.cfg.Data.BatchSize, now*s.cfg.Data.BatchSize, s.cfg.Data.BatchSize))
+			if wasGB, nowGB := was*lst.BatchSize, now*s.cfg.Data.BatchSize; wasGB == nowGB {
+				slog.Info(fmt.Sprintf("resume: the checkpoint was written by %d rank(s), this job has %d, with the same global batch of %d samples (data.batch_size %d per rank): the run goes on as one uninterrupted job would, but for BatchNorm without train.sync_bn (each rank normalises its own share) and CycleGAN's image pools (each rank's own)",
+					was, now, nowGB, s.cfg.Data.BatchSize))
+			} else {
+				keep := ""
+				if wasGB%now == 0 {
+					keep = fmt.Sprintf("; --set data.batch_size=%d keeps it", wasGB/now)
+				}
+				slog.Warn(fmt.Sprintf("resume: the checkpoint was written by %d rank(s), this job has %d: the global batch goes from %d to %d samples (data.batch_size %d per rank%s), the learning rate stays; the epoch continues after the samples already seen (rounded up to a whole global batch), BatchNorm sees other batches, DCGAN other noise and dropout other masks, so the run is no longer the one an uninterrupted job would have made",
+					was, now, wasGB, nowGB, s.cfg.Data.BatchSize, keep))
+			}
 		}
 		if lst.Epoch == st.Epoch+1 && lst.Batch == 0 && !lst.Started {
 			// Saved after an epoch's last step with the loader's end of
@@ -970,6 +983,7 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 		sc.SetState(*ls.AMPScaler)
 	}
 	s.step, s.epoch, s.last, s.ckptAt = st.Step, st.Epoch, st.Metrics.Last, st.Step
+	s.stepShift = st.Step - s.stepAt(s.loader.State())
 	return nil
 }
 
