@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -849,6 +850,66 @@ func TestGradientOverlapIsExact(t *testing.T) {
 				t.Errorf("%d of %d buckets sent during backward, %q reduced after it; want many buckets, some during backward, and %q after", early, all, after, tc.after)
 			}
 			sameRun(t, runs[false], runs[true], 0)
+		})
+	}
+}
+
+// TestRanksMustShareConfigAndData: ranks started by hand (torchrun-style
+// variables) with another config value, or another copy of the data, than
+// rank 0's are refused before any collective, naming what differs, and the
+// new run's folder goes; rank 0 exits as stopped by another rank (3).
+func TestRanksMustShareConfigAndData(t *testing.T) {
+	needGloo(t)
+	base := t.TempDir()
+	data, fewer := filepath.Join(base, "data"), filepath.Join(base, "fewer")
+	os.MkdirAll(data, 0o755)
+	os.MkdirAll(fewer, 0o755)
+	for i := range 12 {
+		writeTestPNG(t, filepath.Join(data, fmt.Sprintf("%02d.png", i)), 40, 40)
+		if i < 11 {
+			writeTestPNG(t, filepath.Join(fewer, fmt.Sprintf("%02d.png", i)), 40, 40)
+		}
+	}
+	for _, c := range []struct {
+		name, set, want string
+	}{
+		{"config", "model.ngf=16", "rank 1's config differs from rank 0's: model.ngf 16 (rank 0: 8)"},
+		{"data", "data.root=" + fewer, "rank 1's data differ from rank 0's: 11 samples under data.root " + fewer + ", rank 0 has 12"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			run := filepath.Join(base, "run-"+c.name)
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := l.Addr().(*net.TCPAddr).Port
+			l.Close()
+			args := []string{"train", "-c", "configs/dcgan-folder.yaml", "--quiet", "--set", "data.root=" + data, "--set", "out=" + run,
+				"--set", "data.image_size=32", "--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "data.batch_size=2",
+				"--set", "train.max_steps=2", "--set", "threads=1", "--set", "data.workers=0", "--set", "train.dist_timeout=60"}
+			outs := make([]bytes.Buffer, 2)
+			cmds := make([]*exec.Cmd, 2)
+			for r := range 2 {
+				if r == 1 {
+					args = append(args, "--set", c.set) // the later --set of a key wins
+				}
+				cmds[r] = exec.Command(goganBin, args...)
+				cmds[r].Env = append(os.Environ(), "RANK="+strconv.Itoa(r), "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port))
+				cmds[r].Stdout, cmds[r].Stderr = &outs[r], &outs[r]
+				if err := cmds[r].Start(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			errs := []error{cmds[0].Wait(), cmds[1].Wait()}
+			if ee, ok := errs[1].(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(outs[1].String(), c.want) {
+				t.Errorf("rank 1: %v, want exit 1 saying %q\n%s", errs[1], c.want, outs[1].String())
+			}
+			if ee, ok := errs[0].(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+				t.Errorf("rank 0: %v, want exit 3 (stopped by another rank)\n%s", errs[0], outs[0].String())
+			}
+			if _, err := os.Stat(run); !os.IsNotExist(err) {
+				t.Errorf("the new run's folder is still there (%v)", err)
+			}
 		})
 	}
 }

@@ -1,13 +1,17 @@
 package trainer
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 
 	torch "gogan/cgo"
+	"gogan/config"
 	"gogan/dist"
 	"gogan/gan"
 	"gogan/runfolder"
@@ -42,6 +46,65 @@ type startRecord struct {
 	State *runfolder.CheckpointState `json:"state,omitempty"` // the checkpoint it resumed from
 	// Lost are the fixed tensors the checkpoint could not fill (gan.FixedLoss).
 	Lost []string `json:"lost,omitempty"`
+	// What every rank must share with rank 0: the config's values (but
+	// for the keys of one machine), the number of samples and the data's
+	// file names under data.root.
+	Config  map[string]string `json:"config,omitempty"`
+	Samples int               `json:"samples"`
+	Files   string            `json:"files,omitempty"`
+}
+
+// ownKey: these keys may differ from rank to rank: where a machine keeps its data and
+// writes, its threads, loader goroutines and devices, what it logs.
+func ownKey(name string) bool {
+	switch name {
+	case "out", "device", "threads", "data.root", "data.workers", "cuda.cudnn_benchmark":
+		return true
+	}
+	return strings.HasPrefix(name, "logging.")
+}
+
+// shared is what this rank has of what the ranks must share.
+func (s *session) shared() (cfg map[string]string, samples int, files string) {
+	cfg = map[string]string{}
+	for _, k := range config.Schema() {
+		if ownKey(k.Name) {
+			continue
+		}
+		if v, err := s.cfg.Get(k.Name); err == nil {
+			cfg[k.Name] = fmt.Sprint(v)
+		}
+	}
+	h := sha256.New()
+	for _, f := range s.ds.Files() {
+		if rel, err := filepath.Rel(s.cfg.Data.Root, f); err == nil {
+			f = rel
+		}
+		fmt.Fprintln(h, f)
+	}
+	return cfg, s.ds.Len(), hex.EncodeToString(h.Sum(nil))
+}
+
+// sameAsRankZero refuses a rank whose config or data differ from rank 0's:
+// the ranks would train on other batches or wait for ever in collectives
+// of other sizes.
+func (s *session) sameAsRankZero(rec startRecord) error {
+	cfg, samples, files := s.shared()
+	var diff []string
+	for _, k := range config.Schema() {
+		if a, b := rec.Config[k.Name], cfg[k.Name]; a != b {
+			diff = append(diff, fmt.Sprintf("%s %s (rank 0: %s)", k.Name, b, a))
+		}
+	}
+	if len(diff) > 0 {
+		return fmt.Errorf("rank %d's config differs from rank 0's: %s; every rank trains the same run: give every rank the same config file and --set values (only out, device, threads, data.root, data.workers and logging may differ)",
+			s.job.Rank, strings.Join(diff, ", "))
+	}
+	if samples != rec.Samples || files != rec.Files {
+		return fmt.Errorf("rank %d's data differ from rank 0's: %d samples under data.root %s, rank 0 has %d (or other file names): every rank needs the same copy of the data",
+			s.job.Rank, samples, s.cfg.Data.Root, rec.Samples)
+	}
+	return nil
 }
 
 const startKey = "start"
@@ -51,6 +114,8 @@ func (s *session) publishStart(st *runfolder.CheckpointState, startErr error) er
 	rec := startRecord{State: st, Lost: s.lostFixed}
 	if startErr != nil {
 		rec.Err = startErr.Error()
+	} else {
+		rec.Config, rec.Samples, rec.Files = s.shared()
 	}
 	b, err := json.Marshal(rec)
 	if err != nil {
@@ -87,6 +152,9 @@ func (s *session) takeStart() error {
 	}
 	if rec.Err != "" {
 		return &dist.PeerError{Rank: 0, Err: fmt.Errorf("rank %d: rank 0 could not start the run: %s", s.job.Rank, rec.Err)}
+	}
+	if err := s.sameAsRankZero(rec); err != nil {
+		return err
 	}
 	if rec.State == nil {
 		return nil

@@ -408,6 +408,9 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 	}
 	if job != nil {
 		if err := s.joinRanks(); err != nil {
+			if s.lead && s.unlock != nil && opt.discardFailedStart != nil {
+				opt.discardFailedStart() // a new run that never stepped
+			}
 			return nil, err
 		}
 	}
