@@ -86,7 +86,7 @@ func TestColorizationTrainsTranslatesAndScores(t *testing.T) {
 	// One that fits the limit only for some: the first image past it
 	// stops the translation, which leaves no folder behind.
 	out, err := gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", filepath.Join(outDir, "sub"), "--preprocess", "scale_width", "--load-size", "20000")
-	if err == nil || !strings.Contains(out, "resizes to 20000x15555 with data.preprocess scale_width: more than the 89478485 pixels gogan makes of an image (lower the load size)") {
+	if err == nil || !strings.Contains(out, "resizes to 20000x15555 with data.preprocess scale_width: more than the 89478485 pixels gogan makes of an image (lower data.load_size)") {
 		t.Errorf("translate --preprocess scale_width --load-size 20000: %v\n%s", err, out)
 	}
 	if _, err := os.Stat(outDir); !os.IsNotExist(err) {

@@ -286,6 +286,16 @@ func TestResumeOverDamage(t *testing.T) {
 	if b, _ := os.ReadFile(kept); !bytes.Equal(b, good) {
 		t.Errorf("the checkpoint's config written out differs from the config.yaml the run wrote:\n%s", b)
 	}
+	// One deleted: the checkpoint's config goes where config.yaml was read from.
+	os.Remove(cfgPath)
+	os.Remove(kept)
+	out, err = gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=7")
+	if err == nil || !strings.Contains(out, "no config.yaml") || !strings.Contains(out, "is now in "+kept) {
+		t.Fatalf("resume without config.yaml: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(kept); !bytes.Equal(b, good) {
+		t.Errorf("the checkpoint's config written out differs from the config.yaml the run wrote:\n%s", b)
+	}
 	os.WriteFile(cfgPath, good, 0o644)
 	os.Remove(kept)
 	// While it trains, a second resume of the folder is refused.
@@ -533,6 +543,16 @@ func TestNetsAndConfigCommands(t *testing.T) {
 	}
 	dataRoot := t.TempDir()
 	os.MkdirAll(filepath.Join(dataRoot, "grid.png"), 0o755)
+	// reference checkpoint folders: options without a model; epoch 15's files alone
+	noModel, epochOnly := filepath.Join(dataRoot, "nomodel"), filepath.Join(dataRoot, "epoch15")
+	for _, d := range []string{noModel, epochOnly} {
+		os.MkdirAll(d, 0o755)
+	}
+	os.WriteFile(filepath.Join(noModel, "train_opt.txt"), nil, 0o644)
+	os.WriteFile(filepath.Join(epochOnly, "train_opt.txt"), []byte("----------------- Options ---------------\n               model: pix2pix\n----------------- End -------------------\n"), 0o644)
+	os.WriteFile(filepath.Join(epochOnly, "15_net_G.pth"), nil, 0o644)
+	weightsFile := filepath.Join(dataRoot, "weights.safetensors")
+	os.WriteFile(weightsFile, nil, 0o644)
 	for _, c := range []struct {
 		args []string
 		env  string
@@ -568,6 +588,10 @@ func TestNetsAndConfigCommands(t *testing.T) {
 		{[]string{"import", "--config", "configs/cyclegan-fashion-mnist.yaml", "--net", "G_A=a.pth", "--net", "G_A=b.pth"}, "", "network G_A is given twice (a.pth and b.pth)"},
 		{[]string{"import", "--from", "/nonexistent/checkpoints/x"}, "", "import --from: stat /nonexistent/checkpoints/x: no such file or directory"},
 		{[]string{"import", "--from", "go.mod"}, "", "import --from go.mod: not a folder"},
+		{[]string{"sample", "--checkpoint", weightsFile}, "", "checkpoint " + weightsFile + " is a checkpoint's weights file: give its checkpoint folder"},
+		{[]string{"translate", "--checkpoint", filepath.Join(epochOnly, "15_net_G.pth"), "--input", "in"}, "", "is a PyTorch file (import it first"},
+		{[]string{"import", "--from", noModel, "--out", filepath.Join(dataRoot, "imp1")}, "", "train_opt.txt: no model in it: not the options file train.py writes"},
+		{[]string{"import", "--from", epochOnly, "--out", filepath.Join(dataRoot, "imp2")}, "", "no latest_net_G.pth, network G's file (--label picks another epoch's; the folder has 15)"},
 	} {
 		cmd := exec.Command(goganBin, c.args...)
 		if c.env != "" {

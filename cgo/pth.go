@@ -3,6 +3,7 @@ package torch
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gogan/pickle"
 )
@@ -66,6 +68,20 @@ func loadPTH(name string, r io.ReaderAt, size int64) ([]Named, error) {
 	return out, nil
 }
 
+// notPTH says what a file that is not a torch.save archive looks like.
+func notPTH(head []byte, size int64, zipErr error) error {
+	const want = "neither a PyTorch zip checkpoint (torch.save of PyTorch >= 1.6) nor a legacy torch.save file"
+	switch {
+	case size == 0:
+		return fmt.Errorf("empty file (0 bytes): %s", want)
+	case len(head) >= 9 && binary.LittleEndian.Uint64(head) < uint64(size) && head[8] == '{':
+		return fmt.Errorf("a safetensors file (a gogan checkpoint's weights.safetensors?): %s; a gogan checkpoint resumes with gogan resume, or its weights go to PyTorch with gogan export", want)
+	case utf8.Valid(head[:max(0, len(head)-utf8.UTFMax)]) && !bytes.ContainsRune(head, 0):
+		return fmt.Errorf("a text file: %s", want)
+	}
+	return fmt.Errorf("%s (%v)", want, zipErr)
+}
+
 func readPTH(r io.ReaderAt, size int64) ([]Named, error) {
 	var head [512]byte
 	n, _ := r.ReadAt(head[:], 0)
@@ -77,7 +93,7 @@ func readPTH(r io.ReaderAt, size int64) ([]Named, error) {
 	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("not a PyTorch zip checkpoint (torch.save of PyTorch >= 1.6): %w", err)
+		return nil, notPTH(head[:n], size, err)
 	}
 	var pkl *zip.File
 	records := map[string]*zip.File{}

@@ -375,7 +375,10 @@ func badPTHs() []badPTH {
 		{"legacy: big-endian", bytes.Replace(legacyPTH(legacyPkl, []string{"0"}, []int64{6}, [][]byte{f32}), []byte("little_endian\x88"), []byte("little_endian\x89"), 1), "big-endian"},
 		{"legacy: protocol version 1000", bytes.Replace(legacyPTH(legacyPkl, []string{"0"}, []int64{6}, [][]byte{f32}), []byte("J\xe9\x03\x00\x00"), []byte("J\xe8\x03\x00\x00"), 1), "protocol version 1000"},
 		{"legacy: zip-format persistent id", legacyPTH(pkl, []string{"0"}, []int64{6}, [][]byte{f32}), "unsupported persistent id"},
-		{"empty file", nil, "not a PyTorch zip"},
+		{"empty file", nil, "empty file (0 bytes): neither a PyTorch zip checkpoint"},
+		{"a text file", []byte("model: resnet\nweights: elsewhere\n"), "a text file: neither a PyTorch zip checkpoint"},
+		{"a safetensors file", append(binary.LittleEndian.AppendUint64(nil, 2), []byte("{}")...), "a safetensors file (a gogan checkpoint's weights.safetensors?)"},
+		{"random bytes", []byte{0x13, 0x00, 0xff, 0x42, 0x00, 0x01}, "nor a legacy torch.save file (zip: not a valid zip file)"},
 		{"no data.pkl", noPickle(), "no data.pkl"},
 	}
 }

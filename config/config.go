@@ -234,8 +234,8 @@ var sharedKeys = []Key{
 	{Name: "model.no_dropout", Type: TypeBool, Default: false, Doc: "Disable dropout in the generator (pix2pix U-Net uses dropout 0.5)."},
 	{Name: "model.init_type", Type: TypeString, Default: "normal", Enum: []string{"normal", "xavier", "kaiming", "orthogonal", "pix2pixhd"}, Doc: "Weight initialization (pix2pixhd: N(0, init_gain) conv weights with PyTorch's default biases, as pix2pixHD's weights_init)."},
 	{Name: "model.init_gain", Type: TypeFloat, Default: 0.02, Range: Above(0), Doc: "Scale of normal/xavier/orthogonal init."},
-	{Name: "model.input_nc", Type: TypeInt, Default: 3, Range: Between(1, 4), Doc: "pix2pix: channels of the input image."},
-	{Name: "model.output_nc", Type: TypeInt, Default: 3, Range: Between(1, 4), Doc: "pix2pix: channels of the output image."},
+	{Name: "model.input_nc", Type: TypeInt, Default: 3, Range: Between(1, 4), Valid: "1 or 3 (gray or RGB)", Doc: "pix2pix: channels of the input image."},
+	{Name: "model.output_nc", Type: TypeInt, Default: 3, Range: Between(1, 4), Valid: "1 or 3 (gray or RGB; colorization's ab: 2)", Doc: "pix2pix: channels of the output image."},
 
 	{Name: "train.epochs", Type: TypeInt, Default: 25, Range: AtLeast(1), Doc: "Epochs at the initial learning rate (dcgan --niter, pix2pix --n_epochs)."},
 	{Name: "train.epochs_decay", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Epochs over which the learning rate decays (pix2pix --n_epochs_decay)."},

@@ -265,6 +265,14 @@ func (d *Dataset) openAligned() error {
 	if err != nil {
 		return err
 	}
+	if dir == root {
+		// the references would find no {phase}/ folder here
+		if base := filepath.Base(filepath.Clean(root)); base != phase && slices.Contains([]string{"train", "val", "test"}, base) {
+			d.log.Warn(fmt.Sprintf("data.root %s is the %s split itself, read as data.phase %s: every A|B image under it (to read another split, set data.root to its parent)", root, base, phase))
+		} else {
+			d.log.Info(fmt.Sprintf("data: no %s/ folder in data.root: reading the A|B images directly under %s", phase, root))
+		}
+	}
 	d.kind, d.files, d.root = "ab", files, dir
 	return nil
 }
@@ -906,6 +914,9 @@ func (d *Dataset) outSize(w, h int, bSide bool) [2]int {
 // whose halves the preprocess would not line up.
 func (d *Dataset) checkSize(path string, w, h int) *FileError {
 	wa, wb := d.sideWidth(w, false), d.sideWidth(w, true)
+	if wa == 0 && d.splitsAB() {
+		return fileErr(path, "A|B image is %dx%d: too narrow to hold two images side by side (A is its left half, B its right half)", w, h)
+	}
 	for _, sw := range []int{wa, wb} {
 		if _, _, err := d.tf.OutputSize(sw, h); err != nil {
 			return &FileError{Path: path, Err: err}

@@ -3,6 +3,7 @@ package data
 import (
 	"cmp"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -80,6 +81,13 @@ func quoteIfString(v any) any {
 // pix2pixHD's layout is wanted (Cityscapes' label maps, not pix2pix's A|B
 // cityscapes).
 func missingRoot(root string, labelMaps bool) *ConfigError {
+	if st, err := os.Stat(root); err == nil && !st.IsDir() {
+		msg := "is not a folder"
+		if l := strings.ToLower(root); strings.HasSuffix(l, ".zip") || strings.Contains(l, ".tar") || strings.HasSuffix(l, ".tgz") {
+			msg += ": an archive? unpack it and set data.root to its folder"
+		}
+		return &ConfigError{Key: "data.root", Value: root, Msg: msg}
+	}
 	msg := "no such folder"
 	name := filepath.Base(filepath.Clean(root))
 	switch {

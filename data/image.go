@@ -248,7 +248,7 @@ func describeDecodeErr(path string, head []byte, err error) error {
 	if errors.As(err, &ue) {
 		return fileErr(path, "unsupported JPEG: %v", err)
 	}
-	return fileErr(path, "cannot decode %s image: %v", want, err)
+	return fileErr(path, "cannot decode %s image: %v (if other tools open it, it is a variant gogan's decoders lack: convert it to PNG)", want, err)
 }
 
 func looksLikeText(b []byte) bool {

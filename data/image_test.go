@@ -349,11 +349,16 @@ func TestMissingAndEmptyFolders(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), empty+": folder holds no images") {
 		t.Errorf("empty folder: %v", err)
 	}
+	archive := write(t, filepath.Join(empty, "facades.tar.gz"), []byte("\x1f\x8b not really"))
 	for _, kind := range []string{Aligned, Unaligned} {
 		c := DefaultConfig(kind)
 		c.Root = empty
 		if _, err := Open(context.Background(), c, nil); err == nil || !strings.Contains(err.Error(), empty) {
 			t.Errorf("%s on an empty folder: %v", kind, err)
+		}
+		c.Root = archive
+		if _, err := Open(context.Background(), c, nil); err == nil || !strings.Contains(err.Error(), archive) || !strings.Contains(err.Error(), "is not a folder: an archive? unpack it") {
+			t.Errorf("%s on an archive: %v", kind, err)
 		}
 	}
 }
@@ -382,6 +387,12 @@ func TestOddWidthAndCropTooLarge(t *testing.T) {
 	if !strings.Contains(msg, small+": data.crop_size 32 is larger than the image 20x20") {
 		t.Errorf("crop too large not reported:\n%s", msg)
 	}
+	// a file one pixel wide has no A half
+	sliver := write(t, filepath.Join(dir, "train", "sliver.png"), encode(t, "png", gradient(1, 40)))
+	if _, err := Open(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), sliver+": A|B image is 1x40: too narrow to hold two images") {
+		t.Errorf("a 1-pixel-wide A|B file: %v", err)
+	}
+	os.Remove(sliver)
 	// odd.png's halves, 37x40 and 38x40, take one crop: A's columns x..x+31
 	// of the file, B's 37+x..37+x+31, every draw.
 	os.Remove(small)
@@ -477,5 +488,30 @@ func TestPNGCutShort(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "truncated PNG image") || !strings.Contains(err.Error(), p) {
 			t.Errorf("a PNG of %d bytes cut to %d: %v, want a truncated PNG naming the file", len(full), n, err)
 		}
+	}
+}
+
+// TestSplitFolderAsRoot: a data.root that is a split folder itself (val/
+// read as phase train) is read, with a warning naming it; a folder of A|B
+// images without split folders says where it reads.
+func TestSplitFolderAsRoot(t *testing.T) {
+	logs := captureLogs(t)
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "val", "1.jpg"), encode(t, "jpg", gradient(64, 32)))
+	write(t, filepath.Join(dir, "flat", "1.jpg"), encode(t, "jpg", gradient(64, 32)))
+	cfg := DefaultConfig(Aligned)
+	cfg.Root, cfg.Preprocess, cfg.CropSize = filepath.Join(dir, "val"), Crop, 32
+	if _, err := Open(context.Background(), cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "is the val split itself, read as data.phase train") {
+		t.Errorf("a split folder as data.root: logs %q", logs.String())
+	}
+	cfg.Root = filepath.Join(dir, "flat")
+	if _, err := Open(context.Background(), cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "no train/ folder in data.root: reading the A|B images directly under "+cfg.Root) {
+		t.Errorf("a flat folder as data.root: logs %q", logs.String())
 	}
 }

@@ -86,8 +86,10 @@ func (t Transform) OutputSize(w, h int) (int, int, error) {
 	// scale_width keeps the aspect ratio: a sliver of an image (1x5000000)
 	// would resize to gigapixels; a load size can ask for them too.
 	if int64(rw)*int64(rh) > MaxImagePixels {
-		why := "lower the load size"
+		why := "lower data.load_size"
 		switch {
+		case t.Mode == ResizeCenterCrop: // DCGAN's: the shorter side to data.image_size
+			why = "its aspect ratio is extreme, or lower data.image_size"
 		case t.Mode == PreprocessNone:
 			why = "the image is too large"
 		case (t.Mode == ScaleWidth || t.Mode == ScaleWidthAndCrop) && rh > 4*rw:

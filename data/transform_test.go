@@ -121,11 +121,12 @@ func TestOutputSizeLimit(t *testing.T) {
 		w, h int
 		want string
 	}{
-		{Transform{Mode: ResizeAndCrop, LoadSize: 100000, CropSize: 256}, 512, 256, "resizes to 100000x100000 with data.preprocess resize_and_crop: more than the 89478485 pixels gogan makes of an image (lower the load size)"},
+		{Transform{Mode: ResizeAndCrop, LoadSize: 100000, CropSize: 256}, 512, 256, "resizes to 100000x100000 with data.preprocess resize_and_crop: more than the 89478485 pixels gogan makes of an image (lower data.load_size)"},
 		{Transform{Mode: ScaleWidth, LoadSize: 256}, 1, 5000000, "(its aspect ratio is extreme)"},
-		{Transform{Mode: ScaleWidth, LoadSize: 20000}, 90, 70, "(lower the load size)"},
-		{Transform{Mode: ScaleWidth, LoadSize: 9000}, 3000, 4000, "resizes to 9000x12000 with data.preprocess scale_width: more than the 89478485 pixels gogan makes of an image (lower the load size)"},
+		{Transform{Mode: ScaleWidth, LoadSize: 20000}, 90, 70, "(lower data.load_size)"},
+		{Transform{Mode: ScaleWidth, LoadSize: 9000}, 3000, 4000, "resizes to 9000x12000 with data.preprocess scale_width: more than the 89478485 pixels gogan makes of an image (lower data.load_size)"},
 		{Transform{Mode: PreprocessNone}, 10000, 10000, "(the image is too large)"},
+		{Transform{Mode: ResizeCenterCrop, ImageSize: 64}, 1, 2000000, "(its aspect ratio is extreme, or lower data.image_size)"},
 		{Transform{Mode: ScaleWidth, LoadSize: 256}, 0, 256, "image 0x256 has no pixels"},
 	} {
 		if _, _, err := c.t.OutputSize(c.w, c.h); err == nil || !strings.Contains(err.Error(), c.want) {

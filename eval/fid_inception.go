@@ -232,6 +232,10 @@ func InceptionFID(o InceptionFIDOptions) (*InceptionFIDResult, error) {
 			if statsOnly {
 				res.Dims = len(g.Mu)
 			} else if len(g.Mu) != o.Dims {
+				if !slices.Contains(InceptionDims, len(g.Mu)) {
+					return nil, fmt.Errorf("eval fid: %s holds statistics of %d features, which the FID Inception does not give (--dims %v): not pytorch-fid's; compute them anew with gogan eval fid --save-stats",
+						s.stats, len(g.Mu), InceptionDims)
+				}
 				return nil, fmt.Errorf("eval fid: %s holds statistics of %d features; pass --dims %d, or compute them anew", s.stats, len(g.Mu), len(g.Mu))
 			}
 		} else {

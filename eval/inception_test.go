@@ -13,10 +13,12 @@ import (
 
 	torch "gogan/cgo"
 	"gogan/cgo/torchtest"
+
 	"gogan/config"
 	"gogan/infer"
 	"gogan/runfolder"
 	"gogan/trainer"
+	"gonum.org/v1/gonum/mat"
 )
 
 // fidFolders makes two folders: a holds copies of facades files 1..na
@@ -184,6 +186,17 @@ func TestInceptionFIDIsPytorchFIDs(t *testing.T) {
 		}
 		if _, err := InceptionFID(InceptionFIDOptions{Weights: w, Paths: []string{ours, b}, Dims: 192}); err == nil || !strings.Contains(err.Error(), "pass --dims 64") {
 			t.Errorf("statistics of 64 features with --dims 192: %v", err)
+		}
+		eight := filepath.Join(dir, "eight.npz")
+		sigma := mat.NewSymDense(8, nil)
+		for i := range 8 {
+			sigma.SetSym(i, i, 1)
+		}
+		if err := WriteStats(eight, Gaussian{Mu: make([]float64, 8), Sigma: sigma}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := InceptionFID(InceptionFIDOptions{Weights: w, Paths: []string{eight, b}, Dims: 2048}); err == nil || !strings.Contains(err.Error(), "statistics of 8 features, which the FID Inception does not give") {
+			t.Errorf("statistics of 8 features: %v", err)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"gogan/config"
 )
@@ -15,6 +16,16 @@ func OpenCheckpoint(path string) (Checkpoint, *CheckpointState, *config.Config, 
 	var ck Checkpoint
 	var st *CheckpointState
 	var err error
+	if fi, serr := os.Stat(path); serr == nil && !fi.IsDir() {
+		what := "a file"
+		switch {
+		case filepath.Base(path) == WeightsFile:
+			what = "a checkpoint's weights file"
+		case strings.HasSuffix(path, ".pth"):
+			what = "a PyTorch file (import it first: gogan import --config CONFIG --net ROLE=" + path + " --out RUN)"
+		}
+		return ck, nil, nil, fmt.Errorf("checkpoint %s is %s: give its checkpoint folder (RUN/checkpoints/step-N) or the run folder", path, what)
+	}
 	if _, serr := os.Stat(filepath.Join(path, StateFile)); serr == nil {
 		var step int
 		if _, err := fmt.Sscanf(filepath.Base(path), checkpointPref+"%d", &step); err != nil {

@@ -227,6 +227,9 @@ func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceR
 	}
 	opts := gan.ReadReferenceOptions(string(text))
 	model := opts["model"]
+	if model == "" {
+		return nil, fmt.Errorf("%s: no model in it: not the options file train.py writes (its lines read \"model: pix2pix\" and so on, between \"Options\" lines); import the .pth files with --config and --net ROLE=FILE instead", file)
+	}
 	recipe, ok := referenceModels[model]
 	if !ok {
 		return nil, fmt.Errorf("%s: model %q: gogan imports the pix2pix, cycle_gan, colorization and pix2pixHD models (a test model's options do not say how it was trained: import its train_opt.txt's folder, or use --config with --net)", file, model)
@@ -276,7 +279,7 @@ func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceR
 		p := filepath.Join(abs, f.Name)
 		if _, err := os.Stat(p); err != nil {
 			if strings.HasPrefix(f.Role, "G") {
-				return nil, fmt.Errorf("import --from %s: no %s, network %s's file (--label picks another epoch's)", dir, f.Name, f.Role)
+				return nil, fmt.Errorf("import --from %s: no %s, network %s's file (--label picks another epoch's%s)", dir, f.Name, f.Role, savedLabels(abs))
 			}
 			run.Notes = append(run.Notes, fmt.Sprintf("no %s: network %s starts from its initial weights", f.Name, f.Role))
 			run.Files[f.Role] = "" // noted here: Import does not note it again
@@ -288,6 +291,25 @@ func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceR
 		return nil, err
 	}
 	return run, nil
+}
+
+// savedLabels lists the labels of the .pth files dir holds (15 of
+// 15_net_G.pth), for a message.
+func savedLabels(dir string) string {
+	files, _ := filepath.Glob(filepath.Join(dir, "*_net_*.pth"))
+	seen := map[string]bool{}
+	var labels []string
+	for _, f := range files {
+		if l, _, ok := strings.Cut(filepath.Base(f), "_net_"); ok && !seen[l] {
+			seen[l] = true
+			labels = append(labels, l)
+		}
+	}
+	if len(labels) == 0 {
+		return "; the folder holds no *_net_*.pth"
+	}
+	slices.Sort(labels)
+	return "; the folder has " + strings.Join(labels, ", ")
 }
 
 // readPosition finds how far the networks had trained: a numbered label is

@@ -132,6 +132,10 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 	}
 	path := filepath.Join(dir, "config.yaml")
 	if _, err := os.Stat(path); err != nil {
+		if cks, _ := runfolder.ListCheckpoints(dir); len(cks) > 0 {
+			// a run folder whose config.yaml went: its checkpoints keep it
+			return nil, unreadableConfig(dir, fmt.Errorf("no config.yaml: %w", err))
+		}
 		return nil, fmt.Errorf("resume %s: not a gogan run folder (no config.yaml): %w", dir, err)
 	}
 	cfg, err := config.LoadConfig(path, sets)
