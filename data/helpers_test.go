@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -122,4 +123,54 @@ func captureLogs(t *testing.T) *bytes.Buffer {
 	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
 	t.Cleanup(func() { slog.SetDefault(old) })
 	return &buf
+}
+
+// pilImage is how PIL opens an image file: its mode and size, its
+// convert('RGB') and convert('L') bytes, and for single-channel modes its
+// values (palette indices, gray levels, ids).
+type pilImage struct {
+	Mode   string
+	Size   []int
+	RGB, L []int
+	Values []int
+}
+
+// pilOpens opens dir's files names with Debian's PIL.
+func pilOpens(t *testing.T, dir string, names []string) map[string]pilImage {
+	t.Helper()
+	out := pil(t, `import json, sys, os
+from PIL import Image
+out = {}
+for name in sys.argv[2:]:
+    im = Image.open(os.path.join(sys.argv[1], name))
+    out[name] = {"mode": im.mode, "size": list(im.size), "RGB": list(im.convert("RGB").tobytes()), "L": list(im.convert("L").tobytes()),
+                 "values": list(im.getdata()) if im.mode in ("P", "L", "I", "I;16") else None}
+print(json.dumps(out))`, nil, append([]string{dir}, names...)...)
+	var want map[string]pilImage
+	if err := json.Unmarshal(out, &want); err != nil {
+		t.Fatal(err)
+	}
+	return want
+}
+
+// decodesAsPIL checks that LoadImage gives PIL's convert('RGB') and
+// convert('L') of each of dir's files names.
+func decodesAsPIL(t *testing.T, dir string, names []string, want map[string]pilImage) {
+	t.Helper()
+	for _, name := range names {
+		for c, w := range map[int][]int{3: want[name].RGB, 1: want[name].L} {
+			im, err := LoadImage(filepath.Join(dir, name), c)
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+				continue
+			}
+			got := make([]int, len(im.Pix))
+			for i, v := range im.Pix {
+				got[i] = int(v)
+			}
+			if im.W != want[name].Size[0] || im.H != want[name].Size[1] || !slices.Equal(got, w) {
+				t.Errorf("%s, %d channels: gogan %dx%d %v\nPIL (mode %s) %v %v", name, c, im.W, im.H, got, want[name].Mode, want[name].Size, w)
+			}
+		}
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"compress/lzw"
 	"compress/zlib"
 	"encoding/binary"
-	"encoding/json"
 	"hash/crc32"
 	"os"
 	"os/exec"
@@ -143,43 +142,10 @@ i.save(os.path.join(d, "g16_trns.png"), transparency=7)
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	read := `import json, sys, os
-from PIL import Image
-out = {}
-for name in sys.argv[2:]:
-    im = Image.open(os.path.join(sys.argv[1], name))
-    out[name] = {"mode": im.mode, "size": list(im.size), "RGB": list(im.convert("RGB").tobytes()), "L": list(im.convert("L").tobytes()),
-                 "values": list(im.getdata()) if im.mode in ("P", "L", "I", "I;16") else None}
-print(json.dumps(out))`
-	b, err := exec.Command(py, append([]string{"-c", read, dir}, names...)...).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want map[string]struct {
-		Mode   string
-		Size   []int
-		RGB, L []int
-		Values []int
-	}
-	if err := json.Unmarshal(b, &want); err != nil {
-		t.Fatal(err)
-	}
+	want := pilOpens(t, dir, names)
+	decodesAsPIL(t, dir, names, want)
 	for _, name := range names {
 		p := filepath.Join(dir, name)
-		for c, w := range map[int][]int{3: want[name].RGB, 1: want[name].L} {
-			im, err := LoadImage(p, c)
-			if err != nil {
-				t.Errorf("%s: %v", name, err)
-				continue
-			}
-			got := make([]int, len(im.Pix))
-			for i, v := range im.Pix {
-				got[i] = int(v)
-			}
-			if im.W != want[name].Size[0] || im.H != want[name].Size[1] || !slices.Equal(got, w) {
-				t.Errorf("%s, %d channels: gogan %dx%d %v\nPIL (mode %s) %v %v", name, c, im.W, im.H, got, want[name].Mode, want[name].Size, w)
-			}
-		}
 		if want[name].Values == nil || name == "g16.tif" {
 			continue
 		}

@@ -1,16 +1,12 @@
 package data
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-
-	"gogan/cgo/torchtest"
 )
 
 // TestPNMAsPIL: Netpbm images (raw and plain, gray and colour, with
@@ -18,7 +14,6 @@ import (
 // channels, and a folder scan picks .ppm, .pgm and .pnm up; a truncated
 // file and a 16-bit one are refused naming the file.
 func TestPNMAsPIL(t *testing.T) {
-	py := torchtest.Python(t)
 	dir := t.TempDir()
 	raw := func(magic string, w, h, maxval int, comment string, f func(i int) byte) []byte {
 		n := w * h
@@ -64,37 +59,7 @@ func TestPNMAsPIL(t *testing.T) {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	script := `import json, sys, os
-from PIL import Image
-out = {}
-for name in sys.argv[2:]:
-    im = Image.open(os.path.join(sys.argv[1], name))
-    out[name] = {"RGB": list(im.convert("RGB").tobytes()), "L": list(im.convert("L").tobytes())}
-print(json.dumps(out))`
-	b, err := exec.Command(py, append([]string{"-c", script, dir}, names...)...).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want map[string]map[string][]int
-	if err := json.Unmarshal(b, &want); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range names {
-		for c, mode := range map[int]string{3: "RGB", 1: "L"} {
-			im, err := LoadImage(filepath.Join(dir, name), c)
-			if err != nil {
-				t.Errorf("%s: %v", name, err)
-				continue
-			}
-			got := make([]int, len(im.Pix))
-			for i, v := range im.Pix {
-				got[i] = int(v)
-			}
-			if !slices.Equal(got, want[name][mode]) {
-				t.Errorf("%s as %s: gogan %v, PIL %v", name, mode, got, want[name][mode])
-			}
-		}
-	}
+	decodesAsPIL(t, dir, names, pilOpens(t, dir, names))
 	if found, err := scanImages(dir, "data.root"); err != nil || len(found) != len(names) {
 		t.Errorf("scan found %v (%v), want the %d Netpbm files", found, err, len(names))
 	}

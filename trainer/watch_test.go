@@ -38,14 +38,8 @@ type tbEvents struct {
 
 func readEvents(t *testing.T, path string) tbEvents {
 	t.Helper()
-	out, err := exec.Command(torchtest.Python(t), "../scripts/tfevents_read.py", path).Output()
-	if err != nil {
-		t.Fatalf("tfevents_read.py %s: %v\n%s", path, err, out)
-	}
 	var ev tbEvents
-	if err := json.Unmarshal(out, &ev); err != nil {
-		t.Fatalf("tfevents_read.py printed %q: %v", out, err)
-	}
+	runReader(t, &ev, path)
 	return ev
 }
 
@@ -58,15 +52,22 @@ type tbPlotted struct {
 
 func readPlotted(t *testing.T, dir string) tbPlotted {
 	t.Helper()
-	out, err := exec.Command(torchtest.Python(t), "../scripts/tfevents_read.py", "--run", dir).Output()
-	if err != nil {
-		t.Fatalf("tfevents_read.py --run %s: %v\n%s", dir, err, out)
-	}
 	var p tbPlotted
-	if err := json.Unmarshal(out, &p); err != nil {
-		t.Fatalf("tfevents_read.py --run printed %q: %v", out, err)
-	}
+	runReader(t, &p, "--run", dir)
 	return p
+}
+
+// runReader runs scripts/tfevents_read.py with args and decodes its JSON
+// into v.
+func runReader(t *testing.T, v any, args ...string) {
+	t.Helper()
+	out, err := exec.Command(torchtest.Python(t), append([]string{"../scripts/tfevents_read.py"}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("tfevents_read.py %v: %v\n%s", args, err, out)
+	}
+	if err := json.Unmarshal(out, v); err != nil {
+		t.Fatalf("tfevents_read.py %v printed %q: %v", args, out, err)
+	}
 }
 
 // smallRun is a tiny DCGAN on an image folder: 4 steps an epoch.
