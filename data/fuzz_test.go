@@ -127,7 +127,7 @@ func FuzzReadIDX(f *testing.F) {
 	f.Add(idxBytes(0x803, []int{1 << 31, 8, 1 << 30}, nil))
 	f.Add(idxBytes(0x803, []int{1 << 16, 1 << 16, 4}, img))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := readIDX("fuzz-idx", bytes.NewReader(b))
+		m, err := readIDX("fuzz-idx", bytes.NewReader(b), int64(len(b)))
 		if err != nil {
 			checkFileErr(t, "fuzz-idx", err)
 			return

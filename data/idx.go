@@ -31,14 +31,25 @@ func ReadIDX(path string) (*IDXFile, error) {
 		return nil, &FileError{Path: path, Err: err}
 	}
 	defer f.Close()
-	return readIDX(path, f)
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	return readIDX(path, f, size)
 }
 
-// readIDX reads an IDX file from f; path names it in errors.
-func readIDX(path string, f io.Reader) (*IDXFile, error) {
+// maxDeflateRatio is deflate's best compression ratio: n compressed bytes
+// expand to at most this many times n.
+const maxDeflateRatio = 1032
+
+// readIDX reads an IDX file of size bytes (0: not known) from f; path
+// names it in errors.
+func readIDX(path string, f io.Reader, size int64) (*IDXFile, error) {
 	br := bufio.NewReaderSize(f, 1<<20)
 	var r io.Reader = br
+	gzipped := false
 	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		gzipped = true
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, fileErr(path, "corrupt gzip header: %v", err)
@@ -75,6 +86,9 @@ func readIDX(path string, f io.Reader) (*IDXFile, error) {
 			return nil, fileErr(path, "IDX dimensions %v are implausibly large", dims[:i+1])
 		}
 		n *= dims[i]
+	}
+	if gzipped && size > 0 && int64(n) > size*maxDeflateRatio {
+		return nil, fileErr(path, "dimensions %v need %d bytes of data, more than a gzip file of %d bytes can hold: corrupt or cut short", dims, n, size)
 	}
 	buf, err := readExactly(r, n)
 	if err != nil {

@@ -80,7 +80,10 @@ func TestIDXBad(t *testing.T) {
 		"empty":       {nil, "empty IDX file"},
 		"trailing":    {append(append([]byte{}, good...), 1, 2), "2 bytes of data after the [3 4 5] array"},
 		"gztruncated": {gz(good)[:30], "truncated"},
-		"text":        {[]byte("just some text, not IDX at all"), "wrong magic number"},
+		// 20 million 28x28 images declared in a few hundred bytes: refused
+		// before any of it is decompressed
+		"gzbomb": {gz(idxBytes(0x803, []int{20000000, 28, 28}, make([]byte, 4096))), "need 15680000000 bytes of data, more than a gzip file of"},
+		"text":   {[]byte("just some text, not IDX at all"), "wrong magic number"},
 	}
 	for name, c := range cases {
 		p := write(t, filepath.Join(dir, name), c.data)
