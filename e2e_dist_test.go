@@ -675,6 +675,25 @@ func TestTorchrunRestartResumes(t *testing.T) {
 	if after, _ := runfolder.ListCheckpoints(whole); !slices.Equal(after, before) {
 		t.Errorf("the other job's run changed: checkpoints %v, were %v", after, before)
 	}
+
+	// So does a job that reuses the rendezvous id of the job that trained
+	// the run (a fixed --rdzv-id, as in many cluster scripts).
+	fixed := filepath.Join(base, "fixed-id")
+	torchrun := func(steps string, restarts string) (string, error) {
+		out, err := exec.Command("/usr/bin/python3", append([]string{"scripts/torchrun", "--nproc-per-node", "2", "--max-restarts", restarts,
+			"--rdzv-id", "cluster-job", "--no-python", goganBin, "train"}, distDCGAN(fixed, "train.max_steps="+steps, "data.batch_size=8")...)...).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := torchrun("4", "0"); err != nil {
+		t.Fatalf("torchrun --rdzv-id cluster-job: %v\n%s", err, out)
+	}
+	before, _ = runfolder.ListCheckpoints(fixed)
+	if out, err := torchrun("8", "1"); err == nil || strings.Contains(out, "resuming from the newest checkpoint") {
+		t.Errorf("a second job of the same --rdzv-id into the first's run: %v, want a refusal on every attempt\n%s", err, out)
+	}
+	if after, _ := runfolder.ListCheckpoints(fixed); !slices.Equal(after, before) {
+		t.Errorf("the first job's run changed: checkpoints %v, were %v", after, before)
+	}
 }
 
 // TestResumeOnAnotherWorldSize: a checkpoint of 2 ranks resumes in one
@@ -861,11 +880,13 @@ func TestGradientOverlapIsExact(t *testing.T) {
 func TestRanksMustShareConfigAndData(t *testing.T) {
 	needGloo(t)
 	base := t.TempDir()
-	data, fewer := filepath.Join(base, "data"), filepath.Join(base, "fewer")
-	os.MkdirAll(data, 0o755)
-	os.MkdirAll(fewer, 0o755)
+	data, fewer, renamed := filepath.Join(base, "data"), filepath.Join(base, "fewer"), filepath.Join(base, "renamed")
+	for _, d := range []string{data, fewer, renamed} {
+		os.MkdirAll(d, 0o755)
+	}
 	for i := range 12 {
 		writeTestPNG(t, filepath.Join(data, fmt.Sprintf("%02d.png", i)), 40, 40)
+		writeTestPNG(t, filepath.Join(renamed, fmt.Sprintf("%02d%s.png", i, map[bool]string{true: "x"}[i == 5])), 40, 40)
 		if i < 11 {
 			writeTestPNG(t, filepath.Join(fewer, fmt.Sprintf("%02d.png", i)), 40, 40)
 		}
@@ -875,6 +896,7 @@ func TestRanksMustShareConfigAndData(t *testing.T) {
 	}{
 		{"config", "model.ngf=16", "rank 1's config differs from rank 0's: model.ngf 16 (rank 0: 8)"},
 		{"data", "data.root=" + fewer, "rank 1's data differ from rank 0's: 11 samples under data.root " + fewer + ", rank 0 has 12"},
+		{"file names", "data.root=" + renamed, "rank 1's data differ from rank 0's: 12 samples under data.root " + renamed + ", rank 0 has 12 (or other file names)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			run := filepath.Join(base, "run-"+c.name)

@@ -277,10 +277,9 @@ func tensorsOf(root any, size int64) ([]Named, error) {
 // readZipEntry reads a whole zip entry. It checks first that the size the
 // entry declares is one the archive can hold, so that a lying header costs
 // no allocation; reading to the end checks the size and the CRC. A stored
-// entry (torch.save stores every record) is read into one allocation of
-// its size, which the file holds; a compressed one (an archive zipped
-// again) grows as its data decompresses, and may not declare more than
-// half the memory this machine has available.
+// entry (torch.save stores every record) is no larger than the file; a
+// compressed one (an archive zipped again) may not declare more than half
+// the memory this machine has available.
 func readZipEntry(f *zip.File, archiveSize int64) ([]byte, error) {
 	limit := f.CompressedSize64
 	if f.Method != zip.Store {
@@ -300,23 +299,11 @@ func readZipEntry(f *zip.File, archiveSize int64) ([]byte, error) {
 		return nil, fmt.Errorf("zip entry %s: %w", f.Name, err)
 	}
 	defer rc.Close()
-	var b []byte
-	if f.Method == zip.Store {
-		b = make([]byte, f.UncompressedSize64)
-		if _, err := io.ReadFull(rc, b); err != nil {
-			return nil, fmt.Errorf("zip entry %s: %w", f.Name, err)
-		}
-	} else {
-		var buf bytes.Buffer
-		buf.Grow(int(min(f.UncompressedSize64, 1<<20)))
-		n, err := io.Copy(&buf, io.LimitReader(rc, int64(f.UncompressedSize64)))
-		if err == nil && uint64(n) < f.UncompressedSize64 {
-			err = io.ErrUnexpectedEOF
-		}
-		if err != nil {
-			return nil, fmt.Errorf("zip entry %s: %w", f.Name, err)
-		}
-		b = buf.Bytes()
+	// One allocation of the declared size (bounded above): pages the data
+	// never reaches cost nothing.
+	b := make([]byte, f.UncompressedSize64)
+	if _, err := io.ReadFull(rc, b); err != nil {
+		return nil, fmt.Errorf("zip entry %s: %w", f.Name, err)
 	}
 	var more [1]byte
 	if n, err := rc.Read(more[:]); n > 0 || err == nil {

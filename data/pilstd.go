@@ -151,11 +151,10 @@ func readGIFHead(b []byte) (gifHead, error) {
 				if p+1+n > len(b) {
 					return h, errGIFHead
 				}
-				if label == 0xF9 && first && n >= 4 { // graphic control
-					h.transparent = -1
-					if b[p+1]&1 != 0 {
-						h.transparent = int(b[p+4])
-					}
+				// graphic control: a later one without the flag keeps an
+				// earlier index, as PIL reads them
+				if label == 0xF9 && first && n >= 4 && b[p+1]&1 != 0 {
+					h.transparent = int(b[p+4])
 				}
 				first = false
 				p += 1 + n

@@ -128,12 +128,19 @@ i.save(os.path.join(d, "g16_trns.png"), transparency=7)
 		"offset_trns.gif":   gifFile(12, 10, table, false, 3, 3, 2, 5, 4, frame(5, 4)),
 		"offset_local.gif":  gifFile(9, 7, table, true, 4, 1, 5, 8, 2, frame(8, 2)),
 		"offset_corner.gif": gifFile(7, 7, table, false, 1, 6, 6, 1, 1, []byte{0}),
+		// the canvas's transparent index past the 8-entry table: PIL's gray ramp
+		"trns_past.gif": gifFile(12, 10, table, false, 9, 3, 2, 5, 4, frame(5, 4)),
 	}
 	short := make([]byte, 12*9)
 	for i := range short {
 		short[i] = byte(i * 5 % 40)
 	}
 	handmade["p_short.png"] = shortPalettePNG(12, 9, table[:12], short)
+	// a second graphic control extension, without a transparent index,
+	// before the frame: the first one's index still fills the canvas
+	gce := []byte{'!', 0xF9, 4, 1, 0, 0, 3, 0}
+	handmade["two_gce.gif"] = bytes.Replace(gifFile(12, 10, table, false, 3, 3, 2, 5, 4, frame(5, 4)), gce,
+		append(append([]byte{}, gce...), '!', 0xF9, 4, 0, 0, 0, 0, 0), 1)
 	for name, b := range handmade {
 		os.WriteFile(filepath.Join(dir, name), b, 0o644)
 	}

@@ -98,7 +98,9 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 	var signalled os.Signal   // sent to the launcher
 	stopCode := 0             // 130 or 143: a rank stopped by a signal of its own
 	var kill <-chan time.Time
+	killed := false // the launcher killed what was left
 	killLeft := func() {
+		killed = true
 		for r, p := range procs {
 			if !done[r] {
 				p.Process.Kill()
@@ -110,13 +112,17 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 		case e := <-exits:
 			left--
 			done[e.rank] = true
-			if e.err != nil && kill == nil {
-				kill = time.After(o.Grace)
-			}
 			var ee *exec.ExitError
 			if errors.As(e.err, &ee) && (ee.ExitCode() == 130 || ee.ExitCode() == 143) {
+				// a stop: the others finish the step and rank 0 its checkpoint
 				stopCode = cmp.Or(stopCode, ee.ExitCode())
+				if kill == nil {
+					kill = time.After(o.SignalGrace)
+				}
 				continue
+			}
+			if e.err != nil && kill == nil {
+				kill = time.After(o.Grace)
 			}
 			if errors.As(e.err, &ee) && ee.ExitCode() == ExitPeer {
 				// stopped by another rank's failure: name that one, when it ends
@@ -125,7 +131,7 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 				}
 				continue
 			}
-			if e.err != nil && first == nil && signalled == nil {
+			if e.err != nil && first == nil && signalled == nil && stopCode == 0 && !killed {
 				first = &e
 			}
 		case s := <-sigs:
@@ -148,7 +154,7 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 	switch {
 	case first != nil:
 		return 1, fmt.Errorf("rank %d failed (%v); the job stopped", first.rank, first.err)
-	case follower != nil && signalled == nil:
+	case follower != nil && signalled == nil && stopCode == 0:
 		return 1, fmt.Errorf("rank %d stopped when another rank failed (its error names it); the job stopped", follower.rank)
 	case signalled == syscall.SIGINT:
 		return 130, nil

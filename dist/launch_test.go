@@ -22,6 +22,14 @@ func TestMain(m *testing.M) {
 			select {}
 		case do == "stopped": // every rank stops after a signal rank 1 got
 			os.Exit(143)
+		case do == "late-stop" && rank == "1": // a stop: rank 0 takes its time to checkpoint
+			os.Exit(143)
+		case do == "late-stop":
+			time.Sleep(3 * time.Second)
+			os.WriteFile(filepath.Join(os.Getenv("LAUNCH_TEST_DIR"), "checkpointed"), nil, 0o644)
+			os.Exit(143)
+		case do == "follow-alone" && rank == "1": // says another failed; rank 0 ends well
+			os.Exit(ExitPeer)
 		case do == "follow" && rank == "1": // stopped by rank 0's failure, before rank 0 ends
 			os.Exit(ExitPeer)
 		case do == "follow":
@@ -80,7 +88,7 @@ func launch(t *testing.T, do string, o LaunchOptions, sigs ...syscall.Signal) (i
 // TestLaunchEnds: the launcher returns whatever its ranks do. Ranks deaf
 // to a SIGTERM are killed when its grace ends, or at once at a second
 // signal; ranks stopped by a signal one of them got stop the job (143) and
-// are no failure; a rank that fails is named (not one that stopped for
+// are no failure, however long rank 0 takes to checkpoint; a rank that fails is named (not one that stopped for
 // its failure first), and the others killed after the grace.
 func TestLaunchEnds(t *testing.T) {
 	long := LaunchOptions{Grace: time.Hour, SignalGrace: time.Hour}
@@ -93,10 +101,17 @@ func TestLaunchEnds(t *testing.T) {
 	if code, err, _ := launch(t, "stopped", long); code != 143 || err != nil {
 		t.Errorf("ranks stopped by a signal of their own: %d, %v; want 143 and no failure", code, err)
 	}
+	code, err, took := launch(t, "late-stop", LaunchOptions{Grace: time.Second, SignalGrace: time.Hour})
+	if _, serr := os.Stat(filepath.Join(os.Getenv("LAUNCH_TEST_DIR"), "checkpointed")); code != 143 || err != nil || serr != nil {
+		t.Errorf("rank 0 checkpointing for 3 s after rank 1 stopped, a failure's grace of 1 s: %d, %v, rank 0 finished: %v; want 143 once rank 0 is done (a stop's grace)", code, err, serr == nil)
+	}
+	if code, err, _ := launch(t, "follow-alone", long); code != 1 || err == nil || !strings.Contains(err.Error(), "rank 1 stopped when another rank failed") {
+		t.Errorf("rank 1 stopped for another's failure, rank 0 ending well: %d, %v", code, err)
+	}
 	if code, err, _ := launch(t, "follow", long); code != 1 || err == nil || !strings.Contains(err.Error(), "rank 0 failed") {
 		t.Errorf("rank 0 failing after rank 1 stopped for it: %d, %v; want rank 0 named", code, err)
 	}
-	code, err, took := launch(t, "fail-1", LaunchOptions{Grace: time.Second, SignalGrace: time.Hour})
+	code, err, took = launch(t, "fail-1", LaunchOptions{Grace: time.Second, SignalGrace: time.Hour})
 	if code != 1 || err == nil || !strings.Contains(err.Error(), "rank 1 failed") || took > 30*time.Second {
 		t.Errorf("rank 1 failing, rank 0 deaf: %d, %v after %v; want 1 naming rank 1, rank 0 killed after 1 s", code, err, took)
 	}

@@ -41,6 +41,12 @@ type Status struct {
 
 func (r RunDir) StatusPath() string { return filepath.Join(r.Path, "status.json") }
 
+// RefusedJobPath holds the id of a data-parallel job whose first attempt
+// refused to train into the folder (it held another run's checkpoints):
+// torchrun's restarts of that job refuse it too, even where it reuses the
+// id of the job that trained the run (a fixed --rdzv-id).
+func (r RunDir) RefusedJobPath() string { return filepath.Join(r.Path, ".refused-job") }
+
 // WriteStatus replaces RUN/status.json atomically.
 func (r RunDir) WriteStatus(s Status) error {
 	s.Updated = time.Now().UTC()

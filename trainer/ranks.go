@@ -54,11 +54,14 @@ type startRecord struct {
 	Files   string            `json:"files,omitempty"`
 }
 
-// ownKey: these keys may differ from rank to rank: where a machine keeps its data and
-// writes, its threads, loader goroutines and devices, what it logs.
+// ownKey: these keys may differ from rank to rank: where a machine keeps
+// its data, weights and outputs (paths: the files are compared, or only
+// rank 0 reads them), how it loads and stages batches, its threads,
+// devices and timeouts, what it logs. None changes what is trained.
 func ownKey(name string) bool {
 	switch name {
-	case "out", "device", "threads", "data.root", "data.workers", "cuda.cudnn_benchmark":
+	case "out", "device", "threads", "data.root", "data.workers", "data.prefetch", "data.in_memory", "data.on_device",
+		"model.vgg_weights", "model.load_pretrain", "train.dist_timeout", "cuda.cudnn_benchmark":
 		return true
 	}
 	return strings.HasPrefix(name, "logging.")
@@ -76,11 +79,14 @@ func (s *session) shared() (cfg map[string]string, samples int, files string) {
 		}
 	}
 	h := sha256.New()
-	for _, f := range s.ds.Files() {
-		if rel, err := filepath.Rel(s.cfg.Data.Root, f); err == nil {
-			f = rel
+	for _, list := range [][]string{s.ds.Files(), s.ds.FilesB(), s.ds.FilesInst()} {
+		for _, f := range list {
+			if rel, err := filepath.Rel(s.cfg.Data.Root, f); err == nil {
+				f = rel
+			}
+			fmt.Fprintln(h, f)
 		}
-		fmt.Fprintln(h, f)
+		fmt.Fprintln(h) // a list's end
 	}
 	return cfg, s.ds.Len(), hex.EncodeToString(h.Sum(nil))
 }
@@ -97,7 +103,7 @@ func (s *session) sameAsRankZero(rec startRecord) error {
 		}
 	}
 	if len(diff) > 0 {
-		return fmt.Errorf("rank %d's config differs from rank 0's: %s; every rank trains the same run: give every rank the same config file and --set values (only out, device, threads, data.root, data.workers and logging may differ)",
+		return fmt.Errorf("rank %d's config differs from rank 0's: %s; every rank trains the same run: give every rank the same config file and --set values (only paths, devices, threads, the loader's and logging settings may differ)",
 			s.job.Rank, strings.Join(diff, ", "))
 	}
 	if samples != rec.Samples || files != rec.Files {

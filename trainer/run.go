@@ -91,9 +91,15 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 			if job != nil && job.Restart > 0 {
 				// Only a run this job started: one its first attempt
 				// refused (another run's folder) stays refused.
-				if st, err := rd.ReadStatus(); err == nil && st.Job == job.ID() {
+				refused, _ := os.ReadFile(rd.RefusedJobPath())
+				if st, err := rd.ReadStatus(); err == nil && st.Job == job.ID() && string(refused) != job.ID() {
 					slog.Info("torchrun restarted the job: resuming from the newest checkpoint", "restart", job.Restart, "run", rd.Path, "step", cks[0].Step)
 					return rd, true, nil
+				}
+			}
+			if job != nil && job.Restart == 0 {
+				if err := runfolder.AtomicWriteBytes(rd.RefusedJobPath(), []byte(job.ID())); err != nil {
+					slog.Warn("could not record the refusal for torchrun's restarts", "file", rd.RefusedJobPath(), "err", err)
 				}
 			}
 			if _, _, err := runfolder.LatestValid(rd.Path); errors.Is(err, runfolder.ErrNoCheckpoint) {
@@ -102,6 +108,7 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 			}
 			return rd, false, fmt.Errorf("run folder %s already holds checkpoints (newest: step %d): continue it with `gogan resume %s`, or set out to a new folder", rd.Path, cks[0].Step, rd.Path)
 		}
+		os.Remove(rd.RefusedJobPath()) // a new run: whatever was refused here is gone
 		return rd, false, nil
 	})
 }
@@ -1139,9 +1146,9 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			if err := s.checkpoint(); err != nil {
 				return nil, err
 			}
-			sig := sd.Signal()
-			if sig == nil { // another rank was signalled
-				sig = stopping
+			sig := stopping // what the ranks agreed on, so that all exit alike
+			if sig == nil { // alone
+				sig = sd.Signal()
 			}
 			s.report(fmt.Sprintf("stopped by %v at step %d", sig, s.step), finalPage)
 			r := res()
