@@ -46,7 +46,7 @@ func TestIDXHugeHeader(t *testing.T) {
 		// 2^31 * 8 * 2^30 wraps to 0 in 64 bits.
 		"overflow":        {idxBytes(0x803, []int{1 << 31, 8, 1 << 30}, nil), "IDX dimensions [2147483648 8 1073741824] are implausibly large"},
 		"16 GiB claimed":  {idxBytes(0x803, []int{1 << 16, 1 << 16, 4}, make([]byte, 10)), "need 17179869184 bytes of data, file has 10"},
-		"gzip 4 GiB":      {gz(idxBytes(0x803, []int{1 << 16, 1 << 14, 4}, make([]byte, 3<<20))), "need 4294967296 bytes of data, file has 3145728"},
+		"gzip 4 GiB":      {gz(idxBytes(0x803, []int{1 << 16, 1 << 14, 4}, make([]byte, 3<<20))), "need 4294967296 bytes of data, more than a gzip file of"},
 		"largest allowed": {idxBytes(0x804, []int{1 << 16, 1 << 16, 2, 2}, nil), "file has 0"},
 	}
 	for name, c := range cases {
