@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,10 +40,8 @@ func main() {
 		var stopped *trainer.StoppedBeforeStart
 		var peer *dist.PeerError
 		switch {
-		case errors.As(err, &stopped) && stopped.Signal == syscall.SIGTERM:
-			os.Exit(143)
-		case stopped != nil:
-			os.Exit(130)
+		case errors.As(err, &stopped):
+			os.Exit(trainer.ExitCode(stopped.Signal))
 		case errors.As(err, &peer) && peer.Rank >= 0:
 			os.Exit(dist.ExitPeer) // another rank's failure: the launcher names that one
 		}
@@ -158,20 +155,15 @@ func finish(res *trainer.Result) error {
 	r := res.Run
 	if rank := os.Getenv("RANK"); rank != "" && rank != "0" {
 		// rank 0 reports the run
-		if res.Signal == syscall.SIGINT {
-			os.Exit(130)
-		} else if res.Signal != nil {
-			os.Exit(143)
+		if res.Signal != nil {
+			os.Exit(trainer.ExitCode(res.Signal))
 		}
 		return nil
 	}
 	fmt.Printf("step %d, epoch %d\nsamples:    %s\nreport:     %s\ncheckpoint: %s\n", res.Step, res.Epoch, r.LatestSamplePath(), r.ReportPath(), res.Checkpoint)
 	if res.Signal != nil {
 		fmt.Printf("stopped by %v; continue with:\n  %s\n", res.Signal, resumeCommand(r.Path))
-		if res.Signal == syscall.SIGINT {
-			os.Exit(130)
-		}
-		os.Exit(143)
+		os.Exit(trainer.ExitCode(res.Signal))
 	}
 	return nil
 }

@@ -140,7 +140,8 @@ func decodeBytes(path string, b []byte, c int) (*Image, error) {
 
 // imageHeader reads only what DecodeConfig needs: size and colour model.
 func imageHeader(path string) (image.Config, error) {
-	if _, err := regularFile(path); err != nil {
+	st, err := regularFile(path)
+	if err != nil {
 		return image.Config{}, err
 	}
 	f, err := os.Open(path)
@@ -148,10 +149,6 @@ func imageHeader(path string) (image.Config, error) {
 		return image.Config{}, &FileError{Path: path, Err: err}
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return image.Config{}, &FileError{Path: path, Err: err}
-	}
 	if st.Size() == 0 {
 		return image.Config{}, fileErr(path, "empty file (0 bytes)")
 	}

@@ -62,10 +62,7 @@ func (s *Shutdown) watch() {
 				continue
 			}
 			slog.Error("second signal: quitting without a checkpoint", "signal", sig.String())
-			code := 130
-			if sig == syscall.SIGTERM {
-				code = 143
-			}
+			code := ExitCode(sig)
 			s.mu.Lock()
 			quit := s.onQuit
 			s.mu.Unlock()
@@ -117,8 +114,12 @@ func (s *Shutdown) Signal() os.Signal {
 
 // ExitCode is the conventional status for a run stopped by a signal (130
 // for SIGINT, 143 for SIGTERM), or 0 when none came.
-func (s *Shutdown) ExitCode() int {
-	switch s.Signal() {
+func (s *Shutdown) ExitCode() int { return ExitCode(s.Signal()) }
+
+// ExitCode is the conventional exit status of a process stopped by sig:
+// 130 for SIGINT, 143 for SIGTERM; 0 for nil.
+func ExitCode(sig os.Signal) int {
+	switch sig {
 	case nil:
 		return 0
 	case syscall.SIGTERM:
