@@ -264,12 +264,16 @@ func tensorsOf(root any, size int64) ([]Named, error) {
 		}
 		return nil
 	}
+	if _, ok := root.(*pthTensor); ok {
+		// A bare tensor has no names to load by.
+		return nil, fmt.Errorf("holds one tensor, not a state_dict (a dict of parameter names to tensors): save the network's, torch.save(net.state_dict(), path)")
+	}
 	if err := walk("", root, 0); err != nil {
 		FreeNamed(out)
 		return nil, err
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("holds no tensors (expected a state_dict)")
+		return nil, fmt.Errorf("holds no tensors in a dict (expected a state_dict: torch.save(net.state_dict(), path))")
 	}
 	return out, nil
 }

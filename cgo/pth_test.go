@@ -583,3 +583,37 @@ func TestCompressedZipEntryBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadPTHNotAStateDict: torch.save of a bare tensor, a list or a dict
+// without tensors is refused with what to save instead, not loaded under an
+// empty name.
+func TestLoadPTHNotAStateDict(t *testing.T) {
+	py := torchtest.Python(t)
+	dir := t.TempDir()
+	out, err := exec.Command(py, "-c", `
+import sys, torch
+d = sys.argv[1]
+torch.save(torch.zeros(3, 4), d + "/tensor.pth")
+torch.save([torch.zeros(2)], d + "/list.pth")
+torch.save({"epoch": 3, "name": "x"}, d + "/dict.pth")
+`, dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	for name, want := range map[string]string{
+		"tensor": "holds one tensor, not a state_dict",
+		"list":   "holds no tensors in a dict",
+		"dict":   "holds no tensors in a dict",
+	} {
+		p := filepath.Join(dir, name+".pth")
+		got, err := LoadPTH(p)
+		if err == nil {
+			freeAll(got)
+			t.Errorf("%s: accepted as %v", name, SortedNames(got))
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, p) || !strings.Contains(msg, want) || !strings.Contains(msg, "state_dict()") {
+			t.Errorf("%s: error %q should name the file, say %q and what to save", name, msg, want)
+		}
+	}
+}
