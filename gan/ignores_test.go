@@ -46,7 +46,7 @@ func TestIgnoredKeysChangeNothing(t *testing.T) {
 	}
 	// another valid value for each key a recipe may ignore
 	other := map[string]string{"data.load_size": "300", "data.crop_size": "128", "data.preprocess": "crop", "data.direction": "BtoA",
-		"model.input_nc": "3", "model.output_nc": "3", "model.n_layers_D": "4", "model.num_D": "3", "data.image_size": "128"}
+		"model.input_nc": "3", "model.output_nc": "3", "model.n_layers_D": "4", "model.num_D": "3", "data.image_size": "128", "train.lambda_gp": "5"}
 	for _, c := range cases {
 		def, err := gan.Lookup(c.recipe)
 		if err != nil {

@@ -268,8 +268,8 @@ func PyBool(v string) (string, error) {
 	return "", fmt.Errorf("%q is not True or False", v)
 }
 
-// notBool is the negation of a Python bool (serial_batches: shuffle).
-func notBool(v string) (string, error) {
+// NotBool is the negation of a Python bool (serial_batches: shuffle).
+func NotBool(v string) (string, error) {
 	b, err := PyBool(v)
 	if b == "true" {
 		return "false", err
@@ -317,6 +317,7 @@ func init() {
 // TrainOptions, under their current and earlier names.
 var cycleGANAndPix2PixOptions = []ReferenceOption{
 	{Names: []string{"dataroot"}, Key: "data.root"},
+	{Names: []string{"phase"}, Key: "data.phase"},
 	{Names: []string{"direction", "which_direction"}, Key: "data.direction"},
 	{Names: []string{"batch_size", "batchSize"}, Key: "data.batch_size"},
 	{Names: []string{"num_threads", "nThreads"}, Key: "data.reference_workers"},
@@ -361,14 +362,14 @@ func CycleGANAndPix2PixConfig(model string, opts map[string]string) ([]string, e
 	switch model {
 	case "pix2pix", "colorization":
 		table = append(table, ReferenceOption{Names: []string{"lambda_L1", "lambda_A"}, Key: "train.lambda_L1"},
-			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.shuffle", Value: notBool})
+			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.shuffle", Value: NotBool})
 	case "cycle_gan":
 		table = append(table, ReferenceOption{Names: []string{"lambda_A"}, Key: "train.lambda_A"},
 			ReferenceOption{Names: []string{"lambda_B"}, Key: "train.lambda_B"},
 			ReferenceOption{Names: []string{"lambda_identity", "identity"}, Key: "train.lambda_identity"},
 			ReferenceOption{Names: []string{"pool_size"}, Key: "train.pool_size"},
 			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.serial_batches", Value: PyBool},
-			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.shuffle", Value: notBool})
+			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.shuffle", Value: NotBool})
 	}
 	sets, err := ReferenceSets(opts, table)
 	if err != nil {

@@ -238,12 +238,16 @@ func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceR
 	if err != nil {
 		return nil, err
 	}
+	testRun := opts["isTrain"] == "False" || filepath.Base(file) == "test_opt.txt"
+	if testRun {
+		delete(opts, "phase") // the split test.py read, not the one trained on
+	}
 	ref, err := def.FromReference(opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	run := &ReferenceRun{Options: file}
-	if opts["isTrain"] == "False" || filepath.Base(file) == "test_opt.txt" {
+	if testRun {
 		// test.py's options (the repository of 2017 wrote them to opt.txt
 		// too) hold the networks but not how they were trained.
 		run.Notes = append(run.Notes, fmt.Sprintf("%s holds a test run's options: the networks' settings are read, the training ones (epochs, lr, loss weights, load_size) are gogan's defaults", filepath.Base(file)))

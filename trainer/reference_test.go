@@ -179,9 +179,36 @@ func TestReadReferenceRun(t *testing.T) {
 	if notes := strings.Join(run.Notes, "\n"); !strings.Contains(notes, "./datasets/maps") || !strings.Contains(notes, "latest_net_D_A.pth") {
 		t.Errorf("notes %q, want the dataroot not found and the missing discriminators", notes)
 	}
-	testRun := referenceFolder(t, "test_opt.txt", strings.Replace(today, "True ", "False", 1), "latest_net_G_A.pth", "latest_net_G_B.pth")
+	// The split trained on (--phase) is read; a test run's phase is the
+	// split test.py read, not one to train on.
+	phased := strings.Replace(today, "                   suffix:", "                    phase: val                           \t[default: train]\n                   suffix:", 1)
+	if run, err := ReadReferenceRun(referenceFolder(t, "train_opt.txt", phased, "latest_net_G_A.pth", "latest_net_G_B.pth"), "", "", nil); err != nil || run.Config.Data.Phase != "val" {
+		t.Errorf("--phase val: %v, config %v", err, run)
+	}
+	testRun := referenceFolder(t, "test_opt.txt", strings.Replace(strings.Replace(phased, "phase: val ", "phase: test", 1), "True ", "False", 1), "latest_net_G_A.pth", "latest_net_G_B.pth")
 	if run, err := ReadReferenceRun(testRun, "", "", nil); err != nil || !strings.Contains(strings.Join(run.Notes, "\n"), "test run") {
 		t.Errorf("a test run's options: %v, notes %v", err, run)
+	} else if run.Config.Data.Phase != "train" {
+		t.Errorf("a test run's options: data.phase %q, want train (test.py's split is not the training one)", run.Config.Data.Phase)
+	}
+
+	// pix2pixHD's opt.txt: its DataLoader's shuffle is not serial_batches,
+	// its folders are phase + _label/_img; its max_dataset_size ends each
+	// epoch early, which gogan does not do: refused.
+	hd := "------------ Options -------------\nbatchSize: 1\ndataroot: ./datasets/cityscapes/\nisTrain: True\nlabel_nc: 35\n" +
+		"max_dataset_size: inf\nmodel: pix2pixHD\nnetG: global\nphase: val\nserial_batches: True\n-------------- End ----------------\n"
+	run, err = ReadReferenceRun(referenceFolder(t, "opt.txt", hd, "latest_net_G.pth", "latest_net_D.pth"), "", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]any{"recipe": "pix2pixhd", "data.phase": "val", "data.shuffle": false, "data.label_nc": 35} {
+		if got, _ := run.Config.Get(key); got != want {
+			t.Errorf("pix2pixHD's options: %s = %v, want %v", key, got, want)
+		}
+	}
+	_, err = ReadReferenceRun(referenceFolder(t, "opt.txt", strings.Replace(hd, "max_dataset_size: inf", "max_dataset_size: 10", 1), "latest_net_G.pth"), "", "", nil)
+	if err == nil || !strings.Contains(err.Error(), "opt.txt") || !strings.Contains(err.Error(), "max_dataset_size 10") || !strings.Contains(err.Error(), "data.max_samples=10") {
+		t.Errorf("pix2pixHD's max_dataset_size 10: %v, want a refusal naming the file, the option and data.max_samples", err)
 	}
 
 	for _, c := range []struct {

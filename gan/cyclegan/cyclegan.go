@@ -30,7 +30,7 @@ func init() {
 		Schema: config.RecipeSchema{
 			Name: "cyclegan",
 			// PatchGANs only (no multiscale discriminator).
-			Ignores: []string{"data.image_size", "model.num_D"},
+			Ignores: []string{"data.image_size", "model.num_D", "train.lambda_gp"}, // lambda_gp: wgangp is refused
 			Doc:     "unpaired image-to-image translation (pytorch-CycleGAN-and-pix2pix's cycle_gan model).",
 			Keys: []config.Key{
 				{Name: "train.lambda_A", Type: config.TypeFloat, Default: 10.0, Range: config.AtLeast(0), Doc: "cyclegan: weight of the cycle loss A -> B -> A."},

@@ -88,6 +88,8 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 // prints them.
 var options = []gan.ReferenceOption{
 	{Names: []string{"dataroot"}, Key: "data.root"},
+	{Names: []string{"phase"}, Key: "data.phase"},
+	{Names: []string{"serial_batches"}, Key: "data.shuffle", Value: gan.NotBool}, // its DataLoader's shuffle
 	{Names: []string{"label_nc"}, Key: "data.label_nc"},
 	{Names: []string{"no_instance"}, Key: "data.no_instance", Value: gan.PyBool},
 	{Names: []string{"batchSize"}, Key: "data.batch_size"},
@@ -131,6 +133,11 @@ func fromReference(opts map[string]string) ([]string, error) {
 	}
 	if v := opts["pool_size"]; v != "" && v != "0" {
 		return nil, fmt.Errorf("pool_size %s: gogan's pix2pixHD shows D the newest fakes, as the reference's default 0", v)
+	}
+	if v := opts["max_dataset_size"]; v != "" && v != "inf" {
+		// train.py ends each epoch after that many images of the whole
+		// shuffled set; data.max_samples keeps the first N files for good.
+		return nil, fmt.Errorf("max_dataset_size %s: pix2pixHD's train.py ends each epoch after %s images drawn from the whole set, which gogan does not do; import without it (data.max_samples=%s trains on the first %s files instead)", v, v, v, v)
 	}
 	return gan.ReferenceSets(opts, options)
 }

@@ -33,7 +33,7 @@ func init() {
 		Schema: config.RecipeSchema{
 			Name: "pix2pixhd",
 			// pix2pixHD's generators have no dropout.
-			Ignores: []string{"data.image_size", "model.no_dropout"},
+			Ignores: []string{"data.image_size", "model.no_dropout", "train.lambda_gp"}, // lambda_gp: wgangp is refused
 			Doc:     "high-resolution image synthesis from label maps (NVIDIA pix2pixHD's Pix2PixHDModel).",
 			Keys: append([]config.Key{
 				{Name: "data.label_nc", Type: config.TypeInt, Default: 35, Range: config.Between(0, 256),
