@@ -83,8 +83,8 @@ func TestExportLoadsInTheReferences(t *testing.T) {
 		{"colorization", func(run string) []string {
 			return []string{"--config", "configs/colorization.yaml", "--quiet", "--set", "out=" + run, "--set", "data.root=" + colour,
 				"--set", "data.load_size=136", "--set", "data.crop_size=128", "--set", "model.netG=unet_128",
-				"--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "threads=2", "--set", "data.workers=1", "--set", "train.max_steps=1"}
-		}, []string{"latest_net_G.pth", "latest_net_D.pth"}, "G G D", "", append([]string{"data.root", "data.dataset"}, pix2pixKeys...)},
+				"--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "threads=2", "--set", "data.workers=1", "--set", "train.max_steps=1", "--set", "data.shuffle=false"}
+		}, []string{"latest_net_G.pth", "latest_net_D.pth"}, "G G D", "", append([]string{"data.root", "data.dataset", "data.shuffle", "data.phase"}, pix2pixKeys...)},
 		{"cyclegan", func(run string) []string {
 			return smallCycleGAN(run, "train.max_steps=1", "train.lambda_identity=0.25")
 		},
@@ -95,9 +95,9 @@ func TestExportLoadsInTheReferences(t *testing.T) {
 		}, []string{"latest_net_G_A.pth", "latest_net_G_B.pth", "latest_net_D_A.pth", "latest_net_D_B.pth"}, "G_A G_B", "one direction at a time", nil},
 		{"pix2pixhd", func(run string) []string {
 			return smallHD(hdRoot, "", run, "train.max_steps=1", "train.no_vgg_loss=true", "train.niter_fix_global=0",
-				"model.instance_feat=true", "model.nef=4", "model.n_downsample_E=2", "train.no_ganFeat_loss=true")
+				"model.instance_feat=true", "model.nef=4", "model.n_downsample_E=2", "train.no_ganFeat_loss=true", "data.shuffle=false")
 		}, []string{"latest_net_G.pth", "latest_net_D.pth", "latest_net_E.pth"}, "G E G D E", "",
-			[]string{"data.root", "data.label_nc", "data.no_instance", "data.load_size", "data.crop_size", "data.preprocess", "data.batch_size",
+			[]string{"data.root", "data.shuffle", "data.phase", "data.label_nc", "data.no_instance", "data.load_size", "data.crop_size", "data.preprocess", "data.batch_size",
 				"model.netG", "model.ngf", "model.n_downsample_global", "model.n_blocks_global", "model.n_local_enhancers",
 				"model.n_blocks_local", "model.norm", "model.instance_feat", "model.label_feat", "model.feat_num", "model.nef",
 				"model.n_downsample_E", "model.ndf", "model.n_layers_D", "model.num_D", "train.epochs", "train.epochs_decay",

@@ -169,6 +169,13 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 	if d.NoFlip {
 		train = append(train, "--no_flip")
 	}
+	if d.Phase != "train" {
+		train = append(train, "--phase", d.Phase)
+	}
+	if d.MaxSamples > 0 {
+		train = append(train, "--max_dataset_size", strconv.Itoa(d.MaxSamples))
+		e.Notes = append(e.Notes, fmt.Sprintf("data.max_samples=%d: the reference's --max_dataset_size keeps the first %d files in the order os.walk lists them (the file system's), gogan the first %d by name: the same files where the folder lists them sorted", d.MaxSamples, d.MaxSamples, d.MaxSamples))
+	}
 	e.Notes = append(e.Notes, Beta2Note(c)...)
 	switch {
 	case t.GANMode == "hinge":

@@ -68,8 +68,17 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 	if d.NoFlip {
 		train = append(train, "--no_flip")
 	}
+	if !d.Shuffle {
+		train = append(train, "--serial_batches") // its DataLoader's shuffle
+	}
+	if d.Phase != "train" {
+		train = append(train, "--phase", d.Phase)
+	}
 	e.Commands = []string{gan.Command(test...), gan.Command(train...)}
 	e.Notes = gan.Beta2Note(c)
+	if d.MaxSamples > 0 {
+		e.Notes = append(e.Notes, fmt.Sprintf("data.max_samples=%d trained on the first %d files; pix2pixHD's --max_dataset_size instead ends each epoch after that many images of the whole set: give its train.py a --dataroot of those files alone", d.MaxSamples, d.MaxSamples))
+	}
 	// pix2pixHD reads a split's folders, A to B, with no direction flag.
 	if ab := c.Int("data.label_nc") == 0; ab || d.Direction != "AtoB" {
 		in, out := "train_label/ and train_img/", "label maps"
