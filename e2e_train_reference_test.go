@@ -153,19 +153,28 @@ func TestColorizationIsTrainPyStepForStep(t *testing.T) {
 // VGG19 draws its default initialisation before the first epoch, the
 // layers gogan does not keep included). And --no_lsgan without feature
 // matching: D's Sigmoid (use_sigmoid) and BCELoss, the losses G_GAN, G_VGG,
-// D_real and D_fake.
+// D_real and D_fake. And with --instance_feat and --label_feat: the
+// encoder's features averaged over each region are more input of G.
 func TestPix2PixHDIsTrainPyStepForStep(t *testing.T) {
 	py := torchtest.Python(t)
 	root := t.TempDir()
 	writeHDData(t, root, 9, 48, 44)
 	vgg := randomVGG19(t)
 	for _, tc := range []struct {
-		name string
-		sets []string
-		opts map[string]any
+		name  string
+		sets  []string
+		opts  map[string]any
+		steps int
 	}{
-		{"lsgan-feature-matching", nil, nil},
-		{"no_lsgan", []string{"train.gan_mode=vanilla", "train.no_ganFeat_loss=true"}, map[string]any{"no_lsgan": true, "no_ganFeat_loss": true}},
+		{"lsgan-feature-matching", nil, nil, 12},
+		{"no_lsgan", []string{"train.gan_mode=vanilla", "train.no_ganFeat_loss=true"}, map[string]any{"no_lsgan": true, "no_ganFeat_loss": true}, 12},
+		// The encoder's region means are sums in another order than
+		// torch.mean's (one rounding apart), which these runs amplify from
+		// step 7 on: means 2e-7 larger follow train.py to 3e-6 for all 12
+		// steps. Six steps check the features, E's gradients and its place
+		// in G's optimizer.
+		{"instance_feat", []string{"model.instance_feat=true", "model.nef=4", "model.n_downsample_E=2"}, map[string]any{"instance_feat": true, "nef": 4, "n_downsample_E": 2}, 6},
+		{"label_feat", []string{"model.label_feat=true", "model.nef=4", "model.n_downsample_E=2", "model.feat_num=2"}, map[string]any{"label_feat": true, "nef": 4, "n_downsample_E": 2, "feat_num": 2}, 6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			run := filepath.Join(t.TempDir(), "run")
@@ -184,8 +193,8 @@ func TestPix2PixHDIsTrainPyStepForStep(t *testing.T) {
 				c[k] = v
 			}
 			out := referenceRun(t, py, "scripts/train_reference_hd.py", c)
-			worst := sameLosses(t, got, out, "train.py", 12)
-			t.Logf("12 steps over 3 epochs: largest relative difference %.2g", worst)
+			worst := sameLosses(t, got, out, "train.py", tc.steps)
+			t.Logf("%d steps: largest relative difference %.2g", tc.steps, worst)
 		})
 	}
 }
@@ -274,11 +283,11 @@ func referenceRun(t *testing.T, py, script string, c map[string]any) []byte {
 func sameLosses(t *testing.T, got *runfolder.Metrics, ref []byte, reference string, steps int) float64 {
 	t.Helper()
 	lines := strings.Split(strings.TrimSpace(string(ref)), "\n")
-	if len(lines) != steps || len(got.Rows) != steps {
-		t.Fatalf("steps: %s %d, gogan %d; want %d", reference, len(lines), len(got.Rows), steps)
+	if len(lines) != len(got.Rows) || len(lines) < steps {
+		t.Fatalf("steps: %s %d, gogan %d; want the same, at least %d", reference, len(lines), len(got.Rows), steps)
 	}
 	worst := 0.0
-	for i, line := range lines {
+	for i, line := range lines[:steps] {
 		var want map[string]float64
 		if err := json.Unmarshal([]byte(line), &want); err != nil {
 			t.Fatal(err)
