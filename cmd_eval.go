@@ -129,6 +129,9 @@ func evalFIDCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			for _, w := range res.Warnings {
+				fmt.Fprintln(os.Stderr, "warning:", w)
+			}
 			fmt.Println(res)
 			return nil
 		},

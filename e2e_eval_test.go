@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"math"
 	"os"
 	"os/exec"
@@ -19,7 +20,7 @@ import (
 func TestEvalFIDCommand(t *testing.T) {
 	py := torchtest.Python(t)
 	dir := t.TempDir()
-	root := torchtest.CopyFacades(t, map[string][]string{"a": torchtest.FacadesFiles(1, 75), "b": torchtest.FacadesFiles(76, 140)})
+	root := torchtest.CopyFacades(t, map[string][]string{"a": torchtest.FacadesFiles(1, 75), "b": torchtest.FacadesFiles(76, 140), "c": torchtest.FacadesFiles(141, 160)})
 	a, b, w := filepath.Join(root, "a"), filepath.Join(root, "b"), filepath.Join(dir, "w.pth")
 	if out, err := exec.Command(py, "scripts/fid_reference.py", "make-weights", w).CombinedOutput(); err != nil {
 		t.Fatalf("make-weights: %v\n%s", err, out)
@@ -62,6 +63,16 @@ func TestEvalFIDCommand(t *testing.T) {
 	if got := fid("--inception", w, stats, b); math.Abs(got-want) > 1e-6+1e-5*want {
 		t.Errorf("FID from the statistics file %.6f, pytorch-fid's %.8f", got, want)
 	}
+	saved, err := os.ReadFile(stats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 20 images for 64 features: a singular covariance, said so.
+	c := filepath.Join(root, "c")
+	if out, err := gogan(t, "eval", "fid", "--dims", "64", "--device", "cpu", "--inception", w, a, c); err != nil ||
+		!strings.Contains(out, "warning: "+c+": 20 images for 64 features: the covariance is singular, so this FID is not comparable") {
+		t.Errorf("eval fid of 20 images at 64 features: %v\n%s", err, out)
+	}
 	// Two statistics files of different features: refused, naming both.
 	small := filepath.Join(dir, "s8.npz")
 	if out, err := exec.Command(py, "-c", "import numpy as np, sys; np.savez(sys.argv[1], mu=np.zeros(8), sigma=np.eye(8))", small).CombinedOutput(); err != nil {
@@ -71,7 +82,11 @@ func TestEvalFIDCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{small, stats}, "eval fid: " + small + " and " + stats + ": frechet distance: means of 8 and 64 dimensions"},
+		{[]string{small, stats}, "eval fid: " + small + " holds statistics of 8 features, " + stats + " of 64: compute both with the same --dims"},
+		// pytorch-fid refuses to overwrite statistics; a missing folder is
+		// found before the images are read
+		{[]string{"--inception", w, "--save-stats", stats, b}, "--save-stats " + stats + " exists: remove it or name another file"},
+		{[]string{"--inception", w, "--save-stats", filepath.Join(dir, "none", "b.npz"), b}, "the folder " + filepath.Join(dir, "none") + " does not exist"},
 		{[]string{"--classifier", "c.safetensors", "--dims", "64"}, "--dims is for the Inception FID"},
 		{[]string{"--classifier", "c.safetensors", a}, "no PATH arguments"},
 		{[]string{"--real-train", a, b}, "--real-train is for the Fashion-MNIST classifier's FID"},
@@ -81,6 +96,9 @@ func TestEvalFIDCommand(t *testing.T) {
 		if err == nil || !strings.Contains(out, c.want) {
 			t.Errorf("eval fid %v: %v\n%s", c.args, err, out)
 		}
+	}
+	if b, err := os.ReadFile(stats); err != nil || !bytes.Equal(b, saved) {
+		t.Errorf("the statistics file changed (%v)", err)
 	}
 }
 

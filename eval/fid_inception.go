@@ -43,6 +43,9 @@ type InceptionFIDResult struct {
 	Weights    string // the weights file ("" when both sets were statistics files)
 	Published  bool   // the weights are pytorch-fid's released file (its SHA-256)
 	SavedStats string
+	// Warnings say why the FID is not one to compare: a set of no more
+	// images than features.
+	Warnings []string
 }
 
 // FIDSet is one side of an FID.
@@ -152,6 +155,11 @@ func InceptionFID(o InceptionFIDOptions) (*InceptionFIDResult, error) {
 	if o.SaveStats != "" && !strings.HasSuffix(o.SaveStats, ".npz") {
 		return nil, fmt.Errorf("eval fid: --save-stats %s: name it *.npz (pytorch-fid reads a path as statistics only when it ends in .npz)", o.SaveStats)
 	}
+	if o.SaveStats != "" {
+		if err := newFileHere(o.SaveStats); err != nil {
+			return nil, fmt.Errorf("eval fid: --save-stats %w", err)
+		}
+	}
 	if err := o.Sampling.fill(); err != nil {
 		return nil, err
 	}
@@ -230,6 +238,9 @@ func InceptionFID(o InceptionFIDOptions) (*InceptionFIDResult, error) {
 				return nil, fmt.Errorf("eval fid: %w", err)
 			}
 			if statsOnly {
+				if len(gs) == 1 && len(gs[0].Mu) != len(g.Mu) {
+					return nil, fmt.Errorf("eval fid: %s holds statistics of %d features, %s of %d: compute both with the same --dims", sets[0].stats, len(gs[0].Mu), s.stats, len(g.Mu))
+				}
 				res.Dims = len(g.Mu)
 			} else if len(g.Mu) != o.Dims {
 				if !slices.Contains(InceptionDims, len(g.Mu)) {
@@ -251,6 +262,13 @@ func InceptionFID(o InceptionFIDOptions) (*InceptionFIDResult, error) {
 		}
 		res.Sets = append(res.Sets, s.FIDSet)
 		gs = append(gs, g)
+	}
+	for _, s := range res.Sets {
+		if s.N > 0 && s.N <= res.Dims {
+			// pytorch-fid's sqrtm of the singular product then adds 1e-6
+			// to the diagonals, or fails ("Imaginary component").
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %d images for %d features: the covariance is singular, so this FID is not comparable with others (pytorch-fid's gives another value or refuses); use more images than features (pytorch-fid asks for at least 2048), or a smaller --dims", s.Source, s.N, res.Dims))
+		}
 	}
 	if o.SaveStats != "" {
 		if err := WriteStats(o.SaveStats, gs[0]); err != nil {
@@ -357,4 +375,23 @@ func pngImage(x []float32, c, h, w int) *data.Image {
 		}
 	}
 	return im
+}
+
+// newFileHere checks, before hours of work, that path can be written as a
+// new file: it does not exist (pytorch-fid refuses to overwrite statistics
+// too) and its folder does and takes files.
+func newFileHere(path string) error {
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("%s exists: remove it or name another file (statistics are not overwritten, as pytorch-fid's)", path)
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("%s: the folder %s does not exist: make it first", path, dir)
+	}
+	f, err := os.CreateTemp(dir, ".gogan-check-*")
+	if err != nil {
+		return fmt.Errorf("%s: cannot write in %s: %w", path, dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
