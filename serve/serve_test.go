@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"math"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -658,6 +660,20 @@ func TestSlowUploadsAreCut(t *testing.T) {
 	}
 	if len(s.uploads) != 0 {
 		t.Errorf("%d upload slots still held", len(s.uploads))
+	}
+
+	// The same stall with a Content-Length (curl --data-binary, fetch):
+	// net/http reads a short body's rest before it answers, so the expired
+	// deadline must stay for the 408 to go out.
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /translate HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 100000\r\n\r\n%s", small[:10])
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil || resp.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("a stalled upload of a declared length: %v %v, want 408 within 5 s", resp, err)
 	}
 
 	// 1000 bytes/s, half the pace asked for, in 100-byte pieces past the grace

@@ -37,12 +37,13 @@ const uploadGrace = 10 * time.Second
 // pacedBody reads a request body under a read deadline that moves with the
 // bytes received: grace, then 1/rate seconds per byte.
 type pacedBody struct {
-	r     io.Reader
-	rc    *http.ResponseController
-	start time.Time
-	n     int64
-	grace time.Duration
-	rate  float64
+	r        io.Reader
+	rc       *http.ResponseController
+	start    time.Time
+	n        int64
+	grace    time.Duration
+	rate     float64
+	timedOut bool
 }
 
 func (p *pacedBody) Read(b []byte) (int, error) {
@@ -50,6 +51,7 @@ func (p *pacedBody) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	p.n += int64(n)
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		p.timedOut = true
 		return n, errorf(http.StatusRequestTimeout, "upload too slow: under %s/s on average after the first %s; send it again over a faster link", humanBytes(int64(p.rate)), p.grace)
 	}
 	return n, err
@@ -69,8 +71,13 @@ func readUpload(w http.ResponseWriter, r *http.Request, limit int64, grace time.
 	var in io.Reader = r.Body
 	if rate > 0 {
 		rc := http.NewResponseController(w)
-		defer rc.SetReadDeadline(time.Time{})
-		in = &pacedBody{r: r.Body, rc: rc, start: time.Now(), grace: grace, rate: rate}
+		pb := &pacedBody{r: r.Body, rc: rc, start: time.Now(), grace: grace, rate: rate}
+		defer func() {
+			if !pb.timedOut { // an expired deadline must stay: net/http reads the body's rest before answering
+				rc.SetReadDeadline(time.Time{})
+			}
+		}()
+		in = pb
 	}
 	// multipart adds a few hundred bytes of headers around the file.
 	body := http.MaxBytesReader(w, io.NopCloser(in), limit+64<<10)
