@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"gogan/runfolder"
+	"gogan/serve"
 )
 
 const serveChromium = "/usr/bin/chromium"
@@ -834,4 +835,37 @@ func (b *browser) screenshot(t *testing.T, name string) {
 		dir = t.TempDir()
 	}
 	os.WriteFile(filepath.Join(dir, name), png, 0o644)
+}
+
+// TestServeSizesAsTranslate: serve's canvas is the side translate gives a
+// square input, for a scale_width run the training width (load_size), not
+// the crop, whose images the generator never saw alone.
+func TestServeSizesAsTranslate(t *testing.T) {
+	base := t.TempDir()
+	for _, c := range []struct {
+		sets []string
+		side int
+	}{
+		{[]string{"data.preprocess=scale_width", "data.load_size=40", "data.crop_size=32"}, 40},
+		{[]string{"data.preprocess=resize_and_crop", "data.load_size=40", "data.crop_size=32"}, 32},
+	} {
+		run := filepath.Join(base, c.sets[0][len("data.preprocess="):])
+		if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, append([]string{"train.max_steps=1", "data.max_samples=16"}, c.sets...)...)...)...); err != nil {
+			t.Fatalf("train: %v\n%s", err, out)
+		}
+		m, err := serve.OpenModel(run, "", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, outDir := filepath.Join(run, "in"), filepath.Join(run, "translated")
+		os.MkdirAll(in, 0o755)
+		os.WriteFile(filepath.Join(in, "d.png"), encodePNG(t, edgeDrawing(m.Size, m.Size, 1)), 0o644)
+		if out, err := gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", outDir, "--device", "cpu", "--eval"); err != nil {
+			t.Fatalf("translate: %v\n%s", err, out)
+		}
+		b, _ := os.ReadFile(filepath.Join(outDir, "d.png"))
+		if got := decodePNG(t, b).Bounds().Size(); m.Size != c.side || got != (image.Point{c.side, c.side}) {
+			t.Errorf("%v: serve's side %d, translate's output of a square %v; want both %d", c.sets, m.Size, got, c.side)
+		}
+	}
 }

@@ -6,7 +6,10 @@ import (
 	"slices"
 	"strings"
 
+	"gogan/config"
 	"gogan/data"
+	"gogan/gan"
+	"gogan/nets"
 )
 
 // TestPreprocesses are translate's --preprocess values: the references'
@@ -59,4 +62,25 @@ func (s testSize) of(w, h int) (int, int, error) {
 	}
 	round := func(v int) int { return max(s.mult, int(math.Round(float64(v)/float64(s.mult)))*s.mult) }
 	return round(tw), round(th), nil
+}
+
+// SquareSide is the side translate gives a square input of a run by
+// default (a crop_size square: crop_size for resize_and_crop, load_size for
+// scale_width, where the generator trained on images that wide), for
+// role's generator: the size of serve's canvas.
+func SquareSide(cfg *config.Config, role string) (int, error) {
+	dc, err := gan.DataConfig(cfg)
+	if err != nil {
+		return 0, err
+	}
+	spec, err := gan.NetSpecOf(cfg, role)
+	if err != nil {
+		return 0, err
+	}
+	size, err := newTestSize(dc, TranslateOptions{}, nets.InputMultiple(spec.Options))
+	if err != nil {
+		return 0, err
+	}
+	w, _, err := size.of(dc.CropSize, dc.CropSize)
+	return w, err
 }

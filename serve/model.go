@@ -90,7 +90,10 @@ func OpenModel(path, direction string, eval bool) (*Model, error) {
 			return nil, fmt.Errorf("gogan serve draws images, but the generator of %s takes label maps and instance boundaries (data.label_nc, data.no_instance); a pix2pixhd run with data.label_nc=0 and data.no_instance=true can be served", ck.Dir)
 		}
 		m.Kind, m.Role, m.Direction, m.PairDirection = KindTranslate, tr.Role, tr.Direction, tr.PairDirection
-		m.InputNC, m.OutputNC, m.Size, m.Translation = tr.InputChannels(), tr.OutputNC, cfg.Data.CropSize, tr
+		if m.Size, err = infer.SquareSide(cfg, tr.Role); err != nil {
+			return nil, fmt.Errorf("checkpoint %s: %w", ck.Dir, err)
+		}
+		m.InputNC, m.OutputNC, m.Translation = tr.InputChannels(), tr.OutputNC, tr
 		if tr.Lab {
 			m.OutputNC = 3 // L with the generator's ab, as RGB
 		}
