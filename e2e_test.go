@@ -448,6 +448,64 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 	if err != nil || !strings.Contains(out, "translated 2 images") {
 		t.Errorf("translate --skip-invalid: %v\n%s", err, out)
 	}
+	os.Remove(filepath.Join(in, "c.jpg"))
+	// An input smaller than the ResNet G takes (sides of 8): refused by
+	// name with what to do, or skipped; a --load-size below it up front.
+	writeTestPNG(t, filepath.Join(in, "tiny.png"), 7, 5)
+	out, err = gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", filepath.Join(base, "out4"), "--device", "cpu", "--preprocess", "none")
+	if err == nil || !strings.Contains(out, "tiny.png: 7x5 is translated at 8x4 (--preprocess none), but the generator takes sides of at least 8 pixels") ||
+		!strings.Contains(out, "--skip-invalid skips such inputs") {
+		t.Errorf("translate of a 7x5 input: %v\n%s", err, out)
+	}
+	out, err = gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", filepath.Join(base, "out4"), "--device", "cpu", "--preprocess", "none", "--skip-invalid")
+	if err != nil || !strings.Contains(out, "translated 2 images") {
+		t.Errorf("translate --skip-invalid of a 7x5 input: %v\n%s", err, out)
+	}
+	out, err = gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", filepath.Join(base, "out5"), "--device", "cpu", "--load-size", "4")
+	if err == nil || !strings.Contains(out, "--load-size 4: the generator takes sides of at least 8 pixels") {
+		t.Errorf("translate --load-size 4: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(base, "out5")); err == nil {
+		t.Errorf("a refused translate made its output folder")
+	}
+
+	// SIGTERM stops between images: every file written is whole, none is
+	// a temporary, and the message says how many of how many.
+	many := filepath.Join(base, "many")
+	os.MkdirAll(many, 0o755)
+	for i := range 1500 {
+		writeTestPNG(t, filepath.Join(many, fmt.Sprintf("%04d.png", i)), 40, 28)
+	}
+	stopped := filepath.Join(base, "stopped")
+	cmd = exec.Command(goganBin, "translate", "--checkpoint", run, "--input", many, "--out", stopped, "--device", "cpu")
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if ents, _ := os.ReadDir(stopped); len(ents) > 0 {
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 143 {
+		t.Fatalf("translate after SIGTERM: %v, want exit status 143\n%s", err, buf.String())
+	}
+	ents, _ := os.ReadDir(stopped)
+	m := regexp.MustCompile(`stopped by terminated after (\d+) of 1500 inputs; the (\d+) translations written are in ` + regexp.QuoteMeta(stopped)).FindStringSubmatch(buf.String())
+	if m == nil || m[1] != m[2] || m[1] != fmt.Sprint(len(ents)) {
+		t.Errorf("%d files written; the message:\n%s", len(ents), buf.String())
+	}
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".png") || strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("left %s", e.Name())
+		} else if w, h := pngSize(t, filepath.Join(stopped, e.Name())); w != 32 || h != 32 {
+			t.Errorf("%s: %dx%d", e.Name(), w, h)
+		}
+	}
 }
 
 // TestDivergedRunStops: a loss that becomes infinite stops the run with a

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -253,7 +255,26 @@ func translateCmd() *cobra.Command {
 		Short: "Run a pix2pix, CycleGAN or pix2pixHD generator on a folder of images or label maps",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// SIGINT or SIGTERM stops between images, so that none is left
+			// half written; a second one quits at once.
+			sigs := make(chan os.Signal, 1)
+			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+			stop, got := make(chan struct{}), make(chan os.Signal, 1)
+			go func() {
+				if s, ok := <-sigs; ok {
+					signal.Stop(sigs)
+					got <- s
+					close(stop)
+				}
+			}()
+			o.Stop = stop
 			n, err := infer.Translate(o)
+			signal.Stop(sigs)
+			if errors.Is(err, infer.ErrStopped) {
+				sig := <-got
+				fmt.Fprintf(os.Stderr, "gogan: translate: stopped by %v %s; the %d translations written are in %s: the same command again writes them all\n", sig, strings.TrimPrefix(err.Error(), infer.ErrStopped.Error()+" "), n, o.Out)
+				os.Exit(trainer.ExitCode(sig))
+			}
 			if err != nil {
 				return err
 			}

@@ -201,6 +201,9 @@ type TranslateOptions struct {
 	// Limit translates only the first inputs, in sorted order (test.py
 	// --num_test, pix2pixHD's --how_many); 0 = all.
 	Limit int
+	// Stop, when done, stops the translation before its next input (a
+	// signal); the ones written stay. nil: never.
+	Stop <-chan struct{}
 }
 
 // limit is the inputs o.Limit keeps.
@@ -268,7 +271,7 @@ func Translate(o TranslateOptions) (n int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	size, err := newTestSize(dc, o, nets.InputMultiple(spec.Options))
+	size, err := newTestSize(dc, o, nets.InputMultiple(spec.Options), nets.MinInput(spec.Options))
 	if err != nil {
 		return 0, err
 	}
@@ -325,7 +328,7 @@ func Translate(o TranslateOptions) (n int, err error) {
 		}
 		return a, nil
 	}
-	return writeTranslations(files, outs, o.SkipInvalid, tr.PNG(), load, func(a *data.Image) report.Images {
+	return writeTranslations(files, outs, o, tr.PNG(), load, func(a *data.Image) report.Images {
 		x := tr.Input([]*data.Image{a}).To(dev)
 		return tr.Output(x, g.Forward(x))
 	})

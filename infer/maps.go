@@ -68,16 +68,16 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 	}
 	// the sides every network that sees the input takes (powers of two:
 	// the largest is a multiple of the others)
-	mult := nets.InputMultiple(spec.Options)
+	mult, least := nets.InputMultiple(spec.Options), nets.MinInput(spec.Options)
 	for _, role := range tr.Nets {
 		s, err := gan.NetSpecOf(cfg, role)
 		if err != nil {
 			return 0, err
 		}
-		mult = max(mult, nets.InputMultiple(s.Options))
+		mult, least = max(mult, nets.InputMultiple(s.Options)), max(least, nets.MinInput(s.Options))
 	}
 	inputs = o.limit(inputs) // the pairs' other files go by position
-	size, err := newTestSize(dc, o, mult)
+	size, err := newTestSize(dc, o, mult, least)
 	if err != nil {
 		return 0, err
 	}
@@ -161,7 +161,7 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 		}
 		return smp, nil
 	}
-	return writeTranslations(inputs, outs, o.SkipInvalid, tr.PNG(), load, func(smp data.Sample) report.Images {
+	return writeTranslations(inputs, outs, o, tr.PNG(), load, func(smp data.Sample) report.Images {
 		b := gan.BatchOf([]data.Sample{smp})
 		for name, t := range b {
 			b[name] = t.To(dev)

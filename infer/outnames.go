@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -37,16 +38,25 @@ func outputPaths(out string, inputs []string, folders map[string]string) ([]stri
 	return paths, nil
 }
 
+// ErrStopped is what a translation o.Stop stopped returns (wrapped).
+var ErrStopped = errors.New("stopped")
+
 // writeTranslations runs each input through load (decode and resize) and
 // forward (the generator, in a scope of its own), and writes the result to
-// its output path (outputPaths) as png says. With skip, an input load refuses is left
-// out with a warning; otherwise the error says which flag skips it. It
-// returns how many were written.
-func writeTranslations[T any](inputs, outs []string, skip bool, png report.GridOptions, load func(i int) (T, error), forward func(T) report.Images) (int, error) {
+// its output path (outputPaths) as png says. With o.SkipInvalid, an input
+// load refuses is left out with a warning; otherwise the error says which
+// flag skips it. o.Stop ends it between inputs. It returns how many were
+// written.
+func writeTranslations[T any](inputs, outs []string, o TranslateOptions, png report.GridOptions, load func(i int) (T, error), forward func(T) report.Images) (int, error) {
 	done := 0
 	for i, path := range inputs {
+		select {
+		case <-o.Stop:
+			return done, fmt.Errorf("%w after %d of %d inputs", ErrStopped, done, len(inputs))
+		default:
+		}
 		x, err := load(i)
-		if err != nil && skip {
+		if err != nil && o.SkipInvalid {
 			slog.Warn("translate: skipping an invalid input (--skip-invalid)", "input", path, "err", err.Error())
 			continue
 		}

@@ -22,12 +22,13 @@ var TestPreprocesses = []string{data.ResizeAndCrop, data.ScaleWidth, data.Prepro
 type testSize struct {
 	t    data.Transform
 	mult int
+	min  int // the smallest side the generator takes (nets.MinInput)
 }
 
 // newTestSize is the sizing of o's --preprocess and --load-size (defaults:
 // data.TestPreprocess of the run's mode, at the run's crop_size for
 // resize_and_crop and its load_size for scale_width) for a run of dc.
-func newTestSize(dc data.Config, o TranslateOptions, mult int) (testSize, error) {
+func newTestSize(dc data.Config, o TranslateOptions, mult, least int) (testSize, error) {
 	mode := o.Preprocess
 	if mode == "" {
 		mode = data.TestPreprocess(dc.Preprocess)
@@ -47,11 +48,14 @@ func newTestSize(dc data.Config, o TranslateOptions, mult int) (testSize, error)
 		mode == data.ScaleWidth && int64(load) > data.MaxImagePixels:
 		return testSize{}, fmt.Errorf("--load-size %d: images of that size hold more than the %d pixels gogan makes of an image", load, data.MaxImagePixels)
 	}
+	if o.LoadSize > 0 && o.LoadSize < least {
+		return testSize{}, fmt.Errorf("--load-size %d: the generator takes sides of at least %d pixels", o.LoadSize, least)
+	}
 	t := data.Transform{Mode: mode, LoadSize: load, CropSize: dc.CropSize, NoneMultiple: dc.NoneMultiple, ScaleWidthAspect: dc.ScaleWidthAspect}
 	if mode == data.ResizeAndCrop {
 		t.CropSize = load // resize to load x load; the crop takes it whole
 	}
-	return testSize{t: t, mult: max(mult, 1)}, nil
+	return testSize{t: t, mult: max(mult, 1), min: least}, nil
 }
 
 // of is the size a w x h input is translated at.
@@ -61,7 +65,15 @@ func (s testSize) of(w, h int) (int, int, error) {
 		return 0, 0, err
 	}
 	round := func(v int) int { return max(s.mult, int(math.Round(float64(v)/float64(s.mult)))*s.mult) }
-	return round(tw), round(th), nil
+	tw, th = round(tw), round(th)
+	if tw < s.min || th < s.min {
+		how := "--preprocess resize_and_crop (a square of --load-size)"
+		if s.t.Mode == data.ResizeAndCrop {
+			how = "a larger --load-size"
+		}
+		return 0, 0, fmt.Errorf("%dx%d is translated at %dx%d (--preprocess %s), but the generator takes sides of at least %d pixels: give %s", w, h, tw, th, s.t.Mode, s.min, how)
+	}
+	return tw, th, nil
 }
 
 // SquareSide is the side translate gives a square input of a run by
@@ -77,7 +89,7 @@ func SquareSide(cfg *config.Config, role string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	size, err := newTestSize(dc, TranslateOptions{}, nets.InputMultiple(spec.Options))
+	size, err := newTestSize(dc, TranslateOptions{}, nets.InputMultiple(spec.Options), nets.MinInput(spec.Options))
 	if err != nil {
 		return 0, err
 	}

@@ -14,38 +14,43 @@ func TestTestSizes(t *testing.T) {
 	p2p := data.Config{Preprocess: data.ResizeAndCrop, LoadSize: 286, CropSize: 256}
 	hd := data.Config{Preprocess: data.ScaleWidth, LoadSize: 128, CropSize: 512, ScaleWidthAspect: true, NoneMultiple: 16}
 	cases := []struct {
-		dc         data.Config
-		pre        string
-		load, mult int
-		w, h       int
-		ow, oh     int
-		err        string
+		dc                data.Config
+		pre               string
+		load, mult, least int
+		w, h              int
+		ow, oh            int
+		err               string
 	}{
-		{p2p, "", 0, 256, 512, 256, 256, 256, ""},                                                                             // test.py: resized to the crop
-		{p2p, "scale_width", 512, 256, 512, 256, 512, 256, ""},                                                                // width 512, the aspect kept
-		{p2p, "none", 0, 256, 512, 256, 512, 256, ""},                                                                         // its own size
-		{p2p, "none", 0, 256, 300, 400, 256, 512, ""},                                                                         // rounded to the U-Net's 256
-		{p2p, "resize_and_crop", 128, 4, 512, 256, 128, 128, ""},                                                              // another square
-		{data.Config{Preprocess: data.ScaleWidthAndCrop, LoadSize: 1024, CropSize: 360}, "", 0, 4, 2048, 1024, 1024, 512, ""}, // docs/tips.md
-		{data.Config{Preprocess: data.Crop, LoadSize: 64, CropSize: 64}, "", 0, 4, 128, 64, 128, 64, ""},                      // test_1024p.sh: none
-		{hd, "", 0, 16, 128, 64, 128, 64, ""},                                                                                 // pix2pixHD's scale_width keeps 2:1
-		{hd, "none", 0, 16, 100, 52, 96, 48, ""},                                                                              // __make_power_2 with base 16
-		{p2p, "crop", 0, 4, 10, 10, 0, 0, `--preprocess "crop": want resize_and_crop, scale_width, none`},
-		{p2p, "none", 64, 4, 10, 10, 0, 0, "--load-size goes with resize_and_crop or scale_width"},
-		{p2p, "", -1, 4, 10, 10, 0, 0, "--load-size -1"},
+		{p2p, "", 0, 256, 1, 512, 256, 256, 256, ""},                                                                             // test.py: resized to the crop
+		{p2p, "scale_width", 512, 256, 1, 512, 256, 512, 256, ""},                                                                // width 512, the aspect kept
+		{p2p, "none", 0, 256, 1, 512, 256, 512, 256, ""},                                                                         // its own size
+		{p2p, "none", 0, 256, 1, 300, 400, 256, 512, ""},                                                                         // rounded to the U-Net's 256
+		{p2p, "resize_and_crop", 128, 4, 1, 512, 256, 128, 128, ""},                                                              // another square
+		{data.Config{Preprocess: data.ScaleWidthAndCrop, LoadSize: 1024, CropSize: 360}, "", 0, 4, 1, 2048, 1024, 1024, 512, ""}, // docs/tips.md
+		{data.Config{Preprocess: data.Crop, LoadSize: 64, CropSize: 64}, "", 0, 4, 1, 128, 64, 128, 64, ""},                      // test_1024p.sh: none
+		{hd, "", 0, 16, 1, 128, 64, 128, 64, ""},                                                                                 // pix2pixHD's scale_width keeps 2:1
+		{hd, "none", 0, 16, 1, 100, 52, 96, 48, ""},                                                                              // __make_power_2 with base 16
+		{p2p, "crop", 0, 4, 1, 10, 10, 0, 0, `--preprocess "crop": want resize_and_crop, scale_width, none`},
+		{p2p, "none", 64, 4, 1, 10, 10, 0, 0, "--load-size goes with resize_and_crop or scale_width"},
+		{p2p, "", -1, 4, 1, 10, 10, 0, 0, "--load-size -1"},
+		// a ResNet G takes sides of 8 and more: what would be less is refused
+		{p2p, "none", 0, 4, 8, 7, 5, 0, 0, "7x5 is translated at 8x4 (--preprocess none), but the generator takes sides of at least 8 pixels: give --preprocess resize_and_crop"},
+		{p2p, "resize_and_crop", 4, 4, 8, 10, 10, 0, 0, "--load-size 4: the generator takes sides of at least 8 pixels"},
+		{hd, "scale_width", 16, 4, 8, 500, 90, 0, 0, "500x90 is translated at 16x4 (--preprocess scale_width), but the generator takes sides of at least 8 pixels"},
+		{p2p, "none", 0, 4, 8, 9, 9, 8, 8, ""},
 	}
 	for _, c := range cases {
-		s, err := newTestSize(c.dc, TranslateOptions{Preprocess: c.pre, LoadSize: c.load}, c.mult)
+		s, err := newTestSize(c.dc, TranslateOptions{Preprocess: c.pre, LoadSize: c.load}, c.mult, c.least)
+		var w, h int
+		if err == nil {
+			w, h, err = s.of(c.w, c.h)
+		}
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
 				t.Errorf("%s %q: error %v, want %q", c.dc.Preprocess, c.pre, err, c.err)
 			}
 			continue
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, h, err := s.of(c.w, c.h)
 		if err != nil || w != c.ow || h != c.oh {
 			t.Errorf("%s run, --preprocess %q --load-size %d: %dx%d -> %dx%d (%v), want %dx%d", c.dc.Preprocess, c.pre, c.load, c.w, c.h, w, h, err, c.ow, c.oh)
 		}
