@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // lossColors are distinguishable on white (Okabe-Ito, colour-blind safe).
@@ -70,6 +71,16 @@ func LossPlot(m *runfolder.Metrics, title string) (*plot.Plot, error) {
 		l.Color = lossColors[i%len(lossColors)]
 		l.Width = vg.Points(1.5)
 		p.Add(l)
+		if len(pts) == 1 {
+			// a line through one point draws nothing (a run shorter than
+			// log_every): mark the point
+			sc, err := plotter.NewScatter(pts)
+			if err != nil {
+				return nil, fmt.Errorf("loss plot %s: %w", name, err)
+			}
+			sc.GlyphStyle.Color, sc.GlyphStyle.Radius, sc.GlyphStyle.Shape = l.Color, vg.Points(3), draw.CircleGlyph{}
+			p.Add(sc)
+		}
 		p.Legend.Add(name, l)
 		drawn = true
 		n++

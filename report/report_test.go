@@ -255,6 +255,28 @@ func TestLossPlotPNG(t *testing.T) {
 	if dark < 1000 { // axes, ticks and (antialiased) labels
 		t.Errorf("axes/labels: %d dark pixels", dark)
 	}
+	// One row (a run shorter than log_every): each loss a marked point,
+	// more of its colour than the legend's sample line alone.
+	one := filepath.Join(t.TempDir(), "m.csv")
+	m1, _ := runfolder.OpenMetrics(one, []string{"D", "G"}, 0)
+	m1.Write(1, 0, map[string]float64{"D": 0.7, "G": 1.3}, 2e-4, 800)
+	m1.Close()
+	if err := report.WriteLossPlot(one, filepath.Join(filepath.Dir(one), "l.png"), "x"); err != nil {
+		t.Fatal(err)
+	}
+	colours := map[color.RGBA]int{}
+	im1 := readPNG(t, filepath.Join(filepath.Dir(one), "l.png"))
+	for y := im1.Bounds().Min.Y; y < im1.Bounds().Max.Y; y++ {
+		for x := im1.Bounds().Min.X; x < im1.Bounds().Max.X; x++ {
+			r, g, bl, _ := im1.At(x, y).RGBA()
+			colours[color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(bl >> 8), 255}]++
+		}
+	}
+	for i := range 2 { // measured: 26 for the legend's line alone, 62 with the point
+		if n := colours[report.LossColors[i]]; n < 45 {
+			t.Errorf("one row: series %d has %d pixels of its colour, the legend's alone", i, n)
+		}
+	}
 	// No rows yet: still a valid image.
 	p := filepath.Join(t.TempDir(), "m.csv")
 	m, _ := runfolder.OpenMetrics(p, []string{"D"}, 0)
