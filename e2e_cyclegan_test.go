@@ -186,6 +186,16 @@ func TestImportNetFlags(t *testing.T) {
 	if err != nil || !strings.Contains(out, "this network holds its initial random weights: gogan import was given no file for it (import --net G_B=FILE)") {
 		t.Errorf("translate --direction BtoA with G_B never imported: %v\n%s", err, out)
 	}
+	// and exporting them says which files are not trained networks
+	out, err = gogan(t, "export", "--checkpoint", run, "--out", filepath.Join(dir, "exported"))
+	if err != nil || strings.Contains(out, "latest_net_G_A.pth is network") {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	for _, role := range []string{"G_B", "D_A", "D_B"} {
+		if !strings.Contains(out, "latest_net_"+role+".pth is network "+role+"'s initial random weights") {
+			t.Errorf("export: no note on %s\n%s", role, out)
+		}
+	}
 }
 
 // TestCycleGANPoolResizedOnResume: a run resumed with a larger

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	torch "gogan/cgo"
@@ -95,13 +96,17 @@ func Export(o ExportOptions) (*Exported, error) {
 		}
 	}
 	res.Paths = paths[:len(e.Files)]
-	ws, _, err := torch.LoadSafetensors(ck.WeightsPath())
+	ws, meta, err := torch.LoadSafetensors(ck.WeightsPath())
 	if err != nil {
 		return nil, ck.Removed(err)
 	}
 	defer torch.FreeNamed(ws)
+	initial := strings.Split(meta[runfolder.InitialNetsKey], ",")
 	var writes []func(io.Writer) error
-	for _, f := range e.Files {
+	for i, f := range e.Files {
+		if slices.Contains(initial, f.Role) {
+			res.Notes = append(res.Notes, fmt.Sprintf("%s is network %s's initial random weights (gogan import was given no file for it): the reference loads it as if trained", filepath.Base(paths[i]), f.Role))
+		}
 		n, err := gan.NetFromWeights(cfg, ws, f.Role, torch.CPUDevice)
 		if err != nil {
 			return nil, fmt.Errorf("checkpoint %s: %w", ck.Dir, err)
