@@ -468,6 +468,26 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(base, "out5")); err == nil {
 		t.Errorf("a refused translate made its output folder")
 	}
+	// Paths that are not what they should be: said so.
+	aFile, killed := filepath.Join(base, "a-file.png"), filepath.Join(base, "killed")
+	writeTestPNG(t, aFile, 8, 8)
+	os.MkdirAll(killed, 0o755)
+	os.WriteFile(filepath.Join(killed, "config.yaml"), []byte("recipe: pix2pix\n"), 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"translate", "--checkpoint", run, "--input", filepath.Join(base, "none"), "--out", outDir}, "--input " + filepath.Join(base, "none") + ": no such folder"},
+		{[]string{"translate", "--checkpoint", run, "--input", aFile, "--out", outDir}, "--input " + aFile + " is a file: give the folder of images it is in"},
+		{[]string{"translate", "--checkpoint", run, "--input", in, "--out", aFile}, "--out " + aFile + " is a file: give a folder"},
+		{[]string{"export", "--checkpoint", run, "--out", aFile}, "export: --out " + aFile + " is a file: give a folder"},
+		{[]string{"translate", "--checkpoint", filepath.Join(base, "none"), "--input", in, "--out", outDir}, "checkpoint " + filepath.Join(base, "none") + ": no such folder"},
+		{[]string{"translate", "--checkpoint", killed, "--input", in, "--out", outDir}, "the run folder has no checkpoint: the run ended before writing its first"},
+	} {
+		if out, err := gogan(t, c.args...); err == nil || !strings.Contains(out, c.want) {
+			t.Errorf("%v: %v\n%s", c.args, err, out)
+		}
+	}
 
 	// SIGTERM stops between images: every file written is whole, none is
 	// a temporary, and the message says how many of how many.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -260,8 +261,8 @@ func Translate(o TranslateOptions) (n int, err error) {
 		}
 	}
 	in, out, eval := o.Input, o.Out, o.Eval
-	if fi, err := os.Stat(in); err != nil || !fi.IsDir() {
-		return 0, fmt.Errorf("--input %s: not a folder of images", in)
+	if err := isFolder("--input", in); err != nil {
+		return 0, err
 	}
 	dc, err := gan.DataConfig(cfg)
 	if err != nil {
@@ -338,6 +339,9 @@ func Translate(o TranslateOptions) (n int, err error) {
 // those of them that are still empty (a translation that failed before it
 // wrote anything leaves no folder behind).
 func makeOut(out string) (undo func(), err error) {
+	if fi, err := os.Stat(out); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("--out %s is a file: give a folder to write the translations into", out)
+	}
 	made := runfolder.MissingDirs(out)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
@@ -368,4 +372,19 @@ func DescribeNets(cfg *config.Config) (string, error) {
 		parts = append(parts, fmt.Sprintf("%s %s\n%s", spec.Role, spec.Options.Kind, d))
 	}
 	return strings.Join(parts, "\n"), nil
+}
+
+// isFolder checks that a flag's path is a folder, saying what it is
+// instead.
+func isFolder(flag, path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s %s: no such folder", flag, path)
+	case err != nil:
+		return fmt.Errorf("%s %s: %w", flag, path, err)
+	case !fi.IsDir():
+		return fmt.Errorf("%s %s is a file: give the folder of images it is in", flag, path)
+	}
+	return nil
 }

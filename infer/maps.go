@@ -172,6 +172,9 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 
 // imageFiles lists the image files of dir, sorted.
 func imageFiles(dir, flag string) ([]string, error) {
+	if err := isFolder(flag, dir); err != nil {
+		return nil, err
+	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", flag, err)

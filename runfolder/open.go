@@ -1,7 +1,9 @@
 package runfolder
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +18,11 @@ func OpenCheckpoint(path string) (Checkpoint, *CheckpointState, *config.Config, 
 	var ck Checkpoint
 	var st *CheckpointState
 	var err error
-	if fi, serr := os.Stat(path); serr == nil && !fi.IsDir() {
+	fi, serr := os.Stat(path)
+	if errors.Is(serr, fs.ErrNotExist) {
+		return ck, nil, nil, fmt.Errorf("checkpoint %s: no such folder", path)
+	}
+	if serr == nil && !fi.IsDir() {
 		what := "a file"
 		switch {
 		case filepath.Base(path) == WeightsFile:
@@ -38,6 +44,11 @@ func OpenCheckpoint(path string) (Checkpoint, *CheckpointState, *config.Config, 
 	} else if ck, st, err = LatestValid(path); err != nil {
 		if pths, _ := filepath.Glob(filepath.Join(path, "*_net_*.pth")); len(pths) > 0 {
 			return ck, nil, nil, fmt.Errorf("checkpoint %s holds the reference's networks (%s), not a gogan checkpoint: import them first (gogan import --from %s --out RUN) and give RUN", path, filepath.Base(pths[0]), path)
+		}
+		if _, cerr := os.Stat(filepath.Join(path, "config.yaml")); cerr == nil && errors.Is(err, ErrNoCheckpoint) {
+			if cks, _ := ListCheckpoints(path); len(cks) == 0 {
+				return ck, nil, nil, fmt.Errorf("checkpoint %s: the run folder has no checkpoint: the run ended before writing its first (killed, or failed early: gogan runs %s says how)", path, path)
+			}
 		}
 		return ck, nil, nil, fmt.Errorf("checkpoint %s: neither a checkpoint folder (no %s) nor a run folder with a valid checkpoint: %w", path, StateFile, err)
 	}

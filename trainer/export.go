@@ -73,6 +73,9 @@ func Export(o ExportOptions) (*Exported, error) {
 	if err != nil {
 		return nil, err
 	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("export: --out %s is a file: give a folder (the reference's checkpoints/NAME)", o.Out)
+	}
 	eo := gan.ExportOptions{Dir: dir, Label: o.Label}
 	eo.Epoch, eo.Completed, eo.EpochImages = position(st)
 	e := def.Export(cfg, eo)
