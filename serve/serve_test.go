@@ -183,10 +183,24 @@ func TestTranslateAPI(t *testing.T) {
 		{"empty", "image/png", nil, 400, "empty upload"},
 		{"too large", "image/png", make([]byte, 5000), 413, "larger than the limit of 4 KiB (--max-upload 4096 bytes)"},
 		{"too many pixels", "image/png", pngBytes(t, 200, 100, 0), 413, "200x100 = 20000 pixels: more than the limit of 10000 pixels (--max-pixels)"},
+		{"a PNG said to be a form", "multipart/form-data; boundary=x", pngBytes(t, 8, 8, 0), 400, "the body is not the multipart form its Content-Type says"},
 	} {
 		resp, b := post(t, ts.URL+"/translate", c.ctype, c.body)
 		if resp.StatusCode != c.code || !strings.Contains(string(b), c.want) {
 			t.Errorf("%s: %d %q, want %d with %q", c.name, resp.StatusCode, b, c.code, c.want)
+		}
+	}
+	// A compressed body (Content-Encoding) is refused as such.
+	req, _ := http.NewRequest("POST", ts.URL+"/translate", bytes.NewReader(pngBytes(t, 8, 8, 0)))
+	req.Header.Set("Content-Type", "image/png")
+	req.Header.Set("Content-Encoding", "gzip")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnsupportedMediaType || !strings.Contains(string(b), "Content-Encoding gzip: send the image as it is") {
+			t.Errorf("gzip: %d %s", resp.StatusCode, b)
 		}
 	}
 	// Wrong methods and the other kind's endpoints.

@@ -68,6 +68,9 @@ func readUpload(w http.ResponseWriter, r *http.Request, limit int64, grace time.
 	if r.ContentLength > limit {
 		return nil, tooLarge
 	}
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return nil, errorf(http.StatusUnsupportedMediaType, "Content-Encoding %s: send the image as it is (PNG and JPEG are compressed already)", ce)
+	}
 	var in io.Reader = r.Body
 	if rate > 0 {
 		rc := http.NewResponseController(w)
@@ -113,7 +116,11 @@ func firstPart(mr *multipart.Reader, limit int64) ([]byte, error) {
 			return nil, errorf(http.StatusBadRequest, "multipart form without a file: send the image as a form file (curl -F image=@drawing.png)")
 		}
 		if err != nil {
-			return nil, err
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, err
+			}
+			return nil, errorf(http.StatusBadRequest, "the body is not the multipart form its Content-Type says (%v): send the image as a form file (curl -F image=@drawing.png), or as the body itself with Content-Type image/png (curl --data-binary @drawing.png)", err)
 		}
 		if p.FileName() == "" && p.FormName() != "image" {
 			continue
