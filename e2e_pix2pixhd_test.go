@@ -153,6 +153,22 @@ func TestPix2PixHDTrains(t *testing.T) {
 	if err == nil || !strings.Contains(out, "label map") {
 		t.Errorf("translate photos as label maps: %v\n%s", err, out)
 	}
+	// A class the generator never learnt: no label_nc to raise now.
+	nine := filepath.Join(t.TempDir(), "labels")
+	os.MkdirAll(nine, 0o755)
+	lm := image.NewGray(image.Rect(0, 0, 40, 36))
+	lm.Pix[5] = 9
+	writePNG(t, filepath.Join(nine, "003.png"), lm)
+	inst := filepath.Join(t.TempDir(), "inst")
+	os.MkdirAll(inst, 0o755)
+	if b, err := os.ReadFile(filepath.Join(root, "train_inst", "003.png")); err != nil || os.WriteFile(filepath.Join(inst, "003.png"), b, 0o644) != nil {
+		t.Fatal(err)
+	}
+	out, err = gogan(t, "translate", "--checkpoint", run, "--input", nine, "--instances", inst, "--out", dst)
+	if err == nil || !strings.Contains(out, "003.png: label map has class id 9 (at x=5, y=0), but the generator of "+run) ||
+		!strings.Contains(out, "was trained on 4 classes (ids 0..3): give label maps of those classes") {
+		t.Errorf("translate a label map of class 9: %v\n%s", err, out)
+	}
 }
 
 // TestPix2PixHDFacadesStages trains the global stage on facades (label_nc

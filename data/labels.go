@@ -162,14 +162,20 @@ func LoadLabelMap(path string, labelNC int) (*Image, error) {
 		out.Pix[i] = uint8(v)
 	})
 	if top >= labelNC {
-		fix := fmt.Sprintf("raise data.label_nc to at least %d (pix2pixHD's --label_nc)", top+1)
-		if top > 255 {
-			fix = "label maps hold 8-bit class ids 0..255"
-		}
-		return nil, fileErr(path, "label map has class id %d (at x=%d, y=%d) but data.label_nc is %d, so ids must be 0..%d: %s",
-			top, at%out.W, at/out.W, labelNC, labelNC-1, fix)
+		return nil, &FileError{Path: path, Err: &ClassIDError{ID: top, X: at % out.W, Y: at / out.W, LabelNC: labelNC}}
 	}
 	return out, nil
+}
+
+// ClassIDError is a label map's class id past data.label_nc's classes.
+type ClassIDError struct{ ID, X, Y, LabelNC int }
+
+func (e *ClassIDError) Error() string {
+	fix := fmt.Sprintf("raise data.label_nc to at least %d (pix2pixHD's --label_nc)", e.ID+1)
+	if e.ID > 255 {
+		fix = "label maps hold 8-bit class ids 0..255"
+	}
+	return fmt.Sprintf("label map has class id %d (at x=%d, y=%d) but data.label_nc is %d, so ids must be 0..%d: %s", e.ID, e.X, e.Y, e.LabelNC, e.LabelNC-1, fix)
 }
 
 // LoadInstanceMap reads an instance map (8- or 16-bit gray, or paletted) and
