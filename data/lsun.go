@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -79,7 +81,13 @@ func (d *Dataset) openLSUN() error {
 			if d.cfg.Phase == "test" {
 				hint = "LSUN's download.py -c test and unzip give test_lmdb/"
 			}
+			if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+				return &ConfigError{Key: "data.root", Value: d.cfg.Root, Msg: fmt.Sprintf("%s is a file, not an LSUN database's folder (%s, each holding data.mdb)", name, hint)}
+			}
 			return &ConfigError{Key: "data.root", Value: d.cfg.Root, Msg: fmt.Sprintf("has no LSUN database %s (%s)", name, hint)}
+		}
+		if _, err := os.Stat(filepath.Join(dir, "data.mdb")); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("data: LSUN %s has no data.mdb, the database file: an unzip cut short? (LSUN's zips hold %s/data.mdb and lock.mdb)", dir, name)
 		}
 		db, err := lmdb.Open(dir)
 		if err != nil {

@@ -191,6 +191,17 @@ func TestLSUNErrors(t *testing.T) {
 	if err := open(func(c *Config) { c.Classes = "tower" }); err == nil || !strings.Contains(err.Error(), data) || !strings.Contains(err.Error(), "truncated") {
 		t.Errorf("a truncated database: %v, want an error naming %s", err, data)
 	}
+	// an unzip cut short: the folder without its data.mdb; a file where
+	// the folder should be
+	os.Remove(data)
+	if err := open(func(c *Config) { c.Classes = "tower" }); err == nil || !strings.Contains(err.Error(), "tower_train_lmdb has no data.mdb, the database file") {
+		t.Errorf("no data.mdb: %v", err)
+	}
+	os.RemoveAll(filepath.Join(root, "tower_train_lmdb"))
+	os.WriteFile(filepath.Join(root, "tower_train_lmdb"), b, 0o644)
+	if err := open(func(c *Config) { c.Classes = "tower" }); err == nil || !strings.Contains(err.Error(), "tower_train_lmdb is a file, not an LSUN database's folder") {
+		t.Errorf("a file for the database folder: %v", err)
+	}
 }
 
 // TestLSUNLabelsReachBatches: a batch's labels are the images' categories,
