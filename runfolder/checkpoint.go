@@ -141,10 +141,25 @@ func (c Checkpoint) StatePath() string { return filepath.Join(c.Dir, StateFile) 
 // come back as they are.
 func (c Checkpoint) Removed(err error) error {
 	if err != nil && errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("checkpoint %s was removed while it was read (a run still training removes its older checkpoints, train.keep_checkpoints): run the command again: %w", c.Dir, err)
+		return &removedError{dir: c.Dir, err: err}
 	}
 	return err
 }
+
+// ErrRemoved matches (errors.Is) the errors of checkpoints removed while
+// they were read.
+var ErrRemoved = errors.New("checkpoint removed while read")
+
+type removedError struct {
+	dir string
+	err error
+}
+
+func (e *removedError) Error() string {
+	return fmt.Sprintf("checkpoint %s was removed while it was read (a run still training removes its older checkpoints, train.keep_checkpoints): run the command again: %v", e.dir, e.err)
+}
+func (e *removedError) Unwrap() error        { return e.err }
+func (e *removedError) Is(target error) bool { return target == ErrRemoved }
 
 // CheckpointDir is where the checkpoint of a step lives.
 func CheckpointDir(run string, step int) string {

@@ -13,6 +13,7 @@ package serve
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
@@ -29,6 +30,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -37,6 +39,7 @@ import (
 
 	"gogan/data"
 	"gogan/report"
+	"gogan/runfolder"
 )
 
 //go:embed static
@@ -102,7 +105,29 @@ type Server struct {
 // to defaults, with the reason, when it cannot) and starts the device
 // goroutine with the generator loaded.
 func New(ctx context.Context, o Options) (*Server, error) {
+	_, serr := os.Stat(filepath.Join(o.Checkpoint, runfolder.StateFile))
+	runFolder := serr != nil // not a checkpoint folder itself
+	for tries := 1; ; tries++ {
+		s, err := newFromCheckpoint(ctx, o)
+		// A run still training prunes the checkpoint just opened: given the
+		// run folder, serve the newest one instead.
+		if errors.Is(err, runfolder.ErrRemoved) && tries < 3 && runFolder {
+			cmp.Or(o.Logger, slog.Default()).Warn("gogan serve: the checkpoint was removed while it was read (the run is training); opening the newest", "run", o.Checkpoint)
+			continue
+		}
+		return s, err
+	}
+}
+
+// openedHook, when set (tests), runs after the model is opened, before
+// the rest is read.
+var openedHook func(*Model)
+
+func newFromCheckpoint(ctx context.Context, o Options) (*Server, error) {
 	m, err := OpenModel(o.Checkpoint, o.Direction, o.Eval)
+	if err == nil && openedHook != nil {
+		openedHook(m)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,7 @@ import (
 	"gogan/config"
 	"gogan/data"
 	_ "gogan/gan/all"
+	"gogan/trainer"
 )
 
 // fakeEngine stands in for libtorch: translate inverts the input, generate
@@ -748,4 +750,41 @@ func postPaced(t *testing.T, url string, body []byte, piece int, gap time.Durati
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// TestServeAPrunedCheckpoint: given a run folder, serve opens its newest
+// checkpoint; when the run (still training) removes it before its weights
+// are read, serve opens the newest again instead of failing.
+func TestServeAPrunedCheckpoint(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	cfg, err := config.LoadConfig("../configs/pix2pix-fashion-edges.yaml", []string{"out=" + run, "device=cpu", "threads=2", "data.max_samples=8",
+		"data.batch_size=4", "model.ngf=4", "model.ndf=4", "train.max_steps=2", "train.checkpoint_every=1", "train.keep_checkpoints=2", "logging.tensorboard=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trainer.Train(context.Background(), cfg, trainer.RunOptions{Quiet: true}); err != nil {
+		t.Fatal(err)
+	}
+	var opened []string
+	openedHook = func(m *Model) {
+		opened = append(opened, filepath.Base(m.Checkpoint.Dir))
+		if len(opened) == 1 {
+			os.RemoveAll(m.Checkpoint.Dir) // as the run's pruning would
+		}
+	}
+	defer func() { openedHook = nil }()
+	s, err := New(context.Background(), Options{Checkpoint: run, Eval: true, Device: "cpu", Logger: quiet()})
+	if err != nil {
+		t.Fatalf("serve of a run whose checkpoint went: %v", err)
+	}
+	s.Close()
+	if want := []string{"step-00000002", "step-00000001"}; !slices.Equal(opened, want) {
+		t.Errorf("opened %v, want %v", opened, want)
+	}
+	// a checkpoint folder given itself is not swapped for another
+	openedHook = func(m *Model) { os.RemoveAll(m.Checkpoint.Dir) }
+	ck := filepath.Join(run, "checkpoints", "step-00000001")
+	if _, err := New(context.Background(), Options{Checkpoint: ck, Eval: true, Device: "cpu", Logger: quiet()}); err == nil || !strings.Contains(err.Error(), "was removed while it was read") {
+		t.Errorf("serve of a checkpoint folder removed while read: %v", err)
+	}
 }
