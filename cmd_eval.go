@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"gogan/eval"
+	"gogan/trainer"
 )
 
 // evalCmd is `gogan eval`: quality figures (FID on a classifier gogan trains,
@@ -169,11 +168,12 @@ func evalPix2PixCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// A signal stops between batches, so that a results folder
 			// under way is removed rather than left half written.
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
+			ctx, sig, release := onSignal()
+			defer release()
 			res, err := eval.EvalPix2Pix(ctx, o)
-			if err != nil && ctx.Err() != nil {
-				return fmt.Errorf("eval pix2pix: stopped by a signal; nothing was written")
+			if err != nil && sig() != nil {
+				fmt.Fprintf(os.Stderr, "gogan: eval pix2pix: stopped by %v; nothing was written\n", sig())
+				os.Exit(trainer.ExitCode(sig()))
 			}
 			if err != nil {
 				return err

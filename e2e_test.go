@@ -526,6 +526,23 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 			t.Errorf("%s: %dx%d", e.Name(), w, h)
 		}
 	}
+	// eval pix2pix stops as well, writing nothing: its 10,000 test pairs
+	// take minutes.
+	results := filepath.Join(base, "results")
+	cmd = exec.Command(goganBin, "eval", "pix2pix", "--checkpoint", run, "--device", "cpu", "--out", results)
+	buf.Reset()
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(buf.String(), "eval pix2pix: stopped by interrupt; nothing was written") {
+		t.Errorf("eval pix2pix after SIGINT: %v, want exit status 130\n%s", err, buf.String())
+	}
+	if _, err := os.Stat(results); err == nil {
+		t.Errorf("a stopped eval pix2pix left %s", results)
+	}
 }
 
 // TestDivergedRunStops: a loss that becomes infinite stops the run with a

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -257,23 +258,13 @@ func translateCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// SIGINT or SIGTERM stops between images, so that none is left
 			// half written; a second one quits at once.
-			sigs := make(chan os.Signal, 1)
-			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-			stop, got := make(chan struct{}), make(chan os.Signal, 1)
-			go func() {
-				if s, ok := <-sigs; ok {
-					signal.Stop(sigs)
-					got <- s
-					close(stop)
-				}
-			}()
-			o.Stop = stop
+			ctx, sig, release := onSignal()
+			defer release()
+			o.Stop = ctx.Done()
 			n, err := infer.Translate(o)
-			signal.Stop(sigs)
 			if errors.Is(err, infer.ErrStopped) {
-				sig := <-got
-				fmt.Fprintf(os.Stderr, "gogan: translate: stopped by %v %s; the %d translations written are in %s: the same command again writes them all\n", sig, strings.TrimPrefix(err.Error(), infer.ErrStopped.Error()+" "), n, o.Out)
-				os.Exit(trainer.ExitCode(sig))
+				fmt.Fprintf(os.Stderr, "gogan: translate: stopped by %v %s; the %d translations written are in %s: the same command again writes them all\n", sig(), strings.TrimPrefix(err.Error(), infer.ErrStopped.Error()+" "), n, o.Out)
+				os.Exit(trainer.ExitCode(sig()))
 			}
 			if err != nil {
 				return err
@@ -600,4 +591,39 @@ func printJSONLine(v any) error {
 	}
 	fmt.Println(string(b))
 	return nil
+}
+
+// onSignal listens for SIGINT and SIGTERM: the first cancels ctx and gives
+// signals their default behaviour back (a second one quits at once); sig
+// is the one that came (nil if none), and release stops listening.
+func onSignal() (ctx context.Context, sig func() os.Signal, release func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	var got os.Signal
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-ch:
+			signal.Stop(ch)
+			mu.Lock()
+			got = s
+			mu.Unlock()
+			cancel()
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return ctx, func() os.Signal {
+			mu.Lock()
+			defer mu.Unlock()
+			return got
+		}, func() {
+			once.Do(func() {
+				signal.Stop(ch)
+				close(done)
+				cancel()
+			})
+		}
 }
