@@ -303,6 +303,22 @@ func TestPix2PixHDFeatures(t *testing.T) {
 	if err != nil || !strings.Contains(out, "encoded 4 images") || !strings.Contains(out, clustered) {
 		t.Fatalf("features: %v\n%s", err, out)
 	}
+	// The same file place however the checkpoint is named: its folder with
+	// a trailing slash (shell completion), or a copy kept elsewhere (beside it).
+	elsewhere := filepath.Join(t.TempDir(), "kept")
+	if err := os.CopyFS(filepath.Join(elsewhere, "step-00000006"), os.DirFS(ck)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ ck, want string }{
+		{ck + "/", filepath.Join(run, "features_clustered_003.safetensors")},
+		{filepath.Join(elsewhere, "step-00000006"), filepath.Join(elsewhere, "features_clustered_003.safetensors")},
+	} {
+		if out, err := gogan(t, "features", "--checkpoint", c.ck, "--threads", "2", "--n-clusters", "3"); err != nil || !strings.Contains(out, c.want) {
+			t.Errorf("features --checkpoint %s: %v, want %s\n%s", c.ck, err, c.want, out)
+		} else if _, err := os.Stat(c.want); err != nil {
+			t.Error(err)
+		}
+	}
 	translate := func(dst string, extra ...string) (string, error) {
 		return gogan(t, append([]string{"translate", "--checkpoint", run, "--input", filepath.Join(root, "train_label"),
 			"--instances", filepath.Join(root, "train_inst"), "--out", dst}, extra...)...)

@@ -26,6 +26,8 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"io"
+	"os"
 )
 
 // InstTensor is the name of the batch tensor of instance boundary maps.
@@ -57,6 +59,9 @@ func wrongMapModel(path string, m color.Model, kind mapKind) *FileError {
 	switch m {
 	case color.YCbCrModel, color.NYCbCrAModel, color.RGBAModel, color.RGBA64Model, color.NRGBAModel, color.NRGBA64Model:
 		what = "an RGB"
+		if pngColourType(path) == 4 { // Go decodes gray+alpha as NRGBA
+			what = "a gray and alpha (LA)"
+		}
 	case color.CMYKModel:
 		what = "a CMYK"
 	case color.AlphaModel, color.Alpha16Model:
@@ -69,6 +74,21 @@ func wrongMapModel(path string, m color.Model, kind mapKind) *FileError {
 	}
 	return fileErr(path, "instance map is %s image: instance maps (data.instance) must be single-channel 8- or 16-bit gray images "+
 		"of instance ids, as Cityscapes' *_instanceIds.png", what)
+}
+
+// pngColourType is a PNG file's IHDR colour type (0 gray, 2 RGB, 3
+// palette, 4 gray+alpha, 6 RGBA), or -1.
+func pngColourType(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	var h [26]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil || string(h[:8]) != "\x89PNG\r\n\x1a\n" || string(h[12:16]) != "IHDR" {
+		return -1
+	}
+	return int(h[25])
 }
 
 // decodeMap decodes a label or instance map to its single channel as PIL

@@ -459,6 +459,12 @@ func TestLabelErrors(t *testing.T) {
 		if _, err := LoadInstanceMap(rgbInst); err == nil || !strings.Contains(err.Error(), "instance maps (data.instance) must be single-channel") {
 			t.Errorf("RGB instance map: %v", err)
 		}
+		// gray with alpha (PIL's LA; Go decodes it as NRGBA) is named so
+		la := filepath.Join(t.TempDir(), "la.png")
+		pil(t, "import sys\nfrom PIL import Image\nImage.new('LA', (8, 8), (3, 255)).save(sys.argv[1])", nil, la)
+		if _, err := LoadInstanceMap(la); err == nil || !strings.Contains(err.Error(), "instance map is a gray and alpha (LA) image") {
+			t.Errorf("LA instance map: %v", err)
+		}
 	})
 	t.Run("counts differ", func(t *testing.T) {
 		root, cfg := hd(t)

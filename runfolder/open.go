@@ -37,7 +37,7 @@ func OpenCheckpoint(path string) (Checkpoint, *CheckpointState, *config.Config, 
 		if _, err := fmt.Sscanf(filepath.Base(path), checkpointPref+"%d", &step); err != nil {
 			return ck, nil, nil, fmt.Errorf("checkpoint %s: folder name is not step-N", path)
 		}
-		ck = Checkpoint{Dir: path, Step: step}
+		ck = Checkpoint{Dir: filepath.Clean(path), Step: step}
 		if st, err = ValidateCheckpoint(ck); err != nil {
 			return ck, nil, nil, fmt.Errorf("checkpoint %s: %w", path, err)
 		}

@@ -199,7 +199,14 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 	}
 	sum.Out = o.Out
 	if sum.Out == "" {
-		sum.Out = filepath.Join(filepath.Dir(filepath.Dir(ck.Dir)), fmt.Sprintf("features_clustered_%03d.safetensors", o.NClusters))
+		// RUN/ for RUN/checkpoints/step-N; beside a checkpoint folder kept
+		// elsewhere
+		dir, _ := filepath.Abs(ck.Dir)
+		dir = filepath.Dir(dir)
+		if filepath.Base(dir) == runfolder.CheckpointsDir {
+			dir = filepath.Dir(dir)
+		}
+		sum.Out = filepath.Join(dir, fmt.Sprintf("features_clustered_%03d.safetensors", o.NClusters))
 	}
 	return sum, cl.save(sum.Out, ck, o.NClusters, digest)
 }
