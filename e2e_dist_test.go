@@ -20,6 +20,7 @@ import (
 	"time"
 
 	torch "gogan/cgo"
+	"gogan/cgo/torchtest"
 	"gogan/gan"
 	"gogan/infer"
 	"gogan/runfolder"
@@ -933,5 +934,54 @@ func TestRanksMustShareConfigAndData(t *testing.T) {
 				t.Errorf("the new run's folder is still there (%v)", err)
 			}
 		})
+	}
+}
+
+// TestRanksTakeRankZerosVGG: pix2pixHD's VGG19 is read from a path of each
+// machine (model.vgg_weights may differ from rank to rank); the ranks take
+// rank 0's weights, so a rank with other weights trains what ranks with
+// the same ones do.
+func TestRanksTakeRankZerosVGG(t *testing.T) {
+	needGloo(t)
+	root := t.TempDir()
+	writeHDData(t, root, 4, 40, 36)
+	vgg := randomVGG19(t)
+	other := filepath.Join(t.TempDir(), "vgg19-other.pth")
+	if b, err := exec.Command(torchtest.Python(t), "scripts/make_vgg19_pth.py", other, "--seed", "4").CombinedOutput(); err != nil {
+		t.Fatalf("make_vgg19_pth.py: %v\n%s", err, b)
+	}
+	train := func(name, rank1VGG string) [][]string {
+		run := filepath.Join(t.TempDir(), name)
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		outs := make([]bytes.Buffer, 2)
+		cmds := make([]*exec.Cmd, 2)
+		for r := range 2 {
+			w := vgg
+			if r == 1 {
+				w = rank1VGG
+			}
+			cmds[r] = exec.Command(goganBin, append([]string{"train"}, smallHD(root, w, run, "model.netG=global", "train.niter_fix_global=0",
+				"train.max_steps=2", "data.batch_size=1", "threads=1", "data.workers=0", "train.dist_timeout=60")...)...)
+			cmds[r].Env = append(os.Environ(), "RANK="+strconv.Itoa(r), "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port))
+			cmds[r].Stdout, cmds[r].Stderr = &outs[r], &outs[r]
+			if err := cmds[r].Start(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for r, c := range cmds {
+			if err := c.Wait(); err != nil {
+				t.Fatalf("%s, rank %d: %v\n%s", name, r, err, outs[r].String())
+			}
+		}
+		return lossRows(t, run)
+	}
+	same, differ := train("same", vgg), train("differ", other)
+	if len(same) != 3 || !slices.EqualFunc(same, differ, slices.Equal) {
+		t.Errorf("metrics with rank 1 reading other VGG19 weights differ:\n%v\n%v", same, differ)
 	}
 }

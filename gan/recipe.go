@@ -80,6 +80,13 @@ type FixedInputs interface {
 	Fixed() []torch.Named
 }
 
+// LossWeights are weights a recipe's losses use that it neither trains nor
+// checkpoints (pix2pixHD's VGG19, read from a file on each machine): the
+// ranks of a data-parallel run take rank 0's, so that their losses agree.
+type LossWeights interface {
+	LossWeights() []*torch.Tensor
+}
+
 // SampleSource is a recipe whose visuals show samples of the training data
 // (pix2pix's input | output | target pairs): the session hands it the
 // dataset once, before training.

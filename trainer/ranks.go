@@ -55,9 +55,10 @@ type startRecord struct {
 }
 
 // ownKey: these keys may differ from rank to rank: where a machine keeps
-// its data, weights and outputs (paths: the files are compared, or only
-// rank 0 reads them), how it loads and stages batches, its threads,
-// devices and timeouts, what it logs. None changes what is trained.
+// its data, weights and outputs (paths: the files are compared, only rank
+// 0 reads them, or their weights are rank 0's: gan.LossWeights), how it
+// loads and stages batches, its threads, devices and timeouts, what it
+// logs. None changes what is trained.
 func ownKey(name string) bool {
 	switch name {
 	case "out", "device", "threads", "data.root", "data.workers", "data.prefetch", "data.in_memory", "data.on_device",
@@ -202,6 +203,9 @@ func (s *session) joinRanks() error {
 			if !perRank[f.Name] {
 				ts = append(ts, f.Tensor)
 			}
+		}
+		if lw, ok := s.rec.(gan.LossWeights); ok {
+			ts = append(ts, lw.LossWeights()...)
 		}
 		torch.Broadcast(ts, 0)
 		sc := torch.NewScope()

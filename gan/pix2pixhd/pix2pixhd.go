@@ -388,6 +388,19 @@ func (r *Pix2PixHD) Step(b gan.Batch) []*torch.Tensor {
 	return append(out, lossDReal, lossDFake)
 }
 
+// LossWeights is the perceptual loss's VGG19, which each rank reads from
+// its own model.vgg_weights: the ranks take rank 0's.
+func (r *Pix2PixHD) LossWeights() []*torch.Tensor {
+	if r.vgg == nil {
+		return nil
+	}
+	var ts []*torch.Tensor
+	for _, nt := range r.vgg.StateDict() {
+		ts = append(ts, nt.Tensor)
+	}
+	return ts
+}
+
 // withFeatures is G's input: the encoded label and, with features, E's
 // output on the batch's photos, averaged over each region.
 func (r *Pix2PixHD) withFeatures(label *torch.Tensor, b gan.Batch) *torch.Tensor {
