@@ -691,6 +691,17 @@ func TestSlowUploadsAreCut(t *testing.T) {
 	if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil || resp.StatusCode != http.StatusRequestTimeout {
 		t.Errorf("a stalled upload of a declared length: %v %v, want 408 within 5 s", resp, err)
 	}
+	// and a multipart form that stalls inside a part's headers
+	c2, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	fmt.Fprintf(c2, "POST /translate HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 100000\r\n\r\n--xyz\r\nContent-Disposition: form-da")
+	c2.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if resp, err := http.ReadResponse(bufio.NewReader(c2), nil); err != nil || resp.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("a stalled multipart upload: %v %v, want 408 within 5 s", resp, err)
+	}
 
 	// 1000 bytes/s, half the pace asked for, in 100-byte pieces past the grace
 	slow := make([]byte, 3000)

@@ -117,7 +117,8 @@ func firstPart(mr *multipart.Reader, limit int64) ([]byte, error) {
 		}
 		if err != nil {
 			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
+			var he *httpError // too slow: a 408
+			if errors.As(err, &mbe) || errors.As(err, &he) {
 				return nil, err
 			}
 			return nil, errorf(http.StatusBadRequest, "the body is not the multipart form its Content-Type says (%v): send the image as a form file (curl -F image=@drawing.png), or as the body itself with Content-Type image/png (curl --data-binary @drawing.png)", err)
