@@ -168,12 +168,13 @@ func evalPix2PixCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// A signal stops between batches, so that a results folder
 			// under way is removed rather than left half written.
-			ctx, sig, release := onSignal()
-			defer release()
-			res, err := eval.EvalPix2Pix(ctx, o)
-			if err != nil && sig() != nil {
-				fmt.Fprintf(os.Stderr, "gogan: eval pix2pix: stopped by %v; nothing was written\n", sig())
-				os.Exit(trainer.ExitCode(sig()))
+			sd := trainer.NotifyShutdown(context.Background())
+			defer sd.Stop()
+			sd.SteppingThrough("stopping before the next pairs; nothing is written")
+			res, err := eval.EvalPix2Pix(sd.Context(), o)
+			if err != nil && sd.Signal() != nil {
+				fmt.Fprintf(os.Stderr, "gogan: eval pix2pix: stopped by %v; nothing was written\n", sd.Signal())
+				os.Exit(sd.ExitCode())
 			}
 			if err != nil {
 				return err

@@ -8,14 +8,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -258,13 +255,18 @@ func translateCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// SIGINT or SIGTERM stops between images, so that none is left
 			// half written; a second one quits at once.
-			ctx, sig, release := onSignal()
-			defer release()
-			o.Stop = ctx.Done()
+			sd := trainer.NotifyShutdown(context.Background())
+			defer sd.Stop()
+			sd.SteppingThrough("finishing the current image")
+			o.Stop = sd.Context().Done()
 			n, err := infer.Translate(o)
 			if errors.Is(err, infer.ErrStopped) {
-				fmt.Fprintf(os.Stderr, "gogan: translate: stopped by %v %s; the %d translations written are in %s: the same command again writes them all\n", sig(), strings.TrimPrefix(err.Error(), infer.ErrStopped.Error()+" "), n, o.Out)
-				os.Exit(trainer.ExitCode(sig()))
+				where := fmt.Sprintf("the %d translations written are in %s: the same command again writes them all", n, o.Out)
+				if n == 0 {
+					where = "nothing was written"
+				}
+				fmt.Fprintf(os.Stderr, "gogan: translate: stopped by %v %s; %s\n", sd.Signal(), strings.TrimPrefix(err.Error(), infer.ErrStopped.Error()+" "), where)
+				os.Exit(sd.ExitCode())
 			}
 			if err != nil {
 				return err
@@ -591,39 +593,4 @@ func printJSONLine(v any) error {
 	}
 	fmt.Println(string(b))
 	return nil
-}
-
-// onSignal listens for SIGINT and SIGTERM: the first cancels ctx and gives
-// signals their default behaviour back (a second one quits at once); sig
-// is the one that came (nil if none), and release stops listening.
-func onSignal() (ctx context.Context, sig func() os.Signal, release func()) {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-	ctx, cancel := context.WithCancel(context.Background())
-	var mu sync.Mutex
-	var got os.Signal
-	done := make(chan struct{})
-	go func() {
-		select {
-		case s := <-ch:
-			signal.Stop(ch)
-			mu.Lock()
-			got = s
-			mu.Unlock()
-			cancel()
-		case <-done:
-		}
-	}()
-	var once sync.Once
-	return ctx, func() os.Signal {
-			mu.Lock()
-			defer mu.Unlock()
-			return got
-		}, func() {
-			once.Do(func() {
-				signal.Stop(ch)
-				close(done)
-				cancel()
-			})
-		}
 }

@@ -52,7 +52,7 @@ func writeTranslations[T any](inputs, outs []string, o TranslateOptions, png rep
 	for i, path := range inputs {
 		select {
 		case <-o.Stop:
-			return done, fmt.Errorf("%w after %d of %d inputs", ErrStopped, done, len(inputs))
+			return done, fmt.Errorf("%w after %d of %d inputs", ErrStopped, i, len(inputs))
 		default:
 		}
 		x, err := load(i)

@@ -22,10 +22,11 @@ type Shutdown struct {
 	done   chan struct{}
 	once   sync.Once
 
-	mu      sync.Mutex
-	sig     os.Signal
-	onQuit  func(os.Signal) // before a second signal's exit (OnQuit)
-	stepped bool            // the loop has started (Stepping)
+	mu       sync.Mutex
+	sig      os.Signal
+	onQuit   func(os.Signal) // before a second signal's exit (OnQuit)
+	stepped  bool            // the loop has started (Stepping)
+	stopping string          // what a first signal does once stepping (Stepping)
 
 	exit func(code int) // os.Exit; replaced in tests
 }
@@ -33,7 +34,8 @@ type Shutdown struct {
 // NotifyShutdown starts listening for SIGINT and SIGTERM.
 func NotifyShutdown(parent context.Context) *Shutdown {
 	ctx, cancel := context.WithCancel(parent)
-	s := &Shutdown{parent: parent, ctx: ctx, cancel: cancel, ch: make(chan os.Signal, 2), done: make(chan struct{}), exit: os.Exit}
+	s := &Shutdown{parent: parent, ctx: ctx, cancel: cancel, ch: make(chan os.Signal, 2), done: make(chan struct{}), exit: os.Exit,
+		stopping: "finishing the current step and writing a checkpoint"}
 	signal.Notify(s.ch, os.Interrupt, syscall.SIGTERM)
 	go s.watch()
 	return s
@@ -46,7 +48,7 @@ func (s *Shutdown) watch() {
 			return
 		case sig := <-s.ch:
 			s.mu.Lock()
-			first, stepped := s.sig == nil, s.stepped
+			first, stepped, stopping := s.sig == nil, s.stepped, s.stopping
 			if first {
 				s.sig = sig
 			}
@@ -57,7 +59,7 @@ func (s *Shutdown) watch() {
 				continue
 			}
 			if first {
-				slog.Warn("stop requested: finishing the current step and writing a checkpoint; send the signal again to quit at once", "signal", sig.String())
+				slog.Warn("stop requested: "+stopping+"; send the signal again to quit at once", "signal", sig.String())
 				s.cancel()
 				continue
 			}
@@ -86,6 +88,14 @@ func (s *Shutdown) watch() {
 func (s *Shutdown) Stepping() {
 	s.mu.Lock()
 	s.stepped = true
+	s.mu.Unlock()
+}
+
+// SteppingThrough is Stepping for a loop of another kind (translate's
+// images): a first signal's notice says what it does instead.
+func (s *Shutdown) SteppingThrough(stopping string) {
+	s.mu.Lock()
+	s.stepped, s.stopping = true, stopping
 	s.mu.Unlock()
 }
 
