@@ -169,6 +169,21 @@ func TestPix2PixHDTrains(t *testing.T) {
 		!strings.Contains(out, "was trained on 4 classes (ids 0..3): give label maps of those classes") {
 		t.Errorf("translate a label map of class 9: %v\n%s", err, out)
 	}
+	// and so does eval pix2pix on such a split (gogan features reads the
+	// data the same way)
+	nineRoot := t.TempDir()
+	for _, d := range []string{"train_label", "train_inst", "train_img"} {
+		os.MkdirAll(filepath.Join(nineRoot, d), 0o755)
+		if d != "train_label" {
+			b, _ := os.ReadFile(filepath.Join(root, d, "003.png"))
+			os.WriteFile(filepath.Join(nineRoot, d, "003.png"), b, 0o644)
+		}
+	}
+	writePNG(t, filepath.Join(nineRoot, "train_label", "003.png"), lm)
+	out, err = gogan(t, "eval", "pix2pix", "--checkpoint", run, "--data-root", nineRoot, "--phase", "train", "--device", "cpu")
+	if err == nil || !strings.Contains(out, "label map has class id 9 (at x=5, y=0), but the generator of "+run) || strings.Contains(out, "raise data.label_nc") {
+		t.Errorf("eval pix2pix on a label map of class 9: %v\n%s", err, out)
+	}
 }
 
 // TestPix2PixHDFacadesStages trains the global stage on facades (label_nc

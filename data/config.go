@@ -179,6 +179,11 @@ type Config struct {
 	// instance-wise feature encoder: [N,2,H,W], Raw, each 16-bit id as its
 	// high and low byte (id = 256*high + low).
 	InstanceIDs bool `mapstructure:"instance_ids" json:"instance_ids" yaml:"instance_ids"`
+
+	// Trained, when the data feed a trained generator (eval, features),
+	// names its checkpoint: a class id past LabelNC is then said to be one
+	// that generator never learnt (no data.label_nc to raise).
+	Trained string `mapstructure:"-" json:"-" yaml:"-"`
 }
 
 // Whole is c for reading a split sample by sample to score or encode it

@@ -1399,7 +1399,7 @@ func (d *Dataset) decoders() (a, b decoder) {
 	a = func(p string) (*Image, error) { return d.load(p, chA) }
 	b = func(p string) (*Image, error) { return d.load(p, chB) }
 	if n := d.cfg.LabelNC; n > 0 {
-		a = func(p string) (*Image, error) { return LoadLabelMap(p, n) }
+		a = func(p string) (*Image, error) { return loadLabelMapFor(p, n, d.cfg.Trained) }
 	}
 	return a, b
 }

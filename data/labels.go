@@ -23,6 +23,7 @@ package data
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -188,14 +189,33 @@ func LoadLabelMap(path string, labelNC int) (*Image, error) {
 }
 
 // ClassIDError is a label map's class id past data.label_nc's classes.
-type ClassIDError struct{ ID, X, Y, LabelNC int }
+// Trained names the checkpoint whose generator the map is for (Config's
+// Trained), whose classes cannot change: then the message says so.
+type ClassIDError struct {
+	ID, X, Y, LabelNC int
+	Trained           string
+}
 
 func (e *ClassIDError) Error() string {
+	if e.Trained != "" {
+		return fmt.Sprintf("label map has class id %d (at x=%d, y=%d), but the generator of %s was trained on %d classes (ids 0..%d): give label maps of those classes",
+			e.ID, e.X, e.Y, e.Trained, e.LabelNC, e.LabelNC-1)
+	}
 	fix := fmt.Sprintf("raise data.label_nc to at least %d (pix2pixHD's --label_nc)", e.ID+1)
 	if e.ID > 255 {
 		fix = "label maps hold 8-bit class ids 0..255"
 	}
 	return fmt.Sprintf("label map has class id %d (at x=%d, y=%d) but data.label_nc is %d, so ids must be 0..%d: %s", e.ID, e.X, e.Y, e.LabelNC, e.LabelNC-1, fix)
+}
+
+// loadLabelMapFor is LoadLabelMap for the generator of checkpoint trained
+// ("": for training).
+func loadLabelMapFor(path string, labelNC int, trained string) (*Image, error) {
+	im, err := LoadLabelMap(path, labelNC)
+	if ce := (*ClassIDError)(nil); errors.As(err, &ce) {
+		ce.Trained = trained
+	}
+	return im, err
 }
 
 // LoadInstanceMap reads an instance map (8- or 16-bit gray, or paletted) and

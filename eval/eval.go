@@ -417,6 +417,7 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 		dc.Root = o.Root
 	}
 	dc = dc.Whole()
+	dc.Trained = ck.Dir
 	dc.Phase = o.Phase
 	if dc.Dataset == data.Unaligned {
 		// Trained without pairs, scored on pairs: A|B images or A/ and B/

@@ -122,9 +122,7 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 		if dc.LabelNC > 0 {
 			a, err = data.LoadLabelMap(path, dc.LabelNC)
 			if ce := (*data.ClassIDError)(nil); errors.As(err, &ce) {
-				// the generator's classes are fixed: no label_nc to raise
-				return data.Sample{}, fmt.Errorf("%s: label map has class id %d (at x=%d, y=%d), but the generator of %s was trained on %d classes (ids 0..%d): give label maps of those classes",
-					path, ce.ID, ce.X, ce.Y, ck.Dir, ce.LabelNC, ce.LabelNC-1)
+				ce.Trained = ck.Dir // its classes are fixed: no label_nc to raise
 			}
 		} else {
 			a, err = data.LoadImage(path, dc.InputNC)

@@ -119,6 +119,7 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 	// The photos in order, as gogan eval pix2pix reads them (preprocess
 	// crop: the crop of seed 0).
 	dc = dc.Whole()
+	dc.Trained = ck.Dir
 	dc.Root, dc.Phase = cmp.Or(o.DataRoot, dc.Root), cmp.Or(o.Phase, dc.Phase)
 	ds, err := data.Open(ctx, dc, nil)
 	if err != nil {
