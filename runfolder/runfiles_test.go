@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -617,5 +618,32 @@ func TestOpenReferenceFolder(t *testing.T) {
 	_, _, _, err := OpenCheckpoint(dir)
 	if err == nil || !strings.Contains(err.Error(), "holds the reference's networks (latest_net_G.pth), not a gogan checkpoint: import them first (gogan import --from "+dir) {
 		t.Errorf("OpenCheckpoint of a reference folder: %v", err)
+	}
+}
+
+// TestOpenRunWithoutCheckpoint: a run folder with no checkpoint is said to
+// be one still training towards its first (its process is alive here) or
+// one that ended before writing any; a path that is not there, so.
+func TestOpenRunWithoutCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("recipe: dcgan\n"), 0o644)
+	host, _ := os.Hostname()
+	rd := RunDir{Path: dir}
+	for _, c := range []struct {
+		pid  int
+		want string
+	}{
+		{os.Getpid(), fmt.Sprintf("has no checkpoint yet: the run is running (pid %d) and writes its first", os.Getpid())},
+		{math.MaxInt32 + 1, "has no checkpoint: the run ended before writing its first"},
+	} {
+		if err := rd.WriteStatus(Status{State: StateRunning, PID: c.pid, Host: host, Recipe: "dcgan"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, _, err := OpenCheckpoint(dir); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("pid %d: %v, want %q", c.pid, err, c.want)
+		}
+	}
+	if _, _, _, err := OpenCheckpoint(filepath.Join(dir, "none")); err == nil || !strings.Contains(err.Error(), "none: no such folder") {
+		t.Errorf("a path that is not there: %v", err)
 	}
 }
