@@ -87,6 +87,7 @@ func TestEvalFIDCommand(t *testing.T) {
 		// found before the images are read
 		{[]string{"--inception", w, "--save-stats", stats, b}, "--save-stats " + stats + " exists: remove it or name another file"},
 		{[]string{"--inception", w, "--save-stats", filepath.Join(dir, "none", "b.npz"), b}, "the folder " + filepath.Join(dir, "none") + " does not exist"},
+		{[]string{"--inception", w, "--save-stats", filepath.Join(stats, "b.npz"), b}, stats + " is a file, not a folder"},
 		{[]string{"--classifier", "c.safetensors", "--dims", "64"}, "--dims is for the Inception FID"},
 		{[]string{"--classifier", "c.safetensors", a}, "no PATH arguments"},
 		{[]string{"--real-train", a, b}, "--real-train is for the Fashion-MNIST classifier's FID"},

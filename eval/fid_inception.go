@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -385,8 +386,13 @@ func newFileHere(path string) error {
 		return fmt.Errorf("%s exists: remove it or name another file (statistics are not overwritten, as pytorch-fid's)", path)
 	}
 	dir := filepath.Dir(path)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+	switch fi, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%s: the folder %s does not exist: make it first", path, dir)
+	case err != nil:
+		return fmt.Errorf("%s: %w", path, err)
+	case !fi.IsDir():
+		return fmt.Errorf("%s: %s is a file, not a folder", path, dir)
 	}
 	f, err := os.CreateTemp(dir, ".gogan-check-*")
 	if err != nil {

@@ -207,7 +207,7 @@ func TestReadReferenceRun(t *testing.T) {
 		}
 	}
 	_, err = ReadReferenceRun(referenceFolder(t, "opt.txt", strings.Replace(hd, "max_dataset_size: inf", "max_dataset_size: 10", 1), "latest_net_G.pth"), "", "", nil)
-	if err == nil || !strings.Contains(err.Error(), "opt.txt") || !strings.Contains(err.Error(), "max_dataset_size 10") || !strings.Contains(err.Error(), "data.max_samples=10") {
+	if err == nil || !strings.Contains(err.Error(), "opt.txt") || !strings.Contains(err.Error(), "max_dataset_size 10") || !strings.Contains(err.Error(), "delete that line from the options file") || !strings.Contains(err.Error(), "data.max_samples=10") {
 		t.Errorf("pix2pixHD's max_dataset_size 10: %v, want a refusal naming the file, the option and data.max_samples", err)
 	}
 

@@ -146,7 +146,7 @@ func fromReference(opts map[string]string) ([]string, error) {
 	if v := opts["max_dataset_size"]; v != "" && v != "inf" {
 		// train.py ends each epoch after that many images of the whole
 		// shuffled set; data.max_samples keeps the first N files for good.
-		return nil, fmt.Errorf("max_dataset_size %s: pix2pixHD's train.py ends each epoch after %s images drawn from the whole set, which gogan does not do; import without it (data.max_samples=%s trains on the first %s files instead)", v, v, v, v)
+		return nil, fmt.Errorf("max_dataset_size %s: pix2pixHD's train.py ends each epoch after %s images drawn from the whole set, which gogan does not do: delete that line from the options file to import the run (then --set data.max_samples=%s, in the import or a resume, trains on the first %s files instead)", v, v, v, v)
 	}
 	return gan.ReferenceSets(opts, options)
 }
