@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"gogan/config"
@@ -155,6 +156,21 @@ func writePNGs(t *testing.T, dir string, w, h int) {
 		}
 		if err := report.SavePNG(filepath.Join(dir, fmt.Sprintf("%d.png", i)), im); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestForeignKeysWarn: a shared key a recipe ignores, set, is one
+// ForeignKeys names (the warning), as wgangp's lambda_gp on the recipes
+// that refuse wgangp; the recipes that read it do not name it.
+func TestForeignKeysWarn(t *testing.T) {
+	for recipe, want := range map[string]bool{"cyclegan": true, "pix2pixhd": true, "pix2pix": false, "dcgan": false} {
+		c, err := config.LoadConfig("", []string{"recipe=" + recipe, "train.lambda_gp=5"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.ContainsFunc(c.ForeignKeys(), func(k string) bool { return strings.HasPrefix(k, "train.lambda_gp") }); got != want {
+			t.Errorf("%s: train.lambda_gp=5 named %v in %v, want %v", recipe, got, c.ForeignKeys(), want)
 		}
 	}
 }

@@ -40,25 +40,3 @@ func TestExportNotesTheLayout(t *testing.T) {
 		t.Errorf("a trainA/trainB root: notes %q, want none", notes)
 	}
 }
-
-// TestExportCarriesTheSplitAndSubset: the split trained on and
-// data.max_samples go to train.py as --phase and --max_dataset_size, with a
-// note on the order the reference takes its first files in.
-func TestExportCarriesTheSplitAndSubset(t *testing.T) {
-	c, err := config.LoadConfig("", []string{"recipe=cyclegan", "data.root=" + t.TempDir(), "data.phase=val", "data.max_samples=7"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := gan.For(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := def.Export(c, gan.ExportOptions{Dir: t.TempDir()})
-	train := e.Commands[len(e.Commands)-1]
-	if !strings.Contains(train, "train.py") || !strings.Contains(train, "--phase val") || !strings.Contains(train, "--max_dataset_size 7") {
-		t.Errorf("train command %q, want --phase val and --max_dataset_size 7", train)
-	}
-	if notes := strings.Join(e.Notes, "\n"); !strings.Contains(notes, "os.walk") {
-		t.Errorf("notes %q, want one on the order --max_dataset_size takes files in", notes)
-	}
-}

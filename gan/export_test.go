@@ -1,0 +1,49 @@
+package gan_test
+
+import (
+	"strings"
+	"testing"
+
+	"gogan/config"
+	"gogan/gan"
+	_ "gogan/gan/all"
+)
+
+// TestExportCarriesTheSplitAndSubset: the split trained on, the order of
+// the data and data.max_samples go to the reference's train.py as --phase,
+// --serial_batches and pytorch-CycleGAN-and-pix2pix's --max_dataset_size,
+// with a note on the order the reference takes its first files in; for
+// pix2pixHD, whose --max_dataset_size does another thing, a note instead.
+func TestExportCarriesTheSplitAndSubset(t *testing.T) {
+	for _, c := range []struct {
+		recipe     string
+		sets, args []string
+		note       string
+	}{
+		{"cyclegan", nil, []string{"--phase val", "--max_dataset_size 7"}, "os.walk"},
+		{"pix2pix", []string{"data.shuffle=false"}, []string{"--phase val", "--max_dataset_size 7", "--serial_batches"}, "os.walk"},
+		{"pix2pixhd", []string{"data.shuffle=false"}, []string{"--phase val", "--serial_batches"}, "--max_dataset_size instead ends each epoch"},
+	} {
+		c0, err := config.LoadConfig("", append([]string{"recipe=" + c.recipe, "data.root=" + t.TempDir(), "data.phase=val", "data.max_samples=7"}, c.sets...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, err := gan.For(c0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := def.Export(c0, gan.ExportOptions{Dir: t.TempDir()})
+		train := e.Commands[len(e.Commands)-1]
+		for _, a := range c.args {
+			if !strings.Contains(train, "train.py") || !strings.Contains(train, a) {
+				t.Errorf("%s: train command %q, want %s", c.recipe, train, a)
+			}
+		}
+		if strings.Contains(train, "--max_dataset_size") != (c.recipe != "pix2pixhd") {
+			t.Errorf("%s: train command %q", c.recipe, train)
+		}
+		if notes := strings.Join(e.Notes, "\n"); !strings.Contains(notes, c.note) {
+			t.Errorf("%s: notes %q, want one saying %q", c.recipe, notes, c.note)
+		}
+	}
+}
