@@ -778,6 +778,9 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 	if len(invalid) > 0 {
 		slices.SortFunc(invalid, func(a, b *FileError) int { return strings.Compare(a.Path, b.Path) })
 		ie := &InvalidFilesError{Root: d.root, Files: invalid}
+		if d.cfg.Trained != "" {
+			ie.SkipWith = NoSkip // scoring or encoding every sample
+		}
 		if !d.cfg.SkipInvalid {
 			return ie
 		}

@@ -28,9 +28,13 @@ type InvalidFilesError struct {
 	Root  string
 	Files []*FileError
 	// SkipWith is the setting that skips them, for the message: "" is
-	// data.skip_invalid (training); a command sets its own flag.
+	// data.skip_invalid (training); a command sets its own flag, or NoSkip.
 	SkipWith string
 }
+
+// NoSkip is InvalidFilesError.SkipWith of a command that reads every file
+// (gogan eval pix2pix, gogan features): the message says to fix them.
+const NoSkip = "-"
 
 func (e *InvalidFilesError) Error() string {
 	var b strings.Builder
@@ -38,7 +42,11 @@ func (e *InvalidFilesError) Error() string {
 	if len(e.Files) != 1 {
 		b.WriteString("s")
 	}
-	fmt.Fprintf(&b, " (set %s to skip them):", cmp.Or(e.SkipWith, "data.skip_invalid"))
+	if e.SkipWith == NoSkip {
+		b.WriteString(" (fix or remove them):")
+	} else {
+		fmt.Fprintf(&b, " (set %s to skip them):", cmp.Or(e.SkipWith, "data.skip_invalid"))
+	}
 	for _, f := range e.Files {
 		b.WriteString("\n  ")
 		b.WriteString(f.Path)
