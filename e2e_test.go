@@ -298,6 +298,31 @@ func TestResumeOverDamage(t *testing.T) {
 	}
 	os.WriteFile(cfgPath, good, 0o644)
 	os.Remove(kept)
+	// A seed or an initialisation given to a resume would change nothing
+	// (the run goes on from the checkpoint's state) but what config.yaml
+	// says: refused, in the file or by --set, and the file kept.
+	seeded := strings.Replace(string(good), "\nseed: 999\n", "\nseed: 5\n", 1)
+	if seeded == string(good) {
+		t.Fatalf("config.yaml has no seed: 999 line:\n%s", good)
+	}
+	for _, c := range []struct {
+		file string
+		set  []string
+		want string
+	}{
+		{seeded, nil, "seed 5 (checkpoint: 999, from " + cfgPath},
+		{string(good), []string{"--set", "model.init_type=kaiming"}, "model.init_type kaiming (checkpoint: normal, from --set)"},
+	} {
+		os.WriteFile(cfgPath, []byte(c.file), 0o644)
+		out, err := gogan(t, append([]string{"resume", run, "--quiet", "--set", "train.max_steps=7"}, c.set...)...)
+		if err == nil || !strings.Contains(out, c.want) || !strings.Contains(out, "act only when a run starts") {
+			t.Errorf("resume with %v: %v\n%s", c.set, err, out)
+		}
+		if b, _ := os.ReadFile(cfgPath); string(b) != c.file {
+			t.Errorf("a refused resume changed config.yaml")
+		}
+	}
+	os.WriteFile(cfgPath, good, 0o644)
 	// While it trains, a second resume of the folder is refused.
 	cmd, buf := startJob(t, run, 6, goganBin, "resume", run, "--quiet", "--set", "train.max_steps=600")
 	out, err = gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=600")

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gogan/config"
@@ -25,9 +26,28 @@ func checkConfigFile(cfg *config.Config, rd runfolder.RunDir, ck runfolder.Check
 			"checkpoint", ck.Dir, "err", err)
 		return nil
 	}
+	// These act when a run starts (its initial weights, its random
+	// streams' seed); a resumed run goes on from the checkpoint's state, so
+	// a new value would change nothing but what the folder says of the run.
+	var fixed []string
+	for _, k := range startOnlyKeys {
+		now, _ := cfg.Get(k)
+		was, _ := saved.Get(k)
+		if !strings.HasPrefix(saved.Sources[k], "default") && fmt.Sprint(now) != fmt.Sprint(was) {
+			fixed = append(fixed, fmt.Sprintf("%s %v (checkpoint: %v, from %s)", k, now, was, cfg.Sources[k]))
+		}
+	}
+	if len(fixed) > 0 {
+		return fmt.Errorf("resume %s: %s: %s act only when a run starts (its initial weights and the seed of its random streams), and a resumed run goes on from the checkpoint's state: "+
+			"give the checkpoint's values back (in %s, or by --set), or train a new run with the new ones",
+			rd.Path, strings.Join(fixed, ", "), strings.Join(startOnlyKeys, ", "), rd.ConfigPath())
+	}
 	var missing, changed []string
 	for _, k := range config.SchemaKeys() {
 		src := cfg.Sources[k]
+		if slices.Contains(startOnlyKeys, k) {
+			continue
+		}
 		if k == "out" || src == "--set" || strings.HasPrefix(src, "env ") || strings.HasPrefix(saved.Sources[k], "default") {
 			continue // where the run folder is; given now; or a key newer than the checkpoint
 		}
@@ -60,6 +80,9 @@ func checkConfigFile(cfg *config.Config, rd runfolder.RunDir, ck runfolder.Check
 	}
 	return nil
 }
+
+// startOnlyKeys are the config keys that act only when a run starts.
+var startOnlyKeys = []string{"seed", "model.init_type", "model.init_gain"}
 
 // unreadableConfig is resume's error for a config.yaml that does not load
 // (an editor's stray character, a file cut short): when the run's newest
