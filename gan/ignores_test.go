@@ -47,7 +47,7 @@ func TestIgnoredKeysChangeNothing(t *testing.T) {
 	}
 	// another valid value for each key a recipe may ignore
 	other := map[string]string{"data.load_size": "300", "data.crop_size": "128", "data.preprocess": "crop", "data.direction": "BtoA",
-		"model.input_nc": "3", "model.output_nc": "3", "model.n_layers_D": "4", "model.num_D": "3", "data.image_size": "128", "train.lambda_gp": "5"}
+		"model.input_nc": "3", "model.output_nc": "3", "model.n_layers_D": "4", "model.num_D": "3", "data.image_size": "128", "train.lambda_gp": "5", "data.reference_workers": "1"}
 	for _, c := range cases {
 		def, err := gan.Lookup(c.recipe)
 		if err != nil {
@@ -162,9 +162,10 @@ func writePNGs(t *testing.T, dir string, w, h int) {
 
 // TestForeignKeysWarn: a shared key a recipe ignores, set, is one
 // ForeignKeys names (the warning), as wgangp's lambda_gp on the recipes
-// that refuse wgangp; the recipes that read it do not name it.
+// that refuse wgangp (dcgan, cyclegan, pix2pixhd); the recipes that read it
+// do not name it.
 func TestForeignKeysWarn(t *testing.T) {
-	for recipe, want := range map[string]bool{"cyclegan": true, "pix2pixhd": true, "pix2pix": false, "dcgan": false} {
+	for recipe, want := range map[string]bool{"cyclegan": true, "pix2pixhd": true, "dcgan": true, "pix2pix": false, "colorization": false} {
 		c, err := config.LoadConfig("", []string{"recipe=" + recipe, "train.lambda_gp=5"})
 		if err != nil {
 			t.Fatal(err)

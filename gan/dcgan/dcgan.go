@@ -25,11 +25,12 @@ func init() {
 				{Name: "model.nz", Type: config.TypeInt, Default: 100, Range: config.AtLeast(1), Doc: "DCGAN latent vector size."},
 			},
 			// The shared keys' defaults are pytorch/examples dcgan's already.
-			// Images are resized and centre-cropped to data.image_size, and
-			// the nets have data.channels in and out, no dropout, no choice
-			// of layers.
-			Ignores: []string{"data.load_size", "data.crop_size", "data.preprocess", "data.direction",
-				"model.input_nc", "model.output_nc", "model.n_layers_D", "model.num_D", "model.no_dropout"},
+			// Images are resized and centre-cropped to data.image_size (no
+			// random crops or flips for the reference's workers to draw), the
+			// nets have data.channels in and out, no dropout, no choice of
+			// layers; wgangp is refused.
+			Ignores: []string{"data.load_size", "data.crop_size", "data.preprocess", "data.direction", "data.reference_workers",
+				"model.input_nc", "model.output_nc", "model.n_layers_D", "model.num_D", "model.no_dropout", "train.lambda_gp"},
 			Validate: validate,
 		},
 		Data: func(c *config.Config, dc *data.Config) {
