@@ -752,8 +752,61 @@ func unknownKey(name string) error {
 	if r, ok := referenceNames[last]; ok {
 		return fmt.Errorf("unknown key %s; %s is %s here", name, r[1], r[0])
 	}
-	best, _ := nearest(strings.ToLower(name), SchemaKeys(), strings.ToLower)
-	return fmt.Errorf("unknown key %s; did you mean %s?", name, best)
+	if r, ok := referenceAdvice[last]; ok && !strings.Contains(name, ".") {
+		return fmt.Errorf("unknown key %s; %s has no key here: %s", name, r[1], r[0])
+	}
+	keys := SchemaKeys()
+	if !strings.Contains(name, ".") {
+		// a key without its section: compare with the keys' last parts
+		lasts := make([]string, len(keys))
+		for i, k := range keys {
+			lasts[i] = k[strings.LastIndex(k, ".")+1:]
+		}
+		if i, ok := suggest(last, lasts); ok {
+			return fmt.Errorf("unknown key %s; did you mean %s?", name, keys[i])
+		}
+	}
+	if i, ok := suggest(strings.ToLower(name), keys); ok {
+		return fmt.Errorf("unknown key %s; did you mean %s?", name, keys[i])
+	}
+	return fmt.Errorf("unknown key %s: gogan config --keys lists every key", name)
+}
+
+// referenceAdvice answers a reference's option that has no key here
+// (RegisterReferenceAdvice): by lower-case name, the advice and the option.
+var referenceAdvice = map[string][2]string{}
+
+// RegisterReferenceAdvice tells config what to say of a reference's
+// options that no key stands for (--continue_train: gogan resume).
+func RegisterReferenceAdvice(reference string, advice map[string]string) {
+	for name, a := range advice {
+		if _, taken := referenceAdvice[strings.ToLower(name)]; !taken {
+			referenceAdvice[strings.ToLower(name)] = [2]string{a, reference + "'s --" + name}
+		}
+	}
+}
+
+// suggest picks the candidate s most likely meant (lower case both): the
+// nearest by edit distance if near enough to be a slip (at most a third of
+// s, or 2), else the nearest of those s begins with or that begin with s
+// (validation: val; batch: batch_size); none otherwise, rather than a
+// guess that misleads.
+func suggest(s string, candidates []string) (int, bool) {
+	near, nearD, pre, preD := -1, math.MaxInt, -1, math.MaxInt
+	for i, c := range candidates {
+		c = strings.ToLower(c)
+		d := editDistance(s, c)
+		if d < nearD {
+			near, nearD = i, d
+		}
+		if len(c) >= 2 && len(s) >= 2 && (strings.HasPrefix(s, c) || strings.HasPrefix(c, s)) && d < preD {
+			pre, preD = i, d
+		}
+	}
+	if near >= 0 && nearD <= max(2, len(s)/3) {
+		return near, true
+	}
+	return pre, pre >= 0
 }
 
 func unknownEnv(name string) error {
@@ -910,8 +963,10 @@ func fromString(k *Key, s string) (any, error) {
 		if h, ok := k.Hints[strings.ToLower(s)]; ok {
 			return nil, fmt.Errorf("invalid value for %s: %s: must be one of %s; %s", k.Name, shown, strings.Join(k.Enum, ", "), h)
 		}
-		best, _ := nearest(strings.ToLower(s), k.Enum, strings.ToLower)
-		return nil, fmt.Errorf("invalid value for %s: %s: must be one of %s; did you mean %s?", k.Name, shown, strings.Join(k.Enum, ", "), best)
+		if i, ok := suggest(strings.ToLower(s), k.Enum); ok {
+			return nil, fmt.Errorf("invalid value for %s: %s: must be one of %s; did you mean %s?", k.Name, shown, strings.Join(k.Enum, ", "), k.Enum[i])
+		}
+		return nil, fmt.Errorf("invalid value for %s: %s: must be one of %s", k.Name, shown, strings.Join(k.Enum, ", "))
 	}
 	if k.Check != nil {
 		if err := k.Check(s); err != nil {

@@ -186,6 +186,15 @@ func TestUnknownKeys(t *testing.T) {
 		"data.netG=unet_128":    "pytorch-CycleGAN-and-pix2pix's --netG is model.netG here",
 		"manualSeed=1":          "pytorch/examples dcgan's --manualSeed is seed here",
 		"n_downsample_global=3": "pix2pixHD's --n_downsample_global is model.n_downsample_global here",
+		"print_freq=100":        "pytorch-CycleGAN-and-pix2pix's --print_freq is train.log_every here",
+		"continue_train=true":   "pytorch-CycleGAN-and-pix2pix's --continue_train has no key here: gogan resume RUN",
+		"ngpu=2":                "pytorch/examples dcgan's --ngpu has no key here: device picks the GPU; gogan train --nproc N",
+		// no reference's, and nothing near: no guess that misleads
+		"validation=1": "unknown key validation: gogan config --keys lists every key",
+		// a slip, or a key without its section or its end
+		"lr_polcy=step": "did you mean train.lr_policy?",
+		"batch=4":       "did you mean data.batch_size?",
+		"epochs=3":      "did you mean train.epochs?",
 	} {
 		_, err = config.LoadConfigEnv("", []string{set}, nil)
 		wantErr(t, err, want)
@@ -193,6 +202,19 @@ func TestUnknownKeys(t *testing.T) {
 
 	_, err = config.LoadConfigEnv("", []string{"train.lamda_l1=3"}, nil)
 	wantErr(t, err, "did you mean train.lambda_L1?")
+	// values: a slip or a shortening is suggested, a far guess is not
+	for set, want := range map[string]string{
+		"data.phase=validation":  "must be one of train, val, test; did you mean val?",
+		"data.preprocess=resize": "did you mean resize_and_crop?",
+		"train.gan_mode=lsgna":   "did you mean lsgan?",
+		"train.lr_policy=exotic": `"exotic": must be one of`,
+	} {
+		_, err = config.LoadConfigEnv("", []string{set}, nil)
+		wantErr(t, err, want)
+		if strings.HasSuffix(set, "exotic") && strings.Contains(err.Error(), "did you mean") {
+			t.Errorf("%s: %v, want no guess", set, err)
+		}
+	}
 
 	_, err = config.LoadConfigEnv("", nil, []string{"GOGAN_DATA_BATCHSIZE=4"})
 	wantErr(t, err, "unknown environment variable GOGAN_DATA_BATCHSIZE", "did you mean GOGAN_DATA_BATCH_SIZE (data.batch_size)?")

@@ -317,7 +317,18 @@ func RegisterReferenceOptions(reference string, opts []ReferenceOption) {
 
 func init() {
 	RegisterReferenceOptions("pytorch-CycleGAN-and-pix2pix", cycleGANAndPix2PixOptions)
-	config.RegisterReferenceNames("pytorch-CycleGAN-and-pix2pix", map[string]string{"gpu_ids": "device", "save_epoch_freq": "train.keep_every_epochs"})
+	// (its frequencies count images; gogan's keys count steps)
+	config.RegisterReferenceNames("pytorch-CycleGAN-and-pix2pix", map[string]string{"gpu_ids": "device", "save_epoch_freq": "train.keep_every_epochs",
+		"print_freq": "train.log_every", "display_freq": "train.sample_every", "save_latest_freq": "train.checkpoint_every",
+		"name": "out", "checkpoints_dir": "out"})
+	config.RegisterReferenceAdvice("pytorch-CycleGAN-and-pix2pix", map[string]string{
+		"continue_train": "gogan resume RUN continues a run from its newest checkpoint",
+		"epoch_count":    "a gogan run counts its own epochs; gogan import --epoch N says how many an imported run had done",
+		"epoch":          "gogan resume, translate and export take a run folder (its newest checkpoint) or RUN/checkpoints/step-N",
+		"load_iter":      "gogan resume, translate and export take a run folder (its newest checkpoint) or RUN/checkpoints/step-N",
+		"display_id":     "gogan shows a run in TensorBoard (logging.tensorboard) and in RUN/index.html, not visdom",
+		"use_wandb":      "gogan shows a run in TensorBoard (logging.tensorboard) and in RUN/index.html",
+	})
 }
 
 // Options of pytorch-CycleGAN-and-pix2pix's models: its BaseOptions and
