@@ -248,6 +248,10 @@ func TestResumeOverDamage(t *testing.T) {
 	if out, err := gogan(t, "runs", run); err != nil || !strings.Contains(out, "step-00000005") {
 		t.Errorf("gogan runs: %v\n%s", err, out)
 	}
+	// a checkpoint folder given to resume: its run folder is named
+	if out, err := gogan(t, "resume", filepath.Join(ckpts, "step-00000005")); err == nil || !strings.Contains(out, "a checkpoint folder; resume takes the run folder it is in (gogan resume "+run+")") {
+		t.Errorf("resume of a checkpoint folder: %v\n%s", err, out)
+	}
 	// threads=1 was that resume's machine's, not the run's: config.yaml
 	// kept its own, and the next resume does not call that a change.
 	if out, err := gogan(t, "resume", run, "--quiet"); err != nil || strings.Contains(out, "differs") {

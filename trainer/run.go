@@ -143,6 +143,10 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 			// a run folder whose config.yaml went: its checkpoints keep it
 			return nil, unreadableConfig(dir, fmt.Errorf("no config.yaml: %w", err))
 		}
+		if _, serr := os.Stat(filepath.Join(dir, runfolder.StateFile)); serr == nil {
+			run := filepath.Dir(filepath.Dir(filepath.Clean(dir)))
+			return nil, fmt.Errorf("resume %s: a checkpoint folder; resume takes the run folder it is in (gogan resume %s), and goes on from its newest valid checkpoint", dir, run)
+		}
 		return nil, fmt.Errorf("resume %s: not a gogan run folder (no config.yaml): %w", dir, err)
 	}
 	cfg, err := config.LoadConfig(path, sets)
@@ -772,8 +776,12 @@ func (s *session) checkpoint() error {
 func (s *session) restore() (*runfolder.CheckpointState, error) {
 	ck, st, err := runfolder.LatestValid(s.rd.Path)
 	if errors.Is(err, runfolder.ErrNoCheckpoint) {
-		return nil, fmt.Errorf("resume: %w: nothing to go on from; to train this run again from the start, move %s aside (the warnings above say what is wrong with each) and run gogan train with its config and out again, or train into a new folder",
-			err, s.rd.CheckpointsPath())
+		why := ""
+		if cks, _ := runfolder.ListCheckpoints(s.rd.Path); len(cks) > 0 {
+			why = " (the warnings above say what is wrong with each)"
+		}
+		return nil, fmt.Errorf("resume: %w: nothing to go on from; to train this run again from the start, move %s aside%s and run gogan train with its config and out again, or train into a new folder",
+			err, s.rd.CheckpointsPath(), why)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
