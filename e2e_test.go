@@ -248,6 +248,12 @@ func TestResumeOverDamage(t *testing.T) {
 	if out, err := gogan(t, "runs", run); err != nil || !strings.Contains(out, "step-00000005") {
 		t.Errorf("gogan runs: %v\n%s", err, out)
 	}
+	// Another batch size makes other epochs: refused, with no word of the
+	// checkpoint's fixed noise, which a resume that goes on would cut.
+	if out, err := gogan(t, "resume", run, "--quiet", "--set", "data.batch_size=32"); err == nil || !strings.Contains(out, "cannot resume: the checkpoint's loader had 960 samples, batch_size 64") ||
+		strings.Contains(out, "holds another number") {
+		t.Errorf("resume with another data.batch_size: %v\n%s", err, out)
+	}
 	// a checkpoint folder given to resume: its run folder is named
 	if out, err := gogan(t, "resume", filepath.Join(ckpts, "step-00000005")); err == nil || !strings.Contains(out, "a checkpoint folder; resume takes the run folder it is in (gogan resume "+run+")") {
 		t.Errorf("resume of a checkpoint folder: %v\n%s", err, out)

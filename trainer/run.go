@@ -829,6 +829,9 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Warnings about what the checkpoint gives are for a resume that goes
+	// on: logged once applyState and the totals have accepted it.
+	var warns [][]any
 	err = torch.Try(func() {
 		copyInto := func(name string, dst *torch.Tensor) {
 			src, ok := saved[name]
@@ -852,16 +855,16 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 			}
 			ss, ds := src.Shape(), f.Tensor.Shape()
 			if otherCount(ss, ds) {
-				slog.Warn("resume: the checkpoint holds another number of these images; the first ones are kept", "tensor", f.Name,
-					"checkpoint", ss[0], "run", ds[0], "kept", min(ss[0], ds[0]))
+				warns = append(warns, []any{"resume: the checkpoint holds another number of these images; the first ones are kept", "tensor", f.Name,
+					"checkpoint", ss[0], "run", ds[0], "kept", min(ss[0], ds[0])})
 				copyLeading(f.Tensor, src)
 				continue
 			}
 			if !slices.Equal(ss, ds) {
 				// Saved with another number of ranks, or another image
 				// size: the grid's inputs are drawn anew.
-				slog.Warn("resume: the checkpoint's sample inputs have another shape; new ones are used", "tensor", f.Name,
-					"checkpoint", ss, "run", ds)
+				warns = append(warns, []any{"resume: the checkpoint's sample inputs have another shape; new ones are used", "tensor", f.Name,
+					"checkpoint", ss, "run", ds})
 				s.lostFixed = append(s.lostFixed, f.Name)
 				continue
 			}
@@ -879,6 +882,9 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 		// totals): there is nothing to train, and "finished" would hide it.
 		return nil, fmt.Errorf("resume %s: %s is at step %d, epoch %d, past this run's end (train.max_steps %d, train.epochs %d + train.epochs_decay %d, %d steps an epoch): raise them (--set) to train on",
 			s.rd.Path, filepath.Base(ck.Dir), s.step, s.epoch, s.cfg.Train.MaxSteps, s.cfg.Train.Epochs, s.cfg.Train.EpochsDecay, s.loader.BatchesPerEpoch())
+	}
+	for _, w := range warns {
+		slog.Warn(w[0].(string), w[1:]...)
 	}
 	if s.resumeFile {
 		if err := saveResumedConfig(s.cfg, s.rd); err != nil {
