@@ -1402,7 +1402,7 @@ func (d *Dataset) decoders() (a, b decoder) {
 	a = func(p string) (*Image, error) { return d.load(p, chA) }
 	b = func(p string) (*Image, error) { return d.load(p, chB) }
 	if n := d.cfg.LabelNC; n > 0 {
-		a = func(p string) (*Image, error) { return loadLabelMapFor(p, n, d.cfg.Trained) }
+		a = func(p string) (*Image, error) { return LoadLabelMapFor(p, n, d.cfg.Trained) }
 	}
 	return a, b
 }

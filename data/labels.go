@@ -208,9 +208,9 @@ func (e *ClassIDError) Error() string {
 	return fmt.Sprintf("label map has class id %d (at x=%d, y=%d) but data.label_nc is %d, so ids must be 0..%d: %s", e.ID, e.X, e.Y, e.LabelNC, e.LabelNC-1, fix)
 }
 
-// loadLabelMapFor is LoadLabelMap for the generator of checkpoint trained
+// LoadLabelMapFor is LoadLabelMap for the generator of checkpoint trained
 // ("": for training).
-func loadLabelMapFor(path string, labelNC int, trained string) (*Image, error) {
+func LoadLabelMapFor(path string, labelNC int, trained string) (*Image, error) {
 	im, err := LoadLabelMap(path, labelNC)
 	if ce := (*ClassIDError)(nil); errors.As(err, &ce) {
 		ce.Trained = trained

@@ -1,7 +1,6 @@
 package infer
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -120,10 +119,7 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 		var a *data.Image
 		var err error
 		if dc.LabelNC > 0 {
-			a, err = data.LoadLabelMap(path, dc.LabelNC)
-			if ce := (*data.ClassIDError)(nil); errors.As(err, &ce) {
-				ce.Trained = ck.Dir // its classes are fixed: no label_nc to raise
-			}
+			a, err = data.LoadLabelMapFor(path, dc.LabelNC, ck.Dir)
 		} else {
 			a, err = data.LoadImage(path, dc.InputNC)
 		}
