@@ -372,6 +372,12 @@ func TestResumeOverDamage(t *testing.T) {
 	if out, err := gogan(t, "resume", run, "--quiet"); err != nil || !strings.Contains(out, "the run has already trained its "+strconv.Itoa(stopped+2)+" steps: to train on, raise train.max_steps") {
 		t.Errorf("resume of a finished run: %v\n%s", err, out)
 	}
+	// One refused as past the run's end does not first tell of a schedule
+	// it will not follow.
+	if out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=1", "--set", "train.lr=0.0002"); err == nil ||
+		!strings.Contains(out, "past this run's end") || strings.Contains(out, "follows the config") {
+		t.Errorf("resume past the run's end with another train.lr: %v\n%s", err, out)
+	}
 }
 
 func dirNamesOf(t *testing.T, dir string) []string {

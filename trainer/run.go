@@ -280,6 +280,8 @@ type session struct {
 	// the recipe's fixed tensors the checkpoint resumed from could not fill
 	// (gan.FixedLoss); rank 0 tells the other ranks
 	lostFixed []string
+	// what a resumed run's LR schedule took from a changed config (Retarget)
+	schedChanged string
 
 	ahead    *stagedBatch // the next batch, taken while the last step ran
 	aheadPos data.LoaderState
@@ -886,6 +888,9 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 	for _, w := range warns {
 		slog.Warn(w[0].(string), w[1:]...)
 	}
+	if s.schedChanged != "" {
+		slog.Info("resume: the learning-rate schedule follows the config: "+s.schedChanged, "lr", s.sched.LR)
+	}
 	if s.resumeFile {
 		if err := saveResumedConfig(s.cfg, s.rd); err != nil {
 			return nil, fmt.Errorf("resume: %w", err)
@@ -1004,9 +1009,7 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 	if err != nil {
 		return fmt.Errorf("resume %s: %w", where, err)
 	}
-	if changed != "" && s.lead {
-		slog.Info("resume: the learning-rate schedule follows the config: "+changed, "lr", s.sched.LR)
-	}
+	s.schedChanged = changed // said once the resume is accepted (restore)
 	if sc := s.prec.Scaler; sc != nil && ls.AMPScaler != nil {
 		sc.SetState(*ls.AMPScaler)
 	}
