@@ -64,7 +64,7 @@ func LossPlot(m *runfolder.Metrics, title string) (*plot.Plot, error) {
 		if len(pts) == 0 {
 			continue
 		}
-		l, err := plotter.NewLine(pts)
+		l, err := plotter.NewLine(envelope(pts, plotBuckets))
 		if err != nil {
 			return nil, fmt.Errorf("loss plot %s: %w", name, err)
 		}
@@ -97,6 +97,47 @@ func LossPlot(m *runfolder.Metrics, title string) (*plot.Plot, error) {
 		p.Title.Text = title + " (no data yet)"
 	}
 	return p, nil
+}
+
+// plotBuckets is about the plot's width in pixels: more points than twice
+// that are drawn as their envelope.
+const plotBuckets = 1000
+
+// envelope thins a series of many points (a long run logged every step) to
+// what a line at the plot's width shows: in each of n equal spans of x the
+// lowest and the highest point, in step order, and the first and last
+// points. Spikes stay; a noisy million-point line, which took the
+// rasteriser minutes on the training thread, becomes 2n points.
+func envelope(pts plotter.XYs, n int) plotter.XYs {
+	if len(pts) <= 2*n+2 {
+		return pts
+	}
+	x0, x1 := pts[0].X, pts[len(pts)-1].X
+	width := (x1 - x0) / float64(n)
+	if !(width > 0) {
+		return pts
+	}
+	out := plotter.XYs{pts[0]}
+	for i := 0; i < len(pts); {
+		b := min(n-1, int((pts[i].X-x0)/width))
+		lo, hi := i, i
+		j := i
+		for ; j < len(pts) && min(n-1, int((pts[j].X-x0)/width)) == b; j++ {
+			if pts[j].Y < pts[lo].Y {
+				lo = j
+			}
+			if pts[j].Y > pts[hi].Y {
+				hi = j
+			}
+		}
+		for _, k := range []int{min(lo, hi), max(lo, hi)} {
+			if k != 0 && k != len(pts)-1 && (len(out) == 0 || out[len(out)-1] != pts[k]) {
+				out = append(out, pts[k])
+			}
+		}
+		i = j
+	}
+	return append(out, pts[len(pts)-1])
 }
 
 // niceTicks labels about six round values (1, 2 or 5 times a power of ten)

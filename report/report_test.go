@@ -21,6 +21,8 @@ import (
 	_ "gogan/gan/all"
 	"gogan/report"
 	"gogan/runfolder"
+
+	"gonum.org/v1/plot/plotter"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -315,4 +317,45 @@ func decodePNGConfig(r io.Reader) int {
 		return -1
 	}
 	return c.Width
+}
+
+// TestLossPlotOfALongRun: a noisy loss logged at every one of 200,000
+// steps is drawn as its envelope, 2 points a pixel column (it took the
+// rasteriser minutes whole), keeping the extremes: a spike at one step is
+// in it.
+func TestLossPlotOfALongRun(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	pts := make(plotter.XYs, 200_000)
+	for i := range pts {
+		pts[i] = plotter.XY{X: float64(i + 1), Y: rng.Float64()}
+	}
+	pts[123_457].Y = 40
+	env := report.Envelope(pts, 1000)
+	if len(env) > 2002 || env[0] != pts[0] || env[len(env)-1] != pts[len(pts)-1] {
+		t.Fatalf("envelope of %d points: %d, first %v, last %v", len(pts), len(env), env[0], env[len(env)-1])
+	}
+	spike, ordered := false, true
+	for i, p := range env {
+		spike = spike || p == pts[123_457]
+		if i > 0 && p.X <= env[i-1].X {
+			ordered = false
+		}
+	}
+	if !spike || !ordered {
+		t.Errorf("envelope: spike kept %v, in step order %v", spike, ordered)
+	}
+	if short := pts[:1500]; len(report.Envelope(short, 1000)) != 1500 {
+		t.Errorf("a series of fewer than 2n points was thinned")
+	}
+	// and the whole plot of such a run
+	p := filepath.Join(t.TempDir(), "m.csv")
+	m, _ := runfolder.OpenMetrics(p, []string{"D"}, 0)
+	for i, q := range pts {
+		m.Write(i+1, 0, map[string]float64{"D": q.Y}, 2e-4, 800)
+	}
+	m.Close()
+	if err := report.WriteLossPlot(p, filepath.Join(filepath.Dir(p), "l.png"), "x"); err != nil {
+		t.Fatal(err)
+	}
+	readPNG(t, filepath.Join(filepath.Dir(p), "l.png"))
 }
