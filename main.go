@@ -260,12 +260,12 @@ func translateCmd() *cobra.Command {
 			sd.SteppingThrough("finishing the current image")
 			o.Stop = sd.Context().Done()
 			n, err := infer.Translate(o)
-			if errors.Is(err, infer.ErrStopped) {
+			if stopped := (*infer.Stopped)(nil); errors.As(err, &stopped) {
 				where := fmt.Sprintf("the %d translations written are in %s: the same command again writes them all", n, o.Out)
 				if n == 0 {
 					where = "nothing was written"
 				}
-				fmt.Fprintf(os.Stderr, "gogan: translate: stopped by %v %s; %s\n", sd.Signal(), strings.TrimPrefix(err.Error(), infer.ErrStopped.Error()+" "), where)
+				fmt.Fprintf(os.Stderr, "gogan: translate: stopped by %v after %d of %d inputs; %s\n", sd.Signal(), stopped.Done, stopped.Total, where)
 				os.Exit(sd.ExitCode())
 			}
 			if err != nil {

@@ -1,7 +1,6 @@
 package infer
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -38,8 +37,13 @@ func outputPaths(out string, inputs []string, folders map[string]string) ([]stri
 	return paths, nil
 }
 
-// ErrStopped is what a translation o.Stop stopped returns (wrapped).
-var ErrStopped = errors.New("stopped")
+// Stopped is the error of a translation o.Stop stopped: after Done of
+// Total inputs (the files written are writeTranslations' count).
+type Stopped struct{ Done, Total int }
+
+func (e *Stopped) Error() string {
+	return fmt.Sprintf("stopped after %d of %d inputs", e.Done, e.Total)
+}
 
 // writeTranslations runs each input through load (decode and resize) and
 // forward (the generator, in a scope of its own), and writes the result to
@@ -52,7 +56,7 @@ func writeTranslations[T any](inputs, outs []string, o TranslateOptions, png rep
 	for i, path := range inputs {
 		select {
 		case <-o.Stop:
-			return done, fmt.Errorf("%w after %d of %d inputs", ErrStopped, i, len(inputs))
+			return done, &Stopped{Done: i, Total: len(inputs)}
 		default:
 		}
 		x, err := load(i)

@@ -161,6 +161,19 @@ func (e *removedError) Error() string {
 func (e *removedError) Unwrap() error        { return e.err }
 func (e *removedError) Is(target error) bool { return target == ErrRemoved }
 
+// RunOf is the run folder of a checkpoint folder RUN/checkpoints/step-N,
+// or false for a checkpoint folder kept elsewhere.
+func RunOf(ckDir string) (string, bool) {
+	abs, err := filepath.Abs(ckDir)
+	if err != nil {
+		abs = filepath.Clean(ckDir)
+	}
+	if ckpts := filepath.Dir(abs); filepath.Base(ckpts) == CheckpointsDir {
+		return filepath.Dir(ckpts), true
+	}
+	return "", false
+}
+
 // CheckpointDir is where the checkpoint of a step lives.
 func CheckpointDir(run string, step int) string {
 	return filepath.Join(run, CheckpointsDir, fmt.Sprintf("%s%0*d", checkpointPref, checkpointWidth, step))

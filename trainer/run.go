@@ -144,7 +144,10 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 			return nil, unreadableConfig(dir, fmt.Errorf("no config.yaml: %w", err))
 		}
 		if _, serr := os.Stat(filepath.Join(dir, runfolder.StateFile)); serr == nil {
-			run := filepath.Dir(filepath.Dir(filepath.Clean(dir)))
+			run, ok := runfolder.RunOf(dir)
+			if !ok {
+				run = "RUN"
+			}
 			return nil, fmt.Errorf("resume %s: a checkpoint folder; resume takes the run folder it is in (gogan resume %s), and goes on from its newest valid checkpoint", dir, run)
 		}
 		return nil, fmt.Errorf("resume %s: not a gogan run folder (no config.yaml): %w", dir, err)

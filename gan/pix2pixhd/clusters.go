@@ -202,10 +202,9 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 	if sum.Out == "" {
 		// RUN/ for RUN/checkpoints/step-N; beside a checkpoint folder kept
 		// elsewhere
-		dir, _ := filepath.Abs(ck.Dir)
-		dir = filepath.Dir(dir)
-		if filepath.Base(dir) == runfolder.CheckpointsDir {
-			dir = filepath.Dir(dir)
+		dir, ok := runfolder.RunOf(ck.Dir)
+		if !ok {
+			dir = filepath.Dir(filepath.Clean(ck.Dir))
 		}
 		sum.Out = filepath.Join(dir, fmt.Sprintf("features_clustered_%03d.safetensors", o.NClusters))
 	}
