@@ -262,6 +262,10 @@ type session struct {
 	quit     bool
 	tb       *tensorboard.Writer // nil with logging.tensorboard off
 	ckptT    time.Time           // when the last checkpoint was written (or the run started)
+	// tbImaged: a sample grid went to TensorBoard at step tbImageStep (a
+	// step that is also an epoch's end or the last draws its grid twice)
+	tbImaged    bool
+	tbImageStep int
 	// resumeFile: cfg came from the run folder's config.yaml (RunOptions)
 	resumeFile bool
 	unlock     func() // releases the run folder (rank 0)

@@ -126,8 +126,14 @@ func (s *session) logScalars(step int, lr float64, losses map[string]float64, ip
 	s.tbWrite(func() error { return s.tb.Scalars(int64(step), vs) })
 }
 
-// logImage writes a sample grid.
+// logImage writes a sample grid, once a step: a sample step that is also
+// an epoch's end or the run's last draws the grid again for the epoch's
+// file, and TensorBoard's Python loader would list both.
 func (s *session) logImage(img image.Image) {
+	if s.tb == nil || (s.tbImaged && s.tbImageStep == s.step) {
+		return
+	}
+	s.tbImaged, s.tbImageStep = true, s.step
 	s.tbWrite(func() error { return s.tb.Image(int64(s.step), "samples", img) })
 }
 

@@ -287,3 +287,32 @@ func TestBadImageMidRunSaysWhatToDo(t *testing.T) {
 		t.Errorf("resumed with the file fixed: %v", err)
 	}
 }
+
+// TestOneSampleImagePerStep: a sample step that is also an epoch's end
+// (pix2pix-facades: 400 steps an epoch, train.sample_every 400) or the
+// run's last step draws the grid twice, for samples/latest.png and the
+// epoch's file; TensorBoard gets it once. Twice, its Python loader lists
+// each such step twice in the images dashboard.
+func TestOneSampleImagePerStep(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	// 4 steps an epoch, a sample every 2: steps 4 (also epoch 1's end)
+	// and 6 (also the last).
+	if _, err := Train(context.Background(), smallRun(t, run, "train.max_steps=6"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(run, "tb", "events.out.tfevents.*"))
+	if len(files) != 1 {
+		t.Fatalf("event files %v", files)
+	}
+	var steps []int64
+	for _, e := range readEvents(t, files[0]).Events {
+		for _, v := range e.Values {
+			if v.Tag == "samples" {
+				steps = append(steps, e.Step)
+			}
+		}
+	}
+	if !slices.Equal(steps, []int64{2, 4, 6}) {
+		t.Errorf("samples images at steps %v, want 2, 4, 6 once each", steps)
+	}
+}
