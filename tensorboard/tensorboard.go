@@ -20,6 +20,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,7 +100,7 @@ func create(dir string, now time.Time) (*Writer, error) {
 	// %010d as TensorBoard's own writer names them. Another writer in the
 	// same dir and second gets ".1", ".2", ...: TensorBoard reads any file
 	// whose name contains "tfevents".
-	base := filepath.Join(dir, fmt.Sprintf("events.out.tfevents.%010d.%s", now.Unix(), host))
+	base := filepath.Join(dir, fmt.Sprintf("events.out.tfevents.%010d.%s", sortingLast(dir, now.Unix(), host), host))
 	path := base
 	var f *os.File
 	for i := 1; ; i++ {
@@ -119,6 +121,32 @@ func create(dir string, now time.Time) (*Writer, error) {
 		return nil, err
 	}
 	return w, nil
+}
+
+// sortingLast is the time to name a new file in dir with, now unless
+// an event file there would sort after that name: then one second past the
+// latest such file's. TensorBoard reads a run's files in name order and
+// takes each file's SessionLog START as a restart, so a resumed session's
+// file read before the killed one's (a run folder copied to a machine whose
+// clock is behind) would have all its steps dropped for the dead session's.
+func sortingLast(dir string, now int64, host string) int64 {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return now
+	}
+	own := fmt.Sprintf("events.out.tfevents.%010d.%s", now, host)
+	latest := now - 1
+	for _, e := range ents {
+		name := e.Name()
+		if name <= own || strings.HasPrefix(name, own+".") { // ours of this second: ".1", ".2", ...
+			continue
+		}
+		digits, _, _ := strings.Cut(strings.TrimPrefix(name, "events.out.tfevents."), ".")
+		if t, err := strconv.ParseInt(digits, 10, 64); err == nil && len(digits) == 10 && t > latest {
+			latest = t
+		}
+	}
+	return max(now, latest+1)
 }
 
 // Path is the events file's path.

@@ -507,3 +507,29 @@ func TestErrorsNameTheFile(t *testing.T) {
 		}
 	}
 }
+
+// TestNewFileSortsLast: TensorBoard reads a run's event files in name order
+// and takes each file's SessionLog START as a restart, so a resumed
+// session's file must sort after the killed one's even where the clock now
+// reads earlier (a run folder copied to a machine whose clock is behind,
+// or another host's file of the same second). Read first, its steps would
+// all be dropped by the older file's START and replaced by the dead
+// session's.
+func TestNewFileSortsLast(t *testing.T) {
+	host, _ := os.Hostname()
+	for _, c := range []struct{ name, other string }{
+		{"clock behind", "events.out.tfevents.1700003600." + host},
+		{"same second, a host sorting after", "events.out.tfevents.1700000000.~zz"},
+	} {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, c.other), nil, 0o644)
+		w, err := create(dir, time.Unix(1700000000, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		if got := filepath.Base(w.Path()); got <= c.other {
+			t.Errorf("%s: new file %s sorts before the earlier %s", c.name, got, c.other)
+		}
+	}
+}
