@@ -28,11 +28,11 @@ func (s *session) startWatch() {
 		s.status.Job = s.job.ID()
 	}
 	s.writeStatus()
+	if !s.resumed {
+		s.dropStaleEvents() // also without events of its own: they are not this run's
+	}
 	if !s.cfg.Logging.TensorBoard {
 		return
-	}
-	if !s.resumed {
-		s.dropStaleEvents()
 	}
 	tb, err := tensorboard.Create(s.rd.TensorBoardDir())
 	if err != nil {

@@ -316,3 +316,21 @@ func TestOneSampleImagePerStep(t *testing.T) {
 		t.Errorf("samples images at steps %v, want 2, 4, 6 once each", steps)
 	}
 }
+
+// TestFreshRunWithoutTensorBoardDropsStaleEvents: the dead attempt's event
+// files go with its metrics.csv also when the new run writes no events
+// (logging.tensorboard=false): left, TensorBoard would show them as this
+// run's curves.
+func TestFreshRunWithoutTensorBoardDropsStaleEvents(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	stale := filepath.Join(run, "tb", "events.out.tfevents.1700000000.deadhost")
+	os.MkdirAll(filepath.Dir(stale), 0o755)
+	os.WriteFile(stale, []byte("an earlier attempt's events"), 0o644)
+	os.WriteFile(filepath.Join(run, "config.yaml"), []byte(config.EffectiveHeader+"recipe: dcgan\n"), 0o644)
+	if _, err := Train(context.Background(), smallRun(t, run, "train.max_steps=2", "logging.tensorboard=false"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(run, "tb", "events.out.tfevents.*")); len(files) != 0 {
+		t.Fatalf("event files after a fresh run with logging.tensorboard=false: %v, want none", files)
+	}
+}
