@@ -53,7 +53,8 @@ static void gogan_jerr_message(j_common_ptr c, int level) {
 
 // gogan_jpeg_decode decodes src. With header_only it fills only w, h and
 // comps. Otherwise it returns malloc'd pixels: comps 1 (grey), 3 (RGB) or
-// 4 (CMYK, already un-inverted for Adobe files), the caller frees them; an
+// 4 (CMYK, un-inverted as PIL does whether or not the file has an Adobe
+// marker), the caller frees them; an
 // image of more than max_pixels pixels is refused before any is decoded,
 // with w and h set and msg empty. On failure it returns NULL with msg set.
 static unsigned char *gogan_jpeg_decode(const unsigned char *src, unsigned long n, int header_only,
@@ -82,7 +83,7 @@ static unsigned char *gogan_jpeg_decode(const unsigned char *src, unsigned long 
 	jpeg_read_header(&cinfo, TRUE);
 	*w = cinfo.image_width;
 	*h = cinfo.image_height;
-	int adobe_cmyk = 0;
+	int cmyk = 0;
 	switch (cinfo.jpeg_color_space) {
 	case JCS_GRAYSCALE:
 		cinfo.out_color_space = JCS_GRAYSCALE;
@@ -91,7 +92,7 @@ static unsigned char *gogan_jpeg_decode(const unsigned char *src, unsigned long 
 	case JCS_CMYK:
 	case JCS_YCCK:
 		cinfo.out_color_space = JCS_CMYK;
-		adobe_cmyk = cinfo.saw_Adobe_marker;
+		cmyk = 1;
 		*comps = 4;
 		break;
 	default:
@@ -126,7 +127,9 @@ static unsigned char *gogan_jpeg_decode(const unsigned char *src, unsigned long 
 	}
 	jpeg_finish_decompress(&cinfo);
 	jpeg_destroy_decompress(&cinfo);
-	if (adobe_cmyk) { // Adobe writes CMYK inverted; PIL's rawmode "CMYK;I"
+	// PIL reads every CMYK JPEG as Adobe writes them, inverted (its rawmode
+	// "CMYK;I", "assume adobe conventions"), with or without an Adobe marker.
+	if (cmyk) {
 		for (size_t i = 0; i < stride * (size_t)*h; i++) out[i] = 255 - out[i];
 	}
 	return out;

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -111,5 +112,46 @@ func TestJPEGErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), p) {
 			t.Errorf("%s: error %v, want one naming the file and saying %q", name, err, c.want)
 		}
+	}
+}
+
+// TestCMYKJPEGWithoutAdobeMarkerAsPIL: PIL reads every CMYK JPEG inverted,
+// as Adobe writes them ("assume adobe conventions"), whether or not the file
+// has Adobe's APP14 marker. testdata/cmyk.jpg with its marker cut out (the
+// marker says transform 0: plain CMYK either way) decodes to the same pixels
+// as PIL's, not to their inverse (a black image where the colours were).
+func TestCMYKJPEGWithoutAdobeMarkerAsPIL(t *testing.T) {
+	b, err := os.ReadFile("testdata/cmyk.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(b, []byte{0xff, 0xee})
+	if i < 0 || !bytes.HasPrefix(b[i+4:], []byte("Adobe")) {
+		t.Fatal("testdata/cmyk.jpg has no Adobe APP14 marker")
+	}
+	n := int(b[i+2])<<8 | int(b[i+3])
+	stripped := append(append([]byte{}, b[:i]...), b[i+2+n:]...)
+	p := write(t, filepath.Join(t.TempDir(), "cmyk-no-adobe.jpg"), stripped)
+	var got *Image
+	for _, c := range []int{3, 1} {
+		want, err := LoadImage("testdata/cmyk.jpg", c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err = LoadImage(p, c); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Pix, want.Pix) {
+			t.Errorf("%d channels: without the Adobe marker pixel (2,2) is %v, with it %v (PIL reads both alike)", c, px(got, 2, 2), px(want, 2, 2))
+		}
+	}
+	// PIL's own decode of the file without the marker.
+	want := pil(t, pilDecode, nil, p, "RGB")
+	got, err = LoadImage(p, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Pix, want) {
+		t.Errorf("CMYK JPEG without an Adobe marker: gogan's pixels differ from PIL's")
 	}
 }
