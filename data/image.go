@@ -321,19 +321,20 @@ func toImage(src image.Image, c int) *Image {
 				o[3*x], o[3*x+1], o[3*x+2] = in[4*x], in[4*x+1], in[4*x+2]
 			}
 		}
-	case *image.RGBA:
+	case *image.RGBA: // premultiplied (a TIFF's associated alpha): PIL's rawmode "RGBa"
 		for y := 0; y < h; y++ {
 			in := s.Pix[y*s.Stride : y*s.Stride+4*w]
 			o := rgb.Pix[y*w*3 : (y+1)*w*3]
 			for x := 0; x < w; x++ {
-				a := uint32(in[4*x+3])
-				if a == 255 {
-					o[3*x], o[3*x+1], o[3*x+2] = in[4*x], in[4*x+1], in[4*x+2]
-				} else if a > 0 { // premultiplied: undo it, then drop alpha
-					for k := 0; k < 3; k++ {
-						o[3*x+k] = uint8(min(255, (uint32(in[4*x+k])*255+a/2)/a))
-					}
-				}
+				unpremultiply(o[3*x:3*x+3], in[4*x], in[4*x+1], in[4*x+2], in[4*x+3])
+			}
+		}
+	case *image.RGBA64: // 16-bit premultiplied: PIL's "RGBa;16", the high bytes
+		for y := 0; y < h; y++ {
+			in := s.Pix[y*s.Stride : y*s.Stride+8*w]
+			o := rgb.Pix[y*w*3 : (y+1)*w*3]
+			for x := 0; x < w; x++ {
+				unpremultiply(o[3*x:3*x+3], in[8*x], in[8*x+2], in[8*x+4], in[8*x+6])
 			}
 		}
 	case *image.CMYK:
@@ -362,6 +363,23 @@ func toImage(src image.Image, c int) *Image {
 		return rgb
 	}
 	return toGray(rgb)
+}
+
+// unpremultiply writes the colour of a premultiplied 8-bit pixel as PIL's
+// unpackRGBa does (Unpack.c): each channel times 255 divided by alpha,
+// truncated and clipped; black where alpha is 0. The alpha is then dropped,
+// as convert('RGB') drops it.
+func unpremultiply(o []uint8, r, g, b, a uint8) {
+	switch a {
+	case 0:
+		o[0], o[1], o[2] = 0, 0, 0
+	case 255:
+		o[0], o[1], o[2] = r, g, b
+	default:
+		for k, v := range [3]uint8{r, g, b} {
+			o[k] = uint8(min(255, uint32(v)*255/uint32(a)))
+		}
+	}
 }
 
 // toGray is PIL's convert('L') of an RGB image.

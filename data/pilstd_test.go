@@ -6,6 +6,8 @@ import (
 	"compress/zlib"
 	"encoding/binary"
 	"hash/crc32"
+	"image"
+	"image/color"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,8 @@ import (
 	"testing"
 
 	"gogan/cgo/torchtest"
+
+	"golang.org/x/image/tiff"
 )
 
 // gifFile writes a GIF by hand: a screenW x screenH logical screen with the
@@ -169,4 +173,38 @@ i.save(os.path.join(d, "g16_trns.png"), transparency=7)
 			t.Errorf("%s as an instance map: ids %v, PIL's %v", name, got, want[name].Values)
 		}
 	}
+}
+
+// TestPremultipliedTIFFAsPIL: TIFFs of associated (premultiplied) alpha,
+// 8- and 16-bit, which Go's decoder gives as image.RGBA and image.RGBA64,
+// decode to PIL's convert('RGB') and convert('L'): PIL's unpackRGBa divides
+// each 8-bit channel (the high byte of a 16-bit one) by alpha, truncating.
+func TestPremultipliedTIFFAsPIL(t *testing.T) {
+	dir := t.TempDir()
+	m8 := image.NewRGBA(image.Rect(0, 0, 7, 3))
+	m16 := image.NewRGBA64(image.Rect(0, 0, 7, 3))
+	for i, a := range []uint8{0, 1, 37, 128, 200, 254, 255} {
+		for y := 0; y < 3; y++ {
+			c := color.RGBA{uint8(int(a) * (50*y + 30) / 255), uint8(int(a) * 77 / 255), a / 3, a}
+			m8.SetRGBA(i, y, c)
+			a16 := uint32(a)*257 - uint32(y*40)*uint32(min(a, 1))
+			m16.SetRGBA64(i, y, color.RGBA64{uint16(a16 * uint32(50*y+30) / 255), uint16(a16 * 77 / 255), uint16(a16 / 3), uint16(a16)})
+		}
+	}
+	var names []string
+	for name, m := range map[string]image.Image{"rgba8.tif": m8, "rgba16.tif": m16} {
+		var b bytes.Buffer
+		if err := tiff.Encode(&b, m, nil); err != nil {
+			t.Fatal(err)
+		}
+		write(t, filepath.Join(dir, name), b.Bytes())
+		names = append(names, name)
+	}
+	want := pilOpens(t, dir, names)
+	for _, n := range names {
+		if want[n].Mode != "RGBA" {
+			t.Fatalf("%s: PIL opens mode %s, want RGBA (premultiplied on disk)", n, want[n].Mode)
+		}
+	}
+	decodesAsPIL(t, dir, names, want)
 }
