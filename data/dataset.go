@@ -135,6 +135,7 @@ func Open(ctx context.Context, cfg Config, opts *OpenOptions) (*Dataset, error) 
 	if err != nil {
 		return nil, err
 	}
+	d.warnUnlistedExts()
 	if d.idx == nil {
 		err = d.validateFiles(ctx, opts)
 	} else {

@@ -347,3 +347,60 @@ func TestMissingRootSaysHowToFetch(t *testing.T) {
 		}
 	}
 }
+
+// TestUnlistedExtensionsWarned: the references' make_dataset lists only
+// its IMG_EXTENSIONS, matched case-sensitively (pytorch-CycleGAN-and-pix2pix:
+// .jpg .JPG ... .tif .TIFF; pix2pixHD: no .tif, only .tiff); gogan's scan
+// also takes .Png, .gif, .webp, .pgm, .pnm and .tif for pix2pixHD's
+// layout. Such files are read, with a warning that names one and says the
+// reference's run would leave them out; folders of listed names get none.
+func TestUnlistedExtensionsWarned(t *testing.T) {
+	png1 := encode(t, "png", gradient(40, 20))
+	root := t.TempDir()
+	for _, n := range []string{"a.jpg", "b.Png", "c.gif", "d.PNG", "e.png"} {
+		b := png1
+		if n == "c.gif" {
+			b = encode(t, "gif", gradient(40, 20))
+		}
+		write(t, filepath.Join(root, "train", n), b)
+	}
+	clean := t.TempDir()
+	for _, n := range []string{"a.PNG", "b.png", "c.JPEG"} {
+		write(t, filepath.Join(clean, "train", n), png1)
+	}
+	hd := t.TempDir()
+	for _, side := range []string{"train_A", "train_B"} {
+		write(t, filepath.Join(hd, side, "1.png"), encode(t, "png", gradient(20, 20)))
+		write(t, filepath.Join(hd, side, "2.tif"), encode(t, "tif", gradient(20, 20)))
+	}
+	for _, c := range []struct {
+		root, want string
+	}{
+		{root, "2 of the images under " + filepath.Join(root, "train") + " have extensions that pytorch-CycleGAN-and-pix2pix's make_dataset does not list"},
+		{clean, ""},
+		{hd, "2 of the images under " + hd + " have extensions that pix2pixHD's make_dataset does not list"},
+	} {
+		logs := captureLogs(t)
+		cfg := DefaultConfig(Aligned)
+		cfg.Root, cfg.LoadSize, cfg.CropSize = c.root, 20, 16
+		d, err := Open(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := d.Len()
+		d.Close()
+		got := logs.String()
+		if c.want == "" {
+			if strings.Contains(got, "make_dataset does not list") {
+				t.Errorf("%s: warned of listed extensions: %s", c.root, got)
+			}
+			continue
+		}
+		if !strings.Contains(got, c.want) || !strings.Contains(got, "the reference's run would leave them out") {
+			t.Errorf("%s: logs %q, want a warning saying %q", c.root, got, c.want)
+		}
+		if want := map[string]int{root: 5, hd: 2}[c.root]; n != want {
+			t.Errorf("%s: %d samples, want %d (the files are still read)", c.root, n, want)
+		}
+	}
+}
