@@ -222,6 +222,9 @@ func describeDecodeErr(path string, head []byte, err error) error {
 		want = "supported"
 	}
 	if errors.Is(err, image.ErrFormat) {
+		if kind := netpbmOther(head); kind != "" {
+			return fileErr(path, "a Netpbm %s, which gogan does not read (it reads P2, P3, P5 and P6: gray and colour maps): convert it to PNG", kind)
+		}
 		what := "unrecognised content"
 		if looksLikeText(head) {
 			what = "text file?"
@@ -246,6 +249,24 @@ func describeDecodeErr(path string, head []byte, err error) error {
 		return fileErr(path, "unsupported JPEG: %v", err)
 	}
 	return fileErr(path, "cannot decode %s image: %v (if other tools open it, it is a variant gogan's decoders lack: convert it to PNG)", want, err)
+}
+
+// netpbmOther names the Netpbm formats whose magic head starts with and
+// that the PNM decoder does not take: bitmaps (P1, P4; PIL opens them as
+// mode "1") and PAM (P7); "" for anything else.
+func netpbmOther(head []byte) string {
+	if len(head) < 3 || head[0] != 'P' || !strings.ContainsRune(" \t\n\r", rune(head[2])) {
+		return ""
+	}
+	switch head[1] {
+	case '1':
+		return "bitmap (P1, plain: 1 bit a pixel)"
+	case '4':
+		return "bitmap (P4: 1 bit a pixel)"
+	case '7':
+		return "PAM image (P7)"
+	}
+	return ""
 }
 
 func looksLikeText(b []byte) bool {

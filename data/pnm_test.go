@@ -74,3 +74,27 @@ func TestPNMAsPIL(t *testing.T) {
 		}
 	}
 }
+
+// TestNetpbmBitmapsSaySo: a .pnm (or .pgm, .ppm) file holding a Netpbm
+// bitmap (P1, P4), which PIL opens, or a PAM image (P7) is refused as what
+// it is, by name, with what to do; not as "not a PNM image (text file?)".
+func TestNetpbmBitmapsSaySo(t *testing.T) {
+	dir := t.TempDir()
+	for name, c := range map[string]struct {
+		b    []byte
+		want string
+	}{
+		"bits.pnm":      {append([]byte("P4\n10 6\n"), 0x55, 0x40, 0xaa, 0x80, 0x55, 0x40, 0xaa, 0x80, 0x55, 0x40, 0xaa, 0x80), "a Netpbm bitmap (P4"},
+		"plain.pbm.pgm": {[]byte("P1\n3 2\n0 1 0\n1 0 1\n"), "a Netpbm bitmap (P1"},
+		"pam.ppm":       {[]byte("P7\nWIDTH 1\nHEIGHT 1\nDEPTH 3\nMAXVAL 255\nTUPLTYPE RGB\nENDHDR\n\x01\x02\x03"), "a Netpbm PAM image (P7)"},
+	} {
+		p := write(t, filepath.Join(dir, name), c.b)
+		_, err := LoadImage(p, 3)
+		_, herr := imageHeader(p)
+		for _, e := range []error{err, herr} {
+			if e == nil || !strings.Contains(e.Error(), c.want) || !strings.Contains(e.Error(), p) || !strings.Contains(e.Error(), "convert it to PNG") {
+				t.Errorf("%s: error %v, want one naming the file, saying %q and what to do", name, e, c.want)
+			}
+		}
+	}
+}
