@@ -48,7 +48,7 @@ func OpenCheckpoint(path string) (Checkpoint, *CheckpointState, *config.Config, 
 		if _, cerr := os.Stat(filepath.Join(path, "config.yaml")); cerr == nil && errors.Is(err, ErrNoCheckpoint) {
 			if cks, _ := ListCheckpoints(path); len(cks) == 0 {
 				if st, err := (RunDir{Path: path}).ReadStatus(); err == nil && st.State == StateRunning {
-					if d := st.Describe(); strings.HasPrefix(d, "running") {
+					if d := (RunDir{Path: path}).Describe(st); strings.HasPrefix(d, "running") {
 						return ck, nil, nil, fmt.Errorf("checkpoint %s: the run folder has no checkpoint yet: the run is %s and writes its first at step train.checkpoint_every, at its end, or when stopped by SIGINT/SIGTERM", path, d)
 					}
 				}

@@ -40,7 +40,7 @@ func Summarize(path string) Summary {
 	st, err := r.ReadStatus()
 	switch {
 	case err == nil:
-		s.Recipe, s.Step, s.Total, s.State = st.Recipe, st.Step, st.Total, st.Describe()
+		s.Recipe, s.Step, s.Total, s.State = st.Recipe, st.Step, st.Total, r.Describe(st)
 	case !errors.Is(err, os.ErrNotExist):
 		s.State = "unreadable status: " + err.Error()
 	}

@@ -94,6 +94,53 @@ func (s Status) Describe() string {
 	return s.State
 }
 
+// Describe is s.Describe with the run folder's lock (RUN/.lock, which the
+// training process holds until it ends, even by SIGKILL) as the witness of
+// a running run where it can tell: status.json's pid alone cannot tell the
+// process that trains the folder from one the kernel has given that pid
+// since (a run killed outright, a reboot).
+func (r RunDir) Describe(s Status) string {
+	host, _ := os.Hostname()
+	if s.State != StateRunning || s.Host != host {
+		return s.Describe()
+	}
+	switch r.lockHeld() {
+	case lockHeld:
+		return fmt.Sprintf("running (pid %d)", s.PID)
+	case lockFree:
+		if processAlive(s.PID) {
+			return fmt.Sprintf("killed (pid %d is another process now; last update %s)", s.PID, s.Updated.Format(time.DateTime))
+		}
+		return fmt.Sprintf("killed (pid %d is gone; last update %s)", s.PID, s.Updated.Format(time.DateTime))
+	}
+	return s.Describe()
+}
+
+const (
+	lockUnknown = iota // no lock file (a gogan before it), or no flock here
+	lockHeld
+	lockFree
+)
+
+// lockHeld tells whether a process holds RUN/.lock. It asks for a shared
+// lock without waiting, which fails at once while a trainer holds its
+// exclusive one; only a free lock is taken, and given back at once.
+func (r RunDir) lockHeld() int {
+	f, err := os.Open(filepath.Join(r.Path, LockFile))
+	if err != nil {
+		return lockUnknown
+	}
+	defer f.Close()
+	switch err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); {
+	case err == nil:
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return lockFree
+	case errors.Is(err, syscall.EWOULDBLOCK):
+		return lockHeld
+	}
+	return lockUnknown
+}
+
 // processAlive reports whether a process with this pid exists here.
 func processAlive(pid int) bool {
 	// kill(2) takes a 32-bit pid: a larger one (a damaged status.json)

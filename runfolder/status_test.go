@@ -103,3 +103,42 @@ func TestRunsSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestRunningNeedsTheLock: a "running" status whose pid the kernel has
+// given to another process since the run was killed (here: this test's
+// own, alive but not training the folder) is a killed run when nothing
+// holds RUN/.lock, and gogan runs says so; while the lock is held, the run
+// is running. A run folder without a lock file keeps the pid check.
+func TestRunningNeedsTheLock(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("recipe: dcgan\n"), 0o644)
+	r := RunDir{Path: dir}
+	host, _ := os.Hostname()
+	if err := r.WriteStatus(Status{State: StateRunning, Recipe: "dcgan", Step: 5, Total: 10, PID: os.Getpid(), Host: host}); err != nil {
+		t.Fatal(err)
+	}
+	if s := Summarize(dir).State; !strings.HasPrefix(s, "running (pid ") {
+		t.Errorf("no lock file (the pid is checked): %q", s)
+	}
+	unlock, err := r.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := Summarize(dir).State; s != "running (pid "+strconv.Itoa(os.Getpid())+")" {
+		t.Errorf("lock held: %q", s)
+	}
+	unlock() // the trainer is gone (SIGKILL drops its lock); its pid lives on
+	if s := Summarize(dir).State; !strings.HasPrefix(s, "killed (pid "+strconv.Itoa(os.Getpid())+" is another process now") {
+		t.Errorf("lock free, pid reused: %q", s)
+	}
+	// what gogan sample and translate say of such a run without checkpoints
+	if _, _, _, err := OpenCheckpoint(dir); err == nil || strings.Contains(err.Error(), "the run is running") {
+		t.Errorf("open a killed run without checkpoints: %v", err)
+	}
+	// the lock that the check took for a moment is free again
+	unlock, err = r.Lock()
+	if err != nil {
+		t.Fatalf("lock after gogan runs: %v", err)
+	}
+	unlock()
+}
