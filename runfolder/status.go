@@ -79,12 +79,12 @@ func (s Status) Describe() string {
 	case StateRunning:
 		host, _ := os.Hostname()
 		if s.Host != host {
-			return fmt.Sprintf("running on %s (pid %d; cannot check from here), last update %s", s.Host, s.PID, s.Updated.Format(time.DateTime))
+			return fmt.Sprintf("running on %s (pid %d; cannot check from here), last update %s", s.Host, s.PID, s.Updated.Local().Format(time.DateTime))
 		}
 		if processAlive(s.PID) {
 			return fmt.Sprintf("running (pid %d)", s.PID)
 		}
-		return fmt.Sprintf("killed (pid %d is gone; last update %s)", s.PID, s.Updated.Format(time.DateTime))
+		return fmt.Sprintf("killed (pid %d is gone; last update %s)", s.PID, s.Updated.Local().Format(time.DateTime))
 	case StateFinished:
 		return "finished"
 	}
@@ -109,9 +109,9 @@ func (r RunDir) Describe(s Status) string {
 		return fmt.Sprintf("running (pid %d)", s.PID)
 	case lockFree:
 		if processAlive(s.PID) {
-			return fmt.Sprintf("killed (pid %d is another process now; last update %s)", s.PID, s.Updated.Format(time.DateTime))
+			return fmt.Sprintf("killed (pid %d is another process now; last update %s)", s.PID, s.Updated.Local().Format(time.DateTime))
 		}
-		return fmt.Sprintf("killed (pid %d is gone; last update %s)", s.PID, s.Updated.Format(time.DateTime))
+		return fmt.Sprintf("killed (pid %d is gone; last update %s)", s.PID, s.Updated.Local().Format(time.DateTime))
 	}
 	return s.Describe()
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestStatusDescribe(t *testing.T) {
@@ -141,4 +142,30 @@ func TestRunningNeedsTheLock(t *testing.T) {
 		t.Fatalf("lock after gogan runs: %v", err)
 	}
 	unlock()
+}
+
+// TestLastUpdateIsLocalTime: status.json keeps its times in UTC; gogan runs
+// prints them in the local time zone, as date and ls do (it printed UTC
+// unmarked: nine hours off in Tokyo).
+func TestLastUpdateIsLocalTime(t *testing.T) {
+	saved := time.Local
+	defer func() { time.Local = saved }()
+	time.Local = time.FixedZone("JST", 9*3600)
+	updated := time.Date(2026, 12, 6, 3, 5, 38, 0, time.UTC)
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	for _, st := range []Status{
+		{State: StateRunning, PID: gone.Process.Pid, Host: host, Updated: updated},
+		{State: StateRunning, PID: 1, Host: "another-machine", Updated: updated},
+	} {
+		if d := st.Describe(); !strings.Contains(d, "last update 2026-12-06 12:05:38") {
+			t.Errorf("%s: %q", st.Host, d)
+		}
+		if d := (RunDir{Path: t.TempDir()}).Describe(st); !strings.Contains(d, "last update 2026-12-06 12:05:38") {
+			t.Errorf("run folder, %s: %q", st.Host, d)
+		}
+	}
 }
