@@ -65,7 +65,8 @@ func Summarize(path string) Summary {
 }
 
 // FindRuns lists the run folders (folders with a config.yaml) at dir and
-// in its subfolders, sorted by path.
+// in its subfolders, sorted by path; a symbolic link to a run folder (a run
+// kept on another disk) is one.
 func FindRuns(dir string) ([]string, error) {
 	if _, err := os.Stat(filepath.Join(dir, "config.yaml")); err == nil {
 		return []string{dir}, nil
@@ -77,7 +78,10 @@ func FindRuns(dir string) ([]string, error) {
 	var runs []string
 	for _, e := range ents {
 		p := filepath.Join(dir, e.Name())
-		if _, err := os.Stat(filepath.Join(p, "config.yaml")); e.IsDir() && err == nil {
+		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(p, "config.yaml")); err == nil {
 			runs = append(runs, p)
 		}
 	}

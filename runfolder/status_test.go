@@ -169,3 +169,19 @@ func TestLastUpdateIsLocalTime(t *testing.T) {
 		}
 	}
 }
+
+// TestRunsFollowsLinks: a run folder in DIR by a symbolic link (a run kept
+// on another disk) is listed; a dangling link and a link to a file are not.
+func TestRunsFollowsLinks(t *testing.T) {
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	run := filepath.Join(elsewhere, "big-run")
+	os.MkdirAll(run, 0o755)
+	os.WriteFile(filepath.Join(run, "config.yaml"), []byte("recipe: dcgan\n"), 0o644)
+	os.Symlink(run, filepath.Join(dir, "linked"))
+	os.Symlink(filepath.Join(elsewhere, "gone"), filepath.Join(dir, "dangling"))
+	os.Symlink(filepath.Join(run, "config.yaml"), filepath.Join(dir, "file"))
+	runs, err := FindRuns(dir)
+	if err != nil || len(runs) != 1 || runs[0] != filepath.Join(dir, "linked") {
+		t.Fatalf("runs %v, %v", runs, err)
+	}
+}
