@@ -89,16 +89,19 @@ func FindRuns(dir string) ([]string, error) {
 	return runs, nil
 }
 
-// WriteSummaries prints one line per run.
+// WriteSummaries prints one line per run. The state comes last: a failed
+// run's reason (a sentence or two, with what to do) would otherwise pad
+// every line's losses out past it.
 func WriteSummaries(w io.Writer, ss []Summary) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tRECIPE\tSTEP\tCHECKPOINT\tSTATE\tLAST LOSSES")
+	fmt.Fprintln(tw, "RUN\tRECIPE\tSTEP\tCHECKPOINT\tLAST LOSSES\tSTATE")
 	for _, s := range ss {
 		step := strconv.Itoa(s.Step)
 		if s.Total > 0 {
 			step += "/" + strconv.Itoa(s.Total)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Path, s.Recipe, step, s.Checkpoint, s.State, s.Losses)
+		state := strings.Join(strings.Fields(s.State), " ") // one line, whatever the error held
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Path, s.Recipe, step, s.Checkpoint, s.Losses, state)
 	}
 	return tw.Flush()
 }

@@ -185,3 +185,28 @@ func TestRunsFollowsLinks(t *testing.T) {
 		t.Fatalf("runs %v, %v", runs, err)
 	}
 }
+
+// TestRunsTableStaysNarrow: a failed run's reason, long and even of several
+// lines (a joined error), is the end of its own line: it neither pads the
+// other runs' lines past it nor breaks the table.
+func TestRunsTableStaysNarrow(t *testing.T) {
+	why := "failed: D's output is NaN or infinite at step 1, which the binary cross-entropy refuses\n" + strings.Repeat("lower train.lr, check the data and the initial weights; ", 5)
+	var out bytes.Buffer
+	err := WriteSummaries(&out, []Summary{
+		{Path: "runs/a", Recipe: "dcgan", Step: 6, Total: 6, Checkpoint: "step-00000006", State: "finished", Losses: "Loss_D=1.152 Loss_G=0.8028"},
+		{Path: "runs/b", Recipe: "dcgan", Step: 0, Total: 200, Checkpoint: "none valid", State: why},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want a header and 2 lines:\n%s", out.String())
+	}
+	if len(lines[1]) > 120 || !strings.Contains(lines[1], "Loss_G=0.8028") {
+		t.Errorf("the finished run's line, %d characters: %q", len(lines[1]), lines[1])
+	}
+	if !strings.Contains(lines[2], "refuses lower train.lr") {
+		t.Errorf("the failed run's line: %q", lines[2])
+	}
+}
