@@ -43,6 +43,10 @@ func Summarize(path string) Summary {
 		s.Recipe, s.Step, s.Total, s.State = st.Recipe, st.Step, st.Total, r.Describe(st)
 	case !errors.Is(err, os.ErrNotExist):
 		s.State = "unreadable status: " + err.Error()
+	default:
+		if d, ok := r.starting(); ok {
+			s.State = d
+		}
 	}
 	if m, err := ReadMetrics(r.MetricsPath()); err == nil && len(m.Rows) > 0 {
 		row := m.Rows[len(m.Rows)-1]

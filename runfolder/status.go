@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -98,22 +99,56 @@ func (s Status) Describe() string {
 // training process holds until it ends, even by SIGKILL) as the witness of
 // a running run where it can tell: status.json's pid alone cannot tell the
 // process that trains the folder from one the kernel has given that pid
-// since (a run killed outright, a reboot).
+// since (a run killed outright, a reboot). A lock held by another process
+// than status.json's is a train or resume still starting (decoding its
+// data, waiting for its ranks), which writes status.json when it steps.
 func (r RunDir) Describe(s Status) string {
 	host, _ := os.Hostname()
-	if s.State != StateRunning || s.Host != host {
+	if s.State == StateRunning && s.Host != host {
 		return s.Describe()
 	}
 	switch r.lockHeld() {
 	case lockHeld:
-		return fmt.Sprintf("running (pid %d)", s.PID)
+		who := r.lockHolder()
+		if who != "" && !strings.Contains(who, fmt.Sprintf("(pid %d on %s)", s.PID, s.Host)) {
+			return fmt.Sprintf("starting (%s holds %s; status.json, of the session before: %s)", who, LockFile, s.Describe())
+		}
+		if s.State == StateRunning {
+			return fmt.Sprintf("running (pid %d)", s.PID)
+		}
 	case lockFree:
+		if s.State != StateRunning {
+			break
+		}
 		if processAlive(s.PID) {
 			return fmt.Sprintf("killed (pid %d is another process now; last update %s)", s.PID, s.Updated.Local().Format(time.DateTime))
 		}
 		return fmt.Sprintf("killed (pid %d is gone; last update %s)", s.PID, s.Updated.Local().Format(time.DateTime))
 	}
 	return s.Describe()
+}
+
+// starting describes a run folder without status.json whose lock a
+// process holds: a new run that has not taken its first step.
+func (r RunDir) starting() (string, bool) {
+	if r.lockHeld() != lockHeld {
+		return "", false
+	}
+	who := r.lockHolder()
+	if who == "" {
+		who = "a process"
+	}
+	return fmt.Sprintf("starting (%s holds %s)", who, LockFile), true
+}
+
+// lockHolder is what the process holding RUN/.lock wrote in it ("gogan
+// (pid N on HOST)"), or "".
+func (r RunDir) lockHolder() string {
+	b, err := os.ReadFile(filepath.Join(r.Path, LockFile))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 const (

@@ -2,6 +2,7 @@ package runfolder
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -208,5 +209,34 @@ func TestRunsTableStaysNarrow(t *testing.T) {
 	}
 	if !strings.Contains(lines[2], "refuses lower train.lr") {
 		t.Errorf("the failed run's line: %q", lines[2])
+	}
+}
+
+// TestStartingRun: a train or resume that holds RUN/.lock but has not
+// stepped yet (decoding its data, building its networks, waiting for its
+// ranks) is starting, not what status.json says of the session before it
+// ("stopped", "killed") nor "no status.json"; a run that has written its
+// end and not yet let go of the lock is what it wrote.
+func TestStartingRun(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("recipe: dcgan\n"), 0o644)
+	r := RunDir{Path: dir}
+	unlock, err := r.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	host, _ := os.Hostname()
+	me := fmt.Sprintf("gogan (pid %d on %s) holds .lock", os.Getpid(), host)
+	if s := Summarize(dir).State; s != "starting ("+me+")" {
+		t.Errorf("a new run before its first step: %q", s)
+	}
+	r.WriteStatus(Status{State: StateStopped, Detail: "stopped by interrupt at step 90", Recipe: "dcgan", Step: 90, PID: os.Getpid() + 1, Host: host})
+	if s := Summarize(dir).State; s != "starting ("+me+"; status.json, of the session before: stopped by interrupt at step 90)" {
+		t.Errorf("a resume before its first step: %q", s)
+	}
+	r.WriteStatus(Status{State: StateFinished, Recipe: "dcgan", Step: 100, PID: os.Getpid(), Host: host})
+	if s := Summarize(dir).State; s != "finished" {
+		t.Errorf("a run that has finished and not yet unlocked: %q", s)
 	}
 }
