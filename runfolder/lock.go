@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // LockFile is held (flock, exclusive) by the process that trains a run
@@ -24,7 +25,7 @@ func (r RunDir) Lock() (unlock func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("run folder %s: lock: %w", r.Path, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := flockRetrying(f); err != nil {
 		f.Close()
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			// A file system without flock (Lustre without -o flock, some
@@ -46,4 +47,19 @@ func (r RunDir) Lock() (unlock func(), err error) {
 		f.Truncate(0)
 		f.Close() // closing the last descriptor releases the lock
 	}, nil
+}
+
+// flockRetrying takes f's exclusive lock, trying for a moment: gogan runs
+// (RunDir.Describe) takes a free lock shared for an instant to tell whether
+// a run is training, and a train starting in that instant must not be
+// refused as if another trainer held the folder.
+func flockRetrying(f *os.File) error {
+	var err error
+	for range 10 {
+		if err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); !errors.Is(err, syscall.EWOULDBLOCK) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return err
 }

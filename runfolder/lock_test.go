@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestLockIsExclusive(t *testing.T) {
@@ -66,4 +68,32 @@ func TestRemovedNamesTheCause(t *testing.T) {
 	if c.Removed(other) != other || c.Removed(nil) != nil {
 		t.Fatal("Removed changed an error that is not a missing file")
 	}
+}
+
+// TestLockWaitsOutAProbe: gogan runs tells a training run from a killed one
+// by taking RUN/.lock shared for an instant; a train starting in that
+// instant takes the folder once the probe lets go, instead of being refused
+// as if another trainer held it.
+func TestLockWaitsOutAProbe(t *testing.T) {
+	r, err := NewRunDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(r.Path, LockFile), nil, 0o644)
+	probe, err := os.Open(filepath.Join(r.Path, LockFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(probe.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		probe.Close()
+	}()
+	unlock, err := r.Lock()
+	if err != nil {
+		t.Fatalf("lock while a probe held it for 50 ms: %v", err)
+	}
+	unlock()
 }
