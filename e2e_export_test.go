@@ -392,3 +392,67 @@ func TestExportOnAFullDisk(t *testing.T) {
 		t.Errorf("the failed export left %s", filepath.Join(mnt, "new"))
 	}
 }
+
+// TestSampleIsMainPysGrid: gogan sample --g-mode train draws the grid
+// pytorch/examples dcgan draws of a generator (netG never put in eval mode:
+// each pass's batch statistics, a pass of batchSize), and --g-mode eval the
+// one G.eval() gives, pixel for pixel with vutils.save_image(normalize=True),
+// from G's weights exported to main.py's .pth. 13 samples of a run of batch
+// 8 are two passes, the second filled up to 8 and cut.
+func TestSampleIsMainPysGrid(t *testing.T) {
+	base := t.TempDir()
+	run, exp := filepath.Join(base, "run"), filepath.Join(base, "export")
+	if o, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "data.max_samples=64", "data.batch_size=8", "train.max_steps=4")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, o)
+	}
+	if o, err := gogan(t, "export", "--checkpoint", run, "--out", exp); err != nil {
+		t.Fatalf("export: %v\n%s", err, o)
+	}
+	pths, _ := filepath.Glob(filepath.Join(exp, "netG_epoch_*.pth"))
+	if len(pths) != 1 {
+		t.Fatalf("export wrote %v, want one netG_epoch_N.pth", pths)
+	}
+	const script = `
+import sys
+sys.path.insert(0, "scripts")
+import torch, torchvision.utils as vutils
+import reference_nets
+pth, mode, out = sys.argv[1:4]
+netG = reference_nets.DCGANGenerator(100, 16, 1, 32)  # main.py's Generator at 32x32
+netG.load_state_dict(torch.load(pth))
+netG.train(mode == "train")
+torch.manual_seed(5)
+with torch.no_grad():
+    if mode == "train":
+        z = torch.randn(16, 100, 1, 1)
+        fake = torch.cat([netG(z[0:8]), netG(z[8:16])])[:13]
+    else:
+        fake = netG(torch.randn(13, 100, 1, 1))
+vutils.save_image(fake, out, normalize=True)
+`
+	for _, mode := range []string{"train", "eval"} {
+		ours, theirs := filepath.Join(base, "ours-"+mode+".png"), filepath.Join(base, "theirs-"+mode+".png")
+		if o, err := gogan(t, "sample", "--checkpoint", run, "--g-mode", mode, "--n", "13", "--seed", "5", "--out", ours, "--device", "cpu"); err != nil {
+			t.Fatalf("sample --g-mode %s: %v\n%s", mode, err, o)
+		}
+		cmd := exec.Command(torchtest.Python(t), "-c", script, pths[0], mode, theirs)
+		cmd.Env = append(os.Environ(), "OPENBLAS_NUM_THREADS=1")
+		if o, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("reference: %v\n%s", err, o)
+		}
+		a, b := readPNG(t, ours), readPNG(t, theirs)
+		if a.Bounds() != b.Bounds() {
+			t.Fatalf("--g-mode %s: grid %v, main.py's %v", mode, a.Bounds(), b.Bounds())
+		}
+		worst := 0
+		for i := range a.Pix {
+			worst = max(worst, abs(int(a.Pix[i])-int(b.Pix[i])))
+		}
+		if worst > 1 {
+			t.Errorf("--g-mode %s: grid pixels up to %d levels from main.py's", mode, worst)
+		}
+	}
+	if o, err := gogan(t, "sample", "--checkpoint", run, "--g-mode", "batch", "--out", filepath.Join(base, "x.png")); err == nil || !strings.Contains(o, `--g-mode "batch": must be eval`) {
+		t.Errorf("--g-mode batch: %v\n%s", err, o)
+	}
+}

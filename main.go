@@ -219,7 +219,7 @@ func resumeCmd() *cobra.Command {
 }
 
 func sampleCmd() *cobra.Command {
-	var ckpt, out, device string
+	var ckpt, out, device, gMode string
 	var n int
 	var seed int64
 	c := &cobra.Command{
@@ -227,10 +227,13 @@ func sampleCmd() *cobra.Command {
 		Short: "Draw a grid of DCGAN samples from a checkpoint",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if gMode != "eval" && gMode != "train" {
+				return fmt.Errorf("--g-mode %q: must be eval (BatchNorm's running statistics) or train (each pass's batch statistics, as pytorch/examples dcgan draws its grids)", gMode)
+			}
 			if err := outFile(out, ".png", "grid"); err != nil {
 				return err
 			}
-			if err := infer.Sample(ckpt, n, seed, device, out); err != nil {
+			if err := infer.Sample(ckpt, n, seed, device, out, gMode == "train"); err != nil {
 				return err
 			}
 			fmt.Println("wrote", out)
@@ -242,6 +245,7 @@ func sampleCmd() *cobra.Command {
 	c.Flags().Int64Var(&seed, "seed", 1, "noise seed")
 	c.Flags().StringVar(&device, "device", "auto", "auto, cpu or cuda:N")
 	c.Flags().StringVar(&out, "out", "samples.png", "output PNG")
+	c.Flags().StringVar(&gMode, "g-mode", "eval", "generator mode: eval (BatchNorm running statistics) or train (batch statistics over passes of the run's data.batch_size, as pytorch/examples dcgan draws its fake_samples grids and gogan its samples/)")
 	c.MarkFlagRequired("checkpoint")
 	return c
 }

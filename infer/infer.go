@@ -103,15 +103,21 @@ func Translation(ck runfolder.Checkpoint, cfg *config.Config, direction, command
 
 // maxSampleGrid is the most samples gogan sample puts in a grid (a 10000
 // grid of 64x64 images is 6400 pixels wide); sampleBatch how many it draws
-// per forward pass.
+// per forward pass in eval mode.
 const (
 	maxSampleGrid = 10000
 	sampleBatch   = 256
 )
 
-// Sample draws n samples from a checkpoint's generator (eval mode, noise from
-// seed) and writes them as a grid PNG.
-func Sample(path string, n int, seed int64, device, out string) error {
+// Sample draws n samples from a checkpoint's generator (noise from seed) and
+// writes them as a grid PNG. In eval mode (BatchNorm's running statistics)
+// an image does not depend on the others drawn with it; in train mode
+// (trainMode) G normalises by each pass's batch statistics, as
+// pytorch/examples dcgan draws its fake_samples grids (netG is never put in
+// eval mode there) and gogan its samples/ grids, in passes of the run's
+// data.batch_size (its batchSize), the last filled up with more noise whose
+// images are dropped.
+func Sample(path string, n int, seed int64, device, out string, trainMode bool) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	ck, _, cfg, err := runfolder.OpenCheckpoint(path)
@@ -134,27 +140,33 @@ func Sample(path string, n int, seed int64, device, out string) error {
 		return err
 	}
 	defer g.Free()
-	g.SetTraining(false)
+	g.SetTraining(trainMode)
+	// In passes: in eval mode the images are the same whatever the pass,
+	// and a pass's activations take the memory of sampleBatch images, not n.
+	batch, drawn := int64(sampleBatch), int64(n)
+	if trainMode {
+		batch = int64(max(1, cfg.Data.BatchSize))
+		drawn = (drawn + batch - 1) / batch * batch
+	}
 	var im report.Images
 	err = torch.Try(func() {
 		s := torch.NewScope()
 		defer s.Close()
 		torch.ManualSeed(uint64(seed))
-		noise := torch.Randn(torch.Float32, dev, append([]int64{int64(n)}, gen.Noise...)...)
-		// In batches: the images are the same (eval mode), the memory of
-		// one batch's activations, not n's.
+		noise := torch.Randn(torch.Float32, dev, append([]int64{drawn}, gen.Noise...)...)
 		var outs []*torch.Tensor
 		defer func() {
 			for _, o := range outs {
 				o.Free()
 			}
 		}()
-		for i := int64(0); i < int64(n); i += sampleBatch {
-			func() { // a scope per batch frees its activations
+		for i := int64(0); i < int64(n); i += batch {
+			func() { // a scope per pass frees its activations
 				bs := torch.NewScope()
 				defer bs.Close()
 				torch.NoGrad(func() {
-					outs = append(outs, g.Forward(noise.Narrow(0, i, min(sampleBatch, int64(n)-i))).To(torch.CPUDevice).Persist())
+					y := g.Forward(noise.Narrow(0, i, min(batch, drawn-i)))
+					outs = append(outs, y.Narrow(0, 0, min(batch, int64(n)-i)).To(torch.CPUDevice).Persist())
 				})
 			}()
 		}
