@@ -39,7 +39,11 @@ type Result struct {
 	CPUPeak int64 `json:"cpu_peak"`
 	// Params counts each network's parameters, by role.
 	Params map[string]int64 `json:"params"`
-	Spec   Spec             `json:"spec"`
+	// AdamParams counts the values each optimizer updates, by its name
+	// (pix2pixHD's optimizer_G leaves the global generator out while
+	// train.niter_fix_global holds it fixed).
+	AdamParams map[string]int64 `json:"adam_params"`
+	Spec       Spec             `json:"spec"`
 }
 
 // Spec is what one bench step computes, for a reference implementation to
@@ -134,6 +138,15 @@ func Run(cfg *config.Config, warmup, steps int) (Result, error) {
 	res.Params = map[string]int64{}
 	for _, n := range st.Recipe().Nets() {
 		res.Params[n.Role] = n.Net.NumParams()
+	}
+	res.AdamParams = map[string]int64{}
+	for _, o := range st.Recipe().Optimizers() {
+		if o.Adam == nil {
+			continue
+		}
+		for _, p := range o.Adam.Params {
+			res.AdamParams[o.Name] += p.Numel()
+		}
 	}
 	b, err := gan.RandomBatch(cfg, dev)
 	if err != nil {

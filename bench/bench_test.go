@@ -41,6 +41,11 @@ func TestBenchSpecRunsInPyTorch(t *testing.T) {
 		{"recipe=pix2pixhd", "model.netG=local", "model.ngf=4", "model.ndf=4", "model.num_D=3", "model.n_downsample_global=2",
 			"model.n_blocks_global=1", "model.n_blocks_local=1", "data.load_size=64", "data.batch_size=1", "data.label_nc=0",
 			"data.no_instance=true", "train.no_ganFeat_loss=true", "train.no_vgg_loss=true", "train.gan_mode=vanilla"},
+		// The LocalEnhancer's first epochs (train.niter_fix_global): optimizer_G
+		// over the local enhancer alone, the global generator fixed.
+		{"recipe=pix2pixhd", "model.netG=local", "train.niter_fix_global=2", "model.ngf=4", "model.ndf=4", "model.n_downsample_global=2",
+			"model.n_blocks_global=1", "model.n_blocks_local=1", "data.load_size=64", "data.batch_size=1", "data.label_nc=0",
+			"data.no_instance=true", "train.no_ganFeat_loss=true", "train.no_vgg_loss=true"},
 	} {
 		dir := t.TempDir()
 		cfg, err := config.LoadConfig("", append(sets, "out="+filepath.Join(dir, "run"), "device=cpu", "threads=1"))
@@ -80,6 +85,7 @@ func TestBenchSpecRunsInPyTorch(t *testing.T) {
 			BatchSize    int              `json:"batch_size"`
 			ImagesPerSec float64          `json:"images_per_s"`
 			Params       map[string]int64 `json:"params"`
+			AdamParams   map[string]int64 `json:"adam_params"`
 		}
 		if err := json.Unmarshal(out, &pt); err != nil {
 			t.Fatalf("%v: bench_pytorch.py printed %q: %v", sets, out, err)
@@ -89,6 +95,10 @@ func TestBenchSpecRunsInPyTorch(t *testing.T) {
 		}
 		if !maps.Equal(pt.Params, res.Params) {
 			t.Errorf("%v: parameters by network %v in PyTorch; gogan %v", sets, pt.Params, res.Params)
+		}
+		// The same step updates the same weights: what each Adam covers.
+		if len(res.AdamParams) < 2 || !maps.Equal(pt.AdamParams, res.AdamParams) {
+			t.Errorf("%v: values each optimizer updates %v in PyTorch; gogan %v", sets, pt.AdamParams, res.AdamParams)
 		}
 	}
 }

@@ -45,7 +45,10 @@ gan/cyclegan, gan/pix2pixhd), op for op:
            "inst" input is that 0/1 map already), and D's parameters are frozen
            (requires_grad off) for pred_fake, so loss_G.backward() does not
            compute the D gradient that the reference computes and
-           optimizer_D.zero_grad() then discards (the result is the same).
+           optimizer_D.zero_grad() then discards (the result is the same). With
+           niter_fix_global (model.netG=local), optimizer_G is over the outermost local
+           enhancer's parameters alone, as the reference's first epochs, and the fixed
+           ones are frozen as gogan freezes them.
            Networks: scripts/reference_nets.py's hd_define_G / hd_define_D
            (define_G / define_D with weights_init) and Vgg19.
 
@@ -240,6 +243,11 @@ def num_params(net):
     return sum(p.numel() for p in net.parameters())
 
 
+def adam_params(**opts):
+    """The number of values each optimizer updates, by name (gogan bench's "adam_params")."""
+    return {name: sum(p.numel() for g in o.param_groups for p in g["params"]) for name, o in opts.items()}
+
+
 def synthetic(spec, name, dev):
     """The spec's input "input_<name>" drawn as gogan bench draws it (gan.RandomBatch):
     uniform in [-1, 1], or integer class ids in [0, n) as floats where the spec gives
@@ -320,10 +328,23 @@ def make_pix2pixhd_step(spec, dev, kw, fx):
             raise SystemExit("bench_pytorch.py: pix2pixhd's VGG loss needs the spec's vgg_weights (model.vgg_weights)")
         features = reference_nets.load_vgg19_features(reference_nets.vgg19_features(), spec["vgg_weights"])
         criterionVGG = reference_nets.VGGLoss(fx.net(reference_nets.Vgg19(features).to(dev)))
-    # niter_fix_global 0: optimizer_G over all of G.
-    optG = torch.optim.Adam(G.parameters(), **kw)
+    # optimizer_G: over all of G; with niter_fix_global (the LocalEnhancer's first epochs,
+    # the step gogan bench times) over the outermost local enhancer's parameters alone, the
+    # reference's "'model' + str(n_local_enhancers)" prefix. The reference still computes
+    # the fixed parameters' gradients and never uses them; gogan freezes them
+    # (requires_grad off), as here: the result is the same.
+    params = list(G.parameters())
+    if spec.get("niter_fix_global", 0) > 0 and g["Kind"] == "local":
+        prefix = "model" + str(g["NLocalEnhancers"])
+        params = []
+        for name, p in G.named_parameters():
+            if name.startswith(prefix):
+                params.append(p)
+            else:
+                p.requires_grad_(False)
+    optG = torch.optim.Adam(params, **kw)
     optD = torch.optim.Adam(D.parameters(), **kw)
-    counts = {"params": {"G": num_params(G), "D": num_params(D)}}
+    counts = {"params": {"G": num_params(G), "D": num_params(D)}, "adam_params": adam_params(G=optG, D=optD)}
     G, D = fx.net(G), fx.net(D)
     label = synthetic(spec, "a", dev)
     image = synthetic(spec, "b", dev)
@@ -412,7 +433,7 @@ def make_cyclegan_step(spec, dev, kw, fx):
     # for vanilla); older specs may not say so.
     loss = GANLoss(spec["gan_mode"], spec.get("logits", True), fx)
     counts = {"params": {"G_A": num_params(G_A), "G_B": num_params(G_B), "D_A": num_params(D_A),
-                         "D_B": num_params(D_B)}}
+                         "D_B": num_params(D_B)}, "adam_params": adam_params(G=optG, D=optD)}
     G_A, G_B, D_A, D_B = fx.net(G_A), fx.net(G_B), fx.net(D_A), fx.net(D_B)
     a = (torch.rand(*spec["input_a"], device=dev) * 2 - 1)
     b = (torch.rand(*spec["input_b"], device=dev) * 2 - 1)
@@ -499,7 +520,7 @@ def make_step(spec, dev, adam, fx=None):
     optG = torch.optim.Adam(G.parameters(), **kw)
     optD = torch.optim.Adam(D.parameters(), **kw)
     loss = GANLoss(spec["gan_mode"], spec["logits"], fx)
-    counts = {"params": {"G": num_params(G), "D": num_params(D)}}
+    counts = {"params": {"G": num_params(G), "D": num_params(D)}, "adam_params": adam_params(G=optG, D=optD)}
     G, D = fx.net(G), fx.net(D)
     a = (torch.rand(*spec["input_a"], device=dev) * 2 - 1)
     b = (torch.rand(*spec["input_b"], device=dev) * 2 - 1) if spec.get("input_b") else None

@@ -134,7 +134,9 @@ func init() {
 			return map[string]any{"label_nc": c.Int("data.label_nc"), "no_instance": c.Bool("data.no_instance"),
 				"instance_feat": c.Bool("model.instance_feat"), "label_feat": c.Bool("model.label_feat"),
 				"lambda_feat": c.Float("train.lambda_feat"), "no_ganFeat_loss": c.Bool("train.no_ganFeat_loss"),
-				"no_vgg_loss": c.Bool("train.no_vgg_loss"), "vgg_weights": c.String("model.vgg_weights")}
+				"no_vgg_loss": c.Bool("train.no_vgg_loss"), "vgg_weights": c.String("model.vgg_weights"),
+				// optimizer_G's parameters: the local enhancer's alone while the global generator is fixed
+				"niter_fix_global": c.Int("train.niter_fix_global")}
 		},
 		Export:        export,
 		FromReference: fromReference,
