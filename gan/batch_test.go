@@ -79,3 +79,37 @@ func TestRandomBatchClasses(t *testing.T) {
 		}
 	}
 }
+
+// TestRandomBatchFreesItsDraws: a synthetic batch holds its tensors' bytes
+// and no more once made (gogan bench counts the CPU tensors' peak over its
+// timed steps: the draws' intermediates, left to the garbage collector,
+// counted twice the batch again).
+func TestRandomBatchFreesItsDraws(t *testing.T) {
+	torch.LockThread()
+	if err := torch.TrackCPUMemory(); err != nil {
+		t.Skipf("no CPU tensor count under this libtorch: %v", err)
+	}
+	for _, sets := range [][]string{
+		{"recipe=pix2pix", "data.dataset=aligned", "model.netG=unet_128", "data.crop_size=128", "data.batch_size=4"},
+		{"recipe=pix2pixhd", "data.label_nc=35", "data.load_size=64", "data.batch_size=2"},
+	} {
+		cfg, err := config.LoadConfig("", append(sets, "device=cpu", "out="+filepath.Join(t.TempDir(), "run")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, _ := torch.CPUMemory()
+		b, err := gan.RandomBatch(cfg, torch.CPUDevice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, _ := torch.CPUMemory()
+		var want int64
+		for _, x := range b {
+			want += x.Numel() * 4 // float32
+		}
+		gan.FreeBatch(b)
+		if after-before != want {
+			t.Errorf("%v: %d bytes of CPU tensors held after RandomBatch, want the batch's %d", sets, after-before, want)
+		}
+	}
+}

@@ -461,7 +461,9 @@ func BatchShapes(c *config.Config) ([]Input, error) {
 // RandomBatch is a synthetic batch of c's shapes on dev, drawn in Inputs
 // order (gogan bench; tests): images uniform in [-1, 1], inputs with
 // Classes uniform integers in [0, Classes) as float32. The tensors are
-// persistent: the caller frees them.
+// persistent: the caller frees them. The draws' intermediates are freed
+// before it returns (left to the garbage collector, they held twice the
+// batch's memory through gogan bench's timed steps and its memory figures).
 func RandomBatch(c *config.Config, dev torch.Device) (Batch, error) {
 	shapes, err := BatchShapes(c)
 	if err != nil {
@@ -469,6 +471,8 @@ func RandomBatch(c *config.Config, dev torch.Device) (Batch, error) {
 	}
 	b := Batch{}
 	err = torch.Try(func() {
+		sc := torch.NewScope()
+		defer sc.Close()
 		for _, in := range shapes {
 			u := torch.Rand(torch.Float32, dev, in.Shape...)
 			if in.Classes > 0 {
