@@ -195,6 +195,10 @@ func (r *Pix2Pix) backwardD(realA, realB, fakeB *torch.Tensor) (lossDReal, lossD
 		lossD = lossD.Add(losses.GradientPenalty(r.predict, realAB, fakeAB, r.lambdaGP, r.rank, r.ranks))
 	}
 	r.prec.Backward(lossD)
+	// The pairs are backward_D's locals in the reference, gone when it
+	// returns: not held through G's update (autograd has let them go).
+	fakeAB.Free()
+	realAB.Free()
 	return lossDReal, lossDFake
 }
 

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"gogan/cgo/torchtest"
+)
+
+// TestBenchStepMemoryIsPyTorchs: `gogan bench`'s CPU tensors' peak is
+// PyTorch's for the same step (scripts/bench_pytorch.py, its tensors counted
+// by the same counter loaded into it), recipe by recipe, on small networks
+// where the step's temporaries weigh as much as the weights: a tensor held
+// longer than PyTorch holds it shows here (scripts/bench-vs-pytorch's memory
+// table compares the same figures at full size).
+func TestBenchStepMemoryIsPyTorchs(t *testing.T) {
+	py := torchtest.Python(t)
+	lib, err := filepath.Abs("build/libgotorch.so")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(py, "-c", "import ctypes, sys, torch; ctypes.CDLL(sys.argv[1])", lib).CombinedOutput(); err != nil {
+		t.Skipf("%s cannot load %s (another libtorch?): %v\n%s", py, lib, err, out)
+	}
+	for _, c := range []struct {
+		name string
+		sets []string
+	}{
+		{"dcgan", []string{"recipe=dcgan", "model.ngf=8", "model.ndf=8", "data.batch_size=8"}},
+		{"pix2pix", []string{"recipe=pix2pix", "data.dataset=aligned", "model.netG=unet_128", "data.crop_size=128",
+			"model.ngf=4", "model.ndf=4", "data.batch_size=4"}},
+		{"cyclegan", []string{"recipe=cyclegan", "data.dataset=unaligned", "model.netG=resnet_6blocks", "data.crop_size=64",
+			"model.ngf=4", "model.ndf=4", "train.pool_size=2", "data.batch_size=2"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := []string{"bench", "--warmup", "2", "--steps", "2", "--json", "--set", "threads=1", "--set", "device=cpu"}
+			for _, s := range c.sets {
+				args = append(args, "--set", s)
+			}
+			out, err := exec.Command(goganBin, args...).Output()
+			if err != nil {
+				t.Fatalf("gogan %v: %v", args, err)
+			}
+			var g struct {
+				CPUPeak int64 `json:"cpu_peak"`
+			}
+			if err := json.Unmarshal(out, &g); err != nil {
+				t.Fatalf("gogan bench printed %q: %v", out, err)
+			}
+			spec := filepath.Join(t.TempDir(), "bench.json")
+			if err := os.WriteFile(spec, out, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err = exec.Command(py, "scripts/bench_pytorch.py", "--spec", spec, "--threads", "1", "--warmup", "2", "--steps", "2",
+				"--count-cpu-memory", lib).Output()
+			if err != nil {
+				t.Fatalf("bench_pytorch.py: %v\n%s", err, out)
+			}
+			var p struct {
+				CPUPeak int64 `json:"cpu_peak"`
+			}
+			if err := json.Unmarshal(out, &p); err != nil {
+				t.Fatalf("bench_pytorch.py printed %q: %v", out, err)
+			}
+			if g.CPUPeak <= 0 || p.CPUPeak <= 0 {
+				t.Fatalf("CPU tensors' peak: gogan %d, PyTorch %d bytes", g.CPUPeak, p.CPUPeak)
+			}
+			if r := float64(g.CPUPeak) / float64(p.CPUPeak); r < 0.98 || r > 1.02 {
+				t.Errorf("CPU tensors' peak over the timed steps: gogan %.2f MiB, PyTorch %.2f MiB (%.3fx); want within 2%%",
+					float64(g.CPUPeak)/(1<<20), float64(p.CPUPeak)/(1<<20), r)
+			}
+		})
+	}
+}
