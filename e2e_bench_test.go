@@ -34,6 +34,10 @@ func TestBenchStepMemoryIsPyTorchs(t *testing.T) {
 			"model.ngf=4", "model.ndf=4", "data.batch_size=4"}},
 		{"cyclegan", []string{"recipe=cyclegan", "data.dataset=unaligned", "model.netG=resnet_6blocks", "data.crop_size=64",
 			"model.ngf=4", "model.ndf=4", "train.pool_size=2", "data.batch_size=2"}},
+		// 35 label classes one-hot and instance boundaries, 2 scales of D
+		// with feature matching (no VGG19: its weights are a file).
+		{"pix2pixhd", []string{"recipe=pix2pixhd", "data.dataset=aligned", "model.ngf=4", "model.ndf=4", "model.n_downsample_global=2",
+			"model.n_blocks_global=1", "data.load_size=128", "data.batch_size=2", "train.no_vgg_loss=true"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			args := []string{"bench", "--warmup", "2", "--steps", "2", "--json", "--set", "threads=1", "--set", "device=cpu"}

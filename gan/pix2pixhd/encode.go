@@ -29,7 +29,13 @@ func (e *encoding) input(b gan.Batch) *torch.Tensor {
 		x = x.Eq(classes)
 	}
 	if e.instance {
-		x = torch.Cat([]*torch.Tensor{x, b["inst"]}, 1)
+		y := torch.Cat([]*torch.Tensor{x, b["inst"]}, 1)
+		if x != b["A"] {
+			// The one-hot maps live on in the cat; not held through the
+			// step as a second copy (the reference rebinds input_label).
+			x.Free()
+		}
+		x = y
 	}
 	return x
 }
