@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gogan/cgo/torchtest"
@@ -77,5 +78,27 @@ func TestBenchStepMemoryIsPyTorchs(t *testing.T) {
 					float64(g.CPUPeak)/(1<<20), float64(p.CPUPeak)/(1<<20), r)
 			}
 		})
+	}
+}
+
+// TestBenchScriptsRefuseBadCounts: the benchmark scripts refuse a count
+// they cannot run with, naming it, before building or running anything
+// (bench-vs-pytorch --repeats 0 ran nothing and then blamed its temporary
+// file; a non-number counted as 0; bench-dist 3 trained, then failed on a
+// median of no steps).
+func TestBenchScriptsRefuseBadCounts(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"scripts/bench-vs-pytorch", "--gogan", goganBin, "--repeats", "0"}, "--repeats 0"},
+		{[]string{"scripts/bench-vs-pytorch", "--gogan", goganBin, "--threads", "two"}, "--threads two"},
+		{[]string{"scripts/bench-vs-pytorch", "--gogan", goganBin, "--retries", "-1"}, "--retries -1"},
+		{[]string{"scripts/bench-dist", "3"}, "STEPS 3"},
+	} {
+		out, err := exec.Command(c.args[0], c.args[1:]...).CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), c.want) {
+			t.Errorf("%v: %v, printed %q; want exit status 2 and a message naming %q", c.args, err, out, c.want)
+		}
 	}
 }
