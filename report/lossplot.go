@@ -157,6 +157,15 @@ func niceTicks(lo, hi float64) []plot.Tick {
 	decimals := max(0, int(-math.Floor(math.Log10(step)+1e-9)))
 	var ticks []plot.Tick
 	half := step / 2
+	if math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+		return nil // an axis whose data overflow float64: no values to mark
+	}
+	// Tick i is at i*half. Near 1e17, steps or losses that differ by a few
+	// units put i past float64's integers, where i++ no longer moves it and
+	// the loop below would never end: then the two ends are labelled.
+	if first, last := math.Ceil(lo/half), math.Floor(hi/half); math.Abs(first) > 1<<52 || math.Abs(last) > 1<<52 || last-first > 64 {
+		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'g', -1, 64)}, {Value: hi, Label: strconv.FormatFloat(hi, 'g', -1, 64)}}
+	}
 	// Index-based values avoid accumulating rounding error (and "-0").
 	for i := math.Ceil(lo / half); i*half <= hi+half*1e-9; i++ {
 		v := i * half

@@ -359,3 +359,40 @@ func TestLossPlotOfALongRun(t *testing.T) {
 	}
 	readPNG(t, filepath.Join(filepath.Dir(p), "l.png"))
 }
+
+// TestLossPlotOfHugeSteps: axes whose values are too close for their
+// magnitude (a metrics.csv whose steps are near 1e17, hand-edited or
+// damaged) are labelled at their ends; the tick loop never ended there,
+// growing its slice until memory ran out.
+func TestLossPlotOfHugeSteps(t *testing.T) {
+	within := func(what string, f func()) {
+		t.Helper()
+		done := make(chan struct{})
+		go func() { f(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s: no end after 20 s", what)
+		}
+	}
+	within("ticks", func() {
+		for _, r := range [][2]float64{{1e17, 1e17 + 64}, {-1e17 - 64, -1e17}, {1e300, 1e300 * (1 + 1e-15)}, {-math.MaxFloat64, math.MaxFloat64}, {math.Inf(-1), math.Inf(1)}} {
+			if ticks := report.NiceTicks(r[0], r[1]); len(ticks) > 100 {
+				t.Errorf("%v: %d ticks", r, len(ticks))
+			}
+		}
+	})
+	p := filepath.Join(t.TempDir(), "metrics.csv")
+	csv := "step,epoch,D,G,lr,images_per_s\n" +
+		"100000000000000000,0,0.5,1e+20,0.0002,800\n" +
+		"100000000000000064,0,0.7,1.00001e+20,0.0002,800\n"
+	if err := os.WriteFile(p, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	within("loss plot", func() {
+		if err := report.WriteLossPlot(p, filepath.Join(filepath.Dir(p), "l.png"), "x"); err != nil {
+			t.Error(err)
+		}
+	})
+	readPNG(t, filepath.Join(filepath.Dir(p), "l.png"))
+}
