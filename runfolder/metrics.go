@@ -156,6 +156,10 @@ func ReadMetrics(path string) (*Metrics, error) {
 		return nil, fmt.Errorf("metrics %s: %w", path, err)
 	}
 	header := recs[0]
+	if header[0] != "step" {
+		// Readers index the step column: another tool's log is not read.
+		return nil, fmt.Errorf("metrics %s: columns %q do not start with step: not a metrics.csv that gogan wrote (move it out of the run folder)", path, clipText(strings.Join(header, ",")))
+	}
 	m := &Metrics{Columns: header}
 	for _, rec := range recs[1:] {
 		row := make([]float64, len(rec))
@@ -231,4 +235,12 @@ func wholeRow(rec []string, n int) bool {
 		}
 	}
 	return true
+}
+
+// clipText shortens a header for a message.
+func clipText(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
 }

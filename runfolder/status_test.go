@@ -240,3 +240,20 @@ func TestStartingRun(t *testing.T) {
 		t.Errorf("a run that has finished and not yet unlocked: %q", s)
 	}
 }
+
+// TestRunsSummaryOfForeignMetrics: a metrics.csv that gogan did not write
+// (no step column: another tool's log in the folder) is not summarised; its
+// rows indexed column -1 and gogan runs panicked. ReadMetrics refuses it,
+// naming the file.
+func TestRunsSummaryOfForeignMetrics(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("recipe: dcgan\n"), 0o644)
+	p := filepath.Join(dir, "metrics.csv")
+	os.WriteFile(p, []byte("iteration,loss\n1,0.5\n2,0.25\n"), 0o644)
+	if s := Summarize(dir); s.Losses != "" || s.Step != 0 {
+		t.Errorf("summary of a foreign metrics.csv: %+v", s)
+	}
+	if _, err := ReadMetrics(p); err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "step") {
+		t.Errorf("ReadMetrics: %v", err)
+	}
+}
