@@ -38,6 +38,11 @@ func ReadStats(path string) (Gaussian, error) {
 		if name != "mu" && name != "sigma" {
 			continue
 		}
+		if arrays[name] != nil {
+			// Each entry is decoded: a central directory that names one
+			// compressed 134 MB sigma thousands of times would take hours.
+			return Gaussian{}, fmt.Errorf("FID statistics %s: %s appears twice in the archive (a damaged or crafted file): write the statistics again with gogan eval fid --save-stats or pytorch-fid's --save-stats", path, name)
+		}
 		if f.UncompressedSize64 > 16+8*maxStatsDims*maxStatsDims+4096 {
 			return Gaussian{}, fmt.Errorf("FID statistics %s: %s claims %d bytes", path, f.Name, f.UncompressedSize64)
 		}

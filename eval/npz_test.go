@@ -113,3 +113,26 @@ func FuzzParseNpy(f *testing.F) {
 		}
 	})
 }
+
+// TestStatsEntryTwice: an archive that names mu or sigma twice is refused.
+// Each entry was decoded in turn: a 142 kB file whose central directory
+// points 200 times at one compressed 4096 x 4096 sigma took 20 s, and a
+// few megabytes would take hours.
+func TestStatsEntryTwice(t *testing.T) {
+	var b bytes.Buffer
+	w := zip.NewWriter(&b)
+	for _, name := range []string{"mu.npy", "sigma.npy", "sigma.npy"} {
+		fw, _ := w.Create(name)
+		if name == "mu.npy" {
+			fw.Write(npyBytes([]float64{1}, 1))
+		} else {
+			fw.Write(npyBytes([]float64{1}, 1, 1))
+		}
+	}
+	w.Close()
+	p := filepath.Join(t.TempDir(), "twice.npz")
+	os.WriteFile(p, b.Bytes(), 0o644)
+	if _, err := ReadStats(p); err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "sigma appears twice") {
+		t.Fatalf("error %v, want one naming the file and the entry", err)
+	}
+}
