@@ -109,11 +109,14 @@ func readPTH(r io.ReaderAt, size int64) ([]Named, error) {
 	if pkl == nil {
 		return nil, fmt.Errorf("no data.pkl in the archive: not written by torch.save")
 	}
-	raw, err := readZipEntry(pkl, size)
+	var read zipRead
+	raw, err := readZipEntry(pkl, size, &read)
 	if err != nil {
 		return nil, err
 	}
-	root, err := newPTHReader(raw, 0, records, size, false).m.Next()
+	u := newPTHReader(raw, 0, records, size, false)
+	u.read = read
+	root, err := u.m.Next()
 	if err != nil {
 		return nil, err
 	}
@@ -278,13 +281,21 @@ func tensorsOf(root any, size int64) ([]Named, error) {
 	return out, nil
 }
 
+// zipRead is what the entries read so far from one archive took: their
+// bytes in the archive and, of compressed ones, the bytes they expanded to.
+type zipRead struct{ stored, expanded uint64 }
+
 // readZipEntry reads a whole zip entry. It checks first that the size the
 // entry declares is one the archive can hold, so that a lying header costs
 // no allocation; reading to the end checks the size and the CRC. A stored
 // entry (torch.save stores every record) is no larger than the file; a
 // compressed one (an archive zipped again) may not declare more than half
-// the memory this machine has available.
-func readZipEntry(f *zip.File, archiveSize int64) ([]byte, error) {
+// the memory this machine has available. read sums the entries read from
+// the archive: records that do not overlap hold no more than the file
+// between them (a central directory can name the same bytes as any number
+// of records, each of which would be read and kept), and compressed ones no
+// more than half the memory available between them.
+func readZipEntry(f *zip.File, archiveSize int64, read *zipRead) ([]byte, error) {
 	limit := f.CompressedSize64
 	if f.Method != zip.Store {
 		limit *= maxDeflateRatio
@@ -293,10 +304,18 @@ func readZipEntry(f *zip.File, archiveSize int64) ([]byte, error) {
 		return nil, fmt.Errorf("zip entry %s claims %d bytes, more than its %d bytes in a %d-byte archive can hold",
 			f.Name, f.UncompressedSize64, f.CompressedSize64, archiveSize)
 	}
-	if avail, ok := memAvailable(); ok && f.Method != zip.Store && f.UncompressedSize64 > avail/2 {
-		return nil, fmt.Errorf("zip entry %s is compressed and expands to %d bytes, more than half the %d bytes of memory available "+
+	if f.CompressedSize64 > uint64(archiveSize)-read.stored {
+		return nil, fmt.Errorf("zip entry %s: the records read take more than the archive's %d bytes: entries that overlap (a damaged or crafted file; save the weights again with torch.save)",
+			f.Name, archiveSize)
+	}
+	if avail, ok := memAvailable(); ok && f.Method != zip.Store && f.UncompressedSize64 > avail/2-min(avail/2, read.expanded) {
+		return nil, fmt.Errorf("zip entry %s is compressed and expands to %d bytes (%d with the records before it), more than half the %d bytes of memory available "+
 			"(torch.save stores its records uncompressed: save the weights again with torch.save rather than zipping them)",
-			f.Name, f.UncompressedSize64, avail)
+			f.Name, f.UncompressedSize64, f.UncompressedSize64+read.expanded, avail)
+	}
+	read.stored += f.CompressedSize64
+	if f.Method != zip.Store {
+		read.expanded += f.UncompressedSize64
 	}
 	rc, err := f.Open()
 	if err != nil {
@@ -368,6 +387,7 @@ type pthReader struct {
 	storages map[string]*pthStorage
 	size     int64 // the file's size
 	legacy   bool  // the legacy format: storages come after the pickles
+	read     zipRead
 }
 
 func newPTHReader(data []byte, pos int, records map[string]*zip.File, size int64, legacy bool) *pthReader {
@@ -419,7 +439,7 @@ func (u *pthReader) persistent(pid any) (*pthStorage, error) {
 	if !ok {
 		return nil, fmt.Errorf("storage record data/%s missing from the archive", pickle.Clip(key))
 	}
-	data, err := readZipEntry(f, u.size)
+	data, err := readZipEntry(f, u.size, &u.read)
 	if err != nil {
 		return nil, fmt.Errorf("storage data/%s: %w", pickle.Clip(key), err)
 	}

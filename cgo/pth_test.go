@@ -568,17 +568,17 @@ func TestCompressedZipEntryBounded(t *testing.T) {
 	defer func(f func() (uint64, bool)) { memAvailable = f }(memAvailable)
 	memAvailable = func() (uint64, bool) { return 1 << 30, true }
 	f, size := entry(uint64(len(data)))
-	if b, err := readZipEntry(f, size); err != nil || !bytes.Equal(b, data) {
+	if b, err := readZipEntry(f, size, &zipRead{}); err != nil || !bytes.Equal(b, data) {
 		t.Fatalf("a compressed entry: %d bytes, %v; want its %d", len(b), err, len(data))
 	}
 	memAvailable = func() (uint64, bool) { return 1 << 20, true }
-	if _, err := readZipEntry(f, size); err == nil || !strings.Contains(err.Error(), "archive/data/0") || !strings.Contains(err.Error(), "memory available") {
+	if _, err := readZipEntry(f, size, &zipRead{}); err == nil || !strings.Contains(err.Error(), "archive/data/0") || !strings.Contains(err.Error(), "memory available") {
 		t.Errorf("an entry expanding past half the memory available: %v", err)
 	}
 	memAvailable = func() (uint64, bool) { return 1 << 30, true }
 	for _, declared := range []uint64{uint64(len(data)) - 1, uint64(len(data)) + 1} {
 		f, size := entry(declared)
-		if _, err := readZipEntry(f, size); err == nil || !strings.Contains(err.Error(), "archive/data/0") {
+		if _, err := readZipEntry(f, size, &zipRead{}); err == nil || !strings.Contains(err.Error(), "archive/data/0") {
 			t.Errorf("an entry declaring %d of its %d bytes: %v", declared, len(data), err)
 		}
 	}
