@@ -95,7 +95,8 @@ FORCE:
 FUZZTIME ?= 1m
 FUZZ_TARGETS := cgo:FuzzLoadPTH cgo:FuzzPTHPickle cgo:FuzzLoadSafetensors data:FuzzReadIDX \
 	data:FuzzDecodeJPEG data:FuzzDecodeImage runfolder:FuzzValidateCheckpoint config:FuzzLoadConfig eval:FuzzParseNpy pickle:FuzzRead \
-	lmdb:FuzzOpen
+	lmdb:FuzzOpen runfolder:FuzzMetrics report:FuzzLossPlot data:FuzzParseCIFARBatch data:FuzzLoadMaps data:FuzzDecodePNM \
+	eval:FuzzReadStats
 
 .PHONY: fuzz
 fuzz: lib
