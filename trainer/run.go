@@ -978,15 +978,21 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 					was, now, wasGB, nowGB, s.cfg.Data.BatchSize, keep))
 			}
 		}
+		if err := s.loader.Restore(lst); err != nil {
+			return fmt.Errorf("resume %s: %w", where, err)
+		}
 		if lst.Epoch == st.Epoch+1 && lst.Batch == 0 && !lst.Started {
 			// Saved after an epoch's last step with the loader's end of
 			// that epoch taken ahead but not yet acted on (a stop, a
 			// checkpoint by steps or minutes): the epoch's end comes first.
-			// (in this job's batches: nothing for Restore to convert)
-			lst.Epoch, lst.Batch, lst.World = st.Epoch, s.loader.BatchesPerEpoch(), s.ranks()
-		}
-		if err := s.loader.Restore(lst); err != nil {
-			return fmt.Errorf("resume %s: %w", where, err)
+			// Restore has checked the checkpoint's batches (its batch
+			// size and ranks) against this job's; the end of the epoch is
+			// then in this job's batches.
+			pos := s.loader.State()
+			pos.Epoch, pos.Batch = st.Epoch, s.loader.BatchesPerEpoch()
+			if err := s.loader.Restore(pos); err != nil {
+				return fmt.Errorf("resume %s: %w", where, err)
+			}
 		}
 		seeds = lst
 		if lst.Samples != s.loader.Dataset().Len() {
