@@ -1028,3 +1028,31 @@ func TestResumeAtAnEpochsEndOnAnotherWorldSize(t *testing.T) {
 	}
 	sameRun(t, one, two, 1e-5)
 }
+
+// TestCtrlCUnderTorchrun: Ctrl-C in the terminal of a torchrun job (SIGINT
+// to its process group, where PyTorch 1.x's agent keeps its workers) stops
+// it as one SIGINT does: every rank gets the signal directly and once more
+// from the agent, and takes the two as one, so rank 0 writes the stop's
+// checkpoint of the last step rather than quitting at once.
+func TestCtrlCUnderTorchrun(t *testing.T) {
+	needGloo(t)
+	run := filepath.Join(t.TempDir(), "run")
+	cmd, buf := startJob(t, run, 3, "scripts/torchrun", append([]string{"--nproc-per-node", "2", "--no-python", goganBin, "train"},
+		distDCGAN(run, "train.max_steps=2000", "train.checkpoint_every=1000", "train.sample_every=0")...)...)
+	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) // the terminal's foreground process group
+	cmd.Wait()
+	out := buf.String()
+	st, err := (runfolder.RunDir{Path: run}).ReadStatus()
+	if err != nil || st.State != runfolder.StateStopped || !strings.Contains(st.Detail, "stopped by interrupt at step") {
+		t.Errorf("status.json after Ctrl-C: %+v, %v; want stopped by interrupt with its checkpoint\n%s", st, err, out)
+	}
+	if strings.Contains(out, "second signal: quitting without a checkpoint") {
+		t.Errorf("a rank took the agent's copy of the SIGINT for a second one:\n%s", out)
+	}
+	rows := lossRows(t, run)
+	last := rows[len(rows)-1][0]
+	if cks, err := runfolder.ListCheckpoints(run); err != nil || len(cks) != 1 || strconv.Itoa(cks[0].Step) != last {
+		t.Errorf("want one checkpoint, of the last logged step %s; have %v (%v)\n%s", last, cks, err, out)
+	}
+}

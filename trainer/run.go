@@ -381,6 +381,9 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 	// undoes as any failed start.
 	s.shutdown = NotifyShutdown(ctx)
 	defer s.shutdown.Stop()
+	if job != nil {
+		s.shutdown.CoalesceRepeats(launcherRepeat)
+	}
 	startErr := func(err error) error {
 		if sig := s.shutdown.Signal(); sig != nil && err != nil {
 			return &StoppedBeforeStart{Signal: sig, Err: err}
@@ -474,6 +477,10 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 	}
 	return res, err
 }
+
+// launcherRepeat is how soon after a signal a rank takes the same signal
+// as its launcher's copy of it (Shutdown.CoalesceRepeats).
+const launcherRepeat = 2 * time.Second
 
 // outOfMemory says whether err is libtorch's failed allocation, on the CPU
 // or a GPU.

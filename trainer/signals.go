@@ -27,6 +27,10 @@ type Shutdown struct {
 	onQuit   func(os.Signal) // before a second signal's exit (OnQuit)
 	stepped  bool            // the loop has started (Stepping)
 	stopping string          // what a first signal does once stepping (Stepping)
+	// repeats: the first signal sent again within this long is the same
+	// one, passed on by a launcher (CoalesceRepeats); firstAt is when it came
+	repeats time.Duration
+	firstAt time.Time
 
 	exit func(code int) // os.Exit; replaced in tests
 }
@@ -49,10 +53,15 @@ func (s *Shutdown) watch() {
 		case sig := <-s.ch:
 			s.mu.Lock()
 			first, stepped, stopping := s.sig == nil, s.stepped, s.stopping
+			repeat := !first && sig == s.sig && time.Since(s.firstAt) < s.repeats
 			if first {
-				s.sig = sig
+				s.sig, s.firstAt = sig, time.Now()
 			}
 			s.mu.Unlock()
+			if repeat {
+				slog.Info("the same signal again at once: the launcher's copy of the first (a rank gets both where the signal went to the whole job); send it again to quit at once", "signal", sig.String())
+				continue
+			}
 			if first && !stepped {
 				slog.Warn("stop requested while the run starts: it stops before its first step; send the signal again to quit at once", "signal", sig.String())
 				s.cancel()
@@ -104,6 +113,18 @@ func (s *Shutdown) SteppingThrough(stopping string) {
 func (s *Shutdown) OnQuit(f func(os.Signal)) {
 	s.mu.Lock()
 	s.onQuit = f
+	s.mu.Unlock()
+}
+
+// CoalesceRepeats takes the first signal sent again within d as the same
+// one: a rank of a data-parallel job gets a signal sent to the whole job
+// (Ctrl-C in a terminal, where torchrun's agent keeps its workers in its
+// process group, as PyTorch 1.x's does; Slurm's scancel; systemd stopping
+// a service) once directly and once more passed on by the launcher, which
+// would otherwise quit it at once without the stop's checkpoint.
+func (s *Shutdown) CoalesceRepeats(d time.Duration) {
+	s.mu.Lock()
+	s.repeats = d
 	s.mu.Unlock()
 }
 

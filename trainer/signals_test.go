@@ -230,3 +230,48 @@ func TestShutdownParentContextAndStop(t *testing.T) {
 		t.Fatal("context alive after Stop")
 	}
 }
+
+// TestShutdownTakesALaunchersCopyAsOne: a rank (CoalesceRepeats) takes the
+// first signal sent again at once as the same one (the launcher's copy of
+// a signal the whole job got) and stops cleanly; the signal sent again
+// later, or another signal, quits at once.
+func TestShutdownTakesALaunchersCopyAsOne(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		second os.Signal
+		wait   time.Duration
+		quit   bool
+	}{
+		{"copy", syscall.SIGINT, 0, false},
+		{"again later", syscall.SIGINT, 400 * time.Millisecond, true},
+		{"another signal", syscall.SIGTERM, 0, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := NotifyShutdown(context.Background())
+			defer s.Stop()
+			exited := make(chan int, 1)
+			s.exit = func(code int) { exited <- code }
+			s.CoalesceRepeats(launcherRepeat)
+			if c.wait > 0 {
+				s.CoalesceRepeats(c.wait / 2)
+			}
+			s.Stepping()
+			s.ch <- syscall.SIGINT
+			time.Sleep(c.wait)
+			s.ch <- c.second
+			select {
+			case code := <-exited:
+				if !c.quit {
+					t.Fatalf("quit (%d) at the launcher's copy of the first signal", code)
+				}
+			case <-time.After(time.Second):
+				if c.quit {
+					t.Fatal("did not quit at a second signal")
+				}
+			}
+			if s.Signal() != syscall.SIGINT || !s.Requested() {
+				t.Errorf("the stop's signal is %v, want interrupt", s.Signal())
+			}
+		})
+	}
+}
