@@ -1056,3 +1056,37 @@ func TestCtrlCUnderTorchrun(t *testing.T) {
 		t.Errorf("want one checkpoint, of the last logged step %s; have %v (%v)\n%s", last, cks, err, out)
 	}
 }
+
+// TestPix2PixHDRanksTrainOnWholeGlobalBatches: pix2pixHD trains on whole
+// batches only (its AlignedDataset's length, len(A_paths) // batchSize *
+// batchSize, of the batch of one process, which under its DataParallel is
+// the global batch): 2 ranks of 1 over 9 label maps train as one process
+// of 2, over the first 8, not over all 9 with the first repeated.
+func TestPix2PixHDRanksTrainOnWholeGlobalBatches(t *testing.T) {
+	needGloo(t)
+	base, root := t.TempDir(), t.TempDir()
+	writeHDData(t, root, 9, 40, 36)
+	one, two := filepath.Join(base, "one"), filepath.Join(base, "two")
+	args := func(out string, batch int) []string {
+		return featureHD(root, out, "model.instance_feat=true", "model.netG=global", "train.niter_fix_global=0", "threads=1",
+			"train.max_steps=5", "train.sync_bn=true", "train.checkpoint_every=1", "train.keep_checkpoints=0", fmt.Sprintf("data.batch_size=%d", batch))
+	}
+	if out, err := gogan(t, append([]string{"train"}, args(one, 2)...)...); err != nil {
+		t.Fatalf("one process: %v\n%s", err, out)
+	}
+	if out, err := gogan(t, append([]string{"train", "--nproc", "2"}, args(two, 1)...)...); err != nil {
+		t.Fatalf("2 ranks: %v\n%s", err, out)
+	}
+	sameRun(t, one, two, 1e-5)
+	// In one process of 1 (another global batch) the epochs go through all
+	// 9: the resume goes on after the samples seen, with a warning.
+	out, err := gogan(t, "resume", two, "--quiet", "--set", "train.max_steps=12")
+	if err != nil || !strings.Contains(out, "went through the first 8 of the 9 samples") {
+		t.Fatalf("resume in one process of 1: %v\n%s", err, out)
+	}
+	// 5 steps of 2 (epoch 1's 8 samples, 2 of epoch 2), then 7 of 1: the
+	// 9 of epoch 2 end at step 12
+	if _, st, _, err := runfolder.OpenCheckpoint(two); err != nil || st.Step != 12 || st.Epoch != 2 {
+		t.Errorf("after the resume: %+v, %v; want step 12 at the end of epoch 2", st, err)
+	}
+}

@@ -77,6 +77,10 @@ type Config struct {
 	// WholeBatches: the dataset's length is rounded down to a multiple of
 	// BatchSize (pix2pixHD's AlignedDataset); the files past it are not read.
 	WholeBatches bool `mapstructure:"-" json:"-" yaml:"-"`
+	// Ranks of a data-parallel job (0 or 1: one process): WholeBatches
+	// rounds to whole global batches of BatchSize x Ranks, the batch of the
+	// one process the ranks train as.
+	Ranks int `mapstructure:"-" json:"-" yaml:"-"`
 	// ReferenceWorkers are the references' DataLoader workers whose draws
 	// (ReferenceDraws) the trainer's epochs take: data.reference_workers.
 	ReferenceWorkers int `mapstructure:"reference_workers" json:"reference_workers" yaml:"reference_workers"`

@@ -156,9 +156,10 @@ func Open(ctx context.Context, cfg Config, opts *OpenOptions) (*Dataset, error) 
 
 // wholeBatches drops the samples past the last whole batch, as pix2pixHD's
 // AlignedDataset, whose length is len(A_paths) // batchSize * batchSize:
-// its shuffle never draws the last files.
+// its shuffle never draws the last files. With several ranks the batch is
+// the global one (pix2pixHD's batchSize under its DataParallel).
 func (d *Dataset) wholeBatches() error {
-	n := d.n - d.n%d.cfg.BatchSize
+	n := d.n - d.n%(d.cfg.BatchSize*max(1, d.cfg.Ranks))
 	if n == 0 {
 		return &ConfigError{Key: "data.batch_size", Value: d.cfg.BatchSize, Msg: fmt.Sprintf(
 			"is larger than the dataset (%d samples), and pix2pixHD trains on whole batches only (its dataset's length is a multiple of the batch size)", d.n)}

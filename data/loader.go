@@ -423,7 +423,16 @@ func (l *Loader) SetEpochStart(epoch int, st EpochStart) error {
 func (l *Loader) Restore(s LoaderState) error {
 	// A checkpoint of a gogan that trained pix2pixHD on every sample, not
 	// whole batches only (Config.WholeBatches): it goes on without the last ones.
-	fromAll := s.Samples != l.d.Len() && s.Samples == l.d.beforeWholeBatches
+	// A checkpoint of another global batch (another number of ranks) over
+	// whole batches: the whole global batches of its job, another count.
+	raw := max(l.d.n, l.d.beforeWholeBatches)
+	otherWhole := s.Samples != l.d.Len() && l.d.cfg.WholeBatches && s.Samples == raw-raw%(s.BatchSize*max(1, s.World))
+	fromAll := !otherWhole && s.Samples != l.d.Len() && s.Samples == l.d.beforeWholeBatches
+	if otherWhole {
+		l.d.log.Warn(fmt.Sprintf("data: the checkpoint's epochs went through the first %d of the %d samples (whole global batches of %d), this job's go through the first %d (whole global batches of %d): the epoch in progress goes on in another order",
+			s.Samples, raw, s.BatchSize*max(1, s.World), l.d.Len(), l.o.BatchSize*l.o.world()))
+		s.Samples = l.d.Len()
+	}
 	if fromAll {
 		l.d.log.Warn(fmt.Sprintf("data: the checkpoint's loader went through all %d samples; pix2pixHD, and gogan now, train on whole batches of %d only, the first %d: the epoch in progress goes on in another order, the next ones leave the last samples out",
 			s.Samples, l.o.BatchSize, l.d.Len()))

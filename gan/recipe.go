@@ -345,12 +345,14 @@ func DataConfig(c *config.Config) (data.Config, error) {
 	return dc, nil
 }
 
-// OpenData opens c's training data as the recipe reads it.
-func OpenData(ctx context.Context, c *config.Config) (*data.Dataset, error) {
+// OpenData opens c's training data as the recipe reads it, for a job of
+// ranks processes (data.Config.Ranks).
+func OpenData(ctx context.Context, c *config.Config, ranks int) (*data.Dataset, error) {
 	dc, err := DataConfig(c)
 	if err != nil {
 		return nil, err
 	}
+	dc.Ranks = ranks
 	return data.Open(ctx, dc, nil)
 }
 

@@ -34,7 +34,7 @@ func TestSamplingLeavesTheRunAlone(t *testing.T) {
 			t.Fatal(err)
 		}
 		if src, ok := rec.(gan.SampleSource); ok {
-			ds, err := gan.OpenData(context.Background(), cfg)
+			ds, err := gan.OpenData(context.Background(), cfg, 1)
 			if err != nil {
 				t.Fatal(err)
 			}

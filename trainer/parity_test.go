@@ -275,7 +275,7 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 	}
 
 	// The first batches, in dataset order.
-	ds, err := gan.OpenData(context.Background(), cfg)
+	ds, err := gan.OpenData(context.Background(), cfg, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -518,7 +518,7 @@ func (s *session) begin(resume bool) (*runfolder.CheckpointState, error) {
 
 // open builds the data pipeline and the recipe.
 func (s *session) open(ctx context.Context) error {
-	ds, err := gan.OpenData(ctx, s.cfg)
+	ds, err := gan.OpenData(ctx, s.cfg, s.ranks())
 	if err != nil {
 		return err
 	}
@@ -1007,8 +1007,12 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 			// older gogan's pix2pixHD run over all of them, where it now
 			// trains on whole batches: Restore took it): the step goes on
 			// from the position at these batches per epoch, the epoch in
-			// progress in the loader's own order and draws.
-			st.Step = s.stepAt(s.loader.State())
+			// progress in the loader's own order and draws. (Over the
+			// whole global batches of another number of ranks: the step
+			// total counts the steps done as they were, stepShift.)
+			if max(1, lst.World) == s.ranks() {
+				st.Step = s.stepAt(s.loader.State())
+			}
 			seeds.OrderSeed, seeds.BaseSeed = nil, nil
 		}
 	}

@@ -52,7 +52,7 @@ func TestGraphTakesPoolsOfOneSize(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ds, err := gan.OpenData(context.Background(), cfg)
+		ds, err := gan.OpenData(context.Background(), cfg, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
