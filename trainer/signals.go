@@ -28,9 +28,11 @@ type Shutdown struct {
 	stepped  bool            // the loop has started (Stepping)
 	stopping string          // what a first signal does once stepping (Stepping)
 	// repeats: the first signal sent again within this long is the same
-	// one, passed on by a launcher (CoalesceRepeats); firstAt is when it came
-	repeats time.Duration
-	firstAt time.Time
+	// one, passed on by a launcher (CoalesceRepeats), once; firstAt is when
+	// it came, coalesced whether its copy has come
+	repeats   time.Duration
+	firstAt   time.Time
+	coalesced bool
 
 	exit func(code int) // os.Exit; replaced in tests
 }
@@ -53,10 +55,11 @@ func (s *Shutdown) watch() {
 		case sig := <-s.ch:
 			s.mu.Lock()
 			first, stepped, stopping := s.sig == nil, s.stepped, s.stopping
-			repeat := !first && sig == s.sig && time.Since(s.firstAt) < s.repeats
+			repeat := !first && !s.coalesced && sig == s.sig && time.Since(s.firstAt) < s.repeats
 			if first {
 				s.sig, s.firstAt = sig, time.Now()
 			}
+			s.coalesced = s.coalesced || repeat
 			s.mu.Unlock()
 			if repeat {
 				slog.Info("the same signal again at once: the launcher's copy of the first (a rank gets both where the signal went to the whole job); send it again to quit at once", "signal", sig.String())
@@ -117,7 +120,7 @@ func (s *Shutdown) OnQuit(f func(os.Signal)) {
 }
 
 // CoalesceRepeats takes the first signal sent again within d as the same
-// one: a rank of a data-parallel job gets a signal sent to the whole job
+// one, once (a third quits): a rank of a data-parallel job gets a signal sent to the whole job
 // (Ctrl-C in a terminal, where torchrun's agent keeps its workers in its
 // process group, as PyTorch 1.x's does; Slurm's scancel; systemd stopping
 // a service) once directly and once more passed on by the launcher, which

@@ -272,6 +272,15 @@ func TestShutdownTakesALaunchersCopyAsOne(t *testing.T) {
 			if s.Signal() != syscall.SIGINT || !s.Requested() {
 				t.Errorf("the stop's signal is %v, want interrupt", s.Signal())
 			}
+			if !c.quit {
+				// Ctrl-C again (its copy coalesced already): quits at once.
+				s.ch <- syscall.SIGINT
+				select {
+				case <-exited:
+				case <-time.After(time.Second):
+					t.Fatal("did not quit at a signal after the launcher's copy")
+				}
+			}
 		})
 	}
 }
