@@ -427,7 +427,18 @@ func (l *Loader) Restore(s LoaderState) error {
 	// whole batches: the whole global batches of its job, another count.
 	raw := max(l.d.n, l.d.beforeWholeBatches)
 	otherWhole := s.Samples != l.d.Len() && l.d.cfg.WholeBatches && s.Samples == raw-raw%(s.BatchSize*max(1, s.World))
-	fromAll := !otherWhole && s.Samples != l.d.Len() && s.Samples == l.d.beforeWholeBatches
+	// A data-parallel checkpoint of a gogan that cut the dataset to whole
+	// batches of data.batch_size per rank, not whole global batches.
+	perRank := !otherWhole && s.Samples != l.d.Len() && l.d.cfg.WholeBatches && max(1, s.World) > 1 && s.Samples == raw-raw%s.BatchSize
+	fromAll := !otherWhole && !perRank && s.Samples != l.d.Len() && s.Samples == l.d.beforeWholeBatches
+	if perRank {
+		l.d.log.Warn(fmt.Sprintf("data: the checkpoint's epochs went through the first %d of the %d samples (whole batches of %d per rank, as an older gogan cut them); pix2pixHD, and gogan now, train on whole global batches of %d, the first %d: the epoch in progress goes on in another order",
+			s.Samples, raw, s.BatchSize, l.o.BatchSize*l.o.world(), l.d.Len()))
+		s.Samples = l.d.Len()
+		if max(1, s.World) == l.o.world() {
+			s.Batch = min(s.Batch, l.nb)
+		}
+	}
 	if otherWhole {
 		l.d.log.Warn(fmt.Sprintf("data: the checkpoint's epochs went through the first %d of the %d samples (whole global batches of %d), this job's go through the first %d (whole global batches of %d): the epoch in progress goes on in another order",
 			s.Samples, raw, s.BatchSize*max(1, s.World), l.d.Len(), l.o.BatchSize*l.o.world()))
