@@ -1090,3 +1090,28 @@ func TestPix2PixHDRanksTrainOnWholeGlobalBatches(t *testing.T) {
 		t.Errorf("after the resume: %+v, %v; want step 12 at the end of epoch 2", st, err)
 	}
 }
+
+// TestRankTakesTheSignalsCopyAsOne: a rank given the same signal twice
+// 20 ms apart (its own and the launcher's copy, here sent by hand, so that
+// neither the kernel nor Go's runtime can merge the two into one delivery
+// as they may under TestCtrlCUnderTorchrun) stops cleanly with the stop's
+// checkpoint: the coalescing is wired into data-parallel runs.
+func TestRankTakesTheSignalsCopyAsOne(t *testing.T) {
+	needGloo(t)
+	run := filepath.Join(t.TempDir(), "run")
+	cmd, buf := startJob(t, run, 3, goganBin, append([]string{"train", "--nproc", "2"},
+		distDCGAN(run, "train.max_steps=2000", "train.checkpoint_every=1000", "train.sample_every=0")...)...)
+	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	pid := rankPID(t, run, 0)
+	syscall.Kill(pid, syscall.SIGINT)
+	time.Sleep(20 * time.Millisecond)
+	syscall.Kill(pid, syscall.SIGINT)
+	cmd.Wait()
+	out := buf.String()
+	if strings.Contains(out, "second signal: quitting without a checkpoint") {
+		t.Errorf("rank 0 took the copy of its SIGINT for a second one:\n%s", out)
+	}
+	if st, err := (runfolder.RunDir{Path: run}).ReadStatus(); err != nil || st.State != runfolder.StateStopped || !strings.Contains(st.Detail, "stopped by interrupt at step") {
+		t.Errorf("status.json: %+v, %v; want stopped by interrupt with its checkpoint\n%s", st, err, out)
+	}
+}
