@@ -123,7 +123,7 @@ func (r RunDir) Describe(s Status) string {
 		if processAlive(s.PID) {
 			return fmt.Sprintf("killed (pid %d is another process now; last update %s)", s.PID, s.Updated.Local().Format(time.DateTime))
 		}
-		return fmt.Sprintf("killed (pid %d is gone; last update %s)", s.PID, s.Updated.Local().Format(time.DateTime))
+		// the pid gone: Status.Describe's own "killed" line
 	}
 	return s.Describe()
 }
