@@ -161,8 +161,12 @@ func Open(ctx context.Context, cfg Config, opts *OpenOptions) (*Dataset, error) 
 func (d *Dataset) wholeBatches() error {
 	n := d.n - d.n%(d.cfg.BatchSize*max(1, d.cfg.Ranks))
 	if n == 0 {
+		what := "is larger than the dataset"
+		if d.cfg.Ranks > 1 {
+			what = fmt.Sprintf("times the %d ranks (a global batch of %d) is larger than the dataset", d.cfg.Ranks, d.cfg.BatchSize*d.cfg.Ranks)
+		}
 		return &ConfigError{Key: "data.batch_size", Value: d.cfg.BatchSize, Msg: fmt.Sprintf(
-			"is larger than the dataset (%d samples), and pix2pixHD trains on whole batches only (its dataset's length is a multiple of the batch size)", d.n)}
+			"%s (%d samples), and pix2pixHD trains on whole batches only (its dataset's length is a multiple of the batch size)", what, d.n)}
 	}
 	if n != d.n {
 		d.beforeWholeBatches = d.n

@@ -180,7 +180,7 @@ func TestNoReferenceDrawsForSingleImages(t *testing.T) {
 // not.
 func TestWholeBatches(t *testing.T) {
 	src := facadesDir(t)
-	open := func(n int) (*Dataset, error) {
+	open := func(n int, ranks ...int) (*Dataset, error) {
 		root := t.TempDir()
 		os.MkdirAll(filepath.Join(root, "train"), 0o755)
 		for i := 1; i <= n; i++ {
@@ -189,6 +189,9 @@ func TestWholeBatches(t *testing.T) {
 		}
 		cfg := DefaultConfig(Aligned)
 		cfg.Root, cfg.BatchSize, cfg.WholeBatches = root, 2, true
+		if len(ranks) > 0 {
+			cfg.Ranks = ranks[0]
+		}
 		return Open(context.Background(), cfg, nil)
 	}
 	d, err := open(9)
@@ -213,5 +216,8 @@ func TestWholeBatches(t *testing.T) {
 	}
 	if _, err := open(1); err == nil || !strings.Contains(err.Error(), "data.batch_size") {
 		t.Errorf("one pair in batches of 2: %v, want an error naming data.batch_size", err)
+	}
+	if _, err := open(3, 2); err == nil || !strings.Contains(err.Error(), "data.batch_size: 2: times the 2 ranks (a global batch of 4) is larger than the dataset (3 samples)") {
+		t.Errorf("3 pairs in global batches of 2x2: %v, want an error naming the global batch", err)
 	}
 }

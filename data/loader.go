@@ -446,7 +446,7 @@ func (l *Loader) Restore(s LoaderState) error {
 	}
 	if fromAll {
 		l.d.log.Warn(fmt.Sprintf("data: the checkpoint's loader went through all %d samples; pix2pixHD, and gogan now, train on whole batches of %d only, the first %d: the epoch in progress goes on in another order, the next ones leave the last samples out",
-			s.Samples, l.o.BatchSize, l.d.Len()))
+			s.Samples, l.o.BatchSize*l.o.world(), l.d.Len()))
 		s.Samples, s.Batch = l.d.Len(), min(s.Batch, l.nb)
 	}
 	// Another number of ranks with the same global batch (8 ranks of 4 for
