@@ -769,6 +769,11 @@ func unknownKey(name string) error {
 	if i, ok := suggest(strings.ToLower(name), keys); ok {
 		return fmt.Errorf("unknown key %s; did you mean %s?", name, keys[i])
 	}
+	if r, ok := referenceAdvice[last]; ok {
+		// under a section (train.continue_train), once no key is near:
+		// train.epoch is a slip of train.epochs first
+		return fmt.Errorf("unknown key %s; %s has no key here: %s", name, r[1], r[0])
+	}
 	return fmt.Errorf("unknown key %s: gogan config --keys lists every key", name)
 }
 

@@ -180,15 +180,16 @@ func TestUnknownKeys(t *testing.T) {
 
 	// the references' option names, whatever their spelling suggests
 	for set, want := range map[string]string{
-		"max_dataset_size=9":    "pytorch-CycleGAN-and-pix2pix's --max_dataset_size is data.max_samples here",
-		"num_threads=4":         "pytorch-CycleGAN-and-pix2pix's --num_threads is data.reference_workers here",
-		"gpu_ids=0":             "pytorch-CycleGAN-and-pix2pix's --gpu_ids is device here",
-		"data.netG=unet_128":    "pytorch-CycleGAN-and-pix2pix's --netG is model.netG here",
-		"manualSeed=1":          "pytorch/examples dcgan's --manualSeed is seed here",
-		"n_downsample_global=3": "pix2pixHD's --n_downsample_global is model.n_downsample_global here",
-		"print_freq=100":        "pytorch-CycleGAN-and-pix2pix's --print_freq is train.log_every here",
-		"continue_train=true":   "pytorch-CycleGAN-and-pix2pix's --continue_train has no key here: gogan resume RUN",
-		"ngpu=2":                "pytorch/examples dcgan's --ngpu has no key here: device picks the GPU; gogan train --nproc N",
+		"max_dataset_size=9":     "pytorch-CycleGAN-and-pix2pix's --max_dataset_size is data.max_samples here",
+		"num_threads=4":          "pytorch-CycleGAN-and-pix2pix's --num_threads is data.reference_workers here",
+		"gpu_ids=0":              "pytorch-CycleGAN-and-pix2pix's --gpu_ids is device here",
+		"data.netG=unet_128":     "pytorch-CycleGAN-and-pix2pix's --netG is model.netG here",
+		"manualSeed=1":           "pytorch/examples dcgan's --manualSeed is seed here",
+		"n_downsample_global=3":  "pix2pixHD's --n_downsample_global is model.n_downsample_global here",
+		"print_freq=100":         "pytorch-CycleGAN-and-pix2pix's --print_freq is train.log_every here",
+		"continue_train=true":    "pytorch-CycleGAN-and-pix2pix's --continue_train has no key here: gogan resume RUN",
+		"train.continue_train=1": "unknown key train.continue_train; pytorch-CycleGAN-and-pix2pix's --continue_train has no key here: gogan resume RUN",
+		"ngpu=2":                 "pytorch/examples dcgan's --ngpu has no key here: device picks the GPU; gogan train --nproc N",
 		// no reference's, and nothing near: no guess that misleads
 		"validation=1": "unknown key validation: gogan config --keys lists every key",
 		// a slip, or a key without its section or its end
