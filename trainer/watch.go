@@ -34,6 +34,11 @@ func (s *session) startWatch() {
 	if !s.cfg.Logging.TensorBoard {
 		return
 	}
+	if s.step > 0 && s.step >= s.maxSteps() {
+		// a resume of a run that has trained its steps logs nothing: no
+		// file of its own beside the run's
+		return
+	}
 	tb, err := tensorboard.Create(s.rd.TensorBoardDir())
 	if err != nil {
 		slog.Warn("logging.tensorboard: no event file; training goes on without it", "err", err)

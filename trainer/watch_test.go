@@ -334,3 +334,20 @@ func TestFreshRunWithoutTensorBoardDropsStaleEvents(t *testing.T) {
 		t.Fatalf("event files after a fresh run with logging.tensorboard=false: %v, want none", files)
 	}
 }
+
+// TestResumeOfAFinishedRunAddsNoEvents: resuming a run that has trained
+// its steps (it says how to train on) adds no event file to the run's:
+// it logs nothing, and its file held the config and a sample grid again.
+func TestResumeOfAFinishedRunAddsNoEvents(t *testing.T) {
+	ctx := context.Background()
+	run := filepath.Join(t.TempDir(), "run")
+	if _, err := Train(ctx, smallRun(t, run, "train.max_steps=2"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Resume(ctx, run, nil, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(run, "tb", "events.out.tfevents.*")); len(files) != 1 {
+		t.Errorf("event files after resuming a finished run: %v, want the run's one", files)
+	}
+}
