@@ -210,20 +210,30 @@ func FuzzDecodeImage(f *testing.F) {
 	}
 	f.Add([]byte("just some text"))
 	path := filepath.Join(f.TempDir(), "fuzz.img")
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := imageHeader(path); err != nil {
+	f.Fuzz(func(t *testing.T, b []byte) { decodeFuzzed(t, path, b, false) })
+}
+
+// decodeFuzzed writes b to path and reads it as the data package reads
+// images: the header reader and the decoder, as 1 and 3 channels, give a
+// whole image or an error naming the file; with sameSize the decoded image
+// is the size its header says.
+func decodeFuzzed(t *testing.T, path string, b []byte, sameSize bool) {
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, herr := imageHeader(path)
+	if herr != nil {
+		checkFileErr(t, path, herr)
+	}
+	for _, c := range []int{1, 3} {
+		im, err := LoadImage(path, c)
+		if err != nil {
 			checkFileErr(t, path, err)
+			return
 		}
-		for _, c := range []int{1, 3} {
-			im, err := LoadImage(path, c)
-			if err != nil {
-				checkFileErr(t, path, err)
-				return
-			}
-			checkImage(t, im, c)
+		checkImage(t, im, c)
+		if sameSize && herr == nil && (im.W != cfg.Width || im.H != cfg.Height) {
+			t.Fatalf("header says %dx%d, decoded %dx%d", cfg.Width, cfg.Height, im.W, im.H)
 		}
-	})
+	}
 }

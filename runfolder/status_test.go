@@ -169,6 +169,16 @@ func TestLastUpdateIsLocalTime(t *testing.T) {
 			t.Errorf("run folder, %s: %q", st.Host, d)
 		}
 	}
+	// the killed lines RunDir.Describe writes itself, with a free RUN/.lock:
+	// the pid gone, or another process's now
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, LockFile), nil, 0o644)
+	for _, pid := range []int{gone.Process.Pid, os.Getpid()} {
+		st := Status{State: StateRunning, PID: pid, Host: host, Updated: updated}
+		if d := (RunDir{Path: dir}).Describe(st); !strings.HasPrefix(d, "killed") || !strings.Contains(d, "last update 2026-12-06 12:05:38") {
+			t.Errorf("pid %d, lock free: %q", pid, d)
+		}
+	}
 }
 
 // TestRunsFollowsLinks: a run folder in DIR by a symbolic link (a run kept
