@@ -95,6 +95,7 @@ func TestBenchScriptsRefuseBadCounts(t *testing.T) {
 		{[]string{"scripts/bench-vs-pytorch", "--gogan", goganBin, "--threads", "two"}, "--threads two"},
 		{[]string{"scripts/bench-vs-pytorch", "--gogan", goganBin, "--retries", "-1"}, "--retries -1"},
 		{[]string{"scripts/bench-dist", "3"}, "STEPS 3"},
+		{[]string{torchtest.Python(t), "scripts/bench_pytorch.py", "--spec", "/dev/null", "--steps", "0"}, "--steps 0"},
 	} {
 		out, err := exec.Command(c.args[0], c.args[1:]...).CombinedOutput()
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), c.want) {

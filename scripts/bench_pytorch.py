@@ -652,6 +652,8 @@ def main():
                     help="gogan's libgotorch.so: count CPU tensors' bytes through its counting allocator "
                          "(the same count gogan bench gives as cpu_peak; needs the same libtorch as this torch)")
     args = ap.parse_args()
+    if args.steps < 1 or args.warmup < 0:
+        ap.error("--steps %d --warmup %d: time at least one step, after no fewer than 0 warm-up steps" % (args.steps, args.warmup))
     if args.compile != "none" and not hasattr(torch, "compile"):
         sys.exit("bench_pytorch.py: --compile needs PyTorch 2 (this is %s)" % torch.__version__)
     with open(args.spec) as f:
