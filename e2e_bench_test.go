@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"gogan/cgo/torchtest"
@@ -101,5 +104,48 @@ func TestBenchScriptsRefuseBadCounts(t *testing.T) {
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), c.want) {
 			t.Errorf("%v: %v, printed %q; want exit status 2 and a message naming %q", c.args, err, out, c.want)
 		}
+	}
+}
+
+// TestBenchVsPyTorchKeepsRunsWhenStopped: stopped by SIGTERM (or Ctrl-C)
+// after a row's first gogan and PyTorch runs, scripts/bench-vs-pytorch
+// keeps the finished runs in a file it names, instead of deleting them with
+// its temp folder, and --table prints their table.
+func TestBenchVsPyTorchKeepsRunsWhenStopped(t *testing.T) {
+	torchtest.Python(t)
+	tmp := t.TempDir()
+	cmd := exec.Command("scripts/bench-vs-pytorch", "--gogan", goganBin, "--quick", "--repeats", "3", "--quiet-wait", "0", "--retries", "0",
+		"--rows", "dcgan32-fmnist", "--threads", "1")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var said strings.Builder
+	buf := make([]byte, 4096)
+	for !strings.Contains(said.String(), "pytorch r1:") {
+		n, err := stderr.Read(buf)
+		said.Write(buf[:n])
+		if err != nil {
+			t.Fatalf("bench-vs-pytorch ended before a PyTorch run: %v\n%s", err, said.String())
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	rest, _ := io.ReadAll(stderr)
+	said.Write(rest)
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 143 {
+		t.Errorf("stopped by SIGTERM: %v, want exit status 143", err)
+	}
+	m := regexp.MustCompile(`stopped by SIGTERM; the runs that finished are in (\S+): scripts/bench-vs-pytorch --table (\S+) prints their table`).FindStringSubmatch(said.String())
+	if m == nil || m[1] != m[2] || !strings.HasPrefix(m[1], tmp) {
+		t.Fatalf("no file of the finished runs named:\n%s", said.String())
+	}
+	out, err := exec.Command("scripts/bench-vs-pytorch", "--table", m[1]).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "| dcgan32-fmnist | 64 | 1 |") {
+		t.Errorf("--table %s: %v\n%s", m[1], err, out)
 	}
 }
