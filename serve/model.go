@@ -143,7 +143,12 @@ func hasWeights(ck runfolder.Checkpoint, role string, roles []string) error {
 	}
 	defer f.Close()
 	var n uint64
-	if err := binary.Read(f, binary.LittleEndian, &n); err != nil || n > 100<<20 {
+	// the header is no longer than the file: a damaged length costs no allocation
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", ck.Dir, err)
+	}
+	if err := binary.Read(f, binary.LittleEndian, &n); err != nil || n > 100<<20 || n > uint64(max(0, fi.Size()-8)) {
 		return fmt.Errorf("checkpoint %s: %s is not a safetensors file", ck.Dir, ck.WeightsPath())
 	}
 	hdr := make([]byte, n)

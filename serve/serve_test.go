@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -28,6 +29,7 @@ import (
 	"gogan/config"
 	"gogan/data"
 	_ "gogan/gan/all"
+	"gogan/runfolder"
 	"gogan/trainer"
 )
 
@@ -797,5 +799,24 @@ func TestServeAPrunedCheckpoint(t *testing.T) {
 	ck := filepath.Join(run, "checkpoints", "step-00000001")
 	if _, err := New(context.Background(), Options{Checkpoint: ck, Eval: true, Device: "cpu", Logger: quiet()}); err == nil || !strings.Contains(err.Error(), "was removed while it was read") {
 		t.Errorf("serve of a checkpoint folder removed while read: %v", err)
+	}
+}
+
+// TestHasWeightsOfALyingHeader: a weights file whose header length says
+// more than the file holds is not a safetensors file, found without
+// allocating the length it claims (up to 100 MB).
+func TestHasWeightsOfALyingHeader(t *testing.T) {
+	ck := runfolder.Checkpoint{Dir: t.TempDir()}
+	b := binary.LittleEndian.AppendUint64(nil, 100<<20-1)
+	os.WriteFile(ck.WeightsPath(), append(b, `{"G.w":`...), 0o644)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := hasWeights(ck, "G", []string{"G", "D"})
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "is not a safetensors file") {
+		t.Errorf("a header claiming 100 MB in a 15-byte file: %v", err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
+		t.Errorf("allocated %d bytes for it", got)
 	}
 }
