@@ -179,7 +179,11 @@ func parityCases(t *testing.T, pd parityData) []parityCase {
 		// Gray B images (no identity loss then), BtoA, a 2-layer PatchGAN,
 		// other cycle weights.
 		cg("gray-BtoA", "model.output_nc=1", "train.lambda_identity=0", "data.direction=BtoA",
-			"model.netD=n_layers", "model.n_layers_D=2", "train.lambda_A=5", "train.lambda_B=2"))
+			"model.netD=n_layers", "model.n_layers_D=2", "train.lambda_A=5", "train.lambda_B=2"),
+		// Unequal cycle weights with the identity loss on: the reference
+		// weighs idt_A (G_A(B) vs B) by lambda_B * lambda_identity and idt_B
+		// by lambda_A * lambda_identity, which equal weights cannot tell apart.
+		cg("identity-unequal-weights", "train.lambda_A=5", "train.lambda_B=2", "train.lambda_identity=0.3"))
 }
 
 // facadesDir is the CMP facades training pairs (scripts/gpu-check carries
