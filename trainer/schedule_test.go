@@ -12,12 +12,16 @@ import (
 
 // TestSchedulesMatchPyTorch compares every policy's rates over 30 epochs with
 // torch.optim.lr_scheduler driven as the reference's get_scheduler does, and
-// pix2pixhd's with train.py's end-of-epoch update_learning_rate.
+// pix2pixhd's with train.py's end-of-epoch update_learning_rate; plateau
+// also on losses that fall by less than its relative threshold, and an
+// epoch without steps (NaN) changes none of its state.
 func TestSchedulesMatchPyTorch(t *testing.T) {
 	py := torchtest.Python(t)
 	script := `
 import torch, math
 p = torch.nn.Parameter(torch.zeros(1))
+def plateauMetric(e):
+    return 0.97 ** min(e, 12) * 0.999 ** max(0, e - 12)
 def run(policy, metrics):
     o = torch.optim.Adam([p], lr=0.1)
     if policy == "linear":
@@ -46,6 +50,8 @@ def run(policy, metrics):
 metrics = [1.0 / (1 + min(e, 8)) for e in range(30)]
 for pol in ["linear", "step", "cosine", "plateau", "pix2pixhd"]:
     print(pol, " ".join(repr(x) for x in run(pol, metrics)))
+# plateau's relative threshold (0.01): improvements of 3% count, of 0.1% do not
+print("plateau-threshold", " ".join(repr(x) for x in run("plateau", [plateauMetric(e) for e in range(30)])))
 `
 	out, err := exec.Command(py, "-W", "ignore", "-c", script).Output()
 	if err != nil {
@@ -53,13 +59,17 @@ for pol in ["linear", "step", "cosine", "plateau", "pix2pixhd"]:
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
-		s, err := NewSchedule(f[0], 0.1, 10, 15, 4)
+		policy, metric := f[0], func(e int) float64 { return 1.0 / (1 + math.Min(float64(e), 8)) }
+		if policy == "plateau-threshold" {
+			policy, metric = "plateau", plateauMetric
+		}
+		s, err := NewSchedule(policy, 0.1, 10, 15, 4)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for e, w := range f[1:] {
 			want, _ := strconv.ParseFloat(w, 64)
-			got := s.EndEpoch(1.0 / (1 + math.Min(float64(e), 8)))
+			got := s.EndEpoch(metric(e))
 			if (f[0] == "linear" || f[0] == "pix2pixhd") && e+1 > 25 {
 				// Past n_epochs + n_epochs_decay PyTorch's lambda goes negative; gogan stops at 0.
 				if got != 0 {
@@ -72,9 +82,28 @@ for pol in ["linear", "step", "cosine", "plateau", "pix2pixhd"]:
 			}
 		}
 	}
+	// An epoch without steps (a NaN mean) leaves plateau's state and rate as they were.
+	pl, _ := NewSchedule("plateau", 0.1, 10, 15, 4)
+	for _, m := range []float64{1, 2, 2, 2, 2} {
+		pl.EndEpoch(m)
+	}
+	was := *pl
+	for range 3 {
+		pl.EndEpoch(math.NaN())
+	}
+	was.Epoch += 3
+	if *pl != was {
+		t.Errorf("plateau after NaN epochs: %+v, want %+v", *pl, was)
+	}
 	if _, err := NewSchedule("exp", 0.1, 1, 1, 1); err == nil || !strings.Contains(err.Error(), "train.lr_policy") {
 		t.Errorf("unknown policy: %v", err)
 	}
+}
+
+// plateauMetric falls 3% an epoch for 12 epochs, then 0.1% (less than
+// ReduceLROnPlateau's relative threshold of 0.01).
+func plateauMetric(e int) float64 {
+	return math.Pow(0.97, math.Min(float64(e), 12)) * math.Pow(0.999, math.Max(0, float64(e-12)))
 }
 
 // TestRetargetedScheduleIsTheConfigs: a schedule resumed under a config
