@@ -72,6 +72,25 @@ func TestDefaultsAreValidAndMatchReferences(t *testing.T) {
 	if p.Sources["model.netG"] != "default for pix2pix" || p.Sources["recipe"] != "--set" {
 		t.Fatalf("sources: %v", p.Sources)
 	}
+	// pytorch-CycleGAN-and-pix2pix: cycle_gan_model's options over the
+	// TrainOptions (gan_mode lsgan, pool_size 50) and Adam's betas=(beta1, 0.999)
+	cg := mustLoad(t, "", []string{"recipe=cyclegan", "data.dataset=unaligned"}, nil)
+	for k, w := range map[string]any{
+		"model.netG": "resnet_9blocks", "model.netD": "basic", "model.n_layers_D": 3, "model.norm": "instance",
+		"model.no_dropout": true, "model.ngf": 64, "model.ndf": 64, "train.gan_mode": "lsgan",
+		"train.lambda_A": 10.0, "train.lambda_B": 10.0, "train.lambda_identity": 0.5, "train.pool_size": 50,
+		"train.lr": 2e-4, "train.beta1": 0.5, "train.beta2": 0.999, "train.epochs": 100, "train.epochs_decay": 100,
+		"train.lr_policy": "linear", "data.load_size": 286, "data.crop_size": 256, "data.batch_size": 1,
+		"train.lambda_gp": 10.0, // networks.cal_gradient_penalty's lambda_gp
+	} {
+		got, err := cg.Get(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, w) {
+			t.Errorf("cyclegan default %s = %v (%T), want %v", k, got, got, w)
+		}
+	}
 }
 
 // TestEverySchemaKeyHasAValue: every key, shared or a recipe's, is read and
