@@ -91,6 +91,27 @@ func TestDefaultsAreValidAndMatchReferences(t *testing.T) {
 			t.Errorf("cyclegan default %s = %v (%T), want %v", k, got, got, w)
 		}
 	}
+	// pix2pixHD: options/base_options.py and train_options.py (no_lsgan
+	// false: lsgan; niter and niter_decay as epochs and epochs_decay)
+	hd := mustLoad(t, "", []string{"recipe=pix2pixhd"}, nil)
+	for k, w := range map[string]any{
+		"model.netG": "global", "model.ngf": 64, "model.n_downsample_global": 4, "model.n_blocks_global": 9,
+		"model.n_blocks_local": 3, "model.n_local_enhancers": 1, "train.niter_fix_global": 0, "data.label_nc": 35,
+		"data.load_size": 1024, "data.crop_size": 512, "data.preprocess": "scale_width", "model.norm": "instance",
+		"model.feat_num": 3, "model.n_downsample_E": 4, "model.nef": 16, "data.batch_size": 1,
+		"model.input_nc": 3, "model.output_nc": 3, "model.num_D": 2, "model.n_layers_D": 3, "model.ndf": 64,
+		"train.lambda_feat": 10.0, "train.no_ganFeat_loss": false, "train.no_vgg_loss": false, "train.gan_mode": "lsgan",
+		"train.lr": 2e-4, "train.beta1": 0.5, "train.beta2": 0.999, "train.epochs": 100, "train.epochs_decay": 100,
+		"train.lr_policy": "pix2pixhd", "model.instance_feat": false, "model.label_feat": false, "data.no_instance": false,
+	} {
+		got, err := hd.Get(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, w) {
+			t.Errorf("pix2pixhd default %s = %v (%T), want %v", k, got, got, w)
+		}
+	}
 }
 
 // TestEverySchemaKeyHasAValue: every key, shared or a recipe's, is read and
