@@ -421,33 +421,33 @@ func (l *Loader) SetEpochStart(epoch int, st EpochStart) error {
 // Restore moves the loader to a saved position (and seed): the batches that
 // follow are those an uninterrupted loader would have returned.
 func (l *Loader) Restore(s LoaderState) error {
-	// A checkpoint of a gogan that trained pix2pixHD on every sample, not
-	// whole batches only (Config.WholeBatches): it goes on without the last ones.
-	// A checkpoint of another global batch (another number of ranks) over
-	// whole batches: the whole global batches of its job, another count.
+	// A checkpoint over another count of samples than this dataset's, of
+	// the same files:
 	raw := max(l.d.n, l.d.beforeWholeBatches)
-	otherWhole := s.Samples != l.d.Len() && l.d.cfg.WholeBatches && s.Samples == raw-raw%(s.BatchSize*max(1, s.World))
-	// A data-parallel checkpoint of a gogan that cut the dataset to whole
-	// batches of data.batch_size per rank, not whole global batches.
-	perRank := !otherWhole && s.Samples != l.d.Len() && l.d.cfg.WholeBatches && max(1, s.World) > 1 && s.Samples == raw-raw%s.BatchSize
-	fromAll := !otherWhole && !perRank && s.Samples != l.d.Len() && s.Samples == l.d.beforeWholeBatches
-	if perRank {
-		l.d.log.Warn(fmt.Sprintf("data: the checkpoint's epochs went through the first %d of the %d samples (whole batches of %d per rank, as an older gogan cut them); pix2pixHD, and gogan now, train on whole global batches of %d, the first %d: the epoch in progress goes on in another order",
-			s.Samples, raw, s.BatchSize, l.o.BatchSize*l.o.world(), l.d.Len()))
-		s.Samples = l.d.Len()
-		if max(1, s.World) == l.o.world() {
-			s.Batch = min(s.Batch, l.nb)
+	if s.Samples != l.d.Len() {
+		switch {
+		case l.d.cfg.WholeBatches && s.Samples == raw-raw%(s.BatchSize*max(1, s.World)):
+			// of another global batch (another number of ranks) over whole
+			// batches: the whole global batches of its job, another count
+			l.d.log.Warn(fmt.Sprintf("data: the checkpoint's epochs went through the first %d of the %d samples (whole global batches of %d), this job's go through the first %d (whole global batches of %d): the epoch in progress goes on in another order",
+				s.Samples, raw, s.BatchSize*max(1, s.World), l.d.Len(), l.o.BatchSize*l.o.world()))
+			s.Samples = l.d.Len()
+		case l.d.cfg.WholeBatches && max(1, s.World) > 1 && s.Samples == raw-raw%s.BatchSize:
+			// data-parallel, of a gogan that cut the dataset to whole
+			// batches of data.batch_size per rank, not whole global batches
+			l.d.log.Warn(fmt.Sprintf("data: the checkpoint's epochs went through the first %d of the %d samples (whole batches of %d per rank, as an older gogan cut them); pix2pixHD, and gogan now, train on whole global batches of %d, the first %d: the epoch in progress goes on in another order",
+				s.Samples, raw, s.BatchSize, l.o.BatchSize*l.o.world(), l.d.Len()))
+			s.Samples = l.d.Len()
+			if max(1, s.World) == l.o.world() {
+				s.Batch = min(s.Batch, l.nb)
+			}
+		case s.Samples == l.d.beforeWholeBatches:
+			// of a gogan that trained pix2pixHD on every sample, not whole
+			// batches only (Config.WholeBatches): it goes on without the last ones
+			l.d.log.Warn(fmt.Sprintf("data: the checkpoint's loader went through all %d samples; pix2pixHD, and gogan now, train on whole batches of %d only, the first %d: the epoch in progress goes on in another order, the next ones leave the last samples out",
+				s.Samples, l.o.BatchSize*l.o.world(), l.d.Len()))
+			s.Samples, s.Batch = l.d.Len(), min(s.Batch, l.nb)
 		}
-	}
-	if otherWhole {
-		l.d.log.Warn(fmt.Sprintf("data: the checkpoint's epochs went through the first %d of the %d samples (whole global batches of %d), this job's go through the first %d (whole global batches of %d): the epoch in progress goes on in another order",
-			s.Samples, raw, s.BatchSize*max(1, s.World), l.d.Len(), l.o.BatchSize*l.o.world()))
-		s.Samples = l.d.Len()
-	}
-	if fromAll {
-		l.d.log.Warn(fmt.Sprintf("data: the checkpoint's loader went through all %d samples; pix2pixHD, and gogan now, train on whole batches of %d only, the first %d: the epoch in progress goes on in another order, the next ones leave the last samples out",
-			s.Samples, l.o.BatchSize*l.o.world(), l.d.Len()))
-		s.Samples, s.Batch = l.d.Len(), min(s.Batch, l.nb)
 	}
 	// Another number of ranks with the same global batch (8 ranks of 4 for
 	// one process of 32) keeps the run's batches: the ranks' shares of a

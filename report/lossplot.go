@@ -146,6 +146,9 @@ func niceTicks(lo, hi float64) []plot.Tick {
 	if !(hi > lo) {
 		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'g', 4, 64)}}
 	}
+	if math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+		return nil // an axis whose data overflow float64: no values to mark
+	}
 	raw := (hi - lo) / 6
 	mag := math.Pow(10, math.Floor(math.Log10(raw)))
 	step := mag
@@ -157,9 +160,6 @@ func niceTicks(lo, hi float64) []plot.Tick {
 	decimals := max(0, int(-math.Floor(math.Log10(step)+1e-9)))
 	var ticks []plot.Tick
 	half := step / 2
-	if math.IsInf(lo, 0) || math.IsInf(hi, 0) {
-		return nil // an axis whose data overflow float64: no values to mark
-	}
 	// Tick i is at i*half. Near 1e17, steps or losses that differ by a few
 	// units put i past float64's integers, where i++ no longer moves it and
 	// the loop below would never end: then the two ends are labelled.

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"gogan/pickle"
 )
 
 // MetricsWriter appends rows to RUN/metrics.csv:
@@ -158,7 +160,7 @@ func ReadMetrics(path string) (*Metrics, error) {
 	header := recs[0]
 	if header[0] != "step" {
 		// Readers index the step column: another tool's log is not read.
-		return nil, fmt.Errorf("metrics %s: columns %q do not start with step: not a metrics.csv that gogan wrote (move it out of the run folder)", path, clipText(strings.Join(header, ",")))
+		return nil, fmt.Errorf("metrics %s: columns %q do not start with step: not a metrics.csv that gogan wrote (move it out of the run folder)", path, pickle.Clip(strings.Join(header, ",")))
 	}
 	m := &Metrics{Columns: header}
 	for _, rec := range recs[1:] {
@@ -235,12 +237,4 @@ func wholeRow(rec []string, n int) bool {
 		}
 	}
 	return true
-}
-
-// clipText shortens a header for a message.
-func clipText(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "..."
-	}
-	return s
 }

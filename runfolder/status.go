@@ -107,7 +107,7 @@ func (r RunDir) Describe(s Status) string {
 	if s.State == StateRunning && s.Host != host {
 		return s.Describe()
 	}
-	switch r.lockHeld() {
+	switch r.lockState() {
 	case lockHeld:
 		who := r.lockHolder()
 		if who != "" && !strings.Contains(who, fmt.Sprintf("(pid %d on %s)", s.PID, s.Host)) {
@@ -131,7 +131,7 @@ func (r RunDir) Describe(s Status) string {
 // starting describes a run folder without status.json whose lock a
 // process holds: a new run that has not taken its first step.
 func (r RunDir) starting() (string, bool) {
-	if r.lockHeld() != lockHeld {
+	if r.lockState() != lockHeld {
 		return "", false
 	}
 	who := r.lockHolder()
@@ -157,10 +157,10 @@ const (
 	lockFree
 )
 
-// lockHeld tells whether a process holds RUN/.lock. It asks for a shared
+// lockState tells whether a process holds RUN/.lock. It asks for a shared
 // lock without waiting, which fails at once while a trainer holds its
 // exclusive one; only a free lock is taken, and given back at once.
-func (r RunDir) lockHeld() int {
+func (r RunDir) lockState() int {
 	f, err := os.Open(filepath.Join(r.Path, LockFile))
 	if err != nil {
 		return lockUnknown

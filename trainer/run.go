@@ -262,9 +262,9 @@ type session struct {
 	quit     bool
 	tb       *tensorboard.Writer // nil with logging.tensorboard off
 	ckptT    time.Time           // when the last checkpoint was written (or the run started)
-	// tbImaged: a sample grid went to TensorBoard at step tbImageStep (a
-	// step that is also an epoch's end or the last draws its grid twice)
-	tbImaged    bool
+	// tbImageStep: the step whose sample grid went to TensorBoard last (-1
+	// from the event file's opening: none yet; a step that is also an
+	// epoch's end or the last draws its grid twice)
 	tbImageStep int
 	// resumeFile: cfg came from the run folder's config.yaml (RunOptions)
 	resumeFile bool

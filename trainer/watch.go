@@ -44,7 +44,7 @@ func (s *session) startWatch() {
 		slog.Warn("logging.tensorboard: no event file; training goes on without it", "err", err)
 		return
 	}
-	s.tb = tb
+	s.tb, s.tbImageStep = tb, -1
 	// Every session marks its start at the first step it logs: TensorBoard
 	// takes the first mark as the run's start and each later one as a
 	// restart, dropping what an earlier session logged from that step on
@@ -135,10 +135,10 @@ func (s *session) logScalars(step int, lr float64, losses map[string]float64, ip
 // an epoch's end or the run's last draws the grid again for the epoch's
 // file, and TensorBoard's Python loader would list both.
 func (s *session) logImage(img image.Image) {
-	if s.tb == nil || (s.tbImaged && s.tbImageStep == s.step) {
+	if s.tb == nil || s.tbImageStep == s.step {
 		return
 	}
-	s.tbImaged, s.tbImageStep = true, s.step
+	s.tbImageStep = s.step
 	s.tbWrite(func() error { return s.tb.Image(int64(s.step), "samples", img) })
 }
 

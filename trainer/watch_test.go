@@ -3,6 +3,7 @@ package trainer
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -222,23 +223,34 @@ func TestCheckpointEveryMinutes(t *testing.T) {
 // TestFreshRunDropsStaleEvents: a run trained into a folder left by an
 // attempt killed before its first checkpoint replaces that attempt's
 // metrics.csv and its TensorBoard events, which would draw the dead
-// attempt's steps over the new run's.
+// attempt's steps over the new run's; also when the new run writes no
+// events (logging.tensorboard=false): left, TensorBoard would show them as
+// this run's curves.
 func TestFreshRunDropsStaleEvents(t *testing.T) {
-	run := filepath.Join(t.TempDir(), "run")
-	stale := filepath.Join(run, "tb", "events.out.tfevents.1700000000.deadhost")
-	os.MkdirAll(filepath.Dir(stale), 0o755)
-	os.WriteFile(stale, []byte("an earlier attempt's events"), 0o644)
-	// the attempt's config, as a run writes it before its first step
-	os.WriteFile(filepath.Join(run, "config.yaml"), []byte(config.EffectiveHeader+"recipe: dcgan\n"), 0o644)
-	if _, err := Train(context.Background(), smallRun(t, run, "train.max_steps=2"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob(filepath.Join(run, "tb", "events.out.tfevents.*"))
-	if len(files) != 1 || files[0] == stale {
-		t.Fatalf("event files after a fresh run: %v, want only the run's own", files)
-	}
-	if ev := readEvents(t, files[0]); len(ev.Events) == 0 || ev.PartialTail {
-		t.Fatalf("the run's events: %+v", ev)
+	for _, tb := range []bool{true, false} {
+		run := filepath.Join(t.TempDir(), "run")
+		stale := filepath.Join(run, "tb", "events.out.tfevents.1700000000.deadhost")
+		os.MkdirAll(filepath.Dir(stale), 0o755)
+		os.WriteFile(stale, []byte("an earlier attempt's events"), 0o644)
+		// the attempt's config, as a run writes it before its first step
+		os.WriteFile(filepath.Join(run, "config.yaml"), []byte(config.EffectiveHeader+"recipe: dcgan\n"), 0o644)
+		cfg := smallRun(t, run, "train.max_steps=2", fmt.Sprintf("logging.tensorboard=%v", tb))
+		if _, err := Train(context.Background(), cfg, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+			t.Fatal(err)
+		}
+		files, _ := filepath.Glob(filepath.Join(run, "tb", "events.out.tfevents.*"))
+		if !tb {
+			if len(files) != 0 {
+				t.Errorf("event files after a fresh run with logging.tensorboard=false: %v, want none", files)
+			}
+			continue
+		}
+		if len(files) != 1 || files[0] == stale {
+			t.Fatalf("event files after a fresh run: %v, want only the run's own", files)
+		}
+		if ev := readEvents(t, files[0]); len(ev.Events) == 0 || ev.PartialTail {
+			t.Fatalf("the run's events: %+v", ev)
+		}
 	}
 }
 
@@ -314,24 +326,6 @@ func TestOneSampleImagePerStep(t *testing.T) {
 	}
 	if !slices.Equal(steps, []int64{2, 4, 6}) {
 		t.Errorf("samples images at steps %v, want 2, 4, 6 once each", steps)
-	}
-}
-
-// TestFreshRunWithoutTensorBoardDropsStaleEvents: the dead attempt's event
-// files go with its metrics.csv also when the new run writes no events
-// (logging.tensorboard=false): left, TensorBoard would show them as this
-// run's curves.
-func TestFreshRunWithoutTensorBoardDropsStaleEvents(t *testing.T) {
-	run := filepath.Join(t.TempDir(), "run")
-	stale := filepath.Join(run, "tb", "events.out.tfevents.1700000000.deadhost")
-	os.MkdirAll(filepath.Dir(stale), 0o755)
-	os.WriteFile(stale, []byte("an earlier attempt's events"), 0o644)
-	os.WriteFile(filepath.Join(run, "config.yaml"), []byte(config.EffectiveHeader+"recipe: dcgan\n"), 0o644)
-	if _, err := Train(context.Background(), smallRun(t, run, "train.max_steps=2", "logging.tensorboard=false"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
-		t.Fatal(err)
-	}
-	if files, _ := filepath.Glob(filepath.Join(run, "tb", "events.out.tfevents.*")); len(files) != 0 {
-		t.Fatalf("event files after a fresh run with logging.tensorboard=false: %v, want none", files)
 	}
 }
 
