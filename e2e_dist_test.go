@@ -563,6 +563,31 @@ func TestRankKilledStopsTheJob(t *testing.T) {
 	}
 }
 
+// TestRankZeroKilledIsNamed: under --nproc the launcher serves the store,
+// as torchrun's agent, so a rank 0 that dies leaves it up and rank 1 names
+// rank 0 as the one that stopped answering.
+func TestRankZeroKilledIsNamed(t *testing.T) {
+	needGloo(t)
+	run := filepath.Join(t.TempDir(), "run")
+	cmd, buf := startJob(t, run, 3, goganBin, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "train.max_steps=2000", "train.dist_timeout=60")...)...)
+	syscall.Kill(rankPID(t, run, 0), syscall.SIGKILL)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		out := buf.String()
+		if err == nil {
+			t.Fatalf("the job exited 0 after rank 0 was killed:\n%s", out)
+		}
+		if !strings.Contains(out, "rank 0 stopped answering (exited, killed or hung); rank 1 stopped") || !strings.Contains(out, "rank 0 failed (signal: killed)") {
+			t.Errorf("rank 1 and the launcher do not name rank 0, killed:\n%s", out)
+		}
+	case <-time.After(60 * time.Second):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		t.Fatalf("the job still runs 60 s (train.dist_timeout) after rank 0 was killed:\n%s", buf.String())
+	}
+}
+
 // TestDataParallelKilledJobResumesExactly: SIGKILL of the whole 2-rank job
 // and gogan resume --nproc 2 give the run of a job never stopped, bit for
 // bit: pix2pix, and CycleGAN, whose image pools differ from rank to rank

@@ -726,6 +726,7 @@ func TestNetsAndConfigCommands(t *testing.T) {
 		{[]string{"eval", "classifier", "--out", "settings.yaml"}, "", "--out settings.yaml: gogan writes the classifier as a safetensors file"},
 		{[]string{"eval", "classifier", "--out", "c.safetensors", "--epochs", "0"}, "", "--epochs 0: want at least 1"},
 		{[]string{"train", "--nproc", "100000"}, "", "--nproc 100000: more than 4 processes per core"},
+		{[]string{"train", "--nproc", "2"}, "RANK=1", "--nproc 2, but this process is already rank 1 of a job"},
 		{[]string{"eval", "classifier", "--out", "c.safetensors", "--lr", "nan"}, "", "--lr NaN: want a positive learning rate"},
 		{[]string{"import", "--config", "configs/cyclegan-fashion-mnist.yaml", "--net", "G_A=a.pth", "--net", "G_A=b.pth"}, "", "network G_A is given twice (a.pth and b.pth)"},
 		{[]string{"import", "--from", "/nonexistent/checkpoints/x"}, "", "import --from: stat /nonexistent/checkpoints/x: no such file or directory"},

@@ -94,10 +94,15 @@ func (f *runFlags) add(c *cobra.Command) {
 }
 
 // launched runs the command as f.nproc ranks when --nproc asks for it and
-// this process is not a rank already; it says whether it did.
+// says whether it did (or refused: --nproc in a process that is a rank
+// already).
 func (f *runFlags) launched() (bool, error) {
-	if (f.nproc == 0 && !f.cmd.Flags().Changed("nproc")) || os.Getenv("RANK") != "" {
+	if f.nproc == 0 && !f.cmd.Flags().Changed("nproc") {
 		return false, nil
+	}
+	if r := os.Getenv("RANK"); r != "" {
+		// a rank of torchrun's (or of a launcher's), which says how many
+		return true, fmt.Errorf("--nproc %d, but this process is already rank %s of a job (RANK is set: torchrun's --nproc-per-node says how many processes); drop --nproc, or unset RANK to launch the ranks with it", f.nproc, r)
 	}
 	if f.nproc < 1 {
 		return true, fmt.Errorf("--nproc %d: give the number of processes, 1 or more (without --nproc, one process)", f.nproc)

@@ -238,3 +238,32 @@ func storeErr(op, key string, e *C.char) error {
 	C.free(unsafe.Pointer(e))
 	return &Error{Op: "store " + op, Msg: fmt.Sprintf("key %q: %s", key, msg)}
 }
+
+// StoreServer is a rendezvous store that this process serves for ranks it
+// starts, as torchrun's agent does (the ranks join with
+// GroupOptions.AgentStore).
+type StoreServer struct {
+	h    C.GStoreServer
+	Port int
+}
+
+// ServeStore serves a store on port, or on a free one for 0: bound here
+// before any rank starts, so that no other program can take it between the
+// choice and the ranks' rendezvous.
+func ServeStore(port int, timeout time.Duration) (*StoreServer, error) {
+	var e *C.char
+	var bound C.int
+	h := C.gt_store_serve(C.int(port), C.int64_t(timeout.Milliseconds()), &bound, &e)
+	if err := Try(func() { check("store_serve", e) }); err != nil {
+		return nil, err
+	}
+	return &StoreServer{h: h, Port: int(bound)}, nil
+}
+
+// Close stops serving.
+func (s *StoreServer) Close() {
+	if s.h != nil {
+		C.gt_store_server_free(s.h)
+		s.h = nil
+	}
+}

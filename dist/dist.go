@@ -22,9 +22,9 @@ type Job struct {
 	LocalRank, LocalWorld int
 	Addr                  string // MASTER_ADDR: the rendezvous store's host
 	Port                  int    // MASTER_PORT
-	// AgentStore: torchrun's agent serves the store (every rank is a
-	// client; keys under /worker/attempt_<Restart>, as PyTorch's env://
-	// rendezvous).
+	// AgentStore: torchrun's agent (or gogan's launcher) serves the store
+	// (every rank is a client; keys under /worker/attempt_<Restart>, as
+	// PyTorch's env:// rendezvous).
 	AgentStore bool
 	Restart    int    // TORCHELASTIC_RESTART_COUNT: how often torchrun restarted the job
 	IfName     string // GLOO_SOCKET_IFNAME
@@ -70,6 +70,11 @@ func FromEnv() (*Job, error) {
 	}
 	if j.LocalWorld == 0 {
 		j.LocalWorld = j.World
+	}
+	// LOCAL_RANK picks the rank's GPU: one outside the machine's ranks
+	// would share another's (set by hand, or a launcher's mistake).
+	if j.LocalWorld > j.World || j.LocalRank >= j.LocalWorld {
+		return nil, fmt.Errorf("data parallelism: LOCAL_RANK=%d outside LOCAL_WORLD_SIZE=%d (at most WORLD_SIZE=%d): each process of a machine needs its own local rank, 0 to LOCAL_WORLD_SIZE-1", j.LocalRank, j.LocalWorld, j.World)
 	}
 	j.AgentStore = strings.EqualFold(os.Getenv("TORCHELASTIC_USE_AGENT_STORE"), "true")
 	return j, nil
@@ -192,7 +197,7 @@ func (j *Job) Explain(cause error) error {
 	// rank 0, which serves it, is.
 	storeGone := func() error {
 		if j.AgentStore {
-			return &PeerError{-1, fmt.Errorf("rank %d: %w (and torchrun's rendezvous store at %s:%d is unreachable)", j.Rank, cause, j.Addr, j.Port)}
+			return &PeerError{-1, fmt.Errorf("rank %d: %w (and the rendezvous store at %s:%d, torchrun's agent's or gogan's launcher's, is unreachable)", j.Rank, cause, j.Addr, j.Port)}
 		}
 		return &PeerError{0, fmt.Errorf("rank 0 (which serves the rendezvous store at %s:%d) is gone: exited or killed; rank %d stopped: %w", j.Addr, j.Port, j.Rank, cause)}
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	torch "gogan/cgo"
 )
 
 // LaunchOptions are the launcher's settings.
@@ -31,9 +32,9 @@ type LaunchOptions struct {
 
 // Launch runs this program (os.Args[0]) with args as NProc ranks of one
 // job on this machine, with the environment torchrun's workers get (RANK,
-// WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT; rank 0
-// serves the rendezvous store). SIGINT and SIGTERM are passed on to every
-// rank. It returns the exit code the job should end with and an error that
+// WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT; the
+// launcher serves the rendezvous store, as torchrun's agent). SIGINT and
+// SIGTERM are passed on to every rank. It returns the exit code the job should end with and an error that
 // names the first rank that failed. A rank stopped by a signal of its own
 // (exit status 130 or 143) stops the job as one sent to the launcher does:
 // not a failure.
@@ -46,10 +47,15 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 	if err != nil {
 		return 1, fmt.Errorf("launch: %w", err)
 	}
-	port, err := freePort()
+	// The launcher serves the rendezvous store, as torchrun's agent does:
+	// its port is bound before any rank starts (a free port picked and let
+	// go could be taken by another program before rank 0 bound it), and
+	// the store outlives a rank 0 that dies, so that the others can name it.
+	store, err := torch.ServeStore(0, time.Minute) // the ranks' waits have their own timeout
 	if err != nil {
-		return 1, fmt.Errorf("launch: no free port for the rendezvous: %w", err)
+		return 1, fmt.Errorf("launch: serving the rendezvous store on 127.0.0.1: %w", err)
 	}
+	defer store.Close()
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -70,7 +76,8 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 		cmd.Env = append(os.Environ(), "RANK="+strconv.Itoa(r), "LOCAL_RANK="+strconv.Itoa(r),
 			"WORLD_SIZE="+strconv.Itoa(o.NProc), "LOCAL_WORLD_SIZE="+strconv.Itoa(o.NProc), "GROUP_RANK=0",
-			"MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port), "TORCHELASTIC_RESTART_COUNT=0")
+			"MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(store.Port), "TORCHELASTIC_RESTART_COUNT=0",
+			"TORCHELASTIC_USE_AGENT_STORE=true")
 		var pipes []io.Closer
 		if r == 0 {
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -178,13 +185,4 @@ func prefixed(wg *sync.WaitGroup, w io.Writer, rank int) io.WriteCloser {
 		io.Copy(io.Discard, pr)
 	}()
 	return pw
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

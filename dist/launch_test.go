@@ -1,6 +1,8 @@
 package dist
 
 import (
+	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -35,6 +37,13 @@ func TestMain(m *testing.M) {
 		case do == "follow":
 			time.Sleep(500 * time.Millisecond)
 			os.Exit(1)
+		case do == "port": // is the store's port held, for the ranks to come?
+			l, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("MASTER_PORT"))
+			if err == nil {
+				l.Close()
+			}
+			note := fmt.Sprintf("bind: %v, agent store: %s", err, os.Getenv("TORCHELASTIC_USE_AGENT_STORE"))
+			os.WriteFile(filepath.Join(os.Getenv("LAUNCH_TEST_DIR"), "port-"+rank), []byte(note), 0o644)
 		case do == "fail-1" && rank == "1":
 			os.Exit(1)
 		case do == "fail-1":
@@ -114,5 +123,27 @@ func TestLaunchEnds(t *testing.T) {
 	code, err, took = launch(t, "fail-1", LaunchOptions{Grace: time.Second, SignalGrace: time.Hour})
 	if code != 1 || err == nil || !strings.Contains(err.Error(), "rank 1 failed") || took > 30*time.Second {
 		t.Errorf("rank 1 failing, rank 0 deaf: %d, %v after %v; want 1 naming rank 1, rank 0 killed after 1 s", code, err, took)
+	}
+}
+
+// TestLaunchHoldsTheStoresPort: the launcher serves the rendezvous store
+// itself, on a port bound before the ranks start (a free port picked and
+// let go, for rank 0 to bind later, could be taken in between: the job
+// then failed to start).
+func TestLaunchHoldsTheStoresPort(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("LAUNCH_TEST_RANK", "port")
+	t.Setenv("LAUNCH_TEST_DIR", dir)
+	if code, err := Launch(LaunchOptions{NProc: 2, Grace: time.Minute, SignalGrace: time.Minute}, []string{"-test.run=^$"}); code != 0 || err != nil {
+		t.Fatalf("Launch: %d, %v", code, err)
+	}
+	for _, r := range []string{"0", "1"} {
+		b, err := os.ReadFile(filepath.Join(dir, "port-"+r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if note := string(b); !strings.Contains(note, "address already in use") || !strings.HasSuffix(note, "agent store: true") {
+			t.Errorf("rank %s: %s; want MASTER_PORT held by the launcher's store (address already in use) and TORCHELASTIC_USE_AGENT_STORE=true", r, note)
+		}
 	}
 }

@@ -370,6 +370,25 @@ void gt_dist_init(int backend, int rank, int world, const char *addr, int port, 
   GT_CATCH()
 }
 
+struct gt_store_server {
+  c10::intrusive_ptr<c10d::TCPStore> store;
+};
+
+GStoreServer gt_store_serve(int port, int64_t timeout_ms, int *bound, char **err) {
+  GT_TRY
+  c10d::TCPStoreOptions so;
+  so.port = uint16_t(port);
+  so.isServer = true;
+  so.waitWorkers = false;  // the ranks connect as clients when they start
+  so.timeout = std::chrono::milliseconds(timeout_ms);
+  auto s = new gt_store_server{tcp_store("127.0.0.1", so)};
+  *bound = int(s->store->getPort());
+  return s;
+  GT_CATCH(nullptr)
+}
+
+void gt_store_server_free(GStoreServer s) { delete s; }
+
 void gt_dist_destroy(void) { group.reset(); }
 
 void gt_dist_allreduce(const GTensor *ts, int n, int avg, int64_t bucket_bytes, char **err) {

@@ -326,6 +326,12 @@ GTensor gt_dist_allreduce_sum_autograd(GTensor t, char **err);
 void gt_dist_store_set(const char *key, const uint8_t *data, int64_t n, char **err);
 uint8_t *gt_dist_store_get(const char *key, int64_t *n, char **err);
 int gt_dist_store_check(const char *key, char **err);
+/* A rendezvous store served by this process for ranks it starts (torchrun's
+ * agent's): a TCPStore server on port (0: a free one, bound at once, so that
+ * no other program takes it before the ranks come); *bound is its port. */
+typedef struct gt_store_server *GStoreServer;
+GStoreServer gt_store_serve(int port, int64_t timeout_ms, int *bound, char **err);
+void gt_store_server_free(GStoreServer s);
 
 #ifdef __cplusplus
 }
