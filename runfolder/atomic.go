@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -27,6 +28,13 @@ func AtomicWriteFile(path string, write func(io.Writer) error) error {
 // first, and only when all are complete are they renamed into place, so an
 // error leaves every old file as it was and no new one.
 func AtomicWriteFiles(paths []string, writes []func(io.Writer) error) (err error) {
+	for _, path := range paths {
+		// rename(2) cannot put a file over a folder: say so before the
+		// work, not as "rename .x.tmp-123 x: file exists" after it.
+		if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
+			return fmt.Errorf("write %s: %w: a folder of that name is in the way; move it aside and run again", path, syscall.EISDIR)
+		}
+	}
 	tmps := make([]string, 0, len(paths))
 	defer func() {
 		if err != nil {

@@ -562,6 +562,40 @@ func TestAtomicWriteFilesAllOrNone(t *testing.T) {
 	}
 }
 
+// TestAtomicWriteOverAFolder: a folder where a file goes (empty or not) is
+// refused before anything is written, naming the path and what to do (it
+// was rename's "file exists" naming the temp file); in a set, no file is
+// replaced and no temp stays.
+func TestAtomicWriteOverAFolder(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a")
+	if err := AtomicWriteBytes(a, []byte("old a")); err != nil {
+		t.Fatal(err)
+	}
+	empty, full := filepath.Join(dir, "empty.png"), filepath.Join(dir, "full.png")
+	os.Mkdir(empty, 0o755)
+	os.MkdirAll(filepath.Join(full, "sub"), 0o755)
+	for _, p := range []string{empty, full} {
+		err := AtomicWriteFiles([]string{a, p}, []func(io.Writer) error{
+			func(w io.Writer) error { _, err := io.WriteString(w, "new a"); return err },
+			func(w io.Writer) error { _, err := io.WriteString(w, "x"); return err },
+		})
+		if err == nil || !errors.Is(err, syscall.EISDIR) || !strings.Contains(err.Error(), "write "+p+": ") ||
+			!strings.Contains(err.Error(), "a folder of that name is in the way; move it aside") {
+			t.Fatalf("a set with %s a folder: %v", p, err)
+		}
+		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+			t.Errorf("%s is no longer the folder: %v", p, err)
+		}
+	}
+	if got, _ := os.ReadFile(a); string(got) != "old a" {
+		t.Errorf("a = %q after refused sets, want the old content", got)
+	}
+	if names := dirNames(t, dir); len(names) != 3 {
+		t.Errorf("files after refused sets: %v", names)
+	}
+}
+
 // TestRemoveStaleTemps: the temp files of writes cut short before the
 // process began go (run folder and samples); a temp written since (a write
 // in flight elsewhere), the lock and the files themselves stay.
