@@ -68,3 +68,57 @@ func TestDiskFull(t *testing.T) {
 		t.Errorf("resumed run ended at step %d, want %d", res.Step, want)
 	}
 }
+
+// TestGridThatCannotBeWrittenCostsNoTraining: a sample grid that cannot be
+// written (here a folder where the grid goes) stops the run after the
+// checkpoint of its step, not before it, so the training up to there is
+// kept; the error names the grid, what is in its way and how to go on.
+// Before, an epoch's grid came first and its failure lost the whole epoch.
+func TestGridThatCannotBeWrittenCostsNoTraining(t *testing.T) {
+	ctx := context.Background()
+	opt := RunOptions{Quiet: true, Writer: os.Stderr}
+	for _, c := range []struct {
+		name, grid string
+		sets       []string
+		want       int // the step of the checkpoint the grid's failure follows
+	}{
+		{"epoch", "epoch-0002.png", []string{"train.epochs=2", "train.sample_every=0"}, 8},
+		{"steps", "latest.png", []string{"train.epochs=2", "train.sample_every=2", "train.checkpoint_every=2"}, 6},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			run := filepath.Join(t.TempDir(), "run")
+			// one epoch of 4 steps, then the grid's place taken
+			if _, err := Train(ctx, smallRun(t, run, "train.epochs=1", "logging.tensorboard=false"), opt); err != nil {
+				t.Fatal(err)
+			}
+			grid := filepath.Join(run, "samples", c.grid)
+			os.Remove(grid)
+			if err := os.MkdirAll(filepath.Join(grid, "kept"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Resume(ctx, run, c.sets, opt)
+			if err == nil {
+				t.Fatal("a run whose grid cannot be written finished")
+			}
+			ck, _, verr := runfolder.LatestValid(run)
+			if verr != nil || ck.Step != c.want {
+				t.Fatalf("newest valid checkpoint %s (%v), want step %d: the training before the grid is lost", ck.Dir, verr, c.want)
+			}
+			for _, want := range []string{"sample grid: write " + grid, "a folder of that name is in the way; move it aside",
+				"the newest good checkpoint is " + ck.Dir, "gogan resume " + run} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+			if _, serr := os.Stat(filepath.Join(grid, "kept")); serr != nil {
+				t.Errorf("the folder in the way was touched: %v", serr)
+			}
+			// moved aside, the run goes on from that checkpoint
+			os.RemoveAll(grid)
+			res, err := Resume(ctx, run, nil, opt)
+			if err != nil || res.Step != 8 {
+				t.Fatalf("resume after moving the folder: %+v, %v", res, err)
+			}
+		})
+	}
+}

@@ -1098,15 +1098,30 @@ func (s *session) writeSample(also ...string) error {
 		return fmt.Errorf("sample grid: %w", err)
 	}
 	if err := report.SavePNG(s.rd.LatestSamplePath(), img); err != nil {
-		return err
+		return s.gridErr(err)
 	}
 	s.logImage(img)
 	for _, p := range also {
 		if err := report.SavePNG(p, img); err != nil {
-			return err
+			return s.gridErr(err)
 		}
 	}
 	return nil
+}
+
+// gridErr says how to go on after a grid that could not be written (the
+// step's checkpoint, if it has one, is already written). A full disk is
+// said by run, as for any write.
+func (s *session) gridErr(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return err
+	}
+	if s.ckpt == "" {
+		return fmt.Errorf("sample grid: %w\nfix that (the run's grids go into %s), then run the same gogan train command again (no checkpoint was written yet)",
+			err, s.rd.SamplesDir())
+	}
+	return fmt.Errorf("sample grid: %w\nthe newest good checkpoint is %s: fix that (the run's grids go into %s), then continue with gogan resume %s",
+		err, s.ckpt, s.rd.SamplesDir(), s.rd.Path)
 }
 
 // page says whether the report page keeps refreshing (a run in progress).
@@ -1250,16 +1265,18 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			sample || byStep || byTime); err != nil {
 			return stopped(err)
 		}
+		// The checkpoint first: a grid that cannot be written (a folder in
+		// its way, samples/ read-only) then costs no training.
+		if byStep || byTime {
+			if err := s.checkpoint(); err != nil {
+				return nil, err
+			}
+		}
 		if sample {
 			if err := s.writeSample(); err != nil {
 				return nil, err
 			}
 			s.report(fmt.Sprintf("training: step %d of %d", s.step, max), livePage)
-		}
-		if byStep || byTime {
-			if err := s.checkpoint(); err != nil {
-				return nil, err
-			}
 		}
 		if sample || byStep || byTime {
 			reader.restartClock() // the time between steps (samples, checkpoints) is not the steps'
@@ -1274,11 +1291,13 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		if err := s.endEpoch(); err != nil {
 			return nil, err
 		}
-	} else if err := s.writeSample(); err != nil {
-		return nil, err
-	}
-	if s.ckpt == "" || s.ckptAt != s.step {
-		if err := s.checkpoint(); err != nil {
+	} else {
+		if s.ckpt == "" || s.ckptAt != s.step {
+			if err := s.checkpoint(); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.writeSample(); err != nil {
 			return nil, err
 		}
 	}
@@ -1308,10 +1327,10 @@ func (s *session) endEpoch() error {
 			return fmt.Errorf("epoch %d: %w", s.epoch, err)
 		}
 	}
-	if err := s.writeSample(s.rd.EpochSamplePath(s.epoch)); err != nil {
+	if err := s.checkpoint(); err != nil {
 		return err
 	}
-	if err := s.checkpoint(); err != nil {
+	if err := s.writeSample(s.rd.EpochSamplePath(s.epoch)); err != nil {
 		return err
 	}
 	s.report(fmt.Sprintf("training: epoch %d of %d, step %d", s.epoch, s.totalEpochs(), s.step), livePage)
