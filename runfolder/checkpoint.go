@@ -255,8 +255,17 @@ func WriteCheckpoint(run string, st CheckpointState, weights func(io.Writer) err
 		return Checkpoint{}, fmt.Errorf("write checkpoint step %d: %w", st.Step, err)
 	}
 
-	// rename(2) cannot replace a non-empty directory: move the old one
-	// aside first, and only delete it once the new one is in place.
+	// rename(2) cannot replace a non-empty directory. Where the file system
+	// can, swap the two in one step: a reader (translate, serve) or a crash
+	// never finds step-N missing. tmp then holds the old one.
+	if _, err := os.Stat(final); err == nil && exchange(tmp, final) == nil {
+		if err := syncDir(root); err != nil {
+			return Checkpoint{}, fmt.Errorf("write checkpoint step %d: %w", st.Step, err)
+		}
+		return Checkpoint{Dir: final, Step: st.Step}, nil // the deferred RemoveAll takes the old one
+	}
+	// Otherwise move the old one aside first, and only delete it once the
+	// new one is in place.
 	var old string
 	if _, err := os.Stat(final); err == nil {
 		old = filepath.Join(root, checkpointOld+filepath.Base(final)+"-"+strconv.FormatInt(time.Now().UnixNano(), 36))

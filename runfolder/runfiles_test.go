@@ -225,6 +225,50 @@ func TestWriteCheckpointFailureLeavesNothing(t *testing.T) {
 	}
 }
 
+// TestReplacedCheckpointIsNeverMissing: a checkpoint written again at its
+// step (a signal right after a step's checkpoint, a resume stopped before
+// its first step) replaces the old one in one step: a reader looking all
+// the while (translate, serve on the run folder) always finds step-N,
+// valid, and no leftover stays. Moved aside first, step-N was missing
+// between two renames, where a crash left the run without it (pruned as a
+// leftover afterwards) and a reader found an older one or none.
+func TestReplacedCheckpointIsNeverMissing(t *testing.T) {
+	run := t.TempDir()
+	c := writeTestCheckpoint(t, run, 7, []byte("weights 0"))
+	stop := make(chan struct{})
+	missing := make(chan error, 1)
+	go func() {
+		defer close(missing)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := os.Lstat(c.Dir); err != nil {
+				missing <- err
+				return
+			}
+		}
+	}()
+	for i := 1; i <= 300; i++ {
+		writeTestCheckpoint(t, run, 7, []byte(fmt.Sprintf("weights %d", i)))
+	}
+	close(stop)
+	if err := <-missing; err != nil {
+		t.Fatalf("a reader found %s missing while it was replaced: %v", c.Dir, err)
+	}
+	if _, err := ValidateCheckpoint(c); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(c.WeightsPath()); string(got) != "weights 300" {
+		t.Errorf("weights %q, want the last written", got)
+	}
+	if names := dirNames(t, filepath.Join(run, "checkpoints")); len(names) != 1 {
+		t.Errorf("leftovers: %v", names)
+	}
+}
+
 func TestLatestValidFallsBack(t *testing.T) {
 	cases := []struct {
 		name   string
