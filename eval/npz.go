@@ -195,8 +195,8 @@ func npyBytes(v []float64, shape ...int) []byte {
 }
 
 // WriteStats writes g as pytorch-fid's --save-stats does (np.savez_compressed
-// with mu and sigma), atomically (runfolder.AtomicWriteFile): a failure
-// leaves no partial file.
+// with mu and sigma), atomically and as a new file (runfolder.AtomicCreateFile):
+// a failure leaves no partial file, and a file of that name is not replaced.
 func WriteStats(path string, g Gaussian) error {
 	if !strings.HasSuffix(path, ".npz") {
 		return fmt.Errorf("FID statistics %s: name it *.npz (NumPy would append .npz; pytorch-fid reads a path as statistics only when it ends in .npz)", path)
@@ -208,7 +208,9 @@ func WriteStats(path string, g Gaussian) error {
 			sigma[i*d+j] = g.Sigma.At(i, j)
 		}
 	}
-	err := runfolder.AtomicWriteFile(path, func(w io.Writer) error {
+	// not over a file that appeared while the statistics were computed:
+	// pytorch-fid does not overwrite statistics either
+	err := runfolder.AtomicCreateFile(path, func(w io.Writer) error {
 		zw := zip.NewWriter(w)
 		for _, a := range []struct {
 			name string

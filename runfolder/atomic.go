@@ -27,7 +27,26 @@ func AtomicWriteFile(path string, write func(io.Writer) error) error {
 // set of networks): every file is written and fsynced under a temp name
 // first, and only when all are complete are they renamed into place, so an
 // error leaves every old file as it was and no new one.
-func AtomicWriteFiles(paths []string, writes []func(io.Writer) error) (err error) {
+func AtomicWriteFiles(paths []string, writes []func(io.Writer) error) error {
+	return atomicWrite(paths, writes, true)
+}
+
+// AtomicCreateFile is AtomicCreateFiles for one file.
+func AtomicCreateFile(path string, write func(io.Writer) error) error {
+	return AtomicCreateFiles([]string{path}, []func(io.Writer) error{write})
+}
+
+// AtomicCreateFiles is AtomicWriteFiles for files that must not replace
+// any: each complete temp is linked to its name (link(2) refuses a name
+// that exists), so a file another process wrote while this one worked (two
+// exports into one folder, after each found the names free) is refused with
+// an error that is fs.ErrExist, and the files of the set already in place
+// are taken back: every path is left as the other process made it.
+func AtomicCreateFiles(paths []string, writes []func(io.Writer) error) error {
+	return atomicWrite(paths, writes, false)
+}
+
+func atomicWrite(paths []string, writes []func(io.Writer) error, replace bool) (err error) {
 	for _, path := range paths {
 		// rename(2) cannot put a file over a folder: say so before the
 		// work, not as "rename .x.tmp-123 x: file exists" after it.
@@ -36,8 +55,12 @@ func AtomicWriteFiles(paths []string, writes []func(io.Writer) error) (err error
 		}
 	}
 	tmps := make([]string, 0, len(paths))
+	var placed []string // created by link, not replace
 	defer func() {
 		if err != nil {
+			for _, p := range placed {
+				os.Remove(p)
+			}
 			for _, t := range tmps {
 				os.Remove(t)
 			}
@@ -52,15 +75,47 @@ func AtomicWriteFiles(paths []string, writes []func(io.Writer) error) (err error
 	}
 	dirs := map[string]bool{}
 	for i, path := range paths {
-		if err = os.Rename(tmps[i], path); err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
 		dirs[filepath.Dir(path)] = true
+		if replace {
+			if err = os.Rename(tmps[i], path); err != nil {
+				return fmt.Errorf("write %s: %w", path, err)
+			}
+			continue
+		}
+		if err = createFrom(tmps[i], path); err != nil {
+			return err
+		}
+		placed = append(placed, path)
+	}
+	if !replace {
+		for _, t := range tmps {
+			os.Remove(t) // linked: the file stays under its name
+		}
 	}
 	for dir := range dirs {
 		if err = syncDir(dir); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// createFrom gives the complete file tmp the name path unless path exists.
+func createFrom(tmp, path string) error {
+	err := os.Link(tmp, path)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("write %s: %w (written meanwhile by another process?): nothing of this write is kept", path, fs.ErrExist)
+	}
+	if err == nil {
+		return nil
+	}
+	// A file system without hard links (FAT, some FUSE mounts): checked,
+	// then renamed, which a writer in between can still race.
+	if _, serr := os.Lstat(path); serr == nil {
+		return fmt.Errorf("write %s: %w (written meanwhile by another process?): nothing of this write is kept", path, fs.ErrExist)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math"
 	"os"
@@ -637,6 +638,54 @@ func TestAtomicWriteOverAFolder(t *testing.T) {
 	}
 	if names := dirNames(t, dir); len(names) != 3 {
 		t.Errorf("files after refused sets: %v", names)
+	}
+}
+
+// TestAtomicCreateFilesReplaceNothing: a set of new files whose names are
+// taken while it is written (another export into the same folder, after
+// both found the names free) replaces none of them: the call fails with
+// fs.ErrExist naming the file, the file of the set it had already put in
+// place is taken back, the other process's files stay as written and no
+// temp stays. AtomicWriteFiles replaced them, a mix of the two sets.
+func TestAtomicCreateFilesReplaceNothing(t *testing.T) {
+	dir := t.TempDir()
+	g, d := filepath.Join(dir, "latest_net_G.pth"), filepath.Join(dir, "latest_net_D.pth")
+	text := func(s string) func(io.Writer) error {
+		return func(w io.Writer) error { _, err := io.WriteString(w, s); return err }
+	}
+	// G's name is free when it is placed; D is written by the other
+	// process while this one writes its D.
+	other := func(w io.Writer) error {
+		if err := os.WriteFile(d, []byte("other D"), 0o644); err != nil {
+			return err
+		}
+		return text("our D")(w)
+	}
+	err := AtomicCreateFiles([]string{g, d}, []func(io.Writer) error{text("our G"), other})
+	if err == nil || !errors.Is(err, fs.ErrExist) || !strings.Contains(err.Error(), "write "+d+": ") {
+		t.Fatalf("a name taken meanwhile: %v", err)
+	}
+	if _, err := os.Stat(g); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the set's G stayed after D was refused: %v", err)
+	}
+	if got, _ := os.ReadFile(d); string(got) != "other D" {
+		t.Errorf("the other process's D = %q", got)
+	}
+	if names := dirNames(t, dir); len(names) != 1 {
+		t.Errorf("files after a refused set: %v", names)
+	}
+	// names free: both placed whole, with a new file's mode, no temp left
+	if err := AtomicCreateFiles([]string{g + "2", d + "2"}, []func(io.Writer) error{text("our G"), text("our D")}); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]string{g + "2": "our G", d + "2": "our D"} {
+		fi, err := os.Stat(p)
+		if got, _ := os.ReadFile(p); err != nil || string(got) != want || fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s = %q (%v), want %q, mode 0644", p, got, err, want)
+		}
+	}
+	if names := dirNames(t, dir); len(names) != 3 {
+		t.Errorf("files after a created set: %v", names)
 	}
 }
 

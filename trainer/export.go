@@ -125,8 +125,17 @@ func Export(o ExportOptions) (*Exported, error) {
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	if err := runfolder.AtomicWriteFiles(paths, writes); err != nil {
+	// Without --force, files that appeared since the check above (another
+	// export into the folder) are not replaced either.
+	write := runfolder.AtomicCreateFiles
+	if o.Force {
+		write = runfolder.AtomicWriteFiles
+	}
+	if err := write(paths, writes); err != nil {
 		runfolder.RemoveEmptyDirs(made) // empty again: the files went to temps, now removed
+		if errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("export: %w; choose another --out or --label, or --force to replace it", err)
+		}
 		return nil, fmt.Errorf("export: %w", err)
 	}
 	return res, nil
