@@ -526,3 +526,47 @@ func TestOlderCheckpointOverAllSamplesResumes(t *testing.T) {
 		t.Errorf("metrics.csv ends at step %s epoch %s after %d rows, want step 8 of epoch 1 (the second) after 8", last[0], last[1], len(rows)-1)
 	}
 }
+
+// TestLongWorkChecksItsOutFirst: gogan features (every photo encoded, then
+// k-means) and eval classifier (a training) check that their --out can be
+// written before the work, not at its end, where a read-only folder (a
+// read-only mount here, which holds for root too) lost it all. Mounting
+// needs root, which make test and CI have.
+func TestLongWorkChecksItsOutFirst(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Fatal("TestLongWorkChecksItsOutFirst mounts a read-only tmpfs and needs root (make test runs as root in CI)")
+	}
+	ro := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", ro).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs: %v\n%s", err, out)
+	}
+	defer exec.Command("umount", ro).Run()
+
+	root := t.TempDir()
+	writeHDData(t, root, 4, 40, 36)
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train"}, featureHD(root, run, "model.instance_feat=true", "train.max_steps=2")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		work string // what the command prints as it works
+	}{
+		{"features", []string{"features", "--checkpoint", run, "--threads", "2"}, "encoded"},
+		{"classifier", []string{"eval", "classifier", "--quiet", "--max-steps", "3", "--max-samples", "256", "--test-limit", "64", "--threads", "2"}, "classifier progress"},
+	} {
+		for _, out := range []string{filepath.Join(ro, "f.safetensors"), filepath.Join(ro, "new", "f.safetensors")} {
+			o, err := gogan(t, append(c.args, "--out", out)...)
+			if err == nil || !strings.Contains(o, "--out "+out+" cannot be written: ") || !strings.Contains(o, "read-only file system") ||
+				strings.Contains(o, c.work) {
+				t.Errorf("%s --out %s on a read-only mount: %v, want a refusal before any work\n%s", c.name, out, err, o)
+			}
+		}
+	}
+	// where it can be written (folders made), the same commands write it
+	fs := filepath.Join(t.TempDir(), "new", "features.safetensors")
+	if o, err := gogan(t, "features", "--checkpoint", run, "--threads", "2", "--out", fs); err != nil || !strings.Contains(o, "features:   "+fs) {
+		t.Fatalf("features --out %s: %v\n%s", fs, err, o)
+	}
+}

@@ -275,6 +275,9 @@ func TrainClassifier(ctx context.Context, o ClassifierOptions, out string) (*Cla
 		return nil, fmt.Errorf("classifier: epochs %d, batch size %d, lr %g, max steps %d, max samples %d, test limit %d: need epochs, batch size and lr > 0, the rest >= 0",
 			o.Epochs, o.BatchSize, o.LR, o.MaxSteps, o.MaxSamples, o.TestLimit)
 	}
+	if err := runfolder.CheckWritable(out); err != nil {
+		return nil, fmt.Errorf("classifier: --out %w", err)
+	}
 	dev, err := torch.ParseDevice(o.Device)
 	if err != nil {
 		return nil, err

@@ -214,3 +214,35 @@ func RemoveStaleTemps(run string, before time.Time) []string {
 	}
 	return removed
 }
+
+// CheckWritable checks, before long work whose result goes to path (a
+// classifier's training, pix2pixHD's feature encoding), that the result
+// can be written there, so that the work is not lost to a folder found
+// read-only at its end: path is not a folder, and the nearest folder on its
+// way that exists (where the missing ones would be made) takes a new file.
+// Nothing it writes stays.
+func CheckWritable(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s is a folder: give a file name", path)
+	}
+	dir := filepath.Dir(path)
+	for {
+		fi, err := os.Stat(dir)
+		if err == nil && !fi.IsDir() {
+			return fmt.Errorf("%s: %s is a file, not a folder", path, dir)
+		}
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(dir) == dir {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		dir = filepath.Dir(dir)
+	}
+	f, err := os.CreateTemp(dir, ".gogan-check-*")
+	if err != nil {
+		return fmt.Errorf("%s cannot be written: %w; give a place this user can write to", path, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}

@@ -108,6 +108,20 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 	if o.NClusters < 1 {
 		return nil, fmt.Errorf("gogan features: --n-clusters %d: must be at least 1", o.NClusters)
 	}
+	out := o.Out
+	if out == "" {
+		// RUN/ for RUN/checkpoints/step-N; beside a checkpoint folder kept
+		// elsewhere
+		dir, ok := runfolder.RunOf(ck.Dir)
+		if !ok {
+			dir = filepath.Dir(filepath.Clean(ck.Dir))
+		}
+		out = filepath.Join(dir, fmt.Sprintf("features_clustered_%03d.safetensors", o.NClusters))
+	}
+	// before encoding every photo, not found at the end
+	if err := runfolder.CheckWritable(out); err != nil {
+		return nil, fmt.Errorf("gogan features: --out %w", err)
+	}
 	dev, err := torch.ParseDevice(o.Device)
 	if err != nil {
 		return nil, err
@@ -140,7 +154,7 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 	if o.Limit > 0 {
 		n = min(n, o.Limit)
 	}
-	sum := &ClusterSummary{Images: n, Checkpoint: ck.Dir}
+	sum := &ClusterSummary{Images: n, Checkpoint: ck.Dir, Out: out}
 	points := map[int][][]float32{}
 	for i := range n {
 		if err := ctx.Err(); err != nil {
@@ -198,16 +212,6 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 	if sum.Classes == 0 {
 		return nil, fmt.Errorf("gogan features: no region of the %d images covers more than 1/64 of its image: nothing to cluster", n)
 	}
-	sum.Out = o.Out
-	if sum.Out == "" {
-		// RUN/ for RUN/checkpoints/step-N; beside a checkpoint folder kept
-		// elsewhere
-		dir, ok := runfolder.RunOf(ck.Dir)
-		if !ok {
-			dir = filepath.Dir(filepath.Clean(ck.Dir))
-		}
-		sum.Out = filepath.Join(dir, fmt.Sprintf("features_clustered_%03d.safetensors", o.NClusters))
-	}
 	return sum, cl.save(sum.Out, ck, o.NClusters, digest)
 }
 
@@ -252,6 +256,9 @@ func (cl *clusters) save(path string, ck runfolder.Checkpoint, nClusters int, en
 		ts = append(ts, torch.Named{Name: fmt.Sprintf("class.%d", c), Tensor: torch.FromFloat32(flat, int64(len(cs)), int64(cl.f.num))})
 	}
 	defer torch.FreeNamed(ts)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil { // as eval classifier --out makes its folders
+		return fmt.Errorf("gogan features: --out: %w", err)
+	}
 	meta := map[string]string{"format": clustersFormat, "feat_num": strconv.Itoa(cl.f.num), "by": cl.f.kind(),
 		"n_clusters": strconv.Itoa(nClusters), "checkpoint": ck.Dir, "step": strconv.Itoa(ck.Step), "encoder": encoder}
 	return runfolder.AtomicWriteFile(path, func(w io.Writer) error { return torch.WriteSafetensors(w, ts, meta) })
