@@ -24,6 +24,7 @@ import (
 	"gogan/gan"
 	_ "gogan/gan/all" // every recipe registers
 	"gogan/infer"
+	"gogan/report"
 	"gogan/runfolder"
 	"gogan/serve"
 	"gogan/trainer"
@@ -34,7 +35,7 @@ func main() {
 	if r := os.Getenv("RANK"); r != "" && r != "0" {
 		level = slog.LevelWarn // rank 0 tells how the job goes
 	}
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	slog.SetDefault(slog.New(slog.NewTextHandler(report.LogOutput, &slog.HandlerOptions{Level: level})))
 	if err := rootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "gogan:", err)
 		var stopped *trainer.StoppedBeforeStart

@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -26,6 +29,10 @@ type ProgressOptions struct {
 	Writer   io.Writer    // bar output; default os.Stderr
 	Logger   *slog.Logger // quiet mode; default slog.Default()
 	Label    string       // shown before the bar, e.g. "dcgan"
+	// Order lists the losses as the recipe names them (metrics.csv's
+	// columns, the references' lines: DCGAN's Loss_D and Loss_G first);
+	// others follow by name.
+	Order []string
 }
 
 // Progress shows step/total, images/s, the current losses and an ETA.
@@ -39,9 +46,39 @@ type Progress struct {
 	// here so Finish can draw exactly where the run stopped.
 	drawn   time.Time
 	pending func()
+	cols    func() int // the terminal's width now; nil where Writer is not a terminal
 }
 
 const barInterval = 100 * time.Millisecond
+
+// LogOutput is stderr for log lines (main's slog handler writes here).
+// While a progress bar is drawn there, a log line first clears the bar's
+// line, and the bar's next redraw comes below it: a warning in the middle
+// of a run (a stop requested) then starts a line of its own instead of
+// running on from the end of the bar's, and the last line a process that
+// quits at once (a second signal) leaves is its message, not a bar.
+var LogOutput io.Writer = logOutput
+
+var logOutput = &barAwareWriter{w: os.Stderr}
+
+// barAwareWriter serialises log lines with the bar's redraws (which happen
+// under its lock too).
+type barAwareWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	bar    *progressbar.ProgressBar // the bar on the terminal, or nil
+	hidden bool                     // cleared for a log line, not drawn since
+}
+
+func (l *barAwareWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.bar != nil && !l.hidden {
+		l.bar.Clear()
+		l.hidden = true
+	}
+	return l.w.Write(b)
+}
 
 // NewProgress starts a progress display.
 func NewProgress(opt ProgressOptions) *Progress {
@@ -76,6 +113,20 @@ func NewProgress(opt ProgressOptions) *Progress {
 		if opt.Start > 0 {
 			p.bar.Set64(int64(opt.Start))
 		}
+		if f, ok := opt.Writer.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			p.cols = func() int {
+				w, _, err := term.GetSize(int(f.Fd()))
+				if err != nil {
+					return 0
+				}
+				return w
+			}
+			if f == os.Stderr {
+				logOutput.mu.Lock()
+				logOutput.bar, logOutput.hidden = p.bar, false
+				logOutput.mu.Unlock()
+			}
+		}
 	}
 	return p
 }
@@ -85,7 +136,7 @@ func (p *Progress) Update(step int, imagesPerSec float64, losses map[string]floa
 	p.last = step
 	eta := p.eta(step)
 	if p.bar != nil {
-		desc := p.describe(imagesPerSec, losses, eta)
+		desc := p.describe(imagesPerSec, losses, eta, p.room())
 		p.pending = func() {
 			p.bar.Describe(desc)
 			p.bar.Set64(int64(step))
@@ -103,7 +154,7 @@ func (p *Progress) Update(step int, imagesPerSec float64, losses map[string]floa
 		attrs = append(attrs, "total", p.opt.Total)
 	}
 	attrs = append(attrs, "images_per_s", round2(imagesPerSec))
-	for _, n := range sortedKeys(losses) {
+	for _, n := range p.ordered(losses) {
 		attrs = append(attrs, n, round4(losses[n]))
 	}
 	if eta >= 0 {
@@ -113,10 +164,13 @@ func (p *Progress) Update(step int, imagesPerSec float64, losses map[string]floa
 }
 
 func (p *Progress) flush() {
+	logOutput.mu.Lock()
+	defer logOutput.mu.Unlock()
 	if p.pending != nil {
 		p.pending()
 		p.pending = nil
 		p.drawn = time.Now()
+		logOutput.hidden = false
 	}
 }
 
@@ -125,6 +179,14 @@ func (p *Progress) flush() {
 func (p *Progress) Finish() {
 	if p.bar != nil {
 		p.flush()
+		logOutput.mu.Lock()
+		defer logOutput.mu.Unlock()
+		if logOutput.bar == p.bar {
+			if logOutput.hidden { // a log line since the last step: draw it again
+				io.WriteString(p.opt.Writer, p.bar.String())
+			}
+			logOutput.bar, logOutput.hidden = nil, false
+		}
 		p.bar.Exit()
 		fmt.Fprintln(p.opt.Writer)
 	}
@@ -140,28 +202,70 @@ func (p *Progress) eta(step int) time.Duration {
 	return (per * time.Duration(max(0, p.opt.Total-step))).Round(time.Second)
 }
 
-func (p *Progress) describe(ips float64, losses map[string]float64, eta time.Duration) string {
-	var b strings.Builder
-	if p.opt.Label != "" {
-		b.WriteString(p.opt.Label + " | ")
+// barMin is the least width the bar itself keeps on a narrow terminal.
+const barMin = 10
+
+// room is the width the description may take for the bar's line to fit
+// the terminal (math.MaxInt where the width is unknown). A line wider than
+// the terminal wraps, and every redraw, which goes back to the start of
+// its last row only, would leave a row behind. The line is
+// "%4d%% |<bar>| (step/total) <description> ".
+func (p *Progress) room() int {
+	if p.cols == nil {
+		return math.MaxInt
 	}
-	for _, n := range sortedKeys(losses) {
-		fmt.Fprintf(&b, "%s %.4g ", n, losses[n])
+	cols := p.cols()
+	if cols <= 0 {
+		return math.MaxInt
 	}
-	fmt.Fprintf(&b, "| %.1f img/s", ips)
-	if eta >= 0 {
-		fmt.Fprintf(&b, " | ETA %s", eta)
-	}
-	return b.String()
+	count := 2*len(strconv.Itoa(max(p.opt.Total, 0))) + 3
+	// a column spare where the bar need not shrink to fit
+	return max(0, cols-1-(6+2+barMin+1+count+1+1))
 }
 
-func sortedKeys(m map[string]float64) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
+// describe is the bar's description, at most room characters: the losses
+// that do not fit are left out from the last, so that the first (in Order)
+// and the speed and the ETA stay (every loss is in metrics.csv and the
+// report).
+func (p *Progress) describe(ips float64, losses map[string]float64, eta time.Duration, room int) string {
+	head := ""
+	if p.opt.Label != "" {
+		head = p.opt.Label + " | "
 	}
-	sort.Strings(ks)
-	return ks
+	tail := fmt.Sprintf("| %.1f img/s", ips)
+	if eta >= 0 {
+		tail += fmt.Sprintf(" | ETA %s", eta)
+	}
+	names := p.ordered(losses)
+	for n := len(names); ; n-- {
+		var b strings.Builder
+		b.WriteString(head)
+		for _, k := range names[:n] {
+			fmt.Fprintf(&b, "%s %.4g ", k, losses[k])
+		}
+		b.WriteString(tail)
+		if d := []rune(b.String()); len(d) <= room || n == 0 {
+			return string(d[:min(len(d), room)])
+		}
+	}
+}
+
+// ordered is the losses' names in Order, then the others by name.
+func (p *Progress) ordered(m map[string]float64) []string {
+	ks := make([]string, 0, len(m))
+	for _, k := range p.opt.Order {
+		if _, ok := m[k]; ok && !slices.Contains(ks, k) {
+			ks = append(ks, k)
+		}
+	}
+	var rest []string
+	for k := range m {
+		if !slices.Contains(ks, k) {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	return append(ks, rest...)
 }
 
 func round2(x float64) float64 {
