@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -249,5 +251,47 @@ func TestSecondSignalOnATerminal(t *testing.T) {
 		if barRow.MatchString(r) {
 			t.Errorf("a bar is drawn after the message: %q", r)
 		}
+	}
+}
+
+// TestOnlyRankZeroDrawsTheBar: torchrun leaves its ranks the terminal it
+// was started from; rank 0 tells how the job goes, and another rank
+// drawing a bar of its own there would overwrite rank 0's line by line.
+func TestOnlyRankZeroDrawsTheBar(t *testing.T) {
+	needGloo(t)
+	run := filepath.Join(t.TempDir(), "run")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	term := openTerminal(t, 200)
+	var rank0 bytes.Buffer
+	cmds := make([]*exec.Cmd, 2)
+	for r := range cmds {
+		cmds[r] = exec.Command(goganBin, "train", "--config", "configs/dcgan-fashion-mnist.yaml", "--set", "out="+run,
+			"--set", "data.max_samples=960", "--set", "model.ngf=16", "--set", "model.ndf=16", "--set", "train.max_steps=6",
+			"--set", "device=cpu", "--set", "threads=1", "--set", "data.workers=1")
+		cmds[r].Env = append(os.Environ(), "RANK="+strconv.Itoa(r), "LOCAL_RANK="+strconv.Itoa(r), "WORLD_SIZE=2",
+			"LOCAL_WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port))
+		cmds[r].Stdout, cmds[r].Stderr = &rank0, &rank0
+		if r == 1 {
+			cmds[r].Stdout, cmds[r].Stderr = term.Tty, term.Tty
+		}
+		if err := cmds[r].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err0, err1 := cmds[0].Wait(), cmds[1].Wait()
+	out := term.Close(t)
+	if err0 != nil || err1 != nil {
+		t.Fatalf("rank 0: %v\n%s\nrank 1: %v\n%q", err0, rank0.String(), err1, out)
+	}
+	if barRow.MatchString(out) {
+		t.Errorf("rank 1 drew a progress bar on its terminal:\n%s", strings.Join(screen(out, 200), "\n"))
+	}
+	if !strings.Contains(rank0.String(), "progress") || !strings.Contains(rank0.String(), "step=6") {
+		t.Errorf("rank 0 did not log the job's progress:\n%s", rank0.String())
 	}
 }

@@ -1168,7 +1168,10 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		slog.Warn(fmt.Sprintf("the run has already trained its %d steps: to train on, %s with --set", max, how))
 	}
 	s.setLR(s.sched.LR)
-	pb := report.NewProgress(report.ProgressOptions{Total: max, Start: s.step, Quiet: opt.Quiet, Writer: opt.Writer, LogEvery: t.LogEvery, Label: s.cfg.Recipe, Order: s.rec.LossNames()})
+	// Rank 0 tells how the job goes: under torchrun the ranks share its
+	// terminal, where another rank's bar would overwrite rank 0's (the
+	// others log at warnings only).
+	pb := report.NewProgress(report.ProgressOptions{Total: max, Start: s.step, Quiet: opt.Quiet || !s.lead, Writer: opt.Writer, LogEvery: t.LogEvery, Label: s.cfg.Recipe, Order: s.rec.LossNames()})
 	defer pb.Finish()
 	res := func() *Result {
 		return &Result{Run: s.rd, Step: s.step, Epoch: s.epoch, Losses: s.last, Checkpoint: s.ckpt}
