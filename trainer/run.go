@@ -1180,10 +1180,10 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 	reader := &lossReader{s: s, every: s.lossesEvery(), max: max, metrics: metrics, pb: pb, onStep: opt.OnStep}
 	defer reader.discard()
 	reader.restartClock()
-	// stopped is the run's end at a non-finite loss (the NaN guard).
+	// stopped is the run's end at a non-finite loss (the NaN guard); the
+	// report says so with every other failure's (endWatch).
 	stopped := func(err error) (*Result, error) {
 		if isNonFinite(err) {
-			s.report(fmt.Sprintf("stopped: %v", err), finalPage)
 			return nil, fmt.Errorf("%w; the last good checkpoint is %s", err, s.lastCheckpointText())
 		}
 		return nil, err

@@ -162,6 +162,11 @@ func (s *session) endWatch(res *Result, err error) {
 		s.status.State, s.status.Detail = runfolder.StateFinished, ""
 	}
 	s.writeStatus()
+	if err != nil {
+		// The page said "training" and kept reloading; it says what
+		// status.json says (a stop or the end wrote its own already).
+		s.report("failed: "+err.Error(), finalPage)
+	}
 	if s.tb != nil {
 		s.tbWrite(func() error { return s.tb.Close() })
 		s.tb = nil

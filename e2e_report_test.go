@@ -1,0 +1,57 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestFailedRunsReportSaysSo: a run that fails in the middle (an image
+// damaged after the run opened its data) leaves a report that says it
+// failed and why, as status.json does, and that no longer reloads itself
+// as a run in progress does.
+func TestFailedRunsReportSaysSo(t *testing.T) {
+	base := t.TempDir()
+	data, run := filepath.Join(base, "data"), filepath.Join(base, "run")
+	os.MkdirAll(data, 0o755)
+	for _, n := range []string{"a", "b", "c", "d", "e", "f"} {
+		writeTestPNG(t, filepath.Join(data, n+".png"), 40, 40)
+	}
+	cmd := exec.Command(goganBin, "train", "-c", "configs/dcgan-folder.yaml", "--quiet", "--set", "data.root="+data, "--set", "out="+run,
+		"--set", "data.image_size=32", "--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "data.batch_size=2",
+		"--set", "train.epochs=1000", "--set", "train.sample_every=1", "--set", "train.log_every=1",
+		"--set", "threads=1", "--set", "data.workers=0")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(run, "index.html")
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		if b, _ := os.ReadFile(page); strings.Contains(string(b), "training: step") {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no live report after a minute:\n%s", out.String())
+		}
+	}
+	bad := filepath.Join(data, "c.png")
+	if err := os.WriteFile(bad, []byte("not a PNG"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err == nil || !strings.Contains(out.String(), bad) {
+		t.Fatalf("train over a damaged image: %v, want a failure naming %s\n%s", err, bad, out.String())
+	}
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	if strings.Contains(html, `http-equiv="refresh"`) || !strings.Contains(html, "<p>failed: ") || !strings.Contains(html, bad) || !strings.Contains(html, "fix or replace") {
+		t.Errorf("the report of the failed run:\n%s", html[:strings.Index(html, "<h2>")])
+	}
+}
