@@ -55,3 +55,36 @@ func TestFailedRunsReportSaysSo(t *testing.T) {
 		t.Errorf("the report of the failed run:\n%s", html[:strings.Index(html, "<h2>")])
 	}
 }
+
+// TestResumeWithOtherLosses: a resume may change the losses a run has
+// (pix2pixHD's train.no_vgg_loss, reported and taken as any changed
+// value); metrics.csv, a log, keeps the earlier columns and adds G_VGG,
+// where the resume was refused ("existing columns ... differ").
+func TestResumeWithOtherLosses(t *testing.T) {
+	root := t.TempDir()
+	writeHDData(t, root, 4, 40, 36)
+	vgg := randomVGG19(t)
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train"}, smallHD(root, vgg, run, "train.max_steps=3", "train.no_vgg_loss=true")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	if out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=5", "--set", "train.no_vgg_loss=false"); err != nil {
+		t.Fatalf("resume with the VGG loss: %v\n%s", err, out)
+	}
+	rows := lossRows(t, run)
+	if got := strings.Join(rows[0], ","); got != "step,epoch,G_GAN,G_GAN_Feat,D_real,D_fake,G_VGG,lr" || len(rows) != 6 {
+		t.Fatalf("metrics.csv: %d rows, columns %s", len(rows), got)
+	}
+	for _, r := range rows[1:] {
+		if before := r[0] <= "3"; (r[6] == "") != before {
+			t.Errorf("step %s: G_VGG %q", r[0], r[6])
+		}
+	}
+	out, err := gogan(t, "runs", run)
+	if err != nil || strings.Contains(out, "NaN") || !strings.Contains(out, "G_VGG=") {
+		t.Errorf("gogan runs: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(run, "index.html")); !strings.Contains(string(b), "<th>G_VGG</th>") {
+		t.Errorf("the report's last row lacks G_VGG")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"image/png"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -76,6 +77,10 @@ func WriteReport(r runfolder.RunDir, info ReportInfo) error {
 			last := m.Rows[len(m.Rows)-1]
 			d.LastColumns = m.Columns
 			for _, v := range last {
+				if math.IsNaN(v) { // an empty cell: a loss this step has not
+					d.LastValues = append(d.LastValues, "")
+					continue
+				}
 				d.LastValues = append(d.LastValues, strconv.FormatFloat(v, 'g', 6, 64))
 			}
 		}

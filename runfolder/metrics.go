@@ -33,8 +33,10 @@ type MetricsWriter struct {
 
 // OpenMetrics opens path for appending rows of the given losses. Rows with
 // step > resumeStep are dropped (pass the resumed checkpoint's step, or 0 for
-// a fresh run), so a resumed run's CSV has each step once. An existing file
-// must have the same columns.
+// a fresh run), so a resumed run's CSV has each step once. Where the kept
+// rows have other losses (a resume that turned pix2pixHD's VGG loss on or
+// off), the file keeps their columns and adds the new ones after them: a
+// cell a row has no value for stays empty.
 func OpenMetrics(path string, losses []string, resumeStep int) (*MetricsWriter, error) {
 	header := metricsHeader(losses)
 	for i, n := range losses {
@@ -50,9 +52,7 @@ func OpenMetrics(path string, losses []string, resumeStep int) (*MetricsWriter, 
 		return nil, fmt.Errorf("metrics %s: %w", path, err)
 	}
 	// Rewrite the kept part atomically: a crash here must not lose history.
-	var keep bytes.Buffer
-	cw := csv.NewWriter(&keep)
-	cw.Write(header)
+	var keep [][]string
 	// A last row without its newline is the one a crash cut short: it goes
 	// without a word.
 	whole := old
@@ -64,13 +64,32 @@ func OpenMetrics(path string, losses []string, resumeStep int) (*MetricsWriter, 
 		if err != nil {
 			return nil, fmt.Errorf("metrics %s: %w", path, err)
 		}
-		if len(rows) > 0 && !slices.Equal(rows[0], header) {
-			return nil, fmt.Errorf("metrics %s: existing columns %v differ from %v", path, rows[0], header)
-		}
 		for _, r := range rows[1:] {
 			if step, _ := strconv.Atoi(r[0]); step <= resumeStep {
-				cw.Write(r)
+				keep = append(keep, r)
 			}
+		}
+		if was := rows[0]; !slices.Equal(was, header) && len(keep) > 0 {
+			if len(was) < 4 || was[0] != "step" || was[1] != "epoch" || !slices.Equal(was[len(was)-2:], []string{"lr", "images_per_s"}) {
+				return nil, fmt.Errorf("metrics %s: columns %q are not a metrics.csv that gogan wrote (step, epoch, the losses, lr, images_per_s): move it out of the run folder to go on", path, pickle.Clip(strings.Join(was, ",")))
+			}
+			union := slices.Clone(was[2 : len(was)-2])
+			for _, n := range losses {
+				if !slices.Contains(union, n) {
+					union = append(union, n)
+				}
+			}
+			losses, header = union, metricsHeader(union)
+			for i, r := range keep {
+				keep[i] = make([]string, len(header))
+				for j, c := range header {
+					if k := slices.Index(was, c); k >= 0 {
+						keep[i][j] = r[k]
+					}
+				}
+			}
+			slog.Info("metrics.csv: the run's losses changed; the earlier ones keep their columns and the new ones get theirs, empty before this step",
+				"file", path, "columns", strings.Join(header, ","), "step", resumeStep)
 		}
 		// A damaged row (a disk error, an edit) is a log line lost, not a
 		// reason to stop the run: it is left out, the file as it was kept.
@@ -82,8 +101,11 @@ func OpenMetrics(path string, losses []string, resumeStep int) (*MetricsWriter, 
 			slog.Warn("metrics.csv: damaged rows left out; the file as it was is kept", "file", path, "lines", fmt.Sprint(bad), "kept", kept)
 		}
 	}
-	cw.Flush()
-	if err := AtomicWriteBytes(path, keep.Bytes()); err != nil {
+	var buf bytes.Buffer
+	cw := csv.NewWriter(&buf)
+	cw.Write(header)
+	cw.WriteAll(keep)
+	if err := AtomicWriteBytes(path, buf.Bytes()); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)

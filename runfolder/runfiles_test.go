@@ -558,10 +558,26 @@ func TestMetricsCSV(t *testing.T) {
 		t.Fatalf("the warning does not give the lines: %s", logs)
 	}
 
-	// A fresh run (resume step 0) starts an empty file; other columns are refused.
-	if _, err := OpenMetrics(p, []string{"D", "G", "L1"}, 40); err == nil || !strings.Contains(err.Error(), "differ") {
+	// A resume whose losses changed (pix2pixHD's VGG loss turned on, G's
+	// off) keeps every column, the new ones after, empty where a row has
+	// no value; it was refused, over a log, with "existing columns differ".
+	m, err = OpenMetrics(p, []string{"D", "L1"}, 40)
+	if err != nil {
 		t.Fatalf("column change: %v", err)
 	}
+	if err := m.Write(50, 1, map[string]float64{"D": 0.5, "L1": 7}, 1e-4, 1); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	if b, _ := os.ReadFile(p); string(b) != "step,epoch,D,G,L1,lr,images_per_s\n40,1,9,9,,0.0002,1.00\n50,1,0.5,,7,0.0001,1.00\n" {
+		t.Fatalf("after the losses changed:\n%s", b)
+	}
+	// Columns that are not gogan's are refused, saying what to do.
+	os.WriteFile(p, []byte("epoch,iters,G_GAN\n1,100,0.5\n"), 0o644)
+	if _, err := OpenMetrics(p, losses, 40); err == nil || !strings.Contains(err.Error(), "not a metrics.csv that gogan wrote") || !strings.Contains(err.Error(), "move it out of the run folder") {
+		t.Fatalf("foreign columns: %v", err)
+	}
+	// A fresh run (resume step 0) starts an empty file of its columns.
 	m, _ = OpenMetrics(p, losses, 0)
 	m.Close()
 	if rm, _ = ReadMetrics(p); len(rm.Rows) != 0 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -55,7 +56,9 @@ func Summarize(path string) Summary {
 		}
 		var ls []string
 		for _, name := range m.LossNames() {
-			ls = append(ls, name+"="+strconv.FormatFloat(row[m.Column(name)], 'g', 4, 64))
+			if v := row[m.Column(name)]; !math.IsNaN(v) { // empty: a loss the run no longer has
+				ls = append(ls, name+"="+strconv.FormatFloat(v, 'g', 4, 64))
+			}
 		}
 		s.Losses = strings.Join(ls, " ")
 	}
