@@ -76,12 +76,15 @@ func WriteReport(r runfolder.RunDir, info ReportInfo) error {
 		if len(m.Rows) > 0 {
 			last := m.Rows[len(m.Rows)-1]
 			d.LastColumns = m.Columns
-			for _, v := range last {
-				if math.IsNaN(v) { // an empty cell: a loss this step has not
+			for i, v := range last {
+				switch c := m.Columns[i]; {
+				case math.IsNaN(v): // an empty cell: a loss this step has not
 					d.LastValues = append(d.LastValues, "")
-					continue
+				case c == "step" || c == "epoch": // whole: 'g' made step 1234567 "1.23457e+06"
+					d.LastValues = append(d.LastValues, strconv.FormatFloat(v, 'f', 0, 64))
+				default:
+					d.LastValues = append(d.LastValues, strconv.FormatFloat(v, 'g', 6, 64))
 				}
-				d.LastValues = append(d.LastValues, strconv.FormatFloat(v, 'g', 6, 64))
 			}
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {

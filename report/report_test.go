@@ -396,3 +396,25 @@ func TestLossPlotOfHugeSteps(t *testing.T) {
 	})
 	readPNG(t, filepath.Join(filepath.Dir(p), "l.png"))
 }
+
+// TestReportOfALongRun: the last row's step is shown whole. A run of a
+// million steps and more showed "1.23457e+06" for step 1234567.
+func TestReportOfALongRun(t *testing.T) {
+	r, err := runfolder.NewRunDir(filepath.Join(t.TempDir(), "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := runfolder.OpenMetrics(r.MetricsPath(), []string{"D", "G"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Write(1234567, 1234, map[string]float64{"D": 0.25, "G": 1234567.5}, 2e-4, 800)
+	m.Close()
+	if err := report.WriteReport(r, report.ReportInfo{Title: "long"}); err != nil {
+		t.Fatal(err)
+	}
+	html, _ := os.ReadFile(r.ReportPath())
+	if !strings.Contains(string(html), "<tr><td>1234567</td><td>1234</td><td>0.25</td><td>1.23457e&#43;06</td><td>0.0002</td><td>800</td></tr>") {
+		t.Fatalf("last metrics row:\n%s", html)
+	}
+}
