@@ -88,3 +88,23 @@ func TestResumeWithOtherLosses(t *testing.T) {
 		t.Errorf("the report's last row lacks G_VGG")
 	}
 }
+
+// TestTrainSaysWhatItTrains: a job's log gets a line when training starts
+// (the data's size, the steps an epoch, the steps to go), before the first
+// progress line, which comes only after train.log_every steps; it was
+// silent until then. A resume says where it goes on from.
+func TestTrainSaysWhatItTrains(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=3", "train.log_every=100", "device=cpu")...)...)
+	if err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	want := "msg=training run=" + run + " recipe=dcgan device=cpu samples=960 batch=64 steps_per_epoch=15 epochs=5 from_step=0 to_step=3\n"
+	if i, j := strings.Index(out, want), strings.Index(out, "dcgan progress"); i < 0 || j < i {
+		t.Errorf("no %q before the first progress line:\n%s", want, out)
+	}
+	out, err = gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=20")
+	if err != nil || !strings.Contains(out, "from_step=3 to_step=20\n") {
+		t.Errorf("resume: %v\n%s", err, out)
+	}
+}

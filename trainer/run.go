@@ -1168,6 +1168,14 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		slog.Warn(fmt.Sprintf("the run has already trained its %d steps: to train on, %s with --set", max, how))
 	}
 	s.setLR(s.sched.LR)
+	if s.lead {
+		// What the run trains, before its first progress line, which a
+		// job's log gets only after train.log_every steps (minutes where a
+		// step takes seconds); the references print their data's size too.
+		slog.Info("training", "run", s.rd.Path, "recipe", s.cfg.Recipe, "device", s.dev.String(), "samples", s.ds.Len(),
+			"batch", s.cfg.Data.BatchSize*s.ranks(), "steps_per_epoch", s.loader.BatchesPerEpoch(), "epochs", s.totalEpochs(),
+			"from_step", s.step, "to_step", max)
+	}
 	// Rank 0 tells how the job goes: under torchrun the ranks share its
 	// terminal, where another rank's bar would overwrite rank 0's (the
 	// others log at warnings only).
