@@ -4,7 +4,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -106,5 +108,38 @@ func TestTrainSaysWhatItTrains(t *testing.T) {
 	out, err = gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=20")
 	if err != nil || !strings.Contains(out, "from_step=3 to_step=20\n") {
 		t.Errorf("resume: %v\n%s", err, out)
+	}
+}
+
+// TestRunsShowsTheLossesOfAStop: a run stopped between train.log_every
+// rows (here before its first) has its last losses in the checkpoint the
+// stop wrote; gogan runs showed none.
+func TestRunsShowsTheLossesOfAStop(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	cmd := exec.Command(goganBin, append([]string{"train"}, smallDCGAN(run, "train.max_steps=400", "train.log_every=100", "train.sample_every=2")...)...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		if b, _ := os.ReadFile(filepath.Join(run, "index.html")); strings.Contains(string(b), "training: step") {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no live report after a minute:\n%s", out.String())
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err == nil || !strings.Contains(out.String(), "stopped by interrupt") {
+		t.Fatalf("train after SIGINT: %v\n%s", err, out.String())
+	}
+	if rows := lossRows(t, run); len(rows) != 1 {
+		t.Fatalf("metrics.csv has %d rows, want the header alone (log_every 100)", len(rows))
+	}
+	got, err := gogan(t, "runs", run)
+	if err != nil || !regexp.MustCompile(`Loss_D=[0-9.]+ Loss_G=[0-9.]+ D_x=[0-9.]+ D_G_z1=[0-9.]+ D_G_z2=[0-9.]+ +stopped by interrupt`).MatchString(got) {
+		t.Errorf("gogan runs: %v\n%s", err, got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,26 +50,53 @@ func Summarize(path string) Summary {
 			s.State = d
 		}
 	}
-	if m, err := ReadMetrics(r.MetricsPath()); err == nil && len(m.Rows) > 0 {
-		row := m.Rows[len(m.Rows)-1]
-		if step := int(row[m.Column("step")]); step > s.Step {
-			s.Step = step
-		}
-		var ls []string
-		for _, name := range m.LossNames() {
-			if v := row[m.Column(name)]; !math.IsNaN(v) { // empty: a loss the run no longer has
-				ls = append(ls, name+"="+strconv.FormatFloat(v, 'g', 4, 64))
+	logged := -1 // the step of metrics.csv's last row
+	var names []string
+	if m, err := ReadMetrics(r.MetricsPath()); err == nil {
+		names = m.LossNames()
+		if len(m.Rows) > 0 {
+			row := m.Rows[len(m.Rows)-1]
+			logged = int(row[m.Column("step")])
+			s.Step = max(s.Step, logged)
+			last := map[string]float64{}
+			for _, name := range names {
+				last[name] = row[m.Column(name)]
 			}
+			s.Losses = lossText(names, last)
 		}
-		s.Losses = strings.Join(ls, " ")
 	}
 	if ck, st, err := LatestValid(path); err == nil {
 		s.Checkpoint = filepath.Base(ck.Dir)
 		s.Step = max(s.Step, st.Step)
+		if st.Step > logged && len(st.Metrics.Last) > 0 {
+			// A run stopped between train.log_every rows: its checkpoint
+			// holds the losses of the step it stopped at.
+			s.Losses = lossText(names, st.Metrics.Last)
+		}
 	} else {
 		s.Checkpoint = "none valid"
 	}
 	return s
+}
+
+// lossText is "name=value ..." in the order of names (metrics.csv's
+// columns), then any others by name; an empty cell (NaN: a loss the run
+// no longer has) is left out.
+func lossText(names []string, losses map[string]float64) string {
+	var rest []string
+	for n := range losses {
+		if !slices.Contains(names, n) {
+			rest = append(rest, n)
+		}
+	}
+	sort.Strings(rest)
+	var ls []string
+	for _, n := range append(slices.Clone(names), rest...) {
+		if v, ok := losses[n]; ok && !math.IsNaN(v) {
+			ls = append(ls, n+"="+strconv.FormatFloat(v, 'g', 4, 64))
+		}
+	}
+	return strings.Join(ls, " ")
 }
 
 // FindRuns lists the run folders (folders with a config.yaml) at dir and
