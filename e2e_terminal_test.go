@@ -295,3 +295,46 @@ func TestOnlyRankZeroDrawsTheBar(t *testing.T) {
 		t.Errorf("rank 0 did not log the job's progress:\n%s", rank0.String())
 	}
 }
+
+// TestOtherRanksLinesOnATerminal: gogan train --nproc 2 on a terminal;
+// SIGINT to rank 1 alone makes it warn (rank 0 stops after the step the
+// ranks agree on, saying nothing): the launcher's "[rank 1]" line starts a
+// row of its own instead of running on from rank 0's bar.
+func TestOtherRanksLinesOnATerminal(t *testing.T) {
+	needGloo(t)
+	const cols = 200
+	run := filepath.Join(t.TempDir(), "run")
+	term := openTerminal(t, cols)
+	cmd := exec.Command(goganBin, "train", "--nproc", "2", "--config", "configs/dcgan-fashion-mnist.yaml", "--set", "out="+run,
+		"--set", "data.max_samples=6400", "--set", "model.ngf=16", "--set", "model.ndf=16",
+		"--set", "device=cpu", "--set", "threads=1", "--set", "data.workers=1")
+	cmd.Stdout, cmd.Stderr = term.Tty, term.Tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); !regexp.MustCompile(`\(([3-9]|[1-9]\d)/250\)`).MatchString(term.Output()); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no bar past step 3:\n%q", term.Output())
+		}
+	}
+	syscall.Kill(rankPID(t, run, 1), syscall.SIGINT)
+	err := cmd.Wait()
+	out := term.Close(t)
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("after SIGINT to rank 1: %v, want exit 130\n%q", err, out)
+	}
+	rows := screen(out, cols)
+	found := false
+	for _, r := range rows {
+		if strings.Contains(r, "[rank 1] time=") && strings.Contains(r, "level=WARN") {
+			found = true
+			if !strings.HasPrefix(r, "[rank 1] time=") {
+				t.Errorf("rank 1's warning does not start its row: %q", r)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no warning of rank 1's on the terminal:\n%s", strings.Join(rows, "\n"))
+	}
+}

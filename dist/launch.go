@@ -16,6 +16,7 @@ import (
 	"time"
 
 	torch "gogan/cgo"
+	"golang.org/x/term"
 )
 
 // LaunchOptions are the launcher's settings.
@@ -171,8 +172,15 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 	return stopCode, nil
 }
 
-// prefixed is a pipe whose lines go to w after "[rank r] ".
+// prefixed is a pipe whose lines go to w after "[rank r] ". On a terminal
+// each line first clears the line it starts on: rank 0 draws its progress
+// bar there (without a newline), and another rank's warning would run on
+// from the bar's end; the bar comes back below it at rank 0's next step.
 func prefixed(wg *sync.WaitGroup, w io.Writer, rank int) io.WriteCloser {
+	clear := ""
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		clear = "\r\033[K"
+	}
 	pr, pw := io.Pipe()
 	wg.Add(1)
 	go func() {
@@ -180,7 +188,7 @@ func prefixed(wg *sync.WaitGroup, w io.Writer, rank int) io.WriteCloser {
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
-			fmt.Fprintf(w, "[rank %d] %s\n", rank, sc.Text())
+			fmt.Fprintf(w, "%s[rank %d] %s\n", clear, rank, sc.Text())
 		}
 		io.Copy(io.Discard, pr)
 	}()
