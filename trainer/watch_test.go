@@ -272,8 +272,12 @@ func TestEpochsBySteps(t *testing.T) {
 
 // TestBadImageMidRunSaysWhatToDo: an image that fails to decode when its
 // batch comes (a large folder's open reads headers only; here the file
-// goes bad after the open) stops the run naming it and what to do; with
-// the file fixed, the run resumes.
+// goes bad after the open) stops the run naming it and what to do, and
+// keeps the steps trained since the last checkpoint (4): step 5's
+// checkpoint is written (the loader stands at the failed batch; before,
+// step 5 was lost, and an epoch of a 20000-image folder could be). With
+// the file fixed, the resumed run's losses are those of a run that never
+// failed.
 func TestBadImageMidRunSaysWhatToDo(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
 	cfg := smallRun(t, run, "data.shuffle=false", "train.checkpoint_every=2")
@@ -289,15 +293,24 @@ func TestBadImageMidRunSaysWhatToDo(t *testing.T) {
 		}
 	}}
 	_, err = Train(context.Background(), cfg, opt)
-	for _, want := range []string{bad, "fix or replace", "data.skip_invalid=true", "gogan resume " + run, "step-00000004"} {
+	for _, want := range []string{bad, "fix or replace", "data.skip_invalid=true", "gogan resume " + run, "step-00000005"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("a bad image at step 6: %v, want it to say %q", err, want)
 		}
 	}
+	if _, err := os.Stat(filepath.Join(run, "checkpoints", "step-00000005", "state.json")); err != nil {
+		t.Errorf("the steps trained before the bad image were not kept: %v", err)
+	}
 	os.WriteFile(bad, good, 0o644)
 	if _, err := Resume(context.Background(), run, nil, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
-		t.Errorf("resumed with the file fixed: %v", err)
+		t.Fatalf("resumed with the file fixed: %v", err)
 	}
+	straight := filepath.Join(t.TempDir(), "straight")
+	if _, err := Train(context.Background(), smallRun(t, straight, "data.shuffle=false", "train.checkpoint_every=2", "data.root="+cfg.Data.Root),
+		RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	sameMetrics(t, "failed at step 6, fixed and resumed vs straight", straight, run, 12, 0)
 }
 
 // TestOneSampleImagePerStep: a sample step that is also an epoch's end
