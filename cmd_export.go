@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -22,7 +25,18 @@ func exportCmd() *cobra.Command {
 			"optimizer state, so training continued there starts Adam afresh.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// SIGINT or SIGTERM removes the unfinished files (without a
+			// handler the process died with a partial temp file in --out);
+			// a second one quits at once.
+			sd := trainer.NotifyShutdown(context.Background())
+			defer sd.Stop()
+			sd.SteppingThrough("removing the unfinished files")
+			o.Stop = sd.Context().Done()
 			r, err := trainer.Export(o)
+			if errors.Is(err, trainer.ErrExportStopped) {
+				fmt.Fprintf(os.Stderr, "gogan: export: stopped by %v; nothing was written in %s\n", sd.Signal(), o.Out)
+				os.Exit(sd.ExitCode())
+			}
 			if err != nil {
 				return err
 			}

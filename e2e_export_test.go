@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,7 +11,9 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	torch "gogan/cgo"
 	"gogan/cgo/torchtest"
@@ -454,5 +457,59 @@ vutils.save_image(fake, out, normalize=True)
 	}
 	if o, err := gogan(t, "sample", "--checkpoint", run, "--g-mode", "batch", "--out", filepath.Join(base, "x.png")); err == nil || !strings.Contains(o, `--g-mode "batch": must be eval`) {
 		t.Errorf("--g-mode batch: %v\n%s", err, o)
+	}
+}
+
+// TestExportStoppedWritesNothing: SIGINT while export writes a large
+// network (unet_256's 217 MB latest_net_G.pth) removes its unfinished
+// files and the folder it made, and exits 130 saying nothing was written.
+// Without a handler the process died with a hidden partial
+// .latest_net_G.pth.tmp-* left in a new --out folder.
+func TestExportStoppedWritesNothing(t *testing.T) {
+	base := t.TempDir()
+	pth := filepath.Join(base, "latest_net_G.pth")
+	script := `import sys; sys.path.insert(0, "scripts")
+import torch, reference_nets as rn
+torch.save(rn.define_G(3, 3, 64, "unet_256", "batch", True).state_dict(), sys.argv[1])`
+	if out, err := exec.Command(torchtest.Python(t), "-c", script, pth).CombinedOutput(); err != nil {
+		t.Fatalf("saving the reference's unet_256: %v\n%s", err, out)
+	}
+	run := filepath.Join(base, "run")
+	if out, err := gogan(t, "import", "--config", "configs/pix2pix-facades.yaml", "--pth", pth, "--out", run); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	parent := filepath.Join(base, "checkpoints")
+	dir := filepath.Join(parent, "facades")
+	cmd := exec.Command(goganBin, "export", "--checkpoint", run, "--out", dir)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// the signal comes while G's temp file is being written
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if tmps, _ := filepath.Glob(filepath.Join(dir, ".latest_net_G.pth.tmp-*")); len(tmps) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("export wrote no temp file of G:\n%s", buf.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	var ee *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(buf.String(), "export: stopped by interrupt; nothing was written") {
+		t.Errorf("export after SIGINT: %v, want exit status 130 and what was written\n%s", err, buf.String())
+	}
+	if _, err := os.Stat(parent); !os.IsNotExist(err) {
+		ents, _ := os.ReadDir(dir)
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Errorf("a stopped export left %s (%v), holding %v", parent, err, names)
 	}
 }

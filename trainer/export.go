@@ -24,6 +24,29 @@ type ExportOptions struct {
 	Out        string // the folder the files go in (created)
 	Label      string // the reference's epoch label in the file names; "" = its default
 	Force      bool   // replace files of the same names
+	// Stop, closed (SIGINT, SIGTERM), ends the export before its files are
+	// renamed into place: ErrExportStopped, the folder as it was.
+	Stop <-chan struct{}
+}
+
+// ErrExportStopped is an export ended by ExportOptions.Stop: no file was
+// written and the folders it made are removed.
+var ErrExportStopped = errors.New("export: stopped before its files were complete; nothing was written")
+
+// stopWriter fails a write once stop is closed, so that a stopped export
+// removes its temps instead of finishing (or leaving) them.
+type stopWriter struct {
+	w    io.Writer
+	stop <-chan struct{}
+}
+
+func (s stopWriter) Write(p []byte) (int, error) {
+	select {
+	case <-s.stop:
+		return 0, ErrExportStopped
+	default:
+	}
+	return s.w.Write(p)
 }
 
 // Exported is what Export wrote.
@@ -116,10 +139,10 @@ func Export(o ExportOptions) (*Exported, error) {
 		}
 		defer n.Free()
 		res.Params = append(res.Params, n.NumParams())
-		writes = append(writes, func(w io.Writer) error { return torch.WritePTH(w, n.StateDict()) })
+		writes = append(writes, func(w io.Writer) error { return torch.WritePTH(stopWriter{w, o.Stop}, n.StateDict()) })
 	}
 	for _, t := range e.Texts {
-		writes = append(writes, func(w io.Writer) error { _, err := io.WriteString(w, t.Text); return err })
+		writes = append(writes, func(w io.Writer) error { _, err := io.WriteString(stopWriter{w, o.Stop}, t.Text); return err })
 	}
 	made, err := mkdirAll(dir)
 	if err != nil {
@@ -133,6 +156,9 @@ func Export(o ExportOptions) (*Exported, error) {
 	}
 	if err := write(paths, writes); err != nil {
 		runfolder.RemoveEmptyDirs(made) // empty again: the files went to temps, now removed
+		if errors.Is(err, ErrExportStopped) {
+			return nil, ErrExportStopped
+		}
 		if errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("export: %w; choose another --out or --label, or --force to replace it", err)
 		}
