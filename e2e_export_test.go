@@ -513,3 +513,51 @@ torch.save(rn.define_G(3, 3, 64, "unet_256", "batch", True).state_dict(), sys.ar
 		t.Errorf("a stopped export left %s (%v), holding %v", parent, err, names)
 	}
 }
+
+// TestImportStoppedWritesNothing: SIGINT while import loads a large .pth
+// (unet_256's 217 MB) removes the run folder it made and exits 130 saying
+// nothing was written. Without a handler the process died leaving a
+// half-made run (.lock, samples/, maybe config.yaml and a checkpoint's
+// temp) that gogan runs listed as a run of unknown state and resume
+// refused as having no valid checkpoint.
+func TestImportStoppedWritesNothing(t *testing.T) {
+	base := t.TempDir()
+	pth := filepath.Join(base, "latest_net_G.pth")
+	script := `import sys; sys.path.insert(0, "scripts")
+import torch, reference_nets as rn
+torch.save(rn.define_G(3, 3, 64, "unet_256", "batch", True).state_dict(), sys.argv[1])`
+	if out, err := exec.Command(torchtest.Python(t), "-c", script, pth).CombinedOutput(); err != nil {
+		t.Fatalf("saving the reference's unet_256: %v\n%s", err, out)
+	}
+	run := filepath.Join(base, "runs", "imported")
+	cmd := exec.Command(goganBin, "import", "--config", "configs/pix2pix-facades.yaml", "--pth", pth, "--out", run)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// the signal comes once the run folder is made and locked: the nets
+	// are being built and the file read
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := os.Stat(filepath.Join(run, ".lock")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("import made no run folder:\n%s", buf.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	var ee *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(buf.String(), "import: stopped by interrupt; nothing was written in "+run) {
+		t.Errorf("import after SIGINT: %v, want exit status 130 and what was written\n%s", err, buf.String())
+	}
+	if _, err := os.Stat(filepath.Join(base, "runs")); !os.IsNotExist(err) {
+		var left []string
+		filepath.WalkDir(filepath.Join(base, "runs"), func(p string, _ os.DirEntry, _ error) error { left = append(left, p); return nil })
+		t.Errorf("a stopped import left %v", left)
+	}
+}

@@ -460,7 +460,17 @@ func importCmd() *cobra.Command {
 				n, _ := strconv.Atoi(m[1])
 				hint = fmt.Sprintf("main.py saves %s after its epoch %s (from 0): give --epoch %d for resume to go on after it", filepath.Base(pths["G"]), m[1], n+1)
 			}
-			ck, notes, err := trainer.Import(cfg, pths, at)
+			// SIGINT or SIGTERM stops the import before it writes the run
+			// (without a handler the process died leaving a half-made run
+			// folder); a checkpoint being written is finished.
+			sd := trainer.NotifyShutdown(context.Background())
+			defer sd.Stop()
+			sd.SteppingThrough("stopping before the run's files are written (a checkpoint being written is finished)")
+			ck, notes, err := trainer.ImportUntil(sd.Context().Done(), cfg, pths, at)
+			if errors.Is(err, trainer.ErrImportStopped) {
+				fmt.Fprintf(os.Stderr, "gogan: import: stopped by %v; nothing was written in %s\n", sd.Signal(), cfg.Out)
+				os.Exit(sd.ExitCode())
+			}
 			if err != nil {
 				return err
 			}

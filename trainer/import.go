@@ -37,6 +37,26 @@ type ImportedAt struct {
 // translate and resume can use. notes say, per file, what was adapted from
 // a state dict saved before PyTorch 0.4 (nets.Net.LoadPyTorchStateDict).
 func Import(cfg *config.Config, pths map[string]string, at ImportedAt) (ck string, notes []string, err error) {
+	return ImportUntil(nil, cfg, pths, at)
+}
+
+// ErrImportStopped is an import ended by ImportUntil's stop: the run
+// folder it made is removed.
+var ErrImportStopped = errors.New("import: stopped before its checkpoint was written; nothing was written")
+
+// ImportUntil is Import that stop (closed by SIGINT or SIGTERM) ends before
+// the run's files are written, with ErrImportStopped and no folder of its
+// own left behind (a half-made run: a lock, samples/, a checkpoint's temp).
+// A checkpoint being written by then is finished: the import is complete.
+func ImportUntil(stop <-chan struct{}, cfg *config.Config, pths map[string]string, at ImportedAt) (ck string, notes []string, err error) {
+	stopped := func() bool {
+		select {
+		case <-stop:
+			return true
+		default:
+			return false
+		}
+	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	dev, err := DeviceFor(cfg)
@@ -105,6 +125,9 @@ func Import(cfg *config.Config, pths map[string]string, at ImportedAt) (ck strin
 				file, cfg.Recipe, role, strings.Join(roles, ", "))
 		}
 		n := s.rec.Nets()[i]
+		if stopped() {
+			return "", nil, ErrImportStopped
+		}
 		sd, err := torch.LoadPTH(file)
 		if err != nil {
 			return "", nil, fmt.Errorf("import: %w", err)
@@ -137,6 +160,9 @@ func Import(cfg *config.Config, pths map[string]string, at ImportedAt) (ck strin
 		}
 	}
 	s.epoch, s.importedSamples = at.Epochs, at.Samples
+	if stopped() {
+		return "", nil, ErrImportStopped
+	}
 	if err := rd.WriteConfig(cfg); err != nil {
 		return "", nil, err
 	}
