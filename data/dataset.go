@@ -267,6 +267,9 @@ func (d *Dataset) openAligned() error {
 	if err != nil {
 		return err
 	}
+	if err := abFoldersInside(root, dir, false); err != nil {
+		return err
+	}
 	files, err := scanImages(dir, "data.root")
 	if err != nil {
 		return err
@@ -281,6 +284,26 @@ func (d *Dataset) openAligned() error {
 	}
 	d.kind, d.files, d.root = "ab", files, dir
 	return nil
+}
+
+// abFoldersInside refuses a split folder (data.root/{phase}) holding folders
+// A/ and B/: read as A|B images (what the reference's make_dataset would
+// do too, walking it), each of their images would be cut in halves, A's
+// photos paired with themselves. The layouts gogan pairs or keeps apart
+// put the split inside A/ and B/, or CycleGAN's domains beside it.
+func abFoldersInside(root, dir string, unaligned bool) error {
+	if dir == root || !isDir(filepath.Join(dir, "A")) || !isDir(filepath.Join(dir, "B")) {
+		return nil
+	}
+	phase := filepath.Base(dir)
+	if unaligned {
+		return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
+			"%[1]s holds folders A/ and B/, whose images would be read as A|B images, each cut in halves: CycleGAN's domains are %[2]s and %[3]s (the reference's layout), or %[4]s and %[5]s; move them there",
+			dir, filepath.Join(root, phase+"A")+"/", filepath.Join(root, phase+"B")+"/", filepath.Join(root, "A", phase)+"/", filepath.Join(root, "B", phase)+"/")}
+	}
+	return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
+		"%[1]s holds folders A/ and B/, whose images would be read as A|B images, each cut in halves: pairs in two folders go in %[2]s and %[3]s (files of the same names pair up; move them there), or combine them into A|B images side by side (the reference's datasets/combine_A_and_B.py)",
+		dir, filepath.Join(root, "A", phase)+"/", filepath.Join(root, "B", phase)+"/")}
 }
 
 // unalignedLayout refuses to read CycleGAN's layout (trainA/, trainB/,
@@ -534,6 +557,9 @@ func (d *Dataset) openUnalignedAB() error {
 	root, phase := d.cfg.Root, d.cfg.Phase
 	dir, err := phaseDir(root, phase)
 	if err != nil {
+		return err
+	}
+	if err := abFoldersInside(root, dir, true); err != nil {
 		return err
 	}
 	files, err := scanImages(dir, "data.root")

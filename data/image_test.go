@@ -515,3 +515,52 @@ func TestSplitFolderAsRoot(t *testing.T) {
 		t.Errorf("a flat folder as data.root: logs %q", logs.String())
 	}
 }
+
+// TestABFoldersInsideASplitRefused: a split folder holding A/ and B/
+// (datasets/NAME/train/A, train/B: pairs, or two domains, kept in two
+// folders) is refused, saying where gogan reads such folders; read as A|B
+// images each photo was cut in halves and trained on silently (the
+// reference's make_dataset walks it the same way). The layouts it names
+// open.
+func TestABFoldersInsideASplitRefused(t *testing.T) {
+	dir := t.TempDir()
+	for _, side := range []string{"A", "B"} {
+		write(t, filepath.Join(dir, "train", side, "1.jpg"), encode(t, "jpg", gradient(32, 32)))
+		write(t, filepath.Join(dir, "train", side, "2.jpg"), encode(t, "jpg", gradient(32, 32)))
+	}
+	for _, c := range []struct {
+		kind  string
+		wants []string
+	}{
+		{Aligned, []string{filepath.Join(dir, "train") + " holds folders A/ and B/", "cut in halves", filepath.Join(dir, "A", "train") + "/", filepath.Join(dir, "B", "train") + "/", "combine_A_and_B.py"}},
+		{Unaligned, []string{filepath.Join(dir, "train") + " holds folders A/ and B/", "cut in halves", filepath.Join(dir, "trainA") + "/", filepath.Join(dir, "trainB") + "/"}},
+	} {
+		cfg := DefaultConfig(c.kind)
+		cfg.Root, cfg.Preprocess, cfg.CropSize = dir, Crop, 16
+		_, err := Open(context.Background(), cfg, nil)
+		for _, w := range c.wants {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%s data with train/A and train/B: %v; want it to say %q", c.kind, err, w)
+			}
+		}
+	}
+	// moved where the message says, they open: pairs, and two domains
+	moved := t.TempDir()
+	for _, side := range []string{"A", "B"} {
+		os.MkdirAll(filepath.Join(moved, side), 0o755)
+		if err := os.Rename(filepath.Join(dir, "train", side), filepath.Join(moved, side, "train")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, kind := range []string{Aligned, Unaligned} {
+		cfg := DefaultConfig(kind)
+		cfg.Root, cfg.Preprocess, cfg.CropSize = moved, Crop, 16
+		d, err := Open(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatalf("%s data in A/train and B/train: %v", kind, err)
+		}
+		if d.Len() != 2 {
+			t.Errorf("%s data in A/train and B/train: %d samples, want 2", kind, d.Len())
+		}
+	}
+}
