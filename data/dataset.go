@@ -314,6 +314,9 @@ func unalignedLayout(root, phase string) error {
 	if isDir(filepath.Join(root, phase)) {
 		return nil
 	}
+	if err := splitsInAnotherCase(root, "A"); err != nil {
+		return err
+	}
 	var found []string
 	for _, split := range []string{"train", "val", "test"} {
 		for _, side := range []string{"A", "B"} {
@@ -328,6 +331,39 @@ func unalignedLayout(root, phase string) error {
 	return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
 		"has %s, CycleGAN's unpaired domains, but no %s/ of A|B pairs: aligned data (pix2pix, and eval pix2pix's scores) needs pairs; train unpaired data with recipe cyclegan (data.dataset=unaligned), or make pairs (the reference's datasets/combine_A_and_B.py)",
 		strings.Join(found, ", "), phase)}
+}
+
+// splitsInAnotherCase refuses a dir holding split folders named in another
+// case ({split}{suffix}, and its B side: Train/, TrainA/, traina/): the
+// references join the exact names (os.path.join(dataroot, phase + 'A'),
+// then fail: not a valid directory), and so does gogan, which without a
+// split folder would read every image under dir as A|B images, mixing the
+// splits and both domains.
+func splitsInAnotherCase(dir, suffix string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil // said where dir is read
+	}
+	names := []string{suffix}
+	if b := strings.Replace(suffix, "A", "B", 1); b != suffix {
+		names = append(names, b)
+	}
+	var renames []string
+	for _, e := range entries {
+		for _, split := range []string{"train", "val", "test"} {
+			for _, n := range names {
+				if want := split + n; e.Name() != want && strings.EqualFold(e.Name(), want) && isDir(filepath.Join(dir, e.Name())) {
+					renames = append(renames, e.Name()+"/ to "+want+"/")
+				}
+			}
+		}
+	}
+	if len(renames) == 0 {
+		return nil
+	}
+	return &ConfigError{Key: "data.root", Value: dir, Msg: fmt.Sprintf(
+		"split folders are named in lower case, A and B in upper case, as the references name them (they join the names exactly); rename %s (read as they are, every image under %s would be taken as an A|B image, of every split)",
+		strings.Join(renames, ", "), dir)}
 }
 
 // phaseDir is the folder of split phase in dir: dir/{phase} when it
@@ -346,6 +382,9 @@ func phaseDir(dir, phase string) (string, error) {
 func missingSplit(dir, phase, suffix string) error {
 	if isDir(filepath.Join(dir, phase+suffix)) {
 		return nil
+	}
+	if err := splitsInAnotherCase(dir, suffix); err != nil {
+		return err
 	}
 	var others []string
 	for _, split := range []string{"train", "val", "test"} {

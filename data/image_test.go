@@ -564,3 +564,50 @@ func TestABFoldersInsideASplitRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitFoldersInAnotherCaseRefused: split folders named in another
+// case (TrainA/ and TrainB/, traina/, Train/ and Test/) are refused, naming
+// the renames, for unaligned and aligned data. They were not taken as the
+// splits (the names are joined exactly, as the references join them; the
+// references then fail), so every image under data.root, of every split
+// and both domains, was cut in halves as an A|B image and trained on
+// without a word. Renamed, they open as the splits.
+func TestSplitFoldersInAnotherCaseRefused(t *testing.T) {
+	for _, c := range []struct {
+		kind    string
+		folders []string
+		renames []string
+	}{
+		{Unaligned, []string{"TrainA", "TrainB", "testA", "testB"}, []string{"TrainA/ to trainA/", "TrainB/ to trainB/"}},
+		{Unaligned, []string{"traina", "trainb"}, []string{"traina/ to trainA/", "trainb/ to trainB/"}},
+		{Aligned, []string{"Train", "Test"}, []string{"Train/ to train/", "Test/ to test/"}},
+		{Aligned, []string{"TrainA", "TrainB"}, []string{"TrainA/ to trainA/", "TrainB/ to trainB/"}},
+	} {
+		dir := t.TempDir()
+		for _, f := range c.folders {
+			write(t, filepath.Join(dir, f, "1.jpg"), encode(t, "jpg", gradient(64, 32)))
+			write(t, filepath.Join(dir, f, "2.jpg"), encode(t, "jpg", gradient(64, 32)))
+		}
+		cfg := DefaultConfig(c.kind)
+		cfg.Root, cfg.Preprocess, cfg.CropSize = dir, Crop, 16
+		_, err := Open(context.Background(), cfg, nil)
+		for _, w := range append(c.renames, "named in lower case") {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%s data in %v: %v; want it to say %q", c.kind, c.folders, err, w)
+			}
+		}
+		if c.kind == Aligned && c.folders[0] == "TrainA" {
+			continue // renamed, CycleGAN's domains: not pairs
+		}
+		for _, r := range c.renames {
+			from, to, _ := strings.Cut(r, "/ to ")
+			if err := os.Rename(filepath.Join(dir, from), filepath.Join(dir, strings.TrimSuffix(to, "/"))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d, err := Open(context.Background(), cfg, nil)
+		if err != nil || d.Len() != 2 {
+			t.Errorf("%s data in %v renamed: %v", c.kind, c.folders, err)
+		}
+	}
+}
