@@ -278,6 +278,9 @@ func (d *Dataset) openAligned() error {
 		// the references would find no {phase}/ folder here
 		if base := filepath.Base(filepath.Clean(root)); base != phase && slices.Contains([]string{"train", "val", "test"}, base) {
 			d.log.Warn(fmt.Sprintf("data.root %s is the %s split itself, read as data.phase %s: every A|B image under it (to read another split, set data.root to its parent)", root, base, phase))
+		} else if sub := foldersOf(root, files); len(sub) > 0 {
+			d.log.Warn(fmt.Sprintf("data: no %[1]s/ folder in data.root: every image under %[2]s, in its folders %[3]s included, is read as an A|B image (left half A, right half B); paired images kept in two folders go in %[2]s/A/%[1]s/ and %[2]s/B/%[1]s/, unpaired domains (recipe cyclegan) in %[2]s/%[1]sA/ and %[2]s/%[1]sB/",
+				phase, filepath.Clean(root), strings.Join(sub, ", ")))
 		} else {
 			d.log.Info(fmt.Sprintf("data: no %s/ folder in data.root: reading the A|B images directly under %s", phase, root))
 		}
@@ -611,8 +614,36 @@ func (d *Dataset) openUnalignedAB() error {
 		}
 		return err
 	}
+	if dir == root {
+		// where the reference fails (no trainA/): say what is read
+		what := fmt.Sprintf("data: no %[1]sA/ and %[1]sB/ (or A/ and B/) in data.root: every image under %[2]s is read as an A|B image, its left half domain A, its right half domain B", phase, filepath.Clean(root))
+		if sub := foldersOf(root, files); len(sub) > 0 {
+			d.log.Warn(fmt.Sprintf("%s (the images in its folders %s included); to train two folders of images as the domains, name them %s/%sA/ and %[3]s/%[4]sB/ (the reference's layout)",
+				what, strings.Join(sub, ", "), filepath.Clean(root), phase))
+		} else {
+			d.log.Info(what)
+		}
+	}
 	d.kind, d.files, d.root = "unaligned-ab", firstN(d, files), dir
 	return nil
+}
+
+// foldersOf lists the folders directly under root that hold some of files
+// (sorted paths under root), each once, as "name/".
+func foldersOf(root string, files []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range files {
+		rel, err := filepath.Rel(root, f)
+		if err != nil {
+			continue
+		}
+		if first, _, nested := strings.Cut(rel, string(filepath.Separator)); nested && !seen[first] {
+			seen[first] = true
+			out = append(out, first+"/")
+		}
+	}
+	return out
 }
 
 // firstN keeps the first data.max_samples entries of an unaligned stream.

@@ -611,3 +611,32 @@ func TestSplitFoldersInAnotherCaseRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldersReadAsABImagesWarned: a data.root without split folders whose
+// images sit in folders of their own (horses/ and zebras/: two domains
+// named otherwise than trainA/ and trainB/) is read as A|B images, every
+// image cut in halves, where the references fail (no trainA/, no train/):
+// a warning names the folders and the layout that reads them as domains
+// or pairs. CycleGAN's fallback said nothing; pix2pix's an info line.
+func TestFoldersReadAsABImagesWarned(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"horses", "zebras"} {
+		write(t, filepath.Join(dir, f, "1.jpg"), encode(t, "jpg", gradient(64, 32)))
+	}
+	for kind, wants := range map[string][]string{
+		Unaligned: {"level=WARN", "no trainA/ and trainB/", "horses/, zebras/", filepath.Join(dir, "trainA") + "/", filepath.Join(dir, "trainB") + "/"},
+		Aligned:   {"level=WARN", "no train/ folder", "horses/, zebras/", filepath.Join(dir, "A", "train") + "/", filepath.Join(dir, "trainA") + "/"},
+	} {
+		logs := captureLogs(t)
+		cfg := DefaultConfig(kind)
+		cfg.Root, cfg.Preprocess, cfg.CropSize = dir, Crop, 16
+		if _, err := Open(context.Background(), cfg, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range wants {
+			if !strings.Contains(logs.String(), w) {
+				t.Errorf("%s data in horses/ and zebras/: logs %q; want them to say %q", kind, logs.String(), w)
+			}
+		}
+	}
+}
