@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -992,5 +994,50 @@ func TestDefaultConfigOutsideTheClone(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(cmd.Dir, "run")); !os.IsNotExist(err) {
 		t.Errorf("the refused train made its out: %v", err)
+	}
+}
+
+// TestBadSampleImageAtStartSaysWhatToDo: in a folder of over 20000 images
+// (whose open reads headers only) a JPEG cut short among the first, which
+// the sample grid's inputs are read from as the run starts, stops the
+// start naming the file and what to do (it named the file alone); with
+// data.skip_invalid=true, as the message says, the run trains.
+func TestBadSampleImageAtStartSaysWhatToDo(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "big")
+	os.MkdirAll(filepath.Join(root, "train"), 0o755)
+	im := image.NewRGBA(image.Rect(0, 0, 48, 24))
+	for i := range im.Pix {
+		im.Pix[i] = uint8(i * 7)
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, im, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i <= 20000; i++ {
+		b := buf.Bytes()
+		if i == 0 {
+			b = b[:len(b)*2/3]
+		}
+		if err := os.WriteFile(filepath.Join(root, "train", fmt.Sprintf("b%05d.jpg", i)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bad := filepath.Join(root, "train", "b00000.jpg")
+	run := filepath.Join(base, "run")
+	args := []string{"train", "--config", "configs/pix2pix-facades.yaml", "--quiet", "--set", "data.root=" + root, "--set", "out=" + run,
+		"--set", "model.netG=resnet_6blocks", "--set", "model.ngf=4", "--set", "model.ndf=4", "--set", "data.load_size=24",
+		"--set", "data.crop_size=24", "--set", "train.max_steps=1", "--set", "threads=2"}
+	out, err := gogan(t, args...)
+	for _, want := range []string{bad + ": truncated JPEG image", "fix or replace " + bad, "--set data.skip_invalid=true"} {
+		if err == nil || !strings.Contains(out, want) {
+			t.Errorf("a bad sample image at the start: %v, want it to say %q\n%s", err, want, out)
+		}
+	}
+	if _, err := os.Stat(run); !os.IsNotExist(err) {
+		t.Errorf("the failed start left %s (%v)", run, err)
+	}
+	if out, err := gogan(t, append(args, "--set", "data.skip_invalid=true")...); err != nil {
+		t.Errorf("with data.skip_invalid=true: %v\n%s", err, out)
 	}
 }

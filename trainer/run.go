@@ -572,6 +572,12 @@ func (s *session) open(ctx context.Context) error {
 	}
 	if src, ok := s.rec.(gan.SampleSource); ok {
 		if err := src.TakeSamples(ds, uint64(s.cfg.Seed)); err != nil {
+			var bad *data.FileError
+			if errors.As(err, &bad) {
+				// An image the open read only the header of (over 20000
+				// files, LSUN) failed as the sample grid's inputs were read.
+				return fmt.Errorf("%w\nfix or replace %s, or --set data.skip_invalid=true to skip such images; then run the command again", err, bad.Path)
+			}
 			return err
 		}
 	}
