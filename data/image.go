@@ -248,6 +248,10 @@ func describeDecodeErr(path string, head []byte, err error) error {
 	if errors.As(err, &ue) {
 		return fileErr(path, "unsupported JPEG: %v", err)
 	}
+	if string(pe) == "invalid checksum" {
+		// PIL does not check the image data's CRC; Go's decoder does.
+		return fileErr(path, "corrupt PNG image: a chunk's checksum is wrong (PIL reads such a file without checking: save it again as a new PNG)")
+	}
 	return fileErr(path, "cannot decode %s image: %v (if other tools open it, it is a variant gogan's decoders lack: convert it to PNG)", want, err)
 }
 

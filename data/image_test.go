@@ -491,6 +491,26 @@ func TestPNGCutShort(t *testing.T) {
 	}
 }
 
+// TestPNGBadChecksum: a PNG whose image data's CRC is wrong (which PIL
+// opens: it does not check it) is refused as corrupt, naming the file and
+// saying to save it again, not to convert a PNG to PNG.
+func TestPNGBadChecksum(t *testing.T) {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 8, 8))); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	i := bytes.Index(b, []byte("IDAT"))
+	n := int(b[i-4])<<24 | int(b[i-3])<<16 | int(b[i-2])<<8 | int(b[i-1])
+	b[i+4+n] ^= 0xff // the first byte of IDAT's CRC
+	p := write(t, filepath.Join(t.TempDir(), "crc.png"), b)
+	_, err := LoadImage(p, 1)
+	if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "corrupt PNG image: a chunk's checksum is wrong") ||
+		!strings.Contains(err.Error(), "save it again as a new PNG") {
+		t.Errorf("a PNG with a wrong IDAT checksum: %v", err)
+	}
+}
+
 // TestSplitFolderAsRoot: a data.root that is a split folder itself (val/
 // read as phase train) is read, with a warning naming it; a folder of A|B
 // images without split folders says where it reads.
