@@ -13,7 +13,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	torch "gogan/cgo"
 	"gogan/cgo/torchtest"
@@ -487,19 +486,10 @@ torch.save(rn.define_G(3, 3, 64, "unet_256", "batch", True).state_dict(), sys.ar
 		t.Fatal(err)
 	}
 	// the signal comes while G's temp file is being written
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		if tmps, _ := filepath.Glob(filepath.Join(dir, ".latest_net_G.pth.tmp-*")); len(tmps) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("export wrote no temp file of G:\n%s", buf.String())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGINT)
+	signalWhen(t, cmd, &buf, "a temp file of G", func() bool {
+		tmps, _ := filepath.Glob(filepath.Join(dir, ".latest_net_G.pth.tmp-*"))
+		return len(tmps) > 0
+	}, syscall.SIGINT)
 	var ee *exec.ExitError
 	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(buf.String(), "export: stopped by interrupt; nothing was written") {
 		t.Errorf("export after SIGINT: %v, want exit status 130 and what was written\n%s", err, buf.String())
@@ -538,19 +528,10 @@ torch.save(rn.define_G(3, 3, 64, "unet_256", "batch", True).state_dict(), sys.ar
 	}
 	// the signal comes once the run folder is made and locked: the nets
 	// are being built and the file read
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		if _, err := os.Stat(filepath.Join(run, ".lock")); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("import made no run folder:\n%s", buf.String())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGINT)
+	signalWhen(t, cmd, &buf, "a locked run folder", func() bool {
+		_, err := os.Stat(filepath.Join(run, ".lock"))
+		return err == nil
+	}, syscall.SIGINT)
 	var ee *exec.ExitError
 	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(buf.String(), "import: stopped by interrupt; nothing was written in "+run) {
 		t.Errorf("import after SIGINT: %v, want exit status 130 and what was written\n%s", err, buf.String())

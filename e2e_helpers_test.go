@@ -8,7 +8,9 @@ import (
 	"image/jpeg"
 	"image/png"
 	"os"
+	"os/exec"
 	"testing"
+	"time"
 )
 
 // writeTestPNG draws a w x h gray rectangle outline, a stand-in edge drawing.
@@ -78,4 +80,19 @@ func decodeJPEG(t *testing.T, path string) image.Image {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return im
+}
+
+// signalWhen sends the started cmd sig as soon as ready says so (looked at
+// every 2 ms, for up to 2 minutes); where it never does, it kills cmd and
+// fails the test with cmd's output, saying what did not come.
+func signalWhen(t *testing.T, cmd *exec.Cmd, out *bytes.Buffer, what string, ready func() bool, sig os.Signal) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Minute); !ready(); time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("%s: no %s within 2 minutes:\n%s", cmd, what, out.String())
+		}
+	}
+	cmd.Process.Signal(sig)
 }
