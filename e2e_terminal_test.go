@@ -77,6 +77,18 @@ func (term *terminal) Output() string {
 }
 
 // Close waits for the children's output (they exited) and returns it.
+// waitFor waits until the terminal shows re; where it does not within 2
+// minutes it kills cmd and fails the test.
+func (term *terminal) waitFor(t *testing.T, cmd *exec.Cmd, re string) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Minute); !regexp.MustCompile(re).MatchString(term.Output()); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no %s on the terminal:\n%q", re, term.Output())
+		}
+	}
+}
+
 func (term *terminal) Close(t *testing.T) string {
 	t.Helper()
 	term.Tty.Close()
@@ -156,10 +168,7 @@ func TestProgressBarOnATerminal(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for !regexp.MustCompile(`\(([5-9]|[1-9]\d)/500\)`).MatchString(term.Output()) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	term.waitFor(t, cmd, `\(([5-9]|[1-9]\d)/500\)`)
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
 	out := term.Close(t)
@@ -218,18 +227,9 @@ func TestSecondSignalOnATerminal(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor := func(re string) {
-		t.Helper()
-		for deadline := time.Now().Add(2 * time.Minute); !regexp.MustCompile(re).MatchString(term.Output()); time.Sleep(10 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatalf("no %s on the terminal:\n%q", re, term.Output())
-			}
-		}
-	}
-	waitFor(`\(1/20\)`)
+	term.waitFor(t, cmd, `\(1/20\)`)
 	cmd.Process.Signal(syscall.SIGINT)
-	waitFor(`stop requested`)
+	term.waitFor(t, cmd, `stop requested`)
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
 	out := term.Close(t)
@@ -312,12 +312,7 @@ func TestOtherRanksLinesOnATerminal(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(2 * time.Minute); !regexp.MustCompile(`\(([3-9]|[1-9]\d)/250\)`).MatchString(term.Output()); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("no bar past step 3:\n%q", term.Output())
-		}
-	}
+	term.waitFor(t, cmd, `\(([3-9]|[1-9]\d)/250\)`)
 	syscall.Kill(rankPID(t, run, 1), syscall.SIGINT)
 	err := cmd.Wait()
 	out := term.Close(t)
