@@ -466,13 +466,7 @@ vutils.save_image(fake, out, normalize=True)
 // .latest_net_G.pth.tmp-* left in a new --out folder.
 func TestExportStoppedWritesNothing(t *testing.T) {
 	base := t.TempDir()
-	pth := filepath.Join(base, "latest_net_G.pth")
-	script := `import sys; sys.path.insert(0, "scripts")
-import torch, reference_nets as rn
-torch.save(rn.define_G(3, 3, 64, "unet_256", "batch", True).state_dict(), sys.argv[1])`
-	if out, err := exec.Command(torchtest.Python(t), "-c", script, pth).CombinedOutput(); err != nil {
-		t.Fatalf("saving the reference's unet_256: %v\n%s", err, out)
-	}
+	pth := savedUnet256(t, base)
 	run := filepath.Join(base, "run")
 	if out, err := gogan(t, "import", "--config", "configs/pix2pix-facades.yaml", "--pth", pth, "--out", run); err != nil {
 		t.Fatalf("import: %v\n%s", err, out)
@@ -512,13 +506,7 @@ torch.save(rn.define_G(3, 3, 64, "unet_256", "batch", True).state_dict(), sys.ar
 // refused as having no valid checkpoint.
 func TestImportStoppedWritesNothing(t *testing.T) {
 	base := t.TempDir()
-	pth := filepath.Join(base, "latest_net_G.pth")
-	script := `import sys; sys.path.insert(0, "scripts")
-import torch, reference_nets as rn
-torch.save(rn.define_G(3, 3, 64, "unet_256", "batch", True).state_dict(), sys.argv[1])`
-	if out, err := exec.Command(torchtest.Python(t), "-c", script, pth).CombinedOutput(); err != nil {
-		t.Fatalf("saving the reference's unet_256: %v\n%s", err, out)
-	}
+	pth := savedUnet256(t, base)
 	run := filepath.Join(base, "runs", "imported")
 	cmd := exec.Command(goganBin, "import", "--config", "configs/pix2pix-facades.yaml", "--pth", pth, "--out", run)
 	var buf bytes.Buffer
@@ -541,4 +529,19 @@ torch.save(rn.define_G(3, 3, 64, "unet_256", "batch", True).state_dict(), sys.ar
 		filepath.WalkDir(filepath.Join(base, "runs"), func(p string, _ os.DirEntry, _ error) error { left = append(left, p); return nil })
 		t.Errorf("a stopped import left %v", left)
 	}
+}
+
+// savedUnet256 saves the reference's unet_256 (pix2pix's G, 217 MB: long
+// enough to write or read for a signal to come in between) into dir as
+// latest_net_G.pth, with Debian's PyTorch.
+func savedUnet256(t *testing.T, dir string) string {
+	t.Helper()
+	pth := filepath.Join(dir, "latest_net_G.pth")
+	script := `import sys; sys.path.insert(0, "scripts")
+import torch, reference_nets as rn
+torch.save(rn.define_G(3, 3, 64, "unet_256", "batch", True).state_dict(), sys.argv[1])`
+	if out, err := exec.Command(torchtest.Python(t), "-c", script, pth).CombinedOutput(); err != nil {
+		t.Fatalf("saving the reference's unet_256: %v\n%s", err, out)
+	}
+	return pth
 }

@@ -77,6 +77,15 @@ func (term *terminal) Output() string {
 }
 
 // Close waits for the children's output (they exited) and returns it.
+// start starts cmd writing to the terminal.
+func (term *terminal) start(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	cmd.Stdout, cmd.Stderr = term.Tty, term.Tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // waitFor waits until the terminal shows re; where it does not within 2
 // minutes it kills cmd and fails the test.
 func (term *terminal) waitFor(t *testing.T, cmd *exec.Cmd, re string) {
@@ -164,10 +173,7 @@ func TestProgressBarOnATerminal(t *testing.T) {
 	cmd := exec.Command(goganBin, "train", "--config", "configs/dcgan-fashion-mnist.yaml", "--set", "out="+run,
 		"--set", "data.max_samples=6400", "--set", "model.ngf=16", "--set", "model.ndf=16",
 		"--set", "device=cpu", "--set", "threads=2", "--set", "data.workers=2")
-	cmd.Stdout, cmd.Stderr = term.Tty, term.Tty
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	term.start(t, cmd)
 	term.waitFor(t, cmd, `\(([5-9]|[1-9]\d)/500\)`)
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
@@ -223,10 +229,7 @@ func TestSecondSignalOnATerminal(t *testing.T) {
 	cmd := exec.Command(goganBin, "train", "--config", "configs/dcgan-fashion-mnist.yaml", "--set", "out="+run,
 		"--set", "data.max_samples=2048", "--set", "data.batch_size=512", "--set", "data.image_size=64",
 		"--set", "device=cpu", "--set", "threads=2", "--set", "data.workers=2")
-	cmd.Stdout, cmd.Stderr = term.Tty, term.Tty
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	term.start(t, cmd)
 	term.waitFor(t, cmd, `\(1/20\)`)
 	cmd.Process.Signal(syscall.SIGINT)
 	term.waitFor(t, cmd, `stop requested`)
@@ -308,10 +311,7 @@ func TestOtherRanksLinesOnATerminal(t *testing.T) {
 	cmd := exec.Command(goganBin, "train", "--nproc", "2", "--config", "configs/dcgan-fashion-mnist.yaml", "--set", "out="+run,
 		"--set", "data.max_samples=6400", "--set", "model.ngf=16", "--set", "model.ndf=16",
 		"--set", "device=cpu", "--set", "threads=1", "--set", "data.workers=1")
-	cmd.Stdout, cmd.Stderr = term.Tty, term.Tty
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	term.start(t, cmd)
 	term.waitFor(t, cmd, `\(([3-9]|[1-9]\d)/250\)`)
 	syscall.Kill(rankPID(t, run, 1), syscall.SIGINT)
 	err := cmd.Wait()
