@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -190,6 +191,10 @@ train:
 	if c.Data.Direction != "BtoA" || c.Data.Shuffle || c.Device != "cuda:1" {
 		t.Fatalf("parsed %+v", c.Data)
 	}
+	c = mustLoad(t, "", []string{"data.shuffle=0", "data.drop_last=1"}, []string{"GOGAN_DATA_NO_FLIP=Off"})
+	if c.Data.Shuffle || !c.Data.DropLast || c.Data.NoFlip {
+		t.Fatalf("0, 1 and Off as bools: %+v", c.Data)
+	}
 }
 
 func TestRealEnvironment(t *testing.T) {
@@ -291,6 +296,10 @@ func TestInvalidValues(t *testing.T) {
 		{"data.shuffle=maybe", []string{"data.shuffle", "true or false"}},
 		{"data.channels=2", []string{"data.channels", "0, 1, 3"}},
 		{"out=", []string{"out", "must not be empty"}},
+		// open lower bounds exclude their end: a learning rate or an init
+		// gain of 0 would train nothing (all-zero weights) without a word
+		{"train.lr=0", []string{"train.lr", `"0"`, "> 0"}},
+		{"model.init_gain=0", []string{"model.init_gain", `"0"`, "> 0"}},
 	}
 	for _, tc := range cases {
 		_, err := config.LoadConfigEnv("", []string{tc.set}, nil)
@@ -299,6 +308,9 @@ func TestInvalidValues(t *testing.T) {
 	path := writeYAML(t, "data:\n  batch_size: 2.5\nmodel:\n  no_dropout: 3\n  netD: [a]\n")
 	_, err := config.LoadConfigEnv(path, nil, nil)
 	wantErr(t, err, "data.batch_size: 2.5: want an integer", "model.no_dropout: 3: want true or false", "model.netD")
+	// a YAML bool where a path goes is a slip, not the folder "true"
+	_, err = config.LoadConfigEnv(writeYAML(t, "data:\n  root: true\n"), nil, nil)
+	wantErr(t, err, "data.root: true: want a string")
 }
 
 // An unknown recipe names the registered ones.
@@ -326,6 +338,10 @@ func TestCrossKeyChecks(t *testing.T) {
 		{[]string{"recipe=pix2pix", "data.dataset=unaligned"}, []string{"paired data"}},
 		{[]string{"recipe=pix2pix", "data.dataset=edges"}, []string{"model.input_nc must be 1"}},
 		{[]string{"device=cpu", "cuda.amp=bf16"}, []string{"cuda.amp=bf16 needs a CUDA device"}},
+		{[]string{"device=cuda", "cuda.amp=fp16", "train.gan_mode=wgangp"}, []string{"cuda.amp=fp16 with train.gan_mode=wgangp", "set cuda.amp=off"}},
+		// scale_width_and_crop crops a width of load_size too; one pixel over is too much
+		{[]string{"recipe=cyclegan", "data.preprocess=scale_width_and_crop", "data.crop_size=287"},
+			[]string{"data.crop_size (287) must be ≤ data.load_size (286) with data.preprocess=scale_width_and_crop"}},
 	}
 	for _, tc := range cases {
 		_, err := config.LoadConfigEnv("", tc.sets, nil)
@@ -340,6 +356,21 @@ func TestCrossKeyChecks(t *testing.T) {
 	// the same sizes pass where they fit
 	mustLoad(t, "", []string{"recipe=pix2pix", "model.netG=unet_128", "data.load_size=143", "data.crop_size=128"}, nil)
 	mustLoad(t, "", []string{"recipe=pix2pix", "model.netG=resnet_9blocks", "data.preprocess=scale_width", "data.crop_size=500"}, nil)
+	mustLoad(t, "", []string{"recipe=cyclegan", "data.preprocess=scale_width_and_crop", "data.load_size=256", "data.crop_size=256"}, nil)
+}
+
+// TestValidateAfterChangesInCode: Validate checks each key's value again,
+// not only the rules across keys, for a Config changed in code after it
+// was loaded (its doc's promise).
+func TestValidateAfterChangesInCode(t *testing.T) {
+	c := mustLoad(t, "", []string{"recipe=pix2pix"}, nil)
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c.Data.BatchSize = 0
+	c.Train.LR = math.NaN()
+	c.Data.Direction = "sideways"
+	wantErr(t, c.Validate(), "data.batch_size: 0: out of range", "train.lr: NaN: must be finite", "data.direction", "must be one of AtoB, BtoA")
 }
 
 func TestYAMLRoundTrip(t *testing.T) {
