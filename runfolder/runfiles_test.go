@@ -156,9 +156,15 @@ func TestCheckpointWriteValidateList(t *testing.T) {
 	for _, s := range []int{5, 100, 20, 99999999} {
 		writeTestCheckpoint(t, run, s, []byte("w"))
 	}
-	// Leftovers of an interrupted write are not checkpoints.
+	// Leftovers of an interrupted write are not checkpoints: a temp, and an
+	// old copy moved aside where the file system cannot exchange the two
+	// (a whole checkpoint's size, so pruning removes it).
 	os.MkdirAll(filepath.Join(run, "checkpoints", ".tmp-step-00000300-123"), 0o755)
+	os.MkdirAll(filepath.Join(run, "checkpoints", ".old-step-00000100-abc"), 0o755)
 	os.MkdirAll(filepath.Join(run, "checkpoints", "notes"), 0o755)
+	// Nor is a file of a checkpoint's name (a user's, a copy tool's): it is
+	// neither listed nor pruned.
+	os.WriteFile(filepath.Join(run, "checkpoints", "step-00000500"), []byte("mine"), 0o644)
 	cks, err := ListCheckpoints(run)
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +183,7 @@ func TestCheckpointWriteValidateList(t *testing.T) {
 	if len(cks) != 2 || cks[0].Step != 99999999 || cks[1].Step != 1234 {
 		t.Fatalf("after prune: %v", cks)
 	}
-	if names := dirNames(t, filepath.Join(run, "checkpoints")); len(names) != 3 { // 2 + notes
+	if names := dirNames(t, filepath.Join(run, "checkpoints")); !slices.Equal(names, []string{"notes", "step-00000500", "step-00001234", "step-99999999"}) {
 		t.Fatalf("after prune: %v", names)
 	}
 	if err := PruneCheckpoints(run, 0, 99999999, nil); err != nil { // keep all
@@ -276,7 +282,9 @@ func TestLatestValidFallsBack(t *testing.T) {
 		damage func(c Checkpoint)
 		why    string
 	}{
-		{"truncated weights", func(c Checkpoint) { os.Truncate(c.WeightsPath(), 100) }, "truncated"},
+		// (the temp folder's path holds the case's name: each why is a
+		// phrase of the error itself)
+		{"truncated weights", func(c Checkpoint) { os.Truncate(c.WeightsPath(), 100) }, "size 100, want 4096 (truncated"},
 		{"corrupt byte", func(c Checkpoint) {
 			f, _ := os.OpenFile(c.WeightsPath(), os.O_RDWR, 0)
 			b := make([]byte, 1)
@@ -288,7 +296,7 @@ func TestLatestValidFallsBack(t *testing.T) {
 		{"corrupt json", func(c Checkpoint) {
 			b, _ := os.ReadFile(c.StatePath())
 			os.WriteFile(c.StatePath(), b[:len(b)/2], 0o644)
-		}, "state.json"},
+		}, "state.json: unexpected end of JSON input"},
 		{"missing weights", func(c Checkpoint) { os.Remove(c.WeightsPath()) }, "no such file"},
 		{"missing state", func(c Checkpoint) { os.Remove(c.StatePath()) }, "no such file"},
 		{"edited state", func(c Checkpoint) {
@@ -788,5 +796,33 @@ func TestOpenRunWithoutCheckpoint(t *testing.T) {
 	}
 	if _, _, _, err := OpenCheckpoint(filepath.Join(dir, "none")); err == nil || !strings.Contains(err.Error(), "none: no such folder") {
 		t.Errorf("a path that is not there: %v", err)
+	}
+}
+
+// TestEndOfEpoch: a checkpoint at an epoch's end (its loader at the start
+// of the next) is one; one mid-epoch, or one before any epoch ended (a run
+// stopped before its first step: epoch 0, batch 0), is not, so that
+// train.keep_every_epochs does not keep it for ever.
+func TestEndOfEpoch(t *testing.T) {
+	run := t.TempDir()
+	for _, c := range []struct {
+		step, epoch int
+		loader      string
+		want        int
+		end         bool
+	}{
+		{0, 0, `{"epoch":0,"batch":0}`, 0, false},
+		{30, 2, `{"epoch":2,"batch":0}`, 2, true},
+		{35, 2, `{"epoch":2,"batch":5}`, 2, false},
+		{40, 3, ``, 0, false}, // an import: no loader
+	} {
+		st := CheckpointState{Epoch: c.epoch, Step: c.step, Loader: json.RawMessage(c.loader), Config: "recipe: dcgan\n"}
+		ck, err := WriteCheckpoint(run, st, weightsOf([]byte("w")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e, end := EndOfEpoch(ck); e != c.want || end != c.end {
+			t.Errorf("step %d, epoch %d, loader %s: EndOfEpoch %d %v, want %d %v", c.step, c.epoch, c.loader, e, end, c.want, c.end)
+		}
 	}
 }
