@@ -1,6 +1,8 @@
 package data
 
 import (
+	"encoding/binary"
+	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -23,6 +25,10 @@ func TestPreprocessSizes(t *testing.T) {
 		{Crop, 0, 256, 0, 300, 200, 0, 0, "data.crop_size 256 is larger than the image 300x200", false},
 		{ScaleWidth, 256, 256, 0, 400, 300, 256, 256, "", false}, // height max(192, crop)
 		{ScaleWidth, 256, 64, 0, 256, 100, 256, 100, "", false},  // already the width: unchanged
+		// already the width but lower than the crop: __scale_width still
+		// resizes, to int(max(256 * 100 / 256, 128)) = 128 high
+		{ScaleWidth, 256, 128, 0, 256, 100, 256, 128, "", false},
+		{ScaleWidthAndCrop, 256, 128, 0, 256, 100, 128, 128, "", false},
 		{ScaleWidth, 256, 64, 0, 512, 1024, 256, 512, "", false},
 		{ScaleWidthAndCrop, 286, 256, 0, 400, 300, 256, 256, "", false},
 		{PreprocessNone, 0, 0, 0, 30, 22, 32, 24, "", false}, // Python's round: 7.5 -> 8, 5.5 -> 6
@@ -132,5 +138,50 @@ func TestOutputSizeLimit(t *testing.T) {
 		if _, _, err := c.t.OutputSize(c.w, c.h); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s load %d, %dx%d: %v; want %q", c.t.Mode, c.t.LoadSize, c.w, c.h, err, c.want)
 		}
+	}
+}
+
+// TestNormalizeIsTorchvisions: the loader's float batches are the
+// references' ToTensor() then Normalize((0.5, ...), (0.5, ...)) bit for
+// bit, for every 8-bit value, in RGB and gray (get_transform's convert
+// step and pytorch/examples dcgan's transforms).
+func TestNormalizeIsTorchvisions(t *testing.T) {
+	rgb, gray := NewImage(256, 2, 3), NewImage(256, 2, 1)
+	for _, im := range []*Image{rgb, gray} {
+		for i := range im.Pix {
+			im.Pix[i] = uint8(i) // 0..255 over and over: every value
+		}
+	}
+	raw := pil(t, `
+import sys
+from PIL import Image
+import torchvision.transforms as T
+w, h = int(sys.argv[1]), int(sys.argv[2])
+data = sys.stdin.buffer.read()
+for mode, c in (('RGB', 3), ('L', 1)):
+    im = Image.frombytes(mode, (w, h), data[:w * h * c])
+    data = data[w * h * c:]
+    tf = T.Compose([T.ToTensor(), T.Normalize((0.5,) * c, (0.5,) * c)])
+    sys.stdout.buffer.write(tf(im).numpy().astype('<f4').tobytes())
+`, slices.Concat(rgb.Pix, gray.Pix), "256", "2")
+	for _, im := range []*Image{rgb, gray} {
+		got := make([]float32, len(im.Pix))
+		putCHW(im, got)
+		if len(raw) < 4*len(got) {
+			t.Fatalf("torchvision gave %d bytes, want %d more", len(raw), 4*len(got))
+		}
+		bad := 0
+		for i, g := range got {
+			want := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+			if g != want {
+				if bad++; bad <= 3 {
+					t.Errorf("%d channels: value %d: %v (%08x), torchvision %v (%08x)", im.C, i, g, math.Float32bits(g), want, math.Float32bits(want))
+				}
+			}
+		}
+		if bad > 0 {
+			t.Errorf("%d channels: %d of %d values differ from torchvision", im.C, bad, len(got))
+		}
+		raw = raw[4*len(got):]
 	}
 }
