@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"errors"
+	"image"
 	"io"
 	"log/slog"
 	"os"
@@ -266,6 +267,47 @@ func TestUnalignedSerialBatches(t *testing.T) {
 	for i := range 5 {
 		if ia, ib, _ := d.UnalignedIndex(i, 0, 0); ia != i || ib != i%3 {
 			t.Errorf("sample %d: %d, %d", i, ia, ib)
+		}
+	}
+	// More B than A: A wraps around, and every B is used, in order
+	// (UnalignedDataset: index % A_size; with serial_batches index_B =
+	// index % B_size, over max(A_size, B_size) samples).
+	more := t.TempDir()
+	for i := range 3 {
+		write(t, filepath.Join(more, "trainA", string(rune('a'+i))+".png"), encode(t, "png", gradient(30, 30)))
+	}
+	for i := range 5 {
+		b := image.NewGray(image.Rect(0, 0, 30, 30))
+		for p := range b.Pix {
+			b.Pix[p] = uint8(40 * i)
+		}
+		write(t, filepath.Join(more, "trainB", string(rune('a'+i))+".png"), encode(t, "png", b))
+	}
+	cfg.Root = more
+	d = openOK(t, cfg)
+	if d.Len() != 5 {
+		t.Fatalf("%d samples, want 5", d.Len())
+	}
+	for i := range 5 {
+		if ia, ib, _ := d.UnalignedIndex(i, 0, 0); ia != i%3 || ib != i {
+			t.Errorf("sample %d: %d, %d, want %d, %d", i, ia, ib, i%3, i)
+		}
+		s, err := d.Sample(i, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.B.Pix[0] != uint8(40*i) {
+			t.Errorf("sample %d's B is trainB's file of %d, want file %d", i, s.B.Pix[0]/40, i)
+		}
+	}
+	// and so do the references' draws (a random crop: they are drawn)
+	drs, err := d.ReferenceDraws([]int{0, 1, 2, 3, 4}, 2, 1, 3)
+	if err != nil || len(drs) != 5 {
+		t.Fatalf("reference draws: %v %v", drs, err)
+	}
+	for i, dr := range drs {
+		if dr.B != i {
+			t.Errorf("reference draws: sample %d pairs B %d, want %d", i, dr.B, i)
 		}
 	}
 }
