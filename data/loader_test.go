@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -179,6 +180,18 @@ func TestLoaderResume(t *testing.T) {
 	l.Close()
 	if err := l.Restore(LoaderState{Samples: 999, BatchSize: 100, DropLast: true, Shuffle: true}); err == nil {
 		t.Error("restore on a different dataset should fail")
+	}
+	// Another drop_last, order or batch size makes other epochs of other
+	// batches than the checkpoint's run had: refused, each named.
+	for _, st := range []LoaderState{
+		{Samples: 1000, BatchSize: 100, DropLast: false, Shuffle: true},
+		{Samples: 1000, BatchSize: 100, DropLast: true, Shuffle: false},
+		{Samples: 1000, BatchSize: 50, DropLast: true, Shuffle: true},
+	} {
+		err := l.Restore(st)
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("batch_size %d, drop_last %v, shuffle %v", st.BatchSize, st.DropLast, st.Shuffle)) {
+			t.Errorf("restore of %+v on batch_size 100, drop_last, shuffle: %v", st, err)
+		}
 	}
 }
 

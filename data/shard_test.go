@@ -1,6 +1,7 @@
 package data
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -120,6 +121,48 @@ print(" ".join(map(str, idx)))`, nil, fmt.Sprint(tc.n), fmt.Sprint(tc.world))
 		}
 		if want := strings.Fields(string(out)); !slices.Equal(got, want) {
 			t.Errorf("%d samples over %d ranks: the ranks' epoch %v, DistributedSampler's %v", tc.n, tc.world, got, want)
+		}
+	}
+}
+
+// TestLoaderShardsTakeTheReferenceDraws: with the references' draws
+// (TorchDraws), the ranks' batches side by side carry the draws of one
+// process with the global batch: the DataLoader workers that would draw a
+// sample are those of that process's batches, not of a rank's.
+func TestLoaderShardsTakeTheReferenceDraws(t *testing.T) {
+	cfg := DefaultConfig(Aligned)
+	cfg.Root, cfg.Validate, cfg.MaxSamples = facadesDir(t), "header", 24
+	cfg.LoadSize, cfg.CropSize, cfg.NoFlip = 40, 32, false
+	d := openOK(t, cfg)
+	seed := int64(77)
+	batches := func(batch, rank, world int) [][]Draws {
+		l, err := NewLoader(d, LoaderOptions{BatchSize: batch, Rank: rank, World: world, IndicesOnly: true, TorchDraws: true, ReferenceWorkers: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		if err := l.SetEpochStart(0, EpochStart{BaseSeed: &seed}); err != nil {
+			t.Fatal(err)
+		}
+		var out [][]Draws
+		for range l.BatchesPerEpoch() {
+			b, err := l.Next(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, b.Draws)
+			b.Release()
+		}
+		return out
+	}
+	one := batches(4, 0, 1)
+	r0, r1 := batches(2, 0, 2), batches(2, 1, 2)
+	if len(r0) != len(one) || len(r1) != len(one) {
+		t.Fatalf("%d and %d batches per rank, one process %d", len(r0), len(r1), len(one))
+	}
+	for b := range one {
+		if got := slices.Concat(r0[b], r1[b]); !slices.Equal(got, one[b]) {
+			t.Fatalf("batch %d: the ranks' draws %v, one process's %v", b, got, one[b])
 		}
 	}
 }
