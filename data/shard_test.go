@@ -85,6 +85,21 @@ func TestLoaderResumeOtherWorld(t *testing.T) {
 	if got := one.State(); got.Batch != 20 || got.World != 0 {
 		t.Fatalf("restored with one rank at %+v, want batch 20 (80 samples seen)", got)
 	}
+	// 20 samples seen, global batches of 12 on three ranks: the run goes on
+	// after them at the next whole global batch (24), training none twice.
+	if err := one.Restore(LoaderState{Batch: 5, Seed: 5, Samples: 1000, BatchSize: 4, DropLast: true, Shuffle: true}); err != nil {
+		t.Fatal(err)
+	}
+	three, err := NewLoader(d, LoaderOptions{BatchSize: 4, Shuffle: true, Seed: 5, DropLast: true, Rank: 2, World: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := three.Restore(one.State()); err != nil {
+		t.Fatal(err)
+	}
+	if got := three.State(); got.Batch != 2 || got.World != 3 {
+		t.Fatalf("restored on three ranks at %+v, want batch 2 (20 samples seen, rounded up to 24)", got)
+	}
 }
 
 // TestLoaderPadsAsDistributedSampler: without drop_last the ranks' epoch,
