@@ -343,3 +343,31 @@ func TestLoaderPairsAndVariableSizes(t *testing.T) {
 		t.Errorf("preprocess none shapes %v", shapes)
 	}
 }
+
+// TestEpochsDrawAnew: a sample's own crop and flip are drawn for each
+// epoch, so that an unshuffled run (the same samples in each batch) still
+// sees each image augmented anew, as the references' workers draw anew.
+func TestEpochsDrawAnew(t *testing.T) {
+	d := smallFashion(t)
+	l, err := NewLoader(d, LoaderOptions{BatchSize: 1000, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	recs := collect(t, l, 4) // epoch 0's one batch, its end, epoch 1's, its end
+	e0, e1 := recs[0], recs[2]
+	if e0 == nil || e1 == nil || e1.Epoch != 1 || !slices.Equal(e0.Indices, e1.Indices) {
+		t.Fatal("not one batch of the same samples per epoch")
+	}
+	n := len(e0.A) / 1000
+	same := 0
+	for i := range 1000 {
+		if slices.Equal(e0.A[i*n:(i+1)*n], e1.A[i*n:(i+1)*n]) {
+			same++
+		}
+	}
+	// 5 x 5 crop positions and a flip: 1 in 50 alike by chance
+	if same > 100 {
+		t.Errorf("%d of 1000 samples are cropped and flipped as in epoch 0 again in epoch 1", same)
+	}
+}
