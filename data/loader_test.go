@@ -181,6 +181,15 @@ func TestLoaderResume(t *testing.T) {
 	if err := l.Restore(LoaderState{Samples: 999, BatchSize: 100, DropLast: true, Shuffle: true}); err == nil {
 		t.Error("restore on a different dataset should fail")
 	}
+	// A position past the epoch's end (10 batches) is no loader's: refused,
+	// where Next would read past the epoch's order.
+	if err := l.Restore(LoaderState{Batch: 11, Seed: 7, Samples: 1000, BatchSize: 100, DropLast: true, Shuffle: true}); err == nil ||
+		!strings.Contains(err.Error(), "cannot resume at epoch 0 batch 11 (10 batches per epoch)") {
+		t.Errorf("restore at batch 11 of 10: %v", err)
+	}
+	if err := l.Restore(LoaderState{Epoch: -1, Seed: 7, Samples: 1000, BatchSize: 100, DropLast: true, Shuffle: true}); err == nil {
+		t.Error("restore at epoch -1 accepted")
+	}
 	// Another drop_last, order or batch size makes other epochs of other
 	// batches than the checkpoint's run had: refused, each named.
 	for _, st := range []LoaderState{
