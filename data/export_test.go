@@ -114,6 +114,16 @@ func TestExportLocatesSamples(t *testing.T) {
 			}
 		}
 	})
+	t.Run("random crop, data.no_flip", func(t *testing.T) {
+		// the draws hold a flip whatever no_flip says (get_params draws
+		// one); the device must not mirror by it
+		cfg := DefaultConfig(Aligned)
+		cfg.Root, cfg.MaxSamples, cfg.LoadSize, cfg.CropSize, cfg.NoFlip = facades, 6, 72, 64, true
+		set, flips, places, _ := checkExport(t, openOK(t, cfg), 6)
+		if !set.Placed || flips != 0 || places < 6 {
+			t.Errorf("placed %v, %d of 36 images flipped, %d distinct places", set.Placed, flips, places)
+		}
+	})
 	t.Run("A|B pairs of odd width, crop and flip", func(t *testing.T) {
 		// halves 37 and 38 wide: one crop, placed in A, for both
 		dir := t.TempDir()
