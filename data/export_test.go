@@ -178,6 +178,22 @@ func TestExportLocatesSamples(t *testing.T) {
 			}
 		}
 	})
+	t.Run("unaligned folders, fewer A than B", func(t *testing.T) {
+		// 5 samples: A wraps around (row i mod 3), every B in turn
+		dir := t.TempDir()
+		for i := range 3 {
+			write(t, filepath.Join(dir, "trainA", fmt.Sprintf("%d.png", i)), encode(t, "png", noisyPhoto(40, 36, i)))
+		}
+		for i := range 5 {
+			write(t, filepath.Join(dir, "trainB", fmt.Sprintf("%d.png", i)), encode(t, "png", noisyPhoto(40, 36, 10+i)))
+		}
+		cfg := DefaultConfig(Unaligned)
+		cfg.Root, cfg.Preprocess, cfg.CropSize, cfg.SerialBatches = dir, Crop, 32, true
+		set, _, _, rows := checkExport(t, openOK(t, cfg), 5)
+		if got, want := shapes(set), "A[3 3 36 40] B[5 3 36 40]"; got != want || rows != 8 {
+			t.Errorf("%s (want %s), %d distinct rows (want 3 + 5)", got, want, rows)
+		}
+	})
 	t.Run("label maps and instance boundaries, random crop and flip", func(t *testing.T) {
 		root := t.TempDir()
 		writeHD(t, root, "train", 4, 40, 30)
