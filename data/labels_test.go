@@ -424,6 +424,11 @@ func TestLabelErrors(t *testing.T) {
 		_, err := open(cfg)
 		wantErr(t, err, bad+": label map has class id 25 (at x=17, y=3) but data.label_nc is 20, so ids must be 0..19",
 			"raise data.label_nc to at least 26")
+		// id label_nc itself is one past the one-hot's channels (pix2pixHD's
+		// scatter_ into label_nc planes fails on it)
+		cfg.LabelNC = 25
+		_, err = open(cfg)
+		wantErr(t, err, bad+": label map has class id 25 (at x=17, y=3) but data.label_nc is 25, so ids must be 0..24")
 		cfg.LabelNC = 26
 		if _, err := open(cfg); err != nil {
 			t.Errorf("label_nc 26: %v", err)
