@@ -195,6 +195,11 @@ train:
 	if c.Data.Shuffle || !c.Data.DropLast || c.Data.NoFlip {
 		t.Fatalf("0, 1 and Off as bools: %+v", c.Data)
 	}
+	// spaces around a value (a quoted --set, an env file) are not part of it
+	c = mustLoad(t, "", []string{"data.batch_size= 8 ", "data.root= /data/x "}, []string{"GOGAN_DATA_DIRECTION= btoa"})
+	if c.Data.BatchSize != 8 || c.Data.Root != "/data/x" || c.Data.Direction != "BtoA" {
+		t.Fatalf("values with spaces: %+v", c.Data)
+	}
 }
 
 func TestRealEnvironment(t *testing.T) {
