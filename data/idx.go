@@ -151,8 +151,15 @@ func (s *idxSet) image(i int) (*Image, int) {
 // idxNames are the file stems of the train and test splits.
 var idxNames = map[string]string{"train": "train", "val": "t10k", "test": "t10k"}
 
-// findIDX looks for <stem>-{images-idx3,labels-idx1}-ubyte[.gz] in root and the
-// places torchvision puts them (root/raw, root/{MNIST,FashionMNIST}/raw).
+// torchvisionIDXDirs are the folders under a torchvision root that hold
+// each kind's files: MNIST and FashionMNIST keep theirs in
+// root/<class name>/raw, so one root often holds both.
+var torchvisionIDXDirs = map[string]string{MNIST: filepath.Join("MNIST", "raw"), FashionMNIST: filepath.Join("FashionMNIST", "raw")}
+
+// findIDX looks for <stem>-{images-idx3,labels-idx1}-ubyte[.gz] in root,
+// root/raw and the folder torchvision keeps the kind's files in. The other
+// kind's folder is never read: a fashion-mnist run on a root holding
+// MNIST/raw would train on digits.
 func findIDX(root, kind, phase string) (images, labels string, err error) {
 	st, err := os.Stat(root)
 	if err != nil {
@@ -162,8 +169,7 @@ func findIDX(root, kind, phase string) (images, labels string, err error) {
 		return "", "", &ConfigError{Key: "data.root", Value: root, Msg: "is not a folder"}
 	}
 	stem := idxNames[phase]
-	dirs := []string{root, filepath.Join(root, "raw"), filepath.Join(root, "MNIST", "raw"), filepath.Join(root, "FashionMNIST", "raw")}
-	find := func(base string) string {
+	find := func(base string, dirs ...string) string {
 		for _, d := range dirs {
 			for _, suffix := range []string{".gz", ""} {
 				p := filepath.Join(d, base+suffix)
@@ -174,12 +180,23 @@ func findIDX(root, kind, phase string) (images, labels string, err error) {
 		}
 		return ""
 	}
-	images = find(stem + "-images-idx3-ubyte")
-	if images == "" {
-		return "", "", &ConfigError{Key: "data.root", Value: root,
-			Msg: fmt.Sprintf("no %s-images-idx3-ubyte[.gz] for %s (%s split)", stem, kind, phase)}
+	dirs := []string{root, filepath.Join(root, "raw")}
+	if sub, ok := torchvisionIDXDirs[kind]; ok {
+		dirs = append(dirs, filepath.Join(root, sub))
 	}
-	return images, find(stem + "-labels-idx1-ubyte"), nil
+	images = find(stem+"-images-idx3-ubyte", dirs...)
+	if images == "" {
+		msg := fmt.Sprintf("no %s-images-idx3-ubyte[.gz] for %s (%s split) in it, raw/ or %s/", stem, kind, phase, torchvisionIDXDirs[kind])
+		for other, sub := range torchvisionIDXDirs {
+			if other != kind && find(stem+"-images-idx3-ubyte", filepath.Join(root, sub)) != "" {
+				// pytorch/examples' --dataset mnist may have been given Fashion-MNIST's files there
+				msg += fmt.Sprintf("; %s/ holds IDX files, which torchvision reads as %s's: to train on them, set data.dataset=%s (data.source for derived data), or data.root=%s",
+					sub, other, other, filepath.Join(root, sub))
+			}
+		}
+		return "", "", &ConfigError{Key: "data.root", Value: root, Msg: msg}
+	}
+	return images, find(stem+"-labels-idx1-ubyte", dirs...), nil
 }
 
 // loadIDXSet reads and cross-checks an images file and an optional labels file.

@@ -5,7 +5,10 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/binary"
+	"encoding/json"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -132,5 +135,68 @@ func TestIDXBad(t *testing.T) {
 	cfg.Preprocess, cfg.CropSize = Crop, 10
 	if _, err := Open(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), "data.crop_size 10 is larger than the image 5x4") {
 		t.Errorf("crop: %v", err)
+	}
+}
+
+// TestTorchvisionRootOfBothIDXSets: torchvision keeps MNIST's files in
+// root/MNIST/raw and Fashion-MNIST's in root/FashionMNIST/raw, so one root
+// (main.py's --dataroot for both) often holds both. Each kind reads its own
+// folder, as torchvision's MNIST and FashionMNIST do; a root holding only
+// the other's is refused, naming it and the data.dataset that reads it.
+func TestTorchvisionRootOfBothIDXSets(t *testing.T) {
+	root := t.TempDir()
+	sizes := map[string]int{"MNIST": 3, "FashionMNIST": 5}
+	for sub, n := range sizes {
+		for _, stem := range []string{"train", "t10k"} {
+			img := make([]byte, n*4*4)
+			for i := range img {
+				img[i] = byte(i*7 + n)
+			}
+			labels := make([]byte, n)
+			write(t, filepath.Join(root, sub, "raw", stem+"-images-idx3-ubyte"), idxBytes(0x803, []int{n, 4, 4}, img))
+			write(t, filepath.Join(root, sub, "raw", stem+"-labels-idx1-ubyte"), idxBytes(0x801, []int{n}, labels))
+		}
+	}
+	// torchvision's own answer: each class's length and first image
+	out := pil(t, `import sys, json, torchvision.datasets as d
+r = {}
+for c in (d.MNIST, d.FashionMNIST):
+    s = c(sys.argv[1], train=True)
+    r[c.__name__] = [len(s), list(s.data[0].flatten().tolist())]
+print(json.dumps(r))`, nil, root)
+	var want map[string][2]json.RawMessage
+	if err := json.Unmarshal(out, &want); err != nil {
+		t.Fatal(err)
+	}
+	for kind, sub := range map[string]string{MNIST: "MNIST", FashionMNIST: "FashionMNIST"} {
+		cfg := DefaultConfig(kind)
+		cfg.Root = root
+		d, err := Open(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		var n int
+		var pix []int
+		json.Unmarshal(want[sub][0], &n)
+		json.Unmarshal(want[sub][1], &pix)
+		im, _ := d.idx.image(0)
+		got := make([]int, len(im.Pix))
+		for i, p := range im.Pix {
+			got[i] = int(p)
+		}
+		if d.Len() != n || !slices.Equal(got, pix) {
+			t.Errorf("%s: %d images, first %v; torchvision's %s: %d, %v", kind, d.Len(), got, sub, n, pix)
+		}
+	}
+	// Only MNIST's folder: a fashion-mnist run is refused, not trained on digits.
+	if err := os.RemoveAll(filepath.Join(root, "FashionMNIST")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig(FashionMNIST)
+	cfg.Root = root
+	_, err := Open(context.Background(), cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), "FashionMNIST/raw/") || !strings.Contains(err.Error(), "MNIST/raw/ holds IDX files") ||
+		!strings.Contains(err.Error(), "data.dataset=mnist") || !strings.Contains(err.Error(), "data.root="+filepath.Join(root, "MNIST", "raw")) {
+		t.Errorf("fashion-mnist on a root of MNIST's files: %v", err)
 	}
 }
