@@ -545,3 +545,58 @@ torch.save(rn.define_G(3, 3, 64, "unet_256", "batch", True).state_dict(), sys.ar
 	}
 	return pth
 }
+
+// TestExportedMNISTNoteIsFollowable: a Fashion-MNIST run's export says how
+// main.py's --dataset mnist (torchvision's MNIST, download=True) reads the
+// same files: unpacked in DATAROOT/MNIST/raw/. Debian's files are .gz, and
+// torchvision's MNIST does not find those (main.py would download MNIST's
+// digits over them); gunzipped as the note says, it reads all 60000.
+func TestExportedMNISTNoteIsFollowable(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	if o, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "data.max_samples=64", "train.max_steps=1", "model.ngf=4", "model.ndf=4")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, o)
+	}
+	o, err := gogan(t, "export", "--checkpoint", run, "--out", filepath.Join(base, "exported"))
+	if err != nil {
+		t.Fatalf("export: %v\n%s", err, o)
+	}
+	root := "/usr/share/datasets/fashion-mnist"
+	if !strings.Contains(o, "unpacked in DATAROOT/MNIST/raw/: copy data.root's ("+root+") there and gunzip them") {
+		t.Fatalf("the note does not say to unpack data.root's files into DATAROOT/MNIST/raw/:\n%s", o)
+	}
+	dataroot := filepath.Join(base, "DATAROOT")
+	raw := filepath.Join(dataroot, "MNIST", "raw")
+	if err := os.MkdirAll(raw, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gzs, _ := filepath.Glob(filepath.Join(root, "*-ubyte.gz"))
+	if len(gzs) != 4 {
+		t.Fatalf("%s holds %v, want Fashion-MNIST's four .gz files", root, gzs)
+	}
+	for _, f := range gzs {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(raw, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// main.py's torchvision.datasets.MNIST(root=DATAROOT) without downloading
+	check := `import sys, torchvision.datasets as d
+s = d.MNIST(sys.argv[1], train=True, download=False)
+print(len(s))`
+	if out, err := exec.Command(torchtest.Python(t), "-c", check, dataroot).CombinedOutput(); err == nil || !strings.Contains(string(out), "Dataset not found") {
+		t.Fatalf("torchvision found the .gz files alone (%v):\n%s", err, out)
+	}
+	for _, f := range gzs {
+		if out, err := exec.Command("gunzip", filepath.Join(raw, filepath.Base(f))).CombinedOutput(); err != nil {
+			t.Fatalf("gunzip: %v\n%s", err, out)
+		}
+	}
+	out, err := exec.Command(torchtest.Python(t), "-c", check, dataroot).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "60000" {
+		t.Fatalf("torchvision's MNIST on the unpacked files: %v\n%s", err, out)
+	}
+}

@@ -25,7 +25,9 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 	dataset, root := d.Dataset, gan.DataRoot(c)
 	switch {
 	case dataset == "mnist" || dataset == "fashion-mnist":
-		e.Notes = append(e.Notes, "main.py's --dataset mnist is torchvision's MNIST, which reads DATAROOT/MNIST/raw/: put data.root's four IDX files there (Fashion-MNIST's are named as MNIST's)")
+		// torchvision's MNIST checks for the unpacked names; finding .gz
+		// files alone, main.py's download=True fetches MNIST's over them.
+		e.Notes = append(e.Notes, fmt.Sprintf("main.py's --dataset mnist is torchvision's MNIST, which reads the four IDX files (train and t10k, images and labels) unpacked in DATAROOT/MNIST/raw/: copy data.root's (%s) there and gunzip them (Fashion-MNIST's are named as MNIST's); finding .gz files alone, main.py's download=True downloads MNIST's digits over them", root))
 		dataset, root = "mnist", "DATAROOT"
 	case d.Channels == 1:
 		e.Notes = append(e.Notes, fmt.Sprintf("data.channels=1: main.py builds 1-channel networks only for --dataset mnist, not for %s", dataset))
