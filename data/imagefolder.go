@@ -2,6 +2,7 @@ package data
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -43,13 +44,16 @@ func (d *Dataset) openImageFolder() error {
 			loose = append(loose, e.Name())
 		}
 	}
-	if len(classes) == 0 || len(loose) > 0 {
+	if len(classes) == 0 {
 		d.files, err = scanImages(root, "data.root")
 		return err
 	}
+	if len(loose) > 0 {
+		return d.openMixedFolder(classes, loose)
+	}
 	var empty []string
 	for label, c := range classes {
-		files, err := walkClass(filepath.Join(root, c))
+		files, err := walkClass(filepath.Join(root, c), isImageFolderFile)
 		if err != nil {
 			return err
 		}
@@ -68,10 +72,40 @@ func (d *Dataset) openImageFolder() error {
 	return nil
 }
 
-// walkClass lists the images under dir in ImageFolder's order:
-// sorted(os.walk(dir, followlinks=True)), each folder's files sorted. A
-// link back to a folder it is in is an error (os.walk would not end).
-func walkClass(dir string) (files []string, err error) {
+// openMixedFolder reads a root of class folders with images beside them
+// as every image under it, unlabelled, in sorted path order: the class
+// folders walked as ImageFolder walks them (links followed, so a linked
+// class is not lost), the loose images too. ImageFolder (main.py's
+// --dataset folder) would leave the loose ones out, so the batches are not
+// main.py's: a warning says so and what to move.
+func (d *Dataset) openMixedFolder(classes, loose []string) error {
+	root := d.cfg.Root
+	for _, n := range loose {
+		d.files = append(d.files, filepath.Join(root, n))
+	}
+	for _, c := range classes {
+		files, err := walkClass(filepath.Join(root, c), IsImageFile)
+		if err != nil {
+			return err
+		}
+		d.files = append(d.files, files...)
+	}
+	sort.Strings(d.files)
+	slog.Warn(fmt.Sprintf("data: data.root holds %d images beside its class folders (%s): torchvision's ImageFolder (pytorch/examples dcgan's --dataset folder) would leave them out, so gogan reads every image under data.root, unlabelled, and the batches are not main.py's; move them into a class folder (or out of data.root) to read the folders as ImageFolder does",
+		len(loose), strings.Join(loose[:min(len(loose), 3)], ", ")), "root", root, "first", filepath.Join(root, loose[0]))
+	return nil
+}
+
+// isImageFolderFile: torchvision's IMG_EXTENSIONS, any case.
+func isImageFolderFile(name string) bool {
+	return slices.Contains(imageFolderExts, strings.ToLower(filepath.Ext(name)))
+}
+
+// walkClass lists the files under dir that keep takes in ImageFolder's
+// order: sorted(os.walk(dir, followlinks=True)), each folder's files
+// sorted. A link back to a folder it is in is an error (os.walk would not
+// end).
+func walkClass(dir string, keep func(name string) bool) (files []string, err error) {
 	type folder struct {
 		path  string
 		names []string
@@ -114,7 +148,7 @@ func walkClass(dir string) (files []string, err error) {
 	for _, f := range folders {
 		sort.Strings(f.names)
 		for _, n := range f.names {
-			if slices.Contains(imageFolderExts, strings.ToLower(filepath.Ext(n))) {
+			if keep(n) {
 				files = append(files, filepath.Join(f.path, n))
 			}
 		}

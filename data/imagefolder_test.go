@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -101,8 +102,10 @@ d = dset.ImageFolder(root=sys.argv[1], transform=T.Compose([T.Resize(32), T.Cent
 	}
 }
 
-// TestImageFolderErrors: an empty class and a link loop are named; a root with images of its own beside folders is read whole, as
-// before.
+// TestImageFolderErrors: an empty class and a link loop are named; a root
+// with images of its own beside class folders is read whole, a linked
+// class's images too, with a warning that ImageFolder would leave the
+// loose images out.
 func TestImageFolderErrors(t *testing.T) {
 	open := func(root string) (*Dataset, error) {
 		cfg := DefaultConfig(Folder)
@@ -120,14 +123,24 @@ func TestImageFolderErrors(t *testing.T) {
 	}
 	os.RemoveAll(filepath.Join(root, "empty"))
 	os.WriteFile(filepath.Join(root, "loose.png"), encode(t, "png", gradient(8, 8)), 0o644)
+	logs := captureLogs(t)
 	d, err := open(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// cat's 7 (its GIF too) and cat-x's 3 and the loose one; the walk of
-	// every image does not follow dog's link.
-	if d.Len() != 11 || d.HasLabels() {
-		t.Errorf("images beside class folders: %d images, want every image (11) unlabelled", d.Len())
+	// cat's 7 (its GIF too), cat-x's 3, dog's 2 (a linked class, walked as
+	// ImageFolder walks it) and the loose one
+	var rels []string
+	for _, f := range d.Files() {
+		rel, _ := filepath.Rel(root, f)
+		rels = append(rels, rel)
+	}
+	if d.Len() != 13 || d.HasLabels() || !slices.Contains(rels, "dog/x.jpg") || !slices.Contains(rels, "loose.png") || !slices.IsSorted(rels) {
+		t.Errorf("images beside class folders: %d images %v, want every image (13, dog's linked ones too) unlabelled, sorted", d.Len(), rels)
+	}
+	if w := logs.String(); !strings.Contains(w, "data.root holds 1 images beside its class folders (loose.png)") || !strings.Contains(w, "would leave them out") ||
+		!strings.Contains(w, "move them into a class folder") {
+		t.Errorf("no warning naming the loose image and what to do:\n%s", w)
 	}
 }
 
