@@ -67,7 +67,8 @@ func (d *Dataset) openImageFolder() error {
 	}
 	if len(empty) > 0 {
 		return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
-			"class folders without images: %s (torchvision's ImageFolder refuses them too; images are %s)", strings.Join(empty, ", "), strings.Join(imageFolderExts, " "))}
+			"class folders without images: %s (torchvision's ImageFolder refuses them too; images are %s): remove them from data.root, or put their images in them",
+			strings.Join(empty, ", "), strings.Join(imageFolderExts, " "))}
 	}
 	return nil
 }

@@ -114,7 +114,8 @@ func TestImageFolderErrors(t *testing.T) {
 	}
 	root := imageFolderTree(t)
 	os.Mkdir(filepath.Join(root, "empty"), 0o755)
-	if _, err := open(root); err == nil || !strings.Contains(err.Error(), "class folders without images: empty") {
+	if _, err := open(root); err == nil || !strings.Contains(err.Error(), "class folders without images: empty") ||
+		!strings.Contains(err.Error(), "remove them from data.root, or put their images in them") || !strings.Contains(err.Error(), root) {
 		t.Errorf("an empty class: %v", err)
 	}
 	os.Symlink(root, filepath.Join(root, "empty", "loop"))
