@@ -750,6 +750,11 @@ func RegisterReferenceNames(reference string, keys map[string]string) {
 func unknownKey(name string) error {
 	last := strings.ToLower(name[strings.LastIndex(name, ".")+1:])
 	if r, ok := referenceNames[last]; ok {
+		// one reference's option of that name may be another's file
+		// (pix2pix's --netG names a network, main.py's a weights file)
+		if a, ok := referenceAdvice[last]; ok && a[1] != r[1] {
+			return fmt.Errorf("unknown key %s; %s is %s here; %s has no key here: %s", name, r[1], r[0], a[1], a[0])
+		}
 		return fmt.Errorf("unknown key %s; %s is %s here", name, r[1], r[0])
 	}
 	if r, ok := referenceAdvice[last]; ok && !strings.Contains(name, ".") {

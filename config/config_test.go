@@ -230,10 +230,13 @@ func TestUnknownKeys(t *testing.T) {
 
 	// the references' option names, whatever their spelling suggests
 	for set, want := range map[string]string{
-		"max_dataset_size=9":     "pytorch-CycleGAN-and-pix2pix's --max_dataset_size is data.max_samples here",
-		"num_threads=4":          "pytorch-CycleGAN-and-pix2pix's --num_threads is data.reference_workers here",
-		"gpu_ids=0":              "pytorch-CycleGAN-and-pix2pix's --gpu_ids is device here",
-		"data.netG=unet_128":     "pytorch-CycleGAN-and-pix2pix's --netG is model.netG here",
+		"max_dataset_size=9": "pytorch-CycleGAN-and-pix2pix's --max_dataset_size is data.max_samples here",
+		"num_threads=4":      "pytorch-CycleGAN-and-pix2pix's --num_threads is data.reference_workers here",
+		"gpu_ids=0":          "pytorch-CycleGAN-and-pix2pix's --gpu_ids is device here",
+		"data.netG=unet_128": "pytorch-CycleGAN-and-pix2pix's --netG is model.netG here",
+		// main.py's --netG and --netD are weights files to continue from
+		"netG=netG_epoch_3.pth":  "pytorch-CycleGAN-and-pix2pix's --netG is model.netG here; pytorch/examples dcgan's --netG has no key here: gogan import --pth FILE",
+		"netD=netD_epoch_3.pth":  "pytorch-CycleGAN-and-pix2pix's --netD is model.netD here; pytorch/examples dcgan's --netD has no key here: gogan import --pth-d FILE",
 		"manualSeed=1":           "pytorch/examples dcgan's --manualSeed is seed here",
 		"n_downsample_global=3":  "pix2pixHD's --n_downsample_global is model.n_downsample_global here",
 		"print_freq=100":         "pytorch-CycleGAN-and-pix2pix's --print_freq is train.log_every here",

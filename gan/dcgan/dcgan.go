@@ -53,6 +53,8 @@ func init() {
 	config.RegisterReferenceAdvice("pytorch/examples dcgan", map[string]string{
 		"ngpu":    "device picks the GPU; gogan train --nproc N trains on N of them (data parallelism)",
 		"dry-run": "train.max_steps=1 trains one step",
+		"netG":    "gogan import --pth FILE (--pth-d for its --netD) makes a run of its weights, then gogan resume RUN trains on",
+		"netD":    "gogan import --pth-d FILE (--pth for its --netG) makes a run of its weights, then gogan resume RUN trains on",
 	})
 }
 
