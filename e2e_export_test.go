@@ -600,3 +600,52 @@ print(len(s))`
 		t.Fatalf("torchvision's MNIST on the unpacked files: %v\n%s", err, out)
 	}
 }
+
+// TestImportSaysMainPysSettings: a main.py user's netG_epoch_N.pth and
+// netD_epoch_N.pth (main.py's Generator and Discriminator, saved by
+// torch.save) of other settings than the config's, or given for the other
+// network, are refused naming what the file holds and the --set or flag
+// that imports it; following that, the import loads both.
+func TestImportSaysMainPysSettings(t *testing.T) {
+	dir := t.TempDir()
+	g, d := filepath.Join(dir, "netG_epoch_2.pth"), filepath.Join(dir, "netD_epoch_2.pth")
+	const script = `
+import sys
+sys.path.insert(0, "scripts")
+import torch, reference_nets
+torch.manual_seed(1)
+netG = reference_nets.Generator(0, 100, 8, 3)  # main.py --ngf 8 --ndf 12
+netG.apply(reference_nets.weights_init)
+netD = reference_nets.Discriminator(0, 12, 3)
+netD.apply(reference_nets.weights_init)
+torch.save(netG.state_dict(), sys.argv[1])
+torch.save(netD.state_dict(), sys.argv[2])
+`
+	if o, err := exec.Command(torchtest.Python(t), "-c", script, g, d).CombinedOutput(); err != nil {
+		t.Fatalf("main.py's networks: %v\n%s", err, o)
+	}
+	base := []string{"import", "--config", "configs/dcgan-folder.yaml", "--set", "data.root=" + dir}
+	for _, c := range []struct {
+		args       []string
+		file, want string
+	}{
+		{[]string{"--pth", g, "--pth-d", d}, d, "it holds a DCGAN discriminator of ndf 12, 3 channels, 64x64: import it with --set model.ndf=12"},
+		{[]string{"--pth", g, "--pth-d", d, "--set", "model.ndf=12"}, g, "it holds a DCGAN generator of nz 100, ngf 8, 3 channels, 64x64: import it with --set model.ngf=8"},
+		{[]string{"--pth", d}, d, "it holds a DCGAN discriminator (main.py's netD_epoch_N.pth): give it with --pth-d"},
+		{[]string{"--pth", g, "--pth-d", g, "--set", "model.ngf=8"}, g, "it holds a DCGAN generator (main.py's netG_epoch_N.pth): give it with --pth,"},
+		{[]string{"--pth", g, "--set", "model.ngf=8", "--set", "data.image_size=32"}, g, "64x64: import it with --set data.image_size=64"},
+	} {
+		out := filepath.Join(dir, "run")
+		o, err := gogan(t, append(append(base, "--out", out), c.args...)...)
+		if err == nil || !strings.Contains(o, c.want) || !strings.Contains(o, "import "+c.file+" into network") {
+			t.Errorf("import %v: %v, want an error naming the file and saying %q:\n%s", c.args, err, c.want, o)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("import %v: a failed import left %s", c.args, out)
+		}
+	}
+	o, err := gogan(t, append(base, "--out", filepath.Join(dir, "run"), "--pth", g, "--pth-d", d, "--set", "model.ngf=8", "--set", "model.ndf=12")...)
+	if err != nil || strings.Contains(o, "initial weights") {
+		t.Fatalf("import with the settings the errors named: %v\n%s", err, o)
+	}
+}

@@ -276,6 +276,11 @@ type Definition struct {
 	// folder's options file, ReadReferenceOptions) as config --set pairs
 	// (gogan import --from).
 	FromReference func(opts map[string]string) ([]string, error)
+	// Describe says, where it can, what a state dict that does not load
+	// into role's network holds, in the config's keys (gogan import of a
+	// file saved with other settings, or given for another role); "" when
+	// it cannot tell.
+	Describe func(c *config.Config, role string, shapes map[string][]int64) string
 }
 
 var registry = map[string]*Definition{}

@@ -136,6 +136,10 @@ func ImportUntil(stop <-chan struct{}, cfg *config.Config, pths map[string]strin
 			torch.FreeNamed(sd)
 			return "", nil, fmt.Errorf("import %s: tensor %s holds inf or nan values: these weights draw nothing (saved from a run that diverged?); import a checkpoint from before", file, name)
 		}
+		shapes := make(map[string][]int64, len(sd))
+		for _, t := range sd {
+			shapes[t.Name] = t.Tensor.Shape()
+		}
 		adapted, err := n.Net.LoadPyTorchStateDict(sd)
 		torch.FreeNamed(sd)
 		for _, a := range adapted {
@@ -143,6 +147,11 @@ func ImportUntil(stop <-chan struct{}, cfg *config.Config, pths map[string]strin
 		}
 		if err != nil {
 			spec, _ := gan.NetSpecOf(cfg, role)
+			if def, _ := gan.Lookup(cfg.Recipe); def != nil && def.Describe != nil {
+				if d := def.Describe(cfg, role, shapes); d != "" {
+					return "", nil, fmt.Errorf("import %s into network %s (%s): %s; %w", file, role, spec.Options.Kind, d, err)
+				}
+			}
 			return "", nil, fmt.Errorf("import %s into network %s (%s): %w", file, role, spec.Options.Kind, err)
 		}
 	}

@@ -45,7 +45,8 @@ func init() {
 		BenchParams: func(c *config.Config) map[string]any {
 			return map[string]any{"nz": c.Int("model.nz"), "logits": false}
 		},
-		Export: export,
+		Export:   export,
+		Describe: describe,
 	})
 	// pytorch/examples dcgan/main.py's flags (its --netG is a file: gogan import --pth)
 	config.RegisterReferenceNames("pytorch/examples dcgan", map[string]string{"dataset": "data.dataset", "workers": "data.workers",

@@ -1,0 +1,72 @@
+package dcgan
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gogan/config"
+)
+
+// describe reads the settings a DCGAN state dict was saved with from its
+// shapes (main.py's --nz, --ngf, --ndf, nc and, by its layer count, the
+// image size) and names the keys to set, so that a main.py user's
+// netG_epoch_N.pth of other settings, or a netD given as --pth, is
+// answered with what to do rather than a list of shapes alone.
+func describe(c *config.Config, role string, shapes map[string][]int64) string {
+	// the 4-d weights of main.N, in layer order
+	var idx []int
+	for k, s := range shapes {
+		n, ok := strings.CutPrefix(k, "main.")
+		if n, ok2 := strings.CutSuffix(n, ".weight"); ok && ok2 && len(s) == 4 {
+			if i, err := strconv.Atoi(n); err == nil {
+				idx = append(idx, i)
+			}
+		}
+	}
+	if len(idx) < 2 || len(idx) > 12 { // a DCGAN of 8x8 to 8192x8192
+		return ""
+	}
+	sort.Ints(idx)
+	first, last := shapes[fmt.Sprintf("main.%d.weight", idx[0])], shapes[fmt.Sprintf("main.%d.weight", idx[len(idx)-1])]
+	size := 4 << (len(idx) - 1)
+	// G's first ConvTranspose2d is followed by a BatchNorm (main.1); D's
+	// first Conv2d by a LeakyReLU, its last Conv2d has one output.
+	_, bn1 := shapes["main.1.weight"]
+	isG := bn1 && first[2] == 4 && first[3] == 4
+	isD := !bn1 && last[0] == 1
+	var what string
+	var want []string
+	set := func(key string, v, have int) {
+		if v != have {
+			want = append(want, fmt.Sprintf("--set %s=%d", key, v))
+		}
+	}
+	switch {
+	case isG && role == "D":
+		return "it holds a DCGAN generator (main.py's netG_epoch_N.pth): give it with --pth, the discriminator's with --pth-d"
+	case isD && role == "G":
+		return "it holds a DCGAN discriminator (main.py's netD_epoch_N.pth): give it with --pth-d, the generator's with --pth"
+	case isG && role == "G":
+		nz, ngf, nc := int(first[0]), int(last[0]), int(last[1])
+		what = fmt.Sprintf("a DCGAN generator of nz %d, ngf %d, %d channels, %dx%d", nz, ngf, nc, size, size)
+		set("model.nz", nz, c.Int("model.nz"))
+		set("model.ngf", ngf, c.Model.NGF)
+		set("data.channels", nc, c.Data.Channels)
+	case isD && role == "D":
+		ndf, nc := int(first[0]), int(first[1])
+		what = fmt.Sprintf("a DCGAN discriminator of ndf %d, %d channels, %dx%d", ndf, nc, size, size)
+		set("model.ndf", ndf, c.Model.NDF)
+		set("data.channels", nc, c.Data.Channels)
+	default:
+		return ""
+	}
+	if size != c.Data.ImageSize {
+		want = append(want, fmt.Sprintf("--set data.image_size=%d", size))
+	}
+	if len(want) == 0 {
+		return "it holds " + what
+	}
+	return fmt.Sprintf("it holds %s: import it with %s", what, strings.Join(want, " "))
+}
