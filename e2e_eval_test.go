@@ -170,3 +170,30 @@ func TestDCGANTrainsOnLSUN(t *testing.T) {
 		t.Errorf("train without a category's database: %v\n%s", err, out)
 	}
 }
+
+// TestEvalFIDOnClassFolders: a DCGAN's data.root of class folders
+// (ImageFolder's layout) given to eval fid as the real set holds no image
+// of its own, and pytorch-fid (its path.glob('*.ext'), transcribed in
+// scripts/fid_reference.py) lists none there: the error names the
+// subfolders that hold images, and one of them, given instead, is read.
+func TestEvalFIDOnClassFolders(t *testing.T) {
+	py := torchtest.Python(t)
+	dir := t.TempDir()
+	root := torchtest.CopyFacades(t, map[string][]string{"doors": torchtest.FacadesFiles(1, 3), "windows": torchtest.FacadesFiles(4, 5)})
+	w := filepath.Join(dir, "w.pth")
+	if out, err := exec.Command(py, "scripts/fid_reference.py", "make-weights", w).CombinedOutput(); err != nil {
+		t.Fatalf("make-weights: %v\n%s", err, out)
+	}
+	list := `import sys; sys.path.insert(0, "scripts"); import fid_reference; print(len(fid_reference.image_files(sys.argv[1])))`
+	if out, err := exec.Command(py, "-c", list, root).CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "0" {
+		t.Fatalf("pytorch-fid's listing of the class root: %v\n%s", err, out)
+	}
+	o, err := gogan(t, "eval", "fid", "--dims", "64", "--device", "cpu", "--inception", w, root, filepath.Join(root, "doors"))
+	if err == nil || !strings.Contains(o, root+" holds 0 images") || !strings.Contains(o, "its subfolders hold images (doors/ (3), windows/ (2))") ||
+		!strings.Contains(o, "give one of them") {
+		t.Fatalf("eval fid on class folders: %v, want the subfolders named:\n%s", err, o)
+	}
+	if o, err := gogan(t, "eval", "fid", "--dims", "64", "--device", "cpu", "--inception", w, filepath.Join(root, "windows"), filepath.Join(root, "doors")); err != nil || !strings.Contains(o, "\nFID ") {
+		t.Fatalf("eval fid on a class folder: %v\n%s", err, o)
+	}
+}

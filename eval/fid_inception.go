@@ -112,8 +112,8 @@ func openFIDPath(p string) (fidSet, error) {
 		}
 	}
 	if len(files) < 2 {
-		return fidSet{}, fmt.Errorf("eval fid: %s holds %d images (*.%s): need at least 2 for a covariance",
-			p, len(files), strings.Join(inceptionImageExts, ", *."))
+		return fidSet{}, fmt.Errorf("eval fid: %s holds %d images (*.%s): need at least 2 for a covariance%s",
+			p, len(files), strings.Join(inceptionImageExts, ", *."), imagesBelow(p, entries))
 	}
 	slices.Sort(files)
 	return fidSet{FIDSet: FIDSet{Source: p, N: len(files)}, images: func(yield func(*data.Image) error) error {
@@ -128,6 +128,51 @@ func openFIDPath(p string) (fidSet, error) {
 		}
 		return nil
 	}}, nil
+}
+
+// imagesBelow says which subfolders of p hold images: pytorch-fid reads a
+// folder's own files alone, so a DCGAN's data.root of class folders
+// (ImageFolder's layout) is empty to it. "" when none do.
+func imagesBelow(p string, entries []os.DirEntry) string {
+	var with []string
+	for _, e := range entries {
+		sub := filepath.Join(p, e.Name())
+		if st, err := os.Stat(sub); err != nil || !st.IsDir() { // links to folders too
+			continue
+		}
+		if n := countImages(sub); n > 0 {
+			with = append(with, fmt.Sprintf("%s/ (%d)", e.Name(), n))
+		}
+	}
+	if len(with) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; its subfolders hold images (%s), which pytorch-fid does not read (it takes a folder's own files): give one of them, or a folder holding all the images to compare with", strings.Join(with, ", "))
+}
+
+// countImages counts the images pytorch-fid would read under dir, at any
+// depth (links followed; each real folder once).
+func countImages(dir string) int {
+	n, seen := 0, map[string]bool{}
+	var walk func(d string)
+	walk = func(d string) {
+		real, err := filepath.EvalSymlinks(d)
+		if err != nil || seen[real] {
+			return
+		}
+		seen[real] = true
+		entries, _ := os.ReadDir(d)
+		for _, e := range entries {
+			q := filepath.Join(d, e.Name())
+			if st, err := os.Stat(q); err == nil && st.IsDir() {
+				walk(q)
+			} else if slices.Contains(inceptionImageExts, strings.TrimPrefix(filepath.Ext(e.Name()), ".")) {
+				n++
+			}
+		}
+	}
+	walk(dir)
+	return n
 }
 
 // InceptionFID computes pytorch-fid's FID (or, with SaveStats, its
