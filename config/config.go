@@ -745,6 +745,21 @@ func RegisterReferenceNames(reference string, keys map[string]string) {
 	}
 }
 
+// RegisterReferenceVariables records settings a reference's code fixes in
+// a variable rather than an option (main.py's nc: 1 for --dataset mnist,
+// else 3), so that `--set nc=1` is answered with the key, not the key
+// nearest by spelling (model.nz).
+func RegisterReferenceVariables(reference string, keys map[string]string) {
+	for name, key := range keys {
+		if _, ok := LookupKey(key); !ok {
+			panic("config: reference variable " + name + " names no key " + key)
+		}
+		if _, taken := referenceNames[strings.ToLower(name)]; !taken {
+			referenceNames[strings.ToLower(name)] = [2]string{key, reference + "'s " + name + " (a variable there, not an option)"}
+		}
+	}
+}
+
 // unknownKey names the key a reference's option of that name is here, or
 // the nearest valid key by edit distance.
 func unknownKey(name string) error {

@@ -238,6 +238,7 @@ func TestUnknownKeys(t *testing.T) {
 		"netG=netG_epoch_3.pth":  "pytorch-CycleGAN-and-pix2pix's --netG is model.netG here; pytorch/examples dcgan's --netG has no key here: gogan import --pth FILE",
 		"netD=netD_epoch_3.pth":  "pytorch-CycleGAN-and-pix2pix's --netD is model.netD here; pytorch/examples dcgan's --netD has no key here: gogan import --pth-d FILE",
 		"manualSeed=1":           "pytorch/examples dcgan's --manualSeed is seed here",
+		"nc=1":                   "pytorch/examples dcgan's nc (a variable there, not an option) is data.channels here",
 		"n_downsample_global=3":  "pix2pixHD's --n_downsample_global is model.n_downsample_global here",
 		"print_freq=100":         "pytorch-CycleGAN-and-pix2pix's --print_freq is train.log_every here",
 		"continue_train=true":    "pytorch-CycleGAN-and-pix2pix's --continue_train has no key here: gogan resume RUN",
