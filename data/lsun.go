@@ -44,6 +44,13 @@ func lsunCategories(value string) (cats []string, msg string) {
 		case c == "":
 			return nil, "empty category in the comma-separated list"
 		case !slices.Contains(LSUNCategories, c):
+			// torchvision's LSUN takes bedroom_train (main.py appends _train)
+			for _, split := range []string{"_train", "_val", "_test"} {
+				if cat, ok := strings.CutSuffix(strings.ToLower(c), split); ok && slices.Contains(LSUNCategories, cat) {
+					return nil, fmt.Sprintf("%q is torchvision LSUN's name of a database: data.classes takes the category (%s), and data.phase picks its split (%s)",
+						c, cat, strings.TrimPrefix(split, "_"))
+				}
+			}
 			return nil, fmt.Sprintf("unknown LSUN category %q: want some of %s", c, strings.Join(LSUNCategories, ", "))
 		case slices.Contains(cats, c):
 			return nil, fmt.Sprintf("category %q is listed twice", c)

@@ -173,6 +173,7 @@ func TestLSUNErrors(t *testing.T) {
 		{"missing split", func(c *Config) { c.Classes, c.Phase = "tower", "val" }, []string{"tower_val_lmdb"}},
 		{"unknown category", func(c *Config) { c.Classes = "tower,castle" }, []string{"data.classes", `unknown LSUN category "castle"`, "church_outdoor"}},
 		{"twice", func(c *Config) { c.Classes = "tower,tower" }, []string{"data.classes", "listed twice"}},
+		{"torchvision's database name", func(c *Config) { c.Classes = "tower,bedroom_train" }, []string{"data.classes", `"bedroom_train" is torchvision LSUN's name of a database: data.classes takes the category (bedroom), and data.phase picks its split (train)`}},
 		{"classes on a folder", func(c *Config) { c.Dataset, c.Classes = Folder, "tower" }, []string{"data.classes", "only applies to data.dataset=lsun"}},
 	} {
 		err := open(c.mod)
