@@ -20,8 +20,9 @@ import (
 )
 
 // writeHDData lays out pix2pixHD's train_label/ (8-bit class ids 0..3 in
-// bands), train_inst/ (16-bit instance ids, class*1000 + an object
-// number: ids above 255 whose low bytes collide) and train_img/ (RGB
+// bands), train_inst/ (16-bit instance ids as Cityscapes': class*1000 + an
+// object number, ids above 255 whose low bytes collide; class 0, whose ids
+// would fall below 1000, is one region of id 0) and train_img/ (RGB
 // photos that follow the labels, no channel constant: a constant one would
 // make the encoder's weights on it gradient-free), n examples of w x h.
 func writeHDData(t *testing.T, root string, n, w, h int) {
@@ -38,6 +39,9 @@ func writeHDData(t *testing.T, root string, n, w, h int) {
 				class := ((x+i*3)/(w/4) + y/(h/2)) % 4
 				object := uint16((x / 8) % 2 * 256) // 0 or 256: equal low bytes
 				label.SetGray(x, y, color.Gray{Y: uint8(class)})
+				if class == 0 {
+					object = 0
+				}
 				inst.SetGray16(x, y, color.Gray16{Y: uint16(class)*1000 + object})
 				v := uint8(60*class + (x*y+i)%40)
 				photo.Set(x, y, color.RGBA{R: v, G: 255 - v, B: uint8(30*i + (x+2*y)%23), A: 255})
@@ -445,6 +449,82 @@ func TestPix2PixHDFeatures(t *testing.T) {
 	}
 	if out, err := gogan(t, "features", "--checkpoint", plain); err == nil || !strings.Contains(out, "without a feature encoder") {
 		t.Errorf("features of a run without them: %v\n%s", err, out)
+	}
+}
+
+// TestFeaturesCheckInstanceIDConvention: gogan features takes an instance
+// id's class as encode_features.py does (an id below 1000 is its class,
+// above it class*1000 + k). Ids that give a class beyond data.label_nc
+// (the reference fails there, a KeyError) are refused naming the file, the
+// id and how to number them; ids that give another class than the label
+// map under them (1, 2, 3 per image: the reference clusters them under
+// those classes without a word) are clustered with a warning. Cityscapes'
+// ids cluster with neither.
+func TestFeaturesCheckInstanceIDConvention(t *testing.T) {
+	root := t.TempDir()
+	writeHDData(t, root, 3, 40, 36)
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train"}, featureHD(root, run, "model.instance_feat=true", "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	// renumbered copies of the data: the instance maps' ids mapped by f
+	renumbered := func(f func(id uint16) uint16) string {
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS(root)); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			p := filepath.Join(dir, "train_inst", fmt.Sprintf("%03d.png", i))
+			im, ok := decodePNG(t, readFile(t, p)).(*image.Gray16)
+			if !ok {
+				t.Fatalf("%s is not 16-bit gray", p)
+			}
+			for j := 0; j < len(im.Pix); j += 2 {
+				binary.BigEndian.PutUint16(im.Pix[j:], f(binary.BigEndian.Uint16(im.Pix[j:])))
+			}
+			writePNG(t, p, im)
+		}
+		return dir
+	}
+	features := func(dataRoot string) (string, string, error) {
+		out := filepath.Join(t.TempDir(), "f.safetensors")
+		o, err := gogan(t, "features", "--checkpoint", run, "--threads", "2", "--n-clusters", "2", "--data-root", dataRoot, "--out", out)
+		return o, out, err
+	}
+	if o, _, err := features(root); err != nil || strings.Contains(o, "WARN") {
+		t.Fatalf("features of Cityscapes-numbered ids: %v, want no warning\n%s", err, o)
+	}
+	// objects of class 2 numbered 40000 + k: class 40 of a run of 4
+	far := renumbered(func(id uint16) uint16 {
+		if id/1000 == 2 {
+			return 40000 + id%1000
+		}
+		return id
+	})
+	o, out, err := features(far)
+	bad := filepath.Join(far, "train_inst", "000.png")
+	if err == nil || !strings.Contains(o, bad+": instance id 40000 gives class 40") || !strings.Contains(o, "data.label_nc is 4") ||
+		!strings.Contains(o, "its label map has class 2 there") || !strings.Contains(o, "number the instances of class c as c*1000 + k") {
+		t.Errorf("features of ids of class 40: %v, want a refusal naming %s, the id, the class and the numbering\n%s", err, bad, o)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("refused, it wrote %s (%v)", out, err)
+	}
+	// the objects of classes 1, 2, 3 numbered 3, 2, 1: ids below label_nc,
+	// two of them on another class
+	seq := renumbered(func(id uint16) uint16 {
+		if id >= 1000 {
+			return 4 - id/1000
+		}
+		return id
+	})
+	o, out, err = features(seq)
+	if err != nil || !strings.Contains(o, "instance regions lie on another class than their id gives") ||
+		!strings.Contains(o, "first="+filepath.Join(seq, "train_inst", "000.png")) || !strings.Contains(o, "number the instances of class c as c*1000 + k") {
+		t.Errorf("features of ids 1..3: %v, want the clusters and a warning\n%s", err, o)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Errorf("warned, the clusters are not written: %v", err)
 	}
 }
 

@@ -156,6 +156,11 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 	}
 	sum := &ClusterSummary{Images: n, Checkpoint: ck.Dir, Out: out}
 	points := map[int][][]float32{}
+	// Instance ids name their class by Cityscapes' convention; the label
+	// maps say whether a dataset's ids follow it.
+	labelNC := cfg.Int("data.label_nc")
+	checkIDs := !f.byLabel && labelNC > 0
+	var stray strayIDs
 	for i := range n {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -165,7 +170,7 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 			return nil, err
 		}
 		var feats []float32
-		var ids []int64
+		var ids, labels []int64
 		var h, w int
 		err = torch.Try(func() {
 			s := torch.NewScope()
@@ -180,6 +185,9 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 				sh := out.Shape()
 				h, w = int(sh[2]), int(sh[3])
 				feats, ids = out.Float32s(), id.Int64s()
+				if checkIDs {
+					labels = b["A"].ToDType(torch.Int64).Int64s()
+				}
 			})
 		})
 		if err != nil {
@@ -190,6 +198,11 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 			return nil, fmt.Errorf("gogan features: %s is %dx%d after resizing: too small for regions of 1/64 of it", ds.Files()[i], w, h)
 		}
 		for _, r := range regionsOf(ids, h*w) {
+			if checkIDs {
+				if err := stray.check(f, r, labels[r.first], labelNC, ds.FilesInst()[i]); err != nil {
+					return nil, err
+				}
+			}
 			sum.Regions++
 			if float64(r.pixels)/float64(block) <= 0.5 {
 				continue
@@ -203,6 +216,7 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 			points[c] = append(points[c], v)
 		}
 	}
+	stray.warn()
 	cl := &clusters{f: f, centres: map[int][][]float32{}}
 	for c, ps := range points {
 		cl.centres[c] = kmeans(ps, min(len(ps), o.NClusters), o.Seed)
@@ -213,6 +227,41 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 		return nil, fmt.Errorf("gogan features: no region of the %d images covers more than 1/64 of its image: nothing to cluster", n)
 	}
 	return sum, cl.save(sum.Out, ck, o.NClusters, digest)
+}
+
+// strayIDs counts instance regions whose class by Cityscapes' convention
+// is not the label under them.
+type strayIDs struct {
+	n                 int
+	file              string
+	id, class, labels int64
+}
+
+// check refuses an instance id whose class (id below 1000, else id/1000)
+// is not a class of the run, where encode_features.py fails (a KeyError),
+// and counts those of another class than their label map's, which the
+// reference clusters with that class's without a word.
+func (s *strayIDs) check(f *features, r region, label int64, labelNC int, file string) error {
+	c := int64(f.regionClass(int(r.id)))
+	if c >= int64(labelNC) {
+		return fmt.Errorf("gogan features: %s: instance id %d gives class %d (pix2pixHD's and Cityscapes' convention: an id below 1000 is its class, above it class*1000 + k), but data.label_nc is %d; its label map has class %d there: number the instances of class c as c*1000 + k (and give other pixels their class id), or train with model.label_feat instead of model.instance_feat",
+			file, r.id, c, labelNC, label)
+	}
+	if c != label {
+		if s.n == 0 {
+			s.file, s.id, s.class, s.labels = file, r.id, c, label
+		}
+		s.n++
+	}
+	return nil
+}
+
+// warn says how many regions were clustered under another class than their label.
+func (s *strayIDs) warn() {
+	if s.n > 0 {
+		slog.Warn(fmt.Sprintf("gogan features: %d instance regions lie on another class than their id gives (pix2pixHD's and Cityscapes' convention: an id below 1000 is its class, above it class*1000 + k); their features are clustered, and drawn at translate time, under the id's class: number the instances of class c as c*1000 + k (other pixels: their class id), or train with model.label_feat", s.n),
+			"first", s.file, "id", s.id, "id_class", s.class, "label", s.labels)
+	}
 }
 
 // region is one id's pixels in a sample: how many, and the first (its
