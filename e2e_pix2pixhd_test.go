@@ -528,6 +528,48 @@ func TestFeaturesCheckInstanceIDConvention(t *testing.T) {
 	}
 }
 
+// TestTranslateMapsInSubfolders: label maps, instance maps and photos kept
+// in city folders (Cityscapes' gtFine/val/frankfurt/...), which training
+// reads and test.py's make_dataset walks, translate as the same files kept
+// flat, paired by sorted path. translate read the top folder alone and
+// found no image files.
+func TestTranslateMapsInSubfolders(t *testing.T) {
+	root := t.TempDir()
+	writeHDData(t, root, 3, 40, 36)
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train"}, featureHD(root, run, "model.instance_feat=true", "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	nested := t.TempDir()
+	for _, d := range []string{"train_label", "train_inst", "train_img"} {
+		for i, city := range []string{"aachen", "aachen", "bremen"} {
+			name := fmt.Sprintf("%03d.png", i)
+			if err := os.MkdirAll(filepath.Join(nested, d, city), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(nested, d, city, name), readFile(t, filepath.Join(root, d, name)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	translate := func(dataRoot string) string {
+		dst := filepath.Join(t.TempDir(), "out")
+		out, err := gogan(t, "translate", "--checkpoint", run, "--input", filepath.Join(dataRoot, "train_label"),
+			"--instances", filepath.Join(dataRoot, "train_inst"), "--photos", filepath.Join(dataRoot, "train_img"), "--out", dst)
+		if err != nil || !strings.Contains(out, "translated 3 images") {
+			t.Fatalf("translate of %s: %v\n%s", dataRoot, err, out)
+		}
+		return dst
+	}
+	flat, cities := translate(root), translate(nested)
+	for i := range 3 {
+		name := fmt.Sprintf("%03d.png", i)
+		if !bytes.Equal(readFile(t, filepath.Join(flat, name)), readFile(t, filepath.Join(cities, name))) {
+			t.Errorf("%s: translated from city folders, it differs from the flat folders' translation", name)
+		}
+	}
+}
+
 // checkpointKeys lists the tensors of a checkpoint's weights file (its
 // safetensors header).
 func checkpointKeys(t *testing.T, ck string) []string {

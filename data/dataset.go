@@ -724,6 +724,25 @@ func scanImages(dir, key string) ([]string, error) {
 	if !st.IsDir() {
 		return nil, &ConfigError{Key: key, Value: dir, Msg: "is not a folder"}
 	}
+	files, err := ImagesUnder(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		exts := make([]string, 0, len(imageExts))
+		for e := range imageExts {
+			exts = append(exts, e)
+		}
+		sort.Strings(exts)
+		return nil, fileErr(dir, "folder holds no images (%s)", strings.Join(exts, " "))
+	}
+	return files, nil
+}
+
+// ImagesUnder lists the image files under the folder dir, recursively,
+// sorted by path (none: no error), as the references' sorted(make_dataset)
+// lists a folder (os.walk without following links below dir).
+func ImagesUnder(dir string) ([]string, error) {
 	// dir itself may be a link to a folder (os.walk follows that one, not
 	// links below it); the files are named under dir as given.
 	real, err := filepath.EvalSymlinks(dir)
@@ -746,14 +765,6 @@ func scanImages(dir, key string) ([]string, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("data: scanning %s: %w", dir, err)
-	}
-	if len(files) == 0 {
-		exts := make([]string, 0, len(imageExts))
-		for e := range imageExts {
-			exts = append(exts, e)
-		}
-		sort.Strings(exts)
-		return nil, fileErr(dir, "folder holds no images (%s)", strings.Join(exts, " "))
 	}
 	sort.Strings(files)
 	return files, nil

@@ -2,9 +2,6 @@ package infer
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
 
 	torch "gogan/cgo"
 	"gogan/config"
@@ -170,24 +167,19 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 	})
 }
 
-// imageFiles lists the image files of dir, sorted.
+// imageFiles lists the image files under dir, in its subfolders too
+// (Cityscapes' city folders), sorted by path: as test.py's
+// sorted(make_dataset), and as gogan reads a training split.
 func imageFiles(dir, flag string) ([]string, error) {
 	if err := isFolder(flag, dir); err != nil {
 		return nil, err
 	}
-	ents, err := os.ReadDir(dir)
+	files, err := data.ImagesUnder(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", flag, err)
-	}
-	var files []string
-	for _, e := range ents {
-		if !e.IsDir() && data.IsImageFile(e.Name()) {
-			files = append(files, filepath.Join(dir, e.Name()))
-		}
 	}
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%s %s: no image files", flag, dir)
 	}
-	sort.Strings(files)
 	return files, nil
 }
