@@ -570,6 +570,39 @@ func TestTranslateMapsInSubfolders(t *testing.T) {
 	}
 }
 
+// TestLabelLayoutWithLabelNC0Refused: pix2pixHD's layout of label maps
+// (train_label/, train_img/, train_inst/) under a run of data.label_nc=0
+// (the input an image, read from train_A/ and train_B/: the reference's
+// --label_nc 0 fails without them) is refused naming the key, the folder
+// and the two ways on. gogan read every image under data.root, maps,
+// instance maps and photos, as A|B images cut in halves, with a warning
+// (and without instance maps said the root had "neither" layout).
+// Renamed train_A/ and train_B/, the same files train.
+func TestLabelLayoutWithLabelNC0Refused(t *testing.T) {
+	root := t.TempDir()
+	writeHDData(t, root, 2, 32, 32)
+	for _, inst := range []string{"false", "true"} {
+		run := filepath.Join(t.TempDir(), "run")
+		out, err := gogan(t, append([]string{"train"}, featureHD(root, run, "data.label_nc=0", "data.no_instance="+inst, "train.max_steps=1")...)...)
+		if err == nil || !strings.Contains(out, "data.label_nc: 0: the input is an image") || !strings.Contains(out, filepath.Join(root, "train_label")) ||
+			!strings.Contains(out, "set data.label_nc to the number of classes") || !strings.Contains(out, "rename train_label/ to train_A/ and train_img/ to train_B/") {
+			t.Errorf("data.no_instance=%s: %v, want a refusal naming data.label_nc and %s\n%s", inst, err, filepath.Join(root, "train_label"), out)
+		}
+		if _, err := os.Stat(run); !os.IsNotExist(err) {
+			t.Errorf("refused, it made %s (%v)", run, err)
+		}
+	}
+	for from, to := range map[string]string{"train_label": "train_A", "train_img": "train_B"} {
+		if err := os.Rename(filepath.Join(root, from), filepath.Join(root, to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train"}, featureHD(root, run, "data.label_nc=0", "train.max_steps=1")...)...); err != nil {
+		t.Errorf("train_A/, train_B/ and train_inst/ with data.label_nc=0: %v\n%s", err, out)
+	}
+}
+
 // checkpointKeys lists the tensors of a checkpoint's weights file (its
 // safetensors header).
 func checkpointKeys(t *testing.T, ck string) []string {

@@ -244,6 +244,9 @@ func (d *Dataset) openAligned() error {
 		}
 		return d.sortedFolders(a, b)
 	}
+	if err := labelLayout(root, phase); err != nil {
+		return err
+	}
 	if d.cfg.Instance {
 		return &ConfigError{Key: "data.instance", Value: true, Msg: fmt.Sprintf(
 			"instance maps are read from %[1]s_inst/ beside pix2pixHD's %[1]s_label/ and %[1]s_img/ (data.label_nc>0) or %[1]s_A/ and %[1]s_B/ folders; %[2]s has neither, and its pix2pix layouts (A|B images, A/ and B/ folders) have no instance maps: turn instance maps off (data.no_instance=true in the pix2pixhd recipe, data.instance=false in data.Config; pix2pixHD's --no_instance)",
@@ -287,6 +290,21 @@ func (d *Dataset) openAligned() error {
 	}
 	d.kind, d.files, d.root = "ab", files, dir
 	return nil
+}
+
+// labelLayout refuses, with data.label_nc 0, a root holding pix2pixHD's
+// layout of label maps ({phase}_label/) and none of pix2pix's ({phase}/, A/
+// and B/): the reference, given --label_nc 0, reads {phase}_A/ and fails
+// without it, where gogan would read every image under root, maps, photos
+// and instance maps, as A|B images cut in halves.
+func labelLayout(root, phase string) error {
+	lab := filepath.Join(root, phase+"_label")
+	if !isDir(lab) || isDir(filepath.Join(root, phase)) || (isDir(filepath.Join(root, "A")) && isDir(filepath.Join(root, "B"))) {
+		return nil
+	}
+	return &ConfigError{Key: "data.label_nc", Value: 0, Msg: fmt.Sprintf(
+		"the input is an image (pix2pixHD's --label_nc 0), read from %[1]s_A/ (inputs) and %[1]s_B/ (targets), but %[2]s holds %[3]s, pix2pixHD's layout of class-id label maps (%[1]s_label/, %[1]s_img/, %[1]s_inst/): set data.label_nc to the number of classes of its maps (recipe pix2pixhd); or, if its maps are colour images, rename %[1]s_label/ to %[1]s_A/ and %[1]s_img/ to %[1]s_B/",
+		phase, filepath.Clean(root), lab)}
 }
 
 // abFoldersInside refuses a split folder (data.root/{phase}) holding folders
