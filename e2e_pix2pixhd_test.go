@@ -603,6 +603,62 @@ func TestLabelLayoutWithLabelNC0Refused(t *testing.T) {
 	}
 }
 
+// TestPairOfTwoSizesSaysWhatToDo: a photo, or an instance map, of another
+// size than its label map (photos kept at twice the maps' size; the
+// reference's resizing modes scale each file alone) is refused by train
+// and translate naming both files and the size to resize it to (an
+// instance map with nearest-neighbour sampling). The refusal named the
+// sizes alone.
+func TestPairOfTwoSizesSaysWhatToDo(t *testing.T) {
+	root := t.TempDir()
+	writeHDData(t, root, 2, 40, 36)
+	good := filepath.Join(t.TempDir(), "good")
+	if out, err := gogan(t, append([]string{"train"}, featureHD(root, good, "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	twice := func(p string) {
+		im := decodePNG(t, readFile(t, p))
+		b := im.Bounds()
+		big := image.NewRGBA64(image.Rect(0, 0, 2*b.Dx(), 2*b.Dy()))
+		if g, ok := im.(*image.Gray16); ok {
+			big16 := image.NewGray16(big.Bounds())
+			for y := range big.Bounds().Dy() {
+				for x := range big.Bounds().Dx() {
+					big16.SetGray16(x, y, g.Gray16At(x/2, y/2))
+				}
+			}
+			writePNG(t, p, big16)
+			return
+		}
+		for y := range big.Bounds().Dy() {
+			for x := range big.Bounds().Dx() {
+				big.Set(x, y, im.At(x/2, y/2))
+			}
+		}
+		writePNG(t, p, big)
+	}
+	photo, inst := filepath.Join(root, "train_img", "001.png"), filepath.Join(root, "train_inst", "000.png")
+	twice(photo)
+	twice(inst)
+	out, err := gogan(t, append([]string{"train"}, featureHD(root, filepath.Join(t.TempDir(), "run"), "train.max_steps=1")...)...)
+	for _, want := range []string{
+		photo + ": is 80x72 but its label map " + filepath.Join(root, "train_label", "001.png") + " is 40x36: the files of a pair are read at one size",
+		"resize it to 40x36\n",
+		inst + ": is 80x72 but its label map " + filepath.Join(root, "train_label", "000.png") + " is 40x36",
+		"resize it to 40x36 with nearest-neighbour sampling",
+	} {
+		if err == nil || !strings.Contains(out, want) {
+			t.Errorf("train on a pair of two sizes: %v, want %q\n%s", err, want, out)
+		}
+	}
+	out, err = gogan(t, "translate", "--checkpoint", good, "--input", filepath.Join(root, "train_label"), "--instances", filepath.Join(root, "train_inst"),
+		"--out", filepath.Join(t.TempDir(), "out"))
+	if want := inst + " is 80x72 but its input " + filepath.Join(root, "train_label", "000.png") + " is 40x36: the files of a pair are read at one size"; err == nil ||
+		!strings.Contains(out, want) || !strings.Contains(out, "resize it to 40x36 with nearest-neighbour sampling") {
+		t.Errorf("translate of an instance map of another size: %v, want %q and the size to resize it to\n%s", err, want, out)
+	}
+}
+
 // checkpointKeys lists the tensors of a checkpoint's weights file (its
 // safetensors header).
 func checkpointKeys(t *testing.T, ck string) []string {

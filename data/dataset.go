@@ -876,13 +876,14 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 			for _, o := range []struct {
 				res   []fileCheck
 				files []string
-			}{{resB, d.filesB}, {resI, d.filesInst}} {
+				ids   bool
+			}{{resB, d.filesB, false}, {resI, d.filesInst, true}} {
 				if o.res == nil {
 					continue
 				}
 				rb := &o.res[i]
 				if rb.err == nil && ok && (rb.w != r.w || rb.h != r.h) {
-					rb.err = fileErr(o.files[i], "is %dx%d but its %s %s is %dx%d", rb.w, rb.h, d.sideA(), d.files[i], r.w, r.h)
+					rb.err = fileErr(o.files[i], "%s", SizeMismatch(rb.w, rb.h, d.sideA(), d.files[i], r.w, r.h, o.ids))
 				}
 				if rb.err != nil {
 					invalid = append(invalid, rb.err)
@@ -1517,7 +1518,7 @@ func (d *Dataset) alignedPair(i int) (a, b *Image, err error) {
 			return nil, nil, err
 		}
 		if a.W != b.W || a.H != b.H {
-			return nil, nil, fileErr(d.filesB[i], "is %dx%d but its A image %s is %dx%d", b.W, b.H, d.files[i], a.W, a.H)
+			return nil, nil, fileErr(d.filesB[i], "%s", SizeMismatch(b.W, b.H, "A image", d.files[i], a.W, a.H, false))
 		}
 	}
 	return a, b, nil
@@ -1544,6 +1545,19 @@ func (d *Dataset) sideA() string {
 		return "label map"
 	}
 	return "A image"
+}
+
+// SizeMismatch says that a file is w x h where its pair's first file (side,
+// path) is pw x ph, and what to do: gogan crops, flips and resizes a pair's
+// files together, where the references' resizing modes scale each alone.
+// ids: the file holds ids (an instance map), resized nearest.
+func SizeMismatch(w, h int, side, path string, pw, ph int, ids bool) string {
+	how := ""
+	if ids {
+		how = " with nearest-neighbour sampling (its ids must stay ids)"
+	}
+	return fmt.Sprintf("is %dx%d but its %s %s is %dx%d: the files of a pair are read at one size (gogan crops and resizes them together), so resize it to %dx%d%s",
+		w, h, side, path, pw, ph, pw, ph, how)
 }
 
 // sortedSample is sample i of pix2pixHD's folders: the label map (or A
@@ -1608,14 +1622,14 @@ func (d *Dataset) sortedAt(j int) (a, b, inst *Image, err error) {
 		return nil, nil, nil, err
 	}
 	if b.W != a.W || b.H != a.H {
-		return nil, nil, nil, fileErr(d.filesB[j], "is %dx%d but its %s %s is %dx%d", b.W, b.H, d.sideA(), d.files[j], a.W, a.H)
+		return nil, nil, nil, fileErr(d.filesB[j], "%s", SizeMismatch(b.W, b.H, d.sideA(), d.files[j], a.W, a.H, false))
 	}
 	if d.filesInst != nil {
 		if inst, err = d.cachedOrDecode(d.filesInst, d.cacheInst, j, LoadInstanceMap); err != nil {
 			return nil, nil, nil, err
 		}
 		if inst.W != a.W || inst.H != a.H {
-			return nil, nil, nil, fileErr(d.filesInst[j], "is %dx%d but its %s %s is %dx%d", inst.W, inst.H, d.sideA(), d.files[j], a.W, a.H)
+			return nil, nil, nil, fileErr(d.filesInst[j], "%s", SizeMismatch(inst.W, inst.H, d.sideA(), d.files[j], a.W, a.H, true))
 		}
 	}
 	return a, b, inst, nil

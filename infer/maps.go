@@ -138,7 +138,7 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 				return smp, err
 			}
 			if inst.W != a.W || inst.H != a.H {
-				return smp, fmt.Errorf("%s is %dx%d but its input %s is %dx%d", insts[i], inst.W, inst.H, path, a.W, a.H)
+				return smp, fmt.Errorf("%s %s", insts[i], data.SizeMismatch(inst.W, inst.H, "input", path, a.W, a.H, true))
 			}
 			resized := data.Resize(inst, w, h, data.Nearest)
 			smp.Inst = data.InstanceEdges(resized)
@@ -152,7 +152,7 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 				return smp, err
 			}
 			if photo.W != a.W || photo.H != a.H {
-				return smp, fmt.Errorf("%s is %dx%d but its input %s is %dx%d", photos[i], photo.W, photo.H, path, a.W, a.H)
+				return smp, fmt.Errorf("%s %s", photos[i], data.SizeMismatch(photo.W, photo.H, "input", path, a.W, a.H, false))
 			}
 			smp.B = data.Resize(photo, w, h, data.Bicubic)
 		}
