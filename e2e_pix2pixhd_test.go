@@ -659,6 +659,66 @@ func TestPairOfTwoSizesSaysWhatToDo(t *testing.T) {
 	}
 }
 
+// oneBitMasks writes n binary masks as 1-bit PNGs (PIL's mode "1") under
+// root/train_label, 8-bit copies holding ids 0 and 1 under
+// root8/train_label, photos under both train_img/, and prints the ids the
+// reference reads from a 1-bit mask: AlignedDataset's
+// transform_A(A) * 255.0 (ToTensor, NEAREST, no normalising).
+const oneBitMasks = `
+import os, sys
+import numpy as np
+from PIL import Image
+import torchvision.transforms as transforms
+root, root8, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for r in (root, root8):
+    for d in ('train_label', 'train_img'):
+        os.makedirs(os.path.join(r, d), exist_ok=True)
+for i in range(n):
+    m = np.zeros((36, 40), bool)
+    m[8 + i:24, 5:30 - i] = True
+    Image.fromarray(m).convert('1').save(os.path.join(root, 'train_label', '%03d.png' % i))
+    Image.fromarray(m.astype(np.uint8)).save(os.path.join(root8, 'train_label', '%03d.png' % i))
+    photo = np.stack([m * 200 + 20, 90 + 3 * i + np.zeros_like(m, int), 255 - m * 150], -1).astype(np.uint8)
+    for r in (root, root8):
+        Image.fromarray(photo).save(os.path.join(r, 'train_img', '%03d.png' % i))
+A = Image.open(os.path.join(root, 'train_label', '000.png'))
+ids = transforms.Compose([transforms.ToTensor()])(A) * 255.0
+print(A.mode, sorted(set(ids.flatten().tolist())))
+`
+
+// TestOneBitLabelMapsSayWhatToDo: a binary mask saved as a 1-bit PNG reads
+// as ids 0 and 255, as the reference reads it (PIL's mode "1" through
+// ToTensor()*255: its scatter fails for label_nc 2). train and translate
+// refuse it naming the file, and now say that it is a 1-bit PNG to save as
+// 8-bit class ids; they said to raise data.label_nc to 256.
+func TestOneBitLabelMapsSayWhatToDo(t *testing.T) {
+	root, root8 := t.TempDir(), t.TempDir()
+	ref, err := exec.Command(torchtest.Python(t), "-c", oneBitMasks, root, root8, "2").CombinedOutput()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, ref)
+	}
+	if got := strings.TrimSpace(string(ref)); got != "1 [0.0, 255.0]" {
+		t.Fatalf("the reference reads a 1-bit mask as %q, want mode 1 and ids 0, 255", got)
+	}
+	hd := func(dataRoot, run string) []string {
+		return featureHD(dataRoot, run, "data.label_nc=2", "data.no_instance=true", "train.max_steps=1")
+	}
+	out, err := gogan(t, append([]string{"train"}, hd(root, filepath.Join(t.TempDir(), "run"))...)...)
+	bad := filepath.Join(root, "train_label", "000.png")
+	if err == nil || !strings.Contains(out, bad+": label map has class id 255") || !strings.Contains(out, "it is a 1-bit gray PNG") ||
+		!strings.Contains(out, "save it as 8-bit gray whose values are the class ids") || strings.Contains(out, "raise data.label_nc") {
+		t.Errorf("train on 1-bit masks: %v, want a refusal naming %s as a 1-bit PNG to save as 8-bit ids\n%s", err, bad, out)
+	}
+	run := filepath.Join(t.TempDir(), "run8")
+	if out, err := gogan(t, append([]string{"train"}, hd(root8, run)...)...); err != nil {
+		t.Fatalf("train on 8-bit masks: %v\n%s", err, out)
+	}
+	out, err = gogan(t, "translate", "--checkpoint", run, "--input", filepath.Join(root, "train_label"), "--out", filepath.Join(t.TempDir(), "out"))
+	if err == nil || !strings.Contains(out, bad+": label map has class id 255") || !strings.Contains(out, "it is a 1-bit gray PNG") {
+		t.Errorf("translate of 1-bit masks: %v, want a refusal naming %s as a 1-bit PNG\n%s", err, bad, out)
+	}
+}
+
 // checkpointKeys lists the tensors of a checkpoint's weights file (its
 // safetensors header).
 func checkpointKeys(t *testing.T, ck string) []string {

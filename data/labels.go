@@ -80,16 +80,22 @@ func wrongMapModel(path string, m color.Model, kind mapKind) *FileError {
 // pngColourType is a PNG file's IHDR colour type (0 gray, 2 RGB, 3
 // palette, 4 gray+alpha, 6 RGBA), or -1.
 func pngColourType(path string) int {
+	_, ct := pngHeader(path)
+	return ct
+}
+
+// pngHeader is a PNG file's IHDR bit depth and colour type, or -1, -1.
+func pngHeader(path string) (depth, colourType int) {
 	f, err := os.Open(path)
 	if err != nil {
-		return -1
+		return -1, -1
 	}
 	defer f.Close()
 	var h [26]byte
 	if _, err := io.ReadFull(f, h[:]); err != nil || string(h[:8]) != "\x89PNG\r\n\x1a\n" || string(h[12:16]) != "IHDR" {
-		return -1
+		return -1, -1
 	}
-	return int(h[25])
+	return int(h[24]), int(h[25])
 }
 
 // decodeMap decodes a label or instance map to its single channel as PIL
@@ -183,7 +189,11 @@ func LoadLabelMap(path string, labelNC int) (*Image, error) {
 		out.Pix[i] = uint8(v)
 	})
 	if top >= labelNC {
-		return nil, &FileError{Path: path, Err: &ClassIDError{ID: top, X: at % out.W, Y: at / out.W, LabelNC: labelNC}}
+		ce := &ClassIDError{ID: top, X: at % out.W, Y: at / out.W, LabelNC: labelNC}
+		if depth, ct := pngHeader(path); ct == 0 && depth < 8 {
+			ce.Depth = depth
+		}
+		return nil, &FileError{Path: path, Err: ce}
 	}
 	return out, nil
 }
@@ -191,18 +201,33 @@ func LoadLabelMap(path string, labelNC int) (*Image, error) {
 // ClassIDError is a label map's class id past data.label_nc's classes.
 // Trained names the checkpoint whose generator the map is for (Config's
 // Trained), whose classes cannot change: then the message says so.
+// Depth is the bit depth of a gray PNG of fewer than 8 bits (a 1-bit
+// mask), whose values PIL, and so the reference, scale to 8 bits.
 type ClassIDError struct {
 	ID, X, Y, LabelNC int
 	Trained           string
+	Depth             int
 }
 
 func (e *ClassIDError) Error() string {
+	low := ""
+	if e.Depth > 0 {
+		// its ids are not the file's values: no label_nc fits them
+		low = fmt.Sprintf("it is a %d-bit gray PNG, whose values are read scaled to 8 bits (times %d, as PIL reads them for the reference: white is 255): save it as 8-bit gray whose values are the class ids", e.Depth, 255/(1<<e.Depth-1))
+	}
 	if e.Trained != "" {
-		return fmt.Sprintf("label map has class id %d (at x=%d, y=%d), but the generator of %s was trained on %d classes (ids 0..%d): give label maps of those classes",
-			e.ID, e.X, e.Y, e.Trained, e.LabelNC, e.LabelNC-1)
+		fix := "give label maps of those classes"
+		if low != "" {
+			fix = low
+		}
+		return fmt.Sprintf("label map has class id %d (at x=%d, y=%d), but the generator of %s was trained on %d classes (ids 0..%d): %s",
+			e.ID, e.X, e.Y, e.Trained, e.LabelNC, e.LabelNC-1, fix)
 	}
 	fix := fmt.Sprintf("raise data.label_nc to at least %d (pix2pixHD's --label_nc)", e.ID+1)
-	if e.ID > 255 {
+	switch {
+	case low != "":
+		fix = low
+	case e.ID > 255:
 		fix = "label maps hold 8-bit class ids 0..255"
 	}
 	return fmt.Sprintf("label map has class id %d (at x=%d, y=%d) but data.label_nc is %d, so ids must be 0..%d: %s", e.ID, e.X, e.Y, e.LabelNC, e.LabelNC-1, fix)
