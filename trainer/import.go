@@ -304,11 +304,16 @@ func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceR
 	if run.Config, err = config.LoadConfig(configPath, all); err != nil {
 		return nil, fmt.Errorf("%s as a gogan config: %w", file, err)
 	}
-	if recipe == "pix2pixhd" && strings.HasPrefix(run.Config.Sources["data.direction"], "default") {
+	if recipe == "pix2pixhd" && run.Config.Int("data.label_nc") == 0 && strings.HasPrefix(run.Config.Sources["data.direction"], "default") {
 		// pix2pixHD's options have no direction: its data go from the
 		// first folder to the second, which gogan's A|B datasets may hold
 		// the other way round (label maps on the right, as facades).
 		run.Notes = append(run.Notes, fmt.Sprintf("pix2pixHD's options carry no direction: data.direction is %s; if the run's data.root holds A|B images with the input on the right, give data.direction=BtoA (--set, or in --config)", run.Config.Data.Direction))
+	}
+	if recipe == "pix2pixhd" && opts["fp16"] == "True" && run.Config.CUDA.AMP == "off" {
+		// train.py's --fp16 (apex AMP): not a setting of the networks,
+		// but of how the run went on
+		run.Notes = append(run.Notes, "the reference trained with --fp16 (mixed precision): cuda.amp is off; to go on so on a GPU, resume with --set cuda.amp=fp16")
 	}
 	if relRoot != "" && run.Config.Data.Root == relRoot {
 		run.Notes = append(run.Notes, fmt.Sprintf("data.root is the reference's relative dataroot %s, not found from the folder train.py ran in: set data.root to the dataset's folder", relRoot))

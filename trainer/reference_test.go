@@ -206,6 +206,20 @@ func TestReadReferenceRun(t *testing.T) {
 			t.Errorf("pix2pixHD's options: %s = %v, want %v", key, got, want)
 		}
 	}
+	// Label maps have no direction to get wrong: no note on it; images
+	// (label_nc 0) do. --fp16 is said, not dropped without a word.
+	notes := func(r *ReferenceRun) string { return strings.Join(r.Notes, "\n") }
+	if strings.Contains(notes(run), "direction") || strings.Contains(notes(run), "fp16") {
+		t.Errorf("pix2pixHD's options of label maps without --fp16: notes %q, want none on the direction or fp16", run.Notes)
+	}
+	images := strings.Replace(strings.Replace(hd, "label_nc: 35", "label_nc: 0", 1), "isTrain: True", "fp16: True\nisTrain: True", 1)
+	run, err = ReadReferenceRun(referenceFolder(t, "opt.txt", images, "latest_net_G.pth", "latest_net_D.pth"), "", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := notes(run); !strings.Contains(n, "options carry no direction") || !strings.Contains(n, "--set cuda.amp=fp16") {
+		t.Errorf("pix2pixHD's options of images with --fp16: notes %q, want the direction and fp16 notes", run.Notes)
+	}
 	_, err = ReadReferenceRun(referenceFolder(t, "opt.txt", strings.Replace(hd, "max_dataset_size: inf", "max_dataset_size: 10", 1), "latest_net_G.pth"), "", "", nil)
 	if err == nil || !strings.Contains(err.Error(), "opt.txt") || !strings.Contains(err.Error(), "max_dataset_size 10") || !strings.Contains(err.Error(), "delete that line from the options file") || !strings.Contains(err.Error(), "data.max_samples=10") {
 		t.Errorf("pix2pixHD's max_dataset_size 10: %v, want a refusal naming the file, the option and data.max_samples", err)
