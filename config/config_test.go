@@ -485,6 +485,53 @@ func TestShippedConfigs(t *testing.T) {
 	check("pix2pix-fashion-edges.yaml", map[string]any{"data.crop_size": 32, "data.dataset": "edges", "model.input_nc": 1})
 }
 
+// TestShippedConfigsCommands: the gogan train commands that a config's
+// comments give (the next stage of a run, another data root) load, with
+// every --set they make known and valid.
+func TestShippedConfigsCommands(t *testing.T) {
+	files, _ := filepath.Glob("../configs/*.yaml")
+	n := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cmd string // a command's lines, joined where they end in \
+		for _, line := range strings.Split(string(b), "\n") {
+			text, ok := strings.CutPrefix(line, "#")
+			if !ok {
+				continue
+			}
+			text = strings.TrimSpace(text)
+			if cmd == "" && !strings.HasPrefix(text, "gogan train ") {
+				continue
+			}
+			cmd += " " + strings.TrimSuffix(text, "\\")
+			if strings.HasSuffix(text, "\\") {
+				continue
+			}
+			var sets []string
+			fields := strings.Fields(cmd)
+			for i, a := range fields {
+				if a == "--set" && i+1 < len(fields) {
+					sets = append(sets, fields[i+1])
+				}
+			}
+			if !strings.Contains(cmd, "-c configs/"+filepath.Base(f)) || len(sets) == 0 {
+				t.Errorf("%s: the command %q does not train this config with settings", f, cmd)
+			}
+			if _, err := config.LoadConfigEnv(f, sets, nil); err != nil {
+				t.Errorf("%s: the command %q: %v", f, cmd, err)
+			}
+			cmd = ""
+			n++
+		}
+	}
+	if n < 3 {
+		t.Errorf("%d commands in the configs' comments, want those of dcgan-folder and both pix2pixHD configs", n)
+	}
+}
+
 func TestConfigFileErrors(t *testing.T) {
 	// An empty file is all defaults.
 	c := mustLoad(t, writeYAML(t, ""), nil, nil)
