@@ -84,6 +84,8 @@ func TestGridThatCannotBeWrittenCostsNoTraining(t *testing.T) {
 	}{
 		{"epoch", "epoch-0002.png", []string{"train.epochs=2", "train.sample_every=0"}, 8},
 		{"steps", "latest.png", []string{"train.epochs=2", "train.sample_every=2", "train.checkpoint_every=2"}, 6},
+		// a grid's step without a checkpoint of its own gets one
+		{"steps without checkpoints", "latest.png", []string{"train.epochs=2", "train.sample_every=2"}, 6},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			run := filepath.Join(t.TempDir(), "run")

@@ -487,7 +487,14 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 // ranks the others are not at a checkpoint together: they stop as before.
 func (s *session) keepsStepsAt(err error) bool {
 	var bad *data.FileError
-	return errors.As(err, &bad) && s.job == nil && s.lead && s.step > 0 && (s.ckpt == "" || s.ckptAt != s.step)
+	return errors.As(err, &bad) && s.unsaved()
+}
+
+// unsaved says whether a run alone has trained steps since its last
+// checkpoint (with several ranks, a checkpoint needs them all: a rank's
+// own failure cannot call one).
+func (s *session) unsaved() bool {
+	return s.job == nil && s.lead && s.step > 0 && (s.ckpt == "" || s.ckptAt != s.step)
 }
 
 // launcherRepeat is how soon after a signal a rank takes the same signal
@@ -1127,12 +1134,18 @@ func (s *session) writeSample(also ...string) error {
 	return nil
 }
 
-// gridErr says how to go on after a grid that could not be written (the
-// step's checkpoint, if it has one, is already written). A full disk is
-// said by run, as for any write.
+// gridErr says how to go on after a grid that could not be written. The
+// step's training is kept first: its checkpoint is written already where it
+// has one, and written now where it has none (train.sample_every apart from
+// checkpoint_every). A full disk is said by run, as for any write.
 func (s *session) gridErr(err error) error {
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
 		return err
+	}
+	if s.unsaved() {
+		if cerr := s.checkpoint(); cerr != nil {
+			return errors.Join(fmt.Errorf("sample grid: %w", err), fmt.Errorf("and the checkpoint of step %d failed: %w", s.step, cerr))
+		}
 	}
 	if s.ckpt == "" {
 		return fmt.Errorf("sample grid: %w\nfix that (the run's grids go into %s), then run the same gogan train command again (no checkpoint was written yet)",
@@ -1259,7 +1272,8 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 					return stopped(rerr)
 				}
 				if cerr := s.checkpoint(); cerr != nil {
-					return nil, fmt.Errorf("%w (and its checkpoint of step %d failed: %v)", err, s.step, cerr)
+					// both kept for errors.Is: a full disk is said as such
+					return nil, errors.Join(err, fmt.Errorf("and the checkpoint of step %d failed: %w", s.step, cerr))
 				}
 			}
 			return nil, err
