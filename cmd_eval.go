@@ -170,7 +170,11 @@ func evalPix2PixCmd() *cobra.Command {
 			// under way is removed rather than left half written.
 			sd := trainer.NotifyShutdown(context.Background())
 			defer sd.Stop()
-			sd.SteppingThrough("stopping before the next pairs; nothing is written")
+			quitting := "at once"
+			if o.Out != "" {
+				quitting += ": a hidden temp folder of results may stay beside " + o.Out
+			}
+			sd.SteppingThrough("stopping before the next pairs; nothing is written", quitting)
 			res, err := eval.EvalPix2Pix(sd.Context(), o)
 			if err != nil && sd.Signal() != nil {
 				fmt.Fprintf(os.Stderr, "gogan: eval pix2pix: stopped by %v; nothing was written\n", sd.Signal())

@@ -30,7 +30,8 @@ func exportCmd() *cobra.Command {
 			// a second one quits at once.
 			sd := trainer.NotifyShutdown(context.Background())
 			defer sd.Stop()
-			sd.SteppingThrough("removing the unfinished files")
+			sd.SteppingThrough("removing the unfinished files (an export whose files are all written finishes)",
+				"at once: unfinished hidden .tmp- files may stay in "+o.Out)
 			o.Stop = sd.Context().Done()
 			r, err := trainer.Export(o)
 			if errors.Is(err, trainer.ErrExportStopped) {

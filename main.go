@@ -267,7 +267,8 @@ func translateCmd() *cobra.Command {
 			// half written; a second one quits at once.
 			sd := trainer.NotifyShutdown(context.Background())
 			defer sd.Stop()
-			sd.SteppingThrough("finishing the current image")
+			sd.SteppingThrough("finishing the current image",
+				"at once: the translations written stay; the one being written may leave a hidden .tmp- file beside it")
 			o.Stop = sd.Context().Done()
 			n, err := infer.Translate(o)
 			if stopped := (*infer.Stopped)(nil); errors.As(err, &stopped) {
@@ -465,7 +466,8 @@ func importCmd() *cobra.Command {
 			// folder); a checkpoint being written is finished.
 			sd := trainer.NotifyShutdown(context.Background())
 			defer sd.Stop()
-			sd.SteppingThrough("stopping before the run's files are written (a checkpoint being written is finished)")
+			sd.SteppingThrough("stopping before the run's files are written (a checkpoint being written is finished)",
+				"at once: the run folder may be left half made; remove it ("+cfg.Out+") before importing again")
 			ck, notes, err := trainer.ImportUntil(sd.Context().Done(), cfg, pths, at)
 			if errors.Is(err, trainer.ErrImportStopped) {
 				fmt.Fprintf(os.Stderr, "gogan: import: stopped by %v; nothing was written in %s\n", sd.Signal(), cfg.Out)

@@ -27,6 +27,7 @@ type Shutdown struct {
 	onQuit   func(os.Signal) // before a second signal's exit (OnQuit)
 	stepped  bool            // the loop has started (Stepping)
 	stopping string          // what a first signal does once stepping (Stepping)
+	quitting string          // what a second one leaves (SteppingThrough)
 	// repeats: the first signal sent again within this long is the same
 	// one, passed on by a launcher (CoalesceRepeats), once; firstAt is when
 	// it came, coalesced whether its copy has come
@@ -41,7 +42,7 @@ type Shutdown struct {
 func NotifyShutdown(parent context.Context) *Shutdown {
 	ctx, cancel := context.WithCancel(parent)
 	s := &Shutdown{parent: parent, ctx: ctx, cancel: cancel, ch: make(chan os.Signal, 2), done: make(chan struct{}), exit: os.Exit,
-		stopping: "finishing the current step and writing a checkpoint"}
+		stopping: "finishing the current step and writing a checkpoint", quitting: "without a checkpoint"}
 	signal.Notify(s.ch, os.Interrupt, syscall.SIGTERM)
 	go s.watch()
 	return s
@@ -54,7 +55,7 @@ func (s *Shutdown) watch() {
 			return
 		case sig := <-s.ch:
 			s.mu.Lock()
-			first, stepped, stopping := s.sig == nil, s.stepped, s.stopping
+			first, stepped, stopping, quitting := s.sig == nil, s.stepped, s.stopping, s.quitting
 			repeat := !first && !s.coalesced && sig == s.sig && time.Since(s.firstAt) < s.repeats
 			if first {
 				s.sig, s.firstAt = sig, time.Now()
@@ -75,7 +76,7 @@ func (s *Shutdown) watch() {
 				s.cancel()
 				continue
 			}
-			slog.Error("second signal: quitting without a checkpoint", "signal", sig.String())
+			slog.Error("second signal: quitting "+quitting, "signal", sig.String())
 			code := ExitCode(sig)
 			s.mu.Lock()
 			quit := s.onQuit
@@ -104,10 +105,11 @@ func (s *Shutdown) Stepping() {
 }
 
 // SteppingThrough is Stepping for a loop of another kind (translate's
-// images): a first signal's notice says what it does instead.
-func (s *Shutdown) SteppingThrough(stopping string) {
+// images, export's files): a first signal's notice says what it does
+// instead, and a second's what quitting at once leaves behind.
+func (s *Shutdown) SteppingThrough(stopping, quitting string) {
 	s.mu.Lock()
-	s.stepped, s.stopping = true, stopping
+	s.stepped, s.stopping, s.quitting = true, stopping, quitting
 	s.mu.Unlock()
 }
 

@@ -284,3 +284,34 @@ func TestShutdownTakesALaunchersCopyAsOne(t *testing.T) {
 		})
 	}
 }
+
+// TestSteppingThroughSaysWhatItLeaves: a loop of another kind (export's
+// files) says what its first signal does and what quitting at once at a
+// second leaves, not training's "without a checkpoint".
+func TestSteppingThroughSaysWhatItLeaves(t *testing.T) {
+	logs := captureLogs(t)
+	s := NotifyShutdown(context.Background())
+	defer s.Stop()
+	exited := make(chan int, 1)
+	s.exit = func(code int) { exited <- code }
+	s.SteppingThrough("removing the unfinished files", "at once: unfinished hidden .tmp- files may stay in out/")
+	s.ch <- syscall.SIGTERM
+	s.ch <- syscall.SIGTERM
+	select {
+	case code := <-exited:
+		if code != 143 {
+			t.Errorf("exit code %d, want 143", code)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("did not quit at a second signal")
+	}
+	out := logs.String()
+	for _, want := range []string{"stop requested: removing the unfinished files", "second signal: quitting at once: unfinished hidden .tmp- files may stay in out/"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "checkpoint") {
+		t.Errorf("the log speaks of a checkpoint:\n%s", out)
+	}
+}
