@@ -335,14 +335,15 @@ func unalignedLayout(root, phase string) error {
 	if isDir(filepath.Join(root, phase)) {
 		return nil
 	}
-	if err := splitsInAnotherCase(root, "A"); err != nil {
-		return err
-	}
+	// In any case (TrainA/ too): renamed, they would still be unpaired.
+	entries, _ := os.ReadDir(root)
 	var found []string
-	for _, split := range []string{"train", "val", "test"} {
-		for _, side := range []string{"A", "B"} {
-			if isDir(filepath.Join(root, split+side)) {
-				found = append(found, split+side+"/")
+	for _, e := range entries {
+		for _, split := range []string{"train", "val", "test"} {
+			for _, side := range []string{"A", "B"} {
+				if strings.EqualFold(e.Name(), split+side) && isDir(filepath.Join(root, e.Name())) {
+					found = append(found, e.Name()+"/")
+				}
 			}
 		}
 	}

@@ -2,7 +2,6 @@ package data
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -92,8 +91,12 @@ func (d *Dataset) openMixedFolder(classes, loose []string) error {
 		d.files = append(d.files, files...)
 	}
 	sort.Strings(d.files)
-	slog.Warn(fmt.Sprintf("data: data.root holds %d images beside its class folders (%s): torchvision's ImageFolder (pytorch/examples dcgan's --dataset folder) would leave them out, so gogan reads every image under data.root, unlabelled, and the batches are not main.py's; move them into a class folder (or out of data.root) to read the folders as ImageFolder does",
-		len(loose), strings.Join(loose[:min(len(loose), 3)], ", ")), "root", root, "first", filepath.Join(root, loose[0]))
+	images := "images"
+	if len(loose) == 1 {
+		images = "image"
+	}
+	d.log.Warn(fmt.Sprintf("data: data.root holds %d %s beside its class folders (%s): torchvision's ImageFolder (pytorch/examples dcgan's --dataset folder) would leave them out, so gogan reads every image under data.root, unlabelled, and the batches are not main.py's; move them into a class folder (or out of data.root) to read the folders as ImageFolder does",
+		len(loose), images, strings.Join(loose[:min(len(loose), 3)], ", ")), "root", root, "first", filepath.Join(root, loose[0]))
 	return nil
 }
 

@@ -139,7 +139,7 @@ func TestImageFolderErrors(t *testing.T) {
 	if d.Len() != 13 || d.HasLabels() || !slices.Contains(rels, "dog/x.jpg") || !slices.Contains(rels, "loose.png") || !slices.IsSorted(rels) {
 		t.Errorf("images beside class folders: %d images %v, want every image (13, dog's linked ones too) unlabelled, sorted", d.Len(), rels)
 	}
-	if w := logs.String(); !strings.Contains(w, "data.root holds 1 images beside its class folders (loose.png)") || !strings.Contains(w, "would leave them out") ||
+	if w := logs.String(); !strings.Contains(w, "data.root holds 1 image beside its class folders (loose.png)") || !strings.Contains(w, "would leave them out") ||
 		!strings.Contains(w, "move them into a class folder") {
 		t.Errorf("no warning naming the loose image and what to do:\n%s", w)
 	}
