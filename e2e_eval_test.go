@@ -188,6 +188,15 @@ func TestEvalFIDOnClassFolders(t *testing.T) {
 	if out, err := exec.Command(py, "-c", list, root).CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "0" {
 		t.Fatalf("pytorch-fid's listing of the class root: %v\n%s", err, out)
 	}
+	// a subfolder whose images are all one level further down is not
+	// named: given, it would be refused the same way
+	deeper := filepath.Join(root, "nested", "deeper")
+	if err := os.MkdirAll(deeper, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(root, "doors", torchtest.FacadesFiles(1, 1)[0]), filepath.Join(deeper, "1.jpg")); err != nil {
+		t.Fatal(err)
+	}
 	o, err := gogan(t, "eval", "fid", "--dims", "64", "--device", "cpu", "--inception", w, root, filepath.Join(root, "doors"))
 	if err == nil || !strings.Contains(o, root+" holds 0 images") || !strings.Contains(o, "its subfolders hold images (doors/ (3), windows/ (2))") ||
 		!strings.Contains(o, "give one of them") {

@@ -76,7 +76,6 @@ func (term *terminal) Output() string {
 	return term.out.String()
 }
 
-// Close waits for the children's output (they exited) and returns it.
 // start starts cmd writing to the terminal.
 func (term *terminal) start(t *testing.T, cmd *exec.Cmd) {
 	t.Helper()
@@ -98,6 +97,7 @@ func (term *terminal) waitFor(t *testing.T, cmd *exec.Cmd, re string) {
 	}
 }
 
+// Close waits for the children's output (they exited) and returns it.
 func (term *terminal) Close(t *testing.T) string {
 	t.Helper()
 	term.Tty.Close()

@@ -150,28 +150,18 @@ func imagesBelow(p string, entries []os.DirEntry) string {
 	return fmt.Sprintf("; its subfolders hold images (%s), which pytorch-fid does not read (it takes a folder's own files): give one of them, or a folder holding all the images to compare with", strings.Join(with, ", "))
 }
 
-// countImages counts the images pytorch-fid would read under dir, at any
-// depth (links followed; each real folder once).
+// countImages counts the images pytorch-fid would read given dir: its own
+// files (a subfolder's are not read, so only folders that hold some are
+// worth naming).
 func countImages(dir string) int {
-	n, seen := 0, map[string]bool{}
-	var walk func(d string)
-	walk = func(d string) {
-		real, err := filepath.EvalSymlinks(d)
-		if err != nil || seen[real] {
-			return
-		}
-		seen[real] = true
-		entries, _ := os.ReadDir(d)
-		for _, e := range entries {
-			q := filepath.Join(d, e.Name())
-			if st, err := os.Stat(q); err == nil && st.IsDir() {
-				walk(q)
-			} else if slices.Contains(inceptionImageExts, strings.TrimPrefix(filepath.Ext(e.Name()), ".")) {
-				n++
-			}
+	n := 0
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if st, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && !st.IsDir() &&
+			slices.Contains(inceptionImageExts, strings.TrimPrefix(filepath.Ext(e.Name()), ".")) {
+			n++
 		}
 	}
-	walk(dir)
 	return n
 }
 
