@@ -54,7 +54,7 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 	// the store outlives a rank 0 that dies, so that the others can name it.
 	store, err := torch.ServeStore(0, time.Minute) // the ranks' waits have their own timeout
 	if err != nil {
-		return 1, fmt.Errorf("launch: serving the rendezvous store on 127.0.0.1: %w", err)
+		return 1, fmt.Errorf("launch: serving the rendezvous store: %w", err)
 	}
 	defer store.Close()
 	sigs := make(chan os.Signal, 2)

@@ -381,9 +381,9 @@ GStoreServer gt_store_serve(int port, int64_t timeout_ms, int *bound, char **err
   so.isServer = true;
   so.waitWorkers = false;  // the ranks connect as clients when they start
   so.timeout = std::chrono::milliseconds(timeout_ms);
-  auto s = new gt_store_server{tcp_store("127.0.0.1", so)};
+  auto s = std::make_unique<gt_store_server>(gt_store_server{tcp_store("127.0.0.1", so)});
   *bound = int(s->store->getPort());
-  return s;
+  return s.release();
   GT_CATCH(nullptr)
 }
 
