@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -926,12 +925,7 @@ func TestRanksMustShareConfigAndData(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			run := filepath.Join(base, "run-"+c.name)
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			port := l.Addr().(*net.TCPAddr).Port
-			l.Close()
+			port := freeTCPPort(t)
 			args := []string{"train", "-c", "configs/dcgan-folder.yaml", "--quiet", "--set", "data.root=" + data, "--set", "out=" + run,
 				"--set", "data.image_size=32", "--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "data.batch_size=2",
 				"--set", "train.max_steps=2", "--set", "threads=1", "--set", "data.workers=0", "--set", "train.dist_timeout=60"}
@@ -977,12 +971,7 @@ func TestRanksTakeRankZerosVGG(t *testing.T) {
 	}
 	train := func(name, rank1VGG string) [][]string {
 		run := filepath.Join(t.TempDir(), name)
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
+		port := freeTCPPort(t)
 		outs := make([]bytes.Buffer, 2)
 		cmds := make([]*exec.Cmd, 2)
 		for r := range 2 {

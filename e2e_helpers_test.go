@@ -7,6 +7,7 @@ import (
 	"image/draw"
 	"image/jpeg"
 	"image/png"
+	"net"
 	"os"
 	"os/exec"
 	"testing"
@@ -95,4 +96,18 @@ func signalWhen(t *testing.T, cmd *exec.Cmd, out *bytes.Buffer, what string, rea
 		}
 	}
 	cmd.Process.Signal(sig)
+}
+
+// freeTCPPort is a local port free now, for ranks started by hand whose
+// rank 0 serves the rendezvous store (as without torchrun's agent): picked
+// and let go, it could be taken before rank 0 binds it, which gogan's own
+// launcher avoids by serving the store itself.
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -263,12 +262,7 @@ func TestSecondSignalOnATerminal(t *testing.T) {
 func TestOnlyRankZeroDrawsTheBar(t *testing.T) {
 	needGloo(t)
 	run := filepath.Join(t.TempDir(), "run")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := freeTCPPort(t)
 	term := openTerminal(t, 200)
 	var rank0 bytes.Buffer
 	cmds := make([]*exec.Cmd, 2)
