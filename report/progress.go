@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +13,8 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+
+	"gogan/runfolder"
 )
 
 // ProgressOptions configure a Progress.
@@ -154,7 +154,7 @@ func (p *Progress) Update(step int, imagesPerSec float64, losses map[string]floa
 		attrs = append(attrs, "total", p.opt.Total)
 	}
 	attrs = append(attrs, "images_per_s", round2(imagesPerSec))
-	for _, n := range p.ordered(losses) {
+	for _, n := range runfolder.OrderedLosses(p.opt.Order, losses) {
 		attrs = append(attrs, n, round4(losses[n]))
 	}
 	if eta >= 0 {
@@ -236,7 +236,7 @@ func (p *Progress) describe(ips float64, losses map[string]float64, eta time.Dur
 	if eta >= 0 {
 		tail += fmt.Sprintf(" | ETA %s", eta)
 	}
-	names := p.ordered(losses)
+	names := runfolder.OrderedLosses(p.opt.Order, losses)
 	for n := len(names); ; n-- {
 		var b strings.Builder
 		b.WriteString(head)
@@ -248,24 +248,6 @@ func (p *Progress) describe(ips float64, losses map[string]float64, eta time.Dur
 			return string(d[:min(len(d), room)])
 		}
 	}
-}
-
-// ordered is the losses' names in Order, then the others by name.
-func (p *Progress) ordered(m map[string]float64) []string {
-	ks := make([]string, 0, len(m))
-	for _, k := range p.opt.Order {
-		if _, ok := m[k]; ok && !slices.Contains(ks, k) {
-			ks = append(ks, k)
-		}
-	}
-	var rest []string
-	for k := range m {
-		if !slices.Contains(ks, k) {
-			rest = append(rest, k)
-		}
-	}
-	sort.Strings(rest)
-	return append(ks, rest...)
 }
 
 func round2(x float64) float64 {

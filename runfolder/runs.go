@@ -83,6 +83,24 @@ func Summarize(path string) Summary {
 // columns), then any others by name; an empty cell (NaN: a loss the run
 // no longer has) is left out.
 func lossText(names []string, losses map[string]float64) string {
+	var ls []string
+	for _, n := range OrderedLosses(names, losses) {
+		if v := losses[n]; !math.IsNaN(v) {
+			ls = append(ls, n+"="+strconv.FormatFloat(v, 'g', 4, 64))
+		}
+	}
+	return strings.Join(ls, " ")
+}
+
+// OrderedLosses is the names of losses in order (a recipe's, metrics.csv's
+// columns: the references' order), then the others by name.
+func OrderedLosses(order []string, losses map[string]float64) []string {
+	names := make([]string, 0, len(losses))
+	for _, n := range order {
+		if _, ok := losses[n]; ok && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
 	var rest []string
 	for n := range losses {
 		if !slices.Contains(names, n) {
@@ -90,13 +108,7 @@ func lossText(names []string, losses map[string]float64) string {
 		}
 	}
 	sort.Strings(rest)
-	var ls []string
-	for _, n := range append(slices.Clone(names), rest...) {
-		if v, ok := losses[n]; ok && !math.IsNaN(v) {
-			ls = append(ls, n+"="+strconv.FormatFloat(v, 'g', 4, 64))
-		}
-	}
-	return strings.Join(ls, " ")
+	return append(names, rest...)
 }
 
 // FindRuns lists the run folders (folders with a config.yaml) at dir and
