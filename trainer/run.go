@@ -490,6 +490,17 @@ func (s *session) keepsStepsAt(err error) bool {
 	return errors.As(err, &bad) && s.unsaved()
 }
 
+// checkpointBefore writes the checkpoint of a run stopping at stop, so that
+// its steps are kept; nil when it is written, else stop joined with the
+// checkpoint's failure (both kept for errors.Is: a full disk is said as
+// such).
+func (s *session) checkpointBefore(stop error) error {
+	if err := s.checkpoint(); err != nil {
+		return errors.Join(stop, fmt.Errorf("and the checkpoint of step %d failed: %w", s.step, err))
+	}
+	return nil
+}
+
 // unsaved says whether a run alone has trained steps since its last
 // checkpoint (with several ranks, a checkpoint needs them all: a rank's
 // own failure cannot call one).
@@ -1143,8 +1154,8 @@ func (s *session) gridErr(err error) error {
 		return err
 	}
 	if s.unsaved() {
-		if cerr := s.checkpoint(); cerr != nil {
-			return errors.Join(fmt.Errorf("sample grid: %w", err), fmt.Errorf("and the checkpoint of step %d failed: %w", s.step, cerr))
+		if err := s.checkpointBefore(fmt.Errorf("sample grid: %w", err)); err != nil {
+			return err
 		}
 	}
 	if s.ckpt == "" {
@@ -1271,9 +1282,8 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 				if rerr := reader.read(); rerr != nil {
 					return stopped(rerr)
 				}
-				if cerr := s.checkpoint(); cerr != nil {
-					// both kept for errors.Is: a full disk is said as such
-					return nil, errors.Join(err, fmt.Errorf("and the checkpoint of step %d failed: %w", s.step, cerr))
+				if err := s.checkpointBefore(err); err != nil {
+					return nil, err
 				}
 			}
 			return nil, err
