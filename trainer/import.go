@@ -315,6 +315,9 @@ func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceR
 		// but of how the run went on
 		run.Notes = append(run.Notes, "the reference trained with --fp16 (mixed precision): cuda.amp is off; to go on so on a GPU, resume with --set cuda.amp=fp16")
 	}
+	if recipe == "pix2pixhd" {
+		run.Notes = append(run.Notes, pix2pixHDNotes(opts, run.Config)...)
+	}
 	if relRoot != "" && run.Config.Data.Root == relRoot {
 		run.Notes = append(run.Notes, fmt.Sprintf("data.root is the reference's relative dataroot %s, not found from the folder train.py ran in: set data.root to the dataset's folder", relRoot))
 	}
@@ -335,6 +338,31 @@ func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceR
 		return nil, err
 	}
 	return run, nil
+}
+
+// pix2pixHDNotes say the options of pix2pixHD's opt.txt that no config key
+// holds, where they are not its defaults: what they did there and what
+// gogan does instead.
+func pix2pixHDNotes(opts map[string]string, c *config.Config) []string {
+	var notes []string
+	switch v := opts["data_type"]; v {
+	case "", "32":
+	case "16":
+		// encode_input and get_edges hand G half inputs (which only
+		// --fp16's autocasting trains), test.py runs model.half()
+		if c.CUDA.AMP == "off" && opts["fp16"] != "True" {
+			notes = append(notes, "the reference ran with --data_type 16 (half-precision inputs, and test.py's networks in half): cuda.amp is off and the networks are float32; to go on in mixed precision on a GPU, resume with --set cuda.amp=fp16")
+		}
+	default:
+		notes = append(notes, fmt.Sprintf("the reference ran with --data_type %s, which only its test.py reads (it casts the networks to that type; training ran in float32): the networks are float32 here, nothing to do", v))
+	}
+	if opts["use_dropout"] == "True" {
+		notes = append(notes, "the reference's options say --use_dropout, but pix2pixHD's define_G builds no dropout whatever it says (its ResnetBlocks are built without it): the networks are read as they are, without dropout, nothing to do")
+	}
+	if v := opts["n_clusters"]; v != "" && v != "10" && (c.Bool("model.instance_feat") || c.Bool("model.label_feat")) {
+		notes = append(notes, fmt.Sprintf("the reference's --n_clusters %s is its encode_features.py's clusters per class, not a setting of the run: cluster this run's features with gogan features --n-clusters %s", v, v))
+	}
+	return notes
 }
 
 // savedLabels lists the labels of the .pth files dir holds (15 of

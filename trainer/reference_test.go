@@ -220,6 +220,37 @@ func TestReadReferenceRun(t *testing.T) {
 	if n := notes(run); !strings.Contains(n, "options carry no direction") || !strings.Contains(n, "--set cuda.amp=fp16") {
 		t.Errorf("pix2pixHD's options of images with --fp16: notes %q, want the direction and fp16 notes", run.Notes)
 	}
+	// The options pix2pixHD prints that gogan's config has no key for are
+	// said by name, with what to do, where they are not the defaults
+	// (data_type 32, use_dropout False, n_clusters 10): none at those.
+	for _, o := range []string{"data_type", "use_dropout", "n_clusters"} {
+		if strings.Contains(notes(run), o) {
+			t.Errorf("pix2pixHD's options without %s: notes %q, want none on it", o, run.Notes)
+		}
+	}
+	others := strings.Replace(hd, "isTrain: True", "data_type: 16\ninstance_feat: True\nisTrain: True\nn_clusters: 20\nuse_dropout: True", 1)
+	run, err = ReadReferenceRun(referenceFolder(t, "opt.txt", others, "latest_net_G.pth", "latest_net_D.pth", "latest_net_E.pth"), "", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--data_type 16", "--set cuda.amp=fp16", "--use_dropout", "builds no dropout", "--n_clusters 20", "gogan features --n-clusters 20"} {
+		if n := notes(run); !strings.Contains(n, want) {
+			t.Errorf("pix2pixHD's options with data_type 16, use_dropout, n_clusters 20: notes %q do not say %q", n, want)
+		}
+	}
+	eight := strings.Replace(hd, "isTrain: True", "data_type: 8\nisTrain: True", 1)
+	if run, err = ReadReferenceRun(referenceFolder(t, "opt.txt", eight, "latest_net_G.pth"), "", "", nil); err != nil || !strings.Contains(notes(run), "--data_type 8") {
+		t.Errorf("pix2pixHD's options with data_type 8: %v, notes %q, want a note on it", err, notes(run))
+	}
+	// --debug trained 1 epoch of 10 images whatever niter, niter_decay
+	// and max_dataset_size say (train.py sets them after writing opt.txt).
+	_, err = ReadReferenceRun(referenceFolder(t, "opt.txt", strings.Replace(hd, "isTrain: True", "debug: True\nisTrain: True", 1), "latest_net_G.pth"), "", "", nil)
+	if err == nil || !strings.Contains(err.Error(), "opt.txt") || !strings.Contains(err.Error(), "debug True") || !strings.Contains(err.Error(), "delete that line") {
+		t.Errorf("pix2pixHD's debug True: %v, want a refusal naming the file, the option and what to do", err)
+	}
+	if _, err = ReadReferenceRun(referenceFolder(t, "opt.txt", strings.Replace(hd, "isTrain: True", "debug: False\nisTrain: True", 1), "latest_net_G.pth"), "", "", nil); err != nil {
+		t.Errorf("pix2pixHD's debug False: %v", err)
+	}
 	_, err = ReadReferenceRun(referenceFolder(t, "opt.txt", strings.Replace(hd, "max_dataset_size: inf", "max_dataset_size: 10", 1), "latest_net_G.pth"), "", "", nil)
 	if err == nil || !strings.Contains(err.Error(), "opt.txt") || !strings.Contains(err.Error(), "max_dataset_size 10") || !strings.Contains(err.Error(), "delete that line from the options file") || !strings.Contains(err.Error(), "data.max_samples=10") {
 		t.Errorf("pix2pixHD's max_dataset_size 10: %v, want a refusal naming the file, the option and data.max_samples", err)

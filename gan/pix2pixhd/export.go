@@ -148,5 +148,9 @@ func fromReference(opts map[string]string) ([]string, error) {
 		// shuffled set; data.max_samples keeps the first N files for good.
 		return nil, fmt.Errorf("max_dataset_size %s: pix2pixHD's train.py ends each epoch after %s images drawn from the whole set, which gogan does not do: delete that line from the options file to import the run (then --set data.max_samples=%s, in the import or a resume, trains on the first %s files instead)", v, v, v, v)
 	}
+	if v := opts["debug"]; v == "True" {
+		// train.py sets these after parse() has written opt.txt
+		return nil, fmt.Errorf("debug True: pix2pixHD's train.py --debug trains 1 epoch of 10 images whatever the niter, niter_decay and max_dataset_size written here say, which gogan does not repeat: delete that line from the options file to import the networks (with --set train.epochs=1 train.epochs_decay=0 for the debug run's schedule)")
+	}
 	return gan.ReferenceSets(opts, options)
 }
