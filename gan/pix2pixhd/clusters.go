@@ -386,10 +386,12 @@ func loadClusters(path string, f *features, e *nets.Net, ck runfolder.Checkpoint
 
 // clusterSampler is sample_features: for each region of a sample, in id
 // order, the centre of a random cluster of its class (zeros for a class
-// without clusters, where the reference leaves memory unset).
+// without clusters, where the reference leaves memory unset: those
+// classes are warned of, each once).
 type clusterSampler struct {
-	cl  *clusters
-	rng *rand.Rand
+	cl     *clusters
+	rng    *rand.Rand
+	warned map[int]bool // classes without clusters warned of
 }
 
 func (s *clusterSampler) Sample(b gan.Batch) *torch.Tensor {
@@ -399,12 +401,20 @@ func (s *clusterSampler) Sample(b gan.Batch) *torch.Tensor {
 	n, hw := int(sh[0]), int(sh[2]*sh[3])
 	host := ids.Int64s()
 	out := make([]float32, n*f.num*hw)
+	var missing []int // classes without clusters, not warned of before
 	for i := range n {
 		px := host[i*hw : (i+1)*hw]
 		drawn := map[int64][]float32{} // a region's centre; nil: its class has none
 		for _, r := range regionsOf(px, hw) {
-			if cs := s.cl.centres[f.regionClass(int(r.id))]; len(cs) > 0 {
+			c := f.regionClass(int(r.id))
+			if cs := s.cl.centres[c]; len(cs) > 0 {
 				drawn[r.id] = cs[s.rng.IntN(len(cs))]
+			} else if !s.warned[c] {
+				if s.warned == nil {
+					s.warned = map[int]bool{}
+				}
+				s.warned[c] = true
+				missing = append(missing, c)
 			}
 		}
 		for p, id := range px {
@@ -412,6 +422,11 @@ func (s *clusterSampler) Sample(b gan.Batch) *torch.Tensor {
 				out[(i*f.num+k)*hw+p] = v
 			}
 		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		slog.Warn("the features file has no clusters for these classes (no region of them in the photos gogan features encoded was larger than 1/64 of its image): their regions get zero features; to give them features, translate with --photos, or cluster photos that hold them (gogan features --data-root)",
+			"classes", missing)
 	}
 	return torch.FromFloat32(out, int64(n), int64(f.num), sh[2], sh[3]).To(ids.Device())
 }

@@ -1,7 +1,9 @@
 package pix2pixhd
 
 import (
+	"bytes"
 	"encoding/json"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -11,7 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	torch "gogan/cgo"
 	"gogan/cgo/torchtest"
+	"gogan/gan"
 	"gogan/runfolder"
 )
 
@@ -127,5 +131,36 @@ func TestClustersRefuseNPY(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "is a NumPy file, as pix2pixHD's encode_features.py writes") ||
 		!strings.Contains(err.Error(), "gogan features --checkpoint runs/hd/checkpoints/step-00000010") {
 		t.Errorf("loadClusters of a .npy: %v", err)
+	}
+}
+
+// TestSampledFeaturesNameClassesWithoutClusters: translate --features
+// gives a region whose class has clusters the centre of one of them, and
+// one whose class has none zeros (sample_features leaves its
+// torch.cuda.FloatTensor unset there), with a warning that names those
+// classes once in a run, not at every batch.
+func TestSampledFeaturesNameClassesWithoutClusters(t *testing.T) {
+	torch.LockThread()
+	sc := torch.NewScope()
+	defer sc.Close()
+	var logs bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+	t.Cleanup(func() { slog.SetDefault(old) })
+
+	f := &features{num: 2, byLabel: true, regions: 8}
+	s := &clusterSampler{cl: &clusters{f: f, centres: map[int][][]float32{1: {{0.5, -0.25}}}}, rng: rand.New(rand.NewPCG(1, 0))}
+	labels := gan.Batch{"A": torch.FromFloat32([]float32{1, 1, 7, 3}, 1, 1, 2, 2)}
+	got := s.Sample(labels).Float32s()
+	if want := []float32{0.5, 0.5, 0, 0, -0.25, -0.25, 0, 0}; !slices.Equal(got, want) {
+		t.Errorf("features %v, want %v (class 1's centre, zeros for classes 3 and 7)", got, want)
+	}
+	if n := strings.Count(logs.String(), "WARN"); n != 1 || !strings.Contains(logs.String(), "classes=\"[3 7]\"") || !strings.Contains(logs.String(), "gogan features") {
+		t.Errorf("log %q: want one warning naming classes 3 and 7 and gogan features", logs.String())
+	}
+	s.Sample(labels)
+	s.Sample(gan.Batch{"A": torch.FromFloat32([]float32{1, 5, 3, 3}, 1, 1, 2, 2)})
+	if n := strings.Count(logs.String(), "WARN"); n != 2 || !strings.Contains(logs.String(), "classes=[5]") {
+		t.Errorf("log %q: want a second warning, naming class 5 alone", logs.String())
 	}
 }
