@@ -167,7 +167,8 @@ func mapValues(img image.Image, f func(i int, v uint16)) {
 
 // LoadLabelMap reads a label map: a single-channel image whose pixel values
 // are class ids (8-bit gray, 16-bit gray, or paletted, whose palette indices
-// are the ids, as PIL's mode P gives them). It returns a 1-channel Image of
+// are the ids, as PIL's mode P gives them; pix2pixHD fails on a 16-bit
+// map, whose mode I values ToTensor leaves unscaled before its *255). It returns a 1-channel Image of
 // the ids; an id >= labelNC (data.label_nc) is an error naming the file and
 // the id, as is an image with colour channels.
 func LoadLabelMap(path string, labelNC int) (*Image, error) {
@@ -182,16 +183,21 @@ func LoadLabelMap(path string, labelNC int) (*Image, error) {
 	r := img.Bounds()
 	out := NewImage(r.Dx(), r.Dy(), 1)
 	top, at := -1, 0
+	widened := true // every value a multiple of 257: 8 bits made 16
 	mapValues(img, func(i int, v uint16) {
 		if int(v) > top {
 			top, at = int(v), i
 		}
+		widened = widened && v%257 == 0
 		out.Pix[i] = uint8(v)
 	})
 	if top >= labelNC {
 		ce := &ClassIDError{ID: top, X: at % out.W, Y: at / out.W, LabelNC: labelNC}
 		if depth, ct := pngHeader(path); ct == 0 && depth < 8 {
 			ce.Depth = depth
+		}
+		if _, ok := img.(*image.Gray16); ok {
+			ce.Depth, ce.Widened = 16, widened
 		}
 		return nil, &FileError{Path: path, Err: ce}
 	}
@@ -202,16 +208,26 @@ func LoadLabelMap(path string, labelNC int) (*Image, error) {
 // Trained names the checkpoint whose generator the map is for (Config's
 // Trained), whose classes cannot change: then the message says so.
 // Depth is the bit depth of a gray PNG of fewer than 8 bits (a 1-bit
-// mask), whose values PIL, and so the reference, scale to 8 bits.
+// mask), whose values PIL, and so the reference, scale to 8 bits, or 16
+// for a 16-bit gray map (its values are the ids, but no class id passes
+// 255); Widened says that a 16-bit map's values are all multiples of 257,
+// an 8-bit map converted to 16 bits.
 type ClassIDError struct {
 	ID, X, Y, LabelNC int
 	Trained           string
 	Depth             int
+	Widened           bool
 }
 
 func (e *ClassIDError) Error() string {
 	low := ""
-	if e.Depth > 0 {
+	switch {
+	case e.Depth == 16 && e.ID > 255 && e.Widened:
+		low = "it is a 16-bit gray image whose values are all multiples of 257, as an 8-bit map converted to 16 bits makes them (each id times 257): save it as 8-bit gray whose values are the class ids"
+	case e.Depth == 16 && e.ID > 255:
+		// Cityscapes' *_instanceIds.png in the label folder
+		low = "it is a 16-bit gray image, whose values are read as the class ids, and those are 0..255: if it is an instance map (as Cityscapes' *_instanceIds.png), it belongs in the {phase}_inst folder beside {phase}_label; else save the class ids as 8-bit gray"
+	case e.Depth > 0 && e.Depth < 8:
 		// its ids are not the file's values: no label_nc fits them
 		low = fmt.Sprintf("it is a %d-bit gray PNG, whose values are read scaled to 8 bits (times %d, as PIL reads them for the reference: white is 255): save it as 8-bit gray whose values are the class ids", e.Depth, 255/(1<<e.Depth-1))
 	}

@@ -611,3 +611,43 @@ func TestPix2PixHDFoldersImages(t *testing.T) {
 		t.Fatalf("BtoA, max_samples: %v %v", d, err)
 	}
 }
+
+// TestLabelMap16Bit: a 16-bit gray label map is read as its values, the
+// class ids, as an 8-bit one is (pix2pixHD cannot read one: PIL opens it in
+// mode I, ToTensor leaves its values unscaled and its *255 makes every id
+// but 0 a one-hot channel past label_nc). Values past label_nc are refused
+// naming the file and the value; past 255, saying what the file may be: an
+// instance map (Cityscapes' *_instanceIds.png), or an 8-bit map widened to
+// 16 bits (each id times 257).
+func TestLabelMap16Bit(t *testing.T) {
+	dir := t.TempDir()
+	ids := []int{0, 19, 7, 3, 19, 0}
+	p := write(t, filepath.Join(dir, "l16.png"), encode(t, "png", gray16Map(len(ids), 1, func(x, _ int) int { return ids[x] })))
+	lab, err := LoadLabelMap(p, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for x, v := range lab.Pix {
+		if int(v) != ids[x] {
+			t.Fatalf("16-bit label map: ids %v, want %v", lab.Pix, ids)
+		}
+	}
+	if _, err := LoadLabelMap(p, 19); err == nil || !strings.Contains(err.Error(), p+": label map has class id 19 (at x=1, y=0)") ||
+		!strings.Contains(err.Error(), "raise data.label_nc to at least 20") {
+		t.Errorf("16-bit id 19, label_nc 19: %v", err)
+	}
+	inst := write(t, filepath.Join(dir, "inst.png"), encode(t, "png", gray16Map(3, 1, func(x, _ int) int { return []int{7, 26001, 26002}[x] })))
+	_, err = LoadLabelMap(inst, 35)
+	for _, want := range []string{inst + ": label map has class id 26002 (at x=2, y=0)", "16-bit gray", "instance map", "_inst"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("16-bit instance ids as a label map: %v, want %q", err, want)
+		}
+	}
+	wide := write(t, filepath.Join(dir, "wide.png"), encode(t, "png", gray16Map(len(ids), 1, func(x, _ int) int { return ids[x] * 257 })))
+	_, err = LoadLabelMapFor(wide, 20, "runs/hd")
+	for _, want := range []string{wide + ": label map has class id 4883", "runs/hd", "multiples of 257", "save it as 8-bit gray"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("an 8-bit map widened to 16 bits: %v, want %q", err, want)
+		}
+	}
+}
