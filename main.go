@@ -365,7 +365,7 @@ func runsCmd() *cobra.Command {
 				return err
 			}
 			if len(paths) == 0 {
-				return fmt.Errorf("runs: no run folders (folders with a config.yaml) in %s", dir)
+				return fmt.Errorf("runs: no run folders (folders with the config.yaml a gogan run writes) in %s", dir)
 			}
 			var ss []runfolder.Summary
 			for _, p := range paths {

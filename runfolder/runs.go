@@ -14,6 +14,8 @@ import (
 	"text/tabwriter"
 
 	"go.yaml.in/yaml/v3"
+
+	"gogan/config"
 )
 
 // Summary is one run folder as `gogan runs` shows it.
@@ -111,11 +113,11 @@ func OrderedLosses(order []string, losses map[string]float64) []string {
 	return append(names, rest...)
 }
 
-// FindRuns lists the run folders (folders with a config.yaml) at dir and
-// in its subfolders, sorted by path; a symbolic link to a run folder (a run
-// kept on another disk) is one.
+// FindRuns lists the run folders (IsRun) at dir and in its subfolders,
+// sorted by path; a symbolic link to a run folder (a run kept on another
+// disk) is one.
 func FindRuns(dir string) ([]string, error) {
-	if _, err := os.Stat(filepath.Join(dir, "config.yaml")); err == nil {
+	if IsRun(dir) {
 		return []string{dir}, nil
 	}
 	ents, err := os.ReadDir(dir)
@@ -128,12 +130,33 @@ func FindRuns(dir string) ([]string, error) {
 		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(p, "config.yaml")); err == nil {
+		if IsRun(p) {
 			runs = append(runs, p)
 		}
 	}
 	sort.Strings(runs)
 	return runs, nil
+}
+
+// IsRun says whether dir is a gogan run folder: its config.yaml is the
+// effective config a run writes before its first step (so a run that
+// failed before its first checkpoint is one), or, where an edit took that
+// header line, the folder has a status.json or a checkpoint folder
+// (checkpoints/step-*). Another tool's folder with a config.yaml is not.
+func IsRun(dir string) bool {
+	r := RunDir{Path: dir}
+	b, err := os.ReadFile(r.ConfigPath())
+	if err != nil {
+		return false
+	}
+	if strings.HasPrefix(string(b), config.EffectiveHeader) {
+		return true
+	}
+	if _, err := os.Stat(r.StatusPath()); err == nil {
+		return true
+	}
+	steps, _ := filepath.Glob(filepath.Join(r.CheckpointsPath(), checkpointPref+"*"))
+	return len(steps) > 0
 }
 
 // WriteSummaries prints one line per run. The state comes last: a failed

@@ -6,10 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"gogan/config"
 )
 
 func TestStatusDescribe(t *testing.T) {
@@ -76,7 +79,7 @@ func TestRunsSummary(t *testing.T) {
 
 	b := filepath.Join(dir, "b")
 	os.MkdirAll(b, 0o755)
-	os.WriteFile(filepath.Join(b, "config.yaml"), []byte("recipe: dcgan\n"), 0o644)
+	os.WriteFile(filepath.Join(b, "config.yaml"), []byte(config.EffectiveHeader+"recipe: dcgan\n"), 0o644)
 	os.MkdirAll(filepath.Join(dir, "not-a-run"), 0o755)
 
 	runs, err := FindRuns(dir)
@@ -86,6 +89,37 @@ func TestRunsSummary(t *testing.T) {
 	if one, _ := FindRuns(a); len(one) != 1 || one[0] != a {
 		t.Errorf("a run folder itself: %v", one)
 	}
+	// A folder with a config.yaml that gogan did not write (another tool's
+	// experiment, with its own metrics.csv) is no run; one whose config.yaml
+	// lost its first line to an edit is, by its status.json or its
+	// checkpoints; so is a run that failed before its first checkpoint.
+	foreign := filepath.Join(dir, "c-other-tool")
+	os.MkdirAll(filepath.Join(foreign, "checkpoints", "epoch_3"), 0o755)
+	os.WriteFile(filepath.Join(foreign, "config.yaml"), []byte("model: resnet\nlr: 0.1\n"), 0o644)
+	os.WriteFile(filepath.Join(foreign, "metrics.csv"), []byte("epoch,loss\n1,0.5\n"), 0o644)
+	edited := filepath.Join(dir, "d-edited")
+	os.MkdirAll(edited, 0o755)
+	os.WriteFile(filepath.Join(edited, "config.yaml"), []byte("recipe: dcgan\n"), 0o644)
+	(RunDir{Path: edited}).WriteStatus(Status{State: StateStopped, Recipe: "dcgan", Step: 3})
+	editedOld := filepath.Join(dir, "e-edited-no-status")
+	os.MkdirAll(editedOld, 0o755)
+	os.WriteFile(filepath.Join(editedOld, "config.yaml"), []byte("recipe: dcgan\n"), 0o644)
+	writeTestCheckpoint(t, editedOld, 5, []byte("weights"))
+	crashed := filepath.Join(dir, "f-crashed")
+	os.MkdirAll(filepath.Join(crashed, "samples"), 0o755)
+	os.WriteFile(filepath.Join(crashed, "config.yaml"), []byte(config.EffectiveHeader+"recipe: pix2pix\n"), 0o644)
+	(RunDir{Path: crashed}).WriteStatus(Status{State: StateFailed, Detail: "failed: out of memory", Recipe: "pix2pix"})
+	if runs, err := FindRuns(dir); err != nil || !slices.Equal(runs, []string{a, b, edited, editedOld, crashed}) {
+		t.Errorf("runs %v, %v; want all but %s", runs, err, foreign)
+	}
+	if runs, err := FindRuns(foreign); err != nil || len(runs) != 0 {
+		t.Errorf("a folder of another tool's config.yaml itself: %v, %v", runs, err)
+	}
+	os.Rename(b, filepath.Join(foreign, "b"))
+	if runs, err := FindRuns(foreign); err != nil || len(runs) != 1 || runs[0] != filepath.Join(foreign, "b") {
+		t.Errorf("a run inside a folder of another tool's config.yaml: %v, %v", runs, err)
+	}
+	os.Rename(filepath.Join(foreign, "b"), b)
 	var out bytes.Buffer
 	if err := WriteSummaries(&out, []Summary{Summarize(a), Summarize(b)}); err != nil {
 		t.Fatal(err)
@@ -187,7 +221,7 @@ func TestRunsFollowsLinks(t *testing.T) {
 	dir, elsewhere := t.TempDir(), t.TempDir()
 	run := filepath.Join(elsewhere, "big-run")
 	os.MkdirAll(run, 0o755)
-	os.WriteFile(filepath.Join(run, "config.yaml"), []byte("recipe: dcgan\n"), 0o644)
+	os.WriteFile(filepath.Join(run, "config.yaml"), []byte(config.EffectiveHeader+"recipe: dcgan\n"), 0o644)
 	os.Symlink(run, filepath.Join(dir, "linked"))
 	os.Symlink(filepath.Join(elsewhere, "gone"), filepath.Join(dir, "dangling"))
 	os.Symlink(filepath.Join(run, "config.yaml"), filepath.Join(dir, "file"))
