@@ -725,11 +725,16 @@ func firstKeyOf(section string) string {
 	return section
 }
 
-// referenceNames are the references' option names, by lower case, with
+// referenceNames are the references' option names, by refName, with
 // the key that is theirs here and the reference: an unknown key that is one
 // of them is answered with that key rather than the nearest by spelling
 // (max_dataset_size is not data.image_size).
 var referenceNames = map[string][2]string{}
+
+// refName is how the references' names are looked up: in lower case, a
+// hyphen read as an underscore, as argparse reads --dry-run into dry_run
+// (so that dry_run and max-dataset-size are answered too).
+func refName(name string) string { return strings.ReplaceAll(strings.ToLower(name), "-", "_") }
 
 // RegisterReferenceNames records a reference's option names (as its
 // command line spells them) and the keys they are here; the first
@@ -739,8 +744,8 @@ func RegisterReferenceNames(reference string, keys map[string]string) {
 		if _, ok := LookupKey(key); !ok {
 			panic("config: reference option " + name + " names no key " + key)
 		}
-		if _, taken := referenceNames[strings.ToLower(name)]; !taken {
-			referenceNames[strings.ToLower(name)] = [2]string{key, reference + "'s --" + name}
+		if _, taken := referenceNames[refName(name)]; !taken {
+			referenceNames[refName(name)] = [2]string{key, reference + "'s --" + name}
 		}
 	}
 }
@@ -754,8 +759,8 @@ func RegisterReferenceVariables(reference string, keys map[string]string) {
 		if _, ok := LookupKey(key); !ok {
 			panic("config: reference variable " + name + " names no key " + key)
 		}
-		if _, taken := referenceNames[strings.ToLower(name)]; !taken {
-			referenceNames[strings.ToLower(name)] = [2]string{key, reference + "'s " + name + " (a variable there, not an option)"}
+		if _, taken := referenceNames[refName(name)]; !taken {
+			referenceNames[refName(name)] = [2]string{key, reference + "'s " + name + " (a variable there, not an option)"}
 		}
 	}
 }
@@ -764,15 +769,16 @@ func RegisterReferenceVariables(reference string, keys map[string]string) {
 // the nearest valid key by edit distance.
 func unknownKey(name string) error {
 	last := strings.ToLower(name[strings.LastIndex(name, ".")+1:])
-	if r, ok := referenceNames[last]; ok {
+	ref := refName(last)
+	if r, ok := referenceNames[ref]; ok {
 		// one reference's option of that name may be another's file
 		// (pix2pix's --netG names a network, main.py's a weights file)
-		if a, ok := referenceAdvice[last]; ok && a[1] != r[1] {
+		if a, ok := referenceAdvice[ref]; ok && a[1] != r[1] {
 			return fmt.Errorf("unknown key %s; %s is %s here; %s has no key here: %s", name, r[1], r[0], a[1], a[0])
 		}
 		return fmt.Errorf("unknown key %s; %s is %s here", name, r[1], r[0])
 	}
-	if r, ok := referenceAdvice[last]; ok && !strings.Contains(name, ".") {
+	if r, ok := referenceAdvice[ref]; ok && !strings.Contains(name, ".") {
 		return fmt.Errorf("unknown key %s; %s has no key here: %s", name, r[1], r[0])
 	}
 	keys := SchemaKeys()
@@ -789,7 +795,7 @@ func unknownKey(name string) error {
 	if i, ok := suggest(strings.ToLower(name), keys); ok {
 		return fmt.Errorf("unknown key %s; did you mean %s?", name, keys[i])
 	}
-	if r, ok := referenceAdvice[last]; ok {
+	if r, ok := referenceAdvice[ref]; ok {
 		// under a section (train.continue_train), once no key is near:
 		// train.epoch is a slip of train.epochs first
 		return fmt.Errorf("unknown key %s; %s has no key here: %s", name, r[1], r[0])
@@ -798,15 +804,15 @@ func unknownKey(name string) error {
 }
 
 // referenceAdvice answers a reference's option that has no key here
-// (RegisterReferenceAdvice): by lower-case name, the advice and the option.
+// (RegisterReferenceAdvice): by refName, the advice and the option.
 var referenceAdvice = map[string][2]string{}
 
 // RegisterReferenceAdvice tells config what to say of a reference's
 // options that no key stands for (--continue_train: gogan resume).
 func RegisterReferenceAdvice(reference string, advice map[string]string) {
 	for name, a := range advice {
-		if _, taken := referenceAdvice[strings.ToLower(name)]; !taken {
-			referenceAdvice[strings.ToLower(name)] = [2]string{a, reference + "'s --" + name}
+		if _, taken := referenceAdvice[refName(name)]; !taken {
+			referenceAdvice[refName(name)] = [2]string{a, reference + "'s --" + name}
 		}
 	}
 }

@@ -244,6 +244,10 @@ func TestUnknownKeys(t *testing.T) {
 		"continue_train=true":    "pytorch-CycleGAN-and-pix2pix's --continue_train has no key here: gogan resume RUN",
 		"train.continue_train=1": "unknown key train.continue_train; pytorch-CycleGAN-and-pix2pix's --continue_train has no key here: gogan resume RUN",
 		"ngpu=2":                 "pytorch/examples dcgan's --ngpu has no key here: device picks the GPU; gogan train --nproc N",
+		// argparse's dest spells --dry-run dry_run: both get the advice
+		"dry-run=1":          "pytorch/examples dcgan's --dry-run has no key here: train.max_steps=1",
+		"dry_run=1":          "pytorch/examples dcgan's --dry-run has no key here: train.max_steps=1",
+		"max-dataset-size=9": "pytorch-CycleGAN-and-pix2pix's --max_dataset_size is data.max_samples here",
 		// no reference's, and nothing near: no guess that misleads
 		"validation=1": "unknown key validation: gogan config --keys lists every key",
 		// a slip, or a key without its section or its end
