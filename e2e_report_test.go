@@ -1,14 +1,19 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"gogan/runfolder"
 )
 
 // TestFailedRunsReportSaysSo: a run that fails in the middle (an image
@@ -112,8 +117,11 @@ func TestTrainSaysWhatItTrains(t *testing.T) {
 }
 
 // TestRunsShowsTheLossesOfAStop: a run stopped between train.log_every
-// rows (here before its first) has its last losses in the checkpoint the
-// stop wrote; gogan runs showed none.
+// rows (here before its first) writes the row of the step it stopped at
+// (it had none), and gogan runs shows those losses; the resumed run goes on
+// after that row without a second one of its step. Where metrics.csv lacks
+// the row (a run killed after a checkpoint between rows), gogan runs shows
+// the newest checkpoint's losses.
 func TestRunsShowsTheLossesOfAStop(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
 	cmd := exec.Command(goganBin, append([]string{"train"}, smallDCGAN(run, "train.max_steps=400", "train.log_every=100", "train.sample_every=2")...)...)
@@ -135,11 +143,38 @@ func TestRunsShowsTheLossesOfAStop(t *testing.T) {
 	if err := cmd.Wait(); err == nil || !strings.Contains(out.String(), "stopped by interrupt") {
 		t.Fatalf("train after SIGINT: %v\n%s", err, out.String())
 	}
-	if rows := lossRows(t, run); len(rows) != 1 {
-		t.Fatalf("metrics.csv has %d rows, want the header alone (log_every 100)", len(rows))
+	_, st, err := runfolder.LatestValid(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := strconv.Itoa(st.Step)
+	rows := lossRows(t, run)
+	if len(rows) != 2 || rows[1][0] != stop {
+		t.Fatalf("metrics.csv after a stop at step %s (log_every 100): %v, want the header and the stop's row", stop, rows)
 	}
 	got, err := gogan(t, "runs", run)
 	if err != nil || !regexp.MustCompile(`Loss_D=[0-9.]+ Loss_G=[0-9.]+ D_x=[0-9.]+ D_G_z1=[0-9.]+ D_G_z2=[0-9.]+ +stopped by interrupt`).MatchString(got) {
 		t.Errorf("gogan runs: %v\n%s", err, got)
+	}
+	// The row gone, as a run killed between rows leaves metrics.csv: the
+	// checkpoint's losses.
+	header := strings.Join(rows[0], ",") + ",images_per_s\n"
+	if err := os.WriteFile(filepath.Join(run, "metrics.csv"), []byte(header), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := gogan(t, "runs", run); err != nil || !regexp.MustCompile(`Loss_D=[0-9.]+ Loss_G=[0-9.]+ D_x=[0-9.]+ D_G_z1=[0-9.]+ D_G_z2=[0-9.]+ +stopped by interrupt`).MatchString(got) {
+		t.Errorf("gogan runs without the stop's row: %v\n%s", err, got)
+	}
+	os.WriteFile(filepath.Join(run, "metrics.csv"), []byte(header+strings.Join(rows[1], ",")+",1.00\n"), 0o644)
+	// Resumed to two steps on: the stop's row once, then the last step's.
+	if out, err := gogan(t, "resume", run, "--quiet", "--set", fmt.Sprint("train.max_steps=", st.Step+2)); err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	var steps []string
+	for _, r := range lossRows(t, run)[1:] {
+		steps = append(steps, r[0])
+	}
+	if want := []string{stop, strconv.Itoa(st.Step + 2)}; !slices.Equal(steps, want) {
+		t.Errorf("metrics.csv's steps after the resume: %v, want %v", steps, want)
 	}
 }

@@ -71,8 +71,9 @@ func Summarize(path string) Summary {
 		s.Checkpoint = filepath.Base(ck.Dir)
 		s.Step = max(s.Step, st.Step)
 		if st.Step > logged && len(st.Metrics.Last) > 0 {
-			// A run stopped between train.log_every rows: its checkpoint
-			// holds the losses of the step it stopped at.
+			// A run killed after a checkpoint between train.log_every
+			// rows (or stopped by a gogan that wrote no row then): its
+			// checkpoint holds the losses of its step.
 			s.Losses = lossText(names, st.Metrics.Last)
 		}
 	} else {

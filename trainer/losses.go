@@ -34,6 +34,11 @@ type lossReader struct {
 	onStep  func(int, map[string]float64)
 	pending []trainedStep
 	since   time.Time // images/s covers the steps read together, from here
+	// last is the last step read and its images/s; logged the step of
+	// metrics.csv's last row this session (rowOfStop).
+	last    trainedStep
+	lastIPS float64
+	logged  int
 }
 
 // lossesEvery is train.losses_every, its default resolved.
@@ -113,14 +118,39 @@ func (r *lossReader) read() error {
 		if r.onStep != nil {
 			r.onStep(p.step, losses)
 		}
-		if (p.step%s.cfg.Train.LogEvery == 0 || p.step == r.max) && r.metrics != nil {
-			if err := r.metrics.Write(p.step, p.epoch, losses, p.lr, ips); err != nil {
+		p.losses = losses
+		r.last, r.lastIPS = p, ips
+		if p.step%s.cfg.Train.LogEvery == 0 || p.step == r.max {
+			if err := r.row(p, ips); err != nil {
 				return err
 			}
-			s.logScalars(p.step, p.lr, losses, ips)
 		}
 	}
 	return nil
+}
+
+// row writes a step's metrics.csv row and TensorBoard scalars (rank 0).
+func (r *lossReader) row(p trainedStep, ips float64) error {
+	if r.metrics == nil {
+		return nil
+	}
+	if err := r.metrics.Write(p.step, p.epoch, p.losses, p.lr, ips); err != nil {
+		return err
+	}
+	r.s.logScalars(p.step, p.lr, p.losses, ips)
+	r.logged = p.step
+	return nil
+}
+
+// rowOfStop writes the row of the step a stop (a signal) came after where
+// train.log_every gave it none, so that metrics.csv ends at the step its
+// checkpoint holds (a resume keeps the rows up to its checkpoint's step
+// and goes on after it). Call it after read.
+func (r *lossReader) rowOfStop() error {
+	if r.last.losses == nil || r.logged == r.last.step {
+		return nil // no step this session, or its row is written
+	}
+	return r.row(r.last, r.lastIPS)
 }
 
 // discard frees the pending steps' device tensors, unread.

@@ -1252,6 +1252,9 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			if err := reader.read(); err != nil {
 				return stopped(err)
 			}
+			if err := reader.rowOfStop(); err != nil {
+				return nil, err
+			}
 			if err := s.checkpoint(); err != nil {
 				return nil, err
 			}
