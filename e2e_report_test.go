@@ -96,6 +96,39 @@ func TestResumeWithOtherLosses(t *testing.T) {
 	}
 }
 
+// TestLogLinesSayTheEpoch: a job's progress lines name the epoch of their
+// step, and each epoch's end gets a line of its own, as the references'
+// logs do ("[3/25][100/469] Loss_D ...", "End of epoch 3 / 200 Time
+// Taken: 12 sec"): 15 steps an epoch, lines every 5 steps.
+func TestLogLinesSayTheEpoch(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=20", "train.log_every=5", "train.sample_every=0")...)...)
+	if err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "msg=\"dcgan progress\"") || strings.Contains(l, "end of epoch") {
+			lines = append(lines, l)
+		}
+	}
+	want := []string{
+		`msg="dcgan progress" epoch=1 epochs=5 step=5 total=20 `,
+		`msg="dcgan progress" epoch=1 epochs=5 step=10 total=20 `,
+		`msg="dcgan progress" epoch=1 epochs=5 step=15 total=20 `,
+		`msg="dcgan end of epoch" epoch=1 epochs=5 step=15 time=`,
+		`msg="dcgan progress" epoch=2 epochs=5 step=20 total=20 `,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("%d progress and end-of-epoch lines, want %d:\n%s", len(lines), len(want), out)
+	}
+	for i, w := range want {
+		if !strings.Contains(lines[i], w) {
+			t.Errorf("line %d: %s\nwant it to hold %s", i, lines[i], w)
+		}
+	}
+}
+
 // TestTrainSaysWhatItTrains: a job's log gets a line when training starts
 // (the data's size, the steps an epoch, the steps to go), before the first
 // progress line, which comes only after train.log_every steps; it was

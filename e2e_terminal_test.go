@@ -207,6 +207,44 @@ func TestProgressBarOnATerminal(t *testing.T) {
 	}
 }
 
+// TestEpochEndsOnATerminal: the line each epoch's end logs (10 steps an
+// epoch here) is a row of its own above the bar, which stays one row.
+func TestEpochEndsOnATerminal(t *testing.T) {
+	const cols = 120
+	run := filepath.Join(t.TempDir(), "run")
+	term := openTerminal(t, cols)
+	cmd := exec.Command(goganBin, "train", "--config", "configs/dcgan-fashion-mnist.yaml", "--set", "out="+run,
+		"--set", "data.max_samples=640", "--set", "model.ngf=16", "--set", "model.ndf=16", "--set", "train.max_steps=25",
+		"--set", "device=cpu", "--set", "threads=2", "--set", "data.workers=2")
+	term.start(t, cmd)
+	err := cmd.Wait()
+	out := term.Close(t)
+	if err != nil {
+		t.Fatalf("train: %v\n%q", err, out)
+	}
+	rows := screen(out, cols)
+	var bars, ends []string
+	for _, r := range rows {
+		if barRow.MatchString(r) {
+			bars = append(bars, r)
+		}
+		if strings.Contains(r, "end of epoch") {
+			ends = append(ends, r)
+		}
+	}
+	if len(bars) != 1 || !strings.Contains(bars[0], "(25/25)") {
+		t.Errorf("rows of the screen holding a progress bar: %q, want one at (25/25):\n%s", bars, strings.Join(rows, "\n"))
+	}
+	if len(ends) != 2 {
+		t.Fatalf("%d end-of-epoch rows, want 2:\n%s", len(ends), strings.Join(rows, "\n"))
+	}
+	for i, r := range ends {
+		if !strings.HasPrefix(r, "time=") || !strings.Contains(r, fmt.Sprintf(" epoch=%d epochs=5 step=%d ", i+1, 10*(i+1))) {
+			t.Errorf("end-of-epoch row %q does not start a row of its own, or names another epoch", r)
+		}
+	}
+}
+
 func slicesContainsPrefix(rows []string, prefix string) bool {
 	for _, r := range rows {
 		if strings.HasPrefix(r, prefix) {

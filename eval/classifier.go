@@ -316,7 +316,7 @@ func TrainClassifier(ctx context.Context, o ClassifierOptions, out string) (*Cla
 	if total == 0 {
 		return nil, fmt.Errorf("classifier: %d training images make no batch of %d", ds.Len(), o.BatchSize)
 	}
-	prog := report.NewProgress(report.ProgressOptions{Total: total, Quiet: o.Quiet, Label: "classifier", LogEvery: 100})
+	prog := report.NewProgress(report.ProgressOptions{Total: total, Epochs: o.Epochs, Quiet: o.Quiet, Label: "classifier", LogEvery: 100})
 	start := time.Now()
 	step := 0
 	var runLoss, runAcc float64
@@ -365,7 +365,7 @@ func TrainClassifier(ctx context.Context, o ClassifierOptions, out string) (*Cla
 		}
 		step++
 		runLoss, runAcc, runN = runLoss+loss, runAcc+float64(correct)/float64(n), runN+1
-		prog.Update(step, float64(step*o.BatchSize)/time.Since(start).Seconds(),
+		prog.Update(step, (step-1)/perEpoch+1, float64(step*o.BatchSize)/time.Since(start).Seconds(),
 			map[string]float64{"loss": runLoss / float64(runN), "train_acc": runAcc / float64(runN)})
 		if step%100 == 0 {
 			runLoss, runAcc, runN = 0, 0, 0

@@ -19,8 +19,9 @@ import (
 
 // ProgressOptions configure a Progress.
 type ProgressOptions struct {
-	Total int // last step of the run (0 = unknown)
-	Start int // step the run resumed from; ETA only counts steps done since
+	Total  int // last step of the run (0 = unknown)
+	Start  int // step the run resumed from; ETA only counts steps done since
+	Epochs int // the run's epochs, named in the log lines beside the epoch (0 = none)
 	// Quiet replaces the bar with a log line every LogEvery steps. It is
 	// implied when Writer is nil and stderr is not a terminal (CI, tests,
 	// output piped to a file), where a redrawn bar would be noise.
@@ -131,8 +132,9 @@ func NewProgress(opt ProgressOptions) *Progress {
 	return p
 }
 
-// Update reports that step (1-based count of completed steps) is done.
-func (p *Progress) Update(step int, imagesPerSec float64, losses map[string]float64) {
+// Update reports that step (1-based count of completed steps) is done, a
+// step of epoch (1-based; 0: the log line names none).
+func (p *Progress) Update(step, epoch int, imagesPerSec float64, losses map[string]float64) {
 	p.last = step
 	eta := p.eta(step)
 	if p.bar != nil {
@@ -149,7 +151,7 @@ func (p *Progress) Update(step int, imagesPerSec float64, losses map[string]floa
 	if step%p.opt.LogEvery != 0 && step != p.opt.Total {
 		return
 	}
-	attrs := []any{"step", step}
+	attrs := append(p.epochAttrs(epoch), "step", step)
 	if p.opt.Total > 0 {
 		attrs = append(attrs, "total", p.opt.Total)
 	}
@@ -161,6 +163,27 @@ func (p *Progress) Update(step int, imagesPerSec float64, losses map[string]floa
 		attrs = append(attrs, "eta", eta.String())
 	}
 	p.opt.Logger.Info(strings.TrimSpace(p.opt.Label+" progress"), attrs...)
+}
+
+// epochAttrs are a log line's epoch (and the run's epochs), as the
+// references' lines begin: main.py's [epoch/niter], pix2pix's (epoch: N).
+func (p *Progress) epochAttrs(epoch int) []any {
+	if epoch <= 0 {
+		return nil
+	}
+	attrs := []any{"epoch", epoch}
+	if p.opt.Epochs > 0 {
+		attrs = append(attrs, "epochs", p.opt.Epochs)
+	}
+	return attrs
+}
+
+// EndEpoch logs the end of epoch (1-based) at step, which took took: the
+// references' "End of epoch 3 / 200 	 Time Taken: 12 sec". It is logged with
+// the bar too (a line above it).
+func (p *Progress) EndEpoch(epoch, step int, took time.Duration) {
+	attrs := append(p.epochAttrs(epoch), "step", step, "time", took.Round(time.Second).String())
+	p.opt.Logger.Info(strings.TrimSpace(p.opt.Label+" end of epoch"), attrs...)
 }
 
 func (p *Progress) flush() {

@@ -12,7 +12,7 @@ func TestProgressBar(t *testing.T) {
 	var buf bytes.Buffer
 	p := NewProgress(ProgressOptions{Total: 200, Start: 100, Writer: &buf, Label: "dcgan"})
 	for s := 101; s <= 150; s++ {
-		p.Update(s, 512.5, map[string]float64{"G": 1.23456, "D": 0.5})
+		p.Update(s, 1, 512.5, map[string]float64{"G": 1.23456, "D": 0.5})
 		time.Sleep(3 * time.Millisecond)
 	}
 	p.Finish()
@@ -51,7 +51,7 @@ func TestProgressQuiet(t *testing.T) {
 	p := NewProgress(ProgressOptions{Total: 95, Quiet: true, LogEvery: 20, Writer: &bar,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Label: "pix2pix"})
 	for s := 1; s <= 95; s++ {
-		p.Update(s, 10, map[string]float64{"G_L1": 12.345678, "D_real": 0.25})
+		p.Update(s, 1, 10, map[string]float64{"G_L1": 12.345678, "D_real": 0.25})
 	}
 	p.Finish()
 	if bar.Len() != 0 {

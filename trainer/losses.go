@@ -114,7 +114,7 @@ func (r *lossReader) read() error {
 		s.last = losses
 		s.sum += losses[s.plateauLoss()]
 		s.n++
-		r.pb.Update(p.step, ips, losses)
+		r.pb.Update(p.step, p.epoch+1, ips, losses)
 		if r.onStep != nil {
 			r.onStep(p.step, losses)
 		}

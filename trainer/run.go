@@ -1221,8 +1221,21 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 	// Rank 0 tells how the job goes: under torchrun the ranks share its
 	// terminal, where another rank's bar would overwrite rank 0's (the
 	// others log at warnings only).
-	pb := report.NewProgress(report.ProgressOptions{Total: max, Start: s.step, Quiet: opt.Quiet || !s.lead, Writer: opt.Writer, LogEvery: t.LogEvery, Label: s.cfg.Recipe, Order: s.rec.LossNames()})
+	pb := report.NewProgress(report.ProgressOptions{Total: max, Start: s.step, Epochs: s.totalEpochs(), Quiet: opt.Quiet || !s.lead, Writer: opt.Writer, LogEvery: t.LogEvery, Label: s.cfg.Recipe, Order: s.rec.LossNames()})
 	defer pb.Finish()
+	// endEpoch closes the epoch and logs its end, with the time since it
+	// began (this session's part of it, for the epoch a resume goes on in).
+	epochT := time.Now()
+	endEpoch := func() error {
+		if err := s.endEpoch(); err != nil {
+			return err
+		}
+		if s.lead {
+			pb.EndEpoch(s.epoch, s.step, time.Since(epochT))
+		}
+		epochT = time.Now()
+		return nil
+	}
 	res := func() *Result {
 		return &Result{Run: s.rd, Step: s.step, Epoch: s.epoch, Losses: s.last, Checkpoint: s.ckpt}
 	}
@@ -1272,7 +1285,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			if err := reader.read(); err != nil {
 				return stopped(err)
 			}
-			if err := s.endEpoch(); err != nil {
+			if err := endEpoch(); err != nil {
 				return nil, err
 			}
 			reader.restartClock()
@@ -1352,7 +1365,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		return stopped(err)
 	}
 	if s.position().Epoch > s.epoch {
-		if err := s.endEpoch(); err != nil {
+		if err := endEpoch(); err != nil {
 			return nil, err
 		}
 	} else {
