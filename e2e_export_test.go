@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	torch "gogan/cgo"
 	"gogan/cgo/torchtest"
@@ -647,5 +649,78 @@ torch.save(netD.state_dict(), sys.argv[2])
 	o, err := gogan(t, append(base, "--out", filepath.Join(dir, "run"), "--pth", g, "--pth-d", d, "--set", "model.ngf=8", "--set", "model.ndf=12")...)
 	if err != nil || strings.Contains(o, "initial weights") {
 		t.Fatalf("import with the settings the errors named: %v\n%s", err, o)
+	}
+}
+
+// TestStaleTempsOfKilledWritesGo: export, translate and sample write each
+// file under a hidden temp name first (.NAME.tmp-<digits>, renamed over
+// NAME when whole), which a SIGKILL leaves behind. The next run that
+// writes NAME removes the temps of NAME last written before it started;
+// a temp of another name, one written since (a write in flight), and
+// the folder's other files stay.
+func TestStaleTempsOfKilledWritesGo(t *testing.T) {
+	base := t.TempDir()
+	p2p, dcgan := filepath.Join(base, "p2p"), filepath.Join(base, "dcgan")
+	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(p2p, "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train pix2pix: %v\n%s", err, out)
+	}
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(dcgan, "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train dcgan: %v\n%s", err, out)
+	}
+	in := filepath.Join(base, "edges")
+	os.MkdirAll(in, 0o755)
+	writeTestPNG(t, filepath.Join(in, "a.png"), 32, 32)
+	old, later := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	// put writes the files of a folder, each with its mtime
+	put := func(dir string, files map[string]time.Time) {
+		os.MkdirAll(dir, 0o755)
+		for name, mtime := range files {
+			p := filepath.Join(dir, name)
+			if err := os.WriteFile(p, []byte("\x89PNG cut short"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			os.Chtimes(p, mtime, mtime)
+		}
+	}
+	for _, c := range []struct {
+		name        string
+		dir         string
+		args        []string
+		stale, kept []string
+	}{
+		{"export", filepath.Join(base, "export"), []string{"export", "--checkpoint", p2p, "--out", filepath.Join(base, "export")},
+			[]string{".latest_net_G.pth.tmp-2518204716", ".latest_net_D.pth.tmp-17"},
+			[]string{"notes.txt", ".5_net_G.pth.tmp-881", "latest_net_G.pth.tmp-3", ".latest_net_G.pth.tmp-mine"}},
+		{"translate", filepath.Join(base, "translated"), []string{"translate", "--checkpoint", p2p, "--input", in, "--out", filepath.Join(base, "translated"), "--device", "cpu"},
+			[]string{".a.png.tmp-4001"},
+			[]string{"notes.txt", ".b.png.tmp-4002", ".a.png.tmp", ".a.png.tmp-"}},
+		{"sample", filepath.Join(base, "grids"), []string{"sample", "--checkpoint", dcgan, "--n", "4", "--out", filepath.Join(base, "grids", "grid.png"), "--device", "cpu"},
+			[]string{".grid.png.tmp-99", ".grid.png.tmp-100"},
+			[]string{"notes.txt", ".other.png.tmp-5", "grid.png.bak"}},
+	} {
+		files := map[string]time.Time{}
+		for _, n := range c.stale {
+			files[n] = old
+		}
+		for _, n := range c.kept {
+			files[n] = old
+		}
+		// the temp of a write that began after this run started
+		inFlight := c.stale[0][:strings.LastIndex(c.stale[0], "-")+1] + "123"
+		files[inFlight] = later
+		put(c.dir, files)
+		if out, err := gogan(t, c.args...); err != nil {
+			t.Fatalf("%s: %v\n%s", c.name, err, out)
+		}
+		for _, n := range c.stale {
+			if _, err := os.Lstat(filepath.Join(c.dir, n)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s: the stale temp %s is still there (%v)", c.name, n, err)
+			}
+		}
+		for _, n := range append(c.kept, inFlight) {
+			if b, err := os.ReadFile(filepath.Join(c.dir, n)); err != nil || string(b) != "\x89PNG cut short" {
+				t.Errorf("%s: %s was not left as it was: %v", c.name, n, err)
+			}
+		}
 	}
 }

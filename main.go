@@ -268,7 +268,7 @@ func translateCmd() *cobra.Command {
 			sd := trainer.NotifyShutdown(context.Background())
 			defer sd.Stop()
 			sd.SteppingThrough("finishing the current image",
-				"at once: the translations written stay; the one being written may leave a hidden .tmp- file beside it")
+				"at once: the translations written stay; the one being written may leave a hidden .tmp- file beside it, which the next translate of it removes")
 			o.Stop = sd.Context().Done()
 			n, err := infer.Translate(o)
 			if stopped := (*infer.Stopped)(nil); errors.As(err, &stopped) {

@@ -184,6 +184,7 @@ func Sample(path string, n int, seed int64, device, out string, trainMode bool) 
 	if err != nil {
 		return err
 	}
+	removeStaleTemps([]string{out})
 	if err := report.SavePNG(out, grid); err != nil {
 		undo()
 		return err

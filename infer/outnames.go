@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"time"
 
 	torch "gogan/cgo"
 	"gogan/report"
@@ -37,6 +38,19 @@ func outputPaths(out string, inputs []string, folders map[string]string) ([]stri
 	return paths, nil
 }
 
+// processStart is when this process began: temp files last written before
+// it belong to writes that were cut short.
+var processStart = time.Now()
+
+// removeStaleTemps removes the temps that writes of outs cut short (a
+// translate or sample killed mid-file) left in their folders, which no
+// resume cleans as it cleans a run folder's.
+func removeStaleTemps(outs []string) {
+	for _, f := range runfolder.RemoveStaleTempsOf(outs, processStart) {
+		slog.Info("removed the temp file of a write that was cut short", "file", f)
+	}
+}
+
 // Stopped is the error of a translation o.Stop stopped: after Done of
 // Total inputs (the files written are writeTranslations' count).
 type Stopped struct{ Done, Total int }
@@ -52,6 +66,7 @@ func (e *Stopped) Error() string {
 // flag skips it. o.Stop ends it between inputs. It returns how many were
 // written.
 func writeTranslations[T any](inputs, outs []string, o TranslateOptions, png report.GridOptions, load func(i int) (T, error), forward func(T) report.Images) (int, error) {
+	removeStaleTemps(outs)
 	done := 0
 	for i, path := range inputs {
 		select {

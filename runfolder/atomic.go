@@ -215,6 +215,52 @@ func RemoveStaleTemps(run string, before time.Time) []string {
 	return removed
 }
 
+// RemoveStaleTempsOf removes the temp files that writes of paths cut
+// short (a SIGKILL) left beside them: ".<base>.tmp-<digits>", as
+// AtomicWriteFile names a path's temp, last written before before (the
+// start of this process: a write of the same name in flight elsewhere
+// keeps its own). For folders no lock guards (gogan export's, translate's,
+// sample's), where nothing else would remove them: only the temps of the
+// names this write makes go, nothing else in the folder. It returns the
+// files removed.
+func RemoveStaleTempsOf(paths []string, before time.Time) []string {
+	bases := map[string]map[string]bool{} // folder -> base names
+	for _, p := range paths {
+		dir, base := filepath.Split(p)
+		if dir == "" {
+			dir = "."
+		}
+		if bases[dir] == nil {
+			bases[dir] = map[string]bool{}
+		}
+		bases[dir][base] = true
+	}
+	var removed []string
+	for dir, names := range bases {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			name := e.Name()
+			i := strings.LastIndex(name, ".tmp-")
+			if !e.Type().IsRegular() || !strings.HasPrefix(name, ".") || i < 1 || !names[name[1:i]] || !allDigits(name[i+len(".tmp-"):]) {
+				continue
+			}
+			fi, err := e.Info()
+			if err != nil || !fi.ModTime().Before(before) {
+				continue
+			}
+			if os.Remove(filepath.Join(dir, name)) == nil {
+				removed = append(removed, filepath.Join(dir, name))
+			}
+		}
+	}
+	return removed
+}
+
+// allDigits says whether s is a number os.CreateTemp puts for its "*".
+func allDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
 // CheckWritable checks, before long work whose result goes to path (a
 // classifier's training, pix2pixHD's feature encoding), that the result
 // can be written there, so that the work is not lost to a folder found

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -147,6 +148,11 @@ func Export(o ExportOptions) (*Exported, error) {
 	made, err := mkdirAll(dir)
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
+	}
+	// The temps an export killed mid-file left of these files: no resume
+	// cleans this folder.
+	for _, f := range runfolder.RemoveStaleTempsOf(paths, processStart) {
+		slog.Info("removed the temp file of a write that was cut short", "file", f)
 	}
 	// Without --force, files that appeared since the check above (another
 	// export into the folder) are not replaced either.
