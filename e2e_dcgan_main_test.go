@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
@@ -20,7 +21,11 @@ import (
 // the same seed: the same initial weights and fixed noise, the same
 // shuffled batches (RandomSampler's randperm, its seed drawn from the CPU
 // generator as each epoch starts, as the DataLoader's base seed is), the
-// same noise after them, a last batch of its own size.
+// same noise after them, a last batch of its own size. Its grid of the
+// real batch, samples/real_samples.png (drawn with the sample grid of step
+// 7, the first of the third epoch), is main.py's last real_samples.png
+// (vutils.save_image(real_cpu, normalize=True) at i = 0 of that epoch),
+// pixel for pixel.
 func TestDCGANIsMainPyStepForStep(t *testing.T) {
 	py := torchtest.Python(t)
 	root := filepath.Join(t.TempDir(), "images")
@@ -39,7 +44,7 @@ func TestDCGANIsMainPyStepForStep(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
 	out, err := gogan(t, "train", "--config", "configs/dcgan-folder.yaml", "--quiet", "--set", "data.root="+root, "--set", "out="+run,
 		"--set", fmt.Sprint("seed=", seed), "--set", fmt.Sprint("data.batch_size=", batch), "--set", "data.image_size=64",
-		"--set", "model.ngf=8", "--set", "model.ndf=8", "--set", fmt.Sprint("train.epochs=", epochs), "--set", "train.log_every=1",
+		"--set", "model.ngf=8", "--set", "model.ndf=8", "--set", fmt.Sprint("train.epochs=", epochs), "--set", "train.log_every=1", "--set", "train.sample_every=7",
 		"--set", "threads=1", "--set", "data.workers=2", "--set", "device=cpu")
 	if err != nil {
 		t.Fatalf("gogan train: %v\n%s", err, out)
@@ -48,10 +53,15 @@ func TestDCGANIsMainPyStepForStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := exec.Command(py, "scripts/dcgan_main_reference.py", root, fmt.Sprint(seed), fmt.Sprint(batch), "64", "8", "8", fmt.Sprint(epochs), "2").Output()
+	outf := t.TempDir()
+	ref, err := exec.Command(py, "scripts/dcgan_main_reference.py", root, fmt.Sprint(seed), fmt.Sprint(batch), "64", "8", "8", fmt.Sprint(epochs), "2", outf).Output()
 	if err != nil {
 		t.Fatalf("main.py's run: %v", err)
 	}
 	worst := sameLosses(t, got, ref, "main.py", 9) // 3 epochs of 3 batches
 	t.Logf("9 steps over 3 epochs: largest relative difference %.2g", worst)
+	mine, theirs := readPNG(t, filepath.Join(run, "samples", "real_samples.png")), readPNG(t, filepath.Join(outf, "real_samples.png"))
+	if mine.Rect != theirs.Rect || !bytes.Equal(mine.Pix, theirs.Pix) {
+		t.Errorf("samples/real_samples.png (%v) is not main.py's real_samples.png (%v) of the same batch", mine.Rect, theirs.Rect)
+	}
 }

@@ -73,6 +73,14 @@ type Visualizer interface {
 	Visuals() (*image.NRGBA, error)
 }
 
+// RealVisualizer is a recipe whose reference saves a grid of the real
+// batch beside its samples (pytorch/examples dcgan's real_samples.png):
+// the session asks it for the grid of the batch of each step it draws the
+// sample grid after (train.sample_every).
+type RealVisualizer interface {
+	RealVisuals(b Batch) (*image.NRGBA, error)
+}
+
 // FixedInputs are tensors a recipe keeps across the run (sample noise,
 // sample pairs): checkpoints store them so a resumed run draws the same
 // grids.

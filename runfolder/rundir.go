@@ -18,6 +18,7 @@ import (
 //	RUN/loss.png             loss plot of metrics.csv
 //	RUN/samples/latest.png   newest sample grid
 //	RUN/samples/epoch-0001.png  grid at the end of each epoch
+//	RUN/samples/real_samples.png  DCGAN: the real batch of the newest train.sample_every grid
 //	RUN/checkpoints/step-00001234/{weights.safetensors,state.json}
 //	RUN/index.html           report
 type RunDir struct{ Path string }
@@ -37,6 +38,7 @@ func (r RunDir) LossPlotPath() string     { return filepath.Join(r.Path, "loss.p
 func (r RunDir) ReportPath() string       { return filepath.Join(r.Path, "index.html") }
 func (r RunDir) SamplesDir() string       { return filepath.Join(r.Path, "samples") }
 func (r RunDir) LatestSamplePath() string { return filepath.Join(r.SamplesDir(), "latest.png") }
+func (r RunDir) RealSamplePath() string   { return filepath.Join(r.SamplesDir(), "real_samples.png") }
 func (r RunDir) TensorBoardDir() string   { return filepath.Join(r.Path, "tb") }
 func (r RunDir) CheckpointsPath() string  { return filepath.Join(r.Path, CheckpointsDir) }
 

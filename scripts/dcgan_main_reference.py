@@ -1,6 +1,6 @@
 """pytorch/examples dcgan/main.py's training run, for gogan's whole-run DCGAN parity test.
 
-Usage: dcgan_main_reference.py DATAROOT SEED BATCH IMAGESIZE NGF NDF EPOCHS WORKERS
+Usage: dcgan_main_reference.py DATAROOT SEED BATCH IMAGESIZE NGF NDF EPOCHS WORKERS [OUTF]
 
 Written from main.py (13caa07): random.seed and torch.manual_seed(SEED);
 dset.ImageFolder(DATAROOT) through Resize, CenterCrop, ToTensor and Normalize(0.5, 0.5);
@@ -10,7 +10,8 @@ randperm); Generator and Discriminator (nz 100, 3 channels, 64x64; scripts/refer
 with weights_init, G first; BCELoss; fixed_noise of BATCH rows drawn after both networks;
 Adam(lr 0.0002, betas (0.5, 0.999)) for each; then per batch: D on the real batch, noise,
 D on G(noise).detach(), optimizerD.step(), G through D, optimizerG.step(), and at i % 100 == 0
-netG(fixed_noise) in train mode (main.py's sample grid, which moves G's BatchNorm statistics).
+netG(fixed_noise) in train mode (main.py's sample grid, which moves G's BatchNorm statistics)
+and, given OUTF, vutils.save_image(real_cpu, OUTF/real_samples.png, normalize=True).
 Prints one JSON object per step: Loss_D, Loss_G, D_x, D_G_z1, D_G_z2.
 """
 import json
@@ -25,6 +26,7 @@ import torch.nn as nn  # noqa: E402
 import torch.optim as optim  # noqa: E402
 import torchvision.datasets as dset  # noqa: E402
 import torchvision.transforms as transforms  # noqa: E402
+import torchvision.utils as vutils  # noqa: E402
 
 import parity_reference  # noqa: E402
 import reference_nets  # noqa: E402
@@ -33,6 +35,7 @@ import reference_nets  # noqa: E402
 def main():
     dataroot = sys.argv[1]
     seed, batch, size, ngf, ndf, epochs, workers = (int(a) for a in sys.argv[2:9])
+    outf = sys.argv[9] if len(sys.argv) > 9 else None
     torch.set_num_threads(1)
     random.seed(seed)
     torch.manual_seed(seed)
@@ -58,6 +61,8 @@ def main():
             losses = dict(parity_reference.dcgan_step(netG, netD, criterion, optimizerD, optimizerG, data[0], nz))
             print(json.dumps({k: float(v) for k, v in losses.items()}))
             if i % 100 == 0:
+                if outf:
+                    vutils.save_image(data[0], '%s/real_samples.png' % outf, normalize=True)
                 netG(fixed_noise)
 
 

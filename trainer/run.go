@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"log/slog"
 	"math"
@@ -297,6 +298,9 @@ type session struct {
 	consumed [2]*torch.Event // per slot: the end of the last step that read its buffers
 	resident *residentData   // data.on_device: the dataset on the device
 	sizes    *sizeRule       // the image sides the networks take, when the data do not fix them
+	// realGrid is the grid of the real batch of the step the sample grid
+	// is drawn after (gan.RealVisualizer), until writeSample writes it.
+	realGrid *image.NRGBA
 }
 
 // DeviceFor is the device cfg trains on, checked against its cuda.* settings.
@@ -1136,11 +1140,39 @@ func (s *session) writeSample(also ...string) error {
 	if err := report.SavePNG(s.rd.LatestSamplePath(), img); err != nil {
 		return s.gridErr(err)
 	}
+	if s.realGrid != nil {
+		if err := report.SavePNG(s.rd.RealSamplePath(), s.realGrid); err != nil {
+			return s.gridErr(err)
+		}
+		s.realGrid = nil
+	}
 	s.logImage(img)
 	for _, p := range also {
 		if err := report.SavePNG(p, img); err != nil {
 			return s.gridErr(err)
 		}
+	}
+	return nil
+}
+
+// takeRealGrid keeps the grid of the batch the step about to run trains
+// on, where the sample grid is drawn after that step (sample) and the
+// recipe's reference saves one (rank 0; main.py writes its real_samples.png
+// with each fake_samples grid).
+func (s *session) takeRealGrid(b *stagedBatch, sample bool) error {
+	rv, ok := s.rec.(gan.RealVisualizer)
+	if !ok || !sample || !s.lead {
+		return nil
+	}
+	var err error
+	if terr := torch.Try(func() {
+		b.wait() // the batch's copies to the device
+		s.realGrid, err = rv.RealVisuals(b.inputs)
+	}); terr != nil {
+		err = terr
+	}
+	if err != nil {
+		return fmt.Errorf("the real batch's grid: %w", err)
 	}
 	return nil
 }
@@ -1309,6 +1341,10 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			return nil, fmt.Errorf("step %d: %w", s.step+1, err)
 		}
 		n := b.batch.N() * s.ranks()
+		if err := s.takeRealGrid(b, t.SampleEvery > 0 && (s.step+1)%t.SampleEvery == 0); err != nil {
+			b.release()
+			return nil, fmt.Errorf("step %d: %w", s.step+1, err)
+		}
 		// Asked after the step: a signal, and train.checkpoint_every_minutes
 		// passed since the last checkpoint (the step's own time included).
 		flags := func() []bool {

@@ -224,6 +224,16 @@ func (r *DCGAN) backwardG(fake *torch.Tensor) (errG, dgz2 *torch.Tensor) {
 	return errG, out.Mean()
 }
 
+// RealVisuals is the real batch's grid, as main.py's
+// vutils.save_image(real_cpu, 'real_samples.png', normalize=True).
+func (r *DCGAN) RealVisuals(b gan.Batch) (*image.NRGBA, error) {
+	var im report.Images
+	if err := torch.Try(func() { im = report.ToImages(b["A"]) }); err != nil {
+		return nil, err
+	}
+	return report.MakeGrid(im, report.DCGANGrid)
+}
+
 // Visuals is G on the fixed noise, as main.py's fake_samples grid.
 func (r *DCGAN) Visuals() (*image.NRGBA, error) {
 	var im report.Images
