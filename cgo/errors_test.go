@@ -2,6 +2,7 @@ package torch
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -111,5 +112,38 @@ func TestParseDevice(t *testing.T) {
 		if _, err := ParseDevice(bad); err == nil || !strings.Contains(err.Error(), bad) {
 			t.Errorf("ParseDevice(%q): error %v should name the value", bad, err)
 		}
+	}
+}
+
+// TestInitOfEmptyWeights: initialising a weight with a zero dimension is a
+// no-op, as torch.nn.init's kaiming and orthogonal make it. libtorch's
+// orthogonal_ divided by the zero rows (SIGFPE: the whole process died),
+// and the others failed on infinite bounds.
+func TestInitOfEmptyWeights(t *testing.T) {
+	LockThread()
+	s := NewScope()
+	defer s.Close()
+	kinds := map[InitKind]string{XavierNormal: "xavier_normal", XavierUniform: "xavier_uniform",
+		KaimingNormal: "kaiming_normal", KaimingUniform: "kaiming_uniform", Orthogonal: "orthogonal"}
+	for kind, name := range kinds {
+		for _, shape := range [][]int64{{0, 3}, {3, 0}, {0, 0}, {4, 0, 3, 3}, {0, 0, 3, 3}} {
+			w := Zeros(Float32, CPUDevice, shape...)
+			if err := Try(func() { w.Init(kind, 1) }); err != nil {
+				t.Errorf("%s of a %v weight: %v", name, shape, err)
+			}
+			if got := w.Shape(); !slices.Equal(got, shape) {
+				t.Errorf("%s of a %v weight: shape %v after", name, shape, got)
+			}
+		}
+		// A weight with elements is still filled (the checks run before the no-op).
+		w := Zeros(Float32, CPUDevice, 4, 3)
+		w.Init(kind, 1)
+		if w.Abs().Sum().Item() == 0 {
+			t.Errorf("%s left a 4x3 weight at zero", name)
+		}
+	}
+	if err := Try(func() { Zeros(Float32, CPUDevice, 0).Init(Orthogonal, 1) }); err == nil ||
+		!strings.Contains(err.Error(), "2 or more dimensions") && !strings.Contains(err.Error(), "fewer than 2") {
+		t.Errorf("orthogonal of a 1-d weight: %v, want libtorch's refusal", err)
 	}
 }

@@ -68,6 +68,13 @@ void gt_init_(GTensor t, int kind, double gain_or_a, char **err) {
   GT_TRY
   namespace init = torch::nn::init;
   auto &x = T(t);
+  if (kind < GT_INIT_XAVIER_NORMAL || kind > GT_INIT_ORTHOGONAL)
+    throw std::invalid_argument("unknown init kind " + std::to_string(kind));
+  // A weight with a zero dimension has nothing to fill: torch.nn.init's
+  // kaiming and orthogonal return it as it is. libtorch's would not:
+  // orthogonal_ divides by the zero rows (SIGFPE, the process dies), the
+  // others compute infinite bounds and fail.
+  if (x.dim() >= 2 && x.numel() == 0) return;
   switch (kind) {
     case GT_INIT_XAVIER_NORMAL: init::xavier_normal_(x, gain_or_a); return;
     case GT_INIT_XAVIER_UNIFORM: init::xavier_uniform_(x, gain_or_a); return;
