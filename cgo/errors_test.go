@@ -38,6 +38,8 @@ func TestErrorsNotCrashes(t *testing.T) {
 		{"item of many", func() { x.Item() }, "384 elements cannot be converted to Scalar"},
 		{"index_copy_ past the end", func() { x.Clone().IndexCopy_(0, FromInt64([]int64{2}, 1), x.Narrow(0, 0, 1)) }, "out of bounds"},
 		{"upsample of 2-d", func() { Upsample(Randn(Float32, CPUDevice, 3, 3), Nearest, 6, 6, false) }, "expected input_size equals to 4"},
+		// A DType that is none of the constants once divided by its zero size.
+		{"bytes of an unknown dtype", func() { FromBytes([]byte{1, 2, 3, 4}, DType(42), CPUDevice, 1) }, "unknown dtype dtype(42)"},
 	}
 	if CUDAIsAvailable() {
 		cases = append(cases, struct {

@@ -28,6 +28,9 @@ func numel(shape []int64) int64 {
 
 // fromData copies a Go slice's bytes into a new tensor on dev.
 func fromData(op string, p unsafe.Pointer, nbytes int, dt DType, dev Device, shape []int64) *Tensor {
+	if dt.Size() == 0 {
+		fail(op, "unknown dtype %v: use one of this package's DType constants (Float32, Uint8, ...)", dt)
+	}
 	for _, s := range shape {
 		if s < 0 {
 			fail(op, "negative dimension in shape %v", shape)
