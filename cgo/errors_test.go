@@ -2,6 +2,8 @@ package torch
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -40,6 +42,24 @@ func TestErrorsNotCrashes(t *testing.T) {
 		{"upsample of 2-d", func() { Upsample(Randn(Float32, CPUDevice, 3, 3), Nearest, 6, 6, false) }, "expected input_size equals to 4"},
 		// A DType that is none of the constants once divided by its zero size.
 		{"bytes of an unknown dtype", func() { FromBytes([]byte{1, 2, 3, 4}, DType(42), CPUDevice, 1) }, "unknown dtype dtype(42)"},
+		// On the CPU an empty found_inf took in no overflow: the step went on with inf gradients.
+		{"found_inf of no element", func() {
+			p := Ones(Float32, CPUDevice, 2).SetRequiresGrad(true)
+			p.MulScalar(math.Inf(1)).Sum().Backward()
+			UnscaleGrads([]*Tensor{p}, Ones(Float32, CPUDevice, 1), Zeros(Float32, CPUDevice, 0))
+		}, "found_inf must be one Float element, not [0] Float on cpu"},
+		{"inv_scale of two elements", func() {
+			p := Ones(Float32, CPUDevice, 2).SetRequiresGrad(true)
+			p.Sum().Backward()
+			UnscaleGrads([]*Tensor{p}, Ones(Float32, CPUDevice, 2), Zeros(Float32, CPUDevice, 1))
+		}, "inv_scale must be one Float element, not [2] Float on cpu"},
+		// Two-element scales were updated elementwise without a word.
+		{"scale of two elements", func() {
+			UpdateScale(Ones(Float32, CPUDevice, 2), Zeros(Int32, CPUDevice, 2), Zeros(Float32, CPUDevice, 1), 2, 0.5, 10)
+		}, "scale must be one Float element, not [2] Float on cpu"},
+		{"growth tracker of float32", func() {
+			UpdateScale(Ones(Float32, CPUDevice, 1), Zeros(Float32, CPUDevice, 1), Zeros(Float32, CPUDevice, 1), 2, 0.5, 10)
+		}, "growth_tracker must be one Int element, not [1] Float on cpu"},
 	}
 	if CUDAIsAvailable() {
 		cases = append(cases, struct {
@@ -147,5 +167,78 @@ func TestInitOfEmptyWeights(t *testing.T) {
 	if err := Try(func() { Zeros(Float32, CPUDevice, 0).Init(Orthogonal, 1) }); err == nil ||
 		!strings.Contains(err.Error(), "2 or more dimensions") && !strings.Contains(err.Error(), "fewer than 2") {
 		t.Errorf("orthogonal of a 1-d weight: %v, want libtorch's refusal", err)
+	}
+}
+
+// TestOptimizerStateMismatchChangesNothing: optimizer state that does not
+// match its parameter (shape or dtype) is refused, naming the tensor, before
+// anything is updated: no parameter, moment or buffer moves and the step
+// count stays. libtorch found the mismatch halfway, with the moments (or the
+// momentum buffer) already overwritten, Adam counted the failed step, and a
+// float64 moment tripped an internal assert that said to report a bug.
+func TestOptimizerStateMismatchChangesNothing(t *testing.T) {
+	LockThread()
+	s := NewScope()
+	defer s.Close()
+	newParams := func() (*Tensor, *Tensor) {
+		ok := FromFloat32([]float32{1, 2}, 2).SetRequiresGrad(true)
+		p := FromFloat32([]float32{0.5, -1, 2}, 3).SetRequiresGrad(true)
+		ok.Square().Sum().Add(p.Square().Sum()).Backward()
+		return ok, p
+	}
+	for _, c := range []struct {
+		name  string
+		state func() *Tensor
+		want  string
+	}{
+		{"shape", func() *Tensor { return Full(0.25, Float32, CPUDevice, 2, 3) }, "exp_avg of parameter 1 is [2, 3] Float on cpu, the parameter [3] Float on cpu"},
+		{"dtype", func() *Tensor { return Full(0.25, Float64, CPUDevice, 3) }, "exp_avg of parameter 1 is [3] Double on cpu, the parameter [3] Float on cpu"},
+	} {
+		for _, capturable := range []bool{false, true} {
+			name := fmt.Sprintf("adam %s capturable=%v", c.name, capturable)
+			ok, p := newParams()
+			o := NewAdam([]*Tensor{ok, p}, 0.1, 0.9, 0.999)
+			o.ExpAvg = []*Tensor{ok.ZerosLike(), c.state()}
+			o.ExpAvgSq = []*Tensor{ok.ZerosLike(), c.state()}
+			if capturable {
+				o.MakeCapturable()
+			}
+			before := [][]float32{ok.Float32s(), p.Float32s(), o.ExpAvg[1].Float32s(), o.ExpAvgSq[1].Float32s()}
+			err := Try(func() {
+				if capturable {
+					o.StepUnlessInf(Zeros(Float32, CPUDevice, 1))
+				} else {
+					o.Step()
+				}
+			})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: error %v, want one that says %q", name, err, c.want)
+			}
+			after := [][]float32{ok.Float32s(), p.Float32s(), o.ExpAvg[1].Float32s(), o.ExpAvgSq[1].Float32s()}
+			for i, what := range []string{"the other parameter", "the parameter", "exp_avg", "exp_avg_sq"} {
+				if !slices.Equal(before[i], after[i]) {
+					t.Errorf("%s: %s changed from %v to %v", name, what, before[i], after[i])
+				}
+			}
+			if n := o.Steps(); n != 0 {
+				t.Errorf("%s: %d steps counted after the failed one", name, n)
+			}
+		}
+		ok, p := newParams()
+		o := NewSGD([]*Tensor{ok, p}, 0.1, 0.9)
+		o.MomentumBuffers = []*Tensor{nil, c.state()}
+		before := [][]float32{ok.Float32s(), p.Float32s(), o.MomentumBuffers[1].Float32s()}
+		err := Try(o.Step)
+		want := strings.Replace(c.want, "exp_avg", "momentum_buffer", 1)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("sgd %s: error %v, want one that says %q", c.name, err, want)
+		}
+		after := [][]float32{ok.Float32s(), p.Float32s(), o.MomentumBuffers[1].Float32s()}
+		for i, what := range []string{"the other parameter", "the parameter", "momentum buffer"} {
+			if !slices.Equal(before[i], after[i]) {
+				t.Errorf("sgd %s: %s changed from %v to %v", c.name, what, before[i], after[i])
+			}
+		}
+		o.Free()
 	}
 }

@@ -140,7 +140,9 @@ func (o *Adam) step(op string, foundInf *Tensor) {
 		C.gt_adam_step(firstHandle(ps), firstHandle(m), firstHandle(v), C.int(len(ps)), C.int64_t(o.steps+1),
 			C.double(o.lr), C.double(o.Beta1), C.double(o.Beta2), C.double(o.Eps), C.double(o.WeightDecay),
 			cbool(o.Decoupled), &e)
-		o.steps++ // capturable: counted on the device
+		if e == nil {
+			o.steps++ // capturable: counted on the device
+		}
 	}
 	runtime.KeepAlive(o)
 	check(op, e)

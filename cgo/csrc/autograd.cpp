@@ -231,6 +231,12 @@ void gt_adam_step(const GTensor *params, const GTensor *exp_avg, const GTensor *
     int i;
     int64_t begin, len;
   };
+  for (int i = 0; i < n; i++) {
+    auto &p = T(params[i]);
+    if (!p.grad().defined()) continue;
+    gt::check_state("exp_avg", i, T(exp_avg[i]), p);
+    gt::check_state("exp_avg_sq", i, T(exp_avg_sq[i]), p);
+  }
   std::vector<Chunk> chunks;
   std::vector<at::Tensor> ps(n), gs(n), ms(n), vs(n);
   const int64_t chunk = adam_chunk();
@@ -271,6 +277,10 @@ void gt_sgd_step(const GTensor *params, GTensor *bufs, int n, double lr, double 
                  double dampening, double weight_decay, int nesterov, char **err) {
   GT_TRY
   at::NoGradGuard ng;
+  for (int i = 0; i < n; i++) {
+    auto &p = T(params[i]);
+    if (p.grad().defined() && momentum != 0 && bufs[i] != nullptr) gt::check_state("momentum_buffer", i, bufs[i]->t, p);
+  }
   for (int i = 0; i < n; i++) {
     auto &p = T(params[i]);
     at::Tensor d_p = p.grad();

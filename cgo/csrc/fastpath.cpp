@@ -162,14 +162,18 @@ int gt_autocast_cache(int on) {
 void gt_amp_unscale(const GTensor *params, int n, GTensor inv_scale, GTensor found_inf, char **err) {
   GT_TRY
   at::NoGradGuard ng;
+  auto &found = T(found_inf);
+  auto &inv = T(inv_scale);
+  // As the CUDA kernel checks: an empty found_inf would take no overflow
+  // in on the CPU path, and the step would go on with inf gradients.
+  gt::check_scalar("found_inf", found, at::kFloat);
+  gt::check_scalar("inv_scale", inv, at::kFloat);
   std::vector<at::Tensor> grads;
   for (int i = 0; i < n; i++) {
     const auto &g = T(params[i]).grad();
     if (g.defined()) grads.push_back(g);
   }
   if (grads.empty()) return;
-  auto &found = T(found_inf);
-  auto &inv = T(inv_scale);
   if (grads[0].is_cuda()) {
     // The kernel GradScaler uses: one pass that scales and checks.
     at::_amp_foreach_non_finite_check_and_unscale_(grads, found, inv);
@@ -189,6 +193,10 @@ void gt_amp_update_scale(GTensor scale, GTensor growth_tracker, GTensor found_in
   at::NoGradGuard ng;
   auto &s = T(scale);
   auto &tracker = T(growth_tracker);
+  // _amp_update_scale_'s own checks: one element each.
+  gt::check_scalar("scale", s, at::kFloat);
+  gt::check_scalar("growth_tracker", tracker, at::kInt);
+  gt::check_scalar("found_inf", T(found_inf), at::kFloat);
   // _amp_update_scale_'s kernel as tensor arithmetic (its CPU kernel came
   // with libtorch 2.x): an overflow backs the scale off and restarts the
   // count; interval clean steps in a row grow it, while it stays finite.
@@ -212,6 +220,15 @@ void gt_adam_step_dev(const GTensor *params, const GTensor *exp_avg, const GTens
   // torch.optim.Adam(capturable=True)'s single-tensor arithmetic: the bias
   // corrections come from the step tensor, so replays see the step count grow.
   auto &st = T(step);
+  gt::check_scalar("step", st, at::kFloat);
+  gt::check_scalar("lr", T(lr), at::kFloat);
+  if (found_inf) gt::check_scalar("found_inf", T(found_inf), at::kFloat);
+  for (int i = 0; i < n; i++) {
+    auto &p = T(params[i]);
+    if (!p.grad().defined()) continue;
+    gt::check_state("exp_avg", i, T(exp_avg[i]), p);
+    gt::check_state("exp_avg_sq", i, T(exp_avg_sq[i]), p);
+  }
   // 0-dim views of the one-element tensors, so that the scalars they give
   // broadcast onto parameters of any shape, 0-dim ones included.
   auto lr_t = T(lr).reshape(at::IntArrayRef{});

@@ -52,6 +52,31 @@ at::Tensor conv_transpose2d(const at::Tensor &x, const at::Tensor &w, const c10:
                             at::IntArrayRef output_padding, int64_t groups, at::IntArrayRef dilation);
 inline std::vector<int64_t> vec(const int64_t *p, int n) { return std::vector<int64_t>(p, p + n); }
 
+// describe is a tensor's shape, dtype and device, for messages.
+inline std::string describe(const at::Tensor &t) {
+  return c10::str(t.sizes(), " ", t.scalar_type(), " on ", t.device());
+}
+
+// check_state refuses an optimizer's state tensor (what, of parameter i)
+// that differs from its parameter in shape, dtype or device. The optimizers
+// check every tensor before they update any: a mismatch that libtorch found
+// halfway would leave some parameters and moments stepped and the rest not
+// (and a float64 moment of a float32 parameter trips an internal assert).
+inline void check_state(const char *what, int i, const at::Tensor &state, const at::Tensor &p) {
+  if (state.sizes() != p.sizes() || state.scalar_type() != p.scalar_type() || state.device() != p.device())
+    throw std::invalid_argument(std::string(what) + " of parameter " + std::to_string(i) + " is " + describe(state) +
+                                ", the parameter " + describe(p) +
+                                ": optimizer state must match its parameter (state of another model?)");
+}
+
+// check_scalar refuses a tensor that is not one element of dtype st (a
+// grad scaler's or a capturable optimizer's device-side number).
+inline void check_scalar(const char *what, const at::Tensor &t, at::ScalarType st) {
+  if (t.numel() != 1 || t.scalar_type() != st)
+    throw std::invalid_argument(std::string(what) + " must be one " + c10::toString(st) + " element, not " +
+                                describe(t));
+}
+
 // adam_first_moment is torch.optim.Adam's exp_avg update as the libtorch it is
 // built against has it: 2.x lerps (exp_avg.lerp_(grad, 1 - beta1)), 1.x
 // scales and adds; the two round differently, and the gradient of a bias
