@@ -59,6 +59,9 @@ type GroupOptions struct {
 // init_process_group): it returns once every rank has joined, or with an
 // error after the timeout.
 func InitGroup(o GroupOptions) error {
+	if err := checkPort("init_process_group", o.Port); err != nil {
+		return err
+	}
 	addr, prefix, ifname := C.CString(o.Addr), C.CString(o.Prefix), C.CString(o.IfName)
 	defer C.free(unsafe.Pointer(addr))
 	defer C.free(unsafe.Pointer(prefix))
@@ -251,6 +254,9 @@ type StoreServer struct {
 // before any rank starts, so that no other program can take it between the
 // choice and the ranks' rendezvous.
 func ServeStore(port int, timeout time.Duration) (*StoreServer, error) {
+	if err := checkPort("store_serve", port); err != nil {
+		return nil, err
+	}
 	var e *C.char
 	var bound C.int
 	h := C.gt_store_serve(C.int(port), C.int64_t(timeout.Milliseconds()), &bound, &e)
@@ -260,9 +266,18 @@ func ServeStore(port int, timeout time.Duration) (*StoreServer, error) {
 	return &StoreServer{h: h, Port: int(bound)}, nil
 }
 
-// Close stops serving.
+// checkPort refuses a port number that a TCP port cannot be: libtorch
+// takes a uint16, so 70000 would quietly become 4464.
+func checkPort(op string, port int) error {
+	if port < 0 || port > 65535 {
+		return &Error{Op: op, Msg: fmt.Sprintf("port %d is not a TCP port: give one from 1 to 65535 (0: a free one)", port)}
+	}
+	return nil
+}
+
+// Close stops serving. It is safe to call more than once, and on nil.
 func (s *StoreServer) Close() {
-	if s.h != nil {
+	if s != nil && s.h != nil {
 		C.gt_store_server_free(s.h)
 		s.h = nil
 	}

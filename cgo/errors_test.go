@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestErrorsNotCrashes feeds libtorch bad input: each becomes a Go error with
@@ -241,4 +242,31 @@ func TestOptimizerStateMismatchChangesNothing(t *testing.T) {
 		}
 		o.Free()
 	}
+}
+
+// TestDistRefusesPortsOutOfRange: a port number outside 0-65535 is an error
+// that names it. libtorch takes a uint16: 70000 became port 4464 and -1
+// port 65535, and the group or store went ahead there.
+func TestDistRefusesPortsOutOfRange(t *testing.T) {
+	if !HasBackend(Gloo) {
+		t.Skip("this libgotorch has no Gloo backend")
+	}
+	for _, port := range []int{70000, -1} {
+		err := InitGroup(GroupOptions{Backend: Gloo, Rank: 0, World: 1, Addr: "127.0.0.1", Port: port, Prefix: "/test/", Timeout: 5 * time.Second})
+		if err == nil {
+			DestroyGroup()
+		}
+		if want := fmt.Sprintf("port %d is not a TCP port", port); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("InitGroup on port %d: %v, want an error that says %q", port, err, want)
+		}
+		s, err := ServeStore(port, 5*time.Second)
+		if err == nil {
+			t.Errorf("ServeStore on port %d: serving on port %d", port, s.Port)
+			s.Close()
+		} else if want := fmt.Sprintf("port %d is not a TCP port", port); !strings.Contains(err.Error(), want) {
+			t.Errorf("ServeStore on port %d: %v, want an error that says %q", port, err, want)
+		}
+	}
+	var none *StoreServer
+	none.Close() // nil: nothing to stop, no panic
 }
