@@ -270,3 +270,54 @@ func TestDistRefusesPortsOutOfRange(t *testing.T) {
 	var none *StoreServer
 	none.Close() // nil: nothing to stop, no panic
 }
+
+// TestNormsRefuseOneValuePerChannel: batch norm in training with one value
+// per channel (batch 1 of 1x1 maps) and instance norm with one spatial
+// element are errors that give the input's size, as F.batch_norm and
+// F.instance_norm make them. at::batch_norm took them: the output was the
+// bias and the running variance became NaN, which every later eval-mode
+// pass spread.
+func TestNormsRefuseOneValuePerChannel(t *testing.T) {
+	LockThread()
+	s := NewScope()
+	defer s.Close()
+	one := Randn(Float32, CPUDevice, 1, 3, 1, 1)
+	rm, rv := Zeros(Float32, CPUDevice, 3), Ones(Float32, CPUDevice, 3)
+	for _, c := range []struct {
+		name string
+		f    func()
+		want string
+	}{
+		{"batch norm with running stats", func() { BatchNorm(one, nil, nil, rm, rv, true, 0.1, 1e-5) },
+			"Expected more than 1 value per channel when training, got input size [1, 3, 1, 1]"},
+		{"batch norm without running stats", func() { BatchNorm(one, nil, nil, nil, nil, true, 0.1, 1e-5) },
+			"Expected more than 1 value per channel when training, got input size [1, 3, 1, 1]"},
+		{"instance norm", func() { InstanceNorm(Randn(Float32, CPUDevice, 2, 3, 1, 1), nil, nil, nil, nil, true, 0.1, 1e-5) },
+			"Expected more than 1 spatial element when training, got input size [2, 3, 1, 1]"},
+	} {
+		if err := Try(c.f); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one that says %q", c.name, err, c.want)
+		}
+	}
+	if got := rv.Float32s(); !slices.Equal(got, []float32{1, 1, 1}) {
+		t.Errorf("running variance after the refused step: %v, want it untouched", got)
+	}
+	// What PyTorch allows still runs: eval mode with running statistics,
+	// two values per channel, instance norm from running statistics.
+	for name, f := range map[string]func(){
+		"batch norm in eval mode":    func() { BatchNorm(one, nil, nil, rm, rv, false, 0.1, 1e-5) },
+		"batch norm of two values":   func() { BatchNorm(Randn(Float32, CPUDevice, 2, 3, 1, 1), nil, nil, rm, rv, true, 0.1, 1e-5) },
+		"batch norm of a 1x2 map":    func() { BatchNorm(Randn(Float32, CPUDevice, 1, 3, 1, 2), nil, nil, nil, nil, true, 0.1, 1e-5) },
+		"instance norm of a 2x1 map": func() { InstanceNorm(Randn(Float32, CPUDevice, 1, 3, 2, 1), nil, nil, nil, nil, true, 0.1, 1e-5) },
+		"instance norm from running statistics": func() {
+			InstanceNorm(Randn(Float32, CPUDevice, 2, 3, 1, 1), nil, nil, rm, rv, false, 0.1, 1e-5)
+		},
+	} {
+		if err := Try(f); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if got := rv.Float32s(); slices.ContainsFunc(got, func(v float32) bool { return v != v }) {
+		t.Errorf("running variance %v after a batch of two", got)
+	}
+}

@@ -527,11 +527,14 @@ func TestDescribe(t *testing.T) {
 // below it (multiples of InputMultiple for the generators), so that configs
 // can refuse a crop no step would survive.
 func TestMinInput(t *testing.T) {
+	// A batch of two: the spatial sizes are what is tested, and batch norm
+	// in training refuses one value per channel (a 1x1 map of one sample),
+	// as F.batch_norm does, whatever the side.
 	forward := func(n *Net, in int64, side int) error {
 		return torch.Try(func() {
 			s := torch.NewScope()
 			defer s.Close()
-			torch.NoGrad(func() { n.Forward(torch.Zeros(torch.Float32, cpu, 1, in, int64(side), int64(side))) })
+			torch.NoGrad(func() { n.Forward(torch.Zeros(torch.Float32, cpu, 2, in, int64(side), int64(side))) })
 		})
 	}
 	for _, o := range []Options{

@@ -188,9 +188,24 @@ GTensor gt_conv_transpose2d(GTensor x, GTensor w, GTensor b, const int64_t *stri
   GT_CATCH(nullptr)
 }
 
+// values_per_channel is the product of x's sizes from dimension `from` on,
+// times its batch (first) size when with_batch: the count of values each
+// channel's statistics come from.
+static int64_t values_per_channel(const at::Tensor &x, bool with_batch) {
+  int64_t n = with_batch && x.dim() > 0 ? x.size(0) : 1;
+  for (int64_t d = 2; d < x.dim(); d++) n *= x.size(d);
+  return n;
+}
+
 GTensor gt_batch_norm(GTensor x, GTensor w, GTensor b, GTensor running_mean, GTensor running_var,
                       int training, double momentum, double eps, char **err) {
   GT_TRY
+  // F.batch_norm's _verify_batch_size: one value per channel has no
+  // variance (at::batch_norm takes it, normalises to zeros and makes the
+  // running variance NaN, which every later eval-mode pass spreads).
+  if (training && T(x).dim() >= 2 && values_per_channel(T(x), true) == 1)
+    throw std::invalid_argument("Expected more than 1 value per channel when training, got input size " +
+                                c10::str(T(x).sizes()) + " (a larger batch or image, or fewer downsamplings)");
   return wrap(at::batch_norm(T(x), opt(w), opt(b), opt(running_mean), opt(running_var),
                              training != 0, momentum, eps, at::globalContext().userEnabledCuDNN()));
   GT_CATCH(nullptr)
@@ -200,6 +215,11 @@ GTensor gt_instance_norm(GTensor x, GTensor w, GTensor b, GTensor running_mean,
                          GTensor running_var, int use_input_stats, double momentum, double eps,
                          char **err) {
   GT_TRY
+  // F.instance_norm's _verify_spatial_size: one value per sample and
+  // channel has no variance.
+  if (use_input_stats && values_per_channel(T(x), false) == 1)
+    throw std::invalid_argument("Expected more than 1 spatial element when training, got input size " +
+                                c10::str(T(x).sizes()) + " (a larger image, or fewer downsamplings)");
   return wrap(at::instance_norm(T(x), opt(w), opt(b), opt(running_mean), opt(running_var),
                                 use_input_stats != 0, momentum, eps,
                                 at::globalContext().userEnabledCuDNN()));
