@@ -41,6 +41,15 @@ func TestErrorsNotCrashes(t *testing.T) {
 		{"item of many", func() { x.Item() }, "384 elements cannot be converted to Scalar"},
 		{"index_copy_ past the end", func() { x.Clone().IndexCopy_(0, FromInt64([]int64{2}, 1), x.Narrow(0, 0, 1)) }, "out of bounds"},
 		{"upsample of 2-d", func() { Upsample(Randn(Float32, CPUDevice, 3, 3), Nearest, 6, 6, false) }, "expected input_size equals to 4"},
+		// Losses broadcast a target of another shape (or the input): silently wrong values.
+		{"bce target of one element", func() { BCELoss(x.Sigmoid(), Ones(Float32, CPUDevice, 1), ReduceMean) },
+			"target size [1] differs from input size [2, 3, 8, 8]"},
+		{"bce_with_logits input of one channel", func() { BCEWithLogitsLoss(x.Narrow(1, 0, 1), x.Sigmoid(), ReduceMean) },
+			"target size [2, 3, 8, 8] differs from input size [2, 1, 8, 8]"},
+		{"mse target of one column", func() { MSELoss(x, x.Narrow(3, 0, 1), ReduceMean) },
+			"target size [2, 3, 8, 1] differs from input size [2, 3, 8, 8]"},
+		{"l1 target without the batch", func() { L1Loss(x, x.Narrow(0, 0, 1).Reshape(3, 8, 8), ReduceSum) },
+			"target size [3, 8, 8] differs from input size [2, 3, 8, 8]"},
 		// A DType that is none of the constants once divided by its zero size.
 		{"bytes of an unknown dtype", func() { FromBytes([]byte{1, 2, 3, 4}, DType(42), CPUDevice, 1) }, "unknown dtype dtype(42)"},
 		// On the CPU an empty found_inf took in no overflow: the step went on with inf gradients.

@@ -279,6 +279,14 @@ GTensor gt_loss(int kind, GTensor input, GTensor target, int reduction, char **e
     throw std::invalid_argument("unknown reduction " + std::to_string(reduction));
   auto &x = T(input);
   auto &y = T(target);
+  // PyTorch's binary_cross_entropy(_with_logits) refuse a target of another
+  // size, mse_loss and l1_loss warn that broadcasting "will likely lead to
+  // incorrect results"; libtorch's ops broadcast either way, the input too
+  // (a [N, 1] prediction against [N, C] labels). gogan's losses are always
+  // taken between tensors of one shape: any other is refused.
+  if (x.sizes() != y.sizes())
+    throw std::invalid_argument("target size " + c10::str(y.sizes()) + " differs from input size " +
+                                c10::str(x.sizes()) + ": give a target of the input's shape (a loss would broadcast them)");
   // at::Reduction uses the same numbering: None 0, Mean 1, Sum 2.
   switch (kind) {
     case GT_BCE: return wrap(at::binary_cross_entropy(x, y, {}, reduction));
