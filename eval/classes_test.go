@@ -1,0 +1,92 @@
+package eval
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"gogan/cgo/torchtest"
+	"gogan/data"
+	"gogan/runfolder"
+)
+
+// classesReference is scripts/classes_reference.py's answer: the rows of
+// gogan eval classes computed in PyTorch from the definitions.
+type classesReference struct {
+	Rows []struct {
+		N        int      `json:"n"`
+		InTarget float64  `json:"in_target"`
+		FID      *float64 `json:"fid"`
+	} `json:"rows"`
+}
+
+// TestClassesAgainstPyTorch: every row of gogan eval classes (how many
+// images, how often the classifier puts them in the target class, their FID
+// to the target class's test images) in both directions equals a PyTorch
+// transcription's, which feeds G the CycleGAN reference's pipeline, saves its
+// outputs as save_image does, runs the classifier as its documented module
+// and computes FID as pytorch-fid does (scipy's sqrtm).
+func TestClassesAgainstPyTorch(t *testing.T) {
+	ctx := context.Background()
+	py := torchtest.Python(t)
+	if msg, err := exec.Command(py, "-c", "import scipy, torchvision").CombinedOutput(); err != nil {
+		t.Fatalf("%s has no scipy or torchvision (Debian python3-scipy, python3-torchvision: run make setup): %s", py, msg)
+	}
+	dir := t.TempDir()
+	clf := filepath.Join(dir, "clf.safetensors")
+	if _, err := TrainClassifier(ctx, ClassifierOptions{MaxSamples: 2000, Epochs: 1, BatchSize: 64, TestLimit: 500, Device: "cpu", Threads: 1, Quiet: true}, clf); err != nil {
+		t.Fatal(err)
+	}
+	cg := evalCheckpoint(t, cycleganSets...)
+	for _, c := range []struct {
+		direction, role string
+		source, target  []int
+	}{{"AtoB", "G_A", []int{7}, []int{9}}, {"BtoA", "G_B", []int{9}, []int{7}}} {
+		got, err := Classes(ctx, ClassesOptions{Classifier: clf, Checkpoint: cg, Direction: c.direction, Device: "cpu", Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s", got)
+		cases := torchtest.WriteCases(t, t.TempDir(), map[string]any{
+			"classifier": clf, "weights": filepath.Join(cg, runfolder.WeightsFile), "role": c.role,
+			"netG": "resnet_6blocks", "ngf": 8, "norm": "instance", "root": data.DefaultFashionRoot,
+			"source": c.source, "target": c.target, "load_size": 32, "crop_size": 32,
+		})
+		cmd := exec.Command(py, "../scripts/classes_reference.py", cases)
+		cmd.Env = append(cmd.Environ(), "OPENBLAS_NUM_THREADS=1")
+		b, err := cmd.Output()
+		if err != nil {
+			msg := ""
+			if ee, ok := err.(*exec.ExitError); ok {
+				msg = string(ee.Stderr)
+			}
+			t.Fatalf("classes_reference.py: %v\n%s", err, msg)
+		}
+		var ref classesReference
+		if err := json.Unmarshal(b, &ref); err != nil {
+			t.Fatalf("classes_reference.py: %v: %s", err, b)
+		}
+		if len(ref.Rows) != len(got.Rows) {
+			t.Fatalf("%s: %d rows, the reference %d", c.direction, len(got.Rows), len(ref.Rows))
+		}
+		for i, r := range got.Rows {
+			w := ref.Rows[i]
+			// The two classifiers' features agree to float32 rounding: an
+			// image whose two largest logits are that close could land on
+			// either side, so one image's verdict may differ.
+			if r.N != w.N || math.Abs(r.InTarget-w.InTarget) > 1.5/float64(w.N) {
+				t.Errorf("%s %s: %d images, %.4f in the target class; the reference %d, %.4f", c.direction, r.Images, r.N, r.InTarget, w.N, w.InTarget)
+			}
+			switch {
+			case w.FID == nil && !math.IsNaN(r.FID):
+				t.Errorf("%s %s: FID %g, the reference (the target test images themselves) none", c.direction, r.Images, r.FID)
+			case w.FID != nil && !(math.Abs(r.FID-*w.FID) <= 1e-3*math.Max(1, *w.FID)):
+				t.Errorf("%s %s: FID %.6f, the reference %.6f", c.direction, r.Images, r.FID, *w.FID)
+			}
+		}
+		t.Logf("%s: reference %s", c.direction, b)
+	}
+}
