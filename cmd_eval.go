@@ -207,26 +207,32 @@ func evalClassesCmd() *cobra.Command {
 	var o eval.ClassesOptions
 	c := &cobra.Command{
 		Use:   "classes",
-		Short: "How often a CycleGAN between Fashion-MNIST classes lands in the target class, and its FID to it",
-		Long: "Translates every test image of the source classes (data.classes_A for --direction AtoB, classes_B\n" +
-			"for BtoA) with the checkpoint's generator in eval mode, and prints the fraction the classifier of\n" +
-			"gogan eval classifier puts in the target classes and the FID of the translations' features to the\n" +
-			"target classes' test images; beside them the untranslated source images (where G starts from)\n" +
-			"and the target classes' training images (the real-vs-real floor).",
+		Short: "How often a CycleGAN between Fashion-MNIST classes lands in the target class, and its FID to it, both ways",
+		Long: "Translates every test image of the source classes with the checkpoint's generator in eval mode:\n" +
+			"G_A takes data.classes_A to classes_B (--direction AtoB), G_B classes_B to classes_A (BtoA); by\n" +
+			"default both, one table each. Each table gives the fraction the classifier of gogan eval\n" +
+			"classifier puts in the target classes and the FID of the translations' features to the target\n" +
+			"classes' test images; beside them the untranslated source images (where G starts from) and the\n" +
+			"target classes' training images (the real-vs-real floor).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			res, err := eval.Classes(context.Background(), o)
 			if err != nil {
 				return err
 			}
-			fmt.Print(res)
+			for i, r := range res {
+				if i > 0 {
+					fmt.Println()
+				}
+				fmt.Print(r)
+			}
 			return nil
 		},
 	}
 	f := c.Flags()
 	f.StringVar(&o.Classifier, "classifier", "", "the classifier (gogan eval classifier --out FILE)")
 	f.StringVar(&o.Checkpoint, "checkpoint", "", "a CycleGAN checkpoint trained on data.classes_A/classes_B, or its run folder")
-	f.StringVar(&o.Direction, "direction", "", "AtoB (G_A: classes_A to classes_B) or BtoA (G_B); default AtoB")
+	f.StringVar(&o.Direction, "direction", "both", "AtoB (G_A: classes_A to classes_B), BtoA (G_B: classes_B to classes_A) or both")
 	f.StringVar(&o.Root, "data-root", "", "Fashion-MNIST IDX folder (default: the checkpoint's data.root)")
 	f.StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
 	f.IntVar(&o.Threads, "threads", 0, "libtorch CPU threads (0: all cores)")

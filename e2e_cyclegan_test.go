@@ -268,3 +268,38 @@ func TestCycleGANPoolResizedOnResume(t *testing.T) {
 		t.Errorf("after one step (4 fakes) into empty pools of 2, state.json: %s", st)
 	}
 }
+
+// TestCycleGANEvalClasses walks the evaluation of a CycleGAN between two
+// Fashion-MNIST classes as a user does: train, train the classifier, and
+// gogan eval classes, which scores both generators unless --direction picks
+// one.
+func TestCycleGANEvalClasses(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	if out, err := gogan(t, append([]string{"train"}, smallCycleGAN(run, "train.max_steps=2")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	clf := filepath.Join(base, "clf.safetensors")
+	if out, err := gogan(t, "eval", "classifier", "--out", clf, "--max-samples", "640", "--epochs", "1", "--batch-size", "64",
+		"--test-limit", "200", "--device", "cpu", "--threads", "2", "--quiet"); err != nil {
+		t.Fatalf("eval classifier: %v\n%s", err, out)
+	}
+	eval := func(extra ...string) (string, error) {
+		return gogan(t, append([]string{"eval", "classes", "--classifier", clf, "--checkpoint", run, "--device", "cpu", "--threads", "2"}, extra...)...)
+	}
+	out, err := eval()
+	if err != nil {
+		t.Fatalf("eval classes: %v\n%s", err, out)
+	}
+	for _, want := range []string{"AtoB (G_A): sneaker -> ankle-boot", "G_A(source test images)", "BtoA (G_B): ankle-boot -> sneaker", "G_B(source test images)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("eval classes without --direction does not say %q:\n%s", want, out)
+		}
+	}
+	if out, err := eval("--direction", "BtoA"); err != nil || strings.Contains(out, "G_A(") || !strings.Contains(out, "G_B(source test images)") {
+		t.Errorf("eval classes --direction BtoA: %v\n%s", err, out)
+	}
+	if out, err := eval("--direction", "sideways"); err == nil || !strings.Contains(out, "--direction sideways: want AtoB, BtoA, both") || strings.Contains(out, "needs a CycleGAN") {
+		t.Errorf("eval classes --direction sideways: %v\n%s", err, out)
+	}
+}

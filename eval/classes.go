@@ -20,7 +20,7 @@ import (
 type ClassesOptions struct {
 	Classifier string // safetensors file from gogan eval classifier
 	Checkpoint string // a CycleGAN checkpoint trained on data.classes_A / classes_B
-	Direction  string // AtoB (G_A: classes_A to classes_B) or BtoA; "" = AtoB
+	Direction  string // AtoB (G_A: classes_A to classes_B), BtoA (G_B) or both; "" = both
 	Root       string // Fashion-MNIST IDX folder; default the checkpoint's data.root
 	Device     string // default auto
 	Threads    int    // libtorch threads; 0: all cores
@@ -36,9 +36,11 @@ type ClassesRow struct {
 	FID      float64
 }
 
-// ClassesEval is Classes' result.
+// ClassesEval is Classes' result for one direction.
 type ClassesEval struct {
 	Checkpoint         string
+	Direction, Role    string // AtoB and G_A, or BtoA and G_B
+	Dataset            string // data.source: fashion-mnist or mnist
 	Source, Target     string // the classes, by name
 	Classifier         string
 	ClassifierAccuracy string
@@ -47,7 +49,7 @@ type ClassesEval struct {
 
 func (e *ClassesEval) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "checkpoint %s: %s -> %s on the Fashion-MNIST test split\n", e.Checkpoint, e.Source, e.Target)
+	fmt.Fprintf(&b, "checkpoint %s, %s (%s): %s -> %s on the %s test split\n", e.Checkpoint, e.Direction, e.Role, e.Source, e.Target, e.Dataset)
 	fmt.Fprintf(&b, "classifier %s (test accuracy %s); FID to the %d %s test images\n", e.Classifier, e.ClassifierAccuracy, e.Rows[len(e.Rows)-1].N, e.Target)
 	fmt.Fprintf(&b, "%-42s %6s %10s %9s\n", "images", "n", "in target", "FID")
 	for _, r := range e.Rows {
@@ -60,16 +62,21 @@ func (e *ClassesEval) String() string {
 	return b.String()
 }
 
+// classesDirections are what ClassesOptions.Direction may say: "" and
+// "both" score G_A and then G_B.
+var classesDirections = []string{"AtoB", "BtoA", "both"}
+
 // Classes scores a CycleGAN trained between classes of Fashion-MNIST (or
-// MNIST): it translates every test image of the source classes (through the
-// training pipeline, without flips) with the direction's generator in eval
-// mode, and reports how often the classifier of gogan eval classifier puts
-// the translations in the target classes and the FID of their features to
-// the target classes' test images. For comparison: the source images as
-// they are (before any training: where a translation starts from) and the
-// target classes' training images (the real-vs-real floor). Images are
-// quantised to 8 bits first, as FID does.
-func Classes(ctx context.Context, o ClassesOptions) (*ClassesEval, error) {
+// MNIST): for each direction asked (both by default, G_A's first), it
+// translates every test image of the source classes (through the training
+// pipeline, without flips) with that direction's generator in eval mode, and
+// reports how often the classifier of gogan eval classifier puts the
+// translations in the target classes and the FID of their features to the
+// target classes' test images. For comparison: the source images as they are
+// (before any training: where a translation starts from) and the target
+// classes' training images (the real-vs-real floor). Images are quantised to
+// 8 bits first, as FID does.
+func Classes(ctx context.Context, o ClassesOptions) ([]*ClassesEval, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if o.Device == "" {
@@ -78,12 +85,19 @@ func Classes(ctx context.Context, o ClassesOptions) (*ClassesEval, error) {
 	if o.Classifier == "" {
 		return nil, errors.New("eval classes: --classifier: name the classifier file (make one with gogan eval classifier --out FILE)")
 	}
+	dirs := []string{o.Direction}
+	switch o.Direction {
+	case "", "both":
+		dirs = []string{"AtoB", "BtoA"}
+	case "AtoB", "BtoA":
+	default:
+		return nil, fmt.Errorf("eval classes: --direction %s: want %s (G_A's translations, G_B's, or both)", o.Direction, strings.Join(classesDirections, ", "))
+	}
 	ck, _, cfg, err := runfolder.OpenCheckpoint(o.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
-	tr, err := infer.Translation(ck, cfg, o.Direction, "eval classes")
-	if err != nil {
+	if _, err := infer.Translation(ck, cfg, "", "eval classes"); err != nil {
 		return nil, fmt.Errorf("eval classes: it needs a CycleGAN checkpoint: %w", err)
 	}
 	dc, err := gan.DataConfig(cfg)
@@ -93,9 +107,19 @@ func Classes(ctx context.Context, o ClassesOptions) (*ClassesEval, error) {
 	if dc.Dataset != data.Unaligned || dc.ClassesA == "" || dc.ClassesB == "" {
 		return nil, fmt.Errorf("eval classes: checkpoint %s (recipe %s) did not learn between classes (a CycleGAN with data.classes_A and data.classes_B of an IDX dataset); for pairs of images use gogan eval pix2pix", ck.Dir, cfg.Recipe)
 	}
-	if tr.InputNC != 1 || tr.OutputNC != 1 || dc.CropSize != ClassifierSize || !fixedCrop(dc.Preprocess) {
-		return nil, fmt.Errorf("eval classes: checkpoint %s translates %dx%dx%d images (data.crop_size %d, data.preprocess %s): the classifier takes 1x%dx%d images; train with model.input_nc=1 model.output_nc=1 data.crop_size=%d",
-			ck.Dir, tr.InputNC, dc.CropSize, dc.CropSize, dc.CropSize, dc.Preprocess, ClassifierSize, ClassifierSize, ClassifierSize)
+	var trs []gan.Translation
+	for _, d := range dirs {
+		tr, err := infer.Translation(ck, cfg, d, "eval classes")
+		if err != nil {
+			return nil, fmt.Errorf("eval classes: %w", err)
+		}
+		trs = append(trs, tr)
+	}
+	for _, tr := range trs {
+		if tr.InputNC != 1 || tr.OutputNC != 1 || dc.CropSize != ClassifierSize || !fixedCrop(dc.Preprocess) {
+			return nil, fmt.Errorf("eval classes: checkpoint %s translates %dx%dx%d images (data.crop_size %d, data.preprocess %s): the classifier takes 1x%dx%d images; train with model.input_nc=1 model.output_nc=1 data.crop_size=%d",
+				ck.Dir, tr.InputNC, dc.CropSize, dc.CropSize, dc.CropSize, dc.Preprocess, ClassifierSize, ClassifierSize, ClassifierSize)
+		}
 	}
 	if o.Root != "" {
 		dc.Root = o.Root
@@ -107,6 +131,27 @@ func Classes(ctx context.Context, o ClassesOptions) (*ClassesEval, error) {
 	if err := setThreads(o.Threads); err != nil {
 		return nil, err
 	}
+	// The classifier before the slower work: a file that is not one is
+	// said at once.
+	c, err := LoadClassifier(o.Classifier, dev)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Free()
+	var out []*ClassesEval
+	for _, tr := range trs {
+		res, err := classesDirection(ctx, ck, cfg, dc, tr, c, dev)
+		if err != nil {
+			return nil, err
+		}
+		res.Classifier = o.Classifier
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// classesDirection is Classes' figures for one direction's generator.
+func classesDirection(ctx context.Context, ck runfolder.Checkpoint, cfg *config.Config, dc data.Config, tr gan.Translation, c *Classifier, dev torch.Device) (*ClassesEval, error) {
 	// The source classes' test images as G saw images in training: with
 	// serial pairing, sample i's A side is image i of the source stream.
 	src, dst := dc.ClassesA, dc.ClassesB
@@ -150,16 +195,11 @@ func Classes(ctx context.Context, o ClassesOptions) (*ClassesEval, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := LoadClassifier(o.Classifier, dev)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Free()
 	ref, err := featureGaussian(c, targetTest)
 	if err != nil {
 		return nil, err
 	}
-	res := &ClassesEval{Checkpoint: ck.Dir, Source: classNames(dc, src), Target: classNames(dc, dst), Classifier: o.Classifier,
+	res := &ClassesEval{Checkpoint: ck.Dir, Direction: tr.Direction, Role: tr.Role, Dataset: dc.Source, Source: classNames(dc, src), Target: classNames(dc, dst),
 		ClassifierAccuracy: c.Meta["test_accuracy"]}
 	for _, set := range []struct {
 		name   string

@@ -45,10 +45,11 @@ func TestClassesAgainstPyTorch(t *testing.T) {
 		direction, role string
 		source, target  []int
 	}{{"AtoB", "G_A", []int{7}, []int{9}}, {"BtoA", "G_B", []int{9}, []int{7}}} {
-		got, err := Classes(ctx, ClassesOptions{Classifier: clf, Checkpoint: cg, Direction: c.direction, Device: "cpu", Threads: 1})
+		res, err := Classes(ctx, ClassesOptions{Classifier: clf, Checkpoint: cg, Direction: c.direction, Device: "cpu", Threads: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
+		got := res[0]
 		t.Logf("%s", got)
 		cases := torchtest.WriteCases(t, t.TempDir(), map[string]any{
 			"classifier": clf, "weights": filepath.Join(cg, runfolder.WeightsFile), "role": c.role,

@@ -371,12 +371,17 @@ func TestClassifierAndEvalCommands(t *testing.T) {
 
 	// CycleGAN between two classes: an untrained G_A and the two baselines.
 	cg := evalCheckpoint(t, cycleganSets...)
-	ce, err := Classes(ctx, ClassesOptions{Classifier: clf, Checkpoint: cg, Device: "cpu", Threads: 1})
+	// With no --direction both generators are scored, G_A's first.
+	both, err := Classes(ctx, ClassesOptions{Classifier: clf, Checkpoint: cg, Device: "cpu", Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(both) != 2 {
+		t.Fatalf("classes eval without a direction: %d tables, want G_A's and G_B's", len(both))
+	}
+	ce := both[0]
 	t.Logf("%s", ce)
-	if ce.Source != "sneaker" || ce.Target != "ankle-boot" || len(ce.Rows) != 4 {
+	if ce.Source != "sneaker" || ce.Target != "ankle-boot" || ce.Role != "G_A" || len(ce.Rows) != 4 {
 		t.Fatalf("classes eval: %+v", ce)
 	}
 	src, gA, floorRow, ref := ce.Rows[0], ce.Rows[1], ce.Rows[2], ce.Rows[3]
@@ -390,12 +395,19 @@ func TestClassifierAndEvalCommands(t *testing.T) {
 	if !(floorRow.FID < src.FID && floorRow.FID < gA.FID) {
 		t.Errorf("FID to test boots: training boots %.3f must be below sneakers %.3f and an untrained G_A's output %.3f", floorRow.FID, src.FID, gA.FID)
 	}
-	back, err := Classes(ctx, ClassesOptions{Classifier: clf, Checkpoint: cg, Direction: "BtoA", Device: "cpu", Threads: 1})
+	back := both[1]
+	if back.Source != "ankle-boot" || back.Target != "sneaker" || back.Role != "G_B" || back.Rows[1].Images != "G_B(source test images)" {
+		t.Errorf("classes eval, the second table: %+v", back)
+	}
+	btoa, err := Classes(ctx, ClassesOptions{Classifier: clf, Checkpoint: cg, Direction: "BtoA", Device: "cpu", Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.Source != "ankle-boot" || back.Target != "sneaker" || back.Rows[1].Images != "G_B(source test images)" {
-		t.Errorf("classes eval BtoA: %+v", back)
+	sameRow := func(a, b ClassesRow) bool {
+		return a.Images == b.Images && a.N == b.N && a.InTarget == b.InTarget && (a.FID == b.FID || math.IsNaN(a.FID) && math.IsNaN(b.FID))
+	}
+	if len(btoa) != 1 || !slices.EqualFunc(btoa[0].Rows, back.Rows, sameRow) {
+		t.Errorf("classes eval BtoA alone: %+v, after AtoB: %+v", btoa, back)
 	}
 
 	for _, e := range []struct {
