@@ -236,7 +236,7 @@ func evalClassesCmd() *cobra.Command {
 	f.StringVar(&o.Root, "data-root", "", "Fashion-MNIST IDX folder (default: the checkpoint's data.root)")
 	f.StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
 	f.IntVar(&o.Threads, "threads", 0, "libtorch CPU threads (0: all cores)")
-	c.MarkFlagRequired("classifier")
+	// --classifier is checked by eval.Classes, which says how to make one.
 	c.MarkFlagRequired("checkpoint")
 	return c
 }

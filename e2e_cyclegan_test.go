@@ -299,6 +299,9 @@ func TestCycleGANEvalClasses(t *testing.T) {
 	if out, err := eval("--direction", "BtoA"); err != nil || strings.Contains(out, "G_A(") || !strings.Contains(out, "G_B(source test images)") {
 		t.Errorf("eval classes --direction BtoA: %v\n%s", err, out)
 	}
+	if out, err := gogan(t, "eval", "classes", "--checkpoint", run); err == nil || !strings.Contains(out, "make one with gogan eval classifier --out FILE") {
+		t.Errorf("eval classes without --classifier: %v\n%s", err, out)
+	}
 	if out, err := eval("--direction", "sideways"); err == nil || !strings.Contains(out, "--direction sideways: want AtoB, BtoA, both") || strings.Contains(out, "needs a CycleGAN") {
 		t.Errorf("eval classes --direction sideways: %v\n%s", err, out)
 	}

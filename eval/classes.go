@@ -107,6 +107,9 @@ func Classes(ctx context.Context, o ClassesOptions) ([]*ClassesEval, error) {
 	if dc.Dataset != data.Unaligned || dc.ClassesA == "" || dc.ClassesB == "" {
 		return nil, fmt.Errorf("eval classes: checkpoint %s (recipe %s) did not learn between classes (a CycleGAN with data.classes_A and data.classes_B of an IDX dataset); for pairs of images use gogan eval pix2pix", ck.Dir, cfg.Recipe)
 	}
+	if dc.Source != data.FashionMNIST && dc.Source != data.MNIST {
+		return nil, fmt.Errorf("eval classes: checkpoint %s learned between classes of %s; the classifier of gogan eval classifier reads Fashion-MNIST's IDX files (or MNIST's, given as its --data-root), so eval classes scores a CycleGAN between classes of fashion-mnist or mnist", ck.Dir, dc.Source)
+	}
 	var trs []gan.Translation
 	for _, d := range dirs {
 		tr, err := infer.Translation(ck, cfg, d, "eval classes")

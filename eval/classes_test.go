@@ -6,8 +6,11 @@ import (
 	"math"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
+	torch "gogan/cgo"
 	"gogan/cgo/torchtest"
 	"gogan/data"
 	"gogan/runfolder"
@@ -89,5 +92,80 @@ func TestClassesAgainstPyTorch(t *testing.T) {
 			}
 		}
 		t.Logf("%s: reference %s", c.direction, b)
+	}
+}
+
+// TestClassesErrors: what gogan eval classes and eval fid --classifier say
+// to a classifier file that is not one, a checkpoint they cannot score, and
+// a CycleGAN between classes given to eval fid.
+func TestClassesErrors(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	torch.LockThread()
+	c, err := NewClassifier(torch.CPUDevice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clf := filepath.Join(dir, "clf.safetensors")
+	if err := c.Save(clf); err != nil {
+		t.Fatal(err)
+	}
+	// the classifier's file with one tensor of another shape
+	ts, meta, err := torch.LoadSafetensors(clf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, nt := range ts {
+		if nt.Name == "features.0.weight" {
+			ts[i].Tensor = torch.Zeros(torch.Float32, torch.CPUDevice, 16, 1, 4, 4)
+		}
+	}
+	other := filepath.Join(dir, "other.safetensors")
+	if err := torch.SaveSafetensors(other, ts, meta); err != nil {
+		t.Fatal(err)
+	}
+	c.Free()
+	cg := evalCheckpoint(t, cycleganSets...)
+	cifar := evalCheckpoint(t, append(slices.Clone(cycleganSets), "data.source=cifar10", "data.classes_A=cat", "data.classes_B=dog")...)
+	classes := func(o ClassesOptions) func() error {
+		return func() error {
+			o.Device, o.Threads = "cpu", 1
+			_, err := Classes(ctx, o)
+			return err
+		}
+	}
+	for _, e := range []struct {
+		name      string
+		err       func() error
+		want, not []string
+	}{
+		{"classifier of another shape", classes(ClassesOptions{Classifier: other, Checkpoint: cg}),
+			[]string{other, "features.0.weight is [16 1 4 4], the classifier's is [32 1 4 4]"}, nil},
+		{"classifier is a folder", classes(ClassesOptions{Classifier: dir, Checkpoint: cg}),
+			[]string{dir + " is a folder", "the file that gogan eval classifier --out wrote"}, []string{"--out " + dir}},
+		{"unknown direction", classes(ClassesOptions{Classifier: clf, Checkpoint: cg, Direction: "atob"}),
+			[]string{"--direction atob: want AtoB, BtoA, both"}, []string{"needs a CycleGAN"}},
+		{"classes of CIFAR-10", classes(ClassesOptions{Classifier: clf, Checkpoint: cifar}),
+			[]string{cifar, "classes of cifar10", "fashion-mnist or mnist"}, nil},
+		{"eval fid of a CycleGAN between classes", func() error {
+			_, err := FID(ctx, FIDOptions{Classifier: clf, Checkpoint: cg, Device: "cpu", Threads: 1})
+			return err
+		}, []string{cg, "between classes of fashion-mnist", "gogan eval classes --classifier " + clf + " --checkpoint " + cg}, []string{"gogan eval pix2pix"}},
+	} {
+		err := e.err()
+		if err == nil {
+			t.Errorf("%s: no error", e.name)
+			continue
+		}
+		for _, w := range e.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not say %q", e.name, err, w)
+			}
+		}
+		for _, w := range e.not {
+			if strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q says %q", e.name, err, w)
+			}
+		}
 	}
 }

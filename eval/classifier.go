@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"time"
 
@@ -152,11 +153,13 @@ func (c *Classifier) Save(path string) error {
 
 // LoadClassifier reads a classifier that gogan eval classifier saved.
 func LoadClassifier(path string, dev torch.Device) (*Classifier, error) {
-	if _, err := os.Stat(path); err != nil {
+	if fi, err := os.Stat(path); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("classifier %s: no such file; train one with: gogan eval classifier --out %s", path, path)
 		}
 		return nil, fmt.Errorf("classifier %s: %w", path, err)
+	} else if fi.IsDir() {
+		return nil, fmt.Errorf("classifier %s is a folder: give the file that gogan eval classifier --out wrote (e.g. %s)", path, filepath.Join(path, "classifier.safetensors"))
 	}
 	ts, meta, err := torch.LoadSafetensors(path)
 	if err != nil {
@@ -181,6 +184,9 @@ func LoadClassifier(path string, dev torch.Device) (*Classifier, error) {
 				src, ok := saved[nt.Name]
 				if !ok {
 					panic(&torch.Error{Op: "load", Msg: "missing key " + nt.Name})
+				}
+				if got, want := src.Shape(), nt.Tensor.Shape(); !slices.Equal(got, want) {
+					panic(&torch.Error{Op: "load", Msg: fmt.Sprintf("%s is %v, the classifier's is %v: not the network gogan eval classifier trains", nt.Name, got, want)})
 				}
 				nt.Tensor.CopyFrom(src.To(dev))
 			}

@@ -123,6 +123,10 @@ func FID(ctx context.Context, o FIDOptions) (*FIDResult, error) {
 		}
 		gen, err := infer.Generation(ck, cfg, "eval fid")
 		if err != nil {
+			if dc, err2 := gan.DataConfig(cfg); err2 == nil && dc.Dataset == data.Unaligned && dc.ClassesA != "" && dc.ClassesB != "" {
+				return nil, fmt.Errorf("eval fid: FID needs a DCGAN checkpoint (a recipe that draws from noise); checkpoint %s is a %s between classes of %s: gogan eval classes --classifier %s --checkpoint %s gives its translations' FID to the target class",
+					ck.Dir, cfg.Recipe, dc.Source, o.Classifier, o.Checkpoint)
+			}
 			return nil, fmt.Errorf("eval fid: FID needs a DCGAN checkpoint (a recipe that draws from noise); for image-to-image checkpoints use gogan eval pix2pix: %w", err)
 		}
 		if cfg.Data.Channels != 1 || cfg.Data.ImageSize != ClassifierSize {
