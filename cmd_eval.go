@@ -213,7 +213,8 @@ func evalClassesCmd() *cobra.Command {
 			"default both, one table each. Each table gives the fraction the classifier of gogan eval\n" +
 			"classifier puts in the target classes and the FID of the translations' features to the target\n" +
 			"classes' test images; beside them the untranslated source images (where G starts from) and the\n" +
-			"target classes' training images (the real-vs-real floor).",
+			"target classes' training images (the real-vs-real floor). Every set of real images goes through\n" +
+			"the run's own data pipeline (data.preprocess, bicubic, no flips), as G took and imitated them.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			res, err := eval.Classes(context.Background(), o)

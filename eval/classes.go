@@ -153,44 +153,27 @@ func Classes(ctx context.Context, o ClassesOptions) ([]*ClassesEval, error) {
 	return out, nil
 }
 
-// classesDirection is Classes' figures for one direction's generator.
+// classesDirection is Classes' figures for one direction's generator. Every
+// set of real images goes through the run's own data pipeline (the
+// reference's UnalignedDataset: resized as data.preprocess says, bicubic,
+// without flips), the images G was trained to take and to imitate, so that
+// the floor is what a perfect G could reach.
 func classesDirection(ctx context.Context, ck runfolder.Checkpoint, cfg *config.Config, dc data.Config, tr gan.Translation, c *Classifier, dev torch.Device) (*ClassesEval, error) {
-	// The source classes' test images as G saw images in training: with
-	// serial pairing, sample i's A side is image i of the source stream.
 	src, dst := dc.ClassesA, dc.ClassesB
 	if tr.PairDirection == "BtoA" {
 		src, dst = dst, src
 	}
-	dc.Phase, dc.NoFlip, dc.SerialBatches, dc.MaxSamples, dc.Direction = "test", true, true, 0, tr.PairDirection
+	dc.NoFlip, dc.SerialBatches, dc.MaxSamples, dc.Direction = true, true, 0, tr.PairDirection
 	dc.InputNC, dc.OutputNC = tr.InputNC, tr.OutputNC
-	ds, err := data.Open(ctx, dc, nil)
+	source, targetTest, err := classesSides(ctx, dc, "test", true)
 	if err != nil {
-		return nil, fmt.Errorf("eval classes: %w", err)
+		return nil, err
 	}
-	na, nb := ds.Streams()
-	n := na
-	if tr.PairDirection == "BtoA" {
-		n = nb
-	}
-	source := make([]float32, 0, n*ClassifierSize*ClassifierSize)
-	for i := 0; i < n; i++ {
-		s, err := ds.Sample(i, 0, 0)
-		if err != nil {
-			return nil, fmt.Errorf("eval classes: %w", err)
-		}
-		for _, p := range s.A.Pix {
-			source = append(source, data.Normalize(p))
-		}
+	_, targetTrain, err := classesSides(ctx, dc, "train", false)
+	if err != nil {
+		return nil, err
 	}
 	targetSet, err := classSet(dc, dst)
-	if err != nil {
-		return nil, err
-	}
-	targetTest, err := classImages(ctx, dc.Root, "test", targetSet)
-	if err != nil {
-		return nil, err
-	}
-	targetTrain, err := classImages(ctx, dc.Root, "train", targetSet)
 	if err != nil {
 		return nil, err
 	}
@@ -227,6 +210,51 @@ func classesDirection(ctx context.Context, ck runfolder.Checkpoint, cfg *config.
 	return res, nil
 }
 
+// classesSides are a split's source images (the input side's stream, when
+// withSource) and target images (the output side's), each image once, in
+// [-1, 1], as the run's data pipeline makes them under dc (serial pairing:
+// sample i holds image i of each stream, dc.Direction orienting them).
+func classesSides(ctx context.Context, dc data.Config, phase string, withSource bool) (source, target []float32, err error) {
+	dc.Phase = phase
+	ds, err := data.Open(ctx, dc, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("eval classes: %w", err)
+	}
+	ns, nt := ds.Streams()
+	if dc.Direction == "BtoA" {
+		ns, nt = nt, ns
+	}
+	if !withSource {
+		ns = 0
+	}
+	if nt < 2 {
+		return nil, nil, fmt.Errorf("eval classes: the %s split of %s has %d image of the target classes: need at least 2 for a covariance", phase, dc.Root, nt)
+	}
+	for i := 0; i < max(ns, nt); i++ {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		s, err := ds.Sample(i, 0, 0)
+		if err != nil {
+			return nil, nil, fmt.Errorf("eval classes: %w", err)
+		}
+		if i < ns {
+			source = appendNormalized(source, s.A.Pix)
+		}
+		if i < nt {
+			target = appendNormalized(target, s.B.Pix)
+		}
+	}
+	return source, target, nil
+}
+
+func appendNormalized(dst []float32, pix []uint8) []float32 {
+	for _, p := range pix {
+		dst = append(dst, data.Normalize(p))
+	}
+	return dst
+}
+
 func fixedCrop(p string) bool {
 	return p == data.ResizeAndCrop || p == data.Crop || p == data.ScaleWidthAndCrop
 }
@@ -252,28 +280,6 @@ func classNames(dc data.Config, value string) string {
 		}
 	}
 	return strings.Join(names, "+")
-}
-
-// classImages are a split's images of the given labels at 32x32 in [-1, 1],
-// through the classifier's own pipeline.
-func classImages(ctx context.Context, root, phase string, labels map[int]bool) ([]float32, error) {
-	per := ClassifierSize * ClassifierSize
-	var out []float32
-	err := fashionBatches(ctx, root, phase, 0, func(x []float32, ls []int64) error {
-		for i, l := range ls {
-			if labels[int(l)] {
-				out = append(out, x[i*per:(i+1)*per]...)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("eval classes: %s images of %s: %w", phase, root, err)
-	}
-	if len(out) < 2*per {
-		return nil, fmt.Errorf("eval classes: the %s split of %s has fewer than 2 images of the target classes", phase, root)
-	}
-	return out, nil
 }
 
 // translateImages runs the generator of role (eval mode) on images

@@ -15,17 +15,16 @@ test images), each with "n", "in_target" and "fid" (null for the reference).
 
 Written from the definitions, not from gogan's code:
 
-- the source images are what pytorch-CycleGAN-and-pix2pix's UnalignedDataset
-  feeds G: each test image of the source classes, in file order, as a PIL image
-  convert('RGB'), then get_transform(grayscale=True, no flip): Grayscale(1),
-  Resize([load_size, load_size], BICUBIC), RandomCrop(crop_size) (the whole
-  image when the sizes are equal), ToTensor, Normalize((0.5,), (0.5,));
+- every set of real images is what pytorch-CycleGAN-and-pix2pix's
+  UnalignedDataset makes of the class's images, in file order: the source
+  images those G takes, the target images those D was shown as real (which G
+  learns to imitate): a PIL image convert('RGB'), then
+  get_transform(grayscale=True, no flip): Grayscale(1), Resize([load_size,
+  load_size], BICUBIC), RandomCrop(crop_size) (the whole image when the sizes
+  are equal), ToTensor, Normalize((0.5,), (0.5,));
 - the translations are G (networks.define_G, eval mode) of those, saved as
   torchvision's save_image stores them (mul(255).add_(0.5).clamp_(0, 255) to
   uint8 of (x + 1) / 2) and read back with ToTensor and Normalize;
-- the real images of the target classes go through the classifier's own
-  pipeline, pytorch/examples dcgan main.py's: Resize(32) (bilinear), CenterCrop(32),
-  ToTensor, Normalize((0.5,), (0.5,));
 - the classifier is the module gogan eval classifier documents
   (eval/classifier.go): features = Sequential(Conv2d(1, 32, 4, 2, 1, bias=False),
   BatchNorm2d(32), ReLU(), ... Conv2d(128, 128, 3, 1, 1, bias=False),
@@ -113,13 +112,14 @@ def main():
         transforms.Resize([case["load_size"]] * 2, transforms.InterpolationMode.BICUBIC),
         transforms.RandomCrop(case["crop_size"]),
         transforms.ToTensor(), norm])
-    to_clf = transforms.Compose([transforms.Resize(32), transforms.CenterCrop(32), transforms.ToTensor(), norm])
 
     test_x, test_y = split(case["root"], "test")
     train_x, train_y = split(case["root"], "train")
-    src = torch.stack([to_g(Image.fromarray(x, "L").convert("RGB")) for x, y in zip(test_x, test_y) if int(y) in source])
-    tgt_test = torch.stack([to_clf(Image.fromarray(x, "L")) for x, y in zip(test_x, test_y) if int(y) in target])
-    tgt_train = torch.stack([to_clf(Image.fromarray(x, "L")) for x, y in zip(train_x, train_y) if int(y) in target])
+
+    def images(xs, ys, labels):
+        return torch.stack([to_g(Image.fromarray(x, "L").convert("RGB")) for x, y in zip(xs, ys) if int(y) in labels])
+
+    src, tgt_test, tgt_train = images(test_x, test_y, source), images(test_x, test_y, target), images(train_x, train_y, target)
 
     weights, _ = safetensors_torch.load(case["weights"])
     g = reference_nets.define_G(1, 1, case["ngf"], case["netG"], norm=case["norm"])
