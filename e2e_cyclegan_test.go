@@ -116,6 +116,12 @@ func TestCycleGANFacadesHeldOut(t *testing.T) {
 		if !strings.Contains(out, "pairs 350..353 of 400") || !strings.Contains(out, "eval         4") {
 			t.Errorf("eval pix2pix --direction %s:\n%s", dir, out)
 		}
+		// which of the two generators was scored, and how to score the other
+		gen := map[string]string{"AtoB": "generator: G_A (AtoB: each pair's A side translated, scored against its B side); --direction BtoA scores G_B",
+			"BtoA": "generator: G_B (BtoA: each pair's B side translated, scored against its A side); --direction AtoB scores G_A"}[dir]
+		if !strings.Contains(out, gen) {
+			t.Errorf("eval pix2pix --direction %s does not say %q:\n%s", dir, gen, out)
+		}
 		// the visuals named as the reference's cycle_gan names them
 		want := map[string]string{"AtoB": "_fake_B.png", "BtoA": "_fake_A.png"}[dir]
 		if fakes, _ := filepath.Glob(filepath.Join(results, "images", "*"+want)); len(fakes) != 4 {

@@ -343,14 +343,21 @@ type Pix2PixScores struct {
 // Pix2PixEval is EvalPix2Pix's result.
 type Pix2PixEval struct {
 	Checkpoint string
-	Data       string // the dataset and the pairs evaluated
-	Scores     []Pix2PixScores
-	Out        string // the results page's folder, when one was written
+	// Generator names the generator scored where the recipe has more than
+	// one (CycleGAN's G_A and G_B), and how to score the other.
+	Generator string
+	Data      string // the dataset and the pairs evaluated
+	Scores    []Pix2PixScores
+	Out       string // the results page's folder, when one was written
 }
 
 func (e *Pix2PixEval) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "checkpoint %s\ndata: %s\n", e.Checkpoint, e.Data)
+	fmt.Fprintf(&b, "checkpoint %s\n", e.Checkpoint)
+	if e.Generator != "" {
+		fmt.Fprintf(&b, "generator: %s\n", e.Generator)
+	}
+	fmt.Fprintf(&b, "data: %s\n", e.Data)
 	fmt.Fprintf(&b, "%-6s %7s %9s %9s %8s\n", "G mode", "pairs", "L1", "PSNR dB", "SSIM")
 	for _, s := range e.Scores {
 		fmt.Fprintf(&b, "%-6s %7d %9.4f %9.3f %8.4f\n", s.Mode, s.N, s.L1, s.PSNR, s.SSIM)
@@ -456,6 +463,7 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	res := &Pix2PixEval{Checkpoint: ck.Dir,
 		Data: fmt.Sprintf("%s %s, phase %s, pairs %d..%d of %d (%s, no flip)", dc.Dataset, dc.Root, dc.Phase, o.Skip, end-1, ds.Len(),
 			describeEvalPreprocess(dc))}
+	res.Generator = otherGenerators(cfg, tr)
 	// pix2pixHD's features are encoded from each pair's photo (test.py
 	// --use_encoded_image), by E in G's mode: the target itself.
 	if tr.Photos {
@@ -629,4 +637,29 @@ func scorePix2Pix(ctx context.Context, g interface {
 	sc.PSNR /= float64(sc.N)
 	sc.SSIM /= float64(sc.N)
 	return sc, nil
+}
+
+// otherGenerators describes the generator tr scores when the recipe
+// translates in more than one direction (CycleGAN), naming the --direction
+// that scores each other one; "" when tr is its only generator.
+func otherGenerators(cfg *config.Config, tr gan.Translation) string {
+	def, err := gan.For(cfg)
+	if err != nil || def.Translate == nil {
+		return ""
+	}
+	trs := def.Translate(cfg)
+	if len(trs) < 2 {
+		return ""
+	}
+	from, to := "A", "B"
+	if tr.PairDirection == "BtoA" {
+		from, to = to, from
+	}
+	desc := fmt.Sprintf("%s (%s: each pair's %s side translated, scored against its %s side)", tr.Role, tr.Direction, from, to)
+	for _, o := range trs {
+		if o.Direction != tr.Direction {
+			desc += fmt.Sprintf("; --direction %s scores %s", o.Direction, o.Role)
+		}
+	}
+	return desc
 }
