@@ -172,8 +172,9 @@ func CUDAGraphsAvailable() bool { return C.gt_cuda_graphs_available() != 0 }
 // addresses it had during the capture: copy new inputs into the tensors the
 // captured work read, and read results from the tensors it wrote.
 type Graph struct {
-	h    C.GGraph
-	side bool // inside OnSideStream
+	h      C.GGraph
+	side   bool // inside OnSideStream
+	broken bool // a Capture whose f panicked: it holds part of f's work
 }
 
 // NewGraph prepares a graph on CUDA device dev.
@@ -238,7 +239,9 @@ func (g *Graph) Capture(f func()) {
 			return
 		}
 		// f panicked: end the capture so the stream leaves capture mode; the
-		// panic that is already under way is the error to report.
+		// panic that is already under way is the error to report. The graph
+		// holds only the work f queued before it panicked: never replay it.
+		g.broken = true
 		var e *C.char
 		C.gt_graph_capture(h, 0, &e)
 		if e != nil {
@@ -254,8 +257,12 @@ func (g *Graph) Capture(f func()) {
 // Replay launches the captured work on the current stream.
 func (g *Graph) Replay() {
 	const op = "graph_replay"
+	h := g.handle(op)
+	if g.broken {
+		fail(op, "the graph's capture failed part way (its function panicked): capture on a new graph")
+	}
 	var e *C.char
-	C.gt_graph_replay(g.handle(op), &e)
+	C.gt_graph_replay(h, &e)
 	check(op, e)
 }
 

@@ -138,6 +138,40 @@ func TestGraphNeedsCUDA(t *testing.T) {
 	}
 }
 
+// TestCUDAGraphPanickedCaptureIsNotReplayed: a capture whose function
+// panics part way leaves the stream out of capture mode (eager work runs
+// after it) and a graph that refuses to replay the half it recorded.
+func TestCUDAGraphPanickedCaptureIsNotReplayed(t *testing.T) {
+	dev := requireCUDA(t)
+	if !CUDAGraphsAvailable() {
+		t.Fatal("libgotorch was built without GOGAN_WITH_CUDA on a CUDA machine: scripts/libtorch-env found no CUDA headers")
+	}
+	LockThread()
+	s := NewScope()
+	defer s.Close()
+	x := Ones(Float32, dev, 4)
+	g := NewGraph(dev)
+	defer g.Free()
+	err := Try(func() {
+		g.OnSideStream(func() {
+			g.Capture(func() {
+				x.MulScalar(2)
+				fail("test", "boom")
+			})
+		})
+	})
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("capture that panicked: got %v, want its own panic", err)
+	}
+	err = Try(g.Replay)
+	if err == nil || !strings.Contains(err.Error(), "capture failed") {
+		t.Errorf("replay of a graph whose capture panicked: got %v, want a refusal", err)
+	}
+	if got := x.AddScalar(1).Float32s(); got[0] != 2 {
+		t.Errorf("eager work after the failed capture gave %v, want 2s", got)
+	}
+}
+
 // TestCUDAAutocast checks both lower precisions on the GPU.
 func TestCUDAAutocast(t *testing.T) {
 	dev := requireCUDA(t)

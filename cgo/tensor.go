@@ -288,7 +288,12 @@ func (t *Tensor) Upload(dev Device) *Tensor {
 	if !dev.IsCUDA() {
 		return t.To(dev)
 	}
-	return t.PinMemory().ToAsync(dev)
+	pinned := t.PinMemory()
+	// The caching host allocator keeps a page-locked block until the copies
+	// queued from it are done, so the copy can go now, on every path, instead
+	// of holding page-locked memory until its scope or the collector frees it.
+	defer pinned.Free()
+	return pinned.ToAsync(dev)
 }
 
 // ToDType converts t's elements to dt on its own device.

@@ -89,7 +89,15 @@ void gt_device(GTensor t, int *type, int *index) {
   *type = d.is_cuda() ? GT_CUDA : GT_CPU;
   *index = d.has_index() ? d.index() : 0;
 }
-int gt_is_pinned(GTensor t) { return t->t.device().is_cpu() && t->t.is_pinned() ? 1 : 0; }
+// A CUDA build's pinned check asks the driver, which can throw (after a
+// device-side assert): no exception may reach Go, so that reads as not pinned.
+int gt_is_pinned(GTensor t) {
+  try {
+    return t != nullptr && t->t.device().is_cpu() && t->t.is_pinned() ? 1 : 0;
+  } catch (...) {
+    return 0;
+  }
+}
 int gt_is_contiguous(GTensor t) { return t->t.is_contiguous() ? 1 : 0; }
 const char *gt_version(void) { return TORCH_VERSION; }
 
