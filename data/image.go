@@ -82,6 +82,11 @@ func LoadImage(path string, c int) (*Image, error) {
 	return decodeBytes(path, b, c)
 }
 
+// DecodeImage decodes an image held in memory as LoadImage decodes a file
+// (the same decoders, conversions and bounds against decompression bombs);
+// name's extension is the format its messages say was expected.
+func DecodeImage(name string, b []byte, c int) (*Image, error) { return decodeBytes(name, b, c) }
+
 // regularFile refuses what only looks like an image file: reading a named
 // pipe blocks for ever, a device (a link to /dev/zero) never ends.
 func regularFile(path string) (fs.FileInfo, error) {

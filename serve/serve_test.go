@@ -820,3 +820,19 @@ func TestHasWeightsOfALyingHeader(t *testing.T) {
 		t.Errorf("allocated %d bytes for it", got)
 	}
 }
+
+// TestUploadsNeedNoTempDir: an upload is decoded where it is held, in
+// memory: a $TMPDIR that cannot be written (a read-only or full disk, a
+// service's private /tmp gone) costs no request, and nothing of an upload
+// is left on disk however its request ends.
+func TestUploadsNeedNoTempDir(t *testing.T) {
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "gone"))
+	ts := testServer(t, translateModel(true), &fakeEngine{}, Options{})
+	if resp, b := post(t, ts.URL+"/translate", "image/png", pngBytes(t, 20, 10, 10)); resp.StatusCode != 200 {
+		t.Errorf("an upload with $TMPDIR unwritable: %d %s", resp.StatusCode, b)
+	}
+	// The decoders' messages still name the format the bytes start with.
+	if resp, b := post(t, ts.URL+"/translate", "image/png", pngBytes(t, 64, 64, 7)[:60]); resp.StatusCode != 400 || !strings.Contains(string(b), "truncated PNG image") {
+		t.Errorf("a truncated PNG with $TMPDIR unwritable: %d %s", resp.StatusCode, b)
+	}
+}

@@ -141,25 +141,14 @@ func decodeUpload(b []byte, c int, maxPixels int64) (*data.Image, error) {
 				strings.ToUpper(format), cfg.Width, cfg.Height, p, maxPixels)
 		}
 	}
-	// The data package decodes files: hand it the bytes as one, named by
-	// the format they start with (its messages name the format expected).
-	f, err := os.CreateTemp("", "gogan-serve-upload-*"+sniffExt(b))
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(f.Name())
-	_, werr := f.Write(b)
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		return nil, werr
-	}
-	im, err := data.LoadImage(f.Name(), c)
+	// Decoded where it is held: no temporary file to write (or leave
+	// behind), named by the format the bytes start with (the decoders'
+	// messages name the format expected).
+	im, err := data.DecodeImage("upload"+sniffExt(b), b, c)
 	if err != nil {
 		var fe *data.FileError
 		if errors.As(err, &fe) {
-			err = fe.Err // the temporary file's name means nothing to the client
+			err = fe.Err // the name is made up: it means nothing to the client
 		}
 		return nil, errorf(http.StatusBadRequest, "cannot read the upload as an image (%d bytes): %v; send a PNG or JPEG", len(b), err)
 	}
