@@ -335,6 +335,11 @@ func httpErr(w http.ResponseWriter, err error) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if he.code == http.StatusServiceUnavailable {
+		// busy (the queue or the uploads are full) or stopping: clients
+		// and proxies that retry wait this long first instead of at once
+		w.Header().Set("Retry-After", "1")
+	}
 	w.WriteHeader(he.code)
 	fmt.Fprintln(w, "gogan serve:", he.msg)
 }

@@ -356,6 +356,9 @@ func TestQueueFull(t *testing.T) {
 	if resp.StatusCode != 503 || !strings.Contains(string(b), "busy: 1 requests are waiting for the generator (--queue 1)") {
 		t.Errorf("third request: %d %s", resp.StatusCode, b)
 	}
+	if ra := resp.Header.Get("Retry-After"); ra != "1" { // what clients and proxies wait for before trying again
+		t.Errorf("third request: 503 with Retry-After %q, want 1 (second)", ra)
+	}
 	close(e.gate)
 	for range 2 {
 		if c := <-codes; c != 200 {
@@ -629,6 +632,9 @@ func TestUploadsBounded(t *testing.T) {
 	resp, b := post(t, ts.URL+"/translate", "image/png", pngBytes(t, 8, 8, 0))
 	if resp.StatusCode != 503 || !strings.Contains(string(b), fmt.Sprintf("busy: %d uploads are in progress", bound)) {
 		t.Errorf("an upload past the bound: %d %s", resp.StatusCode, b)
+	}
+	if ra := resp.Header.Get("Retry-After"); ra != "1" {
+		t.Errorf("an upload past the bound: 503 with Retry-After %q, want 1 (second)", ra)
 	}
 	for _, pw := range writers { // one at a time: the queue (1) is not what this tests
 		pw.Write(pngBytes(t, 8, 8, 0)[10:])
