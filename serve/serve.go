@@ -34,6 +34,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -69,6 +70,9 @@ type Options struct {
 	// below 0 = none (the server's 5-minute read timeout still holds).
 	MinUploadRate int64
 	Logger        *slog.Logger
+	// stopHint ends the line logged on stopping (Main: what a second
+	// signal does).
+	stopHint string
 }
 
 // Defaults for the limits.
@@ -99,6 +103,7 @@ type Server struct {
 	// none; tests shorten them)
 	uploadGrace time.Duration
 	uploadRate  float64
+	active      atomic.Int64 // requests in progress, for the line logged on stopping
 }
 
 // New opens the checkpoint, reads the training data's colours (falling back
@@ -242,6 +247,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
+	if n := s.active.Load(); n > 0 {
+		s.log.Info(fmt.Sprintf("gogan serve: stopping: no new connections; finishing %d request%s in progress (up to %v%s)",
+			n, plural(n), shutdownWait, s.opts.stopHint))
+	} else {
+		s.log.Info("gogan serve: stopping: no requests in progress")
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 	defer cancel()
 	err := hs.Shutdown(sctx)
@@ -251,6 +262,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("stopped after waiting %v for the requests in progress; those still running were cut off (their clients get no answer)", shutdownWait)
 	}
 	return err
+}
+
+func plural(n int64) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // shutdownWait is how long a stopping server lets requests in progress finish.
@@ -296,7 +314,11 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("/translate", s.wrongKind("POST /translate translates images"))
 		mux.Handle("/example", s.wrongKind("GET /example shows a training input"))
 	}
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.active.Add(1)
+		defer s.active.Add(-1)
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // only answers 405, naming the allowed method, to any other method (HEAD
@@ -725,6 +747,7 @@ func Main(addr string, o Options, stdout io.Writer) error {
 	if o.MinUploadRate == 0 {
 		o.MinUploadRate = -1 // the flag's 0: no floor
 	}
+	o.stopHint = "; a second signal quits at once"
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {

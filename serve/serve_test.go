@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -840,5 +841,84 @@ func TestUploadsNeedNoTempDir(t *testing.T) {
 	// The decoders' messages still name the format the bytes start with.
 	if resp, b := post(t, ts.URL+"/translate", "image/png", pngBytes(t, 64, 64, 7)[:60]); resp.StatusCode != 400 || !strings.Contains(string(b), "truncated PNG image") {
 		t.Errorf("a truncated PNG with $TMPDIR unwritable: %d %s", resp.StatusCode, b)
+	}
+}
+
+// logBuffer collects a server's log while a test reads it.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestStopFinishesRequestsInProgress: told to stop with a request in the
+// generator, the server says at once that it is stopping and how many
+// requests it waits for, refuses new connections, answers the request in
+// progress, and returns without an error.
+func TestStopFinishesRequestsInProgress(t *testing.T) {
+	e := &fakeEngine{gate: make(chan struct{})}
+	var log logBuffer
+	s, err := newServer(translateModel(true), &Inputs{Analysis: Analysis{Kind: InputLabels}, Source: "test"},
+		func() (engine, error) { return e, nil }, func() string { return "fake" }, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release := func() { once.Do(func() { close(e.gate) }) }
+	defer s.Close()
+	defer release() // a failing test does not leave the worker held
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+	url := "http://" + ln.Addr().String()
+	code := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(url+"/translate", "image/png", bytes.NewReader(pngBytes(t, 8, 8, 0)))
+		if err != nil {
+			code <- -1
+			return
+		}
+		resp.Body.Close()
+		code <- resp.StatusCode
+	}()
+	waitUntil(t, func() bool { return e.entered.Load() == 1 }) // in the generator
+	cancel()
+	// Said while the request is still held in the generator.
+	waitUntil(t, func() bool { return strings.Contains(log.String(), "stopping") })
+	if l := log.String(); !strings.Contains(l, "no new connections; finishing 1 request in progress (up to 30s)") {
+		t.Errorf("the log on stopping:\n%s", l)
+	}
+	if e.entered.Load() != 1 || len(code) != 0 {
+		t.Fatal("the request ended before the gate opened")
+	}
+	waitUntil(t, func() bool { // the listener is closed
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	release()
+	if c := <-code; c != 200 {
+		t.Errorf("the request in progress got %d", c)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		t.Errorf("Serve: %v", err)
 	}
 }
