@@ -781,6 +781,22 @@ func (o Options) checkFlags() error {
 	return nil
 }
 
+// listenError says what is wrong with --addr and what to do.
+func listenError(addr string, err error) error {
+	if _, _, serr := net.SplitHostPort(addr); serr != nil {
+		return fmt.Errorf("--addr %s: want HOST:PORT (127.0.0.1:8080 for this machine only, :8080 for every interface): %w", addr, err)
+	}
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("--addr %s: the address is in use (another gogan serve, or another server, listens there): stop it, or give another port (--addr 127.0.0.1:0 picks a free one): %w", addr, err)
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("--addr %s: not allowed to listen there (ports below 1024 need root or CAP_NET_BIND_SERVICE): give a port of 1024 or more: %w", addr, err)
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return fmt.Errorf("--addr %s: no interface of this machine has that address: give one of its own (127.0.0.1, or none for every interface): %w", addr, err)
+	}
+	return fmt.Errorf("--addr %s: cannot listen: %w", addr, err)
+}
+
 // Run is the whole of gogan serve: it opens the model, listens on addr,
 // prints "serving on http://ADDR" on stdout, and serves until ctx is done
 // (SIGINT or SIGTERM), then finishes the requests in progress and frees the
@@ -790,7 +806,7 @@ func Run(ctx context.Context, addr string, o Options, stdout io.Writer) error {
 	// loads; connections wait in the backlog until it has.
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
+		return listenError(addr, err)
 	}
 	s, err := New(ctx, o)
 	if err != nil {

@@ -922,3 +922,22 @@ func TestStopFinishesRequestsInProgress(t *testing.T) {
 		t.Errorf("Serve: %v", err)
 	}
 }
+
+// TestListenErrors: an address in use or malformed is refused before the
+// model loads, naming it and saying what to do.
+func TestListenErrors(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, c := range []struct{ addr, want string }{
+		{busy.Addr().String(), "--addr " + busy.Addr().String() + ": the address is in use (another gogan serve, or another server, listens there): stop it, or give another port (--addr 127.0.0.1:0 picks a free one)"},
+		{"8080", `--addr 8080: want HOST:PORT (127.0.0.1:8080 for this machine only, :8080 for every interface)`},
+	} {
+		err := Run(context.Background(), c.addr, Options{Checkpoint: filepath.Join(t.TempDir(), "no-run")}, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("--addr %s: %v\nwant %q", c.addr, err, c.want)
+		}
+	}
+}
