@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"mime"
 	"net"
 	"net/http"
 	"os"
@@ -550,7 +551,7 @@ func (s *Server) translate(w http.ResponseWriter, r *http.Request) {
 	<-s.uploads // the body is decoded: the queue bounds the rest
 	t.decode = time.Since(t.start)
 	if err != nil {
-		s.fail(w, r, t, err)
+		s.fail(w, r, t, formHint(r, err))
 		return
 	}
 	out, err := s.run(r, t, &job{ims: []*data.Image{im}})
@@ -559,6 +560,18 @@ func (s *Server) translate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writePNG(w, r, t, out[0])
+}
+
+// formHint adds to a body that is not an image, sent as a urlencoded form,
+// what most likely sent it so: curl -d @file, which also drops the file's
+// newlines.
+func formHint(r *http.Request, err error) error {
+	var he *httpError
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" || !errors.As(err, &he) || he.code != http.StatusBadRequest {
+		return err
+	}
+	return errorf(he.code, "%s; sent as application/x-www-form-urlencoded (curl -d, which drops a file's newlines): send the file as it is with curl --data-binary @drawing.png",
+		strings.TrimSuffix(he.msg, "; send a PNG or JPEG"))
 }
 
 // decodeInput decodes an upload and fits it to the model in one of the

@@ -189,6 +189,9 @@ func TestTranslateAPI(t *testing.T) {
 		{"too large", "image/png", make([]byte, 5000), 413, "larger than the limit of 4 KiB (--max-upload 4096 bytes)"},
 		{"too many pixels", "image/png", pngBytes(t, 200, 100, 0), 413, "200x100 = 20000 pixels: more than the limit of 10000 pixels (--max-pixels)"},
 		{"a PNG said to be a form", "multipart/form-data; boundary=x", pngBytes(t, 8, 8, 0), 400, "the body is not the multipart form its Content-Type says"},
+		// curl -d @drawing.png: newlines dropped, sent as a urlencoded form
+		{"curl -d", "application/x-www-form-urlencoded", bytes.ReplaceAll(pngBytes(t, 8, 8, 0), []byte("\n"), nil), 400,
+			"sent as application/x-www-form-urlencoded (curl -d, which drops a file's newlines): send the file as it is with curl --data-binary @drawing.png"},
 	} {
 		resp, b := post(t, ts.URL+"/translate", c.ctype, c.body)
 		if resp.StatusCode != c.code || !strings.Contains(string(b), c.want) {
