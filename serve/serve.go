@@ -302,6 +302,13 @@ func (s *Server) routes() http.Handler {
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Write(b)
 	})))
+	answers := "POST /translate, GET /example"
+	if s.model.Kind == KindGenerate {
+		answers = "GET /sample, GET /interpolate"
+	}
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpErr(w, errorf(http.StatusNotFound, "%s %s: no such page; this server answers GET / (the page), %s, GET /info and GET /healthz", r.Method, r.URL.Path, answers))
+	}))
 	mux.Handle("/healthz", only("GET", http.HandlerFunc(s.healthz)))
 	mux.Handle("/info", only("GET", http.HandlerFunc(s.info)))
 	if s.model.Kind == KindTranslate {

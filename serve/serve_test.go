@@ -221,7 +221,8 @@ func TestTranslateAPI(t *testing.T) {
 		{"POST", "/healthz", 405, "use GET"},
 		{"DELETE", "/", 405, "use GET"},
 		{"GET", "/sample?seed=1", 404, "this server runs a pix2pix translate generator"},
-		{"GET", "/nothing", 404, "404 page not found"},
+		{"GET", "/nothing", 404, "GET /nothing: no such page; this server answers GET / (the page), POST /translate, GET /example, GET /info and GET /healthz"},
+		{"HEAD", "/nothing", 404, ""},
 	} {
 		req, _ := http.NewRequest(c.method, ts.URL+c.path, nil)
 		resp, err := http.DefaultClient.Do(req)
@@ -444,6 +445,7 @@ func TestGenerateAPI(t *testing.T) {
 		{"/sample?seed=x", 400, `seed="x": want an integer`},
 		{"/sample?n=0", 400, "want 1 to 64 samples"},
 		{"/interpolate?steps=40", 400, "steps=40: want 2 to 16"},
+		{"/samples", 404, "GET /samples: no such page; this server answers GET / (the page), GET /sample, GET /interpolate, GET /info and GET /healthz"},
 	} {
 		resp, b := get(c.path)
 		if resp.StatusCode != c.code || !strings.Contains(string(b), c.want) {
