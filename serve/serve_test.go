@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	torch "gogan/cgo"
 	"gogan/config"
 	"gogan/data"
 	_ "gogan/gan/all"
@@ -945,4 +946,132 @@ func TestListenErrors(t *testing.T) {
 			t.Errorf("--addr %s: %v\nwant %q", c.addr, err, c.want)
 		}
 	}
+}
+
+// TestManyRequestsLeakNothing runs a real generator under a load of
+// concurrent requests, good, bad and abandoned: every good one gets its own
+// drawing's output, and afterwards no libtorch tensor, upload place or
+// queued job is left behind.
+func TestManyRequestsLeakNothing(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	cfg, err := config.LoadConfig("../configs/pix2pix-fashion-edges.yaml", []string{"out=" + run, "device=cpu", "threads=2", "data.max_samples=8",
+		"data.batch_size=4", "model.ngf=4", "model.ndf=4", "model.norm=instance", "model.no_dropout=true", "train.max_steps=2", "logging.tensorboard=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trainer.Train(context.Background(), cfg, trainer.RunOptions{Quiet: true}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(context.Background(), Options{Checkpoint: run, Eval: true, Device: "cpu", Threads: 1, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	// Distinct drawings, each alone first.
+	const kinds = 8
+	bodies := make([][]byte, kinds)
+	alone := make([]image.Image, kinds)
+	for k := range kinds {
+		im := image.NewGray(image.Rect(0, 0, 32, 32))
+		for i := range im.Pix {
+			im.Pix[i] = 255
+		}
+		for x := 2 + k*3; x < 30; x++ { // a stroke whose start and row depend on k
+			im.Pix[(4+k*3)*32+x] = 0
+		}
+		var b bytes.Buffer
+		png.Encode(&b, im)
+		bodies[k] = b.Bytes()
+		resp, out := post(t, ts.URL+"/translate", "image/png", bodies[k])
+		if resp.StatusCode != 200 {
+			t.Fatalf("drawing %d: %d %s", k, resp.StatusCode, out)
+		}
+		alone[k], _ = png.Decode(bytes.NewReader(out))
+	}
+	live := torch.LiveTensors()
+	const n, clients = 240, 12
+	var wg sync.WaitGroup
+	var next atomic.Int32
+	for range clients {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				k := i % kinds
+				switch i % 10 {
+				case 7: // not an image
+					if resp, b := post(t, ts.URL+"/translate", "image/png", []byte("not a picture")); resp.StatusCode != 400 {
+						t.Errorf("request %d, not an image: %d %s", i, resp.StatusCode, b)
+					}
+					continue
+				case 9: // a client that gives up at once
+					ctx, cancel := context.WithCancel(context.Background())
+					req, _ := http.NewRequestWithContext(ctx, "POST", ts.URL+"/translate", bytes.NewReader(bodies[k]))
+					cancel()
+					if resp, err := http.DefaultClient.Do(req); err == nil {
+						resp.Body.Close()
+					}
+					continue
+				}
+				resp, b := post(t, ts.URL+"/translate", "image/png", bodies[k])
+				if resp.StatusCode != 200 {
+					t.Errorf("request %d: %d %s", i, resp.StatusCode, b)
+					continue
+				}
+				out, err := png.Decode(bytes.NewReader(b))
+				if err != nil {
+					t.Errorf("request %d: %v", i, err)
+					continue
+				}
+				if d := maxLevelDiff(alone[k], out); d > 2 {
+					t.Errorf("request %d (drawing %d, pass of %s): output differs from the drawing's own by %d levels", i, k, resp.Header.Get("X-Gogan-Batch"), d)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// One more behind whatever an abandoned request left queued.
+	if resp, b := post(t, ts.URL+"/translate", "image/png", bodies[0]); resp.StatusCode != 200 {
+		t.Fatalf("last request: %d %s", resp.StatusCode, b)
+	}
+	if got := torch.LiveTensors(); got != live {
+		t.Errorf("%d live tensors after %d requests, %d before", got, n, live)
+	}
+	if q, u := s.w.queued(), len(s.uploads); q != 0 || u != 0 {
+		t.Errorf("after the requests: %d queued, %d upload places held", q, u)
+	}
+	distinct := 0
+	for k := range kinds {
+		if !slices.ContainsFunc(alone[:k], func(o image.Image) bool { return maxLevelDiff(o, alone[k]) <= 2 }) {
+			distinct++
+		}
+	}
+	if distinct < kinds/2 {
+		t.Errorf("only %d of %d drawings give distinct outputs: a mix-up would go unseen", distinct, kinds)
+	}
+}
+
+// maxLevelDiff is the largest difference of two same-sized images' levels.
+func maxLevelDiff(a, b image.Image) int {
+	if a.Bounds() != b.Bounds() {
+		return 256
+	}
+	d := 0
+	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+			ar, ag, ab, _ := a.At(x, y).RGBA()
+			br, bg, bb, _ := b.At(x, y).RGBA()
+			for _, p := range [][2]uint32{{ar, br}, {ag, bg}, {ab, bb}} {
+				d = max(d, abs(int(p[0]>>8)-int(p[1]>>8)))
+			}
+		}
+	}
+	return d
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
