@@ -105,6 +105,9 @@ type Server struct {
 	uploadGrace time.Duration
 	uploadRate  float64
 	active      atomic.Int64 // requests in progress, for the line logged on stopping
+	// writeWait is how long a client has to take an answer (answerWait;
+	// tests shorten it)
+	writeWait time.Duration
 }
 
 // New opens the checkpoint, reads the training data's colours (falling back
@@ -216,7 +219,7 @@ func newServer(m *Model, in *Inputs, newEngine func() (engine, error), device fu
 	}
 	s := &Server{opts: o, model: m, inputs: in, device: device(), w: w, log: o.Logger,
 		decode: make(chan struct{}, runtime.NumCPU()), uploads: make(chan struct{}, o.Queue+o.MaxBatch+2*runtime.NumCPU()),
-		uploadGrace: uploadGrace, uploadRate: float64(max(0, o.MinUploadRate))}
+		uploadGrace: uploadGrace, uploadRate: float64(max(0, o.MinUploadRate)), writeWait: answerWait}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -271,6 +274,11 @@ func plural(n int64) string {
 	}
 	return "s"
 }
+
+// answerWait is how long a client has to take an answer once it is ready:
+// one that never reads (a hung script, a frozen tab) does not hold its
+// handler, or a stopping server, for ever.
+const answerWait = time.Minute
 
 // shutdownWait is how long a stopping server lets requests in progress finish.
 const shutdownWait = 30 * time.Second
@@ -529,7 +537,11 @@ func (s *Server) writePNG(w http.ResponseWriter, r *http.Request, t *timing, img
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.Write(buf.Bytes())
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.writeWait))
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		s.logRequest(r, t, http.StatusOK, fmt.Errorf("the client did not take the answer within %v: %w", s.writeWait, err))
+		return
+	}
 	s.logRequest(r, t, http.StatusOK, nil)
 }
 

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -1074,4 +1075,71 @@ func abs(x int) int {
 		return -x
 	}
 	return x
+}
+
+// TestResponseNotTakenIsDropped: a client that sends a request and never
+// reads the answer (a hung script, a frozen tab) holds its handler only
+// until the write deadline, not for ever (nor a stopping server's 30 s).
+func TestResponseNotTakenIsDropped(t *testing.T) {
+	m := translateModel(true)
+	m.Size = 2048 // an answer (12 MB of noise) larger than the sockets hold
+	var log logBuffer
+	s, err := newServer(m, &Inputs{Analysis: Analysis{Kind: InputImage}, Source: "test"},
+		func() (engine, error) { return &fakeEngine{}, nil }, func() string { return "fake" }, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.writeWait = 300 * time.Millisecond
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	noise := image.NewGray(image.Rect(0, 0, m.Size, m.Size))
+	x := uint64(88172645463325252)
+	for i := range noise.Pix { // xorshift: incompressible
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		noise.Pix[i] = uint8(x >> 32)
+	}
+	var body bytes.Buffer
+	png.Encode(&body, noise)
+	c, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /translate HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n", body.Len())
+	if _, err := c.Write(body.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	// never read
+	defer func() { t.Log(log.String()) }() // the log, should it fail
+	waitUntil(t, func() bool { return strings.Contains(log.String(), "the client did not take the answer") })
+	waitUntil(t, func() bool { return s.active.Load() == 0 })
+	if l := log.String(); !strings.Contains(l, "status=200") || !strings.Contains(l, "within 300ms") {
+		t.Errorf("log:\n%s", l)
+	}
+	// The deadline is the answer's own: a connection kept alive answers a
+	// request that comes after it (a page's next drawing) as before.
+	var reused []bool
+	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = append(reused, i.Reused) }}
+	client := &http.Client{Transport: &http.Transport{}}
+	for i := range 2 {
+		if i == 1 {
+			time.Sleep(2 * s.writeWait) // the condition: past the first answer's deadline
+		}
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "POST", ts.URL+"/translate", bytes.NewReader(pngBytes(t, 8, 8, 0)))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("request %d on a kept-alive connection: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || len(b) == 0 {
+			t.Fatalf("request %d on a kept-alive connection: %d, %d bytes", i, resp.StatusCode, len(b))
+		}
+	}
+	if !slices.Equal(reused, []bool{false, true}) {
+		t.Errorf("connections reused: %v, want the second request on the first's", reused)
+	}
 }
