@@ -1143,3 +1143,33 @@ func TestResponseNotTakenIsDropped(t *testing.T) {
 		t.Errorf("connections reused: %v, want the second request on the first's", reused)
 	}
 }
+
+// TestUploadReadOnce: a body of known length is read into one buffer of
+// its size, not grown by doubling: the uploads the server holds at once
+// cost their bytes, not up to twice as many.
+func TestUploadReadOnce(t *testing.T) {
+	const size = 4 << 20
+	body := bytes.Repeat([]byte{7}, size)
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	fw, _ := mw.CreateFormFile("image", "drawing.png")
+	fw.Write(body)
+	mw.Close()
+	for _, c := range []struct {
+		ctype string
+		body  []byte
+	}{{"image/png", body}, {mw.FormDataContentType(), mp.Bytes()}} {
+		r := httptest.NewRequest("POST", "/translate", bytes.NewReader(c.body))
+		r.Header.Set("Content-Type", c.ctype)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		b, err := readUpload(httptest.NewRecorder(), r, 10<<20, 0, 0)
+		runtime.ReadMemStats(&after)
+		if err != nil || len(b) != size {
+			t.Fatalf("%s: read %d bytes, %v", c.ctype, len(b), err)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > size*5/4 {
+			t.Errorf("%s: reading a %d-byte upload allocated %d bytes", c.ctype, size, n)
+		}
+	}
+}

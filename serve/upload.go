@@ -88,9 +88,9 @@ func readUpload(w http.ResponseWriter, r *http.Request, limit int64, grace time.
 	var err error
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt == "multipart/form-data" {
-		b, err = firstPart(multipart.NewReader(body, params["boundary"]), limit)
+		b, err = firstPart(multipart.NewReader(body, params["boundary"]), r.ContentLength, limit)
 	} else {
-		b, err = io.ReadAll(io.LimitReader(body, limit+1))
+		b, err = readAll(body, r.ContentLength, limit)
 	}
 	var mbe *http.MaxBytesError
 	switch {
@@ -108,8 +108,35 @@ func readUpload(w http.ResponseWriter, r *http.Request, limit int64, grace time.
 	return b, nil
 }
 
-// firstPart reads the first file of a multipart form (or its first part).
-func firstPart(mr *multipart.Reader, limit int64) ([]byte, error) {
+// readAll reads r to its end, up to limit+1 bytes (more is the caller's
+// 413), into one buffer of size bytes when that is known (a Content-Length):
+// io.ReadAll's doubling would hold up to twice the upload. A client that
+// declares a length and stalls holds that buffer until the pace cuts it off,
+// within the same bound (--max-upload per upload place) as one that sent it.
+func readAll(r io.Reader, size, limit int64) ([]byte, error) {
+	r = io.LimitReader(r, limit+1)
+	if size <= 0 || size > limit {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, size+1) // +1: room for the read that finds the end
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
+// firstPart reads the first file of a multipart form (or its first part);
+// size is the whole body's, when known.
+func firstPart(mr *multipart.Reader, size, limit int64) ([]byte, error) {
 	for {
 		p, err := mr.NextPart()
 		if err == io.EOF {
@@ -126,7 +153,7 @@ func firstPart(mr *multipart.Reader, limit int64) ([]byte, error) {
 		if p.FileName() == "" && p.FormName() != "image" {
 			continue
 		}
-		return io.ReadAll(io.LimitReader(p, limit+1)) // over limit: the caller answers 413
+		return readAll(p, size, limit) // over limit: the caller answers 413
 	}
 }
 
