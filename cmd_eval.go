@@ -73,6 +73,7 @@ func evalClassifierCmd() *cobra.Command {
 	f.StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
 	f.IntVar(&o.Threads, "threads", 0, "libtorch CPU threads (0: all cores)")
 	f.BoolVar(&o.Quiet, "quiet", false, "log lines instead of a progress bar")
+	f.BoolVar(&o.Force, "force", false, "replace the classifier at --out")
 	c.MarkFlagRequired("out")
 	return c
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -133,7 +134,11 @@ func crossEntropy(logits, onehot *torch.Tensor) *torch.Tensor {
 
 // Save writes the weights and c.Meta (plus the kind that Load checks) to a
 // safetensors file, atomically.
-func (c *Classifier) Save(path string) error {
+func (c *Classifier) Save(path string) error { return c.save(path, true) }
+
+// save writes the classifier to path; unless replace, a file already there
+// (another process's, written while this one trained) is refused and kept.
+func (c *Classifier) save(path string, replace bool) error {
 	meta := map[string]string{}
 	for k, v := range c.Meta {
 		meta[k] = v
@@ -144,7 +149,16 @@ func (c *Classifier) Save(path string) error {
 			return fmt.Errorf("classifier: %w", err)
 		}
 	}
-	err := runfolder.AtomicWriteFile(path, func(w io.Writer) error { return torch.WriteSafetensors(w, c.sd, meta) })
+	write := func(w io.Writer) error { return torch.WriteSafetensors(w, c.sd, meta) }
+	var err error
+	if replace {
+		err = runfolder.AtomicWriteFile(path, write)
+	} else {
+		err = runfolder.AtomicCreateFiles([]string{path}, []func(io.Writer) error{write})
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("classifier: %s was written by another process while this one trained; it is kept: pass --force to replace it, or give another --out", path)
+	}
 	if err != nil {
 		return fmt.Errorf("classifier: save %s: %w", path, err)
 	}
@@ -213,6 +227,7 @@ type ClassifierOptions struct {
 	Device     string  // default auto
 	Threads    int     // libtorch threads; 0: all cores
 	Quiet      bool    // log lines instead of a progress bar
+	Force      bool    // replace a classifier already at out
 }
 
 func (o ClassifierOptions) withDefaults() ClassifierOptions {
@@ -283,6 +298,11 @@ func TrainClassifier(ctx context.Context, o ClassifierOptions, out string) (*Cla
 	}
 	if err := runfolder.CheckWritable(out); err != nil {
 		return nil, fmt.Errorf("classifier: --out %w", err)
+	}
+	// FIDs on the classifier compare only with FIDs on the same classifier:
+	// replacing it is asked for, not done on a rerun of the same command.
+	if _, err := os.Lstat(out); err == nil && !o.Force {
+		return nil, fmt.Errorf("classifier: --out %s exists (the FIDs measured on it compare only with FIDs on it): pass --force to replace it, or give another --out", out)
 	}
 	dev, err := torch.ParseDevice(o.Device)
 	if err != nil {
@@ -389,7 +409,7 @@ func TrainClassifier(ctx context.Context, o ClassifierOptions, out string) (*Cla
 		"steps": strconv.Itoa(step), "batch_size": strconv.Itoa(o.BatchSize), "train_images": strconv.Itoa(ds.Len()),
 		"seed": strconv.FormatInt(o.Seed, 10), "lr": strconv.FormatFloat(o.LR, 'g', -1, 64), "gogan": runfolder.Version,
 	}
-	if err := c.Save(out); err != nil {
+	if err := c.save(out, o.Force); err != nil {
 		return nil, err
 	}
 	return &ClassifierResult{Path: out, Steps: step, TrainImages: ds.Len(), TestImages: nTest, TestAccuracy: acc, TrainDuration: dur}, nil

@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -285,6 +286,35 @@ var (
 		"data.load_size=32", "data.crop_size=32"}
 	classifierOK = ClassifierOptions{MaxSamples: 3000, Epochs: 2, BatchSize: 64, TestLimit: 1000, Device: "cpu", Threads: 1, Quiet: true}
 )
+
+// TestClassifierIsReplacedOnlyWithForce: a second gogan eval classifier
+// onto the same --out is refused before it trains, the first classifier's
+// bytes kept (FIDs measured on it compare only with FIDs on it); --force
+// replaces it.
+func TestClassifierIsReplacedOnlyWithForce(t *testing.T) {
+	ctx := context.Background()
+	clf := filepath.Join(t.TempDir(), "clf.safetensors")
+	o := ClassifierOptions{MaxSteps: 2, MaxSamples: 256, BatchSize: 64, TestLimit: 64, Device: "cpu", Threads: 1, Quiet: true}
+	if _, err := TrainClassifier(ctx, o, clf); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := os.ReadFile(clf)
+	o.Seed = 2
+	res, err := TrainClassifier(ctx, o, clf)
+	if err == nil || !strings.Contains(err.Error(), "--out "+clf+" exists") || !strings.Contains(err.Error(), "--force") || res != nil {
+		t.Errorf("a second classifier onto %s: %v, want a refusal naming --force", clf, err)
+	}
+	if b, _ := os.ReadFile(clf); !bytes.Equal(b, first) {
+		t.Errorf("the refused run changed %s", clf)
+	}
+	o.Force = true
+	if _, err := TrainClassifier(ctx, o, clf); err != nil {
+		t.Fatalf("--force: %v", err)
+	}
+	if b, _ := os.ReadFile(clf); bytes.Equal(b, first) {
+		t.Errorf("--force left %s as it was (seed 2 trains other weights)", clf)
+	}
+}
 
 // TestClassifierAndEvalCommands trains the classifier briefly on a subset
 // (it must beat chance by far), round-trips it through its file, and runs
