@@ -186,7 +186,7 @@ func classesDirection(ctx context.Context, ck runfolder.Checkpoint, cfg *config.
 		return nil, err
 	}
 	res := &ClassesEval{Checkpoint: ck.Dir, Direction: tr.Direction, Role: tr.Role, Dataset: dc.Source, Source: classNames(dc, src), Target: classNames(dc, dst),
-		ClassifierAccuracy: c.Meta["test_accuracy"]}
+		ClassifierAccuracy: accuracyText(c.Meta)}
 	for _, set := range []struct {
 		name   string
 		images []float32

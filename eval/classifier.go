@@ -281,6 +281,16 @@ func setThreads(n int) error {
 	return err
 }
 
+// accuracyText is a classifier file's recorded test accuracy (a fraction,
+// "0.9022") as eval classifier printed it when it trained ("90.22 %").
+func accuracyText(meta map[string]string) string {
+	a, err := strconv.ParseFloat(meta["test_accuracy"], 64)
+	if err != nil {
+		return meta["test_accuracy"]
+	}
+	return fmt.Sprintf("%.2f %%", 100*a)
+}
+
 // TrainClassifier trains the classifier on Fashion-MNIST's training images
 // with Adam and cross-entropy (the last epoch at a tenth of the learning
 // rate), without augmentation, measures its accuracy on the test images and

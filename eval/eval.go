@@ -180,7 +180,7 @@ func FID(ctx context.Context, o FIDOptions) (*FIDResult, error) {
 		return nil, err
 	}
 	return &FIDResult{FID: fd, Generated: g2.N, Reference: g1.N, Source: source, Classifier: o.Classifier,
-		ClassifierAccuracy: c.Meta["test_accuracy"]}, nil
+		ClassifierAccuracy: accuracyText(c.Meta)}, nil
 }
 
 func featureGaussian(c *Classifier, images []float32) (Gaussian, error) {

@@ -353,6 +353,9 @@ func TestClassifierAndEvalCommands(t *testing.T) {
 	if !(r.FID > 0) || r.Generated != 256 || r.Reference != 10000 {
 		t.Errorf("FID of an untrained DCGAN: %+v", r)
 	}
+	if want := fmt.Sprintf("%.2f %%", 100*res.TestAccuracy); r.ClassifierAccuracy != want {
+		t.Errorf("FID's classifier accuracy %q, want %q as eval classifier printed it", r.ClassifierAccuracy, want)
+	}
 	floor, err := FID(ctx, FIDOptions{Classifier: clf, RealTrain: true, Sampling: Sampling{Samples: 2000}, Device: "cpu", Threads: 1})
 	if err != nil {
 		t.Fatal(err)
