@@ -1042,3 +1042,25 @@ func TestBadSampleImageAtStartSaysWhatToDo(t *testing.T) {
 		t.Errorf("with data.skip_invalid=true: %v\n%s", err, out)
 	}
 }
+
+// TestAbsurdSizesRefusedAtStart: a thread or worker count no machine has is
+// refused by train, naming the key and its range, before anything is read
+// or written (threads=1e9 made libgomp abort the process as it sized its
+// thread table; data.workers=1e9 hung while buffers were allocated for a
+// billion batches ahead).
+func TestAbsurdSizesRefusedAtStart(t *testing.T) {
+	for _, c := range []struct{ set, want string }{
+		{"threads=1000000000", `invalid value for threads: "1000000000": out of range (valid: ≥ 0 and ≤ 1024)`},
+		{"data.workers=1000000000", `invalid value for data.workers: "1000000000": out of range (valid: ≥ 0 and ≤ 4096)`},
+		{"data.prefetch=1000000", `invalid value for data.prefetch: "1000000": out of range (valid: ≥ 0 and ≤ 4096)`},
+	} {
+		run := filepath.Join(t.TempDir(), "run")
+		out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, c.set, "train.max_steps=1")...)...)
+		if err == nil || !strings.Contains(out, c.want) {
+			t.Errorf("train --set %s: %v\n%s", c.set, err, out)
+		}
+		if _, err := os.Stat(run); !os.IsNotExist(err) {
+			t.Errorf("train --set %s left %s (%v)", c.set, run, err)
+		}
+	}
+}

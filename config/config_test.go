@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -313,6 +314,15 @@ func TestInvalidValues(t *testing.T) {
 		// gain of 0 would train nothing (all-zero weights) without a word
 		{"train.lr=0", []string{"train.lr", `"0"`, "> 0"}},
 		{"model.init_gain=0", []string{"model.init_gain", `"0"`, "> 0"}},
+		// values that crashed, hung or wrapped around later (libgomp's
+		// abort on its thread table, a buffer per worker and batch ahead,
+		// a time.Duration or bucket size past int64)
+		{"threads=1000000000", []string{"threads", `"1000000000"`, "≥ 0 and ≤ 1024"}},
+		{"data.workers=1000000000", []string{"data.workers", `"1000000000"`, "≥ 0 and ≤ 4096"}},
+		{"data.prefetch=1000000000", []string{"data.prefetch", `"1000000000"`, "≥ 0 and ≤ 4096"}},
+		{"train.dist_timeout=1e10", []string{"train.dist_timeout", `"1e10"`, "≥ 0.001 and ≤ 1000000000"}},
+		{"train.dist_timeout=0.0001", []string{"train.dist_timeout", `"0.0001"`, "≥ 0.001"}},
+		{"train.dist_bucket_mb=1e300", []string{"train.dist_bucket_mb", `"1e300"`, "> 0 and ≤ 1048576"}},
 	}
 	for _, tc := range cases {
 		_, err := config.LoadConfigEnv("", []string{tc.set}, nil)
@@ -352,6 +362,8 @@ func TestCrossKeyChecks(t *testing.T) {
 		{[]string{"recipe=pix2pix", "data.dataset=edges"}, []string{"model.input_nc must be 1"}},
 		{[]string{"device=cpu", "cuda.amp=bf16"}, []string{"cuda.amp=bf16 needs a CUDA device"}},
 		{[]string{"device=cuda", "cuda.amp=fp16", "train.gan_mode=wgangp"}, []string{"cuda.amp=fp16 with train.gan_mode=wgangp", "set cuda.amp=off"}},
+		{[]string{"data.workers=64", "data.prefetch=128"}, []string{"data.workers (64) × data.prefetch (128) = 8192 batches built ahead, more than 4096", "lower data.prefetch"}},
+		{[]string{"data.workers=0", "data.prefetch=4097"}, []string{"data.prefetch", "4097"}},
 		// scale_width_and_crop crops a width of load_size too; one pixel over is too much
 		{[]string{"recipe=cyclegan", "data.preprocess=scale_width_and_crop", "data.crop_size=287"},
 			[]string{"data.crop_size (287) must be ≤ data.load_size (286) with data.preprocess=scale_width_and_crop"}},
@@ -366,6 +378,8 @@ func TestCrossKeyChecks(t *testing.T) {
 	if err == nil || strings.Count(err.Error(), "model.net") != 1 || strings.Contains(err.Error(), "n_layers_D") {
 		t.Errorf("unet_128 at 64: %v", err)
 	}
+	// the largest values stay legitimate
+	mustLoad(t, "", []string{"threads=1024", "data.workers=64", "data.prefetch=64", "train.dist_timeout=1e9", "train.dist_bucket_mb=1048576"}, nil)
 	// the same sizes pass where they fit
 	mustLoad(t, "", []string{"recipe=pix2pix", "model.netG=unet_128", "data.load_size=143", "data.crop_size=128"}, nil)
 	mustLoad(t, "", []string{"recipe=pix2pix", "model.netG=resnet_9blocks", "data.preprocess=scale_width", "data.crop_size=500"}, nil)
@@ -645,6 +659,21 @@ func TestForeignKeys(t *testing.T) {
 		}
 		if fk := mustLoad(t, writeYAML(t, string(y)), nil, nil).ForeignKeys(); len(fk) != 0 {
 			t.Errorf("a %s run's config.yaml: ForeignKeys %q, want none", r, fk)
+		}
+	}
+}
+
+// A bucket of less than a byte holds one gradient (as DDP's bucket_cap_mb
+// of 0), instead of becoming 0 bytes, which the binding reads as its
+// default of 25 MiB.
+func TestDistBucketBytes(t *testing.T) {
+	for _, tc := range []struct {
+		mb   float64
+		want int64
+	}{{25, 25 << 20}, {1e-9, 1}, {0.5 / (1 << 20), 1}, {1.5 / (1 << 20), 2}, {1 << 20, 1 << 40}} {
+		c := mustLoad(t, "", []string{fmt.Sprintf("train.dist_bucket_mb=%g", tc.mb)}, nil)
+		if got := c.Train.DistBucketBytes(); got != tc.want {
+			t.Errorf("train.dist_bucket_mb=%g: %d bytes, want %d", tc.mb, got, tc.want)
 		}
 	}
 }

@@ -217,7 +217,7 @@ func (s *session) joinRanks() error {
 	}
 	s.prec.DataParallel = true
 	s.prec.Overlap = s.cfg.Train.DistOverlap
-	s.prec.BucketBytes = int64(s.cfg.Train.DistBucketMB * (1 << 20))
+	s.prec.BucketBytes = s.cfg.Train.DistBucketBytes()
 	for _, n := range s.rec.Nets() {
 		n.Net.DropoutOverRanks(s.job.Rank, s.ranks())
 	}
