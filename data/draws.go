@@ -82,7 +82,10 @@ func (d *Dataset) ReferenceDraws(order []int, batch, workers int, baseSeed int64
 	if d.idx == nil && (len(d.dims) < needA || len(d.dimsB) < needB) {
 		return nil, fmt.Errorf("data: %s: the references' draws need the images' sizes, which opening did not read", d.root)
 	}
-	workers = max(workers, 1)
+	// Batch k is drawn by worker k mod workers: workers past the epoch's
+	// batch count draw nothing (and data.reference_workers=1e9 would
+	// allocate a billion generators' slots each epoch).
+	workers = max(1, min(workers, (len(order)+batch-1)/batch))
 	py := make([]*mtrand.Python, workers)
 	tg := make([]*mtrand.Torch, workers)
 	out := make([]Draws, len(order))

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -219,5 +220,24 @@ func TestWholeBatches(t *testing.T) {
 	}
 	if _, err := open(3, 2); err == nil || !strings.Contains(err.Error(), "data.batch_size: 2: times the 2 ranks (a global batch of 4) is larger than the dataset (3 samples)") {
 		t.Errorf("3 pairs in global batches of 2x2: %v, want an error naming the global batch", err)
+	}
+}
+
+// TestReferenceWorkersPastTheBatches: workers beyond an epoch's batches
+// draw nothing, so any count from the batch count up draws the same, and a
+// count no machine has (data.reference_workers=1<<50) is not allocated.
+func TestReferenceWorkersPastTheBatches(t *testing.T) {
+	d := &Dataset{cfg: Config{Dataset: Aligned}, n: 5, root: "pairs", tf: Transform{Mode: Crop, CropSize: 8, Flip: true},
+		dims: [][2]int{{20, 16}, {16, 16}, {30, 12}, {9, 9}, {12, 40}}}
+	order := []int{3, 0, 4, 1, 2}
+	want, err := d.ReferenceDraws(order, 2, 3, 11) // 3 batches: one worker each
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{4, 1000, 1 << 50} {
+		got, err := d.ReferenceDraws(order, 2, workers, 11)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%d workers: %v %v, want %v (3 workers)", workers, got, err, want)
+		}
 	}
 }
