@@ -323,6 +323,8 @@ func TestInvalidValues(t *testing.T) {
 		{"train.dist_timeout=1e10", []string{"train.dist_timeout", `"1e10"`, "≥ 0.001 and ≤ 1000000000"}},
 		{"train.dist_timeout=0.0001", []string{"train.dist_timeout", `"0.0001"`, "≥ 0.001"}},
 		{"train.dist_bucket_mb=1e300", []string{"train.dist_bucket_mb", `"1e300"`, "> 0 and ≤ 1048576"}},
+		{"model.n_blocks_global=1000000000", []string{"model.n_blocks_global", `"1000000000"`, "≥ 1 and ≤ 100"}},
+		{"model.n_blocks_local=101", []string{"model.n_blocks_local", `"101"`, "≥ 1 and ≤ 100"}},
 	}
 	for _, tc := range cases {
 		_, err := config.LoadConfigEnv("", []string{tc.set}, nil)

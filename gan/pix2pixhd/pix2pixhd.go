@@ -28,6 +28,12 @@ import (
 	"gogan/runfolder"
 )
 
+// maxBlocks bounds the residual block counts (the reference's are 9 and
+// 3): a network is built block by block, so a count no GPU holds
+// (n_blocks_global=1e9) would allocate for minutes until the machine ran
+// out of memory, instead of failing at once.
+const maxBlocks = 100
+
 func init() {
 	gan.Register(gan.Definition{
 		Schema: config.RecipeSchema{
@@ -41,9 +47,9 @@ func init() {
 				{Name: "data.no_instance", Type: config.TypeBool, Default: false,
 					Doc: "pix2pixhd: do not read instance maps ({phase}_inst/); with them their boundaries are one more input channel."},
 				{Name: "model.n_downsample_global", Type: config.TypeInt, Default: 4, Range: config.Between(1, 8), Doc: "pix2pixhd: downsamplings of the global generator."},
-				{Name: "model.n_blocks_global", Type: config.TypeInt, Default: 9, Range: config.AtLeast(1), Doc: "pix2pixhd: residual blocks of the global generator."},
+				{Name: "model.n_blocks_global", Type: config.TypeInt, Default: 9, Range: config.Between(1, maxBlocks), Doc: "pix2pixhd: residual blocks of the global generator."},
 				{Name: "model.n_local_enhancers", Type: config.TypeInt, Default: 1, Range: config.Between(1, 3), Doc: "pix2pixhd: local enhancers of model.netG=local (each doubles the resolution)."},
-				{Name: "model.n_blocks_local", Type: config.TypeInt, Default: 3, Range: config.AtLeast(1), Doc: "pix2pixhd: residual blocks of each local enhancer."},
+				{Name: "model.n_blocks_local", Type: config.TypeInt, Default: 3, Range: config.Between(1, maxBlocks), Doc: "pix2pixhd: residual blocks of each local enhancer."},
 				{Name: "model.vgg_weights", Type: config.TypeString, Default: "",
 					Doc: "pix2pixhd: torchvision's ImageNet VGG19 weights for the perceptual loss (vgg19-dcbb9e9d.pth: torchvision.models.vgg19(weights=\"IMAGENET1K_V1\") saves it in torch.hub's cache, $TORCH_HOME/hub/checkpoints/, by default ~/.cache/torch/hub/checkpoints/). Empty, or a file name not in the working folder: that file in torch.hub's cache, where pix2pixHD's Vgg19 finds it. Needed unless train.no_vgg_loss."},
 				{Name: "model.load_pretrain", Type: config.TypeString, Default: "",
