@@ -29,6 +29,9 @@ type Net struct {
 func newNet(role string, o Options, downs int, build func() Module, dev torch.Device) (*Net, error) {
 	var root Module
 	if err := torch.Try(func() { root = build() }); err != nil {
+		if tooLarge(err) {
+			return nil, fmt.Errorf("nets: build %s %s on %s: %w\nits weights do not fit in the memory of %s: lower %s", o.Kind, role, dev, err, dev, sizeKeys(role, o))
+		}
 		return nil, fmt.Errorf("nets: build %s %s on %s: %w", o.Kind, role, dev, err)
 	}
 	n := &Net{Role: role, Options: o, root: root, st: &state{training: true}, dev: dev, downs: downs,
@@ -48,6 +51,29 @@ func newNet(role string, o Options, downs int, build func() Module, dev torch.De
 		}
 	})
 	return n, nil
+}
+
+// tooLarge says whether err is libtorch's refusal of a tensor too large to
+// allocate (or to count the bytes of).
+func tooLarge(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "can't allocate memory") || strings.Contains(msg, "CUDA out of memory") ||
+		strings.Contains(msg, "Storage size calculation overflowed")
+}
+
+// sizeKeys names the config keys that size a network of role and o.Kind.
+func sizeKeys(role string, o Options) string {
+	switch {
+	case o.Kind == "encoder":
+		return "model.nef or model.feat_num"
+	case role == "discriminator":
+		return "model.ndf (model.n_layers_D, model.num_D)"
+	case o.Kind == "dcgan":
+		return "model.ngf or model.nz"
+	case o.Kind == "global" || o.Kind == "local":
+		return "model.ngf (model.n_blocks_global, model.n_blocks_local)"
+	}
+	return "model.ngf"
 }
 
 // stateKey is the state-dict key of a module's parameter or buffer name

@@ -563,3 +563,29 @@ func TestMinInput(t *testing.T) {
 		}
 	}
 }
+
+// TestTooLargeNamesItsKeys: a network whose weights cannot be allocated
+// (model.ngf=1e9, the tensor's byte count past int64 too) is refused
+// naming the keys that size it, not with libtorch's message alone.
+func TestTooLargeNamesItsKeys(t *testing.T) {
+	for _, c := range []struct {
+		gen  bool
+		o    Options
+		want string
+	}{
+		{true, Options{Kind: "dcgan", NGF: 1 << 30}, "lower model.ngf or model.nz"},
+		{true, Options{Kind: "unet_128", NGF: 8_000_000_000}, "lower model.ngf"},
+		{false, Options{Kind: "dcgan", NDF: 1 << 40}, "lower model.ndf"},
+		{true, Options{Kind: "global", NGF: 1 << 30}, "lower model.ngf (model.n_blocks_global"},
+	} {
+		var err error
+		if c.gen {
+			_, err = NewGenerator(c.o, cpu)
+		} else {
+			_, err = NewDiscriminator(c.o, cpu)
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "do not fit in the memory of cpu") {
+			t.Errorf("%s with ngf %d, ndf %d: %v; want an error saying to %s", c.o.Kind, c.o.NGF, c.o.NDF, err, c.want)
+		}
+	}
+}
