@@ -99,12 +99,16 @@ func (b Result) String() string {
 // (gan.RandomBatch: uniform noise in [-1, 1] of the configured shapes, or
 // class ids where the recipe's inputs hold them), after warmup steps, so the
 // figure is the networks' and optimizers' speed without the data pipeline.
-func Run(cfg *config.Config, warmup, steps int) (Result, error) {
+func Run(cfg *config.Config, warmup, steps int) (res Result, err error) {
+	defer func() {
+		if err != nil && outOfMemory(err) {
+			err = fmt.Errorf("%w\nthe batch and its step need more memory than the device (%s) has: lower data.batch_size, the image size or the networks' widths (model.ngf, model.ndf)", err, res.Device)
+		}
+	}()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	torch.KeepHostMemory() // as a training run does
-	res := Result{Recipe: cfg.Recipe, BatchSize: cfg.Data.BatchSize, Warmup: warmup, Steps: steps, CUDAPeak: -1, CUDAReserved: -1, CPUPeak: -1}
-	var err error
+	res = Result{Recipe: cfg.Recipe, BatchSize: cfg.Data.BatchSize, Warmup: warmup, Steps: steps, CUDAPeak: -1, CUDAReserved: -1, CPUPeak: -1}
 	if res.Spec, err = NewSpec(cfg); err != nil {
 		return res, err
 	}
@@ -191,6 +195,14 @@ func Run(cfg *config.Config, warmup, steps int) (Result, error) {
 	res.ImagesPerSec = float64(cfg.Data.BatchSize) * float64(steps) / el
 	res.PeakRSS = peakRSS()
 	return res, nil
+}
+
+// outOfMemory says whether err is libtorch's failed allocation, on the CPU
+// or a GPU (a network's own says which keys size it already).
+func outOfMemory(err error) bool {
+	msg := err.Error()
+	return !strings.Contains(msg, "do not fit in the memory of") &&
+		(strings.Contains(msg, "can't allocate memory") || strings.Contains(msg, "CUDA out of memory"))
 }
 
 // peakRSS is the process's peak resident set (VmHWM), or -1.

@@ -102,3 +102,18 @@ func TestBenchSpecRunsInPyTorch(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchTooLargeSaysWhatToLower: a synthetic batch the device cannot
+// hold (data.batch_size=1e9) names the keys to lower, as a training step's
+// does, not libtorch's allocation message alone.
+func TestBatchTooLargeSaysWhatToLower(t *testing.T) {
+	cfg, err := config.LoadConfig("", []string{"model.ngf=8", "model.ndf=8", "data.image_size=32", "data.batch_size=1000000000", "device=cpu", "threads=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(cfg, 0, 1)
+	if err == nil || !strings.Contains(err.Error(), "can't allocate memory") ||
+		!strings.Contains(err.Error(), "need more memory than the device (cpu) has: lower data.batch_size") {
+		t.Fatalf("bench of batches of 1e9: %v", err)
+	}
+}
