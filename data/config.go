@@ -456,6 +456,12 @@ func (c Config) Check() error {
 		if c.CropSize > c.LoadSize && c.LoadSize > 0 {
 			bad("data.crop_size", c.CropSize, "is larger than data.load_size %d", c.LoadSize)
 		}
+		// resize_and_crop resizes every image to load_size squared: one too
+		// large would be refused file by file once the data are read.
+		if n := int64(c.LoadSize); c.Preprocess == ResizeAndCrop && n*n > MaxImagePixels {
+			bad("data.load_size", c.LoadSize, "resizes every image to %dx%d with data.preprocess resize_and_crop, more than the %d pixels gogan makes of an image (PIL's MAX_IMAGE_PIXELS): at most %d",
+				n, n, MaxImagePixels, maxSquareSide)
+		}
 	case ScaleWidth:
 		positive("data.load_size", c.LoadSize)
 	case Crop:

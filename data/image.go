@@ -35,6 +35,8 @@ const (
 	// of a decompression bomb (about 0.25 GiB of RGB): the most pixels
 	// gogan makes of one image, decoded or resized.
 	MaxImagePixels = 89478485
+	// maxSquareSide is the largest square's side within MaxImagePixels.
+	maxSquareSide = 9459
 	// Above minBombPixels (2048 x 2048), an image must have a byte of file
 	// per maxPixelsPerByte pixels; no PNG, GIF or baseline JPEG packs more.
 	minBombPixels    = 1 << 22

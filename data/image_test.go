@@ -465,6 +465,19 @@ func TestConfigErrors(t *testing.T) {
 	if err := cfg.Check(); err == nil || !strings.Contains(err.Error(), "data.crop_size: 256: is larger than data.load_size 200") {
 		t.Errorf("crop > load: %v", err)
 	}
+	// a resize every image would fail is refused before any is read; the
+	// largest square within PIL's limit is not
+	cfg.LoadSize, cfg.CropSize = 1000000000, 256
+	if err := cfg.Check(); err == nil || !strings.Contains(err.Error(), "data.load_size: 1000000000: resizes every image to 1000000000x1000000000") || !strings.Contains(err.Error(), "at most 9459") {
+		t.Errorf("load_size 1e9: %v", err)
+	}
+	if maxSquareSide*maxSquareSide > MaxImagePixels || (maxSquareSide+1)*(maxSquareSide+1) <= MaxImagePixels {
+		t.Errorf("maxSquareSide %d is not the largest square side within %d pixels", maxSquareSide, MaxImagePixels)
+	}
+	cfg.LoadSize = maxSquareSide
+	if err := cfg.Check(); err != nil {
+		t.Errorf("load_size %d: %v", maxSquareSide, err)
+	}
 }
 
 // TestPNGCutShort: a PNG cut anywhere inside its image data is reported as
