@@ -362,6 +362,8 @@ func TestCrossKeyChecks(t *testing.T) {
 		{[]string{"recipe=pix2pixhd", "model.n_downsample_global=5", "data.load_size=32", "data.crop_size=32", "data.preprocess=resize_and_crop"}, []string{"takes images of at least 64x64 pixels, but data.crop_size=32"}},
 		{[]string{"recipe=pix2pix", "data.dataset=unaligned"}, []string{"paired data"}},
 		{[]string{"recipe=pix2pix", "data.dataset=edges"}, []string{"model.input_nc must be 1"}},
+		{[]string{"recipe=pix2pix", "data.dataset=edges", "model.input_nc=1", "data.on_device=true"}, []string{"data.on_device with data.dataset=edges (data.preprocess=resize_and_crop, data.no_flip=false)", "set data.preprocess to scale_width or none and data.no_flip=true"}},
+		{[]string{"recipe=pix2pix", "data.dataset=edges", "model.input_nc=1", "data.on_device=true", "data.preprocess=none"}, []string{"data.on_device with data.dataset=edges (data.preprocess=none, data.no_flip=false)"}},
 		{[]string{"device=cpu", "cuda.amp=bf16"}, []string{"cuda.amp=bf16 needs a CUDA device"}},
 		{[]string{"device=cuda", "cuda.amp=fp16", "train.gan_mode=wgangp"}, []string{"cuda.amp=fp16 with train.gan_mode=wgangp", "set cuda.amp=off"}},
 		{[]string{"data.workers=64", "data.prefetch=128"}, []string{"data.workers (64) × data.prefetch (128) = 8192 batches built ahead, more than 4096", "lower data.prefetch"}},
@@ -380,6 +382,7 @@ func TestCrossKeyChecks(t *testing.T) {
 	if err == nil || strings.Count(err.Error(), "model.net") != 1 || strings.Contains(err.Error(), "n_layers_D") {
 		t.Errorf("unet_128 at 64: %v", err)
 	}
+	mustLoad(t, "", []string{"recipe=pix2pix", "data.dataset=edges", "model.input_nc=1", "data.on_device=true", "data.preprocess=scale_width", "data.no_flip=true"}, nil)
 	// the largest values stay legitimate
 	mustLoad(t, "", []string{"threads=1024", "data.workers=64", "data.prefetch=64", "train.dist_timeout=1e9", "train.dist_bucket_mb=1048576"}, nil)
 	// the same sizes pass where they fit

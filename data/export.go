@@ -66,7 +66,7 @@ func (d *Dataset) ExportU8(ctx context.Context) (*U8Set, error) {
 				Msg: "edge maps are detected on each flipped photo, so they cannot be exported once for every epoch: set data.no_flip=true"}
 		}
 		return nil, &ConfigError{Key: "data.preprocess", Value: d.cfg.Preprocess,
-			Msg: "edge maps are detected on each cropped photo, so they cannot be exported once for every epoch: use a preprocess without a random crop (scale_width, resize_center_crop, none) and data.no_flip=true"}
+			Msg: "edge maps are detected on each cropped photo, so they cannot be exported once for every epoch: use a preprocess without a random crop (scale_width, none) and data.no_flip=true"}
 	}
 	if !d.uniform {
 		return nil, &ConfigError{Key: "data.preprocess", Value: d.cfg.Preprocess,

@@ -85,6 +85,12 @@ func validate(c *config.Config, bad func(string, ...any)) {
 	if (d.Dataset == "edges" || d.Dataset == "gray2color") && m.InputNC != 1 {
 		bad("data.dataset=%s makes 1-channel inputs: model.input_nc must be 1 (got %d)", d.Dataset, m.InputNC)
 	}
+	// Known from the config alone; the data would say so only once read.
+	randomCrop := d.Preprocess == "resize_and_crop" || d.Preprocess == "crop" || d.Preprocess == "scale_width_and_crop"
+	if d.OnDevice && d.Dataset == "edges" && (randomCrop || !d.NoFlip) {
+		bad("data.on_device with data.dataset=edges (data.preprocess=%s, data.no_flip=%t): edge maps are detected on each cropped and flipped photo, so they cannot be kept on the device once for every epoch: set data.preprocess to scale_width or none and data.no_flip=true, or data.on_device=false",
+			d.Preprocess, d.NoFlip)
+	}
 	validateNets(c, bad)
 }
 
