@@ -841,3 +841,29 @@ func TestLongWorkChecksItsOutFirst(t *testing.T) {
 		t.Fatalf("features --out %s: %v\n%s", fs, err, o)
 	}
 }
+
+// TestPix2PixHDFilesBeforeData: a missing model.vgg_weights or
+// model.load_pretrain is named before the data are opened (a data.root
+// holding no pairs is never reached), and the run leaves no folder.
+func TestPix2PixHDFilesBeforeData(t *testing.T) {
+	empty, base := t.TempDir(), t.TempDir()
+	t.Setenv("TORCH_HOME", filepath.Join(base, "torch"))
+	for _, c := range []struct {
+		vgg   string
+		extra []string
+		want  string
+	}{
+		{filepath.Join(base, "missing.pth"), nil, "model.vgg_weights: stat " + filepath.Join(base, "missing.pth") + ": no such file or directory"},
+		{"", nil, "which torch.hub's cache " + filepath.Join(base, "torch", "hub", "checkpoints") + " does not hold"},
+		{"", []string{"train.no_vgg_loss=true", "model.load_pretrain=" + filepath.Join(base, "global-run")}, "model.load_pretrain: "},
+	} {
+		run := filepath.Join(base, "run")
+		out, err := gogan(t, append([]string{"train"}, smallHD(empty, c.vgg, run, append(c.extra, "train.max_steps=1")...)...)...)
+		if err == nil || !strings.Contains(out, c.want) || strings.Contains(out, empty) {
+			t.Errorf("model.vgg_weights=%q %v: %v\n%s", c.vgg, c.extra, err, out)
+		}
+		if _, err := os.Stat(run); !os.IsNotExist(err) {
+			t.Errorf("model.vgg_weights=%q %v: left %s (%v)", c.vgg, c.extra, run, err)
+		}
+	}
+}

@@ -289,6 +289,11 @@ type Definition struct {
 	// file saved with other settings, or given for another role); "" when
 	// it cannot tell.
 	Describe func(c *config.Config, role string, shapes map[string][]int64) string
+	// Files checks the files the recipe reads besides its data (pix2pixHD's
+	// model.vgg_weights, and model.load_pretrain when fresh: a new run), so
+	// that train and resume name a missing one before the data are opened;
+	// nil: none.
+	Files func(c *config.Config, fresh bool) error
 }
 
 var registry = map[string]*Definition{}
@@ -339,6 +344,16 @@ func New(env Env) (Recipe, error) {
 		env.Precision = NewPrecision(env.Config.CUDA.AMP, env.Device)
 	}
 	return d.New(env)
+}
+
+// CheckFiles checks the files c's recipe reads besides its data
+// (Definition.Files), for a new run (fresh) or a resumed one.
+func CheckFiles(c *config.Config, fresh bool) error {
+	d, err := For(c)
+	if err != nil || d.Files == nil {
+		return err
+	}
+	return d.Files(c, fresh)
 }
 
 // DataConfig maps c's data.* keys onto the data package's options, adapted

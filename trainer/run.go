@@ -404,6 +404,9 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 			}
 		}
 	}
+	if err == nil && s.lead { // a weights file the recipe reads, before its data
+		err = gan.CheckFiles(s.cfg, !resume)
+	}
 	if err == nil {
 		err = s.open(s.shutdown.Context())
 	}

@@ -71,6 +71,7 @@ func init() {
 			},
 			Validate: validate,
 		},
+		Files: checkFiles,
 		Data: func(c *config.Config, dc *data.Config) {
 			dc.LabelNC, dc.Instance = c.Int("data.label_nc"), !c.Bool("data.no_instance")
 			dc.InstanceIDs = dc.Instance && c.Bool("model.instance_feat")
@@ -553,6 +554,28 @@ func (r *Pix2PixHD) generators() []*nets.Net {
 		return []*nets.Net{r.g, r.e}
 	}
 	return []*nets.Net{r.g}
+}
+
+// checkFiles finds the VGG19 weights (unless train.no_vgg_loss) and, for a
+// new run, model.load_pretrain's checkpoint, before the data are read:
+// Cityscapes' 2975 pairs take minutes to open, and a path mistyped in
+// either would otherwise be named only after them.
+func checkFiles(c *config.Config, fresh bool) error {
+	if !c.Bool("train.no_vgg_loss") {
+		path, err := vggWeights(c.String("model.vgg_weights"))
+		if err != nil {
+			return err
+		}
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("model.vgg_weights: %w: give the path of torchvision's %s, or set train.no_vgg_loss=true", err, vggFile)
+		}
+	}
+	if p := c.String("model.load_pretrain"); fresh && p != "" {
+		if _, err := openPretrain(p, c.Data.Direction); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // vggFile is torchvision's ImageNet VGG19, as torch.hub caches it.

@@ -11,6 +11,23 @@ import (
 	"gogan/runfolder"
 )
 
+// openPretrain finds model.load_pretrain's checkpoint and checks that it is
+// a pix2pixhd run's, trained in direction.
+func openPretrain(path, direction string) (runfolder.Checkpoint, error) {
+	ck, _, cfg, err := runfolder.OpenCheckpoint(path)
+	if err != nil {
+		return ck, fmt.Errorf("model.load_pretrain: %w", err)
+	}
+	if cfg.Recipe != "pix2pixhd" {
+		return ck, fmt.Errorf("model.load_pretrain %s is a %s run: give a pix2pixhd run (its global stage, say)", ck.Dir, cfg.Recipe)
+	}
+	if cfg.Data.Direction != direction {
+		return ck, fmt.Errorf("model.load_pretrain %s was trained with data.direction=%s, this run has %s: its networks learned the other translation; set data.direction=%s (or load a run trained %s)",
+			ck.Dir, cfg.Data.Direction, direction, cfg.Data.Direction, direction)
+	}
+	return ck, nil
+}
+
 // loadPretrain is the reference's load_network with --load_pretrain: each
 // network takes the checkpoint's tensors of the names it has (a
 // LocalEnhancer takes the global generator's layers, "model.*", and leaves
@@ -18,16 +35,9 @@ import (
 // valid checkpoint) or a checkpoint folder, trained in the direction
 // (data.direction) this run goes.
 func loadPretrain(path, direction string, ns []gan.Net) error {
-	ck, _, cfg, err := runfolder.OpenCheckpoint(path)
+	ck, err := openPretrain(path, direction)
 	if err != nil {
-		return fmt.Errorf("model.load_pretrain: %w", err)
-	}
-	if cfg.Recipe != "pix2pixhd" {
-		return fmt.Errorf("model.load_pretrain %s is a %s run: give a pix2pixhd run (its global stage, say)", ck.Dir, cfg.Recipe)
-	}
-	if cfg.Data.Direction != direction {
-		return fmt.Errorf("model.load_pretrain %s was trained with data.direction=%s, this run has %s: its networks learned the other translation; set data.direction=%s (or load a run trained %s)",
-			ck.Dir, cfg.Data.Direction, direction, cfg.Data.Direction, direction)
+		return err
 	}
 	weights := ck.WeightsPath()
 	ts, _, err := torch.LoadSafetensors(weights)
