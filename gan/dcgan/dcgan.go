@@ -5,6 +5,7 @@
 package dcgan
 
 import (
+	"fmt"
 	"image"
 
 	torch "gogan/cgo"
@@ -136,7 +137,9 @@ func New(env gan.Env) (gan.Recipe, error) {
 	// is then the reference's too. With several ranks, the global batch's.
 	rows := int64(c.Data.BatchSize) * r.world
 	if err := torch.Try(func() { r.fixedNoise = torch.Randn(torch.Float32, r.dev, rows, r.nz, 1, 1).Persist() }); err != nil {
-		return nil, err
+		r.g.Free()
+		r.d.Free()
+		return nil, fmt.Errorf("the fixed noise, data.batch_size × model.nz = %d × %d values (main.py's torch.randn(batchSize, nz, 1, 1)): %w\nlower data.batch_size", rows, r.nz, err)
 	}
 	r.optG, r.optD = gan.NewAdam(r.g, c), gan.NewAdam(r.d, c)
 	return r, nil

@@ -3,6 +3,7 @@ package dcgan
 import (
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	torch "gogan/cgo"
@@ -46,5 +47,20 @@ func TestNoiseKeepsItsMemory(t *testing.T) {
 		if got := buf.Narrow(0, 0, n).Float32s(); !slices.Equal(got, want) {
 			t.Fatalf("a batch of %d: its noise is not the buffer's first rows", n)
 		}
+	}
+}
+
+// TestFixedNoiseTooLargeSaysWhatToLower: data.batch_size rows of fixed
+// noise that cannot be allocated (a batch_size past the dataset, which
+// drop_last=false accepts) names the key, not libtorch's message alone.
+func TestFixedNoiseTooLargeSaysWhatToLower(t *testing.T) {
+	torch.LockThread()
+	cfg, err := config.LoadConfig("", []string{"model.ngf=4", "model.ndf=4", "data.image_size=32", "data.batch_size=1000000000", "device=cpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(gan.Env{Config: cfg, Device: torch.CPUDevice, Precision: gan.NewPrecision("", torch.CPUDevice)})
+	if err == nil || !strings.Contains(err.Error(), "data.batch_size × model.nz = 1000000000 × 100") || !strings.Contains(err.Error(), "lower data.batch_size") {
+		t.Fatalf("fixed noise of 1e9 rows: %v", err)
 	}
 }
