@@ -910,7 +910,8 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 	}
 	if len(invalid) > 0 {
 		slices.SortFunc(invalid, func(a, b *FileError) int { return strings.Compare(a.Path, b.Path) })
-		ie := &InvalidFilesError{Root: d.root, Files: invalid}
+		ie := &InvalidFilesError{Root: d.root, Files: invalid,
+			None: !slices.Contains(keepA, true) || d.kind == "unaligned" && !slices.Contains(keepB, true)}
 		if d.cfg.Trained != "" {
 			ie.SkipWith = NoSkip // scoring or encoding every sample
 		}

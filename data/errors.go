@@ -30,6 +30,9 @@ type InvalidFilesError struct {
 	// SkipWith is the setting that skips them, for the message: "" is
 	// data.skip_invalid (training); a command sets its own flag, or NoSkip.
 	SkipWith string
+	// None says that no sample is valid (of A or of B): skipping the files
+	// would leave nothing to read, so the message does not offer it.
+	None bool
 }
 
 // NoSkip is InvalidFilesError.SkipWith of a command that reads every file
@@ -42,7 +45,9 @@ func (e *InvalidFilesError) Error() string {
 	if len(e.Files) != 1 {
 		b.WriteString("s")
 	}
-	if e.SkipWith == NoSkip {
+	if e.None && e.SkipWith != NoSkip {
+		b.WriteString(", and no valid one (skipping them would leave nothing to read: change what each names, or the data):")
+	} else if e.SkipWith == NoSkip {
 		b.WriteString(" (fix or remove them):")
 	} else {
 		fmt.Fprintf(&b, " (set %s to skip them):", cmp.Or(e.SkipWith, "data.skip_invalid"))

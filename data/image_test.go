@@ -682,3 +682,25 @@ func TestFoldersReadAsABImagesWarned(t *testing.T) {
 		}
 	}
 }
+
+// TestNoValidFileSaysSo: a crop larger than every image (data.crop_size
+// 512 on 256-pixel facades) makes each file invalid; the error says that no
+// valid one is left instead of offering data.skip_invalid, which would
+// skip them all. One valid file among them keeps the offer.
+func TestNoValidFileSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "train", "1.jpg"), encode(t, "jpg", gradient(64, 32)))
+	write(t, filepath.Join(dir, "train", "2.jpg"), encode(t, "jpg", gradient(64, 32)))
+	cfg := DefaultConfig(Aligned)
+	cfg.Root, cfg.Preprocess, cfg.CropSize = dir, Crop, 48
+	_, err := Open(context.Background(), cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), "2 invalid files, and no valid one (skipping them would leave nothing to read") ||
+		strings.Contains(err.Error(), "data.skip_invalid") || !strings.Contains(err.Error(), "data.crop_size 48") {
+		t.Errorf("every file too small: %v", err)
+	}
+	write(t, filepath.Join(dir, "train", "3.jpg"), encode(t, "jpg", gradient(128, 64)))
+	_, err = Open(context.Background(), cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), "2 invalid files (set data.skip_invalid to skip them)") {
+		t.Errorf("two files too small of three: %v", err)
+	}
+}
