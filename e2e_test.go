@@ -1050,9 +1050,9 @@ func TestBadSampleImageAtStartSaysWhatToDo(t *testing.T) {
 // billion batches ahead).
 func TestAbsurdSizesRefusedAtStart(t *testing.T) {
 	for _, c := range []struct{ set, want string }{
-		{"threads=1000000000", `invalid value for threads: "1000000000": out of range (valid: ≥ 0 and ≤ 1024)`},
-		{"data.workers=1000000000", `invalid value for data.workers: "1000000000": out of range (valid: ≥ 0 and ≤ 4096)`},
-		{"data.prefetch=1000000", `invalid value for data.prefetch: "1000000": out of range (valid: ≥ 0 and ≤ 4096)`},
+		{"threads=1000000000", `invalid value for threads: 1000000000: out of range (valid: ≥ 0 and ≤ 1024)`},
+		{"data.workers=1000000000", `invalid value for data.workers: 1000000000: out of range (valid: ≥ 0 and ≤ 4096)`},
+		{"data.prefetch=1000000", `invalid value for data.prefetch: 1000000: out of range (valid: ≥ 0 and ≤ 4096)`},
 	} {
 		run := filepath.Join(t.TempDir(), "run")
 		out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, c.set, "train.max_steps=1")...)...)

@@ -124,6 +124,10 @@ type Key struct {
 	Hints map[string]string
 	Ints  []int64 // allowed values of an int key
 	Range *Bounds // allowed values of a numeric key
+	// Limit narrows Range for new runs and resumes only: a bound added
+	// after runs were saved with values past it, which a checkpoint's
+	// stored config (ParseYAML) may still hold and stays readable with.
+	Limit *Bounds
 	// Check validates what Enum and Range cannot express; Valid documents it.
 	Check func(s string) error
 	Valid string
@@ -150,6 +154,8 @@ func (k *Key) ValidText() string {
 		return k.Valid
 	case len(k.Enum) > 0:
 		return strings.Join(k.Enum, ", ")
+	case k.Limit != nil:
+		return k.Limit.String()
 	case len(k.Ints) > 0:
 		s := make([]string, len(k.Ints))
 		for i, n := range k.Ints {
@@ -202,16 +208,16 @@ var sharedKeys = []Key{
 	{Name: "recipe", Type: TypeString, Default: "dcgan", Doc: "What to train (the registered recipes; see Recipes below)."},
 	{Name: "seed", Type: TypeInt, Default: 999, Range: AtLeast(0), Doc: "Seed for weights init, noise, shuffling and augmentation (same seed + same device = same run)."},
 	{Name: "device", Type: TypeString, Default: "auto", Check: checkDevice, Valid: "auto, cpu, cuda, cuda:N", Doc: "Where libtorch computes; auto picks cuda:0 when a GPU is visible, else cpu."},
-	{Name: "threads", Type: TypeInt, Default: 0, Range: Between(0, MaxThreads), Doc: "libtorch intra-op CPU threads; 0 = all cores."},
+	{Name: "threads", Type: TypeInt, Default: 0, Range: AtLeast(0), Limit: Between(0, MaxThreads), Doc: "libtorch intra-op CPU threads; 0 = all cores."},
 	{Name: "out", Type: TypeString, Default: "runs/gogan", Check: checkNonEmpty, Valid: "a folder path", Doc: "Run folder: config, checkpoints, samples, metrics.csv, index.html."},
 
 	{Name: "data.root", Type: TypeString, Default: "/usr/share/datasets/fashion-mnist", Check: checkNonEmpty, Valid: "a folder path", Doc: "Dataset folder (IDX files for (fashion-)mnist; torchvision's CIFAR-10 root for cifar10; the folder holding LSUN's {category}_{phase}_lmdb databases for lsun; image folders otherwise)."},
 	{Name: "data.dataset", Type: TypeString, Default: "fashion-mnist", Enum: []string{"fashion-mnist", "mnist", "cifar10", "lsun", "folder", "aligned", "unaligned", "edges", "gray2color", "colorization"}, Hints: datasetHints, Doc: "Dataset kind: IDX digits/garments, CIFAR-10's python batches (data.root/cifar-10-batches-py/, or cifar-10-python.tar.gz in data.root, as torchvision keeps them), LSUN scene categories (data.classes) in their LMDB databases as LSUN distributes them, image folder (class folders are listed and labelled as torchvision's ImageFolder, the DCGAN example's --dataset folder, does; otherwise every image under data.root), A|B pairs side by side, separate A/B folders, edges or gray input computed from images, or colour images under data.root/data.phase as CIE Lab's L (input) and ab (target)."},
 	{Name: "data.phase", Type: TypeString, Default: "train", Enum: []string{"train", "val", "test"}, Doc: "Split to read (subfolder of data.root for image datasets)."},
 	{Name: "data.batch_size", Type: TypeInt, Default: 64, Range: AtLeast(1), Doc: "Images per training step."},
-	{Name: "data.workers", Type: TypeInt, Default: 2, Range: Between(0, MaxInFlight), Doc: "Loader goroutines decoding and augmenting images; 0 = load in the training goroutine. Each holds data.prefetch batches: data.workers × data.prefetch at most 4096."},
+	{Name: "data.workers", Type: TypeInt, Default: 2, Range: AtLeast(0), Limit: Between(0, MaxInFlight), Doc: "Loader goroutines decoding and augmenting images; 0 = load in the training goroutine. Each holds data.prefetch batches: data.workers × data.prefetch at most 4096."},
 	{Name: "data.reference_workers", Type: TypeInt, Default: 4, Range: AtLeast(0), Doc: "The references' DataLoader workers (pytorch-CycleGAN-and-pix2pix's --num_threads, default 4; pix2pixHD's --nThreads, default 2, the pix2pixhd recipe's default) as whose draws each epoch's random crops, flips and CycleGAN's random B picks are made: worker k of N, seeded with the DataLoader's base seed (drawn from the CPU generator as the epoch starts) + k as torch seeds Python's random and its own generator in a worker, draws for the batches k, k+N, k+2N ... in order, as the reference's get_params, UnalignedDataset and torchvision's RandomCrop and RandomHorizontalFlip draw. With the reference's value and seed a run's augmentations are the reference's, sample for sample (0: one stream, as worker 0; the reference's main process draws from an unseeded random there). It changes what is drawn, not the speed: data.workers are gogan's own loader goroutines."},
-	{Name: "data.prefetch", Type: TypeInt, Default: 2, Range: Between(0, MaxInFlight), Doc: "Batches each worker prepares ahead (0 counts as 1); the run keeps buffers for data.workers × data.prefetch batches, at most 4096."},
+	{Name: "data.prefetch", Type: TypeInt, Default: 2, Range: AtLeast(0), Limit: Between(0, MaxInFlight), Doc: "Batches each worker prepares ahead (0 counts as 1); the run keeps buffers for data.workers × data.prefetch batches, at most 4096."},
 	{Name: "data.shuffle", Type: TypeBool, Default: true, Doc: "Reshuffle every epoch (pix2pix: the opposite of --serial_batches). The order is torch's RandomSampler's (a randperm seeded from the CPU generator as the epoch starts, after the DataLoader's base seed, both drawn as the references' DataLoader draws them), so DCGAN's batches and noise are main.py's step for step; the ranks of a job split each global batch of that order (rank 0's)."},
 	{Name: "data.drop_last", Type: TypeBool, Default: false, Doc: "Drop the last incomplete batch of an epoch."},
 	{Name: "data.in_memory", Type: TypeBool, Default: false, Doc: "Decode the whole dataset into memory once instead of per epoch."},
@@ -264,11 +270,11 @@ var sharedKeys = []Key{
 	{Name: "train.lr_policy", Type: TypeString, Default: "linear", Enum: []string{"linear", "step", "cosine", "plateau", "pix2pixhd"}, Doc: "LR schedule: linear = constant for train.epochs then linear to 0 over train.epochs_decay (pytorch-CycleGAN-and-pix2pix's lambda rule); pix2pixhd = pix2pixHD's: after each epoch past train.epochs the rate drops by lr/train.epochs_decay, reaching 0 at the end."},
 	{Name: "train.sync_bn", Type: TypeBool, Default: false, Doc: "With several ranks (torchrun, gogan train --nproc): BatchNorm layers normalise with the statistics of the whole global batch, as torch.nn.SyncBatchNorm (one more allreduce per layer, forward and backward); without it each rank's BatchNorm sees only its own samples. pix2pix at small per-GPU batches needs it. No effect in one process."},
 	// The bucket's bytes are an int64: 1 TiB keeps them far from overflowing.
-	{Name: "train.dist_bucket_mb", Type: TypeFloat, Default: 25.0, Range: &Bounds{Lo: 0, LoOpen: true, Hi: 1 << 20}, Doc: "With several ranks: the gradients are averaged in buckets of this many MiB, in reverse layer order (DistributedDataParallel's bucket_cap_mb); with train.dist_overlap the first bucket holds at most 1 MiB (its first_bucket_bytes)."},
+	{Name: "train.dist_bucket_mb", Type: TypeFloat, Default: 25.0, Range: Above(0), Limit: &Bounds{Lo: 0, LoOpen: true, Hi: 1 << 20}, Doc: "With several ranks: the gradients are averaged in buckets of this many MiB, in reverse layer order (DistributedDataParallel's bucket_cap_mb); with train.dist_overlap the first bucket holds at most 1 MiB (its first_bucket_bytes)."},
 	{Name: "train.dist_overlap", Type: TypeBool, Default: true, Doc: "With several ranks: send each bucket of gradients (train.dist_bucket_mb; reverse layer order) while backward still computes the earlier layers' gradients, as DistributedDataParallel does; false: all buckets after backward. From each optimizer's second step. An optimizer whose parameters get two backward passes in a step (DCGAN's D) reduces after backward either way."},
 	// A time.Duration holds 292 years; past it the timeout would wrap to a
 	// negative one. Below a millisecond c10d's timeout (in ms) would be 0.
-	{Name: "train.dist_timeout", Type: TypeFloat, Default: 1800.0, Range: Between(0.001, 1e9), Doc: "Seconds the ranks wait for each other (rendezvous, every collective) before a rank stops with an error naming the ranks that did not answer (torch.distributed's timeout, 30 min)."},
+	{Name: "train.dist_timeout", Type: TypeFloat, Default: 1800.0, Range: Above(0), Limit: Between(0.001, 1e9), Doc: "Seconds the ranks wait for each other (rendezvous, every collective) before a rank stops with an error naming the ranks that did not answer (torch.distributed's timeout, 30 min)."},
 	{Name: "train.lr_decay_iters", Type: TypeInt, Default: 50, Range: AtLeast(1), Doc: "step policy: multiply the LR by 0.1 every N epochs."},
 
 	{Name: "logging.tensorboard", Type: TypeBool, Default: true, Doc: "Write TensorBoard events to RUN/tb: losses, learning rates and images/s every train.log_every steps, the sample grids, the config as text (tensorboard --logdir runs/)."},
@@ -1272,6 +1278,9 @@ func (c *Config) Validate() error {
 		case float64:
 			_, verr = checkFloat(k, x, x)
 		}
+		if f, ok := asFloat(v); verr == nil && ok && k.Limit != nil && !c.stored && !k.Limit.contains(f) {
+			verr = invalid(k, v, "out of range")
+		}
 		if verr != nil {
 			errs = append(errs, verr)
 		}
@@ -1296,7 +1305,7 @@ func (c *Config) Validate() error {
 	if (d.Preprocess == "resize_and_crop" || d.Preprocess == "scale_width_and_crop") && d.CropSize > d.LoadSize {
 		bad("data.crop_size (%d) must be ≤ data.load_size (%d) with data.preprocess=%s", d.CropSize, d.LoadSize, d.Preprocess)
 	}
-	if w, p := max(1, d.Workers), max(1, d.Prefetch); w*p > MaxInFlight {
+	if w, p := max(1, d.Workers), max(1, d.Prefetch); w*p > MaxInFlight && !c.stored {
 		bad("data.workers (%d) × data.prefetch (%d) = %d batches built ahead, more than %d: the run allocates a buffer for each before its first step; lower data.prefetch (PyTorch's prefetch_factor is 2) or data.workers", d.Workers, d.Prefetch, w*p, MaxInFlight)
 	}
 	if c.Device == "cpu" && c.CUDA.AMP != "off" {
