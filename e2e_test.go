@@ -727,6 +727,7 @@ func TestNetsAndConfigCommands(t *testing.T) {
 		{[]string{"features", "--checkpoint", "/nonexistent/run", "--out", "settings.yaml"}, "", "--out settings.yaml: gogan writes the features as a safetensors file"},
 		{[]string{"eval", "classifier", "--out", "settings.yaml"}, "", "--out settings.yaml: gogan writes the classifier as a safetensors file"},
 		{[]string{"eval", "classifier", "--out", "c.safetensors", "--epochs", "0"}, "", "--epochs 0: want at least 1"},
+		{[]string{"train", "-c", "configs/dcgan-fashion-mnist.yaml", "--set", "out=" + filepath.Join(weightsFile, "run")}, "", "out: run folder " + filepath.Join(weightsFile, "run") + ": " + weightsFile + " is a file, not a folder"},
 		{[]string{"eval", "classifier", "--out", weightsFile}, "", "--out " + weightsFile + " exists (the FIDs measured on it compare only with FIDs on it): pass --force"},
 		{[]string{"train", "--nproc", "100000"}, "", "--nproc 100000: more than 4 processes per core"},
 		{[]string{"train", "--nproc", "2"}, "RANK=1", "--nproc 2, but this process is already rank 1 of a job"},

@@ -27,9 +27,30 @@ type RunDir struct{ Path string }
 func NewRunDir(path string) (RunDir, error) {
 	r := RunDir{Path: path}
 	if err := os.MkdirAll(r.SamplesDir(), 0o755); err != nil {
+		if f := fileInTheWay(path); f != "" {
+			return r, fmt.Errorf("run folder %s: %s is a file, not a folder: give the run a folder's path", path, f)
+		}
 		return r, fmt.Errorf("run folder: %w", err)
 	}
 	return r, nil
+}
+
+// fileInTheWay is the outermost of path and its parents that exists and is
+// not a folder (mkdir's ENOTDIR names only some of them), or "".
+func fileInTheWay(path string) string {
+	var chain []string
+	for p := filepath.Clean(path); ; p = filepath.Dir(p) {
+		chain = append(chain, p)
+		if p == filepath.Dir(p) {
+			break
+		}
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		if fi, err := os.Stat(chain[i]); err == nil && !fi.IsDir() {
+			return chain[i]
+		}
+	}
+	return ""
 }
 
 func (r RunDir) ConfigPath() string       { return filepath.Join(r.Path, "config.yaml") }

@@ -86,7 +86,7 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 		made = runfolder.MissingDirs(cfg.Out)
 		rd, err := runfolder.NewRunDir(cfg.Out)
 		if err != nil {
-			return rd, false, err
+			return rd, false, fmt.Errorf("out: %w", err)
 		}
 		if cks, _ := runfolder.ListCheckpoints(rd.Path); len(cks) > 0 {
 			if job != nil && job.Restart > 0 {
