@@ -127,7 +127,9 @@ Choices where the references are silent, or that this test adds:
   - cyclegan steps: torch.manual_seed(step_seed) and random.seed(step_seed) right before
     step 1 (again, after the batches are made); ImagePool.query draws p = random.uniform(0, 1)
     and random.randint(0, pool_size - 1) from Python's random once the pool is full, D_A's
-    pool (fake_B) before D_B's (fake_A), images in batch order. With pool_size 0 nothing is
+    pool (fake_B) before D_B's (fake_A), images in batch order. A case's "pool_seed", when
+    given, seeds Python's random there instead of step_seed (gogan seeds its pools' Python
+    random with the run's seed; the reference's train.py seeds none). With pool_size 0 nothing is
     drawn; only Dropout draws from torch in a step. "loss.<step>.idt_A" / "idt_B" are 0 when
     lambda_identity is 0 (the reference sets loss_idt_A = 0). Adam moments are numbered over
     the optimizer's chained parameter list: optG over G_A's parameters then G_B's, optD over
@@ -906,7 +908,8 @@ def run_cyclegan(c):
 
     Case: name, seed, step_seed, steps, out, weights (safetensors, keys "G_A.<k>", "G_B.<k>",
     "D_A.<k>", "D_B.<k>"), init_type, init_gain, init_order (define | setup), gan_mode (lsgan |
-    vanilla), lr, beta1, beta2, lambda_A, lambda_B, lambda_identity, pool_size; G_A, G_B, D_A,
+    vanilla), lr, beta1, beta2, lambda_A, lambda_B, lambda_identity, pool_size, pool_seed (optional;
+    see the module docstring); G_A, G_B, D_A,
     D_B: option objects as pix2pix's G / D; data: {kind: unaligned, files_A: [[paths of batch
     0], ...], files_B: (same shape), load_size, crop_size, preprocess, no_flip, input_nc,
     output_nc, direction}.
@@ -954,7 +957,7 @@ def run_cyclegan(c):
         out["input.%d.A" % b] = model.real_A
         out["input.%d.B" % b] = model.real_B
     torch.manual_seed(c["step_seed"])
-    random.seed(c["step_seed"])  # ImagePool.query draws from Python's random
+    random.seed(c.get("pool_seed", c["step_seed"]))  # ImagePool.query draws from Python's random
     for step in range(1, c["steps"] + 1):
         model.set_input(batches[step - 1])  # unpack data from dataset and apply preprocessing
         model.optimize_parameters()  # calculate loss functions, get gradients, update network weights

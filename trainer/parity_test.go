@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"image"
@@ -58,6 +59,8 @@ type parityCase struct {
 	epochEndAfter int
 	// lossesOnly compares the inputs, initial weights and losses only.
 	lossesOnly bool
+	// seed is the run's seed, paritySeed unless set.
+	seed uint64
 }
 
 // parityData are the folders the cases read besides facades' A|B pairs.
@@ -128,7 +131,8 @@ func parityCases(t *testing.T, pd parityData) []parityCase {
 	}
 	cases = append(cases, col("vanilla-batch2"), col("lsgan-instance", "train.gan_mode=lsgan", "model.norm=instance", "data.batch_size=1"))
 	// CycleGAN at 64x64 on trainA/ and trainB/ folders of facades files,
-	// without the image pools (their draws are Python's random there).
+	// without the image pools but in one case: their draws are Python's
+	// random, which both sides seed with the run's seed (pool_seed).
 	cg := func(name string, extra ...string) parityCase {
 		sets := []string{"recipe=cyclegan", "data.root=" + pd.unaligned, "data.load_size=64", "data.crop_size=64",
 			"model.netG=resnet_6blocks", "model.ngf=8", "model.ndf=8", "train.pool_size=0"}
@@ -173,6 +177,11 @@ func parityCases(t *testing.T, pd parityData) []parityCase {
 	// puts it back) and without (where the reference keeps it).
 	cases = append(cases, hd("vanilla", "train.gan_mode=vanilla", "train.no_vgg_loss=true"),
 		hd("vanilla-no-feature-matching", "train.gan_mode=vanilla", "train.no_vgg_loss=true", "train.no_ganFeat_loss=true"))
+	// Pools of 2 at batch 2: step 1 fills them, steps 2 and 3 draw
+	// (random.uniform, then random.randint(0, 1)), D_A's pool first. Seed 3
+	// swaps with either slot (seed 7 with the first alone).
+	pools := cg("pools-batch2", "train.pool_size=2", "data.batch_size=2")
+	pools.seed = 3
 	return append(cases,
 		cg("lsgan"), // the reference's defaults: instance norm, identity 0.5, batch 1
 		cg("vanilla-batch-norm-batch2", "train.gan_mode=vanilla", "model.norm=batch", "data.batch_size=2"),
@@ -183,7 +192,8 @@ func parityCases(t *testing.T, pd parityData) []parityCase {
 		// Unequal cycle weights with the identity loss on: the reference
 		// weighs idt_A (G_A(B) vs B) by lambda_B * lambda_identity and idt_B
 		// by lambda_A * lambda_identity, which equal weights cannot tell apart.
-		cg("identity-unequal-weights", "train.lambda_A=5", "train.lambda_B=2", "train.lambda_identity=0.3"))
+		cg("identity-unequal-weights", "train.lambda_A=5", "train.lambda_B=2", "train.lambda_identity=0.3"),
+		pools)
 }
 
 // facadesDir is the CMP facades training pairs (scripts/gpu-check carries
@@ -249,8 +259,9 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	seed := cmp.Or(c.seed, paritySeed)
 	cfg, err := config.LoadConfig("", append(slices.Clone(c.sets), "out="+filepath.Join(dir, "run"), "device=cpu", "threads=1",
-		"seed="+fmt.Sprint(paritySeed), "data.shuffle=false", "data.no_flip=true", "data.workers=0", "data.preprocess=resize_and_crop"))
+		"seed="+fmt.Sprint(seed), "data.shuffle=false", "data.no_flip=true", "data.workers=0", "data.preprocess=resize_and_crop"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +270,7 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 	defer sc.Close()
 
 	// The run's own start: the seed, then the recipe builds its networks.
-	torch.ManualSeed(paritySeed)
+	torch.ManualSeed(seed)
 	rec, err := gan.New(gan.Env{Config: cfg, Device: torch.CPUDevice})
 	if err != nil {
 		t.Fatal(err)
@@ -283,7 +294,7 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 	if err != nil {
 		t.Fatal(err)
 	}
-	lo, err := data.NewLoader(ds, ds.Config().LoaderOptions(paritySeed))
+	lo, err := data.NewLoader(ds, ds.Config().LoaderOptions(seed))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +351,7 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 	t0 := cfg.Train
 	spec := map[string]any{
 		"name": c.name, "recipe": cfg.Recipe,
-		"init_type": cfg.Model.InitType, "init_gain": cfg.Model.InitGain, "seed": paritySeed,
+		"init_type": cfg.Model.InitType, "init_gain": cfg.Model.InitGain, "seed": seed,
 		"gan_mode": t0.GANMode, "lr": t0.LR, "beta1": t0.Beta1, "beta2": t0.Beta2, "lambda_gp": t0.LambdaGP,
 		"weights": weightsPath, "step_seed": parityStepSeed, "steps": paritySteps,
 		"out": filepath.Join(dir, "ref.safetensors"),
@@ -365,6 +376,9 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 	}
 	if c.epochEndAfter > 0 {
 		spec["epoch_end_after"] = c.epochEndAfter
+	}
+	if cfg.Recipe == "cyclegan" {
+		spec["pool_seed"] = cfg.Seed // the pools' Python random, which gogan seeds with the run's seed
 	}
 	batchFiles := func(files []string) [][]string {
 		if files == nil {
@@ -407,7 +421,7 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 		for _, idx := range indices {
 			var fa, fb []string
 			for _, i := range idx {
-				ia, ib, err := ds.UnalignedIndex(i, paritySeed, 0)
+				ia, ib, err := ds.UnalignedIndex(i, seed, 0)
 				if err != nil {
 					t.Fatal(err)
 				}
