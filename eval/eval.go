@@ -201,13 +201,17 @@ func fashionImages(ctx context.Context, root, phase string, limit int) ([]float3
 	return out, err
 }
 
-// quantize8 maps values in [-1, 1] to 8 bits as a PNG would store them,
-// round((x+1)/2 * 255) clamped (torchvision's save_image), and back to
-// [-1, 1] as the data pipeline normalises 8-bit pixels.
+// quantize8 maps values in [-1, 1] to the 8-bit levels that torchvision's
+// save_image(x, normalize=True, value_range=(-1, 1)) writes to a PNG, and
+// back to [-1, 1] as the data pipeline normalises 8-bit pixels. As torch,
+// in float32: clamp to [-1, 1], add 1, halve (make_grid's norm_range), then
+// mul(255).add_(0.5), clamped to [0, 255] and truncated; in float64 the
+// values halfway between two levels could round the other way.
 func quantize8(x []float32) {
 	for i, v := range x {
-		q := math.Round((float64(v) + 1) / 2 * 255)
-		q = max(0, min(255, q))
+		v = (min(max(v, -1), 1) + 1) / 2
+		q := float32(v*255) + 0.5
+		q = min(max(q, 0), 255)
 		x[i] = data.Normalize(uint8(q))
 	}
 }
