@@ -54,6 +54,16 @@ func TestParamCounts(t *testing.T) {
 		{"dcgan-32 D, 1 channel", false, Options{Kind: "dcgan", ImageSize: 32, InputNC: 1}, 661248},
 		{"unet_256, batch norm, dropout", true, Options{Kind: "unet_256", Norm: "batch", Dropout: true}, 54413955},
 		{"70x70 PatchGAN, 6 channels, batch norm", false, Options{Kind: "basic", InputNC: 6, Norm: "batch"}, 2768705},
+		// pix2pixHD's default D (35 labels, boundaries, photo; ndf 64, 3
+		// layers, 2 scales; widths 64, 128, 256, 512), and one of 4 layers
+		// and 3 scales, whose widths reach the cap: 64, 128, 256, 512,
+		// min(1024, 512). The counts are NVIDIA/pix2pixHD models/networks.py's
+		// MultiscaleDiscriminator(39, 64, n_layers, InstanceNorm2d, False,
+		// num_D, True).
+		{"pix2pixHD multiscale D, default", false, Options{Kind: "multiscale", InputNC: 39, NDF: 64, NLayers: 3, NumD: 2, Norm: "instance",
+			GetIntermFeat: true}, 5603202},
+		{"pix2pixHD multiscale D, 4 layers, 3 scales", false, Options{Kind: "multiscale", InputNC: 39, NDF: 64, NLayers: 4, NumD: 3,
+			Norm: "instance", GetIntermFeat: true}, 20989251},
 	}
 	for _, c := range cases {
 		var n *Net
