@@ -197,19 +197,29 @@ func AtomicWriteBytes(path string, data []byte) error {
 func RemoveStaleTemps(run string, before time.Time) []string {
 	var removed []string
 	for _, dir := range []string{run, RunDir{Path: run}.SamplesDir()} {
-		ents, _ := os.ReadDir(dir)
-		for _, e := range ents {
-			name := e.Name()
-			if !e.Type().IsRegular() || !strings.HasPrefix(name, ".") || !strings.Contains(name, ".tmp-") {
-				continue
-			}
-			fi, err := e.Info()
-			if err != nil || !fi.ModTime().Before(before) {
-				continue
-			}
-			if os.Remove(filepath.Join(dir, name)) == nil {
-				removed = append(removed, filepath.Join(dir, name))
-			}
+		removed = append(removed, removeTempsBefore(dir, before, func(name string) bool {
+			return strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp-")
+		})...)
+	}
+	return removed
+}
+
+// removeTempsBefore removes the regular files of dir that temp says are
+// temps and that were last written before before; it returns their paths.
+func removeTempsBefore(dir string, before time.Time, temp func(name string) bool) []string {
+	var removed []string
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		name := e.Name()
+		if !e.Type().IsRegular() || !temp(name) {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || !fi.ModTime().Before(before) {
+			continue
+		}
+		if os.Remove(filepath.Join(dir, name)) == nil {
+			removed = append(removed, filepath.Join(dir, name))
 		}
 	}
 	return removed
@@ -237,21 +247,10 @@ func RemoveStaleTempsOf(paths []string, before time.Time) []string {
 	}
 	var removed []string
 	for dir, names := range bases {
-		ents, _ := os.ReadDir(dir)
-		for _, e := range ents {
-			name := e.Name()
+		removed = append(removed, removeTempsBefore(dir, before, func(name string) bool {
 			i := strings.LastIndex(name, ".tmp-")
-			if !e.Type().IsRegular() || !strings.HasPrefix(name, ".") || i < 1 || !names[name[1:i]] || !allDigits(name[i+len(".tmp-"):]) {
-				continue
-			}
-			fi, err := e.Info()
-			if err != nil || !fi.ModTime().Before(before) {
-				continue
-			}
-			if os.Remove(filepath.Join(dir, name)) == nil {
-				removed = append(removed, filepath.Join(dir, name))
-			}
-		}
+			return strings.HasPrefix(name, ".") && i >= 1 && names[name[1:i]] && allDigits(name[i+len(".tmp-"):])
+		})...)
 	}
 	return removed
 }
