@@ -16,6 +16,18 @@ func requireCUDA(t *testing.T) Device {
 	return CUDADevice(0)
 }
 
+// requireCUDAGraphs is requireCUDA for a test of CUDA graphs, which a
+// libgotorch built without the CUDA headers cannot make: on a GPU machine
+// that is a failure, not a skip.
+func requireCUDAGraphs(t *testing.T) Device {
+	t.Helper()
+	dev := requireCUDA(t)
+	if !CUDAGraphsAvailable() {
+		t.Fatal("libgotorch was built without GOGAN_WITH_CUDA on a CUDA machine: scripts/libtorch-env found no CUDA headers")
+	}
+	return dev
+}
+
 func maxRelDiff(a, b []float32) float64 {
 	worst := 0.0
 	for i := range a {

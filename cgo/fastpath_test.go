@@ -142,10 +142,7 @@ func TestGraphNeedsCUDA(t *testing.T) {
 // panics part way leaves the stream out of capture mode (eager work runs
 // after it) and a graph that refuses to replay the half it recorded.
 func TestCUDAGraphPanickedCaptureIsNotReplayed(t *testing.T) {
-	dev := requireCUDA(t)
-	if !CUDAGraphsAvailable() {
-		t.Fatal("libgotorch was built without GOGAN_WITH_CUDA on a CUDA machine: scripts/libtorch-env found no CUDA headers")
-	}
+	dev := requireCUDAGraphs(t)
 	LockThread()
 	s := NewScope()
 	defer s.Close()
@@ -192,10 +189,7 @@ func TestCUDAAutocast(t *testing.T) {
 // learning rate changed between replays (a schedule's decay) as between the
 // eager steps.
 func TestCUDAGraphStepMatchesEager(t *testing.T) {
-	dev := requireCUDA(t)
-	if !CUDAGraphsAvailable() {
-		t.Fatal("libgotorch was built without GOGAN_WITH_CUDA on a CUDA machine: scripts/libtorch-env found no CUDA headers")
-	}
+	dev := requireCUDAGraphs(t)
 	LockThread()
 	SetAllowTF32(false)
 	defer SetAllowTF32(true)
@@ -313,10 +307,7 @@ func TestCUDAGraphStepMatchesEager(t *testing.T) {
 // the random stream would draw (the graph reads the generator's seed and
 // offset at replay and advances the offset, as eager calls do).
 func TestCUDAGraphDropoutFollowsEagerStream(t *testing.T) {
-	dev := requireCUDA(t)
-	if !CUDAGraphsAvailable() {
-		t.Fatal("libgotorch was built without GOGAN_WITH_CUDA on a CUDA machine: scripts/libtorch-env found no CUDA headers")
-	}
+	dev := requireCUDAGraphs(t)
 	LockThread()
 	s := NewScope()
 	defer s.Close()
