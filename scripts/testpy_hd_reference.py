@@ -1,0 +1,210 @@
+"""pix2pixHD's test.py on label maps, for gogan translate's parity test (e2e_translate_hd_test.go).
+
+  testpy_hd_reference.py 'python test.py ...' DATAROOT OUT [--eval]
+
+The first argument is the test.py command line that gogan export printed; DATAROOT replaces its
+--dataroot (test.py reads DATAROOT/test_label/ and, without --no_instance, DATAROOT/test_inst/).
+Each synthesized image is written to OUT/<label map's base name>.png.
+
+Transcribed from NVIDIA/pix2pixHD (not from gogan):
+  - test.py: opt.nThreads = 1, batchSize = 1, serial_batches, no_flip; for each item of the
+    dataset (up to --how_many), model.inference(data['label'], data['inst'], data['image']), then
+    util.tensor2im(generated.data[0]) saved with PIL under the label map's base name.
+    test.py never calls model.eval(): create_model builds an InferenceModel (a Pix2PixHDModel,
+    an nn.Module in train mode) and nothing switches its netG to eval mode, so its BatchNorm
+    layers normalise with the image's own statistics. That is what runs here by default;
+    --eval is gogan translate's --eval, which the reference does not have: netG.eval() is
+    called explicitly (BatchNorm's running statistics).
+  - data/aligned_dataset.py __getitem__ (test phase, label_nc > 0): A = Image.open(label map),
+    params = get_params(opt, A.size), transform_A = get_transform(opt, params,
+    method=Image.NEAREST, normalize=False), A_tensor = transform_A(A) * 255.0; the instance map
+    through the same transform_A (ToTensor: an 8-bit map divided by 255, a 16-bit one not).
+  - data/base_dataset.py get_params and get_transform: 'resize' -> Scale([loadSize, loadSize],
+    method) (torchvision 0.14 has no Scale: Resize, which is what Scale became), 'scale_width' ->
+    __scale_width, 'crop' -> __crop at params['crop_pos'], 'none' -> __make_power_2; no flip
+    outside training; ToTensor; Normalize only with normalize=True.
+  - models/pix2pixHD_model.py encode_input (the one-hot scatter_ of the label map into
+    label_nc channels, get_edges of the instance map concatenated after them), inference (no
+    features here), get_edges.
+  - networks.define_G as Pix2PixHDModel.initialize calls it, and load_network: through
+    export_check.py's transcription of options/*.py and the model's initialize
+    (reference_nets.py's networks).
+One deliberate difference: Visualizer.save_images writes '<name>_synthesized_image.jpg' (JPEG,
+lossy); this writes the same uint8 array as a PNG, as gogan translate does, so the two can be
+compared pixel for pixel.
+"""
+import os
+import random
+import shlex
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torchvision.transforms as transforms  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import export_check  # noqa: E402
+
+IMG_EXTENSIONS = ['.jpg', '.JPG', '.jpeg', '.JPEG', '.png', '.PNG', '.ppm', '.PPM', '.bmp', '.BMP', '.tiff']
+
+
+def is_image_file(filename):
+    return any(filename.endswith(extension) for extension in IMG_EXTENSIONS)
+
+
+def make_dataset(dir):
+    images = []
+    assert os.path.isdir(dir), '%s is not a valid directory' % dir
+    for root, _, fnames in sorted(os.walk(dir)):
+        for fname in fnames:
+            if is_image_file(fname):
+                images.append(os.path.join(root, fname))
+    return images
+
+
+def get_params(opt, size):
+    w, h = size
+    new_h = h
+    new_w = w
+    if opt.resize_or_crop == 'resize_and_crop':
+        new_h = new_w = opt.loadSize
+    elif opt.resize_or_crop == 'scale_width_and_crop':
+        new_w = opt.loadSize
+        new_h = opt.loadSize * h // w
+    x = random.randint(0, np.maximum(0, new_w - opt.fineSize))
+    y = random.randint(0, np.maximum(0, new_h - opt.fineSize))
+    flip = random.random() > 0.5
+    return {'crop_pos': (x, y), 'flip': flip}
+
+
+def get_transform(opt, params, method=Image.BICUBIC, normalize=True):
+    transform_list = []
+    if 'resize' in opt.resize_or_crop:
+        osize = [opt.loadSize, opt.loadSize]
+        transform_list.append(transforms.Resize(osize, method))
+    elif 'scale_width' in opt.resize_or_crop:
+        transform_list.append(transforms.Lambda(lambda img: scale_width(img, opt.loadSize, method)))
+    if 'crop' in opt.resize_or_crop:
+        transform_list.append(transforms.Lambda(lambda img: crop(img, params['crop_pos'], opt.fineSize)))
+    if opt.resize_or_crop == 'none':
+        base = float(2 ** opt.n_downsample_global)
+        if opt.netG == 'local':
+            base *= (2 ** opt.n_local_enhancers)
+        transform_list.append(transforms.Lambda(lambda img: make_power_2(img, base, method)))
+    if opt.isTrain and not opt.no_flip:
+        transform_list.append(transforms.Lambda(lambda img: flip(img, params['flip'])))
+    transform_list += [transforms.ToTensor()]
+    if normalize:
+        transform_list += [transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))]
+    return transforms.Compose(transform_list)
+
+
+def make_power_2(img, base, method=Image.BICUBIC):
+    ow, oh = img.size
+    h = int(round(oh / base) * base)
+    w = int(round(ow / base) * base)
+    if (h == oh) and (w == ow):
+        return img
+    return img.resize((w, h), method)
+
+
+def scale_width(img, target_width, method=Image.BICUBIC):
+    ow, oh = img.size
+    if (ow == target_width):
+        return img
+    w = target_width
+    h = int(target_width * oh / ow)
+    return img.resize((w, h), method)
+
+
+def crop(img, pos, size):
+    ow, oh = img.size
+    x1, y1 = pos
+    tw = th = size
+    if (ow > tw or oh > th):
+        return img.crop((x1, y1, x1 + tw, y1 + th))
+    return img
+
+
+def flip(img, f):
+    if f:
+        return img.transpose(Image.FLIP_LEFT_RIGHT)
+    return img
+
+
+def get_edges(t):
+    edge = torch.ByteTensor(t.size()).zero_()
+    edge[:, :, :, 1:] = edge[:, :, :, 1:] | (t[:, :, :, 1:] != t[:, :, :, :-1])
+    edge[:, :, :, :-1] = edge[:, :, :, :-1] | (t[:, :, :, 1:] != t[:, :, :, :-1])
+    edge[:, :, 1:, :] = edge[:, :, 1:, :] | (t[:, :, 1:, :] != t[:, :, :-1, :])
+    edge[:, :, :-1, :] = edge[:, :, :-1, :] | (t[:, :, 1:, :] != t[:, :, :-1, :])
+    return edge.float()
+
+
+def tensor2im(image_tensor, imtype=np.uint8, normalize=True):
+    image_numpy = image_tensor.cpu().float().numpy()
+    if normalize:
+        image_numpy = (np.transpose(image_numpy, (1, 2, 0)) + 1) / 2.0 * 255.0
+    else:
+        image_numpy = np.transpose(image_numpy, (1, 2, 0)) * 255.0
+    image_numpy = np.clip(image_numpy, 0, 255)
+    if image_numpy.shape[2] == 1 or image_numpy.shape[2] > 3:
+        image_numpy = image_numpy[:, :, 0]
+    return image_numpy.astype(imtype)
+
+
+def main():
+    cmd, dataroot, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    eval_mode = '--eval' in sys.argv[4:]
+    words = shlex.split(cmd)
+    if words[:2] != ['python', 'test.py']:
+        raise SystemExit('not a test.py command line: %s' % cmd)
+    opt = export_check.hd_options(words[2:] + ['--dataroot', dataroot], False)
+    opt.nThreads = 1
+    opt.batchSize = 1
+    opt.serial_batches = True
+    opt.no_flip = True
+    if opt.label_nc == 0 or opt.instance_feat or opt.label_feat:
+        raise SystemExit('this transcription covers label maps without features')
+
+    nets = export_check.hd_networks(opt)
+    export_check.hd_load_networks(opt, nets)
+    netG = nets['G']  # in train mode, as test.py leaves it
+    if eval_mode:
+        netG.eval()
+
+    A_paths = sorted(make_dataset(os.path.join(opt.dataroot, opt.phase + '_label')))
+    if not opt.no_instance:
+        inst_paths = sorted(make_dataset(os.path.join(opt.dataroot, opt.phase + '_inst')))
+    os.makedirs(out, exist_ok=True)
+    for i, A_path in enumerate(A_paths):
+        if i >= opt.how_many:
+            break
+        # AlignedDataset.__getitem__, then the DataLoader's batch of 1
+        A = Image.open(A_path)
+        params = get_params(opt, A.size)
+        transform_A = get_transform(opt, params, method=Image.NEAREST, normalize=False)
+        label = (transform_A(A) * 255.0).unsqueeze(0)
+        inst = 0
+        if not opt.no_instance:
+            inst = transform_A(Image.open(inst_paths[i])).unsqueeze(0)
+        # Pix2PixHDModel.encode_input
+        size = label.size()
+        oneHot_size = (size[0], opt.label_nc, size[2], size[3])
+        input_label = torch.FloatTensor(torch.Size(oneHot_size)).zero_()
+        input_label = input_label.scatter_(1, label.data.long(), 1.0)
+        if not opt.no_instance:
+            input_label = torch.cat((input_label, get_edges(inst.data)), dim=1)
+        # inference: no features; torch 1.13 is not 0.4, so no torch.no_grad() there
+        with torch.no_grad():  # the outputs are the same; only no graph is kept
+            generated = netG.forward(input_label)
+        image_numpy = tensor2im(generated.data[0])
+        name = os.path.splitext(os.path.basename(A_path))[0]
+        Image.fromarray(image_numpy).save(os.path.join(out, name + '.png'))
+        print('process image... %s' % A_path)
+
+
+if __name__ == '__main__':
+    main()
