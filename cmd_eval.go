@@ -158,13 +158,15 @@ func evalPix2PixCmd() *cobra.Command {
 	var o eval.Pix2PixEvalOptions
 	c := &cobra.Command{
 		Use:   "pix2pix",
-		Short: "L1, PSNR and SSIM of a pix2pix or CycleGAN generator on held-out pairs",
+		Short: "L1, PSNR and SSIM of a pix2pix generator, or a CycleGAN's two, on held-out pairs",
 		Long: "Runs the checkpoint's generator on the pairs of --phase (default test; --skip and --limit pick a\n" +
 			"range, e.g. the held-out tail of a train split) resized to the crop size without flips, and prints\n" +
 			"mean L1 on [-1, 1], PSNR and SSIM (11x11 Gaussian window, sigma 1.5) on 8-bit images, with G in\n" +
 			"train mode (the reference test.py's default: batch statistics, dropout on, one pair at a time)\n" +
 			"and in eval mode (test.py --eval). A colorization generator is scored on colour photos: L1 on its\n" +
-			"ab, PSNR and SSIM on the RGB of each photo's L with that ab against the photo.",
+			"ab, PSNR and SSIM on the RGB of each photo's L with that ab against the photo. A CycleGAN trained\n" +
+			"on an A|B folder is scored both ways by default, one block each: G_A on each pair's A side against\n" +
+			"its B side (--direction AtoB), G_B on the B side against the A side (BtoA).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// A signal stops between batches, so that a results folder
@@ -190,7 +192,7 @@ func evalPix2PixCmd() *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&o.Checkpoint, "checkpoint", "", "a pix2pix or CycleGAN checkpoint folder, or a run folder (its newest valid checkpoint)")
-	f.StringVar(&o.Direction, "direction", "", "CycleGAN: AtoB (G_A on the A side of each pair) or BtoA (G_B on the B side); default AtoB")
+	f.StringVar(&o.Direction, "direction", "both", "CycleGAN: AtoB (G_A on the A side of each pair), BtoA (G_B on the B side) or both")
 	f.StringVar(&o.Root, "data-root", "", "dataset folder (default: the checkpoint's data.root)")
 	f.StringVar(&o.Phase, "phase", "test", "split: train, val or test (Fashion-MNIST: test reads the t10k files)")
 	f.IntVar(&o.Skip, "skip", 0, "start at this pair")
@@ -199,7 +201,7 @@ func evalPix2PixCmd() *cobra.Command {
 	f.Int64Var(&o.Seed, "seed", 1, "dropout seed (train mode)")
 	f.StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
 	f.IntVar(&o.Threads, "threads", 0, "libtorch CPU threads (0: all cores)")
-	f.StringVar(&o.Out, "out", "", "also write a results folder (a new one): each pair's input, outputs and target under images/ (test.py's names), and index.html showing them with each output's scores")
+	f.StringVar(&o.Out, "out", "", "also write a results folder (a new one): each pair's input, outputs and target under images/ (test.py's names; a CycleGAN's real_A, fake_B, real_B, fake_A), and index.html showing them with each output's scores")
 	c.MarkFlagRequired("checkpoint")
 	return c
 }

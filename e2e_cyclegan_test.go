@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"html"
 	"image"
 	"os"
 	"os/exec"
@@ -10,6 +12,8 @@ import (
 
 	torch "gogan/cgo"
 	"gogan/cgo/torchtest"
+	"gogan/data"
+	"gogan/eval"
 )
 
 // smallCycleGAN is configs/cyclegan-fashion-mnist.yaml cut down to seconds
@@ -106,27 +110,108 @@ func TestCycleGANFacadesHeldOut(t *testing.T) {
 	if rows := lossRows(t, run); len(rows) != 4 {
 		t.Fatalf("metrics.csv has %d rows:\n%s", len(rows), out)
 	}
-	for _, dir := range []string{"AtoB", "BtoA"} {
+	// By default both generators are scored, one block each, and the
+	// results page shows both directions' images for every pair, as the
+	// reference's test.py page does (real_A, fake_B, real_B, fake_A).
+	heads := map[string]string{"AtoB": "AtoB (G_A): each pair's A side translated, scored against its B side",
+		"BtoA": "BtoA (G_B): each pair's B side translated, scored against its A side"}
+	for _, dir := range []string{"", "AtoB", "BtoA"} {
 		results := filepath.Join(t.TempDir(), "results")
-		out, err := gogan(t, "eval", "pix2pix", "--checkpoint", run, "--direction", dir, "--data-root", root, "--phase", "train",
-			"--skip", "350", "--limit", "4", "--mode", "eval", "--device", "cpu", "--threads", "2", "--out", results)
+		args := []string{"eval", "pix2pix", "--checkpoint", run, "--data-root", root, "--phase", "train",
+			"--skip", "350", "--limit", "4", "--mode", "eval", "--device", "cpu", "--threads", "2", "--out", results}
+		if dir != "" {
+			args = append(args, "--direction", dir)
+		}
+		out, err := gogan(t, args...)
 		if err != nil {
-			t.Fatalf("eval pix2pix --direction %s: %v\n%s", dir, err, out)
+			t.Fatalf("eval pix2pix --direction %q: %v\n%s", dir, err, out)
 		}
-		if !strings.Contains(out, "pairs 350..353 of 400") || !strings.Contains(out, "eval         4") {
-			t.Errorf("eval pix2pix --direction %s:\n%s", dir, out)
+		dirs := []string{dir}
+		if dir == "" {
+			dirs = []string{"AtoB", "BtoA"}
 		}
-		// which of the two generators was scored, and how to score the other
-		gen := map[string]string{"AtoB": "generator: G_A (AtoB: each pair's A side translated, scored against its B side); --direction BtoA scores G_B",
-			"BtoA": "generator: G_B (BtoA: each pair's B side translated, scored against its A side); --direction AtoB scores G_A"}[dir]
-		if !strings.Contains(out, gen) {
-			t.Errorf("eval pix2pix --direction %s does not say %q:\n%s", dir, gen, out)
+		if !strings.Contains(out, "pairs 350..353 of 400") || strings.Count(out, "eval         4") != len(dirs) {
+			t.Errorf("eval pix2pix --direction %q: want %d blocks of scores:\n%s", dir, len(dirs), out)
+		}
+		// each block headed by its direction and generator, G_A's first
+		last := -1
+		for _, d := range dirs {
+			at := strings.Index(out, heads[d]+"\nG mode")
+			if at < 0 || at < last {
+				t.Errorf("eval pix2pix --direction %q does not head a block %q (after the one before):\n%s", dir, heads[d], out)
+			}
+			last = at
+		}
+		if len(dirs) == 1 {
+			other := map[string]string{"AtoB": "BtoA", "BtoA": "AtoB"}[dir]
+			if strings.Contains(out, heads[other]) {
+				t.Errorf("eval pix2pix --direction %s scores %s too:\n%s", dir, other, out)
+			}
 		}
 		// the visuals named as the reference's cycle_gan names them
-		want := map[string]string{"AtoB": "_fake_B.png", "BtoA": "_fake_A.png"}[dir]
-		if fakes, _ := filepath.Glob(filepath.Join(results, "images", "*"+want)); len(fakes) != 4 {
-			t.Errorf("eval pix2pix --direction %s --out: %d files *%s", dir, len(fakes), want)
+		want := map[string][]string{"": {"real_A", "fake_B", "real_B", "fake_A"}, "AtoB": {"real_A", "fake_B", "real_B"},
+			"BtoA": {"real_B", "fake_A", "real_A"}}[dir]
+		ents, _ := os.ReadDir(filepath.Join(results, "images"))
+		if len(ents) != 4*len(want) {
+			t.Errorf("eval pix2pix --direction %q --out: %d images, want %d (%v for each of 4 pairs)", dir, len(ents), 4*len(want), want)
 		}
+		for _, v := range want {
+			if fakes, _ := filepath.Glob(filepath.Join(results, "images", "*_"+v+".png")); len(fakes) != 4 {
+				t.Errorf("eval pix2pix --direction %q --out: %d files *_%s.png", dir, len(fakes), v)
+			}
+		}
+		// index.html: each pair's row in test.py's order, and each block's heading
+		page, err := os.ReadFile(filepath.Join(results, "index.html"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		row := string(page)[strings.Index(string(page), "<h2>Pairs</h2>"):]
+		last = -1
+		for _, v := range want {
+			at := strings.Index(row, "_"+v+`.png"`)
+			if at < 0 || at < last {
+				t.Errorf("eval pix2pix --direction %q: index.html does not show %s after the visuals before it (%v)", dir, v, want)
+			}
+			last = at
+		}
+		for _, d := range dirs {
+			if !strings.Contains(string(page), html.EscapeString(heads[d])) {
+				t.Errorf("eval pix2pix --direction %q: index.html does not say %q", dir, heads[d])
+			}
+			// the images written are those scored: each generator's
+			// outputs against its targets (G_B's real_A is G_A's input)
+			// give its block's PSNR
+			var n int
+			var l1, printed float64
+			block := out[strings.Index(out, heads[d])+len(heads[d]):]
+			if _, err := fmt.Sscanf(block[strings.Index(block, "\neval")+1:], "eval %d %f %f", &n, &l1, &printed); err != nil {
+				t.Fatalf("eval pix2pix --direction %q: no eval row under %q: %v\n%s", dir, heads[d], err, out)
+			}
+			fake, target := "fake_B", "real_B"
+			if d == "BtoA" {
+				fake, target = "fake_A", "real_A"
+			}
+			fakes, _ := filepath.Glob(filepath.Join(results, "images", "*_"+fake+".png"))
+			var psnr float64
+			for _, f := range fakes {
+				im, err1 := data.LoadImage(f, 3)
+				real, err2 := data.LoadImage(strings.TrimSuffix(f, fake+".png")+target+".png", 3)
+				if err1 != nil || err2 != nil {
+					t.Fatal(err1, err2)
+				}
+				p, err := eval.PSNR(im, real)
+				if err != nil {
+					t.Fatal(err)
+				}
+				psnr += p / float64(len(fakes))
+			}
+			if got := fmt.Sprintf("%.3f", psnr); got != fmt.Sprintf("%.3f", printed) {
+				t.Errorf("eval pix2pix --direction %q: the written %s against %s give PSNR %s, %s's block says %.3f", dir, fake, target, got, d, printed)
+			}
+		}
+	}
+	if out, err := gogan(t, "eval", "pix2pix", "--checkpoint", run, "--data-root", root, "--direction", "sideways"); err == nil || !strings.Contains(out, "--direction sideways: want AtoB, BtoA, both") {
+		t.Errorf("eval pix2pix --direction sideways: %v\n%s", err, out)
 	}
 }
 

@@ -321,7 +321,7 @@ func loadSamplesFile(path string) ([]float32, error) {
 // Pix2PixEvalOptions configure EvalPix2Pix.
 type Pix2PixEvalOptions struct {
 	Checkpoint string // a pix2pix or CycleGAN checkpoint or run folder
-	Direction  string // CycleGAN: AtoB (G_A) or BtoA (G_B); "" = AtoB
+	Direction  string // CycleGAN: AtoB (G_A), BtoA (G_B) or both; "" = both
 	Root       string // dataset folder; default the checkpoint's data.root
 	Phase      string // split; default test
 	Skip       int    // start at this pair (to hold out the tail of a split)
@@ -347,30 +347,45 @@ type Pix2PixScores struct {
 // Pix2PixEval is EvalPix2Pix's result.
 type Pix2PixEval struct {
 	Checkpoint string
-	// Generator names the generator scored where the recipe has more than
-	// one (CycleGAN's G_A and G_B), and how to score the other.
-	Generator string
-	Data      string // the dataset and the pairs evaluated
-	Scores    []Pix2PixScores
-	Out       string // the results page's folder, when one was written
+	Data       string // the dataset and the pairs evaluated
+	Generators []Pix2PixGenerator
+	Out        string // the results page's folder, when one was written
+}
+
+// Pix2PixGenerator is one generator's scores, a row per generator mode.
+type Pix2PixGenerator struct {
+	// Heading names the direction and generator where the recipe has more
+	// than one (CycleGAN's G_A and G_B), and which side of each pair it
+	// translates; "" for pix2pix's one.
+	Heading string
+	Scores  []Pix2PixScores
 }
 
 func (e *Pix2PixEval) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "checkpoint %s\n", e.Checkpoint)
-	if e.Generator != "" {
-		fmt.Fprintf(&b, "generator: %s\n", e.Generator)
-	}
-	fmt.Fprintf(&b, "data: %s\n", e.Data)
-	fmt.Fprintf(&b, "%-6s %7s %9s %9s %8s\n", "G mode", "pairs", "L1", "PSNR dB", "SSIM")
-	for _, s := range e.Scores {
-		fmt.Fprintf(&b, "%-6s %7d %9.4f %9.3f %8.4f\n", s.Mode, s.N, s.L1, s.PSNR, s.SSIM)
+	fmt.Fprintf(&b, "checkpoint %s\ndata: %s\n", e.Checkpoint, e.Data)
+	for i, g := range e.Generators {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		if g.Heading != "" {
+			fmt.Fprintf(&b, "%s\n", g.Heading)
+		}
+		fmt.Fprintf(&b, "%-6s %7s %9s %9s %8s\n", "G mode", "pairs", "L1", "PSNR dB", "SSIM")
+		for _, s := range g.Scores {
+			fmt.Fprintf(&b, "%-6s %7d %9.4f %9.3f %8.4f\n", s.Mode, s.N, s.L1, s.PSNR, s.SSIM)
+		}
 	}
 	if e.Out != "" {
 		fmt.Fprintf(&b, "results: %s\n", filepath.Join(e.Out, "index.html"))
 	}
 	return b.String()
 }
+
+// pix2pixDirections are what Pix2PixEvalOptions.Direction may say: "" and
+// "both" score each of the recipe's generators (CycleGAN's G_A and then
+// G_B; pix2pix's one).
+var pix2pixDirections = []string{"AtoB", "BtoA", "both"}
 
 // EvalPix2Pix runs a pix2pix checkpoint's generator on held-out pairs and
 // scores its outputs against the targets: L1 on [-1, 1] (the training L1),
@@ -379,7 +394,9 @@ func (e *Pix2PixEval) String() string {
 // SSIM on the RGB of L with the output's ab (the model's lab2rgb) against
 // the photo. Pairs are loaded as in training without
 // flips, resized straight to the crop size (as gogan translate does) instead
-// of resized and randomly cropped.
+// of resized and randomly cropped. A CycleGAN's two generators are both
+// scored unless o.Direction picks one: G_A on each pair's A side against its
+// B side, G_B on the B side against the A side.
 func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -409,13 +426,18 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	if o.Skip < 0 || o.Limit < 0 {
 		return nil, fmt.Errorf("eval pix2pix: --skip %d, --limit %d: must not be negative", o.Skip, o.Limit)
 	}
+	switch o.Direction {
+	case "", "both", "AtoB", "BtoA":
+	default:
+		return nil, fmt.Errorf("eval pix2pix: --direction %s: want %s (a CycleGAN's G_A, its G_B, or both; a pix2pix has one generator)", o.Direction, strings.Join(pix2pixDirections, ", "))
+	}
 	ck, _, cfg, err := runfolder.OpenCheckpoint(o.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
-	tr, err := infer.Translation(ck, cfg, o.Direction, "eval pix2pix")
+	trs, err := pix2pixTranslations(ck, cfg, o.Direction)
 	if err != nil {
-		return nil, fmt.Errorf("eval pix2pix: %w", err)
+		return nil, err
 	}
 	dev, err := torch.ParseDevice(o.Device)
 	if err != nil {
@@ -442,14 +464,22 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 		}
 		dc.Dataset = data.Aligned
 	}
-	dc.Direction, dc.InputNC, dc.OutputNC = tr.PairDirection, tr.InputNC, tr.OutputNC
-	ds, err := data.Open(ctx, dc, nil)
-	if err != nil {
-		return nil, fmt.Errorf("eval pix2pix: data (data.root %s, --phase %s): %w", dc.Root, dc.Phase, err)
+	// Every generator's pairs before any is scored: data that will not
+	// do is said at once.
+	dss := make([]*data.Dataset, len(trs))
+	for k, tr := range trs {
+		dc := dc
+		dc.Direction, dc.InputNC, dc.OutputNC = tr.PairDirection, tr.InputNC, tr.OutputNC
+		ds, err := data.Open(ctx, dc, nil)
+		if err != nil {
+			return nil, fmt.Errorf("eval pix2pix: data (data.root %s, --phase %s): %w", dc.Root, dc.Phase, err)
+		}
+		if !ds.Paired() {
+			return nil, fmt.Errorf("eval pix2pix: %s gives no pairs", ds)
+		}
+		dss[k] = ds
 	}
-	if !ds.Paired() {
-		return nil, fmt.Errorf("eval pix2pix: %s gives no pairs", ds)
-	}
+	ds := dss[0]
 	end := ds.Len()
 	if o.Limit > 0 {
 		end = min(end, o.Skip+o.Limit)
@@ -459,7 +489,15 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	}
 	var page *resultsPage
 	if o.Out != "" {
-		if page, err = newResultsPage(o.Out, tr.Lab, tr.Role == "G_B", len(modes)); err != nil {
+		var gens [][3]string
+		for _, tr := range trs {
+			gens = append(gens, visualNames(tr.Lab, tr.Role == "G_B"))
+		}
+		var names []string
+		for _, train := range modes {
+			names = append(names, map[bool]string{true: "train", false: "eval"}[train])
+		}
+		if page, err = newResultsPage(o.Out, gens, names); err != nil {
 			return nil, err
 		}
 		defer page.abort()
@@ -467,12 +505,55 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	res := &Pix2PixEval{Checkpoint: ck.Dir,
 		Data: fmt.Sprintf("%s %s, phase %s, pairs %d..%d of %d (%s, no flip)", dc.Dataset, dc.Root, dc.Phase, o.Skip, end-1, ds.Len(),
 			describeEvalPreprocess(dc))}
-	res.Generator = otherGenerators(cfg, tr)
 	// pix2pixHD's features are encoded from each pair's photo (test.py
 	// --use_encoded_image), by E in G's mode: the target itself.
-	if tr.Photos {
+	if trs[0].Photos {
 		res.Data += "; features encoded from each target photo"
 	}
+	for k, tr := range trs {
+		gen := Pix2PixGenerator{Heading: generatorHeading(cfg, tr)}
+		scores, err := scoreGenerator(ctx, ck, cfg, tr, dss[k], o, end, modes, dev, page, k)
+		if err != nil {
+			return nil, err
+		}
+		gen.Scores = scores
+		res.Generators = append(res.Generators, gen)
+	}
+	if page != nil {
+		if err := page.finish(res); err != nil {
+			return nil, err
+		}
+		res.Out = o.Out
+	}
+	return res, nil
+}
+
+// pix2pixTranslations are the generators that direction asks EvalPix2Pix
+// to score: "" and "both" all of the recipe's, AtoB or BtoA the one.
+func pix2pixTranslations(ck runfolder.Checkpoint, cfg *config.Config, direction string) ([]gan.Translation, error) {
+	if direction == "AtoB" || direction == "BtoA" {
+		tr, err := infer.Translation(ck, cfg, direction, "eval pix2pix")
+		if err != nil {
+			return nil, fmt.Errorf("eval pix2pix: %w", err)
+		}
+		return []gan.Translation{tr}, nil
+	}
+	if _, err := infer.Translation(ck, cfg, "", "eval pix2pix"); err != nil {
+		return nil, fmt.Errorf("eval pix2pix: %w", err)
+	}
+	def, err := gan.For(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return def.Translate(cfg), nil
+}
+
+// scoreGenerator scores tr's generator on pairs [o.Skip, end) of ds in
+// each mode, adding its images to page (as page's generator gen) when there
+// is one.
+func scoreGenerator(ctx context.Context, ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translation, ds *data.Dataset, o Pix2PixEvalOptions, end int, modes []bool, dev torch.Device, page *resultsPage, gen int) ([]Pix2PixScores, error) {
+	dc := ds.Config()
+	var scores []Pix2PixScores
 	for _, train := range modes {
 		// The checkpoint's networks afresh for each mode: a train-mode pass
 		// moves BatchNorm's running statistics, which eval mode then reads
@@ -504,7 +585,7 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 				if files := ds.Files(); i < len(files) {
 					name = filepath.Base(files[i])
 				}
-				return page.add(i, name, mode, in, fake, target, l1, psnr, ssim)
+				return page.add(gen, i, name, mode, in, fake, target, l1, psnr, ssim)
 			}}
 		}
 		sc, err := scorePix2Pix(ctx, g, encode, tr.Output, ds, o.Skip, end, train, o.Seed, dev, keep)
@@ -513,15 +594,9 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 		if err != nil {
 			return nil, err
 		}
-		res.Scores = append(res.Scores, sc)
+		scores = append(scores, sc)
 	}
-	if page != nil {
-		if err := page.finish(res); err != nil {
-			return nil, err
-		}
-		res.Out = o.Out
-	}
-	return res, nil
+	return scores, nil
 }
 
 // keepFunc hands scorePix2Pix's images to the results page: show makes the
@@ -643,27 +718,19 @@ func scorePix2Pix(ctx context.Context, g interface {
 	return sc, nil
 }
 
-// otherGenerators describes the generator tr scores when the recipe
-// translates in more than one direction (CycleGAN), naming the --direction
-// that scores each other one; "" when tr is its only generator.
-func otherGenerators(cfg *config.Config, tr gan.Translation) string {
+// generatorHeading names tr's direction and generator, and the side of
+// each pair it translates, when the recipe translates in more than one
+// direction (CycleGAN): "AtoB (G_A): each pair's A side translated, scored
+// against its B side", as gogan eval classes heads its tables; "" when tr
+// is its only generator.
+func generatorHeading(cfg *config.Config, tr gan.Translation) string {
 	def, err := gan.For(cfg)
-	if err != nil || def.Translate == nil {
-		return ""
-	}
-	trs := def.Translate(cfg)
-	if len(trs) < 2 {
+	if err != nil || def.Translate == nil || len(def.Translate(cfg)) < 2 {
 		return ""
 	}
 	from, to := "A", "B"
 	if tr.PairDirection == "BtoA" {
 		from, to = to, from
 	}
-	desc := fmt.Sprintf("%s (%s: each pair's %s side translated, scored against its %s side)", tr.Role, tr.Direction, from, to)
-	for _, o := range trs {
-		if o.Direction != tr.Direction {
-			desc += fmt.Sprintf("; --direction %s scores %s", o.Direction, o.Role)
-		}
-	}
-	return desc
+	return fmt.Sprintf("%s (%s): each pair's %s side translated, scored against its %s side", tr.Direction, tr.Role, from, to)
 }

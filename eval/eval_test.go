@@ -370,10 +370,14 @@ func TestClassifierAndEvalCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ev.Scores) != 2 || ev.Scores[0].Mode != "train" || ev.Scores[1].N != 20 {
-		t.Fatalf("pix2pix scores: %+v", ev.Scores)
+	if len(ev.Generators) != 1 || ev.Generators[0].Heading != "" {
+		t.Fatalf("a pix2pix scored as %d generators: %+v", len(ev.Generators), ev.Generators)
 	}
-	for _, s := range ev.Scores {
+	scores := ev.Generators[0].Scores
+	if len(scores) != 2 || scores[0].Mode != "train" || scores[1].N != 20 {
+		t.Fatalf("pix2pix scores: %+v", scores)
+	}
+	for _, s := range scores {
 		if !(s.L1 > 0 && s.L1 < 2 && s.PSNR > 0 && s.PSNR < maxPSNR && s.SSIM > -1 && s.SSIM < 1) {
 			t.Errorf("pix2pix scores out of range: %+v", s)
 		}
@@ -386,8 +390,8 @@ func TestClassifierAndEvalCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(alone.Scores) != 1 || alone.Scores[0] != ev.Scores[1] {
-		t.Errorf("eval mode alone %+v, after train mode %+v", alone.Scores, ev.Scores[1])
+	if len(alone.Generators) != 1 || len(alone.Generators[0].Scores) != 1 || alone.Generators[0].Scores[0] != scores[1] {
+		t.Errorf("eval mode alone %+v, after train mode %+v", alone.Generators, scores[1])
 	}
 	// stopped (a signal cancels the context) before the first batch: nothing left
 	stopped, cancel := context.WithCancel(ctx)
@@ -550,9 +554,10 @@ func checkResultsPage(t *testing.T, dir string, ev *Pix2PixEval, pairs int) {
 	if ents, _ := os.ReadDir(filepath.Dir(dir)); len(ents) != 1 {
 		t.Errorf("beside the results: %v, want the folder alone (no temporary one left)", ents)
 	}
-	for _, sc := range ev.Scores {
+	scores := ev.Generators[0].Scores
+	for _, sc := range scores {
 		fakeName := "fake_B.png" // one mode: test.py's name
-		if len(ev.Scores) > 1 {
+		if len(scores) > 1 {
 			fakeName = "fake_B_" + sc.Mode + ".png"
 		}
 		var psnr, ssim float64

@@ -20,16 +20,20 @@ import (
 // resultsPage is gogan eval pix2pix --out: every pair's input, output (one
 // per generator mode) and target as PNGs under images/, named as the
 // reference's test.py names them (<name>_real_A.png, _fake_B.png,
-// _real_B.png; with both modes _fake_B_train.png and _fake_B_eval.png), and an index.html showing them side by side with each
-// output's scores, which test.py's page does not have. It is written into
-// a temporary folder beside the destination and renamed into place whole.
+// _real_B.png; with both modes _fake_B_train.png and _fake_B_eval.png), and
+// an index.html showing them side by side with each output's scores, which
+// test.py's page does not have. A CycleGAN's two generators share a row per
+// pair as on test.py's page: real_A, fake_B, real_B, fake_A (its rec_A and
+// rec_B are not scored, and not shown). It is written into a temporary
+// folder beside the destination and renamed into place whole.
 type resultsPage struct {
 	dir, tmp string
 	made     []string // the parents it made for dir, outermost first
 	rows     []*resultRow
 	byPair   map[int]*resultRow
 	stems    map[string]int // file stems taken, by pair
-	labels   [3]string      // the visuals' names: input, output, target
+	gens     [][3]string    // each generator's visuals' names: input, output, target
+	modes    []string       // the generator modes written, in order
 	// suffixed: the outputs' names end in their mode (_fake_B_train,
 	// _fake_B_eval) because both modes are written; one mode keeps
 	// test.py's own names.
@@ -37,21 +41,46 @@ type resultsPage struct {
 }
 
 type resultRow struct {
-	Name          string
-	Input, Target string // paths relative to the page
-	Fakes         []resultFake
+	Name  string
+	cells map[string]*resultCell // by visual (an output's with its mode suffix)
+	Cells []*resultCell          // in the page's columns' order (nil: none), made by finish
 }
 
-type resultFake struct {
-	Mode, Path     string
+// resultCell is one image of a pair: its path relative to the page, its
+// visual's name, and an output's scores.
+type resultCell struct {
+	Path, Visual string
+	Scores       *resultScores
+}
+
+type resultScores struct {
 	L1, PSNR, SSIM float64
 }
 
+// resultColumn is a column of the pairs' table: its title and the visual
+// (the key of resultRow.cells) it shows.
+type resultColumn struct {
+	Title, key string
+}
+
+// visualNames are the reference's names of tr's input, output and target:
+// the colorization model's, or cycle_gan's for G_B (B to A), else
+// pix2pix's.
+func visualNames(lab, fromB bool) [3]string {
+	switch {
+	case lab:
+		return [3]string{"real_A", "fake_B_rgb", "real_B_rgb"}
+	case fromB:
+		return [3]string{"real_B", "fake_A", "real_A"}
+	}
+	return [3]string{"real_A", "fake_B", "real_B"}
+}
+
 // newResultsPage starts a results folder at dir, which must not hold
-// files: an evaluation does not write over another's. lab names the
-// visuals as the colorization model does; fromB as CycleGAN's G_B (B to A);
-// modes is how many generator modes the evaluation writes.
-func newResultsPage(dir string, lab, fromB bool, modes int) (*resultsPage, error) {
+// files: an evaluation does not write over another's. gens are the visuals'
+// names (visualNames) of each generator scored, in order; modes the
+// generator modes each writes.
+func newResultsPage(dir string, gens [][3]string, modes []string) (*resultsPage, error) {
 	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
 		return nil, fmt.Errorf("eval pix2pix: --out %s holds files already: give a new folder (results are written whole, nothing is replaced)", dir)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -73,24 +102,21 @@ func newResultsPage(dir string, lab, fromB bool, modes int) (*resultsPage, error
 		err = os.Mkdir(filepath.Join(tmp, "images"), 0o755)
 	}
 	p := &resultsPage{dir: dir, tmp: tmp, made: made, byPair: map[int]*resultRow{}, stems: map[string]int{},
-		labels: [3]string{"real_A", "fake_B", "real_B"}, suffixed: modes > 1}
+		gens: gens, modes: modes, suffixed: len(modes) > 1}
 	if err != nil {
 		p.abort()
 		return nil, fmt.Errorf("eval pix2pix: --out: %w", err)
 	}
-	switch {
-	case lab: // the reference's colorization visuals
-		p.labels = [3]string{"real_A", "fake_B_rgb", "real_B_rgb"}
-	case fromB:
-		p.labels = [3]string{"real_B", "fake_A", "real_A"}
-	}
 	return p, nil
 }
 
-// add records pair i's images in one generator mode: in (the input as
-// shown), fake (the output scored) and target, with the output's scores.
-// name is the pair's file (or "" for a dataset without files).
-func (p *resultsPage) add(i int, name, mode string, in, fake, target *data.Image, l1, psnr, ssim float64) error {
+// add records pair i's images from generator gen (an index of the page's
+// gens) in one generator mode: in (the input as shown), fake (the output
+// scored) and target, with the output's scores. name is the pair's file
+// (or "" for a dataset without files). An input or target another
+// generator already showed for the pair (CycleGAN's real_B, G_A's target
+// and G_B's input) is not written again.
+func (p *resultsPage) add(gen, i int, name, mode string, in, fake, target *data.Image, l1, psnr, ssim float64) error {
 	row := p.byPair[i]
 	if row == nil {
 		stem := fmt.Sprintf("pair%05d", i)
@@ -101,23 +127,61 @@ func (p *resultsPage) add(i int, name, mode string, in, fake, target *data.Image
 			stem = fmt.Sprintf("%s_%05d", stem, i)
 		}
 		p.stems[stem] = i
-		row = &resultRow{Name: stem, Input: p.path(stem, p.labels[0]), Target: p.path(stem, p.labels[2])}
-		if err := p.write(row.Input, in); err != nil {
-			return err
-		}
-		if err := p.write(row.Target, target); err != nil {
-			return err
-		}
+		row = &resultRow{Name: stem, cells: map[string]*resultCell{}}
 		p.byPair[i] = row
 		p.rows = append(p.rows, row)
 	}
-	label := p.labels[1]
-	if p.suffixed {
-		label += "_" + mode
+	v := p.gens[gen]
+	for _, real := range []struct {
+		visual string
+		im     *data.Image
+	}{{v[0], in}, {v[2], target}} {
+		if row.cells[real.visual] != nil {
+			continue
+		}
+		c := &resultCell{Path: p.path(row.Name, real.visual), Visual: real.visual}
+		if err := p.write(c.Path, real.im); err != nil {
+			return err
+		}
+		row.cells[real.visual] = c
 	}
-	f := resultFake{Mode: mode, Path: p.path(row.Name, label), L1: l1, PSNR: psnr, SSIM: ssim}
-	row.Fakes = append(row.Fakes, f)
-	return p.write(f.Path, fake)
+	label := p.fakeVisual(v[1], mode)
+	c := &resultCell{Path: p.path(row.Name, label), Visual: label, Scores: &resultScores{L1: l1, PSNR: psnr, SSIM: ssim}}
+	row.cells[label] = c
+	return p.write(c.Path, fake)
+}
+
+// fakeVisual is an output's file label: test.py's name, with the mode
+// when both modes are written.
+func (p *resultsPage) fakeVisual(visual, mode string) string {
+	if p.suffixed {
+		return visual + "_" + mode
+	}
+	return visual
+}
+
+// columns are the pairs' table's columns: each generator's input and its
+// outputs (a column per mode), then the targets not shown yet, so that a
+// CycleGAN's row reads real_A, fake_B, real_B, fake_A as test.py's page.
+func (p *resultsPage) columns() []resultColumn {
+	var cols []resultColumn
+	shown := map[string]bool{}
+	real := func(v string) {
+		if !shown[v] {
+			shown[v] = true
+			cols = append(cols, resultColumn{Title: v, key: v})
+		}
+	}
+	for _, v := range p.gens {
+		real(v[0])
+		for _, m := range p.modes {
+			cols = append(cols, resultColumn{Title: v[1] + " (" + m + " mode)", key: p.fakeVisual(v[1], m)})
+		}
+	}
+	for _, v := range p.gens {
+		real(v[2])
+	}
+	return cols
 }
 
 func (p *resultsPage) path(stem, label string) string {
@@ -139,11 +203,18 @@ func (p *resultsPage) write(rel string, im *data.Image) error {
 
 // finish writes index.html and puts the folder in place.
 func (p *resultsPage) finish(res *Pix2PixEval) error {
+	cols := p.columns()
+	for _, r := range p.rows {
+		r.Cells = make([]*resultCell, len(cols))
+		for j, c := range cols {
+			r.Cells[j] = r.cells[c.key]
+		}
+	}
 	d := struct {
 		*Pix2PixEval
-		Labels [3]string
-		Rows   []*resultRow
-	}{res, p.labels, p.rows}
+		Columns []resultColumn
+		Rows    []*resultRow
+	}{res, cols, p.rows}
 	if err := runfolder.AtomicWriteFile(filepath.Join(p.tmp, "index.html"), func(w io.Writer) error {
 		return resultsTemplate.Execute(w, d)
 	}); err != nil {
@@ -194,14 +265,15 @@ img { image-rendering: pixelated; max-width: 256px; }
 </style></head><body>
 <h1>gogan eval pix2pix</h1>
 <p>checkpoint {{.Checkpoint}}<br>data: {{.Data}}</p>
-<table>
+{{range .Generators}}{{if .Heading}}<h2>{{.Heading}}</h2>
+{{end}}<table>
 <tr><th>G mode</th><th>pairs</th><th>L1</th><th>PSNR dB</th><th>SSIM</th></tr>
 {{range .Scores}}<tr><td>{{.Mode}}</td><td>{{.N}}</td><td>{{printf "%.4f" .L1}}</td><td>{{printf "%.3f" .PSNR}}</td><td>{{printf "%.4f" .SSIM}}</td></tr>
 {{end}}</table>
-<h2>Pairs</h2>
+{{end}}<h2>Pairs</h2>
 <table>
-<tr><th>name</th><th>{{index .Labels 0}}</th>{{if .Rows}}{{with index .Rows 0}}{{range .Fakes}}<th>{{index $.Labels 1}} ({{.Mode}} mode)</th>{{end}}{{end}}{{end}}<th>{{index .Labels 2}}</th></tr>
-{{range .Rows}}<tr><td>{{.Name}}</td><td><img src="{{src .Input}}" alt="input"></td>{{range .Fakes}}<td><img src="{{src .Path}}" alt="output"><div class="s">L1 {{printf "%.4f" .L1}} · PSNR {{printf "%.2f" .PSNR}} · SSIM {{printf "%.4f" .SSIM}}</div></td>{{end}}<td><img src="{{src .Target}}" alt="target"></td></tr>
+<tr><th>name</th>{{range .Columns}}<th>{{.Title}}</th>{{end}}</tr>
+{{range .Rows}}<tr><td>{{.Name}}</td>{{range .Cells}}<td>{{with .}}<img src="{{src .Path}}" alt="{{.Visual}}">{{with .Scores}}<div class="s">L1 {{printf "%.4f" .L1}} · PSNR {{printf "%.2f" .PSNR}} · SSIM {{printf "%.4f" .SSIM}}</div>{{end}}{{end}}</td>{{end}}</tr>
 {{end}}</table>
 </body></html>
 `))

@@ -17,14 +17,14 @@ func TestResultsPageFolder(t *testing.T) {
 	base := t.TempDir()
 	im := data.NewImage(4, 4, 3)
 	dir := filepath.Join(base, "new", "res")
-	p, err := newResultsPage(dir, false, false, 1)
+	p, err := newResultsPage(dir, [][3]string{visualNames(false, false)}, []string{"eval"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.add(0, "a#1?%41.jpg", "eval", im, im, im, 0.5, 10, 0.1); err != nil {
+	if err := p.add(0, 0, "a#1?%41.jpg", "eval", im, im, im, 0.5, 10, 0.1); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.finish(&Pix2PixEval{Checkpoint: "ck", Scores: []Pix2PixScores{{Mode: "eval", N: 1}}}); err != nil {
+	if err := p.finish(&Pix2PixEval{Checkpoint: "ck", Generators: []Pix2PixGenerator{{Scores: []Pix2PixScores{{Mode: "eval", N: 1}}}}}); err != nil {
 		t.Fatal(err)
 	}
 	page, _ := os.ReadFile(filepath.Join(dir, "index.html"))
@@ -42,11 +42,11 @@ func TestResultsPageFolder(t *testing.T) {
 	target, link := filepath.Join(base, "target"), filepath.Join(base, "link")
 	os.Mkdir(target, 0o755)
 	os.Symlink(target, link)
-	if p, err = newResultsPage(link, false, true, 2); err != nil {
+	if p, err = newResultsPage(link, [][3]string{visualNames(false, true)}, []string{"train", "eval"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, mode := range []string{"train", "eval"} {
-		if err := p.add(0, "b.png", mode, im, im, im, 0.5, 10, 0.1); err != nil {
+		if err := p.add(0, 0, "b.png", mode, im, im, im, 0.5, 10, 0.1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -66,7 +66,7 @@ func TestResultsPageFolder(t *testing.T) {
 		}
 	}
 
-	if p, err = newResultsPage(filepath.Join(base, "p", "q", "res"), false, false, 1); err != nil {
+	if p, err = newResultsPage(filepath.Join(base, "p", "q", "res"), [][3]string{visualNames(false, false)}, []string{"eval"}); err != nil {
 		t.Fatal(err)
 	}
 	p.abort()
