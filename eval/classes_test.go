@@ -140,7 +140,7 @@ func TestClassesErrors(t *testing.T) {
 		want, not []string
 	}{
 		{"classifier of another shape", classes(ClassesOptions{Classifier: other, Checkpoint: cg}),
-			[]string{other, "features.0.weight is [16 1 4 4], the classifier's is [32 1 4 4]"}, nil},
+			[]string{other, "features.0.weight is [16 1 4 4], the classifier's is [32 1 4 4]", "gogan eval classifier --force --out " + other}, nil},
 		{"classifier is a folder", classes(ClassesOptions{Classifier: dir, Checkpoint: cg}),
 			[]string{dir + " is a folder", "the file that gogan eval classifier --out wrote"}, []string{"--out " + dir}},
 		{"unknown direction", classes(ClassesOptions{Classifier: clf, Checkpoint: cg, Direction: "atob"}),

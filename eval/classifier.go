@@ -177,7 +177,7 @@ func LoadClassifier(path string, dev torch.Device) (*Classifier, error) {
 	}
 	ts, meta, err := torch.LoadSafetensors(path)
 	if err != nil {
-		return nil, fmt.Errorf("classifier %s: %w (make a new one with gogan eval classifier --out %s)", path, err, path)
+		return nil, fmt.Errorf("classifier %s: %w (make a new one with gogan eval classifier --force --out %s)", path, err, path)
 	}
 	defer torch.FreeNamed(ts)
 	if meta["kind"] != classifierKind {
@@ -208,7 +208,7 @@ func LoadClassifier(path string, dev torch.Device) (*Classifier, error) {
 	})
 	if err != nil {
 		c.Free()
-		return nil, fmt.Errorf("classifier %s: %w; make a new one with gogan eval classifier --out %s", path, err, path)
+		return nil, fmt.Errorf("classifier %s: %w; make a new one with gogan eval classifier --force --out %s", path, err, path)
 	}
 	c.Meta = meta
 	return c, nil
