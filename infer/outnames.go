@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"time"
 
 	torch "gogan/cgo"
 	"gogan/report"
@@ -38,17 +37,11 @@ func outputPaths(out string, inputs []string, folders map[string]string) ([]stri
 	return paths, nil
 }
 
-// processStart is when this process began: temp files last written before
-// it belong to writes that were cut short.
-var processStart = time.Now()
-
 // removeStaleTemps removes the temps that writes of outs cut short (a
 // translate or sample killed mid-file) left in their folders, which no
 // resume cleans as it cleans a run folder's.
 func removeStaleTemps(outs []string) {
-	for _, f := range runfolder.RemoveStaleTempsOf(outs, processStart) {
-		slog.Info("removed the temp file of a write that was cut short", "file", f)
-	}
+	runfolder.LogRemovedTemps(runfolder.RemoveStaleTempsOf(outs, runfolder.ProcessStart))
 }
 
 // Stopped is the error of a translation o.Stop stopped: after Done of

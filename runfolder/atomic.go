@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -223,6 +224,18 @@ func removeTempsBefore(dir string, before time.Time, temp func(name string) bool
 		}
 	}
 	return removed
+}
+
+// ProcessStart is when this process began: a temp file last written
+// before it belongs to a write that was cut short, not to one of this
+// process's in flight.
+var ProcessStart = time.Now()
+
+// LogRemovedTemps says, one line each, which temps a sweep removed.
+func LogRemovedTemps(files []string) {
+	for _, f := range files {
+		slog.Info("removed the temp file of a write that was cut short", "file", f)
+	}
 }
 
 // RemoveStaleTempsOf removes the temp files that writes of paths cut

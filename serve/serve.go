@@ -275,9 +275,10 @@ func plural(n int64) string {
 	return "s"
 }
 
-// answerWait is how long a client has to take an answer once it is ready:
-// one that never reads (a hung script, a frozen tab) does not hold its
-// handler, or a stopping server, for ever.
+// answerWait is how long a client has to take an answer once it is ready,
+// besides the answer's bytes at the upload floor's pace: one that never
+// reads (a hung script, a frozen tab) does not hold its handler, or a
+// stopping server, for ever.
 const answerWait = time.Minute
 
 // shutdownWait is how long a stopping server lets requests in progress finish.
@@ -537,9 +538,16 @@ func (s *Server) writePNG(w http.ResponseWriter, r *http.Request, t *timing, img
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.writeWait))
+	// On top of writeWait, the answer's own time at the slowest pace an
+	// upload may keep: a large answer over a slow link is not cut off.
+	pace := s.uploadRate
+	if pace <= 0 {
+		pace = DefaultMinUploadRate
+	}
+	wait := (s.writeWait + time.Duration(float64(buf.Len())/pace*float64(time.Second))).Round(time.Millisecond)
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(wait))
 	if _, err := w.Write(buf.Bytes()); err != nil {
-		s.logRequest(r, t, http.StatusOK, fmt.Errorf("the client did not take the answer within %v: %w", s.writeWait, err))
+		s.logRequest(r, t, http.StatusOK, fmt.Errorf("the client did not take the answer within %v: %w", wait, err))
 		return
 	}
 	s.logRequest(r, t, http.StatusOK, nil)

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1091,18 +1092,10 @@ func TestResponseNotTakenIsDropped(t *testing.T) {
 	}
 	defer s.Close()
 	s.writeWait = 300 * time.Millisecond
+	s.uploadRate = 1 << 40 // the answer's own time: nothing
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
-	noise := image.NewGray(image.Rect(0, 0, m.Size, m.Size))
-	x := uint64(88172645463325252)
-	for i := range noise.Pix { // xorshift: incompressible
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		noise.Pix[i] = uint8(x >> 32)
-	}
-	var body bytes.Buffer
-	png.Encode(&body, noise)
+	body := noisePNG(m.Size)
 	c, err := net.Dial("tcp", ts.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -1141,6 +1134,65 @@ func TestResponseNotTakenIsDropped(t *testing.T) {
 	}
 	if !slices.Equal(reused, []bool{false, true}) {
 		t.Errorf("connections reused: %v, want the second request on the first's", reused)
+	}
+}
+
+// noisePNG is a size x size gray PNG of incompressible noise (xorshift):
+// the fake engine answers with as many bytes.
+func noisePNG(size int) *bytes.Buffer {
+	noise := image.NewGray(image.Rect(0, 0, size, size))
+	x := uint64(88172645463325252)
+	for i := range noise.Pix {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		noise.Pix[i] = uint8(x >> 32)
+	}
+	var body bytes.Buffer
+	png.Encode(&body, noise)
+	return &body
+}
+
+// TestSlowReaderGetsTheWholeAnswer: the answer's deadline grows with its
+// size at the upload floor's pace, so a client on a slow link that reads
+// all the while gets a large answer whole, though it takes longer than
+// the wait for a client that never reads.
+func TestSlowReaderGetsTheWholeAnswer(t *testing.T) {
+	m := translateModel(true)
+	m.Size = 2048 // 12 MB
+	var log logBuffer
+	s, err := newServer(m, &Inputs{Analysis: Analysis{Kind: InputImage}, Source: "test"},
+		func() (engine, error) { return &fakeEngine{}, nil }, func() string { return "fake" }, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.writeWait = 300 * time.Millisecond
+	s.uploadRate = 4 << 20 // 12 MB: 3 s more
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	resp, err := http.Post(ts.URL+"/translate", "image/png", noisePNG(m.Size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	start := time.Now()
+	n := 0
+	buf := make([]byte, 256<<10)
+	for {
+		k, err := resp.Body.Read(buf)
+		n += k
+		if err != nil {
+			break
+		}
+		time.Sleep(25 * time.Millisecond) // about 10 MB/s, well under the deadline's pace
+	}
+	took := time.Since(start)
+	if want, _ := strconv.Atoi(resp.Header.Get("Content-Length")); resp.StatusCode != 200 || n != want || want < 10<<20 {
+		t.Errorf("a slow reader got %d of %d bytes (status %d) in %v\n%s", n, want, resp.StatusCode, took, log.String())
+	}
+	if took < s.writeWait {
+		t.Logf("the answer took %v, less than the %v wait: the check proves nothing on this run", took, s.writeWait)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -151,9 +150,7 @@ func Export(o ExportOptions) (*Exported, error) {
 	}
 	// The temps an export killed mid-file left of these files: no resume
 	// cleans this folder.
-	for _, f := range runfolder.RemoveStaleTempsOf(paths, processStart) {
-		slog.Info("removed the temp file of a write that was cut short", "file", f)
-	}
+	runfolder.LogRemovedTemps(runfolder.RemoveStaleTempsOf(paths, runfolder.ProcessStart))
 	// Without --force, files that appeared since the check above (another
 	// export into the folder) are not replaced either.
 	write := runfolder.AtomicCreateFiles

@@ -31,7 +31,7 @@ func TestOldRunFolderResumes(t *testing.T) {
 	if err := os.WriteFile(leftover, []byte(`{"state":`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cut := processStart.Add(-time.Minute)
+	cut := runfolder.ProcessStart.Add(-time.Minute)
 	os.Chtimes(leftover, cut, cut)
 	res, err := Resume(context.Background(), dir, []string{"train.max_steps=9"}, RunOptions{Quiet: true, Writer: os.Stderr})
 	if err != nil {

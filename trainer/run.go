@@ -29,10 +29,6 @@ import (
 	"gogan/runfolder"
 )
 
-// processStart is when this process began: temp files in a run folder last
-// written before it belong to writes that were cut short.
-var processStart = time.Now()
-
 // RunOptions are how a run talks to the person watching it.
 type RunOptions struct {
 	Quiet  bool      // log lines instead of a progress bar
@@ -399,9 +395,7 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 	if err == nil && s.lead {
 		s.unlock, err = rd.Lock()
 		if err == nil {
-			for _, f := range runfolder.RemoveStaleTemps(rd.Path, processStart) {
-				slog.Info("removed the temp file of a write that was cut short", "file", f)
-			}
+			runfolder.LogRemovedTemps(runfolder.RemoveStaleTemps(rd.Path, runfolder.ProcessStart))
 		}
 	}
 	if err == nil && s.lead { // a weights file the recipe reads, before its data
@@ -1300,10 +1294,12 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			if err := reader.read(); err != nil {
 				return stopped(err)
 			}
-			if err := reader.rowOfStop(); err != nil {
+			// The checkpoint first: a metrics.csv that cannot take the
+			// stop's row must not cost the steps since the last one.
+			if err := s.checkpoint(); err != nil {
 				return nil, err
 			}
-			if err := s.checkpoint(); err != nil {
+			if err := reader.rowOfStop(); err != nil {
 				return nil, err
 			}
 			sig := stopping // what the ranks agreed on, so that all exit alike

@@ -139,7 +139,11 @@ func New(env gan.Env) (gan.Recipe, error) {
 	if err := torch.Try(func() { r.fixedNoise = torch.Randn(torch.Float32, r.dev, rows, r.nz, 1, 1).Persist() }); err != nil {
 		r.g.Free()
 		r.d.Free()
-		return nil, fmt.Errorf("the fixed noise, data.batch_size × model.nz = %d × %d values (main.py's torch.randn(batchSize, nz, 1, 1)): %w\nlower data.batch_size", rows, r.nz, err)
+		size := fmt.Sprintf("data.batch_size × model.nz = %d × %d values", c.Data.BatchSize, r.nz)
+		if r.world > 1 {
+			size = fmt.Sprintf("the global batch's: data.batch_size × %d ranks × model.nz = %d × %d × %d values", r.world, c.Data.BatchSize, r.world, r.nz)
+		}
+		return nil, fmt.Errorf("the fixed noise, %s (main.py's torch.randn(batchSize, nz, 1, 1)): %w\nlower data.batch_size", size, err)
 	}
 	r.optG, r.optD = gan.NewAdam(r.g, c), gan.NewAdam(r.d, c)
 	return r, nil
