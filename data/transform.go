@@ -45,8 +45,12 @@ func newTransform(c Config) Transform {
 func (t Transform) Random() bool { return t.randomCrop() || t.Flip }
 
 // randomCrop reports whether the mode crops at a random position.
-func (t Transform) randomCrop() bool {
-	switch t.Mode {
+func (t Transform) randomCrop() bool { return CropsAtRandom(t.Mode) }
+
+// CropsAtRandom reports whether data.preprocess mode crops (at a random
+// position in training; a fixed one where a command asks for it).
+func CropsAtRandom(mode string) bool {
+	switch mode {
 	case ResizeAndCrop, Crop, ScaleWidthAndCrop:
 		return true
 	}

@@ -119,7 +119,7 @@ func Classes(ctx context.Context, o ClassesOptions) ([]*ClassesEval, error) {
 		trs = append(trs, tr)
 	}
 	for _, tr := range trs {
-		if tr.InputNC != 1 || tr.OutputNC != 1 || dc.CropSize != ClassifierSize || !fixedCrop(dc.Preprocess) {
+		if tr.InputNC != 1 || tr.OutputNC != 1 || dc.CropSize != ClassifierSize || !data.CropsAtRandom(dc.Preprocess) {
 			return nil, fmt.Errorf("eval classes: checkpoint %s translates %dx%dx%d images (data.crop_size %d, data.preprocess %s): the classifier takes 1x%dx%d images; train with model.input_nc=1 model.output_nc=1 data.crop_size=%d",
 				ck.Dir, tr.InputNC, dc.CropSize, dc.CropSize, dc.CropSize, dc.Preprocess, ClassifierSize, ClassifierSize, ClassifierSize)
 		}
@@ -253,10 +253,6 @@ func appendNormalized(dst []float32, pix []uint8) []float32 {
 		dst = append(dst, data.Normalize(p))
 	}
 	return dst
-}
-
-func fixedCrop(p string) bool {
-	return p == data.ResizeAndCrop || p == data.Crop || p == data.ScaleWidthAndCrop
 }
 
 // classSet is the labels a data.classes_* value names.

@@ -86,8 +86,7 @@ func validate(c *config.Config, bad func(string, ...any)) {
 		bad("data.dataset=%s makes 1-channel inputs: model.input_nc must be 1 (got %d)", d.Dataset, m.InputNC)
 	}
 	// Known from the config alone; the data would say so only once read.
-	randomCrop := d.Preprocess == "resize_and_crop" || d.Preprocess == "crop" || d.Preprocess == "scale_width_and_crop"
-	if d.OnDevice && d.Dataset == "edges" && (randomCrop || !d.NoFlip) {
+	if d.OnDevice && d.Dataset == "edges" && (data.CropsAtRandom(d.Preprocess) || !d.NoFlip) {
 		bad("data.on_device with data.dataset=edges (data.preprocess=%s, data.no_flip=%t): edge maps are detected on each cropped and flipped photo, so they cannot be kept on the device once for every epoch: set data.preprocess to scale_width or none and data.no_flip=true, or data.on_device=false",
 			d.Preprocess, d.NoFlip)
 	}
@@ -100,7 +99,7 @@ func validateNets(c *config.Config, bad func(string, ...any)) {
 	if m.NetG == "dcgan" || m.NetD == "dcgan" {
 		bad("recipe %s needs an image-to-image model.netG (unet_*, resnet_*) and a PatchGAN model.netD (basic, n_layers, pixel, multiscale); got netG=%s, netD=%s", c.Recipe, m.NetG, m.NetD)
 	}
-	if d.Preprocess == "resize_and_crop" || d.Preprocess == "crop" || d.Preprocess == "scale_width_and_crop" {
+	if data.CropsAtRandom(d.Preprocess) {
 		gan.CheckCrop(d.CropSize, netSpecs(c), bad)
 	}
 }
