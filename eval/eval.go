@@ -495,7 +495,7 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 		}
 		var names []string
 		for _, train := range modes {
-			names = append(names, map[bool]string{true: "train", false: "eval"}[train])
+			names = append(names, modeName(train))
 		}
 		if page, err = newResultsPage(o.Out, gens, names); err != nil {
 			return nil, err
@@ -627,10 +627,9 @@ func scorePix2Pix(ctx context.Context, g interface {
 	SetTraining(bool)
 	Forward(*torch.Tensor) *torch.Tensor
 }, encode func(gan.Batch) *torch.Tensor, show func(x, y *torch.Tensor) report.Images, ds *data.Dataset, from, to int, train bool, seed int64, dev torch.Device, keep keepFunc) (Pix2PixScores, error) {
-	mode := "eval"
-	batch := 16
+	mode, batch := modeName(train), 16
 	if train {
-		mode, batch = "train", 1
+		batch = 1
 	}
 	g.SetTraining(train)
 	torch.ManualSeed(uint64(seed))
@@ -733,4 +732,13 @@ func generatorHeading(cfg *config.Config, tr gan.Translation) string {
 		from, to = to, from
 	}
 	return fmt.Sprintf("%s (%s): each pair's %s side translated, scored against its %s side", tr.Direction, tr.Role, from, to)
+}
+
+// modeName is a generator mode's name in scores and file names: train or
+// eval (BatchNorm's batch statistics, or its running ones).
+func modeName(train bool) string {
+	if train {
+		return "train"
+	}
+	return "eval"
 }

@@ -114,24 +114,12 @@ func readUpload(w http.ResponseWriter, r *http.Request, limit int64, grace time.
 // declares a length and stalls holds that buffer until the pace cuts it off,
 // within the same bound (--max-upload per upload place) as one that sent it.
 func readAll(r io.Reader, size, limit int64) ([]byte, error) {
-	r = io.LimitReader(r, limit+1)
-	if size <= 0 || size > limit {
-		return io.ReadAll(r)
+	var buf bytes.Buffer
+	if size > 0 && size <= limit {
+		buf.Grow(int(size) + bytes.MinRead) // ReadFrom keeps MinRead free
 	}
-	b := make([]byte, 0, size+1) // +1: room for the read that finds the end
-	for {
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-	}
+	_, err := buf.ReadFrom(io.LimitReader(r, limit+1))
+	return buf.Bytes(), err
 }
 
 // firstPart reads the first file of a multipart form (or its first part);
