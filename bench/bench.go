@@ -198,11 +198,10 @@ func Run(cfg *config.Config, warmup, steps int) (res Result, err error) {
 }
 
 // outOfMemory says whether err is libtorch's failed allocation, on the CPU
-// or a GPU (a network's own says which keys size it already).
+// or a GPU, but not a network's (whose message names the keys that size
+// it already).
 func outOfMemory(err error) bool {
-	msg := err.Error()
-	return !strings.Contains(msg, "do not fit in the memory of") &&
-		(strings.Contains(msg, "can't allocate memory") || strings.Contains(msg, "CUDA out of memory"))
+	return torch.IsOutOfMemory(err) && !strings.Contains(err.Error(), "do not fit in the memory of")
 }
 
 // peakRSS is the process's peak resident set (VmHWM), or -1.

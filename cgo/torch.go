@@ -28,6 +28,7 @@ import "C"
 import (
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -40,6 +41,13 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return "torch: " + e.Op + ": " + e.Msg }
+
+// IsOutOfMemory says whether err is libtorch's failed allocation, on the
+// CPU or a GPU.
+func IsOutOfMemory(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "DefaultCPUAllocator: can't allocate memory") || strings.Contains(msg, "CUDA out of memory")
+}
 
 // Try runs f and returns the *Error that an op inside it panicked with, or nil.
 // Other panics are not recovered.

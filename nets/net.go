@@ -56,9 +56,7 @@ func newNet(role string, o Options, downs int, build func() Module, dev torch.De
 // tooLarge says whether err is libtorch's refusal of a tensor too large to
 // allocate (or to count the bytes of).
 func tooLarge(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "can't allocate memory") || strings.Contains(msg, "CUDA out of memory") ||
-		strings.Contains(msg, "Storage size calculation overflowed")
+	return torch.IsOutOfMemory(err) || strings.Contains(err.Error(), "Storage size calculation overflowed")
 }
 
 // sizeKeys names the config keys that size a network of role and o.Kind.

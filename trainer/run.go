@@ -449,7 +449,7 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 	if err != nil && job != nil && dist.IsCollective(err) {
 		err = job.Explain(err) // before status.json records it
 	}
-	if err != nil && outOfMemory(err) {
+	if err != nil && torch.IsOutOfMemory(err) {
 		err = fmt.Errorf("%w\nthe step needs more memory than the device (%s) has: lower data.batch_size, the image size or the networks' widths (model.ngf, model.ndf); the newest good checkpoint is %s",
 			err, s.dev, s.lastCheckpointText())
 	}
@@ -512,13 +512,6 @@ func (s *session) unsaved() bool {
 // launcherRepeat is how soon after a signal a rank takes the same signal
 // as its launcher's copy of it (Shutdown.CoalesceRepeats).
 const launcherRepeat = 2 * time.Second
-
-// outOfMemory says whether err is libtorch's failed allocation, on the CPU
-// or a GPU.
-func outOfMemory(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "DefaultCPUAllocator: can't allocate memory") || strings.Contains(msg, "CUDA out of memory")
-}
 
 // StoppedBeforeStart is a run stopped by a signal before its first step:
 // nothing was trained (a new run's folder is removed).
