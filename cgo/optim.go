@@ -49,16 +49,30 @@ func zerosLike(t *Tensor) *Tensor {
 	return z.Persist()
 }
 
+// initState allocates the moments on first use, all or none: one that fails
+// (out of memory, a freed parameter) frees those made before it and leaves
+// the state unset, so that the next step tries again instead of finding
+// holes.
 func (o *Adam) initState() {
 	if o.ExpAvg != nil {
 		return
 	}
-	o.ExpAvg = make([]*Tensor, len(o.Params))
-	o.ExpAvgSq = make([]*Tensor, len(o.Params))
-	for i, p := range o.Params {
-		o.ExpAvg[i] = zerosLike(p)
-		o.ExpAvgSq[i] = zerosLike(p)
+	m := make([]*Tensor, 0, len(o.Params))
+	v := make([]*Tensor, 0, len(o.Params))
+	done := false
+	defer func() {
+		if !done {
+			for _, t := range append(m, v...) {
+				t.Free()
+			}
+		}
+	}()
+	for _, p := range o.Params {
+		m = append(m, zerosLike(p))
+		v = append(v, zerosLike(p))
 	}
+	o.ExpAvg, o.ExpAvgSq = m, v
+	done = true
 }
 
 // MakeCapturable moves the step count and the learning rate onto the

@@ -269,3 +269,29 @@ func BenchmarkAdamStep(b *testing.B) {
 		})
 	}
 }
+
+// TestAdamStateIsAllOrNone: moments that cannot all be made (here a freed
+// parameter) leave none behind, and the next step makes them all.
+func TestAdamStateIsAllOrNone(t *testing.T) {
+	LockThread()
+	a := Ones(Float32, CPUDevice, 3).Persist()
+	b := Ones(Float32, CPUDevice, 2).Persist()
+	defer a.Free()
+	opt := NewAdam([]*Tensor{a, b}, 0.1, 0.5, 0.999)
+	defer opt.Free()
+	b.Free()
+	live := LiveTensors()
+	if err := Try(opt.Step); err == nil {
+		t.Fatal("Adam stepped a freed parameter")
+	}
+	if opt.ExpAvg != nil || opt.ExpAvgSq != nil || LiveTensors() != live {
+		t.Fatalf("a failed first step left state %v/%v and %d tensors", opt.ExpAvg, opt.ExpAvgSq, LiveTensors()-live)
+	}
+	b = Ones(Float32, CPUDevice, 2).Persist()
+	defer b.Free()
+	opt.Params[1] = b
+	opt.Step()
+	if len(opt.ExpAvg) != 2 || len(opt.ExpAvgSq) != 2 || opt.ExpAvg[1].Freed() {
+		t.Fatalf("the next step's state: %v %v", opt.ExpAvg, opt.ExpAvgSq)
+	}
+}

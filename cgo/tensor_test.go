@@ -251,8 +251,14 @@ func TestAutogradBasics(t *testing.T) {
 	if got := count.Int64s(); got[0] != 2 {
 		t.Errorf("int64 AddInPlace: %v", got)
 	}
-	if err := Try(func() { count.AddInPlace(0.5) }); err == nil {
-		t.Error("a fractional add to an int64 tensor was accepted")
+	// Past int64's range and NaN are refused before any cast to an integer.
+	for _, v := range []float64{0.5, math.NaN(), math.Inf(1), math.Inf(-1), 1e30, 0x1p63, -0x1p64} {
+		if err := Try(func() { count.AddInPlace(v) }); err == nil || !strings.Contains(err.Error(), "not an integer") {
+			t.Errorf("AddInPlace(%g) to an int64 tensor: %v", v, err)
+		}
+	}
+	if got := count.Int64s(); got[0] != 2 {
+		t.Errorf("int64 AddInPlace after refusals: %v", got)
 	}
 	if err := Try(func() { p.CopyFrom(Zeros(Float32, CPUDevice, 5)) }); err == nil || !strings.Contains(err.Error(), "shape") {
 		t.Errorf("copy of a wrong shape: %v", err)

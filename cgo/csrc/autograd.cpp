@@ -92,7 +92,10 @@ void gt_add_scalar_(GTensor t, double value, char **err) {
   auto &x = T(t);
   // An integral tensor refuses a floating-point scalar: add an integer one.
   if (at::isIntegralType(x.scalar_type(), /*includeBool=*/false)) {
-    if (value != static_cast<double>(static_cast<int64_t>(value)))
+    // The range test comes first: casting a double outside int64's range
+    // (or NaN) to an integer is undefined behaviour.
+    if (!(value >= -9223372036854775808.0 && value < 9223372036854775808.0) ||
+        value != static_cast<double>(static_cast<int64_t>(value)))
       throw std::invalid_argument("add_: " + std::to_string(value) + " is not an integer, tensor is " +
                                   std::string(c10::toString(x.scalar_type())));
     x.add_(static_cast<int64_t>(value));

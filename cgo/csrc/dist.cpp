@@ -520,6 +520,7 @@ uint8_t *gt_dist_store_get(const char *key, int64_t *n, char **err) {
   GT_TRY
   auto v = G().store->get(key);
   auto *out = static_cast<uint8_t *>(malloc(v.size() + 1));
+  if (out == nullptr) throw std::bad_alloc();
   if (!v.empty()) memcpy(out, v.data(), v.size());
   *n = int64_t(v.size());
   return out;

@@ -53,8 +53,15 @@ GTensor gt_eigh(GTensor x, GTensor *vecs, char **err) {
   GT_TRY
   if (vecs == nullptr) return wrap(at::linalg_eigvalsh(T(x)));
   auto r = at::linalg_eigh(T(x));
-  *vecs = wrap(std::get<1>(r));
-  return wrap(std::get<0>(r));
+  // Both handles or neither: a wrap that fails must not strand the other.
+  GTensor values = wrap(std::get<0>(r));
+  try {
+    *vecs = wrap(std::get<1>(r));
+  } catch (...) {
+    gt_free(values);
+    throw;
+  }
+  return values;
   GT_CATCH(nullptr)
 }
 
