@@ -506,8 +506,12 @@ func (s *session) checkpointBefore(stop error) error {
 // checkpoint (with several ranks, a checkpoint needs them all: a rank's
 // own failure cannot call one).
 func (s *session) unsaved() bool {
-	return s.job == nil && s.lead && s.step > 0 && (s.ckpt == "" || s.ckptAt != s.step)
+	return s.job == nil && s.lead && s.step > 0 && !s.atCheckpoint()
 }
+
+// atCheckpoint says whether the last checkpoint holds the current step
+// (every rank knows: they write it together).
+func (s *session) atCheckpoint() bool { return s.ckpt != "" && s.ckptAt == s.step }
 
 // launcherRepeat is how soon after a signal a rank takes the same signal
 // as its launcher's copy of it (Shutdown.CoalesceRepeats).
@@ -1288,9 +1292,12 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 				return stopped(err)
 			}
 			// The checkpoint first: a metrics.csv that cannot take the
-			// stop's row must not cost the steps since the last one.
-			if err := s.checkpoint(); err != nil {
-				return nil, err
+			// stop's row must not cost the steps since the last one. A stop
+			// right after a checkpoint has nothing new to write.
+			if !s.atCheckpoint() {
+				if err := s.checkpoint(); err != nil {
+					return nil, err
+				}
 			}
 			if err := reader.rowOfStop(); err != nil {
 				return nil, err
@@ -1397,7 +1404,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			return nil, err
 		}
 	} else {
-		if s.ckpt == "" || s.ckptAt != s.step {
+		if !s.atCheckpoint() {
 			if err := s.checkpoint(); err != nil {
 				return nil, err
 			}

@@ -358,3 +358,49 @@ func TestResumeOfAFinishedRunAddsNoEvents(t *testing.T) {
 		t.Errorf("event files after resuming a finished run: %v, want the run's one", files)
 	}
 }
+
+// TestStopRightAfterACheckpointKeepsIt: a stop that comes right after a
+// checkpoint (here train.checkpoint_every's at step 2) has nothing new to
+// save: the checkpoint stays as written, not written a second time (a
+// needless rewrite of a large pix2pixHD checkpoint, and the window of a
+// replacement). A watcher reads the checkpoint's state.json while the
+// run stops; a rewrite shows as a second saved_at.
+func TestStopRightAfterACheckpointKeepsIt(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	state := filepath.Join(runfolder.CheckpointDir(run, 2), runfolder.StateFile)
+	seen := map[string]bool{}
+	done, watched := make(chan struct{}), make(chan struct{})
+	opt := RunOptions{Quiet: true, Writer: os.Stderr, OnStep: func(step int, _ map[string]float64) {
+		if step != 2 {
+			return
+		}
+		cancel() // a stop, asked before step 2's checkpoint is written
+		go func() {
+			defer close(watched)
+			for {
+				if b, err := os.ReadFile(state); err == nil {
+					seen[string(b)] = true
+				}
+				select {
+				case <-done:
+					return
+				default:
+				}
+			}
+		}()
+	}}
+	res, err := Train(ctx, smallRun(t, run, "train.checkpoint_every=2", "train.sample_every=0"), opt)
+	close(done)
+	<-watched
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Step != 2 || res.Checkpoint != runfolder.CheckpointDir(run, 2) {
+		t.Fatalf("stopped at step %d with checkpoint %s, want step 2's", res.Step, res.Checkpoint)
+	}
+	if len(seen) != 1 {
+		t.Fatalf("step 2's checkpoint was written %d times (a stop right after it rewrote it)", len(seen))
+	}
+}
