@@ -543,6 +543,39 @@ func TestServeDCGAN(t *testing.T) {
 	}
 }
 
+// TestServeStoppedWhileLoading: SIGINT or SIGTERM while serve still loads
+// the model (unet_256's 217 MB, a second or two; the port accepts
+// connections from before the load) stops it at once, exit status 0, saying
+// it stopped before serving. It used to finish loading, print "serving on",
+// and only then stop.
+func TestServeStoppedWhileLoading(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	if out, err := gogan(t, "import", "--config", "configs/pix2pix-facades.yaml", "--pth", savedUnet256(t, base), "--out", run); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		addr := fmt.Sprintf("127.0.0.1:%d", freeTCPPort(t))
+		cmd := exec.Command(goganBin, "serve", "--checkpoint", run, "--addr", addr, "--device", "cpu", "--threads", "2")
+		var buf bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &buf, &buf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		signalWhen(t, cmd, &buf, "listening port", func() bool {
+			c, err := net.Dial("tcp", addr)
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		}, sig)
+		err := cmd.Wait()
+		if o := buf.String(); err != nil || strings.Contains(o, "serving on") || !strings.Contains(o, "stopped before serving") {
+			t.Errorf("serve after %v while loading: %v, want exit status 0 and 'stopped before serving' without 'serving on'\n%s", sig, err, o)
+		}
+	}
+}
+
 // ---- a small Chrome DevTools Protocol client over a WebSocket ----------
 
 type browser struct {

@@ -837,10 +837,23 @@ func listenError(addr string, err error) error {
 	return fmt.Errorf("--addr %s: cannot listen: %w", addr, err)
 }
 
+// opened is what New returned.
+type opened struct {
+	s   *Server
+	err error
+}
+
+func (o opened) close() {
+	if o.s != nil {
+		o.s.Close()
+	}
+}
+
 // Run is the whole of gogan serve: it opens the model, listens on addr,
 // prints "serving on http://ADDR" on stdout, and serves until ctx is done
 // (SIGINT or SIGTERM), then finishes the requests in progress and frees the
-// generator.
+// generator. ctx done while the model loads returns at once, without
+// serving.
 func Run(ctx context.Context, addr string, o Options, stdout io.Writer) error {
 	// Listen first, so that a bad or busy address fails before the model
 	// loads; connections wait in the backlog until it has.
@@ -848,11 +861,30 @@ func Run(ctx context.Context, addr string, o Options, stdout io.Writer) error {
 	if err != nil {
 		return listenError(addr, err)
 	}
-	s, err := New(ctx, o)
-	if err != nil {
-		ln.Close()
-		return err
+	// The model loads while a signal is watched for: SIGINT or SIGTERM then
+	// stops at once, without serving; a server opened after that is freed.
+	loading := make(chan opened, 1)
+	go func() {
+		s, err := New(ctx, o)
+		loading <- opened{s, err}
+	}()
+	var op opened
+	select {
+	case op = <-loading:
+	case <-ctx.Done():
+		go func() { (<-loading).close() }()
 	}
+	if ctx.Err() != nil {
+		op.close()
+		ln.Close()
+		fmt.Fprintln(stdout, "stopped before serving")
+		return nil
+	}
+	if op.err != nil {
+		ln.Close()
+		return op.err
+	}
+	s := op.s
 	defer s.Close()
 	s.log.Info("gogan serve: " + s.Describe())
 	if in := s.inputs; in != nil && strings.HasPrefix(in.Source, "default") {
