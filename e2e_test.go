@@ -594,6 +594,58 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 	}
 }
 
+// TestEvalPix2PixOutTakenMeanwhile: two eval pix2pix started with one new
+// --out both find it free; the one that puts its results in place first
+// keeps them whole, and the other is refused with an error naming the
+// folder and saying what happened, leaving no temp folder beside it. It
+// used to say "rename .x.tmp-123 x: file exists".
+func TestEvalPix2PixOutTakenMeanwhile(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "data.max_samples=32", "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	results := filepath.Join(base, "results")
+	eval := func(limit string) *exec.Cmd {
+		return exec.Command(goganBin, "eval", "pix2pix", "--checkpoint", run, "--device", "cpu", "--threads", "1", "--limit", limit, "--out", results)
+	}
+	// the long one (seconds of pairs) starts first; the short one once the
+	// long one's temp folder is there, and finishes first
+	long := eval("60")
+	var buf bytes.Buffer
+	long.Stdout, long.Stderr = &buf, &buf
+	if err := long.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		if tmps, _ := filepath.Glob(filepath.Join(base, ".results.tmp-*")); len(tmps) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			long.Process.Kill()
+			long.Wait()
+			t.Fatalf("no temp folder of results in 2 minutes:\n%s", buf.String())
+		}
+	}
+	if out, err := eval("2").CombinedOutput(); err != nil {
+		t.Fatalf("the short eval: %v\n%s", err, out)
+	}
+	want := "eval pix2pix: --out " + results + " was made by another process while this evaluation ran"
+	if err := long.Wait(); err == nil || !strings.Contains(buf.String(), want) {
+		t.Errorf("the long eval after the short one took --out: %v, want an error saying %q\n%s", err, want, buf.String())
+	}
+	// 2 pairs of real_A, fake_B (train and eval mode), real_B
+	if ims, _ := filepath.Glob(filepath.Join(results, "images", "*.png")); len(ims) != 8 {
+		t.Errorf("%s holds %d images, want the short eval's 8", results, len(ims))
+	}
+	if _, err := os.Stat(filepath.Join(results, "index.html")); err != nil {
+		t.Error(err)
+	}
+	if names := dirNamesOf(t, base); !slices.Equal(names, []string{"results", "run"}) {
+		t.Errorf("%s holds %v, want results and run alone", base, names)
+	}
+}
+
 // TestDivergedRunStops: a loss that becomes infinite stops the run with a
 // message naming it and the step, and no checkpoint of the bad step.
 func TestDivergedRunStops(t *testing.T) {

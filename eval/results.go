@@ -221,7 +221,11 @@ func (p *resultsPage) finish(res *Pix2PixEval) error {
 		return fmt.Errorf("eval pix2pix: --out: %w", err)
 	}
 	os.Remove(p.dir) // an empty folder given as --out
-	if err := os.Rename(p.tmp, p.dir); err != nil {
+	// rename(2) refuses a folder that holds files: one that another
+	// process put there since the start (two evals of one --out) is kept.
+	if err := os.Rename(p.tmp, p.dir); errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("eval pix2pix: --out %s was made by another process while this evaluation ran (another eval with that --out?): its files are kept and this evaluation's are not written; give a new folder", p.dir)
+	} else if err != nil {
 		return fmt.Errorf("eval pix2pix: --out: %w", err)
 	}
 	p.tmp = ""
