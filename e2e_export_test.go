@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -261,6 +263,80 @@ func checkpointTensors(t *testing.T, ck string) map[string][]byte {
 		out[nt.Name] = nt.Tensor.Bytes()
 	}
 	return out
+}
+
+// TestImportAtEpochGoesOnAsContinueTrain: weights imported with --epoch 3
+// and resumed train the reference's epochs 4 to 6 at the learning rates
+// its train.py --continue_train --epoch_count 4 has there: the linear rule
+// of get_scheduler (models/networks.py), which adds epoch_count to the
+// scheduler's own count, stepped by update_learning_rate at each epoch's
+// end, transcribed in PyTorch from the reference. gogan's config has no
+// epoch_count: --epoch is it, less one.
+func TestImportAtEpochGoesOnAsContinueTrain(t *testing.T) {
+	base := t.TempDir()
+	pth := filepath.Join(base, "latest_net_G.pth")
+	script := `import sys; sys.path.insert(0, "scripts")
+import torch, reference_nets as rn
+torch.save(rn.define_G(1, 1, 4, "resnet_6blocks", "batch", True).state_dict(), sys.argv[1])`
+	py := torchtest.Python(t)
+	if out, err := exec.Command(py, "-c", script, pth).CombinedOutput(); err != nil {
+		t.Fatalf("saving the reference's resnet_6blocks: %v\n%s", err, out)
+	}
+	// 2 steps an epoch (32 pairs, batch 16), 2 epochs at the base rate and
+	// 4 of decay
+	run := filepath.Join(base, "run")
+	args := []string{"import", "--config", "configs/pix2pix-fashion-edges.yaml", "--pth", pth, "--epoch", "3", "--out", run}
+	for _, s := range []string{"data.max_samples=32", "model.ngf=4", "model.ndf=4", "train.epochs=2", "train.epochs_decay=4",
+		"train.lr=0.0002", "train.log_every=1", "threads=2"} {
+		args = append(args, "--set", s)
+	}
+	if out, err := gogan(t, args...); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	if out, err := gogan(t, "resume", run, "--quiet"); err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+
+	// train.py: for epoch in range(opt.epoch_count, opt.n_epochs + opt.n_epochs_decay + 1),
+	// the epoch's steps, then model.update_learning_rate() (scheduler.step())
+	reference := `import json, torch
+n_epochs, n_epochs_decay, epoch_count = 2, 4, 4
+opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=0.0002, betas=(0.5, 0.999))
+def lambda_rule(epoch):
+    return 1.0 - max(0, epoch + epoch_count - n_epochs) / float(n_epochs_decay + 1)
+scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda=lambda_rule)
+rates = {}
+for epoch in range(epoch_count, n_epochs + n_epochs_decay + 1):
+    rates[epoch] = opt.param_groups[0]["lr"]
+    scheduler.step()
+print(json.dumps(rates))`
+	cmd := exec.Command(py, "-c", reference)
+	cmd.Env = append(os.Environ(), "OPENBLAS_NUM_THREADS=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("reference: %v\n%s", err, out)
+	}
+	var rates map[string]float64
+	if err := json.Unmarshal(out, &rates); err != nil {
+		t.Fatalf("reference's output %q: %v", out, err)
+	}
+	rows := lossRows(t, run)
+	if len(rows) != 7 {
+		t.Fatalf("metrics.csv of the resumed import: %v, want steps 7 to 12", rows)
+	}
+	epochCol, lrCol := slices.Index(rows[0], "epoch"), slices.Index(rows[0], "lr")
+	for i, r := range rows[1:] {
+		// gogan counts epochs from 0, train.py from 1
+		e, err := strconv.Atoi(r[epochCol])
+		want, ok := rates[strconv.Itoa(e+1)]
+		if err != nil || !ok || e != 3+i/2 {
+			t.Errorf("step %s: epoch %s, want the reference's epoch %d", r[0], r[epochCol], 4+i/2)
+			continue
+		}
+		if got, err := strconv.ParseFloat(r[lrCol], 64); err != nil || math.Abs(got-want) > 1e-12 {
+			t.Errorf("step %s (the reference's epoch %d): lr %s, its %g", r[0], e+1, r[lrCol], want)
+		}
+	}
 }
 
 // TestExportNamesAndRefuses: DCGAN's files carry the epoch the weights were
