@@ -17,6 +17,7 @@ import (
 
 	torch "gogan/cgo"
 	"gogan/cgo/torchtest"
+	"gogan/runfolder"
 )
 
 // writeHDData lays out pix2pixHD's train_label/ (8-bit class ids 0..3 in
@@ -865,5 +866,39 @@ func TestPix2PixHDFilesBeforeData(t *testing.T) {
 		if _, err := os.Stat(run); !os.IsNotExist(err) {
 			t.Errorf("model.vgg_weights=%q %v: left %s (%v)", c.vgg, c.extra, run, err)
 		}
+	}
+}
+
+// TestPix2PixHDPretrainValidatedOnce: model.load_pretrain's checkpoint is
+// found and validated once as a run starts (its check before the data is
+// the one loaded): a run folder whose newest checkpoint is damaged is
+// warned of once, and the one before it loaded.
+func TestPix2PixHDPretrainValidatedOnce(t *testing.T) {
+	root, base := t.TempDir(), t.TempDir()
+	writeHDData(t, root, 2, 32, 32)
+	global := filepath.Join(base, "global")
+	if out, err := gogan(t, append([]string{"train"}, smallHD(root, "", global, "train.no_vgg_loss=true", "model.netG=global", "model.ngf=8", "train.niter_fix_global=0",
+		"train.max_steps=2", "train.checkpoint_every=1")...)...); err != nil {
+		t.Fatalf("global stage: %v\n%s", err, out)
+	}
+	damaged := runfolder.CheckpointDir(global, 2)
+	f, err := os.OpenFile(filepath.Join(damaged, runfolder.WeightsFile), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte{0}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	out, err := gogan(t, append([]string{"train"}, smallHD(root, "", filepath.Join(base, "local"), "train.no_vgg_loss=true",
+		"model.load_pretrain="+global, "train.max_steps=1")...)...)
+	if err != nil {
+		t.Fatalf("local stage: %v\n%s", err, out)
+	}
+	if n := strings.Count(out, "skipping invalid checkpoint"); n != 1 || !strings.Contains(out, damaged) {
+		t.Errorf("the damaged checkpoint %s was warned of %d times, want once:\n%s", damaged, n, out)
+	}
+	if !strings.Contains(out, "pretrained weights loaded") || !strings.Contains(out, runfolder.CheckpointDir(global, 1)) {
+		t.Errorf("the checkpoint before the damaged one was not loaded:\n%s", out)
 	}
 }

@@ -141,9 +141,10 @@ type Resumer interface {
 
 // FreshStarter is a recipe that starts a new run from weights elsewhere
 // (pix2pixHD's load_pretrain): the session calls StartFresh once, at step
-// 0, never on resume.
+// 0, never on resume, with the checkpoint Definition.Files found and
+// validated (and not when it found none).
 type FreshStarter interface {
-	StartFresh() error
+	StartFresh(from runfolder.Checkpoint) error
 }
 
 // Releaser is a recipe that holds tensors beyond its networks, optimizers
@@ -292,8 +293,9 @@ type Definition struct {
 	// Files checks the files the recipe reads besides its data (pix2pixHD's
 	// model.vgg_weights, and model.load_pretrain when fresh: a new run), so
 	// that train and resume name a missing one before the data are opened;
-	// nil: none.
-	Files func(c *config.Config, fresh bool) error
+	// nil: none. It returns the validated checkpoint a new run starts from
+	// (model.load_pretrain), which the session hands to StartFresh, or nil.
+	Files func(c *config.Config, fresh bool) (*runfolder.Checkpoint, error)
 }
 
 var registry = map[string]*Definition{}
@@ -347,11 +349,12 @@ func New(env Env) (Recipe, error) {
 }
 
 // CheckFiles checks the files c's recipe reads besides its data
-// (Definition.Files), for a new run (fresh) or a resumed one.
-func CheckFiles(c *config.Config, fresh bool) error {
+// (Definition.Files), for a new run (fresh) or a resumed one, and returns
+// the checkpoint a new run starts from (nil: none).
+func CheckFiles(c *config.Config, fresh bool) (*runfolder.Checkpoint, error) {
 	d, err := For(c)
 	if err != nil || d.Files == nil {
-		return err
+		return nil, err
 	}
 	return d.Files(c, fresh)
 }

@@ -266,6 +266,9 @@ type session struct {
 	// resumeFile: cfg came from the run folder's config.yaml (RunOptions)
 	resumeFile bool
 	unlock     func() // releases the run folder (rank 0)
+	// pretrained is the checkpoint a new run starts from, as the recipe's
+	// file check found it (gan.CheckFiles; nil: none)
+	pretrained *runfolder.Checkpoint
 	// importedSamples: Import's ImportedAt.Samples, kept in the checkpoint
 	importedSamples int
 	// drawnFor is the epoch (plus one) whose DataLoader draws epochStart
@@ -399,7 +402,7 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		}
 	}
 	if err == nil && s.lead { // a weights file the recipe reads, before its data
-		err = gan.CheckFiles(s.cfg, !resume)
+		s.pretrained, err = gan.CheckFiles(s.cfg, !resume)
 	}
 	if err == nil {
 		err = s.open(s.shutdown.Context())
@@ -536,8 +539,8 @@ func (s *session) begin(resume bool) (*runfolder.CheckpointState, error) {
 	if resume {
 		return s.restore()
 	}
-	if f, ok := s.rec.(gan.FreshStarter); ok {
-		if err := f.StartFresh(); err != nil {
+	if f, ok := s.rec.(gan.FreshStarter); ok && s.pretrained != nil {
+		if err := f.StartFresh(*s.pretrained); err != nil {
 			return nil, err
 		}
 	}

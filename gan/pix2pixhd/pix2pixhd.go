@@ -475,13 +475,10 @@ func (r *Pix2PixHD) Resume(epoch int) error {
 	return nil
 }
 
-// StartFresh loads model.load_pretrain (the global stage's run) into G and D.
-func (r *Pix2PixHD) StartFresh() error {
-	path := r.cfg.String("model.load_pretrain")
-	if path == "" {
-		return nil
-	}
-	return loadPretrain(path, r.cfg.Data.Direction, r.Nets())
+// StartFresh loads model.load_pretrain's checkpoint (the global stage's
+// run's), as checkFiles found it, into G and D.
+func (r *Pix2PixHD) StartFresh(from runfolder.Checkpoint) error {
+	return loadPretrain(from, r.Nets())
 }
 
 // sampleCount is how many examples the grid shows.
@@ -559,23 +556,27 @@ func (r *Pix2PixHD) generators() []*nets.Net {
 // checkFiles finds the VGG19 weights (unless train.no_vgg_loss) and, for a
 // new run, model.load_pretrain's checkpoint, before the data are read:
 // Cityscapes' 2975 pairs take minutes to open, and a path mistyped in
-// either would otherwise be named only after them.
-func checkFiles(c *config.Config, fresh bool) error {
+// either would otherwise be named only after them. The checkpoint it
+// returns is the one StartFresh loads, so that it is validated once.
+func checkFiles(c *config.Config, fresh bool) (*runfolder.Checkpoint, error) {
 	if !c.Bool("train.no_vgg_loss") {
 		path, err := vggWeights(c.String("model.vgg_weights"))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := os.Stat(path); err != nil {
-			return fmt.Errorf("model.vgg_weights: %w: give the path of torchvision's %s, or set train.no_vgg_loss=true", err, vggFile)
+			return nil, fmt.Errorf("model.vgg_weights: %w: give the path of torchvision's %s, or set train.no_vgg_loss=true", err, vggFile)
 		}
 	}
-	if p := c.String("model.load_pretrain"); fresh && p != "" {
-		if _, err := openPretrain(p, c.Data.Direction); err != nil {
-			return err
-		}
+	p := c.String("model.load_pretrain")
+	if !fresh || p == "" {
+		return nil, nil
 	}
-	return nil
+	ck, err := openPretrain(p, c.Data.Direction)
+	if err != nil {
+		return nil, err
+	}
+	return &ck, nil
 }
 
 // vggFile is torchvision's ImageNet VGG19, as torch.hub caches it.

@@ -31,14 +31,9 @@ func openPretrain(path, direction string) (runfolder.Checkpoint, error) {
 // loadPretrain is the reference's load_network with --load_pretrain: each
 // network takes the checkpoint's tensors of the names it has (a
 // LocalEnhancer takes the global generator's layers, "model.*", and leaves
-// its enhancer as initialised); a name with another shape is an error. path is a run folder (its newest
-// valid checkpoint) or a checkpoint folder, trained in the direction
-// (data.direction) this run goes.
-func loadPretrain(path, direction string, ns []gan.Net) error {
-	ck, err := openPretrain(path, direction)
-	if err != nil {
-		return err
-	}
+// its enhancer as initialised); a name with another shape is an error. ck
+// is openPretrain's checkpoint.
+func loadPretrain(ck runfolder.Checkpoint, ns []gan.Net) error {
 	weights := ck.WeightsPath()
 	ts, _, err := torch.LoadSafetensors(weights)
 	if err != nil {
