@@ -141,9 +141,19 @@ func Classes(ctx context.Context, o ClassesOptions) ([]*ClassesEval, error) {
 		return nil, err
 	}
 	defer c.Free()
+	dc.NoFlip, dc.SerialBatches, dc.MaxSamples = true, true, 0
+	dc.InputNC, dc.OutputNC = trs[0].InputNC, trs[0].OutputNC // 1 and 1 in each direction, checked above
+	test, err := readClassesSplit(ctx, dc, "test", trs, true)
+	if err != nil {
+		return nil, err
+	}
+	train, err := readClassesSplit(ctx, dc, "train", trs, false)
+	if err != nil {
+		return nil, err
+	}
 	var out []*ClassesEval
 	for _, tr := range trs {
-		res, err := classesDirection(ctx, ck, cfg, dc, tr, c, dev)
+		res, err := classesDirection(ck, cfg, dc, tr, test, train, c, dev)
 		if err != nil {
 			return nil, err
 		}
@@ -154,25 +164,17 @@ func Classes(ctx context.Context, o ClassesOptions) ([]*ClassesEval, error) {
 }
 
 // classesDirection is Classes' figures for one direction's generator. Every
-// set of real images goes through the run's own data pipeline (the
+// set of real images went through the run's own data pipeline (the
 // reference's UnalignedDataset: resized as data.preprocess says, bicubic,
 // without flips), the images G was trained to take and to imitate, so that
 // the floor is what a perfect G could reach.
-func classesDirection(ctx context.Context, ck runfolder.Checkpoint, cfg *config.Config, dc data.Config, tr gan.Translation, c *Classifier, dev torch.Device) (*ClassesEval, error) {
+func classesDirection(ck runfolder.Checkpoint, cfg *config.Config, dc data.Config, tr gan.Translation, test, train classesSplit, c *Classifier, dev torch.Device) (*ClassesEval, error) {
 	src, dst := dc.ClassesA, dc.ClassesB
 	if tr.PairDirection == "BtoA" {
 		src, dst = dst, src
 	}
-	dc.NoFlip, dc.SerialBatches, dc.MaxSamples, dc.Direction = true, true, 0, tr.PairDirection
-	dc.InputNC, dc.OutputNC = tr.InputNC, tr.OutputNC
-	source, targetTest, err := classesSides(ctx, dc, "test", true)
-	if err != nil {
-		return nil, err
-	}
-	_, targetTrain, err := classesSides(ctx, dc, "train", false)
-	if err != nil {
-		return nil, err
-	}
+	source, targetTest := test.sides(tr)
+	_, targetTrain := train.sides(tr)
 	targetSet, err := classSet(dc, dst)
 	if err != nil {
 		return nil, err
@@ -210,42 +212,63 @@ func classesDirection(ctx context.Context, ck runfolder.Checkpoint, cfg *config.
 	return res, nil
 }
 
-// classesSides are a split's source images (the input side's stream, when
-// withSource) and target images (the output side's), each image once, in
-// [-1, 1], as the run's data pipeline makes them under dc (serial pairing:
-// sample i holds image i of each stream, dc.Direction orienting them).
-func classesSides(ctx context.Context, dc data.Config, phase string, withSource bool) (source, target []float32, err error) {
-	dc.Phase = phase
+// classesSplit is a split's images of data.classes_A and of
+// data.classes_B (nil where no direction scored needs them), each image
+// once, in [-1, 1], as the run's data pipeline makes them: read once for
+// all the directions scored.
+type classesSplit struct{ a, b []float32 }
+
+// sides are the split's images of tr's source classes and of its target
+// classes.
+func (s classesSplit) sides(tr gan.Translation) (source, target []float32) {
+	if tr.PairDirection == "BtoA" {
+		return s.b, s.a
+	}
+	return s.a, s.b
+}
+
+// readClassesSplit reads the split of phase under dc (serial pairing:
+// sample i holds image i of each stream): the target classes' images of
+// each direction in trs, and their source classes' too when withSource.
+func readClassesSplit(ctx context.Context, dc data.Config, phase string, trs []gan.Translation, withSource bool) (classesSplit, error) {
+	var s classesSplit
+	dc.Phase, dc.Direction = phase, "AtoB" // A is classes_A, whichever way tr goes
 	ds, err := data.Open(ctx, dc, nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("eval classes: %w", err)
+		return s, fmt.Errorf("eval classes: %w", err)
 	}
-	ns, nt := ds.Streams()
-	if dc.Direction == "BtoA" {
-		ns, nt = nt, ns
+	na, nb := ds.Streams()
+	var readA, readB int // how many images of each stream are read
+	if withSource {
+		readA, readB = na, nb
 	}
-	if !withSource {
-		ns = 0
+	for _, tr := range trs {
+		nt := nb
+		if tr.PairDirection == "BtoA" {
+			nt, readA = na, na
+		} else {
+			readB = nb
+		}
+		if nt < 2 {
+			return s, fmt.Errorf("eval classes: the %s split of %s has %d image of the target classes: need at least 2 for a covariance", phase, dc.Root, nt)
+		}
 	}
-	if nt < 2 {
-		return nil, nil, fmt.Errorf("eval classes: the %s split of %s has %d image of the target classes: need at least 2 for a covariance", phase, dc.Root, nt)
-	}
-	for i := 0; i < max(ns, nt); i++ {
+	for i := 0; i < max(readA, readB); i++ {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, err
+			return s, err
 		}
-		s, err := ds.Sample(i, 0, 0)
+		smp, err := ds.Sample(i, 0, 0)
 		if err != nil {
-			return nil, nil, fmt.Errorf("eval classes: %w", err)
+			return s, fmt.Errorf("eval classes: %w", err)
 		}
-		if i < ns {
-			source = appendNormalized(source, s.A.Pix)
+		if i < readA {
+			s.a = appendNormalized(s.a, smp.A.Pix)
 		}
-		if i < nt {
-			target = appendNormalized(target, s.B.Pix)
+		if i < readB {
+			s.b = appendNormalized(s.b, smp.B.Pix)
 		}
 	}
-	return source, target, nil
+	return s, nil
 }
 
 func appendNormalized(dst []float32, pix []uint8) []float32 {
