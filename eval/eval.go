@@ -435,7 +435,7 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	if err != nil {
 		return nil, err
 	}
-	trs, err := pix2pixTranslations(ck, cfg, o.Direction)
+	trs, several, err := pix2pixTranslations(ck, cfg, o.Direction)
 	if err != nil {
 		return nil, err
 	}
@@ -511,7 +511,10 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 		res.Data += "; features encoded from each target photo"
 	}
 	for k, tr := range trs {
-		gen := Pix2PixGenerator{Heading: generatorHeading(cfg, tr)}
+		var gen Pix2PixGenerator
+		if several {
+			gen.Heading = generatorHeading(tr)
+		}
 		scores, err := scoreGenerator(ctx, ck, cfg, tr, dss[k], o, end, modes, dev, page, k)
 		if err != nil {
 			return nil, err
@@ -529,23 +532,26 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 }
 
 // pix2pixTranslations are the generators that direction asks EvalPix2Pix
-// to score: "" and "both" all of the recipe's, AtoB or BtoA the one.
-func pix2pixTranslations(ck runfolder.Checkpoint, cfg *config.Config, direction string) ([]gan.Translation, error) {
-	if direction == "AtoB" || direction == "BtoA" {
-		tr, err := infer.Translation(ck, cfg, direction, "eval pix2pix")
-		if err != nil {
-			return nil, fmt.Errorf("eval pix2pix: %w", err)
-		}
-		return []gan.Translation{tr}, nil
+// to score: "" and "both" all of the recipe's, AtoB or BtoA the one; and
+// whether the recipe has several.
+func pix2pixTranslations(ck runfolder.Checkpoint, cfg *config.Config, direction string) ([]gan.Translation, bool, error) {
+	one := direction
+	if one == "both" {
+		one = ""
 	}
-	if _, err := infer.Translation(ck, cfg, "", "eval pix2pix"); err != nil {
-		return nil, fmt.Errorf("eval pix2pix: %w", err)
+	tr, err := infer.Translation(ck, cfg, one, "eval pix2pix")
+	if err != nil {
+		return nil, false, fmt.Errorf("eval pix2pix: %w", err)
 	}
 	def, err := gan.For(cfg)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return def.Translate(cfg), nil
+	all := def.Translate(cfg)
+	if one != "" {
+		return []gan.Translation{tr}, len(all) > 1, nil
+	}
+	return all, len(all) > 1, nil
 }
 
 // scoreGenerator scores tr's generator on pairs [o.Skip, end) of ds in
@@ -718,15 +724,10 @@ func scorePix2Pix(ctx context.Context, g interface {
 }
 
 // generatorHeading names tr's direction and generator, and the side of
-// each pair it translates, when the recipe translates in more than one
+// each pair it translates, for a recipe that translates in more than one
 // direction (CycleGAN): "AtoB (G_A): each pair's A side translated, scored
-// against its B side", as gogan eval classes heads its tables; "" when tr
-// is its only generator.
-func generatorHeading(cfg *config.Config, tr gan.Translation) string {
-	def, err := gan.For(cfg)
-	if err != nil || def.Translate == nil || len(def.Translate(cfg)) < 2 {
-		return ""
-	}
+// against its B side", as gogan eval classes heads its tables.
+func generatorHeading(tr gan.Translation) string {
 	from, to := "A", "B"
 	if tr.PairDirection == "BtoA" {
 		from, to = to, from
