@@ -390,6 +390,21 @@ func TestCycleGANEvalClasses(t *testing.T) {
 	if out, err := eval("--direction", "BtoA"); err != nil || strings.Contains(out, "G_A(") || !strings.Contains(out, "G_B(source test images)") {
 		t.Errorf("eval classes --direction BtoA: %v\n%s", err, out)
 	}
+	if strings.Contains(out, "trained on other images") || strings.Contains(out, "does not record") {
+		t.Errorf("eval classes with a classifier of the run's own data warns:\n%s", out)
+	}
+	// a classifier of other images: said, naming them and the run's
+	other, otherClf := filepath.Join(base, "other"), filepath.Join(base, "other.safetensors")
+	writeIDXRoot(t, other, 100)
+	if out, err := gogan(t, "eval", "classifier", "--out", otherClf, "--data-root", other, "--max-steps", "2", "--batch-size", "32",
+		"--device", "cpu", "--threads", "2", "--quiet"); err != nil {
+		t.Fatalf("eval classifier: %v\n%s", err, out)
+	}
+	out, err = gogan(t, "eval", "classes", "--classifier", otherClf, "--checkpoint", run, "--direction", "AtoB", "--device", "cpu", "--threads", "2")
+	if err != nil || !strings.Contains(out, "classifier "+otherClf+" was trained on other images than those evaluated: on "+other) ||
+		!strings.Contains(out, "not on the fashion-mnist images under "+data.DefaultFashionRoot+" (data.root of checkpoint "+run) {
+		t.Errorf("eval classes with a classifier of other images: %v\n%s", err, out)
+	}
 	if out, err := gogan(t, "eval", "classes", "--checkpoint", run); err == nil || !strings.Contains(out, "make one with gogan eval classifier --out FILE") {
 		t.Errorf("eval classes without --classifier: %v\n%s", err, out)
 	}

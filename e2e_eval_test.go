@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -10,7 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	torch "gogan/cgo"
 	"gogan/cgo/torchtest"
+	"gogan/data"
 )
 
 // TestEvalFIDCommand: gogan eval fid as pytorch-fid's command line: two
@@ -204,5 +208,67 @@ func TestEvalFIDOnClassFolders(t *testing.T) {
 	}
 	if o, err := gogan(t, "eval", "fid", "--dims", "64", "--device", "cpu", "--inception", w, filepath.Join(root, "windows"), filepath.Join(root, "doors")); err != nil || !strings.Contains(o, "\nFID ") {
 		t.Fatalf("eval fid on a class folder: %v\n%s", err, o)
+	}
+}
+
+// TestClassifierRecordsItsData: gogan eval classifier records the images it
+// trained on (its data root, training images file and that file's SHA-256
+// unzipped), and eval fid --classifier warns, naming both, when it reads
+// other images than those; the same images elsewhere, unzipped, are the
+// same. A classifier written before the record loads with a note.
+func TestClassifierRecordsItsData(t *testing.T) {
+	dir := t.TempDir()
+	other := filepath.Join(dir, "other")
+	train := writeIDXRoot(t, other, 100)
+	clf := filepath.Join(dir, "clf.safetensors")
+	if out, err := gogan(t, "eval", "classifier", "--out", clf, "--data-root", other, "--max-steps", "2", "--batch-size", "32",
+		"--device", "cpu", "--threads", "2", "--quiet"); err != nil {
+		t.Fatalf("eval classifier: %v\n%s", err, out)
+	}
+	ts, meta, err := torch.LoadSafetensors(clf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := fmt.Sprintf("%x", sha256.Sum256(train))
+	if meta["data_root"] != other || meta["train_images_file"] != filepath.Join(other, "train-images-idx3-ubyte.gz") || meta["train_images_sha256"] != sum {
+		t.Errorf("the classifier's metadata %v do not record its training images %s (sha256 %s)", meta, other, sum)
+	}
+	fid := func(c string, extra ...string) string {
+		t.Helper()
+		out, err := gogan(t, append([]string{"eval", "fid", "--classifier", c, "--real-train", "--samples", "50", "--device", "cpu", "--threads", "2"}, extra...)...)
+		if err != nil || !strings.Contains("\n"+out, "\nFID ") {
+			t.Fatalf("eval fid --classifier %s %v: %v\n%s", c, extra, err, out)
+		}
+		return out
+	}
+	// Fashion-MNIST (--data-root's default): not the images it learnt
+	out := fid(clf)
+	for _, want := range []string{"classifier " + clf + " was trained on other images than those evaluated: on " + other,
+		"not on the fashion-mnist images under " + data.DefaultFashionRoot + " (--data-root's default; " + data.DefaultFashionRoot + "/train-images-idx3-ubyte.gz",
+		"gogan eval classifier --data-root " + data.DefaultFashionRoot + " --out FILE"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("eval fid on Fashion-MNIST with a classifier of other images does not say %q:\n%s", want, out)
+		}
+	}
+	// the same images unzipped in torchvision's folder of another root
+	same := filepath.Join(dir, "same")
+	os.MkdirAll(filepath.Join(same, "raw"), 0o755)
+	os.WriteFile(filepath.Join(same, "raw", "train-images-idx3-ubyte"), train, 0o644)
+	for _, f := range []string{"train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"} {
+		os.Link(filepath.Join(other, f), filepath.Join(same, "raw", f))
+	}
+	if out := fid(clf, "--data-root", same); strings.Contains(out, "trained on other images") || strings.Contains(out, "does not record") {
+		t.Errorf("eval fid on the classifier's own images, unzipped elsewhere:\n%s", out)
+	}
+	// written before the record: a note, the FID
+	for i := range ts {
+		defer ts[i].Tensor.Free()
+	}
+	old := filepath.Join(dir, "old.safetensors")
+	if err := torch.SaveSafetensors(old, ts, map[string]string{"kind": meta["kind"], "test_accuracy": meta["test_accuracy"]}); err != nil {
+		t.Fatal(err)
+	}
+	if out := fid(old); !strings.Contains(out, "the classifier does not record the images it was trained on") || strings.Contains(out, "trained on other images") {
+		t.Errorf("eval fid with a classifier that records no training images:\n%s", out)
 	}
 }

@@ -2,14 +2,18 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
+	"encoding/binary"
 	"image"
 	"image/color"
 	"image/draw"
 	"image/jpeg"
 	"image/png"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -110,4 +114,46 @@ func freeTCPPort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// writeIDXRoot writes an IDX dataset under root, n random 28x28 images a
+// split labelled 0-9 in turn, gzipped as Fashion-MNIST's: images that are
+// not Fashion-MNIST's. It returns the train images file unzipped.
+func writeIDXRoot(t *testing.T, root string, n int) []byte {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	idx := func(magic uint32, dims []int, data []byte) []byte {
+		b := binary.BigEndian.AppendUint32(nil, magic)
+		for _, d := range dims {
+			b = binary.BigEndian.AppendUint32(b, uint32(d))
+		}
+		return append(b, data...)
+	}
+	var train []byte
+	for _, stem := range []string{"train", "t10k"} {
+		pix, labels := make([]byte, n*28*28), make([]byte, n)
+		for i := range pix {
+			pix[i] = byte(rng.IntN(256))
+		}
+		for i := range labels {
+			labels[i] = byte(i % 10)
+		}
+		images := idx(0x803, []int{n, 28, 28}, pix)
+		if stem == "train" {
+			train = images
+		}
+		for name, b := range map[string][]byte{"images-idx3": images, "labels-idx1": idx(0x801, []int{n}, labels)} {
+			var z bytes.Buffer
+			w := gzip.NewWriter(&z)
+			w.Write(b)
+			w.Close()
+			if err := os.MkdirAll(root, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(root, stem+"-"+name+"-ubyte.gz"), z.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return train
 }

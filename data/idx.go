@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -197,6 +199,29 @@ func findIDX(root, kind, phase string) (images, labels string, err error) {
 		return "", "", &ConfigError{Key: "data.root", Value: root, Msg: msg}
 	}
 	return images, find(stem+"-labels-idx1-ubyte", dirs...), nil
+}
+
+// IDXImagesSHA256 identifies the images of a split of an IDX dataset (kind
+// fashion-mnist or mnist) under root: the images file Open reads and the
+// SHA-256 of its uncompressed bytes (what zcat FILE | sha256sum prints), so
+// that a gzipped file and its unzipped copy, wherever they are, are the
+// same images.
+func IDXImagesSHA256(root, kind, phase string) (file, sum string, err error) {
+	file, _, err = findIDX(root, kind, phase)
+	if err != nil {
+		return "", "", err
+	}
+	im, err := ReadIDX(file)
+	if err != nil {
+		return "", "", err
+	}
+	h := sha256.New()
+	h.Write([]byte{0, 0, 0x08, byte(len(im.Dims))})
+	for _, d := range im.Dims {
+		binary.Write(h, binary.BigEndian, uint32(d))
+	}
+	h.Write(im.Data)
+	return file, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // loadIDXSet reads and cross-checks an images file and an optional labels file.

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -198,5 +200,33 @@ print(json.dumps(r))`, nil, root)
 	if err == nil || !strings.Contains(err.Error(), "FashionMNIST/raw/") || !strings.Contains(err.Error(), "MNIST/raw/ holds IDX files") ||
 		!strings.Contains(err.Error(), "data.dataset=mnist") || !strings.Contains(err.Error(), "data.root="+filepath.Join(root, "MNIST", "raw")) {
 		t.Errorf("fashion-mnist on a root of MNIST's files: %v", err)
+	}
+}
+
+// TestIDXImagesSHA256: the images of a split are told by their
+// uncompressed bytes (sha256sum of the unzipped file), so a gzipped file
+// and its unzipped copy in another folder (torchvision's MNIST/raw here)
+// are the same images, and other pixels are not.
+func TestIDXImagesSHA256(t *testing.T) {
+	dir := t.TempDir()
+	raw := idxBytes(0x803, []int{2, 2, 3}, []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
+	want := sha256.Sum256(raw)
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	write(t, filepath.Join(a, "train-images-idx3-ubyte.gz"), gz(raw))
+	write(t, filepath.Join(b, "MNIST", "raw", "train-images-idx3-ubyte"), raw)
+	for _, root := range []string{a, b} {
+		file, sum, err := IDXImagesSHA256(root, MNIST, "train")
+		if err != nil || sum != hex.EncodeToString(want[:]) || !strings.HasPrefix(file, root) {
+			t.Errorf("%s: %s %s %v, want the sha256 of the unzipped file %x", root, file, sum, err, want)
+		}
+	}
+	other := slices.Clone(raw)
+	other[len(other)-1]++
+	write(t, filepath.Join(b, "MNIST", "raw", "train-images-idx3-ubyte"), other)
+	if _, sum, _ := IDXImagesSHA256(b, MNIST, "train"); sum == hex.EncodeToString(want[:]) {
+		t.Error("another pixel gives the same sum")
+	}
+	if _, _, err := IDXImagesSHA256(b, MNIST, "test"); err == nil || !strings.Contains(err.Error(), "no t10k-images-idx3-ubyte") {
+		t.Errorf("a missing split: %v", err)
 	}
 }

@@ -141,6 +141,11 @@ func Classes(ctx context.Context, o ClassesOptions) ([]*ClassesEval, error) {
 		return nil, err
 	}
 	defer c.Free()
+	where := "data.root of checkpoint " + ck.Dir
+	if o.Root != "" {
+		where = "--data-root"
+	}
+	c.checkData(o.Classifier, dc.Root, dc.Source, where)
 	dc.NoFlip, dc.SerialBatches, dc.MaxSamples = true, true, 0
 	dc.InputNC, dc.OutputNC = trs[0].InputNC, trs[0].OutputNC // 1 and 1 in each direction, checked above
 	test, err := readClassesSplit(ctx, dc, "test", trs, true)

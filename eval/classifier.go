@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -37,6 +38,13 @@ const (
 	ClassifierFeatures = 128 // feature dimensions
 	ClassifierClasses  = 10
 	classifierKind     = "gogan-fashion-mnist-classifier-v1" // safetensors metadata "kind"
+	// The metadata that identify the classifier's training images: the
+	// data root it read, its training images file and that file's
+	// data.IDXImagesSHA256 (files written before gogan recorded them have
+	// none).
+	metaDataRoot    = "data_root"
+	metaTrainImages = "train_images_file"
+	metaTrainSHA256 = "train_images_sha256"
 )
 
 // classifierStages are the feature stages: output channels, kernel, stride, padding.
@@ -214,6 +222,30 @@ func LoadClassifier(path string, dev torch.Device) (*Classifier, error) {
 	return c, nil
 }
 
+// checkData says (a warning) when the classifier was trained on other
+// images than the IDX dataset of kind under root that an evaluation reads,
+// whose origin where names (--data-root, a checkpoint's data.root): its
+// classes and features describe its own training images, and figures on
+// others mean little. A classifier that records no training images (written
+// before gogan recorded them) gets a note.
+func (c *Classifier) checkData(path, root, kind, where string) {
+	want := c.Meta[metaTrainSHA256]
+	if want == "" {
+		slog.Info("the classifier does not record the images it was trained on (an older gogan eval classifier wrote it): they cannot be checked against those evaluated; gogan eval classifier --force --out "+path+" makes one that does",
+			"classifier", path)
+		return
+	}
+	file, got, err := data.IDXImagesSHA256(root, kind, "train")
+	if err != nil {
+		slog.Warn("cannot check that the classifier was trained on the images evaluated", "classifier", path, "err", err.Error())
+		return
+	}
+	if got != want {
+		slog.Warn(fmt.Sprintf("classifier %s was trained on other images than those evaluated: on %s (%s, sha256 %.12s), not on the %s images under %s (%s; %s, sha256 %.12s); its classes and features do not describe these images, so the figures mean little: train a classifier on them with gogan eval classifier --data-root %s --out FILE",
+			path, c.Meta[metaDataRoot], c.Meta[metaTrainImages], want, kind, root, where, file, got, root))
+	}
+}
+
 // ClassifierOptions configure TrainClassifier.
 type ClassifierOptions struct {
 	Root       string  // Fashion-MNIST IDX folder; default data.DefaultFashionRoot
@@ -330,6 +362,16 @@ func TrainClassifier(ctx context.Context, o ClassifierOptions, out string) (*Cla
 	if !ds.HasLabels() {
 		return nil, fmt.Errorf("classifier: %s has no labels for the training images (no labels file, or labels outside 0-9: see the warning above)", o.Root)
 	}
+	// What the classifier learnt from, recorded so that an evaluation on
+	// other images can say so.
+	root, err := filepath.Abs(o.Root)
+	if err != nil {
+		return nil, fmt.Errorf("classifier: --data-root: %w", err)
+	}
+	trainFile, trainSum, err := data.IDXImagesSHA256(root, data.FashionMNIST, "train")
+	if err != nil {
+		return nil, fmt.Errorf("classifier: training data: %w", err)
+	}
 	loader, err := data.NewLoader(ds, ds.Config().LoaderOptions(uint64(o.Seed)))
 	if err != nil {
 		return nil, fmt.Errorf("classifier: %w", err)
@@ -418,6 +460,7 @@ func TrainClassifier(ctx context.Context, o ClassifierOptions, out string) (*Cla
 		"test_accuracy": strconv.FormatFloat(acc, 'f', 4, 64), "test_images": strconv.Itoa(nTest),
 		"steps": strconv.Itoa(step), "batch_size": strconv.Itoa(o.BatchSize), "train_images": strconv.Itoa(ds.Len()),
 		"seed": strconv.FormatInt(o.Seed, 10), "lr": strconv.FormatFloat(o.LR, 'g', -1, 64), "gogan": runfolder.Version,
+		metaDataRoot: root, metaTrainImages: trainFile, metaTrainSHA256: trainSum,
 	}
 	if err := c.save(out, o.Force); err != nil {
 		return nil, err

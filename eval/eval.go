@@ -84,8 +84,9 @@ func (r *FIDResult) String() string {
 func FID(ctx context.Context, o FIDOptions) (*FIDResult, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	where := "--data-root"
 	if o.Root == "" {
-		o.Root = data.DefaultFashionRoot
+		o.Root, where = data.DefaultFashionRoot, "--data-root's default"
 	}
 	if o.Device == "" {
 		o.Device = "auto"
@@ -159,6 +160,7 @@ func FID(ctx context.Context, o FIDOptions) (*FIDResult, error) {
 		return nil, err
 	}
 	defer c.Free()
+	c.checkData(o.Classifier, o.Root, data.FashionMNIST, where)
 	real, err := fashionImages(ctx, o.Root, "test", 0)
 	if err != nil {
 		return nil, fmt.Errorf("eval fid: Fashion-MNIST test images: %w", err)
