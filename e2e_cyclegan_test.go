@@ -126,6 +126,9 @@ func TestCycleGANFacadesHeldOut(t *testing.T) {
 		if err != nil {
 			t.Fatalf("eval pix2pix --direction %q: %v\n%s", dir, err, out)
 		}
+		if strings.Contains(out, "training images") {
+			t.Errorf("eval pix2pix --direction %q on held-out pairs warns:\n%s", dir, out)
+		}
 		dirs := []string{dir}
 		if dir == "" {
 			dirs = []string{"AtoB", "BtoA"}
@@ -209,6 +212,14 @@ func TestCycleGANFacadesHeldOut(t *testing.T) {
 				t.Errorf("eval pix2pix --direction %q: the written %s against %s give PSNR %s, %s's block says %.3f", dir, fake, target, got, d, printed)
 			}
 		}
+	}
+	// pairs it trained on (the first 350 of the train split) are said to be
+	absRoot, _ := filepath.Abs(root)
+	out, err = gogan(t, "eval", "pix2pix", "--checkpoint", run, "--data-root", root, "--phase", "train", "--skip", "348", "--limit", "3",
+		"--mode", "eval", "--direction", "AtoB", "--device", "cpu", "--threads", "2")
+	if err != nil || !strings.Contains(out, "eval pix2pix: pairs 348..350 of the train split of "+root+" include those checkpoint "+run) ||
+		!strings.Contains(out, "(data.root "+absRoot+", data.phase train, the first 350: data.max_samples): these figures are on its training images, not held-out ones; --skip 350 scores the pairs past them") {
+		t.Errorf("eval pix2pix on pairs the run trained on: %v\n%s", err, out)
 	}
 	if out, err := gogan(t, "eval", "pix2pix", "--checkpoint", run, "--data-root", root, "--direction", "sideways"); err == nil || !strings.Contains(out, "--direction sideways: want AtoB, BtoA, both") {
 		t.Errorf("eval pix2pix --direction sideways: %v\n%s", err, out)
@@ -390,20 +401,29 @@ func TestCycleGANEvalClasses(t *testing.T) {
 	if out, err := eval("--direction", "BtoA"); err != nil || strings.Contains(out, "G_A(") || !strings.Contains(out, "G_B(source test images)") {
 		t.Errorf("eval classes --direction BtoA: %v\n%s", err, out)
 	}
-	if strings.Contains(out, "trained on other images") || strings.Contains(out, "does not record") {
-		t.Errorf("eval classes with a classifier of the run's own data warns:\n%s", out)
+	if strings.Contains(out, "trained on other images") || strings.Contains(out, "does not record") || strings.Contains(out, "training images") {
+		t.Errorf("eval classes with a classifier of the run's own data, on held-out images, warns:\n%s", out)
 	}
-	// a classifier of other images: said, naming them and the run's
+	// a run trained on the test split, with a classifier of other images:
+	// both said, naming them and the run's
+	onTest := filepath.Join(base, "on-test")
+	if out, err := gogan(t, append([]string{"train"}, smallCycleGAN(onTest, "train.max_steps=1", "data.phase=test")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
 	other, otherClf := filepath.Join(base, "other"), filepath.Join(base, "other.safetensors")
 	writeIDXRoot(t, other, 100)
 	if out, err := gogan(t, "eval", "classifier", "--out", otherClf, "--data-root", other, "--max-steps", "2", "--batch-size", "32",
 		"--device", "cpu", "--threads", "2", "--quiet"); err != nil {
 		t.Fatalf("eval classifier: %v\n%s", err, out)
 	}
-	out, err = gogan(t, "eval", "classes", "--classifier", otherClf, "--checkpoint", run, "--direction", "AtoB", "--device", "cpu", "--threads", "2")
+	out, err = gogan(t, "eval", "classes", "--classifier", otherClf, "--checkpoint", onTest, "--direction", "AtoB", "--device", "cpu", "--threads", "2")
 	if err != nil || !strings.Contains(out, "classifier "+otherClf+" was trained on other images than those evaluated: on "+other) ||
-		!strings.Contains(out, "not on the fashion-mnist images under "+data.DefaultFashionRoot+" (data.root of checkpoint "+run) {
+		!strings.Contains(out, "not on the fashion-mnist images under "+data.DefaultFashionRoot+" (data.root of checkpoint "+onTest) {
 		t.Errorf("eval classes with a classifier of other images: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "eval classes: checkpoint "+onTest) ||
+		!strings.Contains(out, "trained on the test images it translates here (data.root "+data.DefaultFashionRoot+", data.phase test, the first 64: data.max_samples): these figures are on its training images, not held-out ones") {
+		t.Errorf("eval classes on a run trained on the test split does not say so:\n%s", out)
 	}
 	if out, err := gogan(t, "eval", "classes", "--checkpoint", run); err == nil || !strings.Contains(out, "make one with gogan eval classifier --out FILE") {
 		t.Errorf("eval classes without --classifier: %v\n%s", err, out)

@@ -202,6 +202,20 @@ func (c Config) Whole() Config {
 	return c
 }
 
+// SameSplit reports whether phases p and q read the same images of c's
+// dataset: IDX files (fashion-mnist, mnist, also as a source) and CIFAR-10
+// have a train and a test split only, which val reads too.
+func (c Config) SameSplit(p, q string) bool {
+	src := c.Dataset
+	if c.Dataset == Edges || c.Dataset == Gray2Color || c.idxDomains() {
+		src = c.Source
+	}
+	if src == FashionMNIST || src == MNIST || src == CIFAR10 {
+		return (p == "train") == (q == "train")
+	}
+	return p == q
+}
+
 // idxDomains reports whether unaligned data comes from the classes of an IDX
 // dataset rather than from image folders.
 func (c Config) idxDomains() bool {

@@ -230,3 +230,26 @@ func TestIDXImagesSHA256(t *testing.T) {
 		t.Errorf("a missing split: %v", err)
 	}
 }
+
+// TestSameSplit: IDX data and CIFAR-10 have no val split (val reads the
+// test files), also as the source of derived pairs or class domains; image
+// folders have a folder per phase.
+func TestSameSplit(t *testing.T) {
+	for _, c := range []struct {
+		cfg  Config
+		p, q string
+		want bool
+	}{
+		{Config{Dataset: FashionMNIST}, "val", "test", true},
+		{Config{Dataset: MNIST}, "train", "test", false},
+		{Config{Dataset: Edges, Source: MNIST}, "test", "val", true},
+		{Config{Dataset: Unaligned, Source: CIFAR10, ClassesA: "cat", ClassesB: "dog"}, "val", "test", true},
+		{Config{Dataset: Unaligned}, "val", "test", false},
+		{Config{Dataset: Aligned}, "train", "train", true},
+		{Config{Dataset: Aligned}, "val", "test", false},
+	} {
+		if got := c.cfg.SameSplit(c.p, c.q); got != c.want {
+			t.Errorf("%s (source %s): SameSplit(%s, %s) = %v", c.cfg.Dataset, c.cfg.Source, c.p, c.q, got)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"runtime"
 	"strings"
@@ -124,8 +125,13 @@ func Classes(ctx context.Context, o ClassesOptions) ([]*ClassesEval, error) {
 				ck.Dir, tr.InputNC, dc.CropSize, dc.CropSize, dc.CropSize, dc.Preprocess, ClassifierSize, ClassifierSize, ClassifierSize)
 		}
 	}
+	trained := dc
 	if o.Root != "" {
 		dc.Root = o.Root
+	}
+	if what := trainedOn(trained, dc.Root, "test", 0); what != "" {
+		slog.Warn(fmt.Sprintf("eval classes: checkpoint %s trained on the test images it translates here (%s): these figures are on its training images, not held-out ones; a run trained with data.phase=train keeps the test split held out",
+			ck.Dir, what))
 	}
 	dev, err := torch.ParseDevice(o.Device)
 	if err != nil {

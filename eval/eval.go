@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -452,6 +454,7 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	if err != nil {
 		return nil, err
 	}
+	trained := dc
 	if o.Root != "" {
 		dc.Root = o.Root
 	}
@@ -488,6 +491,14 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	}
 	if o.Skip >= end {
 		return nil, fmt.Errorf("eval pix2pix: --skip %d leaves no pairs: the %s split of %s has %d", o.Skip, dc.Phase, dc.Root, ds.Len())
+	}
+	if what := trainedOn(trained, dc.Root, dc.Phase, o.Skip); what != "" {
+		fix := "score another --phase"
+		if trained.MaxSamples > 0 {
+			fix = fmt.Sprintf("--skip %d scores the pairs past them", trained.MaxSamples)
+		}
+		slog.Warn(fmt.Sprintf("eval pix2pix: pairs %d..%d of the %s split of %s include those checkpoint %s trained on (%s): these figures are on its training images, not held-out ones; %s",
+			o.Skip, end-1, dc.Phase, dc.Root, ck.Dir, what, fix))
 	}
 	var page *resultsPage
 	if o.Out != "" {
@@ -531,6 +542,31 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 		res.Out = o.Out
 	}
 	return res, nil
+}
+
+// trainedOn says what a checkpoint whose data config was tc trained on
+// (its data.root, data.phase and data.max_samples) when an evaluation's
+// images, those of phase under root from index from on, include them; ""
+// when they are held out: another folder or split, or past data.max_samples.
+func trainedOn(tc data.Config, root, phase string, from int) string {
+	if !tc.SameSplit(tc.Phase, phase) || !sameFolder(tc.Root, root) || (tc.MaxSamples > 0 && from >= tc.MaxSamples) {
+		return ""
+	}
+	what := fmt.Sprintf("data.root %s, data.phase %s", tc.Root, tc.Phase)
+	if tc.MaxSamples > 0 {
+		what += fmt.Sprintf(", the first %d: data.max_samples", tc.MaxSamples)
+	}
+	return what
+}
+
+// sameFolder reports whether paths a and b name the same folder.
+func sameFolder(a, b string) bool {
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	if errA != nil || errB != nil {
+		return filepath.Clean(a) == filepath.Clean(b)
+	}
+	return os.SameFile(fa, fb)
 }
 
 // pix2pixTranslations are the generators that direction asks EvalPix2Pix
