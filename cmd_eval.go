@@ -51,7 +51,21 @@ func evalClassifierCmd() *cobra.Command {
 			if !(o.LR > 0) || math.IsInf(o.LR, 0) {
 				return fmt.Errorf("--lr %g: want a positive learning rate", o.LR)
 			}
-			res, err := eval.TrainClassifier(context.Background(), o, out)
+			// SIGINT or SIGTERM stops between steps; the classifier is
+			// written whole at the end or not at all.
+			sd := trainer.NotifyShutdown(context.Background())
+			defer sd.Stop()
+			sd.SteppingThrough("stopping after the current step; no classifier is written",
+				"at once: no classifier is written (one being saved may leave a hidden .tmp- file beside "+out+")")
+			res, err := eval.TrainClassifier(sd.Context(), o, out)
+			if err != nil && sd.Signal() != nil {
+				kept := ""
+				if _, err := os.Stat(out); err == nil {
+					kept = " (the one already there is as it was)"
+				}
+				fmt.Fprintf(os.Stderr, "gogan: eval classifier: stopped by %v; no classifier was written to %s%s\n", sd.Signal(), out, kept)
+				os.Exit(sd.ExitCode())
+			}
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	torch "gogan/cgo"
@@ -270,5 +272,51 @@ func TestClassifierRecordsItsData(t *testing.T) {
 	}
 	if out := fid(old); !strings.Contains(out, "the classifier does not record the images it was trained on") || strings.Contains(out, "trained on other images") {
 		t.Errorf("eval fid with a classifier that records no training images:\n%s", out)
+	}
+}
+
+// TestEvalClassifierStopped: SIGINT while gogan eval classifier trains stops
+// it after the step, with status 130 and a line saying so and that no
+// classifier was written; nothing is left at --out or beside it (nor the
+// folder it would have made), and a classifier that --force would have
+// replaced is as it was.
+func TestEvalClassifierStopped(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.safetensors")
+	if err := os.WriteFile(old, []byte("the classifier before"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		out   string
+		extra []string
+		kept  string
+	}{
+		{filepath.Join(dir, "new", "clf.safetensors"), nil, ""},
+		{old, []string{"--force"}, " (the one already there is as it was)"},
+	} {
+		cmd := exec.Command(goganBin, append([]string{"eval", "classifier", "--out", c.out, "--batch-size", "16", "--device", "cpu", "--threads", "2", "--quiet"}, c.extra...)...)
+		var buf lockedBuffer
+		cmd.Stdout, cmd.Stderr = &buf, &buf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		signalWhen(t, cmd, &buf, "progress line", func() bool { return strings.Contains(buf.String(), "classifier progress") }, syscall.SIGINT)
+		var ee *exec.ExitError
+		err := cmd.Wait()
+		if !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(buf.String(), "stop requested: stopping after the current step; no classifier is written") ||
+			!strings.Contains(buf.String(), "gogan: eval classifier: stopped by interrupt; no classifier was written to "+c.out+c.kept+"\n") {
+			t.Errorf("eval classifier --out %s after SIGINT: %v, want exit status 130 and what was written\n%s", c.out, err, buf.String())
+		}
+		ents, _ := os.ReadDir(dir)
+		if len(ents) != 1 || ents[0].Name() != "old.safetensors" {
+			var names []string
+			for _, e := range ents {
+				names = append(names, e.Name())
+			}
+			t.Errorf("a stopped eval classifier --out %s left %v in %s", c.out, names, dir)
+		}
+		if b, _ := os.ReadFile(old); string(b) != "the classifier before" {
+			t.Errorf("a stopped eval classifier changed %s: %q", old, b)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
@@ -90,7 +91,7 @@ func decodeJPEG(t *testing.T, path string) image.Image {
 // signalWhen sends the started cmd sig as soon as ready says so (looked at
 // every 2 ms, for up to 2 minutes); where it never does, it kills cmd and
 // fails the test with cmd's output, saying what did not come.
-func signalWhen(t *testing.T, cmd *exec.Cmd, out *bytes.Buffer, what string, ready func() bool, sig os.Signal) {
+func signalWhen(t *testing.T, cmd *exec.Cmd, out fmt.Stringer, what string, ready func() bool, sig os.Signal) {
 	t.Helper()
 	for deadline := time.Now().Add(2 * time.Minute); !ready(); time.Sleep(2 * time.Millisecond) {
 		if time.Now().After(deadline) {

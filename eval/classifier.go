@@ -401,6 +401,12 @@ func TrainClassifier(ctx context.Context, o ClassifierOptions, out string) (*Cla
 	var runN int
 	perEpoch := loader.BatchesPerEpoch()
 	for step < total {
+		// A stop (ctx: SIGINT) between steps, before the loader's
+		// prefetched batches would keep the loop going.
+		if err := ctx.Err(); err != nil {
+			prog.Finish()
+			return nil, fmt.Errorf("classifier: stopped at step %d of %d: %w", step, total, err)
+		}
 		if o.Epochs > 1 && step == (o.Epochs-1)*perEpoch {
 			opt.SetLR(o.LR / 10) // the last epoch at a tenth of the rate
 		}
@@ -461,6 +467,9 @@ func TrainClassifier(ctx context.Context, o ClassifierOptions, out string) (*Cla
 		"steps": strconv.Itoa(step), "batch_size": strconv.Itoa(o.BatchSize), "train_images": strconv.Itoa(ds.Len()),
 		"seed": strconv.FormatInt(o.Seed, 10), "lr": strconv.FormatFloat(o.LR, 'g', -1, 64), "gogan": runfolder.Version,
 		metaDataRoot: root, metaTrainImages: trainFile, metaTrainSHA256: trainSum,
+	}
+	if err := ctx.Err(); err != nil { // stopped while measuring the accuracy
+		return nil, fmt.Errorf("classifier: stopped before it was saved: %w", err)
 	}
 	if err := c.save(out, o.Force); err != nil {
 		return nil, err
