@@ -215,7 +215,7 @@ func evalPix2PixCmd() *cobra.Command {
 	f.Int64Var(&o.Seed, "seed", 1, "dropout seed (train mode)")
 	f.StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
 	f.IntVar(&o.Threads, "threads", 0, "libtorch CPU threads (0: all cores)")
-	f.StringVar(&o.Out, "out", "", "also write a results folder (a new one): each pair's input, outputs and target under images/ (test.py's names; a CycleGAN's real_A, fake_B, real_B, fake_A), and index.html showing them with each output's scores")
+	f.StringVar(&o.Out, "out", "", "also write a results folder (a new one): each pair's input, outputs and target under images/ (test.py's names; a CycleGAN's real_A, fake_B, rec_A, real_B, fake_A, rec_B), and index.html showing them with each output's scores")
 	c.MarkFlagRequired("checkpoint")
 	return c
 }

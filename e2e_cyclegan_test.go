@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"image"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,9 @@ import (
 	"gogan/cgo/torchtest"
 	"gogan/data"
 	"gogan/eval"
+	"gogan/gan"
+	"gogan/infer"
+	"gogan/runfolder"
 )
 
 // smallCycleGAN is configs/cyclegan-fashion-mnist.yaml cut down to seconds
@@ -112,7 +116,7 @@ func TestCycleGANFacadesHeldOut(t *testing.T) {
 	}
 	// By default both generators are scored, one block each, and the
 	// results page shows both directions' images for every pair, as the
-	// reference's test.py page does (real_A, fake_B, real_B, fake_A).
+	// reference's test.py page does (real_A, fake_B, rec_A, real_B, fake_A, rec_B).
 	heads := map[string]string{"AtoB": "AtoB (G_A): each pair's A side translated, scored against its B side",
 		"BtoA": "BtoA (G_B): each pair's B side translated, scored against its A side"}
 	for _, dir := range []string{"", "AtoB", "BtoA"} {
@@ -152,8 +156,8 @@ func TestCycleGANFacadesHeldOut(t *testing.T) {
 			}
 		}
 		// the visuals named as the reference's cycle_gan names them
-		want := map[string][]string{"": {"real_A", "fake_B", "real_B", "fake_A"}, "AtoB": {"real_A", "fake_B", "real_B"},
-			"BtoA": {"real_B", "fake_A", "real_A"}}[dir]
+		want := map[string][]string{"": {"real_A", "fake_B", "rec_A", "real_B", "fake_A", "rec_B"}, "AtoB": {"real_A", "fake_B", "rec_A", "real_B"},
+			"BtoA": {"real_B", "fake_A", "rec_B", "real_A"}}[dir]
 		ents, _ := os.ReadDir(filepath.Join(results, "images"))
 		if len(ents) != 4*len(want) {
 			t.Errorf("eval pix2pix --direction %q --out: %d images, want %d (%v for each of 4 pairs)", dir, len(ents), 4*len(want), want)
@@ -176,6 +180,17 @@ func TestCycleGANFacadesHeldOut(t *testing.T) {
 				t.Errorf("eval pix2pix --direction %q: index.html does not show %s after the visuals before it (%v)", dir, v, want)
 			}
 			last = at
+		}
+		// rec_A is G_B(G_A(real_A)), rec_B G_A(G_B(real_B)), with the
+		// generators in --mode's mode, as gogan's networks compute them,
+		// each scored on the page against the real image
+		if dir == "" {
+			checkRecs(t, run, results, 64)
+			for _, v := range []string{"rec_A", "rec_B"} {
+				if n := strings.Count(string(page), `alt="`+v+`"><div class="s">L1 `); n != 4 {
+					t.Errorf("index.html scores %d %s images, want 4", n, v)
+				}
+			}
 		}
 		for _, d := range dirs {
 			if !strings.Contains(string(page), html.EscapeString(heads[d])) {
@@ -223,6 +238,62 @@ func TestCycleGANFacadesHeldOut(t *testing.T) {
 	}
 	if out, err := gogan(t, "eval", "pix2pix", "--checkpoint", run, "--data-root", root, "--direction", "sideways"); err == nil || !strings.Contains(out, "--direction sideways: want AtoB, BtoA, both") {
 		t.Errorf("eval pix2pix --direction sideways: %v\n%s", err, out)
+	}
+}
+
+// checkRecs checks a CycleGAN results folder of eval pix2pix --mode eval
+// (both directions) against the checkpoint's generators run here: each
+// pair's rec_A.png is G_B(G_A(real_A)) and rec_B.png G_A(G_B(real_B)), size
+// x size images, rounded to 8 bits (a level apart at most: a batch of one
+// here, of several there).
+func checkRecs(t *testing.T, run, results string, size int) {
+	t.Helper()
+	ck, _, cfg, err := runfolder.OpenCheckpoint(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ real, rec, g, back string }{{"real_A", "rec_A", "G_A", "G_B"}, {"real_B", "rec_B", "G_B", "G_A"}} {
+		recs, _ := filepath.Glob(filepath.Join(results, "images", "*_"+c.rec+".png"))
+		if len(recs) == 0 {
+			t.Fatalf("no %s in %s", c.rec, results)
+		}
+		g, err1 := infer.LoadNet(ck, cfg, c.g, torch.CPUDevice)
+		back, err2 := infer.LoadNet(ck, cfg, c.back, torch.CPUDevice)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		g.SetTraining(false)
+		back.SetTraining(false)
+		for _, f := range recs {
+			if w, h := pngSize(t, f); w != size || h != size {
+				t.Errorf("%s: %dx%d, want %dx%d", f, w, h, size, size)
+			}
+			real, err1 := data.LoadImage(strings.TrimSuffix(f, c.rec+".png")+c.real+".png", 3)
+			got, err2 := data.LoadImage(f, 3)
+			if err1 != nil || err2 != nil {
+				t.Fatal(err1, err2)
+			}
+			var want []float32
+			if err := torch.Try(func() {
+				sc := torch.NewScope()
+				defer sc.Close()
+				torch.NoGrad(func() { want = back.Forward(g.Forward(gan.ImagesTensor([]*data.Image{real}))).Float32s() })
+			}); err != nil {
+				t.Fatal(err)
+			}
+			plane, worst := size*size, 0.0
+			for ch := range 3 {
+				for p := range plane {
+					q := math.Round((float64(want[ch*plane+p]) + 1) / 2 * 255)
+					worst = max(worst, math.Abs(max(0, min(255, q))-float64(got.Pix[p*3+ch])))
+				}
+			}
+			if worst > 1 {
+				t.Errorf("%s is %s(%s(%s)) %g levels apart", f, c.back, c.g, c.real, worst)
+			}
+		}
+		g.Free()
+		back.Free()
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"gogan/data"
 	"gogan/gan"
 	"gogan/infer"
+	"gogan/nets"
 	"gogan/report"
 	"gogan/runfolder"
 )
@@ -439,7 +440,7 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	if err != nil {
 		return nil, err
 	}
-	trs, several, err := pix2pixTranslations(ck, cfg, o.Direction)
+	trs, all, err := pix2pixTranslations(ck, cfg, o.Direction)
 	if err != nil {
 		return nil, err
 	}
@@ -502,9 +503,9 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	}
 	var page *resultsPage
 	if o.Out != "" {
-		var gens [][3]string
+		var gens [][4]string
 		for _, tr := range trs {
-			gens = append(gens, visualNames(tr.Lab, tr.Role == "G_B"))
+			gens = append(gens, visualNames(tr.Lab, tr.Role == "G_B", cycleRole(all, tr) != ""))
 		}
 		var names []string
 		for _, train := range modes {
@@ -525,10 +526,10 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	}
 	for k, tr := range trs {
 		var gen Pix2PixGenerator
-		if several {
+		if len(all) > 1 {
 			gen.Heading = generatorHeading(tr)
 		}
-		scores, err := scoreGenerator(ctx, ck, cfg, tr, dss[k], o, end, modes, dev, page, k)
+		scores, err := scoreGenerator(ctx, ck, cfg, tr, cycleRole(all, tr), dss[k], o, end, modes, dev, page, k)
 		if err != nil {
 			return nil, err
 		}
@@ -571,31 +572,31 @@ func sameFolder(a, b string) bool {
 
 // pix2pixTranslations are the generators that direction asks EvalPix2Pix
 // to score: "" and "both" all of the recipe's, AtoB or BtoA the one; and
-// whether the recipe has several.
-func pix2pixTranslations(ck runfolder.Checkpoint, cfg *config.Config, direction string) ([]gan.Translation, bool, error) {
+// all of the recipe's.
+func pix2pixTranslations(ck runfolder.Checkpoint, cfg *config.Config, direction string) (trs, all []gan.Translation, err error) {
 	one := direction
 	if one == "both" {
 		one = ""
 	}
 	tr, err := infer.Translation(ck, cfg, one, "eval pix2pix")
 	if err != nil {
-		return nil, false, fmt.Errorf("eval pix2pix: %w", err)
+		return nil, nil, fmt.Errorf("eval pix2pix: %w", err)
 	}
 	def, err := gan.For(cfg)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
-	all := def.Translate(cfg)
+	all = def.Translate(cfg)
 	if one != "" {
-		return []gan.Translation{tr}, len(all) > 1, nil
+		return []gan.Translation{tr}, all, nil
 	}
-	return all, len(all) > 1, nil
+	return all, all, nil
 }
 
 // scoreGenerator scores tr's generator on pairs [o.Skip, end) of ds in
 // each mode, adding its images to page (as page's generator gen) when there
 // is one.
-func scoreGenerator(ctx context.Context, ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translation, ds *data.Dataset, o Pix2PixEvalOptions, end int, modes []bool, dev torch.Device, page *resultsPage, gen int) ([]Pix2PixScores, error) {
+func scoreGenerator(ctx context.Context, ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translation, backRole string, ds *data.Dataset, o Pix2PixEvalOptions, end int, modes []bool, dev torch.Device, page *resultsPage, gen int) ([]Pix2PixScores, error) {
 	dc := ds.Config()
 	var scores []Pix2PixScores
 	for _, train := range modes {
@@ -619,22 +620,35 @@ func scoreGenerator(ctx context.Context, ck runfolder.Checkpoint, cfg *config.Co
 			n.SetTraining(train)
 		}
 		var keep keepFunc
+		var back *nets.Net // a CycleGAN's other generator, for the page's rec images
 		if page != nil {
 			show := func(a *torch.Tensor) report.Images { return report.ToImages(a) }
 			if dc.LabelNC > 0 {
 				show = func(a *torch.Tensor) report.Images { return report.LabelColors(report.ToImages(a), dc.LabelNC) }
 			}
-			keep = keepFunc{show: show, add: func(i int, mode string, in, fake, target *data.Image, l1, psnr, ssim float64) error {
+			keep = keepFunc{show: show, add: func(i int, mode string, im pairImages) error {
 				name := ""
 				if files := ds.Files(); i < len(files) {
 					name = filepath.Base(files[i])
 				}
-				return page.add(gen, i, name, mode, in, fake, target, l1, psnr, ssim)
+				return page.add(gen, i, name, mode, im)
 			}}
+			if backRole != "" {
+				if back, err = infer.LoadNet(ck, cfg, backRole, dev); err != nil {
+					release()
+					g.Free()
+					return nil, err
+				}
+				back.SetTraining(train) // in fake's mode, as test.py's forward
+				keep.back = back.Forward
+			}
 		}
 		sc, err := scorePix2Pix(ctx, g, encode, tr.Output, ds, o.Skip, end, train, o.Seed, dev, keep)
 		release()
 		g.Free()
+		if back != nil {
+			back.Free()
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -645,10 +659,12 @@ func scoreGenerator(ctx context.Context, ck runfolder.Checkpoint, cfg *config.Co
 
 // keepFunc hands scorePix2Pix's images to the results page: show makes the
 // input's picture from the batch's "A" (label maps in colours), add takes
-// each pair's pictures and scores.
+// each pair's pictures and scores; back, where not nil, is a CycleGAN's
+// other generator, which takes G's outputs back to its inputs (rec).
 type keepFunc struct {
 	show func(a *torch.Tensor) report.Images
-	add  func(i int, mode string, in, fake, target *data.Image, l1, psnr, ssim float64) error
+	add  func(i int, mode string, im pairImages) error
+	back func(y *torch.Tensor) *torch.Tensor
 }
 
 func describeEvalPreprocess(dc data.Config) string {
@@ -694,8 +710,8 @@ func scorePix2Pix(ctx context.Context, g interface {
 			}
 			smps[j], bs[j] = s, s.B
 		}
-		var out, target []float32
-		var im, ins report.Images
+		var out, target, input, rec []float32
+		var im, ins, recs report.Images
 		err := torch.Try(func() {
 			s := torch.NewScope()
 			defer s.Close()
@@ -717,6 +733,14 @@ func scorePix2Pix(ctx context.Context, g interface {
 				if keep.add != nil {
 					ins = keep.show(b["A"])
 				}
+				if keep.back != nil {
+					// Its dropout's draws are put back: the scores of G
+					// do not depend on whether a page is written.
+					st := torch.RNGState(dev)
+					r := keep.back(y)
+					torch.SetRNGState(dev, st)
+					input, rec, recs = x.Float32s(), r.Float32s(), report.ToImages(r)
+				}
 			})
 		})
 		if err != nil {
@@ -733,23 +757,25 @@ func scorePix2Pix(ctx context.Context, g interface {
 		per := len(out) / k // one output's values
 		for j := range k {
 			fake := image8(im, j)
-			p, err := PSNR(fake, bs[j])
+			fs, err := scoreImages(fake, bs[j])
 			if err != nil {
 				return sc, err
 			}
-			s, err := SSIM(fake, bs[j])
-			if err != nil {
-				return sc, err
-			}
-			sc.PSNR += p
-			sc.SSIM += s
+			sc.PSNR += fs.PSNR
+			sc.SSIM += fs.SSIM
 			sc.N++
 			if keep.add != nil {
-				var l1 float64
-				for q := j * per; q < (j+1)*per; q++ {
-					l1 += math.Abs(float64(out[q]) - float64(target[q]))
+				fs.L1 = meanAbsDiff(out, target, j, per)
+				pi := pairImages{in: image8(ins, j), fake: fake, target: bs[j], fakeScores: fs}
+				if keep.back != nil {
+					// rec against the input it reconstructs
+					pi.rec = image8(recs, j)
+					if pi.recScores, err = scoreImages(pi.rec, smps[j].A); err != nil {
+						return sc, err
+					}
+					pi.recScores.L1 = meanAbsDiff(rec, input, j, len(input)/k)
 				}
-				if err := keep.add(i+j, mode, image8(ins, j), fake, bs[j], l1/float64(per), p, s); err != nil {
+				if err := keep.add(i+j, mode, pi); err != nil {
 					return sc, err
 				}
 			}
@@ -759,6 +785,42 @@ func scorePix2Pix(ctx context.Context, g interface {
 	sc.PSNR /= float64(sc.N)
 	sc.SSIM /= float64(sc.N)
 	return sc, nil
+}
+
+// meanAbsDiff is the mean |x - y| over item j of batches of per values.
+func meanAbsDiff(x, y []float32, j, per int) float64 {
+	var l1 float64
+	for q := j * per; q < (j+1)*per; q++ {
+		l1 += math.Abs(float64(x[q]) - float64(y[q]))
+	}
+	return l1 / float64(per)
+}
+
+// scoreImages are an 8-bit image's PSNR and SSIM against target.
+func scoreImages(im, target *data.Image) (resultScores, error) {
+	p, err := PSNR(im, target)
+	if err != nil {
+		return resultScores{}, err
+	}
+	s, err := SSIM(im, target)
+	if err != nil {
+		return resultScores{}, err
+	}
+	return resultScores{PSNR: p, SSIM: s}, nil
+}
+
+// cycleRole is the generator of all (the recipe's translations) that takes
+// tr's outputs back to its inputs where the recipe translates both ways
+// (CycleGAN: G_B for G_A, G_A for G_B); "" where tr is its only generator.
+func cycleRole(all []gan.Translation, tr gan.Translation) string {
+	if len(all) == 2 {
+		for _, o := range all {
+			if o.Role != tr.Role {
+				return o.Role
+			}
+		}
+	}
+	return ""
 }
 
 // generatorHeading names tr's direction and generator, and the side of

@@ -23,16 +23,17 @@ import (
 // _real_B.png; with both modes _fake_B_train.png and _fake_B_eval.png), and
 // an index.html showing them side by side with each output's scores, which
 // test.py's page does not have. A CycleGAN's two generators share a row per
-// pair as on test.py's page: real_A, fake_B, real_B, fake_A (its rec_A and
-// rec_B are not scored, and not shown). It is written into a temporary
-// folder beside the destination and renamed into place whole.
+// pair as on test.py's page (cycle_gan_model's visual_names): real_A,
+// fake_B, rec_A, real_B, fake_A, rec_B, each rec scored against the real
+// image it reconstructs. It is written into a temporary folder beside the
+// destination and renamed into place whole.
 type resultsPage struct {
 	dir, tmp string
 	made     []string // the parents it made for dir, outermost first
 	rows     []*resultRow
 	byPair   map[int]*resultRow
 	stems    map[string]int // file stems taken, by pair
-	gens     [][3]string    // each generator's visuals' names: input, output, target
+	gens     [][4]string    // each generator's visuals' names: input, output, target, reconstruction (or "")
 	modes    []string       // the generator modes written, in order
 	// suffixed: the outputs' names end in their mode (_fake_B_train,
 	// _fake_B_eval) because both modes are written; one mode keeps
@@ -63,24 +64,31 @@ type resultColumn struct {
 	Title, key string
 }
 
-// visualNames are the reference's names of tr's input, output and target:
-// the colorization model's, or cycle_gan's for G_B (B to A), else
-// pix2pix's.
-func visualNames(lab, fromB bool) [3]string {
+// visualNames are the reference's names of tr's input, output, target and,
+// for a CycleGAN's generator (cycle), the reconstruction of the input by
+// the other one: the colorization model's, or cycle_gan's for G_B (B to A),
+// else pix2pix's (G_A's are cycle_gan's too).
+func visualNames(lab, fromB, cycle bool) [4]string {
+	var v [4]string
 	switch {
 	case lab:
-		return [3]string{"real_A", "fake_B_rgb", "real_B_rgb"}
+		v = [4]string{"real_A", "fake_B_rgb", "real_B_rgb"}
 	case fromB:
-		return [3]string{"real_B", "fake_A", "real_A"}
+		v = [4]string{"real_B", "fake_A", "real_A", "rec_B"}
+	default:
+		v = [4]string{"real_A", "fake_B", "real_B", "rec_A"}
 	}
-	return [3]string{"real_A", "fake_B", "real_B"}
+	if !cycle {
+		v[3] = ""
+	}
+	return v
 }
 
 // newResultsPage starts a results folder at dir, which must not hold
 // files: an evaluation does not write over another's. gens are the visuals'
 // names (visualNames) of each generator scored, in order; modes the
 // generator modes each writes.
-func newResultsPage(dir string, gens [][3]string, modes []string) (*resultsPage, error) {
+func newResultsPage(dir string, gens [][4]string, modes []string) (*resultsPage, error) {
 	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
 		return nil, fmt.Errorf("eval pix2pix: --out %s holds files already: give a new folder (results are written whole, nothing is replaced)", dir)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -110,13 +118,22 @@ func newResultsPage(dir string, gens [][3]string, modes []string) (*resultsPage,
 	return p, nil
 }
 
+// pairImages are a pair's pictures from one generator in one mode: the
+// input as shown, the output scored and the target, and for a CycleGAN's
+// generator the reconstruction of the input (rec: the other generator on
+// the output), with the output's scores against the target and rec's
+// against the input.
+type pairImages struct {
+	in, fake, target, rec *data.Image
+	fakeScores, recScores resultScores
+}
+
 // add records pair i's images from generator gen (an index of the page's
-// gens) in one generator mode: in (the input as shown), fake (the output
-// scored) and target, with the output's scores. name is the pair's file
-// (or "" for a dataset without files). An input or target another
-// generator already showed for the pair (CycleGAN's real_B, G_A's target
-// and G_B's input) is not written again.
-func (p *resultsPage) add(gen, i int, name, mode string, in, fake, target *data.Image, l1, psnr, ssim float64) error {
+// gens) in one generator mode. name is the pair's file (or "" for a
+// dataset without files). An input or target another generator already
+// showed for the pair (CycleGAN's real_B, G_A's target and G_B's input) is
+// not written again.
+func (p *resultsPage) add(gen, i int, name, mode string, im pairImages) error {
 	row := p.byPair[i]
 	if row == nil {
 		stem := fmt.Sprintf("pair%05d", i)
@@ -135,7 +152,7 @@ func (p *resultsPage) add(gen, i int, name, mode string, in, fake, target *data.
 	for _, real := range []struct {
 		visual string
 		im     *data.Image
-	}{{v[0], in}, {v[2], target}} {
+	}{{v[0], im.in}, {v[2], im.target}} {
 		if row.cells[real.visual] != nil {
 			continue
 		}
@@ -145,10 +162,22 @@ func (p *resultsPage) add(gen, i int, name, mode string, in, fake, target *data.
 		}
 		row.cells[real.visual] = c
 	}
-	label := p.fakeVisual(v[1], mode)
-	c := &resultCell{Path: p.path(row.Name, label), Visual: label, Scores: &resultScores{L1: l1, PSNR: psnr, SSIM: ssim}}
-	row.cells[label] = c
-	return p.write(c.Path, fake)
+	for _, out := range []struct {
+		visual string
+		im     *data.Image
+		scores resultScores
+	}{{v[1], im.fake, im.fakeScores}, {v[3], im.rec, im.recScores}} {
+		if out.visual == "" {
+			continue
+		}
+		label := p.fakeVisual(out.visual, mode)
+		c := &resultCell{Path: p.path(row.Name, label), Visual: label, Scores: &out.scores}
+		row.cells[label] = c
+		if err := p.write(c.Path, out.im); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fakeVisual is an output's file label: test.py's name, with the mode
@@ -160,9 +189,10 @@ func (p *resultsPage) fakeVisual(visual, mode string) string {
 	return visual
 }
 
-// columns are the pairs' table's columns: each generator's input and its
-// outputs (a column per mode), then the targets not shown yet, so that a
-// CycleGAN's row reads real_A, fake_B, real_B, fake_A as test.py's page.
+// columns are the pairs' table's columns: each generator's input, its
+// outputs and its reconstructions (a column per mode), then the targets
+// not shown yet, so that a CycleGAN's row reads real_A, fake_B, rec_A,
+// real_B, fake_A, rec_B as test.py's page.
 func (p *resultsPage) columns() []resultColumn {
 	var cols []resultColumn
 	shown := map[string]bool{}
@@ -174,8 +204,12 @@ func (p *resultsPage) columns() []resultColumn {
 	}
 	for _, v := range p.gens {
 		real(v[0])
-		for _, m := range p.modes {
-			cols = append(cols, resultColumn{Title: v[1] + " (" + m + " mode)", key: p.fakeVisual(v[1], m)})
+		for _, out := range []string{v[1], v[3]} {
+			for _, m := range p.modes {
+				if out != "" {
+					cols = append(cols, resultColumn{Title: out + " (" + m + " mode)", key: p.fakeVisual(out, m)})
+				}
+			}
 		}
 	}
 	for _, v := range p.gens {

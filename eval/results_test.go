@@ -1,12 +1,18 @@
 package eval
 
 import (
+	"context"
+	"fmt"
+	"image"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"gogan/data"
+	"gogan/report"
 )
 
 // TestResultsPageFolder: file names that are not URL-safe still link, the
@@ -17,11 +23,11 @@ func TestResultsPageFolder(t *testing.T) {
 	base := t.TempDir()
 	im := data.NewImage(4, 4, 3)
 	dir := filepath.Join(base, "new", "res")
-	p, err := newResultsPage(dir, [][3]string{visualNames(false, false)}, []string{"eval"})
+	p, err := newResultsPage(dir, [][4]string{visualNames(false, false, false)}, []string{"eval"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.add(0, 0, "a#1?%41.jpg", "eval", im, im, im, 0.5, 10, 0.1); err != nil {
+	if err := p.add(0, 0, "a#1?%41.jpg", "eval", pairImages{in: im, fake: im, target: im, fakeScores: resultScores{0.5, 10, 0.1}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.finish(&Pix2PixEval{Checkpoint: "ck", Generators: []Pix2PixGenerator{{Scores: []Pix2PixScores{{Mode: "eval", N: 1}}}}}); err != nil {
@@ -42,11 +48,11 @@ func TestResultsPageFolder(t *testing.T) {
 	target, link := filepath.Join(base, "target"), filepath.Join(base, "link")
 	os.Mkdir(target, 0o755)
 	os.Symlink(target, link)
-	if p, err = newResultsPage(link, [][3]string{visualNames(false, true)}, []string{"train", "eval"}); err != nil {
+	if p, err = newResultsPage(link, [][4]string{visualNames(false, true, false)}, []string{"train", "eval"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, mode := range []string{"train", "eval"} {
-		if err := p.add(0, 0, "b.png", mode, im, im, im, 0.5, 10, 0.1); err != nil {
+		if err := p.add(0, 0, "b.png", mode, pairImages{in: im, fake: im, target: im, fakeScores: resultScores{0.5, 10, 0.1}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -66,11 +72,48 @@ func TestResultsPageFolder(t *testing.T) {
 		}
 	}
 
-	if p, err = newResultsPage(filepath.Join(base, "p", "q", "res"), [][3]string{visualNames(false, false)}, []string{"eval"}); err != nil {
+	if p, err = newResultsPage(filepath.Join(base, "p", "q", "res"), [][4]string{visualNames(false, false, false)}, []string{"eval"}); err != nil {
 		t.Fatal(err)
 	}
 	p.abort()
 	if _, err := os.Stat(filepath.Join(base, "p")); !os.IsNotExist(err) {
 		t.Errorf("an abandoned page left %s (%v)", filepath.Join(base, "p"), err)
+	}
+}
+
+// TestCycleGANRecsLeaveTheScores: the results page's rec images run the
+// other generator between pairs, whose dropout (model.no_dropout=false,
+// train mode) must not move the draws of the generator scored: the scores
+// with --out are those without.
+func TestCycleGANRecsLeaveTheScores(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "test"), 0o755)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 4 {
+		im := image.NewNRGBA(image.Rect(0, 0, 64, 32))
+		for j := range im.Pix {
+			im.Pix[j] = uint8(rng.IntN(256))
+		}
+		if err := report.SavePNG(filepath.Join(root, "test", fmt.Sprintf("%d.png", i)), im); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cg := evalCheckpoint(t, "recipe=cyclegan", "data.dataset=unaligned", "data.root="+root, "model.no_dropout=false",
+		"model.netG=resnet_6blocks", "model.ngf=8", "model.ndf=8", "data.load_size=32", "data.crop_size=32")
+	o := Pix2PixEvalOptions{Checkpoint: cg, Mode: "train", Device: "cpu", Threads: 1}
+	alone, err := EvalPix2Pix(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Out = filepath.Join(t.TempDir(), "res")
+	paged, err := EvalPix2Pix(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs, _ := filepath.Glob(filepath.Join(o.Out, "images", "*_rec_?.png")); len(recs) != 8 {
+		t.Errorf("%d rec images, want 8", len(recs))
+	}
+	if !reflect.DeepEqual(alone.Generators, paged.Generators) {
+		t.Errorf("scores without --out %+v, with %+v", alone.Generators, paged.Generators)
 	}
 }
