@@ -323,7 +323,7 @@ func init() {
 		"name": "out", "checkpoints_dir": "out"})
 	config.RegisterReferenceAdvice("pytorch-CycleGAN-and-pix2pix", map[string]string{
 		"continue_train": "gogan resume RUN continues a run from its newest checkpoint",
-		"epoch_count":    "a gogan run counts its own epochs; gogan import --epoch N says how many an imported run had done",
+		"epoch_count":    "a gogan run counts its own epochs; gogan import --epoch N says how many an imported run had done (--epoch_count N+1 is import --epoch N)",
 		"epoch":          "gogan resume, translate and export take a run folder (its newest checkpoint) or RUN/checkpoints/step-N",
 		"load_iter":      "gogan resume, translate and export take a run folder (its newest checkpoint) or RUN/checkpoints/step-N",
 		"display_id":     "gogan shows a run in TensorBoard (logging.tensorboard) and in RUN/index.html, not visdom",
