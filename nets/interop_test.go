@@ -239,6 +239,9 @@ func TestPyTorchInterop(t *testing.T) {
 		// pix2pixHD's perceptual loss network
 		{Name: "vgg19-features", Role: "VGG", Opts: Options{Kind: "vgg19"}, in: []int64{1, 3, 48, 48},
 			Inits: []initCheck{{Kind: "default"}}},
+		// sides that pool to odd sizes (36 -> 9, 44 -> 11 and 5): torchvision's
+		// max pools floor them (ceil_mode=False)
+		{Name: "vgg19-odd-sides", Role: "VGG", Opts: Options{Kind: "vgg19"}, in: []int64{1, 3, 36, 44}},
 	}
 
 	start := time.Now()

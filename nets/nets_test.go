@@ -64,6 +64,14 @@ func TestParamCounts(t *testing.T) {
 			GetIntermFeat: true}, 5603202},
 		{"pix2pixHD multiscale D, 4 layers, 3 scales", false, Options{Kind: "multiscale", InputNC: 39, NDF: 64, NLayers: 4, NumD: 3,
 			Norm: "instance", GetIntermFeat: true}, 20989251},
+		// pix2pixHD's generators at its train options' depths, left to the
+		// defaults (n_downsample_global 4, n_blocks_global 9,
+		// n_local_enhancers 1, n_blocks_local 3), narrow: the counts are
+		// NVIDIA/pix2pixHD models/networks.py's GlobalGenerator(36, 3, 8,
+		// 4, 9, InstanceNorm2d) and LocalEnhancer(36, 3, 4, 4, 9, 1, 3,
+		// InstanceNorm2d).
+		{"pix2pixHD global G, default depth", true, Options{Kind: "global", InputNC: 36, NGF: 8, Norm: "instance"}, 2868011},
+		{"pix2pixHD local G, default depth", true, Options{Kind: "local", InputNC: 36, NGF: 4, Norm: "instance"}, 2878575},
 	}
 	for _, c := range cases {
 		var n *Net
