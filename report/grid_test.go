@@ -71,6 +71,8 @@ func TestMakeGridMatchesTorchvision(t *testing.T) {
 		{"single_image", randImages(r, 1, 3, 20, 20, tanh)},
 		{"wide_range", randImages(r, 9, 1, 8, 8, func() float32 { return float32(r.NormFloat64() * 40) })},
 		{"narrow_range", randImages(r, 5, 3, 6, 6, func() float32 { return 0.3 + float32(r.Float64()*1e-3) })},
+		// a range below norm_range's floor of 1e-5, which then divides
+		{"tiny_range", randImages(r, 4, 1, 6, 6, func() float32 { return 0.3 + float32(r.Float64()*4e-6) })},
 		{"constant", randImages(r, 3, 1, 5, 5, func() float32 { return 0.25 })},
 	}
 	dir := t.TempDir()

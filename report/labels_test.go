@@ -26,4 +26,22 @@ func TestLabelColors(t *testing.T) {
 			t.Errorf("VOC id %d: %v, want %v", p, got, want)
 		}
 	}
+	// Only 35 classes are Cityscapes': labelcolormap(36) and (200) are the
+	// bit pattern, ids past 34 included (the values are pix2pixHD's
+	// util.labelcolormap's).
+	for _, c := range []struct {
+		classes int
+		ids     []float32
+		want    [][3]int
+	}{
+		{36, []float32{7, 26, 35, 0}, [][3]int{{128, 128, 128}, {64, 192, 0}, {128, 128, 64}, {0, 0, 0}}},
+		{200, []float32{150, 199, 35, 1}, [][3]int{{0, 224, 128}, {160, 160, 128}, {128, 128, 64}, {128, 0, 0}}},
+	} {
+		im := LabelColors(Images{Data: c.ids, N: 1, C: 1, H: 2, W: 2}, c.classes)
+		for p, want := range c.want {
+			if got := rgb(im, p); got != want {
+				t.Errorf("%d classes, id %v: %v, want %v", c.classes, c.ids[p], got, want)
+			}
+		}
+	}
 }

@@ -37,6 +37,14 @@ func TestProgressETA(t *testing.T) {
 	if eta := p.eta(150); eta < 9*time.Second || eta > 11*time.Second {
 		t.Fatalf("eta %v, want 10s", eta)
 	}
+	// 50 steps in 100 s: 2 s a step, 50 steps left, none at the last step
+	p.begin = time.Now().Add(-100 * time.Second)
+	if eta := p.eta(150); eta != 100*time.Second {
+		t.Fatalf("eta %v after 50 steps of 2 s, want 1m40s", eta)
+	}
+	if eta := p.eta(200); eta != 0 {
+		t.Fatalf("eta %v at the last step", eta)
+	}
 	if eta := p.eta(100); eta != -1 {
 		t.Fatalf("eta before any step: %v", eta)
 	}

@@ -289,6 +289,42 @@ func TestLossPlotPNG(t *testing.T) {
 	readPNG(t, filepath.Join(filepath.Dir(p), "l.png"))
 }
 
+// TestLossPlotSkipsEmptyCells: a loss without a value at some rows (a
+// resumed run whose losses changed: the new ones' cells are empty before
+// it) is drawn from the rows that have one, beside the others.
+func TestLossPlotSkipsEmptyCells(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "m.csv")
+	m, err := runfolder.OpenMetrics(p, []string{"D", "G"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := 10; s <= 300; s += 10 {
+		losses := map[string]float64{"D": 0.7 - float64(s)/1000}
+		if s > 100 {
+			losses["G"] = 1 + float64(s%30)/100
+		}
+		m.Write(s, 0, losses, 2e-4, 800)
+	}
+	m.Close()
+	out := filepath.Join(filepath.Dir(p), "l.png")
+	if err := report.WriteLossPlot(p, out, "x"); err != nil {
+		t.Fatal(err)
+	}
+	img := readPNG(t, out)
+	count := map[color.RGBA]int{}
+	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
+		for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			count[color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 255}]++
+		}
+	}
+	for i, name := range []string{"D", "G"} {
+		if count[report.LossColors[i]] < 200 {
+			t.Errorf("series %s: %d pixels of its colour", name, count[report.LossColors[i]])
+		}
+	}
+}
+
 func TestNiceTicks(t *testing.T) {
 	ticks := report.NiceTicks(-0.013, 3.2)
 	var labels []string
