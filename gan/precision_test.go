@@ -17,10 +17,11 @@ func (s *GradScaler) updates(n int, found bool) {
 	}
 }
 
-// TestGradScaler: on the device as PyTorch's _amp_update_scale_: an
+// TestGradScaler: on the device as PyTorch's _amp_update_scale_, from
+// GradScaler's defaults (init_scale 65536, growth_interval 2000): an
 // overflow halves the scale and restarts the count; 2000 clean steps in a
 // row double it, unless the doubled scale would overflow float32 (the count
-// starts over all the same).
+// starts over all the same). The numbers are PyTorch's, not the constants'.
 func TestGradScaler(t *testing.T) {
 	torch.LockThread()
 	sc := torch.NewScope()
@@ -36,18 +37,18 @@ func TestGradScaler(t *testing.T) {
 		}
 	}
 	s.updates(1, true)
-	check("after an overflow", scalerInit/2, 0)
-	s.updates(scalerInterval-1, false)
-	check("after 1999 clean steps", scalerInit/2, scalerInterval-1)
+	check("after an overflow", 32768, 0)
+	s.updates(1999, false)
+	check("after 1999 clean steps", 32768, 1999)
 	s.updates(1, false)
-	check("after 2000 clean steps", scalerInit, 0)
+	check("after 2000 clean steps", 65536, 0)
 
 	near := float64(float32(math.MaxFloat32 / 1.5))
-	s.SetState(ScalerState{Scale: near, GrowthTracker: scalerInterval - 1})
+	s.SetState(ScalerState{Scale: near, GrowthTracker: 1999})
 	s.updates(1, false)
 	check("2000 clean steps near float32's max", near, 0)
 	s.SetState(ScalerState{Scale: 1024})
-	s.updates(scalerInterval, false)
+	s.updates(2000, false)
 	check("2000 clean steps from 1024", 2048, 0)
 	s.updates(1, true)
 	check("an overflow at 2048", 1024, 0)
