@@ -11,7 +11,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	torch "gogan/cgo"
 	"gogan/data"
 )
 
@@ -22,16 +21,7 @@ import (
 func TestClassesReadsEachSplitOnce(t *testing.T) {
 	ctx := context.Background()
 	dir, root := t.TempDir(), t.TempDir()
-	torch.LockThread()
-	c, err := NewClassifier(torch.CPUDevice)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clf := filepath.Join(dir, "clf.safetensors")
-	if err := c.Save(clf); err != nil {
-		t.Fatal(err)
-	}
-	c.Free()
+	clf := untrainedClassifier(t, dir)
 	cg := evalCheckpoint(t, cycleganSets...)
 	names := []string{"t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"}
 	for _, name := range names {

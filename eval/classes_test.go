@@ -101,15 +101,7 @@ func TestClassesAgainstPyTorch(t *testing.T) {
 func TestClassesErrors(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	torch.LockThread()
-	c, err := NewClassifier(torch.CPUDevice)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clf := filepath.Join(dir, "clf.safetensors")
-	if err := c.Save(clf); err != nil {
-		t.Fatal(err)
-	}
+	clf := untrainedClassifier(t, dir)
 	// the classifier's file with one tensor of another shape
 	ts, meta, err := torch.LoadSafetensors(clf)
 	if err != nil {
@@ -124,7 +116,6 @@ func TestClassesErrors(t *testing.T) {
 	if err := torch.SaveSafetensors(other, ts, meta); err != nil {
 		t.Fatal(err)
 	}
-	c.Free()
 	cg := evalCheckpoint(t, cycleganSets...)
 	cifar := evalCheckpoint(t, append(slices.Clone(cycleganSets), "data.source=cifar10", "data.classes_A=cat", "data.classes_B=dog")...)
 	classes := func(o ClassesOptions) func() error {
@@ -168,4 +159,21 @@ func TestClassesErrors(t *testing.T) {
 			}
 		}
 	}
+}
+
+// untrainedClassifier saves a classifier of initial weights into dir (for
+// tests of what reads one, not of its figures) and returns its file.
+func untrainedClassifier(t *testing.T, dir string) string {
+	t.Helper()
+	torch.LockThread()
+	c, err := NewClassifier(torch.CPUDevice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Free()
+	clf := filepath.Join(dir, "clf.safetensors")
+	if err := c.Save(clf); err != nil {
+		t.Fatal(err)
+	}
+	return clf
 }
