@@ -47,17 +47,9 @@ const maxDeflateRatio = 1032
 // readIDX reads an IDX file of size bytes (0: not known) from f; path
 // names it in errors.
 func readIDX(path string, f io.Reader, size int64) (*IDXFile, error) {
-	br := bufio.NewReaderSize(f, 1<<20)
-	var r io.Reader = br
-	gzipped := false
-	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
-		gzipped = true
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fileErr(path, "corrupt gzip header: %v", err)
-		}
-		defer zr.Close()
-		r = zr
+	r, gzipped, err := idxStream(path, f)
+	if err != nil {
+		return nil, err
 	}
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
@@ -106,6 +98,20 @@ func readIDX(path string, f io.Reader, size int64) (*IDXFile, error) {
 		return nil, fileErr(path, "%d bytes of data after the %v array", extra, dims)
 	}
 	return &IDXFile{Dims: dims, Data: buf}, nil
+}
+
+// idxStream is the bytes of an IDX file read from f, unzipped where it is
+// gzipped (path names it in errors).
+func idxStream(path string, f io.Reader) (r io.Reader, gzipped bool, err error) {
+	br := bufio.NewReaderSize(f, 1<<20)
+	if magic, _ := br.Peek(2); !bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		return br, false, nil
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, true, fileErr(path, "corrupt gzip header: %v", err)
+	}
+	return zr, true, nil
 }
 
 // readExactly reads n bytes from r. Its buffer grows as the data arrives,
@@ -205,22 +211,25 @@ func findIDX(root, kind, phase string) (images, labels string, err error) {
 // fashion-mnist or mnist) under root: the images file Open reads and the
 // SHA-256 of its uncompressed bytes (what zcat FILE | sha256sum prints), so
 // that a gzipped file and its unzipped copy, wherever they are, are the
-// same images.
+// same images. The file streams through the hash: nothing of it is kept.
 func IDXImagesSHA256(root, kind, phase string) (file, sum string, err error) {
 	file, _, err = findIDX(root, kind, phase)
 	if err != nil {
 		return "", "", err
 	}
-	im, err := ReadIDX(file)
+	f, err := os.Open(file)
+	if err != nil {
+		return "", "", &FileError{Path: file, Err: err}
+	}
+	defer f.Close()
+	r, _, err := idxStream(file, f)
 	if err != nil {
 		return "", "", err
 	}
 	h := sha256.New()
-	h.Write([]byte{0, 0, 0x08, byte(len(im.Dims))})
-	for _, d := range im.Dims {
-		binary.Write(h, binary.BigEndian, uint32(d))
+	if _, err := io.Copy(h, r); err != nil {
+		return "", "", fileErr(file, "reading it: %v", err)
 	}
-	h.Write(im.Data)
 	return file, hex.EncodeToString(h.Sum(nil)), nil
 }
 

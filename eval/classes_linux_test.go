@@ -17,7 +17,9 @@ import (
 // TestClassesReadsEachSplitOnce: eval classes of both directions opens the
 // test split and the train split once each, sharing their images between
 // the directions (inotify counts the openings of the IDX files), and a
-// direction's table is what it is alone.
+// direction's table is what it is alone. (A classifier that records its
+// training images, unlike this untrained one, has the training images file
+// read once more, streamed through SHA-256: Classifier.checkData.)
 func TestClassesReadsEachSplitOnce(t *testing.T) {
 	ctx := context.Background()
 	dir, root := t.TempDir(), t.TempDir()

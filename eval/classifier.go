@@ -242,7 +242,7 @@ func (c *Classifier) checkData(path, root, kind, where string) {
 	}
 	if got != want {
 		slog.Warn(fmt.Sprintf("classifier %s was trained on other images than those evaluated: on %s (%s, sha256 %.12s), not on the %s images under %s (%s; %s, sha256 %.12s); its classes and features do not describe these images, so the figures mean little: train a classifier on them with gogan eval classifier --data-root %s --out FILE",
-			path, c.Meta[metaDataRoot], c.Meta[metaTrainImages], want, kind, root, where, file, got, root))
+			path, c.Meta[metaDataRoot], c.Meta[metaTrainImages], want, kind, root, where, file, got, filepath.Dir(file)))
 	}
 }
 
