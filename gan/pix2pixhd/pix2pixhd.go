@@ -478,7 +478,7 @@ func (r *Pix2PixHD) Resume(epoch int) error {
 // StartFresh loads model.load_pretrain's checkpoint (the global stage's
 // run's), as checkFiles found it, into G and D.
 func (r *Pix2PixHD) StartFresh(from runfolder.Checkpoint) error {
-	return loadPretrain(from, r.Nets())
+	return loadPretrainOrNewest(from, r.cfg.String("model.load_pretrain"), r.cfg.Data.Direction, r.Nets())
 }
 
 // sampleCount is how many examples the grid shows.

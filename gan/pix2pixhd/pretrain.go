@@ -1,7 +1,9 @@
 package pix2pixhd
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"slices"
 	"strings"
@@ -26,6 +28,22 @@ func openPretrain(path, direction string) (runfolder.Checkpoint, error) {
 			ck.Dir, cfg.Data.Direction, direction, cfg.Data.Direction, direction)
 	}
 	return ck, nil
+}
+
+// loadPretrainOrNewest is loadPretrain of ck, checkFiles' find at path,
+// or, where ck is gone since (a global stage still training prunes its
+// checkpoints while this run's data were read), of path's newest now.
+func loadPretrainOrNewest(ck runfolder.Checkpoint, path, direction string, ns []gan.Net) error {
+	err := loadPretrain(ck, ns)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	now, oerr := openPretrain(path, direction)
+	if oerr != nil {
+		return errors.Join(err, oerr)
+	}
+	slog.Warn("pix2pixhd: model.load_pretrain's checkpoint was removed while the data were read (its run is training?): loading its newest", "removed", ck.Dir, "loading", now.Dir)
+	return loadPretrain(now, ns)
 }
 
 // loadPretrain is the reference's load_network with --load_pretrain: each
