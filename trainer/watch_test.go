@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gogan/cgo/torchtest"
 	"gogan/config"
@@ -386,14 +387,16 @@ func TestStopRightAfterACheckpointKeepsIt(t *testing.T) {
 				select {
 				case <-done:
 					return
-				default:
+				case <-time.After(100 * time.Microsecond):
 				}
 			}
 		}()
 	}}
 	res, err := Train(ctx, smallRun(t, run, "train.checkpoint_every=2", "train.sample_every=0"), opt)
 	close(done)
-	<-watched
+	if ctx.Err() != nil { // the watcher started
+		<-watched
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
