@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -58,7 +59,7 @@ func evalClassifierCmd() *cobra.Command {
 			sd.SteppingThrough("stopping after the current step; no classifier is written",
 				"at once: no classifier is written (one being saved may leave a hidden .tmp- file beside "+out+")")
 			res, err := eval.TrainClassifier(sd.Context(), o, out)
-			if err != nil && sd.Signal() != nil {
+			if errors.Is(err, context.Canceled) && sd.Signal() != nil { // the stop, not an error that came meanwhile
 				kept := ""
 				if _, err := os.Stat(out); err == nil {
 					kept = " (the one already there is as it was)"
@@ -193,7 +194,7 @@ func evalPix2PixCmd() *cobra.Command {
 			}
 			sd.SteppingThrough("stopping before the next pairs; nothing is written", quitting)
 			res, err := eval.EvalPix2Pix(sd.Context(), o)
-			if err != nil && sd.Signal() != nil {
+			if errors.Is(err, context.Canceled) && sd.Signal() != nil { // the stop, not an error that came meanwhile
 				fmt.Fprintf(os.Stderr, "gogan: eval pix2pix: stopped by %v; nothing was written\n", sd.Signal())
 				os.Exit(sd.ExitCode())
 			}
