@@ -784,15 +784,7 @@ func postPaced(t *testing.T, url string, body []byte, piece int, gap time.Durati
 // checkpoint; when the run (still training) removes it before its weights
 // are read, serve opens the newest again instead of failing.
 func TestServeAPrunedCheckpoint(t *testing.T) {
-	run := filepath.Join(t.TempDir(), "run")
-	cfg, err := config.LoadConfig("../configs/pix2pix-fashion-edges.yaml", []string{"out=" + run, "device=cpu", "threads=2", "data.max_samples=8",
-		"data.batch_size=4", "model.ngf=4", "model.ndf=4", "train.max_steps=2", "train.checkpoint_every=1", "train.keep_checkpoints=2", "logging.tensorboard=false"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := trainer.Train(context.Background(), cfg, trainer.RunOptions{Quiet: true}); err != nil {
-		t.Fatal(err)
-	}
+	run := trainTinyEdges(t, "train.checkpoint_every=1", "train.keep_checkpoints=2")
 	var opened []string
 	openedHook = func(m *Model) {
 		opened = append(opened, filepath.Base(m.Checkpoint.Dir))
@@ -955,15 +947,7 @@ func TestListenErrors(t *testing.T) {
 // drawing's output, and afterwards no libtorch tensor, upload place or
 // queued job is left behind.
 func TestManyRequestsLeakNothing(t *testing.T) {
-	run := filepath.Join(t.TempDir(), "run")
-	cfg, err := config.LoadConfig("../configs/pix2pix-fashion-edges.yaml", []string{"out=" + run, "device=cpu", "threads=2", "data.max_samples=8",
-		"data.batch_size=4", "model.ngf=4", "model.ndf=4", "model.norm=instance", "model.no_dropout=true", "train.max_steps=2", "logging.tensorboard=false"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := trainer.Train(context.Background(), cfg, trainer.RunOptions{Quiet: true}); err != nil {
-		t.Fatal(err)
-	}
+	run := trainTinyEdges(t, "model.norm=instance", "model.no_dropout=true")
 	s, err := New(context.Background(), Options{Checkpoint: run, Eval: true, Device: "cpu", Threads: 1, Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
@@ -1051,6 +1035,22 @@ func TestManyRequestsLeakNothing(t *testing.T) {
 	if distinct < kinds/2 {
 		t.Errorf("only %d of %d drawings give distinct outputs: a mix-up would go unseen", distinct, kinds)
 	}
+}
+
+// trainTinyEdges trains two steps of a tiny edges->garment pix2pix on the
+// CPU, with sets added, and returns its run folder.
+func trainTinyEdges(t *testing.T, sets ...string) string {
+	t.Helper()
+	run := filepath.Join(t.TempDir(), "run")
+	cfg, err := config.LoadConfig("../configs/pix2pix-fashion-edges.yaml", append([]string{"out=" + run, "device=cpu", "threads=2", "data.max_samples=8",
+		"data.batch_size=4", "model.ngf=4", "model.ndf=4", "train.max_steps=2", "logging.tensorboard=false"}, sets...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trainer.Train(context.Background(), cfg, trainer.RunOptions{Quiet: true}); err != nil {
+		t.Fatal(err)
+	}
+	return run
 }
 
 // maxLevelDiff is the largest difference of two same-sized images' levels.
