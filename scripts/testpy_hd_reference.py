@@ -19,10 +19,9 @@ Transcribed from NVIDIA/pix2pixHD (not from gogan):
     params = get_params(opt, A.size), transform_A = get_transform(opt, params,
     method=Image.NEAREST, normalize=False), A_tensor = transform_A(A) * 255.0; the instance map
     through the same transform_A (ToTensor: an 8-bit map divided by 255, a 16-bit one not).
-  - data/base_dataset.py get_params and get_transform: 'resize' -> Scale([loadSize, loadSize],
-    method) (torchvision 0.14 has no Scale: Resize, which is what Scale became), 'scale_width' ->
-    __scale_width, 'crop' -> __crop at params['crop_pos'], 'none' -> __make_power_2; no flip
-    outside training; ToTensor; Normalize only with normalize=True.
+  - data/base_dataset.py get_params and get_transform: parity_reference.py's transcription of
+    them (hd_get_params, hd_get_transform), which the training parity test uses too; no flip
+    outside training (test.py's no_flip, set below).
   - models/pix2pixHD_model.py encode_input (the one-hot scatter_ of the label map into
     label_nc channels, get_edges of the instance map concatenated after them), inference (no
     features here), get_edges.
@@ -34,7 +33,6 @@ lossy); this writes the same uint8 array as a PNG, as gogan translate does, so t
 compared pixel for pixel.
 """
 import os
-import random
 import shlex
 import sys
 
@@ -42,10 +40,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torchvision.transforms as transforms  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import export_check  # noqa: E402
+import parity_reference  # noqa: E402
 
 IMG_EXTENSIONS = ['.jpg', '.JPG', '.jpeg', '.JPEG', '.png', '.PNG', '.ppm', '.PPM', '.bmp', '.BMP', '.tiff']
 
@@ -62,76 +60,6 @@ def make_dataset(dir):
             if is_image_file(fname):
                 images.append(os.path.join(root, fname))
     return images
-
-
-def get_params(opt, size):
-    w, h = size
-    new_h = h
-    new_w = w
-    if opt.resize_or_crop == 'resize_and_crop':
-        new_h = new_w = opt.loadSize
-    elif opt.resize_or_crop == 'scale_width_and_crop':
-        new_w = opt.loadSize
-        new_h = opt.loadSize * h // w
-    x = random.randint(0, np.maximum(0, new_w - opt.fineSize))
-    y = random.randint(0, np.maximum(0, new_h - opt.fineSize))
-    flip = random.random() > 0.5
-    return {'crop_pos': (x, y), 'flip': flip}
-
-
-def get_transform(opt, params, method=Image.BICUBIC, normalize=True):
-    transform_list = []
-    if 'resize' in opt.resize_or_crop:
-        osize = [opt.loadSize, opt.loadSize]
-        transform_list.append(transforms.Resize(osize, method))
-    elif 'scale_width' in opt.resize_or_crop:
-        transform_list.append(transforms.Lambda(lambda img: scale_width(img, opt.loadSize, method)))
-    if 'crop' in opt.resize_or_crop:
-        transform_list.append(transforms.Lambda(lambda img: crop(img, params['crop_pos'], opt.fineSize)))
-    if opt.resize_or_crop == 'none':
-        base = float(2 ** opt.n_downsample_global)
-        if opt.netG == 'local':
-            base *= (2 ** opt.n_local_enhancers)
-        transform_list.append(transforms.Lambda(lambda img: make_power_2(img, base, method)))
-    if opt.isTrain and not opt.no_flip:
-        transform_list.append(transforms.Lambda(lambda img: flip(img, params['flip'])))
-    transform_list += [transforms.ToTensor()]
-    if normalize:
-        transform_list += [transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))]
-    return transforms.Compose(transform_list)
-
-
-def make_power_2(img, base, method=Image.BICUBIC):
-    ow, oh = img.size
-    h = int(round(oh / base) * base)
-    w = int(round(ow / base) * base)
-    if (h == oh) and (w == ow):
-        return img
-    return img.resize((w, h), method)
-
-
-def scale_width(img, target_width, method=Image.BICUBIC):
-    ow, oh = img.size
-    if (ow == target_width):
-        return img
-    w = target_width
-    h = int(target_width * oh / ow)
-    return img.resize((w, h), method)
-
-
-def crop(img, pos, size):
-    ow, oh = img.size
-    x1, y1 = pos
-    tw = th = size
-    if (ow > tw or oh > th):
-        return img.crop((x1, y1, x1 + tw, y1 + th))
-    return img
-
-
-def flip(img, f):
-    if f:
-        return img.transpose(Image.FLIP_LEFT_RIGHT)
-    return img
 
 
 def get_edges(t):
@@ -184,8 +112,8 @@ def main():
             break
         # AlignedDataset.__getitem__, then the DataLoader's batch of 1
         A = Image.open(A_path)
-        params = get_params(opt, A.size)
-        transform_A = get_transform(opt, params, method=Image.NEAREST, normalize=False)
+        params = parity_reference.hd_get_params(vars(opt), A.size)
+        transform_A = parity_reference.hd_get_transform(vars(opt), params, method=Image.NEAREST, normalize=False)
         label = (transform_A(A) * 255.0).unsqueeze(0)
         inst = 0
         if not opt.no_instance:
