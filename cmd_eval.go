@@ -26,7 +26,7 @@ func evalCmd() *cobra.Command {
 			"samples, or with --classifier compares a DCGAN's samples with the Fashion-MNIST test set;\n" +
 			"gogan eval pix2pix scores a pix2pix, colorization or CycleGAN generator on held-out pairs;\n" +
 			"gogan eval classes scores a CycleGAN between Fashion-MNIST classes. scripts/eval runs the first three.",
-		Args: cobra.NoArgs,
+		Args: cobra.NoArgs, // its subcommands: cobra says "unknown command"
 	}
 	c.AddCommand(evalClassifierCmd(), evalFIDCmd(), evalPix2PixCmd(), evalClassesCmd())
 	return c
@@ -38,7 +38,7 @@ func evalClassifierCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "classifier",
 		Short: "Train the Fashion-MNIST classifier for FID and save it (safetensors)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outFile(out, ".safetensors", "classifier"); err != nil {
 				return err
@@ -182,7 +182,7 @@ func evalPix2PixCmd() *cobra.Command {
 			"ab, PSNR and SSIM on the RGB of each photo's L with that ab against the photo. A CycleGAN trained\n" +
 			"on an A|B folder is scored both ways by default, one block each: G_A on each pair's A side against\n" +
 			"its B side (--direction AtoB), G_B on the B side against the A side (BtoA).",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// A signal stops between batches, so that a results folder
 			// under way is removed rather than left half written.
@@ -233,7 +233,7 @@ func evalClassesCmd() *cobra.Command {
 			"classes' test images; beside them the untranslated source images (where G starts from) and the\n" +
 			"target classes' training images (the real-vs-real floor). Every set of real images goes through\n" +
 			"the run's own data pipeline (data.preprocess, bicubic, no flips), as G took and imitated them.",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			res, err := eval.Classes(context.Background(), o)
 			if err != nil {

@@ -23,7 +23,7 @@ func exportCmd() *cobra.Command {
 			"reference's command lines that build the same networks and load them (test.py, train.py\n" +
 			"--continue_train, main.py --netG): --out is their --checkpoints_dir/--name. The references save no\n" +
 			"optimizer state, so training continued there starts Adam afresh.",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// SIGINT or SIGTERM removes the unfinished files (without a
 			// handler the process died with a partial temp file in --out);

@@ -23,7 +23,7 @@ func featuresCmd() *cobra.Command {
 			"region (instance, or class region) larger than 1/64 of its image gives its class one feature\n" +
 			"vector, and each class's vectors are clustered by k-means (--n-clusters). gogan translate\n" +
 			"--features then gives each region of a label map a random cluster of its class.",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()

@@ -806,6 +806,34 @@ func TestNetsAndConfigCommands(t *testing.T) {
 // TestSampleGridOfMixedSizes: with data.preprocess=none, images of several
 // sizes train one to a batch; the sample grid takes those of the first's
 // size (it panicked building one tensor of them all).
+// A config, run or folder given as an argument is refused with the flag
+// that takes it, not cobra's "unknown command".
+func TestArgumentsAreNamedTheirFlag(t *testing.T) {
+	run, input := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(run, "config.yaml"), []byte("recipe: pix2pix\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "configs/pix2pix-facades.yaml"}, "train takes no arguments, got \"configs/pix2pix-facades.yaml\": give it with -c, as in gogan train -c configs/pix2pix-facades.yaml"},
+		{[]string{"nets", "my.yml"}, "give it with -c, as in gogan nets -c my.yml"},
+		{[]string{"sample", run}, "give it with --checkpoint, as in gogan sample --checkpoint " + run},
+		{[]string{"translate", run}, "give it with --checkpoint, as in gogan translate --checkpoint " + run},
+		{[]string{"translate", input}, "give it with --input, as in gogan translate --input " + input},
+		{[]string{"eval", "pix2pix", input}, "eval pix2pix takes no arguments, got \"" + input + "\": everything it takes is a flag (see gogan eval pix2pix --help)"},
+		{[]string{"import", input}, "give it with --from, as in gogan import --from " + input},
+		{[]string{"resume"}, "resume takes the run folder to continue, as in gogan resume runs/NAME"},
+		{[]string{"resume", run, "train.max_steps=5"}, "resume takes one run folder, got 2 arguments"},
+	} {
+		out, err := gogan(t, c.args...)
+		if err == nil || !strings.HasPrefix(out, "gogan: ") || !strings.Contains(out, c.want) {
+			t.Errorf("gogan %q: %v\n%s\nwant %q", c.args, err, out, c.want)
+		}
+	}
+}
+
 func TestSampleGridOfMixedSizes(t *testing.T) {
 	base := t.TempDir()
 	root := filepath.Join(base, "ab")

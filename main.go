@@ -180,7 +180,7 @@ func trainCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "train",
 		Short: "Train a new run (writes checkpoints, samples, metrics and a report to the run folder)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if ok, err := rf.launched(); ok {
 				return err
@@ -207,7 +207,7 @@ func resumeCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "resume RUN_DIR",
 		Short: "Continue a run from its newest valid checkpoint",
-		Args:  cobra.ExactArgs(1),
+		Args:  runDirArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if ok, err := rf.launched(); ok {
 				return err
@@ -231,7 +231,7 @@ func sampleCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "sample",
 		Short: "Draw a grid of DCGAN samples from a checkpoint",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if gMode != "eval" && gMode != "train" {
 				return fmt.Errorf("--g-mode %q: must be eval (BatchNorm's running statistics) or train (each pass's batch statistics, as pytorch/examples dcgan draws its grids)", gMode)
@@ -261,7 +261,7 @@ func translateCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "translate",
 		Short: "Run a pix2pix, CycleGAN or pix2pixHD generator on a folder of images or label maps",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// SIGINT or SIGTERM stops between images, so that none is left
 			// half written; a second one quits at once.
@@ -326,7 +326,7 @@ DCGAN a grid of samples and latent interpolation. The API:
 
 Prints "serving on http://ADDR" once it listens (--addr 127.0.0.1:0 picks a
 free port).`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return serve.Main(addr, o, os.Stdout)
 		},
@@ -396,7 +396,7 @@ func importCmd() *cobra.Command {
 			"the options file the reference wrote there (train_opt.txt, opt.txt) becomes the config (over --config's\n" +
 			"keys, which give what the options do not carry; --set overrides both) and every network's\n" +
 			"<label>_net_<role>.pth is loaded (--label, default latest).",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var cfg *config.Config
 			pths := map[string]string{} // by role; a role without a file starts from its initial weights
@@ -502,7 +502,7 @@ func netsCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "nets",
 		Short: "Print the networks of a config: layers, output shapes, parameter counts",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := cf.load()
 			if err != nil {
@@ -526,7 +526,7 @@ func configCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "config",
 		Short: "Print the effective config (after the file, GOGAN_* variables and --set), or every key",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if keys {
 				fmt.Print(config.SchemaMarkdown())
@@ -573,7 +573,7 @@ func benchCmd() *cobra.Command {
 --json prints the result as one JSON object, with the step's spec (networks,
 input shapes, losses, Adam) that scripts/bench_pytorch.py repeats in PyTorch;
 --spec prints only the spec, without running anything.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := cf.load()
 			if err != nil {

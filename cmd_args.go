@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// noArgs refuses positional arguments, as cobra.NoArgs does, but says which
+// flag takes what was given: "gogan train configs/x.yaml" or "gogan sample
+// runs/x" are easy slips, and cobra's "unknown command" does not help.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	a, path := args[0], cmd.CommandPath()
+	flag := flagFor(cmd, a)
+	if flag == "" {
+		return fmt.Errorf("%s takes no arguments, got %q: everything it takes is a flag (see %s --help)", subcommand(cmd), a, path)
+	}
+	return fmt.Errorf("%s takes no arguments, got %q: give it with %s, as in %s %s %s (see %s --help)", subcommand(cmd), a, flag, path, flag, a, path)
+}
+
+// flagFor guesses the flag an argument was meant for: a YAML file is a
+// config, a run or checkpoint folder a checkpoint, another folder the input
+// (import: the reference's checkpoint folder).
+func flagFor(cmd *cobra.Command, a string) string {
+	has := func(name string) bool { return cmd.Flags().Lookup(name) != nil }
+	ext := strings.ToLower(filepath.Ext(a))
+	switch {
+	case has("config") && (ext == ".yaml" || ext == ".yml"):
+		return "-c"
+	case has("checkpoint") && isRunOrCheckpoint(a):
+		return "--checkpoint"
+	case has("input") && isDir(a):
+		return "--input"
+	case has("from") && isDir(a):
+		return "--from"
+	}
+	return ""
+}
+
+// isRunOrCheckpoint: a run folder holds config.yaml, a checkpoint folder
+// state.json.
+func isRunOrCheckpoint(dir string) bool {
+	for _, f := range []string{"config.yaml", "state.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// runDirArg takes exactly the run folder, saying so when it is missing.
+func runDirArg(cmd *cobra.Command, args []string) error {
+	switch {
+	case len(args) == 0:
+		return fmt.Errorf("%s takes the run folder to continue, as in %s runs/NAME (gogan runs lists them)", subcommand(cmd), cmd.CommandPath())
+	case len(args) > 1:
+		return fmt.Errorf("%s takes one run folder, got %d arguments %q (override its config with --set key=value)", subcommand(cmd), len(args), args)
+	}
+	return nil
+}
+
+// subcommand names the command after main's "gogan: " prefix ("eval pix2pix").
+func subcommand(cmd *cobra.Command) string {
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+}
