@@ -16,9 +16,10 @@ import (
 // step waits for the copies on the device, not on the host.
 type stagedBatch struct {
 	batch  *data.Batch
-	err    error     // io.EOF at an epoch's end, or the loader's error
-	inputs gan.Batch // the batch's named tensors on the device
-	slot   int       // the staging buffers its copies went to; -1: none
+	err    error            // io.EOF at an epoch's end, or the loader's error
+	from   data.LoaderState // the loader's position before it was taken
+	inputs gan.Batch        // the batch's named tensors on the device
+	slot   int              // the staging buffers its copies went to; -1: none
 	events []*torch.Event
 	owned  []*torch.Tensor // tensors made for this batch alone, freed with it
 }
@@ -82,19 +83,34 @@ func (s *session) prefetch(ctx context.Context) {
 	if s.ahead != nil {
 		return
 	}
-	s.aheadPos = s.loader.State()
 	s.ahead = s.take(ctx)
+}
+
+// putBack returns a batch that will not be trained on (released), so that
+// checkpoints record the loader's position before it: a resumed run takes
+// it again.
+func (s *session) putBack(st *stagedBatch) {
+	st.release()
+	s.ahead = st
 }
 
 // position is the loader's position after the last batch trained on.
 func (s *session) position() data.LoaderState {
 	if s.ahead != nil {
-		return s.aheadPos
+		return s.ahead.from
 	}
 	return s.loader.State()
 }
 
+// take takes the next batch from the loader, noting where the loader stood.
 func (s *session) take(ctx context.Context) *stagedBatch {
+	from := s.loader.State()
+	st := s.takeNext(ctx)
+	st.from = from
+	return st
+}
+
+func (s *session) takeNext(ctx context.Context) *stagedBatch {
 	if s.loader.AtEpochStart() {
 		var err error
 		if terr := torch.Try(func() { err = s.epochStart() }); terr != nil || err != nil {

@@ -291,8 +291,7 @@ type session struct {
 	schedChanged string
 
 	ahead    *stagedBatch // the next batch, taken while the last step ran
-	aheadPos data.LoaderState
-	slot     int // the staging buffers the next batch goes to
+	slot     int          // the staging buffers the next batch goes to
 	staging  map[string]*torch.Tensor
 	consumed [2]*torch.Event // per slot: the end of the last step that read its buffers
 	resident *residentData   // data.on_device: the dataset on the device
@@ -467,6 +466,9 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		err = fmt.Errorf("%w\nfix or replace %s, %s; where the open reads headers only (over 20000 images, LSUN), "+
 			"--set data.skip_invalid=true skips such images as they are read", err, bad.Path, next)
 	}
+	if size := (*sizeError)(nil); err != nil && errors.As(err, &size) && s.step > 0 && s.ckpt != "" {
+		err = fmt.Errorf("%w; then continue with gogan resume %s (the newest good checkpoint is %s)", err, rd.Path, s.lastCheckpointText())
+	}
 	if err != nil && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)) {
 		if s.ckpt == "" { // a new run, none written yet
 			err = fmt.Errorf("%w\nthe disk of %s is full, before the run wrote a checkpoint: free space, then run the same gogan train command again (there is nothing to resume)",
@@ -491,7 +493,8 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 // ranks the others are not at a checkpoint together: they stop as before.
 func (s *session) keepsStepsAt(err error) bool {
 	var bad *data.FileError
-	return errors.As(err, &bad) && s.unsaved()
+	var size *sizeError
+	return (errors.As(err, &bad) || errors.As(err, &size)) && s.unsaved()
 }
 
 // checkpointBefore writes the checkpoint of a run stopping at stop, so that
@@ -1339,8 +1342,17 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			return nil, err
 		}
 		if err := s.sizes.check(s.cfg, s.ds.Files(), b.batch); err != nil {
-			b.release()
-			return nil, fmt.Errorf("step %d: %w", s.step+1, err)
+			s.putBack(b)
+			err = fmt.Errorf("step %d: %w", s.step+1, err)
+			if s.keepsStepsAt(err) {
+				if rerr := reader.read(); rerr != nil {
+					return stopped(rerr)
+				}
+				if err := s.checkpointBefore(err); err != nil {
+					return nil, err
+				}
+			}
+			return nil, err
 		}
 		n := b.batch.N() * s.ranks()
 		if err := s.takeRealGrid(b, t.SampleEvery > 0 && (s.step+1)%t.SampleEvery == 0); err != nil {

@@ -96,11 +96,16 @@ func (r *sizeRule) refuses(w, h int) string {
 	return ""
 }
 
+// sizeError is an image the networks cannot take.
+type sizeError struct{ msg string }
+
+func (e *sizeError) Error() string { return e.msg }
+
 func (r *sizeRule) error(cfg *config.Config, what, why string) error {
 	pre := "data.preprocess=" + cfg.Data.Preprocess
 	if cfg.Data.Preprocess == "scale_width" {
 		pre += fmt.Sprintf(" (data.load_size %d)", cfg.Data.LoadSize)
 	}
-	return fmt.Errorf("%s after %s, but %s: resize or remove it, or choose a data.preprocess that crops (resize_and_crop, scale_width_and_crop) with a data.crop_size the networks take",
-		what, pre, why)
+	return &sizeError{fmt.Sprintf("%s after %s, but %s: resize or remove it, or choose a data.preprocess that crops (resize_and_crop, scale_width_and_crop) with a data.crop_size the networks take",
+		what, pre, why)}
 }

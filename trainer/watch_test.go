@@ -407,3 +407,57 @@ func TestStopRightAfterACheckpointKeepsIt(t *testing.T) {
 		t.Fatalf("step 2's checkpoint was written %d times (a stop right after it rewrote it)", len(seen))
 	}
 }
+
+// TestUntakeableImageMidRunKeepsSteps: with data.preprocess none each
+// image keeps its size; one that changed after the open to a size the
+// networks cannot take stops the run when its batch comes, naming it and
+// what to do, and keeps the steps trained since the last checkpoint
+// (step 7's checkpoint, the loader standing before the refused batch, so
+// that the resumed run takes that image again). With the image as it
+// was, the resumed run's losses are those of a run that never failed.
+func TestUntakeableImageMidRunKeepsSteps(t *testing.T) {
+	root := writeImageFolder(t, 8, 64) // A|B pairs of 32x64 halves
+	pix2pix := func(out string) *config.Config {
+		cfg, err := config.LoadConfig("", []string{"recipe=pix2pix", "data.root=" + root, "data.preprocess=none", "data.shuffle=false",
+			"model.netG=resnet_6blocks", "model.ngf=4", "model.ndf=4", "data.batch_size=1", "data.workers=1", "train.epochs=2",
+			"train.epochs_decay=0", "train.log_every=1", "train.sample_every=0", "train.checkpoint_every=2", "device=cpu", "threads=2",
+			"out=" + out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	// Epoch 1's batch 8, far ahead of what the loader has read at step 1.
+	bad := filepath.Join(root, "im007.png")
+	good, err := os.ReadFile(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := writeImageFolder(t, 1, 40) // 20x40 halves: D takes 24 at least
+	opt := RunOptions{Quiet: true, Writer: os.Stderr, OnStep: func(step int, _ map[string]float64) {
+		if step == 1 { // renamed over it: the loader reads ahead
+			if err := os.Rename(filepath.Join(small, "im000.png"), bad); err != nil {
+				t.Error(err)
+			}
+		}
+	}}
+	_, err = Train(context.Background(), pix2pix(run), opt)
+	for _, want := range []string{"step 8: " + bad + " is 20x40", "takes at least 24x24", "gogan resume " + run, "step-00000007"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("an untakeable image at step 8: %v, want it to say %q", err, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(runfolder.CheckpointDir(run, 7), runfolder.StateFile)); err != nil {
+		t.Errorf("the step trained after the last checkpoint was not kept: %v", err)
+	}
+	os.WriteFile(bad, good, 0o644)
+	if _, err := Resume(context.Background(), run, nil, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatalf("resumed with the image as it was: %v", err)
+	}
+	straight := filepath.Join(t.TempDir(), "straight")
+	if _, err := Train(context.Background(), pix2pix(straight), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	sameMetrics(t, "refused at step 8, image restored and resumed vs straight", straight, run, 16, 0)
+}
