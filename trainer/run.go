@@ -1283,6 +1283,19 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		}
 		return nil, err
 	}
+	// dataStop ends the run at a batch the data could not give, after a
+	// checkpoint of the steps since the last where that keeps them.
+	dataStop := func(err error) (*Result, error) {
+		if s.keepsStepsAt(err) {
+			if rerr := reader.read(); rerr != nil {
+				return stopped(rerr)
+			}
+			if err := s.checkpointBefore(err); err != nil {
+				return nil, err
+			}
+		}
+		return nil, err
+	}
 	// Alone, a signal stops the run before the next step, and cancels a
 	// wait for data. With several ranks, the ranks agree after each step
 	// (stop), so that all of them stop after the same one.
@@ -1331,28 +1344,11 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			if stop() {
 				continue // the signal cancelled the wait: checkpoint above
 			}
-			if s.keepsStepsAt(err) {
-				if rerr := reader.read(); rerr != nil {
-					return stopped(rerr)
-				}
-				if err := s.checkpointBefore(err); err != nil {
-					return nil, err
-				}
-			}
-			return nil, err
+			return dataStop(err)
 		}
 		if err := s.sizes.check(s.cfg, s.ds.Files(), b.batch); err != nil {
 			s.putBack(b)
-			err = fmt.Errorf("step %d: %w", s.step+1, err)
-			if s.keepsStepsAt(err) {
-				if rerr := reader.read(); rerr != nil {
-					return stopped(rerr)
-				}
-				if err := s.checkpointBefore(err); err != nil {
-					return nil, err
-				}
-			}
-			return nil, err
+			return dataStop(fmt.Errorf("step %d: %w", s.step+1, err))
 		}
 		n := b.batch.N() * s.ranks()
 		if err := s.takeRealGrid(b, t.SampleEvery > 0 && (s.step+1)%t.SampleEvery == 0); err != nil {
