@@ -1052,6 +1052,29 @@ func TestNoValidCheckpointSaysWhatToDo(t *testing.T) {
 	}
 }
 
+// TestResumeWithoutCheckpointSaysTrain: a run folder without any
+// checkpoint (stopped by a second signal, or killed, before its first) has
+// nothing to resume: resume says so and that train starts it again, not to
+// move a checkpoints folder aside that is not there; train then does.
+func TestResumeWithoutCheckpointSaysTrain(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	args := append([]string{"train"}, smallDCGAN(run, "train.max_steps=2", "data.max_samples=96")...)
+	if out, err := gogan(t, args...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	if err := os.RemoveAll(filepath.Join(run, "checkpoints")); err != nil {
+		t.Fatal(err)
+	}
+	out, err := gogan(t, "resume", run)
+	if err == nil || !strings.Contains(out, "the run wrote none before it stopped") || !strings.Contains(out, "run gogan train with its config and out again") ||
+		strings.Contains(out, "aside") {
+		t.Fatalf("resume of a run without checkpoints: %v\n%s", err, out)
+	}
+	if out, err := gogan(t, args...); err != nil {
+		t.Fatalf("train again into the run without checkpoints: %v\n%s", err, out)
+	}
+}
+
 // TestOutOfMemorySaysWhatToLower: a step that cannot allocate its
 // activations (here under a 6 GB address-space limit) stops with libtorch's
 // error and what to lower.

@@ -832,12 +832,14 @@ func (s *session) checkpoint() error {
 func (s *session) restore() (*runfolder.CheckpointState, error) {
 	ck, st, err := runfolder.LatestValid(s.rd.Path)
 	if errors.Is(err, runfolder.ErrNoCheckpoint) {
-		why := ""
-		if cks, _ := runfolder.ListCheckpoints(s.rd.Path); len(cks) > 0 {
-			why = " (the warnings above say what is wrong with each)"
+		if cks, _ := runfolder.ListCheckpoints(s.rd.Path); len(cks) == 0 {
+			// A run stopped (or killed) before its first checkpoint: there is
+			// nothing to move aside, and train takes the folder as it is.
+			return nil, fmt.Errorf("resume: %w: the run wrote none before it stopped, so there is nothing to go on from; to train it from the start, run gogan train with its config and out again, or train into a new folder",
+				err)
 		}
-		return nil, fmt.Errorf("resume: %w: nothing to go on from; to train this run again from the start, move %s aside%s and run gogan train with its config and out again, or train into a new folder",
-			err, s.rd.CheckpointsPath(), why)
+		return nil, fmt.Errorf("resume: %w: nothing to go on from; to train this run again from the start, move %s aside (the warnings above say what is wrong with each) and run gogan train with its config and out again, or train into a new folder",
+			err, s.rd.CheckpointsPath())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("resume: %w", err)

@@ -201,6 +201,9 @@ func TestShutdownSecondSignalQuitsAtOnce(t *testing.T) {
 // without the stop's checkpoint, from the status last written.
 func TestQuitStatus(t *testing.T) {
 	s := &session{rd: runfolder.RunDir{Path: t.TempDir()}, step: 7}
+	if err := os.MkdirAll(filepath.Join(s.rd.Path, runfolder.CheckpointsDir, "step-00000007"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	s.status = runfolder.Status{State: runfolder.StateRunning, Recipe: "dcgan", PID: os.Getpid()}
 	s.writeStatus()
 	s.step = 9 // trained on, status not written since
@@ -313,5 +316,22 @@ func TestSteppingThroughSaysWhatItLeaves(t *testing.T) {
 	}
 	if strings.Contains(out, "checkpoint") {
 		t.Errorf("the log speaks of a checkpoint:\n%s", out)
+	}
+}
+
+// TestQuitStatusBeforeAnyCheckpoint: a second signal before a new run's
+// first checkpoint leaves nothing to resume; the status says so, and that
+// train starts the run again, instead of pointing resume at a checkpoint
+// that does not exist.
+func TestQuitStatusBeforeAnyCheckpoint(t *testing.T) {
+	s := &session{rd: runfolder.RunDir{Path: t.TempDir()}}
+	s.status = runfolder.Status{State: runfolder.StateRunning, Recipe: "dcgan", PID: os.Getpid()}
+	s.writeStatus()
+	s.step = 3 // trained, no checkpoint written
+	s.quitStatus(os.Interrupt)
+	st, err := s.rd.ReadStatus()
+	want := "quit by a second interrupt before the run's first checkpoint (nothing to resume: gogan train with its config and out starts it again)"
+	if err != nil || st.State != runfolder.StateStopped || st.Describe() != want {
+		t.Errorf("status after a second signal before any checkpoint: %+v (%v), %q", st, err, st.Describe())
 	}
 }

@@ -98,6 +98,11 @@ func (s *session) quitStatus(sig os.Signal) {
 	st := s.written
 	st.State = runfolder.StateStopped
 	st.Detail = fmt.Sprintf("quit by a second %v (resume goes on from the newest checkpoint, step %d)", sig, st.Step)
+	if cks, err := runfolder.ListCheckpoints(s.rd.Path); err == nil && len(cks) == 0 {
+		// No checkpoint yet (a new run stopped before its first): resume has
+		// nothing to go on from; train with the same out starts it again.
+		st.Detail = fmt.Sprintf("quit by a second %v before the run's first checkpoint (nothing to resume: gogan train with its config and out starts it again)", sig)
+	}
 	s.rd.WriteStatus(st)
 }
 
