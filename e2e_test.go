@@ -803,6 +803,36 @@ func TestNetsAndConfigCommands(t *testing.T) {
 	}
 }
 
+// TestHelpNamesWhatTheCommandsTake: the --help texts name what the README
+// documents: serve's page for every image-to-image recipe and its GET
+// /example, translate's colorization, runs' columns in their order (state
+// last).
+func TestHelpNamesWhatTheCommandsTake(t *testing.T) {
+	for _, c := range []struct {
+		cmd  string
+		want []string
+	}{
+		{"", []string{"drawing page (pix2pix, colorization, CycleGAN, pix2pixHD)", "pix2pix, colorization, CycleGAN or pix2pixHD generator",
+			"newest valid checkpoint, last losses, running or how it stopped"}},
+		{"serve", []string{"GET  /example?i=N"}},
+		{"translate", []string{"pix2pix, colorization, CycleGAN or pix2pixHD generator"}},
+	} {
+		args := []string{"--help"}
+		if c.cmd != "" {
+			args = []string{c.cmd, "--help"}
+		}
+		out, err := gogan(t, args...)
+		if err != nil {
+			t.Fatalf("gogan %s --help: %v\n%s", c.cmd, err, out)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("gogan %s --help lacks %q:\n%s", c.cmd, w, out)
+			}
+		}
+	}
+}
+
 // TestSampleGridOfMixedSizes: with data.preprocess=none, images of several
 // sizes train one to a batch; the sample grid takes those of the first's
 // size (it panicked building one tensor of them all).

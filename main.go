@@ -260,7 +260,7 @@ func translateCmd() *cobra.Command {
 	var o infer.TranslateOptions
 	c := &cobra.Command{
 		Use:   "translate",
-		Short: "Run a pix2pix, CycleGAN or pix2pixHD generator on a folder of images or label maps",
+		Short: "Run a pix2pix, colorization, CycleGAN or pix2pixHD generator on a folder of images or label maps",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// SIGINT or SIGTERM stops between images, so that none is left
@@ -310,7 +310,7 @@ func serveCmd() *cobra.Command {
 	var addr string
 	c := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve a generator over HTTP: a drawing page (pix2pix, CycleGAN) or a sample page (DCGAN), and POST /translate",
+		Short: "Serve a generator over HTTP: a drawing page (pix2pix, colorization, CycleGAN, pix2pixHD) or a sample page (DCGAN), and POST /translate",
 		Long: `Serve a checkpoint's generator over HTTP until SIGINT or SIGTERM.
 
 GET / is a web page: for image-to-image models a canvas to draw the input on
@@ -321,6 +321,7 @@ DCGAN a grid of samples and latent interpolation. The API:
   POST /translate             PNG or JPEG in (body or multipart file), PNG out
   GET  /sample?seed=S&n=K     DCGAN: K samples from seeds S, S+1, ... (PNG)
   GET  /interpolate?a=S&b=T&steps=N   DCGAN: N images from seed S to seed T
+  GET  /example?i=N           image to image: training input N at the model's size (PNG)
   GET  /info                  the model and the page's palette (JSON)
   GET  /healthz               {"status": "ok", ...}
 
@@ -353,7 +354,7 @@ free port).`,
 func runsCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "runs [DIR]",
-		Short: "One line per run folder in DIR (default runs): recipe, step, newest valid checkpoint, running or how it stopped, last losses",
+		Short: "One line per run folder in DIR (default runs): recipe, step, newest valid checkpoint, last losses, running or how it stopped",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "runs"
