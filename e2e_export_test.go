@@ -728,6 +728,53 @@ torch.save(netD.state_dict(), sys.argv[2])
 	}
 }
 
+// TestImportOfDamagedDCGANNamesNoSettings: a netG_epoch_N.pth or
+// netD_epoch_N.pth of the config's settings with a convolution's weight
+// missing or not 4-d (a damaged or edited file) is refused naming that key,
+// without settings read from the other layers' shapes: counted without the
+// first, they named nz as the second layer's channels and half the size
+// (--set model.nz=64 --set data.image_size=32), which cannot import it.
+func TestImportOfDamagedDCGANNamesNoSettings(t *testing.T) {
+	dir := t.TempDir()
+	const script = `
+import sys
+sys.path.insert(0, "scripts")
+import torch, reference_nets
+torch.manual_seed(1)
+g = reference_nets.Generator(0, 100, 8, 3).state_dict()
+d = reference_nets.Discriminator(0, 8, 3).state_dict()
+out = sys.argv[1]
+torch.save({k: v for k, v in g.items() if k != "main.0.weight"}, out + "/g_first_missing.pth")
+torch.save({k: (v.flatten() if k == "main.0.weight" else v) for k, v in g.items()}, out + "/g_first_flat.pth")
+torch.save({k: v for k, v in g.items() if k != "main.6.weight"}, out + "/g_middle_missing.pth")
+torch.save({k: v for k, v in d.items() if k != "main.5.weight"}, out + "/d_middle_missing.pth")
+torch.save(g, out + "/g.pth")
+`
+	if o, err := exec.Command(torchtest.Python(t), "-c", script, dir).CombinedOutput(); err != nil {
+		t.Fatalf("main.py's networks: %v\n%s", err, o)
+	}
+	base := []string{"import", "--config", "configs/dcgan-folder.yaml", "--set", "data.root=" + dir, "--set", "model.ngf=8", "--set", "model.ndf=8"}
+	g := filepath.Join(dir, "g.pth")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--pth", filepath.Join(dir, "g_first_missing.pth")}, `missing key "main.0.weight"`},
+		{[]string{"--pth", filepath.Join(dir, "g_first_flat.pth")}, `key "main.0.weight": shape [102400] in the state dict, [100 64 4 4] in the network`},
+		{[]string{"--pth", filepath.Join(dir, "g_middle_missing.pth")}, `missing key "main.6.weight"`},
+		{[]string{"--pth", g, "--pth-d", filepath.Join(dir, "d_middle_missing.pth")}, `missing key "main.5.weight"`},
+	} {
+		out := filepath.Join(dir, "run")
+		o, err := gogan(t, append(append(base, "--out", out), c.args...)...)
+		if err == nil || !strings.Contains(o, c.want) || strings.Contains(o, "it holds") || strings.Contains(o, "import it with") {
+			t.Errorf("import %v: %v, want an error saying %q and no settings read from the other layers:\n%s", c.args, err, c.want, o)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("import %v: a failed import left %s", c.args, out)
+		}
+	}
+}
+
 // TestStaleTempsOfKilledWritesGo: export, translate and sample write each
 // file under a hidden temp name first (.NAME.tmp-<digits>, renamed over
 // NAME when whole), which a SIGKILL leaves behind. The next run that

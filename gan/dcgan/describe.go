@@ -2,6 +2,7 @@ package dcgan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,6 +30,15 @@ func describe(c *config.Config, role string, shapes map[string][]int64) string {
 		return ""
 	}
 	sort.Ints(idx)
+	// main.py's layers hold their 4-d weights at main.0, 3, 6, ... (G:
+	// ConvTranspose2d, BatchNorm2d, ReLU) or main.0, 2, 5, 8, ... (D: its
+	// first Conv2d has a LeakyReLU alone after it). A state dict whose
+	// convolutions lie elsewhere (one missing, or not 4-d: a damaged or
+	// edited file) says nothing sure of its settings: the shapes counted
+	// from the others would name a wrong nz or size.
+	if !slices.Equal(idx, layerIndices(len(idx), false)) && !slices.Equal(idx, layerIndices(len(idx), true)) {
+		return ""
+	}
 	first, last := shapes[fmt.Sprintf("main.%d.weight", idx[0])], shapes[fmt.Sprintf("main.%d.weight", idx[len(idx)-1])]
 	size := 4 << (len(idx) - 1)
 	// G's first ConvTranspose2d is followed by a BatchNorm (main.1); D's
@@ -69,4 +79,17 @@ func describe(c *config.Config, role string, shapes map[string][]int64) string {
 		return "it holds " + what
 	}
 	return fmt.Sprintf("it holds %s: import it with %s", what, strings.Join(want, " "))
+}
+
+// layerIndices are the indices in main of the n convolutions of main.py's
+// Discriminator (d) or Generator.
+func layerIndices(n int, d bool) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = 3 * i
+		if d && i > 0 {
+			out[i] = 3*i - 1
+		}
+	}
+	return out
 }
