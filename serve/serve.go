@@ -578,7 +578,7 @@ func (s *Server) translate(w http.ResponseWriter, r *http.Request) {
 	<-s.uploads // the body is decoded: the queue bounds the rest
 	t.decode = time.Since(t.start)
 	if err != nil {
-		s.fail(w, r, t, formHint(r, err))
+		s.fail(w, r, t, formHint(r, b, err))
 		return
 	}
 	out, err := s.run(r, t, &job{ims: []*data.Image{im}})
@@ -591,10 +591,13 @@ func (s *Server) translate(w http.ResponseWriter, r *http.Request) {
 
 // formHint adds to a body that is not an image, sent as a urlencoded form,
 // what most likely sent it so: curl -d @file, which also drops the file's
-// newlines.
-func formHint(r *http.Request, err error) error {
+// newlines. A body that still holds a newline was not sent so (curl
+// --data-binary without -H sends that Content-Type too, and a PNG's
+// signature holds one): its own error is the answer.
+func formHint(r *http.Request, body []byte, err error) error {
 	var he *httpError
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" || !errors.As(err, &he) || he.code != http.StatusBadRequest {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" || !errors.As(err, &he) || he.code != http.StatusBadRequest ||
+		bytes.IndexByte(body, '\n') >= 0 {
 		return err
 	}
 	return errorf(he.code, "%s; sent as application/x-www-form-urlencoded (curl -d, which drops a file's newlines): send the file as it is with curl --data-binary @drawing.png",

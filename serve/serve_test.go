@@ -201,6 +201,13 @@ func TestTranslateAPI(t *testing.T) {
 			t.Errorf("%s: %d %q, want %d with %q", c.name, resp.StatusCode, b, c.code, c.want)
 		}
 	}
+	// curl --data-binary @drawing.png without -H sends the same Content-Type:
+	// a damaged file sent so, its newlines intact, is answered with its own
+	// fault, not with curl -d's.
+	if resp, b := post(t, ts.URL+"/translate", "application/x-www-form-urlencoded", pngBytes(t, 64, 64, 7)[:60]); resp.StatusCode != 400 ||
+		!strings.Contains(string(b), "truncated PNG image") || strings.Contains(string(b), "curl -d") {
+		t.Errorf("truncated PNG sent by curl --data-binary: %d %q, want 400 saying it is truncated, not blaming curl -d", resp.StatusCode, b)
+	}
 	// A compressed body (Content-Encoding) is refused as such.
 	req, _ := http.NewRequest("POST", ts.URL+"/translate", bytes.NewReader(pngBytes(t, 8, 8, 0)))
 	req.Header.Set("Content-Type", "image/png")
