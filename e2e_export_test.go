@@ -775,6 +775,43 @@ torch.save(g, out + "/g.pth")
 	}
 }
 
+// TestSampleChecksItsOutFirst: gogan sample checks that its --out can be
+// written before it draws the grid (10,000 samples take minutes on a CPU),
+// as features and eval classifier do: a read-only folder (a read-only
+// mount, which holds for root too) and a folder on the way that is a file
+// are named as such, where they failed after the drawing as a temp file's
+// write, or as a folder "to write the translations into". Mounting needs
+// root, which make test and CI have.
+func TestSampleChecksItsOutFirst(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Fatal("TestSampleChecksItsOutFirst mounts a read-only tmpfs and needs root (make test runs as root in CI)")
+	}
+	ro := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", ro).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs: %v\n%s", err, out)
+	}
+	defer exec.Command("umount", ro).Run()
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	file := filepath.Join(base, "notes.txt")
+	if err := os.WriteFile(file, []byte("notes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ out, want string }{
+		{filepath.Join(ro, "grid.png"), "--out " + filepath.Join(ro, "grid.png") + " cannot be written: "},
+		{filepath.Join(ro, "new", "grid.png"), "--out " + filepath.Join(ro, "new", "grid.png") + " cannot be written: "},
+		{filepath.Join(file, "grid.png"), "--out " + filepath.Join(file, "grid.png") + ": " + file + " is a file, not a folder"},
+	} {
+		o, err := gogan(t, "sample", "--checkpoint", run, "--n", "4", "--device", "cpu", "--out", c.out)
+		if err == nil || !strings.Contains(o, c.want) || strings.Contains(o, "translations") {
+			t.Errorf("sample --out %s: %v, want a refusal saying %q\n%s", c.out, err, c.want, o)
+		}
+	}
+}
+
 // TestStaleTempsOfKilledWritesGo: export, translate and sample write each
 // file under a hidden temp name first (.NAME.tmp-<digits>, renamed over
 // NAME when whole), which a SIGKILL leaves behind. The next run that

@@ -131,6 +131,11 @@ func Sample(path string, n int, seed int64, device, out string, trainMode bool) 
 	if n < 1 || n > maxSampleGrid {
 		return fmt.Errorf("--n %d: a grid holds 1 to %d samples (gogan eval fid draws more, in batches)", n, maxSampleGrid)
 	}
+	// before drawing (a grid of 10,000 takes minutes on a CPU), not after:
+	// a folder above it that is a file, or one this user cannot write to
+	if err := runfolder.CheckWritable(out); err != nil {
+		return fmt.Errorf("--out %w", err)
+	}
 	dev, err := torch.ParseDevice(device)
 	if err != nil {
 		return err
