@@ -1198,3 +1198,36 @@ func TestAbsurdSizesRefusedAtStart(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeNamesTheSetThatChangesTheNetworks: a resume whose --set or
+// GOGAN_ variable builds the networks otherwise than the checkpoint (model.ngf,
+// model.nz) is refused with the key, both values and where the new one came
+// from, besides the shapes that do not load; the folder is left as it was.
+func TestResumeNamesTheSetThatChangesTheNetworks(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	cfg, err := os.ReadFile(filepath.Join(run, "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{nil, []string{"--set", "model.ngf=8"}, "this resume builds the networks with model.ngf 8 (checkpoint: 16, from --set)"},
+		{[]string{"GOGAN_MODEL_NZ=50"}, nil, "this resume builds the networks with model.nz 50 (checkpoint: 100, from env GOGAN_MODEL_NZ)"},
+	} {
+		cmd := exec.Command(goganBin, append([]string{"resume", run, "--set", "train.max_steps=2"}, c.args...)...)
+		cmd.Env = append(os.Environ(), c.env...)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), c.want) || !strings.Contains(string(out), "network G: nets: load state dict") {
+			t.Errorf("resume %v %v: %v, want a refusal saying %q\n%s", c.env, c.args, err, c.want, out)
+		}
+		if now, _ := os.ReadFile(filepath.Join(run, "config.yaml")); !bytes.Equal(now, cfg) {
+			t.Errorf("resume %v %v changed config.yaml", c.env, c.args)
+		}
+	}
+}

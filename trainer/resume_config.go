@@ -81,6 +81,35 @@ func checkConfigFile(cfg *config.Config, rd runfolder.RunDir, ck runfolder.Check
 	return nil
 }
 
+// givenNetChanges lists the keys that shape the networks (the recipe's, the
+// model's, the image's size and channels) whose values this resume's --set
+// flags or GOGAN_ variables change from the config the checkpoint was saved
+// with, each with both values and where it came from: a network that then
+// does not load is answered with them (config.yaml's own changes are
+// reported by checkConfigFile).
+func givenNetChanges(cfg *config.Config, st *runfolder.CheckpointState) []string {
+	saved, err := config.ParseYAML("checkpoint config", []byte(st.Config))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, k := range config.SchemaKeys() {
+		src := cfg.Sources[k]
+		if src != "--set" && !strings.HasPrefix(src, "env ") {
+			continue
+		}
+		if !strings.HasPrefix(k, "model.") && !slices.Contains([]string{"recipe", "data.image_size", "data.channels", "data.crop_size", "data.label_nc", "data.no_instance"}, k) {
+			continue
+		}
+		now, _ := cfg.Get(k)
+		was, _ := saved.Get(k)
+		if fmt.Sprint(now) != fmt.Sprint(was) {
+			out = append(out, fmt.Sprintf("%s %v (checkpoint: %v, from %s)", k, now, was, src))
+		}
+	}
+	return out
+}
+
 // startOnlyKeys are the config keys that act only when a run starts.
 var startOnlyKeys = []string{"seed", "model.init_type", "model.init_gain"}
 

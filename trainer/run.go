@@ -880,6 +880,10 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 	s.resumed = true
 	for _, n := range s.rec.Nets() {
 		if err := n.Net.LoadStateDict(gan.RoleStateDict(ts, n.Role)); err != nil {
+			if given := givenNetChanges(s.cfg, st); len(given) > 0 {
+				return nil, fmt.Errorf("resume %s: network %s: %w\nthis resume builds the networks with %s: resume with the checkpoint's values (without those --set or GOGAN_ variables), or train a new run with the new ones",
+					ck.Dir, n.Role, err, strings.Join(given, ", "))
+			}
 			return nil, fmt.Errorf("resume %s: network %s: %w", ck.Dir, n.Role, err)
 		}
 	}
