@@ -646,8 +646,8 @@ func loadConfig(path string, yml []byte, sets []string, environ []string) (*Conf
 
 	for _, kv := range sets {
 		name, s, ok := strings.Cut(kv, "=")
-		if !ok {
-			errs = append(errs, fmt.Errorf("--set %q: want key=value", kv))
+		if !ok || strings.TrimSpace(name) == "" {
+			errs = append(errs, fmt.Errorf("--set %q: want key=value, as in --set train.max_steps=200", kv))
 			continue
 		}
 		k, ok := LookupKey(name)
@@ -1280,6 +1280,9 @@ func (c *Config) Validate() error {
 		}
 		if f, ok := asFloat(v); verr == nil && ok && k.Limit != nil && !c.stored && !k.Limit.contains(f) {
 			verr = invalid(k, v, "out of range")
+			if src := c.Sources[k.Name]; src != "" { // as the layers' own checks name theirs
+				verr = fmt.Errorf("%s: %w", strings.Replace(src, "env ", "environment ", 1), verr)
+			}
 		}
 		if verr != nil {
 			errs = append(errs, verr)

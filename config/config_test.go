@@ -288,6 +288,8 @@ func TestUnknownKeys(t *testing.T) {
 
 	_, err = config.LoadConfigEnv("", []string{"seed"}, nil)
 	wantErr(t, err, `--set "seed": want key=value`)
+	_, err = config.LoadConfigEnv("", []string{" =3"}, nil) // not "unknown key ; did you mean model.nz?"
+	wantErr(t, err, `--set " =3": want key=value, as in --set train.max_steps=200`)
 }
 
 func TestInvalidValues(t *testing.T) {
@@ -336,6 +338,13 @@ func TestInvalidValues(t *testing.T) {
 	// a YAML bool where a path goes is a slip, not the folder "true"
 	_, err = config.LoadConfigEnv(writeYAML(t, "data:\n  root: true\n"), nil, nil)
 	wantErr(t, err, "data.root: true: want a string")
+	// a new run's narrower bound names where the value came from, as the
+	// wider bound's check does
+	path = writeYAML(t, "threads: 1025\n")
+	_, err = config.LoadConfigEnv(path, nil, nil)
+	wantErr(t, err, path+": invalid value for threads: 1025: out of range")
+	_, err = config.LoadConfigEnv("", nil, []string{"GOGAN_THREADS=2000"})
+	wantErr(t, err, "environment GOGAN_THREADS: invalid value for threads: 2000: out of range")
 }
 
 // An unknown recipe names the registered ones.
