@@ -153,6 +153,10 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 	if err != nil {
 		return nil, unreadableConfig(dir, err)
 	}
+	if src := cfg.Sources["out"]; strings.HasPrefix(src, "env ") && filepath.Clean(cfg.Out) != filepath.Clean(dir) {
+		// left exported from a train: said, not refused as --set out= is
+		slog.Warn(strings.TrimPrefix(src, "env ")+" is not used: a resumed run goes on in its own folder", "ignored", cfg.Out, "run", dir)
+	}
 	cfg.Out = dir
 	if !filepath.IsAbs(cfg.Data.Root) {
 		// a run from before absRoot

@@ -346,7 +346,11 @@ func TestOneSampleImagePerStep(t *testing.T) {
 // TestResumeOfAFinishedRunAddsNoEvents: resuming a run that has trained
 // its steps (it says how to train on) adds no event file to the run's:
 // it logs nothing, and its file held the config and a sample grid again.
+// A GOGAN_OUT left exported is said to be unused (a resume goes on in its
+// own folder).
 func TestResumeOfAFinishedRunAddsNoEvents(t *testing.T) {
+	t.Setenv("GOGAN_OUT", filepath.Join(t.TempDir(), "elsewhere"))
+	logs := captureLogs(t)
 	ctx := context.Background()
 	run := filepath.Join(t.TempDir(), "run")
 	if _, err := Train(ctx, smallRun(t, run, "train.max_steps=2"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
@@ -357,6 +361,9 @@ func TestResumeOfAFinishedRunAddsNoEvents(t *testing.T) {
 	}
 	if files, _ := filepath.Glob(filepath.Join(run, "tb", "events.out.tfevents.*")); len(files) != 1 {
 		t.Errorf("event files after resuming a finished run: %v, want the run's one", files)
+	}
+	if !strings.Contains(logs.String(), "GOGAN_OUT is not used: a resumed run goes on in its own folder") {
+		t.Errorf("resume with GOGAN_OUT set elsewhere did not say it is unused:\n%s", logs)
 	}
 }
 
