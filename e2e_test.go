@@ -609,9 +609,10 @@ func TestEvalPix2PixOutTakenMeanwhile(t *testing.T) {
 	eval := func(limit string) *exec.Cmd {
 		return exec.Command(goganBin, "eval", "pix2pix", "--checkpoint", run, "--device", "cpu", "--threads", "1", "--limit", limit, "--out", results)
 	}
-	// the long one (seconds of pairs) starts first; the short one once the
-	// long one's temp folder is there, and finishes first
-	long := eval("60")
+	// the long one (seconds of pairs; with 60, 1 s against the short one's
+	// 0.6, it could finish first) starts first; the short one once the long
+	// one's temp folder is there, and finishes first
+	long := eval("400")
 	var buf bytes.Buffer
 	long.Stdout, long.Stderr = &buf, &buf
 	if err := long.Start(); err != nil {
@@ -643,6 +644,22 @@ func TestEvalPix2PixOutTakenMeanwhile(t *testing.T) {
 	}
 	if names := dirNamesOf(t, base); !slices.Equal(names, []string{"results", "run"}) {
 		t.Errorf("%s holds %v, want results and run alone", base, names)
+	}
+	// An --out below a file is named so, by eval and translate alike (they
+	// said "open notes/ev: not a directory", "mkdir notes: not a directory").
+	other := t.TempDir()
+	notes, in := filepath.Join(other, "notes"), filepath.Join(other, "in")
+	os.WriteFile(notes, []byte("x"), 0o644)
+	os.Mkdir(in, 0o755)
+	writeTestPNG(t, filepath.Join(in, "a.png"), 64, 64)
+	for _, c := range []struct{ args []string }{
+		{[]string{"eval", "pix2pix", "--checkpoint", run, "--device", "cpu", "--limit", "1", "--out", filepath.Join(notes, "ev")}},
+		{[]string{"translate", "--checkpoint", run, "--device", "cpu", "--input", in, "--out", filepath.Join(notes, "tr")}},
+	} {
+		want := "--out " + filepath.Join(notes, filepath.Base(c.args[len(c.args)-1])) + ": " + notes + " is a file, not a folder"
+		if out, err := gogan(t, c.args...); err == nil || !strings.Contains(out, want) {
+			t.Errorf("gogan %s with --out below a file: %v, want %q\n%s", c.args[0], err, want, out)
+		}
 	}
 }
 

@@ -89,6 +89,9 @@ func visualNames(lab, fromB, cycle bool) [4]string {
 // names (visualNames) of each generator scored, in order; modes the
 // generator modes each writes.
 func newResultsPage(dir string, gens [][4]string, modes []string) (*resultsPage, error) {
+	if _, err := runfolder.NearestFolder(dir, dir); err != nil {
+		return nil, fmt.Errorf("eval pix2pix: --out %w", err)
+	}
 	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
 		return nil, fmt.Errorf("eval pix2pix: --out %s holds files already: give a new folder (results are written whole, nothing is replaced)", dir)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -360,6 +360,9 @@ func makeOut(out string) (undo func(), err error) {
 	if fi, err := os.Stat(out); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("--out %s is a file: give a folder to write the translations into", out)
 	}
+	if _, err := runfolder.NearestFolder(out, out); err != nil {
+		return nil, fmt.Errorf("--out %w", err)
+	}
 	made := runfolder.MissingDirs(out)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err

@@ -273,6 +273,26 @@ func allDigits(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
+// NearestFolder is dir, or the nearest folder above it that exists (where
+// making dir begins); the error names a file standing where a folder of
+// dir's path goes ("notes.txt/grid.png": notes.txt is a file), for path.
+func NearestFolder(path, dir string) (string, error) {
+	for {
+		fi, err := os.Stat(dir)
+		if err == nil && !fi.IsDir() {
+			return "", fmt.Errorf("%s: %s is a file, not a folder", path, dir)
+		}
+		if err == nil {
+			return dir, nil
+		}
+		// ENOTDIR: a file above dir, which the loop comes to
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) || filepath.Dir(dir) == dir {
+			return "", fmt.Errorf("%s: %w", path, err)
+		}
+		dir = filepath.Dir(dir)
+	}
+}
+
 // CheckWritable checks, before long work whose result goes to path (a
 // classifier's training, pix2pixHD's feature encoding), that the result
 // can be written there, so that the work is not lost to a folder found
@@ -283,19 +303,9 @@ func CheckWritable(path string) error {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return fmt.Errorf("%s is a folder: give a file name", path)
 	}
-	dir := filepath.Dir(path)
-	for {
-		fi, err := os.Stat(dir)
-		if err == nil && !fi.IsDir() {
-			return fmt.Errorf("%s: %s is a file, not a folder", path, dir)
-		}
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(dir) == dir {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		dir = filepath.Dir(dir)
+	dir, err := NearestFolder(path, filepath.Dir(path))
+	if err != nil {
+		return err
 	}
 	f, err := os.CreateTemp(dir, ".gogan-check-*")
 	if err != nil {

@@ -826,3 +826,36 @@ func TestEndOfEpoch(t *testing.T) {
 		}
 	}
 }
+
+// TestNearestFolderNamesAFileOnTheWay: where an output would be made, the
+// nearest existing folder on its path; a file standing where one of its
+// folders goes is named, however deep below it the output lies (stat of
+// notes/a/b fails with ENOTDIR, not ENOENT).
+func TestNearestFolderNamesAFileOnTheWay(t *testing.T) {
+	dir := t.TempDir()
+	notes := filepath.Join(dir, "notes")
+	if err := os.WriteFile(notes, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := NearestFolder("out", filepath.Join(dir, "a", "b")); err != nil || got != dir {
+		t.Errorf("NearestFolder of a missing a/b = %q, %v; want %s", got, err, dir)
+	}
+	for _, p := range []string{notes, filepath.Join(notes, "ev"), filepath.Join(notes, "a", "b")} {
+		if _, err := NearestFolder(p, p); err == nil || err.Error() != p+": "+notes+" is a file, not a folder" {
+			t.Errorf("NearestFolder(%s): %v", p, err)
+		}
+	}
+	grid := filepath.Join(notes, "a", "grid.png")
+	if err := CheckWritable(grid); err == nil || err.Error() != grid+": "+notes+" is a file, not a folder" {
+		t.Errorf("CheckWritable(%s): %v", grid, err)
+	}
+	if err := CheckWritable(dir); err == nil || !strings.Contains(err.Error(), "is a folder: give a file name") {
+		t.Errorf("CheckWritable of a folder: %v", err)
+	}
+	if err := CheckWritable(filepath.Join(dir, "new", "grid.png")); err != nil {
+		t.Errorf("CheckWritable below a folder to make: %v", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("the checks left %d entries in %s, want notes alone", len(ents), dir)
+	}
+}
