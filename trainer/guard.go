@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"gogan/config"
 )
 
 // NonFiniteError reports a loss that became NaN or ±Inf.
@@ -17,13 +19,20 @@ type NonFiniteError struct {
 	// Cause: the step's error when a NaN stopped the step itself before
 	// its losses existed (bceRefusedNaN).
 	Cause error
+	// Weights are the loss weights the run's config sets (train.lambda_L1=
+	// 1e+308), which can make a loss infinite as well as the rate.
+	Weights []string
 }
 
 func (e *NonFiniteError) Error() string {
-	advice := "training diverged: lower train.lr, check the data, or resume from an earlier checkpoint"
+	lower := "lower train.lr"
+	if len(e.Weights) > 0 {
+		lower += " or the loss weights set (" + strings.Join(e.Weights, ", ") + ")"
+	}
+	advice := "training diverged: " + lower + ", check the data, or resume from an earlier checkpoint"
 	if e.Step == 1 {
 		// D's first losses come from the initial weights.
-		advice = "training diverged at its first step: lower train.lr, check the data and the initial weights (model.init_type, model.init_gain)"
+		advice = "training diverged at its first step: " + lower + ", check the data and the initial weights (model.init_type, model.init_gain)"
 	}
 	if e.Cause != nil {
 		return fmt.Sprintf("%s is NaN or infinite at step %d, which the binary cross-entropy refuses (%v); %s", e.Name, e.Step, e.Cause, advice)
@@ -33,6 +42,23 @@ func (e *NonFiniteError) Error() string {
 		all = append(all, fmt.Sprintf("%s=%g", n, e.Losses[n]))
 	}
 	return fmt.Sprintf("loss %s is %v at step %d (losses: %s); %s", e.Name, e.Value, e.Step, strings.Join(all, ", "), advice)
+}
+
+// lossWeightsSet are the loss weights (train.lambda_*) cfg's recipe reads
+// that its config sets to other than the recipe's default, as key=value.
+func lossWeightsSet(cfg *config.Config) []string {
+	foreign := cfg.ForeignKeys()
+	var out []string
+	for _, name := range config.SchemaKeys() {
+		k, _ := config.LookupKey(name)
+		if !strings.HasPrefix(name, "train.lambda_") || slices.ContainsFunc(foreign, func(f string) bool { return strings.HasPrefix(f, name+"=") }) {
+			continue // ForeignKeys' "key=value (recipe)": not read here
+		}
+		if v, err := cfg.Get(name); err == nil && fmt.Sprint(v) != fmt.Sprint(k.DefaultFor(cfg.Recipe)) {
+			out = append(out, fmt.Sprintf("%s=%v", name, v))
+		}
+	}
+	return out
 }
 
 // bceRefusedNaN says whether a step failed because a discriminator's output

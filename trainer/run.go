@@ -1288,6 +1288,9 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 	// stopped is the run's end at a non-finite loss (the NaN guard); the
 	// report says so with every other failure's (endWatch).
 	stopped := func(err error) (*Result, error) {
+		if nf := (*NonFiniteError)(nil); errors.As(err, &nf) {
+			nf.Weights = lossWeightsSet(s.cfg)
+		}
 		if isNonFinite(err) {
 			return nil, fmt.Errorf("%w; the last good checkpoint is %s", err, s.lastCheckpointText())
 		}
