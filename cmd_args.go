@@ -26,7 +26,7 @@ func noArgs(cmd *cobra.Command, args []string) error {
 
 // flagFor guesses the flag an argument was meant for: a YAML file is a
 // config, a run or checkpoint folder a checkpoint, another folder the input
-// (import: the reference's checkpoint folder).
+// (import: the reference's checkpoint folder, and a .pth file its weights).
 func flagFor(cmd *cobra.Command, a string) string {
 	has := func(name string) bool { return cmd.Flags().Lookup(name) != nil }
 	ext := strings.ToLower(filepath.Ext(a))
@@ -39,6 +39,8 @@ func flagFor(cmd *cobra.Command, a string) string {
 		return "--input"
 	case has("from") && isDir(a):
 		return "--from"
+	case has("pth") && ext == ".pth":
+		return "--pth"
 	}
 	return ""
 }
