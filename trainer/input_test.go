@@ -334,3 +334,32 @@ func TestStopAtAnEpochsEnd(t *testing.T) {
 		t.Errorf("the resumed run did not close epoch 1: %v", err)
 	}
 }
+
+// TestKilledBeforeTheEpochsGridDrawsIt: an epoch's end writes its
+// checkpoint, then its grid; a run killed between the two (SIGKILL) resumes
+// from that checkpoint with the epoch closed, and must draw the grid it
+// missed: the same bytes as the run that never stopped. A folder so killed
+// is made by training to the epoch's end (the same checkpoint) and
+// removing the grid.
+func TestKilledBeforeTheEpochsGridDrawsIt(t *testing.T) {
+	run := folderRuns(t, "cpu", nil)
+	straight := run("straight")
+	killed := run("killed", "train.max_steps=6") // epoch 1's last step
+	grid := filepath.Join(killed, "samples", "epoch-0001.png")
+	if err := os.Remove(grid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Resume(context.Background(), killed, []string{"train.max_steps=0"}, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	sameMetrics(t, "killed before epoch 1's grid and resumed vs straight", straight, killed, 12, 0)
+	for _, name := range []string{"epoch-0001.png", "epoch-0002.png", "latest.png"} {
+		want, err := os.ReadFile(filepath.Join(straight, "samples", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.ReadFile(filepath.Join(killed, "samples", name)); err != nil || !slices.Equal(got, want) {
+			t.Errorf("samples/%s of the resumed run: %v (%d bytes), want the straight run's %d bytes", name, err, len(got), len(want))
+		}
+	}
+}

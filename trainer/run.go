@@ -288,6 +288,8 @@ type session struct {
 	// per-rank tensors of the checkpoint rank 0 resumed from (gan.RankState)
 	rankSaved map[string]*torch.Tensor
 	resumed   bool
+	// the checkpoint resumed from is an import's (no loader position)
+	resumedImport bool
 	// the recipe's fixed tensors the checkpoint resumed from could not fill
 	// (gan.FixedLoss); rank 0 tells the other ranks
 	lostFixed []string
@@ -1004,6 +1006,7 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 	// An imported checkpoint has no loader position: it starts at the
 	// epoch Import was told the weights had reached.
 	imported := len(st.Loader) == 0 || string(st.Loader) == "null"
+	s.resumedImport = imported
 	var seeds data.LoaderState // the start of the epoch in progress (TorchDraws)
 	if imported && (st.Epoch > 0 || ls.ImportedSamples > 0) {
 		pos := s.loader.State()
@@ -1129,8 +1132,7 @@ func cudaRNGKey(rng map[string][]byte) string {
 // writeSample renders the recipe's visuals to latest.png and to the other
 // paths given (the epoch's file).
 func (s *session) writeSample(also ...string) error {
-	v, ok := s.rec.(gan.Visualizer)
-	if !ok {
+	if _, ok := s.rec.(gan.Visualizer); !ok {
 		return nil
 	}
 	if err := s.syncBuffers(); err != nil {
@@ -1139,6 +1141,38 @@ func (s *session) writeSample(also ...string) error {
 	if !s.lead {
 		return nil
 	}
+	return s.drawSample(also...)
+}
+
+// drawMissedEpochGrid draws the grid of the epoch whose end the run resumes
+// from, where the folder lacks it: an epoch's end writes its checkpoint
+// first, so a run killed (SIGKILL) before the grid that follows goes on
+// from a closed epoch without it. The weights are the checkpoint's, the
+// ones the grid is drawn from, and drawing changes nothing of the run, so
+// the grid is the one a run that never stopped draws. Rank 0 alone, as it
+// draws every grid (writeSample's syncBuffers sends rank 0's buffers to the
+// others; a resumed rank 0's are the checkpoint's).
+func (s *session) drawMissedEpochGrid() error {
+	if !s.lead || !s.resumed || s.resumedImport || s.epoch == 0 || !s.atCheckpoint() {
+		return nil // an import's epochs were trained elsewhere
+	}
+	if p := s.position(); p.Epoch != s.epoch || p.Batch != 0 {
+		return nil
+	}
+	path := s.rd.EpochSamplePath(s.epoch)
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if _, ok := s.rec.(gan.Visualizer); !ok {
+		return nil
+	}
+	slog.Info("resume: drawing the grid of the epoch the checkpoint ends, which the stopped run had not written", "grid", path)
+	return s.drawSample(path)
+}
+
+// drawSample is writeSample's drawing, on rank 0 once the buffers agree.
+func (s *session) drawSample(also ...string) error {
+	v := s.rec.(gan.Visualizer)
 	// Rank 0 draws the grid alone: its BatchNorm uses the grid's statistics,
 	// as one process's would.
 	s.syncBN(false)
@@ -1259,6 +1293,9 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		slog.Info("training", "run", s.rd.Path, "recipe", s.cfg.Recipe, "device", s.dev.String(), "samples", s.ds.Len(),
 			"batch", s.cfg.Data.BatchSize*s.ranks(), "steps_per_epoch", s.loader.BatchesPerEpoch(), "epochs", s.totalEpochs(),
 			"from_step", s.step, "to_step", max)
+	}
+	if err := s.drawMissedEpochGrid(); err != nil {
+		return nil, err
 	}
 	// Rank 0 tells how the job goes: under torchrun the ranks share its
 	// terminal, where another rank's bar would overwrite rank 0's (the
