@@ -27,17 +27,23 @@ func noArgs(cmd *cobra.Command, args []string) error {
 // flagFor guesses the flag an argument was meant for: a YAML file is a
 // config, a run or checkpoint folder a checkpoint, another folder the input
 // (import: the reference's checkpoint folder, and a .pth file its weights).
+// A folder goes only to a flag marked as taking one (MarkFlagDirname):
+// serve's --input is what its page draws (auto, labels, ...), not a folder.
 func flagFor(cmd *cobra.Command, a string) string {
 	has := func(name string) bool { return cmd.Flags().Lookup(name) != nil }
+	folder := func(name string) bool {
+		f := cmd.Flags().Lookup(name)
+		return f != nil && f.Annotations[cobra.BashCompSubdirsInDir] != nil && isDir(a)
+	}
 	ext := strings.ToLower(filepath.Ext(a))
 	switch {
 	case has("config") && (ext == ".yaml" || ext == ".yml"):
 		return "-c"
 	case has("checkpoint") && isRunOrCheckpoint(a):
 		return "--checkpoint"
-	case has("input") && isDir(a):
+	case folder("input"):
 		return "--input"
-	case has("from") && isDir(a):
+	case folder("from"):
 		return "--from"
 	case has("pth") && ext == ".pth":
 		return "--pth"

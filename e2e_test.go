@@ -850,11 +850,10 @@ func TestHelpNamesWhatTheCommandsTake(t *testing.T) {
 	}
 }
 
-// TestSampleGridOfMixedSizes: with data.preprocess=none, images of several
-// sizes train one to a batch; the sample grid takes those of the first's
-// size (it panicked building one tensor of them all).
-// A config, run or folder given as an argument is refused with the flag
-// that takes it, not cobra's "unknown command".
+// TestArgumentsAreNamedTheirFlag: a config, run or folder given as an
+// argument is refused with the flag that takes it, not cobra's "unknown
+// command"; a folder is not named serve's --input, which takes what its
+// page draws (auto, labels, sketch or image).
 func TestArgumentsAreNamedTheirFlag(t *testing.T) {
 	run, input := t.TempDir(), t.TempDir()
 	if err := os.WriteFile(filepath.Join(run, "config.yaml"), []byte("recipe: pix2pix\n"), 0o644); err != nil {
@@ -869,6 +868,7 @@ func TestArgumentsAreNamedTheirFlag(t *testing.T) {
 		{[]string{"sample", run}, "give it with --checkpoint, as in gogan sample --checkpoint " + run},
 		{[]string{"translate", run}, "give it with --checkpoint, as in gogan translate --checkpoint " + run},
 		{[]string{"translate", input}, "give it with --input, as in gogan translate --input " + input},
+		{[]string{"serve", input}, "serve takes no arguments, got \"" + input + "\": everything it takes is a flag (see gogan serve --help)"},
 		{[]string{"eval", "pix2pix", input}, "eval pix2pix takes no arguments, got \"" + input + "\": everything it takes is a flag (see gogan eval pix2pix --help)"},
 		{[]string{"import", input}, "give it with --from, as in gogan import --from " + input},
 		{[]string{"import", "netG_epoch_24.pth"}, "give it with --pth, as in gogan import --pth netG_epoch_24.pth"},
@@ -882,6 +882,9 @@ func TestArgumentsAreNamedTheirFlag(t *testing.T) {
 	}
 }
 
+// TestSampleGridOfMixedSizes: with data.preprocess=none, images of several
+// sizes train one to a batch; the sample grid takes those of the first's
+// size (it panicked building one tensor of them all).
 func TestSampleGridOfMixedSizes(t *testing.T) {
 	base := t.TempDir()
 	root := filepath.Join(base, "ab")

@@ -302,6 +302,7 @@ func translateCmd() *cobra.Command {
 	c.Flags().IntVar(&o.LoadSize, "load-size", 0, "with --preprocess resize_and_crop or scale_width: the size (default: the run's crop_size, or its load_size for scale_width)")
 	c.MarkFlagRequired("checkpoint")
 	c.MarkFlagRequired("input")
+	c.MarkFlagDirname("input") // a folder (noArgs names it for one)
 	return c
 }
 
@@ -494,6 +495,7 @@ func importCmd() *cobra.Command {
 	c.Flags().StringVar(&from, "from", "", "a pytorch-CycleGAN-and-pix2pix or pix2pixHD checkpoint folder (checkpoints/NAME): its options file and networks")
 	c.Flags().StringVar(&label, "label", "", "with --from: the epoch label of the files (<label>_net_G.pth; default latest)")
 	c.Flags().StringVar(&out, "out", "", "run folder to create (default: the config's out; with --from runs/NAME)")
+	c.MarkFlagDirname("from") // a folder (noArgs names it for one)
 	c.Flags().IntVar(&epoch, "epoch", 0, "the epochs the weights trained: resume goes on at the next one, with the learning rate the schedule has there, as the reference's --continue_train --epoch_count N+1 (default: with --from, a numbered --label or pix2pixHD's iter.txt; otherwise 0)")
 	return c
 }
