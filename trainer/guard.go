@@ -45,7 +45,9 @@ func (e *NonFiniteError) Error() string {
 }
 
 // lossWeightsSet are the loss weights (train.lambda_*) cfg's recipe reads
-// that its config sets to other than the recipe's default, as key=value.
+// that its config sets above the recipe's default, as key=value: the advice
+// says to lower them, which a weight lowered already (lambda_L1=0) is not
+// to be. train.lambda_gp weighs a loss only with train.gan_mode wgangp.
 func lossWeightsSet(cfg *config.Config) []string {
 	foreign := cfg.ForeignKeys()
 	var out []string
@@ -54,7 +56,12 @@ func lossWeightsSet(cfg *config.Config) []string {
 		if !strings.HasPrefix(name, "train.lambda_") || slices.ContainsFunc(foreign, func(f string) bool { return strings.HasPrefix(f, name+"=") }) {
 			continue // ForeignKeys' "key=value (recipe)": not read here
 		}
-		if v, err := cfg.Get(name); err == nil && fmt.Sprint(v) != fmt.Sprint(k.DefaultFor(cfg.Recipe)) {
+		if name == "train.lambda_gp" && cfg.Train.GANMode != "wgangp" {
+			continue
+		}
+		v, err := cfg.Get(name)
+		f, ok := v.(float64)
+		if d, dok := k.DefaultFor(cfg.Recipe).(float64); err == nil && ok && dok && f > d {
 			out = append(out, fmt.Sprintf("%s=%v", name, v))
 		}
 	}

@@ -33,8 +33,9 @@ func TestCheckFinite(t *testing.T) {
 }
 
 // A loss weight set far up makes a loss infinite as surely as the rate:
-// the advice names the weights the run sets away from the recipe's
-// defaults (not another recipe's, not those at their default).
+// the advice names the weights the run sets above the recipe's
+// defaults (not another recipe's, not those at or below their default,
+// not lambda_gp without wgangp).
 func TestDivergenceNamesTheLossWeightsSet(t *testing.T) {
 	weights := func(sets ...string) []string {
 		cfg, err := config.LoadConfig("", sets)
@@ -49,7 +50,17 @@ func TestDivergenceNamesTheLossWeightsSet(t *testing.T) {
 	if w := weights("recipe=pix2pix", "train.lambda_L1=1e308", "train.lambda_A=5"); !slices.Equal(w, []string{"train.lambda_L1=1e+308"}) {
 		t.Errorf("pix2pix with lambda_L1 1e308 (and CycleGAN's lambda_A): %v", w)
 	}
-	w := weights("recipe=cyclegan", "train.lambda_A=1e300", "train.lambda_identity=0.5")
+	// lowered (the advice is to lower them), or not read (lambda_gp without wgangp)
+	if w := weights("recipe=pix2pix", "train.lambda_L1=0", "train.lambda_gp=1e300", "train.gan_mode=lsgan"); len(w) != 0 {
+		t.Errorf("pix2pix with lambda_L1 0 and lsgan's unread lambda_gp: %v, want none", w)
+	}
+	if w := weights("recipe=pix2pix", "train.lambda_gp=1e300", "train.gan_mode=wgangp"); !slices.Equal(w, []string{"train.lambda_gp=1e+300"}) {
+		t.Errorf("pix2pix wgangp with lambda_gp 1e300: %v", w)
+	}
+	if w := weights("recipe=colorization", "train.lambda_L1=1e300"); !slices.Equal(w, []string{"train.lambda_L1=1e+300"}) {
+		t.Errorf("colorization with lambda_L1 1e300: %v", w)
+	}
+	w := weights("recipe=cyclegan", "train.lambda_A=1e300", "train.lambda_identity=0", "train.lambda_B=1")
 	if !slices.Equal(w, []string{"train.lambda_A=1e+300"}) {
 		t.Errorf("cyclegan with lambda_A 1e300: %v", w)
 	}
