@@ -98,7 +98,8 @@ func givenNetChanges(cfg *config.Config, st *runfolder.CheckpointState) []string
 		if src != "--set" && !strings.HasPrefix(src, "env ") {
 			continue
 		}
-		if !strings.HasPrefix(k, "model.") && !slices.Contains([]string{"recipe", "data.image_size", "data.channels", "data.crop_size", "data.label_nc", "data.no_instance"}, k) {
+		if !strings.HasPrefix(k, "model.") && !slices.Contains([]string{"recipe", "data.image_size", "data.channels", "data.crop_size", "data.label_nc", "data.no_instance"}, k) ||
+			slices.Contains(notShaping, k) {
 			continue
 		}
 		now, _ := cfg.Get(k)
@@ -109,6 +110,11 @@ func givenNetChanges(cfg *config.Config, st *runfolder.CheckpointState) []string
 	}
 	return out
 }
+
+// notShaping are the model keys that build no layer of a network the
+// checkpoint holds: its initial weights' (checkConfigFile refuses those
+// changed), pix2pixHD's VGG19 of the perceptual loss and a run it starts from.
+var notShaping = []string{"model.init_type", "model.init_gain", "model.vgg_weights", "model.load_pretrain"}
 
 // startOnlyKeys are the config keys that act only when a run starts.
 var startOnlyKeys = []string{"seed", "model.init_type", "model.init_gain"}
