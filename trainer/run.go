@@ -126,6 +126,17 @@ func foreignErr(out string, names []string) error {
 		out, strings.Join(names, ", "))
 }
 
+// samePath says whether a and b name one folder: the same path, or, spelled
+// otherwise (relative and absolute, through a link), the same file.
+func samePath(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, erra := os.Stat(a)
+	sb, errb := os.Stat(b)
+	return erra == nil && errb == nil && os.SameFile(sa, sb)
+}
+
 // Resume continues the run in dir from its newest valid checkpoint, with the
 // run's config.yaml plus sets (key=value; e.g. a larger train.max_steps).
 func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Result, error) {
@@ -153,7 +164,7 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 	if err != nil {
 		return nil, unreadableConfig(dir, err)
 	}
-	if src := cfg.Sources["out"]; strings.HasPrefix(src, "env ") && filepath.Clean(cfg.Out) != filepath.Clean(dir) {
+	if src := cfg.Sources["out"]; strings.HasPrefix(src, "env ") && !samePath(cfg.Out, dir) {
 		// left exported from a train: said, not refused as --set out= is
 		slog.Warn(strings.TrimPrefix(src, "env ")+" is not used: a resumed run goes on in its own folder", "ignored", cfg.Out, "run", dir)
 	}

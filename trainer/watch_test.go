@@ -365,6 +365,30 @@ func TestResumeOfAFinishedRunAddsNoEvents(t *testing.T) {
 	if !strings.Contains(logs.String(), "GOGAN_OUT is not used: a resumed run goes on in its own folder") {
 		t.Errorf("resume with GOGAN_OUT set elsewhere did not say it is unused:\n%s", logs)
 	}
+	// The run's own folder, spelled otherwise (relative, as train was given
+	// it; through a link), is not said to be unused.
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(run, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{rel, link} {
+		t.Setenv("GOGAN_OUT", out)
+		logs.Reset()
+		if _, err := Resume(ctx, run, nil, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(logs.String(), "GOGAN_OUT is not used") {
+			t.Errorf("resume with GOGAN_OUT=%s, the run's own folder, said it is unused:\n%s", out, logs)
+		}
+	}
 }
 
 // TestStopRightAfterACheckpointKeepsIt: a stop that comes right after a
