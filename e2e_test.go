@@ -1239,7 +1239,7 @@ func TestResumeNamesTheSetThatChangesTheNetworks(t *testing.T) {
 		want string
 	}{
 		{nil, []string{"--set", "model.ngf=8"}, "this resume builds the networks with model.ngf 8 (checkpoint: 16, from --set)"},
-		{[]string{"GOGAN_MODEL_NZ=50"}, nil, "this resume builds the networks with model.nz 50 (checkpoint: 100, from env GOGAN_MODEL_NZ)"},
+		{[]string{"GOGAN_MODEL_NZ=50"}, nil, "this resume builds the networks with model.nz 50 (checkpoint: 100, from environment GOGAN_MODEL_NZ)"},
 	} {
 		cmd := exec.Command(goganBin, append([]string{"resume", run, "--set", "train.max_steps=2"}, c.args...)...)
 		cmd.Env = append(os.Environ(), c.env...)

@@ -102,8 +102,15 @@ func (s *session) position() data.LoaderState {
 	return s.loader.State()
 }
 
-// take takes the next batch from the loader, noting where the loader stood.
+// take takes the next batch from the loader, noting where the loader stood:
+// after an epoch's start drew, so that the position holds its seeds.
 func (s *session) take(ctx context.Context) *stagedBatch {
+	if s.loader.AtEpochStart() {
+		var err error
+		if terr := torch.Try(func() { err = s.epochStart() }); terr != nil || err != nil {
+			return &stagedBatch{err: fmt.Errorf("epoch start: %w", cmp.Or(terr, err))}
+		}
+	}
 	from := s.loader.State()
 	st := s.takeNext(ctx)
 	st.from = from
@@ -111,12 +118,6 @@ func (s *session) take(ctx context.Context) *stagedBatch {
 }
 
 func (s *session) takeNext(ctx context.Context) *stagedBatch {
-	if s.loader.AtEpochStart() {
-		var err error
-		if terr := torch.Try(func() { err = s.epochStart() }); terr != nil || err != nil {
-			return &stagedBatch{err: fmt.Errorf("epoch start: %w", cmp.Or(terr, err))}
-		}
-	}
 	b, err := s.loader.Next(ctx)
 	if err != nil {
 		return &stagedBatch{err: err}

@@ -34,7 +34,7 @@ func checkConfigFile(cfg *config.Config, rd runfolder.RunDir, ck runfolder.Check
 		now, _ := cfg.Get(k)
 		was, _ := saved.Get(k)
 		if !strings.HasPrefix(saved.Sources[k], "default") && fmt.Sprint(now) != fmt.Sprint(was) {
-			fixed = append(fixed, fmt.Sprintf("%s %v (checkpoint: %v, from %s)", k, now, was, cfg.Sources[k]))
+			fixed = append(fixed, fmt.Sprintf("%s %v (checkpoint: %v, from %s)", k, now, was, sourceOf(cfg, k)))
 		}
 	}
 	if len(fixed) > 0 {
@@ -98,17 +98,23 @@ func givenNetChanges(cfg *config.Config, st *runfolder.CheckpointState) []string
 		if src != "--set" && !strings.HasPrefix(src, "env ") {
 			continue
 		}
-		if !strings.HasPrefix(k, "model.") && !slices.Contains([]string{"recipe", "data.image_size", "data.channels", "data.crop_size", "data.label_nc", "data.no_instance"}, k) ||
+		if !strings.HasPrefix(k, "model.") && !slices.Contains([]string{"recipe", "data.image_size", "data.channels", "data.label_nc", "data.no_instance"}, k) ||
 			slices.Contains(notShaping, k) {
 			continue
 		}
 		now, _ := cfg.Get(k)
 		was, _ := saved.Get(k)
 		if fmt.Sprint(now) != fmt.Sprint(was) {
-			out = append(out, fmt.Sprintf("%s %v (checkpoint: %v, from %s)", k, now, was, src))
+			out = append(out, fmt.Sprintf("%s %v (checkpoint: %v, from %s)", k, now, was, sourceOf(cfg, k)))
 		}
 	}
 	return out
+}
+
+// sourceOf says where k's value came from, as config's own errors say it:
+// a file, --set, or "environment GOGAN_...".
+func sourceOf(cfg *config.Config, k string) string {
+	return strings.Replace(cfg.Sources[k], "env ", "environment ", 1)
 }
 
 // notShaping are the model keys that build no layer of a network the

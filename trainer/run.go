@@ -484,7 +484,10 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 			"--set data.skip_invalid=true skips such images as they are read", err, bad.Path, next)
 	}
 	if size := (*sizeError)(nil); err != nil && errors.As(err, &size) && s.step > 0 && s.ckpt != "" {
-		err = fmt.Errorf("%w; then continue with gogan resume %s (the newest good checkpoint is %s)", err, rd.Path, s.lastCheckpointText())
+		// Removed, the dataset lacks a sample the checkpoint's loader
+		// position counts: resume refuses it (Loader.Restore).
+		err = fmt.Errorf("%w\nto go on with this run, resize the image to a size the networks take, then continue with gogan resume %s (the newest good checkpoint is %s)",
+			err, rd.Path, s.lastCheckpointText())
 	}
 	if err != nil && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)) {
 		if s.ckpt == "" { // a new run, none written yet
@@ -501,9 +504,10 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 	return res, err
 }
 
-// keepsStepsAt says whether a run stopping at err, from the loader,
-// checkpoints the steps it trained since its last checkpoint: err is a file
-// the open did not read whole (large folders, LSUN) failing as its batch came. The
+// keepsStepsAt says whether a run stopping at err checkpoints the steps it
+// trained since its last checkpoint: err is a file the open did not read
+// whole (large folders, LSUN) failing as its batch came, or an image of a
+// size the networks cannot take (sizeError; its batch put back). The
 // networks are as the last step left them and the loader stands at that
 // batch, so once the file is fixed, resume goes on as an uninterrupted run
 // would; without it an epoch of 20000 steps could be lost. With several
