@@ -17,6 +17,9 @@ func noArgs(cmd *cobra.Command, args []string) error {
 		return nil
 	}
 	a, path := args[0], cmd.CommandPath()
+	if cmd.Name() == "train" && isRunOrCheckpoint(a) {
+		return fmt.Errorf("train takes no arguments, got %q, a run folder: to continue it, gogan resume %s", a, a)
+	}
 	flag := flagFor(cmd, a)
 	if flag == "" {
 		return fmt.Errorf("%s takes no arguments, got %q: everything it takes is a flag (see %s --help)", subcommand(cmd), a, path)
@@ -26,7 +29,8 @@ func noArgs(cmd *cobra.Command, args []string) error {
 
 // flagFor guesses the flag an argument was meant for: a YAML file is a
 // config, a run or checkpoint folder a checkpoint, another folder the input
-// (import: the reference's checkpoint folder, and a .pth file its weights).
+// (import: the reference's checkpoint folder, and a .pth file its weights),
+// key=value a --set.
 // A folder goes only to a flag marked as taking one (MarkFlagDirname):
 // serve's --input is what its page draws (auto, labels, ...), not a folder.
 func flagFor(cmd *cobra.Command, a string) string {
@@ -47,6 +51,8 @@ func flagFor(cmd *cobra.Command, a string) string {
 		return "--from"
 	case has("pth") && ext == ".pth":
 		return "--pth"
+	case has("set") && strings.Contains(a, "=") && !strings.ContainsRune(a, os.PathSeparator):
+		return "--set"
 	}
 	return ""
 }

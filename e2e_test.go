@@ -872,6 +872,8 @@ func TestArgumentsAreNamedTheirFlag(t *testing.T) {
 		{[]string{"eval", "pix2pix", input}, "eval pix2pix takes no arguments, got \"" + input + "\": everything it takes is a flag (see gogan eval pix2pix --help)"},
 		{[]string{"import", input}, "give it with --from, as in gogan import --from " + input},
 		{[]string{"import", "netG_epoch_24.pth"}, "give it with --pth, as in gogan import --pth netG_epoch_24.pth"},
+		{[]string{"train", run}, "train takes no arguments, got \"" + run + "\", a run folder: to continue it, gogan resume " + run},
+		{[]string{"train", "train.max_steps=5"}, "give it with --set, as in gogan train --set train.max_steps=5"},
 		{[]string{"resume"}, "resume takes the run folder to continue, as in gogan resume runs/NAME"},
 		{[]string{"resume", run, "train.max_steps=5"}, "resume takes one run folder, got 2 arguments"},
 	} {
