@@ -158,3 +158,17 @@ func writeIDXRoot(t *testing.T, root string, n int) []byte {
 	}
 	return train
 }
+
+// mountTmpfs mounts a tmpfs with opts (size=4200k, ro,size=1m) at dir for
+// the rest of the test: a full disk or a read-only folder, as root sees
+// them too. Mounting needs root, which make test and CI have.
+func mountTmpfs(t *testing.T, dir, opts string) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Fatalf("%s mounts a tmpfs and needs root (make test runs as root in CI)", t.Name())
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", opts, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+}
