@@ -93,6 +93,11 @@ func DecodeImage(name string, b []byte, c int) (*Image, error) { return decodeBy
 // pipe blocks for ever, a device (a link to /dev/zero) never ends.
 func regularFile(path string) (fs.FileInfo, error) {
 	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if target, lerr := os.Readlink(path); lerr == nil {
+			return nil, fileErr(path, "is a link to %s, which does not exist", target)
+		}
+	}
 	if err != nil {
 		return nil, &FileError{Path: path, Err: err}
 	}

@@ -210,7 +210,8 @@ func badFolder(t *testing.T) (dir string, bad map[string]string) {
 
 // TestNonRegularFilesRefused: a named pipe and a link to a device with
 // image names are refused by name in full and header validation, and as
-// maps, where reading them would block for ever or never end.
+// maps, where reading them would block for ever or never end; a link to
+// nothing says so (not "stat gone.jpg: no such file", of a file listed).
 func TestNonRegularFilesRefused(t *testing.T) {
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "good.jpg"), encode(t, "jpg", gradient(64, 48)))
@@ -220,6 +221,10 @@ func TestNonRegularFilesRefused(t *testing.T) {
 	}
 	zero := filepath.Join(dir, "zero.png")
 	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	gone, moved := filepath.Join(dir, "gone.jpg"), filepath.Join(t.TempDir(), "moved.jpg")
+	if err := os.Symlink(moved, gone); err != nil {
 		t.Fatal(err)
 	}
 	for _, validate := range []string{"full", "header"} {
@@ -232,8 +237,9 @@ func TestNonRegularFilesRefused(t *testing.T) {
 		}()
 		select {
 		case err := <-done:
-			if err == nil || !strings.Contains(err.Error(), fifo+": is a named pipe (FIFO)") || !strings.Contains(err.Error(), zero+": is a device") {
-				t.Errorf("validate %s: %v, want both named", validate, err)
+			if err == nil || !strings.Contains(err.Error(), fifo+": is a named pipe (FIFO)") || !strings.Contains(err.Error(), zero+": is a device") ||
+				!strings.Contains(err.Error(), gone+": is a link to "+moved+", which does not exist") {
+				t.Errorf("validate %s: %v, want the three named", validate, err)
 			}
 		case <-time.After(30 * time.Second):
 			t.Fatalf("validate %s: Open still reading after 30 s", validate)
