@@ -956,6 +956,51 @@ func TestRanksMustShareConfigAndData(t *testing.T) {
 	}
 }
 
+// TestRanksOfAnotherWorldSizeAreTold: ranks started by hand with other
+// WORLD_SIZEs (Gloo's "sizeof(impl_) == bytes.size(). 136 vs 272" alone),
+// or one rank of two started alone (libtorch's "Socket Timeout"), are told
+// what that means.
+func TestRanksOfAnotherWorldSizeAreTold(t *testing.T) {
+	needGloo(t)
+	base := t.TempDir()
+	data := filepath.Join(base, "data")
+	os.MkdirAll(data, 0o755)
+	for i := range 4 {
+		writeTestPNG(t, filepath.Join(data, fmt.Sprintf("%02d.png", i)), 40, 40)
+	}
+	args := func(run string) []string {
+		return []string{"train", "-c", "configs/dcgan-folder.yaml", "--quiet", "--set", "data.root=" + data, "--set", "out=" + run,
+			"--set", "data.image_size=32", "--set", "model.ngf=4", "--set", "model.ndf=4", "--set", "data.batch_size=2",
+			"--set", "train.max_steps=2", "--set", "threads=1", "--set", "data.workers=0", "--set", "train.dist_timeout=5"}
+	}
+	start := func(run string, port, rank, world int) (*exec.Cmd, *bytes.Buffer) {
+		var buf bytes.Buffer
+		cmd := exec.Command(goganBin, args(run)...)
+		cmd.Env = append(os.Environ(), "RANK="+strconv.Itoa(rank), "WORLD_SIZE="+strconv.Itoa(world), "MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port))
+		cmd.Stdout, cmd.Stderr = &buf, &buf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd, &buf
+	}
+	port := freeTCPPort(t)
+	c0, o0 := start(filepath.Join(base, "sizes"), port, 0, 2)
+	c1, o1 := start(filepath.Join(base, "sizes"), port, 1, 3)
+	e0, e1 := c0.Wait(), c1.Wait()
+	for r, c := range []struct {
+		err error
+		out string
+	}{{e0, o0.String()}, {e1, o1.String()}} {
+		if c.err == nil || !strings.Contains(c.out, "the ranks disagree on the number of ranks") {
+			t.Errorf("rank %d of another WORLD_SIZE than the other's: %v, want it told the ranks disagree on WORLD_SIZE\n%s", r, c.err, c.out)
+		}
+	}
+	c, o := start(filepath.Join(base, "alone"), freeTCPPort(t), 0, 2)
+	if err := c.Wait(); err == nil || !strings.Contains(o.String(), "not all 2 ranks joined within train.dist_timeout, 5s") {
+		t.Errorf("rank 0 of 2 started alone: %v, want it told not every rank joined\n%s", err, o.String())
+	}
+}
+
 // TestRanksTakeRankZerosVGG: pix2pixHD's VGG19 is read from a path of each
 // machine (model.vgg_weights may differ from rank to rank); the ranks take
 // rank 0's weights, so a rank with other weights trains what ranks with

@@ -142,9 +142,25 @@ func (j *Job) Join(dev torch.Device, timeout time.Duration) error {
 	err := torch.InitGroup(torch.GroupOptions{Backend: j.Backend, Rank: j.Rank, World: j.World, Addr: j.Addr, Port: j.Port,
 		AgentStore: j.AgentStore, Prefix: prefix, IfName: j.IfName, Timeout: timeout})
 	if err != nil {
-		return fmt.Errorf("rank %d of %d: joining the process group at %s:%d (%s): %w", j.Rank, j.World, j.Addr, j.Port, j.Backend, err)
+		return fmt.Errorf("rank %d of %d: joining the process group at %s:%d (%s): %w%s", j.Rank, j.World, j.Addr, j.Port, j.Backend, err, joinHint(err, j.World, timeout))
 	}
 	return nil
+}
+
+// joinHint says what a failed rendezvous most likely means, where
+// libtorch's or Gloo's own message does not: a wait past the timeout ("Socket
+// Timeout", "has timed out") is ranks that never came, or a MASTER_ADDR that
+// does not reach rank 0's host; Gloo's address of another size
+// ("sizeof(impl_) == bytes.size()") is ranks started with other WORLD_SIZEs.
+func joinHint(err error, world int, timeout time.Duration) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "sizeof(impl_) == bytes.size()"):
+		return fmt.Sprintf(" (the ranks disagree on the number of ranks: this one has WORLD_SIZE=%d; start every rank with the same WORLD_SIZE)", world)
+	case strings.Contains(msg, "Socket Timeout") || strings.Contains(msg, "timed out"):
+		return fmt.Sprintf(" (not all %d ranks joined within train.dist_timeout, %v: start every rank with this WORLD_SIZE, MASTER_ADDR and MASTER_PORT, MASTER_ADDR the host of rank 0 or of the rendezvous and reachable from here)", world, timeout)
+	}
+	return ""
 }
 
 // Leave waits for the other ranks (so that rank 0's store outlives them)
