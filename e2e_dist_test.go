@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -657,6 +659,44 @@ func TestDataParallelSIGTERM(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "resume "+run+" --nproc 2\n") {
 		t.Errorf("the resume command does not give the job's --nproc 2:\n%s", buf.String())
+	}
+}
+
+// TestSignalWhileRanksStart: a SIGTERM to the launcher as soon as its
+// ranks exist (loading libtorch, before they take signals) ends them by
+// the signal itself, silently: the launcher says the job stopped as it
+// started, nothing trained, with the signal's status, and no run folder is
+// left (it printed nothing at all).
+func TestSignalWhileRanksStart(t *testing.T) {
+	needGloo(t)
+	run := filepath.Join(t.TempDir(), "run")
+	cmd := exec.Command(goganBin, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "train.max_steps=20")...)...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	children := fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid)
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
+		if b, _ := os.ReadFile(children); len(strings.Fields(string(b))) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the launcher started no 2 ranks in a minute:\n%s", buf.String())
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 143 {
+		t.Fatalf("after SIGTERM: %v (want exit 143)\n%s", err, buf.String())
+	}
+	if want := "gogan: stopped by terminated while the ranks started (ranks 0, 1 before they could take the signal), before the first step: nothing trained"; !strings.Contains(buf.String(), want) {
+		t.Errorf("the launcher's output lacks %q:\n%s", want, buf.String())
+	}
+	if _, err := os.Stat(run); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a job stopped as it started left %s (%v)", run, err)
 	}
 }
 

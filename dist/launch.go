@@ -10,7 +10,9 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -106,7 +108,8 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 	var signalled os.Signal   // sent to the launcher
 	stopCode := 0             // 130 or 143: a rank stopped by a signal of its own
 	var kill <-chan time.Time
-	killed := false // the launcher killed what was left
+	killed := false   // the launcher killed what was left
+	var unheard []int // ranks the passed-on signal ended before they handled signals (still starting)
 	killLeft := func() {
 		killed = true
 		for r, p := range procs {
@@ -127,6 +130,10 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 				if kill == nil {
 					kill = time.After(o.SignalGrace)
 				}
+				continue
+			}
+			if ws, ok := exitStatus(e.err); ok && ws.Signaled() && signalled != nil && ws.Signal() == signalled && !killed {
+				unheard = append(unheard, e.rank)
 				continue
 			}
 			if e.err != nil && kill == nil {
@@ -164,12 +171,34 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 		return 1, fmt.Errorf("rank %d failed (%v); the job stopped", first.rank, first.err)
 	case follower != nil && signalled == nil && stopCode == 0:
 		return 1, fmt.Errorf("rank %d stopped when another rank failed (its error names it); the job stopped", follower.rank)
-	case signalled == syscall.SIGINT:
-		return 130, nil
 	case signalled != nil:
-		return 143, nil
+		code := 143
+		if signalled == syscall.SIGINT {
+			code = 130
+		}
+		if len(unheard) > 0 {
+			// They print nothing: say that they were starting (those that
+			// heard it say how they stopped).
+			slices.Sort(unheard)
+			who := "rank " + strconv.Itoa(unheard[0]) + " before it"
+			if len(unheard) > 1 {
+				who = "ranks " + strings.Trim(strings.Join(strings.Fields(fmt.Sprint(unheard)), ", "), "[]") + " before they"
+			}
+			return code, fmt.Errorf("stopped by %v while the ranks started (%s could take the signal), before the first step: nothing trained", signalled, who)
+		}
+		return code, nil
 	}
 	return stopCode, nil
+}
+
+// exitStatus is a finished process's wait status, where err is its exit's.
+func exitStatus(err error) (syscall.WaitStatus, bool) {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return 0, false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ws, ok
 }
 
 // prefixed is a pipe whose lines go to w after "[rank r] ". On a terminal
