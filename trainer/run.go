@@ -1048,6 +1048,8 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 				keep := ""
 				if wasGB%now == 0 {
 					keep = fmt.Sprintf("; --set data.batch_size=%d keeps it", wasGB/now)
+				} else {
+					keep = fmt.Sprintf("; no data.batch_size keeps %d on %d ranks, a number of ranks that divides it does (%s)", wasGB, now, divisorsText(wasGB))
 				}
 				slog.Warn(fmt.Sprintf("resume: the checkpoint was written by %d rank(s), this job has %d: the global batch goes from %d to %d samples (data.batch_size %d per rank%s), the learning rate stays; the epoch continues after the samples already seen (rounded up to a whole global batch), BatchNorm sees other batches, DCGAN other noise and dropout other masks, so the run is no longer the one an uninterrupted job would have made",
 					was, now, wasGB, nowGB, s.cfg.Data.BatchSize, keep))
@@ -1523,4 +1525,16 @@ func (s *session) endEpoch() error {
 	}
 	s.report(fmt.Sprintf("training: epoch %d of %d, step %d", s.epoch, s.totalEpochs(), s.step), livePage)
 	return nil
+}
+
+// divisorsText lists n's divisors, the first few: the numbers of ranks
+// that can share a global batch of n.
+func divisorsText(n int) string {
+	var ds []string
+	for d := 1; d <= n && len(ds) < 8; d++ {
+		if n%d == 0 {
+			ds = append(ds, fmt.Sprint(d))
+		}
+	}
+	return strings.Join(ds, ", ")
 }
