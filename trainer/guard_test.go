@@ -79,13 +79,3 @@ func captureLogs(t *testing.T) *bytes.Buffer {
 	t.Cleanup(func() { slog.SetDefault(old) })
 	return &buf
 }
-
-// divisorsText names the numbers of ranks that can share a global batch a
-// resume on another number cannot keep (15 on 2 ranks: 1, 3, 5 or 15).
-func TestDivisorsText(t *testing.T) {
-	for n, want := range map[int]string{15: "1, 3, 5, 15", 7: "1, 7", 720: "1, 2, 3, 4, 5, 6, 8, 9"} {
-		if got := divisorsText(n); got != want {
-			t.Errorf("divisorsText(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
