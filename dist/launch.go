@@ -180,9 +180,13 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 			// They print nothing: say that they were starting (those that
 			// heard it say how they stopped).
 			slices.Sort(unheard)
-			who := "rank " + strconv.Itoa(unheard[0]) + " before it"
-			if len(unheard) > 1 {
-				who = "ranks " + strings.Trim(strings.Join(strings.Fields(fmt.Sprint(unheard)), ", "), "[]") + " before they"
+			var ranks []string
+			for _, r := range unheard {
+				ranks = append(ranks, strconv.Itoa(r))
+			}
+			who := "rank " + ranks[0] + " before it"
+			if len(ranks) > 1 {
+				who = "ranks " + strings.Join(ranks, ", ") + " before they"
 			}
 			return code, fmt.Errorf("stopped by %v while the ranks started (%s could take the signal), before the first step: nothing trained", signalled, who)
 		}
