@@ -1,7 +1,6 @@
 package trainer
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -159,10 +158,4 @@ func (r *lossReader) discard() {
 		p.onDevice.Free()
 	}
 	r.pending = nil
-}
-
-// isNonFinite reports whether err is the NaN guard's.
-func isNonFinite(err error) bool {
-	var nf *NonFiniteError
-	return errors.As(err, &nf)
 }

@@ -476,7 +476,7 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 	if err != nil && errors.As(err, &bad) && !errors.Is(err, syscall.ENOSPC) {
 		// A file the open did not read whole (large folders, LSUN) failed
 		// when its batch came.
-		next := fmt.Sprintf("then continue with gogan resume %s (the newest good checkpoint is %s)", rd.Path, s.lastCheckpointText())
+		next := s.continueText(rd.Path)
 		if s.ckpt == "" {
 			next = "then run the same gogan train command again"
 		}
@@ -486,8 +486,7 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 	if size := (*sizeError)(nil); err != nil && errors.As(err, &size) && s.step > 0 && s.ckpt != "" {
 		// Removed, the dataset lacks a sample the checkpoint's loader
 		// position counts: resume refuses it (Loader.Restore).
-		err = fmt.Errorf("%w\nto go on with this run, resize the image to a size the networks take, then continue with gogan resume %s (the newest good checkpoint is %s)",
-			err, rd.Path, s.lastCheckpointText())
+		err = fmt.Errorf("%w\nto go on with this run, resize the image to a size the networks take, %s", err, s.continueText(rd.Path))
 	}
 	if err != nil && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)) {
 		if s.ckpt == "" { // a new run, none written yet
@@ -1344,8 +1343,6 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 	stopped := func(err error) (*Result, error) {
 		if nf := (*NonFiniteError)(nil); errors.As(err, &nf) {
 			nf.Weights = lossWeightsSet(s.cfg)
-		}
-		if isNonFinite(err) {
 			return nil, fmt.Errorf("%w; the last good checkpoint is %s", err, s.lastCheckpointText())
 		}
 		return nil, err
@@ -1501,6 +1498,12 @@ func (s *session) lastCheckpointText() string {
 		return "none (no checkpoint was written yet)"
 	}
 	return s.ckpt
+}
+
+// continueText says how a run its data stopped goes on from its newest
+// checkpoint, once the data are fixed.
+func (s *session) continueText(run string) string {
+	return fmt.Sprintf("then continue with gogan resume %s (the newest good checkpoint is %s)", run, s.lastCheckpointText())
 }
 
 // endEpoch steps the LR schedule and writes the epoch's grid and checkpoint.
