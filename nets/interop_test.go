@@ -71,6 +71,7 @@ type refCase struct {
 	gain     float64
 	goKeys   [][3]string
 	goParams int64
+	goShapes map[string][]int64 // Describe's rows: each layer's output shape on in
 	goOut    map[string]value
 	goInits  []map[string]value
 }
@@ -265,6 +266,14 @@ func TestPyTorchInterop(t *testing.T) {
 			c.goKeys = append(c.goKeys, [3]string{e.Name, fmt.Sprint(e.Tensor.Shape()), e.Tensor.DType().String()})
 		}
 		c.goParams = n.NumParams()
+		rows, _, err := n.layerRows(c.in)
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		c.goShapes = map[string][]int64{}
+		for _, r := range rows {
+			c.goShapes[r.name] = r.shape
+		}
 		for _, ic := range c.Inits {
 			torch.ManualSeed(ic.Seed)
 			var err error
@@ -325,6 +334,7 @@ func TestPyTorchInterop(t *testing.T) {
 		var meta struct {
 			Keys   [][3]json.RawMessage `json:"keys"`
 			Params int64                `json:"params"`
+			Shapes map[string][]int64   `json:"shapes"`
 		}
 		mb, err := os.ReadFile(c.Meta)
 		if err != nil {
@@ -349,6 +359,17 @@ func TestPyTorchInterop(t *testing.T) {
 			if py != c.goKeys[i] {
 				t.Errorf("%s: state-dict entry %d is %v, PyTorch %v", c.Name, i, c.goKeys[i], py)
 				break
+			}
+		}
+
+		// gogan's layer table (worked out on an empty batch) shows the
+		// shapes of PyTorch's modules on the real one
+		if len(c.goShapes) == 0 {
+			t.Errorf("%s: no layer table", c.Name)
+		}
+		for name, shape := range c.goShapes {
+			if want, ok := meta.Shapes[name]; !ok || fmt.Sprint(shape) != fmt.Sprint(want) {
+				t.Errorf("%s: layer %s outputs %v, PyTorch's module %v", c.Name, name, shape, want)
 			}
 		}
 

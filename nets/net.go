@@ -442,43 +442,22 @@ func (n *Net) InputShape(b int64) []int64 {
 	return []int64{b, int64(o.InputNC), s, s}
 }
 
-// Describe runs the network on zeros of the given shape (InputShape(1) when
-// nil), in eval mode without gradients and without changing any buffer, and
-// returns a table of its layers: state-dict name, layer, output shape and
+// Describe works out the network's shapes on an input of the given shape
+// (InputShape(1) when nil), in eval mode without gradients and without
+// changing any buffer, and returns a table of its layers: state-dict name, layer, output shape and
 // parameters (a block's row counts its layers'), then the totals.
 func (n *Net) Describe(input []int64) (string, error) {
-	if n.freed {
-		return "", errors.New("nets: describe: the network was freed")
-	}
 	if input == nil {
 		input = n.InputShape(1)
 	}
-	rec := &recorder{}
-	was := n.st.training
-	n.st.training, n.st.rec = false, rec
-	defer func() { n.st.training, n.st.rec = was, nil }()
-	var outs [][][]int64
-	err := torch.Try(func() {
-		s := torch.NewScope()
-		defer s.Close()
-		torch.NoGrad(func() {
-			x := torch.Zeros(torch.Float32, n.dev, input...)
-			for _, scale := range n.ForwardMultiScale(x) {
-				var shapes [][]int64
-				for _, t := range scale {
-					shapes = append(shapes, t.Shape())
-				}
-				outs = append(outs, shapes)
-			}
-		})
-	})
+	rows, outs, err := n.layerRows(input)
 	if err != nil {
-		return "", fmt.Errorf("nets: describe %s %s on input %s: %w", n.Options.Kind, n.Role, shapeString(input), err)
+		return "", err
 	}
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "name\tlayer\toutput\tparams")
-	for _, r := range rec.rows {
+	for _, r := range rows {
 		p := ""
 		if r.params > 0 {
 			p = thousands(r.params)
@@ -513,6 +492,51 @@ func (n *Net) Describe(input []int64) (string, error) {
 	fmt.Fprintf(&b, "parameters: %s in %d tensors; buffers: %s values in %d tensors\n",
 		thousands(n.NumParams()), len(n.params), thousands(bufVals), nbuf)
 	return b.String(), nil
+}
+
+// layerRows records Describe's rows and the network's output shapes on
+// input (for each scale, each output).
+func (n *Net) layerRows(input []int64) ([]row, [][][]int64, error) {
+	if n.freed {
+		return nil, nil, errors.New("nets: describe: the network was freed")
+	}
+	rec := &recorder{}
+	was := n.st.training
+	n.st.training, n.st.rec = false, rec
+	defer func() { n.st.training, n.st.rec = was, nil }()
+	var outs [][][]int64
+	err := torch.Try(func() {
+		s := torch.NewScope()
+		defer s.Close()
+		torch.NoGrad(func() {
+			// An empty batch: libtorch works out every layer's shape
+			// without computing a value (seconds and gigabytes saved on
+			// pix2pixHD's sizes); the rows show the batch asked for.
+			x := torch.Zeros(torch.Float32, n.dev, append([]int64{0}, input[1:]...)...)
+			for _, scale := range n.ForwardMultiScale(x) {
+				var shapes [][]int64
+				for _, t := range scale {
+					shapes = append(shapes, withBatch(t.Shape(), input[0]))
+				}
+				outs = append(outs, shapes)
+			}
+		})
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("nets: describe %s %s on input %s: %w", n.Options.Kind, n.Role, shapeString(input), err)
+	}
+	for i := range rec.rows {
+		rec.rows[i].shape = withBatch(rec.rows[i].shape, input[0])
+	}
+	return rec.rows, outs, nil
+}
+
+// withBatch is a shape of Describe's empty batch with the batch asked for.
+func withBatch(shape []int64, b int64) []int64 {
+	if len(shape) > 0 && shape[0] == 0 {
+		shape = append([]int64{b}, shape[1:]...)
+	}
+	return shape
 }
 
 // Summary describes a generator and a discriminator (either may be nil) for

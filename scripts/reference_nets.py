@@ -28,6 +28,7 @@ the state dict, for gogan's Init to reproduce under the same seed.
 
 Nothing here is pasted from gogan; only the safetensors files connect the two.
 """
+import copy
 import ctypes
 import functools
 import json
@@ -986,6 +987,32 @@ def case(c):
     if not c.get("input"):
         return
     x = safetensors_torch.load(c["input"])[0]["x"]
+    # every module's output shape in an eval forward (the last call's, for a
+    # module called more than once), for gogan's layer table; on a copy whose
+    # shared modules (pix2pixHD's one ReLU at many places) are one per place
+    snet, seen = copy.deepcopy(net), set()
+    for parent in list(snet.modules()):
+        for attr, child in list(parent._modules.items()):
+            if child is not None and id(child) in seen:
+                parent._modules[attr] = copy.deepcopy(child)
+            elif child is not None:
+                seen.add(id(child))
+    shapes = {}
+
+    def record(name):
+        def hook(_m, _i, y):
+            if torch.is_tensor(y):
+                shapes[name] = list(y.shape)
+        return hook
+    for name, m in snet.named_modules():
+        if name:
+            m.register_forward_hook(record(name))
+    snet.eval()
+    with torch.no_grad():
+        outputs(snet, x)
+    meta["shapes"] = shapes
+    with open(c["meta"], "w") as f:
+        json.dump(meta, f)
     out = {}
     if c.get("gogan"):
         w, _ = safetensors_torch.load(c["gogan"])
