@@ -779,7 +779,8 @@ func TestResumeOnAnotherWorldSize(t *testing.T) {
 	if err != nil {
 		t.Fatalf("resume in one process: %v\n%s", err, out)
 	}
-	for _, want := range []string{"written by 2 rank(s), this job has 1", "global batch goes from 16 to 8 samples"} {
+	for _, want := range []string{"written by 2 rank(s), this job has 1", "global batch goes from 16 to 8 samples",
+		"the samples of each step, BatchNorm's batch statistics and the step's random draws differ"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the resume does not warn %q:\n%s", want, out)
 		}
@@ -837,6 +838,11 @@ func TestResumeOnMoreRanksAtTheSameGlobalBatch(t *testing.T) {
 	if !strings.Contains(out, "with the same global batch of 16 samples") || strings.Contains(out, "global batch goes from") {
 		t.Errorf("the resume does not say the global batch stays:\n%s", out)
 	}
+	// SyncBatchNorm, and DCGAN's noise drawn for the global batch: nothing
+	// differs
+	if !strings.Contains(out, "goes on as one uninterrupted job would\"") {
+		t.Errorf("the resume names a difference where there is none:\n%s", out)
+	}
 	sameRun(t, one, two, 1e-5)
 }
 
@@ -877,6 +883,15 @@ func TestDataParallelPoolResizedOnResume(t *testing.T) {
 		if !slices.Equal(after[name], before[name]) {
 			t.Errorf("%s: slots 0-3 are not the rank's own fakes from before the resume", name)
 		}
+	}
+	// One process at the same global batch: what differs is the pools
+	// (instance norm, no dropout)
+	out, err := gogan(t, "resume", run, "--quiet", "--set", "data.batch_size=8", "--set", "train.max_steps=6")
+	if err != nil {
+		t.Fatalf("resume in one process: %v\n%s", err, out)
+	}
+	if want := "goes on as one uninterrupted job would, but for the tensors each rank keeps of its own (pool.* in the checkpoint)\""; !strings.Contains(out, want) {
+		t.Errorf("the resume on one process does not say %q:\n%s", want, out)
 	}
 }
 

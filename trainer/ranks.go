@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -315,6 +316,57 @@ func (s *session) logCommunication() {
 		"allreduce_grads_ms", per(s.prec.ReduceTime), "agree_ms", per(s.agreeT),
 		"share", fmt.Sprintf("%.1f%%", 100*float64(comm)/float64(max(s.stepT, 1))),
 		"buckets_during_backward", fmt.Sprintf("%d/%d", early, sent), "reduced_after_backward", strings.Join(after, ","))
+}
+
+// rankCountDiffers lists what of this run does not go on as one
+// uninterrupted job would when a checkpoint resumes on another number of
+// ranks: with the same global batch (sameGlobal), what each rank keeps of
+// its own; with another, also what the new batches change.
+func (s *session) rankCountDiffers(sameGlobal bool) []string {
+	bn, dropout := false, false
+	for _, n := range s.rec.Nets() {
+		dropout = dropout || n.Net.Options.Dropout
+		for _, e := range n.Net.StateDict() {
+			bn = bn || strings.HasSuffix(e.Name, "running_mean")
+		}
+	}
+	var d []string
+	if !sameGlobal {
+		d = append(d, "the samples of each step")
+	}
+	switch {
+	case bn && !sameGlobal:
+		d = append(d, "BatchNorm's batch statistics")
+	case bn && !s.cfg.Train.SyncBN:
+		d = append(d, "BatchNorm without train.sync_bn (each rank normalises its own share)")
+	}
+	if rs, ok := s.rec.(gan.RankState); ok {
+		var groups []string // pool.fake_A, pool.fake_A_sizes, ...: pool.*
+		for _, t := range rs.RankTensors() {
+			g, _, _ := strings.Cut(t.Name, ".")
+			if g += ".*"; !slices.Contains(groups, g) {
+				groups = append(groups, g)
+			}
+		}
+		if len(groups) > 0 {
+			d = append(d, fmt.Sprintf("the tensors each rank keeps of its own (%s in the checkpoint)", strings.Join(groups, ", ")))
+		}
+	}
+	if _, ok := s.rec.(gan.StepDrawer); ok && !sameGlobal {
+		d = append(d, "the step's random draws")
+	}
+	if dropout && !sameGlobal {
+		d = append(d, "dropout's masks")
+	}
+	return d
+}
+
+// andList joins items as "a, b and c".
+func andList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 // rankTensors are the recipe's tensors that differ from rank to rank

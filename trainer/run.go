@@ -1041,8 +1041,12 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 		}
 		if was, now := max(1, lst.World), s.ranks(); was != now && s.lead {
 			if wasGB, nowGB := was*lst.BatchSize, now*s.cfg.Data.BatchSize; wasGB == nowGB {
-				slog.Info(fmt.Sprintf("resume: the checkpoint was written by %d rank(s), this job has %d, with the same global batch of %d samples (data.batch_size %d per rank): the run goes on as one uninterrupted job would, but for BatchNorm without train.sync_bn (each rank normalises its own share) and CycleGAN's image pools (each rank's own)",
-					was, now, nowGB, s.cfg.Data.BatchSize))
+				but := ""
+				if d := s.rankCountDiffers(true); len(d) > 0 {
+					but = ", but for " + andList(d)
+				}
+				slog.Info(fmt.Sprintf("resume: the checkpoint was written by %d rank(s), this job has %d, with the same global batch of %d samples (data.batch_size %d per rank): the run goes on as one uninterrupted job would%s",
+					was, now, nowGB, s.cfg.Data.BatchSize, but))
 			} else {
 				keep := ""
 				if wasGB%now == 0 {
@@ -1050,8 +1054,8 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 				} else {
 					keep = fmt.Sprintf("; no data.batch_size keeps %d on %d ranks, a number of ranks that divides it does (%s)", wasGB, now, divisorsText(wasGB))
 				}
-				slog.Warn(fmt.Sprintf("resume: the checkpoint was written by %d rank(s), this job has %d: the global batch goes from %d to %d samples (data.batch_size %d per rank%s), the learning rate stays; the epoch continues after the samples already seen (rounded up to a whole global batch), BatchNorm sees other batches, DCGAN other noise and dropout other masks, so the run is no longer the one an uninterrupted job would have made",
-					was, now, wasGB, nowGB, s.cfg.Data.BatchSize, keep))
+				slog.Warn(fmt.Sprintf("resume: the checkpoint was written by %d rank(s), this job has %d: the global batch goes from %d to %d samples (data.batch_size %d per rank%s), the learning rate stays; the epoch continues after the samples already seen (rounded up to a whole global batch), %s differ, so the run is no longer the one an uninterrupted job would have made",
+					was, now, wasGB, nowGB, s.cfg.Data.BatchSize, keep, andList(s.rankCountDiffers(false))))
 			}
 		}
 		if err := s.loader.Restore(lst); err != nil {
