@@ -430,7 +430,7 @@ func TestServePix2Pix(t *testing.T) {
 			want string
 		}{
 			{[]string{"--checkpoint", base}, "neither a checkpoint folder"},
-			{[]string{"--checkpoint", run, "--direction", "BtoA"}, "translates AtoB, not BtoA"},
+			{[]string{"--checkpoint", run, "--direction", "BtoA"}, "translates AtoB, not BtoA: leave --direction out, or give AtoB"},
 			{[]string{"--checkpoint", stripped}, "is not a generator checkpoint: its weights hold no G.* tensors (the generator G that gogan serve runs), only D"},
 			{[]string{"--checkpoint", run, "--input", "crayons"}, `--input "crayons": want auto, labels, sketch or image`},
 			{[]string{"--checkpoint", run, "--data-root", filepath.Join(base, "nonexistent")}, "--data-root " + filepath.Join(base, "nonexistent") + ": "},
