@@ -211,3 +211,42 @@ func TestRunsShowsTheLossesOfAStop(t *testing.T) {
 		t.Errorf("metrics.csv's steps after the resume: %v, want %v", steps, want)
 	}
 }
+
+// TestKilledRunsPageSaysWhenOverdue: a run killed without a word (SIGKILL)
+// leaves its live page due for a rewrite by a time the trainer worked out
+// from its pace (two minutes and a few steps' time after the last one),
+// past which the page says the run may have stopped (the browser side:
+// report's TestLivePageSaysWhenOverdue); the run's final page says nothing
+// of the kind.
+func TestKilledRunsPageSaysWhenOverdue(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	cmd, _ := startJob(t, run, 12, goganBin, append([]string{"train"}, smallDCGAN(run, "train.max_steps=400", "train.sample_every=5", "train.checkpoint_every=4")...)...)
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	page := filepath.Join(run, "index.html")
+	html, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`data-due="([0-9]+)"`).FindSubmatch(html)
+	if m == nil {
+		t.Fatalf("the killed run's live page has no due time:\n%s", html)
+	}
+	ms, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	if after := time.UnixMilli(ms).Sub(fi.ModTime()); after < 2*time.Minute || after > 5*time.Minute {
+		t.Errorf("the page is due %v after it was written, want two minutes and a few steps' time", after)
+	}
+	if !strings.Contains(string(html), "<code>gogan resume "+run+"</code>") {
+		t.Errorf("the page does not say how to go on:\n%s", html)
+	}
+	if out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=14"); err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	if html, _ := os.ReadFile(page); strings.Contains(string(html), `id="stale"`) || !strings.Contains(string(html), "finished") {
+		t.Errorf("the final page:\n%s", html)
+	}
+}

@@ -23,6 +23,10 @@ type ReportInfo struct {
 	// while the run goes on; write the final report with Live false.
 	Live           bool
 	RefreshSeconds int
+	// DueBy is when, at the latest, a live page is rewritten next: past
+	// it, the page says that the run may have stopped without a word (a
+	// SIGKILL, the OOM killer, its machine down). Zero: not said.
+	DueBy time.Time
 }
 
 type reportImage struct {
@@ -34,6 +38,10 @@ type reportImage struct {
 type reportData struct {
 	ReportInfo
 	Updated     string
+	DueMs       int64  // DueBy in JavaScript's milliseconds; 0: none
+	Due         string // DueBy for the reader
+	RunsDir     string // the folder `gogan runs` lists the run in
+	Run         string
 	Latest      *reportImage
 	LossPlot    *reportImage
 	Epochs      []reportImage
@@ -51,7 +59,10 @@ func WriteReport(r runfolder.RunDir, info ReportInfo) error {
 	if info.RefreshSeconds <= 0 {
 		info.RefreshSeconds = 15
 	}
-	d := reportData{ReportInfo: info, Updated: time.Now().Format("2006-01-02 15:04:05")}
+	d := reportData{ReportInfo: info, Updated: time.Now().Format("2006-01-02 15:04:05"), RunsDir: filepath.Dir(r.Path), Run: r.Path}
+	if info.Live && !info.DueBy.IsZero() {
+		d.DueMs, d.Due = info.DueBy.UnixMilli(), info.DueBy.Format("2006-01-02 15:04:05")
+	}
 	var err error
 	if d.Latest, err = imageEntry(r, r.LatestSamplePath(), "latest samples"); err != nil {
 		return err
@@ -151,7 +162,20 @@ pre { background: #f6f6f6; padding: 1em; overflow: auto; }
 <body>
 <h1>{{.Title}}</h1>
 <p>{{.Status}}{{if .Live}} · this page reloads every {{.RefreshSeconds}} s{{end}} · updated {{.Updated}}</p>
-<p id="image-status">checking images…</p>
+{{if .DueMs}}<p id="stale" class="broken" data-due="{{.DueMs}}" hidden>No update since {{.Updated}}, though one was due by {{.Due}}:
+the run may have stopped without a word (killed, out of memory, its machine down).
+<code>gogan runs {{.RunsDir}}</code> says whether it still runs; <code>gogan resume {{.Run}}</code> continues it from its newest checkpoint.</p>
+<script>
+// Past the time the trainer expected to rewrite this page by, say so.
+(function () {
+  var p = document.getElementById("stale");
+  if (Date.now() > Number(p.dataset.due)) {
+    p.hidden = false;
+    document.body.dataset.stale = "yes";
+  }
+})();
+</script>
+{{end}}<p id="image-status">checking images…</p>
 {{with .Latest}}<h2>Latest samples</h2>
 <figure><img src="{{.Src}}" width="{{.Width}}" height="{{.Height}}" alt="{{.Caption}}"><figcaption>{{.Caption}}</figcaption></figure>
 {{end}}{{with .LossPlot}}<h2>Losses</h2>

@@ -78,23 +78,7 @@ var (
 // run, and returns each <img> as the browser saw it.
 func loadInChromium(t *testing.T, page string) ([]pageImage, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, chromiumPath,
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+t.TempDir(),
-		// Virtual time lets every load finish (and the load handler run)
-		// before the DOM is dumped; it stays below the page's refresh.
-		"--virtual-time-budget=5000",
-		"--dump-dom", "file://"+page)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("chromium: %v\n%s", err, stderr.String())
-	}
-	dom := string(out)
+	dom := dumpDOM(t, page)
 	var imgs []pageImage
 	for _, tag := range imgTagRe.FindAllString(dom, -1) {
 		im := pageImage{}
@@ -115,6 +99,29 @@ func loadInChromium(t *testing.T, page string) ([]pageImage, string) {
 		status = m[1]
 	}
 	return imgs, status
+}
+
+// dumpDOM is the page's DOM after headless Chromium loaded it and ran its
+// scripts.
+func dumpDOM(t *testing.T, page string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromiumPath,
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+t.TempDir(),
+		// Virtual time lets every load finish (and the load handler run)
+		// before the DOM is dumped; it stays below the page's refresh.
+		"--virtual-time-budget=5000",
+		"--dump-dom", "file://"+page)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v\n%s", err, stderr.String())
+	}
+	return string(out)
 }
 
 // checkImagesLoaded fails unless every image on the page loaded with the
@@ -209,6 +216,48 @@ func TestReportInChromium(t *testing.T) {
 	imgs, status = loadInChromium(t, r.ReportPath())
 	if err := checkImagesLoaded(r, imgs, status, 3); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLivePageSaysWhenOverdue: a live page not rewritten by the time the
+// trainer said (a run killed without a word) says, in the browser, that the
+// run may have stopped and how to tell; before that time, on a final page
+// or without a due time, it says nothing of the kind.
+func TestLivePageSaysWhenOverdue(t *testing.T) {
+	cfg, err := config.LoadConfig("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := fillRun(t, cfg)
+	stale := regexp.MustCompile(`<body[^>]*data-stale="yes"`)
+	for _, c := range []struct {
+		name  string
+		live  bool
+		due   time.Duration // from now; 0: none
+		shown bool
+	}{
+		{"overdue", true, -time.Hour, true},
+		{"due later", true, time.Hour, false},
+		{"no due time", true, 0, false},
+		{"final page", false, -time.Hour, false},
+	} {
+		info := report.ReportInfo{Title: "run", Status: "training: step 300 of 1200", Live: c.live}
+		if c.due != 0 {
+			info.DueBy = time.Now().Add(c.due)
+		}
+		if err := report.WriteReport(r, info); err != nil {
+			t.Fatal(err)
+		}
+		dom := dumpDOM(t, r.ReportPath())
+		p := regexp.MustCompile(`<p id="stale"[^>]*>`).FindString(dom)
+		switch {
+		case c.shown && (!stale.MatchString(dom) || p == "" || strings.Contains(p, "hidden")):
+			t.Errorf("%s: the page does not say the run may have stopped: %q", c.name, p)
+		case c.shown && !strings.Contains(dom, "gogan runs "+filepath.Dir(r.Path)+"</code>") || c.shown && !strings.Contains(dom, "gogan resume "+r.Path+"</code>"):
+			t.Errorf("%s: the page does not say how to tell and go on:\n%s", c.name, dom)
+		case !c.shown && (stale.MatchString(dom) || p != "" && !strings.Contains(p, "hidden")):
+			t.Errorf("%s: the page says the run may have stopped: %q", c.name, p)
+		}
 	}
 }
 

@@ -273,7 +273,13 @@ type session struct {
 	written  runfolder.Status
 	quit     bool
 	tb       *tensorboard.Writer // nil with logging.tensorboard off
-	ckptT    time.Time           // when the last checkpoint was written (or the run started)
+	// reportAt and reportStep are when and at which step the live report
+	// was last written (or training began), pace the time a step took
+	// since the one before it: when the next is due (reportDue).
+	reportAt   time.Time
+	reportStep int
+	pace       time.Duration
+	ckptT      time.Time // when the last checkpoint was written (or the run started)
 	// tbImageStep: the step whose sample grid went to TensorBoard last (-1
 	// from the event file's opening: none yet; a step that is also an
 	// epoch's end or the last draws its grid twice)
@@ -1277,9 +1283,37 @@ func (s *session) report(status string, p page) {
 	if err := report.WriteLossPlot(s.rd.MetricsPath(), s.rd.LossPlotPath(), s.cfg.Recipe+" losses"); err != nil {
 		slog.Debug("loss plot", "err", err) // no rows yet
 	}
-	if err := report.WriteReport(s.rd, report.ReportInfo{Title: filepath.Base(s.rd.Path) + " (" + s.cfg.Recipe + ")", Status: status, Live: bool(p)}); err != nil {
+	info := report.ReportInfo{Title: filepath.Base(s.rd.Path) + " (" + s.cfg.Recipe + ")", Status: status, Live: bool(p)}
+	if p == livePage {
+		info.DueBy = s.reportDue()
+	}
+	if err := report.WriteReport(s.rd, info); err != nil {
 		slog.Warn("report", "err", err)
 	}
+}
+
+// reportDue is when the live page is rewritten next at the latest: at the
+// next sample grid or epoch end, at three times the pace of the steps since
+// the last rewrite (a slower stretch; checkpoints and grids are in the
+// pace), and two minutes more for what the pace does not show. Zero before
+// the pace is known.
+func (s *session) reportDue() time.Time {
+	now := time.Now()
+	if steps := s.step - s.reportStep; steps > 0 {
+		s.pace = now.Sub(s.reportAt) / time.Duration(steps)
+	}
+	s.reportAt, s.reportStep = now, s.step
+	if s.pace <= 0 {
+		return time.Time{}
+	}
+	next := s.loader.BatchesPerEpoch()
+	if p := s.position(); p.Epoch == s.epoch {
+		next -= p.Batch
+	}
+	if se := s.cfg.Train.SampleEvery; se > 0 {
+		next = min(next, se-s.step%se)
+	}
+	return now.Add(3*s.pace*time.Duration(max(next, 1)) + 2*time.Minute)
 }
 
 func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
@@ -1297,6 +1331,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 	if s.lead {
 		sd.OnQuit(s.quitStatus)
 	}
+	s.reportAt, s.reportStep = time.Now(), s.step
 	max := s.maxSteps()
 	if s.step >= max && s.step > 0 && s.lead {
 		how := "raise train.max_steps"
