@@ -65,12 +65,20 @@ type probeState struct {
 	Stream []byte `json:"stream"` // the PCG's state
 	Sum    uint64 `json:"sum"`    // of every draw so far
 	Epochs []int  `json:"epochs"` // EndEpoch's arguments
+	// LRs are each step's learning rates, one per optimizer, as its Adam
+	// applies them (not the schedule's own figure).
+	LRs [][]float64 `json:"lrs"`
 }
 
 func (p *probe) Step(b gan.Batch) []*torch.Tensor {
 	for range p.draws {
 		p.state.Sum += p.stream.Uint64() >> 32
 	}
+	var lrs []float64
+	for _, o := range p.Optimizers() {
+		lrs = append(lrs, o.Adam.LR())
+	}
+	p.state.LRs = append(p.state.LRs, lrs)
 	ls := p.Recipe.Step(b)
 	if p.steps++; p.steps == p.nanAt {
 		ls[0] = ls[0].MulScalar(math.NaN())

@@ -1,13 +1,20 @@
 package trainer
 
 import (
+	"context"
+	"encoding/json"
 	"math"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"gogan/cgo/torchtest"
+	"gogan/config"
+	"gogan/runfolder"
 )
 
 // TestSchedulesMatchPyTorch compares every policy's rates over 30 epochs with
@@ -184,4 +191,172 @@ func TestRetargetedScheduleIsTheConfigs(t *testing.T) {
 	if _, err := pl.Retarget("plateau", 0.2, 10, 15, 4); err != nil || !pl.HasBest || pl.Best != saved.Best || pl.BadEpochs != 2 || pl.LR != 0.2 {
 		t.Errorf("plateau retargeted: %+v (was %+v)", *pl, saved)
 	}
+}
+
+// TestRunsTrainAtTheSchedulersRates: every optimizer of a run steps at the
+// rate torch.optim.lr_scheduler gives it, one scheduler per optimizer
+// stepped after each epoch as the reference's networks.get_scheduler and
+// update_learning_rate drive them. The rate checked is the one each Adam
+// applies at every step (the probe recipe records it), not the schedule's
+// own figure (metrics.csv's lr), in a run straight through and in one
+// stopped mid-epoch and resumed: linear stopped in its decay (the resumed
+// optimizers must take the decayed rate, not the config's). plateau is fed
+// each epoch's mean of the recipe's plateau loss (the probe names none: its
+// first, Loss_D; README); every step's checkpoint holds the loop's state
+// (the epoch's loss sum and count, the scheduler's best and bad epochs),
+// which must be ReduceLROnPlateau's at each epoch's end and, resumed, the
+// straight run's at every step.
+func TestRunsTrainAtTheSchedulersRates(t *testing.T) {
+	py := torchtest.Python(t)
+	for _, c := range []struct {
+		policy string
+		sets   []string
+		epochs int
+		stopAt int // mid-epoch: 4 steps an epoch
+	}{
+		{"linear", []string{"train.epochs=1", "train.epochs_decay=2"}, 3, 6},
+		{"plateau", []string{"train.epochs=12", "train.checkpoint_every=1", "train.keep_checkpoints=0"}, 12, 9},
+	} {
+		root := writeImageFolder(t, 16, 40)
+		base := append([]string{"recipe=probe", "data.dataset=folder", "data.root=" + root, "data.image_size=32", "model.ngf=8",
+			"model.ndf=8", "data.batch_size=4", "data.drop_last=true", "data.workers=1", "train.log_every=1", "train.sample_every=0",
+			"train.lr=0.001", "train.lr_policy=" + c.policy, "device=cpu", "threads=2"}, c.sets...)
+		// train runs name, stopped at stopAt and resumed where stopAt > 0; it
+		// returns the run and its Loss_D of every step.
+		train := func(name string, stopAt int) (string, []float64) {
+			var lossD []float64
+			opt := RunOptions{Quiet: true, Writer: os.Stderr, OnStep: func(_ int, l map[string]float64) { lossD = append(lossD, l["Loss_D"]) }}
+			sets := append(slices.Clone(base), "out="+filepath.Join(t.TempDir(), name))
+			if stopAt > 0 {
+				sets = append(sets, "train.max_steps="+strconv.Itoa(stopAt))
+			}
+			cfg, err := config.LoadConfig("", sets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Train(context.Background(), cfg, opt); err != nil {
+				t.Fatalf("%s %s: %v", c.policy, name, err)
+			}
+			if stopAt > 0 {
+				if _, err := Resume(context.Background(), cfg.Out, []string{"train.max_steps=0"}, opt); err != nil {
+					t.Fatalf("%s %s: resume: %v", c.policy, name, err)
+				}
+			}
+			if len(lossD) != 4*c.epochs {
+				t.Fatalf("%s %s: %d steps, want %d", c.policy, name, len(lossD), 4*c.epochs)
+			}
+			return cfg.Out, lossD
+		}
+		straight, straightLoss := train("straight", 0)
+		stopped, stoppedLoss := train("stopped", c.stopAt)
+		for _, r := range []struct {
+			name, run string
+			lossD     []float64
+		}{{"straight", straight, straightLoss}, {"stopped and resumed", stopped, stoppedLoss}} {
+			lrs := probeStateOf(t, r.run).LRs
+			want := schedulerRates(t, py, c.policy, c.epochs, r.lossD)
+			if len(lrs) != len(want.LRs) {
+				t.Fatalf("%s %s: rates of %d steps, want %d", c.policy, r.name, len(lrs), len(want.LRs))
+			}
+			for i := range lrs {
+				if len(lrs[i]) != 2 || math.Abs(lrs[i][0]-want.LRs[i][0]) > 1e-15 || math.Abs(lrs[i][1]-want.LRs[i][1]) > 1e-15 {
+					t.Errorf("%s %s: step %d trains at %v (G, D), PyTorch's schedulers %v", c.policy, r.name, i+1, lrs[i], want.LRs[i])
+				}
+			}
+			if c.policy != "plateau" {
+				continue
+			}
+			for e, w := range want.Epochs {
+				ls := loopStateAt(t, r.run, 4*(e+1))
+				if s := ls.Schedule; !s.HasBest || s.Best != w.Best || s.BadEpochs != w.Bad || s.LR != w.LR {
+					t.Errorf("plateau %s: after epoch %d best %v, bad epochs %d, lr %g; ReduceLROnPlateau %v, %d, %g",
+						r.name, e+1, s.Best, s.BadEpochs, s.LR, w.Best, w.Bad, w.LR)
+				}
+			}
+			// The means must improve after the first epoch and also fail
+			// to: otherwise a running mean over the epochs, or an epoch's
+			// mean that lost its steps before a resume, could leave the
+			// same states.
+			if w := want.Epochs; w[len(w)-1].Best == w[0].Best || !slices.ContainsFunc(w, func(e epochScheduled) bool { return e.Bad > 0 }) {
+				t.Errorf("plateau %s: the epochs' means (%v) lack an improvement after the first or a bad epoch: the case tests too little", r.name, w)
+			}
+		}
+		if c.policy == "plateau" {
+			for step := c.stopAt; step <= 4*c.epochs; step++ {
+				a, b := loopStateAt(t, straight, step), loopStateAt(t, stopped, step)
+				if *a.Schedule != *b.Schedule || a.EpochSum != b.EpochSum || a.EpochN != b.EpochN {
+					t.Errorf("plateau: step %d's loop state stopped and resumed %+v (sum %v of %d), straight %+v (sum %v of %d)",
+						step, *b.Schedule, b.EpochSum, b.EpochN, *a.Schedule, a.EpochSum, a.EpochN)
+				}
+			}
+		}
+	}
+}
+
+// scheduled is what torch.optim.lr_scheduler gives a run: each step's
+// rates (G, D), and for plateau the scheduler after each epoch.
+type scheduled struct {
+	LRs    [][]float64      `json:"lrs"`
+	Epochs []epochScheduled `json:"epochs"`
+}
+
+// epochScheduled is ReduceLROnPlateau after an epoch.
+type epochScheduled struct {
+	Best float64 `json:"best"`
+	Bad  int     `json:"bad"`
+	LR   float64 `json:"lr"`
+}
+
+// schedulerRates drives PyTorch's schedulers over epochs of 4 steps at
+// train.lr 0.001, linear with train.epochs 1 and train.epochs_decay 2, as
+// pytorch-CycleGAN-and-pix2pix's get_scheduler builds them (epoch_count 1);
+// plateau stepped with each epoch's mean of loss.
+func schedulerRates(t *testing.T, py, policy string, epochs int, loss []float64) scheduled {
+	t.Helper()
+	cases := torchtest.WriteCases(t, t.TempDir(), map[string]any{"policy": policy, "epochs": epochs, "loss": loss})
+	script := `
+import json, sys, torch
+c = json.load(open(sys.argv[1]))
+opts = [torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=0.001) for _ in ("G", "D")]
+if c["policy"] == "linear":
+    def lambda_rule(epoch):  # networks.get_scheduler: epoch_count 1, n_epochs 1, n_epochs_decay 2
+        return 1.0 - max(0, epoch + 1 - 1) / float(2 + 1)
+    scheds = [torch.optim.lr_scheduler.LambdaLR(o, lr_lambda=lambda_rule) for o in opts]
+else:
+    scheds = [torch.optim.lr_scheduler.ReduceLROnPlateau(o, mode="min", factor=0.2, threshold=0.01, patience=5) for o in opts]
+out = {"lrs": [], "epochs": []}
+for e in range(c["epochs"]):
+    out["lrs"] += [[o.param_groups[0]["lr"] for o in opts]] * 4
+    for s in scheds:
+        if c["policy"] == "plateau":
+            s.step(sum(c["loss"][4 * e:4 * e + 4]) / 4)
+        else:
+            s.step()
+    if c["policy"] == "plateau":
+        out["epochs"].append({"best": scheds[0].best, "bad": scheds[0].num_bad_epochs, "lr": opts[0].param_groups[0]["lr"]})
+print(json.dumps(out))
+`
+	b, err := exec.Command(py, "-W", "ignore", "-c", script, cases).Output()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, b)
+	}
+	var s scheduled
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatalf("python: %v\n%s", err, b)
+	}
+	return s
+}
+
+// loopStateAt reads the loop's state from a run's checkpoint of step.
+func loopStateAt(t *testing.T, run string, step int) loopState {
+	t.Helper()
+	st, err := runfolder.ValidateCheckpoint(runfolder.Checkpoint{Dir: runfolder.CheckpointDir(run, step), Step: step})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ls loopState
+	if err := json.Unmarshal(st.Schedule, &ls); err != nil || ls.Schedule == nil {
+		t.Fatalf("step %d: state.json schedule: %v", step, err)
+	}
+	return ls
 }
