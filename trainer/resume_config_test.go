@@ -1,6 +1,9 @@
 package trainer
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -38,5 +41,34 @@ func TestDivisorsText(t *testing.T) {
 		if got := divisorsText(n); got != want {
 			t.Errorf("divisorsText(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestResumedConfigIsTheRunsOwn: a resume rewrites config.yaml with what it
+// trained on (a raised train.max_steps, so that the resume command a stopped
+// run prints goes on with it), but keeps the file's threads (the machine's,
+// here a --set of this resume) and the run's own folder as out, where a
+// GOGAN_OUT left exported named another (nothing is made there).
+func TestResumedConfigIsTheRunsOwn(t *testing.T) {
+	ctx := context.Background()
+	run := filepath.Join(t.TempDir(), "run")
+	if _, err := Train(ctx, smallRun(t, run, "train.max_steps=2", "threads=2"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := filepath.Join(t.TempDir(), "elsewhere")
+	t.Setenv("GOGAN_OUT", elsewhere)
+	if _, err := Resume(ctx, run, []string{"train.max_steps=4", "threads=1"}, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	os.Unsetenv("GOGAN_OUT") // config.yaml's own out is read
+	cfg, err := config.LoadConfig(filepath.Join(run, "config.yaml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Train.MaxSteps != 4 || cfg.Threads != 2 || cfg.Out != run {
+		t.Errorf("config.yaml after the resume: train.max_steps %d, threads %d, out %s; want 4, 2 (the file's), %s", cfg.Train.MaxSteps, cfg.Threads, cfg.Out, run)
+	}
+	if _, err := os.Stat(elsewhere); !os.IsNotExist(err) {
+		t.Errorf("GOGAN_OUT's folder %s: %v, want none", elsewhere, err)
 	}
 }
