@@ -391,6 +391,40 @@ func TestResumeOfAFinishedRunAddsNoEvents(t *testing.T) {
 	}
 }
 
+// TestTrainRefusesARunWithACheckpoint: train into a folder whose run has
+// written a checkpoint (one alone, as a run stopped before its first
+// epoch's end leaves) is refused with the resume that goes on, and leaves
+// the run as it was: a new run there would replace its config.yaml and
+// metrics.csv and write over or prune its checkpoint.
+func TestTrainRefusesARunWithACheckpoint(t *testing.T) {
+	ctx := context.Background()
+	run := filepath.Join(t.TempDir(), "run")
+	if _, err := Train(ctx, smallRun(t, run, "train.max_steps=2", "train.sample_every=0"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	if cks, err := runfolder.ListCheckpoints(run); err != nil || len(cks) != 1 {
+		t.Fatalf("checkpoints %v (%v), want one", cks, err)
+	}
+	files := []string{"config.yaml", "metrics.csv", "checkpoints/step-00000002/state.json"}
+	was := map[string]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(run, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		was[f] = string(b)
+	}
+	_, err := Train(ctx, smallRun(t, run, "train.max_steps=1", "train.sample_every=0", "seed=5"), RunOptions{Quiet: true, Writer: os.Stderr})
+	if err == nil || !strings.Contains(err.Error(), "already holds checkpoints (newest: step 2): continue it with `gogan resume "+run+"`") {
+		t.Fatalf("train into a run with a checkpoint: %v", err)
+	}
+	for _, f := range files {
+		if b, err := os.ReadFile(filepath.Join(run, f)); err != nil || string(b) != was[f] {
+			t.Errorf("%s changed by the refused train (%v)", f, err)
+		}
+	}
+}
+
 // TestStopRightAfterACheckpointKeepsIt: a stop that comes right after a
 // checkpoint (here train.checkpoint_every's at step 2) has nothing new to
 // save: the checkpoint stays as written, not written a second time (a
