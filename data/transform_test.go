@@ -185,3 +185,44 @@ for mode, c in (('RGB', 3), ('L', 1)):
 		raw = raw[4*len(got):]
 	}
 }
+
+// TestResizeCenterCropAtAnySize: DCGAN's Resize(64) + CenterCrop(64) of
+// images whose longer side does not scale to a whole number (torchvision
+// truncates it: 60x100 -> 64x106, 100x61 -> 104x64) and whose crop leaves
+// an odd margin (center_crop rounds half of it to even: 103 wide -> left
+// 20, 99 high -> top 18) equals torchvision's, pixel for pixel.
+func TestResizeCenterCropAtAnySize(t *testing.T) {
+	src, err := LoadImage(filepath.Join(facadesDir(t), "3.jpg"), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := [][2]int{{60, 100}, {100, 61}, {103, 64}, {64, 99}}
+	var in []byte
+	var args []string
+	for _, s := range sizes {
+		in = append(in, CropImage(src, 0, 0, s[0], s[1]).Pix...)
+		args = append(args, strconv.Itoa(s[0]), strconv.Itoa(s[1]))
+	}
+	out := pil(t, `
+import sys
+from PIL import Image
+import torchvision.transforms as T
+data = sys.stdin.buffer.read()
+sizes = list(map(int, sys.argv[1:]))
+for w, h in zip(sizes[::2], sizes[1::2]):
+    im = Image.frombytes('RGB', (w, h), data[:w * h * 3])
+    data = data[w * h * 3:]
+    sys.stdout.buffer.write(T.CenterCrop(64)(T.Resize(64)(im)).tobytes())
+`, in, args...)
+	tf := Transform{Mode: ResizeCenterCrop, ImageSize: 64, Filter: Bilinear}
+	for i, s := range sizes {
+		want := out[i*64*64*3 : (i+1)*64*64*3]
+		got, err := tf.Apply(CropImage(src, 0, 0, s[0], s[1]), Params{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mean, maxd := absDiff(got.Pix, want); maxd != 0 {
+			t.Errorf("%dx%d: differs from torchvision's Resize(64) + CenterCrop(64): mean %.4f max %d", s[0], s[1], mean, maxd)
+		}
+	}
+}
