@@ -2,6 +2,7 @@ package data
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
@@ -223,6 +224,62 @@ for w, h in zip(sizes[::2], sizes[1::2]):
 		}
 		if mean, maxd := absDiff(got.Pix, want); maxd != 0 {
 			t.Errorf("%dx%d: differs from torchvision's Resize(64) + CenterCrop(64): mean %.4f max %d", s[0], s[1], mean, maxd)
+		}
+	}
+}
+
+// TestCropAtEveryCorner: a crop drawn at the edge of its room (get_params'
+// x = w - crop_size, the random.randint's upper end) crops there, as the
+// reference's __crop then __flip do it, at each corner and flipped or not.
+func TestCropAtEveryCorner(t *testing.T) {
+	const w, h, crop = 40, 30, 16
+	im := NewImage(w, h, 3)
+	for i := range im.Pix {
+		im.Pix[i] = uint8(i * 7 % 251)
+	}
+	type pos struct {
+		x, y int
+		flip bool
+	}
+	var cases []pos
+	for _, x := range []int{0, 11, w - crop} {
+		for _, y := range []int{0, h - crop} {
+			cases = append(cases, pos{x, y, false}, pos{x, y, true})
+		}
+	}
+	var args []string
+	for _, c := range cases {
+		args = append(args, fmt.Sprintf("%d,%d,%d", c.x, c.y, map[bool]int{false: 0, true: 1}[c.flip]))
+	}
+	// pytorch-CycleGAN-and-pix2pix's data/base_dataset.py, its crop and flip
+	out := pil(t, `
+import sys
+from PIL import Image
+def __crop(img, pos, size):
+    ow, oh = img.size
+    x1, y1 = pos
+    tw = th = size
+    if (ow > tw or oh > th):
+        return img.crop((x1, y1, x1 + tw, y1 + th))
+    return img
+def __flip(img, flip):
+    if flip:
+        return img.transpose(Image.FLIP_LEFT_RIGHT)
+    return img
+im = Image.frombytes('RGB', (`+fmt.Sprint(w, ", ", h)+`), sys.stdin.buffer.read())
+for a in sys.argv[1:]:
+    x, y, flip = map(int, a.split(','))
+    sys.stdout.buffer.write(__flip(__crop(im, (x, y), `+fmt.Sprint(crop)+`), flip).tobytes())
+`, im.Pix, args...)
+	tf := Transform{Mode: Crop, CropSize: crop, Flip: true}
+	n := crop * crop * 3
+	for i, c := range cases {
+		got, err := tf.Apply(im, Params{RX: uint64(c.x), RY: uint64(c.y), Flip: c.flip})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.Pix, out[i*n:(i+1)*n]) {
+			t.Errorf("crop at x %d y %d, flip %v: not the reference's __crop and __flip", c.x, c.y, c.flip)
 		}
 	}
 }
