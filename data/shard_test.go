@@ -181,3 +181,101 @@ func TestLoaderShardsTakeTheReferenceDraws(t *testing.T) {
 		}
 	}
 }
+
+// TestLoaderTakesTheGivenEpochStart: with TorchDraws a shuffled epoch goes
+// through the order SetEpochStart gives (torch's randperm, as the
+// references' RandomSampler), padded from its start for the ranks as
+// DistributedSampler pads; the state records the start's seeds; an order
+// of another length, a shuffled epoch without one and an unshuffled one
+// with one are refused; and a Restore forgets the starts given, so that
+// the resumed epoch waits for its own.
+func TestLoaderTakesTheGivenEpochStart(t *testing.T) {
+	d := smallFashion(t)
+	d.n = 11
+	order := []int{7, 3, 10, 0, 5, 9, 1, 8, 2, 6, 4}
+	orderSeed, baseSeed := int64(1234), int64(99)
+	start := EpochStart{Order: order, OrderSeed: &orderSeed, BaseSeed: &baseSeed}
+	open := func(rank, world int, shuffle bool) *Loader {
+		l, err := NewLoader(d, LoaderOptions{BatchSize: 3, Shuffle: shuffle, Seed: 5, Rank: rank, World: world, IndicesOnly: true, TorchDraws: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(l.Close)
+		return l
+	}
+	// the epoch's samples, global batch by global batch, ranks side by side
+	epoch := func(ls ...*Loader) []int {
+		var got []int
+		for range ls[0].BatchesPerEpoch() {
+			for _, l := range ls {
+				b, err := l.Next(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, b.Indices...)
+				b.Release()
+			}
+		}
+		return got
+	}
+	one := open(0, 1, true)
+	if e, needed := one.NeedsEpochStart(); !needed || e != 0 {
+		t.Fatalf("a new loader needs epoch %d's start: %v, want epoch 0's", e, needed)
+	}
+	if _, err := one.Next(context.Background()); err == nil || !strings.Contains(err.Error(), "epoch 0's start was not given") {
+		t.Fatalf("Next before the start was given: %v", err)
+	}
+	if err := one.SetEpochStart(0, start); err != nil {
+		t.Fatal(err)
+	}
+	if st := one.State(); st.OrderSeed == nil || *st.OrderSeed != orderSeed || st.BaseSeed == nil || *st.BaseSeed != baseSeed {
+		t.Errorf("state %+v: want the order seed %d and base seed %d given", st, orderSeed, baseSeed)
+	}
+	if got := epoch(one); !slices.Equal(got, order) {
+		t.Errorf("one process's epoch %v, want the order given %v", got, order)
+	}
+	r0, r1 := open(0, 2, true), open(1, 2, true)
+	for _, l := range []*Loader{r0, r1} {
+		if err := l.SetEpochStart(0, start); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := epoch(r0, r1), append(slices.Clone(order), order[0]); !slices.Equal(got, want) {
+		t.Errorf("two ranks' epoch %v, want the order given padded from its start %v", got, want)
+	}
+	// Refused: each would give an epoch other than the reference's.
+	for _, c := range []struct {
+		l    *Loader
+		st   EpochStart
+		want string
+	}{
+		{open(0, 1, true), EpochStart{Order: order[:10], BaseSeed: &baseSeed}, "an order of 10 samples for a dataset of 11"},
+		{open(0, 1, true), EpochStart{BaseSeed: &baseSeed}, "epoch 0 of a shuffled loader started without its order"},
+		{open(0, 1, false), start, "epoch 0 of a loader in order (data.shuffle false) started with a shuffled order"},
+	} {
+		if err := c.l.SetEpochStart(0, c.st); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("SetEpochStart: %v, want %q", err, c.want)
+		}
+	}
+	// A restored loader waits for the start of its epoch again, and goes
+	// on in the order it is then given.
+	l := open(0, 1, true)
+	if err := l.SetEpochStart(0, start); err != nil {
+		t.Fatal(err)
+	}
+	epoch(l)
+	if err := l.Restore(LoaderState{Epoch: 0, Batch: 0, Seed: 5, Samples: 11, BatchSize: 3, Shuffle: true}); err != nil {
+		t.Fatal(err)
+	}
+	if e, needed := l.NeedsEpochStart(); !needed || e != 0 {
+		t.Errorf("restored at epoch 0's start: needs epoch %d's start: %v, want epoch 0's", e, needed)
+	}
+	other := slices.Clone(order)
+	slices.Reverse(other)
+	if err := l.SetEpochStart(0, EpochStart{Order: other, BaseSeed: &baseSeed}); err != nil {
+		t.Fatal(err)
+	}
+	if got := epoch(l); !slices.Equal(got, other) {
+		t.Errorf("restored: epoch %v, want the order given since %v", got, other)
+	}
+}
