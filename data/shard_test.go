@@ -3,8 +3,10 @@ package data
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -277,5 +279,49 @@ func TestLoaderTakesTheGivenEpochStart(t *testing.T) {
 	}
 	if got := epoch(l); !slices.Equal(got, other) {
 		t.Errorf("restored: epoch %v, want the order given since %v", got, other)
+	}
+}
+
+// sizesAlloc records the sizes a loader asks for.
+type sizesAlloc struct {
+	mu    sync.Mutex
+	sizes map[int]bool
+}
+
+func (a *sizesAlloc) Alloc(n int) ([]byte, error) {
+	a.mu.Lock()
+	a.sizes[n] = true
+	a.mu.Unlock()
+	return make([]byte, n), nil
+}
+
+func (a *sizesAlloc) Release([]byte) {}
+
+// TestBatchBytesOfTheRanks: the buffer sizes BatchBytes lists (which the
+// trainer pins ahead of the epoch) are the ones a rank's loader asks its
+// allocator for over an epoch: a rank's share of the global batch, and of
+// the padded last one, not the global batch's.
+func TestBatchBytesOfTheRanks(t *testing.T) {
+	d := smallFashion(t)
+	for _, tc := range []struct {
+		n, batch, world int
+		dropLast        bool
+	}{{25, 4, 2, false}, {25, 4, 3, false}, {25, 4, 2, true}, {7, 4, 2, false}, {25, 4, 1, false}} {
+		d.n = tc.n
+		a := &sizesAlloc{sizes: map[int]bool{}}
+		o := LoaderOptions{BatchSize: tc.batch, DropLast: tc.dropLast, Rank: tc.world - 1, World: tc.world, Allocator: a}
+		l, err := NewLoader(d, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		collect(t, l, l.BatchesPerEpoch())
+		l.Close()
+		want := map[int]bool{}
+		for _, n := range d.BatchBytes(o) {
+			want[n] = true
+		}
+		if !maps.Equal(a.sizes, want) {
+			t.Errorf("%+v: the loader asked for %v bytes, BatchBytes lists %v", tc, slices.Sorted(maps.Keys(a.sizes)), d.BatchBytes(o))
+		}
 	}
 }
