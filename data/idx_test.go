@@ -253,3 +253,27 @@ func TestSameSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestIDXLabelsFitTheImages: a labels file with more labels than the
+// images file has images (another split's, 60000 beside t10k's 10000) is
+// refused as one with fewer is; and the first label past the ten classes,
+// 10, is refused where the labels are needed, as 250 is.
+func TestIDXLabelsFitTheImages(t *testing.T) {
+	root := t.TempDir()
+	write(t, filepath.Join(root, "train-images-idx3-ubyte"), idxBytes(0x803, []int{3, 4, 5}, make([]byte, 3*4*5)))
+	labels := filepath.Join(root, "train-labels-idx1-ubyte")
+	write(t, labels, idxBytes(0x801, []int{4}, []byte{1, 2, 3, 4}))
+	cfg := DefaultConfig(MNIST)
+	cfg.Root = root
+	if _, err := Open(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), labels+": 4 labels for 3 images") {
+		t.Errorf("4 labels for 3 images: %v", err)
+	}
+	write(t, labels, idxBytes(0x801, []int{3}, []byte{9, 0, 10}))
+	if _, _, err := loadLabelled(root, MNIST, "train", true); err == nil || !strings.Contains(err.Error(), labels+": label 10 of image 2") {
+		t.Errorf("label 10, needed: %v", err)
+	}
+	write(t, labels, idxBytes(0x801, []int{3}, []byte{9, 0, 5}))
+	if s, _, err := loadLabelled(root, MNIST, "train", true); err != nil || !slices.Equal(s.labels, []uint8{9, 0, 5}) {
+		t.Errorf("labels 9, 0, 5: %v", err)
+	}
+}
