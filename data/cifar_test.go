@@ -173,3 +173,39 @@ func TestCIFAR10Errors(t *testing.T) {
 		t.Errorf("damaged archive: %v", err)
 	}
 }
+
+// TestCIFAR10DamagedLabels: a batch whose labels list is not one int 0..9
+// per image (label 10, or fewer or more labels than the "data" rows) is
+// refused naming the batch, where it would otherwise give images the
+// label 0 they do not have, or a class past the ten.
+func TestCIFAR10DamagedLabels(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "c")
+	makeCIFAR(t, root, false)
+	b2 := filepath.Join(root, "cifar-10-batches-py", "data_batch_2")
+	for _, c := range []struct {
+		labels string
+		rows   int
+		want   string
+	}{
+		{"[3, 10]", 2, "label 1 is 10: CIFAR-10 labels are 0..9"},
+		{"[3]", 2, `want a "labels" list of 2 ints`},
+		{"[3, 4, 5]", 2, `want a "labels" list of 2 ints`},
+	} {
+		// pickled by Python 3 as torchvision's CIFAR10 reads it
+		batch := pil(t, `
+import json, pickle, sys
+import numpy as np
+labels, n = json.loads(sys.argv[1]), int(sys.argv[2])
+d = {'batch_label': 'training batch 2 of 5', 'labels': labels, 'data': np.zeros((n, 3072), np.uint8), 'filenames': ['%d.png' % i for i in range(n)]}
+sys.stdout.buffer.write(pickle.dumps(d, protocol=2))
+`, nil, c.labels, strconv.Itoa(c.rows))
+		if err := os.WriteFile(b2, batch, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg := DefaultConfig(CIFAR10)
+		cfg.Root = root
+		if _, err := Open(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), b2+": ") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("labels %s for %d images: %v, want %q naming the batch", c.labels, c.rows, err, c.want)
+		}
+	}
+}
