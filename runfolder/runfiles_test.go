@@ -859,3 +859,44 @@ func TestNearestFolderNamesAFileOnTheWay(t *testing.T) {
 		t.Errorf("the checks left %d entries in %s, want notes alone", len(ents), dir)
 	}
 }
+
+// TestMetricsCSVEdited: a metrics.csv saved back with CRLF line ends (a
+// spreadsheet, an editor on Windows) is read and resumed as it was, not
+// taken for a file of damaged rows; and a single damaged row is left out
+// with the file as it was kept beside it, as several are.
+func TestMetricsCSVEdited(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "metrics.csv")
+	os.WriteFile(p, []byte("step,epoch,D,lr,images_per_s\r\n10,0,0.5,0.0002,1.00\r\n20,0,0.4,0.0002,1.00\r\n"), 0o644)
+	rm, err := ReadMetrics(p)
+	if err != nil || len(rm.Rows) != 2 || rm.Column("images_per_s") != 4 || rm.Rows[1][2] != 0.4 {
+		t.Fatalf("CRLF file read back: %+v, %v", rm, err)
+	}
+	m, err := OpenMetrics(p, []string{"D"}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	if b, _ := os.ReadFile(p); string(b) != "step,epoch,D,lr,images_per_s\n10,0,0.5,0.0002,1.00\n20,0,0.4,0.0002,1.00\n" {
+		t.Errorf("CRLF file resumed:\n%q", b)
+	}
+	if kept, _ := filepath.Glob(p + ".damaged-*"); len(kept) > 0 {
+		t.Errorf("a CRLF file was taken for damage: %v", kept)
+	}
+
+	damaged := "step,epoch,D,lr,images_per_s\n10,0,0.5,0.0002,1.00\n20,0,0.?,0.0002,1.00\n30,0,0.3,0.0002,1.00\n"
+	os.WriteFile(p, []byte(damaged), 0o644)
+	if m, err = OpenMetrics(p, []string{"D"}, 100); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	if b, _ := os.ReadFile(p); string(b) != "step,epoch,D,lr,images_per_s\n10,0,0.5,0.0002,1.00\n30,0,0.3,0.0002,1.00\n" {
+		t.Errorf("after one damaged row:\n%s", b)
+	}
+	kept, _ := filepath.Glob(p + ".damaged-*")
+	if len(kept) != 1 {
+		t.Fatalf("one damaged row: kept copies %v, want one", kept)
+	}
+	if b, _ := os.ReadFile(kept[0]); string(b) != damaged {
+		t.Errorf("%s: %q, want the file as it was", kept[0], b)
+	}
+}
