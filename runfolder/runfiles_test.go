@@ -900,3 +900,26 @@ func TestMetricsCSVEdited(t *testing.T) {
 		t.Errorf("%s: %q, want the file as it was", kept[0], b)
 	}
 }
+
+// TestPruneSparesOnlyOlderCheckpoints: train.keep_checkpoints N keeps the
+// N newest checkpoints whatever train.keep_every_epochs says of them; the
+// ones it spares are kept past them, not counted among them (which would
+// keep a checkpoint more than N that nobody asked for).
+func TestPruneSparesOnlyOlderCheckpoints(t *testing.T) {
+	run := t.TempDir()
+	for _, s := range []int{10, 20, 30, 40, 50} {
+		writeTestCheckpoint(t, run, s, []byte("w"))
+	}
+	spare := func(c Checkpoint) bool { return c.Step%20 == 0 }
+	if err := PruneCheckpoints(run, 2, 50, spare); err != nil {
+		t.Fatal(err)
+	}
+	var steps []int
+	cks, _ := ListCheckpoints(run)
+	for _, c := range cks {
+		steps = append(steps, c.Step)
+	}
+	if !slices.Equal(steps, []int{50, 40, 20}) {
+		t.Errorf("keep 2, sparing steps of 20: steps %v, want [50 40 20] (the newest 2, then 20)", steps)
+	}
+}
