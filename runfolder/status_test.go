@@ -301,3 +301,26 @@ func TestRunsSummaryOfForeignMetrics(t *testing.T) {
 		t.Errorf("ReadMetrics: %v", err)
 	}
 }
+
+// TestRunsSummaryLeavesOutLossesGone: a run resumed without one of its
+// losses (pix2pixHD's VGG loss turned off) keeps that column in
+// metrics.csv, empty in its new rows; gogan runs' last losses leave it
+// out rather than show it as NaN, which reads as a run that diverged.
+func TestRunsSummaryLeavesOutLossesGone(t *testing.T) {
+	run := t.TempDir()
+	p := RunDir{Path: run}.MetricsPath()
+	m, err := OpenMetrics(p, []string{"G_GAN", "G_VGG"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Write(10, 0, map[string]float64{"G_GAN": 0.75, "G_VGG": 3}, 2e-4, 3)
+	m.Close()
+	if m, err = OpenMetrics(p, []string{"G_GAN"}, 10); err != nil {
+		t.Fatal(err)
+	}
+	m.Write(20, 0, map[string]float64{"G_GAN": 0.5}, 2e-4, 3)
+	m.Close()
+	if s := Summarize(run); s.Losses != "G_GAN=0.5" || s.Step != 20 {
+		t.Errorf("step %d, last losses %q; want step 20, \"G_GAN=0.5\"", s.Step, s.Losses)
+	}
+}
