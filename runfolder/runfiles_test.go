@@ -760,6 +760,39 @@ func TestRemoveStaleTemps(t *testing.T) {
 	}
 }
 
+// TestRemoveStaleTempsOfTheirNames: in a folder no lock guards (gogan
+// export's, translate's), only the temps of the names being written,
+// ".NAME.tmp-<digits>" last written before the process began, go: a temp
+// of another name, one of a name this write does not make, one whose tail
+// is not os.CreateTemp's number, and one written since stay.
+func TestRemoveStaleTempsOfTheirNames(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now()
+	old := start.Add(-time.Hour)
+	put := func(name string, mtime time.Time) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, mtime, mtime)
+		return p
+	}
+	stale := []string{put(".latest_net_G.pth.tmp-2518204716", old), put(".latest_net_D.pth.tmp-17", old)}
+	kept := []string{put(".5_net_G.pth.tmp-881", old), put(".latest_net_G.pth.tmp-mine", old), put(".latest_net_G.pth.tmp-", old),
+		put("latest_net_G.pth.tmp-3", old), put("notes.txt", old), put(".latest_net_G.pth.tmp-123", start.Add(time.Second))}
+	removed := RemoveStaleTempsOf([]string{filepath.Join(dir, "latest_net_G.pth"), filepath.Join(dir, "latest_net_D.pth")}, start)
+	slices.Sort(removed)
+	slices.Sort(stale)
+	if !slices.Equal(removed, stale) {
+		t.Errorf("removed %v, want %v", removed, stale)
+	}
+	for _, p := range kept {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s removed: %v", p, err)
+		}
+	}
+}
+
 // TestOpenReferenceFolder: a reference's checkpoint folder given where a
 // gogan checkpoint goes (translate --checkpoint, model.load_pretrain) says
 // to import it first.
