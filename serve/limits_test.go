@@ -2,11 +2,16 @@ package serve
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+
+	"gogan/data"
 )
 
 // TestLimitsAtTheirBounds: each limit lets its bound through and refuses
@@ -83,5 +88,36 @@ func TestLimitsAtTheirBounds(t *testing.T) {
 		if resp.StatusCode != c.code || !strings.Contains(string(b), c.want) {
 			t.Errorf("%s %s: %d %.100q, want %d with %q", c.method, c.path, resp.StatusCode, b, c.code, c.want)
 		}
+	}
+}
+
+// TestGoneClientCostsNoPass: a request whose client has gone by the time
+// the worker takes it (the page drops a drawing's request when the next
+// stroke comes) is answered with its context's error without a forward
+// pass; the one queued behind it still runs.
+func TestGoneClientCostsNoPass(t *testing.T) {
+	e := &fakeEngine{}
+	w, err := startWorker(func() (engine, error) { return e, nil }, 8, 4, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.stop()
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	j := &job{ctx: gone, ims: []*data.Image{data.NewImage(2, 2, 3), data.NewImage(2, 2, 3)}}
+	live := &job{ctx: context.Background(), ims: []*data.Image{data.NewImage(2, 2, 3)}}
+	for _, k := range []*job{j, live} {
+		if err := w.submit(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := <-j.reply; !errors.Is(r.err, context.Canceled) || r.out != nil {
+		t.Errorf("a gone client's job: %v, %d outputs; want context.Canceled", r.err, len(r.out))
+	}
+	if r := <-live.reply; r.err != nil || len(r.out) != 1 {
+		t.Errorf("the job behind it: %v, %d outputs", r.err, len(r.out))
+	}
+	if got := e.sizes(); !slices.Equal(got, []int{1}) {
+		t.Errorf("passes %v, want the live job's alone: [1]", got)
 	}
 }
