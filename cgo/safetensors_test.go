@@ -36,11 +36,16 @@ func TestSafetensorsBadInput(t *testing.T) {
 		{"metadata not strings", `{"__metadata__":{"a":1}}`, 0, "__metadata__"},
 		{"entry not an object", `{"a":[1]}`, 0, "tensor a"},
 		{"header length past the file", "", 0, "header length"},
+		// a file cut inside its header: the length is read, the JSON is short
+		{"header cut short", `{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, 0, "header length 54, file has 59 bytes"},
 	}
 	for _, c := range cases {
 		file := stFile(c.header, make([]byte, c.body))
-		if c.header == "" {
+		switch c.name {
+		case "header length past the file":
 			file = binary.LittleEndian.AppendUint64(nil, 1<<40)
+		case "header cut short":
+			file = file[:len(file)-3]
 		}
 		p := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".safetensors")
 		if err := os.WriteFile(p, file, 0o644); err != nil {

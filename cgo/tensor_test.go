@@ -2,6 +2,7 @@ package torch
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"os"
@@ -348,6 +349,11 @@ func TestSafetensors(t *testing.T) {
 		out[i].Tensor.Free()
 	}
 	good, _ := os.ReadFile(path)
+	// The format's writer pads the header with spaces so that the data
+	// starts 8-byte aligned: readers that map the file use it in place.
+	if n := binary.LittleEndian.Uint64(good); n%8 != 0 || !bytes.HasSuffix(bytes.TrimRight(good[8:8+n], " "), []byte("}")) {
+		t.Errorf("header of %d bytes ending %q: want a multiple of 8, padded with spaces", n, good[8+n-8:8+n])
+	}
 	bad := map[string][]byte{
 		"empty":       {},
 		"truncated":   good[:len(good)-3],
