@@ -350,6 +350,8 @@ func badPTHs() []badPTH {
 		{"view past the storage", one(statePickle("w", spec(0, []int64{2, 3}, []int64{4, 1}))), "reach past the 6 elements"},
 		{"stride overflows", one(statePickle("w", spec(0, []int64{3}, []int64{1 << 62}))), "reach past"},
 		{"storage shorter than its numel", one(statePickle("w", tensorSpec{"FloatStorage", 7, 0, []int64{6}, []int64{1}})), "holds 24 bytes, not the 7 elements"},
+		// torch.save writes each record of exactly numel elements' bytes
+		{"storage longer than its numel", one(statePickle("w", tensorSpec{"FloatStorage", 5, 0, []int64{6}, []int64{1}})), "holds 24 bytes, not the 5 elements"},
 		{"negative storage numel", one(statePickle("w", tensorSpec{"FloatStorage", -1, 0, []int64{0}, []int64{1}})), "malformed persistent id"},
 		{"unknown storage type", one(statePickle("w", tensorSpec{"ComplexFloatStorage", 3, 0, []int64{3}, []int64{1}})), "unsupported storage type"},
 		{"missing storage record", zipPTH(statePickle("w", spec(0, []int64{6}, []int64{1})), nil), "data/0 missing"},
