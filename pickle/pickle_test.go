@@ -2,6 +2,8 @@ package pickle
 
 import (
 	"bytes"
+	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,4 +114,43 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadNumbers: ints and floats come back as the values Python pickled,
+// in protocols 2 and 4: negative BININTs (sign-extended from 32 bits),
+// LONG1 of either sign up to int64's ends, and BINFLOAT (big-endian).
+// Values past int64 are refused.
+func TestReadNumbers(t *testing.T) {
+	dir := t.TempDir()
+	script := `
+import pickle, sys
+obj = {"neg": -1, "neg32": -2**31, "byte": 255, "word": 65535, "pos32": 2**31 - 1, "big": 2**40, "negbig": -2**40,
+       "min": -2**63, "max": 2**63 - 1, "half": 1.5, "tenth": -0.1, "tiny": 5e-324}
+for proto in (2, 4):
+    open("%s/p%d" % (sys.argv[1], proto), "wb").write(pickle.dumps(obj, protocol=proto))
+open(sys.argv[1] + "/wide", "wb").write(pickle.dumps(2**63, protocol=2))
+`
+	if out, err := exec.Command(torchtest.Python(t), "-c", script, dir).CombinedOutput(); err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	want := map[string]any{"neg": int64(-1), "neg32": int64(math.MinInt32), "byte": int64(255), "word": int64(65535),
+		"pos32": int64(math.MaxInt32), "big": int64(1 << 40), "negbig": int64(-1 << 40), "min": int64(math.MinInt64),
+		"max": int64(math.MaxInt64), "half": 1.5, "tenth": -0.1, "tiny": 5e-324}
+	for _, name := range []string{"p2", "p4"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := Read(b)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if m, _ := v.(map[string]any); !maps.Equal(m, want) {
+			t.Errorf("protocol %s: %v, want %v", name[1:], v, want)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "wide"))
+	if v, err := Read(b); err == nil || !strings.Contains(err.Error(), "does not fit 64 bits") {
+		t.Errorf("2**63: %v, %v; want refused", v, err)
+	}
 }
