@@ -24,6 +24,15 @@ func TestMain(m *testing.M) {
 			select {}
 		case do == "stopped": // every rank stops after a signal rank 1 got
 			os.Exit(143)
+		case do == "interrupted": // every rank stops after a Ctrl-C that reached them
+			os.Exit(130)
+		case do == "env": // the job as the rank reads it
+			j, err := FromEnv()
+			note := fmt.Sprintf("%v", err)
+			if j != nil {
+				note = fmt.Sprintf("rank %d/%d local %d/%d at %s:%d agent store %v restart %d", j.Rank, j.World, j.LocalRank, j.LocalWorld, j.Addr, j.Port, j.AgentStore, j.Restart)
+			}
+			os.WriteFile(filepath.Join(os.Getenv("LAUNCH_TEST_DIR"), "env-"+rank), []byte(note), 0o644)
 		case do == "late-stop" && rank == "1": // a stop: rank 0 takes its time to checkpoint
 			os.Exit(143)
 		case do == "late-stop":
@@ -96,7 +105,8 @@ func launch(t *testing.T, do string, o LaunchOptions, sigs ...syscall.Signal) (i
 
 // TestLaunchEnds: the launcher returns whatever its ranks do. Ranks deaf
 // to a SIGTERM are killed when its grace ends, or at once at a second
-// signal; ranks stopped by a signal one of them got stop the job (143) and
+// signal; ranks stopped by a signal one of them got stop the job (143, or
+// 130 for a SIGINT, the code they exit with) and
 // are no failure, however long rank 0 takes to checkpoint; a rank that fails is named (not one that stopped for
 // its failure first), and the others killed after the grace.
 func TestLaunchEnds(t *testing.T) {
@@ -109,6 +119,9 @@ func TestLaunchEnds(t *testing.T) {
 	}
 	if code, err, _ := launch(t, "stopped", long); code != 143 || err != nil {
 		t.Errorf("ranks stopped by a signal of their own: %d, %v; want 143 and no failure", code, err)
+	}
+	if code, err, _ := launch(t, "interrupted", long); code != 130 || err != nil {
+		t.Errorf("ranks stopped by a SIGINT of their own: %d, %v; want 130 (a SIGINT's) and no failure", code, err)
 	}
 	code, err, took := launch(t, "late-stop", LaunchOptions{Grace: time.Second, SignalGrace: time.Hour})
 	if _, serr := os.Stat(filepath.Join(os.Getenv("LAUNCH_TEST_DIR"), "checkpointed")); code != 143 || err != nil || serr != nil {
@@ -144,6 +157,37 @@ func TestLaunchHoldsTheStoresPort(t *testing.T) {
 		}
 		if note := string(b); !strings.Contains(note, "address already in use") || !strings.HasSuffix(note, "agent store: true") {
 			t.Errorf("rank %s: %s; want MASTER_PORT held by the launcher's store (address already in use) and TORCHELASTIC_USE_AGENT_STORE=true", r, note)
+		}
+	}
+}
+
+// TestLaunchGivesEachRankItsPlace: each rank reads, as from torchrun, a
+// rank and a local rank of its own (LOCAL_RANK picks its GPU: two ranks on
+// one GPU share its memory), the job's size on this one machine, and the
+// launcher's store.
+func TestLaunchGivesEachRankItsPlace(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("LAUNCH_TEST_RANK", "env")
+	t.Setenv("LAUNCH_TEST_DIR", dir)
+	for _, k := range []string{"RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"} {
+		t.Setenv(k, "7") // the launcher's own environment must not leak through
+	}
+	if code, err := Launch(LaunchOptions{NProc: 3, Grace: time.Minute, SignalGrace: time.Minute}, []string{"-test.run=^$"}); code != 0 || err != nil {
+		t.Fatalf("Launch: %d, %v", code, err)
+	}
+	port := ""
+	for r := range 3 {
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("env-%d", r)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		note := string(b)
+		var p string
+		if _, err := fmt.Sscanf(note, fmt.Sprintf("rank %d/3 local %d/3 at 127.0.0.1:%%s agent store true restart 0", r, r), &p); err != nil || (port != "" && p != port) || p == "7" {
+			t.Errorf("rank %d reads %q; want rank %d/3 local %d/3 at 127.0.0.1 on the launcher's port (rank 0's %s), agent store, restart 0", r, note, r, r, port)
+		}
+		if port == "" {
+			port = p
 		}
 	}
 }
