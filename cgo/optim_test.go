@@ -23,7 +23,8 @@ type optCase struct {
 
 // TestOptimizersMatchPyTorch runs 20 steps of Adam, AdamW and SGD from the
 // same parameters and gradients as torch.optim, and compares the parameters
-// and every state tensor: bit for bit, but for capturable Adam.
+// and every state tensor: bit for bit, but for capturable Adam. NewAdam
+// left at its defaults is torch.optim.Adam left at its own.
 func TestOptimizersMatchPyTorch(t *testing.T) {
 	LockThread()
 	prev := NumThreads()
@@ -43,6 +44,8 @@ func TestOptimizersMatchPyTorch(t *testing.T) {
 		{Name: "adam", Kind: "adam", Options: P{"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0, "decoupled": false}},
 		{Name: "adam_wd_lr", Kind: "adam", Options: P{"lr": 2e-4, "beta1": 0.9, "beta2": 0.99, "eps": 1e-6, "weight_decay": 0.01, "decoupled": false}, LRs: decayLRs},
 		{Name: "adamw", Kind: "adam", Options: P{"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.05, "decoupled": true}},
+		// NewAdam's defaults (every trainer's Adam) against torch.optim.Adam's own
+		{Name: "adam_defaults", Kind: "adam", Options: P{"lr": 2e-4, "beta1": 0.5, "beta2": 0.999}},
 		{Name: "adam_capturable", Kind: "adam", Capturable: true, Options: P{"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0, "decoupled": false}},
 		{Name: "adam_capturable_wd_lr", Kind: "adam", Capturable: true, Options: P{"lr": 2e-4, "beta1": 0.9, "beta2": 0.99, "eps": 1e-6, "weight_decay": 0.01, "decoupled": false}, LRs: decayLRs},
 		{Name: "adamw_capturable_lr", Kind: "adam", Capturable: true, Options: P{"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.05, "decoupled": true}, LRs: decayLRs},
@@ -74,7 +77,9 @@ func TestOptimizersMatchPyTorch(t *testing.T) {
 		var sgd *SGD
 		if c.Kind == "adam" {
 			adam = NewAdam(params, o["lr"].(float64), o["beta1"].(float64), o["beta2"].(float64))
-			adam.Eps, adam.WeightDecay, adam.Decoupled = o["eps"].(float64), o["weight_decay"].(float64), o["decoupled"].(bool)
+			if _, set := o["eps"]; set {
+				adam.Eps, adam.WeightDecay, adam.Decoupled = o["eps"].(float64), o["weight_decay"].(float64), o["decoupled"].(bool)
+			}
 			if c.Capturable {
 				adam.MakeCapturable()
 			}

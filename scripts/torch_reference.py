@@ -139,9 +139,10 @@ def optim(cases, inputs):
         params = [torch.nn.Parameter(tensor(inputs[n]).clone()) for n in c["params"]]
         p = c["options"]
         if c["kind"] == "adam":
-            cls = torch.optim.AdamW if p["decoupled"] else torch.optim.Adam
-            opt = cls(params, lr=p["lr"], betas=(p["beta1"], p["beta2"]), eps=p["eps"],
-                      weight_decay=p["weight_decay"])
+            cls = torch.optim.AdamW if p.get("decoupled") else torch.optim.Adam
+            # a case without eps and weight_decay takes torch's defaults
+            kw = {k: p[k] for k in ("eps", "weight_decay") if k in p}
+            opt = cls(params, lr=p["lr"], betas=(p["beta1"], p["beta2"]), **kw)
         else:
             opt = torch.optim.SGD(params, lr=p["lr"], momentum=p["momentum"], dampening=p["dampening"],
                                   weight_decay=p["weight_decay"], nesterov=p["nesterov"])
