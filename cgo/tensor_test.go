@@ -372,6 +372,10 @@ func TestSafetensors(t *testing.T) {
 	if err := SaveSafetensors(filepath.Join(dir, "dup"), []Named{in[0], in[0]}, nil); err == nil {
 		t.Error("a repeated name was written")
 	}
+	// the format's key for the metadata: a tensor of that name would be read as it
+	if err := SaveSafetensors(filepath.Join(dir, "meta"), []Named{{"__metadata__", in[0].Tensor}}, nil); err == nil {
+		t.Error("a tensor named __metadata__ was written")
+	}
 }
 
 // TestDrawCPUSeedIsTorchs: DrawCPUSeed takes from the CPU generator what
