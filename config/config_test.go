@@ -116,6 +116,22 @@ func TestDefaultsAreValidAndMatchReferences(t *testing.T) {
 	}
 }
 
+// TestAutoChannels: data.channels 0 resolves per dataset as main.py's nc
+// (1 for mnist, 3 otherwise), not for fashion-mnist alone: a DCGAN on MNIST
+// built for 3 channels is another network than the reference's. A value
+// given stays as given.
+func TestAutoChannels(t *testing.T) {
+	for dataset, want := range map[string]int{"fashion-mnist": 1, "mnist": 1, "cifar10": 3, "lsun": 3, "folder": 3} {
+		c := mustLoad(t, "", []string{"data.dataset=" + dataset}, nil)
+		if c.Data.Channels != want || c.Sources["data.channels"] != "default" {
+			t.Errorf("data.dataset=%s: data.channels %d (%s), want %d (default)", dataset, c.Data.Channels, c.Sources["data.channels"], want)
+		}
+	}
+	if c := mustLoad(t, "", []string{"data.dataset=folder", "data.channels=1"}, nil); c.Data.Channels != 1 {
+		t.Errorf("data.dataset=folder data.channels=1: %d", c.Data.Channels)
+	}
+}
+
 // TestEverySchemaKeyHasAValue: every key, shared or a recipe's, is read and
 // written through a loaded config under every recipe, has documentation,
 // and every recipe's defaults pass validation (LoadConfig validates them).
