@@ -390,6 +390,7 @@ func TestCrossKeyChecks(t *testing.T) {
 		{[]string{"recipe=pix2pix", "data.dataset=edges", "model.input_nc=1", "data.on_device=true"}, []string{"data.on_device with data.dataset=edges (data.preprocess=resize_and_crop, data.no_flip=false)", "set data.preprocess to scale_width or none and data.no_flip=true"}},
 		{[]string{"recipe=pix2pix", "data.dataset=edges", "model.input_nc=1", "data.on_device=true", "data.preprocess=none"}, []string{"data.on_device with data.dataset=edges (data.preprocess=none, data.no_flip=false)"}},
 		{[]string{"device=cpu", "cuda.amp=bf16"}, []string{"cuda.amp=bf16 needs a CUDA device"}},
+		{[]string{"device=cpu", "cuda.cuda_graph=true"}, []string{"cuda.cuda_graph needs a CUDA device, but device=cpu"}},
 		{[]string{"device=cuda", "cuda.amp=fp16", "train.gan_mode=wgangp"}, []string{"cuda.amp=fp16 with train.gan_mode=wgangp", "set cuda.amp=off"}},
 		{[]string{"data.workers=64", "data.prefetch=128"}, []string{"data.workers (64) × data.prefetch (128) = 8192 batches built ahead, more than 4096", "lower data.prefetch"}},
 		{[]string{"data.workers=0", "data.prefetch=4097"}, []string{"data.prefetch", "4097"}},
