@@ -212,6 +212,11 @@ train:
 	if c.Data.Shuffle || !c.Data.DropLast || c.Data.NoFlip {
 		t.Fatalf("0, 1 and Off as bools: %+v", c.Data)
 	}
+	// yes, on and t as an env file or a shell script writes them, any case
+	c = mustLoad(t, "", []string{"data.drop_last=yes", "data.in_memory=On", "data.skip_invalid=T"}, []string{"GOGAN_DATA_SHUFFLE=F", "GOGAN_DATA_NO_FLIP=YES"})
+	if !c.Data.DropLast || !c.Data.InMemory || !c.Data.SkipInvalid || c.Data.Shuffle || !c.Data.NoFlip {
+		t.Fatalf("yes, On, T, F and YES as bools: %+v", c.Data)
+	}
 	// spaces around a value (a quoted --set, an env file) are not part of it
 	c = mustLoad(t, "", []string{"data.batch_size= 8 ", "data.root= /data/x "}, []string{"GOGAN_DATA_DIRECTION= btoa"})
 	if c.Data.BatchSize != 8 || c.Data.Root != "/data/x" || c.Data.Direction != "BtoA" {
