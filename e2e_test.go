@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"gogan/config"
 	"gogan/runfolder"
 )
 
@@ -817,6 +818,50 @@ func TestNetsAndConfigCommands(t *testing.T) {
 		if err == nil || !strings.Contains(string(b), c.want) {
 			t.Errorf("gogan %v (%s): %v, output lacks %q:\n%s", c.args, c.env, err, c.want, b)
 		}
+	}
+}
+
+// TestConfigPrintsWhatARunUses: gogan config prints the effective config
+// alone on stdout, with the file < GOGAN_ variable < --set precedence a run
+// has, so that `gogan config ... > x.yaml` is a config of the same run
+// (printed from it again: the same bytes); its warning of keys the recipe
+// does not read goes to stderr, not into that file.
+func TestConfigPrintsWhatARunUses(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "my.yaml")
+	if err := os.WriteFile(file, []byte("recipe: pix2pix\nseed: 7\ndata:\n  batch_size: 8\ntrain:\n  lr: 0.0001\n  lambda_identity: 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(env []string, args ...string) (stdout, stderr string) {
+		t.Helper()
+		cmd := exec.Command(goganBin, append([]string{"config"}, args...)...)
+		cmd.Env = append(os.Environ(), env...)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("gogan config %v: %v\n%s%s", args, err, o.String(), e.String())
+		}
+		return o.String(), e.String()
+	}
+	out, stderr := run([]string{"GOGAN_DATA_BATCH_SIZE=16", "GOGAN_TRAIN_LR=0.0003"}, "-c", file, "--set", "data.batch_size=4")
+	const warning = "warning: recipe pix2pix does not read train.lambda_identity=0 (cyclegan)"
+	if !strings.Contains(stderr, warning) || strings.Contains(out, "warning") {
+		t.Errorf("want the warning %q on stderr alone:\nstdout:\n%s\nstderr:\n%s", warning, out, stderr)
+	}
+	c, err := config.ParseYAML("gogan config's stdout", []byte(out))
+	if err != nil {
+		t.Fatalf("gogan config's stdout is not a config: %v\n%s", err, out)
+	}
+	if c.Recipe != "pix2pix" || c.Seed != 7 || c.Data.BatchSize != 4 || c.Train.LR != 0.0003 || c.Model.NetG != "unet_256" {
+		t.Errorf("printed recipe %s, seed %d, data.batch_size %d, train.lr %g, model.netG %s; want pix2pix, 7 (file), 4 (--set over env), 0.0003 (env over file), unet_256 (pix2pix's default)",
+			c.Recipe, c.Seed, c.Data.BatchSize, c.Train.LR, c.Model.NetG)
+	}
+	saved := filepath.Join(dir, "effective.yaml")
+	if err := os.WriteFile(saved, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := run(nil, "-c", saved); again != out {
+		t.Errorf("gogan config -c of its own output prints another config:\n%s\nwant:\n%s", again, out)
 	}
 }
 
