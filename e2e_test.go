@@ -865,6 +865,32 @@ func TestConfigPrintsWhatARunUses(t *testing.T) {
 	}
 }
 
+// TestFlagsThatWouldDoNothingAreRefused: a count flag that leaves nothing
+// to do, and a flag the command's other flags make meaningless, is refused
+// naming it, with a failing status: train --nproc 0 exited 0 having trained
+// nothing (no rank launched), bench --steps 0 had no timed step to divide
+// by, import --label without --from was ignored.
+func TestFlagsThatWouldDoNothingAreRefused(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{append([]string{"train", "--nproc", "0"}, smallDCGAN(run, "train.max_steps=1")...), "--nproc 0: give the number of processes, 1 or more"},
+		{[]string{"bench", "--steps", "0"}, "bench: --steps 0, --warmup 3: need at least one timed step"},
+		{[]string{"bench", "--warmup", "-1"}, "bench: --steps 20, --warmup -1: need at least one timed step and no negative warmup"},
+		{[]string{"import", "--pth", "netG_epoch_3.pth", "--label", "3"}, "import: --label picks the files of --from; with --pth and --net name the files"},
+	} {
+		out, err := gogan(t, c.args...)
+		if err == nil || !strings.HasPrefix(out, "gogan: ") || !strings.Contains(out, c.want) {
+			t.Errorf("gogan %q: %v, want a refusal saying %q\n%s", c.args, err, c.want, out)
+		}
+	}
+	if _, err := os.Stat(run); !os.IsNotExist(err) {
+		t.Errorf("train --nproc 0 made %s (%v)", run, err)
+	}
+}
+
 // TestHelpNamesWhatTheCommandsTake: the --help texts name what the README
 // documents: serve's page for every image-to-image recipe and its GET
 // /example, translate's colorization, runs' columns in their order (state
