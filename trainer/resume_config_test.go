@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"gogan/config"
@@ -70,5 +71,46 @@ func TestResumedConfigIsTheRunsOwn(t *testing.T) {
 	}
 	if _, err := os.Stat(elsewhere); !os.IsNotExist(err) {
 		t.Errorf("GOGAN_OUT's folder %s: %v, want none", elsewhere, err)
+	}
+}
+
+// TestEditedConfigFileIsReported: a resume whose config.yaml was edited
+// since the checkpoint says which keys differ, with both values, and goes
+// on; a value this resume is given (--set, a GOGAN_ variable) is no edit of
+// the file and is not reported as one.
+func TestEditedConfigFileIsReported(t *testing.T) {
+	saved, err := config.LoadConfig("", []string{"recipe=pix2pix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	yml, err := saved.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := runfolder.RunDir{Path: t.TempDir()}
+	ck := runfolder.Checkpoint{Dir: filepath.Join(rd.CheckpointsPath(), "step-00000002"), Step: 2}
+	edited := strings.Replace(string(yml), "  lambda_L1: 100\n", "  lambda_L1: 50\n", 1)
+	if edited == string(yml) {
+		t.Fatalf("no lambda_L1: 100 line in:\n%s", yml)
+	}
+	if err := os.WriteFile(rd.ConfigPath(), []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOGAN_TRAIN_LR", "0.0005")
+	cfg, err := config.LoadConfig(rd.ConfigPath(), []string{"train.max_steps=9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := captureLogs(t)
+	if err := checkConfigFile(cfg, rd, ck, &runfolder.CheckpointState{Config: string(yml)}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "train.lambda_L1: 50 (checkpoint: 100)") {
+		t.Errorf("an edited config.yaml is not reported with both values:\n%s", logs)
+	}
+	for _, given := range []string{"train.lr:", "train.max_steps:"} {
+		if strings.Contains(logs.String(), given) {
+			t.Errorf("%s given by this resume is reported as an edit of config.yaml:\n%s", given, logs)
+		}
 	}
 }
