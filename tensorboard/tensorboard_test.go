@@ -197,6 +197,15 @@ func TestImage(t *testing.T) {
 	for i := range rgba.Pix {
 		rgba.Pix[i] = uint8(i*31 + 5)
 	}
+	// an *image.RGBA (premultiplied, as image/draw makes them) with
+	// transparency is RGBA too, as the NRGBA one
+	faded := image.NewRGBA(image.Rect(0, 0, 2, 3))
+	for i := range faded.Pix {
+		faded.Pix[i] = uint8(i * 5)
+		if i%4 == 3 {
+			faded.Pix[i] = 128
+		}
+	}
 	pal := image.NewPaletted(image.Rect(0, 0, 2, 2), color.Palette{color.Black, color.RGBA{200, 10, 30, 255}})
 	pal.Pix = []uint8{0, 1, 1, 0}
 	sub := rgb.SubImage(image.Rect(1, 2, 4, 5)) // origin not at (0, 0)
@@ -210,6 +219,7 @@ func TestImage(t *testing.T) {
 		{"gray", gray, 1, "L"},
 		{"rgb", rgb, 3, "RGB"},
 		{"rgba", rgba, 4, "RGBA"},
+		{"rgba premultiplied", faded, 4, "RGBA"},
 		{"paletted", pal, 3, "RGB"},
 		{"sub", sub, 3, "RGB"},
 	}
