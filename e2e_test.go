@@ -807,6 +807,8 @@ func TestNetsAndConfigCommands(t *testing.T) {
 		{[]string{"import", "--from", "go.mod"}, "", "import --from go.mod: not a folder"},
 		{[]string{"sample", "--checkpoint", weightsFile}, "", "checkpoint " + weightsFile + " is a checkpoint's weights file: give its checkpoint folder"},
 		{[]string{"translate", "--checkpoint", filepath.Join(epochOnly, "15_net_G.pth"), "--input", "in"}, "", "is a PyTorch file (import it first"},
+		// a folder of no run: said, not an empty table and success
+		{[]string{"runs", noModel}, "", "runs: no run folders (folders with the config.yaml a gogan run writes) in " + noModel},
 		{[]string{"import", "--from", noModel, "--out", filepath.Join(dataRoot, "imp1")}, "", "train_opt.txt: no model in it: not the options file train.py writes"},
 		{[]string{"import", "--from", epochOnly, "--out", filepath.Join(dataRoot, "imp2")}, "", "no latest_net_G.pth, network G's file (--label picks another epoch's; the folder has 15)"},
 	} {
