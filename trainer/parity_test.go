@@ -115,10 +115,12 @@ func parityCases(t *testing.T, pd parityData) []parityCase {
 			}
 		}
 	}
-	// No norm at all, and ResNet G without dropout.
+	// No norm at all, and ResNet G without dropout. The loss weights
+	// other than their defaults (L1 and the gradient penalty's), which
+	// would let a weight left at its default pass.
 	cases = append(cases,
 		p2p("vanilla", "none", "basic", "unet_128"),
-		p2p("wgangp", "none", "n_layers", "unet_128", "model.n_layers_D=2"),
+		p2p("wgangp", "none", "n_layers", "unet_128", "model.n_layers_D=2", "train.lambda_L1=40", "train.lambda_gp=3"),
 		p2p("vanilla", "batch", "basic", "resnet_6blocks", "model.no_dropout=true"))
 	// colorization: pix2pix from L to ab of whole facades files (photo and
 	// label map side by side, resized square), the reference's defaults
@@ -148,7 +150,8 @@ func parityCases(t *testing.T, pd parityData) []parityCase {
 	}
 	cases = append(cases,
 		hd("global-labels-instances-vgg"), // lsgan, feature matching, VGG, instance norm, batch 1
-		hd("batch-norm-batch2", "model.norm=batch", "data.batch_size=2", "train.no_vgg_loss=true", "model.n_layers_D=3"),
+		// lambda_feat other than its default weighs feature matching here
+		hd("batch-norm-batch2", "model.norm=batch", "data.batch_size=2", "train.no_vgg_loss=true", "model.n_layers_D=3", "train.lambda_feat=4"),
 		hd("local-rgb-labels-fix-global", "model.netG=local", "model.ngf=4", "model.n_blocks_local=1", "data.label_nc=0",
 			"data.no_instance=true", "train.no_vgg_loss=true", "train.niter_fix_global=1", "model.num_D=3"),
 		hd("no-feature-matching", "train.no_ganFeat_loss=true", "train.lambda_feat=5"))
