@@ -47,3 +47,26 @@ func TestExportCarriesTheSplitAndSubset(t *testing.T) {
 		}
 	}
 }
+
+// TestExportResumesAtTheNextEpoch: the continued training gogan export
+// prints starts where the run stopped. pytorch-CycleGAN-and-pix2pix's
+// train.py runs epochs range(epoch_count, ...) with its linear rate rule
+// counted from epoch_count, so after 3 completed epochs --epoch_count 4
+// (gogan import --epoch 3 reads such a run back).
+func TestExportResumesAtTheNextEpoch(t *testing.T) {
+	for _, recipe := range []string{"pix2pix", "cyclegan", "colorization"} {
+		c, err := config.LoadConfig("", []string{"recipe=" + recipe, "data.root=" + t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, err := gan.For(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := def.Export(c, gan.ExportOptions{Dir: t.TempDir(), Completed: 3, EpochImages: 10})
+		if train := e.Commands[len(e.Commands)-1]; !strings.Contains(train, "train.py") || !strings.Contains(train, " --epoch_count 4 ") &&
+			!strings.HasSuffix(train, " --epoch_count 4") {
+			t.Errorf("%s after 3 epochs: train command %q, want --epoch_count 4", recipe, train)
+		}
+	}
+}
