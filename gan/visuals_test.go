@@ -3,6 +3,9 @@ package gan_test
 import (
 	"bytes"
 	"context"
+	"image"
+	"image/png"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -17,6 +20,22 @@ import (
 // random generators, or a resumed run would differ from an uninterrupted one.
 func TestSamplingLeavesTheRunAlone(t *testing.T) {
 	torch.LockThread()
+	// pix2pixHD's label maps (class ids 0 to 3 in stripes) and photos: its
+	// feature encoder E, with BatchNorm, runs in the grid's forward too.
+	hd := t.TempDir()
+	ids := image.NewGray(image.Rect(0, 0, 32, 32))
+	for i := range ids.Pix {
+		ids.Pix[i] = uint8(i / 7 % 4)
+	}
+	for _, dir := range []string{"train_label", "train_img"} {
+		os.MkdirAll(filepath.Join(hd, dir), 0o755)
+		f, err := os.Create(filepath.Join(hd, dir, "1.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		png.Encode(f, ids)
+		f.Close()
+	}
 	for _, sets := range [][]string{
 		{"recipe=dcgan", "model.ngf=8", "model.ndf=8", "data.image_size=32"},
 		{"recipe=pix2pix", "data.dataset=edges", "data.root=/usr/share/datasets/fashion-mnist", "data.max_samples=8",
@@ -24,6 +43,9 @@ func TestSamplingLeavesTheRunAlone(t *testing.T) {
 		{"recipe=cyclegan", "data.root=/usr/share/datasets/fashion-mnist", "data.classes_A=sneaker", "data.classes_B=sandal", "data.max_samples=8",
 			"model.input_nc=1", "model.output_nc=1", "model.netG=resnet_6blocks", "model.norm=batch", "model.ngf=8", "model.ndf=8",
 			"model.no_dropout=false", "data.load_size=32", "data.crop_size=32"},
+		{"recipe=pix2pixhd", "data.root=" + hd, "data.label_nc=4", "data.no_instance=true", "model.label_feat=true", "model.norm=batch",
+			"model.nef=4", "model.n_downsample_E=2", "model.ngf=4", "model.ndf=4", "model.n_downsample_global=2", "model.n_blocks_global=1",
+			"data.preprocess=resize_and_crop", "data.load_size=32", "data.crop_size=32", "train.no_vgg_loss=true"},
 	} {
 		cfg, err := config.LoadConfig("", append(sets, "out="+filepath.Join(t.TempDir(), "run"), "device=cpu"))
 		if err != nil {
