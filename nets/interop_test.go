@@ -174,7 +174,9 @@ func loadValues(t *testing.T, path string) map[string]value {
 // updates, Dropout masks from the same seed); PyTorch-initialised weights load
 // into gogan and give PyTorch's outputs; the state dicts have the same keys,
 // order, shapes and dtypes; Init and construction give PyTorch's weights
-// under the same seed.
+// under the same seed; and gogan's layer table (Describe's rows, worked out
+// on an empty batch) gives each layer the output shape of PyTorch's module
+// of that name on the real batch, and the network's outputs their shapes.
 func TestPyTorchInterop(t *testing.T) {
 	torchtest.Python(t) // fail early, before the gogan side runs
 	dir := t.TempDir()
@@ -266,13 +268,18 @@ func TestPyTorchInterop(t *testing.T) {
 			c.goKeys = append(c.goKeys, [3]string{e.Name, fmt.Sprint(e.Tensor.Shape()), e.Tensor.DType().String()})
 		}
 		c.goParams = n.NumParams()
-		rows, _, err := n.layerRows(c.in)
+		rows, outs, err := n.layerRows(c.in)
 		if err != nil {
 			t.Fatalf("%s: %v", c.Name, err)
 		}
 		c.goShapes = map[string][]int64{}
 		for _, r := range rows {
 			c.goShapes[r.name] = r.shape
+		}
+		for i, scale := range outs {
+			for j, shape := range scale {
+				c.goShapes[fmt.Sprintf("output %d.%d", i, j)] = shape
+			}
 		}
 		for _, ic := range c.Inits {
 			torch.ManualSeed(ic.Seed)
@@ -362,19 +369,27 @@ func TestPyTorchInterop(t *testing.T) {
 			}
 		}
 
+		ref := loadValues(t, c.Out)
+
 		// gogan's layer table (worked out on an empty batch) shows the
-		// shapes of PyTorch's modules on the real one
+		// shapes of PyTorch's modules and outputs on the real one
 		if len(c.goShapes) == 0 {
 			t.Errorf("%s: no layer table", c.Name)
 		}
 		for name, shape := range c.goShapes {
-			if want, ok := meta.Shapes[name]; !ok || fmt.Sprint(shape) != fmt.Sprint(want) {
-				t.Errorf("%s: layer %s outputs %v, PyTorch's module %v", c.Name, name, shape, want)
+			want, ok := meta.Shapes[name]
+			if o, isOut := strings.CutPrefix(name, "output "); isOut {
+				want, ok = ref["gogan.eval."+o].shape, true
+			}
+			switch {
+			case !ok:
+				t.Errorf("%s: layer %s outputs %v; PyTorch has no module %s", c.Name, name, shape, name)
+			case fmt.Sprint(shape) != fmt.Sprint(want):
+				t.Errorf("%s: layer %s outputs %v, PyTorch's %v", c.Name, name, shape, want)
 			}
 		}
 
 		// gogan's weights in PyTorch
-		ref := loadValues(t, c.Out)
 		for k, v := range c.goOut {
 			w, ok := ref["gogan."+k]
 			if !ok {

@@ -500,6 +500,35 @@ func (n *Net) layerRows(input []int64) ([]row, [][][]int64, error) {
 	if n.freed {
 		return nil, nil, errors.New("nets: describe: the network was freed")
 	}
+	if len(input) == 0 || slices.ContainsFunc(input, func(d int64) bool { return d < 1 }) {
+		return nil, nil, fmt.Errorf("nets: describe %s %s: input shape %s: want a batch and sizes of 1 or more", n.Options.Kind, n.Role, shapeString(input))
+	}
+	// An empty batch first: libtorch works out every layer's shape without
+	// computing a value (seconds and gigabytes saved on pix2pixHD's sizes).
+	// Where a layer folds the batch into another dimension (DCGAN D's
+	// flattened output) its size is not the batch's, and the network runs
+	// on the batch asked for.
+	rows, outs, err := n.shapesOn(append([]int64{0}, input[1:]...))
+	if err == nil && !sameRanks(rows, outs, len(input)) {
+		rows, outs, err = n.shapesOn(input)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("nets: describe %s %s on input %s: %w", n.Options.Kind, n.Role, shapeString(input), err)
+	}
+	for i := range rows {
+		rows[i].shape = withBatch(rows[i].shape, input[0])
+	}
+	for _, scale := range outs {
+		for j := range scale {
+			scale[j] = withBatch(scale[j], input[0])
+		}
+	}
+	return rows, outs, nil
+}
+
+// shapesOn runs the network on zeros of shape input, in eval mode without
+// gradients, recording its layers' rows and its outputs' shapes.
+func (n *Net) shapesOn(input []int64) ([]row, [][][]int64, error) {
 	rec := &recorder{}
 	was := n.st.training
 	n.st.training, n.st.rec = false, rec
@@ -509,29 +538,38 @@ func (n *Net) layerRows(input []int64) ([]row, [][][]int64, error) {
 		s := torch.NewScope()
 		defer s.Close()
 		torch.NoGrad(func() {
-			// An empty batch: libtorch works out every layer's shape
-			// without computing a value (seconds and gigabytes saved on
-			// pix2pixHD's sizes); the rows show the batch asked for.
-			x := torch.Zeros(torch.Float32, n.dev, append([]int64{0}, input[1:]...)...)
-			for _, scale := range n.ForwardMultiScale(x) {
+			for _, scale := range n.ForwardMultiScale(torch.Zeros(torch.Float32, n.dev, input...)) {
 				var shapes [][]int64
 				for _, t := range scale {
-					shapes = append(shapes, withBatch(t.Shape(), input[0]))
+					shapes = append(shapes, t.Shape())
 				}
 				outs = append(outs, shapes)
 			}
 		})
 	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("nets: describe %s %s on input %s: %w", n.Options.Kind, n.Role, shapeString(input), err)
-	}
-	for i := range rec.rows {
-		rec.rows[i].shape = withBatch(rec.rows[i].shape, input[0])
-	}
-	return rec.rows, outs, nil
+	return rec.rows, outs, err
 }
 
-// withBatch is a shape of Describe's empty batch with the batch asked for.
+// sameRanks says whether every layer's and output's shape has the input's
+// rank, its first dimension then the batch.
+func sameRanks(rows []row, outs [][][]int64, rank int) bool {
+	for _, r := range rows {
+		if r.shape != nil && len(r.shape) != rank { // nil: a block that returns no one tensor
+			return false
+		}
+	}
+	for _, scale := range outs {
+		for _, s := range scale {
+			if len(s) != rank {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// withBatch is a shape of the empty batch's pass with the batch asked for
+// (a shape of the real batch's is left as it is).
 func withBatch(shape []int64, b int64) []int64 {
 	if len(shape) > 0 && shape[0] == 0 {
 		shape = append([]int64{b}, shape[1:]...)

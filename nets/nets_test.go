@@ -515,6 +515,26 @@ func TestDescribe(t *testing.T) {
 			t.Errorf("Describe changed %s", e.Name)
 		}
 	}
+	// DCGAN D flattens its output: on a larger input than its own, 5x5
+	// values a sample, which an empty batch cannot show
+	if s, err := d.Describe([]int64{2, 3, 128, 128}); err != nil || !strings.Contains(s, "input [2 3 128 128] -> output [50]") {
+		t.Errorf("dcgan D on 128x128: %v\n%s", err, s)
+	}
+	for _, bad := range [][]int64{{}, {-1, 3, 64, 64}, {1, 3, 0, 64}} {
+		if _, err := d.Describe(bad); err == nil || !strings.Contains(err.Error(), "want a batch and sizes of 1 or more") {
+			t.Errorf("describe on %v: %v", bad, err)
+		}
+	}
+	// DCGAN D flattens its output: on a larger input than its own, 5x5
+	// values a sample, which an empty batch cannot show
+	if s, err := d.Describe([]int64{2, 3, 128, 128}); err != nil || !strings.Contains(s, "input [2 3 128 128] -> output [50]") {
+		t.Errorf("dcgan D on 128x128: %v\n%s", err, s)
+	}
+	for _, bad := range [][]int64{{}, {-1, 3, 64, 64}, {1, 3, 0, 64}} {
+		if _, err := d.Describe(bad); err == nil || !strings.Contains(err.Error(), "want a batch and sizes of 1 or more") {
+			t.Errorf("describe on %v: %v", bad, err)
+		}
+	}
 	u := mustG(t, Options{Kind: "unet_128", NGF: 4})
 	s, err = u.Describe(nil)
 	if err != nil {

@@ -24,7 +24,9 @@ load_state_dict(strict=True), runs it in eval mode and then in train mode, and w
 outputs and the buffers the train-mode pass updated. It then builds a PyTorch-initialised
 network (seeded), writes its state dict and its outputs the same way, for the Go side to
 load and compare. Init checks apply init_weights / weights_init after a seed and write
-the state dict, for gogan's Init to reproduce under the same seed.
+the state dict, for gogan's Init to reproduce under the same seed. The case's meta.json
+also holds every module's output shape in an eval forward of the input (forward hooks on a
+copy whose shared modules are one per place), for gogan's layer table.
 
 Nothing here is pasted from gogan; only the safetensors files connect the two.
 """
