@@ -86,7 +86,7 @@ func TestCycleGANTrainsAndTranslates(t *testing.T) {
 			t.Errorf("translate %s: %dx%d, want the training crop 32x32", dir, w, h)
 		}
 	}
-	if out, err := gogan(t, "translate", "--checkpoint", run, "--direction", "sideways", "--input", in, "--out", filepath.Join(base, "x")); err == nil || !strings.Contains(out, "--direction sideways: checkpoint "+run) || !strings.Contains(out, "translates AtoB or BtoA, not sideways: give one of them") {
+	if out, err := gogan(t, "translate", "--checkpoint", run, "--direction", "sideways", "--input", in, "--out", filepath.Join(base, "x")); err == nil || !strings.Contains(out, "--direction sideways: checkpoint "+run) || !strings.Contains(out, "translates AtoB or BtoA, not sideways: give one of them, or leave --direction out for AtoB") {
 		t.Errorf("translate --direction sideways: %v\n%s", err, out)
 	}
 	// Classes of Fashion-MNIST have no pairs to score against.

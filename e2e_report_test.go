@@ -214,16 +214,22 @@ func TestRunsShowsTheLossesOfAStop(t *testing.T) {
 
 // TestKilledRunsPageSaysWhenOverdue: a run killed without a word (SIGKILL)
 // leaves its live page due for a rewrite by a time the trainer worked out
-// from its pace (two minutes and a few steps' time after the last one),
-// past which the page says the run may have stopped (the browser side:
-// report's TestLivePageSaysWhenOverdue); the run's final page says nothing
-// of the kind.
+// from its pace (two minutes and a few steps' and a checkpoint's time after
+// it was written), past which the page says the run may have stopped (the
+// browser side: report's TestLivePageSaysWhenOverdue); a resumed run
+// replaces that page as it starts, and its final page says nothing of the
+// kind.
 func TestKilledRunsPageSaysWhenOverdue(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
-	cmd, _ := startJob(t, run, 12, goganBin, append([]string{"train"}, smallDCGAN(run, "train.max_steps=400", "train.sample_every=5", "train.checkpoint_every=4")...)...)
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
 	page := filepath.Join(run, "index.html")
+	kill := func(cmd *exec.Cmd) {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	}
+	start := time.Now()
+	cmd, _ := startJob(t, run, 12, goganBin, append([]string{"train"}, smallDCGAN(run, "train.max_steps=400", "train.sample_every=5", "train.checkpoint_every=4")...)...)
+	ran := time.Since(start)
+	kill(cmd)
 	html, err := os.ReadFile(page)
 	if err != nil {
 		t.Fatal(err)
@@ -236,12 +242,23 @@ func TestKilledRunsPageSaysWhenOverdue(t *testing.T) {
 	if m == nil {
 		t.Fatalf("the killed run's live page has no due time:\n%s", html)
 	}
+	// The pace and the checkpoint's time are each at most the time the
+	// job ran; the next rewrite is at most 5 steps on (sample_every).
 	ms, _ := strconv.ParseInt(string(m[1]), 10, 64)
-	if after := time.UnixMilli(ms).Sub(fi.ModTime()); after < 2*time.Minute || after > 5*time.Minute {
-		t.Errorf("the page is due %v after it was written, want two minutes and a few steps' time", after)
+	if after := time.UnixMilli(ms).Sub(fi.ModTime()); after < 2*time.Minute || after > 2*time.Minute+17*ran {
+		t.Errorf("the page is due %v after it was written (the job ran %v), want two minutes and a few steps' and a checkpoint's time", after, ran)
 	}
-	if !strings.Contains(string(html), "<code>gogan resume "+run+"</code>") {
-		t.Errorf("the page does not say how to go on:\n%s", html)
+	if !strings.Contains(string(html), "<code>gogan resume "+run+"</code>") || !strings.Contains(string(html), "<code>gogan runs "+filepath.Dir(run)+"</code>") {
+		t.Errorf("the page does not say how to tell and go on:\n%s", html)
+	}
+	// The resumed run's page is its own from its first step (a row past
+	// those the killed run logged: the resume cuts those after its
+	// checkpoint).
+	resumed := time.Now()
+	cmd, _ = startJob(t, run, len(lossRows(t, run))+1, goganBin, "resume", run, "--quiet")
+	kill(cmd)
+	if fi, err := os.Stat(page); err != nil || fi.ModTime().Before(resumed) {
+		t.Errorf("the resumed run did not rewrite the page as it started: %v", err)
 	}
 	if out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=14"); err != nil {
 		t.Fatalf("resume: %v\n%s", err, out)

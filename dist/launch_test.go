@@ -106,9 +106,9 @@ func launch(t *testing.T, do string, o LaunchOptions, sigs ...syscall.Signal) (i
 // TestLaunchEnds: the launcher returns whatever its ranks do. Ranks deaf
 // to a SIGTERM are killed when its grace ends, or at once at a second
 // signal; ranks stopped by a signal one of them got stop the job (143, or
-// 130 for a SIGINT, the code they exit with) and
-// are no failure, however long rank 0 takes to checkpoint; a rank that fails is named (not one that stopped for
-// its failure first), and the others killed after the grace.
+// 130 for a SIGINT, the code they exit with) and are no failure, however
+// long rank 0 takes to checkpoint; a rank that fails is named (not one that
+// stopped for its failure first), and the others killed after the grace.
 func TestLaunchEnds(t *testing.T) {
 	long := LaunchOptions{Grace: time.Hour, SignalGrace: time.Hour}
 	if code, err, took := launch(t, "hang", LaunchOptions{Grace: time.Hour, SignalGrace: time.Second}, syscall.SIGTERM); code != 143 || err != nil || took > 30*time.Second {

@@ -101,7 +101,7 @@ func Translation(ck runfolder.Checkpoint, cfg *config.Config, direction, command
 	if len(dirs) == 1 {
 		return gan.Translation{}, fmt.Errorf("--direction %s: checkpoint %s (%s) translates %s, not %s: leave --direction out, or give %s", direction, ck.Dir, cfg.Recipe, dirs[0], direction, dirs[0])
 	}
-	return gan.Translation{}, fmt.Errorf("--direction %s: checkpoint %s (%s) translates %s, not %s: give one of them", direction, ck.Dir, cfg.Recipe, strings.Join(dirs, " or "), direction)
+	return gan.Translation{}, fmt.Errorf("--direction %s: checkpoint %s (%s) translates %s, not %s: give one of them, or leave --direction out for %s", direction, ck.Dir, cfg.Recipe, strings.Join(dirs, " or "), direction, dirs[0])
 }
 
 // maxSampleGrid is the most samples gogan sample puts in a grid (a 10000

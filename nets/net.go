@@ -444,8 +444,9 @@ func (n *Net) InputShape(b int64) []int64 {
 
 // Describe works out the network's shapes on an input of the given shape
 // (InputShape(1) when nil), in eval mode without gradients and without
-// changing any buffer, and returns a table of its layers: state-dict name, layer, output shape and
-// parameters (a block's row counts its layers'), then the totals.
+// changing any buffer, and returns a table of its layers: state-dict name,
+// layer, output shape and parameters (a block's row counts its layers'),
+// then the totals.
 func (n *Net) Describe(input []int64) (string, error) {
 	if input == nil {
 		input = n.InputShape(1)

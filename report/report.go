@@ -25,8 +25,10 @@ type ReportInfo struct {
 	RefreshSeconds int
 	// DueBy is when, at the latest, a live page is rewritten next: past
 	// it, the page says that the run may have stopped without a word (a
-	// SIGKILL, the OOM killer, its machine down). Zero: not said.
-	DueBy time.Time
+	// SIGKILL, the OOM killer, its machine down), and gives the commands
+	// that tell (RunsCommand) and that go on (ResumeCommand). Zero: not said.
+	DueBy                      time.Time
+	RunsCommand, ResumeCommand string
 }
 
 type reportImage struct {
@@ -40,8 +42,6 @@ type reportData struct {
 	Updated     string
 	DueMs       int64  // DueBy in JavaScript's milliseconds; 0: none
 	Due         string // DueBy for the reader
-	RunsDir     string // the folder `gogan runs` lists the run in
-	Run         string
 	Latest      *reportImage
 	LossPlot    *reportImage
 	Epochs      []reportImage
@@ -59,7 +59,7 @@ func WriteReport(r runfolder.RunDir, info ReportInfo) error {
 	if info.RefreshSeconds <= 0 {
 		info.RefreshSeconds = 15
 	}
-	d := reportData{ReportInfo: info, Updated: time.Now().Format("2006-01-02 15:04:05"), RunsDir: filepath.Dir(r.Path), Run: r.Path}
+	d := reportData{ReportInfo: info, Updated: time.Now().Format("2006-01-02 15:04:05")}
 	if info.Live && !info.DueBy.IsZero() {
 		d.DueMs, d.Due = info.DueBy.UnixMilli(), info.DueBy.Format("2006-01-02 15:04:05")
 	}
@@ -164,7 +164,7 @@ pre { background: #f6f6f6; padding: 1em; overflow: auto; }
 <p>{{.Status}}{{if .Live}} · this page reloads every {{.RefreshSeconds}} s{{end}} · updated {{.Updated}}</p>
 {{if .DueMs}}<p id="stale" class="broken" data-due="{{.DueMs}}" hidden>No update since {{.Updated}}, though one was due by {{.Due}}:
 the run may have stopped without a word (killed, out of memory, its machine down).
-<code>gogan runs {{.RunsDir}}</code> says whether it still runs; <code>gogan resume {{.Run}}</code> continues it from its newest checkpoint.</p>
+<code>{{.RunsCommand}}</code> says whether it still runs; <code>{{.ResumeCommand}}</code> continues it from its newest checkpoint.</p>
 <script>
 // Past the time the trainer expected to rewrite this page by, say so.
 (function () {

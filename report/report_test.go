@@ -241,7 +241,8 @@ func TestLivePageSaysWhenOverdue(t *testing.T) {
 		{"no due time", true, 0, false},
 		{"final page", false, -time.Hour, false},
 	} {
-		info := report.ReportInfo{Title: "run", Status: "training: step 300 of 1200", Live: c.live}
+		info := report.ReportInfo{Title: "run", Status: "training: step 300 of 1200", Live: c.live,
+			RunsCommand: "gogan runs /r", ResumeCommand: "gogan resume '/r/a b'"}
 		if c.due != 0 {
 			info.DueBy = time.Now().Add(c.due)
 		}
@@ -253,7 +254,7 @@ func TestLivePageSaysWhenOverdue(t *testing.T) {
 		switch {
 		case c.shown && (!stale.MatchString(dom) || p == "" || strings.Contains(p, "hidden")):
 			t.Errorf("%s: the page does not say the run may have stopped: %q", c.name, p)
-		case c.shown && !strings.Contains(dom, "gogan runs "+filepath.Dir(r.Path)+"</code>") || c.shown && !strings.Contains(dom, "gogan resume "+r.Path+"</code>"):
+		case c.shown && (!strings.Contains(dom, "<code>gogan runs /r</code>") || !strings.Contains(dom, "<code>gogan resume '/r/a b'</code>")):
 			t.Errorf("%s: the page does not say how to tell and go on:\n%s", c.name, dom)
 		case !c.shown && (stale.MatchString(dom) || p != "" && !strings.Contains(p, "hidden")):
 			t.Errorf("%s: the page says the run may have stopped: %q", c.name, p)

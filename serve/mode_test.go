@@ -28,7 +28,9 @@ import (
 func TestServeRunsTheModeAsked(t *testing.T) {
 	run := trainTinyEdges(t, "model.no_dropout=true")
 	in := filepath.Join(t.TempDir(), "in")
-	os.MkdirAll(in, 0o755)
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	drawing := image.NewGray(image.Rect(0, 0, 32, 32))
 	for i := range drawing.Pix {
 		drawing.Pix[i] = 255
@@ -37,8 +39,12 @@ func TestServeRunsTheModeAsked(t *testing.T) {
 		drawing.Pix[6*32+x], drawing.Pix[25*32+x], drawing.Pix[x*32+5] = 0, 0, 0
 	}
 	var body bytes.Buffer
-	png.Encode(&body, drawing)
-	os.WriteFile(filepath.Join(in, "d.png"), body.Bytes(), 0o644)
+	if err := png.Encode(&body, drawing); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(in, "d.png"), body.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	served := map[bool]image.Image{}
 	for _, eval := range []bool{false, true} {
 		out := filepath.Join(t.TempDir(), "out")

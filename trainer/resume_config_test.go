@@ -47,9 +47,10 @@ func TestDivisorsText(t *testing.T) {
 
 // TestResumedConfigIsTheRunsOwn: a resume rewrites config.yaml with what it
 // trained on (a raised train.max_steps, so that the resume command a stopped
-// run prints goes on with it), but keeps the file's threads (the machine's,
-// here a --set of this resume) and the run's own folder as out, where a
-// GOGAN_OUT left exported named another (nothing is made there).
+// run prints goes on with it), but keeps the file's threads where this
+// resume ran with others (a --set for this machine: the file's 2 stays, not
+// the resume's 1) and the run's own folder as out, where a GOGAN_OUT left
+// exported named another (nothing is made there).
 func TestResumedConfigIsTheRunsOwn(t *testing.T) {
 	ctx := context.Background()
 	run := filepath.Join(t.TempDir(), "run")

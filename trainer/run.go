@@ -274,11 +274,13 @@ type session struct {
 	quit     bool
 	tb       *tensorboard.Writer // nil with logging.tensorboard off
 	// reportAt and reportStep are when and at which step the live report
-	// was last written (or training began), pace the time a step took
-	// since the one before it: when the next is due (reportDue).
+	// was last written (the first as training begins), pace the mean time of a step
+	// between the last two, ckptTook the last checkpoint's: when the next
+	// is due (reportDue).
 	reportAt   time.Time
 	reportStep int
 	pace       time.Duration
+	ckptTook   time.Duration
 	ckptT      time.Time // when the last checkpoint was written (or the run started)
 	// tbImageStep: the step whose sample grid went to TensorBoard last (-1
 	// from the event file's opening: none yet; a step that is also an
@@ -774,6 +776,7 @@ func (s *session) fixed() []torch.Named {
 // checkpoint writes the complete state after the current step (rank 0; the
 // other ranks hand it their buffers first).
 func (s *session) checkpoint() error {
+	defer func(start time.Time) { s.ckptTook = time.Since(start) }(time.Now())
 	if err := s.syncBuffers(); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
@@ -1286,6 +1289,8 @@ func (s *session) report(status string, p page) {
 	info := report.ReportInfo{Title: filepath.Base(s.rd.Path) + " (" + s.cfg.Recipe + ")", Status: status, Live: bool(p)}
 	if p == livePage {
 		info.DueBy = s.reportDue()
+		run, _ := filepath.Abs(s.rd.Path) // the page is read elsewhere than the trainer's folder
+		info.RunsCommand, info.ResumeCommand = gan.Command("gogan", "runs", filepath.Dir(run)), gan.Command("gogan", "resume", run)
 	}
 	if err := report.WriteReport(s.rd, info); err != nil {
 		slog.Warn("report", "err", err)
@@ -1294,9 +1299,10 @@ func (s *session) report(status string, p page) {
 
 // reportDue is when the live page is rewritten next at the latest: at the
 // next sample grid or epoch end, at three times the pace of the steps since
-// the last rewrite (a slower stretch; checkpoints and grids are in the
-// pace), and two minutes more for what the pace does not show. Zero before
-// the pace is known.
+// the last rewrite (a slower stretch), twice the last checkpoint's time (an
+// epoch's end writes one before its page), and two minutes more for what
+// neither shows. Zero before the pace is known, or past a century (a pace
+// taken across a suspend).
 func (s *session) reportDue() time.Time {
 	now := time.Now()
 	if steps := s.step - s.reportStep; steps > 0 {
@@ -1313,7 +1319,11 @@ func (s *session) reportDue() time.Time {
 	if se := s.cfg.Train.SampleEvery; se > 0 {
 		next = min(next, se-s.step%se)
 	}
-	return now.Add(3*s.pace*time.Duration(max(next, 1)) + 2*time.Minute)
+	wait := 3*s.pace.Seconds()*float64(max(next, 1)) + 2*s.ckptTook.Seconds() + 120
+	if wait > 100*365*24*3600 {
+		return time.Time{}
+	}
+	return now.Add(time.Duration(wait * float64(time.Second)))
 }
 
 func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
@@ -1331,7 +1341,6 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 	if s.lead {
 		sd.OnQuit(s.quitStatus)
 	}
-	s.reportAt, s.reportStep = time.Now(), s.step
 	max := s.maxSteps()
 	if s.step >= max && s.step > 0 && s.lead {
 		how := "raise train.max_steps"
@@ -1352,6 +1361,9 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 	if err := s.drawMissedEpochGrid(); err != nil {
 		return nil, err
 	}
+	// A live page from the start: a resumed run's replaces the one its
+	// killed session left, which says that run may have stopped.
+	s.report(fmt.Sprintf("training: step %d of %d", s.step, max), livePage)
 	// Rank 0 tells how the job goes: under torchrun the ranks share its
 	// terminal, where another rank's bar would overwrite rank 0's (the
 	// others log at warnings only).

@@ -254,7 +254,7 @@ func TestRunsTrainAtTheSchedulersRates(t *testing.T) {
 			lossD     []float64
 		}{{"straight", straight, straightLoss}, {"stopped and resumed", stopped, stoppedLoss}} {
 			lrs := probeStateOf(t, r.run).LRs
-			want := schedulerRates(t, py, c.policy, c.epochs, r.lossD)
+			want := schedulerRates(t, py, trainOf(t, base), c.epochs, r.lossD)
 			if len(lrs) != len(want.LRs) {
 				t.Fatalf("%s %s: rates of %d steps, want %d", c.policy, r.name, len(lrs), len(want.LRs))
 			}
@@ -311,16 +311,17 @@ type epochScheduled struct {
 // train.lr 0.001, linear with train.epochs 1 and train.epochs_decay 2, as
 // pytorch-CycleGAN-and-pix2pix's get_scheduler builds them (epoch_count 1);
 // plateau stepped with each epoch's mean of loss.
-func schedulerRates(t *testing.T, py, policy string, epochs int, loss []float64) scheduled {
+func schedulerRates(t *testing.T, py string, tc config.TrainConfig, epochs int, loss []float64) scheduled {
 	t.Helper()
-	cases := torchtest.WriteCases(t, t.TempDir(), map[string]any{"policy": policy, "epochs": epochs, "loss": loss})
+	cases := torchtest.WriteCases(t, t.TempDir(), map[string]any{"policy": tc.LRPolicy, "lr": tc.LR,
+		"n_epochs": tc.Epochs, "n_epochs_decay": tc.EpochsDecay, "epochs": epochs, "loss": loss})
 	script := `
 import json, sys, torch
 c = json.load(open(sys.argv[1]))
-opts = [torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=0.001) for _ in ("G", "D")]
+opts = [torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=c["lr"]) for _ in ("G", "D")]
 if c["policy"] == "linear":
-    def lambda_rule(epoch):  # networks.get_scheduler: epoch_count 1, n_epochs 1, n_epochs_decay 2
-        return 1.0 - max(0, epoch + 1 - 1) / float(2 + 1)
+    def lambda_rule(epoch):  # networks.get_scheduler, epoch_count 1
+        return 1.0 - max(0, epoch + 1 - c["n_epochs"]) / float(c["n_epochs_decay"] + 1)
     scheds = [torch.optim.lr_scheduler.LambdaLR(o, lr_lambda=lambda_rule) for o in opts]
 else:
     scheds = [torch.optim.lr_scheduler.ReduceLROnPlateau(o, mode="min", factor=0.2, threshold=0.01, patience=5) for o in opts]
@@ -345,6 +346,16 @@ print(json.dumps(out))
 		t.Fatalf("python: %v\n%s", err, b)
 	}
 	return s
+}
+
+// trainOf is the train section of the config the sets give.
+func trainOf(t *testing.T, sets []string) config.TrainConfig {
+	t.Helper()
+	cfg, err := config.LoadConfig("", sets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Train
 }
 
 // loopStateAt reads the loop's state from a run's checkpoint of step.
