@@ -78,13 +78,7 @@ func TestLimitsAtTheirBounds(t *testing.T) {
 		{"HEAD", "/", 200, ""},
 		{"HEAD", "/sample?seed=2", 200, ""},
 	} {
-		req, _ := http.NewRequest(c.method, ts.URL+c.path, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, b := request(t, c.method, ts.URL+c.path)
 		if resp.StatusCode != c.code || !strings.Contains(string(b), c.want) {
 			t.Errorf("%s %s: %d %.100q, want %d with %q", c.method, c.path, resp.StatusCode, b, c.code, c.want)
 		}

@@ -147,6 +147,23 @@ func post(t *testing.T, url, ctype string, body []byte) (*http.Response, []byte)
 	return resp, b
 }
 
+// request sends a request without a body and returns the response with
+// its body read.
+func request(t *testing.T, method, url string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
 func TestTranslateAPI(t *testing.T) {
 	e := &fakeEngine{}
 	ts := testServer(t, translateModel(true), e, Options{MaxUpload: 4096, MaxPixels: 10000})
@@ -234,13 +251,7 @@ func TestTranslateAPI(t *testing.T) {
 		{"GET", "/nothing", 404, "GET /nothing: no such page; this server answers GET / (the page), POST /translate, GET /example, GET /info and GET /healthz"},
 		{"HEAD", "/nothing", 404, ""},
 	} {
-		req, _ := http.NewRequest(c.method, ts.URL+c.path, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, b := request(t, c.method, ts.URL+c.path)
 		if resp.StatusCode != c.code || !strings.Contains(string(b), c.want) {
 			t.Errorf("%s %s: %d %q, want %d with %q", c.method, c.path, resp.StatusCode, b, c.code, c.want)
 		}
