@@ -164,7 +164,7 @@ func TestRunsShowsTheLossesOfAStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
-		if b, _ := os.ReadFile(filepath.Join(run, "index.html")); strings.Contains(string(b), "training: step") {
+		if b, _ := os.ReadFile(filepath.Join(run, "index.html")); regexp.MustCompile(`training: step [1-9]`).Match(b) { // a step taken
 			break
 		}
 		if time.Now().After(deadline) {
@@ -217,8 +217,9 @@ func TestRunsShowsTheLossesOfAStop(t *testing.T) {
 // from its pace (two minutes and a few steps' and a checkpoint's time after
 // it was written), past which the page says the run may have stopped (the
 // browser side: report's TestLivePageSaysWhenOverdue); a resumed run
-// replaces that page as it starts, and its final page says nothing of the
-// kind.
+// replaces that page as it starts, dates its next from its first step (a
+// kill before its first grid is told too), and its final page says nothing
+// of the kind.
 func TestKilledRunsPageSaysWhenOverdue(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
 	page := filepath.Join(run, "index.html")
@@ -259,6 +260,9 @@ func TestKilledRunsPageSaysWhenOverdue(t *testing.T) {
 	kill(cmd)
 	if fi, err := os.Stat(page); err != nil || fi.ModTime().Before(resumed) {
 		t.Errorf("the resumed run did not rewrite the page as it started: %v", err)
+	}
+	if html, _ := os.ReadFile(page); !strings.Contains(string(html), "data-due=") {
+		t.Errorf("the resumed run, killed after its first step and before a grid, left a page without a due time:\n%s", html)
 	}
 	if out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=14"); err != nil {
 		t.Fatalf("resume: %v\n%s", err, out)

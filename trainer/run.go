@@ -1362,8 +1362,10 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		return nil, err
 	}
 	// A live page from the start: a resumed run's replaces the one its
-	// killed session left, which says that run may have stopped.
+	// killed session left, which says that run may have stopped. Its
+	// next, after the first step, dates the one after by that step's pace.
 	s.report(fmt.Sprintf("training: step %d of %d", s.step, max), livePage)
+	startStep := s.step
 	// Rank 0 tells how the job goes: under torchrun the ranks share its
 	// terminal, where another rank's bar would overwrite rank 0's (the
 	// others log at warnings only).
@@ -1514,9 +1516,12 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			if err := s.writeSample(); err != nil {
 				return nil, err
 			}
+		}
+		firstPage := s.step == startStep+1
+		if sample || firstPage {
 			s.report(fmt.Sprintf("training: step %d of %d", s.step, max), livePage)
 		}
-		if sample || byStep || byTime {
+		if sample || byStep || byTime || firstPage {
 			reader.restartClock() // the time between steps (samples, checkpoints) is not the steps'
 		}
 	}
