@@ -416,6 +416,20 @@ func (n *Net) DropoutOverRanks(rank, ranks int) {
 	}
 }
 
+// HasBatchNorm and HasDropout say whether the network has such layers: what
+// a data-parallel run's ranks normalise with, and mask, sample by sample.
+func (n *Net) HasBatchNorm() bool { return hasLayer[*BatchNorm2d](n) }
+func (n *Net) HasDropout() bool   { return hasLayer[*Dropout](n) }
+
+func hasLayer[T Module](n *Net) bool {
+	for _, m := range n.modules {
+		if _, ok := m.(T); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // SyncBatchNorm makes the network's BatchNorm layers SyncBatchNorm over
 // ranks processes (torch.nn.SyncBatchNorm.convert_sync_batchnorm); 1 undoes
 // it. The process group must be joined.

@@ -627,3 +627,24 @@ func TestTooLargeNamesItsKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestHasBatchNormAndDropout: the layers a network has, whatever options
+// put them there (DCGAN's BatchNorm is its kind's; a U-Net's norm and
+// dropout are options).
+func TestHasBatchNormAndDropout(t *testing.T) {
+	for _, c := range []struct {
+		n           *Net
+		bn, dropout bool
+	}{
+		{mustG(t, Options{Kind: "dcgan"}), true, false},
+		{mustD(t, Options{Kind: "dcgan"}), true, false},
+		{mustG(t, Options{Kind: "unet_128", NGF: 4, Norm: "instance", Dropout: true}), false, true},
+		{mustG(t, Options{Kind: "unet_128", NGF: 4, Norm: "batch"}), true, false},
+		{mustG(t, Options{Kind: "resnet_6blocks", NGF: 4, Norm: "none"}), false, false},
+	} {
+		if bn, d := c.n.HasBatchNorm(), c.n.HasDropout(); bn != c.bn || d != c.dropout {
+			t.Errorf("%s %s (norm %q, dropout %v): HasBatchNorm %v, HasDropout %v; want %v, %v",
+				c.n.Options.Kind, c.n.Role, c.n.Options.Norm, c.n.Options.Dropout, bn, d, c.bn, c.dropout)
+		}
+	}
+}

@@ -325,10 +325,7 @@ func (s *session) logCommunication() {
 func (s *session) rankCountDiffers(sameGlobal bool) []string {
 	bn, dropout := false, false
 	for _, n := range s.rec.Nets() {
-		dropout = dropout || n.Net.Options.Dropout
-		for _, e := range n.Net.StateDict() {
-			bn = bn || strings.HasSuffix(e.Name, "running_mean")
-		}
+		bn, dropout = bn || n.Net.HasBatchNorm(), dropout || n.Net.HasDropout()
 	}
 	var d []string
 	if !sameGlobal {
