@@ -274,9 +274,9 @@ type session struct {
 	quit     bool
 	tb       *tensorboard.Writer // nil with logging.tensorboard off
 	// reportAt and reportStep are when and at which step the live report
-	// was last written (the first as training begins), pace the mean time of a step
-	// between the last two, ckptTook the last checkpoint's: when the next
-	// is due (reportDue).
+	// was last written (the first as training begins), pace the mean time
+	// of a step between the last two, ckptTook the last checkpoint's: when
+	// the next is due (reportDue).
 	reportAt   time.Time
 	reportStep int
 	pace       time.Duration

@@ -222,8 +222,8 @@ func TestRunsTrainAtTheSchedulersRates(t *testing.T) {
 			"model.ndf=8", "data.batch_size=4", "data.drop_last=true", "data.workers=1", "train.log_every=1", "train.sample_every=0",
 			"train.lr=0.001", "train.lr_policy=" + c.policy, "device=cpu", "threads=2"}, c.sets...)
 		// train runs name, stopped at stopAt and resumed where stopAt > 0; it
-		// returns the run and its Loss_D of every step.
-		train := func(name string, stopAt int) (string, []float64) {
+		// returns the run's config and its Loss_D of every step.
+		train := func(name string, stopAt int) (*config.Config, []float64) {
 			var lossD []float64
 			opt := RunOptions{Quiet: true, Writer: os.Stderr, OnStep: func(_ int, l map[string]float64) { lossD = append(lossD, l["Loss_D"]) }}
 			sets := append(slices.Clone(base), "out="+filepath.Join(t.TempDir(), name))
@@ -245,16 +245,16 @@ func TestRunsTrainAtTheSchedulersRates(t *testing.T) {
 			if len(lossD) != 4*c.epochs {
 				t.Fatalf("%s %s: %d steps, want %d", c.policy, name, len(lossD), 4*c.epochs)
 			}
-			return cfg.Out, lossD
+			return cfg, lossD
 		}
 		straight, straightLoss := train("straight", 0)
 		stopped, stoppedLoss := train("stopped", c.stopAt)
 		for _, r := range []struct {
 			name, run string
 			lossD     []float64
-		}{{"straight", straight, straightLoss}, {"stopped and resumed", stopped, stoppedLoss}} {
+		}{{"straight", straight.Out, straightLoss}, {"stopped and resumed", stopped.Out, stoppedLoss}} {
 			lrs := probeStateOf(t, r.run).LRs
-			want := schedulerRates(t, py, trainOf(t, base), c.epochs, r.lossD)
+			want := schedulerRates(t, py, straight.Train, c.epochs, r.lossD)
 			if len(lrs) != len(want.LRs) {
 				t.Fatalf("%s %s: rates of %d steps, want %d", c.policy, r.name, len(lrs), len(want.LRs))
 			}
@@ -283,7 +283,7 @@ func TestRunsTrainAtTheSchedulersRates(t *testing.T) {
 		}
 		if c.policy == "plateau" {
 			for step := c.stopAt; step <= 4*c.epochs; step++ {
-				a, b := loopStateAt(t, straight, step), loopStateAt(t, stopped, step)
+				a, b := loopStateAt(t, straight.Out, step), loopStateAt(t, stopped.Out, step)
 				if *a.Schedule != *b.Schedule || a.EpochSum != b.EpochSum || a.EpochN != b.EpochN {
 					t.Errorf("plateau: step %d's loop state stopped and resumed %+v (sum %v of %d), straight %+v (sum %v of %d)",
 						step, *b.Schedule, b.EpochSum, b.EpochN, *a.Schedule, a.EpochSum, a.EpochN)
@@ -346,16 +346,6 @@ print(json.dumps(out))
 		t.Fatalf("python: %v\n%s", err, b)
 	}
 	return s
-}
-
-// trainOf is the train section of the config the sets give.
-func trainOf(t *testing.T, sets []string) config.TrainConfig {
-	t.Helper()
-	cfg, err := config.LoadConfig("", sets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg.Train
 }
 
 // loopStateAt reads the loop's state from a run's checkpoint of step.
