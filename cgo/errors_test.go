@@ -130,7 +130,7 @@ func TestTryPassesOtherPanics(t *testing.T) {
 }
 
 func TestParseDevice(t *testing.T) {
-	for in, want := range map[string]Device{"cpu": CPUDevice, " CPU ": CPUDevice} {
+	for in, want := range map[string]Device{"cpu": CPUDevice} {
 		got, err := ParseDevice(in)
 		if err != nil || got != want {
 			t.Errorf("ParseDevice(%q) = %v, %v", in, got, err)
@@ -140,9 +140,15 @@ func TestParseDevice(t *testing.T) {
 	if err != nil || auto.IsCUDA() != CUDAIsAvailable() {
 		t.Errorf("auto = %v, %v with CUDA available %v", auto, err, CUDAIsAvailable())
 	}
-	for _, bad := range []string{"gpu", "cuda:x", "cuda:-1", "cuda:99"} {
+	for _, bad := range []string{"gpu", "cuda:x", "cuda:-1", "cuda:99", "cuda:01", "cuda:+0", "cuda: 0", " cpu", "CPU", "Cuda"} {
 		if _, err := ParseDevice(bad); err == nil || !strings.Contains(err.Error(), bad) {
 			t.Errorf("ParseDevice(%q): error %v should name the value", bad, err)
+		}
+	}
+	// Refused for its spelling, whatever devices this machine has.
+	for _, bad := range []string{"cuda:01", "cuda:+0"} {
+		if _, err := ParseDevice(bad); err == nil || !strings.Contains(err.Error(), "leading zeros") {
+			t.Errorf("ParseDevice(%q): error %v should say how to write the number", bad, err)
 		}
 	}
 }

@@ -89,7 +89,6 @@ func (d Device) IsCUDA() bool { return d.Type == CUDA }
 // when there is one, else the CPU). A CUDA device that this machine lacks is
 // an error that says which devices there are.
 func ParseDevice(s string) (Device, error) {
-	s = strings.TrimSpace(strings.ToLower(s))
 	switch {
 	case s == "auto":
 		if CUDAIsAvailable() {
@@ -101,9 +100,12 @@ func ParseDevice(s string) (Device, error) {
 	case s == "cuda" || strings.HasPrefix(s, "cuda:"):
 		idx := 0
 		if s != "cuda" {
-			n, err := strconv.Atoi(strings.TrimPrefix(s, "cuda:"))
-			if err != nil || n < 0 {
-				return Device{}, fmt.Errorf("device %q: the CUDA device number must be a non-negative integer, as in cuda:0", s)
+			// As config's device key and torch.device: digits alone, no sign
+			// or leading zero, so one device has one name.
+			digits := strings.TrimPrefix(s, "cuda:")
+			n, err := strconv.Atoi(digits)
+			if err != nil || n < 0 || strconv.Itoa(n) != digits {
+				return Device{}, fmt.Errorf("device %q: the CUDA device number must be a non-negative integer without sign or leading zeros, as in cuda:0", s)
 			}
 			idx = n
 		}
