@@ -947,10 +947,16 @@ func fromYAML(k *Key, raw any) (any, error) {
 			n = x
 		case uint64:
 			if x > math.MaxInt64 {
-				return nil, invalid(k, raw, "too large")
+				return nil, invalid(k, raw, "out of range")
 			}
 			n = int64(x)
 		case float64:
+			// YAML's reader gives an integer past int64 as the nearest
+			// float: out of range, as --set says. Between 2^53 and 2^63 a
+			// float may not be the integer written.
+			if x == math.Trunc(x) && math.Abs(x) >= 1<<63 {
+				return nil, invalid(k, raw, "out of range")
+			}
 			if x != math.Trunc(x) || math.Abs(x) > 1<<53 {
 				return nil, invalid(k, raw, "want an integer")
 			}
@@ -991,6 +997,9 @@ func fromString(k *Key, s string) (any, error) {
 	switch k.Type {
 	case TypeInt:
 		n, err := strconv.ParseInt(s, 10, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			return nil, invalid(k, shown, "out of range")
+		}
 		if err != nil {
 			return nil, invalid(k, shown, "want an integer")
 		}

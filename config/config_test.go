@@ -320,6 +320,9 @@ func TestInvalidValues(t *testing.T) {
 	}{
 		{"data.batch_size=0", []string{"data.batch_size", `"0"`, "≥ 1"}},
 		{"data.batch_size=abc", []string{"data.batch_size", `"abc"`, "want an integer"}},
+		// an integer past int64 is one, out of range (YAML's reader says so too)
+		{"data.batch_size=18446744073709551616", []string{"data.batch_size", `"18446744073709551616"`, "out of range (valid: ≥ 1)"}},
+		{"seed=-9223372036854775809", []string{"seed", `"-9223372036854775809"`, "out of range (valid: ≥ 0)"}},
 		{"train.lr=-1", []string{"train.lr", `"-1"`, "> 0"}},
 		{"train.lr=nan", []string{"train.lr", "finite"}},
 		{"train.lr=1e300", []string{"train.lr", `"1e300"`, "> 0 and ≤ 1e+30"}},
@@ -356,6 +359,10 @@ func TestInvalidValues(t *testing.T) {
 	path := writeYAML(t, "data:\n  batch_size: 2.5\nmodel:\n  no_dropout: 3\n  netD: [a]\n")
 	_, err := config.LoadConfigEnv(path, nil, nil)
 	wantErr(t, err, "data.batch_size: 2.5: want an integer", "model.no_dropout: 3: want true or false", "model.netD")
+	// integers past int64, which YAML's reader gives as a float or a uint64
+	path = writeYAML(t, "data:\n  batch_size: 99999999999999999999999\nseed: 18446744073709551615\n")
+	_, err = config.LoadConfigEnv(path, nil, nil)
+	wantErr(t, err, "data.batch_size: 1e+23: out of range (valid: ≥ 1)", "seed: 18446744073709551615: out of range (valid: ≥ 0)")
 	// a YAML bool where a path goes is a slip, not the folder "true"
 	_, err = config.LoadConfigEnv(writeYAML(t, "data:\n  root: true\n"), nil, nil)
 	wantErr(t, err, "data.root: true: want a string")
