@@ -775,7 +775,21 @@ func TestResumeOnAnotherWorldSize(t *testing.T) {
 		!strings.Contains(out, "rank 1: rank 0 could not start the run: run folder") || !strings.Contains(out, "gogan: rank 0 failed") {
 		t.Errorf("a second train --nproc 2 into the run folder: %v\n%s", err, out)
 	}
-	out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=6")
+	// At the same global batch one process normalises over the whole
+	// batch, where the 2 ranks (without train.sync_bn) each normalised
+	// their own share: that is named.
+	same := filepath.Join(t.TempDir(), "same")
+	if err := os.CopyFS(same, os.DirFS(run)); err != nil {
+		t.Fatal(err)
+	}
+	out, err := gogan(t, "resume", same, "--quiet", "--set", "data.batch_size=16", "--set", "train.max_steps=5")
+	if err != nil {
+		t.Fatalf("resume in one process at batch 16: %v\n%s", err, out)
+	}
+	if want := "goes on as one uninterrupted job would, but for BatchNorm, which the checkpoint's 2 ranks ran without train.sync_bn"; !strings.Contains(out, want) {
+		t.Errorf("the resume at the same global batch does not say %q:\n%s", want, out)
+	}
+	out, err = gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=6")
 	if err != nil {
 		t.Fatalf("resume in one process: %v\n%s", err, out)
 	}

@@ -319,10 +319,11 @@ func (s *session) logCommunication() {
 }
 
 // rankCountDiffers lists what of this run does not go on as one
-// uninterrupted job would when a checkpoint resumes on another number of
-// ranks: with the same global batch (sameGlobal), what each rank keeps of
-// its own; with another, also what the new batches change.
-func (s *session) rankCountDiffers(sameGlobal bool) []string {
+// uninterrupted job would when a checkpoint written by was ranks (wasSyncBN:
+// with train.sync_bn) resumes on another number: with the same global
+// batch (sameGlobal), what each rank keeps of its own; with another, also
+// what the new batches change.
+func (s *session) rankCountDiffers(sameGlobal bool, was int, wasSyncBN bool) []string {
 	bn, dropout := false, false
 	for _, n := range s.rec.Nets() {
 		bn, dropout = bn || n.Net.HasBatchNorm(), dropout || n.Net.HasDropout()
@@ -331,11 +332,10 @@ func (s *session) rankCountDiffers(sameGlobal bool) []string {
 	if !sameGlobal {
 		d = append(d, "the samples of each step")
 	}
-	switch {
-	case bn && !sameGlobal:
-		d = append(d, "BatchNorm's batch statistics")
-	case bn && !s.cfg.Train.SyncBN:
-		d = append(d, "BatchNorm without train.sync_bn (each rank normalises its own share)")
+	if bn {
+		if b := batchNormDiffers(sameGlobal, was, wasSyncBN, s.ranks(), s.cfg.Train.SyncBN); b != "" {
+			d = append(d, b)
+		}
 	}
 	if rs, ok := s.rec.(gan.RankState); ok {
 		var groups []string // pool.fake_A, pool.fake_A_sizes, ...: pool.*
@@ -356,6 +356,24 @@ func (s *session) rankCountDiffers(sameGlobal bool) []string {
 		d = append(d, "dropout's masks")
 	}
 	return d
+}
+
+// batchNormDiffers says how BatchNorm's statistics differ between a job of
+// was ranks and one of now (another number), each with or without
+// train.sync_bn, or "" where they do not: one rank, or SyncBatchNorm,
+// normalises over the whole global batch; ranks without it over their own
+// shares, which another number of ranks cuts otherwise.
+func batchNormDiffers(sameGlobal bool, was int, wasSyncBN bool, now int, nowSyncBN bool) string {
+	wasWhole, nowWhole := was == 1 || wasSyncBN, now == 1 || nowSyncBN
+	switch {
+	case !sameGlobal:
+		return "BatchNorm's batch statistics"
+	case !nowWhole:
+		return "BatchNorm without train.sync_bn (each rank normalises its own share)"
+	case !wasWhole:
+		return fmt.Sprintf("BatchNorm, which the checkpoint's %d ranks ran without train.sync_bn (each normalising its own share) and this job runs over the whole global batch", was)
+	}
+	return ""
 }
 
 // andList joins items as "a, b and c".

@@ -1049,9 +1049,13 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 			return fmt.Errorf("resume %s: state.json loader: %w", where, err)
 		}
 		if was, now := max(1, lst.World), s.ranks(); was != now && s.lead {
+			wasSyncBN := false // a checkpoint config this gogan cannot read: checkConfigFile has said so
+			if saved, err := config.ParseYAML("checkpoint config", []byte(st.Config)); err == nil {
+				wasSyncBN = saved.Train.SyncBN
+			}
 			if wasGB, nowGB := was*lst.BatchSize, now*s.cfg.Data.BatchSize; wasGB == nowGB {
 				but := ""
-				if d := s.rankCountDiffers(true); len(d) > 0 {
+				if d := s.rankCountDiffers(true, was, wasSyncBN); len(d) > 0 {
 					but = ", but for " + andList(d)
 				}
 				slog.Info(fmt.Sprintf("resume: the checkpoint was written by %d rank(s), this job has %d, with the same global batch of %d samples (data.batch_size %d per rank): the run goes on as one uninterrupted job would%s",
@@ -1064,7 +1068,7 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 					keep = fmt.Sprintf("; no data.batch_size keeps %d on %d ranks, a number of ranks that divides it does (%s)", wasGB, now, divisorsText(wasGB))
 				}
 				slog.Warn(fmt.Sprintf("resume: the checkpoint was written by %d rank(s), this job has %d: the global batch goes from %d to %d samples (data.batch_size %d per rank%s), the learning rate stays; the epoch continues after the samples already seen (rounded up to a whole global batch), %s differ, so the run is no longer the one an uninterrupted job would have made",
-					was, now, wasGB, nowGB, s.cfg.Data.BatchSize, keep, andList(s.rankCountDiffers(false))))
+					was, now, wasGB, nowGB, s.cfg.Data.BatchSize, keep, andList(s.rankCountDiffers(false, was, wasSyncBN))))
 			}
 		}
 		if err := s.loader.Restore(lst); err != nil {

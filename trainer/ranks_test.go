@@ -1,0 +1,38 @@
+package trainer
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestBatchNormDiffersOnAnotherRankCount: BatchNorm's statistics go on as
+// an uninterrupted job's only where both jobs normalise over the same whole
+// global batch: one rank, or SyncBatchNorm, on each side.
+func TestBatchNormDiffersOnAnotherRankCount(t *testing.T) {
+	cases := []struct {
+		sameGlobal bool
+		was        int
+		wasSync    bool
+		now        int
+		nowSync    bool
+		want       string // a part of the difference named, "" for none
+	}{
+		{true, 1, false, 2, true, ""},
+		{true, 2, true, 1, false, ""},
+		{true, 2, true, 4, true, ""},
+		{true, 1, false, 2, false, "each rank normalises its own share"},
+		{true, 2, true, 4, false, "each rank normalises its own share"},
+		{true, 4, false, 2, false, "each rank normalises its own share"},
+		// the job that normalised per rank, resumed over the whole batch
+		{true, 2, false, 1, false, "checkpoint's 2 ranks ran without train.sync_bn"},
+		{true, 2, false, 4, true, "checkpoint's 2 ranks ran without train.sync_bn"},
+		{false, 1, false, 2, true, "BatchNorm's batch statistics"},
+		{false, 2, true, 4, true, "BatchNorm's batch statistics"},
+	}
+	for _, c := range cases {
+		got := batchNormDiffers(c.sameGlobal, c.was, c.wasSync, c.now, c.nowSync)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("same global %v, %d ranks (sync_bn %v) -> %d (sync_bn %v): %q, want %q", c.sameGlobal, c.was, c.wasSync, c.now, c.nowSync, got, c.want)
+		}
+	}
+}
