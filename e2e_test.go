@@ -238,12 +238,21 @@ func TestResumeOverDamage(t *testing.T) {
 		}
 	}
 	flip(filepath.Join(ckpts, "step-00000006", "weights.safetensors"), func(b []byte) int { return len(b) / 2 })
+	// Step 4 as a crash leaves it mid-rewrite on a filesystem without
+	// RENAME_EXCHANGE: moved aside, the new one not yet in its place.
+	aside := filepath.Join(ckpts, ".old-step-00000004-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	if err := os.Rename(filepath.Join(ckpts, "step-00000004"), aside); err != nil {
+		t.Fatal(err)
+	}
 	out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=5", "--set", "train.keep_checkpoints=1", "--set", "threads=1")
 	if err != nil {
 		t.Fatalf("resume: %v\n%s", err, out)
 	}
 	if !strings.Contains(out, "invalid-step-00000006") {
 		t.Errorf("resume does not say where the damaged checkpoint went:\n%s", out)
+	}
+	if !strings.Contains(out, "is put back") || !strings.Contains(out, "step-00000004") || strings.Contains(out, "step-00000002") {
+		t.Errorf("resume does not go on from step 4, put back:\n%s", out)
 	}
 	if got := dirNamesOf(t, ckpts); strings.Join(got, " ") != "invalid-step-00000006 step-00000005" {
 		t.Fatalf("checkpoints after the resume: %v, want the damaged one set aside and step 5 kept", got)

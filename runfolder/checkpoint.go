@@ -190,6 +190,71 @@ func (c *countingHash) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// exchange is renameExchange; a test takes the path of a filesystem
+// without it (NFS, some FUSE ones) by setting it to one that fails.
+var exchange = renameExchange
+
+// setAsideName is where a rewrite of final moves the old folder while the
+// new one takes its name, on a filesystem without exchange.
+func setAsideName(final string) string {
+	return filepath.Join(filepath.Dir(final), checkpointOld+filepath.Base(final)+"-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+}
+
+// RestoreSetAside puts back each checkpoint a rewrite moved aside where a
+// crash came before the new one took its name (possible only without
+// exchange), so that a resume finds it again rather than an older one, and
+// PruneCheckpoints does not delete it as a leftover. It returns the
+// folders put back.
+func RestoreSetAside(run string) ([]string, error) {
+	root := filepath.Join(run, CheckpointsDir)
+	ents, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("checkpoints %s: %w", root, err)
+	}
+	// the newest set-aside copy of each step: the last one written
+	newest := map[string]string{}
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), checkpointOld)
+		i := strings.LastIndexByte(rest, '-')
+		if !ok || !e.IsDir() || i < 0 || !strings.HasPrefix(rest, checkpointPref) {
+			continue
+		}
+		final := rest[:i]
+		if prev, seen := newest[final]; !seen || stampOf(e.Name()) > stampOf(prev) {
+			newest[final] = e.Name()
+		}
+	}
+	var back []string
+	var errs []error
+	for final, old := range newest {
+		dst := filepath.Join(root, final)
+		if _, err := os.Lstat(dst); !errors.Is(err, os.ErrNotExist) {
+			continue // the new one took its name: the old one is a leftover
+		}
+		if err := os.Rename(filepath.Join(root, old), dst); err != nil {
+			errs = append(errs, fmt.Errorf("put back checkpoint %s: %w", dst, err))
+			continue
+		}
+		back = append(back, dst)
+	}
+	if len(back) > 0 {
+		if err := syncDir(root); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	sort.Strings(back)
+	return back, errors.Join(errs...)
+}
+
+// stampOf is the time a set-aside folder's name ends with.
+func stampOf(name string) int64 {
+	n, _ := strconv.ParseInt(name[strings.LastIndexByte(name, '-')+1:], 36, 64)
+	return n
+}
+
 // WriteCheckpoint writes RUN/checkpoints/step-N atomically: both files go
 // into a temp directory, are fsynced, and the directory is renamed into
 // place, so a crash leaves either no step-N or a complete one. st.Step
@@ -268,7 +333,7 @@ func WriteCheckpoint(run string, st CheckpointState, weights func(io.Writer) err
 	// new one is in place.
 	var old string
 	if _, err := os.Stat(final); err == nil {
-		old = filepath.Join(root, checkpointOld+filepath.Base(final)+"-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+		old = setAsideName(final)
 		if err := os.Rename(final, old); err != nil {
 			return Checkpoint{}, fmt.Errorf("write checkpoint step %d: %w", st.Step, err)
 		}
@@ -341,12 +406,17 @@ func ListCheckpoints(run string) ([]Checkpoint, error) {
 
 // PruneCheckpoints keeps the newest keep checkpoints up to step upTo (keep
 // <= 0 keeps all), and the older ones spare (if not nil) says to keep, and
-// removes leftovers of interrupted writes. Folders of
+// removes leftovers of interrupted writes (after RestoreSetAside). Folders of
 // later steps (none but the session's own are there: SetAsideNewer moved
 // the invalid ones a resumed run found) are neither counted nor removed, so
 // a stray or damaged folder numbered ahead of the run cannot make it delete
 // the checkpoint it just wrote.
 func PruneCheckpoints(run string, keep, upTo int, spare func(Checkpoint) bool) error {
+	// first, or a set-aside copy of a checkpoint pruned here would be put
+	// back as one
+	if _, err := RestoreSetAside(run); err != nil {
+		return err
+	}
 	cks, err := ListCheckpoints(run)
 	if err != nil {
 		return err

@@ -4,6 +4,6 @@ package runfolder
 
 import "errors"
 
-// exchange is not offered here: the caller moves the old folder aside
+// renameExchange is not offered here: the caller moves the old folder aside
 // instead.
-func exchange(a, b string) error { return errors.ErrUnsupported }
+func renameExchange(a, b string) error { return errors.ErrUnsupported }

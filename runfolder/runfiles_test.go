@@ -276,6 +276,85 @@ func TestReplacedCheckpointIsNeverMissing(t *testing.T) {
 	}
 }
 
+// TestReplacedCheckpointWithoutExchange: where the filesystem cannot swap
+// two folders in one step (NFS, some FUSE ones), a rewritten checkpoint
+// moves the old one aside, renames the new one in and deletes the old one:
+// the last one written stands, valid, with no leftover.
+func TestReplacedCheckpointWithoutExchange(t *testing.T) {
+	exchange = func(a, b string) error { return errors.ErrUnsupported }
+	t.Cleanup(func() { exchange = renameExchange })
+	run := t.TempDir()
+	c := writeTestCheckpoint(t, run, 7, []byte("weights 0"))
+	for i := 1; i <= 3; i++ {
+		writeTestCheckpoint(t, run, 7, []byte(fmt.Sprintf("weights %d", i)))
+	}
+	if _, err := ValidateCheckpoint(c); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(c.WeightsPath()); string(got) != "weights 3" {
+		t.Errorf("weights %q, want the last written", got)
+	}
+	if names := dirNames(t, filepath.Join(run, "checkpoints")); len(names) != 1 {
+		t.Errorf("leftovers: %v", names)
+	}
+}
+
+// TestSetAsideCheckpointIsPutBack: a crash between a rewrite's moving the
+// old step-N aside and renaming the new one in (possible only without
+// exchange) leaves no step-N. RestoreSetAside puts the newest set-aside
+// copy back, and PruneCheckpoints does too, where it deleted it as a
+// leftover; a set-aside copy whose step-N stands is a leftover.
+func TestSetAsideCheckpointIsPutBack(t *testing.T) {
+	for _, via := range []string{"RestoreSetAside", "PruneCheckpoints"} {
+		t.Run(via, func(t *testing.T) {
+			run := t.TempDir()
+			writeTestCheckpoint(t, run, 3, []byte("step 3"))
+			seven := writeTestCheckpoint(t, run, 7, []byte("older 7"))
+			older := setAsideName(seven.Dir)
+			if err := os.Rename(seven.Dir, older); err != nil {
+				t.Fatal(err)
+			}
+			writeTestCheckpoint(t, run, 7, []byte("step 7"))
+			if err := os.Rename(seven.Dir, setAsideName(seven.Dir)); err != nil { // the crash's: newer, named later
+				t.Fatal(err)
+			}
+			writeTestCheckpoint(t, run, 3, []byte("new 3")) // the new one took step 3's name
+			if err := os.Mkdir(setAsideName(filepath.Join(run, "checkpoints", "step-00000003")), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			var back []string
+			var err error
+			if via == "RestoreSetAside" {
+				back, err = RestoreSetAside(run)
+			} else {
+				err = PruneCheckpoints(run, 0, 7, nil)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if via == "RestoreSetAside" && !slices.Equal(back, []string{seven.Dir}) {
+				t.Errorf("put back %v, want %s", back, seven.Dir)
+			}
+			ck, _, err := LatestValid(run)
+			if err != nil || ck.Step != 7 {
+				t.Fatalf("latest valid %v, %v: want step 7 put back", ck, err)
+			}
+			if got, _ := os.ReadFile(ck.WeightsPath()); string(got) != "step 7" {
+				t.Errorf("step 7 holds %q, want the newest set-aside copy", got)
+			}
+			if got, _ := os.ReadFile(filepath.Join(run, "checkpoints", "step-00000003", WeightsFile)); string(got) != "new 3" {
+				t.Errorf("step 3 holds %q, want the one that took its name", got)
+			}
+			if err := PruneCheckpoints(run, 0, 7, nil); err != nil {
+				t.Fatal(err)
+			}
+			if names := dirNames(t, filepath.Join(run, "checkpoints")); !slices.Equal(names, []string{"step-00000003", "step-00000007"}) {
+				t.Errorf("after pruning: %v, want the two checkpoints alone", names)
+			}
+		})
+	}
+}
+
 func TestLatestValidFallsBack(t *testing.T) {
 	cases := []struct {
 		name   string

@@ -859,6 +859,13 @@ func (s *session) checkpoint() error {
 // data-parallel job; the others take its state.json through the store and
 // its tensors by broadcast).
 func (s *session) restore() (*runfolder.CheckpointState, error) {
+	back, err := runfolder.RestoreSetAside(s.rd.Path)
+	for _, b := range back {
+		slog.Warn("resume: a checkpoint that a rewrite had moved aside when the run was stopped is put back", "checkpoint", b)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
 	ck, st, err := runfolder.LatestValid(s.rd.Path)
 	if errors.Is(err, runfolder.ErrNoCheckpoint) {
 		if cks, _ := runfolder.ListCheckpoints(s.rd.Path); len(cks) == 0 {
