@@ -7,6 +7,8 @@ package dist
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -139,12 +141,32 @@ func (j *Job) Join(dev torch.Device, timeout time.Duration) error {
 	if j.AgentStore {
 		prefix = fmt.Sprintf("/worker/attempt_%d/gogan/", j.Restart)
 	}
+	// The store's client retries a name that does not resolve until the
+	// timeout (a host still starting may not be in DNS yet): say so now,
+	// not only when the wait is over.
+	if err := resolve(j.Addr); err != nil {
+		slog.Warn(fmt.Sprintf("rank %d: MASTER_ADDR %s does not resolve here (%v): waiting for it up to train.dist_timeout (%v), as for a host still starting; if the name is wrong, stop the job and give rank 0's host", j.Rank, j.Addr, err, timeout))
+	}
 	err := torch.InitGroup(torch.GroupOptions{Backend: j.Backend, Rank: j.Rank, World: j.World, Addr: j.Addr, Port: j.Port,
 		AgentStore: j.AgentStore, Prefix: prefix, IfName: j.IfName, Timeout: timeout})
 	if err != nil {
-		return fmt.Errorf("rank %d of %d: joining the process group at %s:%d (%s): %w%s", j.Rank, j.World, j.Addr, j.Port, j.Backend, err, joinHint(err, j.World, timeout))
+		hint := joinHint(err, j.World, timeout)
+		if rerr := resolve(j.Addr); rerr != nil {
+			hint = fmt.Sprintf(" (MASTER_ADDR %s does not resolve from this machine: %v; give the host name or address of rank 0, or of torchrun's rendezvous)", j.Addr, rerr)
+		}
+		return fmt.Errorf("rank %d of %d: joining the process group at %s:%d (%s): %w%s", j.Rank, j.World, j.Addr, j.Port, j.Backend, err, hint)
 	}
 	return nil
+}
+
+// resolve says why addr names no host here (nil for an IP address, or a
+// name that resolves).
+func resolve(addr string) error {
+	if net.ParseIP(addr) != nil {
+		return nil
+	}
+	_, err := net.LookupHost(addr)
+	return err
 }
 
 // joinHint says what a failed rendezvous most likely means, where

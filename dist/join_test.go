@@ -1,0 +1,43 @@
+package dist
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	torch "gogan/cgo"
+)
+
+// TestUnresolvableMasterAddrIsNamed: a MASTER_ADDR that names no host is
+// said at once (the store's client waits for it until the timeout, as for
+// a host still starting), and the failed join names it rather than ranks
+// that never came.
+func TestUnresolvableMasterAddrIsNamed(t *testing.T) {
+	if !torch.HasBackend(torch.Gloo) {
+		t.Fatal("libgotorch was built without c10d's Gloo backend: install libgloo-dev (make setup) and rebuild with make lib")
+	}
+	var log bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&log, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	j := &Job{Rank: 1, World: 2, LocalRank: 1, LocalWorld: 2, Addr: "no-such-host.invalid", Port: 29999}
+	err := j.Join(torch.CPUDevice, 2*time.Second)
+	if err == nil {
+		torch.DestroyGroup()
+		t.Fatal("joined a group at a host that does not exist")
+	}
+	if want := "MASTER_ADDR no-such-host.invalid does not resolve from this machine"; !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "not all 2 ranks joined") {
+		t.Errorf("error %q, want it to say %q", err, want)
+	}
+	if want := "MASTER_ADDR no-such-host.invalid does not resolve here"; !strings.Contains(log.String(), want) {
+		t.Errorf("log %q, want it to say %q before the wait", log.String(), want)
+	}
+	// an address, or a name that resolves, is not looked up for a warning
+	for _, addr := range []string{"127.0.0.1", "::1", "localhost"} {
+		if err := resolve(addr); err != nil {
+			t.Errorf("resolve(%q): %v", addr, err)
+		}
+	}
+}
