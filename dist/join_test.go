@@ -3,6 +3,7 @@ package dist
 import (
 	"bytes"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -39,5 +40,36 @@ func TestUnresolvableMasterAddrIsNamed(t *testing.T) {
 		if err := resolve(addr); err != nil {
 			t.Errorf("resolve(%q): %v", addr, err)
 		}
+	}
+}
+
+// TestRankZeroAloneWaitsTheTimeoutOnce: rank 0 of a job whose other ranks
+// never come fails after train.dist_timeout, not twice it (libtorch 1.13's
+// store waited for the workers until the timeout, silently, before Gloo
+// waited for their addresses as long again).
+func TestRankZeroAloneWaitsTheTimeoutOnce(t *testing.T) {
+	if !torch.HasBackend(torch.Gloo) {
+		t.Fatal("libgotorch was built without c10d's Gloo backend: install libgloo-dev (make setup) and rebuild with make lib")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0") // a free port
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	j := &Job{Rank: 0, World: 2, LocalRank: 0, LocalWorld: 2, Addr: "127.0.0.1", Port: port}
+	const timeout = 3 * time.Second
+	start := time.Now()
+	err = j.Join(torch.CPUDevice, timeout)
+	took := time.Since(start)
+	if err == nil {
+		torch.DestroyGroup()
+		t.Fatal("rank 0 joined a group of 2 alone")
+	}
+	if !strings.Contains(err.Error(), "not all 2 ranks joined within train.dist_timeout, 3s") {
+		t.Errorf("error %q does not say the other rank never joined", err)
+	}
+	if took < timeout || took > 2*timeout-time.Second {
+		t.Errorf("rank 0 alone failed after %v, want about train.dist_timeout (%v)", took, timeout)
 	}
 }

@@ -332,7 +332,11 @@ void gt_dist_init(int backend, int rank, int world, const char *addr, int port, 
   so.port = uint16_t(port);
   so.isServer = !agent_store && rank == 0;
   so.numWorkers = size_t(world);
-  so.waitWorkers = !agent_store;
+  // Gloo's connection below waits (up to the timeout) for every rank's
+  // address in the store anyway. Rank 0 waiting for the workers first made
+  // a job missing a rank fail after twice the timeout in libtorch 1.13,
+  // whose wait ends silently at the timeout.
+  so.waitWorkers = false;
   so.timeout = g->timeout;
   g->store = c10::make_intrusive<c10d::PrefixStore>(std::string(prefix), tcp_store(addr, so));
   if (backend == GT_DIST_GLOO) {
