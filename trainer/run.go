@@ -1290,6 +1290,11 @@ const (
 	finalPage page = false
 )
 
+// reportProgress writes the live page of a run at s.step of max steps.
+func (s *session) reportProgress(max int) {
+	s.report(fmt.Sprintf("training: step %d of %d", s.step, max), livePage)
+}
+
 func (s *session) report(status string, p page) {
 	if !s.lead {
 		return
@@ -1375,7 +1380,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 	// A live page from the start: a resumed run's replaces the one its
 	// killed session left, which says that run may have stopped. Its
 	// next, after the first step, dates the one after by that step's pace.
-	s.report(fmt.Sprintf("training: step %d of %d", s.step, max), livePage)
+	s.reportProgress(max)
 	startStep := s.step
 	// Rank 0 tells how the job goes: under torchrun the ranks share its
 	// terminal, where another rank's bar would overwrite rank 0's (the
@@ -1530,7 +1535,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		}
 		firstPage := s.step == startStep+1
 		if sample || firstPage {
-			s.report(fmt.Sprintf("training: step %d of %d", s.step, max), livePage)
+			s.reportProgress(max)
 		}
 		if sample || byStep || byTime || firstPage {
 			reader.restartClock() // the time between steps (samples, checkpoints) is not the steps'
