@@ -412,8 +412,9 @@ func ListCheckpoints(run string) ([]Checkpoint, error) {
 // a stray or damaged folder numbered ahead of the run cannot make it delete
 // the checkpoint it just wrote.
 func PruneCheckpoints(run string, keep, upTo int, spare func(Checkpoint) bool) error {
-	// first, or a set-aside copy of a checkpoint pruned here would be put
-	// back as one
+	// First, or a set-aside copy of a checkpoint pruned here would be put
+	// back as one; where one cannot be put back, nothing is removed (it may
+	// be the only copy of its step).
 	if _, err := RestoreSetAside(run); err != nil {
 		return err
 	}
