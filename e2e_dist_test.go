@@ -1026,9 +1026,10 @@ func TestRanksMustShareConfigAndData(t *testing.T) {
 }
 
 // TestRanksOfAnotherWorldSizeAreTold: ranks started by hand with other
-// WORLD_SIZEs (Gloo's "sizeof(impl_) == bytes.size(). 136 vs 272" alone),
-// or one rank of two started alone (libtorch's "Socket Timeout"), are told
-// what that means.
+// WORLD_SIZEs (libtorch 1.13's Gloo said "sizeof(impl_) == bytes.size().
+// 136 vs 272" alone; 2.x's let rank 0 of 2 join and rank 1 of 3 wait for a
+// rank 2), or one rank of two started alone (libtorch's "Socket Timeout",
+// 2.x's "wait timeout after"), are told what that means.
 func TestRanksOfAnotherWorldSizeAreTold(t *testing.T) {
 	needGloo(t)
 	base := t.TempDir()

@@ -170,16 +170,22 @@ func resolve(addr string) error {
 }
 
 // joinHint says what a failed rendezvous most likely means, where
-// libtorch's or Gloo's own message does not: a wait past the timeout ("Socket
-// Timeout", "has timed out") is ranks that never came, or a MASTER_ADDR that
-// does not reach rank 0's host; Gloo's address of another size
-// ("sizeof(impl_) == bytes.size()") is ranks started with other WORLD_SIZEs.
+// libtorch's or Gloo's own message does not. Ranks started with other
+// WORLD_SIZEs say so ("world sizes differ", from the sizes each rank leaves
+// in the store; libtorch 1.13's Gloo also fails on the other size of their
+// addresses, "sizeof(impl_) == bytes.size()"). A wait past the timeout is
+// ranks that never came, or a MASTER_ADDR that does not reach rank 0's host:
+// the store's wait for a rank's address ends in "Socket Timeout" in libtorch
+// 1.13 and in "wait timeout after 3000ms, keys: ..." in 2.x, its client's
+// connection in "has timed out", its wait for the workers (2.x) in "Timed
+// out after".
 func joinHint(err error, world int, timeout time.Duration) string {
 	msg := err.Error()
+	low := strings.ToLower(msg)
 	switch {
-	case strings.Contains(msg, "sizeof(impl_) == bytes.size()"):
+	case strings.Contains(msg, "world sizes differ") || strings.Contains(msg, "sizeof(impl_) == bytes.size()"):
 		return fmt.Sprintf(" (the ranks disagree on the number of ranks: this one has WORLD_SIZE=%d; start every rank with the same WORLD_SIZE)", world)
-	case strings.Contains(msg, "Socket Timeout") || strings.Contains(msg, "timed out"):
+	case strings.Contains(low, "socket timeout") || strings.Contains(low, "timed out") || strings.Contains(low, "wait timeout"):
 		return fmt.Sprintf(" (not all %d ranks joined within train.dist_timeout, %v: start every rank with this WORLD_SIZE, MASTER_ADDR and MASTER_PORT, MASTER_ADDR the host of rank 0 or of the rendezvous and reachable from here)", world, timeout)
 	}
 	return ""

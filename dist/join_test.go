@@ -2,6 +2,7 @@ package dist
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"net"
 	"strings"
@@ -71,5 +72,30 @@ func TestRankZeroAloneWaitsTheTimeoutOnce(t *testing.T) {
 	}
 	if took < timeout || took > 2*timeout-time.Second {
 		t.Errorf("rank 0 alone failed after %v, want about train.dist_timeout (%v)", took, timeout)
+	}
+}
+
+// TestJoinHintReadsEachLibtorchsTimeout: the messages with which a join
+// waits past the timeout, in libtorch 1.13 and 2.x, are read as ranks that
+// never came (2.x's store says "wait timeout after ...ms" where 1.13's said
+// "Socket Timeout"); world sizes that differ, said by gt_dist_init or by
+// 1.13's Gloo (an address of another size), as such, even after a wait;
+// anything else gets no hint.
+func TestJoinHintReadsEachLibtorchsTimeout(t *testing.T) {
+	const joined = " (not all 2 ranks joined within train.dist_timeout, 3s:"
+	for _, c := range []struct{ msg, want string }{
+		{"torch: init_process_group: Socket Timeout", joined},                                                       // 1.13
+		{"torch: init_process_group: wait timeout after 3000ms, keys: //gogan//0/1", joined},                        // 2.x
+		{"torch: init_process_group: The client socket has timed out after 3000ms while trying to connect", joined}, // 2.x
+		{"torch: init_process_group: Timed out after 4 seconds waiting for clients. 1/2 clients joined.", joined},   // 2.x, waitWorkers
+		{"torch: init_process_group: [enforce fail at gloo/transport/tcp/address.cc:88] sizeof(impl_) == bytes.size(). 136 vs 272", " (the ranks disagree on the number of ranks"},
+		{"torch: init_process_group: world sizes differ: rank 0 has 2, rank 1 (this one) 3", " (the ranks disagree on the number of ranks"},
+		{"torch: init_process_group: wait timeout after 3000ms, keys: //gogan//0/1 (world sizes differ: rank 1 has 3, rank 0 (this one) 2)", " (the ranks disagree on the number of ranks"},
+		{"torch: init_process_group: Connection refused", ""},
+	} {
+		got := joinHint(errors.New(c.msg), 2, 3*time.Second)
+		if c.want == "" && got != "" || !strings.HasPrefix(got, c.want) {
+			t.Errorf("joinHint(%q) = %q, want it to begin %q", c.msg, got, c.want)
+		}
 	}
 }

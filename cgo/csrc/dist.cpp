@@ -71,6 +71,42 @@ c10::intrusive_ptr<c10d::TCPStore> tcp_store(const std::string &addr, c10d::TCPS
   }
 }
 
+// Each rank leaves its world size in the store before the backend's
+// rendezvous, so that ranks started with other WORLD_SIZEs are told so: the
+// Gloo of libtorch 1.13 failed on the other size of their addresses
+// ("sizeof(impl_) == bytes.size()"), the Gloo of 2.x reads one address per
+// rank and lets a rank of the smaller world join (its collectives then wait
+// for a rank that never answers) while the others wait for ranks that never
+// come.
+std::string world_key(int r) { return "world_size/" + std::to_string(r); }
+
+std::string world_mismatch(int r, const std::string &theirs, int rank, int world) {
+  return "world sizes differ: rank " + std::to_string(r) + " has " + theirs + ", rank " + std::to_string(rank) +
+         " (this one) " + std::to_string(world);
+}
+
+// other_world names a rank below world whose world size, in the store
+// already, is not world ("" if none, or if the store does not answer).
+std::string other_world(c10d::Store &s, int rank, int world) {
+  for (int r = 0; r < world; r++) {
+    if (r == rank) continue;
+    try {
+      if (!s.check({world_key(r)})) continue;
+      auto v = s.get(world_key(r));
+      std::string theirs(v.begin(), v.end());
+      if (theirs != std::to_string(world)) return world_mismatch(r, theirs, rank, world);
+    } catch (...) {
+      return "";
+    }
+  }
+  return "";
+}
+
+std::string message(const std::exception &e) {
+  if (auto *c = dynamic_cast<const c10::Error *>(&e)) return c->what_without_backtrace();
+  return e.what();
+}
+
 Group &G() {
   if (!group) throw std::runtime_error("no process group: call dist init first");
   return *group;
@@ -305,6 +341,41 @@ std::vector<at::Tensor> tensors(const GTensor *ts, int n) {
   return out;
 }
 
+// connect makes g's process group on backend, through g's store.
+void connect(Group &g, int backend, int rank, int world, const char *addr, const char *ifname) {
+  if (backend == GT_DIST_GLOO) {
+#ifdef USE_C10D_GLOO
+    auto o = c10d::ProcessGroupGloo::Options::create(g.timeout);
+    if (ifname && *ifname) {
+      o->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+    } else if (std::string(addr) == "127.0.0.1" || std::string(addr) == "localhost") {
+      // one machine: the loopback, whatever the host name resolves to
+      o->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    } else {
+      o->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    }
+    o->threads = 2;
+    g.pg = c10::make_intrusive<c10d::ProcessGroupGloo>(g.store, rank, world, o);
+    g.backend = "gloo";
+#else
+    throw std::runtime_error("this libgotorch was built without Gloo (install libgloo-dev and rebuild: make lib)");
+#endif
+  } else if (backend == GT_DIST_NCCL) {
+#ifdef USE_C10D_NCCL
+    auto o = c10d::ProcessGroupNCCL::Options::create();
+    o->timeout = g.timeout;
+    g.pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(g.store, rank, world, o);
+    g.backend = "nccl";
+#else
+    throw std::runtime_error(
+        "this libgotorch was built without NCCL (it needs a CUDA libtorch with ProcessGroupNCCL, nccl.h and the CUDA "
+        "headers; scripts/libtorch-env looks for them): use backend gloo");
+#endif
+  } else {
+    throw std::invalid_argument("unknown backend " + std::to_string(backend));
+  }
+}
+
 }  // namespace
 
 extern "C" {
@@ -339,36 +410,24 @@ void gt_dist_init(int backend, int rank, int world, const char *addr, int port, 
   so.waitWorkers = false;
   so.timeout = g->timeout;
   g->store = c10::make_intrusive<c10d::PrefixStore>(std::string(prefix), tcp_store(addr, so));
-  if (backend == GT_DIST_GLOO) {
-#ifdef USE_C10D_GLOO
-    auto o = c10d::ProcessGroupGloo::Options::create(g->timeout);
-    if (ifname && *ifname) {
-      o->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
-    } else if (std::string(addr) == "127.0.0.1" || std::string(addr) == "localhost") {
-      // one machine: the loopback, whatever the host name resolves to
-      o->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
-    } else {
-      o->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-    }
-    o->threads = 2;
-    g->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(g->store, rank, world, o);
-    g->backend = "gloo";
-#else
-    throw std::runtime_error("this libgotorch was built without Gloo (install libgloo-dev and rebuild: make lib)");
-#endif
-  } else if (backend == GT_DIST_NCCL) {
-#ifdef USE_C10D_NCCL
-    auto o = c10d::ProcessGroupNCCL::Options::create();
-    o->timeout = g->timeout;
-    g->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(g->store, rank, world, o);
-    g->backend = "nccl";
-#else
-    throw std::runtime_error(
-        "this libgotorch was built without NCCL (it needs a CUDA libtorch with ProcessGroupNCCL, nccl.h and the CUDA "
-        "headers; scripts/libtorch-env looks for them): use backend gloo");
-#endif
-  } else {
-    throw std::invalid_argument("unknown backend " + std::to_string(backend));
+  auto w = std::to_string(world);
+  g->store->set(world_key(rank), std::vector<uint8_t>(w.begin(), w.end()));
+  if (rank != 0) {
+    // rank 0 is in every job: a rank of another world size than its stops
+    // here, before the backend's rendezvous
+    g->store->wait({world_key(0)}, g->timeout);
+    auto v = g->store->get(world_key(0));
+    std::string theirs(v.begin(), v.end());
+    if (theirs != w) throw std::runtime_error(world_mismatch(0, theirs, rank, world));
+  }
+  try {
+    connect(*g, backend, rank, world, addr, ifname);
+  } catch (const std::exception &e) {
+    // a rank that waited for ranks that never came says whether one of
+    // those that came has another world size
+    auto other = other_world(*g->store, rank, world);
+    if (other.empty()) throw;
+    throw std::runtime_error(message(e) + " (" + other + ")");
   }
   group = std::move(g);
   GT_CATCH()
