@@ -17,6 +17,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -71,40 +72,31 @@ c10::intrusive_ptr<c10d::TCPStore> tcp_store(const std::string &addr, c10d::TCPS
   }
 }
 
-// Each rank leaves its world size in the store before the backend's
-// rendezvous, so that ranks started with other WORLD_SIZEs are told so: the
-// Gloo of libtorch 1.13 failed on the other size of their addresses
-// ("sizeof(impl_) == bytes.size()"), the Gloo of 2.x reads one address per
-// rank and lets a rank of the smaller world join (its collectives then wait
-// for a rank that never answers) while the others wait for ranks that never
-// come.
+// Each rank leaves its world size in the store and checks every other
+// rank's as it comes, before the backend's rendezvous, so that ranks started
+// with other WORLD_SIZEs stop at once, each told so: the Gloo of libtorch
+// 1.13 failed on the other size of their addresses ("sizeof(impl_) ==
+// bytes.size()"), the Gloo of 2.x reads one address per rank and lets a rank
+// of the smaller world join (its collectives then wait for a rank that never
+// answers) while the others wait for ranks that never come.
 std::string world_key(int r) { return "world_size/" + std::to_string(r); }
 
-std::string world_mismatch(int r, const std::string &theirs, int rank, int world) {
-  return "world sizes differ: rank " + std::to_string(r) + " has " + theirs + ", rank " + std::to_string(rank) +
-         " (this one) " + std::to_string(world);
-}
-
-// other_world names a rank below world whose world size, in the store
-// already, is not world ("" if none, or if the store does not answer).
-std::string other_world(c10d::Store &s, int rank, int world) {
+void check_world_sizes(c10d::Store &s, int rank, int world, std::chrono::milliseconds timeout) {
+  auto w = std::to_string(world);
+  s.set(world_key(rank), std::vector<uint8_t>(w.begin(), w.end()));
+  // one timeout for them all: a rank that never comes fails the join after
+  // train.dist_timeout, with the store's own timeout error
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   for (int r = 0; r < world; r++) {
     if (r == rank) continue;
-    try {
-      if (!s.check({world_key(r)})) continue;
-      auto v = s.get(world_key(r));
-      std::string theirs(v.begin(), v.end());
-      if (theirs != std::to_string(world)) return world_mismatch(r, theirs, rank, world);
-    } catch (...) {
-      return "";
-    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    s.wait({world_key(r)}, std::max(left, std::chrono::milliseconds(1)));
+    auto v = s.get(world_key(r));
+    std::string theirs(v.begin(), v.end());
+    if (theirs != w)
+      throw std::runtime_error("world sizes differ: rank " + std::to_string(r) + " has " + theirs + ", rank " +
+                               std::to_string(rank) + " (this one) " + w);
   }
-  return "";
-}
-
-std::string message(const std::exception &e) {
-  if (auto *c = dynamic_cast<const c10::Error *>(&e)) return c->what_without_backtrace();
-  return e.what();
 }
 
 Group &G() {
@@ -403,32 +395,15 @@ void gt_dist_init(int backend, int rank, int world, const char *addr, int port, 
   so.port = uint16_t(port);
   so.isServer = !agent_store && rank == 0;
   so.numWorkers = size_t(world);
-  // Gloo's connection below waits (up to the timeout) for every rank's
-  // address in the store anyway. Rank 0 waiting for the workers first made
-  // a job missing a rank fail after twice the timeout in libtorch 1.13,
-  // whose wait ends silently at the timeout.
+  // check_world_sizes below waits (up to the timeout) for every rank
+  // anyway. Rank 0 waiting for the workers first made a job missing a rank
+  // fail after twice the timeout in libtorch 1.13, whose wait ends silently
+  // at the timeout.
   so.waitWorkers = false;
   so.timeout = g->timeout;
   g->store = c10::make_intrusive<c10d::PrefixStore>(std::string(prefix), tcp_store(addr, so));
-  auto w = std::to_string(world);
-  g->store->set(world_key(rank), std::vector<uint8_t>(w.begin(), w.end()));
-  if (rank != 0) {
-    // rank 0 is in every job: a rank of another world size than its stops
-    // here, before the backend's rendezvous
-    g->store->wait({world_key(0)}, g->timeout);
-    auto v = g->store->get(world_key(0));
-    std::string theirs(v.begin(), v.end());
-    if (theirs != w) throw std::runtime_error(world_mismatch(0, theirs, rank, world));
-  }
-  try {
-    connect(*g, backend, rank, world, addr, ifname);
-  } catch (const std::exception &e) {
-    // a rank that waited for ranks that never came says whether one of
-    // those that came has another world size
-    auto other = other_world(*g->store, rank, world);
-    if (other.empty()) throw;
-    throw std::runtime_error(message(e) + " (" + other + ")");
-  }
+  check_world_sizes(*g->store, rank, world, g->timeout);
+  connect(*g, backend, rank, world, addr, ifname);
   group = std::move(g);
   GT_CATCH()
 }
