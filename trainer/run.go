@@ -1216,7 +1216,14 @@ func (s *session) drawSample(also ...string) error {
 	// Rank 0 draws the grid alone: its BatchNorm uses the grid's statistics,
 	// as one process's would.
 	s.syncBN(false)
-	img, err := v.Visuals()
+	var img *image.NRGBA
+	var err error
+	// A torch op the recipe's Visuals get refused panics with *torch.Error,
+	// as in Step: it is the grid's error, not a crash of the run (as
+	// RealVisuals' below).
+	if terr := torch.Try(func() { img, err = v.Visuals() }); terr != nil {
+		err = terr
+	}
 	s.syncBN(true)
 	if err != nil {
 		return fmt.Errorf("sample grid: %w", err)
