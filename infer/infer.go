@@ -71,7 +71,11 @@ func Generation(ck runfolder.Checkpoint, cfg *config.Config, command string) (ga
 		return gan.Generation{}, err
 	}
 	if def.Generate == nil {
-		return gan.Generation{}, fmt.Errorf("checkpoint %s is a %s run: %s draws images from noise, which recipe %s does not; use gogan translate", ck.Dir, cfg.Recipe, command, cfg.Recipe)
+		instead := "; use gogan translate"
+		if def.Translate == nil {
+			instead = " (nor does it translate images: its generator runs only in training, for its sample grids)"
+		}
+		return gan.Generation{}, fmt.Errorf("checkpoint %s is a %s run: %s draws images from noise, which recipe %s does not%s", ck.Dir, cfg.Recipe, command, cfg.Recipe, instead)
 	}
 	return def.Generate(cfg), nil
 }
@@ -84,11 +88,14 @@ func Translation(ck runfolder.Checkpoint, cfg *config.Config, direction, command
 		return gan.Translation{}, err
 	}
 	if def.Translate == nil {
-		instead := "gogan sample"
+		instead := "; use gogan sample"
 		if strings.HasPrefix(command, "eval") {
-			instead = "gogan eval fid"
+			instead = "; use gogan eval fid"
 		}
-		return gan.Translation{}, fmt.Errorf("checkpoint %s is a %s run: %s runs image-to-image generators, which recipe %s has not; use %s", ck.Dir, cfg.Recipe, command, cfg.Recipe, instead)
+		if def.Generate == nil {
+			instead = " (nor does it draw images from noise: its generator runs only in training, for its sample grids)"
+		}
+		return gan.Translation{}, fmt.Errorf("checkpoint %s is a %s run: %s runs image-to-image generators, which recipe %s has not%s", ck.Dir, cfg.Recipe, command, cfg.Recipe, instead)
 	}
 	trs := def.Translate(cfg)
 	var dirs []string
