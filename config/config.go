@@ -1176,7 +1176,8 @@ func (c *Config) setRecipeValue(k *Key, val any) error {
 func (c *Config) recipeValue(name string) any {
 	k, ok := LookupKey(name)
 	if !ok {
-		panic("config: no key " + name + " is registered")
+		panic("config: no key " + name + " is registered: a recipe's own key exists only where its package is linked in " +
+			"(a recipe that reads another's keys names it in RecipeSchema.Reads and imports its package, as gogan/gan/all does)")
 	}
 	if v, ok := c.recipeValues[k.Name]; ok {
 		return v
