@@ -27,7 +27,10 @@ import (
 // Batch is a training step's inputs by name, on the device: "A" (DCGAN's
 // images, pix2pix's inputs, CycleGAN's domain A) and "B" (pix2pix's
 // targets, CycleGAN's domain B), the names the data package gives its batch
-// tensors.
+// tensors (with instance maps also data.InstTensor and data.InstIDTensor).
+// Those are all it holds: the class labels of a labelled dataset
+// (data.Batch.Labels) do not reach a recipe, so a class-conditional one has
+// no labels of its real images.
 type Batch map[string]*torch.Tensor
 
 // Recipe is one GAN training algorithm: its networks, optimizers and step.
@@ -68,7 +71,9 @@ type StepDrawer interface {
 }
 
 // Visualizer renders the recipe's visuals (the sample grid) from the
-// current weights without changing the training run.
+// current weights without changing the training run (WithFrozenState).
+// The session calls it between steps, on the training goroutine, with no
+// Scope open; a torch op it gets refused is the grid's error, as in Step.
 type Visualizer interface {
 	Visuals() (*image.NRGBA, error)
 }
@@ -207,6 +212,9 @@ type Input struct {
 
 // Generation is how `gogan sample` and `gogan eval fid` use a recipe that
 // maps noise to images: the generator's role and one sample's noise shape.
+// They (and `gogan serve`) fill the whole input with standard normal noise:
+// a generator that also takes a condition (a one-hot class) has no
+// Generation.
 type Generation struct {
 	Role  string
 	Noise []int64
@@ -262,16 +270,22 @@ type Definition struct {
 	// Schema is its name, documentation, own config keys, defaults for the
 	// shared keys and validation.
 	Schema config.RecipeSchema
-	// Data adapts the data.* settings to what the recipe trains on.
+	// Data adapts the data.* settings to what the recipe trains on
+	// (required, as are Nets, Inputs and New). DataConfig leaves
+	// data.image_size out: a recipe that resizes to it sets dc.ImageSize and
+	// dc.Preprocess (data.ResizeCenterCrop) here, as DCGAN does.
 	Data func(c *config.Config, dc *data.Config)
 	// Nets lists the networks it builds, by role, in build order.
 	Nets func(c *config.Config) []NetSpec
 	// Inputs lists its batch's tensors (synthetic batches for gogan bench).
+	// Training batches hold what the data package gives (Batch) whatever
+	// it lists: an input of another name is not filled.
 	Inputs func(c *config.Config) []Input
 	// New builds the recipe: networks initialised from the seeded generator
 	// in the reference's order, optimizers, fixed inputs.
 	New func(env Env) (Recipe, error)
-	// Generate is set by recipes that map noise to images.
+	// Generate is set by recipes that map noise alone to images (see
+	// Generation).
 	Generate func(c *config.Config) Generation
 	// Translate is set by recipes that translate images.
 	Translate func(c *config.Config) []Translation
@@ -303,8 +317,15 @@ var registry = map[string]*Definition{}
 // Register adds a recipe; call it from the recipe package's init.
 func Register(d Definition) {
 	name := d.Schema.Name
-	if name == "" || d.New == nil || d.Nets == nil || d.Inputs == nil || d.Data == nil {
-		panic(fmt.Sprintf("gan: recipe %q registers without a name, New, Nets, Inputs or Data", name))
+	var missing []string
+	for field, absent := range map[string]bool{"Schema.Name": name == "", "New": d.New == nil, "Nets": d.Nets == nil, "Inputs": d.Inputs == nil, "Data": d.Data == nil} {
+		if absent {
+			missing = append(missing, field)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		panic(fmt.Sprintf("gan: recipe %q registers without %s: a Definition needs a name, New, Nets, Inputs and Data", name, strings.Join(missing, ", ")))
 	}
 	if _, dup := registry[name]; dup {
 		panic("gan: recipe " + name + " registered twice")
