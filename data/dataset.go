@@ -1154,6 +1154,31 @@ func (d *Dataset) Paired() bool {
 // HasLabels reports whether samples carry class labels (IDX datasets with a labels file).
 func (d *Dataset) HasLabels() bool { return (d.idx != nil && d.idx.labels != nil) || d.labels != nil }
 
+// ClassLabels reports whether the samples are single images, each with its
+// class label (Fashion-MNIST and MNIST with their labels files, CIFAR-10,
+// an image folder's class folders, LSUN's categories): what a
+// class-conditional recipe trains on.
+func (d *Dataset) ClassLabels() bool {
+	switch d.cfg.Dataset {
+	case FashionMNIST, MNIST, CIFAR10, Folder, LSUN:
+		return d.HasLabels()
+	}
+	return false
+}
+
+// LabelOf is sample i's class label where ClassLabels, read without
+// decoding the image (the batches of a dataset kept on the device); -1
+// elsewhere.
+func (d *Dataset) LabelOf(i int) int {
+	switch {
+	case !d.ClassLabels():
+		return -1
+	case d.kind == "idx":
+		return int(d.idx.labels[i])
+	}
+	return d.labels[i]
+}
+
 // Skipped lists the invalid files that data.skip_invalid skipped.
 func (d *Dataset) Skipped() []*FileError { return d.skipped }
 

@@ -131,8 +131,8 @@ type LoaderOptions struct {
 	// with its first samples to a multiple of World (as DistributedSampler),
 	// so every rank's batches have the same size.
 	Rank, World int
-	// IndicesOnly: batches carry their samples' indices and nothing else,
-	// for a trainer that holds the transformed dataset on its device
+	// IndicesOnly: batches carry their samples' indices and nothing else
+	// (but class labels, where Dataset.ClassLabels), for a trainer that holds the transformed dataset on its device
 	// (Dataset.ExportU8) and gathers each batch there.
 	IndicesOnly bool
 	// TorchDraws: each epoch waits for the EpochStart the trainer gives
@@ -673,6 +673,12 @@ func (l *Loader) build(ctx context.Context, e, b int) (*Batch, error) {
 		}
 	}
 	if l.o.IndicesOnly {
+		if l.d.ClassLabels() { // a conditional recipe's labels, which decode nothing
+			bt.Labels = make([]int64, len(idx))
+			for k, i := range idx {
+				bt.Labels[k] = int64(l.d.LabelOf(i))
+			}
+		}
 		return bt, nil
 	}
 	if l.d.HasLabels() {

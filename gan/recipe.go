@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"slices"
 	"sort"
 	"strings"
 
@@ -27,11 +28,27 @@ import (
 // Batch is a training step's inputs by name, on the device: "A" (DCGAN's
 // images, pix2pix's inputs, CycleGAN's domain A) and "B" (pix2pix's
 // targets, CycleGAN's domain B), the names the data package gives its batch
-// tensors (with instance maps also data.InstTensor and data.InstIDTensor).
-// Those are all it holds: the class labels of a labelled dataset
-// (data.Batch.Labels) do not reach a recipe, so a class-conditional one has
-// no labels of its real images.
+// tensors (with instance maps also data.InstTensor and data.InstIDTensor),
+// and for a recipe whose Inputs list LabelInput its images' class labels.
 type Batch map[string]*torch.Tensor
+
+// LabelInput is the batch tensor of the images' class labels, float32 [N]
+// holding class ids (as Input.Classes' values), for a class-conditional
+// recipe that lists it among its Inputs (Shape nil, Classes the number of
+// classes). The session then trains only on data whose samples have class
+// labels (data.Dataset.ClassLabels: Fashion-MNIST, MNIST, CIFAR-10, LSUN's
+// categories, or class folders, where the recipe's Data sets
+// data.Config.ImageFolder as DCGAN's does).
+const LabelInput = "label"
+
+// TakesLabels says whether c's recipe lists LabelInput among its inputs.
+func TakesLabels(c *config.Config) bool {
+	def, err := For(c)
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(def.Inputs(c), func(in Input) bool { return in.Name == LabelInput })
+}
 
 // Recipe is one GAN training algorithm: its networks, optimizers and step.
 type Recipe interface {
@@ -278,8 +295,9 @@ type Definition struct {
 	// Nets lists the networks it builds, by role, in build order.
 	Nets func(c *config.Config) []NetSpec
 	// Inputs lists its batch's tensors (synthetic batches for gogan bench).
-	// Training batches hold what the data package gives (Batch) whatever
-	// it lists: an input of another name is not filled.
+	// Training batches hold what the data package gives (Batch), and the
+	// class labels where it lists LabelInput: an input of another name is
+	// not filled.
 	Inputs func(c *config.Config) []Input
 	// New builds the recipe: networks initialised from the seeded generator
 	// in the reference's order, optimizers, fixed inputs.

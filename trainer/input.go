@@ -124,7 +124,10 @@ func (s *session) takeNext(ctx context.Context) *stagedBatch {
 	}
 	st := &stagedBatch{batch: b, inputs: gan.Batch{}, slot: -1}
 	if s.resident != nil {
-		if err := torch.Try(func() { st.inputs, st.owned = s.resident.batch(b.Indices, b.Draws) }); err != nil {
+		if err := torch.Try(func() {
+			st.inputs, st.owned = s.resident.batch(b.Indices, b.Draws)
+			s.putLabels(st, b.Labels)
+		}); err != nil {
 			st.release()
 			return &stagedBatch{err: fmt.Errorf("batch on %s: %w", s.dev, err)}
 		}
@@ -136,11 +139,27 @@ func (s *session) takeNext(ctx context.Context) *stagedBatch {
 		for _, t := range b.Tensors {
 			st.inputs[t.Name] = s.upload(st, t, slot)
 		}
+		s.putLabels(st, b.Labels)
 	}); err != nil {
 		st.release()
 		return &stagedBatch{err: fmt.Errorf("batch to %s: %w", s.dev, err)}
 	}
 	return st
+}
+
+// putLabels gives a recipe that takes them the batch's class labels
+// (gan.LabelInput: float32 class ids, N values, a few bytes copied).
+func (s *session) putLabels(st *stagedBatch, labels []int64) {
+	if !s.takesLabels {
+		return
+	}
+	ids := make([]float32, len(labels))
+	for i, l := range labels {
+		ids[i] = float32(l)
+	}
+	d := torch.FromFloat32(ids, int64(len(ids))).To(s.dev).Persist()
+	st.owned = append(st.owned, d)
+	st.inputs[gan.LabelInput] = d
 }
 
 // upload puts one input of a host batch on the device: the pool's tensor

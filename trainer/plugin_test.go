@@ -119,6 +119,15 @@ func (p *probe) LoadHostState(b json.RawMessage) error {
 // probeStateOf reads the host state of a run's newest checkpoint.
 func probeStateOf(t *testing.T, run string) probeState {
 	t.Helper()
+	var ps probeState
+	recipeStateOf(t, run, &ps)
+	return ps
+}
+
+// recipeStateOf reads the recipe's host state (gan.HostState) of a run's
+// newest checkpoint into v.
+func recipeStateOf(t *testing.T, run string, v any) {
+	t.Helper()
 	_, st, err := runfolder.LatestValid(run)
 	if err != nil {
 		t.Fatal(err)
@@ -127,11 +136,9 @@ func probeStateOf(t *testing.T, run string) probeState {
 	if err := json.Unmarshal(st.Schedule, &ls); err != nil {
 		t.Fatal(err)
 	}
-	var ps probeState
-	if err := json.Unmarshal(ls.Recipe, &ps); err != nil {
+	if err := json.Unmarshal(ls.Recipe, v); err != nil {
 		t.Fatalf("state.json recipe state %s: %v", ls.Recipe, err)
 	}
-	return ps
 }
 
 // TestRecipePlugsIn: a recipe the session has never heard of trains, its

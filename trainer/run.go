@@ -320,7 +320,9 @@ type session struct {
 	staging  map[string]*torch.Tensor
 	consumed [2]*torch.Event // per slot: the end of the last step that read its buffers
 	resident *residentData   // data.on_device: the dataset on the device
-	sizes    *sizeRule       // the image sides the networks take, when the data do not fix them
+	// takesLabels: the recipe's batches hold the class labels (gan.LabelInput)
+	takesLabels bool
+	sizes       *sizeRule // the image sides the networks take, when the data do not fix them
 	// realGrid is the grid of the real batch of the step the sample grid
 	// is drawn after (gan.RealVisualizer), until writeSample writes it.
 	realGrid *image.NRGBA
@@ -585,6 +587,10 @@ func (s *session) open(ctx context.Context) error {
 		return err
 	}
 	s.ds = ds
+	if s.takesLabels = gan.TakesLabels(s.cfg); s.takesLabels && !ds.ClassLabels() {
+		return fmt.Errorf("recipe %s trains on its images' class labels (its input %q), and data.dataset=%s gives none: train it on images with class labels (fashion-mnist or mnist with their labels files, cifar10, lsun, or a folder of class folders read as torchvision's ImageFolder)",
+			s.cfg.Recipe, gan.LabelInput, s.cfg.Data.Dataset)
+	}
 	if s.sizes, err = sizeRuleFor(s.cfg); err != nil {
 		return err
 	}
