@@ -198,6 +198,19 @@ func TestNaNGuardWithDeferredReads(t *testing.T) {
 	}
 }
 
+// TestRefusedGridStopsTheRun: a torch op refused in a recipe's Visuals
+// (panicking with *torch.Error, as in Step) is the sample grid's error: the
+// run stops with it rather than crashing, after checkpointing the step the
+// grid followed (drawing changes no weight), and names that checkpoint.
+func TestRefusedGridStopsTheRun(t *testing.T) {
+	train := folderTrain(t, "cpu", []string{"recipe=probe", "train.probe_visuals_fail=true", "train.sample_every=3", "train.checkpoint_every=2"})
+	_, err := train("grid")
+	if err == nil || !strings.Contains(err.Error(), "sample grid: torch: cat: the probe's grid is refused") ||
+		!strings.Contains(err.Error(), "the newest good checkpoint is ") || !strings.Contains(err.Error(), "step-00000003: fix that, then continue with gogan resume") {
+		t.Fatalf("a refused grid at step 3: %v, want the grid's error naming step 3's checkpoint", err)
+	}
+}
+
 // TestOnDeviceTrainsAsTheLoader: with data.on_device the dataset is
 // transformed once and each batch gathered, cropped, flipped and normalised
 // by tensor ops; the run must be the host loader's value for value (the

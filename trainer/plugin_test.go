@@ -36,7 +36,9 @@ func init() {
 			Keys: []config.Key{{Name: "train.probe_draws", Type: config.TypeInt, Default: 3, Range: config.AtLeast(1),
 				Doc: "probe: host-side random draws per step."},
 				{Name: "train.probe_nan_at", Type: config.TypeInt, Default: 0, Range: config.AtLeast(0),
-					Doc: "probe: the step of this process whose first loss is NaN (0: none)."}},
+					Doc: "probe: the step of this process whose first loss is NaN (0: none)."},
+				{Name: "train.probe_visuals_fail", Type: config.TypeBool, Default: false,
+					Doc: "probe: its sample grid fails with a torch error, as a torch op refused there does."}},
 			Defaults: map[string]any{"data.batch_size": 4},
 		},
 		Data: d.Data, Nets: d.Nets, Inputs: d.Inputs,
@@ -46,7 +48,8 @@ func init() {
 				return nil, err
 			}
 			return &probe{Recipe: inner, draws: env.Config.Int("train.probe_draws"), nanAt: env.Config.Int("train.probe_nan_at"),
-				stream: rand.NewPCG(uint64(env.Config.Seed), 1)}, nil
+				visualsFail: env.Config.Bool("train.probe_visuals_fail"),
+				stream:      rand.NewPCG(uint64(env.Config.Seed), 1)}, nil
 		},
 	})
 }
@@ -58,6 +61,8 @@ type probe struct {
 	state  probeState
 	nanAt  int // the step (of this process) whose first loss is NaN
 	steps  int
+	// visualsFail: Visuals panics with a torch error
+	visualsFail bool
 }
 
 // probeState is what the probe keeps on the host and checkpoints.
@@ -88,10 +93,15 @@ func (p *probe) Step(b gan.Batch) []*torch.Tensor {
 
 // The embedded recipe's capabilities are not promoted through the interface:
 // a wrapper forwards the ones it keeps.
-func (p *probe) DrawStep(n int64)               { p.Recipe.(gan.StepDrawer).DrawStep(n) }
-func (p *probe) Fixed() []torch.Named           { return p.Recipe.(gan.FixedInputs).Fixed() }
-func (p *probe) Visuals() (*image.NRGBA, error) { return p.Recipe.(gan.Visualizer).Visuals() }
-func (p *probe) GraphUnsafe() string            { return "its host-side draws run outside the device" }
+func (p *probe) DrawStep(n int64)     { p.Recipe.(gan.StepDrawer).DrawStep(n) }
+func (p *probe) Fixed() []torch.Named { return p.Recipe.(gan.FixedInputs).Fixed() }
+func (p *probe) Visuals() (*image.NRGBA, error) {
+	if p.visualsFail {
+		panic(&torch.Error{Op: "cat", Msg: "the probe's grid is refused"})
+	}
+	return p.Recipe.(gan.Visualizer).Visuals()
+}
+func (p *probe) GraphUnsafe() string { return "its host-side draws run outside the device" }
 
 func (p *probe) EndEpoch(epoch int) error {
 	p.state.Epochs = append(p.state.Epochs, epoch)

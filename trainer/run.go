@@ -1224,29 +1224,29 @@ func (s *session) drawSample(also ...string) error {
 	s.syncBN(false)
 	var img *image.NRGBA
 	var err error
-	// A torch op the recipe's Visuals get refused panics with *torch.Error,
-	// as in Step: it is the grid's error, not a crash of the run (as
-	// RealVisuals' below).
+	// A torch op the recipe's Visuals get refused (out of memory, a bug)
+	// panics with *torch.Error, as in Step: it is the grid's error, not a
+	// crash of the run (as RealVisuals' below).
 	if terr := torch.Try(func() { img, err = v.Visuals() }); terr != nil {
 		err = terr
 	}
 	s.syncBN(true)
 	if err != nil {
-		return fmt.Errorf("sample grid: %w", err)
+		return s.gridErr(err, false)
 	}
 	if err := report.SavePNG(s.rd.LatestSamplePath(), img); err != nil {
-		return s.gridErr(err)
+		return s.gridErr(err, true)
 	}
 	if s.realGrid != nil {
 		if err := report.SavePNG(s.rd.RealSamplePath(), s.realGrid); err != nil {
-			return s.gridErr(err)
+			return s.gridErr(err, true)
 		}
 		s.realGrid = nil
 	}
 	s.logImage(img)
 	for _, p := range also {
 		if err := report.SavePNG(p, img); err != nil {
-			return s.gridErr(err)
+			return s.gridErr(err, true)
 		}
 	}
 	return nil
@@ -1274,11 +1274,12 @@ func (s *session) takeRealGrid(b *stagedBatch, sample bool) error {
 	return nil
 }
 
-// gridErr says how to go on after a grid that could not be written. The
-// step's training is kept first: its checkpoint is written already where it
-// has one, and written now where it has none (train.sample_every apart from
-// checkpoint_every). A full disk is said by run, as for any write.
-func (s *session) gridErr(err error) error {
+// gridErr says how to go on after a grid that could not be drawn, or
+// written (writing). The step's training is kept first (drawing changes no
+// weight): its checkpoint is written already where it has one, and written
+// now where it has none (train.sample_every apart from checkpoint_every). A
+// full disk is said by run, as for any write.
+func (s *session) gridErr(err error, writing bool) error {
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
 		return err
 	}
@@ -1287,12 +1288,15 @@ func (s *session) gridErr(err error) error {
 			return err
 		}
 	}
-	if s.ckpt == "" {
-		return fmt.Errorf("sample grid: %w\nfix that (the run's grids go into %s), then run the same gogan train command again (no checkpoint was written yet)",
-			err, s.rd.SamplesDir())
+	fix := "fix that"
+	if writing {
+		fix = fmt.Sprintf("fix that (the run's grids go into %s)", s.rd.SamplesDir())
 	}
-	return fmt.Errorf("sample grid: %w\nthe newest good checkpoint is %s: fix that (the run's grids go into %s), then continue with gogan resume %s",
-		err, s.ckpt, s.rd.SamplesDir(), s.rd.Path)
+	if s.ckpt == "" {
+		return fmt.Errorf("sample grid: %w\n%s, then run the same gogan train command again (no checkpoint was written yet)", err, fix)
+	}
+	return fmt.Errorf("sample grid: %w\nthe newest good checkpoint is %s: %s, then continue with gogan resume %s",
+		err, s.ckpt, fix, s.rd.Path)
 }
 
 // page says whether the report page keeps refreshing (a run in progress).
