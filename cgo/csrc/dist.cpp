@@ -80,23 +80,51 @@ c10::intrusive_ptr<c10d::TCPStore> tcp_store(const std::string &addr, c10d::TCPS
 // of the smaller world join (its collectives then wait for a rank that never
 // answers) while the others wait for ranks that never come.
 std::string world_key(int r) { return "world_size/" + std::to_string(r); }
+std::string checked_key(int r) { return "world_checked/" + std::to_string(r); }
+
+std::vector<uint8_t> bytes(const std::string &s) { return std::vector<uint8_t>(s.begin(), s.end()); }
 
 void check_world_sizes(c10d::Store &s, int rank, int world, std::chrono::milliseconds timeout) {
   auto w = std::to_string(world);
-  s.set(world_key(rank), std::vector<uint8_t>(w.begin(), w.end()));
+  s.set(world_key(rank), bytes(w));
   // one timeout for them all: a rank that never comes fails the join after
   // train.dist_timeout, with the store's own timeout error
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (int r = 0; r < world; r++) {
+  std::string differ;
+  int ranks = world;  // the most ranks any rank said the job has
+  for (int r = 0; r < world && differ.empty(); r++) {
     if (r == rank) continue;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     s.wait({world_key(r)}, std::max(left, std::chrono::milliseconds(1)));
     auto v = s.get(world_key(r));
     std::string theirs(v.begin(), v.end());
-    if (theirs != w)
-      throw std::runtime_error("world sizes differ: rank " + std::to_string(r) + " has " + theirs + ", rank " +
-                               std::to_string(rank) + " (this one) " + w);
+    if (theirs != w) {
+      differ = "world sizes differ: rank " + std::to_string(r) + " has " + theirs + ", rank " + std::to_string(rank) +
+               " (this one) " + w;
+      try {
+        ranks = std::max(ranks, std::stoi(theirs));
+      } catch (...) {
+      }
+    }
   }
+  s.set(checked_key(rank), bytes("1"));
+  if (differ.empty()) return;
+  if (rank == 0) {
+    // Rank 0 serves the store: it stays until each rank that came has read
+    // what tells it so too (a few seconds at most), or their reads would
+    // end in a broken pipe instead.
+    auto until = std::chrono::steady_clock::now() + std::min(timeout, std::chrono::milliseconds(10000));
+    for (int r = 1; r < ranks; r++) {
+      try {
+        if (!s.check({world_key(r)})) continue;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        s.wait({checked_key(r)}, std::max(left, std::chrono::milliseconds(1)));
+      } catch (...) {
+        break;
+      }
+    }
+  }
+  throw std::runtime_error(differ);
 }
 
 Group &G() {
