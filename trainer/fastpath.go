@@ -60,7 +60,10 @@ func (s *session) launchStep(b gan.Batch) *torch.Tensor {
 	if s.cfg.CUDA.ChannelsLast {
 		nb := gan.Batch{}
 		for name, t := range b {
-			nb[name] = t.ChannelsLast()
+			if t.Dim() == 4 { // not the class labels, [N]
+				t = t.ChannelsLast()
+			}
+			nb[name] = t
 		}
 		b = nb
 	}

@@ -174,3 +174,35 @@ func TestClassLabelsReachARecipe(t *testing.T) {
 		t.Errorf("a labelled recipe on a folder of images: %v", err)
 	}
 }
+
+// TestClassLabelsUnderChannelsLast: cuda.channels_last (which works on the
+// CPU too) lays out the batch's images as NHWC, not the labels, a 1-d
+// tensor it cannot ("required rank 4 tensor"): the recipe gets the same
+// labels as without it, here from class folders.
+func TestClassLabelsUnderChannelsLast(t *testing.T) {
+	root := t.TempDir()
+	for c := range 3 {
+		if err := os.CopyFS(filepath.Join(root, fmt.Sprintf("class%d", c)), os.DirFS(writeImageFolder(t, 4, 40))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got [][]float32
+	for _, cl := range []string{"false", "true"} {
+		cfg, err := config.LoadConfig("", []string{"recipe=labelprobe", "data.dataset=folder", "data.root=" + root, "data.image_size=32",
+			"model.ngf=8", "model.ndf=8", "data.batch_size=6", "data.shuffle=false", "data.workers=1", "train.max_steps=2",
+			"train.sample_every=0", "device=cpu", "threads=2", "cuda.channels_last=" + cl, "out=" + filepath.Join(t.TempDir(), "run")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Train(context.Background(), cfg, RunOptions{Quiet: true, Writer: os.Stderr})
+		if err != nil {
+			t.Fatalf("cuda.channels_last=%s: %v", cl, err)
+		}
+		var st labelState
+		recipeStateOf(t, res.Run.Path, &st)
+		got = append(got, st.Labels)
+	}
+	if want := []float32{0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2}; !slices.Equal(got[0], want) || !slices.Equal(got[1], want) {
+		t.Errorf("labels %v, with cuda.channels_last %v: want %v", got[0], got[1], want)
+	}
+}
