@@ -1168,13 +1168,24 @@ func (d *Dataset) ClassLabels() bool {
 
 // LabelOf is sample i's class label where ClassLabels, read without
 // decoding the image (the batches of a dataset kept on the device); -1
-// elsewhere.
+// elsewhere. With data.skip_invalid it is the label of the file that
+// loadFileAt reads for i: a file that failed to decode after a header-only
+// validation (ExportU8 has read every sample) is replaced by the next one.
 func (d *Dataset) LabelOf(i int) int {
 	switch {
 	case !d.ClassLabels():
 		return -1
 	case d.kind == "idx":
 		return int(d.idx.labels[i])
+	}
+	for tries := range len(d.files) {
+		j := (i + tries) % len(d.files)
+		if d.cache != nil && d.cache[j] != nil {
+			return d.labels[j]
+		}
+		if _, bad := d.bad.Load(d.files[j]); !bad {
+			return d.labels[j]
+		}
 	}
 	return d.labels[i]
 }
