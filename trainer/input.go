@@ -148,7 +148,9 @@ func (s *session) takeNext(ctx context.Context) *stagedBatch {
 }
 
 // putLabels gives a recipe that takes them the batch's class labels
-// (gan.LabelInput: float32 class ids, N values, a few bytes copied).
+// (gan.LabelInput: float32 class ids, N values). On CUDA they go through a
+// pinned copy on the current stream (Upload): a pageable one (To) would make
+// the host wait there for the step just queued, which prefetch overlaps.
 func (s *session) putLabels(st *stagedBatch, labels []int64) {
 	if !s.takesLabels {
 		return
@@ -157,7 +159,7 @@ func (s *session) putLabels(st *stagedBatch, labels []int64) {
 	for i, l := range labels {
 		ids[i] = float32(l)
 	}
-	d := torch.FromFloat32(ids, int64(len(ids))).To(s.dev).Persist()
+	d := torch.FromFloat32(ids, int64(len(ids))).Upload(s.dev).Persist()
 	st.owned = append(st.owned, d)
 	st.inputs[gan.LabelInput] = d
 }
