@@ -84,7 +84,7 @@ std::string checked_key(int r) { return "world_checked/" + std::to_string(r); }
 
 std::vector<uint8_t> bytes(const std::string &s) { return std::vector<uint8_t>(s.begin(), s.end()); }
 
-void check_world_sizes(c10d::Store &s, int rank, int world, std::chrono::milliseconds timeout) {
+void check_world_sizes(c10d::Store &s, int rank, int world, std::chrono::milliseconds timeout, bool serves) {
   auto w = std::to_string(world);
   s.set(world_key(rank), bytes(w));
   // one timeout for them all: a rank that never comes fails the join after
@@ -109,12 +109,13 @@ void check_world_sizes(c10d::Store &s, int rank, int world, std::chrono::millise
   }
   s.set(checked_key(rank), bytes("1"));
   if (differ.empty()) return;
-  if (rank == 0) {
-    // Rank 0 serves the store: it stays until each rank that came has read
-    // what tells it so too (a few seconds at most), or their reads would
-    // end in a broken pipe instead.
+  if (serves) {
+    // Rank 0 serves the store (not torchrun's agent store, which outlives
+    // it): it stays until each rank that came has read what tells it so
+    // too (a few seconds at most), or their reads would end in a broken
+    // pipe instead.
     auto until = std::chrono::steady_clock::now() + std::min(timeout, std::chrono::milliseconds(10000));
-    for (int r = 1; r < ranks; r++) {
+    for (int r = 1; r < ranks && std::chrono::steady_clock::now() < until; r++) {
       try {
         if (!s.check({world_key(r)})) continue;
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
@@ -430,7 +431,7 @@ void gt_dist_init(int backend, int rank, int world, const char *addr, int port, 
   so.waitWorkers = false;
   so.timeout = g->timeout;
   g->store = c10::make_intrusive<c10d::PrefixStore>(std::string(prefix), tcp_store(addr, so));
-  check_world_sizes(*g->store, rank, world, g->timeout);
+  check_world_sizes(*g->store, rank, world, g->timeout, so.isServer);
   connect(*g, backend, rank, world, addr, ifname);
   group = std::move(g);
   GT_CATCH()
