@@ -5,6 +5,7 @@
 package dist
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -144,14 +145,16 @@ func (j *Job) Join(dev torch.Device, timeout time.Duration) error {
 	// The store's client retries a name that does not resolve until the
 	// timeout (a host still starting may not be in DNS yet): say so now,
 	// not only when the wait is over.
-	if err := resolve(j.Addr); err != nil {
+	if err := resolve(j.Addr, timeout); err != nil {
 		slog.Warn(fmt.Sprintf("rank %d: MASTER_ADDR %s does not resolve here (%v): waiting for it up to train.dist_timeout (%v), as for a host still starting; if the name is wrong, stop the job and give rank 0's host", j.Rank, j.Addr, err, timeout))
 	}
 	err := torch.InitGroup(torch.GroupOptions{Backend: j.Backend, Rank: j.Rank, World: j.World, Addr: j.Addr, Port: j.Port,
 		AgentStore: j.AgentStore, Prefix: prefix, IfName: j.IfName, Timeout: timeout})
 	if err != nil {
 		hint := joinHint(err, j.World, timeout)
-		if rerr := resolve(j.Addr); rerr != nil {
+		// (not after ranks that met in the store: libtorch's resolver
+		// reached it, whatever Go's says)
+		if rerr := resolve(j.Addr, timeout); rerr != nil && !strings.Contains(err.Error(), "world sizes differ") {
 			hint = fmt.Sprintf(" (MASTER_ADDR %s does not resolve from this machine: %v; give the host name or address of rank 0, or of torchrun's rendezvous)", j.Addr, rerr)
 		}
 		return fmt.Errorf("rank %d of %d: joining the process group at %s:%d (%s): %w%s", j.Rank, j.World, j.Addr, j.Port, j.Backend, err, hint)
@@ -160,12 +163,16 @@ func (j *Job) Join(dev torch.Device, timeout time.Duration) error {
 }
 
 // resolve says why addr names no host here (nil for an IP address, or a
-// name that resolves).
-func resolve(addr string) error {
+// name that resolves). The lookup gives up after a few seconds (within the
+// join's timeout): a DNS server that does not answer would otherwise add
+// its own timeouts and retries to the join's, before it and after it.
+func resolve(addr string, timeout time.Duration) error {
 	if net.ParseIP(addr) != nil {
 		return nil
 	}
-	_, err := net.LookupHost(addr)
+	ctx, cancel := context.WithTimeout(context.Background(), min(timeout, 5*time.Second))
+	defer cancel()
+	_, err := net.DefaultResolver.LookupHost(ctx, addr)
 	return err
 }
 

@@ -38,7 +38,7 @@ func TestUnresolvableMasterAddrIsNamed(t *testing.T) {
 	}
 	// an address, or a name that resolves, is not looked up for a warning
 	for _, addr := range []string{"127.0.0.1", "::1", "localhost"} {
-		if err := resolve(addr); err != nil {
+		if err := resolve(addr, time.Second); err != nil {
 			t.Errorf("resolve(%q): %v", addr, err)
 		}
 	}
