@@ -217,12 +217,10 @@ func RestoreSetAside(run string) ([]string, error) {
 	// the newest set-aside copy of each step: the last one written
 	newest := map[string]string{}
 	for _, e := range ents {
-		rest, ok := strings.CutPrefix(e.Name(), checkpointOld)
-		i := strings.LastIndexByte(rest, '-')
-		if !ok || !e.IsDir() || i < 0 || !strings.HasPrefix(rest, checkpointPref) {
+		final, _, ok := setAsideOf(e)
+		if !ok {
 			continue
 		}
-		final := rest[:i]
 		if prev, seen := newest[final]; !seen || stampOf(e.Name()) > stampOf(prev) {
 			newest[final] = e.Name()
 		}
@@ -247,6 +245,20 @@ func RestoreSetAside(run string) ([]string, error) {
 	}
 	sort.Strings(back)
 	return back, errors.Join(errs...)
+}
+
+// setAsideOf says whether e is a folder a rewrite moved aside
+// (setAsideName), and the checkpoint folder and step it was.
+func setAsideOf(e os.DirEntry) (final string, step int, ok bool) {
+	rest, ok := strings.CutPrefix(e.Name(), checkpointOld)
+	i := strings.LastIndexByte(rest, '-')
+	if !ok || !e.IsDir() || i < 0 {
+		return "", 0, false
+	}
+	final = rest[:i]
+	num, ok := strings.CutPrefix(final, checkpointPref)
+	step, err := strconv.Atoi(num)
+	return final, step, ok && err == nil
 }
 
 // stampOf is the time a set-aside folder's name ends with.
@@ -450,26 +462,40 @@ func PruneCheckpoints(run string, keep, upTo int, spare func(Checkpoint) bool) e
 // SetAsideNewer renames the checkpoint folders of steps after step (the
 // ones a resume skipped as invalid) to checkpoints/invalid-step-N, where
 // they are no longer listed, pruned or replaced by the resumed run's
-// checkpoints of the same steps: nothing of them is deleted. It returns the
-// new paths.
+// checkpoints of the same steps: nothing of them is deleted. So go the
+// copies of those steps a rewrite moved aside (invalid-old-step-N-...),
+// which RestoreSetAside would otherwise put back ahead of the resumed run.
+// It returns the new paths.
 func SetAsideNewer(run string, step int) ([]string, error) {
 	cks, err := ListCheckpoints(run)
 	if err != nil {
 		return nil, err
 	}
-	var moved []string
+	dirs := []string{}
 	for _, c := range cks {
 		if c.Step <= step {
 			break
 		}
-		dst := filepath.Join(filepath.Dir(c.Dir), invalidPref+filepath.Base(c.Dir))
+		dirs = append(dirs, c.Dir)
+	}
+	root := filepath.Join(run, CheckpointsDir)
+	ents, _ := os.ReadDir(root)
+	for _, e := range ents {
+		if _, n, ok := setAsideOf(e); ok && n > step {
+			dirs = append(dirs, filepath.Join(root, e.Name()))
+		}
+	}
+	var moved []string
+	for _, dir := range dirs {
+		name := strings.TrimPrefix(filepath.Base(dir), ".")
+		dst := filepath.Join(root, invalidPref+name)
 		for i := 2; ; i++ {
 			if _, err := os.Lstat(dst); errors.Is(err, os.ErrNotExist) {
 				break
 			}
-			dst = filepath.Join(filepath.Dir(c.Dir), fmt.Sprintf("%s%s-%d", invalidPref, filepath.Base(c.Dir), i))
+			dst = filepath.Join(root, fmt.Sprintf("%s%s-%d", invalidPref, name, i))
 		}
-		if err := os.Rename(c.Dir, dst); err != nil {
+		if err := os.Rename(dir, dst); err != nil {
 			return moved, fmt.Errorf("set aside invalid checkpoint: %w", err)
 		}
 		moved = append(moved, dst)

@@ -495,6 +495,13 @@ func TestPruneAfterResumeKeepsTheGoodOnes(t *testing.T) {
 	run := t.TempDir()
 	writeTestCheckpoint(t, run, 2, []byte("w2"))
 	writeTestCheckpoint(t, run, 4, []byte("w4"))
+	// step 6 rewritten, the old copy moved aside and left there by a crash
+	// (a filesystem without RENAME_EXCHANGE), and the new one damaged
+	older := writeTestCheckpoint(t, run, 6, []byte("w6 older"))
+	aside := setAsideName(older.Dir)
+	if err := os.Rename(older.Dir, aside); err != nil {
+		t.Fatal(err)
+	}
 	bad := writeTestCheckpoint(t, run, 6, []byte("w6"))
 	os.Truncate(bad.WeightsPath(), 1)
 	os.MkdirAll(filepath.Join(run, "checkpoints", "step-00000009"), 0o755) // stray and empty
@@ -508,7 +515,10 @@ func TestPruneAfterResumeKeepsTheGoodOnes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{filepath.Join(run, "checkpoints", "invalid-step-00000009-2"), filepath.Join(run, "checkpoints", "invalid-step-00000006")}
+	// the set-aside copy too, or pruning would put it back as step 6, ahead
+	// of the resumed run
+	want := []string{filepath.Join(run, "checkpoints", "invalid-step-00000009-2"), filepath.Join(run, "checkpoints", "invalid-step-00000006"),
+		filepath.Join(run, "checkpoints", "invalid-"+strings.TrimPrefix(filepath.Base(aside), "."))}
 	if !slices.Equal(moved, want) {
 		t.Fatalf("moved %v, want %v", moved, want)
 	}
