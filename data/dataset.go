@@ -1166,6 +1166,16 @@ func (d *Dataset) ClassLabels() bool {
 	return false
 }
 
+// Classes is the number of classes where ClassLabels (the largest label
+// plus one), else 0.
+func (d *Dataset) Classes() int {
+	n := 0
+	for i := range d.n {
+		n = max(n, d.LabelOf(i)+1)
+	}
+	return n
+}
+
 // LabelOf is sample i's class label where ClassLabels, read without
 // decoding the image (the batches of a dataset kept on the device); -1
 // elsewhere. With data.skip_invalid it is the label of the file that

@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
-	"slices"
 	"sort"
 	"strings"
 
@@ -41,13 +40,19 @@ type Batch map[string]*torch.Tensor
 // data.Config.ImageFolder as DCGAN's does).
 const LabelInput = "label"
 
-// TakesLabels says whether c's recipe lists LabelInput among its inputs.
-func TakesLabels(c *config.Config) bool {
+// TakesLabels says whether c's recipe lists LabelInput among its inputs,
+// and how many classes it takes there (its Classes; 0: not said).
+func TakesLabels(c *config.Config) (classes int, takes bool) {
 	def, err := For(c)
 	if err != nil {
-		return false
+		return 0, false
 	}
-	return slices.ContainsFunc(def.Inputs(c), func(in Input) bool { return in.Name == LabelInput })
+	for _, in := range def.Inputs(c) {
+		if in.Name == LabelInput {
+			return in.Classes, true
+		}
+	}
+	return 0, false
 }
 
 // Recipe is one GAN training algorithm: its networks, optimizers and step.

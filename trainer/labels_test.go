@@ -206,3 +206,24 @@ func TestClassLabelsUnderChannelsLast(t *testing.T) {
 		t.Errorf("labels %v, with cuda.channels_last %v: want %v", got[0], got[1], want)
 	}
 }
+
+// TestMoreClassesThanTheRecipeTakesRefused: class folders past the classes
+// a recipe's label input takes (labelprobe's 10) are refused before the
+// first step, where a label out of range would fail inside one.
+func TestMoreClassesThanTheRecipeTakesRefused(t *testing.T) {
+	root, images := t.TempDir(), writeImageFolder(t, 1, 40)
+	for c := range 11 {
+		if err := os.CopyFS(filepath.Join(root, fmt.Sprintf("class%02d", c)), os.DirFS(images)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.LoadConfig("", []string{"recipe=labelprobe", "data.dataset=folder", "data.root=" + root, "data.image_size=32",
+		"model.ngf=8", "model.ndf=8", "data.batch_size=2", "device=cpu", "out=" + filepath.Join(t.TempDir(), "run")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Train(context.Background(), cfg, RunOptions{Quiet: true, Writer: os.Stderr})
+	if want := `recipe labelprobe takes 10 classes (its input "label"), and the data under ` + root + ` have 11 (labels 0 to 10)`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("11 class folders for a recipe of 10 classes: %v, want %q", err, want)
+	}
+}

@@ -587,9 +587,18 @@ func (s *session) open(ctx context.Context) error {
 		return err
 	}
 	s.ds = ds
-	if s.takesLabels = gan.TakesLabels(s.cfg); s.takesLabels && !ds.ClassLabels() {
-		return fmt.Errorf("recipe %s trains on its images' class labels (its input %q), and data.dataset=%s gives none: train it on images with class labels (fashion-mnist or mnist with their labels files, cifar10, lsun, or a folder of class folders read as torchvision's ImageFolder)",
-			s.cfg.Recipe, gan.LabelInput, s.cfg.Data.Dataset)
+	if classes, takes := gan.TakesLabels(s.cfg); takes {
+		if !ds.ClassLabels() {
+			return fmt.Errorf("recipe %s trains on its images' class labels (its input %q), and data.dataset=%s gives none: train it on images with class labels (fashion-mnist or mnist with their labels files, cifar10, lsun, or a folder of class folders read as torchvision's ImageFolder)",
+				s.cfg.Recipe, gan.LabelInput, s.cfg.Data.Dataset)
+		}
+		// A label past the recipe's classes would fail inside a step
+		// (a one-hot or an embedding out of range), far from its cause.
+		if n := ds.Classes(); classes > 0 && n > classes {
+			return fmt.Errorf("recipe %s takes %d classes (its input %q), and the data under %s have %d (labels 0 to %d): give it data of at most %d classes",
+				s.cfg.Recipe, classes, gan.LabelInput, s.cfg.Data.Root, n, n-1, classes)
+		}
+		s.takesLabels = true
 	}
 	if s.sizes, err = sizeRuleFor(s.cfg); err != nil {
 		return err
