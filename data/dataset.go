@@ -1151,7 +1151,8 @@ func (d *Dataset) Paired() bool {
 	return false
 }
 
-// HasLabels reports whether samples carry class labels (IDX datasets with a labels file).
+// HasLabels reports whether samples carry class labels (IDX datasets with
+// a labels file, CIFAR-10, class folders, LSUN's categories).
 func (d *Dataset) HasLabels() bool { return (d.idx != nil && d.idx.labels != nil) || d.labels != nil }
 
 // ClassLabels reports whether the samples are single images, each with its

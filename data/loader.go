@@ -673,7 +673,7 @@ func (l *Loader) build(ctx context.Context, e, b int) (*Batch, error) {
 		}
 	}
 	if l.o.IndicesOnly {
-		if l.d.ClassLabels() { // a conditional recipe's labels, which decode nothing
+		if l.d.ClassLabels() { // a conditional recipe's, read without decoding
 			bt.Labels = make([]int64, len(idx))
 			for k, i := range idx {
 				bt.Labels[k] = int64(l.d.LabelOf(i))
