@@ -84,12 +84,13 @@ std::string checked_key(int r) { return "world_checked/" + std::to_string(r); }
 
 std::vector<uint8_t> bytes(const std::string &s) { return std::vector<uint8_t>(s.begin(), s.end()); }
 
-void check_world_sizes(c10d::Store &s, int rank, int world, std::chrono::milliseconds timeout, bool serves) {
+// deadline ends the join's timeout, which the store's connection began:
+// a rank that never comes fails the join after train.dist_timeout, once,
+// with the store's own timeout error.
+void check_world_sizes(c10d::Store &s, int rank, int world, std::chrono::steady_clock::time_point deadline,
+                       std::chrono::milliseconds timeout, bool serves) {
   auto w = std::to_string(world);
   s.set(world_key(rank), bytes(w));
-  // one timeout for them all: a rank that never comes fails the join after
-  // train.dist_timeout, with the store's own timeout error
-  auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string differ;
   int ranks = world;  // the most ranks any rank said the job has
   for (int r = 0; r < world && differ.empty(); r++) {
@@ -430,8 +431,9 @@ void gt_dist_init(int backend, int rank, int world, const char *addr, int port, 
   // at the timeout.
   so.waitWorkers = false;
   so.timeout = g->timeout;
+  auto deadline = std::chrono::steady_clock::now() + g->timeout;
   g->store = c10::make_intrusive<c10d::PrefixStore>(std::string(prefix), tcp_store(addr, so));
-  check_world_sizes(*g->store, rank, world, g->timeout, so.isServer);
+  check_world_sizes(*g->store, rank, world, deadline, g->timeout, so.isServer);
   connect(*g, backend, rank, world, addr, ifname);
   group = std::move(g);
   GT_CATCH()
