@@ -180,30 +180,43 @@ func TestClassLabelsReachARecipe(t *testing.T) {
 // tensor it cannot ("required rank 4 tensor"): the recipe gets the same
 // labels as without it, here from class folders.
 func TestClassLabelsUnderChannelsLast(t *testing.T) {
+	classFolderLabels(t, "cpu", "cuda.channels_last=false")
+	classFolderLabels(t, "cpu", "cuda.channels_last=true")
+}
+
+// TestCUDAClassLabels: the same on the GPU, through the pinned copy of the
+// labels, from the host loader and from data kept on the device.
+func TestCUDAClassLabels(t *testing.T) {
+	requireCUDA(t)
+	classFolderLabels(t, "cuda", "cuda.channels_last=false")
+	classFolderLabels(t, "cuda", "cuda.channels_last=true")
+	classFolderLabels(t, "cuda", "data.on_device=true")
+}
+
+// classFolderLabels trains labelprobe on device for 2 steps of 6 from 3
+// class folders of 4 images in order, and checks the labels it got.
+func classFolderLabels(t *testing.T, device string, sets ...string) {
+	t.Helper()
 	root := t.TempDir()
 	for c := range 3 {
 		if err := os.CopyFS(filepath.Join(root, fmt.Sprintf("class%d", c)), os.DirFS(writeImageFolder(t, 4, 40))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	var got [][]float32
-	for _, cl := range []string{"false", "true"} {
-		cfg, err := config.LoadConfig("", []string{"recipe=labelprobe", "data.dataset=folder", "data.root=" + root, "data.image_size=32",
-			"model.ngf=8", "model.ndf=8", "data.batch_size=6", "data.shuffle=false", "data.workers=1", "train.max_steps=2",
-			"train.sample_every=0", "device=cpu", "threads=2", "cuda.channels_last=" + cl, "out=" + filepath.Join(t.TempDir(), "run")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := Train(context.Background(), cfg, RunOptions{Quiet: true, Writer: os.Stderr})
-		if err != nil {
-			t.Fatalf("cuda.channels_last=%s: %v", cl, err)
-		}
-		var st labelState
-		recipeStateOf(t, res.Run.Path, &st)
-		got = append(got, st.Labels)
+	cfg, err := config.LoadConfig("", append([]string{"recipe=labelprobe", "data.dataset=folder", "data.root=" + root, "data.image_size=32",
+		"model.ngf=8", "model.ndf=8", "data.batch_size=6", "data.shuffle=false", "data.workers=1", "train.max_steps=2",
+		"train.sample_every=0", "device=" + device, "threads=2", "out=" + filepath.Join(t.TempDir(), "run")}, sets...))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if want := []float32{0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2}; !slices.Equal(got[0], want) || !slices.Equal(got[1], want) {
-		t.Errorf("labels %v, with cuda.channels_last %v: want %v", got[0], got[1], want)
+	res, err := Train(context.Background(), cfg, RunOptions{Quiet: true, Writer: os.Stderr})
+	if err != nil {
+		t.Fatalf("%s %v: %v", device, sets, err)
+	}
+	var st labelState
+	recipeStateOf(t, res.Run.Path, &st)
+	if want := []float32{0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2}; !slices.Equal(st.Labels, want) {
+		t.Errorf("%s %v: labels %v, want %v", device, sets, st.Labels, want)
 	}
 }
 
