@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"log/slog"
 	"maps"
 	"os"
@@ -1189,14 +1190,8 @@ func (d *Dataset) LabelOf(i int) int {
 	case d.kind == "idx":
 		return int(d.idx.labels[i])
 	}
-	for tries := range len(d.files) {
-		j := (i + tries) % len(d.files)
-		if d.cache != nil && d.cache[j] != nil {
-			return d.labels[j]
-		}
-		if _, bad := d.bad.Load(d.files[j]); !bad {
-			return d.labels[j]
-		}
+	for j := range d.readableFrom(d.files, d.cache, i) {
+		return d.labels[j] // the first: the file loadFileAt reads
 	}
 	return d.labels[i]
 }
@@ -1488,13 +1483,9 @@ func (d *Dataset) loadFile(files []string, cache []*Image, i, c int) (*Image, er
 
 // loadFileAt is loadFile, also saying which file it read.
 func (d *Dataset) loadFileAt(files []string, cache []*Image, i, c int) (*Image, int, error) {
-	for tries := 0; tries < len(files); tries++ {
-		j := (i + tries) % len(files)
-		if cache != nil && cache[j] != nil {
+	for j, cached := range d.readableFrom(files, cache, i) {
+		if cached {
 			return toChannels(cache[j], c), j, nil
-		}
-		if _, bad := d.bad.Load(files[j]); bad {
-			continue
 		}
 		im, err := d.load(files[j], c)
 		if err == nil {
@@ -1508,6 +1499,29 @@ func (d *Dataset) loadFileAt(files []string, cache []*Image, i, c int) (*Image, 
 		}
 	}
 	return nil, i, fmt.Errorf("data: %s: no readable images left", d.root)
+}
+
+// readableFrom yields the files loadFileAt tries for sample i, in order:
+// from i on, round the list, but those found invalid (by the time each is
+// reached); cached says its image is in cache.
+func (d *Dataset) readableFrom(files []string, cache []*Image, i int) iter.Seq2[int, bool] {
+	return func(yield func(int, bool) bool) {
+		for tries := range len(files) {
+			j := (i + tries) % len(files)
+			if cache != nil && cache[j] != nil {
+				if !yield(j, true) {
+					return
+				}
+				continue
+			}
+			if _, bad := d.bad.Load(files[j]); bad {
+				continue
+			}
+			if !yield(j, false) {
+				return
+			}
+		}
+	}
 }
 
 // splitAB cuts an A|B image at int(w/2) into its A and B halves.
