@@ -84,6 +84,12 @@ std::string checked_key(int r) { return "world_checked/" + std::to_string(r); }
 
 std::vector<uint8_t> bytes(const std::string &s) { return std::vector<uint8_t>(s.begin(), s.end()); }
 
+// until is the time left to t, at least 1 ms (a store wait of 0 waits for ever).
+std::chrono::milliseconds until(std::chrono::steady_clock::time_point t) {
+  return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(t - std::chrono::steady_clock::now()),
+                  std::chrono::milliseconds(1));
+}
+
 // deadline ends the join's timeout, which the store's connection began:
 // a rank that never comes fails the join after train.dist_timeout, once,
 // with the store's own timeout error.
@@ -95,8 +101,7 @@ void check_world_sizes(c10d::Store &s, int rank, int world, std::chrono::steady_
   int ranks = world;  // the most ranks any rank said the job has
   for (int r = 0; r < world && differ.empty(); r++) {
     if (r == rank) continue;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    s.wait({world_key(r)}, std::max(left, std::chrono::milliseconds(1)));
+    s.wait({world_key(r)}, until(deadline));
     auto v = s.get(world_key(r));
     std::string theirs(v.begin(), v.end());
     if (theirs != w) {
@@ -115,12 +120,11 @@ void check_world_sizes(c10d::Store &s, int rank, int world, std::chrono::steady_
     // it): it stays until each rank that came has read what tells it so
     // too (a few seconds at most), or their reads would end in a broken
     // pipe instead.
-    auto until = std::chrono::steady_clock::now() + std::min(timeout, std::chrono::milliseconds(10000));
-    for (int r = 1; r < ranks && std::chrono::steady_clock::now() < until; r++) {
+    auto linger = std::chrono::steady_clock::now() + std::min(timeout, std::chrono::milliseconds(10000));
+    for (int r = 1; r < ranks && std::chrono::steady_clock::now() < linger; r++) {
       try {
         if (!s.check({world_key(r)})) continue;
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-        s.wait({checked_key(r)}, std::max(left, std::chrono::milliseconds(1)));
+        s.wait({checked_key(r)}, until(linger));
       } catch (...) {
         break;
       }
