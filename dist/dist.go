@@ -145,17 +145,22 @@ func (j *Job) Join(dev torch.Device, timeout time.Duration) error {
 	// The store's client retries a name that does not resolve until the
 	// timeout (a host still starting may not be in DNS yet): say so now,
 	// not only when the wait is over.
-	if err := resolve(j.Addr, timeout); err != nil {
-		slog.Warn(fmt.Sprintf("rank %d: MASTER_ADDR %s does not resolve here (%v): waiting for it up to train.dist_timeout (%v), as for a host still starting; if the name is wrong, stop the job and give rank 0's host", j.Rank, j.Addr, err, timeout))
+	unresolved := resolve(j.Addr, timeout)
+	if unresolved != nil {
+		slog.Warn(fmt.Sprintf("rank %d: MASTER_ADDR %s does not resolve here (%v): waiting for it up to train.dist_timeout (%v), as for a host still starting; if the name is wrong, stop the job and give rank 0's host", j.Rank, j.Addr, unresolved, timeout))
 	}
 	err := torch.InitGroup(torch.GroupOptions{Backend: j.Backend, Rank: j.Rank, World: j.World, Addr: j.Addr, Port: j.Port,
 		AgentStore: j.AgentStore, Prefix: prefix, IfName: j.IfName, Timeout: timeout})
 	if err != nil {
 		hint := joinHint(err, j.World, timeout)
-		// (not after ranks that met in the store: libtorch's resolver
-		// reached it, whatever Go's says)
-		if rerr := resolve(j.Addr, timeout); rerr != nil && !strings.Contains(err.Error(), "world sizes differ") {
-			hint = fmt.Sprintf(" (MASTER_ADDR %s does not resolve from this machine: %v; give the host name or address of rank 0, or of torchrun's rendezvous)", j.Addr, rerr)
+		// A name that did not resolve as the wait began, and still does
+		// not (a host may have come up meanwhile); not after ranks that
+		// met in the store: libtorch's resolver reached it, whatever Go's
+		// says.
+		if unresolved != nil && !strings.Contains(err.Error(), "world sizes differ") {
+			if rerr := resolve(j.Addr, timeout); rerr != nil {
+				hint = fmt.Sprintf(" (MASTER_ADDR %s does not resolve from this machine: %v; give the host name or address of rank 0, or of torchrun's rendezvous)", j.Addr, rerr)
+			}
 		}
 		return fmt.Errorf("rank %d of %d: joining the process group at %s:%d (%s): %w%s", j.Rank, j.World, j.Addr, j.Port, j.Backend, err, hint)
 	}
