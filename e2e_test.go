@@ -122,6 +122,14 @@ func TestTrainWritesARunFolder(t *testing.T) {
 	if out, err := gogan(t, "sample", "--checkpoint", run, "--n", "10001", "--out", big); err == nil || !strings.Contains(out, "--n 10001: a grid holds 1 to 10000 samples") {
 		t.Errorf("sample --n 10001: %v\n%s", err, out)
 	}
+	// --class is a class-conditional generator's (infer's
+	// TestSampleDrawsEachClass): DCGAN's draws from noise alone.
+	for class, want := range map[string]string{"3": "--class 3: checkpoint ", "-2": "--class -2: a class is 0 or more"} {
+		out, err := gogan(t, "sample", "--checkpoint", run, "--class", class, "--out", filepath.Join(t.TempDir(), "c.png"))
+		if err == nil || !strings.Contains(out, want) || (class == "3" && !strings.Contains(out, "draws from noise alone: it takes no class")) {
+			t.Errorf("sample --class %s of a DCGAN: %v\n%s", class, err, out)
+		}
+	}
 }
 
 // TestKilledRunResumesExactly: a run killed with SIGKILL at a random moment

@@ -225,32 +225,39 @@ func resumeCmd() *cobra.Command {
 }
 
 func sampleCmd() *cobra.Command {
-	var ckpt, out, device, gMode string
-	var n int
-	var seed int64
+	var o infer.SampleOptions
+	var gMode string
 	c := &cobra.Command{
 		Use:   "sample",
-		Short: "Draw a grid of DCGAN samples from a checkpoint",
+		Short: "Draw a grid of DCGAN samples (or a class-conditional recipe's) from a checkpoint",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if gMode != "eval" && gMode != "train" {
 				return fmt.Errorf("--g-mode %q: must be eval (BatchNorm's running statistics) or train (each pass's batch statistics, as pytorch/examples dcgan draws its grids)", gMode)
 			}
-			if err := outFile(out, ".png", "grid"); err != nil {
+			switch {
+			case !cmd.Flags().Changed("class"):
+				o.Class = infer.EachClass
+			case o.Class < 0:
+				return fmt.Errorf("--class %d: a class is 0 or more (leave --class out for a column of each class)", o.Class)
+			}
+			if err := outFile(o.Out, ".png", "grid"); err != nil {
 				return err
 			}
-			if err := infer.Sample(ckpt, n, seed, device, out, gMode == "train"); err != nil {
+			o.TrainMode = gMode == "train"
+			if err := infer.Sample(o); err != nil {
 				return err
 			}
-			fmt.Println("wrote", out)
+			fmt.Println("wrote", o.Out)
 			return nil
 		},
 	}
-	c.Flags().StringVar(&ckpt, "checkpoint", "", "checkpoint folder, or a run folder (its newest valid checkpoint)")
-	c.Flags().IntVar(&n, "n", 64, "number of samples")
-	c.Flags().Int64Var(&seed, "seed", 1, "noise seed")
-	c.Flags().StringVar(&device, "device", "auto", "auto, cpu or cuda:N")
-	c.Flags().StringVar(&out, "out", "samples.png", "output PNG")
+	c.Flags().StringVar(&o.Checkpoint, "checkpoint", "", "checkpoint folder, or a run folder (its newest valid checkpoint)")
+	c.Flags().IntVar(&o.N, "n", 64, "number of samples")
+	c.Flags().Int64Var(&o.Seed, "seed", 1, "noise seed")
+	c.Flags().IntVar(&o.Class, "class", 0, "a class-conditional recipe's: every sample's class (left out: sample i of class i mod the classes, a column a class)")
+	c.Flags().StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
+	c.Flags().StringVar(&o.Out, "out", "samples.png", "output PNG")
 	c.Flags().StringVar(&gMode, "g-mode", "eval", "generator mode: eval (BatchNorm running statistics) or train (batch statistics over passes of the run's data.batch_size, as pytorch/examples dcgan draws its fake_samples grids and gogan its samples/)")
 	c.MarkFlagRequired("checkpoint")
 	return c
@@ -320,7 +327,8 @@ maps, upload for photos) with the output beside it, updated as you draw; for
 DCGAN a grid of samples and latent interpolation. The API:
 
   POST /translate             PNG or JPEG in (body or multipart file), PNG out
-  GET  /sample?seed=S&n=K     DCGAN: K samples from seeds S, S+1, ... (PNG)
+  GET  /sample?seed=S&n=K     DCGAN: K samples from seeds S, S+1, ... (PNG;
+                              &class=C for a class-conditional generator)
   GET  /interpolate?a=S&b=T&steps=N   DCGAN: N images from seed S to seed T
   GET  /example?i=N           image to image: training input N at the model's size (PNG)
   GET  /info                  the model and the page's palette (JSON)

@@ -137,7 +137,7 @@ func FID(ctx context.Context, o FIDOptions) (*FIDResult, error) {
 			return nil, fmt.Errorf("eval fid: checkpoint %s makes %dx%dx%d images (data.channels %d, data.image_size %d): the classifier takes 1x%dx%d Fashion-MNIST images; train with data.channels=1 data.image_size=%d",
 				ck.Dir, cfg.Data.Channels, cfg.Data.ImageSize, cfg.Data.ImageSize, cfg.Data.Channels, cfg.Data.ImageSize, ClassifierSize, ClassifierSize, ClassifierSize)
 		}
-		source = fmt.Sprintf("%s (G in %s mode)", ck.Dir, o.GMode)
+		source = fmt.Sprintf("%s (G in %s mode%s)", ck.Dir, o.GMode, gen.InTurn())
 		generate = func() ([]float32, error) {
 			return generateImages(ck, cfg, gen, dev, o.Samples, o.Seed, o.GMode == "train")
 		}
@@ -223,7 +223,7 @@ func quantize8(x []float32) {
 
 // generateImages draws n images from a checkpoint's generator, with noise
 // from seed, in batches of 64, quantised to 8 bits.
-func generateImages(ck runfolder.Checkpoint, cfg *config.Config, gen gan.Generation, dev torch.Device, n int, seed int64, trainMode bool) ([]float32, error) {
+func generateImages(ck runfolder.Checkpoint, cfg *config.Config, gen infer.Generator, dev torch.Device, n int, seed int64, trainMode bool) ([]float32, error) {
 	var out []float32
 	err := generateBatches(ck, cfg, gen, dev, n, seed, trainMode, func(x []float32, _ []int64) error {
 		out = append(out, x...)
@@ -233,9 +233,10 @@ func generateImages(ck runfolder.Checkpoint, cfg *config.Config, gen gan.Generat
 }
 
 // generateBatches draws n images from a checkpoint's generator, with noise
-// from seed, in batches of 64, and calls f on each batch, [k C H W] in
+// from seed (image i of class i mod its classes, where it takes a class: as
+// many of each), in batches of 64, and calls f on each batch, [k C H W] in
 // [-1, 1] quantised to 8 bits.
-func generateBatches(ck runfolder.Checkpoint, cfg *config.Config, gen gan.Generation, dev torch.Device, n int, seed int64, trainMode bool, f func(x []float32, shape []int64) error) error {
+func generateBatches(ck runfolder.Checkpoint, cfg *config.Config, gen infer.Generator, dev torch.Device, n int, seed int64, trainMode bool, f func(x []float32, shape []int64) error) error {
 	g, err := infer.LoadNet(ck, cfg, gen.Role, dev)
 	if err != nil {
 		return err
@@ -256,7 +257,7 @@ func generateBatches(ck runfolder.Checkpoint, cfg *config.Config, gen gan.Genera
 			defer sc.Close()
 			torch.NoGrad(func() {
 				noise := torch.Randn(torch.Float32, dev, append([]int64{int64(k)}, gen.Noise...)...)
-				y := g.Forward(noise)
+				y := g.Forward(gen.Input(noise, gen.ClassesOf(i, k, infer.EachClass)))
 				x, shape = y.Float32s(), y.Shape()
 			})
 		})

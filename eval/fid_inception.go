@@ -233,7 +233,7 @@ func InceptionFID(o InceptionFIDOptions) (*InceptionFIDResult, error) {
 		if err != nil {
 			return nil, fmt.Errorf("eval fid: --checkpoint needs a DCGAN checkpoint (a recipe that draws from noise); for image-to-image runs, translate the test images and give the output folder: %w", err)
 		}
-		sets = append(sets, fidSet{FIDSet: FIDSet{Source: fmt.Sprintf("%s (G in %s mode, seed %d)", ck.Dir, o.GMode, o.Seed), N: o.Samples},
+		sets = append(sets, fidSet{FIDSet: FIDSet{Source: fmt.Sprintf("%s (G in %s mode, seed %d%s)", ck.Dir, o.GMode, o.Seed, gen.InTurn()), N: o.Samples},
 			images: func(yield func(*data.Image) error) error {
 				return generateBatches(ck, cfg, gen, dev, o.Samples, o.Seed, o.GMode == "train", func(x []float32, shape []int64) error {
 					c, h, w := int(shape[1]), int(shape[2]), int(shape[3])

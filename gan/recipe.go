@@ -232,14 +232,27 @@ type Input struct {
 	Classes int
 }
 
-// Generation is how `gogan sample` and `gogan eval fid` use a recipe that
-// maps noise to images: the generator's role and one sample's noise shape.
-// They (and `gogan serve`) fill the whole input with standard normal noise:
-// a generator that also takes a condition (a one-hot class) has no
-// Generation.
+// Generation is how `gogan sample`, `gogan eval fid` and `gogan serve` use
+// a recipe that maps noise to images: the generator's role and one sample's
+// noise shape, filled with standard normal noise. A class-conditional
+// recipe (one that lists LabelInput, with its Classes) also sets Condition,
+// which makes the generator's input from the noise ([N, Noise...]) and the
+// samples' class ids (float32 [N] on the noise's device, as its batches hold
+// them): the noise with a one-hot class in more channels, say. The commands
+// then draw sample i of class i mod Classes unless told one class.
 type Generation struct {
-	Role  string
-	Noise []int64
+	Role      string
+	Noise     []int64
+	Condition func(noise, classes *torch.Tensor) *torch.Tensor
+}
+
+// Input is the generator's input for noise and, where it takes a class, the
+// samples' classes (one per sample).
+func (g Generation) Input(noise *torch.Tensor, classes []float32) *torch.Tensor {
+	if g.Condition == nil {
+		return noise
+	}
+	return g.Condition(noise, torch.FromFloat32(classes, int64(len(classes))).To(noise.Device()))
 }
 
 // Translation is one direction a recipe translates images in (gogan
@@ -307,8 +320,8 @@ type Definition struct {
 	// New builds the recipe: networks initialised from the seeded generator
 	// in the reference's order, optimizers, fixed inputs.
 	New func(env Env) (Recipe, error)
-	// Generate is set by recipes that map noise alone to images (see
-	// Generation).
+	// Generate is set by recipes that map noise (and a class) to images
+	// (see Generation).
 	Generate func(c *config.Config) Generation
 	// Translate is set by recipes that translate images.
 	Translate func(c *config.Config) []Translation

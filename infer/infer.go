@@ -63,21 +63,82 @@ func LoadNets(ck runfolder.Checkpoint, cfg *config.Config, roles []string, dev t
 	return ns, release, nil
 }
 
+// Generator is how a checkpoint's generator draws images: its recipe's
+// Generation and the number of classes it takes (0: noise alone).
+type Generator struct {
+	gan.Generation
+	Classes int
+}
+
 // Generation is how a checkpoint's recipe makes images from noise, or an
 // error naming the command to use instead.
-func Generation(ck runfolder.Checkpoint, cfg *config.Config, command string) (gan.Generation, error) {
+func Generation(ck runfolder.Checkpoint, cfg *config.Config, command string) (Generator, error) {
 	def, err := gan.For(cfg)
 	if err != nil {
-		return gan.Generation{}, err
+		return Generator{}, err
 	}
 	if def.Generate == nil {
 		instead := "; use gogan translate"
 		if def.Translate == nil {
 			instead = " (nor does it translate images: its generator runs only in training, for its sample grids)"
 		}
-		return gan.Generation{}, fmt.Errorf("checkpoint %s is a %s run: %s draws images from noise, which recipe %s does not%s", ck.Dir, cfg.Recipe, command, cfg.Recipe, instead)
+		return Generator{}, fmt.Errorf("checkpoint %s is a %s run: %s draws images from noise, which recipe %s does not%s", ck.Dir, cfg.Recipe, command, cfg.Recipe, instead)
 	}
-	return def.Generate(cfg), nil
+	g := Generator{Generation: def.Generate(cfg)}
+	classes, takes := gan.TakesLabels(cfg)
+	switch {
+	case takes && g.Condition == nil:
+		return Generator{}, fmt.Errorf("checkpoint %s: recipe %s takes class labels (%q among its Inputs) but its Generation has no Condition: %s cannot tell its generator a class", ck.Dir, cfg.Recipe, gan.LabelInput, command)
+	case g.Condition != nil && classes < 1:
+		return Generator{}, fmt.Errorf("checkpoint %s: recipe %s's Generation has a Condition, but its Inputs list no %q input with its number of classes (gan.Input.Classes)", ck.Dir, cfg.Recipe, gan.LabelInput)
+	case g.Condition != nil:
+		g.Classes = classes
+	}
+	return g, nil
+}
+
+// EachClass, as a class, draws sample i of class i mod the generator's
+// classes.
+const EachClass = -1
+
+// CheckClass says what is wrong with drawing class (EachClass or a class
+// id) from g.
+func (g Generator) CheckClass(class int) error {
+	switch {
+	case class == EachClass:
+		return nil
+	case g.Classes == 0:
+		return errors.New("this generator draws from noise alone: it takes no class")
+	case class < 0 || class >= g.Classes:
+		return fmt.Errorf("this generator takes classes 0 to %d", g.Classes-1)
+	}
+	return nil
+}
+
+// InTurn says, for a generator that takes a class, that samples are drawn
+// of each class in turn ("" for one that does not).
+func (g Generator) InTurn() string {
+	if g.Classes == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", classes 0 to %d in turn", g.Classes-1)
+}
+
+// ClassesOf is the classes of n samples from the start-th on: class where
+// it is one, else sample i's i mod g.Classes; nil where g takes none.
+func (g Generator) ClassesOf(start, n, class int) []float32 {
+	if g.Classes == 0 {
+		return nil
+	}
+	cs := make([]float32, n)
+	for i := range cs {
+		if class == EachClass {
+			cs[i] = float32((start + i) % g.Classes)
+		} else {
+			cs[i] = float32(class)
+		}
+	}
+	return cs
 }
 
 // Translation is the checkpoint recipe's translation in direction ("" for
@@ -119,24 +180,41 @@ const (
 	sampleBatch   = 256
 )
 
-// Sample draws n samples from a checkpoint's generator (noise from seed) and
-// writes them as a grid PNG. In eval mode (BatchNorm's running statistics)
-// an image does not depend on the others drawn with it; in train mode
-// (trainMode) G normalises by each pass's batch statistics, as
+// SampleOptions are gogan sample's flags.
+type SampleOptions struct {
+	Checkpoint string // checkpoint or run folder
+	N          int
+	Seed       int64
+	// Class is every sample's class, for a class-conditional generator;
+	// EachClass draws sample i of class i mod the classes, a column a class.
+	Class     int
+	Device    string
+	Out       string
+	TrainMode bool
+}
+
+// Sample draws o.N samples from a checkpoint's generator (noise from o.Seed)
+// and writes them as a grid PNG. In eval mode (BatchNorm's running
+// statistics) an image does not depend on the others drawn with it; in
+// train mode (o.TrainMode) G normalises by each pass's batch statistics, as
 // pytorch/examples dcgan draws its fake_samples grids (netG is never put in
 // eval mode there) and gogan its samples/ grids, in passes of the run's
 // data.batch_size (its batchSize), the last filled up with more noise whose
 // images are dropped.
-func Sample(path string, n int, seed int64, device, out string, trainMode bool) error {
+func Sample(o SampleOptions) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	ck, _, cfg, err := runfolder.OpenCheckpoint(path)
+	n, out := o.N, o.Out
+	ck, _, cfg, err := runfolder.OpenCheckpoint(o.Checkpoint)
 	if err != nil {
 		return err
 	}
 	gen, err := Generation(ck, cfg, "gogan sample")
 	if err != nil {
 		return err
+	}
+	if err := gen.CheckClass(o.Class); err != nil {
+		return fmt.Errorf("--class %d: checkpoint %s (%s): %w", o.Class, ck.Dir, cfg.Recipe, err)
 	}
 	if n < 1 || n > maxSampleGrid {
 		return fmt.Errorf("--n %d: a grid holds 1 to %d samples (gogan eval fid draws more, in batches)", n, maxSampleGrid)
@@ -146,7 +224,7 @@ func Sample(path string, n int, seed int64, device, out string, trainMode bool) 
 	if err := runfolder.CheckWritable(out); err != nil {
 		return fmt.Errorf("--out %w", err)
 	}
-	dev, err := torch.ParseDevice(device)
+	dev, err := torch.ParseDevice(o.Device)
 	if err != nil {
 		return err
 	}
@@ -155,11 +233,11 @@ func Sample(path string, n int, seed int64, device, out string, trainMode bool) 
 		return err
 	}
 	defer g.Free()
-	g.SetTraining(trainMode)
+	g.SetTraining(o.TrainMode)
 	// In passes: in eval mode the images are the same whatever the pass,
 	// and a pass's activations take the memory of sampleBatch images, not n.
 	batch, drawn := int64(sampleBatch), int64(n)
-	if trainMode {
+	if o.TrainMode {
 		batch = int64(max(1, cfg.Data.BatchSize))
 		drawn = (drawn + batch - 1) / batch * batch
 	}
@@ -167,12 +245,12 @@ func Sample(path string, n int, seed int64, device, out string, trainMode bool) 
 	err = torch.Try(func() {
 		s := torch.NewScope()
 		defer s.Close()
-		torch.ManualSeed(uint64(seed))
+		torch.ManualSeed(uint64(o.Seed))
 		noise := torch.Randn(torch.Float32, dev, append([]int64{drawn}, gen.Noise...)...)
 		var outs []*torch.Tensor
 		defer func() {
-			for _, o := range outs {
-				o.Free()
+			for _, t := range outs {
+				t.Free()
 			}
 		}()
 		for i := int64(0); i < int64(n); i += batch {
@@ -180,7 +258,8 @@ func Sample(path string, n int, seed int64, device, out string, trainMode bool) 
 				bs := torch.NewScope()
 				defer bs.Close()
 				torch.NoGrad(func() {
-					y := g.Forward(noise.Narrow(0, i, min(batch, drawn-i)))
+					k := min(batch, drawn-i)
+					y := g.Forward(gen.Input(noise.Narrow(0, i, k), gen.ClassesOf(int(i), int(k), o.Class)))
 					outs = append(outs, y.Narrow(0, 0, min(batch, int64(n)-i)).To(torch.CPUDevice).Persist())
 				})
 			}()
@@ -190,7 +269,11 @@ func Sample(path string, n int, seed int64, device, out string, trainMode bool) 
 	if err != nil {
 		return err
 	}
-	grid, err := report.MakeGrid(im, report.DCGANGrid)
+	layout := report.DCGANGrid
+	if gen.Classes > 0 && o.Class == EachClass {
+		layout.NRow = gen.Classes
+	}
+	grid, err := report.MakeGrid(im, layout)
 	if err != nil {
 		return err
 	}

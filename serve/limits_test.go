@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"gogan/data"
+	"gogan/gan"
+	"gogan/infer"
 )
 
 // TestLimitsAtTheirBounds: each limit lets its bound through and refuses
@@ -59,7 +61,7 @@ func TestLimitsAtTheirBounds(t *testing.T) {
 		}
 	}
 
-	m := &Model{Recipe: "dcgan", Kind: KindGenerate, Role: "G", NetG: "dcgan", Norm: "batch", Size: 4, OutputNC: 1, Noise: []int64{10, 1, 1}, Eval: true}
+	m := &Model{Recipe: "dcgan", Kind: KindGenerate, Role: "G", NetG: "dcgan", Norm: "batch", Size: 4, OutputNC: 1, Gen: infer.Generator{Generation: gan.Generation{Role: "G", Noise: []int64{10, 1, 1}}}, Eval: true}
 	ts = testServer(t, m, &fakeEngine{size: 4}, Options{})
 	for _, c := range []struct {
 		method, path string

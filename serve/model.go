@@ -47,7 +47,9 @@ type Model struct {
 	// Translation is the recipe's translation (translate): how images become
 	// the generator's input and its output images.
 	Translation gan.Translation
-	Noise       []int64 // generate: one sample's noise shape (nz, 1, 1)
+	// Gen is how the generator draws (generate): one sample's noise shape
+	// (nz, 1, 1) and the classes it takes (a class-conditional recipe).
+	Gen infer.Generator
 	// Eval runs the generator in eval mode (BatchNorm running statistics, no
 	// dropout); DCGAN always is, as gogan sample.
 	Eval bool
@@ -56,7 +58,7 @@ type Model struct {
 // NZ is the length of one latent vector.
 func (m *Model) NZ() int {
 	n := 1
-	for _, d := range m.Noise {
+	for _, d := range m.Gen.Noise {
 		n *= int(d)
 	}
 	return n
@@ -102,8 +104,11 @@ func OpenModel(path, direction string, eval bool) (*Model, error) {
 		if direction != "" {
 			return nil, fmt.Errorf("checkpoint %s is a %s run: it draws images from noise, so --direction %s means nothing to it", ck.Dir, cfg.Recipe, direction)
 		}
-		gen := def.Generate(cfg)
-		m.Kind, m.Role, m.Noise = KindGenerate, gen.Role, gen.Noise
+		gen, err := infer.Generation(ck, cfg, "gogan serve")
+		if err != nil {
+			return nil, err
+		}
+		m.Kind, m.Role, m.Gen = KindGenerate, gen.Role, gen
 		m.Size = cfg.Data.ImageSize
 		m.Eval = true
 	default:

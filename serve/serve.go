@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"gogan/data"
+	"gogan/infer"
 	"gogan/report"
 	"gogan/runfolder"
 )
@@ -292,7 +293,11 @@ func (s *Server) Describe() string {
 		mode = "eval mode"
 	}
 	if m.Kind == KindGenerate {
-		return fmt.Sprintf("%s generator %s (%s, nz %d, %dx%d, %s) of %s on %s", m.Recipe, m.Role, m.NetG, m.NZ(), m.Size, m.Size, mode, m.Checkpoint.Dir, s.device)
+		classes := ""
+		if m.Gen.Classes > 0 {
+			classes = fmt.Sprintf(", %d classes", m.Gen.Classes)
+		}
+		return fmt.Sprintf("%s generator %s (%s, nz %d%s, %dx%d, %s) of %s on %s", m.Recipe, m.Role, m.NetG, m.NZ(), classes, m.Size, m.Size, mode, m.Checkpoint.Dir, s.device)
 	}
 	in := s.inputs
 	return fmt.Sprintf("%s %s generator %s (%s, %dx%d, %d->%d channels, %s) of %s on %s; input: %s, %d colours %s",
@@ -415,6 +420,7 @@ type Info struct {
 	InputNC        int            `json:"input_nc,omitempty"`
 	OutputNC       int            `json:"output_nc"`
 	NZ             int            `json:"nz,omitempty"`
+	Classes        int            `json:"classes,omitempty"` // a class-conditional generator's
 	Mode           string         `json:"mode"`
 	Device         string         `json:"device"`
 	Batching       bool           `json:"batching"`
@@ -439,7 +445,7 @@ func (s *Server) Info() Info {
 		in.Mode = "eval"
 	}
 	if m.Kind == KindGenerate {
-		in.NZ = m.NZ()
+		in.NZ, in.Classes = m.NZ(), m.Gen.Classes
 		return in
 	}
 	in.InputNC = m.InputNC
@@ -650,26 +656,31 @@ func (s *Server) example(w http.ResponseWriter, r *http.Request) {
 	s.writePNG(w, r, t, im.NRGBA())
 }
 
-// sample: GET /sample?seed=S[&n=K], K samples (default 1) from the latents
-// of seeds S, S+1, ...; one PNG (a grid of 8 per row for K > 1).
+// sample: GET /sample?seed=S[&n=K][&class=C], K samples (default 1) from
+// the latents of seeds S, S+1, ...; one PNG (a grid of 8 per row for K > 1).
+// A class-conditional generator draws each of class C, or of its seed's
+// class (seedClass) where C is not given.
 func (s *Server) sample(w http.ResponseWriter, r *http.Request) {
 	t := &timing{start: time.Now()}
 	seed, err := intParam(r, "seed", 1)
-	if err != nil {
-		s.fail(w, r, t, err)
-		return
+	var n int64
+	if err == nil {
+		n, err = intParam(r, "n", 1)
 	}
-	n, err := intParam(r, "n", 1)
 	if err == nil && (n < 1 || n > maxSamplesPerGet) {
 		err = errorf(http.StatusBadRequest, "n=%d: want 1 to %d samples", n, maxSamplesPerGet)
 	}
+	var class int
+	if err == nil {
+		class, err = s.classParam(r)
+	}
 	if err != nil {
 		s.fail(w, r, t, err)
 		return
 	}
-	zs := make([][]float32, n)
+	zs := make([]latent, n)
 	for i := range zs {
-		zs[i] = Latent(seed+int64(i), s.model.NZ())
+		zs[i] = s.latent(seed+int64(i), class)
 	}
 	out, err := s.run(r, t, &job{zs: zs})
 	if err != nil {
@@ -679,10 +690,11 @@ func (s *Server) sample(w http.ResponseWriter, r *http.Request) {
 	s.writePNG(w, r, t, strip(out, 8))
 }
 
-// interpolate: GET /interpolate?a=S&b=T[&steps=N], N images (default 8)
-// along the great circle from seed S's latent to seed T's (spherical
-// interpolation, which keeps the intermediate latents at the norm Gaussian
-// latents have), as one row.
+// interpolate: GET /interpolate?a=S&b=T[&steps=N][&class=C], N images
+// (default 8) along the great circle from seed S's latent to seed T's
+// (spherical interpolation, which keeps the intermediate latents at the norm
+// Gaussian latents have), as one row; a class-conditional generator's all
+// of class C, or of seed S's class.
 func (s *Server) interpolate(w http.ResponseWriter, r *http.Request) {
 	t := &timing{start: time.Now()}
 	a, err := intParam(r, "a", 1)
@@ -696,14 +708,18 @@ func (s *Server) interpolate(w http.ResponseWriter, r *http.Request) {
 	if err == nil && (steps < 2 || steps > maxInterpSteps) {
 		err = errorf(http.StatusBadRequest, "steps=%d: want 2 to %d", steps, maxInterpSteps)
 	}
+	var class int
+	if err == nil {
+		class, err = s.classParam(r)
+	}
 	if err != nil {
 		s.fail(w, r, t, err)
 		return
 	}
-	za, zb := Latent(a, s.model.NZ()), Latent(b, s.model.NZ())
-	zs := make([][]float32, steps)
+	za, zb := s.latent(a, class), s.latent(b, class)
+	zs := make([]latent, steps)
 	for i := range zs {
-		zs[i] = Slerp(za, zb, float64(i)/float64(steps-1))
+		zs[i] = latent{z: Slerp(za.z, zb.z, float64(i)/float64(steps-1)), class: za.class}
 	}
 	out, err := s.run(r, t, &job{zs: zs})
 	if err != nil {
@@ -723,6 +739,43 @@ func intParam(r *http.Request, name string, def int64) (int64, error) {
 		return 0, errorf(http.StatusBadRequest, "%s=%q: want an integer", name, v)
 	}
 	return n, nil
+}
+
+// latent is one image's draw: its latent vector and, for a generator that
+// takes a class, its class.
+type latent struct {
+	z     []float32
+	class int
+}
+
+// latent is seed's draw, of class where it is one (not infer.EachClass),
+// else of seed's own class: seed mod the classes, so that a seed's sample is
+// the same alone and in a grid.
+func (s *Server) latent(seed int64, class int) latent {
+	l := latent{z: Latent(seed, s.model.NZ()), class: class}
+	if c := int64(s.model.Gen.Classes); c > 0 && class == infer.EachClass {
+		l.class = int((seed%c + c) % c)
+	}
+	return l
+}
+
+// classParam is the request's class=C, or infer.EachClass where it has none.
+func (s *Server) classParam(r *http.Request) (int, error) {
+	if r.URL.Query().Get("class") == "" {
+		return infer.EachClass, nil
+	}
+	c, err := intParam(r, "class", 0)
+	if err != nil {
+		return 0, err
+	}
+	g := s.model.Gen
+	if c < 0 {
+		c = int64(g.Classes) // refused below
+	}
+	if err := g.CheckClass(int(c)); err != nil {
+		return 0, errorf(http.StatusBadRequest, "class=%s: %v", r.URL.Query().Get("class"), err)
+	}
+	return int(c), nil
 }
 
 // Latent is seed's latent vector: n standard normal values from a PCG

@@ -32,7 +32,9 @@ import (
 	torch "gogan/cgo"
 	"gogan/config"
 	"gogan/data"
+	"gogan/gan"
 	_ "gogan/gan/all"
+	"gogan/infer"
 	"gogan/runfolder"
 	"gogan/trainer"
 )
@@ -76,12 +78,12 @@ func (e *fakeEngine) translate(ims []*data.Image) ([]*image.NRGBA, error) {
 	return out, nil
 }
 
-func (e *fakeEngine) generate(zs [][]float32) ([]*image.NRGBA, error) {
-	e.record(len(zs))
+func (e *fakeEngine) generate(ls []latent) ([]*image.NRGBA, error) {
+	e.record(len(ls))
 	var out []*image.NRGBA
-	for _, z := range zs {
+	for _, l := range ls {
 		o := image.NewNRGBA(image.Rect(0, 0, e.size, e.size))
-		v := uint8(min(max(128+z[0]*40, 0), 255))
+		v := uint8(min(max(128+l.z[0]*40, 0), 255))
 		for p := 0; p < e.size*e.size; p++ {
 			o.Pix[p*4], o.Pix[p*4+1], o.Pix[p*4+2], o.Pix[p*4+3] = v, v, v, 255
 		}
@@ -418,7 +420,7 @@ func TestEnginePanicIsAnError(t *testing.T) {
 }
 
 func TestGenerateAPI(t *testing.T) {
-	m := &Model{Recipe: "dcgan", Kind: KindGenerate, Role: "G", NetG: "dcgan", Norm: "batch", Size: 4, OutputNC: 1, Noise: []int64{10, 1, 1}, Eval: true}
+	m := &Model{Recipe: "dcgan", Kind: KindGenerate, Role: "G", NetG: "dcgan", Norm: "batch", Size: 4, OutputNC: 1, Gen: infer.Generator{Generation: gan.Generation{Role: "G", Noise: []int64{10, 1, 1}}}, Eval: true}
 	ts := testServer(t, m, &fakeEngine{size: 4}, Options{})
 	get := func(p string) (*http.Response, []byte) {
 		resp, err := http.Get(ts.URL + p)

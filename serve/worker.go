@@ -22,8 +22,8 @@ import (
 type engine interface {
 	// translate runs the generator on same-sized images, one forward pass.
 	translate(ims []*data.Image) ([]*image.NRGBA, error)
-	// generate runs the generator on latent vectors, one forward pass.
-	generate(zs [][]float32) ([]*image.NRGBA, error)
+	// generate runs the generator on latents, one forward pass.
+	generate(ls []latent) ([]*image.NRGBA, error)
 	close()
 }
 
@@ -31,7 +31,7 @@ type engine interface {
 type job struct {
 	ctx   context.Context
 	ims   []*data.Image
-	zs    [][]float32
+	zs    []latent
 	enq   time.Time
 	reply chan result // buffered: the worker never blocks on a gone client
 }
@@ -172,7 +172,7 @@ func (w *worker) run(e engine, group []*job) {
 		return
 	}
 	var ims []*data.Image
-	var zs [][]float32
+	var zs []latent
 	for _, j := range live {
 		ims = append(ims, j.ims...)
 		zs = append(zs, j.zs...)
@@ -254,7 +254,7 @@ func newTorchEngine(m *Model, device string, threads int) (engine, error) {
 	if m.Kind == KindTranslate {
 		_, err = e.translate([]*data.Image{data.NewImage(m.Size, m.Size, m.InputNC)})
 	} else {
-		_, err = e.generate([][]float32{make([]float32, m.NZ())})
+		_, err = e.generate([]latent{{z: make([]float32, m.NZ())}})
 	}
 	if err != nil {
 		g.Free()
@@ -270,14 +270,17 @@ func (e *torchEngine) translate(ims []*data.Image) ([]*image.NRGBA, error) {
 	return e.forward(func() *torch.Tensor { return e.m.Translation.Input(ims) }, e.m.Translation.Output, e.m.Translation.PNG())
 }
 
-func (e *torchEngine) generate(zs [][]float32) ([]*image.NRGBA, error) {
+func (e *torchEngine) generate(ls []latent) ([]*image.NRGBA, error) {
 	return e.forward(func() *torch.Tensor {
 		nz := e.m.NZ()
-		flat := make([]float32, 0, len(zs)*nz)
-		for _, z := range zs {
-			flat = append(flat, z...)
+		flat := make([]float32, 0, len(ls)*nz)
+		var classes []float32
+		for _, l := range ls {
+			flat = append(flat, l.z...)
+			classes = append(classes, float32(l.class))
 		}
-		return torch.FromFloat32(flat, append([]int64{int64(len(zs))}, e.m.Noise...)...)
+		noise := torch.FromFloat32(flat, append([]int64{int64(len(ls))}, e.m.Gen.Noise...)...)
+		return e.m.Gen.Input(noise, classes)
 	}, func(_, y *torch.Tensor) report.Images { return report.ToImages(y) }, report.GridOptions{NRow: 1, FixedRange: true, Lo: -1, Hi: 1})
 }
 

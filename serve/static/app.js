@@ -87,7 +87,8 @@ async function main() {
   }
   const mode = info.mode === "eval" ? "eval mode" : "train mode (batch statistics, dropout on)";
   const dir = info.direction ? ` ${info.direction}` : "";
-  $("model").textContent = `${info.recipe}${dir} · ${info.netG} · ${info.size}×${info.size} · ${mode} · on ${info.device} · ` +
+  const classes = info.classes > 0 ? ` · ${info.classes} classes` : "";
+  $("model").textContent = `${info.recipe}${dir} · ${info.netG} · ${info.size}×${info.size}${classes} · ${mode} · on ${info.device} · ` +
     `checkpoint step ${info.step} (${info.checkpoint})`;
   if (info.kind === "translate") {
     setupTranslate(info);
@@ -373,6 +374,15 @@ function setupGenerate(info) {
   let picked = [];
   const scale = Math.max(1, Math.floor(128 / info.size));
   grid.style.setProperty("--cell", `${info.size * scale}px`);
+  // A class-conditional generator: every sample of the class picked, or
+  // each of its seed's own (seed mod the classes, the server's default).
+  const classPick = $("class");
+  if (info.classes > 0) {
+    for (let c = 0; c < info.classes; c++) classPick.add(new Option(`${c}`, `${c}`));
+    $("class-box").hidden = false;
+  }
+  const classParam = () => (classPick.value === "" ? "" : `&class=${classPick.value}`);
+  const classOf = (seed) => (classPick.value !== "" ? classPick.value : String(((seed % info.classes) + info.classes) % info.classes));
 
   function loadSamples() {
     grid.replaceChildren();
@@ -384,11 +394,15 @@ function setupGenerate(info) {
       const img = document.createElement("img");
       img.alt = `sample of seed ${seed}`;
       img.title = `seed ${seed}: click to interpolate from or to it`;
+      if (info.classes > 0) {
+        img.alt += `, class ${classOf(seed)}`;
+        img.title = `seed ${seed}, class ${classOf(seed)}: click to interpolate from or to it`;
+      }
       img.dataset.seed = String(seed);
       img.dataset.state = "pending";
       img.onload = () => { img.dataset.state = "ok"; grid.dataset.loaded = String(++loaded); };
       img.onerror = () => { img.dataset.state = "error"; setStatus(status, `sample ${seed} failed to load`, true); };
-      img.src = `sample?seed=${seed}`; // 16 requests at once: the server batches them
+      img.src = `sample?seed=${seed}${classParam()}`; // 16 requests at once: the server batches them
       img.onclick = () => pick(img);
       grid.appendChild(img);
     }
@@ -409,10 +423,11 @@ function setupGenerate(info) {
     interp.dataset.state = "pending";
     try {
       const t0 = performance.now();
-      const png = await fetchPNG(`interpolate?a=${a}&b=${b}&steps=${steps}`);
+      const png = await fetchPNG(`interpolate?a=${a}&b=${b}&steps=${steps}${classParam()}`);
       await showPNG(interp, $("download-interp"), png);
       interp.style.width = `${interp.naturalWidth * scale}px`;
-      $("interp-label").textContent = `(seed ${a} → seed ${b}, ${steps} steps)`;
+      const cls = info.classes > 0 ? `, class ${classOf(Number(a))}` : "";
+      $("interp-label").textContent = `(seed ${a} → seed ${b}${cls}, ${steps} steps)`;
       setStatus(status, `${steps} images in ${Math.round(performance.now() - t0)} ms (server: inference ${Math.round(png.timing.infer || 0)} ms)`);
     } catch (e) {
       interp.dataset.state = "error";
@@ -421,6 +436,7 @@ function setupGenerate(info) {
   }
   $("new-samples").onclick = () => { base += n; loadSamples(); };
   $("steps").onchange = () => { if (picked.length === 2) interpolate(); };
+  classPick.onchange = () => loadSamples();
   loadSamples();
 }
 

@@ -1,0 +1,204 @@
+package infer
+
+import (
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	torch "gogan/cgo"
+	"gogan/config"
+	"gogan/gan"
+	"gogan/gan/gantest"
+	"gogan/report"
+	"gogan/runfolder"
+	"gogan/trainer"
+)
+
+// Two class-conditional recipes declared wrong: one lists the class labels
+// among its inputs but its Generation cannot pass a class on; the other's
+// Generation takes a class its inputs give no number of classes for.
+func init() {
+	d, err := gan.Lookup("dcgan")
+	if err != nil {
+		panic(err)
+	}
+	withLabels := func(c *config.Config) []gan.Input {
+		return append(d.Inputs(c), gan.Input{Name: gan.LabelInput, Classes: 10})
+	}
+	gan.Register(gan.Definition{Schema: config.RecipeSchema{Name: "nocondition", Doc: "a test recipe (infer/conditional_test.go)."},
+		Data: d.Data, Nets: d.Nets, Inputs: withLabels, New: d.New, Generate: d.Generate})
+	gan.Register(gan.Definition{Schema: config.RecipeSchema{Name: "noclasses", Doc: "a test recipe (infer/conditional_test.go)."},
+		Data: d.Data, Nets: d.Nets, Inputs: d.Inputs, New: d.New,
+		Generate: func(c *config.Config) gan.Generation {
+			g := d.Generate(c)
+			g.Condition = func(noise, _ *torch.Tensor) *torch.Tensor { return noise }
+			return g
+		}})
+}
+
+func TestConditionalRecipeDeclaredWrong(t *testing.T) {
+	ck := runfolder.Checkpoint{Dir: "RUN/checkpoints/step-00000001"}
+	for recipe, want := range map[string]string{
+		"nocondition": `recipe nocondition takes class labels ("label" among its Inputs) but its Generation has no Condition`,
+		"noclasses":   `recipe noclasses's Generation has a Condition, but its Inputs list no "label" input with its number of classes`,
+	} {
+		cfg, err := config.LoadConfig("", []string{"recipe=" + recipe})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Generation(ck, cfg, "gogan sample"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", recipe, err, want)
+		}
+	}
+}
+
+// importRun makes a step-0 checkpoint of freshly initialised networks.
+func importRun(t *testing.T, sets ...string) string {
+	t.Helper()
+	cfg, err := config.LoadConfig("", append(sets, "out="+filepath.Join(t.TempDir(), "run"), "device=cpu"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, _, err := trainer.Import(cfg, nil, trainer.ImportedAt{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ck
+}
+
+func readPNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	im, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im
+}
+
+// TestSampleDrawsEachClass: gogan sample of a class-conditional generator
+// draws sample i of class i mod its classes (a column a class) or, with
+// --class, every sample of that class; a sample is the generator's image of
+// its noise with the class's one-hot vector after it, drawn here without
+// infer; --class out of range, or given to a generator of noise alone, is
+// refused naming the classes.
+func TestSampleDrawsEachClass(t *testing.T) {
+	sets := []string{"data.image_size=32", "data.channels=1", "model.ngf=8", "model.ndf=8"}
+	ck := importRun(t, append([]string{"recipe=condprobe"}, sets...)...)
+	dir := t.TempDir()
+	sample := func(name string, n, class int) (string, error) {
+		out := filepath.Join(dir, name+".png")
+		gantest.Seen()
+		return out, Sample(SampleOptions{Checkpoint: ck, N: n, Seed: 5, Class: class, Device: "cpu", Out: out})
+	}
+
+	each, err := sample("each", 12, EachClass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := gantest.Seen(), []float32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1}; !slices.Equal(got, want) {
+		t.Errorf("classes of 12 samples: %v, want %v", got, want)
+	}
+	if b := readPNG(t, each).Bounds(); b.Dx() != 10*34+2 || b.Dy() != 2*34+2 {
+		t.Errorf("grid of 12 samples of 10 classes: %v, want a column a class (342x70)", b)
+	}
+	if _, err := sample("threes", 12, 3); err != nil {
+		t.Fatal(err)
+	}
+	if got := gantest.Seen(); len(got) != 12 || slices.ContainsFunc(got, func(c float32) bool { return c != 3 }) {
+		t.Errorf("--class 3: classes %v", got)
+	}
+
+	// One sample (a grid of one image is normalised by its own range) of
+	// class 7, against G run here on its noise and class.
+	seven, err := sample("seven", 1, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, cfg, err := runfolder.OpenCheckpoint(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := LoadNet(runfolder.Checkpoint{Dir: ck}, cfg, "G", torch.CPUDevice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Free()
+	g.SetTraining(false)
+	var want image.Image
+	if err := torch.Try(func() {
+		s := torch.NewScope()
+		defer s.Close()
+		torch.ManualSeed(5)
+		noise := torch.Randn(torch.Float32, torch.CPUDevice, 1, 90, 1, 1)
+		h := make([]float32, 10)
+		h[7] = 1
+		x := torch.Cat([]*torch.Tensor{noise, torch.FromFloat32(h, 1, 10, 1, 1)}, 1)
+		torch.NoGrad(func() {
+			grid, err := report.MakeGrid(report.ToImages(g.Forward(x)), report.DCGANGrid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = grid
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got := readPNG(t, seven)
+	if got.Bounds() != want.Bounds() {
+		t.Fatalf("--class 7 --n 1: %v, G's image %v", got.Bounds(), want.Bounds())
+	}
+	for y := 0; y < 32; y++ {
+		for x := 0; x < 32; x++ {
+			if px(got, x, y) != px(want, x, y) {
+				t.Fatalf("--class 7: pixel (%d, %d) %v, G's image of the noise and class 7 %v", x, y, px(got, x, y), px(want, x, y))
+			}
+		}
+	}
+	eight, err := sample("eight", 1, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b7, b8 := readPNG(t, seven), readPNG(t, eight); samePixels(b7, b8) {
+		t.Error("classes 7 and 8 drew the same image from the same noise: the class does not reach G")
+	}
+
+	if _, err := sample("ten", 4, 10); err == nil || !strings.Contains(err.Error(), "--class 10: checkpoint") || !strings.Contains(err.Error(), "takes classes 0 to 9") {
+		t.Errorf("--class 10 of 10 classes: %v", err)
+	}
+	plain := importRun(t, append([]string{"recipe=dcgan"}, sets...)...)
+	err = Sample(SampleOptions{Checkpoint: plain, N: 4, Seed: 5, Class: 3, Device: "cpu", Out: filepath.Join(dir, "plain.png")})
+	if err == nil || !strings.Contains(err.Error(), "--class 3: checkpoint") || !strings.Contains(err.Error(), "draws from noise alone: it takes no class") {
+		t.Errorf("--class 3 of DCGAN: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "plain.png")); !os.IsNotExist(err) {
+		t.Errorf("a refused --class wrote its grid: %v", err)
+	}
+}
+
+func samePixels(a, b image.Image) bool {
+	if a.Bounds() != b.Bounds() {
+		return false
+	}
+	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+			if px(a, x, y) != px(b, x, y) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func px(im image.Image, x, y int) color.NRGBA {
+	return color.NRGBAModel.Convert(im.At(x, y)).(color.NRGBA)
+}
