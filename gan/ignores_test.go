@@ -48,6 +48,15 @@ func TestIgnoredKeysChangeNothing(t *testing.T) {
 	// another valid value for each key a recipe may ignore
 	other := map[string]string{"data.load_size": "300", "data.crop_size": "128", "data.preprocess": "crop", "data.direction": "BtoA",
 		"model.input_nc": "3", "model.output_nc": "3", "model.n_layers_D": "4", "model.num_D": "3", "data.image_size": "128", "train.lambda_gp": "5", "data.reference_workers": "1"}
+	tested := map[string]bool{}
+	for _, c := range cases {
+		tested[c.recipe] = true
+	}
+	for _, name := range gan.Names() { // a recipe added to gan/all is tested here too
+		if !tested[name] {
+			t.Errorf("recipe %s has no case here: give it small settings and a key it reads", name)
+		}
+	}
 	for _, c := range cases {
 		def, err := gan.Lookup(c.recipe)
 		if err != nil {
