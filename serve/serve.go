@@ -659,7 +659,7 @@ func (s *Server) example(w http.ResponseWriter, r *http.Request) {
 // sample: GET /sample?seed=S[&n=K][&class=C], K samples (default 1) from
 // the latents of seeds S, S+1, ...; one PNG (a grid of 8 per row for K > 1).
 // A class-conditional generator draws each of class C, or of its seed's
-// class (seedClass) where C is not given.
+// class (seed mod its classes) where C is not given.
 func (s *Server) sample(w http.ResponseWriter, r *http.Request) {
 	t := &timing{start: time.Now()}
 	seed, err := intParam(r, "seed", 1)
