@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 
 	"gogan/runfolder"
@@ -31,6 +32,31 @@ var lossColors = []color.RGBA{
 // LossPlot draws every loss column of m against step as a line plot with a
 // legend and labelled axes. Empty and non-finite cells are skipped.
 func LossPlot(m *runfolder.Metrics, title string) (*plot.Plot, error) {
+	stepCol := m.Column("step")
+	if stepCol < 0 {
+		return nil, fmt.Errorf("loss plot: metrics have no step column")
+	}
+	names := m.LossNames()
+	series := make([]plotter.XYs, len(names))
+	for i, name := range names {
+		series[i] = appendPoints(series[i], m.Rows, stepCol, m.Column(name))
+	}
+	return lossPlot(names, series, title)
+}
+
+// appendPoints appends to pts the finite cells of column col of rows,
+// against their step.
+func appendPoints(pts plotter.XYs, rows [][]float64, stepCol, col int) plotter.XYs {
+	for _, r := range rows {
+		if col < len(r) && !math.IsNaN(r[col]) && !math.IsInf(r[col], 0) {
+			pts = append(pts, plotter.XY{X: r[stepCol], Y: r[col]})
+		}
+	}
+	return pts
+}
+
+// lossPlot draws each named series (finite points in step order).
+func lossPlot(names []string, series []plotter.XYs, title string) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "step"
@@ -46,23 +72,15 @@ func LossPlot(m *runfolder.Metrics, title string) (*plot.Plot, error) {
 		f.Variant = "Sans"
 	}
 	p.Add(plotter.NewGrid())
-	stepCol := m.Column("step")
-	if stepCol < 0 {
-		return nil, fmt.Errorf("loss plot: metrics have no step column")
-	}
 	drawn, n := false, 0
 	ymin, ymax := math.Inf(1), math.Inf(-1)
-	for i, name := range m.LossNames() {
-		col := m.Column(name)
-		var pts plotter.XYs
-		for _, r := range m.Rows {
-			if col < len(r) && !math.IsNaN(r[col]) && !math.IsInf(r[col], 0) {
-				pts = append(pts, plotter.XY{X: r[stepCol], Y: r[col]})
-				ymin, ymax = min(ymin, r[col]), max(ymax, r[col])
-			}
-		}
+	for i, name := range names {
+		pts := series[i]
 		if len(pts) == 0 {
 			continue
+		}
+		for _, q := range pts {
+			ymin, ymax = min(ymin, q.Y), max(ymax, q.Y)
 		}
 		l, err := plotter.NewLine(envelope(pts, plotBuckets))
 		if err != nil {
@@ -191,6 +209,10 @@ func WriteLossPlot(metricsPath, out, title string) error {
 	if err != nil {
 		return err
 	}
+	return savePlot(p, out)
+}
+
+func savePlot(p *plot.Plot, out string) error {
 	wt, err := p.WriterTo(10*vg.Inch, 4.5*vg.Inch, "png")
 	if err != nil {
 		return fmt.Errorf("loss plot: %w", err)
@@ -199,4 +221,56 @@ func WriteLossPlot(metricsPath, out, title string) error {
 		_, err := wt.WriteTo(w)
 		return err
 	})
+}
+
+// keptPoints is how many points of a loss a LossPlotter keeps before it
+// thins them to their envelope at twice the plot's width (whose envelope
+// at the plot's width then shows the same extremes).
+const keptPoints = 8 * plotBuckets
+
+// LossPlotter draws a run's loss plot again and again as the run appends
+// to its metrics.csv (the trainer, at every sample grid and epoch end):
+// each Write reads only the rows added since the last one and keeps of each
+// loss at most keptPoints points, thinned as the plot draws them, so that
+// neither its time nor its memory grows with the run (WriteLossPlot reads
+// the whole file, a second at a million rows).
+type LossPlotter struct {
+	tail       *runfolder.MetricsTail
+	out, title string
+	names      []string
+	series     []plotter.XYs
+	read       int64 // bytes of metrics.csv read, all Writes together
+}
+
+// NewLossPlotter draws metricsPath's losses into out (a PNG, written
+// atomically) under title.
+func NewLossPlotter(metricsPath, out, title string) *LossPlotter {
+	return &LossPlotter{tail: runfolder.NewMetricsTail(metricsPath), out: out, title: title}
+}
+
+// Write reads the rows appended since the last Write and draws the plot.
+func (lp *LossPlotter) Write() error {
+	m, restart, n, err := lp.tail.Read()
+	lp.read += n
+	if err != nil {
+		return err
+	}
+	stepCol := m.Column("step")
+	if stepCol < 0 {
+		return fmt.Errorf("loss plot: metrics have no step column")
+	}
+	if names := m.LossNames(); restart || !slices.Equal(names, lp.names) {
+		lp.names, lp.series = slices.Clone(names), make([]plotter.XYs, len(names))
+	}
+	for i, name := range lp.names {
+		lp.series[i] = appendPoints(lp.series[i], m.Rows, stepCol, m.Column(name))
+		if len(lp.series[i]) > keptPoints {
+			lp.series[i] = slices.Clip(envelope(lp.series[i], 2*plotBuckets))
+		}
+	}
+	p, err := lossPlot(lp.names, lp.series, lp.title)
+	if err != nil {
+		return err
+	}
+	return savePlot(p, lp.out)
 }

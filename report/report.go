@@ -83,7 +83,7 @@ func WriteReport(r runfolder.RunDir, info ReportInfo) error {
 			d.Epochs = append(d.Epochs, *im)
 		}
 	}
-	if m, err := runfolder.ReadMetrics(r.MetricsPath()); err == nil {
+	if m, err := runfolder.LastMetricsRow(r.MetricsPath()); err == nil {
 		if len(m.Rows) > 0 {
 			last := m.Rows[len(m.Rows)-1]
 			d.LastColumns = m.Columns

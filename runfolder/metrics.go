@@ -186,15 +186,7 @@ func ReadMetrics(path string) (*Metrics, error) {
 	}
 	m := &Metrics{Columns: header}
 	for _, rec := range recs[1:] {
-		row := make([]float64, len(rec))
-		for i, s := range rec {
-			if s == "" {
-				row[i] = math.NaN()
-				continue
-			}
-			row[i], _ = strconv.ParseFloat(s, 64) // readCSVRows checked it
-		}
-		m.Rows = append(m.Rows, row)
+		m.Rows = append(m.Rows, parseRow(rec)) // readCSVRows checked it
 	}
 	return m, nil
 }
@@ -259,4 +251,153 @@ func wholeRow(rec []string, n int) bool {
 		}
 	}
 	return true
+}
+
+// MetricsTail follows a metrics.csv that a run appends to: each Read parses
+// only the whole lines written since the last one, so that a report drawn
+// every few steps reads a few rows, not the whole file (whose rows grow
+// with the run: a million at train.log_every 1 took a second to parse,
+// every train.sample_every steps). Rows are checked as ReadMetrics checks
+// them; a line without its newline yet is left for the next Read.
+type MetricsTail struct {
+	path    string
+	off     int64       // bytes consumed: whole lines
+	fi      os.FileInfo // the file read, to notice one put in its place
+	columns []string
+}
+
+// NewMetricsTail follows path from its start (nothing is read yet).
+func NewMetricsTail(path string) *MetricsTail { return &MetricsTail{path: path} }
+
+// Read returns the rows appended since the last Read (Columns: the
+// header). restart says that the file was replaced or cut shorter since
+// (a resume rewrites it): the rows are then the whole file's, and the
+// caller drops what it kept. read is the number of bytes read.
+func (t *MetricsTail) Read() (m *Metrics, restart bool, read int64, err error) {
+	f, err := os.Open(t.path)
+	if err != nil {
+		return nil, false, 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, false, 0, fmt.Errorf("metrics %s: %w", t.path, err)
+	}
+	if t.fi == nil || !os.SameFile(t.fi, fi) || fi.Size() < t.off {
+		restart = t.fi != nil
+		t.fi, t.off, t.columns = fi, 0, nil
+	}
+	m = &Metrics{Columns: t.columns}
+	if fi.Size() == t.off {
+		if m.Columns == nil {
+			return nil, restart, 0, fmt.Errorf("metrics %s: no header", t.path)
+		}
+		return m, restart, 0, nil
+	}
+	b := make([]byte, fi.Size()-t.off)
+	n, err := f.ReadAt(b, t.off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, restart, int64(n), fmt.Errorf("metrics %s: %w", t.path, err)
+	}
+	b = b[:n]
+	whole := bytes.LastIndexByte(b, '\n') + 1
+	for _, line := range strings.Split(string(b[:whole]), "\n") {
+		text := strings.TrimSuffix(line, "\r")
+		if text == "" {
+			continue
+		}
+		rec := strings.Split(text, ",")
+		if t.columns == nil {
+			if rec[0] != "step" {
+				return nil, restart, int64(n), fmt.Errorf("metrics %s: columns %q do not start with step: not a metrics.csv that gogan wrote (move it out of the run folder)", t.path, pickle.Clip(strings.Join(rec, ",")))
+			}
+			t.columns, m.Columns = rec, rec
+			continue
+		}
+		if wholeRow(rec, len(t.columns)) {
+			m.Rows = append(m.Rows, parseRow(rec))
+		}
+	}
+	t.off += int64(whole)
+	if m.Columns == nil {
+		return nil, restart, int64(n), fmt.Errorf("metrics %s: no header", t.path)
+	}
+	return m, restart, int64(n), nil
+}
+
+// parseRow is a row that wholeRow accepted, as numbers (empty: NaN).
+func parseRow(rec []string) []float64 {
+	row := make([]float64, len(rec))
+	for i, s := range rec {
+		if s == "" {
+			row[i] = math.NaN()
+			continue
+		}
+		row[i], _ = strconv.ParseFloat(s, 64)
+	}
+	return row
+}
+
+// lastRowWindow is how much of metrics.csv's end LastMetricsRow reads at
+// first: hundreds of rows.
+const lastRowWindow = 64 << 10
+
+// LastMetricsRow is ReadMetrics' header and last row alone (Rows holds at
+// most that one), read from the file's first line and its end: the report,
+// rewritten all along a run, shows the last row, and the whole file grows
+// with the run.
+func LastMetricsRow(path string) (*Metrics, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("metrics %s: %w", path, err)
+	}
+	if fi.Size() <= 2*lastRowWindow {
+		return lastOf(ReadMetrics(path))
+	}
+	// The header: the first line that is not empty, as readCSVRows.
+	head := make([]byte, lastRowWindow)
+	n, err := f.ReadAt(head, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("metrics %s: %w", path, err)
+	}
+	var header []string
+	rest := string(head[:n])
+	for header == nil {
+		line, after, found := strings.Cut(rest, "\n")
+		if !found {
+			return lastOf(ReadMetrics(path)) // a header longer than the window
+		}
+		if text := strings.TrimSuffix(line, "\r"); text != "" {
+			header = strings.Split(text, ",")
+		}
+		rest = after
+	}
+	if header[0] != "step" {
+		return nil, fmt.Errorf("metrics %s: columns %q do not start with step: not a metrics.csv that gogan wrote (move it out of the run folder)", path, pickle.Clip(strings.Join(header, ",")))
+	}
+	tail := make([]byte, lastRowWindow)
+	if n, err = f.ReadAt(tail, fi.Size()-lastRowWindow); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("metrics %s: %w", path, err)
+	}
+	// The window's first line may be a row's end: it is not looked at.
+	lines := strings.Split(string(tail[:n]), "\n")[1:]
+	for i := len(lines) - 1; i >= 0; i-- {
+		if rec := strings.Split(strings.TrimSuffix(lines[i], "\r"), ","); lines[i] != "" && wholeRow(rec, len(header)) {
+			return &Metrics{Columns: header, Rows: [][]float64{parseRow(rec)}}, nil
+		}
+	}
+	return lastOf(ReadMetrics(path)) // no whole row in the window: damaged lines
+}
+
+// lastOf keeps m's last row alone.
+func lastOf(m *Metrics, err error) (*Metrics, error) {
+	if err == nil && len(m.Rows) > 1 {
+		m.Rows = m.Rows[len(m.Rows)-1:]
+	}
+	return m, err
 }

@@ -273,6 +273,9 @@ type session struct {
 	written  runfolder.Status
 	quit     bool
 	tb       *tensorboard.Writer // nil with logging.tensorboard off
+	// lossPlot draws loss.png for the report, from the rows metrics.csv
+	// gained since it last did.
+	lossPlot *report.LossPlotter
 	// reportAt and reportStep are when and at which step the live report
 	// was last written (the first as training begins), pace the mean time
 	// of a step between the last two, ckptTook the last checkpoint's: when
@@ -1325,7 +1328,10 @@ func (s *session) report(status string, p page) {
 	if !s.lead {
 		return
 	}
-	if err := report.WriteLossPlot(s.rd.MetricsPath(), s.rd.LossPlotPath(), s.cfg.Recipe+" losses"); err != nil {
+	if s.lossPlot == nil {
+		s.lossPlot = report.NewLossPlotter(s.rd.MetricsPath(), s.rd.LossPlotPath(), s.cfg.Recipe+" losses")
+	}
+	if err := s.lossPlot.Write(); err != nil {
 		slog.Debug("loss plot", "err", err) // no rows yet
 	}
 	info := report.ReportInfo{Title: filepath.Base(s.rd.Path) + " (" + s.cfg.Recipe + ")", Status: status, Live: bool(p)}

@@ -1,0 +1,94 @@
+package report_test
+
+import (
+	"bytes"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"gogan/report"
+	"gogan/runfolder"
+)
+
+// TestLossPlotterFollowsTheRun: the loss plot the trainer redraws at every
+// sample grid reads only the rows metrics.csv gained since the last one and
+// keeps a bounded number of points of each loss, however long the run (it
+// read and parsed the whole file each time: a second at a million rows,
+// every train.sample_every steps), and draws what WriteLossPlot draws of
+// the whole file while the points are few enough to keep.
+func TestLossPlotterFollowsTheRun(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "metrics.csv")
+	w, err := runfolder.OpenMetrics(p, []string{"D", "G"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, whole := filepath.Join(dir, "loss.png"), filepath.Join(dir, "whole.png")
+	lp := report.NewLossPlotter(p, out, "losses")
+	rng := rand.New(rand.NewSource(5))
+	step, size := 0, int64(0)
+	grow := func(rows int) {
+		for range rows {
+			step++
+			y := 0.5 + 0.01*rng.Float64() // small noise: a plot quick to draw
+			if step == 123_457 {
+				y = 40 // a spike
+			}
+			w.Write(step, step/1000, map[string]float64{"D": y, "G": 1 + y}, 2e-4, 800)
+		}
+		st, _ := os.Stat(p)
+		size = st.Size()
+	}
+	grow(1500)
+	if err := lp.Write(); err != nil {
+		t.Fatal(err)
+	}
+	if err := report.WriteLossPlot(p, whole, "losses"); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(out)
+	b, _ := os.ReadFile(whole)
+	if !bytes.Equal(a, b) {
+		t.Errorf("the plot of 1500 rows differs from WriteLossPlot's")
+	}
+	for range 5 {
+		grow(40_000)
+		before := lp.BytesRead()
+		if err := lp.Write(); err != nil {
+			t.Fatal(err)
+		}
+		if got := lp.BytesRead(); got != size {
+			t.Fatalf("step %d: %d bytes read in all of a file of %d (%d this time)", step, got, size, got-before)
+		}
+		for i, n := range lp.Kept() {
+			if n > report.KeptPoints {
+				t.Fatalf("step %d: %d points kept of loss %d, more than %d", step, n, i, report.KeptPoints)
+			}
+		}
+	}
+	if !slices.Contains(lp.Points(0), 40) {
+		t.Errorf("the spike at step 123457 is not kept")
+	}
+	readPNG(t, out)
+	w.Close()
+	// A resume rewrites metrics.csv with the rows up to its step: the
+	// plotter starts again from the new file.
+	w, err = runfolder.OpenMetrics(p, []string{"D", "G"}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if err := lp.Write(); err != nil {
+		t.Fatal(err)
+	}
+	if err := report.WriteLossPlot(p, whole, "losses"); err != nil {
+		t.Fatal(err)
+	}
+	a, _ = os.ReadFile(out)
+	b, _ = os.ReadFile(whole)
+	if kept := lp.Kept(); kept[0] != 1000 || !bytes.Equal(a, b) {
+		t.Errorf("after a rewrite to 1000 rows: %v points kept, same plot as WriteLossPlot's %v", kept, bytes.Equal(a, b))
+	}
+}

@@ -1,0 +1,128 @@
+package runfolder
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// sameRows says whether two row lists hold the same numbers (NaN, an empty
+// cell, equal to NaN).
+func sameRows(a, b [][]float64) bool {
+	return slices.EqualFunc(a, b, func(x, y []float64) bool {
+		return slices.EqualFunc(x, y, func(u, v float64) bool { return u == v || math.IsNaN(u) && math.IsNaN(v) })
+	})
+}
+
+// TestMetricsTailReadsWhatIsAppended: a MetricsTail that follows a growing
+// metrics.csv reads each byte once, and its rows, all Reads together, are
+// ReadMetrics' (a line not ended yet is read when its newline comes); a
+// file put in its place (a resume's rewrite) starts it afresh.
+func TestMetricsTailReadsWhatIsAppended(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "metrics.csv")
+	w, err := OpenMetrics(p, []string{"D", "G"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail := NewMetricsTail(p)
+	var rows [][]float64
+	var read int64
+	for step := 1; step <= 3000; step++ {
+		losses := map[string]float64{"D": float64(step) / 7, "G": 1}
+		if step%11 == 0 {
+			delete(losses, "G") // an empty cell
+		}
+		if err := w.Write(step, step/100, losses, 2e-4, 800); err != nil {
+			t.Fatal(err)
+		}
+		if step%250 != 0 {
+			continue
+		}
+		m, restart, n, err := tail.Read()
+		if err != nil || restart {
+			t.Fatalf("step %d: restart %v, %v", step, restart, err)
+		}
+		rows, read = append(rows, m.Rows...), read+n
+	}
+	// half a row, then the rest of it
+	f, _ := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+	f.WriteString("3001,30,0.5")
+	m, _, n, _ := tail.Read()
+	rows, read = append(rows, m.Rows...), read+n
+	f.WriteString(",1,0.0002,800.00\n")
+	f.Close()
+	m, _, n, _ = tail.Read()
+	rows, read = append(rows, m.Rows...), read+n
+	st, _ := os.Stat(p)
+	all, err := ReadMetrics(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameRows(rows, all.Rows) || !slices.Equal(m.Columns, all.Columns) {
+		t.Fatalf("the tail's %d rows are not ReadMetrics' %d", len(rows), len(all.Rows))
+	}
+	// each whole line once, and the cut one's first part again
+	if want := st.Size() + int64(len("3001,30,0.5")); read != want {
+		t.Errorf("read %d bytes of a file of %d, want %d", read, st.Size(), want)
+	}
+	if m, restart, n, err := tail.Read(); err != nil || restart || n != 0 || len(m.Rows) != 0 {
+		t.Errorf("a Read with nothing new: %d rows, %d bytes, restart %v, %v", len(m.Rows), n, restart, err)
+	}
+	w.Close()
+	// a resume at step 1000 rewrites the file
+	w, err = OpenMetrics(p, []string{"D", "G"}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	m, restart, _, err := tail.Read()
+	if err != nil || !restart || len(m.Rows) != 1000 || m.Rows[999][0] != 1000 {
+		t.Fatalf("after a rewrite: restart %v, %d rows, %v", restart, len(m.Rows), err)
+	}
+}
+
+// TestLastMetricsRow: the header and last whole row, read from the ends of
+// a large file, are ReadMetrics' last, whatever the file ends with (a row
+// cut short by a crash, damaged lines, CRLF, empty lines), and a file
+// another tool wrote is refused as ReadMetrics refuses it.
+func TestLastMetricsRow(t *testing.T) {
+	var big strings.Builder
+	big.WriteString("step,epoch,D,G,lr,images_per_s\n")
+	for i := 1; big.Len() < 3*lastRowWindow; i++ {
+		fmt.Fprintf(&big, "%d,0,%g,%g,0.0002,800.00\n", i, float64(i)/3, float64(i)/7)
+	}
+	body := big.String()
+	p := filepath.Join(t.TempDir(), "metrics.csv")
+	for name, content := range map[string]string{
+		"whole":           body,
+		"small":           "step,epoch,D,lr,images_per_s\n1,0,0.5,0.0002,800\n2,0,,0.0002,800\n",
+		"cut short":       body + "99999,0,0.5,",
+		"cut in a number": body + "99999,0,0.5,1,0.0002,80",
+		"no newline":      strings.TrimSuffix(body, "\n"),
+		"empty cell":      body + "99999,0,,1,0.0002,800.00\n\n\n",
+		"crlf":            strings.ReplaceAll(body, "\n", "\r\n"),
+		"empty lines":     "\n\n" + body,
+		"damaged tail":    body + strings.Repeat("x,y\n", lastRowWindow),
+		"other tool":      "iteration,loss\n" + body,
+	} {
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want, werr := ReadMetrics(p)
+		got, gerr := LastMetricsRow(p)
+		if (werr != nil) != (gerr != nil) {
+			t.Errorf("%s: error %v, ReadMetrics' %v", name, gerr, werr)
+			continue
+		}
+		if werr != nil {
+			continue
+		}
+		if !slices.Equal(got.Columns, want.Columns) || len(got.Rows) != 1 || !sameRows(got.Rows, want.Rows[len(want.Rows)-1:]) {
+			t.Errorf("%s: %q %v, want %q and ReadMetrics' last row %v", name, got.Columns, got.Rows, want.Columns, want.Rows[len(want.Rows)-1])
+		}
+	}
+}
