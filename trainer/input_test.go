@@ -294,6 +294,42 @@ func TestKeepEveryEpochs(t *testing.T) {
 	}
 }
 
+// TestKeepEveryEpochsReadsEachOnce: the checkpoints train.keep_every_epochs
+// keeps are asked at every checkpoint's pruning whether they are an epoch's
+// end; each one's state.json is read once (read at every pruning, a run's
+// reads grew with the square of its epochs).
+func TestKeepEveryEpochsReadsEachOnce(t *testing.T) {
+	reads := map[string]int{}
+	endOfEpoch = func(c runfolder.Checkpoint) (int, bool) {
+		reads[c.Dir]++
+		return runfolder.EndOfEpoch(c)
+	}
+	defer func() { endOfEpoch = runfolder.EndOfEpoch }()
+	train := folderTrain(t, "cpu", nil)
+	// 6 steps an epoch, a checkpoint each: 72 checkpoints, 12 kept
+	res, err := train("keep", "train.epochs=12", "train.keep_checkpoints=1", "train.keep_every_epochs=1", "train.checkpoint_every=1", "data.workers=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cks, err := runfolder.ListCheckpoints(res.Run.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cks) != 12 || cks[0].Step != 72 || cks[11].Step != 6 {
+		t.Errorf("kept %d checkpoints (%v), want the 12 epochs' ends", len(cks), cks)
+	}
+	total := 0
+	for dir, n := range reads {
+		total += n
+		if n > 1 {
+			t.Errorf("%s: its state.json read %d times", dir, n)
+		}
+	}
+	if total > 72 {
+		t.Errorf("%d reads of state.json for 72 checkpoints", total)
+	}
+}
+
 // TestStopAtAnEpochsEnd: a run stopped right after an epoch's last step
 // (the loader's end of that epoch already taken ahead) resumes with that
 // epoch's end (its grid, schedule step and checkpoint) and then the next

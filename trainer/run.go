@@ -273,6 +273,9 @@ type session struct {
 	written  runfolder.Status
 	quit     bool
 	tb       *tensorboard.Writer // nil with logging.tensorboard off
+	// spared: the checkpoint folders train.keep_every_epochs keeps, as
+	// read from their state.json (spareEpochEnd)
+	spared map[string]bool
 	// lossPlot draws loss.png for the report, from the rows metrics.csv
 	// gained since it last did.
 	lossPlot *report.LossPlotter
@@ -865,12 +868,36 @@ func (s *session) checkpoint() error {
 	}
 	var spare func(runfolder.Checkpoint) bool
 	if n := s.cfg.Train.KeepEveryEpochs; n > 0 {
-		spare = func(c runfolder.Checkpoint) bool {
-			e, ok := runfolder.EndOfEpoch(c)
-			return ok && e%n == 0
-		}
+		spare = s.spareEpochEnd(n)
 	}
 	return runfolder.PruneCheckpoints(s.rd.Path, s.cfg.Train.KeepCheckpoints, s.step, spare)
+}
+
+// endOfEpoch is runfolder.EndOfEpoch (a test counts its reads).
+var endOfEpoch = runfolder.EndOfEpoch
+
+// spareEpochEnd says which checkpoints train.keep_every_epochs (n) keeps
+// past train.keep_checkpoints: those of every n-th epoch's end. It reads a
+// checkpoint's state.json once a session: the kept ones stay, and pruning
+// asks of all of them at every checkpoint (read each time, a run's
+// thousandth epoch read a thousand files a checkpoint). The answer of a
+// folder is its step's, which does not change: a checkpoint written
+// again at its step is of the same epoch and loader position.
+func (s *session) spareEpochEnd(n int) func(runfolder.Checkpoint) bool {
+	if s.spared == nil {
+		s.spared = map[string]bool{}
+	}
+	return func(c runfolder.Checkpoint) bool {
+		spare, ok := s.spared[c.Dir]
+		if !ok {
+			e, end := endOfEpoch(c)
+			spare = end && e%n == 0
+			if spare { // the others are pruned now
+				s.spared[c.Dir] = spare
+			}
+		}
+		return spare
+	}
 }
 
 // restore loads the newest valid checkpoint into the session (rank 0 of a
