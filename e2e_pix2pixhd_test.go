@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -796,6 +797,78 @@ func TestOlderCheckpointOverAllSamplesResumes(t *testing.T) {
 	last := rows[len(rows)-1]
 	if last[0] != "8" || last[1] != "1" || len(rows) != 1+8 {
 		t.Errorf("metrics.csv ends at step %s epoch %s after %d rows, want step 8 of epoch 1 (the second) after 8", last[0], last[1], len(rows)-1)
+	}
+}
+
+// TestOlderCheckpointOverAllSamplesIsNotResumedTwice: the checkpoint of a
+// gogan that went through every sample is numbered by its count of steps
+// (5 batches an epoch of 9 examples in batches of 2: step 10 after two
+// epochs), above the step this gogan goes on from (8, at 4 batches an
+// epoch). Its folder outranked the checkpoints the resumed run wrote (step
+// 9 here): the next resume went back to it, and training since was lost.
+// The first checkpoint after the resume sets it aside (nothing deleted),
+// and the next resume goes on from step 9. The old checkpoint is made as
+// TestOlderCheckpointOverAllSamplesResumes makes it, from this gogan's
+// own.
+func TestOlderCheckpointOverAllSamplesIsNotResumedTwice(t *testing.T) {
+	root := t.TempDir()
+	writeHDData(t, root, 9, 40, 36)
+	run := filepath.Join(t.TempDir(), "run")
+	args := []string{"train", "-c", "", "--quiet", "--set", "recipe=pix2pixhd", "--set", "out=" + run, "--set", "data.root=" + root,
+		"--set", "data.label_nc=4", "--set", "data.batch_size=2", "--set", "data.load_size=32", "--set", "data.crop_size=32",
+		"--set", "data.preprocess=resize_and_crop", "--set", "model.ngf=4", "--set", "model.ndf=8", "--set", "model.n_downsample_global=2",
+		"--set", "model.n_blocks_global=1", "--set", "model.n_layers_D=2", "--set", "train.no_vgg_loss=true",
+		"--set", "train.epochs=2", "--set", "train.epochs_decay=0", "--set", "train.log_every=1", "--set", "train.sample_every=0",
+		"--set", "threads=2", "--set", "device=cpu"}
+	if out, err := gogan(t, args...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	ckpts := filepath.Join(run, "checkpoints")
+	old, now := filepath.Join(ckpts, "step-00000010"), filepath.Join(ckpts, "step-00000008")
+	b, err := os.ReadFile(filepath.Join(now, "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	st["format"], st["step"] = 1, 10
+	delete(st, "state_sha256")
+	st["loader"].(map[string]any)["samples"] = 9
+	b, _ = json.Marshal(st)
+	if err := os.WriteFile(filepath.Join(now, "state.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(now, old); err != nil {
+		t.Fatal(err)
+	}
+	out, err := gogan(t, "resume", run, "--set", "train.epochs=3", "--set", "train.max_steps=9")
+	if err != nil {
+		t.Fatalf("resume to step 9: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "step-00000010 step=8") {
+		t.Fatalf("the first resume did not go on from step-00000010 at step 8:\n%s", out)
+	}
+	if _, err := os.Stat(old); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s is still there after the resumed run wrote step 9 (%v): it outranks step 9", old, err)
+	}
+	if _, err := os.Stat(filepath.Join(ckpts, "invalid-step-00000010", "state.json")); err != nil {
+		t.Errorf("the old checkpoint was not kept aside: %v", err)
+	}
+	if !strings.Contains(out, "is kept aside so that it does not outrank") {
+		t.Errorf("no warning that the old checkpoint is kept aside:\n%s", out)
+	}
+	out, err = gogan(t, "resume", run, "--set", "train.epochs=3", "--set", "train.max_steps=0")
+	if err != nil {
+		t.Fatalf("resume to the end: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "step-00000009 step=9") {
+		t.Errorf("the second resume did not go on from step 9, which the first wrote:\n%s", out)
+	}
+	rows := lossRows(t, run)
+	if last := rows[len(rows)-1]; last[0] != "12" || last[1] != "2" || len(rows) != 1+12 {
+		t.Errorf("metrics.csv ends at step %s epoch %s after %d rows, want step 12 of epoch 2 (the third) after 12", last[0], last[1], len(rows)-1)
 	}
 }
 

@@ -315,6 +315,12 @@ type session struct {
 	resumed   bool
 	// the checkpoint resumed from is an import's (no loader position)
 	resumedImport bool
+	// renumbered: the checkpoint resumed from is numbered above the step
+	// this run goes on from (an older gogan's pix2pixHD run over all
+	// samples, counted anew at whole batches): its folder, and any other
+	// numbered above this run's steps, would outrank the checkpoints this
+	// run writes, so the first of them sets those aside
+	renumbered bool
 	// the recipe's fixed tensors the checkpoint resumed from could not fill
 	// (gan.FixedLoss); rank 0 tells the other ranks
 	lostFixed []string
@@ -863,6 +869,18 @@ func (s *session) checkpoint() error {
 		return fmt.Errorf("checkpoint into %s: %w", filepath.Join(s.rd.Path, runfolder.CheckpointsDir), err)
 	}
 	s.ckpt, s.ckptAt, s.ckptT = ck.Dir, s.step, time.Now()
+	if s.renumbered {
+		// Until now the one resumed from was the run's newest; from here
+		// on this one is, and those numbered after it are of the old count.
+		moved, err := runfolder.SetAsideNewer(s.rd.Path, s.step)
+		for _, m := range moved {
+			slog.Warn(fmt.Sprintf("resume: a checkpoint numbered by the steps of the gogan that wrote it, which this run counts anew (ahead of its step %d), is kept aside so that it does not outrank this run's checkpoints", s.step), "moved_to", m)
+		}
+		if err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		s.renumbered = false
+	}
 	if s.status.State != "" { // a training run, not an import
 		s.checkpointed()
 	}
@@ -1020,6 +1038,7 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 	if err := s.applyState(ck.Dir, st, ls); err != nil {
 		return nil, err
 	}
+	s.renumbered = s.step < ck.Step
 	if s.step > s.maxSteps() || s.epoch > s.totalEpochs() {
 		// Past the end (an import at a later epoch, or --set lowering the
 		// totals): there is nothing to train, and "finished" would hide it.
