@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"math/rand/v2"
@@ -906,6 +907,62 @@ func TestDataParallelPoolResizedOnResume(t *testing.T) {
 	}
 	if want := "goes on as one uninterrupted job would, but for the tensors each rank keeps of its own (pool.* in the checkpoint)\""; !strings.Contains(out, want) {
 		t.Errorf("the resume on one process does not say %q:\n%s", want, out)
+	}
+}
+
+// TestDataParallelResumeOfNoPoolSizes: a 2-rank CycleGAN checkpoint of
+// an older gogan, without the pools' slot sizes (pool.fake_A_sizes, ...,
+// of any rank: its pools held crop-size fakes alone), resumes without a
+// warning that rank 1's copy is missing and starts from rank 0's: what
+// the recipe makes of the missing sizes holds for every rank. Where rank
+// 0's copy is there and rank 1's not (a checkpoint of fewer ranks), the
+// warning stays.
+func TestDataParallelResumeOfNoPoolSizes(t *testing.T) {
+	needGloo(t)
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train", "--nproc", "2"}, smallCycleGAN(run, "threads=1", "data.workers=1", "train.max_steps=2", "train.pool_size=4")...)...); err != nil {
+		t.Fatalf("2 ranks: %v\n%s", err, out)
+	}
+	// the step-2 checkpoint written again without the tensors drop names
+	rewrite := func(drop func(name string) bool) {
+		t.Helper()
+		ck := runfolder.Checkpoint{Dir: filepath.Join(run, "checkpoints", "step-00000002"), Step: 2}
+		st, err := runfolder.ValidateCheckpoint(ck)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts, meta, err := torch.LoadSafetensors(ck.WeightsPath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer torch.FreeNamed(ts)
+		kept := slices.DeleteFunc(slices.Clone(ts), func(nt torch.Named) bool { return drop(nt.Name) })
+		if len(kept) == len(ts) {
+			t.Fatal("no tensor dropped: the checkpoint's names are not the test's")
+		}
+		if _, err := runfolder.WriteCheckpoint(run, *st, func(w io.Writer) error { return torch.WriteSafetensors(w, kept, meta) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const warning = "has no copy of this tensor for this rank"
+	rewrite(func(name string) bool { return strings.HasSuffix(name, "_sizes") })
+	out, err := gogan(t, "resume", run, "--nproc", "2", "--set", "train.max_steps=3")
+	if err != nil {
+		t.Fatalf("resume of a checkpoint without pool sizes: %v\n%s", err, out)
+	}
+	if strings.Contains(out, warning) {
+		t.Errorf("a checkpoint without any rank's pool sizes: the resume warns of rank 1's alone:\n%s", out)
+	}
+	if err := os.RemoveAll(filepath.Join(run, "checkpoints", "step-00000003")); err != nil {
+		t.Fatal(err)
+	}
+	rewrite(func(name string) bool { return name == "rank1.pool.fake_A" })
+	out, err = gogan(t, "resume", run, "--nproc", "2", "--set", "train.max_steps=3")
+	if err != nil {
+		t.Fatalf("resume of a checkpoint without rank 1's pool: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, warning) || !strings.Contains(out, "tensor=pool.fake_A ") {
+		t.Errorf("a checkpoint without rank 1's pool: the resume does not say it starts from rank 0's:\n%s", out)
 	}
 }
 

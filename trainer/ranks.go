@@ -423,7 +423,9 @@ func (s *session) gatherRankState() []torch.Named {
 
 // scatterRankState gives every rank its own per-rank tensors from the
 // checkpoint rank 0 resumed from (s.rankSaved); one the checkpoint lacks
-// (written by fewer ranks) is rank 0's.
+// (written by fewer ranks) is rank 0's, said in a warning unless it lacks
+// rank 0's too (an older gogan's, without CycleGAN's pool sizes: what the
+// recipe makes of that holds for every rank).
 func (s *session) scatterRankState() {
 	mine := s.rankTensors()
 	for r := 1; r < s.ranks() && len(mine) > 0; r++ {
@@ -440,7 +442,7 @@ func (s *session) scatterRankState() {
 			case ok && otherCount(t.Shape(), nt.Tensor.Shape()): // as rank 0's own: its first ones
 				copyLeading(tmp[i], t)
 			default:
-				if s.resumed {
+				if s.resumed && (ok || s.ownSaved[nt.Name]) {
 					why := "has no copy of this tensor for this rank"
 					if ok {
 						why = "holds this rank's copy in another shape"
@@ -462,5 +464,5 @@ func (s *session) scatterRankState() {
 	for _, t := range s.rankSaved {
 		t.Free()
 	}
-	s.rankSaved = nil
+	s.rankSaved, s.ownSaved = nil, nil
 }

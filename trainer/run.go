@@ -310,8 +310,10 @@ type session struct {
 	// data parallelism's figures: time in steps and in agreeing after them
 	stepT, agreeT time.Duration
 	steps         int
-	// per-rank tensors of the checkpoint rank 0 resumed from (gan.RankState)
+	// per-rank tensors of the checkpoint rank 0 resumed from (gan.RankState),
+	// and the names of rank 0's own it holds
 	rankSaved map[string]*torch.Tensor
+	ownSaved  map[string]bool
 	resumed   bool
 	// the checkpoint resumed from is an import's (no loader position)
 	resumedImport bool
@@ -961,7 +963,7 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
 	}
-	s.rankSaved = map[string]*torch.Tensor{}
+	s.rankSaved, s.ownSaved = map[string]*torch.Tensor{}, map[string]bool{}
 	defer func() {
 		for _, nt := range ts {
 			if s.rankSaved[nt.Name] != nt.Tensor {
@@ -974,6 +976,8 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 		saved[nt.Name] = nt.Tensor
 		if strings.HasPrefix(nt.Name, "rank") && s.ranks() > 1 { // other ranks' tensors (data parallelism)
 			s.rankSaved[nt.Name] = nt.Tensor
+		} else {
+			s.ownSaved[nt.Name] = true
 		}
 	}
 	s.resumed = true
