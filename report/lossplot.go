@@ -72,24 +72,50 @@ func lossPlot(names []string, series []plotter.XYs, title string) (*plot.Plot, e
 		f.Variant = "Sans"
 	}
 	p.Add(plotter.NewGrid())
-	drawn, n := false, 0
-	ymin, ymax := math.Inf(1), math.Inf(-1)
+	ymin, ymax, n := math.Inf(1), math.Inf(-1), 0
+	for _, pts := range series {
+		for _, q := range pts {
+			ymin, ymax = min(ymin, q.Y), max(ymax, q.Y)
+		}
+		if len(pts) > 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		// Keep the axes sensible until the first row arrives.
+		p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
+		p.Title.Text = title + " (no data yet)"
+		return p, nil
+	}
+	// Headroom above the data for the legend, so it does not hide lines.
+	span := max(ymax-ymin, 1e-6)
+	p.Y.Min = ymin - 0.03*span
+	p.Y.Max = ymax + span*0.075*float64(n+1)
+	// half a line's width in loss units (the data area is most of the
+	// plot's height)
+	halfLine := float64(lineWidth/2) / (0.85 * float64(plotHeight)) * (p.Y.Max - p.Y.Min)
 	for i, name := range names {
 		pts := series[i]
 		if len(pts) == 0 {
 			continue
 		}
-		for _, q := range pts {
-			ymin, ymax = min(ymin, q.Y), max(ymax, q.Y)
-		}
-		l, err := plotter.NewLine(envelope(pts, plotBuckets))
-		if err != nil {
-			return nil, fmt.Errorf("loss plot %s: %w", name, err)
-		}
-		l.Color = lossColors[i%len(lossColors)]
-		l.Width = vg.Points(1.5)
-		p.Add(l)
-		if len(pts) == 1 {
+		l := &plotter.Line{XYs: pts, LineStyle: plotter.DefaultLineStyle}
+		l.Color, l.Width = lossColors[i%len(lossColors)], lineWidth
+		var drawn plot.Plotter = l
+		switch {
+		case len(pts) > 2*plotBuckets+2:
+			// A line of more points than the plot has pixel columns is a
+			// band between their lows and highs, which the rasteriser
+			// strokes up and down column by column, seconds a plot on the
+			// training goroutine: filled as that band, it takes
+			// milliseconds and looks the same.
+			band, err := plotter.NewPolygon(bandOf(pts, plotBuckets, halfLine))
+			if err != nil {
+				return nil, fmt.Errorf("loss plot %s: %w", name, err)
+			}
+			band.Color, band.LineStyle.Width = l.Color, 0
+			drawn = band
+		case len(pts) == 1:
 			// a line through one point draws nothing (a run shorter than
 			// log_every): mark the point
 			sc, err := plotter.NewScatter(pts)
@@ -97,35 +123,68 @@ func lossPlot(names []string, series []plotter.XYs, title string) (*plot.Plot, e
 				return nil, fmt.Errorf("loss plot %s: %w", name, err)
 			}
 			sc.GlyphStyle.Color, sc.GlyphStyle.Radius, sc.GlyphStyle.Shape = l.Color, vg.Points(3), draw.CircleGlyph{}
-			p.Add(sc)
+			p.Add(l)
+			drawn = sc
 		}
+		p.Add(drawn)
 		p.Legend.Add(name, l)
-		drawn = true
-		n++
-	}
-	if drawn {
-		// Headroom above the data for the legend, so it does not hide lines.
-		span := max(ymax-ymin, 1e-6)
-		p.Y.Min = ymin - 0.03*span
-		p.Y.Max = ymax + span*0.075*float64(n+1)
-	}
-	if !drawn {
-		// Keep the axes sensible until the first row arrives.
-		p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
-		p.Title.Text = title + " (no data yet)"
 	}
 	return p, nil
 }
 
-// plotBuckets is about the plot's width in pixels: more points than twice
-// that are drawn as their envelope.
+// lineWidth is a loss's line; plotHeight the plot's (savePlot's) height.
+const (
+	lineWidth  = vg.Length(1.5)
+	plotHeight = 4.5 * vg.Inch
+)
+
+// bandOf is the outline of what a line through pts drawn lineWidth wide
+// covers, at n columns: in each of n equal spans of x, from the lowest to
+// the highest point of the span and the spans beside it, widened by half
+// a line (halfLine, in y's units) up and down. A spike of one point is a
+// column of its height; a smooth curve a line of lineWidth.
+func bandOf(pts plotter.XYs, n int, halfLine float64) plotter.XYs {
+	x0, x1 := pts[0].X, pts[len(pts)-1].X
+	width := (x1 - x0) / float64(n)
+	if !(width > 0) {
+		width = 1
+	}
+	lo, hi := make([]float64, n), make([]float64, n)
+	for b := range n {
+		lo[b], hi[b] = math.Inf(1), math.Inf(-1)
+	}
+	for _, q := range pts {
+		b := min(n-1, max(0, int((q.X-x0)/width)))
+		lo[b], hi[b] = min(lo[b], q.Y), max(hi[b], q.Y)
+	}
+	var top, bottom plotter.XYs
+	for b := range n {
+		l, h := math.Inf(1), math.Inf(-1)
+		for _, c := range []int{b - 1, b, b + 1} {
+			if c >= 0 && c < n && lo[c] <= hi[c] {
+				l, h = min(l, lo[c]), max(h, hi[c])
+			}
+		}
+		if lo[b] > hi[b] {
+			continue // no point in this span: the edges go straight across it
+		}
+		xa, xb := x0+float64(b)*width, x0+float64(b+1)*width
+		top = append(top, plotter.XY{X: xa, Y: h + halfLine}, plotter.XY{X: xb, Y: h + halfLine})
+		bottom = append(bottom, plotter.XY{X: xa, Y: l - halfLine}, plotter.XY{X: xb, Y: l - halfLine})
+	}
+	slices.Reverse(bottom)
+	return append(top, bottom...)
+}
+
+// plotBuckets is about the plot's width in pixels: a loss of more points
+// than twice that is drawn as its band at that many columns (bandOf).
 const plotBuckets = 1000
 
 // envelope thins a series of many points (a long run logged every step) to
-// what a line at the plot's width shows: in each of n equal spans of x the
-// lowest and the highest point, in step order, and the first and last
-// points. Spikes stay; a noisy million-point line, which took the
-// rasteriser minutes on the training thread, becomes 2n points.
+// what a line at n columns shows: in each of n equal spans of x the lowest
+// and the highest point, in step order, and the first and last points.
+// Spikes stay, and the band of the thinned points at fewer columns is the
+// band of them all: a LossPlotter keeps a long run's points so.
 func envelope(pts plotter.XYs, n int) plotter.XYs {
 	if len(pts) <= 2*n+2 {
 		return pts
@@ -213,7 +272,7 @@ func WriteLossPlot(metricsPath, out, title string) error {
 }
 
 func savePlot(p *plot.Plot, out string) error {
-	wt, err := p.WriterTo(10*vg.Inch, 4.5*vg.Inch, "png")
+	wt, err := p.WriterTo(10*vg.Inch, plotHeight, "png")
 	if err != nil {
 		return fmt.Errorf("loss plot: %w", err)
 	}

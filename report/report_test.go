@@ -446,6 +446,62 @@ func TestLossPlotOfALongRun(t *testing.T) {
 	readPNG(t, filepath.Join(filepath.Dir(p), "l.png"))
 }
 
+// TestLossPlotOfALongRunShowsWhatItsLinesWould: the band a loss of more
+// points than the plot has columns is drawn as (its line took the
+// rasteriser seconds a plot, at every sample grid) shows what the line
+// showed: a spike at one step rises above the noise in a column or two
+// alone, and a smooth loss is a line across the whole plot.
+func TestLossPlotOfALongRunShowsWhatItsLinesWould(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "metrics.csv")
+	m, err := runfolder.OpenMetrics(p, []string{"D", "G"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(1))
+	for step := 1; step <= 20_000; step++ {
+		d := rng.Float64() // noise in [0, 1], a spike to 40 at one step
+		if step == 12_345 {
+			d = 40
+		}
+		m.Write(step, 0, map[string]float64{"D": d, "G": 10 + 10*math.Exp(-float64(step)/3000)}, 2e-4, 800)
+	}
+	m.Close()
+	out := filepath.Join(filepath.Dir(p), "loss.png")
+	if err := report.WriteLossPlot(p, out, "x"); err != nil {
+		t.Fatal(err)
+	}
+	im := readPNG(t, out)
+	near := func(x, y int, c color.RGBA) bool {
+		r, g, b, _ := im.At(x, y).RGBA()
+		return absInt(int(r>>8)-int(c.R))+absInt(int(g>>8)-int(c.G))+absInt(int(b>>8)-int(c.B)) < 60
+	}
+	blue, vermillion := color.RGBA{0, 114, 178, 255}, color.RGBA{213, 94, 0, 255} // D's and G's
+	w, h := im.Bounds().Dx(), im.Bounds().Dy()
+	spike, smooth := 0, 0
+	for x := w / 10; x < w*9/10; x++ {
+		high, g := false, false
+		for y := h / 8; y < h*9/10; y++ {
+			// above G's line (at most 20 of the y axis's 40-odd), D is its spike
+			high = high || (y < h/3 && near(x, y, blue))
+			g = g || near(x, y, vermillion)
+		}
+		if high {
+			spike++
+		}
+		if g {
+			smooth++
+		}
+	}
+	if spike < 1 || spike > 4 {
+		t.Errorf("D's spike at one step: %d columns high up, want 1 to 4", spike)
+	}
+	if cols := w*9/10 - w/10; smooth < cols*98/100 {
+		t.Errorf("G's smooth line shows in %d of %d columns", smooth, cols)
+	}
+}
+
+func absInt(v int) int { return max(v, -v) }
+
 // TestLossPlotOfHugeSteps: axes whose values are too close for their
 // magnitude (a metrics.csv whose steps are near 1e17, hand-edited or
 // damaged) are labelled at their ends; the tick loop never ended there,
