@@ -183,8 +183,8 @@ const plotBuckets = 1000
 // envelope thins a series of many points (a long run logged every step) to
 // what a line at n columns shows: in each of n equal spans of x the lowest
 // and the highest point, in step order, and the first and last points.
-// Spikes stay, and the band of the thinned points at fewer columns is the
-// band of them all: a LossPlotter keeps a long run's points so.
+// Spikes stay, and the band of the thinned points at fewer columns is about
+// that of them all: a LossPlotter keeps a long run's points so.
 func envelope(pts plotter.XYs, n int) plotter.XYs {
 	if len(pts) <= 2*n+2 {
 		return pts
