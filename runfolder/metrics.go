@@ -264,6 +264,9 @@ type MetricsTail struct {
 	off     int64       // bytes consumed: whole lines
 	fi      os.FileInfo // the file read, to notice one put in its place
 	columns []string
+	// replaced: the file was put in place of the one read, and no Read of
+	// it has succeeded yet (a failed one returns no rows to start again with)
+	replaced bool
 }
 
 // NewMetricsTail follows path from its start (nothing is read yet).
@@ -271,33 +274,44 @@ func NewMetricsTail(path string) *MetricsTail { return &MetricsTail{path: path} 
 
 // Read returns the rows appended since the last Read (Columns: the
 // header). restart says that the file was replaced or cut shorter since
-// (a resume rewrites it): the rows are then the whole file's, and the
+// the last Read that succeeded (a resume rewrites it): the rows are then the whole file's, and the
 // caller drops what it kept. read is the number of bytes read.
 func (t *MetricsTail) Read() (m *Metrics, restart bool, read int64, err error) {
+	m, read, err = t.read()
+	if err != nil {
+		return nil, false, read, err
+	}
+	restart, t.replaced = t.replaced, false
+	return m, restart, read, nil
+}
+
+// read is Read but for restart, which t.replaced keeps until a Read
+// succeeds.
+func (t *MetricsTail) read() (m *Metrics, read int64, err error) {
 	f, err := os.Open(t.path)
 	if err != nil {
-		return nil, false, 0, err
+		return nil, 0, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, false, 0, fmt.Errorf("metrics %s: %w", t.path, err)
+		return nil, 0, fmt.Errorf("metrics %s: %w", t.path, err)
 	}
 	if t.fi == nil || !os.SameFile(t.fi, fi) || fi.Size() < t.off {
-		restart = t.fi != nil
+		t.replaced = t.replaced || t.fi != nil
 		t.fi, t.off, t.columns = fi, 0, nil
 	}
 	m = &Metrics{Columns: t.columns}
 	if fi.Size() == t.off {
 		if m.Columns == nil {
-			return nil, restart, 0, fmt.Errorf("metrics %s: no header", t.path)
+			return nil, 0, fmt.Errorf("metrics %s: no header", t.path)
 		}
-		return m, restart, 0, nil
+		return m, 0, nil
 	}
 	b := make([]byte, fi.Size()-t.off)
 	n, err := f.ReadAt(b, t.off)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, restart, int64(n), fmt.Errorf("metrics %s: %w", t.path, err)
+		return nil, int64(n), fmt.Errorf("metrics %s: %w", t.path, err)
 	}
 	b = b[:n]
 	whole := bytes.LastIndexByte(b, '\n') + 1
@@ -309,7 +323,7 @@ func (t *MetricsTail) Read() (m *Metrics, restart bool, read int64, err error) {
 		rec := strings.Split(text, ",")
 		if t.columns == nil {
 			if rec[0] != "step" {
-				return nil, restart, int64(n), fmt.Errorf("metrics %s: columns %q do not start with step: not a metrics.csv that gogan wrote (move it out of the run folder)", t.path, pickle.Clip(strings.Join(rec, ",")))
+				return nil, int64(n), fmt.Errorf("metrics %s: columns %q do not start with step: not a metrics.csv that gogan wrote (move it out of the run folder)", t.path, pickle.Clip(strings.Join(rec, ",")))
 			}
 			t.columns, m.Columns = rec, rec
 			continue
@@ -320,9 +334,9 @@ func (t *MetricsTail) Read() (m *Metrics, restart bool, read int64, err error) {
 	}
 	t.off += int64(whole)
 	if m.Columns == nil {
-		return nil, restart, int64(n), fmt.Errorf("metrics %s: no header", t.path)
+		return nil, int64(n), fmt.Errorf("metrics %s: no header", t.path)
 	}
-	return m, restart, int64(n), nil
+	return m, int64(n), nil
 }
 
 // parseRow is a row that wholeRow accepted, as numbers (empty: NaN).

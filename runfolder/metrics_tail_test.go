@@ -126,3 +126,37 @@ func TestLastMetricsRow(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsTailRestartOutlivesAFailedRead: a file put in place of the
+// one followed that cannot be read yet (no header line) fails the Read;
+// the next Read that succeeds still says restart, or its caller would add
+// the new file's rows to the old one's.
+func TestMetricsTailRestartOutlivesAFailedRead(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "metrics.csv")
+	if err := AtomicWriteBytes(p, []byte("step,epoch,D,lr,images_per_s\n1,0,0.5,0.0002,800\n2,0,0.4,0.0002,800\n")); err != nil {
+		t.Fatal(err)
+	}
+	tail := NewMetricsTail(p)
+	if m, _, _, err := tail.Read(); err != nil || len(m.Rows) != 2 {
+		t.Fatalf("first Read: %v", err)
+	}
+	if err := AtomicWriteBytes(p, []byte("step,epoch,D,lr,ima")); err != nil { // its header half written
+		t.Fatal(err)
+	}
+	if _, _, _, err := tail.Read(); err == nil {
+		t.Fatal("a file of half a header read without an error")
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("ges_per_s\n1,0,0.7,0.0002,800\n")
+	f.Close()
+	m, restart, _, err := tail.Read()
+	if err != nil || !restart || len(m.Rows) != 1 {
+		t.Errorf("the new file read whole: restart %v, %v, %v", restart, m, err)
+	}
+	if _, restart, _, err := tail.Read(); err != nil || restart {
+		t.Errorf("a Read after it: restart %v, %v", restart, err)
+	}
+}
