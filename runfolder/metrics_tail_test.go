@@ -83,6 +83,17 @@ func TestMetricsTailReadsWhatIsAppended(t *testing.T) {
 	if err != nil || !restart || len(m.Rows) != 1000 || m.Rows[999][0] != 1000 {
 		t.Fatalf("after a rewrite: restart %v, %d rows, %v", restart, len(m.Rows), err)
 	}
+	// a resume at the same step that adds a loss: the new file, of the
+	// same rows and one more column, is longer than the one read
+	w, err = OpenMetrics(p, []string{"D", "G", "VGG"}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	m, restart, _, err = tail.Read()
+	if err != nil || !restart || len(m.Rows) != 1000 || !slices.Equal(m.Columns, []string{"step", "epoch", "D", "G", "VGG", "lr", "images_per_s"}) {
+		t.Fatalf("after a rewrite that adds a loss: restart %v, %d rows, columns %q, %v", restart, len(m.Rows), m.Columns, err)
+	}
 }
 
 // TestLastMetricsRow: the header and last whole row, read from the ends of
