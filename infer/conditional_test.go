@@ -96,6 +96,15 @@ func TestSampleDrawsEachClass(t *testing.T) {
 	if b := readNRGBA(t, each).Bounds(); b.Dx() != 10*34+2 || b.Dy() != 2*34+2 {
 		t.Errorf("grid of 12 samples of 10 classes: %v, want a column a class (342x70)", b)
 	}
+	// train mode: passes of data.batch_size 8, the last filled up to 16
+	// (whose extra 4 are dropped), each sample still of its own class
+	gantest.Seen()
+	if err := Sample(SampleOptions{Checkpoint: ck, N: 12, Seed: 5, Class: EachClass, Device: "cpu", Out: filepath.Join(dir, "train.png"), TrainMode: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := gantest.Seen(), []float32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5}; !slices.Equal(got, want) {
+		t.Errorf("classes of 12 samples in train mode's passes of 8: %v, want %v", got, want)
+	}
 	if _, err := sample("threes", 12, 3); err != nil {
 		t.Fatal(err)
 	}
