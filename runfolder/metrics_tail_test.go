@@ -107,6 +107,11 @@ func TestLastMetricsRow(t *testing.T) {
 		fmt.Fprintf(&big, "%d,0,%g,%g,0.0002,800.00\n", i, float64(i)/3, float64(i)/7)
 	}
 	body := big.String()
+	// one damaged line after the last row, of a length that starts the
+	// window just past that row's first byte: what the window holds of the
+	// row is as many numbers, of another step
+	lastRow := body[strings.LastIndexByte(body[:len(body)-1], '\n')+1:]
+	overLastRow := body + strings.Repeat("x", lastRowWindow-len(lastRow)) + "\n"
 	p := filepath.Join(t.TempDir(), "metrics.csv")
 	for name, content := range map[string]string{
 		"whole":           body,
@@ -118,6 +123,8 @@ func TestLastMetricsRow(t *testing.T) {
 		"crlf":            strings.ReplaceAll(body, "\n", "\r\n"),
 		"empty lines":     "\n\n" + body,
 		"damaged tail":    body + strings.Repeat("x,y\n", lastRowWindow),
+		"damaged row":     body + "99999,0,0.5,?,0.0002,800.00\n",
+		"over a row":      overLastRow,
 		"other tool":      "iteration,loss\n" + body,
 	} {
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
