@@ -180,15 +180,23 @@ func ReadMetrics(path string) (*Metrics, error) {
 		return nil, fmt.Errorf("metrics %s: %w", path, err)
 	}
 	header := recs[0]
-	if header[0] != "step" {
-		// Readers index the step column: another tool's log is not read.
-		return nil, fmt.Errorf("metrics %s: columns %q do not start with step: not a metrics.csv that gogan wrote (move it out of the run folder)", path, pickle.Clip(strings.Join(header, ",")))
+	if err := checkHeader(path, header); err != nil {
+		return nil, err
 	}
 	m := &Metrics{Columns: header}
 	for _, rec := range recs[1:] {
 		m.Rows = append(m.Rows, parseRow(rec)) // readCSVRows checked it
 	}
 	return m, nil
+}
+
+// checkHeader refuses a metrics file whose columns do not start with step:
+// readers index the step column, and another tool's log is not read.
+func checkHeader(path string, header []string) error {
+	if header[0] == "step" {
+		return nil
+	}
+	return fmt.Errorf("metrics %s: columns %q do not start with step: not a metrics.csv that gogan wrote (move it out of the run folder)", path, pickle.Clip(strings.Join(header, ",")))
 }
 
 // Column returns the index of a column, or -1.
@@ -322,8 +330,8 @@ func (t *MetricsTail) read() (m *Metrics, read int64, err error) {
 		}
 		rec := strings.Split(text, ",")
 		if t.columns == nil {
-			if rec[0] != "step" {
-				return nil, int64(n), fmt.Errorf("metrics %s: columns %q do not start with step: not a metrics.csv that gogan wrote (move it out of the run folder)", t.path, pickle.Clip(strings.Join(rec, ",")))
+			if err := checkHeader(t.path, rec); err != nil {
+				return nil, int64(n), err
 			}
 			t.columns, m.Columns = rec, rec
 			continue
@@ -391,8 +399,8 @@ func LastMetricsRow(path string) (*Metrics, error) {
 		}
 		rest = after
 	}
-	if header[0] != "step" {
-		return nil, fmt.Errorf("metrics %s: columns %q do not start with step: not a metrics.csv that gogan wrote (move it out of the run folder)", path, pickle.Clip(strings.Join(header, ",")))
+	if err := checkHeader(path, header); err != nil {
+		return nil, err
 	}
 	tail := make([]byte, lastRowWindow)
 	if n, err = f.ReadAt(tail, fi.Size()-lastRowWindow); err != nil && !errors.Is(err, io.EOF) {
