@@ -330,6 +330,7 @@ DCGAN a grid of samples and latent interpolation. The API:
   GET  /sample?seed=S&n=K     DCGAN: K samples from seeds S, S+1, ... (PNG;
                               &class=C for a class-conditional generator)
   GET  /interpolate?a=S&b=T&steps=N   DCGAN: N images from seed S to seed T
+                              (&class=C as /sample's)
   GET  /example?i=N           image to image: training input N at the model's size (PNG)
   GET  /info                  the model and the page's palette (JSON)
   GET  /healthz               {"status": "ok", ...}
