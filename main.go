@@ -255,7 +255,7 @@ func sampleCmd() *cobra.Command {
 	c.Flags().StringVar(&o.Checkpoint, "checkpoint", "", "checkpoint folder, or a run folder (its newest valid checkpoint)")
 	c.Flags().IntVar(&o.N, "n", 64, "number of samples")
 	c.Flags().Int64Var(&o.Seed, "seed", 1, "noise seed")
-	c.Flags().IntVar(&o.Class, "class", 0, "a class-conditional recipe's: every sample's class (left out: sample i of class i mod the classes, a column a class)")
+	c.Flags().IntVar(&o.Class, "class", 0, "a class-conditional recipe's: every sample's class (left out: sample i of class i mod the classes, a column a class up to 32)")
 	c.Flags().StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
 	c.Flags().StringVar(&o.Out, "out", "samples.png", "output PNG")
 	c.Flags().StringVar(&gMode, "g-mode", "eval", "generator mode: eval (BatchNorm running statistics) or train (batch statistics over passes of the run's data.batch_size, as pytorch/examples dcgan draws its fake_samples grids and gogan its samples/)")

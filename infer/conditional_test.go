@@ -20,7 +20,9 @@ import (
 
 // Two class-conditional recipes declared wrong: one lists the class labels
 // among its inputs but its Generation cannot pass a class on; the other's
-// Generation takes a class its inputs give no number of classes for.
+// Generation takes a class its inputs give no number of classes for. And
+// one of 40 classes, more than a grid gives a column each, whose generator
+// takes them in the last 40 of its 100 input channels.
 func init() {
 	d, err := gan.Lookup("dcgan")
 	if err != nil {
@@ -37,6 +39,21 @@ func init() {
 			g := d.Generate(c)
 			g.Condition = func(noise, _ *torch.Tensor) *torch.Tensor { return noise }
 			return g
+		}})
+	gan.Register(gan.Definition{Schema: config.RecipeSchema{Name: "fortyclasses", Doc: "a test recipe (infer/conditional_test.go)."},
+		Data: d.Data, Nets: d.Nets, New: d.New,
+		Inputs: func(c *config.Config) []gan.Input {
+			return append(d.Inputs(c), gan.Input{Name: gan.LabelInput, Classes: 40})
+		},
+		Generate: func(c *config.Config) gan.Generation {
+			return gan.Generation{Role: "G", Noise: []int64{60, 1, 1}, Condition: func(noise, classes *torch.Tensor) *torch.Tensor {
+				cs := classes.Float32s()
+				h := make([]float32, 40*len(cs))
+				for i, c := range cs {
+					h[i*40+int(c)] = 1
+				}
+				return torch.Cat([]*torch.Tensor{noise, torch.FromFloat32(h, int64(len(cs)), 40, 1, 1)}, 1)
+			}}
 		}})
 }
 
@@ -163,10 +180,19 @@ func TestSampleDrawsEachClass(t *testing.T) {
 	}
 	plain := importRun(t, append([]string{"recipe=dcgan"}, sets...)...)
 	err = Sample(SampleOptions{Checkpoint: plain, N: 4, Seed: 5, Class: 3, Device: "cpu", Out: filepath.Join(dir, "plain.png")})
-	if err == nil || !strings.Contains(err.Error(), "--class 3: checkpoint") || !strings.Contains(err.Error(), "draws from noise alone: it takes no class") {
+	if err == nil || !strings.Contains(err.Error(), "--class 3: checkpoint") || !strings.Contains(err.Error(), "draws from noise alone: it takes no class; leave --class out") {
 		t.Errorf("--class 3 of DCGAN: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "plain.png")); !os.IsNotExist(err) {
 		t.Errorf("a refused --class wrote its grid: %v", err)
+	}
+	// 40 classes: rows of 8, as DCGAN's, not one row of 40 columns
+	forty := importRun(t, append([]string{"recipe=fortyclasses"}, sets...)...)
+	out := filepath.Join(dir, "forty.png")
+	if err := Sample(SampleOptions{Checkpoint: forty, N: 12, Seed: 5, Class: EachClass, Device: "cpu", Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	if b := readNRGBA(t, out).Bounds(); b.Dx() != 8*34+2 || b.Dy() != 2*34+2 {
+		t.Errorf("grid of 12 samples of 40 classes: %v, want rows of 8 (274x70)", b)
 	}
 }

@@ -180,13 +180,19 @@ const (
 	sampleBatch   = 256
 )
 
+// maxClassColumns is the most classes a grid gives a column each: past it,
+// rows of 8 as DCGAN's (a grid of 64 samples of 1000 classes would be one
+// row).
+const maxClassColumns = 32
+
 // SampleOptions are gogan sample's flags.
 type SampleOptions struct {
 	Checkpoint string // checkpoint or run folder
 	N          int
 	Seed       int64
 	// Class is every sample's class, for a class-conditional generator;
-	// EachClass draws sample i of class i mod the classes, a column a class.
+	// EachClass draws sample i of class i mod the classes, a column a class
+	// (up to maxClassColumns).
 	Class     int
 	Device    string
 	Out       string
@@ -214,7 +220,11 @@ func Sample(o SampleOptions) error {
 		return err
 	}
 	if err := gen.CheckClass(o.Class); err != nil {
-		return fmt.Errorf("--class %d: checkpoint %s (%s): %w", o.Class, ck.Dir, cfg.Recipe, err)
+		leave := ""
+		if gen.Classes == 0 {
+			leave = "; leave --class out"
+		}
+		return fmt.Errorf("--class %d: checkpoint %s (%s): %w%s", o.Class, ck.Dir, cfg.Recipe, err, leave)
 	}
 	if n < 1 || n > maxSampleGrid {
 		return fmt.Errorf("--n %d: a grid holds 1 to %d samples (gogan eval fid draws more, in batches)", n, maxSampleGrid)
@@ -270,7 +280,7 @@ func Sample(o SampleOptions) error {
 		return err
 	}
 	layout := report.DCGANGrid
-	if gen.Classes > 0 && o.Class == EachClass {
+	if gen.Classes > 0 && gen.Classes <= maxClassColumns && o.Class == EachClass {
 		layout.NRow = gen.Classes
 	}
 	grid, err := report.MakeGrid(im, layout)
