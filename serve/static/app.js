@@ -384,11 +384,13 @@ function setupGenerate(info) {
   const classParam = () => (classPick.value === "" ? "" : `&class=${classPick.value}`);
   const classOf = (seed) => (classPick.value !== "" ? classPick.value : String(((seed % info.classes) + info.classes) % info.classes));
 
+  let shown = 0; // which loadSamples the grid shows: a replaced grid's late images count for nothing
   function loadSamples() {
     grid.replaceChildren();
     picked = [];
     grid.dataset.loaded = "0";
     let loaded = 0;
+    const mine = ++shown;
     for (let i = 0; i < n; i++) {
       const seed = base + i;
       const img = document.createElement("img");
@@ -400,8 +402,14 @@ function setupGenerate(info) {
       }
       img.dataset.seed = String(seed);
       img.dataset.state = "pending";
-      img.onload = () => { img.dataset.state = "ok"; grid.dataset.loaded = String(++loaded); };
-      img.onerror = () => { img.dataset.state = "error"; setStatus(status, `sample ${seed} failed to load`, true); };
+      img.onload = () => {
+        img.dataset.state = "ok";
+        if (mine === shown) grid.dataset.loaded = String(++loaded);
+      };
+      img.onerror = () => {
+        img.dataset.state = "error";
+        if (mine === shown) setStatus(status, `sample ${seed} failed to load`, true);
+      };
       img.src = `sample?seed=${seed}${classParam()}`; // 16 requests at once: the server batches them
       img.onclick = () => pick(img);
       grid.appendChild(img);
