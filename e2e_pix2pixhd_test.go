@@ -747,27 +747,26 @@ func readFile(t *testing.T, path string) []byte {
 	return b
 }
 
-// TestOlderCheckpointOverAllSamplesResumes: a pix2pixhd checkpoint of a
-// gogan that went through every sample (9 examples in batches of 2: 5
-// batches an epoch) resumes on whole batches (4 an epoch): at the same
-// epoch's end, its step counted at 4 batches an epoch, and the next epoch
-// trains whole (not cut short by the old count).
-func TestOlderCheckpointOverAllSamplesResumes(t *testing.T) {
+// olderCheckpointOverAllSamples trains a pix2pixhd run of 9 examples in
+// batches of 2 for epochs epochs (4 whole batches each) and makes its last
+// checkpoint as a gogan that went through every sample wrote it: 5 batches
+// an epoch, so numbered step 5*epochs (format 1: no state_sha256 to keep).
+func olderCheckpointOverAllSamples(t *testing.T, epochs int) (run string) {
+	t.Helper()
 	root := t.TempDir()
 	writeHDData(t, root, 9, 40, 36)
-	run := filepath.Join(t.TempDir(), "run")
+	run = filepath.Join(t.TempDir(), "run")
 	args := []string{"train", "-c", "", "--quiet", "--set", "recipe=pix2pixhd", "--set", "out=" + run, "--set", "data.root=" + root,
 		"--set", "data.label_nc=4", "--set", "data.batch_size=2", "--set", "data.load_size=32", "--set", "data.crop_size=32",
 		"--set", "data.preprocess=resize_and_crop", "--set", "model.ngf=4", "--set", "model.ndf=8", "--set", "model.n_downsample_global=2",
 		"--set", "model.n_blocks_global=1", "--set", "model.n_layers_D=2", "--set", "train.no_vgg_loss=true",
-		"--set", "train.epochs=1", "--set", "train.epochs_decay=0", "--set", "train.log_every=1", "--set", "train.sample_every=0",
+		"--set", fmt.Sprintf("train.epochs=%d", epochs), "--set", "train.epochs_decay=0", "--set", "train.log_every=1", "--set", "train.sample_every=0",
 		"--set", "threads=2", "--set", "device=cpu"}
 	if out, err := gogan(t, args...); err != nil {
 		t.Fatalf("train: %v\n%s", err, out)
 	}
-	// As the older gogan wrote it: 9 samples, the epoch's end at step 5
-	// (format 1: no state_sha256 to keep).
-	old, now := filepath.Join(run, "checkpoints", "step-00000005"), filepath.Join(run, "checkpoints", "step-00000004")
+	ckpts := filepath.Join(run, "checkpoints")
+	old, now := filepath.Join(ckpts, fmt.Sprintf("step-%08d", 5*epochs)), filepath.Join(ckpts, fmt.Sprintf("step-%08d", 4*epochs))
 	b, err := os.ReadFile(filepath.Join(now, "state.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -776,7 +775,7 @@ func TestOlderCheckpointOverAllSamplesResumes(t *testing.T) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatal(err)
 	}
-	st["format"], st["step"] = 1, 5
+	st["format"], st["step"] = 1, 5*epochs
 	delete(st, "state_sha256")
 	st["loader"].(map[string]any)["samples"] = 9
 	b, _ = json.Marshal(st)
@@ -786,6 +785,16 @@ func TestOlderCheckpointOverAllSamplesResumes(t *testing.T) {
 	if err := os.Rename(now, old); err != nil {
 		t.Fatal(err)
 	}
+	return run
+}
+
+// TestOlderCheckpointOverAllSamplesResumes: a pix2pixhd checkpoint of a
+// gogan that went through every sample (9 examples in batches of 2: 5
+// batches an epoch) resumes on whole batches (4 an epoch): at the same
+// epoch's end, its step counted at 4 batches an epoch, and the next epoch
+// trains whole (not cut short by the old count).
+func TestOlderCheckpointOverAllSamplesResumes(t *testing.T) {
+	run := olderCheckpointOverAllSamples(t, 1)
 	out, err := gogan(t, "resume", run, "--set", "train.epochs=2")
 	if err != nil {
 		t.Fatalf("resume: %v\n%s", err, out)
@@ -802,47 +811,15 @@ func TestOlderCheckpointOverAllSamplesResumes(t *testing.T) {
 
 // TestOlderCheckpointOverAllSamplesIsNotResumedTwice: the checkpoint of a
 // gogan that went through every sample is numbered by its count of steps
-// (5 batches an epoch of 9 examples in batches of 2: step 10 after two
-// epochs), above the step this gogan goes on from (8, at 4 batches an
-// epoch). Its folder outranked the checkpoints the resumed run wrote (step
-// 9 here): the next resume went back to it, and training since was lost.
-// The first checkpoint after the resume sets it aside (nothing deleted),
-// and the next resume goes on from step 9. The old checkpoint is made as
-// TestOlderCheckpointOverAllSamplesResumes makes it, from this gogan's
-// own.
+// (step 10 after two epochs of 5 batches), above the step this gogan goes
+// on from (8, at 4 batches an epoch). Its folder outranked the checkpoints
+// the resumed run wrote (step 9 here): the next resume went back to it,
+// and training since was lost. The first checkpoint after the resume sets
+// it aside (nothing deleted), and the next resume goes on from step 9.
 func TestOlderCheckpointOverAllSamplesIsNotResumedTwice(t *testing.T) {
-	root := t.TempDir()
-	writeHDData(t, root, 9, 40, 36)
-	run := filepath.Join(t.TempDir(), "run")
-	args := []string{"train", "-c", "", "--quiet", "--set", "recipe=pix2pixhd", "--set", "out=" + run, "--set", "data.root=" + root,
-		"--set", "data.label_nc=4", "--set", "data.batch_size=2", "--set", "data.load_size=32", "--set", "data.crop_size=32",
-		"--set", "data.preprocess=resize_and_crop", "--set", "model.ngf=4", "--set", "model.ndf=8", "--set", "model.n_downsample_global=2",
-		"--set", "model.n_blocks_global=1", "--set", "model.n_layers_D=2", "--set", "train.no_vgg_loss=true",
-		"--set", "train.epochs=2", "--set", "train.epochs_decay=0", "--set", "train.log_every=1", "--set", "train.sample_every=0",
-		"--set", "threads=2", "--set", "device=cpu"}
-	if out, err := gogan(t, args...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	run := olderCheckpointOverAllSamples(t, 2)
 	ckpts := filepath.Join(run, "checkpoints")
-	old, now := filepath.Join(ckpts, "step-00000010"), filepath.Join(ckpts, "step-00000008")
-	b, err := os.ReadFile(filepath.Join(now, "state.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st map[string]any
-	if err := json.Unmarshal(b, &st); err != nil {
-		t.Fatal(err)
-	}
-	st["format"], st["step"] = 1, 10
-	delete(st, "state_sha256")
-	st["loader"].(map[string]any)["samples"] = 9
-	b, _ = json.Marshal(st)
-	if err := os.WriteFile(filepath.Join(now, "state.json"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(now, old); err != nil {
-		t.Fatal(err)
-	}
+	old := filepath.Join(ckpts, "step-00000010")
 	out, err := gogan(t, "resume", run, "--set", "train.epochs=3", "--set", "train.max_steps=9")
 	if err != nil {
 		t.Fatalf("resume to step 9: %v\n%s", err, out)
