@@ -54,7 +54,7 @@ func Summarize(path string) Summary {
 	}
 	logged := -1 // the step of metrics.csv's last row
 	var names []string
-	if m, err := ReadMetrics(r.MetricsPath()); err == nil {
+	if m, err := LastMetricsRow(r.MetricsPath()); err == nil { // not the whole file of a long run, for each run listed
 		names = m.LossNames()
 		if len(m.Rows) > 0 {
 			row := m.Rows[len(m.Rows)-1]
