@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"gogan/config"
+	"gogan/data"
 	"gogan/gan/gantest"
 	"gogan/serve"
 	"gogan/trainer"
@@ -21,7 +23,8 @@ import (
 // TestServePageOfAClassConditionalGenerator: the sample page of a
 // class-conditional generator (the test recipe condprobe, so served in this
 // process: the gogan binary has no test recipes) offers its classes. By
-// default each sample is of its seed's class, as its title says; picking
+// default each sample is of its seed's class, as its title says (with its
+// Fashion-MNIST name, as the picker's entries); picking
 // class 3 draws the 16 again, all of class 3, and the interpolation between
 // two of them too.
 func TestServePageOfAClassConditionalGenerator(t *testing.T) {
@@ -49,6 +52,9 @@ func TestServePageOfAClassConditionalGenerator(t *testing.T) {
 	if n := br.evalString(t, `String(document.getElementById("class").options.length)`); n != "11" || br.evalString(t, `String(document.getElementById("class-box").hidden)`) != "false" {
 		t.Fatalf("class picker: %s options (want 11: each seed's own and 0 to 9)", n)
 	}
+	if o := br.evalString(t, `document.getElementById("class").options[4].text`); o != "3 dress" {
+		t.Errorf("class picker's class 3 reads %q, want its number and Fashion-MNIST name", o)
+	}
 	if m := br.evalString(t, `document.getElementById("model").textContent`); !strings.Contains(m, "32×32 · 10 classes · eval mode") {
 		t.Errorf("model line %q does not give the classes", m)
 	}
@@ -59,8 +65,8 @@ func TestServePageOfAClassConditionalGenerator(t *testing.T) {
 			t.Fatal(err)
 		}
 		title := br.evalString(t, `document.querySelectorAll("#grid img")[`+strconv.Itoa(i)+`].title`)
-		if !strings.Contains(title, "class "+strconv.Itoa(seed%gantest.Classes)+":") {
-			t.Errorf("sample of seed %d titled %q, want its class %d", seed, title, seed%gantest.Classes)
+		if c := seed % gantest.Classes; !strings.Contains(title, fmt.Sprintf("class %d (%s):", c, data.FashionMNISTClasses[c])) {
+			t.Errorf("sample of seed %d titled %q, want its class %d and its name", seed, title, c)
 		}
 		want = append(want, float32(seed%gantest.Classes))
 	}
@@ -92,7 +98,7 @@ func TestServePageOfAClassConditionalGenerator(t *testing.T) {
 	if seen := gantest.Seen(); len(seen) != 8 || slices.ContainsFunc(seen, func(c float32) bool { return c != 3 }) {
 		t.Errorf("interpolation with class 3 picked: drawn of classes %v", seen)
 	}
-	if l := br.evalString(t, `document.getElementById("interp-label").textContent`); !strings.Contains(l, "class 3") {
+	if l := br.evalString(t, `document.getElementById("interp-label").textContent`); !strings.Contains(l, "class 3 (dress)") {
 		t.Errorf("interpolation label %q does not name class 3", l)
 	}
 	br.screenshot(t, "serve-conditional.png")

@@ -124,9 +124,9 @@ func TestTrainWritesARunFolder(t *testing.T) {
 	}
 	// --class is a class-conditional generator's (infer's
 	// TestSampleDrawsEachClass): DCGAN's draws from noise alone.
-	for class, want := range map[string]string{"3": "--class 3: checkpoint ", "-2": "--class -2: a class is 0 or more"} {
+	for _, class := range []string{"3", "sneaker"} {
 		out, err := gogan(t, "sample", "--checkpoint", run, "--class", class, "--out", filepath.Join(t.TempDir(), "c.png"))
-		if err == nil || !strings.Contains(out, want) || (class == "3" && !strings.Contains(out, "draws from noise alone: it takes no class")) {
+		if err == nil || !strings.Contains(out, "--class "+class+": checkpoint ") || !strings.Contains(out, "draws from noise alone: it takes no class; leave --class out") {
 			t.Errorf("sample --class %s of a DCGAN: %v\n%s", class, err, out)
 		}
 	}

@@ -235,12 +235,6 @@ func sampleCmd() *cobra.Command {
 			if gMode != "eval" && gMode != "train" {
 				return fmt.Errorf("--g-mode %q: must be eval (BatchNorm's running statistics) or train (each pass's batch statistics, as pytorch/examples dcgan draws its grids)", gMode)
 			}
-			switch {
-			case !cmd.Flags().Changed("class"):
-				o.Class = infer.EachClass
-			case o.Class < 0:
-				return fmt.Errorf("--class %d: a class is 0 or more (leave --class out for a column of each class)", o.Class)
-			}
 			if err := outFile(o.Out, ".png", "grid"); err != nil {
 				return err
 			}
@@ -255,7 +249,7 @@ func sampleCmd() *cobra.Command {
 	c.Flags().StringVar(&o.Checkpoint, "checkpoint", "", "checkpoint folder, or a run folder (its newest valid checkpoint)")
 	c.Flags().IntVar(&o.N, "n", 64, "number of samples")
 	c.Flags().Int64Var(&o.Seed, "seed", 1, "noise seed")
-	c.Flags().IntVar(&o.Class, "class", 0, "a class-conditional recipe's: every sample's class (left out: sample i of class i mod the classes, a column a class up to 32)")
+	c.Flags().StringVar(&o.Class, "class", "", "a class-conditional recipe's: every sample's class, its number or (Fashion-MNIST, CIFAR-10) name (left out: sample i of class i mod the classes, a column a class up to 32)")
 	c.Flags().StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
 	c.Flags().StringVar(&o.Out, "out", "samples.png", "output PNG")
 	c.Flags().StringVar(&gMode, "g-mode", "eval", "generator mode: eval (BatchNorm running statistics) or train (batch statistics over passes of the run's data.batch_size, as pytorch/examples dcgan draws its fake_samples grids and gogan its samples/)")

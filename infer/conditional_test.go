@@ -89,21 +89,22 @@ func importRun(t *testing.T, sets ...string) string {
 
 // TestSampleDrawsEachClass: gogan sample of a class-conditional generator
 // draws sample i of class i mod its classes (a column a class) or, with
-// --class, every sample of that class; a sample is the generator's image of
-// its noise with the class's one-hot vector after it, drawn here without
-// infer; --class out of range, or given to a generator of noise alone, is
-// refused naming the classes.
+// --class, every sample of that class, given by number or by its name in
+// the run's dataset (Fashion-MNIST's, any case); a sample is the
+// generator's image of its noise with the class's one-hot vector after it,
+// drawn here without infer; --class out of range or not a name, or given
+// to a generator of noise alone, is refused naming the classes.
 func TestSampleDrawsEachClass(t *testing.T) {
 	sets := []string{"data.image_size=32", "data.channels=1", "model.ngf=8", "model.ndf=8"}
 	ck := importRun(t, append([]string{"recipe=condprobe"}, sets...)...)
 	dir := t.TempDir()
-	sample := func(name string, n, class int) (string, error) {
+	sample := func(name string, n int, class string) (string, error) {
 		out := filepath.Join(dir, name+".png")
 		gantest.Seen()
 		return out, Sample(SampleOptions{Checkpoint: ck, N: n, Seed: 5, Class: class, Device: "cpu", Out: out})
 	}
 
-	each, err := sample("each", 12, EachClass)
+	each, err := sample("each", 12, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,22 +117,27 @@ func TestSampleDrawsEachClass(t *testing.T) {
 	// train mode: passes of data.batch_size 8, the last filled up to 16
 	// (whose extra 4 are dropped), each sample still of its own class
 	gantest.Seen()
-	if err := Sample(SampleOptions{Checkpoint: ck, N: 12, Seed: 5, Class: EachClass, Device: "cpu", Out: filepath.Join(dir, "train.png"), TrainMode: true}); err != nil {
+	if err := Sample(SampleOptions{Checkpoint: ck, N: 12, Seed: 5, Device: "cpu", Out: filepath.Join(dir, "train.png"), TrainMode: true}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := gantest.Seen(), []float32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5}; !slices.Equal(got, want) {
 		t.Errorf("classes of 12 samples in train mode's passes of 8: %v, want %v", got, want)
 	}
-	if _, err := sample("threes", 12, 3); err != nil {
-		t.Fatal(err)
-	}
-	if got := gantest.Seen(); len(got) != 12 || slices.ContainsFunc(got, func(c float32) bool { return c != 3 }) {
-		t.Errorf("--class 3: classes %v", got)
+	for _, c := range []struct {
+		class string
+		want  float32
+	}{{"3", 3}, {"trouser", 1}, {" Ankle-Boot", 9}} {
+		if _, err := sample("one-class", 12, c.class); err != nil {
+			t.Fatal(err)
+		}
+		if got := gantest.Seen(); len(got) != 12 || slices.ContainsFunc(got, func(v float32) bool { return v != c.want }) {
+			t.Errorf("--class %q: classes %v, want all %v", c.class, got, c.want)
+		}
 	}
 
 	// One sample (a grid of one image is normalised by its own range) of
 	// class 7, against G run here on its noise and class.
-	seven, err := sample("seven", 1, 7)
+	seven, err := sample("seven", 1, "7")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +173,7 @@ func TestSampleDrawsEachClass(t *testing.T) {
 	if got := readNRGBA(t, seven); got.Rect != want.Rect || !bytes.Equal(got.Pix, want.Pix) {
 		t.Fatalf("--class 7 --n 1: not G's image of the noise and class 7 (%v, G's %v)", got.Rect, want.Rect)
 	}
-	eight, err := sample("eight", 1, 8)
+	eight, err := sample("eight", 1, "8")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,11 +181,14 @@ func TestSampleDrawsEachClass(t *testing.T) {
 		t.Error("classes 7 and 8 drew the same image from the same noise: the class does not reach G")
 	}
 
-	if _, err := sample("ten", 4, 10); err == nil || !strings.Contains(err.Error(), "--class 10: checkpoint") || !strings.Contains(err.Error(), "takes classes 0 to 9") {
-		t.Errorf("--class 10 of 10 classes: %v", err)
+	for _, class := range []string{"10", "-1", "shoe"} {
+		_, err := sample("bad", 4, class)
+		if err == nil || !strings.Contains(err.Error(), "--class "+class+": checkpoint") || !strings.Contains(err.Error(), "takes classes 0 to 9, or their names: t-shirt/top, trouser, ") {
+			t.Errorf("--class %s of 10 classes: %v", class, err)
+		}
 	}
 	plain := importRun(t, append([]string{"recipe=dcgan"}, sets...)...)
-	err = Sample(SampleOptions{Checkpoint: plain, N: 4, Seed: 5, Class: 3, Device: "cpu", Out: filepath.Join(dir, "plain.png")})
+	err = Sample(SampleOptions{Checkpoint: plain, N: 4, Seed: 5, Class: "3", Device: "cpu", Out: filepath.Join(dir, "plain.png")})
 	if err == nil || !strings.Contains(err.Error(), "--class 3: checkpoint") || !strings.Contains(err.Error(), "draws from noise alone: it takes no class; leave --class out") {
 		t.Errorf("--class 3 of DCGAN: %v", err)
 	}
@@ -189,7 +198,7 @@ func TestSampleDrawsEachClass(t *testing.T) {
 	// 40 classes: rows of 8, as DCGAN's, not one row of 40 columns
 	forty := importRun(t, append([]string{"recipe=fortyclasses"}, sets...)...)
 	out := filepath.Join(dir, "forty.png")
-	if err := Sample(SampleOptions{Checkpoint: forty, N: 12, Seed: 5, Class: EachClass, Device: "cpu", Out: out}); err != nil {
+	if err := Sample(SampleOptions{Checkpoint: forty, N: 12, Seed: 5, Device: "cpu", Out: out}); err != nil {
 		t.Fatal(err)
 	}
 	if b := readNRGBA(t, out).Bounds(); b.Dx() != 8*34+2 || b.Dy() != 2*34+2 {

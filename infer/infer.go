@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 
 	torch "gogan/cgo"
@@ -64,10 +65,13 @@ func LoadNets(ck runfolder.Checkpoint, cfg *config.Config, roles []string, dev t
 }
 
 // Generator is how a checkpoint's generator draws images: its recipe's
-// Generation and the number of classes it takes (0: noise alone).
+// Generation and the number of classes it takes (0: noise alone), with
+// their names where the run's dataset has them (Fashion-MNIST's garments,
+// CIFAR-10's classes).
 type Generator struct {
 	gan.Generation
 	Classes int
+	Names   []string
 }
 
 // Generation is how a checkpoint's recipe makes images from noise, or an
@@ -93,6 +97,14 @@ func Generation(ck runfolder.Checkpoint, cfg *config.Config, command string) (Ge
 		return Generator{}, fmt.Errorf("checkpoint %s: recipe %s's Generation has a Condition, but its Inputs list no %q input with its number of classes (gan.Input.Classes)", ck.Dir, cfg.Recipe, gan.LabelInput)
 	case g.Condition != nil:
 		g.Classes = classes
+		for n := range classes {
+			name := data.ClassName(cfg.Data.Dataset, n)
+			if name == strconv.Itoa(n) {
+				g.Names = nil
+				break
+			}
+			g.Names = append(g.Names, name)
+		}
 	}
 	return g, nil
 }
@@ -101,18 +113,27 @@ func Generation(ck runfolder.Checkpoint, cfg *config.Config, command string) (Ge
 // classes.
 const EachClass = -1
 
-// CheckClass says what is wrong with drawing class (EachClass or a class
-// id) from g.
-func (g Generator) CheckClass(class int) error {
+// Class is the class v names for g: its number, or its name where g has
+// them (any case); EachClass for "".
+func (g Generator) Class(v string) (int, error) {
+	v = strings.TrimSpace(v)
 	switch {
-	case class == EachClass:
-		return nil
+	case v == "":
+		return EachClass, nil
 	case g.Classes == 0:
-		return errors.New("this generator draws from noise alone: it takes no class")
-	case class < 0 || class >= g.Classes:
-		return fmt.Errorf("this generator takes classes 0 to %d", g.Classes-1)
+		return 0, errors.New("this generator draws from noise alone: it takes no class")
 	}
-	return nil
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		n = slices.IndexFunc(g.Names, func(name string) bool { return strings.EqualFold(name, v) })
+	}
+	if n < 0 || n >= g.Classes {
+		if g.Names != nil {
+			return 0, fmt.Errorf("this generator takes classes 0 to %d, or their names: %s", g.Classes-1, strings.Join(g.Names, ", "))
+		}
+		return 0, fmt.Errorf("this generator takes classes 0 to %d", g.Classes-1)
+	}
+	return n, nil
 }
 
 // InTurn says, for a generator that takes a class, that samples are drawn
@@ -190,10 +211,10 @@ type SampleOptions struct {
 	Checkpoint string // checkpoint or run folder
 	N          int
 	Seed       int64
-	// Class is every sample's class, for a class-conditional generator;
-	// EachClass draws sample i of class i mod the classes, a column a class
-	// (up to maxClassColumns).
-	Class     int
+	// Class is every sample's class, for a class-conditional generator:
+	// its number or name (Generator.Class); "" draws sample i of class i
+	// mod the classes, a column a class (up to maxClassColumns).
+	Class     string
 	Device    string
 	Out       string
 	TrainMode bool
@@ -219,12 +240,13 @@ func Sample(o SampleOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := gen.CheckClass(o.Class); err != nil {
+	class, err := gen.Class(o.Class)
+	if err != nil {
 		leave := ""
 		if gen.Classes == 0 {
 			leave = "; leave --class out"
 		}
-		return fmt.Errorf("--class %d: checkpoint %s (%s): %w%s", o.Class, ck.Dir, cfg.Recipe, err, leave)
+		return fmt.Errorf("--class %s: checkpoint %s (%s): %w%s", o.Class, ck.Dir, cfg.Recipe, err, leave)
 	}
 	if n < 1 || n > maxSampleGrid {
 		return fmt.Errorf("--n %d: a grid holds 1 to %d samples (gogan eval fid draws more, in batches)", n, maxSampleGrid)
@@ -269,7 +291,7 @@ func Sample(o SampleOptions) error {
 				defer bs.Close()
 				torch.NoGrad(func() {
 					k := min(batch, drawn-i)
-					y := g.Forward(gen.Input(noise.Narrow(0, i, k), gen.ClassesOf(int(i), int(k), o.Class)))
+					y := g.Forward(gen.Input(noise.Narrow(0, i, k), gen.ClassesOf(int(i), int(k), class)))
 					outs = append(outs, y.Narrow(0, 0, min(batch, int64(n)-i)).To(torch.CPUDevice).Persist())
 				})
 			}()
@@ -280,7 +302,7 @@ func Sample(o SampleOptions) error {
 		return err
 	}
 	layout := report.DCGANGrid
-	if gen.Classes > 0 && gen.Classes <= maxClassColumns && o.Class == EachClass {
+	if gen.Classes > 0 && gen.Classes <= maxClassColumns && class == EachClass {
 		layout.NRow = gen.Classes
 	}
 	grid, err := report.MakeGrid(im, layout)

@@ -23,8 +23,10 @@ import (
 // TestServeAClassConditionalGenerator: a class-conditional generator is
 // served with its classes in /info; /sample draws each seed of its seed's
 // class (seed mod the classes: the same sample alone as in a grid) or of
-// class=C, /interpolate all of seed a's class or of class=C; a class out of
-// range is refused, as is a class for a generator of noise alone.
+// class=C (a number, or a name of the run's dataset's classes, which /info
+// lists), /interpolate all of seed a's class or of class=C; a class out of
+// range or not a name is refused, as is a class for a generator of noise
+// alone.
 func TestServeAClassConditionalGenerator(t *testing.T) {
 	serveRun := func(recipe string) *httptest.Server {
 		cfg, err := config.LoadConfig("", []string{"recipe=" + recipe, "model.ngf=8", "model.ndf=8", "data.image_size=32", "data.channels=1",
@@ -56,7 +58,7 @@ func TestServeAClassConditionalGenerator(t *testing.T) {
 	ts := serveRun("condprobe")
 	gantest.Seen() // the engine's first pass on loading
 	var info Info
-	if code, b := get(ts, "/info"); code != 200 || json.Unmarshal(b, &info) != nil || info.Classes != gantest.Classes || info.NZ != 90 {
+	if code, b := get(ts, "/info"); code != 200 || json.Unmarshal(b, &info) != nil || info.Classes != gantest.Classes || info.NZ != 90 || len(info.ClassNames) != 10 || info.ClassNames[7] != "sneaker" {
 		t.Errorf("/info of a class-conditional generator: %d %s", code, b)
 	}
 	for _, c := range []struct {
@@ -68,6 +70,7 @@ func TestServeAClassConditionalGenerator(t *testing.T) {
 		{"/sample?seed=13&n=2&class=8", []float32{8, 8}},
 		{"/interpolate?a=4&b=9&steps=3", []float32{4, 4, 4}},
 		{"/interpolate?a=4&b=9&steps=2&class=0", []float32{0, 0}},
+		{"/sample?seed=13&class=Sneaker", []float32{7}},
 	} {
 		if code, b := get(ts, c.path); code != 200 {
 			t.Fatalf("%s: %d %s", c.path, code, b)
@@ -99,7 +102,7 @@ func TestServeAClassConditionalGenerator(t *testing.T) {
 	for _, c := range []struct{ path, want string }{
 		{"/sample?seed=1&class=10", "class=10: this generator takes classes 0 to 9"},
 		{"/sample?seed=1&class=-1", "class=-1: this generator takes classes 0 to 9"},
-		{"/interpolate?a=1&b=2&class=x", `class="x": want an integer`},
+		{"/interpolate?a=1&b=2&class=x", "class=x: this generator takes classes 0 to 9, or their names: t-shirt/top, trouser, pullover"},
 	} {
 		if code, b := get(ts, c.path); code != 400 || !strings.Contains(string(b), c.want) {
 			t.Errorf("%s: %d %s, want 400 %q", c.path, code, b, c.want)

@@ -420,7 +420,8 @@ type Info struct {
 	InputNC        int            `json:"input_nc,omitempty"`
 	OutputNC       int            `json:"output_nc"`
 	NZ             int            `json:"nz,omitempty"`
-	Classes        int            `json:"classes,omitempty"` // a class-conditional generator's
+	Classes        int            `json:"classes,omitempty"`     // a class-conditional generator's
+	ClassNames     []string       `json:"class_names,omitempty"` // and their names, where its dataset has them
 	Mode           string         `json:"mode"`
 	Device         string         `json:"device"`
 	Batching       bool           `json:"batching"`
@@ -445,7 +446,7 @@ func (s *Server) Info() Info {
 		in.Mode = "eval"
 	}
 	if m.Kind == KindGenerate {
-		in.NZ, in.Classes = m.NZ(), m.Gen.Classes
+		in.NZ, in.Classes, in.ClassNames = m.NZ(), m.Gen.Classes, m.Gen.Names
 		return in
 	}
 	in.InputNC = m.InputNC
@@ -764,18 +765,12 @@ func (s *Server) classParam(r *http.Request) (int, error) {
 	if r.URL.Query().Get("class") == "" {
 		return infer.EachClass, nil
 	}
-	c, err := intParam(r, "class", 0)
+	v := r.URL.Query().Get("class")
+	c, err := s.model.Gen.Class(v)
 	if err != nil {
-		return 0, err
+		return 0, errorf(http.StatusBadRequest, "class=%s: %v", v, err)
 	}
-	g := s.model.Gen
-	if c < 0 {
-		c = int64(g.Classes) // refused below
-	}
-	if err := g.CheckClass(int(c)); err != nil {
-		return 0, errorf(http.StatusBadRequest, "class=%s: %v", r.URL.Query().Get("class"), err)
-	}
-	return int(c), nil
+	return c, nil
 }
 
 // Latent is seed's latent vector: n standard normal values from a PCG

@@ -378,11 +378,16 @@ function setupGenerate(info) {
   // each of its seed's own (seed mod the classes, the server's default).
   const classPick = $("class");
   if (info.classes > 0) {
-    for (let c = 0; c < info.classes; c++) classPick.add(new Option(`${c}`, `${c}`));
+    const names = info.class_names || [];
+    for (let c = 0; c < info.classes; c++) classPick.add(new Option(names[c] ? `${c} ${names[c]}` : `${c}`, `${c}`));
     $("class-box").hidden = false;
   }
   const classParam = () => (classPick.value === "" ? "" : `&class=${classPick.value}`);
-  const classOf = (seed) => (classPick.value !== "" ? classPick.value : String(((seed % info.classes) + info.classes) % info.classes));
+  const classOf = (seed) => {
+    const c = classPick.value !== "" ? Number(classPick.value) : ((seed % info.classes) + info.classes) % info.classes;
+    const name = (info.class_names || [])[c];
+    return name ? `${c} (${name})` : String(c);
+  };
 
   let shown = 0; // which loadSamples the grid shows: a replaced grid's late images count for nothing
   function loadSamples() {
