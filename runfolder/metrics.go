@@ -282,8 +282,9 @@ func NewMetricsTail(path string) *MetricsTail { return &MetricsTail{path: path} 
 
 // Read returns the rows appended since the last Read (Columns: the
 // header). restart says that the file was replaced or cut shorter since
-// the last Read that succeeded (a resume rewrites it): the rows are then the whole file's, and the
-// caller drops what it kept. read is the number of bytes read.
+// the last Read that succeeded (a resume rewrites it): the rows are then
+// the whole file's, and the caller drops what it kept. read is the number
+// of bytes read.
 func (t *MetricsTail) Read() (m *Metrics, restart bool, read int64, err error) {
 	m, read, err = t.read()
 	if err != nil {
