@@ -103,6 +103,11 @@ func lossPlot(names []string, series []plotter.XYs, title string) (*plot.Plot, e
 		l.Color, l.Width = lossColors[i%len(lossColors)], lineWidth
 		var drawn plot.Plotter = l
 		switch {
+		case len(pts) > 2*plotBuckets+2 && math.IsInf(halfLine, 0):
+			// Losses near float64's limits (a damaged metrics.csv) span
+			// an axis longer than it holds, where the rasteriser never
+			// finishes filling a band: their thinned line it draws.
+			l.XYs = envelope(pts, plotBuckets)
 		case len(pts) > 2*plotBuckets+2:
 			// A line of more points than the plot has pixel columns is a
 			// band between their lows and highs, which the rasteriser

@@ -539,6 +539,25 @@ func TestLossPlotOfHugeSteps(t *testing.T) {
 	readPNG(t, filepath.Join(filepath.Dir(p), "l.png"))
 }
 
+// TestLossPlotOfHugeLosses: a long loss (drawn as its band) whose values
+// span more than float64 holds, in a damaged metrics.csv, is still drawn:
+// the band widened by half a line of an infinite axis was refused.
+func TestLossPlotOfHugeLosses(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "metrics.csv")
+	m, err := runfolder.OpenMetrics(p, []string{"D", "G"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step := 1; step <= 3000; step++ {
+		m.Write(step, 0, map[string]float64{"D": 1e308 * float64(step%3-1), "G": 1.7e308 * float64(step%2)}, 2e-4, 800)
+	}
+	m.Close()
+	if err := report.WriteLossPlot(p, filepath.Join(filepath.Dir(p), "l.png"), "x"); err != nil {
+		t.Fatal(err)
+	}
+	readPNG(t, filepath.Join(filepath.Dir(p), "l.png"))
+}
+
 // TestReportOfALongRun: the last row's step is shown whole. A run of a
 // million steps and more showed "1.23457e+06" for step 1234567.
 func TestReportOfALongRun(t *testing.T) {
