@@ -450,7 +450,7 @@ func TestLossPlotOfALongRun(t *testing.T) {
 // points than the plot has columns is drawn as (its line took the
 // rasteriser seconds a plot, at every sample grid) shows what the line
 // showed: a spike at one step rises above the noise in a column or two
-// alone, and a smooth loss is a line across the whole plot.
+// alone, and a smooth loss is a line across the whole plot, no thicker.
 func TestLossPlotOfALongRunShowsWhatItsLinesWould(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "metrics.csv")
 	m, err := runfolder.OpenMetrics(p, []string{"D", "G"}, 0)
@@ -477,26 +477,35 @@ func TestLossPlotOfALongRunShowsWhatItsLinesWould(t *testing.T) {
 	}
 	blue, vermillion := color.RGBA{0, 114, 178, 255}, color.RGBA{213, 94, 0, 255} // D's and G's
 	w, h := im.Bounds().Dx(), im.Bounds().Dy()
-	spike, smooth := 0, 0
+	spike, smooth, thickest := 0, 0, 0
 	for x := w / 10; x < w*9/10; x++ {
-		high, g := false, false
+		high, g := false, 0
 		for y := h / 8; y < h*9/10; y++ {
 			// above G's line (at most 20 of the y axis's 40-odd), D is its spike
 			high = high || (y < h/3 && near(x, y, blue))
-			g = g || near(x, y, vermillion)
+			if near(x, y, vermillion) {
+				g++
+			}
 		}
 		if high {
 			spike++
 		}
-		if g {
+		if g > 0 {
 			smooth++
 		}
+		thickest = max(thickest, g)
 	}
 	if spike < 1 || spike > 4 {
 		t.Errorf("D's spike at one step: %d columns high up, want 1 to 4", spike)
 	}
 	if cols := w*9/10 - w/10; smooth < cols*98/100 {
 		t.Errorf("G's smooth line shows in %d of %d columns", smooth, cols)
+	}
+	// and no more than a line's width of it: falling less than a pixel a
+	// column, G's line of 1.5 points is 2 pixels high, and one shaded (a
+	// band widened by a whole line is 5, one drawn in another order 40)
+	if thickest > 4 {
+		t.Errorf("G's smooth line is %d pixels high in a column", thickest)
 	}
 }
 
