@@ -268,10 +268,7 @@ func parseClassList(value, source string) (set map[int]bool, msg string) {
 		if names == nil {
 			return nil, fmt.Sprintf("%q is not a class number: %s classes are the numbers 0..9", strings.TrimSpace(part), source)
 		}
-		n := slices.Index(names, name)
-		if a, ok := classAliases[name]; ok && source == FashionMNIST {
-			n = a
-		}
+		n := ClassOf(source, name)
 		if n < 0 {
 			return nil, fmt.Sprintf("unknown %s class %q: want numbers 0..9 or the names %s", source, strings.TrimSpace(part), strings.Join(names, ", "))
 		}
@@ -282,6 +279,16 @@ func parseClassList(value, source string) (set map[int]bool, msg string) {
 
 // classNames are the label names of the labelled datasets that have them.
 var classNames = map[string][]string{FashionMNIST: FashionMNISTClasses, CIFAR10: CIFAR10Classes}
+
+// ClassOf is the label that name (any case, or an alias: "ankle boot")
+// names among source's classes, or -1.
+func ClassOf(source, name string) int {
+	name = strings.ToLower(strings.TrimSpace(name))
+	if a, ok := classAliases[name]; ok && source == FashionMNIST {
+		return a
+	}
+	return slices.Index(classNames[source], name)
+}
 
 // ClassName is the name of label n of source: fashion-mnist's garment names
 // ("sneaker"), CIFAR-10's ("cat"), the number otherwise.

@@ -90,10 +90,11 @@ func importRun(t *testing.T, sets ...string) string {
 // TestSampleDrawsEachClass: gogan sample of a class-conditional generator
 // draws sample i of class i mod its classes (a column a class) or, with
 // --class, every sample of that class, given by number or by its name in
-// the run's dataset (Fashion-MNIST's, any case); a sample is the
-// generator's image of its noise with the class's one-hot vector after it,
-// drawn here without infer; --class out of range or not a name, or given
-// to a generator of noise alone, is refused naming the classes.
+// the run's dataset (Fashion-MNIST's, any case, or as data.classes_A
+// spells it); a sample is the generator's image of its noise with the
+// class's one-hot vector after it, drawn here without infer; --class out
+// of range or not a name, or given to a generator of noise alone, is
+// refused naming the classes.
 func TestSampleDrawsEachClass(t *testing.T) {
 	sets := []string{"data.image_size=32", "data.channels=1", "model.ngf=8", "model.ndf=8"}
 	ck := importRun(t, append([]string{"recipe=condprobe"}, sets...)...)
@@ -126,7 +127,7 @@ func TestSampleDrawsEachClass(t *testing.T) {
 	for _, c := range []struct {
 		class string
 		want  float32
-	}{{"3", 3}, {"trouser", 1}, {" Ankle-Boot", 9}} {
+	}{{"3", 3}, {"trouser", 1}, {" Ankle-Boot", 9}, {"Ankle boot", 9}, {"T-shirt", 0}} { // torchvision's and data.classes_A's spellings too
 		if _, err := sample("one-class", 12, c.class); err != nil {
 			t.Fatal(err)
 		}

@@ -72,6 +72,7 @@ type Generator struct {
 	gan.Generation
 	Classes int
 	Names   []string
+	dataset string // whose class names Class also takes in their other spellings
 }
 
 // Generation is how a checkpoint's recipe makes images from noise, or an
@@ -96,7 +97,7 @@ func Generation(ck runfolder.Checkpoint, cfg *config.Config, command string) (Ge
 	case g.Condition != nil && classes < 1:
 		return Generator{}, fmt.Errorf("checkpoint %s: recipe %s's Generation has a Condition, but its Inputs list no %q input with its number of classes (gan.Input.Classes)", ck.Dir, cfg.Recipe, gan.LabelInput)
 	case g.Condition != nil:
-		g.Classes = classes
+		g.Classes, g.dataset = classes, cfg.Data.Dataset
 		for n := range classes {
 			name := data.ClassName(cfg.Data.Dataset, n)
 			if name == strconv.Itoa(n) {
@@ -114,7 +115,8 @@ func Generation(ck runfolder.Checkpoint, cfg *config.Config, command string) (Ge
 const EachClass = -1
 
 // Class is the class v names for g: its number, or its name where g has
-// them (any case); EachClass for "".
+// them (any case, or as data.classes_A spells it: "ankle boot"); EachClass
+// for "".
 func (g Generator) Class(v string) (int, error) {
 	v = strings.TrimSpace(v)
 	switch {
@@ -125,7 +127,10 @@ func (g Generator) Class(v string) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		n = slices.IndexFunc(g.Names, func(name string) bool { return strings.EqualFold(name, v) })
+		n = -1
+		if g.Names != nil {
+			n = data.ClassOf(g.dataset, v)
+		}
 	}
 	if n < 0 || n >= g.Classes {
 		if g.Names != nil {
