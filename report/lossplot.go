@@ -147,7 +147,9 @@ const (
 // covers, at n columns: in each of n equal spans of x, from the lowest to
 // the highest point of the span and the spans beside it, widened by half
 // a line (halfLine, in y's units) up and down. A spike of one point is a
-// column of its height; a smooth curve a line of lineWidth.
+// column of its height; a smooth curve a line of lineWidth; spans without
+// a point (a gap in the steps) the line from the last point before them
+// to the first after.
 func bandOf(pts plotter.XYs, n int, halfLine float64) plotter.XYs {
 	x0, x1 := pts[0].X, pts[len(pts)-1].X
 	width := (x1 - x0) / float64(n)
@@ -155,27 +157,43 @@ func bandOf(pts plotter.XYs, n int, halfLine float64) plotter.XYs {
 		width = 1
 	}
 	lo, hi := make([]float64, n), make([]float64, n)
+	first, last := make([]float64, n), make([]float64, n) // each span's first and last point's y
 	for b := range n {
 		lo[b], hi[b] = math.Inf(1), math.Inf(-1)
 	}
 	for _, q := range pts {
 		b := min(n-1, max(0, int((q.X-x0)/width)))
-		lo[b], hi[b] = min(lo[b], q.Y), max(hi[b], q.Y)
+		if lo[b] > hi[b] {
+			first[b] = q.Y
+		}
+		lo[b], hi[b], last[b] = min(lo[b], q.Y), max(hi[b], q.Y), q.Y
 	}
+	empty := func(b int) bool { return b >= 0 && b < n && lo[b] > hi[b] }
 	var top, bottom plotter.XYs
+	// at x, the line through y, in the outline of top and bottom
+	through := func(x, y float64) {
+		top = append(top, plotter.XY{X: x, Y: y + halfLine})
+		bottom = append(bottom, plotter.XY{X: x, Y: y - halfLine})
+	}
 	for b := range n {
 		l, h := math.Inf(1), math.Inf(-1)
 		for _, c := range []int{b - 1, b, b + 1} {
-			if c >= 0 && c < n && lo[c] <= hi[c] {
+			if c >= 0 && c < n && !empty(c) {
 				l, h = min(l, lo[c]), max(h, hi[c])
 			}
 		}
-		if lo[b] > hi[b] {
+		if empty(b) {
 			continue // no point in this span: the edges go straight across it
 		}
 		xa, xb := x0+float64(b)*width, x0+float64(b+1)*width
+		if empty(b - 1) {
+			through(xa, first[b])
+		}
 		top = append(top, plotter.XY{X: xa, Y: h + halfLine}, plotter.XY{X: xb, Y: h + halfLine})
 		bottom = append(bottom, plotter.XY{X: xa, Y: l - halfLine}, plotter.XY{X: xb, Y: l - halfLine})
+		if empty(b + 1) {
+			through(xb, last[b])
+		}
 	}
 	slices.Reverse(bottom)
 	return append(top, bottom...)

@@ -511,6 +511,43 @@ func TestLossPlotOfALongRunShowsWhatItsLinesWould(t *testing.T) {
 
 func absInt(v int) int { return max(v, -v) }
 
+// TestLossPlotOfALongRunWithAGap: a long loss with no rows over a stretch
+// of steps is drawn across it as its line would be, from the last point
+// before to the first after, not filled between the band's edges (a
+// block of loss where there was none).
+func TestLossPlotOfALongRunWithAGap(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "metrics.csv")
+	m, err := runfolder.OpenMetrics(p, []string{"D"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(1))
+	for step := 1; step <= 20_000; step++ {
+		if d := 5 + rng.Float64(); step <= 5000 || step > 15_000 {
+			m.Write(step, 0, map[string]float64{"D": d}, 2e-4, 800)
+		}
+	}
+	m.Close()
+	out := filepath.Join(filepath.Dir(p), "loss.png")
+	if err := report.WriteLossPlot(p, out, "x"); err != nil {
+		t.Fatal(err)
+	}
+	im := readPNG(t, out)
+	w, h := im.Bounds().Dx(), im.Bounds().Dy()
+	for x := w * 2 / 5; x < w*3/5; x++ { // steps about 8000 to 12,000
+		n := 0
+		for y := range h {
+			r, g, b, _ := im.At(x, y).RGBA()
+			if absInt(int(r>>8)-0)+absInt(int(g>>8)-114)+absInt(int(b>>8)-178) < 60 {
+				n++
+			}
+		}
+		if n < 1 || n > 4 {
+			t.Fatalf("column %d, in the gap: %d pixels of D, want its line's 1 to 4", x, n)
+		}
+	}
+}
+
 // TestLossPlotOfHugeSteps: axes whose values are too close for their
 // magnitude (a metrics.csv whose steps are near 1e17, hand-edited or
 // damaged) are labelled at their ends; the tick loop never ended there,
