@@ -762,9 +762,6 @@ func (s *Server) latent(seed int64, class int) latent {
 
 // classParam is the request's class=C, or infer.EachClass where it has none.
 func (s *Server) classParam(r *http.Request) (int, error) {
-	if r.URL.Query().Get("class") == "" {
-		return infer.EachClass, nil
-	}
 	v := r.URL.Query().Get("class")
 	c, err := s.model.Gen.Class(v)
 	if err != nil {

@@ -433,13 +433,14 @@ function setupGenerate(info) {
   async function interpolate() {
     const [a, b] = picked.map((p) => p.dataset.seed);
     const steps = Math.min(16, Math.max(2, parseInt($("steps").value, 10) || 8));
+    // the class asked for, not the picker's when the answer comes
+    const param = classParam(), cls = info.classes > 0 ? `, class ${classOf(Number(a))}` : "";
     interp.dataset.state = "pending";
     try {
       const t0 = performance.now();
-      const png = await fetchPNG(`interpolate?a=${a}&b=${b}&steps=${steps}${classParam()}`);
+      const png = await fetchPNG(`interpolate?a=${a}&b=${b}&steps=${steps}${param}`);
       await showPNG(interp, $("download-interp"), png);
       interp.style.width = `${interp.naturalWidth * scale}px`;
-      const cls = info.classes > 0 ? `, class ${classOf(Number(a))}` : "";
       $("interp-label").textContent = `(seed ${a} → seed ${b}${cls}, ${steps} steps)`;
       setStatus(status, `${steps} images in ${Math.round(performance.now() - t0)} ms (server: inference ${Math.round(png.timing.infer || 0)} ms)`);
     } catch (e) {
