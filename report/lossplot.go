@@ -330,24 +330,27 @@ func NewLossPlotter(metricsPath, out, title string) *LossPlotter {
 	return &LossPlotter{tail: runfolder.NewMetricsTail(metricsPath), out: out, title: title}
 }
 
-// Write reads the rows appended since the last Write and draws the plot.
+// Write reads the rows appended since the last Write, a chunk at a time
+// (thinned as they come), and draws the plot.
 func (lp *LossPlotter) Write() error {
-	m, restart, n, err := lp.tail.Read()
-	lp.read += n
-	if err != nil {
-		return err
-	}
-	stepCol := m.Column("step")
-	if stepCol < 0 {
-		return fmt.Errorf("loss plot: metrics have no step column")
-	}
-	if names := m.LossNames(); restart || !slices.Equal(names, lp.names) {
-		lp.names, lp.series = slices.Clone(names), make([]plotter.XYs, len(names))
-	}
-	for i, name := range lp.names {
-		lp.series[i] = appendPoints(lp.series[i], m.Rows, stepCol, m.Column(name))
-		if len(lp.series[i]) > keptPoints {
-			lp.series[i] = slices.Clip(envelope(lp.series[i], 2*plotBuckets))
+	for {
+		m, restart, n, err := lp.tail.Read()
+		lp.read += n
+		if err != nil {
+			return err
+		}
+		stepCol := m.Column("step")
+		if names := m.LossNames(); restart || !slices.Equal(names, lp.names) {
+			lp.names, lp.series = slices.Clone(names), make([]plotter.XYs, len(names))
+		}
+		for i, name := range lp.names {
+			lp.series[i] = appendPoints(lp.series[i], m.Rows, stepCol, m.Column(name))
+			if len(lp.series[i]) > keptPoints {
+				lp.series[i] = slices.Clip(envelope(lp.series[i], 2*plotBuckets))
+			}
+		}
+		if !lp.tail.More() {
+			break
 		}
 	}
 	p, err := lossPlot(lp.names, lp.series, lp.title)

@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -90,5 +91,42 @@ func TestLossPlotterFollowsTheRun(t *testing.T) {
 	b, _ = os.ReadFile(whole)
 	if kept := lp.Kept(); kept[0] != 1000 || !bytes.Equal(a, b) {
 		t.Errorf("after a rewrite to 1000 rows: %v points kept, same plot as WriteLossPlot's %v", kept, bytes.Equal(a, b))
+	}
+}
+
+// TestLossPlotterReadsALongFileInChunks: the first plot of a resumed long
+// run (a metrics.csv of 10 MB, more than a read of it takes at once) reads
+// the whole file, a chunk at a time, keeps a bounded number of points and
+// the spike of its last rows.
+func TestLossPlotterReadsALongFileInChunks(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "metrics.csv")
+	var b bytes.Buffer
+	b.WriteString("step,epoch,D,G,lr,images_per_s\n")
+	for step := 1; b.Len() < 10<<20; step++ {
+		d := 0.5 + float64(step%97)/1000
+		if b.Len() > 10<<20-1000 && b.Len() < 10<<20-900 {
+			d = 40 // a spike near the end
+		}
+		fmt.Fprintf(&b, "%d,0,%g,%g,0.0002,800.00\n", step, d, 1+d)
+	}
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lp := report.NewLossPlotter(p, filepath.Join(dir, "loss.png"), "losses")
+	if err := lp.Write(); err != nil {
+		t.Fatal(err)
+	}
+	// all of it, and again the line each chunk ends inside
+	if got := lp.BytesRead(); got < int64(b.Len()) || got > int64(b.Len())+100 {
+		t.Errorf("read %d bytes of a file of %d", got, b.Len())
+	}
+	for i, n := range lp.Kept() {
+		if n > report.KeptPoints {
+			t.Errorf("%d points kept of loss %d, more than %d", n, i, report.KeptPoints)
+		}
+	}
+	if !slices.Contains(lp.Points(0), 40) {
+		t.Errorf("the spike near the end is not kept")
 	}
 }

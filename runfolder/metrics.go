@@ -266,10 +266,15 @@ func wholeRow(rec []string, n int) bool {
 // every few steps reads a few rows, not the whole file (whose rows grow
 // with the run: a million at train.log_every 1 took a second to parse,
 // every train.sample_every steps). Rows are checked as ReadMetrics checks
-// them; a line without its newline yet is left for the next Read.
+// them; a line without its newline yet is left for the next Read. A Read
+// takes at most tailChunk bytes of whole lines (More says whether there is
+// more), so that a long run's file, read whole when a resumed run first
+// draws its plot, is not held in memory at once.
 type MetricsTail struct {
 	path    string
 	off     int64       // bytes consumed: whole lines
+	chunk   int64       // the most bytes a Read takes (tailChunk)
+	cut     bool        // the last Read left whole lines for the next
 	fi      os.FileInfo // the file read, to notice one put in its place
 	columns []string
 	// replaced: the file was put in place of the one read, and no Read of
@@ -277,8 +282,17 @@ type MetricsTail struct {
 	replaced bool
 }
 
+// tailChunk is the most a MetricsTail Read takes: about 130,000 rows.
+const tailChunk = 8 << 20
+
 // NewMetricsTail follows path from its start (nothing is read yet).
-func NewMetricsTail(path string) *MetricsTail { return &MetricsTail{path: path} }
+func NewMetricsTail(path string) *MetricsTail {
+	return &MetricsTail{path: path, chunk: tailChunk}
+}
+
+// More says whether the last Read left lines to read (it takes at most
+// tailChunk bytes).
+func (t *MetricsTail) More() bool { return t.cut }
 
 // Read returns the rows appended since the last Read (Columns: the
 // header). restart says that the file was replaced or cut shorter since
@@ -317,13 +331,25 @@ func (t *MetricsTail) read() (m *Metrics, read int64, err error) {
 		}
 		return m, 0, nil
 	}
-	b := make([]byte, fi.Size()-t.off)
+	// a chunk, or all that is left where its first line is longer
+	t.cut = false
+	size := fi.Size() - t.off
+	if size > t.chunk {
+		size, t.cut = t.chunk, true
+	}
+	b := make([]byte, size)
 	n, err := f.ReadAt(b, t.off)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, int64(n), fmt.Errorf("metrics %s: %w", t.path, err)
 	}
 	b = b[:n]
 	whole := bytes.LastIndexByte(b, '\n') + 1
+	if whole == 0 && t.cut { // a line longer than a chunk: read on to its end
+		chunk := t.chunk
+		t.chunk = fi.Size() - t.off
+		defer func() { t.chunk = chunk }()
+		return t.read()
+	}
 	for _, line := range strings.Split(string(b[:whole]), "\n") {
 		text := strings.TrimSuffix(line, "\r")
 		if text == "" {

@@ -178,3 +178,54 @@ func TestMetricsTailRestartOutlivesAFailedRead(t *testing.T) {
 		t.Errorf("a Read after it: restart %v, %v", restart, err)
 	}
 }
+
+// TestMetricsTailReadsInChunks: a Read takes at most a chunk of whole
+// lines and says there is more (the first plot of a resumed long run reads
+// the file a chunk at a time, not whole into memory); all Reads together
+// are ReadMetrics' rows, and a line longer than a chunk is read whole.
+func TestMetricsTailReadsInChunks(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "metrics.csv")
+	w, err := OpenMetrics(p, []string{"D", "G"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step := 1; step <= 500; step++ {
+		w.Write(step, 0, map[string]float64{"D": float64(step) / 3, "G": 1}, 2e-4, 800)
+	}
+	w.Close()
+	all, err := ReadMetrics(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(p)
+	tail := NewMetricsTail(p)
+	tail.chunk = 1000
+	var rows [][]float64
+	reads, read := 0, int64(0)
+	for {
+		m, _, n, err := tail.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 1000 {
+			t.Fatalf("a Read of chunks of 1000 bytes read %d", n)
+		}
+		rows, read, reads = append(rows, m.Rows...), read+n, reads+1
+		if !tail.More() {
+			break
+		}
+	}
+	if !sameRows(rows, all.Rows) || reads < int(st.Size()/1000) {
+		t.Errorf("%d Reads of chunks of 1000 bytes gave %d rows, ReadMetrics %d", reads, len(rows), len(all.Rows))
+	}
+	// a header longer than a chunk
+	tail = NewMetricsTail(p)
+	tail.chunk = 10
+	m, _, _, err := tail.Read()
+	if err != nil || len(m.Columns) != len(all.Columns) {
+		t.Fatalf("a header longer than a chunk: %v, %v", m, err)
+	}
+	if tail.chunk != 10 {
+		t.Errorf("the chunk is %d after a long line, not 10 again", tail.chunk)
+	}
+}
