@@ -908,15 +908,14 @@ func (s *session) spareEpochEnd(n int) func(runfolder.Checkpoint) bool {
 		s.spared = map[string]bool{}
 	}
 	return func(c runfolder.Checkpoint) bool {
-		spare, ok := s.spared[c.Dir]
-		if !ok {
-			e, end := endOfEpoch(c)
-			spare = end && e%n == 0
-			if spare { // the others are pruned now
-				s.spared[c.Dir] = spare
-			}
+		if s.spared[c.Dir] {
+			return true
 		}
-		return spare
+		if e, end := endOfEpoch(c); end && e%n == 0 {
+			s.spared[c.Dir] = true // only the kept are remembered: the others are pruned now
+			return true
+		}
+		return false
 	}
 }
 
