@@ -1,5 +1,7 @@
 package report
 
+import "gonum.org/v1/plot"
+
 // LossColors is lossColors, for the external tests.
 var LossColors = lossColors
 
@@ -32,3 +34,6 @@ func (lp *LossPlotter) Points(i int) []float64 {
 	}
 	return ys
 }
+
+// Plot is plot: what Write would draw, laid out.
+func (lp *LossPlotter) Plot() (*plot.Plot, error) { return lp.plot() }

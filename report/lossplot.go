@@ -29,21 +29,6 @@ var lossColors = []color.RGBA{
 	{240, 228, 66, 255},  // yellow
 }
 
-// LossPlot draws every loss column of m against step as a line plot with a
-// legend and labelled axes. Empty and non-finite cells are skipped.
-func LossPlot(m *runfolder.Metrics, title string) (*plot.Plot, error) {
-	stepCol := m.Column("step")
-	if stepCol < 0 {
-		return nil, fmt.Errorf("loss plot: metrics have no step column")
-	}
-	names := m.LossNames()
-	series := make([]plotter.XYs, len(names))
-	for i, name := range names {
-		series[i] = appendPoints(series[i], m.Rows, stepCol, m.Column(name))
-	}
-	return lossPlot(names, series, title)
-}
-
 // appendPoints appends to pts the finite cells of column col of rows,
 // against their step.
 func appendPoints(pts plotter.XYs, rows [][]float64, stepCol, col int) plotter.XYs {
@@ -55,7 +40,8 @@ func appendPoints(pts plotter.XYs, rows [][]float64, stepCol, col int) plotter.X
 	return pts
 }
 
-// lossPlot draws each named series (finite points in step order).
+// lossPlot draws each named series (finite points in step order) against
+// step, with a legend and labelled axes.
 func lossPlot(names []string, series []plotter.XYs, title string) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = title
@@ -281,17 +267,10 @@ func niceTicks(lo, hi float64) []plot.Tick {
 	return ticks
 }
 
-// WriteLossPlot renders RUN/metrics.csv into a PNG at out, atomically.
+// WriteLossPlot renders RUN/metrics.csv into a PNG at out, atomically, as
+// the trainer's LossPlotter does (a fresh one reads the whole file).
 func WriteLossPlot(metricsPath, out, title string) error {
-	m, err := runfolder.ReadMetrics(metricsPath)
-	if err != nil {
-		return err
-	}
-	p, err := LossPlot(m, title)
-	if err != nil {
-		return err
-	}
-	return savePlot(p, out)
+	return NewLossPlotter(metricsPath, out, title).Write()
 }
 
 func savePlot(p *plot.Plot, out string) error {
@@ -314,8 +293,8 @@ const keptPoints = 8 * plotBuckets
 // to its metrics.csv (the trainer, at every sample grid and epoch end):
 // each Write reads only the rows added since the last one and keeps of each
 // loss at most keptPoints points, thinned as the plot draws them, so that
-// neither its time nor its memory grows with the run (WriteLossPlot reads
-// the whole file, a second at a million rows).
+// neither its time nor its memory grows with the run (reading the whole
+// file took a second at a million rows).
 type LossPlotter struct {
 	tail       *runfolder.MetricsTail
 	out, title string
@@ -333,11 +312,20 @@ func NewLossPlotter(metricsPath, out, title string) *LossPlotter {
 // Write reads the rows appended since the last Write, a chunk at a time
 // (thinned as they come), and draws the plot.
 func (lp *LossPlotter) Write() error {
+	p, err := lp.plot()
+	if err != nil {
+		return err
+	}
+	return savePlot(p, lp.out)
+}
+
+// plot is Write's plot, laid out, before it is drawn into lp.out.
+func (lp *LossPlotter) plot() (*plot.Plot, error) {
 	for {
 		m, restart, n, err := lp.tail.Read()
 		lp.read += n
 		if err != nil {
-			return err
+			return nil, err
 		}
 		stepCol := m.Column("step")
 		if names := m.LossNames(); restart || !slices.Equal(names, lp.names) {
@@ -353,9 +341,5 @@ func (lp *LossPlotter) Write() error {
 			break
 		}
 	}
-	p, err := lossPlot(lp.names, lp.series, lp.title)
-	if err != nil {
-		return err
-	}
-	return savePlot(p, lp.out)
+	return lossPlot(lp.names, lp.series, lp.title)
 }
