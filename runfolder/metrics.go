@@ -220,11 +220,10 @@ func readCSVRows(r io.Reader) (rows [][]string, bad []int, err error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for line := 1; sc.Scan(); line++ {
-		text := strings.TrimSuffix(sc.Text(), "\r")
-		if text == "" {
+		rec := fields(sc.Text())
+		if rec == nil {
 			continue
 		}
-		rec := strings.Split(text, ",")
 		if rows == nil {
 			rows = [][]string{rec}
 			continue
@@ -242,6 +241,16 @@ func readCSVRows(r io.Reader) (rows [][]string, bad []int, err error) {
 		return nil, nil, errors.New("no header")
 	}
 	return rows, bad, nil
+}
+
+// fields are a metrics.csv line's cells (its CR dropped), nil for an empty
+// line.
+func fields(line string) []string {
+	text := strings.TrimSuffix(line, "\r")
+	if text == "" {
+		return nil
+	}
+	return strings.Split(text, ",")
 }
 
 // wholeRow says whether rec is a metrics row of n columns: an integer step,
@@ -351,11 +360,10 @@ func (t *MetricsTail) read() (m *Metrics, read int64, err error) {
 		return t.read()
 	}
 	for _, line := range strings.Split(string(b[:whole]), "\n") {
-		text := strings.TrimSuffix(line, "\r")
-		if text == "" {
+		rec := fields(line)
+		if rec == nil {
 			continue
 		}
-		rec := strings.Split(text, ",")
 		if t.columns == nil {
 			if err := checkHeader(t.path, rec); err != nil {
 				return nil, int64(n), err
@@ -421,9 +429,7 @@ func LastMetricsRow(path string) (*Metrics, error) {
 		if !found {
 			return lastOf(ReadMetrics(path)) // a header longer than the window
 		}
-		if text := strings.TrimSuffix(line, "\r"); text != "" {
-			header = strings.Split(text, ",")
-		}
+		header = fields(line)
 		rest = after
 	}
 	if err := checkHeader(path, header); err != nil {
@@ -436,7 +442,7 @@ func LastMetricsRow(path string) (*Metrics, error) {
 	// The window's first line may be a row's end: it is not looked at.
 	lines := strings.Split(string(tail[:n]), "\n")[1:]
 	for i := len(lines) - 1; i >= 0; i-- {
-		if rec := strings.Split(strings.TrimSuffix(lines[i], "\r"), ","); lines[i] != "" && wholeRow(rec, len(header)) {
+		if rec := fields(lines[i]); rec != nil && wholeRow(rec, len(header)) {
 			return &Metrics{Columns: header, Rows: [][]float64{parseRow(rec)}}, nil
 		}
 	}
