@@ -78,8 +78,11 @@ vet: lib
 	gofmt -l . | (! grep .) || (echo "gofmt: the files above need formatting"; exit 1)
 	$(GO) vet ./...
 
+# The test binaries run libtorch in their own process, and go test runs two
+# at once: their OpenMP threads wait as the gogan commands' do
+# (torch.SpinBriefly), unless OMP_WAIT_POLICY or GOMP_SPINCOUNT says otherwise.
 test: vet
-	$(GO) test -count=1 -timeout 40m ./...
+	$(if $(GOMP_SPINCOUNT)$(OMP_WAIT_POLICY),,GOMP_SPINCOUNT=3000) $(GO) test -count=1 -timeout 40m ./...
 
 clean:
 	rm -rf build

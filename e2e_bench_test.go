@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	torch "gogan/cgo"
 	"gogan/cgo/torchtest"
 )
 
@@ -147,5 +148,48 @@ func TestBenchVsPyTorchKeepsRunsWhenStopped(t *testing.T) {
 	out, err := exec.Command("scripts/bench-vs-pytorch", "--table", m[1]).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "| dcgan32-fmnist | 64 | 1 |") {
 		t.Errorf("--table %s: %v\n%s", m[1], err, out)
+	}
+}
+
+// TestComputingCommandsSpinBriefly: a command that computes on libtorch's
+// threads (bench here; train, translate, serve ... the same way) runs with
+// libgomp's idle threads spinning 3000 times (torch.SpinBriefly), unless the
+// user set how OpenMP threads wait; `gogan bench` reports what it ran with.
+func TestComputingCommandsSpinBriefly(t *testing.T) {
+	want := "GOMP_SPINCOUNT=3000"
+	if torch.OpenMPWait() == "" {
+		want = "" // a libtorch built without libgomp: nothing is set
+	}
+	for _, c := range []struct{ env, want string }{
+		{"", want},
+		{"OMP_WAIT_POLICY=passive", "OMP_WAIT_POLICY=passive"},
+		{"GOMP_SPINCOUNT=20000", "GOMP_SPINCOUNT=20000"},
+	} {
+		if want == "" && c.env != "" {
+			continue
+		}
+		cmd := exec.Command(goganBin, "bench", "--warmup", "0", "--steps", "1", "--json", "--set", "model.ngf=8", "--set", "model.ndf=8",
+			"--set", "data.batch_size=4", "--set", "device=cpu")
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "GOMP_SPINCOUNT=") && !strings.HasPrefix(kv, "OMP_WAIT_POLICY=") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		if c.env != "" {
+			cmd.Env = append(cmd.Env, c.env)
+		}
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s gogan bench: %v", c.env, err)
+		}
+		var res struct {
+			OpenMPWait string `json:"openmp_wait"`
+		}
+		if err := json.Unmarshal(out, &res); err != nil {
+			t.Fatalf("gogan bench printed %q: %v", out, err)
+		}
+		if res.OpenMPWait != c.want {
+			t.Errorf("with %q in the environment, gogan bench ran with openmp_wait %q, want %q", c.env, res.OpenMPWait, c.want)
+		}
 	}
 }

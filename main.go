@@ -50,6 +50,12 @@ func main() {
 	}
 }
 
+// computing are the commands whose work runs on libtorch's CPU threads: they
+// start again with libgomp's idle threads spinning briefly
+// (torch.SpinBriefly), which costs the others' quick answers nothing.
+var computing = map[string]bool{"train": true, "resume": true, "sample": true, "translate": true, "features": true,
+	"serve": true, "eval": true, "bench": true}
+
 func rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "gogan",
@@ -57,6 +63,15 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       fmt.Sprintf("%s (libtorch %s, %s)", runfolder.Version, torch.Version(), runtime.Version()),
+		PersistentPreRun: func(c *cobra.Command, _ []string) {
+			for ; c.HasParent() && c.Parent().HasParent(); c = c.Parent() {
+			}
+			if computing[c.Name()] {
+				if err := torch.SpinBriefly(); err != nil { // returns only where it did not execute gogan again
+					slog.Warn(err.Error())
+				}
+			}
+		},
 	}
 	root.AddCommand(trainCmd(), resumeCmd(), runsCmd(), sampleCmd(), translateCmd(), featuresCmd(), importCmd(), exportCmd(), netsCmd(), configCmd(), benchCmd(), evalCmd(), serveCmd())
 	return root

@@ -19,10 +19,13 @@ import (
 
 // Result is the speed of a config's training step.
 type Result struct {
-	Recipe       string  `json:"recipe"`
-	Device       string  `json:"device"`
-	Threads      int     `json:"threads"`
-	BLASThreads  int     `json:"blas_threads"` // OpenBLAS's own threads; 0 when OpenBLAS is not the BLAS
+	Recipe      string `json:"recipe"`
+	Device      string `json:"device"`
+	Threads     int    `json:"threads"`
+	BLASThreads int    `json:"blas_threads"` // OpenBLAS's own threads; 0 when OpenBLAS is not the BLAS
+	// How libtorch's idle OpenMP threads wait (torch.OpenMPWait:
+	// "GOMP_SPINCOUNT=1000", as gogan sets it); absent without libgomp.
+	OpenMPWait   string  `json:"openmp_wait,omitempty"`
 	BatchSize    int     `json:"batch_size"`
 	Warmup       int     `json:"warmup"`
 	Steps        int     `json:"steps"`
@@ -91,8 +94,12 @@ func (b Result) String() string {
 	if b.CPUPeak >= 0 {
 		mem = fmt.Sprintf("CPU tensors' peak %.1f MiB", float64(b.CPUPeak)/(1<<20))
 	}
-	return fmt.Sprintf("%s on %s (%d threads), batch %d: %.1f images/s, %.2f ms/step over %d steps; peak RSS %.1f MiB, %s",
-		b.Recipe, b.Device, b.Threads, b.BatchSize, b.ImagesPerSec, b.MsPerStep, b.Steps, float64(b.PeakRSS)/(1<<20), mem)
+	threads := fmt.Sprintf("%d threads", b.Threads)
+	if b.OpenMPWait != "" {
+		threads += ", " + b.OpenMPWait
+	}
+	return fmt.Sprintf("%s on %s (%s), batch %d: %.1f images/s, %.2f ms/step over %d steps; peak RSS %.1f MiB, %s",
+		b.Recipe, b.Device, threads, b.BatchSize, b.ImagesPerSec, b.MsPerStep, b.Steps, float64(b.PeakRSS)/(1<<20), mem)
 }
 
 // Run times training steps of cfg's recipe on synthetic batches
@@ -126,6 +133,7 @@ func Run(cfg *config.Config, warmup, steps int) (res Result, err error) {
 		return res, err
 	}
 	res.Threads = threads
+	res.OpenMPWait = torch.OpenMPWait()
 	if ob {
 		res.BLASThreads = torch.BLASThreads()
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"syscall"
 )
 
 // ManualSeed seeds the default generators of the CPU and of every CUDA device.
@@ -88,6 +89,60 @@ func KeepHostMemory() bool {
 		}
 	}
 	return C.gt_keep_host_memory() != 0
+}
+
+// ShortSpinCount is the GOMP_SPINCOUNT gogan runs libgomp with (SpinBriefly).
+const ShortSpinCount = "3000"
+
+// SpinBriefly makes libgomp's idle threads spin ShortSpinCount times (some
+// 50 us) before they sleep, where libgomp's default is 300,000. Between
+// parallel regions libtorch's OpenMP threads spin waiting for work; when
+// another process takes a core, the spinning takes it from the one thread a
+// region waits for: on 2 cores a DCGAN-32 step beside a second training ran at
+// a tenth of its speed alone (scripts/bench-contention). libgomp reads
+// GOMP_SPINCOUNT once, as it loads, so SpinBriefly executes the program again
+// with it set (same pid, arguments and other environment); call it before
+// any work. It returns (nil) without doing so where OMP_WAIT_POLICY or
+// GOMP_SPINCOUNT is set (the user's choice stands) or libgomp is not loaded
+// (libtorch built with another OpenMP), and returns an error only when the
+// exec itself failed.
+func SpinBriefly() error {
+	if _, set := os.LookupEnv("GOMP_SPINCOUNT"); set {
+		return nil
+	}
+	if _, set := os.LookupEnv("OMP_WAIT_POLICY"); set {
+		return nil
+	}
+	if !libgompLoaded() {
+		return nil
+	}
+	env := append(os.Environ(), "GOMP_SPINCOUNT="+ShortSpinCount)
+	if err := syscall.Exec("/proc/self/exe", os.Args, env); err != nil {
+		return fmt.Errorf("torch: executing gogan again with GOMP_SPINCOUNT=%s (libgomp's idle threads spinning briefly): %w; it runs on with libgomp's default", ShortSpinCount, err)
+	}
+	return nil // not reached
+}
+
+// OpenMPWait says how libgomp's idle threads wait in this process: the
+// GOMP_SPINCOUNT or OMP_WAIT_POLICY it was started with, "libgomp's default"
+// without either, or "" where libgomp is not loaded.
+func OpenMPWait() string {
+	if !libgompLoaded() {
+		return ""
+	}
+	for _, k := range []string{"GOMP_SPINCOUNT", "OMP_WAIT_POLICY"} {
+		if v, set := os.LookupEnv(k); set {
+			return k + "=" + v
+		}
+	}
+	return "libgomp's default"
+}
+
+// libgompLoaded reports whether GNU OpenMP (Debian's libgomp.so.1, the
+// PyTorch wheels' libgomp-<hash>.so.1) is mapped into this process.
+func libgompLoaded() bool {
+	maps, err := os.ReadFile("/proc/self/maps")
+	return err == nil && strings.Contains(string(maps), "/libgomp")
 }
 
 // BLASThreads is OpenBLAS's own thread count, or 0 when OpenBLAS is not the

@@ -1,0 +1,96 @@
+package torch
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// spinHelperEnv makes this test binary the subprocess of
+// TestSpinBrieflyExecutesAgain: it records each start of its program in the
+// file the variable names, calls SpinBriefly and prints what it ran with.
+const spinHelperEnv = "TORCH_SPIN_HELPER"
+
+func TestMain(m *testing.M) {
+	if starts := os.Getenv(spinHelperEnv); starts != "" {
+		spinHelper(starts)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func spinHelper(starts string) {
+	f, err := os.OpenFile(starts, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err == nil {
+		_, err = fmt.Fprintln(f, os.Getpid())
+		f.Close()
+	}
+	if err == nil {
+		err = SpinBriefly()
+	}
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(3)
+	}
+	v, set := os.LookupEnv("GOMP_SPINCOUNT")
+	fmt.Printf("GOMP_SPINCOUNT=%q set=%v wait=%q", v, set, OpenMPWait())
+	os.Exit(0)
+}
+
+// TestSpinBrieflyExecutesAgain runs a process that calls SpinBriefly: where
+// neither OpenMP variable is set and libgomp is loaded (Debian's libtorch
+// links it), the program starts a second time, in the same process, with
+// GOMP_SPINCOUNT=3000; a variable the user set is left as it is, and the
+// program runs once.
+func TestSpinBrieflyExecutesAgain(t *testing.T) {
+	gomp := libgompLoaded()
+	cases := []struct {
+		name, set string // set: one more variable, KEY=VALUE
+		starts    int
+		want      string
+	}{
+		{"neither set", "", 2, `GOMP_SPINCOUNT="3000" set=true wait="GOMP_SPINCOUNT=3000"`},
+		{"wait policy set", "OMP_WAIT_POLICY=active", 1, `GOMP_SPINCOUNT="" set=false wait="OMP_WAIT_POLICY=active"`},
+		{"spin count set", "GOMP_SPINCOUNT=7", 1, `GOMP_SPINCOUNT="7" set=true wait="GOMP_SPINCOUNT=7"`},
+	}
+	if !gomp { // libtorch built with another OpenMP: nothing to shorten
+		cases = cases[:1]
+		cases[0].starts, cases[0].want = 1, `GOMP_SPINCOUNT="" set=false wait=""`
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			starts := filepath.Join(t.TempDir(), "starts")
+			cmd := exec.Command(os.Args[0])
+			for _, kv := range os.Environ() {
+				if !strings.HasPrefix(kv, "GOMP_SPINCOUNT=") && !strings.HasPrefix(kv, "OMP_WAIT_POLICY=") {
+					cmd.Env = append(cmd.Env, kv)
+				}
+			}
+			cmd.Env = append(cmd.Env, spinHelperEnv+"="+starts)
+			if c.set != "" {
+				cmd.Env = append(cmd.Env, c.set)
+			}
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("helper: %v\n%s", err, out)
+			}
+			if string(out) != c.want {
+				t.Errorf("helper printed %s, want %s", out, c.want)
+			}
+			pids, err := os.ReadFile(starts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Fields(string(pids))
+			if len(lines) != c.starts {
+				t.Fatalf("program started %d times (pids %v), want %d", len(lines), lines, c.starts)
+			}
+			if lines[0] != lines[len(lines)-1] || lines[0] != fmt.Sprint(cmd.Process.Pid) {
+				t.Errorf("starts in pids %v, want each in the helper's process %d", lines, cmd.Process.Pid)
+			}
+		})
+	}
+}
