@@ -408,7 +408,7 @@ func Translate(o TranslateOptions) (n int, err error) {
 			return 0, fmt.Errorf("%s %s: the generator of %s takes images alone (no instance maps or features: %s)", f.flag, f.v, ck.Dir, why)
 		}
 	}
-	in, out, eval := o.Input, o.Out, o.Eval
+	in := o.Input
 	if err := isFolder("--input", in); err != nil {
 		return 0, err
 	}
@@ -432,25 +432,11 @@ func Translate(o TranslateOptions) (n int, err error) {
 		return 0, skipWith(err)
 	}
 	files := o.limit(ds.Files())
-	outs, err := outputPaths(out, files, map[string]string{"--input": in})
+	outs, g, finish, err := startTranslations(ck, cfg, tr.Role, dev, o, files, map[string]string{"--input": in})
 	if err != nil {
 		return 0, err
 	}
-	undo, err := makeOut(out)
-	if err != nil {
-		return 0, err
-	}
-	defer func() {
-		if err != nil {
-			undo()
-		}
-	}()
-	g, err := LoadNet(ck, cfg, tr.Role, dev)
-	if err != nil {
-		return 0, err
-	}
-	defer g.Free()
-	g.SetTraining(!eval)
+	defer func() { finish(err != nil) }()
 	// Each file by itself (not the dataset's samples, which with
 	// skip_invalid stand another image in for one that fails to decode):
 	// decoded and resized bicubic to its test size.
@@ -498,6 +484,35 @@ func makeOut(out string) (undo func(), err error) {
 		return nil, err
 	}
 	return func() { runfolder.RemoveEmptyDirs(made) }, nil
+}
+
+// startTranslations lays out the PNG each input is written as, makes the
+// --out folder and loads the generator in o.Eval's mode: the same start for
+// a folder of images and for label maps (translateMaps). finish frees the
+// generator and, after a failure, removes the folders it made, so that a
+// translation that failed leaves no folder behind.
+func startTranslations(ck runfolder.Checkpoint, cfg *config.Config, role string, dev torch.Device, o TranslateOptions,
+	inputs []string, folders map[string]string) (outs []string, g *nets.Net, finish func(failed bool), err error) {
+	outs, err = outputPaths(o.Out, inputs, folders)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	undo, err := makeOut(o.Out)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	g, err = LoadNet(ck, cfg, role, dev)
+	if err != nil {
+		undo()
+		return nil, nil, nil, err
+	}
+	g.SetTraining(!o.Eval)
+	return outs, g, func(failed bool) {
+		g.Free()
+		if failed {
+			undo()
+		}
+	}, nil
 }
 
 // DescribeNets prints each network of a config's recipe: its layers, output

@@ -23,7 +23,7 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 	if err != nil {
 		return 0, err
 	}
-	dir, instances, out, eval := o.Input, o.Instances, o.Out, o.Eval
+	dir, instances, eval := o.Input, o.Instances, o.Eval
 	inputs, err := imageFiles(dir, "--input")
 	if err != nil {
 		return 0, err
@@ -78,25 +78,11 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 	if err != nil {
 		return 0, err
 	}
-	outs, err := outputPaths(out, inputs, map[string]string{"--input": dir, "--instances": instances, "--photos": o.Photos})
+	outs, g, finish, err := startTranslations(ck, cfg, tr.Role, dev, o, inputs, map[string]string{"--input": dir, "--instances": instances, "--photos": o.Photos})
 	if err != nil {
 		return 0, err
 	}
-	undo, err := makeOut(out)
-	if err != nil {
-		return 0, err
-	}
-	defer func() {
-		if err != nil {
-			undo()
-		}
-	}()
-	g, err := LoadNet(ck, cfg, tr.Role, dev)
-	if err != nil {
-		return 0, err
-	}
-	defer g.Free()
-	g.SetTraining(!eval)
+	defer func() { finish(err != nil) }()
 	if tr.Photos {
 		var release func()
 		if enc.Nets, release, err = LoadNets(ck, cfg, tr.Nets, dev, !eval); err != nil {
