@@ -126,15 +126,8 @@ type Conv2d struct {
 
 // NewConv2d makes an nn.Conv2d on dev, initialised as PyTorch does.
 func NewConv2d(s ConvSpec, dev torch.Device) *Conv2d {
-	c := &Conv2d{Base: newLeaf("Conv2d", s.repr(false)), Spec: s}
-	c.Weight = param(dev, s.Out, s.In, s.Kernel, s.Kernel)
-	if s.Bias {
-		c.Bias = param(dev, s.Out)
-	}
-	resetConv(c.Weight, c.Bias)
-	c.addParam("weight", c.Weight)
-	c.addParam("bias", c.Bias)
-	return c
+	b, w, bias := convLeaf("Conv2d", s, false, dev, s.Out, s.In, s.Kernel, s.Kernel)
+	return &Conv2d{Base: b, Spec: s, Weight: w, Bias: bias}
 }
 
 // Forward is F.conv2d.
@@ -151,20 +144,30 @@ type ConvTranspose2d struct {
 
 // NewConvTranspose2d makes an nn.ConvTranspose2d on dev, initialised as PyTorch does.
 func NewConvTranspose2d(s ConvSpec, dev torch.Device) *ConvTranspose2d {
-	c := &ConvTranspose2d{Base: newLeaf("ConvTranspose2d", s.repr(true)), Spec: s}
-	c.Weight = param(dev, s.In, s.Out, s.Kernel, s.Kernel)
-	if s.Bias {
-		c.Bias = param(dev, s.Out)
-	}
-	resetConv(c.Weight, c.Bias)
-	c.addParam("weight", c.Weight)
-	c.addParam("bias", c.Bias)
-	return c
+	b, w, bias := convLeaf("ConvTranspose2d", s, true, dev, s.In, s.Out, s.Kernel, s.Kernel)
+	return &ConvTranspose2d{Base: b, Spec: s, Weight: w, Bias: bias}
 }
 
 // Forward is F.conv_transpose2d.
 func (c *ConvTranspose2d) Forward(x *torch.Tensor) *torch.Tensor {
 	return torch.ConvTranspose2d(x, c.Weight, c.Bias, c.Spec.opts())
+}
+
+// convLeaf builds what nn.Conv2d and nn.ConvTranspose2d have alike, which
+// differ only in the weight's shape (in and out swapped) and the forward:
+// the module named class, its weight and its bias [out] (when s.Bias),
+// initialised as PyTorch's reset_parameters does and registered as "weight"
+// and "bias".
+func convLeaf(class string, s ConvSpec, transposed bool, dev torch.Device, weightShape ...int64) (b Base, weight, bias *torch.Tensor) {
+	b = newLeaf(class, s.repr(transposed))
+	weight = param(dev, weightShape...)
+	if s.Bias {
+		bias = param(dev, s.Out)
+	}
+	resetConv(weight, bias)
+	b.addParam("weight", weight)
+	b.addParam("bias", bias)
+	return b, weight, bias
 }
 
 // Norm layer defaults, as PyTorch's.
