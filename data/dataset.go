@@ -267,14 +267,7 @@ func (d *Dataset) openAligned() error {
 	if err := unalignedLayout(root, phase); err != nil {
 		return err
 	}
-	dir, err := phaseDir(root, phase)
-	if err != nil {
-		return err
-	}
-	if err := abFoldersInside(root, dir, false); err != nil {
-		return err
-	}
-	files, err := scanImages(dir, "data.root")
+	dir, files, err := abImages(root, phase, false)
 	if err != nil {
 		return err
 	}
@@ -306,6 +299,23 @@ func labelLayout(root, phase string) error {
 	return &ConfigError{Key: "data.label_nc", Value: 0, Msg: fmt.Sprintf(
 		"the input is an image (pix2pixHD's --label_nc 0), read from %[1]s_A/ (inputs) and %[1]s_B/ (targets), but %[2]s holds %[3]s, pix2pixHD's layout of class-id label maps (%[1]s_label/, %[1]s_img/, %[1]s_inst/): set data.label_nc to the number of classes of its maps (recipe pix2pixhd); or, if its maps are colour images, rename %[1]s_label/ to %[1]s_A/ and %[1]s_img/ to %[1]s_B/",
 		phase, filepath.Clean(root), lab)}
+}
+
+// abImages finds the A|B images of phase as aligned data and unaligned data
+// from A|B images both read them: under root/{phase}/, or under root itself
+// where it has no such folder, refusing a folder that holds A/ and B/
+// folders (abFoldersInside: unaligned says where CycleGAN's domains go).
+// Where scanImages fails, dir comes back with its error, which names it.
+func abImages(root, phase string, unaligned bool) (dir string, files []string, err error) {
+	dir, err = phaseDir(root, phase)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := abFoldersInside(root, dir, unaligned); err != nil {
+		return "", nil, err
+	}
+	files, err = scanImages(dir, "data.root")
+	return dir, files, err
 }
 
 // abFoldersInside refuses a split folder (data.root/{phase}) holding folders
@@ -617,14 +627,7 @@ func (d *Dataset) openUnaligned() error {
 // openUnalignedAB takes unaligned data from A|B images side by side.
 func (d *Dataset) openUnalignedAB() error {
 	root, phase := d.cfg.Root, d.cfg.Phase
-	dir, err := phaseDir(root, phase)
-	if err != nil {
-		return err
-	}
-	if err := abFoldersInside(root, dir, true); err != nil {
-		return err
-	}
-	files, err := scanImages(dir, "data.root")
+	dir, files, err := abImages(root, phase, true)
 	if err != nil {
 		var fe *FileError
 		if errors.As(err, &fe) && fe.Path == dir {
