@@ -1,6 +1,7 @@
 package data
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"runtime"
@@ -367,28 +368,20 @@ func (c Config) withDefaults() Config {
 			c.Root = DefaultFashionRoot
 		}
 	}
-	def := func(p *string, v string) {
-		if *p == "" {
-			*p = v
-		}
-	}
-	defInt := func(p *int, v int) {
-		if *p == 0 {
-			*p = v
-		}
-	}
-	def(&c.Phase, d.Phase)
-	def(&c.Classes, d.Classes)
-	def(&c.Source, d.Source)
-	def(&c.EdgeDetector, d.EdgeDetector)
-	def(&c.DType, d.DType)
-	def(&c.Preprocess, d.Preprocess)
-	def(&c.Direction, d.Direction)
-	def(&c.Validate, d.Validate)
-	defInt(&c.BatchSize, d.BatchSize)
-	defInt(&c.LoadSize, d.LoadSize)
-	defInt(&c.CropSize, d.CropSize)
-	defInt(&c.ImageSize, d.ImageSize)
+	// a field left unset ("" or 0) takes d's: cmp.Or, the first that is
+	// set, does it for strings and ints alike
+	c.Phase = cmp.Or(c.Phase, d.Phase)
+	c.Classes = cmp.Or(c.Classes, d.Classes)
+	c.Source = cmp.Or(c.Source, d.Source)
+	c.EdgeDetector = cmp.Or(c.EdgeDetector, d.EdgeDetector)
+	c.DType = cmp.Or(c.DType, d.DType)
+	c.Preprocess = cmp.Or(c.Preprocess, d.Preprocess)
+	c.Direction = cmp.Or(c.Direction, d.Direction)
+	c.Validate = cmp.Or(c.Validate, d.Validate)
+	c.BatchSize = cmp.Or(c.BatchSize, d.BatchSize)
+	c.LoadSize = cmp.Or(c.LoadSize, d.LoadSize)
+	c.CropSize = cmp.Or(c.CropSize, d.CropSize)
+	c.ImageSize = cmp.Or(c.ImageSize, d.ImageSize)
 	if c.Channels == 0 { // by source: gray for MNIST-style data, RGB for images
 		src := c.Dataset
 		if c.Dataset == Edges || c.Dataset == Gray2Color || c.idxDomains() {
@@ -399,10 +392,8 @@ func (c Config) withDefaults() Config {
 			c.Channels = 1
 		}
 	}
-	defInt(&c.InputNC, d.InputNC)
-	defInt(&c.InputNC, c.Channels)
-	defInt(&c.OutputNC, d.OutputNC)
-	defInt(&c.OutputNC, c.Channels)
+	c.InputNC = cmp.Or(c.InputNC, d.InputNC, c.Channels)
+	c.OutputNC = cmp.Or(c.OutputNC, d.OutputNC, c.Channels)
 	if c.Interp == "" {
 		c.Interp = "bicubic"
 		if c.Preprocess == ResizeCenterCrop {
