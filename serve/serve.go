@@ -683,12 +683,7 @@ func (s *Server) sample(w http.ResponseWriter, r *http.Request) {
 	for i := range zs {
 		zs[i] = s.latent(seed+int64(i), class)
 	}
-	out, err := s.run(r, t, &job{zs: zs})
-	if err != nil {
-		s.fail(w, r, t, err)
-		return
-	}
-	s.writePNG(w, r, t, strip(out, 8))
+	s.drawLatents(w, r, t, zs, 8)
 }
 
 // interpolate: GET /interpolate?a=S&b=T[&steps=N][&class=C], N images
@@ -722,12 +717,19 @@ func (s *Server) interpolate(w http.ResponseWriter, r *http.Request) {
 	for i := range zs {
 		zs[i] = latent{z: Slerp(za.z, zb.z, float64(i)/float64(steps-1)), class: za.class}
 	}
+	s.drawLatents(w, r, t, zs, int(steps))
+}
+
+// drawLatents runs the generator on the latents zs and answers with its
+// images as one PNG, perRow to a row: how /sample and /interpolate both end
+// once they have their latents.
+func (s *Server) drawLatents(w http.ResponseWriter, r *http.Request, t *timing, zs []latent, perRow int) {
 	out, err := s.run(r, t, &job{zs: zs})
 	if err != nil {
 		s.fail(w, r, t, err)
 		return
 	}
-	s.writePNG(w, r, t, strip(out, int(steps)))
+	s.writePNG(w, r, t, strip(out, perRow))
 }
 
 func intParam(r *http.Request, name string, def int64) (int64, error) {
