@@ -249,21 +249,19 @@ func (w *Writer) SessionStart(step int64) error {
 }
 
 // Flush fsyncs the file, so what was written survives a crash.
-func (w *Writer) Flush() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.f.Sync(); err != nil {
-		return fmt.Errorf("tensorboard: %w", err)
-	}
-	return nil
-}
+func (w *Writer) Flush() error { return w.onFile((*os.File).Sync) }
 
 // Close closes the file. Records are already written (no buffering), so
 // there is nothing to flush; call Flush first to fsync.
-func (w *Writer) Close() error {
+func (w *Writer) Close() error { return w.onFile((*os.File).Close) }
+
+// onFile runs op on the file under the lock that write holds, so that it
+// never cuts into a record, with its error said as the package's: what
+// Flush and Close both do.
+func (w *Writer) onFile(op func(*os.File) error) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.f.Close(); err != nil {
+	if err := op(w.f); err != nil {
 		return fmt.Errorf("tensorboard: %w", err)
 	}
 	return nil
