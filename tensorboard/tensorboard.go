@@ -197,12 +197,9 @@ func (w *Writer) Image(step int64, tag string, img image.Image) error {
 		return fmt.Errorf("tensorboard: %s: image %q: %w", w.path, tag, err)
 	}
 	b := img.Bounds()
-	im := protowire.AppendTag(nil, imageHeight, protowire.VarintType)
-	im = protowire.AppendVarint(im, uint64(b.Dy()))
-	im = protowire.AppendTag(im, imageWidth, protowire.VarintType)
-	im = protowire.AppendVarint(im, uint64(b.Dx()))
-	im = protowire.AppendTag(im, imageColorspace, protowire.VarintType)
-	im = protowire.AppendVarint(im, uint64(colorspace))
+	im := appendVarint(nil, imageHeight, uint64(b.Dy()))
+	im = appendVarint(im, imageWidth, uint64(b.Dx()))
+	im = appendVarint(im, imageColorspace, uint64(colorspace))
 	im = protowire.AppendTag(im, imageEncoded, protowire.BytesType)
 	im = protowire.AppendBytes(im, buf.Bytes())
 	v := appendMessage(appendTag(nil, tag), valueImage, im)
@@ -224,8 +221,7 @@ func (w *Writer) Text(step int64, tag, text string) error {
 	pd = protowire.AppendString(pd, "text")
 	md := appendMessage(nil, metadataPluginData, pd)
 
-	t := protowire.AppendTag(nil, tensorDtype, protowire.VarintType)
-	t = protowire.AppendVarint(t, dtString)
+	t := appendVarint(nil, tensorDtype, dtString)
 	t = appendMessage(t, tensorShape, nil) // rank 0: an empty shape
 	t = protowire.AppendTag(t, tensorStringVal, protowire.BytesType)
 	t = protowire.AppendString(t, text)
@@ -243,9 +239,7 @@ func (w *Writer) Text(step int64, tag, text string) error {
 // first step it logs, so a session killed after its last checkpoint leaves
 // no second line over the steps the resumed one trains again.
 func (w *Writer) SessionStart(step int64) error {
-	sl := protowire.AppendTag(nil, sessionLogStatus, protowire.VarintType)
-	sl = protowire.AppendVarint(sl, sessionStart)
-	return w.write(step, appendMessage(nil, eventSessionLog, sl))
+	return w.write(step, appendMessage(nil, eventSessionLog, appendVarint(nil, sessionLogStatus, sessionStart)))
 }
 
 // Flush fsyncs the file, so what was written survives a crash.
@@ -272,6 +266,13 @@ func appendTag(b []byte, tag string) []byte {
 	return protowire.AppendString(b, tag)
 }
 
+// appendVarint appends field num with the varint v (int32, int64 and enum
+// fields alike), as appendMessage a message field.
+func appendVarint(b []byte, num protowire.Number, v uint64) []byte {
+	b = protowire.AppendTag(b, num, protowire.VarintType)
+	return protowire.AppendVarint(b, v)
+}
+
 func appendMessage(b []byte, num protowire.Number, msg []byte) []byte {
 	b = protowire.AppendTag(b, num, protowire.BytesType)
 	return protowire.AppendBytes(b, msg)
@@ -292,8 +293,7 @@ func (w *Writer) write(step int64, rest []byte) error {
 	ev := protowire.AppendTag(nil, eventWallTime, protowire.Fixed64Type)
 	now := time.Now()
 	ev = protowire.AppendFixed64(ev, math.Float64bits(float64(now.UnixNano())/1e9))
-	ev = protowire.AppendTag(ev, eventStep, protowire.VarintType)
-	ev = protowire.AppendVarint(ev, uint64(step))
+	ev = appendVarint(ev, eventStep, uint64(step))
 	ev = append(ev, rest...)
 
 	rec := make([]byte, 0, 8+4+len(ev)+4)
