@@ -193,3 +193,37 @@ func TestComputingCommandsSpinBriefly(t *testing.T) {
 		}
 	}
 }
+
+// TestThreadsCountTheCoresAllowed: threads 0 stands for the cores the
+// process may use as Go counts them for GOMAXPROCS (a container's CPU limit,
+// the affinity, or a GOMAXPROCS the user set), not every core of the host
+// (runtime.NumCPU); a training given more threads than that is warned.
+func TestThreadsCountTheCoresAllowed(t *testing.T) {
+	env := append(os.Environ(), "GOMAXPROCS=1")
+	cmd := exec.Command(goganBin, "bench", "--warmup", "0", "--steps", "1", "--json", "--set", "model.ngf=8", "--set", "model.ndf=8",
+		"--set", "data.batch_size=4", "--set", "device=cpu", "--set", "threads=0")
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("gogan bench: %v", err)
+	}
+	var res struct {
+		Threads int `json:"threads"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("gogan bench printed %q: %v", out, err)
+	}
+	if res.Threads != 1 {
+		t.Errorf("threads 0 with GOMAXPROCS=1: gogan bench ran %d threads, want 1", res.Threads)
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	cmd = exec.Command(goganBin, append([]string{"train"}, smallDCGAN(run, "train.max_steps=1", "threads=2", "data.workers=0")...)...)
+	cmd.Env = env
+	got, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("gogan train: %v\n%s", err, got)
+	}
+	if !strings.Contains(string(got), "threads is more than the cores this process may use") {
+		t.Errorf("threads=2 with GOMAXPROCS=1: no warning that the threads take turns:\n%s", got)
+	}
+}

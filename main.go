@@ -125,10 +125,10 @@ func (f *runFlags) launched() (bool, error) {
 	}
 	// Each rank is a process with its own libtorch and copy of the
 	// networks: far more of them than cores only exhausts the memory.
-	if cores := runtime.NumCPU(); f.nproc > 4*cores {
-		return true, fmt.Errorf("--nproc %d: more than 4 processes per core of this machine (%d cores); give one per GPU (on CUDA) or at most one per core", f.nproc, cores)
+	if cores := torch.CPUs(); f.nproc > 4*cores {
+		return true, fmt.Errorf("--nproc %d: more than 4 processes per core this process may use (%d cores); give one per GPU (on CUDA) or at most one per core", f.nproc, cores)
 	} else if f.nproc > cores {
-		slog.Warn("--nproc is more than this machine's cores: on the CPU the ranks take turns for them", "nproc", f.nproc, "cores", cores)
+		slog.Warn("--nproc is more than the cores this process may use: on the CPU the ranks take turns for them", "nproc", f.nproc, "cores", cores)
 	}
 	code, err := dist.Launch(dist.LaunchOptions{NProc: f.nproc, Grace: time.Minute, SignalGrace: 5 * time.Minute}, withoutFlag(os.Args[1:], "--nproc"))
 	if err != nil {

@@ -126,7 +126,7 @@ func Run(cfg *config.Config, warmup, steps int) (res Result, err error) {
 	res.Device = dev.String()
 	threads := cfg.Threads
 	if threads == 0 {
-		threads = runtime.NumCPU()
+		threads = torch.CPUs()
 	}
 	ob, err := torch.SetNumThreads(threads)
 	if err != nil {

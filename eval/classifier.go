@@ -307,7 +307,7 @@ func fashionConfig(root, phase string, batch int, shuffle bool) data.Config {
 // setThreads sets libtorch's thread count (0: all cores).
 func setThreads(n int) error {
 	if n == 0 {
-		n = runtime.NumCPU()
+		n = torch.CPUs()
 	}
 	_, err := torch.SetNumThreads(n)
 	return err

@@ -219,7 +219,7 @@ func newServer(m *Model, in *Inputs, newEngine func() (engine, error), device fu
 		return nil, err
 	}
 	s := &Server{opts: o, model: m, inputs: in, device: device(), w: w, log: o.Logger,
-		decode: make(chan struct{}, runtime.NumCPU()), uploads: make(chan struct{}, o.Queue+o.MaxBatch+2*runtime.NumCPU()),
+		decode: make(chan struct{}, runtime.GOMAXPROCS(0)), uploads: make(chan struct{}, o.Queue+o.MaxBatch+2*runtime.GOMAXPROCS(0)),
 		uploadGrace: uploadGrace, uploadRate: float64(max(0, o.MinUploadRate)), writeWait: answerWait}
 	s.handler = s.routes()
 	return s, nil

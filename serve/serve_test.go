@@ -631,7 +631,7 @@ func TestUploadsBounded(t *testing.T) {
 	e := &fakeEngine{gate: make(chan struct{})}
 	close(e.gate)
 	ts := testServer(t, translateModel(true), e, Options{Queue: 1, MaxBatch: 1})
-	bound := 1 + 1 + 2*runtime.NumCPU()
+	bound := 1 + 1 + 2*runtime.GOMAXPROCS(0)
 	var writers []*io.PipeWriter
 	done := make(chan int, bound)
 	for range bound {

@@ -240,7 +240,7 @@ func newTorchEngine(m *Model, device string, threads int) (engine, error) {
 		return nil, err
 	}
 	if threads <= 0 {
-		threads = runtime.NumCPU()
+		threads = torch.CPUs()
 	}
 	if _, err := torch.SetNumThreads(threads); err != nil {
 		return nil, err

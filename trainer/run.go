@@ -385,18 +385,18 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		if cfg.CUDA.CUDAGraph {
 			return nil, fmt.Errorf("cuda.cuda_graph with data parallelism (%d ranks): the step's collectives are not captured; set cuda.cuda_graph=false", job.World)
 		}
-		if threads == 0 { // the machine's cores shared by its ranks
-			threads = max(1, runtime.NumCPU()/max(1, job.LocalWorld))
+		if threads == 0 { // the cores shared by the machine's ranks
+			threads = max(1, torch.CPUs()/max(1, job.LocalWorld))
 		}
 	}
 	if threads == 0 {
-		threads = runtime.NumCPU()
+		threads = torch.CPUs()
 	}
 	if fk := cfg.ForeignKeys(); len(fk) > 0 && (job == nil || job.Lead()) {
 		slog.Warn("recipe "+cfg.Recipe+" does not read these keys, which other recipes do: their values change nothing", "keys", strings.Join(fk, ", "))
 	}
-	if threads > runtime.NumCPU() {
-		slog.Warn("threads is more than this machine's cores: the threads take turns, and each step is slower", "threads", threads, "cores", runtime.NumCPU())
+	if threads > torch.CPUs() {
+		slog.Warn("threads is more than the cores this process may use (its CPU affinity, a container's CPU limit): the threads take turns, and each step is slower", "threads", threads, "cores", torch.CPUs())
 	}
 	if _, err := torch.SetNumThreads(threads); err != nil {
 		return nil, err
