@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // AtomicWriteFile replaces path with what write produces, so that readers
@@ -132,7 +133,7 @@ func writeTemp(path string, write func(io.Writer) error) (tmp string, err error)
 	if st, serr := os.Stat(path); serr == nil {
 		mode = st.Mode().Perm()
 	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	f, err := os.CreateTemp(dir, tempPrefix(base)+"*")
 	if err != nil {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
@@ -159,6 +160,26 @@ func writeTemp(path string, write func(io.Writer) error) (tmp string, err error)
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	return f.Name(), nil
+}
+
+// maxNameBytes is the longest name a folder of Linux's file systems takes
+// (NAME_MAX).
+const maxNameBytes = 255
+
+// tempPrefix begins the names of base's temps: ".<base>.tmp-", which
+// os.CreateTemp ends with up to 10 digits. A base too long for that to
+// make a name (one of over 239 bytes: a translation of an input named at
+// the limit) is cut short there, at a character's start, so that every
+// name that can be made can be written ("file name too long" came after
+// the work).
+func tempPrefix(base string) string {
+	if n := maxNameBytes - len(".") - len(".tmp-") - 10; len(base) > n {
+		for n > 0 && !utf8.RuneStart(base[n]) {
+			n--
+		}
+		base = base[:n]
+	}
+	return "." + base + ".tmp-"
 }
 
 // syncDir makes renames and creations in dir durable.
@@ -240,29 +261,30 @@ func LogRemovedTemps(files []string) {
 
 // RemoveStaleTempsOf removes the temp files that writes of paths cut
 // short (a SIGKILL) left beside them: ".<base>.tmp-<digits>", as
-// AtomicWriteFile names a path's temp, last written before before (the
+// AtomicWriteFile names a path's temp (base cut short where too long),
+// last written before before (the
 // start of this process: a write of the same name in flight elsewhere
 // keeps its own). For folders no lock guards (gogan export's, translate's,
 // sample's), where nothing else would remove them: only the temps of the
 // names this write makes go, nothing else in the folder. It returns the
 // files removed.
 func RemoveStaleTempsOf(paths []string, before time.Time) []string {
-	bases := map[string]map[string]bool{} // folder -> base names
+	prefixes := map[string]map[string]bool{} // folder -> tempPrefix of each base name
 	for _, p := range paths {
 		dir, base := filepath.Split(p)
 		if dir == "" {
 			dir = "."
 		}
-		if bases[dir] == nil {
-			bases[dir] = map[string]bool{}
+		if prefixes[dir] == nil {
+			prefixes[dir] = map[string]bool{}
 		}
-		bases[dir][base] = true
+		prefixes[dir][tempPrefix(base)] = true
 	}
 	var removed []string
-	for dir, names := range bases {
+	for dir, names := range prefixes {
 		removed = append(removed, removeTempsBefore(dir, before, func(name string) bool {
-			i := strings.LastIndex(name, ".tmp-")
-			return strings.HasPrefix(name, ".") && i >= 1 && names[name[1:i]] && allDigits(name[i+len(".tmp-"):])
+			i := strings.LastIndex(name, ".tmp-") + len(".tmp-")
+			return i >= len(".tmp-") && names[name[:i]] && allDigits(name[i:])
 		})...)
 	}
 	return removed

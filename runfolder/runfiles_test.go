@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func dirNames(t *testing.T, dir string) []string {
@@ -879,6 +880,48 @@ func TestRemoveStaleTempsOfTheirNames(t *testing.T) {
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("%s removed: %v", p, err)
 		}
+	}
+}
+
+// TestAtomicWriteOfALongName: a file of a name near the file system's
+// limit (translate's output of an input named so, sample --out) is
+// written, though ".<name>.tmp-<digits>" would pass it: its temp's name is
+// cut short, at a character's start, and a stale temp of that name is
+// found and removed as any other's; a stale temp of a short name whose
+// start it shares stays.
+func TestAtomicWriteOfALongName(t *testing.T) {
+	dir := t.TempDir()
+	for _, base := range []string{strings.Repeat("y", 251) + ".png", strings.Repeat("y", 238) + strings.Repeat("é", 6) + ".png"} {
+		if len(base) > 255 {
+			t.Fatalf("a name of %d bytes", len(base))
+		}
+		p := filepath.Join(dir, base)
+		if err := AtomicWriteBytes(p, []byte("grid")); err != nil {
+			t.Fatalf("write a %d-byte name: %v", len(base), err)
+		}
+		if b, err := os.ReadFile(p); err != nil || string(b) != "grid" {
+			t.Errorf("%d-byte name: read %q, %v", len(base), b, err)
+		}
+		prefix := tempPrefix(base)
+		if !utf8.ValidString(prefix) || !strings.HasPrefix("."+base, strings.TrimSuffix(prefix, ".tmp-")) || len(prefix)+10 > 255 {
+			t.Errorf("temp prefix %q of %q", prefix, base)
+		}
+		stale := filepath.Join(dir, prefix+"4137657513")
+		other := filepath.Join(dir, "."+base[:20]+".tmp-12")
+		old := time.Now().Add(-time.Hour)
+		for _, f := range []string{stale, other} {
+			if err := os.WriteFile(f, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			os.Chtimes(f, old, old)
+		}
+		if removed := RemoveStaleTempsOf([]string{p}, time.Now()); !slices.Equal(removed, []string{stale}) {
+			t.Errorf("removed %v, want %v", removed, []string{stale})
+		}
+		os.Remove(other)
+	}
+	if names := dirNames(t, dir); len(names) != 2 {
+		t.Errorf("files after the writes: %v", names)
 	}
 }
 
