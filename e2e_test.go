@@ -1218,6 +1218,77 @@ func TestResumeWithoutCheckpointSaysTrain(t *testing.T) {
 	}
 }
 
+// TestUnreadableCheckpointIsNotSkipped: a checkpoint this user may not
+// read (its files left 0600 by root's copy of the folder) is not damaged:
+// resume stops, naming it and what to do, where it went on from the one
+// before (training the steps after it again) and set it aside as invalid;
+// sample names it too, and once it can be read the run resumes from it.
+// Root reads any file, so as root (make test, CI) gogan runs as nobody.
+func TestUnreadableCheckpointIsNotSkipped(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=2", "train.checkpoint_every=1", "data.max_samples=128")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	newest := filepath.Join(run, "checkpoints", "step-00000002")
+	metrics, _ := os.ReadFile(filepath.Join(run, "metrics.csv"))
+	var cred *syscall.Credential
+	if os.Getuid() == 0 {
+		nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
+		// nobody reaches the binary and the folder, and owns the run but
+		// the newest checkpoint's files.
+		for _, d := range []string{filepath.Dir(goganBin), filepath.Dir(base), base} {
+			if err := os.Chmod(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		filepath.WalkDir(run, func(p string, _ os.DirEntry, _ error) error { return os.Lchown(p, 65534, 65534) })
+		for _, f := range []string{"state.json", "weights.safetensors"} {
+			os.Chown(filepath.Join(newest, f), 0, 0)
+		}
+		cmd := exec.Command(goganBin, "--version")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: nobody}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Skipf("gogan cannot run as nobody here (its libraries are in a folder nobody may not read?): %v\n%s", err, out)
+		}
+		cred = nobody
+	}
+	as := func(args ...string) (string, error) {
+		cmd := exec.Command(goganBin, args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	for _, f := range []string{"state.json", "weights.safetensors"} {
+		if err := os.Chmod(filepath.Join(newest, f), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := "checkpoint " + newest + " cannot be read: open " + filepath.Join(newest, "state.json") + ": permission denied: give this user read access"
+	out, err := as("resume", run, "--set", "train.max_steps=3")
+	if err == nil || !strings.Contains(out, want) || strings.Contains(out, "skipping invalid checkpoint") {
+		t.Errorf("resume past an unreadable checkpoint: %v, want a refusal saying %q\n%s", err, want, out)
+	}
+	if names := dirNamesOf(t, filepath.Join(run, "checkpoints")); !slices.Equal(names, []string{"step-00000001", "step-00000002"}) {
+		t.Errorf("checkpoints after the refused resume: %v", names)
+	}
+	if now, _ := os.ReadFile(filepath.Join(run, "metrics.csv")); !bytes.Equal(now, metrics) {
+		t.Errorf("the refused resume changed metrics.csv:\n%s", now)
+	}
+	if out, err := as("sample", "--checkpoint", run, "--n", "4", "--out", filepath.Join(run, "grid.png")); err == nil || !strings.Contains(out, want) {
+		t.Errorf("sample of a run whose newest checkpoint is unreadable: %v, want a refusal saying %q\n%s", err, want, out)
+	}
+	for _, f := range []string{"state.json", "weights.safetensors"} {
+		os.Chmod(filepath.Join(newest, f), 0o644)
+	}
+	if out, err := as("resume", run, "--set", "train.max_steps=3"); err != nil || !strings.Contains(out, "step 3") {
+		t.Errorf("resume once the checkpoint reads: %v\n%s", err, out)
+	}
+	if rows := lossRows(t, run); len(rows) != 1+3 || rows[2][0] != "2" {
+		t.Errorf("metrics.csv after the resume: %v, want steps 1 to 3", rows)
+	}
+}
+
 // TestOutOfMemorySaysWhatToLower: a step that cannot allocate its
 // activations (here under a 6 GB address-space limit) stops with libtorch's
 // error and what to lower.

@@ -580,7 +580,11 @@ func parseState(path string, js []byte, step int) (*CheckpointState, error) {
 
 // LatestValid returns the newest checkpoint that validates. Each newer one
 // that does not is skipped with a warning that names it and says why.
-// It returns ErrNoCheckpoint when none is valid (or none exists).
+// It returns ErrNoCheckpoint when none is valid (or none exists). A
+// checkpoint this user may not read (a folder copied by root, its files
+// 0600) is not skipped: nothing says it is damaged, and a resume would go
+// on from an older one, setting it aside as invalid; the error names the
+// file and says what to do.
 func LatestValid(run string) (Checkpoint, *CheckpointState, error) {
 	cks, err := ListCheckpoints(run)
 	if err != nil {
@@ -590,6 +594,9 @@ func LatestValid(run string) (Checkpoint, *CheckpointState, error) {
 		st, err := ValidateCheckpoint(c)
 		if err == nil {
 			return c, st, nil
+		}
+		if errors.Is(err, os.ErrPermission) {
+			return Checkpoint{}, nil, fmt.Errorf("checkpoint %s cannot be read: %w: give this user read access to it (chown or chmod; it is not skipped as damaged) or run as its owner, and run again", c.Dir, err)
 		}
 		slog.Warn("skipping invalid checkpoint", "checkpoint", c.Dir, "err", err)
 	}

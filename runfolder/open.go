@@ -41,7 +41,9 @@ func OpenCheckpoint(path string) (Checkpoint, *CheckpointState, *config.Config, 
 		if st, err = ValidateCheckpoint(ck); err != nil {
 			return ck, nil, nil, fmt.Errorf("checkpoint %s: %w", path, err)
 		}
-	} else if ck, st, err = LatestValid(path); err != nil {
+	} else if ck, st, err = LatestValid(path); errors.Is(err, fs.ErrPermission) {
+		return ck, nil, nil, err
+	} else if err != nil {
 		if pths, _ := filepath.Glob(filepath.Join(path, "*_net_*.pth")); len(pths) > 0 {
 			return ck, nil, nil, fmt.Errorf("checkpoint %s holds the reference's networks (%s), not a gogan checkpoint: import them first (gogan import --from %s --out RUN) and give RUN", path, filepath.Base(pths[0]), path)
 		}

@@ -76,6 +76,8 @@ func Summarize(path string) Summary {
 			// checkpoint holds the losses of its step.
 			s.Losses = lossText(names, st.Metrics.Last)
 		}
+	} else if errors.Is(err, os.ErrPermission) {
+		s.Checkpoint = "unreadable"
 	} else {
 		s.Checkpoint = "none valid"
 	}
