@@ -1289,6 +1289,46 @@ func TestUnreadableCheckpointIsNotSkipped(t *testing.T) {
 	}
 }
 
+// TestResumeCommandOfARunNamedLikeAFlag: the resume command gogan prints
+// for a run folder given as -run (relative, beginning with '-') names it
+// ./-run, and runs as printed: "gogan resume -run" was refused as an
+// unknown flag ("unknown shorthand flag: 'r'").
+func TestResumeCommandOfARunNamedLikeAFlag(t *testing.T) {
+	base := t.TempDir()
+	cfg, err := filepath.Abs("configs/dcgan-fashion-mnist.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := append([]string{"train"}, smallDCGAN("-run", "train.max_steps=2", "data.max_samples=128")...)
+	train[slices.Index(train, "configs/dcgan-fashion-mnist.yaml")] = cfg
+	in := func(args ...string) (string, error) {
+		cmd := exec.Command(goganBin, args...)
+		cmd.Dir = base
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := in(train...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	out, err := in(train...)
+	_, command, _ := strings.Cut(out, "continue it with `")
+	command, _, _ = strings.Cut(command, "`")
+	if err == nil || command != "gogan resume ./-run" {
+		t.Fatalf("train into the run again: %v, want a refusal saying to continue it with `gogan resume ./-run`\n%s", err, out)
+	}
+	if got := resumeCommand("-run"); !strings.HasSuffix(got, " resume ./-run") {
+		t.Errorf("the stop message's command for -run: %q", got)
+	}
+	sh := exec.Command("sh", "-c", goganBin+strings.TrimPrefix(command, "gogan")+" --quiet --set train.max_steps=3")
+	sh.Dir = base
+	if out, err := sh.CombinedOutput(); err != nil {
+		t.Fatalf("the printed command %q: %v\n%s", command, err, out)
+	}
+	if rows := lossRows(t, filepath.Join(base, "-run")); rows[len(rows)-1][0] != "3" {
+		t.Errorf("after the printed resume command the last logged step is %s, want 3", rows[len(rows)-1][0])
+	}
+}
+
 // TestOutOfMemorySaysWhatToLower: a step that cannot allocate its
 // activations (here under a 6 GB address-space limit) stops with libtorch's
 // error and what to lower.

@@ -161,6 +161,7 @@ func withoutFlag(args []string, flag string) []string {
 // another number of ranks is no longer the run an uninterrupted job makes);
 // one of several machines with torchrun's command again on each.
 func resumeCommand(run string) string {
+	run = gan.PathArg(run)
 	cmd := gan.Command(os.Args[0], "resume", run)
 	if w, _ := strconv.Atoi(os.Getenv("WORLD_SIZE")); w > 1 {
 		if lw, _ := strconv.Atoi(os.Getenv("LOCAL_WORLD_SIZE")); lw == w {

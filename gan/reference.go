@@ -62,6 +62,17 @@ func Command(words ...string) string {
 	return strings.Join(out, " ")
 }
 
+// PathArg is path as a command's argument where a flag parser reads it:
+// one beginning with '-' (a run folder named -x, given relative) is
+// written ./-x, which gogan resume, as any cobra command, takes for a
+// folder, not for flags.
+func PathArg(path string) string {
+	if strings.HasPrefix(path, "-") {
+		return "./" + path
+	}
+	return path
+}
+
 func shellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))

@@ -103,7 +103,7 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 				return rd, false, fmt.Errorf("run folder %s holds checkpoints, none of them valid (%v): move %s aside to train it again from the start, or set out to a new folder",
 					rd.Path, err, rd.CheckpointsPath())
 			}
-			return rd, false, fmt.Errorf("run folder %s already holds checkpoints (newest: step %d): continue it with `gogan resume %s`, or set out to a new folder", rd.Path, cks[0].Step, rd.Path)
+			return rd, false, fmt.Errorf("run folder %s already holds checkpoints (newest: step %d): continue it with `%s`, or set out to a new folder", rd.Path, cks[0].Step, resumeCommand(rd.Path))
 		}
 		os.Remove(rd.RefusedJobPath()) // a new run: whatever was refused here is gone
 		return rd, false, nil
@@ -156,7 +156,7 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 			if !ok {
 				run = "RUN"
 			}
-			return nil, fmt.Errorf("resume %s: a checkpoint folder; resume takes the run folder it is in (gogan resume %s), and goes on from its newest valid checkpoint", dir, run)
+			return nil, fmt.Errorf("resume %s: a checkpoint folder; resume takes the run folder it is in (%s), and goes on from its newest valid checkpoint", dir, resumeCommand(run))
 		}
 		return nil, fmt.Errorf("resume %s: not a gogan run folder (no config.yaml): %w", dir, err)
 	}
@@ -517,8 +517,8 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 			err = fmt.Errorf("%w\nthe disk of %s is full, before the run wrote a checkpoint: free space, then run the same gogan train command again (there is nothing to resume)",
 				err, rd.Path)
 		} else {
-			err = fmt.Errorf("%w\nthe disk of %s is full; the newest good checkpoint is %s: free space, then continue with gogan resume %s",
-				err, rd.Path, s.lastCheckpointText(), rd.Path)
+			err = fmt.Errorf("%w\nthe disk of %s is full; the newest good checkpoint is %s: free space, then continue with %s",
+				err, rd.Path, s.lastCheckpointText(), resumeCommand(rd.Path))
 		}
 	}
 	if s.lead {
@@ -1356,8 +1356,8 @@ func (s *session) gridErr(err error, writing bool) error {
 	if s.ckpt == "" {
 		return fmt.Errorf("sample grid: %w\n%s, then run the same gogan train command again (no checkpoint was written yet)", err, fix)
 	}
-	return fmt.Errorf("sample grid: %w\nthe newest good checkpoint is %s: %s, then continue with gogan resume %s",
-		err, s.ckpt, fix, s.rd.Path)
+	return fmt.Errorf("sample grid: %w\nthe newest good checkpoint is %s: %s, then continue with %s",
+		err, s.ckpt, fix, resumeCommand(s.rd.Path))
 }
 
 // page says whether the report page keeps refreshing (a run in progress).
@@ -1387,7 +1387,7 @@ func (s *session) report(status string, p page) {
 	if p == livePage {
 		info.DueBy = s.reportDue()
 		run, _ := filepath.Abs(s.rd.Path) // the page is read elsewhere than the trainer's folder
-		info.RunsCommand, info.ResumeCommand = gan.Command("gogan", "runs", filepath.Dir(run)), gan.Command("gogan", "resume", run)
+		info.RunsCommand, info.ResumeCommand = gan.Command("gogan", "runs", gan.PathArg(filepath.Dir(run))), resumeCommand(run)
 	}
 	if err := report.WriteReport(s.rd, info); err != nil {
 		slog.Warn("report", "err", err)
@@ -1656,7 +1656,13 @@ func (s *session) lastCheckpointText() string {
 // continueText says how a run its data stopped goes on from its newest
 // checkpoint, once the data are fixed.
 func (s *session) continueText(run string) string {
-	return fmt.Sprintf("then continue with gogan resume %s (the newest good checkpoint is %s)", run, s.lastCheckpointText())
+	return fmt.Sprintf("then continue with %s (the newest good checkpoint is %s)", resumeCommand(run), s.lastCheckpointText())
+}
+
+// resumeCommand is the command that continues the run in folder run, as a
+// shell reads it (a folder named -x given as ./-x, one with spaces quoted).
+func resumeCommand(run string) string {
+	return gan.Command("gogan", "resume", gan.PathArg(run))
 }
 
 // endEpoch steps the LR schedule and writes the epoch's grid and checkpoint.
