@@ -852,8 +852,9 @@ func TestOlderCheckpointOverAllSamplesIsNotResumedTwice(t *testing.T) {
 // TestLongWorkChecksItsOutFirst: gogan features (every photo encoded, then
 // k-means) and eval classifier (a training) check that their --out can be
 // written before the work, not at its end, where a read-only folder (a
-// read-only mount here, which holds for root too) lost it all. Mounting
-// needs root, which make test and CI have.
+// read-only mount here, which holds for root too) lost it all; translate
+// checks its --out folder before it loads the generator (it failed at its
+// first image's write). Mounting needs root, which make test and CI have.
 func TestLongWorkChecksItsOutFirst(t *testing.T) {
 	ro := t.TempDir()
 	mountTmpfs(t, ro, "ro,size=1m")
@@ -878,6 +879,13 @@ func TestLongWorkChecksItsOutFirst(t *testing.T) {
 				strings.Contains(o, c.work) {
 				t.Errorf("%s --out %s on a read-only mount: %v, want a refusal before any work\n%s", c.name, out, err, o)
 			}
+		}
+	}
+	// translate's --out, a folder: the read-only one itself or one to make in it
+	for _, out := range []string{ro, filepath.Join(ro, "new")} {
+		o, err := gogan(t, "translate", "--checkpoint", run, "--input", filepath.Join(root, "train_label"), "--instances", filepath.Join(root, "train_inst"), "--photos", filepath.Join(root, "train_img"), "--out", out)
+		if err == nil || !strings.Contains(o, "--out "+out+" cannot be written: ") || !strings.Contains(o, "read-only file system") {
+			t.Errorf("translate --out %s on a read-only mount: %v, want a refusal before any work\n%s", out, err, o)
 		}
 	}
 	// where it can be written (folders made), the same commands write it

@@ -449,7 +449,7 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 	// --preprocess none keeps the 40x28 input's size (a multiple of 4, as
 	// the resnet_6blocks G takes)
 	limited := filepath.Join(base, "limited")
-	if out, err := gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", limited, "--device", "cpu", "--limit", "1", "--preprocess", "none"); err != nil || !strings.Contains(out, "translated 1 images") {
+	if out, err := gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", limited, "--device", "cpu", "--limit", "1", "--preprocess", "none"); err != nil || !strings.Contains(out, "translated 1 image into") {
 		t.Fatalf("translate --limit 1: %v\n%s", err, out)
 	}
 	if w, h := pngSize(t, filepath.Join(limited, "a.png")); w != 40 || h != 28 {

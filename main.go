@@ -299,7 +299,11 @@ func translateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("translated %d images into %s\n", n, o.Out)
+			images := "images"
+			if n == 1 {
+				images = "image"
+			}
+			fmt.Printf("translated %d %s into %s\n", n, images, o.Out)
 			return nil
 		},
 	}

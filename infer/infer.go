@@ -476,8 +476,13 @@ func makeOut(out string) (undo func(), err error) {
 	if fi, err := os.Stat(out); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("--out %s is a file: give a folder to write the translations into", out)
 	}
-	if _, err := runfolder.NearestFolder(out, out); err != nil {
+	near, err := runfolder.NearestFolder(out, out)
+	if err != nil {
 		return nil, fmt.Errorf("--out %w", err)
+	}
+	// before the generator loads and the first image is translated
+	if err := runfolder.TakesNewFile(near); err != nil {
+		return nil, fmt.Errorf("--out %s cannot be written: %w; give a folder this user can write to", out, err)
 	}
 	made := runfolder.MissingDirs(out)
 	if err := os.MkdirAll(out, 0o755); err != nil {

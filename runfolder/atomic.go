@@ -329,9 +329,18 @@ func CheckWritable(path string) error {
 	if err != nil {
 		return err
 	}
+	if err := TakesNewFile(dir); err != nil {
+		return fmt.Errorf("%s cannot be written: %w; give a place this user can write to", path, err)
+	}
+	return nil
+}
+
+// TakesNewFile says whether this user can make a file in the folder dir,
+// by making one and removing it.
+func TakesNewFile(dir string) error {
 	f, err := os.CreateTemp(dir, ".gogan-check-*")
 	if err != nil {
-		return fmt.Errorf("%s cannot be written: %w; give a place this user can write to", path, err)
+		return err
 	}
 	f.Close()
 	return os.Remove(f.Name())
