@@ -1222,8 +1222,10 @@ func TestResumeWithoutCheckpointSaysTrain(t *testing.T) {
 // read (its files left 0600 by root's copy of the folder) is not damaged:
 // resume stops, naming it and what to do, where it went on from the one
 // before (training the steps after it again) and set it aside as invalid;
-// sample names it too, and once it can be read the run resumes from it.
-// Root reads any file, so as root (make test, CI) gogan runs as nobody.
+// sample names it too, and once it can be read the run resumes from it. A
+// config.yaml this user may not read is named, and no config-step-N.yaml
+// is written to put back over it (the file may hold edits). Root reads any
+// file, so as root (make test, CI) gogan runs as nobody.
 func TestUnreadableCheckpointIsNotSkipped(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
@@ -1260,7 +1262,7 @@ func TestUnreadableCheckpointIsNotSkipped(t *testing.T) {
 		return string(out), err
 	}
 	for _, f := range []string{"state.json", "weights.safetensors"} {
-		if err := os.Chmod(filepath.Join(newest, f), 0o600); err != nil {
+		if err := os.Chmod(filepath.Join(newest, f), 0); err != nil { // unreadable by their owner too, where that runs gogan
 			t.Fatal(err)
 		}
 	}
@@ -1286,6 +1288,20 @@ func TestUnreadableCheckpointIsNotSkipped(t *testing.T) {
 	}
 	if rows := lossRows(t, run); len(rows) != 1+3 || rows[2][0] != "2" {
 		t.Errorf("metrics.csv after the resume: %v, want steps 1 to 3", rows)
+	}
+	// config.yaml unreadable: named, with nothing written to put back
+	// over it (the file may hold edits)
+	cfgPath := filepath.Join(run, "config.yaml")
+	if cred != nil {
+		os.Chown(cfgPath, 0, 0)
+	}
+	os.Chmod(cfgPath, 0)
+	wantCfg := cfgPath + " cannot be read: open " + cfgPath + ": permission denied: give this user read access"
+	if out, err := as("resume", run, "--set", "train.max_steps=4"); err == nil || !strings.Contains(out, wantCfg) {
+		t.Errorf("resume with config.yaml unreadable: %v, want a refusal saying %q\n%s", err, wantCfg, out)
+	}
+	if kept, _ := filepath.Glob(filepath.Join(run, "config-*.yaml")); len(kept) > 0 {
+		t.Errorf("resume with config.yaml unreadable wrote %v to put back over it", kept)
 	}
 }
 

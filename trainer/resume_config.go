@@ -2,7 +2,9 @@ package trainer
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -128,10 +130,15 @@ var startOnlyKeys = []string{"seed", "model.init_type", "model.init_gain"}
 // unreadableConfig is resume's error for a config.yaml that does not load
 // (an editor's stray character, a file cut short): when the run's newest
 // valid checkpoint holds its config, that is written beside the file to
-// put back, as for a file that lacks keys.
+// put back, as for a file that lacks keys. A file this user may not read
+// is only named.
 func unreadableConfig(dir string, err error) error {
 	rd := runfolder.RunDir{Path: dir}
-	if b, rerr := os.ReadFile(rd.ConfigPath()); rerr == nil {
+	b, rerr := os.ReadFile(rd.ConfigPath())
+	if errors.Is(rerr, fs.ErrPermission) { // nothing to put back: the file may hold edits
+		return fmt.Errorf("resume %s: %s cannot be read: %w: give this user read access to it (chmod, chown) or resume as its owner", dir, rd.ConfigPath(), rerr)
+	}
+	if rerr == nil {
 		if _, perr := config.ParseYAML(rd.ConfigPath(), b); perr == nil {
 			return err // the file reads: the error is a --set's or a GOGAN_ variable's
 		}
