@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -174,7 +176,18 @@ func WriteSummaries(w io.Writer, ss []Summary) error {
 			step += "/" + strconv.Itoa(s.Total)
 		}
 		state := strings.Join(strings.Fields(s.State), " ") // one line, whatever the error held
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Path, s.Recipe, step, s.Checkpoint, s.Losses, state)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", pathCell(s.Path), s.Recipe, step, s.Checkpoint, s.Losses, state)
 	}
 	return tw.Flush()
+}
+
+// pathCell is a run folder's path as a cell of the table: quoted as Go
+// quotes a string ("runs/a\nb") where it holds a tab, a newline or another
+// control character, or bytes that are not UTF-8, which would break the
+// line or the columns; as it is otherwise.
+func pathCell(p string) string {
+	if strings.ContainsFunc(p, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError }) {
+		return strconv.Quote(p)
+	}
+	return p
 }

@@ -256,6 +256,31 @@ func TestRunsTableStaysNarrow(t *testing.T) {
 	}
 }
 
+// TestRunsTableQuotesOddPaths: a run folder whose name holds a newline, a
+// tab or bytes that are not UTF-8 is one quoted cell of its own line, where
+// the newline split the row in two and the tab shifted its columns.
+func TestRunsTableQuotesOddPaths(t *testing.T) {
+	var out bytes.Buffer
+	err := WriteSummaries(&out, []Summary{
+		{Path: "runs/a\nb", Recipe: "dcgan", Step: 6, Total: 6, Checkpoint: "step-00000006", State: "finished"},
+		{Path: "runs/c\td", Recipe: "dcgan", Step: 6, Total: 6, Checkpoint: "step-00000006", State: "finished"},
+		{Path: "runs/\xffe", Recipe: "dcgan", Step: 6, Total: 6, Checkpoint: "step-00000006", State: "finished"},
+		{Path: "runs/plain é", Recipe: "dcgan", Step: 6, Total: 6, Checkpoint: "step-00000006", State: "finished"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("want a header and 4 lines:\n%s", out.String())
+	}
+	for i, want := range []string{`"runs/a\nb"`, `"runs/c\td"`, `"runs/\xffe"`, "runs/plain é "} {
+		if !strings.HasPrefix(lines[1+i], want) || !strings.Contains(lines[1+i], "dcgan") {
+			t.Errorf("line %d: %q, want it to begin with %s", 1+i, lines[1+i], want)
+		}
+	}
+}
+
 // TestStartingRun: a train or resume that holds RUN/.lock but has not
 // stepped yet (decoding its data, building its networks, waiting for its
 // ranks) is starting, not what status.json says of the session before it
