@@ -152,6 +152,15 @@ func TestColorizationTrainsTranslatesAndScores(t *testing.T) {
 		t.Fatalf("eval pix2pix: %v\n%s", err, out)
 	}
 	t.Logf("%s", out)
+	// a results folder named at the length limit: its temp's name is cut
+	// short ("file name too long" before)
+	long := filepath.Join(base, strings.Repeat("r", 250))
+	if out, err := gogan(t, "eval", "pix2pix", "--checkpoint", run, "--data-root", root, "--phase", "train", "--limit", "1", "--device", "cpu",
+		"--threads", "2", "--out", long); err != nil {
+		t.Errorf("eval pix2pix --out of a 250-byte name: %v\n%s", err, out)
+	} else if _, err := os.Stat(filepath.Join(long, "index.html")); err != nil {
+		t.Errorf("eval pix2pix --out of a 250-byte name: %v", err)
+	}
 
 	for _, c := range []struct {
 		args []string

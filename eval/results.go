@@ -105,7 +105,7 @@ func newResultsPage(dir string, gens [][4]string, modes []string) (*resultsPage,
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, fmt.Errorf("eval pix2pix: --out: %w", err)
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
+	tmp, err := os.MkdirTemp(parent, runfolder.TempPrefix(filepath.Base(dir)))
 	if err == nil {
 		err = os.Chmod(tmp, 0o755) // MkdirTemp's 0700 would stay with the results
 	}

@@ -133,7 +133,7 @@ func writeTemp(path string, write func(io.Writer) error) (tmp string, err error)
 	if st, serr := os.Stat(path); serr == nil {
 		mode = st.Mode().Perm()
 	}
-	f, err := os.CreateTemp(dir, tempPrefix(base)+"*")
+	f, err := os.CreateTemp(dir, TempPrefix(base)+"*")
 	if err != nil {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
@@ -166,13 +166,14 @@ func writeTemp(path string, write func(io.Writer) error) (tmp string, err error)
 // (NAME_MAX).
 const maxNameBytes = 255
 
-// tempPrefix begins the names of base's temps: ".<base>.tmp-", which
-// os.CreateTemp ends with up to 10 digits. A base too long for that to
+// TempPrefix begins the names of base's temps: ".<base>.tmp-", which
+// os.CreateTemp (and MkdirTemp: eval pix2pix's results folder) ends with up
+// to 10 digits. A base too long for that to
 // make a name (one of over 239 bytes: a translation of an input named at
 // the limit) is cut short there, at a character's start, so that every
 // name that can be made can be written ("file name too long" came after
 // the work).
-func tempPrefix(base string) string {
+func TempPrefix(base string) string {
 	if n := maxNameBytes - len(".") - len(".tmp-") - 10; len(base) > n {
 		for n > 0 && !utf8.RuneStart(base[n]) {
 			n--
@@ -269,7 +270,7 @@ func LogRemovedTemps(files []string) {
 // names this write makes go, nothing else in the folder. It returns the
 // files removed.
 func RemoveStaleTempsOf(paths []string, before time.Time) []string {
-	prefixes := map[string]map[string]bool{} // folder -> tempPrefix of each base name
+	prefixes := map[string]map[string]bool{} // folder -> TempPrefix of each base name
 	for _, p := range paths {
 		dir, base := filepath.Split(p)
 		if dir == "" {
@@ -278,7 +279,7 @@ func RemoveStaleTempsOf(paths []string, before time.Time) []string {
 		if prefixes[dir] == nil {
 			prefixes[dir] = map[string]bool{}
 		}
-		prefixes[dir][tempPrefix(base)] = true
+		prefixes[dir][TempPrefix(base)] = true
 	}
 	var removed []string
 	for dir, names := range prefixes {

@@ -902,7 +902,7 @@ func TestAtomicWriteOfALongName(t *testing.T) {
 		if b, err := os.ReadFile(p); err != nil || string(b) != "grid" {
 			t.Errorf("%d-byte name: read %q, %v", len(base), b, err)
 		}
-		prefix := tempPrefix(base)
+		prefix := TempPrefix(base)
 		if !utf8.ValidString(prefix) || !strings.HasPrefix("."+base, strings.TrimSuffix(prefix, ".tmp-")) || len(prefix)+10 > 255 {
 			t.Errorf("temp prefix %q of %q", prefix, base)
 		}
