@@ -530,8 +530,11 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 		t.Errorf("a refused translate made its output folder")
 	}
 	// Paths that are not what they should be: said so.
-	aFile, killed := filepath.Join(base, "a-file.png"), filepath.Join(base, "killed")
+	aFile, killed, fifo := filepath.Join(base, "a-file.png"), filepath.Join(base, "killed"), filepath.Join(base, "fifo")
 	writeTestPNG(t, aFile, 8, 8)
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	os.MkdirAll(killed, 0o755)
 	os.WriteFile(filepath.Join(killed, "config.yaml"), []byte("recipe: pix2pix\n"), 0o644)
 	for _, c := range []struct {
@@ -540,6 +543,7 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 	}{
 		{[]string{"translate", "--checkpoint", run, "--input", filepath.Join(base, "none"), "--out", outDir}, "--input " + filepath.Join(base, "none") + ": no such folder"},
 		{[]string{"translate", "--checkpoint", run, "--input", aFile, "--out", outDir}, "--input " + aFile + " is a file: give the folder of images it is in"},
+		{[]string{"translate", "--checkpoint", run, "--input", fifo, "--out", outDir}, "--input " + fifo + " is a named pipe (FIFO), not a folder: give a folder of images"},
 		{[]string{"translate", "--checkpoint", run, "--input", in, "--out", aFile}, "--out " + aFile + " is a file: give a folder"},
 		{[]string{"export", "--checkpoint", run, "--out", aFile}, "export: --out " + aFile + " is a file: give a folder"},
 		{[]string{"translate", "--checkpoint", filepath.Join(base, "none"), "--input", in, "--out", outDir}, "checkpoint " + filepath.Join(base, "none") + ": no such folder"},

@@ -102,20 +102,27 @@ func regularFile(path string) (fs.FileInfo, error) {
 		return nil, &FileError{Path: path, Err: err}
 	}
 	if !st.Mode().IsRegular() {
-		what := "not a regular file"
-		switch m := st.Mode(); {
-		case m&fs.ModeNamedPipe != 0:
-			what = "a named pipe (FIFO)"
-		case m&fs.ModeDevice != 0:
-			what = "a device"
-		case m&fs.ModeSocket != 0:
-			what = "a socket"
-		case m.IsDir():
-			what = "a folder"
-		}
-		return nil, fileErr(path, "is %s, not an image file: remove it from the folder", what)
+		return nil, fileErr(path, "is %s, not an image file: remove it from the folder", KindOf(st.Mode()))
 	}
 	return st, nil
+}
+
+// KindOf names what a file of mode m is, for messages: "a folder", "a
+// named pipe (FIFO)", "a device", "a socket", "a file" (a regular one).
+func KindOf(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "a file"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a folder"
+	}
+	return "not a regular file"
 }
 
 // readImageFile reads an image file whole, once regularFile allows it.

@@ -554,8 +554,10 @@ func isFolder(flag, path string) error {
 		return fmt.Errorf("%s %s: no such folder", flag, path)
 	case err != nil:
 		return fmt.Errorf("%s %s: %w", flag, path, err)
-	case !fi.IsDir():
+	case fi.Mode().IsRegular():
 		return fmt.Errorf("%s %s is a file: give the folder of images it is in", flag, path)
+	case !fi.IsDir():
+		return fmt.Errorf("%s %s is %s, not a folder: give a folder of images", flag, path, data.KindOf(fi.Mode()))
 	}
 	return nil
 }
