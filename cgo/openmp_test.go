@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -92,5 +93,22 @@ func TestSpinBrieflyExecutesAgain(t *testing.T) {
 				t.Errorf("starts in pids %v, want each in the helper's process %d", lines, cmd.Process.Pid)
 			}
 		})
+	}
+}
+
+// TestCPUsAtMostTheCores: a GOMAXPROCS set above the cores the process may
+// use (GOMAXPROCS=64 for a server's goroutines on a 2-core machine) does not
+// make threads 0 start more libtorch threads than there are cores; one set
+// below them still counts.
+func TestCPUsAtMostTheCores(t *testing.T) {
+	cores := runtime.NumCPU()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	runtime.GOMAXPROCS(cores + 3)
+	if got := CPUs(); got != cores {
+		t.Errorf("GOMAXPROCS %d on %d cores: CPUs() = %d, want %d", cores+3, cores, got, cores)
+	}
+	runtime.GOMAXPROCS(1)
+	if got := CPUs(); got != 1 {
+		t.Errorf("GOMAXPROCS 1: CPUs() = %d, want 1", got)
 	}
 }

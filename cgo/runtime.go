@@ -77,11 +77,13 @@ func SetNumThreads(n int) (openBLAS bool, err error) {
 // CPUs is how many CPUs this process may use, the intra-op thread count
 // that a thread count of 0 stands for: Go's GOMAXPROCS, which counts the
 // cores of the process's CPU affinity and, in a container, its CPU limit
-// (cgroup cpu.max or cfs quota, rounded up, at least 2), or the GOMAXPROCS
-// the user set. runtime.NumCPU sees the affinity alone: a container allowed
-// 4 CPUs of a 96-core host would run 96 threads, each step slowed by the
-// quota.
-func CPUs() int { return runtime.GOMAXPROCS(0) }
+// (cgroup cpu.max or cfs quota, rounded up, at least 2), or a lower
+// GOMAXPROCS the user set. runtime.NumCPU sees the affinity alone: a
+// container allowed 4 CPUs of a 96-core host would run 96 threads, each
+// step slowed by the quota. A GOMAXPROCS set above the affinity's cores
+// (more goroutines at once, for a server's I/O) is no count of cores:
+// libtorch's threads would only take turns for them.
+func CPUs() int { return min(runtime.GOMAXPROCS(0), runtime.NumCPU()) }
 
 // KeepHostMemory makes the C allocator (glibc's malloc, which libtorch's CPU
 // tensors come from) keep freed memory for reuse rather than unmap it, so that
