@@ -1281,8 +1281,13 @@ func TestUnreadableCheckpointIsNotSkipped(t *testing.T) {
 	if now, _ := os.ReadFile(filepath.Join(run, "metrics.csv")); !bytes.Equal(now, metrics) {
 		t.Errorf("the refused resume changed metrics.csv:\n%s", now)
 	}
-	if out, err := as("sample", "--checkpoint", run, "--n", "4", "--out", filepath.Join(run, "grid.png")); err == nil || !strings.Contains(out, want) {
+	// said as itself, not as a folder that is "neither a checkpoint folder
+	// nor a run folder with a valid checkpoint"
+	if out, err := as("sample", "--checkpoint", run, "--n", "4", "--out", filepath.Join(run, "grid.png")); err == nil || !strings.Contains(out, "gogan: "+want) || strings.Contains(out, "neither a checkpoint folder") {
 		t.Errorf("sample of a run whose newest checkpoint is unreadable: %v, want a refusal saying %q\n%s", err, want, out)
+	}
+	if out, err := as("runs", base); err != nil || !strings.Contains(out, "unreadable") || strings.Contains(out, "none valid") {
+		t.Errorf("gogan runs of a run whose newest checkpoint is unreadable: %v, want it listed as unreadable\n%s", err, out)
 	}
 	for _, f := range []string{"state.json", "weights.safetensors"} {
 		os.Chmod(filepath.Join(newest, f), 0o644)
