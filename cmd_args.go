@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"gogan/gan"
 )
 
 // noArgs refuses positional arguments, as cobra.NoArgs does, but says which
@@ -18,7 +20,7 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	}
 	a, path := args[0], cmd.CommandPath()
 	if cmd.Name() == "train" && isRunOrCheckpoint(a) {
-		return fmt.Errorf("train takes no arguments, got %q, a run folder: to continue it, gogan resume %s", a, a)
+		return fmt.Errorf("train takes no arguments, got %q, a run folder: to continue it, %s", a, gan.Command("gogan", "resume", gan.PathArg(a)))
 	}
 	flag := flagFor(cmd, a)
 	if flag == "" {

@@ -950,8 +950,12 @@ func TestHelpNamesWhatTheCommandsTake(t *testing.T) {
 // page draws (auto, labels, sketch or image).
 func TestArgumentsAreNamedTheirFlag(t *testing.T) {
 	run, input := t.TempDir(), t.TempDir()
-	if err := os.WriteFile(filepath.Join(run, "config.yaml"), []byte("recipe: pix2pix\n"), 0o644); err != nil {
-		t.Fatal(err)
+	spaced := filepath.Join(t.TempDir(), "my run") // its resume command quotes it
+	for _, r := range []string{run, spaced} {
+		os.MkdirAll(r, 0o755)
+		if err := os.WriteFile(filepath.Join(r, "config.yaml"), []byte("recipe: pix2pix\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, c := range []struct {
 		args []string
@@ -967,6 +971,7 @@ func TestArgumentsAreNamedTheirFlag(t *testing.T) {
 		{[]string{"import", input}, "give it with --from, as in gogan import --from " + input},
 		{[]string{"import", "netG_epoch_24.pth"}, "give it with --pth, as in gogan import --pth netG_epoch_24.pth"},
 		{[]string{"train", run}, "train takes no arguments, got \"" + run + "\", a run folder: to continue it, gogan resume " + run},
+		{[]string{"train", spaced}, "a run folder: to continue it, gogan resume '" + spaced + "'"},
 		{[]string{"train", "train.max_steps=5"}, "give it with --set, as in gogan train --set train.max_steps=5"},
 		{[]string{"resume"}, "resume takes the run folder to continue, as in gogan resume runs/NAME"},
 		{[]string{"resume", run, "train.max_steps=5"}, "resume takes one run folder, got 2 arguments"},
