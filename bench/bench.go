@@ -24,7 +24,7 @@ type Result struct {
 	Threads     int    `json:"threads"`
 	BLASThreads int    `json:"blas_threads"` // OpenBLAS's own threads; 0 when OpenBLAS is not the BLAS
 	// How libtorch's idle OpenMP threads wait (torch.OpenMPWait:
-	// "GOMP_SPINCOUNT=1000", as gogan sets it); absent without libgomp.
+	// "GOMP_SPINCOUNT=3000", as gogan sets it); absent without libgomp.
 	OpenMPWait   string  `json:"openmp_wait,omitempty"`
 	BatchSize    int     `json:"batch_size"`
 	Warmup       int     `json:"warmup"`
