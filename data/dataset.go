@@ -787,6 +787,9 @@ func ImagesUnder(dir string) ([]string, error) {
 		return nil
 	})
 	if err != nil {
+		if le := asLimit(dir, err); le != nil {
+			return nil, le
+		}
 		return nil, fmt.Errorf("data: scanning %s: %w", dir, err)
 	}
 	sort.Strings(files)
@@ -810,12 +813,21 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 		return d.trustLSUN()
 	}
 	decA, decB := d.decoders()
+	var limitOnce sync.Once
+	var limit *LimitError // the first file the open-file limit kept shut
 	check := func(files []string, dec decoder, kind mapKind, stage string) []fileCheck {
 		res := make([]fileCheck, len(files))
 		var done atomic.Int64
 		var mu sync.Mutex
 		parallelFor(ctx, len(files), openWorkers(d.cfg.Workers), func(i int) {
 			r := &res[i]
+			defer func() {
+				if r.err != nil {
+					if le := asLimit(files[i], r.err); le != nil {
+						limitOnce.Do(func() { limit = le })
+					}
+				}
+			}()
 			if full {
 				im, err := dec(files[i])
 				if err != nil {
@@ -860,6 +872,9 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if limit != nil {
+		return limit // not the files' fault: none is invalid
 	}
 	invalid := d.skipped
 	d.skipped = nil
@@ -1494,6 +1509,9 @@ func (d *Dataset) loadFileAt(files []string, cache []*Image, i, c int) (*Image, 
 		if err == nil {
 			return im, j, nil
 		}
+		if le := asLimit(files[j], err); le != nil {
+			return nil, j, le // a good file: not skipped
+		}
 		if !d.cfg.SkipInvalid {
 			return nil, j, err
 		}
@@ -1711,6 +1729,9 @@ func (d *Dataset) cachedOrDecode(files []string, cache []*Image, j int, dec deco
 		return nil, e.(error)
 	}
 	im, err := dec(files[j])
+	if le := asLimit(files[j], err); le != nil {
+		return nil, le // a good file: not skipped, nor remembered as bad
+	}
 	if err != nil && d.cfg.SkipInvalid {
 		if _, seen := d.bad.LoadOrStore(files[j], err); !seen {
 			d.log.Warn("data: skipping invalid file (data.skip_invalid)", "error", err.Error())

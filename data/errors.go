@@ -2,11 +2,13 @@ package data
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // FileError is what is wrong with one input file.
@@ -20,6 +22,51 @@ func (e *FileError) Unwrap() error { return e.Err }
 
 func fileErr(path string, format string, args ...any) *FileError {
 	return &FileError{Path: path, Err: fmt.Errorf(format, args...)}
+}
+
+// LimitError is a file that could not be opened because the process (or
+// the system) has as many files open as it may (EMFILE, ENFILE): nothing is
+// wrong with the file, so it is not an invalid one, data.skip_invalid does
+// not skip it (a good file would be left out of the training data), and the
+// message says which limit to raise.
+type LimitError struct {
+	Path string
+	Err  error // the open's error, naming the file
+}
+
+func (e *LimitError) Error() string {
+	msg := "data: " + e.Path + ": " + e.Err.Error() + ": "
+	if errors.Is(e.Err, syscall.ENFILE) {
+		return msg + "the system's table of open files is full (sysctl fs.file-max), not a fault of the file: close other programs' files or raise fs.file-max, or lower data.workers"
+	}
+	var lim syscall.Rlimit
+	have := ""
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
+		have = fmt.Sprintf(" (ulimit -n: %d)", lim.Cur)
+	}
+	return msg + "this process has as many files open as its limit allows" + have + ", not a fault of the file: raise the limit (ulimit -n 4096) or lower data.workers"
+}
+
+// Unwrap gives the errno alone: a LimitError is no FileError.
+func (e *LimitError) Unwrap() error {
+	for _, errno := range []error{syscall.EMFILE, syscall.ENFILE} {
+		if errors.Is(e.Err, errno) {
+			return errno
+		}
+	}
+	return nil
+}
+
+// asLimit is err as a LimitError when it is the open-file limit's, else nil.
+func asLimit(path string, err error) *LimitError {
+	if err == nil || !errors.Is(err, syscall.EMFILE) && !errors.Is(err, syscall.ENFILE) {
+		return nil
+	}
+	var fe *FileError
+	if errors.As(err, &fe) {
+		path, err = fe.Path, fe.Err
+	}
+	return &LimitError{Path: path, Err: err}
 }
 
 // InvalidFilesError lists every invalid file found while a dataset was

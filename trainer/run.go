@@ -507,6 +507,14 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		err = fmt.Errorf("%w\nfix or replace %s, %s; where the open reads headers only (over 20000 images, LSUN), "+
 			"--set data.skip_invalid=true skips such images as they are read", err, bad.Path, next)
 	}
+	if lim := (*data.LimitError)(nil); err != nil && errors.As(err, &lim) {
+		// Not the file's fault: the same run goes on once the limit is raised.
+		next := s.continueText(rd.Path)
+		if s.ckpt == "" {
+			next = "then run the same gogan train command again"
+		}
+		err = fmt.Errorf("%w\n%s", err, next)
+	}
 	if size := (*sizeError)(nil); err != nil && errors.As(err, &size) && s.step > 0 && s.ckpt != "" {
 		// Removed, the dataset lacks a sample the checkpoint's loader
 		// position counts: resume refuses it (Loader.Restore).
@@ -538,7 +546,8 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 func (s *session) keepsStepsAt(err error) bool {
 	var bad *data.FileError
 	var size *sizeError
-	return (errors.As(err, &bad) || errors.As(err, &size)) && s.unsaved()
+	var lim *data.LimitError
+	return (errors.As(err, &bad) || errors.As(err, &size) || errors.As(err, &lim)) && s.unsaved()
 }
 
 // checkpointBefore writes the checkpoint of a run stopping at stop, so that
