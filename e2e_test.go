@@ -1485,3 +1485,26 @@ func TestResumeNamesTheSetThatChangesTheNetworks(t *testing.T) {
 		}
 	}
 }
+
+// TestFileSizeLimitSaysWhatToRaise: a checkpoint that grows past the
+// process's file-size limit (ulimit -f; or FAT32's 4 GiB) stops the run as a
+// full disk does, naming the limit and what to do, with nothing
+// half-written left; it said "file too large" alone.
+func TestFileSizeLimitSaysWhatToRaise(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	args := append([]string{goganBin, "train"}, smallDCGAN(run, "train.max_steps=3", "train.checkpoint_every=1")...)
+	cmd := exec.Command("bash", append([]string{"-c", `ulimit -f 100; exec "$@"`, "bash"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	for _, want := range []string{"file too large", "the process's file-size limit (ulimit -f: 100 KiB)", "raise the limit (ulimit -f unlimited)",
+		"then run the same gogan train command again"} {
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("a run past ulimit -f: %v, want it to say %q\n%s", err, want, out)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(run, "checkpoints", "*")); len(left) > 0 {
+		t.Errorf("left in checkpoints/: %v", left)
+	}
+	if left, _ := filepath.Glob(filepath.Join(run, "checkpoints", ".*")); len(left) > 0 {
+		t.Errorf("half-written checkpoint folders left: %v", left)
+	}
+}

@@ -520,6 +520,16 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		// position counts: resume refuses it (Loader.Restore).
 		err = fmt.Errorf("%w\nto go on with this run, resize the image to a size the networks take, %s", err, s.continueText(rd.Path))
 	}
+	if err != nil && errors.Is(err, syscall.EFBIG) {
+		too := "the largest file the process's file-size limit" + fileSizeLimit() + " or the file system (FAT32's 4 GiB) allows"
+		if s.ckpt == "" {
+			err = fmt.Errorf("%w\na file of %s grew past %s, before the run wrote a checkpoint: raise the limit (ulimit -f unlimited) or give an out on another file system, then run the same gogan train command again (there is nothing to resume)",
+				err, rd.Path, too)
+		} else {
+			err = fmt.Errorf("%w\na file of %s grew past %s; the newest good checkpoint is %s: raise the limit (ulimit -f unlimited) or move the run folder to another file system, then continue with %s",
+				err, rd.Path, too, s.lastCheckpointText(), resumeCommand(rd.Path))
+		}
+	}
 	if err != nil && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)) {
 		if s.ckpt == "" { // a new run, none written yet
 			err = fmt.Errorf("%w\nthe disk of %s is full, before the run wrote a checkpoint: free space, then run the same gogan train command again (there is nothing to resume)",
@@ -533,6 +543,16 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		s.endWatch(res, err)
 	}
 	return res, err
+}
+
+// fileSizeLimit is the process's file-size limit for a message, " (ulimit
+// -f: 500 KiB)", or "" where there is none.
+func fileSizeLimit() string {
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_FSIZE, &lim) != nil || lim.Cur == ^uint64(0) { // RLIM_INFINITY
+		return ""
+	}
+	return fmt.Sprintf(" (ulimit -f: %d KiB)", lim.Cur/1024)
 }
 
 // keepsStepsAt says whether a run stopping at err checkpoints the steps it
@@ -1348,9 +1368,10 @@ func (s *session) takeRealGrid(b *stagedBatch, sample bool) error {
 // written (writing). The step's training is kept first (drawing changes no
 // weight): its checkpoint is written already where it has one, and written
 // now where it has none (train.sample_every apart from checkpoint_every). A
-// full disk is said by run, as for any write.
+// full disk, or a file past the file-size limit, is said by run, as for any
+// write.
 func (s *session) gridErr(err error, writing bool) error {
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG) {
 		return err
 	}
 	if s.unsaved() {
