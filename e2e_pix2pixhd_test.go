@@ -293,6 +293,14 @@ func TestPix2PixHDBadVGGWeights(t *testing.T) {
 			t.Errorf("model.vgg_weights=%q: a checkpoint was written", c.vgg)
 		}
 	}
+	// no home folder, so no cache: said so, not an empty path
+	for _, k := range []string{"TORCH_HOME", "XDG_CACHE_HOME", "HOME"} {
+		t.Setenv(k, "")
+	}
+	want := "which torch.hub's cache (none: HOME, XDG_CACHE_HOME and TORCH_HOME are unset; set TORCH_HOME) does not hold"
+	if out, err := gogan(t, append([]string{"train"}, smallHD(root, "", filepath.Join(base, "nohome"), "train.max_steps=1")...)...); err == nil || !strings.Contains(out, want) {
+		t.Errorf("no home folder: %v, want %q\n%s", err, want, out)
+	}
 }
 
 // featureHD is smallHD with pix2pixHD's feature encoder, without the VGG loss.

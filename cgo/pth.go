@@ -615,3 +615,12 @@ func HubCheckpoints() string {
 	}
 	return filepath.Join(home, "hub", "checkpoints")
 }
+
+// HubCheckpointsName is HubCheckpoints for messages: the folder, or why
+// there is none.
+func HubCheckpointsName() string {
+	if dir := HubCheckpoints(); dir != "" {
+		return dir
+	}
+	return "(none: HOME, XDG_CACHE_HOME and TORCH_HOME are unset; set TORCH_HOME)"
+}

@@ -147,6 +147,9 @@ var hubHash = regexp.MustCompile(`^pt_inception-.*-([0-9a-f]{8,})\.pth$`)
 // refused by name. A pt_inception-*-HASH.pth file must match the hash
 // prefix its name carries, as torch.hub checks it.
 func LoadInception(path string, dev torch.Device) (*Inception, error) {
+	if path == "" { // DefaultInceptionWeights without a cache folder
+		return nil, fmt.Errorf("FID Inception weights: torch.hub's cache %s holds no %s: give --inception with the file (a release asset of github.com/mseitzer/pytorch-fid)", torch.HubCheckpointsName(), InceptionWeightsFile)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		if os.IsNotExist(err) {

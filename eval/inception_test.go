@@ -294,3 +294,17 @@ func TestInceptionFIDOfACheckpointIsItsPNGs(t *testing.T) {
 		t.Error("a refused --save-stats left a file")
 	}
 }
+
+// TestInceptionWeightsWithoutACache: with no home folder (HOME,
+// XDG_CACHE_HOME and TORCH_HOME unset) there is no torch.hub cache to find
+// the weights in, and the error says so, where it named an empty path.
+func TestInceptionWeightsWithoutACache(t *testing.T) {
+	for _, k := range []string{"TORCH_HOME", "XDG_CACHE_HOME", "HOME"} {
+		t.Setenv(k, "")
+	}
+	_, err := LoadInception(DefaultInceptionWeights(), torch.CPUDevice)
+	want := "torch.hub's cache (none: HOME, XDG_CACHE_HOME and TORCH_HOME are unset; set TORCH_HOME) holds no pt_inception-2015-12-05-6726825d.pth: give --inception"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want %q", err, want)
+	}
+}

@@ -600,7 +600,7 @@ func vggWeights(v string) (string, error) {
 		}
 	}
 	if v != "" {
-		return "", fmt.Errorf("model.vgg_weights %s: no such file here nor in torch.hub's cache %s: give its path, or train.no_vgg_loss=true", v, hub)
+		return "", fmt.Errorf("model.vgg_weights %s: no such file here nor in torch.hub's cache %s: give its path, or train.no_vgg_loss=true", v, torch.HubCheckpointsName())
 	}
-	return "", fmt.Errorf("the VGG19 perceptual loss needs torchvision's ImageNet weights, %s, which torch.hub's cache %s does not hold: set model.vgg_weights to the file (torchvision.models.vgg19(weights=\"IMAGENET1K_V1\") saves it in that cache), or train.no_vgg_loss=true", vggFile, hub)
+	return "", fmt.Errorf("the VGG19 perceptual loss needs torchvision's ImageNet weights, %s, which torch.hub's cache %s does not hold: set model.vgg_weights to the file (torchvision.models.vgg19(weights=\"IMAGENET1K_V1\") saves it in that cache), or train.no_vgg_loss=true", vggFile, torch.HubCheckpointsName())
 }
