@@ -1122,9 +1122,18 @@ func TestRanksOfAnotherWorldSizeAreTold(t *testing.T) {
 			t.Errorf("rank %d of another WORLD_SIZE than the other's: %v, want it told the ranks disagree on WORLD_SIZE\n%s", r, c.err, c.out)
 		}
 	}
-	c, o := start(filepath.Join(base, "alone"), freeTCPPort(t), 0, 2)
-	if err := c.Wait(); err == nil || !strings.Contains(o.String(), "not all 2 ranks joined within train.dist_timeout, 5s") {
-		t.Errorf("rank 0 of 2 started alone: %v, want it told not every rank joined\n%s", err, o.String())
+	// alone, rank 0 or a rank 1 whose job's variables were left set: said
+	// while it waits (a quarter of the timeout in; 30 s by default), not
+	// only when the wait is over
+	for rank := range 2 {
+		c, o := start(filepath.Join(base, fmt.Sprint("alone", rank)), freeTCPPort(t), rank, 2)
+		err := c.Wait()
+		for _, want := range []string{"rank " + fmt.Sprint(rank) + " of 2: still waiting for the other ranks", "left in its environment from another job waits for ranks that never come: unset them",
+			"not all 2 ranks joined within train.dist_timeout, 5s"} {
+			if err == nil || !strings.Contains(o.String(), want) {
+				t.Errorf("rank %d of 2 started alone: %v, want it told %q\n%s", rank, err, want, o.String())
+			}
+		}
 	}
 }
 

@@ -149,8 +149,10 @@ func (j *Job) Join(dev torch.Device, timeout time.Duration) error {
 	if unresolved != nil {
 		slog.Warn(fmt.Sprintf("rank %d: MASTER_ADDR %s does not resolve here (%v): waiting for it up to train.dist_timeout (%v), as for a host still starting; if the name is wrong, stop the job and give rank 0's host", j.Rank, j.Addr, unresolved, timeout))
 	}
+	stopNotice := j.noticeWaiting(timeout)
 	err := torch.InitGroup(torch.GroupOptions{Backend: j.Backend, Rank: j.Rank, World: j.World, Addr: j.Addr, Port: j.Port,
 		AgentStore: j.AgentStore, Prefix: prefix, IfName: j.IfName, Timeout: timeout})
+	stopNotice()
 	if err != nil {
 		hint := joinHint(err, j.World, timeout)
 		// A name that did not resolve as the wait began, and still does
@@ -165,6 +167,32 @@ func (j *Job) Join(dev torch.Device, timeout time.Duration) error {
 		return fmt.Errorf("rank %d of %d: joining the process group at %s:%d (%s): %w%s", j.Rank, j.World, j.Addr, j.Port, j.Backend, err, hint)
 	}
 	return nil
+}
+
+// noticeWaiting warns while the join waits, after a quarter of timeout (at
+// most 30 s) and every 5 minutes after, that this rank still waits for the
+// others: the wait is otherwise silent up to train.dist_timeout (30 min),
+// also for a process started alone with a job's RANK and WORLD_SIZE left in
+// its environment, waiting for ranks that never come. The returned func
+// ends the warnings.
+func (j *Job) noticeWaiting(timeout time.Duration) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		start := time.Now()
+		t := time.NewTimer(min(30*time.Second, timeout/4))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				slog.Warn(fmt.Sprintf("rank %d of %d: still waiting for the other ranks at %s:%d after %v (up to train.dist_timeout, %v): each rank joins once it has opened its data; a process started alone with RANK and WORLD_SIZE left in its environment from another job waits for ranks that never come: unset them",
+					j.Rank, j.World, j.Addr, j.Port, time.Since(start).Round(time.Second), timeout))
+				t.Reset(5 * time.Minute)
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // resolve says why addr names no host here (nil for an IP address, or a
