@@ -1361,13 +1361,13 @@ func TestResumeCommandOfARunNamedLikeAFlag(t *testing.T) {
 
 // TestOutOfMemorySaysWhatToLower: a step that cannot allocate its
 // activations (here under a 6 GB address-space limit) stops with libtorch's
-// error and what to lower.
+// error and what to lower, naming the limit beside the device.
 func TestOutOfMemorySaysWhatToLower(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "oom")
 	out, err := exec.Command("bash", "-c", `ulimit -v 6000000; exec "$0" "$@"`, goganBin, "train", "--quiet", "--set", "out="+run,
 		"--set", "data.batch_size=2048", "--set", "data.image_size=128", "--set", "train.max_steps=3", "--set", "data.max_samples=4096").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "can't allocate memory") ||
-		!strings.Contains(string(out), "the step needs more memory than the device (cpu) has: lower data.batch_size") {
+		!strings.Contains(string(out), "the step needs more memory than the device (cpu, or this process's address-space limit, ulimit -v: 5859 MiB) has: lower data.batch_size") {
 		t.Fatalf("a step out of memory: %v\n%s", err, out)
 	}
 }

@@ -493,8 +493,8 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		err = job.Explain(err) // before status.json records it
 	}
 	if err != nil && torch.IsOutOfMemory(err) {
-		err = fmt.Errorf("%w\nthe step needs more memory than the device (%s) has: lower data.batch_size, the image size or the networks' widths (model.ngf, model.ndf); the newest good checkpoint is %s",
-			err, s.dev, s.lastCheckpointText())
+		err = fmt.Errorf("%w\nthe step needs more memory than the device (%s%s) has: lower data.batch_size, the image size or the networks' widths (model.ngf, model.ndf); the newest good checkpoint is %s",
+			err, s.dev, addressSpaceLimit(s.dev), s.lastCheckpointText())
 	}
 	var bad *data.FileError
 	if err != nil && errors.As(err, &bad) && !errors.Is(err, syscall.ENOSPC) {
@@ -543,6 +543,18 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		s.endWatch(res, err)
 	}
 	return res, err
+}
+
+// addressSpaceLimit is, for a CPU run under an address-space limit
+// (ulimit -v), that limit for the out-of-memory message, which otherwise
+// blames the machine's memory: ", or this process's address-space limit,
+// ulimit -v: 6000 MiB".
+func addressSpaceLimit(dev torch.Device) string {
+	var lim syscall.Rlimit
+	if dev.IsCUDA() || syscall.Getrlimit(syscall.RLIMIT_AS, &lim) != nil || lim.Cur == ^uint64(0) { // RLIM_INFINITY
+		return ""
+	}
+	return fmt.Sprintf(", or this process's address-space limit, ulimit -v: %d MiB", lim.Cur>>20)
 }
 
 // fileSizeLimit is the process's file-size limit for a message, " (ulimit
