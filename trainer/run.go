@@ -500,20 +500,12 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 	if err != nil && errors.As(err, &bad) && !errors.Is(err, syscall.ENOSPC) {
 		// A file the open did not read whole (large folders, LSUN) failed
 		// when its batch came.
-		next := s.continueText(rd.Path)
-		if s.ckpt == "" {
-			next = "then run the same gogan train command again"
-		}
 		err = fmt.Errorf("%w\nfix or replace %s, %s; where the open reads headers only (over 20000 images, LSUN), "+
-			"--set data.skip_invalid=true skips such images as they are read", err, bad.Path, next)
+			"--set data.skip_invalid=true skips such images as they are read", err, bad.Path, s.continueText(rd.Path))
 	}
 	if lim := (*data.LimitError)(nil); err != nil && errors.As(err, &lim) {
 		// Not the file's fault: the same run goes on once the limit is raised.
-		next := s.continueText(rd.Path)
-		if s.ckpt == "" {
-			next = "then run the same gogan train command again"
-		}
-		err = fmt.Errorf("%w\n%s", err, next)
+		err = fmt.Errorf("%w\n%s", err, s.continueText(rd.Path))
 	}
 	if size := (*sizeError)(nil); err != nil && errors.As(err, &size) && s.step > 0 && s.ckpt != "" {
 		// Removed, the dataset lacks a sample the checkpoint's loader
@@ -521,23 +513,11 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		err = fmt.Errorf("%w\nto go on with this run, resize the image to a size the networks take, %s", err, s.continueText(rd.Path))
 	}
 	if err != nil && errors.Is(err, syscall.EFBIG) {
-		too := "the largest file the process's file-size limit" + fileSizeLimit() + " or the file system (FAT32's 4 GiB) allows"
-		if s.ckpt == "" {
-			err = fmt.Errorf("%w\na file of %s grew past %s, before the run wrote a checkpoint: raise the limit (ulimit -f unlimited) or give an out on another file system, then run the same gogan train command again (there is nothing to resume)",
-				err, rd.Path, too)
-		} else {
-			err = fmt.Errorf("%w\na file of %s grew past %s; the newest good checkpoint is %s: raise the limit (ulimit -f unlimited) or move the run folder to another file system, then continue with %s",
-				err, rd.Path, too, s.lastCheckpointText(), resumeCommand(rd.Path))
-		}
+		err = s.writeStopped(err, rd.Path, "a file of "+rd.Path+" grew past the largest file the process's file-size limit"+fileSizeLimit()+
+			" or the file system (FAT32's 4 GiB) allows", "raise the limit (ulimit -f unlimited) or put the run folder on another file system")
 	}
 	if err != nil && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)) {
-		if s.ckpt == "" { // a new run, none written yet
-			err = fmt.Errorf("%w\nthe disk of %s is full, before the run wrote a checkpoint: free space, then run the same gogan train command again (there is nothing to resume)",
-				err, rd.Path)
-		} else {
-			err = fmt.Errorf("%w\nthe disk of %s is full; the newest good checkpoint is %s: free space, then continue with %s",
-				err, rd.Path, s.lastCheckpointText(), resumeCommand(rd.Path))
-		}
+		err = s.writeStopped(err, rd.Path, "the disk of "+rd.Path+" is full", "free space")
 	}
 	if s.lead {
 		s.endWatch(res, err)
@@ -555,6 +535,17 @@ func addressSpaceLimit(dev torch.Device) string {
 		return ""
 	}
 	return fmt.Sprintf(", or this process's address-space limit, ulimit -v: %d MiB", lim.Cur>>20)
+}
+
+// writeStopped is err, a write of run's files that the storage refused,
+// with why (the disk is full, a file passed a size limit) and what to do
+// (fix), then how the run goes on: the same gogan train again where it
+// wrote no checkpoint yet, else a resume from the newest good one.
+func (s *session) writeStopped(err error, run, why, fix string) error {
+	if s.ckpt == "" { // a new run, none written yet
+		return fmt.Errorf("%w\n%s, before the run wrote a checkpoint: %s, then run the same gogan train command again (there is nothing to resume)", err, why, fix)
+	}
+	return fmt.Errorf("%w\n%s; the newest good checkpoint is %s: %s, then continue with %s", err, why, s.lastCheckpointText(), fix, resumeCommand(run))
 }
 
 // fileSizeLimit is the process's file-size limit for a message, " (ulimit
@@ -1696,8 +1687,11 @@ func (s *session) lastCheckpointText() string {
 }
 
 // continueText says how a run its data stopped goes on from its newest
-// checkpoint, once the data are fixed.
+// checkpoint, once the data are fixed, or starts again where it wrote none.
 func (s *session) continueText(run string) string {
+	if s.ckpt == "" {
+		return "then run the same gogan train command again"
+	}
 	return fmt.Sprintf("then continue with %s (the newest good checkpoint is %s)", resumeCommand(run), s.lastCheckpointText())
 }
 
