@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -1506,5 +1508,62 @@ func TestFileSizeLimitSaysWhatToRaise(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(run, "checkpoints", ".*")); len(left) > 0 {
 		t.Errorf("half-written checkpoint folders left: %v", left)
+	}
+}
+
+// TestTaskLimitRefusedNotHung: under a limit of processes and threads
+// (ulimit -u) that leaves no room for libtorch's thread pools, a command
+// stops at once saying which limit and what to do; before, libtorch's
+// pthreadpool waited for ever for a thread that could not start, and the run
+// hung in its first step. RLIMIT_NPROC counts every process of a user and
+// binds no root process, so gogan runs as a uid of its own (root, as make
+// test and CI run, gives it one).
+func TestTaskLimitRefusedNotHung(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("ulimit -u counts every process of this user, this test's included: run as root (make test in CI is) to give gogan a uid of its own")
+	}
+	base := t.TempDir()
+	for _, d := range []string{filepath.Dir(goganBin), filepath.Dir(base), base} {
+		if err := os.Chmod(d, 0o777); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const uid = 61234 // no process runs as it
+	under := func(limit int, args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "prlimit", append([]string{"--nproc=" + strconv.Itoa(limit), "--", goganBin}, args...)...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+		out, err := cmd.CombinedOutput()
+		if ctx.Err() != nil {
+			t.Fatalf("gogan %s under ulimit -u %d: still running after 2 minutes (hung)\n%s", args[0], limit, out)
+		}
+		return string(out), err
+	}
+	limitSaid := func(n int) string {
+		return fmt.Sprintf("the processes and threads of user %d, all its processes together, are limited to %d (ulimit -u); raise the limit, or use fewer threads", uid, n)
+	}
+	// 9 tasks: the Go runtime's first ones leave too few for 2 threads'
+	// pools, in every computing command.
+	for _, args := range [][]string{
+		append([]string{"train"}, smallDCGAN(filepath.Join(base, "r9"), "train.max_steps=2")...),
+		{"sample", "--checkpoint", filepath.Join(base, "none"), "--n", "4"},
+	} {
+		out, err := under(9, args...)
+		if err == nil || !strings.Contains(out, "torch: 2 threads: this process could start") || !strings.Contains(out, limitSaid(9)) {
+			t.Errorf("gogan %s under ulimit -u 9: %v, want a refusal naming the limit\n%s", args[0], err, out)
+		}
+	}
+	// 16 hold 2 threads but not threads=8, which the run's own count checks.
+	out, err := under(16, append([]string{"train"}, smallDCGAN(filepath.Join(base, "r16"), "train.max_steps=2", "threads=8")...)...)
+	if err == nil || !strings.Contains(out, "torch: 8 threads: this process could start") || !strings.Contains(out, limitSaid(16)) {
+		t.Errorf("threads=8 under ulimit -u 16: %v, want a refusal naming the limit\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(base, "r16")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the refused run left its folder: %v", err)
+	}
+	// 14 hold a training of 2 threads (11 at its peak): not refused.
+	if out, err := under(14, append([]string{"train"}, smallDCGAN(filepath.Join(base, "r14"), "train.max_steps=2")...)...); err != nil {
+		t.Errorf("a training of 2 threads under ulimit -u 14: %v\n%s", err, out)
 	}
 }

@@ -52,7 +52,8 @@ func main() {
 
 // computing are the commands whose work runs on libtorch's CPU threads: they
 // start again with libgomp's idle threads spinning briefly
-// (torch.SpinBriefly), which costs the others' quick answers nothing.
+// (torch.SpinBriefly), and make their threads (torch.SetNumThreads), which
+// costs the others' quick answers nothing.
 var computing = map[string]bool{"train": true, "resume": true, "sample": true, "translate": true, "features": true,
 	"serve": true, "eval": true, "bench": true}
 
@@ -63,14 +64,21 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       fmt.Sprintf("%s (libtorch %s, %s)", runfolder.Version, torch.Version(), runtime.Version()),
-		PersistentPreRun: func(c *cobra.Command, _ []string) {
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
 			for ; c.HasParent() && c.Parent().HasParent(); c = c.Parent() {
 			}
-			if computing[c.Name()] {
-				if err := torch.SpinBriefly(); err != nil { // returns only where it did not execute gogan again
-					slog.Warn(err.Error())
-				}
+			if !computing[c.Name()] {
+				return nil
 			}
+			if err := torch.SpinBriefly(); err != nil { // returns only where it did not execute gogan again
+				slog.Warn(err.Error())
+			}
+			// One thread a core this process may use until a command sets its
+			// own count: libtorch's default counts the host's cores, not a
+			// container's CPU limit. SetNumThreads also refuses, rather than
+			// hangs, where a task limit leaves no room for the threads.
+			_, err := torch.SetNumThreads(torch.CPUs())
+			return err
 		},
 	}
 	root.AddCommand(trainCmd(), resumeCmd(), runsCmd(), sampleCmd(), translateCmd(), featuresCmd(), importCmd(), exportCmd(), netsCmd(), configCmd(), benchCmd(), evalCmd(), serveCmd())

@@ -4,11 +4,15 @@ package torch
 import "C"
 
 import (
+	"cmp"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // ManualSeed seeds the default generators of the CPU and of every CUDA device.
@@ -66,12 +70,73 @@ func SetNumThreads(n int) (openBLAS bool, err error) {
 	if n < 1 {
 		return false, fmt.Errorf("torch: thread count %d: must be at least 1", n)
 	}
+	if err := threadRoom(n); err != nil {
+		return false, err
+	}
 	var e *C.char
 	C.gt_set_num_threads(C.int(n), &e)
 	if err := Try(func() { check("set_num_threads", e) }); err != nil {
 		return false, err
 	}
 	return C.gt_openblas_set_num_threads(1) != 0, nil
+}
+
+// threadRoom checks that this process may start the threads that n intra-op
+// threads take (libgomp's n-1 and pthreadpool's n) and two more for the Go
+// runtime and the loader, all at once: a training's peak (7 threads at its
+// start, 9 with n = 1, 11 with 2, 14 with 4). Under a limit of tasks (ulimit -u
+// counts every thread of the user's processes, a container's pids.max those
+// of its cgroup) libtorch does not fail when a thread cannot start:
+// pthreadpool waits for it for ever, and the run hangs in its first step.
+func threadRoom(n int) error {
+	need := 2*n + 1
+	var eno C.int
+	got := int(C.gt_start_threads(C.int(need), &eno))
+	if got >= need {
+		return nil
+	}
+	return fmt.Errorf("torch: %d threads: this process could start %d more threads, not the %d that libtorch's thread pools and gogan take with them (%v): %s; raise the limit, or use fewer threads (GOMAXPROCS caps the default of one a core)",
+		n, got, need, syscall.Errno(eno), taskLimits())
+}
+
+// taskLimits says which limits count this process's threads: the user's
+// (RLIMIT_NPROC, ulimit -u) and its cgroup's (pids.max), where finite.
+func taskLimits() string {
+	var says []string
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(unix.RLIMIT_NPROC, &rl); err == nil && rl.Cur != unix.RLIM_INFINITY {
+		says = append(says, fmt.Sprintf("the processes and threads of user %d, all its processes together, are limited to %d (ulimit -u)", os.Getuid(), rl.Cur))
+	}
+	if max, cur, ok := cgroupPids(); ok {
+		says = append(says, fmt.Sprintf("its cgroup allows %s tasks and runs %s (pids.max, pids.current: a container's --pids-limit)", max, cur))
+	}
+	if len(says) == 0 {
+		return "neither ulimit -u nor a cgroup's pids.max limits them (the kernel's /proc/sys/kernel/threads-max may be reached)"
+	}
+	return strings.Join(says, "; ")
+}
+
+// cgroupPids is the cgroup v2 pids controller's limit and count for this
+// process's cgroup or the nearest ancestor with a finite limit.
+func cgroupPids() (max, cur string, ok bool) {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return "", "", false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		path, found := strings.CutPrefix(line, "0::")
+		if !found {
+			continue
+		}
+		for dir := filepath.Join("/sys/fs/cgroup", path); strings.HasPrefix(dir, "/sys/fs/cgroup/"); dir = filepath.Dir(dir) {
+			m, err := os.ReadFile(filepath.Join(dir, "pids.max"))
+			if v := strings.TrimSpace(string(m)); err == nil && v != "max" {
+				c, _ := os.ReadFile(filepath.Join(dir, "pids.current"))
+				return v, cmp.Or(strings.TrimSpace(string(c)), "?"), true
+			}
+		}
+	}
+	return "", "", false
 }
 
 // CPUs is how many CPUs this process may use, the intra-op thread count

@@ -83,6 +83,9 @@ GTensor gt_rng_state(int dev_type, int dev_index, char **err);
 void gt_set_rng_state(int dev_type, int dev_index, GTensor state, char **err);
 void gt_set_num_threads(int n, char **err);
 int gt_num_threads(void);
+/* Starts k threads that wait until all have started, then ends them: how many
+ * started (k, or fewer with pthread_create's error in *err_no). */
+int gt_start_threads(int k, int *err_no);
 /* Sets OpenBLAS's own thread count if OpenBLAS is the loaded BLAS; returns 1 if it is. */
 int gt_openblas_set_num_threads(int n);
 /* OpenBLAS's own thread count; 0 when OpenBLAS is not the loaded BLAS. */

@@ -7,6 +7,10 @@
 #include <torch/version.h>
 
 #include <climits>
+#include <condition_variable>
+#include <mutex>
+#include <pthread.h>
+#include <vector>
 
 #ifdef GOGAN_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -266,6 +270,46 @@ void gt_set_num_threads(int n, char **err) {
   GT_CATCH()
 }
 int gt_num_threads(void) { return at::get_num_threads(); }
+
+namespace {
+struct Gate {
+  std::mutex m;
+  std::condition_variable cv;
+  bool open = false;
+};
+
+void *wait_at_gate(void *arg) {
+  auto *g = static_cast<Gate *>(arg);
+  std::unique_lock<std::mutex> lock(g->m);
+  g->cv.wait(lock, [g] { return g->open; });
+  return nullptr;
+}
+}  // namespace
+
+int gt_start_threads(int k, int *err_no) {
+  // All k alive at once, as libtorch's pools will be, with the default
+  // attributes its pools start theirs with (a small stack would not hold
+  // libtorch's thread-local storage: EINVAL).
+  Gate gate;
+  std::vector<pthread_t> started;
+  *err_no = 0;
+  for (int i = 0; i < k; i++) {
+    pthread_t t;
+    int rc = pthread_create(&t, nullptr, wait_at_gate, &gate);
+    if (rc != 0) {
+      *err_no = rc;
+      break;
+    }
+    started.push_back(t);
+  }
+  {
+    std::lock_guard<std::mutex> lock(gate.m);
+    gate.open = true;
+  }
+  gate.cv.notify_all();
+  for (auto t : started) pthread_join(t, nullptr);
+  return static_cast<int>(started.size());
+}
 
 int gt_openblas_set_num_threads(int n) {
   using setter = void (*)(int);
