@@ -164,22 +164,6 @@ func withoutFlag(args []string, flag string) []string {
 	return out
 }
 
-// resumeCommand is the command that continues a stopped run as it ran: a
-// data-parallel job of one machine with as many processes (a resume on
-// another number of ranks is no longer the run an uninterrupted job makes);
-// one of several machines with torchrun's command again on each.
-func resumeCommand(run string) string {
-	run = gan.PathArg(run)
-	cmd := gan.Command(os.Args[0], "resume", run)
-	if w, _ := strconv.Atoi(os.Getenv("WORLD_SIZE")); w > 1 {
-		if lw, _ := strconv.Atoi(os.Getenv("LOCAL_WORLD_SIZE")); lw == w {
-			return gan.Command(os.Args[0], "resume", run, "--nproc", strconv.Itoa(w))
-		}
-		return cmd + "   (under torchrun on every machine, as this job was started)"
-	}
-	return cmd
-}
-
 // finish prints where the results are and maps a signal stop to its exit code.
 func finish(res *trainer.Result) error {
 	r := res.Run
@@ -192,7 +176,7 @@ func finish(res *trainer.Result) error {
 	}
 	fmt.Printf("step %d, epoch %d\nsamples:    %s\nreport:     %s\ncheckpoint: %s\n", res.Step, res.Epoch, r.LatestSamplePath(), r.ReportPath(), res.Checkpoint)
 	if res.Signal != nil {
-		fmt.Printf("stopped by %v; continue with:\n  %s\n", res.Signal, resumeCommand(r.Path))
+		fmt.Printf("stopped by %v; continue with:\n  %s\n", res.Signal, trainer.ResumeCommand(r.Path))
 		os.Exit(trainer.ExitCode(res.Signal))
 	}
 	return nil

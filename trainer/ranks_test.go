@@ -36,3 +36,25 @@ func TestBatchNormDiffersOnAnotherRankCount(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeCommandIsTheJobs: the command every message gives to continue a
+// run (a refusal, a stop on a full disk or a bad file, a signal's) is the
+// job's: with --nproc where one machine's ranks ran it (the trainer's
+// messages gave a bare resume, which goes on with one process), torchrun's
+// again on every machine of several; a folder named like a flag as ./-run,
+// one with a space quoted.
+func TestResumeCommandIsTheJobs(t *testing.T) {
+	for _, c := range []struct{ run, world, local, want string }{
+		{"/r/a b", "", "", "gogan resume '/r/a b'"},
+		{"-run", "", "", "gogan resume ./-run"},
+		{"/r/a b", "1", "1", "gogan resume '/r/a b'"},
+		{"/r/a b", "2", "2", "gogan resume '/r/a b' --nproc 2"},
+		{"/r/x", "4", "2", "gogan resume /r/x   (under torchrun on every machine, as this job was started)"},
+	} {
+		t.Setenv("WORLD_SIZE", c.world)
+		t.Setenv("LOCAL_WORLD_SIZE", c.local)
+		if got := ResumeCommand(c.run); got != c.want {
+			t.Errorf("WORLD_SIZE=%q LOCAL_WORLD_SIZE=%q: ResumeCommand(%q) = %q, want %q", c.world, c.local, c.run, got, c.want)
+		}
+	}
+}

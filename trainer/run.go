@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -103,7 +104,7 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 				return rd, false, fmt.Errorf("run folder %s holds checkpoints, none of them valid (%v): move %s aside to train it again from the start, or set out to a new folder",
 					rd.Path, err, rd.CheckpointsPath())
 			}
-			return rd, false, fmt.Errorf("run folder %s already holds checkpoints (newest: step %d): continue it with `%s`, or set out to a new folder", rd.Path, cks[0].Step, resumeCommand(rd.Path))
+			return rd, false, fmt.Errorf("run folder %s already holds checkpoints (newest: step %d): continue it with `%s`, or set out to a new folder", rd.Path, cks[0].Step, ResumeCommand(rd.Path))
 		}
 		os.Remove(rd.RefusedJobPath()) // a new run: whatever was refused here is gone
 		return rd, false, nil
@@ -156,7 +157,7 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 			if !ok {
 				run = "RUN"
 			}
-			return nil, fmt.Errorf("resume %s: a checkpoint folder; resume takes the run folder it is in (%s), and goes on from its newest valid checkpoint", dir, resumeCommand(run))
+			return nil, fmt.Errorf("resume %s: a checkpoint folder; resume takes the run folder it is in (%s), and goes on from its newest valid checkpoint", dir, ResumeCommand(run))
 		}
 		return nil, fmt.Errorf("resume %s: not a gogan run folder (no config.yaml): %w", dir, err)
 	}
@@ -545,7 +546,7 @@ func (s *session) writeStopped(err error, run, why, fix string) error {
 	if s.ckpt == "" { // a new run, none written yet
 		return fmt.Errorf("%w\n%s, before the run wrote a checkpoint: %s, then run the same gogan train command again (there is nothing to resume)", err, why, fix)
 	}
-	return fmt.Errorf("%w\n%s; the newest good checkpoint is %s: %s, then continue with %s", err, why, s.lastCheckpointText(), fix, resumeCommand(run))
+	return fmt.Errorf("%w\n%s; the newest good checkpoint is %s: %s, then continue with %s", err, why, s.lastCheckpointText(), fix, ResumeCommand(run))
 }
 
 // fileSizeLimit is the process's file-size limit for a message, " (ulimit
@@ -1390,7 +1391,7 @@ func (s *session) gridErr(err error, writing bool) error {
 		return fmt.Errorf("sample grid: %w\n%s, then run the same gogan train command again (no checkpoint was written yet)", err, fix)
 	}
 	return fmt.Errorf("sample grid: %w\nthe newest good checkpoint is %s: %s, then continue with %s",
-		err, s.ckpt, fix, resumeCommand(s.rd.Path))
+		err, s.ckpt, fix, ResumeCommand(s.rd.Path))
 }
 
 // page says whether the report page keeps refreshing (a run in progress).
@@ -1420,7 +1421,7 @@ func (s *session) report(status string, p page) {
 	if p == livePage {
 		info.DueBy = s.reportDue()
 		run, _ := filepath.Abs(s.rd.Path) // the page is read elsewhere than the trainer's folder
-		info.RunsCommand, info.ResumeCommand = gan.Command("gogan", "runs", gan.PathArg(filepath.Dir(run))), resumeCommand(run)
+		info.RunsCommand, info.ResumeCommand = gan.Command("gogan", "runs", gan.PathArg(filepath.Dir(run))), ResumeCommand(run)
 	}
 	if err := report.WriteReport(s.rd, info); err != nil {
 		slog.Warn("report", "err", err)
@@ -1692,13 +1693,24 @@ func (s *session) continueText(run string) string {
 	if s.ckpt == "" {
 		return "then run the same gogan train command again"
 	}
-	return fmt.Sprintf("then continue with %s (the newest good checkpoint is %s)", resumeCommand(run), s.lastCheckpointText())
+	return fmt.Sprintf("then continue with %s (the newest good checkpoint is %s)", ResumeCommand(run), s.lastCheckpointText())
 }
 
-// resumeCommand is the command that continues the run in folder run, as a
-// shell reads it (a folder named -x given as ./-x, one with spaces quoted).
-func resumeCommand(run string) string {
-	return gan.Command("gogan", "resume", gan.PathArg(run))
+// ResumeCommand is the command that continues the run in folder run, as a
+// shell reads it (a folder named -x given as ./-x, one with spaces quoted),
+// and as the run ran: a data-parallel job of one machine with as many
+// processes (a resume on another number of ranks is no longer the run an
+// uninterrupted job makes); one of several machines with torchrun's command
+// again on each.
+func ResumeCommand(run string) string {
+	run = gan.PathArg(run)
+	if w, _ := strconv.Atoi(os.Getenv("WORLD_SIZE")); w > 1 {
+		if lw, _ := strconv.Atoi(os.Getenv("LOCAL_WORLD_SIZE")); lw == w {
+			return gan.Command("gogan", "resume", run, "--nproc", strconv.Itoa(w))
+		}
+		return gan.Command("gogan", "resume", run) + "   (under torchrun on every machine, as this job was started)"
+	}
+	return gan.Command("gogan", "resume", run)
 }
 
 // endEpoch steps the LR schedule and writes the epoch's grid and checkpoint.
