@@ -35,10 +35,11 @@ func featuresCmd() *cobra.Command {
 					return err
 				}
 			}
-			if threads > 0 {
-				if _, err := torch.SetNumThreads(threads); err != nil {
-					return err
-				}
+			if threads == 0 {
+				threads = torch.CPUs()
+			}
+			if _, err := torch.SetNumThreads(threads); err != nil {
+				return err
 			}
 			s, err := pix2pixhd.ClusterFeatures(context.Background(), o, infer.LoadNet)
 			if err != nil {

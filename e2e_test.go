@@ -1531,6 +1531,7 @@ func TestTaskLimitRefusedNotHung(t *testing.T) {
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "prlimit", append([]string{"--nproc=" + strconv.Itoa(limit), "--", goganBin}, args...)...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+		cmd.Env = append(os.Environ(), "GOMAXPROCS=2") // sample's 2 threads on any machine
 		out, err := cmd.CombinedOutput()
 		if ctx.Err() != nil {
 			t.Fatalf("gogan %s under ulimit -u %d: still running after 2 minutes (hung)\n%s", args[0], limit, out)

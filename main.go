@@ -52,8 +52,7 @@ func main() {
 
 // computing are the commands whose work runs on libtorch's CPU threads: they
 // start again with libgomp's idle threads spinning briefly
-// (torch.SpinBriefly), and make their threads (torch.SetNumThreads), which
-// costs the others' quick answers nothing.
+// (torch.SpinBriefly), which costs the others' quick answers nothing.
 var computing = map[string]bool{"train": true, "resume": true, "sample": true, "translate": true, "features": true,
 	"serve": true, "eval": true, "bench": true}
 
@@ -64,21 +63,14 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       fmt.Sprintf("%s (libtorch %s, %s)", runfolder.Version, torch.Version(), runtime.Version()),
-		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+		PersistentPreRun: func(c *cobra.Command, _ []string) {
 			for ; c.HasParent() && c.Parent().HasParent(); c = c.Parent() {
 			}
-			if !computing[c.Name()] {
-				return nil
+			if computing[c.Name()] {
+				if err := torch.SpinBriefly(); err != nil { // returns only where it did not execute gogan again
+					slog.Warn(err.Error())
+				}
 			}
-			if err := torch.SpinBriefly(); err != nil { // returns only where it did not execute gogan again
-				slog.Warn(err.Error())
-			}
-			// One thread a core this process may use until a command sets its
-			// own count: libtorch's default counts the host's cores, not a
-			// container's CPU limit. SetNumThreads also refuses, rather than
-			// hangs, where a task limit leaves no room for the threads.
-			_, err := torch.SetNumThreads(torch.CPUs())
-			return err
 		},
 	}
 	root.AddCommand(trainCmd(), resumeCmd(), runsCmd(), sampleCmd(), translateCmd(), featuresCmd(), importCmd(), exportCmd(), netsCmd(), configCmd(), benchCmd(), evalCmd(), serveCmd())
@@ -247,6 +239,9 @@ func sampleCmd() *cobra.Command {
 				return err
 			}
 			o.TrainMode = gMode == "train"
+			if err := allCores(); err != nil {
+				return err
+			}
 			if err := infer.Sample(o); err != nil {
 				return err
 			}
@@ -265,6 +260,15 @@ func sampleCmd() *cobra.Command {
 	return c
 }
 
+// allCores gives libtorch threads: 0's count for a command without a thread
+// setting of its own: libtorch's default counts the host's cores, not a
+// container's CPU limit. SetNumThreads also refuses, rather than hangs, where
+// a task limit (ulimit -u) leaves no room for the threads.
+func allCores() error {
+	_, err := torch.SetNumThreads(torch.CPUs())
+	return err
+}
+
 func translateCmd() *cobra.Command {
 	var o infer.TranslateOptions
 	c := &cobra.Command{
@@ -279,6 +283,9 @@ func translateCmd() *cobra.Command {
 			sd.SteppingThrough("finishing the current image",
 				"at once: the translations written stay; the one being written may leave a hidden .tmp- file beside it, which the next translate of it removes")
 			o.Stop = sd.Context().Done()
+			if err := allCores(); err != nil {
+				return err
+			}
 			n, err := infer.Translate(o)
 			if stopped := (*infer.Stopped)(nil); errors.As(err, &stopped) {
 				where := fmt.Sprintf("the %d translations written are in %s: the same command again writes them all", n, o.Out)

@@ -11,12 +11,11 @@ import (
 // torch.SpinBriefly), and no command below the root sets a
 // PersistentPreRun of its own: cobra runs only the nearest one, so it
 // would replace the root's, and that command and its subcommands would
-// run with libgomp's 300,000 spins again, and without the check of room for
-// their threads.
+// run with libgomp's 300,000 spins again.
 func TestComputingCommandsStartWithSpinBriefly(t *testing.T) {
 	root := rootCmd()
-	if root.PersistentPreRunE == nil || cobra.EnableTraverseRunHooks {
-		t.Fatal("the root command has no PersistentPreRunE, or cobra runs every parent's hook")
+	if root.PersistentPreRun == nil || cobra.EnableTraverseRunHooks {
+		t.Fatal("the root command has no PersistentPreRun, or cobra runs every parent's hook")
 	}
 	top := map[string]bool{}
 	for _, c := range root.Commands() {
