@@ -220,11 +220,22 @@ func ReadInputs(ctx context.Context, m *Model, root string) (*Inputs, error) {
 	dc.Preprocess, dc.NoFlip, dc.MaxSamples = data.PreprocessNone, true, maxAnalysed
 	dc.Workers, dc.InMemory, dc.SkipInvalid, dc.Validate, dc.Shuffle = 0, false, true, "header", false
 	dc.BatchSize = 1
+	// Unaligned data (CycleGAN) has as many samples as its larger domain,
+	// each pairing A[i mod |A|] with a random B: the input domain's images,
+	// each once, are the first |input| samples with B[i] for B.
+	dc.SerialBatches = dc.Dataset == data.Unaligned
 	ds, err := data.Open(ctx, dc, &data.OpenOptions{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return nil, err
 	}
-	n := min(ds.Len(), maxAnalysed)
+	n := ds.Len()
+	if dc.Dataset == data.Unaligned {
+		na, nb := ds.Streams()
+		if n = na; dc.Direction == "BtoA" {
+			n = nb
+		}
+	}
+	n = min(n, maxAnalysed)
 	var ims []*data.Image
 	for i := 0; i < n; i++ {
 		s, err := ds.Sample(i, 0, 0)

@@ -616,6 +616,48 @@ func TestFacadesPalette(t *testing.T) {
 	}
 }
 
+// TestCycleGANInputsEachOnce: a CycleGAN's page shows its generator's
+// training inputs, the images of its input domain each once. Unaligned data
+// has max(|A|, |B|) samples, each A[i mod |A|] with a random B: read as
+// samples, 3 A images came as 5 (2 twice) and the B side as 5 random picks,
+// and the page said "from 5 training inputs" either way.
+func TestCycleGANInputsEachOnce(t *testing.T) {
+	root := t.TempDir()
+	levels := map[string][]uint8{"trainA": {10, 60, 110}, "trainB": {140, 170, 200, 230, 250}}
+	for dir, vs := range levels {
+		if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range vs {
+			if err := os.WriteFile(filepath.Join(root, dir, fmt.Sprintf("%d.png", i)), pngBytes(t, 40, 40, v), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cfg, err := config.LoadConfig("../configs/cyclegan-facades.yaml", []string{"data.root=" + root, "data.load_size=36", "data.crop_size=32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dir, side := range map[string]string{"AtoB": "trainA", "BtoA": "trainB"} {
+		m := &Model{Config: cfg, Recipe: "cyclegan", Kind: KindTranslate, Direction: dir, PairDirection: dir, Size: 32, InputNC: 3}
+		in, err := ReadInputs(context.Background(), m, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := levels[side]
+		if w := fmt.Sprintf("from %d training inputs in %s", len(want), root); in.Source != w {
+			t.Errorf("%s: source %q, want %q", dir, in.Source, w)
+		}
+		var got []uint8
+		for _, ex := range in.Examples {
+			got = append(got, ex.Pix[0])
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: examples of gray levels %v, want %s's %v, each once", dir, got, side, want)
+		}
+	}
+}
+
 func TestHumanBytes(t *testing.T) {
 	for n, want := range map[int64]string{10 << 20: "10 MiB", 4096: "4 KiB", 1536 << 10: "1.5 MiB", 1000: "1000 bytes"} {
 		if got := humanBytes(n); got != want {
