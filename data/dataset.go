@@ -314,8 +314,40 @@ func abImages(root, phase string, unaligned bool) (dir string, files []string, e
 	if err := abFoldersInside(root, dir, unaligned); err != nil {
 		return "", nil, err
 	}
+	if dir == root {
+		if err := domainFolderAsRoot(root); err != nil {
+			return "", nil, err
+		}
+	}
 	files, err = scanImages(dir, "data.root")
 	return dir, files, err
+}
+
+// domainFolderAsRoot refuses a data.root that is one of two domain folders
+// side by side (datasets/NAME/trainA beside trainB, or A beside B): read as
+// A|B images, each of its images would be cut in halves, one domain's
+// halves trained as the two domains. The references, joining
+// {phase}A to it, find no such folder and fail.
+func domainFolderAsRoot(root string) error {
+	clean := filepath.Clean(root)
+	base := filepath.Base(clean)
+	if !strings.HasSuffix(base, "A") && !strings.HasSuffix(base, "B") {
+		return nil
+	}
+	parent, stem := filepath.Dir(clean), base[:len(base)-1]
+	if !isDir(filepath.Join(parent, stem+"A")) || !isDir(filepath.Join(parent, stem+"B")) {
+		return nil
+	}
+	other := stem + "A"
+	if base == other {
+		other = stem + "B"
+	}
+	if abs, err := filepath.Abs(parent); err == nil {
+		parent = abs
+	}
+	return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
+		"is the domain folder %s/ of %s, beside %s/: read as A|B images side by side, each of its images would be cut in halves, left half domain A and right half domain B; set data.root to %s, the folder that holds the domains (unpaired: recipe cyclegan, data.dataset unaligned)",
+		base, parent, other, parent)}
 }
 
 // abFoldersInside refuses a split folder (data.root/{phase}) holding folders

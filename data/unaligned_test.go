@@ -374,6 +374,41 @@ func TestUnalignedABErrors(t *testing.T) {
 	}
 }
 
+// TestDomainFolderAsRootRefused: data.root set to one of two domain folders
+// (datasets/NAME/trainA beside trainB, or A beside B) is refused, naming
+// the folder that holds them: read as A|B images each photo of the one
+// domain was cut in halves and trained on as both domains, with an info
+// line alone, where the references (joining trainA to it) fail. A folder
+// whose name ends in A without a B beside it is A|B images as before.
+func TestDomainFolderAsRootRefused(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"trainA/1.png", "trainA/2.png", "trainB/1.png", "A/1.png", "B/1.png", "photosA/1.png"} {
+		write(t, filepath.Join(dir, f), encode(t, "png", gradient(40, 40)))
+	}
+	for _, kind := range []string{Unaligned, Aligned} {
+		for _, c := range []struct{ root, other string }{{"trainA", "trainB"}, {"trainB", "trainA"}, {"A", "B"}} {
+			cfg := DefaultConfig(kind)
+			cfg.Root, cfg.Preprocess, cfg.CropSize = filepath.Join(dir, c.root), Crop, 16
+			_, err := Open(context.Background(), cfg, nil)
+			var ce *ConfigError
+			if !errors.As(err, &ce) || ce.Key != "data.root" {
+				t.Errorf("%s, data.root %s/: want a data.root error, got %v", kind, c.root, err)
+				continue
+			}
+			for _, want := range []string{"is the domain folder " + c.root + "/ of " + dir + ", beside " + c.other + "/", "cut in halves", "set data.root to " + dir} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("%s, data.root %s/: want %q in %v", kind, c.root, want, err)
+				}
+			}
+		}
+		cfg := DefaultConfig(kind)
+		cfg.Root, cfg.Preprocess, cfg.CropSize = filepath.Join(dir, "photosA"), Crop, 16
+		if _, err := Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.DiscardHandler)}); err != nil {
+			t.Errorf("%s, data.root photosA/ (no photosB/ beside it): %v", kind, err)
+		}
+	}
+}
+
 // fashionByPixels maps each Fashion-MNIST image (its 784 bytes) of the given
 // split to the labels of the images with those pixels, read straight from
 // the IDX files.
