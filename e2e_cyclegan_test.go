@@ -95,6 +95,48 @@ func TestCycleGANTrainsAndTranslates(t *testing.T) {
 	}
 }
 
+// TestCycleGANEvalOnUnpairedDomains: eval pix2pix of a CycleGAN trained on
+// its own trainA/ and trainB/ (testA/, testB/ beside them: no pairs
+// anywhere) says that the scores need pairs and where they may come from,
+// and how to look at the translations instead; the data's refusal for
+// aligned data told the user to "train unpaired data with recipe cyclegan",
+// which they had. The translate command it names works.
+func TestCycleGANEvalOnUnpairedDomains(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "mine")
+	for dir, n := range map[string]int{"trainA": 3, "trainB": 2, "testA": 2, "testB": 1} {
+		os.MkdirAll(filepath.Join(root, dir), 0o755)
+		for i := range n {
+			writeTestPNG(t, filepath.Join(root, dir, fmt.Sprintf("%d.png", i)), 40+4*i, 40)
+		}
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	out, err := gogan(t, "train", "-c", "configs/cyclegan-facades.yaml", "--quiet", "--set", "out="+run,
+		"--set", "data.root="+root, "--set", "data.load_size=36", "--set", "data.crop_size=32",
+		"--set", "model.netG=resnet_6blocks", "--set", "model.ngf=8", "--set", "model.ndf=8",
+		"--set", "train.max_steps=1", "--set", "threads=2")
+	if err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	out, err = gogan(t, "eval", "pix2pix", "--checkpoint", run, "--device", "cpu", "--threads", "2")
+	if err == nil {
+		t.Fatalf("eval pix2pix on unpaired domains succeeded:\n%s", out)
+	}
+	testA, testB := filepath.Join(root, "testA"), filepath.Join(root, "testB")
+	for _, want := range []string{"(cyclegan) learned from unpaired domains, and data.root " + root + " holds such domains",
+		"no pairs for --phase test", "give pairs with --data-root (A|B images side by side in test/, or files of the same names in A/test/ and B/test/)",
+		"gogan translate --checkpoint " + run + " --input " + testA + " --out DIR (G_A), and --direction BtoA --input " + testB + " (G_B)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("eval pix2pix: want %q in\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "train unpaired data with recipe cyclegan") {
+		t.Errorf("eval pix2pix of a cyclegan run tells to train with recipe cyclegan:\n%s", out)
+	}
+	if out, err := gogan(t, "translate", "--checkpoint", run, "--input", testA, "--out", filepath.Join(t.TempDir(), "out"), "--device", "cpu"); err != nil || !strings.Contains(out, "translated 2 images") {
+		t.Errorf("the translate eval pix2pix names: %v\n%s", err, out)
+	}
+}
+
 // TestCycleGANFacadesHeldOut trains on the CMP facades with the pairing
 // thrown away (A|B images as two unaligned domains), holding out the last 50
 // pairs, and scores both generators on those pairs.

@@ -395,7 +395,7 @@ func unalignedLayout(root, phase string) error {
 	}
 	return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
 		"has %s, CycleGAN's unpaired domains, but no %s/ of A|B pairs: aligned data (pix2pix, and eval pix2pix's scores) needs pairs; train unpaired data with recipe cyclegan (data.dataset=unaligned), or make pairs (the reference's datasets/combine_A_and_B.py)",
-		strings.Join(found, ", "), phase)}
+		strings.Join(found, ", "), phase), Err: ErrUnpairedDomains}
 }
 
 // splitsInAnotherCase refuses a dir holding split folders named in another

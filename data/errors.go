@@ -122,11 +122,21 @@ type ConfigError struct {
 	Key   string
 	Value any
 	Msg   string
+	// Err, when set, says what kind of refusal it is (ErrUnpairedDomains)
+	// for errors.Is; Msg says it in words.
+	Err error
 }
 
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("data: %s: %v: %s", e.Key, quoteIfString(e.Value), e.Msg)
 }
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// ErrUnpairedDomains is the kind of the refusal of aligned data (pairs)
+// from a data.root that holds CycleGAN's unpaired domains ({split}A/,
+// {split}B/) and no {phase}/ of A|B pairs.
+var ErrUnpairedDomains = errors.New("data: unpaired domains, no pairs")
 
 func quoteIfString(v any) any {
 	if s, ok := v.(string); ok {

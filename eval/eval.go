@@ -463,7 +463,8 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	dc = dc.Whole()
 	dc.Trained = ck.Dir
 	dc.Phase = o.Phase
-	if dc.Dataset == data.Unaligned {
+	unpaired := dc.Dataset == data.Unaligned
+	if unpaired {
 		// Trained without pairs, scored on pairs: A|B images or A/ and B/
 		// folders of matching files.
 		if dc.ClassesA != "" {
@@ -479,6 +480,9 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 		dc.Direction, dc.InputNC, dc.OutputNC = tr.PairDirection, tr.InputNC, tr.OutputNC
 		ds, err := data.Open(ctx, dc, nil)
 		if err != nil {
+			if unpaired && errors.Is(err, data.ErrUnpairedDomains) {
+				return nil, unpairedDomainsError(ck.Dir, o.Checkpoint, cfg.Recipe, dc.Root, dc.Phase)
+			}
 			return nil, fmt.Errorf("eval pix2pix: data (data.root %s, --phase %s): %w", dc.Root, dc.Phase, err)
 		}
 		if !ds.Paired() {
@@ -544,6 +548,24 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 		res.Out = o.Out
 	}
 	return res, nil
+}
+
+// unpairedDomainsError is eval pix2pix's answer for a run trained on
+// unpaired domains (CycleGAN's trainA/, trainB/) scored on a data.root that
+// holds such domains and no pairs: the data's own refusal, written for
+// aligned data, told the user to train with recipe cyclegan, which they had.
+// It says what the scores need and how to look at the translations.
+func unpairedDomainsError(dir, checkpoint, recipe, root, phase string) error {
+	var look string
+	a, b := filepath.Join(root, phase+"A"), filepath.Join(root, phase+"B")
+	if st, err := os.Stat(a); err == nil && st.IsDir() {
+		if st, err := os.Stat(b); err == nil && st.IsDir() {
+			look = fmt.Sprintf("; to look at its translations instead: gogan translate --checkpoint %[1]s --input %[2]s --out DIR (G_A), and --direction BtoA --input %[3]s (G_B); gogan eval fid %[3]s DIR compares G_A's with domain B",
+				checkpoint, a, b)
+		}
+	}
+	return fmt.Errorf("eval pix2pix: checkpoint %[1]s (%[2]s) learned from unpaired domains, and data.root %[3]s holds such domains ({split}A/, {split}B/) but no pairs for --phase %[4]s: L1, PSNR and SSIM score each output against its input's true partner; give pairs with --data-root (A|B images side by side in %[4]s/, or files of the same names in A/%[4]s/ and B/%[4]s/)%[5]s",
+		dir, recipe, root, phase, look)
 }
 
 // trainedOn says what a checkpoint whose data config was tc trained on
