@@ -124,6 +124,11 @@ func Run(cfg *config.Config, warmup, steps int) (res Result, err error) {
 		return res, err
 	}
 	res.Device = dev.String()
+	if dev.IsCUDA() {
+		if _, err := torch.SetCUDADevice(dev); err != nil { // as a training run does
+			return res, err
+		}
+	}
 	threads := cfg.Threads
 	if threads == 0 {
 		threads = torch.CPUs()

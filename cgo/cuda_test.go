@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -162,4 +163,35 @@ func TestCUDALongRunLeaksNothing(t *testing.T) {
 	}
 	w.Free()
 	opt.Free()
+}
+
+// TestSetCUDADevice: SetCUDADevice makes each device current on this thread
+// in turn and returns the one before; a missing device is an error that says
+// so (on a machine without CUDA, every index).
+func TestSetCUDADevice(t *testing.T) {
+	LockThread()
+	n := CUDADeviceCount()
+	if _, err := SetCUDADevice(CUDADevice(n)); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("cuda:%d", n)) {
+		t.Errorf("SetCUDADevice(cuda:%d) with %d devices: %v, want an error naming the device", n, n, err)
+	}
+	if _, err := SetCUDADevice(CPUDevice); err == nil {
+		t.Error("SetCUDADevice(cpu): no error")
+	}
+	if n == 0 {
+		return
+	}
+	prev, err := SetCUDADevice(CUDADevice(n - 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer SetCUDADevice(CUDADevice(prev))
+	for i := n - 1; i >= 0; i-- {
+		got, err := SetCUDADevice(CUDADevice(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := min(i+1, n-1); got != want {
+			t.Errorf("SetCUDADevice(cuda:%d) returned cuda:%d as the device that was current, want cuda:%d", i, got, want)
+		}
+	}
 }

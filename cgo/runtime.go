@@ -247,6 +247,26 @@ func CUDASynchronize(i int) error {
 	return Try(func() { check("cuda_synchronize", e) })
 }
 
+// SetCUDADevice makes dev (a CUDA device) the calling OS thread's current
+// CUDA device, as torch.cuda.set_device, and returns the index that was
+// current. The ops take their device from their tensors, but what has none
+// lands on the current device, cuda:0 unless set: page-locked host memory
+// (the loader's pinned buffers) is allocated in the context of a device that
+// has one already, or else the current device's, which it then creates. A
+// process training on cuda:1 (a data-parallel rank) that has not set it
+// creates a second CUDA context on cuda:0 for its first pinned buffers.
+func SetCUDADevice(dev Device) (prev int, err error) {
+	if !dev.IsCUDA() {
+		return 0, &Error{Op: "cuda_set_device", Msg: fmt.Sprintf("%s is not a CUDA device", dev)}
+	}
+	var e *C.char
+	p := C.gt_cuda_set_device(C.int(dev.Index), &e)
+	if err := Try(func() { check("cuda_set_device", e) }); err != nil {
+		return 0, err
+	}
+	return int(p), nil
+}
+
 // CUDAMaxAllocated is the peak of bytes allocated on CUDA device i since the
 // last CUDAResetPeak; -1 when this libgotorch was built without CUDA headers.
 func CUDAMaxAllocated(i int) (int64, error) {

@@ -169,6 +169,31 @@ func TestCUDALossesReadEveryNSteps(t *testing.T) {
 	trainLossesEvery(t, "cuda", []string{"cuda.cudnn_benchmark=false", "cuda.cuda_graph=true"}, 1e-4)
 }
 
+// TestCUDATrainMakesItsDeviceCurrent: a run on the machine's last GPU makes
+// it its thread's current CUDA device before any CUDA work, as a
+// data-parallel rank's own GPU is: the loader's pinned buffers, made before
+// the networks, are then allocated in that device's CUDA context instead of
+// a new one on cuda:0. (With one GPU it checks that the run sets it.)
+func TestCUDATrainMakesItsDeviceCurrent(t *testing.T) {
+	requireCUDA(t)
+	torch.LockThread() // the run's thread is this test's
+	last := torch.CUDADevice(torch.CUDADeviceCount() - 1)
+	if _, err := torch.SetCUDADevice(torch.CUDADevice(0)); err != nil {
+		t.Fatal(err)
+	}
+	train := folderTrain(t, last.String(), []string{"train.max_steps=2"})
+	if _, err := train("last-gpu"); err != nil {
+		t.Fatal(err)
+	}
+	cur, err := torch.SetCUDADevice(torch.CUDADevice(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur != last.Index {
+		t.Errorf("after a run on %s the current CUDA device is cuda:%d", last, cur)
+	}
+}
+
 // TestNaNGuardWithDeferredReads: a NaN loss at step 3 (the test recipe
 // probe's train.probe_nan_at) stops the run at step 3 whether its losses are
 // read every step or every 5 (then at step 4, whose checkpoint reads them

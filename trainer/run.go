@@ -393,6 +393,14 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 	if threads == 0 {
 		threads = torch.CPUs()
 	}
+	if dev.IsCUDA() {
+		// Before any CUDA work: this thread's current device is the run's
+		// (a rank's own GPU), not cuda:0, which would otherwise get a CUDA
+		// context of this process for the loader's pinned buffers.
+		if _, err := torch.SetCUDADevice(dev); err != nil {
+			return nil, err
+		}
+	}
 	if fk := cfg.ForeignKeys(); len(fk) > 0 && (job == nil || job.Lead()) {
 		slog.Warn("recipe "+cfg.Recipe+" does not read these keys, which other recipes do: their values change nothing", "keys", strings.Join(fk, ", "))
 	}

@@ -103,6 +103,9 @@ void gt_set_cudnn_benchmark(int on);
 /* TF32 tensor cores for float32 convolutions and matmuls (PyTorch 2.x enables them for cuDNN). */
 void gt_set_allow_tf32(int on);
 void gt_cuda_synchronize(int dev_index, char **err);
+/* Makes cuda:dev_index this thread's current CUDA device (cudaSetDevice) and
+ * returns the one that was current. */
+int gt_cuda_set_device(int dev_index, char **err);
 /* Peak bytes allocated (reserved=0) or reserved (1: the cache and CUDA graphs'
  * private pools included) by the CUDA caching allocator on a device since the
  * last reset (-1 when this library was built without CUDA). */

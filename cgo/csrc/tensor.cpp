@@ -1,6 +1,7 @@
 // tensor.cpp: handles, creation, host transfer, devices, seeds and threads.
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
 #include <dlfcn.h>
 #include <malloc.h>
 #include <torch/cuda.h>
@@ -354,6 +355,16 @@ void gt_cuda_synchronize(int dev_index, char **err) {
   GT_TRY
   torch::cuda::synchronize(dev_index);
   GT_CATCH()
+}
+
+int gt_cuda_set_device(int dev_index, char **err) {
+  GT_TRY
+  // Through c10's device-generic guard (the CUDA one libc10_cuda registers),
+  // so that a build without the CUDA headers has it too.
+  auto dev = gt::device(GT_CUDA, dev_index);
+  c10::impl::VirtualGuardImpl impl(dev.type());
+  return static_cast<int>(impl.exchangeDevice(dev).index());
+  GT_CATCH(-1)
 }
 
 int64_t gt_cuda_max_allocated(int dev_index, int reserved, char **err) {
