@@ -76,7 +76,9 @@ func InitGroup(o GroupOptions) error {
 func DestroyGroup() { C.gt_dist_destroy() }
 
 // AllReduce replaces each tensor, in place, with its sum over the ranks
-// (avg: its mean), in buckets launched together.
+// (avg: its mean), in buckets launched together. The host waits for them,
+// and for the gradient collectives queued before, at most the group's
+// timeout.
 func AllReduce(ts []*Tensor, avg bool) {
 	const op = "allreduce"
 	hs := handles(op, ts, false)
@@ -90,7 +92,10 @@ func AllReduce(ts []*Tensor, avg bool) {
 // ranks (DDP's reducer): buckets of bucketBytes (0: BucketBytes) in reverse
 // parameter order, all in flight at once; a parameter without a gradient
 // takes part as zeros so that every rank issues the same collectives, and
-// keeps none.
+// keeps none. On NCCL the host does not wait: the current stream's later
+// work (the optimizer's step) waits for the collectives on the device, and
+// the next collective the host waits for (AllReduce, Broadcast, Barrier)
+// waits for these first, within the group's timeout.
 func AllReduceGrads(params []*Tensor, bucketBytes int64) {
 	const op = "allreduce_grads"
 	hs := handles(op, params, false)

@@ -44,6 +44,10 @@ struct Group {
   int rank = 0, world = 1;
   std::chrono::milliseconds timeout{0};
   std::string backend;
+  // NCCL works the current stream waits for and the host has not yet
+  // (wait_all); the next host wait waits for them first, within the timeout.
+  std::mutex mu;
+  std::vector<c10::intrusive_ptr<c10d::Work>> unconfirmed;
 };
 
 std::unique_ptr<Group> group;
@@ -138,13 +142,40 @@ Group &G() {
   return *group;
 }
 
-void wait_all(std::vector<c10::intrusive_ptr<c10d::Work>> &works, const char *what) {
+// wait_all waits for works. host: the host waits for them, up to the
+// group's timeout (a caller that reads the results on the host). Otherwise,
+// on NCCL, only the current stream is ordered after them and the host goes
+// on queueing work: since libtorch 2.x WorkNCCL::wait with a timeout blocks
+// the host until the collective is done (ProcessGroupNCCL.hpp: "Otherwise,
+// it will block the CPU thread until the NCCL work is completed"), where
+// wait() orders the stream (1.13 ignored the timeout), and a host wait for
+// each gradient allreduce drained the device's queue at every optimizer's
+// update (and at every SyncBatchNorm layer, forward and backward). Those
+// works are kept, and the next host wait (the step's loss agreement, a
+// broadcast, a barrier), which the host makes anyway, waits for them first
+// within the timeout: a collective that never ends stops the run with the
+// same error as before. Gloo's works run on the CPU, whose tensors are read
+// right after: always waited for.
+void wait_all(std::vector<c10::intrusive_ptr<c10d::Work>> &works, const char *what, bool host = true) {
   auto &g = G();
-  for (auto &w : works) {
+  auto confirm = [&](const c10::intrusive_ptr<c10d::Work> &w, const char *of) {
     if (!w->wait(g.timeout))
-      throw std::runtime_error(std::string(what) + ": no answer within " + std::to_string(g.timeout.count() / 1000) +
+      throw std::runtime_error(std::string(of) + ": no answer within " + std::to_string(g.timeout.count() / 1000) +
                                " s");
+  };
+  if (!host && g.backend == "nccl") {
+    for (auto &w : works) w->wait();
+    std::lock_guard<std::mutex> l(g.mu);  // the autograd engine's threads wait here too
+    g.unconfirmed.insert(g.unconfirmed.end(), works.begin(), works.end());
+    return;
   }
+  std::vector<c10::intrusive_ptr<c10d::Work>> earlier;
+  {
+    std::lock_guard<std::mutex> l(g.mu);
+    earlier.swap(g.unconfirmed);
+  }
+  for (auto &w : earlier) confirm(w, "an earlier collective (gradients)");
+  for (auto &w : works) confirm(w, what);
 }
 
 // A bucket is a run of tensors of one dtype and device, flattened into one.
@@ -178,9 +209,10 @@ std::vector<Bucket> buckets(const std::vector<at::Tensor> &ts, int64_t bucket_by
   return out;
 }
 
-// allreduce sums every bucket over the ranks (launching all, then waiting)
-// and, with avg, divides by the world size.
-void allreduce(std::vector<Bucket> &bs, bool avg, const char *what) {
+// allreduce sums every bucket over the ranks (launching all, then waiting:
+// on the host where host says so, see wait_all) and, with avg, divides by
+// the world size.
+void allreduce(std::vector<Bucket> &bs, bool avg, const char *what, bool host) {
   auto &g = G();
   std::vector<c10::intrusive_ptr<c10d::Work>> works;
   for (auto &b : bs) {
@@ -190,7 +222,7 @@ void allreduce(std::vector<Bucket> &bs, bool avg, const char *what) {
     o.timeout = g.timeout;
     works.push_back(g.pg->allreduce(one, o));
   }
-  wait_all(works, what);
+  wait_all(works, what, host);
   if (avg)
     for (auto &b : bs) b.flat.div_(g.world);
 }
@@ -211,7 +243,7 @@ void unflatten(std::vector<Bucket> &bs, const std::vector<at::Tensor> &dst) {
 
 void allreduce_sum(at::Tensor &t, const char *what) {
   auto bs = buckets({t}, INT64_MAX);
-  allreduce(bs, false, what);
+  allreduce(bs, false, what, /*host=*/false);  // SyncBatchNorm's statistics: read on the device
   unflatten(bs, {t});
 }
 
@@ -244,7 +276,7 @@ void reduce_grads(const std::vector<at::Tensor> &params, int64_t bucket_bytes) {
     parts.push_back(gr.defined() ? gr : at::zeros_like(p));
   }
   auto bs = buckets(parts, bucket_bytes);
-  allreduce(bs, true, "allreduce of gradients");
+  allreduce(bs, true, "allreduce of gradients", /*host=*/false);  // read by the optimizer, on the device
   unflatten(bs, grads);
 }
 
@@ -318,7 +350,7 @@ struct Reducer {
     std::vector<c10::intrusive_ptr<c10d::Work>> in_flight;
     for (auto &w : works)
       if (w) in_flight.push_back(w), w.reset();
-    if (!in_flight.empty()) wait_all(in_flight, "allreduce of gradients");
+    if (!in_flight.empty()) wait_all(in_flight, "allreduce of gradients", /*host=*/false);
   }
 
   void reset() {
@@ -469,7 +501,7 @@ void gt_dist_allreduce(const GTensor *ts, int n, int avg, int64_t bucket_bytes, 
   at::NoGradGuard ng;
   auto dst = tensors(ts, n);
   auto bs = buckets(dst, bucket_bytes);
-  allreduce(bs, avg != 0, "allreduce");
+  allreduce(bs, avg != 0, "allreduce", /*host=*/true);
   unflatten(bs, dst);
   GT_CATCH()
 }
