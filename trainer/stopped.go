@@ -1,0 +1,77 @@
+package trainer
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+
+	torch "gogan/cgo"
+	"gogan/gan"
+)
+
+// addressSpaceLimit is, for a CPU run under an address-space limit
+// (ulimit -v), that limit for the out-of-memory message, which otherwise
+// blames the machine's memory: ", or this process's address-space limit,
+// ulimit -v: 6000 MiB".
+func addressSpaceLimit(dev torch.Device) string {
+	var lim syscall.Rlimit
+	if dev.IsCUDA() || syscall.Getrlimit(syscall.RLIMIT_AS, &lim) != nil || lim.Cur == ^uint64(0) { // RLIM_INFINITY
+		return ""
+	}
+	return fmt.Sprintf(", or this process's address-space limit, ulimit -v: %d MiB", lim.Cur>>20)
+}
+
+// writeStopped is err, a write of run's files that the storage refused,
+// with why (the disk is full, a file passed a size limit) and what to do
+// (fix), then how the run goes on: the same gogan train again where it
+// wrote no checkpoint yet, else a resume from the newest good one.
+func (s *session) writeStopped(err error, run, why, fix string) error {
+	if s.ckpt == "" { // a new run, none written yet
+		return fmt.Errorf("%w\n%s, before the run wrote a checkpoint: %s, then run the same gogan train command again (there is nothing to resume)", err, why, fix)
+	}
+	return fmt.Errorf("%w\n%s; the newest good checkpoint is %s: %s, then continue with %s", err, why, s.lastCheckpointText(), fix, ResumeCommand(run))
+}
+
+// fileSizeLimit is the process's file-size limit for a message, " (ulimit
+// -f: 500 KiB)", or "" where there is none.
+func fileSizeLimit() string {
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_FSIZE, &lim) != nil || lim.Cur == ^uint64(0) { // RLIM_INFINITY
+		return ""
+	}
+	return fmt.Sprintf(" (ulimit -f: %d KiB)", lim.Cur/1024)
+}
+
+func (s *session) lastCheckpointText() string {
+	if s.ckpt == "" {
+		return "none (no checkpoint was written yet)"
+	}
+	return s.ckpt
+}
+
+// continueText says how a run its data stopped goes on from its newest
+// checkpoint, once the data are fixed, or starts again where it wrote none.
+func (s *session) continueText(run string) string {
+	if s.ckpt == "" {
+		return "then run the same gogan train command again"
+	}
+	return fmt.Sprintf("then continue with %s (the newest good checkpoint is %s)", ResumeCommand(run), s.lastCheckpointText())
+}
+
+// ResumeCommand is the command that continues the run in folder run, as a
+// shell reads it (a folder named -x given as ./-x, one with spaces quoted),
+// and as the run ran: a data-parallel job of one machine with as many
+// processes (a resume on another number of ranks is no longer the run an
+// uninterrupted job makes); one of several machines with torchrun's command
+// again on each.
+func ResumeCommand(run string) string {
+	run = gan.PathArg(run)
+	if w, _ := strconv.Atoi(os.Getenv("WORLD_SIZE")); w > 1 {
+		if lw, _ := strconv.Atoi(os.Getenv("LOCAL_WORLD_SIZE")); lw == w {
+			return gan.Command("gogan", "resume", run, "--nproc", strconv.Itoa(w))
+		}
+		return gan.Command("gogan", "resume", run) + "   (under torchrun on every machine, as this job was started)"
+	}
+	return gan.Command("gogan", "resume", run)
+}
