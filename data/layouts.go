@@ -1,0 +1,656 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+)
+
+func (d *Dataset) openIDX(kind string) error {
+	s, _, err := loadLabelled(d.cfg.Root, kind, d.cfg.Phase, false)
+	if err != nil {
+		return err
+	}
+	d.kind, d.idx, d.n, d.root = "idx", s, s.n, d.cfg.Root
+	if d.cfg.MaxSamples > 0 && d.cfg.MaxSamples < d.n {
+		d.n = d.cfg.MaxSamples
+	}
+	return nil
+}
+
+func (d *Dataset) checkIDXSize() {
+	w, h, err := d.tf.OutputSize(d.idx.w, d.idx.h)
+	if err != nil {
+		// Every image has the same size: a config problem, reported at
+		// checkUniform through d.uniformExample.
+		d.uniformExample = err.Error()
+		return
+	}
+	d.outA, d.outB, d.uniform = [2]int{w, h}, [2]int{w, h}, true
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// openAligned finds pairs. With data.label_nc > 0, pix2pixHD's
+// root/{phase}_label (class-id maps) and root/{phase}_img (photos). Otherwise
+// pix2pixHD's root/{phase}_A and root/{phase}_B, or pix2pix's layouts:
+// root/{phase}/*.jpg (A|B side by side), the folders A/ and B/ (optionally
+// A/{phase}, B/{phase}) with matching names, or A|B images directly under
+// root. With data.instance, root/{phase}_inst holds the instance maps of the
+// pix2pixHD layouts; the others have none.
+func (d *Dataset) openAligned() error {
+	root, phase := d.cfg.Root, d.cfg.Phase
+	if !isDir(root) {
+		return missingRoot(root, d.cfg.LabelNC > 0)
+	}
+	if d.cfg.LabelNC > 0 {
+		lab, img := filepath.Join(root, phase+"_label"), filepath.Join(root, phase+"_img")
+		var missing []string
+		for _, p := range []string{lab, img} {
+			if !isDir(p) {
+				missing = append(missing, p)
+			}
+		}
+		if len(missing) > 0 {
+			return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
+				"data.label_nc=%d reads pix2pixHD's layout: %[2]s_label/ (class-id maps) and %[2]s_img/ (photos)%[3]s under data.root, paired by sorted position; no folder %[4]s (for input images instead of label maps set data.label_nc=0)",
+				d.cfg.LabelNC, phase, instHint(d.cfg.Instance, phase), strings.Join(missing, ", "))}
+		}
+		return d.sortedFolders(lab, img)
+	}
+	if a, b := filepath.Join(root, phase+"_A"), filepath.Join(root, phase+"_B"); isDir(a) || isDir(b) {
+		if d.btoa {
+			d.log.Warn(fmt.Sprintf("data.direction=BtoA: the input is %s and the target %s; pix2pixHD, which has no direction, always goes from %s_A/ to %s_B/ (set data.direction=AtoB to train as it does)", b, a, phase, phase))
+		}
+		return d.sortedFolders(a, b)
+	}
+	if err := labelLayout(root, phase); err != nil {
+		return err
+	}
+	if d.cfg.Instance {
+		return &ConfigError{Key: "data.instance", Value: true, Msg: fmt.Sprintf(
+			"instance maps are read from %[1]s_inst/ beside pix2pixHD's %[1]s_label/ and %[1]s_img/ (data.label_nc>0) or %[1]s_A/ and %[1]s_B/ folders; %[2]s has neither, and its pix2pix layouts (A|B images, A/ and B/ folders) have no instance maps: turn instance maps off (data.no_instance=true in the pix2pixhd recipe, data.instance=false in data.Config; pix2pixHD's --no_instance)",
+			phase, root)}
+	}
+	if err := missingSplit(root, phase, "_A"); err != nil { // train_A/ and train_B/ but no test_A/
+		return err
+	}
+	a, b := filepath.Join(root, "A"), filepath.Join(root, "B")
+	if isDir(a) && isDir(b) {
+		a, b, err := phaseDirs(a, b, phase)
+		if err != nil {
+			return err
+		}
+		return d.pairFolders(a, b)
+	}
+	if err := unalignedLayout(root, phase); err != nil {
+		return err
+	}
+	dir, files, err := abImages(root, phase, false)
+	if err != nil {
+		return err
+	}
+	if dir == root {
+		// the references would find no {phase}/ folder here
+		if base := filepath.Base(filepath.Clean(root)); base != phase && slices.Contains([]string{"train", "val", "test"}, base) {
+			d.log.Warn(fmt.Sprintf("data.root %s is the %s split itself, read as data.phase %s: every A|B image under it (to read another split, set data.root to its parent)", root, base, phase))
+		} else if sub := foldersOf(root, files); len(sub) > 0 {
+			d.log.Warn(fmt.Sprintf("data: no %[1]s/ folder in data.root: every image under %[2]s, in its folders %[3]s included, is read as an A|B image (left half A, right half B); paired images kept in two folders go in %[2]s/A/%[1]s/ and %[2]s/B/%[1]s/, unpaired domains (recipe cyclegan) in %[2]s/%[1]sA/ and %[2]s/%[1]sB/",
+				phase, filepath.Clean(root), strings.Join(sub, ", ")))
+		} else {
+			d.log.Info(fmt.Sprintf("data: no %s/ folder in data.root: reading the A|B images directly under %s", phase, root))
+		}
+	}
+	d.kind, d.files, d.root = "ab", files, dir
+	return nil
+}
+
+// labelLayout refuses, with data.label_nc 0, a root holding pix2pixHD's
+// layout of label maps ({phase}_label/) and none of pix2pix's ({phase}/, A/
+// and B/): the reference, given --label_nc 0, reads {phase}_A/ and fails
+// without it, where gogan would read every image under root, maps, photos
+// and instance maps, as A|B images cut in halves.
+func labelLayout(root, phase string) error {
+	lab := filepath.Join(root, phase+"_label")
+	if !isDir(lab) || isDir(filepath.Join(root, phase)) || (isDir(filepath.Join(root, "A")) && isDir(filepath.Join(root, "B"))) {
+		return nil
+	}
+	return &ConfigError{Key: "data.label_nc", Value: 0, Msg: fmt.Sprintf(
+		"the input is an image (pix2pixHD's --label_nc 0), read from %[1]s_A/ (inputs) and %[1]s_B/ (targets), but %[2]s holds %[3]s, pix2pixHD's layout of class-id label maps (%[1]s_label/, %[1]s_img/, %[1]s_inst/): set data.label_nc to the number of classes of its maps (recipe pix2pixhd); or, if its maps are colour images, rename %[1]s_label/ to %[1]s_A/ and %[1]s_img/ to %[1]s_B/",
+		phase, filepath.Clean(root), lab)}
+}
+
+// abImages finds the A|B images of phase as aligned data and unaligned data
+// from A|B images both read them: under root/{phase}/, or under root itself
+// where it has no such folder, refusing a folder that holds A/ and B/
+// folders (abFoldersInside: unaligned says where CycleGAN's domains go).
+// Where scanImages fails, dir comes back with its error, which names it.
+func abImages(root, phase string, unaligned bool) (dir string, files []string, err error) {
+	dir, err = phaseDir(root, phase)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := abFoldersInside(root, dir, unaligned); err != nil {
+		return "", nil, err
+	}
+	if dir == root {
+		if err := domainFolderAsRoot(root); err != nil {
+			return "", nil, err
+		}
+	}
+	files, err = scanImages(dir, "data.root")
+	return dir, files, err
+}
+
+// domainFolderAsRoot refuses a data.root that is one of two domain folders
+// side by side (datasets/NAME/trainA beside trainB, or A beside B): read as
+// A|B images, each of its images would be cut in halves, one domain's
+// halves trained as the two domains. The references, joining
+// {phase}A to it, find no such folder and fail.
+func domainFolderAsRoot(root string) error {
+	clean := filepath.Clean(root)
+	base := filepath.Base(clean)
+	if !strings.HasSuffix(base, "A") && !strings.HasSuffix(base, "B") {
+		return nil
+	}
+	parent, stem := filepath.Dir(clean), base[:len(base)-1]
+	if !isDir(filepath.Join(parent, stem+"A")) || !isDir(filepath.Join(parent, stem+"B")) {
+		return nil
+	}
+	other := stem + "A"
+	if base == other {
+		other = stem + "B"
+	}
+	if abs, err := filepath.Abs(parent); err == nil {
+		parent = abs
+	}
+	return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
+		"is the domain folder %s/ of %s, beside %s/: read as A|B images side by side, each of its images would be cut in halves, left half domain A and right half domain B; set data.root to %s, the folder that holds the domains (unpaired: recipe cyclegan, data.dataset unaligned)",
+		base, parent, other, parent)}
+}
+
+// abFoldersInside refuses a split folder (data.root/{phase}) holding folders
+// A/ and B/: read as A|B images (what the reference's make_dataset would
+// do too, walking it), each of their images would be cut in halves, A's
+// photos paired with themselves. The layouts gogan pairs or keeps apart
+// put the split inside A/ and B/, or CycleGAN's domains beside it.
+func abFoldersInside(root, dir string, unaligned bool) error {
+	if dir == root || !isDir(filepath.Join(dir, "A")) || !isDir(filepath.Join(dir, "B")) {
+		return nil
+	}
+	phase := filepath.Base(dir)
+	if unaligned {
+		return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
+			"%[1]s holds folders A/ and B/, whose images would be read as A|B images, each cut in halves: CycleGAN's domains are %[2]s and %[3]s (the reference's layout), or %[4]s and %[5]s; move them there",
+			dir, filepath.Join(root, phase+"A")+"/", filepath.Join(root, phase+"B")+"/", filepath.Join(root, "A", phase)+"/", filepath.Join(root, "B", phase)+"/")}
+	}
+	return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
+		"%[1]s holds folders A/ and B/, whose images would be read as A|B images, each cut in halves: pairs in two folders go in %[2]s and %[3]s (files of the same names pair up; move them there), or combine them into A|B images side by side (the reference's datasets/combine_A_and_B.py)",
+		dir, filepath.Join(root, "A", phase)+"/", filepath.Join(root, "B", phase)+"/")}
+}
+
+// unalignedLayout refuses to read CycleGAN's layout (trainA/, trainB/,
+// testA/, ...: two unpaired domains) as A|B pairs: without a {phase}/
+// folder every image under the root, of both domains and every split,
+// would be cut in halves.
+func unalignedLayout(root, phase string) error {
+	if isDir(filepath.Join(root, phase)) {
+		return nil
+	}
+	// In any case (TrainA/ too): renamed, they would still be unpaired.
+	entries, _ := os.ReadDir(root)
+	var found []string
+	for _, e := range entries {
+		for _, split := range []string{"train", "val", "test"} {
+			for _, side := range []string{"A", "B"} {
+				if strings.EqualFold(e.Name(), split+side) && isDir(filepath.Join(root, e.Name())) {
+					found = append(found, e.Name()+"/")
+				}
+			}
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
+		"has %s, CycleGAN's unpaired domains, but no %s/ of A|B pairs: aligned data (pix2pix, and eval pix2pix's scores) needs pairs; train unpaired data with recipe cyclegan (data.dataset=unaligned), or make pairs (the reference's datasets/combine_A_and_B.py)",
+		strings.Join(found, ", "), phase), Err: ErrUnpairedDomains}
+}
+
+// splitsInAnotherCase refuses a dir holding split folders named in another
+// case ({split}{suffix}, and its B side: Train/, TrainA/, traina/): the
+// references join the exact names (os.path.join(dataroot, phase + 'A'),
+// then fail: not a valid directory), and so does gogan, which without a
+// split folder would read every image under dir as A|B images, mixing the
+// splits and both domains.
+func splitsInAnotherCase(dir, suffix string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil // said where dir is read
+	}
+	names := []string{suffix}
+	if b := strings.Replace(suffix, "A", "B", 1); b != suffix {
+		names = append(names, b)
+	}
+	var renames []string
+	for _, e := range entries {
+		for _, split := range []string{"train", "val", "test"} {
+			for _, n := range names {
+				if want := split + n; e.Name() != want && strings.EqualFold(e.Name(), want) && isDir(filepath.Join(dir, e.Name())) {
+					renames = append(renames, e.Name()+"/ to "+want+"/")
+				}
+			}
+		}
+	}
+	if len(renames) == 0 {
+		return nil
+	}
+	return &ConfigError{Key: "data.root", Value: dir, Msg: fmt.Sprintf(
+		"split folders are named in lower case, A and B in upper case, as the references name them (they join the names exactly); rename %s (read as they are, every image under %s would be taken as an A|B image, of every split)",
+		strings.Join(renames, ", "), dir)}
+}
+
+// phaseDir is the folder of split phase in dir: dir/{phase} when it
+// exists, else dir itself (its images are the data), unless missingSplit
+// refuses it.
+func phaseDir(dir, phase string) (string, error) {
+	if p := filepath.Join(dir, phase); isDir(p) {
+		return p, nil
+	}
+	return dir, missingSplit(dir, phase, "")
+}
+
+// missingSplit refuses a dir that holds folders of other splits
+// ({split}{suffix}: train/, trainA/, train_A/) but none of phase: reading all
+// of dir would mix the splits.
+func missingSplit(dir, phase, suffix string) error {
+	if isDir(filepath.Join(dir, phase+suffix)) {
+		return nil
+	}
+	if err := splitsInAnotherCase(dir, suffix); err != nil {
+		return err
+	}
+	var others []string
+	for _, split := range []string{"train", "val", "test"} {
+		if split != phase && isDir(filepath.Join(dir, split+suffix)) {
+			others = append(others, split+suffix+"/")
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	return &ConfigError{Key: "data.phase", Value: phase, Msg: fmt.Sprintf(
+		"%s has %s but no %s/: set data.phase (gogan eval and features: --phase) to a split it has (reading all of it would mix the splits)",
+		dir, strings.Join(others, " and "), phase+suffix)}
+}
+
+// phaseDirs is phaseDir of the A/ and B/ folders, which must agree: A/train
+// paired with every image under a B/ without split folders would mix them.
+func phaseDirs(a, b, phase string) (string, string, error) {
+	pa, err := phaseDir(a, phase)
+	if err != nil {
+		return "", "", err
+	}
+	pb, err := phaseDir(b, phase)
+	if err != nil {
+		return "", "", err
+	}
+	if (pa == a) != (pb == b) {
+		split, whole := pa, b
+		if pa == a {
+			split, whole = pb, a
+		}
+		return "", "", &ConfigError{Key: "data.phase", Value: phase, Msg: fmt.Sprintf(
+			"%s is a split folder but %s has none: give both A/ and B/ a %s/ folder, or neither", split, whole, phase)}
+	}
+	return pa, pb, nil
+}
+
+func instHint(instance bool, phase string) string {
+	if instance {
+		return fmt.Sprintf(" and %s_inst/ (instance maps)", phase)
+	}
+	return ""
+}
+
+// sortedFolders pairs the files of folders a and b (and, with
+// data.instance, root/{phase}_inst) by their position in sorted order, as
+// pix2pixHD's AlignedDataset does: their names may differ (Cityscapes'
+// *_gtFine_labelIds.png and *_leftImg8bit.png), their counts may not.
+func (d *Dataset) sortedFolders(a, b string) error {
+	root := d.cfg.Root
+	fa, err := scanImages(a, "data.root")
+	if err != nil {
+		return err
+	}
+	fb, err := scanImages(b, "data.root")
+	if err != nil {
+		return err
+	}
+	var fi []string
+	inst := filepath.Join(root, d.cfg.Phase+"_inst")
+	if d.cfg.Instance {
+		if !isDir(inst) {
+			return &ConfigError{Key: "data.instance", Value: true, Msg: fmt.Sprintf(
+				"no folder %s of instance maps beside %s and %s: add it, or turn instance maps off (data.no_instance=true in the pix2pixhd recipe, data.instance=false in data.Config; pix2pixHD's --no_instance)", inst, a, b)}
+		}
+		if fi, err = scanImages(inst, "data.root"); err != nil {
+			return err
+		}
+	}
+	if err := sameCounts(a, fa, b, fb); err != nil {
+		return err
+	}
+	if fi != nil {
+		if err := sameCounts(a, fa, inst, fi); err != nil {
+			return err
+		}
+	}
+	d.kind, d.root = "sorted", root
+	d.files, d.filesB, d.filesInst = fa, fb, fi
+	return nil
+}
+
+// sameCounts reports folders whose files cannot be paired by sorted position
+// because their numbers differ; when the two name their files alike (the
+// same base names without extension), it lists some that have no partner.
+func sameCounts(a string, fa []string, b string, fb []string) error {
+	if len(fa) == len(fb) {
+		return nil
+	}
+	stems := func(root string, files []string) map[string]bool {
+		m := make(map[string]bool, len(files))
+		for _, f := range files {
+			r, _ := filepath.Rel(root, f)
+			m[strings.TrimSuffix(r, filepath.Ext(r))] = true
+		}
+		return m
+	}
+	sa, sb := stems(a, fa), stems(b, fb)
+	shared := false
+	for s := range sa {
+		if sb[s] {
+			shared = true
+			break
+		}
+	}
+	hint := ""
+	if shared {
+		var lone []string
+		for _, side := range []struct {
+			dir       string
+			own, othr map[string]bool
+		}{{a, sa, sb}, {b, sb, sa}} {
+			for s := range side.own {
+				if !side.othr[s] {
+					lone = append(lone, filepath.Join(side.dir, s)+".*")
+				}
+			}
+		}
+		sort.Strings(lone)
+		if len(lone) > 5 {
+			lone = append(lone[:5], fmt.Sprintf("and %d more", len(lone)-5))
+		}
+		hint = "; without a partner of the same name: " + strings.Join(lone, ", ")
+	}
+	return fmt.Errorf("data: %s has %d images but %s has %d: pix2pixHD's layout pairs the files of its folders by sorted position, so each folder must hold one file per sample%s",
+		a, len(fa), b, len(fb), hint)
+}
+
+// pairFolders matches A and B files by their path relative to the folder; a
+// file without a partner is an invalid file, reported with the others.
+func (d *Dataset) pairFolders(a, b string) error {
+	fa, err := scanImages(a, "data.root")
+	if err != nil {
+		return err
+	}
+	fb, err := scanImages(b, "data.root")
+	if err != nil {
+		return err
+	}
+	rel := func(root string, files []string) map[string]string {
+		m := make(map[string]string, len(files))
+		for _, f := range files {
+			r, _ := filepath.Rel(root, f)
+			m[r] = f
+		}
+		return m
+	}
+	mb := rel(b, fb)
+	ma := rel(a, fa)
+	var unmatched []*FileError
+	for _, f := range fa {
+		r, _ := filepath.Rel(a, f)
+		if g, ok := mb[r]; ok {
+			d.files = append(d.files, f)
+			d.filesB = append(d.filesB, g)
+		} else {
+			unmatched = append(unmatched, fileErr(f, "no matching file %s in %s", r, b))
+		}
+	}
+	for _, f := range fb {
+		r, _ := filepath.Rel(b, f)
+		if _, ok := ma[r]; !ok {
+			unmatched = append(unmatched, fileErr(f, "no matching file %s in %s", r, a))
+		}
+	}
+	d.kind, d.root = "pair", filepath.Dir(a)
+	d.skipped = unmatched // merged with the validation errors
+	return nil
+}
+
+// openUnaligned finds CycleGAN's root/{phase}A and root/{phase}B, or root/A
+// and root/B, or else A|B images (pix2pix's layout) in root/{phase} or root,
+// whose left halves are the A stream and right halves the B stream. With
+// data.max_samples each stream keeps only its first N files.
+func (d *Dataset) openUnaligned() error {
+	root, phase := d.cfg.Root, d.cfg.Phase
+	if !isDir(root) {
+		return missingRoot(root, false)
+	}
+	var a, b string
+	switch {
+	case isDir(filepath.Join(root, phase+"A")) || isDir(filepath.Join(root, phase+"B")):
+		a, b = filepath.Join(root, phase+"A"), filepath.Join(root, phase+"B")
+	case isDir(filepath.Join(root, "A")) || isDir(filepath.Join(root, "B")):
+		var err error
+		if a, b, err = phaseDirs(filepath.Join(root, "A"), filepath.Join(root, "B"), phase); err != nil {
+			return err
+		}
+	default:
+		if err := missingSplit(root, phase, "A"); err != nil { // trainA/ and trainB/ but no testA/
+			return err
+		}
+		return d.openUnalignedAB()
+	}
+	var err error
+	if d.files, err = scanImages(a, "data.root"); err != nil {
+		return err
+	}
+	if d.filesB, err = scanImages(b, "data.root"); err != nil {
+		return err
+	}
+	d.files, d.filesB = firstN(d, d.files), firstN(d, d.filesB)
+	d.kind, d.root = "unaligned", root
+	return nil
+}
+
+// openUnalignedAB takes unaligned data from A|B images side by side.
+func (d *Dataset) openUnalignedAB() error {
+	root, phase := d.cfg.Root, d.cfg.Phase
+	dir, files, err := abImages(root, phase, true)
+	if err != nil {
+		var fe *FileError
+		if errors.As(err, &fe) && fe.Path == dir {
+			return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
+				"holds no unaligned data: want %[1]sA/ and %[1]sB/ folders, or A/ and B/ folders, or A|B images side by side (left half A, right half B) in %[1]s/ or in data.root itself; %[2]s has no images",
+				phase, dir)}
+		}
+		return err
+	}
+	if dir == root {
+		// where the reference fails (no trainA/): say what is read
+		what := fmt.Sprintf("data: no %[1]sA/ and %[1]sB/ (or A/ and B/) in data.root: every image under %[2]s is read as an A|B image, its left half domain A, its right half domain B", phase, filepath.Clean(root))
+		if sub := foldersOf(root, files); len(sub) > 0 {
+			d.log.Warn(fmt.Sprintf("%s (the images in its folders %s included); to train two folders of images as the domains, name them %s/%sA/ and %[3]s/%[4]sB/ (the reference's layout)",
+				what, strings.Join(sub, ", "), filepath.Clean(root), phase))
+		} else {
+			d.log.Info(what)
+		}
+	}
+	d.kind, d.files, d.root = "unaligned-ab", firstN(d, files), dir
+	return nil
+}
+
+// foldersOf lists the folders directly under root that hold some of files
+// (sorted paths under root), each once, as "name/".
+func foldersOf(root string, files []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range files {
+		rel, err := filepath.Rel(root, f)
+		if err != nil {
+			continue
+		}
+		if first, _, nested := strings.Cut(rel, string(filepath.Separator)); nested && !seen[first] {
+			seen[first] = true
+			out = append(out, first+"/")
+		}
+	}
+	return out
+}
+
+// firstN keeps the first data.max_samples entries of an unaligned stream.
+func firstN[T any](d *Dataset, s []T) []T {
+	if n := d.cfg.MaxSamples; n > 0 && n < len(s) {
+		return s[:n:n]
+	}
+	return s
+}
+
+// loadLabelled reads an in-memory set: IDX files (fashion-mnist, mnist) or
+// CIFAR-10's batches; images names them for messages. needLabels refuses
+// IDX images without their labels file.
+func loadLabelled(root, kind, phase string, needLabels bool) (s *idxSet, images string, err error) {
+	if kind == CIFAR10 {
+		s, err := loadCIFAR10(root, phase)
+		return s, "CIFAR-10's " + phase + " batches in " + root, err
+	}
+	images, labels, err := findIDX(root, kind, phase)
+	if err != nil {
+		return nil, "", err
+	}
+	if labels == "" && needLabels {
+		return nil, "", &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
+			"has %s but no %s-labels-idx1-ubyte[.gz]: data.classes_A and data.classes_B pick images by label", images, idxNames[phase])}
+	}
+	s, err = loadIDXSet(images, labels, needLabels)
+	return s, images, err
+}
+
+// openIDXDomains makes the A and B streams from the images of a labelled
+// dataset (IDX or CIFAR-10) whose labels are in data.classes_A and
+// data.classes_B.
+func (d *Dataset) openIDXDomains() error {
+	src, root := d.cfg.Source, d.cfg.Root
+	s, images, err := loadLabelled(root, src, d.cfg.Phase, true)
+	if err != nil {
+		return err
+	}
+	ca, err := parseClasses("data.classes_A", d.cfg.ClassesA, src)
+	if err != nil {
+		return err
+	}
+	cb, err := parseClasses("data.classes_B", d.cfg.ClassesB, src)
+	if err != nil {
+		return err
+	}
+	var ia, ib []int
+	for j, l := range s.labels {
+		if ca[int(l)] {
+			ia = append(ia, j)
+		}
+		if cb[int(l)] {
+			ib = append(ib, j)
+		}
+	}
+	for _, e := range []struct {
+		key, v string
+		n      int
+	}{{"data.classes_A", d.cfg.ClassesA, len(ia)}, {"data.classes_B", d.cfg.ClassesB, len(ib)}} {
+		if e.n == 0 {
+			return &ConfigError{Key: e.key, Value: e.v, Msg: fmt.Sprintf("no image of %s has one of these labels", images)}
+		}
+	}
+	d.kind, d.idx, d.root = "unaligned-idx", s, root
+	d.idxA, d.idxB = firstN(d, ia), firstN(d, ib)
+	d.n = max(len(d.idxA), len(d.idxB))
+	return nil
+}
+
+// scanImages lists the image files under dir, recursively, sorted, as the
+// references' make_dataset walks (os.walk without following links below dir).
+func scanImages(dir, key string) ([]string, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, &ConfigError{Key: key, Value: dir, Msg: "no such folder"}
+	}
+	if !st.IsDir() {
+		return nil, &ConfigError{Key: key, Value: dir, Msg: "is not a folder"}
+	}
+	files, err := ImagesUnder(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		exts := make([]string, 0, len(imageExts))
+		for e := range imageExts {
+			exts = append(exts, e)
+		}
+		sort.Strings(exts)
+		return nil, fileErr(dir, "folder holds no images (%s)", strings.Join(exts, " "))
+	}
+	return files, nil
+}
+
+// ImagesUnder lists the image files under the folder dir, recursively,
+// sorted by path (none: no error), as the references' sorted(make_dataset)
+// lists a folder (os.walk without following links below dir).
+func ImagesUnder(dir string) ([]string, error) {
+	// dir itself may be a link to a folder (os.walk follows that one, not
+	// links below it); the files are named under dir as given.
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
+	var files []string
+	err = filepath.WalkDir(real, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !e.IsDir() && IsImageFile(p) {
+			rel, err := filepath.Rel(real, p)
+			if err != nil {
+				return err
+			}
+			files = append(files, filepath.Join(dir, rel))
+		}
+		return nil
+	})
+	if err != nil {
+		if le := asLimit(dir, err); le != nil {
+			return nil, le
+		}
+		return nil, fmt.Errorf("data: scanning %s: %w", dir, err)
+	}
+	sort.Strings(files)
+	return files, nil
+}
