@@ -26,11 +26,16 @@ const EnvPrefix = "GOGAN_"
 
 // NonConfigEnv are GOGAN_* variables that tools and tests use for other
 // things (cgo/reference_test.go, scripts/gpu-check); LoadConfig ignores
-// them. Add any new one here, or it is refused as an unknown config key.
+// them. Add any new one here, or it is refused as an unknown config key
+// (TestToolVariablesAreNotKeys finds those the sources read or export).
 var NonConfigEnv = map[string]bool{
 	"GOGAN_PYTHON":      true,
 	"GOGAN_REF_THREADS": true,
 	"GOGAN_SOAK_STEPS":  true, // trainer's BenchmarkSoak
+	"GOGAN_FACADES":     true, // torchtest.Facades, set by scripts/gpu-check
+	"GOGAN_LSUN":        true, // trainer's smallLSUN, set by scripts/gpu-check
+	"GOGAN_NETS_KEEP":   true, // nets' interop test keeps its files there
+	"GOGAN_BENCH_LSUN":  true, // data's LSUN benchmark
 }
 
 // DefaultConfigPath is the config `gogan train` uses without -c: DCGAN on

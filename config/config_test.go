@@ -2,10 +2,12 @@ package config_test
 
 import (
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -240,6 +242,49 @@ func TestRealEnvironment(t *testing.T) {
 	t.Setenv("GOGAN_TRAIN_EPOCH", "3")
 	_, err = config.LoadConfig("", nil)
 	wantErr(t, err, "GOGAN_TRAIN_EPOCH", "did you mean GOGAN_TRAIN_EPOCHS (train.epochs)")
+}
+
+// TestToolVariablesAreNotKeys: every GOGAN_* variable that the sources read
+// (os.Getenv, Python's os.environ) or that a script exports is one a config
+// load accepts. scripts/gpu-check exported GOGAN_FACADES for the trainer's
+// CUDA tests, and on the GPU machine each config load refused it: those tests
+// and every gogan command of the run would have failed at their start.
+func TestToolVariablesAreNotKeys(t *testing.T) {
+	re := regexp.MustCompile(`(?:Getenv\("|environ(?:\.get\(|\[)"|export )(GOGAN_[A-Z0-9_]+)`)
+	found := map[string]string{}
+	err := filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if n := d.Name(); n == ".git" || n == "build" || n == "testdata" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if ext := filepath.Ext(path); ext != ".go" && ext != ".py" && filepath.Base(filepath.Dir(path)) != "scripts" {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range re.FindAllSubmatch(b, -1) {
+			found[string(m[1])] = path
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found["GOGAN_FACADES"] == "" || found["GOGAN_PYTHON"] == "" {
+		t.Fatalf("the scan found %v, not even GOGAN_FACADES and GOGAN_PYTHON", found)
+	}
+	for name, path := range found {
+		if _, err := config.LoadConfigEnv("", nil, []string{name + "=1"}); err != nil && strings.Contains(err.Error(), "environment variable") {
+			t.Errorf("%s (%s) is refused by a config load: add it to config.NonConfigEnv: %v", name, path, err)
+		}
+	}
 }
 
 func TestUnknownKeys(t *testing.T) {
