@@ -676,9 +676,14 @@ func classFolders(t *testing.T) string {
 }
 
 // smallLSUN is an LSUN root with tower and bridge training databases of
-// 10 and 8 WebP photos (scripts/make_lsun.py, from the facades photos).
+// 10 and 8 WebP photos (scripts/make_lsun.py, from the facades photos), or
+// $GOGAN_LSUN, which scripts/gpu-check makes so here: the GPU machine's
+// Python has no py-lmdb to write them with.
 func smallLSUN(t *testing.T) string {
 	t.Helper()
+	if root := os.Getenv("GOGAN_LSUN"); root != "" {
+		return root
+	}
 	root := filepath.Join(t.TempDir(), "lsun")
 	for _, c := range []struct{ class, count, seed string }{{"tower", "10", "1"}, {"bridge", "8", "2"}} {
 		if b, err := exec.Command(torchtest.Python(t), "../scripts/make_lsun.py", root, "--classes", c.class, "--count", c.count,
