@@ -151,6 +151,29 @@ func TestBenchVsPyTorchKeepsRunsWhenStopped(t *testing.T) {
 	}
 }
 
+// TestBenchVsPyTorchGoesOnPastAFailingVariant: a gogan variant whose
+// `gogan bench` fails in a row (a CUDA setting on the CPU here; on the GPU
+// machine a setting that breaks there) is reported once, shows "failed" in
+// the table and is not run again in the row, and the bench goes on, PyTorch
+// then leaving OpenBLAS as it is (no gogan run has said what it uses). It
+// ended the whole bench, the rows and variants after it unmeasured.
+func TestBenchVsPyTorchGoesOnPastAFailingVariant(t *testing.T) {
+	torchtest.Python(t)
+	out, err := exec.Command("scripts/bench-vs-pytorch", "--gogan", goganBin, "--quick", "--repeats", "2", "--quiet-wait", "0",
+		"--retries", "0", "--rows", "dcgan32-fmnist", "--threads", "1", "--variant", "bad=cuda.cuda_graph=true").CombinedOutput()
+	if err != nil {
+		t.Fatalf("bench-vs-pytorch with a failing variant: %v\n%s", err, out)
+	}
+	s := string(out)
+	if n := strings.Count(s, "dcgan32-fmnist gogan bad r"); n != 1 || !strings.Contains(s, "dcgan32-fmnist pytorch r2: ") {
+		t.Errorf("want the failing variant reported once and PyTorch's second run measured:\n%s", s)
+	}
+	if !regexp.MustCompile(`\| dcgan32-fmnist \| 64 \| 1 \| [0-9.]+ \([0-9.–]+\) \| failed \| – \|`).MatchString(s) ||
+		!strings.Contains(s, "gogan bad: cuda.cuda_graph=true; failed in dcgan32-fmnist.") {
+		t.Errorf("want a table row with the variant failed:\n%s", s)
+	}
+}
+
 // TestComputingCommandsSpinBriefly: a command that computes on libtorch's
 // threads (bench here; train, translate, serve ... the same way) runs with
 // libgomp's idle threads spinning 3000 times (torch.SpinBriefly), unless the
