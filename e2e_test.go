@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	torch "gogan/cgo"
 	"gogan/config"
 	"gogan/runfolder"
 )
@@ -1563,5 +1564,71 @@ func TestTaskLimitRefusedNotHung(t *testing.T) {
 	// 14 hold a training of 2 threads (11 at its peak): not refused.
 	if out, err := under(14, append([]string{"train"}, smallDCGAN(filepath.Join(base, "r14"), "train.max_steps=2")...)...); err != nil {
 		t.Errorf("a training of 2 threads under ulimit -u 14: %v\n%s", err, out)
+	}
+}
+
+// TestTaskLimitOnAManyCoreHost: libtorch 1.x's first set_num_threads starts a
+// thread pool of the host's processors (cpuinfo's count: not the process's
+// CPU affinity nor a container's CPU limit) before the one asked for, both
+// alive at once. Where a task limit held the threads asked for and not that
+// pool, as a container of one CPU and a pids limit on a big host, gogan
+// sample (one thread) passed the check of 2n+1 threads and hung in
+// set_num_threads itself. The host of 16 processors is made here by
+// bind-mounting /sys/devices/system/cpu/{possible,present,online} in a mount
+// namespace of the command's own.
+func TestTaskLimitOnAManyCoreHost(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("ulimit -u binds no root process, and the bind mounts need root: run as root (make test in CI is)")
+	}
+	for _, tool := range []string{"unshare", "setpriv", "prlimit"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s: %v", tool, err)
+		}
+	}
+	base := t.TempDir()
+	for _, d := range []string{filepath.Dir(goganBin), filepath.Dir(base), base} {
+		if err := os.Chmod(d, 0o777); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cpus := filepath.Join(base, "cpus")
+	if err := os.WriteFile(cpus, []byte("0-15\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const uid = 61234 // no process runs as it
+	const script = `for f in possible present online; do mount --bind "$1" /sys/devices/system/cpu/$f || exit 97; done
+shift
+exec setpriv --reuid="$1" --regid="$1" --clear-groups prlimit --nproc="$2" -- "$3" sample --checkpoint "$4" --n 4`
+	none := filepath.Join(base, "none")
+	under := func(limit int) string {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "unshare", "-m", "sh", "-c", script, "sh", cpus, strconv.Itoa(uid), strconv.Itoa(limit), goganBin, none)
+		cmd.Env = append(os.Environ(), "GOMAXPROCS=1") // one thread: the container's one CPU
+		out, err := cmd.CombinedOutput()
+		if ctx.Err() != nil {
+			t.Fatalf("gogan sample under ulimit -u %d on a host of 16 processors: still running after a minute (hung)\n%s", limit, out)
+		}
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && ee.ExitCode() == 97 {
+			t.Skipf("cannot bind-mount over /sys/devices/system/cpu here:\n%s", out)
+		}
+		if err == nil {
+			t.Fatalf("gogan sample of a missing checkpoint under ulimit -u %d succeeded:\n%s", limit, out)
+		}
+		return string(out)
+	}
+	missing := "checkpoint " + none + ": no such folder"
+	out := under(14)
+	if strings.HasPrefix(torch.Version(), "1.") {
+		if !strings.Contains(out, "torch: 1 threads: this process could start") || !strings.Contains(out, "the host's 16 processors") ||
+			!strings.Contains(out, "are limited to 14 (ulimit -u)") {
+			t.Errorf("under ulimit -u 14 on a host of 16 processors, libtorch %s: want a refusal naming the host's pool and the limit\n%s", torch.Version(), out)
+		}
+	} else if !strings.Contains(out, missing) { // its first pool is the one asked for
+		t.Errorf("under ulimit -u 14 on a host of 16 processors, libtorch %s: want the missing checkpoint said\n%s", torch.Version(), out)
+	}
+	// Room for that pool: the command goes on, to the missing checkpoint.
+	if out := under(30); !strings.Contains(out, missing) {
+		t.Errorf("under ulimit -u 30 on a host of 16 processors: want the missing checkpoint said, not a refusal\n%s", out)
 	}
 }

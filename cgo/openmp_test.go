@@ -112,3 +112,20 @@ func TestCPUsAtMostTheCores(t *testing.T) {
 		t.Errorf("GOMAXPROCS 1: CPUs() = %d, want 1", got)
 	}
 }
+
+// TestThreadsNeeded: the room threadRoom checks is 2n+1 threads, and before
+// libtorch 1.x's first pthreadpool (first: the host's processors) at least
+// first+n+1, both pools being alive at once.
+func TestThreadsNeeded(t *testing.T) {
+	for _, c := range []struct {
+		n           int
+		made        bool
+		first, want int
+	}{
+		{1, false, 16, 18}, {1, true, 16, 3}, {2, false, 0, 5}, {8, false, 4, 17}, {4, false, 2, 9}, {2, false, 2, 5},
+	} {
+		if got, _ := threadsNeeded(c.n, c.made, c.first); got != c.want {
+			t.Errorf("threadsNeeded(%d, made %v, first pool %d) = %d, want %d", c.n, c.made, c.first, got, c.want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -78,8 +79,13 @@ func SetNumThreads(n int) (openBLAS bool, err error) {
 	if err := Try(func() { check("set_num_threads", e) }); err != nil {
 		return false, err
 	}
+	poolMade.Store(true)
 	return C.gt_openblas_set_num_threads(1) != 0, nil
 }
+
+// poolMade says that a SetNumThreads has made libtorch's pthreadpool, so
+// that a later one does not make the first call's pool of the host's size.
+var poolMade atomic.Bool
 
 // threadRoom checks that this process may start the threads that n intra-op
 // threads take (libgomp's n-1 and pthreadpool's n) and two more for the Go
@@ -87,16 +93,37 @@ func SetNumThreads(n int) (openBLAS bool, err error) {
 // start, 9 with n = 1, 11 with 2, 14 with 4). Under a limit of tasks (ulimit -u
 // counts every thread of the user's processes, a container's pids.max those
 // of its cgroup) libtorch does not fail when a thread cannot start:
-// pthreadpool waits for it for ever, and the run hangs in its first step.
+// pthreadpool waits for it for ever, and the run hangs (in its first step,
+// or in set_num_threads itself). On libtorch 1.x the first set_num_threads
+// makes a pthreadpool of the host's processors (P) before the one of n,
+// both alive at once: then the peak is P + n - 2 threads of libtorch's, and
+// the two more of gogan's and one of margin as above.
 func threadRoom(n int) error {
-	need := 2*n + 1
+	need, first := threadsNeeded(n, poolMade.Load(), int(C.gt_first_pool_threads()))
 	var eno C.int
 	got := int(C.gt_start_threads(C.int(need), &eno))
 	if got >= need {
 		return nil
 	}
-	return fmt.Errorf("torch: %d threads: this process could start %d more threads, not the %d that libtorch's thread pools and gogan take with them (%v): %s; raise the limit, or use fewer threads (GOMAXPROCS caps the default of one a core)",
-		n, got, need, syscall.Errno(eno), taskLimits())
+	why, fix := "", "raise the limit, or use fewer threads (GOMAXPROCS caps the default of one a core)"
+	if need > 2*n+1 {
+		why = fmt.Sprintf("; libtorch %s first starts a pool of a thread for each of the host's %d processors, whatever the thread count", Version(), first)
+		fix = "raise the limit (fewer threads leave that pool as large)"
+	}
+	return fmt.Errorf("torch: %d threads: this process could start %d more threads, not the %d that libtorch's thread pools and gogan take with them (%v%s): %s; %s",
+		n, got, need, syscall.Errno(eno), why, taskLimits(), fix)
+}
+
+// threadsNeeded is how many threads threadRoom starts for n intra-op
+// threads: 2n+1, or where libtorch's pthreadpool is not made yet (made is
+// false) and its first is made at the host's processors (first > 0, libtorch
+// 1.x), at least first+n+1. It returns first as it counted it.
+func threadsNeeded(n int, made bool, first int) (need, counted int) {
+	need = 2*n + 1
+	if made || first <= 0 {
+		return need, 0
+	}
+	return max(need, first+n+1), first
 }
 
 // taskLimits says which limits count this process's threads: the user's

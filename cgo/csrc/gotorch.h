@@ -86,6 +86,10 @@ int gt_num_threads(void);
 /* Starts k threads that wait until all have started, then ends them: how many
  * started (k, or fewer with pthread_create's error in *err_no). */
 int gt_start_threads(int k, int *err_no);
+/* The threads of the pool libtorch's first set_num_threads makes before the
+ * one asked for, both alive at once: the host's processors on libtorch 1.x,
+ * 0 where it makes only the one asked for. */
+int gt_first_pool_threads(void);
 /* Sets OpenBLAS's own thread count if OpenBLAS is the loaded BLAS; returns 1 if it is. */
 int gt_openblas_set_num_threads(int n);
 /* OpenBLAS's own thread count; 0 when OpenBLAS is not the loaded BLAS. */

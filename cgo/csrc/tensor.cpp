@@ -7,8 +7,11 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <climits>
 #include <condition_variable>
+#include <cstdint>
+#include <thread>
 #include <mutex>
 #include <pthread.h>
 #include <vector>
@@ -310,6 +313,26 @@ int gt_start_threads(int k, int *err_no) {
   gate.cv.notify_all();
   for (auto t : started) pthread_join(t, nullptr);
   return static_cast<int>(started.size());
+}
+
+int gt_first_pool_threads(void) {
+#if TORCH_VERSION_MAJOR < 2
+  // libtorch 1.x's at::set_num_threads makes caffe2's pthreadpool, on its
+  // first call, at the default size (caffe2::getDefaultNumThreads: cpuinfo's
+  // processors, else hardware_concurrency), and then the one asked for
+  // while that one still lives. The count is the host's, not this process's
+  // affinity nor a container's CPU limit. cpuinfo is libtorch's own (a
+  // shared library on Debian); where it cannot be found, the fallback.
+  using init_fn = bool (*)(void);
+  using count_fn = uint32_t (*)(void);
+  auto init = reinterpret_cast<init_fn>(dlsym(RTLD_DEFAULT, "cpuinfo_initialize"));
+  auto count = reinterpret_cast<count_fn>(dlsym(RTLD_DEFAULT, "cpuinfo_get_processors_count"));
+  if (init != nullptr && count != nullptr && init()) return static_cast<int>(std::max<uint32_t>(count(), 1));
+  return static_cast<int>(std::max(std::thread::hardware_concurrency(), 1u));
+#else
+  // 2.x makes it at the size asked for (caffe2::pthreadpool(nthreads)).
+  return 0;
+#endif
 }
 
 int gt_openblas_set_num_threads(int n) {
