@@ -129,3 +129,47 @@ func TestThreadsNeeded(t *testing.T) {
 		}
 	}
 }
+
+// TestCgroupPids: the pids limit that a refusal names is found in a
+// container's own cgroup namespace (PATH /: the limit is on the mount
+// itself), up a nested cgroup v2 path, and in cgroup v1's pids hierarchy
+// (a host PATH missing from the container's mount). The namespaced cgroup v2
+// case, Docker's --pids-limit on today's hosts, said that no pids.max limited
+// the threads.
+func TestCgroupPids(t *testing.T) {
+	write := func(t *testing.T, path, text string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name, self string
+		files      map[string]string
+		max, cur   string
+	}{
+		{"v2, a container's namespace", "0::/\n", map[string]string{"pids.max": "64\n", "pids.current": "7\n"}, "64", "7"},
+		{"v2, nested", "0::/user.slice/run.scope\n", map[string]string{"user.slice/run.scope/pids.max": "max\n", "user.slice/pids.max": "100\n", "user.slice/pids.current": "12\n"}, "100", "12"},
+		{"v1, host path", "12:memory:/docker/abc\n5:pids:/docker/abc\n0::/\n", map[string]string{"pids/pids.max": "32\n", "pids/pids.current": "3\n"}, "32", "3"},
+		{"v1, with other controllers", "4:cpu,pids:/job\n", map[string]string{"pids/job/pids.max": "9\n"}, "9", "?"},
+		{"none finite", "0::/a\n", map[string]string{"a/pids.max": "max\n"}, "", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			fs := filepath.Join(dir, "cgroup")
+			write(t, filepath.Join(dir, "self"), c.self)
+			// a pids.max above the mount is never read
+			write(t, filepath.Join(dir, "pids.max"), "1\n")
+			for name, text := range c.files {
+				write(t, filepath.Join(fs, name), text)
+			}
+			max, cur, ok := cgroupPidsIn(filepath.Join(dir, "self"), fs)
+			if ok != (c.max != "") || max != c.max || cur != c.cur {
+				t.Errorf("cgroupPidsIn = %q, %q, %v; want %q, %q", max, cur, ok, c.max, c.cur)
+			}
+		})
+	}
+}

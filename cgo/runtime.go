@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -143,23 +144,47 @@ func taskLimits() string {
 	return strings.Join(says, "; ")
 }
 
-// cgroupPids is the cgroup v2 pids controller's limit and count for this
-// process's cgroup or the nearest ancestor with a finite limit.
+// cgroupPids is the pids controller's limit and count for this process's
+// cgroup or the nearest ancestor with a finite limit.
 func cgroupPids() (max, cur string, ok bool) {
-	b, err := os.ReadFile("/proc/self/cgroup")
+	return cgroupPidsIn("/proc/self/cgroup", "/sys/fs/cgroup")
+}
+
+// cgroupPidsIn is cgroupPids with /proc/self/cgroup at self and the cgroup
+// mounts under fs: cgroup v2's unified hierarchy (the line 0::PATH, mounted
+// at fs) or v1's pids hierarchy (N:pids:PATH, at fs/pids). PATH is as seen
+// from the process's cgroup namespace: in a container with a namespace of its
+// own (Docker's and Kubernetes's on cgroup v2) it is /, and the container's
+// cgroup, its --pids-limit, is the mount itself; without one, the host's
+// PATH may not exist in the container's mount, whose root is again the
+// container's cgroup.
+func cgroupPidsIn(self, fs string) (max, cur string, ok bool) {
+	b, err := os.ReadFile(self)
 	if err != nil {
 		return "", "", false
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		path, found := strings.CutPrefix(line, "0::")
-		if !found {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
 			continue
 		}
-		for dir := filepath.Join("/sys/fs/cgroup", path); strings.HasPrefix(dir, "/sys/fs/cgroup/"); dir = filepath.Dir(dir) {
+		var mount string
+		switch {
+		case f[0] == "0" && f[1] == "":
+			mount = fs
+		case slices.Contains(strings.Split(f[1], ","), "pids"):
+			mount = filepath.Join(fs, "pids")
+		default:
+			continue
+		}
+		for dir := filepath.Join(mount, f[2]); dir == mount || strings.HasPrefix(dir, mount+"/"); dir = filepath.Dir(dir) {
 			m, err := os.ReadFile(filepath.Join(dir, "pids.max"))
 			if v := strings.TrimSpace(string(m)); err == nil && v != "max" {
 				c, _ := os.ReadFile(filepath.Join(dir, "pids.current"))
 				return v, cmp.Or(strings.TrimSpace(string(c)), "?"), true
+			}
+			if dir == mount {
+				break
 			}
 		}
 	}
