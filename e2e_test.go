@@ -1543,10 +1543,13 @@ func TestTaskLimitRefusedNotHung(t *testing.T) {
 		return fmt.Sprintf("the processes and threads of user %d, all its processes together, are limited to %d (ulimit -u); raise the limit, or use fewer threads", uid, n)
 	}
 	// 9 tasks: the Go runtime's first ones leave too few for 2 threads'
-	// pools, in every computing command.
+	// pools, in every computing command (those without a thread setting of
+	// their own at one a core, GOMAXPROCS's 2).
 	for _, args := range [][]string{
 		append([]string{"train"}, smallDCGAN(filepath.Join(base, "r9"), "train.max_steps=2")...),
 		{"sample", "--checkpoint", filepath.Join(base, "none"), "--n", "4"},
+		{"translate", "--checkpoint", filepath.Join(base, "none"), "--input", base, "--out", filepath.Join(base, "out")},
+		{"features", "--checkpoint", filepath.Join(base, "none")},
 	} {
 		out, err := under(9, args...)
 		if err == nil || !strings.Contains(out, "torch: 2 threads: this process could start") || !strings.Contains(out, limitSaid(9)) {
