@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	torch "gogan/cgo"
 	"gogan/gan/pix2pixhd"
 	"gogan/infer"
 )
@@ -35,10 +34,7 @@ func featuresCmd() *cobra.Command {
 					return err
 				}
 			}
-			if threads == 0 {
-				threads = torch.CPUs()
-			}
-			if _, err := torch.SetNumThreads(threads); err != nil {
+			if err := setThreads(threads); err != nil {
 				return err
 			}
 			s, err := pix2pixhd.ClusterFeatures(context.Background(), o, infer.LoadNet)

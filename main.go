@@ -239,7 +239,7 @@ func sampleCmd() *cobra.Command {
 				return err
 			}
 			o.TrainMode = gMode == "train"
-			if err := allCores(); err != nil {
+			if err := setThreads(0); err != nil {
 				return err
 			}
 			if err := infer.Sample(o); err != nil {
@@ -260,12 +260,16 @@ func sampleCmd() *cobra.Command {
 	return c
 }
 
-// allCores gives libtorch threads: 0's count for a command without a thread
-// setting of its own: libtorch's default counts the host's cores, not a
-// container's CPU limit. SetNumThreads also refuses, rather than hangs, where
-// a task limit (ulimit -u) leaves no room for the threads.
-func allCores() error {
-	_, err := torch.SetNumThreads(torch.CPUs())
+// setThreads gives libtorch n threads, or for 0 one a core this process may
+// use (torch.CPUs, as threads: 0), in a command without a config's thread
+// count: libtorch's default counts the host's cores, not a container's CPU
+// limit. SetNumThreads also refuses, rather than hangs, where a task limit
+// (ulimit -u) leaves no room for the threads.
+func setThreads(n int) error {
+	if n == 0 {
+		n = torch.CPUs()
+	}
+	_, err := torch.SetNumThreads(n)
 	return err
 }
 
@@ -283,7 +287,7 @@ func translateCmd() *cobra.Command {
 			sd.SteppingThrough("finishing the current image",
 				"at once: the translations written stay; the one being written may leave a hidden .tmp- file beside it, which the next translate of it removes")
 			o.Stop = sd.Context().Done()
-			if err := allCores(); err != nil {
+			if err := setThreads(0); err != nil {
 				return err
 			}
 			n, err := infer.Translate(o)
