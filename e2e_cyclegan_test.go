@@ -102,7 +102,7 @@ func TestCycleGANTrainsAndTranslates(t *testing.T) {
 // aligned data told the user to "train unpaired data with recipe cyclegan",
 // which they had. The translate command it names works.
 func TestCycleGANEvalOnUnpairedDomains(t *testing.T) {
-	root := filepath.Join(t.TempDir(), "mine")
+	root := filepath.Join(t.TempDir(), "my photos") // the commands it gives quote it
 	for dir, n := range map[string]int{"trainA": 3, "trainB": 2, "testA": 2, "testB": 1} {
 		os.MkdirAll(filepath.Join(root, dir), 0o755)
 		for i := range n {
@@ -124,7 +124,8 @@ func TestCycleGANEvalOnUnpairedDomains(t *testing.T) {
 	testA, testB := filepath.Join(root, "testA"), filepath.Join(root, "testB")
 	for _, want := range []string{"(cyclegan) learned from unpaired domains, and data.root " + root + " holds such domains",
 		"no pairs for --phase test", "give pairs with --data-root (A|B images side by side in test/, or files of the same names in A/test/ and B/test/)",
-		"gogan translate --checkpoint " + run + " --input " + testA + " --out DIR (G_A), and --direction BtoA --input " + testB + " (G_B)"} {
+		"gogan translate --checkpoint " + run + " --input '" + testA + "' --out DIR (G_A), and --direction BtoA --input '" + testB + "' (G_B)",
+		"gogan eval fid '" + testB + "' DIR compares"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("eval pix2pix: want %q in\n%s", want, out)
 		}

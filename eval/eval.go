@@ -560,8 +560,9 @@ func unpairedDomainsError(dir, checkpoint, recipe, root, phase string) error {
 	a, b := filepath.Join(root, phase+"A"), filepath.Join(root, phase+"B")
 	if st, err := os.Stat(a); err == nil && st.IsDir() {
 		if st, err := os.Stat(b); err == nil && st.IsDir() {
-			look = fmt.Sprintf("; to look at its translations instead: gogan translate --checkpoint %[1]s --input %[2]s --out DIR (G_A), and --direction BtoA --input %[3]s (G_B); gogan eval fid %[3]s DIR compares G_A's with domain B",
-				checkpoint, a, b)
+			look = fmt.Sprintf("; to look at its translations instead: %s (G_A), and %s (G_B); %s compares G_A's with domain B",
+				gan.Command("gogan", "translate", "--checkpoint", checkpoint, "--input", a, "--out", "DIR"),
+				gan.Command("--direction", "BtoA", "--input", b), gan.Command("gogan", "eval", "fid", gan.PathArg(b), "DIR"))
 		}
 	}
 	return fmt.Errorf("eval pix2pix: checkpoint %[1]s (%[2]s) learned from unpaired domains, and data.root %[3]s holds such domains ({split}A/, {split}B/) but no pairs for --phase %[4]s: L1, PSNR and SSIM score each output against its input's true partner; give pairs with --data-root (A|B images side by side in %[4]s/, or files of the same names in A/%[4]s/ and B/%[4]s/)%[5]s",
