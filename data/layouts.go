@@ -157,6 +157,9 @@ func abImages(root, phase string, unaligned bool) (dir string, files []string, e
 // {phase}A to it, find no such folder and fail.
 func domainFolderAsRoot(root string) error {
 	clean := filepath.Clean(root)
+	if abs, err := filepath.Abs(clean); err == nil { // "." in trainA/ too
+		clean = abs
+	}
 	base := filepath.Base(clean)
 	if !strings.HasSuffix(base, "A") && !strings.HasSuffix(base, "B") {
 		return nil
@@ -168,9 +171,6 @@ func domainFolderAsRoot(root string) error {
 	other := stem + "A"
 	if base == other {
 		other = stem + "B"
-	}
-	if abs, err := filepath.Abs(parent); err == nil {
-		parent = abs
 	}
 	return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
 		"is the domain folder %s/ of %s, beside %s/: read as A|B images side by side, each of its images would be cut in halves, left half domain A and right half domain B; set data.root to %s, the folder that holds the domains (unpaired: recipe cyclegan, data.dataset unaligned)",

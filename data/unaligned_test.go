@@ -407,6 +407,13 @@ func TestDomainFolderAsRootRefused(t *testing.T) {
 			t.Errorf("%s, data.root photosA/ (no photosB/ beside it): %v", kind, err)
 		}
 	}
+	// data.root . in trainA/ is the same folder.
+	t.Chdir(filepath.Join(dir, "trainA"))
+	cfg := DefaultConfig(Unaligned)
+	cfg.Root, cfg.Preprocess, cfg.CropSize = ".", Crop, 16
+	if _, err := Open(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), "is the domain folder trainA/ of "+dir+", beside trainB/") {
+		t.Errorf("data.root . in trainA/: want it refused as the domain folder, got %v", err)
+	}
 }
 
 // fashionByPixels maps each Fashion-MNIST image (its 784 bytes) of the given
