@@ -168,7 +168,8 @@ func finish(res *trainer.Result) error {
 	}
 	fmt.Printf("step %d, epoch %d\nsamples:    %s\nreport:     %s\ncheckpoint: %s\n", res.Step, res.Epoch, r.LatestSamplePath(), r.ReportPath(), res.Checkpoint)
 	if res.Signal != nil {
-		fmt.Printf("stopped by %v; continue with:\n  %s\n", res.Signal, trainer.ResumeCommand(r.Path))
+		// the program as started, so that the command runs as printed
+		fmt.Printf("stopped by %v; continue with:\n  %s\n", res.Signal, trainer.ResumeCommandOf(os.Args[0], r.Path))
 		os.Exit(trainer.ExitCode(res.Signal))
 	}
 	return nil

@@ -38,8 +38,8 @@ func TestBatchNormDiffersOnAnotherRankCount(t *testing.T) {
 }
 
 // TestResumeCommandIsTheJobs: the command every message gives to continue a
-// run (a refusal, a stop on a full disk or a bad file, a signal's) is the
-// job's: with --nproc where one machine's ranks ran it (the trainer's
+// run (a refusal, a stop on a full disk or a bad file, a signal's, which
+// names the program as started) is the job's: with --nproc where one machine's ranks ran it (the trainer's
 // messages gave a bare resume, which goes on with one process), torchrun's
 // again on every machine of several; a folder named like a flag as ./-run,
 // one with a space quoted.
@@ -55,6 +55,11 @@ func TestResumeCommandIsTheJobs(t *testing.T) {
 		t.Setenv("LOCAL_WORLD_SIZE", c.local)
 		if got := ResumeCommand(c.run); got != c.want {
 			t.Errorf("WORLD_SIZE=%q LOCAL_WORLD_SIZE=%q: ResumeCommand(%q) = %q, want %q", c.world, c.local, c.run, got, c.want)
+		}
+		// the signal message's: the program as started, to run as printed
+		want := "'/opt/my tools/gogan'" + strings.TrimPrefix(c.want, "gogan")
+		if got := ResumeCommandOf("/opt/my tools/gogan", c.run); got != want {
+			t.Errorf("WORLD_SIZE=%q LOCAL_WORLD_SIZE=%q: ResumeCommandOf(/opt/my tools/gogan, %q) = %q, want %q", c.world, c.local, c.run, got, want)
 		}
 	}
 }

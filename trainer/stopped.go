@@ -64,14 +64,18 @@ func (s *session) continueText(run string) string {
 // and as the run ran: a data-parallel job of one machine with as many
 // processes (a resume on another number of ranks is no longer the run an
 // uninterrupted job makes); one of several machines with torchrun's command
-// again on each.
-func ResumeCommand(run string) string {
+// again on each. The program is named gogan, as the messages name it.
+func ResumeCommand(run string) string { return ResumeCommandOf("gogan", run) }
+
+// ResumeCommandOf is ResumeCommand with the program as the user started it
+// (os.Args[0]: build/gogan, say), for a command to run as printed.
+func ResumeCommandOf(program, run string) string {
 	run = gan.PathArg(run)
 	if w, _ := strconv.Atoi(os.Getenv("WORLD_SIZE")); w > 1 {
 		if lw, _ := strconv.Atoi(os.Getenv("LOCAL_WORLD_SIZE")); lw == w {
-			return gan.Command("gogan", "resume", run, "--nproc", strconv.Itoa(w))
+			return gan.Command(program, "resume", run, "--nproc", strconv.Itoa(w))
 		}
-		return gan.Command("gogan", "resume", run) + "   (under torchrun on every machine, as this job was started)"
+		return gan.Command(program, "resume", run) + "   (under torchrun on every machine, as this job was started)"
 	}
-	return gan.Command("gogan", "resume", run)
+	return gan.Command(program, "resume", run)
 }
