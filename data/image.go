@@ -233,6 +233,14 @@ func decodeConfig(path string, r io.ReadSeeker, size int64, whole func() ([]byte
 	return cfg, checkPixels(path, cfg.Width, cfg.Height, int(size))
 }
 
+// isAppleDouble says whether head begins as an AppleDouble file (magic
+// 0x00051607): what macOS writes as ._NAME beside NAME on file systems
+// without its extended attributes, so that an image folder copied from a Mac
+// holds a ._x.jpg for each x.jpg.
+func isAppleDouble(head []byte) bool {
+	return len(head) >= 4 && head[0] == 0 && head[1] == 5 && head[2] == 0x16 && head[3] == 7
+}
+
 // describeDecodeErr turns a decoder's error into one that says what the file
 // was expected to be and what it looks like instead.
 func describeDecodeErr(path string, head []byte, err error) error {
@@ -241,6 +249,10 @@ func describeDecodeErr(path string, head []byte, err error) error {
 		want = "supported"
 	}
 	if errors.Is(err, image.ErrFormat) {
+		if isAppleDouble(head) {
+			return fileErr(path, "a macOS AppleDouble file, not an image: the Finder's metadata of %s, which a copy from a Mac leaves beside it as ._NAME; delete these files (find %s -name '._*' -delete)",
+				strings.TrimPrefix(filepath.Base(path), "._"), filepath.Dir(path))
+		}
 		if kind := netpbmOther(head); kind != "" {
 			return fileErr(path, "a Netpbm %s, which gogan does not read (it reads P2, P3, P5 and P6: gray and colour maps): convert it to PNG", kind)
 		}

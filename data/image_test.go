@@ -205,6 +205,8 @@ func badFolder(t *testing.T) (dir string, bad map[string]string) {
 		write(t, filepath.Join(dir, "empty.jpg"), nil):                                "empty file (0 bytes)",
 		write(t, filepath.Join(dir, "truncated.jpg"), jpg[:len(jpg)/2]):               "truncated JPEG image",
 		write(t, filepath.Join(dir, "sub", "text.png"), []byte("hello, I am text\n")): "not a PNG image (text file?)",
+		// a Mac's copy of good.jpg's Finder metadata
+		write(t, filepath.Join(dir, "._good.jpg"), append([]byte{0, 5, 0x16, 7, 0, 2, 0, 0}, make([]byte, 4088)...)): "a macOS AppleDouble file, not an image: the Finder's metadata of good.jpg, which a copy from a Mac leaves beside it as ._NAME; delete these files (find " + dir + " -name '._*' -delete)",
 	}
 	return dir, bad
 }
@@ -259,8 +261,8 @@ func TestBadFilesReportedTogether(t *testing.T) {
 	_, err := Open(context.Background(), cfg, &OpenOptions{Progress: func(stage string, done, n int) {
 		last, total = max(last, done), n
 	}})
-	if last != 5 || total != 5 {
-		t.Errorf("progress reached %d of %d, want 5 of 5", last, total)
+	if last != 6 || total != 6 {
+		t.Errorf("progress reached %d of %d, want 6 of 6", last, total)
 	}
 	var ie *InvalidFilesError
 	if !errors.As(err, &ie) {
