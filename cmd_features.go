@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	torch "gogan/cgo"
 	"gogan/gan/pix2pixhd"
 	"gogan/infer"
 )
@@ -34,7 +35,7 @@ func featuresCmd() *cobra.Command {
 					return err
 				}
 			}
-			if err := setThreads(threads); err != nil {
+			if err := torch.SetThreads(threads); err != nil {
 				return err
 			}
 			s, err := pix2pixhd.ClusterFeatures(context.Background(), o, infer.LoadNet)

@@ -240,7 +240,7 @@ func sampleCmd() *cobra.Command {
 				return err
 			}
 			o.TrainMode = gMode == "train"
-			if err := setThreads(0); err != nil {
+			if err := torch.SetThreads(0); err != nil {
 				return err
 			}
 			if err := infer.Sample(o); err != nil {
@@ -261,19 +261,6 @@ func sampleCmd() *cobra.Command {
 	return c
 }
 
-// setThreads gives libtorch n threads, or for 0 one a core this process may
-// use (torch.CPUs, as threads: 0), in a command without a config's thread
-// count: libtorch's default counts the host's cores, not a container's CPU
-// limit. SetNumThreads also refuses, rather than hangs, where a task limit
-// (ulimit -u) leaves no room for the threads.
-func setThreads(n int) error {
-	if n == 0 {
-		n = torch.CPUs()
-	}
-	_, err := torch.SetNumThreads(n)
-	return err
-}
-
 func translateCmd() *cobra.Command {
 	var o infer.TranslateOptions
 	c := &cobra.Command{
@@ -288,7 +275,7 @@ func translateCmd() *cobra.Command {
 			sd.SteppingThrough("finishing the current image",
 				"at once: the translations written stay; the one being written may leave a hidden .tmp- file beside it, which the next translate of it removes")
 			o.Stop = sd.Context().Done()
-			if err := setThreads(0); err != nil {
+			if err := torch.SetThreads(0); err != nil {
 				return err
 			}
 			n, err := infer.Translate(o)

@@ -124,7 +124,7 @@ func TestThreadsNeeded(t *testing.T) {
 	}{
 		{1, false, 16, 18}, {1, true, 16, 3}, {2, false, 0, 5}, {8, false, 4, 17}, {4, false, 2, 9}, {2, false, 2, 5},
 	} {
-		if got, _ := threadsNeeded(c.n, c.made, c.first); got != c.want {
+		if got := threadsNeeded(c.n, c.made, c.first); got != c.want {
 			t.Errorf("threadsNeeded(%d, made %v, first pool %d) = %d, want %d", c.n, c.made, c.first, got, c.want)
 		}
 	}

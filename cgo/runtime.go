@@ -84,6 +84,17 @@ func SetNumThreads(n int) (openBLAS bool, err error) {
 	return C.gt_openblas_set_num_threads(1) != 0, nil
 }
 
+// SetThreads is SetNumThreads for a thread setting in which 0 stands for one
+// thread a core this process may use (CPUs, threads: 0): libtorch's own
+// default counts the host's cores, not a container's CPU limit.
+func SetThreads(n int) error {
+	if n == 0 {
+		n = CPUs()
+	}
+	_, err := SetNumThreads(n)
+	return err
+}
+
 // poolMade says that a SetNumThreads has made libtorch's pthreadpool, so
 // that a later one does not make the first call's pool of the host's size.
 var poolMade atomic.Bool
@@ -100,14 +111,15 @@ var poolMade atomic.Bool
 // both alive at once: then the peak is P + n - 2 threads of libtorch's, and
 // the two more of gogan's and one of margin as above.
 func threadRoom(n int) error {
-	need, first := threadsNeeded(n, poolMade.Load(), int(C.gt_first_pool_threads()))
+	first := int(C.gt_first_pool_threads())
+	need := threadsNeeded(n, poolMade.Load(), first)
 	var eno C.int
 	got := int(C.gt_start_threads(C.int(need), &eno))
 	if got >= need {
 		return nil
 	}
 	why, fix := "", "raise the limit, or use fewer threads (GOMAXPROCS caps the default of one a core)"
-	if need > 2*n+1 {
+	if need > 2*n+1 { // the first pool counted
 		why = fmt.Sprintf("; libtorch %s first starts a pool of a thread for each of the host's %d processors, whatever the thread count", Version(), first)
 		fix = "raise the limit (fewer threads leave that pool as large)"
 	}
@@ -118,13 +130,12 @@ func threadRoom(n int) error {
 // threadsNeeded is how many threads threadRoom starts for n intra-op
 // threads: 2n+1, or where libtorch's pthreadpool is not made yet (made is
 // false) and its first is made at the host's processors (first > 0, libtorch
-// 1.x), at least first+n+1. It returns first as it counted it.
-func threadsNeeded(n int, made bool, first int) (need, counted int) {
-	need = 2*n + 1
+// 1.x), at least first+n+1.
+func threadsNeeded(n int, made bool, first int) int {
 	if made || first <= 0 {
-		return need, 0
+		return 2*n + 1
 	}
-	return max(need, first+n+1), first
+	return max(2*n+1, first+n+1)
 }
 
 // taskLimits says which limits count this process's threads: the user's

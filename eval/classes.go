@@ -137,7 +137,7 @@ func Classes(ctx context.Context, o ClassesOptions) ([]*ClassesEval, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := setThreads(o.Threads); err != nil {
+	if err := torch.SetThreads(o.Threads); err != nil {
 		return nil, err
 	}
 	// The classifier before the slower work: a file that is not one is

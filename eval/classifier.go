@@ -304,15 +304,6 @@ func fashionConfig(root, phase string, batch int, shuffle bool) data.Config {
 	return c
 }
 
-// setThreads sets libtorch's thread count (0: all cores).
-func setThreads(n int) error {
-	if n == 0 {
-		n = torch.CPUs()
-	}
-	_, err := torch.SetNumThreads(n)
-	return err
-}
-
 // accuracyText is a classifier file's recorded test accuracy (a fraction,
 // "0.9022") as eval classifier printed it when it trained ("90.22 %").
 func accuracyText(meta map[string]string) string {
@@ -350,7 +341,7 @@ func TrainClassifier(ctx context.Context, o ClassifierOptions, out string) (*Cla
 	if err != nil {
 		return nil, err
 	}
-	if err := setThreads(o.Threads); err != nil {
+	if err := torch.SetThreads(o.Threads); err != nil {
 		return nil, err
 	}
 	dc := fashionConfig(o.Root, "train", o.BatchSize, true)

@@ -113,7 +113,7 @@ func FID(ctx context.Context, o FIDOptions) (*FIDResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := setThreads(o.Threads); err != nil {
+	if err := torch.SetThreads(o.Threads); err != nil {
 		return nil, err
 	}
 	// Check the generated side's source before the slower work.
@@ -449,7 +449,7 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	if err != nil {
 		return nil, err
 	}
-	if err := setThreads(o.Threads); err != nil {
+	if err := torch.SetThreads(o.Threads); err != nil {
 		return nil, err
 	}
 	dc, err := gan.DataConfig(cfg)

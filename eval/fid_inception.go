@@ -220,7 +220,7 @@ func InceptionFID(o InceptionFIDOptions) (*InceptionFIDResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := setThreads(o.Threads); err != nil {
+	if err := torch.SetThreads(o.Threads); err != nil {
 		return nil, err
 	}
 	var sets []fidSet

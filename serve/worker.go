@@ -239,10 +239,7 @@ func newTorchEngine(m *Model, device string, threads int) (engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if threads <= 0 {
-		threads = torch.CPUs()
-	}
-	if _, err := torch.SetNumThreads(threads); err != nil {
+	if err := torch.SetThreads(threads); err != nil {
 		return nil, err
 	}
 	g, err := infer.LoadNet(m.Checkpoint, m.Config, m.Role, dev)
