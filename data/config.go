@@ -125,6 +125,10 @@ type Config struct {
 	// SkipInvalid skips invalid files with one warning listing them, instead of
 	// failing on open.
 	SkipInvalid bool `mapstructure:"skip_invalid" json:"skip_invalid" yaml:"skip_invalid"`
+	// SkipFlag is how the user sets SkipInvalid, for the messages that
+	// offer or report it: "" is data.skip_invalid (training); a command
+	// names its own flag (translate's --skip-invalid).
+	SkipFlag string `mapstructure:"-" json:"-" yaml:"-"`
 	// InMemory decodes every image once on open and keeps the uint8 pixels.
 	InMemory bool `mapstructure:"in_memory" json:"in_memory" yaml:"in_memory"`
 	// Validate is full (decode every file on open: finds truncated files),

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -239,6 +240,9 @@ func (d *Dataset) LabelOf(i int) int {
 
 // Skipped lists the invalid files that data.skip_invalid skipped.
 func (d *Dataset) Skipped() []*FileError { return d.skipped }
+
+// skipFlag names the setting that skips invalid files, as the user gave it.
+func (d *Dataset) skipFlag() string { return cmp.Or(d.cfg.SkipFlag, "data.skip_invalid") }
 
 // Shape returns the (C, H, W) of the A and B streams (Sample.A and
 // Sample.B, after data.direction) when every sample has the same size

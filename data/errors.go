@@ -75,7 +75,8 @@ type InvalidFilesError struct {
 	Root  string
 	Files []*FileError
 	// SkipWith is the setting that skips them, for the message: "" is
-	// data.skip_invalid (training); a command sets its own flag, or NoSkip.
+	// data.skip_invalid (training); a command sets its own flag
+	// (Config.SkipFlag), or NoSkip.
 	SkipWith string
 	// None says that no sample is valid (of A or of B): skipping the files
 	// would leave nothing to read, so the message does not offer it.

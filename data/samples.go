@@ -194,7 +194,7 @@ func (d *Dataset) loadFileAt(files []string, cache []*Image, i, c int) (*Image, 
 			return nil, j, err
 		}
 		if _, seen := d.bad.LoadOrStore(files[j], err); !seen {
-			d.log.Warn("data: skipping invalid file (data.skip_invalid)", "error", err.Error())
+			d.log.Warn("data: skipping invalid file ("+d.skipFlag()+")", "error", err.Error())
 		}
 	}
 	return nil, i, fmt.Errorf("data: %s: no readable images left", d.root)
@@ -412,7 +412,7 @@ func (d *Dataset) cachedOrDecode(files []string, cache []*Image, j int, dec deco
 	}
 	if err != nil && d.cfg.SkipInvalid {
 		if _, seen := d.bad.LoadOrStore(files[j], err); !seen {
-			d.log.Warn("data: skipping invalid file (data.skip_invalid)", "error", err.Error())
+			d.log.Warn("data: skipping invalid file ("+d.skipFlag()+")", "error", err.Error())
 		}
 	}
 	return im, err

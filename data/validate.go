@@ -146,7 +146,7 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 	}
 	if len(invalid) > 0 {
 		slices.SortFunc(invalid, func(a, b *FileError) int { return strings.Compare(a.Path, b.Path) })
-		ie := &InvalidFilesError{Root: d.root, Files: invalid,
+		ie := &InvalidFilesError{Root: d.root, Files: invalid, SkipWith: d.cfg.SkipFlag,
 			None: !slices.Contains(keepA, true) || d.kind == "unaligned" && !slices.Contains(keepB, true)}
 		if d.cfg.Trained != "" {
 			ie.SkipWith = NoSkip // scoring or encoding every sample
@@ -159,7 +159,7 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 		for i, f := range invalid {
 			list[i] = f.Path + ": " + f.Err.Error()
 		}
-		d.log.Warn("data: skipping invalid files (data.skip_invalid)", "root", d.root, "count", len(invalid), "files", strings.Join(list, "; "))
+		d.log.Warn("data: skipping invalid files ("+d.skipFlag()+")", "root", d.root, "count", len(invalid), "files", strings.Join(list, "; "))
 	}
 	// Keep the valid files (and their pixels).
 	var files, filesB, filesInst []string

@@ -363,15 +363,6 @@ func (o TranslateOptions) limit(inputs []string) []string {
 	return inputs
 }
 
-// skipWith points a list of invalid inputs at translate's own flag.
-func skipWith(err error) error {
-	var ie *data.InvalidFilesError
-	if errors.As(err, &ie) {
-		ie.SkipWith = "--skip-invalid"
-	}
-	return err
-}
-
 // Translate runs a checkpoint's generator on every image of a folder
 // (sized as the reference's test.py would size it: testSize) and writes
 // PNGs with the same base names into o.Out.
@@ -427,9 +418,9 @@ func Translate(o TranslateOptions) (n int, err error) {
 	// the folder's images, found and checked as a dataset finds them (each
 	// is decoded again by itself below, and sized by size)
 	ds, err := data.Open(context.Background(), data.Config{Dataset: data.Folder, Root: in, Channels: tr.InputChannels(), BatchSize: 1,
-		Preprocess: data.ResizeAndCrop, LoadSize: dc.CropSize, CropSize: dc.CropSize, NoFlip: true, SkipInvalid: o.SkipInvalid}, nil)
+		Preprocess: data.ResizeAndCrop, LoadSize: dc.CropSize, CropSize: dc.CropSize, NoFlip: true, SkipInvalid: o.SkipInvalid, SkipFlag: "--skip-invalid"}, nil)
 	if err != nil {
-		return 0, skipWith(err)
+		return 0, err
 	}
 	files := o.limit(ds.Files())
 	outs, g, finish, err := startTranslations(ck, cfg, tr.Role, dev, o, files, map[string]string{"--input": in})
