@@ -57,6 +57,9 @@ func TestColorizationTrainsTranslatesAndScores(t *testing.T) {
 	}
 	// The grid is real_A | fake_B_rgb | real_B_rgb: the target column is the
 	// photos themselves (through Lab and back), in colour.
+	if b, _ := os.ReadFile(filepath.Join(run, "index.html")); !strings.Contains(string(b), "each row: real_A | fake_B_rgb | real_B_rgb") {
+		t.Errorf("the report does not name the grid's columns")
+	}
 	grid := readPNG(t, filepath.Join(run, "samples", "latest.png"))
 	if b := grid.Bounds(); b.Dx() < 3*128 || b.Dy() < 128 {
 		t.Fatalf("sample grid %v, want rows of L | colourised | photo at 128x128", b)

@@ -71,6 +71,11 @@ func TestCycleGANTrainsAndTranslates(t *testing.T) {
 	if w, h := pngSize(t, filepath.Join(run, "samples", "latest.png")); w != 4*34+2 || h != 8*34+2 {
 		t.Errorf("sample grid %dx%d, want %dx%d", w, h, 4*34+2, 8*34+2)
 	}
+	// and the report says so, in the reference's names
+	if b, _ := os.ReadFile(filepath.Join(run, "index.html")); !strings.Contains(string(b), `<h2>Latest samples</h2>
+<p class="layout">rows in pairs: real_A | fake_B | rec_A | idt_B, then real_B | fake_A | rec_B | idt_A</p>`) {
+		t.Errorf("the report does not name the grid's columns:\n%s", b)
+	}
 	in := filepath.Join(base, "in")
 	os.MkdirAll(in, 0o755)
 	for _, name := range []string{"a.png", "b.png", "c.png"} {

@@ -123,6 +123,9 @@ func TestPix2PixHDTrains(t *testing.T) {
 	if w, h := pngSize(t, filepath.Join(run, "samples", "latest.png")); w != 3*34+2 || h != 4*34+2 {
 		t.Errorf("sample grid %dx%d, want %dx%d", w, h, 3*34+2, 4*34+2)
 	}
+	if b, _ := os.ReadFile(filepath.Join(run, "index.html")); !strings.Contains(string(b), "each row: input_label | synthesized_image | real_image") {
+		t.Errorf("the report does not name the grid's columns")
+	}
 	// stderr logs go to the output too: the swap after epoch 1.
 	if !strings.Contains(out, "now also training the global generator") {
 		t.Errorf("no optimizer swap after train.niter_fix_global=1 epoch:\n%s", out)

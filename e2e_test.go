@@ -434,6 +434,9 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 	if rows := lossRows(t, run); len(rows) != 13 || strings.Join(rows[0], ",") != "step,epoch,G_GAN,G_L1,D_real,D_fake,lr" {
 		t.Errorf("metrics.csv: %d rows, header %v", len(rows), rows[0])
 	}
+	if b, _ := os.ReadFile(filepath.Join(run, "index.html")); !strings.Contains(string(b), "each row: real_A | fake_B | real_B") {
+		t.Errorf("the report does not name the grid's columns")
+	}
 	// translate a folder of edge drawings (the run's own sample grid cut up
 	// would do; plain PNGs of another size exercise the resize).
 	in := filepath.Join(base, "edges")

@@ -100,6 +100,13 @@ type Visualizer interface {
 	Visuals() (*image.NRGBA, error)
 }
 
+// VisualsLayout is a Visualizer that names what its grid shows, in its
+// reference's names, for the report page's caption: "each row: real_A |
+// fake_B | real_B" (pix2pix). A grid of samples alone need not say.
+type VisualsLayout interface {
+	VisualsLayout() string
+}
+
 // RealVisualizer is a recipe whose reference saves a grid of the real
 // batch beside its samples (pytorch/examples dcgan's real_samples.png):
 // the session asks it for the grid of the batch of each step it draws the

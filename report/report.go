@@ -29,6 +29,9 @@ type ReportInfo struct {
 	// that tell (RunsCommand) and that go on (ResumeCommand). Zero: not said.
 	DueBy                      time.Time
 	RunsCommand, ResumeCommand string
+	// Layout says what the sample grids show (gan.VisualsLayout), under
+	// their headings; "": nothing said.
+	Layout string
 }
 
 type reportImage struct {
@@ -177,14 +180,16 @@ the run may have stopped without a word (killed, out of memory, its machine down
 </script>
 {{end}}<p id="image-status">checking images…</p>
 {{with .Latest}}<h2>Latest samples</h2>
-<figure><img src="{{.Src}}" width="{{.Width}}" height="{{.Height}}" alt="{{.Caption}}"><figcaption>{{.Caption}}</figcaption></figure>
+{{if $.Layout}}<p class="layout">{{$.Layout}}</p>
+{{end}}<figure><img src="{{.Src}}" width="{{.Width}}" height="{{.Height}}" alt="{{.Caption}}"><figcaption>{{.Caption}}</figcaption></figure>
 {{end}}{{with .LossPlot}}<h2>Losses</h2>
 <figure><img src="{{.Src}}" width="{{.Width}}" height="{{.Height}}" alt="{{.Caption}}"></figure>
 {{end}}{{if .LastColumns}}<h2>Last metrics row</h2>
 <table><tr>{{range .LastColumns}}<th>{{.}}</th>{{end}}</tr>
 <tr>{{range .LastValues}}<td>{{.}}</td>{{end}}</tr></table>
 {{end}}{{if .Epochs}}<h2>Samples by epoch</h2>
-{{range .Epochs}}<figure><img src="{{.Src}}" width="{{.Width}}" height="{{.Height}}" alt="{{.Caption}}"><figcaption>{{.Caption}}</figcaption></figure>
+{{if .Layout}}<p class="layout">{{.Layout}}</p>
+{{end}}{{range .Epochs}}<figure><img src="{{.Src}}" width="{{.Width}}" height="{{.Height}}" alt="{{.Caption}}"><figcaption>{{.Caption}}</figcaption></figure>
 {{end}}{{end}}{{if .Config}}<h2>Effective config</h2>
 <pre>{{.Config}}</pre>
 {{end}}<script>

@@ -166,12 +166,15 @@ func TestReportInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := fillRun(t, cfg)
-	if err := report.WriteReport(r, report.ReportInfo{Title: "test <run>", Status: "training: step 300 of 1200", Live: true, RefreshSeconds: 30}); err != nil {
+	if err := report.WriteReport(r, report.ReportInfo{Title: "test <run>", Status: "training: step 300 of 1200", Live: true, RefreshSeconds: 30,
+		Layout: "each row: real_A | fake_B | real_B"}); err != nil {
 		t.Fatal(err)
 	}
 	html, _ := os.ReadFile(r.ReportPath())
 	for _, s := range []string{`<meta http-equiv="refresh" content="30">`, "root: /data/&lt;/pre&gt;&lt;b&gt;&amp;x", "test &lt;run&gt;",
-		"<th>images_per_s</th>", "<td>300</td>", "epoch 3", "samples/epoch-0001.png?v=", "loss.png?v="} {
+		"<th>images_per_s</th>", "<td>300</td>", "epoch 3", "samples/epoch-0001.png?v=", "loss.png?v=",
+		"<h2>Latest samples</h2>\n<p class=\"layout\">each row: real_A | fake_B | real_B</p>",
+		"<h2>Samples by epoch</h2>\n<p class=\"layout\">each row: real_A | fake_B | real_B</p>"} {
 		if !strings.Contains(string(html), s) {
 			t.Errorf("report lacks %q", s)
 		}
@@ -212,6 +215,9 @@ func TestReportInChromium(t *testing.T) {
 	html, _ = os.ReadFile(r.ReportPath())
 	if strings.Contains(string(html), "http-equiv") {
 		t.Error("final report refreshes")
+	}
+	if strings.Contains(string(html), `class="layout"`) {
+		t.Error("a layout said where none was given")
 	}
 	imgs, status = loadInChromium(t, r.ReportPath())
 	if err := checkImagesLoaded(r, imgs, status, 3); err != nil {

@@ -164,6 +164,9 @@ func (s *session) report(status string, p page) {
 		slog.Debug("loss plot", "err", err) // no rows yet
 	}
 	info := report.ReportInfo{Title: filepath.Base(s.rd.Path) + " (" + s.cfg.Recipe + ")", Status: status, Live: bool(p)}
+	if l, ok := s.rec.(gan.VisualsLayout); ok {
+		info.Layout = l.VisualsLayout()
+	}
 	if p == livePage {
 		info.DueBy = s.reportDue()
 		run, _ := filepath.Abs(s.rd.Path) // the page is read elsewhere than the trainer's folder

@@ -438,6 +438,14 @@ func (r *CycleGAN) TakeSamples(ds *data.Dataset, seed uint64) error {
 	return err
 }
 
+// VisualsLayout names Visuals' columns, row by row.
+func (r *CycleGAN) VisualsLayout() string {
+	if r.idt > 0 {
+		return "rows in pairs: real_A | fake_B | rec_A | idt_B, then real_B | fake_A | rec_B | idt_A"
+	}
+	return "rows in pairs: real_A | fake_B | rec_A, then real_B | fake_A | rec_B"
+}
+
 // Visuals shows, per sample, the reference's visuals in two rows:
 // real_A | fake_B | rec_A | idt_B and real_B | fake_A | rec_B | idt_A (the
 // identity columns when lambda_identity > 0), the generators in train mode

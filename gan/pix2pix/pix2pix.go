@@ -276,6 +276,14 @@ func (r *Pix2Pix) TakeSamples(ds *data.Dataset, seed uint64) error {
 	return nil
 }
 
+// VisualsLayout names Visuals' columns.
+func (r *Pix2Pix) VisualsLayout() string {
+	if r.lab {
+		return "each row: real_A | fake_B_rgb | real_B_rgb (real_A's L with the ab of G's output and of the target)"
+	}
+	return "each row: real_A | fake_B | real_B"
+}
+
 // Visuals runs G on the fixed pairs in train mode, as the reference's
 // visuals (BatchNorm batch statistics, dropout on): real_A | fake_B | real_B
 // (colorization: real_A | fake_B_rgb | real_B_rgb, the ab with real_A's L).

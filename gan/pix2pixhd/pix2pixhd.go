@@ -516,6 +516,11 @@ func (r *Pix2PixHD) Fixed() []torch.Named {
 	return out
 }
 
+// VisualsLayout names Visuals' columns.
+func (r *Pix2PixHD) VisualsLayout() string {
+	return "each row: input_label | synthesized_image | real_image"
+}
+
 // Visuals runs G on the fixed examples in train mode, as the reference's
 // visuals: input_label | synthesized_image | real_image.
 func (r *Pix2PixHD) Visuals() (*image.NRGBA, error) {
