@@ -722,6 +722,77 @@ torch.save(netD.state_dict(), sys.argv[2])
 	}
 }
 
+// TestImportSaysTheReferencesSettings: a pytorch-CycleGAN-and-pix2pix
+// latest_net_*.pth saved with other options than the config's (--netG,
+// --ngf, --norm, --no_dropout, --input_nc, --netD, --n_layers_D), or a
+// discriminator's given for a generator, is refused naming the file, what
+// it holds and the --set values (or the --net role) that import it; CycleGAN's
+// G_B maps output_nc to input_nc. Following the message, the import loads it.
+func TestImportSaysTheReferencesSettings(t *testing.T) {
+	dir := t.TempDir()
+	const script = `
+import sys
+sys.path.insert(0, "scripts")
+import torch, reference_nets as r
+torch.manual_seed(1)
+for name, net in [("res9", r.define_G(3, 3, 64, "resnet_9blocks")),
+                  ("unet_inst", r.define_G(3, 3, 32, "unet_256", "instance")),
+                  ("gray", r.define_G(3, 1, 16, "resnet_6blocks", "instance")),
+                  ("n5", r.define_D(6, 32, "n_layers", 5)),
+                  ("pixel", r.define_D(3, 16, "pixel", norm="instance"))]:
+    torch.save(net.state_dict(), sys.argv[1] + "/" + name + ".pth")
+`
+	if o, err := exec.Command(torchtest.Python(t), "-c", script, dir).CombinedOutput(); err != nil {
+		t.Fatalf("the reference's networks: %v\n%s", err, o)
+	}
+	file := func(n string) string { return filepath.Join(dir, n+".pth") }
+	pix2pix := []string{"import", "--config", "configs/pix2pix-facades.yaml", "--set", "data.root=" + dir}
+	cyclegan := []string{"import", "--config", "configs/cyclegan-facades.yaml", "--set", "data.root=" + dir}
+	for _, c := range []struct {
+		args       []string
+		file, want string
+		then       []string // the settings the message names: the import then loads
+	}{
+		{append(pix2pix, "--net", "G="+file("res9")), file("res9"),
+			"it holds a generator: netG resnet_9blocks, ngf 64, batch norm, 3 -> 3 channels, without dropout: import it with --set model.netG=resnet_9blocks --set model.no_dropout=true",
+			[]string{"model.netG=resnet_9blocks", "model.no_dropout=true"}},
+		{append(pix2pix, "--net", "G="+file("unet_inst")), file("unet_inst"),
+			"it holds a generator: netG unet_256, ngf 32, instance norm, 3 -> 3 channels: import it with --set model.ngf=32 --set model.norm=instance",
+			[]string{"model.ngf=32", "model.norm=instance"}},
+		{append(pix2pix, "--net", "D="+file("n5")), file("n5"),
+			"it holds a discriminator: netD n_layers, n_layers_D 5, ndf 32, batch norm, 6 input channels: import it with --set model.netD=n_layers --set model.n_layers_D=5 --set model.ndf=32",
+			[]string{"model.netD=n_layers", "model.n_layers_D=5", "model.ndf=32"}},
+		{append(pix2pix, "--net", "G="+file("n5")), file("n5"), "it holds a discriminator (netD n_layers): give it as --net D=FILE", nil},
+		{append(cyclegan, "--net", "D_A="+file("gray")), file("gray"), "it holds a generator (netG resnet_6blocks): give it as --net G_A=FILE or --net G_B=FILE", nil},
+		{append(cyclegan, "--net", "G_B="+file("gray")), file("gray"),
+			"it holds a generator: netG resnet_6blocks, ngf 16, instance norm, 3 -> 1 channels, without dropout: import it with --set model.netG=resnet_6blocks --set model.ngf=16 --set model.input_nc=1",
+			// and the config's own check asks for what gray A then needs
+			[]string{"model.netG=resnet_6blocks", "model.ngf=16", "model.input_nc=1", "train.lambda_identity=0"}},
+		{append(cyclegan, "--net", "D_B="+file("pixel")), file("pixel"),
+			"it holds a discriminator: netD pixel, ndf 16, instance norm, 3 input channels: import it with --set model.netD=pixel --set model.ndf=16", []string{"model.netD=pixel", "model.ndf=16"}},
+	} {
+		out := filepath.Join(dir, "run")
+		o, err := gogan(t, append(c.args, "--out", out)...)
+		if err == nil || !strings.Contains(o, c.want) || !strings.Contains(o, "import "+c.file+" into network") {
+			t.Errorf("import %v: %v, want an error naming the file and saying %q:\n%s", c.args[len(c.args)-1], err, c.want, o)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("import %v: a failed import left %s", c.args, out)
+		}
+		if c.then == nil {
+			continue
+		}
+		args := append([]string(nil), c.args...)
+		for _, s := range c.then {
+			args = append(args, "--set", s)
+		}
+		if o, err := gogan(t, append(args, "--out", out)...); err != nil {
+			t.Errorf("import %v with the settings the error named: %v\n%s", c.args[len(c.args)-1], err, o)
+		}
+		os.RemoveAll(out)
+	}
+}
+
 // TestImportOfDamagedDCGANNamesNoSettings: a netG_epoch_N.pth or
 // netD_epoch_N.pth of the config's settings with a convolution's weight
 // missing or not 4-d (a damaged or edited file) is refused naming that key,

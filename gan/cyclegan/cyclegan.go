@@ -50,7 +50,8 @@ func init() {
 		Data: func(c *config.Config, dc *data.Config) {
 			dc.InputNC, dc.OutputNC = c.Model.InputNC, c.Model.OutputNC
 		},
-		Nets: netSpecs,
+		Nets:     netSpecs,
+		Describe: describe,
 		Inputs: func(c *config.Config) []gan.Input {
 			s := int64(c.Data.CropSize)
 			return []gan.Input{{Name: "A", Shape: []int64{int64(c.Model.InputNC), s, s}}, {Name: "B", Shape: []int64{int64(c.Model.OutputNC), s, s}}}
@@ -123,6 +124,24 @@ func netSpecs(c *config.Config) []gan.NetSpec {
 		{Role: "D_A", Build: nets.NewDiscriminator, Input: []int64{b, s, s}, Options: d(m.OutputNC)},
 		{Role: "D_B", Build: nets.NewDiscriminator, Input: []int64{a, s, s}, Options: d(m.InputNC)},
 	}
+}
+
+// describe says what a state dict that does not load into a role's
+// network holds (gogan import of the reference's latest_net_G_A.pth of
+// other options): G_A maps input_nc to output_nc, G_B back, D_A judges
+// output_nc's images and D_B input_nc's, as netSpecs builds them.
+func describe(c *config.Config, role string, shapes map[string][]int64) string {
+	keys := map[string]gan.NetKeys{
+		"G_A": {Generator: true, InputNC: "model.input_nc", OutputNC: "model.output_nc", Others: []string{"D_A", "D_B"}},
+		"G_B": {Generator: true, InputNC: "model.output_nc", OutputNC: "model.input_nc", Others: []string{"D_A", "D_B"}},
+		"D_A": {InputNC: "model.output_nc", Others: []string{"G_A", "G_B"}},
+		"D_B": {InputNC: "model.input_nc", Others: []string{"G_A", "G_B"}},
+	}
+	k, ok := keys[role]
+	if !ok {
+		return ""
+	}
+	return gan.DescribeNet(c, k, shapes)
 }
 
 // CycleGAN is the recipe's state.

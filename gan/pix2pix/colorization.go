@@ -22,9 +22,10 @@ func init() {
 			Validate: validateColorization,
 			Reads:    []string{"pix2pix"}, // train.lambda_L1
 		},
-		Data:   dataConfig,
-		Nets:   netSpecs,
-		Inputs: inputs,
+		Data:     dataConfig,
+		Nets:     netSpecs,
+		Inputs:   inputs,
+		Describe: describe,
 		New: func(env gan.Env) (gan.Recipe, error) {
 			r, err := New(env)
 			if err == nil {

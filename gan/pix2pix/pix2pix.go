@@ -39,6 +39,7 @@ func init() {
 			return []gan.Translation{{Direction: c.Data.Direction, Role: "G", InputNC: c.Model.InputNC, OutputNC: c.Model.OutputNC, PairDirection: c.Data.Direction}}
 		},
 		BenchParams: benchParams,
+		Describe:    describe,
 		Export: func(c *config.Config, o gan.ExportOptions) gan.Export {
 			return gan.CycleGANAndPix2PixExport(c, o, "pix2pix", []string{"G", "D"}, c.Data.Dataset == "aligned")
 		},
@@ -115,6 +116,15 @@ func netSpecs(c *config.Config) []gan.NetSpec {
 		{Role: "D", Build: nets.NewDiscriminator, Input: []int64{in + int64(m.OutputNC), s, s},
 			Options: nets.Options{Kind: m.NetD, InputNC: m.InputNC + m.OutputNC, NDF: m.NDF, NLayers: m.NLayersD, Norm: m.Norm, NumD: m.NumD}},
 	}
+}
+
+// describe says what a state dict that does not load into G or D holds
+// (gogan import of the reference's latest_net_G.pth of other options).
+func describe(c *config.Config, role string, shapes map[string][]int64) string {
+	if role == "G" {
+		return gan.DescribeNet(c, gan.NetKeys{Generator: true, InputNC: "model.input_nc", OutputNC: "model.output_nc", Others: []string{"D"}}, shapes)
+	}
+	return gan.DescribeNet(c, gan.NetKeys{Others: []string{"G"}}, shapes)
 }
 
 // Pix2Pix is the recipe's state.
