@@ -195,3 +195,34 @@ func TestSetCUDADevice(t *testing.T) {
 		}
 	}
 }
+
+// TestCUDAUseDeviceMakesItCurrent: UseDevice parses as ParseDevice does (a
+// missing device is named) and makes a CUDA device this thread's current
+// one, as translate, serve, eval and features start on cuda:N; the CPU is
+// no CUDA device to make current.
+func TestCUDAUseDeviceMakesItCurrent(t *testing.T) {
+	LockThread()
+	if dev, err := UseDevice("cpu"); err != nil || dev != CPUDevice {
+		t.Errorf("UseDevice(cpu) = %v, %v", dev, err)
+	}
+	n := CUDADeviceCount()
+	missing := fmt.Sprintf("cuda:%d", n)
+	if _, err := UseDevice(missing); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Errorf("UseDevice(%s) with %d devices: %v, want an error naming it", missing, n, err)
+	}
+	if n == 0 {
+		return
+	}
+	prev, err := SetCUDADevice(CUDADevice(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer SetCUDADevice(CUDADevice(prev))
+	last := fmt.Sprintf("cuda:%d", n-1)
+	if dev, err := UseDevice(last); err != nil || dev != CUDADevice(n-1) {
+		t.Fatalf("UseDevice(%s) = %v, %v", last, dev, err)
+	}
+	if cur, err := SetCUDADevice(CUDADevice(0)); err != nil || cur != n-1 {
+		t.Errorf("after UseDevice(%s) the current device was cuda:%d (%v)", last, cur, err)
+	}
+}

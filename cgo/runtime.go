@@ -330,6 +330,22 @@ func SetCUDADevice(dev Device) (prev int, err error) {
 	return int(p), nil
 }
 
+// UseDevice is ParseDevice for a command that runs on the device: a CUDA
+// device is made the calling OS thread's current one (SetCUDADevice), as
+// torch.cuda.set_device, so that what has no device of its own (pinned
+// host memory, a CUDA context) lands on it rather than on cuda:0, another
+// job's GPU perhaps. Call it on the locked thread that runs the work.
+func UseDevice(s string) (Device, error) {
+	dev, err := ParseDevice(s)
+	if err != nil || !dev.IsCUDA() {
+		return dev, err
+	}
+	if _, err := SetCUDADevice(dev); err != nil {
+		return dev, err
+	}
+	return dev, nil
+}
+
 // CUDAMaxAllocated is the peak of bytes allocated on CUDA device i since the
 // last CUDAResetPeak; -1 when this libgotorch was built without CUDA headers.
 func CUDAMaxAllocated(i int) (int64, error) {

@@ -133,7 +133,7 @@ func Classes(ctx context.Context, o ClassesOptions) ([]*ClassesEval, error) {
 		slog.Warn(fmt.Sprintf("eval classes: checkpoint %s trained on the test images it translates here (%s): these figures are on its training images, not held-out ones; a run trained with data.phase=train keeps the test split held out",
 			ck.Dir, what))
 	}
-	dev, err := torch.ParseDevice(o.Device)
+	dev, err := torch.UseDevice(o.Device)
 	if err != nil {
 		return nil, err
 	}

@@ -337,7 +337,7 @@ func TrainClassifier(ctx context.Context, o ClassifierOptions, out string) (*Cla
 	if _, err := os.Lstat(out); err == nil && !o.Force {
 		return nil, fmt.Errorf("classifier: --out %s exists (the FIDs measured on it compare only with FIDs on it): pass --force to replace it, or give another --out", out)
 	}
-	dev, err := torch.ParseDevice(o.Device)
+	dev, err := torch.UseDevice(o.Device)
 	if err != nil {
 		return nil, err
 	}

@@ -109,7 +109,7 @@ func FID(ctx context.Context, o FIDOptions) (*FIDResult, error) {
 	if o.Classifier == "" {
 		return nil, errors.New("eval fid: --classifier: name the classifier file (make one with gogan eval classifier --out FILE)")
 	}
-	dev, err := torch.ParseDevice(o.Device)
+	dev, err := torch.UseDevice(o.Device)
 	if err != nil {
 		return nil, err
 	}
@@ -445,7 +445,7 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	if err != nil {
 		return nil, err
 	}
-	dev, err := torch.ParseDevice(o.Device)
+	dev, err := torch.UseDevice(o.Device)
 	if err != nil {
 		return nil, err
 	}

@@ -216,7 +216,7 @@ func InceptionFID(o InceptionFIDOptions) (*InceptionFIDResult, error) {
 			return nil, errors.New("eval fid: give two sets, each a folder of images or a .npz of statistics (pytorch-fid's), or --checkpoint and one set")
 		}
 	}
-	dev, err := torch.ParseDevice(o.Device)
+	dev, err := torch.UseDevice(o.Device)
 	if err != nil {
 		return nil, err
 	}

@@ -261,7 +261,7 @@ func Sample(o SampleOptions) error {
 	if err := runfolder.CheckWritable(out); err != nil {
 		return fmt.Errorf("--out %w", err)
 	}
-	dev, err := torch.ParseDevice(o.Device)
+	dev, err := torch.UseDevice(o.Device)
 	if err != nil {
 		return err
 	}
@@ -383,7 +383,7 @@ func Translate(o TranslateOptions) (n int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	dev, err := torch.ParseDevice(o.Device)
+	dev, err := torch.UseDevice(o.Device)
 	if err != nil {
 		return 0, err
 	}

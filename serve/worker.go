@@ -235,7 +235,7 @@ type torchEngine struct {
 // worker's locked thread.
 func newTorchEngine(m *Model, device string, threads int) (engine, error) {
 	torch.KeepHostMemory()
-	dev, err := torch.ParseDevice(device)
+	dev, err := torch.UseDevice(device)
 	if err != nil {
 		return nil, err
 	}

@@ -122,7 +122,7 @@ func ClusterFeatures(ctx context.Context, o ClusterOptions, loadNet func(runfold
 	if err := runfolder.CheckWritable(out); err != nil {
 		return nil, fmt.Errorf("gogan features: --out %w", err)
 	}
-	dev, err := torch.ParseDevice(o.Device)
+	dev, err := torch.UseDevice(o.Device)
 	if err != nil {
 		return nil, err
 	}
