@@ -111,8 +111,11 @@ var poolMade atomic.Bool
 // both alive at once: then the peak is P + n - 2 threads of libtorch's, and
 // the two more of gogan's and one of margin as above.
 func threadRoom(n int) error {
-	first := int(C.gt_first_pool_threads())
-	need := threadsNeeded(n, poolMade.Load(), first)
+	made, first := poolMade.Load(), 0
+	if !made { // what a later call's count needs not
+		first = int(C.gt_first_pool_threads())
+	}
+	need := threadsNeeded(n, made, first)
 	var eno C.int
 	got := int(C.gt_start_threads(C.int(need), &eno))
 	if got >= need {
