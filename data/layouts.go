@@ -141,12 +141,10 @@ func abImages(root, phase string, unaligned bool) (dir string, files []string, e
 	if err := abFoldersInside(root, dir, unaligned); err != nil {
 		return "", nil, err
 	}
-	if dir == root {
-		if err := domainFolderAsRoot(root); err != nil {
-			return "", nil, err
-		}
-	}
 	files, err = scanImages(dir, "data.root")
+	if err == nil && dir == root {
+		err = domainFolderAsRoot(root, files)
+	}
 	return dir, files, err
 }
 
@@ -154,8 +152,11 @@ func abImages(root, phase string, unaligned bool) (dir string, files []string, e
 // side by side (datasets/NAME/trainA beside trainB, or A beside B): read as
 // A|B images, each of its images would be cut in halves, one domain's
 // halves trained as the two domains. The references, joining
-// {phase}A to it, find no such folder and fail.
-func domainFolderAsRoot(root string) error {
+// {phase}A to it, find no such folder and fail. Folders so named whose
+// first image (of files, sorted) is twice as wide as high hold A|B pairs,
+// as every pix2pix dataset's do (setA/ beside setB/ of facades' pairs): a
+// photo of a domain is not.
+func domainFolderAsRoot(root string, files []string) error {
 	clean := filepath.Clean(root)
 	if abs, err := filepath.Abs(clean); err == nil { // "." in trainA/ too
 		clean = abs
@@ -167,6 +168,11 @@ func domainFolderAsRoot(root string) error {
 	parent, stem := filepath.Dir(clean), base[:len(base)-1]
 	if !isDir(filepath.Join(parent, stem+"A")) || !isDir(filepath.Join(parent, stem+"B")) {
 		return nil
+	}
+	if len(files) > 0 {
+		if h, err := imageHeader(files[0]); err == nil && h.Width == 2*h.Height {
+			return nil
+		}
 	}
 	other := stem + "A"
 	if base == other {

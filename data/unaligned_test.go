@@ -379,11 +379,16 @@ func TestUnalignedABErrors(t *testing.T) {
 // the folder that holds them: read as A|B images each photo of the one
 // domain was cut in halves and trained on as both domains, with an info
 // line alone, where the references (joining trainA to it) fail. A folder
-// whose name ends in A without a B beside it is A|B images as before.
+// whose name ends in A without a B beside it is A|B images as before, and so
+// are such folders side by side whose images are twice as wide as high
+// (pairs: setA/ and setB/ of A|B images).
 func TestDomainFolderAsRootRefused(t *testing.T) {
 	dir := t.TempDir()
 	for _, f := range []string{"trainA/1.png", "trainA/2.png", "trainB/1.png", "A/1.png", "B/1.png", "photosA/1.png"} {
 		write(t, filepath.Join(dir, f), encode(t, "png", gradient(40, 40)))
+	}
+	for _, f := range []string{"setA/1.png", "setB/1.png"} {
+		write(t, filepath.Join(dir, f), encode(t, "png", gradient(80, 40)))
 	}
 	for _, kind := range []string{Unaligned, Aligned} {
 		for _, c := range []struct{ root, other string }{{"trainA", "trainB"}, {"trainB", "trainA"}, {"A", "B"}} {
@@ -401,10 +406,12 @@ func TestDomainFolderAsRootRefused(t *testing.T) {
 				}
 			}
 		}
-		cfg := DefaultConfig(kind)
-		cfg.Root, cfg.Preprocess, cfg.CropSize = filepath.Join(dir, "photosA"), Crop, 16
-		if _, err := Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.DiscardHandler)}); err != nil {
-			t.Errorf("%s, data.root photosA/ (no photosB/ beside it): %v", kind, err)
+		for _, root := range []string{"photosA", "setA"} {
+			cfg := DefaultConfig(kind)
+			cfg.Root, cfg.Preprocess, cfg.CropSize = filepath.Join(dir, root), Crop, 16
+			if _, err := Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.DiscardHandler)}); err != nil {
+				t.Errorf("%s, data.root %s/ (no photosB/ beside it, or A|B images): %v", kind, root, err)
+			}
 		}
 	}
 	// data.root . in trainA/ is the same folder.
