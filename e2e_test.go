@@ -226,6 +226,61 @@ func TestSIGTERMCheckpointsAndResumes(t *testing.T) {
 	}
 }
 
+// TestRunFolderMovedWhileTraining: a run folder renamed while it trains
+// (mv runs/x runs/y) stops the run at its next write with what happened and
+// the command that goes on from the moved folder, which it runs; the moved
+// folder says failed, not running (gogan runs called it killed), and its
+// page says so too. A folder deleted while it trains is said to be gone.
+func TestRunFolderMovedWhileTraining(t *testing.T) {
+	base := t.TempDir()
+	run, moved := filepath.Join(base, "run"), filepath.Join(base, "moved")
+	cmd, buf := startJob(t, run, 7, goganBin, append([]string{"train"}, smallDCGAN(run, "train.max_steps=100000", "train.checkpoint_every=5")...)...)
+	if err := os.Rename(run, moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err == nil {
+		t.Fatalf("the run went on after its folder was moved:\n%s", buf.String())
+	}
+	out := buf.String()
+	want := "the run folder " + run + " was moved to " + moved + " while the run trained: continue with gogan resume " + moved + "\n(a write into its old path failed: "
+	if !strings.Contains(out, want) || !strings.Contains(out, "the newest good checkpoint is "+filepath.Join(moved, "checkpoints", "step-")) {
+		t.Fatalf("after the move, want %q:\n%s", want, out)
+	}
+	st, err := os.ReadFile(filepath.Join(moved, "status.json"))
+	if err != nil || !strings.Contains(string(st), `"state": "failed"`) || !strings.Contains(string(st), "was moved to "+moved) {
+		t.Errorf("status.json of the moved folder: %v\n%s", err, st)
+	}
+	if page, _ := os.ReadFile(filepath.Join(moved, "index.html")); strings.Contains(string(page), "http-equiv") || !strings.Contains(string(page), "was moved to") {
+		t.Errorf("the moved folder's page still reloads as a run in progress, or does not say why it stopped")
+	}
+	if o, err := gogan(t, "runs", moved); err != nil || strings.Contains(o, "killed") || !strings.Contains(o, "failed") {
+		t.Errorf("gogan runs of the moved folder: %v\n%s", err, o)
+	}
+	step := len(lossRows(t, moved)) - 1
+	if o, err := gogan(t, "resume", moved, "--quiet", "--set", "train.max_steps="+strconv.Itoa(step+2)); err != nil {
+		t.Fatalf("the resume the message named: %v\n%s", err, o)
+	}
+	if _, err := os.Stat(run); err == nil {
+		t.Errorf("the old path %s came back", run)
+	}
+
+	// before its first checkpoint (at 100): the same train again
+	cmd, buf = startJob(t, run, 2, goganBin, append([]string{"train"}, smallDCGAN(run, "train.max_steps=100000", "train.checkpoint_every=100")...)...)
+	if err := os.Rename(run, moved+"2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err == nil || !strings.Contains(buf.String(), "the run folder "+run+" was moved to "+moved+"2 while the run trained, before it wrote a checkpoint: run the same gogan train command again") {
+		t.Errorf("a run whose folder was moved before its first checkpoint: %v\n%s", err, buf.String())
+	}
+	cmd, buf = startJob(t, run, 2, goganBin, append([]string{"train"}, smallDCGAN(run, "train.max_steps=100000")...)...)
+	if err := os.RemoveAll(run); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err == nil || !strings.Contains(buf.String(), "the run folder "+run+" was deleted while the run trained, and its checkpoints with it: train again") {
+		t.Errorf("a run whose folder was deleted: %v\n%s", err, buf.String())
+	}
+}
+
 // TestResumeOverDamage: a resume that finds its newest checkpoint damaged
 // goes on from the one before, sets the damaged one aside instead of
 // letting it outrank (and prune) the checkpoints it writes, keeps its --set

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -277,8 +278,10 @@ func WriteCheckpoint(run string, st CheckpointState, weights func(io.Writer) err
 	if st.Step < 0 {
 		return Checkpoint{}, fmt.Errorf("write checkpoint: negative step %d", st.Step)
 	}
+	// checkpoints/ alone: a run folder moved or deleted while it trains is
+	// not made again at its old path, empty but for this checkpoint.
 	root := filepath.Join(run, CheckpointsDir)
-	if err := os.MkdirAll(root, 0o755); err != nil {
+	if err := os.Mkdir(root, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 		return Checkpoint{}, fmt.Errorf("write checkpoint: %w", err)
 	}
 	final := CheckpointDir(run, st.Step)

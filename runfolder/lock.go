@@ -15,11 +15,17 @@ import (
 // folder; the kernel drops it when that process ends, even by SIGKILL.
 const LockFile = ".lock"
 
+// Held is a run folder's lock, held by this process.
+type Held struct {
+	dir string
+	f   *os.File // the lock file, locked; nil where the file system cannot lock
+}
+
 // Lock claims the run folder for one training process: a second train or
 // resume of the same folder would interleave its checkpoints, metrics and
-// config with the first's. The error names the process holding it. The
-// returned function releases the folder.
-func (r RunDir) Lock() (unlock func(), err error) {
+// config with the first's. The error names the process holding it.
+// Held.Unlock releases the folder.
+func (r RunDir) Lock() (*Held, error) {
 	path := filepath.Join(r.Path, LockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
@@ -31,7 +37,7 @@ func (r RunDir) Lock() (unlock func(), err error) {
 			// A file system without flock (Lustre without -o flock, some
 			// FUSE mounts): train as before, unguarded, rather than not at all.
 			slog.Warn("run folder: this file system cannot lock it; nothing stops a second process from training it at the same time", "lock", path, "err", err)
-			return func() {}, nil
+			return &Held{dir: r.Path}, nil
 		}
 		who := "another process"
 		if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
@@ -43,10 +49,37 @@ func (r RunDir) Lock() (unlock func(), err error) {
 	if err := f.Truncate(0); err == nil {
 		fmt.Fprintf(f, "gogan (pid %d on %s)\n", os.Getpid(), host)
 	}
-	return func() {
-		f.Truncate(0)
-		f.Close() // closing the last descriptor releases the lock
-	}, nil
+	return &Held{dir: r.Path, f: f}, nil
+}
+
+// Unlock releases the folder.
+func (h *Held) Unlock() {
+	if h.f != nil {
+		h.f.Truncate(0)
+		h.f.Close() // closing the last descriptor releases the lock
+		h.f = nil
+	}
+}
+
+// MovedTo says where the folder went when it was moved (renamed) or
+// deleted while held, which makes every later write into its old path
+// fail: the open lock file follows the folder (/proc/self/fd). Both are
+// empty while the folder is where it was, or where that cannot be told.
+func (h *Held) MovedTo() (dir string, deleted bool) {
+	if h.f == nil {
+		return "", false
+	}
+	if _, err := os.Stat(h.dir); err == nil {
+		return "", false
+	}
+	p, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", h.f.Fd()))
+	switch {
+	case err != nil:
+		return "", false
+	case strings.HasSuffix(p, " (deleted)"):
+		return "", true
+	}
+	return filepath.Dir(p), false
 }
 
 // flockRetrying takes f's exclusive lock, trying for a moment: gogan runs

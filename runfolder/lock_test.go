@@ -16,7 +16,7 @@ func TestLockIsExclusive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unlock, err := r.Lock()
+	lock, err := r.Lock()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,12 +25,12 @@ func TestLockIsExclusive(t *testing.T) {
 		!strings.Contains(err.Error(), r.Path) {
 		t.Fatalf("second lock: %v", err)
 	}
-	unlock()
-	unlock2, err := r.Lock()
+	lock.Unlock()
+	lock2, err := r.Lock()
 	if err != nil {
 		t.Fatalf("lock after unlock: %v", err)
 	}
-	unlock2()
+	lock2.Unlock()
 }
 
 func TestWithin(t *testing.T) {
@@ -91,9 +91,9 @@ func TestLockWaitsOutAProbe(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		probe.Close()
 	}()
-	unlock, err := r.Lock()
+	lock, err := r.Lock()
 	if err != nil {
 		t.Fatalf("lock while a probe held it for 50 ms: %v", err)
 	}
-	unlock()
+	lock.Unlock()
 }

@@ -156,14 +156,14 @@ func TestRunningNeedsTheLock(t *testing.T) {
 	if s := Summarize(dir).State; !strings.HasPrefix(s, "running (pid ") {
 		t.Errorf("no lock file (the pid is checked): %q", s)
 	}
-	unlock, err := r.Lock()
+	lock, err := r.Lock()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s := Summarize(dir).State; s != "running (pid "+strconv.Itoa(os.Getpid())+")" {
 		t.Errorf("lock held: %q", s)
 	}
-	unlock() // the trainer is gone (SIGKILL drops its lock); its pid lives on
+	lock.Unlock() // the trainer is gone (SIGKILL drops its lock); its pid lives on
 	if s := Summarize(dir).State; !strings.HasPrefix(s, "killed (pid "+strconv.Itoa(os.Getpid())+" is another process now") {
 		t.Errorf("lock free, pid reused: %q", s)
 	}
@@ -172,11 +172,11 @@ func TestRunningNeedsTheLock(t *testing.T) {
 		t.Errorf("open a killed run without checkpoints: %v", err)
 	}
 	// the lock that the check took for a moment is free again
-	unlock, err = r.Lock()
+	lock, err = r.Lock()
 	if err != nil {
 		t.Fatalf("lock after gogan runs: %v", err)
 	}
-	unlock()
+	lock.Unlock()
 }
 
 // TestLastUpdateIsLocalTime: status.json keeps its times in UTC; gogan runs
@@ -290,11 +290,11 @@ func TestStartingRun(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("recipe: dcgan\n"), 0o644)
 	r := RunDir{Path: dir}
-	unlock, err := r.Lock()
+	lock, err := r.Lock()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unlock()
+	defer lock.Unlock()
 	host, _ := os.Hostname()
 	me := fmt.Sprintf("gogan (pid %d on %s) holds .lock", os.Getpid(), host)
 	if s := Summarize(dir).State; s != "starting ("+me+")" {

@@ -78,11 +78,11 @@ func ImportUntil(stop <-chan struct{}, cfg *config.Config, pths map[string]strin
 	if err != nil {
 		return "", nil, err
 	}
-	unlock, err := rd.Lock()
+	lock, err := rd.Lock()
 	if err != nil {
 		return "", nil, fmt.Errorf("import: %w", err)
 	}
-	defer unlock()
+	defer lock.Unlock()
 	defer func() {
 		// A failed import leaves no folder of its own behind (removed
 		// while it holds the folder's lock, before unlock).

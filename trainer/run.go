@@ -293,7 +293,7 @@ type session struct {
 	tbImageStep int
 	// resumeFile: cfg came from the run folder's config.yaml (RunOptions)
 	resumeFile bool
-	unlock     func() // releases the run folder (rank 0)
+	lock       *runfolder.Held // the run folder's (rank 0)
 	// pretrained is the checkpoint a new run starts from, as the recipe's
 	// file check found it (gan.CheckFiles; nil: none)
 	pretrained *runfolder.Checkpoint
@@ -443,7 +443,7 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 	rd, resume, err := start(s.lead, job)
 	s.rd = rd
 	if err == nil && s.lead {
-		s.unlock, err = rd.Lock()
+		s.lock, err = rd.Lock()
 		if err == nil {
 			runfolder.LogRemovedTemps(runfolder.RemoveStaleTemps(rd.Path, runfolder.ProcessStart))
 		}
@@ -471,7 +471,7 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 			}
 		}
 		if err != nil {
-			if s.unlock != nil && opt.discardFailedStart != nil {
+			if s.lock != nil && opt.discardFailedStart != nil {
 				opt.discardFailedStart()
 			}
 			return nil, err
@@ -486,7 +486,7 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 	}
 	if job != nil {
 		if err := s.joinRanks(); err != nil {
-			if s.lead && s.unlock != nil && opt.discardFailedStart != nil {
+			if s.lead && s.lock != nil && opt.discardFailedStart != nil {
 				opt.discardFailedStart() // a new run that never stepped
 			}
 			return nil, err
@@ -496,6 +496,10 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		s.startWatch()
 	}
 	res, err = s.loop(ctx, opt)
+	if err != nil && s.lead {
+		err = s.folderMoved(err) // before the messages that name the folder
+		rd = s.rd
+	}
 	if err != nil && job != nil && dist.IsCollective(err) {
 		err = job.Explain(err) // before status.json records it
 	}
@@ -655,8 +659,8 @@ func (s *session) close() {
 	if s.rec != nil {
 		gan.Free(s.rec)
 	}
-	if s.unlock != nil {
-		s.unlock()
+	if s.lock != nil {
+		s.lock.Unlock()
 	}
 }
 

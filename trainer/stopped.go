@@ -1,8 +1,11 @@
 package trainer
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -78,4 +81,37 @@ func ResumeCommandOf(program, run string) string {
 		return gan.Command(program, "resume", run) + "   (under torchrun on every machine, as this job was started)"
 	}
 	return gan.Command(program, "resume", run)
+}
+
+// folderMoved is err, when the run folder was moved (renamed) or deleted
+// while the run trained and a write into its old path failed, as that:
+// the run goes on from the moved folder, whose status.json and page are
+// written there from now on (gogan runs would call it killed), or it starts
+// anew. Any other err as it is.
+func (s *session) folderMoved(err error) error {
+	if s.lock == nil || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	to, deleted := s.lock.MovedTo()
+	if to == "" && !deleted {
+		return err
+	}
+	var pe *fs.PathError // the write that failed, without advice naming the old path
+	if errors.As(err, &pe) {
+		err = pe
+	}
+	old := s.rd.Path
+	if deleted {
+		return fmt.Errorf("the run folder %s was deleted while the run trained, and its checkpoints with it: train again\n(a write into it failed: %w)", old, err)
+	}
+	s.rd.Path = to
+	if s.ckpt == "" {
+		return fmt.Errorf("the run folder %s was moved to %s while the run trained, before it wrote a checkpoint: run the same gogan train command again\n(a write into its old path failed: %w)", old, to, err)
+	}
+	ck := s.ckpt
+	if rel, rerr := filepath.Rel(old, s.ckpt); rerr == nil {
+		ck = filepath.Join(to, rel)
+	}
+	return fmt.Errorf("the run folder %s was moved to %s while the run trained: continue with %s\n(a write into its old path failed: %w; the newest good checkpoint is %s)",
+		old, to, ResumeCommand(to), err, ck)
 }
