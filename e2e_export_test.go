@@ -722,12 +722,14 @@ torch.save(netD.state_dict(), sys.argv[2])
 	}
 }
 
-// TestImportSaysTheReferencesSettings: a pytorch-CycleGAN-and-pix2pix
-// latest_net_*.pth saved with other options than the config's (--netG,
-// --ngf, --norm, --no_dropout, --input_nc, --netD, --n_layers_D), or a
-// discriminator's given for a generator, is refused naming the file, what
-// it holds and the --set values (or the --net role) that import it; CycleGAN's
-// G_B maps output_nc to input_nc. Following the message, the import loads it.
+// TestImportSaysTheReferencesSettings: a pytorch-CycleGAN-and-pix2pix or
+// pix2pixHD latest_net_*.pth saved with other options than the config's
+// (--netG, --ngf, --norm, --no_dropout, --input_nc, --netD, --n_layers_D;
+// pix2pixHD's --n_downsample_global, --n_blocks_*, --num_D, its label
+// channels), or a discriminator's given for a generator, is refused naming
+// the file, what it holds and the --set values (or the --net role) that
+// import it; CycleGAN's G_B maps output_nc to input_nc. Following the
+// message, the import loads it.
 func TestImportSaysTheReferencesSettings(t *testing.T) {
 	dir := t.TempDir()
 	const script = `
@@ -739,7 +741,12 @@ for name, net in [("res9", r.define_G(3, 3, 64, "resnet_9blocks")),
                   ("unet_inst", r.define_G(3, 3, 32, "unet_256", "instance")),
                   ("gray", r.define_G(3, 1, 16, "resnet_6blocks", "instance")),
                   ("n5", r.define_D(6, 32, "n_layers", 5)),
-                  ("pixel", r.define_D(3, 16, "pixel", norm="instance"))]:
+                  ("pixel", r.define_D(3, 16, "pixel", norm="instance")),
+                  # pix2pixHD's
+                  ("hd_local", r.hd_define_G(36, 3, 8, "local", 2, 2, 1, 1)),
+                  ("hd_gray", r.hd_define_G(3, 3, 16, "global", 3, 2)),
+                  ("hd_D", r.hd_define_D(39, 8, 2, num_D=3, getIntermFeat=True)),
+                  ("hd_E", r.hd_define_G(3, 3, 16, "encoder", 4))]:
     torch.save(net.state_dict(), sys.argv[1] + "/" + name + ".pth")
 `
 	if o, err := exec.Command(torchtest.Python(t), "-c", script, dir).CombinedOutput(); err != nil {
@@ -748,6 +755,7 @@ for name, net in [("res9", r.define_G(3, 3, 64, "resnet_9blocks")),
 	file := func(n string) string { return filepath.Join(dir, n+".pth") }
 	pix2pix := []string{"import", "--config", "configs/pix2pix-facades.yaml", "--set", "data.root=" + dir}
 	cyclegan := []string{"import", "--config", "configs/cyclegan-facades.yaml", "--set", "data.root=" + dir}
+	hd := []string{"import", "--config", "configs/pix2pixhd-cityscapes.yaml", "--set", "data.root=" + dir, "--set", "train.no_vgg_loss=true"}
 	for _, c := range []struct {
 		args       []string
 		file, want string
@@ -770,6 +778,16 @@ for name, net in [("res9", r.define_G(3, 3, 64, "resnet_9blocks")),
 			[]string{"model.netG=resnet_6blocks", "model.ngf=16", "model.input_nc=1", "train.lambda_identity=0"}},
 		{append(cyclegan, "--net", "D_B="+file("pixel")), file("pixel"),
 			"it holds a discriminator: netD pixel, ndf 16, instance norm, 3 input channels: import it with --set model.netD=pixel --set model.ndf=16", []string{"model.netD=pixel", "model.ndf=16"}},
+		{append(hd, "--net", "G="+file("hd_local")), file("hd_local"),
+			"it holds a generator: netG local, ngf 8, n_downsample_global 2, n_blocks_global 2, n_local_enhancers 1, n_blocks_local 1, instance norm (or none), 36 -> 3 channels: " +
+				"import it with --set model.netG=local --set model.ngf=8 --set model.n_downsample_global=2 --set model.n_blocks_global=2 --set model.n_blocks_local=1",
+			[]string{"model.netG=local", "model.ngf=8", "model.n_downsample_global=2", "model.n_blocks_global=2", "model.n_blocks_local=1"}},
+		{append(hd, "--net", "G="+file("hd_gray")), file("hd_gray"),
+			"3 -> 3 channels; the config differs in 3 input channels, where the config gives 36 (data.label_nc 35 + 1 for the instance boundaries (data.no_instance false))", nil},
+		{append(hd, "--net", "D="+file("hd_D")), file("hd_D"),
+			"it holds a multiscale discriminator: num_D 3, n_layers_D 2, ndf 8, instance norm (or none), 39 input channels: import it with --set model.num_D=3 --set model.n_layers_D=2 --set model.ndf=8",
+			[]string{"model.num_D=3", "model.n_layers_D=2", "model.ndf=8"}},
+		{append(hd, "--net", "G="+file("hd_E")), file("hd_E"), "it holds the feature encoder: give it as --net E=FILE", nil},
 	} {
 		out := filepath.Join(dir, "run")
 		o, err := gogan(t, append(c.args, "--out", out)...)

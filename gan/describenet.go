@@ -33,71 +33,104 @@ func DescribeNet(c *config.Config, k NetKeys, shapes map[string][]int64) string 
 	}
 	generator := o.NGF > 0
 	if generator != k.Generator {
-		what := "a generator (netG "
-		if !generator {
-			what = "a discriminator (netD "
+		if generator {
+			return OtherRole("a generator (netG "+o.Kind+")", k.Others...)
 		}
-		flags := make([]string, len(k.Others))
-		for i, r := range k.Others {
-			flags[i] = "--net " + r + "=FILE"
-		}
-		return fmt.Sprintf("it holds %s%s): give it as %s", what, o.Kind, strings.Join(flags, " or "))
+		return OtherRole("a discriminator (netD "+o.Kind+")", k.Others...)
 	}
-	var what []string
-	var want, cannot []string
-	set := func(key string, v any) {
-		if key == "" {
-			return
-		}
-		have, err := c.Get(key)
-		if err != nil || fmt.Sprint(have) == fmt.Sprint(v) {
-			return
-		}
-		if ck, ok := config.LookupKey(key); ok && len(ck.Enum) > 0 && !slices.Contains(ck.Enum, fmt.Sprint(v)) {
-			cannot = append(cannot, fmt.Sprintf("%s %v (gogan's %s is one of %s)", key, v, key, strings.Join(ck.Enum, ", ")))
-			return
-		}
-		want = append(want, fmt.Sprintf("--set %s=%v", key, v))
-	}
+	d := NewNetDescription(c)
 	if generator {
-		what = append(what, fmt.Sprintf("a generator: netG %s, ngf %d, %s norm, %d -> %d channels", o.Kind, o.NGF, o.Norm, o.InputNC, o.OutputNC))
-		set("model.netG", o.Kind)
-		set("model.ngf", o.NGF)
+		d.Holds("a generator: netG %s, ngf %d, %s norm, %d -> %d channels", o.Kind, o.NGF, o.Norm, o.InputNC, o.OutputNC)
+		d.Set("model.netG", o.Kind)
+		d.Set("model.ngf", o.NGF)
 		if strings.HasPrefix(o.Kind, "resnet_") { // a U-Net's dropout holds no weights
-			what = append(what, map[bool]string{true: "with dropout", false: "without dropout"}[o.Dropout])
-			set("model.no_dropout", !o.Dropout)
+			d.Holds("%s", map[bool]string{true: "with dropout", false: "without dropout"}[o.Dropout])
+			d.Set("model.no_dropout", !o.Dropout)
 		}
-		set(k.OutputNC, o.OutputNC)
+		d.Set(k.OutputNC, o.OutputNC)
 	} else {
 		kind := o.Kind
 		if o.Kind == "n_layers" {
 			kind = fmt.Sprintf("n_layers, n_layers_D %d", o.NLayers)
 		}
-		what = append(what, fmt.Sprintf("a discriminator: netD %s, ndf %d, %s norm, %d input channels", kind, o.NDF, o.Norm, o.InputNC))
+		d.Holds("a discriminator: netD %s, ndf %d, %s norm, %d input channels", kind, o.NDF, o.Norm, o.InputNC)
 		if o.Kind == "basic" && c.Model.NetD == "n_layers" {
-			set("model.n_layers_D", 3) // the same network
+			d.Set("model.n_layers_D", 3) // the same network
 		} else {
-			set("model.netD", o.Kind)
+			d.Set("model.netD", o.Kind)
 			if o.Kind == "n_layers" {
-				set("model.n_layers_D", o.NLayers)
+				d.Set("model.n_layers_D", o.NLayers)
 			}
 		}
-		set("model.ndf", o.NDF)
+		d.Set("model.ndf", o.NDF)
 	}
-	set("model.norm", o.Norm)
+	d.Set("model.norm", o.Norm)
 	if k.InputNC == "" {
 		if have := c.Model.InputNC + c.Model.OutputNC; have != o.InputNC {
-			cannot = append(cannot, fmt.Sprintf("%d input channels (the network takes model.input_nc + model.output_nc = %d)", o.InputNC, have))
+			d.Differs("%d input channels (the network takes model.input_nc + model.output_nc = %d)", o.InputNC, have)
 		}
 	} else {
-		set(k.InputNC, o.InputNC)
+		d.Set(k.InputNC, o.InputNC)
 	}
-	s := "it holds " + strings.Join(what, ", ")
-	if len(cannot) > 0 {
-		s += "; the config differs in " + strings.Join(cannot, "; ")
+	return d.String()
+}
+
+// OtherRole says that a state dict holds what, another role's network,
+// and the --net flags that import it.
+func OtherRole(what string, roles ...string) string {
+	flags := make([]string, len(roles))
+	for i, r := range roles {
+		flags[i] = "--net " + r + "=FILE"
 	}
-	if len(want) > 0 {
-		s += ": import it with " + strings.Join(want, " ")
+	return fmt.Sprintf("it holds %s: give it as %s", what, strings.Join(flags, " or "))
+}
+
+// NetDescription says what a state dict that does not load holds and the
+// --set values that build its network, where the config differs: a
+// recipe's Describe adds what it read (Holds), the settings (Set) and what
+// no one key sets (Differs).
+type NetDescription struct {
+	c                  *config.Config
+	what, want, cannot []string
+}
+
+// NewNetDescription starts a description against c.
+func NewNetDescription(c *config.Config) *NetDescription { return &NetDescription{c: c} }
+
+// Holds adds to what the file holds.
+func (d *NetDescription) Holds(format string, args ...any) {
+	d.what = append(d.what, fmt.Sprintf(format, args...))
+}
+
+// Set asks for key=v where the config has another value ("" key: none);
+// a value the key does not take is said as a difference.
+func (d *NetDescription) Set(key string, v any) {
+	if key == "" {
+		return
+	}
+	have, err := d.c.Get(key)
+	if err != nil || fmt.Sprint(have) == fmt.Sprint(v) {
+		return
+	}
+	if ck, ok := config.LookupKey(key); ok && len(ck.Enum) > 0 && !slices.Contains(ck.Enum, fmt.Sprint(v)) {
+		d.Differs("%s %v (gogan's %s is one of %s)", key, v, key, strings.Join(ck.Enum, ", "))
+		return
+	}
+	d.want = append(d.want, fmt.Sprintf("--set %s=%v", key, v))
+}
+
+// Differs adds a difference no --set mends.
+func (d *NetDescription) Differs(format string, args ...any) {
+	d.cannot = append(d.cannot, fmt.Sprintf(format, args...))
+}
+
+func (d *NetDescription) String() string {
+	s := "it holds " + strings.Join(d.what, ", ")
+	if len(d.cannot) > 0 {
+		s += "; the config differs in " + strings.Join(d.cannot, "; ")
+	}
+	if len(d.want) > 0 {
+		s += ": import it with " + strings.Join(d.want, " ")
 	}
 	return s
 }

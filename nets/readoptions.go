@@ -157,3 +157,130 @@ func readPixel(shapes map[string][]int64) (Options, bool) {
 	}
 	return Options{Kind: "pixel", NDF: int(first[0]), InputNC: int(first[1]), Norm: normOf(shapes, "net.3", "net.2")}, true
 }
+
+// ReadHDOptions reads from a state dict's key shapes the settings a
+// pix2pixHD network was built with: GlobalGenerator's and LocalEnhancer's
+// ngf, n_downsample_global, n_blocks_global, n_local_enhancers,
+// n_blocks_local and channels; the feature Encoder's (Kind "encoder": its
+// nef as NGF, n_downsample_E as NDownsampleGlobal, feat_num as OutputNC);
+// MultiscaleDiscriminator's num_D, n_layers_D, ndf, input channels and
+// getIntermFeat. Norm is "batch" where the file holds running statistics,
+// else "" (instance and none hold no weights). ok is false for other keys.
+func ReadHDOptions(shapes map[string][]int64) (o Options, ok bool) {
+	shapes = withoutModulePrefix(shapes)
+	switch {
+	case is4D(shapes["model1_1.1.weight"]):
+		o, ok = readLocal(shapes)
+	case is4D(shapes["model.1.weight"]):
+		o, ok = readGlobal(shapes)
+	case is4D(shapes["scale0_layer0.0.weight"]) || is4D(shapes["layer0.0.weight"]):
+		o, ok = readMultiscale(shapes)
+	}
+	if !ok {
+		return Options{}, false
+	}
+	return o, true
+}
+
+// blocksIn counts the ResnetBlocks of a Sequential at prefix (its keys
+// prefix+"K.conv_block.1.weight").
+func blocksIn(shapes map[string][]int64, prefix string) int {
+	n := 0
+	for k := range shapes {
+		if rest, ok := strings.CutPrefix(k, prefix); ok && strings.HasSuffix(rest, ".conv_block.1.weight") && !strings.Contains(strings.TrimSuffix(rest, ".conv_block.1.weight"), ".") {
+			n++
+		}
+	}
+	return n
+}
+
+// hdNorm is "batch" where the norm after prefix's first conv keeps running
+// statistics, else "" (pix2pixHD's convolutions all have biases).
+func hdNorm(shapes map[string][]int64, prefix string) string {
+	if shapes[prefix+"2.running_mean"] != nil {
+		return "batch"
+	}
+	return ""
+}
+
+// readGlobal: model.1 the 7x7 conv (ngf, input), n_downsample stride-2
+// convs, the blocks, as many transposed convs and the 7x7 conv to the
+// output: 2 + 2 n_downsample convolutions of its own. Without blocks it is
+// the feature Encoder.
+func readGlobal(shapes map[string][]int64) (Options, bool) {
+	first := shapes["model.1.weight"]
+	idx := convIndices(shapes, "model.")
+	if first[2] != 7 || len(idx) < 4 || len(idx)%2 != 0 || idx[0] != 1 || shapes["model.1.bias"] == nil {
+		return Options{}, false
+	}
+	last := shapes[fmt.Sprintf("model.%d.weight", idx[len(idx)-1])]
+	if last[2] != 7 || last[1] != first[0] {
+		return Options{}, false
+	}
+	o := Options{Kind: "global", NGF: int(first[0]), InputNC: int(first[1]), OutputNC: int(last[0]), NDownsampleGlobal: (len(idx) - 2) / 2,
+		NBlocksGlobal: blocksIn(shapes, "model."), Norm: hdNorm(shapes, "model.")}
+	if o.NBlocksGlobal == 0 {
+		o.Kind, o.NBlocksGlobal = "encoder", 0
+	}
+	return o, true
+}
+
+// readLocal: "model" the global generator of width ngf*2^n without its
+// last three layers (1 + 2 n_downsample_global convolutions), and per
+// enhancer modelN_1 (a 7x7 conv at ngf*2^(n-N), a stride-2 one) and modelN_2
+// (blocks, a transposed conv; the last one the 7x7 conv to the output).
+func readLocal(shapes map[string][]int64) (Options, bool) {
+	n := 0
+	for is4D(shapes[fmt.Sprintf("model%d_1.1.weight", n+1)]) {
+		n++
+	}
+	front := shapes[fmt.Sprintf("model%d_1.1.weight", n)]
+	idx, globalFirst := convIndices(shapes, "model."), shapes["model.1.weight"]
+	end := convIndices(shapes, fmt.Sprintf("model%d_2.", n))
+	if len(idx) < 3 || len(idx)%2 != 1 || !is4D(globalFirst) || globalFirst[0] != front[0]<<n || len(end) != 2 {
+		return Options{}, false
+	}
+	last := shapes[fmt.Sprintf("model%d_2.%d.weight", n, end[1])]
+	return Options{Kind: "local", NGF: int(front[0]), InputNC: int(front[1]), OutputNC: int(last[0]), NDownsampleGlobal: (len(idx) - 1) / 2,
+		NBlocksGlobal: blocksIn(shapes, "model."), NLocalEnhancers: n, NBlocksLocal: blocksIn(shapes, "model1_2."), Norm: hdNorm(shapes, "model.")}, true
+}
+
+// readMultiscale: num_D discriminators layer{i} (or, with getIntermFeat,
+// their blocks scale{i}_layer{j}), each a first conv (ndf, input), n_layers
+// conv blocks and the last conv to one channel.
+func readMultiscale(shapes map[string][]int64) (Options, bool) {
+	interm := is4D(shapes["scale0_layer0.0.weight"])
+	o := Options{Kind: "multiscale", GetIntermFeat: interm}
+	for {
+		p := fmt.Sprintf("layer%d.", o.NumD)
+		if interm {
+			p = fmt.Sprintf("scale%d_layer0.", o.NumD)
+		}
+		if !is4D(shapes[p+"0.weight"]) {
+			break
+		}
+		o.NumD++
+	}
+	var first []int64
+	convs := 0
+	if interm {
+		first = shapes["scale0_layer0.0.weight"]
+		for is4D(shapes[fmt.Sprintf("scale0_layer%d.0.weight", convs)]) {
+			convs++
+		}
+		if shapes["scale0_layer1.1.running_mean"] != nil {
+			o.Norm = "batch"
+		}
+	} else {
+		first = shapes["layer0.0.weight"]
+		convs = len(convIndices(shapes, "layer0."))
+		if shapes["layer0.3.running_mean"] != nil {
+			o.Norm = "batch"
+		}
+	}
+	if convs < 3 {
+		return Options{}, false
+	}
+	o.NLayers, o.NDF, o.InputNC = convs-2, int(first[0]), int(first[1])
+	return o, true
+}

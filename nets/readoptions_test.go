@@ -72,3 +72,54 @@ func TestReadOptions(t *testing.T) {
 		t.Errorf("a U-Net without its upconv read as %+v", got)
 	}
 }
+
+// TestReadHDOptions: the settings of pix2pixHD's generators, encoder and
+// multiscale discriminator as gogan builds them (pix2pixHD's keys and
+// shapes, TestInterop*) are read back from their shapes; batch norm is
+// told, instance norm (no weights) is not.
+func TestReadHDOptions(t *testing.T) {
+	var gs []Options
+	for _, norm := range []string{"batch", "instance"} {
+		gs = append(gs,
+			Options{Kind: "global", NGF: 8, InputNC: 36, OutputNC: 3, NDownsampleGlobal: 3, NBlocksGlobal: 2, Norm: norm},
+			Options{Kind: "global", NGF: 4, InputNC: 4, OutputNC: 1, NDownsampleGlobal: 1, NBlocksGlobal: 1, Norm: norm},
+			Options{Kind: "local", NGF: 4, InputNC: 6, OutputNC: 3, NDownsampleGlobal: 2, NBlocksGlobal: 3, NLocalEnhancers: 1, NBlocksLocal: 2, Norm: norm},
+			Options{Kind: "local", NGF: 2, InputNC: 3, OutputNC: 3, NDownsampleGlobal: 1, NBlocksGlobal: 1, NLocalEnhancers: 2, NBlocksLocal: 1, Norm: norm},
+			Options{Kind: "encoder", NGF: 4, InputNC: 3, OutputNC: 3, NDownsampleGlobal: 2, Norm: norm})
+	}
+	for _, o := range gs {
+		o.PadType = "reflect"
+		got, ok := ReadHDOptions(shapesOf(mustG(t, o)))
+		want := o
+		want.PadType = ""
+		if o.Norm != "batch" {
+			want.Norm = ""
+		}
+		if !ok || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("generator %+v: read %+v, %v", o, got, ok)
+		}
+	}
+	for _, interm := range []bool{false, true} {
+		for _, o := range []Options{{Kind: "multiscale", NDF: 8, InputNC: 39, NLayers: 3, NumD: 2, Norm: "batch"},
+			{Kind: "multiscale", NDF: 4, InputNC: 4, NLayers: 1, NumD: 3, Norm: "instance"}} {
+			o.GetIntermFeat = interm
+			got, ok := ReadHDOptions(shapesOf(mustD(t, o)))
+			want := o
+			if o.Norm != "batch" {
+				want.Norm = ""
+			}
+			if !ok || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("discriminator %+v: read %+v, %v", o, got, ok)
+			}
+		}
+	}
+	// pytorch-CycleGAN-and-pix2pix's networks are not pix2pixHD's
+	for _, o := range []Options{{Kind: "unet_256", NGF: 8}, {Kind: "resnet_6blocks", NGF: 8}} {
+		if got, ok := ReadHDOptions(shapesOf(mustG(t, o))); ok {
+			t.Errorf("%s read as %+v", o.Kind, got)
+		}
+	}
+	if got, ok := ReadHDOptions(shapesOf(mustD(t, Options{Kind: "basic", NDF: 8}))); ok {
+		t.Errorf("basic PatchGAN read as %+v", got)
+	}
+}

@@ -147,6 +147,7 @@ func init() {
 		},
 		Export:        export,
 		FromReference: fromReference,
+		Describe:      describe,
 	})
 	gan.RegisterReferenceOptions("pix2pixHD", options)
 }
