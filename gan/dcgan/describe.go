@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"gogan/config"
+	"gogan/gan"
 )
 
 // describe reads the settings a DCGAN state dict was saved with from its
@@ -46,13 +47,7 @@ func describe(c *config.Config, role string, shapes map[string][]int64) string {
 	_, bn1 := shapes["main.1.weight"]
 	isG := bn1 && first[2] == 4 && first[3] == 4
 	isD := !bn1 && last[0] == 1
-	var what string
-	var want []string
-	set := func(key string, v, have int) {
-		if v != have {
-			want = append(want, fmt.Sprintf("--set %s=%d", key, v))
-		}
-	}
+	d := gan.NewNetDescription(c)
 	switch {
 	case isG && role == "D":
 		return "it holds a DCGAN generator (main.py's netG_epoch_N.pth): give it with --pth, the discriminator's with --pth-d"
@@ -60,25 +55,20 @@ func describe(c *config.Config, role string, shapes map[string][]int64) string {
 		return "it holds a DCGAN discriminator (main.py's netD_epoch_N.pth): give it with --pth-d, the generator's with --pth"
 	case isG && role == "G":
 		nz, ngf, nc := int(first[0]), int(last[0]), int(last[1])
-		what = fmt.Sprintf("a DCGAN generator of nz %d, ngf %d, %d channels, %dx%d", nz, ngf, nc, size, size)
-		set("model.nz", nz, c.Int("model.nz"))
-		set("model.ngf", ngf, c.Model.NGF)
-		set("data.channels", nc, c.Data.Channels)
+		d.Holds("a DCGAN generator of nz %d, ngf %d, %d channels, %dx%d", nz, ngf, nc, size, size)
+		d.Set("model.nz", nz)
+		d.Set("model.ngf", ngf)
+		d.Set("data.channels", nc)
 	case isD && role == "D":
 		ndf, nc := int(first[0]), int(first[1])
-		what = fmt.Sprintf("a DCGAN discriminator of ndf %d, %d channels, %dx%d", ndf, nc, size, size)
-		set("model.ndf", ndf, c.Model.NDF)
-		set("data.channels", nc, c.Data.Channels)
+		d.Holds("a DCGAN discriminator of ndf %d, %d channels, %dx%d", ndf, nc, size, size)
+		d.Set("model.ndf", ndf)
+		d.Set("data.channels", nc)
 	default:
 		return ""
 	}
-	if size != c.Data.ImageSize {
-		want = append(want, fmt.Sprintf("--set data.image_size=%d", size))
-	}
-	if len(want) == 0 {
-		return "it holds " + what
-	}
-	return fmt.Sprintf("it holds %s: import it with %s", what, strings.Join(want, " "))
+	d.Set("data.image_size", size)
+	return d.String()
 }
 
 // layerIndices are the indices in main of the n convolutions of main.py's
