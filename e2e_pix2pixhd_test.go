@@ -616,6 +616,29 @@ func TestLabelLayoutWithLabelNC0Refused(t *testing.T) {
 	}
 }
 
+// TestTranslateTwoFolderPairsIsNotToldOfABPairs: a label_nc 0 run on
+// pix2pixHD's train_A/ and train_B/ of images twice as wide as high (a
+// street scene's shape) trained on whole files: translate of such images
+// says nothing of A|B pairs, which it said of any 2:1 input of an aligned
+// run.
+func TestTranslateTwoFolderPairsIsNotToldOfABPairs(t *testing.T) {
+	root := t.TempDir()
+	writeHDData(t, root, 2, 64, 32)
+	for from, to := range map[string]string{"train_label": "train_A", "train_img": "train_B"} {
+		if err := os.Rename(filepath.Join(root, from), filepath.Join(root, to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train"}, featureHD(root, run, "data.label_nc=0", "data.no_instance=true", "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	out, err := gogan(t, "translate", "--checkpoint", run, "--input", filepath.Join(root, "train_A"), "--out", filepath.Join(t.TempDir(), "out"))
+	if err != nil || strings.Contains(out, "A|B pairs") || !strings.Contains(out, "translated 2 images") {
+		t.Errorf("translate of train_A/'s 64x32 images: %v, want them translated without a word on A|B pairs\n%s", err, out)
+	}
+}
+
 // TestPairOfTwoSizesSaysWhatToDo: a photo, or an instance map, of another
 // size than its label map (photos kept at twice the maps' size; the
 // reference's resizing modes scale each file alone) is refused by train

@@ -128,6 +128,17 @@ func labelLayout(root, phase string) error {
 		phase, filepath.Clean(root), lab)}
 }
 
+// PairsInTwoFolders says whether aligned data at root with data.label_nc 0
+// keeps its pairs in two folders (pix2pixHD's {phase}_A/ and {phase}_B/,
+// or A/ and B/), as openAligned finds them, rather than as A|B images side
+// by side: then a run's inputs are whole files, whatever their shape.
+func PairsInTwoFolders(root, phase string) bool {
+	if isDir(filepath.Join(root, phase+"_A")) || isDir(filepath.Join(root, phase+"_B")) {
+		return true
+	}
+	return isDir(filepath.Join(root, "A")) && isDir(filepath.Join(root, "B"))
+}
+
 // abImages finds the A|B images of phase as aligned data and unaligned data
 // from A|B images both read them: under root/{phase}/, or under root itself
 // where it has no such folder, refusing a folder that holds A/ and B/

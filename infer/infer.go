@@ -437,9 +437,10 @@ func Translate(o TranslateOptions) (n int, err error) {
 		if err != nil {
 			return nil, err
 		}
-		if dc.Dataset == data.Aligned && a.W == 2*a.H && !pairNoted {
+		if dc.Dataset == data.Aligned && a.W == 2*a.H && !pairNoted && !data.PairsInTwoFolders(dc.Root, dc.Phase) {
 			// test.py on an aligned folder splits each pair; translate
-			// takes each file as the input image
+			// takes each file as the input image (a run whose pairs were
+			// two folders' files trained on whole files: no A|B pairs)
 			pairNoted = true
 			slog.Warn("translate: an input is twice as wide as high, as the A|B pairs the run trained on: it is translated whole, as one image. "+
 				"For a folder of pairs, gogan eval pix2pix --data-root ROOT --phase PHASE --out DIR writes test.py's results (input, output, target); or give the inputs' halves",
