@@ -339,6 +339,36 @@ print(json.dumps(rates))`
 	}
 }
 
+// TestImportPastNiterFixGlobalResumes: a local enhancer's weights imported
+// at an epoch past train.niter_fix_global (a pix2pixHD run folder whose
+// iter.txt is there) resume: the checkpoint's optimizer of G is the one
+// over all of G that resume builds at that epoch, not the enhancer's
+// alone, whose moments resume refused ("destination shape ... differs").
+func TestImportPastNiterFixGlobalResumes(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "data")
+	writeHDData(t, root, 2, 32, 32)
+	run := filepath.Join(base, "run")
+	if o, err := gogan(t, append([]string{"train"}, featureHD(root, run, "train.max_steps=4", "train.epochs=2", "train.epochs_decay=2")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, o)
+	}
+	exp := filepath.Join(base, "exported")
+	if o, err := gogan(t, "export", "--checkpoint", run, "--out", exp); err != nil {
+		t.Fatalf("export: %v\n%s", err, o)
+	}
+	back := filepath.Join(base, "back")
+	if o, err := gogan(t, "import", "--config", filepath.Join(run, "config.yaml"), "--net", "G="+filepath.Join(exp, "latest_net_G.pth"),
+		"--net", "D="+filepath.Join(exp, "latest_net_D.pth"), "--epoch", "2", "--out", back); err != nil {
+		t.Fatalf("import: %v\n%s", err, o)
+	}
+	if o, err := gogan(t, "resume", back, "--quiet", "--set", "train.max_steps=5", "--set", "train.log_every=1"); err != nil {
+		t.Fatalf("resume of weights imported past train.niter_fix_global=1: %v\n%s", err, o)
+	}
+	if rows := lossRows(t, back); len(rows) != 2 || rows[1][0] != "5" {
+		t.Errorf("the resumed import's metrics.csv %v, want one row, of step 5", rows)
+	}
+}
+
 // TestExportNamesAndRefuses: DCGAN's files carry the epoch the weights were
 // trained in, as main.py's; files already there are kept unless --force; a
 // label that leaves the folder, a run without checkpoints and a damaged

@@ -169,6 +169,14 @@ func ImportUntil(stop <-chan struct{}, cfg *config.Config, pths map[string]strin
 		}
 	}
 	s.epoch, s.importedSamples = at.Epochs, at.Samples
+	// The optimizers saved are those of that epoch (pix2pixHD's Adam over
+	// the whole G past train.niter_fix_global), as resume rebuilds them
+	// before it loads their moments.
+	if r, ok := s.rec.(gan.Resumer); ok {
+		if err := r.Resume(at.Epochs); err != nil {
+			return "", nil, fmt.Errorf("import: recipe %s: %w", cfg.Recipe, err)
+		}
+	}
 	if stopped() {
 		return "", nil, ErrImportStopped
 	}
