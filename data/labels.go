@@ -29,6 +29,8 @@ import (
 	"image/color"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 )
 
 // InstTensor is the name of the batch tensor of instance boundary maps.
@@ -165,6 +167,32 @@ func mapValues(img image.Image, f func(i int, v uint16)) {
 	}
 }
 
+// JPEGMaps says, for maps (label maps when instance is false, else
+// instance maps) of folder dir, how many are JPEG files, with a warning to
+// print, or "" when none is: JPEG's lossy compression changes the values
+// near region borders, so those pixels hold ids nobody drew (a map of 4
+// classes comes back with some 20), which decode without an error, the
+// reference reading them so too.
+func JPEGMaps(dir string, files []string, instance bool) string {
+	n, first := 0, ""
+	for _, f := range files {
+		if ext := strings.ToLower(filepath.Ext(f)); ext == ".jpg" || ext == ".jpeg" {
+			if n++; first == "" {
+				first = f
+			}
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	what, held := "label maps", "class ids"
+	if instance {
+		what, held = "instance maps", "instance ids (and so boundaries)"
+	}
+	return fmt.Sprintf("data: %d of the %d %s in %s are JPEG files (%s): JPEG's lossy compression changes the values near region borders, so those pixels hold %s that were never drawn; save the maps as PNG (8-bit gray, or 16-bit for instance ids past 255)",
+		n, len(files), what, dir, first, held)
+}
+
 // LoadLabelMap reads a label map: a single-channel image whose pixel values
 // are class ids (8-bit gray, 16-bit gray, or paletted, whose palette indices
 // are the ids, as PIL's mode P gives them; pix2pixHD fails on a 16-bit
@@ -199,6 +227,7 @@ func LoadLabelMap(path string, labelNC int) (*Image, error) {
 		if _, ok := img.(*image.Gray16); ok {
 			ce.Depth, ce.Widened = 16, widened
 		}
+		ce.JPEG = isJPEG(b)
 		return nil, &FileError{Path: path, Err: ce}
 	}
 	return out, nil
@@ -211,17 +240,22 @@ func LoadLabelMap(path string, labelNC int) (*Image, error) {
 // mask), whose values PIL, and so the reference, scale to 8 bits, or 16
 // for a 16-bit gray map (its values are the ids, but no class id passes
 // 255); Widened says that a 16-bit map's values are all multiples of 257,
-// an 8-bit map converted to 16 bits.
+// an 8-bit map converted to 16 bits. JPEG says the map is a JPEG file,
+// whose lossy compression makes ids near region borders that nobody drew.
 type ClassIDError struct {
 	ID, X, Y, LabelNC int
 	Trained           string
 	Depth             int
 	Widened           bool
+	JPEG              bool
 }
 
 func (e *ClassIDError) Error() string {
 	low := ""
 	switch {
+	case e.JPEG:
+		// no label_nc is right: the ids past it are compression's
+		low = "it is a JPEG file, whose lossy compression changes the values near region borders (ids that were never drawn): save the label maps as PNG (8-bit gray whose values are the class ids)"
 	case e.Depth == 16 && e.ID > 255 && e.Widened:
 		low = "it is a 16-bit gray image whose values are all multiples of 257, as an 8-bit map converted to 16 bits makes them (each id times 257): save it as 8-bit gray whose values are the class ids"
 	case e.Depth == 16 && e.ID > 255:

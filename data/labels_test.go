@@ -1,6 +1,7 @@
 package data
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -388,6 +389,54 @@ func TestInstanceMap16Bit(t *testing.T) {
 		if int(v) != 19-x {
 			t.Fatalf("paletted label map: %v", lab.Pix)
 		}
+	}
+}
+
+// TestJPEGMapsWarned: label or instance maps saved as JPEG decode (gray
+// JPEGs are single-channel, as the reference reads them too) but hold ids
+// never drawn at their region borders: opening the data warns, naming the
+// folder, how many and a file; PNG maps open without a word of it.
+func TestJPEGMapsWarned(t *testing.T) {
+	open := func(cfg Config) string {
+		t.Helper()
+		var logs bytes.Buffer
+		if _, err := Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))}); err != nil {
+			t.Fatal(err)
+		}
+		return logs.String()
+	}
+	root := t.TempDir()
+	writeHD(t, root, "train", 3, 20, 20)
+	cfg := DefaultConfig(Aligned)
+	cfg.Root, cfg.LoadSize, cfg.CropSize, cfg.LabelNC, cfg.Instance = root, 20, 16, 40, true
+	if logs := open(cfg); strings.Contains(logs, "JPEG") {
+		t.Errorf("PNG maps: %s", logs)
+	}
+	lab := filepath.Join(root, "train_label", "city_000001_gtFine_labelIds")
+	if err := os.Remove(lab + ".png"); err != nil {
+		t.Fatal(err)
+	}
+	write(t, lab+".jpg", encode(t, "jpg", grayMap(20, 20, labelIDs(1))))
+	inst := filepath.Join(root, "train_inst", "city_000000_gtFine_instanceIds")
+	if err := os.Remove(inst + ".png"); err != nil {
+		t.Fatal(err)
+	}
+	write(t, inst+".jpeg", encode(t, "jpg", grayMap(20, 20, func(x, y int) int { return x / 10 })))
+	logs := open(cfg)
+	for _, want := range []string{
+		"1 of the 3 label maps in " + filepath.Join(root, "train_label") + " are JPEG files (" + lab + ".jpg)",
+		"1 of the 3 instance maps in " + filepath.Join(root, "train_inst") + " are JPEG files (" + inst + ".jpeg)",
+		"save the maps as PNG",
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("want %q in the warnings:\n%s", want, logs)
+		}
+	}
+	// Its compression made an id past the 20 classes drawn: that is said,
+	// not that data.label_nc should be raised.
+	_, err := LoadLabelMap(lab+".jpg", 20)
+	if err == nil || !strings.Contains(err.Error(), "it is a JPEG file, whose lossy compression") || strings.Contains(err.Error(), "raise data.label_nc") {
+		t.Errorf("JPEG label map with an id past data.label_nc: %v", err)
 	}
 }
 

@@ -371,6 +371,14 @@ func (d *Dataset) sortedFolders(a, b string) error {
 			return err
 		}
 	}
+	if d.cfg.LabelNC > 0 {
+		if w := JPEGMaps(a, fa, false); w != "" {
+			d.log.Warn(w)
+		}
+	}
+	if w := JPEGMaps(inst, fi, true); w != "" {
+		d.log.Warn(w)
+	}
 	d.kind, d.root = "sorted", root
 	d.files, d.filesB, d.filesInst = fa, fb, fi
 	return nil

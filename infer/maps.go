@@ -2,6 +2,7 @@ package infer
 
 import (
 	"fmt"
+	"log/slog"
 
 	torch "gogan/cgo"
 	"gogan/config"
@@ -72,6 +73,14 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 			return 0, err
 		}
 		mult, least = max(mult, nets.InputMultiple(s.Options)), max(least, nets.MinInput(s.Options))
+	}
+	if dc.LabelNC > 0 {
+		if w := data.JPEGMaps(dir, inputs, false); w != "" {
+			slog.Warn(w)
+		}
+	}
+	if w := data.JPEGMaps(instances, insts, true); w != "" {
+		slog.Warn(w)
 	}
 	inputs = o.limit(inputs) // the pairs' other files go by position
 	size, err := newTestSize(dc, o, mult, least)
