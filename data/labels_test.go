@@ -440,6 +440,51 @@ func TestJPEGMapsWarned(t *testing.T) {
 	}
 }
 
+// TestOutOfStepFoldersWarned: pix2pixHD's folders pair by sorted position;
+// a photo missing and another in its place (the counts agree) puts every
+// pair after it out of step, which the reference trains on silently. The
+// data warn, naming a pair and the file named as its label map (Cityscapes'
+// names differ by their endings); folders in step, or named each their own
+// way, open without that warning.
+func TestOutOfStepFoldersWarned(t *testing.T) {
+	open := func(cfg Config) string {
+		t.Helper()
+		var logs bytes.Buffer
+		if _, err := Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))}); err != nil {
+			t.Fatal(err)
+		}
+		return logs.String()
+	}
+	root := t.TempDir()
+	writeHD(t, root, "train", 4, 20, 20)
+	cfg := DefaultConfig(Aligned)
+	cfg.Root, cfg.LoadSize, cfg.CropSize, cfg.LabelNC, cfg.Instance = root, 20, 16, 20, true
+	if logs := open(cfg); strings.Contains(logs, "out of step") {
+		t.Errorf("folders in step: %s", logs)
+	}
+	img := filepath.Join(root, "train_img")
+	if err := os.Rename(filepath.Join(img, "city_000000_leftImg8bit.png"), filepath.Join(img, "city_000009_leftImg8bit.png")); err != nil {
+		t.Fatal(err)
+	}
+	logs := open(cfg)
+	want := filepath.Join(root, "train_label") + " and " + img + " pair their files by sorted position (as pix2pixHD's AlignedDataset), and 3 pairs are out of step: " +
+		filepath.Join(root, "train_label", "city_000001_gtFine_labelIds.png") + " is paired with " + filepath.Join(img, "city_000002_leftImg8bit.png") +
+		", but " + filepath.Join(img, "city_000001_leftImg8bit.png") + " is its namesake"
+	if !strings.Contains(logs, want) || strings.Contains(logs, "train_inst pair") {
+		t.Errorf("want %q in the warnings, and nothing of the instance maps:\n%s", want, logs)
+	}
+	// photos named each their own way are not judged
+	for i := range 4 {
+		from := fmt.Sprintf("city_%06d_leftImg8bit.png", []int{1, 2, 3, 9}[i])
+		if err := os.Rename(filepath.Join(img, from), filepath.Join(img, fmt.Sprintf("photo%d.png", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if logs := open(cfg); strings.Contains(logs, "out of step") {
+		t.Errorf("photos named otherwise: %s", logs)
+	}
+}
+
 // TestLabelErrors: the mistakes of label and instance maps are reported with
 // the file, the value and what to do.
 func TestLabelErrors(t *testing.T) {

@@ -371,6 +371,12 @@ func (d *Dataset) sortedFolders(a, b string) error {
 			return err
 		}
 	}
+	if w := OutOfStep(a, fa, b, fb); w != "" {
+		d.log.Warn(w)
+	}
+	if w := OutOfStep(a, fa, inst, fi); w != "" {
+		d.log.Warn(w)
+	}
 	if d.cfg.LabelNC > 0 {
 		if w := JPEGMaps(a, fa, false); w != "" {
 			d.log.Warn(w)
@@ -382,6 +388,53 @@ func (d *Dataset) sortedFolders(a, b string) error {
 	d.kind, d.root = "sorted", root
 	d.files, d.filesB, d.filesInst = fa, fb, fi
 	return nil
+}
+
+// OutOfStep is a warning on folders a and b whose files, paired by sorted
+// position, are out of step: a file of a whose namesake in b (the same
+// name once each folder's common ending, Cityscapes' _gtFine_labelIds.png
+// or _leftImg8bit.png, is cut off) sits at another position, as when one
+// folder lacks a file and holds another in its place (the counts agree, so
+// sameCounts says nothing, and the reference pairs them so, silently).
+// Folders whose names share nothing are not judged ("": no warning).
+func OutOfStep(a string, fa []string, b string, fb []string) string {
+	if len(fa) != len(fb) || len(fa) < 2 {
+		return ""
+	}
+	stems := func(root string, files []string) []string {
+		rel := make([]string, len(files))
+		for i, f := range files {
+			rel[i], _ = filepath.Rel(root, f)
+		}
+		suffix := rel[0]
+		for _, r := range rel[1:] {
+			for !strings.HasSuffix(r, suffix) {
+				suffix = suffix[1:]
+			}
+		}
+		for i, r := range rel {
+			rel[i] = strings.TrimSuffix(r, suffix)
+		}
+		return rel
+	}
+	sa, sb := stems(a, fa), stems(b, fb)
+	at := make(map[string]int, len(sb))
+	for j, s := range sb {
+		at[s] = j
+	}
+	n, first := 0, ""
+	for i, s := range sa {
+		if j, ok := at[s]; ok && j != i && s != "" {
+			if n++; first == "" {
+				first = fmt.Sprintf("%s is paired with %s, but %s is its namesake", fa[i], fb[i], fb[j])
+			}
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("data: %s and %s pair their files by sorted position (as pix2pixHD's AlignedDataset), and %d pairs are out of step: %s (a file missing from one folder and another in its place?); make the folders hold the same samples",
+		a, b, n, first)
 }
 
 // sameCounts reports folders whose files cannot be paired by sorted position

@@ -74,6 +74,14 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 		}
 		mult, least = max(mult, nets.InputMultiple(s.Options)), max(least, nets.MinInput(s.Options))
 	}
+	for _, other := range []struct {
+		dir   string
+		files []string
+	}{{instances, insts}, {o.Photos, photos}} {
+		if w := data.OutOfStep(dir, inputs, other.dir, other.files); w != "" {
+			slog.Warn(w)
+		}
+	}
 	if dc.LabelNC > 0 {
 		if w := data.JPEGMaps(dir, inputs, false); w != "" {
 			slog.Warn(w)
