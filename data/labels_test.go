@@ -587,6 +587,14 @@ func TestLabelErrors(t *testing.T) {
 		write(t, filepath.Join(root, "train_inst", "zz.png"), encode(t, "png", gray16Map(20, 20, instIDs)))
 		_, err = open(cfg)
 		wantErr(t, err, filepath.Join(root, "train_inst")+" has 4")
+		// Cityscapes' names, alike but for each folder's ending: the map
+		// without its instance map is named.
+		root, cfg = hd(t)
+		if err := os.Remove(filepath.Join(root, "train_inst", "city_000001_gtFine_instanceIds.png")); err != nil {
+			t.Fatal(err)
+		}
+		_, err = open(cfg)
+		wantErr(t, err, filepath.Join(root, "train_inst")+" has 2", "without a partner of the same name: "+filepath.Join(root, "train_label", "city_000001")+"*")
 	})
 	t.Run("size differs", func(t *testing.T) {
 		root, cfg := hd(t)

@@ -401,23 +401,7 @@ func OutOfStep(a string, fa []string, b string, fb []string) string {
 	if len(fa) != len(fb) || len(fa) < 2 {
 		return ""
 	}
-	stems := func(root string, files []string) []string {
-		rel := make([]string, len(files))
-		for i, f := range files {
-			rel[i], _ = filepath.Rel(root, f)
-		}
-		suffix := rel[0]
-		for _, r := range rel[1:] {
-			for !strings.HasSuffix(r, suffix) {
-				suffix = suffix[1:]
-			}
-		}
-		for i, r := range rel {
-			rel[i] = strings.TrimSuffix(r, suffix)
-		}
-		return rel
-	}
-	sa, sb := stems(a, fa), stems(b, fb)
+	sa, sb := endingStems(a, fa), endingStems(b, fb)
 	at := make(map[string]int, len(sb))
 	for j, s := range sb {
 		at[s] = j
@@ -437,9 +421,32 @@ func OutOfStep(a string, fa []string, b string, fb []string) string {
 		a, b, n, first)
 }
 
+// endingStems is the paths of files relative to root with the ending they
+// all share cut off (Cityscapes' _gtFine_labelIds.png, _leftImg8bit.png).
+func endingStems(root string, files []string) []string {
+	rel := make([]string, len(files))
+	for i, f := range files {
+		rel[i], _ = filepath.Rel(root, f)
+	}
+	if len(rel) == 0 {
+		return rel
+	}
+	suffix := rel[0]
+	for _, r := range rel[1:] {
+		for !strings.HasSuffix(r, suffix) {
+			suffix = suffix[1:]
+		}
+	}
+	for i, r := range rel {
+		rel[i] = strings.TrimSuffix(r, suffix)
+	}
+	return rel
+}
+
 // sameCounts reports folders whose files cannot be paired by sorted position
 // because their numbers differ; when the two name their files alike (the
-// same base names without extension), it lists some that have no partner.
+// same base names without extension, or once each folder's common ending
+// is cut off, as Cityscapes'), it lists some that have no partner.
 func sameCounts(a string, fa []string, b string, fb []string) error {
 	if len(fa) == len(fb) {
 		return nil
@@ -452,12 +459,28 @@ func sameCounts(a string, fa []string, b string, fb []string) error {
 		}
 		return m
 	}
-	sa, sb := stems(a, fa), stems(b, fb)
-	shared := false
-	for s := range sa {
-		if sb[s] {
-			shared = true
-			break
+	shares := func(sa, sb map[string]bool) bool {
+		for s := range sa {
+			if sb[s] {
+				return true
+			}
+		}
+		return false
+	}
+	sa, sb, glob := stems(a, fa), stems(b, fb), ".*"
+	shared := shares(sa, sb)
+	if !shared {
+		// named alike but for each folder's ending (Cityscapes')
+		set := func(stems []string) map[string]bool {
+			m := make(map[string]bool, len(stems))
+			for _, s := range stems {
+				m[s] = true
+			}
+			return m
+		}
+		ea, eb := set(endingStems(a, fa)), set(endingStems(b, fb))
+		if shared = shares(ea, eb); shared {
+			sa, sb, glob = ea, eb, "*"
 		}
 	}
 	hint := ""
@@ -469,7 +492,7 @@ func sameCounts(a string, fa []string, b string, fb []string) error {
 		}{{a, sa, sb}, {b, sb, sa}} {
 			for s := range side.own {
 				if !side.othr[s] {
-					lone = append(lone, filepath.Join(side.dir, s)+".*")
+					lone = append(lone, filepath.Join(side.dir, s)+glob)
 				}
 			}
 		}
