@@ -279,6 +279,9 @@ func (e *ClassIDError) Error() string {
 		fix = low
 	case e.ID > 255:
 		fix = "label maps hold 8-bit class ids 0..255"
+	case e.ID == 255 && e.LabelNC < 128:
+		// few classes and 255: an ignore label, not a 256th class
+		fix += "; or, if 255 marks pixels to ignore (as in Cityscapes' *_labelTrainIds.png), give those pixels a class below data.label_nc: pix2pixHD's Cityscapes maps are the *_labelIds.png (ids 0..33, data.label_nc 35)"
 	}
 	return fmt.Sprintf("label map has class id %d (at x=%d, y=%d) but data.label_nc is %d, so ids must be 0..%d: %s", e.ID, e.X, e.Y, e.LabelNC, e.LabelNC-1, fix)
 }

@@ -518,6 +518,9 @@ func TestLabelErrors(t *testing.T) {
 		_, err := open(cfg)
 		wantErr(t, err, bad+": label map has class id 25 (at x=17, y=3) but data.label_nc is 20, so ids must be 0..19",
 			"raise data.label_nc to at least 26")
+		if err != nil && strings.Contains(err.Error(), "pixels to ignore") {
+			t.Errorf("id 25 said to be an ignore label: %v", err)
+		}
 		// id label_nc itself is one past the one-hot's channels (pix2pixHD's
 		// scatter_ into label_nc planes fails on it)
 		cfg.LabelNC = 25
@@ -541,6 +544,25 @@ func TestLabelErrors(t *testing.T) {
 			len(d.FilesB()) != 2 || len(d.FilesInst()) != 2 || strings.Contains(d.FilesB()[1], "000001") {
 			t.Errorf("skip_invalid: %v %v", d, err)
 		}
+	})
+	t.Run("ignore label 255", func(t *testing.T) {
+		// Cityscapes' *_labelTrainIds.png: 19 classes and 255 for the
+		// pixels to ignore, not a 256th class
+		root, cfg := hd(t)
+		bad := write(t, filepath.Join(root, "train_label", "city_000001_gtFine_labelTrainIds.png"),
+			encode(t, "png", grayMap(20, 20, func(x, y int) int {
+				if y == 0 {
+					return 255
+				}
+				return x % 19
+			})))
+		if err := os.Remove(filepath.Join(root, "train_label", "city_000001_gtFine_labelIds.png")); err != nil {
+			t.Fatal(err)
+		}
+		cfg.LabelNC = 19
+		_, err := open(cfg)
+		wantErr(t, err, bad+": label map has class id 255 (at x=0, y=0) but data.label_nc is 19", "raise data.label_nc to at least 256",
+			"if 255 marks pixels to ignore (as in Cityscapes' *_labelTrainIds.png), give those pixels a class below data.label_nc", "*_labelIds.png (ids 0..33, data.label_nc 35)")
 	})
 	t.Run("RGB label map", func(t *testing.T) {
 		root, cfg := hd(t)
