@@ -75,7 +75,7 @@ func wrongMapModel(path string, m color.Model, kind mapKind) *FileError {
 			"(8-bit gray whose values are the class ids, or paletted: the palette index is the id), as Cityscapes' *_labelIds.png; "+
 			"convert colour-coded maps to class ids first", what)
 	}
-	return fileErr(path, "instance map is %s image: instance maps (data.instance) must be single-channel 8- or 16-bit gray images "+
+	return fileErr(path, "instance map is %s image: instance maps must be single-channel 8- or 16-bit gray images "+
 		"of instance ids, as Cityscapes' *_instanceIds.png", what)
 }
 

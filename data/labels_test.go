@@ -577,7 +577,7 @@ func TestLabelErrors(t *testing.T) {
 			t.Errorf("RGB JPEG label map: %v", err)
 		}
 		rgbInst := write(t, filepath.Join(t.TempDir(), "inst.png"), encode(t, "png", gradient(20, 20)))
-		if _, err := LoadInstanceMap(rgbInst); err == nil || !strings.Contains(err.Error(), "instance maps (data.instance) must be single-channel") {
+		if _, err := LoadInstanceMap(rgbInst); err == nil || !strings.Contains(err.Error(), "instance maps must be single-channel") {
 			t.Errorf("RGB instance map: %v", err)
 		}
 		// gray with alpha (PIL's LA; Go decodes it as NRGBA) is named so
@@ -638,7 +638,7 @@ func TestLabelErrors(t *testing.T) {
 		}
 		cfg.Root = root2
 		_, err = open(cfg)
-		wantErr(t, err, "data.instance", "no folder "+filepath.Join(root2, "train_inst"))
+		wantErr(t, err, "data.no_instance", "no folder "+filepath.Join(root2, "train_inst"), "data.no_instance=true")
 		cfg.Instance = false
 		d, err := open(cfg)
 		if err != nil || d.Instance() || d.Len() != 2 {
@@ -653,7 +653,7 @@ func TestLabelErrors(t *testing.T) {
 		c := DefaultConfig(Aligned)
 		c.Root, c.LoadSize, c.CropSize, c.Instance = ab, 20, 16, true
 		_, err = open(c)
-		wantErr(t, err, "data.instance", "have no instance maps", "data.no_instance=true")
+		wantErr(t, err, "data.no_instance", "have no instance maps", "data.no_instance=true")
 		c.Instance = false
 		if d, err := open(c); err != nil || d.Len() != 1 || d.Instance() {
 			t.Errorf("A|B images: %v %v", d, err)
@@ -680,8 +680,8 @@ func TestLabelErrors(t *testing.T) {
 	})
 	var ce *ConfigError
 	_, err := open(Config{Dataset: Aligned, Root: t.TempDir(), Instance: true})
-	if !errors.As(err, &ce) || ce.Key != "data.instance" {
-		t.Errorf("instance without maps: %v", err)
+	if !errors.As(err, &ce) || ce.Key != "data.no_instance" || strings.Contains(err.Error(), "data.Config") {
+		t.Errorf("instance without maps (the user's key named, data.no_instance): %v", err)
 	}
 }
 

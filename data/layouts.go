@@ -76,8 +76,8 @@ func (d *Dataset) openAligned() error {
 		return err
 	}
 	if d.cfg.Instance {
-		return &ConfigError{Key: "data.instance", Value: true, Msg: fmt.Sprintf(
-			"instance maps are read from %[1]s_inst/ beside pix2pixHD's %[1]s_label/ and %[1]s_img/ (data.label_nc>0) or %[1]s_A/ and %[1]s_B/ folders; %[2]s has neither, and its pix2pix layouts (A|B images, A/ and B/ folders) have no instance maps: turn instance maps off (data.no_instance=true in the pix2pixhd recipe, data.instance=false in data.Config; pix2pixHD's --no_instance)",
+		return &ConfigError{Key: "data.no_instance", Value: false, Msg: fmt.Sprintf(
+			"instance maps are read from %[1]s_inst/ beside pix2pixHD's %[1]s_label/ and %[1]s_img/ (data.label_nc>0) or %[1]s_A/ and %[1]s_B/ folders; %[2]s has neither, and its pix2pix layouts (A|B images, A/ and B/ folders) have no instance maps: turn instance maps off with data.no_instance=true (pix2pixHD's --no_instance)",
 			phase, root)}
 	}
 	if err := missingSplit(root, phase, "_A"); err != nil { // train_A/ and train_B/ but no test_A/
@@ -356,8 +356,8 @@ func (d *Dataset) sortedFolders(a, b string) error {
 	inst := filepath.Join(root, d.cfg.Phase+"_inst")
 	if d.cfg.Instance {
 		if !isDir(inst) {
-			return &ConfigError{Key: "data.instance", Value: true, Msg: fmt.Sprintf(
-				"no folder %s of instance maps beside %s and %s: add it, or turn instance maps off (data.no_instance=true in the pix2pixhd recipe, data.instance=false in data.Config; pix2pixHD's --no_instance)", inst, a, b)}
+			return &ConfigError{Key: "data.no_instance", Value: false, Msg: fmt.Sprintf(
+				"no folder %s of instance maps beside %s and %s: add it, or turn instance maps off with data.no_instance=true (pix2pixHD's --no_instance)", inst, a, b)}
 		}
 		if fi, err = scanImages(inst, "data.root"); err != nil {
 			return err
