@@ -75,6 +75,34 @@ func TestResumedConfigIsTheRunsOwn(t *testing.T) {
 	}
 }
 
+// TestResumedRelativeRootIsSavedAbsolute: a data.root given to resume by
+// --set as a relative path (the images moved) is saved absolute in
+// config.yaml, as train saves it, so that the resume command a stopped run
+// prints reads the same images from any working folder.
+func TestResumedRelativeRootIsSavedAbsolute(t *testing.T) {
+	ctx := context.Background()
+	run := filepath.Join(t.TempDir(), "run")
+	cfg := smallRun(t, run, "train.max_steps=2")
+	if _, err := Train(ctx, cfg, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	moved := filepath.Join(t.TempDir(), "moved images")
+	if err := os.Rename(cfg.Data.Root, moved); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(filepath.Dir(moved))
+	if _, err := Resume(ctx, run, []string{"train.max_steps=3", "data.root=" + filepath.Base(moved)}, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := config.LoadConfig(filepath.Join(run, "config.yaml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.Data.Root != moved {
+		t.Errorf("config.yaml's data.root after a resume given --set data.root=%q: %q, want %q", filepath.Base(moved), saved.Data.Root, moved)
+	}
+}
+
 // TestEditedConfigFileIsReported: a resume whose config.yaml was edited
 // since the checkpoint says which keys differ, with both values, and goes
 // on; a value this resume is given (--set, a GOGAN_ variable) is no edit of

@@ -168,7 +168,11 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 		slog.Warn(strings.TrimPrefix(src, "env ")+" is not used: a resumed run goes on in its own folder", "ignored", cfg.Out, "run", dir)
 	}
 	cfg.Out = dir
-	if !filepath.IsAbs(cfg.Data.Root) {
+	if src := cfg.Sources["data.root"]; src == "--set" || strings.HasPrefix(src, "env ") {
+		// given now (the images moved): saved into config.yaml absolute,
+		// as train saves it
+		absRoot(cfg)
+	} else if !filepath.IsAbs(cfg.Data.Root) {
 		// a run from before absRoot
 		abs, _ := filepath.Abs(cfg.Data.Root)
 		slog.Warn("data.root is relative in the run's config: read from this working folder", "data.root", cfg.Data.Root, "folder", abs)
