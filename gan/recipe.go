@@ -110,7 +110,8 @@ type VisualsLayout interface {
 // RealVisualizer is a recipe whose reference saves a grid of the real
 // batch beside its samples (pytorch/examples dcgan's real_samples.png):
 // the session asks it for the grid of the batch of each step it draws the
-// sample grid after (train.sample_every).
+// sample grid after (train.sample_every), and of each epoch's first step
+// (main.py's i = 0), drawn with the epoch's grid where no other comes.
 type RealVisualizer interface {
 	RealVisuals(b Batch) (*image.NRGBA, error)
 }

@@ -18,7 +18,7 @@ import (
 //	RUN/loss.png             loss plot of metrics.csv
 //	RUN/samples/latest.png   newest sample grid
 //	RUN/samples/epoch-0001.png  grid at the end of each epoch
-//	RUN/samples/real_samples.png  DCGAN: the real batch of the newest train.sample_every grid
+//	RUN/samples/real_samples.png  DCGAN: the real batch of the newest train.sample_every grid (or of the epoch's first step)
 //	RUN/checkpoints/step-00001234/{weights.safetensors,state.json}
 //	RUN/index.html           report
 type RunDir struct{ Path string }

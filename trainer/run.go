@@ -921,7 +921,11 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			return dataStop(fmt.Errorf("step %d: %w", s.step+1, err))
 		}
 		n := b.batch.N() * s.ranks()
-		if err := s.takeRealGrid(b, t.SampleEvery > 0 && (s.step+1)%t.SampleEvery == 0); err != nil {
+		// The real batch's grid goes with the next sample grid: this step's
+		// batch where a train.sample_every grid follows it, and each epoch's
+		// first (main.py's real_samples.png at i = 0), drawn with the
+		// epoch's grid where no train.sample_every grid comes first.
+		if err := s.takeRealGrid(b, t.SampleEvery > 0 && (s.step+1)%t.SampleEvery == 0 || b.from.Batch == 0); err != nil {
 			b.release()
 			return nil, fmt.Errorf("step %d: %w", s.step+1, err)
 		}

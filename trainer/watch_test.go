@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -340,6 +341,35 @@ func TestOneSampleImagePerStep(t *testing.T) {
 	}
 	if !slices.Equal(steps, []int64{2, 4, 6}) {
 		t.Errorf("samples images at steps %v, want 2, 4, 6 once each", steps)
+	}
+}
+
+// TestRealSamplesWithoutSampleEvery: a DCGAN run whose train.sample_every
+// grids never come (a small folder: fewer steps than train.sample_every,
+// or 0) still writes samples/real_samples.png, as main.py writes its
+// real_samples.png at i = 0 of every epoch: the epoch's first batch, drawn
+// with the epoch's grid. It is the batch a train.sample_every grid at that
+// step shows.
+func TestRealSamplesWithoutSampleEvery(t *testing.T) {
+	ctx := context.Background()
+	read := func(run string) []byte {
+		b, err := os.ReadFile(filepath.Join(run, "samples", "real_samples.png"))
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
+		return b
+	}
+	// 4 steps an epoch: step 5 is the second epoch's first batch
+	epochs := filepath.Join(t.TempDir(), "run")
+	if _, err := Train(ctx, smallRun(t, epochs, "train.epochs=2", "train.sample_every=0"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	every := filepath.Join(t.TempDir(), "run")
+	if _, err := Train(ctx, smallRun(t, every, "train.epochs=2", "train.sample_every=5"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(read(epochs), read(every)) {
+		t.Errorf("real_samples.png of a run without train.sample_every grids is not the second epoch's first batch (step 5's grid)")
 	}
 }
 
