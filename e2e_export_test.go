@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"io/fs"
 	"math"
 	"os"
@@ -700,6 +701,64 @@ print(len(s))`
 	out, err := exec.Command(torchtest.Python(t), "-c", check, dataroot).CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "60000" {
 		t.Fatalf("torchvision's MNIST on the unpacked files: %v\n%s", err, out)
+	}
+}
+
+// TestExportedFlatFolderNoteIsFollowable: a DCGAN run on a folder of
+// images without class folders (which gogan reads whole) exports with
+// main.py's command on a DATAROOT, and a note that torchvision's
+// ImageFolder refuses data.root itself and how to make that DATAROOT: made
+// as it says, ImageFolder reads every image. A root of class folders with
+// images beside them is noted for the images main.py leaves out.
+func TestExportedFlatFolderNoteIsFollowable(t *testing.T) {
+	base := t.TempDir()
+	flat := filepath.Join(base, "my photos")
+	if err := os.MkdirAll(flat, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		writePNG(t, filepath.Join(flat, fmt.Sprintf("im%d.png", i)), image.NewNRGBA(image.Rect(0, 0, 40+i, 36)))
+	}
+	run := filepath.Join(base, "run")
+	if o, err := gogan(t, "train", "--config", "configs/dcgan-folder.yaml", "--quiet", "--set", "data.root="+flat, "--set", "out="+run,
+		"--set", "data.batch_size=3", "--set", "model.ngf=4", "--set", "model.ndf=4", "--set", "train.max_steps=1", "--set", "threads=1"); err != nil {
+		t.Fatalf("train: %v\n%s", err, o)
+	}
+	o, err := gogan(t, "export", "--checkpoint", run, "--out", filepath.Join(base, "exported"))
+	if err != nil {
+		t.Fatalf("export: %v\n%s", err, o)
+	}
+	if !strings.Contains(o, "--dataset folder --dataroot DATAROOT ") || !strings.Contains(o, "refuses a folder of images without them") ||
+		!strings.Contains(o, "(mkdir DATAROOT && ln -s '"+flat+"' DATAROOT/)") {
+		t.Fatalf("the export does not say how main.py's ImageFolder reads data.root's images:\n%s", o)
+	}
+	check := `import sys, torchvision.datasets as d
+print(len(d.ImageFolder(sys.argv[1])))`
+	if out, err := exec.Command(torchtest.Python(t), "-c", check, flat).CombinedOutput(); err == nil || !strings.Contains(string(out), "Couldn't find any class folder") {
+		t.Fatalf("torchvision's ImageFolder read data.root itself (%v):\n%s", err, out)
+	}
+	dataroot := filepath.Join(base, "DATAROOT")
+	note := exec.Command("sh", "-c", "mkdir DATAROOT && ln -s '"+flat+"' DATAROOT/")
+	note.Dir = base
+	if out, err := note.CombinedOutput(); err != nil {
+		t.Fatalf("the note's commands: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(torchtest.Python(t), "-c", check, dataroot).CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "3" {
+		t.Fatalf("torchvision's ImageFolder on the note's DATAROOT: %v\n%s", err, out)
+	}
+	// class folders with an image beside them
+	if err := os.Mkdir(filepath.Join(flat, "class"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writePNG(t, filepath.Join(flat, "class", "x.png"), image.NewNRGBA(image.Rect(0, 0, 40, 36)))
+	if err := os.RemoveAll(filepath.Join(base, "exported")); err != nil {
+		t.Fatal(err)
+	}
+	if o, err = gogan(t, "export", "--checkpoint", run, "--out", filepath.Join(base, "exported")); err != nil {
+		t.Fatalf("export: %v\n%s", err, o)
+	}
+	if !strings.Contains(o, "--dataroot '"+flat+"' ") || !strings.Contains(o, "leaves out the 3 images directly in data.root") {
+		t.Fatalf("the export does not say which images main.py leaves out:\n%s", o)
 	}
 }
 

@@ -29,19 +29,10 @@ var imageFolderExts = []string{".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", 
 func (d *Dataset) openImageFolder() error {
 	root := d.cfg.Root
 	d.kind, d.root = "folder", root
-	entries, err := os.ReadDir(root)
+	classes, loose, err := FolderLayout(root)
 	if err != nil {
 		_, err := scanImages(root, "data.root") // says what is wrong with root
 		return err
-	}
-	var classes, loose []string
-	for _, e := range entries { // sorted by name
-		p := filepath.Join(root, e.Name())
-		if isDir(p) { // a link to a folder is a class too (DirEntry.is_dir follows links)
-			classes = append(classes, e.Name())
-		} else if IsImageFile(p) {
-			loose = append(loose, e.Name())
-		}
 	}
 	if len(classes) == 0 {
 		d.files, err = scanImages(root, "data.root")
@@ -70,6 +61,27 @@ func (d *Dataset) openImageFolder() error {
 			strings.Join(empty, ", "), strings.Join(imageFolderExts, " "))}
 	}
 	return nil
+}
+
+// FolderLayout lists root's class folders as ImageFolder finds them (its
+// subfolders, links to folders included) and the images directly in it,
+// which ImageFolder leaves out (any of gogan's extensions), each sorted by
+// name. data.dataset=folder reads a root without class folders, or with
+// loose images beside them, as every image under it, unlabelled.
+func FolderLayout(root string) (classes, loose []string, err error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range entries { // sorted by name
+		p := filepath.Join(root, e.Name())
+		if isDir(p) { // a link to a folder is a class too (DirEntry.is_dir follows links)
+			classes = append(classes, e.Name())
+		} else if IsImageFile(p) {
+			loose = append(loose, e.Name())
+		}
+	}
+	return classes, loose, nil
 }
 
 // openMixedFolder reads a root of class folders with images beside them

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"gogan/config"
+	"gogan/data"
 	"gogan/gan"
 )
 
@@ -31,6 +32,17 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 		dataset, root = "mnist", "DATAROOT"
 	case d.Channels == 1:
 		e.Notes = append(e.Notes, fmt.Sprintf("data.channels=1: main.py builds 1-channel networks only for --dataset mnist, not for %s", dataset))
+	}
+	if dataset == "folder" {
+		// main.py's ImageFolder takes --dataroot's subfolders as classes
+		// and leaves images directly in it out; gogan reads every image
+		// of such a root (data.FolderLayout).
+		if classes, loose, err := data.FolderLayout(root); err == nil && len(classes) == 0 && len(loose) > 0 {
+			e.Notes = append(e.Notes, fmt.Sprintf("main.py's --dataset folder is torchvision's ImageFolder, which takes the subfolders of --dataroot as classes and refuses a folder of images without them (\"Couldn't find any class folder\"), as data.root (%s) is: give it a DATAROOT holding that folder as its one class (mkdir DATAROOT && ln -s %s DATAROOT/)", root, gan.Command(root)))
+			root = "DATAROOT"
+		} else if err == nil && len(classes) > 0 && len(loose) > 0 {
+			e.Notes = append(e.Notes, fmt.Sprintf("main.py's --dataset folder is torchvision's ImageFolder, which leaves out the %d images directly in data.root (%s, beside its class folders) that this run trained on: move them into a class folder for main.py to read them", len(loose), root))
+		}
 	}
 	if d.ImageSize != 64 {
 		e.Notes = append(e.Notes, fmt.Sprintf("data.image_size=%d: main.py's networks are 64x64 (--imageSize changes only its data), so these files hold gogan's networks for %dx%d, which do not load there", d.ImageSize, d.ImageSize, d.ImageSize))
