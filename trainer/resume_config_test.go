@@ -75,10 +75,11 @@ func TestResumedConfigIsTheRunsOwn(t *testing.T) {
 	}
 }
 
-// TestResumedRelativeRootIsSavedAbsolute: a data.root given to resume by
-// --set as a relative path (the images moved) is saved absolute in
-// config.yaml, as train saves it, so that the resume command a stopped run
-// prints reads the same images from any working folder.
+// TestResumedRelativeRootIsSavedAbsolute: a resume whose images moved away
+// from the data.root its config.yaml names says to give their folder by
+// --set; one given so as a relative path is saved absolute in config.yaml,
+// as train saves it, so that the resume command a stopped run prints reads
+// the same images from any working folder.
 func TestResumedRelativeRootIsSavedAbsolute(t *testing.T) {
 	ctx := context.Background()
 	run := filepath.Join(t.TempDir(), "run")
@@ -91,6 +92,10 @@ func TestResumedRelativeRootIsSavedAbsolute(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Chdir(filepath.Dir(moved))
+	if _, err := Resume(ctx, run, []string{"train.max_steps=3"}, RunOptions{Quiet: true, Writer: os.Stderr}); err == nil ||
+		!strings.Contains(err.Error(), cfg.Data.Root+`": no such folder`) || !strings.Contains(err.Error(), "resume with --set data.root=DIR, the folder the images are in now") {
+		t.Fatalf("resume of a run whose images moved: %v; want the folder named, and --set data.root", err)
+	}
 	if _, err := Resume(ctx, run, []string{"train.max_steps=3", "data.root=" + filepath.Base(moved)}, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
 		t.Fatal(err)
 	}

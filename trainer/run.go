@@ -575,6 +575,14 @@ func (s *session) begin(resume bool) (*runfolder.CheckpointState, error) {
 func (s *session) open(ctx context.Context) error {
 	ds, err := gan.OpenData(ctx, s.cfg, s.ranks())
 	if err != nil {
+		var ce *data.ConfigError
+		if src := s.cfg.Sources["data.root"]; s.resumeFile && src != "--set" && !strings.HasPrefix(src, "env ") &&
+			errors.As(err, &ce) && ce.Key == "data.root" && ce.Value == s.cfg.Data.Root && strings.HasPrefix(ce.Msg, "no such folder") {
+			// the run's own config.yaml names it: the images moved, or an
+			// import was given none
+			return fmt.Errorf("%w\nthe run's config.yaml (%s) names it: resume with --set data.root=DIR, the folder the images are in now (saved into config.yaml)",
+				err, filepath.Join(s.rd.Path, "config.yaml"))
+		}
 		return err
 	}
 	s.ds = ds
