@@ -90,6 +90,35 @@ func TestImageHugeHeader(t *testing.T) {
 	}
 }
 
+// TestLargePhotoIsNoBomb: an image of more pixels than gogan decodes
+// (PIL's MAX_IMAGE_PIXELS, past which PIL warns and torchvision still
+// reads it) in a file large enough to hold them (a 100-megapixel camera's
+// photo) is refused saying so, and to downscale it, not as a corrupt
+// header or a decompression bomb, which a header claiming more than its
+// file could hold is.
+func TestLargePhotoIsNoBomb(t *testing.T) {
+	dir := t.TempDir()
+	b := encode(t, "png", gradient(4, 4))
+	binary.BigEndian.PutUint32(b[16:], 10000)
+	binary.BigEndian.PutUint32(b[20:], 9000)
+	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
+	bomb := write(t, filepath.Join(dir, "bomb.png"), b)
+	photo := write(t, filepath.Join(dir, "photo.png"), append(bytes.Clone(b), make([]byte, 1<<20)...))
+	if _, err := LoadImage(bomb, 3); err == nil || !strings.Contains(err.Error(), "decompression bomb") {
+		t.Errorf("a header of 10000x9000 pixels in %d bytes: %v", len(b), err)
+	}
+	for _, read := range []func(string) error{
+		func(p string) error { _, err := LoadImage(p, 3); return err },
+		func(p string) error { _, err := imageHeader(p); return err },
+	} {
+		err := read(photo)
+		if err == nil || !strings.Contains(err.Error(), photo+": image of 10000x9000 = 90000000 pixels: more than the 89478485 pixels gogan decodes of one image") ||
+			!strings.Contains(err.Error(), "downscale it") || strings.Contains(err.Error(), "bomb") {
+			t.Errorf("a 10000x9000 image in 1 MiB: %v", err)
+		}
+	}
+}
+
 // TestJPEGScanLimit: a progressive JPEG whose last scan repeats 600 times
 // (each scan is a pass over the whole image) is refused, not decoded for
 // minutes.

@@ -51,7 +51,13 @@ func maxPixels(n int) int64 {
 // checkPixels refuses a w x h image held in n bytes when it has more than
 // maxPixels(n) pixels.
 func checkPixels(path string, w, h, n int) error {
-	if p := int64(w) * int64(h); p > maxPixels(n) {
+	p := int64(w) * int64(h)
+	if p > MaxImagePixels && p <= int64(n)*maxPixelsPerByte {
+		// a file that may hold so many pixels: a large photo
+		return fileErr(path, "image of %dx%d = %d pixels: more than the %d pixels gogan decodes of one image (PIL's Image.MAX_IMAGE_PIXELS, past which PIL warns, and up to twice which torchvision reads it): downscale it",
+			w, h, p, MaxImagePixels)
+	}
+	if p > maxPixels(n) {
 		return fileErr(path, "image of %dx%d pixels in %d bytes: more than the %d pixels gogan decodes from it (a corrupt header or a decompression bomb?)",
 			w, h, n, maxPixels(n))
 	}
