@@ -256,6 +256,13 @@ func describeDecodeErr(path string, head []byte, err error) error {
 	}
 	if errors.Is(err, image.ErrFormat) {
 		if isAppleDouble(head) {
+			sep := string(filepath.Separator)
+			if i := strings.Index(path, sep+"__MACOSX"+sep); i >= 0 {
+				// a zip made on a Mac holds its ._NAME files in a tree of their own
+				dir := path[:i+len(sep+"__MACOSX")]
+				return fileErr(path, "a macOS AppleDouble file, not an image: the Finder's metadata of %s, in %s, the folder of them that a zip made on a Mac holds beside its files (torchvision's ImageFolder would take it for a class); delete that folder (rm -r '%s')",
+					strings.TrimPrefix(filepath.Base(path), "._"), dir, dir)
+			}
 			return fileErr(path, "a macOS AppleDouble file, not an image: the Finder's metadata of %s, which a copy from a Mac leaves beside it as ._NAME; delete these files (find %s -name '._*' -delete)",
 				strings.TrimPrefix(filepath.Base(path), "._"), filepath.Dir(path))
 		}

@@ -145,6 +145,34 @@ func TestImageFolderErrors(t *testing.T) {
 	}
 }
 
+// TestMacOSXFolderNamed: the __MACOSX folder that a zip made on a Mac
+// holds beside its files (a tree of ._NAME AppleDouble files, which
+// ImageFolder takes for a class) is named with the command that deletes it
+// whole, not folder by folder, which would leave it an empty class; deleted
+// so, the root reads.
+func TestMacOSXFolderNamed(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "my photos")
+	write(t, filepath.Join(root, "cats", "a.jpg"), encode(t, "jpg", gradient(40, 40)))
+	write(t, filepath.Join(root, "dogs", "b.png"), encode(t, "png", gradient(40, 40)))
+	macosx := filepath.Join(root, "__MACOSX")
+	for _, p := range []string{"cats/._a.jpg", "dogs/._b.png"} {
+		write(t, filepath.Join(macosx, p), append([]byte{0, 5, 0x16, 7, 0, 2, 0, 0}, make([]byte, 4088)...))
+	}
+	cfg := DefaultConfig(Folder)
+	cfg.Root, cfg.ImageSize, cfg.ImageFolder = root, 32, true
+	_, err := Open(context.Background(), cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), "in "+macosx+", the folder of them that a zip made on a Mac holds") ||
+		!strings.Contains(err.Error(), "delete that folder (rm -r '"+macosx+"')") || strings.Contains(err.Error(), "find ") {
+		t.Fatalf("a zip's __MACOSX folder: %v", err)
+	}
+	if err := os.RemoveAll(macosx); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := Open(context.Background(), cfg, nil); err != nil || d.Len() != 2 {
+		t.Fatalf("without __MACOSX: %v", err)
+	}
+}
+
 // TestRootMayBeALink: a data.root (or its train/ folder) that is a link to a
 // folder is read as the folder, as os.walk reads it; the files are named
 // under the path given.
