@@ -2,6 +2,7 @@ package data
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -84,7 +85,45 @@ func FolderLayout(root string) (classes, loose []string, err error) {
 	return classes, loose, nil
 }
 
-// openMixedFolder reads a root of class folders with images beside them
+// A Link is a link under a folder dataset's root to a folder elsewhere,
+// whose images the dataset reads (Target: its real path).
+type Link struct{ Path, Target string }
+
+// LinkedFolders lists the links to folders under root that a folder
+// dataset's walk follows (ImageFolder's os.walk(followlinks=True), at any
+// depth; a root with none reads no other folder), each target once.
+func LinkedFolders(root string) []Link {
+	var links []Link
+	seen := map[string]bool{} // real paths walked
+	var walk func(p string)
+	walk = func(p string) {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil || seen[real] {
+			return
+		}
+		seen[real] = true
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			return
+		}
+		for _, e := range entries {
+			q := filepath.Join(p, e.Name())
+			switch {
+			case e.Type()&fs.ModeSymlink != 0 && isDir(q):
+				if t, err := filepath.EvalSymlinks(q); err == nil && !seen[t] {
+					links = append(links, Link{Path: q, Target: t})
+				}
+				walk(q)
+			case e.IsDir():
+				walk(q)
+			}
+		}
+	}
+	walk(root)
+	return links
+}
+
+// openMixedFolder reads// openMixedFolder reads a root of class folders with images beside them
 // as every image under it, unlabelled, in sorted path order: the class
 // folders walked as ImageFolder walks them (links followed, so a linked
 // class is not lost), the loose images too. ImageFolder (main.py's

@@ -75,6 +75,13 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 				return runfolder.RunDir{}, false, fmt.Errorf("out %s is inside %s, whose images are read as training data: the run's samples and loss plot would be too; set out to a folder outside it", cfg.Out, dir)
 			}
 		}
+		if cfg.Data.Dataset == data.Folder { // its walk follows links
+			for _, l := range data.LinkedFolders(cfg.Data.Root) {
+				if runfolder.Within(cfg.Out, l.Target) {
+					return runfolder.RunDir{}, false, fmt.Errorf("out %s is inside %s, which %s links to: its images are read as training data, and the run's samples and loss plot would be too; set out to a folder outside it", cfg.Out, l.Target, l.Path)
+				}
+			}
+		}
 		if f := runfolder.Foreign(cfg.Out); len(f) > 0 {
 			return runfolder.RunDir{}, false, foreignErr(cfg.Out, f)
 		}

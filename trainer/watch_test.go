@@ -373,6 +373,34 @@ func TestRealSamplesWithoutSampleEvery(t *testing.T) {
 	}
 }
 
+// TestOutInsideALinkedClassRefused: a folder dataset's walk follows links
+// (ImageFolder's os.walk(followlinks=True)), so an out inside the folder a
+// class links to, at any depth, is inside the training data: refused before
+// anything is made, naming the link; the run's grids would be read as
+// images of that class by the next run.
+func TestOutInsideALinkedClassRefused(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "photos")
+	elsewhere, deeper := writeImageFolder(t, 4, 40), writeImageFolder(t, 4, 40)
+	if err := os.MkdirAll(filepath.Join(root, "mine"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for link, target := range map[string]string{"fish": elsewhere, "mine/birds": deeper} {
+		if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{"fish": elsewhere, "mine/birds": deeper} {
+		out := filepath.Join(target, "runs", "x")
+		_, err := Train(context.Background(), smallRun(t, out, "data.root="+root, "train.max_steps=1"), RunOptions{Quiet: true, Writer: os.Stderr})
+		if err == nil || !strings.Contains(err.Error(), "out "+out+" is inside "+target+", which "+filepath.Join(root, link)+" links to: its images are read as training data") {
+			t.Errorf("out inside the folder %s links to: %v", link, err)
+		}
+		if _, err := os.Stat(filepath.Join(target, "runs")); !os.IsNotExist(err) {
+			t.Errorf("the refused run made %s: %v", filepath.Join(target, "runs"), err)
+		}
+	}
+}
+
 // TestResumeOfAFinishedRunAddsNoEvents: resuming a run that has trained
 // its steps (it says how to train on) adds no event file to the run's:
 // it logs nothing, and its file held the config and a sample grid again.
