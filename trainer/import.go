@@ -67,6 +67,10 @@ func ImportUntil(stop <-chan struct{}, cfg *config.Config, pths map[string]strin
 		return "", nil, err
 	}
 	absRoot(cfg)
+	if err := outInData(cfg, cfg.Out, "gogan resume refuses it there: for a run to train on, import into a folder outside it"); err != nil {
+		// translate, sample and serve read it well; resume would not
+		notes = append(notes, err.Error())
+	}
 	if f := runfolder.Foreign(cfg.Out); len(f) > 0 {
 		return "", nil, fmt.Errorf("import: %w", foreignErr(cfg.Out, f))
 	}

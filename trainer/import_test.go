@@ -230,6 +230,41 @@ func TestSizeRule(t *testing.T) {
 	}
 }
 
+// TestImportAndResumeInsideTheDataRefused: the resume of a run folder
+// inside the folder its data reads is refused before anything is written,
+// as train refuses such an out (its grids would become training images,
+// and the next resume refuse the grown dataset): an import there (which
+// translate, sample and serve read well) says so in a note, and so is a run
+// folder moved there.
+func TestImportAndResumeInsideTheDataRefused(t *testing.T) {
+	root := writeImageFolder(t, 8, 40)
+	imp := filepath.Join(root, "imp")
+	_, notes, err := Import(smallRun(t, imp, "data.root="+root), nil, ImportedAt{})
+	if err != nil || !strings.Contains(strings.Join(notes, "\n"), "out "+imp+" is inside "+root+", whose images are read as training data") ||
+		!strings.Contains(strings.Join(notes, "\n"), "gogan resume refuses it there: for a run to train on, import into a folder outside it") {
+		t.Errorf("import into data.root: %v, notes %q", err, notes)
+	}
+	if _, err := Resume(context.Background(), imp, nil, RunOptions{Quiet: true, Writer: os.Stderr}); err == nil ||
+		!strings.Contains(err.Error(), "move the run folder out of it and resume it there") {
+		t.Errorf("resume of an import inside data.root: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(imp, "samples", "latest.png")); !os.IsNotExist(err) {
+		t.Errorf("the refused resume drew a grid into data.root: %v", err)
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	if _, err := Train(context.Background(), smallRun(t, run, "data.root="+root, "train.max_steps=1"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	moved := filepath.Join(root, "run")
+	if err := os.Rename(run, moved); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Resume(context.Background(), moved, []string{"train.max_steps=2"}, RunOptions{Quiet: true, Writer: os.Stderr}); err == nil ||
+		!strings.Contains(err.Error(), "out "+moved+" is inside "+root) || !strings.Contains(err.Error(), "move the run folder out of it and resume it there") {
+		t.Errorf("resume of a run folder inside data.root: %v", err)
+	}
+}
+
 // TestImportRefusesNonFiniteWeights: a state dict holding a nan or an inf
 // (saved from a run that diverged) is refused, naming the tensor, and
 // leaves no run folder.

@@ -70,17 +70,8 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 		if !lead {
 			return runfolder.RunDir{Path: cfg.Out}, false, nil
 		}
-		for _, dir := range imageFolders(cfg) {
-			if runfolder.Within(cfg.Out, dir) {
-				return runfolder.RunDir{}, false, fmt.Errorf("out %s is inside %s, whose images are read as training data: the run's samples and loss plot would be too; set out to a folder outside it", cfg.Out, dir)
-			}
-		}
-		if cfg.Data.Dataset == data.Folder { // its walk follows links
-			for _, l := range data.LinkedFolders(cfg.Data.Root) {
-				if runfolder.Within(cfg.Out, l.Target) {
-					return runfolder.RunDir{}, false, fmt.Errorf("out %s is inside %s, which %s links to: its images are read as training data, and the run's samples and loss plot would be too; set out to a folder outside it", cfg.Out, l.Target, l.Path)
-				}
-			}
+		if err := outInData(cfg, cfg.Out, "set out to a folder outside it"); err != nil {
+			return runfolder.RunDir{}, false, err
 		}
 		if f := runfolder.Foreign(cfg.Out); len(f) > 0 {
 			return runfolder.RunDir{}, false, foreignErr(cfg.Out, f)
@@ -184,6 +175,9 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 		abs, _ := filepath.Abs(cfg.Data.Root)
 		slog.Warn("data.root is relative in the run's config: read from this working folder", "data.root", cfg.Data.Root, "folder", abs)
 	}
+	if err := outInData(cfg, dir, "move the run folder out of it and resume it there"); err != nil {
+		return nil, fmt.Errorf("resume %s: %w", dir, err)
+	}
 	opt.resumeFile = true
 	return run(ctx, cfg, opt, func(lead bool, _ *dist.Job) (runfolder.RunDir, bool, error) {
 		if !lead {
@@ -193,6 +187,26 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 		rd, err := runfolder.NewRunDir(dir)
 		return rd, true, err
 	})
+}
+
+// outInData refuses a run folder out inside a folder whose images the
+// config's data reads: the run's grids and loss plot would become training
+// images (and the dataset, grown, no longer the one its checkpoints were
+// trained on). fix says what to do.
+func outInData(cfg *config.Config, out, fix string) error {
+	for _, dir := range imageFolders(cfg) {
+		if runfolder.Within(out, dir) {
+			return fmt.Errorf("out %s is inside %s, whose images are read as training data: the run's samples and loss plot would be too; %s", out, dir, fix)
+		}
+	}
+	if cfg.Data.Dataset == data.Folder { // its walk follows links
+		for _, l := range data.LinkedFolders(cfg.Data.Root) {
+			if runfolder.Within(out, l.Target) {
+				return fmt.Errorf("out %s is inside %s, which %s links to: its images are read as training data, and the run's samples and loss plot would be too; %s", out, l.Target, l.Path, fix)
+			}
+		}
+	}
+	return nil
 }
 
 // imageFolders are the folders whose images the config's data reads (none
