@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"reflect"
@@ -756,10 +757,59 @@ func firstKeyOf(section string) string {
 }
 
 // referenceNames are the references' option names, by refName, with
-// the key that is theirs here and the reference: an unknown key that is one
-// of them is answered with that key rather than the nearest by spelling
-// (max_dataset_size is not data.image_size).
-var referenceNames = map[string][2]string{}
+// the key that is theirs here and the reference's name for it, one entry
+// a reference that has it: an unknown key that is one of them is answered
+// with that key rather than the nearest by spelling (max_dataset_size is
+// not data.image_size), naming every reference that has it (main.py's
+// --niter and pytorch-CycleGAN-and-pix2pix's).
+var referenceNames = map[string][]referenceName{}
+
+type referenceName struct {
+	key, reference, text string // text: "REFERENCE's --NAME"
+}
+
+// addReferenceName records a reference's name for key, once a reference.
+func addReferenceName(reference, name, key, text string) {
+	if _, ok := LookupKey(key); !ok {
+		panic("config: reference option " + name + " names no key " + key)
+	}
+	n := refName(name)
+	for _, r := range referenceNames[n] {
+		if r.reference == reference {
+			return
+		}
+	}
+	referenceNames[n] = append(referenceNames[n], referenceName{key: key, reference: reference, text: text})
+}
+
+// referenceNameText says what the references' options of one name are
+// here: "pytorch-CycleGAN-and-pix2pix's --niter, pytorch/examples dcgan's
+// --niter and pix2pixHD's --niter are train.epochs here", the references
+// of each key together.
+func referenceNameText(rs []referenceName) string {
+	var parts []string
+	for i, r := range rs {
+		if slices.ContainsFunc(rs[:i], func(o referenceName) bool { return o.key == r.key }) {
+			continue
+		}
+		var texts []string
+		for _, o := range rs[i:] {
+			if o.key == r.key {
+				texts = append(texts, o.text)
+			}
+		}
+		verb := "is"
+		if len(texts) > 1 {
+			verb = "are"
+		}
+		list := texts[len(texts)-1]
+		if len(texts) > 1 {
+			list = strings.Join(texts[:len(texts)-1], ", ") + " and " + list
+		}
+		parts = append(parts, fmt.Sprintf("%s %s %s here", list, verb, r.key))
+	}
+	return strings.Join(parts, "; ")
+}
 
 // refName is how the references' names are looked up: in lower case, a
 // hyphen read as an underscore, as argparse reads --dry-run into dry_run
@@ -770,13 +820,8 @@ func refName(name string) string { return strings.ReplaceAll(strings.ToLower(nam
 // command line spells them) and the keys they are here; the first
 // registration of a name stays.
 func RegisterReferenceNames(reference string, keys map[string]string) {
-	for name, key := range keys {
-		if _, ok := LookupKey(key); !ok {
-			panic("config: reference option " + name + " names no key " + key)
-		}
-		if _, taken := referenceNames[refName(name)]; !taken {
-			referenceNames[refName(name)] = [2]string{key, reference + "'s --" + name}
-		}
+	for _, name := range slices.Sorted(maps.Keys(keys)) {
+		addReferenceName(reference, name, keys[name], reference+"'s --"+name)
 	}
 }
 
@@ -785,13 +830,8 @@ func RegisterReferenceNames(reference string, keys map[string]string) {
 // else 3), so that `--set nc=1` is answered with the key, not the key
 // nearest by spelling (model.nz).
 func RegisterReferenceVariables(reference string, keys map[string]string) {
-	for name, key := range keys {
-		if _, ok := LookupKey(key); !ok {
-			panic("config: reference variable " + name + " names no key " + key)
-		}
-		if _, taken := referenceNames[refName(name)]; !taken {
-			referenceNames[refName(name)] = [2]string{key, reference + "'s " + name + " (a variable there, not an option)"}
-		}
+	for _, name := range slices.Sorted(maps.Keys(keys)) {
+		addReferenceName(reference, name, keys[name], reference+"'s "+name+" (a variable there, not an option)")
 	}
 }
 
@@ -800,13 +840,13 @@ func RegisterReferenceVariables(reference string, keys map[string]string) {
 func unknownKey(name string) error {
 	last := strings.ToLower(name[strings.LastIndex(name, ".")+1:])
 	ref := refName(last)
-	if r, ok := referenceNames[ref]; ok {
+	if rs, ok := referenceNames[ref]; ok {
 		// one reference's option of that name may be another's file
 		// (pix2pix's --netG names a network, main.py's a weights file)
-		if a, ok := referenceAdvice[ref]; ok && a[1] != r[1] {
-			return fmt.Errorf("unknown key %s; %s is %s here; %s has no key here: %s", name, r[1], r[0], a[1], a[0])
+		if a, ok := referenceAdvice[ref]; ok && !slices.ContainsFunc(rs, func(r referenceName) bool { return r.text == a[1] }) {
+			return fmt.Errorf("unknown key %s; %s; %s has no key here: %s", name, referenceNameText(rs), a[1], a[0])
 		}
-		return fmt.Errorf("unknown key %s; %s is %s here", name, r[1], r[0])
+		return fmt.Errorf("unknown key %s; %s", name, referenceNameText(rs))
 	}
 	if r, ok := referenceAdvice[ref]; ok && !strings.Contains(name, ".") {
 		return fmt.Errorf("unknown key %s; %s has no key here: %s", name, r[1], r[0])

@@ -290,7 +290,7 @@ func TestToolVariablesAreNotKeys(t *testing.T) {
 func TestUnknownKeys(t *testing.T) {
 	path := writeYAML(t, "train:\n  epoch: 5\ndata:\n  batchsize: 3\n")
 	_, err := config.LoadConfigEnv(path, nil, nil)
-	wantErr(t, err, "unknown key train.epoch; did you mean train.epochs?", "unknown key data.batchsize; pytorch-CycleGAN-and-pix2pix's --batchSize is data.batch_size here", path)
+	wantErr(t, err, "unknown key train.epoch; did you mean train.epochs?", "unknown key data.batchsize; pytorch-CycleGAN-and-pix2pix's --batchSize, pytorch/examples dcgan's --batchSize and pix2pixHD's --batchSize are data.batch_size here", path)
 
 	_, err = config.LoadConfigEnv("", []string{"model.ngff=3"}, nil)
 	wantErr(t, err, "--set", "unknown key model.ngff; did you mean model.ngf?")
@@ -300,9 +300,12 @@ func TestUnknownKeys(t *testing.T) {
 		"max_dataset_size=9": "pytorch-CycleGAN-and-pix2pix's --max_dataset_size is data.max_samples here",
 		"num_threads=4":      "pytorch-CycleGAN-and-pix2pix's --num_threads is data.reference_workers here",
 		"gpu_ids=0":          "pytorch-CycleGAN-and-pix2pix's --gpu_ids is device here",
-		"data.netG=unet_128": "pytorch-CycleGAN-and-pix2pix's --netG is model.netG here",
+		"data.netG=unet_128": "pytorch-CycleGAN-and-pix2pix's --netG and pix2pixHD's --netG are model.netG here",
+		// every reference that has the option is named (main.py's user
+		// reads its own)
+		"niter=5": "pytorch-CycleGAN-and-pix2pix's --niter, pytorch/examples dcgan's --niter and pix2pixHD's --niter are train.epochs here",
 		// main.py's --netG and --netD are weights files to continue from
-		"netG=netG_epoch_3.pth":  "pytorch-CycleGAN-and-pix2pix's --netG is model.netG here; pytorch/examples dcgan's --netG has no key here: gogan import --pth FILE",
+		"netG=netG_epoch_3.pth":  "pytorch-CycleGAN-and-pix2pix's --netG and pix2pixHD's --netG are model.netG here; pytorch/examples dcgan's --netG has no key here: gogan import --pth FILE",
 		"netD=netD_epoch_3.pth":  "pytorch-CycleGAN-and-pix2pix's --netD is model.netD here; pytorch/examples dcgan's --netD has no key here: gogan import --pth-d FILE",
 		"manualSeed=1":           "pytorch/examples dcgan's --manualSeed is seed here",
 		"nc=1":                   "pytorch/examples dcgan's nc (a variable there, not an option) is data.channels here",
