@@ -355,8 +355,22 @@ func TestMissingAndEmptyFolders(t *testing.T) {
 	write(t, filepath.Join(empty, "readme.txt"), []byte("no images here"))
 	cfg.Root = empty
 	_, err = Open(context.Background(), cfg, nil)
-	if err == nil || !strings.Contains(err.Error(), empty+": folder holds no images") {
+	if err == nil || !strings.Contains(err.Error(), empty+": folder holds no images") || !strings.Contains(err.Error(), "; it holds 1 file: 1 .txt") {
 		t.Errorf("empty folder: %v", err)
+	}
+	// what it holds instead, most first: a phone's HEIC photos
+	heic := t.TempDir()
+	for i, name := range []string{"a.HEIC", "b.heic", "c.heic", "d.jfif", "notes", "e.avif", "f.x1", "g.x2", ".hidden"} {
+		write(t, filepath.Join(heic, "sub", name), []byte{byte(i)})
+	}
+	cfg.Root = heic
+	if _, err = Open(context.Background(), cfg, nil); err == nil ||
+		!strings.Contains(err.Error(), "; it holds 8 files: 3 .heic, 1 .avif, 1 .jfif, 1 .x1, 2 of other endings") {
+		t.Errorf("a folder of HEIC photos: %v", err)
+	}
+	cfg.Root = t.TempDir()
+	if _, err = Open(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), "folder holds no images") || !strings.Contains(err.Error(), "; it holds no files") {
+		t.Errorf("a folder of nothing: %v", err)
 	}
 	archive := write(t, filepath.Join(empty, "facades.tar.gz"), []byte("\x1f\x8b not really"))
 	for _, kind := range []string{Aligned, Unaligned} {

@@ -1,9 +1,11 @@
 package data
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -717,9 +719,47 @@ func scanImages(dir, key string) ([]string, error) {
 			exts = append(exts, e)
 		}
 		sort.Strings(exts)
-		return nil, fileErr(dir, "folder holds no images (%s)", strings.Join(exts, " "))
+		return nil, fileErr(dir, "folder holds no images (%s)%s", strings.Join(exts, " "), folderHolds(dir))
 	}
 	return files, nil
+}
+
+// folderHolds says what a folder without images holds instead, by file
+// ending, for the refusal: "; it holds 12 files: 10 .heic, 2 .txt"
+// (photos a phone saved as HEIC, which no decoder here reads), or that it
+// holds none. Hidden files are left out, as the walk finds them too.
+func folderHolds(dir string) string {
+	count := map[string]int{}
+	n := 0
+	filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || strings.HasPrefix(e.Name(), ".") || n >= 100000 {
+			return nil
+		}
+		n++
+		ext := strings.ToLower(filepath.Ext(e.Name()))
+		if ext == "" {
+			ext = "without an ending"
+		}
+		count[ext]++
+		return nil
+	})
+	if n == 0 {
+		return "; it holds no files"
+	}
+	exts := slices.SortedFunc(maps.Keys(count), func(a, b string) int { return cmp.Or(count[b]-count[a], strings.Compare(a, b)) })
+	parts, shown := make([]string, 0, 5), 0
+	for _, e := range exts[:min(len(exts), 4)] {
+		parts = append(parts, fmt.Sprintf("%d %s", count[e], e))
+		shown += count[e]
+	}
+	if shown < n {
+		parts = append(parts, fmt.Sprintf("%d of other endings", n-shown))
+	}
+	files := "files"
+	if n == 1 {
+		files = "file"
+	}
+	return fmt.Sprintf("; it holds %d %s: %s", n, files, strings.Join(parts, ", "))
 }
 
 // ImagesUnder lists the image files under the folder dir, recursively,
