@@ -192,6 +192,10 @@ func TestSIGTERMCheckpointsAndResumes(t *testing.T) {
 	}
 	rows := lossRows(t, run)
 	last := rows[len(rows)-1][0]
+	// where it stands, the epochs done (a progress line names epoch 1)
+	if !strings.Contains(buf.String(), "\nstep "+last+", 0 epochs done\nsamples:") {
+		t.Errorf("the stopped run does not say step %s, 0 epochs done:\n%s", last, buf.String())
+	}
 	if _, err := os.Stat(filepath.Join(run, "checkpoints", "step-"+strings.Repeat("0", 8-len(last))+last)); err != nil {
 		t.Errorf("no checkpoint of the last logged step %s: %v", last, err)
 	}
@@ -220,6 +224,9 @@ func TestSIGTERMCheckpointsAndResumes(t *testing.T) {
 	}
 	if st, _ := os.ReadFile(filepath.Join(run, "status.json")); !strings.Contains(string(st), `"state": "finished"`) {
 		t.Errorf("status.json after the resumed run finished:\n%s", st)
+	}
+	if page, _ := os.ReadFile(filepath.Join(run, "index.html")); !strings.Contains(string(page), "finished: step "+strconv.Itoa(n+2)+", 0 epochs done") {
+		t.Errorf("the finished run's page does not say where it ended")
 	}
 	if out, err := gogan(t, "runs", run); err != nil || !strings.Contains(out, "finished") {
 		t.Errorf("gogan runs after the resumed run: %v\n%s", err, out)

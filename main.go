@@ -166,7 +166,7 @@ func finish(res *trainer.Result) error {
 		}
 		return nil
 	}
-	fmt.Printf("step %d, epoch %d\nsamples:    %s\nreport:     %s\ncheckpoint: %s\n", res.Step, res.Epoch, r.LatestSamplePath(), r.ReportPath(), res.Checkpoint)
+	fmt.Printf("%s\nsamples:    %s\nreport:     %s\ncheckpoint: %s\n", trainer.StepText(res.Step, res.Epoch), r.LatestSamplePath(), r.ReportPath(), res.Checkpoint)
 	if res.Signal != nil {
 		// the program as started, so that the command runs as printed
 		fmt.Printf("stopped by %v; continue with:\n  %s\n", res.Signal, trainer.ResumeCommandOf(os.Args[0], r.Path))

@@ -45,6 +45,15 @@ type RunOptions struct {
 	discardFailedStart func()
 }
 
+// StepText says where a run stands: "step 101, 16 epochs done" (the
+// epochs it completed, where a progress line names the one under way).
+func StepText(step, epochs int) string {
+	if epochs == 1 {
+		return fmt.Sprintf("step %d, 1 epoch done", step)
+	}
+	return fmt.Sprintf("step %d, %d epochs done", step, epochs)
+}
+
 // Result is where a run ended.
 type Result struct {
 	Run        runfolder.RunDir
@@ -1030,7 +1039,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			return nil, err
 		}
 	}
-	s.report(fmt.Sprintf("finished: step %d, epoch %d", s.step, s.epoch), finalPage)
+	s.report("finished: "+StepText(s.step, s.epoch), finalPage)
 	s.logCommunication()
 	return res(), nil
 }
