@@ -485,6 +485,50 @@ func TestOutOfStepFoldersWarned(t *testing.T) {
 	}
 }
 
+// TestOutOfStepInstanceMapsWarned: the instance maps pair with the label
+// maps by sorted position too: an instance map missing and another in its
+// place (the counts agree) is warned of as a photo is, naming the instance
+// folder; the photos, in step, are not.
+func TestOutOfStepInstanceMapsWarned(t *testing.T) {
+	root := t.TempDir()
+	writeHD(t, root, "train", 4, 20, 20)
+	inst := filepath.Join(root, "train_inst")
+	if err := os.Rename(filepath.Join(inst, "city_000000_gtFine_instanceIds.png"), filepath.Join(inst, "city_000009_gtFine_instanceIds.png")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig(Aligned)
+	cfg.Root, cfg.LoadSize, cfg.CropSize, cfg.LabelNC, cfg.Instance = root, 20, 16, 20, true
+	var logs bytes.Buffer
+	if _, err := Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))}); err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(root, "train_label") + " and " + inst + " pair their files by sorted position (as pix2pixHD's AlignedDataset), and 3 pairs are out of step: " +
+		filepath.Join(root, "train_label", "city_000001_gtFine_labelIds.png") + " is paired with " + filepath.Join(inst, "city_000002_gtFine_instanceIds.png") +
+		", but " + filepath.Join(inst, "city_000001_gtFine_instanceIds.png") + " is its namesake"
+	if !strings.Contains(logs.String(), want) || strings.Contains(logs.String(), "train_img pair") {
+		t.Errorf("want %q in the warnings, and nothing of the photos:\n%s", want, logs.String())
+	}
+}
+
+// TestJPEGPhotosOfTwoFoldersNotWarned: with data.label_nc 0, pix2pixHD's
+// {phase}_A/ holds input images, not label maps: JPEG photos there (and in
+// {phase}_B/) are no maps, and open without a word of JPEG maps.
+func TestJPEGPhotosOfTwoFoldersNotWarned(t *testing.T) {
+	root := t.TempDir()
+	for _, f := range []string{"train_A/0.jpg", "train_A/1.jpg", "train_B/0.jpg", "train_B/1.jpg"} {
+		write(t, filepath.Join(root, f), encode(t, "jpg", gradient(20, 20)))
+	}
+	cfg := DefaultConfig(Aligned)
+	cfg.Root, cfg.LoadSize, cfg.CropSize = root, 20, 16
+	var logs bytes.Buffer
+	if _, err := Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "JPEG") {
+		t.Errorf("JPEG photos of train_A/ taken for label maps:\n%s", logs.String())
+	}
+}
+
 // TestLabelErrors: the mistakes of label and instance maps are reported with
 // the file, the value and what to do.
 func TestLabelErrors(t *testing.T) {
