@@ -117,6 +117,14 @@ func TestLargePhotoIsNoBomb(t *testing.T) {
 			t.Errorf("a 10000x9000 image in 1 MiB: %v", err)
 		}
 	}
+	// a 24-megapixel photo is within what gogan decodes: not refused
+	binary.BigEndian.PutUint32(b[16:], 6000)
+	binary.BigEndian.PutUint32(b[20:], 4000)
+	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
+	photo24 := write(t, filepath.Join(dir, "photo24.png"), append(bytes.Clone(b), make([]byte, 1<<20)...))
+	if h, err := imageHeader(photo24); err != nil || h.Width != 6000 || h.Height != 4000 {
+		t.Errorf("a 6000x4000 image in 1 MiB: %+v, %v", h, err)
+	}
 }
 
 // TestJPEGScanLimit: a progressive JPEG whose last scan repeats 600 times
