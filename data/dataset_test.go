@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -318,6 +319,35 @@ func TestBtoAOnPix2PixHDFolders(t *testing.T) {
 		warned := strings.Contains(logs.String(), "pix2pixHD, which has no direction, always goes from train_A/ to train_B/")
 		if warned != (direction == "BtoA") {
 			t.Errorf("%s: warning %v:\n%s", direction, warned, logs.String())
+		}
+	}
+}
+
+// TestPairsInTwoFolders: aligned data of data.label_nc 0 keeps its pairs in
+// two folders where openAligned reads {phase}_A/ and {phase}_B/ (either one
+// there is that layout) or A/ and B/ (both), else A|B images.
+func TestPairsInTwoFolders(t *testing.T) {
+	for _, c := range []struct {
+		dirs []string
+		want bool
+	}{
+		{[]string{"train_A", "train_B"}, true},
+		{[]string{"train_A"}, true},
+		{[]string{"train_B"}, true},
+		{[]string{"A", "B"}, true},
+		{[]string{"A"}, false},
+		{[]string{"train"}, false},
+		{[]string{"test_A", "test_B"}, false},
+		{nil, false},
+	} {
+		root := t.TempDir()
+		for _, d := range c.dirs {
+			if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := PairsInTwoFolders(root, "train"); got != c.want {
+			t.Errorf("folders %v: PairsInTwoFolders = %v, want %v", c.dirs, got, c.want)
 		}
 	}
 }
