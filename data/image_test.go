@@ -372,6 +372,21 @@ func TestMissingAndEmptyFolders(t *testing.T) {
 	if _, err = Open(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), "folder holds no images") || !strings.Contains(err.Error(), "; it holds no files") {
 		t.Errorf("a folder of nothing: %v", err)
 	}
+	// a data.root that is a link to such a folder (read as the folder, as
+	// os.walk reads it) says what the folder holds, not the link
+	linked := t.TempDir()
+	for _, name := range []string{"a.heic", "b.heic", "c.a", "d.b", "e.c", "f.d"} {
+		write(t, filepath.Join(linked, name), []byte{1})
+	}
+	link := filepath.Join(t.TempDir(), "photos")
+	if err := os.Symlink(linked, link); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Root = link
+	if _, err = Open(context.Background(), cfg, nil); err == nil ||
+		!strings.Contains(err.Error(), link+": folder holds no images") || !strings.Contains(err.Error(), "; it holds 6 files: 2 .heic, 1 .a, 1 .b, 1 .c, 1 of other endings") {
+		t.Errorf("a link to a folder of HEIC photos: %v", err)
+	}
 	archive := write(t, filepath.Join(empty, "facades.tar.gz"), []byte("\x1f\x8b not really"))
 	for _, kind := range []string{Aligned, Unaligned} {
 		c := DefaultConfig(kind)

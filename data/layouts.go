@@ -727,8 +727,12 @@ func scanImages(dir, key string) ([]string, error) {
 // folderHolds says what a folder without images holds instead, by file
 // ending, for the refusal: "; it holds 12 files: 10 .heic, 2 .txt"
 // (photos a phone saved as HEIC, which no decoder here reads), or that it
-// holds none. Hidden files are left out, as the walk finds them too.
+// holds none. Hidden files are left out. dir may be a link to a folder
+// (ImagesUnder walks the folder it leads to; so does this).
 func folderHolds(dir string) string {
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
 	count := map[string]int{}
 	n := 0
 	filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
