@@ -485,6 +485,24 @@ func TestOutOfStepFoldersWarned(t *testing.T) {
 	}
 }
 
+// TestOutOfStepCutsWholeEndings: the ending cut off each folder's names is
+// a whole one (from a '_', '-' or '.' on), never the digits names share at
+// their end: 1.png and 11.png are not cut to nothing and 1, so 11.png is not said to
+// have 1.png as its namesake; Cityscapes' endings are cut as before.
+func TestOutOfStepCutsWholeEndings(t *testing.T) {
+	if w := OutOfStep("a", []string{"a/1.png", "a/11.png"}, "b", []string{"b/1.png", "b/2.png"}); w != "" {
+		t.Errorf("1.png, 11.png beside 1.png, 2.png: %s", w)
+	}
+	if w := OutOfStep("a", []string{"a/10.png", "a/20.png"}, "b", []string{"b/2.png", "b/3.png"}); w != "" {
+		t.Errorf("10.png, 20.png beside 2.png, 3.png: %s", w)
+	}
+	w := OutOfStep("l", []string{"l/x_000019_gtFine_labelIds.png", "l/y_000019_gtFine_labelIds.png", "l/z_000019_gtFine_labelIds.png"},
+		"i", []string{"i/w_000019_leftImg8bit.png", "i/x_000019_leftImg8bit.png", "i/y_000019_leftImg8bit.png"})
+	if !strings.Contains(w, "2 pairs are out of step: l/x_000019_gtFine_labelIds.png is paired with i/w_000019_leftImg8bit.png, but i/x_000019_leftImg8bit.png is its namesake") {
+		t.Errorf("Cityscapes' names out of step: %q", w)
+	}
+}
+
 // TestOutOfStepInstanceMapsWarned: the instance maps pair with the label
 // maps by sorted position too: an instance map missing and another in its
 // place (the counts agree) is warned of as a photo is, naming the instance

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 func (d *Dataset) openIDX(kind string) error {
@@ -424,7 +425,9 @@ func OutOfStep(a string, fa []string, b string, fb []string) string {
 }
 
 // endingStems is the paths of files relative to root with the ending they
-// all share cut off (Cityscapes' _gtFine_labelIds.png, _leftImg8bit.png).
+// all share cut off (Cityscapes' _gtFine_labelIds.png, _leftImg8bit.png):
+// a whole ending, from a character other than a letter or digit on, not
+// the digits the names happen to share (1.png and 11.png: .png).
 func endingStems(root string, files []string) []string {
 	rel := make([]string, len(files))
 	for i, f := range files {
@@ -438,6 +441,11 @@ func endingStems(root string, files []string) []string {
 		for !strings.HasSuffix(r, suffix) {
 			suffix = suffix[1:]
 		}
+	}
+	if i := strings.IndexFunc(suffix, func(c rune) bool { return !unicode.IsLetter(c) && !unicode.IsDigit(c) }); i >= 0 {
+		suffix = suffix[i:]
+	} else {
+		suffix = ""
 	}
 	for i, r := range rel {
 		rel[i] = strings.TrimSuffix(r, suffix)
