@@ -287,6 +287,23 @@ func TestToolVariablesAreNotKeys(t *testing.T) {
 	}
 }
 
+// TestReferenceNameOnceAReference: a name a reference registers twice (its
+// options' table and a list of its own, or another spelling argparse reads
+// alike) is said once; another reference's name is added to it.
+func TestReferenceNameOnceAReference(t *testing.T) {
+	config.RegisterReferenceNames("test reference", map[string]string{"zz_opt": "data.batch_size"})
+	config.RegisterReferenceNames("test reference", map[string]string{"zz-opt": "data.batch_size"})
+	config.RegisterReferenceVariables("test reference", map[string]string{"zz_opt": "data.batch_size"})
+	_, err := config.LoadConfigEnv("", []string{"zz_opt=3"}, nil)
+	wantErr(t, err, "unknown key zz_opt; test reference's --zz_opt is data.batch_size here")
+	if strings.Count(err.Error(), "test reference") != 1 {
+		t.Errorf("the reference's name said more than once: %v", err)
+	}
+	config.RegisterReferenceNames("other test reference", map[string]string{"zz_opt": "data.batch_size"})
+	_, err = config.LoadConfigEnv("", []string{"zz_opt=3"}, nil)
+	wantErr(t, err, "unknown key zz_opt; test reference's --zz_opt and other test reference's --zz_opt are data.batch_size here")
+}
+
 func TestUnknownKeys(t *testing.T) {
 	path := writeYAML(t, "train:\n  epoch: 5\ndata:\n  batchsize: 3\n")
 	_, err := config.LoadConfigEnv(path, nil, nil)
