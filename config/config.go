@@ -817,8 +817,9 @@ func referenceNameText(rs []referenceName) string {
 func refName(name string) string { return strings.ReplaceAll(strings.ToLower(name), "-", "_") }
 
 // RegisterReferenceNames records a reference's option names (as its
-// command line spells them) and the keys they are here; the first
-// registration of a name stays.
+// command line spells them) and the keys they are here; each reference's
+// first registration of a name stays, and an unknown key of that name
+// names every reference that has it.
 func RegisterReferenceNames(reference string, keys map[string]string) {
 	for _, name := range slices.Sorted(maps.Keys(keys)) {
 		addReferenceName(reference, name, keys[name], reference+"'s --"+name)
