@@ -71,6 +71,24 @@ func TestReadOptions(t *testing.T) {
 	if got, ok := ReadOptions(sh); ok {
 		t.Errorf("a U-Net without its upconv read as %+v", got)
 	}
+	// a ResNet without its last convolution, or with a 3x3 one there; a
+	// PixelGAN without its last convolution
+	sh = shapesOf(mustG(t, Options{Kind: "resnet_6blocks", NGF: 8}))
+	delete(sh, "model.23.weight")
+	delete(sh, "model.23.bias")
+	if got, ok := ReadOptions(sh); ok {
+		t.Errorf("a ResNet without its last convolution read as %+v", got)
+	}
+	sh = shapesOf(mustG(t, Options{Kind: "resnet_6blocks", NGF: 8}))
+	sh["model.23.weight"] = []int64{3, 8, 3, 3}
+	if got, ok := ReadOptions(sh); ok {
+		t.Errorf("a ResNet whose last convolution is 3x3 read as %+v", got)
+	}
+	sh = shapesOf(mustD(t, Options{Kind: "pixel", NDF: 8}))
+	delete(sh, "net.5.weight")
+	if got, ok := ReadOptions(sh); ok {
+		t.Errorf("a PixelGAN without its last convolution read as %+v", got)
+	}
 }
 
 // TestReadHDOptions: the settings of pix2pixHD's generators, encoder and
