@@ -33,6 +33,65 @@ func TestLockIsExclusive(t *testing.T) {
 	lock2.Unlock()
 }
 
+// TestMovedTo: a held folder where it was is not moved, whatever error a
+// write elsewhere gave (a data file gone while the run trains); renamed, it
+// is where it went, its lock file following it, a relative path too;
+// deleted, it is said so; unlocked, nothing is told.
+func TestMovedTo(t *testing.T) {
+	base, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRunDir(filepath.Join(base, "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := r.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if to, deleted := h.MovedTo(); to != "" || deleted {
+		t.Errorf("a folder where it was: MovedTo = %q, %v", to, deleted)
+	}
+	moved := filepath.Join(base, "moved")
+	if err := os.Rename(r.Path, moved); err != nil {
+		t.Fatal(err)
+	}
+	if to, deleted := h.MovedTo(); to != moved || deleted {
+		t.Errorf("a renamed folder: MovedTo = %q, %v, want %q", to, deleted, moved)
+	}
+	if err := os.RemoveAll(moved); err != nil {
+		t.Fatal(err)
+	}
+	if to, deleted := h.MovedTo(); to != "" || !deleted {
+		t.Errorf("a deleted folder: MovedTo = %q, %v", to, deleted)
+	}
+	h.Unlock()
+	if to, deleted := h.MovedTo(); to != "" || deleted {
+		t.Errorf("unlocked: MovedTo = %q, %v", to, deleted)
+	}
+
+	t.Chdir(base)
+	r, err = NewRunDir("rel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err = r.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Unlock()
+	if to, deleted := h.MovedTo(); to != "" || deleted {
+		t.Errorf("a relative folder where it was: MovedTo = %q, %v", to, deleted)
+	}
+	if err := os.Rename("rel", "rel2"); err != nil {
+		t.Fatal(err)
+	}
+	if to, deleted := h.MovedTo(); to != filepath.Join(base, "rel2") || deleted {
+		t.Errorf("a relative folder renamed: MovedTo = %q, %v", to, deleted)
+	}
+}
+
 func TestWithin(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
