@@ -145,6 +145,45 @@ func TestImageFolderErrors(t *testing.T) {
 	}
 }
 
+// TestLinkedFolders: the links a folder dataset's walk follows, at any
+// depth, through linked folders too (ImageFolder's os.walk(followlinks=
+// True)), each folder they lead to once; a link back to a folder walked
+// already ends the walk there.
+func TestLinkedFolders(t *testing.T) {
+	base, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, a, b, c := filepath.Join(base, "root"), filepath.Join(base, "a"), filepath.Join(base, "b"), filepath.Join(base, "c")
+	for _, d := range []string{filepath.Join(root, "mine"), a, b, c} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{
+		filepath.Join(root, "fish"):         a,
+		filepath.Join(a, "deep"):            b, // a link in a linked folder
+		filepath.Join(b, "back"):            a, // back to a folder walked
+		filepath.Join(root, "mine", "bird"): c,
+		filepath.Join(root, "mine", "too"):  c, // a folder linked twice
+	} {
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, l := range LinkedFolders(root) {
+		got = append(got, l.Path+" -> "+l.Target)
+	}
+	want := []string{filepath.Join(root, "fish") + " -> " + a, filepath.Join(root, "fish", "deep") + " -> " + b, filepath.Join(root, "mine", "bird") + " -> " + c}
+	if !slices.Equal(got, want) {
+		t.Errorf("LinkedFolders = %q, want %q", got, want)
+	}
+	if l := LinkedFolders(a); len(l) != 1 || l[0].Target != b {
+		t.Errorf("LinkedFolders of a linked folder itself: %+v", l)
+	}
+}
+
 // TestMacOSXFolderNamed: the __MACOSX folder that a zip made on a Mac
 // holds beside its files (a tree of ._NAME AppleDouble files, which
 // ImageFolder takes for a class) is named with the command that deletes it
