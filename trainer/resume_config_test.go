@@ -108,6 +108,30 @@ func TestResumedRelativeRootIsSavedAbsolute(t *testing.T) {
 	}
 }
 
+// TestMissingRootHintOnlyForTheRunsOwn: the advice to resume with --set
+// data.root is for a data.root the run's config.yaml names: a train given
+// a folder that is not there, or a resume given one by --set, is told of
+// that folder alone.
+func TestMissingRootHintOnlyForTheRunsOwn(t *testing.T) {
+	ctx := context.Background()
+	missing := filepath.Join(t.TempDir(), "nope")
+	run := filepath.Join(t.TempDir(), "run")
+	// as a --config file gives it
+	cfg := smallRun(t, run, "data.root="+missing, "train.max_steps=2")
+	cfg.Sources["data.root"] = filepath.Join(t.TempDir(), "mine.yaml")
+	_, err := Train(ctx, cfg, RunOptions{Quiet: true, Writer: os.Stderr})
+	if err == nil || !strings.Contains(err.Error(), missing+`": no such folder`) || strings.Contains(err.Error(), "config.yaml") {
+		t.Errorf("train given a data.root that is not there: %v", err)
+	}
+	if _, err := Train(ctx, smallRun(t, run, "train.max_steps=2"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Resume(ctx, run, []string{"train.max_steps=3", "data.root=" + missing}, RunOptions{Quiet: true, Writer: os.Stderr})
+	if err == nil || !strings.Contains(err.Error(), missing+`": no such folder`) || strings.Contains(err.Error(), "config.yaml") {
+		t.Errorf("resume given --set data.root of a folder that is not there: %v", err)
+	}
+}
+
 // TestEditedConfigFileIsReported: a resume whose config.yaml was edited
 // since the checkpoint says which keys differ, with both values, and goes
 // on; a value this resume is given (--set, a GOGAN_ variable) is no edit of
