@@ -395,8 +395,9 @@ func (d *Dataset) sortedFolders(a, b string) error {
 
 // OutOfStep is a warning on folders a and b whose files, paired by sorted
 // position, are out of step: a file of a whose namesake in b (the same
-// name once each folder's common ending, Cityscapes' _gtFine_labelIds.png
-// or _leftImg8bit.png, is cut off) sits at another position, as when one
+// name, without its extension, once each folder's common ending,
+// Cityscapes' _gtFine_labelIds or _leftImg8bit, is cut off) sits at
+// another position, as when one
 // folder lacks a file and holds another in its place (the counts agree, so
 // sameCounts says nothing, and the reference pairs them so, silently).
 // Folders whose names share nothing are not judged ("": no warning).
@@ -424,14 +425,16 @@ func OutOfStep(a string, fa []string, b string, fb []string) string {
 		a, b, n, first)
 }
 
-// endingStems is the paths of files relative to root with the ending they
-// all share cut off (Cityscapes' _gtFine_labelIds.png, _leftImg8bit.png):
-// a whole ending, from a character other than a letter or digit on, not
-// the digits the names happen to share (1.png and 11.png: .png).
+// endingStems is the paths of files relative to root without their
+// extensions (a map saved as JPEG among PNGs is named as they are) and
+// with the ending they all share cut off (Cityscapes' _gtFine_labelIds,
+// _leftImg8bit): a whole ending, from a character other than a letter or
+// digit on, not the digits the names happen to share (1 and 11: none).
 func endingStems(root string, files []string) []string {
 	rel := make([]string, len(files))
 	for i, f := range files {
 		rel[i], _ = filepath.Rel(root, f)
+		rel[i] = strings.TrimSuffix(rel[i], filepath.Ext(rel[i]))
 	}
 	if len(rel) == 0 {
 		return rel
