@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"math"
 	"os"
 	"os/exec"
@@ -636,6 +637,62 @@ func TestTranslateTwoFolderPairsIsNotToldOfABPairs(t *testing.T) {
 	out, err := gogan(t, "translate", "--checkpoint", run, "--input", filepath.Join(root, "train_A"), "--out", filepath.Join(t.TempDir(), "out"))
 	if err != nil || strings.Contains(out, "A|B pairs") || !strings.Contains(out, "translated 2 images") {
 		t.Errorf("translate of train_A/'s 64x32 images: %v, want them translated without a word on A|B pairs\n%s", err, out)
+	}
+}
+
+// TestTranslateWarnsOfMapsOutOfStepAndJPEG: translate pairs --input's
+// label maps with --instances' maps by sorted position, as training pairs
+// its folders: an instance map missing and another in its place is warned
+// of, naming the pair, and so is a label map saved as JPEG; both still
+// translate.
+func TestTranslateWarnsOfMapsOutOfStepAndJPEG(t *testing.T) {
+	root := t.TempDir()
+	writeHDData(t, root, 3, 32, 32)
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train"}, featureHD(root, run, "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	labels, inst := filepath.Join(t.TempDir(), "labels"), filepath.Join(t.TempDir(), "inst")
+	for _, d := range []string{labels, inst} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, name := range []string{"000", "001", "002"} {
+		b, err := os.ReadFile(filepath.Join(root, "train_inst", name+".png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 000's instance map missing, 009's in its place
+		dst := name
+		if name == "000" {
+			dst = "009"
+		}
+		if err := os.WriteFile(filepath.Join(inst, dst+".png"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if i < 2 {
+			b, err := os.ReadFile(filepath.Join(root, "train_label", name+".png"))
+			if err != nil || os.WriteFile(filepath.Join(labels, name+".png"), b, 0o644) != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		// one class all over: JPEG keeps it exactly
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, image.NewGray(image.Rect(0, 0, 32, 32)), nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(labels, name+".jpg"), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := gogan(t, "translate", "--checkpoint", run, "--input", labels, "--instances", inst, "--out", filepath.Join(t.TempDir(), "out"))
+	if err != nil || !strings.Contains(out, "translated 3 images") ||
+		!strings.Contains(out, labels+" and "+inst+" pair their files by sorted position") ||
+		!strings.Contains(out, filepath.Join(labels, "001.png")+" is paired with "+filepath.Join(inst, "002.png")+", but "+filepath.Join(inst, "001.png")+" is its namesake") ||
+		!strings.Contains(out, "1 of the 3 label maps in "+labels+" are JPEG files ("+filepath.Join(labels, "002.jpg")+")") {
+		t.Errorf("translate of label maps out of step with their instance maps, one a JPEG: %v\n%s", err, out)
 	}
 }
 
