@@ -123,7 +123,7 @@ func LinkedFolders(root string) []Link {
 	return links
 }
 
-// openMixedFolder reads// openMixedFolder reads a root of class folders with images beside them
+// openMixedFolder reads a root of class folders with images beside them
 // as every image under it, unlabelled, in sorted path order: the class
 // folders walked as ImageFolder walks them (links followed, so a linked
 // class is not lost), the loose images too. ImageFolder (main.py's
