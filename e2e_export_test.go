@@ -876,7 +876,7 @@ for name, net in [("res9", r.define_G(3, 3, 64, "resnet_9blocks")),
 		{append(hd, "--net", "D="+file("hd_D")), file("hd_D"),
 			"it holds a multiscale discriminator: num_D 3, n_layers_D 2, ndf 8, instance norm (or none), 39 input channels: import it with --set model.num_D=3 --set model.n_layers_D=2 --set model.ndf=8",
 			[]string{"model.num_D=3", "model.n_layers_D=2", "model.ndf=8"}},
-		{append(hd, "--net", "G="+file("hd_E")), file("hd_E"), "it holds the feature encoder: give it as --net E=FILE", nil},
+		{append(hd, "--net", "G="+file("hd_E")), file("hd_E"), "it holds the feature encoder (netE), which this config's run has none of: it comes with model.instance_feat=true or model.label_feat=true (pix2pixHD's --instance_feat, --label_feat); then give it as --net E=FILE", nil},
 	} {
 		out := filepath.Join(dir, "run")
 		o, err := gogan(t, append(c.args, "--out", out)...)

@@ -360,7 +360,7 @@ func TestMissingAndEmptyFolders(t *testing.T) {
 	}
 	// what it holds instead, most first: a phone's HEIC photos
 	heic := t.TempDir()
-	for i, name := range []string{"a.HEIC", "b.heic", "c.heic", "d.jfif", "notes", "e.avif", "f.x1", "g.x2", ".hidden"} {
+	for i, name := range []string{"a.HEIC", "b.heic", "c.heic", "d.jfif", "notes", "e.avif", "f.x1", "g.x2", ".hidden", ".git/objects/ab", ".git/HEAD"} {
 		write(t, filepath.Join(heic, "sub", name), []byte{byte(i)})
 	}
 	cfg.Root = heic

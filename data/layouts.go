@@ -738,16 +738,24 @@ func scanImages(dir, key string) ([]string, error) {
 // folderHolds says what a folder without images holds instead, by file
 // ending, for the refusal: "; it holds 12 files: 10 .heic, 2 .txt"
 // (photos a phone saved as HEIC, which no decoder here reads), or that it
-// holds none. Hidden files are left out. dir may be a link to a folder
+// holds none. Hidden files and folders are left out. dir may be a link to a folder
 // (ImagesUnder walks the folder it leads to; so does this).
 func folderHolds(dir string) string {
 	if real, err := filepath.EvalSymlinks(dir); err == nil {
 		dir = real
 	}
+	const most = 100000 // counted at most: a huge folder is not walked whole for a message
 	count := map[string]int{}
 	n := 0
 	filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() || strings.HasPrefix(e.Name(), ".") || n >= 100000 {
+		switch {
+		case n >= most:
+			return fs.SkipAll
+		case err != nil:
+			return nil
+		case e.IsDir() && p != dir && strings.HasPrefix(e.Name(), "."):
+			return fs.SkipDir // .git, .thumbnails: not what the user put there
+		case e.IsDir() || strings.HasPrefix(e.Name(), "."):
 			return nil
 		}
 		n++
@@ -770,11 +778,14 @@ func folderHolds(dir string) string {
 	if shown < n {
 		parts = append(parts, fmt.Sprintf("%d of other endings", n-shown))
 	}
-	files := "files"
-	if n == 1 {
-		files = "file"
+	files := fmt.Sprintf("%d files", n)
+	switch {
+	case n == 1:
+		files = "1 file"
+	case n >= most:
+		files = fmt.Sprintf("at least %d files (counted no further)", most)
 	}
-	return fmt.Sprintf("; it holds %d %s: %s", n, files, strings.Join(parts, ", "))
+	return fmt.Sprintf("; it holds %s: %s", files, strings.Join(parts, ", "))
 }
 
 // ImagesUnder lists the image files under the folder dir, recursively,

@@ -53,7 +53,7 @@ func DescribeNet(c *config.Config, k NetKeys, shapes map[string][]int64) string 
 		if o.Kind == "n_layers" {
 			kind = fmt.Sprintf("n_layers, n_layers_D %d", o.NLayers)
 		}
-		d.Holds("a discriminator: netD %s, ndf %d, %s norm, %d input channels", kind, o.NDF, o.Norm, o.InputNC)
+		d.Holds("a discriminator: netD %s, ndf %d, %s norm, %s", kind, o.NDF, o.Norm, InputChannels(o.InputNC))
 		if o.Kind == "basic" && c.Model.NetD == "n_layers" {
 			d.Set("model.n_layers_D", 3) // the same network
 		} else {
@@ -67,12 +67,20 @@ func DescribeNet(c *config.Config, k NetKeys, shapes map[string][]int64) string 
 	d.Set("model.norm", o.Norm)
 	if k.InputNC == "" {
 		if have := c.Model.InputNC + c.Model.OutputNC; have != o.InputNC {
-			d.Differs("%d input channels (the network takes model.input_nc + model.output_nc = %d)", o.InputNC, have)
+			d.Differs("%s (the network takes model.input_nc + model.output_nc = %d)", InputChannels(o.InputNC), have)
 		}
 	} else {
 		d.Set(k.InputNC, o.InputNC)
 	}
 	return d.String()
+}
+
+// InputChannels says n input channels, "1 input channel" for one.
+func InputChannels(n int) string {
+	if n == 1 {
+		return "1 input channel"
+	}
+	return fmt.Sprintf("%d input channels", n)
 }
 
 // OtherRole says that a state dict holds what, another role's network,

@@ -64,15 +64,20 @@ func TestDescribeNetSays(t *testing.T) {
 		{"pix2pix", nil, "G", shapes(t, nets.Options{Kind: "unet_64", NGF: 64, InputNC: 3, OutputNC: 3, Norm: "batch"}, true),
 			"it holds a generator: netG unet_64, ngf 64, batch norm, 3 -> 3 channels; the config differs in model.netG unet_64 (gogan's model.netG is one of dcgan, unet_128, unet_256, resnet_6blocks, resnet_9blocks, global, local)", "--set model.netG"},
 		{"cyclegan", nil, "D_A", shapes(t, nets.Options{Kind: "basic", NDF: 64, InputNC: 1, Norm: "instance"}, false),
-			"1 input channels: import it with --set model.output_nc=1", "model.input_nc"},
+			"1 input channel: import it with --set model.output_nc=1", "model.input_nc"},
 		{"cyclegan", nil, "D_B", shapes(t, nets.Options{Kind: "basic", NDF: 64, InputNC: 1, Norm: "instance"}, false),
-			"1 input channels: import it with --set model.input_nc=1", "model.output_nc"},
+			"1 input channel: import it with --set model.input_nc=1", "model.output_nc"},
 		{"pix2pixhd", []string{"model.norm=batch"}, "G", shapes(t, nets.Options{Kind: "global", NGF: 64, InputNC: 36, OutputNC: 3, NDownsampleGlobal: 4, NBlocksGlobal: 9, Norm: "instance", PadType: "reflect"}, true),
 			"it holds a generator: netG global, ngf 64, n_downsample_global 4, n_blocks_global 9, instance norm (or none), 36 -> 3 channels: import it with --set model.norm=instance", ""},
 		{"pix2pixhd", nil, "D", shapes(t, nets.Options{Kind: "multiscale", NDF: 64, InputNC: 38, NLayers: 3, NumD: 2, Norm: "batch", GetIntermFeat: true}, false),
 			"it holds a multiscale discriminator: num_D 2, n_layers_D 3, ndf 64, batch norm, 38 input channels; the config differs in 38 input channels, where the config gives 39 (data.label_nc 35 + 1 for the instance boundaries (data.no_instance false), and model.output_nc 3): import it with --set model.norm=batch", ""},
 		{"pix2pixhd", []string{"model.instance_feat=true"}, "E", shapes(t, nets.Options{Kind: "encoder", NGF: 8, InputNC: 1, OutputNC: 5, NDownsampleGlobal: 3, Norm: "instance", PadType: "reflect"}, true),
 			"it holds the feature encoder: nef 8, n_downsample_E 3, instance norm (or none), 1 -> 5 channels: import it with --set model.nef=8 --set model.n_downsample_E=3 --set model.feat_num=5 --set model.output_nc=1", ""},
+		// an encoder for a run without features: the settings that make one
+		{"pix2pixhd", nil, "G", shapes(t, nets.Options{Kind: "encoder", NGF: 8, InputNC: 3, OutputNC: 3, NDownsampleGlobal: 3, Norm: "instance", PadType: "reflect"}, true),
+			"it holds the feature encoder (netE), which this config's run has none of: it comes with model.instance_feat=true or model.label_feat=true", ""},
+		{"pix2pixhd", []string{"model.label_feat=true"}, "G", shapes(t, nets.Options{Kind: "encoder", NGF: 8, InputNC: 3, OutputNC: 3, NDownsampleGlobal: 3, Norm: "instance", PadType: "reflect"}, true),
+			"it holds the feature encoder: give it as --net E=FILE", ""},
 	} {
 		got := describe(c.recipe, c.sets, c.role, c.sh)
 		if !strings.Contains(got, c.want) || c.not != "" && strings.Contains(got, c.not) {

@@ -19,6 +19,9 @@ func describe(c *config.Config, role string, shapes map[string][]int64) string {
 	}
 	isRole := map[string]string{"global": "G", "local": "G", "multiscale": "D", "encoder": "E"}[o.Kind]
 	if isRole != role {
+		if isRole == "E" && newFeatures(c) == nil {
+			return "it holds the feature encoder (netE), which this config's run has none of: it comes with model.instance_feat=true or model.label_feat=true (pix2pixHD's --instance_feat, --label_feat); then give it as --net E=FILE"
+		}
 		what := map[string]string{"G": "a generator (netG " + o.Kind + ")", "D": "a multiscale discriminator", "E": "the feature encoder"}[isRole]
 		return gan.OtherRole(what, isRole)
 	}
@@ -51,10 +54,10 @@ func describe(c *config.Config, role string, shapes map[string][]int64) string {
 		norm()
 		d.Set("model.output_nc", o.OutputNC)
 		if have := labels + featureChannels(c); have != o.InputNC {
-			d.Differs("%d input channels, where the config gives %d (%s)", o.InputNC, have, channelsText(c, true))
+			d.Differs("%s, where the config gives %d (%s)", gan.InputChannels(o.InputNC), have, channelsText(c, true))
 		}
 	case "D":
-		d.Holds("a multiscale discriminator: num_D %d, n_layers_D %d, ndf %d, %s, %d input channels", o.NumD, o.NLayers, o.NDF, normText, o.InputNC)
+		d.Holds("a multiscale discriminator: num_D %d, n_layers_D %d, ndf %d, %s, %s", o.NumD, o.NLayers, o.NDF, normText, gan.InputChannels(o.InputNC))
 		if !o.GetIntermFeat {
 			d.Holds("without the feature-matching layers' own keys (trained with --no_ganFeat_loss)")
 		}
@@ -64,7 +67,7 @@ func describe(c *config.Config, role string, shapes map[string][]int64) string {
 		norm()
 		d.Set("train.no_ganFeat_loss", !o.GetIntermFeat)
 		if have := labels + c.Model.OutputNC; have != o.InputNC {
-			d.Differs("%d input channels, where the config gives %d (%s, and model.output_nc %d)", o.InputNC, have, channelsText(c, false), c.Model.OutputNC)
+			d.Differs("%s, where the config gives %d (%s, and model.output_nc %d)", gan.InputChannels(o.InputNC), have, channelsText(c, false), c.Model.OutputNC)
 		}
 	case "E":
 		d.Holds("the feature encoder: nef %d, n_downsample_E %d, %s, %d -> %d channels", o.NGF, o.NDownsampleGlobal, normText, o.InputNC, o.OutputNC)
