@@ -492,6 +492,9 @@ func stripGenerator(t *testing.T, run, dst string) string {
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.MkdirAll(dst, 0o755); err != nil { // WriteCheckpoint makes checkpoints/ in a run folder that exists
+		t.Fatal(err)
+	}
 	ck, err := runfolder.WriteCheckpoint(dst, st, func(out io.Writer) error { _, err := out.Write(w); return err })
 	if err != nil {
 		t.Fatal(err)

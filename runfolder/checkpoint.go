@@ -274,6 +274,7 @@ func stampOf(name string) int64 {
 // names the directory; WriteCheckpoint fills in the weights' SHA-256 and
 // size, the format, the version and the time. weights writes the
 // safetensors bytes. An existing checkpoint of the same step is replaced.
+// The run folder must exist (only checkpoints/ is made in it).
 func WriteCheckpoint(run string, st CheckpointState, weights func(io.Writer) error) (Checkpoint, error) {
 	if st.Step < 0 {
 		return Checkpoint{}, fmt.Errorf("write checkpoint: negative step %d", st.Step)
