@@ -339,6 +339,9 @@ func (s *Server) routes() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.active.Add(1)
 		defer s.active.Add(-1)
+		if r.ContentLength != 0 && !(r.Method == "POST" && r.URL.Path == "/translate" && s.model.Kind == KindTranslate) {
+			leaveUnread(w, s.uploadGrace) // a body that no other route reads
+		}
 		mux.ServeHTTP(w, r)
 	})
 }
@@ -571,6 +574,7 @@ func (s *Server) translate(w http.ResponseWriter, r *http.Request) {
 	select {
 	case s.uploads <- struct{}{}:
 	default:
+		leaveUnread(w, s.uploadGrace)
 		s.fail(w, r, t, errorf(http.StatusServiceUnavailable, "busy: %d uploads are in progress (--queue %d plus the decoders); try again", cap(s.uploads), s.opts.Queue))
 		return
 	}

@@ -35,7 +35,8 @@ func errorf(code int, format string, args ...any) *httpError {
 const uploadGrace = 10 * time.Second
 
 // pacedBody reads a request body under a read deadline that moves with the
-// bytes received: grace, then 1/rate seconds per byte.
+// bytes received: grace, then 1/rate seconds per byte (rate 0: no deadline
+// of its own), and notes whether the body was read to its end.
 type pacedBody struct {
 	r        io.Reader
 	rc       *http.ResponseController
@@ -44,17 +45,32 @@ type pacedBody struct {
 	grace    time.Duration
 	rate     float64
 	timedOut bool
+	eof      bool
 }
 
 func (p *pacedBody) Read(b []byte) (int, error) {
-	p.rc.SetReadDeadline(p.start.Add(p.grace + time.Duration(float64(p.n)/p.rate*float64(time.Second))))
+	if p.rate > 0 {
+		p.rc.SetReadDeadline(p.start.Add(p.grace + time.Duration(float64(p.n)/p.rate*float64(time.Second))))
+	}
 	n, err := p.r.Read(b)
 	p.n += int64(n)
-	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+	if err == io.EOF {
+		p.eof = true
+	}
+	if err != nil && p.rate > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
 		p.timedOut = true
 		return n, errorf(http.StatusRequestTimeout, "upload too slow: under %s/s on average after the first %s; send it again over a faster link", humanBytes(int64(p.rate)), p.grace)
 	}
 	return n, err
+}
+
+// leaveUnread bounds what net/http reads of a body that the handler does
+// not read (a route that takes none, an upload refused before it is read):
+// up to 256 KB of it before it answers, to keep the connection, under the
+// request's read deadline. From now on, that is grace: a client trickling
+// such a body does not hold its connection for the 5-minute read timeout.
+func leaveUnread(w http.ResponseWriter, grace time.Duration) {
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(grace))
 }
 
 // readUpload reads an uploaded image: the request body itself (curl
@@ -62,7 +78,27 @@ func (p *pacedBody) Read(b []byte) (int, error) {
 // (curl -F image=@x.png, an HTML form). More than limit bytes is a 413, a
 // body slower than rate bytes per second after grace a 408 (rate 0: no
 // floor).
+//
+// What it leaves unread of the body (refused, or past the limit) is read by
+// net/http before it answers, up to 256 KB, to keep the connection: a
+// deadline grace from then bounds that, so that a client trickling the rest
+// does not hold the connection (once the body is read to its end the
+// deadline is lifted, as net/http then waits on the connection for the
+// client to go away).
 func readUpload(w http.ResponseWriter, r *http.Request, limit int64, grace time.Duration, rate float64) ([]byte, error) {
+	rc := http.NewResponseController(w)
+	pb := &pacedBody{r: r.Body, rc: rc, start: time.Now(), grace: grace, rate: rate}
+	defer func() {
+		switch {
+		case pb.timedOut: // an expired deadline must stay: net/http reads the body's rest before answering
+		case pb.eof:
+			if rate > 0 {
+				rc.SetReadDeadline(time.Time{})
+			}
+		default:
+			leaveUnread(w, grace)
+		}
+	}()
 	tooLarge := errorf(http.StatusRequestEntityTooLarge,
 		"upload larger than the limit of %s (--max-upload %d bytes)", humanBytes(limit), limit)
 	if r.ContentLength > limit {
@@ -71,24 +107,18 @@ func readUpload(w http.ResponseWriter, r *http.Request, limit int64, grace time.
 	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 		return nil, errorf(http.StatusUnsupportedMediaType, "Content-Encoding %s: send the image as it is (PNG and JPEG are compressed already)", ce)
 	}
-	var in io.Reader = r.Body
-	if rate > 0 {
-		rc := http.NewResponseController(w)
-		pb := &pacedBody{r: r.Body, rc: rc, start: time.Now(), grace: grace, rate: rate}
-		defer func() {
-			if !pb.timedOut { // an expired deadline must stay: net/http reads the body's rest before answering
-				rc.SetReadDeadline(time.Time{})
-			}
-		}()
-		in = pb
-	}
 	// multipart adds a few hundred bytes of headers around the file.
-	body := http.MaxBytesReader(w, io.NopCloser(in), limit+64<<10)
+	body := http.MaxBytesReader(w, io.NopCloser(pb), limit+64<<10)
 	var b []byte
 	var err error
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt == "multipart/form-data" {
 		b, err = firstPart(multipart.NewReader(body, params["boundary"]), r.ContentLength, limit)
+		if err == nil {
+			// the form's other parts, read (under the same pace and
+			// limit) and dropped
+			_, err = io.Copy(io.Discard, body)
+		}
 	} else {
 		b, err = readAll(body, r.ContentLength, limit)
 	}

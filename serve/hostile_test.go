@@ -1,0 +1,121 @@
+package serve
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"gogan/data"
+)
+
+// trickle sends head on a new connection to addr, then one more byte of
+// body (each what next gives) every 100 ms until the answer comes, and
+// returns the answer's status and body ("" and the error when none comes
+// within wait).
+func trickle(t *testing.T, addr, head string, next func() string, wait time.Duration) (int, string, error) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, head); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+				if _, err := io.WriteString(c, next()); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	c.SetReadDeadline(time.Now().Add(wait))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), nil
+}
+
+// TestUnreadBodiesAreBounded: a body the server does not read to its end,
+// trickled a byte at a time, holds its connection no longer than the
+// upload grace (net/http reads up to 256 KB of such a body before it
+// answers): the other parts of a multipart form after the file, a chunked
+// body past --max-upload, a body refused for its Content-Encoding, and a
+// body sent to a route that takes none. Each was answered only when the
+// client stopped sending (the first two never: readUpload had lifted the
+// connection's read deadline), or at the 5-minute read timeout.
+func TestUnreadBodiesAreBounded(t *testing.T) {
+	e := &fakeEngine{gate: make(chan struct{})}
+	close(e.gate)
+	m := translateModel(true)
+	in := &Inputs{Analysis: Analysis{Kind: InputLabels, Colours: DefaultLabelPalette, Background: DefaultLabelPalette[0], Pen: DefaultLabelPalette[1]},
+		Source: "test", Examples: []*data.Image{data.NewImage(m.Size, m.Size, m.InputNC)}}
+	s, err := newServer(m, in, func() (engine, error) { return e, nil }, func() string { return "fake" }, Options{Logger: quiet(), MaxUpload: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.uploadGrace, s.uploadRate = 500*time.Millisecond, 2000
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { ts.Close(); s.Close() })
+	addr := strings.TrimPrefix(ts.URL, "http://")
+
+	chunk := func(b string) string { return fmt.Sprintf("%x\r\n%s\r\n", len(b), b) }
+	png := string(pngBytes(t, 8, 8, 0))
+	form := "--xyz\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n" + png +
+		"\r\n--xyz\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n"
+	for _, c := range []struct {
+		name, head string
+		next       func() string
+		code       int
+		want       string
+	}{
+		{"a multipart form whose part after the file trickles",
+			"POST /translate HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=xyz\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk(form),
+			func() string { return chunk("x") }, http.StatusRequestTimeout, "upload too slow"},
+		{"a chunked body past --max-upload that trickles on",
+			"POST /translate HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk(strings.Repeat("x", 1100)),
+			func() string { return chunk("x") }, http.StatusRequestEntityTooLarge, "--max-upload 1000"},
+		{"a gzip body that trickles",
+			"POST /translate HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: 1000\r\n\r\nx",
+			func() string { return "x" }, http.StatusUnsupportedMediaType, "Content-Encoding gzip"},
+		{"a body sent to GET /healthz that trickles",
+			"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nx",
+			func() string { return "x" }, http.StatusOK, `"status": "ok"`},
+	} {
+		start := time.Now()
+		code, b, err := trickle(t, addr, c.head, c.next, 10*time.Second)
+		if err != nil {
+			t.Errorf("%s: no answer within 10 s (%v)", c.name, err)
+			continue
+		}
+		if code != c.code || !strings.Contains(b, c.want) {
+			t.Errorf("%s: %d %s, want %d with %q", c.name, code, b, c.code, c.want)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s: answered after %v, want about the grace (0.5 s)", c.name, d)
+		}
+	}
+
+	// A form whose other parts come at once is read whole and answered.
+	resp, b := post(t, ts.URL+"/translate", "multipart/form-data; boundary=xyz", []byte(form+"hello\r\n--xyz--\r\n"))
+	if resp.StatusCode != 200 || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+		t.Errorf("a form with a part after the file: %d %.100q", resp.StatusCode, b)
+	}
+}
