@@ -180,6 +180,13 @@ func imageHeader(path string) (image.Config, error) {
 	return decodeConfig(path, f, st.Size(), func() ([]byte, error) { return os.ReadFile(path) })
 }
 
+// DecodeConfig reads the size and colour model of an image held in memory
+// as DecodeImage decodes it (a WebP's with libwebp, an animation's canvas),
+// without decoding its pixels; an image that claims more pixels than its
+// bytes may hold is refused, and the Config still says the size claimed.
+// name's extension is the format its messages say was expected.
+func DecodeConfig(name string, b []byte) (image.Config, error) { return bytesHeader(name, b) }
+
 // bytesHeader is imageHeader for an image held in memory (an LMDB value).
 func bytesHeader(name string, b []byte) (image.Config, error) {
 	if len(b) == 0 {

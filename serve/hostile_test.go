@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -117,5 +119,33 @@ func TestUnreadBodiesAreBounded(t *testing.T) {
 	resp, b := post(t, ts.URL+"/translate", "multipart/form-data; boundary=xyz", []byte(form+"hello\r\n--xyz--\r\n"))
 	if resp.StatusCode != 200 || !bytes.HasPrefix(b, []byte("\x89PNG")) {
 		t.Errorf("a form with a part after the file: %d %.100q", resp.StatusCode, b)
+	}
+}
+
+// TestWebPPastMaxPixelsIsNotDecoded: a WebP of more than --max-pixels is
+// refused (413) from its header, as a PNG or JPEG is, before it is decoded:
+// an 8 KB lossless WebP of 9000 x 9000 black pixels made the server decode
+// it (about 0.5 GB, twice at once with two decoders) to answer 413 after,
+// and one claiming more pixels than its bytes may hold was a 400.
+func TestWebPPastMaxPixelsIsNotDecoded(t *testing.T) {
+	big, err := os.ReadFile("testdata/black-9000x9000.webp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := testServer(t, translateModel(true), &fakeEngine{}, Options{})
+	for _, c := range []struct {
+		name string
+		b    []byte
+	}{{"a 9000x9000 WebP", big}, {"its first 200 bytes", big[:200]}} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		resp, b := post(t, ts.URL+"/translate", "image/webp", c.b)
+		runtime.ReadMemStats(&after)
+		if want := "WEBP image of 9000x9000 = 81000000 pixels: more than the limit of 16777216 pixels (--max-pixels)"; resp.StatusCode != 413 || !strings.Contains(string(b), want) {
+			t.Errorf("%s (%d bytes): %d %s, want 413 saying %q", c.name, len(c.b), resp.StatusCode, b, want)
+		}
+		if d := after.TotalAlloc - before.TotalAlloc; d > 64<<20 {
+			t.Errorf("%s (%d bytes): the server allocated %d MB to refuse it", c.name, len(c.b), d>>20)
+		}
 	}
 }

@@ -180,7 +180,14 @@ func firstPart(mr *multipart.Reader, size, limit int64) ([]byte, error) {
 // JPEG, as PIL; bounded against decompression bombs). An image of more than
 // maxPixels pixels is a 413; anything not decodable a 400 naming the problem.
 func decodeUpload(b []byte, c int, maxPixels int64) (*data.Image, error) {
-	if cfg, format, err := image.DecodeConfig(bytes.NewReader(b)); err == nil {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
+	if err != nil && sniffExt(b) == ".webp" {
+		// image knows no WebP: libwebp reads its header (the decoder
+		// answers for a corrupt one below)
+		cfg, _ = data.DecodeConfig("upload.webp", b)
+		format, err = "webp", nil
+	}
+	if err == nil {
 		if p := int64(cfg.Width) * int64(cfg.Height); p > maxPixels {
 			return nil, errorf(http.StatusRequestEntityTooLarge, "%s image of %dx%d = %d pixels: more than the limit of %d pixels (--max-pixels)",
 				strings.ToUpper(format), cfg.Width, cfg.Height, p, maxPixels)
