@@ -361,6 +361,7 @@ free port).`,
 	f.Int64Var(&o.MaxPixels, "max-pixels", serve.DefaultMaxPixels, "largest decoded upload in pixels (413 above)")
 	f.IntVar(&o.MaxBatch, "max-batch", serve.DefaultMaxBatch, "most images in one forward pass when requests arrive together")
 	f.IntVar(&o.Queue, "queue", serve.DefaultQueue, "requests that may wait for the generator (503 above)")
+	f.IntVar(&o.MaxConns, "max-conns", serve.DefaultMaxConns, "most connections held at once (more wait until one closes)")
 	f.Int64Var(&o.MinUploadRate, "min-upload-rate", serve.DefaultMinUploadRate, "bytes per second an upload must average after its first 10 s (408 below; 0 = no floor, for slow links)")
 	c.MarkFlagRequired("checkpoint")
 	return c

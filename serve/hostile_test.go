@@ -3,6 +3,8 @@ package serve
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -147,5 +149,72 @@ func TestWebPPastMaxPixelsIsNotDecoded(t *testing.T) {
 		if d := after.TotalAlloc - before.TotalAlloc; d > 64<<20 {
 			t.Errorf("%s (%d bytes): the server allocated %d MB to refuse it", c.name, len(c.b), d>>20)
 		}
+	}
+}
+
+// TestConnectionsBounded: the server holds at most --max-conns connections;
+// one more waits (in the kernel's backlog) until one of them closes, and
+// is then answered. Idle connections by the thousand each held a goroutine
+// and a file descriptor (15,000 took 15,000 of each, and ~190 MB) until the
+// process ran out of descriptors, and then no client was answered.
+func TestConnectionsBounded(t *testing.T) {
+	s, err := newServer(translateModel(true), &Inputs{Analysis: Analysis{Kind: InputLabels}, Source: "test"},
+		func() (engine, error) { return &fakeEngine{}, nil }, func() string { return "fake" }, Options{Logger: quiet(), MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+	url := "http://" + ln.Addr().String() + "/healthz"
+	var idle []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		idle = append(idle, c)
+	}
+	waitUntil(t, func() bool { return len(s.conns) == 2 })
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	if resp, err := client.Get(url); err == nil {
+		resp.Body.Close()
+		t.Errorf("a third connection, --max-conns 2: %d, want it held until one closes", resp.StatusCode)
+	}
+	idle[0].Close()
+	client.Timeout = 10 * time.Second
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("once one of them closed: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"connections": 2`) {
+		t.Errorf("once one of them closed: %d %s, want 200 counting 2 connections", resp.StatusCode, b)
+	}
+	// A stop with every place taken (Accept waiting) still stops.
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitUntil(t, func() bool { return len(s.conns) == 2 })
+	cancel()
+	idle[1].Close()
+	c.Close()
+	select {
+	case err := <-served:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Error("Serve did not return after the stop")
 	}
 }

@@ -35,6 +35,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -71,7 +72,10 @@ type Options struct {
 	// average after its first 10 seconds (408 below it): 0 = the default,
 	// below 0 = none (the server's 5-minute read timeout still holds).
 	MinUploadRate int64
-	Logger        *slog.Logger
+	// MaxConns is how many connections the server holds at once; past
+	// it, new ones wait in the kernel's backlog until one closes.
+	MaxConns int
+	Logger   *slog.Logger
 	// stopHint ends the line logged on stopping (Main: what a second
 	// signal does).
 	stopHint string
@@ -86,8 +90,11 @@ const (
 	// DefaultMinUploadRate lets a 1 MB photo take 40 s: a trickling client
 	// does not hold an upload place for minutes.
 	DefaultMinUploadRate = 32 << 10
-	maxSamplesPerGet     = 64
-	maxInterpSteps       = 16
+	// DefaultMaxConns bounds the connections (each a goroutine, buffers and
+	// a file descriptor): far more than the uploads and the queue hold.
+	DefaultMaxConns  = 1024
+	maxSamplesPerGet = 64
+	maxInterpSteps   = 16
 )
 
 // Server serves one generator.
@@ -100,6 +107,7 @@ type Server struct {
 	log     *slog.Logger
 	decode  chan struct{} // bounds concurrent decodes
 	uploads chan struct{} // bounds the uploads held in memory at once
+	conns   chan struct{} // bounds the connections held at once (Serve)
 	handler http.Handler
 	// the pace uploads must keep (uploadGrace, Options.MinUploadRate; 0 =
 	// none; tests shorten them)
@@ -211,6 +219,9 @@ func newServer(m *Model, in *Inputs, newEngine func() (engine, error), device fu
 	if o.MinUploadRate == 0 {
 		o.MinUploadRate = DefaultMinUploadRate
 	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -220,6 +231,7 @@ func newServer(m *Model, in *Inputs, newEngine func() (engine, error), device fu
 	}
 	s := &Server{opts: o, model: m, inputs: in, device: device(), w: w, log: o.Logger,
 		decode: make(chan struct{}, runtime.GOMAXPROCS(0)), uploads: make(chan struct{}, o.Queue+o.MaxBatch+2*runtime.GOMAXPROCS(0)),
+		conns:       make(chan struct{}, o.MaxConns),
 		uploadGrace: uploadGrace, uploadRate: float64(max(0, o.MinUploadRate)), writeWait: answerWait}
 	s.handler = s.routes()
 	return s, nil
@@ -241,8 +253,10 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Close() { s.w.stop() }
 
 // Serve answers on ln until ctx is done, then stops accepting connections
-// and waits (up to 30 s) for the requests in progress to finish.
+// and waits (up to 30 s) for the requests in progress to finish. It holds
+// at most Options.MaxConns connections at once.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ln = &limitListener{Listener: ln, slots: s.conns, done: make(chan struct{})}
 	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
@@ -266,6 +280,50 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		hs.Close()
 		return fmt.Errorf("stopped after waiting %v for the requests in progress; those still running were cut off (their clients get no answer)", shutdownWait)
 	}
+	return err
+}
+
+// limitListener accepts a connection only while fewer than cap(slots) are
+// open: past that, Accept waits for one to close, and new connections wait
+// in the kernel's backlog (each held one is a goroutine, buffers and a file
+// descriptor: idle or trickling clients by the thousand would otherwise
+// take the process's descriptors, and then every client's connection).
+type limitListener struct {
+	net.Listener
+	slots chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	select {
+	case l.slots <- struct{}{}:
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	return &limitConn{Conn: c, slots: l.slots}, nil
+}
+
+func (l *limitListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// limitConn gives its slot back when it is closed (once).
+type limitConn struct {
+	net.Conn
+	slots chan struct{}
+	once  sync.Once
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { <-c.slots })
 	return err
 }
 
@@ -401,7 +459,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"status": "ok", "recipe": s.model.Recipe, "kind": s.model.Kind, "device": s.device, "queued": s.w.queued(),
-		"uploads": len(s.uploads)})
+		"uploads": len(s.uploads), "connections": len(s.conns)})
 }
 
 // PaletteEntry is one colour of the page's palette.
@@ -864,7 +922,7 @@ func (o Options) checkFlags() error {
 	for _, f := range []struct {
 		name string
 		v    int64
-	}{{"--max-upload", o.MaxUpload}, {"--max-pixels", o.MaxPixels}, {"--max-batch", int64(o.MaxBatch)}, {"--queue", int64(o.Queue)}} {
+	}{{"--max-upload", o.MaxUpload}, {"--max-pixels", o.MaxPixels}, {"--max-batch", int64(o.MaxBatch)}, {"--queue", int64(o.Queue)}, {"--max-conns", int64(o.MaxConns)}} {
 		if f.v < 1 {
 			bad = append(bad, fmt.Sprintf("%s %d: want at least 1", f.name, f.v))
 		}
