@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -216,5 +217,72 @@ func TestConnectionsBounded(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Error("Serve did not return after the stop")
+	}
+}
+
+// TestBusyUploadIsAnsweredNotReset: an upload refused because the uploads
+// are full (503, Retry-After) is read and dropped before the answer, so a
+// client that sends its whole body (8 MB here) before it reads the answer,
+// as scripts do, gets the 503: net/http closed the connection on more than
+// 256 KB left unread, and such a client met a connection reset (69 of 150
+// concurrent 10 MB uploads did) and no Retry-After.
+func TestBusyUploadIsAnsweredNotReset(t *testing.T) {
+	e := &fakeEngine{gate: make(chan struct{})}
+	close(e.gate)
+	ts := testServer(t, translateModel(true), e, Options{Queue: 1, MaxBatch: 1})
+	bound := 1 + 1 + 2*runtime.GOMAXPROCS(0)
+	var writers []*io.PipeWriter
+	done := make(chan int, bound)
+	for range bound {
+		pr, pw := io.Pipe()
+		writers = append(writers, pw)
+		go func() {
+			resp, err := http.Post(ts.URL+"/translate", "image/png", pr)
+			if err != nil {
+				done <- -1
+				return
+			}
+			resp.Body.Close()
+			done <- resp.StatusCode
+		}()
+		pw.Write(pngBytes(t, 8, 8, 0)[:10])
+	}
+	waitUntil(t, func() bool {
+		resp, err := http.Get(ts.URL + "/healthz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var h struct{ Uploads int }
+		json.NewDecoder(resp.Body).Decode(&h)
+		return h.Uploads == bound
+	})
+	defer func() {
+		for _, pw := range writers {
+			pw.Write(pngBytes(t, 8, 8, 0)[10:])
+			pw.Close()
+			<-done
+		}
+	}()
+
+	body := make([]byte, 8<<20)
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(c, "POST /translate HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n", len(body))
+	if _, err := c.Write(body); err != nil {
+		t.Fatalf("sending an upload while the uploads are full: %v, want it read and then answered 503", err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("the answer to an upload while the uploads are full: %v, want 503", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" || !strings.Contains(string(b), "uploads are in progress") {
+		t.Errorf("an upload while the uploads are full: %d (Retry-After %q) %s, want 503 with Retry-After 1", resp.StatusCode, resp.Header.Get("Retry-After"), b)
 	}
 }

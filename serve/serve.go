@@ -632,7 +632,7 @@ func (s *Server) translate(w http.ResponseWriter, r *http.Request) {
 	select {
 	case s.uploads <- struct{}{}:
 	default:
-		leaveUnread(w, s.uploadGrace)
+		dropUpload(w, r, s.opts.MaxUpload, s.uploadGrace, s.uploadRate)
 		s.fail(w, r, t, errorf(http.StatusServiceUnavailable, "busy: %d uploads are in progress (--queue %d plus the decoders); try again", cap(s.uploads), s.opts.Queue))
 		return
 	}

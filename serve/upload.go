@@ -73,6 +73,32 @@ func leaveUnread(w http.ResponseWriter, grace time.Duration) {
 	http.NewResponseController(w).SetReadDeadline(time.Now().Add(grace))
 }
 
+// dropUpload reads an upload refused before it is read (the uploads are
+// full) to its end, at the upload's pace and up to limit, and drops it:
+// left on the wire, more than 256 KB of it made net/http close the
+// connection at once, and a client that sends its whole body before it
+// reads the answer (a script; curl asks first, with Expect: 100-continue)
+// met a reset instead of the answer. One that asks first, or declares more
+// than limit, is answered without it.
+func dropUpload(w http.ResponseWriter, r *http.Request, limit int64, grace time.Duration, rate float64) {
+	if r.ContentLength > limit || r.Header.Get("Expect") != "" {
+		leaveUnread(w, grace)
+		return
+	}
+	rc := http.NewResponseController(w)
+	pb := &pacedBody{r: r.Body, rc: rc, start: time.Now(), grace: grace, rate: rate}
+	io.Copy(io.Discard, io.LimitReader(pb, limit+64<<10))
+	switch {
+	case pb.timedOut:
+	case pb.eof:
+		if rate > 0 {
+			rc.SetReadDeadline(time.Time{})
+		}
+	default:
+		leaveUnread(w, grace)
+	}
+}
+
 // readUpload reads an uploaded image: the request body itself (curl
 // --data-binary @x.png), or the first file of a multipart/form-data body
 // (curl -F image=@x.png, an HTML form). More than limit bytes is a 413, a
