@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"gogan/data"
+	"gogan/gan"
+	"gogan/infer"
 )
 
 // trickle sends head on a new connection to addr, then one more byte of
@@ -284,5 +286,34 @@ func TestBusyUploadIsAnsweredNotReset(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" || !strings.Contains(string(b), "uploads are in progress") {
 		t.Errorf("an upload while the uploads are full: %d (Retry-After %q) %s, want 503 with Retry-After 1", resp.StatusCode, resp.Header.Get("Retry-After"), b)
+	}
+}
+
+// TestMalformedQueryIs400: a query string that does not parse is a 400
+// saying why, not an answer for the defaults: r.URL.Query dropped the
+// pairs it could not parse, so seed=%zz drew seed 1's samples, n=2;seed=3
+// one sample of seed 1, and steps=%G0 the default 8 steps, each a 200.
+func TestMalformedQueryIs400(t *testing.T) {
+	m := &Model{Recipe: "dcgan", Kind: KindGenerate, Role: "G", NetG: "dcgan", Norm: "batch", Size: 4, OutputNC: 1, Gen: infer.Generator{Generation: gan.Generation{Role: "G", Noise: []int64{10, 1, 1}}}, Eval: true}
+	ts := testServer(t, m, &fakeEngine{size: 4}, Options{})
+	many := strings.Repeat("x=1&", 20000) + "n=2"
+	for _, c := range []struct{ path, want string }{
+		{"/sample?seed=%zz&n=2", `invalid URL escape "%zz"`},
+		{"/sample?n=2;seed=3", "semicolon"},
+		{"/interpolate?a=1&b=2&steps=%G0", `invalid URL escape "%G0"`},
+		{"/sample?class=%zz", `invalid URL escape "%zz"`},
+		{"/sample?" + many, "the query string does not parse"},
+	} {
+		resp, b := request(t, "GET", ts.URL+c.path)
+		if resp.StatusCode != 400 || !strings.Contains(string(b), c.want) {
+			t.Errorf("GET %.60s: %d %.200q, want 400 saying %q", c.path, resp.StatusCode, b, c.want)
+		}
+	}
+	if resp, b := request(t, "GET", ts.URL+"/sample?seed=%35&n=2"); resp.StatusCode != 200 { // a good escape: seed 5
+		t.Errorf("GET /sample?seed=%%35&n=2: %d %s", resp.StatusCode, b)
+	}
+	ts = testServer(t, translateModel(true), &fakeEngine{}, Options{})
+	if resp, b := request(t, "GET", ts.URL+"/example?i=%zz"); resp.StatusCode != 400 {
+		t.Errorf("GET /example?i=%%zz: %d %s, want 400", resp.StatusCode, b)
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -794,8 +795,23 @@ func (s *Server) drawLatents(w http.ResponseWriter, r *http.Request, t *timing, 
 	s.writePNG(w, r, t, strip(out, perRow))
 }
 
+// param is the request's query parameter name; a query that does not parse
+// (a bad %-escape, a ';' separator, too many parameters) is a 400: r.URL.Query
+// drops what it cannot parse, and the defaults answered in its place (seed
+// 1's samples for seed=%zz).
+func param(r *http.Request, name string) (string, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return "", errorf(http.StatusBadRequest, "the query string does not parse: %v", err)
+	}
+	return q.Get(name), nil
+}
+
 func intParam(r *http.Request, name string, def int64) (int64, error) {
-	v := r.URL.Query().Get(name)
+	v, err := param(r, name)
+	if err != nil {
+		return 0, err
+	}
 	if v == "" {
 		return def, nil
 	}
@@ -826,7 +842,10 @@ func (s *Server) latent(seed int64, class int) latent {
 
 // classParam is the request's class=C, or infer.EachClass where it has none.
 func (s *Server) classParam(r *http.Request) (int, error) {
-	v := r.URL.Query().Get("class")
+	v, err := param(r, "class")
+	if err != nil {
+		return 0, err
+	}
 	c, err := s.model.Gen.Class(v)
 	if err != nil {
 		return 0, errorf(http.StatusBadRequest, "class=%s: %v", v, err)
