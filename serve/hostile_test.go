@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -315,5 +316,41 @@ func TestMalformedQueryIs400(t *testing.T) {
 	ts = testServer(t, translateModel(true), &fakeEngine{}, Options{})
 	if resp, b := request(t, "GET", ts.URL+"/example?i=%zz"); resp.StatusCode != 400 {
 		t.Errorf("GET /example?i=%%zz: %d %s, want 400", resp.StatusCode, b)
+	}
+}
+
+// TestClientGoneDuringTheAnswer: a client that goes away (a reset) while
+// its answer is being sent is logged as gone, not as a client that did not
+// take the answer within a minute (the write's broken pipe or reset was
+// logged as "the client did not take the answer within 1m0s", a timeout
+// that never happened).
+func TestClientGoneDuringTheAnswer(t *testing.T) {
+	m := translateModel(true)
+	m.Size = 2048 // an answer (12 MB of noise) larger than the sockets hold
+	var log logBuffer
+	s, err := newServer(m, &Inputs{Analysis: Analysis{Kind: InputImage}, Source: "test"},
+		func() (engine, error) { return &fakeEngine{}, nil }, func() string { return "fake" }, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	defer func() { t.Log(log.String()) }() // the log, should it fail
+	body := noisePNG(m.Size)
+	c, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "POST /translate HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n", body.Len())
+	if _, err := c.Write(body.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // the answer is being written, and not read
+	c.(*net.TCPConn).SetLinger(0)
+	c.Close() // a reset
+	waitUntil(t, func() bool { return s.active.Load() == 0 })
+	if l := log.String(); strings.Contains(l, "did not take the answer") || !strings.Contains(l, "the client went away while the answer was sent") {
+		t.Errorf("a client gone while its answer was sent: want it logged so")
 	}
 }

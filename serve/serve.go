@@ -616,7 +616,12 @@ func (s *Server) writePNG(w http.ResponseWriter, r *http.Request, t *timing, img
 	wait := (s.writeWait + time.Duration(float64(buf.Len())/pace*float64(time.Second))).Round(time.Millisecond)
 	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(wait))
 	if _, err := w.Write(buf.Bytes()); err != nil {
-		s.logRequest(r, t, http.StatusOK, fmt.Errorf("the client did not take the answer within %v: %w", wait, err))
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			err = fmt.Errorf("the client did not take the answer within %v: %w", wait, err)
+		} else {
+			err = fmt.Errorf("the client went away while the answer was sent: %w", err)
+		}
+		s.logRequest(r, t, http.StatusOK, err)
 		return
 	}
 	s.logRequest(r, t, http.StatusOK, nil)
