@@ -283,7 +283,7 @@ func TestRunFolderMovedWhileTraining(t *testing.T) {
 	if err := os.RemoveAll(run); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Wait(); err == nil || !strings.Contains(buf.String(), "the run folder "+run+" was deleted while the run trained, and its checkpoints with it: train again") {
+	if err := cmd.Wait(); err == nil || !strings.Contains(buf.String(), "the run folder "+run+" was deleted while the run trained: train again, or, where it was moved to another file system (a copy, then a delete), continue with gogan resume NEW_PATH") {
 		t.Errorf("a run whose folder was deleted: %v\n%s", err, buf.String())
 	}
 }

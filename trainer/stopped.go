@@ -102,7 +102,9 @@ func (s *session) folderMoved(err error) error {
 	}
 	old := s.rd.Path
 	if deleted {
-		return fmt.Errorf("the run folder %s was deleted while the run trained, and its checkpoints with it: train again\n(a write into it failed: %w)", old, err)
+		// mv to another file system copies, then deletes: the copy is not told
+		return fmt.Errorf("the run folder %s was deleted while the run trained: train again, or, where it was moved to another file system (a copy, then a delete), continue with %s\n(a write into it failed: %w)",
+			old, ResumeCommand("NEW_PATH"), err)
 	}
 	s.rd.Path = to
 	if s.ckpt == "" {
