@@ -156,7 +156,7 @@ func abImages(root, phase string, unaligned bool) (dir string, files []string, e
 		return "", nil, err
 	}
 	files, err = scanImages(dir, "data.root")
-	if err == nil && dir == root {
+	if err == nil {
 		err = domainFolderAsRoot(root, files)
 	}
 	return dir, files, err
@@ -169,18 +169,26 @@ func abImages(root, phase string, unaligned bool) (dir string, files []string, e
 // {phase}A to it, find no such folder and fail. Folders so named whose
 // first image (of files, sorted) is twice as wide as high hold A|B pairs,
 // as every pix2pix dataset's do (setA/ beside setB/ of facades' pairs): a
-// photo of a domain is not.
+// photo of a domain is not. So are a domain folder holding the splits
+// (datasets/NAME/A, its train/ read) and a split of one (datasets/NAME/A/train
+// beside B/train): the pairs kept in two folders, one side's images cut in
+// halves.
 func domainFolderAsRoot(root string, files []string) error {
 	clean := filepath.Clean(root)
 	if abs, err := filepath.Abs(clean); err == nil { // "." in trainA/ too
 		clean = abs
 	}
-	base := filepath.Base(clean)
-	if !strings.HasSuffix(base, "A") && !strings.HasSuffix(base, "B") {
+	domain := func(name string) bool { return strings.HasSuffix(name, "A") || strings.HasSuffix(name, "B") }
+	base, split := filepath.Base(clean), ""
+	if !domain(base) && domain(filepath.Base(filepath.Dir(clean))) { // A/train
+		split, clean = base, filepath.Dir(clean)
+		base = filepath.Base(clean)
+	}
+	if !domain(base) {
 		return nil
 	}
 	parent, stem := filepath.Dir(clean), base[:len(base)-1]
-	if !isDir(filepath.Join(parent, stem+"A")) || !isDir(filepath.Join(parent, stem+"B")) {
+	if !isDir(filepath.Join(parent, stem+"A", split)) || !isDir(filepath.Join(parent, stem+"B", split)) {
 		return nil
 	}
 	if len(files) > 0 {
@@ -191,6 +199,9 @@ func domainFolderAsRoot(root string, files []string) error {
 	other := stem + "A"
 	if base == other {
 		other = stem + "B"
+	}
+	if split != "" {
+		base, other = filepath.Join(base, split), filepath.Join(other, split)
 	}
 	return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
 		"is the domain folder %s/ of %s, beside %s/: read as A|B images side by side, each of its images would be cut in halves, left half domain A and right half domain B; set data.root to %s, the folder that holds the domains (unpaired: recipe cyclegan, data.dataset unaligned)",

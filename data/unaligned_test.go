@@ -381,10 +381,13 @@ func TestUnalignedABErrors(t *testing.T) {
 // line alone, where the references (joining trainA to it) fail. A folder
 // whose name ends in A without a B beside it is A|B images as before, and so
 // are such folders side by side whose images are twice as wide as high
-// (pairs: setA/ and setB/ of A|B images).
+// (pairs: setA/ and setB/ of A|B images). So are a domain folder of pairs
+// kept in two folders (pairs/A, whose train/ was read) and its split
+// (pairs/A/train beside pairs/B/train), which were read as A|B images.
 func TestDomainFolderAsRootRefused(t *testing.T) {
 	dir := t.TempDir()
-	for _, f := range []string{"trainA/1.png", "trainA/2.png", "trainB/1.png", "A/1.png", "B/1.png", "photosA/1.png"} {
+	for _, f := range []string{"trainA/1.png", "trainA/2.png", "trainB/1.png", "A/1.png", "B/1.png", "photosA/1.png",
+		"pairs/A/train/1.png", "pairs/B/train/1.png"} {
 		write(t, filepath.Join(dir, f), encode(t, "png", gradient(40, 40)))
 	}
 	for _, f := range []string{"setA/1.png", "setB/1.png"} {
@@ -404,6 +407,15 @@ func TestDomainFolderAsRootRefused(t *testing.T) {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("%s, data.root %s/: want %q in %v", kind, c.root, want, err)
 				}
+			}
+		}
+		for _, c := range []struct{ root, base, other string }{{"pairs/A", "A", "B"}, {"pairs/B/train", "B/train", "A/train"}} {
+			cfg := DefaultConfig(kind)
+			cfg.Root, cfg.Preprocess, cfg.CropSize = filepath.Join(dir, c.root), Crop, 16
+			_, err := Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.DiscardHandler)})
+			want := "is the domain folder " + c.base + "/ of " + filepath.Join(dir, "pairs") + ", beside " + c.other + "/"
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s, data.root %s/: want %q, got %v", kind, c.root, want, err)
 			}
 		}
 		for _, root := range []string{"photosA", "setA"} {
