@@ -434,3 +434,45 @@ func TestUnlistedExtensionsWarned(t *testing.T) {
 		}
 	}
 }
+
+// TestPairFoldersByStem: pairs kept in two folders whose files differ only in
+// their extension (a sketch a.png, its photo a.jpg; B.PNG and B.png) pair
+// up, as they pair by name when the extensions agree; a stem that names two
+// files on a side (c.png beside c.jpg in B/) pairs by the exact name alone,
+// and the rest are lone files.
+func TestPairFoldersByStem(t *testing.T) {
+	dir := t.TempDir()
+	im := gradient(24, 24)
+	for _, f := range []string{"A/train/a.png", "A/train/B.PNG", "A/train/c.png", "A/train/d.png", "A/train/e.png"} {
+		write(t, filepath.Join(dir, f), encode(t, "png", im))
+	}
+	write(t, filepath.Join(dir, "B/train/a.jpg"), encode(t, "jpg", im))
+	for _, f := range []string{"B/train/B.png", "B/train/c.png", "B/train/c.jpg", "B/train/e.jpg", "B/train/e.webp"} {
+		write(t, filepath.Join(dir, f), encode(t, "png", im))
+	}
+	cfg := DefaultConfig(Aligned)
+	cfg.Root, cfg.LoadSize, cfg.CropSize, cfg.SkipInvalid = dir, 24, 16, true
+	d, err := Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i, f := range d.files {
+		ra, _ := filepath.Rel(dir, f)
+		rb, _ := filepath.Rel(dir, d.filesB[i])
+		got = append(got, ra+"="+rb)
+	}
+	want := []string{"A/train/B.PNG=B/train/B.png", "A/train/a.png=B/train/a.jpg", "A/train/c.png=B/train/c.png"}
+	if !slices.Equal(got, want) {
+		t.Errorf("pairs %q, want %q", got, want)
+	}
+	var lone []string
+	for _, f := range d.Skipped() {
+		r, _ := filepath.Rel(dir, f.Path)
+		lone = append(lone, r)
+	}
+	slices.Sort(lone)
+	if wantLone := []string{"A/train/d.png", "A/train/e.png", "B/train/c.jpg", "B/train/e.jpg", "B/train/e.webp"}; !slices.Equal(lone, wantLone) {
+		t.Errorf("lone files %q, want %q", lone, wantLone)
+	}
+}

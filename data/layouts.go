@@ -530,7 +530,9 @@ func sameCounts(a string, fa []string, b string, fb []string) error {
 		a, len(fa), b, len(fb), hint)
 }
 
-// pairFolders matches A and B files by their path relative to the folder; a
+// pairFolders matches A and B files by their path relative to the folder,
+// or where B has no file of that path, by the path without its extension
+// when one file of B alone has it (a sketch a.png and its photo a.jpg); a
 // file without a partner is an invalid file, reported with the others.
 func (d *Dataset) pairFolders(a, b string) error {
 	fa, err := scanImages(a, "data.root")
@@ -551,19 +553,39 @@ func (d *Dataset) pairFolders(a, b string) error {
 	}
 	mb := rel(b, fb)
 	ma := rel(a, fa)
+	stem := func(r string) string { return strings.TrimSuffix(r, filepath.Ext(r)) }
+	// each side's files without a partner of their own path, by stem
+	lone := func(own, other map[string]string) map[string][]string {
+		m := make(map[string][]string)
+		for r, f := range own {
+			if _, ok := other[r]; !ok {
+				m[stem(r)] = append(m[stem(r)], f)
+			}
+		}
+		return m
+	}
+	stemsA, stemsB := lone(ma, mb), lone(mb, ma)
+	paired := make(map[string]bool, len(fb))
 	var unmatched []*FileError
 	for _, f := range fa {
 		r, _ := filepath.Rel(a, f)
-		if g, ok := mb[r]; ok {
+		g, ok := mb[r]
+		if !ok {
+			if gs := stemsB[stem(r)]; len(gs) == 1 && len(stemsA[stem(r)]) == 1 {
+				g, ok = gs[0], true
+			}
+		}
+		if ok {
 			d.files = append(d.files, f)
 			d.filesB = append(d.filesB, g)
+			paired[g] = true
 		} else {
 			unmatched = append(unmatched, fileErr(f, "no matching file %s in %s", r, b))
 		}
 	}
 	for _, f := range fb {
 		r, _ := filepath.Rel(b, f)
-		if _, ok := ma[r]; !ok {
+		if !paired[f] {
 			unmatched = append(unmatched, fileErr(f, "no matching file %s in %s", r, a))
 		}
 	}
