@@ -451,7 +451,12 @@ func TestPairFoldersByStem(t *testing.T) {
 		write(t, filepath.Join(dir, f), encode(t, "png", im))
 	}
 	cfg := DefaultConfig(Aligned)
-	cfg.Root, cfg.LoadSize, cfg.CropSize, cfg.SkipInvalid = dir, 24, 16, true
+	cfg.Root, cfg.LoadSize, cfg.CropSize = dir, 24, 16
+	// the lone files of A/ and B/ are named under the folder holding both
+	if _, err := Open(context.Background(), cfg, nil); err == nil || !strings.HasPrefix(err.Error(), "data: "+dir+": 5 invalid files") {
+		t.Errorf("want the lone files named under %s, got %v", dir, err)
+	}
+	cfg.SkipInvalid = true
 	d, err := Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

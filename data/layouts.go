@@ -589,7 +589,8 @@ func (d *Dataset) pairFolders(a, b string) error {
 			unmatched = append(unmatched, fileErr(f, "no matching file %s in %s", r, a))
 		}
 	}
-	d.kind, d.root = "pair", filepath.Dir(a)
+	// data.root holds A/ and B/, whose files the messages name
+	d.kind, d.root = "pair", d.cfg.Root
 	d.skipped = unmatched // merged with the validation errors
 	return nil
 }
