@@ -167,9 +167,10 @@ func abImages(root, phase string, unaligned bool) (dir string, files []string, e
 // A|B images, each of its images would be cut in halves, one domain's
 // halves trained as the two domains. The references, joining
 // {phase}A to it, find no such folder and fail. Folders so named whose
-// first image (of files, sorted) is twice as wide as high hold A|B pairs,
-// as every pix2pix dataset's do (setA/ beside setB/ of facades' pairs): a
-// photo of a domain is not. So are a domain folder holding the splits
+// first image (of files, sorted) is twice as wide as high, without a
+// namesake beside it, hold A|B pairs, as every pix2pix dataset's do (setA/
+// beside setB/ of facades' pairs): a photo of a domain is not, and a
+// sketch of pairs kept in two folders has its photo of the same name. So are a domain folder holding the splits
 // (datasets/NAME/A, its train/ read) and a split of one (datasets/NAME/A/train
 // beside B/train): the pairs kept in two folders, one side's images cut in
 // halves.
@@ -191,14 +192,14 @@ func domainFolderAsRoot(root string, files []string) error {
 	if !isDir(filepath.Join(parent, stem+"A", split)) || !isDir(filepath.Join(parent, stem+"B", split)) {
 		return nil
 	}
-	if len(files) > 0 {
-		if h, err := imageHeader(files[0]); err == nil && h.Width == 2*h.Height {
-			return nil
-		}
-	}
 	other := stem + "A"
 	if base == other {
 		other = stem + "B"
+	}
+	if len(files) > 0 && !hasNamesake(filepath.Join(parent, other, split), root, files[0]) {
+		if h, err := imageHeader(files[0]); err == nil && h.Width == 2*h.Height {
+			return nil
+		}
 	}
 	if split != "" {
 		base, other = filepath.Join(base, split), filepath.Join(other, split)
@@ -206,6 +207,18 @@ func domainFolderAsRoot(root string, files []string) error {
 	return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
 		"is the domain folder %s/ of %s, beside %s/: read as A|B images side by side, each of its images would be cut in halves, left half domain A and right half domain B; set data.root to %s, the folder that holds the domains (unpaired: recipe cyclegan, data.dataset unaligned)",
 		base, parent, other, parent)}
+}
+
+// hasNamesake says whether folder holds a file of file's name (its path
+// under root) with any ending: pairs kept in two folders do, the A|B
+// images of two folders named alike need not.
+func hasNamesake(folder, root, file string) bool {
+	rel, err := filepath.Rel(root, file)
+	if err != nil {
+		return false
+	}
+	m, _ := filepath.Glob(filepath.Join(folder, strings.TrimSuffix(rel, filepath.Ext(rel))) + ".*")
+	return len(m) > 0
 }
 
 // abFoldersInside refuses a split folder (data.root/{phase}) holding folders

@@ -390,7 +390,10 @@ func TestDomainFolderAsRootRefused(t *testing.T) {
 		"pairs/A/train/1.png", "pairs/B/train/1.png"} {
 		write(t, filepath.Join(dir, f), encode(t, "png", gradient(40, 40)))
 	}
-	for _, f := range []string{"setA/1.png", "setB/1.png"} {
+	// A|B images in folders named alike (their names their own), and pairs
+	// kept in two folders whose images are street scenes of 2:1 (the
+	// sketch and its photo of one name)
+	for _, f := range []string{"setA/1.png", "setB/7.png", "street/A/train/x.png", "street/B/train/x.png"} {
 		write(t, filepath.Join(dir, f), encode(t, "png", gradient(80, 40)))
 	}
 	for _, kind := range []string{Unaligned, Aligned} {
@@ -409,11 +412,11 @@ func TestDomainFolderAsRootRefused(t *testing.T) {
 				}
 			}
 		}
-		for _, c := range []struct{ root, base, other string }{{"pairs/A", "A", "B"}, {"pairs/B/train", "B/train", "A/train"}} {
+		for _, c := range []struct{ root, base, other string }{{"pairs/A", "A", "B"}, {"pairs/B/train", "B/train", "A/train"}, {"street/A/train", "A/train", "B/train"}} {
 			cfg := DefaultConfig(kind)
 			cfg.Root, cfg.Preprocess, cfg.CropSize = filepath.Join(dir, c.root), Crop, 16
 			_, err := Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.DiscardHandler)})
-			want := "is the domain folder " + c.base + "/ of " + filepath.Join(dir, "pairs") + ", beside " + c.other + "/"
+			want := "is the domain folder " + c.base + "/ of " + filepath.Join(dir, strings.Split(c.root, "/")[0]) + ", beside " + c.other + "/"
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("%s, data.root %s/: want %q, got %v", kind, c.root, want, err)
 			}
