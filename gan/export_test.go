@@ -1,6 +1,8 @@
 package gan_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -68,5 +70,41 @@ func TestExportResumesAtTheNextEpoch(t *testing.T) {
 			!strings.HasSuffix(train, " --epoch_count 4") {
 			t.Errorf("%s after 3 epochs: train command %q, want --epoch_count 4", recipe, train)
 		}
+	}
+}
+
+// TestExportOfPairsInTwoFolders: a pix2pix run on pairs kept in two
+// folders (A/train, B/train) is exported with the reference's combine
+// script, which makes the A|B images its pix2pix reads, and the commands
+// take the combined folder; A|B images need no such note.
+func TestExportOfPairsInTwoFolders(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"A/train", "B/train"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := config.LoadConfig("", []string{"recipe=pix2pix", "data.root=" + root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, _ := gan.For(c)
+	e := def.Export(c, gan.ExportOptions{Dir: t.TempDir()})
+	ab := root + "_AB"
+	want := "combine them first with its python datasets/combine_A_and_B.py --fold_A " + filepath.Join(root, "A") + " --fold_B " + filepath.Join(root, "B") + " --fold_AB " + ab
+	if notes := strings.Join(e.Notes, "\n"); !strings.Contains(notes, want) {
+		t.Errorf("notes %q, want %q", notes, want)
+	}
+	for _, cmd := range e.Commands {
+		if strings.Contains(cmd, ".py") && !strings.Contains(cmd, "--dataroot "+ab+" ") {
+			t.Errorf("command %q does not read the combined folder %s", cmd, ab)
+		}
+	}
+	c, err = config.LoadConfig("", []string{"recipe=pix2pix", "data.root=" + t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if notes := strings.Join(def.Export(c, gan.ExportOptions{Dir: t.TempDir()}).Notes, "\n"); strings.Contains(notes, "combine_A_and_B") {
+		t.Errorf("A|B images: %q", notes)
 	}
 }

@@ -142,6 +142,15 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 			e.Notes = append(e.Notes, fmt.Sprintf("the reference's cycle_gan reads --dataroot/%sA and %sB (and testA, testB), which %s lacks: this run read another layout (A|B images, or A/ and B/ folders); give the reference the two domains' images in such folders", d.Phase, d.Phase, root))
 		}
 	}
+	if model == "pix2pix" && folderData && dirExists(filepath.Join(root, "A")) && dirExists(filepath.Join(root, "B")) {
+		// pairs kept in two folders: the reference's AlignedDataset reads
+		// A|B images alone, made by its combine script (same names pair)
+		ab := filepath.Clean(root) + "_AB"
+		e.Notes = append(e.Notes, fmt.Sprintf("the reference's pix2pix reads A|B images side by side, and this run read pairs kept in two folders (%s, %s): combine them first with its %s, then give test.py and train.py --dataroot %s (the commands below do)",
+			filepath.Join(root, "A"), filepath.Join(root, "B"),
+			Command("python", "datasets/combine_A_and_B.py", "--fold_A", filepath.Join(root, "A"), "--fold_B", filepath.Join(root, "B"), "--fold_AB", ab), ab))
+		root = ab
+	}
 	where := []string{"--checkpoints_dir", filepath.Dir(o.Dir), "--name", filepath.Base(o.Dir), "--epoch", label}
 	nets := append([]string{"--dataroot", root}, where...)
 	nets = append(nets, "--model", model,
