@@ -601,6 +601,7 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 	// Paths that are not what they should be: said so.
 	aFile, killed, fifo := filepath.Join(base, "a-file.png"), filepath.Join(base, "killed"), filepath.Join(base, "fifo")
 	writeTestPNG(t, aFile, 8, 8)
+	os.WriteFile(filepath.Join(base, "x.txt"), []byte("notes, not an image"), 0o644)
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -611,7 +612,8 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 		want string
 	}{
 		{[]string{"translate", "--checkpoint", run, "--input", filepath.Join(base, "none"), "--out", outDir}, "--input " + filepath.Join(base, "none") + ": no such folder"},
-		{[]string{"translate", "--checkpoint", run, "--input", aFile, "--out", outDir}, "--input " + aFile + " is a file: give the folder of images it is in"},
+		{[]string{"translate", "--checkpoint", run, "--input", filepath.Join(base, "x.txt"), "--out", outDir}, "--input: data: " + filepath.Join(base, "x.txt") + ": not a supported image"},
+		{[]string{"translate", "--checkpoint", run, "--input", aFile, "--out", base}, "--out " + base + " is inside --input " + base},
 		{[]string{"translate", "--checkpoint", run, "--input", fifo, "--out", outDir}, "--input " + fifo + " is a named pipe (FIFO), not a folder: give a folder of images"},
 		{[]string{"translate", "--checkpoint", run, "--input", in, "--out", aFile}, "--out " + aFile + " is a file: give a folder"},
 		{[]string{"export", "--checkpoint", run, "--out", aFile}, "export: --out " + aFile + " is a file: give a folder"},
@@ -621,6 +623,19 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 		if out, err := gogan(t, c.args...); err == nil || !strings.Contains(out, c.want) {
 			t.Errorf("%v: %v\n%s", c.args, err, out)
 		}
+	}
+
+	// One image file as the input: its translation is the folder's, pixel
+	// for pixel (eval mode: no dropout draws).
+	folder, single := filepath.Join(base, "folder"), filepath.Join(base, "single")
+	if out, err := gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", folder, "--device", "cpu", "--eval"); err != nil {
+		t.Fatalf("translate a folder: %v\n%s", err, out)
+	}
+	if out, err := gogan(t, "translate", "--checkpoint", run, "--input", filepath.Join(in, "a.png"), "--out", single, "--device", "cpu", "--eval"); err != nil || !strings.Contains(out, "translated 1 image") {
+		t.Fatalf("translate one file: %v\n%s", err, out)
+	}
+	if a, b := readFile(t, filepath.Join(folder, "a.png")), readFile(t, filepath.Join(single, "a.png")); !bytes.Equal(a, b) || dirNamesOf(t, single)[0] != "a.png" || len(dirNamesOf(t, single)) != 1 {
+		t.Errorf("one file's translation differs from the folder's, or more was written: %v", dirNamesOf(t, single))
 	}
 
 	// SIGTERM stops between images: every file written is whole, none is

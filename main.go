@@ -300,7 +300,7 @@ func translateCmd() *cobra.Command {
 	}
 	c.Flags().StringVar(&o.Checkpoint, "checkpoint", "", "checkpoint folder, or a run folder (its newest valid checkpoint)")
 	c.Flags().StringVar(&o.Direction, "direction", "", "CycleGAN: AtoB (G_A) or BtoA (G_B); default AtoB (pix2pix has one direction, the one it trained)")
-	c.Flags().StringVar(&o.Input, "input", "", "folder of input images (pix2pixHD with data.label_nc: label maps)")
+	c.Flags().StringVar(&o.Input, "input", "", "folder of input images, or one image file (pix2pixHD with data.label_nc: a folder of label maps)")
 	c.Flags().StringVar(&o.Instances, "instances", "", "pix2pixHD with instance maps: their folder, paired with --input by sorted position")
 	c.Flags().StringVar(&o.Features, "features", "", "pix2pixHD with features (model.instance_feat, label_feat): the file of clustered features gogan features wrote; each region gets a random cluster of its class (test.py)")
 	c.Flags().Uint64Var(&o.Seed, "seed", 0, "with --features: the seed of the cluster draws")

@@ -400,8 +400,12 @@ func Translate(o TranslateOptions) (n int, err error) {
 		}
 	}
 	in := o.Input
-	if err := isFolder("--input", in); err != nil {
-		return 0, err
+	fi, err := os.Stat(in)
+	single := err == nil && fi.Mode().IsRegular() // one image, written into --out as a folder's are
+	if !single {
+		if err := isFolder("--input", in); err != nil {
+			return 0, err
+		}
 	}
 	dc, err := gan.DataConfig(cfg)
 	if err != nil {
@@ -415,15 +419,22 @@ func Translate(o TranslateOptions) (n int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	// the folder's images, found and checked as a dataset finds them (each
-	// is decoded again by itself below, and sized by size)
-	ds, err := data.Open(context.Background(), data.Config{Dataset: data.Folder, Root: in, Channels: tr.InputChannels(), BatchSize: 1,
-		Preprocess: data.ResizeAndCrop, LoadSize: dc.CropSize, CropSize: dc.CropSize, NoFlip: true, SkipInvalid: o.SkipInvalid, SkipFlag: "--skip-invalid"}, nil)
-	if err != nil {
-		return 0, err
+	files, folder := []string{in}, filepath.Dir(in)
+	if single {
+		if _, err := data.LoadImage(in, tr.InputChannels()); err != nil { // before the generator loads
+			return 0, fmt.Errorf("--input: %w", err)
+		}
+	} else {
+		// the folder's images, found and checked as a dataset finds them
+		// (each is decoded again by itself below, and sized by size)
+		ds, err := data.Open(context.Background(), data.Config{Dataset: data.Folder, Root: in, Channels: tr.InputChannels(), BatchSize: 1,
+			Preprocess: data.ResizeAndCrop, LoadSize: dc.CropSize, CropSize: dc.CropSize, NoFlip: true, SkipInvalid: o.SkipInvalid, SkipFlag: "--skip-invalid"}, nil)
+		if err != nil {
+			return 0, err
+		}
+		files, folder = o.limit(ds.Files()), in
 	}
-	files := o.limit(ds.Files())
-	outs, g, finish, err := startTranslations(ck, cfg, tr.Role, dev, o, files, map[string]string{"--input": in})
+	outs, g, finish, err := startTranslations(ck, cfg, tr.Role, dev, o, files, map[string]string{"--input": folder})
 	if err != nil {
 		return 0, err
 	}
