@@ -613,7 +613,7 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 	}{
 		{[]string{"translate", "--checkpoint", run, "--input", filepath.Join(base, "none"), "--out", outDir}, "--input " + filepath.Join(base, "none") + ": no such folder"},
 		{[]string{"translate", "--checkpoint", run, "--input", filepath.Join(base, "x.txt"), "--out", outDir}, "--input: data: " + filepath.Join(base, "x.txt") + ": not a supported image"},
-		{[]string{"translate", "--checkpoint", run, "--input", aFile, "--out", base}, "--out " + base + " is inside --input " + base},
+		{[]string{"translate", "--checkpoint", run, "--input", aFile, "--out", base}, "--out " + base + " would write the translation of " + aFile + " over it: give another folder"},
 		{[]string{"translate", "--checkpoint", run, "--input", fifo, "--out", outDir}, "--input " + fifo + " is a named pipe (FIFO), not a folder: give a folder of images"},
 		{[]string{"translate", "--checkpoint", run, "--input", in, "--out", aFile}, "--out " + aFile + " is a file: give a folder"},
 		{[]string{"export", "--checkpoint", run, "--out", aFile}, "export: --out " + aFile + " is a file: give a folder"},
@@ -636,6 +636,20 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 	}
 	if a, b := readFile(t, filepath.Join(folder, "a.png")), readFile(t, filepath.Join(single, "a.png")); !bytes.Equal(a, b) || dirNamesOf(t, single)[0] != "a.png" || len(dirNamesOf(t, single)) != 1 {
 		t.Errorf("one file's translation differs from the folder's, or more was written: %v", dirNamesOf(t, single))
+	}
+	// beside itself, under another ending, as a script in the image's folder would
+	jpg := filepath.Join(base, "photo.jpg")
+	var jb bytes.Buffer
+	if err := jpeg.Encode(&jb, image.NewRGBA(image.Rect(0, 0, 40, 28)), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(jpg, jb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := gogan(t, "translate", "--checkpoint", run, "--input", jpg, "--out", base, "--device", "cpu"); err != nil || !strings.Contains(out, "translated 1 image") {
+		t.Errorf("translate photo.jpg into its own folder: %v\n%s", err, out)
+	} else if _, err := os.Stat(filepath.Join(base, "photo.png")); err != nil {
+		t.Errorf("no photo.png beside photo.jpg: %v", err)
 	}
 
 	// SIGTERM stops between images: every file written is whole, none is

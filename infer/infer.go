@@ -419,10 +419,15 @@ func Translate(o TranslateOptions) (n int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	files, folder := []string{in}, filepath.Dir(in)
+	files, folder := []string{in}, ""
 	if single {
 		if _, err := data.LoadImage(in, tr.InputChannels()); err != nil { // before the generator loads
 			return 0, fmt.Errorf("--input: %w", err)
+		}
+		// beside it is fine (x.jpg -> x.png), over it is not
+		out := filepath.Join(o.Out, strings.TrimSuffix(filepath.Base(in), filepath.Ext(in))+".png")
+		if a, b := absPath(out), absPath(in); a == b {
+			return 0, fmt.Errorf("--out %s would write the translation of %s over it: give another folder", o.Out, in)
 		}
 	} else {
 		// the folder's images, found and checked as a dataset finds them
@@ -550,6 +555,14 @@ func DescribeNets(cfg *config.Config) (string, error) {
 
 // isFolder checks that a flag's path is a folder, saying what it is
 // instead.
+// absPath is path made absolute, or as it is where that fails.
+func absPath(path string) string {
+	if a, err := filepath.Abs(path); err == nil {
+		return a
+	}
+	return path
+}
+
 func isFolder(flag, path string) error {
 	fi, err := os.Stat(path)
 	switch {
