@@ -354,3 +354,72 @@ func TestClientGoneDuringTheAnswer(t *testing.T) {
 		t.Errorf("a client gone while its answer was sent: want it logged so")
 	}
 }
+
+// serveOn starts s.Serve on a new loopback listener and returns its address
+// and a stop that cancels it and waits (up to 15 s) for Serve to return.
+func serveOn(t *testing.T, s *Server) (addr string, stop func() error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+	stopped := false
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-served:
+			return err
+		case <-time.After(15 * time.Second):
+			return errors.New("Serve did not return within 15 s of the stop")
+		}
+	}
+	t.Cleanup(func() { stop() })
+	return ln.Addr().String(), stop
+}
+
+// TestRefusedBodyConnectionEndsWithFIN: an upload refused with most of its
+// body unread (413) is answered, and then the server half-closes the
+// connection (FIN) before it closes it, so that the client reads the end
+// of the answer and not a reset (golang.org/issue/3595): Serve's
+// connection wrapper hid the TCP connection's CloseWrite from net/http,
+// and such a client met "connection reset by peer" half a second after
+// the answer instead of its end.
+func TestRefusedBodyConnectionEndsWithFIN(t *testing.T) {
+	s, err := newServer(translateModel(true), &Inputs{Analysis: Analysis{Kind: InputLabels}, Source: "test"},
+		func() (engine, error) { return &fakeEngine{}, nil }, func() string { return "fake" }, Options{Logger: quiet(), MaxUpload: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	addr, _ := serveOn(t, s)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(c, "POST /translate HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n", 10<<20)
+	if _, err := c.Write(make([]byte, 64<<10)); err != nil { // left unread in the server's socket
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 413 {
+		t.Errorf("an upload declaring 10 MB, --max-upload 1000: %d, want 413", resp.StatusCode)
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("after the 413: %v, want the connection's end (EOF)", err)
+	}
+}

@@ -328,6 +328,17 @@ func (c *limitConn) Close() error {
 	return err
 }
 
+// CloseWrite half-closes the connection where it can: net/http sends its
+// FIN so, before it closes a connection whose request body it left unread,
+// for the client to read the answer as an answer and not meet a reset
+// (golang.org/issue/3595); a wrapper that hid it lost that.
+func (c *limitConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
 func plural(n int64) string {
 	if n == 1 {
 		return ""
