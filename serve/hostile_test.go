@@ -423,3 +423,95 @@ func TestRefusedBodyConnectionEndsWithFIN(t *testing.T) {
 		t.Errorf("after the 413: %v, want the connection's end (EOF)", err)
 	}
 }
+
+// TestStopWithEveryConnectionHeld: a server holding --max-conns
+// connections, idle between requests, stops at once: Accept, waiting for a
+// place, gives up when the listener is closed. Were it to wait on, Shutdown
+// (which waits for Serve's accept loop before it closes the idle
+// connections) would wait for one of them to close of itself, at the idle
+// timeout (2 minutes).
+func TestStopWithEveryConnectionHeld(t *testing.T) {
+	s, err := newServer(translateModel(true), &Inputs{Analysis: Analysis{Kind: InputLabels}, Source: "test"},
+		func() (engine, error) { return &fakeEngine{}, nil }, func() string { return "fake" }, Options{Logger: quiet(), MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	addr, stop := serveOn(t, s)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Close {
+		t.Fatalf("GET /healthz: %d (close %v), want 200 on a connection kept alive", resp.StatusCode, resp.Close)
+	}
+	if err := stop(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		t.Errorf("stopping with the one place taken by an idle connection: %v", err)
+	}
+}
+
+// failingListener's Accept fails (as one does when the process is out of
+// file descriptors) while fails > 0, then accepts from the Listener.
+type failingListener struct {
+	net.Listener
+	fails int
+}
+
+func (l *failingListener) Accept() (net.Conn, error) {
+	if l.fails > 0 {
+		l.fails--
+		return nil, errors.New("accept: too many open files")
+	}
+	return l.Listener.Accept()
+}
+
+// TestFailedAcceptGivesItsPlaceBack: an Accept that fails (out of file
+// descriptors, which the bound is there to prevent, or a transient error)
+// gives back the place it took, and a connection closed twice (as net/http
+// does, Shutdown and its serving goroutine) gives back one: a lost or
+// double-counted place would, error after error, leave the server
+// accepting nothing, or holding more than --max-conns.
+func TestFailedAcceptGivesItsPlaceBack(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &limitListener{Listener: &failingListener{Listener: inner, fails: 3}, slots: make(chan struct{}, 2), done: make(chan struct{})}
+	defer ln.Close()
+	for i := range 3 {
+		if _, err := ln.Accept(); err == nil {
+			t.Fatal("Accept: no error, want the failing listener's")
+		}
+		if n := len(ln.slots); n != 0 {
+			t.Fatalf("after %d failed Accepts: %d places taken, want 0", i+1, n)
+		}
+	}
+	var conns []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", inner.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		sc, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, sc)
+	}
+	conns[0].Close()
+	conns[0].Close()
+	if n := len(ln.slots); n != 1 {
+		t.Errorf("2 connections accepted and one closed twice: %d places taken, want 1", n)
+	}
+	conns[1].Close()
+}
