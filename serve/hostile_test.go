@@ -230,10 +230,69 @@ func TestConnectionsBounded(t *testing.T) {
 // 256 KB left unread, and such a client met a connection reset (69 of 150
 // concurrent 10 MB uploads did) and no Retry-After.
 func TestBusyUploadIsAnsweredNotReset(t *testing.T) {
-	e := &fakeEngine{gate: make(chan struct{})}
-	close(e.gate)
-	ts := testServer(t, translateModel(true), e, Options{Queue: 1, MaxBatch: 1})
-	bound := 1 + 1 + 2*runtime.GOMAXPROCS(0)
+	ts := testServer(t, translateModel(true), &fakeEngine{}, Options{Queue: 1, MaxBatch: 1})
+	defer fillUploads(t, ts, 1+1+2*runtime.GOMAXPROCS(0))()
+
+	body := make([]byte, 8<<20)
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(c, "POST /translate HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n", len(body))
+	if _, err := c.Write(body); err != nil {
+		t.Fatalf("sending an upload while the uploads are full: %v, want it read and then answered 503", err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("the answer to an upload while the uploads are full: %v, want 503", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" || !strings.Contains(string(b), "uploads are in progress") {
+		t.Errorf("an upload while the uploads are full: %d (Retry-After %q) %s, want 503 with Retry-After 1", resp.StatusCode, resp.Header.Get("Retry-After"), b)
+	}
+}
+
+// TestBusyUploadNotReadWhenAnsweredFirst: an upload refused because the
+// uploads are full is answered (503) without its body when its client
+// asked first (Expect: 100-continue, as curl does: no "100 Continue",
+// which would have it send the body only to be refused) or declared more
+// than --max-upload (read, it would be dropped anyway).
+func TestBusyUploadNotReadWhenAnsweredFirst(t *testing.T) {
+	ts := testServer(t, translateModel(true), &fakeEngine{}, Options{Queue: 1, MaxBatch: 1, MaxUpload: 1 << 20})
+	defer fillUploads(t, ts, 1+1+2*runtime.GOMAXPROCS(0))()
+	for _, c := range []struct{ name, head string }{
+		{"Expect: 100-continue", "Expect: 100-continue\r\nContent-Length: 1000"},
+		{"a body declared past --max-upload", fmt.Sprintf("Content-Length: %d", 1<<20+1)},
+	} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		// the body is never sent: the server waits for it for the grace
+		// (a minute in testServer) if it reads it
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(conn, "POST /translate HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n%s\r\n\r\n", c.head)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Errorf("%s, while the uploads are full: %v, want a 503 at once", c.name, err)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 503 {
+			t.Errorf("%s, while the uploads are full: %d, want 503", c.name, resp.StatusCode)
+		}
+	}
+}
+
+// fillUploads starts bound uploads to ts that hold their places (each has
+// sent 10 bytes of its PNG), and returns what sends the rest of each and
+// waits for its answer.
+func fillUploads(t *testing.T, ts *httptest.Server, bound int) (release func()) {
+	t.Helper()
 	var writers []*io.PipeWriter
 	done := make(chan int, bound)
 	for range bound {
@@ -260,33 +319,12 @@ func TestBusyUploadIsAnsweredNotReset(t *testing.T) {
 		json.NewDecoder(resp.Body).Decode(&h)
 		return h.Uploads == bound
 	})
-	defer func() {
+	return func() {
 		for _, pw := range writers {
 			pw.Write(pngBytes(t, 8, 8, 0)[10:])
 			pw.Close()
 			<-done
 		}
-	}()
-
-	body := make([]byte, 8<<20)
-	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	fmt.Fprintf(c, "POST /translate HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n", len(body))
-	if _, err := c.Write(body); err != nil {
-		t.Fatalf("sending an upload while the uploads are full: %v, want it read and then answered 503", err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("the answer to an upload while the uploads are full: %v, want 503", err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" || !strings.Contains(string(b), "uploads are in progress") {
-		t.Errorf("an upload while the uploads are full: %d (Retry-After %q) %s, want 503 with Retry-After 1", resp.StatusCode, resp.Header.Get("Retry-After"), b)
 	}
 }
 
