@@ -106,6 +106,9 @@ func TestUnreadBodiesAreBounded(t *testing.T) {
 		{"a body sent to GET /healthz that trickles",
 			"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nx",
 			func() string { return "x" }, http.StatusOK, `"status": "ok"`},
+		{"a chunked body sent to GET /healthz that trickles",
+			"GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk("x"),
+			func() string { return chunk("x") }, http.StatusOK, `"status": "ok"`},
 	} {
 		start := time.Now()
 		code, b, err := trickle(t, addr, c.head, c.next, 10*time.Second)
