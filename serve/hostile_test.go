@@ -556,3 +556,32 @@ func TestFailedAcceptGivesItsPlaceBack(t *testing.T) {
 	}
 	conns[1].Close()
 }
+
+// TestAnswerAfterTheGraceIsAnswered: an upload read whole, whose answer
+// takes longer than the upload grace (a queue, a slow generator), is
+// answered: the pace's read deadline is lifted once the body is read to
+// its end, or net/http's wait for the client's next request would time
+// out there and cancel the request, as if the client had gone.
+func TestAnswerAfterTheGraceIsAnswered(t *testing.T) {
+	e := &fakeEngine{gate: make(chan struct{})}
+	m := translateModel(true)
+	s, err := newServer(m, &Inputs{Analysis: Analysis{Kind: InputImage}, Source: "test"},
+		func() (engine, error) { return e, nil }, func() string { return "fake" }, Options{Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.uploadGrace, s.uploadRate = 200*time.Millisecond, 2000
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { ts.Close(); s.Close() })
+	go func() {
+		for e.entered.Load() == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(time.Second) // five graces with the generator
+		close(e.gate)
+	}()
+	resp, b := post(t, ts.URL+"/translate", "image/png", pngBytes(t, 8, 8, 0))
+	if resp.StatusCode != 200 || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+		t.Errorf("an upload answered a second after it was read (grace 0.2 s): %d %.200q, want 200", resp.StatusCode, b)
+	}
+}
