@@ -387,7 +387,14 @@ func TestClientGoneDuringTheAnswer(t *testing.T) {
 	if _, err := c.Write(body.Bytes()); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(time.Second) // the answer is being written, and not read
+	// The answer is being written once its first byte has come (the rest
+	// waits on the sockets); a fixed sleep, should it end before that on a
+	// loaded machine, would reset the connection while the upload is
+	// decoded or queued, a client gone before its answer.
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+		t.Fatalf("the answer's first byte: %v", err)
+	}
 	c.(*net.TCPConn).SetLinger(0)
 	c.Close() // a reset
 	waitUntil(t, func() bool { return s.active.Load() == 0 })
