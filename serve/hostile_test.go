@@ -497,10 +497,10 @@ func TestStopWithEveryConnectionHeld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.ReadAll(resp.Body)
+	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Close {
-		t.Fatalf("GET /healthz: %d (close %v), want 200 on a connection kept alive", resp.StatusCode, resp.Close)
+	if resp.StatusCode != 200 || resp.Close || !strings.Contains(string(b), `"connections": 1`) {
+		t.Fatalf("GET /healthz: %d (close %v) %s, want 200 counting 1 connection, kept alive", resp.StatusCode, resp.Close, b)
 	}
 	if err := stop(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		t.Errorf("stopping with the one place taken by an idle connection: %v", err)
@@ -590,5 +590,20 @@ func TestAnswerAfterTheGraceIsAnswered(t *testing.T) {
 	resp, b := post(t, ts.URL+"/translate", "image/png", pngBytes(t, 8, 8, 0))
 	if resp.StatusCode != 200 || !bytes.HasPrefix(b, []byte("\x89PNG")) {
 		t.Errorf("an upload answered a second after it was read (grace 0.2 s): %d %.200q, want 200", resp.StatusCode, b)
+	}
+}
+
+// TestMaxConnsFlagChecked: --max-conns 0 or less is refused, as the other
+// limits are, not taken for the default.
+func TestMaxConnsFlagChecked(t *testing.T) {
+	o := Options{MaxUpload: 1, MaxPixels: 1, MaxBatch: 1, Queue: 1, MaxConns: 1}
+	if err := o.checkFlags(); err != nil {
+		t.Fatalf("--max-conns 1: %v", err)
+	}
+	for _, n := range []int{0, -3} {
+		o.MaxConns = n
+		if err := o.checkFlags(); err == nil || err.Error() != fmt.Sprintf("--max-conns %d: want at least 1", n) {
+			t.Errorf("--max-conns %d: %v, want it refused", n, err)
+		}
 	}
 }
