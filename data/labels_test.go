@@ -392,24 +392,26 @@ func TestInstanceMap16Bit(t *testing.T) {
 	}
 }
 
+// openLogs opens cfg's data and returns what they logged.
+func openLogs(t *testing.T, cfg Config) string {
+	t.Helper()
+	var logs bytes.Buffer
+	if _, err := Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))}); err != nil {
+		t.Fatal(err)
+	}
+	return logs.String()
+}
+
 // TestJPEGMapsWarned: label or instance maps saved as JPEG decode (gray
 // JPEGs are single-channel, as the reference reads them too) but hold ids
 // never drawn at their region borders: opening the data warns, naming the
 // folder, how many and a file; PNG maps open without a word of it.
 func TestJPEGMapsWarned(t *testing.T) {
-	open := func(cfg Config) string {
-		t.Helper()
-		var logs bytes.Buffer
-		if _, err := Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))}); err != nil {
-			t.Fatal(err)
-		}
-		return logs.String()
-	}
 	root := t.TempDir()
 	writeHD(t, root, "train", 3, 20, 20)
 	cfg := DefaultConfig(Aligned)
 	cfg.Root, cfg.LoadSize, cfg.CropSize, cfg.LabelNC, cfg.Instance = root, 20, 16, 40, true
-	if logs := open(cfg); strings.Contains(logs, "JPEG") {
+	if logs := openLogs(t, cfg); strings.Contains(logs, "JPEG") {
 		t.Errorf("PNG maps: %s", logs)
 	}
 	lab := filepath.Join(root, "train_label", "city_000001_gtFine_labelIds")
@@ -422,7 +424,7 @@ func TestJPEGMapsWarned(t *testing.T) {
 		t.Fatal(err)
 	}
 	write(t, inst+".jpeg", encode(t, "jpg", grayMap(20, 20, func(x, y int) int { return x / 10 })))
-	logs := open(cfg)
+	logs := openLogs(t, cfg)
 	for _, want := range []string{
 		"1 of the 3 label maps in " + filepath.Join(root, "train_label") + " are JPEG files (" + lab + ".jpg)",
 		"1 of the 3 instance maps in " + filepath.Join(root, "train_inst") + " are JPEG files (" + inst + ".jpeg)",
@@ -447,26 +449,18 @@ func TestJPEGMapsWarned(t *testing.T) {
 // names differ by their endings); folders in step, or named each their own
 // way, open without that warning.
 func TestOutOfStepFoldersWarned(t *testing.T) {
-	open := func(cfg Config) string {
-		t.Helper()
-		var logs bytes.Buffer
-		if _, err := Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))}); err != nil {
-			t.Fatal(err)
-		}
-		return logs.String()
-	}
 	root := t.TempDir()
 	writeHD(t, root, "train", 4, 20, 20)
 	cfg := DefaultConfig(Aligned)
 	cfg.Root, cfg.LoadSize, cfg.CropSize, cfg.LabelNC, cfg.Instance = root, 20, 16, 20, true
-	if logs := open(cfg); strings.Contains(logs, "out of step") {
+	if logs := openLogs(t, cfg); strings.Contains(logs, "out of step") {
 		t.Errorf("folders in step: %s", logs)
 	}
 	img := filepath.Join(root, "train_img")
 	if err := os.Rename(filepath.Join(img, "city_000000_leftImg8bit.png"), filepath.Join(img, "city_000009_leftImg8bit.png")); err != nil {
 		t.Fatal(err)
 	}
-	logs := open(cfg)
+	logs := openLogs(t, cfg)
 	want := filepath.Join(root, "train_label") + " and " + img + " pair their files by sorted position (as pix2pixHD's AlignedDataset), and 3 pairs are out of step: " +
 		filepath.Join(root, "train_label", "city_000001_gtFine_labelIds.png") + " is paired with " + filepath.Join(img, "city_000002_leftImg8bit.png") +
 		", but " + filepath.Join(img, "city_000001_leftImg8bit.png") + " is its namesake"
@@ -480,7 +474,7 @@ func TestOutOfStepFoldersWarned(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if logs := open(cfg); strings.Contains(logs, "out of step") {
+	if logs := openLogs(t, cfg); strings.Contains(logs, "out of step") {
 		t.Errorf("photos named otherwise: %s", logs)
 	}
 }

@@ -292,9 +292,9 @@ func TestBusyUploadNotReadWhenAnsweredFirst(t *testing.T) {
 }
 
 // fillUploads starts bound uploads to ts that hold their places (each has
-// sent 10 bytes of its PNG), and returns what sends the rest of each and
-// waits for its answer.
-func fillUploads(t *testing.T, ts *httptest.Server, bound int) (release func()) {
+// sent 10 bytes of its PNG), and returns what sends the rest of each, one
+// at a time, and waits for its answer: their statuses (-1: no answer).
+func fillUploads(t *testing.T, ts *httptest.Server, bound int) (release func() []int) {
 	t.Helper()
 	var writers []*io.PipeWriter
 	done := make(chan int, bound)
@@ -322,12 +322,14 @@ func fillUploads(t *testing.T, ts *httptest.Server, bound int) (release func()) 
 		json.NewDecoder(resp.Body).Decode(&h)
 		return h.Uploads == bound
 	})
-	return func() {
+	return func() []int {
+		var codes []int
 		for _, pw := range writers {
 			pw.Write(pngBytes(t, 8, 8, 0)[10:])
 			pw.Close()
-			<-done
+			codes = append(codes, <-done)
 		}
+		return codes
 	}
 }
 

@@ -674,32 +674,7 @@ func TestUploadsBounded(t *testing.T) {
 	close(e.gate)
 	ts := testServer(t, translateModel(true), e, Options{Queue: 1, MaxBatch: 1})
 	bound := 1 + 1 + 2*runtime.GOMAXPROCS(0)
-	var writers []*io.PipeWriter
-	done := make(chan int, bound)
-	for range bound {
-		pr, pw := io.Pipe()
-		writers = append(writers, pw)
-		go func() {
-			resp, err := http.Post(ts.URL+"/translate", "image/png", pr)
-			if err != nil {
-				done <- -1
-				return
-			}
-			resp.Body.Close()
-			done <- resp.StatusCode
-		}()
-		pw.Write(pngBytes(t, 8, 8, 0)[:10]) // a body that has begun
-	}
-	waitUntil(t, func() bool { // every body has begun arriving
-		resp, err := http.Get(ts.URL + "/healthz")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		var h struct{ Uploads int }
-		json.NewDecoder(resp.Body).Decode(&h)
-		return h.Uploads == bound
-	})
+	release := fillUploads(t, ts, bound) // every body has begun arriving
 	resp, b := post(t, ts.URL+"/translate", "image/png", pngBytes(t, 8, 8, 0))
 	if resp.StatusCode != 503 || !strings.Contains(string(b), fmt.Sprintf("busy: %d uploads are in progress", bound)) {
 		t.Errorf("an upload past the bound: %d %s", resp.StatusCode, b)
@@ -707,10 +682,8 @@ func TestUploadsBounded(t *testing.T) {
 	if ra := resp.Header.Get("Retry-After"); ra != "1" {
 		t.Errorf("an upload past the bound: 503 with Retry-After %q, want 1 (second)", ra)
 	}
-	for _, pw := range writers { // one at a time: the queue (1) is not what this tests
-		pw.Write(pngBytes(t, 8, 8, 0)[10:])
-		pw.Close()
-		if c := <-done; c != 200 {
+	for _, c := range release() { // one at a time: the queue (1) is not what this tests
+		if c != 200 {
 			t.Errorf("an upload that was in progress got %d", c)
 		}
 	}
