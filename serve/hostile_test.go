@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -368,19 +367,13 @@ func TestMalformedQueryIs400(t *testing.T) {
 // logged as "the client did not take the answer within 1m0s", a timeout
 // that never happened).
 func TestClientGoneDuringTheAnswer(t *testing.T) {
-	m := translateModel(true)
-	m.Size = 2048 // an answer (12 MB of noise) larger than the sockets hold
 	var log logBuffer
-	s, err := newServer(m, &Inputs{Analysis: Analysis{Kind: InputImage}, Source: "test"},
-		func() (engine, error) { return &fakeEngine{}, nil }, func() string { return "fake" }, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := bigAnswerServer(t, &log)
 	defer s.Close()
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
 	defer func() { t.Log(log.String()) }() // the log, should it fail
-	body := noisePNG(m.Size)
+	body := noisePNG(bigAnswerSize)
 	c, err := net.Dial("tcp", ts.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)

@@ -1113,24 +1113,36 @@ func abs(x int) int {
 	return x
 }
 
+// bigAnswerSize is bigAnswerServer's side: an answer (12 MB of noise)
+// larger than the sockets hold.
+const bigAnswerSize = 2048
+
+// bigAnswerServer serves a translate model of bigAnswerSize, logging into
+// log.
+func bigAnswerServer(t *testing.T, log *logBuffer) *Server {
+	t.Helper()
+	m := translateModel(true)
+	m.Size = bigAnswerSize
+	s, err := newServer(m, &Inputs{Analysis: Analysis{Kind: InputImage}, Source: "test"},
+		func() (engine, error) { return &fakeEngine{}, nil }, func() string { return "fake" }, Options{Logger: slog.New(slog.NewTextHandler(log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // TestResponseNotTakenIsDropped: a client that sends a request and never
 // reads the answer (a hung script, a frozen tab) holds its handler only
 // until the write deadline, not for ever (nor a stopping server's 30 s).
 func TestResponseNotTakenIsDropped(t *testing.T) {
-	m := translateModel(true)
-	m.Size = 2048 // an answer (12 MB of noise) larger than the sockets hold
 	var log logBuffer
-	s, err := newServer(m, &Inputs{Analysis: Analysis{Kind: InputImage}, Source: "test"},
-		func() (engine, error) { return &fakeEngine{}, nil }, func() string { return "fake" }, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := bigAnswerServer(t, &log)
 	defer s.Close()
 	s.writeWait = 300 * time.Millisecond
 	s.uploadRate = 1 << 40 // the answer's own time: nothing
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
-	body := noisePNG(m.Size)
+	body := noisePNG(bigAnswerSize)
 	c, err := net.Dial("tcp", ts.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
