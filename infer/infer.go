@@ -553,8 +553,6 @@ func DescribeNets(cfg *config.Config) (string, error) {
 	return strings.Join(parts, "\n"), nil
 }
 
-// isFolder checks that a flag's path is a folder, saying what it is
-// instead.
 // absPath is path made absolute, or as it is where that fails.
 func absPath(path string) string {
 	if a, err := filepath.Abs(path); err == nil {
@@ -563,6 +561,8 @@ func absPath(path string) string {
 	return path
 }
 
+// isFolder checks that a flag's path is a folder, saying what it is
+// instead.
 func isFolder(flag, path string) error {
 	fi, err := os.Stat(path)
 	switch {
