@@ -170,18 +170,12 @@ func TestConnectionsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln) }()
-	url := "http://" + ln.Addr().String() + "/healthz"
+	addr, cancel, served := startServe(t, s)
+	defer cancel() // before s.Close, as the stop would
+	url := "http://" + addr + "/healthz"
 	var idle []net.Conn
 	for range 2 {
-		c, err := net.Dial("tcp", ln.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -206,7 +200,7 @@ func TestConnectionsBounded(t *testing.T) {
 		t.Errorf("once one of them closed: %d %s, want 200 counting 2 connections", resp.StatusCode, b)
 	}
 	// A stop with every place taken (Accept waiting) still stops.
-	c, err := net.Dial("tcp", ln.Addr().String())
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,17 +392,26 @@ func TestClientGoneDuringTheAnswer(t *testing.T) {
 	}
 }
 
-// serveOn starts s.Serve on a new loopback listener and returns its address
-// and a stop that cancels it and waits (up to 15 s) for Serve to return.
-func serveOn(t *testing.T, s *Server) (addr string, stop func() error) {
+// startServe starts s.Serve on a new loopback listener: its address, the
+// cancel that stops it (also at the test's end) and Serve's result.
+func startServe(t *testing.T, s *Server) (addr string, cancel func(), served <-chan error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln) }()
+	t.Cleanup(cancel)
+	result := make(chan error, 1)
+	go func() { result <- s.Serve(ctx, ln) }()
+	return ln.Addr().String(), cancel, result
+}
+
+// serveOn starts s.Serve on a new loopback listener and returns its address
+// and a stop that cancels it and waits (up to 15 s) for Serve to return.
+func serveOn(t *testing.T, s *Server) (addr string, stop func() error) {
+	t.Helper()
+	addr, cancel, served := startServe(t, s)
 	stopped := false
 	stop = func() error {
 		if stopped {
@@ -424,7 +427,7 @@ func serveOn(t *testing.T, s *Server) (addr string, stop func() error) {
 		}
 	}
 	t.Cleanup(func() { stop() })
-	return ln.Addr().String(), stop
+	return addr, stop
 }
 
 // TestRefusedBodyConnectionEndsWithFIN: an upload refused with most of its

@@ -913,15 +913,9 @@ func TestStopFinishesRequestsInProgress(t *testing.T) {
 	release := func() { once.Do(func() { close(e.gate) }) }
 	defer s.Close()
 	defer release() // a failing test does not leave the worker held
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln) }()
-	url := "http://" + ln.Addr().String()
+	addr, cancel, served := startServe(t, s)
+	defer cancel() // before s.Close, as the stop would
+	url := "http://" + addr
 	code := make(chan int, 1)
 	go func() {
 		resp, err := http.Post(url+"/translate", "image/png", bytes.NewReader(pngBytes(t, 8, 8, 0)))
@@ -943,7 +937,7 @@ func TestStopFinishesRequestsInProgress(t *testing.T) {
 		t.Fatal("the request ended before the gate opened")
 	}
 	waitUntil(t, func() bool { // the listener is closed
-		c, err := net.Dial("tcp", ln.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()
 		}
