@@ -164,14 +164,8 @@ func TestWebPPastMaxPixelsIsNotDecoded(t *testing.T) {
 // and a file descriptor (15,000 took 15,000 of each, and ~190 MB) until the
 // process ran out of descriptors, and then no client was answered.
 func TestConnectionsBounded(t *testing.T) {
-	s, err := newServer(translateModel(true), &Inputs{Analysis: Analysis{Kind: InputLabels}, Source: "test"},
-		func() (engine, error) { return &fakeEngine{}, nil }, func() string { return "fake" }, Options{Logger: quiet(), MaxConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := fakeServer(t, &fakeEngine{}, Options{MaxConns: 2})
 	addr, cancel, served := startServe(t, s)
-	defer cancel() // before s.Close, as the stop would
 	url := "http://" + addr + "/healthz"
 	var idle []net.Conn
 	for range 2 {
@@ -438,12 +432,7 @@ func serveOn(t *testing.T, s *Server) (addr string, stop func() error) {
 // and such a client met "connection reset by peer" half a second after
 // the answer instead of its end.
 func TestRefusedBodyConnectionEndsWithFIN(t *testing.T) {
-	s, err := newServer(translateModel(true), &Inputs{Analysis: Analysis{Kind: InputLabels}, Source: "test"},
-		func() (engine, error) { return &fakeEngine{}, nil }, func() string { return "fake" }, Options{Logger: quiet(), MaxUpload: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := fakeServer(t, &fakeEngine{}, Options{MaxUpload: 1000})
 	addr, _ := serveOn(t, s)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -477,12 +466,7 @@ func TestRefusedBodyConnectionEndsWithFIN(t *testing.T) {
 // connections) would wait for one of them to close of itself, at the idle
 // timeout (2 minutes).
 func TestStopWithEveryConnectionHeld(t *testing.T) {
-	s, err := newServer(translateModel(true), &Inputs{Analysis: Analysis{Kind: InputLabels}, Source: "test"},
-		func() (engine, error) { return &fakeEngine{}, nil }, func() string { return "fake" }, Options{Logger: quiet(), MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := fakeServer(t, &fakeEngine{}, Options{MaxConns: 1})
 	addr, stop := serveOn(t, s)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {

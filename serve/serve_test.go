@@ -107,6 +107,22 @@ func translateModel(eval bool) *Model {
 		Size: 8, InputNC: 3, OutputNC: 3, Eval: eval}
 }
 
+// fakeServer is a Server of a label-map translator on e (quiet unless o
+// logs), closed at the test's end, for tests that run Serve themselves.
+func fakeServer(t *testing.T, e *fakeEngine, o Options) *Server {
+	t.Helper()
+	if o.Logger == nil {
+		o.Logger = quiet()
+	}
+	s, err := newServer(translateModel(true), &Inputs{Analysis: Analysis{Kind: InputLabels}, Source: "test"},
+		func() (engine, error) { return e, nil }, func() string { return "fake" }, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
 func testServer(t *testing.T, m *Model, e *fakeEngine, o Options) *httptest.Server {
 	t.Helper()
 	in := &Inputs{Analysis: Analysis{Kind: InputLabels, Colours: DefaultLabelPalette, Background: DefaultLabelPalette[0], Pen: DefaultLabelPalette[1]},
@@ -904,17 +920,11 @@ func (l *logBuffer) String() string {
 func TestStopFinishesRequestsInProgress(t *testing.T) {
 	e := &fakeEngine{gate: make(chan struct{})}
 	var log logBuffer
-	s, err := newServer(translateModel(true), &Inputs{Analysis: Analysis{Kind: InputLabels}, Source: "test"},
-		func() (engine, error) { return e, nil }, func() string { return "fake" }, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := fakeServer(t, e, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	var once sync.Once
 	release := func() { once.Do(func() { close(e.gate) }) }
-	defer s.Close()
 	defer release() // a failing test does not leave the worker held
 	addr, cancel, served := startServe(t, s)
-	defer cancel() // before s.Close, as the stop would
 	url := "http://" + addr
 	code := make(chan int, 1)
 	go func() {
