@@ -424,11 +424,6 @@ func Translate(o TranslateOptions) (n int, err error) {
 		if _, err := data.LoadImage(in, tr.InputChannels()); err != nil { // before the generator loads
 			return 0, fmt.Errorf("--input: %w", err)
 		}
-		// beside it is fine (x.jpg -> x.png), over it is not
-		out := filepath.Join(o.Out, strings.TrimSuffix(filepath.Base(in), filepath.Ext(in))+".png")
-		if a, b := absPath(out), absPath(in); a == b {
-			return 0, fmt.Errorf("--out %s would write the translation of %s over it: give another folder", o.Out, in)
-		}
 	} else {
 		// the folder's images, found and checked as a dataset finds them
 		// (each is decoded again by itself below, and sized by size)

@@ -16,7 +16,8 @@ import (
 // with one output name (a.jpg and a.png, or sub/x/a.jpg and sub/y/a.jpg),
 // and an output folder that is, or lies inside, one of the folders read
 // (folders: flag -> folder), where the PNGs would replace inputs or be read
-// as inputs by the next translate.
+// as inputs by the next translate, and an output that is its input (x.png
+// translated into its own folder).
 func outputPaths(out string, inputs []string, folders map[string]string) ([]string, error) {
 	for flag, dir := range folders {
 		if dir != "" && runfolder.Within(out, dir) {
@@ -33,6 +34,10 @@ func outputPaths(out string, inputs []string, folders map[string]string) ([]stri
 		}
 		from[name] = in
 		paths[i] = filepath.Join(out, name)
+		// beside an input is fine (x.jpg -> x.png), over it is not
+		if absPath(paths[i]) == absPath(in) {
+			return nil, fmt.Errorf("--out %s would write the translation of %s over it: give another folder", out, in)
+		}
 	}
 	return paths, nil
 }
