@@ -166,14 +166,14 @@ func abImages(root, phase string, unaligned bool) (dir string, files []string, e
 // side by side (datasets/NAME/trainA beside trainB, or A beside B): read as
 // A|B images, each of its images would be cut in halves, one domain's
 // halves trained as the two domains. The references, joining
-// {phase}A to it, find no such folder and fail. Folders so named whose
-// first image (of files, sorted) is twice as wide as high, without a
-// namesake beside it, hold A|B pairs, as every pix2pix dataset's do (setA/
-// beside setB/ of facades' pairs): a photo of a domain is not, and a
-// sketch of pairs kept in two folders has its photo of the same name. So are a domain folder holding the splits
-// (datasets/NAME/A, its train/ read) and a split of one (datasets/NAME/A/train
-// beside B/train): the pairs kept in two folders, one side's images cut in
-// halves.
+// {phase}A to it, find no such folder and fail. So are a domain folder
+// holding the splits (datasets/NAME/A, its train/ read) and a split of one
+// (datasets/NAME/A/train beside B/train): pairs kept in two folders, one
+// side's images cut in halves. Folders so named whose first image (of
+// files, sorted) is twice as wide as high, without a namesake beside it,
+// hold A|B pairs, as every pix2pix dataset's do (setA/ beside setB/ of
+// facades' pairs): a photo of a domain is not, and a sketch of pairs kept
+// in two folders has its photo of the same name.
 func domainFolderAsRoot(root string, files []string) error {
 	clean := filepath.Clean(root)
 	if abs, err := filepath.Abs(clean); err == nil { // "." in trainA/ too
@@ -217,7 +217,7 @@ func hasNamesake(folder, root, file string) bool {
 	if err != nil {
 		return false
 	}
-	m, _ := filepath.Glob(filepath.Join(folder, strings.TrimSuffix(rel, filepath.Ext(rel))) + ".*")
+	m, _ := filepath.Glob(filepath.Join(folder, pathStem(rel)) + ".*")
 	return len(m) > 0
 }
 
@@ -455,11 +455,7 @@ func OutOfStep(a string, fa []string, b string, fb []string) string {
 // _leftImg8bit): a whole ending, from a character other than a letter or
 // digit on, not the digits the names happen to share (1 and 11: none).
 func endingStems(root string, files []string) []string {
-	rel := make([]string, len(files))
-	for i, f := range files {
-		rel[i], _ = filepath.Rel(root, f)
-		rel[i] = strings.TrimSuffix(rel[i], filepath.Ext(rel[i]))
-	}
+	rel := relStems(root, files)
 	if len(rel) == 0 {
 		return rel
 	}
@@ -480,6 +476,19 @@ func endingStems(root string, files []string) []string {
 	return rel
 }
 
+// relStems is the paths of files relative to root without their extensions.
+func relStems(root string, files []string) []string {
+	rel := make([]string, len(files))
+	for i, f := range files {
+		r, _ := filepath.Rel(root, f)
+		rel[i] = pathStem(r)
+	}
+	return rel
+}
+
+// pathStem is path without its extension.
+func pathStem(path string) string { return strings.TrimSuffix(path, filepath.Ext(path)) }
+
 // sameCounts reports folders whose files cannot be paired by sorted position
 // because their numbers differ; when the two name their files alike (the
 // same base names without extension, or once each folder's common ending
@@ -488,11 +497,10 @@ func sameCounts(a string, fa []string, b string, fb []string) error {
 	if len(fa) == len(fb) {
 		return nil
 	}
-	stems := func(root string, files []string) map[string]bool {
-		m := make(map[string]bool, len(files))
-		for _, f := range files {
-			r, _ := filepath.Rel(root, f)
-			m[strings.TrimSuffix(r, filepath.Ext(r))] = true
+	set := func(stems []string) map[string]bool {
+		m := make(map[string]bool, len(stems))
+		for _, s := range stems {
+			m[s] = true
 		}
 		return m
 	}
@@ -504,17 +512,10 @@ func sameCounts(a string, fa []string, b string, fb []string) error {
 		}
 		return false
 	}
-	sa, sb, glob := stems(a, fa), stems(b, fb), ".*"
+	sa, sb, glob := set(relStems(a, fa)), set(relStems(b, fb)), ".*"
 	shared := shares(sa, sb)
 	if !shared {
 		// named alike but for each folder's ending (Cityscapes')
-		set := func(stems []string) map[string]bool {
-			m := make(map[string]bool, len(stems))
-			for _, s := range stems {
-				m[s] = true
-			}
-			return m
-		}
 		ea, eb := set(endingStems(a, fa)), set(endingStems(b, fb))
 		if shared = shares(ea, eb); shared {
 			sa, sb, glob = ea, eb, "*"
@@ -566,13 +567,12 @@ func (d *Dataset) pairFolders(a, b string) error {
 	}
 	mb := rel(b, fb)
 	ma := rel(a, fa)
-	stem := func(r string) string { return strings.TrimSuffix(r, filepath.Ext(r)) }
 	// each side's files without a partner of their own path, by stem
 	lone := func(own, other map[string]string) map[string][]string {
 		m := make(map[string][]string)
 		for r, f := range own {
 			if _, ok := other[r]; !ok {
-				m[stem(r)] = append(m[stem(r)], f)
+				m[pathStem(r)] = append(m[pathStem(r)], f)
 			}
 		}
 		return m
@@ -584,7 +584,7 @@ func (d *Dataset) pairFolders(a, b string) error {
 		r, _ := filepath.Rel(a, f)
 		g, ok := mb[r]
 		if !ok {
-			if gs := stemsB[stem(r)]; len(gs) == 1 && len(stemsA[stem(r)]) == 1 {
+			if gs := stemsB[pathStem(r)]; len(gs) == 1 && len(stemsA[pathStem(r)]) == 1 {
 				g, ok = gs[0], true
 			}
 		}
