@@ -167,13 +167,13 @@ func mapValues(img image.Image, f func(i int, v uint16)) {
 	}
 }
 
-// JPEGMaps says, for maps (label maps when instance is false, else
+// jpegMaps says, for maps (label maps when instance is false, else
 // instance maps) of folder dir, how many are JPEG files, with a warning to
 // print, or "" when none is: JPEG's lossy compression changes the values
 // near region borders, so those pixels hold ids nobody drew (a map of 4
 // classes comes back with some 20), which decode without an error, the
 // reference reading them so too.
-func JPEGMaps(dir string, files []string, instance bool) string {
+func jpegMaps(dir string, files []string, instance bool) string {
 	n, first := 0, ""
 	for _, f := range files {
 		if ext := strings.ToLower(filepath.Ext(f)); ext == ".jpg" || ext == ".jpeg" {

@@ -484,19 +484,19 @@ func TestOutOfStepFoldersWarned(t *testing.T) {
 // their end: 1.png and 11.png are not cut to nothing and 1, so 11.png is not said to
 // have 1.png as its namesake; Cityscapes' endings are cut as before.
 func TestOutOfStepCutsWholeEndings(t *testing.T) {
-	if w := OutOfStep("a", []string{"a/1.png", "a/11.png"}, "b", []string{"b/1.png", "b/2.png"}); w != "" {
+	if w := outOfStep("a", []string{"a/1.png", "a/11.png"}, "b", []string{"b/1.png", "b/2.png"}); w != "" {
 		t.Errorf("1.png, 11.png beside 1.png, 2.png: %s", w)
 	}
-	if w := OutOfStep("a", []string{"a/10.png", "a/20.png"}, "b", []string{"b/2.png", "b/3.png"}); w != "" {
+	if w := outOfStep("a", []string{"a/10.png", "a/20.png"}, "b", []string{"b/2.png", "b/3.png"}); w != "" {
 		t.Errorf("10.png, 20.png beside 2.png, 3.png: %s", w)
 	}
 	// a map saved as JPEG among PNGs: its name is compared without its
 	// extension, as the others'
-	w := OutOfStep("l", []string{"l/000.png", "l/001.png", "l/002.jpg"}, "i", []string{"i/001.png", "i/002.png", "i/009.png"})
+	w := outOfStep("l", []string{"l/000.png", "l/001.png", "l/002.jpg"}, "i", []string{"i/001.png", "i/002.png", "i/009.png"})
 	if !strings.Contains(w, "2 pairs are out of step: l/001.png is paired with i/002.png, but i/001.png is its namesake") {
 		t.Errorf("000.png, 001.png, 002.jpg beside 001.png, 002.png, 009.png: %q", w)
 	}
-	w = OutOfStep("l", []string{"l/x_000019_gtFine_labelIds.png", "l/y_000019_gtFine_labelIds.png", "l/z_000019_gtFine_labelIds.png"},
+	w = outOfStep("l", []string{"l/x_000019_gtFine_labelIds.png", "l/y_000019_gtFine_labelIds.png", "l/z_000019_gtFine_labelIds.png"},
 		"i", []string{"i/w_000019_leftImg8bit.png", "i/x_000019_leftImg8bit.png", "i/y_000019_leftImg8bit.png"})
 	if !strings.Contains(w, "2 pairs are out of step: l/x_000019_gtFine_labelIds.png is paired with i/w_000019_leftImg8bit.png, but i/x_000019_leftImg8bit.png is its namesake") {
 		t.Errorf("Cityscapes' names out of step: %q", w)

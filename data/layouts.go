@@ -398,18 +398,7 @@ func (d *Dataset) sortedFolders(a, b string) error {
 			return err
 		}
 	}
-	if w := OutOfStep(a, fa, b, fb); w != "" {
-		d.log.Warn(w)
-	}
-	if w := OutOfStep(a, fa, inst, fi); w != "" {
-		d.log.Warn(w)
-	}
-	if d.cfg.LabelNC > 0 {
-		if w := JPEGMaps(a, fa, false); w != "" {
-			d.log.Warn(w)
-		}
-	}
-	if w := JPEGMaps(inst, fi, true); w != "" {
+	for _, w := range PairedFoldersWarnings(d.cfg.LabelNC, a, fa, b, fb, inst, fi) {
 		d.log.Warn(w)
 	}
 	d.kind, d.root = "sorted", root
@@ -417,7 +406,28 @@ func (d *Dataset) sortedFolders(a, b string) error {
 	return nil
 }
 
-// OutOfStep is a warning on folders a and b whose files, paired by sorted
+// PairedFoldersWarnings are the warnings on pix2pixHD's folders, which pair
+// their files by sorted position (training's and translate's alike): the
+// inputs a (label maps where labelNC > 0) out of step with the photos b or
+// the instance maps inst, and maps saved as JPEG. A folder not given (""
+// and no files) says nothing.
+func PairedFoldersWarnings(labelNC int, a string, fa []string, b string, fb []string, inst string, fi []string) []string {
+	var ws []string
+	add := func(w string) {
+		if w != "" {
+			ws = append(ws, w)
+		}
+	}
+	add(outOfStep(a, fa, b, fb))
+	add(outOfStep(a, fa, inst, fi))
+	if labelNC > 0 {
+		add(jpegMaps(a, fa, false))
+	}
+	add(jpegMaps(inst, fi, true))
+	return ws
+}
+
+// outOfStep is a warning on folders a and b whose files, paired by sorted
 // position, are out of step: a file of a whose namesake in b (the same
 // name, without its extension, once each folder's common ending,
 // Cityscapes' _gtFine_labelIds or _leftImg8bit, is cut off) sits at
@@ -425,7 +435,7 @@ func (d *Dataset) sortedFolders(a, b string) error {
 // folder lacks a file and holds another in its place (the counts agree, so
 // sameCounts says nothing, and the reference pairs them so, silently).
 // Folders whose names share nothing are not judged ("": no warning).
-func OutOfStep(a string, fa []string, b string, fb []string) string {
+func outOfStep(a string, fa []string, b string, fb []string) string {
 	if len(fa) != len(fb) || len(fa) < 2 {
 		return ""
 	}

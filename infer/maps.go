@@ -74,20 +74,7 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 		}
 		mult, least = max(mult, nets.InputMultiple(s.Options)), max(least, nets.MinInput(s.Options))
 	}
-	for _, other := range []struct {
-		dir   string
-		files []string
-	}{{instances, insts}, {o.Photos, photos}} {
-		if w := data.OutOfStep(dir, inputs, other.dir, other.files); w != "" {
-			slog.Warn(w)
-		}
-	}
-	if dc.LabelNC > 0 {
-		if w := data.JPEGMaps(dir, inputs, false); w != "" {
-			slog.Warn(w)
-		}
-	}
-	if w := data.JPEGMaps(instances, insts, true); w != "" {
+	for _, w := range data.PairedFoldersWarnings(dc.LabelNC, dir, inputs, o.Photos, photos, instances, insts) {
 		slog.Warn(w)
 	}
 	inputs = o.limit(inputs) // the pairs' other files go by position
