@@ -176,10 +176,7 @@ func ReadHDOptions(shapes map[string][]int64) (o Options, ok bool) {
 	case is4D(shapes["scale0_layer0.0.weight"]) || is4D(shapes["layer0.0.weight"]):
 		o, ok = readMultiscale(shapes)
 	}
-	if !ok {
-		return Options{}, false
-	}
-	return o, true
+	return o, ok
 }
 
 // blocksIn counts the ResnetBlocks of a Sequential at prefix (its keys
@@ -220,7 +217,7 @@ func readGlobal(shapes map[string][]int64) (Options, bool) {
 	o := Options{Kind: "global", NGF: int(first[0]), InputNC: int(first[1]), OutputNC: int(last[0]), NDownsampleGlobal: (len(idx) - 2) / 2,
 		NBlocksGlobal: blocksIn(shapes, "model."), Norm: hdNorm(shapes, "model.")}
 	if o.NBlocksGlobal == 0 {
-		o.Kind, o.NBlocksGlobal = "encoder", 0
+		o.Kind = "encoder"
 	}
 	return o, true
 }
