@@ -343,10 +343,8 @@ func UseDevice(s string) (Device, error) {
 	if err != nil || !dev.IsCUDA() {
 		return dev, err
 	}
-	if _, err := SetCUDADevice(dev); err != nil {
-		return dev, err
-	}
-	return dev, nil
+	_, err = SetCUDADevice(dev)
+	return dev, err
 }
 
 // CUDAMaxAllocated is the peak of bytes allocated on CUDA device i since the
