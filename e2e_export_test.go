@@ -103,7 +103,7 @@ func TestExportLoadsInTheReferences(t *testing.T) {
 		{"pix2pixhd", func(run string) []string {
 			return smallHD(hdRoot, "", run, "train.max_steps=1", "train.no_vgg_loss=true", "train.niter_fix_global=0",
 				"model.instance_feat=true", "model.nef=4", "model.n_downsample_E=2", "train.no_ganFeat_loss=true", "data.shuffle=false")
-		}, []string{"latest_net_G.pth", "latest_net_D.pth", "latest_net_E.pth"}, "G E G D E", "",
+		}, []string{"latest_net_G.pth", "latest_net_D.pth", "latest_net_E.pth"}, "G E G D E", "no CUDA GPU, which pix2pixHD's test.py and train.py need",
 			[]string{"data.root", "data.shuffle", "data.phase", "data.label_nc", "data.no_instance", "data.load_size", "data.crop_size", "data.preprocess", "data.batch_size",
 				"model.netG", "model.ngf", "model.n_downsample_global", "model.n_blocks_global", "model.n_local_enhancers",
 				"model.n_blocks_local", "model.norm", "model.instance_feat", "model.label_feat", "model.feat_num", "model.nef",

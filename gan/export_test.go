@@ -108,3 +108,52 @@ func TestExportOfPairsInTwoFolders(t *testing.T) {
 		t.Errorf("A|B images: %q", notes)
 	}
 }
+
+// TestExportCommandsRunOnThisMachine: the printed commands run on the
+// machine that exports. main.py trains on the CPU unless given --cuda and
+// draws its own seed unless given --manualSeed; pytorch-CycleGAN-and-pix2pix
+// takes GPU 0 unless given --gpu_ids -1, which a CPU-only PyTorch refuses;
+// pix2pixHD moves its inputs to CUDA whatever it is given, so a machine
+// without a GPU gets a note instead.
+func TestExportCommandsRunOnThisMachine(t *testing.T) {
+	for _, c := range []struct {
+		recipe    string
+		cuda      bool
+		want, not []string // in every command
+		note      string
+	}{
+		{"dcgan", false, []string{"--manualSeed 7"}, []string{"--cuda"}, ""},
+		{"dcgan", true, []string{"--manualSeed 7", "--cuda"}, nil, ""},
+		{"pix2pix", false, []string{"--gpu_ids -1"}, nil, ""},
+		{"pix2pix", true, nil, []string{"--gpu_ids"}, ""},
+		{"cyclegan", false, []string{"--gpu_ids -1"}, nil, ""},
+		{"pix2pixhd", false, nil, []string{"--gpu_ids"}, "no CUDA GPU"},
+		{"pix2pixhd", true, nil, []string{"--gpu_ids"}, ""},
+	} {
+		cfg, err := config.LoadConfig("", []string{"recipe=" + c.recipe, "data.root=" + t.TempDir(), "seed=7"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, err := gan.For(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := def.Export(cfg, gan.ExportOptions{Dir: t.TempDir(), CUDA: c.cuda})
+		for _, cmd := range e.Commands {
+			for _, w := range c.want {
+				if !strings.Contains(cmd+" ", " "+w+" ") {
+					t.Errorf("%s, CUDA %v: %q lacks %s", c.recipe, c.cuda, cmd, w)
+				}
+			}
+			for _, w := range c.not {
+				if strings.Contains(cmd+" ", " "+w+" ") {
+					t.Errorf("%s, CUDA %v: %q has %s", c.recipe, c.cuda, cmd, w)
+				}
+			}
+		}
+		notes := strings.Join(e.Notes, "\n")
+		if c.note != "" && !strings.Contains(notes, c.note) || c.note == "" && strings.Contains(notes, "CUDA") {
+			t.Errorf("%s, CUDA %v: notes %q, want %q", c.recipe, c.cuda, notes, c.note)
+		}
+	}
+}

@@ -50,6 +50,11 @@ type ExportOptions struct {
 	// images of the next one it trained on (where training continued in the
 	// reference resumes).
 	Completed, EpochImages int
+	// CUDA: the machine that exports has a CUDA GPU. The printed commands
+	// run there: main.py with --cuda, pytorch-CycleGAN-and-pix2pix with
+	// --gpu_ids -1 without one (its default, GPU 0, fails on a CPU-only
+	// PyTorch).
+	CUDA bool
 }
 
 // Command joins a command line's words, quoting those a POSIX shell would
@@ -152,6 +157,9 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 		root = ab
 	}
 	where := []string{"--checkpoints_dir", filepath.Dir(o.Dir), "--name", filepath.Base(o.Dir), "--epoch", label}
+	if !o.CUDA {
+		where = append(where, "--gpu_ids", "-1")
+	}
 	nets := append([]string{"--dataroot", root}, where...)
 	nets = append(nets, "--model", model,
 		"--input_nc", strconv.Itoa(m.InputNC), "--output_nc", strconv.Itoa(m.OutputNC), "--ngf", strconv.Itoa(m.NGF),

@@ -99,7 +99,7 @@ func Export(o ExportOptions) (*Exported, error) {
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("export: --out %s is a file: give a folder (the reference's checkpoints/NAME)", o.Out)
 	}
-	eo := gan.ExportOptions{Dir: dir, Label: o.Label}
+	eo := gan.ExportOptions{Dir: dir, Label: o.Label, CUDA: torch.CUDADeviceCount() > 0}
 	eo.Epoch, eo.Completed, eo.EpochImages = position(st)
 	e := def.Export(cfg, eo)
 	res := &Exported{Checkpoint: ck.Dir, Step: ck.Step, Recipe: cfg.Recipe, Export: e}

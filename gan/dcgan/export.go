@@ -52,7 +52,11 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 		"--nz", strconv.Itoa(c.Int("model.nz")), "--ngf", strconv.Itoa(m.NGF), "--ndf", strconv.Itoa(m.NDF),
 		"--batchSize", strconv.Itoa(d.BatchSize), "--niter", strconv.Itoa(c.Train.Epochs),
 		"--lr", gan.FloatArg(c.Train.LR), "--beta1", gan.FloatArg(c.Train.Beta1),
-		"--netG", filepath.Join(o.Dir, e.Files[0].Name), "--netD", filepath.Join(o.Dir, e.Files[1].Name)}
+		"--netG", filepath.Join(o.Dir, e.Files[0].Name), "--netD", filepath.Join(o.Dir, e.Files[1].Name),
+		"--manualSeed", strconv.FormatInt(c.Seed, 10)} // else main.py draws one
+	if o.CUDA {
+		cmd = append(cmd, "--cuda") // else main.py trains on the CPU
+	}
 	if dataset == "lsun" {
 		classes := d.Classes
 		if classes == "" {

@@ -76,6 +76,9 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 	}
 	e.Commands = []string{gan.Command(test...), gan.Command(train...)}
 	e.Notes = gan.Beta2Note(c)
+	if !o.CUDA {
+		e.Notes = append(e.Notes, "this machine has no CUDA GPU, which pix2pixHD's test.py and train.py need whatever --gpu_ids says: its encode_input moves every input there (.cuda())")
+	}
 	if d.MaxSamples > 0 {
 		e.Notes = append(e.Notes, fmt.Sprintf("data.max_samples=%d trained on the first %d files; pix2pixHD's --max_dataset_size instead ends each epoch after that many images of the whole set: give its train.py a --dataroot of those files alone", d.MaxSamples, d.MaxSamples))
 	}
