@@ -491,16 +491,20 @@ func TestInitKinds(t *testing.T) {
 func TestDescribe(t *testing.T) {
 	g := mustG(t, Options{Kind: "dcgan"})
 	d := mustD(t, Options{Kind: "dcgan"})
-	s, err := Summary(g, d, nil, nil)
+	gs, err := g.Describe(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ds, err := d.Describe(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := gs + ds
 	for _, want := range []string{
-		"generator: dcgan (nz=100, ngf=64, channels=3, image_size=64)",
 		"main.0", "ConvTranspose2d(100, 512, kernel_size=(4, 4), stride=(1, 1), bias=False)", "[1 512 4 4]", "819,200",
 		"BatchNorm2d(512, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)",
 		"input [1 100 1 1] -> output [1 3 64 64]", "parameters: 3,576,704",
-		"discriminator: dcgan", "LeakyReLU(negative_slope=0.2, inplace=True)", "input [1 3 64 64] -> output [1]",
+		"LeakyReLU(negative_slope=0.2, inplace=True)", "input [1 3 64 64] -> output [1]",
 		"parameters: 2,765,568",
 	} {
 		if !strings.Contains(s, want) {

@@ -2,7 +2,6 @@ package serve
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -282,5 +281,3 @@ func farthest(cs []Colour, c Colour) Colour {
 	}
 	return best
 }
-
-func round8(v float64) uint8 { return uint8(min(max(math.Round(v), 0), 255)) }

@@ -238,15 +238,6 @@ func newServer(m *Model, in *Inputs, newEngine func() (engine, error), device fu
 	return s, nil
 }
 
-// Model is what the server runs.
-func (s *Server) Model() *Model { return s.model }
-
-// Inputs is what the page offers for drawing (nil for DCGAN).
-func (s *Server) Inputs() *Inputs { return s.inputs }
-
-// Device is where the generator runs.
-func (s *Server) Device() string { return s.device }
-
 // Handler is the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
