@@ -24,6 +24,8 @@ import (
 	torch "gogan/cgo"
 	"gogan/config"
 	"gogan/runfolder"
+
+	"golang.org/x/sys/unix"
 )
 
 // gogan builds the command once per test binary.
@@ -270,6 +272,33 @@ func TestRunFolderMovedWhileTraining(t *testing.T) {
 	if _, err := os.Stat(run); err == nil {
 		t.Errorf("the old path %s came back", run)
 	}
+
+	// moved, with another folder made at its old path at once (a new run
+	// of the same out, say): the run writes nothing there, and says so
+	other := filepath.Join(base, "other")
+	os.RemoveAll(run)
+	cmd, buf = startJob(t, run, 7, goganBin, append([]string{"train"}, smallDCGAN(run, "train.max_steps=100000", "train.checkpoint_every=5")...)...)
+	if err := os.MkdirAll(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(other, "mine"), nil, 0o644)
+	if err := unix.Renameat2(unix.AT_FDCWD, run, unix.AT_FDCWD, other, unix.RENAME_EXCHANGE); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err == nil {
+		t.Fatalf("the run went on after its folder was moved:\n%s", buf.String())
+	}
+	want = "the run folder " + run + " was moved to " + other + " while the run trained: continue with gogan resume " + other + "\n(another folder was made at its old path since, into which this run writes nothing"
+	if !strings.Contains(buf.String(), want) {
+		t.Errorf("after a move and a folder made at the old path, want %q:\n%s", want, buf.String())
+	}
+	if ents, err := os.ReadDir(run); err != nil || len(ents) != 1 || ents[0].Name() != "mine" {
+		t.Errorf("the folder made at the old path: %v (%v), want its one file alone", ents, err)
+	}
+	if st, err := os.ReadFile(filepath.Join(other, "status.json")); err != nil || !strings.Contains(string(st), `"state": "failed"`) {
+		t.Errorf("status.json of the moved folder: %v\n%s", err, st)
+	}
+	os.RemoveAll(run)
 
 	// before its first checkpoint (at 100): the same train again
 	cmd, buf = startJob(t, run, 2, goganBin, append([]string{"train"}, smallDCGAN(run, "train.max_steps=100000", "train.checkpoint_every=100")...)...)

@@ -17,8 +17,9 @@ const LockFile = ".lock"
 
 // Held is a run folder's lock, held by this process.
 type Held struct {
-	dir string
-	f   *os.File // the lock file, locked; nil where the file system cannot lock
+	dir    string
+	f      *os.File    // the lock file, locked; nil where the file system cannot lock
+	folder os.FileInfo // the folder as locked, to tell it from another made at its path later
 }
 
 // Lock claims the run folder for one training process: a second train or
@@ -49,7 +50,8 @@ func (r RunDir) Lock() (*Held, error) {
 	if err := f.Truncate(0); err == nil {
 		fmt.Fprintf(f, "gogan (pid %d on %s)\n", os.Getpid(), host)
 	}
-	return &Held{dir: r.Path, f: f}, nil
+	folder, _ := os.Stat(r.Path)
+	return &Held{dir: r.Path, f: f, folder: folder}, nil
 }
 
 // Unlock releases the folder.
@@ -62,14 +64,16 @@ func (h *Held) Unlock() {
 }
 
 // MovedTo says where the folder went when it was moved (renamed) or
-// deleted while held, which makes every later write into its old path
-// fail: the open lock file follows the folder (/proc/self/fd). Both are
-// empty while the folder is where it was, or where that cannot be told.
+// deleted while held, which makes every later write into its old path fail
+// or, where another folder was made at that path since (mv runs/x
+// runs/x-old, then a new run of out runs/x), land in a folder that is not
+// this run's: the open lock file follows the folder (/proc/self/fd). Both
+// are empty while the folder is where it was, or where that cannot be told.
 func (h *Held) MovedTo() (dir string, deleted bool) {
 	if h.f == nil {
 		return "", false
 	}
-	if _, err := os.Stat(h.dir); err == nil {
+	if fi, err := os.Stat(h.dir); err == nil && (h.folder == nil || os.SameFile(fi, h.folder)) {
 		return "", false
 	}
 	p, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", h.f.Fd()))

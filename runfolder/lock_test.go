@@ -36,7 +36,8 @@ func TestLockIsExclusive(t *testing.T) {
 // TestMovedTo: a held folder where it was is not moved, whatever error a
 // write elsewhere gave (a data file gone while the run trains); renamed, it
 // is where it went, its lock file following it, a relative path too;
-// deleted, it is said so; unlocked, nothing is told.
+// deleted, it is said so, also with another folder made at its path since;
+// unlocked, nothing is told.
 func TestMovedTo(t *testing.T) {
 	base, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
@@ -60,9 +61,19 @@ func TestMovedTo(t *testing.T) {
 	if to, deleted := h.MovedTo(); to != moved || deleted {
 		t.Errorf("a renamed folder: MovedTo = %q, %v, want %q", to, deleted, moved)
 	}
+	if err := os.MkdirAll(filepath.Join(r.Path, LockFile), 0o755); err != nil { // another folder at its path, even with a .lock
+		t.Fatal(err)
+	}
+	if to, deleted := h.MovedTo(); to != moved || deleted {
+		t.Errorf("a renamed folder, another made at its path: MovedTo = %q, %v, want %q", to, deleted, moved)
+	}
 	if err := os.RemoveAll(moved); err != nil {
 		t.Fatal(err)
 	}
+	if to, deleted := h.MovedTo(); to != "" || !deleted {
+		t.Errorf("a deleted folder, another at its path: MovedTo = %q, %v", to, deleted)
+	}
+	os.RemoveAll(r.Path)
 	if to, deleted := h.MovedTo(); to != "" || !deleted {
 		t.Errorf("a deleted folder: MovedTo = %q, %v", to, deleted)
 	}

@@ -72,6 +72,9 @@ func (s *session) checkpoint() error {
 		s.ckpt, s.ckptAt = "(on rank 0)", s.step
 		return nil
 	}
+	if err := s.folderReplaced(); err != nil {
+		return err
+	}
 	var ws []torch.Named
 	rng := map[string][]byte{}
 	if err := torch.Try(func() {

@@ -74,6 +74,9 @@ func (s *session) drawSample(also ...string) error {
 	if err != nil {
 		return s.gridErr(err, false)
 	}
+	if err := s.folderReplaced(); err != nil {
+		return err
+	}
 	if err := report.SavePNG(s.rd.LatestSamplePath(), img); err != nil {
 		return s.gridErr(err, true)
 	}
@@ -154,8 +157,8 @@ func (s *session) reportProgress(max int) {
 }
 
 func (s *session) report(status string, p page) {
-	if !s.lead {
-		return
+	if !s.lead || s.folderReplaced() != nil {
+		return // the next checkpoint or grid stops the run
 	}
 	if s.lossPlot == nil {
 		s.lossPlot = report.NewLossPlotter(s.rd.MetricsPath(), s.rd.LossPlotPath(), s.cfg.Recipe+" losses")

@@ -83,6 +83,28 @@ func ResumeCommandOf(program, run string) string {
 	return gan.Command(program, "resume", run)
 }
 
+// errFolderReplaced stops a run whose folder was moved or deleted while it
+// trained and another folder made at its old path since (mv runs/x
+// runs/x-old, then a new run into runs/x): its writes there would succeed,
+// into a folder that is not its own.
+var errFolderReplaced = fmt.Errorf("another folder was made at its old path since, into which this run writes nothing: %w", fs.ErrNotExist)
+
+// folderReplaced is errFolderReplaced where the run folder's path holds
+// another folder now; checked before the run writes there by path
+// (checkpoints, grids, its page and status.json).
+func (s *session) folderReplaced() error {
+	if s.lock == nil {
+		return nil
+	}
+	if _, err := os.Stat(s.rd.Path); err != nil {
+		return nil // gone: the write fails, and folderMoved says why
+	}
+	if to, deleted := s.lock.MovedTo(); to != "" && to != s.rd.Path || deleted { // (folderMoved takes the run to where it went)
+		return errFolderReplaced
+	}
+	return nil
+}
+
 // folderMoved is err, when the run folder was moved (renamed) or deleted
 // while the run trained and a write into its old path failed, as that:
 // the run goes on from the moved folder, whose status.json and page are
@@ -100,20 +122,24 @@ func (s *session) folderMoved(err error) error {
 	if errors.As(err, &pe) {
 		err = pe
 	}
+	why := fmt.Errorf("a write into its old path failed: %w", err)
+	if errors.Is(err, errFolderReplaced) {
+		why = errFolderReplaced
+	}
 	old := s.rd.Path
 	if deleted {
 		// mv to another file system copies, then deletes: the copy is not told
-		return fmt.Errorf("the run folder %s was deleted while the run trained: train again, or, where it was moved to another file system (a copy, then a delete), continue with %s\n(a write into it failed: %w)",
-			old, ResumeCommand("NEW_PATH"), err)
+		return fmt.Errorf("the run folder %s was deleted while the run trained: train again, or, where it was moved to another file system (a copy, then a delete), continue with %s\n(%w)",
+			old, ResumeCommand("NEW_PATH"), why)
 	}
 	s.rd.Path = to
 	if s.ckpt == "" {
-		return fmt.Errorf("the run folder %s was moved to %s while the run trained, before it wrote a checkpoint: run the same gogan train command again\n(a write into its old path failed: %w)", old, to, err)
+		return fmt.Errorf("the run folder %s was moved to %s while the run trained, before it wrote a checkpoint: run the same gogan train command again\n(%w)", old, to, why)
 	}
 	ck := s.ckpt
 	if rel, rerr := filepath.Rel(old, s.ckpt); rerr == nil {
 		ck = filepath.Join(to, rel)
 	}
-	return fmt.Errorf("the run folder %s was moved to %s while the run trained: continue with %s\n(a write into its old path failed: %w; the newest good checkpoint is %s)",
-		old, to, ResumeCommand(to), err, ck)
+	return fmt.Errorf("the run folder %s was moved to %s while the run trained: continue with %s\n(%w; the newest good checkpoint is %s)",
+		old, to, ResumeCommand(to), why, ck)
 }

@@ -80,6 +80,9 @@ func (s *session) writeStatus() {
 	}
 	s.status.Step = s.step
 	s.written = s.status
+	if s.folderReplaced() != nil {
+		return // the next checkpoint or grid stops the run
+	}
 	if err := s.rd.WriteStatus(s.status); err != nil {
 		slog.Warn("run status", "err", err)
 	}
