@@ -76,6 +76,10 @@ func notPTH(head []byte, size int64, zipErr error) error {
 		return fmt.Errorf("empty file (0 bytes): %s", want)
 	case len(head) >= 9 && binary.LittleEndian.Uint64(head) < uint64(size) && head[8] == '{':
 		return fmt.Errorf("a safetensors file (a gogan checkpoint's weights.safetensors?): %s; a gogan checkpoint resumes with gogan resume, or its weights go to PyTorch with gogan export", want)
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		// a zip's first entry, but no directory at its end: torch.save
+		// writes that last, so the file stops short of what was written
+		return fmt.Errorf("a zip archive cut short or damaged at its end (%v; %d bytes): the file is incomplete (a download or copy that did not finish?): copy it again from where it was saved", zipErr, size)
 	case utf8.Valid(head[:max(0, len(head)-utf8.UTFMax)]) && !bytes.ContainsRune(head, 0):
 		return fmt.Errorf("a text file: %s", want)
 	}

@@ -377,6 +377,7 @@ func badPTHs() []badPTH {
 		{"legacy: big-endian", bytes.Replace(legacyPTH(legacyPkl, []string{"0"}, []int64{6}, [][]byte{f32}), []byte("little_endian\x88"), []byte("little_endian\x89"), 1), "big-endian"},
 		{"legacy: protocol version 1000", bytes.Replace(legacyPTH(legacyPkl, []string{"0"}, []int64{6}, [][]byte{f32}), []byte("J\xe9\x03\x00\x00"), []byte("J\xe8\x03\x00\x00"), 1), "protocol version 1000"},
 		{"legacy: zip-format persistent id", legacyPTH(pkl, []string{"0"}, []int64{6}, [][]byte{f32}), "unsupported persistent id"},
+		{"zip cut short", func() []byte { b := one(pkl); return b[:len(b)/2] }(), "a zip archive cut short"},
 		{"empty file", nil, "empty file (0 bytes): neither a PyTorch zip checkpoint"},
 		{"a text file", []byte("model: resnet\nweights: elsewhere\n"), "a text file: neither a PyTorch zip checkpoint"},
 		{"a safetensors file", append(binary.LittleEndian.AppendUint64(nil, 2), []byte("{}")...), "a safetensors file (a gogan checkpoint's weights.safetensors?)"},
@@ -616,6 +617,40 @@ torch.save({"epoch": 3, "name": "x"}, d + "/dict.pth")
 		}
 		if msg := err.Error(); !strings.Contains(msg, p) || !strings.Contains(msg, want) || !strings.Contains(msg, "state_dict()") {
 			t.Errorf("%s: error %q should name the file, say %q and what to save", name, msg, want)
+		}
+	}
+}
+
+// TestLoadPTHTruncated: a torch.save zip cut short (a download or copy
+// that stopped) is said to be incomplete, not "neither a PyTorch zip
+// checkpoint nor a legacy torch.save file", whatever is missing of its end.
+func TestLoadPTHTruncated(t *testing.T) {
+	py := torchtest.Python(t)
+	dir := t.TempDir()
+	full := filepath.Join(dir, "netG_epoch_24.pth")
+	if out, err := exec.Command(py, "-c", `
+import sys, torch
+torch.save(torch.nn.Conv2d(3, 8, 3).state_dict(), sys.argv[1])
+`, full).CombinedOutput(); err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cut := range []int{1, 22, 100, len(b) / 2, len(b) - 40} {
+		p := filepath.Join(dir, fmt.Sprintf("cut%d.pth", cut))
+		if err := os.WriteFile(p, b[:len(b)-cut], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := LoadPTH(p)
+		if err == nil {
+			freeAll(got)
+			t.Errorf("%d bytes cut: accepted", cut)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, p) || !strings.Contains(msg, "cut short") || !strings.Contains(msg, "copy it again") {
+			t.Errorf("%d bytes cut: error %q should name the file, say it was cut short and to copy it again", cut, msg)
 		}
 	}
 }
