@@ -900,6 +900,55 @@ for name, net in [("res9", r.define_G(3, 3, 64, "resnet_9blocks")),
 	}
 }
 
+// TestImportNamesTheFilesRecipe: a file of another recipe's networks
+// (main.py's netG_epoch_N.pth with a pix2pix config, a pix2pix
+// latest_net_G.pth with a DCGAN one, pix2pixHD's with either) is refused
+// naming the recipe it is for, not the settings of the config's own
+// networks; with a config of that recipe it imports.
+func TestImportNamesTheFilesRecipe(t *testing.T) {
+	dir := t.TempDir()
+	const script = `
+import sys
+sys.path.insert(0, "scripts")
+import torch, reference_nets as r
+torch.manual_seed(1)
+for name, net in [("netG_epoch_2", r.Generator(0, 100, 8, 3)),
+                  ("latest_net_G", r.define_G(3, 3, 8, "unet_128")),
+                  ("hd_G", r.hd_define_G(3, 3, 8, "global", 3, 2))]:
+    torch.save(net.state_dict(), sys.argv[1] + "/" + name + ".pth")
+`
+	if o, err := exec.Command(torchtest.Python(t), "-c", script, dir).CombinedOutput(); err != nil {
+		t.Fatalf("the references' networks: %v\n%s", err, o)
+	}
+	file := func(n string) string { return filepath.Join(dir, n+".pth") }
+	for _, c := range []struct {
+		config, file, want string
+	}{
+		{"configs/pix2pix-facades.yaml", file("netG_epoch_2"), "it holds a network of recipe dcgan, none of recipe pix2pix's: import it with a --config of recipe dcgan"},
+		{"configs/cyclegan-facades.yaml", file("netG_epoch_2"), "it holds a network of recipe dcgan, none of recipe cyclegan's"}, // as --net G_A
+		{"configs/dcgan-folder.yaml", file("latest_net_G"), "it holds a network of recipe colorization, cyclegan or pix2pix, none of recipe dcgan's: import it with a --config of one of them"},
+		{"configs/dcgan-folder.yaml", file("hd_G"), "it holds a network of recipe pix2pixhd, none of recipe dcgan's"},
+		{"configs/pix2pix-facades.yaml", file("hd_G"), "it holds a network of recipe pix2pixhd, none of recipe pix2pix's"},
+	} {
+		out := filepath.Join(dir, "run")
+		flag := "--pth=" + c.file
+		if strings.Contains(c.config, "cyclegan") {
+			flag = "--net=G_A=" + c.file
+		}
+		o, err := gogan(t, "import", "--config", c.config, "--set", "data.root="+dir, flag, "--out", out)
+		if err == nil || !strings.Contains(o, c.want) || !strings.Contains(o, "import "+c.file+" into network") {
+			t.Errorf("import %s with %s: %v, want an error naming the file and saying %q:\n%s", filepath.Base(c.file), c.config, err, c.want, o)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("import %s with %s: a failed import left %s", filepath.Base(c.file), c.config, out)
+		}
+	}
+	o, err := gogan(t, "import", "--config", "configs/dcgan-folder.yaml", "--set", "data.root="+dir, "--set", "model.ngf=8", "--pth", file("netG_epoch_2"), "--out", filepath.Join(dir, "run"))
+	if err != nil {
+		t.Fatalf("import with the recipe the error named: %v\n%s", err, o)
+	}
+}
+
 // TestImportOfDamagedDCGANNamesNoSettings: a netG_epoch_N.pth or
 // netD_epoch_N.pth of the config's settings with a convolution's weight
 // missing or not 4-d (a damaged or edited file) is refused naming that key,

@@ -142,3 +142,29 @@ func (d *NetDescription) String() string {
 	}
 	return s
 }
+
+// OtherRecipes lists the registered recipes other than recipe whose
+// networks a state dict's shapes are (their Describe reads them, for one
+// of their roles, against their defaults), so that a file given to the
+// wrong recipe's import (main.py's netG_epoch_N.pth with a pix2pix config)
+// names the recipe it is for instead of the settings of this one.
+func OtherRecipes(recipe string, shapes map[string][]int64) []string {
+	var out []string
+	for _, name := range Names() {
+		d := registry[name]
+		if name == recipe || d.Describe == nil {
+			continue
+		}
+		c, err := config.ParseYAML("recipe "+name+"'s defaults", []byte("recipe: "+name+"\n"))
+		if err != nil {
+			continue
+		}
+		for _, spec := range d.Nets(c) {
+			if d.Describe(c, spec.Role, shapes) != "" {
+				out = append(out, name)
+				break
+			}
+		}
+	}
+	return out
+}

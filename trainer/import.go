@@ -156,6 +156,14 @@ func ImportUntil(stop <-chan struct{}, cfg *config.Config, pths map[string]strin
 					return "", nil, fmt.Errorf("import %s into network %s (%s): %s; %w", file, role, spec.Options.Kind, d, err)
 				}
 			}
+			if others := gan.OtherRecipes(cfg.Recipe, shapes); len(others) > 0 {
+				which := "recipe " + others[0] + " (recipe: " + others[0] + ")"
+				if len(others) > 1 {
+					which = "one of them"
+				}
+				return "", nil, fmt.Errorf("import %s into network %s (%s): it holds a network of recipe %s, none of recipe %s's: import it with a --config of %s; %w",
+					file, role, spec.Options.Kind, orJoin(others), cfg.Recipe, which, err)
+			}
 			return "", nil, fmt.Errorf("import %s into network %s (%s): %w", file, role, spec.Options.Kind, err)
 		}
 	}
@@ -479,4 +487,12 @@ func nonFinite(sd []torch.Named) string {
 		}
 	}
 	return ""
+}
+
+// orJoin says a, b or c.
+func orJoin(s []string) string {
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
