@@ -949,6 +949,66 @@ for name, net in [("netG_epoch_2", r.Generator(0, 100, 8, 3)),
 	}
 }
 
+// TestImportTakesSafetensors: a state dict saved in PyTorch as
+// safetensors (save_file of net.state_dict(), here through gogan's
+// scripts/safetensors_torch.py, which writes the same format; in half
+// precision too) imports as its torch.save file does, weight for weight;
+// a gogan checkpoint's weights.safetensors is refused naming what takes it.
+func TestImportTakesSafetensors(t *testing.T) {
+	dir := t.TempDir()
+	const script = `
+import sys
+sys.path.insert(0, "scripts")
+import torch, reference_nets as r, safetensors_torch
+torch.manual_seed(1)
+net = r.Generator(0, 100, 8, 3)
+net.apply(r.weights_init)
+sd = net.state_dict()
+torch.save(sd, sys.argv[1] + "/netG.pth")
+safetensors_torch.save(sys.argv[1] + "/netG.safetensors", dict(sd))
+safetensors_torch.save(sys.argv[1] + "/netG_half.safetensors", {k: v.half() if v.is_floating_point() else v for k, v in sd.items()})
+torch.save({k: v.half() if v.is_floating_point() else v for k, v in sd.items()}, sys.argv[1] + "/netG_half.pth")
+`
+	if o, err := exec.Command(torchtest.Python(t), "-c", script, dir).CombinedOutput(); err != nil {
+		t.Fatalf("main.py's generator: %v\n%s", err, o)
+	}
+	weights := func(name string) map[string][]float32 {
+		run := filepath.Join(dir, "run-"+name)
+		if o, err := gogan(t, "import", "--config", "configs/dcgan-folder.yaml", "--set", "data.root="+dir, "--set", "model.ngf=8",
+			"--pth", filepath.Join(dir, name), "--out", run); err != nil {
+			t.Fatalf("import %s: %v\n%s", name, err, o)
+		}
+		ts, _, err := torch.LoadSafetensors(filepath.Join(run, "checkpoints", "step-00000000", "weights.safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer torch.FreeNamed(ts)
+		out := map[string][]float32{}
+		for _, n := range ts {
+			if strings.HasPrefix(n.Name, "G.") && n.Tensor.DType() == torch.Float32 {
+				out[n.Name] = n.Tensor.Float32s()
+			}
+		}
+		return out
+	}
+	for _, c := range [][2]string{{"netG.pth", "netG.safetensors"}, {"netG_half.pth", "netG_half.safetensors"}} {
+		want, got := weights(c[0]), weights(c[1])
+		if len(want) == 0 || len(got) != len(want) {
+			t.Fatalf("%s: %d float tensors of G, %s: %d", c[0], len(want), c[1], len(got))
+		}
+		for k, w := range want {
+			if !slices.Equal(got[k], w) {
+				t.Errorf("%s: %s differs from %s's", c[1], k, c[0])
+			}
+		}
+	}
+	ck := filepath.Join(dir, "run-netG.pth", "checkpoints", "step-00000000", "weights.safetensors")
+	o, err := gogan(t, "import", "--config", "configs/dcgan-folder.yaml", "--set", "data.root="+dir, "--pth", ck, "--out", filepath.Join(dir, "again"))
+	if err == nil || !strings.Contains(o, "a gogan checkpoint's weights.safetensors, not one network's state dict") {
+		t.Errorf("import of a checkpoint's weights.safetensors: %v, want it refused saying what it is:\n%s", err, o)
+	}
+}
+
 // TestImportOfDamagedDCGANNamesNoSettings: a netG_epoch_N.pth or
 // netD_epoch_N.pth of the config's settings with a convolution's weight
 // missing or not 4-d (a damaged or edited file) is refused naming that key,

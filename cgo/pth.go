@@ -74,8 +74,6 @@ func notPTH(head []byte, size int64, zipErr error) error {
 	switch {
 	case size == 0:
 		return fmt.Errorf("empty file (0 bytes): %s", want)
-	case len(head) >= 9 && binary.LittleEndian.Uint64(head) < uint64(size) && head[8] == '{':
-		return fmt.Errorf("a safetensors file (a gogan checkpoint's weights.safetensors?): %s; a gogan checkpoint resumes with gogan resume, or its weights go to PyTorch with gogan export", want)
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
 		// a zip's first entry, but no directory at its end: torch.save
 		// writes that last, so the file stops short of what was written
@@ -86,6 +84,37 @@ func notPTH(head []byte, size int64, zipErr error) error {
 	return fmt.Errorf("%s (%v)", want, zipErr)
 }
 
+// isSafetensors says whether a file starts as a safetensors file: a
+// little-endian header length within the file, then the JSON header.
+func isSafetensors(head []byte, size int64) bool {
+	return len(head) >= 9 && binary.LittleEndian.Uint64(head) < uint64(size) && head[8] == '{'
+}
+
+// readSafetensorsStateDict reads a state dict saved with safetensors'
+// save_file (the format gogan's own checkpoints use), so that weights move
+// into gogan as they move out of it. A gogan checkpoint's
+// weights.safetensors (its metadata names the gogan that wrote it) holds
+// every network and the optimizers' state under their roles: it is refused
+// with the commands that take it.
+func readSafetensorsStateDict(r io.ReaderAt, size int64) ([]Named, error) {
+	data := make([]byte, size)
+	if _, err := r.ReadAt(data, 0); err != nil && err != io.EOF {
+		return nil, err
+	}
+	ts, meta, err := ParseSafetensors(data)
+	if err != nil {
+		return nil, fmt.Errorf("a safetensors file: %w", err)
+	}
+	if meta["gogan"] != "" {
+		FreeNamed(ts)
+		return nil, errors.New("a gogan checkpoint's weights.safetensors, not one network's state dict: a gogan checkpoint resumes with gogan resume, or its weights go to PyTorch with gogan export")
+	}
+	if len(ts) == 0 {
+		return nil, errors.New("a safetensors file of no tensors: save the network's state_dict() (safetensors.torch.save_file(net.state_dict(), FILE))")
+	}
+	return ts, nil
+}
+
 func readPTH(r io.ReaderAt, size int64) ([]Named, error) {
 	var head [512]byte
 	n, _ := r.ReadAt(head[:], 0)
@@ -94,6 +123,9 @@ func readPTH(r io.ReaderAt, size int64) ([]Named, error) {
 		return readLegacyPTH(r, size)
 	case n == len(head) && string(head[257:262]) == "ustar":
 		return nil, errors.New("a tar archive: the torch.save format of PyTorch before 0.1.10, which gogan does not read; load it with torch.load and save it again")
+	}
+	if isSafetensors(head[:n], size) {
+		return readSafetensorsStateDict(r, size)
 	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil {

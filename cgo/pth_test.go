@@ -380,7 +380,8 @@ func badPTHs() []badPTH {
 		{"zip cut short", func() []byte { b := one(pkl); return b[:len(b)/2] }(), "a zip archive cut short"},
 		{"empty file", nil, "empty file (0 bytes): neither a PyTorch zip checkpoint"},
 		{"a text file", []byte("model: resnet\nweights: elsewhere\n"), "a text file: neither a PyTorch zip checkpoint"},
-		{"a safetensors file", append(binary.LittleEndian.AppendUint64(nil, 2), []byte("{}")...), "a safetensors file (a gogan checkpoint's weights.safetensors?)"},
+		{"a safetensors file", append(binary.LittleEndian.AppendUint64(nil, 2), []byte("{}")...), "a safetensors file of no tensors"},
+		{"a gogan checkpoint's safetensors", stFile(`{"__metadata__":{"gogan":"abc","recipe":"dcgan"}}`, nil), "a gogan checkpoint's weights.safetensors, not one network's state dict"},
 		{"random bytes", []byte{0x13, 0x00, 0xff, 0x42, 0x00, 0x01}, "nor a legacy torch.save file (zip: not a valid zip file)"},
 		{"no data.pkl", noPickle(), "no data.pkl"},
 	}
