@@ -162,7 +162,7 @@ func ImportUntil(stop <-chan struct{}, cfg *config.Config, pths map[string]strin
 					which = "one of them"
 				}
 				return "", nil, fmt.Errorf("import %s into network %s (%s): it holds a network of recipe %s, none of recipe %s's: import it with a --config of %s; %w",
-					file, role, spec.Options.Kind, orJoin(others), cfg.Recipe, which, err)
+					file, role, spec.Options.Kind, wordList(others, "or"), cfg.Recipe, which, err)
 			}
 			return "", nil, fmt.Errorf("import %s into network %s (%s): %w", file, role, spec.Options.Kind, err)
 		}
@@ -487,12 +487,4 @@ func nonFinite(sd []torch.Named) string {
 		}
 	}
 	return ""
-}
-
-// orJoin says a, b or c.
-func orJoin(s []string) string {
-	if len(s) < 2 {
-		return strings.Join(s, "")
-	}
-	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }

@@ -376,12 +376,15 @@ func batchNormDiffers(sameGlobal bool, was int, wasSyncBN bool, now int, nowSync
 	return ""
 }
 
-// andList joins items as "a, b and c".
-func andList(items []string) string {
+// andList says a, b and c.
+func andList(items []string) string { return wordList(items, "and") }
+
+// wordList joins words as a sentence lists them: a, b or c (conj "or").
+func wordList(items []string, conj string) string {
 	if len(items) < 2 {
 		return strings.Join(items, "")
 	}
-	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+	return strings.Join(items[:len(items)-1], ", ") + " " + conj + " " + items[len(items)-1]
 }
 
 // rankTensors are the recipe's tensors that differ from rank to rank
