@@ -926,7 +926,8 @@ for name, net in [("netG_epoch_2", r.Generator(0, 100, 8, 3)),
 	}{
 		{"configs/pix2pix-facades.yaml", file("netG_epoch_2"), "it holds a network of recipe dcgan, none of recipe pix2pix's: import it with a --config of recipe dcgan"},
 		{"configs/cyclegan-facades.yaml", file("netG_epoch_2"), "it holds a network of recipe dcgan, none of recipe cyclegan's"}, // as --net G_A
-		{"configs/dcgan-folder.yaml", file("latest_net_G"), "it holds a network of recipe colorization, cyclegan or pix2pix, none of recipe dcgan's: import it with a --config of one of them"},
+		{"configs/dcgan-folder.yaml", file("latest_net_G"), "it holds a network of recipe cyclegan or pix2pix, none of recipe dcgan's: import it with a --config of one of them"},
+		{"configs/colorization.yaml", file("latest_net_G"), "it holds a network of recipe cyclegan or pix2pix, none of recipe colorization's"}, // 3 -> 3 channels, not L -> ab
 		{"configs/dcgan-folder.yaml", file("hd_G"), "it holds a network of recipe pix2pixhd, none of recipe dcgan's"},
 		{"configs/pix2pix-facades.yaml", file("hd_G"), "it holds a network of recipe pix2pixhd, none of recipe pix2pix's"},
 	} {

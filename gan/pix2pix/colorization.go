@@ -3,6 +3,7 @@ package pix2pix
 import (
 	"gogan/config"
 	"gogan/gan"
+	"gogan/nets"
 )
 
 // The colorization recipe is pytorch-CycleGAN-and-pix2pix's
@@ -25,7 +26,7 @@ func init() {
 		Data:     dataConfig,
 		Nets:     netSpecs,
 		Inputs:   inputs,
-		Describe: describe,
+		Describe: describeColorization,
 		New: func(env gan.Env) (gan.Recipe, error) {
 			r, err := New(env)
 			if err == nil {
@@ -44,6 +45,17 @@ func init() {
 			return gan.CycleGANAndPix2PixConfig("colorization", opts)
 		},
 	})
+}
+
+// describeColorization is pix2pix's describe for networks of L to ab (G 1
+// -> 2 channels, D 3 in), whose channels no key changes: a file of other
+// channels is no colorization network ("", so that import names the
+// recipes it is for).
+func describeColorization(c *config.Config, role string, shapes map[string][]int64) string {
+	if o, ok := nets.ReadOptions(shapes); ok && (o.NGF > 0 && (o.InputNC != 1 || o.OutputNC != 2) || o.NGF == 0 && o.InputNC != 3) {
+		return ""
+	}
+	return describe(c, role, shapes)
 }
 
 func validateColorization(c *config.Config, bad func(string, ...any)) {
