@@ -533,11 +533,13 @@ func TestSignalToOneRank(t *testing.T) {
 }
 
 // TestRankKilledStopsTheJob: SIGKILL one rank mid-run; the other stops well
-// within train.dist_timeout with an error that names the dead rank.
+// within train.dist_timeout with an error that names the dead rank and the
+// command that goes on from the checkpoint (at --nproc 2: a plain resume
+// would go on in one process).
 func TestRankKilledStopsTheJob(t *testing.T) {
 	needGloo(t)
 	run := filepath.Join(t.TempDir(), "run")
-	cmd, buf := startJob(t, run, 3, goganBin, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "train.max_steps=2000", "train.dist_timeout=60")...)...)
+	cmd, buf := startJob(t, run, 3, goganBin, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "train.max_steps=2000", "train.dist_timeout=60", "train.checkpoint_every=2")...)...)
 	killed := time.Now()
 	syscall.Kill(rankPID(t, run, 1), syscall.SIGKILL)
 	done := make(chan error, 1)
@@ -556,6 +558,9 @@ func TestRankKilledStopsTheJob(t *testing.T) {
 		if !strings.Contains(out, "rank 1 failed (signal: killed)") {
 			t.Errorf("the launcher does not say rank 1 was killed:\n%s", out)
 		}
+		if want := "goes on from the newest good checkpoint with gogan resume " + run + " --nproc 2"; strings.Count(out, want) != 1 {
+			t.Errorf("rank 0 does not say once how the job goes on (%q):\n%s", want, out)
+		}
 		if st, err := (runfolder.RunDir{Path: run}).ReadStatus(); err != nil || st.State != runfolder.StateFailed || !strings.Contains(st.Detail, "rank 1 stopped answering") {
 			t.Errorf("status.json after rank 1 was killed: %+v, %v; want failed, naming rank 1", st, err)
 		}
@@ -571,7 +576,7 @@ func TestRankKilledStopsTheJob(t *testing.T) {
 func TestRankZeroKilledIsNamed(t *testing.T) {
 	needGloo(t)
 	run := filepath.Join(t.TempDir(), "run")
-	cmd, buf := startJob(t, run, 3, goganBin, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "train.max_steps=2000", "train.dist_timeout=60")...)...)
+	cmd, buf := startJob(t, run, 3, goganBin, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "train.max_steps=2000", "train.dist_timeout=60", "train.checkpoint_every=2")...)...)
 	syscall.Kill(rankPID(t, run, 0), syscall.SIGKILL)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -583,6 +588,9 @@ func TestRankZeroKilledIsNamed(t *testing.T) {
 		}
 		if !strings.Contains(out, "rank 0 stopped answering (exited, killed or hung); rank 1 stopped") || !strings.Contains(out, "rank 0 failed (signal: killed)") {
 			t.Errorf("rank 1 and the launcher do not name rank 0, killed:\n%s", out)
+		}
+		if want := "goes on from the newest good checkpoint with gogan resume " + run + " --nproc 2"; strings.Count(out, want) != 1 {
+			t.Errorf("rank 1 does not say once how the job goes on (%q):\n%s", want, out)
 		}
 	case <-time.After(60 * time.Second):
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
@@ -727,6 +735,10 @@ func TestTorchrunRestartResumes(t *testing.T) {
 	out := buf.String()
 	if !strings.Contains(out, "torchrun restarted the job: resuming from the newest checkpoint") {
 		t.Errorf("the restarted job did not resume:\n%s", out)
+	}
+	// rank 0's error says that torchrun goes on, not to resume by hand
+	if !strings.Contains(out, "torchrun restarts the job (restart 1 of --max-restarts 1), which goes on from the newest good checkpoint") || strings.Contains(out, "with gogan resume") {
+		t.Errorf("rank 0 does not say that torchrun restarts the job:\n%s", out)
 	}
 	sameRun(t, whole, run, 0)
 

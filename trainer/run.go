@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -536,6 +537,19 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 	}
 	if err != nil && job != nil && dist.IsCollective(err) {
 		err = job.Explain(err) // before status.json records it
+	}
+	if peer := (*dist.PeerError)(nil); err != nil && errors.As(err, &peer) && peer.Rank >= 0 && s.step > 0 &&
+		(s.lead || peer.Rank == 0 && job.Rank == 1) && (s.ckpt != "" || s.ckptAt > 0) {
+		// A rank that died leaves the run at its newest checkpoint: say how
+		// it goes on, as a signal's stop does (a plain gogan resume would
+		// go on in one process, at another global batch). Rank 0 says it,
+		// or rank 1 where rank 0 is the one gone, not every survivor.
+		// Under torchrun with restarts left, the agent does it.
+		how := "once every rank can run again, the job goes on from the newest good checkpoint with " + ResumeCommand(rd.Path)
+		if max, _ := strconv.Atoi(os.Getenv("TORCHELASTIC_MAX_RESTARTS")); job.Restart < max {
+			how = fmt.Sprintf("torchrun restarts the job (restart %d of --max-restarts %d), which goes on from the newest good checkpoint", job.Restart+1, max)
+		}
+		err = fmt.Errorf("%w\n%s", err, how)
 	}
 	if err != nil && torch.IsOutOfMemory(err) {
 		err = fmt.Errorf("%w\nthe step needs more memory than the device (%s%s) has: lower data.batch_size, the image size or the networks' widths (model.ngf, model.ndf); the newest good checkpoint is %s",
