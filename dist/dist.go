@@ -154,7 +154,7 @@ func (j *Job) Join(dev torch.Device, timeout time.Duration) error {
 		AgentStore: j.AgentStore, Prefix: prefix, IfName: j.IfName, Timeout: timeout})
 	stopNotice()
 	if err != nil {
-		hint := joinHint(err, j.World, timeout)
+		hint := joinHint(err, j.World, j.Port, timeout)
 		// A name that did not resolve as the wait began, and still does
 		// not (a host may have come up meanwhile); not after ranks that
 		// met in the store: libtorch's resolver reached it, whatever Go's
@@ -218,11 +218,15 @@ func resolve(addr string, timeout time.Duration) error {
 // the store's wait for a rank's address ends in "Socket Timeout" in libtorch
 // 1.13 and in "wait timeout after 3000ms, keys: ..." in 2.x, its client's
 // connection in "has timed out", its wait for the workers (2.x) in "Timed
-// out after".
-func joinHint(err error, world int, timeout time.Duration) string {
+// out after". Rank 0 serving the store (no agent's) on a port taken on its
+// machine fails at once, in libtorch's "Address already in use" (1.13) or
+// "address already in use" (2.x).
+func joinHint(err error, world, port int, timeout time.Duration) string {
 	msg := err.Error()
 	low := strings.ToLower(msg)
 	switch {
+	case strings.Contains(low, "address already in use"):
+		return fmt.Sprintf(" (MASTER_PORT %d is taken on this machine, by another job's rendezvous, one still ending, or another program: start every rank with another MASTER_PORT)", port)
 	case strings.Contains(msg, "world sizes differ") || strings.Contains(msg, "sizeof(impl_) == bytes.size()"):
 		return fmt.Sprintf(" (the ranks disagree on the number of ranks: this one has WORLD_SIZE=%d; start every rank with the same WORLD_SIZE)", world)
 	case strings.Contains(low, "socket timeout") || strings.Contains(low, "timed out") || strings.Contains(low, "wait timeout"):

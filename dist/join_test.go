@@ -3,6 +3,7 @@ package dist
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -93,9 +94,33 @@ func TestJoinHintReadsEachLibtorchsTimeout(t *testing.T) {
 		{"torch: init_process_group: wait timeout after 3000ms, keys: //gogan//0/1 (world sizes differ: rank 1 has 3, rank 0 (this one) 2)", " (the ranks disagree on the number of ranks"},
 		{"torch: init_process_group: Connection refused", ""},
 	} {
-		got := joinHint(errors.New(c.msg), 2, 3*time.Second)
+		got := joinHint(errors.New(c.msg), 2, 29500, 3*time.Second)
 		if c.want == "" && got != "" || !strings.HasPrefix(got, c.want) {
 			t.Errorf("joinHint(%q) = %q, want it to begin %q", c.msg, got, c.want)
 		}
+	}
+}
+
+// TestTakenMasterPortIsNamed: rank 0, serving the store on a MASTER_PORT
+// another program holds, fails at once saying that the port is taken and
+// what to do (libtorch's message names only the bind).
+func TestTakenMasterPortIsNamed(t *testing.T) {
+	if !torch.HasBackend(torch.Gloo) {
+		t.Fatal("libgotorch was built without c10d's Gloo backend: install libgloo-dev (make setup) and rebuild with make lib")
+	}
+	l, err := net.Listen("tcp", ":0") // every address, as the store binds
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	j := &Job{Rank: 0, World: 2, LocalRank: 0, LocalWorld: 2, Addr: "127.0.0.1", Port: port}
+	err = j.Join(torch.CPUDevice, 3*time.Second)
+	if err == nil {
+		torch.DestroyGroup()
+		t.Fatal("rank 0 served the store on a port another program holds")
+	}
+	if want := fmt.Sprintf("MASTER_PORT %d is taken on this machine", port); !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q, want it to say %q", err, want)
 	}
 }
