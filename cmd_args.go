@@ -90,3 +90,26 @@ func runDirArg(cmd *cobra.Command, args []string) error {
 func subcommand(cmd *cobra.Command) string {
 	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
 }
+
+// torchrunFlag adds, to an unknown flag of torchrun's given to a command
+// with --nproc (train, resume), what gogan takes instead: a torchrun user's
+// first --nproc-per-node, or --nnodes for a job of several machines, which
+// --nproc does not launch, met only cobra's "unknown flag".
+func torchrunFlag(cmd *cobra.Command, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok || cmd.Flags().Lookup("nproc") == nil {
+		return err
+	}
+	name, _, _ = strings.Cut(name, "=")
+	switch strings.ReplaceAll(name, "_", "-") {
+	case "nproc-per-node":
+		return fmt.Errorf("%w: gogan's is --nproc N, the processes of this machine (torchrun's --nproc-per-node)", err)
+	case "max-restarts":
+		return fmt.Errorf("%w: that is torchrun's; gogan's --nproc does not restart a failed job: run it under torchrun, "+
+			"torchrun --max-restarts 3 --nproc-per-node N --no-python %s %s ... (on Debian's PyTorch 1.13, scripts/torchrun; README, Many GPUs and machines)", err, os.Args[0], cmd.Name())
+	case "nnodes", "node-rank", "master-addr", "master-port", "rdzv-backend", "rdzv-endpoint", "rdzv-id", "standalone":
+		return fmt.Errorf("%w: that is torchrun's; gogan's --nproc N starts the ranks of one machine, and a job of several machines runs under torchrun: "+
+			"torchrun --nnodes 2 --node-rank R --nproc-per-node N --master-addr HOST --master-port PORT --no-python %s %s ... (README, Many GPUs and machines)", err, os.Args[0], cmd.Name())
+	}
+	return err
+}

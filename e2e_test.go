@@ -1110,6 +1110,33 @@ func TestArgumentsAreNamedTheirFlag(t *testing.T) {
 	}
 }
 
+// TestTorchrunFlagsAreAnswered: torchrun's flags given to train or resume
+// (a torchrun user's first try) are refused saying what gogan takes
+// instead, not with cobra's bare "unknown flag"; other commands and other
+// unknown flags keep it.
+func TestTorchrunFlagsAreAnswered(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--nproc-per-node", "2"}, "unknown flag: --nproc-per-node: gogan's is --nproc N"},
+		{[]string{"train", "--nproc_per_node=2"}, "unknown flag: --nproc_per_node: gogan's is --nproc N"},
+		{[]string{"train", "--nnodes", "2"}, "a job of several machines runs under torchrun: torchrun --nnodes 2 --node-rank R"},
+		{[]string{"resume", "runs/x", "--master-port", "29500"}, "--no-python " + goganBin + " resume ..."},
+		{[]string{"train", "--max-restarts", "3"}, "gogan's --nproc does not restart a failed job: run it under torchrun"},
+	} {
+		out, err := gogan(t, c.args...)
+		if err == nil || !strings.HasPrefix(out, "gogan: ") || !strings.Contains(out, c.want) {
+			t.Errorf("gogan %q: %v\n%s\nwant %q", c.args, err, out, c.want)
+		}
+	}
+	for _, args := range [][]string{{"train", "--bogus"}, {"sample", "--nnodes", "2"}} {
+		if out, _ := gogan(t, args...); out != "gogan: unknown flag: "+args[1]+"\n" {
+			t.Errorf("gogan %q: %q, want cobra's unknown flag alone", args, out)
+		}
+	}
+}
+
 // TestSampleGridOfMixedSizes: with data.preprocess=none, images of several
 // sizes train one to a batch; the sample grid takes those of the first's
 // size (it panicked building one tensor of them all).

@@ -73,6 +73,7 @@ func rootCmd() *cobra.Command {
 			}
 		},
 	}
+	root.SetFlagErrorFunc(torchrunFlag)
 	root.AddCommand(trainCmd(), resumeCmd(), runsCmd(), sampleCmd(), translateCmd(), featuresCmd(), importCmd(), exportCmd(), netsCmd(), configCmd(), benchCmd(), evalCmd(), serveCmd())
 	return root
 }
