@@ -447,6 +447,10 @@ func TestDataParallelMatchesOneProcess(t *testing.T) {
 			if !strings.Contains(out, "ranks=2") || !strings.Contains(out, fmt.Sprintf("\"global batch\"=%d", 2*tc.batch)) {
 				t.Errorf("the job does not say it runs 2 ranks with a global batch of %d:\n%s", 2*tc.batch, out)
 			}
+			// config.yaml's data.batch_size is per rank: the page says the step's
+			if page, _ := os.ReadFile(filepath.Join(two, "index.html")); !bytes.Contains(page, []byte(fmt.Sprintf("data-parallel job of 2 ranks: global batch %d (data.batch_size %d per rank)", 2*tc.batch, tc.batch))) {
+				t.Errorf("the report does not say the run's 2 ranks and global batch %d:\n%s", 2*tc.batch, page)
+			}
 			sameRun(t, one, two, 1e-5)
 			if !tc.unsyncDiffer {
 				return

@@ -166,6 +166,11 @@ func (s *session) report(status string, p page) {
 	if err := s.lossPlot.Write(); err != nil {
 		slog.Debug("loss plot", "err", err) // no rows yet
 	}
+	if n := s.ranks(); n > 1 {
+		// config.yaml's data.batch_size is per rank: the page says the
+		// step's batch, which nothing else in the run folder shows.
+		status += fmt.Sprintf(" · data-parallel job of %d ranks: global batch %d (data.batch_size %d per rank)", n, n*s.cfg.Data.BatchSize, s.cfg.Data.BatchSize)
+	}
 	info := report.ReportInfo{Title: filepath.Base(s.rd.Path) + " (" + s.cfg.Recipe + ")", Status: status, Live: bool(p)}
 	if l, ok := s.rec.(gan.VisualsLayout); ok {
 		info.Layout = l.VisualsLayout()
