@@ -148,11 +148,13 @@ func FindRuns(dir string) ([]string, error) {
 // failed before its first checkpoint is one), or, where an edit took that
 // header line, the folder has a status.json or a checkpoint folder
 // (checkpoints/step-*). Another tool's folder with a config.yaml is not.
+// So is a folder whose RUN/.lock a process holds: a new run writes its
+// config.yaml once its data are decoded, and is starting until then.
 func IsRun(dir string) bool {
 	r := RunDir{Path: dir}
 	b, err := os.ReadFile(r.ConfigPath())
 	if err != nil {
-		return false
+		return r.lockState() == lockHeld
 	}
 	if strings.HasPrefix(string(b), config.EffectiveHeader) {
 		return true

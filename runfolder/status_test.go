@@ -310,6 +310,29 @@ func TestStartingRun(t *testing.T) {
 	}
 }
 
+// TestNewRunStartingIsListed: a new run holds RUN/.lock while it decodes
+// its data, before it writes config.yaml: gogan runs lists it as starting
+// (it listed no run there); a folder whose lock no one holds is not a run.
+func TestNewRunStartingIsListed(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "new")
+	os.Mkdir(dir, 0o755)
+	lock, err := RunDir{Path: dir}.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs, err := FindRuns(base); err != nil || !slices.Equal(runs, []string{dir}) {
+		t.Fatalf("FindRuns of a folder holding a new run's lock alone: %v, %v; want %s", runs, err, dir)
+	}
+	if s := Summarize(dir).State; !strings.HasPrefix(s, "starting (gogan (pid ") {
+		t.Errorf("a new run decoding its data: %q, want starting", s)
+	}
+	lock.Unlock()
+	if runs, err := FindRuns(base); err != nil || len(runs) != 0 {
+		t.Errorf("FindRuns of a folder with a lock no one holds: %v, %v; want none", runs, err)
+	}
+}
+
 // TestRunsSummaryOfForeignMetrics: a metrics.csv that gogan did not write
 // (no step column: another tool's log in the folder) is not summarised; its
 // rows indexed column -1 and gogan runs panicked. ReadMetrics refuses it,
