@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
@@ -138,6 +139,28 @@ type Key struct {
 	Check func(s string) error
 	Valid string
 	Doc   string
+	// Unit is what a number of a float key counts, "seconds" or
+	// "minutes": a duration given instead (40s, 2h) is answered with its
+	// number.
+	Unit string
+}
+
+// numberWanted is the refusal of a float key's value that is no number,
+// for one of a Unit the value as that number where it reads as a duration.
+func (k *Key) numberWanted(v any) string {
+	if k.Unit == "" {
+		return "want a number"
+	}
+	s, _ := v.(string)
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return "want a number of " + k.Unit
+	}
+	n := d.Seconds()
+	if k.Unit == "minutes" {
+		n = d.Minutes()
+	}
+	return fmt.Sprintf("want a number of %s: %s is %s", k.Unit, strings.TrimSpace(s), strconv.FormatFloat(math.Round(n*1000)/1000, 'f', -1, 64))
 }
 
 // EnvName is the environment variable that sets k.
@@ -261,7 +284,7 @@ var sharedKeys = []Key{
 	{Name: "train.epochs_decay", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Epochs over which the learning rate decays (pix2pix --n_epochs_decay)."},
 	{Name: "train.max_steps", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Stop after this many steps; 0 = no limit."},
 	{Name: "train.checkpoint_every", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Checkpoint every N steps; 0 = only at the end of each epoch (and on stop)."},
-	{Name: "train.checkpoint_every_minutes", Type: TypeFloat, Default: 0.0, Range: AtLeast(0), Doc: "Also checkpoint when this many minutes have passed since the last checkpoint (a spot instance gives about two minutes of notice); 0 = off."},
+	{Name: "train.checkpoint_every_minutes", Type: TypeFloat, Default: 0.0, Range: AtLeast(0), Unit: "minutes", Doc: "Also checkpoint when this many minutes have passed since the last checkpoint (a spot instance gives about two minutes of notice); 0 = off."},
 	{Name: "train.keep_checkpoints", Type: TypeInt, Default: 3, Range: AtLeast(0), Doc: "Keep the newest K checkpoints; 0 = keep all."},
 	{Name: "train.keep_every_epochs", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "Also keep, whatever train.keep_checkpoints prunes, the checkpoint written at the end of every N-th epoch (the references' --save_epoch_freq, whose <epoch>_net_G.pth files stay; gogan export --label N writes them so); 0 = none."},
 	{Name: "train.sample_every", Type: TypeInt, Default: 100, Range: AtLeast(0), Doc: "Write a sample grid every N steps (and each epoch); 0 = only each epoch."},
@@ -280,7 +303,7 @@ var sharedKeys = []Key{
 	{Name: "train.dist_overlap", Type: TypeBool, Default: true, Doc: "With several ranks: send each bucket of gradients (train.dist_bucket_mb; reverse layer order) while backward still computes the earlier layers' gradients, as DistributedDataParallel does; false: all buckets after backward. From each optimizer's second step. An optimizer whose parameters get two backward passes in a step (DCGAN's D) reduces after backward either way."},
 	// A time.Duration holds 292 years; past it the timeout would wrap to a
 	// negative one. Below a millisecond c10d's timeout (in ms) would be 0.
-	{Name: "train.dist_timeout", Type: TypeFloat, Default: 1800.0, Range: Above(0), Limit: Between(0.001, 1e9), Doc: "Seconds the ranks wait for each other (rendezvous, every collective) before a rank stops with an error naming the ranks that did not answer (torch.distributed's timeout, 30 min)."},
+	{Name: "train.dist_timeout", Type: TypeFloat, Default: 1800.0, Range: Above(0), Limit: Between(0.001, 1e9), Unit: "seconds", Doc: "Seconds the ranks wait for each other (rendezvous, every collective) before a rank stops with an error naming the ranks that did not answer (torch.distributed's timeout, 30 min)."},
 	{Name: "train.lr_decay_iters", Type: TypeInt, Default: 50, Range: AtLeast(1), Doc: "step policy: multiply the LR by 0.1 every N epochs."},
 
 	{Name: "logging.tensorboard", Type: TypeBool, Default: true, Doc: "Write TensorBoard events to RUN/tb: losses, learning rates and images/s every train.log_every steps, the sample grids, the config as text (tensorboard --logdir runs/)."},
@@ -1023,7 +1046,7 @@ func fromYAML(k *Key, raw any) (any, error) {
 		case float64:
 			f = x
 		default:
-			return nil, invalid(k, raw, "want a number")
+			return nil, invalid(k, raw, k.numberWanted(raw))
 		}
 		return checkFloat(k, f, raw)
 	case TypeBool:
@@ -1053,7 +1076,7 @@ func fromString(k *Key, s string) (any, error) {
 	case TypeFloat:
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return nil, invalid(k, shown, "want a number")
+			return nil, invalid(k, shown, k.numberWanted(s))
 		}
 		return checkFloat(k, f, shown)
 	case TypeBool:

@@ -416,6 +416,11 @@ func TestInvalidValues(t *testing.T) {
 		{"train.dist_bucket_mb=1e300", []string{"train.dist_bucket_mb: 1e+300: out of range (valid: > 0 and ≤ 1048576)"}},
 		{"model.n_blocks_global=1000000000", []string{"model.n_blocks_global: 1000000000: out of range (valid: ≥ 1 and ≤ 100)"}},
 		{"model.n_blocks_local=101", []string{"model.n_blocks_local: 101: out of range (valid: ≥ 1 and ≤ 100)"}},
+		// a duration where a number of seconds or minutes goes
+		{"train.dist_timeout=40s", []string{`train.dist_timeout: "40s": want a number of seconds: 40s is 40 (`}},
+		{"train.dist_timeout=1h30m", []string{`"1h30m": want a number of seconds: 1h30m is 5400`}},
+		{"train.checkpoint_every_minutes=40s", []string{`"40s": want a number of minutes: 40s is 0.667`}},
+		{"train.checkpoint_every_minutes=soon", []string{`"soon": want a number of minutes (`}},
 	}
 	for _, tc := range cases {
 		_, err := config.LoadConfigEnv("", []string{tc.set}, nil)
@@ -424,6 +429,8 @@ func TestInvalidValues(t *testing.T) {
 	path := writeYAML(t, "data:\n  batch_size: 2.5\nmodel:\n  no_dropout: 3\n  netD: [a]\n")
 	_, err := config.LoadConfigEnv(path, nil, nil)
 	wantErr(t, err, "data.batch_size: 2.5: want an integer", "model.no_dropout: 3: want true or false", "model.netD")
+	_, err = config.LoadConfigEnv(writeYAML(t, "train:\n  dist_timeout: 10m\n"), nil, nil)
+	wantErr(t, err, `train.dist_timeout: "10m": want a number of seconds: 10m is 600`)
 	// integers past int64, which YAML's reader gives as a float or a uint64
 	path = writeYAML(t, "data:\n  batch_size: 99999999999999999999999\nseed: 18446744073709551615\n")
 	_, err = config.LoadConfigEnv(path, nil, nil)
