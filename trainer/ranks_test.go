@@ -41,7 +41,8 @@ func TestBatchNormDiffersOnAnotherRankCount(t *testing.T) {
 // run (a refusal, a stop on a full disk or a bad file, a signal's, which
 // names the program as started) is the job's: with --nproc where one machine's ranks ran it (the trainer's
 // messages gave a bare resume, which goes on with one process), torchrun's
-// again on every machine of several; a folder named like a flag as ./-run,
+// again on every machine of several, the same processes again where they
+// were started by hand; a folder named like a flag as ./-run,
 // one with a space quoted.
 func TestResumeCommandIsTheJobs(t *testing.T) {
 	for _, c := range []struct{ run, world, local, want string }{
@@ -50,6 +51,7 @@ func TestResumeCommandIsTheJobs(t *testing.T) {
 		{"/r/a b", "1", "1", "gogan resume '/r/a b'"},
 		{"/r/a b", "2", "2", "gogan resume '/r/a b' --nproc 2"},
 		{"/r/x", "4", "2", "gogan resume /r/x   (under torchrun on every machine, as this job was started)"},
+		{"/r/x", "2", "", "gogan resume /r/x   (in every rank's process, with the RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT this job was started with)"},
 	} {
 		t.Setenv("WORLD_SIZE", c.world)
 		t.Setenv("LOCAL_WORLD_SIZE", c.local)

@@ -67,7 +67,9 @@ func (s *session) continueText(run string) string {
 // and as the run ran: a data-parallel job of one machine with as many
 // processes (a resume on another number of ranks is no longer the run an
 // uninterrupted job makes); one of several machines with torchrun's command
-// again on each. The program is named gogan, as the messages name it.
+// again on each, or as started by hand (RANK, WORLD_SIZE and the address,
+// without torchrun's LOCAL_WORLD_SIZE). The program is named gogan, as the
+// messages name it.
 func ResumeCommand(run string) string { return ResumeCommandOf("gogan", run) }
 
 // ResumeCommandOf is ResumeCommand with the program as the user started it
@@ -77,6 +79,10 @@ func ResumeCommandOf(program, run string) string {
 	if w, _ := strconv.Atoi(os.Getenv("WORLD_SIZE")); w > 1 {
 		if lw, _ := strconv.Atoi(os.Getenv("LOCAL_WORLD_SIZE")); lw == w {
 			return gan.Command(program, "resume", run, "--nproc", strconv.Itoa(w))
+		}
+		if os.Getenv("LOCAL_WORLD_SIZE") == "" && os.Getenv("TORCHELASTIC_RUN_ID") == "" {
+			// started by hand, which torchrun's variables would say
+			return gan.Command(program, "resume", run) + "   (in every rank's process, with the RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT this job was started with)"
 		}
 		return gan.Command(program, "resume", run) + "   (under torchrun on every machine, as this job was started)"
 	}
