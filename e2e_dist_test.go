@@ -520,7 +520,8 @@ func rankPID(t *testing.T, run string, rank int) int {
 
 // TestSignalToOneRank: SIGINT to one rank alone (not to the job) stops
 // every rank after the same step, as the job's SIGINT does: a stop by
-// SIGINT (exit 130, status.json's), not a failure.
+// SIGINT (exit 130, status.json's), not a failure; rank 1's notice says
+// that rank 0 writes the checkpoint.
 func TestSignalToOneRank(t *testing.T) {
 	needGloo(t)
 	run := filepath.Join(t.TempDir(), "run")
@@ -530,6 +531,10 @@ func TestSignalToOneRank(t *testing.T) {
 	out := buf.String()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 || strings.Contains(out, "failed") {
 		t.Errorf("after SIGINT to rank 1: %v (want exit 130, no failure)\n%s", err, out)
+	}
+	// rank 1 writes no checkpoint of its own: its notice says rank 0 does
+	if !strings.Contains(out, "[rank 1]") || !strings.Contains(out, "finishing the current step, with the job's checkpoint, which rank 0 writes") || strings.Contains(out, "writing a checkpoint") {
+		t.Errorf("rank 1's notice of the stop:\n%s", out)
 	}
 	if st, err := (runfolder.RunDir{Path: run}).ReadStatus(); err != nil || st.State != runfolder.StateStopped || !strings.Contains(st.Detail, "stopped by interrupt") {
 		t.Errorf("status.json: %+v, %v; want stopped by interrupt", st, err)

@@ -842,9 +842,11 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		defer metrics.Close()
 	}
 	sd := s.shutdown
-	sd.Stepping()
 	if s.lead {
+		sd.Stepping()
 		sd.OnQuit(s.quitStatus)
+	} else {
+		sd.SteppingThrough("finishing the current step, with the job's checkpoint, which rank 0 writes", "without a checkpoint")
 	}
 	max := s.maxSteps()
 	if s.step >= max && s.step > 0 && s.lead {
