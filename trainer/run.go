@@ -538,7 +538,7 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 	if err != nil && job != nil && dist.IsCollective(err) {
 		err = job.Explain(err) // before status.json records it
 	}
-	if peer := (*dist.PeerError)(nil); err != nil && errors.As(err, &peer) && peer.Rank >= 0 && s.step > 0 &&
+	if peer := (*dist.PeerError)(nil); err != nil && job != nil && errors.As(err, &peer) && peer.Rank >= 0 && s.step > 0 &&
 		(s.lead || peer.Rank == 0 && job.Rank == 1) && (s.ckpt != "" || s.ckptAt > 0) {
 		// A rank that died leaves the run at its newest checkpoint: say how
 		// it goes on, as a signal's stop does (a plain gogan resume would
