@@ -81,6 +81,16 @@ func TestEvalFIDCommand(t *testing.T) {
 	}
 	// Two statistics files of different features: refused, naming both.
 	small := filepath.Join(dir, "s8.npz")
+	// gogan eval classifier's file and pytorch-fid's weights, each given
+	// for the other: said so, without the --force that would replace the
+	// Inception weights with a classifier.
+	idx := filepath.Join(dir, "idx")
+	writeIDXRoot(t, idx, 100)
+	clf := filepath.Join(dir, "clf.safetensors")
+	if out, err := gogan(t, "eval", "classifier", "--out", clf, "--data-root", idx, "--max-steps", "1", "--batch-size", "32",
+		"--device", "cpu", "--threads", "2", "--quiet"); err != nil {
+		t.Fatalf("eval classifier: %v\n%s", err, out)
+	}
 	if out, err := exec.Command(py, "-c", "import numpy as np, sys; np.savez(sys.argv[1], mu=np.zeros(8), sigma=np.eye(8))", small).CombinedOutput(); err != nil {
 		t.Fatalf("numpy: %v\n%s", err, out)
 	}
@@ -98,9 +108,11 @@ func TestEvalFIDCommand(t *testing.T) {
 		{[]string{"--classifier", "c.safetensors", a}, "no PATH arguments"},
 		{[]string{"--real-train", a, b}, "--real-train is for the Fashion-MNIST classifier's FID"},
 		{[]string{"--inception", filepath.Join(dir, "none.pth"), a, b}, "none.pth: no such file"},
+		{[]string{"--inception", clf, a, b}, "FID Inception weights " + clf + ": gogan eval classifier's Fashion-MNIST classifier, not pytorch-fid's FID Inception: give it as --classifier"},
+		{[]string{"--classifier", w, "--real-train", "--samples", "50", "--data-root", idx}, "classifier " + w + ": a PyTorch torch.save file, not a classifier gogan eval classifier wrote (safetensors): pytorch-fid's FID Inception weights go to --inception"},
 	} {
 		out, err := gogan(t, append([]string{"eval", "fid"}, c.args...)...)
-		if err == nil || !strings.Contains(out, c.want) {
+		if err == nil || !strings.Contains(out, c.want) || strings.Contains(out, "--force") {
 			t.Errorf("eval fid %v: %v\n%s", c.args, err, out)
 		}
 	}

@@ -2,6 +2,8 @@ package eval
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -183,6 +185,11 @@ func LoadClassifier(path string, dev torch.Device) (*Classifier, error) {
 	} else if fi.IsDir() {
 		return nil, fmt.Errorf("classifier %s is a folder: give the file that gogan eval classifier --out wrote (e.g. %s)", path, filepath.Join(path, "classifier.safetensors"))
 	}
+	if torchSaveFile(path) {
+		// pytorch-fid's Inception given as --classifier: --force would
+		// replace the user's weights file with a classifier.
+		return nil, fmt.Errorf("classifier %s: a PyTorch torch.save file, not a classifier gogan eval classifier wrote (safetensors): pytorch-fid's FID Inception weights go to --inception (FID without --classifier); make a classifier with gogan eval classifier --out FILE", path)
+	}
 	ts, meta, err := torch.LoadSafetensors(path)
 	if err != nil {
 		return nil, fmt.Errorf("classifier %s: %w (make a new one with gogan eval classifier --force --out %s)", path, err, path)
@@ -220,6 +227,41 @@ func LoadClassifier(path string, dev torch.Device) (*Classifier, error) {
 	}
 	c.Meta = meta
 	return c, nil
+}
+
+// torchSaveFile says whether path starts as torch.save writes: a zip
+// (PyTorch 1.6 on) or a pickle of protocol 2 or more (the legacy format).
+func torchSaveFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var head [4]byte
+	n, _ := io.ReadFull(f, head[:])
+	return n == 4 && string(head[:]) == "PK\x03\x04" || n >= 2 && head[0] == 0x80 && head[1] >= 2
+}
+
+// classifierFile says whether path is a safetensors file gogan eval
+// classifier wrote (its metadata's kind), reading its header alone.
+func classifierFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var n uint64
+	if binary.Read(f, binary.LittleEndian, &n) != nil || n > 1<<20 {
+		return false
+	}
+	head := make([]byte, n)
+	if _, err := io.ReadFull(f, head); err != nil {
+		return false
+	}
+	var h struct {
+		Meta map[string]string `json:"__metadata__"`
+	}
+	return json.Unmarshal(head, &h) == nil && h.Meta["kind"] == classifierKind
 }
 
 // checkData says (a warning) when the classifier was trained on other

@@ -167,6 +167,9 @@ func LoadInception(path string, dev torch.Device) (*Inception, error) {
 	if m := hubHash.FindStringSubmatch(filepath.Base(path)); m != nil && !strings.HasPrefix(sum, m[1]) {
 		return nil, fmt.Errorf("FID Inception weights %s: its SHA-256 is %s, not the %s… its name promises: a damaged or different file", path, sum, m[1])
 	}
+	if classifierFile(path) {
+		return nil, fmt.Errorf("FID Inception weights %s: gogan eval classifier's Fashion-MNIST classifier, not pytorch-fid's FID Inception: give it as --classifier (FID on its features, DCGAN checkpoints against the Fashion-MNIST test set), or give --inception %s", path, InceptionWeightsFile)
+	}
 	ts, err := torch.LoadPTH(path)
 	if err != nil {
 		return nil, fmt.Errorf("FID Inception weights: %w", err)
