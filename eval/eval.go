@@ -356,6 +356,9 @@ type Pix2PixEval struct {
 	Data       string // the dataset and the pairs evaluated
 	Generators []Pix2PixGenerator
 	Out        string // the results page's folder, when one was written
+	// Warnings say why the scores are not held-out ones (logged too); the
+	// results page keeps them beside the figures.
+	Warnings []string
 }
 
 // Pix2PixGenerator is one generator's scores, a row per generator mode.
@@ -498,13 +501,16 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	if o.Skip >= end {
 		return nil, fmt.Errorf("eval pix2pix: --skip %d leaves no pairs: the %s split of %s has %d", o.Skip, dc.Phase, dc.Root, ds.Len())
 	}
+	var warnings []string
 	if what := trainedOn(trained, dc.Root, dc.Phase, o.Skip); what != "" {
 		fix := "score another --phase"
 		if trained.MaxSamples > 0 {
 			fix = fmt.Sprintf("--skip %d scores the pairs past them", trained.MaxSamples)
 		}
-		slog.Warn(fmt.Sprintf("eval pix2pix: pairs %d..%d of the %s split of %s include those checkpoint %s trained on (%s): these figures are on its training images, not held-out ones; %s",
-			o.Skip, end-1, dc.Phase, dc.Root, ck.Dir, what, fix))
+		w := fmt.Sprintf("eval pix2pix: pairs %d..%d of the %s split of %s include those checkpoint %s trained on (%s): these figures are on its training images, not held-out ones; %s",
+			o.Skip, end-1, dc.Phase, dc.Root, ck.Dir, what, fix)
+		slog.Warn(w)
+		warnings = append(warnings, w)
 	}
 	var page *resultsPage
 	if o.Out != "" {
@@ -521,7 +527,7 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 		}
 		defer page.abort()
 	}
-	res := &Pix2PixEval{Checkpoint: ck.Dir,
+	res := &Pix2PixEval{Checkpoint: ck.Dir, Warnings: warnings,
 		Data: fmt.Sprintf("%s %s, phase %s, pairs %d..%d of %d (%s, no flip)", dc.Dataset, dc.Root, dc.Phase, o.Skip, end-1, ds.Len(),
 			describeEvalPreprocess(dc))}
 	// pix2pixHD's features are encoded from each pair's photo (test.py

@@ -303,10 +303,12 @@ table { border-collapse: collapse; }
 td, th { padding: 4px 8px; text-align: center; vertical-align: top; border-bottom: 1px solid #ddd; }
 img { image-rendering: pixelated; max-width: 256px; }
 .s { font-size: 0.85em; color: #444; }
+.warning { color: #a40; }
 </style></head><body>
 <h1>gogan eval pix2pix</h1>
 <p>checkpoint {{.Checkpoint}}<br>data: {{.Data}}</p>
-{{range .Generators}}{{if .Heading}}<h2>{{.Heading}}</h2>
+{{range .Warnings}}<p class="warning">warning: {{.}}</p>
+{{end}}{{range .Generators}}{{if .Heading}}<h2>{{.Heading}}</h2>
 {{end}}<table>
 <tr><th>G mode</th><th>pairs</th><th>L1</th><th>PSNR dB</th><th>SSIM</th></tr>
 {{range .Scores}}<tr><td>{{.Mode}}</td><td>{{.N}}</td><td>{{printf "%.4f" .L1}}</td><td>{{printf "%.3f" .PSNR}}</td><td>{{printf "%.4f" .SSIM}}</td></tr>
