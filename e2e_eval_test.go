@@ -79,6 +79,25 @@ func TestEvalFIDCommand(t *testing.T) {
 		!strings.Contains(out, "warning: "+c+": 20 images for 64 features: the covariance is singular, so this FID is not comparable") {
 		t.Errorf("eval fid of 20 images at 64 features: %v\n%s", err, out)
 	}
+	// A camera's IMG_0001.JPG: pytorch-fid's glob('*.jpg') passes it by, and
+	// so does gogan, saying so (a folder of them is not "0 images" alone).
+	upper := filepath.Join(dir, "upper")
+	os.MkdirAll(upper, 0o755)
+	for _, n := range []string{"1", "2", "3"} {
+		os.Link(filepath.Join(a, n+".jpg"), filepath.Join(upper, "IMG_000"+n+".JPG"))
+	}
+	unread := upper + ": 3 files of upper-case extensions (IMG_0001.JPG, IMG_0002.JPG, IMG_0003.JPG) are not read, as pytorch-fid's glob does not read them: give them lower-case extensions to count them"
+	if out, err := gogan(t, "eval", "fid", "--dims", "64", "--device", "cpu", "--inception", w, upper, c); err == nil ||
+		!strings.Contains(out, "eval fid: "+upper+" holds 0 images (*.bmp, *.jpg, *.jpeg, *.pgm, *.png, *.ppm, *.tif, *.tiff, *.webp): need at least 2 for a covariance; "+unread) {
+		t.Errorf("eval fid of a folder of .JPG files: %v\n%s", err, out)
+	}
+	for _, n := range []string{"4", "5"} {
+		os.Link(filepath.Join(a, n+".jpg"), filepath.Join(upper, n+".jpg"))
+	}
+	if out, err := gogan(t, "eval", "fid", "--dims", "64", "--device", "cpu", "--inception", w, upper, c); err != nil ||
+		!strings.Contains(out, "warning: "+unread) || !strings.Contains(out, "(2 images from "+upper) {
+		t.Errorf("eval fid of a folder of .jpg and .JPG files: %v\n%s", err, out)
+	}
 	// Two statistics files of different features: refused, naming both.
 	small := filepath.Join(dir, "s8.npz")
 	// gogan eval classifier's file and pytorch-fid's weights, each given

@@ -81,6 +81,9 @@ func (r *InceptionFIDResult) String() string {
 type fidSet struct {
 	FIDSet
 	stats string // .npz path
+	// unread says which files of the folder pytorch-fid would pass by
+	// though they are images ("" when none).
+	unread string
 	// images calls yield on each image of a set of images, 8-bit RGB, in order.
 	images func(yield func(*data.Image) error) error
 }
@@ -104,19 +107,36 @@ func openFIDPath(p string) (fidSet, error) {
 	if err != nil {
 		return fidSet{}, fmt.Errorf("eval fid: %w", err)
 	}
-	var files []string
+	var files, upper []string
 	for _, e := range entries {
 		ext := strings.TrimPrefix(filepath.Ext(e.Name()), ".")
-		if !e.IsDir() && slices.Contains(inceptionImageExts, ext) {
+		switch {
+		case e.IsDir():
+		case slices.Contains(inceptionImageExts, ext):
 			files = append(files, filepath.Join(p, e.Name()))
+		case slices.Contains(inceptionImageExts, strings.ToLower(ext)):
+			upper = append(upper, e.Name())
 		}
 	}
+	var unread string // a camera's IMG_0001.JPG: pytorch-fid's glob passes it by
+	if len(upper) > 0 {
+		slices.Sort(upper)
+		n := len(upper)
+		if n > 3 {
+			upper = append(upper[:3], "...")
+		}
+		unread = fmt.Sprintf("%s: %d files of upper-case extensions (%s) are not read, as pytorch-fid's glob does not read them: give them lower-case extensions to count them",
+			p, n, strings.Join(upper, ", "))
+	}
 	if len(files) < 2 {
-		return fidSet{}, fmt.Errorf("eval fid: %s holds %d images (*.%s): need at least 2 for a covariance%s",
-			p, len(files), strings.Join(inceptionImageExts, ", *."), imagesBelow(p, entries))
+		if unread != "" {
+			unread = "; " + unread
+		}
+		return fidSet{}, fmt.Errorf("eval fid: %s holds %d images (*.%s): need at least 2 for a covariance%s%s",
+			p, len(files), strings.Join(inceptionImageExts, ", *."), unread, imagesBelow(p, entries))
 	}
 	slices.Sort(files)
-	return fidSet{FIDSet: FIDSet{Source: p, N: len(files)}, images: func(yield func(*data.Image) error) error {
+	return fidSet{FIDSet: FIDSet{Source: p, N: len(files)}, unread: unread, images: func(yield func(*data.Image) error) error {
 		for _, f := range files {
 			im, err := data.LoadImage(f, 3) // PIL's convert('RGB')
 			if err != nil {
@@ -298,6 +318,11 @@ func InceptionFID(o InceptionFIDOptions) (*InceptionFIDResult, error) {
 		}
 		res.Sets = append(res.Sets, s.FIDSet)
 		gs = append(gs, g)
+	}
+	for _, s := range sets {
+		if s.unread != "" {
+			res.Warnings = append(res.Warnings, s.unread)
+		}
 	}
 	for _, s := range res.Sets {
 		if s.N > 0 && s.N <= res.Dims {
