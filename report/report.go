@@ -193,7 +193,7 @@ the run may have stopped without a word (killed, out of memory, its machine down
 {{end}}{{end}}{{if .Config}}<h2>Effective config</h2>
 <pre>{{.Config}}</pre>
 {{end}}<script>
-// Mark each image loaded or broken (tests read this back) and tell the reader.
+// Mark each image loaded or broken (tests read this back) and tell the reader of broken ones.
 window.addEventListener("load", function () {
   var imgs = document.querySelectorAll("img"), broken = [];
   imgs.forEach(function (img) {
@@ -203,7 +203,7 @@ window.addEventListener("load", function () {
     if (!ok) broken.push(img.getAttribute("src"));
   });
   var s = document.getElementById("image-status");
-  s.textContent = broken.length ? "broken images: " + broken.join(", ") : imgs.length + " images loaded";
+  s.textContent = broken.length ? "broken images: " + broken.join(", ") : ""; // all shown: nothing to say
   s.className = broken.length ? "broken" : "";
   document.body.dataset.images = broken.length ? "broken" : "ok";
 });
