@@ -110,7 +110,8 @@ func TestExportOfPairsInTwoFolders(t *testing.T) {
 }
 
 // TestExportCommandsRunOnThisMachine: the printed commands run on the
-// machine that exports. main.py trains on the CPU unless given --cuda and
+// machine that exports. main.py trains on the CPU unless given --accel
+// (today's; it refuses its --cuda of before May 2025) and
 // draws its own seed unless given --manualSeed; pytorch-CycleGAN-and-pix2pix
 // takes GPU 0 unless given --gpu_ids -1, which a CPU-only PyTorch refuses;
 // pix2pixHD moves its inputs to CUDA whatever it is given, so a machine
@@ -122,8 +123,8 @@ func TestExportCommandsRunOnThisMachine(t *testing.T) {
 		want, not []string // in every command
 		note      string
 	}{
-		{"dcgan", false, []string{"--manualSeed 7"}, []string{"--cuda"}, ""},
-		{"dcgan", true, []string{"--manualSeed 7", "--cuda"}, nil, ""},
+		{"dcgan", false, []string{"--manualSeed 7"}, []string{"--accel", "--cuda"}, ""},
+		{"dcgan", true, []string{"--manualSeed 7", "--accel"}, []string{"--cuda"}, ""},
 		{"pix2pix", false, []string{"--gpu_ids -1"}, nil, ""},
 		{"pix2pix", true, nil, []string{"--gpu_ids"}, ""},
 		{"cyclegan", false, []string{"--gpu_ids -1"}, nil, ""},

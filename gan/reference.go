@@ -51,7 +51,7 @@ type ExportOptions struct {
 	// reference resumes).
 	Completed, EpochImages int
 	// CUDA: the machine that exports has a CUDA GPU. The printed commands
-	// run there: main.py with --cuda, pytorch-CycleGAN-and-pix2pix with
+	// run there: main.py with --accel, pytorch-CycleGAN-and-pix2pix with
 	// --gpu_ids -1 without one (its default, GPU 0, fails on a CPU-only
 	// PyTorch).
 	CUDA bool

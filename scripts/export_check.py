@@ -371,7 +371,6 @@ def dcgan(argv):
     parser.add_argument('--niter', type=int, default=25)
     parser.add_argument('--lr', type=float, default=0.0002)
     parser.add_argument('--beta1', type=float, default=0.5)
-    parser.add_argument('--cuda', action='store_true', default=False)
     parser.add_argument('--dry-run', action='store_true')
     parser.add_argument('--ngpu', type=int, default=1)
     parser.add_argument('--netG', default='')
@@ -379,7 +378,7 @@ def dcgan(argv):
     parser.add_argument('--outf', default='.')
     parser.add_argument('--manualSeed', type=int)
     parser.add_argument('--classes', default='bedroom')
-    parser.add_argument('--mps', action='store_true', default=False)
+    parser.add_argument('--accel', action='store_true', default=False)  # --cuda and --mps before May 2025
     opt = parser.parse_args(argv)
     nc = 1 if opt.dataset == 'mnist' else 3
     ngpu, nz, ngf, ndf = int(opt.ngpu), int(opt.nz), int(opt.ngf), int(opt.ndf)

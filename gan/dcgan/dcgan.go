@@ -51,7 +51,7 @@ func init() {
 	})
 	// pytorch/examples dcgan/main.py's flags (its --netG is a file: gogan import --pth)
 	config.RegisterReferenceNames("pytorch/examples dcgan", map[string]string{"dataset": "data.dataset", "workers": "data.workers",
-		"imageSize": "data.image_size", "nz": "model.nz", "manualSeed": "seed", "outf": "out", "cuda": "device", "classes": "data.classes", "mps": "device",
+		"imageSize": "data.image_size", "nz": "model.nz", "manualSeed": "seed", "outf": "out", "cuda": "device", "classes": "data.classes", "mps": "device", "accel": "device",
 		"dataroot": "data.root", "batchSize": "data.batch_size", "ngf": "model.ngf", "ndf": "model.ndf", "niter": "train.epochs", "lr": "train.lr", "beta1": "train.beta1"})
 	config.RegisterReferenceVariables("pytorch/examples dcgan", map[string]string{"nc": "data.channels"})
 	config.RegisterReferenceAdvice("pytorch/examples dcgan", map[string]string{

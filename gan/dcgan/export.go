@@ -55,7 +55,9 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 		"--netG", filepath.Join(o.Dir, e.Files[0].Name), "--netD", filepath.Join(o.Dir, e.Files[1].Name),
 		"--manualSeed", strconv.FormatInt(c.Seed, 10)} // else main.py draws one
 	if o.CUDA {
-		cmd = append(cmd, "--cuda") // else main.py trains on the CPU
+		// else main.py trains on the CPU; its --cuda (and --mps) gave way
+		// to --accel in May 2025, and today's main.py refuses --cuda
+		cmd = append(cmd, "--accel")
 	}
 	if dataset == "lsun" {
 		classes := d.Classes
