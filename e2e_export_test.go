@@ -1160,3 +1160,50 @@ func TestStaleTempsOfKilledWritesGo(t *testing.T) {
 		}
 	}
 }
+
+// TestExportedLSUNSplitNoteIsFollowable: main.py reads each of --classes
+// from its _train database and splits --classes on commas alone, so a run
+// of data.phase=val with data.classes "bedroom, tower" (which gogan reads)
+// exports with --classes bedroom,tower on a DATAROOT and a note whose links
+// make torchvision's LSUN, as main.py opens it, read the val databases'
+// images in the run's order.
+func TestExportedLSUNSplitNoteIsFollowable(t *testing.T) {
+	base := t.TempDir()
+	lsun, run := filepath.Join(base, "lsun"), filepath.Join(base, "run")
+	if out, err := exec.Command(torchtest.Python(t), "scripts/make_lsun.py", lsun, "--classes", "bedroom,tower", "--phase", "val", "--count", "4").CombinedOutput(); err != nil {
+		t.Fatalf("make_lsun.py: %v\n%s", err, out)
+	}
+	if o, err := gogan(t, "train", "--config", "configs/dcgan-lsun.yaml", "--quiet", "--set", "data.root="+lsun, "--set", "out="+run,
+		"--set", "data.classes=bedroom, tower", "--set", "data.phase=val", "--set", "data.batch_size=4", "--set", "data.image_size=32",
+		"--set", "model.ngf=4", "--set", "model.ndf=4", "--set", "train.max_steps=1", "--set", "threads=1"); err != nil {
+		t.Fatalf("train: %v\n%s", err, o)
+	}
+	o, err := gogan(t, "export", "--checkpoint", run, "--out", filepath.Join(base, "exported"))
+	if err != nil {
+		t.Fatalf("export: %v\n%s", err, o)
+	}
+	links := regexp.MustCompile(`\((mkdir DATAROOT && ln -s [^)]*)\)`).FindStringSubmatch(o)
+	if !strings.Contains(o, "--dataset lsun --dataroot DATAROOT ") || !strings.Contains(o, " --classes bedroom,tower\n") || links == nil {
+		t.Fatalf("the export does not give main.py the val databases:\n%s", o)
+	}
+	note := exec.Command("sh", "-c", links[1])
+	note.Dir = base
+	if out, err := note.CombinedOutput(); err != nil {
+		t.Fatalf("the note's commands %q: %v\n%s", links[1], err, out)
+	}
+	// main.py's dset.LSUN(root=opt.dataroot, classes=[c + '_train' for c in
+	// opt.classes.split(',')]) beside torchvision's LSUN of the val
+	// databases; run in base, where LSUN writes its key caches
+	check := `import sys, torchvision.datasets as d
+def items(root, classes):
+    s = d.LSUN(root=root, classes=classes)
+    return [(s[i][0].tobytes(), s[i][1]) for i in range(len(s))]
+a = items(sys.argv[1], [c + '_train' for c in sys.argv[2].split(',')])
+b = items(sys.argv[3], ['bedroom_val', 'tower_val'])
+print(len(a), len(b), a == b)`
+	cmd := exec.Command(torchtest.Python(t), "-c", check, "DATAROOT", "bedroom,tower", lsun)
+	cmd.Dir = base
+	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "8 8 True" {
+		t.Fatalf("torchvision's LSUN as main.py opens the note's DATAROOT, beside the val databases: %v\n%s", err, out)
+	}
+}

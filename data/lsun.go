@@ -60,20 +60,27 @@ func lsunCategories(value string) (cats []string, msg string) {
 	return cats, ""
 }
 
+// LSUNDatabases parses data.classes (valid, as Check leaves it) and names
+// the databases it reads under data.root for the phase, in order: each
+// category's {category}_{phase}_lmdb, or test_lmdb alone.
+func LSUNDatabases(classes, phase string) (cats, names []string) {
+	cats, _ = lsunCategories(classes)
+	if phase == "test" {
+		return cats, []string{"test_lmdb"} // LSUN's test images are not split by category
+	}
+	for _, c := range cats {
+		names = append(names, c+"_"+phase+"_lmdb")
+	}
+	return cats, names
+}
+
 // errEnough stops listing keys once data.max_samples images are listed.
 var errEnough = errors.New("enough images")
 
 // openLSUN opens each category's database and lists its images.
 func (d *Dataset) openLSUN() error {
 	d.kind, d.root = "folder", d.cfg.Root
-	cats, _ := lsunCategories(d.cfg.Classes) // Check refused a bad list
-	names := make([]string, len(cats))
-	for i, c := range cats {
-		names[i] = c + "_" + d.cfg.Phase + "_lmdb"
-	}
-	if d.cfg.Phase == "test" {
-		names = []string{"test_lmdb"} // LSUN's test images are not split by category
-	}
+	cats, names := LSUNDatabases(d.cfg.Classes, d.cfg.Phase) // Check refused a bad list
 	set := &lsunSet{}
 	ok := false
 	defer func() {

@@ -1,9 +1,11 @@
 package dcgan
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"gogan/config"
 	"gogan/data"
@@ -44,6 +46,10 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 			e.Notes = append(e.Notes, fmt.Sprintf("main.py's --dataset folder is torchvision's ImageFolder, which leaves out the %d images directly in data.root (%s, beside its class folders) that this run trained on: move them into a class folder for main.py to read them", len(loose), root))
 		}
 	}
+	classes := ""
+	if dataset == "lsun" {
+		classes, root = lsunData(&e, c, root)
+	}
 	if d.ImageSize != 64 {
 		e.Notes = append(e.Notes, fmt.Sprintf("data.image_size=%d: main.py's networks are 64x64 (--imageSize changes only its data), so these files hold gogan's networks for %dx%d, which do not load there", d.ImageSize, d.ImageSize, d.ImageSize))
 	}
@@ -60,10 +66,6 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 		cmd = append(cmd, "--accel")
 	}
 	if dataset == "lsun" {
-		classes := d.Classes
-		if classes == "" {
-			classes = "bedroom"
-		}
 		cmd = append(cmd, "--classes", classes)
 	}
 	e.Commands = []string{gan.Command(cmd...)}
@@ -75,4 +77,24 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 		e.Notes = append(e.Notes, fmt.Sprintf("train.gan_mode=%s: main.py trains with nn.BCELoss (vanilla)", c.Train.GANMode))
 	}
 	return e
+}
+
+// lsunData is main.py's --classes and --dataroot for the LSUN databases the
+// run read. main.py splits --classes on commas alone (a space would be part
+// of torchvision's category name) and reads each category's _train
+// database, so a run of data.phase val or test gets a note and a DATAROOT
+// where its databases stand under those names.
+func lsunData(e *gan.Export, c *config.Config, root string) (classes, dataroot string) {
+	cats, dbs := data.LSUNDatabases(cmp.Or(c.Data.Classes, data.DefaultLSUNClasses), c.Data.Phase)
+	if c.Data.Phase == "train" || len(cats) == 0 {
+		return strings.Join(cats, ","), root
+	}
+	cats = cats[:len(dbs)] // test_lmdb: one database, read as the first category's
+	links := []string{gan.Command("mkdir", "DATAROOT")}
+	for i, db := range dbs {
+		links = append(links, gan.Command("ln", "-s", filepath.Join(root, db), "DATAROOT/"+cats[i]+"_train_lmdb"))
+	}
+	e.Notes = append(e.Notes, fmt.Sprintf("main.py reads each of --classes from its _train database (torchvision's LSUN of CATEGORY_train), but this run trained on %s (data.phase=%s): give it a DATAROOT whose links of those names lead to them (%s); torchvision's LSUN keeps each database's keys in _cache_ and its path's letters in the working folder (_cache_DATAROOT%strainlmdb) and reads them there again, so remove those files when a link is changed",
+		strings.Join(dbs, ", "), c.Data.Phase, strings.Join(links, " && "), cats[0]))
+	return strings.Join(cats, ","), "DATAROOT"
 }
