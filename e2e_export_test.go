@@ -1207,3 +1207,58 @@ print(len(a), len(b), a == b)`
 		t.Fatalf("torchvision's LSUN as main.py opens the note's DATAROOT, beside the val databases: %v\n%s", err, out)
 	}
 }
+
+// TestExportedCIFARRootIsTorchvisions: gogan reads CIFAR-10's batches from
+// data.root itself too, but torchvision's CIFAR10 reads
+// DATAROOT/cifar-10-batches-py/ and main.py's download=True downloads
+// CIFAR-10 where that is missing: a run on the cifar-10-batches-py folder
+// exports with its parent as --dataroot, one on a folder of another name
+// with a DATAROOT whose link the note makes, where torchvision's CIFAR10
+// reads the same images.
+func TestExportedCIFARRootIsTorchvisions(t *testing.T) {
+	base := t.TempDir()
+	tv := filepath.Join(base, "tv")
+	if out, err := exec.Command(torchtest.Python(t), "scripts/make_cifar10.py", tv, "--per-batch", "2", "--test", "2").CombinedOutput(); err != nil {
+		t.Fatalf("make_cifar10.py: %v\n%s", err, out)
+	}
+	batches, flat := filepath.Join(tv, "cifar-10-batches-py"), filepath.Join(base, "my batches")
+	if err := os.CopyFS(flat, os.DirFS(batches)); err != nil {
+		t.Fatal(err)
+	}
+	export := func(root, name string) string {
+		run := filepath.Join(base, "run-"+name)
+		if o, err := gogan(t, "train", "--config", "configs/dcgan-cifar10.yaml", "--quiet", "--set", "data.root="+root, "--set", "out="+run,
+			"--set", "data.batch_size=4", "--set", "model.ngf=4", "--set", "model.ndf=4", "--set", "train.max_steps=1", "--set", "threads=1"); err != nil {
+			t.Fatalf("train: %v\n%s", err, o)
+		}
+		o, err := gogan(t, "export", "--checkpoint", run, "--out", filepath.Join(base, "exported-"+name))
+		if err != nil {
+			t.Fatalf("export: %v\n%s", err, o)
+		}
+		return o
+	}
+	if o := export(batches, "batches"); !strings.Contains(o, "--dataset cifar10 --dataroot "+tv+" ") {
+		t.Errorf("data.root %s: main.py's --dataroot is not its parent:\n%s", batches, o)
+	}
+	o := export(flat, "flat")
+	link := "mkdir DATAROOT && ln -s '" + flat + "' DATAROOT/cifar-10-batches-py"
+	if !strings.Contains(o, "--dataset cifar10 --dataroot DATAROOT ") || !strings.Contains(o, "("+link+")") {
+		t.Fatalf("data.root %s: the export does not give main.py a DATAROOT:\n%s", flat, o)
+	}
+	note := exec.Command("sh", "-c", link)
+	note.Dir = base
+	if out, err := note.CombinedOutput(); err != nil {
+		t.Fatalf("the note's commands: %v\n%s", err, out)
+	}
+	// main.py's dset.CIFAR10(root=opt.dataroot, download=True), its md5
+	// checks (which these stand-in batches fail) read as the files' presence
+	check := `import sys, os, torchvision.datasets.cifar as c
+c.check_integrity = lambda path, md5=None: os.path.isfile(path)
+c.download_and_extract_archive = lambda *a, **k: sys.exit("CIFAR10 downloads")
+items = lambda root: [(im.tobytes(), y) for im, y in c.CIFAR10(root, download=True)]
+a, b = items(sys.argv[1]), items(sys.argv[2])
+print(len(a), a == b)`
+	if out, err := exec.Command(torchtest.Python(t), "-c", check, filepath.Join(base, "DATAROOT"), tv).CombinedOutput(); err != nil || !strings.HasSuffix(strings.TrimSpace(string(out)), "10 True") {
+		t.Fatalf("torchvision's CIFAR10 on the note's DATAROOT: %v\n%s", err, out)
+	}
+}

@@ -41,6 +41,24 @@ func cifarBatches(phase string) []string {
 	return []string{"test_batch"}
 }
 
+// cifarDir is the folder of data.root's batches of a phase:
+// data.root/cifar-10-batches-py, as torchvision keeps them, or data.root
+// itself; "" where neither holds them (cifar-10-python.tar.gz, or none).
+func cifarDir(root, phase string) string {
+	for _, dir := range []string{filepath.Join(root, cifarFolder), root} {
+		if _, err := os.Stat(filepath.Join(dir, cifarBatches(phase)[0])); err == nil {
+			return dir
+		}
+	}
+	return ""
+}
+
+// CIFAR10InRoot says that data.root holds CIFAR-10's batches of a phase
+// itself, not in cifar-10-batches-py/ as torchvision's CIFAR10 reads them.
+func CIFAR10InRoot(root, phase string) bool {
+	return cifarDir(root, phase) == root
+}
+
 // cifarBatch is one batch file's bytes and its name for messages.
 type cifarBatch struct {
 	path string
@@ -55,10 +73,7 @@ func loadCIFAR10(root, phase string) (*idxSet, error) {
 	names := cifarBatches(phase)
 	var batches []cifarBatch
 	source := ""
-	for _, dir := range []string{filepath.Join(root, cifarFolder), root} {
-		if _, err := os.Stat(filepath.Join(dir, names[0])); err != nil {
-			continue
-		}
+	if dir := cifarDir(root, phase); dir != "" {
 		for _, n := range names {
 			p := filepath.Join(dir, n)
 			b, err := readCIFARFile(p)
@@ -68,7 +83,6 @@ func loadCIFAR10(root, phase string) (*idxSet, error) {
 			batches = append(batches, cifarBatch{p, b})
 		}
 		source = dir
-		break
 	}
 	if source == "" {
 		source = filepath.Join(root, cifarArchive)

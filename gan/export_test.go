@@ -158,3 +158,32 @@ func TestExportCommandsRunOnThisMachine(t *testing.T) {
 		}
 	}
 }
+
+// TestExportDCGANNotesTheLoader: main.py reads the training split whole
+// and its DataLoader shuffles every epoch and keeps the last, smaller
+// batch; a DCGAN run of another split, a subset, a fixed order or dropped
+// last batches is noted, one note each, and a run like main.py's gets none.
+func TestExportDCGANNotesTheLoader(t *testing.T) {
+	notes := func(sets ...string) string {
+		c, err := config.LoadConfig("", append([]string{"recipe=dcgan", "data.dataset=cifar10", "data.root=" + t.TempDir()}, sets...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, err := gan.For(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(def.Export(c, gan.ExportOptions{Dir: t.TempDir()}).Notes, "\n")
+	}
+	want := []string{"data.phase=test: main.py reads the training images (torchvision's CIFAR10 of train=True)", "data.max_samples=7:",
+		"data.shuffle=false:", "data.drop_last=true:"}
+	got := notes("data.phase=test", "data.max_samples=7", "data.shuffle=false", "data.drop_last=true")
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("notes %q lack %q", got, w)
+		}
+	}
+	if got := notes(); got != "" {
+		t.Errorf("a run as main.py's: notes %q", got)
+	}
+}

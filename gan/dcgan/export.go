@@ -35,6 +35,17 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 	case d.Channels == 1:
 		e.Notes = append(e.Notes, fmt.Sprintf("data.channels=1: main.py builds 1-channel networks only for --dataset mnist, not for %s", dataset))
 	}
+	if dataset == "cifar10" && data.CIFAR10InRoot(root, d.Phase) {
+		// torchvision's CIFAR10 reads DATAROOT/cifar-10-batches-py/ and
+		// downloads CIFAR-10 into DATAROOT where that is missing
+		if filepath.Base(root) == "cifar-10-batches-py" {
+			root = filepath.Dir(root)
+		} else {
+			e.Notes = append(e.Notes, fmt.Sprintf("main.py's --dataset cifar10 is torchvision's CIFAR10, which reads the batches from DATAROOT/cifar-10-batches-py/ (and downloads CIFAR-10 there where it is missing), not from data.root (%s) itself: give it a DATAROOT holding them under that name (mkdir DATAROOT && ln -s %s DATAROOT/cifar-10-batches-py)", root, gan.Command(root)))
+			root = "DATAROOT"
+		}
+	}
+	e.Notes = append(e.Notes, loaderNotes(c)...)
 	if dataset == "folder" {
 		// main.py's ImageFolder takes --dataroot's subfolders as classes
 		// and leaves images directly in it out; gogan reads every image
@@ -97,4 +108,29 @@ func lsunData(e *gan.Export, c *config.Config, root string) (classes, dataroot s
 	e.Notes = append(e.Notes, fmt.Sprintf("main.py reads each of --classes from its _train database (torchvision's LSUN of CATEGORY_train), but this run trained on %s (data.phase=%s): give it a DATAROOT whose links of those names lead to them (%s); torchvision's LSUN keeps each database's keys in _cache_ and its path's letters in the working folder (_cache_DATAROOT%strainlmdb) and reads them there again, so remove those files when a link is changed",
 		strings.Join(dbs, ", "), c.Data.Phase, strings.Join(links, " && "), cats[0]))
 	return strings.Join(cats, ","), "DATAROOT"
+}
+
+// loaderNotes name the data settings main.py has no option for: it reads
+// the whole training split (torchvision's datasets with train=True) and
+// its DataLoader shuffles every epoch and keeps the last, smaller batch.
+func loaderNotes(c *config.Config) []string {
+	d := c.Data
+	var notes []string
+	if d.Phase != "train" && d.Dataset != "lsun" && d.Dataset != "folder" { // lsunData links LSUN's; a folder is read whole
+		tv := "MNIST"
+		if d.Dataset == "cifar10" {
+			tv = "CIFAR10"
+		}
+		notes = append(notes, fmt.Sprintf("data.phase=%s: main.py reads the training images (torchvision's %s of train=True), not the %s split this run trained on", d.Phase, tv, d.Phase))
+	}
+	if d.MaxSamples > 0 {
+		notes = append(notes, fmt.Sprintf("data.max_samples=%d: main.py trains on every image of its dataset", d.MaxSamples))
+	}
+	if !d.Shuffle {
+		notes = append(notes, "data.shuffle=false: main.py's DataLoader shuffles every epoch")
+	}
+	if d.DropLast {
+		notes = append(notes, "data.drop_last=true: main.py's DataLoader keeps each epoch's last, smaller batch")
+	}
+	return notes
 }
