@@ -653,7 +653,8 @@ torch.save(rn.define_G(3, 3, 64, "unet_256", "batch", True).state_dict(), sys.ar
 // main.py's --dataset mnist (torchvision's MNIST, download=True) reads the
 // same files: unpacked in DATAROOT/MNIST/raw/. Debian's files are .gz, and
 // torchvision's MNIST does not find those (main.py would download MNIST's
-// digits over them); gunzipped as the note says, it reads all 60000.
+// digits over them); gunzipped as the note says, it reads all 60000, and an
+// mnist run on that root exports with it as --dataroot, noteless.
 func TestExportedMNISTNoteIsFollowable(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
@@ -701,6 +702,18 @@ print(len(s))`
 	out, err := exec.Command(torchtest.Python(t), "-c", check, dataroot).CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "60000" {
 		t.Fatalf("torchvision's MNIST on the unpacked files: %v\n%s", err, out)
+	}
+	// an mnist run on that torchvision root: main.py reads it as it is
+	run = filepath.Join(base, "run-mnist")
+	if o, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "data.dataset=mnist", "data.root="+dataroot, "data.max_samples=64",
+		"train.max_steps=1", "model.ngf=4", "model.ndf=4")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, o)
+	}
+	if o, err = gogan(t, "export", "--checkpoint", run, "--out", filepath.Join(base, "exported-mnist")); err != nil {
+		t.Fatalf("export: %v\n%s", err, o)
+	}
+	if !strings.Contains(o, "--dataset mnist --dataroot "+dataroot+" ") || strings.Contains(o, "DATAROOT/MNIST/raw/") {
+		t.Fatalf("data.root %s, torchvision's MNIST root: the export does not give it to main.py as it is:\n%s", dataroot, o)
 	}
 }
 

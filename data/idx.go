@@ -207,6 +207,24 @@ func findIDX(root, kind, phase string) (images, labels string, err error) {
 	return images, find(stem+"-labels-idx1-ubyte", dirs...), nil
 }
 
+// TorchvisionMNISTRoot says that root is a torchvision root whose
+// MNIST/raw/ holds the four files torchvision's MNIST reads (unpacked), and
+// that gogan's data.dataset=mnist reads them there too.
+func TorchvisionMNISTRoot(root string) bool {
+	raw := filepath.Join(root, torchvisionIDXDirs[MNIST])
+	for _, phase := range []string{"train", "test"} {
+		if images, _, err := findIDX(root, MNIST, phase); err != nil || filepath.Dir(images) != raw {
+			return false
+		}
+		for _, kind := range []string{"-images-idx3-ubyte", "-labels-idx1-ubyte"} {
+			if fi, err := os.Stat(filepath.Join(raw, idxNames[phase]+kind)); err != nil || !fi.Mode().IsRegular() {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // IDXImagesSHA256 identifies the images of a split of an IDX dataset (kind
 // fashion-mnist or mnist) under root: the images file Open reads and the
 // SHA-256 of its uncompressed bytes (what zcat FILE | sha256sum prints), so

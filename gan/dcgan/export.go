@@ -27,6 +27,8 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 	// reads --dataset folder as torchvision's ImageFolder (so does gogan).
 	dataset, root := d.Dataset, gan.DataRoot(c)
 	switch {
+	case dataset == "mnist" && data.TorchvisionMNISTRoot(root):
+		// a torchvision root already: main.py reads data.root's MNIST/raw/
 	case dataset == "mnist" || dataset == "fashion-mnist":
 		// torchvision's MNIST checks for the unpacked names; finding .gz
 		// files alone, main.py's download=True fetches MNIST's over them.
