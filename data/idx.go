@@ -217,7 +217,7 @@ func TorchvisionMNISTRoot(root string) bool {
 			return false
 		}
 		for _, kind := range []string{"-images-idx3-ubyte", "-labels-idx1-ubyte"} {
-			if fi, err := os.Stat(filepath.Join(raw, idxNames[phase]+kind)); err != nil || !fi.Mode().IsRegular() {
+			if !isFile(filepath.Join(raw, idxNames[phase]+kind)) {
 				return false
 			}
 		}

@@ -42,6 +42,11 @@ func isDir(p string) bool {
 	return err == nil && st.IsDir()
 }
 
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}
+
 // openAligned finds pairs. With data.label_nc > 0, pix2pixHD's
 // root/{phase}_label (class-id maps) and root/{phase}_img (photos). Otherwise
 // pix2pixHD's root/{phase}_A and root/{phase}_B, or pix2pix's layouts:

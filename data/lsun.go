@@ -80,6 +80,9 @@ var errEnough = errors.New("enough images")
 // openLSUN opens each category's database and lists its images.
 func (d *Dataset) openLSUN() error {
 	d.kind, d.root = "folder", d.cfg.Root
+	if !isDir(d.cfg.Root) {
+		return missingRoot(d.cfg.Root, false)
+	}
 	cats, names := LSUNDatabases(d.cfg.Classes, d.cfg.Phase) // Check refused a bad list
 	set := &lsunSet{}
 	ok := false
@@ -97,6 +100,24 @@ func (d *Dataset) openLSUN() error {
 			}
 			if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 				return &ConfigError{Key: "data.root", Value: d.cfg.Root, Msg: fmt.Sprintf("%s is a file, not an LSUN database's folder (%s, each holding data.mdb)", name, hint)}
+			}
+			if isFile(filepath.Join(d.cfg.Root, "data.mdb")) {
+				// main.py's --dataroot, as torchvision's LSUN root, is the folder above
+				msg := fmt.Sprintf("is an LSUN database itself (it holds data.mdb), not the folder holding them: set data.root to %s, where %s is looked for", filepath.Dir(filepath.Clean(d.cfg.Root)), name)
+				if db := filepath.Base(filepath.Clean(d.cfg.Root)); !slices.Contains(names, db) {
+					for _, phase := range []string{"train", "val"} {
+						if c, ok := strings.CutSuffix(db, "_"+phase+"_lmdb"); ok && slices.Contains(LSUNCategories, c) {
+							msg += fmt.Sprintf(" (data.classes=%s, data.phase=%s read %s)", c, phase, db)
+						}
+					}
+					if db == "test_lmdb" {
+						msg += " (data.phase=test reads test_lmdb)"
+					}
+				}
+				return &ConfigError{Key: "data.root", Value: d.cfg.Root, Msg: msg}
+			}
+			if isFile(dir + ".zip") {
+				return &ConfigError{Key: "data.root", Value: d.cfg.Root, Msg: fmt.Sprintf("has %s.zip but no %s/: unzip it there (gogan reads the databases unpacked, as torchvision's LSUN)", name, name)}
 			}
 			return &ConfigError{Key: "data.root", Value: d.cfg.Root, Msg: fmt.Sprintf("has no LSUN database %s (%s)", name, hint)}
 		}

@@ -152,10 +152,13 @@ with env.begin(write=True) as t:
 }
 
 // TestLSUNErrors: a missing category, an unknown one, data.classes on
-// another dataset and a damaged database each name what is wrong.
+// another dataset, a database given as data.root, a zip not unpacked, no
+// data.root and a damaged database each name what is wrong.
 func TestLSUNErrors(t *testing.T) {
 	root := t.TempDir()
 	makeLSUN(t, root, "--classes", "tower", "--count", "3")
+	zipped := t.TempDir()
+	os.WriteFile(filepath.Join(zipped, "bedroom_train_lmdb.zip"), []byte("PK"), 0o644)
 	open := func(mod func(*Config)) error {
 		cfg := DefaultConfig(LSUN)
 		cfg.Root = root
@@ -175,6 +178,11 @@ func TestLSUNErrors(t *testing.T) {
 		{"twice", func(c *Config) { c.Classes = "tower,tower" }, []string{"data.classes", "listed twice"}},
 		{"torchvision's database name", func(c *Config) { c.Classes = "tower,bedroom_train" }, []string{"data.classes", `"bedroom_train" is torchvision LSUN's name of a database: data.classes takes the category (bedroom), and data.phase picks its split (train)`}},
 		{"classes on a folder", func(c *Config) { c.Dataset, c.Classes = Folder, "tower" }, []string{"data.classes", "only applies to data.dataset=lsun"}},
+		// main.py's --dataroot is the folder holding the databases
+		{"a database as data.root", func(c *Config) { c.Root = filepath.Join(root, "tower_train_lmdb") },
+			[]string{"is an LSUN database itself (it holds data.mdb)", "set data.root to " + root + ",", "(data.classes=tower, data.phase=train read tower_train_lmdb)"}},
+		{"a zip not unpacked", func(c *Config) { c.Root = zipped }, []string{"has bedroom_train_lmdb.zip but no bedroom_train_lmdb/: unzip it there"}},
+		{"no root", func(c *Config) { c.Root = filepath.Join(root, "nope") }, []string{"data.root", "no such folder"}},
 	} {
 		err := open(c.mod)
 		for _, w := range c.want {
