@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"gogan/pickle"
 )
@@ -59,6 +60,32 @@ func CIFAR10InRoot(root, phase string) bool {
 	return cifarDir(root, phase) == root
 }
 
+// cifarOthers are what CIFAR's other downloads leave, and what they are.
+var cifarOthers = []struct{ names, what string }{
+	{"cifar-10-batches-bin cifar-10-binary.tar.gz data_batch_1.bin", "CIFAR-10's binary version"},
+	{"cifar-10-batches-mat cifar-10-matlab.tar.gz data_batch_1.mat", "CIFAR-10's MATLAB version"},
+	{"cifar-100-python cifar-100-python.tar.gz cifar-100-binary cifar-100-binary.tar.gz cifar-100-matlab.tar.gz", "CIFAR-100"},
+}
+
+// cifarElsewhere says what data.root holds instead of CIFAR-10's python
+// version: another version or CIFAR-100 (named), or the python version one
+// folder down (data.root set a level too high).
+func cifarElsewhere(root string) string {
+	for _, o := range cifarOthers {
+		for _, n := range strings.Fields(o.names) {
+			if _, err := os.Stat(filepath.Join(root, n)); err == nil {
+				return fmt.Sprintf("; %s there is %s, which neither gogan nor torchvision's CIFAR10 (pytorch/examples dcgan's --dataset cifar10) reads: get %s, the python version (https://www.cs.toronto.edu/~kriz/cifar.html)", n, o.what, cifarArchive)
+			}
+		}
+	}
+	for _, n := range []string{cifarFolder, cifarArchive} {
+		if found, _ := filepath.Glob(filepath.Join(root, "*", n)); len(found) > 0 {
+			return fmt.Sprintf("; %s is there: set data.root=%s", found[0], filepath.Dir(found[0]))
+		}
+	}
+	return ""
+}
+
 // cifarBatch is one batch file's bytes and its name for messages.
 type cifarBatch struct {
 	path string
@@ -88,8 +115,8 @@ func loadCIFAR10(root, phase string) (*idxSet, error) {
 		source = filepath.Join(root, cifarArchive)
 		if _, err := os.Stat(source); err != nil {
 			return nil, &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
-				"no CIFAR-10 %s batches: want %s/%s (the python version, as torchvision's CIFAR10 keeps it), the batch files in data.root itself, or %s",
-				phase, cifarFolder, names[0], cifarArchive)}
+				"no CIFAR-10 %s batches: want %s/%s (the python version, as torchvision's CIFAR10 keeps it), the batch files in data.root itself, or %s%s",
+				phase, cifarFolder, names[0], cifarArchive, cifarElsewhere(root))}
 		}
 		var err error
 		if batches, err = readCIFARArchive(source, names); err != nil {

@@ -125,7 +125,8 @@ func TestCIFAR10Classes(t *testing.T) {
 }
 
 // TestCIFAR10Errors: a missing or damaged CIFAR-10 is an error naming the
-// folder or file and what is wrong.
+// folder or file and what is wrong; CIFAR's other versions, and CIFAR-100,
+// are named where they are found, and the python version a folder down.
 func TestCIFAR10Errors(t *testing.T) {
 	dir := t.TempDir()
 	root := filepath.Join(dir, "c")
@@ -137,8 +138,19 @@ func TestCIFAR10Errors(t *testing.T) {
 		_, err := Open(context.Background(), cfg, nil)
 		return err
 	}
-	if err := open(dir); err == nil || !strings.Contains(err.Error(), "no CIFAR-10 train batches: want cifar-10-batches-py/data_batch_1") {
-		t.Errorf("empty folder: %v", err)
+	// dir holds c/cifar-10-batches-py: data.root set a level too high
+	if err := open(dir); err == nil || !strings.Contains(err.Error(), "no CIFAR-10 train batches: want cifar-10-batches-py/data_batch_1") ||
+		!strings.Contains(err.Error(), batches+" is there: set data.root="+root) {
+		t.Errorf("a folder above data.root: %v", err)
+	}
+	// CIFAR's other downloads, unpacked
+	for name, what := range map[string]string{"cifar-10-batches-bin": "CIFAR-10's binary version", "cifar-100-python": "CIFAR-100", "cifar-10-batches-mat": "CIFAR-10's MATLAB version"} {
+		other := filepath.Join(t.TempDir(), name)
+		os.Mkdir(other, 0o755)
+		if err := open(filepath.Dir(other)); err == nil || !strings.Contains(err.Error(), name+" there is "+what+", which neither gogan nor torchvision's CIFAR10") ||
+			!strings.Contains(err.Error(), "get cifar-10-python.tar.gz, the python version") {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 	if err := open(filepath.Join(dir, "none")); err == nil || !strings.Contains(err.Error(), "no such folder") {
 		t.Errorf("missing folder: %v", err)
