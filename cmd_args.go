@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"gogan/config"
 	"gogan/gan"
 )
 
@@ -97,10 +98,13 @@ func subcommand(cmd *cobra.Command) string {
 // --nproc does not launch, met only cobra's "unknown flag".
 func torchrunFlag(cmd *cobra.Command, err error) error {
 	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
-	if !ok || cmd.Flags().Lookup("nproc") == nil {
+	if !ok {
 		return err
 	}
 	name, _, _ = strings.Cut(name, "=")
+	if cmd.Flags().Lookup("nproc") == nil {
+		return referenceFlag(cmd, name, err)
+	}
 	switch strings.ReplaceAll(name, "_", "-") {
 	case "nproc-per-node":
 		return fmt.Errorf("%w: gogan's is --nproc N, the processes of this machine (torchrun's --nproc-per-node)", err)
@@ -110,6 +114,19 @@ func torchrunFlag(cmd *cobra.Command, err error) error {
 	case "nnodes", "node-rank", "master-addr", "master-port", "rdzv-backend", "rdzv-endpoint", "rdzv-id", "standalone":
 		return fmt.Errorf("%w: that is torchrun's; gogan's --nproc N starts the ranks of one machine, and a job of several machines runs under torchrun: "+
 			"torchrun --nnodes 2 --node-rank R --nproc-per-node N --master-addr HOST --master-port PORT --no-python %s %s ... (README, Many GPUs and machines)", err, os.Args[0], cmd.Name())
+	}
+	return referenceFlag(cmd, name, err)
+}
+
+// referenceFlag adds, to an unknown flag that is a reference's option (a
+// main.py user's first `gogan train --dataset cifar10`), the key it is
+// here, as --set answers it, to a command that takes --set.
+func referenceFlag(cmd *cobra.Command, name string, err error) error {
+	if cmd.Flags().Lookup("set") == nil {
+		return err
+	}
+	if text, ok := config.ReferenceFlag(name); ok {
+		return fmt.Errorf("%w; %s (gogan %s takes keys as --set KEY=VALUE)", err, text, subcommand(cmd))
 	}
 	return err
 }

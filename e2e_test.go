@@ -1137,6 +1137,30 @@ func TestTorchrunFlagsAreAnswered(t *testing.T) {
 	}
 }
 
+// TestReferenceFlagsAreAnswered: a main.py user's first `gogan train
+// --dataset cifar10 --dataroot ...` is refused naming the key each flag is
+// here and how gogan takes keys, not with cobra's bare "unknown flag"; a
+// command without --set keeps it.
+func TestReferenceFlagsAreAnswered(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--dataset", "cifar10"}, "unknown flag: --dataset; pytorch/examples dcgan's --dataset is data.dataset here (gogan train takes keys as --set KEY=VALUE)"},
+		{[]string{"train", "--imageSize=32"}, "pytorch/examples dcgan's --imageSize is data.image_size here"},
+		{[]string{"train", "--dry-run"}, "pytorch/examples dcgan's --dry-run has no key here: train.max_steps=1 trains one step"},
+		{[]string{"resume", "runs/x", "--niter", "3"}, "pytorch/examples dcgan's --niter and pix2pixHD's --niter are train.epochs here (gogan resume takes keys"},
+	} {
+		out, err := gogan(t, c.args...)
+		if err == nil || !strings.HasPrefix(out, "gogan: ") || !strings.Contains(out, c.want) {
+			t.Errorf("gogan %q: %v\n%s\nwant %q", c.args, err, out, c.want)
+		}
+	}
+	if out, _ := gogan(t, "sample", "--dataset", "x"); out != "gogan: unknown flag: --dataset\n" {
+		t.Errorf("gogan sample --dataset: %q, want cobra's unknown flag alone", out)
+	}
+}
+
 // TestSampleGridOfMixedSizes: with data.preprocess=none, images of several
 // sizes train one to a batch; the sample grid takes those of the first's
 // size (it panicked building one tensor of them all).

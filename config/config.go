@@ -864,16 +864,8 @@ func RegisterReferenceVariables(reference string, keys map[string]string) {
 func unknownKey(name string) error {
 	last := strings.ToLower(name[strings.LastIndex(name, ".")+1:])
 	ref := refName(last)
-	if rs, ok := referenceNames[ref]; ok {
-		// one reference's option of that name may be another's file
-		// (pix2pix's --netG names a network, main.py's a weights file)
-		if a, ok := referenceAdvice[ref]; ok && !slices.ContainsFunc(rs, func(r referenceName) bool { return r.text == a[1] }) {
-			return fmt.Errorf("unknown key %s; %s; %s has no key here: %s", name, referenceNameText(rs), a[1], a[0])
-		}
-		return fmt.Errorf("unknown key %s; %s", name, referenceNameText(rs))
-	}
-	if r, ok := referenceAdvice[ref]; ok && !strings.Contains(name, ".") {
-		return fmt.Errorf("unknown key %s; %s has no key here: %s", name, r[1], r[0])
+	if text, ok := referenceOption(ref, !strings.Contains(name, ".")); ok {
+		return fmt.Errorf("unknown key %s; %s", name, text)
 	}
 	keys := SchemaKeys()
 	if !strings.Contains(name, ".") {
@@ -895,6 +887,31 @@ func unknownKey(name string) error {
 		return fmt.Errorf("unknown key %s; %s has no key here: %s", name, r[1], r[0])
 	}
 	return fmt.Errorf("unknown key %s: gogan config --keys lists every key", name)
+}
+
+// referenceOption says what the references' options of the refName ref
+// are here, and with advice, what to do for one that no key stands for.
+func referenceOption(ref string, advice bool) (string, bool) {
+	a, advised := referenceAdvice[ref]
+	if rs, ok := referenceNames[ref]; ok {
+		// one reference's option of that name may be another's file
+		// (pix2pix's --netG names a network, main.py's a weights file)
+		if advised && !slices.ContainsFunc(rs, func(r referenceName) bool { return r.text == a[1] }) {
+			return fmt.Sprintf("%s; %s has no key here: %s", referenceNameText(rs), a[1], a[0]), true
+		}
+		return referenceNameText(rs), true
+	}
+	if advised && advice {
+		return fmt.Sprintf("%s has no key here: %s", a[1], a[0]), true
+	}
+	return "", false
+}
+
+// ReferenceFlag says what a reference's command-line option (its name
+// without the dashes: dataroot, dry-run) is here, for a gogan flag of that
+// name, which gogan has not: false where no reference has it.
+func ReferenceFlag(name string) (string, bool) {
+	return referenceOption(refName(name), true)
 }
 
 // referenceAdvice answers a reference's option that has no key here
