@@ -51,6 +51,10 @@ func lsunCategories(value string) (cats []string, msg string) {
 						c, cat, strings.TrimPrefix(split, "_"))
 				}
 			}
+			if strings.EqualFold(c, "test") {
+				// torchvision's LSUN(classes="test"): one database of every category
+				return nil, fmt.Sprintf("%q is torchvision LSUN's test set, test_lmdb, not a category: data.phase=test reads it", c)
+			}
 			return nil, fmt.Sprintf("unknown LSUN category %q: want some of %s", c, strings.Join(LSUNCategories, ", "))
 		case slices.Contains(cats, c):
 			return nil, fmt.Sprintf("category %q is listed twice", c)

@@ -177,6 +177,7 @@ func TestLSUNErrors(t *testing.T) {
 		{"unknown category", func(c *Config) { c.Classes = "tower,castle" }, []string{"data.classes", `unknown LSUN category "castle"`, "church_outdoor"}},
 		{"twice", func(c *Config) { c.Classes = "tower,tower" }, []string{"data.classes", "listed twice"}},
 		{"torchvision's database name", func(c *Config) { c.Classes = "tower,bedroom_train" }, []string{"data.classes", `"bedroom_train" is torchvision LSUN's name of a database: data.classes takes the category (bedroom), and data.phase picks its split (train)`}},
+		{"torchvision's test set", func(c *Config) { c.Classes = "test" }, []string{"data.classes", `"test" is torchvision LSUN's test set, test_lmdb, not a category: data.phase=test reads it`}},
 		{"classes on a folder", func(c *Config) { c.Dataset, c.Classes = Folder, "tower" }, []string{"data.classes", "only applies to data.dataset=lsun"}},
 		// main.py's --dataroot is the folder holding the databases
 		{"a database as data.root", func(c *Config) { c.Root = filepath.Join(root, "tower_train_lmdb") },
