@@ -498,6 +498,48 @@ func TestExportOnAFullDisk(t *testing.T) {
 	}
 }
 
+// TestTranslateOnAFullDisk: a translation of a folder that fills its disk
+// midway stops saying so, how far it got, where the files written are and
+// what to do (a user of a big folder would otherwise count the files); those
+// files are whole PNGs, and no temp is left. Mounting the small tmpfs needs
+// root, which make test and CI have.
+func TestTranslateOnAFullDisk(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	if o, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, o)
+	}
+	in := filepath.Join(base, "in")
+	os.MkdirAll(in, 0o755)
+	for i := range 60 {
+		writeTestPNG(t, filepath.Join(in, fmt.Sprintf("%02d.png", i)), 40, 28)
+	}
+	mnt := filepath.Join(base, "mnt")
+	os.MkdirAll(mnt, 0o755)
+	mountTmpfs(t, mnt, "size=48k") // room for some of the 60 PNGs, a page each
+	out := filepath.Join(mnt, "out")
+	o, err := gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", out, "--device", "cpu")
+	if err == nil {
+		t.Fatalf("translate onto a full disk: no error\n%s", o)
+	}
+	names := dirNamesOf(t, out)
+	if len(names) == 0 || len(names) == 60 {
+		t.Fatalf("%d files written, want some of the 60 (the tmpfs's size is off)", len(names))
+	}
+	want := fmt.Sprintf("the disk of %s is full after %d of 60 inputs: the %d translations written are in %s, each whole; free space, or give an --out on another disk",
+		out, len(names), len(names), out)
+	if !strings.Contains(o, "no space left on device") || !strings.Contains(o, want) {
+		t.Errorf("translate onto a full disk says\n%s\nwant it to say %q", o, want)
+	}
+	for _, n := range names {
+		if strings.HasPrefix(n, ".") {
+			t.Errorf("a temp %s stayed", n)
+		} else if w, h := pngSize(t, filepath.Join(out, n)); w != 32 || h != 32 {
+			t.Errorf("%s: %dx%d, want 32x32", n, w, h)
+		}
+	}
+}
+
 // TestSampleIsMainPysGrid: gogan sample --g-mode train draws the grid
 // pytorch/examples dcgan draws of a generator (netG never put in eval mode:
 // each pass's batch statistics, a pass of batchSize), and --g-mode eval the

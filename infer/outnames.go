@@ -1,10 +1,12 @@
 package infer
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	torch "gogan/cgo"
 	"gogan/report"
@@ -78,7 +80,7 @@ func writeTranslations[T any](inputs, outs []string, o TranslateOptions, png rep
 			continue
 		}
 		if err != nil {
-			return done, fmt.Errorf("%w (translate --skip-invalid skips such inputs)", err)
+			return done, failedAfter(fmt.Errorf("%w (translate --skip-invalid skips such inputs)", err), i, len(inputs), done, o.Out)
 		}
 		var im report.Images
 		err = torch.Try(func() {
@@ -87,16 +89,34 @@ func writeTranslations[T any](inputs, outs []string, o TranslateOptions, png rep
 			torch.NoGrad(func() { im = forward(x) })
 		})
 		if err != nil {
-			return done, fmt.Errorf("%s: %w", path, err)
+			return done, failedAfter(fmt.Errorf("%s: %w", path, err), i, len(inputs), done, o.Out)
 		}
 		grid, err := report.MakeGrid(im, png)
 		if err != nil {
-			return done, err
+			return done, failedAfter(err, i, len(inputs), done, o.Out)
 		}
 		if err := report.SavePNG(outs[i], grid); err != nil {
-			return done, err
+			return done, failedAfter(err, i, len(inputs), done, o.Out)
 		}
 		done++
 	}
 	return done, nil
+}
+
+// failedAfter is err, which stopped a translation at input i of total
+// after written files, with where those files are and how to go on, as a
+// stop by a signal says it: a big folder that fails midway (a full disk,
+// an unreadable input) would otherwise leave the user to count the files.
+func failedAfter(err error, i, total, written int, out string) error {
+	full := errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+	where := fmt.Sprintf("after %d of %d inputs: the %d translations written are in %s, each whole", i, total, written, out)
+	switch {
+	case full && written == 0:
+		return fmt.Errorf("%w\nthe disk of %s is full: nothing was written; free space, or give an --out on another disk, then run the same command again", err, out)
+	case full:
+		return fmt.Errorf("%w\nthe disk of %s is full %s; free space, or give an --out on another disk, then run the same command again (it writes them all)", err, out, where)
+	case written == 0:
+		return err
+	}
+	return fmt.Errorf("%w\nstopped %s; the same command again writes them all", err, where)
 }
