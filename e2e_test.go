@@ -516,6 +516,37 @@ func smallPix2Pix(out string, extra ...string) []string {
 	return args
 }
 
+// TestTranslateOutNamedAsAnImage: translate writes into a folder, so an
+// --out named as an image file (--out facade.png, given one input as
+// sample's --out grid.png is) is refused before anything is made, where it
+// made a folder facade.png/ holding the input's name and said it
+// "translated 1 image into facade.png"; a folder of such a name that is
+// there already is written into.
+func TestTranslateOutNamedAsAnImage(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	in := filepath.Join(base, "edges.png")
+	writeTestPNG(t, in, 40, 28)
+	asFile := filepath.Join(base, "facade.png")
+	out, err := gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", asFile, "--device", "cpu")
+	if err == nil || !strings.Contains(out, "--out "+asFile+" names an image file, but translate writes into a folder") {
+		t.Errorf("translate --out %s: %v\n%s", asFile, err, out)
+	}
+	if _, err := os.Stat(asFile); err == nil {
+		t.Errorf("the refused translate made %s", asFile)
+	}
+	folder := filepath.Join(base, "results.png")
+	os.MkdirAll(folder, 0o755)
+	if out, err := gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", folder, "--device", "cpu"); err != nil {
+		t.Errorf("translate into the folder %s: %v\n%s", folder, err, out)
+	} else if names := dirNamesOf(t, folder); len(names) != 1 || names[0] != "edges.png" {
+		t.Errorf("%s holds %v, want edges.png", folder, names)
+	}
+}
+
 func TestPix2PixTrainsAndTranslates(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")

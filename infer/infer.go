@@ -375,6 +375,12 @@ func Translate(o TranslateOptions) (n int, err error) {
 	if o.Limit < 0 {
 		return 0, fmt.Errorf("--limit %d: want how many inputs to translate, or 0 for all", o.Limit)
 	}
+	if _, err := os.Stat(o.Out); data.IsImageFile(o.Out) && errors.Is(err, fs.ErrNotExist) {
+		// --out facade.png for one input would make a folder facade.png/
+		// holding the input's name: not the file asked for (an existing
+		// file is refused by makeOut, a folder of that name is used)
+		return 0, fmt.Errorf("--out %s names an image file, but translate writes into a folder, one PNG per input named after it: give the folder to write into", o.Out)
+	}
 	ck, _, cfg, err := runfolder.OpenCheckpoint(o.Checkpoint)
 	if err != nil {
 		return 0, err
