@@ -343,6 +343,39 @@ func TestHeaderValidation(t *testing.T) {
 	}
 }
 
+// TestLinksToFoldersAreNamed: a link to a folder below the root is not
+// followed (the references' os.walk), as before, but no longer unsaid: a
+// folder of only such links says it holds them (it called each a file
+// "without an ending"), and one that has images too warns that the
+// linked folders' images are left out. A link named x.png to a folder is
+// not taken for an image.
+func TestLinksToFoldersAreNamed(t *testing.T) {
+	elsewhere := t.TempDir()
+	write(t, filepath.Join(elsewhere, "a.png"), []byte{1})
+	root := t.TempDir()
+	for _, name := range []string{"city1", "city2.png"} {
+		if err := os.Symlink(elsewhere, filepath.Join(root, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := DefaultConfig(Folder)
+	cfg.Root = root
+	_, err := Open(context.Background(), cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), "folder holds no images") ||
+		!strings.Contains(err.Error(), "it holds no files, only 2 links to folders, which the walk does not follow (as the references' os.walk)") {
+		t.Errorf("a folder of links to folders: %v", err)
+	}
+	logs := captureLogs(t)
+	own := write(t, filepath.Join(root, "sub", "b.png"), encode(t, "png", image.NewGray(image.Rect(0, 0, 4, 4))))
+	files, err := ImagesUnder(root)
+	if err != nil || len(files) != 1 || files[0] != own {
+		t.Errorf("ImagesUnder: %v, %v; want only %s", files, err, own)
+	}
+	if !strings.Contains(logs.String(), "links to folders under "+root+" are not followed") || !strings.Contains(logs.String(), "links=2") {
+		t.Errorf("no warning of the links left out: %q", logs.String())
+	}
+}
+
 func TestMissingAndEmptyFolders(t *testing.T) {
 	cfg := DefaultConfig(Folder)
 	cfg.Root = filepath.Join(t.TempDir(), "nope")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -808,7 +809,7 @@ func folderHolds(dir string) string {
 	}
 	const most = 100000 // counted at most: a huge folder is not walked whole for a message
 	count := map[string]int{}
-	n := 0
+	n, links := 0, 0
 	filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 		switch {
 		case n >= most:
@@ -819,6 +820,9 @@ func folderHolds(dir string) string {
 			return fs.SkipDir // .git, .thumbnails: not what the user put there
 		case e.IsDir() || strings.HasPrefix(e.Name(), "."):
 			return nil
+		case linksToFolder(p, e):
+			links++ // not a file "without an ending": a folder the walk does not enter
+			return nil
 		}
 		n++
 		ext := strings.ToLower(filepath.Ext(e.Name()))
@@ -828,7 +832,17 @@ func folderHolds(dir string) string {
 		count[ext]++
 		return nil
 	})
+	linked := ""
+	switch {
+	case links == 1:
+		linked = "; and 1 link to a folder, which the walk does not follow (as the references' os.walk): give the folder it leads to"
+	case links > 1:
+		linked = fmt.Sprintf("; and %d links to folders, which the walk does not follow (as the references' os.walk): give the folders they lead to", links)
+	}
 	if n == 0 {
+		if links > 0 {
+			return "; it holds no files, only" + strings.TrimPrefix(linked, "; and")
+		}
 		return "; it holds no files"
 	}
 	exts := slices.SortedFunc(maps.Keys(count), func(a, b string) int { return cmp.Or(count[b]-count[a], strings.Compare(a, b)) })
@@ -847,7 +861,18 @@ func folderHolds(dir string) string {
 	case n >= most:
 		files = fmt.Sprintf("at least %d files (counted no further)", most)
 	}
-	return fmt.Sprintf("; it holds %s: %s", files, strings.Join(parts, ", "))
+	return fmt.Sprintf("; it holds %s: %s%s", files, strings.Join(parts, ", "), linked)
+}
+
+// linksToFolder says whether the walked entry e at p is a symbolic link
+// to a folder: os.walk lists it among the folders and, without
+// followlinks, does not enter it.
+func linksToFolder(p string, e fs.DirEntry) bool {
+	if e.Type()&fs.ModeSymlink == 0 {
+		return false
+	}
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }
 
 // ImagesUnder lists the image files under the folder dir, recursively,
@@ -860,10 +885,16 @@ func ImagesUnder(dir string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}
-	var files []string
+	var files, links []string
 	err = filepath.WalkDir(real, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if linksToFolder(p, e) {
+			if rel, err := filepath.Rel(real, p); err == nil {
+				links = append(links, filepath.Join(dir, rel)) // left out, as os.walk leaves it
+			}
+			return nil
 		}
 		if !e.IsDir() && IsImageFile(p) {
 			rel, err := filepath.Rel(real, p)
@@ -879,6 +910,11 @@ func ImagesUnder(dir string) ([]string, error) {
 			return nil, le
 		}
 		return nil, fmt.Errorf("data: scanning %s: %w", dir, err)
+	}
+	if len(links) > 0 && len(files) > 0 { // (none: the refusal says it)
+		// a folder linked in (ln -s /mnt/city1 inputs/) would be left out unsaid
+		slog.Warn("data: links to folders under "+dir+" are not followed (as the references' os.walk): their images are left out; give the folders they lead to, or copy them in",
+			"links", len(links), "first", links[0])
 	}
 	sort.Strings(files)
 	return files, nil
