@@ -459,6 +459,46 @@ func TestRefusedBodyConnectionEndsWithFIN(t *testing.T) {
 	}
 }
 
+// TestHealthzCountsConnectionsHeld: below --max-conns, /healthz counts the
+// connections held, its own included: Accept waits for the next one
+// holding a place of --max-conns, which it counted as a connection (an
+// idle server said 1, one client 2).
+func TestHealthzCountsConnectionsHeld(t *testing.T) {
+	s := fakeServer(t, &fakeEngine{}, Options{MaxConns: 8})
+	addr, stop := serveOn(t, s)
+	defer stop()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	r := bufio.NewReader(c)
+	healthz := func(want string) {
+		t.Helper()
+		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), want) {
+			t.Errorf("GET /healthz: %s, want %s", b, want)
+		}
+	}
+	healthz(`"connections": 1`)
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, func() bool { return s.open.Load() == 2 })
+	healthz(`"connections": 2`)
+	idle.Close()
+	waitUntil(t, func() bool { return s.open.Load() == 1 })
+	healthz(`"connections": 1`)
+}
+
 // TestStopWithEveryConnectionHeld: a server holding --max-conns
 // connections, idle between requests, stops at once: Accept, waiting for a
 // place, gives up when the listener is closed. Were it to wait on, Shutdown

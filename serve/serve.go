@@ -109,6 +109,7 @@ type Server struct {
 	decode  chan struct{} // bounds concurrent decodes
 	uploads chan struct{} // bounds the uploads held in memory at once
 	conns   chan struct{} // bounds the connections held at once (Serve)
+	open    atomic.Int64  // connections held (conns counts Accept's place too)
 	handler http.Handler
 	// the pace uploads must keep (uploadGrace, Options.MinUploadRate; 0 =
 	// none; tests shorten them)
@@ -248,7 +249,7 @@ func (s *Server) Close() { s.w.stop() }
 // and waits (up to 30 s) for the requests in progress to finish. It holds
 // at most Options.MaxConns connections at once.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	ln = &limitListener{Listener: ln, slots: s.conns, done: make(chan struct{})}
+	ln = &limitListener{Listener: ln, slots: s.conns, open: &s.open, done: make(chan struct{})}
 	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
@@ -283,8 +284,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 type limitListener struct {
 	net.Listener
 	slots chan struct{}
-	done  chan struct{}
-	once  sync.Once
+	// open counts the connections held (nil: not counted): slots cannot,
+	// as Accept takes a place before a connection comes, and holds it
+	// while it waits (/healthz counted one more than held below the cap)
+	open *atomic.Int64
+	done chan struct{}
+	once sync.Once
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -298,7 +303,10 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		<-l.slots
 		return nil, err
 	}
-	return &limitConn{Conn: c, slots: l.slots}, nil
+	if l.open != nil {
+		l.open.Add(1)
+	}
+	return &limitConn{Conn: c, slots: l.slots, open: l.open}, nil
 }
 
 func (l *limitListener) Close() error {
@@ -310,12 +318,18 @@ func (l *limitListener) Close() error {
 type limitConn struct {
 	net.Conn
 	slots chan struct{}
+	open  *atomic.Int64
 	once  sync.Once
 }
 
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(func() { <-c.slots })
+	c.once.Do(func() {
+		if c.open != nil {
+			c.open.Add(-1)
+		}
+		<-c.slots
+	})
 	return err
 }
 
@@ -462,7 +476,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"status": "ok", "recipe": s.model.Recipe, "kind": s.model.Kind, "device": s.device, "queued": s.w.queued(),
-		"uploads": len(s.uploads), "connections": len(s.conns)})
+		"uploads": len(s.uploads), "connections": s.open.Load()})
 }
 
 // PaletteEntry is one colour of the page's palette.
