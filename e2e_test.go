@@ -282,6 +282,13 @@ func TestRunFolderMovedWhileTraining(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(other, "mine"), nil, 0o644)
+	// a new run's metrics.csv there, as gogan writes it: the stopped run's
+	// loss plot, made while it trained, must not draw it into that folder
+	if b, err := os.ReadFile(filepath.Join(run, "metrics.csv")); err != nil {
+		t.Fatal(err)
+	} else {
+		os.WriteFile(filepath.Join(other, "metrics.csv"), b, 0o644)
+	}
 	if err := unix.Renameat2(unix.AT_FDCWD, run, unix.AT_FDCWD, other, unix.RENAME_EXCHANGE); err != nil {
 		t.Fatal(err)
 	}
@@ -292,8 +299,8 @@ func TestRunFolderMovedWhileTraining(t *testing.T) {
 	if !strings.Contains(buf.String(), want) {
 		t.Errorf("after a move and a folder made at the old path, want %q:\n%s", want, buf.String())
 	}
-	if ents, err := os.ReadDir(run); err != nil || len(ents) != 1 || ents[0].Name() != "mine" {
-		t.Errorf("the folder made at the old path: %v (%v), want its one file alone", ents, err)
+	if ents, err := os.ReadDir(run); err != nil || len(ents) != 2 || ents[0].Name() != "metrics.csv" || ents[1].Name() != "mine" {
+		t.Errorf("the folder made at the old path: %v (%v), want its two files alone", ents, err)
 	}
 	if st, err := os.ReadFile(filepath.Join(other, "status.json")); err != nil || !strings.Contains(string(st), `"state": "failed"`) {
 		t.Errorf("status.json of the moved folder: %v\n%s", err, st)

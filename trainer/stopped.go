@@ -139,6 +139,7 @@ func (s *session) folderMoved(err error) error {
 			old, ResumeCommand("NEW_PATH"), why)
 	}
 	s.rd.Path = to
+	s.lossPlot = nil // made with the old path's files: drawn again from the moved folder's
 	if s.ckpt == "" {
 		return fmt.Errorf("the run folder %s was moved to %s while the run trained, before it wrote a checkpoint: run the same gogan train command again\n(%w)", old, to, why)
 	}
