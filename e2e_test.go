@@ -307,6 +307,28 @@ func TestRunFolderMovedWhileTraining(t *testing.T) {
 	}
 	os.RemoveAll(run)
 
+	// deleted, with another folder made at its old path (the run held
+	// still meanwhile, so that it meets the new folder, not the gap): its
+	// next grid (one a step, before any checkpoint) stops it, and neither
+	// the failure's status.json nor its page land in that folder
+	cmd, buf = startJob(t, run, 3, goganBin, append([]string{"train"}, smallDCGAN(run, "train.max_steps=100000", "train.checkpoint_every=100", "train.sample_every=1")...)...)
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGSTOP)
+	os.RemoveAll(run)
+	os.Mkdir(run, 0o755)
+	os.WriteFile(filepath.Join(run, "mine"), nil, 0o644)
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGCONT)
+	if err := cmd.Wait(); err == nil {
+		t.Fatalf("the run went on after its folder was deleted:\n%s", buf.String())
+	}
+	want = "the run folder " + run + " was deleted while the run trained: train again, or, where it was moved to another file system (a copy, then a delete), continue with gogan resume NEW_PATH\n(another folder was made at its old path since, into which this run writes nothing"
+	if !strings.Contains(buf.String(), want) {
+		t.Errorf("after a delete and a folder made at the old path, want %q:\n%s", want, buf.String())
+	}
+	if ents, err := os.ReadDir(run); err != nil || len(ents) != 1 || ents[0].Name() != "mine" {
+		t.Errorf("the folder made at the deleted one's path: %v (%v), want its one file alone", ents, err)
+	}
+	os.RemoveAll(run)
+
 	// before its first checkpoint (at 100): the same train again
 	cmd, buf = startJob(t, run, 2, goganBin, append([]string{"train"}, smallDCGAN(run, "train.max_steps=100000", "train.checkpoint_every=100")...)...)
 	if err := os.Rename(run, moved+"2"); err != nil {
