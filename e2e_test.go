@@ -1184,6 +1184,9 @@ func TestTorchrunFlagsAreAnswered(t *testing.T) {
 		{[]string{"train", "--nnodes", "2"}, "a job of several machines runs under torchrun: torchrun --nnodes 2 --node-rank R"},
 		{[]string{"resume", "runs/x", "--master-port", "29500"}, "--no-python " + goganBin + " resume ..."},
 		{[]string{"train", "--max-restarts", "3"}, "gogan's --nproc does not restart a failed job: run it under torchrun"},
+		{[]string{"train", "--rdzv-endpoint=host:29400"}, "unknown flag: --rdzv-endpoint: that is torchrun's; gogan's --nproc N starts the ranks of one machine"},
+		{[]string{"train", "--rdzv_backend", "c10d"}, "unknown flag: --rdzv_backend: that is torchrun's"},
+		{[]string{"resume", "runs/x", "--standalone"}, "unknown flag: --standalone: that is torchrun's"},
 	} {
 		out, err := gogan(t, c.args...)
 		if err == nil || !strings.HasPrefix(out, "gogan: ") || !strings.Contains(out, c.want) {
