@@ -186,4 +186,12 @@ func TestExportDCGANNotesTheLoader(t *testing.T) {
 	if got := notes(); got != "" {
 		t.Errorf("a run as main.py's: notes %q", got)
 	}
+	// LSUN's other splits have their own note (lsunData's links), and a
+	// folder is read whole whatever data.phase says: neither is told that
+	// main.py reads the training split of a torchvision dataset
+	for _, d := range []string{"lsun", "folder"} {
+		if got := notes("data.dataset="+d, "data.phase=val"); strings.Contains(got, "main.py reads the training images") {
+			t.Errorf("data.dataset=%s, data.phase=val: notes %q", d, got)
+		}
+	}
 }
