@@ -195,3 +195,26 @@ func TestExportDCGANNotesTheLoader(t *testing.T) {
 		}
 	}
 }
+
+// TestExportLSUNClasses: main.py splits --classes on commas alone, and
+// torchvision's LSUN refuses a category with a space (' tower'): a train
+// run of data.classes "bedroom, tower", which gogan reads, exports
+// --classes bedroom,tower on data.root itself, and data.classes empty
+// main.py's bedroom.
+func TestExportLSUNClasses(t *testing.T) {
+	for classes, want := range map[string]string{"bedroom, tower": " --classes bedroom,tower", "": " --classes bedroom"} {
+		root := t.TempDir()
+		c, err := config.LoadConfig("", []string{"recipe=dcgan", "data.dataset=lsun", "data.root=" + root, "data.classes=" + classes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, err := gan.For(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := def.Export(c, gan.ExportOptions{Dir: t.TempDir()})
+		if len(e.Commands) != 1 || !strings.HasSuffix(e.Commands[0], want) || !strings.Contains(e.Commands[0], " --dataroot "+root+" ") || len(e.Notes) != 0 {
+			t.Errorf("data.classes %q: %q, notes %q; want it to end %q, on data.root, without notes", classes, e.Commands, e.Notes, want)
+		}
+	}
+}
