@@ -277,3 +277,30 @@ func TestIDXLabelsFitTheImages(t *testing.T) {
 		t.Errorf("labels 9, 0, 5: %v", err)
 	}
 }
+
+// TestTorchvisionMNISTRoot: a root is torchvision's MNIST root, one that
+// main.py's --dataset mnist reads as it is, where MNIST/raw/ holds the four
+// files unpacked (torchvision's MNIST checks for those names, and downloads
+// over .gz files alone) and gogan reads them there, not files of data.root
+// itself that it finds first.
+func TestTorchvisionMNISTRoot(t *testing.T) {
+	root := t.TempDir()
+	raw := filepath.Join(root, "MNIST", "raw")
+	files := []string{"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}
+	for _, f := range files {
+		write(t, filepath.Join(raw, f+".gz"), []byte("gz"))
+	}
+	if TorchvisionMNISTRoot(root) {
+		t.Errorf("MNIST/raw/ of .gz files alone: a torchvision root, which its MNIST downloads over")
+	}
+	for _, f := range files {
+		write(t, filepath.Join(raw, f), []byte("idx"))
+	}
+	if !TorchvisionMNISTRoot(root) {
+		t.Errorf("MNIST/raw/ of the four files unpacked: not a torchvision root")
+	}
+	write(t, filepath.Join(root, "t10k-images-idx3-ubyte"), []byte("idx"))
+	if TorchvisionMNISTRoot(root) {
+		t.Errorf("test images in data.root itself, which gogan reads: a torchvision root")
+	}
+}
