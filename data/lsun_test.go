@@ -157,6 +157,9 @@ with env.begin(write=True) as t:
 func TestLSUNErrors(t *testing.T) {
 	root := t.TempDir()
 	makeLSUN(t, root, "--classes", "tower", "--count", "3")
+	testDB := filepath.Join(t.TempDir(), "test_lmdb") // LSUN's test set, given as data.root
+	os.Mkdir(testDB, 0o755)
+	os.WriteFile(filepath.Join(testDB, "data.mdb"), nil, 0o644)
 	zipped := t.TempDir()
 	os.WriteFile(filepath.Join(zipped, "bedroom_train_lmdb.zip"), []byte("PK"), 0o644)
 	open := func(mod func(*Config)) error {
@@ -182,6 +185,8 @@ func TestLSUNErrors(t *testing.T) {
 		// main.py's --dataroot is the folder holding the databases
 		{"a database as data.root", func(c *Config) { c.Root = filepath.Join(root, "tower_train_lmdb") },
 			[]string{"is an LSUN database itself (it holds data.mdb)", "set data.root to " + root + ",", "(data.classes=tower, data.phase=train read tower_train_lmdb)"}},
+		{"the test database as data.root", func(c *Config) { c.Root = testDB },
+			[]string{"is an LSUN database itself", "set data.root to " + filepath.Dir(testDB) + ", where bedroom_train_lmdb is looked for (data.phase=test reads test_lmdb)"}},
 		{"a zip not unpacked", func(c *Config) { c.Root = zipped }, []string{"has bedroom_train_lmdb.zip but no bedroom_train_lmdb/: unzip it there"}},
 		{"no root", func(c *Config) { c.Root = filepath.Join(root, "nope") }, []string{"data.root", "no such folder"}},
 	} {
