@@ -969,7 +969,8 @@ import torch, reference_nets as r
 torch.manual_seed(1)
 for name, net in [("netG_epoch_2", r.Generator(0, 100, 8, 3)),
                   ("latest_net_G", r.define_G(3, 3, 8, "unet_128")),
-                  ("hd_G", r.hd_define_G(3, 3, 8, "global", 3, 2))]:
+                  ("hd_G", r.hd_define_G(3, 3, 8, "global", 3, 2)),
+                  ("latest_net_D", r.define_D(6, 8, "basic"))]:
     torch.save(net.state_dict(), sys.argv[1] + "/" + name + ".pth")
 `
 	if o, err := exec.Command(torchtest.Python(t), "-c", script, dir).CombinedOutput(); err != nil {
@@ -985,11 +986,15 @@ for name, net in [("netG_epoch_2", r.Generator(0, 100, 8, 3)),
 		{"configs/colorization.yaml", file("latest_net_G"), "it holds a network of recipe cyclegan or pix2pix, none of recipe colorization's"}, // 3 -> 3 channels, not L -> ab
 		{"configs/dcgan-folder.yaml", file("hd_G"), "it holds a network of recipe pix2pixhd, none of recipe dcgan's"},
 		{"configs/pix2pix-facades.yaml", file("hd_G"), "it holds a network of recipe pix2pixhd, none of recipe pix2pix's"},
+		// pix2pix's D of 3+3 channels, not colorization's of L+ab
+		{"configs/dcgan-folder.yaml", file("latest_net_D"), "it holds a network of recipe cyclegan or pix2pix, none of recipe dcgan's"},
 	} {
 		out := filepath.Join(dir, "run")
 		flag := "--pth=" + c.file
 		if strings.Contains(c.config, "cyclegan") {
 			flag = "--net=G_A=" + c.file
+		} else if strings.HasSuffix(c.file, "_D.pth") {
+			flag = "--net=D=" + c.file
 		}
 		o, err := gogan(t, "import", "--config", c.config, "--set", "data.root="+dir, flag, "--out", out)
 		if err == nil || !strings.Contains(o, c.want) || !strings.Contains(o, "import "+c.file+" into network") {
