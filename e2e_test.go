@@ -1211,6 +1211,7 @@ func TestReferenceFlagsAreAnswered(t *testing.T) {
 	}{
 		{[]string{"train", "--dataset", "cifar10"}, "unknown flag: --dataset; pytorch/examples dcgan's --dataset is data.dataset here (gogan train takes keys as --set KEY=VALUE)"},
 		{[]string{"train", "--imageSize=32"}, "pytorch/examples dcgan's --imageSize is data.image_size here"},
+		{[]string{"train", "--accel"}, "pytorch/examples dcgan's --accel is device here"}, // today's main.py's, for its --cuda and --mps
 		{[]string{"train", "--dry-run"}, "pytorch/examples dcgan's --dry-run has no key here: train.max_steps=1 trains one step"},
 		{[]string{"resume", "runs/x", "--niter", "3"}, "pytorch/examples dcgan's --niter and pix2pixHD's --niter are train.epochs here (gogan resume takes keys"},
 	} {
