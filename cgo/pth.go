@@ -68,13 +68,27 @@ func loadPTH(name string, r io.ReaderAt, size int64) ([]Named, error) {
 	return out, nil
 }
 
+// zipMagic begins a zip archive: torch.save's format from PyTorch 1.6 on.
+const zipMagic = "PK\x03\x04"
+
+// legacyHead says whether a file begins as torch.save's legacy format: a
+// pickle of protocol 2 or more.
+func legacyHead(head []byte) bool { return len(head) >= 2 && head[0] == 0x80 && head[1] >= 2 }
+
+// LooksLikeTorchSave says whether a file that begins with head is one that
+// torch.save writes, going by its first bytes (4 tell): a zip or a legacy
+// pickle.
+func LooksLikeTorchSave(head []byte) bool {
+	return bytes.HasPrefix(head, []byte(zipMagic)) || legacyHead(head)
+}
+
 // notPTH says what a file that is not a torch.save archive looks like.
 func notPTH(head []byte, size int64, zipErr error) error {
 	const want = "neither a PyTorch zip checkpoint (torch.save of PyTorch >= 1.6) nor a legacy torch.save file"
 	switch {
 	case size == 0:
 		return fmt.Errorf("empty file (0 bytes): %s", want)
-	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+	case bytes.HasPrefix(head, []byte(zipMagic)):
 		// a zip's first entry, but no directory at its end: torch.save
 		// writes that last, so the file stops short of what was written
 		return fmt.Errorf("a zip archive cut short or damaged at its end (%v; %d bytes): the file is incomplete (a download or copy that did not finish?): copy it again from where it was saved", zipErr, size)
@@ -119,7 +133,7 @@ func readPTH(r io.ReaderAt, size int64) ([]Named, error) {
 	var head [512]byte
 	n, _ := r.ReadAt(head[:], 0)
 	switch {
-	case n >= 2 && head[0] == 0x80 && head[1] >= 2:
+	case legacyHead(head[:n]):
 		return readLegacyPTH(r, size)
 	case n == len(head) && string(head[257:262]) == "ustar":
 		return nil, errors.New("a tar archive: the torch.save format of PyTorch before 0.1.10, which gogan does not read; load it with torch.load and save it again")

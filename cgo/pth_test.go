@@ -655,3 +655,26 @@ torch.save(torch.nn.Conv2d(3, 8, 3).state_dict(), sys.argv[1])
 		}
 	}
 }
+
+// TestLooksLikeTorchSave: both torch.save formats are told by their first
+// bytes (eval fid's --classifier refuses them so), safetensors, text and
+// short or empty heads are not.
+func TestLooksLikeTorchSave(t *testing.T) {
+	f32 := make([]byte, 24)
+	spec := tensorSpec{"FloatStorage", 6, 0, []int64{6}, []int64{1}}
+	for name, c := range map[string]struct {
+		file []byte
+		want bool
+	}{
+		"zip":         {zipPTH(statePickle("w", spec), map[string][]byte{"0": f32}), true},
+		"legacy":      {legacyPTH(legacyStatePickle("w", "0", spec, nil), []string{"0"}, []int64{6}, [][]byte{f32}), true},
+		"safetensors": {append(binary.LittleEndian.AppendUint64(nil, 2), []byte("{}")...), false},
+		"text":        {[]byte("weights: elsewhere\n"), false},
+		"one byte":    {[]byte{0x80}, false},
+		"empty":       {nil, false},
+	} {
+		if got := LooksLikeTorchSave(c.file[:min(4, len(c.file))]); got != c.want {
+			t.Errorf("%s: LooksLikeTorchSave = %v, want %v", name, got, c.want)
+		}
+	}
+}

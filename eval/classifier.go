@@ -229,8 +229,8 @@ func LoadClassifier(path string, dev torch.Device) (*Classifier, error) {
 	return c, nil
 }
 
-// torchSaveFile says whether path starts as torch.save writes: a zip
-// (PyTorch 1.6 on) or a pickle of protocol 2 or more (the legacy format).
+// torchSaveFile says whether path starts as torch.save writes (a zip, or
+// the legacy format's pickle).
 func torchSaveFile(path string) bool {
 	f, err := os.Open(path)
 	if err != nil {
@@ -239,7 +239,7 @@ func torchSaveFile(path string) bool {
 	defer f.Close()
 	var head [4]byte
 	n, _ := io.ReadFull(f, head[:])
-	return n == 4 && string(head[:]) == "PK\x03\x04" || n >= 2 && head[0] == 0x80 && head[1] >= 2
+	return torch.LooksLikeTorchSave(head[:n])
 }
 
 // classifierFile says whether path is a safetensors file gogan eval
