@@ -579,6 +579,41 @@ func TestRankKilledStopsTheJob(t *testing.T) {
 	}
 }
 
+// TestRankKilledAdviceIsRankZeros: of the ranks a dead rank leaves, rank 0
+// alone says how the job goes on from its checkpoint (--nproc 3: a job of
+// three ranks, rank 2 killed, leaves two), and a job that wrote no
+// checkpoint yet is not sent to one.
+func TestRankKilledAdviceIsRankZeros(t *testing.T) {
+	needGloo(t)
+	for _, c := range []struct {
+		nproc, kill int
+		set         string
+		advice      int // times the advice is said
+	}{
+		{3, 2, "train.checkpoint_every=2", 1},
+		{2, 1, "data.max_samples=9600", 0}, // its first checkpoint at the epoch's end, step 75
+	} {
+		run := filepath.Join(t.TempDir(), "run")
+		cmd, buf := startJob(t, run, 3, goganBin, append([]string{"train", "--nproc", strconv.Itoa(c.nproc)}, distDCGAN(run, "train.max_steps=2000", "train.dist_timeout=60", c.set)...)...)
+		syscall.Kill(rankPID(t, run, c.kill), syscall.SIGKILL)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			out := buf.String()
+			if err == nil || !strings.Contains(out, fmt.Sprintf("rank %d stopped answering", c.kill)) {
+				t.Errorf("--nproc %d, rank %d killed: %v\n%s", c.nproc, c.kill, err, out)
+			}
+			if n := strings.Count(out, "goes on from the newest good checkpoint"); n != c.advice {
+				t.Errorf("--nproc %d, rank %d killed, %s: the advice to go on from the checkpoint said %d times, want %d:\n%s", c.nproc, c.kill, c.set, n, c.advice, out)
+			}
+		case <-time.After(60 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			t.Fatalf("the job still runs 60 s after rank %d was killed:\n%s", c.kill, buf.String())
+		}
+	}
+}
+
 // TestRankZeroKilledIsNamed: under --nproc the launcher serves the store,
 // as torchrun's agent, so a rank 0 that dies leaves it up and rank 1 names
 // rank 0 as the one that stopped answering.
