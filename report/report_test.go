@@ -191,6 +191,11 @@ func TestReportInChromium(t *testing.T) {
 	if err := checkImagesLoaded(r, imgs, status, 5); err != nil {
 		t.Fatal(err)
 	}
+	// every image shown: the page says nothing of them (it said "5 images
+	// loaded", and "checking images…" until its script ran)
+	if m := regexp.MustCompile(`<p id="image-status"[^>]*>([^<]*)</p>`).FindStringSubmatch(dumpDOM(t, r.ReportPath())); m == nil || m[1] != "" {
+		t.Errorf("the page's word on its images, all shown: %q, want none", m)
+	}
 
 	// The check must catch a broken page: a missing file and a corrupt PNG.
 	os.Remove(r.EpochSamplePath(2))
