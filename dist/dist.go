@@ -265,9 +265,12 @@ var explainWait = 5 * time.Second
 // Rank, or -1 where the collective failed on every rank (no one rank to
 // name). A rank ends with ExitPeer for one, so that a launcher names the
 // rank whose failure stopped the job rather than the first to exit.
+// Silent are all the ranks that did not answer, Rank first (a rank hung
+// in the same collective a moment longer is among them).
 type PeerError struct {
-	Rank int
-	Err  error
+	Rank   int
+	Err    error
+	Silent []int
 }
 
 func (e *PeerError) Error() string { return e.Err.Error() }
@@ -285,9 +288,9 @@ func (j *Job) Explain(cause error) error {
 	// rank 0, which serves it, is.
 	storeGone := func() error {
 		if j.AgentStore {
-			return &PeerError{-1, fmt.Errorf("rank %d: %w (and the rendezvous store at %s:%d, torchrun's agent's or gogan's launcher's, is unreachable)", j.Rank, cause, j.Addr, j.Port)}
+			return &PeerError{Rank: -1, Err: fmt.Errorf("rank %d: %w (and the rendezvous store at %s:%d, torchrun's agent's or gogan's launcher's, is unreachable)", j.Rank, cause, j.Addr, j.Port)}
 		}
-		return &PeerError{0, fmt.Errorf("rank 0 (which serves the rendezvous store at %s:%d) is gone: exited or killed; rank %d stopped: %w", j.Addr, j.Port, j.Rank, cause)}
+		return &PeerError{Rank: 0, Silent: []int{0}, Err: fmt.Errorf("rank 0 (which serves the rendezvous store at %s:%d) is gone: exited or killed; rank %d stopped: %w", j.Addr, j.Port, j.Rank, cause)}
 	}
 	if err := torch.StoreSet(fmt.Sprintf("failed/%d", j.Rank), []byte(cause.Error())); err != nil {
 		return storeGone()
@@ -316,9 +319,9 @@ func (j *Job) Explain(cause error) error {
 		time.Sleep(explainWait)
 	}
 	if len(silent) == 0 {
-		return &PeerError{-1, fmt.Errorf("rank %d: a collective failed on every rank: %w", j.Rank, cause)}
+		return &PeerError{Rank: -1, Err: fmt.Errorf("rank %d: a collective failed on every rank: %w", j.Rank, cause)}
 	}
-	return &PeerError{silent[0], fmt.Errorf("%s stopped answering (exited, killed or hung); rank %d stopped: %w", rankList(silent), j.Rank, cause)}
+	return &PeerError{Rank: silent[0], Silent: silent, Err: fmt.Errorf("%s stopped answering (exited, killed or hung); rank %d stopped: %w", rankList(silent), j.Rank, cause)}
 }
 
 func rankList(rs []int) string {

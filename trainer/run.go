@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -539,11 +540,13 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		err = job.Explain(err) // before status.json records it
 	}
 	if peer := (*dist.PeerError)(nil); err != nil && job != nil && errors.As(err, &peer) && peer.Rank >= 0 && s.step > 0 &&
-		(s.lead || peer.Rank == 0 && job.Rank == 1) && (s.ckpt != "" || s.ckptAt > 0) {
+		(s.lead || job.Rank == 1 && slices.Equal(peer.Silent, []int{0})) && (s.ckpt != "" || s.ckptAt > 0) {
 		// A rank that died leaves the run at its newest checkpoint: say how
 		// it goes on, as a signal's stop does (a plain gogan resume would
 		// go on in one process, at another global batch). Rank 0 says it,
-		// or rank 1 where rank 0 is the one gone, not every survivor.
+		// or rank 1 where rank 0 alone is gone, not every survivor (a rank 0
+		// still stuck in the collective another rank's death broke is
+		// silent a moment with it, and says it itself).
 		// Under torchrun with restarts left, the agent does it.
 		how := "once every rank can run again, the job goes on from the newest good checkpoint with " + ResumeCommand(rd.Path)
 		if max, _ := strconv.Atoi(os.Getenv("TORCHELASTIC_MAX_RESTARTS")); job.Restart < max {
