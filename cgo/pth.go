@@ -111,11 +111,7 @@ func isSafetensors(head []byte, size int64) bool {
 // every network and the optimizers' state under their roles: it is refused
 // with the commands that take it.
 func readSafetensorsStateDict(r io.ReaderAt, size int64) ([]Named, error) {
-	data := make([]byte, size)
-	if _, err := r.ReadAt(data, 0); err != nil && err != io.EOF {
-		return nil, err
-	}
-	ts, meta, err := ParseSafetensors(data)
+	ts, meta, err := ReadSafetensors(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("a safetensors file: %w", err)
 	}

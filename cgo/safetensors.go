@@ -10,8 +10,10 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // Named is a tensor with its state-dict key.
@@ -119,11 +121,16 @@ func SaveSafetensors(path string, tensors []Named, meta map[string]string) error
 // file order (by data offset), with the header's metadata. A truncated or
 // malformed file is an error naming the file and what is wrong.
 func LoadSafetensors(path string) ([]Named, map[string]string, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	ts, meta, err := ParseSafetensors(data)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	ts, meta, err := ReadSafetensors(f, fi.Size())
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -132,18 +139,33 @@ func LoadSafetensors(path string) ([]Named, map[string]string, error) {
 
 // ParseSafetensors decodes a whole safetensors file held in memory.
 func ParseSafetensors(data []byte) ([]Named, map[string]string, error) {
-	if len(data) < 8 {
-		return nil, nil, fmt.Errorf("not a safetensors file: %d bytes, shorter than the 8-byte header length", len(data))
+	return ReadSafetensors(bytes.NewReader(data), int64(len(data)))
+}
+
+// ReadSafetensors decodes a safetensors file of size bytes, reading each
+// tensor's bytes straight into its storage: a checkpoint of gigabytes (a
+// pix2pixHD run's) is not held twice in memory while it loads.
+func ReadSafetensors(r io.ReaderAt, size int64) ([]Named, map[string]string, error) {
+	var lenBytes [8]byte
+	if size < 8 {
+		return nil, nil, fmt.Errorf("not a safetensors file: %d bytes, shorter than the 8-byte header length", size)
 	}
-	n := binary.LittleEndian.Uint64(data[:8])
-	if n > maxHeader || n > uint64(len(data)-8) {
-		return nil, nil, fmt.Errorf("not a safetensors file or truncated: header length %d, file has %d bytes", n, len(data))
+	if _, err := r.ReadAt(lenBytes[:], 0); err != nil {
+		return nil, nil, err
+	}
+	n := binary.LittleEndian.Uint64(lenBytes[:])
+	if n > maxHeader || n > uint64(size-8) {
+		return nil, nil, fmt.Errorf("not a safetensors file or truncated: header length %d, file has %d bytes", n, size)
+	}
+	header := make([]byte, n)
+	if _, err := r.ReadAt(header, 8); err != nil {
+		return nil, nil, err
 	}
 	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data[8:8+n], &raw); err != nil {
+	if err := json.Unmarshal(header, &raw); err != nil {
 		return nil, nil, fmt.Errorf("safetensors header is not valid JSON: %v", err)
 	}
-	body := data[8+n:]
+	bodyStart, bodySize := 8+int64(n), size-8-int64(n)
 	var meta map[string]string
 	type item struct {
 		name string
@@ -176,7 +198,8 @@ func ParseSafetensors(data []byte) ([]Named, map[string]string, error) {
 		return nil, nil, fmt.Errorf(format, args...)
 	}
 	// The tensors' data must tile the data bytes in order, as the format
-	// says: no gaps, no overlaps, nothing after the last.
+	// says: no gaps, no overlaps, nothing after the last. All is checked
+	// before a tensor is made, so a corrupt header allocates nothing.
 	var end int64
 	for _, it := range items {
 		dt, ok := byName[it.e.DType]
@@ -187,8 +210,8 @@ func ParseSafetensors(data []byte) ([]Named, map[string]string, error) {
 		if b != end {
 			return fail("tensor %s: data offsets [%d, %d] do not start at the previous tensor's end %d (overlap or gap)", it.name, b, e, end)
 		}
-		if e < b || e > int64(len(body)) {
-			return fail("tensor %s: data offsets [%d, %d] outside the %d data bytes (truncated file?)", it.name, b, e, len(body))
+		if e < b || e > bodySize {
+			return fail("tensor %s: data offsets [%d, %d] outside the %d data bytes (truncated file?)", it.name, b, e, bodySize)
 		}
 		end = e
 		n, err := numelOf(it.e.Shape, dt)
@@ -198,14 +221,26 @@ func ParseSafetensors(data []byte) ([]Named, map[string]string, error) {
 		if n*int64(dt.Size()) != e-b {
 			return fail("tensor %s: shape %v of %s needs %d bytes, offsets give %d", it.name, it.e.Shape, dt, n*int64(dt.Size()), e-b)
 		}
+	}
+	if end != bodySize {
+		return fail("%d data bytes after the last tensor's end %d (corrupt header?)", bodySize-end, end)
+	}
+	for _, it := range items {
+		dt := byName[it.e.DType]
 		var t *Tensor
-		if err := Try(func() { t = FromBytes(body[b:e], dt, CPUDevice, it.e.Shape...).Persist() }); err != nil {
+		if err := Try(func() { t = Empty(dt, CPUDevice, false, it.e.Shape...).Persist() }); err != nil {
 			return fail("tensor %s: %w", it.name, err)
 		}
 		out = append(out, Named{Name: it.name, Tensor: t})
-	}
-	if end != int64(len(body)) {
-		return fail("%d data bytes after the last tensor's end %d (corrupt header?)", int64(len(body))-end, end)
+		b, e := it.e.DataOffsets[0], it.e.DataOffsets[1]
+		if e == b {
+			continue
+		}
+		dst := unsafe.Slice((*byte)(t.dataPtr("read_safetensors")), e-b)
+		if _, err := r.ReadAt(dst, bodyStart+b); err != nil {
+			return fail("tensor %s: %v", it.name, err)
+		}
+		runtime.KeepAlive(t)
 	}
 	return out, meta, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -124,4 +125,36 @@ func FuzzLoadSafetensors(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLoadSafetensorsReadsIntoTheTensors: a file's tensor bytes are read
+// straight into the tensors, not first into a Go copy of the whole file: a
+// pix2pixHD checkpoint of gigabytes would otherwise be held twice while it
+// loads.
+func TestLoadSafetensorsReadsIntoTheTensors(t *testing.T) {
+	s := NewScope()
+	defer s.Close()
+	const n = 8 << 20 // 32 MiB of float32
+	want := Randn(Float32, CPUDevice, n)
+	p := filepath.Join(t.TempDir(), "big.safetensors")
+	if err := SaveSafetensors(p, []Named{{"w", want}, {"b", Ones(Float64, CPUDevice, 3)}}, map[string]string{"k": "v"}); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	got, meta, err := LoadSafetensors(p)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer FreeNamed(got)
+	if len(got) != 2 || got[0].Name != "w" || got[1].Name != "b" || meta["k"] != "v" {
+		t.Fatalf("got %v with %v", got, meta)
+	}
+	if got[0].Tensor.Sub(want).Abs().Sum().Item() != 0 || got[1].Tensor.Sum().Item() != 3 {
+		t.Error("the tensors' values differ from the saved ones")
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 {
+		t.Errorf("loading a %d MiB file allocated %d KiB of Go memory: the tensors' bytes went through Go", 4*n>>20, alloc>>10)
+	}
 }
