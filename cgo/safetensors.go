@@ -142,31 +142,85 @@ func ParseSafetensors(data []byte) ([]Named, map[string]string, error) {
 	return ReadSafetensors(bytes.NewReader(data), int64(len(data)))
 }
 
+// SafetensorsHeader reads a safetensors file's header alone: its tensors'
+// names and its metadata, without the data (which tensors a checkpoint holds,
+// say, or who wrote a file).
+func SafetensorsHeader(path string) (names []string, meta map[string]string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, _, err := readHeader(f, fi.Size())
+	if err == nil {
+		meta, err = metadata(raw)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for k := range raw {
+		if k != "__metadata__" {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	return names, meta, nil
+}
+
+// readHeader reads the JSON header of a safetensors file of size bytes and
+// where its data starts. A damaged length costs no allocation: the header is
+// no longer than the file.
+func readHeader(r io.ReaderAt, size int64) (map[string]json.RawMessage, int64, error) {
+	var lenBytes [8]byte
+	if size < 8 {
+		return nil, 0, fmt.Errorf("not a safetensors file: %d bytes, shorter than the 8-byte header length", size)
+	}
+	if _, err := r.ReadAt(lenBytes[:], 0); err != nil {
+		return nil, 0, err
+	}
+	n := binary.LittleEndian.Uint64(lenBytes[:])
+	if n > maxHeader || n > uint64(size-8) {
+		return nil, 0, fmt.Errorf("not a safetensors file or truncated: header length %d, file has %d bytes", n, size)
+	}
+	header := make([]byte, n)
+	if _, err := r.ReadAt(header, 8); err != nil {
+		return nil, 0, err
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(header, &raw); err != nil {
+		return nil, 0, fmt.Errorf("safetensors header is not valid JSON: %v", err)
+	}
+	return raw, 8 + int64(n), nil
+}
+
+// metadata is a header's "__metadata__" (nil where it has none).
+func metadata(raw map[string]json.RawMessage) (map[string]string, error) {
+	var meta map[string]string
+	if v, ok := raw["__metadata__"]; ok {
+		if err := json.Unmarshal(v, &meta); err != nil {
+			return nil, fmt.Errorf("safetensors __metadata__: %v", err)
+		}
+	}
+	return meta, nil
+}
+
 // ReadSafetensors decodes a safetensors file of size bytes, reading each
 // tensor's bytes straight into its storage: a checkpoint of gigabytes (a
 // pix2pixHD run's) is not held twice in memory while it loads.
 func ReadSafetensors(r io.ReaderAt, size int64) ([]Named, map[string]string, error) {
-	var lenBytes [8]byte
-	if size < 8 {
-		return nil, nil, fmt.Errorf("not a safetensors file: %d bytes, shorter than the 8-byte header length", size)
-	}
-	if _, err := r.ReadAt(lenBytes[:], 0); err != nil {
+	raw, bodyStart, err := readHeader(r, size)
+	if err != nil {
 		return nil, nil, err
 	}
-	n := binary.LittleEndian.Uint64(lenBytes[:])
-	if n > maxHeader || n > uint64(size-8) {
-		return nil, nil, fmt.Errorf("not a safetensors file or truncated: header length %d, file has %d bytes", n, size)
-	}
-	header := make([]byte, n)
-	if _, err := r.ReadAt(header, 8); err != nil {
+	meta, err := metadata(raw)
+	if err != nil {
 		return nil, nil, err
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(header, &raw); err != nil {
-		return nil, nil, fmt.Errorf("safetensors header is not valid JSON: %v", err)
-	}
-	bodyStart, bodySize := 8+int64(n), size-8-int64(n)
-	var meta map[string]string
+	bodySize := size - bodyStart
 	type item struct {
 		name string
 		e    stEntry
@@ -174,9 +228,6 @@ func ReadSafetensors(r io.ReaderAt, size int64) ([]Named, map[string]string, err
 	var items []item
 	for k, v := range raw {
 		if k == "__metadata__" {
-			if err := json.Unmarshal(v, &meta); err != nil {
-				return nil, nil, fmt.Errorf("safetensors __metadata__: %v", err)
-			}
 			continue
 		}
 		var e stEntry

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -156,5 +157,27 @@ func TestLoadSafetensorsReadsIntoTheTensors(t *testing.T) {
 	}
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 {
 		t.Errorf("loading a %d MiB file allocated %d KiB of Go memory: the tensors' bytes went through Go", 4*n>>20, alloc>>10)
+	}
+}
+
+// TestSafetensorsHeader: the names and metadata of a file, read from its
+// header alone; a damaged file is an error naming it.
+func TestSafetensorsHeader(t *testing.T) {
+	s := NewScope()
+	defer s.Close()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "w.safetensors")
+	if err := SaveSafetensors(p, []Named{{"G.b", Zeros(Float32, CPUDevice, 2)}, {"D.a", Zeros(Float32, CPUDevice, 0)}}, map[string]string{"kind": "k"}); err != nil {
+		t.Fatal(err)
+	}
+	names, meta, err := SafetensorsHeader(p)
+	if err != nil || !slices.Equal(names, []string{"D.a", "G.b"}) || meta["kind"] != "k" {
+		t.Errorf("got %v, %v, %v", names, meta, err)
+	}
+	cut := filepath.Join(dir, "cut.safetensors")
+	b, _ := os.ReadFile(p)
+	os.WriteFile(cut, b[:20], 0o644)
+	if _, _, err := SafetensorsHeader(cut); err == nil || !strings.HasPrefix(err.Error(), cut+": not a safetensors file or truncated") {
+		t.Errorf("a file cut inside its header: %v", err)
 	}
 }

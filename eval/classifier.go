@@ -2,8 +2,6 @@ package eval
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -245,23 +243,8 @@ func torchSaveFile(path string) bool {
 // classifierFile says whether path is a safetensors file gogan eval
 // classifier wrote (its metadata's kind), reading its header alone.
 func classifierFile(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	var n uint64
-	if binary.Read(f, binary.LittleEndian, &n) != nil || n > 1<<20 {
-		return false
-	}
-	head := make([]byte, n)
-	if _, err := io.ReadFull(f, head); err != nil {
-		return false
-	}
-	var h struct {
-		Meta map[string]string `json:"__metadata__"`
-	}
-	return json.Unmarshal(head, &h) == nil && h.Meta["kind"] == classifierKind
+	_, meta, err := torch.SafetensorsHeader(path)
+	return err == nil && meta["kind"] == classifierKind
 }
 
 // checkData says (a warning) when the classifier was trained on other

@@ -2,15 +2,13 @@ package serve
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"log/slog"
-	"os"
 	"strings"
 
+	torch "gogan/cgo"
 	"gogan/config"
 	"gogan/data"
 	"gogan/gan"
@@ -142,30 +140,15 @@ func OpenModel(path, direction string, eval bool) (*Model, error) {
 // generator role (role.*), reading only the safetensors header: a checkpoint
 // of something else is refused, naming the recipe's networks it does hold.
 func hasWeights(ck runfolder.Checkpoint, role string, roles []string) error {
-	f, err := os.Open(ck.WeightsPath())
-	if err != nil {
+	names, _, err := torch.SafetensorsHeader(ck.WeightsPath())
+	if errors.Is(err, fs.ErrNotExist) {
 		return ck.Removed(fmt.Errorf("checkpoint %s: %w", ck.Dir, err))
 	}
-	defer f.Close()
-	var n uint64
-	// the header is no longer than the file: a damaged length costs no allocation
-	fi, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", ck.Dir, err)
 	}
-	if err := binary.Read(f, binary.LittleEndian, &n); err != nil || n > 100<<20 || n > uint64(max(0, fi.Size()-8)) {
-		return fmt.Errorf("checkpoint %s: %s is not a safetensors file", ck.Dir, ck.WeightsPath())
-	}
-	hdr := make([]byte, n)
-	if _, err := io.ReadFull(f, hdr); err != nil {
-		return fmt.Errorf("checkpoint %s: %s: truncated safetensors header", ck.Dir, ck.WeightsPath())
-	}
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(hdr, &keys); err != nil {
-		return fmt.Errorf("checkpoint %s: %s: safetensors header: %v", ck.Dir, ck.WeightsPath(), err)
-	}
 	has := map[string]bool{}
-	for k := range keys {
+	for _, k := range names {
 		if r, _, ok := strings.Cut(k, "."); ok {
 			has[r] = true
 		}
