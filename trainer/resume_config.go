@@ -67,14 +67,18 @@ func checkConfigFile(cfg *config.Config, rd runfolder.RunDir, ck runfolder.Check
 		}
 	}
 	if len(missing) > 0 {
+		keys := "keys"
+		if len(missing) == 1 {
+			keys = "key"
+		}
 		keep := filepath.Join(rd.Path, "config-"+filepath.Base(ck.Dir)+".yaml")
 		if err := runfolder.AtomicWriteBytes(keep, []byte(st.Config)); err != nil {
-			return fmt.Errorf("resume %s: %s lacks %d keys the checkpoint was saved with (%s), and the checkpoint's config could not be written out: %w",
-				rd.Path, rd.ConfigPath(), len(missing), strings.Join(missing, ", "), err)
+			return fmt.Errorf("resume %s: %s lacks %d %s the checkpoint was saved with (%s), and the checkpoint's config could not be written out: %w",
+				rd.Path, rd.ConfigPath(), len(missing), keys, strings.Join(missing, ", "), err)
 		}
-		return fmt.Errorf("resume %s: %s lacks %d keys that checkpoint %s was saved with (%s): the file is damaged or cut short, "+
+		return fmt.Errorf("resume %s: %s lacks %d %s that checkpoint %s was saved with (%s): the file is damaged or cut short, "+
 			"and the run would go on with their defaults. The checkpoint's config is now in %s: check it, move it to %s and resume again "+
-			"(or give the keys with --set)", rd.Path, rd.ConfigPath(), len(missing), filepath.Base(ck.Dir), strings.Join(missing, ", "), keep, rd.ConfigPath())
+			"(or give the keys with --set)", rd.Path, rd.ConfigPath(), len(missing), keys, filepath.Base(ck.Dir), strings.Join(missing, ", "), keep, rd.ConfigPath())
 	}
 	if len(changed) > 0 {
 		slog.Warn("resume: config.yaml differs from the config the checkpoint was saved with; config.yaml's values are used",

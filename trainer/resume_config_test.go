@@ -172,3 +172,45 @@ func TestEditedConfigFileIsReported(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigFileLackingOneKeySaysKey: the refusal of a config.yaml cut
+// short counts the keys it lacks in words that read ("lacks 1 key", not
+// "lacks 1 keys").
+func TestConfigFileLackingOneKeySaysKey(t *testing.T) {
+	saved, err := config.LoadConfig("", []string{"recipe=pix2pix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	yml, err := saved.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := runfolder.RunDir{Path: t.TempDir()}
+	ck := runfolder.Checkpoint{Dir: filepath.Join(rd.CheckpointsPath(), "step-00000002"), Step: 2}
+	for _, c := range []struct {
+		cut  []string
+		want string
+	}{
+		{[]string{"  lambda_L1: 100\n"}, "lacks 1 key that checkpoint step-00000002 was saved with (train.lambda_L1)"},
+		{[]string{"  lambda_L1: 100\n", "  beta2: 0.999\n"}, "lacks 2 keys that checkpoint step-00000002 was saved with"},
+	} {
+		edited := string(yml)
+		for _, line := range c.cut {
+			if !strings.Contains(edited, line) {
+				t.Fatalf("no %q line in:\n%s", line, yml)
+			}
+			edited = strings.Replace(edited, line, "", 1)
+		}
+		if err := os.WriteFile(rd.ConfigPath(), []byte(edited), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := config.LoadConfig(rd.ConfigPath(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = checkConfigFile(cfg, rd, ck, &runfolder.CheckpointState{Config: string(yml)})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("config.yaml without %q: %v, want %q", c.cut, err, c.want)
+		}
+	}
+}
