@@ -524,7 +524,7 @@ func TestServeDCGAN(t *testing.T) {
 		t.Errorf("interpolate: %d, %v", resp.StatusCode, sz)
 	}
 	resp, b = do(t, "POST", s.url+"/translate", "image/png", encodePNG(t, edgeDrawing(32, 32, 0)))
-	if resp.StatusCode != 404 || !strings.Contains(string(b), "dcgan generate generator") {
+	if resp.StatusCode != 404 || !strings.Contains(string(b), "this server runs a dcgan generator (noise to image)") {
 		t.Errorf("translate on a DCGAN: %d %s", resp.StatusCode, b)
 	}
 

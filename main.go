@@ -266,7 +266,7 @@ func translateCmd() *cobra.Command {
 	var o infer.TranslateOptions
 	c := &cobra.Command{
 		Use:   "translate",
-		Short: "Run a pix2pix, colorization, CycleGAN or pix2pixHD generator on a folder of images or label maps",
+		Short: "Run a pix2pix, colorization, CycleGAN or pix2pixHD generator on an image or a folder of images or label maps",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// SIGINT or SIGTERM stops between images, so that none is left

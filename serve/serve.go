@@ -441,11 +441,11 @@ func only(method string, h http.Handler) http.Handler {
 // wrongKind answers 404 to an endpoint that the other kind of model has.
 func (s *Server) wrongKind(what string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		use := "POST /translate"
+		kind, use := "image to image", "POST /translate"
 		if s.model.Kind == KindGenerate {
-			use = "GET /sample and GET /interpolate"
+			kind, use = "noise to image", "GET /sample and GET /interpolate"
 		}
-		httpErr(w, errorf(http.StatusNotFound, "%s: this server runs a %s %s generator, and %s; it answers %s", r.URL.Path, s.model.Recipe, s.model.Kind, what, use))
+		httpErr(w, errorf(http.StatusNotFound, "%s: this server runs a %s generator (%s), and %s; it answers %s", r.URL.Path, s.model.Recipe, kind, what, use))
 	})
 }
 

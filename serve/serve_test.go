@@ -265,7 +265,7 @@ func TestTranslateAPI(t *testing.T) {
 		{"GET", "/translate", 405, "GET /translate: method not allowed; use POST"},
 		{"POST", "/healthz", 405, "use GET"},
 		{"DELETE", "/", 405, "use GET"},
-		{"GET", "/sample?seed=1", 404, "this server runs a pix2pix translate generator"},
+		{"GET", "/sample?seed=1", 404, "this server runs a pix2pix generator (image to image)"},
 		{"GET", "/nothing", 404, "GET /nothing: no such page; this server answers GET / (the page), POST /translate, GET /example, GET /info and GET /healthz"},
 		{"HEAD", "/nothing", 404, ""},
 	} {
