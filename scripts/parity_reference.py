@@ -110,9 +110,13 @@ Choices where the references are silent, or that this test adds:
     CycleGANModel.__init__'s order, each ending in init_net before c95974f); "setup" = build
     the four in that order, then init_weights in model_names order G_A, G_B, D_A, D_B (2a7afba:
     define_G/define_D still take init_type/init_gain but ignore them; setup() initialises).
-    The four option objects are checked against the data's input_nc / output_nc (G_A
-    input_nc -> output_nc, G_B output_nc -> input_nc, D_A on output_nc, D_B on input_nc);
-    with lambda_identity > 0 the reference's assert input_nc == output_nc is kept.
+    The four nets are CycleGANModel.__init__'s define_G / define_D calls on the case's "model"
+    options (G_A input_nc -> output_nc, G_B output_nc -> input_nc, D_A on output_nc, D_B on
+    input_nc; reference_net_options); with lambda_identity > 0 the reference's assert input_nc ==
+    output_nc is kept.
+  - Every recipe's networks are built from the case's "model" options as the reference's model
+    builds them (reference_net_options), never from the nets.Options gogan's recipe derived: the
+    case's G / D / G_A ... must equal them, or the case fails.
   - cyclegan data: the B file of each item is given by the case ("files_B"), i.e. the
     reference's index_B = random.randint(0, B_size - 1) (or index % B_size with
     serial_batches) is made by the caller and not drawn here; the A file is A_paths[index %
@@ -891,16 +895,48 @@ def build_and_init_cyclegan(c):
     return nets
 
 
-def check_cyclegan_channels(c):
-    """G_A: input_nc -> output_nc, G_B: output_nc -> input_nc, D_A on B (output_nc), D_B on A (input_nc)."""
-    inc, onc = c["data"]["input_nc"], c["data"]["output_nc"]
-    want = {"G_A": (inc, onc), "G_B": (onc, inc), "D_A": (onc, None), "D_B": (inc, None)}
-    for role, (i, o) in want.items():
-        got_i = c[role]["InputNC"]
-        got_o = c[role]["OutputNC"] if o is not None else None
-        if got_i != i or got_o != o:
-            raise ValueError("%s: InputNC/OutputNC %s/%s, want %s/%s (input_nc %d, output_nc %d)"
-                             % (role, got_i, got_o, i, o, inc, onc))
+def reference_net_options(c):
+    """The networks the reference's model builds from the case's options ("model": netG, netD, norm,
+    no_dropout, ngf, ndf, n_layers_D, num_D, input_nc, output_nc, as the references name them), for
+    reference_nets.build: main.py's Generator(ngpu) / Discriminator(ngpu) (nz, ngf, ndf, nc: 1 for
+    mnist, else 3), Pix2PixModel.__init__'s define_G(input_nc, output_nc, ngf, netG, norm, not
+    no_dropout) and define_D(input_nc + output_nc, ndf, netD, n_layers_D, norm), CycleGANModel's
+    G_A (input_nc -> output_nc), G_B (output_nc -> input_nc), D_A (output_nc), D_B (input_nc).
+    The case's own G / D / G_A ... (gogan's nets.Options, which its recipe derived from the same
+    keys) must agree with them field for field, and the reference's are what get built: so a
+    recipe that derived a network wrongly (dropout, channels, norm) fails here instead of being
+    copied."""
+    m = c.get("model")
+    if m is None:
+        raise ValueError("the case has no \"model\" options")
+    recipe = c["recipe"]
+    if recipe == "dcgan":
+        nc = 1 if c["data"]["kind"] == "mnist" else 3  # main.py: nc = 1 for mnist, else 3
+        size = c["data"]["image_size"]
+        want = {"G": {"Kind": "dcgan", "NZ": c["nz"], "NGF": m["ngf"], "OutputNC": nc, "ImageSize": size},
+                "D": {"Kind": "dcgan", "NDF": m["ndf"], "InputNC": nc, "ImageSize": size}}
+    else:
+        inc, onc = m["input_nc"], m["output_nc"]
+
+        def g(i, o):
+            return {"Kind": m["netG"], "InputNC": i, "OutputNC": o, "NGF": m["ngf"], "Norm": m["norm"],
+                    "Dropout": not m["no_dropout"], "PadType": "reflect"}
+
+        def d(i):
+            o = {"Kind": m["netD"], "InputNC": i, "NDF": m["ndf"], "NLayers": m["n_layers_D"], "Norm": m["norm"]}
+            if m["netD"] == "multiscale":  # not in junyanz's define_D: pix2pixHD's, without its features
+                o.update({"NumD": m["num_D"], "GetIntermFeat": False})
+            return o
+        if recipe == "cyclegan":
+            want = {"G_A": g(inc, onc), "G_B": g(onc, inc), "D_A": d(onc), "D_B": d(inc)}
+        else:  # pix2pix, colorization (a Pix2PixModel)
+            want = {"G": g(inc, onc), "D": d(inc + onc)}
+    for role, o in want.items():
+        got = c.get(role) or {}
+        diff = {k: (got.get(k), v) for k, v in o.items() if got.get(k) != v}
+        if diff:
+            raise ValueError("%s: the case's network options differ from the reference's (got, want): %s" % (role, diff))
+        c[role] = o
 
 
 def run_cyclegan(c):
@@ -909,8 +945,9 @@ def run_cyclegan(c):
     Case: name, seed, step_seed, steps, out, weights (safetensors, keys "G_A.<k>", "G_B.<k>",
     "D_A.<k>", "D_B.<k>"), init_type, init_gain, init_order (define | setup), gan_mode (lsgan |
     vanilla), lr, beta1, beta2, lambda_A, lambda_B, lambda_identity, pool_size, pool_seed (optional;
-    see the module docstring); G_A, G_B, D_A,
-    D_B: option objects as pix2pix's G / D; data: {kind: unaligned, files_A: [[paths of batch
+    see the module docstring); model (netG, netD, norm, no_dropout, ngf, ndf, n_layers_D, num_D,
+    input_nc, output_nc: the nets, see reference_net_options); G_A, G_B, D_A, D_B: gogan's option
+    objects, which must be those; data: {kind: unaligned, files_A: [[paths of batch
     0], ...], files_B: (same shape), load_size, crop_size, preprocess, no_flip, input_nc,
     output_nc, direction}.
 
@@ -926,7 +963,7 @@ def run_cyclegan(c):
         raise ValueError("cyclegan data kind %r: want unaligned" % data["kind"])
     if c["gan_mode"] not in ("lsgan", "vanilla"):
         raise ValueError("cyclegan gan_mode %r: want lsgan or vanilla" % c["gan_mode"])
-    check_cyclegan_channels(c)
+    reference_net_options(c)
     out = {}
 
     nets = build_and_init_cyclegan(c)
@@ -1444,6 +1481,24 @@ def run_pix2pixhd(c):
     if g["InputNC"] != want_g_in or d["InputNC"] != want_d_in or g["OutputNC"] != data["output_nc"]:
         raise ValueError("G InputNC/OutputNC %d/%d, D InputNC %d; want %d/%d, %d"
                          % (g["InputNC"], g["OutputNC"], d["InputNC"], want_g_in, data["output_nc"], want_d_in))
+    # Pix2PixHDModel.initialize's define_G(netG_input_nc, output_nc, ngf, netG, n_downsample_global,
+    # n_blocks_global, n_local_enhancers, n_blocks_local, norm) and define_D(netD_input_nc, ndf,
+    # n_layers_D, norm, use_sigmoid, num_D, not no_ganFeat_loss), from the case's options: the nets
+    # gogan's recipe derived must be these (see reference_net_options)
+    m = c.get("model")
+    if m is None:
+        raise ValueError("the case has no \"model\" options")
+    want = {"G": {"Kind": m["netG"], "InputNC": want_g_in, "OutputNC": m["output_nc"], "NGF": m["ngf"], "Norm": m["norm"],
+                  "NDownsampleGlobal": c["n_downsample_global"], "NBlocksGlobal": c["n_blocks_global"],
+                  "NLocalEnhancers": c["n_local_enhancers"], "NBlocksLocal": c["n_blocks_local"], "PadType": "reflect"},
+            "D": {"Kind": "multiscale", "InputNC": want_d_in, "NDF": m["ndf"], "NLayers": m["n_layers_D"], "NumD": m["num_D"],
+                  "Norm": m["norm"], "GetIntermFeat": not no_ganFeat_loss}}
+    for role, got in (("G", g), ("D", d)):
+        diff = {k: (got.get(k), v) for k, v in want[role].items() if got.get(k) != v}
+        if diff:
+            raise ValueError("%s: the case's network options differ from the reference's (got, want): %s" % (role, diff))
+    g, d = want["G"], want["D"]
+    c["G"], c["D"] = g, d
 
     no_lsgan = c["gan_mode"] == "vanilla"
     mode = c.get("intermfeat_sigmoid", "apply")
@@ -1557,6 +1612,7 @@ def run_case(c):
         raise ValueError("nz %d != G.NZ %d" % (c["nz"], c["G"]["NZ"]))
     c.setdefault("nz", c["G"].get("NZ"))
     c.setdefault("beta2", 0.999)
+    reference_net_options(c)
     out = {}
 
     netG, netD, fixed_noise = build_and_init(c)

@@ -359,6 +359,12 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 		"weights": weightsPath, "step_seed": parityStepSeed, "steps": paritySteps,
 		"out": filepath.Join(dir, "ref.safetensors"),
 	}
+	// The user's model options, from which the reference builds its own
+	// networks; gogan's nets.Options, derived from them by the recipe, must
+	// agree (the reference checks).
+	m := cfg.Model
+	spec["model"] = map[string]any{"netG": m.NetG, "netD": m.NetD, "norm": m.Norm, "no_dropout": m.NoDropout, "ngf": m.NGF,
+		"ndf": m.NDF, "n_layers_D": m.NLayersD, "num_D": m.NumD, "input_nc": m.InputNC, "output_nc": m.OutputNC}
 	for _, ns := range def.Nets(cfg) { // "G", "D"; "G_A", "G_B", "D_A", "D_B"
 		spec[ns.Role] = ns.Options.WithDefaults()
 	}
