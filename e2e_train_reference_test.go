@@ -73,6 +73,36 @@ func TestPix2PixOddWidthIsTrainPys(t *testing.T) {
 	}
 }
 
+// TestLRPoliciesAreTrainPys: each epoch trains at the rate train.py's
+// does under the policies networks.get_scheduler builds, stepped after
+// each epoch as update_learning_rate steps them: linear decaying from
+// epoch 2 (n_epochs 1, n_epochs_decay 2), step (x0.1 every epoch,
+// lr_decay_iters 1) and cosine over 3 epochs (T_max n_epochs). pix2pix on
+// 4 facades pairs: 2 steps an epoch, 6 in all. (plateau is not train.py's:
+// its models never set the metric it steps with; README.)
+func TestLRPoliciesAreTrainPys(t *testing.T) {
+	root := facadesSubset(t, map[string][]int{"train": {41, 42, 43, 44}})
+	for _, tc := range []struct {
+		policy string
+		sets   []string
+		ref    map[string]any
+	}{
+		{"linear", []string{"train.epochs=1", "train.epochs_decay=2"}, map[string]any{"n_epochs": 1, "n_epochs_decay": 2}},
+		{"step", []string{"train.epochs=3", "train.lr_decay_iters=1"}, map[string]any{"n_epochs": 3, "n_epochs_decay": 0, "lr_decay_iters": 1}},
+		{"cosine", []string{"train.epochs=3"}, map[string]any{"n_epochs": 3, "n_epochs_decay": 0}},
+	} {
+		t.Run(tc.policy, func(t *testing.T) {
+			ref := map[string]any{"model": "pix2pix", "direction": "BtoA", "netG": "unet_128", "num_threads": 4, "epochs": 3,
+				"lr_policy": tc.policy}
+			for k, v := range tc.ref {
+				ref[k] = v
+			}
+			trainPyStepForStep(t, "configs/pix2pix-facades.yaml", root, 6, ref,
+				append(tc.sets, "model.netG=unet_128", "train.lr_policy="+tc.policy)...)
+		})
+	}
+}
+
 // TestCycleGANIsTrainPyStepForStep: the same for configs/cyclegan-facades.yaml's
 // CycleGAN (ResNet generators, identity loss, image pools) on 7 A and 5 B
 // facades images, with train.py's --num_threads 3: the random B of every
@@ -221,9 +251,10 @@ func facadesSubset(t *testing.T, dirs map[string][]int) string {
 	return root
 }
 
-// trainPyStepForStep trains config on root for two epochs of batches of 2
-// (128x128 crops of 143x143 images, 8 filters) with gogan and with
-// scripts/train_reference.py from seed 7 and compares every step's losses.
+// trainPyStepForStep trains config on root for two epochs (unless sets and
+// ref say otherwise) of batches of 2 (128x128 crops of 143x143 images, 8
+// filters) with gogan and with scripts/train_reference.py from seed 7 and
+// compares every step's losses.
 func trainPyStepForStep(t *testing.T, config, root string, steps int, ref map[string]any, sets ...string) {
 	py := torchtest.Python(t)
 	run := filepath.Join(t.TempDir(), "run")
@@ -239,7 +270,7 @@ func trainPyStepForStep(t *testing.T, config, root string, steps int, ref map[st
 	}
 	out := referenceRun(t, py, "scripts/train_reference.py", c)
 	worst := sameLosses(t, got, out, "train.py", steps)
-	t.Logf("%d steps over 2 epochs: largest relative difference %.2g", steps, worst)
+	t.Logf("%d steps over %v epochs: largest relative difference %.2g", steps, c["epochs"], worst)
 }
 
 // referenceRun runs a reference's training script on case c (OpenBLAS on

@@ -36,10 +36,12 @@ wandb without torchrun)"; read with git show from a fork's mirror that carries u
   - models/base_model.py setup(): init_net on every net in model_names order (init_order "setup");
     before c95974f define_G/define_D initialised each net as it was built (init_order "define",
     the default here, as in parity_reference.build_and_init / build_and_init_cyclegan).
-    setup() also makes the schedulers: networks.get_scheduler with lr_policy "linear" (LambdaLR,
-    lr_l = 1 - max(0, epoch + epoch_count - n_epochs) / (n_epochs_decay + 1)), stepped by
-    update_learning_rate() after every epoch; the case's n_epochs / n_epochs_decay / epoch_count
-    (reference defaults 100 / 100 / 1) feed it, so the lr stays lr for n_epochs epochs.
+    setup() also makes the schedulers: networks.get_scheduler (lr_policy "linear": LambdaLR,
+    lr_l = 1 - max(0, epoch + epoch_count - n_epochs) / (n_epochs_decay + 1); "step": StepLR by
+    0.1 every lr_decay_iters epochs; "cosine": CosineAnnealingLR over n_epochs; "plateau":
+    ReduceLROnPlateau stepped with BaseModel's metric, 0), stepped by update_learning_rate() after
+    every epoch; the case's lr_policy / n_epochs / n_epochs_decay / epoch_count / lr_decay_iters
+    (reference defaults linear / 100 / 100 / 1 / 50) feed it.
   - Option defaults: options/base_options.py, options/train_options.py, and the models'
     modify_commandline_options (pix2pix: norm batch, netG unet_256, dataset_mode aligned,
     pool_size 0, gan_mode vanilla, lambda_L1 100; cycle_gan: no_dropout True, lambda_A 10,
@@ -67,8 +69,8 @@ for colorization), dataroot, phase, seed,
 epochs (default 1), batch_size, num_threads, serial_batches, load_size, crop_size, preprocess,
 no_flip, direction, input_nc, output_nc, netG, netD, n_layers_D, ngf, ndf, norm, no_dropout,
 init_type, init_gain, init_order (define | setup), gan_mode, lr, beta1, lambda_L1 (pix2pix),
-lambda_A, lambda_B, lambda_identity, pool_size (cycle_gan), n_epochs, n_epochs_decay,
-epoch_count (the lr schedule); absent keys take the reference's defaults for the model.
+lambda_A, lambda_B, lambda_identity, pool_size (cycle_gan), lr_policy, n_epochs, n_epochs_decay,
+epoch_count, lr_decay_iters (the lr schedule); absent keys take the reference's defaults for the model.
 
 Output:
   - mode "train": one JSON object per step, the losses as model.get_current_losses() names them
@@ -90,8 +92,7 @@ Output:
 Not modelled: CUDA (on a GPU the reference's init_net moves each net to cuda:0 before
 init_weights, so the init draws and Dropout come from the CUDA generator and leave the CPU
 generator, and so the DataLoader seeds, where construction left them; here all is on the CPU);
-DDP / DistributedSampler; max_dataset_size; continue_train / loading; lr policies other than
-linear; the visualizer, wandb, saving. gan_mode wgangp for pix2pix gets parity_reference's added
+DDP / DistributedSampler; max_dataset_size; continue_train / loading; the visualizer, wandb, saving. gan_mode wgangp for pix2pix gets parity_reference's added
 gradient penalty (lambda_gp, default 10; upstream pix2pix has none), which draws torch.rand.
 """
 import json
@@ -139,6 +140,8 @@ COMMON_DEFAULTS = {
     "n_epochs": 100,
     "n_epochs_decay": 100,
     "epoch_count": 1,
+    "lr_policy": "linear",
+    "lr_decay_iters": 50,
 }
 MODEL_DEFAULTS = {
     "pix2pix": {"netG": "unet_256", "norm": "batch", "no_dropout": False, "gan_mode": "vanilla",
@@ -385,12 +388,26 @@ def make_model(opt, nets):
         optimizers = [model.optimizer_G, model.optimizer_D]
 
     # BaseModel.setup: schedulers = [networks.get_scheduler(optimizer, opt) for optimizer in self.optimizers]
-    def lambda_rule(epoch):
-        lr_l = 1.0 - max(0, epoch + opt["epoch_count"] - opt["n_epochs"]) / float(opt["n_epochs_decay"] + 1)
-        return lr_l
+    return model, [get_scheduler(o, opt) for o in optimizers]
 
-    schedulers = [torch.optim.lr_scheduler.LambdaLR(o, lr_lambda=lambda_rule) for o in optimizers]
-    return model, schedulers
+
+def get_scheduler(optimizer, opt):
+    """models/networks.py get_scheduler."""
+    lr_scheduler = torch.optim.lr_scheduler
+    if opt["lr_policy"] == "linear":
+        def lambda_rule(epoch):
+            lr_l = 1.0 - max(0, epoch + opt["epoch_count"] - opt["n_epochs"]) / float(opt["n_epochs_decay"] + 1)
+            return lr_l
+        scheduler = lr_scheduler.LambdaLR(optimizer, lr_lambda=lambda_rule)
+    elif opt["lr_policy"] == "step":
+        scheduler = lr_scheduler.StepLR(optimizer, step_size=opt["lr_decay_iters"], gamma=0.1)
+    elif opt["lr_policy"] == "plateau":
+        scheduler = lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.2, threshold=0.01, patience=5)
+    elif opt["lr_policy"] == "cosine":
+        scheduler = lr_scheduler.CosineAnnealingLR(optimizer, T_max=opt["n_epochs"], eta_min=0)
+    else:
+        return NotImplementedError("learning rate policy [%s] is not implemented", opt["lr_policy"])
+    return scheduler
 
 
 # ---------------------------------------------------------------------------
@@ -430,9 +447,13 @@ def main():
             model.set_input(data)  # unpack data from dataset and apply preprocessing
             model.optimize_parameters()  # calculate loss functions, get gradients, update network weights
             print(json.dumps({k: float(v) for k, v in model.get_current_losses()}), flush=True)
-        # model.update_learning_rate() (lr_policy linear)
+        # model.update_learning_rate() (base_model.py): plateau steps with self.metric, which
+        # BaseModel.__init__ sets to 0 and no model changes
         for scheduler in schedulers:
-            scheduler.step()
+            if opt["lr_policy"] == "plateau":
+                scheduler.step(0)
+            else:
+                scheduler.step()
 
 
 if __name__ == "__main__":
