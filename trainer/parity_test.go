@@ -121,7 +121,10 @@ func parityCases(t *testing.T, pd parityData) []parityCase {
 	cases = append(cases,
 		p2p("vanilla", "none", "basic", "unet_128"),
 		p2p("wgangp", "none", "n_layers", "unet_128", "model.n_layers_D=2", "train.lambda_L1=40", "train.lambda_gp=3"),
-		p2p("vanilla", "batch", "basic", "resnet_6blocks", "model.no_dropout=true"))
+		p2p("vanilla", "batch", "basic", "resnet_6blocks", "model.no_dropout=true"),
+		// An init other than normal 0.02 (init_weights' orthogonal, gain 1):
+		// the initial weights are compared too.
+		p2p("lsgan", "instance", "basic", "unet_128", "model.init_type=orthogonal", "model.init_gain=1"))
 	// colorization: pix2pix from L to ab of whole facades files (photo and
 	// label map side by side, resized square), the reference's defaults
 	// (vanilla, batch norm, U-Net, 70x70 PatchGAN) at batch 2, and lsgan
@@ -196,6 +199,12 @@ func parityCases(t *testing.T, pd parityData) []parityCase {
 		// weighs idt_A (G_A(B) vs B) by lambda_B * lambda_identity and idt_B
 		// by lambda_A * lambda_identity, which equal weights cannot tell apart.
 		cg("identity-unequal-weights", "train.lambda_A=5", "train.lambda_B=2", "train.lambda_identity=0.3"),
+		// Dropout (--no_dropout false): six G passes a step draw their
+		// masks in the reference's order (forward's four, then the identity
+		// passes in backward_G), in ResNet blocks with kaiming init, and in
+		// a U-Net.
+		cg("dropout-kaiming", "model.no_dropout=false", "model.init_type=kaiming"),
+		cg("dropout-unet", "model.no_dropout=false", "model.netG=unet_128", "data.load_size=128", "data.crop_size=128"),
 		pools)
 }
 
