@@ -91,7 +91,8 @@ func TestExportLoadsInTheReferences(t *testing.T) {
 			return []string{"--config", "configs/colorization.yaml", "--quiet", "--set", "out=" + run, "--set", "data.root=" + colour,
 				"--set", "data.load_size=136", "--set", "data.crop_size=128", "--set", "model.netG=unet_128",
 				"--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "threads=2", "--set", "data.workers=1", "--set", "train.max_steps=1", "--set", "data.shuffle=false"}
-		}, []string{"latest_net_G.pth", "latest_net_D.pth"}, "G G D", "", append([]string{"data.root", "data.dataset", "data.shuffle", "data.phase"}, pix2pixKeys...)},
+		}, []string{"latest_net_G.pth", "latest_net_D.pth"}, "G G D", "test.py reads the photos to translate from --dataroot/test (its --phase test), and there is no " + filepath.Join(colour, "test"),
+			append([]string{"data.root", "data.dataset", "data.shuffle", "data.phase"}, pix2pixKeys...)},
 		{"cyclegan", func(run string) []string {
 			return smallCycleGAN(run, "train.max_steps=1", "train.lambda_identity=0.25")
 		},

@@ -1,6 +1,7 @@
 package gan_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -215,6 +216,48 @@ func TestExportLSUNClasses(t *testing.T) {
 		e := def.Export(c, gan.ExportOptions{Dir: t.TempDir()})
 		if len(e.Commands) != 1 || !strings.HasSuffix(e.Commands[0], want) || !strings.Contains(e.Commands[0], " --dataroot "+root+" ") || len(e.Notes) != 0 {
 			t.Errorf("data.classes %q: %q, notes %q; want it to end %q, on data.root, without notes", classes, e.Commands, e.Notes, want)
+		}
+	}
+}
+
+// TestExportNamesTheSplitFoldersTheReferenceReads: test.py reads
+// --dataroot/test and train.py --dataroot/<phase>, and the reference's
+// make_dataset stops on a folder that is not there; gogan trains
+// colorization without a test/ folder and pix2pix on A|B images directly
+// under data.root, so the export says where the images go.
+func TestExportNamesTheSplitFoldersTheReferenceReads(t *testing.T) {
+	mk := func(root string, dirs ...string) string {
+		for _, d := range dirs {
+			if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return root
+	}
+	for _, c := range []struct {
+		recipe, root, want string
+	}{
+		{"colorization", mk(t.TempDir(), "train"), "and there is no %s/test: put them there, or add --phase train"},
+		{"pix2pix", mk(t.TempDir(), "train"), "and there is no %s/test: put them there, or add --phase train"},
+		{"pix2pix", mk(t.TempDir()), "this run read them directly under %[1]s: move them into %[1]s/train/ (and the images to translate into %[1]s/test/)"},
+		{"pix2pix", mk(t.TempDir(), "train", "test"), ""},
+		{"colorization", mk(t.TempDir(), "train", "test"), ""},
+	} {
+		cfg, err := config.LoadConfig("", []string{"recipe=" + c.recipe, "data.root=" + c.root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, err := gan.For(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		notes := strings.Join(def.Export(cfg, gan.ExportOptions{Dir: t.TempDir()}).Notes, "\n")
+		if c.want == "" {
+			if strings.Contains(notes, "--dataroot/") {
+				t.Errorf("%s with train/ and test/: notes %q", c.recipe, notes)
+			}
+		} else if want := fmt.Sprintf(c.want, c.root); !strings.Contains(notes, want) {
+			t.Errorf("%s on %s: notes %q, want one saying %q", c.recipe, c.root, notes, want)
 		}
 	}
 }

@@ -156,6 +156,11 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 			Command("python", "datasets/combine_A_and_B.py", "--fold_A", filepath.Join(root, "A"), "--fold_B", filepath.Join(root, "B"), "--fold_AB", ab), ab))
 		root = ab
 	}
+	if root != DataRoot(c) || !dirExists(root) {
+		// a combined folder not made yet, or data not on this machine
+	} else if n := splitNote(model, root, d.Phase); n != "" {
+		e.Notes = append(e.Notes, n)
+	}
 	where := []string{"--checkpoints_dir", filepath.Dir(o.Dir), "--name", filepath.Base(o.Dir), "--epoch", label}
 	if !o.CUDA {
 		where = append(where, "--gpu_ids", "-1")
@@ -429,6 +434,29 @@ func CycleGANAndPix2PixConfig(model string, opts map[string]string) ([]string, e
 		return nil, fmt.Errorf("dataset_mode %s: gogan reads aligned, unaligned and colorization data", mode)
 	}
 	return sets, nil
+}
+
+// splitNote says which split folder under root the commands of a pix2pix
+// or colorization export read and root lacks: train.py reads
+// --dataroot/<phase>, test.py --dataroot/test (its --phase default), and
+// make_dataset stops on a missing folder ("is not a valid directory").
+// gogan also reads A|B images directly under data.root, and a
+// colorization run trains without a test/ folder.
+func splitNote(model, root, phase string) string {
+	what := map[string]string{"pix2pix": "A|B images", "colorization": "photos"}[model]
+	if what == "" {
+		return ""
+	}
+	train, test := filepath.Join(root, phase), filepath.Join(root, "test")
+	if !dirExists(train) {
+		return fmt.Sprintf("the reference reads its training %s from --dataroot/%s and test.py's from --dataroot/test, and this run read them directly under %s: move them into %s/ (and the images to translate into %s/) for the commands below",
+			what, phase, root, train, test)
+	}
+	if !dirExists(test) {
+		return fmt.Sprintf("test.py reads the %s to translate from --dataroot/test (its --phase test), and there is no %s: put them there, or add --phase %s to its command to run it on the training images",
+			what, test, phase)
+	}
+	return ""
 }
 
 func dirExists(p string) bool {
