@@ -6,6 +6,7 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"image/draw"
 	"io"
 	"log/slog"
 	"os"
@@ -479,5 +480,53 @@ func TestPairFoldersByStem(t *testing.T) {
 	slices.Sort(lone)
 	if wantLone := []string{"A/train/d.png", "A/train/e.png", "B/train/c.jpg", "B/train/e.jpg", "B/train/e.webp"}; !slices.Equal(lone, wantLone) {
 		t.Errorf("lone files %q, want %q", lone, wantLone)
+	}
+}
+
+// TestColorizationWarnsOfGrayPhotos: a gray photo among a colorization
+// run's colour ones (a 1-channel JPEG, or an RGB file of R = G = B) is
+// trained on as the reference trains on it, with ab targets of 0, which
+// teach the generator to leave photos gray: a warning names such files,
+// whether the files are decoded at open or only their headers read.
+func TestColorizationWarnsOfGrayPhotos(t *testing.T) {
+	dir := t.TempDir()
+	g := gradient(40, 32)
+	gray := image.NewGray(g.Rect)
+	draw.Draw(gray, gray.Rect, g, image.Point{}, draw.Src)
+	grayRGB := image.NewNRGBA(g.Rect)
+	draw.Draw(grayRGB, grayRGB.Rect, gray, image.Point{}, draw.Src)
+	write(t, filepath.Join(dir, "train", "colour.png"), encode(t, "png", g))
+	write(t, filepath.Join(dir, "train", "bw.jpg"), encode(t, "jpg", gray))
+	write(t, filepath.Join(dir, "train", "sub", "scan.png"), encode(t, "png", grayRGB))
+	for _, c := range []struct {
+		validate string
+		want     string
+	}{
+		{"full", "2 of 3 photos under " + filepath.Join(dir, "train") + " are gray"},
+		{"header", "1 of 3 photos under " + filepath.Join(dir, "train") + " are gray"}, // the JPEG's one component
+	} {
+		cfg := DefaultConfig(Colorization)
+		cfg.Root, cfg.LoadSize, cfg.CropSize, cfg.Validate = dir, 32, 32, c.validate
+		var logs bytes.Buffer
+		d, err := Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Close()
+		if !strings.Contains(logs.String(), c.want) || !strings.Contains(logs.String(), "bw.jpg") || strings.Contains(logs.String(), "colour.png") {
+			t.Errorf("validate %s: want a warning saying %q, naming bw.jpg and not colour.png:\n%s", c.validate, c.want, logs.String())
+		}
+	}
+	// scoring a trained generator on them says nothing
+	cfg := DefaultConfig(Colorization)
+	cfg.Root, cfg.LoadSize, cfg.CropSize, cfg.Trained = dir, 32, 32, "run"
+	var logs bytes.Buffer
+	d, err := Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if strings.Contains(logs.String(), "gray") {
+		t.Errorf("eval's data warn of gray photos:\n%s", logs.String())
 	}
 }

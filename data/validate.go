@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image/color"
 	"maps"
 	"runtime"
 	"slices"
@@ -18,6 +19,7 @@ type fileCheck struct {
 	w, h int
 	img  *Image
 	err  *FileError
+	gray bool // colorization: a colourless photo (warnGrayPhotos)
 }
 
 // validateFiles checks every file (decoding it fully, or reading only its
@@ -51,6 +53,7 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 					r.err = asFileErr(files[i], err)
 				} else {
 					r.w, r.h = im.W, im.H
+					r.gray = d.cfg.Dataset == Colorization && colourless(im)
 					if d.cfg.InMemory {
 						r.img = im
 					}
@@ -64,6 +67,7 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 				}
 				if r.err == nil {
 					r.w, r.h = c.Width, c.Height
+					r.gray = d.cfg.Dataset == Colorization && (c.ColorModel == color.GrayModel || c.ColorModel == color.Gray16Model)
 				}
 			}
 			if opts.Progress != nil {
@@ -198,6 +202,15 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 	}
 	if len(files) == 0 || (d.kind == "unaligned" && len(filesB) == 0) {
 		return fmt.Errorf("data: %s: no valid images left after skipping %d invalid files", d.root, len(invalid))
+	}
+	if d.cfg.Dataset == Colorization && d.cfg.Trained == "" { // training, not scoring
+		var gray []string
+		for i, f := range d.files {
+			if keepA[i] && resA[i].gray {
+				gray = append(gray, f)
+			}
+		}
+		d.warnGrayPhotos(gray, len(files))
 	}
 	if d.kind == "unaligned-ab" { // the B stream is the right halves of the same files
 		filesB, cacheB = files, cache
@@ -366,4 +379,29 @@ func parallelFor(ctx context.Context, n, workers int, f func(i int)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// colourless reports whether every pixel of an RGB image is gray (R = G =
+// B): a black-and-white photo, whatever the file stored it as.
+func colourless(im *Image) bool {
+	if im.C != 3 {
+		return im.C == 1
+	}
+	for p := 0; p+2 < len(im.Pix); p += 3 {
+		if im.Pix[p] != im.Pix[p+1] || im.Pix[p] != im.Pix[p+2] {
+			return false
+		}
+	}
+	return true
+}
+
+// warnGrayPhotos says which of a colorization run's n photos are gray: their
+// ab targets are 0, so they teach the generator to leave photos gray (the
+// reference's ColorizationDataset trains on them alike, silently).
+func (d *Dataset) warnGrayPhotos(gray []string, n int) {
+	if len(gray) == 0 {
+		return
+	}
+	d.log.Warn(fmt.Sprintf("data: %d of %d photos under %s are gray (a = b = 0 in CIE Lab): they teach the generator to leave photos gray; move them out of %s to train on colour photos alone",
+		len(gray), n, d.root, d.root), "files", strings.Join(gray[:min(5, len(gray))], ", ")+map[bool]string{true: ", ...", false: ""}[len(gray) > 5])
 }
