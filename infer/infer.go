@@ -449,6 +449,9 @@ func Translate(o TranslateOptions) (n int, err error) {
 	// skip_invalid stand another image in for one that fails to decode):
 	// decoded and resized bicubic to its test size.
 	pairNoted := false
+	// an edges run's generator takes the edge maps data.edges drew: a photo,
+	// or a sketch of the other polarity, gives nothing like its outputs
+	edgesIn, edgesNoted := dc.Dataset == data.Edges && dc.Direction == "AtoB", map[string]bool{}
 	load := func(i int) (*data.Image, error) {
 		a, err := data.LoadImage(files[i], tr.InputChannels())
 		if err != nil {
@@ -462,6 +465,13 @@ func Translate(o TranslateOptions) (n int, err error) {
 			slog.Warn("translate: an input is twice as wide as high, as the A|B pairs the run trained on: it is translated whole, as one image. "+
 				"For a folder of pairs, gogan eval pix2pix --data-root ROOT --phase PHASE --out DIR writes test.py's results (input, output, target); or give the inputs' halves",
 				"input", files[i])
+		}
+		if edgesIn { // as drawn: a resize to a small model grays thin lines
+			if kind, why := notAnEdgeMap(a, dc.EdgeDetector); kind != "" && !edgesNoted[kind] {
+				edgesNoted[kind] = true // the first input of each kind
+				slog.Warn("translate: this run (data.dataset=edges, AtoB) takes edge maps as data.edges="+dc.EdgeDetector+" drew them from its photos, dark lines on a white background (as edges2shoes' sketches), and gives photos; "+why,
+					"input", files[i])
+			}
 		}
 		w, h, err := size.of(a.W, a.H)
 		if err != nil {
@@ -577,4 +587,30 @@ func isFolder(flag, path string) error {
 		return fmt.Errorf("%s %s is %s, not a folder: give a folder of images", flag, path, data.KindOf(fi.Mode()))
 	}
 	return nil
+}
+
+// notAnEdgeMap says why an input, as decoded to the generator's one
+// channel, is no edge map of the kind data.edges draws (dark lines on white: Canny's
+// are black and white, a tenth to a fifth of the pixels black; Sobel's are
+// shades of gray, mostly light): its kind ("photo", "dark") and the words
+// that say so, or "" where it may be one.
+func notAnEdgeMap(a *data.Image, detector string) (kind, why string) {
+	var dark, mid int
+	for p := 0; p < a.W*a.H; p++ {
+		v := a.Pix[p*a.C] // gray: the first channel
+		if v < 128 {
+			dark++
+		}
+		if v > 48 && v < 208 {
+			mid++
+		}
+	}
+	n := float64(a.W * a.H)
+	switch {
+	case detector == "canny" && float64(mid) > 0.3*n:
+		return "photo", fmt.Sprintf("this input is %.0f%% mid-grays, a photo (or a sketch on gray paper) rather than black lines on white: give it such sketches (a model from photos to sketches trains with data.direction=BtoA)", 100*float64(mid)/n)
+	case float64(dark) > 0.5*n:
+		return "dark", fmt.Sprintf("this input is %.0f%% dark, light lines on black perhaps: invert it", 100*float64(dark)/n)
+	}
+	return "", ""
 }
