@@ -261,3 +261,28 @@ func TestExportNamesTheSplitFoldersTheReferenceReads(t *testing.T) {
 		}
 	}
 }
+
+// TestExportOfDerivedPairsTestsOnInputs: a pix2pix run on pairs gogan
+// derives (edge maps, gray photos) has no A|B folder for the reference's
+// pix2pix test.py; the export gives its test model on a folder of inputs
+// (--dataset_mode single), which translates them as gogan translate does.
+func TestExportOfDerivedPairsTestsOnInputs(t *testing.T) {
+	for _, dataset := range []string{"edges", "gray2color"} {
+		cfg, err := config.LoadConfig("", []string{"recipe=pix2pix", "data.dataset=" + dataset, "model.input_nc=1", "model.netG=unet_128"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, err := gan.For(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := def.Export(cfg, gan.ExportOptions{Dir: t.TempDir()})
+		if test := e.Commands[0]; !strings.HasPrefix(test, "python test.py --dataroot INPUTS ") ||
+			!strings.Contains(test, " --model test --dataset_mode single --input_nc 1 --output_nc 3 ") {
+			t.Errorf("%s: test command %q, want the test model on a folder INPUTS", dataset, test)
+		}
+		if notes := strings.Join(e.Notes, "\n"); !strings.Contains(notes, "translates the inputs in a folder INPUTS") {
+			t.Errorf("%s: notes %q", dataset, notes)
+		}
+	}
+}

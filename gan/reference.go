@@ -137,8 +137,10 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 	root := DataRoot(c)
 	if !folderData {
 		root = "DATAROOT"
+	}
+	if !folderData && (model != "pix2pix" || d.Direction != "AtoB") { // else the test model's note below
 		e.Notes = append(e.Notes, fmt.Sprintf("data.dataset=%s here is made by gogan from data.source=%s; the reference reads image folders: give test.py and train.py a --dataroot of them", d.Dataset, d.Source))
-	} else if model == "cycle_gan" {
+	} else if folderData && model == "cycle_gan" {
 		// gogan's unaligned data also read A|B images and A/, B/ folders;
 		// the reference's UnalignedDataset reads {phase}A/ and {phase}B/.
 		// Only where the data are: a run folder exported on another
@@ -177,6 +179,20 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 	testMode := data.TestPreprocess(d.Preprocess)
 	testSize := []string{"--load_size", strconv.Itoa(data.TestLoad(testMode, d.LoadSize, d.CropSize)), "--crop_size", strconv.Itoa(d.CropSize), "--preprocess", testMode}
 	test := append(append([]string{"python", "test.py"}, nets...), testSize...)
+	if model == "pix2pix" && !folderData && d.Direction == "AtoB" {
+		// the reference has no pairs of gogan's making (edge maps, gray
+		// photos) to test on; its test model translates a folder of
+		// inputs alone, as gogan translate does
+		test = append([]string{"python", "test.py", "--dataroot", "INPUTS"}, where...)
+		test = append(test, "--model", "test", "--dataset_mode", "single", "--input_nc", strconv.Itoa(m.InputNC), "--output_nc", strconv.Itoa(m.OutputNC),
+			"--ngf", strconv.Itoa(m.NGF), "--netG", m.NetG, "--norm", m.Norm)
+		if m.NoDropout {
+			test = append(test, "--no_dropout")
+		}
+		test = append(test, testSize...)
+		e.Notes = append(e.Notes, fmt.Sprintf("data.dataset=%s here is made by gogan from data.source=%s, which the reference cannot make: its test model (test.py above) translates the inputs in a folder INPUTS, %s, as gogan translate does; its train.py needs A|B images under DATAROOT/train",
+			d.Dataset, d.Source, map[string]string{data.Edges: "edge maps (dark lines on white)", data.Gray2Color: "gray photos"}[d.Dataset]))
+	}
 	t, f := c.Train, FloatArg
 	train := append([]string{"python", "train.py", "--continue_train"}, nets...)
 	train = append(train, "--load_size", strconv.Itoa(d.LoadSize), "--crop_size", strconv.Itoa(d.CropSize), "--preprocess", d.Preprocess,
