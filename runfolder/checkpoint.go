@@ -71,6 +71,11 @@ const (
 // ErrNoCheckpoint means a run folder has no valid checkpoint to resume from.
 var ErrNoCheckpoint = errors.New("no valid checkpoint")
 
+// ErrNewerFormat is a state.json of a format after the ones this gogan
+// reads: a newer gogan's checkpoint (a run trained elsewhere, read here by
+// an older binary), not a damaged one.
+var ErrNewerFormat = errors.New("a newer gogan's checkpoint format")
+
 // CheckpointState is state.json: everything besides the tensors that a
 // resumed run needs to continue exactly where the stopped one was.
 type CheckpointState struct {
@@ -565,6 +570,10 @@ func parseState(path string, js []byte, step int) (*CheckpointState, error) {
 			return nil, fmt.Errorf("%s: SHA-256 %s, want %s (corrupted or edited)", path, got[:12], want[:12])
 		}
 	default:
+		if st.Format > stateFormatV2 {
+			return nil, fmt.Errorf("%s: format %d (%w), written by %s; this gogan (%s) reads formats %d and %d",
+				path, st.Format, ErrNewerFormat, WrittenBy(&st), Version, stateFormatV1, stateFormatV2)
+		}
 		return nil, fmt.Errorf("%s: unknown format %d", path, st.Format)
 	}
 	if st.Step != step {
@@ -602,12 +611,26 @@ func LatestValid(run string) (Checkpoint, *CheckpointState, error) {
 		if errors.Is(err, os.ErrPermission) {
 			return Checkpoint{}, nil, fmt.Errorf("checkpoint %s cannot be read: %w: give this user read access to it (chown or chmod; it is not skipped as damaged) or run as its owner, and run again", c.Dir, err)
 		}
+		if errors.Is(err, ErrNewerFormat) {
+			// Skipped, a resume would go on from an older checkpoint and set
+			// this one aside: the newer gogan's training lost from view.
+			return Checkpoint{}, nil, fmt.Errorf("checkpoint %s cannot be read by this gogan: %w: run that gogan (or a newer one; gogan --version says which this is), which reads it; "+
+				"if no newer gogan wrote it, it is damaged: move it out of %s to go on from the one before", c.Dir, err, filepath.Dir(c.Dir))
+		}
 		slog.Warn("skipping invalid checkpoint", "checkpoint", c.Dir, "err", err)
 	}
 	if len(cks) > 0 {
 		return Checkpoint{}, nil, fmt.Errorf("%s: all %d checkpoints are invalid: %w", run, len(cks), ErrNoCheckpoint)
 	}
 	return Checkpoint{}, nil, fmt.Errorf("%s: %w", run, ErrNoCheckpoint)
+}
+
+// WrittenBy names the gogan that wrote a checkpoint's state, for messages.
+func WrittenBy(st *CheckpointState) string {
+	if st.GoganVersion == "" {
+		return "a gogan that recorded no version"
+	}
+	return "gogan " + st.GoganVersion
 }
 
 // EndOfEpoch says whether checkpoint c was written at the end of an epoch,

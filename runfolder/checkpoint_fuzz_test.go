@@ -36,7 +36,8 @@ func FuzzValidateCheckpoint(f *testing.F) {
 	for _, edit := range [][3]string{
 		{`"step": 40`, `"step": 41`, "step 41 does not match the folder name (step 40)"},
 		{`"epoch": 3`, `"epoch": -3`, "negative step 40 or epoch -3"},
-		{`"format": 1`, `"format": 3`, "unknown format 3"},
+		{`"format": 1`, `"format": 3`, "format 3 (a newer gogan's checkpoint format), written by gogan "},
+		{`"format": 1`, `"format": 0`, "unknown format 0"},
 		{`"format": 1`, `"format": 2`, "no state_sha256"},
 		{`"weights_size": 700`, `"weights_size": -1`, "negative weights_size -1"},
 		{`"weights_sha256": "`, `"weights_sha256": "zz`, "weights_sha256 is not a hex SHA-256 (66 characters)"},

@@ -41,7 +41,7 @@ func OpenCheckpoint(path string) (Checkpoint, *CheckpointState, *config.Config, 
 		if st, err = ValidateCheckpoint(ck); err != nil {
 			return ck, nil, nil, fmt.Errorf("checkpoint %s: %w", path, err)
 		}
-	} else if ck, st, err = LatestValid(path); errors.Is(err, fs.ErrPermission) {
+	} else if ck, st, err = LatestValid(path); errors.Is(err, fs.ErrPermission) || errors.Is(err, ErrNewerFormat) {
 		return ck, nil, nil, err
 	} else if err != nil {
 		if pths, _ := filepath.Glob(filepath.Join(path, "*_net_*.pth")); len(pths) > 0 {

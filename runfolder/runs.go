@@ -80,6 +80,8 @@ func Summarize(path string) Summary {
 		}
 	} else if errors.Is(err, os.ErrPermission) {
 		s.Checkpoint = "unreadable"
+	} else if errors.Is(err, ErrNewerFormat) {
+		s.Checkpoint = "a newer gogan's"
 	} else {
 		s.Checkpoint = "none valid"
 	}

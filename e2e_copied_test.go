@@ -1,0 +1,78 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// editState rewrites a checkpoint's state.json through edit and seals it
+// again (state_sha256), as the gogan that wrote it would have: a run
+// trained elsewhere, by another gogan, or on a GPU.
+func editState(t *testing.T, ckpt string, edit func(map[string]any)) {
+	t.Helper()
+	path := filepath.Join(ckpt, "state.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	m["state_sha256"] = ""
+	if b, err = json.MarshalIndent(m, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	field := regexp.MustCompile(`"state_sha256": ""`)
+	b = field.ReplaceAll(b, []byte(`"state_sha256": "`+hex.EncodeToString(sum[:])+`"`))
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNewerGoganCheckpointIsNotSkipped: a run trained by a newer gogan (on
+// the cloud machine) and copied home, where an older binary reads it: a
+// checkpoint of a state format this gogan does not know is not damaged.
+// resume stops, naming the gogan that wrote it, where it went on from the
+// checkpoint before (training those steps again) and set the newer one
+// aside as invalid; sample says the same, and gogan runs lists it so.
+func TestNewerGoganCheckpointIsNotSkipped(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=2", "train.checkpoint_every=1", "data.max_samples=128")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	newest := filepath.Join(run, "checkpoints", "step-00000002")
+	editState(t, newest, func(m map[string]any) {
+		m["format"] = 3
+		m["gogan_version"] = "0123456789ab"
+	})
+	metrics, _ := os.ReadFile(filepath.Join(run, "metrics.csv"))
+	want := "checkpoint " + newest + " cannot be read by this gogan"
+	out, err := gogan(t, "resume", run, "--set", "train.max_steps=3")
+	if err == nil || !strings.Contains(out, want) || !strings.Contains(out, "written by gogan 0123456789ab") || !strings.Contains(out, "run that gogan") ||
+		strings.Contains(out, "skipping invalid checkpoint") {
+		t.Errorf("resume past a newer gogan's checkpoint: %v, want a refusal saying %q and who wrote it\n%s", err, want, out)
+	}
+	if names := dirNamesOf(t, filepath.Join(run, "checkpoints")); !slices.Equal(names, []string{"step-00000001", "step-00000002"}) {
+		t.Errorf("checkpoints after the refused resume: %v", names)
+	}
+	if now, _ := os.ReadFile(filepath.Join(run, "metrics.csv")); string(now) != string(metrics) {
+		t.Errorf("the refused resume changed metrics.csv:\n%s", now)
+	}
+	if out, err := gogan(t, "sample", "--checkpoint", run, "--n", "4", "--out", filepath.Join(base, "grid.png")); err == nil || !strings.Contains(out, want) {
+		t.Errorf("sample of a run whose newest checkpoint is a newer gogan's: %v, want a refusal saying %q\n%s", err, want, out)
+	}
+	if out, err := gogan(t, "runs", base); err != nil || !strings.Contains(out, "a newer gogan's") || strings.Contains(out, "none valid") {
+		t.Errorf("gogan runs of a run whose newest checkpoint is a newer gogan's: %v\n%s", err, out)
+	}
+}
