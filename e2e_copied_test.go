@@ -76,3 +76,43 @@ func TestNewerGoganCheckpointIsNotSkipped(t *testing.T) {
 		t.Errorf("gogan runs of a run whose newest checkpoint is a newer gogan's: %v\n%s", err, out)
 	}
 }
+
+// TestNewerGoganConfigIsNamed: a run trained by a newer gogan whose config
+// has a key this gogan does not know (config.yaml and the checkpoint's
+// alike). resume said to put the checkpoint's config back over
+// config.yaml, which holds the same key (the same refusal again), and
+// sample only that the key is unknown: both now name the gogan that wrote
+// the checkpoint and to run it.
+func TestNewerGoganConfigIsNamed(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=1", "data.max_samples=128")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	newer := func(yml string) string {
+		return strings.Replace(yml, "\n  lambda_gp: 10\n", "\n  lambda_gp: 10\n  lambda_r1: 0\n", 1)
+	}
+	cfgPath := filepath.Join(run, "config.yaml")
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, []byte(newer(string(b))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	editState(t, filepath.Join(run, "checkpoints", "step-00000001"), func(m map[string]any) {
+		m["config"] = newer(m["config"].(string))
+		m["gogan_version"] = "0123456789ab"
+	})
+	want := "the checkpoint was written by gogan 0123456789ab (this gogan is "
+	out, err := gogan(t, "resume", run, "--set", "train.max_steps=2")
+	if err == nil || !strings.Contains(out, "unknown key train.lambda_r1") || !strings.Contains(out, want) || strings.Contains(out, "move it to") {
+		t.Errorf("resume of a newer gogan's run: %v, want the key and %q, not advice to put its config back\n%s", err, want, out)
+	}
+	if kept, _ := filepath.Glob(filepath.Join(run, "config-*.yaml")); len(kept) > 0 {
+		t.Errorf("resume wrote %v to put back over config.yaml, with the same unknown key", kept)
+	}
+	if out, err := gogan(t, "sample", "--checkpoint", run, "--n", "4", "--out", filepath.Join(base, "grid.png")); err == nil || !strings.Contains(out, want) {
+		t.Errorf("sample of a newer gogan's run: %v, want %q\n%s", err, want, out)
+	}
+}

@@ -633,6 +633,12 @@ func WrittenBy(st *CheckpointState) string {
 	return "gogan " + st.GoganVersion
 }
 
+// UnreadableConfig says, of a checkpoint whose config this gogan cannot
+// read (keys a newer gogan added), which gogan wrote it and what to do.
+func UnreadableConfig(st *CheckpointState) string {
+	return fmt.Sprintf("the checkpoint was written by %s (this gogan is %s), whose config this gogan cannot read: run that gogan, or a newer one", WrittenBy(st), Version)
+}
+
 // EndOfEpoch says whether checkpoint c was written at the end of an epoch,
 // and of which (the epochs completed): its loader stands at the start of
 // the epoch after them. It reads state.json alone, unchecked.

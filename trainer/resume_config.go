@@ -151,6 +151,10 @@ func unreadableConfig(dir string, err error) error {
 	if lerr != nil || st.Config == "" {
 		return err
 	}
+	if _, perr := config.ParseYAML(ck.StatePath()+" (config)", []byte(st.Config)); perr != nil {
+		// no help to put back: a newer gogan's keys, in both
+		return fmt.Errorf("resume %s: %w\n%s %s", dir, err, filepath.Base(ck.Dir)+":", runfolder.UnreadableConfig(st))
+	}
 	keep := filepath.Join(dir, "config-"+filepath.Base(ck.Dir)+".yaml")
 	if werr := runfolder.AtomicWriteBytes(keep, []byte(st.Config)); werr != nil {
 		return err
