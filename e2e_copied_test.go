@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -114,5 +117,68 @@ func TestNewerGoganConfigIsNamed(t *testing.T) {
 	}
 	if out, err := gogan(t, "sample", "--checkpoint", run, "--n", "4", "--out", filepath.Join(base, "grid.png")); err == nil || !strings.Contains(out, want) {
 		t.Errorf("sample of a newer gogan's run: %v, want %q\n%s", err, want, out)
+	}
+}
+
+// TestResumeOfAReadOnlyCopy: a run folder copied home with its files read
+// only (a zip that kept no write bits, another user's copy of run/*, which
+// leaves .lock out): resume is
+// refused before it writes anything, naming the path and what to do. It
+// went on to rewrite status.json ("failed") and index.html, then stopped
+// at metrics.csv with a bare "permission denied". Once writable, the run
+// resumes. Root writes any file, so as root gogan runs as nobody.
+func TestResumeOfAReadOnlyCopy(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=2", "data.max_samples=128")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	var cred *syscall.Credential
+	if os.Getuid() == 0 {
+		for _, d := range []string{filepath.Dir(goganBin), filepath.Dir(base), base} {
+			if err := os.Chmod(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		filepath.WalkDir(run, func(p string, _ os.DirEntry, _ error) error { return os.Lchown(p, 65534, 65534) })
+		cred = &syscall.Credential{Uid: 65534, Gid: 65534}
+		cmd := exec.Command(goganBin, "--version")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Skipf("gogan cannot run as nobody here: %v\n%s", err, out)
+		}
+	}
+	as := func(args ...string) (string, error) {
+		cmd := exec.Command(goganBin, args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	chmodFiles := func(mode os.FileMode) {
+		filepath.WalkDir(run, func(p string, d os.DirEntry, _ error) error {
+			if !d.IsDir() {
+				os.Chmod(p, mode)
+			}
+			return nil
+		})
+	}
+	chmodFiles(0o444)
+	os.Remove(filepath.Join(run, ".lock")) // copied as run/*, which leaves hidden files out
+	before := map[string][]byte{}
+	for _, f := range []string{"status.json", "metrics.csv", "index.html", "config.yaml"} {
+		before[f], _ = os.ReadFile(filepath.Join(run, f))
+	}
+	out, err := as("resume", run, "--set", "train.max_steps=3")
+	if err == nil || !strings.Contains(out, "this user may not write it") || !strings.Contains(out, "cp -r "+run+" NEW") {
+		t.Errorf("resume of a read-only copy: %v, want a refusal naming the path and what to do\n%s", err, out)
+	}
+	for f, b := range before {
+		if now, _ := os.ReadFile(filepath.Join(run, f)); !bytes.Equal(now, b) {
+			t.Errorf("the refused resume rewrote %s:\n%s", f, now)
+		}
+	}
+	chmodFiles(0o644)
+	if out, err := as("resume", run, "--set", "train.max_steps=3"); err != nil || !strings.Contains(out, "step 3") {
+		t.Errorf("resume once the copy is writable: %v\n%s", err, out)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"gogan/config"
 )
 
@@ -33,6 +35,25 @@ func NewRunDir(path string) (RunDir, error) {
 		return r, fmt.Errorf("run folder: %w", err)
 	}
 	return r, nil
+}
+
+// Unwritable is the first of the run folder's paths that a run writes
+// into (the folder, its lock, metrics.csv, which is appended to, and the
+// folders of its checkpoints, grids and TensorBoard files, whose old
+// checkpoints it prunes) that this user may not write: a copy owned by
+// another user, a zip's read-only files, a read-only mount. "" if none.
+func (r RunDir) Unwritable() (string, error) {
+	paths := []string{r.Path, filepath.Join(r.Path, LockFile), r.MetricsPath(), r.CheckpointsPath(), r.SamplesDir(), r.TensorBoardDir()}
+	cks, _ := ListCheckpoints(r.Path)
+	for _, c := range cks {
+		paths = append(paths, c.Dir)
+	}
+	for _, p := range paths {
+		if err := unix.Access(p, unix.W_OK); err != nil && !os.IsNotExist(err) {
+			return p, err
+		}
+	}
+	return "", nil
 }
 
 // fileInTheWay is the outermost of path and its parents that exists and is

@@ -194,6 +194,12 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 		if !lead {
 			return runfolder.RunDir{Path: dir}, true, nil
 		}
+		if p, err := (runfolder.RunDir{Path: dir}).Unwritable(); p != "" {
+			// before anything is written: status.json, config.yaml
+			return runfolder.RunDir{Path: dir}, true, fmt.Errorf("resume %s: %s: this user may not write it (%w), and a resumed run writes its checkpoints, metrics.csv and grids into the run folder: "+
+				"give this user write access to the folder (chmod -R u+w or chown -R, as its owner), or copy the folder (cp -r %s NEW) and resume the copy",
+				dir, p, err, gan.PathArg(dir))
+		}
 		// NewRunDir also brings back a samples folder someone deleted.
 		rd, err := runfolder.NewRunDir(dir)
 		return rd, true, err
