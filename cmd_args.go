@@ -123,6 +123,10 @@ func torchrunFlag(cmd *cobra.Command, err error) error {
 // here, as --set answers it, to a command that takes --set.
 func referenceFlag(cmd *cobra.Command, name string, err error) error {
 	if cmd.Flags().Lookup("set") == nil {
+		if n := strings.ReplaceAll(name, "_", "-"); cmd.Flags().Lookup("checkpoint") != nil && (n == "epoch" || n == "which-epoch" || n == "load-iter") {
+			// test.py --epoch N: the networks saved then
+			return fmt.Errorf("%w: the references' --%s picks the saved networks to load; gogan %s takes --checkpoint RUN/checkpoints/step-N (--checkpoint RUN: the run's newest)", err, name, subcommand(cmd))
+		}
 		return err
 	}
 	if text, ok := config.ReferenceFlag(name); ok {

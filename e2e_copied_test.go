@@ -182,3 +182,44 @@ func TestResumeOfAReadOnlyCopy(t *testing.T) {
 		t.Errorf("resume once the copy is writable: %v\n%s", err, out)
 	}
 }
+
+// TestResumeFromAnOlderCheckpoint: a pytorch-CycleGAN-and-pix2pix user's
+// --continue_train --epoch N (or pix2pixHD's and the older repository's
+// --which_epoch) goes on from networks saved earlier. The answer to
+// --epoch said that resume takes RUN/checkpoints/step-N, which resume
+// refuses, --which_epoch was not answered, and translate's --epoch met a
+// bare "unknown flag". Now each says what picks a checkpoint, resume of a
+// checkpoint folder says how to go on from it, and doing so works.
+func TestResumeFromAnOlderCheckpoint(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=2", "train.checkpoint_every=1", "data.max_samples=128")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	for _, flag := range []string{"--epoch", "--which_epoch"} {
+		out, err := gogan(t, "resume", run, flag, "1")
+		if err == nil || strings.Contains(out, "gogan resume, translate and export take") || !strings.Contains(out, "move the newer RUN/checkpoints/step-* folders out of RUN/checkpoints") {
+			t.Errorf("resume %s: %v, want how to go on from an older checkpoint\n%s", flag, err, out)
+		}
+	}
+	if out, err := gogan(t, "translate", "--checkpoint", run, "--epoch", "1"); err == nil || !strings.Contains(out, "takes --checkpoint RUN/checkpoints/step-N") {
+		t.Errorf("translate --epoch: %v, want --checkpoint RUN/checkpoints/step-N\n%s", err, out)
+	}
+	older := filepath.Join(run, "checkpoints", "step-00000001")
+	out, err := gogan(t, "resume", older, "--set", "train.max_steps=3")
+	if err == nil || !strings.Contains(out, "to go on from this one, move the checkpoints after it out of "+filepath.Dir(older)) {
+		t.Errorf("resume of a checkpoint folder: %v, want how to go on from it\n%s", err, out)
+	}
+	later := filepath.Join(run, "later")
+	if err := os.Mkdir(later, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(run, "checkpoints", "step-00000002"), filepath.Join(later, "step-00000002")); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := gogan(t, "resume", run, "--set", "train.max_steps=3"); err != nil || !strings.Contains(out, "checkpoint=") || !strings.Contains(out, "step-00000001 step=1") {
+		t.Errorf("resume once the later checkpoint is moved out: %v, want it to go on from step 1\n%s", err, out)
+	}
+	if rows := lossRows(t, run); len(rows) != 1+3 || rows[1][0] != "1" || rows[3][0] != "3" {
+		t.Errorf("metrics.csv after going on from step 1: %v, want steps 1 to 3, each once", rows)
+	}
+}

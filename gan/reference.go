@@ -373,12 +373,18 @@ func init() {
 	config.RegisterReferenceAdvice("pytorch-CycleGAN-and-pix2pix", map[string]string{
 		"continue_train": "gogan resume RUN continues a run from its newest checkpoint",
 		"epoch_count":    "a gogan run counts its own epochs; gogan import --epoch N says how many an imported run had done (--epoch_count N+1 is import --epoch N)",
-		"epoch":          "gogan resume, translate and export take a run folder (its newest checkpoint) or RUN/checkpoints/step-N",
-		"load_iter":      "gogan resume, translate and export take a run folder (its newest checkpoint) or RUN/checkpoints/step-N",
+		"epoch":          pickCheckpoint,
+		"which_epoch":    pickCheckpoint, // its name before 2019, and pix2pixHD's
+		"load_iter":      pickCheckpoint,
 		"display_id":     "gogan shows a run in TensorBoard (logging.tensorboard) and in RUN/index.html, not visdom",
 		"use_wandb":      "gogan shows a run in TensorBoard (logging.tensorboard) and in RUN/index.html",
 	})
 }
+
+// pickCheckpoint answers the references' options that pick the saved
+// networks to load (--epoch, --which_epoch, --load_iter).
+const pickCheckpoint = "gogan sample, translate, serve and export take --checkpoint RUN (its newest checkpoint) or RUN/checkpoints/step-N; " +
+	"gogan resume RUN goes on from the run's newest valid checkpoint (to go on from an older one, as --continue_train --epoch N does, move the newer RUN/checkpoints/step-* folders out of RUN/checkpoints first)"
 
 // Options of pytorch-CycleGAN-and-pix2pix's models: its BaseOptions and
 // TrainOptions, under their current and earlier names.

@@ -164,7 +164,8 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 			if !ok {
 				run = "RUN"
 			}
-			return nil, fmt.Errorf("resume %s: a checkpoint folder; resume takes the run folder it is in (%s), and goes on from its newest valid checkpoint", dir, ResumeCommand(run))
+			return nil, fmt.Errorf("resume %s: a checkpoint folder; resume takes the run folder it is in (%s), and goes on from its newest valid checkpoint: "+
+				"to go on from this one, move the checkpoints after it out of %s first", dir, ResumeCommand(run), filepath.Dir(filepath.Clean(dir)))
 		}
 		return nil, fmt.Errorf("resume %s: not a gogan run folder (no config.yaml): %w", dir, err)
 	}
