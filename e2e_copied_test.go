@@ -13,6 +13,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	torch "gogan/cgo"
 )
 
 // editState rewrites a checkpoint's state.json through edit and seals it
@@ -221,5 +224,66 @@ func TestResumeFromAnOlderCheckpoint(t *testing.T) {
 	}
 	if rows := lossRows(t, run); len(rows) != 1+3 || rows[1][0] != "1" || rows[3][0] != "3" {
 		t.Errorf("metrics.csv after going on from step 1: %v, want steps 1 to 3, each once", rows)
+	}
+}
+
+// TestResumeOfAGPURunOnACPUMachine: a run trained with device cuda and
+// cuda.amp bf16 on a cloud GPU, copied to a machine without CUDA. resume
+// said only "use device: cpu or auto" (and, given --set device=cpu, that
+// cuda.amp needs a GPU, not what to set): it now gives the command that
+// goes on here. Resumed so and stopped by SIGINT, the command it prints
+// carries --set device (config.yaml keeps the GPU machine's device, so
+// the bare "gogan resume RUN" it printed failed here).
+func TestResumeOfAGPURunOnACPUMachine(t *testing.T) {
+	if torch.CUDAIsAvailable() {
+		t.Skip("this machine has a CUDA device: the run would resume on it")
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=2", "data.max_samples=128")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	onGPU := func(yml string) string {
+		yml = strings.Replace(yml, "\ndevice: auto\n", "\ndevice: cuda\n", 1)
+		return strings.Replace(yml, "\n  amp: \"off\"\n", "\n  amp: bf16\n", 1)
+	}
+	cfgPath := filepath.Join(run, "config.yaml")
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(onGPU(string(b)), "amp: bf16") || !strings.Contains(onGPU(string(b)), "device: cuda") {
+		t.Fatalf("config.yaml does not read as expected:\n%s", b)
+	}
+	if err := os.WriteFile(cfgPath, []byte(onGPU(string(b))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	editState(t, filepath.Join(run, "checkpoints", "step-00000002"), func(m map[string]any) {
+		m["config"] = onGPU(m["config"].(string))
+		m["rng"].(map[string]any)["cuda:0"] = "AAECAw=="
+	})
+	want := "to go on on this machine: gogan resume " + run + " --set device=auto --set cuda.amp=off"
+	if out, err := gogan(t, "resume", run, "--set", "train.max_steps=200"); err == nil || !strings.Contains(out, want) {
+		t.Errorf("resume of a GPU run on a CPU machine: %v, want %q\n%s", err, want, out)
+	}
+	if out, err := gogan(t, "resume", run, "--set", "device=cpu"); err == nil || !strings.Contains(out, "needs a CUDA device, but device=cpu; set cuda.amp=off") {
+		t.Errorf("resume --set device=cpu of a bf16 run: %v, want what to set\n%s", err, out)
+	}
+	cmd := exec.Command(goganBin, "resume", run, "--quiet", "--set", "train.max_steps=100000", "--set", "device=auto", "--set", "cuda.amp=off", "--set", "threads=1")
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(buf.String(), "progress") && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	want = "continue with:\n  " + goganBin + " resume " + run + " --set device=auto --set threads=1\n"
+	if !strings.Contains(buf.String(), want) {
+		t.Errorf("the resume stopped by SIGINT: want it to print %q\n%s", want, buf.String())
+	}
+	if b, _ := os.ReadFile(cfgPath); !strings.Contains(string(b), "\ndevice: cuda\n") || !strings.Contains(string(b), "amp: \"off\"") {
+		t.Errorf("config.yaml after the resume: want the GPU machine's device kept and cuda.amp off saved:\n%s", b)
 	}
 }

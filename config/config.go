@@ -1408,10 +1408,10 @@ func (c *Config) Validate() error {
 		bad("data.workers (%d) × data.prefetch (%d) = %d batches built ahead, more than %d: the run allocates a buffer for each before its first step; lower data.prefetch (PyTorch's prefetch_factor is 2) or data.workers", d.Workers, d.Prefetch, w*p, MaxInFlight)
 	}
 	if c.Device == "cpu" && c.CUDA.AMP != "off" {
-		bad("cuda.amp=%s needs a CUDA device, but device=cpu", c.CUDA.AMP)
+		bad("cuda.amp=%s needs a CUDA device, but device=cpu; set cuda.amp=off", c.CUDA.AMP)
 	}
 	if c.Device == "cpu" && c.CUDA.CUDAGraph {
-		bad("cuda.cuda_graph needs a CUDA device, but device=cpu")
+		bad("cuda.cuda_graph needs a CUDA device, but device=cpu; set cuda.cuda_graph=false")
 	}
 	if c.CUDA.AMP != "off" && c.Train.GANMode == "wgangp" {
 		bad("cuda.amp=%s with train.gan_mode=wgangp: the gradient penalty is not supported under mixed precision; set cuda.amp=off", c.CUDA.AMP)

@@ -178,6 +178,22 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 		slog.Warn(strings.TrimPrefix(src, "env ")+" is not used: a resumed run goes on in its own folder", "ignored", cfg.Out, "run", dir)
 	}
 	cfg.Out = dir
+	machineSets = nil
+	for _, k := range []string{"device", "threads"} {
+		if cfg.Sources[k] == "--set" {
+			v, _ := cfg.Get(k)
+			machineSets = append(machineSets, fmt.Sprintf("%s=%v", k, v))
+		}
+	}
+	if src := cfg.Sources["device"]; src != "--set" && !strings.HasPrefix(src, "env ") {
+		if _, err := DeviceFor(cfg); err != nil {
+			if fix := deviceFix(cfg); len(fix) > 0 {
+				// a run trained on a GPU machine, copied to one without
+				return nil, fmt.Errorf("resume %s: %w\nthe run's config.yaml names the device it trained on (device: %s); to go on on this machine: %s (device is the machine's: config.yaml keeps its own)",
+					dir, err, cfg.Device, gan.Command(append([]string{"gogan", "resume", gan.PathArg(dir)}, fix...)...))
+			}
+		}
+	}
 	if src := cfg.Sources["data.root"]; src == "--set" || strings.HasPrefix(src, "env ") {
 		// given now (the images moved): saved into config.yaml absolute,
 		// as train saves it
@@ -205,6 +221,26 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 		rd, err := runfolder.NewRunDir(dir)
 		return rd, true, err
 	})
+}
+
+// deviceFix is the --set flags that resume a run whose config names a
+// device this machine lacks (cuda on a machine without CUDA, cuda:3 on one
+// of two GPUs), with the cuda.* settings that need a GPU turned off where
+// there is none.
+func deviceFix(cfg *config.Config) []string {
+	var fix []string
+	if _, err := torch.ParseDevice(cfg.Device); err != nil {
+		fix = append(fix, "--set", "device=auto")
+	}
+	if !torch.CUDAIsAvailable() {
+		if cfg.CUDA.AMP != "off" {
+			fix = append(fix, "--set", "cuda.amp=off")
+		}
+		if cfg.CUDA.CUDAGraph {
+			fix = append(fix, "--set", "cuda.cuda_graph=false")
+		}
+	}
+	return fix
 }
 
 // outInData refuses a run folder out inside a folder whose images the

@@ -75,19 +75,28 @@ func ResumeCommand(run string) string { return ResumeCommandOf("gogan", run) }
 // ResumeCommandOf is ResumeCommand with the program as the user started it
 // (os.Args[0]: build/gogan, say), for a command to run as printed.
 func ResumeCommandOf(program, run string) string {
-	run = gan.PathArg(run)
+	words := []string{program, "resume", gan.PathArg(run)}
+	for _, kv := range machineSets {
+		words = append(words, "--set", kv)
+	}
 	if w, _ := strconv.Atoi(os.Getenv("WORLD_SIZE")); w > 1 {
 		if lw, _ := strconv.Atoi(os.Getenv("LOCAL_WORLD_SIZE")); lw == w {
-			return gan.Command(program, "resume", run, "--nproc", strconv.Itoa(w))
+			return gan.Command(append(words, "--nproc", strconv.Itoa(w))...)
 		}
 		if os.Getenv("LOCAL_WORLD_SIZE") == "" && os.Getenv("TORCHELASTIC_RUN_ID") == "" {
 			// started by hand, which torchrun's variables would say
-			return gan.Command(program, "resume", run) + "   (in every rank's process, with the RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT this job was started with)"
+			return gan.Command(words...) + "   (in every rank's process, with the RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT this job was started with)"
 		}
-		return gan.Command(program, "resume", run) + "   (under torchrun on every machine, as this job was started)"
+		return gan.Command(words...) + "   (under torchrun on every machine, as this job was started)"
 	}
-	return gan.Command(program, "resume", run)
+	return gan.Command(words...)
 }
+
+// machineSets are this resume's --set device= and threads= (KEY=VALUE),
+// which config.yaml does not keep (saveResumedConfig): the commands it
+// prints to go on carry them, so that they run here as this one did (a
+// run trained on a GPU machine, resumed with device=cpu on another).
+var machineSets []string
 
 // errFolderReplaced stops a run whose folder was moved or deleted while it
 // trained and another folder made at its old path since (mv runs/x
