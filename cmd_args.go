@@ -129,6 +129,10 @@ func referenceFlag(cmd *cobra.Command, name string, err error) error {
 		}
 		return err
 	}
+	if name == "config" && cmd.Flags().Lookup("config") == nil {
+		// resume of a run with another config file
+		return fmt.Errorf("%w: gogan %s reads the run's own config, RUN/config.yaml: edit it, or give keys with --set KEY=VALUE (saved into it); a changed value is reported as the run goes on", err, subcommand(cmd))
+	}
 	if text, ok := config.ReferenceFlag(name); ok {
 		return fmt.Errorf("%w; %s (gogan %s takes keys as --set KEY=VALUE)", err, text, subcommand(cmd))
 	}

@@ -287,3 +287,13 @@ func TestResumeOfAGPURunOnACPUMachine(t *testing.T) {
 		t.Errorf("config.yaml after the resume: want the GPU machine's device kept and cuda.amp off saved:\n%s", b)
 	}
 }
+
+// TestResumeWithAConfigFile: resume --config FILE (to go on with an edited
+// or another config file) met a bare "unknown flag: --config"; it now
+// says which config resume reads and how to change it.
+func TestResumeWithAConfigFile(t *testing.T) {
+	out, err := gogan(t, "resume", filepath.Join(t.TempDir(), "run"), "--config", "configs/dcgan-fashion-mnist.yaml")
+	if want := "gogan resume reads the run's own config, RUN/config.yaml: edit it, or give keys with --set KEY=VALUE"; err == nil || !strings.Contains(out, want) {
+		t.Errorf("resume --config: %v, want %q\n%s", err, want, out)
+	}
+}
