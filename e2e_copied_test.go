@@ -297,3 +297,41 @@ func TestResumeWithAConfigFile(t *testing.T) {
 		t.Errorf("resume --config: %v, want %q\n%s", err, want, out)
 	}
 }
+
+// TestDataRootRenamedWhileTraining: data.root renamed between epochs (the
+// images are read as their batches come): the run stopped saying to "fix
+// or replace" the first image it missed, as if that file were bad. It now
+// says the folder is gone, to put it back or resume with --set data.root,
+// which goes on.
+func TestDataRootRenamedWhileTraining(t *testing.T) {
+	ids := make([]int, 30)
+	for i := range ids {
+		ids[i] = i + 1
+	}
+	root := facadesSubset(t, map[string][]int{"train": ids})
+	run := filepath.Join(t.TempDir(), "run")
+	cmd := exec.Command(goganBin, "train", "--config", "configs/pix2pix-facades.yaml", "--quiet", "--set", "data.root="+root, "--set", "out="+run,
+		"--set", "model.netG=unet_128", "--set", "data.load_size=143", "--set", "data.crop_size=128", "--set", "model.ngf=8", "--set", "model.ndf=8",
+		"--set", "train.epochs=50", "--set", "train.epochs_decay=0", "--set", "data.workers=1", "--set", "threads=1")
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(120 * time.Second); !strings.Contains(buf.String(), "end of epoch") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	moved := root + "-moved"
+	if err := os.Rename(root, moved); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Rename(moved, root) // for t.TempDir's removal
+	err := cmd.Wait()
+	want := "data.root " + root + " is gone (moved or renamed while the run trained): put it back"
+	if out := buf.String(); err == nil || !strings.Contains(out, want) || !strings.Contains(out, "gogan resume "+run+" --set data.root=DIR") || strings.Contains(out, "fix or replace") {
+		t.Fatalf("train whose data.root was renamed: %v, want %q\n%s", err, want, out)
+	}
+	if out, err := gogan(t, "resume", run, "--set", "data.root="+moved, "--set", "train.epochs=2"); err != nil || !strings.Contains(out, "2 epochs done") {
+		t.Errorf("resume with the new data.root: %v\n%s", err, out)
+	}
+}

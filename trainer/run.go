@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math"
 	"os"
@@ -221,6 +222,12 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 		rd, err := runfolder.NewRunDir(dir)
 		return rd, true, err
 	})
+}
+
+// gone says whether path no longer exists.
+func gone(path string) bool {
+	_, err := os.Stat(path)
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // deviceFix is the --set flags that resume a run whose config names a
@@ -602,7 +609,19 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 			err, s.dev, addressSpaceLimit(s.dev), s.lastCheckpointText())
 	}
 	var bad *data.FileError
-	if err != nil && errors.As(err, &bad) && !errors.Is(err, syscall.ENOSPC) {
+	if err != nil && errors.As(err, &bad) && errors.Is(err, fs.ErrNotExist) && s.lead && gone(filepath.Dir(bad.Path)) {
+		// not the file's fault: its folder went (data.root renamed or
+		// moved while the run trained)
+		where := "data.root " + s.cfg.Data.Root
+		if !gone(s.cfg.Data.Root) {
+			where = "the folder " + filepath.Dir(bad.Path)
+		}
+		how := s.continueText(rd.Path)
+		if s.ckpt != "" {
+			how += ", or where it is elsewhere now, " + ResumeCommand(rd.Path) + " --set data.root=DIR (saved into config.yaml)"
+		}
+		err = fmt.Errorf("%w\n%s is gone (moved or renamed while the run trained): put it back, %s", err, where, how)
+	} else if err != nil && errors.As(err, &bad) && !errors.Is(err, syscall.ENOSPC) {
 		// A file the open did not read whole (large folders, LSUN) failed
 		// when its batch came.
 		err = fmt.Errorf("%w\nfix or replace %s, %s; where the open reads headers only (over 20000 images, LSUN), "+
