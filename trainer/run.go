@@ -73,6 +73,7 @@ type Result struct {
 // resumes.
 func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, error) {
 	absRoot(cfg)
+	machineSets = nil // config.yaml keeps a train's device and threads
 	var made []string // the folders this run made, outermost first
 	// A run that fails before it starts (its data, its networks' weights)
 	// leaves no folder of its own; one that started keeps it, with a
