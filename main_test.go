@@ -1,7 +1,11 @@
 package main
 
 import (
+	"os"
+	"regexp"
+	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/spf13/cobra"
 )
@@ -36,4 +40,44 @@ func TestComputingCommandsStartWithSpinBriefly(t *testing.T) {
 		}
 	}
 	walk(root)
+}
+
+// TestREADMELinksResolve: each link of the README's contents to one of its
+// sections names a heading there (GitHub's anchor: lower case, spaces as
+// hyphens, other punctuation dropped), so that a renamed section does not
+// leave a dead link.
+func TestREADMELinksResolve(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	inCode := false
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if strings.HasPrefix(line, "```") {
+			inCode = !inCode
+		}
+		if inCode || !strings.HasPrefix(line, "#") {
+			continue
+		}
+		title := strings.ToLower(strings.TrimSpace(strings.TrimLeft(line, "#")))
+		anchors[strings.Map(func(r rune) rune {
+			switch {
+			case r == ' ' || r == '-':
+				return '-'
+			case unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_':
+				return r
+			}
+			return -1
+		}, title)] = true
+	}
+	links := regexp.MustCompile(`\]\(#([^)]*)\)`).FindAllStringSubmatch(string(b), -1)
+	if len(links) == 0 {
+		t.Fatal("README.md links to none of its sections: its contents list is gone")
+	}
+	for _, m := range links {
+		if !anchors[m[1]] {
+			t.Errorf("README.md links to #%s, which no heading of it has", m[1])
+		}
+	}
 }
