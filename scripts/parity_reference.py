@@ -64,7 +64,8 @@ What each part transcribes (repository, path; the snapshot read is given in brac
     define_G, define_D, weights_init, GlobalGenerator, LocalEnhancer, ResnetBlock, Encoder and Vgg19 are
     in reference_nets.py. What was changed for the CPU: .cuda() dropped, torch.cuda.FloatTensor
     / ByteTensor -> torch.FloatTensor / ByteTensor, Variable() dropped, transforms.Scale ->
-    transforms.Resize with the same PIL method as an InterpolationMode, no DataParallel, and
+    transforms.Resize with the same PIL method as an InterpolationMode, Normalize channel by channel as
+    torchvision 0.2 (pix2pixHD's era; label_nc 0's one-channel instance maps), no DataParallel, and
     Vgg19's features loaded from the case's "vgg_weights" instead of vgg19(pretrained=True).
     Checked bit for bit (inputs, init, losses, final state, Adam moments) against upstream's own
     modules patched only that way.
@@ -1294,9 +1295,22 @@ def hd_get_transform(opt, params, method=Image.BICUBIC, normalize=True):
     transform_list += [transforms.ToTensor()]
 
     if normalize:
-        transform_list += [transforms.Normalize((0.5, 0.5, 0.5),
-                                                (0.5, 0.5, 0.5))]
+        transform_list += [transforms.Lambda(lambda t: __hd_normalize(t, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)))]
     return transforms.Compose(transform_list)
+
+
+def __hd_normalize(tensor, mean, std):
+    """transforms.Normalize as torchvision 0.2 (pix2pixHD's PyTorch 0.4) computes it: channel by channel,
+    zip(tensor, mean, std), so that a 1-channel instance map through label_nc 0's transform_A takes
+    the first mean and std. torchvision 0.14 broadcasts the 3 means and fails on it ("output with
+    shape [1, H, W] doesn't match the broadcast shape [3, H, W]"); on 3 channels the two agree."""
+    if tensor.size(0) == len(mean):
+        return transforms.Normalize(mean, std)(tensor)
+    if not tensor.is_floating_point():  # a 16-bit map stays integer; 0.2's int sub_(0.5).div_(0.5) divides by 0
+        raise TypeError("normalize: %s instance map (16-bit): the reference's label_nc 0 transform_A cannot take it" % tensor.dtype)
+    for t, m, s in zip(tensor, mean, std):
+        t.sub_(m).div_(s)
+    return tensor
 
 
 def __hd_make_power_2(img, base, method=Image.BICUBIC):

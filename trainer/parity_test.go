@@ -68,6 +68,7 @@ type parityData struct {
 	unaligned string // trainA/, trainB/
 	colour    string // train/: colour images
 	hd        string // pix2pixHD's train_label/, train_inst/, train_img/, train_A/, train_B/
+	hdInst8   string // train_A/, train_B/ and 8-bit train_inst/ (label_nc 0 with instance maps)
 	vgg       string // a torchvision VGG19 state dict with random weights
 	cifar     string // torchvision's CIFAR-10 root (scripts/make_cifar10.py)
 	lsun      string // LSUN databases of facades photos (scripts/make_lsun.py)
@@ -182,7 +183,20 @@ func parityCases(t *testing.T, pd parityData) []parityCase {
 	// matching (where the reference drops the Sigmoid and the transcription
 	// puts it back) and without (where the reference keeps it).
 	cases = append(cases, hd("vanilla", "train.gan_mode=vanilla", "train.no_vgg_loss=true"),
-		hd("vanilla-no-feature-matching", "train.gan_mode=vanilla", "train.no_vgg_loss=true", "train.no_ganFeat_loss=true"))
+		hd("vanilla-no-feature-matching", "train.gan_mode=vanilla", "train.no_vgg_loss=true", "train.no_ganFeat_loss=true"),
+		// --no_instance with label maps: the one-hot labels alone.
+		hd("labels-no-instance", "data.no_instance=true", "train.no_vgg_loss=true"),
+		// label_nc 0 with 8-bit instance maps at the images' own size: the
+		// reference's transform_A (bicubic, normalised) only rescales the
+		// ids, whose boundaries are gogan's.
+		hd("rgb-labels-instances", "data.root="+pd.hdInst8, "data.label_nc=0", "data.load_size=256", "data.crop_size=256",
+			"model.n_downsample_global=3", "train.no_vgg_loss=true"),
+		// Two local enhancers over the optimizer swap: optimizer_G takes
+		// "model2*" alone (the outer enhancer), so model1_* stays fixed with
+		// the global part until niter_fix_global's end.
+		hd("local2-enhancers-fix-global", "model.netG=local", "model.n_local_enhancers=2", "model.ngf=4", "model.n_blocks_local=2",
+			"train.no_vgg_loss=true", "train.niter_fix_global=1"))
+	cases[len(cases)-1].epochEndAfter = 2
 	// Pools of 2 at batch 2: step 1 fills them, steps 2 and 3 draw
 	// (random.uniform, then random.randint(0, 1)), D_A's pool first. Seed 3
 	// swaps with either slot (seed 7 with the first alone).
@@ -239,7 +253,7 @@ func TestStepParityWithReferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	pd := parityData{unaligned: unalignedFacades(t), colour: colourFacades(t), hd: hdFacades(t, facadesDir(t)), vgg: randomVGG19(t),
+	pd := parityData{unaligned: unalignedFacades(t), colour: colourFacades(t), hd: hdFacades(t, facadesDir(t)), hdInst8: hdInst8Facades(t, facadesDir(t)), vgg: randomVGG19(t),
 		cifar: smallCIFAR10(t), lsun: smallLSUN(t), classes: classFolders(t)}
 	// PARITY_ONLY=text runs the cases whose names contain it (while
 	// working on one recipe); make test runs them all.
@@ -651,6 +665,38 @@ func hdFacades(t *testing.T, facades string) string {
 		for dir, im := range map[string]image.Image{"train_img": photo, "train_B": photo, "train_A": labels, "train_label": ids, "train_inst": inst} {
 			writePNG(t, filepath.Join(root, dir, name), im)
 		}
+	}
+	return root
+}
+
+// hdInst8Facades is hdFacades with 8-bit instance maps (the class times
+// 64 plus the 16x16 block number mod 64), whose ids ToTensor divides by 255
+// as the reference's label_nc 0 transform_A reads them (a 16-bit map stays
+// integer there, and Normalize refuses it).
+func hdInst8Facades(t *testing.T, facades string) string {
+	t.Helper()
+	root := hdFacades(t, facades)
+	files, err := filepath.Glob(filepath.Join(root, "train_inst", "*.png"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("instance maps: %v %v", files, err)
+	}
+	for _, path := range files {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		im, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		g16 := im.(*image.Gray16)
+		g8 := image.NewGray(g16.Rect)
+		for i := 0; i < len(g8.Pix); i++ {
+			id := uint16(g16.Pix[2*i])<<8 | uint16(g16.Pix[2*i+1])
+			g8.Pix[i] = uint8(id/1000*64 + id%1000%64)
+		}
+		writePNG(t, path, g8)
 	}
 	return root
 }
