@@ -45,11 +45,13 @@ func writeHDTestMaps(t *testing.T, root string, sizes [][2]int) {
 }
 
 // TestTranslateHDWritesWhatTestPyWrites: gogan translate on a pix2pixHD
-// checkpoint (label maps, with and without instance maps) writes, pixel for
-// pixel, what NVIDIA's test.py computes from the same files with the
-// exported latest_net_G.pth (scripts/testpy_hd_reference.py: label and
-// instance maps resized by PIL's nearest to the net's 32x32, the one-hot
-// scatter, get_edges, define_G's net, util.tensor2im). The generators use
+// checkpoint (label maps, with and without instance maps, and with
+// instance-wise features from clusters) writes, pixel for pixel, what
+// NVIDIA's test.py computes from the same files with the exported
+// latest_net_G.pth (scripts/testpy_hd_reference.py: label and instance maps
+// resized by PIL's nearest to the net's 32x32, the one-hot scatter,
+// get_edges, sample_features on gogan features' clusters, one a class,
+// define_G's net, util.tensor2im). The generators use
 // BatchNorm, trained one step, so that the mode matters: test.py never
 // calls model.eval(), so its netG runs in train mode (the image's own
 // statistics), as gogan translate does by default; gogan's --eval (running
@@ -68,11 +70,15 @@ func TestTranslateHDWritesWhatTestPyWrites(t *testing.T) {
 	// down in both directions; up in one and down in the other
 	writeHDTestMaps(t, src, [][2]int{{40, 36}, {27, 45}})
 	for _, c := range []struct {
-		name  string
-		extra []string
+		name       string
+		extra      []string
+		noInstance bool
+		features   bool // instance-wise features sampled from clusters
 	}{
-		{"instance maps, local enhancer", nil},
-		{"no instance maps, global generator", []string{"data.no_instance=true", "model.netG=global"}},
+		{"instance maps, local enhancer", nil, false, false},
+		{"no instance maps, global generator", []string{"data.no_instance=true", "model.netG=global"}, true, false},
+		{"instance features from clusters, global generator", []string{"model.instance_feat=true", "model.netG=global",
+			"model.nef=4", "model.n_downsample_E=2", "model.feat_num=2"}, false, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			base := t.TempDir()
@@ -95,7 +101,16 @@ func TestTranslateHDWritesWhatTestPyWrites(t *testing.T) {
 			if testPy == "" {
 				t.Fatalf("export printed no test.py command:\n%s", o)
 			}
-			noInstance := c.extra != nil
+			noInstance := c.noInstance
+			var features []string
+			if c.features {
+				// one cluster a class: sample_features' draw (NumPy's)
+				// and gogan's (--seed) pick the same centre
+				if o, err := gogan(t, "features", "--checkpoint", run, "--n-clusters", "1", "--threads", "2"); err != nil {
+					t.Fatalf("features: %v\n%s", err, o)
+				}
+				features = []string{"--features", filepath.Join(run, "features_clustered_001.safetensors")}
+			}
 			got := map[bool]map[string]*image.NRGBA{}
 			for _, eval := range []bool{false, true} {
 				ours, ref := filepath.Join(base, fmt.Sprintf("ours-eval-%v", eval)), filepath.Join(base, fmt.Sprintf("ref-eval-%v", eval))
@@ -108,6 +123,7 @@ func TestTranslateHDWritesWhatTestPyWrites(t *testing.T) {
 					targs = append(targs, "--eval")
 					pargs = append(pargs, "--eval")
 				}
+				targs, pargs = append(targs, features...), append(pargs, features...)
 				if o, err := gogan(t, targs...); err != nil {
 					t.Fatalf("translate (eval %v): %v\n%s", eval, err, o)
 				}

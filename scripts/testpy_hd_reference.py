@@ -1,6 +1,6 @@
 """pix2pixHD's test.py on label maps, for gogan translate's parity test (e2e_translate_hd_test.go).
 
-  testpy_hd_reference.py 'python test.py ...' DATAROOT OUT [--eval]
+  testpy_hd_reference.py 'python test.py ...' DATAROOT OUT [--eval] [--features FILE]
 
 The first argument is the test.py command line that gogan export printed; DATAROOT replaces its
 --dataroot (test.py reads DATAROOT/test_label/ and, without --no_instance, DATAROOT/test_inst/).
@@ -23,11 +23,20 @@ Transcribed from NVIDIA/pix2pixHD (not from gogan):
     them (hd_get_params, hd_get_transform), which the training parity test uses too; no flip
     outside training (test.py's no_flip, set below).
   - models/pix2pixHD_model.py encode_input (the one-hot scatter_ of the label map into
-    label_nc channels, get_edges of the instance map concatenated after them), inference (no
-    features here), get_edges.
+    label_nc channels, get_edges of the instance map concatenated after them; with label_feat the
+    label map is the "instance" map), inference, get_edges, and sample_features (--features: each
+    region id i of the instance map gets, for its class i if i < 1000 else i // 1000, the centre
+    np.random.randint(0, k) of that class's k clusters, channel by channel; G's input is the
+    label's channels then these). test.py without --use_encoded_image samples them, so that flag
+    of the printed command is dropped with --features.
   - networks.define_G as Pix2PixHDModel.initialize calls it, and load_network: through
     export_check.py's transcription of options/*.py and the model's initialize
     (reference_nets.py's networks).
+Where the reference cannot run as written: sample_features reads features_clustered_NNN.npy with
+np.load(path, encoding='latin1').item(), which NumPy 1.16.3 and later refuse for a pickled dict
+(allow_pickle=False); here the centres come from gogan features' file (tensors class.<id>, [k,
+feat_num]), the dict encode_features.py would have pickled. A region whose class has no clusters
+gets the uninitialised memory of sample_features' self.Tensor(...): undefined, so refused here.
 One deliberate difference: Visualizer.save_images writes '<name>_synthesized_image.jpg' (JPEG,
 lossy); this writes the same uint8 array as a PNG, as gogan translate does, so the two can be
 compared pixel for pixel.
@@ -44,6 +53,7 @@ from PIL import Image  # noqa: E402
 
 import export_check  # noqa: E402
 import parity_reference  # noqa: E402
+import safetensors_torch  # noqa: E402
 
 IMG_EXTENSIONS = ['.jpg', '.JPG', '.jpeg', '.JPEG', '.png', '.PNG', '.ppm', '.PPM', '.bmp', '.BMP', '.tiff']
 
@@ -83,9 +93,37 @@ def tensor2im(image_tensor, imtype=np.uint8, normalize=True):
     return image_numpy.astype(imtype)
 
 
+def sample_features(inst, features_clustered, feat_num):
+    """Pix2PixHDModel.sample_features, the clusters given (see above); NaN where the reference
+    leaves its tensor unset."""
+    inst_np = inst.cpu().numpy().astype(int)
+    feat_map = torch.full((inst.size()[0], feat_num, inst.size()[2], inst.size()[3]), float('nan'))
+    for i in np.unique(inst_np):
+        label = i if i < 1000 else i // 1000
+        if label in features_clustered:
+            feat = features_clustered[label]
+            cluster_idx = np.random.randint(0, feat.shape[0])
+
+            idx = (inst == int(i)).nonzero()
+            for k in range(feat_num):
+                feat_map[idx[:, 0], idx[:, 1] + k, idx[:, 2], idx[:, 3]] = feat[cluster_idx, k]
+    if torch.isnan(feat_map).any():
+        raise SystemExit('a region of a class without clusters: sample_features leaves its features unset')
+    return feat_map
+
+
+def read_clusters(path):
+    """gogan features' file as encode_features.py's dict: class -> [k, feat_num] float64 centres."""
+    tensors, _ = safetensors_torch.load(path)
+    return {int(k[len('class.'):]): v.double().numpy() for k, v in tensors.items() if k.startswith('class.')}
+
+
 def main():
     cmd, dataroot, out = sys.argv[1], sys.argv[2], sys.argv[3]
     eval_mode = '--eval' in sys.argv[4:]
+    clusters = None
+    if '--features' in sys.argv[4:]:
+        clusters = read_clusters(sys.argv[sys.argv.index('--features') + 1])
     words = shlex.split(cmd)
     if words[:2] != ['python', 'test.py']:
         raise SystemExit('not a test.py command line: %s' % cmd)
@@ -94,8 +132,11 @@ def main():
     opt.batchSize = 1
     opt.serial_batches = True
     opt.no_flip = True
-    if opt.label_nc == 0 or opt.instance_feat or opt.label_feat:
-        raise SystemExit('this transcription covers label maps without features')
+    use_features = opt.instance_feat or opt.label_feat
+    if clusters is not None:
+        opt.use_encoded_image = False
+    if opt.label_nc == 0 or (use_features and clusters is None):
+        raise SystemExit('this transcription covers label maps, with features from clusters (--features) only')
 
     nets = export_check.hd_networks(opt)
     export_check.hd_load_networks(opt, nets)
@@ -125,9 +166,13 @@ def main():
         input_label = input_label.scatter_(1, label.data.long(), 1.0)
         if not opt.no_instance:
             input_label = torch.cat((input_label, get_edges(inst.data)), dim=1)
-        # inference: no features; torch 1.13 is not 0.4, so no torch.no_grad() there
+        # inference: torch 1.13 is not 0.4, so no torch.no_grad() there
+        input_concat = input_label
+        if use_features:
+            inst_map = label if opt.label_feat else inst
+            input_concat = torch.cat((input_label, sample_features(inst_map, clusters, opt.feat_num)), dim=1)
         with torch.no_grad():  # the outputs are the same; only no graph is kept
-            generated = netG.forward(input_label)
+            generated = netG.forward(input_concat)
         image_numpy = tensor2im(generated.data[0])
         name = os.path.splitext(os.path.basename(A_path))[0]
         Image.fromarray(image_numpy).save(os.path.join(out, name + '.png'))
