@@ -19,6 +19,7 @@ import (
 	"gogan/config"
 	"gogan/data"
 	"gogan/gan"
+	"gogan/gan/imagepool"
 	"gogan/gan/losses"
 	"gogan/mtrand"
 	"gogan/nets"
@@ -151,10 +152,10 @@ type CycleGAN struct {
 	optG, optD            *torch.Adam
 	loss                  losses.GAN
 	lambdaA, lambdaB, idt float64
-	poolA, poolB          *imagePool // fakes of A (for D_B) and of B (for D_A)
+	poolA, poolB          *imagepool.Pool // fakes of A (for D_B) and of B (for D_A)
 	// The pools' draws: Python's random seeded with the run's seed, or
 	// (resumed from a checkpoint of an older gogan) the PCG it drew from.
-	draw poolRand
+	draw imagepool.Rand
 	// sizesNote says why the step cannot be captured in a CUDA graph
 	// (pools of images of several sizes), or is empty.
 	sizesNote      string
@@ -178,7 +179,7 @@ func New(env gan.Env) (gan.Recipe, error) {
 	// dcgan/main.py's generators (the reference's train.py seeds none).
 	r := &CycleGAN{dev: env.Device, gA: ns[0], gB: ns[1], dA: ns[2], dB: ns[3], prec: env.Precision,
 		lambdaA: c.Float("train.lambda_A"), lambdaB: c.Float("train.lambda_B"), idt: c.Float("train.lambda_identity"),
-		draw: pythonPoolRand{mtrand.NewPython(c.Seed)}}
+		draw: imagepool.PythonRand{Python: mtrand.NewPython(c.Seed)}}
 	if r.loss, err = losses.NewGAN(c.Train.GANMode, losses.Logits); err != nil {
 		gan.Free(r)
 		return nil, err
@@ -189,9 +190,9 @@ func New(env gan.Env) (gan.Recipe, error) {
 		r.sizesNote = fmt.Sprintf("data.preprocess=%s keeps the images' own sizes, of which the data has several: its image pools take images of several sizes, which their queries cut on the host; a cropping data.preprocess (resize_and_crop, crop, scale_width_and_crop) or train.pool_size=0 makes the step capturable", c.Data.Preprocess)
 	}
 	if err := torch.Try(func() {
-		r.poolA = newImagePool(size, []int64{a, hA, wA}, env.Device, uniform)
-		r.poolB = newImagePool(size, []int64{b, hB, wB}, env.Device, uniform)
-		r.poolA.name, r.poolB.name = "fake A", "fake B"
+		r.poolA = imagepool.New(size, []int64{a, hA, wA}, env.Device, uniform)
+		r.poolB = imagepool.New(size, []int64{b, hB, wB}, env.Device, uniform)
+		r.poolA.Name, r.poolB.Name = "fake A", "fake B"
 	}); err != nil {
 		gan.Free(r)
 		gib := float64(size) * float64(a*hA*wA+b*hB*wB) * 4 / (1 << 30)
@@ -251,7 +252,7 @@ func (r *CycleGAN) PlateauLoss() string { return "cycle_A" }
 
 // GraphUnsafe: pools of images of several sizes cut them on the host.
 func (r *CycleGAN) GraphUnsafe() string {
-	if r.poolA.size == 0 {
+	if r.poolA.Size() == 0 {
 		return ""
 	}
 	return r.sizesNote
@@ -261,8 +262,8 @@ func (r *CycleGAN) GraphUnsafe() string {
 // reference's backward_D_A queries the pool of fake B images first, then
 // backward_D_B the pool of fake A images, both drawing from one random.
 func (r *CycleGAN) DrawStep(n int64) {
-	r.poolB.draw(int(n), r.draw)
-	r.poolA.draw(int(n), r.draw)
+	r.poolB.Draw(int(n), r.draw)
+	r.poolA.Draw(int(n), r.draw)
 }
 
 // Step is optimize_parameters: the four translations, then G_A and G_B
@@ -287,8 +288,8 @@ func (r *CycleGAN) Step(b gan.Batch) []*torch.Tensor {
 	gan.SetRequiresGrad(r.dA, true)
 	gan.SetRequiresGrad(r.dB, true)
 	r.optD.ZeroGrad()
-	lossDA := r.backwardD(r.dA, realB, r.poolB.query(fakeB))
-	lossDB := r.backwardD(r.dB, realA, r.poolA.query(fakeA))
+	lossDA := r.backwardD(r.dA, realB, r.poolB.Query(fakeB))
+	lossDB := r.backwardD(r.dB, realA, r.poolA.Query(fakeA))
 	r.prec.Step(r.optD)
 	r.prec.Update()
 	return []*torch.Tensor{lossDA, lossGA, lossCycleA, lossIdtA, lossDB, lossGB, lossCycleB, lossIdtB}
@@ -347,15 +348,8 @@ func (r *CycleGAN) Fixed() []torch.Named {
 	if r.fixedA != nil {
 		out = append(out, torch.Named{Name: "fixed_A", Tensor: r.fixedA}, torch.Named{Name: "fixed_B", Tensor: r.fixedB})
 	}
-	for _, p := range []struct {
-		name string
-		pool *imagePool
-	}{{"pool.fake_A", r.poolA}, {"pool.fake_B", r.poolB}} {
-		if p.pool != nil && p.pool.images != nil {
-			out = append(out, torch.Named{Name: p.name, Tensor: p.pool.images}, torch.Named{Name: p.name + "_sizes", Tensor: p.pool.sizes})
-		}
-	}
-	return out
+	out = append(out, r.poolA.Tensors("pool.fake_A")...)
+	return append(out, r.poolB.Tensors("pool.fake_B")...)
 }
 
 // RankTensors are the pools: under data parallelism each rank's holds its
@@ -390,13 +384,13 @@ func (r *CycleGAN) LostFixed(names []string) {
 }
 
 func (r *CycleGAN) SaveHostState() (json.RawMessage, error) {
-	st := hostState{PoolA: r.poolA.n, PoolB: r.poolB.n}
+	st := hostState{PoolA: r.poolA.Len(), PoolB: r.poolB.Len()}
 	var err error
 	switch d := r.draw.(type) {
-	case pythonPoolRand:
+	case imagepool.PythonRand:
 		st.Python, err = d.MarshalBinary()
-	case pcgPoolRand:
-		st.RNG, err = d.pcg.MarshalBinary()
+	case imagepool.PCGRand:
+		st.RNG, err = d.PCG.MarshalBinary()
 	}
 	if err != nil {
 		return nil, err
@@ -415,24 +409,24 @@ func (r *CycleGAN) LoadHostState(raw json.RawMessage) error {
 		if err := py.UnmarshalBinary(st.Python); err != nil {
 			return fmt.Errorf("image pools' generator: %w", err)
 		}
-		r.draw = pythonPoolRand{py}
+		r.draw = imagepool.PythonRand{Python: py}
 	case st.RNG != nil: // an older gogan's: its run goes on with its draws
 		pcg := &rand.PCG{}
 		if err := pcg.UnmarshalBinary(st.RNG); err != nil {
 			return fmt.Errorf("image pools' generator: %w", err)
 		}
-		r.draw = newPCGPoolRand(pcg)
+		r.draw = imagepool.NewPCGRand(pcg)
 	default:
 		return fmt.Errorf("image pools: no generator state")
 	}
 	for _, p := range []struct {
 		name, tensor string
-		pool         *imagePool
+		pool         *imagepool.Pool
 		n            int
 	}{{"fake A", "pool.fake_A", r.poolA, st.PoolA}, {"fake B", "pool.fake_B", r.poolB, st.PoolB}} {
 		var empty bool
 		var err error
-		if terr := torch.Try(func() { empty, err = p.pool.restore(p.n, r.lost[p.tensor]) }); terr != nil {
+		if terr := torch.Try(func() { empty, err = p.pool.Restore(p.n, r.lost[p.tensor]) }); terr != nil {
 			err = terr
 		}
 		if err != nil {

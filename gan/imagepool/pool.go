@@ -1,4 +1,8 @@
-package cyclegan
+// Package imagepool is the image pool of pytorch-CycleGAN-and-pix2pix's and
+// pix2pixHD's util/image_pool.py (the two files are one algorithm): CycleGAN
+// keeps one per discriminator, pix2pixHD one of its (label, fake) inputs to
+// D.
+package imagepool
 
 import (
 	"fmt"
@@ -9,29 +13,29 @@ import (
 	"gogan/mtrand"
 )
 
-// poolRand is what a pool draws: the reference's random.uniform(0, 1) and
+// Rand is what a pool draws: the reference's random.uniform(0, 1) and
 // random.randint(0, n - 1).
-type poolRand interface {
+type Rand interface {
 	Float64() float64
 	IntN(n int) int
 }
 
-// pythonPoolRand draws them from Python's random.
-type pythonPoolRand struct{ *mtrand.Python }
+// PythonRand draws them from Python's random.
+type PythonRand struct{ *mtrand.Python }
 
-func (p pythonPoolRand) Float64() float64 { return p.Random() }
-func (p pythonPoolRand) IntN(n int) int   { return p.Randint(0, n-1) }
+func (p PythonRand) Float64() float64 { return p.Random() }
+func (p PythonRand) IntN(n int) int   { return p.Randint(0, n-1) }
 
-// pcgPoolRand draws them from the PCG that checkpoints of gogan before
-// pythonPoolRand hold, for their runs to go on as they drew.
-type pcgPoolRand struct {
-	pcg *rand.PCG
+// PCGRand draws them from the PCG that checkpoints of gogan before
+// PythonRand hold, for their runs to go on as they drew.
+type PCGRand struct {
+	PCG *rand.PCG
 	*rand.Rand
 }
 
-func newPCGPoolRand(pcg *rand.PCG) pcgPoolRand { return pcgPoolRand{pcg, rand.New(pcg)} }
+func NewPCGRand(pcg *rand.PCG) PCGRand { return PCGRand{pcg, rand.New(pcg)} }
 
-// imagePool is util/image_pool.py's ImagePool (Shrivastava et al. 2017): a
+// Pool is util/image_pool.py's ImagePool (Shrivastava et al. 2017): a
 // buffer of earlier generated images that D sometimes sees instead of the
 // newest ones, so that it does not chase the generators' latest move. Until
 // it is full every image goes in and comes straight back; then each image
@@ -41,7 +45,7 @@ func newPCGPoolRand(pcg *rand.PCG) pcgPoolRand { return pcgPoolRand{pcg, rand.Ne
 // The buffer is one device tensor of size images, allocated up front, so
 // that checkpoints store it as any other tensor and a resumed run draws
 // from the same pool; n and the random draws are host state. The draws for
-// a step are made before it (draw), and where every image has the buffer's
+// a step are made before it (Draw), and where every image has the buffer's
 // size (a cropping preprocess, or data of one size) the query reads them
 // from a device tensor: the step then runs in a CUDA graph, each replay
 // taking its own picks. The reference's pool is a list, so at batch 1 it
@@ -49,8 +53,8 @@ func newPCGPoolRand(pcg *rand.PCG) pcgPoolRand { return pcgPoolRand{pcg, rand.Ne
 // slot holds its image in its top left corner, and a second tensor,
 // checkpointed beside it, its height and width, and the query cuts them on
 // the host.
-type imagePool struct {
-	name   string // for messages
+type Pool struct {
+	Name   string // for messages
 	size   int
 	n      int           // images stored so far
 	images *torch.Tensor // [size, C, H, W]; nil when size is 0
@@ -79,10 +83,10 @@ type pick struct {
 	old, store bool
 }
 
-// newImagePool makes a pool of size images of shape (C, H, W), the largest
+// New makes a pool of size images of shape (C, H, W), the largest
 // the data gives; uniform says that every image has that shape.
-func newImagePool(size int, shape []int64, dev torch.Device, uniform bool) *imagePool {
-	p := &imagePool{size: size, uniform: uniform}
+func New(size int, shape []int64, dev torch.Device, uniform bool) *Pool {
+	p := &Pool{size: size, uniform: uniform}
 	if size > 0 {
 		p.images = torch.Zeros(torch.Float32, dev, append([]int64{int64(size)}, shape...)...).Persist()
 		p.sizes = torch.Zeros(torch.Int64, dev, int64(size), 2).Persist()
@@ -91,10 +95,10 @@ func newImagePool(size int, shape []int64, dev torch.Device, uniform bool) *imag
 	return p
 }
 
-// draw makes the picks of the next query, of n images, drawing from r in
+// Draw makes the picks of the next query, of n images, drawing from r in
 // the reference's order: one uniform per image once the pool is full, and
 // the slot when it is above 0.5.
-func (p *imagePool) draw(n int, r poolRand) {
+func (p *Pool) Draw(n int, r Rand) {
 	if p.size == 0 {
 		return
 	}
@@ -136,13 +140,13 @@ func (p *imagePool) draw(n int, r poolRand) {
 	p.picked.Narrow(1, 0, int64(n)).CopyFrom(torch.FromInt64(vals, 3, int64(n)).Upload(p.images.Device()))
 }
 
-// query returns the images D is shown for fakes (a batch), as the picks
+// Query returns the images D is shown for fakes (a batch), as the picks
 // drawn for it say: with pool size 0 the fakes themselves, otherwise each
 // image or an older one, detached, as the reference's query. A batch's
 // images have one size (the loader's); the images that come back must too,
 // as the reference's torch.cat needs: with images of several sizes,
 // batches of 1.
-func (p *imagePool) query(fakes *torch.Tensor) *torch.Tensor {
+func (p *Pool) Query(fakes *torch.Tensor) *torch.Tensor {
 	if p.size == 0 {
 		return fakes
 	}
@@ -168,7 +172,7 @@ func (p *imagePool) query(fakes *torch.Tensor) *torch.Tensor {
 
 // cutOnHost is the query of images of several sizes: each slot's image is
 // its corner of the buffer.
-func (p *imagePool) cutOnHost(x *torch.Tensor) *torch.Tensor {
+func (p *Pool) cutOnHost(x *torch.Tensor) *torch.Tensor {
 	p.fit(x.Shape())
 	out := make([]*torch.Tensor, len(p.picks))
 	for i, k := range p.picks {
@@ -186,7 +190,7 @@ func (p *imagePool) cutOnHost(x *torch.Tensor) *torch.Tensor {
 
 // fit grows the buffer when images larger than it come (data the open did
 // not measure), keeping what it holds in the same corners.
-func (p *imagePool) fit(shape []int64) {
+func (p *Pool) fit(shape []int64) {
 	have := p.images.Shape()
 	h, w := max(have[2], shape[2]), max(have[3], shape[3])
 	if h == have[2] && w == have[3] {
@@ -204,7 +208,7 @@ func (p *imagePool) fit(shape []int64) {
 }
 
 // slot is image i as stored: its corner of the buffer.
-func (p *imagePool) slot(i int) *torch.Tensor {
+func (p *Pool) slot(i int) *torch.Tensor {
 	s := p.images.Narrow(0, int64(i), 1)
 	if hw := p.hw[i]; hw != [2]int64{} {
 		s = s.Narrow(2, 0, hw[0]).Narrow(3, 0, hw[1])
@@ -213,13 +217,13 @@ func (p *imagePool) slot(i int) *torch.Tensor {
 }
 
 // put stores img ([1, C, h, w]) in slot i.
-func (p *imagePool) put(i int, img *torch.Tensor) {
+func (p *Pool) put(i int, img *torch.Tensor) {
 	sh := img.Shape()
 	p.setHW(i, sh[2], sh[3])
 	p.slot(i).CopyFrom(img)
 }
 
-func (p *imagePool) setHW(i int, h, w int64) {
+func (p *Pool) setHW(i int, h, w int64) {
 	if p.hw[i] == [2]int64{h, w} {
 		return
 	}
@@ -227,7 +231,20 @@ func (p *imagePool) setHW(i int, h, w int64) {
 	p.sizes.Narrow(0, int64(i), 1).CopyFrom(torch.FromInt64([]int64{h, w}, 1, 2).To(p.sizes.Device()))
 }
 
-func (p *imagePool) free() {
+// Size is the pool's capacity (train.pool_size); Len the images it holds.
+func (p *Pool) Size() int { return p.size }
+func (p *Pool) Len() int  { return p.n }
+
+// Tensors are what checkpoints keep of the pool, under prefix: its images,
+// and as prefix_sizes each slot's height and width; none when size is 0.
+func (p *Pool) Tensors(prefix string) []torch.Named {
+	if p == nil || p.images == nil {
+		return nil
+	}
+	return []torch.Named{{Name: prefix, Tensor: p.images}, {Name: prefix + "_sizes", Tensor: p.sizes}}
+}
+
+func (p *Pool) Free() {
 	if p.images != nil {
 		p.images.Free()
 		p.sizes.Free()
@@ -235,14 +252,14 @@ func (p *imagePool) free() {
 	}
 }
 
-// restore takes a checkpoint's count of stored images; lost says that the
+// Restore takes a checkpoint's count of stored images; lost says that the
 // trainer could not copy the checkpoint's buffer in (another image size:
 // the pool then starts empty, and empty reports that it held images). A
 // pool made smaller since (train.pool_size) keeps as many as it holds, the
 // first ones (the trainer copies those). The slots' sizes are read from
 // their tensor at the next draw: under data parallelism a rank's arrive
 // after its host state.
-func (p *imagePool) restore(n int, lost bool) (empty bool, err error) {
+func (p *Pool) Restore(n int, lost bool) (empty bool, err error) {
 	if n < 0 {
 		return false, fmt.Errorf("the image pool count %d is negative", n)
 	}
@@ -262,7 +279,7 @@ func (p *imagePool) restore(n int, lost bool) (empty bool, err error) {
 // pool whose images all have the buffer's size, resumed from a checkpoint
 // whose pool held smaller ones (of a run with data.preprocess none, say, in
 // a buffer of the same size), starts empty: its query shows whole slots.
-func (p *imagePool) readSizes() {
+func (p *Pool) readSizes() {
 	if !p.stale {
 		return
 	}
@@ -273,7 +290,7 @@ func (p *imagePool) readSizes() {
 		p.hw[i] = [2]int64{hw[2*i], hw[2*i+1]}
 		if p.uniform && i < p.n && p.hw[i] != [2]int64{} && p.hw[i] != [2]int64{sh[2], sh[3]} {
 			slog.Warn("resume: the checkpoint's image pool holds images of other sizes than this run's; the pool starts empty",
-				"pool", p.name, "images", p.n, "slot", i, "height", p.hw[i][0], "width", p.hw[i][1])
+				"pool", p.Name, "images", p.n, "slot", i, "height", p.hw[i][0], "width", p.hw[i][1])
 			p.empty()
 			return
 		}
@@ -282,7 +299,7 @@ func (p *imagePool) readSizes() {
 
 // empty starts the pool afresh: its sizes tensor held the checkpoint's, of
 // other images.
-func (p *imagePool) empty() {
+func (p *Pool) empty() {
 	p.n = 0
 	clear(p.hw)
 	p.sizes.Fill(0)
