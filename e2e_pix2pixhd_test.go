@@ -97,6 +97,20 @@ func TestPix2PixHDKilledRunResumesExactly(t *testing.T) {
 	}, 24)
 }
 
+// TestPix2PixHDPoolKilledRunResumesExactly: with train.pool_size
+// (--pool_size) the pool's images, how full it is and its random draws are
+// part of a checkpoint: pools of 3 at batch 2, full from the second step,
+// killed after the first checkpoint and resumed, match the run that never
+// stopped.
+func TestPix2PixHDPoolKilledRunResumesExactly(t *testing.T) {
+	root := t.TempDir()
+	writeHDData(t, root, 8, 40, 36)
+	killResumeExact(t, func(run string) []string {
+		return smallHD(root, "", run, "train.max_steps=20", "train.checkpoint_every=3", "data.batch_size=2",
+			"train.pool_size=3", "train.no_vgg_loss=true")
+	}, 20)
+}
+
 // TestPix2PixHDTrains: label maps and instance boundaries in, the
 // reference's loss names in metrics.csv, the grid label | output | target,
 // and the swap to the whole generator after niter_fix_global epochs.

@@ -296,6 +296,7 @@ var sharedKeys = []Key{
 	{Name: "train.beta2", Type: TypeFloat, Default: 0.999, Range: &Bounds{Lo: 0, Hi: 1, HiOpen: true}, Doc: "Adam beta2."},
 	{Name: "train.gan_mode", Type: TypeString, Default: "vanilla", Enum: []string{"vanilla", "lsgan", "wgangp", "hinge"}, Doc: "GAN loss: BCE with logits, least squares, WGAN-GP or hinge."},
 	{Name: "train.lambda_gp", Type: TypeFloat, Default: 10.0, Range: AtLeast(0), Doc: "Gradient penalty weight (wgangp)."},
+	{Name: "train.pool_size", Type: TypeInt, Default: 0, Range: AtLeast(0), Doc: "cyclegan, pix2pixhd: generated images kept to show D older fakes (util/image_pool.py's ImagePool, --pool_size): cyclegan one pool per discriminator, pix2pixhd one of D's label-and-fake inputs; 0 = no pool."},
 	{Name: "train.lr_policy", Type: TypeString, Default: "linear", Enum: []string{"linear", "step", "cosine", "plateau", "pix2pixhd"}, Doc: "LR schedule: linear = constant for train.epochs then linear to 0 over train.epochs_decay (pytorch-CycleGAN-and-pix2pix's lambda rule); pix2pixhd = pix2pixHD's: after each epoch past train.epochs the rate drops by lr/train.epochs_decay, reaching 0 at the end."},
 	{Name: "train.sync_bn", Type: TypeBool, Default: false, Doc: "With several ranks (torchrun, gogan train --nproc): BatchNorm layers normalise with the statistics of the whole global batch, as torch.nn.SyncBatchNorm (one more allreduce per layer, forward and backward); without it each rank's BatchNorm sees only its own samples. pix2pix at small per-GPU batches needs it. No effect in one process."},
 	// The bucket's bytes are an int64: 1 TiB keeps them far from overflowing.
@@ -553,6 +554,7 @@ type TrainConfig struct {
 	Beta2                  float64 `yaml:"beta2"`
 	GANMode                string  `yaml:"gan_mode"`
 	LambdaGP               float64 `yaml:"lambda_gp"`
+	PoolSize               int     `yaml:"pool_size"`
 	LRPolicy               string  `yaml:"lr_policy"`
 	LRDecayIters           int     `yaml:"lr_decay_iters"`
 	SyncBN                 bool    `yaml:"sync_bn"`

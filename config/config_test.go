@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -107,6 +108,7 @@ func TestDefaultsAreValidAndMatchReferences(t *testing.T) {
 		"train.lambda_feat": 10.0, "train.no_ganFeat_loss": false, "train.no_vgg_loss": false, "train.gan_mode": "lsgan",
 		"train.lr": 2e-4, "train.beta1": 0.5, "train.beta2": 0.999, "train.epochs": 100, "train.epochs_decay": 100,
 		"train.lr_policy": "pix2pixhd", "model.instance_feat": false, "model.label_feat": false, "data.no_instance": false,
+		"train.pool_size": 0, // train_options.py's --pool_size
 	} {
 		got, err := hd.Get(k)
 		if err != nil {
@@ -784,7 +786,7 @@ func TestKnownCutsAddedRecipes(t *testing.T) {
 // sets them to other than their default, not when a saved config.yaml (every
 // key, the others at their defaults) is read back, nor for the recipe's own.
 func TestForeignKeys(t *testing.T) {
-	c := mustLoad(t, writeYAML(t, "recipe: pix2pix\ntrain:\n  lambda_A: 5\n  lambda_L1: 50\n"), []string{"model.feat_num=8"}, []string{"GOGAN_TRAIN_POOL_SIZE=50"})
+	c := mustLoad(t, writeYAML(t, "recipe: pix2pix\ntrain:\n  lambda_A: 5\n  lambda_L1: 50\n"), []string{"model.feat_num=8"}, []string{"GOGAN_TRAIN_POOL_SIZE=0"})
 	if got, want := known(c.ForeignKeys()), []string{"train.lambda_A=5 (cyclegan)", "model.feat_num=8 (pix2pixhd)"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("ForeignKeys %q, want %q (pool_size is set to its default)", got, want)
 	}
@@ -796,8 +798,14 @@ func TestForeignKeys(t *testing.T) {
 	if fk := mustLoad(t, saved, nil, nil).ForeignKeys(); len(fk) != 0 {
 		t.Errorf("a cyclegan run's config.yaml: ForeignKeys %q, want none", fk)
 	}
-	if fk := known(mustLoad(t, saved, []string{"recipe=pix2pix", "data.dataset=aligned", "model.no_dropout=false"}, nil).ForeignKeys()); !reflect.DeepEqual(fk, []string{"train.lambda_A=3 (cyclegan)"}) {
-		t.Errorf("that config.yaml as pix2pix: ForeignKeys %q, want lambda_A's", fk)
+	// Its pools of 50 (cyclegan's default) are named too: pix2pix has none
+	// (its default is 0).
+	if fk := known(mustLoad(t, saved, []string{"recipe=pix2pix", "data.dataset=aligned", "model.no_dropout=false"}, nil).ForeignKeys()); !reflect.DeepEqual(fk, []string{"train.lambda_A=3 (cyclegan)", "train.pool_size=50 (cyclegan, pix2pixhd)"}) {
+		t.Errorf("that config.yaml as pix2pix: ForeignKeys %q, want lambda_A's and pool_size's", fk)
+	}
+	// pix2pixhd reads train.pool_size (its --pool_size).
+	if fk := known(mustLoad(t, saved, []string{"recipe=pix2pixhd", "data.dataset=aligned", "model.netG=global", "model.netD=multiscale", "train.pool_size=3"}, nil).ForeignKeys()); slices.ContainsFunc(fk, func(s string) bool { return strings.HasPrefix(s, "train.pool_size") }) {
+		t.Errorf("that config.yaml as pix2pixhd: ForeignKeys %q name train.pool_size, which it reads", fk)
 	}
 	// colorization is pix2pix's code: it reads train.lambda_L1
 	if fk := known(mustLoad(t, "", []string{"recipe=colorization", "train.lambda_L1=50", "train.lambda_A=3"}, nil).ForeignKeys()); !reflect.DeepEqual(fk, []string{"train.lambda_A=3 (cyclegan)"}) {

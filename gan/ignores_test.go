@@ -50,7 +50,8 @@ func TestIgnoredKeysChangeNothing(t *testing.T) {
 	}
 	// another valid value for each key a recipe may ignore
 	other := map[string]string{"data.load_size": "300", "data.crop_size": "128", "data.preprocess": "crop", "data.direction": "BtoA",
-		"model.input_nc": "3", "model.output_nc": "3", "model.n_layers_D": "4", "model.num_D": "3", "data.image_size": "128", "train.lambda_gp": "5", "data.reference_workers": "1"}
+		"model.input_nc": "3", "model.output_nc": "3", "model.n_layers_D": "4", "model.num_D": "3", "data.image_size": "128", "train.lambda_gp": "5", "data.reference_workers": "1",
+		"train.pool_size": "3"}
 	tested := map[string]bool{}
 	for _, c := range cases {
 		tested[c.recipe] = true

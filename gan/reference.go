@@ -207,7 +207,7 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 		}
 	case "cycle_gan":
 		train = append(train, "--lambda_A", f(c.Float("train.lambda_A")), "--lambda_B", f(c.Float("train.lambda_B")),
-			"--lambda_identity", f(c.Float("train.lambda_identity")), "--pool_size", strconv.Itoa(c.Int("train.pool_size")))
+			"--lambda_identity", f(c.Float("train.lambda_identity")), "--pool_size", strconv.Itoa(c.Train.PoolSize))
 		if d.SerialBatches {
 			train = append(train, "--serial_batches")
 			if d.Shuffle {

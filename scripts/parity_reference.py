@@ -60,7 +60,9 @@ What each part transcribes (repository, path; the snapshot read is given in brac
     models/pix2pixHD_model.py; GANLoss and VGGLoss from models/networks.py; get_params,
     get_transform, __make_power_2, __scale_width (pix2pixHD's own, without crop_size) from
     data/base_dataset.py; AlignedDataset.__getitem__ from data/aligned_dataset.py; the step
-    body and the end-of-epoch block from train.py; option defaults from options/*.py.
+    body and the end-of-epoch block from train.py; option defaults from options/*.py; ImagePool
+    (HDImagePool here) from util/image_pool.py, and fake_pool's lines in initialize and
+    discriminate (--pool_size > 0).
     define_G, define_D, weights_init, GlobalGenerator, LocalEnhancer, ResnetBlock, Encoder and Vgg19 are
     in reference_nets.py. What was changed for the CPU: .cuda() dropped, torch.cuda.FloatTensor
     / ByteTensor -> torch.FloatTensor / ByteTensor, Variable() dropped, transforms.Scale ->
@@ -141,7 +143,10 @@ Choices where the references are silent, or that this test adds:
     D_A's then D_B's. gan_mode is lsgan or vanilla (GANLoss above; wgangp/hinge refused).
   - pix2pixhd: the batches are made from the case's files (label / inst / image per sample, in
     batch order), with random.seed(step_seed) right before (get_params's crop and flip draws),
-    then torch.manual_seed(step_seed) before step 1; nothing draws in a step (pool_size 0 only).
+    then torch.manual_seed(step_seed) before step 1. With pool_size > 0 Python's random is seeded
+    with "pool_seed" (gogan's run seed; else step_seed) right before step 1, as for cyclegan:
+    fake_pool.query draws random.uniform(0, 1) and random.randint(0, pool_size - 1) per image
+    once the pool is full, images in batch order; nothing else draws from it in a step.
   - pix2pixhd "optimizer_binding": upstream train.py since b129d49 (2019-04-24, AMP support)
     takes optimizer_G, optimizer_D = model.module.optimizer_G, ... once before the loop, so
     update_fixed_params()'s new Adam (over all of netG) is never used and the global generator
@@ -1020,6 +1025,39 @@ def run_cyclegan(c):
 # weights_init and Vgg19 are in reference_nets.py.
 
 
+class HDImagePool():
+    """pix2pixHD util/image_pool.py ImagePool (Variable() dropped): its own copy of the pool, which
+    iterates over images.data."""
+
+    def __init__(self, pool_size):
+        self.pool_size = pool_size
+        if self.pool_size > 0:
+            self.num_imgs = 0
+            self.images = []
+
+    def query(self, images):
+        if self.pool_size == 0:
+            return images
+        return_images = []
+        for image in images.data:
+            image = torch.unsqueeze(image, 0)
+            if self.num_imgs < self.pool_size:
+                self.num_imgs = self.num_imgs + 1
+                self.images.append(image)
+                return_images.append(image)
+            else:
+                p = random.uniform(0, 1)
+                if p > 0.5:
+                    random_id = random.randint(0, self.pool_size-1)
+                    tmp = self.images[random_id].clone()
+                    self.images[random_id] = image
+                    return_images.append(tmp)
+                else:
+                    return_images.append(image)
+        return_images = torch.cat(return_images, 0)
+        return return_images
+
+
 class HDGANLoss(nn.Module):
     """pix2pixHD models/networks.py GANLoss (MSELoss, or BCELoss with --no_lsgan; targets filled
     with 1.0 / 0.0 and cached while the size matches)."""
@@ -1070,7 +1108,7 @@ class HDGANLoss(nn.Module):
 
 class Pix2PixHDModel(nn.Module):
     """models/pix2pixHD_model.py Pix2PixHDModel, training side, on the CPU: netE with instance_feat or
-    label_feat (load_features off), pool_size 0, data_type 32. The nets are built (define_G,
+    label_feat (load_features off), any pool_size, data_type 32. The nets are built (define_G,
     define_D, define_G(..., 'encoder', ...)) by the caller and passed in; so is the Vgg19 of
     VGGLoss."""
 
@@ -1100,8 +1138,10 @@ class Pix2PixHDModel(nn.Module):
         self.sigmoid_last = opt["sigmoid_last"]
 
         # set loss functions and optimizers
-        if opt["pool_size"] != 0:
-            raise NotImplementedError("pool_size %d: only 0 (no ImagePool) is transcribed" % opt["pool_size"])
+        self.gpu_ids = []  # the CPU
+        if opt["pool_size"] > 0 and (len(self.gpu_ids)) > 1:
+            raise NotImplementedError("Fake Pool Not Implemented for MultiGPU")
+        self.fake_pool = HDImagePool(opt["pool_size"])
         self.old_lr = opt["lr"]
 
         # define loss functions
@@ -1174,7 +1214,7 @@ class Pix2PixHDModel(nn.Module):
     def discriminate(self, input_label, test_image, use_pool=False):
         input_concat = torch.cat((input_label, test_image.detach()), dim=1)
         if use_pool:
-            fake_query = input_concat  # ImagePool(0).query returns its input
+            fake_query = self.fake_pool.query(input_concat)
             return self.netD_forward(fake_query)
         else:
             return self.netD_forward(input_concat)
@@ -1437,7 +1477,7 @@ def run_pix2pixhd(c):
     gan_mode (lsgan | vanilla = --no_lsgan), lambda_feat (10), label_nc (data's), no_instance
     (data's), niter_fix_global (0), n_local_enhancers (G's NLocalEnhancers), no_ganFeat_loss
     (not D.GetIntermFeat), no_vgg_loss (false), vgg_weights (a torchvision vgg19 .pth; needed
-    unless no_vgg_loss), pool_size (0; nothing else), epoch_end_after (none: after that step,
+    unless no_vgg_loss), pool_size, pool_seed (optional; see the module docstring), epoch_end_after (none: after that step,
     train.py's end of epoch 1), niter (100), niter_decay (100), optimizer_binding ("model" |
     "local"), intermfeat_sigmoid ("apply" | "reference"); G: {Kind global | local, InputNC,
     OutputNC, NGF, Norm, NDownsampleGlobal, NBlocksGlobal, NLocalEnhancers, NBlocksLocal,
@@ -1585,6 +1625,7 @@ def run_pix2pixhd(c):
     optimizer_G, optimizer_D = model.optimizer_G, model.optimizer_D
     epoch_end_after = c.get("epoch_end_after")
     torch.manual_seed(c["step_seed"])
+    random.seed(c.get("pool_seed", c["step_seed"]))  # fake_pool.query draws from Python's random
     for step in range(1, c["steps"] + 1):
         data_ = batches[step - 1]
         if binding == "model":

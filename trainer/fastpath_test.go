@@ -21,8 +21,9 @@ import (
 // of regions), and pix2pixHD's --no_lsgan (D's Sigmoid and BCELoss, which
 // must run in float32 under autocast), pix2pixHD's local enhancer whose
 // global generator joins training after an epoch (niter_fix_global: a new
-// optimizer, so a new capture), and CycleGAN with image pools (full from the
-// third step on: a capture then finds them full, as a resumed run's does).
+// optimizer, so a new capture), pix2pixHD with its pool, and CycleGAN with
+// image pools (full from the third step on: a capture then finds them full,
+// as a resumed run's does).
 var fastpathConfigs = map[string][]string{
 	"dcgan":   {"recipe=dcgan", "model.ngf=16", "model.ndf=16", "data.image_size=32", "data.batch_size=8"},
 	"pix2pix": {"recipe=pix2pix", "model.netG=unet_128", "model.no_dropout=true", "model.ngf=8", "model.ndf=8", "data.crop_size=256", "data.load_size=286", "data.batch_size=2"},
@@ -35,6 +36,11 @@ var fastpathConfigs = map[string][]string{
 	"pix2pixhd-local": {"recipe=pix2pixhd", "data.label_nc=4", "data.preprocess=resize_and_crop", "data.load_size=64", "data.crop_size=64",
 		"model.netG=local", "model.ngf=4", "model.ndf=8", "model.n_downsample_global=2", "model.n_blocks_global=1", "model.n_blocks_local=1",
 		"model.n_layers_D=2", "train.no_vgg_loss=true", "train.niter_fix_global=1", "data.batch_size=2"},
+	// pix2pixHD's image pool (train.pool_size): picks drawn on the host
+	// into a tensor the captured query reads, as CycleGAN's.
+	"pix2pixhd-pool": {"recipe=pix2pixhd", "data.label_nc=4", "data.preprocess=resize_and_crop", "data.load_size=64", "data.crop_size=64",
+		"model.ngf=8", "model.ndf=8", "model.n_downsample_global=2", "model.n_blocks_global=1", "model.n_layers_D=2", "train.no_vgg_loss=true",
+		"train.pool_size=3", "data.batch_size=2"},
 	"cyclegan": {"recipe=cyclegan", "model.netG=resnet_6blocks", "model.ngf=8", "model.ndf=8", "data.preprocess=resize_and_crop",
 		"data.load_size=32", "data.crop_size=32", "train.pool_size=3", "data.batch_size=2"},
 }
@@ -387,8 +393,8 @@ func exactCUDA(t *testing.T) {
 // captured (D and G updates, capturable Adam) give the weights and losses
 // of 10 eager steps with the same arithmetic (capturable Adam,
 // deterministic cuDNN, TF32 off), and the losses of the ordinary eager
-// step within rounding, for DCGAN, pix2pix, CycleGAN with its pools and
-// pix2pixHD's local stage; among them a smaller batch that runs eagerly
+// step within rounding, for DCGAN, pix2pix, CycleGAN with its pools,
+// pix2pixHD's local stage and pix2pixHD with its pool; among them a smaller batch that runs eagerly
 // between replays and, for pix2pixHD, a second capture after its new
 // optimizer.
 func TestCUDAGraphTrainingMatchesEager(t *testing.T) {
@@ -396,7 +402,7 @@ func TestCUDAGraphTrainingMatchesEager(t *testing.T) {
 	torch.LockThread()
 	exactCUDA(t)
 	base := []string{"cuda.cudnn_benchmark=false"}
-	for _, recipe := range []string{"dcgan", "pix2pix", "cyclegan", "pix2pixhd-local"} {
+	for _, recipe := range []string{"dcgan", "pix2pix", "cyclegan", "pix2pixhd-local", "pix2pixhd-pool"} {
 		// pix2pixhd-local's new optimizer after step 5: a second capture;
 		// step 3 a batch of half the samples, eager between replays
 		o := runOpts{sets: base, steps: 10, capturable: true, epochEndsAfter: 5, smallAt: 3}

@@ -197,6 +197,15 @@ func parityCases(t *testing.T, pd parityData) []parityCase {
 		hd("local2-enhancers-fix-global", "model.netG=local", "model.n_local_enhancers=2", "model.ngf=4", "model.n_blocks_local=2",
 			"train.no_vgg_loss=true", "train.niter_fix_global=1"))
 	cases[len(cases)-1].epochEndAfter = 2
+	// --pool_size 3 at batch 2: D's fake pass sees fake_pool's answer to
+	// the label-and-fake concatenation. Step 1 fills 2 slots; step 2
+	// fills the third, then draws for its second image; step 3 draws for
+	// both. Seed 5 swaps that second image with slot 2, which its first
+	// took in the same query, keeps step 3's first, and swaps its second
+	// with slot 2 again.
+	hdPool := hd("pool3-batch2", "train.pool_size=3", "data.batch_size=2", "train.no_vgg_loss=true")
+	hdPool.seed = 5
+	cases = append(cases, hdPool)
 	// Pools of 2 at batch 2: step 1 fills them, steps 2 and 3 draw
 	// (random.uniform, then random.randint(0, 1)), D_A's pool first. Seed 3
 	// swaps with either slot (seed 7 with the first alone).
@@ -409,7 +418,8 @@ func goganParityRun(t *testing.T, c parityCase, dir string) (map[string]any, *pa
 	if c.epochEndAfter > 0 {
 		spec["epoch_end_after"] = c.epochEndAfter
 	}
-	if cfg.Recipe == "cyclegan" {
+	if cfg.Recipe == "cyclegan" || cfg.Recipe == "pix2pixhd" {
+		spec["pool_size"] = t0.PoolSize
 		spec["pool_seed"] = cfg.Seed // the pools' Python random, which gogan seeds with the run's seed
 	}
 	batchFiles := func(files []string) [][]string {

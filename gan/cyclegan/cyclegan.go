@@ -38,13 +38,12 @@ func init() {
 				{Name: "train.lambda_B", Type: config.TypeFloat, Default: 10.0, Range: config.AtLeast(0), Doc: "cyclegan: weight of the cycle loss B -> A -> B."},
 				{Name: "train.lambda_identity", Type: config.TypeFloat, Default: 0.5, Range: config.AtLeast(0),
 					Doc: "cyclegan: weight of the identity loss as a fraction of the cycle weights (G_A(B) vs B weighs lambda_B * lambda_identity); 0 = off. Needs model.input_nc = model.output_nc."},
-				{Name: "train.pool_size", Type: config.TypeInt, Default: 50, Range: config.AtLeast(0), Doc: "cyclegan: generated images kept per discriminator to show it older fakes; 0 = no pool."},
 			},
 			// The train options plus the cycle_gan model's set_defaults.
 			Defaults: map[string]any{
 				"data.root": "datasets/horse2zebra", "data.dataset": "unaligned", "data.batch_size": 1, "data.no_flip": false,
 				"model.netG": "resnet_9blocks", "model.netD": "basic", "model.norm": "instance", "model.no_dropout": true,
-				"train.gan_mode": "lsgan", "train.epochs": 100, "train.epochs_decay": 100, "train.sample_every": 400,
+				"train.gan_mode": "lsgan", "train.pool_size": 50, "train.epochs": 100, "train.epochs_decay": 100, "train.sample_every": 400,
 			},
 			Validate: validate,
 		},
@@ -70,7 +69,7 @@ func init() {
 		},
 		BenchParams: func(c *config.Config) map[string]any {
 			return map[string]any{"logits": true, "lambda_A": c.Float("train.lambda_A"), "lambda_B": c.Float("train.lambda_B"),
-				"lambda_identity": c.Float("train.lambda_identity"), "pool_size": c.Int("train.pool_size")}
+				"lambda_identity": c.Float("train.lambda_identity"), "pool_size": c.Train.PoolSize}
 		},
 		Export: func(c *config.Config, o gan.ExportOptions) gan.Export {
 			// Domains from labelled data (data.classes_A) are gogan's.
@@ -184,7 +183,7 @@ func New(env gan.Env) (gan.Recipe, error) {
 		gan.Free(r)
 		return nil, err
 	}
-	size := c.Int("train.pool_size")
+	size := c.Train.PoolSize
 	hA, wA, hB, wB, uniform := poolSizes(c, env.Data)
 	if !uniform {
 		r.sizesNote = fmt.Sprintf("data.preprocess=%s keeps the images' own sizes, of which the data has several: its image pools take images of several sizes, which their queries cut on the host; a cropping data.preprocess (resize_and_crop, crop, scale_width_and_crop) or train.pool_size=0 makes the step capturable", c.Data.Preprocess)

@@ -29,9 +29,9 @@ func init() {
 			// Images are resized and centre-cropped to data.image_size (no
 			// random crops or flips for the reference's workers to draw), the
 			// nets have data.channels in and out, no dropout, no choice of
-			// layers; wgangp is refused.
+			// layers, no image pool; wgangp is refused.
 			Ignores: []string{"data.load_size", "data.crop_size", "data.preprocess", "data.direction", "data.reference_workers",
-				"model.input_nc", "model.output_nc", "model.n_layers_D", "model.num_D", "model.no_dropout", "train.lambda_gp"},
+				"model.input_nc", "model.output_nc", "model.n_layers_D", "model.num_D", "model.no_dropout", "train.lambda_gp", "train.pool_size"},
 			Validate: validate,
 		},
 		Data: func(c *config.Config, dc *data.Config) {

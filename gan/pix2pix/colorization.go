@@ -15,7 +15,7 @@ func init() {
 	gan.Register(gan.Definition{
 		Schema: config.RecipeSchema{
 			Name:    "colorization",
-			Ignores: []string{"data.image_size"},
+			Ignores: []string{"data.image_size", "train.pool_size"},
 			Doc:     "gray photos to colour: pix2pix from CIE Lab's L to its ab (pytorch-CycleGAN-and-pix2pix's colorization model).",
 			// The colorization dataset's set_defaults: input_nc 1, output_nc 2.
 			Defaults: defaults(map[string]any{"data.root": "datasets/colorization", "data.dataset": "colorization",

@@ -22,8 +22,9 @@ func init() {
 	gan.Register(gan.Definition{
 		Schema: config.RecipeSchema{
 			Name: "pix2pix",
-			// data.load_size and data.crop_size size its images.
-			Ignores: []string{"data.image_size"},
+			// data.load_size and data.crop_size size its images; its D sees
+			// the newest fakes (today's Pix2PixModel has no fake_AB_pool).
+			Ignores: []string{"data.image_size", "train.pool_size"},
 			Doc:     "paired image-to-image translation (pytorch-CycleGAN-and-pix2pix's pix2pix model).",
 			Keys: []config.Key{
 				{Name: "train.lambda_L1", Type: config.TypeFloat, Default: 100.0, Range: config.AtLeast(0), Doc: "pix2pix, colorization: weight of the L1 loss."},

@@ -22,6 +22,7 @@ import (
 	"gogan/config"
 	"gogan/data"
 	"gogan/gan"
+	"gogan/gan/imagepool"
 	"gogan/gan/losses"
 	"gogan/nets"
 	"gogan/report"
@@ -247,6 +248,9 @@ type Pix2PixHD struct {
 	globalOn   bool // the whole generator trains (not only the local enhancer)
 	prec       *gan.Precision
 	fixed      gan.Batch // the sample grid's label maps, boundaries and photos
+	// pool is fake_pool (train.pool_size; size 0 passes D's fake inputs
+	// through); its draws and checkpointed state are pooled's.
+	pool *imagepool.Pool
 }
 
 // New builds G and D (G initialised first), the VGG19 of the perceptual
@@ -286,7 +290,10 @@ func New(env gan.Env) (gan.Recipe, error) {
 	}
 	r.optG = r.newOptG(c.Train.LR)
 	r.optD = gan.NewAdam(r.d, c)
-	return r, nil
+	if err := r.newPool(c, env.Data); err != nil {
+		return fail(err)
+	}
+	return withPool(r, env), nil
 }
 
 // newOptG is optimizer_G: over the local enhancer's parameters alone while
@@ -361,11 +368,13 @@ func (r *Pix2PixHD) Step(b gan.Batch) []*torch.Tensor {
 	r.prec.Autocast(func() { fake = r.g.Forward(gIn) })
 	fake = r.prec.Float(fake)
 
-	// Fake and real detection (pool_size 0: the fake itself, detached).
+	// Fake and real detection: D's fake input through the pool
+	// (discriminate(..., use_pool=True); pool_size 0: itself), detached.
 	gan.SetRequiresGrad(r.d, true)
+	fakeQuery := r.pool.Query(torch.Cat([]*torch.Tensor{label, fake.Detach()}, 1))
 	var predFakePool, predReal [][]*torch.Tensor
 	r.prec.Autocast(func() {
-		predFakePool = r.d.ForwardMultiScale(torch.Cat([]*torch.Tensor{label, fake.Detach()}, 1))
+		predFakePool = r.d.ForwardMultiScale(fakeQuery)
 		predReal = r.d.ForwardMultiScale(torch.Cat([]*torch.Tensor{label, real}, 1))
 	})
 	lossDFake := r.ganLoss(predFakePool, losses.Fake)
