@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,6 +27,8 @@ func TestExportCarriesTheSplitAndSubset(t *testing.T) {
 		{"cyclegan", nil, []string{"--phase val", "--max_dataset_size 7"}, "os.walk"},
 		{"pix2pix", []string{"data.shuffle=false"}, []string{"--phase val", "--max_dataset_size 7", "--serial_batches"}, "os.walk"},
 		{"pix2pixhd", []string{"data.shuffle=false"}, []string{"--phase val", "--serial_batches"}, "--max_dataset_size instead ends each epoch"},
+		// and its --pool_size (the reference's default 0 unsaid)
+		{"pix2pixhd", []string{"train.pool_size=4"}, []string{"--phase val", "--pool_size 4"}, "--max_dataset_size instead ends each epoch"},
 	} {
 		c0, err := config.LoadConfig("", append([]string{"recipe=" + c.recipe, "data.root=" + t.TempDir(), "data.phase=val", "data.max_samples=7"}, c.sets...))
 		if err != nil {
@@ -41,6 +44,9 @@ func TestExportCarriesTheSplitAndSubset(t *testing.T) {
 			if !strings.Contains(train, "train.py") || !strings.Contains(train, a) {
 				t.Errorf("%s: train command %q, want %s", c.recipe, train, a)
 			}
+		}
+		if c.recipe == "pix2pixhd" && !slices.Contains(c.sets, "train.pool_size=4") && strings.Contains(train, "--pool_size") {
+			t.Errorf("%s: train command %q says the default --pool_size", c.recipe, train)
 		}
 		if strings.Contains(train, "--max_dataset_size") != (c.recipe != "pix2pixhd") {
 			t.Errorf("%s: train command %q", c.recipe, train)

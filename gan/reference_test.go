@@ -25,6 +25,8 @@ func TestOldReferenceOptionsKeepTheirValues(t *testing.T) {
 		{"cyclegan", "model: cycle_gan\nidentity: 0.3\nlambda_A: 7.0\nlambda_B: 3.0\nlr_policy: lambda\npool_size: 20\nno_lsgan: True\n",
 			map[string]any{"train.lambda_identity": 0.3, "train.lambda_A": 7.0, "train.lambda_B": 3.0, "train.lr_policy": "linear",
 				"train.pool_size": 20, "train.gan_mode": "vanilla"}},
+		// pix2pixHD's --pool_size (its default 0), which gogan once refused.
+		{"pix2pixhd", "name: hd\npool_size: 3\nlambda_feat: 4.0\n", map[string]any{"train.pool_size": 3, "train.lambda_feat": 4.0}},
 	} {
 		def, err := gan.Lookup(c.recipe)
 		if err != nil {

@@ -56,6 +56,9 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 		"--batchSize", strconv.Itoa(d.BatchSize), "--nThreads", strconv.Itoa(d.ReferenceWorkers), "--lr", f(c.Train.LR), "--beta1", f(c.Train.Beta1),
 		"--niter", strconv.Itoa(c.Train.Epochs), "--niter_decay", strconv.Itoa(c.Train.EpochsDecay),
 		"--niter_fix_global", itoa("train.niter_fix_global"), "--lambda_feat", f(c.Float("train.lambda_feat")))
+	if n := c.Train.PoolSize; n > 0 { // its default is 0
+		train = append(train, "--pool_size", strconv.Itoa(n))
+	}
 	if c.Bool("train.no_vgg_loss") {
 		train = append(train, "--no_vgg_loss")
 	}
@@ -133,6 +136,7 @@ var options = []gan.ReferenceOption{
 	{Names: []string{"lr"}, Key: "train.lr"},
 	{Names: []string{"beta1"}, Key: "train.beta1"},
 	{Names: []string{"lambda_feat"}, Key: "train.lambda_feat"},
+	{Names: []string{"pool_size"}, Key: "train.pool_size"},
 	{Names: []string{"no_ganFeat_loss"}, Key: "train.no_ganFeat_loss", Value: gan.PyBool},
 	{Names: []string{"no_vgg_loss"}, Key: "train.no_vgg_loss", Value: gan.PyBool},
 	{Names: []string{"no_lsgan"}, Key: "train.gan_mode", Value: gan.GANModeFromNoLSGAN},
@@ -142,9 +146,6 @@ var options = []gan.ReferenceOption{
 func fromReference(opts map[string]string) ([]string, error) {
 	if v := opts["load_features"]; v == "True" {
 		return nil, fmt.Errorf("load_features: precomputed feature maps are not read by gogan; its E encodes them")
-	}
-	if v := opts["pool_size"]; v != "" && v != "0" {
-		return nil, fmt.Errorf("pool_size %s: gogan's pix2pixHD shows D the newest fakes, as the reference's default 0", v)
 	}
 	if v := opts["max_dataset_size"]; v != "" && v != "inf" {
 		// train.py ends each epoch after that many images of the whole
