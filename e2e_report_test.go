@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -270,4 +271,19 @@ func TestKilledRunsPageSaysWhenOverdue(t *testing.T) {
 	if html, _ := os.ReadFile(page); strings.Contains(string(html), `id="stale"`) || !strings.Contains(string(html), "finished") {
 		t.Errorf("the final page:\n%s", html)
 	}
+}
+
+// TestReportFitsAPhone: the report of a run, opened on a phone, is laid
+// out at the phone's width, with nothing past the screen's edge (the
+// metrics table, a long run name, the grids and the loss plot). It had
+// no viewport meta tag, so a phone laid it out 980 pixels wide and shrank
+// it to a third, its text unreadable.
+func TestReportFitsAPhone(t *testing.T) {
+	run := filepath.Join(t.TempDir(), strings.Repeat("a_long_run_name-", 6)+"<b>&é")
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=10", "train.sample_every=5")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	b := startBrowser(t, "about:blank")
+	b.openAsPhone(t, (&url.URL{Scheme: "file", Path: filepath.Join(run, "index.html")}).String(), `document.body.dataset.images === "ok"`)
+	b.fitsThePhone(t, "the report")
 }

@@ -873,6 +873,40 @@ func (b *browser) screenshot(t *testing.T, name string) {
 	os.WriteFile(filepath.Join(dir, name), png, 0o644)
 }
 
+// phoneWidth is the width in CSS pixels of the phone the pages are tried
+// on (a common one's).
+const phoneWidth = 390
+
+// openAsPhone loads page (a URL) as a phone phoneWidth CSS pixels wide lays
+// it out: a mobile viewport, where a page without a viewport meta tag is
+// laid out 980 pixels wide and shrunk to the screen, and one wider than
+// the screen widens the layout past it. It returns once the page has
+// loaded and cond (JavaScript) is true.
+func (b *browser) openAsPhone(t *testing.T, page, cond string) {
+	t.Helper()
+	b.call(t, "Emulation.setDeviceMetricsOverride", map[string]any{"width": phoneWidth, "height": 844, "deviceScaleFactor": 3, "mobile": true})
+	b.call(t, "Page.navigate", map[string]any{"url": page})
+	b.waitFor(t, fmt.Sprintf(`location.href === %q && document.readyState === "complete" && (%s)`, page, cond), time.Minute)
+}
+
+// fitsThePhone fails the test unless the page, opened with openAsPhone,
+// is laid out at the phone's width and nothing on it is wider (the reader
+// would scroll the whole page sideways, or see it shrunk).
+func (b *browser) fitsThePhone(t *testing.T, what string) {
+	t.Helper()
+	var m struct{ Inner, Scroll int }
+	js := b.evalString(t, `JSON.stringify({inner: innerWidth, scroll: document.documentElement.scrollWidth})`)
+	if err := json.Unmarshal([]byte(js), &m); err != nil {
+		t.Fatalf("%s: %s: %v", what, js, err)
+	}
+	if m.Inner != phoneWidth || m.Scroll > phoneWidth {
+		wide := b.evalString(t, fmt.Sprintf(`Array.from(document.querySelectorAll("body *")).filter((e) => e.getBoundingClientRect().right > %d)
+			.map((e) => e.tagName + (e.id ? "#" + e.id : "") + " " + Math.round(e.getBoundingClientRect().right)).slice(0, 8).join(", ")`, phoneWidth))
+		t.Errorf("%s on a phone %d pixels wide: laid out %d wide, %d with its contents (want both %d); past the screen's edge: %s",
+			what, phoneWidth, m.Inner, m.Scroll, phoneWidth, wide)
+	}
+}
+
 // TestServeSizesAsTranslate: serve's canvas is the side translate gives a
 // square input, for a scale_width run the training width (load_size), not
 // the crop, whose images the generator never saw alone.

@@ -149,16 +149,20 @@ var reportTemplate = template.Must(template.New("report").Parse(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 {{if .Live}}<meta http-equiv="refresh" content="{{.RefreshSeconds}}">
 {{end}}<title>{{.Title}} — gogan</title>
 <style>
 body { font-family: sans-serif; margin: 1.5em; color: #222; }
+h1, p { overflow-wrap: anywhere; } /* a long run name or path breaks rather than widening the page */
 img { image-rendering: pixelated; border: 1px solid #ccc; max-width: 100%; height: auto; }
 figure { display: inline-block; margin: 0.5em; vertical-align: top; }
 figcaption { font-size: 0.9em; color: #555; }
 table { border-collapse: collapse; }
 td, th { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }
 pre { background: #f6f6f6; padding: 1em; overflow: auto; }
+.scroll { overflow-x: auto; } /* a table wider than a phone scrolls in its place */
+@media (max-width: 600px) { body { margin: 0.75em; } figure { margin: 0.5em 0; } }
 .broken { color: #b00; font-weight: bold; }
 </style>
 </head>
@@ -185,8 +189,8 @@ the run may have stopped without a word (killed, out of memory, its machine down
 {{end}}{{with .LossPlot}}<h2>Losses</h2>
 <figure><img src="{{.Src}}" width="{{.Width}}" height="{{.Height}}" alt="{{.Caption}}"></figure>
 {{end}}{{if .LastColumns}}<h2>Last metrics row</h2>
-<table><tr>{{range .LastColumns}}<th>{{.}}</th>{{end}}</tr>
-<tr>{{range .LastValues}}<td>{{.}}</td>{{end}}</tr></table>
+<div class="scroll"><table><tr>{{range .LastColumns}}<th>{{.}}</th>{{end}}</tr>
+<tr>{{range .LastValues}}<td>{{.}}</td>{{end}}</tr></table></div>
 {{end}}{{if .Epochs}}<h2>Samples by epoch</h2>
 {{if .Layout}}<p class="layout">{{.Layout}}</p>
 {{end}}{{range .Epochs}}<figure><img src="{{.Src}}" width="{{.Width}}" height="{{.Height}}" alt="{{.Caption}}"><figcaption>{{.Caption}}</figcaption></figure>
