@@ -287,3 +287,22 @@ func TestReportFitsAPhone(t *testing.T) {
 	b.openAsPhone(t, (&url.URL{Scheme: "file", Path: filepath.Join(run, "index.html")}).String(), `document.body.dataset.images === "ok"`)
 	b.fitsThePhone(t, "the report")
 }
+
+// TestEvalPageFitsAPhone: eval pix2pix's results page, opened on a phone,
+// is laid out at the phone's width: the pairs' table (a column per image)
+// scrolls in its place. It had no viewport meta tag (a phone laid it out
+// 980 pixels wide and shrank it).
+func TestEvalPageFitsAPhone(t *testing.T) {
+	base := t.TempDir()
+	run, results := filepath.Join(base, "run"), filepath.Join(base, "results")
+	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "data.max_samples=32", "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	if out, err := gogan(t, "eval", "pix2pix", "--checkpoint", run, "--device", "cpu", "--threads", "1", "--limit", "3", "--out", results); err != nil {
+		t.Fatalf("eval: %v\n%s", err, out)
+	}
+	b := startBrowser(t, "about:blank")
+	b.openAsPhone(t, (&url.URL{Scheme: "file", Path: filepath.Join(results, "index.html")}).String(),
+		`Array.from(document.images).every((i) => i.complete && i.naturalWidth > 0)`)
+	b.fitsThePhone(t, "eval pix2pix's page")
+}

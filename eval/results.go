@@ -296,9 +296,12 @@ func image8(im report.Images, j int) *data.Image {
 }
 
 var resultsTemplate = template.Must(template.New("results").Funcs(template.FuncMap{"src": src}).Parse(`<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>gogan eval pix2pix: {{.Checkpoint}}</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>gogan eval pix2pix: {{.Checkpoint}}</title>
 <style>
 body { font-family: sans-serif; margin: 1em; }
+h1, p { overflow-wrap: anywhere; } /* a long checkpoint path breaks rather than widening the page */
+.scroll { overflow-x: auto; } /* a table wider than the screen scrolls in its place */
 table { border-collapse: collapse; }
 td, th { padding: 4px 8px; text-align: center; vertical-align: top; border-bottom: 1px solid #ddd; }
 img { image-rendering: pixelated; max-width: 256px; }
@@ -309,14 +312,14 @@ img { image-rendering: pixelated; max-width: 256px; }
 <p>checkpoint {{.Checkpoint}}<br>data: {{.Data}}</p>
 {{range .Warnings}}<p class="warning">warning: {{.}}</p>
 {{end}}{{range .Generators}}{{if .Heading}}<h2>{{.Heading}}</h2>
-{{end}}<table>
+{{end}}<div class="scroll"><table>
 <tr><th>G mode</th><th>pairs</th><th>L1</th><th>PSNR dB</th><th>SSIM</th></tr>
 {{range .Scores}}<tr><td>{{.Mode}}</td><td>{{.N}}</td><td>{{printf "%.4f" .L1}}</td><td>{{printf "%.3f" .PSNR}}</td><td>{{printf "%.4f" .SSIM}}</td></tr>
-{{end}}</table>
+{{end}}</table></div>
 {{end}}<h2>Pairs</h2>
-<table>
+<div class="scroll"><table>
 <tr><th>name</th>{{range .Columns}}<th>{{.Title}}</th>{{end}}</tr>
 {{range .Rows}}<tr><td>{{.Name}}</td>{{range .Cells}}<td>{{with .}}<img src="{{src .Path}}" alt="{{.Visual}}">{{with .Scores}}<div class="s">L1 {{printf "%.4f" .L1}} · PSNR {{printf "%.2f" .PSNR}} · SSIM {{printf "%.4f" .SSIM}}</div>{{end}}{{end}}</td>{{end}}</tr>
-{{end}}</table>
+{{end}}</table></div>
 </body></html>
 `))
