@@ -288,11 +288,13 @@ func TestReportFitsAPhone(t *testing.T) {
 	b.fitsThePhone(t, "the report")
 }
 
-// TestEvalPageFitsAPhone: eval pix2pix's results page, opened on a phone,
+// TestEvalPageInChromium: eval pix2pix's results page, opened on a phone,
 // is laid out at the phone's width: the pairs' table (a column per image)
-// scrolls in its place. It had no viewport meta tag (a phone laid it out
-// 980 pixels wide and shrank it).
-func TestEvalPageFitsAPhone(t *testing.T) {
+// scrolls in its place (it had no viewport meta tag: a phone laid it out
+// 980 pixels wide and shrank it). Small images (Fashion-MNIST's 32 pixels)
+// are shown scaled up by a whole factor, as the report's grids are; they
+// were shown at 32 pixels, a thumbnail beside their scores.
+func TestEvalPageInChromium(t *testing.T) {
 	base := t.TempDir()
 	run, results := filepath.Join(base, "run"), filepath.Join(base, "results")
 	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "data.max_samples=32", "train.max_steps=1")...)...); err != nil {
@@ -301,8 +303,13 @@ func TestEvalPageFitsAPhone(t *testing.T) {
 	if out, err := gogan(t, "eval", "pix2pix", "--checkpoint", run, "--device", "cpu", "--threads", "1", "--limit", "3", "--out", results); err != nil {
 		t.Fatalf("eval: %v\n%s", err, out)
 	}
-	b := startBrowser(t, "about:blank")
-	b.openAsPhone(t, (&url.URL{Scheme: "file", Path: filepath.Join(results, "index.html")}).String(),
-		`Array.from(document.images).every((i) => i.complete && i.naturalWidth > 0)`)
+	page := (&url.URL{Scheme: "file", Path: filepath.Join(results, "index.html")}).String()
+	loaded := `document.images.length === 12 && Array.from(document.images).every((i) => i.complete && i.naturalWidth > 0)`
+	b := startBrowser(t, page)
+	b.waitFor(t, loaded, time.Minute)
+	if sizes := b.evalString(t, `Array.from(document.images).map((i) => i.naturalWidth + ">" + i.getBoundingClientRect().width).join(" ")`); sizes != strings.TrimSpace(strings.Repeat("32>128 ", 12)) {
+		t.Errorf("the images' widths, file > shown: %s; want the 32-pixel images shown 128 wide", sizes)
+	}
+	b.openAsPhone(t, page, loaded)
 	b.fitsThePhone(t, "eval pix2pix's page")
 }

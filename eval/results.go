@@ -48,10 +48,19 @@ type resultRow struct {
 }
 
 // resultCell is one image of a pair: its path relative to the page, its
-// visual's name, and an output's scores.
+// visual's name, its size on the page, and an output's scores.
 type resultCell struct {
-	Path, Visual string
-	Scores       *resultScores
+	Path, Visual  string
+	Width, Height int
+	Scores        *resultScores
+}
+
+// newCell is the cell of an image written at path: a small one (Fashion-
+// MNIST's 32 pixels) is shown scaled up by a whole factor, as the report
+// shows its grids.
+func newCell(path, visual string, im *data.Image, scores *resultScores) *resultCell {
+	scale := max(1, 128/max(im.W, im.H, 1))
+	return &resultCell{Path: path, Visual: visual, Width: im.W * scale, Height: im.H * scale, Scores: scores}
 }
 
 type resultScores struct {
@@ -159,7 +168,7 @@ func (p *resultsPage) add(gen, i int, name, mode string, im pairImages) error {
 		if row.cells[real.visual] != nil {
 			continue
 		}
-		c := &resultCell{Path: p.path(row.Name, real.visual), Visual: real.visual}
+		c := newCell(p.path(row.Name, real.visual), real.visual, real.im, nil)
 		if err := p.write(c.Path, real.im); err != nil {
 			return err
 		}
@@ -174,7 +183,7 @@ func (p *resultsPage) add(gen, i int, name, mode string, im pairImages) error {
 			continue
 		}
 		label := p.fakeVisual(out.visual, mode)
-		c := &resultCell{Path: p.path(row.Name, label), Visual: label, Scores: &out.scores}
+		c := newCell(p.path(row.Name, label), label, out.im, &out.scores)
 		row.cells[label] = c
 		if err := p.write(c.Path, out.im); err != nil {
 			return err
@@ -304,7 +313,7 @@ h1, p { overflow-wrap: anywhere; } /* a long checkpoint path breaks rather than 
 .scroll { overflow-x: auto; } /* a table wider than the screen scrolls in its place */
 table { border-collapse: collapse; }
 td, th { padding: 4px 8px; text-align: center; vertical-align: top; border-bottom: 1px solid #ddd; }
-img { image-rendering: pixelated; max-width: 256px; }
+img { image-rendering: pixelated; max-width: 256px; height: auto; }
 .s { font-size: 0.85em; color: #444; }
 .warning { color: #a40; }
 </style></head><body>
@@ -319,7 +328,7 @@ img { image-rendering: pixelated; max-width: 256px; }
 {{end}}<h2>Pairs</h2>
 <div class="scroll"><table>
 <tr><th>name</th>{{range .Columns}}<th>{{.Title}}</th>{{end}}</tr>
-{{range .Rows}}<tr><td>{{.Name}}</td>{{range .Cells}}<td>{{with .}}<img src="{{src .Path}}" alt="{{.Visual}}">{{with .Scores}}<div class="s">L1 {{printf "%.4f" .L1}} · PSNR {{printf "%.2f" .PSNR}} · SSIM {{printf "%.4f" .SSIM}}</div>{{end}}{{end}}</td>{{end}}</tr>
+{{range .Rows}}<tr><td>{{.Name}}</td>{{range .Cells}}<td>{{with .}}<img src="{{src .Path}}" width="{{.Width}}" height="{{.Height}}" alt="{{.Visual}}">{{with .Scores}}<div class="s">L1 {{printf "%.4f" .L1}} · PSNR {{printf "%.2f" .PSNR}} · SSIM {{printf "%.4f" .SSIM}}</div>{{end}}{{end}}</td>{{end}}</tr>
 {{end}}</table></div>
 </body></html>
 `))
