@@ -546,6 +546,48 @@ func TestServeDCGAN(t *testing.T) {
 	}
 }
 
+// TestServePageFitsAPhone: serve's page on a phone is laid out at the
+// phone's width: the drawing canvas and the output shrink to the screen
+// (a stroke drawn there still reaches the model), and the DCGAN page's
+// sample grid wraps to fewer columns. The panes were 418 pixels wide and
+// the grid eight 128-pixel columns (1,066 pixels), past a phone's edge.
+func TestServePageFitsAPhone(t *testing.T) {
+	base := t.TempDir()
+	p2p, dcgan := filepath.Join(base, "p2p"), filepath.Join(base, "dcgan")
+	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(p2p, "train.max_steps=2", "model.norm=instance", "model.no_dropout=true")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(dcgan, "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+
+	s := startServe(t, "--checkpoint", p2p, "--eval")
+	b := startBrowser(t, "about:blank")
+	b.openAsPhone(t, s.url+"/", `document.body.dataset.state === "ready" && document.getElementById("output").dataset.state === "ok"`)
+	b.fitsThePhone(t, "the drawing page")
+	r := b.rect(t, "input")
+	if r.Width < 250 || r.Width != r.Height {
+		t.Errorf("the canvas on the phone: %vx%v, want a square of most of its width", r.Width, r.Height)
+	}
+	digest0 := b.evalString(t, `document.getElementById("output").dataset.digest`)
+	b.mouse(t, "mousePressed", r.X+0.2*r.Width, r.Y+0.5*r.Height, 1)
+	for i := 1; i <= 8; i++ {
+		b.mouse(t, "mouseMoved", r.X+(0.2+0.6*float64(i)/8)*r.Width, r.Y+0.5*r.Height, 1)
+	}
+	b.mouse(t, "mouseReleased", r.X+0.8*r.Width, r.Y+0.5*r.Height, 0)
+	b.waitFor(t, fmt.Sprintf(`(() => { const o = document.getElementById("output");
+		return o.dataset.state === "ok" && o.dataset.digest !== %q && o.complete; })()`, digest0), time.Minute)
+	b.screenshot(t, "serve-pix2pix-phone.png")
+
+	s = startServe(t, "--checkpoint", dcgan)
+	b.openAsPhone(t, s.url+"/", `document.body.dataset.state === "ready" && document.getElementById("grid").dataset.loaded === "16"`)
+	b.fitsThePhone(t, "the DCGAN page")
+	if r := b.rectOf(t, `document.querySelector("#grid img")`); r.Width < 64 {
+		t.Errorf("a sample on the phone is %v pixels wide: too small to see or tap", r.Width)
+	}
+	b.screenshot(t, "serve-dcgan-phone.png")
+}
+
 // TestServeStoppedWhileLoading: SIGINT or SIGTERM while serve still loads
 // the model (unet_256's 217 MB, a second or two; the port accepts
 // connections from before the load) stops it at once, exit status 0, saying
