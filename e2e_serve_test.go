@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -588,6 +589,52 @@ func TestServePageFitsAPhone(t *testing.T) {
 	b.screenshot(t, "serve-dcgan-phone.png")
 }
 
+// TestServeUploadByKeyboard: the drawing page's upload is reached with Tab
+// and opens the file chooser with the space bar, and the picture chosen is
+// drawn on the canvas and translated. Its file input was display: none,
+// which takes it out of the tab order: only a mouse could upload.
+func TestServeUploadByKeyboard(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "train.max_steps=2", "model.norm=instance", "model.no_dropout=true")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	picture := filepath.Join(base, "drawing.png")
+	if err := os.WriteFile(picture, encodePNG(t, edgeDrawing(32, 32, 3)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, "--checkpoint", run, "--eval")
+	b := startBrowser(t, s.url+"/")
+	b.waitFor(t, `document.body.dataset.state === "ready" && document.getElementById("output").dataset.state === "ok"`, time.Minute)
+	digest0 := b.evalString(t, `document.getElementById("output").dataset.digest`)
+	b.call(t, "Page.enable", nil)
+	b.call(t, "Page.setInterceptFileChooserDialog", map[string]any{"enabled": true})
+	var order []string
+	for b.evalString(t, `document.activeElement.id`) != "upload" {
+		if len(order) == 40 {
+			t.Fatalf("Tab does not reach the upload; the page's tab order: %s", strings.Join(order, ", "))
+		}
+		b.key(t, "Tab")
+		order = append(order, b.evalString(t, `(({tagName, id, textContent}) => tagName + (id ? "#" + id : "") + " " + textContent.trim().slice(0, 30))(document.activeElement)`))
+	}
+	b.key(t, " ")
+	for deadline := time.Now().Add(10 * time.Second); !slices.Contains(b.events, "Page.fileChooserOpened"); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the space bar on the focused upload opened no file chooser")
+		}
+		b.evalString(t, "0") // reads the events that arrived
+	}
+	// The picture chosen in it.
+	var focused struct{ Result struct{ ObjectID string } }
+	json.Unmarshal(b.call(t, "Runtime.evaluate", map[string]any{"expression": "document.activeElement"}), &focused)
+	b.call(t, "DOM.setFileInputFiles", map[string]any{"files": []string{picture}, "objectId": focused.Result.ObjectID})
+	b.waitFor(t, fmt.Sprintf(`(() => { const o = document.getElementById("output");
+		return o.dataset.state === "ok" && o.dataset.digest !== %q; })()`, digest0), time.Minute)
+	if px := b.evalString(t, `String(document.getElementById("input").getContext("2d").getImageData(16, 2, 1, 1).data[0])`); px != "0" {
+		t.Errorf("the canvas at the picture's black edge: %s, want 0", px)
+	}
+}
+
 // TestServeStoppedWhileLoading: SIGINT or SIGTERM while serve still loads
 // the model (unet_256's 217 MB, a second or two; the port accepts
 // connections from before the load) stops it at once, exit status 0, saying
@@ -629,6 +676,9 @@ type browser struct {
 	br   *bufio.Reader
 	id   int
 	dir  string
+	// events are the names of the events that arrived (of the domains
+	// enabled, as Page.enable), in order.
+	events []string
 }
 
 // startBrowser opens page in headless Chromium and connects to it over the
@@ -815,10 +865,14 @@ func (b *browser) call(t *testing.T, method string, params any) json.RawMessage 
 		}
 		var r struct {
 			ID     int
+			Method string
 			Result json.RawMessage
 			Error  *struct{ Message string }
 		}
 		if json.Unmarshal(m, &r) != nil || r.ID != id {
+			if r.Method != "" {
+				b.events = append(b.events, r.Method)
+			}
 			continue // an event
 		}
 		if r.Error != nil {
@@ -913,6 +967,25 @@ func (b *browser) screenshot(t *testing.T, name string) {
 		dir = t.TempDir()
 	}
 	os.WriteFile(filepath.Join(dir, name), png, 0o644)
+}
+
+// key presses and releases a key through the browser's input pipeline, as
+// a keyboard does: "Tab", " " (the space bar), "Enter" or a letter.
+func (b *browser) key(t *testing.T, key string) {
+	t.Helper()
+	code, vk, text := key, 0, ""
+	switch key {
+	case "Tab":
+		vk = 9
+	case "Enter":
+		vk, text = 13, "\r"
+	case " ":
+		code, vk, text = "Space", 32, " "
+	default:
+		code, vk, text = "Key"+strings.ToUpper(key), int(strings.ToUpper(key)[0]), key
+	}
+	b.call(t, "Input.dispatchKeyEvent", map[string]any{"type": "keyDown", "key": key, "code": code, "windowsVirtualKeyCode": vk, "text": text})
+	b.call(t, "Input.dispatchKeyEvent", map[string]any{"type": "keyUp", "key": key, "code": code, "windowsVirtualKeyCode": vk})
 }
 
 // phoneWidth is the width in CSS pixels of the phone the pages are tried
