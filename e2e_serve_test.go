@@ -589,11 +589,14 @@ func TestServePageFitsAPhone(t *testing.T) {
 	b.screenshot(t, "serve-dcgan-phone.png")
 }
 
-// TestServeUploadByKeyboard: the drawing page's upload is reached with Tab
+// TestServePageByKeyboard: the drawing page's upload is reached with Tab
 // and opens the file chooser with the space bar, and the picture chosen is
-// drawn on the canvas and translated. Its file input was display: none,
-// which takes it out of the tab order: only a mouse could upload.
-func TestServeUploadByKeyboard(t *testing.T) {
+// drawn on the canvas and translated (its file input was display: none,
+// which takes it out of the tab order: only a mouse could upload). The
+// tools' letters pick them, and a browser's shortcut on a letter (Ctrl+E,
+// Ctrl+P, Ctrl+F: search, print, find) leaves the tool as it was: it
+// picked the tool of its letter, and the next click on the canvas used it.
+func TestServePageByKeyboard(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
 	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "train.max_steps=2", "model.norm=instance", "model.no_dropout=true")...)...); err != nil {
@@ -614,10 +617,10 @@ func TestServeUploadByKeyboard(t *testing.T) {
 		if len(order) == 40 {
 			t.Fatalf("Tab does not reach the upload; the page's tab order: %s", strings.Join(order, ", "))
 		}
-		b.key(t, "Tab")
+		b.key(t, "Tab", 0)
 		order = append(order, b.evalString(t, `(({tagName, id, textContent}) => tagName + (id ? "#" + id : "") + " " + textContent.trim().slice(0, 30))(document.activeElement)`))
 	}
-	b.key(t, " ")
+	b.key(t, " ", 0)
 	for deadline := time.Now().Add(10 * time.Second); !slices.Contains(b.events, "Page.fileChooserOpened"); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the space bar on the focused upload opened no file chooser")
@@ -632,6 +635,26 @@ func TestServeUploadByKeyboard(t *testing.T) {
 		return o.dataset.state === "ok" && o.dataset.digest !== %q; })()`, digest0), time.Minute)
 	if px := b.evalString(t, `String(document.getElementById("input").getContext("2d").getImageData(16, 2, 1, 1).data[0])`); px != "0" {
 		t.Errorf("the canvas at the picture's black edge: %s, want 0", px)
+	}
+
+	b.evalString(t, `document.activeElement.blur()`)
+	tool := func() string { return b.evalString(t, `document.querySelector("#tools .active").dataset.tool`) }
+	for _, k := range []struct {
+		key       string
+		modifiers int
+		want      string
+	}{
+		{"e", 0, "eraser"},
+		{"p", 2, "eraser"}, // Ctrl+P
+		{"p", 0, "pen"},
+		{"e", 2, "pen"}, // Ctrl+E
+		{"e", 4, "pen"}, // Cmd+E
+		{"E", 8, "eraser"},
+	} {
+		b.key(t, k.key, k.modifiers)
+		if got := tool(); got != k.want {
+			t.Errorf("%q with modifiers %d: the tool is %s, want %s", k.key, k.modifiers, got, k.want)
+		}
 	}
 }
 
@@ -970,8 +993,9 @@ func (b *browser) screenshot(t *testing.T, name string) {
 }
 
 // key presses and releases a key through the browser's input pipeline, as
-// a keyboard does: "Tab", " " (the space bar), "Enter" or a letter.
-func (b *browser) key(t *testing.T, key string) {
+// a keyboard does: "Tab", " " (the space bar), "Enter" or a letter, with
+// modifiers held (DevTools' bits: 1 Alt, 2 Ctrl, 4 Meta, 8 Shift).
+func (b *browser) key(t *testing.T, key string, modifiers int) {
 	t.Helper()
 	code, vk, text := key, 0, ""
 	switch key {
@@ -984,8 +1008,11 @@ func (b *browser) key(t *testing.T, key string) {
 	default:
 		code, vk, text = "Key"+strings.ToUpper(key), int(strings.ToUpper(key)[0]), key
 	}
-	b.call(t, "Input.dispatchKeyEvent", map[string]any{"type": "keyDown", "key": key, "code": code, "windowsVirtualKeyCode": vk, "text": text})
-	b.call(t, "Input.dispatchKeyEvent", map[string]any{"type": "keyUp", "key": key, "code": code, "windowsVirtualKeyCode": vk})
+	if modifiers&(1|2|4) != 0 {
+		text = "" // a shortcut types nothing
+	}
+	b.call(t, "Input.dispatchKeyEvent", map[string]any{"type": "keyDown", "key": key, "code": code, "windowsVirtualKeyCode": vk, "text": text, "modifiers": modifiers})
+	b.call(t, "Input.dispatchKeyEvent", map[string]any{"type": "keyUp", "key": key, "code": code, "windowsVirtualKeyCode": vk, "modifiers": modifiers})
 }
 
 // phoneWidth is the width in CSS pixels of the phone the pages are tried

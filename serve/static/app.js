@@ -325,8 +325,10 @@ function setupTranslate(info) {
   };
   document.addEventListener("keydown", (e) => {
     if (e.target.tagName === "INPUT") return;
-    if ((e.ctrlKey || e.metaKey) && e.key === "z") { $("undo").click(); e.preventDefault(); return; }
-    const t = { p: "pen", r: "rect", f: "fill", e: "eraser" }[e.key];
+    const k = e.key.toLowerCase(); // Caps Lock or Shift: the same letter
+    if ((e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey && k === "z") { $("undo").click(); e.preventDefault(); return; }
+    if (e.ctrlKey || e.metaKey || e.altKey) return; // the browser's shortcuts (Ctrl+F: find, Ctrl+P: print) are not the tools'
+    const t = { p: "pen", r: "rect", f: "fill", e: "eraser" }[k];
     if (t && !document.querySelector(`#tools [data-tool="${t}"]`).hidden) { state.tool = t; refreshTools(); }
   });
 
