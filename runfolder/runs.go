@@ -82,6 +82,8 @@ func Summarize(path string) Summary {
 		s.Checkpoint = "unreadable"
 	} else if errors.Is(err, ErrNewerFormat) {
 		s.Checkpoint = "a newer gogan's"
+	} else if cks, lerr := ListCheckpoints(path); lerr == nil && len(cks) == 0 {
+		s.Checkpoint = "none yet" // not damage: the run has not written one
 	} else {
 		s.Checkpoint = "none valid"
 	}

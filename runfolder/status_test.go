@@ -133,7 +133,7 @@ func TestRunsSummary(t *testing.T) {
 			t.Errorf("line %q lacks %q", lines[1], want)
 		}
 	}
-	for _, want := range []string{b, "dcgan", "none valid", "unknown (no status.json"} {
+	for _, want := range []string{b, "dcgan", "none yet", "unknown (no status.json"} {
 		if !strings.Contains(lines[2], want) {
 			t.Errorf("line %q lacks %q", lines[2], want)
 		}
@@ -370,5 +370,29 @@ func TestRunsSummaryLeavesOutLossesGone(t *testing.T) {
 	m.Close()
 	if s := Summarize(run); s.Losses != "G_GAN=0.5" || s.Step != 20 {
 		t.Errorf("step %d, last losses %q; want step 20, \"G_GAN=0.5\"", s.Step, s.Losses)
+	}
+}
+
+// TestRunsCheckpointNoneYetIsNotDamage: a run that has not reached its
+// first checkpoint (training, or stopped before it) says none, and only a
+// run whose checkpoints are all damaged says none is valid: a watcher
+// reading "none valid" of a run that is an hour from its first checkpoint
+// would look for damage that is not there.
+func TestRunsCheckpointNoneYetIsNotDamage(t *testing.T) {
+	dir := t.TempDir()
+	fresh := filepath.Join(dir, "fresh")
+	os.MkdirAll(fresh, 0o755)
+	os.WriteFile(filepath.Join(fresh, "config.yaml"), []byte(config.EffectiveHeader+"recipe: dcgan\n"), 0o644)
+	(RunDir{Path: fresh}).WriteStatus(Status{State: StateRunning, Recipe: "dcgan", Step: 0, Total: 400, PID: os.Getpid()})
+	if s := Summarize(fresh); s.Checkpoint != "none yet" {
+		t.Errorf("a run before its first checkpoint: checkpoint %q, want \"none yet\"", s.Checkpoint)
+	}
+	damaged := filepath.Join(dir, "damaged")
+	os.MkdirAll(damaged, 0o755)
+	os.WriteFile(filepath.Join(damaged, "config.yaml"), []byte(config.EffectiveHeader+"recipe: dcgan\n"), 0o644)
+	c := writeTestCheckpoint(t, damaged, 20, []byte("weights"))
+	os.WriteFile(c.WeightsPath(), []byte("weightz"), 0o644)
+	if s := Summarize(damaged); s.Checkpoint != "none valid" {
+		t.Errorf("a run whose only checkpoint is damaged: checkpoint %q, want \"none valid\"", s.Checkpoint)
 	}
 }
