@@ -313,3 +313,37 @@ func TestEvalPageInChromium(t *testing.T) {
 	b.openAsPhone(t, page, loaded)
 	b.fitsThePhone(t, "eval pix2pix's page")
 }
+
+// TestRewoundRunsPageShowsItsOwnEpochs: a run resumed from an older
+// checkpoint (the newer ones moved aside) trains its later epochs again.
+// Its page shows the grids of the epochs it has completed, not those the
+// abandoned steps drew (TensorBoard drops those steps' images too, and the
+// references' web/index.html lists the epochs up to the current one): they
+// are replaced as the epochs end again.
+func TestRewoundRunsPageShowsItsOwnEpochs(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	// 960 samples of batch 64: 15 steps an epoch, 3 epochs
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.epochs=3", "train.keep_every_epochs=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	aside := t.TempDir()
+	for _, step := range []int{30, 45} {
+		name := fmt.Sprintf("step-%08d", step)
+		if err := os.Rename(filepath.Join(run, "checkpoints", name), filepath.Join(aside, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// from the end of epoch 1 to step 20, in epoch 2
+	if out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=20"); err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	html, _ := os.ReadFile(filepath.Join(run, "index.html"))
+	if !strings.Contains(string(html), `alt="epoch 1"`) {
+		t.Errorf("the page lacks epoch 1's grid:\n%s", html)
+	}
+	for _, ahead := range []string{"epoch 2", "epoch 3"} {
+		if strings.Contains(string(html), `alt="`+ahead+`"`) {
+			t.Errorf("a run at step 20 (1 epoch done) shows the grid of %s, drawn by the steps it trained again", ahead)
+		}
+	}
+}

@@ -32,6 +32,11 @@ type ReportInfo struct {
 	// Layout says what the sample grids show (gan.VisualsLayout), under
 	// their headings; "": nothing said.
 	Layout string
+	// EpochsDone is the epochs the run has completed: the grids of later
+	// epochs are left out. A resume from an older checkpoint finds those
+	// of the epochs it trains again, drawn by the steps it goes back on
+	// (TensorBoard drops their images too), until each epoch ends again.
+	EpochsDone int
 }
 
 type reportImage struct {
@@ -78,6 +83,9 @@ func WriteReport(r runfolder.RunDir, info ReportInfo) error {
 		return fmt.Errorf("report: %w", err)
 	}
 	for i := len(eps) - 1; i >= 0; i-- { // newest first
+		if eps[i].Epoch > info.EpochsDone {
+			continue
+		}
 		im, err := imageEntry(r, eps[i].Path, fmt.Sprintf("epoch %d", eps[i].Epoch))
 		if err != nil {
 			return err

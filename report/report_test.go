@@ -167,7 +167,7 @@ func TestReportInChromium(t *testing.T) {
 	}
 	r := fillRun(t, cfg)
 	if err := report.WriteReport(r, report.ReportInfo{Title: "test <run>", Status: "training: step 300 of 1200", Live: true, RefreshSeconds: 30,
-		Layout: "each row: real_A | fake_B | real_B"}); err != nil {
+		Layout: "each row: real_A | fake_B | real_B", EpochsDone: 3}); err != nil {
 		t.Fatal(err)
 	}
 	html, _ := os.ReadFile(r.ReportPath())
@@ -214,7 +214,7 @@ func TestReportInChromium(t *testing.T) {
 	// The final report does not refresh and still loads (after a rewrite
 	// with the damaged files gone from the run folder).
 	os.Remove(r.LatestSamplePath())
-	if err := report.WriteReport(r, report.ReportInfo{Title: "done", Status: "finished"}); err != nil {
+	if err := report.WriteReport(r, report.ReportInfo{Title: "done", Status: "finished", EpochsDone: 3}); err != nil {
 		t.Fatal(err)
 	}
 	html, _ = os.ReadFile(r.ReportPath())

@@ -171,7 +171,7 @@ func (s *session) report(status string, p page) {
 		// step's batch, which nothing else in the run folder shows.
 		status += fmt.Sprintf(" · data-parallel job of %d ranks: global batch %d (data.batch_size %d per rank)", n, n*s.cfg.Data.BatchSize, s.cfg.Data.BatchSize)
 	}
-	info := report.ReportInfo{Title: filepath.Base(s.rd.Path) + " (" + s.cfg.Recipe + ")", Status: status, Live: bool(p)}
+	info := report.ReportInfo{Title: filepath.Base(s.rd.Path) + " (" + s.cfg.Recipe + ")", Status: status, Live: bool(p), EpochsDone: s.epoch}
 	if l, ok := s.rec.(gan.VisualsLayout); ok {
 		info.Layout = l.VisualsLayout()
 	}
