@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"fmt"
 	"net/url"
 	"os"
@@ -345,5 +346,59 @@ func TestRewoundRunsPageShowsItsOwnEpochs(t *testing.T) {
 		if strings.Contains(string(html), `alt="`+ahead+`"`) {
 			t.Errorf("a run at step 20 (1 epoch done) shows the grid of %s, drawn by the steps it trained again", ahead)
 		}
+	}
+}
+
+// TestMetricsSaysImagesAndTime: metrics.csv alone tells a spreadsheet (or
+// pandas) reader the images trained through each row's step (every rank's,
+// the epochs' last short batches counted as they are) and when the step
+// ended (wall_time: Unix seconds, TensorBoard's events' clock), through a
+// stop and a resume, without config.yaml's per-rank batch or the clock of
+// a log line.
+func TestMetricsSaysImagesAndTime(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	// 100 samples of batch 64 without drop_last: batches of 64 and 36
+	args := func(extra ...string) []string {
+		return smallDCGAN(run, append([]string{"data.max_samples=100", "data.drop_last=false", "train.log_every=1", "train.epochs=3"}, extra...)...)
+	}
+	start := time.Now()
+	if out, err := gogan(t, append([]string{"train"}, args("train.max_steps=3")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	if out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=0"); err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	end := time.Now()
+	f, err := os.Open(filepath.Join(run, "metrics.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := func(name string) int {
+		i := slices.Index(rows[0], name)
+		if i < 0 {
+			t.Fatalf("metrics.csv has no %s column: %v", name, rows[0])
+		}
+		return i
+	}
+	images, wall, step := col("images"), col("wall_time"), col("step")
+	want := []int{64, 100, 164, 200, 264, 300}
+	if len(rows) != 1+len(want) {
+		t.Fatalf("metrics.csv: %d rows, want %d:\n%v", len(rows)-1, len(want), rows)
+	}
+	last := 0.0
+	for i, r := range rows[1:] {
+		if r[step] != strconv.Itoa(i+1) || r[images] != strconv.Itoa(want[i]) {
+			t.Errorf("row %d: step %s, images %s; want step %d, images %d", i+1, r[step], r[images], i+1, want[i])
+		}
+		at, err := strconv.ParseFloat(r[wall], 64)
+		if err != nil || at < float64(start.Unix()) || at > float64(end.Unix()+1) || at < last {
+			t.Errorf("row %d: wall_time %q, not a time of the run's (%d to %d) after the row before's", i+1, r[wall], start.Unix(), end.Unix())
+		}
+		last = at
 	}
 }

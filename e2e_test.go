@@ -66,7 +66,9 @@ func gogan(t *testing.T, args ...string) (string, error) {
 	return buf.String(), err
 }
 
-// lossRows reads metrics.csv without the images/s column (timing differs).
+// lossRows reads metrics.csv without its images/s and wall_time columns
+// (timing differs) and images (TestMetricsSaysImagesAndTime's): step,
+// epoch, the losses, lr.
 func lossRows(t *testing.T, run string) [][]string {
 	t.Helper()
 	f, err := os.Open(filepath.Join(run, "metrics.csv"))
@@ -78,8 +80,18 @@ func lossRows(t *testing.T, run string) [][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range rows {
-		rows[i] = rows[i][:len(rows[i])-1]
+	var keep []int
+	for i, c := range rows[0] {
+		if c != "images_per_s" && c != "wall_time" && c != "images" {
+			keep = append(keep, i)
+		}
+	}
+	for i, r := range rows {
+		kept := make([]string, 0, len(keep))
+		for _, k := range keep {
+			kept = append(kept, r[k])
+		}
+		rows[i] = kept
 	}
 	return rows
 }

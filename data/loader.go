@@ -180,6 +180,19 @@ type LoaderState struct {
 	Started bool `json:"started,omitempty"`
 }
 
+// SamplesBefore is the samples the batches before this position held, every
+// rank's: the epochs done, each whole (its last short batch as it is, or
+// without it where drop_last drops it), then Batch full batches.
+func (st LoaderState) SamplesBefore() int64 {
+	o := LoaderOptions{BatchSize: st.BatchSize, DropLast: st.DropLast, World: st.World}
+	gb := int64(st.BatchSize * o.world())
+	perEpoch := int64(o.epochLen(st.Samples))
+	if st.DropLast && gb > 0 {
+		perEpoch -= perEpoch % gb
+	}
+	return int64(st.Epoch)*perEpoch + int64(st.Batch)*gb
+}
+
 // Loader builds batches with N workers and hands them out in order. Batch k
 // of epoch e holds the same samples with the same augmentation for a given
 // seed, whatever the number of workers or prefetch depth.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"gogan/report"
 	"gogan/runfolder"
@@ -37,7 +38,7 @@ func TestLossPlotterFollowsTheRun(t *testing.T) {
 			if step == 123_457 {
 				y = 40 // a spike
 			}
-			w.Write(step, step/1000, map[string]float64{"D": y, "G": 1 + y}, 2e-4, 800)
+			w.Write(step, step/1000, 0, time.Time{}, map[string]float64{"D": y, "G": 1 + y}, 2e-4, 800)
 		}
 		st, _ := os.Stat(p)
 		size = st.Size()

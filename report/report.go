@@ -102,8 +102,10 @@ func WriteReport(r runfolder.RunDir, info ReportInfo) error {
 				switch c := m.Columns[i]; {
 				case math.IsNaN(v): // an empty cell: a loss this step has not
 					d.LastValues = append(d.LastValues, "")
-				case c == "step" || c == "epoch": // whole: 'g' made step 1234567 "1.23457e+06"
+				case c == "step" || c == "epoch" || c == "images": // whole: 'g' made step 1234567 "1.23457e+06"
 					d.LastValues = append(d.LastValues, strconv.FormatFloat(v, 'f', 0, 64))
+				case c == "wall_time": // Unix seconds, as the page's other times
+					d.LastValues = append(d.LastValues, time.UnixMilli(int64(math.Round(v*1000))).Format("2006-01-02 15:04:05"))
 				default:
 					d.LastValues = append(d.LastValues, strconv.FormatFloat(v, 'g', 6, 64))
 				}

@@ -44,7 +44,7 @@ func fillRun(t *testing.T, cfg *config.Config) runfolder.RunDir {
 	}
 	rng := rand.New(rand.NewSource(3))
 	for s := 10; s <= 300; s += 10 {
-		m.Write(s, s/100, map[string]float64{"D": 0.7 - float64(s)/1000 + 0.05*rng.Float64(), "G": 1 + 0.5*rng.Float64()}, 2e-4, 800)
+		m.Write(s, s/100, 0, time.Time{}, map[string]float64{"D": 0.7 - float64(s)/1000 + 0.05*rng.Float64(), "G": 1 + 0.5*rng.Float64()}, 2e-4, 800)
 	}
 	m.Close()
 	if err := report.WriteLossPlot(r.MetricsPath(), r.LossPlotPath(), "losses"); err != nil {
@@ -322,7 +322,7 @@ func TestLossPlotPNG(t *testing.T) {
 	// more of its colour than the legend's sample line alone.
 	one := filepath.Join(t.TempDir(), "m.csv")
 	m1, _ := runfolder.OpenMetrics(one, []string{"D", "G"}, 0)
-	m1.Write(1, 0, map[string]float64{"D": 0.7, "G": 1.3}, 2e-4, 800)
+	m1.Write(1, 0, 0, time.Time{}, map[string]float64{"D": 0.7, "G": 1.3}, 2e-4, 800)
 	m1.Close()
 	if err := report.WriteLossPlot(one, filepath.Join(filepath.Dir(one), "l.png"), "x"); err != nil {
 		t.Fatal(err)
@@ -364,7 +364,7 @@ func TestLossPlotSkipsEmptyCells(t *testing.T) {
 		if s > 100 {
 			losses["G"] = 1 + float64(s%30)/100
 		}
-		m.Write(s, 0, losses, 2e-4, 800)
+		m.Write(s, 0, 0, time.Time{}, losses, 2e-4, 800)
 	}
 	m.Close()
 	out := filepath.Join(filepath.Dir(p), "l.png")
@@ -448,7 +448,7 @@ func TestLossPlotOfALongRun(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "m.csv")
 	m, _ := runfolder.OpenMetrics(p, []string{"D"}, 0)
 	for i, q := range pts {
-		m.Write(i+1, 0, map[string]float64{"D": q.Y}, 2e-4, 800)
+		m.Write(i+1, 0, 0, time.Time{}, map[string]float64{"D": q.Y}, 2e-4, 800)
 	}
 	m.Close()
 	if err := report.WriteLossPlot(p, filepath.Join(filepath.Dir(p), "l.png"), "x"); err != nil {
@@ -474,7 +474,7 @@ func TestLossPlotOfALongRunShowsWhatItsLinesWould(t *testing.T) {
 		if step == 12_345 {
 			d = 40
 		}
-		m.Write(step, 0, map[string]float64{"D": d, "G": 10 + 10*math.Exp(-float64(step)/3000)}, 2e-4, 800)
+		m.Write(step, 0, 0, time.Time{}, map[string]float64{"D": d, "G": 10 + 10*math.Exp(-float64(step)/3000)}, 2e-4, 800)
 	}
 	m.Close()
 	out := filepath.Join(filepath.Dir(p), "loss.png")
@@ -535,7 +535,7 @@ func TestLossPlotOfALongRunWithAGap(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	for step := 1; step <= 20_000; step++ {
 		if d := 5 + rng.Float64(); step <= 5000 || step > 15_000 {
-			m.Write(step, 0, map[string]float64{"D": d}, 2e-4, 800)
+			m.Write(step, 0, 0, time.Time{}, map[string]float64{"D": d}, 2e-4, 800)
 		}
 	}
 	m.Close()
@@ -606,7 +606,7 @@ func TestLossPlotOfHugeLosses(t *testing.T) {
 		t.Fatal(err)
 	}
 	for step := 1; step <= 3000; step++ {
-		m.Write(step, 0, map[string]float64{"D": 1e308 * float64(step%3-1), "G": 1.7e308 * float64(step%2)}, 2e-4, 800)
+		m.Write(step, 0, 0, time.Time{}, map[string]float64{"D": 1e308 * float64(step%3-1), "G": 1.7e308 * float64(step%2)}, 2e-4, 800)
 	}
 	m.Close()
 	if err := report.WriteLossPlot(p, filepath.Join(filepath.Dir(p), "l.png"), "x"); err != nil {
@@ -616,7 +616,8 @@ func TestLossPlotOfHugeLosses(t *testing.T) {
 }
 
 // TestReportOfALongRun: the last row's step is shown whole. A run of a
-// million steps and more showed "1.23457e+06" for step 1234567.
+// million steps and more showed "1.23457e+06" for step 1234567. So are
+// the images, and wall_time is a date and time, as the page's others.
 func TestReportOfALongRun(t *testing.T) {
 	r, err := runfolder.NewRunDir(filepath.Join(t.TempDir(), "run"))
 	if err != nil {
@@ -626,13 +627,14 @@ func TestReportOfALongRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Write(1234567, 1234, map[string]float64{"D": 0.25, "G": 1234567.5}, 2e-4, 800)
+	at := time.UnixMilli(1796658126370)
+	m.Write(1234567, 1234, 79012288, at, map[string]float64{"D": 0.25, "G": 1234567.5}, 2e-4, 800)
 	m.Close()
 	if err := report.WriteReport(r, report.ReportInfo{Title: "long"}); err != nil {
 		t.Fatal(err)
 	}
 	html, _ := os.ReadFile(r.ReportPath())
-	if !strings.Contains(string(html), "<tr><td>1234567</td><td>1234</td><td>0.25</td><td>1.23457e&#43;06</td><td>0.0002</td><td>800</td></tr>") {
+	if !strings.Contains(string(html), "<tr><td>1234567</td><td>1234</td><td>79012288</td><td>"+at.Format("2006-01-02 15:04:05")+"</td><td>0.25</td><td>1.23457e&#43;06</td><td>0.0002</td><td>800</td></tr>") {
 		t.Fatalf("last metrics row:\n%s", html)
 	}
 }

@@ -20,7 +20,11 @@ import (
 
 // MetricsWriter appends rows to RUN/metrics.csv:
 //
-//	step,epoch,<loss names...>,lr,images_per_s
+//	step,epoch,images,wall_time,<loss names...>,lr,images_per_s
+//
+// images is the samples trained through the step (every rank's), wall_time
+// when the step ended, in Unix seconds (TensorBoard's events' clock): a
+// reader of the file alone can tell how far and how long a run went.
 //
 // Each row is flushed to the file as it is written, so a crash loses at
 // most the row being written and a live report always sees recent rows.
@@ -40,7 +44,7 @@ type MetricsWriter struct {
 func OpenMetrics(path string, losses []string, resumeStep int) (*MetricsWriter, error) {
 	header := metricsHeader(losses)
 	for i, n := range losses {
-		if n == "" || slices.Contains(losses[:i], n) || slices.Contains([]string{"step", "epoch", "lr", "images_per_s"}, n) {
+		if n == "" || slices.Contains(losses[:i], n) || slices.Contains(metricsMeta, n) {
 			return nil, fmt.Errorf("metrics %s: bad or duplicate loss name %q", path, n)
 		}
 	}
@@ -73,7 +77,8 @@ func OpenMetrics(path string, losses []string, resumeStep int) (*MetricsWriter, 
 			if len(was) < 4 || was[0] != "step" || was[1] != "epoch" || !slices.Equal(was[len(was)-2:], []string{"lr", "images_per_s"}) {
 				return nil, fmt.Errorf("metrics %s: columns %q are not a metrics.csv that gogan wrote (step, epoch, the losses, lr, images_per_s): move it out of the run folder to go on", path, pickle.Clip(strings.Join(was, ",")))
 			}
-			union := slices.Clone(was[2 : len(was)-2])
+			union := lossNames(was)
+			same := slices.Equal(union, losses)
 			for _, n := range losses {
 				if !slices.Contains(union, n) {
 					union = append(union, n)
@@ -88,8 +93,12 @@ func OpenMetrics(path string, losses []string, resumeStep int) (*MetricsWriter, 
 					}
 				}
 			}
-			slog.Info("metrics.csv: the run's losses changed; the earlier ones keep their columns and the new ones get theirs, empty before this step",
-				"file", path, "columns", strings.Join(header, ","), "step", resumeStep)
+			if same { // a file of a gogan before the images and wall_time columns
+				slog.Info("metrics.csv: columns added, empty in the rows before this step", "file", path, "columns", strings.Join(header, ","), "step", resumeStep)
+			} else {
+				slog.Info("metrics.csv: the run's losses changed; the earlier ones keep their columns and the new ones get theirs, empty before this step",
+					"file", path, "columns", strings.Join(header, ","), "step", resumeStep)
+			}
 		}
 		// A damaged row (a disk error, an edit) is a log line lost, not a
 		// reason to stop the run: it is left out, the file as it was kept.
@@ -115,21 +124,43 @@ func OpenMetrics(path string, losses []string, resumeStep int) (*MetricsWriter, 
 	return &MetricsWriter{f: f, w: csv.NewWriter(f), losses: slices.Clone(losses), path: path}, nil
 }
 
+// metricsMeta are metrics.csv's columns that are not losses.
+var metricsMeta = []string{"step", "epoch", "images", "wall_time", "lr", "images_per_s"}
+
 func metricsHeader(losses []string) []string {
-	h := []string{"step", "epoch"}
+	h := []string{"step", "epoch", "images", "wall_time"}
 	h = append(h, losses...)
 	return append(h, "lr", "images_per_s")
 }
 
-// Write appends one row and flushes it. Every loss given must be one of the
-// columns; a column without a value is left empty.
-func (m *MetricsWriter) Write(step, epoch int, losses map[string]float64, lr, imagesPerSec float64) error {
+// lossNames are the loss columns of a header, in order: those that are not
+// metricsMeta (a file of a gogan before images and wall_time lacks them).
+func lossNames(header []string) []string {
+	var out []string
+	for _, c := range header {
+		if !slices.Contains(metricsMeta, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Write appends one row and flushes it: the step, the epochs completed
+// before it, the samples trained through it (every rank's) and when it
+// ended (a zero time is left empty), the losses, the learning rate and the
+// throughput. Every loss given must be one of the columns; a column
+// without a value is left empty.
+func (m *MetricsWriter) Write(step, epoch int, images int64, at time.Time, losses map[string]float64, lr, imagesPerSec float64) error {
 	for n := range losses {
 		if !slices.Contains(m.losses, n) {
 			return fmt.Errorf("metrics %s: loss %q is not a column (columns: %v)", m.path, n, m.losses)
 		}
 	}
-	row := []string{strconv.Itoa(step), strconv.Itoa(epoch)}
+	wall := ""
+	if !at.IsZero() {
+		wall = strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)
+	}
+	row := []string{strconv.Itoa(step), strconv.Itoa(epoch), strconv.FormatInt(images, 10), wall}
 	for _, n := range m.losses {
 		v, ok := losses[n]
 		if !ok {
@@ -202,13 +233,9 @@ func checkHeader(path string, header []string) error {
 // Column returns the index of a column, or -1.
 func (m *Metrics) Column(name string) int { return slices.Index(m.Columns, name) }
 
-// LossNames are the columns between epoch and lr.
-func (m *Metrics) LossNames() []string {
-	if len(m.Columns) < 4 {
-		return nil
-	}
-	return m.Columns[2 : len(m.Columns)-2]
-}
+// LossNames are the loss columns: every one but step, epoch, images,
+// wall_time, lr and images_per_s.
+func (m *Metrics) LossNames() []string { return lossNames(m.Columns) }
 
 // readCSVRows reads metrics.csv: its header, then the rows that are whole
 // (as many fields as the header, an integer step, numbers or empty cells).

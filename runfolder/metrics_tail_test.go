@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // sameRows says whether two row lists hold the same numbers (NaN, an empty
@@ -36,7 +37,7 @@ func TestMetricsTailReadsWhatIsAppended(t *testing.T) {
 		if step%11 == 0 {
 			delete(losses, "G") // an empty cell
 		}
-		if err := w.Write(step, step/100, losses, 2e-4, 800); err != nil {
+		if err := w.Write(step, step/100, 0, time.Time{}, losses, 2e-4, 800); err != nil {
 			t.Fatal(err)
 		}
 		if step%250 != 0 {
@@ -91,7 +92,7 @@ func TestMetricsTailReadsWhatIsAppended(t *testing.T) {
 	}
 	w.Close()
 	m, restart, _, err = tail.Read()
-	if err != nil || !restart || len(m.Rows) != 1000 || !slices.Equal(m.Columns, []string{"step", "epoch", "D", "G", "VGG", "lr", "images_per_s"}) {
+	if err != nil || !restart || len(m.Rows) != 1000 || !slices.Equal(m.Columns, []string{"step", "epoch", "images", "wall_time", "D", "G", "VGG", "lr", "images_per_s"}) {
 		t.Fatalf("after a rewrite that adds a loss: restart %v, %d rows, columns %q, %v", restart, len(m.Rows), m.Columns, err)
 	}
 }
@@ -190,7 +191,7 @@ func TestMetricsTailReadsInChunks(t *testing.T) {
 		t.Fatal(err)
 	}
 	for step := 1; step <= 500; step++ {
-		w.Write(step, 0, map[string]float64{"D": float64(step) / 3, "G": 1}, 2e-4, 800)
+		w.Write(step, 0, 0, time.Time{}, map[string]float64{"D": float64(step) / 3, "G": 1}, 2e-4, 800)
 	}
 	w.Close()
 	all, err := ReadMetrics(p)

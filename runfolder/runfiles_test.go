@@ -565,7 +565,7 @@ func TestMetricsCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	for s := 10; s <= 50; s += 10 {
-		if err := m.Write(s, s/30, map[string]float64{"D": float64(s) / 100, "G": 2}, 2e-4, 123.456); err != nil {
+		if err := m.Write(s, s/30, int64(s)*64, time.UnixMilli(1796658126370+int64(s)), map[string]float64{"D": float64(s) / 100, "G": 2}, 2e-4, 123.456); err != nil {
 			t.Fatal(err)
 		}
 		// Flushed per row: another reader sees it before Close.
@@ -574,18 +574,18 @@ func TestMetricsCSV(t *testing.T) {
 			t.Fatalf("after step %d: %v rows, %v", s, rm, err)
 		}
 	}
-	if err := m.Write(60, 2, map[string]float64{"Dx": 1}, 0, 0); err == nil || !strings.Contains(err.Error(), `"Dx"`) {
+	if err := m.Write(60, 2, 0, time.Time{}, map[string]float64{"Dx": 1}, 0, 0); err == nil || !strings.Contains(err.Error(), `"Dx"`) {
 		t.Fatalf("unknown loss: %v", err)
 	}
-	m.Write(60, 2, map[string]float64{"G": 1}, 1e-4, 0) // D missing -> empty cell
+	m.Write(60, 2, 0, time.Time{}, map[string]float64{"G": 1}, 1e-4, 0) // D missing -> empty cell
 	m.Close()
 	b, _ := os.ReadFile(p)
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if lines[0] != "step,epoch,D,G,lr,images_per_s" || lines[1] != "10,0,0.1,2,0.0002,123.46" || lines[6] != "60,2,,1,0.0001,0.00" {
+	if lines[0] != "step,epoch,images,wall_time,D,G,lr,images_per_s" || lines[1] != "10,0,640,1796658126.380,0.1,2,0.0002,123.46" || lines[6] != "60,2,0,,,1,0.0001,0.00" {
 		t.Fatalf("csv:\n%s", b)
 	}
 	rm, _ := ReadMetrics(p)
-	if !math.IsNaN(rm.Rows[5][2]) || rm.Column("G") != 3 || strings.Join(rm.LossNames(), ",") != "D,G" {
+	if !math.IsNaN(rm.Rows[5][4]) || !math.IsNaN(rm.Rows[5][3]) || rm.Column("G") != 5 || strings.Join(rm.LossNames(), ",") != "D,G" {
 		t.Fatalf("read back %+v", rm)
 	}
 
@@ -594,14 +594,14 @@ func TestMetricsCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Write(40, 1, map[string]float64{"D": 9, "G": 9}, 2e-4, 1)
+	m.Write(40, 1, 0, time.Time{}, map[string]float64{"D": 9, "G": 9}, 2e-4, 1)
 	m.Close()
 	rm, _ = ReadMetrics(p)
 	var steps []int
 	for _, r := range rm.Rows {
 		steps = append(steps, int(r[0]))
 	}
-	if !equalInts(steps, []int{10, 20, 30, 40}) || rm.Rows[3][2] != 9 {
+	if !equalInts(steps, []int{10, 20, 30, 40}) || rm.Rows[3][rm.Column("D")] != 9 {
 		t.Fatalf("after resume: %v", rm.Rows)
 	}
 
@@ -663,11 +663,11 @@ func TestMetricsCSV(t *testing.T) {
 	if err != nil {
 		t.Fatalf("column change: %v", err)
 	}
-	if err := m.Write(50, 1, map[string]float64{"D": 0.5, "L1": 7}, 1e-4, 1); err != nil {
+	if err := m.Write(50, 1, 0, time.Time{}, map[string]float64{"D": 0.5, "L1": 7}, 1e-4, 1); err != nil {
 		t.Fatal(err)
 	}
 	m.Close()
-	if b, _ := os.ReadFile(p); string(b) != "step,epoch,D,G,L1,lr,images_per_s\n40,1,9,9,,0.0002,1.00\n50,1,0.5,,7,0.0001,1.00\n" {
+	if b, _ := os.ReadFile(p); string(b) != "step,epoch,images,wall_time,D,G,L1,lr,images_per_s\n40,1,0,,9,9,,0.0002,1.00\n50,1,0,,0.5,,7,0.0001,1.00\n" {
 		t.Fatalf("after the losses changed:\n%s", b)
 	}
 	// Columns that are not gogan's are refused, saying what to do.
@@ -1031,9 +1031,9 @@ func TestNearestFolderNamesAFileOnTheWay(t *testing.T) {
 // with the file as it was kept beside it, as several are.
 func TestMetricsCSVEdited(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "metrics.csv")
-	os.WriteFile(p, []byte("step,epoch,D,lr,images_per_s\r\n10,0,0.5,0.0002,1.00\r\n20,0,0.4,0.0002,1.00\r\n"), 0o644)
+	os.WriteFile(p, []byte("step,epoch,images,wall_time,D,lr,images_per_s\r\n10,0,640,1796658126.370,0.5,0.0002,1.00\r\n20,0,1280,1796658127.370,0.4,0.0002,1.00\r\n"), 0o644)
 	rm, err := ReadMetrics(p)
-	if err != nil || len(rm.Rows) != 2 || rm.Column("images_per_s") != 4 || rm.Rows[1][2] != 0.4 {
+	if err != nil || len(rm.Rows) != 2 || rm.Column("images_per_s") != 6 || rm.Rows[1][4] != 0.4 {
 		t.Fatalf("CRLF file read back: %+v, %v", rm, err)
 	}
 	m, err := OpenMetrics(p, []string{"D"}, 100)
@@ -1041,20 +1041,20 @@ func TestMetricsCSVEdited(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Close()
-	if b, _ := os.ReadFile(p); string(b) != "step,epoch,D,lr,images_per_s\n10,0,0.5,0.0002,1.00\n20,0,0.4,0.0002,1.00\n" {
+	if b, _ := os.ReadFile(p); string(b) != "step,epoch,images,wall_time,D,lr,images_per_s\n10,0,640,1796658126.370,0.5,0.0002,1.00\n20,0,1280,1796658127.370,0.4,0.0002,1.00\n" {
 		t.Errorf("CRLF file resumed:\n%q", b)
 	}
 	if kept, _ := filepath.Glob(p + ".damaged-*"); len(kept) > 0 {
 		t.Errorf("a CRLF file was taken for damage: %v", kept)
 	}
 
-	damaged := "step,epoch,D,lr,images_per_s\n10,0,0.5,0.0002,1.00\n20,0,0.?,0.0002,1.00\n30,0,0.3,0.0002,1.00\n"
+	damaged := "step,epoch,images,wall_time,D,lr,images_per_s\n10,0,1,2,0.5,0.0002,1.00\n20,0,1,2,0.?,0.0002,1.00\n30,0,1,2,0.3,0.0002,1.00\n"
 	os.WriteFile(p, []byte(damaged), 0o644)
 	if m, err = OpenMetrics(p, []string{"D"}, 100); err != nil {
 		t.Fatal(err)
 	}
 	m.Close()
-	if b, _ := os.ReadFile(p); string(b) != "step,epoch,D,lr,images_per_s\n10,0,0.5,0.0002,1.00\n30,0,0.3,0.0002,1.00\n" {
+	if b, _ := os.ReadFile(p); string(b) != "step,epoch,images,wall_time,D,lr,images_per_s\n10,0,1,2,0.5,0.0002,1.00\n30,0,1,2,0.3,0.0002,1.00\n" {
 		t.Errorf("after one damaged row:\n%s", b)
 	}
 	kept, _ := filepath.Glob(p + ".damaged-*")
@@ -1086,5 +1086,32 @@ func TestPruneSparesOnlyOlderCheckpoints(t *testing.T) {
 	}
 	if !slices.Equal(steps, []int{50, 40, 20}) {
 		t.Errorf("keep 2, sparing steps of 20: steps %v, want [50 40 20] (the newest 2, then 20)", steps)
+	}
+}
+
+// TestMetricsCSVOfAnEarlierGogan: a run whose metrics.csv a gogan before
+// the images and wall_time columns wrote resumes into the same file: the
+// rows it keeps get the columns, empty (they were not recorded), and the
+// new rows fill them; the losses read as before.
+func TestMetricsCSVOfAnEarlierGogan(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "metrics.csv")
+	os.WriteFile(p, []byte("step,epoch,D,G,lr,images_per_s\n10,0,0.5,1.5,0.0002,800.00\n20,0,0.4,1.25,0.0002,801.50\n"), 0o644)
+	if rm, err := ReadMetrics(p); err != nil || strings.Join(rm.LossNames(), ",") != "D,G" {
+		t.Fatalf("read back: %+v, %v", rm, err)
+	}
+	m, err := OpenMetrics(p, []string{"D", "G"}, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Write(30, 1, 1920, time.UnixMilli(1796658126370), map[string]float64{"D": 0.25, "G": 2}, 1e-4, 799); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	want := "step,epoch,images,wall_time,D,G,lr,images_per_s\n10,0,,,0.5,1.5,0.0002,800.00\n20,0,,,0.4,1.25,0.0002,801.50\n30,1,1920,1796658126.370,0.25,2,0.0001,799.00\n"
+	if b, _ := os.ReadFile(p); string(b) != want {
+		t.Fatalf("resumed:\n%s\nwant\n%s", b, want)
+	}
+	if rm, err := ReadMetrics(p); err != nil || strings.Join(rm.LossNames(), ",") != "D,G" || len(rm.Rows) != 3 {
+		t.Fatalf("read back: %+v, %v", rm, err)
 	}
 }

@@ -71,8 +71,8 @@ func TestRunsSummary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Write(10, 0, map[string]float64{"G_GAN": 0.75, "G_L1": 12.5}, 2e-4, 3)
-	m.Write(20, 0, map[string]float64{"G_GAN": 0.5, "G_L1": 10.25}, 2e-4, 3)
+	m.Write(10, 0, 0, time.Time{}, map[string]float64{"G_GAN": 0.75, "G_L1": 12.5}, 2e-4, 3)
+	m.Write(20, 0, 0, time.Time{}, map[string]float64{"G_GAN": 0.5, "G_L1": 10.25}, 2e-4, 3)
 	m.Close()
 	writeTestCheckpoint(t, a, 20, []byte("weights"))
 	(RunDir{Path: a}).WriteStatus(Status{State: StateStopped, Detail: "stopped by interrupt at step 20", Recipe: "pix2pix", Step: 20, Total: 400})
@@ -361,12 +361,12 @@ func TestRunsSummaryLeavesOutLossesGone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Write(10, 0, map[string]float64{"G_GAN": 0.75, "G_VGG": 3}, 2e-4, 3)
+	m.Write(10, 0, 0, time.Time{}, map[string]float64{"G_GAN": 0.75, "G_VGG": 3}, 2e-4, 3)
 	m.Close()
 	if m, err = OpenMetrics(p, []string{"G_GAN"}, 10); err != nil {
 		t.Fatal(err)
 	}
-	m.Write(20, 0, map[string]float64{"G_GAN": 0.5}, 2e-4, 3)
+	m.Write(20, 0, 0, time.Time{}, map[string]float64{"G_GAN": 0.5}, 2e-4, 3)
 	m.Close()
 	if s := Summarize(run); s.Losses != "G_GAN=0.5" || s.Step != 20 {
 		t.Errorf("step %d, last losses %q; want step 20, \"G_GAN=0.5\"", s.Step, s.Losses)

@@ -398,7 +398,7 @@ func TestStopAtAnEpochsEnd(t *testing.T) {
 	a, _ := runfolder.ReadMetrics(filepath.Join(straight, "metrics.csv"))
 	b, _ := runfolder.ReadMetrics(filepath.Join(cfg.Out, "metrics.csv"))
 	for i := range a.Rows {
-		for _, col := range []string{"epoch", "lr"} {
+		for _, col := range []string{"epoch", "images", "lr"} {
 			if x, y := a.Rows[i][a.Column(col)], b.Rows[i][b.Column(col)]; x != y {
 				t.Errorf("step %d %s: straight %g, resumed %g", i+1, col, x, y)
 			}

@@ -13,7 +13,9 @@ import (
 type trainedStep struct {
 	step, epoch int
 	lr          float64
-	images      int
+	images      int                // this step's, every rank's
+	seen        int64              // the run's, through this step
+	at          time.Time          // when the step ended
 	onDevice    *torch.Tensor      // the losses, until read; nil when read already (several ranks)
 	losses      map[string]float64 // read
 }
@@ -133,7 +135,7 @@ func (r *lossReader) row(p trainedStep, ips float64) error {
 	if r.metrics == nil {
 		return nil
 	}
-	if err := r.metrics.Write(p.step, p.epoch, p.losses, p.lr, ips); err != nil {
+	if err := r.metrics.Write(p.step, p.epoch, p.seen, p.at, p.losses, p.lr, ips); err != nil {
 		return err
 	}
 	r.s.logScalars(p.step, p.lr, p.losses, ips)

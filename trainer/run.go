@@ -962,6 +962,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 	}
 	s.ckptT = time.Now() // train.checkpoint_every_minutes counts from the start
 	reader := &lossReader{s: s, every: s.lossesEvery(), max: max, metrics: metrics, pb: pb, onStep: opt.OnStep}
+	seen := s.position().SamplesBefore() // metrics.csv's images: the samples of the steps before this one
 	defer reader.discard()
 	reader.restartClock()
 	// stopped is the run's end at a non-finite loss (the NaN guard); the
@@ -1078,7 +1079,8 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		byStep := t.CheckpointEvery > 0 && s.step%t.CheckpointEvery == 0
 		// The losses are read before anything that records them or the
 		// weights: a checkpoint, a sample's report.
-		if err := reader.add(trainedStep{step: s.step, epoch: s.epoch, lr: s.sched.LR, images: n, onDevice: onDevice, losses: losses},
+		seen += int64(n)
+		if err := reader.add(trainedStep{step: s.step, epoch: s.epoch, lr: s.sched.LR, images: n, seen: seen, at: time.Now(), onDevice: onDevice, losses: losses},
 			sample || byStep || byTime); err != nil {
 			return stopped(err)
 		}
