@@ -151,9 +151,11 @@ const (
 	finalPage page = false
 )
 
-// reportProgress writes the live page of a run at s.step of max steps.
+// reportProgress writes the live page of a run at s.step of max steps:
+// every rewrite (a sample grid's, an epoch's end) says the step and the
+// epochs done alike.
 func (s *session) reportProgress(max int) {
-	s.report(fmt.Sprintf("training: step %d of %d", s.step, max), livePage)
+	s.report(fmt.Sprintf("training: step %d of %d, %d of %d epochs done", s.step, max, s.epoch, s.totalEpochs()), livePage)
 }
 
 func (s *session) report(status string, p page) {

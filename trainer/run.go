@@ -1148,6 +1148,6 @@ func (s *session) endEpoch() error {
 	if err := s.writeSample(s.rd.EpochSamplePath(s.epoch)); err != nil {
 		return err
 	}
-	s.report(fmt.Sprintf("training: epoch %d of %d, step %d", s.epoch, s.totalEpochs(), s.step), livePage)
+	s.reportProgress(s.maxSteps())
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -585,4 +586,35 @@ func TestUntakeableImageMidRunKeepsSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameMetrics(t, "refused at step 8, image restored and resumed vs straight", straight, run, 16, 0)
+}
+
+// TestLivePageSaysStepAndEpochs: the live page's status line reads alike
+// whichever rewrite made it: a sample grid's (it said "training: step 6 of
+// 12") and an epoch's end (it said "training: epoch 1 of 3, step 4", without
+// the steps' total, and "epoch 1" read as the epoch in progress) both say
+// the step of the total and the epochs done of the total.
+func TestLivePageSaysStepAndEpochs(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	status := regexp.MustCompile(`<p>(training: [^<·]*) ·`)
+	seen := map[int]string{}
+	opt := RunOptions{Quiet: true, Writer: os.Stderr, OnStep: func(step int, _ map[string]float64) {
+		// the page as the step before left it: 4 steps an epoch, a grid every 3
+		b, _ := os.ReadFile(filepath.Join(run, "index.html"))
+		if m := status.FindSubmatch(b); m != nil {
+			seen[step-1] = string(m[1])
+		}
+	}}
+	if _, err := Train(context.Background(), smallRun(t, run, "train.sample_every=3"), opt); err != nil {
+		t.Fatal(err)
+	}
+	for step, want := range map[int]string{
+		3: "training: step 3 of 12, 0 of 3 epochs done",
+		4: "training: step 4 of 12, 1 of 3 epochs done", // the epoch's end
+		6: "training: step 6 of 12, 1 of 3 epochs done",
+		8: "training: step 8 of 12, 2 of 3 epochs done",
+	} {
+		if seen[step] != want {
+			t.Errorf("the page after step %d says %q, want %q", step, seen[step], want)
+		}
+	}
 }
