@@ -901,6 +901,9 @@ func referenceOption(ref string, advice bool) (string, bool) {
 		if advised && !slices.ContainsFunc(rs, func(r referenceName) bool { return r.text == a[1] }) {
 			return fmt.Sprintf("%s; %s has no key here: %s", referenceNameText(rs), a[1], a[0]), true
 		}
+		if advised { // advice of the option a key stands for: how it differs
+			return referenceNameText(rs) + ", " + a[0], true
+		}
 		return referenceNameText(rs), true
 	}
 	if advised && advice {
@@ -921,7 +924,9 @@ func ReferenceFlag(name string) (string, bool) {
 var referenceAdvice = map[string][2]string{}
 
 // RegisterReferenceAdvice tells config what to say of a reference's
-// options that no key stands for (--continue_train: gogan resume).
+// options that no key stands for (--continue_train: gogan resume), or, of
+// one that a key stands for (RegisterReferenceNames), how the key differs
+// (said after the key: --print_freq counts images, train.log_every steps).
 func RegisterReferenceAdvice(reference string, advice map[string]string) {
 	for name, a := range advice {
 		if _, taken := referenceAdvice[refName(name)]; !taken {

@@ -324,12 +324,16 @@ func TestUnknownKeys(t *testing.T) {
 		// reads its own)
 		"niter=5": "pytorch-CycleGAN-and-pix2pix's --niter, pytorch/examples dcgan's --niter and pix2pixHD's --niter are train.epochs here",
 		// main.py's --netG and --netD are weights files to continue from
-		"netG=netG_epoch_3.pth":  "pytorch-CycleGAN-and-pix2pix's --netG and pix2pixHD's --netG are model.netG here; pytorch/examples dcgan's --netG has no key here: gogan import --pth FILE",
-		"netD=netD_epoch_3.pth":  "pytorch-CycleGAN-and-pix2pix's --netD is model.netD here; pytorch/examples dcgan's --netD has no key here: gogan import --pth-d FILE",
-		"manualSeed=1":           "pytorch/examples dcgan's --manualSeed is seed here",
-		"nc=1":                   "pytorch/examples dcgan's nc (a variable there, not an option) is data.channels here",
-		"n_downsample_global=3":  "pix2pixHD's --n_downsample_global is model.n_downsample_global here",
-		"print_freq=100":         "pytorch-CycleGAN-and-pix2pix's --print_freq is train.log_every here",
+		"netG=netG_epoch_3.pth": "pytorch-CycleGAN-and-pix2pix's --netG and pix2pixHD's --netG are model.netG here; pytorch/examples dcgan's --netG has no key here: gogan import --pth FILE",
+		"netD=netD_epoch_3.pth": "pytorch-CycleGAN-and-pix2pix's --netD is model.netD here; pytorch/examples dcgan's --netD has no key here: gogan import --pth-d FILE",
+		"manualSeed=1":          "pytorch/examples dcgan's --manualSeed is seed here",
+		"nc=1":                  "pytorch/examples dcgan's nc (a variable there, not an option) is data.channels here",
+		"n_downsample_global=3": "pix2pixHD's --n_downsample_global is model.n_downsample_global here",
+		// the references count their frequencies in images, gogan in steps
+		"print_freq=100":   "pytorch-CycleGAN-and-pix2pix's --print_freq and pix2pixHD's --print_freq are train.log_every here, in steps where the references count images (--print_freq 100 with --batch_size 4 is train.log_every 25)",
+		"display_freq=400": "pytorch-CycleGAN-and-pix2pix's --display_freq and pix2pixHD's --display_freq are train.sample_every here, in steps where the references count images",
+		// pix2pixHD's TensorBoard switch
+		"tf_log=true":            "pix2pixHD's --tf_log is logging.tensorboard here",
 		"continue_train=true":    "pytorch-CycleGAN-and-pix2pix's --continue_train has no key here: gogan resume RUN",
 		"train.continue_train=1": "unknown key train.continue_train; pytorch-CycleGAN-and-pix2pix's --continue_train has no key here: gogan resume RUN",
 		"ngpu=2":                 "pytorch/examples dcgan's --ngpu has no key here: device picks the GPU; gogan train --nproc N",

@@ -151,6 +151,9 @@ func init() {
 		Describe:      describe,
 	})
 	gan.RegisterReferenceOptions("pix2pixHD", options)
+	// its logging (total_steps += batchSize: its frequencies count images)
+	config.RegisterReferenceNames("pix2pixHD", map[string]string{"tf_log": "logging.tensorboard",
+		"print_freq": "train.log_every", "display_freq": "train.sample_every", "save_latest_freq": "train.checkpoint_every"})
 }
 
 // inputSize is a batch's height and width for synthetic batches (gogan
