@@ -17,10 +17,16 @@ import (
 func TestMain(m *testing.M) {
 	if do := os.Getenv("LAUNCH_TEST_RANK"); do != "" {
 		rank := os.Getenv("RANK")
+		if do == "hang" {
+			// deaf before it says it started: launch's signals, sent once
+			// every rank has, would otherwise kill a rank still between
+			// the two (a rank the signal ended as it started, which the
+			// launcher reports as an error)
+			signal.Ignore(syscall.SIGINT, syscall.SIGTERM)
+		}
 		os.WriteFile(filepath.Join(os.Getenv("LAUNCH_TEST_DIR"), "started-"+rank), nil, 0o644)
 		switch {
 		case do == "hang": // deaf to signals, never ends
-			signal.Ignore(syscall.SIGINT, syscall.SIGTERM)
 			select {}
 		case do == "stopped": // every rank stops after a signal rank 1 got
 			os.Exit(143)
