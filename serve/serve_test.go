@@ -324,14 +324,18 @@ func TestBatching(t *testing.T) {
 			}
 			jobs = append(jobs, j)
 			if i == 0 {
-				time.Sleep(50 * time.Millisecond) // the worker takes job 0 and waits at the gate
+				// the worker takes job 0 alone and waits at the gate (a
+				// fixed 50 ms could pass before it did on a loaded machine,
+				// and job 0 then shared a pass with those after it)
+				waitUntil(t, func() bool { return e.entered.Load() == 1 })
 			}
 		}
+		replied := make(chan struct{})
 		go func() {
 			for {
 				select {
 				case e.gate <- struct{}{}:
-				case <-time.After(2 * time.Second):
+				case <-replied:
 					return
 				}
 			}
@@ -345,6 +349,7 @@ func TestBatching(t *testing.T) {
 				t.Errorf("eval %v: job %d got the output of another (pixel %d)", eval, i, got)
 			}
 		}
+		close(replied)
 		w.stop()
 		want := []int{1, 4, 2}
 		if !eval {
