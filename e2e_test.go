@@ -805,13 +805,29 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second)
+	// SIGINT once the evaluation is under way (its results' temp folder
+	// made): a fixed 2 s could come before gogan, starting on a loaded
+	// machine, had its handler, and kill it.
+	tmps := filepath.Join(base, ".results.tmp-*")
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		if m, _ := filepath.Glob(tmps); len(m) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("eval pix2pix: no temp folder of results in 2 minutes:\n%s", buf.String())
+		}
+	}
 	cmd.Process.Signal(syscall.SIGINT)
 	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(buf.String(), "eval pix2pix: stopped by interrupt; nothing was written") {
 		t.Errorf("eval pix2pix after SIGINT: %v, want exit status 130\n%s", err, buf.String())
 	}
 	if _, err := os.Stat(results); err == nil {
 		t.Errorf("a stopped eval pix2pix left %s", results)
+	}
+	if m, _ := filepath.Glob(tmps); len(m) > 0 {
+		t.Errorf("a stopped eval pix2pix left its temp folder %v", m)
 	}
 }
 
