@@ -38,6 +38,9 @@ func TestShutdownHelperProcess(t *testing.T) {
 	fmt.Println("ready")
 	for step := 1; step <= 20000; step++ {
 		time.Sleep(time.Millisecond) // one "training step"
+		if step == 2 {
+			fmt.Println("stepped") // a stop from now on is mid-run
+		}
 		if !sd.Requested() {
 			continue
 		}
@@ -141,8 +144,9 @@ func TestShutdownCheckpointsOnSignal(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			run := t.TempDir()
 			h := startHelper(t, "clean", run)
-			h.waitLine(t, "ready")
-			time.Sleep(50 * time.Millisecond) // let it take some steps
+			// after some steps (a fixed 50 ms after "ready" could pass
+			// before a loaded machine ran the helper's first)
+			h.waitLine(t, "stepped")
 			if err := h.cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)
 			}
