@@ -106,9 +106,26 @@ func signalWhen(t *testing.T, cmd *exec.Cmd, out fmt.Stringer, what string, read
 // freeTCPPort is a local port free now, for ranks started by hand whose
 // rank 0 serves the rendezvous store (as without torchrun's agent): picked
 // and let go, it could be taken before rank 0 binds it, which gogan's own
-// launcher avoids by serving the store itself.
+// launcher avoids by serving the store itself. It is picked below the
+// kernel's ephemeral range (ip_local_port_range), from which bind(0) and
+// every outgoing connection take theirs: a port of that range, free at the
+// pick, could become another socket's local port in the second or two
+// before rank 0 (or serve) started, while other tests make connections by
+// the hundred, and its bind then failed.
 func freeTCPPort(t *testing.T) int {
 	t.Helper()
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		var lo, hi int
+		if _, err := fmt.Sscan(string(b), &lo, &hi); err == nil && lo > 12000 {
+			for range 100 {
+				port := 10000 + rand.IntN(lo-10000)
+				if l, err := net.Listen("tcp", fmt.Sprintf(":%d", port)); err == nil {
+					l.Close()
+					return port
+				}
+			}
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
