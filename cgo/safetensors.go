@@ -179,7 +179,7 @@ func readHeader(r io.ReaderAt, size int64) (map[string]json.RawMessage, int64, e
 	if size < 8 {
 		return nil, 0, fmt.Errorf("not a safetensors file: %d bytes, shorter than the 8-byte header length", size)
 	}
-	if _, err := r.ReadAt(lenBytes[:], 0); err != nil {
+	if err := readFullAt(r, lenBytes[:], 0); err != nil {
 		return nil, 0, err
 	}
 	n := binary.LittleEndian.Uint64(lenBytes[:])
@@ -187,7 +187,7 @@ func readHeader(r io.ReaderAt, size int64) (map[string]json.RawMessage, int64, e
 		return nil, 0, fmt.Errorf("not a safetensors file or truncated: header length %d, file has %d bytes", n, size)
 	}
 	header := make([]byte, n)
-	if _, err := r.ReadAt(header, 8); err != nil {
+	if err := readFullAt(r, header, 8); err != nil {
 		return nil, 0, err
 	}
 	var raw map[string]json.RawMessage
@@ -195,6 +195,19 @@ func readHeader(r io.ReaderAt, size int64) (map[string]json.RawMessage, int64, e
 		return nil, 0, fmt.Errorf("safetensors header is not valid JSON: %v", err)
 	}
 	return raw, 8 + int64(n), nil
+}
+
+// readFullAt fills p from r at off. io.ReaderAt may return io.EOF with a
+// read that reaches the end in full: that read is whole, not an error.
+func readFullAt(r io.ReaderAt, p []byte, off int64) error {
+	n, err := r.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF // short: the file shrank since its size was taken
+	}
+	return err
 }
 
 // metadata is a header's "__metadata__" (nil where it has none).
@@ -288,7 +301,7 @@ func ReadSafetensors(r io.ReaderAt, size int64) ([]Named, map[string]string, err
 			continue
 		}
 		dst := unsafe.Slice((*byte)(t.dataPtr("read_safetensors")), e-b)
-		if _, err := r.ReadAt(dst, bodyStart+b); err != nil {
+		if err := readFullAt(r, dst, bodyStart+b); err != nil {
 			return fail("tensor %s: %v", it.name, err)
 		}
 		runtime.KeepAlive(t)

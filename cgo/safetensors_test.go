@@ -3,6 +3,7 @@ package torch
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -179,5 +180,45 @@ func TestSafetensorsHeader(t *testing.T) {
 	os.WriteFile(cut, b[:20], 0o644)
 	if _, _, err := SafetensorsHeader(cut); err == nil || !strings.HasPrefix(err.Error(), cut+": not a safetensors file or truncated") {
 		t.Errorf("a file cut inside its header: %v", err)
+	}
+}
+
+// eofAtEnd is an io.ReaderAt that, as the interface allows, answers a read
+// that fills its buffer up to the end of the data with io.EOF.
+type eofAtEnd struct{ *bytes.Reader }
+
+func (r eofAtEnd) ReadAt(p []byte, off int64) (int, error) {
+	n, err := r.Reader.ReadAt(p, off)
+	if err == nil && off+int64(n) == r.Size() {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// TestReadSafetensorsTakesEOFWithTheLastBytes: io.ReaderAt lets a reader
+// return io.EOF with a read that reaches the end in full; the last
+// tensor's read (or a header that ends the file) is then whole, not an
+// error.
+func TestReadSafetensorsTakesEOFWithTheLastBytes(t *testing.T) {
+	s := NewScope()
+	defer s.Close()
+	p := filepath.Join(t.TempDir(), "w.safetensors")
+	if err := SaveSafetensors(p, []Named{{"a", Ones(Float32, CPUDevice, 2)}, {"b", Ones(Float32, CPUDevice, 3)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, file := range map[string][]byte{"tensors": b, "no tensors": stFile(`{"__metadata__":{"k":"v"}}`, nil)} {
+		got, _, err := ReadSafetensors(eofAtEnd{bytes.NewReader(file)}, int64(len(file)))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if name == "tensors" && (len(got) != 2 || got[1].Tensor.Sum().Item() != 3) {
+			t.Errorf("%s: got %v", name, got)
+		}
+		FreeNamed(got)
 	}
 }
