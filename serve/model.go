@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"strings"
 
@@ -141,11 +140,10 @@ func OpenModel(path, direction string, eval bool) (*Model, error) {
 // of something else is refused, naming the recipe's networks it does hold.
 func hasWeights(ck runfolder.Checkpoint, role string, roles []string) error {
 	names, _, err := torch.SafetensorsHeader(ck.WeightsPath())
-	if errors.Is(err, fs.ErrNotExist) {
-		return ck.Removed(fmt.Errorf("checkpoint %s: %w", ck.Dir, err))
-	}
 	if err != nil {
-		return fmt.Errorf("checkpoint %s: %w", ck.Dir, err)
+		// Removed reads a missing file as pruned since it was validated
+		// and passes other errors through.
+		return ck.Removed(fmt.Errorf("checkpoint %s: %w", ck.Dir, err))
 	}
 	has := map[string]bool{}
 	for _, k := range names {

@@ -1284,3 +1284,13 @@ func TestUploadReadOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestHasWeightsOfARemovedCheckpoint: weights gone since the checkpoint was
+// validated (a training run pruned it) read as a removed checkpoint, which
+// serve answers by opening the newest one again.
+func TestHasWeightsOfARemovedCheckpoint(t *testing.T) {
+	ck := runfolder.Checkpoint{Dir: filepath.Join(t.TempDir(), "step-00000001")}
+	if err := hasWeights(ck, "G", []string{"G", "D"}); !errors.Is(err, runfolder.ErrRemoved) {
+		t.Errorf("a checkpoint without its weights: %v, want it read as removed", err)
+	}
+}
