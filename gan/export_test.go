@@ -248,6 +248,8 @@ func TestExportNamesTheSplitFoldersTheReferenceReads(t *testing.T) {
 		{"pix2pix", mk(t.TempDir()), "this run read them directly under %[1]s: move them into %[1]s/train/ (and the images to translate into %[1]s/test/)"},
 		{"pix2pix", mk(t.TempDir(), "train", "test"), ""},
 		{"colorization", mk(t.TempDir(), "train", "test"), ""},
+		// data not on this machine (a run folder exported elsewhere)
+		{"pix2pix", filepath.Join(t.TempDir(), "elsewhere"), ""},
 	} {
 		cfg, err := config.LoadConfig("", []string{"recipe=" + c.recipe, "data.root=" + c.root})
 		if err != nil {
@@ -273,8 +275,13 @@ func TestExportNamesTheSplitFoldersTheReferenceReads(t *testing.T) {
 // pix2pix test.py; the export gives its test model on a folder of inputs
 // (--dataset_mode single), which translates them as gogan translate does.
 func TestExportOfDerivedPairsTestsOnInputs(t *testing.T) {
-	for _, dataset := range []string{"edges", "gray2color"} {
-		cfg, err := config.LoadConfig("", []string{"recipe=pix2pix", "data.dataset=" + dataset, "model.input_nc=1", "model.netG=unet_128"})
+	const other = "the reference reads image folders: give test.py and train.py a --dataroot of them"
+	for _, c := range []struct {
+		dataset, direction, dropout string
+	}{{"edges", "AtoB", "true"}, {"gray2color", "AtoB", "false"}, {"edges", "BtoA", "false"}} {
+		name := c.dataset + " " + c.direction + " no_dropout=" + c.dropout
+		cfg, err := config.LoadConfig("", []string{"recipe=pix2pix", "data.dataset=" + c.dataset, "data.direction=" + c.direction,
+			"model.input_nc=1", "model.netG=unet_128", "model.no_dropout=" + c.dropout})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -283,12 +290,21 @@ func TestExportOfDerivedPairsTestsOnInputs(t *testing.T) {
 			t.Fatal(err)
 		}
 		e := def.Export(cfg, gan.ExportOptions{Dir: t.TempDir()})
-		if test := e.Commands[0]; !strings.HasPrefix(test, "python test.py --dataroot INPUTS ") ||
-			!strings.Contains(test, " --model test --dataset_mode single --input_nc 1 --output_nc 3 ") {
-			t.Errorf("%s: test command %q, want the test model on a folder INPUTS", dataset, test)
+		test, notes := e.Commands[0], strings.Join(e.Notes, "\n")
+		if c.direction == "BtoA" { // photos to sketches: the reference's pix2pix test.py, on folders of pairs
+			if strings.Contains(test, "--model test") || !strings.Contains(notes, other) {
+				t.Errorf("%s: test command %q, notes %q, want pix2pix's test.py and the note on image folders", name, test, notes)
+			}
+			continue
 		}
-		if notes := strings.Join(e.Notes, "\n"); !strings.Contains(notes, "translates the inputs in a folder INPUTS") {
-			t.Errorf("%s: notes %q", dataset, notes)
+		if !strings.HasPrefix(test, "python test.py --dataroot INPUTS ") ||
+			!strings.Contains(test, " --model test --dataset_mode single --input_nc 1 --output_nc 3 ") ||
+			!strings.HasSuffix(test, " --load_size 256 --crop_size 256 --preprocess resize_and_crop") ||
+			strings.Contains(test, "--no_dropout") != (c.dropout == "true") {
+			t.Errorf("%s: test command %q, want the test model on a folder INPUTS, at the run's test size, --no_dropout as the run", name, test)
+		}
+		if !strings.Contains(notes, "translates the inputs in a folder INPUTS") || strings.Contains(notes, other) {
+			t.Errorf("%s: notes %q, want the test model's alone", name, notes)
 		}
 	}
 }
