@@ -158,10 +158,11 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 			Command("python", "datasets/combine_A_and_B.py", "--fold_A", filepath.Join(root, "A"), "--fold_B", filepath.Join(root, "B"), "--fold_AB", ab), ab))
 		root = ab
 	}
-	if root != DataRoot(c) || !dirExists(root) {
-		// a combined folder not made yet, or data not on this machine
-	} else if n := splitNote(model, root, d.Phase); n != "" {
-		e.Notes = append(e.Notes, n)
+	// Not of a combined folder not made yet, nor of data not on this machine.
+	if root == DataRoot(c) && dirExists(root) {
+		if n := splitNote(model, root, d.Phase); n != "" {
+			e.Notes = append(e.Notes, n)
+		}
 	}
 	where := []string{"--checkpoints_dir", filepath.Dir(o.Dir), "--name", filepath.Base(o.Dir), "--epoch", label}
 	if !o.CUDA {
