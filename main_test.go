@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -78,6 +79,34 @@ func TestREADMELinksResolve(t *testing.T) {
 	for _, m := range links {
 		if !anchors[m[1]] {
 			t.Errorf("README.md links to #%s, which no heading of it has", m[1])
+		}
+	}
+}
+
+// TestCheckpointPickingFlagsAreAnswered: each of the references' options
+// that pick saved networks (--epoch, pix2pixHD's --which_epoch, --load_iter)
+// is answered on the commands that take --checkpoint, and resume's
+// --config with the config it reads; a flag of neither kind stays bare.
+func TestCheckpointPickingFlagsAreAnswered(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"translate", "--epoch", "3"}, "gogan translate takes --checkpoint RUN/checkpoints/step-N"},
+		{[]string{"translate", "--which_epoch", "latest"}, "gogan translate takes --checkpoint RUN/checkpoints/step-N"},
+		{[]string{"serve", "--load-iter", "5"}, "gogan serve takes --checkpoint RUN/checkpoints/step-N"},
+		{[]string{"eval", "fid", "--which_epoch", "3"}, "takes --checkpoint RUN/checkpoints/step-N"},
+		{[]string{"resume", "RUN", "--which_epoch", "3"}, "move the newer RUN/checkpoints/step-* folders out of RUN/checkpoints"},
+		{[]string{"resume", "RUN", "--config", "c.yaml"}, "gogan resume reads the run's own config, RUN/config.yaml"},
+		{[]string{"runs", "--epoch", "3"}, "unknown flag: --epoch"},
+	} {
+		root := rootCmd()
+		root.SetArgs(c.args)
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		err := root.Execute()
+		if err == nil || !strings.Contains(err.Error(), c.want) || c.args[0] == "runs" && err.Error() != c.want {
+			t.Errorf("gogan %s: %v, want %q", strings.Join(c.args, " "), err, c.want)
 		}
 	}
 }
