@@ -150,6 +150,7 @@ func samePath(a, b string) bool {
 // Resume continues the run in dir from its newest valid checkpoint, with the
 // run's config.yaml plus sets (key=value; e.g. a larger train.max_steps).
 func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Result, error) {
+	machineSets = nil // set below from this call's config; none from an earlier call's
 	for _, kv := range sets {
 		if k, _, _ := strings.Cut(kv, "="); strings.EqualFold(strings.TrimSpace(k), "out") {
 			return nil, fmt.Errorf("resume %s: --set %s: a resumed run goes on in its own folder (to train elsewhere, copy the folder and resume the copy)", dir, kv)
@@ -180,7 +181,6 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 		slog.Warn(strings.TrimPrefix(src, "env ")+" is not used: a resumed run goes on in its own folder", "ignored", cfg.Out, "run", dir)
 	}
 	cfg.Out = dir
-	machineSets = nil
 	for _, k := range []string{"device", "threads"} {
 		if cfg.Sources[k] == "--set" {
 			v, _ := cfg.Get(k)
