@@ -75,8 +75,9 @@ func TestNewerGoganCheckpointIsNotSkipped(t *testing.T) {
 	if now, _ := os.ReadFile(filepath.Join(run, "metrics.csv")); string(now) != string(metrics) {
 		t.Errorf("the refused resume changed metrics.csv:\n%s", now)
 	}
-	if out, err := gogan(t, "sample", "--checkpoint", run, "--n", "4", "--out", filepath.Join(base, "grid.png")); err == nil || !strings.Contains(out, want) {
-		t.Errorf("sample of a run whose newest checkpoint is a newer gogan's: %v, want a refusal saying %q\n%s", err, want, out)
+	if out, err := gogan(t, "sample", "--checkpoint", run, "--n", "4", "--out", filepath.Join(base, "grid.png")); err == nil || !strings.Contains(out, want) ||
+		strings.Contains(out, "neither a checkpoint folder") {
+		t.Errorf("sample of a run whose newest checkpoint is a newer gogan's: %v, want a refusal saying %q, not that the run has no valid checkpoint\n%s", err, want, out)
 	}
 	if out, err := gogan(t, "runs", base); err != nil || !strings.Contains(out, "a newer gogan's") || strings.Contains(out, "none valid") {
 		t.Errorf("gogan runs of a run whose newest checkpoint is a newer gogan's: %v\n%s", err, out)
@@ -181,6 +182,13 @@ func TestResumeOfAReadOnlyCopy(t *testing.T) {
 		}
 	}
 	chmodFiles(0o644)
+	// a checkpoint folder it may not write: resume prunes old checkpoints
+	ck := filepath.Join(run, "checkpoints", "step-00000002")
+	os.Chmod(ck, 0o555)
+	if out, err := as("resume", run, "--set", "train.max_steps=3"); err == nil || !strings.Contains(out, ck+": this user may not write it") {
+		t.Errorf("resume of a copy whose checkpoint folder is read-only: %v, want a refusal naming it\n%s", err, out)
+	}
+	os.Chmod(ck, 0o755)
 	if out, err := as("resume", run, "--set", "train.max_steps=3"); err != nil || !strings.Contains(out, "step 3") {
 		t.Errorf("resume once the copy is writable: %v\n%s", err, out)
 	}
