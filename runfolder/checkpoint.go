@@ -634,8 +634,13 @@ func WrittenBy(st *CheckpointState) string {
 }
 
 // UnreadableConfig says, of a checkpoint whose config this gogan cannot
-// read (keys a newer gogan added), which gogan wrote it and what to do.
+// read (keys a newer gogan added), which gogan wrote it and what to do. One
+// this very gogan wrote (its state.json is checksummed, so not damaged) is
+// gogan's own fault, not the user's: running "that gogan" would not help.
 func UnreadableConfig(st *CheckpointState) string {
+	if st.GoganVersion == Version {
+		return fmt.Sprintf("the checkpoint was written by this gogan (%s), which cannot read its config back: a gogan bug; please report it with the checkpoint's state.json", Version)
+	}
 	return fmt.Sprintf("the checkpoint was written by %s (this gogan is %s), whose config this gogan cannot read: run that gogan, or a newer one", WrittenBy(st), Version)
 }
 

@@ -1115,3 +1115,18 @@ func TestMetricsCSVOfAnEarlierGogan(t *testing.T) {
 		t.Fatalf("read back: %+v, %v", rm, err)
 	}
 }
+
+// TestUnreadableConfigNamesWhoWroteIt: a checkpoint config another gogan
+// wrote sends the user to that gogan; one this gogan wrote and cannot read
+// back (its state.json checksummed, so not damaged) is said to be a gogan
+// bug, not answered with "run that gogan", which would be this one.
+func TestUnreadableConfigNamesWhoWroteIt(t *testing.T) {
+	other := UnreadableConfig(&CheckpointState{GoganVersion: "abc123newer"})
+	if !strings.Contains(other, "written by gogan abc123newer (this gogan is "+Version+")") || !strings.Contains(other, "run that gogan") {
+		t.Errorf("another gogan's config: %s", other)
+	}
+	own := UnreadableConfig(&CheckpointState{GoganVersion: Version})
+	if strings.Contains(own, "run that gogan") || !strings.Contains(own, "a gogan bug") {
+		t.Errorf("this gogan's own config: %s", own)
+	}
+}
