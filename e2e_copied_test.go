@@ -269,7 +269,7 @@ func TestResumeOfAGPURunOnACPUMachine(t *testing.T) {
 		m["config"] = onGPU(m["config"].(string))
 		m["rng"].(map[string]any)["cuda:0"] = "AAECAw=="
 	})
-	want := "to go on on this machine: gogan resume " + run + " --set device=auto --set cuda.amp=off"
+	want := "to go on on this machine: gogan resume " + run + " --set train.max_steps=200 --set device=auto --set cuda.amp=off"
 	if out, err := gogan(t, "resume", run, "--set", "train.max_steps=200"); err == nil || !strings.Contains(out, want) {
 		t.Errorf("resume of a GPU run on a CPU machine: %v, want %q\n%s", err, want, out)
 	}

@@ -192,7 +192,7 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 			if fix := deviceFix(cfg); len(fix) > 0 {
 				// a run trained on a GPU machine, copied to one without
 				return nil, fmt.Errorf("resume %s: %w\nthe run's config.yaml names the device it trained on (device: %s); to go on on this machine: %s (device is the machine's: config.yaml keeps its own)",
-					dir, err, cfg.Device, gan.Command(append([]string{"gogan", "resume", gan.PathArg(dir)}, fix...)...))
+					dir, err, cfg.Device, gan.Command(append(append([]string{"gogan", "resume", gan.PathArg(dir)}, setFlags(sets)...), fix...)...))
 			}
 		}
 	}
@@ -229,6 +229,15 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 func gone(path string) bool {
 	_, err := os.Stat(path)
 	return errors.Is(err, fs.ErrNotExist)
+}
+
+// setFlags is sets (KEY=VALUE) as the --set flags that gave them.
+func setFlags(sets []string) []string {
+	var flags []string
+	for _, kv := range sets {
+		flags = append(flags, "--set", kv)
+	}
+	return flags
 }
 
 // deviceFix is the --set flags that resume a run whose config names a

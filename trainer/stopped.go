@@ -75,10 +75,7 @@ func ResumeCommand(run string) string { return ResumeCommandOf("gogan", run) }
 // ResumeCommandOf is ResumeCommand with the program as the user started it
 // (os.Args[0]: build/gogan, say), for a command to run as printed.
 func ResumeCommandOf(program, run string) string {
-	words := []string{program, "resume", gan.PathArg(run)}
-	for _, kv := range machineSets {
-		words = append(words, "--set", kv)
-	}
+	words := append([]string{program, "resume", gan.PathArg(run)}, setFlags(machineSets)...)
 	if w, _ := strconv.Atoi(os.Getenv("WORLD_SIZE")); w > 1 {
 		if lw, _ := strconv.Atoi(os.Getenv("LOCAL_WORLD_SIZE")); lw == w {
 			return gan.Command(append(words, "--nproc", strconv.Itoa(w))...)
