@@ -402,6 +402,10 @@ func (d *Dataset) warnGrayPhotos(gray []string, n int) {
 	if len(gray) == 0 {
 		return
 	}
+	files := strings.Join(gray[:min(5, len(gray))], ", ")
+	if len(gray) > 5 {
+		files += ", ..."
+	}
 	d.log.Warn(fmt.Sprintf("data: %d of %d photos under %s are gray (a = b = 0 in CIE Lab): they teach the generator to leave photos gray; move them out of %s to train on colour photos alone",
-		len(gray), n, d.root, d.root), "files", strings.Join(gray[:min(5, len(gray))], ", ")+map[bool]string{true: ", ...", false: ""}[len(gray) > 5])
+		len(gray), n, d.root, d.root), "files", files)
 }
