@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -322,6 +323,45 @@ func TestBatchBytesOfTheRanks(t *testing.T) {
 		}
 		if !maps.Equal(a.sizes, want) {
 			t.Errorf("%+v: the loader asked for %v bytes, BatchBytes lists %v", tc, slices.Sorted(maps.Keys(a.sizes)), d.BatchBytes(o))
+		}
+	}
+}
+
+// TestSamplesBeforeIsTheBatchesTaken: a position's SamplesBefore (metrics.csv's
+// images, where a session starts) is the samples of the batches every rank
+// took before it: an epoch's short last batch as it is, drop_last's
+// remainder left out, the padding of an epoch to a multiple of the ranks
+// (DistributedSampler's) counted, each rank's batch alike.
+func TestSamplesBeforeIsTheBatchesTaken(t *testing.T) {
+	d := smallFashion(t)
+	for _, tc := range []struct {
+		n, batch, world int
+		dropLast        bool
+		perEpoch        int64 // the samples of an epoch's batches, every rank's
+	}{{10, 4, 1, false, 10}, {10, 4, 1, true, 8}, {11, 2, 2, false, 12}, {11, 2, 2, true, 8}, {13, 2, 3, false, 15}, {13, 2, 3, true, 12}, {12, 4, 1, true, 12}} {
+		d.n = tc.n
+		l, err := NewLoader(d, LoaderOptions{BatchSize: tc.batch, DropLast: tc.dropLast, World: tc.world, IndicesOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var taken int64
+		for ends := 0; ends < 3; {
+			if got := l.State().SamplesBefore(); got != taken {
+				t.Fatalf("%+v: at %+v, SamplesBefore %d; the batches before held %d", tc, l.State(), got, taken)
+			}
+			b, err := l.Next(context.Background())
+			if err == io.EOF {
+				ends++
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			taken += int64(b.N() * tc.world)
+			b.Release()
+		}
+		if taken != 3*tc.perEpoch {
+			t.Fatalf("%+v: 3 epochs took %d samples, want %d", tc, taken, 3*tc.perEpoch)
 		}
 	}
 }
