@@ -75,7 +75,7 @@ func OpenMetrics(path string, losses []string, resumeStep int) (*MetricsWriter, 
 		}
 		if was := rows[0]; !slices.Equal(was, header) && len(keep) > 0 {
 			if len(was) < 4 || was[0] != "step" || was[1] != "epoch" || !slices.Equal(was[len(was)-2:], []string{"lr", "images_per_s"}) {
-				return nil, fmt.Errorf("metrics %s: columns %q are not a metrics.csv that gogan wrote (step, epoch, the losses, lr, images_per_s): move it out of the run folder to go on", path, pickle.Clip(strings.Join(was, ",")))
+				return nil, fmt.Errorf("metrics %s: columns %q are not a metrics.csv that gogan wrote (step, epoch, images, wall_time, the losses, lr, images_per_s; an earlier gogan's without images and wall_time): move it out of the run folder to go on", path, pickle.Clip(strings.Join(was, ",")))
 			}
 			union := lossNames(was)
 			same := slices.Equal(union, losses)

@@ -670,9 +670,11 @@ func TestMetricsCSV(t *testing.T) {
 	if b, _ := os.ReadFile(p); string(b) != "step,epoch,images,wall_time,D,G,L1,lr,images_per_s\n40,1,0,,9,9,,0.0002,1.00\n50,1,0,,0.5,,7,0.0001,1.00\n" {
 		t.Fatalf("after the losses changed:\n%s", b)
 	}
-	// Columns that are not gogan's are refused, saying what to do.
+	// Columns that are not gogan's are refused, saying what to do and
+	// which columns gogan writes.
 	os.WriteFile(p, []byte("epoch,iters,G_GAN\n1,100,0.5\n"), 0o644)
-	if _, err := OpenMetrics(p, losses, 40); err == nil || !strings.Contains(err.Error(), "not a metrics.csv that gogan wrote") || !strings.Contains(err.Error(), "move it out of the run folder") {
+	if _, err := OpenMetrics(p, losses, 40); err == nil || !strings.Contains(err.Error(), "not a metrics.csv that gogan wrote") || !strings.Contains(err.Error(), "move it out of the run folder") ||
+		!strings.Contains(err.Error(), "(step, epoch, images, wall_time, the losses, lr, images_per_s") {
 		t.Fatalf("foreign columns: %v", err)
 	}
 	// A fresh run (resume step 0) starts an empty file of its columns.
