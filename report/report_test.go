@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -636,5 +637,30 @@ func TestReportOfALongRun(t *testing.T) {
 	html, _ := os.ReadFile(r.ReportPath())
 	if !strings.Contains(string(html), "<tr><td>1234567</td><td>1234</td><td>79012288</td><td>"+at.Format("2006-01-02 15:04:05")+"</td><td>0.25</td><td>1.23457e&#43;06</td><td>0.0002</td><td>800</td></tr>") {
 		t.Fatalf("last metrics row:\n%s", html)
+	}
+}
+
+// TestReportShowsTheEpochsDone: the page shows the grids of the epochs
+// the run has completed, newest first, and leaves out those of later
+// epochs that a rewound run's abandoned steps drew; a run before its
+// first epoch's end shows none.
+func TestReportShowsTheEpochsDone(t *testing.T) {
+	cfg, err := config.LoadConfig("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := fillRun(t, cfg) // the grids of epochs 1 to 3
+	for done, want := range map[int][]string{0: nil, 2: {"epoch 2", "epoch 1"}, 3: {"epoch 3", "epoch 2", "epoch 1"}} {
+		if err := report.WriteReport(r, report.ReportInfo{Title: "rewound", EpochsDone: done}); err != nil {
+			t.Fatal(err)
+		}
+		html, _ := os.ReadFile(r.ReportPath())
+		var got []string
+		for _, m := range regexp.MustCompile(`<figcaption>(epoch \d+)</figcaption>`).FindAllSubmatch(html, -1) {
+			got = append(got, string(m[1]))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%d epochs done: the page shows the grids of %q, want %q", done, got, want)
+		}
 	}
 }
