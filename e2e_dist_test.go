@@ -1376,3 +1376,27 @@ func TestRankTakesTheSignalsCopyAsOne(t *testing.T) {
 		t.Errorf("status.json: %+v, %v; want stopped by interrupt with its checkpoint\n%s", st, err, out)
 	}
 }
+
+// TestMetricsImagesOfADataParallelJob: metrics.csv's images counts every
+// rank's samples, as one process's of the global batch: 2 ranks of 32 on
+// 99 samples log 64, then the epoch's short last batch of 36 (the epoch
+// padded to 100 over the ranks, as DistributedSampler pads it), and on.
+func TestMetricsImagesOfADataParallelJob(t *testing.T) {
+	needGloo(t)
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "data.max_samples=99", "data.drop_last=false",
+		"data.batch_size=32", "train.max_steps=3", "train.sample_every=0")...)...); err != nil {
+		t.Fatalf("2 ranks: %v\n%s", err, out)
+	}
+	m, err := runfolder.ReadMetrics(filepath.Join(run, "metrics.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var images []float64
+	for _, r := range m.Rows {
+		images = append(images, r[m.Column("images")])
+	}
+	if want := []float64{64, 100, 164}; !slices.Equal(images, want) {
+		t.Errorf("metrics.csv's images of a job of 2 ranks of 32: %v, want %v", images, want)
+	}
+}
