@@ -686,6 +686,13 @@ func TestMetricsCSV(t *testing.T) {
 	if _, err := OpenMetrics(p, []string{"D", "D"}, 0); err == nil {
 		t.Fatal("duplicate loss names accepted")
 	}
+	// A loss may not take a column's name that is not a loss's: its column
+	// would be read back as that one, and the losses' without it.
+	for _, n := range []string{"step", "epoch", "images", "wall_time", "lr", "images_per_s"} {
+		if _, err := OpenMetrics(p, []string{"D", n}, 0); err == nil {
+			t.Errorf("a loss named %s accepted", n)
+		}
+	}
 }
 
 // TestAtomicWriteFilesAllOrNone: when one file of a set fails, none is
