@@ -330,7 +330,7 @@ func TestUnknownKeys(t *testing.T) {
 		"nc=1":                  "pytorch/examples dcgan's nc (a variable there, not an option) is data.channels here",
 		"n_downsample_global=3": "pix2pixHD's --n_downsample_global is model.n_downsample_global here",
 		// the references count their frequencies in images, gogan in steps
-		"print_freq=100":   "pytorch-CycleGAN-and-pix2pix's --print_freq and pix2pixHD's --print_freq are train.log_every here, in steps where the references count images (--print_freq 100 with --batch_size 4 is train.log_every 25)",
+		"print_freq=100":   "pytorch-CycleGAN-and-pix2pix's --print_freq and pix2pixHD's --print_freq are train.log_every here, in steps where the references count images (--print_freq 100 with batches of 4, --batch_size or pix2pixHD's --batchSize, is train.log_every 25)",
 		"display_freq=400": "pytorch-CycleGAN-and-pix2pix's --display_freq and pix2pixHD's --display_freq are train.sample_every here, in steps where the references count images",
 		// pix2pixHD's TensorBoard switch
 		"tf_log=true":            "pix2pixHD's --tf_log is logging.tensorboard here",

@@ -380,7 +380,7 @@ func init() {
 		"display_id":     "gogan shows a run in TensorBoard (logging.tensorboard) and in RUN/index.html, not visdom",
 		"use_wandb":      "gogan shows a run in TensorBoard (logging.tensorboard) and in RUN/index.html",
 		// total_iters += batch_size: its frequencies count images
-		"print_freq":       "in steps where the references count images (--print_freq 100 with --batch_size 4 is train.log_every 25)",
+		"print_freq":       "in steps where the references count images (--print_freq 100 with batches of 4, --batch_size or pix2pixHD's --batchSize, is train.log_every 25)",
 		"display_freq":     "in steps where the references count images",
 		"save_latest_freq": "in steps where the references count images",
 	})
