@@ -1059,3 +1059,56 @@ func TestPix2PixHDPretrainValidatedOnce(t *testing.T) {
 		t.Errorf("the checkpoint before the damaged one was not loaded:\n%s", out)
 	}
 }
+
+// TestOlderPix2PixHDRunHasNoPool: a gogan before pix2pixHD's --pool_size
+// kept train.pool_size as CycleGAN's key and wrote it, at its default 50,
+// into every run's config.yaml and checkpoints, pix2pixhd's included, whose
+// runs trained without a pool. Such a run resumed here goes on without one,
+// as it trained (not with a pool of 50, which changes D's inputs once it is
+// full), its config.yaml then saying 0; export's train.py command gives no
+// --pool_size 50.
+func TestOlderPix2PixHDRunHasNoPool(t *testing.T) {
+	root := t.TempDir()
+	writeHDData(t, root, 4, 40, 36)
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train"}, smallHD(root, "", run, "train.max_steps=4", "train.checkpoint_every=2", "train.no_vgg_loss=true")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	older := func(s string) string { return strings.Replace(s, "\n  pool_size: 0\n", "\n  pool_size: 50\n", 1) }
+	cfgPath := filepath.Join(run, "config.yaml")
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if older(string(b)) == string(b) {
+		t.Fatalf("config.yaml has no train.pool_size: 0:\n%s", b)
+	}
+	if err := os.WriteFile(cfgPath, []byte(older(string(b))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cks, _ := filepath.Glob(filepath.Join(run, "checkpoints", "step-*"))
+	for _, ck := range cks {
+		editState(t, ck, func(m map[string]any) { m["config"] = older(m["config"].(string)) })
+	}
+	out, err := gogan(t, "export", "--checkpoint", run, "--out", filepath.Join(t.TempDir(), "exported"))
+	if err != nil || strings.Contains(out, "--pool_size") {
+		t.Errorf("export: %v, want no --pool_size in its commands:\n%s", err, out)
+	}
+	out, err = gogan(t, "resume", run, "--set", "train.max_steps=6")
+	if err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "holds no image pool") || strings.Contains(out, "differs from the config") {
+		t.Errorf("resume starts an image pool, or speaks of a changed config:\n%s", out)
+	}
+	names, _, err := torch.SafetensorsHeader(filepath.Join(run, "checkpoints", "step-00000006", "weights.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(names, func(n string) bool { return strings.HasPrefix(n, "pool.") }); i >= 0 {
+		t.Errorf("the resumed run's checkpoint holds an image pool (%s)", names[i])
+	}
+	if b, _ := os.ReadFile(cfgPath); !strings.Contains(string(b), "\n  pool_size: 0\n") {
+		t.Errorf("config.yaml after the resume does not say train.pool_size 0:\n%s", b)
+	}
+}
