@@ -1,9 +1,12 @@
 package report
 
-import "gonum.org/v1/plot"
+import "gonum.org/v1/plot/plotter"
 
 // LossColors is lossColors, for the external tests.
 var LossColors = lossColors
+
+// RawTint is rawTint: the colour a loss's raw values are drawn in.
+var RawTint = rawTint
 
 // NiceTicks is niceTicks, for the external tests.
 var NiceTicks = niceTicks
@@ -35,5 +38,14 @@ func (lp *LossPlotter) Points(i int) []float64 {
 	return ys
 }
 
-// Plot is plot: what Write would draw, laid out.
-func (lp *LossPlotter) Plot() (*plot.Plot, error) { return lp.plot() }
+// Plot is plot: what Write would draw, laid out (its WriterTo draws it).
+func (lp *LossPlotter) Plot() (*lossFigure, error) { return lp.plot() }
+
+// Panels are f's panels, each the indexes of its losses.
+func Panels(f *lossFigure) [][]int { return f.panels }
+
+// Smoothed is loss i's smoothed line in f.
+func Smoothed(f *lossFigure, i int) plotter.XYs { return f.smooth[i] }
+
+// Means is how many means lp keeps of loss i for its smoothed line.
+func (lp *LossPlotter) Means(i int) int { return len(lp.means[i].n) }
