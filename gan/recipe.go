@@ -130,6 +130,15 @@ type LossWeights interface {
 	LossWeights() []*torch.Tensor
 }
 
+// LossGrouper is a recipe some of whose losses are of one scale and read
+// together (pix2pix's D_real and D_fake, DCGAN's D(x) and D(G(z))): the
+// run's loss plot draws each group in one panel, every other loss in a
+// panel of its own (a loss's own range: pix2pix's G_L1, x100, beside
+// G_GAN).
+type LossGrouper interface {
+	LossGroups() [][]string
+}
+
 // SampleSource is a recipe whose visuals show samples of the training data
 // (pix2pix's input | output | target pairs): the session hands it the
 // dataset once, before training.

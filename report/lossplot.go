@@ -211,7 +211,7 @@ func (f *lossFigure) axes(idx []int, xLabel bool) *plot.Plot {
 	p.Y.Max = ymax + 0.05*span
 	if n > 1 {
 		// headroom above the data for the legend, so it does not hide lines
-		p.Y.Max += span * 0.12 * float64(n)
+		p.Y.Max += span * 0.25 * float64(n)
 	}
 	return p
 }

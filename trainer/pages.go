@@ -164,6 +164,9 @@ func (s *session) report(status string, p page) {
 	}
 	if s.lossPlot == nil {
 		s.lossPlot = report.NewLossPlotter(s.rd.MetricsPath(), s.rd.LossPlotPath(), s.cfg.Recipe+" losses")
+		if g, ok := s.rec.(gan.LossGrouper); ok {
+			s.lossPlot.SetGroups(g.LossGroups())
+		}
 	}
 	if err := s.lossPlot.Write(); err != nil {
 		slog.Debug("loss plot", "err", err) // no rows yet

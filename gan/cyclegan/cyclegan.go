@@ -237,6 +237,13 @@ func (r *CycleGAN) LossNames() []string {
 	return []string{"D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"}
 }
 
+// LossGroups: each term's A and B share the loss plot's panel (of one
+// weight: the cycle terms' lambda_A and lambda_B, the identity terms'
+// lambda_identity times them).
+func (r *CycleGAN) LossGroups() [][]string {
+	return [][]string{{"D_A", "D_B"}, {"G_A", "G_B"}, {"cycle_A", "cycle_B"}, {"idt_A", "idt_B"}}
+}
+
 func (r *CycleGAN) Nets() []gan.Net {
 	return []gan.Net{{Role: "G_A", Net: r.gA}, {Role: "G_B", Net: r.gB}, {Role: "D_A", Net: r.dA}, {Role: "D_B", Net: r.dB}}
 }

@@ -151,7 +151,12 @@ func New(env gan.Env) (gan.Recipe, error) {
 }
 
 func (r *DCGAN) LossNames() []string { return []string{"Loss_D", "Loss_G", "D_x", "D_G_z1", "D_G_z2"} }
-func (r *DCGAN) Nets() []gan.Net     { return []gan.Net{{Role: "G", Net: r.g}, {Role: "D", Net: r.d}} }
+
+// LossGroups: D's outputs, probabilities, share the loss plot's panel
+// (main.py prints D(x) and D(G(z)) side by side).
+func (r *DCGAN) LossGroups() [][]string { return [][]string{{"D_x", "D_G_z1", "D_G_z2"}} }
+
+func (r *DCGAN) Nets() []gan.Net { return []gan.Net{{Role: "G", Net: r.g}, {Role: "D", Net: r.d}} }
 func (r *DCGAN) Optimizers() []gan.Optimizer {
 	return []gan.Optimizer{{Name: "G", Adam: r.optG}, {Name: "D", Adam: r.optD}}
 }

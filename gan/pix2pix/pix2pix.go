@@ -169,7 +169,11 @@ func New(env gan.Env) (gan.Recipe, error) {
 }
 
 func (r *Pix2Pix) LossNames() []string { return []string{"G_GAN", "G_L1", "D_real", "D_fake"} }
-func (r *Pix2Pix) Nets() []gan.Net     { return []gan.Net{{Role: "G", Net: r.g}, {Role: "D", Net: r.d}} }
+
+// LossGroups: D's terms share the loss plot's panel.
+func (r *Pix2Pix) LossGroups() [][]string { return [][]string{{"D_real", "D_fake"}} }
+
+func (r *Pix2Pix) Nets() []gan.Net { return []gan.Net{{Role: "G", Net: r.g}, {Role: "D", Net: r.d}} }
 func (r *Pix2Pix) Optimizers() []gan.Optimizer {
 	return []gan.Optimizer{{Name: "G", Adam: r.optG}, {Name: "D", Adam: r.optD}}
 }

@@ -342,6 +342,9 @@ func (r *Pix2PixHD) LossNames() []string {
 	return append(names, "D_real", "D_fake")
 }
 
+// LossGroups: D's terms share the loss plot's panel.
+func (r *Pix2PixHD) LossGroups() [][]string { return [][]string{{"D_real", "D_fake"}} }
+
 func (r *Pix2PixHD) Nets() []gan.Net {
 	ns := []gan.Net{{Role: "G", Net: r.g}, {Role: "D", Net: r.d}}
 	if r.feat != nil {
