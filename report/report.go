@@ -174,6 +174,7 @@ pre { background: #f6f6f6; padding: 1em; overflow: auto; }
 .scroll { overflow-x: auto; } /* a table wider than a phone scrolls in its place */
 @media (max-width: 600px) { body { margin: 0.75em; } figure { margin: 0.5em 0; } }
 .broken { color: #b00; font-weight: bold; }
+img.plot { image-rendering: auto; } /* shrunk on a phone: smoothed, not thin lines dropped (tap it for full size) */
 </style>
 </head>
 <body>
@@ -197,7 +198,7 @@ the run may have stopped without a word (killed, out of memory, its machine down
 {{if $.Layout}}<p class="layout">{{$.Layout}}</p>
 {{end}}<figure><img src="{{.Src}}" width="{{.Width}}" height="{{.Height}}" alt="{{.Caption}}"><figcaption>{{.Caption}}</figcaption></figure>
 {{end}}{{with .LossPlot}}<h2>Losses</h2>
-<figure><img src="{{.Src}}" width="{{.Width}}" height="{{.Height}}" alt="{{.Caption}}"></figure>
+<figure><a href="{{.Src}}"><img class="plot" src="{{.Src}}" width="{{.Width}}" height="{{.Height}}" alt="{{.Caption}}"></a></figure>
 {{end}}{{if .LastColumns}}<h2>Last metrics row</h2>
 <div class="scroll"><table><tr>{{range .LastColumns}}<th>{{.}}</th>{{end}}</tr>
 <tr>{{range .LastValues}}<td>{{.}}</td>{{end}}</tr></table></div>
