@@ -121,20 +121,30 @@ func SaveSafetensors(path string, tensors []Named, meta map[string]string) error
 // file order (by data offset), with the header's metadata. A truncated or
 // malformed file is an error naming the file and what is wrong.
 func LoadSafetensors(path string) ([]Named, map[string]string, error) {
-	f, err := os.Open(path)
+	f, size, err := openSized(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	ts, meta, err := ReadSafetensors(f, fi.Size())
+	ts, meta, err := ReadSafetensors(f, size)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return ts, meta, nil
+}
+
+// openSized opens path for reading, with its size.
+func openSized(path string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, fi.Size(), nil
 }
 
 // ParseSafetensors decodes a whole safetensors file held in memory.
@@ -146,16 +156,12 @@ func ParseSafetensors(data []byte) ([]Named, map[string]string, error) {
 // names and its metadata, without the data (which tensors a checkpoint holds,
 // say, or who wrote a file).
 func SafetensorsHeader(path string) (names []string, meta map[string]string, err error) {
-	f, err := os.Open(path)
+	f, size, err := openSized(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	raw, _, err := readHeader(f, fi.Size())
+	raw, _, err := readHeader(f, size)
 	if err == nil {
 		meta, err = metadata(raw)
 	}
