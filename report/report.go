@@ -33,9 +33,8 @@ type ReportInfo struct {
 	// their headings; "": nothing said.
 	Layout string
 	// EpochsDone is the epochs the run has completed: the grids of later
-	// epochs are left out. A resume from an older checkpoint finds those
-	// of the epochs it trains again, drawn by the steps it goes back on
-	// (TensorBoard drops their images too), until each epoch ends again.
+	// epochs are left out (a resume from an older checkpoint removes those
+	// of the epochs it trains again; one it could not stays until drawn again).
 	EpochsDone int
 }
 

@@ -56,8 +56,60 @@ func (s *session) drawMissedEpochGrid() error {
 	return s.drawSample(path)
 }
 
-// drawSample is writeSample's drawing, on rank 0 once the buffers agree.
-func (s *session) drawSample(also ...string) error {
+// dropAbandonedGrids keeps a resumed run's grids to the steps it goes on
+// from, as OpenMetrics keeps metrics.csv's rows and TensorBoard drops the
+// events of later steps (startWatch): the epochs' grids past the epochs
+// the checkpoint completed go (a resume from an older checkpoint, or
+// after a damaged newest one), and where the session before may have
+// drawn grids after the checkpoint (killed, or stopped at a later one),
+// latest.png is drawn again from the checkpoint's weights (the grid a run
+// at that step shows) and real_samples.png, the batch of a step that
+// cannot be told, goes until the next grid. Rank 0 alone, as it draws.
+func (s *session) dropAbandonedGrids() error {
+	if !s.lead || !s.resumed {
+		return nil
+	}
+	eps, err := s.rd.EpochSamples()
+	if err != nil {
+		slog.Warn("resume: the samples folder could not be read", "err", err)
+	}
+	for _, e := range eps {
+		if e.Epoch <= s.epoch {
+			continue
+		}
+		if err := os.Remove(e.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			slog.Warn("resume: the grid of an epoch the run trains again stays until that epoch ends", "grid", e.Path, "err", err)
+		}
+	}
+	if s.endedHere {
+		return nil
+	}
+	if err := os.Remove(s.rd.RealSamplePath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		slog.Warn("resume: real_samples.png, of a step the run may train again, stays until the next grid", "err", err)
+	}
+	if _, err := os.Stat(s.rd.LatestSamplePath()); err != nil {
+		return nil // none drawn yet: the first grid comes as in a run that never stopped
+	}
+	if _, ok := s.rec.(gan.Visualizer); !ok {
+		return nil
+	}
+	img, err := s.renderSample()
+	if err != nil {
+		return err
+	}
+	if err := s.folderReplaced(); err != nil {
+		return err
+	}
+	// Not to TensorBoard: its grid of this step, where the stopped run
+	// drew one, stands (TensorBoard drops the later steps' alone).
+	if err := report.SavePNG(s.rd.LatestSamplePath(), img); err != nil {
+		return s.gridErr(err, true)
+	}
+	return nil
+}
+
+// renderSample draws the recipe's grid on rank 0 once the buffers agree.
+func (s *session) renderSample() (*image.NRGBA, error) {
 	v := s.rec.(gan.Visualizer)
 	// Rank 0 draws the grid alone: its BatchNorm uses the grid's statistics,
 	// as one process's would.
@@ -72,7 +124,16 @@ func (s *session) drawSample(also ...string) error {
 	}
 	s.syncBN(true)
 	if err != nil {
-		return s.gridErr(err, false)
+		return nil, s.gridErr(err, false)
+	}
+	return img, nil
+}
+
+// drawSample is writeSample's drawing, on rank 0 once the buffers agree.
+func (s *session) drawSample(also ...string) error {
+	img, err := s.renderSample()
+	if err != nil {
+		return err
 	}
 	if err := s.folderReplaced(); err != nil {
 		return err

@@ -413,6 +413,10 @@ type session struct {
 	resumed   bool
 	// the checkpoint resumed from is an import's (no loader position)
 	resumedImport bool
+	// endedHere: the session before this one ended at the checkpoint this
+	// one resumes from (status.json: stopped or finished at its step), so
+	// the folder holds nothing of later steps (dropAbandonedGrids)
+	endedHere bool
 	// renumbered: the checkpoint resumed from is numbered above the step
 	// this run goes on from (an older gogan's pix2pixHD run over all
 	// samples, counted anew at whole batches): its folder, and any other
@@ -940,6 +944,9 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		slog.Info("training", "run", s.rd.Path, "recipe", s.cfg.Recipe, "device", s.dev.String(), "samples", s.ds.Len(),
 			"batch", s.cfg.Data.BatchSize*s.ranks(), "steps_per_epoch", s.loader.BatchesPerEpoch(), "epochs", s.totalEpochs(),
 			"from_step", s.step, "to_step", max)
+	}
+	if err := s.dropAbandonedGrids(); err != nil {
+		return nil, err
 	}
 	if err := s.drawMissedEpochGrid(); err != nil {
 		return nil, err

@@ -27,6 +27,9 @@ func (s *session) startWatch() {
 	if s.job != nil {
 		s.status.Job = s.job.ID()
 	}
+	if old, err := s.rd.ReadStatus(); err == nil && s.resumed {
+		s.endedHere = (old.State == runfolder.StateStopped || old.State == runfolder.StateFinished) && old.Step == s.step
+	}
 	s.writeStatus()
 	if !s.resumed {
 		s.dropStaleEvents() // also without events of its own: they are not this run's

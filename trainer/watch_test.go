@@ -194,6 +194,69 @@ func TestResumedEventsReplaceTheOldSteps(t *testing.T) {
 	}
 }
 
+// TestResumeDropsTheAbandonedStepsGrids: a run whose newest checkpoints
+// are gone (moved out to go on from an older one, or a SIGKILL before
+// them) resumes with a samples folder of its checkpoint's step, as
+// metrics.csv keeps its rows up to it: latest.png is the grid of the
+// checkpoint's weights (epoch 1's, both drawn at step 4), the grids of the
+// epochs it trains again are gone, and so is real_samples.png (the batch of
+// a later step) until the next grid. A run resumed where its last session
+// stopped keeps its grids as they are.
+func TestResumeDropsTheAbandonedStepsGrids(t *testing.T) {
+	ctx := context.Background()
+	read := func(run, name string) []byte {
+		b, err := os.ReadFile(filepath.Join(run, "samples", name))
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		return b
+	}
+	// at step 5, the resumed session's first: a grid comes at step 6
+	samplesAt5 := func(run string, sets ...string) (latest, real, epoch2 []byte) {
+		opt := RunOptions{Quiet: true, Writer: os.Stderr, OnStep: func(step int, _ map[string]float64) {
+			if step == 5 {
+				latest, real, epoch2 = read(run, "latest.png"), read(run, "real_samples.png"), read(run, "epoch-0002.png")
+			}
+		}}
+		if _, err := Resume(ctx, run, sets, opt); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+
+	run := filepath.Join(t.TempDir(), "run")
+	if _, err := Train(ctx, smallRun(t, run, "train.max_steps=9"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	cks, err := runfolder.ListCheckpoints(run)
+	if err != nil || len(cks) != 3 || cks[2].Step != 4 {
+		t.Fatalf("checkpoints %+v, %v: want steps 9, 8 and 4 (end of epoch 1)", cks, err)
+	}
+	epoch1, newest := read(run, "epoch-0001.png"), read(run, "latest.png")
+	if read(run, "epoch-0002.png") == nil || read(run, "real_samples.png") == nil || bytes.Equal(epoch1, newest) {
+		t.Fatal("the run to step 9 did not leave epoch 2's grid, real_samples.png and a latest.png of step 9")
+	}
+	os.RemoveAll(cks[0].Dir)
+	os.RemoveAll(cks[1].Dir)
+	latest, real, epoch2 := samplesAt5(run)
+	if !bytes.Equal(latest, epoch1) {
+		t.Errorf("latest.png resumed at step 4: %d bytes, want the grid of step 4 (epoch-0001.png, %d bytes); the step 9 grid's %d", len(latest), len(epoch1), len(newest))
+	}
+	if real != nil || epoch2 != nil {
+		t.Errorf("resumed at step 4: real_samples.png (%d bytes) and epoch-0002.png (%d bytes) of later steps stay", len(real), len(epoch2))
+	}
+
+	// finished at its checkpoint (step 4): nothing is newer
+	stopped := filepath.Join(t.TempDir(), "run")
+	if _, err := Train(ctx, smallRun(t, stopped, "train.max_steps=4", "train.sample_every=3"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	was, wasReal := read(stopped, "latest.png"), read(stopped, "real_samples.png")
+	if latest, real, _ := samplesAt5(stopped, "train.max_steps=6"); !bytes.Equal(latest, was) || !bytes.Equal(real, wasReal) || real == nil {
+		t.Errorf("resumed where it finished: latest.png %d bytes, real_samples.png %d bytes; want them as they were (%d, %d)", len(latest), len(real), len(was), len(wasReal))
+	}
+}
+
 // TestCheckpointEveryMinutes: a wall-time interval checkpoints between the
 // step and epoch checkpoints; 0 leaves only those.
 func TestCheckpointEveryMinutes(t *testing.T) {
