@@ -1112,3 +1112,46 @@ func TestOlderPix2PixHDRunHasNoPool(t *testing.T) {
 		t.Errorf("config.yaml after the resume does not say train.pool_size 0:\n%s", b)
 	}
 }
+
+// TestOlderRunsPoolSizeSaysNothing: the same older gogan wrote
+// train.pool_size 50 into the config.yaml and checkpoints of runs of
+// recipes that keep no pool (dcgan, pix2pix), which every resume then
+// warned about ("does not read these keys ...: train.pool_size=50"),
+// though the value cannot matter and the user never set it. Resumed, such
+// a run says nothing of it (and of no changed config), and its
+// config.yaml says 0 from then on; a 50 given to the resume is named.
+func TestOlderRunsPoolSizeSaysNothing(t *testing.T) {
+	older := func(s string) string { return strings.Replace(s, "\n  pool_size: 0\n", "\n  pool_size: 50\n", 1) }
+	for name, args := range map[string]func(string, ...string) []string{"dcgan": smallDCGAN, "pix2pix": smallPix2Pix} {
+		run := filepath.Join(t.TempDir(), "run")
+		if out, err := gogan(t, append([]string{"train"}, args(run, "train.max_steps=2", "data.max_samples=16", "data.batch_size=4")...)...); err != nil {
+			t.Fatalf("%s: train: %v\n%s", name, err, out)
+		}
+		cfgPath := filepath.Join(run, "config.yaml")
+		b, err := os.ReadFile(cfgPath)
+		if err != nil || older(string(b)) == string(b) {
+			t.Fatalf("%s: config.yaml has no train.pool_size: 0 (%v):\n%s", name, err, b)
+		}
+		if err := os.WriteFile(cfgPath, []byte(older(string(b))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cks, _ := filepath.Glob(filepath.Join(run, "checkpoints", "step-*"))
+		for _, ck := range cks {
+			editState(t, ck, func(m map[string]any) { m["config"] = older(m["config"].(string)) })
+		}
+		out, err := gogan(t, "resume", run, "--set", "train.max_steps=3")
+		if err != nil {
+			t.Fatalf("%s: resume: %v\n%s", name, err, out)
+		}
+		if strings.Contains(out, "pool_size") || strings.Contains(out, "differs from the config") {
+			t.Errorf("%s: resume of an older gogan's run speaks of train.pool_size:\n%s", name, out)
+		}
+		if b, _ := os.ReadFile(cfgPath); !strings.Contains(string(b), "\n  pool_size: 0\n") {
+			t.Errorf("%s: config.yaml after the resume does not say train.pool_size 0:\n%s", name, b)
+		}
+		out, err = gogan(t, "resume", run, "--set", "train.max_steps=4", "--set", "train.pool_size=50")
+		if err != nil || !strings.Contains(out, "train.pool_size=50") {
+			t.Errorf("%s: resume --set train.pool_size=50: %v, want it named as changing nothing\n%s", name, err, out)
+		}
+	}
+}

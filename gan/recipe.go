@@ -363,6 +363,11 @@ type Definition struct {
 	// nil: none. It returns the validated checkpoint a new run starts from
 	// (model.load_pretrain), which the session hands to StartFresh, or nil.
 	Files func(c *config.Config, fresh bool) (*runfolder.Checkpoint, error)
+	// OlderConfig corrects c, a config stored for one of the recipe's runs,
+	// for a value an older gogan wrote there that the run never read, as
+	// TakeOlderConfig describes (st is read only when called), and says why
+	// for resume's log; nil: none.
+	OlderConfig func(c *config.Config, st func() *runfolder.CheckpointState) string
 }
 
 var registry = map[string]*Definition{}

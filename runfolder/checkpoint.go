@@ -664,3 +664,20 @@ func EndOfEpoch(c Checkpoint) (int, bool) {
 	}
 	return st.Epoch, st.Epoch > 0 && st.Loader.Batch == 0 && st.Loader.Epoch == st.Epoch
 }
+
+// NewestState is the state.json of the run's newest checkpoint whose file
+// reads, unchecked (its weights' checksum is not taken), or nil.
+func NewestState(run string) *CheckpointState {
+	cks, _ := ListCheckpoints(run)
+	for _, c := range cks { // newest first
+		b, err := os.ReadFile(c.StatePath())
+		if err != nil {
+			continue
+		}
+		var st CheckpointState
+		if json.Unmarshal(b, &st) == nil {
+			return &st
+		}
+	}
+	return nil
+}

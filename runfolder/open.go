@@ -65,8 +65,5 @@ func OpenCheckpoint(path string) (Checkpoint, *CheckpointState, *config.Config, 
 	if err != nil {
 		return ck, nil, nil, fmt.Errorf("checkpoint %s: its config: %w\n%s", ck.Dir, err, UnreadableConfig(st))
 	}
-	if InertPoolSize(cfg, st) {
-		cfg.Train.PoolSize = 0 // an older gogan's CycleGAN key: the run had no pool
-	}
 	return ck, st, cfg, nil
 }

@@ -81,6 +81,7 @@ func Export(o ExportOptions) (*Exported, error) {
 	if err != nil {
 		return nil, err
 	}
+	gan.TakeOlderConfig(cfg, func() *runfolder.CheckpointState { return st }) // the commands say how the run trained
 	// A run prunes its checkpoint folders whole, with whatever is in them.
 	if ckpts := filepath.Dir(ck.Dir); filepath.Base(ckpts) == runfolder.CheckpointsDir && runfolder.Within(o.Out, ckpts) {
 		return nil, fmt.Errorf("export: --out %s is inside %s, whose folders the run removes as it keeps its newest checkpoints: give a folder outside it", o.Out, ckpts)

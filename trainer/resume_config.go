@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"gogan/config"
+	"gogan/gan"
 	"gogan/runfolder"
 )
 
@@ -28,9 +29,7 @@ func checkConfigFile(cfg *config.Config, rd runfolder.RunDir, ck runfolder.Check
 			"checkpoint", ck.Dir, "err", err)
 		return nil
 	}
-	if runfolder.InertPoolSize(saved, st) {
-		saved.Train.PoolSize = 0 // as inertPoolSize read config.yaml's
-	}
+	gan.TakeOlderConfig(saved, func() *runfolder.CheckpointState { return st }) // as takeOlderConfig read config.yaml's
 	// These act when a run starts (its initial weights, its random
 	// streams' seed); a resumed run goes on from the checkpoint's state, so
 	// a new value would change nothing but what the folder says of the run.
@@ -195,25 +194,12 @@ func saveResumedConfig(cfg *config.Config, rd runfolder.RunDir) error {
 	return runfolder.AtomicWriteBytes(rd.ConfigPath(), y)
 }
 
-// inertPoolSize gives a resumed pix2pixhd run whose config.yaml holds the
-// train.pool_size an older gogan wrote into every run's config
-// (runfolder.InertPoolSize: CycleGAN's key then, which pix2pixhd did not
-// read) no image pool, as it trained: where the file's value is its newest
-// checkpoint's too. A --set or GOGAN_ value is this resume's own.
-func inertPoolSize(cfg *config.Config, dir string) {
-	src := cfg.Sources["train.pool_size"]
-	if cfg.Recipe != "pix2pixhd" || cfg.Train.PoolSize == 0 || src == "--set" || strings.HasPrefix(src, "env ") {
-		return
+// takeOlderConfig corrects the config.yaml of a resumed run for values an
+// older gogan wrote that the run never read (gan.TakeOlderConfig), reading
+// its newest checkpoint's state only where the recipe asks (pix2pixhd's
+// train.pool_size), before the recipe is built from it.
+func takeOlderConfig(cfg *config.Config, dir string) {
+	if why := gan.TakeOlderConfig(cfg, func() *runfolder.CheckpointState { return runfolder.NewestState(dir) }); why != "" {
+		slog.Info("resume: config.yaml's "+why, "file", filepath.Join(dir, "config.yaml"))
 	}
-	st := runfolder.NewestState(dir)
-	if st == nil {
-		return
-	}
-	saved, err := config.ParseYAML("checkpoint config", []byte(st.Config))
-	if err != nil || saved.Train.PoolSize != cfg.Train.PoolSize || !runfolder.InertPoolSize(saved, st) {
-		return
-	}
-	slog.Info(fmt.Sprintf("resume: config.yaml's train.pool_size %d was not read by the gogan that wrote the checkpoint (one before pix2pixHD's pool, to which it was CycleGAN's key, written at 50 into every run's config): this pix2pixhd run trained without an image pool and goes on without one (config.yaml now says 0; --set train.pool_size=N gives it a pool)",
-		cfg.Train.PoolSize), "file", filepath.Join(dir, "config.yaml"), "checkpoint_by", runfolder.WrittenBy(st))
-	cfg.Train.PoolSize = 0
 }

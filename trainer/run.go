@@ -176,7 +176,7 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 	if err != nil {
 		return nil, unreadableConfig(dir, err)
 	}
-	inertPoolSize(cfg, dir)
+	takeOlderConfig(cfg, dir)
 	if src := cfg.Sources["out"]; strings.HasPrefix(src, "env ") && !samePath(cfg.Out, dir) {
 		// left exported from a train: said, not refused as --set out= is
 		slog.Warn(strings.TrimPrefix(src, "env ")+" is not used: a resumed run goes on in its own folder", "ignored", cfg.Out, "run", dir)

@@ -149,6 +149,7 @@ func init() {
 		Export:        export,
 		FromReference: fromReference,
 		Describe:      describe,
+		OlderConfig:   olderPoolSize,
 	})
 	gan.RegisterReferenceOptions("pix2pixHD", options)
 	// its logging (total_steps += batchSize: its frequencies count images)
