@@ -87,6 +87,13 @@ func TestExportLoadsInTheReferences(t *testing.T) {
 			return smallPix2Pix(run, "train.max_steps=1", "train.lr=0.0003", "train.lambda_L1=50")
 		},
 			[]string{"latest_net_G.pth", "latest_net_D.pth"}, "G G D", "data.dataset=edges", pix2pixKeys},
+		// photos to edge maps (of 3 channels): the test model on a folder
+		// of photos, read as G's inputs (without --direction BtoA, with
+		// which its single dataset reads output_nc's channels)
+		{"pix2pix BtoA", func(run string) []string {
+			return smallPix2Pix(run, "train.max_steps=1", "data.direction=BtoA", "model.output_nc=3")
+		},
+			[]string{"latest_net_G.pth", "latest_net_D.pth"}, "G G D", "translates the inputs in a folder INPUTS, photos", pix2pixKeys},
 		{"colorization", func(run string) []string {
 			return []string{"--config", "configs/colorization.yaml", "--quiet", "--set", "out=" + run, "--set", "data.root=" + colour,
 				"--set", "data.load_size=136", "--set", "data.crop_size=128", "--set", "model.netG=unet_128",

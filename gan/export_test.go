@@ -272,8 +272,9 @@ func TestExportNamesTheSplitFoldersTheReferenceReads(t *testing.T) {
 
 // TestExportOfDerivedPairsTestsOnInputs: a pix2pix run on pairs gogan
 // derives (edge maps, gray photos) has no A|B folder for the reference's
-// pix2pix test.py; the export gives its test model on a folder of inputs
-// (--dataset_mode single), which translates them as gogan translate does.
+// pix2pix test.py, in either direction; the export gives its test model on
+// a folder of inputs (--dataset_mode single), which translates them as
+// gogan translate does.
 func TestExportOfDerivedPairsTestsOnInputs(t *testing.T) {
 	const other = "the reference reads image folders: give test.py and train.py a --dataroot of them"
 	for _, c := range []struct {
@@ -291,13 +292,10 @@ func TestExportOfDerivedPairsTestsOnInputs(t *testing.T) {
 		}
 		e := def.Export(cfg, gan.ExportOptions{Dir: t.TempDir()})
 		test, notes := e.Commands[0], strings.Join(e.Notes, "\n")
-		if c.direction == "BtoA" { // photos to sketches: the reference's pix2pix test.py, on folders of pairs
-			if strings.Contains(test, "--model test") || !strings.Contains(notes, other) {
-				t.Errorf("%s: test command %q, notes %q, want pix2pix's test.py and the note on image folders", name, test, notes)
-			}
-			continue
-		}
-		if !strings.HasPrefix(test, "python test.py --dataroot INPUTS ") ||
+		// BtoA too (photos to sketches): the reference has no pairs of
+		// gogan's edge maps either. Never with --direction BtoA, with which
+		// the single dataset reads output_nc's channels for G's input_nc.
+		if !strings.HasPrefix(test, "python test.py --dataroot INPUTS ") || strings.Contains(test, "--direction") ||
 			!strings.Contains(test, " --model test --dataset_mode single --input_nc 1 --output_nc 3 ") ||
 			!strings.HasSuffix(test, " --load_size 256 --crop_size 256 --preprocess resize_and_crop") ||
 			strings.Contains(test, "--no_dropout") != (c.dropout == "true") {
@@ -305,6 +303,45 @@ func TestExportOfDerivedPairsTestsOnInputs(t *testing.T) {
 		}
 		if !strings.Contains(notes, "translates the inputs in a folder INPUTS") || strings.Contains(notes, other) {
 			t.Errorf("%s: notes %q, want the test model's alone", name, notes)
+		}
+		if train := e.Commands[1]; !strings.Contains(train, " --model pix2pix ") || !strings.Contains(train, " --direction "+c.direction+" ") {
+			t.Errorf("%s: train command %q, want pix2pix's with --direction %s", name, train, c.direction)
+		}
+	}
+}
+
+// TestExportCycleGANTestModelReadsEachGsInputs: a CycleGAN trained with
+// dropout loads into the reference's test model one generator at a time,
+// each on a folder of its inputs: G_A's are the data's A images, or its B
+// images with data.direction BtoA (cycle_gan's set_input takes real_A
+// from input['B']); they went to testA alike, G_A translating G_B's.
+func TestExportCycleGANTestModelReadsEachGsInputs(t *testing.T) {
+	root := t.TempDir()
+	for _, dir := range []string{"trainA", "trainB", "testA", "testB"} {
+		if err := os.Mkdir(filepath.Join(root, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for dir, want := range map[string][2]string{"AtoB": {"testA", "testB"}, "BtoA": {"testB", "testA"}} {
+		cfg, err := config.LoadConfig("", []string{"recipe=cyclegan", "data.dataset=unaligned", "data.root=" + root, "data.direction=" + dir,
+			"model.input_nc=1", "train.lambda_identity=0", "model.no_dropout=false"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, err := gan.For(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := def.Export(cfg, gan.ExportOptions{Dir: t.TempDir()})
+		if len(e.Commands) != 2 {
+			t.Fatalf("%s: commands %q, want the test model's two", dir, e.Commands)
+		}
+		for i, g := range []struct{ suffix, in, out string }{{"_A", "1", "3"}, {"_B", "3", "1"}} {
+			cmd := e.Commands[i]
+			if !strings.HasPrefix(cmd, "python test.py --dataroot "+filepath.Join(root, want[i])+" ") || !strings.Contains(cmd, " --model_suffix "+g.suffix+" ") ||
+				!strings.Contains(cmd, " --input_nc "+g.in+" --output_nc "+g.out+" ") || strings.Contains(cmd, "--direction") {
+				t.Errorf("%s: G%s's command %q, want it on %s, %s to %s channels, without --direction", dir, g.suffix, cmd, want[i], g.in, g.out)
+			}
 		}
 	}
 }

@@ -138,7 +138,7 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 	if !folderData {
 		root = "DATAROOT"
 	}
-	if !folderData && (model != "pix2pix" || d.Direction != "AtoB") { // else the test model's note below
+	if !folderData && model != "pix2pix" { // else the test model's note below
 		e.Notes = append(e.Notes, fmt.Sprintf("data.dataset=%s here is made by gogan from data.source=%s; the reference reads image folders: give test.py and train.py a --dataroot of them", d.Dataset, d.Source))
 	} else if folderData && model == "cycle_gan" {
 		// gogan's unaligned data also read A|B images and A/, B/ folders;
@@ -180,10 +180,12 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 	testMode := data.TestPreprocess(d.Preprocess)
 	testSize := []string{"--load_size", strconv.Itoa(data.TestLoad(testMode, d.LoadSize, d.CropSize)), "--crop_size", strconv.Itoa(d.CropSize), "--preprocess", testMode}
 	test := append(append([]string{"python", "test.py"}, nets...), testSize...)
-	if model == "pix2pix" && !folderData && d.Direction == "AtoB" {
+	if model == "pix2pix" && !folderData {
 		// the reference has no pairs of gogan's making (edge maps, gray
 		// photos) to test on; its test model translates a folder of
-		// inputs alone, as gogan translate does
+		// inputs alone, as gogan translate does. Without --direction: its
+		// single dataset reads the inputs with output_nc's channels where
+		// that says BtoA, and G takes input_nc's.
 		test = append([]string{"python", "test.py", "--dataroot", "INPUTS"}, where...)
 		test = append(test, "--model", "test", "--dataset_mode", "single", "--input_nc", strconv.Itoa(m.InputNC), "--output_nc", strconv.Itoa(m.OutputNC),
 			"--ngf", strconv.Itoa(m.NGF), "--netG", m.NetG, "--norm", m.Norm)
@@ -191,8 +193,12 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 			test = append(test, "--no_dropout")
 		}
 		test = append(test, testSize...)
+		inputs := map[string]string{data.Edges: "edge maps (dark lines on white)", data.Gray2Color: "gray photos"}[d.Dataset]
+		if d.Direction == "BtoA" {
+			inputs = "photos (as data.source's images)"
+		}
 		e.Notes = append(e.Notes, fmt.Sprintf("data.dataset=%s here is made by gogan from data.source=%s, which the reference cannot make: its test model (test.py above) translates the inputs in a folder INPUTS, %s, as gogan translate does; its train.py needs A|B images under DATAROOT/train",
-			d.Dataset, d.Source, map[string]string{data.Edges: "edge maps (dark lines on white)", data.Gray2Color: "gray photos"}[d.Dataset]))
+			d.Dataset, d.Source, inputs))
 	}
 	t, f := c.Train, FloatArg
 	train := append([]string{"python", "train.py", "--continue_train"}, nets...)
@@ -249,10 +255,16 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 	// dropout); the test model builds define_G with dropout unless told not
 	// to, one generator at a time.
 	e.Notes = append(e.Notes, "the reference's cycle_gan model always builds its generators without dropout, so these generators, trained with dropout, load into its test model one direction at a time (--model_suffix _A, _B); its train.py cannot continue them")
+	// G_A translates the data's A folder, or its B folder with
+	// --direction BtoA (cycle_gan's set_input takes real_A from input['B']).
+	folderOf := map[string]string{"A": "A", "B": "B"}
+	if d.Direction == "BtoA" {
+		folderOf = map[string]string{"A": "B", "B": "A"}
+	}
 	for _, dir := range []struct{ suffix, in, out string }{{"A", strconv.Itoa(m.InputNC), strconv.Itoa(m.OutputNC)}, {"B", strconv.Itoa(m.OutputNC), strconv.Itoa(m.InputNC)}} {
 		single := root // the single dataset: a folder of the domain's images
 		if folderData {
-			single = filepath.Join(root, "test"+dir.suffix)
+			single = filepath.Join(root, "test"+folderOf[dir.suffix])
 		}
 		cmd := append([]string{"python", "test.py", "--dataroot", single}, where...)
 		cmd = append(cmd, "--model", "test", "--model_suffix", "_"+dir.suffix, "--dataset_mode", "single",

@@ -17,7 +17,8 @@ load_state_dict):
     gather_options' two parses: the model's then the dataset's modify_commandline_options),
     options/test_options.py, train_options' --continue_train; models/pix2pix_model.py,
     colorization_model.py, cycle_gan_model.py, test_model.py (their __init__'s define_G and
-    define_D calls and model_names); models/base_model.py load_networks.
+    define_D calls and model_names); models/base_model.py load_networks; data/single_dataset.py's
+    channels (gray or RGB, by --direction), which the test model's G must take.
   - pix2pixHD: options/base_options.py, test_options.py, train_options.py;
     models/pix2pixHD_model.py initialize (netG/netD/netE input channels, define_G, define_D)
     and base_model.py load_network (its first try, load_state_dict(torch.load(path)): the
@@ -426,6 +427,13 @@ def run(cmd):
         # test.py would resize to load_size and take a random crop_size crop, where gogan
         # translate gives the generator the image resized to the crop size
         raise SystemExit('%s: test-time load_size %d is not crop_size %d' % (cmd, opt.load_size, opt.crop_size))
+    if opt.dataset_mode == 'single':
+        # data/single_dataset.py: the images are read gray where this is 1, else RGB; the test
+        # model's G takes input_nc channels (a BtoA with other output_nc feeds it the wrong ones)
+        read_nc = opt.output_nc if opt.direction == 'BtoA' else opt.input_nc
+        if (read_nc == 1) != (opt.input_nc == 1):
+            raise SystemExit('%s: the single dataset reads %s images for a G of %d input channels'
+                             % (cmd, 'gray' if read_nc == 1 else 'RGB', opt.input_nc))
     nets = cg_networks(opt)
     cg_load_networks(opt, nets)
     return nets
