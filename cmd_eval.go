@@ -190,7 +190,7 @@ func evalPix2PixCmd() *cobra.Command {
 			defer sd.Stop()
 			quitting := "at once"
 			if o.Out != "" {
-				quitting += ": a hidden temp folder of results may stay beside " + o.Out
+				quitting += ": a hidden temp folder of results may stay beside " + o.Out + ", which the next eval pix2pix --out of it removes"
 			}
 			sd.SteppingThrough("stopping before the next pairs; nothing is written", quitting)
 			res, err := eval.EvalPix2Pix(sd.Context(), o)

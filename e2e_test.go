@@ -900,6 +900,68 @@ func TestEvalPix2PixOutTakenMeanwhile(t *testing.T) {
 	}
 }
 
+// TestEvalPix2PixKilledLeavesNoTempFolder: eval pix2pix --out writes its
+// results into a hidden temp folder beside --out; killed (SIGKILL, or a
+// second Ctrl-C) it left that folder, and every later eval of the same
+// --out made another beside it, each for ever. The next eval of that --out
+// removes the temps of evaluations that are gone; one another eval still
+// writes (which holds it locked) stays, as does any other folder.
+func TestEvalPix2PixKilledLeavesNoTempFolder(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "data.max_samples=32", "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	results := filepath.Join(base, "results")
+	eval := func(limit string) *exec.Cmd {
+		return exec.Command(goganBin, "eval", "pix2pix", "--checkpoint", run, "--device", "cpu", "--threads", "1", "--limit", limit, "--out", results)
+	}
+	cmd := eval("400")
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tmps := filepath.Join(base, ".results.tmp-*")
+	signalWhen(t, cmd, &buf, "temp folder of results", func() bool {
+		m, _ := filepath.Glob(tmps)
+		return len(m) > 0
+	}, syscall.SIGKILL)
+	cmd.Wait()
+	killed, _ := filepath.Glob(tmps)
+	if len(killed) != 1 {
+		t.Fatalf("the killed eval left %v, want its one temp folder", killed)
+	}
+	// a temp folder whose eval is still writing it: locked by this test
+	live := filepath.Join(base, ".results.tmp-77")
+	os.Mkdir(live, 0o755)
+	f, err := os.Open(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(base, ".results.tmp-old") // not a temp of gogan's
+	os.Mkdir(other, 0o755)
+	old := time.Now().Add(-time.Hour)
+	for _, d := range []string{live, other} {
+		os.Chtimes(d, old, old)
+	}
+	if out, err := eval("2").CombinedOutput(); err != nil {
+		t.Fatalf("eval again after the kill: %v\n%s", err, out)
+	} else if !strings.Contains(string(out), "removed the temp folder of an evaluation that was cut short") {
+		t.Errorf("eval again does not say it removed the killed eval's temp folder:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(results, "index.html")); err != nil {
+		t.Error(err)
+	}
+	if names := dirNamesOf(t, base); !slices.Equal(names, []string{".results.tmp-77", ".results.tmp-old", "results", "run"}) {
+		t.Errorf("%s holds %v after the eval that followed the killed one, want its results and the folders it does not own", base, names)
+	}
+}
+
 // TestDivergedRunStops: a loss that becomes infinite stops the run with a
 // message naming it and the step, and no checkpoint of the bad step.
 func TestDivergedRunStops(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"log/slog"
 	"math"
 	"net/url"
 	"os"
@@ -29,7 +30,8 @@ import (
 // destination and renamed into place whole.
 type resultsPage struct {
 	dir, tmp string
-	made     []string // the parents it made for dir, outermost first
+	tmpDir   *runfolder.TempDir // tmp, locked while this evaluation writes it
+	made     []string           // the parents it made for dir, outermost first
 	rows     []*resultRow
 	byPair   map[int]*resultRow
 	stems    map[string]int // file stems taken, by pair
@@ -114,14 +116,18 @@ func newResultsPage(dir string, gens [][4]string, modes []string) (*resultsPage,
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, fmt.Errorf("eval pix2pix: --out: %w", err)
 	}
-	tmp, err := os.MkdirTemp(parent, runfolder.TempPrefix(filepath.Base(dir)))
-	if err == nil {
-		err = os.Chmod(tmp, 0o755) // MkdirTemp's 0700 would stay with the results
+	// The temp folders of evaluations of this --out killed midway: the
+	// folder is no run's, which a resume would clean.
+	for _, d := range runfolder.RemoveStaleTempDirsOf(dir, runfolder.ProcessStart) {
+		slog.Info("removed the temp folder of an evaluation that was cut short", "folder", d)
 	}
-	if err == nil {
-		err = os.Mkdir(filepath.Join(tmp, "images"), 0o755)
+	td, err := runfolder.MakeTempDir(dir)
+	if err != nil {
+		runfolder.RemoveEmptyDirs(made)
+		return nil, fmt.Errorf("eval pix2pix: --out: %w", err)
 	}
-	p := &resultsPage{dir: dir, tmp: tmp, made: made, byPair: map[int]*resultRow{}, stems: map[string]int{},
+	err = os.Mkdir(filepath.Join(td.Path, "images"), 0o755)
+	p := &resultsPage{dir: dir, tmp: td.Path, tmpDir: td, made: made, byPair: map[int]*resultRow{}, stems: map[string]int{},
 		gens: gens, modes: modes, suffixed: len(modes) > 1}
 	if err != nil {
 		p.abort()
@@ -275,6 +281,7 @@ func (p *resultsPage) finish(res *Pix2PixEval) error {
 		return fmt.Errorf("eval pix2pix: --out: %w", err)
 	}
 	p.tmp = ""
+	p.tmpDir.Release()
 	return nil
 }
 
@@ -285,6 +292,7 @@ func (p *resultsPage) abort() {
 		return
 	}
 	os.RemoveAll(p.tmp)
+	p.tmpDir.Release()
 	runfolder.RemoveEmptyDirs(p.made)
 }
 

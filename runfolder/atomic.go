@@ -346,3 +346,76 @@ func TakesNewFile(dir string) error {
 	f.Close()
 	return os.Remove(f.Name())
 }
+
+// TempDir is a folder written under a temp name beside its destination
+// (MakeTempDir) and renamed into place whole: eval pix2pix's results. This
+// process holds an flock on it while it works there, so that
+// RemoveStaleTempDirsOf tells the folder of a writer that died (the kernel
+// drops the lock, even on SIGKILL) from one still being written.
+type TempDir struct {
+	Path string
+	lock *os.File
+}
+
+// MakeTempDir makes a temp folder ".<base>.tmp-<digits>" (TempPrefix)
+// beside path, mode 0755, and locks it.
+func MakeTempDir(path string) (*TempDir, error) {
+	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(path)), TempPrefix(filepath.Base(path)))
+	if err != nil {
+		return nil, err
+	}
+	t := &TempDir{Path: tmp}
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp's 0700 would stay with the results
+		os.Remove(tmp)
+		return nil, err
+	}
+	// Where the file system cannot lock, the folder is made unlocked and
+	// the sweep, unable to tell, leaves such folders alone.
+	if f, err := os.Open(tmp); err == nil {
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			t.lock = f
+		} else {
+			f.Close()
+		}
+	}
+	return t, nil
+}
+
+// Release gives the lock back: call it once the folder is renamed into
+// place or removed.
+func (t *TempDir) Release() {
+	if t != nil && t.lock != nil {
+		t.lock.Close()
+		t.lock = nil
+	}
+}
+
+// RemoveStaleTempDirsOf removes the temp folders MakeTempDir made for path
+// whose writers are gone (a SIGKILL, a second Ctrl-C): those no process
+// holds locked, made before before (the start of this process: a folder
+// another process has just made is locked a moment later). It returns the
+// folders removed.
+func RemoveStaleTempDirsOf(path string, before time.Time) []string {
+	dir, prefix := filepath.Dir(filepath.Clean(path)), TempPrefix(filepath.Base(path))
+	var removed []string
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		name := e.Name()
+		if !e.IsDir() || !strings.HasPrefix(name, prefix) || !allDigits(name[len(prefix):]) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := e.Info(); err != nil || !fi.ModTime().Before(before) {
+			continue
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil && os.RemoveAll(p) == nil {
+			removed = append(removed, p)
+		}
+		f.Close()
+	}
+	return removed
+}
