@@ -57,7 +57,7 @@ func evalClassifierCmd() *cobra.Command {
 			sd := trainer.NotifyShutdown(context.Background())
 			defer sd.Stop()
 			sd.SteppingThrough("stopping after the current step; no classifier is written",
-				"at once: no classifier is written (one being saved may leave a hidden .tmp- file beside "+out+")")
+				"at once: no classifier is written (one being saved may leave a hidden .tmp- file beside "+out+", which the next eval classifier --out of it removes)")
 			res, err := eval.TrainClassifier(sd.Context(), o, out)
 			if errors.Is(err, context.Canceled) && sd.Signal() != nil { // the stop, not an error that came meanwhile
 				kept := ""

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	torch "gogan/cgo"
 	"gogan/cgo/torchtest"
@@ -348,6 +350,76 @@ func TestEvalClassifierStopped(t *testing.T) {
 		}
 		if b, _ := os.ReadFile(old); string(b) != "the classifier before" {
 			t.Errorf("a stopped eval classifier changed %s: %q", old, b)
+		}
+	}
+}
+
+// TestStaleTempsOfKilledEvalWritesGo: eval classifier --out, eval fid
+// --save-stats and features --out write their file under a hidden temp
+// name first (.NAME.tmp-<digits>), which a SIGKILL, or a Ctrl-C of eval
+// fid (it has no handler), left beside it for good: nothing removed it,
+// and each killed run added another. As export's, translate's and
+// sample's (TestStaleTempsOfKilledWritesGo), the next write of NAME removes
+// the temps of NAME last written before it started; a temp of another
+// name, one written since (a write in flight) and other files stay.
+func TestStaleTempsOfKilledEvalWritesGo(t *testing.T) {
+	base := t.TempDir()
+	w := filepath.Join(base, "w.pth")
+	if out, err := exec.Command(torchtest.Python(t), "scripts/fid_reference.py", "make-weights", w).CombinedOutput(); err != nil {
+		t.Fatalf("make-weights: %v\n%s", err, out)
+	}
+	images := torchtest.CopyFacades(t, map[string][]string{"a": torchtest.FacadesFiles(1, 8)})
+	idx := filepath.Join(base, "idx")
+	writeIDXRoot(t, idx, 64)
+	hdData, hd := filepath.Join(base, "hd-data"), filepath.Join(base, "hd")
+	writeHDData(t, hdData, 4, 40, 36)
+	if out, err := gogan(t, append([]string{"train"}, featureHD(hdData, hd, "model.instance_feat=true", "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train pix2pixhd: %v\n%s", err, out)
+	}
+	old, later := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	for _, c := range []struct {
+		name string
+		out  string
+		args []string
+	}{
+		{"eval classifier", filepath.Join(base, "cls", "c.safetensors"), []string{"eval", "classifier", "--data-root", idx, "--max-steps", "1",
+			"--batch-size", "16", "--test-limit", "16", "--device", "cpu", "--threads", "2", "--quiet", "--out"}},
+		{"eval fid", filepath.Join(base, "stats", "a.npz"), []string{"eval", "fid", "--dims", "64", "--device", "cpu", "--threads", "2",
+			"--inception", w, filepath.Join(images, "a"), "--save-stats"}},
+		{"features", filepath.Join(base, "feat", "f.safetensors"), []string{"features", "--checkpoint", hd, "--threads", "2", "--n-clusters", "2", "--out"}},
+	} {
+		dir, name := filepath.Split(c.out)
+		stale := []string{"." + name + ".tmp-2518204716", "." + name + ".tmp-17"}
+		kept := map[string]time.Time{"notes.txt": old, ".other" + name + ".tmp-5": old, "." + name + ".tmp-mine": old, "." + name + ".tmp-123": later}
+		os.MkdirAll(dir, 0o755)
+		for _, n := range stale {
+			kept[n] = old
+		}
+		for n, mtime := range kept {
+			p := filepath.Join(dir, n)
+			if err := os.WriteFile(p, []byte("cut short"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			os.Chtimes(p, mtime, mtime)
+		}
+		for _, n := range stale {
+			delete(kept, n)
+		}
+		if out, err := gogan(t, append(c.args, c.out)...); err != nil {
+			t.Fatalf("%s: %v\n%s", c.name, err, out)
+		}
+		if _, err := os.Stat(c.out); err != nil {
+			t.Errorf("%s wrote no %s: %v", c.name, c.out, err)
+		}
+		for _, n := range stale {
+			if _, err := os.Lstat(filepath.Join(dir, n)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s: the stale temp %s is still there (%v)", c.name, n, err)
+			}
+		}
+		for n := range kept {
+			if b, err := os.ReadFile(filepath.Join(dir, n)); err != nil || string(b) != "cut short" {
+				t.Errorf("%s: %s was not left as it was: %v", c.name, n, err)
+			}
 		}
 	}
 }

@@ -158,6 +158,9 @@ func (c *Classifier) save(path string, replace bool) error {
 		}
 	}
 	write := func(w io.Writer) error { return torch.WriteSafetensors(w, c.sd, meta) }
+	// the temps of saves of path cut short (a SIGKILL): no resume cleans
+	// this folder
+	runfolder.LogRemovedTemps(runfolder.RemoveStaleTempsOf([]string{path}, runfolder.ProcessStart))
 	var err error
 	if replace {
 		err = runfolder.AtomicWriteFile(path, write)

@@ -208,6 +208,9 @@ func WriteStats(path string, g Gaussian) error {
 			sigma[i*d+j] = g.Sigma.At(i, j)
 		}
 	}
+	// the temps of writes of path cut short (a SIGKILL, a Ctrl-C: eval
+	// fid has no handler) beside it
+	runfolder.LogRemovedTemps(runfolder.RemoveStaleTempsOf([]string{path}, runfolder.ProcessStart))
 	// not over a file that appeared while the statistics were computed:
 	// pytorch-fid does not overwrite statistics either
 	err := runfolder.AtomicCreateFile(path, func(w io.Writer) error {

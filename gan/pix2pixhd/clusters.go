@@ -308,6 +308,9 @@ func (cl *clusters) save(path string, ck runfolder.Checkpoint, nClusters int, en
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil { // as eval classifier --out makes its folders
 		return fmt.Errorf("gogan features: --out: %w", err)
 	}
+	// the temps of saves of path cut short (a SIGKILL) in a folder that
+	// is no run's, which a resume would clean
+	runfolder.LogRemovedTemps(runfolder.RemoveStaleTempsOf([]string{path}, runfolder.ProcessStart))
 	meta := map[string]string{"format": clustersFormat, "feat_num": strconv.Itoa(cl.f.num), "by": cl.f.kind(),
 		"n_clusters": strconv.Itoa(nClusters), "checkpoint": ck.Dir, "step": strconv.Itoa(ck.Step), "encoder": encoder}
 	return runfolder.AtomicWriteFile(path, func(w io.Writer) error { return torch.WriteSafetensors(w, ts, meta) })
