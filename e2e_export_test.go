@@ -684,6 +684,44 @@ func TestImportStoppedWritesNothing(t *testing.T) {
 	}
 }
 
+// TestImportKilledIsListedKilled: gogan import SIGKILLed while it writes
+// the checkpoint (config.yaml written, status.json not yet) leaves a run
+// folder that gogan runs listed as "unknown (no status.json: written
+// before gogan kept one)", as if an old gogan had made it; it says it was
+// killed, and the same import again goes through without cleaning up.
+func TestImportKilledIsListedKilled(t *testing.T) {
+	base := t.TempDir()
+	pth := savedUnet256(t, base)
+	run := filepath.Join(base, "runs", "imported")
+	args := []string{"import", "--config", "configs/pix2pix-facades.yaml", "--pth", pth, "--out", run}
+	cmd := exec.Command(goganBin, args...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// config.yaml is written once the .pth is loaded, before the 217 MB
+	// checkpoint and then status.json
+	signalWhen(t, cmd, &buf, "config.yaml", func() bool {
+		_, err := os.Stat(filepath.Join(run, "config.yaml"))
+		return err == nil
+	}, syscall.SIGKILL)
+	cmd.Wait()
+	if _, err := os.Stat(filepath.Join(run, "status.json")); err == nil {
+		t.Fatalf("status.json was written before the kill:\n%s", buf.String())
+	}
+	out, err := gogan(t, "runs", filepath.Dir(run))
+	if err != nil || !strings.Contains(out, "killed as it started (gogan (pid ") || !strings.Contains(out, "it wrote no status.json") {
+		t.Errorf("gogan runs after the import was killed: %v, want it killed\n%s", err, out)
+	}
+	if out, err := gogan(t, args...); err != nil {
+		t.Fatalf("the same import again: %v\n%s", err, out)
+	}
+	if out, err := gogan(t, "runs", filepath.Dir(run)); err != nil || !strings.Contains(out, "imported: resume trains it") {
+		t.Errorf("gogan runs after the import again: %v\n%s", err, out)
+	}
+}
+
 // savedUnet256 saves the reference's unet_256 (pix2pix's G, 217 MB: long
 // enough to write or read for a signal to come in between) into dir as
 // latest_net_G.pth, with Debian's PyTorch.

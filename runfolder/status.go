@@ -128,14 +128,20 @@ func (r RunDir) Describe(s Status) string {
 	return s.Describe()
 }
 
-// starting describes a run folder without status.json whose lock a
-// process holds: a new run that has not taken its first step.
+// starting describes a run folder without status.json by its lock: one a
+// process holds is a new run that has not taken its first step; one no
+// process holds that still names its holder (Unlock empties it) was left
+// by a process killed before it wrote status.json (an import killed while
+// it wrote the checkpoint, a train as it started), which "written before
+// gogan kept one" misdescribed.
 func (r RunDir) starting() (string, bool) {
-	if r.lockState() != lockHeld {
+	state, who := r.lockState(), r.lockHolder()
+	switch {
+	case state == lockFree && who != "":
+		return fmt.Sprintf("killed as it started (%s held %s and is gone; it wrote no status.json)", who, LockFile), true
+	case state != lockHeld:
 		return "", false
-	}
-	who := r.lockHolder()
-	if who == "" {
+	case who == "":
 		who = "a process"
 	}
 	return fmt.Sprintf("starting (%s holds %s)", who, LockFile), true

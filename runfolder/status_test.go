@@ -333,6 +333,38 @@ func TestNewRunStartingIsListed(t *testing.T) {
 	}
 }
 
+// TestKilledAsItStarted: a run folder whose process was killed before it
+// wrote status.json (gogan import SIGKILLed while it wrote the checkpoint:
+// config.yaml there, the lock free but still naming its holder, which
+// Unlock would have emptied) is listed as killed, not as "unknown (no
+// status.json: written before gogan kept one)", which it said; a folder
+// whose holder unlocked stays unknown.
+func TestKilledAsItStarted(t *testing.T) {
+	dir := t.TempDir()
+	rd := RunDir{Path: dir}
+	if err := os.WriteFile(rd.ConfigPath(), []byte(config.EffectiveHeader+"recipe: pix2pix\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := rd.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder, _ := os.ReadFile(filepath.Join(dir, LockFile))
+	lock.Unlock()
+	if s := Summarize(dir).State; !strings.HasPrefix(s, "unknown (no status.json") {
+		t.Errorf("a folder whose holder unlocked it: %q, want unknown", s)
+	}
+	// the lock file as a SIGKILL leaves it: the kernel dropped the lock,
+	// nothing emptied the file
+	if err := os.WriteFile(filepath.Join(dir, LockFile), holder, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := "killed as it started (" + strings.TrimSpace(string(holder)) + " held .lock and is gone; it wrote no status.json)"
+	if s := Summarize(dir); s.State != want || s.Recipe != "pix2pix" {
+		t.Errorf("a folder whose process was killed before status.json: %q (recipe %s), want %q", s.State, s.Recipe, want)
+	}
+}
+
 // TestRunsSummaryOfForeignMetrics: a metrics.csv that gogan did not write
 // (no step column: another tool's log in the folder) is not summarised; its
 // rows indexed column -1 and gogan runs panicked. ReadMetrics refuses it,
