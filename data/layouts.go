@@ -637,7 +637,13 @@ func (d *Dataset) openUnaligned() error {
 	switch {
 	case isDir(filepath.Join(root, phase+"A")) || isDir(filepath.Join(root, phase+"B")):
 		a, b = filepath.Join(root, phase+"A"), filepath.Join(root, phase+"B")
+		if err := missingDomain(root, a, b); err != nil {
+			return err
+		}
 	case isDir(filepath.Join(root, "A")) || isDir(filepath.Join(root, "B")):
+		if err := missingDomain(root, filepath.Join(root, "A"), filepath.Join(root, "B")); err != nil {
+			return err
+		}
 		var err error
 		if a, b, err = phaseDirs(filepath.Join(root, "A"), filepath.Join(root, "B"), phase); err != nil {
 			return err
@@ -658,6 +664,32 @@ func (d *Dataset) openUnaligned() error {
 	d.files, d.filesB = firstN(d, d.files), firstN(d, d.filesB)
 	d.kind, d.root = "unaligned", root
 	return nil
+}
+
+// missingDomain refuses a root holding one of the domain folders a and b
+// but not the other (trainA/ without trainB/): the references fail there
+// (not a valid directory), and the bare "no such folder" of the missing
+// one named neither the folder root has nor the one it holds in another
+// case (trainb/), which the references do not read either.
+func missingDomain(root, a, b string) error {
+	have, miss := a, b
+	if !isDir(a) {
+		have, miss = b, a
+	}
+	if isDir(miss) {
+		return nil
+	}
+	want := filepath.Base(miss)
+	hint := fmt.Sprintf("put the other domain's images in %s", miss)
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if e.Name() != want && strings.EqualFold(e.Name(), want) && isDir(filepath.Join(root, e.Name())) {
+			hint = fmt.Sprintf("rename %s/ to %s/ (the references join the exact name, A and B in upper case)", e.Name(), want)
+		}
+	}
+	return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
+		"has %s/ but no %s/: unaligned data is two folders of images side by side, one per domain (%s/ and %s/); %s",
+		filepath.Base(have), want, filepath.Base(a), filepath.Base(b), hint)}
 }
 
 // openUnalignedAB takes unaligned data from A|B images side by side.

@@ -716,3 +716,41 @@ func TestUnalignedConfigErrors(t *testing.T) {
 		t.Errorf("mnist without files: %v", err)
 	}
 }
+
+// TestUnalignedMissingDomainNamed: a data.root with one domain folder and
+// not the other (trainA/ without trainB/, testA/ without testB/, A/
+// without B/) is refused naming data.root, the folder it has and the one
+// it lacks; one named in another case (trainb/) is named with its rename.
+// The refusal was the missing folder's bare "no such folder", which named
+// neither, and the case-insensitive check of the other layouts never ran.
+func TestUnalignedMissingDomainNamed(t *testing.T) {
+	for _, c := range []struct {
+		phase string
+		dirs  []string
+		want  []string
+	}{
+		{"train", []string{"trainA"}, []string{"has trainA/ but no trainB/", "images in %s/trainB"}},
+		{"train", []string{"trainA", "trainb"}, []string{"has trainA/ but no trainB/", "rename trainb/ to trainB/"}},
+		{"train", []string{"TrainA", "trainB"}, []string{"has trainB/ but no trainA/", "rename TrainA/ to trainA/"}},
+		{"test", []string{"trainA", "trainB", "testA"}, []string{"has testA/ but no testB/", "images in %s/testB"}},
+		{"train", []string{"A"}, []string{"has A/ but no B/", "images in %s/B"}},
+	} {
+		root := t.TempDir()
+		for _, d := range c.dirs {
+			write(t, filepath.Join(root, d, "a.png"), encode(t, "png", gradient(30, 30)))
+		}
+		cfg := DefaultConfig(Unaligned)
+		cfg.Root, cfg.Phase = root, c.phase
+		_, err := Open(context.Background(), cfg, nil)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Key != "data.root" || ce.Value != root {
+			t.Errorf("%v (phase %s): want a data.root error naming %s, got %v", c.dirs, c.phase, root, err)
+			continue
+		}
+		for _, w := range c.want {
+			if w = strings.ReplaceAll(w, "%s", root); !strings.Contains(err.Error(), w) {
+				t.Errorf("%v (phase %s): want %q in %v", c.dirs, c.phase, w, err)
+			}
+		}
+	}
+}
