@@ -480,8 +480,26 @@ func CycleGANAndPix2PixConfig(model string, opts map[string]string) ([]string, e
 // --dataroot/<phase>, test.py --dataroot/test (its --phase default), and
 // make_dataset stops on a missing folder ("is not a valid directory").
 // gogan also reads A|B images directly under data.root, and a
-// colorization run trains without a test/ folder.
+// colorization run trains without a test/ folder; a cycle_gan run trains
+// on {phase}A/ and {phase}B/ without testA/ and testB/, which its test.py
+// reads both of.
 func splitNote(model, root, phase string) string {
+	if model == "cycle_gan" {
+		if !dirExists(filepath.Join(root, phase+"A")) {
+			return "" // another layout: the note on trainA and trainB says it
+		}
+		var missing []string
+		for _, d := range []string{"testA", "testB"} {
+			if p := filepath.Join(root, d); !dirExists(p) {
+				missing = append(missing, p)
+			}
+		}
+		if len(missing) == 0 {
+			return ""
+		}
+		return fmt.Sprintf("test.py reads the images to translate from --dataroot/testA and --dataroot/testB (its --phase test; the cycle_gan model needs both), and there is no %s: put them there, or add --phase %s to its command to run it on the training images",
+			strings.Join(missing, " nor "), phase)
+	}
 	what := map[string]string{"pix2pix": "A|B images", "colorization": "photos"}[model]
 	if what == "" {
 		return ""

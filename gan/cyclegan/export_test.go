@@ -35,8 +35,56 @@ func TestExportNotesTheLayout(t *testing.T) {
 		t.Errorf("a data.root not here: notes %q, want none", notes)
 	}
 	c.Data.Root = root
-	os.MkdirAll(filepath.Join(root, "trainA"), 0o755)
+	for _, d := range []string{"trainA", "trainB", "testA", "testB"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+	}
 	if notes := def.Export(c, gan.ExportOptions{Dir: t.TempDir()}).Notes; len(notes) != 0 {
 		t.Errorf("a trainA/trainB root: notes %q, want none", notes)
+	}
+}
+
+// TestExportNotesMissingTestDomains: the printed test.py runs the
+// reference's cycle_gan model, whose UnalignedDataset reads
+// --dataroot/testA and testB and stops where either is missing ("is not a
+// valid directory"); a run of one's own trainA/ and trainB/ often has
+// neither, or one. The note names the missing ones and the --phase that
+// runs it on the training images, as pix2pix's export does for test/.
+func TestExportNotesMissingTestDomains(t *testing.T) {
+	for _, c := range []struct {
+		dirs []string
+		want []string // the missing folders; none: no note
+	}{
+		{[]string{"trainA", "trainB"}, []string{"testA", "testB"}},
+		{[]string{"trainA", "trainB", "testA"}, []string{"testB"}},
+		{[]string{"trainA", "trainB", "testA", "testB"}, nil},
+	} {
+		root := t.TempDir()
+		for _, d := range c.dirs {
+			os.MkdirAll(filepath.Join(root, d), 0o755)
+		}
+		cfg, err := config.LoadConfig("", []string{"recipe=cyclegan", "data.root=" + root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, err := gan.For(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		notes := strings.Join(def.Export(cfg, gan.ExportOptions{Dir: t.TempDir()}).Notes, "\n")
+		if c.want == nil {
+			if strings.Contains(notes, "testA") {
+				t.Errorf("%v: notes %q, want none on testA and testB", c.dirs, notes)
+			}
+			continue
+		}
+		missing := make([]string, len(c.want))
+		for i, d := range c.want {
+			missing[i] = filepath.Join(root, d)
+		}
+		for _, want := range []string{"there is no " + strings.Join(missing, " nor ") + ":", "add --phase train"} {
+			if !strings.Contains(notes, want) {
+				t.Errorf("%v: notes %q, want one saying %q", c.dirs, notes, want)
+			}
+		}
 	}
 }
