@@ -143,6 +143,57 @@ func TestCycleGANEvalOnUnpairedDomains(t *testing.T) {
 	}
 }
 
+// TestCycleGANTranslateWarnsOfTheOtherDomain: translate's default
+// --direction AtoB runs G_A, which takes domain A; given testB/ (or a file
+// in it) it translated label maps as if they were photos, with nothing
+// said. It warns, naming the folder and the --direction that takes it;
+// the right direction, and a folder of another name, translate silently.
+// A run of data.direction=BtoA (the domains swapped, as the reference's)
+// warns the other way.
+func TestCycleGANTranslateWarnsOfTheOtherDomain(t *testing.T) {
+	root := t.TempDir()
+	for _, dir := range []string{"trainA", "trainB", "testA", "testB", "mine"} {
+		os.MkdirAll(filepath.Join(root, dir), 0o755)
+		writeTestPNG(t, filepath.Join(root, dir, "0.png"), 40, 40)
+	}
+	const warning = "translate: the inputs' folder is named"
+	for _, c := range []struct {
+		direction string   // data.direction
+		runs      []string // translate --direction, --input under root, the warning's words ("": none)
+	}{
+		{"AtoB", []string{
+			"", "testB", "named testB/, as the run's domain B, but --direction AtoB runs G_A, which takes domain A: give --direction BtoA to translate domain B",
+			"", "testB/0.png", "named testB/",
+			"BtoA", "trainA", "named trainA/, as the run's domain A, but --direction BtoA runs G_B, which takes domain B: give --direction AtoB",
+			"", "testA", "", "BtoA", "testB", "", "", "mine", ""}},
+		{"BtoA", []string{
+			"", "testA", "runs G_A, which takes domain B (the run trained with data.direction=BtoA, which swaps the domains): give --direction BtoA",
+			"", "testB", ""}},
+	} {
+		run := filepath.Join(t.TempDir(), "run")
+		out, err := gogan(t, "train", "-c", "configs/cyclegan-facades.yaml", "--quiet", "--set", "out="+run,
+			"--set", "data.root="+root, "--set", "data.direction="+c.direction, "--set", "data.load_size=36", "--set", "data.crop_size=32",
+			"--set", "model.netG=resnet_6blocks", "--set", "model.ngf=8", "--set", "model.ndf=8",
+			"--set", "train.max_steps=1", "--set", "threads=2")
+		if err != nil {
+			t.Fatalf("train: %v\n%s", err, out)
+		}
+		for i := 0; i < len(c.runs); i += 3 {
+			args := []string{"translate", "--checkpoint", run, "--input", filepath.Join(root, c.runs[i+1]), "--out", filepath.Join(t.TempDir(), "out"), "--device", "cpu"}
+			if c.runs[i] != "" {
+				args = append(args, "--direction", c.runs[i])
+			}
+			out, err := gogan(t, args...)
+			if err != nil {
+				t.Fatalf("%v: %v\n%s", args, err, out)
+			}
+			if want := c.runs[i+2]; want == "" && strings.Contains(out, warning) || want != "" && !strings.Contains(out, want) {
+				t.Errorf("data.direction=%s, translate --direction %q --input %s: want %q (empty: no warning) in\n%s", c.direction, c.runs[i], c.runs[i+1], want, out)
+			}
+		}
+	}
+}
+
 // TestCycleGANFacadesHeldOut trains on the CMP facades with the pairing
 // thrown away (A|B images as two unaligned domains), holding out the last 50
 // pairs, and scores both generators on those pairs.

@@ -425,6 +425,9 @@ func Translate(o TranslateOptions) (n int, err error) {
 	if err != nil {
 		return 0, err
 	}
+	if dc.Dataset == data.Unaligned && dc.ClassesA == "" {
+		warnOtherDomain(in, single, tr)
+	}
 	files, folder := []string{in}, ""
 	if single {
 		if _, err := data.LoadImage(in, tr.InputChannels()); err != nil { // before the generator loads
@@ -486,6 +489,28 @@ func Translate(o TranslateOptions) (n int, err error) {
 		x := tr.Input([]*data.Image{a}).To(dev)
 		return tr.Output(x, g.Forward(x))
 	})
+}
+
+// warnOtherDomain warns where a CycleGAN's --input (or the folder of a
+// single input) is named as the domain folder its generator does not take
+// (testB/ given to G_A, which the default --direction AtoB runs): the
+// generator translates it as if it were its own domain's, and nothing else
+// says so; the references' test.py does the same.
+func warnOtherDomain(in string, single bool, tr gan.Translation) {
+	dir := filepath.Base(filepath.Clean(absPath(in)))
+	if single {
+		dir = filepath.Base(filepath.Dir(absPath(in)))
+	}
+	own := tr.PairDirection[:1] // the data's side this generator takes
+	other := map[string]string{"A": "B", "B": "A"}[own]
+	for _, split := range []string{"", "train", "val", "test"} {
+		if dir == split+other {
+			back := map[string]string{"AtoB": "BtoA", "BtoA": "AtoB"}[tr.Direction]
+			slog.Warn(fmt.Sprintf("translate: the inputs' folder is named %s/, as the run's domain %s, but --direction %s runs %s, which takes domain %s%s: give --direction %s to translate domain %s",
+				dir, other, tr.Direction, tr.Role, own, map[bool]string{true: " (the run trained with data.direction=BtoA, which swaps the domains)", false: ""}[tr.PairDirection != tr.Direction], back, other), "input", in)
+			return
+		}
+	}
 }
 
 // makeOut makes the output folder and the parents it lacks; undo removes
