@@ -7,6 +7,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base64"
@@ -1079,5 +1080,31 @@ func TestServeSizesAsTranslate(t *testing.T) {
 		if got := decodePNG(t, b).Bounds().Size(); m.Size != c.side || got != (image.Point{c.side, c.side}) {
 			t.Errorf("%v: serve's side %d, translate's output of a square %v; want both %d", c.sets, m.Size, got, c.side)
 		}
+	}
+}
+
+// TestServeDCGANRefusesDrawingFlags: --input, --palette and --data-root
+// set up the drawing page of an image-to-image generator; given for a
+// DCGAN, whose page shows samples, they are refused naming the flag (as
+// --direction is), where serve ignored them whatever their values (--input
+// bogus, a nonexistent --data-root) and served.
+func TestServeDCGANRefusesDrawingFlags(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	for _, flag := range [][2]string{{"--input", "sketch"}, {"--input", "bogus"}, {"--palette", "#ff0000,#00ff00"}, {"--data-root", filepath.Join(run, "none")}} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // served: it would not stop
+		out, err := exec.CommandContext(ctx, goganBin, "serve", "--addr", "127.0.0.1:0", "--device", "cpu", "--threads", "2", "--checkpoint", run, flag[0], flag[1]).CombinedOutput()
+		timedOut := ctx.Err() != nil
+		cancel()
+		want := "is a dcgan run: its page shows samples drawn from noise, with no canvas to draw on, so " + flag[0] + " " + flag[1] + " means nothing to it"
+		if err == nil || timedOut || !strings.HasPrefix(string(out), "gogan: ") || !strings.Contains(string(out), want) {
+			t.Errorf("serve %s %s of a DCGAN: %v (timed out: %v), want a refusal saying %q\n%s", flag[0], flag[1], err, timedOut, want, out)
+		}
+	}
+	s := startServe(t, "--checkpoint", run, "--input", "auto") // the default, said
+	if err := s.stop(t, syscall.SIGINT); err != nil {
+		t.Errorf("exit after SIGINT: %v", err)
 	}
 }

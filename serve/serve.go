@@ -156,6 +156,8 @@ func newFromCheckpoint(ctx context.Context, o Options) (*Server, error) {
 		if in, err = inputsFor(ctx, m, o); err != nil {
 			return nil, err
 		}
+	} else if err := noDrawingFlags(m, o); err != nil {
+		return nil, err
 	}
 	var device string
 	newEngine := func() (engine, error) {
@@ -203,6 +205,19 @@ func inputsFor(ctx context.Context, m *Model, o Options) (*Inputs, error) {
 		in.Background, in.Pen = in.Colours[1], in.Colours[0]
 	}
 	return in, nil
+}
+
+// noDrawingFlags refuses the flags of the drawing page given for a
+// generator that draws from noise: its page shows samples, so --input,
+// --palette and --data-root would be ignored, whatever their values.
+func noDrawingFlags(m *Model, o Options) error {
+	for _, f := range []struct{ flag, v string }{{"--input", o.Input}, {"--palette", o.Palette}, {"--data-root", o.DataRoot}} {
+		if f.v != "" && !(f.flag == "--input" && f.v == "auto") {
+			return fmt.Errorf("checkpoint %s is a %s run: its page shows samples drawn from noise, with no canvas to draw on, so %s %s means nothing to it; leave it out",
+				m.Checkpoint.Dir, m.Recipe, f.flag, f.v)
+		}
+	}
+	return nil
 }
 
 func newServer(m *Model, in *Inputs, newEngine func() (engine, error), device func() string, o Options) (*Server, error) {
