@@ -155,6 +155,11 @@ func readPTH(r io.ReaderAt, size int64) ([]Named, error) {
 	if pkl == nil {
 		return nil, fmt.Errorf("no data.pkl in the archive: not written by torch.save")
 	}
+	for _, f := range zr.File {
+		if _, rest, _ := strings.Cut(f.Name, "/"); rest == "constants.pkl" || strings.HasPrefix(rest, "code/") {
+			return nil, errors.New("a TorchScript archive (torch.jit.save, or the .save of a torch.jit.script or trace), not a state_dict: gogan runs no TorchScript; in PyTorch, torch.save(torch.jit.load(FILE).state_dict(), 'net.pth') writes the state_dict to give it")
+		}
+	}
 	var read zipRead
 	raw, err := readZipEntry(pkl, size, &read)
 	if err != nil {
@@ -418,6 +423,30 @@ func (s *pthStorage) String() string { return "storage" }
 // String names a tensor in messages (never its bytes).
 func (t *pthTensor) String() string { return "tensor" }
 
+// pthObject stands for an object of a class of pickledData, never built:
+// a checkpoint dict's options or metrics beside its state dicts.
+type pthObject struct{ class pickle.Global }
+
+func (o *pthObject) String() string { return "object of class " + o.class.String() }
+
+// pickledData are the classes of plain data that checkpoint dicts hold
+// beside their state dicts (train.py's argparse options, a NumPy scalar
+// of a best score): unpickled as a pthObject, so the state dicts load.
+var pickledData = map[string]bool{
+	"argparse.Namespace": true, "numpy.core.multiarray.scalar": true, "numpy._core.multiarray.scalar": true,
+}
+
+// unknownCall answers a call of a global neither the pickle machine nor
+// call evaluates: a pthObject for pickledData, else a refusal saying what
+// to save instead.
+func unknownCall(g pickle.Global, _ []any) (any, error) {
+	if pickledData[g.Module+"."+g.Name] {
+		return &pthObject{class: g}, nil
+	}
+	return nil, fmt.Errorf("refusing to call %s from the pickle: gogan reads plain data (state dicts, arrays) only and runs no pickled code; "+
+		"a network saved whole (torch.save(net)) or a dict holding other objects is no state_dict: load it in PyTorch and save the network's alone, torch.save(net.state_dict(), path)", g)
+}
+
 type pthTensor struct {
 	storage *pthStorage
 	offset  int64
@@ -440,6 +469,7 @@ func newPTHReader(data []byte, pos int, records map[string]*zip.File, size int64
 	r := &pthReader{m: pickle.NewMachine(data, pos), records: records, storages: map[string]*pthStorage{}, size: size, legacy: legacy}
 	r.m.Persistent = func(pid any) (any, error) { return r.persistent(pid) }
 	r.m.Call = r.call
+	r.m.Unknown = unknownCall
 	return r
 }
 

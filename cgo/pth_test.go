@@ -622,6 +622,66 @@ torch.save({"epoch": 3, "name": "x"}, d + "/dict.pth")
 	}
 }
 
+// TestLoadPTHOfOtherKinds: a checkpoint dict that holds train.py's
+// argparse options and a NumPy score beside its state dict loads the state
+// dict (both were refused as code to run); a TorchScript archive
+// (torch.jit.save) is named as one with how to get its state_dict (it was
+// "refusing to call __torch__.M"), and a network saved whole is refused
+// saying to save its state_dict.
+func TestLoadPTHOfOtherKinds(t *testing.T) {
+	py := torchtest.Python(t)
+	dir := t.TempDir()
+	// torch.jit.script reads the class's source: a file, not -c
+	script := filepath.Join(dir, "make.py")
+	if err := os.WriteFile(script, []byte(`
+import argparse, sys, numpy as np, torch
+d = sys.argv[1]
+class M(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3)
+    def forward(self, x):
+        return self.conv(x)
+m = M()
+torch.save({"state_dict": m.state_dict(), "opt": argparse.Namespace(lr=0.0002, name="facades"), "best": np.float64(0.25)}, d + "/checkpoint.pth")
+torch.jit.script(m).save(d + "/scripted.pt")
+torch.jit.trace(m, torch.zeros(1, 3, 8, 8)).save(d + "/traced.pt")
+torch.save(m, d + "/whole.pth")
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(py, script, dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	got, err := LoadPTH(filepath.Join(dir, "checkpoint.pth"))
+	if err != nil {
+		t.Fatalf("checkpoint dict with options: %v", err)
+	}
+	if names := SortedNames(got); !slices.Equal(names, []string{"state_dict.conv.bias", "state_dict.conv.weight"}) {
+		t.Errorf("checkpoint dict with options: %v, want the state dict's two tensors", names)
+	}
+	freeAll(got)
+	for name, want := range map[string][]string{
+		"scripted.pt": {"a TorchScript archive", "torch.save(torch.jit.load(FILE).state_dict(), 'net.pth')"},
+		"traced.pt":   {"a TorchScript archive", "torch.save(torch.jit.load(FILE).state_dict(), 'net.pth')"},
+		"whole.pth":   {`refusing to call "__main__.M"`, "a network saved whole (torch.save(net))", "torch.save(net.state_dict(), path)"},
+	} {
+		p := filepath.Join(dir, name)
+		got, err := LoadPTH(p)
+		if err == nil {
+			freeAll(got)
+			t.Errorf("%s: accepted as %v", name, SortedNames(got))
+			continue
+		}
+		for _, w := range want {
+			if msg := err.Error(); !strings.Contains(msg, p) || !strings.Contains(msg, w) {
+				t.Errorf("%s: error %q should name the file and say %q", name, msg, w)
+			}
+		}
+	}
+}
+
 // TestLoadPTHTruncated: a torch.save zip cut short (a download or copy
 // that stopped) is said to be incomplete, not "neither a PyTorch zip
 // checkpoint nor a legacy torch.save file", whatever is missing of its end.

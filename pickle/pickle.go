@@ -55,6 +55,9 @@ type Machine struct {
 	// Call evaluates the callables its caller knows; handled false leaves
 	// g to the machine.
 	Call func(g Global, args []any) (v any, handled bool, err error)
+	// Unknown answers a call of any other global (nil: refused): it may
+	// stand for the object without running anything.
+	Unknown func(g Global, args []any) (any, error)
 }
 
 // NewMachine runs the pickle (or stream of pickles) data from offset pos.
@@ -549,6 +552,9 @@ func (m *Machine) call(fn, args any) (any, error) {
 			b = append(b, byte(r))
 		}
 		return string(b), nil
+	}
+	if m.Unknown != nil {
+		return m.Unknown(g, a)
 	}
 	return nil, fmt.Errorf("refusing to call %s from the pickle: gogan reads plain data (state dicts, arrays) only and runs no pickled code", g)
 }
