@@ -1169,7 +1169,8 @@ func TestConfigPrintsWhatARunUses(t *testing.T) {
 // to do, and a flag the command's other flags make meaningless, is refused
 // naming it, with a failing status: train --nproc 0 exited 0 having trained
 // nothing (no rank launched), bench --steps 0 had no timed step to divide
-// by, import --label without --from was ignored.
+// by, import --label without --from was ignored, and so was translate
+// --seed without --features (a user's try for outputs that repeat).
 func TestFlagsThatWouldDoNothingAreRefused(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
 	for _, c := range []struct {
@@ -1180,6 +1181,7 @@ func TestFlagsThatWouldDoNothingAreRefused(t *testing.T) {
 		{[]string{"bench", "--steps", "0"}, "bench: --steps 0, --warmup 3: need at least one timed step"},
 		{[]string{"bench", "--warmup", "-1"}, "bench: --steps 20, --warmup -1: need at least one timed step and no negative warmup"},
 		{[]string{"import", "--pth", "netG_epoch_3.pth", "--label", "3"}, "import: --label picks the files of --from; with --pth and --net name the files"},
+		{[]string{"translate", "--checkpoint", run, "--input", run, "--seed", "3"}, "--seed 3 seeds the cluster draws of --features, which is not given: it would change nothing"},
 	} {
 		out, err := gogan(t, c.args...)
 		if err == nil || !strings.HasPrefix(out, "gogan: ") || !strings.Contains(out, c.want) {

@@ -276,6 +276,10 @@ func translateCmd() *cobra.Command {
 			sd.SteppingThrough("finishing the current image",
 				"at once: the translations written stay; the one being written may leave a hidden .tmp- file beside it, which the next translate of it removes")
 			o.Stop = sd.Context().Done()
+			if cmd.Flags().Changed("seed") && o.Features == "" {
+				// nothing else draws: train mode's dropout is not seeded by it
+				return fmt.Errorf("--seed %d seeds the cluster draws of --features, which is not given: it would change nothing (train mode's dropout is not seeded); leave it out", o.Seed)
+			}
 			if err := torch.SetThreads(0); err != nil {
 				return err
 			}
