@@ -604,17 +604,20 @@ func TestTranslateMapsInSubfolders(t *testing.T) {
 // --label_nc 0 fails without them) is refused naming the key, the folder
 // and the two ways on. gogan read every image under data.root, maps,
 // instance maps and photos, as A|B images cut in halves, with a warning
-// (and without instance maps said the root had "neither" layout).
+// (and without instance maps said the root had "neither" layout); so did
+// it with another split's maps (train_label/ with data.phase val).
 // Renamed train_A/ and train_B/, the same files train.
 func TestLabelLayoutWithLabelNC0Refused(t *testing.T) {
 	root := t.TempDir()
 	writeHDData(t, root, 2, 32, 32)
-	for _, inst := range []string{"false", "true"} {
+	// data.phase val: another split's maps (eval pix2pix's --phase test of
+	// a pix2pixHD root) were read whole, maps and photos cut in halves
+	for _, set := range [][]string{{"data.no_instance=false"}, {"data.no_instance=true"}, {"data.no_instance=true", "data.phase=val"}} {
 		run := filepath.Join(t.TempDir(), "run")
-		out, err := gogan(t, append([]string{"train"}, featureHD(root, run, "data.label_nc=0", "data.no_instance="+inst, "train.max_steps=1")...)...)
+		out, err := gogan(t, append([]string{"train"}, featureHD(root, run, append([]string{"data.label_nc=0", "train.max_steps=1"}, set...)...)...)...)
 		if err == nil || !strings.Contains(out, "data.label_nc: 0: the input is an image") || !strings.Contains(out, filepath.Join(root, "train_label")) ||
 			!strings.Contains(out, "set data.label_nc to the number of classes") || !strings.Contains(out, "rename train_label/ to train_A/ and train_img/ to train_B/") {
-			t.Errorf("data.no_instance=%s: %v, want a refusal naming data.label_nc and %s\n%s", inst, err, filepath.Join(root, "train_label"), out)
+			t.Errorf("%s: %v, want a refusal naming data.label_nc and %s\n%s", set, err, filepath.Join(root, "train_label"), out)
 		}
 		if _, err := os.Stat(run); !os.IsNotExist(err) {
 			t.Errorf("refused, it made %s (%v)", run, err)

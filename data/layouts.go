@@ -126,15 +126,25 @@ func (d *Dataset) openAligned() error {
 // layout of label maps ({phase}_label/) and none of pix2pix's ({phase}/, A/
 // and B/): the reference, given --label_nc 0, reads {phase}_A/ and fails
 // without it, where gogan would read every image under root, maps, photos
-// and instance maps, as A|B images cut in halves.
+// and instance maps, as A|B images cut in halves. So are another split's
+// maps (train_label/ where eval pix2pix reads the test split).
 func labelLayout(root, phase string) error {
-	lab := filepath.Join(root, phase+"_label")
-	if !isDir(lab) || isDir(filepath.Join(root, phase)) || (isDir(filepath.Join(root, "A")) && isDir(filepath.Join(root, "B"))) {
+	if isDir(filepath.Join(root, phase)) || (isDir(filepath.Join(root, "A")) && isDir(filepath.Join(root, "B"))) {
+		return nil
+	}
+	split := ""
+	for _, s := range []string{phase, "train", "val", "test"} {
+		if isDir(filepath.Join(root, s+"_label")) {
+			split = s
+			break
+		}
+	}
+	if split == "" {
 		return nil
 	}
 	return &ConfigError{Key: "data.label_nc", Value: 0, Msg: fmt.Sprintf(
-		"the input is an image (pix2pixHD's --label_nc 0), read from %[1]s_A/ (inputs) and %[1]s_B/ (targets), but %[2]s holds %[3]s, pix2pixHD's layout of class-id label maps (%[1]s_label/, %[1]s_img/, %[1]s_inst/): set data.label_nc to the number of classes of its maps (recipe pix2pixhd); or, if its maps are colour images, rename %[1]s_label/ to %[1]s_A/ and %[1]s_img/ to %[1]s_B/",
-		phase, filepath.Clean(root), lab)}
+		"the input is an image (pix2pixHD's --label_nc 0), read from %[1]s_A/ (inputs) and %[1]s_B/ (targets), but %[2]s holds %[3]s, pix2pixHD's layout of class-id label maps (%[4]s_label/, %[4]s_img/, %[4]s_inst/): set data.label_nc to the number of classes of its maps (recipe pix2pixhd); or, if its maps are colour images, rename %[4]s_label/ to %[4]s_A/ and %[4]s_img/ to %[4]s_B/",
+		phase, filepath.Clean(root), filepath.Join(root, split+"_label"), split)}
 }
 
 // PairsInTwoFolders says whether aligned data at root with data.label_nc 0
