@@ -123,9 +123,8 @@ func torchrunFlag(cmd *cobra.Command, err error) error {
 // here, as --set answers it, to a command that takes --set.
 func referenceFlag(cmd *cobra.Command, name string, err error) error {
 	if cmd.Flags().Lookup("set") == nil {
-		if n := strings.ReplaceAll(name, "_", "-"); cmd.Flags().Lookup("checkpoint") != nil && (n == "epoch" || n == "which-epoch" || n == "load-iter") {
-			// test.py --epoch N: the networks saved then
-			return fmt.Errorf("%w: the references' --%s picks the saved networks to load; gogan %s takes --checkpoint RUN/checkpoints/step-N (--checkpoint RUN: the run's newest)", err, name, subcommand(cmd))
+		if cmd.Flags().Lookup("checkpoint") != nil {
+			return testPyFlag(cmd, name, err)
 		}
 		return err
 	}
@@ -137,4 +136,36 @@ func referenceFlag(cmd *cobra.Command, name string, err error) error {
 		return fmt.Errorf("%w; %s (gogan %s takes keys as --set KEY=VALUE)", err, text, subcommand(cmd))
 	}
 	return err
+}
+
+// testPyFlag adds, to an unknown flag of the references' test.py given to a
+// command that takes --checkpoint, the flag gogan takes for it: a test.py
+// user's first command line names the networks by --checkpoints_dir,
+// --name and --epoch, and the inputs and outputs by --dataroot,
+// --num_test (pix2pixHD's --how_many) and --results_dir; export's --out is
+// the folder --checkpoints_dir/--name names.
+func testPyFlag(cmd *cobra.Command, name string, err error) error {
+	has := func(f string) bool { return cmd.Flags().Lookup(f) != nil }
+	instead := ""
+	switch n := strings.ReplaceAll(name, "_", "-"); {
+	case n == "epoch" || n == "which-epoch" || n == "load-iter":
+		// test.py --epoch N: the networks saved then
+		return fmt.Errorf("%w: the references' --%s picks the saved networks to load; gogan %s takes --checkpoint RUN/checkpoints/step-N (--checkpoint RUN: the run's newest)", err, name, subcommand(cmd))
+	case (n == "name" || n == "checkpoints-dir") && cmd.Name() == "export":
+		instead = "--out DIR, the folder the references' --checkpoints_dir/--name names"
+	case n == "name" || n == "checkpoints-dir":
+		return fmt.Errorf("%w: the references' --checkpoints_dir and --name name the folder of the saved networks; gogan %s takes --checkpoint RUN, a gogan run folder (a reference's checkpoints/NAME: gogan import --from checkpoints/NAME makes one)", err, subcommand(cmd))
+	case (n == "num-test" || n == "how-many") && has("limit"):
+		instead = "--limit N"
+	case n == "results-dir" && has("out"):
+		instead = "--out DIR"
+	case n == "dataroot" && has("data-root"):
+		instead = "--data-root DIR"
+	case n == "dataroot" && has("input"):
+		instead = "--input DIR"
+	}
+	if instead == "" {
+		return err
+	}
+	return fmt.Errorf("%w: that is the references'; gogan %s takes %s", err, subcommand(cmd), instead)
 }

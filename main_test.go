@@ -86,7 +86,11 @@ func TestREADMELinksResolve(t *testing.T) {
 // TestCheckpointPickingFlagsAreAnswered: each of the references' options
 // that pick saved networks (--epoch, pix2pixHD's --which_epoch, --load_iter)
 // is answered on the commands that take --checkpoint, and resume's
-// --config with the config it reads; a flag of neither kind stays bare.
+// --config with the config it reads; so are test.py's --name,
+// --checkpoints_dir (export: its --out), --num_test, --how_many,
+// --results_dir and --dataroot, with the flag each command takes for it
+// (they were cobra's bare "unknown flag"); a flag of neither kind, or one
+// the command has nothing for, stays bare.
 func TestCheckpointPickingFlagsAreAnswered(t *testing.T) {
 	for _, c := range []struct {
 		args []string
@@ -98,6 +102,15 @@ func TestCheckpointPickingFlagsAreAnswered(t *testing.T) {
 		{[]string{"eval", "fid", "--which_epoch", "3"}, "takes --checkpoint RUN/checkpoints/step-N"},
 		{[]string{"resume", "RUN", "--which_epoch", "3"}, "move the newer RUN/checkpoints/step-* folders out of RUN/checkpoints"},
 		{[]string{"resume", "RUN", "--config", "c.yaml"}, "gogan resume reads the run's own config, RUN/config.yaml"},
+		{[]string{"translate", "--name", "facades_pix2pix"}, "unknown flag: --name: the references' --checkpoints_dir and --name name the folder of the saved networks; gogan translate takes --checkpoint RUN"},
+		{[]string{"eval", "pix2pix", "--checkpoints_dir", "./checkpoints"}, "gogan eval pix2pix takes --checkpoint RUN, a gogan run folder (a reference's checkpoints/NAME: gogan import --from checkpoints/NAME makes one)"},
+		{[]string{"export", "--name", "facades"}, "gogan export takes --out DIR, the folder the references' --checkpoints_dir/--name names"},
+		{[]string{"translate", "--num_test", "5"}, "unknown flag: --num_test: that is the references'; gogan translate takes --limit N"},
+		{[]string{"translate", "--how_many", "5"}, "gogan translate takes --limit N"},
+		{[]string{"translate", "--results_dir", "r"}, "gogan translate takes --out DIR"},
+		{[]string{"translate", "--dataroot", "d"}, "gogan translate takes --input DIR"},
+		{[]string{"eval", "pix2pix", "--dataroot", "d"}, "gogan eval pix2pix takes --data-root DIR"},
+		{[]string{"sample", "--dataroot", "d"}, "unknown flag: --dataroot"},
 		{[]string{"runs", "--epoch", "3"}, "unknown flag: --epoch"},
 	} {
 		root := rootCmd()
@@ -105,7 +118,7 @@ func TestCheckpointPickingFlagsAreAnswered(t *testing.T) {
 		root.SetOut(io.Discard)
 		root.SetErr(io.Discard)
 		err := root.Execute()
-		if err == nil || !strings.Contains(err.Error(), c.want) || c.args[0] == "runs" && err.Error() != c.want {
+		if err == nil || !strings.Contains(err.Error(), c.want) || (c.args[0] == "runs" || c.args[0] == "sample") && err.Error() != c.want {
 			t.Errorf("gogan %s: %v, want %q", strings.Join(c.args, " "), err, c.want)
 		}
 	}
