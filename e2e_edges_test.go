@@ -65,3 +65,31 @@ func TestTranslateSaysWhatAnEdgesRunTakes(t *testing.T) {
 		t.Errorf("translate warns of an edge map as data.edges draws it:\n%s", out)
 	}
 }
+
+// TestEdgesBtoATranslatesPhotosToSketches: an edges run trained BtoA takes
+// the photos in (model.input_nc 3 for colour ones) and gives 1-channel edge
+// maps (model.output_nc 1), as the reference's AlignedDataset swaps input_nc
+// and output_nc under BtoA; it trains, translates a colour photo into a
+// gray sketch and exports. It was refused for want of model.input_nc=1,
+// which under BtoA is the photo's channels.
+func TestEdgesBtoATranslatesPhotosToSketches(t *testing.T) {
+	photos := filepath.Join(colourFolder(t, 4), "train")
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "train.max_steps=1", "data.direction=BtoA", "data.source=folder", "data.root="+photos,
+		"data.batch_size=2", "model.input_nc=3", "model.output_nc=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	if out, err := gogan(t, "translate", "--checkpoint", run, "--input", filepath.Join(photos, "1.jpg"), "--out", filepath.Join(base, "out"), "--device", "cpu"); err != nil {
+		t.Fatalf("translate: %v\n%s", err, out)
+	}
+	im := readPNG(t, filepath.Join(base, "out", "1.png"))
+	for p := 0; p < len(im.Pix); p += 4 {
+		if r, g, b := im.Pix[p], im.Pix[p+1], im.Pix[p+2]; r != g || g != b {
+			t.Fatalf("translate wrote colour (%d, %d, %d) at byte %d: not a 1-channel sketch", r, g, b, p)
+		}
+	}
+	if o, loaded := exportAndLoad(t, run, filepath.Join(base, "exported", "x")); loaded != "G G D" || !strings.Contains(o, "--model test --dataset_mode single --input_nc 3 --output_nc 1") {
+		t.Errorf("export loaded %q:\n%s", loaded, o)
+	}
+}

@@ -84,8 +84,11 @@ func validate(c *config.Config, bad func(string, ...any)) {
 	default:
 		bad("recipe pix2pix needs paired data: data.dataset must be aligned, edges or gray2color, not %s", d.Dataset)
 	}
-	if (d.Dataset == "edges" || d.Dataset == "gray2color") && m.InputNC != 1 {
-		bad("data.dataset=%s makes 1-channel inputs: model.input_nc must be 1 (got %d)", d.Dataset, m.InputNC)
+	// The edge map or gray image is the input AtoB; BtoA the photo is (of
+	// model.input_nc's channels, as the reference's AlignedDataset swaps
+	// input_nc and output_nc under BtoA) and the map the target.
+	if (d.Dataset == "edges" || d.Dataset == "gray2color") && d.Direction != "BtoA" && m.InputNC != 1 {
+		bad("data.dataset=%s makes 1-channel inputs: model.input_nc must be 1 (got %d); to translate its photos into them, set data.direction=BtoA (model.output_nc=1)", d.Dataset, m.InputNC)
 	}
 	// Known from the config alone; the data would say so only once read.
 	if d.OnDevice && d.Dataset == "edges" && (data.CropsAtRandom(d.Preprocess) || !d.NoFlip) {
