@@ -1717,6 +1717,53 @@ func TestDefaultConfigOutsideTheClone(t *testing.T) {
 	}
 }
 
+// TestRecipeWithoutConfigStartsFromItsDefaults: without --config, a
+// --set recipe= (or GOGAN_RECIPE) naming another recipe than the default
+// config's DCGAN starts from that recipe's own defaults, with a note naming
+// its configs; the DCGAN's Fashion-MNIST values (batch 64, data.dataset
+// fashion-mnist) overrode them, and a CycleGAN was refused for
+// "data.dataset must be unaligned, not fashion-mnist".
+func TestRecipeWithoutConfigStartsFromItsDefaults(t *testing.T) {
+	for _, r := range []string{"cyclegan", "pix2pix", "pix2pixhd", "colorization"} {
+		cmd := exec.Command(goganBin, "config", "--set", "recipe="+r)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Errorf("config --set recipe=%s: %v\n%s", r, err, stderr.String())
+			continue
+		}
+		if !strings.Contains(stderr.String(), "recipe "+r+" starts from its own defaults") || !strings.Contains(stderr.String(), "-c configs/"+r) {
+			t.Errorf("config --set recipe=%s: no note naming its configs:\n%s", r, stderr.String())
+		}
+		cfg, err := config.ParseYAML("config --set recipe="+r, out)
+		if err != nil {
+			t.Fatalf("config --set recipe=%s printed: %v\n%s", r, err, out)
+		}
+		for _, key := range []string{"data.dataset", "data.batch_size", "data.root", "out", "train.gan_mode"} {
+			k, _ := config.LookupKey(key)
+			if got, _ := cfg.Get(key); fmt.Sprint(got) != fmt.Sprint(k.DefaultFor(r)) {
+				t.Errorf("config --set recipe=%s: %s is %v, want the recipe's default %v", r, key, got, k.DefaultFor(r))
+			}
+		}
+	}
+	// and trains so, the recipe named by the environment
+	run := filepath.Join(t.TempDir(), "run")
+	cmd := exec.Command(goganBin, "train", "--quiet", "--set", "data.root="+filepath.Join("..", "shared", "data", "facades"), "--set", "out="+run,
+		"--set", "data.max_samples=1", "--set", "train.max_steps=1", "--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "threads=2")
+	cmd.Env = append(os.Environ(), "GOGAN_RECIPE=pix2pix")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("GOGAN_RECIPE=pix2pix gogan train: %v\n%s", err, out)
+	}
+	cfg, err := config.LoadConfig(filepath.Join(run, "config.yaml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Recipe != "pix2pix" || cfg.Data.Dataset != "aligned" || cfg.Data.BatchSize != 1 || cfg.Model.NetG != "unet_256" {
+		t.Errorf("GOGAN_RECIPE=pix2pix trained recipe %s on %s, batch %d, netG %s: want pix2pix's defaults", cfg.Recipe, cfg.Data.Dataset, cfg.Data.BatchSize, cfg.Model.NetG)
+	}
+}
+
 // TestBadSampleImageAtStartSaysWhatToDo: in a folder of over 20000 images
 // (whose open reads headers only) a JPEG cut short among the first, which
 // the sample grid's inputs are read from as the run starts, stops the

@@ -81,14 +81,27 @@ func rootCmd() *cobra.Command {
 type configFlags struct {
 	path string
 	sets []string
+	cmd  *cobra.Command
 }
 
 func (f *configFlags) add(c *cobra.Command) {
-	c.Flags().StringVarP(&f.path, "config", "c", config.DefaultConfigPath, "YAML config file (configs/*.yaml)")
+	f.cmd = c
+	c.Flags().StringVarP(&f.path, "config", "c", config.DefaultConfigPath, "YAML config file (configs/*.yaml); without it the default, or the recipe's own defaults where --set recipe= (GOGAN_RECIPE) names another recipe")
 	c.Flags().StringArrayVar(&f.sets, "set", nil, "override a config key: --set train.max_steps=200 (repeatable; GOGAN_* environment variables work too)")
 }
 
 func (f *configFlags) load() (*config.Config, error) {
+	if !f.cmd.Flags().Changed("config") {
+		// The default config is a DCGAN's on Fashion-MNIST: its values
+		// are no defaults of another recipe's (a CycleGAN took its batch
+		// of 64 and data.dataset fashion-mnist, and was refused for it).
+		// That recipe starts from its own, as import --from does.
+		if r := config.GivenRecipe(f.sets, os.Environ()); r != "" && r != config.DefaultRecipe {
+			fmt.Fprintf(os.Stderr, "note: no --config: recipe %s starts from its own defaults (gogan config --set recipe=%s prints them), not %s's%s\n",
+				r, r, config.DefaultConfigPath, recipeConfigs(r))
+			return config.LoadConfig("", f.sets)
+		}
+	}
 	if f.path == config.DefaultConfigPath {
 		if _, err := os.Stat(f.path); err != nil {
 			wd, _ := os.Getwd()
@@ -96,6 +109,21 @@ func (f *configFlags) load() (*config.Config, error) {
 		}
 	}
 	return config.LoadConfig(f.path, f.sets)
+}
+
+// recipeConfigs names the clone's ready-made configs of a recipe
+// (configs/<recipe>.yaml, configs/<recipe>-*.yaml) for a note: "" where
+// there are none here.
+func recipeConfigs(recipe string) string {
+	dir := filepath.Dir(config.DefaultConfigPath)
+	names, _ := filepath.Glob(filepath.Join(dir, recipe+"-*.yaml"))
+	if _, err := os.Stat(filepath.Join(dir, recipe+".yaml")); err == nil {
+		names = append([]string{filepath.Join(dir, recipe+".yaml")}, names...)
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return "; its ready-made configs: -c " + strings.Join(names, ", -c ")
 }
 
 type runFlags struct {

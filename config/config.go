@@ -44,6 +44,26 @@ var NonConfigEnv = map[string]bool{
 // Fashion-MNIST, sized for a CPU.
 const DefaultConfigPath = "configs/dcgan-fashion-mnist.yaml"
 
+// DefaultRecipe is the recipe of DefaultConfigPath, and of a config that
+// names none.
+const DefaultRecipe = "dcgan"
+
+// GivenRecipe is the recipe that sets (--set key=value, the last one
+// winning) or else environ's GOGAN_RECIPE name, "" where neither does.
+func GivenRecipe(sets, environ []string) string {
+	for _, kv := range slices.Backward(sets) {
+		if name, v, ok := strings.Cut(kv, "="); ok && strings.EqualFold(strings.TrimSpace(name), "recipe") {
+			return strings.TrimSpace(v)
+		}
+	}
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, EnvPrefix+"RECIPE="); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
 // MaxThreads bounds threads: libgomp sizes its thread table before it
 // starts a thread, and aborts the process when that allocation fails.
 const MaxThreads = 1024
@@ -234,7 +254,7 @@ var datasetHints = map[string]string{
 }
 
 var sharedKeys = []Key{
-	{Name: "recipe", Type: TypeString, Default: "dcgan", Doc: "What to train (the registered recipes; see Recipes below)."},
+	{Name: "recipe", Type: TypeString, Default: DefaultRecipe, Doc: "What to train (the registered recipes; see Recipes below)."},
 	{Name: "seed", Type: TypeInt, Default: 999, Range: AtLeast(0), Doc: "Seed for weights init, noise, shuffling and augmentation (same seed + same device = same run)."},
 	{Name: "device", Type: TypeString, Default: "auto", Check: checkDevice, Valid: "auto, cpu, cuda, cuda:N", Doc: "Where libtorch computes; auto picks cuda:0 when a GPU is visible, else cpu."},
 	{Name: "threads", Type: TypeInt, Default: 0, Range: AtLeast(0), Limit: Between(0, MaxThreads), Doc: "libtorch intra-op CPU threads; 0 = every core the process may use (its CPU affinity and a container's CPU limit, as Go's GOMAXPROCS)."},
