@@ -1093,7 +1093,12 @@ func TestOlderPix2PixHDRunHasNoPool(t *testing.T) {
 	for _, ck := range cks {
 		editState(t, ck, func(m map[string]any) { m["config"] = older(m["config"].(string)) })
 	}
-	out, err := gogan(t, "export", "--checkpoint", run, "--out", filepath.Join(t.TempDir(), "exported"))
+	// its config.yaml given to config (or train -c) is taken so too
+	out, err := gogan(t, "config", "-c", cfgPath)
+	if err != nil || !strings.Contains(out, "\n  pool_size: 0\n") || !strings.Contains(out, "trained without an image pool") {
+		t.Errorf("config -c %s: %v, want train.pool_size 0, saying why\n%s", cfgPath, err, out)
+	}
+	out, err = gogan(t, "export", "--checkpoint", run, "--out", filepath.Join(t.TempDir(), "exported"))
 	if err != nil || strings.Contains(out, "--pool_size") {
 		t.Errorf("export: %v, want no --pool_size in its commands:\n%s", err, out)
 	}
@@ -1156,5 +1161,45 @@ func TestOlderRunsPoolSizeSaysNothing(t *testing.T) {
 		if err != nil || !strings.Contains(out, "train.pool_size=50") {
 			t.Errorf("%s: resume --set train.pool_size=50: %v, want it named as changing nothing\n%s", name, err, out)
 		}
+	}
+}
+
+// TestOlderRunsConfigPoolSizeAsResumeTakesIt: gogan config and gogan train
+// -c of such an older DCGAN run's config.yaml take its train.pool_size 50
+// as resume does, as 0 without a word (they warned that it changes
+// nothing, which resume no longer says); a config file of the user's own,
+// a copy of it elsewhere, with that 50 is still told it changes nothing.
+func TestOlderRunsConfigPoolSizeAsResumeTakesIt(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=1", "data.max_samples=16", "data.batch_size=4")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	cfgPath := filepath.Join(run, "config.yaml")
+	b, err := os.ReadFile(cfgPath)
+	older := strings.Replace(string(b), "\n  pool_size: 0\n", "\n  pool_size: 50\n", 1)
+	if err != nil || older == string(b) {
+		t.Fatalf("config.yaml has no train.pool_size: 0 (%v):\n%s", err, b)
+	}
+	mine := filepath.Join(base, "mine.yaml")
+	for _, p := range []string{cfgPath, mine} {
+		if err := os.WriteFile(p, []byte(older), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := gogan(t, "config", "-c", cfgPath)
+	if err != nil || strings.Contains(out, "pool_size=50") || !strings.Contains(out, "\n  pool_size: 0\n") {
+		t.Errorf("config -c %s: %v, want train.pool_size 0 without a word\n%s", cfgPath, err, out)
+	}
+	next := filepath.Join(base, "next")
+	out, err = gogan(t, "train", "-c", cfgPath, "--quiet", "--set", "out="+next, "--set", "train.max_steps=1")
+	if err != nil || strings.Contains(out, "pool_size") {
+		t.Errorf("train -c %s: %v, want nothing said of train.pool_size\n%s", cfgPath, err, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(next, "config.yaml")); !strings.Contains(string(b), "\n  pool_size: 0\n") {
+		t.Errorf("the new run's config.yaml does not say train.pool_size 0:\n%s", b)
+	}
+	if out, err := gogan(t, "config", "-c", mine); err != nil || !strings.Contains(out, "does not read train.pool_size=50") {
+		t.Errorf("config -c %s (the user's own file): %v, want train.pool_size=50 named as changing nothing\n%s", mine, err, out)
 	}
 }

@@ -108,7 +108,19 @@ func (f *configFlags) load() (*config.Config, error) {
 			return nil, fmt.Errorf("--config %s (the default) is not in %s: it is the clone's, so run gogan from the clone, or give --config PATH", f.path, wd)
 		}
 	}
-	return config.LoadConfig(f.path, f.sets)
+	cfg, err := config.LoadConfig(f.path, f.sets)
+	if err != nil {
+		return nil, err
+	}
+	if dir := filepath.Dir(f.path); filepath.Base(f.path) == "config.yaml" && runfolder.IsRun(dir) {
+		// a run's config (train -c OLD_RUN/config.yaml), taken as resume
+		// takes it: values an older gogan wrote that the run never read
+		// (train.pool_size 50 in a DCGAN's) are no user's settings
+		if why := gan.TakeOlderConfig(cfg, func() *runfolder.CheckpointState { return runfolder.NewestState(dir) }); why != "" {
+			fmt.Fprintf(os.Stderr, "note: %s: %s\n", f.path, why)
+		}
+	}
+	return cfg, nil
 }
 
 // recipeConfigs names the clone's ready-made configs of a recipe

@@ -37,7 +37,7 @@ func olderPoolSize(c *config.Config, state func() *runfolder.CheckpointState) st
 	if err != nil || saved.Train.PoolSize != c.Train.PoolSize {
 		return ""
 	}
-	why := fmt.Sprintf("train.pool_size %d was not read by the gogan that wrote the checkpoint (%s, one before pix2pixHD's pool, to which it was CycleGAN's key, written at 50 into every run's config): this pix2pixhd run trained without an image pool and goes on without one (config.yaml now says 0; --set train.pool_size=N gives it a pool)",
+	why := fmt.Sprintf("train.pool_size %d was not read by the gogan that wrote the checkpoint (%s, one before pix2pixHD's pool, to which it was CycleGAN's key, written at 50 into every run's config): this pix2pixhd run trained without an image pool and is taken as it trained, with train.pool_size 0 (--set train.pool_size=N gives it a pool)",
 		c.Train.PoolSize, runfolder.WrittenBy(st))
 	c.Train.PoolSize = 0
 	return why
