@@ -688,7 +688,8 @@ func TestImportStoppedWritesNothing(t *testing.T) {
 // the checkpoint (config.yaml written, status.json not yet) leaves a run
 // folder that gogan runs listed as "unknown (no status.json: written
 // before gogan kept one)", as if an old gogan had made it; it says it was
-// killed, and the same import again goes through without cleaning up.
+// killed, by an import, which resume says to run again, and the same
+// import again goes through without cleaning up.
 func TestImportKilledIsListedKilled(t *testing.T) {
 	base := t.TempDir()
 	pth := savedUnet256(t, base)
@@ -711,8 +712,14 @@ func TestImportKilledIsListedKilled(t *testing.T) {
 		t.Fatalf("status.json was written before the kill:\n%s", buf.String())
 	}
 	out, err := gogan(t, "runs", filepath.Dir(run))
-	if err != nil || !strings.Contains(out, "killed as it started (gogan (pid ") || !strings.Contains(out, "it wrote no status.json") {
+	if err != nil || !strings.Contains(out, "killed as it started (gogan import (pid ") || !strings.Contains(out, "it wrote no status.json") {
 		t.Errorf("gogan runs after the import was killed: %v, want it killed\n%s", err, out)
+	}
+	// resume says to run the import again (it said to train the folder's
+	// config again, which would not make the imported run)
+	out, err = gogan(t, "resume", run)
+	if err == nil || !strings.Contains(out, "gogan import (pid ") || !strings.Contains(out, "run that gogan import again with --out "+run) {
+		t.Errorf("resume of the killed import's folder: %v, want it to say to import again\n%s", err, out)
 	}
 	if out, err := gogan(t, args...); err != nil {
 		t.Fatalf("the same import again: %v\n%s", err, out)

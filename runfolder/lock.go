@@ -26,7 +26,12 @@ type Held struct {
 // resume of the same folder would interleave its checkpoints, metrics and
 // config with the first's. The error names the process holding it.
 // Held.Unlock releases the folder.
-func (r RunDir) Lock() (*Held, error) {
+func (r RunDir) Lock() (*Held, error) { return r.LockAs("") }
+
+// LockAs is Lock for a command other than train and resume, which its
+// holder's line names ("gogan import (pid ...)"): one killed before it
+// let go of the folder is told by it (RunDir.LeftBy).
+func (r RunDir) LockAs(command string) (*Held, error) {
 	path := filepath.Join(r.Path, LockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
@@ -48,7 +53,7 @@ func (r RunDir) Lock() (*Held, error) {
 	}
 	host, _ := os.Hostname()
 	if err := f.Truncate(0); err == nil {
-		fmt.Fprintf(f, "gogan (pid %d on %s)\n", os.Getpid(), host)
+		fmt.Fprintf(f, "%s (pid %d on %s)\n", strings.TrimSpace("gogan "+command), os.Getpid(), host)
 	}
 	folder, _ := os.Stat(r.Path)
 	return &Held{dir: r.Path, f: f, folder: folder}, nil

@@ -135,16 +135,27 @@ func (r RunDir) Describe(s Status) string {
 // it wrote the checkpoint, a train as it started), which "written before
 // gogan kept one" misdescribed.
 func (r RunDir) starting() (string, bool) {
+	if who := r.LeftBy(); who != "" {
+		return fmt.Sprintf("killed as it started (%s held %s and is gone; it wrote no status.json)", who, LockFile), true
+	}
 	state, who := r.lockState(), r.lockHolder()
 	switch {
-	case state == lockFree && who != "":
-		return fmt.Sprintf("killed as it started (%s held %s and is gone; it wrote no status.json)", who, LockFile), true
 	case state != lockHeld:
 		return "", false
 	case who == "":
 		who = "a process"
 	}
 	return fmt.Sprintf("starting (%s holds %s)", who, LockFile), true
+}
+
+// LeftBy is the holder RUN/.lock names where no process holds it: a
+// process killed before it let go of the folder (Unlock empties the
+// file), "gogan import (pid ...)" for an import; "" otherwise.
+func (r RunDir) LeftBy() string {
+	if r.lockState() != lockFree {
+		return ""
+	}
+	return r.lockHolder()
 }
 
 // lockHolder is what the process holding RUN/.lock wrote in it ("gogan

@@ -82,7 +82,7 @@ func ImportUntil(stop <-chan struct{}, cfg *config.Config, pths map[string]strin
 	if err != nil {
 		return "", nil, err
 	}
-	lock, err := rd.Lock()
+	lock, err := rd.LockAs("import")
 	if err != nil {
 		return "", nil, fmt.Errorf("import: %w", err)
 	}

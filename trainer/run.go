@@ -147,6 +147,25 @@ func samePath(a, b string) bool {
 	return erra == nil && errb == nil && os.SameFile(sa, sb)
 }
 
+// killedImport refuses to resume a folder that a gogan import killed
+// before its checkpoint left (no checkpoint, no status.json; its .lock
+// still names it): the import, not a train, makes that run again.
+func killedImport(dir string) error {
+	rd := runfolder.RunDir{Path: dir}
+	who := rd.LeftBy()
+	if !strings.HasPrefix(who, "gogan import ") {
+		return nil
+	}
+	if _, err := os.Stat(rd.StatusPath()); err == nil {
+		return nil
+	}
+	if cks, _ := runfolder.ListCheckpoints(dir); len(cks) > 0 {
+		return nil
+	}
+	return fmt.Errorf("resume %s: %s made this folder and was killed before it wrote its checkpoint (there is none, and no status.json): there is nothing to go on from; run that gogan import again with --out %s (it imports into the folder as it is), or import into a new folder",
+		dir, who, dir)
+}
+
 // Resume continues the run in dir from its newest valid checkpoint, with the
 // run's config.yaml plus sets (key=value; e.g. a larger train.max_steps).
 func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Result, error) {
@@ -155,6 +174,9 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 		if k, _, _ := strings.Cut(kv, "="); strings.EqualFold(strings.TrimSpace(k), "out") {
 			return nil, fmt.Errorf("resume %s: --set %s: a resumed run goes on in its own folder (to train elsewhere, copy the folder and resume the copy)", dir, kv)
 		}
+	}
+	if err := killedImport(dir); err != nil {
+		return nil, err
 	}
 	path := filepath.Join(dir, "config.yaml")
 	if _, err := os.Stat(path); err != nil {
