@@ -343,3 +343,55 @@ func TestDataRootRenamedWhileTraining(t *testing.T) {
 		t.Errorf("resume with the new data.root: %v\n%s", err, out)
 	}
 }
+
+// TestRefusedConfigValueIsThisGogans: a run whose config (config.yaml and
+// the checkpoint's alike) holds a value this gogan's own rules refuse (a
+// rule tightened since the gogan that wrote it). sample and resume said
+// that gogan's config could not be read, to run it "or a newer one", which
+// this one may be; they now say this gogan refuses the value and how to
+// give the key another (--set on resume), and resume --set KEY=VALUE of
+// the refused key goes on, where the file's value was refused before the
+// --set over it was read.
+func TestRefusedConfigValueIsThisGogans(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=1", "data.max_samples=128")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	refused := func(yml string) string {
+		if !strings.Contains(yml, "\n  norm: batch\n") {
+			t.Fatalf("no model.norm batch in\n%s", yml)
+		}
+		return strings.Replace(yml, "\n  norm: batch\n", "\n  norm: batch_v0\n", 1)
+	}
+	cfgPath := filepath.Join(run, "config.yaml")
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, []byte(refused(string(b))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	editState(t, filepath.Join(run, "checkpoints", "step-00000001"), func(m map[string]any) {
+		m["config"] = refused(m["config"].(string))
+		m["gogan_version"] = "0123456789ab"
+	})
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sample", "--checkpoint", run, "--n", "4", "--out", filepath.Join(base, "grid.png")}, "gogan resume " + run + " --set KEY=VALUE"},
+		{[]string{"resume", run, "--set", "train.max_steps=2"}, "--set KEY=VALUE on this resume (or in " + cfgPath + ")"},
+	} {
+		out, err := gogan(t, c.args...)
+		if err == nil || !strings.Contains(out, `model.norm: "batch_v0"`) || !strings.Contains(out, "written by gogan 0123456789ab") ||
+			!strings.Contains(out, "this gogan refuses a value in its config") || !strings.Contains(out, c.want) || strings.Contains(out, "or a newer one") {
+			t.Errorf("%s of a run whose config value this gogan refuses: %v, want the value, that this gogan refuses it, and %q\n%s", c.args[0], err, c.want, out)
+		}
+	}
+	if out, err := gogan(t, "resume", run, "--set", "train.max_steps=2", "--set", "model.norm=batch"); err != nil {
+		t.Errorf("resume --set model.norm=batch over config.yaml's refused value: %v\n%s", err, out)
+	} else if b, _ := os.ReadFile(cfgPath); !strings.Contains(string(b), "\n  norm: batch\n") || !strings.Contains(string(b), "\nthreads: 2\n") {
+		t.Errorf("config.yaml after the resume --set model.norm=batch:\n%s", b)
+	}
+}

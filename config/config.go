@@ -631,6 +631,7 @@ func loadConfig(path string, yml []byte, sets []string, environ []string) (*Conf
 	v := viper.New()
 	sources := map[string]string{}
 	var errs []error
+	var fileErrs map[string]error // a file's value refused, by key: a later layer's value replaces it
 
 	if path != "" {
 		fv := viper.New()
@@ -650,6 +651,7 @@ func loadConfig(path string, yml []byte, sets []string, environ []string) (*Conf
 		}
 		keys := fv.AllKeys()
 		sort.Strings(keys)
+		fileErrs = map[string]error{}
 		for _, name := range keys {
 			raw := fv.Get(name)
 			k, ok := LookupKey(name)
@@ -666,7 +668,7 @@ func loadConfig(path string, yml []byte, sets []string, environ []string) (*Conf
 			}
 			val, err := fromYAML(k, raw)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", path, err))
+				fileErrs[k.Name] = fmt.Errorf("%s: %w", path, err)
 				continue
 			}
 			v.Set(k.Name, val)
@@ -714,6 +716,13 @@ func loadConfig(path string, yml []byte, sets []string, environ []string) (*Conf
 		v.Set(k.Name, val)
 		sources[k.Name] = "--set"
 	}
+	var refused []error
+	for _, name := range slices.Sorted(maps.Keys(fileErrs)) {
+		if _, set := sources[name]; !set {
+			refused = append(refused, fileErrs[name])
+		}
+	}
+	errs = append(refused, errs...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -883,7 +892,32 @@ func RegisterReferenceVariables(reference string, keys map[string]string) {
 
 // unknownKey names the key a reference's option of that name is here, or
 // the nearest valid key by edit distance.
+// ErrUnknownKey is in the error of a key this gogan does not know.
+var ErrUnknownKey = errors.New("unknown key")
+
+type unknownKeyError struct{ error }
+
+func (unknownKeyError) Is(target error) bool { return target == ErrUnknownKey }
+
+// OnlyUnknownKeys says whether every error joined in err is of a key this
+// gogan does not know (a newer gogan's), none of a value it refuses.
+func OnlyUnknownKeys(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if !OnlyUnknownKeys(e) {
+				return false
+			}
+		}
+		return len(j.Unwrap()) > 0
+	}
+	return errors.Is(err, ErrUnknownKey)
+}
+
 func unknownKey(name string) error {
+	return unknownKeyError{unknownKeyText(name)}
+}
+
+func unknownKeyText(name string) error {
 	last := strings.ToLower(name[strings.LastIndex(name, ".")+1:])
 	ref := refName(last)
 	if text, ok := referenceOption(ref, !strings.Contains(name, ".")); ok {

@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"gogan/config"
 )
 
 // Version is gogan's version, recorded in checkpoints: set at link time
@@ -633,15 +635,43 @@ func WrittenBy(st *CheckpointState) string {
 	return "gogan " + st.GoganVersion
 }
 
-// UnreadableConfig says, of a checkpoint whose config this gogan cannot
-// read (keys a newer gogan added), which gogan wrote it and what to do. One
-// this very gogan wrote (its state.json is checksummed, so not damaged) is
+// UnreadableConfig says, of checkpoint ck whose config this gogan cannot
+// read (err), which gogan wrote it and what to do. Keys this gogan does
+// not know are a newer gogan's: run it. A value this gogan refuses is
+// refused by this gogan's own rules (tightened since an older gogan wrote
+// it, or lifted by a newer one): a resume takes the key's value from --set
+// or config.yaml, and the gogan that wrote it reads it as it is. One this
+// very gogan wrote (its state.json is checksummed, so not damaged) is
 // gogan's own fault, not the user's: running "that gogan" would not help.
-func UnreadableConfig(st *CheckpointState) string {
+// resuming is whether the command is a resume.
+func UnreadableConfig(ck Checkpoint, st *CheckpointState, err error, resuming bool) string {
 	if st.GoganVersion == Version {
 		return fmt.Sprintf("the checkpoint was written by this gogan (%s), which cannot read its config back: a gogan bug; please report it with the checkpoint's state.json", Version)
 	}
-	return fmt.Sprintf("the checkpoint was written by %s (this gogan is %s), whose config this gogan cannot read: run that gogan, or a newer one", WrittenBy(st), Version)
+	who := fmt.Sprintf("%s (this gogan is %s)", WrittenBy(st), Version)
+	older := st.Format < stateFormatV2 // the state formats only grow
+	if older {
+		who += fmt.Sprintf(", an older gogan (state format %d)", st.Format)
+	}
+	if config.OnlyUnknownKeys(err) {
+		if older {
+			return fmt.Sprintf("the checkpoint was written by %s, whose config has keys this gogan no longer reads: run that gogan", who)
+		}
+		return fmt.Sprintf("the checkpoint was written by %s, whose config has keys this gogan does not know (a newer gogan's): run that gogan, or a newer one", who)
+	}
+	rule := "a rule of this gogan's that " + WrittenBy(st) + " did not apply (one tightened since it, or one it lifted, if it is the newer)"
+	if older {
+		rule = "a rule of this gogan's tightened since"
+	}
+	run, ok := RunOf(ck.Dir)
+	if !ok {
+		run = "RUN"
+	}
+	fix := fmt.Sprintf("resume the run with this gogan, giving the key a value it takes (gogan resume %s --set KEY=VALUE), and use the checkpoint that resume writes; or run that gogan, which reads the config as it is", run)
+	if resuming {
+		fix = fmt.Sprintf("give the key a value this gogan takes by --set KEY=VALUE on this resume (or in %s) and resume again; or run that gogan, which reads the config as it is", RunDir{Path: run}.ConfigPath())
+	}
+	return fmt.Sprintf("the checkpoint was written by %s, and this gogan refuses a value in its config (above), by %s: %s", who, rule, fix)
 }
 
 // EndOfEpoch says whether checkpoint c was written at the end of an epoch,

@@ -63,7 +63,7 @@ func OpenCheckpoint(path string) (Checkpoint, *CheckpointState, *config.Config, 
 	// variables left in the shell must not change the network it builds.
 	cfg, err := config.ParseYAML(ck.StatePath()+" (config)", []byte(st.Config))
 	if err != nil {
-		return ck, nil, nil, fmt.Errorf("checkpoint %s: its config: %w\n%s", ck.Dir, err, UnreadableConfig(st))
+		return ck, nil, nil, fmt.Errorf("checkpoint %s: its config: %w\n%s", ck.Dir, err, UnreadableConfig(ck, st, err, false))
 	}
 	return ck, st, cfg, nil
 }

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"gogan/config"
 )
 
 func dirNames(t *testing.T, dir string) []string {
@@ -1126,15 +1128,43 @@ func TestMetricsCSVOfAnEarlierGogan(t *testing.T) {
 }
 
 // TestUnreadableConfigNamesWhoWroteIt: a checkpoint config another gogan
-// wrote sends the user to that gogan; one this gogan wrote and cannot read
-// back (its state.json checksummed, so not damaged) is said to be a gogan
-// bug, not answered with "run that gogan", which would be this one.
+// wrote with keys this gogan does not know sends the user to that gogan;
+// one whose value this gogan's own rules refuse says so and how to give
+// the key another value (--set on resume), where it too said that the
+// writer's config could not be read and to run it, or a newer one (this
+// gogan, newer, was the one refusing); a writer of an older state format
+// is said to be older. One this gogan wrote and cannot read back (its
+// state.json checksummed, so not damaged) is said to be a gogan bug, not
+// answered with "run that gogan", which would be this one.
 func TestUnreadableConfigNamesWhoWroteIt(t *testing.T) {
-	other := UnreadableConfig(&CheckpointState{GoganVersion: "abc123newer"})
-	if !strings.Contains(other, "written by gogan abc123newer (this gogan is "+Version+")") || !strings.Contains(other, "run that gogan") {
-		t.Errorf("another gogan's config: %s", other)
+	_, unknown := config.ParseYAML("c", []byte("recipe: dcgan\ntrain:\n  lambda_r1: 0\n"))
+	_, refused := config.ParseYAML("c", []byte("recipe: dcgan\nmodel:\n  norm: weird\n"))
+	if unknown == nil || refused == nil {
+		t.Fatalf("configs read: %v, %v", unknown, refused)
 	}
-	own := UnreadableConfig(&CheckpointState{GoganVersion: Version})
+	run := filepath.Join(t.TempDir(), "a")
+	ck := Checkpoint{Dir: filepath.Join(run, "checkpoints", "step-00000002"), Step: 2}
+	newer := &CheckpointState{GoganVersion: "abc123newer", Format: stateFormatV2}
+	if other := UnreadableConfig(ck, newer, unknown, false); !strings.Contains(other, "written by gogan abc123newer (this gogan is "+Version+")") ||
+		!strings.Contains(other, "does not know (a newer gogan's): run that gogan, or a newer one") {
+		t.Errorf("another gogan's keys: %s", other)
+	}
+	for _, resuming := range []bool{false, true} {
+		other := UnreadableConfig(ck, newer, refused, resuming)
+		fix := "gogan resume " + run + " --set KEY=VALUE"
+		if resuming {
+			fix = "--set KEY=VALUE on this resume (or in " + filepath.Join(run, "config.yaml") + ")"
+		}
+		if !strings.Contains(other, "written by gogan abc123newer (this gogan is "+Version+")") || !strings.Contains(other, "this gogan refuses a value") ||
+			!strings.Contains(other, fix) || strings.Contains(other, "or a newer one") || strings.Contains(other, "an older gogan") {
+			t.Errorf("a value this gogan refuses (resuming %v): %s\nwant %q", resuming, other, fix)
+		}
+	}
+	older := UnreadableConfig(ck, &CheckpointState{GoganVersion: "abc123older", Format: stateFormatV1}, refused, true)
+	if !strings.Contains(older, "an older gogan (state format 1)") || !strings.Contains(older, "a rule of this gogan's tightened since") {
+		t.Errorf("a value an older gogan wrote: %s", older)
+	}
+	own := UnreadableConfig(ck, &CheckpointState{GoganVersion: Version}, refused, false)
 	if strings.Contains(own, "run that gogan") || !strings.Contains(own, "a gogan bug") {
 		t.Errorf("this gogan's own config: %s", own)
 	}

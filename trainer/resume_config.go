@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	"go.yaml.in/yaml/v3"
+
 	"gogan/config"
 	"gogan/gan"
 	"gogan/runfolder"
@@ -155,7 +157,7 @@ func unreadableConfig(dir string, err error) error {
 	}
 	if _, perr := config.ParseYAML(ck.StatePath()+" (config)", []byte(st.Config)); perr != nil {
 		// no help to put back: a newer gogan's keys, in both
-		return fmt.Errorf("resume %s: %w\n%s %s", dir, err, filepath.Base(ck.Dir)+":", runfolder.UnreadableConfig(st))
+		return fmt.Errorf("resume %s: %w\n%s %s", dir, err, filepath.Base(ck.Dir)+":", runfolder.UnreadableConfig(ck, st, perr, true))
 	}
 	keep := filepath.Join(dir, "config-"+filepath.Base(ck.Dir)+".yaml")
 	if werr := runfolder.AtomicWriteBytes(keep, []byte(st.Config)); werr != nil {
@@ -178,12 +180,21 @@ func saveResumedConfig(cfg *config.Config, rd runfolder.RunDir) error {
 	if err != nil {
 		return err
 	}
-	file, err := config.ParseYAML(rd.ConfigPath(), old)
-	if err != nil {
-		return err
-	}
 	save := *cfg
-	save.Device, save.Threads = file.Device, file.Threads
+	if file, err := config.ParseYAML(rd.ConfigPath(), old); err == nil {
+		save.Device, save.Threads = file.Device, file.Threads
+	} else {
+		// a value this gogan refuses, given another by --set on this resume
+		// (the config read): the file's device and threads as it writes them
+		var raw struct {
+			Device  *string `yaml:"device"`
+			Threads *int    `yaml:"threads"`
+		}
+		if yaml.Unmarshal(old, &raw) != nil || raw.Device == nil || raw.Threads == nil {
+			return err
+		}
+		save.Device, save.Threads = *raw.Device, *raw.Threads
+	}
 	y, err := save.YAML()
 	if err != nil {
 		return err
