@@ -495,7 +495,7 @@ func TestResumeOverDamage(t *testing.T) {
 	if werr := cmd.Wait(); werr == nil || !strings.Contains(buf.String(), "stopped by interrupt") {
 		t.Fatalf("the first resume: %v\n%s", werr, buf)
 	}
-	if err == nil || !strings.Contains(out, "is being trained by gogan (pid "+strconv.Itoa(cmd.Process.Pid)) {
+	if err == nil || !strings.Contains(out, "is being trained by gogan resume (pid "+strconv.Itoa(cmd.Process.Pid)) {
 		t.Fatalf("a second resume of a folder in training: %v\n%s", err, out)
 	}
 	// On from the checkpoint the first one wrote on SIGINT.

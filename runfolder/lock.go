@@ -28,9 +28,10 @@ type Held struct {
 // Held.Unlock releases the folder.
 func (r RunDir) Lock() (*Held, error) { return r.LockAs("") }
 
-// LockAs is Lock for a command other than train and resume, which its
-// holder's line names ("gogan import (pid ...)"): one killed before it
-// let go of the folder is told by it (RunDir.LeftBy).
+// LockAs is Lock for a command, which its holder's line names ("gogan
+// import (pid ...)", "gogan resume (pid ...)"): a second command is told
+// what the holder does (heldFor), and one killed before it let go of the
+// folder is told by it (RunDir.LeftBy).
 func (r RunDir) LockAs(command string) (*Held, error) {
 	path := filepath.Join(r.Path, LockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
@@ -49,7 +50,7 @@ func (r RunDir) LockAs(command string) (*Held, error) {
 		if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
 			who = strings.TrimSpace(string(b))
 		}
-		return nil, fmt.Errorf("run folder %s is being trained by %s: wait for it to end or stop it (SIGINT writes a checkpoint), then resume it; or train into another folder", r.Path, who)
+		return nil, fmt.Errorf("run folder %s %s", r.Path, heldFor(who))
 	}
 	host, _ := os.Hostname()
 	if err := f.Truncate(0); err == nil {
@@ -57,6 +58,19 @@ func (r RunDir) LockAs(command string) (*Held, error) {
 	}
 	folder, _ := os.Stat(r.Path)
 	return &Held{dir: r.Path, f: f, folder: folder}, nil
+}
+
+// heldFor says what the process whose line in the lock file is who does
+// with the folder, and what to do. A gogan before train and resume named
+// their command wrote "gogan (pid ...)" for both.
+func heldFor(who string) string {
+	switch {
+	case strings.HasPrefix(who, "gogan import "):
+		return "is being imported into by " + who + ": wait for the import to end (it writes the run's checkpoint), then resume the run; or train into another folder"
+	case strings.HasPrefix(who, "gogan resume "):
+		return "is being trained by " + who + ", which resumes it: wait for it to end or stop it (SIGINT writes a checkpoint), then resume it; or train into another folder"
+	}
+	return "is being trained by " + who + ": wait for it to end or stop it (SIGINT writes a checkpoint), then resume it; or train into another folder"
 }
 
 // Unlock releases the folder.

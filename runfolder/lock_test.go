@@ -33,6 +33,50 @@ func TestLockIsExclusive(t *testing.T) {
 	lock2.Unlock()
 }
 
+// TestHeldLockSaysWhatItsHolderDoes: a second command on a folder an
+// import holds was told it "is being trained by gogan import (pid ...)";
+// it is told the import imports into it, a resume that it resumes it. The
+// line of a gogan before train and resume named themselves ("gogan (pid
+// ...)", held by either) still reads as training.
+func TestHeldLockSaysWhatItsHolderDoes(t *testing.T) {
+	pid := os.Getpid()
+	for _, c := range []struct{ command, want string }{
+		{"import", fmt.Sprintf("is being imported into by gogan import (pid %d on ", pid)},
+		{"resume", fmt.Sprintf("is being trained by gogan resume (pid %d on ", pid)},
+		{"train", fmt.Sprintf("is being trained by gogan train (pid %d on ", pid)},
+	} {
+		r, err := NewRunDir(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		lock, err := r.LockAs(c.command)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = r.LockAs("train")
+		if err == nil || !strings.Contains(err.Error(), c.want) || c.command == "import" && strings.Contains(err.Error(), "being trained") {
+			t.Errorf("a folder %s holds: %v, want %q", c.command, err, c.want)
+		}
+		lock.Unlock()
+	}
+	r, err := NewRunDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(r.Path, LockFile), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "gogan (pid %d on oldhost)\n", pid)
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.LockAs("resume"); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("is being trained by gogan (pid %d on oldhost): wait for it to end", pid)) {
+		t.Errorf("an older gogan's lock: %v", err)
+	}
+}
+
 // TestMovedTo: a held folder where it was is not moved, whatever error a
 // write elsewhere gave (a data file gone while the run trains); renamed, it
 // is where it went, its lock file following it, a relative path too;

@@ -566,7 +566,11 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 	rd, resume, err := start(s.lead, job)
 	s.rd = rd
 	if err == nil && s.lead {
-		s.lock, err = rd.Lock()
+		command := "train"
+		if resume {
+			command = "resume"
+		}
+		s.lock, err = rd.LockAs(command)
 		if err == nil {
 			runfolder.LogRemovedTemps(runfolder.RemoveStaleTemps(rd.Path, runfolder.ProcessStart))
 		}
