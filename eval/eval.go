@@ -484,7 +484,7 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 		ds, err := data.Open(ctx, dc, nil)
 		if err != nil {
 			if unpaired && errors.Is(err, data.ErrUnpairedDomains) {
-				return nil, unpairedDomainsError(ck.Dir, o.Checkpoint, cfg.Recipe, dc.Root, dc.Phase)
+				return nil, unpairedDomainsError(ck.Dir, o.Checkpoint, cfg.Recipe, dc.Root, dc.Phase, trained)
 			}
 			return nil, fmt.Errorf("eval pix2pix: data (data.root %s, --phase %s): %w", dc.Root, dc.Phase, err)
 		}
@@ -560,16 +560,31 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 // unpaired domains (CycleGAN's trainA/, trainB/) scored on a data.root that
 // holds such domains and no pairs: the data's own refusal, written for
 // aligned data, told the user to train with recipe cyclegan, which they had.
-// It says what the scores need and how to look at the translations.
-func unpairedDomainsError(dir, checkpoint, recipe, root, phase string) error {
+// It says what the scores need and how to look at the translations: of
+// phase's domains, or where the root has none (trainA/ and trainB/ alone),
+// another split's, named as the images the checkpoint trained on where it
+// did (trained, its data config).
+func unpairedDomainsError(dir, checkpoint, recipe, root, phase string, trained data.Config) error {
 	var look string
-	a, b := filepath.Join(root, phase+"A"), filepath.Join(root, phase+"B")
-	if st, err := os.Stat(a); err == nil && st.IsDir() {
-		if st, err := os.Stat(b); err == nil && st.IsDir() {
-			look = fmt.Sprintf("; to look at its translations instead: %s (G_A), and %s (G_B); %s compares G_A's with domain B",
-				gan.Command("gogan", "translate", "--checkpoint", checkpoint, "--input", a, "--out", "DIR"),
-				gan.Command("--direction", "BtoA", "--input", b), gan.Command("gogan", "eval", "fid", gan.PathArg(b), "DIR"))
+	for _, split := range []string{phase, "test", "val", "train"} {
+		a, b := filepath.Join(root, split+"A"), filepath.Join(root, split+"B")
+		if st, err := os.Stat(a); err != nil || !st.IsDir() {
+			continue
 		}
+		if st, err := os.Stat(b); err != nil || !st.IsDir() {
+			continue
+		}
+		look = fmt.Sprintf("; to look at its translations instead: %s (G_A), and %s (G_B); %s compares G_A's with domain B",
+			gan.Command("gogan", "translate", "--checkpoint", checkpoint, "--input", a, "--out", "DIR"),
+			gan.Command("--direction", "BtoA", "--input", b), gan.Command("gogan", "eval", "fid", gan.PathArg(b), "DIR"))
+		if split != phase {
+			which := fmt.Sprintf("the %s split's", split)
+			if trainedOn(trained, root, split, 0) != "" {
+				which += ", the images it trained on"
+			}
+			look += fmt.Sprintf(" (%s: %s has no %sA/ and %sB/)", which, root, phase, phase)
+		}
+		break
 	}
 	return fmt.Errorf("eval pix2pix: checkpoint %[1]s (%[2]s) learned from unpaired domains, and data.root %[3]s holds such domains ({split}A/, {split}B/) but no pairs for --phase %[4]s: L1, PSNR and SSIM score each output against its input's true partner; give pairs with --data-root (A|B images side by side in %[4]s/, or files of the same names in A/%[4]s/ and B/%[4]s/)%[5]s",
 		dir, recipe, root, phase, look)
