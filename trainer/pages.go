@@ -97,15 +97,9 @@ func (s *session) dropAbandonedGrids() error {
 	if err != nil {
 		return err
 	}
-	if err := s.folderReplaced(); err != nil {
-		return err
-	}
 	// Not to TensorBoard: its grid of this step, where the stopped run
 	// drew one, stands (TensorBoard drops the later steps' alone).
-	if err := report.SavePNG(s.rd.LatestSamplePath(), img); err != nil {
-		return s.gridErr(err, true)
-	}
-	return nil
+	return s.saveLatest(img)
 }
 
 // renderSample draws the recipe's grid on rank 0 once the buffers agree.
@@ -129,17 +123,25 @@ func (s *session) renderSample() (*image.NRGBA, error) {
 	return img, nil
 }
 
+// saveLatest writes img to latest.png, in the run's own folder only.
+func (s *session) saveLatest(img *image.NRGBA) error {
+	if err := s.folderReplaced(); err != nil {
+		return err
+	}
+	if err := report.SavePNG(s.rd.LatestSamplePath(), img); err != nil {
+		return s.gridErr(err, true)
+	}
+	return nil
+}
+
 // drawSample is writeSample's drawing, on rank 0 once the buffers agree.
 func (s *session) drawSample(also ...string) error {
 	img, err := s.renderSample()
 	if err != nil {
 		return err
 	}
-	if err := s.folderReplaced(); err != nil {
+	if err := s.saveLatest(img); err != nil {
 		return err
-	}
-	if err := report.SavePNG(s.rd.LatestSamplePath(), img); err != nil {
-		return s.gridErr(err, true)
 	}
 	if s.realGrid != nil {
 		if err := report.SavePNG(s.rd.RealSamplePath(), s.realGrid); err != nil {
