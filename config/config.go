@@ -1390,6 +1390,13 @@ func (c *Config) ForeignKeys() []string {
 // than one a new run or a resume is about to use.
 func (c *Config) Stored() bool { return c.stored }
 
+// GivenNow says whether the key's value was given to this command (--set,
+// a GOGAN_ variable) rather than read from a file or a default.
+func (c *Config) GivenNow(key string) bool {
+	src := c.Sources[key]
+	return src == "--set" || strings.HasPrefix(src, "env ")
+}
+
 // Get returns the value of a dotted key (for reports and tests).
 func (c *Config) Get(name string) (any, error) {
 	k, ok := LookupKey(name)

@@ -2,7 +2,6 @@ package gan
 
 import (
 	"slices"
-	"strings"
 
 	"gogan/config"
 	"gogan/runfolder"
@@ -26,7 +25,7 @@ func TakeOlderConfig(c *config.Config, st func() *runfolder.CheckpointState) str
 	if err != nil {
 		return ""
 	}
-	if slices.Contains(def.Schema.Ignores, "train.pool_size") && c.Train.PoolSize == olderPoolSize && !GivenNow(c, "train.pool_size") {
+	if slices.Contains(def.Schema.Ignores, "train.pool_size") && c.Train.PoolSize == olderPoolSize && !c.GivenNow("train.pool_size") {
 		// no pool to give it to: the value changes nothing, and was said
 		// to on every resume of a run of that gogan (ForeignKeys)
 		c.Train.PoolSize = 0
@@ -35,11 +34,4 @@ func TakeOlderConfig(c *config.Config, st func() *runfolder.CheckpointState) str
 		return ""
 	}
 	return def.OlderConfig(c, st)
-}
-
-// GivenNow says whether the key's value in c was given to this command
-// (--set, a GOGAN_ variable) rather than read from a file or a default.
-func GivenNow(c *config.Config, key string) bool {
-	src := c.Sources[key]
-	return src == "--set" || strings.HasPrefix(src, "env ")
 }

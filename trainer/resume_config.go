@@ -54,7 +54,7 @@ func checkConfigFile(cfg *config.Config, rd runfolder.RunDir, ck runfolder.Check
 		if slices.Contains(startOnlyKeys, k) {
 			continue
 		}
-		if k == "out" || src == "--set" || strings.HasPrefix(src, "env ") || strings.HasPrefix(saved.Sources[k], "default") {
+		if k == "out" || cfg.GivenNow(k) || strings.HasPrefix(saved.Sources[k], "default") {
 			continue // where the run folder is; given now; or a key newer than the checkpoint
 		}
 		if strings.HasPrefix(src, "default") {

@@ -210,7 +210,7 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 			machineSets = append(machineSets, fmt.Sprintf("%s=%v", k, v))
 		}
 	}
-	if src := cfg.Sources["device"]; src != "--set" && !strings.HasPrefix(src, "env ") {
+	if !cfg.GivenNow("device") {
 		if _, err := DeviceFor(cfg); err != nil {
 			if fix := deviceFix(cfg); len(fix) > 0 {
 				// a run trained on a GPU machine, copied to one without
@@ -219,7 +219,7 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 			}
 		}
 	}
-	if src := cfg.Sources["data.root"]; src == "--set" || strings.HasPrefix(src, "env ") {
+	if cfg.GivenNow("data.root") {
 		// given now (the images moved): saved into config.yaml absolute,
 		// as train saves it
 		absRoot(cfg)
@@ -726,7 +726,7 @@ func (s *session) open(ctx context.Context) error {
 	ds, err := gan.OpenData(ctx, s.cfg, s.ranks())
 	if err != nil {
 		var ce *data.ConfigError
-		if src := s.cfg.Sources["data.root"]; s.resumeFile && src != "--set" && !strings.HasPrefix(src, "env ") &&
+		if s.resumeFile && !s.cfg.GivenNow("data.root") &&
 			errors.As(err, &ce) && ce.Key == "data.root" && ce.Value == s.cfg.Data.Root && strings.HasPrefix(ce.Msg, "no such folder") {
 			// the run's own config.yaml names it: the images moved, or an
 			// import was given none

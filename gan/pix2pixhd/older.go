@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"gogan/config"
-	"gogan/gan"
 	"gogan/runfolder"
 )
 
@@ -20,7 +19,7 @@ import (
 // inputs once it is full: it is 0, where c's value is the checkpoint's own
 // (config.yaml edited since asks for a pool).
 func olderPoolSize(c *config.Config, state func() *runfolder.CheckpointState) string {
-	if c.Train.PoolSize == 0 || gan.GivenNow(c, "train.pool_size") {
+	if c.Train.PoolSize == 0 || c.GivenNow("train.pool_size") {
 		return ""
 	}
 	st := state()
