@@ -141,7 +141,7 @@ func TestTrainSaysWhatItTrains(t *testing.T) {
 	if err != nil {
 		t.Fatalf("train: %v\n%s", err, out)
 	}
-	want := "msg=training run=" + run + " recipe=dcgan device=cpu samples=960 batch=64 steps_per_epoch=15 epochs=5 from_step=0 to_step=3\n"
+	want := "msg=training run=" + run + " recipe=dcgan device=cpu threads=2 samples=960 batch=64 steps_per_epoch=15 epochs=5 from_step=0 to_step=3\n"
 	if i, j := strings.Index(out, want), strings.Index(out, "dcgan progress"); i < 0 || j < i {
 		t.Errorf("no %q before the first progress line:\n%s", want, out)
 	}

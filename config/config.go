@@ -255,9 +255,9 @@ var datasetHints = map[string]string{
 
 var sharedKeys = []Key{
 	{Name: "recipe", Type: TypeString, Default: DefaultRecipe, Doc: "What to train (the registered recipes; see Recipes below)."},
-	{Name: "seed", Type: TypeInt, Default: 999, Range: AtLeast(0), Doc: "Seed for weights init, noise, shuffling and augmentation (same seed + same device = same run)."},
+	{Name: "seed", Type: TypeInt, Default: 999, Range: AtLeast(0), Doc: "Seed for weights init, noise, shuffling and augmentation (same seed + same device, and on the CPU the same threads, = same run)."},
 	{Name: "device", Type: TypeString, Default: "auto", Check: checkDevice, Valid: "auto, cpu, cuda, cuda:N", Doc: "Where libtorch computes; auto picks cuda:0 when a GPU is visible, else cpu."},
-	{Name: "threads", Type: TypeInt, Default: 0, Range: AtLeast(0), Limit: Between(0, MaxThreads), Doc: "libtorch intra-op CPU threads; 0 = every core the process may use (its CPU affinity and a container's CPU limit, as Go's GOMAXPROCS)."},
+	{Name: "threads", Type: TypeInt, Default: 0, Range: AtLeast(0), Limit: Between(0, MaxThreads), Doc: "libtorch intra-op CPU threads; 0 = every core the process may use (its CPU affinity and a container's CPU limit, as Go's GOMAXPROCS). On the CPU the count is part of the run: libtorch's sums round otherwise with another, so a run repeats, and resumes exactly, at the same count."},
 	{Name: "out", Type: TypeString, Default: "runs/gogan", Check: checkNonEmpty, Valid: "a folder path", Doc: "Run folder: config, checkpoints, samples, metrics.csv, index.html."},
 
 	{Name: "data.root", Type: TypeString, Default: "/usr/share/datasets/fashion-mnist", Check: checkNonEmpty, Valid: "a folder path", Doc: "Dataset folder (IDX files for (fashion-)mnist; torchvision's CIFAR-10 root for cifar10; the folder holding LSUN's {category}_{phase}_lmdb databases for lsun; image folders otherwise)."},

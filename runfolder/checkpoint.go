@@ -94,6 +94,11 @@ type CheckpointState struct {
 	Loader  json.RawMessage   `json:"loader,omitempty"`
 	Config  string            `json:"config"` // effective config as YAML
 	Metrics CheckpointMetrics `json:"metrics"`
+	// Threads is the libtorch intra-op thread count a CPU run's steps ran
+	// with (threads: 0 resolved to the cores); 0: a GPU run, or unrecorded.
+	// libtorch's CPU kernels (Conv2d's weight gradient) sum in per-thread
+	// parts, so another count rounds otherwise and the run drifts.
+	Threads int `json:"threads,omitempty"`
 
 	WeightsSHA256 string    `json:"weights_sha256"` // hex; filled by WriteCheckpoint
 	WeightsSize   int64     `json:"weights_size"`

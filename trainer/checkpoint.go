@@ -117,7 +117,7 @@ func (s *session) checkpoint() error {
 		return fmt.Errorf("checkpoint: config: %w", err)
 	}
 	st := runfolder.CheckpointState{Epoch: s.epoch, Step: s.step, Seed: s.cfg.Seed, RNG: rng, Schedule: sched, Loader: loader,
-		Config: string(cfgYAML), Metrics: runfolder.CheckpointMetrics{Last: s.last}}
+		Config: string(cfgYAML), Metrics: runfolder.CheckpointMetrics{Last: s.last}, Threads: s.cpuThreads()}
 	meta := map[string]string{"gogan": runfolder.Version, "recipe": s.cfg.Recipe, "step": fmt.Sprint(s.step)}
 	if len(s.initialNets) > 0 {
 		meta[runfolder.InitialNetsKey] = strings.Join(s.initialNets, ",")
@@ -307,6 +307,14 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 	for _, w := range warns {
 		slog.Warn(w[0].(string), w[1:]...)
 	}
+	if t := s.cpuThreads(); st.Threads > 0 && t > 0 && t != st.Threads {
+		how := fmt.Sprintf("threads: %d", s.cfg.Threads)
+		if s.cfg.Threads == 0 {
+			how += ", one a core this process may use here"
+		}
+		slog.Warn(fmt.Sprintf("resume: the run trained with %d libtorch threads and resumes with %d (%s); on the CPU the thread count changes how libtorch rounds its sums (Conv2d's weight gradients), so from here the run drifts from the one it would have been: to resume it exactly, give --set threads=%d",
+			st.Threads, t, how, st.Threads), "checkpoint", ck.Dir)
+	}
 	if s.schedChanged != "" {
 		slog.Info("resume: the learning-rate schedule follows the config: "+s.schedChanged, "lr", s.sched.LR)
 	}
@@ -318,6 +326,16 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 	s.ckpt = ck.Dir
 	slog.Info("resuming", "run", s.rd.Path, "checkpoint", ck.Dir, "step", s.step, "epoch", s.epoch)
 	return st, nil
+}
+
+// cpuThreads is the intra-op thread count of a CPU run (0 on a GPU, where
+// the steps' arithmetic does not depend on it): with the seed and the
+// device, what makes the run.
+func (s *session) cpuThreads() int {
+	if s.dev.IsCUDA() {
+		return 0
+	}
+	return s.threads
 }
 
 // resumeRecipe reads the loop's state of a checkpoint and lets a recipe

@@ -75,6 +75,50 @@ func TestResumedConfigIsTheRunsOwn(t *testing.T) {
 	}
 }
 
+// TestResumeNamesAnotherThreadCount: a CPU run's checkpoints record the
+// thread count its steps ran with (threads: 0 resolved to the cores), which
+// its start logs; a resume with another count (a machine of other cores
+// under threads: 0, taskset, --set threads), whose libtorch sums round
+// otherwise so that the run drifts from its uninterrupted self, says so and
+// gives the --set that resumes it exactly; one at the same count does not.
+func TestResumeNamesAnotherThreadCount(t *testing.T) {
+	ctx := context.Background()
+	run := filepath.Join(t.TempDir(), "run")
+	logs := captureLogs(t)
+	if _, err := Train(ctx, smallRun(t, run, "train.max_steps=2", "threads=2"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "msg=training run="+run+" recipe=dcgan device=cpu threads=2 ") {
+		t.Errorf("train's start does not name its 2 threads:\n%s", logs)
+	}
+	_, st, err := runfolder.LatestValid(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Threads != 2 {
+		t.Errorf("the checkpoint's state.json: threads %d, want 2", st.Threads)
+	}
+	same := filepath.Join(t.TempDir(), "same")
+	if err := os.CopyFS(same, os.DirFS(run)); err != nil {
+		t.Fatal(err)
+	}
+	logs.Reset()
+	if _, err := Resume(ctx, run, []string{"train.max_steps=3", "threads=1"}, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "the run trained with 2 libtorch threads and resumes with 1 (threads: 1)"; !strings.Contains(logs.String(), want) ||
+		!strings.Contains(logs.String(), "to resume it exactly, give --set threads=2") {
+		t.Errorf("a resume at 1 thread of a run of 2 logged no warning %q and --set threads=2:\n%s", want, logs)
+	}
+	logs.Reset()
+	if _, err := Resume(ctx, same, []string{"train.max_steps=3"}, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "libtorch threads") {
+		t.Errorf("a resume at the run's own 2 threads warned of threads:\n%s", logs)
+	}
+}
+
 // TestResumedRelativeRootIsSavedAbsolute: a resume whose images moved away
 // from the data.root its config.yaml names says to give their folder by
 // --set; one given so as a relative path is saved absolute in config.yaml,

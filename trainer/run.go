@@ -413,6 +413,9 @@ type session struct {
 	// resumeFile: cfg came from the run folder's config.yaml (RunOptions)
 	resumeFile bool
 	lock       *runfolder.Held // the run folder's (rank 0)
+	// threads: libtorch's intra-op thread count this process runs with
+	// (threads: 0 resolved), recorded in a CPU run's checkpoints
+	threads int
 	// pretrained is the checkpoint a new run starts from, as the recipe's
 	// file check found it (gan.CheckFiles; nil: none)
 	pretrained *runfolder.Checkpoint
@@ -547,7 +550,7 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		}()
 	}
 
-	s := &session{cfg: cfg, dev: dev, job: job, lead: job.Lead(), resumeFile: opt.resumeFile}
+	s := &session{cfg: cfg, dev: dev, job: job, lead: job.Lead(), resumeFile: opt.resumeFile, threads: threads}
 	defer s.close()
 	// SIGINT and SIGTERM are the run's from here: one while it starts (its
 	// data decoded, its networks built) ends the start, which a new run
@@ -967,9 +970,13 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		// What the run trains, before its first progress line, which a
 		// job's log gets only after train.log_every steps (minutes where a
 		// step takes seconds); the references print their data's size too.
-		slog.Info("training", "run", s.rd.Path, "recipe", s.cfg.Recipe, "device", s.dev.String(), "samples", s.ds.Len(),
+		attrs := []any{"run", s.rd.Path, "recipe", s.cfg.Recipe, "device", s.dev.String()}
+		if t := s.cpuThreads(); t > 0 {
+			attrs = append(attrs, "threads", t)
+		}
+		slog.Info("training", append(attrs, "samples", s.ds.Len(),
 			"batch", s.cfg.Data.BatchSize*s.ranks(), "steps_per_epoch", s.loader.BatchesPerEpoch(), "epochs", s.totalEpochs(),
-			"from_step", s.step, "to_step", max)
+			"from_step", s.step, "to_step", max)...)
 	}
 	if err := s.dropAbandonedGrids(); err != nil {
 		return nil, err
