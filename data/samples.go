@@ -156,6 +156,52 @@ func (d *Dataset) SampleWith(i int, dr Draws) (Sample, error) {
 	return s, nil
 }
 
+// Input is Sample(i, seed, epoch).A, the generator's input, decoding only
+// the files it comes from: one domain's of unaligned data, one folder's of
+// pairs kept in two (an A|B image, or the photo an input is derived from,
+// is read whole, as Sample reads it). For a caller that needs no target
+// (gogan serve's palette): reading it doubled the files decoded, and a
+// target file that failed to decode failed its input too.
+func (d *Dataset) Input(i int, seed, epoch uint64) (*Image, error) {
+	if i < 0 || i >= d.n {
+		return nil, fmt.Errorf("data: sample %d out of range [0, %d)", i, d.n)
+	}
+	dr := d.ownDraws(i, seed, epoch)
+	switch {
+	case d.cfg.Dataset == Unaligned:
+		// unalignedSample's side that orient makes A
+		k, p := d.unalignedA(i), dr.P[0]
+		if d.btoa {
+			k, p = dr.B, dr.P[1]
+		}
+		im, _, err := d.streamImage(d.btoa, k)
+		if err != nil {
+			return nil, err
+		}
+		if im, err = d.tf.Apply(im, p); err != nil {
+			return nil, d.streamErr(d.btoa, k, err)
+		}
+		return im, nil
+	case d.kind == "pair" || d.kind == "sorted" && d.cfg.LabelNC == 0 && d.filesInst == nil:
+		// A pair's files are of one size, so the crop placed in A (as
+		// alignedSample and sortedSample place it) is the same in B.
+		files, cache, c := d.files, d.cache, d.chA
+		if d.btoa {
+			files, cache, c = d.filesB, d.cacheB, d.chB
+		}
+		im, j, err := d.loadFileAt(files, cache, i, c)
+		if err != nil {
+			return nil, err
+		}
+		if im, err = d.tf.Apply(im, dr.P[0]); err != nil {
+			return nil, &FileError{Path: files[j], Err: err}
+		}
+		return im, nil
+	}
+	s, err := d.SampleWith(i, dr)
+	return s.A, err
+}
+
 // source returns image i of a single-image source (IDX or folder) in c channels.
 func (d *Dataset) source(i, c int) (*Image, int, error) {
 	if d.kind == "idx" {

@@ -219,11 +219,11 @@ func ReadInputs(ctx context.Context, m *Model, root string) (*Inputs, error) {
 	n = min(n, maxAnalysed)
 	var ims []*data.Image
 	for i := 0; i < n; i++ {
-		s, err := ds.Sample(i, 0, 0)
+		im, err := ds.Input(i, 0, 0) // the input side's files alone
 		if err != nil {
 			continue
 		}
-		ims = append(ims, s.A)
+		ims = append(ims, im)
 	}
 	if len(ims) == 0 {
 		return nil, fmt.Errorf("%s: no readable training inputs", dc.Root)

@@ -679,6 +679,50 @@ func TestCycleGANInputsEachOnce(t *testing.T) {
 	}
 }
 
+// TestInputsReadOnlyTheInputSide: the page reads its generator's input
+// domain alone. Serving BtoA, the A files (here all failing to decode, their
+// headers fine) are not read: read as samples, every sample failed on its A
+// and the page fell back to the default palette ("no readable training
+// inputs"), where the B inputs were all fine.
+func TestInputsReadOnlyTheInputSide(t *testing.T) {
+	levels := []uint8{140, 170, 200}
+	for _, c := range []struct{ recipe, conf, a, b string }{
+		{"cyclegan", "../configs/cyclegan-facades.yaml", "trainA", "trainB"},
+		{"pix2pix", "../configs/pix2pix-facades.yaml", "A/train", "B/train"},
+	} {
+		root := t.TempDir()
+		for i, v := range levels {
+			for dir, b := range map[string][]byte{c.a: pngBytes(t, 40, 40, 20), c.b: pngBytes(t, 40, 40, v)} {
+				if dir == c.a {
+					b = b[:len(b)/2] // a header, half the pixels
+				}
+				if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(root, dir, fmt.Sprintf("%d.png", i)), b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		cfg, err := config.LoadConfig(c.conf, []string{"data.root=" + root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &Model{Config: cfg, Recipe: c.recipe, Kind: KindTranslate, Direction: "BtoA", PairDirection: "BtoA", Size: 32, InputNC: 3}
+		in, err := ReadInputs(context.Background(), m, "")
+		if err != nil {
+			t.Fatalf("%s: %v", c.recipe, err)
+		}
+		var got []uint8
+		for _, ex := range in.Examples {
+			got = append(got, ex.Pix[0])
+		}
+		if !slices.Equal(got, levels) {
+			t.Errorf("%s: examples of gray levels %v, want %s's %v", c.recipe, got, c.b, levels)
+		}
+	}
+}
+
 func TestHumanBytes(t *testing.T) {
 	for n, want := range map[int64]string{10 << 20: "10 MiB", 4096: "4 KiB", 1536 << 10: "1.5 MiB", 1000: "1000 bytes"} {
 		if got := humanBytes(n); got != want {
