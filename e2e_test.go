@@ -588,6 +588,53 @@ func TestTranslateOutNamedAsAnImage(t *testing.T) {
 	}
 }
 
+// TestTranslateSeedRepeats: translate --seed N seeds train mode's dropout
+// (the default mode, test.py's), as eval pix2pix --seed does, so the same N
+// writes the same bytes; it was refused without --features, and a user had
+// no way to repeat a translation of a model with dropout. Without --seed
+// each call draws anew, as test.py; another seed draws other masks.
+func TestTranslateSeedRepeats(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run") // its ResNet G has dropout (model.no_dropout false)
+	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	in := filepath.Join(base, "edges")
+	os.MkdirAll(in, 0o755)
+	for _, name := range []string{"a.png", "b.png"} {
+		writeTestPNG(t, filepath.Join(in, name), 32, 32)
+	}
+	n := 0
+	translate := func(extra ...string) string { // the outputs' bytes
+		t.Helper()
+		n++
+		dir := filepath.Join(base, fmt.Sprint("out", n))
+		args := append([]string{"translate", "--checkpoint", run, "--input", in, "--out", dir, "--device", "cpu"}, extra...)
+		if out, err := gogan(t, args...); err != nil || !strings.Contains(out, "translated 2 images") {
+			t.Fatalf("gogan %q: %v\n%s", args, err, out)
+		}
+		var all []byte
+		for _, name := range []string{"a.png", "b.png"} {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, b...)
+		}
+		return string(all)
+	}
+	seeded := translate("--seed", "3")
+	if again := translate("--seed", "3"); again != seeded {
+		t.Errorf("translate --seed 3 twice wrote other bytes")
+	}
+	if translate("--seed", "4") == seeded {
+		t.Errorf("translate --seed 4 wrote --seed 3's bytes: the seed does not reach the dropout")
+	}
+	if unseeded := translate(); unseeded == seeded || translate() == unseeded {
+		t.Errorf("translate without --seed repeats a call's bytes: train mode's dropout should draw anew, as test.py")
+	}
+}
+
 func TestPix2PixTrainsAndTranslates(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
@@ -1169,8 +1216,8 @@ func TestConfigPrintsWhatARunUses(t *testing.T) {
 // to do, and a flag the command's other flags make meaningless, is refused
 // naming it, with a failing status: train --nproc 0 exited 0 having trained
 // nothing (no rank launched), bench --steps 0 had no timed step to divide
-// by, import --label without --from was ignored, and so was translate
-// --seed without --features (a user's try for outputs that repeat).
+// by, import --label without --from was ignored, and so would be translate
+// --seed with --eval and no --features (nothing draws).
 func TestFlagsThatWouldDoNothingAreRefused(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
 	for _, c := range []struct {
@@ -1181,7 +1228,7 @@ func TestFlagsThatWouldDoNothingAreRefused(t *testing.T) {
 		{[]string{"bench", "--steps", "0"}, "bench: --steps 0, --warmup 3: need at least one timed step"},
 		{[]string{"bench", "--warmup", "-1"}, "bench: --steps 20, --warmup -1: need at least one timed step and no negative warmup"},
 		{[]string{"import", "--pth", "netG_epoch_3.pth", "--label", "3"}, "import: --label picks the files of --from; with --pth and --net name the files"},
-		{[]string{"translate", "--checkpoint", run, "--input", run, "--seed", "3"}, "--seed 3 seeds the cluster draws of --features, which is not given: it would change nothing"},
+		{[]string{"translate", "--checkpoint", run, "--input", run, "--eval", "--seed", "3"}, "--seed 3 seeds train mode's dropout and the cluster draws of --features; with --eval and no --features it would change nothing"},
 	} {
 		out, err := gogan(t, c.args...)
 		if err == nil || !strings.HasPrefix(out, "gogan: ") || !strings.Contains(out, c.want) {

@@ -316,9 +316,10 @@ func translateCmd() *cobra.Command {
 			sd.SteppingThrough("finishing the current image",
 				"at once: the translations written stay; the one being written may leave a hidden .tmp- file beside it, which the next translate of it removes")
 			o.Stop = sd.Context().Done()
-			if cmd.Flags().Changed("seed") && o.Features == "" {
-				// nothing else draws: train mode's dropout is not seeded by it
-				return fmt.Errorf("--seed %d seeds the cluster draws of --features, which is not given: it would change nothing (train mode's dropout is not seeded); leave it out", o.Seed)
+			o.Seeded = cmd.Flags().Changed("seed")
+			if o.Seeded && o.Eval && o.Features == "" {
+				// eval mode draws nothing: no dropout, no clusters
+				return fmt.Errorf("--seed %d seeds train mode's dropout and the cluster draws of --features; with --eval and no --features it would change nothing: leave it out", o.Seed)
 			}
 			if err := torch.SetThreads(0); err != nil {
 				return err
@@ -348,7 +349,7 @@ func translateCmd() *cobra.Command {
 	c.Flags().StringVar(&o.Input, "input", "", "folder of input images, or one image file (pix2pixHD with data.label_nc: a folder of label maps)")
 	c.Flags().StringVar(&o.Instances, "instances", "", "pix2pixHD with instance maps: their folder, paired with --input by sorted position")
 	c.Flags().StringVar(&o.Features, "features", "", "pix2pixHD with features (model.instance_feat, label_feat): the file of clustered features gogan features wrote; each region gets a random cluster of its class (test.py)")
-	c.Flags().Uint64Var(&o.Seed, "seed", 0, "with --features: the seed of the cluster draws")
+	c.Flags().Uint64Var(&o.Seed, "seed", 0, "seed of train mode's dropout (the same --seed, the same outputs; left out, each call draws anew, as test.py) and of --features' cluster draws (default 0)")
 	c.Flags().StringVar(&o.Photos, "photos", "", "pix2pixHD with features: instead of --features, the photos they are encoded from, paired with --input by sorted position (test.py --use_encoded_image)")
 	c.Flags().StringVar(&o.Out, "out", "translated", "output folder (PNG files, same base names; not inside a folder read)")
 	c.Flags().StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")

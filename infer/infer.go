@@ -342,6 +342,10 @@ type TranslateOptions struct {
 	Device                      string
 	Eval                        bool // BatchNorm's running statistics and no dropout (test.py --eval); else train mode
 	SkipInvalid                 bool // skip unreadable inputs with a warning instead of stopping
+	// Seeded (--seed given) seeds train mode's dropout with Seed too, once
+	// before the first input, as eval pix2pix seeds it: the same inputs give
+	// the same bytes. Unseeded, each call draws anew, as test.py.
+	Seeded bool
 	// Preprocess and LoadSize size the inputs as the references' test
 	// --preprocess and --load_size (TestPreprocesses; "" and 0: as the
 	// run's preprocess is tested, data.TestPreprocess).

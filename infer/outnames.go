@@ -67,6 +67,9 @@ func (e *Stopped) Error() string {
 // written.
 func writeTranslations[T any](inputs, outs []string, o TranslateOptions, png report.GridOptions, load func(i int) (T, error), forward func(T) report.Images) (int, error) {
 	removeStaleTemps(outs)
+	if o.Seeded { // the nets loaded: the masks are the passes' draws alone
+		torch.ManualSeed(o.Seed)
+	}
 	done := 0
 	for i, path := range inputs {
 		select {
