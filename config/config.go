@@ -253,6 +253,16 @@ var datasetHints = map[string]string{
 	"template": "template is pytorch-CycleGAN-and-pix2pix's skeleton for writing a dataset class: use one of the kinds above",
 }
 
+// normHints: the norms of pytorch-CycleGAN-and-pix2pix's DDP training
+// (its README's `torchrun ... --norm sync_batch`, the code's syncbatch).
+var normHints = map[string]string{
+	"syncbatch":     syncBatchHint,
+	"sync_batch":    syncBatchHint,
+	"sync_instance": "instance normalisation takes each image's own statistics, so there is nothing to synchronise over the ranks: model.norm=instance",
+}
+
+const syncBatchHint = "pytorch-CycleGAN-and-pix2pix's SyncBatchNorm over the ranks (torchrun, gogan train --nproc N) is model.norm=batch with train.sync_bn=true"
+
 var sharedKeys = []Key{
 	{Name: "recipe", Type: TypeString, Default: DefaultRecipe, Doc: "What to train (the registered recipes; see Recipes below)."},
 	{Name: "seed", Type: TypeInt, Default: 999, Range: AtLeast(0), Doc: "Seed for weights init, noise, shuffling and augmentation (same seed + same device, and on the CPU the same threads, = same run)."},
@@ -293,7 +303,7 @@ var sharedKeys = []Key{
 	{Name: "model.netD", Type: TypeString, Default: "dcgan", Enum: []string{"dcgan", "basic", "n_layers", "pixel", "multiscale"}, Doc: "Discriminator: DCGAN, 70x70 PatchGAN (basic), PatchGAN with model.n_layers_D, 1x1 PixelGAN, or pix2pixHD multi-scale."},
 	{Name: "model.n_layers_D", Type: TypeInt, Default: 3, Range: Between(1, 8), Doc: "PatchGAN conv layers (n_layers and multiscale; basic is 3)."},
 	{Name: "model.num_D", Type: TypeInt, Default: 2, Range: Between(1, 4), Doc: "Discriminators at different scales (multiscale only)."},
-	{Name: "model.norm", Type: TypeString, Default: "batch", Enum: []string{"batch", "instance", "none"}, Doc: "Normalization layers in G and D."},
+	{Name: "model.norm", Type: TypeString, Default: "batch", Enum: []string{"batch", "instance", "none"}, Hints: normHints, Doc: "Normalization layers in G and D."},
 	{Name: "model.no_dropout", Type: TypeBool, Default: false, Doc: "Disable dropout in the generator (pix2pix U-Net uses dropout 0.5)."},
 	{Name: "model.init_type", Type: TypeString, Default: "normal", Enum: []string{"normal", "xavier", "kaiming", "orthogonal", "pix2pixhd"}, Doc: "Weight initialization (pix2pixhd: N(0, init_gain) conv weights with PyTorch's default biases, as pix2pixHD's weights_init)."},
 	{Name: "model.init_gain", Type: TypeFloat, Default: 0.02, Range: Above(0), Doc: "Scale of normal/xavier/orthogonal init."},

@@ -400,6 +400,10 @@ func TestInvalidValues(t *testing.T) {
 		{"data.dataset=LFW", []string{"data.dataset", "must be one of", "--dataset lfw as an image folder", "data.dataset=folder"}},
 		{"data.dataset=fake", []string{"data.dataset", "gogan bench", "fashion-mnist"}},
 		{"data.dataset=foldr", []string{"data.dataset", "did you mean folder?"}},
+		// the reference's DDP norms (its README's --norm sync_batch, its code's syncbatch)
+		{"model.norm=sync_batch", []string{"model.norm", "must be one of batch, instance, none", "model.norm=batch with train.sync_bn=true"}},
+		{"model.norm=syncbatch", []string{"model.norm", "model.norm=batch with train.sync_bn=true"}},
+		{"model.norm=sync_instance", []string{"model.norm", "nothing to synchronise", "model.norm=instance"}},
 		{"train.beta1=1", []string{"train.beta1", "≥ 0 and < 1"}},
 		{"model.netG=unet256", []string{"model.netG", `"unet256"`, "must be one of dcgan, unet_128, unet_256", "did you mean unet_256?"}},
 		{"device=gpu", []string{"device", `"gpu"`, "auto, cpu, cuda, cuda:N"}},
