@@ -229,7 +229,26 @@ func checkDevice(s string) error {
 			return nil
 		}
 	}
-	return errors.New("must be auto, cpu, cuda or cuda:N with N a GPU index")
+	return errors.New("must be auto, cpu, cuda or cuda:N with N a GPU index" + gpuIDsHint(s))
+}
+
+// gpuIDsHint answers a value of the references' --gpu_ids (-1, 0, 0,1),
+// which their option answer (--gpu_ids is device here) leads to.
+func gpuIDsHint(s string) string {
+	ids := strings.Split(s, ",")
+	for _, id := range ids {
+		if _, err := strconv.Atoi(strings.TrimSpace(id)); err != nil {
+			return ""
+		}
+	}
+	switch {
+	case len(ids) > 1:
+		return fmt.Sprintf("; the references' --gpu_ids %s (%d GPUs sharing its batch) is CUDA_VISIBLE_DEVICES=%s gogan train --nproc %d (one process a GPU), "+
+			"whose data.batch_size is each process's: the reference's --batch_size divided by %d", s, len(ids), s, len(ids), len(ids))
+	case strings.HasPrefix(strings.TrimSpace(s), "-"):
+		return fmt.Sprintf("; the references' --gpu_ids %s (the CPU) is device=cpu", s)
+	}
+	return fmt.Sprintf("; the references' --gpu_ids %s is device=cuda:%s", s, strings.TrimSpace(s))
 }
 
 func checkNonEmpty(s string) error {

@@ -408,6 +408,10 @@ func TestInvalidValues(t *testing.T) {
 		{"model.netG=unet256", []string{"model.netG", `"unet256"`, "must be one of dcgan, unet_128, unet_256", "did you mean unet_256?"}},
 		{"device=gpu", []string{"device", `"gpu"`, "auto, cpu, cuda, cuda:N"}},
 		{"device=cuda:x", []string{"device", "cuda:N"}},
+		// the references' --gpu_ids values, where --gpu_ids is answered "device here"
+		{"device=-1", []string{"device", `"-1"`, "--gpu_ids -1 (the CPU) is device=cpu"}},
+		{"device=1", []string{"device", "--gpu_ids 1 is device=cuda:1"}},
+		{"device=0,1", []string{"device", "--gpu_ids 0,1 (2 GPUs sharing its batch) is CUDA_VISIBLE_DEVICES=0,1 gogan train --nproc 2", "--batch_size divided by 2"}},
 		{"data.shuffle=maybe", []string{"data.shuffle", "true or false"}},
 		{"data.channels=2", []string{"data.channels", "0, 1, 3"}},
 		{"out=", []string{"out", "must not be empty"}},
