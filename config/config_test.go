@@ -404,6 +404,7 @@ func TestInvalidValues(t *testing.T) {
 		{"model.norm=sync_batch", []string{"model.norm", "must be one of batch, instance, none", "model.norm=batch with train.sync_bn=true"}},
 		{"model.norm=syncbatch", []string{"model.norm", "model.norm=batch with train.sync_bn=true"}},
 		{"model.norm=sync_instance", []string{"model.norm", "nothing to synchronise", "model.norm=instance"}},
+		{"train.lr_policy=lambda", []string{"train.lr_policy", "--lr_policy lambda (its earlier name of linear) is linear"}},
 		{"train.beta1=1", []string{"train.beta1", "≥ 0 and < 1"}},
 		{"model.netG=unet256", []string{"model.netG", `"unet256"`, "must be one of dcgan, unet_128, unet_256", "did you mean unet_256?"}},
 		{"device=gpu", []string{"device", `"gpu"`, "auto, cpu, cuda, cuda:N"}},
