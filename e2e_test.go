@@ -1353,6 +1353,10 @@ func TestReferenceFlagsAreAnswered(t *testing.T) {
 		{[]string{"train", "--accel"}, "pytorch/examples dcgan's --accel is device here"}, // today's main.py's, for its --cuda and --mps
 		{[]string{"train", "--dry-run"}, "pytorch/examples dcgan's --dry-run has no key here: train.max_steps=1 trains one step"},
 		{[]string{"resume", "runs/x", "--niter", "3"}, "pytorch/examples dcgan's --niter and pix2pixHD's --niter are train.epochs here (gogan resume takes keys"},
+		// train.py's model and its models' options (cobra's bare "unknown flag" before)
+		{[]string{"train", "--model", "pix2pix"}, "unknown flag: --model; pytorch-CycleGAN-and-pix2pix's --model and pix2pixHD's --model are recipe here"},
+		{[]string{"train", "--lambda_identity", "0"}, "unknown flag: --lambda_identity; pytorch-CycleGAN-and-pix2pix's --lambda_identity is train.lambda_identity here (gogan train takes keys"},
+		{[]string{"train", "--serial_batches"}, "its opposite: --serial_batches is data.shuffle=false"},
 	} {
 		out, err := gogan(t, c.args...)
 		if err == nil || !strings.HasPrefix(out, "gogan: ") || !strings.Contains(out, c.want) {

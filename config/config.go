@@ -283,7 +283,8 @@ var normHints = map[string]string{
 const syncBatchHint = "pytorch-CycleGAN-and-pix2pix's SyncBatchNorm over the ranks (torchrun, gogan train --nproc N) is model.norm=batch with train.sync_bn=true"
 
 var sharedKeys = []Key{
-	{Name: "recipe", Type: TypeString, Default: DefaultRecipe, Doc: "What to train (the registered recipes; see Recipes below)."},
+	{Name: "recipe", Type: TypeString, Default: DefaultRecipe, Hints: map[string]string{
+		"test": "test.py's --model test (one generator run on single images) is gogan translate --checkpoint RUN --input DIR, not a recipe to train"}, Doc: "What to train (the registered recipes; see Recipes below)."},
 	{Name: "seed", Type: TypeInt, Default: 999, Range: AtLeast(0), Doc: "Seed for weights init, noise, shuffling and augmentation (same seed + same device, and on the CPU the same threads, = same run)."},
 	{Name: "device", Type: TypeString, Default: "auto", Check: checkDevice, Valid: "auto, cpu, cuda, cuda:N", Doc: "Where libtorch computes; auto picks cuda:0 when a GPU is visible, else cpu."},
 	{Name: "threads", Type: TypeInt, Default: 0, Range: AtLeast(0), Limit: Between(0, MaxThreads), Doc: "libtorch intra-op CPU threads; 0 = every core the process may use (its CPU affinity and a container's CPU limit, as Go's GOMAXPROCS). On the CPU the count is part of the run: libtorch's sums round otherwise with another, so a run repeats, and resumes exactly, at the same count."},

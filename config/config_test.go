@@ -329,6 +329,13 @@ func TestUnknownKeys(t *testing.T) {
 		"manualSeed=1":          "pytorch/examples dcgan's --manualSeed is seed here",
 		"nc=1":                  "pytorch/examples dcgan's nc (a variable there, not an option) is data.channels here",
 		"n_downsample_global=3": "pix2pixHD's --n_downsample_global is model.n_downsample_global here",
+		// the model (a section's name here) and the models' own options
+		"model=cycle_gan":     "unknown key model; pytorch-CycleGAN-and-pix2pix's --model and pix2pixHD's --model are recipe here, which takes pix2pix, colorization, cyclegan (--model cycle_gan) and pix2pixhd",
+		"dataset_mode=single": "pytorch-CycleGAN-and-pix2pix's --dataset_mode is data.dataset here",
+		"lambda_identity=0":   "pytorch-CycleGAN-and-pix2pix's --lambda_identity is train.lambda_identity here",
+		"lambda_L1=10":        "pytorch-CycleGAN-and-pix2pix's --lambda_L1 is train.lambda_L1 here",
+		"pool_size=0":         "pytorch-CycleGAN-and-pix2pix's --pool_size and pix2pixHD's --pool_size are train.pool_size here",
+		"serial_batches=true": "are data.shuffle here, its opposite: --serial_batches is data.shuffle=false, and for CycleGAN, whose --serial_batches also pairs A[i] with B[i], data.serial_batches=true with it",
 		// the references count their frequencies in images, gogan in steps
 		"print_freq=100":   "pytorch-CycleGAN-and-pix2pix's --print_freq and pix2pixHD's --print_freq are train.log_every here, in steps where the references count images (--print_freq 100 with batches of 4, --batch_size or pix2pixHD's --batchSize, is train.log_every 25)",
 		"display_freq=400": "pytorch-CycleGAN-and-pix2pix's --display_freq and pix2pixHD's --display_freq are train.sample_every here, in steps where the references count images",
@@ -404,6 +411,7 @@ func TestInvalidValues(t *testing.T) {
 		{"model.norm=sync_batch", []string{"model.norm", "must be one of batch, instance, none", "model.norm=batch with train.sync_bn=true"}},
 		{"model.norm=syncbatch", []string{"model.norm", "model.norm=batch with train.sync_bn=true"}},
 		{"model.norm=sync_instance", []string{"model.norm", "nothing to synchronise", "model.norm=instance"}},
+		{"recipe=test", []string{"recipe", "test.py's --model test (one generator run on single images) is gogan translate --checkpoint RUN --input DIR"}},
 		{"train.lr_policy=lambda", []string{"train.lr_policy", "--lr_policy lambda (its earlier name of linear) is linear"}},
 		{"train.beta1=1", []string{"train.beta1", "≥ 0 and < 1"}},
 		{"model.netG=unet256", []string{"model.netG", `"unet256"`, "must be one of dcgan, unet_128, unet_256", "did you mean unet_256?"}},

@@ -382,7 +382,11 @@ func init() {
 	// (its frequencies count images; gogan's keys count steps)
 	config.RegisterReferenceNames("pytorch-CycleGAN-and-pix2pix", map[string]string{"gpu_ids": "device", "save_epoch_freq": "train.keep_every_epochs",
 		"print_freq": "train.log_every", "display_freq": "train.sample_every", "save_latest_freq": "train.checkpoint_every",
-		"name": "out", "checkpoints_dir": "out"})
+		"name": "out", "checkpoints_dir": "out",
+		// the model and dataset mode themselves, and options of its models
+		// (CycleGANAndPix2PixConfig's per model) of shared keys; the
+		// recipes register those of their own keys
+		"model": "recipe", "dataset_mode": "data.dataset", "pool_size": "train.pool_size", "serial_batches": "data.shuffle"})
 	config.RegisterReferenceAdvice("pytorch-CycleGAN-and-pix2pix", map[string]string{
 		"continue_train": "gogan resume RUN continues a run from its newest checkpoint",
 		"epoch_count":    "a gogan run counts its own epochs; gogan import --epoch N says how many an imported run had done (--epoch_count N+1 is import --epoch N)",
@@ -394,6 +398,8 @@ func init() {
 		// total_iters += batch_size: its frequencies count images
 		"print_freq":       "in steps where the references count images (--print_freq 100 with batches of 4, --batch_size or pix2pixHD's --batchSize, is train.log_every 25)",
 		"display_freq":     "in steps where the references count images",
+		"model":            "which takes pix2pix, colorization, cyclegan (--model cycle_gan) and pix2pixhd; test.py's --model test is gogan translate",
+		"serial_batches":   "its opposite: --serial_batches is data.shuffle=false, and for CycleGAN, whose --serial_batches also pairs A[i] with B[i], data.serial_batches=true with it",
 		"save_latest_freq": "in steps where the references count images",
 	})
 }

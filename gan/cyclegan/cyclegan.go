@@ -27,6 +27,8 @@ import (
 )
 
 func init() {
+	defer config.RegisterReferenceNames("pytorch-CycleGAN-and-pix2pix", map[string]string{
+		"lambda_A": "train.lambda_A", "lambda_B": "train.lambda_B", "lambda_identity": "train.lambda_identity"})
 	gan.Register(gan.Definition{
 		Schema: config.RecipeSchema{
 			Name: "cyclegan",

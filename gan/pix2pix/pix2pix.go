@@ -19,6 +19,7 @@ import (
 )
 
 func init() {
+	defer config.RegisterReferenceNames("pytorch-CycleGAN-and-pix2pix", map[string]string{"lambda_L1": "train.lambda_L1"})
 	gan.Register(gan.Definition{
 		Schema: config.RecipeSchema{
 			Name: "pix2pix",

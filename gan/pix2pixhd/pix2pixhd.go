@@ -153,7 +153,7 @@ func init() {
 	})
 	gan.RegisterReferenceOptions("pix2pixHD", options)
 	// its logging (total_steps += batchSize: its frequencies count images)
-	config.RegisterReferenceNames("pix2pixHD", map[string]string{"tf_log": "logging.tensorboard",
+	config.RegisterReferenceNames("pix2pixHD", map[string]string{"tf_log": "logging.tensorboard", "model": "recipe",
 		"print_freq": "train.log_every", "display_freq": "train.sample_every", "save_latest_freq": "train.checkpoint_every"})
 }
 
