@@ -1798,6 +1798,14 @@ func TestRecipeWithoutConfigStartsFromItsDefaults(t *testing.T) {
 			}
 		}
 	}
+	// a recipe that is none is refused, with no note that it starts from
+	// defaults of its own
+	for _, r := range []string{"test", "cycle_gan"} {
+		out, err := exec.Command(goganBin, "config", "--set", "recipe="+r).CombinedOutput()
+		if err == nil || strings.Contains(string(out), "starts from its own defaults") || !strings.Contains(string(out), `invalid value for recipe: "`+r+`"`) {
+			t.Errorf("config --set recipe=%s: %v\n%s", r, err, out)
+		}
+	}
 	// and trains so, the recipe named by the environment
 	run := filepath.Join(t.TempDir(), "run")
 	cmd := exec.Command(goganBin, "train", "--quiet", "--set", "data.root="+filepath.Join("..", "shared", "data", "facades"), "--set", "out="+run,

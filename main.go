@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -96,7 +97,9 @@ func (f *configFlags) load() (*config.Config, error) {
 		// are no defaults of another recipe's (a CycleGAN took its batch
 		// of 64 and data.dataset fashion-mnist, and was refused for it).
 		// That recipe starts from its own, as import --from does.
-		if r := config.GivenRecipe(f.sets, os.Environ()); r != "" && r != config.DefaultRecipe {
+		// (a recipe that is none, recipe=test, is refused by the load alone)
+		if r := config.GivenRecipe(f.sets, os.Environ()); r != "" && r != config.DefaultRecipe &&
+			slices.ContainsFunc(gan.Names(), func(n string) bool { return strings.EqualFold(n, r) }) {
 			fmt.Fprintf(os.Stderr, "note: no --config: recipe %s starts from its own defaults (gogan config --set recipe=%s prints them), not %s's%s\n",
 				r, r, config.DefaultConfigPath, recipeConfigs(r))
 			return config.LoadConfig("", f.sets)
