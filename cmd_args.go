@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -138,6 +139,12 @@ func referenceFlag(cmd *cobra.Command, name string, err error) error {
 	return err
 }
 
+// builtFromConfig: a key of how a run's networks are built, which the
+// commands that load a checkpoint read from its config.
+func builtFromConfig(key string) bool {
+	return strings.HasPrefix(key, "model.") || key == "recipe" || key == "data.label_nc" || key == "data.no_instance"
+}
+
 // testPyFlag adds, to an unknown flag of the references' test.py given to a
 // command that takes --checkpoint, the flag gogan takes for it: a test.py
 // user's first command line names the networks by --checkpoints_dir,
@@ -147,7 +154,7 @@ func referenceFlag(cmd *cobra.Command, name string, err error) error {
 func testPyFlag(cmd *cobra.Command, name string, err error) error {
 	has := func(f string) bool { return cmd.Flags().Lookup(f) != nil }
 	instead := ""
-	switch n := strings.ReplaceAll(name, "_", "-"); {
+	switch n := strings.ToLower(strings.ReplaceAll(name, "_", "-")); {
 	case n == "epoch" || n == "which-epoch" || n == "load-iter":
 		// test.py --epoch N: the networks saved then
 		return fmt.Errorf("%w: the references' --%s picks the saved networks to load; gogan %s takes --checkpoint RUN/checkpoints/step-N (--checkpoint RUN: the run's newest)", err, name, subcommand(cmd))
@@ -163,6 +170,29 @@ func testPyFlag(cmd *cobra.Command, name string, err error) error {
 		instead = "--data-root DIR"
 	case n == "dataroot" && has("input"):
 		instead = "--input DIR"
+	case n == "phase" && has("input"):
+		instead = "--input DIR, the split's folder itself (test.py reads --dataroot/--phase)"
+	case (n == "load-size" || n == "loadsize") && has("load-size"):
+		instead = "--load-size N"
+	case (n == "crop-size" || n == "finesize") && has("load-size"):
+		// test.py's resize_and_crop crops --crop_size out of its
+		// --load_size resize; its older scale_width scaled to --fineSize
+		instead = "--load-size N, the side inputs are resized to (or the width, with --preprocess scale_width); it crops nothing"
+	case n == "resize-or-crop" && has("preprocess"):
+		instead = "--preprocess (test.py's --preprocess, its older --resize_or_crop, and pix2pixHD's)"
+	case n == "gpu-ids" && has("device"):
+		instead = "--device cpu (--gpu_ids -1) or --device cuda:N"
+	case n == "model-suffix" && has("direction"):
+		instead = "--direction AtoB (--model_suffix _A, G_A) or --direction BtoA (_B, G_B)"
+	case n == "use-encoded-image" && has("photos"):
+		instead = "--photos DIR, the photos the features are encoded from"
+	case n == "cluster-path" && has("features"):
+		instead = "--features FILE, the clusters gogan features wrote"
+	}
+	if keys := config.ReferenceKeys(name); instead == "" && (has("eval") || has("direction")) && len(keys) > 0 && slices.ContainsFunc(keys, builtFromConfig) {
+		// test.py repeats the training's network options; gogan reads them
+		return fmt.Errorf("%w: the references' --%s is how the saved networks were built (%s here); gogan %s builds them from the checkpoint's own config, so it takes none",
+			err, name, strings.Join(keys, ", "), subcommand(cmd))
 	}
 	if instead == "" {
 		return err

@@ -110,6 +110,21 @@ func TestCheckpointPickingFlagsAreAnswered(t *testing.T) {
 		{[]string{"translate", "--results_dir", "r"}, "gogan translate takes --out DIR"},
 		{[]string{"translate", "--dataroot", "d"}, "gogan translate takes --input DIR"},
 		{[]string{"eval", "pix2pix", "--dataroot", "d"}, "gogan eval pix2pix takes --data-root DIR"},
+		// test.py's sizing, device and one-generator flags (docs/tips.md's
+		// high-resolution test, docs/qa.md's --model test --model_suffix _A)
+		{[]string{"translate", "--load_size", "1024"}, "unknown flag: --load_size: that is the references'; gogan translate takes --load-size N"},
+		{[]string{"translate", "--fineSize", "1024"}, "gogan translate takes --load-size N, the side inputs are resized to (or the width, with --preprocess scale_width); it crops nothing"},
+		{[]string{"translate", "--crop_size", "360"}, "gogan translate takes --load-size N"},
+		{[]string{"translate", "--resize_or_crop", "scale_width"}, "gogan translate takes --preprocess (test.py's --preprocess"},
+		{[]string{"translate", "--gpu_ids", "-1"}, "gogan translate takes --device cpu (--gpu_ids -1) or --device cuda:N"},
+		{[]string{"translate", "--model_suffix", "_A"}, "gogan translate takes --direction AtoB (--model_suffix _A, G_A)"},
+		{[]string{"translate", "--phase", "test"}, "gogan translate takes --input DIR, the split's folder itself"},
+		{[]string{"translate", "--use_encoded_image"}, "gogan translate takes --photos DIR"},
+		// the network options test.py repeats, which the checkpoint's config holds
+		{[]string{"translate", "--netG", "unet_256"}, "unknown flag: --netG: the references' --netG is how the saved networks were built (model.netG here); gogan translate builds them from the checkpoint's own config"},
+		{[]string{"translate", "--no_dropout"}, "(model.no_dropout here); gogan translate builds them"},
+		{[]string{"eval", "pix2pix", "--label_nc", "0"}, "(data.label_nc here); gogan eval pix2pix builds them from the checkpoint's own config"},
+		{[]string{"sample", "--netG", "netG_epoch_3.pth"}, "unknown flag: --netG"}, // main.py's is a weights file
 		{[]string{"sample", "--dataroot", "d"}, "unknown flag: --dataroot"},
 		{[]string{"runs", "--epoch", "3"}, "unknown flag: --epoch"},
 	} {

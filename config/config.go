@@ -1003,6 +1003,18 @@ func ReferenceFlag(name string) (string, bool) {
 	return referenceOption(refName(name), true)
 }
 
+// ReferenceKeys lists the keys that the references' options of that name
+// (without the dashes) are here, none where no reference has one.
+func ReferenceKeys(name string) []string {
+	var keys []string
+	for _, r := range referenceNames[refName(name)] {
+		if !slices.Contains(keys, r.key) {
+			keys = append(keys, r.key)
+		}
+	}
+	return keys
+}
+
 // referenceAdvice answers a reference's option that has no key here
 // (RegisterReferenceAdvice): by refName, the advice and the option.
 var referenceAdvice = map[string][2]string{}
