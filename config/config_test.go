@@ -334,6 +334,7 @@ func TestUnknownKeys(t *testing.T) {
 		"dataset_mode=single": "pytorch-CycleGAN-and-pix2pix's --dataset_mode is data.dataset here",
 		"lambda_identity=0":   "pytorch-CycleGAN-and-pix2pix's --lambda_identity is train.lambda_identity here",
 		"lambda_L1=10":        "pytorch-CycleGAN-and-pix2pix's --lambda_L1 is train.lambda_L1 here",
+		"fp16=true":           "pix2pixHD's --fp16 is cuda.amp here, as cuda.amp=fp16",
 		"pool_size=0":         "pytorch-CycleGAN-and-pix2pix's --pool_size and pix2pixHD's --pool_size are train.pool_size here",
 		"serial_batches=true": "are data.shuffle here, its opposite: --serial_batches is data.shuffle=false, and for CycleGAN, whose --serial_batches also pairs A[i] with B[i], data.serial_batches=true with it",
 		// the references count their frequencies in images, gogan in steps

@@ -154,7 +154,9 @@ func init() {
 	gan.RegisterReferenceOptions("pix2pixHD", options)
 	// its logging (total_steps += batchSize: its frequencies count images)
 	config.RegisterReferenceNames("pix2pixHD", map[string]string{"tf_log": "logging.tensorboard", "model": "recipe",
-		"print_freq": "train.log_every", "display_freq": "train.sample_every", "save_latest_freq": "train.checkpoint_every"})
+		"print_freq": "train.log_every", "display_freq": "train.sample_every", "save_latest_freq": "train.checkpoint_every",
+		"fp16": "cuda.amp"}) // its README's AMP training (apex)
+	config.RegisterReferenceAdvice("pix2pixHD", map[string]string{"fp16": "as cuda.amp=fp16 (on a GPU; bf16 where it has bfloat16)"})
 }
 
 // inputSize is a batch's height and width for synthetic batches (gogan
