@@ -920,8 +920,6 @@ func RegisterReferenceVariables(reference string, keys map[string]string) {
 	}
 }
 
-// unknownKey names the key a reference's option of that name is here, or
-// the nearest valid key by edit distance.
 // ErrUnknownKey is in the error of a key this gogan does not know.
 var ErrUnknownKey = errors.New("unknown key")
 
@@ -943,6 +941,8 @@ func OnlyUnknownKeys(err error) bool {
 	return errors.Is(err, ErrUnknownKey)
 }
 
+// unknownKey names the key a reference's option of that name is here, or
+// the nearest valid key by edit distance, as an ErrUnknownKey.
 func unknownKey(name string) error {
 	return unknownKeyError{unknownKeyText(name)}
 }
