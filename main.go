@@ -417,10 +417,18 @@ free port).`,
 }
 
 func runsCmd() *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	c := &cobra.Command{
 		Use:   "runs [DIR]",
 		Short: "One line per run folder in DIR (default runs): recipe, step, newest valid checkpoint, last losses, running or how it stopped",
-		Args:  cobra.MaximumNArgs(1),
+		Long: `One line per run folder in DIR (default runs), or for DIR itself: recipe, step, newest valid
+checkpoint, last losses, and whether it is running or how it stopped.
+
+--json prints one JSON object a line for scripts: path, recipe, step, total_steps, checkpoint
+(the table's cell), losses (name: value), state (one word: running, starting, finished, stopped,
+failed, killed, imported or unknown) and detail (the table's STATE text). A DIR that holds no
+run folder prints nothing there, where the table is refused.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "runs"
 			if len(args) == 1 {
@@ -430,16 +438,28 @@ func runsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if len(paths) == 0 {
-				return fmt.Errorf("runs: no run folders (folders with the config.yaml a gogan run writes) in %s", dir)
-			}
 			var ss []runfolder.Summary
 			for _, p := range paths {
 				ss = append(ss, runfolder.Summarize(p))
 			}
+			if asJSON {
+				// no runs yet is a state a script asks about (a cron job's
+				// first call), not a mistake
+				for _, s := range ss {
+					if err := printJSONLine(s.JSON()); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			if len(paths) == 0 {
+				return fmt.Errorf("runs: no run folders (folders with the config.yaml a gogan run writes) in %s", dir)
+			}
 			return runfolder.WriteSummaries(os.Stdout, ss)
 		},
 	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print one JSON object a line (path, recipe, step, total_steps, checkpoint, losses, state, detail) for scripts")
+	return c
 }
 
 // dcganEpochFile is pytorch/examples dcgan's name for its generator's file.

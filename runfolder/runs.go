@@ -29,12 +29,16 @@ type Summary struct {
 	Losses     string // the last metrics.csv row's losses, "name=value ..."
 	Checkpoint string // the newest valid checkpoint's folder name, or why there is none
 	State      string // running, finished, stopped (how), killed, failed (why)
+	// StateWord is State's first word for scripts (gogan runs --json):
+	// status.json's state, StateKilled, StateStarting or StateUnknown.
+	StateWord  string
+	LossValues map[string]float64 // Losses' values by name
 }
 
 // Summarize reads the run folder at path.
 func Summarize(path string) Summary {
 	r := RunDir{Path: path}
-	s := Summary{Path: path, Recipe: "?", State: "unknown (no status.json: written before gogan kept one)"}
+	s := Summary{Path: path, Recipe: "?", State: "unknown (no status.json: written before gogan kept one)", StateWord: StateUnknown}
 	if b, err := os.ReadFile(r.ConfigPath()); err == nil {
 		var c struct {
 			Recipe string `yaml:"recipe"`
@@ -46,12 +50,13 @@ func Summarize(path string) Summary {
 	st, err := r.ReadStatus()
 	switch {
 	case err == nil:
-		s.Recipe, s.Step, s.Total, s.State = st.Recipe, st.Step, st.Total, r.Describe(st)
+		s.Recipe, s.Step, s.Total = st.Recipe, st.Step, st.Total
+		s.StateWord, s.State = r.describe(st)
 	case !errors.Is(err, os.ErrNotExist):
 		s.State = "unreadable status: " + err.Error()
 	default:
-		if d, ok := r.starting(); ok {
-			s.State = d
+		if w, d, ok := r.starting(); ok {
+			s.StateWord, s.State = w, d
 		}
 	}
 	logged := -1 // the step of metrics.csv's last row
@@ -66,7 +71,7 @@ func Summarize(path string) Summary {
 			for _, name := range names {
 				last[name] = row[m.Column(name)]
 			}
-			s.Losses = lossText(names, last)
+			s.Losses, s.LossValues = lossText(names, last), last
 		}
 	}
 	if ck, st, err := LatestValid(path); err == nil {
@@ -76,7 +81,7 @@ func Summarize(path string) Summary {
 			// A run killed after a checkpoint between train.log_every
 			// rows (or stopped by a gogan that wrote no row then): its
 			// checkpoint holds the losses of its step.
-			s.Losses = lossText(names, st.Metrics.Last)
+			s.Losses, s.LossValues = lossText(names, st.Metrics.Last), st.Metrics.Last
 		}
 	} else if errors.Is(err, os.ErrPermission) {
 		s.Checkpoint = "unreadable"
@@ -185,6 +190,33 @@ func WriteSummaries(w io.Writer, ss []Summary) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", pathCell(s.Path), s.Recipe, step, s.Checkpoint, s.Losses, state)
 	}
 	return tw.Flush()
+}
+
+// SummaryJSON is a run as gogan runs --json prints it, one object a line.
+// Its keys are stable for scripts: state is one word (StateRunning ...),
+// detail is the table's STATE text.
+type SummaryJSON struct {
+	Path       string             `json:"path"`
+	Recipe     string             `json:"recipe"`
+	Step       int                `json:"step"`
+	Total      int                `json:"total_steps"`
+	Checkpoint string             `json:"checkpoint"`
+	Losses     map[string]float64 `json:"losses"`
+	State      string             `json:"state"`
+	Detail     string             `json:"detail"`
+}
+
+// JSON is s as gogan runs --json prints it; a loss without a value (NaN:
+// one the run no longer logs) is left out, as in the table.
+func (s Summary) JSON() SummaryJSON {
+	losses := map[string]float64{}
+	for n, v := range s.LossValues {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			losses[n] = v
+		}
+	}
+	return SummaryJSON{Path: s.Path, Recipe: s.Recipe, Step: s.Step, Total: s.Total, Checkpoint: s.Checkpoint,
+		Losses: losses, State: s.StateWord, Detail: strings.Join(strings.Fields(s.State), " ")}
 }
 
 // pathCell is a run folder's path as a cell of the table: quoted as Go

@@ -21,6 +21,14 @@ const (
 	StateImported = "imported" // gogan import's step-0 checkpoint, not trained here yet
 )
 
+// States gogan runs tells beside status.json's (Summary.StateWord), where
+// the file cannot say: its process is gone, or no session has written it.
+const (
+	StateKilled   = "killed"   // status.json says running, its process is gone (or never wrote it)
+	StateStarting = "starting" // a train or resume holds RUN/.lock and has not stepped
+	StateUnknown  = "unknown"  // no status.json (a gogan before it), or one that does not read
+)
+
 // Status is RUN/status.json: whether a run is training and how it ended,
 // for `gogan runs`. The session writes it when it starts, at every
 // checkpoint and when it ends; a run killed outright (SIGKILL, a lost
@@ -76,23 +84,33 @@ func (r RunDir) ReadStatus() (Status, error) {
 // whose process is gone on this machine was killed; one from another
 // machine cannot be checked from here.
 func (s Status) Describe() string {
+	_, d := s.describe()
+	return d
+}
+
+// describe is Describe with the state in one word (s.State, StateKilled).
+func (s Status) describe() (string, string) {
 	switch s.State {
 	case StateRunning:
 		host, _ := os.Hostname()
 		if s.Host != host {
-			return fmt.Sprintf("running on %s (pid %d; cannot check from here), last update %s", s.Host, s.PID, s.Updated.Local().Format(time.DateTime))
+			return StateRunning, fmt.Sprintf("running on %s (pid %d; cannot check from here), last update %s", s.Host, s.PID, s.Updated.Local().Format(time.DateTime))
 		}
 		if processAlive(s.PID) {
-			return fmt.Sprintf("running (pid %d)", s.PID)
+			return StateRunning, fmt.Sprintf("running (pid %d)", s.PID)
 		}
-		return fmt.Sprintf("killed (pid %d is gone; last update %s)", s.PID, s.Updated.Local().Format(time.DateTime))
+		return StateKilled, fmt.Sprintf("killed (pid %d is gone; last update %s)", s.PID, s.Updated.Local().Format(time.DateTime))
 	case StateFinished:
-		return "finished"
+		return StateFinished, "finished"
+	}
+	word := s.State
+	if word == "" {
+		word = StateUnknown // a status.json damaged or written by hand
 	}
 	if s.Detail != "" {
-		return s.Detail
+		return word, s.Detail
 	}
-	return s.State
+	return word, s.State
 }
 
 // Describe is s.Describe with the run folder's lock (RUN/.lock, which the
@@ -103,29 +121,36 @@ func (s Status) Describe() string {
 // than status.json's is a train or resume still starting (decoding its
 // data, waiting for its ranks), which writes status.json when it steps.
 func (r RunDir) Describe(s Status) string {
+	_, d := r.describe(s)
+	return d
+}
+
+// describe is Describe with the state in one word (Status.describe's, or
+// StateStarting).
+func (r RunDir) describe(s Status) (string, string) {
 	host, _ := os.Hostname()
 	if s.State == StateRunning && s.Host != host {
-		return s.Describe()
+		return s.describe()
 	}
 	switch r.lockState() {
 	case lockHeld:
 		who := r.lockHolder()
 		if who != "" && !strings.Contains(who, fmt.Sprintf("(pid %d on %s)", s.PID, s.Host)) {
-			return fmt.Sprintf("starting (%s holds %s; status.json, of the session before: %s)", who, LockFile, s.Describe())
+			return StateStarting, fmt.Sprintf("starting (%s holds %s; status.json, of the session before: %s)", who, LockFile, s.Describe())
 		}
 		if s.State == StateRunning {
-			return fmt.Sprintf("running (pid %d)", s.PID)
+			return StateRunning, fmt.Sprintf("running (pid %d)", s.PID)
 		}
 	case lockFree:
 		if s.State != StateRunning {
 			break
 		}
 		if processAlive(s.PID) {
-			return fmt.Sprintf("killed (pid %d is another process now; last update %s)", s.PID, s.Updated.Local().Format(time.DateTime))
+			return StateKilled, fmt.Sprintf("killed (pid %d is another process now; last update %s)", s.PID, s.Updated.Local().Format(time.DateTime))
 		}
-		// the pid gone: Status.Describe's own "killed" line
+		// the pid gone: Status.describe's own "killed" line
 	}
-	return s.Describe()
+	return s.describe()
 }
 
 // starting describes a run folder without status.json by its lock: one a
@@ -134,18 +159,18 @@ func (r RunDir) Describe(s Status) string {
 // by a process killed before it wrote status.json (an import killed while
 // it wrote the checkpoint, a train as it started), which "written before
 // gogan kept one" misdescribed.
-func (r RunDir) starting() (string, bool) {
+func (r RunDir) starting() (string, string, bool) {
 	if who := r.LeftBy(); who != "" {
-		return fmt.Sprintf("killed as it started (%s held %s and is gone; it wrote no status.json)", who, LockFile), true
+		return StateKilled, fmt.Sprintf("killed as it started (%s held %s and is gone; it wrote no status.json)", who, LockFile), true
 	}
 	state, who := r.lockState(), r.lockHolder()
 	switch {
 	case state != lockHeld:
-		return "", false
+		return "", "", false
 	case who == "":
 		who = "a process"
 	}
-	return fmt.Sprintf("starting (%s holds %s)", who, LockFile), true
+	return StateStarting, fmt.Sprintf("starting (%s holds %s)", who, LockFile), true
 }
 
 // LeftBy is the holder RUN/.lock names where no process holds it: a

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"gogan/runfolder"
+)
+
+// runsJSON runs gogan runs --json DIR and decodes its stdout, a JSON object
+// a line, by path; stderr is not part of what a script parses.
+func runsJSON(t *testing.T, dir string) map[string]runfolder.SummaryJSON {
+	t.Helper()
+	cmd := exec.Command(goganBin, "runs", "--json", dir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("gogan runs --json %s: %v\n%s", dir, err, stderr.String())
+	}
+	got := map[string]runfolder.SummaryJSON{}
+	for sc := bufio.NewScanner(bytes.NewReader(out)); sc.Scan(); {
+		var s runfolder.SummaryJSON
+		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+			t.Fatalf("gogan runs --json: a line that is no JSON object: %v\n%s", err, out)
+		}
+		got[filepath.Base(s.Path)] = s
+	}
+	return got
+}
+
+// TestRunsJSONForScripts: gogan runs --json gives a script each run's state
+// in one word (running, killed, finished), its step, newest checkpoint and
+// losses, one JSON object a line, where the table pads columns with spaces
+// that a path and the losses hold too; a folder of no runs yet is no error.
+func TestRunsJSONForScripts(t *testing.T) {
+	base := t.TempDir()
+	done, killed := filepath.Join(base, "a run"), filepath.Join(base, "killed")
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(done, "train.max_steps=3")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	cmd, buf := startJob(t, killed, 3, goganBin, append([]string{"train"}, smallDCGAN(killed, "train.max_steps=100000", "train.checkpoint_every=2")...)...)
+	running := runsJSON(t, base)["killed"]
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if running.State != "running" {
+		t.Errorf("a run training: state %q, want running (%+v)\n%s", running.State, running, buf.String())
+	}
+	got := runsJSON(t, base)
+	if len(got) != 2 {
+		t.Fatalf("gogan runs --json listed %d runs, want 2: %+v", len(got), got)
+	}
+	d := got["a run"]
+	if d.Path != done || d.Recipe != "dcgan" || d.State != "finished" || d.Step != 3 || d.Total != 3 ||
+		d.Checkpoint != "step-00000003" || len(d.Losses) != 5 || d.Losses["Loss_D"] <= 0 {
+		t.Errorf("the finished run: %+v", d)
+	}
+	if k := got["killed"]; k.State != "killed" || !strings.HasPrefix(k.Detail, "killed (pid ") || k.Step < 3 {
+		t.Errorf("the SIGKILLed run: %+v", k)
+	}
+	empty := t.TempDir()
+	if out, err := exec.Command(goganBin, "runs", "--json", empty).CombinedOutput(); err != nil || len(out) != 0 {
+		t.Errorf("gogan runs --json of a folder of no runs: %v, %q (want nothing, status 0)", err, out)
+	}
+}
