@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -67,5 +68,43 @@ func TestRunsJSONForScripts(t *testing.T) {
 	empty := t.TempDir()
 	if out, err := exec.Command(goganBin, "runs", "--json", empty).CombinedOutput(); err != nil || len(out) != 0 {
 		t.Errorf("gogan runs --json of a folder of no runs: %v, %q (want nothing, status 0)", err, out)
+	}
+}
+
+// TestStopWithTheLogReaderGone: `gogan train 2>&1 | tee train.log` and
+// Ctrl-C (or a scheduler's signal to the job's process group): tee ends at
+// once, and the run, whose stop request and result lines then go to a pipe
+// nobody reads, still writes its checkpoint and exits 130; Go's default
+// for such a write (death by SIGPIPE, status 141) lost the checkpoint.
+func TestStopWithTheLogReaderGone(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(goganBin, append([]string{"train"}, smallDCGAN(run, "train.max_steps=100000", "train.checkpoint_every=1000")...)...)
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	var log bytes.Buffer
+	for sc := bufio.NewScanner(r); sc.Scan(); {
+		log.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "progress") {
+			break
+		}
+	}
+	r.Close() // tee, killed by the same Ctrl-C
+	cmd.Process.Signal(os.Interrupt)
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Errorf("after SIGINT with the log's reader gone: %v (want exit 130)\n%s", err, log.String())
+	}
+	if cks, err := filepath.Glob(filepath.Join(run, "checkpoints", "step-*")); err != nil || len(cks) != 1 {
+		t.Errorf("checkpoints after the stop: %v %v, want the stopped step's", cks, err)
+	}
+	if st, _ := os.ReadFile(filepath.Join(run, "status.json")); !strings.Contains(string(st), `"state": "stopped"`) {
+		t.Errorf("status.json after the stop:\n%s", st)
 	}
 }

@@ -38,8 +38,24 @@ type Shutdown struct {
 	exit func(code int) // os.Exit; replaced in tests
 }
 
-// NotifyShutdown starts listening for SIGINT and SIGTERM.
+// brokenPipes takes SIGPIPE for the rest of the process (SurviveBrokenPipes).
+var brokenPipes = make(chan os.Signal, 1)
+
+// SurviveBrokenPipes makes a write to a stdout or stderr whose reader is
+// gone fail (EPIPE, the line lost) for the rest of the process, where Go's
+// default ends it by SIGPIPE: after `gogan train 2>&1 | tee log` and
+// Ctrl-C, tee ends at once, and the stop request's own log line killed the
+// run before its checkpoint. Nothing reads the channel: a SIGPIPE from
+// libtorch's sockets is ignored, as without it, and the processes gogan
+// starts get SIGPIPE's default back.
+func SurviveBrokenPipes() {
+	signal.Notify(brokenPipes, syscall.SIGPIPE)
+}
+
+// NotifyShutdown starts listening for SIGINT and SIGTERM (and survives
+// broken pipes, so that a stop can finish what it does).
 func NotifyShutdown(parent context.Context) *Shutdown {
+	SurviveBrokenPipes()
 	ctx, cancel := context.WithCancel(parent)
 	s := &Shutdown{parent: parent, ctx: ctx, cancel: cancel, ch: make(chan os.Signal, 2), done: make(chan struct{}), exit: os.Exit,
 		stopping: "finishing the current step and writing a checkpoint", quitting: "without a checkpoint"}
