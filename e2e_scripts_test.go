@@ -108,3 +108,36 @@ func TestStopWithTheLogReaderGone(t *testing.T) {
 		t.Errorf("status.json after the stop:\n%s", st)
 	}
 }
+
+// TestServeStopWithTheLogReaderGone: gogan serve 2>&1 | tee log, then
+// Ctrl-C to the group ends tee at once; serve's stop line then went to a
+// closed pipe and Go ended it by SIGPIPE (exit 141, the requests under way
+// cut off), where a stop exits 0.
+func TestServeStopWithTheLogReaderGone(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(goganBin, "serve", "--checkpoint", run, "--addr", "127.0.0.1:0", "--device", "cpu", "--threads", "1")
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	var log bytes.Buffer
+	for sc := bufio.NewScanner(r); sc.Scan(); {
+		log.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "serving on ") {
+			break
+		}
+	}
+	r.Close() // tee, ended by the same Ctrl-C
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("serve after SIGINT with the log's reader gone: %v (want exit status 0)\n%s", err, log.String())
+	}
+}

@@ -394,6 +394,7 @@ Prints "serving on http://ADDR" once it listens (--addr 127.0.0.1:0 picks a
 free port).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			trainer.SurviveBrokenPipes() // its stop outlives a reader of its lines that ends (| tee, and Ctrl-C)
 			return serve.Main(addr, o, os.Stdout)
 		},
 	}
