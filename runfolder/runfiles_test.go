@@ -1169,3 +1169,33 @@ func TestUnreadableConfigNamesWhoWroteIt(t *testing.T) {
 		t.Errorf("this gogan's own config: %s", own)
 	}
 }
+
+// TestStaleTempDirsOfLiveWritersStay: MakeTempDir's folder is locked while
+// its writer works there, so RemoveStaleTempDirsOf run by another writer
+// of the same path (two evals of one --out, the second started after the
+// first made its folder) leaves it; released (its writer gone), the next
+// sweep removes it. A folder made since the sweep's process began stays
+// unlocked or not: its writer may not have locked it yet.
+func TestStaleTempDirsOfLiveWritersStay(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "results")
+	live, err := MakeTempDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(live.Path); err != nil || fi.Mode().Perm() != 0o755 || !strings.HasPrefix(filepath.Base(live.Path), TempPrefix("results")) {
+		t.Fatalf("MakeTempDir made %s (%v, %v), want a 0755 folder %s<digits>", live.Path, fi, err, TempPrefix("results"))
+	}
+	later := time.Now().Add(time.Hour) // a sweep of a process started after it
+	if removed := RemoveStaleTempDirsOf(out, later); len(removed) != 0 {
+		t.Errorf("the sweep removed %v, the temp folder of a writer still at work", removed)
+	}
+	live.Release()
+	live.Release() // a second release (finish after abort) is harmless
+	if removed := RemoveStaleTempDirsOf(out, time.Now().Add(-time.Hour)); len(removed) != 0 {
+		t.Errorf("a sweep begun before the folder was made removed %v", removed)
+	}
+	if removed := RemoveStaleTempDirsOf(out, later); !slices.Equal(removed, []string{live.Path}) {
+		t.Errorf("released, the sweep removed %v, want %s", removed, live.Path)
+	}
+}
