@@ -439,8 +439,9 @@ type session struct {
 	// the checkpoint resumed from is an import's (no loader position)
 	resumedImport bool
 	// endedHere: the session before this one ended at the checkpoint this
-	// one resumes from (status.json: stopped or finished at its step), so
-	// the folder holds nothing of later steps (dropAbandonedGrids)
+	// one resumes from (status.json: stopped, not by a second signal, or
+	// finished at its step), so the folder holds nothing of later steps
+	// (dropAbandonedGrids)
 	endedHere bool
 	// renumbered: the checkpoint resumed from is numbered above the step
 	// this run goes on from (an older gogan's pix2pixHD run over all

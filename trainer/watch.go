@@ -28,7 +28,10 @@ func (s *session) startWatch() {
 		s.status.Job = s.job.ID()
 	}
 	if old, err := s.rd.ReadStatus(); err == nil && s.resumed {
-		s.endedHere = (old.State == runfolder.StateStopped || old.State == runfolder.StateFinished) && old.Step == s.step
+		// A second signal's "stopped" gives the newest checkpoint's step,
+		// though the session trained, and drew grids, past it.
+		quit := strings.HasPrefix(old.Detail, quitDetail)
+		s.endedHere = (old.State == runfolder.StateStopped && !quit || old.State == runfolder.StateFinished) && old.Step == s.step
 	}
 	s.writeStatus()
 	if !s.resumed {
@@ -91,6 +94,10 @@ func (s *session) writeStatus() {
 	}
 }
 
+// quitDetail begins the status detail of a second signal's exit, which
+// stopped the run without a checkpoint of its last step.
+const quitDetail = "quit by a second "
+
 // quitStatus records a second signal's exit (Shutdown.OnQuit, on the
 // signal's goroutine: it reads the status last written, whose step is the
 // newest checkpoint's, and no status is written after it).
@@ -103,11 +110,11 @@ func (s *session) quitStatus(sig os.Signal) {
 	}
 	st := s.written
 	st.State = runfolder.StateStopped
-	st.Detail = fmt.Sprintf("quit by a second %v (resume goes on from the newest checkpoint, step %d)", sig, st.Step)
+	st.Detail = fmt.Sprintf(quitDetail+"%v (resume goes on from the newest checkpoint, step %d)", sig, st.Step)
 	if cks, err := runfolder.ListCheckpoints(s.rd.Path); err == nil && len(cks) == 0 {
 		// No checkpoint yet (a new run stopped before its first): resume has
 		// nothing to go on from; train with the same out starts it again.
-		st.Detail = fmt.Sprintf("quit by a second %v before the run's first checkpoint (nothing to resume: gogan train with its config and out starts it again)", sig)
+		st.Detail = fmt.Sprintf(quitDetail+"%v before the run's first checkpoint (nothing to resume: gogan train with its config and out starts it again)", sig)
 	}
 	s.rd.WriteStatus(st)
 }
