@@ -259,49 +259,67 @@ func TestResumeDropsTheAbandonedStepsGrids(t *testing.T) {
 
 // TestResumeAfterASecondSignalRedrawsTheGrid: a run quit by a second
 // Ctrl-C leaves status.json "stopped" at its newest checkpoint's step
-// (quitStatus), though it trained and drew grids after that checkpoint.
-// Resumed, it goes back to the checkpoint's grids as a killed run does:
-// latest.png is the checkpoint's (epoch 1's, both drawn at step 4) and
-// real_samples.png, of a later step, goes. They were kept as the session
-// before left them, as for a run that stopped at its checkpoint.
+// (quitStatus), though it trained and drew grids after that checkpoint, as
+// a SIGKILL leaves it "running" at that step. Resumed, either goes back to
+// the checkpoint's grids: latest.png is the checkpoint's (epoch 1's, both
+// drawn at step 4) and real_samples.png, of a later step, goes; the quit
+// run's were kept as the session before left them, as for a run that
+// stopped at its checkpoint. Resumed inside an epoch, the grids of the
+// epochs the checkpoint completed stay.
 func TestResumeAfterASecondSignalRedrawsTheGrid(t *testing.T) {
-	run := filepath.Join(t.TempDir(), "run")
-	if _, err := Train(context.Background(), smallRun(t, run, "train.max_steps=6"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
-		t.Fatal(err)
-	}
-	read := func(name string) []byte {
-		b, _ := os.ReadFile(filepath.Join(run, "samples", name))
-		return b
-	}
-	epoch1, step6 := read("epoch-0001.png"), read("latest.png")
-	if epoch1 == nil || read("real_samples.png") == nil || bytes.Equal(epoch1, step6) {
-		t.Fatal("the run to step 6 did not leave epoch 1's grid, real_samples.png and a latest.png of step 6")
-	}
-	// a second Ctrl-C at step 6, before its checkpoint: the status of the
-	// checkpoint at step 4, stopped
-	if err := os.RemoveAll(runfolder.CheckpointDir(run, 6)); err != nil {
-		t.Fatal(err)
-	}
-	s := &session{rd: runfolder.RunDir{Path: run}, step: 4}
-	s.status = runfolder.Status{State: runfolder.StateRunning, Recipe: "dcgan", PID: os.Getpid()}
-	s.writeStatus()
-	s.step = 6
-	s.quitStatus(os.Interrupt)
-	if st, err := s.rd.ReadStatus(); err != nil || st.State != runfolder.StateStopped || st.Step != 4 {
-		t.Fatalf("the status a second signal leaves: %+v, %v", st, err)
-	}
-	var latest, real []byte
-	opt := RunOptions{Quiet: true, Writer: os.Stderr, OnStep: func(step int, _ map[string]float64) {
-		if step == 5 { // no grid at step 5
-			latest, real = read("latest.png"), read("real_samples.png")
+	for _, quit := range []bool{true, false} {
+		run := filepath.Join(t.TempDir(), "run")
+		if _, err := Train(context.Background(), smallRun(t, run, "train.max_steps=6"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+			t.Fatal(err)
 		}
-	}}
-	if _, err := Resume(context.Background(), run, nil, opt); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(latest, epoch1) || real != nil {
-		t.Errorf("resumed at step 4 after a second signal at step 6: latest.png %d bytes (want epoch 1's, %d bytes; step 6's is %d), real_samples.png %d bytes (want none)",
-			len(latest), len(epoch1), len(step6), len(real))
+		read := func(name string) []byte {
+			b, _ := os.ReadFile(filepath.Join(run, "samples", name))
+			return b
+		}
+		epoch1, step6 := read("epoch-0001.png"), read("latest.png")
+		if epoch1 == nil || read("real_samples.png") == nil || bytes.Equal(epoch1, step6) {
+			t.Fatal("the run to step 6 did not leave epoch 1's grid, real_samples.png and a latest.png of step 6")
+		}
+		// a second Ctrl-C or a SIGKILL at step 6, before its checkpoint:
+		// the status of the checkpoint at step 4, stopped or running
+		if err := os.RemoveAll(runfolder.CheckpointDir(run, 6)); err != nil {
+			t.Fatal(err)
+		}
+		s := &session{rd: runfolder.RunDir{Path: run}, step: 4}
+		s.status = runfolder.Status{State: runfolder.StateRunning, Recipe: "dcgan", PID: os.Getpid()}
+		s.writeStatus()
+		if s.step = 6; quit {
+			s.quitStatus(os.Interrupt)
+		}
+		if st, err := s.rd.ReadStatus(); err != nil || st.State != map[bool]string{true: runfolder.StateStopped, false: runfolder.StateRunning}[quit] || st.Step != 4 {
+			t.Fatalf("quit %v: the status left: %+v, %v", quit, st, err)
+		}
+		var latest, real []byte
+		opt := RunOptions{Quiet: true, Writer: os.Stderr, OnStep: func(step int, _ map[string]float64) {
+			if step == 5 { // no grid at step 5
+				latest, real = read("latest.png"), read("real_samples.png")
+			}
+		}}
+		if _, err := Resume(context.Background(), run, nil, opt); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(latest, epoch1) || real != nil {
+			t.Errorf("quit %v: resumed at step 4 after step 6: latest.png %d bytes (want epoch 1's, %d bytes; step 6's is %d), real_samples.png %d bytes (want none)",
+				quit, len(latest), len(epoch1), len(step6), len(real))
+		}
+		if !quit {
+			continue
+		}
+		// resumed from step 6, inside epoch 2: epoch 1's grid, of an epoch
+		// the checkpoint completed, stays (nothing draws it again)
+		var kept []byte
+		opt.OnStep = func(step int, _ map[string]float64) { kept = read("epoch-0001.png") }
+		if _, err := Resume(context.Background(), run, []string{"train.max_steps=7"}, opt); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(kept, epoch1) {
+			t.Errorf("resumed inside epoch 2: epoch-0001.png %d bytes, want it kept (%d bytes)", len(kept), len(epoch1))
+		}
 	}
 }
 
