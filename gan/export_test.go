@@ -279,7 +279,9 @@ func TestExportOfDerivedPairsTestsOnInputs(t *testing.T) {
 	const other = "the reference reads image folders: give test.py and train.py a --dataroot of them"
 	for _, c := range []struct {
 		dataset, direction, dropout string
-	}{{"edges", "AtoB", "true"}, {"gray2color", "AtoB", "false"}, {"edges", "BtoA", "false"}} {
+		inputs                      string // what the note says INPUTS holds
+	}{{"edges", "AtoB", "true", "edge maps (dark lines on white)"}, {"gray2color", "AtoB", "false", "gray photos"},
+		{"edges", "BtoA", "false", "photos (as data.source's images)"}} {
 		name := c.dataset + " " + c.direction + " no_dropout=" + c.dropout
 		cfg, err := config.LoadConfig("", []string{"recipe=pix2pix", "data.dataset=" + c.dataset, "data.direction=" + c.direction,
 			"model.input_nc=1", "model.netG=unet_128", "model.no_dropout=" + c.dropout})
@@ -301,8 +303,8 @@ func TestExportOfDerivedPairsTestsOnInputs(t *testing.T) {
 			strings.Contains(test, "--no_dropout") != (c.dropout == "true") {
 			t.Errorf("%s: test command %q, want the test model on a folder INPUTS, at the run's test size, --no_dropout as the run", name, test)
 		}
-		if !strings.Contains(notes, "translates the inputs in a folder INPUTS") || strings.Contains(notes, other) {
-			t.Errorf("%s: notes %q, want the test model's alone", name, notes)
+		if !strings.Contains(notes, "translates the inputs in a folder INPUTS, "+c.inputs+", as gogan translate does") || strings.Contains(notes, other) {
+			t.Errorf("%s: notes %q, want the test model's alone, on %s", name, notes, c.inputs)
 		}
 		if train := e.Commands[1]; !strings.Contains(train, " --model pix2pix ") || !strings.Contains(train, " --direction "+c.direction+" ") {
 			t.Errorf("%s: train command %q, want pix2pix's with --direction %s", name, train, c.direction)
