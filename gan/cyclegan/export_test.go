@@ -57,12 +57,14 @@ func TestExportNotesMissingTestDomains(t *testing.T) {
 		{[]string{"trainA", "trainB"}, []string{"testA", "testB"}},
 		{[]string{"trainA", "trainB", "testA"}, []string{"testB"}},
 		{[]string{"trainA", "trainB", "testA", "testB"}, nil},
+		{[]string{"valA", "valB"}, []string{"testA", "testB"}}, // data.phase val: test.py's --phase val
 	} {
 		root := t.TempDir()
 		for _, d := range c.dirs {
 			os.MkdirAll(filepath.Join(root, d), 0o755)
 		}
-		cfg, err := config.LoadConfig("", []string{"recipe=cyclegan", "data.root=" + root})
+		phase := strings.TrimSuffix(c.dirs[0], "A")
+		cfg, err := config.LoadConfig("", []string{"recipe=cyclegan", "data.root=" + root, "data.phase=" + phase})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +83,7 @@ func TestExportNotesMissingTestDomains(t *testing.T) {
 		for i, d := range c.want {
 			missing[i] = filepath.Join(root, d)
 		}
-		for _, want := range []string{"there is no " + strings.Join(missing, " nor ") + ":", "add --phase train"} {
+		for _, want := range []string{"there is no " + strings.Join(missing, " nor ") + ":", "add --phase " + phase + " "} {
 			if !strings.Contains(notes, want) {
 				t.Errorf("%v: notes %q, want one saying %q", c.dirs, notes, want)
 			}
