@@ -624,7 +624,8 @@ torch.save({"epoch": 3, "name": "x"}, d + "/dict.pth")
 
 // TestLoadPTHOfOtherKinds: a checkpoint dict that holds train.py's
 // argparse options and a NumPy score beside its state dict loads the state
-// dict (both were refused as code to run); a TorchScript archive
+// dict (both were refused as code to run; NumPy 2's scalars too, of
+// numpy._core); a TorchScript archive
 // (torch.jit.save) is named as one with how to get its state_dict (it was
 // "refusing to call __torch__.M"), and a network saved whole is refused
 // saying to save its state_dict.
@@ -647,6 +648,17 @@ torch.save({"state_dict": m.state_dict(), "opt": argparse.Namespace(lr=0.0002, n
 torch.jit.script(m).save(d + "/scripted.pt")
 torch.jit.trace(m, torch.zeros(1, 3, 8, 8)).save(d + "/traced.pt")
 torch.save(m, d + "/whole.pth")
+# NumPy 2 pickles its scalars as numpy._core.multiarray.scalar: this NumPy's
+# file with that name (protocol 2's GLOBAL: the name's text, no length)
+import zipfile
+src, dst = zipfile.ZipFile(d + "/checkpoint.pth"), zipfile.ZipFile(d + "/numpy2.pth", "w")
+for i in src.infolist():
+    b = src.read(i.filename)
+    if i.filename.endswith("/data.pkl"):
+        assert b"cnumpy.core.multiarray\nscalar\n" in b
+        b = b.replace(b"cnumpy.core.multiarray\nscalar\n", b"cnumpy._core.multiarray\nscalar\n")
+    dst.writestr(i.filename, b)
+dst.close()
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -654,14 +666,16 @@ torch.save(m, d + "/whole.pth")
 	if err != nil {
 		t.Fatalf("python: %v\n%s", err, out)
 	}
-	got, err := LoadPTH(filepath.Join(dir, "checkpoint.pth"))
-	if err != nil {
-		t.Fatalf("checkpoint dict with options: %v", err)
+	for _, name := range []string{"checkpoint.pth", "numpy2.pth"} {
+		got, err := LoadPTH(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatalf("%s, a checkpoint dict with options: %v", name, err)
+		}
+		if names := SortedNames(got); !slices.Equal(names, []string{"state_dict.conv.bias", "state_dict.conv.weight"}) {
+			t.Errorf("%s, a checkpoint dict with options: %v, want the state dict's two tensors", name, names)
+		}
+		freeAll(got)
 	}
-	if names := SortedNames(got); !slices.Equal(names, []string{"state_dict.conv.bias", "state_dict.conv.weight"}) {
-		t.Errorf("checkpoint dict with options: %v, want the state dict's two tensors", names)
-	}
-	freeAll(got)
 	for name, want := range map[string][]string{
 		"scripted.pt": {"a TorchScript archive", "torch.save(torch.jit.load(FILE).state_dict(), 'net.pth')"},
 		"traced.pt":   {"a TorchScript archive", "torch.save(torch.jit.load(FILE).state_dict(), 'net.pth')"},
