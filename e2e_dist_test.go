@@ -894,6 +894,38 @@ func TestResumeOnAnotherWorldSize(t *testing.T) {
 	}
 }
 
+// TestRanksResumeThreadCount: the thread count a checkpoint records is a
+// rank's. A job resumed on as many ranks at another count is told the
+// --set threads=N that resumes it exactly, and threads: 0 is said as the
+// cores shared by the machine's ranks (not one a core for each); one
+// resumed on another number of ranks is not (the world size's warning says
+// it is no longer the uninterrupted job, and no thread count makes it one).
+func TestRanksResumeThreadCount(t *testing.T) {
+	needGloo(t)
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "train.max_steps=2", "data.batch_size=8", "threads=2")...)...); err != nil {
+		t.Fatalf("2 ranks: %v\n%s", err, out)
+	}
+	one := filepath.Join(t.TempDir(), "one")
+	if err := os.CopyFS(one, os.DirFS(run)); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(goganBin, "resume", run, "--nproc", "2", "--quiet", "--set", "threads=0", "--set", "train.max_steps=3")
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=2") // threads 0: 1 a rank on any machine
+	b, err := cmd.CombinedOutput()
+	if out := string(b); err != nil || !strings.Contains(out, "the run trained with 2 libtorch threads and resumes with 1 (threads: 0, the cores this process may use here shared by this machine's 2 ranks)") ||
+		!strings.Contains(out, "give --set threads=2") {
+		t.Errorf("a 2-rank job of 2 threads a rank resumed on 2 ranks of 1: %v; want the warning naming threads 0 as the cores the ranks share, and --set threads=2:\n%s", err, out)
+	}
+	out, err := gogan(t, "resume", one, "--quiet", "--set", "threads=1", "--set", "train.max_steps=3")
+	if err != nil || !strings.Contains(out, "written by 2 rank(s), this job has 1") {
+		t.Fatalf("the 2-rank job resumed in one process: %v; want the world size's warning\n%s", err, out)
+	}
+	if strings.Contains(out, "libtorch threads") {
+		t.Errorf("the 2-rank job resumed in one process warns of the thread count, which cannot make it exact:\n%s", out)
+	}
+}
+
 // TestResumeOnMoreRanksAtTheSameGlobalBatch: a run of one process at
 // batch 16 resumed on 2 ranks of 8 (train.sync_bn) goes on as the one
 // process would: the same losses and weights as a run never stopped.

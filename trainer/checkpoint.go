@@ -307,9 +307,15 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 	for _, w := range warns {
 		slog.Warn(w[0].(string), w[1:]...)
 	}
-	if t := s.cpuThreads(); st.Threads > 0 && t > 0 && t != st.Threads {
+	// A rank's count, which makes the run again at the same number of
+	// ranks alone: on another, the world size's warning says the run is no
+	// longer the uninterrupted one, which no thread count makes it.
+	if t := s.cpuThreads(); st.Threads > 0 && t > 0 && t != st.Threads && s.resumedRanks == s.ranks() {
 		how := fmt.Sprintf("threads: %d", s.cfg.Threads)
-		if s.cfg.Threads == 0 {
+		switch {
+		case s.cfg.Threads == 0 && s.job != nil && s.job.LocalWorld > 1:
+			how += fmt.Sprintf(", the cores this process may use here shared by this machine's %d ranks", s.job.LocalWorld)
+		case s.cfg.Threads == 0:
 			how += ", one a core this process may use here"
 		}
 		slog.Warn(fmt.Sprintf("resume: the run trained with %d libtorch threads and resumes with %d (%s); on the CPU the thread count changes how libtorch rounds its sums (Conv2d's weight gradients), so from here the run drifts from the one it would have been: to resume it exactly, give --set threads=%d",
@@ -396,7 +402,8 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 		if err := json.Unmarshal(st.Loader, &lst); err != nil {
 			return fmt.Errorf("resume %s: state.json loader: %w", where, err)
 		}
-		if was, now := max(1, lst.World), s.ranks(); was != now && s.lead {
+		s.resumedRanks = max(1, lst.World)
+		if was, now := s.resumedRanks, s.ranks(); was != now && s.lead {
 			wasSyncBN := false // a checkpoint config this gogan cannot read: checkConfigFile has said so
 			if saved, err := config.ParseYAML("checkpoint config", []byte(st.Config)); err == nil {
 				wasSyncBN = saved.Train.SyncBN

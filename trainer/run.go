@@ -438,6 +438,9 @@ type session struct {
 	resumed   bool
 	// the checkpoint resumed from is an import's (no loader position)
 	resumedImport bool
+	// resumedRanks: the number of ranks that wrote the checkpoint resumed
+	// from (0: an import's)
+	resumedRanks int
 	// endedHere: the session before this one ended at the checkpoint this
 	// one resumes from (status.json: stopped, not by a second signal, or
 	// finished at its step), so the folder holds nothing of later steps
