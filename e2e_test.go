@@ -491,12 +491,18 @@ func TestResumeOverDamage(t *testing.T) {
 	// While it trains, a second resume of the folder is refused.
 	cmd, buf := startJob(t, run, 6, goganBin, "resume", run, "--quiet", "--set", "train.max_steps=600")
 	out, err = gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=600")
+	// and a train into it is told so, not to resume it (which would be
+	// refused the same way)
+	trainOut, trainErr := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=6")...)...)
 	cmd.Process.Signal(syscall.SIGINT)
 	if werr := cmd.Wait(); werr == nil || !strings.Contains(buf.String(), "stopped by interrupt") {
 		t.Fatalf("the first resume: %v\n%s", werr, buf)
 	}
 	if err == nil || !strings.Contains(out, "is being trained by gogan resume (pid "+strconv.Itoa(cmd.Process.Pid)) {
 		t.Fatalf("a second resume of a folder in training: %v\n%s", err, out)
+	}
+	if trainErr == nil || !strings.Contains(trainOut, "is being trained by gogan resume (pid "+strconv.Itoa(cmd.Process.Pid)) || strings.Contains(trainOut, "continue it with") {
+		t.Errorf("a train into a folder in training: %v, want it named as being trained, without advice to resume it\n%s", trainErr, trainOut)
 	}
 	// On from the checkpoint the first one wrote on SIGINT.
 	rows := lossRows(t, run)

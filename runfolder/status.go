@@ -183,6 +183,20 @@ func (r RunDir) LeftBy() string {
 	return r.lockHolder()
 }
 
+// HeldNow is the error a Lock of the folder would give now, where a
+// process holds it (what it does, and what to do), or nil: for a refusal
+// whose own advice (resume it) the holder would refuse the same way.
+func (r RunDir) HeldNow() error {
+	if r.lockState() != lockHeld {
+		return nil
+	}
+	who := r.lockHolder()
+	if who == "" {
+		who = "another process"
+	}
+	return fmt.Errorf("run folder %s %s", r.Path, heldFor(who))
+}
+
 // lockHolder is what the process holding RUN/.lock wrote in it ("gogan
 // (pid N on HOST)"), or "".
 func (r RunDir) lockHolder() string {

@@ -109,6 +109,9 @@ func Train(ctx context.Context, cfg *config.Config, opt RunOptions) (*Result, er
 					slog.Warn("could not record the refusal for torchrun's restarts", "file", rd.RefusedJobPath(), "err", err)
 				}
 			}
+			if err := rd.HeldNow(); err != nil {
+				return rd, false, err // in training: resuming it would be refused as this is
+			}
 			if _, _, err := runfolder.LatestValid(rd.Path); errors.Is(err, runfolder.ErrNoCheckpoint) {
 				return rd, false, fmt.Errorf("run folder %s holds checkpoints, none of them valid (%v): move %s aside to train it again from the start, or set out to a new folder",
 					rd.Path, err, rd.CheckpointsPath())
