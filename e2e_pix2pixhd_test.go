@@ -619,6 +619,10 @@ func TestLabelLayoutWithLabelNC0Refused(t *testing.T) {
 			!strings.Contains(out, "set data.label_nc to the number of classes") || !strings.Contains(out, "rename train_label/ to train_A/ and train_img/ to train_B/") {
 			t.Errorf("%s: %v, want a refusal naming data.label_nc and %s\n%s", set, err, filepath.Join(root, "train_label"), out)
 		}
+		// renamed train_A/, the val split would still be missing
+		if slices.Contains(set, "data.phase=val") && (!strings.Contains(out, "put the val split's input images in "+filepath.Join(root, "val_A")+"/") || !strings.Contains(out, "with data.phase train")) {
+			t.Errorf("%s: want the folders data.phase val reads and data.phase train named\n%s", set, out)
+		}
 		if _, err := os.Stat(run); !os.IsNotExist(err) {
 			t.Errorf("refused, it made %s (%v)", run, err)
 		}

@@ -837,3 +837,58 @@ func TestLabelMap16Bit(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherSplitsLabelMapsWithLabelNC0: with data.label_nc 0, a root whose
+// label maps are another split's (train_label/ where eval pix2pix reads
+// test) is refused with a way on that reads the split asked for or names
+// the other: renamed train_A/ as the refusal said, data.phase val still
+// found no val_A/. Beside train_A/ (a root of both layouts), that
+// rename was impossible: the refusal is missingSplit's, naming train_A/.
+func TestOtherSplitsLabelMapsWithLabelNC0(t *testing.T) {
+	img := encode(t, "png", gradient(16, 16))
+	open := func(root, phase string) error {
+		cfg := DefaultConfig(Aligned)
+		cfg.Root, cfg.Phase, cfg.LoadSize, cfg.CropSize = root, phase, 16, 16
+		d, err := Open(context.Background(), cfg, nil)
+		if err == nil {
+			d.Close()
+		}
+		return err
+	}
+
+	root := t.TempDir()
+	for _, f := range []string{"train_label/0.png", "train_img/0.png"} {
+		write(t, filepath.Join(root, f), img)
+	}
+	err := open(root, "val")
+	var ce *ConfigError
+	for _, want := range []string{"read from val_A/ (inputs) and val_B/ (targets) for data.phase val", root + " has no val_A/ and holds " + filepath.Join(root, "train_label"),
+		"put the val split's input images in " + filepath.Join(root, "val_A") + "/ and its targets in " + filepath.Join(root, "val_B") + "/",
+		"with data.phase train (gogan eval and features: --phase train)", "rename train_label/ to train_A/ and train_img/ to train_B/"} {
+		if !errors.As(err, &ce) || ce.Key != "data.label_nc" || !strings.Contains(err.Error(), want) {
+			t.Fatalf("train_label/ read as data.phase val: want a data.label_nc refusal saying %q, got %v", want, err)
+		}
+	}
+	// the way on it gives opens
+	for from, to := range map[string]string{"train_label": "train_A", "train_img": "train_B"} {
+		if err := os.Rename(filepath.Join(root, from), filepath.Join(root, to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := open(root, "train"); err != nil {
+		t.Fatalf("renamed as the refusal says, with data.phase train: %v", err)
+	}
+
+	// both layouts of the train split
+	root = t.TempDir()
+	for _, f := range []string{"train_label/0.png", "train_img/0.png", "train_A/0.png", "train_B/0.png"} {
+		write(t, filepath.Join(root, f), img)
+	}
+	err = open(root, "test")
+	if !errors.As(err, &ce) || ce.Key != "data.phase" || !strings.Contains(err.Error(), root+" has train_A/ but no test_A/") || strings.Contains(err.Error(), "rename") {
+		t.Fatalf("train_label/ and train_A/ read as data.phase test: want missingSplit's refusal naming train_A/, got %v", err)
+	}
+	if err := open(root, "train"); err != nil {
+		t.Fatalf("data.phase train: %v", err)
+	}
+}

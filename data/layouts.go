@@ -127,7 +127,9 @@ func (d *Dataset) openAligned() error {
 // and B/): the reference, given --label_nc 0, reads {phase}_A/ and fails
 // without it, where gogan would read every image under root, maps, photos
 // and instance maps, as A|B images cut in halves. So are another split's
-// maps (train_label/ where eval pix2pix reads the test split).
+// maps (train_label/ where eval pix2pix reads the test split), unless the
+// root has another split's inputs (train_A/): then missingSplit names the
+// split folders it has, where renaming train_label/ to train_A/ would not do.
 func labelLayout(root, phase string) error {
 	if isDir(filepath.Join(root, phase)) || (isDir(filepath.Join(root, "A")) && isDir(filepath.Join(root, "B"))) {
 		return nil
@@ -139,12 +141,19 @@ func labelLayout(root, phase string) error {
 			break
 		}
 	}
-	if split == "" {
+	if split == "" || (split != phase && missingSplit(root, phase, "_A") != nil) {
 		return nil
 	}
+	lab := filepath.Join(root, split+"_label")
+	if split == phase {
+		return &ConfigError{Key: "data.label_nc", Value: 0, Msg: fmt.Sprintf(
+			"the input is an image (pix2pixHD's --label_nc 0), read from %[1]s_A/ (inputs) and %[1]s_B/ (targets), but %[2]s holds %[3]s, pix2pixHD's layout of class-id label maps (%[1]s_label/, %[1]s_img/, %[1]s_inst/): set data.label_nc to the number of classes of its maps (recipe pix2pixhd); or, if its maps are colour images, rename %[1]s_label/ to %[1]s_A/ and %[1]s_img/ to %[1]s_B/",
+			phase, filepath.Clean(root), lab)}
+	}
+	// Renamed train_A/, the maps would still not be the split read.
 	return &ConfigError{Key: "data.label_nc", Value: 0, Msg: fmt.Sprintf(
-		"the input is an image (pix2pixHD's --label_nc 0), read from %[1]s_A/ (inputs) and %[1]s_B/ (targets), but %[2]s holds %[3]s, pix2pixHD's layout of class-id label maps (%[4]s_label/, %[4]s_img/, %[4]s_inst/): set data.label_nc to the number of classes of its maps (recipe pix2pixhd); or, if its maps are colour images, rename %[4]s_label/ to %[4]s_A/ and %[4]s_img/ to %[4]s_B/",
-		phase, filepath.Clean(root), filepath.Join(root, split+"_label"), split)}
+		"the input is an image (pix2pixHD's --label_nc 0), read from %[1]s_A/ (inputs) and %[1]s_B/ (targets) for data.phase %[1]s, but %[2]s has no %[1]s_A/ and holds %[3]s, the %[4]s split's class-id label maps in pix2pixHD's layout (%[4]s_label/, %[4]s_img/, %[4]s_inst/): put the %[1]s split's input images in %[2]s/%[1]s_A/ and its targets in %[2]s/%[1]s_B/; or read the %[4]s split, with data.phase %[4]s (gogan eval and features: --phase %[4]s), and set data.label_nc to the number of classes of its maps (recipe pix2pixhd) or, if its maps are colour images, rename %[4]s_label/ to %[4]s_A/ and %[4]s_img/ to %[4]s_B/",
+		phase, filepath.Clean(root), lab, split)}
 }
 
 // PairsInTwoFolders says whether aligned data at root with data.label_nc 0
