@@ -634,7 +634,20 @@ func TestLabelLayoutWithLabelNC0Refused(t *testing.T) {
 	}
 	run := filepath.Join(t.TempDir(), "run")
 	if out, err := gogan(t, append([]string{"train"}, featureHD(root, run, "data.label_nc=0", "train.max_steps=1")...)...); err != nil {
-		t.Errorf("train_A/, train_B/ and train_inst/ with data.label_nc=0: %v\n%s", err, out)
+		t.Fatalf("train_A/, train_B/ and train_inst/ with data.label_nc=0: %v\n%s", err, out)
+	}
+	// eval pix2pix reads the test split, which this root lacks: said so
+	// (with a train_label/ beside train_A/ too), not that the root had
+	// neither layout and instance maps should be turned off
+	for _, labels := range []bool{false, true} {
+		if labels {
+			os.Mkdir(filepath.Join(root, "train_label"), 0o755)
+			writePNG(t, filepath.Join(root, "train_label", "000.png"), image.NewGray(image.Rect(0, 0, 32, 32)))
+		}
+		out, err := gogan(t, "eval", "pix2pix", "--checkpoint", run)
+		if err == nil || !strings.Contains(out, root+" has train_A/ but no test_A/") || strings.Contains(out, "data.no_instance") || strings.Contains(out, "rename") {
+			t.Errorf("eval pix2pix of a root without test_A/ (train_label/ beside: %v): %v, want the missing test_A/ named\n%s", labels, err, out)
+		}
 	}
 }
 

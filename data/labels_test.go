@@ -892,3 +892,25 @@ func TestOtherSplitsLabelMapsWithLabelNC0(t *testing.T) {
 		t.Fatalf("data.phase train: %v", err)
 	}
 }
+
+// TestMissingSplitOfTwoFoldersWithInstanceMaps: pix2pixHD's train_A/,
+// train_B/ and train_inst/ read with instance maps for data.phase test (eval
+// pix2pix's default of a label_nc 0 run) are refused for the missing
+// test_A/, as without instance maps: the refusal said the root had
+// neither layout and to turn instance maps off, which left it missing.
+func TestMissingSplitOfTwoFoldersWithInstanceMaps(t *testing.T) {
+	root := t.TempDir()
+	for _, f := range []string{"train_A/0.png", "train_B/0.png"} {
+		write(t, filepath.Join(root, f), encode(t, "png", gradient(16, 16)))
+	}
+	write(t, filepath.Join(root, "train_inst", "0.png"), encode(t, "png", grayMap(16, 16, func(x, y int) int { return x / 8 })))
+	for _, inst := range []bool{false, true} {
+		cfg := DefaultConfig(Aligned)
+		cfg.Root, cfg.Phase, cfg.LoadSize, cfg.CropSize, cfg.Instance = root, "test", 16, 16, inst
+		_, err := Open(context.Background(), cfg, nil)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Key != "data.phase" || !strings.Contains(err.Error(), root+" has train_A/ but no test_A/") {
+			t.Errorf("data.instance=%v: want missingSplit's refusal naming train_A/, got %v", inst, err)
+		}
+	}
+}

@@ -84,13 +84,15 @@ func (d *Dataset) openAligned() error {
 	if err := labelLayout(root, phase); err != nil {
 		return err
 	}
+	// train_A/ and train_B/ but no test_A/: before instance maps, whose
+	// refusal would say the root had neither layout and to turn them off
+	if err := missingSplit(root, phase, "_A"); err != nil {
+		return err
+	}
 	if d.cfg.Instance {
 		return &ConfigError{Key: "data.no_instance", Value: false, Msg: fmt.Sprintf(
 			"instance maps are read from %[1]s_inst/ beside pix2pixHD's %[1]s_label/ and %[1]s_img/ (data.label_nc>0) or %[1]s_A/ and %[1]s_B/ folders; %[2]s has neither, and its pix2pix layouts (A|B images, A/ and B/ folders) have no instance maps: turn instance maps off with data.no_instance=true (pix2pixHD's --no_instance)",
 			phase, root)}
-	}
-	if err := missingSplit(root, phase, "_A"); err != nil { // train_A/ and train_B/ but no test_A/
-		return err
 	}
 	a, b := filepath.Join(root, "A"), filepath.Join(root, "B")
 	if isDir(a) && isDir(b) {
