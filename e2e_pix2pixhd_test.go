@@ -645,7 +645,7 @@ func TestLabelLayoutWithLabelNC0Refused(t *testing.T) {
 			writePNG(t, filepath.Join(root, "train_label", "000.png"), image.NewGray(image.Rect(0, 0, 32, 32)))
 		}
 		out, err := gogan(t, "eval", "pix2pix", "--checkpoint", run)
-		if err == nil || !strings.Contains(out, root+" has train_A/ but no test_A/") || strings.Contains(out, "data.no_instance") || strings.Contains(out, "rename") {
+		if err == nil || !strings.Contains(out, root+" has train_A/ but no test_A/: set data.phase (gogan eval and features: --phase) to a split it has (train), or make test_A/ and test_B/") || strings.Contains(out, "data.no_instance") || strings.Contains(out, "rename") {
 			t.Errorf("eval pix2pix of a root without test_A/ (train_label/ beside: %v): %v, want the missing test_A/ named\n%s", labels, err, out)
 		}
 	}

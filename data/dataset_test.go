@@ -257,14 +257,14 @@ func TestMissingPhaseIsRefused(t *testing.T) {
 		files   []string
 		refused string // "" = opens
 	}{
-		{"aligned train/ test/", Aligned, []string{"train/a.png", "test/b.png"}, "has train/ and test/ but no val/"},
+		{"aligned train/ test/", Aligned, []string{"train/a.png", "test/b.png"}, "has train/ and test/ but no val/: set data.phase (gogan eval and features: --phase) to a split it has (train or test), or make val/ holding the val split"},
 		{"aligned train/", Aligned, []string{"train/a.png"}, "has train/ but no val/"},
 		{"aligned A/train B/train", Aligned, []string{"A/train/a.png", "B/train/a.png"}, "has train/ but no val/"},
-		{"aligned train_A train_B", Aligned, []string{"train_A/a.png", "train_B/a.png"}, "has train_A/ but no val_A/"},
+		{"aligned train_A train_B", Aligned, []string{"train_A/a.png", "train_B/a.png"}, "has train_A/ but no val_A/: set data.phase (gogan eval and features: --phase) to a split it has (train), or make val_A/ and val_B/ holding the val split"},
 		{"aligned flat", Aligned, []string{"a.png", "b.png"}, ""},
 		{"aligned A/val B/", Aligned, []string{"A/val/a.png", "B/a.png"}, "is a split folder but"},
 		{"aligned val/", Aligned, []string{"train/a.png", "val/b.png"}, ""},
-		{"unaligned trainA trainB", Unaligned, []string{"trainA/a.png", "trainB/a.png"}, "has trainA/ but no valA/"},
+		{"unaligned trainA trainB", Unaligned, []string{"trainA/a.png", "trainB/a.png"}, "has trainA/ but no valA/: set data.phase (gogan eval and features: --phase) to a split it has (train), or make valA/ and valB/ holding the val split"},
 		{"unaligned A/train B/train", Unaligned, []string{"A/train/a.png", "B/train/a.png"}, "has train/ but no val/"},
 		{"unaligned A|B train/", Unaligned, []string{"train/a.png", "test/a.png"}, "has train/ and test/ but no val/"},
 		{"unaligned A|B flat", Unaligned, []string{"a.png"}, ""},

@@ -349,18 +349,23 @@ func missingSplit(dir, phase, suffix string) error {
 	if err := splitsInAnotherCase(dir, suffix); err != nil {
 		return err
 	}
-	var others []string
+	var others, splits []string
 	for _, split := range []string{"train", "val", "test"} {
 		if split != phase && isDir(filepath.Join(dir, split+suffix)) {
-			others = append(others, split+suffix+"/")
+			others, splits = append(others, split+suffix+"/"), append(splits, split)
 		}
 	}
 	if len(others) == 0 {
 		return nil
 	}
+	// two folders a split (test_A/, testA/): both to make
+	want := phase + suffix + "/"
+	if b := strings.Replace(suffix, "A", "B", 1); b != suffix {
+		want += " and " + phase + b + "/"
+	}
 	return &ConfigError{Key: "data.phase", Value: phase, Msg: fmt.Sprintf(
-		"%s has %s but no %s/: set data.phase (gogan eval and features: --phase) to a split it has (reading all of it would mix the splits)",
-		dir, strings.Join(others, " and "), phase+suffix)}
+		"%s has %s but no %s/: set data.phase (gogan eval and features: --phase) to a split it has (%s), or make %s holding the %s split (reading all of it would mix the splits)",
+		dir, strings.Join(others, " and "), phase+suffix, strings.Join(splits, " or "), want, phase)}
 }
 
 // phaseDirs is phaseDir of the A/ and B/ folders, which must agree: A/train
