@@ -78,26 +78,9 @@ func TestRunsJSONForScripts(t *testing.T) {
 // for such a write (death by SIGPIPE, status 141) lost the checkpoint.
 func TestStopWithTheLogReaderGone(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmd := exec.Command(goganBin, append([]string{"train"}, smallDCGAN(run, "train.max_steps=100000", "train.checkpoint_every=1000")...)...)
-	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	var log bytes.Buffer
-	for sc := bufio.NewScanner(r); sc.Scan(); {
-		log.WriteString(sc.Text() + "\n")
-		if strings.Contains(sc.Text(), "progress") {
-			break
-		}
-	}
-	r.Close() // tee, killed by the same Ctrl-C
-	cmd.Process.Signal(os.Interrupt)
-	err = cmd.Wait()
+	log := interruptWithReaderGone(t, cmd, func(line string) bool { return strings.Contains(line, "progress") })
+	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
 		t.Errorf("after SIGINT with the log's reader gone: %v (want exit 130)\n%s", err, log.String())
 	}
@@ -118,11 +101,23 @@ func TestServeStopWithTheLogReaderGone(t *testing.T) {
 	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=1")...)...); err != nil {
 		t.Fatalf("train: %v\n%s", err, out)
 	}
+	cmd := exec.Command(goganBin, "serve", "--checkpoint", run, "--addr", "127.0.0.1:0", "--device", "cpu", "--threads", "1")
+	log := interruptWithReaderGone(t, cmd, func(line string) bool { return strings.HasPrefix(line, "serving on ") })
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("serve after SIGINT with the log's reader gone: %v (want exit status 0)\n%s", err, log.String())
+	}
+}
+
+// interruptWithReaderGone starts cmd with its output into a pipe (tee),
+// reads it up to the line ready says is there, closes the pipe's reader
+// (tee ended by the same Ctrl-C) and sends cmd SIGINT; it returns what was
+// read, for the caller's cmd.Wait.
+func interruptWithReaderGone(t *testing.T, cmd *exec.Cmd, ready func(line string) bool) *bytes.Buffer {
+	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(goganBin, "serve", "--checkpoint", run, "--addr", "127.0.0.1:0", "--device", "cpu", "--threads", "1")
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -131,13 +126,11 @@ func TestServeStopWithTheLogReaderGone(t *testing.T) {
 	var log bytes.Buffer
 	for sc := bufio.NewScanner(r); sc.Scan(); {
 		log.WriteString(sc.Text() + "\n")
-		if strings.HasPrefix(sc.Text(), "serving on ") {
+		if ready(sc.Text()) {
 			break
 		}
 	}
-	r.Close() // tee, ended by the same Ctrl-C
+	r.Close()
 	cmd.Process.Signal(os.Interrupt)
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("serve after SIGINT with the log's reader gone: %v (want exit status 0)\n%s", err, log.String())
-	}
+	return &log
 }
