@@ -1829,6 +1829,44 @@ func TestRecipeWithoutConfigStartsFromItsDefaults(t *testing.T) {
 	}
 }
 
+// TestRecipeWithoutConfigTakesAnySpelling: the recipe a --set or GOGAN_RECIPE
+// names without --config is read as the recipe key reads it, in any case:
+// --set recipe=DCGAN (the default config's recipe) started from DCGAN's
+// bare defaults (out runs/gogan) with a note that it was another recipe,
+// and --set recipe=CycleGAN named no configs (it globbed CycleGAN-*.yaml).
+// A recipe that does not exist gets the key's own refusal alone, not a
+// note that it starts from its defaults.
+func TestRecipeWithoutConfigTakesAnySpelling(t *testing.T) {
+	plain, err := exec.Command(goganBin, "config").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ set, want string }{
+		{"recipe=DCGAN", ""},
+		{"recipe= dcgan ", ""},
+		{"recipe=CycleGAN", "note: no --config: recipe cyclegan starts from its own defaults (gogan config --set recipe=cyclegan prints them), not configs/dcgan-fashion-mnist.yaml's; its ready-made configs: -c configs/cyclegan"},
+	} {
+		cmd := exec.Command(goganBin, "config", "--set", c.set)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Errorf("config --set %s: %v\n%s", c.set, err, stderr.String())
+			continue
+		}
+		if c.want == "" && (stderr.Len() > 0 || !bytes.Equal(out, plain)) {
+			t.Errorf("config --set %s: not the default config's, or a note:\n%s\n%s", c.set, stderr.String(), out)
+		}
+		if c.want != "" && !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("config --set %s: want %q in\n%s", c.set, c.want, stderr.String())
+		}
+	}
+	out, err := gogan(t, "config", "--set", "recipe=cyclegna")
+	if err == nil || strings.Contains(out, "note:") || !strings.Contains(out, `invalid value for recipe: "cyclegna"`) {
+		t.Errorf("config --set recipe=cyclegna: %v, want the recipe key's refusal alone\n%s", err, out)
+	}
+}
+
 // TestBadSampleImageAtStartSaysWhatToDo: in a folder of over 20000 images
 // (whose open reads headers only) a JPEG cut short among the first, which
 // the sample grid's inputs are read from as the run starts, stops the

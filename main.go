@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -97,12 +96,14 @@ func (f *configFlags) load() (*config.Config, error) {
 		// are no defaults of another recipe's (a CycleGAN took its batch
 		// of 64 and data.dataset fashion-mnist, and was refused for it).
 		// That recipe starts from its own, as import --from does.
-		// (a recipe that is none, recipe=test, is refused by the load alone)
-		if r := config.GivenRecipe(f.sets, os.Environ()); r != "" && r != config.DefaultRecipe &&
-			slices.ContainsFunc(gan.Names(), func(n string) bool { return strings.EqualFold(n, r) }) {
+		if r := config.GivenRecipe(f.sets, os.Environ()); r != "" && r != config.DefaultRecipe {
+			cfg, err := config.LoadConfig("", f.sets)
+			if err != nil {
+				return nil, err // a recipe that does not exist: the key's refusal says so
+			}
 			fmt.Fprintf(os.Stderr, "note: no --config: recipe %s starts from its own defaults (gogan config --set recipe=%s prints them), not %s's%s\n",
 				r, r, config.DefaultConfigPath, recipeConfigs(r))
-			return config.LoadConfig("", f.sets)
+			return cfg, nil
 		}
 	}
 	if f.path == config.DefaultConfigPath {

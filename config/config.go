@@ -49,16 +49,24 @@ const DefaultConfigPath = "configs/dcgan-fashion-mnist.yaml"
 const DefaultRecipe = "dcgan"
 
 // GivenRecipe is the recipe that sets (--set key=value, the last one
-// winning) or else environ's GOGAN_RECIPE name, "" where neither does.
+// winning) or else environ's GOGAN_RECIPE name, "" where neither does: in
+// the key's own spelling (DCGAN is dcgan), or as given where the key
+// refuses it.
 func GivenRecipe(sets, environ []string) string {
+	canonical := func(v string) string {
+		if r, err := fromString(schemaByLower["recipe"], v); err == nil {
+			return r.(string)
+		}
+		return strings.TrimSpace(v)
+	}
 	for _, kv := range slices.Backward(sets) {
 		if name, v, ok := strings.Cut(kv, "="); ok && strings.EqualFold(strings.TrimSpace(name), "recipe") {
-			return strings.TrimSpace(v)
+			return canonical(v)
 		}
 	}
 	for _, kv := range environ {
 		if v, ok := strings.CutPrefix(kv, EnvPrefix+"RECIPE="); ok {
-			return strings.TrimSpace(v)
+			return canonical(v)
 		}
 	}
 	return ""
