@@ -949,12 +949,14 @@ func OnlyUnknownKeys(err error) bool {
 	return errors.Is(err, ErrUnknownKey)
 }
 
-// unknownKey names the key a reference's option of that name is here, or
-// the nearest valid key by edit distance, as an ErrUnknownKey.
+// unknownKey is the error of a key this gogan does not know (ErrUnknownKey):
+// unknownKeyText's.
 func unknownKey(name string) error {
 	return unknownKeyError{unknownKeyText(name)}
 }
 
+// unknownKeyText names the key a reference's option of that name is here,
+// or the nearest valid key by edit distance.
 func unknownKeyText(name string) error {
 	last := strings.ToLower(name[strings.LastIndex(name, ".")+1:])
 	ref := refName(last)

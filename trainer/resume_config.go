@@ -104,8 +104,7 @@ func givenNetChanges(cfg *config.Config, st *runfolder.CheckpointState) []string
 	}
 	var out []string
 	for _, k := range config.SchemaKeys() {
-		src := cfg.Sources[k]
-		if src != "--set" && !strings.HasPrefix(src, "env ") {
+		if !cfg.GivenNow(k) {
 			continue
 		}
 		if !strings.HasPrefix(k, "model.") && !slices.Contains([]string{"recipe", "data.image_size", "data.channels", "data.label_nc", "data.no_instance"}, k) ||
