@@ -1841,25 +1841,37 @@ func TestRecipeWithoutConfigTakesAnySpelling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct{ set, want string }{
-		{"recipe=DCGAN", ""},
-		{"recipe= dcgan ", ""},
-		{"recipe=CycleGAN", "note: no --config: recipe cyclegan starts from its own defaults (gogan config --set recipe=cyclegan prints them), not configs/dcgan-fashion-mnist.yaml's; its ready-made configs: -c configs/cyclegan"},
+	// and the recipe the config ends with: the last --set, over GOGAN_RECIPE
+	for _, c := range []struct {
+		args []string
+		env  string
+		want string
+	}{
+		{[]string{"--set", "recipe=DCGAN"}, "", ""},
+		{[]string{"--set", "recipe= dcgan "}, "", ""},
+		{[]string{"--set", "recipe=cyclegan", "--set", "recipe=dcgan"}, "", ""},
+		{[]string{"--set", "recipe=dcgan"}, "GOGAN_RECIPE=cyclegan", ""},
+		{[]string{"--set", "recipe=CycleGAN"}, "", "note: no --config: recipe cyclegan starts from its own defaults (gogan config --set recipe=cyclegan prints them), not configs/dcgan-fashion-mnist.yaml's; its ready-made configs: -c configs/cyclegan"},
 	} {
-		cmd := exec.Command(goganBin, "config", "--set", c.set)
+		cmd := exec.Command(goganBin, append([]string{"config"}, c.args...)...)
+		cmd.Env = append(os.Environ(), c.env)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
-			t.Errorf("config --set %s: %v\n%s", c.set, err, stderr.String())
+			t.Errorf("%s config %q: %v\n%s", c.env, c.args, err, stderr.String())
 			continue
 		}
 		if c.want == "" && (stderr.Len() > 0 || !bytes.Equal(out, plain)) {
-			t.Errorf("config --set %s: not the default config's, or a note:\n%s\n%s", c.set, stderr.String(), out)
+			t.Errorf("%s config %q: not the default config's, or a note:\n%s\n%s", c.env, c.args, stderr.String(), out)
 		}
 		if c.want != "" && !strings.Contains(stderr.String(), c.want) {
-			t.Errorf("config --set %s: want %q in\n%s", c.set, c.want, stderr.String())
+			t.Errorf("%s config %q: want %q in\n%s", c.env, c.args, c.want, stderr.String())
 		}
+	}
+	// --config given: its file, whatever recipe --set names
+	if out, err := gogan(t, "config", "-c", "configs/cyclegan-facades.yaml", "--set", "recipe=cyclegan"); err != nil || strings.Contains(out, "note:") || !strings.Contains(out, "\nout: runs/cyclegan-facades\n") {
+		t.Errorf("config -c configs/cyclegan-facades.yaml --set recipe=cyclegan: %v, want the file's config\n%s", err, out)
 	}
 	out, err := gogan(t, "config", "--set", "recipe=cyclegna")
 	if err == nil || strings.Contains(out, "note:") || !strings.Contains(out, `invalid value for recipe: "cyclegna"`) {
