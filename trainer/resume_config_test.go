@@ -258,3 +258,36 @@ func TestConfigFileLackingOneKeySaysKey(t *testing.T) {
 		}
 	}
 }
+
+// TestKilledImportIsOnlyAnImportsFolder: resume refuses, saying to import
+// again, only a folder whose .lock an import left that has no checkpoint and
+// no status.json; a train killed as it started (its .lock names it), an
+// older gogan's line, and an import killed after its checkpoint (a run to
+// go on from) are resumed as before.
+func TestKilledImportIsOnlyAnImportsFolder(t *testing.T) {
+	for _, c := range []struct {
+		lock       string
+		checkpoint bool
+		refused    bool
+	}{
+		{"gogan import (pid 1 on h)\n", false, true},
+		{"gogan import (pid 1 on h)\n", true, false},
+		{"gogan train (pid 1 on h)\n", false, false},
+		{"gogan (pid 1 on h)\n", false, false},
+		{"", false, false},
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, runfolder.LockFile), []byte(c.lock), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if c.checkpoint {
+			if err := os.MkdirAll(runfolder.CheckpointDir(dir, 1), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := killedImport(dir)
+		if c.refused != (err != nil) || err != nil && !strings.Contains(err.Error(), "run that gogan import again with --out "+dir) {
+			t.Errorf(".lock %q, a checkpoint %v: %v, want refused %v", c.lock, c.checkpoint, err, c.refused)
+		}
+	}
+}
