@@ -147,3 +147,54 @@ func TestInputReadsOnlyItsSide(t *testing.T) {
 		}
 	}
 }
+
+// TestInputOfMapsAndChannels: Input is the sample's A where the sides have
+// other channels (a gray side and a colour one, either way round: the
+// input side's own count decodes it) and for pix2pixHD's label maps and
+// instance maps, which Sample reads (nearest resize, class ids); and it
+// refuses a sample out of range, as Sample does.
+func TestInputOfMapsAndChannels(t *testing.T) {
+	check := func(name string, cfg Config) {
+		t.Helper()
+		d := openOK(t, cfg)
+		for i := range d.Len() {
+			s, err := d.Sample(i, 7, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, err := d.Input(i, 7, 3)
+			if err != nil {
+				t.Fatalf("%s: Input(%d): %v", name, i, err)
+			}
+			if in.W != s.A.W || in.H != s.A.H || in.C != s.A.C || !slices.Equal(in.Pix, s.A.Pix) {
+				t.Errorf("%s: Input(%d) is not the sample's A (%dx%dx%d, want %dx%dx%d)", name, i, in.W, in.H, in.C, s.A.W, s.A.H, s.A.C)
+			}
+		}
+		if _, err := d.Input(d.Len(), 0, 0); err == nil {
+			t.Errorf("%s: Input(%d) of %d samples: no error", name, d.Len(), d.Len())
+		}
+	}
+	for name, cfg := range inputLayouts(t, 40, 36) {
+		for _, dir := range []string{"AtoB", "BtoA"} {
+			cfg := cfg
+			cfg.Direction, cfg.Preprocess, cfg.LoadSize, cfg.CropSize = dir, ResizeAndCrop, 36, 32
+			cfg.InputNC, cfg.OutputNC = 1, 3 // A gray AtoB, B gray BtoA
+			if dir == "BtoA" {
+				cfg.InputNC, cfg.OutputNC = 3, 1
+			}
+			check(fmt.Sprintf("%s %s input_nc %d", name, dir, cfg.InputNC), cfg)
+		}
+	}
+	root := t.TempDir()
+	for k := range 3 {
+		labels := image.NewGray(image.Rect(0, 0, 40, 36))
+		for p := range labels.Pix {
+			labels.Pix[p] = uint8((p/7 + k) % 4)
+		}
+		write(t, filepath.Join(root, "train_label", fmt.Sprintf("%d.png", k)), encode(t, "png", labels))
+		write(t, filepath.Join(root, "train_img", fmt.Sprintf("%d.png", k)), encode(t, "png", noisyPhoto(40, 36, k)))
+	}
+	cfg := DefaultConfig(Aligned)
+	cfg.Root, cfg.LabelNC, cfg.Preprocess, cfg.LoadSize, cfg.CropSize = root, 4, ResizeAndCrop, 36, 32
+	check("label maps", cfg)
+}
