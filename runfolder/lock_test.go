@@ -40,9 +40,10 @@ func TestLockIsExclusive(t *testing.T) {
 // ...)", held by either) still reads as training.
 func TestHeldLockSaysWhatItsHolderDoes(t *testing.T) {
 	pid := os.Getpid()
+	host, _ := os.Hostname()
 	for _, c := range []struct{ command, want string }{
 		{"import", fmt.Sprintf("is being imported into by gogan import (pid %d on ", pid)},
-		{"resume", fmt.Sprintf("is being trained by gogan resume (pid %d on ", pid)},
+		{"resume", fmt.Sprintf("is being trained by gogan resume (pid %d on %s), which resumes it: ", pid, host)},
 		{"train", fmt.Sprintf("is being trained by gogan train (pid %d on ", pid)},
 	} {
 		r, err := NewRunDir(t.TempDir())

@@ -1160,6 +1160,10 @@ func TestUnreadableConfigNamesWhoWroteIt(t *testing.T) {
 			t.Errorf("a value this gogan refuses (resuming %v): %s\nwant %q", resuming, other, fix)
 		}
 	}
+	if gone := UnreadableConfig(ck, &CheckpointState{GoganVersion: "abc123older", Format: stateFormatV1}, unknown, false); !strings.Contains(gone, "an older gogan (state format 1), whose config has keys this gogan no longer reads: run that gogan") ||
+		strings.Contains(gone, "a newer gogan's") {
+		t.Errorf("an older gogan's keys: %s", gone)
+	}
 	older := UnreadableConfig(ck, &CheckpointState{GoganVersion: "abc123older", Format: stateFormatV1}, refused, true)
 	if !strings.Contains(older, "an older gogan (state format 1)") || !strings.Contains(older, "a rule of this gogan's tightened since") {
 		t.Errorf("a value an older gogan wrote: %s", older)

@@ -98,9 +98,11 @@ func TestResumeNamesAnotherThreadCount(t *testing.T) {
 	if st.Threads != 2 {
 		t.Errorf("the checkpoint's state.json: threads %d, want 2", st.Threads)
 	}
-	same := filepath.Join(t.TempDir(), "same")
-	if err := os.CopyFS(same, os.DirFS(run)); err != nil {
-		t.Fatal(err)
+	same, more := filepath.Join(t.TempDir(), "same"), filepath.Join(t.TempDir(), "more")
+	for _, dst := range []string{same, more} {
+		if err := os.CopyFS(dst, os.DirFS(run)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	logs.Reset()
 	if _, err := Resume(ctx, run, []string{"train.max_steps=3", "threads=1"}, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
@@ -109,6 +111,13 @@ func TestResumeNamesAnotherThreadCount(t *testing.T) {
 	if want := "the run trained with 2 libtorch threads and resumes with 1 (threads: 1)"; !strings.Contains(logs.String(), want) ||
 		!strings.Contains(logs.String(), "to resume it exactly, give --set threads=2") {
 		t.Errorf("a resume at 1 thread of a run of 2 logged no warning %q and --set threads=2:\n%s", want, logs)
+	}
+	logs.Reset() // and at more threads than it trained with
+	if _, err := Resume(ctx, more, []string{"train.max_steps=3", "threads=3"}, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "the run trained with 2 libtorch threads and resumes with 3 (threads: 3)"; !strings.Contains(logs.String(), want) {
+		t.Errorf("a resume at 3 threads of a run of 2 logged no warning %q:\n%s", want, logs)
 	}
 	logs.Reset()
 	if _, err := Resume(ctx, same, []string{"train.max_steps=3"}, RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
