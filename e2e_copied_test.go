@@ -380,7 +380,9 @@ func TestRefusedConfigValueIsThisGogans(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"sample", "--checkpoint", run, "--n", "4", "--out", filepath.Join(base, "grid.png")}, "gogan resume " + run + " --set KEY=VALUE"},
+		// the run has finished: a resume that trains no step writes no
+		// checkpoint, so the advice names the train.max_steps that does
+		{[]string{"sample", "--checkpoint", run, "--n", "4", "--out", filepath.Join(base, "grid.png")}, "gogan resume " + run + " --set KEY=VALUE; a finished run's resume writes a checkpoint only as it trains on, so raise its end too: --set train.max_steps=2,"},
 		{[]string{"resume", run, "--set", "train.max_steps=2"}, "--set KEY=VALUE on this resume (or in " + cfgPath + ")"},
 	} {
 		out, err := gogan(t, c.args...)
@@ -394,5 +396,9 @@ func TestRefusedConfigValueIsThisGogans(t *testing.T) {
 		t.Errorf("resume --set model.norm=batch over config.yaml's refused value: %v\n%s", err, out)
 	} else if b, _ := os.ReadFile(cfgPath); !strings.Contains(string(b), "\n  norm: batch\n") || !strings.Contains(string(b), "\nthreads: 2\n") {
 		t.Errorf("config.yaml after the resume --set model.norm=batch:\n%s", b)
+	}
+	// and the checkpoint that resume wrote is the one sample takes
+	if out, err := gogan(t, "sample", "--checkpoint", run, "--n", "4", "--out", filepath.Join(base, "grid.png")); err != nil {
+		t.Errorf("sample after the advised resume: %v\n%s", err, out)
 	}
 }

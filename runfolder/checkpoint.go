@@ -672,7 +672,13 @@ func UnreadableConfig(ck Checkpoint, st *CheckpointState, err error, resuming bo
 	if !ok {
 		run = "RUN"
 	}
-	fix := fmt.Sprintf("resume the run with this gogan, giving the key a value it takes (gogan resume %s --set KEY=VALUE), and use the checkpoint that resume writes; or run that gogan, which reads the config as it is", run)
+	// A resume writes checkpoints only as it trains: one of a finished run
+	// (sample's, translate's, export's usual case) needs a step more.
+	next := ck.Step + 1
+	if cks, _ := ListCheckpoints(run); len(cks) > 0 {
+		next = max(next, cks[0].Step+1)
+	}
+	fix := fmt.Sprintf("resume the run with this gogan, giving the key a value it takes (gogan resume %s --set KEY=VALUE; a finished run's resume writes a checkpoint only as it trains on, so raise its end too: --set train.max_steps=%d, or train.epochs where its epochs end it), and use the checkpoint that resume writes; or run that gogan, which reads the config as it is", run, next)
 	if resuming {
 		fix = fmt.Sprintf("give the key a value this gogan takes by --set KEY=VALUE on this resume (or in %s) and resume again; or run that gogan, which reads the config as it is", RunDir{Path: run}.ConfigPath())
 	}
