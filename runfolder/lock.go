@@ -46,11 +46,7 @@ func (r RunDir) LockAs(command string) (*Held, error) {
 			slog.Warn("run folder: this file system cannot lock it; nothing stops a second process from training it at the same time", "lock", path, "err", err)
 			return &Held{dir: r.Path}, nil
 		}
-		who := "another process"
-		if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-			who = strings.TrimSpace(string(b))
-		}
-		return nil, fmt.Errorf("run folder %s %s", r.Path, heldFor(who))
+		return nil, r.heldErr()
 	}
 	host, _ := os.Hostname()
 	if err := f.Truncate(0); err == nil {
@@ -58,6 +54,16 @@ func (r RunDir) LockAs(command string) (*Held, error) {
 	}
 	folder, _ := os.Stat(r.Path)
 	return &Held{dir: r.Path, f: f, folder: folder}, nil
+}
+
+// heldErr refuses the folder a process holds, naming that process by its
+// line in the lock file ("another process" where it wrote none).
+func (r RunDir) heldErr() error {
+	who := r.lockHolder()
+	if who == "" {
+		who = "another process"
+	}
+	return fmt.Errorf("run folder %s %s", r.Path, heldFor(who))
 }
 
 // heldFor says what the process whose line in the lock file is who does

@@ -190,11 +190,7 @@ func (r RunDir) HeldNow() error {
 	if r.lockState() != lockHeld {
 		return nil
 	}
-	who := r.lockHolder()
-	if who == "" {
-		who = "another process"
-	}
-	return fmt.Errorf("run folder %s %s", r.Path, heldFor(who))
+	return r.heldErr()
 }
 
 // lockHolder is what the process holding RUN/.lock wrote in it ("gogan
