@@ -22,16 +22,13 @@ type Held struct {
 	folder os.FileInfo // the folder as locked, to tell it from another made at its path later
 }
 
-// Lock claims the run folder for one training process: a second train or
-// resume of the same folder would interleave its checkpoints, metrics and
-// config with the first's. The error names the process holding it.
-// Held.Unlock releases the folder.
-func (r RunDir) Lock() (*Held, error) { return r.LockAs("") }
-
-// LockAs is Lock for a command, which its holder's line names ("gogan
-// import (pid ...)", "gogan resume (pid ...)"): a second command is told
-// what the holder does (heldFor), and one killed before it let go of the
-// folder is told by it (RunDir.LeftBy).
+// LockAs claims the run folder for one process of a command (train,
+// resume, import): a second train or resume of the same folder would
+// interleave its checkpoints, metrics and config with the first's.
+// Held.Unlock releases the folder. The holder's line in the lock file
+// names the command ("gogan import (pid ...)", "gogan resume (pid ...)"):
+// a second command is told what the holder does (heldFor), and one killed
+// before it let go of the folder is told by it (RunDir.LeftBy).
 func (r RunDir) LockAs(command string) (*Held, error) {
 	path := filepath.Join(r.Path, LockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)

@@ -16,17 +16,17 @@ func TestLockIsExclusive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lock, err := r.Lock()
+	lock, err := r.LockAs("train")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = r.Lock()
-	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("is being trained by gogan (pid %d on ", os.Getpid())) ||
+	_, err = r.LockAs("train")
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("is being trained by gogan train (pid %d on ", os.Getpid())) ||
 		!strings.Contains(err.Error(), r.Path) {
 		t.Fatalf("second lock: %v", err)
 	}
 	lock.Unlock()
-	lock2, err := r.Lock()
+	lock2, err := r.LockAs("train")
 	if err != nil {
 		t.Fatalf("lock after unlock: %v", err)
 	}
@@ -92,7 +92,7 @@ func TestMovedTo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := r.Lock()
+	h, err := r.LockAs("train")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestMovedTo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err = r.Lock()
+	h, err = r.LockAs("train")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestLockWaitsOutAProbe(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		probe.Close()
 	}()
-	lock, err := r.Lock()
+	lock, err := r.LockAs("train")
 	if err != nil {
 		t.Fatalf("lock while a probe held it for 50 ms: %v", err)
 	}

@@ -183,7 +183,7 @@ func (r RunDir) LeftBy() string {
 	return r.lockHolder()
 }
 
-// HeldNow is the error a Lock of the folder would give now, where a
+// HeldNow is the error LockAs of the folder would give now, where a
 // process holds it (what it does, and what to do), or nil: for a refusal
 // whose own advice (resume it) the holder would refuse the same way.
 func (r RunDir) HeldNow() error {

@@ -156,7 +156,7 @@ func TestRunningNeedsTheLock(t *testing.T) {
 	if s := Summarize(dir).State; !strings.HasPrefix(s, "running (pid ") {
 		t.Errorf("no lock file (the pid is checked): %q", s)
 	}
-	lock, err := r.Lock()
+	lock, err := r.LockAs("train")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestRunningNeedsTheLock(t *testing.T) {
 		t.Errorf("open a killed run without checkpoints: %v", err)
 	}
 	// the lock that the check took for a moment is free again
-	lock, err = r.Lock()
+	lock, err = r.LockAs("train")
 	if err != nil {
 		t.Fatalf("lock after gogan runs: %v", err)
 	}
@@ -290,13 +290,13 @@ func TestStartingRun(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("recipe: dcgan\n"), 0o644)
 	r := RunDir{Path: dir}
-	lock, err := r.Lock()
+	lock, err := r.LockAs("train")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lock.Unlock()
 	host, _ := os.Hostname()
-	me := fmt.Sprintf("gogan (pid %d on %s) holds .lock", os.Getpid(), host)
+	me := fmt.Sprintf("gogan train (pid %d on %s) holds .lock", os.Getpid(), host)
 	if s := Summarize(dir).State; s != "starting ("+me+")" {
 		t.Errorf("a new run before its first step: %q", s)
 	}
@@ -317,14 +317,14 @@ func TestNewRunStartingIsListed(t *testing.T) {
 	base := t.TempDir()
 	dir := filepath.Join(base, "new")
 	os.Mkdir(dir, 0o755)
-	lock, err := RunDir{Path: dir}.Lock()
+	lock, err := RunDir{Path: dir}.LockAs("train")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if runs, err := FindRuns(base); err != nil || !slices.Equal(runs, []string{dir}) {
 		t.Fatalf("FindRuns of a folder holding a new run's lock alone: %v, %v; want %s", runs, err, dir)
 	}
-	if s := Summarize(dir).State; !strings.HasPrefix(s, "starting (gogan (pid ") {
+	if s := Summarize(dir).State; !strings.HasPrefix(s, "starting (gogan train (pid ") {
 		t.Errorf("a new run decoding its data: %q, want starting", s)
 	}
 	lock.Unlock()
@@ -345,7 +345,7 @@ func TestKilledAsItStarted(t *testing.T) {
 	if err := os.WriteFile(rd.ConfigPath(), []byte(config.EffectiveHeader+"recipe: pix2pix\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	lock, err := rd.Lock()
+	lock, err := rd.LockAs("train")
 	if err != nil {
 		t.Fatal(err)
 	}
