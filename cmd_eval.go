@@ -85,8 +85,8 @@ func evalClassifierCmd() *cobra.Command {
 	f.Int64Var(&o.Seed, "seed", 1, "seed for the weights and the shuffling")
 	f.IntVar(&o.MaxSamples, "max-samples", 0, "train on the first N training images (0: all 60000)")
 	f.IntVar(&o.TestLimit, "test-limit", 0, "measure accuracy on the first N test images (0: all 10000)")
-	f.StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
-	f.IntVar(&o.Threads, "threads", 0, "libtorch CPU threads (0: all cores)")
+	deviceFlag(c, &o.Device)
+	threadsFlag(c, &o.Threads)
 	f.BoolVar(&o.Quiet, "quiet", false, "log lines instead of a progress bar")
 	f.BoolVar(&o.Force, "force", false, "replace the classifier at --out")
 	c.MarkFlagRequired("out")
@@ -164,8 +164,8 @@ func evalFIDCmd() *cobra.Command {
 	f.Int64Var(&o.Seed, "seed", 1, "noise seed")
 	f.StringVar(&o.GMode, "g-mode", "eval", "generator mode: eval (running statistics, as gogan sample) or train (batch statistics over batches of 64)")
 	f.StringVar(&o.Root, "data-root", "", "--classifier: Fashion-MNIST IDX folder (default /usr/share/datasets/fashion-mnist)")
-	f.StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
-	f.IntVar(&o.Threads, "threads", 0, "libtorch CPU threads (0: all cores)")
+	deviceFlag(c, &o.Device)
+	threadsFlag(c, &o.Threads)
 	return c
 }
 
@@ -214,8 +214,8 @@ func evalPix2PixCmd() *cobra.Command {
 	f.IntVar(&o.Limit, "limit", 0, "evaluate at most this many pairs (0: all)")
 	f.StringVar(&o.Mode, "mode", "both", "generator mode: train (test.py's default), eval (test.py --eval) or both")
 	f.Int64Var(&o.Seed, "seed", 1, "dropout seed (train mode)")
-	f.StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
-	f.IntVar(&o.Threads, "threads", 0, "libtorch CPU threads (0: all cores)")
+	deviceFlag(c, &o.Device)
+	threadsFlag(c, &o.Threads)
 	f.StringVar(&o.Out, "out", "", "also write a results folder (a new one): each pair's input, outputs and target under images/ (test.py's names; a CycleGAN's real_A, fake_B, rec_A, real_B, fake_A, rec_B), and index.html showing them with each output's scores")
 	c.MarkFlagRequired("checkpoint")
 	return c
@@ -253,8 +253,8 @@ func evalClassesCmd() *cobra.Command {
 	f.StringVar(&o.Checkpoint, "checkpoint", "", "a CycleGAN checkpoint trained on data.classes_A/classes_B, or its run folder")
 	f.StringVar(&o.Direction, "direction", "both", "AtoB (G_A: classes_A to classes_B), BtoA (G_B: classes_B to classes_A) or both")
 	f.StringVar(&o.Root, "data-root", "", "Fashion-MNIST IDX folder (default: the checkpoint's data.root)")
-	f.StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
-	f.IntVar(&o.Threads, "threads", 0, "libtorch CPU threads (0: all cores)")
+	deviceFlag(c, &o.Device)
+	threadsFlag(c, &o.Threads)
 	// --classifier is checked by eval.Classes, which says how to make one.
 	c.MarkFlagRequired("checkpoint")
 	return c

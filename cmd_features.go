@@ -55,9 +55,9 @@ func featuresCmd() *cobra.Command {
 	f.IntVar(&o.Limit, "limit", 0, "encode at most this many images (0: all)")
 	f.Uint64Var(&o.Seed, "seed", 0, "seed of k-means' starts")
 	f.StringVar(&o.Out, "out", "", "output file (default: RUN/features_clustered_<n>.safetensors)")
-	f.StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
+	deviceFlag(c, &o.Device)
 	f.BoolVar(&o.Eval, "eval", false, "E in eval mode (BatchNorm running stats); default train mode, as encode_features.py")
-	f.IntVar(&threads, "threads", 0, "libtorch CPU threads (0: all cores)")
+	threadsFlag(c, &threads)
 	c.MarkFlagRequired("checkpoint")
 	return c
 }

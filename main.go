@@ -142,6 +142,16 @@ func recipeConfigs(recipe string) string {
 	return "; its ready-made configs: -c " + strings.Join(names, ", -c ")
 }
 
+// deviceFlag and threadsFlag are --device and --threads of the commands
+// that run networks outside a training run, in the same words on each.
+func deviceFlag(c *cobra.Command, p *string) {
+	c.Flags().StringVar(p, "device", "auto", "auto, cpu or cuda:N")
+}
+
+func threadsFlag(c *cobra.Command, p *int) {
+	c.Flags().IntVar(p, "threads", 0, "libtorch CPU threads (0: all cores)")
+}
+
 type runFlags struct {
 	quiet bool
 	nproc int
@@ -300,7 +310,7 @@ func sampleCmd() *cobra.Command {
 	c.Flags().IntVar(&o.N, "n", 64, "number of samples")
 	c.Flags().Int64Var(&o.Seed, "seed", 1, "noise seed")
 	c.Flags().StringVar(&o.Class, "class", "", "a class-conditional recipe's: every sample's class, its number or (Fashion-MNIST, CIFAR-10) name (left out: sample i of class i mod the classes, a column a class up to 32)")
-	c.Flags().StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
+	deviceFlag(c, &o.Device)
 	c.Flags().StringVar(&o.Out, "out", "samples.png", "output PNG")
 	c.Flags().StringVar(&gMode, "g-mode", "eval", "generator mode: eval (BatchNorm running statistics) or train (batch statistics over passes of the run's data.batch_size, as pytorch/examples dcgan draws its fake_samples grids and gogan its samples/)")
 	c.MarkFlagRequired("checkpoint")
@@ -357,7 +367,7 @@ func translateCmd() *cobra.Command {
 	c.Flags().Uint64Var(&o.Seed, "seed", 0, "seed of train mode's dropout (the same --seed, the same outputs; left out, each call draws anew, as test.py) and of --features' cluster draws (default 0)")
 	c.Flags().StringVar(&o.Photos, "photos", "", "pix2pixHD with features: instead of --features, the photos they are encoded from, paired with --input by sorted position (test.py --use_encoded_image)")
 	c.Flags().StringVar(&o.Out, "out", "translated", "output folder (PNG files, same base names; not inside a folder read)")
-	c.Flags().StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
+	deviceFlag(c, &o.Device)
 	c.Flags().BoolVar(&o.Eval, "eval", false, "eval mode (BatchNorm running stats, no dropout), as the reference's test.py --eval; default is train mode, as its default")
 	c.Flags().BoolVar(&o.SkipInvalid, "skip-invalid", false, "skip unreadable inputs with a warning instead of stopping")
 	c.Flags().StringVar(&o.Preprocess, "preprocess", "", "how inputs are sized, as test.py's --preprocess: resize_and_crop (to --load-size square), scale_width (width --load-size, the aspect kept) or none (each image's own size); default: resize_and_crop to the crop size for a resize_and_crop run, scale_width at its load_size for scale_width runs, none for crop and none runs. Sides are then rounded to what the generator takes")
@@ -403,7 +413,7 @@ free port).`,
 	f.StringVar(&o.Checkpoint, "checkpoint", "", "checkpoint folder, or a run folder (its newest valid checkpoint)")
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
 	f.StringVar(&o.Direction, "direction", "", "CycleGAN: AtoB (G_A) or BtoA (G_B); default AtoB (pix2pix has one direction, the one it trained)")
-	f.StringVar(&o.Device, "device", "auto", "auto, cpu or cuda:N")
+	deviceFlag(c, &o.Device)
 	f.IntVar(&o.Threads, "threads", 0, "libtorch CPU threads; 0 = all cores")
 	f.BoolVar(&o.Eval, "eval", false, "eval mode (BatchNorm running stats, no dropout), as translate --eval; default is train mode, as translate's (DCGAN always runs in eval mode, as sample)")
 	f.StringVar(&o.DataRoot, "data-root", "", "read the palette and examples from this dataset folder instead of the config's data.root")
