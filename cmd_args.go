@@ -145,6 +145,30 @@ func builtFromConfig(key string) bool {
 	return strings.HasPrefix(key, "model.") || key == "recipe" || key == "data.label_nc" || key == "data.no_instance"
 }
 
+// testPyFlags are the references' test.py flags (lower case, "-" for "_")
+// that a command with the flag has answers with instead; the first row
+// that fits answers. Those whose answer depends on more than the flags a
+// command has (--epoch, --name) are testPyFlag's own cases.
+var testPyFlags = []struct {
+	names        []string
+	has, instead string
+}{
+	{[]string{"num-test", "how-many"}, "limit", "--limit N"},
+	{[]string{"results-dir"}, "out", "--out DIR"},
+	{[]string{"dataroot"}, "data-root", "--data-root DIR"},
+	{[]string{"dataroot"}, "input", "--input DIR"},
+	{[]string{"phase"}, "input", "--input DIR, the split's folder itself (test.py reads --dataroot/--phase)"},
+	{[]string{"load-size", "loadsize"}, "load-size", "--load-size N"},
+	// test.py's resize_and_crop crops --crop_size out of its --load_size
+	// resize; its older scale_width scaled to --fineSize
+	{[]string{"crop-size", "finesize"}, "load-size", "--load-size N, the side inputs are resized to (or the width, with --preprocess scale_width); it crops nothing"},
+	{[]string{"resize-or-crop"}, "preprocess", "--preprocess (test.py's --preprocess, its older --resize_or_crop, and pix2pixHD's)"},
+	{[]string{"gpu-ids"}, "device", "--device cpu (--gpu_ids -1) or --device cuda:N"},
+	{[]string{"model-suffix"}, "direction", "--direction AtoB (--model_suffix _A, G_A) or --direction BtoA (_B, G_B)"},
+	{[]string{"use-encoded-image"}, "photos", "--photos DIR, the photos the features are encoded from"},
+	{[]string{"cluster-path"}, "features", "--features FILE, the clusters gogan features wrote"},
+}
+
 // testPyFlag adds, to an unknown flag of the references' test.py given to a
 // command that takes --checkpoint, the flag gogan takes for it: a test.py
 // user's first command line names the networks by --checkpoints_dir,
@@ -162,32 +186,13 @@ func testPyFlag(cmd *cobra.Command, name string, err error) error {
 		instead = "--out DIR, the folder the references' --checkpoints_dir/--name names"
 	case n == "name" || n == "checkpoints-dir":
 		return fmt.Errorf("%w: the references' --checkpoints_dir and --name name the folder of the saved networks; gogan %s takes --checkpoint RUN, a gogan run folder (a reference's checkpoints/NAME: gogan import --from checkpoints/NAME makes one)", err, subcommand(cmd))
-	case (n == "num-test" || n == "how-many") && has("limit"):
-		instead = "--limit N"
-	case n == "results-dir" && has("out"):
-		instead = "--out DIR"
-	case n == "dataroot" && has("data-root"):
-		instead = "--data-root DIR"
-	case n == "dataroot" && has("input"):
-		instead = "--input DIR"
-	case n == "phase" && has("input"):
-		instead = "--input DIR, the split's folder itself (test.py reads --dataroot/--phase)"
-	case (n == "load-size" || n == "loadsize") && has("load-size"):
-		instead = "--load-size N"
-	case (n == "crop-size" || n == "finesize") && has("load-size"):
-		// test.py's resize_and_crop crops --crop_size out of its
-		// --load_size resize; its older scale_width scaled to --fineSize
-		instead = "--load-size N, the side inputs are resized to (or the width, with --preprocess scale_width); it crops nothing"
-	case n == "resize-or-crop" && has("preprocess"):
-		instead = "--preprocess (test.py's --preprocess, its older --resize_or_crop, and pix2pixHD's)"
-	case n == "gpu-ids" && has("device"):
-		instead = "--device cpu (--gpu_ids -1) or --device cuda:N"
-	case n == "model-suffix" && has("direction"):
-		instead = "--direction AtoB (--model_suffix _A, G_A) or --direction BtoA (_B, G_B)"
-	case n == "use-encoded-image" && has("photos"):
-		instead = "--photos DIR, the photos the features are encoded from"
-	case n == "cluster-path" && has("features"):
-		instead = "--features FILE, the clusters gogan features wrote"
+	default:
+		for _, f := range testPyFlags {
+			if slices.Contains(f.names, n) && has(f.has) {
+				instead = f.instead
+				break
+			}
+		}
 	}
 	if keys := config.ReferenceKeys(name); instead == "" && (has("eval") || has("direction")) && len(keys) > 0 && slices.ContainsFunc(keys, builtFromConfig) {
 		// test.py repeats the training's network options; gogan reads them
