@@ -403,11 +403,7 @@ func instHint(instance bool, phase string) string {
 // *_gtFine_labelIds.png and *_leftImg8bit.png), their counts may not.
 func (d *Dataset) sortedFolders(a, b string) error {
 	root := d.cfg.Root
-	fa, err := scanImages(a, "data.root")
-	if err != nil {
-		return err
-	}
-	fb, err := scanImages(b, "data.root")
+	fa, fb, err := scanAB(a, b)
 	if err != nil {
 		return err
 	}
@@ -591,11 +587,7 @@ func sameCounts(a string, fa []string, b string, fb []string) error {
 // when one file of B alone has it (a sketch a.png and its photo a.jpg); a
 // file without a partner is an invalid file, reported with the others.
 func (d *Dataset) pairFolders(a, b string) error {
-	fa, err := scanImages(a, "data.root")
-	if err != nil {
-		return err
-	}
-	fb, err := scanImages(b, "data.root")
+	fa, fb, err := scanAB(a, b)
 	if err != nil {
 		return err
 	}
@@ -680,14 +672,11 @@ func (d *Dataset) openUnaligned() error {
 		}
 		return d.openUnalignedAB()
 	}
-	var err error
-	if d.files, err = scanImages(a, "data.root"); err != nil {
+	fa, fb, err := scanAB(a, b)
+	if err != nil {
 		return err
 	}
-	if d.filesB, err = scanImages(b, "data.root"); err != nil {
-		return err
-	}
-	d.files, d.filesB = firstN(d, d.files), firstN(d, d.filesB)
+	d.files, d.filesB = firstN(d, fa), firstN(d, fb)
 	d.kind, d.root = "unaligned", root
 	return nil
 }
@@ -829,6 +818,17 @@ func (d *Dataset) openIDXDomains() error {
 	d.idxA, d.idxB = firstN(d, ia), firstN(d, ib)
 	d.n = max(len(d.idxA), len(d.idxB))
 	return nil
+}
+
+// scanAB is scanImages of a split's A and B folders, A's refusal first.
+func scanAB(a, b string) (fa, fb []string, err error) {
+	if fa, err = scanImages(a, "data.root"); err != nil {
+		return nil, nil, err
+	}
+	if fb, err = scanImages(b, "data.root"); err != nil {
+		return nil, nil, err
+	}
+	return fa, fb, nil
 }
 
 // scanImages lists the image files under dir, recursively, sorted, as the
