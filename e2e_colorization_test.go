@@ -49,9 +49,7 @@ func TestColorizationTrainsTranslatesAndScores(t *testing.T) {
 		"--set", "data.load_size=136", "--set", "data.crop_size=128", "--set", "model.netG=unet_128",
 		"--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "train.log_every=1", "--set", "train.sample_every=3",
 		"--set", "threads=2", "--set", "data.workers=1"}
-	if out, err := gogan(t, append([]string{"train"}, append(small, "--set", "train.max_steps=6")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, append(small, "--set", "train.max_steps=6")...)
 	if rows := lossRows(t, run); len(rows) != 7 || strings.Join(rows[0], ",") != "step,epoch,G_GAN,G_L1,D_real,D_fake,lr" {
 		t.Errorf("metrics.csv: %d rows, header %v", len(rows), rows[0])
 	}

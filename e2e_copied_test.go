@@ -54,9 +54,7 @@ func editState(t *testing.T, ckpt string, edit func(map[string]any)) {
 func TestNewerGoganCheckpointIsNotSkipped(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=2", "train.checkpoint_every=1", "data.max_samples=128")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallDCGAN(run, "train.max_steps=2", "train.checkpoint_every=1", "data.max_samples=128")...)
 	newest := filepath.Join(run, "checkpoints", "step-00000002")
 	editState(t, newest, func(m map[string]any) {
 		m["format"] = 3
@@ -93,9 +91,7 @@ func TestNewerGoganCheckpointIsNotSkipped(t *testing.T) {
 func TestNewerGoganConfigIsNamed(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=1", "data.max_samples=128")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallDCGAN(run, "train.max_steps=1", "data.max_samples=128")...)
 	newer := func(yml string) string {
 		return strings.Replace(yml, "\n  lambda_gp: 10\n", "\n  lambda_gp: 10\n  lambda_r1: 0\n", 1)
 	}
@@ -134,9 +130,7 @@ func TestNewerGoganConfigIsNamed(t *testing.T) {
 func TestResumeOfAReadOnlyCopy(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=2", "data.max_samples=128")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallDCGAN(run, "train.max_steps=2", "data.max_samples=128")...)
 	var cred *syscall.Credential
 	if os.Getuid() == 0 {
 		for _, d := range []string{filepath.Dir(goganBin), filepath.Dir(base), base} {
@@ -203,9 +197,7 @@ func TestResumeOfAReadOnlyCopy(t *testing.T) {
 // checkpoint folder says how to go on from it, and doing so works.
 func TestResumeFromAnOlderCheckpoint(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=2", "train.checkpoint_every=1", "data.max_samples=128")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallDCGAN(run, "train.max_steps=2", "train.checkpoint_every=1", "data.max_samples=128")...)
 	for _, flag := range []string{"--epoch", "--which_epoch"} {
 		out, err := gogan(t, "resume", run, flag, "1")
 		if err == nil || strings.Contains(out, "gogan resume, translate and export take") || !strings.Contains(out, "move the newer RUN/checkpoints/step-* folders out of RUN/checkpoints") {
@@ -247,9 +239,7 @@ func TestResumeOfAGPURunOnACPUMachine(t *testing.T) {
 		t.Skip("this machine has a CUDA device: the run would resume on it")
 	}
 	run := filepath.Join(t.TempDir(), "run")
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=2", "data.max_samples=128")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallDCGAN(run, "train.max_steps=2", "data.max_samples=128")...)
 	onGPU := func(yml string) string {
 		yml = strings.Replace(yml, "\ndevice: auto\n", "\ndevice: cuda\n", 1)
 		return strings.Replace(yml, "\n  amp: \"off\"\n", "\n  amp: bf16\n", 1)
@@ -355,9 +345,7 @@ func TestDataRootRenamedWhileTraining(t *testing.T) {
 func TestRefusedConfigValueIsThisGogans(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=1", "data.max_samples=128")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallDCGAN(run, "train.max_steps=1", "data.max_samples=128")...)
 	refused := func(yml string) string {
 		if !strings.Contains(yml, "\n  norm: batch\n") {
 			t.Fatalf("no model.norm batch in\n%s", yml)

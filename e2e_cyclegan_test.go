@@ -59,9 +59,7 @@ func TestCycleGANPoolsOfSizesResumeExactly(t *testing.T) {
 func TestCycleGANTrainsAndTranslates(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
-	if out, err := gogan(t, append([]string{"train"}, smallCycleGAN(run, "train.max_steps=6")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallCycleGAN(run, "train.max_steps=6")...)
 	rows := lossRows(t, run)
 	if want := "step,epoch,D_A,G_A,cycle_A,idt_A,D_B,G_B,cycle_B,idt_B,lr"; len(rows) != 7 || strings.Join(rows[0], ",") != want {
 		t.Errorf("metrics.csv: %d rows, header %v, want 7 rows under %s", len(rows), rows[0], want)
@@ -501,9 +499,7 @@ func TestImportNetFlags(t *testing.T) {
 // keeps as many as fit.
 func TestCycleGANPoolResizedOnResume(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
-	if out, err := gogan(t, append([]string{"train"}, smallCycleGAN(run, "train.max_steps=6", "train.pool_size=4")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallCycleGAN(run, "train.max_steps=6", "train.pool_size=4")...)
 	pool := func(step string) [][]float32 {
 		ts, _, err := torch.LoadSafetensors(filepath.Join(run, "checkpoints", step, "weights.safetensors"))
 		if err != nil {
@@ -573,9 +569,7 @@ func TestCycleGANPoolResizedOnResume(t *testing.T) {
 func TestCycleGANEvalClasses(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
-	if out, err := gogan(t, append([]string{"train"}, smallCycleGAN(run, "train.max_steps=2")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallCycleGAN(run, "train.max_steps=2")...)
 	clf := filepath.Join(base, "clf.safetensors")
 	if out, err := gogan(t, "eval", "classifier", "--out", clf, "--max-samples", "640", "--epochs", "1", "--batch-size", "64",
 		"--test-limit", "200", "--device", "cpu", "--threads", "2", "--quiet"); err != nil {
@@ -602,9 +596,7 @@ func TestCycleGANEvalClasses(t *testing.T) {
 	// a run trained on the test split, with a classifier of other images:
 	// both said, naming them and the run's
 	onTest := filepath.Join(base, "on-test")
-	if out, err := gogan(t, append([]string{"train"}, smallCycleGAN(onTest, "train.max_steps=1", "data.phase=test")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallCycleGAN(onTest, "train.max_steps=1", "data.phase=test")...)
 	other, otherClf := filepath.Join(base, "other"), filepath.Join(base, "other.safetensors")
 	writeIDXRoot(t, other, 100)
 	if out, err := gogan(t, "eval", "classifier", "--out", otherClf, "--data-root", other, "--max-steps", "2", "--batch-size", "32",

@@ -20,9 +20,7 @@ import (
 func TestTranslateSaysWhatAnEdgesRunTakes(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
-	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "train.max_steps=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallPix2Pix(run, "train.max_steps=1")...)
 	photo := filepath.Join("..", "shared", "data", "facades", "train", "1.jpg")
 	g, err := data.LoadImage(photo, 1)
 	if err != nil {

@@ -121,9 +121,7 @@ func TestExportLoadsInTheReferences(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			base := t.TempDir()
 			run, out := filepath.Join(base, "run"), filepath.Join(base, "exported", "facades_gogan")
-			if o, err := gogan(t, append([]string{"train"}, c.train(run)...)...); err != nil {
-				t.Fatalf("train: %v\n%s", err, o)
-			}
+			mustTrain(t, c.train(run)...)
 			o, loaded := exportAndLoad(t, run, out)
 			if loaded != c.loaded {
 				t.Errorf("the printed commands loaded %q, want %q\n%s", loaded, c.loaded, o)
@@ -237,9 +235,7 @@ func sameNetworks(t *testing.T, want, got string) {
 func TestExportedFilesImportBack(t *testing.T) {
 	base := t.TempDir()
 	run, out, back := filepath.Join(base, "run"), filepath.Join(base, "exported"), filepath.Join(base, "back")
-	if o, err := gogan(t, append([]string{"train"}, smallCycleGAN(run, "train.max_steps=2")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, o)
-	}
+	mustTrain(t, smallCycleGAN(run, "train.max_steps=2")...)
 	// Not into the run's checkpoints: the run removes their folders whole.
 	inside := filepath.Join(run, "checkpoints", "step-00000002", "pth")
 	if o, err := gogan(t, "export", "--checkpoint", run, "--out", inside); err == nil || !strings.Contains(o, "whose folders the run removes") {
@@ -358,9 +354,7 @@ func TestImportPastNiterFixGlobalResumes(t *testing.T) {
 	root := filepath.Join(base, "data")
 	writeHDData(t, root, 2, 32, 32)
 	run := filepath.Join(base, "run")
-	if o, err := gogan(t, append([]string{"train"}, featureHD(root, run, "train.max_steps=4", "train.epochs=2", "train.epochs_decay=2")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, o)
-	}
+	mustTrain(t, featureHD(root, run, "train.max_steps=4", "train.epochs=2", "train.epochs_decay=2")...)
 	exp := filepath.Join(base, "exported")
 	if o, err := gogan(t, "export", "--checkpoint", run, "--out", exp); err != nil {
 		t.Fatalf("export: %v\n%s", err, o)
@@ -387,9 +381,7 @@ func TestExportNamesAndRefuses(t *testing.T) {
 	run := filepath.Join(base, "run")
 	// 2 steps an epoch: checkpoints at steps 2 (the end of epoch 0), 3 and 4
 	// (the end of epoch 1).
-	if o, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "data.max_samples=128", "train.epochs=2", "train.checkpoint_every=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, o)
-	}
+	mustTrain(t, smallDCGAN(run, "data.max_samples=128", "train.epochs=2", "train.checkpoint_every=1")...)
 	ck := func(step string) string { return filepath.Join(run, "checkpoints", "step-0000000"+step) }
 	out := filepath.Join(base, "out")
 	for _, c := range []struct{ checkpoint, file string }{{ck("2"), "netG_epoch_0.pth"}, {ck("3"), "netG_epoch_1.pth"}, {run, "netG_epoch_1.pth"}} {
@@ -468,9 +460,7 @@ func TestExportNamesAndRefuses(t *testing.T) {
 func TestExportOnAFullDisk(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
-	if o, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "train.max_steps=2", "train.checkpoint_every=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, o)
-	}
+	mustTrain(t, smallPix2Pix(run, "train.max_steps=2", "train.checkpoint_every=1")...)
 	mnt := filepath.Join(base, "mnt")
 	os.MkdirAll(mnt, 0o755)
 	// Room for one export (G 2.0 MB, D 0.18 MB) and a new G beside it, not
@@ -514,9 +504,7 @@ func TestExportOnAFullDisk(t *testing.T) {
 func TestTranslateOnAFullDisk(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
-	if o, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "train.max_steps=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, o)
-	}
+	mustTrain(t, smallPix2Pix(run, "train.max_steps=1")...)
 	in := filepath.Join(base, "in")
 	os.MkdirAll(in, 0o755)
 	for i := range 60 {
@@ -557,9 +545,7 @@ func TestTranslateOnAFullDisk(t *testing.T) {
 func TestSampleIsMainPysGrid(t *testing.T) {
 	base := t.TempDir()
 	run, exp := filepath.Join(base, "run"), filepath.Join(base, "export")
-	if o, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "data.max_samples=64", "data.batch_size=8", "train.max_steps=4")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, o)
-	}
+	mustTrain(t, smallDCGAN(run, "data.max_samples=64", "data.batch_size=8", "train.max_steps=4")...)
 	if o, err := gogan(t, "export", "--checkpoint", run, "--out", exp); err != nil {
 		t.Fatalf("export: %v\n%s", err, o)
 	}
@@ -753,9 +739,7 @@ torch.save(rn.define_G(3, 3, 64, "unet_256", "batch", True).state_dict(), sys.ar
 func TestExportedMNISTNoteIsFollowable(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
-	if o, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "data.max_samples=64", "train.max_steps=1", "model.ngf=4", "model.ndf=4")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, o)
-	}
+	mustTrain(t, smallDCGAN(run, "data.max_samples=64", "train.max_steps=1", "model.ngf=4", "model.ndf=4")...)
 	o, err := gogan(t, "export", "--checkpoint", run, "--out", filepath.Join(base, "exported"))
 	if err != nil {
 		t.Fatalf("export: %v\n%s", err, o)
@@ -1182,9 +1166,7 @@ func TestSampleChecksItsOutFirst(t *testing.T) {
 	mountTmpfs(t, ro, "ro,size=1m")
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallDCGAN(run, "train.max_steps=1")...)
 	file := filepath.Join(base, "notes.txt")
 	if err := os.WriteFile(file, []byte("notes"), 0o644); err != nil {
 		t.Fatal(err)

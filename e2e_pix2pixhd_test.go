@@ -492,9 +492,7 @@ func TestFeaturesCheckInstanceIDConvention(t *testing.T) {
 	root := t.TempDir()
 	writeHDData(t, root, 3, 40, 36)
 	run := filepath.Join(t.TempDir(), "run")
-	if out, err := gogan(t, append([]string{"train"}, featureHD(root, run, "model.instance_feat=true", "train.max_steps=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, featureHD(root, run, "model.instance_feat=true", "train.max_steps=1")...)
 	// renumbered copies of the data: the instance maps' ids mapped by f
 	renumbered := func(f func(id uint16) uint16) string {
 		dir := t.TempDir()
@@ -565,9 +563,7 @@ func TestTranslateMapsInSubfolders(t *testing.T) {
 	root := t.TempDir()
 	writeHDData(t, root, 3, 40, 36)
 	run := filepath.Join(t.TempDir(), "run")
-	if out, err := gogan(t, append([]string{"train"}, featureHD(root, run, "model.instance_feat=true", "train.max_steps=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, featureHD(root, run, "model.instance_feat=true", "train.max_steps=1")...)
 	nested := t.TempDir()
 	for _, d := range []string{"train_label", "train_inst", "train_img"} {
 		for i, city := range []string{"aachen", "aachen", "bremen"} {
@@ -665,9 +661,7 @@ func TestTranslateTwoFolderPairsIsNotToldOfABPairs(t *testing.T) {
 		}
 	}
 	run := filepath.Join(t.TempDir(), "run")
-	if out, err := gogan(t, append([]string{"train"}, featureHD(root, run, "data.label_nc=0", "data.no_instance=true", "train.max_steps=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, featureHD(root, run, "data.label_nc=0", "data.no_instance=true", "train.max_steps=1")...)
 	out, err := gogan(t, "translate", "--checkpoint", run, "--input", filepath.Join(root, "train_A"), "--out", filepath.Join(t.TempDir(), "out"))
 	if err != nil || strings.Contains(out, "A|B pairs") || !strings.Contains(out, "translated 2 images") {
 		t.Errorf("translate of train_A/'s 64x32 images: %v, want them translated without a word on A|B pairs\n%s", err, out)
@@ -683,9 +677,7 @@ func TestTranslateWarnsOfMapsOutOfStepAndJPEG(t *testing.T) {
 	root := t.TempDir()
 	writeHDData(t, root, 3, 32, 32)
 	run := filepath.Join(t.TempDir(), "run")
-	if out, err := gogan(t, append([]string{"train"}, featureHD(root, run, "train.max_steps=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, featureHD(root, run, "train.max_steps=1")...)
 	labels, inst := filepath.Join(t.TempDir(), "labels"), filepath.Join(t.TempDir(), "inst")
 	for _, d := range []string{labels, inst} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -740,9 +732,7 @@ func TestPairOfTwoSizesSaysWhatToDo(t *testing.T) {
 	root := t.TempDir()
 	writeHDData(t, root, 2, 40, 36)
 	good := filepath.Join(t.TempDir(), "good")
-	if out, err := gogan(t, append([]string{"train"}, featureHD(root, good, "train.max_steps=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, featureHD(root, good, "train.max_steps=1")...)
 	twice := func(p string) {
 		im := decodePNG(t, readFile(t, p))
 		b := im.Bounds()
@@ -987,9 +977,7 @@ func TestLongWorkChecksItsOutFirst(t *testing.T) {
 	root := t.TempDir()
 	writeHDData(t, root, 4, 40, 36)
 	run := filepath.Join(t.TempDir(), "run")
-	if out, err := gogan(t, append([]string{"train"}, featureHD(root, run, "model.instance_feat=true", "train.max_steps=2")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, featureHD(root, run, "model.instance_feat=true", "train.max_steps=2")...)
 	for _, c := range []struct {
 		name string
 		args []string
@@ -1091,9 +1079,7 @@ func TestOlderPix2PixHDRunHasNoPool(t *testing.T) {
 	root := t.TempDir()
 	writeHDData(t, root, 4, 40, 36)
 	run := filepath.Join(t.TempDir(), "run")
-	if out, err := gogan(t, append([]string{"train"}, smallHD(root, "", run, "train.max_steps=4", "train.checkpoint_every=2", "train.no_vgg_loss=true")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallHD(root, "", run, "train.max_steps=4", "train.checkpoint_every=2", "train.no_vgg_loss=true")...)
 	older := func(s string) string { return strings.Replace(s, "\n  pool_size: 0\n", "\n  pool_size: 50\n", 1) }
 	cfgPath := filepath.Join(run, "config.yaml")
 	b, err := os.ReadFile(cfgPath)
@@ -1189,9 +1175,7 @@ func TestOlderRunsPoolSizeSaysNothing(t *testing.T) {
 func TestOlderRunsConfigPoolSizeAsResumeTakesIt(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=1", "data.max_samples=16", "data.batch_size=4")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallDCGAN(run, "train.max_steps=1", "data.max_samples=16", "data.batch_size=4")...)
 	cfgPath := filepath.Join(run, "config.yaml")
 	b, err := os.ReadFile(cfgPath)
 	older := strings.Replace(string(b), "\n  pool_size: 0\n", "\n  pool_size: 50\n", 1)

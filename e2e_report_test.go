@@ -74,9 +74,7 @@ func TestResumeWithOtherLosses(t *testing.T) {
 	writeHDData(t, root, 4, 40, 36)
 	vgg := randomVGG19(t)
 	run := filepath.Join(t.TempDir(), "run")
-	if out, err := gogan(t, append([]string{"train"}, smallHD(root, vgg, run, "train.max_steps=3", "train.no_vgg_loss=true")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallHD(root, vgg, run, "train.max_steps=3", "train.no_vgg_loss=true")...)
 	if out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=5", "--set", "train.no_vgg_loss=false"); err != nil {
 		t.Fatalf("resume with the VGG loss: %v\n%s", err, out)
 	}
@@ -281,9 +279,7 @@ func TestKilledRunsPageSaysWhenOverdue(t *testing.T) {
 // it to a third, its text unreadable.
 func TestReportFitsAPhone(t *testing.T) {
 	run := filepath.Join(t.TempDir(), strings.Repeat("a_long_run_name-", 6)+"<b>&é")
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=10", "train.sample_every=5")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallDCGAN(run, "train.max_steps=10", "train.sample_every=5")...)
 	b := startBrowser(t, "about:blank")
 	b.openAsPhone(t, (&url.URL{Scheme: "file", Path: filepath.Join(run, "index.html")}).String(), `document.body.dataset.images === "ok"`)
 	b.fitsThePhone(t, "the report")
@@ -298,9 +294,7 @@ func TestReportFitsAPhone(t *testing.T) {
 func TestEvalPageInChromium(t *testing.T) {
 	base := t.TempDir()
 	run, results := filepath.Join(base, "run"), filepath.Join(base, "results")
-	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "data.max_samples=32", "train.max_steps=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallPix2Pix(run, "data.max_samples=32", "train.max_steps=1")...)
 	if out, err := gogan(t, "eval", "pix2pix", "--checkpoint", run, "--device", "cpu", "--threads", "1", "--limit", "3", "--out", results); err != nil {
 		t.Fatalf("eval: %v\n%s", err, out)
 	}
@@ -324,9 +318,7 @@ func TestEvalPageInChromium(t *testing.T) {
 func TestRewoundRunsPageShowsItsOwnEpochs(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
 	// 960 samples of batch 64: 15 steps an epoch, 3 epochs
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.epochs=3", "train.keep_every_epochs=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallDCGAN(run, "train.epochs=3", "train.keep_every_epochs=1")...)
 	aside := t.TempDir()
 	for _, step := range []int{30, 45} {
 		name := fmt.Sprintf("step-%08d", step)
@@ -362,9 +354,7 @@ func TestMetricsSaysImagesAndTime(t *testing.T) {
 		return smallDCGAN(run, append([]string{"data.max_samples=100", "data.drop_last=false", "train.log_every=1", "train.epochs=3"}, extra...)...)
 	}
 	start := time.Now()
-	if out, err := gogan(t, append([]string{"train"}, args("train.max_steps=3")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, args("train.max_steps=3")...)
 	if out, err := gogan(t, "resume", run, "--quiet", "--set", "train.max_steps=0"); err != nil {
 		t.Fatalf("resume: %v\n%s", err, out)
 	}

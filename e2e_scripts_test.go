@@ -43,9 +43,7 @@ func runsJSON(t *testing.T, dir string) map[string]runfolder.SummaryJSON {
 func TestRunsJSONForScripts(t *testing.T) {
 	base := t.TempDir()
 	done, killed := filepath.Join(base, "a run"), filepath.Join(base, "killed")
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(done, "train.max_steps=3")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallDCGAN(done, "train.max_steps=3")...)
 	cmd, buf := startJob(t, killed, 3, goganBin, append([]string{"train"}, smallDCGAN(killed, "train.max_steps=100000", "train.checkpoint_every=2")...)...)
 	running := runsJSON(t, base)["killed"]
 	cmd.Process.Signal(syscall.SIGKILL)
@@ -98,9 +96,7 @@ func TestStopWithTheLogReaderGone(t *testing.T) {
 // cut off), where a stop exits 0.
 func TestServeStopWithTheLogReaderGone(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallDCGAN(run, "train.max_steps=1")...)
 	cmd := exec.Command(goganBin, "serve", "--checkpoint", run, "--addr", "127.0.0.1:0", "--device", "cpu", "--threads", "1")
 	log := interruptWithReaderGone(t, cmd, func(line string) bool { return strings.HasPrefix(line, "serving on ") })
 	if err := cmd.Wait(); err != nil {

@@ -216,9 +216,7 @@ func TestServePix2Pix(t *testing.T) {
 	// Instance norm and no dropout: after two steps the outputs already
 	// depend on the input (eval-mode BatchNorm with two steps of running
 	// statistics saturates), and train and eval mode give the same.
-	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "train.max_steps=2", "model.norm=instance", "model.no_dropout=true")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallPix2Pix(run, "train.max_steps=2", "model.norm=instance", "model.no_dropout=true")...)
 	s := startServe(t, "--checkpoint", run, "--eval", "--max-upload", "65536", "--max-pixels", "1000000")
 
 	t.Run("API", func(t *testing.T) {
@@ -509,9 +507,7 @@ func stripGenerator(t *testing.T, run, dst string) string {
 // work when two samples are clicked in Chromium.
 func TestServeDCGAN(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=2")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallDCGAN(run, "train.max_steps=2")...)
 	s := startServe(t, "--checkpoint", run)
 	_, a := do(t, "GET", s.url+"/sample?seed=7", "", nil)
 	_, a2 := do(t, "GET", s.url+"/sample?seed=7", "", nil)
@@ -556,12 +552,8 @@ func TestServeDCGAN(t *testing.T) {
 func TestServePageFitsAPhone(t *testing.T) {
 	base := t.TempDir()
 	p2p, dcgan := filepath.Join(base, "p2p"), filepath.Join(base, "dcgan")
-	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(p2p, "train.max_steps=2", "model.norm=instance", "model.no_dropout=true")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(dcgan, "train.max_steps=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallPix2Pix(p2p, "train.max_steps=2", "model.norm=instance", "model.no_dropout=true")...)
+	mustTrain(t, smallDCGAN(dcgan, "train.max_steps=1")...)
 
 	s := startServe(t, "--checkpoint", p2p, "--eval")
 	b := startBrowser(t, "about:blank")
@@ -600,9 +592,7 @@ func TestServePageFitsAPhone(t *testing.T) {
 func TestServePageByKeyboard(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
-	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "train.max_steps=2", "model.norm=instance", "model.no_dropout=true")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallPix2Pix(run, "train.max_steps=2", "model.norm=instance", "model.no_dropout=true")...)
 	picture := filepath.Join(base, "drawing.png")
 	if err := os.WriteFile(picture, encodePNG(t, edgeDrawing(32, 32, 3)), 0o644); err != nil {
 		t.Fatal(err)
@@ -1063,9 +1053,7 @@ func TestServeSizesAsTranslate(t *testing.T) {
 		{[]string{"data.preprocess=resize_and_crop", "data.load_size=40", "data.crop_size=32"}, 32},
 	} {
 		run := filepath.Join(base, c.sets[0][len("data.preprocess="):])
-		if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, append([]string{"train.max_steps=1", "data.max_samples=16"}, c.sets...)...)...)...); err != nil {
-			t.Fatalf("train: %v\n%s", err, out)
-		}
+		mustTrain(t, smallPix2Pix(run, append([]string{"train.max_steps=1", "data.max_samples=16"}, c.sets...)...)...)
 		m, err := serve.OpenModel(run, "", true)
 		if err != nil {
 			t.Fatal(err)
@@ -1090,9 +1078,7 @@ func TestServeSizesAsTranslate(t *testing.T) {
 // bogus, a nonexistent --data-root) and served.
 func TestServeDCGANRefusesDrawingFlags(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallDCGAN(run, "train.max_steps=1")...)
 	for _, flag := range [][2]string{{"--input", "sketch"}, {"--input", "bogus"}, {"--palette", "#ff0000,#00ff00"}, {"--data-root", filepath.Join(run, "none")}} {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // served: it would not stop
 		out, err := exec.CommandContext(ctx, goganBin, "serve", "--addr", "127.0.0.1:0", "--device", "cpu", "--threads", "2", "--checkpoint", run, flag[0], flag[1]).CombinedOutput()

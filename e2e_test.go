@@ -66,6 +66,15 @@ func gogan(t *testing.T, args ...string) (string, error) {
 	return buf.String(), err
 }
 
+// mustTrain runs gogan train with args, failing the test with its output
+// where it fails.
+func mustTrain(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := gogan(t, append([]string{"train"}, args...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+}
+
 // lossRows reads metrics.csv without its images/s and wall_time columns
 // (timing differs) and images (TestMetricsSaysImagesAndTime's): step,
 // epoch, the losses, lr.
@@ -572,9 +581,7 @@ func smallPix2Pix(out string, extra ...string) []string {
 func TestTranslateOutNamedAsAnImage(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
-	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "train.max_steps=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallPix2Pix(run, "train.max_steps=1")...)
 	in := filepath.Join(base, "edges.png")
 	writeTestPNG(t, in, 40, 28)
 	asFile := filepath.Join(base, "facade.png")
@@ -602,9 +609,7 @@ func TestTranslateOutNamedAsAnImage(t *testing.T) {
 func TestTranslateSeedRepeats(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run") // its ResNet G has dropout (model.no_dropout false)
-	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "train.max_steps=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallPix2Pix(run, "train.max_steps=1")...)
 	in := filepath.Join(base, "edges")
 	os.MkdirAll(in, 0o755)
 	for _, name := range []string{"a.png", "b.png"} {
@@ -644,9 +649,7 @@ func TestTranslateSeedRepeats(t *testing.T) {
 func TestPix2PixTrainsAndTranslates(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
-	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "train.max_steps=12")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallPix2Pix(run, "train.max_steps=12")...)
 	if rows := lossRows(t, run); len(rows) != 13 || strings.Join(rows[0], ",") != "step,epoch,G_GAN,G_L1,D_real,D_fake,lr" {
 		t.Errorf("metrics.csv: %d rows, header %v", len(rows), rows[0])
 	}
@@ -892,9 +895,7 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 func TestEvalPix2PixOutTakenMeanwhile(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
-	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "data.max_samples=32", "train.max_steps=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallPix2Pix(run, "data.max_samples=32", "train.max_steps=1")...)
 	results := filepath.Join(base, "results")
 	eval := func(limit string) *exec.Cmd {
 		return exec.Command(goganBin, "eval", "pix2pix", "--checkpoint", run, "--device", "cpu", "--threads", "1", "--limit", limit, "--out", results)
@@ -962,9 +963,7 @@ func TestEvalPix2PixOutTakenMeanwhile(t *testing.T) {
 func TestEvalPix2PixKilledLeavesNoTempFolder(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
-	if out, err := gogan(t, append([]string{"train"}, smallPix2Pix(run, "data.max_samples=32", "train.max_steps=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallPix2Pix(run, "data.max_samples=32", "train.max_steps=1")...)
 	results := filepath.Join(base, "results")
 	eval := func(limit string) *exec.Cmd {
 		return exec.Command(goganBin, "eval", "pix2pix", "--checkpoint", run, "--device", "cpu", "--threads", "1", "--limit", limit, "--out", results)
@@ -1629,9 +1628,7 @@ func TestResumeWithoutCheckpointSaysTrain(t *testing.T) {
 func TestUnreadableCheckpointIsNotSkipped(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "run")
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=2", "train.checkpoint_every=1", "data.max_samples=128")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallDCGAN(run, "train.max_steps=2", "train.checkpoint_every=1", "data.max_samples=128")...)
 	newest := filepath.Join(run, "checkpoints", "step-00000002")
 	metrics, _ := os.ReadFile(filepath.Join(run, "metrics.csv"))
 	var cred *syscall.Credential
@@ -1952,9 +1949,7 @@ func TestAbsurdSizesRefusedAtStart(t *testing.T) {
 // from, besides the shapes that do not load; the folder is left as it was.
 func TestResumeNamesTheSetThatChangesTheNetworks(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=1")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallDCGAN(run, "train.max_steps=1")...)
 	cfg, err := os.ReadFile(filepath.Join(run, "config.yaml"))
 	if err != nil {
 		t.Fatal(err)

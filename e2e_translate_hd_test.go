@@ -85,9 +85,7 @@ func TestTranslateHDWritesWhatTestPyWrites(t *testing.T) {
 			run := filepath.Join(base, "run")
 			args := smallHD(train, "", run, append([]string{"train.max_steps=1", "train.no_vgg_loss=true", "train.niter_fix_global=0",
 				"model.norm=batch", "data.shuffle=false", "data.workers=1"}, c.extra...)...)
-			if o, err := gogan(t, append([]string{"train"}, args...)...); err != nil {
-				t.Fatalf("train: %v\n%s", err, o)
-			}
+			mustTrain(t, args...)
 			o, err := gogan(t, "export", "--checkpoint", run, "--out", filepath.Join(base, "exported", "hd"))
 			if err != nil {
 				t.Fatalf("export: %v\n%s", err, o)
