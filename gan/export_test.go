@@ -13,6 +13,24 @@ import (
 	_ "gogan/gan/all"
 )
 
+// exportOf is what the recipe of the config of sets exports, into a new
+// temp folder where o.Dir is empty.
+func exportOf(t *testing.T, sets []string, o gan.ExportOptions) gan.Export {
+	t.Helper()
+	c, err := config.LoadConfig("", sets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := gan.For(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Dir == "" {
+		o.Dir = t.TempDir()
+	}
+	return def.Export(c, o)
+}
+
 // TestExportCarriesTheSplitAndSubset: the split trained on, the order of
 // the data and data.max_samples go to the reference's train.py as --phase,
 // --serial_batches and pytorch-CycleGAN-and-pix2pix's --max_dataset_size,
@@ -30,15 +48,7 @@ func TestExportCarriesTheSplitAndSubset(t *testing.T) {
 		// and its --pool_size (the reference's default 0 unsaid)
 		{"pix2pixhd", []string{"train.pool_size=4"}, []string{"--phase val", "--pool_size 4"}, "--max_dataset_size instead ends each epoch"},
 	} {
-		c0, err := config.LoadConfig("", append([]string{"recipe=" + c.recipe, "data.root=" + t.TempDir(), "data.phase=val", "data.max_samples=7"}, c.sets...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		def, err := gan.For(c0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := def.Export(c0, gan.ExportOptions{Dir: t.TempDir()})
+		e := exportOf(t, append([]string{"recipe=" + c.recipe, "data.root=" + t.TempDir(), "data.phase=val", "data.max_samples=7"}, c.sets...), gan.ExportOptions{})
 		train := e.Commands[len(e.Commands)-1]
 		for _, a := range c.args {
 			if !strings.Contains(train, "train.py") || !strings.Contains(train, a) {
@@ -64,15 +74,7 @@ func TestExportCarriesTheSplitAndSubset(t *testing.T) {
 // (gogan import --epoch 3 reads such a run back).
 func TestExportResumesAtTheNextEpoch(t *testing.T) {
 	for _, recipe := range []string{"pix2pix", "cyclegan", "colorization"} {
-		c, err := config.LoadConfig("", []string{"recipe=" + recipe, "data.root=" + t.TempDir()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		def, err := gan.For(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := def.Export(c, gan.ExportOptions{Dir: t.TempDir(), Completed: 3, EpochImages: 10})
+		e := exportOf(t, []string{"recipe=" + recipe, "data.root=" + t.TempDir()}, gan.ExportOptions{Completed: 3, EpochImages: 10})
 		if train := e.Commands[len(e.Commands)-1]; !strings.Contains(train, "train.py") || !strings.Contains(train, " --epoch_count 4 ") &&
 			!strings.HasSuffix(train, " --epoch_count 4") {
 			t.Errorf("%s after 3 epochs: train command %q, want --epoch_count 4", recipe, train)
@@ -91,12 +93,7 @@ func TestExportOfPairsInTwoFolders(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c, err := config.LoadConfig("", []string{"recipe=pix2pix", "data.root=" + root})
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, _ := gan.For(c)
-	e := def.Export(c, gan.ExportOptions{Dir: t.TempDir()})
+	e := exportOf(t, []string{"recipe=pix2pix", "data.root=" + root}, gan.ExportOptions{})
 	ab := root + "_AB"
 	want := "combine them first with its python datasets/combine_A_and_B.py --fold_A " + filepath.Join(root, "A") + " --fold_B " + filepath.Join(root, "B") + " --fold_AB " + ab
 	if notes := strings.Join(e.Notes, "\n"); !strings.Contains(notes, want) {
@@ -107,11 +104,7 @@ func TestExportOfPairsInTwoFolders(t *testing.T) {
 			t.Errorf("command %q does not read the combined folder %s", cmd, ab)
 		}
 	}
-	c, err = config.LoadConfig("", []string{"recipe=pix2pix", "data.root=" + t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if notes := strings.Join(def.Export(c, gan.ExportOptions{Dir: t.TempDir()}).Notes, "\n"); strings.Contains(notes, "combine_A_and_B") {
+	if notes := strings.Join(exportOf(t, []string{"recipe=pix2pix", "data.root=" + t.TempDir()}, gan.ExportOptions{}).Notes, "\n"); strings.Contains(notes, "combine_A_and_B") {
 		t.Errorf("A|B images: %q", notes)
 	}
 }
@@ -138,15 +131,7 @@ func TestExportCommandsRunOnThisMachine(t *testing.T) {
 		{"pix2pixhd", false, nil, []string{"--gpu_ids"}, "no CUDA GPU"},
 		{"pix2pixhd", true, nil, []string{"--gpu_ids"}, ""},
 	} {
-		cfg, err := config.LoadConfig("", []string{"recipe=" + c.recipe, "data.root=" + t.TempDir(), "seed=7"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		def, err := gan.For(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := def.Export(cfg, gan.ExportOptions{Dir: t.TempDir(), CUDA: c.cuda})
+		e := exportOf(t, []string{"recipe=" + c.recipe, "data.root=" + t.TempDir(), "seed=7"}, gan.ExportOptions{CUDA: c.cuda})
 		for _, cmd := range e.Commands {
 			for _, w := range c.want {
 				if !strings.Contains(cmd+" ", " "+w+" ") {
@@ -172,15 +157,7 @@ func TestExportCommandsRunOnThisMachine(t *testing.T) {
 // last batches is noted, one note each, and a run like main.py's gets none.
 func TestExportDCGANNotesTheLoader(t *testing.T) {
 	notes := func(sets ...string) string {
-		c, err := config.LoadConfig("", append([]string{"recipe=dcgan", "data.dataset=cifar10", "data.root=" + t.TempDir()}, sets...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		def, err := gan.For(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.Join(def.Export(c, gan.ExportOptions{Dir: t.TempDir()}).Notes, "\n")
+		return strings.Join(exportOf(t, append([]string{"recipe=dcgan", "data.dataset=cifar10", "data.root=" + t.TempDir()}, sets...), gan.ExportOptions{}).Notes, "\n")
 	}
 	want := []string{"data.phase=test: main.py reads the training images (torchvision's CIFAR10 of train=True)", "data.max_samples=7:",
 		"data.shuffle=false:", "data.drop_last=true:"}
@@ -211,15 +188,7 @@ func TestExportDCGANNotesTheLoader(t *testing.T) {
 func TestExportLSUNClasses(t *testing.T) {
 	for classes, want := range map[string]string{"bedroom, tower": " --classes bedroom,tower", "": " --classes bedroom"} {
 		root := t.TempDir()
-		c, err := config.LoadConfig("", []string{"recipe=dcgan", "data.dataset=lsun", "data.root=" + root, "data.classes=" + classes})
-		if err != nil {
-			t.Fatal(err)
-		}
-		def, err := gan.For(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := def.Export(c, gan.ExportOptions{Dir: t.TempDir()})
+		e := exportOf(t, []string{"recipe=dcgan", "data.dataset=lsun", "data.root=" + root, "data.classes=" + classes}, gan.ExportOptions{})
 		if len(e.Commands) != 1 || !strings.HasSuffix(e.Commands[0], want) || !strings.Contains(e.Commands[0], " --dataroot "+root+" ") || len(e.Notes) != 0 {
 			t.Errorf("data.classes %q: %q, notes %q; want it to end %q, on data.root, without notes", classes, e.Commands, e.Notes, want)
 		}
@@ -251,15 +220,7 @@ func TestExportNamesTheSplitFoldersTheReferenceReads(t *testing.T) {
 		// data not on this machine (a run folder exported elsewhere)
 		{"pix2pix", filepath.Join(t.TempDir(), "elsewhere"), ""},
 	} {
-		cfg, err := config.LoadConfig("", []string{"recipe=" + c.recipe, "data.root=" + c.root})
-		if err != nil {
-			t.Fatal(err)
-		}
-		def, err := gan.For(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		notes := strings.Join(def.Export(cfg, gan.ExportOptions{Dir: t.TempDir()}).Notes, "\n")
+		notes := strings.Join(exportOf(t, []string{"recipe=" + c.recipe, "data.root=" + c.root}, gan.ExportOptions{}).Notes, "\n")
 		if c.want == "" {
 			if strings.Contains(notes, "--dataroot/") {
 				t.Errorf("%s with train/ and test/: notes %q", c.recipe, notes)
@@ -283,16 +244,8 @@ func TestExportOfDerivedPairsTestsOnInputs(t *testing.T) {
 	}{{"edges", "AtoB", "true", "edge maps (dark lines on white)"}, {"gray2color", "AtoB", "false", "gray photos"},
 		{"edges", "BtoA", "false", "photos (as data.source's images)"}} {
 		name := c.dataset + " " + c.direction + " no_dropout=" + c.dropout
-		cfg, err := config.LoadConfig("", []string{"recipe=pix2pix", "data.dataset=" + c.dataset, "data.direction=" + c.direction,
-			"model.input_nc=1", "model.netG=unet_128", "model.no_dropout=" + c.dropout})
-		if err != nil {
-			t.Fatal(err)
-		}
-		def, err := gan.For(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := def.Export(cfg, gan.ExportOptions{Dir: t.TempDir()})
+		e := exportOf(t, []string{"recipe=pix2pix", "data.dataset=" + c.dataset, "data.direction=" + c.direction,
+			"model.input_nc=1", "model.netG=unet_128", "model.no_dropout=" + c.dropout}, gan.ExportOptions{})
 		test, notes := e.Commands[0], strings.Join(e.Notes, "\n")
 		// BtoA too (photos to sketches): the reference has no pairs of
 		// gogan's edge maps either. Never with --direction BtoA, with which
@@ -325,16 +278,8 @@ func TestExportCycleGANTestModelReadsEachGsInputs(t *testing.T) {
 		}
 	}
 	for dir, want := range map[string][2]string{"AtoB": {"testA", "testB"}, "BtoA": {"testB", "testA"}} {
-		cfg, err := config.LoadConfig("", []string{"recipe=cyclegan", "data.dataset=unaligned", "data.root=" + root, "data.direction=" + dir,
-			"model.input_nc=1", "train.lambda_identity=0", "model.no_dropout=false"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		def, err := gan.For(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := def.Export(cfg, gan.ExportOptions{Dir: t.TempDir()})
+		e := exportOf(t, []string{"recipe=cyclegan", "data.dataset=unaligned", "data.root=" + root, "data.direction=" + dir,
+			"model.input_nc=1", "train.lambda_identity=0", "model.no_dropout=false"}, gan.ExportOptions{})
 		if len(e.Commands) != 2 {
 			t.Fatalf("%s: commands %q, want the test model's two", dir, e.Commands)
 		}
