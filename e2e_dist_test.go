@@ -740,17 +740,7 @@ func TestSignalWhileRanksStart(t *testing.T) {
 		}
 		return n
 	}
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
-		if children() == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("the launcher started no 2 ranks in a minute:\n%s", buf.String())
-		}
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
+	signalWhen(t, cmd, &buf, "2 ranks started by the launcher", func() bool { return children() == 2 }, syscall.SIGTERM)
 	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 143 {
 		t.Fatalf("after SIGTERM: %v (want exit 143)\n%s", err, buf.String())

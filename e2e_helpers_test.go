@@ -88,10 +88,10 @@ func decodeJPEG(t *testing.T, path string) image.Image {
 	return im
 }
 
-// signalWhen sends the started cmd sig as soon as ready says so (looked at
-// every 2 ms, for up to 2 minutes); where it never does, it kills cmd and
-// fails the test with cmd's output, saying what did not come.
-func signalWhen(t *testing.T, cmd *exec.Cmd, out fmt.Stringer, what string, ready func() bool, sig os.Signal) {
+// waitUntil returns once ready says so (looked at every 2 ms, for up to 2
+// minutes) while the started cmd runs; where it never does, it kills cmd
+// and fails the test with cmd's output, saying what did not come.
+func waitUntil(t *testing.T, cmd *exec.Cmd, out fmt.Stringer, what string, ready func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(2 * time.Minute); !ready(); time.Sleep(2 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -100,6 +100,12 @@ func signalWhen(t *testing.T, cmd *exec.Cmd, out fmt.Stringer, what string, read
 			t.Fatalf("%s: no %s within 2 minutes:\n%s", cmd, what, out.String())
 		}
 	}
+}
+
+// signalWhen sends the started cmd sig as soon as ready says so (waitUntil).
+func signalWhen(t *testing.T, cmd *exec.Cmd, out fmt.Stringer, what string, ready func() bool, sig os.Signal) {
+	t.Helper()
+	waitUntil(t, cmd, out, what, ready)
 	cmd.Process.Signal(sig)
 }
 

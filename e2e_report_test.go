@@ -39,15 +39,10 @@ func TestFailedRunsReportSaysSo(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := filepath.Join(run, "index.html")
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
-		if b, _ := os.ReadFile(page); strings.Contains(string(b), "training: step") {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("no live report after a minute:\n%s", out.String())
-		}
-	}
+	waitUntil(t, cmd, &out, "live report", func() bool {
+		b, _ := os.ReadFile(page)
+		return strings.Contains(string(b), "training: step")
+	})
 	bad := filepath.Join(data, "c.png")
 	if err := os.WriteFile(bad, []byte("not a PNG"), 0o644); err != nil {
 		t.Fatal(err)
@@ -163,16 +158,10 @@ func TestRunsShowsTheLossesOfAStop(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
-		if b, _ := os.ReadFile(filepath.Join(run, "index.html")); regexp.MustCompile(`training: step [1-9]`).Match(b) { // a step taken
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("no live report after a minute:\n%s", out.String())
-		}
-	}
-	cmd.Process.Signal(syscall.SIGINT)
+	signalWhen(t, cmd, &out, "live report of a step taken", func() bool {
+		b, _ := os.ReadFile(filepath.Join(run, "index.html"))
+		return regexp.MustCompile(`training: step [1-9]`).Match(b)
+	}, syscall.SIGINT)
 	if err := cmd.Wait(); err == nil || !strings.Contains(out.String(), "stopped by interrupt") {
 		t.Fatalf("train after SIGINT: %v\n%s", err, out.String())
 	}

@@ -865,17 +865,10 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 	// made): a fixed 2 s could come before gogan, starting on a loaded
 	// machine, had its handler, and kill it.
 	tmps := filepath.Join(base, ".results.tmp-*")
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(10 * time.Millisecond) {
-		if m, _ := filepath.Glob(tmps); len(m) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("eval pix2pix: no temp folder of results in 2 minutes:\n%s", buf.String())
-		}
-	}
-	cmd.Process.Signal(syscall.SIGINT)
+	signalWhen(t, cmd, &buf, "temp folder of results", func() bool {
+		m, _ := filepath.Glob(tmps)
+		return len(m) > 0
+	}, syscall.SIGINT)
 	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(buf.String(), "eval pix2pix: stopped by interrupt; nothing was written") {
 		t.Errorf("eval pix2pix after SIGINT: %v, want exit status 130\n%s", err, buf.String())
 	}
@@ -909,16 +902,10 @@ func TestEvalPix2PixOutTakenMeanwhile(t *testing.T) {
 	if err := long.Start(); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(10 * time.Millisecond) {
-		if tmps, _ := filepath.Glob(filepath.Join(base, ".results.tmp-*")); len(tmps) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			long.Process.Kill()
-			long.Wait()
-			t.Fatalf("no temp folder of results in 2 minutes:\n%s", buf.String())
-		}
-	}
+	waitUntil(t, long, &buf, "temp folder of results", func() bool {
+		tmps, _ := filepath.Glob(filepath.Join(base, ".results.tmp-*"))
+		return len(tmps) > 0
+	})
 	if out, err := eval("2").CombinedOutput(); err != nil {
 		t.Fatalf("the short eval: %v\n%s", err, out)
 	}
@@ -1540,16 +1527,11 @@ func TestSignalWhileStarting(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-			if _, err := os.Stat(filepath.Join(run, runfolder.LockFile)); err == nil {
-				break // the start holds the folder: the signal is the run's
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatalf("no run folder after 30 s:\n%s", buf.String())
-			}
-		}
-		cmd.Process.Signal(c.sig)
+		// once the start holds the folder: the signal is the run's
+		signalWhen(t, cmd, &buf, "run folder", func() bool {
+			_, err := os.Stat(filepath.Join(run, runfolder.LockFile))
+			return err == nil
+		}, c.sig)
 		err = cmd.Wait()
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || exit.ExitCode() != c.code || !strings.Contains(buf.String(), "stopped by "+c.name+" before the first step, nothing trained") ||
