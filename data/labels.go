@@ -58,6 +58,9 @@ func wrongMapModel(path string, m color.Model, kind mapKind) *FileError {
 	if m == nil || m == color.GrayModel || m == color.Gray16Model {
 		return nil // nil: a header gogan reads itself (libjpeg); the decode checks
 	}
+	if kind == labelMap && rgbPNG(path, m) {
+		return nil // class ids saved as RGB, perhaps: grayIDs decides
+	}
 	what := "a multi-channel"
 	switch m {
 	case color.YCbCrModel, color.NYCbCrAModel, color.RGBAModel, color.RGBA64Model, color.NRGBAModel, color.NRGBA64Model:
@@ -71,12 +74,49 @@ func wrongMapModel(path string, m color.Model, kind mapKind) *FileError {
 		what = "an alpha-only"
 	}
 	if kind == labelMap {
-		return fileErr(path, "label map is %s image: label maps with data.label_nc>0 must be single-channel class-id images "+
-			"(8-bit gray whose values are the class ids, or paletted: the palette index is the id), as Cityscapes' *_labelIds.png; "+
-			"convert colour-coded maps to class ids first", what)
+		return labelModelErr(path, what)
 	}
 	return fileErr(path, "instance map is %s image: instance maps must be single-channel 8- or 16-bit gray images "+
 		"of instance ids, as Cityscapes' *_instanceIds.png", what)
+}
+
+// labelModelErr refuses a label map of colour channels (what: "an RGB").
+func labelModelErr(path, what string) *FileError {
+	return fileErr(path, "label map is %s image: label maps with data.label_nc>0 must be single-channel class-id images "+
+		"(8-bit gray whose values are the class ids, or paletted: the palette index is the id), as Cityscapes' *_labelIds.png; "+
+		"convert colour-coded maps to class ids first", what)
+}
+
+// rgbPNG says that a file of colour model m is an 8-bit RGB PNG (no
+// alpha): class ids saved as RGB by mistake have R = G = B, which
+// pix2pixHD reads as the ids (its one-hot scatter_ writes each channel's
+// id, the same one), so gogan reads them too (grayIDs).
+func rgbPNG(path string, m color.Model) bool {
+	if m != color.RGBAModel {
+		return false
+	}
+	depth, ct := pngHeader(path)
+	return depth == 8 && ct == 2
+}
+
+// grayIDs is an RGB label map whose channels are equal everywhere as the
+// 8-bit gray map of those values, or a refusal naming a pixel where they
+// differ (a colour-coded map).
+func grayIDs(path string, m *image.RGBA) (*image.Gray, error) {
+	r := m.Bounds()
+	g := image.NewGray(r)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			i := m.PixOffset(x, y)
+			p := m.Pix[i : i+3 : i+3]
+			if p[0] != p[1] || p[1] != p[2] {
+				return nil, fileErr(path, "%s (its channels differ at x=%d, y=%d: R, G, B = %d, %d, %d; an RGB map whose three channels are equal everywhere is read as those ids)",
+					labelModelErr(path, "an RGB").Err, x-r.Min.X, y-r.Min.Y, p[0], p[1], p[2])
+			}
+			g.Pix[g.PixOffset(x, y)] = p[0]
+		}
+	}
+	return g, nil
 }
 
 // pngColourType is a PNG file's IHDR colour type (0 gray, 2 RGB, 3
@@ -132,9 +172,17 @@ func decodeMap(path string, b []byte, kind mapKind) (image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch img.(type) {
+	switch m := img.(type) {
 	case *image.Gray, *image.Gray16, *image.Paletted:
 		return img, nil
+	case *image.RGBA:
+		if kind == labelMap && rgbPNG(path, m.ColorModel()) {
+			g, err := grayIDs(path, m)
+			if err != nil {
+				return nil, err
+			}
+			return g, nil
+		}
 	}
 	return nil, wrongMapModel(path, img.ColorModel(), kind)
 }

@@ -914,3 +914,80 @@ func TestMissingSplitOfTwoFoldersWithInstanceMaps(t *testing.T) {
 		}
 	}
 }
+
+// TestRGBLabelMapsOfIDs: class ids saved as an 8-bit RGB PNG (R = G = B, a
+// label map converted to RGB by mistake) are read as those ids, as
+// pix2pixHD reads them: its ToTensor()*255 of the RGB map, one-hot encoded
+// by encode_input's scatter_ along the channels, sets the one class of each
+// pixel (every channel holds the same id). A colour-coded RGB map is still
+// refused, naming a pixel whose channels differ, in both validations.
+func TestRGBLabelMapsOfIDs(t *testing.T) {
+	root := t.TempDir()
+	writeHD(t, root, "train", 3, 20, 20)
+	labels, err := filepath.Glob(filepath.Join(root, "train_label", "*.png"))
+	if err != nil || len(labels) != 3 {
+		t.Fatal(labels, err)
+	}
+	// every map as RGB of its ids (the paletted one's indices, not colours)
+	pil(t, `import sys
+import numpy as np
+from PIL import Image
+for p in sys.argv[1:]:
+    a = np.array(Image.open(p))
+    Image.fromarray(np.stack([a, a, a], -1)).save(p)
+`, nil, labels...)
+	// pix2pixHD: aligned_dataset's transform_A(A) * 255.0 (ToTensor, no
+	// resize here), Pix2PixHDModel.encode_input's one-hot
+	ref := pil(t, `import sys
+import torch
+from PIL import Image
+import torchvision.transforms as transforms
+for p in sys.argv[1:]:
+    A = Image.open(p)
+    assert A.mode == 'RGB', A.mode
+    label_map = (transforms.ToTensor()(A) * 255.0).unsqueeze(0)
+    size = label_map.size()
+    oneHot_size = (size[0], 20, size[2], size[3])
+    input_label = torch.FloatTensor(torch.Size(oneHot_size)).zero_()
+    input_label = input_label.scatter_(1, label_map.data.long(), 1.0)
+    assert (input_label.sum(1) == 1).all()
+    sys.stdout.buffer.write(input_label.argmax(1).to(torch.uint8).numpy().tobytes())
+`, nil, labels...)
+	for i, p := range labels {
+		im, err := LoadLabelMap(p, 20)
+		if err != nil {
+			t.Fatalf("RGB map of ids: %v", err)
+		}
+		if want := ref[i*400 : (i+1)*400]; im.C != 1 || !slices.Equal(im.Pix, want) {
+			t.Errorf("%s: ids %v, pix2pixHD's one-hot gives %v", p, im.Pix, want)
+		}
+	}
+	cfg := DefaultConfig(Aligned)
+	cfg.Root, cfg.LoadSize, cfg.CropSize, cfg.LabelNC, cfg.Instance = root, 20, 16, 20, true
+	for _, v := range []string{"full", "header"} {
+		cfg.Validate = v
+		d, err := Open(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatalf("validate %s: %v", v, err)
+		}
+		if _, err := d.Sample(0, 1, 0); err != nil {
+			t.Fatalf("validate %s: %v", v, err)
+		}
+		d.Close()
+	}
+	// a colour-coded map: refused, in both validations
+	colour := image.NewRGBA(image.Rect(0, 0, 20, 20))
+	for i := range colour.Pix {
+		colour.Pix[i] = 255
+	}
+	colour.Pix[colour.PixOffset(3, 2)+1] = 9
+	write(t, labels[1], encode(t, "png", colour))
+	for _, v := range []string{"full", "header"} {
+		cfg.Validate = v
+		_, err := Open(context.Background(), cfg, &OpenOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err == nil || !strings.Contains(err.Error(), labels[1]+": label map is an RGB image") ||
+			!strings.Contains(err.Error(), "its channels differ at x=3, y=2: R, G, B = 255, 9, 255") {
+			t.Errorf("validate %s: colour-coded RGB map: %v", v, err)
+		}
+	}
+}

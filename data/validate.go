@@ -64,6 +64,11 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 					r.err = asFileErr(files[i], err)
 				} else if kind != plainImage {
 					r.err = wrongMapModel(files[i], c.ColorModel, kind)
+					if r.err == nil && kind == labelMap && rgbPNG(files[i], c.ColorModel) {
+						if _, err := dec(files[i]); err != nil { // its channels decide
+							r.err = asFileErr(files[i], err)
+						}
+					}
 				}
 				if r.err == nil {
 					r.w, r.h = c.Width, c.Height
