@@ -165,3 +165,42 @@ func TestTranslateHDWritesWhatTestPyWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestTranslateHDOneFile: --input one label map, with --instances its
+// instance map file (and --photos its photo, for features), translates it
+// as a folder holding it alone does, byte for byte, into --out as a
+// folder's images are written; a folder given for the file's instance map
+// is refused, saying to give the file.
+func TestTranslateHDOneFile(t *testing.T) {
+	train := t.TempDir()
+	writeHDData(t, train, 2, 32, 32)
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	args := smallHD(train, "", run, "train.max_steps=1", "train.no_vgg_loss=true", "model.netG=global", "train.niter_fix_global=0",
+		"model.instance_feat=true", "model.nef=4", "model.n_downsample_E=2", "data.workers=1")
+	if o, err := gogan(t, append([]string{"train"}, args...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, o)
+	}
+	label, inst, photos := filepath.Join(train, "train_label"), filepath.Join(train, "train_inst"), filepath.Join(train, "train_img")
+	folder := filepath.Join(base, "folder")
+	if o, err := gogan(t, "translate", "--checkpoint", run, "--input", label, "--instances", inst, "--photos", photos, "--out", folder); err != nil {
+		t.Fatalf("translate the folders: %v\n%s", err, o)
+	}
+	for _, name := range []string{"000.png", "001.png"} {
+		one := filepath.Join(base, "one-"+strings.TrimSuffix(name, ".png"))
+		o, err := gogan(t, "translate", "--checkpoint", run, "--input", filepath.Join(label, name), "--instances", filepath.Join(inst, name),
+			"--photos", filepath.Join(photos, name), "--out", one)
+		if err != nil || !strings.Contains(o, "translated 1 image into "+one) {
+			t.Fatalf("translate %s alone: %v\n%s", name, err, o)
+		}
+		a, b := readPNG(t, filepath.Join(one, name)), readPNG(t, filepath.Join(folder, name))
+		if a.Rect != b.Rect || string(a.Pix) != string(b.Pix) {
+			t.Errorf("%s alone: not the translation of the folders' %s", name, name)
+		}
+	}
+	o, err := gogan(t, "translate", "--checkpoint", run, "--input", filepath.Join(label, "000.png"), "--instances", inst,
+		"--photos", filepath.Join(photos, "000.png"), "--out", filepath.Join(base, "refused"))
+	if want := "--instances " + inst + " is a folder, but --input " + filepath.Join(label, "000.png") + " is one file: give --instances the file that goes with it"; err == nil || !strings.Contains(o, want) {
+		t.Errorf("a folder of instance maps with one label map: want %q, got %v\n%s", want, err, o)
+	}
+}

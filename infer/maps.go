@@ -3,6 +3,7 @@ package infer
 import (
 	"fmt"
 	"log/slog"
+	"os"
 
 	torch "gogan/cgo"
 	"gogan/config"
@@ -25,7 +26,15 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 		return 0, err
 	}
 	dir, instances, eval := o.Input, o.Instances, o.Eval
-	inputs, err := imageFiles(dir, "--input")
+	// one label map (or image), with its instance map and photo as files
+	// too: translated as a folder of one
+	fi, err := os.Stat(dir)
+	single := err == nil && fi.Mode().IsRegular()
+	files := imageFiles
+	if single {
+		files = func(path, flag string) ([]string, error) { return oneFile(path, flag, dir) }
+	}
+	inputs, err := files(dir, "--input")
 	if err != nil {
 		return 0, err
 	}
@@ -39,7 +48,7 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 	case tr.Photos && o.Photos == "" && o.Features == "":
 		return 0, fmt.Errorf("the generator of %s takes features of each region (pix2pixHD's model.instance_feat or model.label_feat): give --features with the file gogan features clusters them into (as test.py), or the photos that go with %s with --photos (test.py --use_encoded_image)", ck.Dir, dir)
 	case o.Photos != "":
-		if photos, err = imageFiles(o.Photos, "--photos"); err != nil {
+		if photos, err = files(o.Photos, "--photos"); err != nil {
 			return 0, err
 		}
 		if len(photos) != len(inputs) {
@@ -53,7 +62,7 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 	case !dc.Instance && instances != "":
 		return 0, fmt.Errorf("--instances %s: the generator of %s takes no instance maps (it trained with data.no_instance)", instances, ck.Dir)
 	case dc.Instance:
-		if insts, err = imageFiles(instances, "--instances"); err != nil {
+		if insts, err = files(instances, "--instances"); err != nil {
 			return 0, err
 		}
 		if len(insts) != len(inputs) {
@@ -82,7 +91,11 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 	if err != nil {
 		return 0, err
 	}
-	outs, g, finish, err := startTranslations(ck, cfg, tr.Role, dev, o, inputs, map[string]string{"--input": dir, "--instances": instances, "--photos": o.Photos})
+	folders := map[string]string{"--input": dir, "--instances": instances, "--photos": o.Photos}
+	if single {
+		folders = nil // files: the output goes beside none of them
+	}
+	outs, g, finish, err := startTranslations(ck, cfg, tr.Role, dev, o, inputs, folders)
 	if err != nil {
 		return 0, err
 	}
@@ -155,6 +168,19 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 		}
 		return report.ToImages(g.Forward(tr.Encode(b, enc)))
 	})
+}
+
+// oneFile is path, a flag's file that goes with the --input file in:
+// a folder there is refused, as is a file given with a folder --input.
+func oneFile(path, flag, in string) ([]string, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%s %s: %w", flag, path, err)
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("%s %s is a folder, but --input %s is one file: give %s the file that goes with it", flag, path, in, flag)
+	}
+	return []string{path}, nil
 }
 
 // imageFiles lists the image files under dir, in its subfolders too
