@@ -1094,3 +1094,29 @@ func TestServeDCGANRefusesDrawingFlags(t *testing.T) {
 		t.Errorf("exit after SIGINT: %v", err)
 	}
 }
+
+// TestServeRefusesHDInputsItNames: a pix2pixHD run whose generator takes
+// more than an image is refused by serve naming what this run's takes (label
+// maps alone for data.no_instance; the instance boundaries only where it
+// has them), not always label maps and instance boundaries.
+func TestServeRefusesHDInputsItNames(t *testing.T) {
+	root := t.TempDir()
+	writeHDData(t, root, 1, 32, 32)
+	for _, c := range []struct {
+		sets      []string
+		want, not string
+	}{
+		{[]string{"data.no_instance=true"}, "takes label maps (data.label_nc 4);", "instance boundaries"},
+		{nil, "takes label maps (data.label_nc 4) and instance boundaries (data.no_instance false);", "features"},
+	} {
+		run := filepath.Join(t.TempDir(), "run")
+		args := smallHD(root, "", run, append([]string{"train.max_steps=1", "train.no_vgg_loss=true", "model.netG=global", "train.niter_fix_global=0", "data.workers=1"}, c.sets...)...)
+		if o, err := gogan(t, append([]string{"train"}, args...)...); err != nil {
+			t.Fatalf("train: %v\n%s", err, o)
+		}
+		o, err := gogan(t, "serve", "--checkpoint", run, "--addr", "127.0.0.1:0", "--device", "cpu")
+		if err == nil || !strings.Contains(o, c.want) || strings.Contains(o, c.not) {
+			t.Errorf("%v: want a refusal saying %q (and not %q), got %v\n%s", c.sets, c.want, c.not, err, o)
+		}
+	}
+}

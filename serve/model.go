@@ -86,7 +86,7 @@ func OpenModel(path, direction string, eval bool) (*Model, error) {
 			return nil, err
 		}
 		if tr.Encode != nil {
-			return nil, fmt.Errorf("gogan serve draws images, but the generator of %s takes label maps and instance boundaries (data.label_nc, data.no_instance); a pix2pixhd run with data.label_nc=0 and data.no_instance=true can be served", ck.Dir)
+			return nil, fmt.Errorf("gogan serve draws images, but the generator of %s takes %s; a pix2pixhd run with data.label_nc=0 and data.no_instance=true, without model.instance_feat or label_feat, can be served", ck.Dir, encodedInputs(cfg, tr))
 		}
 		m.Kind, m.Role, m.Direction, m.PairDirection = KindTranslate, tr.Role, tr.Direction, tr.PairDirection
 		if m.Size, err = infer.SquareSide(cfg, tr.Role); err != nil {
@@ -281,4 +281,24 @@ func defaultInputs(m *Model, why error) *Inputs {
 	in.Colours = append(append([]Colour{}, DefaultLabelPalette...), Colour{}, Colour{R: 255, G: 255, B: 255})
 	in.Background, in.Pen = DefaultLabelPalette[0], DefaultLabelPalette[1]
 	return in
+}
+
+// encodedInputs says what a generator takes besides an image (pix2pixHD's
+// encoded inputs), with the keys that made it so.
+func encodedInputs(cfg *config.Config, tr gan.Translation) string {
+	dc, err := gan.DataConfig(cfg)
+	if err != nil {
+		return "label maps or instance boundaries (data.label_nc, data.no_instance)"
+	}
+	var what []string
+	if dc.LabelNC > 0 {
+		what = append(what, fmt.Sprintf("label maps (data.label_nc %d)", dc.LabelNC))
+	}
+	if dc.Instance {
+		what = append(what, "instance boundaries (data.no_instance false)")
+	}
+	if tr.Photos {
+		what = append(what, "features of each region (model.instance_feat or label_feat)")
+	}
+	return strings.Join(what, " and ")
 }
