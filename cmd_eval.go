@@ -24,7 +24,7 @@ func evalCmd() *cobra.Command {
 		Long: "gogan eval classifier trains the small Fashion-MNIST classifier whose features FID uses offline;\n" +
 			"gogan eval fid computes pytorch-fid's FID between folders of images, statistics files or a DCGAN's\n" +
 			"samples, or with --classifier compares a DCGAN's samples with the Fashion-MNIST test set;\n" +
-			"gogan eval pix2pix scores a pix2pix, colorization or CycleGAN generator on held-out pairs;\n" +
+			"gogan eval pix2pix scores a pix2pix, colorization, CycleGAN or pix2pixHD generator on held-out pairs;\n" +
 			"gogan eval classes scores a CycleGAN between Fashion-MNIST classes. scripts/eval runs the first three.",
 		Args: cobra.NoArgs, // its subcommands: cobra says "unknown command"
 	}
@@ -173,7 +173,7 @@ func evalPix2PixCmd() *cobra.Command {
 	var o eval.Pix2PixEvalOptions
 	c := &cobra.Command{
 		Use:   "pix2pix",
-		Short: "L1, PSNR and SSIM of a pix2pix generator, or a CycleGAN's two, on held-out pairs",
+		Short: "L1, PSNR and SSIM of a pix2pix or pix2pixHD generator, or a CycleGAN's two, on held-out pairs",
 		Long: "Runs the checkpoint's generator on the pairs of --phase (default test; --skip and --limit pick a\n" +
 			"range, e.g. the held-out tail of a train split) resized to the crop size without flips, and prints\n" +
 			"mean L1 on [-1, 1], PSNR and SSIM (11x11 Gaussian window, sigma 1.5) on 8-bit images, with G in\n" +
@@ -181,7 +181,9 @@ func evalPix2PixCmd() *cobra.Command {
 			"and in eval mode (test.py --eval). A colorization generator is scored on colour photos: L1 on its\n" +
 			"ab, PSNR and SSIM on the RGB of each photo's L with that ab against the photo. A CycleGAN trained\n" +
 			"on an A|B folder is scored both ways by default, one block each: G_A on each pair's A side against\n" +
-			"its B side (--direction AtoB), G_B on the B side against the A side (BtoA).",
+			"its B side (--direction AtoB), G_B on the B side against the A side (BtoA). A pix2pixHD generator\n" +
+			"of label maps is scored on {phase}_label/ (with {phase}_inst/) against {phase}_img/, its features\n" +
+			"(model.instance_feat, label_feat) encoded from each pair's photo.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// A signal stops between batches, so that a results folder
@@ -206,7 +208,7 @@ func evalPix2PixCmd() *cobra.Command {
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Checkpoint, "checkpoint", "", "a pix2pix or CycleGAN checkpoint folder, or a run folder (its newest valid checkpoint)")
+	f.StringVar(&o.Checkpoint, "checkpoint", "", "a pix2pix, pix2pixHD or CycleGAN checkpoint folder, or a run folder (its newest valid checkpoint)")
 	f.StringVar(&o.Direction, "direction", "both", "CycleGAN: AtoB (G_A on the A side of each pair), BtoA (G_B on the B side) or both")
 	f.StringVar(&o.Root, "data-root", "", "dataset folder (default: the checkpoint's data.root)")
 	f.StringVar(&o.Phase, "phase", "test", "split: train, val or test (Fashion-MNIST: test reads the t10k files)")
