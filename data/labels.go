@@ -9,14 +9,10 @@ package data
 // label map is emitted as the ids themselves (the reference's ToTensor()*255),
 // the instance map as Pix2PixHDModel.get_edges of the transformed map.
 //
-// Where gogan's shared Transform differs from pix2pixHD's get_transform:
-//   - scale_width: pix2pixHD's __scale_width makes the height
-//     int(load_size * h / w); gogan keeps pytorch-CycleGAN-and-pix2pix's,
-//     which raises it to at least crop_size (the same unless the image is
-//     wider than load_size/crop_size times its height).
-//   - none: pix2pixHD rounds each side to a multiple of 2**n_downsample_global
-//     (16 by default; more with the local enhancers), gogan to a multiple of
-//     4. Cityscapes' 2048x1024 is a multiple of both.
+// Where gogan's shared Transform differs from pix2pixHD's get_transform
+// (scale_width keeps the aspect ratio and none rounds the sides to what G's
+// downsamplings take, as there: the recipe sets Config.ScaleWidthAspect and
+// Config.NoneMultiple):
 //   - label_nc 0 with instance maps: the reference resizes the instance map
 //     with the input image's bicubic filter; here it is always nearest (a
 //     bicubic instance map has no meaningful ids at its boundaries).
