@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -331,6 +332,54 @@ func TestDataRootRenamedWhileTraining(t *testing.T) {
 	}
 	if out, err := gogan(t, "resume", run, "--set", "data.root="+moved, "--set", "train.epochs=2"); err != nil || !strings.Contains(out, "2 epochs done") {
 		t.Errorf("resume with the new data.root: %v\n%s", err, out)
+	}
+}
+
+// TestRefusedDeviceGivenNowIsSaved: a resume whose config.yaml holds a
+// device or threads this gogan refuses, given another by --set, saved the
+// refused value back (or, for threads that is no number, refused to go on),
+// so the next plain resume was refused again: config.yaml now holds what
+// the run used, and a valid value of the file's stays the file's.
+func TestRefusedDeviceGivenNowIsSaved(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=1", "data.max_samples=128")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	cfgPath := filepath.Join(run, "config.yaml")
+	edit := func(from, to string) {
+		b, err := os.ReadFile(cfgPath)
+		if err != nil || !strings.Contains(string(b), from) {
+			t.Fatalf("no %q in %s: %v\n%s", from, cfgPath, err, b)
+		}
+		if err := os.WriteFile(cfgPath, []byte(strings.Replace(string(b), from, to, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range []struct {
+		from, to string
+		sets     []string
+		want     []string
+	}{
+		{"\ndevice: auto\n", "\ndevice: tpu\n", []string{"device=cpu", "threads=1"}, []string{"\ndevice: cpu\n", "\nthreads: 2\n"}},
+		{"\nthreads: 2\n", "\nthreads: many\n", []string{"threads=1"}, []string{"\ndevice: cpu\n", "\nthreads: 1\n"}},
+	} {
+		edit(c.from, c.to)
+		args := []string{"resume", run, "--set", fmt.Sprintf("train.max_steps=%d", 2*i+2)}
+		for _, s := range c.sets {
+			args = append(args, "--set", s)
+		}
+		if out, err := gogan(t, args...); err != nil {
+			t.Fatalf("resume --set %s over config.yaml's %q: %v\n%s", strings.Join(c.sets, " --set "), strings.TrimSpace(c.to), err, out)
+		}
+		b, _ := os.ReadFile(cfgPath)
+		for _, w := range c.want {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("config.yaml after resume --set %s over %q: want %q in\n%s", strings.Join(c.sets, " --set "), strings.TrimSpace(c.to), strings.TrimSpace(w), b)
+			}
+		}
+		if out, err := gogan(t, "resume", run, "--set", fmt.Sprintf("train.max_steps=%d", 2*i+3)); err != nil {
+			t.Errorf("the next resume: %v\n%s", err, out)
+		}
 	}
 }
 

@@ -196,6 +196,10 @@ func (k *Key) EnvName() string {
 	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(k.Name, ".", "_"))
 }
 
+// FromYAML converts a value as a YAML config holds it to k's type, or says
+// why this gogan refuses it.
+func (k *Key) FromYAML(raw any) (any, error) { return fromYAML(k, raw) }
+
 // DefaultFor is k's default under the given recipe.
 func (k *Key) DefaultFor(recipe string) any {
 	if d, ok := k.RecipeDefault[recipe]; ok {

@@ -173,7 +173,9 @@ func unreadableConfig(dir string, err error) error {
 //
 // device and threads stay as the file has them: they belong to the
 // machine a resume ran on, not to the run (a resume on a GPU host with
-// --set device=cuda:1 must not tie the folder to it).
+// --set device=cuda:1 must not tie the folder to it). A value there this
+// gogan refuses, which a --set replaced, gives way to the run's, so the
+// next resume reads.
 func saveResumedConfig(cfg *config.Config, rd runfolder.RunDir) error {
 	old, err := os.ReadFile(rd.ConfigPath())
 	if err != nil {
@@ -184,15 +186,18 @@ func saveResumedConfig(cfg *config.Config, rd runfolder.RunDir) error {
 		save.Device, save.Threads = file.Device, file.Threads
 	} else {
 		// a value this gogan refuses, given another by --set on this resume
-		// (the config read): the file's device and threads as it writes them
-		var raw struct {
-			Device  *string `yaml:"device"`
-			Threads *int    `yaml:"threads"`
-		}
-		if yaml.Unmarshal(old, &raw) != nil || raw.Device == nil || raw.Threads == nil {
+		// (the config read): the file's device and threads where this gogan
+		// takes them, else (refused, so given now) the ones the run uses
+		var raw map[string]any
+		if yaml.Unmarshal(old, &raw) != nil {
 			return err
 		}
-		save.Device, save.Threads = *raw.Device, *raw.Threads
+		if v, ok := fileValue(raw, "device"); ok {
+			save.Device = v.(string)
+		}
+		if v, ok := fileValue(raw, "threads"); ok {
+			save.Threads = int(v.(int64))
+		}
 	}
 	y, err := save.YAML()
 	if err != nil {
@@ -202,6 +207,18 @@ func saveResumedConfig(cfg *config.Config, rd runfolder.RunDir) error {
 		return nil
 	}
 	return runfolder.AtomicWriteBytes(rd.ConfigPath(), y)
+}
+
+// fileValue is the value of the top-level key name in a config file's
+// YAML, if the file holds one this gogan takes.
+func fileValue(raw map[string]any, name string) (any, bool) {
+	k, _ := config.LookupKey(name)
+	v, ok := raw[name]
+	if !ok {
+		return nil, false
+	}
+	v, err := k.FromYAML(v)
+	return v, err == nil
 }
 
 // takeOlderConfig corrects the config.yaml of a resumed run for values an
