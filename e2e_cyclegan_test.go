@@ -140,19 +140,20 @@ func TestCycleGANEvalOnUnpairedDomains(t *testing.T) {
 		t.Errorf("the translate eval pix2pix names: %v\n%s", err, out)
 	}
 	// Without testA/ and testB/ (the run's trainA/ and trainB/ alone), the
-	// suggestions were dropped: they name the split the root has.
-	for _, dir := range []string{"testA", "testB"} {
-		if err := os.RemoveAll(filepath.Join(root, dir)); err != nil {
+	// suggestions were dropped: they name the split the root has, and which
+	// of testA/ and testB/ it lacks (it said both where testA/ was there).
+	trainA, trainB := filepath.Join(root, "trainA"), filepath.Join(root, "trainB")
+	for _, c := range []struct{ remove, has string }{{"testB", "has testA/ but no testB/"}, {"testA", "has neither testA/ nor testB/"}} {
+		if err := os.RemoveAll(filepath.Join(root, c.remove)); err != nil {
 			t.Fatal(err)
 		}
-	}
-	out, err = gogan(t, "eval", "pix2pix", "--checkpoint", run, "--device", "cpu", "--threads", "2")
-	trainA, trainB := filepath.Join(root, "trainA"), filepath.Join(root, "trainB")
-	for _, want := range []string{"no pairs for --phase test",
-		"gogan translate --checkpoint " + run + " --input '" + trainA + "' --out DIR (G_A), and --direction BtoA --input '" + trainB + "' (G_B)",
-		"gogan eval fid '" + trainB + "' DIR compares G_A's with domain B (the train split's, the images it trained on: " + root + " has no testA/ and testB/)"} {
-		if err == nil || !strings.Contains(out, want) {
-			t.Errorf("eval pix2pix of a root of trainA/ and trainB/ alone: %v, want %q in\n%s", err, want, out)
+		out, err = gogan(t, "eval", "pix2pix", "--checkpoint", run, "--device", "cpu", "--threads", "2")
+		for _, want := range []string{"no pairs for --phase test",
+			"gogan translate --checkpoint " + run + " --input '" + trainA + "' --out DIR (G_A), and --direction BtoA --input '" + trainB + "' (G_B)",
+			"gogan eval fid '" + trainB + "' DIR compares G_A's with domain B (the train split's, the images it trained on: " + root + " " + c.has + ")"} {
+			if err == nil || !strings.Contains(out, want) {
+				t.Errorf("eval pix2pix of a root without %s/: %v, want %q in\n%s", c.remove, err, want, out)
+			}
 		}
 	}
 }

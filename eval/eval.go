@@ -561,9 +561,9 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 // holds such domains and no pairs: the data's own refusal, written for
 // aligned data, told the user to train with recipe cyclegan, which they had.
 // It says what the scores need and how to look at the translations: of
-// phase's domains, or where the root has none (trainA/ and trainB/ alone),
-// another split's, named as the images the checkpoint trained on where it
-// did (trained, its data config).
+// phase's domains, or where the root lacks one or both (trainA/ and trainB/
+// alone), another split's, named as the images the checkpoint trained on
+// where it did (trained, its data config).
 func unpairedDomainsError(dir, checkpoint, recipe, root, phase string, trained data.Config) error {
 	var look string
 	for _, split := range []string{phase, "test", "val", "train"} {
@@ -582,12 +582,29 @@ func unpairedDomainsError(dir, checkpoint, recipe, root, phase string, trained d
 			if trainedOn(trained, root, split, 0) != "" {
 				which += ", the images it trained on"
 			}
-			look += fmt.Sprintf(" (%s: %s has no %sA/ and %sB/)", which, root, phase, phase)
+			look += fmt.Sprintf(" (%s: %s %s)", which, root, phaseDomains(root, phase))
 		}
 		break
 	}
 	return fmt.Errorf("eval pix2pix: checkpoint %[1]s (%[2]s) learned from unpaired domains, and data.root %[3]s holds such domains ({split}A/, {split}B/) but no pairs for --phase %[4]s: L1, PSNR and SSIM score each output against its input's true partner; give pairs with --data-root (A|B images side by side in %[4]s/, or files of the same names in A/%[4]s/ and B/%[4]s/)%[5]s",
 		dir, recipe, root, phase, look)
+}
+
+// phaseDomains says which of phase's domain folders root lacks: one,
+// named beside the other, or both.
+func phaseDomains(root, phase string) string {
+	a, b := phase+"A/", phase+"B/"
+	isDir := func(name string) bool {
+		st, err := os.Stat(filepath.Join(root, name))
+		return err == nil && st.IsDir()
+	}
+	switch {
+	case isDir(a):
+		return "has " + a + " but no " + b
+	case isDir(b):
+		return "has " + b + " but no " + a
+	}
+	return "has neither " + a + " nor " + b
 }
 
 // trainedOn says what a checkpoint whose data config was tc trained on
