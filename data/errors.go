@@ -81,6 +81,9 @@ type InvalidFilesError struct {
 	// None says that no sample is valid (of A or of B): skipping the files
 	// would leave nothing to read, so the message does not offer it.
 	None bool
+	// Trained is the data config's (the checkpoint whose generator the
+	// files feed): the way out of a crop too large is then other images.
+	Trained string
 }
 
 // NoSkip is InvalidFilesError.SkipWith of a command that reads every file
@@ -100,11 +103,20 @@ func (e *InvalidFilesError) Error() string {
 	} else {
 		fmt.Fprintf(&b, " (set %s to skip them):", cmp.Or(e.SkipWith, "data.skip_invalid"))
 	}
+	var crop *CropError
+	fits := 0
 	for _, f := range e.Files {
 		b.WriteString("\n  ")
 		b.WriteString(f.Path)
 		b.WriteString(": ")
 		b.WriteString(f.Err.Error())
+		if ce, ok := f.Err.(*CropError); ok && (crop == nil || ce.fits() < fits) {
+			crop, fits = ce, ce.fits()
+		}
+	}
+	if crop != nil { // said once, for the smallest image
+		b.WriteString("\n")
+		b.WriteString(cropFix(crop, fits, e.Trained))
 	}
 	return b.String()
 }

@@ -135,7 +135,7 @@ func TestIDXBad(t *testing.T) {
 	}
 	// A crop that cannot fit every image is a config error naming the key.
 	cfg.Preprocess, cfg.CropSize = Crop, 10
-	if _, err := Open(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), "data.crop_size 10 is larger than the image 5x4") {
+	if _, err := Open(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), "data.crop_size 10 is larger than the image 5x4; give data.crop_size at most 4, or resize every image first") {
 		t.Errorf("crop: %v", err)
 	}
 }

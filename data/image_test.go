@@ -455,8 +455,20 @@ func TestOddWidthAndCropTooLarge(t *testing.T) {
 	if strings.Contains(msg, odd) {
 		t.Errorf("odd width refused with crop:\n%s", msg)
 	}
-	if !strings.Contains(msg, small+": data.crop_size 32 is larger than the image 20x20") {
+	if !strings.Contains(msg, small+": data.crop_size 32 is larger than the image 20x20 (the A side of the A|B image 40x20)") {
 		t.Errorf("crop too large not reported:\n%s", msg)
+	}
+	// with the way out a reference user knows, said once
+	const fix = "give data.crop_size at most 20, or resize every image first, as pytorch-CycleGAN-and-pix2pix's default --preprocess does: --set data.preprocess=resize_and_crop, with data.load_size at least data.crop_size"
+	if strings.Count(msg, fix) != 1 {
+		t.Errorf("crop too large: want %q once in\n%s", fix, msg)
+	}
+	// a checkpoint's data (eval pix2pix) cannot change its crop
+	trained := cfg
+	trained.Trained = "run/checkpoints/step-00000001"
+	if _, err := Open(context.Background(), trained, nil); err == nil || strings.Contains(err.Error(), "data.preprocess=") ||
+		!strings.Contains(err.Error(), "checkpoint run/checkpoints/step-00000001 trained on crops of data.crop_size 32 (data.preprocess crop), which its generator keeps: give images that hold such a crop") {
+		t.Errorf("crop too large for a checkpoint's data: %v", err)
 	}
 	// a file one pixel wide has no A half
 	sliver := write(t, filepath.Join(dir, "train", "sliver.png"), encode(t, "png", gradient(1, 40)))

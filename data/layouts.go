@@ -33,6 +33,9 @@ func (d *Dataset) checkIDXSize() {
 		// Every image has the same size: a config problem, reported at
 		// checkUniform through d.uniformExample.
 		d.uniformExample = err.Error()
+		if ce, ok := err.(*CropError); ok {
+			d.uniformExample += "; " + cropFix(ce, ce.fits(), d.cfg.Trained)
+		}
 		return
 	}
 	d.outA, d.outB, d.uniform = [2]int{w, h}, [2]int{w, h}, true

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // Transform is the geometric part of the references' preprocessing, applied to
@@ -105,17 +106,59 @@ func (t Transform) OutputSize(w, h int) (int, int, error) {
 	switch t.Mode {
 	case ResizeAndCrop, Crop, ScaleWidthAndCrop:
 		if t.CropSize > rw || t.CropSize > rh {
-			how := ""
-			if rw != w || rh != h {
-				how = fmt.Sprintf(" (resized to %dx%d by data.preprocess %s)", rw, rh, t.Mode)
-			}
-			return 0, 0, fmt.Errorf("data.crop_size %d is larger than the image %dx%d%s", t.CropSize, w, h, how)
+			return 0, 0, &CropError{Crop: t.CropSize, Mode: t.Mode, W: w, H: h, RW: rw, RH: rh}
 		}
 		return t.CropSize, t.CropSize, nil
 	case ResizeCenterCrop:
 		return t.ImageSize, t.ImageSize, nil
 	}
 	return rw, rh, nil
+}
+
+// CropError is a crop larger than an image as data.preprocess resizes it.
+type CropError struct {
+	Crop   int
+	Mode   string
+	W, H   int // the image's size
+	RW, RH int // as resized
+	// Side, for an A|B file, is the side (A or B) that is W wide, of a
+	// file FileW x H.
+	Side  string
+	FileW int
+}
+
+func (e *CropError) Error() string {
+	var notes []string
+	if e.Side != "" {
+		notes = append(notes, fmt.Sprintf("the %s side of the A|B image %dx%d", e.Side, e.FileW, e.H))
+	}
+	if e.RW != e.W || e.RH != e.H {
+		notes = append(notes, fmt.Sprintf("resized to %dx%d by data.preprocess %s", e.RW, e.RH, e.Mode))
+	}
+	how := ""
+	if len(notes) > 0 {
+		how = " (" + strings.Join(notes, ", ") + ")"
+	}
+	return fmt.Sprintf("data.crop_size %d is larger than the image %dx%d%s", e.Crop, e.W, e.H, how)
+}
+
+// fits is the largest crop the image takes.
+func (e *CropError) fits() int { return min(e.RW, e.RH) }
+
+// cropFix is the way out of crops larger than images, the largest crop
+// that fits them all being fits: for a run, a smaller crop or resizing
+// every image first (the references' default preprocess, which a user of
+// theirs knows); for the data of a checkpoint trained (its name), whose
+// crop is its generator's, other images.
+func cropFix(e *CropError, fits int, trained string) string {
+	if trained != "" {
+		return fmt.Sprintf("checkpoint %s trained on crops of data.crop_size %d (data.preprocess %s), which its generator keeps: give images that hold such a crop", trained, e.Crop, e.Mode)
+	}
+	fix := fmt.Sprintf("give data.crop_size at most %d", fits)
+	if e.Mode == ResizeAndCrop {
+		return fix + ", or a larger data.load_size"
+	}
+	return fix + ", or resize every image first, as pytorch-CycleGAN-and-pix2pix's default --preprocess does: --set data.preprocess=resize_and_crop, with data.load_size at least data.crop_size"
 }
 
 // Apply runs the transform on im with the sample's random choices.

@@ -155,7 +155,7 @@ func (d *Dataset) validateFiles(ctx context.Context, opts *OpenOptions) error {
 	}
 	if len(invalid) > 0 {
 		slices.SortFunc(invalid, func(a, b *FileError) int { return strings.Compare(a.Path, b.Path) })
-		ie := &InvalidFilesError{Root: d.root, Files: invalid, SkipWith: d.cfg.SkipFlag,
+		ie := &InvalidFilesError{Root: d.root, Files: invalid, SkipWith: d.cfg.SkipFlag, Trained: d.cfg.Trained,
 			None: !slices.Contains(keepA, true) || d.kind == "unaligned" && !slices.Contains(keepB, true)}
 		if d.cfg.Trained != "" {
 			ie.SkipWith = NoSkip // scoring or encoding every sample
@@ -308,8 +308,11 @@ func (d *Dataset) checkSize(path string, w, h int) *FileError {
 	if wa == 0 && d.splitsAB() {
 		return fileErr(path, "A|B image is %dx%d: too narrow to hold two images side by side (A is its left half, B its right half)", w, h)
 	}
-	for _, sw := range []int{wa, wb} {
+	for i, sw := range []int{wa, wb} {
 		if _, _, err := d.tf.OutputSize(sw, h); err != nil {
+			if ce, ok := err.(*CropError); ok && d.splitsAB() {
+				ce.Side, ce.FileW = "AB"[i:i+1], w
+			}
 			return &FileError{Path: path, Err: err}
 		}
 	}
