@@ -77,6 +77,21 @@ func isDir(p string) bool {
 	return err == nil && st.IsDir()
 }
 
+// deviceValue is a command's --device, refused as it is given as config's
+// device key is, so that the references' --gpu_ids values (-1, 0, 0,1)
+// are answered with the device they are here.
+type deviceValue struct{ p *string }
+
+func (d deviceValue) String() string { return *d.p }
+func (d deviceValue) Type() string   { return "string" }
+func (d deviceValue) Set(s string) error {
+	if err := config.CheckDeviceFlag(s); err != nil {
+		return err
+	}
+	*d.p = s
+	return nil
+}
+
 // runDirArg takes exactly the run folder, saying so when it is missing.
 func runDirArg(cmd *cobra.Command, args []string) error {
 	switch {

@@ -145,7 +145,8 @@ func recipeConfigs(recipe string) string {
 // deviceFlag and threadsFlag are --device and --threads of the commands
 // that run networks outside a training run, in the same words on each.
 func deviceFlag(c *cobra.Command, p *string) {
-	c.Flags().StringVar(p, "device", "auto", "auto, cpu or cuda:N")
+	*p = "auto"
+	c.Flags().Var(deviceValue{p}, "device", "auto, cpu or cuda:N")
 }
 
 func threadsFlag(c *cobra.Command, p *int) {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -136,5 +137,46 @@ func TestCheckpointPickingFlagsAreAnswered(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) || (c.args[0] == "runs" || c.args[0] == "sample") && err.Error() != c.want {
 			t.Errorf("gogan %s: %v, want %q", strings.Join(c.args, " "), err, c.want)
 		}
+	}
+}
+
+// TestDeviceFlagAnswersGPUIDs: a command's --device met the references'
+// --gpu_ids values (test.py --gpu_ids -1 for the CPU) with "expected auto,
+// cpu, cuda or cuda:N", once the checkpoint had loaded, where train's
+// --set device=-1 says they are device=cpu: every --device answers them at
+// once, in the flag's words (one device a command: a list names its first).
+func TestDeviceFlagAnswersGPUIDs(t *testing.T) {
+	var cmds [][]string
+	var walk func(c *cobra.Command, path []string)
+	walk = func(c *cobra.Command, path []string) {
+		if f := c.Flags().Lookup("device"); f != nil {
+			if _, ok := f.Value.(deviceValue); !ok {
+				t.Errorf("%s --device is no deviceValue (deviceFlag): the references' --gpu_ids values go unanswered", c.CommandPath())
+			}
+			cmds = append(cmds, path)
+		}
+		for _, s := range c.Commands() {
+			walk(s, append(slices.Clip(path), s.Name()))
+		}
+	}
+	walk(rootCmd(), nil)
+	if len(cmds) < 5 {
+		t.Fatalf("only %d commands with --device: %q", len(cmds), cmds)
+	}
+	for _, c := range []struct{ device, want string }{
+		{"-1", `invalid argument "-1" for "--device" flag: must be auto, cpu, cuda or cuda:N with N a GPU index; the references' --gpu_ids -1 (the CPU) is --device cpu`},
+		{"1", "the references' --gpu_ids 1 is --device cuda:1"},
+		{"0,1", "the references' --gpu_ids 0,1 names 2 GPUs, and this command runs on one: --device cuda:0"},
+	} {
+		for _, cmd := range cmds {
+			out, err := gogan(t, append(slices.Clip(cmd), "--device", c.device)...)
+			if err == nil || !strings.Contains(out, c.want) {
+				t.Errorf("gogan %s --device %s: %v, want %q in\n%s", strings.Join(cmd, " "), c.device, err, c.want, out)
+			}
+		}
+	}
+	// and what it takes still goes through
+	if out, err := gogan(t, "sample", "--device", "cpu"); err == nil || strings.Contains(out, "--device") {
+		t.Errorf("gogan sample --device cpu (no --checkpoint): %v, want the --checkpoint refusal\n%s", err, out)
 	}
 }

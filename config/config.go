@@ -231,7 +231,14 @@ func (k *Key) ValidText() string {
 	return "any"
 }
 
-func checkDevice(s string) error {
+func checkDevice(s string) error { return deviceError(s, false) }
+
+// CheckDeviceFlag checks a command's --device (sample, translate, eval,
+// serve, ...) as checkDevice the device key, answering the references'
+// --gpu_ids values (test.py's too) in the flag's words.
+func CheckDeviceFlag(s string) error { return deviceError(s, true) }
+
+func deviceError(s string, flag bool) error {
 	switch s {
 	case "auto", "cpu", "cuda":
 		return nil
@@ -241,26 +248,35 @@ func checkDevice(s string) error {
 			return nil
 		}
 	}
-	return errors.New("must be auto, cpu, cuda or cuda:N with N a GPU index" + gpuIDsHint(s))
+	return errors.New("must be auto, cpu, cuda or cuda:N with N a GPU index" + gpuIDsHint(s, flag))
 }
 
 // gpuIDsHint answers a value of the references' --gpu_ids (-1, 0, 0,1),
-// which their option answer (--gpu_ids is device here) leads to.
-func gpuIDsHint(s string) string {
+// which their option answer (--gpu_ids is device here) leads to: as the
+// device key (device=cpu), or as a command's --device (flag), which runs
+// on one device.
+func gpuIDsHint(s string, flag bool) string {
 	ids := strings.Split(s, ",")
 	for _, id := range ids {
 		if _, err := strconv.Atoi(strings.TrimSpace(id)); err != nil {
 			return ""
 		}
 	}
+	is := "device="
+	if flag {
+		is = "--device "
+	}
+	first := strings.TrimSpace(ids[0])
 	switch {
+	case len(ids) > 1 && flag:
+		return fmt.Sprintf("; the references' --gpu_ids %s names %d GPUs, and this command runs on one: --device cuda:%s", s, len(ids), first)
 	case len(ids) > 1:
 		return fmt.Sprintf("; the references' --gpu_ids %s (%d GPUs sharing its batch) is CUDA_VISIBLE_DEVICES=%s gogan train --nproc %d (one process a GPU), "+
 			"whose data.batch_size is each process's: the reference's --batch_size divided by %d", s, len(ids), s, len(ids), len(ids))
-	case strings.HasPrefix(strings.TrimSpace(s), "-"):
-		return fmt.Sprintf("; the references' --gpu_ids %s (the CPU) is device=cpu", s)
+	case strings.HasPrefix(first, "-"):
+		return fmt.Sprintf("; the references' --gpu_ids %s (the CPU) is %scpu", s, is)
 	}
-	return fmt.Sprintf("; the references' --gpu_ids %s is device=cuda:%s", s, strings.TrimSpace(s))
+	return fmt.Sprintf("; the references' --gpu_ids %s is %scuda:%s", s, is, first)
 }
 
 func checkNonEmpty(s string) error {
