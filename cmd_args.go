@@ -201,6 +201,22 @@ func testPyFlag(cmd *cobra.Command, name string, err error) error {
 		instead = "--out DIR, the folder the references' --checkpoints_dir/--name names"
 	case n == "name" || n == "checkpoints-dir":
 		return fmt.Errorf("%w: the references' --checkpoints_dir and --name name the folder of the saved networks; gogan %s takes --checkpoint RUN, a gogan run folder (a reference's checkpoints/NAME: gogan import --from checkpoints/NAME makes one)", err, subcommand(cmd))
+	case n == "suffix":
+		// opt.name += "_" + suffix
+		return fmt.Errorf("%w: the references' --suffix extends --name, the folder of the saved networks; gogan %s takes --checkpoint RUN, the whole folder", err, subcommand(cmd))
+	case n == "aspect-ratio" && has("preprocess"):
+		// save_images resizes each output to that height:width, bicubic
+		return fmt.Errorf("%w: test.py's --aspect_ratio stretches each output it saves to that height:width ratio; gogan %s stretches none: "+
+			"for outputs of the inputs' own shape, translate them at it with --preprocess scale_width (width --load-size) or --preprocess none (each image's own size)", err, subcommand(cmd))
+	case n == "display-winsize":
+		return fmt.Errorf("%w: the references' --display_winsize is the width their HTML pages show images at; gogan translate writes PNG files alone, no page, and gogan's pages "+
+			"(eval pix2pix --out's, a run's index.html) show each image at its own size (a small one scaled up by a whole factor)", err)
+	case n == "no-html" && has("preprocess"):
+		return fmt.Errorf("%w: train.py's --no_html keeps its training results off its HTML page; gogan translate writes PNG files alone, no page", err)
+	case n == "no-html" && has("mode") && has("out"):
+		return fmt.Errorf("%w: train.py's --no_html keeps its training results off its HTML page; gogan %s writes a page only given --out DIR", err, subcommand(cmd))
+	case n == "verbose":
+		return fmt.Errorf("%w: the references' --verbose prints each network's layers; gogan nets -c RUN/config.yaml prints a run's, with output shapes and parameter counts", err)
 	default:
 		for _, f := range testPyFlags {
 			if slices.Contains(f.names, n) && has(f.has) {

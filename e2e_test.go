@@ -1334,7 +1334,9 @@ func TestTorchrunFlagsAreAnswered(t *testing.T) {
 // TestReferenceFlagsAreAnswered: a main.py user's first `gogan train
 // --dataset cifar10 --dataroot ...` is refused naming the key each flag is
 // here and how gogan takes keys, not with cobra's bare "unknown flag"; a
-// command without --set keeps it.
+// command without --set keeps it. test.py's flags given to translate are
+// answered with what it does instead, and those of no key given to train
+// with what gogan does.
 func TestReferenceFlagsAreAnswered(t *testing.T) {
 	for _, c := range []struct {
 		args []string
@@ -1349,6 +1351,18 @@ func TestReferenceFlagsAreAnswered(t *testing.T) {
 		{[]string{"train", "--model", "pix2pix"}, "unknown flag: --model; pytorch-CycleGAN-and-pix2pix's --model and pix2pixHD's --model are recipe here"},
 		{[]string{"train", "--lambda_identity", "0"}, "unknown flag: --lambda_identity; pytorch-CycleGAN-and-pix2pix's --lambda_identity is train.lambda_identity here (gogan train takes keys"},
 		{[]string{"train", "--serial_batches"}, "its opposite: --serial_batches is data.shuffle=false"},
+		// test.py's flags of its outputs, pages and printing (bare "unknown flag" before)
+		{[]string{"train", "--eval"}, "unknown flag: --eval; pytorch-CycleGAN-and-pix2pix's --eval has no key here: test.py's --eval runs the generator in eval mode (BatchNorm's running statistics, no dropout): gogan translate --eval, serve --eval and eval pix2pix --mode eval do"},
+		{[]string{"train", "--no_html"}, "--no_html has no key here: gogan always writes a run's page, RUN/index.html"},
+		{[]string{"train", "--display_winsize", "512"}, "--display_winsize has no key here: a run's page, RUN/index.html, shows each grid at its own size"},
+		{[]string{"train", "--suffix", "{model}"}, "--suffix is out here, the folder --name names, there extended with _SUFFIX: give the whole folder, --set out=checkpoints/NAME_SUFFIX"},
+		{[]string{"train", "--verbose"}, "--verbose has no key here: it prints each network's layers; gogan nets -c CONFIG prints them"},
+		{[]string{"translate", "--aspect_ratio", "2"}, "unknown flag: --aspect_ratio: test.py's --aspect_ratio stretches each output it saves to that height:width ratio; gogan translate stretches none: for outputs of the inputs' own shape, translate them at it with --preprocess scale_width (width --load-size) or --preprocess none"},
+		{[]string{"translate", "--display_winsize", "512"}, "unknown flag: --display_winsize: the references' --display_winsize is the width their HTML pages show images at; gogan translate writes PNG files alone, no page"},
+		{[]string{"translate", "--no_html"}, "unknown flag: --no_html: train.py's --no_html keeps its training results off its HTML page; gogan translate writes PNG files alone, no page"},
+		{[]string{"eval", "pix2pix", "--no_html"}, "gogan eval pix2pix writes a page only given --out DIR"},
+		{[]string{"translate", "--suffix", "x"}, "unknown flag: --suffix: the references' --suffix extends --name, the folder of the saved networks; gogan translate takes --checkpoint RUN"},
+		{[]string{"translate", "--verbose"}, "unknown flag: --verbose: the references' --verbose prints each network's layers; gogan nets -c RUN/config.yaml prints a run's"},
 	} {
 		out, err := gogan(t, c.args...)
 		if err == nil || !strings.HasPrefix(out, "gogan: ") || !strings.Contains(out, c.want) {

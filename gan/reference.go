@@ -382,7 +382,7 @@ func init() {
 	// (its frequencies count images; gogan's keys count steps)
 	config.RegisterReferenceNames("pytorch-CycleGAN-and-pix2pix", map[string]string{"gpu_ids": "device", "save_epoch_freq": "train.keep_every_epochs",
 		"print_freq": "train.log_every", "display_freq": "train.sample_every", "save_latest_freq": "train.checkpoint_every",
-		"name": "out", "checkpoints_dir": "out",
+		"name": "out", "checkpoints_dir": "out", "suffix": "out",
 		// the model and dataset mode themselves, and options of its models
 		// (CycleGANAndPix2PixConfig's per model) of shared keys; the
 		// recipes register those of their own keys
@@ -401,6 +401,12 @@ func init() {
 		"model":            "which takes pix2pix, colorization, cyclegan (--model cycle_gan) and pix2pixhd; test.py's --model test is gogan translate",
 		"serial_batches":   "its opposite: --serial_batches is data.shuffle=false, and for CycleGAN, whose --serial_batches also pairs A[i] with B[i], data.serial_batches=true with it",
 		"save_latest_freq": "in steps where the references count images",
+		// test.py's and options of its HTML pages and printing
+		"eval":            "test.py's --eval runs the generator in eval mode (BatchNorm's running statistics, no dropout): gogan translate --eval, serve --eval and eval pix2pix --mode eval do; training has no such mode",
+		"suffix":          "the folder --name names, there extended with _SUFFIX: give the whole folder, --set out=checkpoints/NAME_SUFFIX",
+		"no_html":         "gogan always writes a run's page, RUN/index.html, with its sample grids in RUN/samples/ (train.sample_every steps apart)",
+		"display_winsize": "a run's page, RUN/index.html, shows each grid at its own size (a small one scaled up by a whole factor)",
+		"verbose":         "it prints each network's layers; gogan nets -c CONFIG prints them, with output shapes and parameter counts",
 	})
 }
 
