@@ -645,6 +645,27 @@ func TestLabelLayoutWithLabelNC0Refused(t *testing.T) {
 			t.Errorf("eval pix2pix of a root without test_A/ (train_label/ beside: %v): %v, want the missing test_A/ named\n%s", labels, err, out)
 		}
 	}
+	// eval pix2pix of the run, which takes images, on maps, and of a run
+	// that takes maps, on images: the checkpoint fixes data.label_nc, and
+	// its refusals told to set it; they say what the checkpoint takes
+	maps := t.TempDir()
+	writeHDData(t, maps, 2, 32, 32)
+	mapsRun := filepath.Join(t.TempDir(), "maps")
+	if out, err := gogan(t, append([]string{"train"}, featureHD(maps, mapsRun, "train.max_steps=1")...)...); err != nil {
+		t.Fatalf("train on label maps: %v\n%s", err, out)
+	}
+	for _, c := range []struct {
+		ck, root, phase, want string
+	}{
+		{run, maps, "train", "takes images, as it trained on, so label maps need a run trained on them (recipe pix2pixhd with data.label_nc); or, if its maps are colour images, rename train_label/"},
+		{run, maps, "test", "put the test split's input images in " + filepath.Join(maps, "test_A") + "/ and its targets in " + filepath.Join(maps, "test_B") + "/; the generator of checkpoint "},
+		{mapsRun, root, "train", "no folder " + filepath.Join(root, "train_img") + " (the generator of checkpoint "}, // (train_label/ made above)
+	} {
+		out, err := gogan(t, "eval", "pix2pix", "--checkpoint", c.ck, "--data-root", c.root, "--phase", c.phase)
+		if err == nil || !strings.Contains(out, c.want) || !strings.Contains(out, "the generator of checkpoint "+filepath.Join(c.ck, "checkpoints")) || strings.Contains(out, "set data.label_nc") {
+			t.Errorf("eval pix2pix --checkpoint %s --data-root %s --phase %s: %v, want %q and the checkpoint named, not to set data.label_nc\n%s", filepath.Base(c.ck), c.root, c.phase, err, c.want, out)
+		}
+	}
 }
 
 // TestTranslateTwoFolderPairsIsNotToldOfABPairs: a label_nc 0 run on

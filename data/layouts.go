@@ -72,9 +72,13 @@ func (d *Dataset) openAligned() error {
 			}
 		}
 		if len(missing) > 0 {
+			other := "for input images instead of label maps set data.label_nc=0"
+			if d.cfg.Trained != "" { // the checkpoint's generator takes maps
+				other = fmt.Sprintf("the generator of checkpoint %s takes label maps of %d classes, as it trained on", d.cfg.Trained, d.cfg.LabelNC)
+			}
 			return &ConfigError{Key: "data.root", Value: root, Msg: fmt.Sprintf(
-				"data.label_nc=%d reads pix2pixHD's layout: %[2]s_label/ (class-id maps) and %[2]s_img/ (photos)%[3]s under data.root, paired by sorted position; no folder %[4]s (for input images instead of label maps set data.label_nc=0)",
-				d.cfg.LabelNC, phase, instHint(d.cfg.Instance, phase), strings.Join(missing, ", "))}
+				"data.label_nc=%d reads pix2pixHD's layout: %[2]s_label/ (class-id maps) and %[2]s_img/ (photos)%[3]s under data.root, paired by sorted position; no folder %[4]s (%[5]s)",
+				d.cfg.LabelNC, phase, instHint(d.cfg.Instance, phase), strings.Join(missing, ", "), other)}
 		}
 		return d.sortedFolders(lab, img)
 	}
@@ -84,7 +88,7 @@ func (d *Dataset) openAligned() error {
 		}
 		return d.sortedFolders(a, b)
 	}
-	if err := labelLayout(root, phase); err != nil {
+	if err := labelLayout(root, phase, d.cfg.Trained); err != nil {
 		return err
 	}
 	// train_A/ and train_B/ but no test_A/: before instance maps, whose
@@ -135,7 +139,9 @@ func (d *Dataset) openAligned() error {
 // maps (train_label/ where eval pix2pix reads the test split), unless the
 // root has another split's inputs (train_A/): then missingSplit names the
 // split folders it has, where renaming train_label/ to train_A/ would not do.
-func labelLayout(root, phase string) error {
+// For the data of a checkpoint (trained), whose generator takes images, the
+// maps need another run rather than another data.label_nc.
+func labelLayout(root, phase, trained string) error {
 	if isDir(filepath.Join(root, phase)) || (isDir(filepath.Join(root, "A")) && isDir(filepath.Join(root, "B"))) {
 		return nil
 	}
@@ -150,15 +156,23 @@ func labelLayout(root, phase string) error {
 		return nil
 	}
 	lab := filepath.Join(root, split+"_label")
+	maps := "set data.label_nc to the number of classes of its maps (recipe pix2pixhd)"
+	if trained != "" {
+		maps = fmt.Sprintf("the generator of checkpoint %s takes images, as it trained on, so label maps need a run trained on them (recipe pix2pixhd with data.label_nc)", trained)
+	}
 	if split == phase {
 		return &ConfigError{Key: "data.label_nc", Value: 0, Msg: fmt.Sprintf(
-			"the input is an image (pix2pixHD's --label_nc 0), read from %[1]s_A/ (inputs) and %[1]s_B/ (targets), but %[2]s holds %[3]s, pix2pixHD's layout of class-id label maps (%[1]s_label/, %[1]s_img/, %[1]s_inst/): set data.label_nc to the number of classes of its maps (recipe pix2pixhd); or, if its maps are colour images, rename %[1]s_label/ to %[1]s_A/ and %[1]s_img/ to %[1]s_B/",
-			phase, filepath.Clean(root), lab)}
+			"the input is an image (pix2pixHD's --label_nc 0), read from %[1]s_A/ (inputs) and %[1]s_B/ (targets), but %[2]s holds %[3]s, pix2pixHD's layout of class-id label maps (%[1]s_label/, %[1]s_img/, %[1]s_inst/): %[4]s; or, if its maps are colour images, rename %[1]s_label/ to %[1]s_A/ and %[1]s_img/ to %[1]s_B/",
+			phase, filepath.Clean(root), lab, maps)}
 	}
 	// Renamed train_A/, the maps would still not be the split read.
+	readSplit := fmt.Sprintf("or read the %[1]s split, with data.phase %[1]s (gogan eval and features: --phase %[1]s), and %[2]s or", split, maps)
+	if trained != "" {
+		readSplit = fmt.Sprintf("%s; or read the %[2]s split, with --phase %[2]s, and", maps, split)
+	}
 	return &ConfigError{Key: "data.label_nc", Value: 0, Msg: fmt.Sprintf(
-		"the input is an image (pix2pixHD's --label_nc 0), read from %[1]s_A/ (inputs) and %[1]s_B/ (targets) for data.phase %[1]s, but %[2]s has no %[1]s_A/ and holds %[3]s, the %[4]s split's class-id label maps in pix2pixHD's layout (%[4]s_label/, %[4]s_img/, %[4]s_inst/): put the %[1]s split's input images in %[2]s/%[1]s_A/ and its targets in %[2]s/%[1]s_B/; or read the %[4]s split, with data.phase %[4]s (gogan eval and features: --phase %[4]s), and set data.label_nc to the number of classes of its maps (recipe pix2pixhd) or, if its maps are colour images, rename %[4]s_label/ to %[4]s_A/ and %[4]s_img/ to %[4]s_B/",
-		phase, filepath.Clean(root), lab, split)}
+		"the input is an image (pix2pixHD's --label_nc 0), read from %[1]s_A/ (inputs) and %[1]s_B/ (targets) for data.phase %[1]s, but %[2]s has no %[1]s_A/ and holds %[3]s, the %[4]s split's class-id label maps in pix2pixHD's layout (%[4]s_label/, %[4]s_img/, %[4]s_inst/): put the %[1]s split's input images in %[2]s/%[1]s_A/ and its targets in %[2]s/%[1]s_B/; %[5]s, if its maps are colour images, rename %[4]s_label/ to %[4]s_A/ and %[4]s_img/ to %[4]s_B/",
+		phase, filepath.Clean(root), lab, split, readSplit)}
 }
 
 // PairsInTwoFolders says whether aligned data at root with data.label_nc 0
