@@ -31,6 +31,7 @@ import (
 )
 
 func main() {
+	trainer.ListenSIGUSR1() // before anything slow: Slurm's save-before-the-limit signal
 	level := slog.LevelInfo
 	if r := os.Getenv("RANK"); r != "" && r != "0" {
 		level = slog.LevelWarn // rank 0 tells how the job goes

@@ -564,6 +564,7 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 	// undoes as any failed start.
 	s.shutdown = NotifyShutdown(ctx)
 	defer s.shutdown.Stop()
+	s.shutdown.TakeCheckpointRequests() // SIGUSR1: a checkpoint at the next step, and on
 	if job != nil {
 		s.shutdown.CoalesceRepeats(launcherRepeat)
 	}
@@ -1107,12 +1108,14 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			b.release()
 			return nil, fmt.Errorf("step %d: %w", s.step+1, err)
 		}
-		// Asked after the step: a signal, and train.checkpoint_every_minutes
-		// passed since the last checkpoint (the step's own time included).
+		// Asked after the step: a signal, train.checkpoint_every_minutes
+		// passed since the last checkpoint (the step's own time included),
+		// and a SIGUSR1's checkpoint, which every rank writes at the step
+		// any rank was asked at.
 		flags := func() []bool {
 			byTime := s.lead && t.CheckpointEveryMinutes > 0 && time.Since(s.ckptT).Minutes() >= t.CheckpointEveryMinutes
 			sig := sd.Signal()
-			return []bool{sig == syscall.SIGTERM, sig != nil && sig != syscall.SIGTERM, byTime}
+			return []bool{sig == syscall.SIGTERM, sig != nil && sig != syscall.SIGTERM, byTime, sd.CheckpointAsked()}
 		}
 		stepStart := time.Now()
 		onDevice, losses, agreed, err := s.trainStep(stepCtx, b, s.step+1 == max, flags)
@@ -1130,7 +1133,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		case agreed[1]:
 			stopping = syscall.SIGINT
 		}
-		byTime := agreed[2]
+		byTime, asked := agreed[2], agreed[3]
 		s.step++
 		sample := t.SampleEvery > 0 && s.step%t.SampleEvery == 0
 		byStep := t.CheckpointEvery > 0 && s.step%t.CheckpointEvery == 0
@@ -1138,14 +1141,22 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		// weights: a checkpoint, a sample's report.
 		seen += int64(n)
 		if err := reader.add(trainedStep{step: s.step, epoch: s.epoch, lr: s.sched.LR, images: n, seen: seen, at: time.Now(), onDevice: onDevice, losses: losses},
-			sample || byStep || byTime); err != nil {
+			sample || byStep || byTime || asked); err != nil {
 			return stopped(err)
 		}
 		// The checkpoint first: a grid that cannot be written (a folder in
 		// its way, samples/ read-only) then costs no training.
-		if byStep || byTime {
+		if byStep || byTime || asked {
 			if err := s.checkpoint(); err != nil {
 				return nil, err
+			}
+			sd.Answered(asked)
+			if asked && s.lead {
+				if s.step < max && !stop() {
+					slog.Info(fmt.Sprintf("SIGUSR1: checkpoint at step %d, training goes on", s.step), "checkpoint", s.ckpt)
+				} else {
+					slog.Info(fmt.Sprintf("SIGUSR1: checkpoint at step %d", s.step), "checkpoint", s.ckpt)
+				}
 			}
 		}
 		if sample {
@@ -1157,7 +1168,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		if sample || firstPage {
 			s.reportProgress(max)
 		}
-		if sample || byStep || byTime || firstPage {
+		if sample || byStep || byTime || asked || firstPage {
 			reader.restartClock() // the time between steps (samples, checkpoints) is not the steps'
 		}
 	}

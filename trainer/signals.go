@@ -35,6 +35,15 @@ type Shutdown struct {
 	firstAt   time.Time
 	coalesced bool
 
+	// SIGUSR1's checkpoint (TakeCheckpointRequests): asked, one came that
+	// the loop has not taken yet (CheckpointAsked) nor a checkpoint since
+	// answered; answeredAt, when the last the job agreed on was written
+	// (Answered), so that a rank takes the launcher's copy of it for the
+	// same one (repeats)
+	asked      bool
+	answeredAt time.Time
+	release    func() // gives SIGUSR1 back (Stop)
+
 	exit func(code int) // os.Exit; replaced in tests
 }
 
@@ -50,6 +59,51 @@ var brokenPipes = make(chan os.Signal, 1)
 // starts get SIGPIPE's default back.
 func SurviveBrokenPipes() {
 	signal.Notify(brokenPipes, syscall.SIGPIPE)
+}
+
+// usr1 is the process's answer to SIGUSR1 (ListenSIGUSR1): a training
+// run's request for a checkpoint while it trains (OnSIGUSR1), else nothing.
+var usr1 struct {
+	sync.Mutex
+	ch chan os.Signal
+	to func()
+}
+
+// ListenSIGUSR1 takes SIGUSR1 for the rest of the process (main, first):
+// Slurm's --signal=USR1@SECONDS sends it before a job's time limit, and
+// users send it for a save now. gogan train and resume answer it with a
+// checkpoint and train on; elsewhere it is ignored.
+func ListenSIGUSR1() {
+	usr1.Lock()
+	defer usr1.Unlock()
+	if usr1.ch != nil {
+		return
+	}
+	usr1.ch = make(chan os.Signal, 1)
+	signal.Notify(usr1.ch, syscall.SIGUSR1)
+	go func() {
+		for range usr1.ch {
+			usr1.Lock()
+			to := usr1.to
+			usr1.Unlock()
+			if to != nil {
+				to()
+			}
+		}
+	}()
+}
+
+// OnSIGUSR1 makes f the answer to SIGUSR1 until the func it returns is
+// called.
+func OnSIGUSR1(f func()) (release func()) {
+	usr1.Lock()
+	usr1.to = f
+	usr1.Unlock()
+	return func() {
+		usr1.Lock()
+		usr1.to = nil
+		usr1.Unlock()
+	}
 }
 
 // NotifyShutdown starts listening for SIGINT and SIGTERM (and survives
@@ -149,6 +203,47 @@ func (s *Shutdown) CoalesceRepeats(d time.Duration) {
 	s.mu.Unlock()
 }
 
+// TakeCheckpointRequests makes SIGUSR1 a request for a checkpoint at the
+// next step (CheckpointAsked), until Stop. One while another is pending is
+// the same request; with CoalesceRepeats, so is one within that long after
+// the job wrote the checkpoint it agreed on (the launcher's copy of a
+// SIGUSR1 the whole job got).
+func (s *Shutdown) TakeCheckpointRequests() {
+	release := OnSIGUSR1(func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.repeats > 0 && !s.answeredAt.IsZero() && time.Since(s.answeredAt) < s.repeats {
+			return
+		}
+		s.asked = true
+	})
+	s.mu.Lock()
+	s.release = release
+	s.mu.Unlock()
+}
+
+// CheckpointAsked reports whether a SIGUSR1 came since it was last called.
+func (s *Shutdown) CheckpointAsked() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	asked := s.asked
+	s.asked = false
+	return asked
+}
+
+// Answered says a checkpoint of the step was written: a SIGUSR1 that came
+// since CheckpointAsked, as the step ended or while it was written, is
+// answered by it (it holds every step trained before). agreed: it is the
+// one a SIGUSR1 asked for (the job's agreement).
+func (s *Shutdown) Answered(agreed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.asked = false
+	if agreed {
+		s.answeredAt = time.Now()
+	}
+}
+
 // Requested reports whether a signal (or the parent context) asked the run
 // to stop; cheap enough to call every step.
 func (s *Shutdown) Requested() bool { return s.Signal() != nil || s.parent.Err() != nil }
@@ -184,6 +279,12 @@ func ExitCode(sig os.Signal) int {
 // Stop stops listening; signals get their default behaviour back.
 func (s *Shutdown) Stop() {
 	s.once.Do(func() {
+		s.mu.Lock()
+		release := s.release
+		s.mu.Unlock()
+		if release != nil {
+			release()
+		}
 		signal.Stop(s.ch)
 		close(s.done)
 		s.cancel()

@@ -339,3 +339,49 @@ func TestQuitStatusBeforeAnyCheckpoint(t *testing.T) {
 		t.Errorf("status after a second signal before any checkpoint: %+v (%v), %q", st, err, st.Describe())
 	}
 }
+
+// TestSIGUSR1AsksForACheckpoint: SIGUSR1 asks a training run's Shutdown
+// for one checkpoint, taken once; a second while one is pending adds
+// nothing; in a job (CoalesceRepeats), one within that long after the
+// agreed checkpoint is its launcher's copy; after Stop it asks nothing.
+func TestSIGUSR1AsksForACheckpoint(t *testing.T) {
+	ListenSIGUSR1()
+	usr1 := func() {
+		syscall.Kill(os.Getpid(), syscall.SIGUSR1)
+		time.Sleep(50 * time.Millisecond) // delivered through the watcher
+	}
+	s := NotifyShutdown(context.Background())
+	s.TakeCheckpointRequests()
+	if s.CheckpointAsked() {
+		t.Fatal("a checkpoint asked for before any SIGUSR1")
+	}
+	usr1()
+	usr1()
+	if !s.CheckpointAsked() || s.CheckpointAsked() {
+		t.Error("two SIGUSR1s while one was pending: want one request, taken once")
+	}
+	if s.Requested() {
+		t.Error("SIGUSR1 asked the run to stop")
+	}
+	usr1() // after the step's flags were taken, before its checkpoint was written
+	s.Answered(false)
+	if s.CheckpointAsked() {
+		t.Error("a SIGUSR1 answered by the step's checkpoint asked for another")
+	}
+	s.CoalesceRepeats(300 * time.Millisecond)
+	s.Answered(true)
+	usr1()
+	if s.CheckpointAsked() {
+		t.Error("the launcher's copy of an answered SIGUSR1 asked for another checkpoint")
+	}
+	time.Sleep(300 * time.Millisecond)
+	usr1()
+	if !s.CheckpointAsked() {
+		t.Error("a SIGUSR1 after the launcher's window asked for nothing")
+	}
+	s.Stop()
+	usr1()
+	if s.CheckpointAsked() {
+		t.Error("a SIGUSR1 after Stop asked for a checkpoint")
+	}
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"gogan/runfolder"
+)
+
+// SIGUSR1 asks a training run for a checkpoint at the next step, and the
+// run trains on (Slurm's --signal=USR1@SECONDS before the time limit; kill
+// -USR1 for a save now).
+
+// usr1Checkpoint sends the running cmd SIGUSR1 once metrics.csv holds more
+// than after rows, and waits for the checkpoint it asks for: a step past
+// after that is not one of the run's own (a multiple of every, an epoch's
+// end). It fails the test where none comes within 12 more rows.
+func usr1Checkpoint(t *testing.T, cmd *exec.Cmd, buf *bytes.Buffer, run string, after, every int) int {
+	t.Helper()
+	cmd.Process.Signal(syscall.SIGUSR1)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		cks, _ := runfolder.ListCheckpoints(run)
+		for _, ck := range cks {
+			if ck.Step > after && ck.Step%every != 0 {
+				return ck.Step
+			}
+		}
+		if rows := len(lossRows(t, run)) - 1; rows > after+12 || time.Now().After(deadline) {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			cmd.Wait()
+			t.Fatalf("no checkpoint after SIGUSR1 at step %d (the run is at step %d; checkpoints %v):\n%s", after, rows, cks, buf.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestSIGUSR1CheckpointsAndTrainsOn: SIGUSR1 writes a checkpoint at the
+// next step, says so in one line, and the run trains on; killed (SIGKILL,
+// as after Slurm's time limit) and resumed, it goes on from that checkpoint
+// and ends as a run that never stopped, bit for bit.
+func TestSIGUSR1CheckpointsAndTrainsOn(t *testing.T) {
+	// 15 steps an epoch (960 samples of 64): the run's own checkpoints are
+	// at the epochs' ends, multiples of 15.
+	args := func(run string) []string {
+		return smallDCGAN(run, "train.max_steps=60", "train.epochs=20", "train.checkpoint_every=1000")
+	}
+	base := t.TempDir()
+	whole := filepath.Join(base, "whole")
+	if out, err := gogan(t, append([]string{"train"}, args(whole)...)...); err != nil {
+		t.Fatalf("uninterrupted run: %v\n%s", err, out)
+	}
+	run := filepath.Join(base, "run")
+	cmd, buf := startJob(t, run, 17, goganBin, append([]string{"train"}, args(run)...)...)
+	at := usr1Checkpoint(t, cmd, buf, run, 17, 15)
+	// trains on past it
+	for deadline := time.Now().Add(time.Minute); len(lossRows(t, run))-1 < at+3; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			cmd.Wait()
+			t.Fatalf("the run did not train on after the SIGUSR1 checkpoint at step %d:\n%s", at, buf.String())
+		}
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	cmd.Wait()
+	if want := "SIGUSR1: checkpoint at step " + strconv.Itoa(at) + ", training goes on"; strings.Count(buf.String(), want) != 1 {
+		t.Errorf("the run's log does not say %q once:\n%s", want, buf.String())
+	}
+	if cks, _ := runfolder.ListCheckpoints(run); len(cks) == 0 || cks[0].Step != at {
+		t.Fatalf("the newest checkpoint is not the SIGUSR1's of step %d: %v", at, cks)
+	}
+	out, err := gogan(t, "resume", run, "--quiet")
+	if err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "from_step="+strconv.Itoa(at)+" ") {
+		t.Errorf("resume did not go on from step %d:\n%s", at, out)
+	}
+	a, b := lossRows(t, whole), lossRows(t, run)
+	if len(a) != len(b) {
+		t.Fatalf("uninterrupted run logged %d rows, the resumed %d", len(a), len(b))
+	}
+	for i := range a {
+		if strings.Join(a[i], ",") != strings.Join(b[i], ",") {
+			t.Errorf("row %d differs:\n uninterrupted %v\n resumed       %v", i, a[i], b[i])
+		}
+	}
+	ws, wr := checkpointOf(t, whole, false), checkpointOf(t, run, false)
+	if x, y := readFile(t, ws.WeightsPath()), readFile(t, wr.WeightsPath()); !bytes.Equal(x, y) {
+		t.Errorf("the last checkpoints' weights differ (%s, %s)", ws.WeightsPath(), wr.WeightsPath())
+	}
+}
