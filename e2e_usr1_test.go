@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -94,5 +96,93 @@ func TestSIGUSR1CheckpointsAndTrainsOn(t *testing.T) {
 	ws, wr := checkpointOf(t, whole, false), checkpointOf(t, run, false)
 	if x, y := readFile(t, ws.WeightsPath()), readFile(t, wr.WeightsPath()); !bytes.Equal(x, y) {
 		t.Errorf("the last checkpoints' weights differ (%s, %s)", ws.WeightsPath(), wr.WeightsPath())
+	}
+}
+
+// TestDataParallelSIGUSR1: SIGUSR1 to a 2-rank job's launcher, which
+// passes it on, or to every process of the job at once (Slurm's
+// --signal=USR1 signals them all, and each rank gets the launcher's copy
+// too), writes one checkpoint, of one step for both ranks, said once (rank
+// 0), and the job trains on; killed and resumed from it with --nproc 2, it
+// ends as a job never stopped, bit for bit.
+func TestDataParallelSIGUSR1(t *testing.T) {
+	needGloo(t)
+	// 20 steps an epoch (2560 samples, 2 ranks of 64): the job's own
+	// checkpoints are at multiples of 20.
+	args := func(run string) []string {
+		return append([]string{"train", "--nproc", "2"}, distDCGAN(run, "data.max_samples=2560", "train.max_steps=30", "train.checkpoint_every=1000")...)
+	}
+	whole := filepath.Join(t.TempDir(), "whole")
+	if out, err := gogan(t, args(whole)...); err != nil {
+		t.Fatalf("uninterrupted job: %v\n%s", err, out)
+	}
+	for _, ranksToo := range []bool{false, true} {
+		t.Run(map[bool]string{false: "launcher", true: "every process"}[ranksToo], func(t *testing.T) {
+			run := filepath.Join(t.TempDir(), "run")
+			cmd, buf := startJob(t, run, 9, goganBin, args(run)...)
+			defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			if ranksToo {
+				for r := range 2 {
+					syscall.Kill(rankPID(t, run, r), syscall.SIGUSR1)
+				}
+			}
+			at := usr1Checkpoint(t, cmd, buf, run, 9, 20)
+			// trains on past it, long enough for a second checkpoint
+			// (of a copy taken for another request) to show
+			for deadline := time.Now().Add(time.Minute); len(lossRows(t, run))-1 < at+4; time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the job did not train on after the SIGUSR1 checkpoint at step %d:\n%s", at, buf.String())
+				}
+			}
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			cmd.Wait()
+			out := buf.String()
+			if n := strings.Count(out, "SIGUSR1: checkpoint at step"); n != 1 || !strings.Contains(out, "SIGUSR1: checkpoint at step "+strconv.Itoa(at)+", training goes on") {
+				t.Errorf("want one line of the SIGUSR1 checkpoint at step %d, have %d:\n%s", at, n, out)
+			}
+			if cks, _ := runfolder.ListCheckpoints(run); len(cks) != 1 || cks[0].Step != at {
+				t.Fatalf("want the one checkpoint of step %d the SIGUSR1 asked for, have %v:\n%s", at, cks, out)
+			}
+			if out, err := gogan(t, "resume", run, "--nproc", "2", "--quiet"); err != nil || !strings.Contains(out, "from_step="+strconv.Itoa(at)+" ") {
+				t.Fatalf("resume --nproc 2 from step %d: %v\n%s", at, err, out)
+			}
+			sameRun(t, whole, run, 0)
+		})
+	}
+}
+
+// TestSIGUSR1WhileRanksStart: SIGUSR1 to the launcher as soon as its ranks
+// exist (loading libtorch, whose default for it is to end) ends nothing:
+// the job trains to its end.
+func TestSIGUSR1WhileRanksStart(t *testing.T) {
+	needGloo(t)
+	run := filepath.Join(t.TempDir(), "run")
+	cmd := exec.Command(goganBin, append([]string{"train", "--nproc", "2"}, distDCGAN(run, "train.max_steps=3", "train.sample_every=0")...)...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	children := func() (n int) {
+		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", cmd.Process.Pid))
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			n += len(strings.Fields(string(b)))
+		}
+		return n
+	}
+	for deadline := time.Now().Add(time.Minute); children() < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the launcher started no 2 ranks in a minute:\n%s", buf.String())
+		}
+	}
+	cmd.Process.Signal(syscall.SIGUSR1)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("a job sent SIGUSR1 as its ranks started: %v\n%s", err, buf.String())
+	}
+	if cks, _ := runfolder.ListCheckpoints(run); len(cks) == 0 || cks[0].Step != 3 {
+		t.Errorf("the job did not train its 3 steps: %v\n%s", cks, buf.String())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -37,7 +38,8 @@ type LaunchOptions struct {
 // job on this machine, with the environment torchrun's workers get (RANK,
 // WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT; the
 // launcher serves the rendezvous store, as torchrun's agent). SIGINT and
-// SIGTERM are passed on to every rank. It returns the exit code the job should end with and an error that
+// SIGTERM are passed on to every rank, and SIGUSR1 (a checkpoint, and the
+// job goes on) to every rank that takes signals. It returns the exit code the job should end with and an error that
 // names the first rank that failed. A rank stopped by a signal of its own
 // (exit status 130 or 143) stops the job as one sent to the launcher does:
 // not a failure.
@@ -62,6 +64,9 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	asks := make(chan os.Signal, 1) // SIGUSR1: a checkpoint, and the job goes on
+	signal.Notify(asks, syscall.SIGUSR1)
+	defer signal.Stop(asks)
 
 	type exit struct {
 		rank int
@@ -161,6 +166,20 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 			if kill == nil {
 				kill = time.After(o.SignalGrace)
 			}
+		case <-asks:
+			// The ranks agree on the step they checkpoint at. One still
+			// loading libtorch would end by it (the default, before Go's
+			// runtime takes it): it has trained nothing to keep.
+			sent := false
+			for r, p := range procs {
+				if !done[r] && catches(p.Process.Pid, syscall.SIGUSR1) {
+					p.Process.Signal(syscall.SIGUSR1)
+					sent = true
+				}
+			}
+			if !sent {
+				slog.Info("SIGUSR1 ignored: the ranks are starting, with nothing trained to checkpoint")
+			}
 		case <-kill:
 			killLeft()
 		}
@@ -193,6 +212,22 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 		return code, nil
 	}
 	return stopCode, nil
+}
+
+// catches reports whether process pid handles sig (Linux's SigCgt in
+// /proc/PID/status).
+func catches(pid int, sig syscall.Signal) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "SigCgt:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && mask&(1<<(uint(sig)-1)) != 0
+		}
+	}
+	return false
 }
 
 // exitStatus is a finished process's wait status, where err is its exit's.
