@@ -137,6 +137,9 @@ func TestDataParallelSIGUSR1(t *testing.T) {
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			cmd.Wait()
 			out := buf.String()
+			if strings.Contains(out, "SIGUSR1 ignored") {
+				t.Errorf("a process of the job said it ignores SIGUSR1:\n%s", out)
+			}
 			if n := strings.Count(out, "SIGUSR1: checkpoint at step"); n != 1 || !strings.Contains(out, "SIGUSR1: checkpoint at step "+strconv.Itoa(at)+", training goes on") {
 				t.Errorf("want one line of the SIGUSR1 checkpoint at step %d, have %d:\n%s", at, n, out)
 			}
@@ -184,5 +187,29 @@ func TestSIGUSR1WhileRanksStart(t *testing.T) {
 	}
 	if cks, _ := runfolder.ListCheckpoints(run); len(cks) == 0 || cks[0].Step != 3 {
 		t.Errorf("the job did not train its 3 steps: %v\n%s", cks, buf.String())
+	}
+}
+
+// TestSIGUSR1ElsewhereIsSaidToDoNothing: a command with no checkpoint to
+// write (serve, here) takes SIGUSR1, says it does nothing there, and goes
+// on; --nproc's launcher, which passes it on, does not say so.
+func TestSIGUSR1ElsewhereIsSaidToDoNothing(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=2")...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	s := startServe(t, "--checkpoint", run)
+	s.cmd.Process.Signal(syscall.SIGUSR1)
+	const said = "SIGUSR1 ignored: nothing here to checkpoint (gogan train and resume write a checkpoint at SIGUSR1 while they train, and train on)"
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(s.log.String(), said); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not say what SIGUSR1 does there:\n%s", s.log.String())
+		}
+	}
+	if resp, _ := do(t, "GET", s.url+"/sample?seed=7", "", nil); resp.StatusCode != 200 {
+		t.Errorf("serve after SIGUSR1: %d", resp.StatusCode)
+	}
+	if err := s.stop(t, syscall.SIGTERM); err != nil {
+		t.Errorf("exit after SIGTERM: %v\n%s", err, s.log.String())
 	}
 }

@@ -187,7 +187,10 @@ func (f *runFlags) launched() (bool, error) {
 	} else if f.nproc > cores {
 		slog.Warn("--nproc is more than the cores this process may use: on the CPU the ranks take turns for them", "nproc", f.nproc, "cores", cores)
 	}
-	trainer.SurviveBrokenPipes() // the ranks' stops outlive a reader of their lines that ends
+	// The ranks' stops outlive a reader of their lines that ends; Launch
+	// passes SIGUSR1 on to the ranks.
+	trainer.SurviveBrokenPipes()
+	defer trainer.OnSIGUSR1(func() {})()
 	code, err := dist.Launch(dist.LaunchOptions{NProc: f.nproc, Grace: time.Minute, SignalGrace: 5 * time.Minute}, withoutFlag(os.Args[1:], "--nproc"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gogan:", err)

@@ -62,7 +62,8 @@ func SurviveBrokenPipes() {
 }
 
 // usr1 is the process's answer to SIGUSR1 (ListenSIGUSR1): a training
-// run's request for a checkpoint while it trains (OnSIGUSR1), else nothing.
+// run's request for a checkpoint while it trains (OnSIGUSR1), else a line
+// that says it does nothing here.
 var usr1 struct {
 	sync.Mutex
 	ch chan os.Signal
@@ -72,7 +73,9 @@ var usr1 struct {
 // ListenSIGUSR1 takes SIGUSR1 for the rest of the process (main, first):
 // Slurm's --signal=USR1@SECONDS sends it before a job's time limit, and
 // users send it for a save now. gogan train and resume answer it with a
-// checkpoint and train on; elsewhere it is ignored.
+// checkpoint and train on; elsewhere it is ignored, with a line that says
+// so (Go's runtime drops it silently: a user or a job's log would not know
+// it did nothing).
 func ListenSIGUSR1() {
 	usr1.Lock()
 	defer usr1.Unlock()
@@ -86,9 +89,11 @@ func ListenSIGUSR1() {
 			usr1.Lock()
 			to := usr1.to
 			usr1.Unlock()
-			if to != nil {
-				to()
+			if to == nil {
+				slog.Info("SIGUSR1 ignored: nothing here to checkpoint (gogan train and resume write a checkpoint at SIGUSR1 while they train, and train on)")
+				continue
 			}
+			to()
 		}
 	}()
 }
