@@ -51,7 +51,7 @@ func OpenCheckpoint(path string) (Checkpoint, *CheckpointState, *config.Config, 
 			if cks, _ := ListCheckpoints(path); len(cks) == 0 {
 				if st, err := (RunDir{Path: path}).ReadStatus(); err == nil && st.State == StateRunning {
 					if d := (RunDir{Path: path}).Describe(st); strings.HasPrefix(d, "running") {
-						return ck, nil, nil, fmt.Errorf("checkpoint %s: the run folder has no checkpoint yet: the run is %s and writes its first at step train.checkpoint_every, at its end, or when stopped by SIGINT/SIGTERM", path, d)
+						return ck, nil, nil, fmt.Errorf("checkpoint %s: the run folder has no checkpoint yet: the run is %s and writes its first at step train.checkpoint_every, at its end, when stopped by SIGINT/SIGTERM, or at once at SIGUSR1 (kill -USR1 %d where it runs), which leaves it training", path, d, st.PID)
 					}
 				}
 				return ck, nil, nil, fmt.Errorf("checkpoint %s: the run folder has no checkpoint: the run ended before writing its first (killed, or failed early: gogan runs %s says how)", path, path)

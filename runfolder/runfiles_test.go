@@ -949,7 +949,8 @@ func TestOpenReferenceFolder(t *testing.T) {
 }
 
 // TestOpenRunWithoutCheckpoint: a run folder with no checkpoint is said to
-// be one still training towards its first (its process is alive here) or
+// be one still training towards its first (its process is alive here; a
+// SIGUSR1 to it writes one now) or
 // one that ended before writing any; a path that is not there, so.
 func TestOpenRunWithoutCheckpoint(t *testing.T) {
 	dir := t.TempDir()
@@ -961,6 +962,7 @@ func TestOpenRunWithoutCheckpoint(t *testing.T) {
 		want string
 	}{
 		{os.Getpid(), fmt.Sprintf("has no checkpoint yet: the run is running (pid %d) and writes its first", os.Getpid())},
+		{os.Getpid(), fmt.Sprintf("or at once at SIGUSR1 (kill -USR1 %d where it runs), which leaves it training", os.Getpid())},
 		{math.MaxInt32 + 1, "has no checkpoint: the run ended before writing its first"},
 	} {
 		if err := rd.WriteStatus(Status{State: StateRunning, PID: c.pid, Host: host, Recipe: "dcgan"}); err != nil {
