@@ -92,6 +92,39 @@ func (d deviceValue) Set(s string) error {
 	return nil
 }
 
+// onlySubcommands makes a command that only holds others (eval,
+// completion) refuse a word that is none of them: cobra's "unknown command"
+// is the root's alone, and below it printed the command's help and exited
+// 0, so a script's misspelt "gogan eval fdi" passed. Alone it prints the
+// help, as before.
+func onlySubcommands(c *cobra.Command) {
+	c.Args = cobra.ArbitraryArgs
+	c.DisableFlagsInUseLine = true
+	c.SuggestionsMinimumDistance = 2 // cobra's default, which only the root sets itself
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		return unknownSubcommand(cmd, args[0])
+	}
+}
+
+// unknownSubcommand names the commands of cmd that a is not one of.
+func unknownSubcommand(cmd *cobra.Command, a string) error {
+	var names []string
+	for _, s := range cmd.Commands() {
+		if s.IsAvailableCommand() {
+			names = append(names, s.Name())
+		}
+	}
+	meant := ""
+	if s := cmd.SuggestionsFor(a); len(s) > 0 {
+		meant = fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
+	}
+	return fmt.Errorf("%s: unknown command %q%s: it takes one of %s (see %s --help)",
+		subcommand(cmd), a, meant, strings.Join(names, ", "), cmd.CommandPath())
+}
+
 // runDirArg takes exactly the run folder, saying so when it is missing.
 func runDirArg(cmd *cobra.Command, args []string) error {
 	switch {
@@ -113,6 +146,10 @@ func subcommand(cmd *cobra.Command) string {
 // first --nproc-per-node, or --nnodes for a job of several machines, which
 // --nproc does not launch, met only cobra's "unknown flag".
 func torchrunFlag(cmd *cobra.Command, err error) error {
+	if a := cmd.Flags().Args(); cmd.HasSubCommands() && len(a) > 0 {
+		// "gogan eval fdi --checkpoint RUN": the word, not the flag, is wrong
+		return unknownSubcommand(cmd, a[0])
+	}
 	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
 	if !ok {
 		return err

@@ -26,8 +26,8 @@ func evalCmd() *cobra.Command {
 			"samples, or with --classifier compares a DCGAN's samples with the Fashion-MNIST test set;\n" +
 			"gogan eval pix2pix scores a pix2pix, colorization, CycleGAN or pix2pixHD generator on held-out pairs;\n" +
 			"gogan eval classes scores a CycleGAN between Fashion-MNIST classes. scripts/eval runs the first three.",
-		Args: cobra.NoArgs, // its subcommands: cobra says "unknown command"
 	}
+	onlySubcommands(c)
 	c.AddCommand(evalClassifierCmd(), evalFIDCmd(), evalPix2PixCmd(), evalClassesCmd())
 	return c
 }

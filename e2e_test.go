@@ -1301,6 +1301,29 @@ func TestArgumentsAreNamedTheirFlag(t *testing.T) {
 	}
 }
 
+// TestUnknownSubcommandIsRefused: a word after eval or completion that is
+// none of their commands fails naming them (cobra printed the help and
+// exited 0, so a script's misspelt "gogan eval fdi" passed), a flag of the
+// meant command after it too; eval alone still prints its help.
+func TestUnknownSubcommandIsRefused(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"eval", "fdi"}, `gogan: eval: unknown command "fdi" (did you mean fid?): it takes one of classes, classifier, fid, pix2pix (see gogan eval --help)`},
+		{[]string{"eval", "pix2pixhd", "--checkpoint", "runs/x"}, `gogan: eval: unknown command "pix2pixhd" (did you mean pix2pix?)`},
+		{[]string{"completion", "bsh"}, `gogan: completion: unknown command "bsh" (did you mean bash or fish or zsh?): it takes one of bash, fish, powershell, zsh`},
+	} {
+		out, err := gogan(t, c.args...)
+		if err == nil || !strings.HasPrefix(out, c.want) {
+			t.Errorf("gogan %q: %v\n%s\nwant %q", c.args, err, out, c.want)
+		}
+	}
+	if out, err := gogan(t, "eval"); err != nil || !strings.Contains(out, "Available Commands:") {
+		t.Errorf("gogan eval: %v, want its help\n%s", err, out)
+	}
+}
+
 // TestTorchrunFlagsAreAnswered: torchrun's flags given to train or resume
 // (a torchrun user's first try) are refused saying what gogan takes
 // instead, not with cobra's bare "unknown flag"; other commands and other

@@ -65,6 +65,9 @@ func rootCmd() *cobra.Command {
 		SilenceErrors: true,
 		Version:       fmt.Sprintf("%s (libtorch %s, %s)", runfolder.Version, torch.Version(), runtime.Version()),
 		PersistentPreRun: func(c *cobra.Command, _ []string) {
+			if c.HasSubCommands() {
+				return // eval alone, or a word that is none of its commands: no work
+			}
 			for ; c.HasParent() && c.Parent().HasParent(); c = c.Parent() {
 			}
 			if computing[c.Name()] {
@@ -76,6 +79,12 @@ func rootCmd() *cobra.Command {
 	}
 	root.SetFlagErrorFunc(torchrunFlag)
 	root.AddCommand(trainCmd(), resumeCmd(), runsCmd(), sampleCmd(), translateCmd(), featuresCmd(), importCmd(), exportCmd(), netsCmd(), configCmd(), benchCmd(), evalCmd(), serveCmd())
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			onlySubcommands(c)
+		}
+	}
 	return root
 }
 
