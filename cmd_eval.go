@@ -111,7 +111,7 @@ func evalFIDCmd() *cobra.Command {
 			"reads them from --samples-file, or takes Fashion-MNIST training images with --real-train), runs\n" +
 			"them and the 10000 Fashion-MNIST test images through the classifier, fits a Gaussian to each set\n" +
 			"of 128 features and prints the Fréchet distance between them. Images are quantised to 8 bits first.",
-		Args: cobra.MaximumNArgs(2),
+		Args: cobra.ArbitraryArgs, // eval.InceptionFID says what a count of sets lacks
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f := cmd.Flags()
 			if err := atLeast(cmd, 1, "samples", "batch-size"); err != nil { // 0 would take the default

@@ -1293,6 +1293,10 @@ func TestArgumentsAreNamedTheirFlag(t *testing.T) {
 		{[]string{"train", "train.max_steps=5"}, "give it with --set, as in gogan train --set train.max_steps=5"},
 		{[]string{"resume"}, "resume takes the run folder to continue, as in gogan resume runs/NAME"},
 		{[]string{"resume", run, "train.max_steps=5"}, "resume takes one run folder, got 2 arguments"},
+		// cobra's "accepts at most 1 arg(s), received 2" named neither command nor what it takes
+		{[]string{"runs", run, input}, "runs takes one folder, DIR (default runs), got 2 arguments"},
+		{[]string{"eval", "fid", input, input, input}, "eval fid: give two sets, each a folder of images or a .npz of statistics (pytorch-fid's), or --checkpoint and one set (got 3: "},
+		{[]string{"eval", "fid", "--checkpoint", run, input, input}, "eval fid: --checkpoint's samples are one set: give one other, a folder of real images or their .npz statistics (got 2: "},
 	} {
 		out, err := gogan(t, c.args...)
 		if err == nil || !strings.HasPrefix(out, "gogan: ") || !strings.Contains(out, c.want) {

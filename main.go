@@ -455,7 +455,12 @@ checkpoint, last losses, and whether it is running or how it stopped.
 (the table's cell), losses (name: value), state (one word: running, starting, finished, stopped,
 failed, killed, imported or unknown) and detail (the table's STATE text). A DIR that holds no
 run folder prints nothing there, where the table is refused.`,
-		Args: cobra.MaximumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return fmt.Errorf("runs takes one folder, DIR (default runs), got %d arguments %q: run it once per folder", len(args), args)
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "runs"
 			if len(args) == 1 {

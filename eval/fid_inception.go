@@ -227,13 +227,17 @@ func InceptionFID(o InceptionFIDOptions) (*InceptionFIDResult, error) {
 		want--
 	}
 	if len(o.Paths) != want {
+		got := fmt.Sprintf(" (got %d: %q)", len(o.Paths), o.Paths)
+		if len(o.Paths) == 0 {
+			got = ""
+		}
 		switch {
 		case o.SaveStats != "":
-			return nil, errors.New("eval fid: --save-stats writes the statistics of one set: give one folder of images, or --checkpoint alone")
+			return nil, errors.New("eval fid: --save-stats writes the statistics of one set: give one folder of images, or --checkpoint alone" + got)
 		case o.Checkpoint != "":
-			return nil, errors.New("eval fid: with --checkpoint give one more set: a folder of real images or their .npz statistics")
+			return nil, errors.New("eval fid: --checkpoint's samples are one set: give one other, a folder of real images or their .npz statistics" + got)
 		default:
-			return nil, errors.New("eval fid: give two sets, each a folder of images or a .npz of statistics (pytorch-fid's), or --checkpoint and one set")
+			return nil, errors.New("eval fid: give two sets, each a folder of images or a .npz of statistics (pytorch-fid's), or --checkpoint and one set" + got)
 		}
 	}
 	dev, err := torch.UseDevice(o.Device)
