@@ -31,17 +31,47 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	return fmt.Errorf("%s takes no arguments, got %q: give it with %s, as in %s %s %s (see %s --help)", subcommand(cmd), a, flag, path, flag, a, path)
 }
 
+// takesFolder annotates a flag that takes a folder (folderFlag), which
+// flagFor names for a folder given as an argument.
+const takesFolder = "gogan_folder"
+
+// folderFlag marks flags of c that take a folder: the shell completes
+// folders alone for them.
+func folderFlag(c *cobra.Command, names ...string) {
+	for _, n := range names {
+		c.Flags().SetAnnotation(n, takesFolder, []string{"true"})
+		c.MarkFlagDirname(n)
+	}
+}
+
+// folderOrFileFlag marks a flag that takes a folder or one file
+// (translate --input): the shell completes both, which completing folders
+// alone hid the file from.
+func folderOrFileFlag(c *cobra.Command, name string) {
+	c.Flags().SetAnnotation(name, takesFolder, []string{"true"})
+}
+
+// folderArg completes a command's one argument, a folder (resume's RUN_DIR,
+// runs' DIR).
+func folderArg(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return nil, cobra.ShellCompDirectiveFilterDirs
+}
+
 // flagFor guesses the flag an argument was meant for: a YAML file is a
 // config, a run or checkpoint folder a checkpoint, another folder the input
 // (import: the reference's checkpoint folder, and a .pth file its weights),
 // key=value a --set.
-// A folder goes only to a flag marked as taking one (MarkFlagDirname):
-// serve's --input is what its page draws (auto, labels, ...), not a folder.
+// A folder goes only to a flag marked as taking one (folderFlag,
+// folderOrFileFlag): serve's --input is what its page draws (auto, labels,
+// ...), not a folder.
 func flagFor(cmd *cobra.Command, a string) string {
 	has := func(name string) bool { return cmd.Flags().Lookup(name) != nil }
 	folder := func(name string) bool {
 		f := cmd.Flags().Lookup(name)
-		return f != nil && f.Annotations[cobra.BashCompSubdirsInDir] != nil && isDir(a)
+		return f != nil && f.Annotations[takesFolder] != nil && isDir(a)
 	}
 	ext := strings.ToLower(filepath.Ext(a))
 	switch {

@@ -220,6 +220,7 @@ func evalPix2PixCmd() *cobra.Command {
 	threadsFlag(c, &o.Threads)
 	f.StringVar(&o.Out, "out", "", "also write a results folder (a new one): each pair's input, outputs and target under images/ (test.py's names; a CycleGAN's real_A, fake_B, rec_A, real_B, fake_A, rec_B), and index.html showing them with each output's scores")
 	c.MarkFlagRequired("checkpoint")
+	folderFlag(c, "out")
 	return c
 }
 

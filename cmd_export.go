@@ -62,5 +62,6 @@ func exportCmd() *cobra.Command {
 	f.BoolVar(&o.Force, "force", false, "replace files of the same names in --out")
 	c.MarkFlagRequired("checkpoint")
 	c.MarkFlagRequired("out")
+	folderFlag(c, "out")
 	return c
 }

@@ -85,6 +85,18 @@ func rootCmd() *cobra.Command {
 			onlySubcommands(c)
 		}
 	}
+	var folders func(c *cobra.Command)
+	folders = func(c *cobra.Command) {
+		for _, n := range []string{"checkpoint", "data-root"} { // a folder on every command that has it
+			if c.Flags().Lookup(n) != nil {
+				folderFlag(c, n)
+			}
+		}
+		for _, s := range c.Commands() {
+			folders(s)
+		}
+	}
+	folders(root)
 	return root
 }
 
@@ -98,6 +110,7 @@ func (f *configFlags) add(c *cobra.Command) {
 	f.cmd = c
 	c.Flags().StringVarP(&f.path, "config", "c", config.DefaultConfigPath, "YAML config file (configs/*.yaml); without it the default, or the recipe's own defaults where --set recipe= (GOGAN_RECIPE) names another recipe")
 	c.Flags().StringArrayVar(&f.sets, "set", nil, "override a config key: --set train.max_steps=200 (repeatable; GOGAN_* environment variables work too)")
+	c.MarkFlagFilename("config", "yaml", "yml")
 }
 
 func (f *configFlags) load() (*config.Config, error) {
@@ -276,9 +289,10 @@ func resumeCmd() *cobra.Command {
 	var sets []string
 	var rf runFlags
 	c := &cobra.Command{
-		Use:   "resume RUN_DIR",
-		Short: "Continue a run from its newest valid checkpoint",
-		Args:  runDirArg,
+		Use:               "resume RUN_DIR",
+		Short:             "Continue a run from its newest valid checkpoint",
+		Args:              runDirArg,
+		ValidArgsFunction: folderArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if ok, err := rf.launched(); ok {
 				return err
@@ -389,7 +403,8 @@ func translateCmd() *cobra.Command {
 	c.Flags().IntVar(&o.LoadSize, "load-size", 0, "with --preprocess resize_and_crop or scale_width: the size (default: the run's crop_size, or its load_size for scale_width)")
 	c.MarkFlagRequired("checkpoint")
 	c.MarkFlagRequired("input")
-	c.MarkFlagDirname("input") // a folder (noArgs names it for one)
+	folderOrFileFlag(c, "input")
+	folderFlag(c, "out")
 	return c
 }
 
@@ -455,6 +470,7 @@ checkpoint, last losses, and whether it is running or how it stopped.
 (the table's cell), losses (name: value), state (one word: running, starting, finished, stopped,
 failed, killed, imported or unknown) and detail (the table's STATE text). A DIR that holds no
 run folder prints nothing there, where the table is refused.`,
+		ValidArgsFunction: folderArg,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return fmt.Errorf("runs takes one folder, DIR (default runs), got %d arguments %q: run it once per folder", len(args), args)
@@ -611,7 +627,7 @@ func importCmd() *cobra.Command {
 	c.Flags().StringVar(&from, "from", "", "a pytorch-CycleGAN-and-pix2pix or pix2pixHD checkpoint folder (checkpoints/NAME): its options file and networks")
 	c.Flags().StringVar(&label, "label", "", "with --from: the epoch label of the files (<label>_net_G.pth; default latest)")
 	c.Flags().StringVar(&out, "out", "", "run folder to create (default: the config's out; with --from runs/NAME)")
-	c.MarkFlagDirname("from") // a folder (noArgs names it for one)
+	folderFlag(c, "from", "out")
 	c.Flags().IntVar(&epoch, "epoch", 0, "the epochs the weights trained: resume goes on at the next one, with the learning rate the schedule has there, as the reference's --continue_train --epoch_count N+1 (default: with --from, a numbered --label or pix2pixHD's iter.txt; otherwise 0)")
 	return c
 }

@@ -180,3 +180,39 @@ func TestDeviceFlagAnswersGPUIDs(t *testing.T) {
 		t.Errorf("gogan sample --device cpu (no --checkpoint): %v, want the --checkpoint refusal\n%s", err, out)
 	}
 }
+
+// TestShellCompletesWhatFlagsTake: the shell completes folders for the
+// flags and arguments that take one (--checkpoint, --data-root, an --out
+// folder, resume's RUN_DIR, runs' DIR), YAML files for --config, and files
+// and folders alike for translate's --input, which takes one image file
+// too: completing it as a folder alone hid the file.
+func TestShellCompletesWhatFlagsTake(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string // __complete's last line, the directive
+	}{
+		{[]string{"translate", "--input", ""}, ":0"}, // default: files and folders
+		{[]string{"translate", "--checkpoint", ""}, ":16"},
+		{[]string{"translate", "--out", ""}, ":16"},
+		{[]string{"sample", "--checkpoint", ""}, ":16"},
+		{[]string{"serve", "--data-root", ""}, ":16"},
+		{[]string{"eval", "fid", "--checkpoint", ""}, ":16"},
+		{[]string{"eval", "pix2pix", "--out", ""}, ":16"},
+		{[]string{"export", "--out", ""}, ":16"},
+		{[]string{"import", "--from", ""}, ":16"},
+		{[]string{"resume", ""}, ":16"},
+		{[]string{"resume", "runs/x", ""}, ":4"}, // no second argument
+		{[]string{"runs", ""}, ":16"},
+		{[]string{"train", "-c", ""}, "yaml\nyml\n:8"},
+		{[]string{"import", "--config", ""}, "yaml\nyml\n:8"},
+	} {
+		root := rootCmd()
+		var out strings.Builder
+		root.SetArgs(append([]string{cobra.ShellCompRequestCmd}, c.args...))
+		root.SetOut(&out)
+		root.SetErr(io.Discard)
+		if err := root.Execute(); err != nil || !strings.HasSuffix(strings.TrimSpace(out.String()), c.want) {
+			t.Errorf("gogan __complete %q: %v\n%s\nwant it to end %q", c.args, err, out.String(), c.want)
+		}
+	}
+}
