@@ -60,6 +60,37 @@ func folderArg(_ *cobra.Command, args []string, _ string) ([]string, cobra.Shell
 	return nil, cobra.ShellCompDirectiveFilterDirs
 }
 
+// flagValues completes the values a flag of c takes.
+func flagValues(c *cobra.Command, name string, values ...string) {
+	c.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// setKeys completes --set: the config's keys (KEY=, with their doc), then,
+// once the = is typed, a key's values where it has a set of them.
+func setKeys(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	name, _, typed := strings.Cut(toComplete, "=")
+	var out []string
+	for _, k := range config.Schema() {
+		switch {
+		case !typed && strings.HasPrefix(k.Name, strings.ToLower(toComplete)):
+			doc, _, _ := strings.Cut(k.Doc, ". ")
+			out = append(out, k.Name+"=\t"+doc)
+		case typed && strings.EqualFold(k.Name, name):
+			values := k.Enum
+			if k.Type == config.TypeBool {
+				values = []string{"true", "false"}
+			}
+			for _, v := range values {
+				out = append(out, name+"="+v)
+			}
+		}
+	}
+	if !typed {
+		return out, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
 // flagFor guesses the flag an argument was meant for: a YAML file is a
 // config, a run or checkpoint folder a checkpoint, another folder the input
 // (import: the reference's checkpoint folder, and a .pth file its weights),

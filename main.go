@@ -111,6 +111,7 @@ func (f *configFlags) add(c *cobra.Command) {
 	c.Flags().StringVarP(&f.path, "config", "c", config.DefaultConfigPath, "YAML config file (configs/*.yaml); without it the default, or the recipe's own defaults where --set recipe= (GOGAN_RECIPE) names another recipe")
 	c.Flags().StringArrayVar(&f.sets, "set", nil, "override a config key: --set train.max_steps=200 (repeatable; GOGAN_* environment variables work too)")
 	c.MarkFlagFilename("config", "yaml", "yml")
+	c.RegisterFlagCompletionFunc("set", setKeys)
 }
 
 func (f *configFlags) load() (*config.Config, error) {
@@ -170,6 +171,7 @@ func recipeConfigs(recipe string) string {
 func deviceFlag(c *cobra.Command, p *string) {
 	*p = "auto"
 	c.Flags().Var(deviceValue{p}, "device", "auto, cpu or cuda:N")
+	flagValues(c, "device", "auto", "cpu", "cuda")
 }
 
 func threadsFlag(c *cobra.Command, p *int) {
@@ -305,6 +307,7 @@ func resumeCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringArrayVar(&sets, "set", nil, "override a key of the run's config, e.g. --set train.max_steps=5000")
+	c.RegisterFlagCompletionFunc("set", setKeys)
 	rf.add(c)
 	return c
 }
@@ -341,6 +344,7 @@ func sampleCmd() *cobra.Command {
 	deviceFlag(c, &o.Device)
 	c.Flags().StringVar(&o.Out, "out", "samples.png", "output PNG")
 	c.Flags().StringVar(&gMode, "g-mode", "eval", "generator mode: eval (BatchNorm running statistics) or train (batch statistics over passes of the run's data.batch_size, as pytorch/examples dcgan draws its fake_samples grids and gogan its samples/)")
+	flagValues(c, "g-mode", "eval", "train")
 	c.MarkFlagRequired("checkpoint")
 	return c
 }
@@ -404,6 +408,8 @@ func translateCmd() *cobra.Command {
 	c.MarkFlagRequired("checkpoint")
 	c.MarkFlagRequired("input")
 	folderOrFileFlag(c, "input")
+	flagValues(c, "direction", "AtoB", "BtoA")
+	flagValues(c, "preprocess", "resize_and_crop", "scale_width", "none")
 	folderFlag(c, "out")
 	return c
 }
@@ -455,6 +461,8 @@ free port).`,
 	f.IntVar(&o.MaxConns, "max-conns", serve.DefaultMaxConns, "most connections held at once (more wait until one closes)")
 	f.Int64Var(&o.MinUploadRate, "min-upload-rate", serve.DefaultMinUploadRate, "bytes per second an upload must average after its first 10 s (408 below; 0 = no floor, for slow links)")
 	c.MarkFlagRequired("checkpoint")
+	flagValues(c, "direction", "AtoB", "BtoA")
+	flagValues(c, "input", "auto", "labels", "sketch", "image")
 	return c
 }
 

@@ -206,13 +206,53 @@ func TestShellCompletesWhatFlagsTake(t *testing.T) {
 		{[]string{"train", "-c", ""}, "yaml\nyml\n:8"},
 		{[]string{"import", "--config", ""}, "yaml\nyml\n:8"},
 	} {
-		root := rootCmd()
-		var out strings.Builder
-		root.SetArgs(append([]string{cobra.ShellCompRequestCmd}, c.args...))
-		root.SetOut(&out)
-		root.SetErr(io.Discard)
-		if err := root.Execute(); err != nil || !strings.HasSuffix(strings.TrimSpace(out.String()), c.want) {
-			t.Errorf("gogan __complete %q: %v\n%s\nwant it to end %q", c.args, err, out.String(), c.want)
+		if out := complete(t, c.args...); !strings.HasSuffix(strings.TrimSpace(out), c.want) {
+			t.Errorf("gogan __complete %q:\n%s\nwant it to end %q", c.args, out, c.want)
 		}
+	}
+}
+
+// complete is what the shell's completion asks gogan for args (the last
+// the word being typed): the candidates a line, then the directive.
+func complete(t *testing.T, args ...string) string {
+	t.Helper()
+	root := rootCmd()
+	var out strings.Builder
+	root.SetArgs(append([]string{cobra.ShellCompRequestCmd}, args...))
+	root.SetOut(&out)
+	root.SetErr(io.Discard)
+	if err := root.Execute(); err != nil {
+		t.Fatalf("gogan __complete %q: %v", args, err)
+	}
+	return out.String()
+}
+
+// TestShellCompletesFlagValues: a flag of a few values completes them, as
+// each command checks them, and --set the config's keys, then a key's
+// values.
+func TestShellCompletesFlagValues(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string // lines of the answer, in order
+	}{
+		{[]string{"serve", "--input", ""}, "auto\nlabels\nsketch\nimage\n:4"},
+		{[]string{"translate", "--preprocess", ""}, "resize_and_crop\nscale_width\nnone\n:4"},
+		{[]string{"translate", "--direction", ""}, "AtoB\nBtoA\n:4"},
+		{[]string{"eval", "pix2pix", "--direction", ""}, "AtoB\nBtoA\nboth\n:4"},
+		{[]string{"eval", "pix2pix", "--mode", ""}, "train\neval\nboth\n:4"},
+		{[]string{"sample", "--g-mode", ""}, "eval\ntrain\n:4"},
+		{[]string{"features", "--device", ""}, "auto\ncpu\ncuda\n:4"},
+		{[]string{"eval", "fid", "--dims", ""}, "64\n192\n768\n2048\n:4"},
+		{[]string{"train", "--set", "data.pre"}, "data.prefetch=\t"},
+		{[]string{"resume", "runs/x", "--set", "train.lr_p"}, "train.lr_policy=\t"},
+		{[]string{"train", "--set", "data.preprocess="}, "data.preprocess=resize_and_crop\ndata.preprocess=crop\n"},
+		{[]string{"config", "--set", "model.no_dropout="}, "model.no_dropout=true\nmodel.no_dropout=false\n:4"},
+	} {
+		if out := complete(t, c.args...); !strings.Contains(out, c.want) {
+			t.Errorf("gogan __complete %q:\n%s\nwant %q", c.args, out, c.want)
+		}
+	}
+	if out := complete(t, "train", "--set", "data.pre"); !strings.HasSuffix(out, ":6\n") { // no space after KEY=
+		t.Errorf("gogan __complete train --set data.pre:\n%s\nwant the directive 6 (no space, no files)", out)
 	}
 }
