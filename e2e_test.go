@@ -1235,7 +1235,7 @@ func TestFlagsThatWouldDoNothingAreRefused(t *testing.T) {
 // TestHelpNamesWhatTheCommandsTake: the --help texts name what the README
 // documents: serve's page for every image-to-image recipe and its GET
 // /example, translate's colorization, runs' columns in their order (state
-// last).
+// last); serve's --device and --threads in every command's words.
 func TestHelpNamesWhatTheCommandsTake(t *testing.T) {
 	for _, c := range []struct {
 		cmd  string
@@ -1243,7 +1243,9 @@ func TestHelpNamesWhatTheCommandsTake(t *testing.T) {
 	}{
 		{"", []string{"drawing page (pix2pix, colorization, CycleGAN, pix2pixHD)", "pix2pix, colorization, CycleGAN or pix2pixHD generator",
 			"newest valid checkpoint, last losses, running or how it stopped"}},
-		{"serve", []string{"GET  /example?i=N"}},
+		// --device and --threads in the same words on every command
+		// (serve's said "; 0 = all cores"), every device the flag takes
+		{"serve", []string{"GET  /example?i=N", "--device string         auto, cpu, cuda or cuda:N", "--threads int           libtorch CPU threads (0: all cores)"}},
 		{"translate", []string{"pix2pix, colorization, CycleGAN or pix2pixHD generator"}},
 	} {
 		args := []string{"--help"}

@@ -170,7 +170,7 @@ func recipeConfigs(recipe string) string {
 // that run networks outside a training run, in the same words on each.
 func deviceFlag(c *cobra.Command, p *string) {
 	*p = "auto"
-	c.Flags().Var(deviceValue{p}, "device", "auto, cpu or cuda:N")
+	c.Flags().Var(deviceValue{p}, "device", "auto, cpu, cuda or cuda:N")
 	flagValues(c, "device", "auto", "cpu", "cuda")
 }
 
@@ -449,7 +449,7 @@ free port).`,
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
 	f.StringVar(&o.Direction, "direction", "", "CycleGAN: AtoB (G_A) or BtoA (G_B); default AtoB (pix2pix has one direction, the one it trained)")
 	deviceFlag(c, &o.Device)
-	f.IntVar(&o.Threads, "threads", 0, "libtorch CPU threads; 0 = all cores")
+	threadsFlag(c, &o.Threads)
 	f.BoolVar(&o.Eval, "eval", false, "eval mode (BatchNorm running stats, no dropout), as translate --eval; default is train mode, as translate's (DCGAN always runs in eval mode, as sample)")
 	f.StringVar(&o.DataRoot, "data-root", "", "read the palette and examples from this dataset folder instead of the config's data.root")
 	f.StringVar(&o.Palette, "palette", "", "the page's colours instead of the training data's: #rrggbb,#rrggbb,... (the first is the background)")
