@@ -1235,7 +1235,8 @@ func TestFlagsThatWouldDoNothingAreRefused(t *testing.T) {
 // TestHelpNamesWhatTheCommandsTake: the --help texts name what the README
 // documents: serve's page for every image-to-image recipe and its GET
 // /example, translate's colorization, runs' columns in their order (state
-// last); serve's --device and --threads in every command's words.
+// last); serve's --device and --threads in every command's words; where
+// train and resume write.
 func TestHelpNamesWhatTheCommandsTake(t *testing.T) {
 	for _, c := range []struct {
 		cmd  string
@@ -1247,6 +1248,8 @@ func TestHelpNamesWhatTheCommandsTake(t *testing.T) {
 		// (serve's said "; 0 = all cores"), every device the flag takes
 		{"serve", []string{"GET  /example?i=N", "--device string         auto, cpu, cuda or cuda:N", "--threads int           libtorch CPU threads (0: all cores)"}},
 		{"translate", []string{"pix2pix, colorization, CycleGAN or pix2pixHD generator"}},
+		{"train", []string{"The run folder is the config's out (--set out=DIR)"}},
+		{"resume", []string{"It writes into RUN_DIR"}},
 	} {
 		args := []string{"--help"}
 		if c.cmd != "" {

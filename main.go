@@ -266,7 +266,11 @@ func trainCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "train",
 		Short: "Train a new run (writes checkpoints, samples, metrics and a report to the run folder)",
-		Args:  noArgs,
+		Long: "Train a new run. The run folder is the config's out (--set out=DIR): config.yaml, checkpoints/,\n" +
+			"samples/, metrics.csv, loss.png, tb/ (logging.tensorboard), status.json and the report, index.html\n" +
+			"(README, The run folder). It ends printing where the grid, the report and the newest checkpoint\n" +
+			"are; gogan resume RUN_DIR continues a stopped run.",
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if ok, err := rf.launched(); ok {
 				return err
@@ -291,8 +295,11 @@ func resumeCmd() *cobra.Command {
 	var sets []string
 	var rf runFlags
 	c := &cobra.Command{
-		Use:               "resume RUN_DIR",
-		Short:             "Continue a run from its newest valid checkpoint",
+		Use:   "resume RUN_DIR",
+		Short: "Continue a run from its newest valid checkpoint",
+		Long: "Continue a run from its newest valid checkpoint. It writes into RUN_DIR, wherever the folder\n" +
+			"was moved or copied (not into the out its config.yaml names); --set values, but device and\n" +
+			"threads, are saved into RUN_DIR/config.yaml.",
 		Args:              runDirArg,
 		ValidArgsFunction: folderArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
