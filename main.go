@@ -403,7 +403,7 @@ func translateCmd() *cobra.Command {
 	c.Flags().StringVar(&o.Input, "input", "", "folder of input images, or one image file (pix2pixHD with data.label_nc: label maps, with --instances and --photos files for one file)")
 	c.Flags().StringVar(&o.Instances, "instances", "", "pix2pixHD with instance maps: their folder, paired with --input by sorted position (the one file's, for an --input file)")
 	c.Flags().StringVar(&o.Features, "features", "", "pix2pixHD with features (model.instance_feat, label_feat): the file of clustered features gogan features wrote; each region gets a random cluster of its class (test.py)")
-	c.Flags().Uint64Var(&o.Seed, "seed", 0, "seed of train mode's dropout (the same --seed, the same outputs; left out, each call draws anew, as test.py) and of --features' cluster draws (default 0)")
+	c.Flags().Uint64Var(&o.Seed, "seed", 0, "seed of train mode's dropout (the same --seed, the same outputs; left out, each call draws anew, as test.py) and of --features' cluster draws (which draw from seed 0 where it is left out)")
 	c.Flags().StringVar(&o.Photos, "photos", "", "pix2pixHD with features: instead of --features, the photos they are encoded from, paired with --input by sorted position (the one file's, for an --input file) (test.py --use_encoded_image)")
 	c.Flags().StringVar(&o.Out, "out", "translated", "output folder (PNG files, same base names; not inside a folder read)")
 	deviceFlag(c, &o.Device)
