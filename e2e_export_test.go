@@ -1357,3 +1357,33 @@ print(len(a), a == b)`
 		t.Fatalf("torchvision's CIFAR10 on the note's DATAROOT: %v\n%s", err, out)
 	}
 }
+
+// TestExportTwoLabelsIntoOneFolder: the reference's checkpoint folder holds
+// the networks of several epoch labels beside one iter.txt; exporting a
+// second label of the same checkpoint into the folder keeps the iter.txt it
+// wrote, word for word the same, instead of refusing the export over it. A
+// checkpoint elsewhere in the run, whose iter.txt differs, is refused
+// without --force, naming the file.
+func TestExportTwoLabelsIntoOneFolder(t *testing.T) {
+	root := t.TempDir()
+	writeHDData(t, root, 2, 40, 36)
+	base := t.TempDir()
+	run, out := filepath.Join(base, "run"), filepath.Join(base, "checkpoints", "hd")
+	mustTrain(t, smallHD(root, "", run, "train.max_steps=2", "train.checkpoint_every=1", "train.no_vgg_loss=true", "train.niter_fix_global=0", "data.batch_size=1")...)
+	step1 := filepath.Join(run, "checkpoints", "step-00000001")
+	for _, label := range []string{"5", "6"} {
+		if o, err := gogan(t, "export", "--checkpoint", step1, "--out", out, "--label", label); err != nil {
+			t.Fatalf("export --label %s: %v\n%s", label, err, o)
+		}
+		if _, err := os.Stat(filepath.Join(out, label+"_net_G.pth")); err != nil {
+			t.Errorf("export --label %s: %v", label, err)
+		}
+	}
+	o, err := gogan(t, "export", "--checkpoint", run, "--out", out, "--label", "7")
+	if err == nil || !strings.Contains(o, filepath.Join(out, "iter.txt")+" already exists, with other contents") || !strings.Contains(o, "--force") {
+		t.Errorf("export of another checkpoint beside its iter.txt: %v\n%s", err, o)
+	}
+	if _, err := os.Stat(filepath.Join(out, "7_net_G.pth")); err == nil {
+		t.Errorf("the refused export wrote 7_net_G.pth")
+	}
+}

@@ -108,16 +108,24 @@ func Export(o ExportOptions) (*Exported, error) {
 	for _, f := range e.Files {
 		paths = append(paths, filepath.Join(dir, f.Name))
 	}
+	// A text the folder holds already, word for word (another label of
+	// the run exported there), is kept: one per folder, as the
+	// reference's, and no reason to refuse the networks' files.
+	texts := e.Texts[:0:0]
 	for _, t := range e.Texts {
-		paths = append(paths, filepath.Join(dir, t.Name))
+		p := filepath.Join(dir, t.Name)
+		if b, err := os.ReadFile(p); err == nil && string(b) == t.Text {
+			continue
+		}
+		texts = append(texts, t)
+		paths = append(paths, p)
 	}
 	for i, p := range paths {
 		if _, err := os.Stat(p); err == nil && !o.Force {
-			other := "another --out or --label"
 			if i >= len(e.Files) { // iter.txt and such: one per folder, whatever the label
-				other = "another --out"
+				return nil, fmt.Errorf("export: %s already exists, with other contents than this export's (another run's or checkpoint's); choose another --out, or --force to replace it", p)
 			}
-			return nil, fmt.Errorf("export: %s already exists; choose %s, or --force to replace it", p, other)
+			return nil, fmt.Errorf("export: %s already exists; choose another --out or --label, or --force to replace it", p)
 		} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("export: %w", err)
 		}
@@ -142,7 +150,7 @@ func Export(o ExportOptions) (*Exported, error) {
 		res.Params = append(res.Params, n.NumParams())
 		writes = append(writes, func(w io.Writer) error { return torch.WritePTH(stopWriter{w, o.Stop}, n.StateDict()) })
 	}
-	for _, t := range e.Texts {
+	for _, t := range texts {
 		writes = append(writes, func(w io.Writer) error { _, err := io.WriteString(stopWriter{w, o.Stop}, t.Text); return err })
 	}
 	made, err := mkdirAll(dir)
