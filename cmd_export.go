@@ -19,7 +19,9 @@ func exportCmd() *cobra.Command {
 		Long: "The other direction of gogan import: each network's state_dict in torch.save's format (torch.load reads\n" +
 			"it, weights_only too) under the reference's own file name: pytorch/examples dcgan's netG_epoch_N.pth\n" +
 			"and netD_epoch_N.pth; pytorch-CycleGAN-and-pix2pix's latest_net_G.pth, latest_net_D.pth (CycleGAN:\n" +
-			"G_A, G_B, D_A, D_B); pix2pixHD's latest_net_G.pth, latest_net_D.pth, latest_net_E.pth. It prints the\n" +
+			"G_A, G_B, D_A, D_B); pix2pixHD's latest_net_G.pth, latest_net_D.pth, latest_net_E.pth; beside them the\n" +
+			"options file the reference's train.py writes there (train_opt.txt; pix2pixHD's opt.txt and iter.txt),\n" +
+			"which gogan import --from DIR reads back. It prints the\n" +
 			"reference's command lines that build the same networks and load them (test.py, train.py\n" +
 			"--continue_train, main.py --netG): --out is their --checkpoints_dir/--name. The references save no\n" +
 			"optimizer state, so training continued there starts Adam afresh.",

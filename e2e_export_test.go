@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -22,6 +23,7 @@ import (
 	torch "gogan/cgo"
 	"gogan/cgo/torchtest"
 	"gogan/config"
+	"gogan/gan"
 )
 
 var exportedFrom = regexp.MustCompile(`exported step \d+ of (.+) \(recipe `)
@@ -471,15 +473,15 @@ func TestExportOnAFullDisk(t *testing.T) {
 		t.Fatalf("export: %v\n%s", err, o)
 	}
 	before := map[string][]byte{}
-	for _, f := range []string{"latest_net_G.pth", "latest_net_D.pth"} {
+	for _, f := range []string{"latest_net_G.pth", "latest_net_D.pth", "train_opt.txt"} {
 		before[f], _ = os.ReadFile(filepath.Join(out, f))
 	}
 	if o, err := gogan(t, "export", "--checkpoint", run, "--out", out, "--force"); err == nil || !strings.Contains(o, "no space left") {
 		t.Errorf("export --force on a full disk: %v, want an error saying so\n%s", err, o)
 	}
 	ents, _ := os.ReadDir(out)
-	if len(ents) != 2 {
-		t.Errorf("after the failed export the folder holds %d entries, want the 2 files", len(ents))
+	if len(ents) != len(before) {
+		t.Errorf("after the failed export the folder holds %d entries, want the %d files", len(ents), len(before))
 	}
 	for f, b := range before {
 		if now, _ := os.ReadFile(filepath.Join(out, f)); !bytes.Equal(now, b) {
@@ -1385,5 +1387,117 @@ func TestExportTwoLabelsIntoOneFolder(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "7_net_G.pth")); err == nil {
 		t.Errorf("the refused export wrote 7_net_G.pth")
+	}
+}
+
+// TestExportOptionsFileImportsBack: gogan export writes the options file
+// the reference's train.py leaves in its checkpoint folder
+// (pytorch-CycleGAN-and-pix2pix's [phase]_opt.txt, pix2pixHD's opt.txt),
+// byte for byte as the reference's parser and printing (transcribed,
+// scripts/options_check.py) print its values, so that gogan import --from
+// the exported folder alone gives back the run: every setting the
+// recipe's option table maps, and the networks bit for bit. A second label
+// exported into the folder keeps the file, the same.
+func TestExportOptionsFileImportsBack(t *testing.T) {
+	colour := colourFolder(t, 2)
+	domains := facadesSubset(t, map[string][]int{"trainA": {1, 2}, "trainB": {3, 4}})
+	hdRoot := t.TempDir()
+	writeHDData(t, hdRoot, 2, 40, 36)
+	small := func(config, root, run string, sets ...string) []string {
+		args := []string{"--config", config, "--quiet", "--set", "out=" + run, "--set", "data.root=" + root, "--set", "model.ngf=8", "--set", "model.ndf=8",
+			"--set", "threads=2", "--set", "data.workers=1", "--set", "train.max_steps=1"}
+		for _, s := range sets {
+			args = append(args, "--set", s)
+		}
+		return args
+	}
+	for _, c := range []struct {
+		name, recipe, file string
+		train              func(run string) []string
+	}{
+		{"pix2pix", "pix2pix", "train_opt.txt", func(run string) []string {
+			return small("configs/pix2pix-facades.yaml", colour, run, "model.netG=unet_128", "data.load_size=136", "data.crop_size=128",
+				"train.lr=0.0003", "train.beta1=0.4", "train.lambda_L1=50", "data.no_flip=true", "data.shuffle=false", "data.max_samples=2",
+				"model.init_type=xavier", "model.init_gain=0.03", "train.epochs=3", "train.epochs_decay=2", "train.lr_policy=step",
+				"train.lr_decay_iters=7", "data.reference_workers=2", "data.direction=AtoB", "model.n_layers_D=2", "model.netD=n_layers")
+		}},
+		{"colorization", "colorization", "train_opt.txt", func(run string) []string {
+			return small("configs/colorization.yaml", colour, run, "model.netG=unet_128", "data.load_size=136", "data.crop_size=128",
+				"data.preprocess=crop", "train.gan_mode=lsgan", "model.no_dropout=true")
+		}},
+		{"cyclegan", "cyclegan", "train_opt.txt", func(run string) []string {
+			return small("configs/cyclegan-facades.yaml", domains, run, "model.netG=resnet_6blocks", "data.load_size=72", "data.crop_size=64",
+				"train.lambda_A=9", "train.lambda_B=8", "train.lambda_identity=0.25", "train.pool_size=3", "data.serial_batches=true",
+				"data.shuffle=false", "train.gan_mode=vanilla", "data.batch_size=2")
+		}},
+		{"pix2pixhd", "pix2pixhd", "opt.txt", func(run string) []string {
+			return smallHD(hdRoot, "", run, "train.max_steps=1", "train.no_vgg_loss=true", "train.niter_fix_global=0",
+				"model.instance_feat=true", "model.nef=4", "model.n_downsample_E=2", "train.no_ganFeat_loss=true", "data.shuffle=false",
+				"train.lambda_feat=5", "train.gan_mode=vanilla", "train.pool_size=2", "model.num_D=1", "train.epochs=4")
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			base := t.TempDir()
+			run, out, back := filepath.Join(base, "run"), filepath.Join(base, "checkpoints", "exported"), filepath.Join(base, "back")
+			mustTrain(t, c.train(run)...)
+			if o, err := gogan(t, "export", "--checkpoint", run, "--out", out); err != nil {
+				t.Fatalf("export: %v\n%s", err, o)
+			}
+			file := filepath.Join(out, c.file)
+			text, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatalf("export wrote no options file: %v", err)
+			}
+			cmd := exec.Command(torchtest.Python(t), "scripts/options_check.py", file)
+			cmd.Env = append(os.Environ(), "OPENBLAS_NUM_THREADS=1")
+			if res, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("the reference's printing of the options: %v\n%s\n%s", err, res, text)
+			}
+			o, err := gogan(t, "import", "--from", out, "--out", back)
+			if err != nil {
+				t.Fatalf("import --from: %v\n%s", err, o)
+			}
+			// the keys the recipe's table maps, as import --from reads them
+			def, err := gan.Lookup(c.recipe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sets, err := def.FromReference(gan.ReadReferenceOptions(string(text)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			orig, err := config.LoadConfig(filepath.Join(run, "config.yaml"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := config.LoadConfig(filepath.Join(back, "config.yaml"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if orig.Recipe != got.Recipe {
+				t.Errorf("recipe: imported %s, trained %s", got.Recipe, orig.Recipe)
+			}
+			keys := map[string]bool{}
+			for _, s := range sets {
+				k, _, _ := strings.Cut(s, "=")
+				keys[k] = true
+				w, _ := orig.Get(k)
+				g, _ := got.Get(k)
+				if fmt.Sprint(g) != fmt.Sprint(w) {
+					t.Errorf("%s: imported %v, trained with %v", k, g, w)
+				}
+			}
+			if len(keys) < 25 {
+				t.Errorf("the options file carries %d settings back: %v", len(keys), slices.Sorted(maps.Keys(keys)))
+			}
+			sameNetworks(t, filepath.Join(run, "checkpoints", "step-00000001"), filepath.Join(back, "checkpoints", "step-00000000"))
+			// another label of the checkpoint beside it: the same file, kept
+			if o, err := gogan(t, "export", "--checkpoint", run, "--out", out, "--label", "3"); err != nil {
+				t.Fatalf("export --label 3 into the folder: %v\n%s", err, o)
+			}
+			if again, err := os.ReadFile(file); err != nil || !bytes.Equal(again, text) {
+				t.Errorf("the options file after a second label: %v\n%s", err, again)
+			}
+		})
 	}
 }

@@ -2,8 +2,10 @@ package gan
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -246,6 +248,16 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 	if m.NetD == "multiscale" {
 		e.Notes = append(e.Notes, "model.netD=multiscale is pix2pixHD's discriminator, which pytorch-CycleGAN-and-pix2pix's --netD does not offer")
 	}
+	// The options file the reference's train.py of these settings writes
+	// beside the files (gogan import --from reads it back), as the run
+	// that trained them from the start printed it.
+	opts := ReferenceValues(c, cycleGANAndPix2PixTable(model, false))
+	opts["dataroot"], opts["checkpoints_dir"], opts["name"] = root, filepath.Dir(o.Dir), filepath.Base(o.Dir)
+	opts["model"], opts["isTrain"] = model, "True"
+	if !o.CUDA {
+		opts["gpu_ids"] = "-1"
+	}
+	e.Texts = append(e.Texts, ExportText{Name: d.Phase + "_opt.txt", Text: PrintOptions(cycleGANAndPix2PixParser(model), opts)})
 	if model != "cycle_gan" || m.NoDropout {
 		e.Commands = []string{Command(test...), Command(train...)}
 		return e
@@ -282,6 +294,10 @@ type ReferenceOption struct {
 	Names []string
 	Key   string
 	Value func(string) (string, error)
+	// Print is Value's inverse, for the options file gogan export writes:
+	// the key's value (as ConfigText gives it) as the reference prints
+	// the option; nil: as it is.
+	Print func(string) string
 }
 
 // ReferenceSets turns a reference run's options (its options file, read by
@@ -337,6 +353,14 @@ func PyBool(v string) (string, error) {
 	return "", fmt.Errorf("%q is not True or False", v)
 }
 
+// PrintPyBool is PyBool's inverse: a config bool as Python prints it.
+func PrintPyBool(v string) string {
+	if v == "true" {
+		return "True"
+	}
+	return "False"
+}
+
 // NotBool is the negation of a Python bool (serial_batches: shuffle).
 func NotBool(v string) (string, error) {
 	b, err := PyBool(v)
@@ -344,6 +368,14 @@ func NotBool(v string) (string, error) {
 		return "false", err
 	}
 	return "true", err
+}
+
+// PrintNotBool is NotBool's inverse (shuffle: serial_batches).
+func PrintNotBool(v string) string {
+	if v == "true" {
+		return "False"
+	}
+	return "True"
 }
 
 // maxSamples reads max_dataset_size: inf (all) is gogan's 0.
@@ -354,6 +386,14 @@ func maxSamples(v string) (string, error) {
 	return v, nil
 }
 
+// printMaxSamples is maxSamples' inverse: gogan's 0 is float("inf").
+func printMaxSamples(v string) string {
+	if v == "0" {
+		return "inf"
+	}
+	return v
+}
+
 // GANModeFromNoLSGAN reads the option the references had before gan_mode:
 // no_lsgan (vanilla) or not (lsgan).
 func GANModeFromNoLSGAN(v string) (string, error) {
@@ -362,6 +402,135 @@ func GANModeFromNoLSGAN(v string) (string, error) {
 		return "vanilla", err
 	}
 	return "lsgan", err
+}
+
+// NoLSGANFromGANMode is GANModeFromNoLSGAN's inverse: vanilla is
+// --no_lsgan (the export's notes say what the other modes are there).
+func NoLSGANFromGANMode(v string) string {
+	return PrintPyBool(strconv.FormatBool(v == "vanilla"))
+}
+
+// PyFloat is a float as Python's str prints it: the shortest digits that
+// read back as it, in positional notation from 1e-4 up to 1e16 and with at
+// least one decimal (0.0002, 100.0), else in exponent notation (1e-05,
+// 1.5e+16).
+func PyFloat(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case math.IsNaN(f):
+		return "nan"
+	}
+	e := strconv.FormatFloat(f, 'e', -1, 64) // d.ddde±XX
+	mant, exp, _ := strings.Cut(e, "e")
+	x, _ := strconv.Atoi(exp)
+	if x < -4 || x >= 16 {
+		sign := "+"
+		if x < 0 {
+			sign, x = "-", -x
+		}
+		return fmt.Sprintf("%se%s%02d", mant, sign, x)
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// ConfigText is a config key's value as the Value functions of a
+// ReferenceOption give it: bools true or false, floats as Python prints
+// them (the references' float options: 100.0, 0.0002).
+func ConfigText(c *config.Config, key string) string {
+	v, err := c.Get(key)
+	if err != nil {
+		panic(fmt.Sprintf("gan: a reference's option table names %s: %v", key, err))
+	}
+	switch x := v.(type) {
+	case float64:
+		return PyFloat(x)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return fmt.Sprint(v)
+}
+
+// ReferenceValues are c's values of table's options as the reference
+// prints them, by the option's name of today (its first); the first row of
+// a name gives it (CycleGAN's serial_batches is data.serial_batches').
+func ReferenceValues(c *config.Config, table []ReferenceOption) map[string]string {
+	vals := map[string]string{}
+	for _, o := range table {
+		if _, done := vals[o.Names[0]]; done {
+			continue
+		}
+		v := ConfigText(c, o.Key)
+		if o.Print != nil {
+			v = o.Print(v)
+		}
+		vals[o.Names[0]] = v
+	}
+	return vals
+}
+
+// ParserOption is an option of a reference's argparse parser as its
+// options file prints it: its name and default as Python's str prints
+// them.
+type ParserOption struct {
+	Name, Default string
+	// TextDefault: a type=int option with a text default (load_iter's
+	// '0'): argparse converts the value parsed, not get_default's, so
+	// print_options finds every value unlike its default.
+	TextDefault bool
+}
+
+// PrintOptions is the options file pytorch-CycleGAN-and-pix2pix's
+// BaseOptions.print_options writes ([checkpoints_dir]/[name]/[phase]_opt.txt):
+// each of parser's options, sorted by name, as "{:>25}: {:<30}{}" with its
+// value (values', else its default) and "\t[default: X]" where the value
+// is not the default, between its dashed lines.
+func PrintOptions(parser []ParserOption, values map[string]string) string {
+	var b strings.Builder
+	b.WriteString("----------------- Options ---------------\n")
+	for _, o := range sortedOptions(parser) {
+		v, ok := values[o.Name]
+		if !ok {
+			v = o.Default
+		}
+		comment := ""
+		if v != o.Default || o.TextDefault {
+			comment = "\t[default: " + o.Default + "]"
+		}
+		fmt.Fprintf(&b, "%25s: %-30s%s\n", o.Name, v, comment)
+	}
+	b.WriteString("----------------- End -------------------\n")
+	return b.String()
+}
+
+// PrintOptTxt is the opt.txt pix2pixHD's BaseOptions.parse writes
+// ([checkpoints_dir]/[name]/opt.txt): "%s: %s" of each option, sorted by
+// name, between its dashed lines.
+func PrintOptTxt(parser []ParserOption, values map[string]string) string {
+	var b strings.Builder
+	b.WriteString("------------ Options -------------\n")
+	for _, o := range sortedOptions(parser) {
+		v, ok := values[o.Name]
+		if !ok {
+			v = o.Default
+		}
+		fmt.Fprintf(&b, "%s: %s\n", o.Name, v)
+	}
+	b.WriteString("-------------- End ----------------\n")
+	return b.String()
+}
+
+// sortedOptions is parser sorted by name, as Python's sorted(vars(opt).items()).
+func sortedOptions(parser []ParserOption) []ParserOption {
+	s := slices.Clone(parser)
+	slices.SortFunc(s, func(a, b ParserOption) int { return strings.Compare(a.Name, b.Name) })
+	return s
 }
 
 // RegisterReferenceOptions tells config the keys a reference's options
@@ -426,8 +595,8 @@ var cycleGANAndPix2PixOptions = []ReferenceOption{
 	{Names: []string{"load_size", "loadSize"}, Key: "data.load_size"},
 	{Names: []string{"crop_size", "fineSize"}, Key: "data.crop_size"},
 	{Names: []string{"preprocess", "resize_or_crop"}, Key: "data.preprocess"},
-	{Names: []string{"no_flip"}, Key: "data.no_flip", Value: PyBool},
-	{Names: []string{"max_dataset_size"}, Key: "data.max_samples", Value: maxSamples},
+	{Names: []string{"no_flip"}, Key: "data.no_flip", Value: PyBool, Print: PrintPyBool},
+	{Names: []string{"max_dataset_size"}, Key: "data.max_samples", Value: maxSamples, Print: printMaxSamples},
 	{Names: []string{"input_nc"}, Key: "model.input_nc"},
 	{Names: []string{"output_nc"}, Key: "model.output_nc"},
 	{Names: []string{"ngf"}, Key: "model.ngf"},
@@ -438,7 +607,7 @@ var cycleGANAndPix2PixOptions = []ReferenceOption{
 	{Names: []string{"norm"}, Key: "model.norm"},
 	{Names: []string{"init_type"}, Key: "model.init_type"},
 	{Names: []string{"init_gain"}, Key: "model.init_gain"},
-	{Names: []string{"no_dropout"}, Key: "model.no_dropout", Value: PyBool},
+	{Names: []string{"no_dropout"}, Key: "model.no_dropout", Value: PyBool, Print: PrintPyBool},
 	{Names: []string{"n_epochs", "niter"}, Key: "train.epochs"},
 	{Names: []string{"n_epochs_decay", "niter_decay"}, Key: "train.epochs_decay"},
 	{Names: []string{"lr"}, Key: "train.lr"},
@@ -448,31 +617,90 @@ var cycleGANAndPix2PixOptions = []ReferenceOption{
 			return "linear", nil
 		}
 		return v, nil
-	}},
+	}}, // (printed as it is: linear is today's name)
 	{Names: []string{"lr_decay_iters"}, Key: "train.lr_decay_iters"},
 	{Names: []string{"gan_mode"}, Key: "train.gan_mode"},
+}
+
+// cycleGANAndPix2PixTable is the option table of model `model`: the shared
+// options, then the model's own; noLSGAN: gan_mode from the no_lsgan of
+// options older than gan_mode.
+func cycleGANAndPix2PixTable(model string, noLSGAN bool) []ReferenceOption {
+	table := slices.Clone(cycleGANAndPix2PixOptions)
+	if noLSGAN {
+		table = append(table, ReferenceOption{Names: []string{"no_lsgan"}, Key: "train.gan_mode", Value: GANModeFromNoLSGAN, Print: NoLSGANFromGANMode})
+	}
+	switch model {
+	case "pix2pix", "colorization":
+		table = append(table, ReferenceOption{Names: []string{"lambda_L1", "lambda_A"}, Key: "train.lambda_L1"},
+			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.shuffle", Value: NotBool, Print: PrintNotBool})
+	case "cycle_gan":
+		table = append(table, ReferenceOption{Names: []string{"lambda_A"}, Key: "train.lambda_A"},
+			ReferenceOption{Names: []string{"lambda_B"}, Key: "train.lambda_B"},
+			ReferenceOption{Names: []string{"lambda_identity", "identity"}, Key: "train.lambda_identity"},
+			ReferenceOption{Names: []string{"pool_size"}, Key: "train.pool_size"},
+			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.serial_batches", Value: PyBool, Print: PrintPyBool},
+			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.shuffle", Value: NotBool, Print: PrintNotBool})
+	}
+	return table
+}
+
+// cycleGANAndPix2PixParser is the parser train.py's options of model
+// `model` are printed from, as today's repository's gather_options builds
+// it: BaseOptions (with the wandb options of 2021 on) and TrainOptions
+// (n_epochs and lr_policy linear of 2020 on), the defaults the model's
+// modify_commandline_options sets and the options it adds, then the
+// dataset mode's defaults (colorization's channels). isTrain is set after
+// parsing: print_options prints it with get_default's None.
+func cycleGANAndPix2PixParser(model string) []ParserOption {
+	defaults := [][2]string{
+		// BaseOptions.initialize
+		{"dataroot", "None"}, {"name", "experiment_name"}, {"use_wandb", "False"}, {"wandb_project_name", "CycleGAN-and-pix2pix"},
+		{"gpu_ids", "0"}, {"checkpoints_dir", "./checkpoints"}, {"model", "cycle_gan"}, {"input_nc", "3"}, {"output_nc", "3"},
+		{"ngf", "64"}, {"ndf", "64"}, {"netD", "basic"}, {"netG", "resnet_9blocks"}, {"n_layers_D", "3"}, {"norm", "instance"},
+		{"init_type", "normal"}, {"init_gain", "0.02"}, {"no_dropout", "False"}, {"dataset_mode", "unaligned"},
+		{"direction", "AtoB"}, {"serial_batches", "False"}, {"num_threads", "4"}, {"batch_size", "1"}, {"load_size", "286"},
+		{"crop_size", "256"}, {"max_dataset_size", "inf"}, {"preprocess", "resize_and_crop"}, {"no_flip", "False"},
+		{"display_winsize", "256"}, {"epoch", "latest"}, {"load_iter", "0"}, {"verbose", "False"}, {"suffix", ""},
+		// TrainOptions.initialize
+		{"display_freq", "400"}, {"display_ncols", "4"}, {"display_id", "1"}, {"display_server", "http://localhost"},
+		{"display_env", "main"}, {"display_port", "8097"}, {"update_html_freq", "1000"}, {"print_freq", "100"},
+		{"no_html", "False"}, {"save_latest_freq", "5000"}, {"save_epoch_freq", "5"}, {"save_by_iter", "False"},
+		{"continue_train", "False"}, {"epoch_count", "1"}, {"phase", "train"}, {"n_epochs", "100"}, {"n_epochs_decay", "100"},
+		{"beta1", "0.5"}, {"lr", "0.0002"}, {"gan_mode", "lsgan"}, {"pool_size", "50"}, {"lr_policy", "linear"},
+		{"lr_decay_iters", "50"},
+		{"isTrain", "None"},
+	}
+	set := map[string]string{}
+	switch model {
+	case "pix2pix", "colorization":
+		// Pix2PixModel's (ColorizationModel's calls it first)
+		set = map[string]string{"norm": "batch", "netG": "unet_256", "dataset_mode": "aligned", "pool_size": "0", "gan_mode": "vanilla"}
+		defaults = append(defaults, [2]string{"lambda_L1", "100.0"})
+		if model == "colorization" {
+			// and ColorizationDataset's
+			set["dataset_mode"], set["input_nc"], set["output_nc"] = "colorization", "1", "2"
+		}
+	case "cycle_gan":
+		set = map[string]string{"no_dropout": "True"}
+		defaults = append(defaults, [2]string{"lambda_A", "10.0"}, [2]string{"lambda_B", "10.0"}, [2]string{"lambda_identity", "0.5"})
+	}
+	parser := make([]ParserOption, len(defaults))
+	for i, d := range defaults {
+		parser[i] = ParserOption{Name: d[0], Default: d[1], TextDefault: d[0] == "load_iter"} // default='0'
+		if v, ok := set[d[0]]; ok {
+			parser[i].Default = v
+		}
+	}
+	return parser
 }
 
 // CycleGANAndPix2PixConfig is the config --set pairs of a
 // pytorch-CycleGAN-and-pix2pix run of model `model` from its options:
 // the shared ones, then the model's own.
 func CycleGANAndPix2PixConfig(model string, opts map[string]string) ([]string, error) {
-	table := cycleGANAndPix2PixOptions
-	if _, ok := opts["gan_mode"]; !ok {
-		table = append(table, ReferenceOption{Names: []string{"no_lsgan"}, Key: "train.gan_mode", Value: GANModeFromNoLSGAN})
-	}
-	switch model {
-	case "pix2pix", "colorization":
-		table = append(table, ReferenceOption{Names: []string{"lambda_L1", "lambda_A"}, Key: "train.lambda_L1"},
-			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.shuffle", Value: NotBool})
-	case "cycle_gan":
-		table = append(table, ReferenceOption{Names: []string{"lambda_A"}, Key: "train.lambda_A"},
-			ReferenceOption{Names: []string{"lambda_B"}, Key: "train.lambda_B"},
-			ReferenceOption{Names: []string{"lambda_identity", "identity"}, Key: "train.lambda_identity"},
-			ReferenceOption{Names: []string{"pool_size"}, Key: "train.pool_size"},
-			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.serial_batches", Value: PyBool},
-			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.shuffle", Value: NotBool})
-	}
+	_, gm := opts["gan_mode"]
+	table := cycleGANAndPix2PixTable(model, !gm)
 	sets, err := ReferenceSets(opts, table)
 	if err != nil {
 		return nil, err

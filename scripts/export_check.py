@@ -75,6 +75,8 @@ def cg_base_options(parser):
     parser.add_argument('--load_iter', type=int, default='0')
     parser.add_argument('--verbose', action='store_true')
     parser.add_argument('--suffix', default='', type=str)
+    parser.add_argument('--use_wandb', action='store_true')
+    parser.add_argument('--wandb_project_name', type=str, default='CycleGAN-and-pix2pix')
     return parser
 
 
@@ -103,14 +105,14 @@ def cg_train_options(parser):
     parser.add_argument('--continue_train', action='store_true')
     parser.add_argument('--epoch_count', type=int, default=1)
     parser.add_argument('--phase', type=str, default='train')
-    parser.add_argument('--niter', type=int, default=100)
-    parser.add_argument('--niter_decay', type=int, default=100)
+    parser.add_argument('--n_epochs', type=int, default=100)
+    parser.add_argument('--n_epochs_decay', type=int, default=100)
     parser.add_argument('--beta1', type=float, default=0.5)
     parser.add_argument('--lr', type=float, default=0.0002)
     parser.add_argument('--gan_mode', type=str, default='lsgan')
     parser.add_argument('--pool_size', type=int, default=50)
     parser.add_argument('--no_html', action='store_true')
-    parser.add_argument('--lr_policy', type=str, default='lambda')
+    parser.add_argument('--lr_policy', type=str, default='linear')
     parser.add_argument('--lr_decay_iters', type=int, default=50)
 
 
@@ -160,6 +162,17 @@ def cg_options(argv, is_train):
 def cg_print_options(opt):
     """BaseOptions.print_options: the options, each with its default where it differs, into
     [checkpoints_dir]/[name]/[phase]_opt.txt."""
+    message = cg_options_message(opt)
+    expr_dir = os.path.join(opt.checkpoints_dir, opt.name)
+    os.makedirs(expr_dir, exist_ok=True)
+    file_name = os.path.join(expr_dir, '{}_opt.txt'.format(opt.phase))
+    with open(file_name, 'wt') as opt_file:
+        opt_file.write(message)
+        opt_file.write('\n')
+
+
+def cg_options_message(opt):
+    """print_options' message of cg_options' opt."""
     parser = opt.parser
     del opt.parser
     message = ''
@@ -171,12 +184,7 @@ def cg_print_options(opt):
             comment = '\t[default: %s]' % str(default)
         message += '{:>25}: {:<30}{}\n'.format(str(k), str(v), comment)
     message += '----------------- End -------------------'
-    expr_dir = os.path.join(opt.checkpoints_dir, opt.name)
-    os.makedirs(expr_dir, exist_ok=True)
-    file_name = os.path.join(expr_dir, '{}_opt.txt'.format(opt.phase))
-    with open(file_name, 'wt') as opt_file:
-        opt_file.write(message)
-        opt_file.write('\n')
+    return message
 
 
 def cg_networks(opt):
@@ -234,6 +242,8 @@ def hd_options(argv, is_train):
     p.add_argument('--use_dropout', action='store_true')
     p.add_argument('--data_type', default=32, type=int, choices=[8, 16, 32])
     p.add_argument('--verbose', action='store_true', default=False)
+    p.add_argument('--fp16', action='store_true', default=False)
+    p.add_argument('--local_rank', type=int, default=0)
     p.add_argument('--batchSize', type=int, default=1)
     p.add_argument('--loadSize', type=int, default=1024)
     p.add_argument('--fineSize', type=int, default=512)
@@ -311,16 +321,20 @@ def hd_options(argv, is_train):
 
 def hd_save_options(opt):
     """BaseOptions.parse's save: opt.txt in [checkpoints_dir]/[name] unless continue_train."""
-    args = vars(opt)
     expr_dir = os.path.join(opt.checkpoints_dir, opt.name)
     os.makedirs(expr_dir, exist_ok=True)
     if not opt.continue_train:
         file_name = os.path.join(expr_dir, 'opt.txt')
         with open(file_name, 'wt') as opt_file:
-            opt_file.write('------------ Options -------------\n')
-            for k, v in sorted(args.items()):
-                opt_file.write('%s: %s\n' % (str(k), str(v)))
-            opt_file.write('-------------- End ----------------\n')
+            opt_file.write(hd_options_text(opt))
+
+
+def hd_options_text(opt):
+    """What parse writes to opt.txt for hd_options' opt."""
+    text = '------------ Options -------------\n'
+    for k, v in sorted(vars(opt).items()):
+        text += '%s: %s\n' % (str(k), str(v))
+    return text + '-------------- End ----------------\n'
 
 
 def hd_networks(opt):

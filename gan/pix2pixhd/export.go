@@ -96,6 +96,12 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 	// train.py --continue_train resumes at iter.txt's epoch (1-based) and
 	// images into it, as its own save_latest_freq writes them.
 	e.Texts = []gan.ExportText{{Name: "iter.txt", Text: fmt.Sprintf("%d\n%d\n", o.Completed+1, o.EpochImages)}}
+	// The opt.txt its train.py of these settings writes beside the files
+	// (gogan import --from reads it back), as the run that trained them
+	// from the start wrote it (--continue_train writes none).
+	opts := gan.ReferenceValues(c, options)
+	opts["dataroot"], opts["checkpoints_dir"], opts["name"] = gan.DataRoot(c), filepath.Dir(o.Dir), filepath.Base(o.Dir)
+	e.Texts = append(e.Texts, gan.ExportText{Name: "opt.txt", Text: gan.PrintOptTxt(parser, opts)})
 	return e
 }
 
@@ -104,15 +110,15 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 var options = []gan.ReferenceOption{
 	{Names: []string{"dataroot"}, Key: "data.root"},
 	{Names: []string{"phase"}, Key: "data.phase"},
-	{Names: []string{"serial_batches"}, Key: "data.shuffle", Value: gan.NotBool}, // its DataLoader's shuffle
+	{Names: []string{"serial_batches"}, Key: "data.shuffle", Value: gan.NotBool, Print: gan.PrintNotBool}, // its DataLoader's shuffle
 	{Names: []string{"label_nc"}, Key: "data.label_nc"},
-	{Names: []string{"no_instance"}, Key: "data.no_instance", Value: gan.PyBool},
+	{Names: []string{"no_instance"}, Key: "data.no_instance", Value: gan.PyBool, Print: gan.PrintPyBool},
 	{Names: []string{"batchSize"}, Key: "data.batch_size"},
 	{Names: []string{"nThreads"}, Key: "data.reference_workers"},
 	{Names: []string{"loadSize"}, Key: "data.load_size"},
 	{Names: []string{"fineSize"}, Key: "data.crop_size"},
 	{Names: []string{"resize_or_crop"}, Key: "data.preprocess"},
-	{Names: []string{"no_flip"}, Key: "data.no_flip", Value: gan.PyBool},
+	{Names: []string{"no_flip"}, Key: "data.no_flip", Value: gan.PyBool, Print: gan.PrintPyBool},
 	{Names: []string{"input_nc"}, Key: "model.input_nc"},
 	{Names: []string{"output_nc"}, Key: "model.output_nc"},
 	{Names: []string{"netG"}, Key: "model.netG"},
@@ -122,8 +128,8 @@ var options = []gan.ReferenceOption{
 	{Names: []string{"n_local_enhancers"}, Key: "model.n_local_enhancers"},
 	{Names: []string{"n_blocks_local"}, Key: "model.n_blocks_local"},
 	{Names: []string{"norm"}, Key: "model.norm"},
-	{Names: []string{"instance_feat"}, Key: "model.instance_feat", Value: gan.PyBool},
-	{Names: []string{"label_feat"}, Key: "model.label_feat", Value: gan.PyBool},
+	{Names: []string{"instance_feat"}, Key: "model.instance_feat", Value: gan.PyBool, Print: gan.PrintPyBool},
+	{Names: []string{"label_feat"}, Key: "model.label_feat", Value: gan.PyBool, Print: gan.PrintPyBool},
 	{Names: []string{"feat_num"}, Key: "model.feat_num"},
 	{Names: []string{"nef"}, Key: "model.nef"},
 	{Names: []string{"n_downsample_E"}, Key: "model.n_downsample_E"},
@@ -137,10 +143,40 @@ var options = []gan.ReferenceOption{
 	{Names: []string{"beta1"}, Key: "train.beta1"},
 	{Names: []string{"lambda_feat"}, Key: "train.lambda_feat"},
 	{Names: []string{"pool_size"}, Key: "train.pool_size"},
-	{Names: []string{"no_ganFeat_loss"}, Key: "train.no_ganFeat_loss", Value: gan.PyBool},
-	{Names: []string{"no_vgg_loss"}, Key: "train.no_vgg_loss", Value: gan.PyBool},
-	{Names: []string{"no_lsgan"}, Key: "train.gan_mode", Value: gan.GANModeFromNoLSGAN},
+	{Names: []string{"no_ganFeat_loss"}, Key: "train.no_ganFeat_loss", Value: gan.PyBool, Print: gan.PrintPyBool},
+	{Names: []string{"no_vgg_loss"}, Key: "train.no_vgg_loss", Value: gan.PyBool, Print: gan.PrintPyBool},
+	{Names: []string{"no_lsgan"}, Key: "train.gan_mode", Value: gan.GANModeFromNoLSGAN, Print: gan.NoLSGANFromGANMode},
 }
+
+// parser is the parser train.py's opt.txt is printed from: BaseOptions
+// and TrainOptions, with gpu_ids as parse has made it a list and isTrain,
+// set after parsing.
+var parser = func() []gan.ParserOption {
+	defaults := [][2]string{
+		// BaseOptions.initialize
+		{"name", "label2city"}, {"gpu_ids", "[0]"}, {"checkpoints_dir", "./checkpoints"}, {"model", "pix2pixHD"},
+		{"norm", "instance"}, {"use_dropout", "False"}, {"data_type", "32"}, {"verbose", "False"}, {"fp16", "False"},
+		{"local_rank", "0"}, {"batchSize", "1"}, {"loadSize", "1024"}, {"fineSize", "512"}, {"label_nc", "35"},
+		{"input_nc", "3"}, {"output_nc", "3"}, {"dataroot", "./datasets/cityscapes/"}, {"resize_or_crop", "scale_width"},
+		{"serial_batches", "False"}, {"no_flip", "False"}, {"nThreads", "2"}, {"max_dataset_size", "inf"},
+		{"display_winsize", "512"}, {"tf_log", "False"}, {"netG", "global"}, {"ngf", "64"}, {"n_downsample_global", "4"},
+		{"n_blocks_global", "9"}, {"n_blocks_local", "3"}, {"n_local_enhancers", "1"}, {"niter_fix_global", "0"},
+		{"no_instance", "False"}, {"instance_feat", "False"}, {"label_feat", "False"}, {"feat_num", "3"},
+		{"load_features", "False"}, {"n_downsample_E", "4"}, {"nef", "16"}, {"n_clusters", "10"},
+		// TrainOptions.initialize
+		{"display_freq", "100"}, {"print_freq", "100"}, {"save_latest_freq", "1000"}, {"save_epoch_freq", "10"},
+		{"no_html", "False"}, {"debug", "False"}, {"continue_train", "False"}, {"load_pretrain", ""},
+		{"which_epoch", "latest"}, {"phase", "train"}, {"niter", "100"}, {"niter_decay", "100"}, {"beta1", "0.5"},
+		{"lr", "0.0002"}, {"num_D", "2"}, {"n_layers_D", "3"}, {"ndf", "64"}, {"lambda_feat", "10.0"},
+		{"no_ganFeat_loss", "False"}, {"no_vgg_loss", "False"}, {"no_lsgan", "False"}, {"pool_size", "0"},
+		{"isTrain", "True"},
+	}
+	p := make([]gan.ParserOption, len(defaults))
+	for i, d := range defaults {
+		p[i] = gan.ParserOption{Name: d[0], Default: d[1]}
+	}
+	return p
+}()
 
 // fromReference reads a pix2pixHD run's opt.txt as config --set pairs.
 func fromReference(opts map[string]string) ([]string, error) {
