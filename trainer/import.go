@@ -266,21 +266,35 @@ func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceR
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("import --from %s: not a folder: give the reference's checkpoint folder (checkpoints/NAME), or import a .pth file with --pth", dir)
 	}
+	// pytorch-CycleGAN-and-pix2pix names the file by --phase
+	// ([phase]_opt.txt): a run trained on another split leaves val_opt.txt
+	// or such, read before a test run's test_opt.txt.
+	names := []string{"train_opt.txt", "opt.txt"}
+	phased, _ := filepath.Glob(filepath.Join(abs, "*_opt.txt"))
+	for _, p := range phased {
+		if n := filepath.Base(p); n != "train_opt.txt" && n != "test_opt.txt" {
+			names = append(names, n)
+		}
+	}
+	names = append(names, "test_opt.txt")
 	var file string
-	var text []byte
-	for _, name := range []string{"train_opt.txt", "opt.txt", "test_opt.txt"} {
+	var opts map[string]string
+	for _, name := range names {
 		p := filepath.Join(abs, name)
-		if text, err = os.ReadFile(p); err == nil {
-			file = p
-			break
-		} else if !errors.Is(err, fs.ErrNotExist) {
+		text, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		} else if err != nil {
 			return nil, fmt.Errorf("import --from: %w", err)
+		}
+		o := gan.ReadReferenceOptions(string(text))
+		if file == "" || opts["isTrain"] == "False" && o["isTrain"] != "False" {
+			file, opts = p, o // the first, or the first of a training run
 		}
 	}
 	if file == "" {
-		return nil, fmt.Errorf("import --from %s: no train_opt.txt or opt.txt, the options file pytorch-CycleGAN-and-pix2pix and pix2pixHD write in their checkpoint folder; import the .pth files with --config and --net ROLE=FILE instead", dir)
+		return nil, fmt.Errorf("import --from %s: no train_opt.txt (or [phase]_opt.txt) or opt.txt, the options file pytorch-CycleGAN-and-pix2pix and pix2pixHD write in their checkpoint folder; import the .pth files with --config and --net ROLE=FILE instead", dir)
 	}
-	opts := gan.ReadReferenceOptions(string(text))
 	model := opts["model"]
 	if model == "" {
 		return nil, fmt.Errorf("%s: no model in it: not the options file train.py writes (its lines read \"model: pix2pix\" and so on, between \"Options\" lines); import the .pth files with --config and --net ROLE=FILE instead", file)

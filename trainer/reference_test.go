@@ -185,6 +185,13 @@ func TestReadReferenceRun(t *testing.T) {
 	if run, err := ReadReferenceRun(referenceFolder(t, "train_opt.txt", phased, "latest_net_G_A.pth", "latest_net_G_B.pth"), "", "", nil); err != nil || run.Config.Data.Phase != "val" {
 		t.Errorf("--phase val: %v, config %v", err, run)
 	}
+	// print_options names the file by the phase: val_opt.txt, read before
+	// a test run's test_opt.txt beside it
+	valRun := referenceFolder(t, "val_opt.txt", phased, "latest_net_G_A.pth", "latest_net_G_B.pth")
+	os.WriteFile(filepath.Join(valRun, "test_opt.txt"), []byte(strings.Replace(strings.Replace(phased, "phase: val ", "phase: test", 1), "True ", "False", 1)), 0o644)
+	if run, err := ReadReferenceRun(valRun, "", "", nil); err != nil || run.Config.Data.Phase != "val" || !strings.HasSuffix(run.Options, "val_opt.txt") {
+		t.Errorf("a run trained with --phase val (val_opt.txt): %v, config %v", err, run)
+	}
 	testRun := referenceFolder(t, "test_opt.txt", strings.Replace(strings.Replace(phased, "phase: val ", "phase: test", 1), "True ", "False", 1), "latest_net_G_A.pth", "latest_net_G_B.pth")
 	if run, err := ReadReferenceRun(testRun, "", "", nil); err != nil || !strings.Contains(strings.Join(run.Notes, "\n"), "test run") {
 		t.Errorf("a test run's options: %v, notes %v", err, run)
