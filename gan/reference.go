@@ -651,7 +651,9 @@ func cycleGANAndPix2PixTable(model string, noLSGAN bool) []ReferenceOption {
 // (n_epochs and lr_policy linear of 2020 on), the defaults the model's
 // modify_commandline_options sets and the options it adds, then the
 // dataset mode's defaults (colorization's channels). isTrain is set after
-// parsing: print_options prints it with get_default's None.
+// parsing: print_options prints it with get_default's None. Checked option
+// by option against upstream's options/, models/ and data/ at c3268ed
+// (2024-03-22, junyanz's, read from a fork's mirror).
 func cycleGANAndPix2PixParser(model string) []ParserOption {
 	defaults := [][2]string{
 		// BaseOptions.initialize
