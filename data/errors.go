@@ -92,10 +92,7 @@ const NoSkip = "-"
 
 func (e *InvalidFilesError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "data: %s: %d invalid file", e.Root, len(e.Files))
-	if len(e.Files) != 1 {
-		b.WriteString("s")
-	}
+	fmt.Fprintf(&b, "data: %s: %d invalid %s", e.Root, len(e.Files), filesWord(len(e.Files)))
 	if e.None && e.SkipWith != NoSkip {
 		b.WriteString(", and no valid one (skipping them would leave nothing to read: change what each names, or the data):")
 	} else if e.SkipWith == NoSkip {
@@ -106,19 +103,101 @@ func (e *InvalidFilesError) Error() string {
 	var crop *CropError
 	fits := 0
 	for _, f := range e.Files {
-		b.WriteString("\n  ")
-		b.WriteString(f.Path)
-		b.WriteString(": ")
-		b.WriteString(f.Err.Error())
 		if ce, ok := f.Err.(*CropError); ok && (crop == nil || ce.fits() < fits) {
 			crop, fits = ce, ce.fits()
 		}
 	}
+	listed := e.Files
+	if len(listed) > maxListed+2 { // the rest in fewer lines than their own
+		listed = listed[:maxListed]
+	}
+	for _, f := range listed {
+		b.WriteString("\n  ")
+		b.WriteString(f.Path)
+		b.WriteString(": ")
+		b.WriteString(f.Err.Error())
+	}
+	writeRest(&b, e.Files[len(listed):])
 	if crop != nil { // said once, for the smallest image
 		b.WriteString("\n")
 		b.WriteString(cropFix(crop, fits, e.Trained))
 	}
 	return b.String()
+}
+
+// maxListed is how many invalid files the message names one by one: a
+// crop too large for a whole dataset made it a line per file (400 for
+// facades), burying the advice; the rest are counted by reason. Files
+// keeps every one, and data.skip_invalid's warning names each.
+const maxListed = 10
+
+// writeRest counts the invalid files not listed by reason, the most
+// common first: "and 390 more files, each: REASON", or a line per reason.
+// A reason that names its own file (a ._NAME's image) is grouped with
+// those that differ in that name alone, shown as the first one's.
+func writeRest(b *strings.Builder, rest []*FileError) {
+	if len(rest) == 0 {
+		return
+	}
+	type group struct {
+		n      int
+		first  *FileError
+		reason string
+		same   bool // every file's reason reads as first's
+	}
+	var groups []*group
+	byKey := map[string]*group{}
+	for _, f := range rest {
+		reason := f.Err.Error()
+		key := reason
+		if base := filepath.Base(f.Path); len(base) > 2 {
+			key = strings.ReplaceAll(key, f.Path, "\x00")
+			key = strings.ReplaceAll(key, strings.TrimPrefix(base, "._"), "\x01")
+		}
+		g := byKey[key]
+		if g == nil {
+			g = &group{first: f, reason: reason, same: true}
+			byKey[key] = g
+			groups = append(groups, g)
+		}
+		g.n++
+		g.same = g.same && reason == g.reason
+	}
+	slices.SortStableFunc(groups, func(x, y *group) int { return y.n - x.n })
+	// what follows "N files"
+	say := func(g *group) string {
+		if g.same {
+			return ": " + g.reason
+		}
+		return " like " + g.first.Path + ": " + g.reason
+	}
+	fmt.Fprintf(b, "\n  and %d more %s", len(rest), filesWord(len(rest)))
+	if len(groups) == 1 {
+		if len(rest) > 1 && groups[0].same {
+			b.WriteString(", each")
+		}
+		b.WriteString(say(groups[0]))
+		return
+	}
+	b.WriteString(":")
+	shown := groups[:min(len(groups), maxListed)]
+	for _, g := range shown {
+		fmt.Fprintf(b, "\n    %d %s%s", g.n, filesWord(g.n), say(g))
+	}
+	if others := groups[len(shown):]; len(others) > 0 {
+		n := 0
+		for _, g := range others {
+			n += g.n
+		}
+		fmt.Fprintf(b, "\n    %d %s of %d other reasons", n, filesWord(n), len(others))
+	}
+}
+
+func filesWord(n int) string {
+	if n == 1 {
+		return "file"
+	}
+	return "files"
 }
 
 // Unwrap gives errors.Is and errors.As access to each file's error.

@@ -283,6 +283,62 @@ func TestBadFilesReportedTogether(t *testing.T) {
 	t.Logf("%v", err)
 }
 
+// TestInvalidFilesCapped: a folder of many invalid files names the first
+// ten, then counts the rest by reason (a ._NAME file's reason, which names
+// its image, grouped with the others'), and gives a crop's advice once at
+// the end: a crop too large listed every file of the dataset, 400 lines
+// for facades.
+func TestInvalidFilesCapped(t *testing.T) {
+	dir := t.TempDir()
+	jpg := encode(t, "jpg", gradient(64, 48))
+	write(t, filepath.Join(dir, "good.jpg"), jpg)
+	for i := range 15 {
+		write(t, filepath.Join(dir, fmt.Sprintf("e%02d.jpg", i)), nil)
+	}
+	for i := range 4 {
+		write(t, filepath.Join(dir, fmt.Sprintf("t%d.jpg", i)), jpg[:len(jpg)/2])
+	}
+	for i := range 3 {
+		write(t, filepath.Join(dir, "z", fmt.Sprintf("._g%d.jpg", i)), append([]byte{0, 5, 0x16, 7, 0, 2, 0, 0}, make([]byte, 4088)...))
+	}
+	cfg := DefaultConfig(Folder)
+	cfg.Root, cfg.ImageSize = dir, 32
+	_, err := Open(context.Background(), cfg, nil)
+	var ie *InvalidFilesError
+	if !errors.As(err, &ie) || len(ie.Files) != 22 {
+		t.Fatalf("want all 22 invalid files, got %v", err)
+	}
+	lines := strings.Split(err.Error(), "\n")
+	want := []string{
+		"data: " + dir + ": 22 invalid files (set data.skip_invalid to skip them):",
+		"  " + filepath.Join(dir, "e00.jpg") + ": empty file (0 bytes)",
+		"  " + filepath.Join(dir, "e09.jpg") + ": empty file (0 bytes)",
+		"  and 12 more files:",
+		"    5 files: empty file (0 bytes)",
+		"    4 files: truncated JPEG image",
+		"    3 files like " + filepath.Join(dir, "z", "._g0.jpg") + ": a macOS AppleDouble file, not an image: the Finder's metadata of g0.jpg",
+	}
+	if len(lines) != 15 || lines[0] != want[0] || lines[1] != want[1] || lines[10] != want[2] || lines[11] != want[3] ||
+		lines[12] != want[4] || !strings.HasPrefix(lines[13], want[5]) || !strings.HasPrefix(lines[14], want[6]) {
+		t.Errorf("got\n%v\nwant 15 lines, as\n%s", err, strings.Join(want, "\n"))
+	}
+
+	// One reason for all: one line for the rest, the advice once.
+	dir = t.TempDir()
+	for i := range 30 {
+		write(t, filepath.Join(dir, fmt.Sprintf("%02d.png", i)), encode(t, "png", gradient(40, 40)))
+	}
+	cfg = DefaultConfig(Folder)
+	cfg.Root, cfg.Preprocess, cfg.CropSize, cfg.ImageSize = dir, Crop, 64, 64
+	_, err = Open(context.Background(), cfg, nil)
+	lines = strings.Split(fmt.Sprint(err), "\n")
+	rest := "  and 20 more files, each: data.crop_size 64 is larger than the image 40x40"
+	if len(lines) != 13 || lines[11] != rest || !strings.HasPrefix(lines[12], "give data.crop_size at most 40") ||
+		strings.Count(fmt.Sprint(err), "give data.crop_size") != 1 {
+		t.Errorf("got\n%v\nwant 10 files, then %q and the advice", err, rest)
+	}
+}
+
 func TestSkipInvalid(t *testing.T) {
 	dir, bad := badFolder(t)
 	cfg := DefaultConfig(Folder)
