@@ -132,8 +132,8 @@ func openFIDPath(p string) (fidSet, error) {
 		if unread != "" {
 			unread = "; " + unread
 		}
-		return fidSet{}, fmt.Errorf("eval fid: %s holds %d images (*.%s): need at least 2 for a covariance%s%s",
-			p, len(files), strings.Join(inceptionImageExts, ", *."), unread, imagesBelow(p, entries))
+		return fidSet{}, fmt.Errorf("eval fid: %s holds %s (*.%s): need at least 2 for a covariance%s%s",
+			p, images(len(files)), strings.Join(inceptionImageExts, ", *."), unread, imagesBelow(p, entries))
 	}
 	slices.Sort(files)
 	return fidSet{FIDSet: FIDSet{Source: p, N: len(files)}, unread: unread, images: func(yield func(*data.Image) error) error {

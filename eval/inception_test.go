@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"context"
 	"image"
 	"image/png"
 	"math"
@@ -306,5 +307,24 @@ func TestInceptionWeightsWithoutACache(t *testing.T) {
 	want := "torch.hub's cache (none: HOME, XDG_CACHE_HOME and TORCH_HOME are unset; set TORCH_HOME) holds no pt_inception-2015-12-05-6726825d.pth: give --inception"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("error %v, want %q", err, want)
+	}
+}
+
+// TestOneImageIsOneImage: a set of one image is refused as "1 image" (it
+// said "1 images"), a folder of them and a --samples-file alike.
+func TestOneImageIsOneImage(t *testing.T) {
+	root := torchtest.CopyFacades(t, map[string][]string{"one": torchtest.FacadesFiles(1, 1), "two": torchtest.FacadesFiles(2, 3)})
+	one := filepath.Join(root, "one")
+	_, err := InceptionFID(InceptionFIDOptions{Weights: filepath.Join(root, "none.pth"), Paths: []string{one, filepath.Join(root, "two")}, Device: "cpu"})
+	if want := one + " holds 1 image (*."; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("a folder of one image: %v, want %q", err, want)
+	}
+	f := filepath.Join(root, "one.safetensors")
+	if err := torch.SaveSafetensors(f, []torch.Named{{Name: "images", Tensor: torch.Zeros(torch.Float32, torch.CPUDevice, 1, 1, 32, 32)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = FID(context.Background(), FIDOptions{Classifier: filepath.Join(root, "none.safetensors"), SamplesFile: f, Device: "cpu", Threads: 1})
+	if want := f + " holds 1 image: need at least 2"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("a samples file of one image: %v, want %q", err, want)
 	}
 }
