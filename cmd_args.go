@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	torch "gogan/cgo"
 	"gogan/config"
 	"gogan/gan"
 )
@@ -140,7 +142,9 @@ func isDir(p string) bool {
 
 // deviceValue is a command's --device, refused as it is given as config's
 // device key is, so that the references' --gpu_ids values (-1, 0, 0,1)
-// are answered with the device they are here.
+// are answered with the device they are here; a CUDA device this machine
+// lacks is refused here too, in the flag's words (torch.ParseDevice's
+// would come later, in the device key's).
 type deviceValue struct{ p *string }
 
 func (d deviceValue) String() string { return *d.p }
@@ -148,6 +152,14 @@ func (d deviceValue) Type() string   { return "string" }
 func (d deviceValue) Set(s string) error {
 	if err := config.CheckDeviceFlag(s); err != nil {
 		return err
+	}
+	if strings.HasPrefix(s, "cuda") {
+		var de *torch.DeviceError // its Err: cobra's message names the value
+		if _, err := torch.ParseDevice(s); errors.As(err, &de) && errors.Is(err, torch.ErrNoCUDA) {
+			return fmt.Errorf("%w: give --device cpu or auto", de.Err)
+		} else if de != nil {
+			return de.Err
+		}
 	}
 	*d.p = s
 	return nil

@@ -10,6 +10,8 @@ import (
 	"unicode"
 
 	"github.com/spf13/cobra"
+
+	torch "gogan/cgo"
 )
 
 // TestComputingCommandsStartWithSpinBriefly: each name in computing is a
@@ -178,6 +180,28 @@ func TestDeviceFlagAnswersGPUIDs(t *testing.T) {
 	// and what it takes still goes through
 	if out, err := gogan(t, "sample", "--device", "cpu"); err == nil || strings.Contains(out, "--device") {
 		t.Errorf("gogan sample --device cpu (no --checkpoint): %v, want the --checkpoint refusal\n%s", err, out)
+	}
+}
+
+// TestNoCUDADeviceInTheCallersWords: on a machine without CUDA, --device
+// cuda said "use device: cpu or auto", the config key's words, once the
+// command had loaded its checkpoint: the flag refuses it at once, naming
+// --device; train's device=cuda says "device: device ..." no more.
+func TestNoCUDADeviceInTheCallersWords(t *testing.T) {
+	if torch.CUDAIsAvailable() {
+		t.Skip("this machine has a CUDA device")
+	}
+	for _, cmd := range [][]string{{"sample"}, {"eval", "fid"}, {"translate"}} {
+		out, err := gogan(t, append(cmd, "--device", "cuda")...)
+		want := `invalid argument "cuda" for "--device" flag: no CUDA device is available here (libtorch `
+		if err == nil || !strings.Contains(out, want) || !strings.Contains(out, "give --device cpu or auto") || strings.Contains(out, "device:") {
+			t.Errorf("gogan %s --device cuda: %v, want %q and --device cpu\n%s", strings.Join(cmd, " "), err, want, out)
+		}
+	}
+	out, err := gogan(t, append([]string{"train"}, smallDCGAN(t.TempDir(), "device=cuda")...)...)
+	if want := `device "cuda": no CUDA device is available here (libtorch `; err == nil || !strings.Contains(out, want) ||
+		!strings.Contains(out, "set device=cpu or device=auto") || strings.Contains(out, "device: device") {
+		t.Errorf("train --set device=cuda: %v, want %q and device=cpu\n%s", err, want, out)
 	}
 }
 

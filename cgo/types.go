@@ -4,6 +4,7 @@ package torch
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -85,9 +86,24 @@ func (d Device) String() string {
 // IsCUDA reports whether d is a CUDA device.
 func (d Device) IsCUDA() bool { return d.Type == CUDA }
 
+// ErrNoCUDA is ParseDevice's refusal of cuda or cuda:N on a machine where
+// libtorch sees no CUDA device: the caller says what to give instead in
+// its own words (config's device key, a command's --device).
+var ErrNoCUDA = errors.New("no CUDA device is available here")
+
+// DeviceError is ParseDevice's refusal of Value; Err says why, without the
+// value, for a caller that names it itself (a --device flag's error).
+type DeviceError struct {
+	Value string
+	Err   error
+}
+
+func (e *DeviceError) Error() string { return fmt.Sprintf("device %q: %v", e.Value, e.Err) }
+func (e *DeviceError) Unwrap() error { return e.Err }
+
 // ParseDevice reads "cpu", "cuda", "cuda:N" or "auto" (the first CUDA device
 // when there is one, else the CPU). A CUDA device that this machine lacks is
-// an error that says which devices there are.
+// a *DeviceError that says which devices there are (ErrNoCUDA where none).
 func ParseDevice(s string) (Device, error) {
 	switch {
 	case s == "auto":
@@ -105,19 +121,19 @@ func ParseDevice(s string) (Device, error) {
 			digits := strings.TrimPrefix(s, "cuda:")
 			n, err := strconv.Atoi(digits)
 			if err != nil || n < 0 || strconv.Itoa(n) != digits {
-				return Device{}, fmt.Errorf("device %q: the CUDA device number must be a non-negative integer without sign or leading zeros, as in cuda:0", s)
+				return Device{}, &DeviceError{s, errors.New("the CUDA device number must be a non-negative integer without sign or leading zeros, as in cuda:0")}
 			}
 			idx = n
 		}
 		if n := CUDADeviceCount(); idx >= n {
 			if n == 0 {
-				return Device{}, fmt.Errorf("device %q: no CUDA device is available here (libtorch %s); use device: cpu or auto", s, Version())
+				return Device{}, &DeviceError{s, fmt.Errorf("%w (libtorch %s)", ErrNoCUDA, Version())}
 			}
-			return Device{}, fmt.Errorf("device %q: this machine has %d CUDA device(s), cuda:0 to cuda:%d", s, n, n-1)
+			return Device{}, &DeviceError{s, fmt.Errorf("this machine has %d CUDA device(s), cuda:0 to cuda:%d", n, n-1)}
 		}
 		return CUDADevice(idx), nil
 	}
-	return Device{}, fmt.Errorf("device %q: expected auto, cpu, cuda or cuda:N", s)
+	return Device{}, &DeviceError{s, errors.New("expected auto, cpu, cuda or cuda:N")}
 }
 
 // CUDAIsAvailable reports whether libtorch sees a usable CUDA device.

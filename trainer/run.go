@@ -477,8 +477,11 @@ type session struct {
 // DeviceFor is the device cfg trains on, checked against its cuda.* settings.
 func DeviceFor(cfg *config.Config) (torch.Device, error) {
 	dev, err := torch.ParseDevice(cfg.Device)
+	if errors.Is(err, torch.ErrNoCUDA) {
+		return dev, fmt.Errorf("%w: set device=cpu or device=auto", err)
+	}
 	if err != nil {
-		return dev, fmt.Errorf("device: %w", err)
+		return dev, err // it names the device key and its value
 	}
 	if !dev.IsCUDA() {
 		// device=auto found no GPU: say so rather than train without the
