@@ -203,4 +203,14 @@ func TestTranslateHDOneFile(t *testing.T) {
 	if want := "--instances " + inst + " is a folder, but --input " + filepath.Join(label, "000.png") + " is one file: give --instances the file that goes with it"; err == nil || !strings.Contains(o, want) {
 		t.Errorf("a folder of instance maps with one label map: want %q, got %v\n%s", want, err, o)
 	}
+	// and the reverse: it said "is a file: give the folder of images it is in"
+	for _, c := range [][2]string{{"--instances", filepath.Join(inst, "000.png")}, {"--photos", filepath.Join(photos, "000.png")}} {
+		args := map[string]string{"--instances": inst, "--photos": photos}
+		args[c[0]] = c[1]
+		o, err := gogan(t, "translate", "--checkpoint", run, "--input", label, "--instances", args["--instances"],
+			"--photos", args["--photos"], "--out", filepath.Join(base, "refused"))
+		if want := c[0] + " " + c[1] + " is a file, but --input " + label + " is a folder: give " + c[0] + " the folder that goes with it"; err == nil || !strings.Contains(o, want) {
+			t.Errorf("one file of %s with a folder of label maps: want %q, got %v\n%s", c[0], want, err, o)
+		}
+	}
 }

@@ -30,7 +30,7 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 	// too: translated as a folder of one
 	fi, err := os.Stat(dir)
 	single := err == nil && fi.Mode().IsRegular()
-	files := imageFiles
+	files := func(path, flag string) ([]string, error) { return folderFiles(path, flag, dir) }
 	if single {
 		files = func(path, flag string) ([]string, error) { return oneFile(path, flag, dir) }
 	}
@@ -181,6 +181,17 @@ func oneFile(path, flag, in string) ([]string, error) {
 		return nil, fmt.Errorf("%s %s is a folder, but --input %s is one file: give %s the file that goes with it", flag, path, in, flag)
 	}
 	return []string{path}, nil
+}
+
+// folderFiles is imageFiles of path, a flag's folder that goes with the
+// --input folder in: a file there is refused as oneFile refuses a folder
+// given with a file --input, naming the mismatch (isFolder's "the folder
+// it is in" would pair one file with a folder of them).
+func folderFiles(path, flag, in string) ([]string, error) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s %s is a file, but --input %s is a folder: give %s the folder that goes with it", flag, path, in, flag)
+	}
+	return imageFiles(path, flag)
 }
 
 // imageFiles lists the image files under dir, in its subfolders too
