@@ -122,7 +122,7 @@ func (s *session) checkpoint() error {
 	if len(s.initialNets) > 0 {
 		meta[runfolder.InitialNetsKey] = strings.Join(s.initialNets, ",")
 	}
-	ck, err := runfolder.WriteCheckpoint(s.rd.Path, st, func(w io.Writer) error { return torch.WriteSafetensors(w, ws, meta) })
+	ck, err := writeCheckpoint(s.rd.Path, st, func(w io.Writer) error { return torch.WriteSafetensors(w, ws, meta) })
 	if err != nil {
 		return fmt.Errorf("checkpoint into %s: %w", filepath.Join(s.rd.Path, runfolder.CheckpointsDir), err)
 	}
@@ -148,6 +148,9 @@ func (s *session) checkpoint() error {
 	}
 	return runfolder.PruneCheckpoints(s.rd.Path, s.cfg.Train.KeepCheckpoints, s.step, spare)
 }
+
+// writeCheckpoint is runfolder.WriteCheckpoint (a test counts its writes).
+var writeCheckpoint = runfolder.WriteCheckpoint
 
 // endOfEpoch is runfolder.EndOfEpoch (a test counts its reads).
 var endOfEpoch = runfolder.EndOfEpoch
@@ -431,8 +434,9 @@ func (s *session) applyState(where string, st *runfolder.CheckpointState, ls *lo
 		}
 		if lst.Epoch == st.Epoch+1 && lst.Batch == 0 && !lst.Started {
 			// Saved after an epoch's last step with the loader's end of
-			// that epoch taken ahead but not yet acted on (a stop, a
-			// checkpoint by steps or minutes): the epoch's end comes first.
+			// that epoch taken ahead but not yet acted on (a stop; an older
+			// gogan's checkpoint by steps or minutes, which now closes the
+			// epoch at its step): the epoch's end comes first.
 			// Restore has checked the checkpoint's batches (its batch
 			// size and ranks) against this job's; the end of the epoch is
 			// then in this job's batches.

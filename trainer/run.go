@@ -1053,6 +1053,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 	// (stop), so that all of them stop after the same one.
 	stepCtx, stop := sd.Context(), sd.Requested
 	var stopping os.Signal // the ranks agreed to stop: the signal one of them got
+	closedAt := -1         // the step whose checkpoint closed its epoch
 	if s.job != nil {
 		stepCtx = ctx
 		stop = func() bool { return stopping != nil }
@@ -1087,8 +1088,10 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			if err := reader.read(); err != nil {
 				return stopped(err)
 			}
-			if err := endEpoch(); err != nil {
-				return nil, err
+			if closedAt != s.step { // not closed by its last step's checkpoint
+				if err := endEpoch(); err != nil {
+					return nil, err
+				}
 			}
 			reader.restartClock()
 			continue
@@ -1148,9 +1151,17 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			return stopped(err)
 		}
 		// The checkpoint first: a grid that cannot be written (a folder in
-		// its way, samples/ read-only) then costs no training.
+		// its way, samples/ read-only) then costs no training. On an
+		// epoch's last step it is the epoch's end's, closed now rather
+		// than when the loader says so, next: the step's checkpoint and
+		// then the epoch's wrote the step twice.
 		if byStep || byTime || asked {
-			if err := s.checkpoint(); err != nil {
+			if s.position().Epoch > s.epoch {
+				if err := endEpoch(); err != nil {
+					return nil, err
+				}
+				closedAt = s.step
+			} else if err := s.checkpoint(); err != nil {
 				return nil, err
 			}
 			sd.Answered(asked)
@@ -1184,7 +1195,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 		if err := endEpoch(); err != nil {
 			return nil, err
 		}
-	} else {
+	} else if closedAt != s.step {
 		if !s.atCheckpoint() {
 			if err := s.checkpoint(); err != nil {
 				return nil, err

@@ -2,10 +2,13 @@ package trainer
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"gogan/config"
 	"gogan/runfolder"
 )
 
@@ -383,5 +387,83 @@ func TestSIGUSR1AsksForACheckpoint(t *testing.T) {
 	usr1()
 	if s.CheckpointAsked() {
 		t.Error("a SIGUSR1 after Stop asked for a checkpoint")
+	}
+}
+
+// TestCheckpointOnceAtAnEpochsEnd: a checkpoint due on an epoch's last
+// step (train.checkpoint_every, a SIGUSR1) is written once, as the
+// epoch's end's: the step's checkpoint and then the epoch's wrote it
+// twice. The SIGUSR1 line still names the step, once; the run trains as
+// one that was asked for no checkpoint.
+func TestCheckpointOnceAtAnEpochsEnd(t *testing.T) {
+	ListenSIGUSR1()
+	writes := map[int]int{}
+	writeCheckpoint = func(run string, st runfolder.CheckpointState, w func(io.Writer) error) (runfolder.Checkpoint, error) {
+		writes[st.Step]++
+		return runfolder.WriteCheckpoint(run, st, w)
+	}
+	defer func() { writeCheckpoint = runfolder.WriteCheckpoint }()
+	var logs bytes.Buffer
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+
+	root := writeImageFolder(t, 24, 40)
+	train := func(name string, onStep func(int, map[string]float64), sets ...string) string {
+		t.Helper()
+		clear(writes)
+		cfg, err := config.LoadConfig("", append([]string{"recipe=dcgan", "data.dataset=folder", "data.root=" + root, "data.image_size=32",
+			"model.ngf=8", "model.ndf=8", "data.batch_size=4", "data.drop_last=true", "data.workers=2", "train.epochs=2",
+			"train.log_every=1", "train.sample_every=3", "device=cpu", "threads=2", "out=" + filepath.Join(t.TempDir(), name)}, sets...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Train(context.Background(), cfg, RunOptions{Quiet: true, Writer: io.Discard, OnStep: onStep}); err != nil {
+			t.Fatal(err)
+		}
+		return cfg.Out
+	}
+	once := map[int]int{6: 1, 12: 1} // 6 steps an epoch
+	straight := train("straight", nil)
+	if !maps.Equal(writes, once) {
+		t.Errorf("no checkpoint asked for: writes by step %v, want %v", writes, once)
+	}
+	train("every", nil, "train.checkpoint_every=3")
+	if want := map[int]int{3: 1, 6: 1, 9: 1, 12: 1}; !maps.Equal(writes, want) {
+		t.Errorf("train.checkpoint_every=3: writes by step %v, want %v", writes, want)
+	}
+	usr1 := train("usr1", func(step int, _ map[string]float64) {
+		if step != 5 {
+			return
+		}
+		// a real SIGUSR1, taken before step 6 ends
+		got := make(chan struct{})
+		usr1.Lock()
+		answer := usr1.to
+		usr1.to = func() { answer(); close(got) }
+		usr1.Unlock()
+		syscall.Kill(os.Getpid(), syscall.SIGUSR1)
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatal("SIGUSR1 not taken in 10 s")
+		}
+	})
+	if !maps.Equal(writes, once) {
+		t.Errorf("SIGUSR1 on the epoch's last step: writes by step %v, want %v", writes, once)
+	}
+	if want := "SIGUSR1: checkpoint at step 6, training goes on"; strings.Count(logs.String(), want) != 1 {
+		t.Errorf("the log does not say %q once:\n%s", want, logs.String())
+	}
+	sameMetrics(t, "asked for a checkpoint at an epoch's end vs not", straight, usr1, 12, 0)
+	grids, _ := os.ReadDir(filepath.Join(straight, "samples"))
+	if len(grids) < 3 {
+		t.Fatalf("the straight run's samples: %v", grids)
+	}
+	for _, g := range grids {
+		a, errA := os.ReadFile(filepath.Join(straight, "samples", g.Name()))
+		b, errB := os.ReadFile(filepath.Join(usr1, "samples", g.Name()))
+		if errA != nil || errB != nil || !bytes.Equal(a, b) {
+			t.Errorf("samples/%s: %v, %v, or not the same as the straight run's", g.Name(), errA, errB)
+		}
 	}
 }
