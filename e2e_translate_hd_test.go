@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
@@ -211,6 +212,19 @@ func TestTranslateHDOneFile(t *testing.T) {
 			"--photos", args["--photos"], "--out", filepath.Join(base, "refused"))
 		if want := c[0] + " " + c[1] + " is a file, but --input " + label + " is a folder: give " + c[0] + " the folder that goes with it"; err == nil || !strings.Contains(o, want) {
 			t.Errorf("one file of %s with a folder of label maps: want %q, got %v\n%s", c[0], want, err, o)
+		}
+	}
+	// --out the folder of the file's instance map or photo, of the same
+	// name: the output would replace it
+	for flag, file := range map[string]string{"--instances": filepath.Join(inst, "001.png"), "--photos": filepath.Join(photos, "001.png")} {
+		before := readFile(t, file)
+		o, err := gogan(t, "translate", "--checkpoint", run, "--input", filepath.Join(label, "001.png"), "--instances", filepath.Join(inst, "001.png"),
+			"--photos", filepath.Join(photos, "001.png"), "--out", filepath.Dir(file))
+		if want := "would write the translation of " + filepath.Join(label, "001.png") + " over " + flag + " " + file; err == nil || !strings.Contains(o, want) {
+			t.Errorf("--out %s: want %q, got %v\n%s", filepath.Dir(file), want, err, o)
+		}
+		if !bytes.Equal(readFile(t, file), before) {
+			t.Errorf("--out %s replaced %s %s", filepath.Dir(file), flag, file)
 		}
 	}
 }

@@ -91,10 +91,9 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 	if err != nil {
 		return 0, err
 	}
+	// for one --input file these are files: the output goes beside them,
+	// but over none
 	folders := map[string]string{"--input": dir, "--instances": instances, "--photos": o.Photos}
-	if single {
-		folders = nil // files: the output goes beside none of them
-	}
 	outs, g, finish, err := startTranslations(ck, cfg, tr.Role, dev, o, inputs, folders)
 	if err != nil {
 		return 0, err

@@ -19,7 +19,8 @@ import (
 // and an output folder that is, or lies inside, one of the folders read
 // (folders: flag -> folder), where the PNGs would replace inputs or be read
 // as inputs by the next translate, and an output that is its input (x.png
-// translated into its own folder).
+// translated into its own folder) or a file folders names (the one --input
+// file's --instances or --photos file, of the same name in another folder).
 func outputPaths(out string, inputs []string, folders map[string]string) ([]string, error) {
 	for flag, dir := range folders {
 		if dir != "" && runfolder.Within(out, dir) {
@@ -39,6 +40,11 @@ func outputPaths(out string, inputs []string, folders map[string]string) ([]stri
 		// beside an input is fine (x.jpg -> x.png), over it is not
 		if absPath(paths[i]) == absPath(in) {
 			return nil, fmt.Errorf("--out %s would write the translation of %s over it: give another folder", out, in)
+		}
+		for flag, f := range folders {
+			if f != "" && absPath(paths[i]) == absPath(f) {
+				return nil, fmt.Errorf("--out %s would write the translation of %s over %s %s: give another folder", out, in, flag, f)
+			}
 		}
 	}
 	return paths, nil
