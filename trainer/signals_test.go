@@ -347,7 +347,8 @@ func TestQuitStatusBeforeAnyCheckpoint(t *testing.T) {
 // TestSIGUSR1AsksForACheckpoint: SIGUSR1 asks a training run's Shutdown
 // for one checkpoint, taken once; a second while one is pending adds
 // nothing; in a job (CoalesceRepeats), one within that long after the
-// agreed checkpoint is its launcher's copy; after Stop it asks nothing.
+// agreed checkpoint is its launcher's copy, but not one after another
+// checkpoint; after Stop it asks nothing.
 func TestSIGUSR1AsksForACheckpoint(t *testing.T) {
 	ListenSIGUSR1()
 	usr1 := func() {
@@ -373,6 +374,11 @@ func TestSIGUSR1AsksForACheckpoint(t *testing.T) {
 		t.Error("a SIGUSR1 answered by the step's checkpoint asked for another")
 	}
 	s.CoalesceRepeats(300 * time.Millisecond)
+	s.Answered(false) // a checkpoint no SIGUSR1 asked for (train.checkpoint_every's)
+	usr1()
+	if !s.CheckpointAsked() {
+		t.Error("a SIGUSR1 just after a checkpoint it did not ask for was taken for a launcher's copy")
+	}
 	s.Answered(true)
 	usr1()
 	if s.CheckpointAsked() {
