@@ -22,10 +22,16 @@ import (
 // usr1Checkpoint sends the running cmd SIGUSR1 once metrics.csv holds more
 // than after rows, and waits for the checkpoint it asks for: a step past
 // after that is not one of the run's own (a multiple of every, an epoch's
-// end). It fails the test where none comes within 12 more rows.
-func usr1Checkpoint(t *testing.T, cmd *exec.Cmd, buf *bytes.Buffer, run string, after, every int) int {
+// end). It fails the test where none comes within 12 more rows. pids, where
+// given, get the signal instead of cmd.
+func usr1Checkpoint(t *testing.T, cmd *exec.Cmd, buf *bytes.Buffer, run string, after, every int, pids ...int) int {
 	t.Helper()
-	cmd.Process.Signal(syscall.SIGUSR1)
+	if len(pids) == 0 {
+		pids = []int{cmd.Process.Pid}
+	}
+	for _, pid := range pids {
+		syscall.Kill(pid, syscall.SIGUSR1)
+	}
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		cks, _ := runfolder.ListCheckpoints(run)
@@ -102,9 +108,11 @@ func TestSIGUSR1CheckpointsAndTrainsOn(t *testing.T) {
 // TestDataParallelSIGUSR1: SIGUSR1 to a 2-rank job's launcher, which
 // passes it on, or to every process of the job at once (Slurm's
 // --signal=USR1 signals them all, and each rank gets the launcher's copy
-// too), writes one checkpoint, of one step for both ranks, said once (rank
-// 0), and the job trains on; killed and resumed from it with --nproc 2, it
-// ends as a job never stopped, bit for bit.
+// too), or to one rank and, once the checkpoint it asked for is there, to
+// the other (as a launcher's copy that comes late), writes one checkpoint,
+// of one step for both ranks, said once (rank 0), and the job trains on;
+// killed and resumed from it with --nproc 2, it ends as a job never
+// stopped, bit for bit.
 func TestDataParallelSIGUSR1(t *testing.T) {
 	needGloo(t)
 	// 20 steps an epoch (2560 samples, 2 ranks of 64): the job's own
@@ -116,17 +124,23 @@ func TestDataParallelSIGUSR1(t *testing.T) {
 	if out, err := gogan(t, args(whole)...); err != nil {
 		t.Fatalf("uninterrupted job: %v\n%s", err, out)
 	}
-	for _, ranksToo := range []bool{false, true} {
-		t.Run(map[bool]string{false: "launcher", true: "every process"}[ranksToo], func(t *testing.T) {
+	for _, to := range []string{"launcher", "every process", "a rank, then the other late"} {
+		t.Run(to, func(t *testing.T) {
 			run := filepath.Join(t.TempDir(), "run")
 			cmd, buf := startJob(t, run, 9, goganBin, args(run)...)
 			defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			if ranksToo {
-				for r := range 2 {
-					syscall.Kill(rankPID(t, run, r), syscall.SIGUSR1)
-				}
+			var at int
+			switch to {
+			case "launcher":
+				at = usr1Checkpoint(t, cmd, buf, run, 9, 20)
+			case "every process":
+				at = usr1Checkpoint(t, cmd, buf, run, 9, 20, rankPID(t, run, 0), rankPID(t, run, 1), cmd.Process.Pid)
+			default:
+				// rank 0 writes the checkpoint, and takes the signal after
+				// it, before or after it says the job agreed on it
+				at = usr1Checkpoint(t, cmd, buf, run, 9, 20, rankPID(t, run, 1))
+				syscall.Kill(rankPID(t, run, 0), syscall.SIGUSR1)
 			}
-			at := usr1Checkpoint(t, cmd, buf, run, 9, 20)
 			// trains on past it, long enough for a second checkpoint
 			// (of a copy taken for another request) to show
 			for deadline := time.Now().Add(time.Minute); len(lossRows(t, run))-1 < at+4; time.Sleep(5 * time.Millisecond) {
