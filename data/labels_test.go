@@ -990,4 +990,11 @@ for p in sys.argv[1:]:
 			t.Errorf("validate %s: colour-coded RGB map: %v", v, err)
 		}
 	}
+	// one whose blue alone differs (R = G)
+	colour.Pix[colour.PixOffset(3, 2)+1] = 255
+	colour.Pix[colour.PixOffset(5, 4)+2] = 7
+	write(t, labels[1], encode(t, "png", colour))
+	if _, err := LoadLabelMap(labels[1], 20); err == nil || !strings.Contains(err.Error(), "its channels differ at x=5, y=4: R, G, B = 255, 255, 7") {
+		t.Errorf("an RGB map whose B differs from R = G: %v", err)
+	}
 }
