@@ -501,6 +501,8 @@ func TestOddWidthAndCropTooLarge(t *testing.T) {
 	oddIm := gradient(75, 40)
 	odd := write(t, filepath.Join(dir, "train", "odd.png"), encode(t, "png", oddIm))
 	small := write(t, filepath.Join(dir, "train", "small.png"), encode(t, "png", gradient(40, 20)))
+	// too small as well, but for a larger crop than small.png's: the advice is small's
+	smallish := write(t, filepath.Join(dir, "train", "a-smallish.png"), encode(t, "png", gradient(56, 28)))
 	cfg := DefaultConfig(Aligned)
 	cfg.Root, cfg.Preprocess, cfg.CropSize = dir, Crop, 32
 	_, err := Open(context.Background(), cfg, nil)
@@ -535,6 +537,7 @@ func TestOddWidthAndCropTooLarge(t *testing.T) {
 	// odd.png's halves, 37x40 and 38x40, take one crop: A's columns x..x+31
 	// of the file, B's 37+x..37+x+31, every draw.
 	os.Remove(small)
+	os.Remove(smallish)
 	d, err := Open(context.Background(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
