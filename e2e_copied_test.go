@@ -342,9 +342,7 @@ func TestDataRootRenamedWhileTraining(t *testing.T) {
 // the run used, and a valid value of the file's stays the file's.
 func TestRefusedDeviceGivenNowIsSaved(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=1", "data.max_samples=128")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallDCGAN(run, "train.max_steps=1", "data.max_samples=128")...)
 	cfgPath := filepath.Join(run, "config.yaml")
 	edit := func(from, to string) {
 		b, err := os.ReadFile(cfgPath)

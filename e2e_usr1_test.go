@@ -209,9 +209,7 @@ func TestSIGUSR1WhileRanksStart(t *testing.T) {
 // on; --nproc's launcher, which passes it on, does not say so.
 func TestSIGUSR1ElsewhereIsSaidToDoNothing(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
-	if out, err := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=2")...)...); err != nil {
-		t.Fatalf("train: %v\n%s", err, out)
-	}
+	mustTrain(t, smallDCGAN(run, "train.max_steps=2")...)
 	s := startServe(t, "--checkpoint", run)
 	s.cmd.Process.Signal(syscall.SIGUSR1)
 	const said = "SIGUSR1 ignored: nothing here to checkpoint (gogan train and resume write a checkpoint at SIGUSR1 while they train, and train on)"
