@@ -68,14 +68,53 @@ print(json.dumps(out))
 	}
 }
 
+// TestWordsAsPython: every word of the stream, not only the bits a small
+// randint keeps: getrandbits(32) (one whole word each) and
+// randint(0, 2^32 - 1) (32 bits, one word) for 700 draws, past the state's
+// first regeneration, from the seeds above. A draw of randint(0, 0) reads
+// one bit of its word, so the first word of a stream is checked here alone.
+func TestWordsAsPython(t *testing.T) {
+	py := torchtest.Python(t)
+	seeds := []int64{0, 1, 5489, 4294967296, 8412738191239012345, -7}
+	b, err := exec.Command(py, "-c", fmt.Sprintf(`
+import json, random
+out = []
+for s in %s:
+    random.seed(s)
+    out.append([random.getrandbits(32) for _ in range(700)] + [random.randint(0, 2**32 - 1) for _ in range(3)])
+print(json.dumps(out))
+`, jsonList(seeds))).Output()
+	if err != nil {
+		t.Fatalf("python: %v", err)
+	}
+	var want [][]uint64
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	for k, s := range seeds {
+		r := NewPython(s)
+		for i, w := range want[k] {
+			var got uint64
+			if i < 700 {
+				got = r.Getrandbits(32)
+			} else {
+				got = uint64(r.Randint(0, 1<<32-1))
+			}
+			if got != w {
+				t.Fatalf("seed %d: word %d is %d, Python's %d", s, i, got, w)
+			}
+		}
+	}
+}
+
 func jsonList[T any](v []T) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
 
 // TestPythonStateRoundTrip: a generator restored from MarshalBinary's state
-// goes on with the draws the saved one makes, and a cut or foreign state is
-// refused.
+// goes on with the draws the saved one makes, one saved before its first
+// draw too; a cut or foreign state is refused.
 func TestPythonStateRoundTrip(t *testing.T) {
 	r := NewPython(42)
 	for range 700 { // past one regeneration of the state
@@ -96,6 +135,18 @@ func TestPythonStateRoundTrip(t *testing.T) {
 	}
 	if err := back.UnmarshalBinary(st[:100]); err == nil {
 		t.Error("a cut state was taken")
+	}
+	// A generator saved before its first draw (a CycleGAN run's pools still
+	// filling) is at the end of its state: resumed, it draws as a fresh one.
+	fresh, err := NewPython(42).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := back.UnmarshalBinary(fresh); err != nil {
+		t.Fatalf("the state of a generator that has not drawn: %v", err)
+	}
+	if a, b := NewPython(42).Random(), back.Random(); a != b {
+		t.Fatalf("restored before its first draw: %v, a fresh generator's %v", b, a)
 	}
 	bad := append([]byte(nil), st...)
 	bad[len(bad)-1] = 0xff
