@@ -76,10 +76,23 @@ func TestLoadPickleReadsNumPy(t *testing.T) {
 	if _, err := Read(chain); err == nil || !strings.Contains(err.Error(), "list and dict entries") {
 		t.Errorf("a list referenced 2^40 times: %v", err)
 	}
+	// Each bad pickle is refused with an error saying this.
+	refusal := map[string]string{
+		"no arguments":        "_reconstruct\" of ()",
+		"os.system":           `refusing to call "os.system"`,
+		"os.system by NEWOBJ": `refusing to call "os.system"`,
+		"SETITEM on a list":   "SETITEM on list",
+		"persistent id":       "persistent id 1 in plain data",
+		"memo never put":      "memo 5 missing",
+	}
 	for name, bad := range map[string][]byte{
-		"float array":  []byte("\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R(K\x01K\x01\x85cnumpy\ndtype\nU\x02f8K\x00K\x01\x87R(K\x03U\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89U\x08\x00\x00\x00\x00\x00\x00\xf0?tb."),
-		"no arguments": []byte("\x80\x02cnumpy.core.multiarray\n_reconstruct\n)R."),
-		"os.system":    []byte("\x80\x02cos\nsystem\nU\x04trueR."),
+		"float array":         []byte("\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R(K\x01K\x01\x85cnumpy\ndtype\nU\x02f8K\x00K\x01\x87R(K\x03U\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89U\x08\x00\x00\x00\x00\x00\x00\xf0?tb."),
+		"no arguments":        []byte("\x80\x02cnumpy.core.multiarray\n_reconstruct\n)R."),
+		"os.system":           []byte("\x80\x02cos\nsystem\nU\x04true\x85R."),
+		"os.system by NEWOBJ": []byte("\x80\x02cos\nsystem\nU\x04true\x85\x81."),
+		"SETITEM on a list":   []byte("\x80\x02]K\x01K\x02s."),
+		"persistent id":       []byte("\x80\x02K\x01Q."),
+		"memo never put":      []byte("\x80\x02h\x05."),
 	} {
 		v, err := Read(bad)
 		if name == "float array" {
@@ -92,8 +105,8 @@ func TestLoadPickleReadsNumPy(t *testing.T) {
 			}
 			continue
 		}
-		if err == nil {
-			t.Errorf("%s: accepted: %v", name, v)
+		if err == nil || !strings.Contains(err.Error(), refusal[name]) {
+			t.Errorf("%s: got %v, %v; want an error saying %s", name, v, err, refusal[name])
 		}
 	}
 }
