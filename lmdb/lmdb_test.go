@@ -3,9 +3,11 @@ package lmdb
 import (
 	"bytes"
 	"crypto/sha1"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -183,6 +185,15 @@ func TestRefusesWhatItCannotRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := int(db.root)
+	leaf, inline, big := findNodes(t, db)
+	// The root's second child made its first: a subtree listed twice.
+	rp, err := db.readPage(db.root, pBranch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n0, _ := rp.node(0)
+	twice := root*4096 + int(binary.LittleEndian.Uint16(rp.b[pageHeader+2:]))
+	entries := db.entries
 	db.Close()
 	meta1 := 4096 + pageHeader // the newer meta page (an odd number of transactions)
 	cases := []struct {
@@ -201,6 +212,21 @@ func TestRefusesWhatItCannotRead(t *testing.T) {
 		{"depth 40", flip(meta1+72+6, 40), "depth 40"},
 		{"page numbered wrong", flip(root*4096, 9), "says it is page"},
 		{"sub-database", subData, "named sub-database"},
+		// Damaged pages of a sound tree: a leaf page read where a branch
+		// belongs (the meta page's depth one short), node offsets, key and
+		// value sizes running past the page, an overflow value whose page
+		// is another kind or spans fewer pages than the value needs.
+		{"depth one short", flip(meta1+72+6, byte(db.depth-1)), "where a leaf page belongs"},
+		{"odd free-space bound", flip(leaf*4096+12, 17, 0), "free-space bounds 17.."},
+		{"no keys", flip(leaf*4096+12, pageHeader, 0), "has no keys"},
+		{"node before the free space", flip(leaf*4096+pageHeader, 20, 0), "node 0 is at offset 20, outside the page's nodes"},
+		{"key past the page", flip(inline.at+6, 0xff, 0xff), "65535-byte key running past the page"},
+		{"value past the page", flip(inline.at, 0xff, 0xff, 0x01), "value running past the page"},
+		{"overflow page of another kind", flip(big.at+nodeHeader+big.keyLen, le64(uint64(leaf))...), "is not an overflow page"},
+		{"overflow of too few pages", flip(big.overflow*4096+12, 1, 0, 0, 0), "spans 1 pages, fewer than"},
+		{"a subtree listed twice", flip(twice, le64(n0.child())[:6]...), "is not after the previous key"},
+		{"an entry more in the meta page", flip(meta1+72+32, le64(entries+1)...), fmt.Sprintf("holds %d entries but its meta page says %d", entries, entries+1)},
+		{"an entry less in the meta page", flip(meta1+72+32, le64(entries-1)...), fmt.Sprintf("more than the %d entries its meta page says", entries-1)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -210,7 +236,9 @@ func TestRefusesWhatItCannotRead(t *testing.T) {
 				t.Fatal(err)
 			}
 			err := readAll(func() (*DB, error) { return Open(d) })
-			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), filepath.Join(d, "data.mdb")) {
+			// The fault is looked for beside the path, which holds the case's name.
+			path := filepath.Join(d, "data.mdb")
+			if err == nil || !strings.Contains(strings.ReplaceAll(err.Error(), path, ""), c.want) || !strings.Contains(err.Error(), path) {
 				t.Fatalf("got %v, want an error naming %s and saying %q", err, filepath.Join(d, "data.mdb"), c.want)
 			}
 		})
@@ -219,6 +247,59 @@ func TestRefusesWhatItCannotRead(t *testing.T) {
 		t.Fatalf("a missing database: %v", err)
 	}
 }
+
+// nodeAt is a leaf node as the file holds it: its header's offset in the
+// file, its key's length and (on overflow pages) its value's first page.
+type nodeAt struct{ at, keyLen, overflow int }
+
+// findNodes walks db's tree to a leaf page holding both an inline value of
+// a few bytes and one on overflow pages of several, and returns the page
+// and those two nodes.
+func findNodes(t *testing.T, db *DB) (leaf int, inline, big nodeAt) {
+	t.Helper()
+	var visit func(no uint64, level int) bool
+	visit = func(no uint64, level int) bool {
+		want := uint16(pBranch)
+		if level == db.depth {
+			want = pLeaf
+		}
+		p, err := db.readPage(no, want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inline, big = nodeAt{}, nodeAt{}
+		for i := 0; i < p.nks; i++ {
+			n, err := p.node(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want == pBranch {
+				if visit(n.child(), level+1) {
+					return true
+				}
+				continue
+			}
+			at := int(no)*4096 + int(binary.LittleEndian.Uint16(p.b[pageHeader+2*i:]))
+			size := int(n.lo) | int(n.hi)<<16
+			if n.flags&fBigData != 0 && size > 2*4096 && big.at == 0 {
+				big = nodeAt{at, len(n.key), int(binary.LittleEndian.Uint64(n.rest))}
+			} else if n.flags == 0 && size > 0 && size < 100 && inline.at == 0 {
+				inline = nodeAt{at, len(n.key), 0}
+			}
+			if inline.at != 0 && big.at != 0 {
+				leaf = int(no)
+				return true
+			}
+		}
+		return false
+	}
+	if !visit(db.root, 1) {
+		t.Fatal("no leaf page holds both an inline value and an overflow value")
+	}
+	return leaf, inline, big
+}
+
+func le64(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
 
 // readAll opens a database and reads every key and value.
 func readAll(open func() (*DB, error)) error {
