@@ -78,21 +78,35 @@ func TestLoadPickleReadsNumPy(t *testing.T) {
 	}
 	// Each bad pickle is refused with an error saying this.
 	refusal := map[string]string{
-		"no arguments":        "_reconstruct\" of ()",
-		"os.system":           `refusing to call "os.system"`,
-		"os.system by NEWOBJ": `refusing to call "os.system"`,
-		"SETITEM on a list":   "SETITEM on list",
-		"persistent id":       "persistent id 1 in plain data",
-		"memo never put":      "memo 5 missing",
+		"no arguments":          "_reconstruct\" of ()",
+		"os.system":             `refusing to call "os.system"`,
+		"os.system by NEWOBJ":   `refusing to call "os.system"`,
+		"SETITEM on a list":     "SETITEM on list",
+		"persistent id":         "persistent id 1 in plain data",
+		"memo never put":        "memo 5 missing",
+		"arguments not a tuple": `"os.system" called with "true", not a tuple`,
+		"a string called":       `call of "x"`,
+		"another class rebuilt": `_reconstruct" of ("os.system"`,
+		"bytes from UTF-8":      `_codecs.encode of`,
+		"latin-1 past 0xff":     `'Ā' is not latin-1`,
+		"a list inside itself":  "nested more than 64 deep",
+		"a global alone":        `"os.system" is not plain data`,
 	}
 	for name, bad := range map[string][]byte{
-		"float array":         []byte("\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R(K\x01K\x01\x85cnumpy\ndtype\nU\x02f8K\x00K\x01\x87R(K\x03U\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89U\x08\x00\x00\x00\x00\x00\x00\xf0?tb."),
-		"no arguments":        []byte("\x80\x02cnumpy.core.multiarray\n_reconstruct\n)R."),
-		"os.system":           []byte("\x80\x02cos\nsystem\nU\x04true\x85R."),
-		"os.system by NEWOBJ": []byte("\x80\x02cos\nsystem\nU\x04true\x85\x81."),
-		"SETITEM on a list":   []byte("\x80\x02]K\x01K\x02s."),
-		"persistent id":       []byte("\x80\x02K\x01Q."),
-		"memo never put":      []byte("\x80\x02h\x05."),
+		"float array":           []byte("\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R(K\x01K\x01\x85cnumpy\ndtype\nU\x02f8K\x00K\x01\x87R(K\x03U\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89U\x08\x00\x00\x00\x00\x00\x00\xf0?tb."),
+		"no arguments":          []byte("\x80\x02cnumpy.core.multiarray\n_reconstruct\n)R."),
+		"os.system":             []byte("\x80\x02cos\nsystem\nU\x04true\x85R."),
+		"os.system by NEWOBJ":   []byte("\x80\x02cos\nsystem\nU\x04true\x85\x81."),
+		"SETITEM on a list":     []byte("\x80\x02]K\x01K\x02s."),
+		"persistent id":         []byte("\x80\x02K\x01Q."),
+		"memo never put":        []byte("\x80\x02h\x05."),
+		"arguments not a tuple": []byte("\x80\x02cos\nsystem\nU\x04trueR."),
+		"a string called":       []byte("\x80\x02U\x01x)R."),
+		"another class rebuilt": []byte("\x80\x02cnumpy.core.multiarray\n_reconstruct\ncos\nsystem\nK\x00\x85U\x01b\x87R."),
+		"a global alone":        []byte("\x80\x02cos\nsystem\n."),
+		"a list inside itself":  []byte("\x80\x02]q\x00h\x00a."),
+		"latin-1 past 0xff":     []byte("\x80\x02c_codecs\nencode\nX\x02\x00\x00\x00\xc4\x80X\x06\x00\x00\x00latin1\x86R."),
+		"bytes from UTF-8":      []byte("\x80\x02c_codecs\nencode\nX\x02\x00\x00\x00\xc3\xa9X\x05\x00\x00\x00utf-8\x86R."),
 	} {
 		v, err := Read(bad)
 		if name == "float array" {
