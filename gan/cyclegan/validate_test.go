@@ -27,3 +27,17 @@ func TestIdentityLossNeedsEqualChannels(t *testing.T) {
 		t.Errorf("input_nc 1, output_nc 3, no identity loss: %v", err)
 	}
 }
+
+// TestGANModesOfTheReference: CycleGANModel trains with GANLoss's lsgan or
+// vanilla; wgangp (whose penalty the model never adds) and hinge (no
+// GANLoss mode) are refused when the config is loaded, naming the key.
+func TestGANModesOfTheReference(t *testing.T) {
+	for _, mode := range []string{"lsgan", "vanilla", "wgangp", "hinge"} {
+		_, err := config.LoadConfig("", []string{"recipe=cyclegan", "train.gan_mode=" + mode, "out=" + filepath.Join(t.TempDir(), "run")})
+		if ok := mode == "lsgan" || mode == "vanilla"; ok != (err == nil) {
+			t.Errorf("train.gan_mode=%s: %v", mode, err)
+		} else if !ok && !strings.Contains(err.Error(), "train.gan_mode lsgan (the reference's default) or vanilla, not "+mode) {
+			t.Errorf("train.gan_mode=%s: %v; want it refused, naming the modes", mode, err)
+		}
+	}
+}
