@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -65,6 +66,24 @@ func TestLoadPickleReadsNumPy(t *testing.T) {
 		}
 		if _, err := arr.Uint8(2, 13); err == nil {
 			t.Errorf("%s: a [2 12] array passed as [2 13]", name)
+		}
+	}
+	// An array whose shape says more bytes than it holds, also by a count
+	// that overflows int64 to the bytes held (2^54 x 3072 is 3 x 2^64), is
+	// refused: CIFAR-10's reader indexes its rows by the shape.
+	for _, c := range []struct {
+		shape string // the pickled shape tuple
+		want  []int64
+	}{{"K\x01K\x02K\x04\x87", []int64{1, 2, 4}}, {"\x8a\x08\x00\x00\x00\x00\x00\x00\x40\x00M\x00\x0c\x86", []int64{1 << 54, 3072}}} {
+		short := []byte("\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R(K\x01" + c.shape +
+			"cnumpy\ndtype\nU\x02u1K\x00K\x01\x87R(K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89U\x00tb.")
+		v, err := Read(short)
+		a, _ := v.(*NDArray)
+		if err != nil || a == nil || !slices.Equal(a.Shape, c.want) {
+			t.Fatalf("array of shape %v: %v %v", c.want, v, err)
+		}
+		if b, err := a.Uint8(append([]int64{-1}, c.want[1:]...)...); err == nil || !strings.Contains(err.Error(), "holds 0 bytes") {
+			t.Errorf("array of shape %v holding 0 bytes: read as %d bytes, %v", c.want, len(b), err)
 		}
 	}
 	// Each list holds the previous one twice: 2^40 entries to convert.
