@@ -715,6 +715,19 @@ func TestDataParallelSIGTERM(t *testing.T) {
 	}
 }
 
+// children counts the processes pid started. A thread's children file
+// lists the processes that thread started: the launcher's
+// (runtime.LockOSThread in dist.Launch) is the main thread only if Go's
+// scheduler left the main goroutine there.
+func children(pid int) (n int) {
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		n += len(strings.Fields(string(b)))
+	}
+	return n
+}
+
 // TestSignalWhileRanksStart: a SIGTERM to the launcher as soon as its
 // ranks exist (loading libtorch, before they take signals) ends them by
 // the signal itself, silently: the launcher says the job stopped as it
@@ -729,18 +742,7 @@ func TestSignalWhileRanksStart(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// A thread's children file lists the processes that thread started:
-	// the launcher's (runtime.LockOSThread in dist.Launch) is the main
-	// thread only if Go's scheduler left the main goroutine there.
-	children := func() (n int) {
-		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", cmd.Process.Pid))
-		for _, f := range files {
-			b, _ := os.ReadFile(f)
-			n += len(strings.Fields(string(b)))
-		}
-		return n
-	}
-	signalWhen(t, cmd, &buf, "2 ranks started by the launcher", func() bool { return children() == 2 }, syscall.SIGTERM)
+	signalWhen(t, cmd, &buf, "2 ranks started by the launcher", func() bool { return children(cmd.Process.Pid) == 2 }, syscall.SIGTERM)
 	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 143 {
 		t.Fatalf("after SIGTERM: %v (want exit 143)\n%s", err, buf.String())
