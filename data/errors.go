@@ -92,7 +92,7 @@ const NoSkip = "-"
 
 func (e *InvalidFilesError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "data: %s: %d invalid %s", e.Root, len(e.Files), filesWord(len(e.Files)))
+	fmt.Fprintf(&b, "data: %s: %s", e.Root, Count(len(e.Files), "invalid file"))
 	if e.None && e.SkipWith != NoSkip {
 		b.WriteString(", and no valid one (skipping them would leave nothing to read: change what each names, or the data):")
 	} else if e.SkipWith == NoSkip {
@@ -171,7 +171,7 @@ func writeRest(b *strings.Builder, rest []*FileError) {
 		}
 		return " like " + g.first.Path + ": " + g.reason
 	}
-	fmt.Fprintf(b, "\n  and %d more %s", len(rest), filesWord(len(rest)))
+	fmt.Fprintf(b, "\n  and %s", Count(len(rest), "more file"))
 	if len(groups) == 1 {
 		if len(rest) > 1 && groups[0].same {
 			b.WriteString(", each")
@@ -182,22 +182,23 @@ func writeRest(b *strings.Builder, rest []*FileError) {
 	b.WriteString(":")
 	shown := groups[:min(len(groups), maxListed)]
 	for _, g := range shown {
-		fmt.Fprintf(b, "\n    %d %s%s", g.n, filesWord(g.n), say(g))
+		fmt.Fprintf(b, "\n    %s%s", Count(g.n, "file"), say(g))
 	}
 	if others := groups[len(shown):]; len(others) > 0 {
 		n := 0
 		for _, g := range others {
 			n += g.n
 		}
-		fmt.Fprintf(b, "\n    %d %s of %d other reasons", n, filesWord(n), len(others))
+		fmt.Fprintf(b, "\n    %s of %d other reasons", Count(n, "file"), len(others))
 	}
 }
 
-func filesWord(n int) string {
+// Count is n of noun, in the plural but for one: "1 file", "400 files".
+func Count(n int, noun string) string {
 	if n == 1 {
-		return "file"
+		return "1 " + noun
 	}
-	return "files"
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // Unwrap gives errors.Is and errors.As access to each file's error.

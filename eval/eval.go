@@ -74,15 +74,6 @@ type FIDResult struct {
 	ClassifierAccuracy string
 }
 
-// images is "1 image", "2 images": the count of an error that refuses a
-// set too small, which may be one.
-func images(n int) string {
-	if n == 1 {
-		return "1 image"
-	}
-	return fmt.Sprintf("%d images", n)
-}
-
 func (r *FIDResult) String() string {
 	return fmt.Sprintf("FID %.4f  (%d images from %s vs %d Fashion-MNIST test images; features of %s, test accuracy %s)",
 		r.FID, r.Generated, r.Source, r.Reference, r.Classifier, r.ClassifierAccuracy)
@@ -158,7 +149,7 @@ func FID(ctx context.Context, o FIDOptions) (*FIDResult, error) {
 		}
 		if n := len(imgs) / (ClassifierSize * ClassifierSize); n < o.Samples {
 			if n < 2 {
-				return nil, fmt.Errorf("eval fid: %s holds %s: need at least 2", o.SamplesFile, images(n))
+				return nil, fmt.Errorf("eval fid: %s holds %s: need at least 2", o.SamplesFile, data.Count(n, "image"))
 			}
 			o.Samples = n
 		}

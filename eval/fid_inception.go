@@ -133,7 +133,7 @@ func openFIDPath(p string) (fidSet, error) {
 			unread = "; " + unread
 		}
 		return fidSet{}, fmt.Errorf("eval fid: %s holds %s (*.%s): need at least 2 for a covariance%s%s",
-			p, images(len(files)), strings.Join(inceptionImageExts, ", *."), unread, imagesBelow(p, entries))
+			p, data.Count(len(files), "image"), strings.Join(inceptionImageExts, ", *."), unread, imagesBelow(p, entries))
 	}
 	slices.Sort(files)
 	return fidSet{FIDSet: FIDSet{Source: p, N: len(files)}, unread: unread, images: func(yield func(*data.Image) error) error {

@@ -275,8 +275,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	if n := s.active.Load(); n > 0 {
-		s.log.Info(fmt.Sprintf("gogan serve: stopping: no new connections; finishing %d request%s in progress (up to %v%s)",
-			n, plural(n), shutdownWait, s.opts.stopHint))
+		s.log.Info(fmt.Sprintf("gogan serve: stopping: no new connections; finishing %s in progress (up to %v%s)",
+			data.Count(int(n), "request"), shutdownWait, s.opts.stopHint))
 	} else {
 		s.log.Info("gogan serve: stopping: no requests in progress")
 	}
@@ -357,13 +357,6 @@ func (c *limitConn) CloseWrite() error {
 		return cw.CloseWrite()
 	}
 	return errors.ErrUnsupported
-}
-
-func plural(n int64) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 // answerWait is how long a client has to take an answer once it is ready,
