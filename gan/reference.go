@@ -486,6 +486,23 @@ type ParserOption struct {
 	TextDefault bool
 }
 
+// valueIn is o's value in values, else its default.
+func (o ParserOption) valueIn(values map[string]string) string {
+	if v, ok := values[o.Name]; ok {
+		return v
+	}
+	return o.Default
+}
+
+// ParserOf is the parser of these options, each its name and default.
+func ParserOf(defaults [][2]string) []ParserOption {
+	p := make([]ParserOption, len(defaults))
+	for i, d := range defaults {
+		p[i] = ParserOption{Name: d[0], Default: d[1]}
+	}
+	return p
+}
+
 // PrintOptions is the options file pytorch-CycleGAN-and-pix2pix's
 // BaseOptions.print_options writes ([checkpoints_dir]/[name]/[phase]_opt.txt):
 // each of parser's options, sorted by name, as "{:>25}: {:<30}{}" with its
@@ -495,10 +512,7 @@ func PrintOptions(parser []ParserOption, values map[string]string) string {
 	var b strings.Builder
 	b.WriteString("----------------- Options ---------------\n")
 	for _, o := range sortedOptions(parser) {
-		v, ok := values[o.Name]
-		if !ok {
-			v = o.Default
-		}
+		v := o.valueIn(values)
 		comment := ""
 		if v != o.Default || o.TextDefault {
 			comment = "\t[default: " + o.Default + "]"
@@ -516,10 +530,7 @@ func PrintOptTxt(parser []ParserOption, values map[string]string) string {
 	var b strings.Builder
 	b.WriteString("------------ Options -------------\n")
 	for _, o := range sortedOptions(parser) {
-		v, ok := values[o.Name]
-		if !ok {
-			v = o.Default
-		}
+		v := o.valueIn(values)
 		fmt.Fprintf(&b, "%s: %s\n", o.Name, v)
 	}
 	b.WriteString("-------------- End ----------------\n")
@@ -687,10 +698,10 @@ func cycleGANAndPix2PixParser(model string) []ParserOption {
 		set = map[string]string{"no_dropout": "True"}
 		defaults = append(defaults, [2]string{"lambda_A", "10.0"}, [2]string{"lambda_B", "10.0"}, [2]string{"lambda_identity", "0.5"})
 	}
-	parser := make([]ParserOption, len(defaults))
-	for i, d := range defaults {
-		parser[i] = ParserOption{Name: d[0], Default: d[1], TextDefault: d[0] == "load_iter"} // default='0'
-		if v, ok := set[d[0]]; ok {
+	parser := ParserOf(defaults)
+	for i, o := range parser {
+		parser[i].TextDefault = o.Name == "load_iter" // default='0'
+		if v, ok := set[o.Name]; ok {
 			parser[i].Default = v
 		}
 	}

@@ -151,32 +151,25 @@ var options = []gan.ReferenceOption{
 // parser is the parser train.py's opt.txt is printed from: BaseOptions
 // and TrainOptions, with gpu_ids as parse has made it a list and isTrain,
 // set after parsing.
-var parser = func() []gan.ParserOption {
-	defaults := [][2]string{
-		// BaseOptions.initialize
-		{"name", "label2city"}, {"gpu_ids", "[0]"}, {"checkpoints_dir", "./checkpoints"}, {"model", "pix2pixHD"},
-		{"norm", "instance"}, {"use_dropout", "False"}, {"data_type", "32"}, {"verbose", "False"}, {"fp16", "False"},
-		{"local_rank", "0"}, {"batchSize", "1"}, {"loadSize", "1024"}, {"fineSize", "512"}, {"label_nc", "35"},
-		{"input_nc", "3"}, {"output_nc", "3"}, {"dataroot", "./datasets/cityscapes/"}, {"resize_or_crop", "scale_width"},
-		{"serial_batches", "False"}, {"no_flip", "False"}, {"nThreads", "2"}, {"max_dataset_size", "inf"},
-		{"display_winsize", "512"}, {"tf_log", "False"}, {"netG", "global"}, {"ngf", "64"}, {"n_downsample_global", "4"},
-		{"n_blocks_global", "9"}, {"n_blocks_local", "3"}, {"n_local_enhancers", "1"}, {"niter_fix_global", "0"},
-		{"no_instance", "False"}, {"instance_feat", "False"}, {"label_feat", "False"}, {"feat_num", "3"},
-		{"load_features", "False"}, {"n_downsample_E", "4"}, {"nef", "16"}, {"n_clusters", "10"},
-		// TrainOptions.initialize
-		{"display_freq", "100"}, {"print_freq", "100"}, {"save_latest_freq", "1000"}, {"save_epoch_freq", "10"},
-		{"no_html", "False"}, {"debug", "False"}, {"continue_train", "False"}, {"load_pretrain", ""},
-		{"which_epoch", "latest"}, {"phase", "train"}, {"niter", "100"}, {"niter_decay", "100"}, {"beta1", "0.5"},
-		{"lr", "0.0002"}, {"num_D", "2"}, {"n_layers_D", "3"}, {"ndf", "64"}, {"lambda_feat", "10.0"},
-		{"no_ganFeat_loss", "False"}, {"no_vgg_loss", "False"}, {"no_lsgan", "False"}, {"pool_size", "0"},
-		{"isTrain", "True"},
-	}
-	p := make([]gan.ParserOption, len(defaults))
-	for i, d := range defaults {
-		p[i] = gan.ParserOption{Name: d[0], Default: d[1]}
-	}
-	return p
-}()
+var parser = gan.ParserOf([][2]string{
+	// BaseOptions.initialize
+	{"name", "label2city"}, {"gpu_ids", "[0]"}, {"checkpoints_dir", "./checkpoints"}, {"model", "pix2pixHD"},
+	{"norm", "instance"}, {"use_dropout", "False"}, {"data_type", "32"}, {"verbose", "False"}, {"fp16", "False"},
+	{"local_rank", "0"}, {"batchSize", "1"}, {"loadSize", "1024"}, {"fineSize", "512"}, {"label_nc", "35"},
+	{"input_nc", "3"}, {"output_nc", "3"}, {"dataroot", "./datasets/cityscapes/"}, {"resize_or_crop", "scale_width"},
+	{"serial_batches", "False"}, {"no_flip", "False"}, {"nThreads", "2"}, {"max_dataset_size", "inf"},
+	{"display_winsize", "512"}, {"tf_log", "False"}, {"netG", "global"}, {"ngf", "64"}, {"n_downsample_global", "4"},
+	{"n_blocks_global", "9"}, {"n_blocks_local", "3"}, {"n_local_enhancers", "1"}, {"niter_fix_global", "0"},
+	{"no_instance", "False"}, {"instance_feat", "False"}, {"label_feat", "False"}, {"feat_num", "3"},
+	{"load_features", "False"}, {"n_downsample_E", "4"}, {"nef", "16"}, {"n_clusters", "10"},
+	// TrainOptions.initialize
+	{"display_freq", "100"}, {"print_freq", "100"}, {"save_latest_freq", "1000"}, {"save_epoch_freq", "10"},
+	{"no_html", "False"}, {"debug", "False"}, {"continue_train", "False"}, {"load_pretrain", ""},
+	{"which_epoch", "latest"}, {"phase", "train"}, {"niter", "100"}, {"niter_decay", "100"}, {"beta1", "0.5"},
+	{"lr", "0.0002"}, {"num_D", "2"}, {"n_layers_D", "3"}, {"ndf", "64"}, {"lambda_feat", "10.0"},
+	{"no_ganFeat_loss", "False"}, {"no_vgg_loss", "False"}, {"no_lsgan", "False"}, {"pool_size", "0"},
+	{"isTrain", "True"},
+})
 
 // fromReference reads a pix2pixHD run's opt.txt as config --set pairs.
 func fromReference(opts map[string]string) ([]string, error) {
