@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	torch "gogan/cgo"
 )
@@ -279,4 +280,43 @@ func TestShellCompletesFlagValues(t *testing.T) {
 	if out := complete(t, "train", "--set", "data.pre"); !strings.HasSuffix(out, ":6\n") { // no space after KEY=
 		t.Errorf("gogan __complete train --set data.pre:\n%s\nwant the directive 6 (no space, no files)", out)
 	}
+}
+
+// TestREADMENamesEveryFlag: each flag of each command (but help and
+// completion's) is named in a paragraph of the README that names the
+// command too, so that a flag added to a command is documented beside it.
+func TestREADMENamesEveryFlag(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	paras := regexp.MustCompile(`\n\s*\n`).Split(string(b), -1)
+	named := func(cmd, flag string) bool {
+		re := regexp.MustCompile(`(^|[^\w-])` + regexp.QuoteMeta(flag) + `([^\w-]|$)`)
+		for _, p := range paras {
+			if strings.Contains(p, cmd) && re.MatchString(p) {
+				return true
+			}
+		}
+		return false
+	}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, s := range c.Commands() {
+			if s.Hidden || s.Name() == "help" || s.Name() == "completion" {
+				continue
+			}
+			cmd := strings.TrimPrefix(s.CommandPath(), "gogan ")
+			s.LocalFlags().VisitAll(func(f *pflag.Flag) {
+				if f.Hidden || f.Name == "help" {
+					return
+				}
+				if !named(cmd, "--"+f.Name) {
+					t.Errorf("README.md names no --%s of gogan %s", f.Name, cmd)
+				}
+			})
+			walk(s)
+		}
+	}
+	walk(rootCmd())
 }
