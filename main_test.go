@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	torch "gogan/cgo"
+	"gogan/config"
 )
 
 // TestComputingCommandsStartWithSpinBriefly: each name in computing is a
@@ -319,4 +320,55 @@ func TestREADMENamesEveryFlag(t *testing.T) {
 		}
 	}
 	walk(rootCmd())
+
+	// The other way: each gogan command line of the README's code blocks
+	// names flags its command has, and --set keys that exist.
+	root := rootCmd()
+	root.InitDefaultVersionFlag()
+	inCode, line, lines := false, "", 0
+	for l := range strings.SplitSeq(string(b), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "```") {
+			inCode = !inCode
+			continue
+		}
+		if line += l; !inCode || strings.HasSuffix(l, "\\") {
+			line = strings.TrimSuffix(line, "\\")
+			if !inCode {
+				line = ""
+			}
+			continue
+		}
+		cmdline := regexp.MustCompile(`\s#.*`).ReplaceAllString(line, "") // a comment
+		line = ""
+		f := strings.Fields(strings.NewReplacer("[", " ", "]", " ", "|", " ").Replace(cmdline))
+		for len(f) > 0 && f[0] != "build/gogan" && f[0] != "gogan" {
+			f = f[1:]
+		}
+		if len(f) < 2 {
+			continue
+		}
+		lines++
+		c, _, err := root.Find(f[1:])
+		if err != nil {
+			t.Errorf("README.md: %s: %v", cmdline, err)
+			continue
+		}
+		for i, a := range f {
+			name, _, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+			if !strings.HasPrefix(a, "--") || name == "" {
+				continue
+			}
+			if c.Flags().Lookup(name) == nil && c.InheritedFlags().Lookup(name) == nil {
+				t.Errorf("README.md: %s: gogan %s has no --%s", strings.TrimSpace(cmdline), strings.TrimPrefix(c.CommandPath(), "gogan "), name)
+			}
+			if name == "set" && i+1 < len(f) {
+				if key, _, _ := strings.Cut(f[i+1], "="); !slices.Contains(config.SchemaKeys(), key) {
+					t.Errorf("README.md: %s: --set %s: no such key", strings.TrimSpace(cmdline), key)
+				}
+			}
+		}
+	}
+	if lines < 10 {
+		t.Fatalf("README.md's code blocks hold %d gogan command lines: its examples are gone, or this reads them wrong", lines)
+	}
 }
