@@ -1625,7 +1625,11 @@ func SchemaMarkdown() string {
 			}
 			sort.Strings(rs)
 			for _, r := range rs {
-				def += fmt.Sprintf(" (%s: `%s`)", r, fmtDefault(k.RecipeDefault[r]))
+				// a recipe that restates the key's default (pix2pixHD's
+				// ngf 64) is shown none: "(pix2pixhd: `64`)" reads as another value
+				if v := fmtDefault(k.RecipeDefault[r]); v != fmtDefault(k.Default) {
+					def += fmt.Sprintf(" (%s: `%s`)", r, v)
+				}
 			}
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", k.Name, k.Type, mdEscape(def), mdEscape(k.ValidText()), mdEscape(k.Doc))

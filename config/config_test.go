@@ -587,6 +587,13 @@ func TestSchemaMarkdown(t *testing.T) {
 			t.Errorf("table lacks %q", s)
 		}
 	}
+	// A recipe's default is shown only where it differs from the key's:
+	// "`64` (pix2pixhd: `64`)" read as if pix2pixHD's were another value.
+	for _, l := range lines {
+		if m := regexp.MustCompile("^\\| `[^`]+` \\| \\w+ \\| (`[^`]*`)(.*?) \\|").FindStringSubmatch(l); m != nil && strings.Contains(m[2], ": "+m[1]+")") {
+			t.Errorf("table shows a recipe's default equal to the key's: %s", m[0])
+		}
+	}
 }
 
 func TestEditDistance(t *testing.T) {
