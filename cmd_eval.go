@@ -117,6 +117,9 @@ func evalFIDCmd() *cobra.Command {
 			if err := atLeast(cmd, 1, "samples", "batch-size"); err != nil { // 0 would take the default
 				return err
 			}
+			if err := atLeast(cmd, 0, "threads"); err != nil {
+				return err
+			}
 			if o.Classifier != "" {
 				for _, n := range []string{"inception", "dims", "batch-size", "save-stats"} {
 					if f.Changed(n) {
@@ -188,6 +191,9 @@ func evalPix2PixCmd() *cobra.Command {
 			"(model.instance_feat, label_feat) encoded from each pair's photo.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := atLeast(cmd, 0, "threads"); err != nil {
+				return err
+			}
 			// A signal stops between batches, so that a results folder
 			// under way is removed rather than left half written.
 			sd := trainer.NotifyShutdown(context.Background())
@@ -243,6 +249,9 @@ func evalClassesCmd() *cobra.Command {
 			"the run's own data pipeline (data.preprocess, bicubic, no flips), as G took and imitated them.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := atLeast(cmd, 0, "threads"); err != nil {
+				return err
+			}
 			res, err := eval.Classes(context.Background(), o)
 			if err != nil {
 				return err

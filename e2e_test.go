@@ -1130,6 +1130,10 @@ func TestNetsAndConfigCommands(t *testing.T) {
 		{[]string{"translate", "--checkpoint", "/nonexistent/run", "--input", "in", "--out", ""}, "", "--out is empty"},
 		{[]string{"eval", "fid", "--checkpoint", "/nonexistent/run", "--samples", "0", "real"}, "", "--samples 0: want at least 1"},
 		{[]string{"features", "--checkpoint", "/nonexistent/run", "--limit", "-1"}, "", "--limit -1: want at least 0"},
+		// every --threads as features' and eval classifier's (it was libtorch's "thread count -1: must be at least 1")
+		{[]string{"eval", "fid", "--threads", "-1", "a", "b"}, "", "--threads -1: want at least 0"},
+		{[]string{"eval", "pix2pix", "--checkpoint", "/nonexistent/run", "--threads", "-1"}, "", "--threads -1: want at least 0"},
+		{[]string{"eval", "classes", "--checkpoint", "/nonexistent/run", "--classifier", "c.safetensors", "--threads", "-1"}, "", "--threads -1: want at least 0"},
 		{[]string{"sample", "--checkpoint", "/nonexistent/run", "--out", filepath.Join(dataRoot, "grid.png")}, "", "grid.png is a folder"},
 		{[]string{"features", "--checkpoint", "/nonexistent/run", "--out", "settings.yaml"}, "", "--out settings.yaml: gogan writes the features as a safetensors file"},
 		{[]string{"eval", "classifier", "--out", "settings.yaml"}, "", "--out settings.yaml: gogan writes the classifier as a safetensors file"},
