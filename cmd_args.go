@@ -239,7 +239,7 @@ func torchrunFlag(cmd *cobra.Command, err error) error {
 			"torchrun --max-restarts 3 --nproc-per-node N --no-python %s %s ... (on Debian's PyTorch 1.13, scripts/torchrun; README, Many GPUs and machines)", err, os.Args[0], cmd.Name())
 	case "nnodes", "node-rank", "master-addr", "master-port", "rdzv-backend", "rdzv-endpoint", "rdzv-id", "standalone":
 		return fmt.Errorf("%w: that is torchrun's; gogan's --nproc N starts the ranks of one machine, and a job of several machines runs under torchrun: "+
-			"torchrun --nnodes 2 --node-rank R --nproc-per-node N --master-addr HOST --master-port PORT --no-python %s %s ... (README, Many GPUs and machines)", err, os.Args[0], cmd.Name())
+			"torchrun --nnodes 2 --node-rank R --nproc-per-node N --master-addr HOST --master-port PORT --no-python %s %s ... (on Debian's PyTorch 1.13, scripts/torchrun; README, Many GPUs and machines)", err, os.Args[0], cmd.Name())
 	}
 	return referenceFlag(cmd, name, err)
 }

@@ -820,6 +820,40 @@ func TestTorchrunRestartResumes(t *testing.T) {
 	}
 }
 
+// TestTorchrunOnTwoNodes: README's job of two machines, as two launchers
+// on this one (scripts/torchrun --nnodes 2 --node-rank 0 and 1, one rank
+// each, meeting at node 0's --master-port without a --rdzv-id), trains as
+// --nproc 2 does.
+func TestTorchrunOnTwoNodes(t *testing.T) {
+	needGloo(t)
+	base := t.TempDir()
+	args := func(run string) []string {
+		return distDCGAN(run, "train.max_steps=4", "data.batch_size=8")
+	}
+	one := filepath.Join(base, "one")
+	if out, err := gogan(t, append([]string{"train", "--nproc", "2"}, args(one)...)...); err != nil {
+		t.Fatalf("gogan --nproc 2: %v\n%s", err, out)
+	}
+	run, port := filepath.Join(base, "nodes"), strconv.Itoa(freeTCPPort(t))
+	cmds, outs := make([]*exec.Cmd, 2), make([]bytes.Buffer, 2)
+	for n := range 2 {
+		cmds[n] = exec.Command("scripts/torchrun", append([]string{"--nnodes", "2", "--node-rank", strconv.Itoa(n), "--nproc-per-node", "1",
+			"--master-addr", "127.0.0.1", "--master-port", port, "--no-python", goganBin, "train"}, args(run)...)...)
+		cmds[n].Stdout, cmds[n].Stderr = &outs[n], &outs[n]
+		cmds[n].SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmds[n].Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer syscall.Kill(-cmds[n].Process.Pid, syscall.SIGKILL)
+	}
+	for n, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("node %d: %v\n%s", n, err, outs[n].String())
+		}
+	}
+	sameRun(t, one, run, 0)
+}
+
 // TestResumeOnAnotherWorldSize: a checkpoint of 2 ranks resumes in one
 // process, with a warning that says what changes, and continues after the
 // samples already seen.
