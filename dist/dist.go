@@ -149,12 +149,15 @@ func (j *Job) Join(dev torch.Device, timeout time.Duration) error {
 	if unresolved != nil {
 		slog.Warn(fmt.Sprintf("rank %d: MASTER_ADDR %s does not resolve here (%v): waiting for it up to train.dist_timeout (%v), as for a host still starting; if the name is wrong, stop the job and give rank 0's host", j.Rank, j.Addr, unresolved, timeout))
 	}
+	if err := j.speaksFirst(); err != nil {
+		return err
+	}
 	stopNotice := j.noticeWaiting(timeout)
 	err := torch.InitGroup(torch.GroupOptions{Backend: j.Backend, Rank: j.Rank, World: j.World, Addr: j.Addr, Port: j.Port,
 		AgentStore: j.AgentStore, Prefix: prefix, IfName: j.IfName, Timeout: timeout})
 	stopNotice()
 	if err != nil {
-		hint := joinHint(err, j.World, j.Port, timeout)
+		hint := joinHint(err, j.World, j.Addr, j.Port, timeout)
 		// A name that did not resolve as the wait began, and still does
 		// not (a host may have come up meanwhile); not after ranks that
 		// met in the store: libtorch's resolver reached it, whatever Go's
@@ -167,6 +170,39 @@ func (j *Job) Join(dev torch.Device, timeout time.Duration) error {
 		return fmt.Errorf("rank %d of %d: joining the process group at %s:%d (%s): %w%s", j.Rank, j.World, j.Addr, j.Port, j.Backend, err, hint)
 	}
 	return nil
+}
+
+// speaksFirst refuses a MASTER_ADDR and MASTER_PORT where another program
+// answers that speaks before it is asked (SSH, SMTP, FTP, a database): the
+// store's client in libtorch 1.13 reads those bytes on a thread of its own
+// as a length, and the process aborts in std::bad_alloc, beyond any catch.
+// A store waits for its clients' queries; a port where none listens yet
+// (rank 0 still starting) is left to the store's client, which retries.
+// Rank 0 serving the store itself finds a program on its port taken.
+func (j *Job) speaksFirst() error {
+	if !j.AgentStore && j.Rank == 0 {
+		return nil
+	}
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(j.Addr, strconv.Itoa(j.Port)), 2*time.Second)
+	if err != nil {
+		return nil
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(250 * time.Millisecond))
+	b := make([]byte, 64)
+	n, _ := c.Read(b)
+	if n == 0 {
+		return nil
+	}
+	said, _, _ := strings.Cut(string(b[:n]), "\n")
+	return fmt.Errorf("rank %d of %d: joining the process group at %s:%d (%s): it sent %q unasked%s",
+		j.Rank, j.World, j.Addr, j.Port, j.Backend, strings.TrimSpace(said), otherProgram(j.Addr, j.Port))
+}
+
+// otherProgram says that a program other than the job's store answers at
+// addr:port.
+func otherProgram(addr string, port int) string {
+	return fmt.Sprintf(" (another program answers at %s:%d, not a rendezvous store: give every rank MASTER_ADDR the host of rank 0, or of torchrun's rendezvous, and MASTER_PORT the job's own port there)", addr, port)
 }
 
 // noticeWaiting warns while the join waits, after a quarter of timeout (at
@@ -220,11 +256,15 @@ func resolve(addr string, timeout time.Duration) error {
 // connection in "has timed out", its wait for the workers (2.x) in "Timed
 // out after". Rank 0 serving the store (no agent's) on a port taken on its
 // machine fails at once, in libtorch's "Address already in use" (1.13) or
-// "address already in use" (2.x).
-func joinHint(err error, world, port int, timeout time.Duration) string {
+// "address already in use" (2.x). A program that answers the store's
+// client with other bytes than a store's fails its first wait at once, in
+// "Stop_waiting response is expected".
+func joinHint(err error, world int, addr string, port int, timeout time.Duration) string {
 	msg := err.Error()
 	low := strings.ToLower(msg)
 	switch {
+	case strings.Contains(low, "stop_waiting response is expected"):
+		return otherProgram(addr, port)
 	case strings.Contains(low, "address already in use"):
 		return fmt.Sprintf(" (MASTER_PORT %d is taken on this machine, by another job's rendezvous, one still ending, or another program: start every rank with another MASTER_PORT)", port)
 	case strings.Contains(msg, "world sizes differ") || strings.Contains(msg, "sizeof(impl_) == bytes.size()"):

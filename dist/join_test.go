@@ -94,7 +94,7 @@ func TestJoinHintReadsEachLibtorchsTimeout(t *testing.T) {
 		{"torch: init_process_group: wait timeout after 3000ms, keys: //gogan//0/1 (world sizes differ: rank 1 has 3, rank 0 (this one) 2)", " (the ranks disagree on the number of ranks"},
 		{"torch: init_process_group: Connection refused", ""},
 	} {
-		got := joinHint(errors.New(c.msg), 2, 29500, 3*time.Second)
+		got := joinHint(errors.New(c.msg), 2, "127.0.0.1", 29500, 3*time.Second)
 		if c.want == "" && got != "" || !strings.HasPrefix(got, c.want) {
 			t.Errorf("joinHint(%q) = %q, want it to begin %q", c.msg, got, c.want)
 		}
@@ -122,5 +122,58 @@ func TestTakenMasterPortIsNamed(t *testing.T) {
 	}
 	if want := fmt.Sprintf("MASTER_PORT %d is taken on this machine", port); !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q, want it to say %q", err, want)
+	}
+}
+
+// TestOtherProgramAtMasterPortIsNamed: a MASTER_ADDR and MASTER_PORT that
+// reach another program, not the rendezvous store, are said as such: one
+// that speaks first (an SSH server's banner) aborted the process in
+// libtorch 1.13's store client (std::bad_alloc on its own thread); one
+// that answers a query with other bytes (a web server's 400) failed in
+// "Stop_waiting response is expected" alone.
+func TestOtherProgramAtMasterPortIsNamed(t *testing.T) {
+	if !torch.HasBackend(torch.Gloo) {
+		t.Fatal("libgotorch was built without c10d's Gloo backend: install libgloo-dev (make setup) and rebuild with make lib")
+	}
+	serve := func(answer func(c net.Conn)) int {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				t.Cleanup(func() { c.Close() })
+				go answer(c)
+			}
+		}()
+		return l.Addr().(*net.TCPAddr).Port
+	}
+	ssh := serve(func(c net.Conn) { c.Write([]byte("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n")) })
+	web := serve(func(c net.Conn) {
+		time.Sleep(200 * time.Millisecond) // the client's query whole: the answer, not a broken pipe, fails it
+		c.Read(make([]byte, 1024))
+		c.Write([]byte("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"))
+		c.Close()
+	})
+	for _, port := range []int{ssh, web} {
+		for _, agent := range []bool{false, true} {
+			j := &Job{Rank: 1, World: 2, LocalRank: 1, LocalWorld: 2, Addr: "127.0.0.1", Port: port, AgentStore: agent}
+			err := j.Join(torch.CPUDevice, 3*time.Second)
+			if err == nil {
+				torch.DestroyGroup()
+				t.Fatal("rank 1 joined a group at a port where no store is")
+			}
+			if want := fmt.Sprintf("another program answers at 127.0.0.1:%d, not a rendezvous store", port); !strings.Contains(err.Error(), want) {
+				t.Errorf("port %d, agent store %v: error %q, want it to say %q", port, agent, err, want)
+			}
+		}
+	}
+	if err := (&Job{Rank: 1, World: 2, Addr: "127.0.0.1", Port: ssh}).Join(torch.CPUDevice, 3*time.Second); err == nil || !strings.Contains(err.Error(), `it sent "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3" unasked`) {
+		t.Errorf("error %v, want it to quote what the program sent", err)
 	}
 }
