@@ -335,9 +335,9 @@ func (j *Job) Explain(cause error) error {
 	if err := torch.StoreSet(fmt.Sprintf("failed/%d", j.Rank), []byte(cause.Error())); err != nil {
 		return storeGone()
 	}
-	var silent []int
+	var silent, refused []int // refused: the ranks that left why they could not start
 	for deadline := time.Now().Add(explainWait); ; time.Sleep(100 * time.Millisecond) {
-		silent = silent[:0]
+		silent, refused = silent[:0], refused[:0]
 		for r := range j.World {
 			if r == j.Rank {
 				continue
@@ -346,7 +346,12 @@ func (j *Job) Explain(cause error) error {
 			if err != nil {
 				return storeGone()
 			}
-			if !ok {
+			if ok {
+				continue
+			}
+			if no, _ := torch.StoreHas(cannotStartKey(r)); no {
+				refused = append(refused, r)
+			} else {
 				silent = append(silent, r)
 			}
 		}
@@ -354,14 +359,30 @@ func (j *Job) Explain(cause error) error {
 			break
 		}
 	}
-	if j.Rank == 0 && !j.AgentStore && len(silent) < j.World-1 {
+	if j.Rank == 0 && !j.AgentStore && len(silent)+len(refused) < j.World-1 {
 		// rank 0 serves the store: keep it up while the other survivors look
 		time.Sleep(explainWait)
+	}
+	if len(refused) > 0 {
+		why, _ := torch.StoreGet(cannotStartKey(refused[0]))
+		return &PeerError{Rank: refused[0], Silent: slices.Concat(refused, silent),
+			Err: fmt.Errorf("rank %d could not start (%s); rank %d stopped: %w", refused[0], why, j.Rank, cause)}
 	}
 	if len(silent) == 0 {
 		return &PeerError{Rank: -1, Err: fmt.Errorf("rank %d: a collective failed on every rank: %w", j.Rank, cause)}
 	}
 	return &PeerError{Rank: silent[0], Silent: silent, Err: fmt.Errorf("%s stopped answering (exited, killed or hung); rank %d stopped: %w", rankList(silent), j.Rank, cause)}
+}
+
+func cannotStartKey(rank int) string { return fmt.Sprintf("cannot-start/%d", rank) }
+
+// CannotStart leaves in the store why this rank could not start the run
+// (its data, its config), before it exits: the others' collectives then
+// fail, and their errors say why rather than that it stopped answering
+// (on another machine, its error is in another log). Best effort: the
+// rank's own error is what it returns.
+func (j *Job) CannotStart(why error) {
+	torch.StoreSet(cannotStartKey(j.Rank), []byte(why.Error()))
 }
 
 func rankList(rs []int) string {

@@ -619,9 +619,15 @@ func run(ctx context.Context, cfg *config.Config, opt RunOptions, start starter)
 		}
 	} else {
 		if err != nil {
+			if s.shutdown.Signal() == nil {
+				job.CannotStart(err) // rank 0's error says why
+			}
 			return nil, startErr(err)
 		}
 		if err := s.takeStart(); err != nil {
+			if peer := (*dist.PeerError)(nil); !errors.As(err, &peer) {
+				job.CannotStart(err) // its config or data are not rank 0's
+			}
 			return nil, err
 		}
 	}
