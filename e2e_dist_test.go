@@ -1210,6 +1210,24 @@ func TestRanksMustShareConfigAndData(t *testing.T) {
 	}
 }
 
+// TestRanksWithoutDataStopAtOnce: a job none of whose ranks can read the
+// data ends as soon as they have said so: rank 0 waited 10 s for the others
+// to read why it could not start, which they never would (the job took
+// 16 s where one process takes 2).
+func TestRanksWithoutDataStopAtOnce(t *testing.T) {
+	needGloo(t)
+	gone := filepath.Join(t.TempDir(), "gone")
+	start := time.Now()
+	out, err := gogan(t, append([]string{"train", "--nproc", "2"}, distDCGAN(filepath.Join(t.TempDir(), "run"), "data.root="+gone)...)...)
+	took := time.Since(start)
+	if want := "data.root: \"" + gone + "\": no such folder"; err == nil || strings.Count(out, want) != 2 {
+		t.Fatalf("2 ranks without data: %v, want each to say %q\n%s", err, want, out)
+	}
+	if took > 8*time.Second {
+		t.Errorf("2 ranks without data stopped after %v, want at once (rank 0 waits up to 10 s for ranks that read its start)\n%s", took.Round(time.Second), out)
+	}
+}
+
 // TestRanksOfAnotherWorldSizeAreTold: ranks started by hand with other
 // WORLD_SIZEs (libtorch 1.13's Gloo said "sizeof(impl_) == bytes.size().
 // 136 vs 272" alone; 2.x's let rank 0 of 2 join and rank 1 of 3 wait for a

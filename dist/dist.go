@@ -349,7 +349,7 @@ func (j *Job) Explain(cause error) error {
 			if ok {
 				continue
 			}
-			if no, _ := torch.StoreHas(cannotStartKey(r)); no {
+			if j.CouldNotStart(r) {
 				refused = append(refused, r)
 			} else {
 				silent = append(silent, r)
@@ -383,6 +383,12 @@ func cannotStartKey(rank int) string { return fmt.Sprintf("cannot-start/%d", ran
 // rank's own error is what it returns.
 func (j *Job) CannotStart(why error) {
 	torch.StoreSet(cannotStartKey(j.Rank), []byte(why.Error()))
+}
+
+// CouldNotStart says whether rank r left why it could not start.
+func (j *Job) CouldNotStart(r int) bool {
+	ok, _ := torch.StoreHas(cannotStartKey(r))
+	return ok
 }
 
 func rankList(rs []int) string {

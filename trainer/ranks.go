@@ -134,8 +134,9 @@ func (s *session) publishStart(st *runfolder.CheckpointState, startErr error) er
 	}
 	if startErr != nil {
 		// rank 0 serves the store: stay until the others have read why
+		// (or could not start either: they will not read it)
 		for r, deadline := 1, time.Now().Add(10*time.Second); r < s.ranks() && time.Now().Before(deadline); {
-			if ok, err := torch.StoreHas(fmt.Sprintf("took-start/%d", r)); err != nil || ok {
+			if ok, err := torch.StoreHas(fmt.Sprintf("took-start/%d", r)); err != nil || ok || s.job.CouldNotStart(r) {
 				r++
 				continue
 			}
