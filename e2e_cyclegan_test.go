@@ -142,17 +142,34 @@ func TestCycleGANEvalOnUnpairedDomains(t *testing.T) {
 	// Without testA/ and testB/ (the run's trainA/ and trainB/ alone), the
 	// suggestions were dropped: they name the split the root has, and which
 	// of testA/ and testB/ it lacks (it said both where testA/ was there).
+	// A testB/ without images (made for later, as an empty testA/ often is)
+	// is no more use to translate, which refuses it: eval named it all the
+	// same.
 	trainA, trainB := filepath.Join(root, "trainA"), filepath.Join(root, "trainB")
-	for _, c := range []struct{ remove, has string }{{"testB", "has testA/ but no testB/"}, {"testA", "has neither testA/ nor testB/"}} {
-		if err := os.RemoveAll(filepath.Join(root, c.remove)); err != nil {
-			t.Fatal(err)
+	for _, c := range []struct {
+		remove, make, has string
+	}{
+		{"testB/0.png", "", "has testA/, but testB/ holds no images"},
+		{"testB", "", "has testA/ but no testB/"},
+		{"testA", "", "has neither testA/ nor testB/"},
+		{"", "testA testB", "has testA/ and testB/, but neither holds images"},
+	} {
+		if c.remove != "" {
+			if err := os.RemoveAll(filepath.Join(root, c.remove)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, d := range strings.Fields(c.make) {
+			if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
 		}
 		out, err = gogan(t, "eval", "pix2pix", "--checkpoint", run, "--device", "cpu", "--threads", "2")
 		for _, want := range []string{"no pairs for --phase test",
 			"gogan translate --checkpoint " + run + " --input '" + trainA + "' --out DIR (G_A), and --direction BtoA --input '" + trainB + "' (G_B)",
 			"gogan eval fid '" + trainB + "' DIR compares G_A's with domain B (the train split's, the images it trained on: " + root + " " + c.has + ")"} {
 			if err == nil || !strings.Contains(out, want) {
-				t.Errorf("eval pix2pix of a root without %s/: %v, want %q in\n%s", c.remove, err, want, out)
+				t.Errorf("eval pix2pix of a root that %s: %v, want %q in\n%s", c.has, err, want, out)
 			}
 		}
 	}

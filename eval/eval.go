@@ -562,16 +562,13 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 // aligned data, told the user to train with recipe cyclegan, which they had.
 // It says what the scores need and how to look at the translations: of
 // phase's domains, or where the root lacks one or both (trainA/ and trainB/
-// alone), another split's, named as the images the checkpoint trained on
+// alone) or holds no images in one (an empty testA/), another split's, named as the images the checkpoint trained on
 // where it did (trained, its data config).
 func unpairedDomainsError(dir, checkpoint, recipe, root, phase string, trained data.Config) error {
 	var look string
 	for _, split := range []string{phase, "test", "val", "train"} {
 		a, b := filepath.Join(root, split+"A"), filepath.Join(root, split+"B")
-		if st, err := os.Stat(a); err != nil || !st.IsDir() {
-			continue
-		}
-		if st, err := os.Stat(b); err != nil || !st.IsDir() {
+		if domainHolds(a) != domainImages || domainHolds(b) != domainImages {
 			continue
 		}
 		look = fmt.Sprintf("; to look at its translations instead: %s (G_A), and %s (G_B); %s compares G_A's with domain B",
@@ -590,21 +587,47 @@ func unpairedDomainsError(dir, checkpoint, recipe, root, phase string, trained d
 		dir, recipe, root, phase, look)
 }
 
-// phaseDomains says which of phase's domain folders root lacks: one,
-// named beside the other, or both.
+// phaseDomains says which of phase's domain folders root lacks, or holds
+// no images in (an empty testA/, which translate refuses): one, named
+// beside the other, or both.
 func phaseDomains(root, phase string) string {
 	a, b := phase+"A/", phase+"B/"
-	isDir := func(name string) bool {
-		st, err := os.Stat(filepath.Join(root, name))
-		return err == nil && st.IsDir()
-	}
+	ha, hb := domainHolds(filepath.Join(root, a)), domainHolds(filepath.Join(root, b))
 	switch {
-	case isDir(a):
+	case ha == domainMissing && hb == domainMissing:
+		return "has neither " + a + " nor " + b
+	case ha == domainEmpty && hb == domainEmpty:
+		return "has " + a + " and " + b + ", but neither holds images"
+	case ha == domainImages && hb == domainMissing:
 		return "has " + a + " but no " + b
-	case isDir(b):
+	case hb == domainImages && ha == domainMissing:
 		return "has " + b + " but no " + a
+	case ha == domainImages:
+		return "has " + a + ", but " + b + " holds no images"
+	case hb == domainImages:
+		return "has " + b + ", but " + a + " holds no images"
+	case ha == domainEmpty:
+		return "has no " + b + ", and " + a + " holds no images"
 	}
-	return "has neither " + a + " nor " + b
+	return "has no " + a + ", and " + b + " holds no images"
+}
+
+// What a domain folder holds, for the translate commands: a folder
+// without images is no more use to them than none.
+const (
+	domainMissing = iota
+	domainEmpty
+	domainImages
+)
+
+func domainHolds(dir string) int {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return domainMissing
+	}
+	if files, err := data.ImagesUnder(dir); err != nil || len(files) == 0 {
+		return domainEmpty
+	}
+	return domainImages
 }
 
 // trainedOn says what a checkpoint whose data config was tc trained on
