@@ -734,24 +734,39 @@ func CycleGANAndPix2PixConfig(model string, opts map[string]string) ([]string, e
 // make_dataset stops on a missing folder ("is not a valid directory").
 // gogan also reads A|B images directly under data.root, and a
 // colorization run trains without a test/ folder; a cycle_gan run trains
-// on {phase}A/ and {phase}B/ without testA/ and testB/, which its test.py
-// reads both of.
+// on {phase}A/ and {phase}B/ without testA/ and testB/ (or with one
+// holding no images), which its test.py reads both of.
 func splitNote(model, root, phase string) string {
 	if model == "cycle_gan" {
 		if !dirExists(filepath.Join(root, phase+"A")) {
 			return "" // another layout: the note on trainA and trainB says it
 		}
-		var missing []string
+		// An empty one (a testA/ made for later) is no better: its
+		// dataset of 0 images fails at the first index (index % 0).
+		var missing, empty []string
 		for _, d := range []string{"testA", "testB"} {
-			if p := filepath.Join(root, d); !dirExists(p) {
+			p := filepath.Join(root, d)
+			if !dirExists(p) {
 				missing = append(missing, p)
+			} else if files, err := data.ImagesUnder(p); err == nil && len(files) == 0 {
+				empty = append(empty, p)
 			}
 		}
-		if len(missing) == 0 {
+		var lacks []string
+		if len(missing) > 0 {
+			lacks = append(lacks, "there is no "+strings.Join(missing, " nor "))
+		}
+		switch len(empty) {
+		case 1:
+			lacks = append(lacks, empty[0]+" holds no images")
+		case 2:
+			lacks = append(lacks, "neither "+strings.Join(empty, " nor ")+" holds images")
+		}
+		if len(lacks) == 0 {
 			return ""
 		}
-		return fmt.Sprintf("test.py reads the images to translate from --dataroot/testA and --dataroot/testB (its --phase test; the cycle_gan model needs both), and there is no %s: put them there, or add --phase %s to its command to run it on the training images",
-			strings.Join(missing, " nor "), phase)
+		return fmt.Sprintf("test.py reads the images to translate from --dataroot/testA and --dataroot/testB (its --phase test; the cycle_gan model needs both), and %s: put them there, or add --phase %s to its command to run it on the training images",
+			strings.Join(lacks, ", and "), phase)
 	}
 	what := map[string]string{"pix2pix": "A|B images", "colorization": "photos"}[model]
 	if what == "" {

@@ -37,6 +37,7 @@ func TestExportNotesTheLayout(t *testing.T) {
 	c.Data.Root = root
 	for _, d := range []string{"trainA", "trainB", "testA", "testB"} {
 		os.MkdirAll(filepath.Join(root, d), 0o755)
+		os.WriteFile(filepath.Join(root, d, "0.png"), nil, 0o644) // (an empty testA/ is noted)
 	}
 	if notes := def.Export(c, gan.ExportOptions{Dir: t.TempDir()}).Notes; len(notes) != 0 {
 		t.Errorf("a trainA/trainB root: notes %q, want none", notes)
@@ -48,20 +49,30 @@ func TestExportNotesTheLayout(t *testing.T) {
 // --dataroot/testA and testB and stops where either is missing ("is not a
 // valid directory"); a run of one's own trainA/ and trainB/ often has
 // neither, or one. The note names the missing ones and the --phase that
-// runs it on the training images, as pix2pix's export does for test/.
+// runs it on the training images, as pix2pix's export does for test/. An
+// empty testA/ (made for later) fails there too, at its first index
+// (index % 0): it gave no note.
 func TestExportNotesMissingTestDomains(t *testing.T) {
 	for _, c := range []struct {
-		dirs []string
-		want []string // the missing folders; none: no note
+		dirs  []string // folders made, each with an image; an "empty/" prefix: without
+		want  []string // the missing folders; none: no note
+		empty string   // what the note says of the empty ones
 	}{
-		{[]string{"trainA", "trainB"}, []string{"testA", "testB"}},
-		{[]string{"trainA", "trainB", "testA"}, []string{"testB"}},
-		{[]string{"trainA", "trainB", "testA", "testB"}, nil},
-		{[]string{"valA", "valB"}, []string{"testA", "testB"}}, // data.phase val: test.py's --phase val
+		{[]string{"trainA", "trainB"}, []string{"testA", "testB"}, ""},
+		{[]string{"trainA", "trainB", "testA"}, []string{"testB"}, ""},
+		{[]string{"trainA", "trainB", "testA", "testB"}, nil, ""},
+		{[]string{"valA", "valB"}, []string{"testA", "testB"}, ""}, // data.phase val: test.py's --phase val
+		{[]string{"trainA", "trainB", "empty/testA", "testB"}, nil, "testA holds no images:"},
+		{[]string{"trainA", "trainB", "empty/testA"}, []string{"testB"}, "testA holds no images:"},
+		{[]string{"trainA", "trainB", "empty/testA", "empty/testB"}, nil, "testA nor ROOT/testB holds images:"},
 	} {
 		root := t.TempDir()
 		for _, d := range c.dirs {
-			os.MkdirAll(filepath.Join(root, d), 0o755)
+			name, empty := strings.CutPrefix(d, "empty/")
+			os.MkdirAll(filepath.Join(root, name), 0o755)
+			if !empty {
+				os.WriteFile(filepath.Join(root, name, "0.png"), nil, 0o644) // listed by its name
+			}
 		}
 		phase := strings.TrimSuffix(c.dirs[0], "A")
 		cfg, err := config.LoadConfig("", []string{"recipe=cyclegan", "data.root=" + root, "data.phase=" + phase})
@@ -73,17 +84,28 @@ func TestExportNotesMissingTestDomains(t *testing.T) {
 			t.Fatal(err)
 		}
 		notes := strings.Join(def.Export(cfg, gan.ExportOptions{Dir: t.TempDir()}).Notes, "\n")
-		if c.want == nil {
+		if c.want == nil && c.empty == "" {
 			if strings.Contains(notes, "testA") {
 				t.Errorf("%v: notes %q, want none on testA and testB", c.dirs, notes)
 			}
 			continue
 		}
-		missing := make([]string, len(c.want))
-		for i, d := range c.want {
-			missing[i] = filepath.Join(root, d)
+		wants := []string{"add --phase " + phase + " "}
+		if c.want != nil {
+			missing := make([]string, len(c.want))
+			for i, d := range c.want {
+				missing[i] = filepath.Join(root, d)
+			}
+			end := ":"
+			if c.empty != "" {
+				end = ", and " + root + "/"
+			}
+			wants = append(wants, "there is no "+strings.Join(missing, " nor ")+end)
 		}
-		for _, want := range []string{"there is no " + strings.Join(missing, " nor ") + ":", "add --phase " + phase + " "} {
+		if c.empty != "" {
+			wants = append(wants, root+"/"+strings.ReplaceAll(c.empty, "ROOT", root))
+		}
+		for _, want := range wants {
 			if !strings.Contains(notes, want) {
 				t.Errorf("%v: notes %q, want one saying %q", c.dirs, notes, want)
 			}
