@@ -551,6 +551,14 @@ func TestCycleGANPoolResizedOnResume(t *testing.T) {
 		if strings.Contains(out, "starts empty") {
 			t.Errorf("resume with train.pool_size=%s emptied the pools:\n%s", c.size, out)
 		}
+		// Each pool says once what it keeps, where it keeps less than it
+		// held; it said, of every pool tensor, "these images".
+		if n := strings.Count(out, "the pool keeps the first ones"); (c.size == "2") != (n == 2) || (c.size == "6" && n != 0) {
+			t.Errorf("resume with train.pool_size=%s: %d lines saying a pool keeps its first images, want %d:\n%s", c.size, n, map[bool]int{true: 2}[c.size == "2"], out)
+		}
+		if strings.Contains(out, "these images") {
+			t.Errorf("resume with train.pool_size=%s speaks of the pools' tensors:\n%s", c.size, out)
+		}
 		after := pool("step-0000000" + c.steps)
 		if len(after) != c.rows {
 			t.Fatalf("pool_size %s: %d rows", c.size, len(after))
@@ -571,8 +579,16 @@ func TestCycleGANPoolResizedOnResume(t *testing.T) {
 	if err != nil {
 		t.Fatalf("resume with another crop size: %v\n%s", err, out)
 	}
-	if !strings.Contains(out, "starts empty") {
-		t.Errorf("resume with another crop size did not say its pools start empty:\n%s", out)
+	if n := strings.Count(out, "the pool starts empty"); n != 2 {
+		t.Errorf("resume with another crop size: %d lines saying a pool starts empty, want 2 (A's, B's):\n%s", n, out)
+	}
+	// The grid's inputs are drawn anew, and said so; the pools are no
+	// sample inputs, nor did they keep their first images.
+	if strings.Contains(out, "tensor=pool.") || strings.Contains(out, "first ones are kept") {
+		t.Errorf("resume with another crop size names the pools as sample inputs, or as kept:\n%s", out)
+	}
+	if !strings.Contains(out, "sample inputs have another shape; new ones are used\" tensor=fixed_A") {
+		t.Errorf("resume with another crop size does not say that the grid's inputs are new:\n%s", out)
 	}
 	st := strings.Join(strings.Fields(string(readFile(t, filepath.Join(run, "checkpoints", "step-00000009", "state.json")))), "")
 	if !strings.Contains(st, `"pool_A":2,`) {

@@ -270,6 +270,16 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 				copyInto(fmt.Sprintf("optimizer.%s.exp_avg_sq.%d", o.Name, i), o.Adam.ExpAvgSq[i])
 			}
 		}
+		// The image pools (the recipe's rank tensors) say themselves what
+		// they keep of the checkpoint's, as their host state loads: these
+		// warnings, of sample inputs, misnamed them, and said of a pool
+		// emptied that its first images were kept.
+		pools := map[string]bool{}
+		if rs, ok := s.rec.(gan.RankState); ok {
+			for _, nt := range rs.RankTensors() {
+				pools[nt.Name] = true
+			}
+		}
 		for _, f := range s.fixed() {
 			src, ok := saved[f.Name]
 			if !ok { // an imported pix2pix checkpoint has no sample pairs
@@ -278,16 +288,20 @@ func (s *session) restore() (*runfolder.CheckpointState, error) {
 			}
 			ss, ds := src.Shape(), f.Tensor.Shape()
 			if otherCount(ss, ds) {
-				warns = append(warns, []any{"resume: the checkpoint holds another number of these images; the first ones are kept", "tensor", f.Name,
-					"checkpoint", ss[0], "run", ds[0], "kept", min(ss[0], ds[0])})
+				if !pools[f.Name] {
+					warns = append(warns, []any{"resume: the checkpoint holds another number of these images; the first ones are kept", "tensor", f.Name,
+						"checkpoint", ss[0], "run", ds[0], "kept", min(ss[0], ds[0])})
+				}
 				copyLeading(f.Tensor, src)
 				continue
 			}
 			if !slices.Equal(ss, ds) {
 				// Saved with another number of ranks, or another image
 				// size: the grid's inputs are drawn anew.
-				warns = append(warns, []any{"resume: the checkpoint's sample inputs have another shape; new ones are used", "tensor", f.Name,
-					"checkpoint", ss, "run", ds})
+				if !pools[f.Name] {
+					warns = append(warns, []any{"resume: the checkpoint's sample inputs have another shape; new ones are used", "tensor", f.Name,
+						"checkpoint", ss, "run", ds})
+				}
 				s.lostFixed = append(s.lostFixed, f.Name)
 				continue
 			}

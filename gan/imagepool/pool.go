@@ -270,6 +270,10 @@ func (p *Pool) Restore(n int, lost bool) (empty bool, err error) {
 		p.empty()
 		return n > 0, nil
 	}
+	if n > p.size {
+		slog.Warn("resume: the checkpoint's image pool holds more images than train.pool_size; the pool keeps the first ones",
+			"pool", p.Name, "images", n, "kept", p.size)
+	}
 	p.n = min(n, p.size)
 	p.stale = true
 	return false, nil
