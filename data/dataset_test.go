@@ -404,12 +404,19 @@ func TestUnlistedExtensionsWarned(t *testing.T) {
 		write(t, filepath.Join(hd, side, "1.png"), encode(t, "png", gradient(20, 20)))
 		write(t, filepath.Join(hd, side, "2.tif"), encode(t, "tif", gradient(20, 20)))
 	}
+	// one such file is "it", not "1 of the images ... have extensions"
+	one := t.TempDir()
+	for _, n := range []string{"a.jpg", "b.Jpg"} {
+		write(t, filepath.Join(one, "train", n), png1)
+	}
 	for _, c := range []struct {
-		root, want string
+		root, want, them string
 	}{
-		{root, "2 of the images under " + filepath.Join(root, "train") + " have extensions that pytorch-CycleGAN-and-pix2pix's make_dataset does not list"},
-		{clean, ""},
-		{hd, "2 of the images under " + hd + " have extensions that pix2pixHD's make_dataset does not list"},
+		{root, "2 of the images under " + filepath.Join(root, "train") + " have extensions that pytorch-CycleGAN-and-pix2pix's make_dataset does not list", "them"},
+		{clean, "", ""},
+		{hd, "2 of the images under " + hd + " have extensions that pix2pixHD's make_dataset does not list", "them"},
+		{one, "1 of the images under " + filepath.Join(one, "train") + " has an extension that pytorch-CycleGAN-and-pix2pix's make_dataset does not list (.jpg .JPG .jpeg .JPEG .png .PNG .ppm .PPM .bmp .BMP .tif .TIF .tiff .TIFF, case-sensitive), " +
+			filepath.Join(one, "train", "b.Jpg") + ": gogan reads it", "it"},
 	} {
 		logs := captureLogs(t)
 		cfg := DefaultConfig(Aligned)
@@ -427,10 +434,10 @@ func TestUnlistedExtensionsWarned(t *testing.T) {
 			}
 			continue
 		}
-		if !strings.Contains(got, c.want) || !strings.Contains(got, "the reference's run would leave them out") {
+		if !strings.Contains(got, c.want) || !strings.Contains(got, "the reference's run would leave "+c.them+" out; rename or convert "+c.them+" to train") {
 			t.Errorf("%s: logs %q, want a warning saying %q", c.root, got, c.want)
 		}
-		if want := map[string]int{root: 5, hd: 2}[c.root]; n != want {
+		if want := map[string]int{root: 5, hd: 2, one: 2}[c.root]; n != want {
 			t.Errorf("%s: %d samples, want %d (the files are still read)", c.root, n, want)
 		}
 	}

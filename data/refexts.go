@@ -52,6 +52,10 @@ func (d *Dataset) warnUnlistedExts() {
 	if len(unlisted) == 0 {
 		return
 	}
-	d.log.Warn(fmt.Sprintf("data: %d of the images under %s have extensions that %s make_dataset does not list (%s, case-sensitive), e.g. %s: gogan reads them, the reference's run would leave them out; rename or convert them to train on the reference's files",
-		len(unlisted), d.root, ref, strings.Join(exts, " "), unlisted[0]))
+	have, them, eg := "have extensions", "them", "e.g. "
+	if len(unlisted) == 1 {
+		have, them, eg = "has an extension", "it", ""
+	}
+	d.log.Warn(fmt.Sprintf("data: %d of the images under %s %s that %s make_dataset does not list (%s, case-sensitive), %s%s: gogan reads %s, the reference's run would leave %[8]s out; rename or convert %[8]s to train on the reference's files",
+		len(unlisted), d.root, have, ref, strings.Join(exts, " "), eg, unlisted[0], them))
 }
