@@ -290,6 +290,8 @@ var testPyFlags = []struct {
 	{[]string{"resize-or-crop"}, "preprocess", "--preprocess (test.py's --preprocess, its older --resize_or_crop, and pix2pixHD's)"},
 	{[]string{"gpu-ids"}, "device", "--device cpu (--gpu_ids -1) or --device cuda:N"},
 	{[]string{"model-suffix"}, "direction", "--direction AtoB (--model_suffix _A, G_A) or --direction BtoA (_B, G_B)"},
+	// the older repository's name of --direction, which import and --set answer
+	{[]string{"which-direction"}, "direction", "--direction AtoB or BtoA (--which_direction, the older test.py's --direction)"},
 	{[]string{"use-encoded-image"}, "photos", "--photos DIR, the photos the features are encoded from"},
 	{[]string{"cluster-path"}, "features", "--features FILE, the clusters gogan features wrote"},
 }

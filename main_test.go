@@ -93,7 +93,7 @@ func TestREADMELinksResolve(t *testing.T) {
 // is answered on the commands that take --checkpoint, and resume's
 // --config with the config it reads; so are test.py's --name,
 // --checkpoints_dir (export: its --out), --num_test, --how_many,
-// --results_dir and --dataroot, with the flag each command takes for it
+// --results_dir, --dataroot and the older --which_direction, with the flag each command takes for it
 // (they were cobra's bare "unknown flag"); a flag of neither kind, or one
 // the command has nothing for, stays bare.
 func TestCheckpointPickingFlagsAreAnswered(t *testing.T) {
@@ -123,6 +123,9 @@ func TestCheckpointPickingFlagsAreAnswered(t *testing.T) {
 		{[]string{"translate", "--resize_or_crop", "scale_width"}, "gogan translate takes --preprocess (test.py's --preprocess"},
 		{[]string{"translate", "--gpu_ids", "-1"}, "gogan translate takes --device cpu (--gpu_ids -1) or --device cuda:N"},
 		{[]string{"translate", "--model_suffix", "_A"}, "gogan translate takes --direction AtoB (--model_suffix _A, G_A)"},
+		{[]string{"translate", "--which_direction", "BtoA"}, "unknown flag: --which_direction: that is the references'; gogan translate takes --direction AtoB or BtoA (--which_direction, the older test.py's --direction)"},
+		{[]string{"serve", "--which_direction", "BtoA"}, "gogan serve takes --direction AtoB or BtoA"},
+		{[]string{"eval", "pix2pix", "--which_direction", "BtoA"}, "gogan eval pix2pix takes --direction AtoB or BtoA"},
 		{[]string{"translate", "--phase", "test"}, "gogan translate takes --input DIR, the split's folder itself"},
 		{[]string{"translate", "--use_encoded_image"}, "gogan translate takes --photos DIR"},
 		// the network options test.py repeats, which the checkpoint's config holds
