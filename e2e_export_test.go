@@ -99,7 +99,8 @@ func TestExportLoadsInTheReferences(t *testing.T) {
 		{"colorization", func(run string) []string {
 			return []string{"--config", "configs/colorization.yaml", "--quiet", "--set", "out=" + run, "--set", "data.root=" + colour,
 				"--set", "data.load_size=136", "--set", "data.crop_size=128", "--set", "model.netG=unet_128",
-				"--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "threads=2", "--set", "data.workers=1", "--set", "train.max_steps=1", "--set", "data.shuffle=false"}
+				"--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "threads=2", "--set", "data.workers=1", "--set", "train.max_steps=1", "--set", "data.shuffle=false",
+				"--set", "train.lr_policy=step", "--set", "train.lr_decay_iters=7", "--set", "train.epochs=3", "--set", "train.epochs_decay=2"}
 		}, []string{"latest_net_G.pth", "latest_net_D.pth"}, "G G D", "test.py reads the photos to translate from --dataroot/test (its --phase test), and there is no " + filepath.Join(colour, "test"),
 			append([]string{"data.root", "data.dataset", "data.shuffle", "data.phase"}, pix2pixKeys...)},
 		{"cyclegan", func(run string) []string {
@@ -208,7 +209,9 @@ func TestExportLoadsInTheReferences(t *testing.T) {
 var (
 	commonKeys = []string{"model.netG", "model.netD", "model.ngf", "model.ndf", "model.n_layers_D", "model.norm", "model.no_dropout",
 		"model.input_nc", "model.output_nc", "data.direction", "data.load_size", "data.crop_size", "data.preprocess", "data.no_flip",
-		"data.batch_size", "train.lr", "train.beta1", "train.gan_mode"}
+		"data.batch_size", "train.lr", "train.beta1", "train.gan_mode",
+		// the schedule: train.py's own defaults (100 + 100 epochs) are not the run's
+		"train.epochs", "train.epochs_decay", "train.lr_policy", "train.lr_decay_iters"}
 	pix2pixKeys = append([]string{"train.lambda_L1"}, commonKeys...)
 )
 

@@ -82,6 +82,33 @@ func TestExportResumesAtTheNextEpoch(t *testing.T) {
 	}
 }
 
+// TestExportNotesTheScheduleItCannotGoOn: the reference's get_scheduler
+// counts only its linear rule from --epoch_count, so a step schedule
+// continued after 3 epochs starts again there (a note says so, where none
+// is due before an epoch is done), and pix2pixHD's rule is not one of its
+// --lr_policy values.
+func TestExportNotesTheScheduleItCannotGoOn(t *testing.T) {
+	for _, c := range []struct {
+		policy    string
+		completed int
+		note      string
+	}{
+		{"step", 3, "starts that schedule again at its first epoch (only its linear rule counts from --epoch_count), where this run is 3 epochs into it"},
+		{"step", 0, ""},
+		{"linear", 3, ""},
+		{"pix2pixhd", 0, "train.lr_policy=pix2pixhd is pix2pixHD's"},
+	} {
+		e := exportOf(t, []string{"recipe=pix2pix", "data.root=" + t.TempDir(), "train.lr_policy=" + c.policy}, gan.ExportOptions{Completed: c.completed})
+		notes := strings.Join(e.Notes, "\n")
+		if c.note == "" && strings.Contains(notes, "lr_policy") || c.note != "" && !strings.Contains(notes, c.note) {
+			t.Errorf("lr_policy %s after %d epochs: notes %q, want %q", c.policy, c.completed, notes, c.note)
+		}
+		if train := e.Commands[len(e.Commands)-1]; strings.Contains(train, "--lr_policy") != (c.policy != "linear") {
+			t.Errorf("lr_policy %s: train command %q", c.policy, train)
+		}
+	}
+}
+
 // TestExportOfPairsInTwoFolders: a pix2pix run on pairs kept in two
 // folders (A/train, B/train) is exported with the reference's combine
 // script, which makes the A|B images its pix2pix reads, and the commands

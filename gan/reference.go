@@ -207,7 +207,16 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 	train = append(train, "--load_size", strconv.Itoa(d.LoadSize), "--crop_size", strconv.Itoa(d.CropSize), "--preprocess", d.Preprocess,
 		"--batch_size", strconv.Itoa(d.BatchSize), "--num_threads", strconv.Itoa(d.ReferenceWorkers), // its workers draw the crops and flips
 		"--lr", f(t.LR), "--beta1", f(t.Beta1), "--gan_mode", t.GANMode,
-		"--epoch_count", strconv.Itoa(o.Completed+1)) // its LR schedule goes on from there
+		// the run's schedule (train.py's epochs run to n_epochs +
+		// n_epochs_decay), going on from the next epoch
+		"--n_epochs", strconv.Itoa(t.Epochs), "--n_epochs_decay", strconv.Itoa(t.EpochsDecay),
+		"--epoch_count", strconv.Itoa(o.Completed+1))
+	if t.LRPolicy != "linear" { // today's default
+		train = append(train, "--lr_policy", t.LRPolicy)
+	}
+	if t.LRPolicy == "step" {
+		train = append(train, "--lr_decay_iters", strconv.Itoa(t.LRDecayIters))
+	}
 	switch model {
 	case "pix2pix", "colorization":
 		train = append(train, "--lambda_L1", f(c.Float("train.lambda_L1")))
@@ -240,6 +249,13 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 		e.Notes = append(e.Notes, "train.gan_mode=hinge is gogan's: the reference's --gan_mode is vanilla, lsgan or wgangp")
 	case t.GANMode == "wgangp" && t.LambdaGP != 10:
 		e.Notes = append(e.Notes, fmt.Sprintf("train.lambda_gp=%g: the reference's gradient penalty weighs 10", t.LambdaGP))
+	}
+	switch {
+	case t.LRPolicy == "pix2pixhd":
+		e.Notes = append(e.Notes, "train.lr_policy=pix2pixhd is pix2pixHD's: the reference's --lr_policy is linear, step, plateau or cosine")
+	case t.LRPolicy != "linear" && o.Completed > 0:
+		// get_scheduler counts only the linear rule from --epoch_count
+		e.Notes = append(e.Notes, fmt.Sprintf("train.lr_policy=%s: the reference's continued train.py starts that schedule again at its first epoch (only its linear rule counts from --epoch_count), where this run is %s into it", t.LRPolicy, data.Count(o.Completed, "epoch")))
 	}
 	switch m.NetG {
 	case "global", "local":
