@@ -109,6 +109,55 @@ func TestExportNotesTheScheduleItCannotGoOn(t *testing.T) {
 	}
 }
 
+// TestExportKeepsCycleGANsDataOrder: the reference's --serial_batches
+// is both gogan's data.shuffle=false and data.serial_batches, so a run
+// with only one of them is exported with the data order (the train.py
+// command and the options file alike), which gogan import --from reads
+// back, and a note on the pairing, which it cannot carry. The options
+// file gave a shuffled run serial_batches True, read back unshuffled.
+func TestExportKeepsCycleGANsDataOrder(t *testing.T) {
+	def, err := gan.Lookup("cyclegan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		serial, shuffle bool
+		note            string
+	}{
+		{true, true, "--set data.serial_batches=true"},
+		{false, false, "--set data.serial_batches=false"},
+		{true, false, ""},
+		{false, true, ""},
+	} {
+		name := fmt.Sprintf("serial_batches=%v shuffle=%v", c.serial, c.shuffle)
+		e := exportOf(t, []string{"recipe=cyclegan", "data.root=" + t.TempDir(), fmt.Sprintf("data.serial_batches=%v", c.serial), fmt.Sprintf("data.shuffle=%v", c.shuffle)}, gan.ExportOptions{})
+		var train string
+		for _, cmd := range e.Commands {
+			if strings.Contains(cmd, "train.py") {
+				train = cmd
+			}
+		}
+		if strings.Contains(train, "--serial_batches") == c.shuffle {
+			t.Errorf("%s: train command %q", name, train)
+		}
+		notes := strings.Join(e.Notes, "\n")
+		if c.note == "" && strings.Contains(notes, "serial_batches") || c.note != "" && !strings.Contains(notes, c.note) {
+			t.Errorf("%s: notes %q, want %q", name, notes, c.note)
+		}
+		i := slices.IndexFunc(e.Texts, func(x gan.ExportText) bool { return x.Name == "train_opt.txt" })
+		if i < 0 {
+			t.Fatalf("%s: no train_opt.txt", name)
+		}
+		sets, err := def.FromReference(gan.ReadReferenceOptions(e.Texts[i].Text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("data.shuffle=%v", c.shuffle); !slices.Contains(sets, want) {
+			t.Errorf("%s: the options file reads back as %v, want %s", name, sets, want)
+		}
+	}
+}
+
 // TestExportOfPairsInTwoFolders: a pix2pix run on pairs kept in two
 // folders (A/train, B/train) is exported with the reference's combine
 // script, which makes the A|B images its pix2pix reads, and the commands

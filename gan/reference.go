@@ -226,11 +226,17 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 	case "cycle_gan":
 		train = append(train, "--lambda_A", f(c.Float("train.lambda_A")), "--lambda_B", f(c.Float("train.lambda_B")),
 			"--lambda_identity", f(c.Float("train.lambda_identity")), "--pool_size", strconv.Itoa(c.Train.PoolSize))
-		if d.SerialBatches {
+		// Its --serial_batches is both of gogan's keys: unshuffled, and A[i]
+		// with B[i]. It follows the data order, which the options file
+		// then carries back to gogan import --from.
+		if !d.Shuffle {
 			train = append(train, "--serial_batches")
-			if d.Shuffle {
-				e.Notes = append(e.Notes, "data.serial_batches with data.shuffle: the reference's --serial_batches also takes the images in order")
-			}
+		}
+		switch {
+		case d.SerialBatches && d.Shuffle:
+			e.Notes = append(e.Notes, "data.serial_batches with data.shuffle: the reference's --serial_batches would also take the images in order, so train.py runs without it, shuffled as this run but pairing each A with a random B, and gogan import --from reads the folder back with data.serial_batches=false: give it --set data.serial_batches=true")
+		case !d.SerialBatches && !d.Shuffle:
+			e.Notes = append(e.Notes, "data.shuffle=false: the reference's --serial_batches, which takes the images in order, also pairs A[i] with B[i] where this run paired each A with a random B, and gogan import --from reads the folder back with data.serial_batches=true: give it --set data.serial_batches=false")
 		}
 	}
 	if d.NoFlip {
@@ -475,7 +481,7 @@ func ConfigText(c *config.Config, key string) string {
 
 // ReferenceValues are c's values of table's options as the reference
 // prints them, by the option's name of today (its first); the first row of
-// a name gives it (CycleGAN's serial_batches is data.serial_batches').
+// a name gives it (CycleGAN's serial_batches is data.shuffle's opposite).
 func ReferenceValues(c *config.Config, table []ReferenceOption) map[string]string {
 	vals := map[string]string{}
 	for _, o := range table {
@@ -666,8 +672,10 @@ func cycleGANAndPix2PixTable(model string, noLSGAN bool) []ReferenceOption {
 			ReferenceOption{Names: []string{"lambda_B"}, Key: "train.lambda_B"},
 			ReferenceOption{Names: []string{"lambda_identity", "identity"}, Key: "train.lambda_identity"},
 			ReferenceOption{Names: []string{"pool_size"}, Key: "train.pool_size"},
-			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.serial_batches", Value: PyBool, Print: PrintPyBool},
-			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.shuffle", Value: NotBool, Print: PrintNotBool})
+			// (both read; the first printed: the data order, as the
+			// export's train.py command gives it)
+			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.shuffle", Value: NotBool, Print: PrintNotBool},
+			ReferenceOption{Names: []string{"serial_batches"}, Key: "data.serial_batches", Value: PyBool, Print: PrintPyBool})
 	}
 	return table
 }
