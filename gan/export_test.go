@@ -158,6 +158,32 @@ func TestExportKeepsCycleGANsDataOrder(t *testing.T) {
 	}
 }
 
+// TestExportPix2PixHDsMixedPrecision: a run with cuda.amp=fp16 is
+// exported with pix2pixHD's own option for it, --fp16, in the train.py
+// command and in opt.txt (where it read False); bf16, which pix2pixHD has
+// not, with a note.
+func TestExportPix2PixHDsMixedPrecision(t *testing.T) {
+	for _, c := range []struct{ amp, opt, note string }{
+		{"fp16", "fp16: True\n", ""},
+		{"bf16", "fp16: False\n", "pix2pixHD's mixed precision, --fp16, is float16 alone"},
+		{"off", "fp16: False\n", ""},
+	} {
+		e := exportOf(t, []string{"recipe=pix2pixhd", "data.root=" + t.TempDir(), "cuda.amp=" + c.amp}, gan.ExportOptions{})
+		train := e.Commands[len(e.Commands)-1]
+		if strings.Contains(train, " --fp16") != (c.amp == "fp16") {
+			t.Errorf("cuda.amp=%s: train command %q", c.amp, train)
+		}
+		i := slices.IndexFunc(e.Texts, func(x gan.ExportText) bool { return x.Name == "opt.txt" })
+		if i < 0 || !strings.Contains(e.Texts[i].Text, "\n"+c.opt) {
+			t.Errorf("cuda.amp=%s: no %q in opt.txt", c.amp, c.opt)
+		}
+		notes := strings.Join(e.Notes, "\n")
+		if c.note == "" && strings.Contains(notes, "fp16") || c.note != "" && !strings.Contains(notes, c.note) {
+			t.Errorf("cuda.amp=%s: notes %q, want %q", c.amp, notes, c.note)
+		}
+	}
+}
+
 // TestExportOfPairsInTwoFolders: a pix2pix run on pairs kept in two
 // folders (A/train, B/train) is exported with the reference's combine
 // script, which makes the A|B images its pix2pix reads, and the commands

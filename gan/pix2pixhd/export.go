@@ -77,8 +77,14 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 	if d.Phase != "train" {
 		train = append(train, "--phase", d.Phase)
 	}
+	switch c.CUDA.AMP {
+	case "fp16":
+		train = append(train, "--fp16") // its apex AMP, in float16
+	case "bf16":
+		e.Notes = append(e.Notes, "cuda.amp=bf16: pix2pixHD's mixed precision, --fp16, is float16 alone: its train.py runs in float32 (add --fp16 for float16)")
+	}
 	e.Commands = []string{gan.Command(test...), gan.Command(train...)}
-	e.Notes = gan.Beta2Note(c)
+	e.Notes = append(e.Notes, gan.Beta2Note(c)...)
 	if !o.CUDA {
 		e.Notes = append(e.Notes, "this machine has no CUDA GPU, which pix2pixHD's test.py and train.py need whatever --gpu_ids says: its encode_input moves every input there (.cuda())")
 	}
@@ -101,6 +107,7 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 	// from the start wrote it (--continue_train writes none).
 	opts := gan.ReferenceValues(c, options)
 	opts["dataroot"], opts["checkpoints_dir"], opts["name"] = gan.DataRoot(c), filepath.Dir(o.Dir), filepath.Base(o.Dir)
+	opts["fp16"] = gan.PrintPyBool(strconv.FormatBool(c.CUDA.AMP == "fp16"))
 	e.Texts = append(e.Texts, gan.ExportText{Name: "opt.txt", Text: gan.PrintOptTxt(parser, opts)})
 	return e
 }
