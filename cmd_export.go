@@ -47,6 +47,13 @@ func exportCmd() *cobra.Command {
 			for i, f := range r.Files {
 				fmt.Printf("  %s  %s, %d parameters\n", r.Paths[i], f.Role, r.Params[i])
 			}
+			for i, t := range r.Texts {
+				kept := ""
+				if r.TextKept[i] {
+					kept = " (kept: the folder held it already)"
+				}
+				fmt.Printf("  %s  %s%s\n", r.TextPaths[i], t.What, kept)
+			}
 			fmt.Printf("in %s's folder:\n", r.Reference)
 			for _, c := range r.Commands {
 				fmt.Println("  " + c)

@@ -1443,10 +1443,15 @@ func TestExportOptionsFileImportsBack(t *testing.T) {
 			base := t.TempDir()
 			run, out, back := filepath.Join(base, "run"), filepath.Join(base, "checkpoints", "exported"), filepath.Join(base, "back")
 			mustTrain(t, c.train(run)...)
-			if o, err := gogan(t, "export", "--checkpoint", run, "--out", out); err != nil {
+			o, err := gogan(t, "export", "--checkpoint", run, "--out", out)
+			if err != nil {
 				t.Fatalf("export: %v\n%s", err, o)
 			}
 			file := filepath.Join(out, c.file)
+			// listed with the networks' files
+			if !strings.Contains(o, "\n  "+file+"  options file, as train.py writes it\n") {
+				t.Errorf("export does not list %s:\n%s", file, o)
+			}
 			text, err := os.ReadFile(file)
 			if err != nil {
 				t.Fatalf("export wrote no options file: %v", err)
@@ -1456,7 +1461,7 @@ func TestExportOptionsFileImportsBack(t *testing.T) {
 			if res, err := cmd.CombinedOutput(); err != nil {
 				t.Errorf("the reference's printing of the options: %v\n%s\n%s", err, res, text)
 			}
-			o, err := gogan(t, "import", "--from", out, "--out", back)
+			o, err = gogan(t, "import", "--from", out, "--out", back)
 			if err != nil {
 				t.Fatalf("import --from: %v\n%s", err, o)
 			}
@@ -1497,6 +1502,8 @@ func TestExportOptionsFileImportsBack(t *testing.T) {
 			// another label of the checkpoint beside it: the same file, kept
 			if o, err := gogan(t, "export", "--checkpoint", run, "--out", out, "--label", "3"); err != nil {
 				t.Fatalf("export --label 3 into the folder: %v\n%s", err, o)
+			} else if !strings.Contains(o, "\n  "+file+"  options file, as train.py writes it (kept: the folder held it already)\n") {
+				t.Errorf("export --label 3 does not list %s as kept:\n%s", file, o)
 			}
 			if again, err := os.ReadFile(file); err != nil || !bytes.Equal(again, text) {
 				t.Errorf("the options file after a second label: %v\n%s", err, again)

@@ -30,8 +30,8 @@ type Export struct {
 	Texts []ExportText
 }
 
-// ExportText is one such file.
-type ExportText struct{ Name, Text string }
+// ExportText is one such file; What says what it is, for export's list.
+type ExportText struct{ Name, Text, What string }
 
 // ExportFile is one network's file.
 type ExportFile struct {
@@ -279,7 +279,7 @@ func CycleGANAndPix2PixExport(c *config.Config, o ExportOptions, model string, r
 	if !o.CUDA {
 		opts["gpu_ids"] = "-1"
 	}
-	e.Texts = append(e.Texts, ExportText{Name: d.Phase + "_opt.txt", Text: PrintOptions(cycleGANAndPix2PixParser(model), opts)})
+	e.Texts = append(e.Texts, ExportText{Name: d.Phase + "_opt.txt", Text: PrintOptions(cycleGANAndPix2PixParser(model), opts), What: "options file, as train.py writes it"})
 	if model != "cycle_gan" || m.NoDropout {
 		e.Commands = []string{Command(test...), Command(train...)}
 		return e

@@ -57,6 +57,10 @@ type Exported struct {
 	gan.Export
 	Paths  []string // Export.Files' paths, in order
 	Params []int64  // each network's parameter count
+	// TextPaths are Export.Texts' paths, in order; TextKept says which
+	// of them the folder held already, word for word.
+	TextPaths []string
+	TextKept  []bool
 }
 
 // Export writes a checkpoint's networks as the recipe's reference
@@ -114,7 +118,10 @@ func Export(o ExportOptions) (*Exported, error) {
 	texts := e.Texts[:0:0]
 	for _, t := range e.Texts {
 		p := filepath.Join(dir, t.Name)
-		if b, err := os.ReadFile(p); err == nil && string(b) == t.Text {
+		b, err := os.ReadFile(p)
+		kept := err == nil && string(b) == t.Text
+		res.TextPaths, res.TextKept = append(res.TextPaths, p), append(res.TextKept, kept)
+		if kept {
 			continue
 		}
 		texts = append(texts, t)

@@ -101,14 +101,15 @@ func export(c *config.Config, o gan.ExportOptions) gan.Export {
 	}
 	// train.py --continue_train resumes at iter.txt's epoch (1-based) and
 	// images into it, as its own save_latest_freq writes them.
-	e.Texts = []gan.ExportText{{Name: "iter.txt", Text: fmt.Sprintf("%d\n%d\n", o.Completed+1, o.EpochImages)}}
+	e.Texts = []gan.ExportText{{Name: "iter.txt", Text: fmt.Sprintf("%d\n%d\n", o.Completed+1, o.EpochImages),
+		What: "the epoch and images into it where train.py --continue_train goes on"}}
 	// The opt.txt its train.py of these settings writes beside the files
 	// (gogan import --from reads it back), as the run that trained them
 	// from the start wrote it (--continue_train writes none).
 	opts := gan.ReferenceValues(c, options)
 	opts["dataroot"], opts["checkpoints_dir"], opts["name"] = gan.DataRoot(c), filepath.Dir(o.Dir), filepath.Base(o.Dir)
 	opts["fp16"] = gan.PrintPyBool(strconv.FormatBool(c.CUDA.AMP == "fp16"))
-	e.Texts = append(e.Texts, gan.ExportText{Name: "opt.txt", Text: gan.PrintOptTxt(parser, opts)})
+	e.Texts = append(e.Texts, gan.ExportText{Name: "opt.txt", Text: gan.PrintOptTxt(parser, opts), What: "options file, as train.py writes it"})
 	return e
 }
 
