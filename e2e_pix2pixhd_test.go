@@ -741,6 +741,18 @@ func TestTranslateWarnsOfMapsOutOfStepAndJPEG(t *testing.T) {
 		!strings.Contains(out, "1 of the 3 label maps in "+labels+" are JPEG files ("+filepath.Join(labels, "002.jpg")+")") {
 		t.Errorf("translate of label maps out of step with their instance maps, one a JPEG: %v\n%s", err, out)
 	}
+	// one label map for the three instance maps: refused, counted in words
+	one := filepath.Join(t.TempDir(), "one")
+	if err := os.MkdirAll(one, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(one, "000.png"), readFile(t, filepath.Join(labels, "000.png")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = gogan(t, "translate", "--checkpoint", run, "--input", one, "--instances", inst, "--out", filepath.Join(t.TempDir(), "out"))
+	if err == nil || !strings.Contains(out, "--input "+one+" has 1 file but --instances "+inst+" has 3: they pair by sorted position") {
+		t.Errorf("translate of 1 label map with 3 instance maps: %v\n%s", err, out)
+	}
 }
 
 // TestPairOfTwoSizesSaysWhatToDo: a photo, or an instance map, of another

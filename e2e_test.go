@@ -1611,7 +1611,7 @@ func TestNoValidCheckpointSaysWhatToDo(t *testing.T) {
 		}
 	}
 	out, err := gogan(t, "resume", run, "--set", "train.max_steps=3")
-	if err == nil || !strings.Contains(out, "checkpoints are invalid") || !strings.Contains(out, "move "+ckpts+" aside") {
+	if err == nil || !strings.Contains(out, "checkpoints, none valid") || !strings.Contains(out, "move "+ckpts+" aside") {
 		t.Fatalf("resume of a run of damaged checkpoints: %v\n%s", err, out)
 	}
 	out, err = gogan(t, args...)

@@ -52,7 +52,7 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 			return 0, err
 		}
 		if len(photos) != len(inputs) {
-			return 0, fmt.Errorf("--input %s has %d files but --photos %s has %d: they pair by sorted position", dir, len(inputs), o.Photos, len(photos))
+			return 0, fmt.Errorf("--input %s has %s but --photos %s has %d: they pair by sorted position", dir, data.Count(len(inputs), "file"), o.Photos, len(photos))
 		}
 	}
 	var insts []string
@@ -66,7 +66,7 @@ func translateMaps(ck runfolder.Checkpoint, cfg *config.Config, tr gan.Translati
 			return 0, err
 		}
 		if len(insts) != len(inputs) {
-			return 0, fmt.Errorf("--input %s has %d files but --instances %s has %d: they pair by sorted position", dir, len(inputs), instances, len(insts))
+			return 0, fmt.Errorf("--input %s has %s but --instances %s has %d: they pair by sorted position", dir, data.Count(len(inputs), "file"), instances, len(insts))
 		}
 	}
 	spec, err := gan.NetSpecOf(cfg, tr.Role)

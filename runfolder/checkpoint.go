@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"gogan/config"
+	"gogan/data"
 )
 
 // Version is gogan's version, recorded in checkpoints: set at link time
@@ -627,7 +628,7 @@ func LatestValid(run string) (Checkpoint, *CheckpointState, error) {
 		slog.Warn("skipping invalid checkpoint", "checkpoint", c.Dir, "err", err)
 	}
 	if len(cks) > 0 {
-		return Checkpoint{}, nil, fmt.Errorf("%s: all %d checkpoints are invalid: %w", run, len(cks), ErrNoCheckpoint)
+		return Checkpoint{}, nil, fmt.Errorf("%s: %s, none valid: %w", run, data.Count(len(cks), "checkpoint"), ErrNoCheckpoint)
 	}
 	return Checkpoint{}, nil, fmt.Errorf("%s: %w", run, ErrNoCheckpoint)
 }

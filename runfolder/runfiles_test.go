@@ -554,8 +554,13 @@ func TestLatestValidNone(t *testing.T) {
 	}
 	c := writeTestCheckpoint(t, run, 1, []byte("w"))
 	os.Remove(c.WeightsPath())
-	if _, _, err := LatestValid(run); !errors.Is(err, ErrNoCheckpoint) || !strings.Contains(err.Error(), "all 1") {
-		t.Fatalf("all bad: %v", err)
+	if _, _, err := LatestValid(run); !errors.Is(err, ErrNoCheckpoint) || !strings.Contains(err.Error(), ": 1 checkpoint, none valid") {
+		t.Fatalf("the one bad: %v", err)
+	}
+	c = writeTestCheckpoint(t, run, 2, []byte("w"))
+	os.Remove(c.WeightsPath())
+	if _, _, err := LatestValid(run); !errors.Is(err, ErrNoCheckpoint) || !strings.Contains(err.Error(), ": 2 checkpoints, none valid") {
+		t.Fatalf("both bad: %v", err)
 	}
 }
 
