@@ -174,6 +174,7 @@ func TestDeviceFlagAnswersGPUIDs(t *testing.T) {
 		{"-1", `invalid argument "-1" for "--device" flag: must be auto, cpu, cuda or cuda:N with N a GPU index; the references' --gpu_ids -1 (the CPU) is --device cpu`},
 		{"1", "the references' --gpu_ids 1 is --device cuda:1"},
 		{"0,1", "the references' --gpu_ids 0,1 names 2 GPUs, and this command runs on one: --device cuda:0"},
+		{"-1,0", "the references' --gpu_ids -1,0 (GPU 0, the negative ids dropped as they drop them) is --device cuda:0"},
 	} {
 		for _, cmd := range cmds {
 			out, err := gogan(t, append(slices.Clip(cmd), "--device", c.device)...)

@@ -254,29 +254,40 @@ func deviceError(s string, flag bool) error {
 // gpuIDsHint answers a value of the references' --gpu_ids (-1, 0, 0,1),
 // which their option answer (--gpu_ids is device here) leads to: as the
 // device key (device=cpu), or as a command's --device (flag), which runs
-// on one device.
+// on one device. Their parse keeps the ids of 0 and more, so -1 is the CPU
+// where no other id is given, and -1,0 is GPU 0.
 func gpuIDsHint(s string, flag bool) string {
-	ids := strings.Split(s, ",")
-	for _, id := range ids {
-		if _, err := strconv.Atoi(strings.TrimSpace(id)); err != nil {
+	var gpus []string
+	for _, id := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(id))
+		if err != nil {
 			return ""
+		}
+		if n >= 0 {
+			gpus = append(gpus, strconv.Itoa(n))
 		}
 	}
 	is := "device="
 	if flag {
 		is = "--device "
 	}
-	first := strings.TrimSpace(ids[0])
-	switch {
-	case len(ids) > 1 && flag:
-		return fmt.Sprintf("; the references' --gpu_ids %s names %d GPUs, and this command runs on one: --device cuda:%s", s, len(ids), first)
-	case len(ids) > 1:
-		return fmt.Sprintf("; the references' --gpu_ids %s (%d GPUs sharing its batch) is CUDA_VISIBLE_DEVICES=%s gogan train --nproc %d (one process a GPU), "+
-			"whose data.batch_size is each process's: the reference's --batch_size divided by %d", s, len(ids), s, len(ids), len(ids))
-	case strings.HasPrefix(first, "-"):
-		return fmt.Sprintf("; the references' --gpu_ids %s (the CPU) is %scpu", s, is)
+	dropped := ""
+	if len(gpus) > 0 && len(gpus) < len(strings.Split(s, ",")) {
+		dropped = ", the negative ids dropped as they drop them"
 	}
-	return fmt.Sprintf("; the references' --gpu_ids %s is %scuda:%s", s, is, first)
+	switch {
+	case len(gpus) > 1 && flag:
+		return fmt.Sprintf("; the references' --gpu_ids %s names %d GPUs%s, and this command runs on one: --device cuda:%s", s, len(gpus), dropped, gpus[0])
+	case len(gpus) > 1:
+		ids := strings.Join(gpus, ",")
+		return fmt.Sprintf("; the references' --gpu_ids %s (%d GPUs sharing its batch%s) is CUDA_VISIBLE_DEVICES=%s gogan train --nproc %d (one process a GPU), "+
+			"whose data.batch_size is each process's: the reference's --batch_size divided by %d", s, len(gpus), dropped, ids, len(gpus), len(gpus))
+	case len(gpus) == 0:
+		return fmt.Sprintf("; the references' --gpu_ids %s (the CPU) is %scpu", s, is)
+	case dropped != "":
+		return fmt.Sprintf("; the references' --gpu_ids %s (GPU %s%s) is %scuda:%s", s, gpus[0], dropped, is, gpus[0])
+	}
+	return fmt.Sprintf("; the references' --gpu_ids %s is %scuda:%s", s, is, gpus[0])
 }
 
 func checkNonEmpty(s string) error {

@@ -422,6 +422,10 @@ func TestInvalidValues(t *testing.T) {
 		{"device=-1", []string{"device", `"-1"`, "--gpu_ids -1 (the CPU) is device=cpu"}},
 		{"device=1", []string{"device", "--gpu_ids 1 is device=cuda:1"}},
 		{"device=0,1", []string{"device", "--gpu_ids 0,1 (2 GPUs sharing its batch) is CUDA_VISIBLE_DEVICES=0,1 gogan train --nproc 2", "--batch_size divided by 2"}},
+		// their parse drops the negative ids: -1 is the CPU only alone
+		{"device=-1,0", []string{"device", "--gpu_ids -1,0 (GPU 0, the negative ids dropped as they drop them) is device=cuda:0"}},
+		{"device=-1,-2", []string{"device", "--gpu_ids -1,-2 (the CPU) is device=cpu"}},
+		{"device=0,-1,2", []string{"device", "--gpu_ids 0,-1,2 (2 GPUs sharing its batch, the negative ids dropped as they drop them) is CUDA_VISIBLE_DEVICES=0,2 gogan train --nproc 2"}},
 		{"data.shuffle=maybe", []string{"data.shuffle", "true or false"}},
 		{"data.channels=2", []string{"data.channels", "0, 1, 3"}},
 		{"out=", []string{"out", "must not be empty"}},
