@@ -229,7 +229,7 @@ func evalPix2PixCmd() *cobra.Command {
 	f.Int64Var(&o.Seed, "seed", 1, "dropout seed (train mode)")
 	deviceFlag(c, &o.Device)
 	threadsFlag(c, &o.Threads)
-	f.StringVar(&o.Out, "out", "", "also write a results folder (a new one): each pair's input, outputs and target under images/ (test.py's names; a CycleGAN's real_A, fake_B, rec_A, real_B, fake_A, rec_B), and index.html showing them with each output's scores")
+	f.StringVar(&o.Out, "out", "", "also write a results folder (a new one): each pair's input, outputs and target under images/ (test.py's names; a CycleGAN's real_A, fake_B, rec_A, real_B, fake_A, rec_B; pix2pixHD's input_label, synthesized_image, real_image), and index.html showing them with each output's scores")
 	c.MarkFlagRequired("checkpoint")
 	folderFlag(c, "out")
 	return c

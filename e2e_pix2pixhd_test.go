@@ -153,8 +153,18 @@ func TestPix2PixHDTrains(t *testing.T) {
 	if err != nil || !strings.Contains(out, "pairs 0..2 of 4") || !strings.Contains(out, "eval         3") {
 		t.Errorf("eval pix2pix: %v\n%s", err, out)
 	}
+	// named as pix2pixHD's test.py names them (and the target as its
+	// train.py's visuals)
+	for _, v := range []string{"input_label", "synthesized_image_train", "synthesized_image_eval", "real_image"} { // both modes: each its own
+		if files, _ := filepath.Glob(filepath.Join(results, "images", "*_"+v+".png")); len(files) != 3 {
+			t.Errorf("results: %d *_%s.png, want 3", len(files), v)
+		}
+	}
+	if page, err := os.ReadFile(filepath.Join(results, "index.html")); err != nil || !strings.Contains(string(page), "<th>synthesized_image (eval mode)</th>") {
+		t.Errorf("results page: %v, no synthesized_image column", err)
+	}
 	// the results page shows the label maps in pix2pixHD's colours
-	if labels, _ := filepath.Glob(filepath.Join(results, "images", "*_real_A.png")); len(labels) != 3 {
+	if labels, _ := filepath.Glob(filepath.Join(results, "images", "*_input_label.png")); len(labels) != 3 {
 		t.Errorf("results: %d label pictures, want 3", len(labels))
 	} else if im := readPNG(t, labels[0]); !slices.ContainsFunc(slices.Collect(slices.Chunk(im.Pix, 4)), func(p []uint8) bool { return p[0] != p[1] || p[1] != p[2] }) {
 		t.Errorf("%s: a gray picture of the label map, want pix2pixHD's colours", labels[0])

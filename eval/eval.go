@@ -516,7 +516,7 @@ func EvalPix2Pix(ctx context.Context, o Pix2PixEvalOptions) (*Pix2PixEval, error
 	if o.Out != "" {
 		var gens [][4]string
 		for _, tr := range trs {
-			gens = append(gens, visualNames(tr.Lab, tr.Role == "G_B", cycleRole(all, tr) != ""))
+			gens = append(gens, visualNames(tr.Visuals, tr.Lab, tr.Role == "G_B", cycleRole(all, tr) != ""))
 		}
 		var names []string
 		for _, train := range modes {

@@ -21,7 +21,8 @@ import (
 // resultsPage is gogan eval pix2pix --out: every pair's input, output (one
 // per generator mode) and target as PNGs under images/, named as the
 // reference's test.py names them (<name>_real_A.png, _fake_B.png,
-// _real_B.png; with both modes _fake_B_train.png and _fake_B_eval.png), and
+// _real_B.png; with both modes _fake_B_train.png and _fake_B_eval.png;
+// pix2pixHD's _input_label.png, _synthesized_image.png, _real_image.png), and
 // an index.html showing them side by side with each output's scores, which
 // test.py's page does not have. A CycleGAN's two generators share a row per
 // pair as on test.py's page (cycle_gan_model's visual_names): real_A,
@@ -77,11 +78,14 @@ type resultColumn struct {
 
 // visualNames are the reference's names of tr's input, output, target and,
 // for a CycleGAN's generator (cycle), the reconstruction of the input by
-// the other one: the colorization model's, or cycle_gan's for G_B (B to A),
-// else pix2pix's (G_A's are cycle_gan's too).
-func visualNames(lab, fromB, cycle bool) [4]string {
+// the other one: the translation's own (pix2pixHD's), the colorization
+// model's, or cycle_gan's for G_B (B to A), else pix2pix's (G_A's are
+// cycle_gan's too).
+func visualNames(own [3]string, lab, fromB, cycle bool) [4]string {
 	var v [4]string
 	switch {
+	case own[0] != "":
+		v = [4]string{own[0], own[1], own[2]}
 	case lab:
 		v = [4]string{"real_A", "fake_B_rgb", "real_B_rgb"}
 	case fromB:

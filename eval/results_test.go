@@ -23,7 +23,7 @@ func TestResultsPageFolder(t *testing.T) {
 	base := t.TempDir()
 	im := data.NewImage(4, 4, 3)
 	dir := filepath.Join(base, "new", "res")
-	p, err := newResultsPage(dir, [][4]string{visualNames(false, false, false)}, []string{"eval"})
+	p, err := newResultsPage(dir, [][4]string{visualNames([3]string{}, false, false, false)}, []string{"eval"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestResultsPageFolder(t *testing.T) {
 	target, link := filepath.Join(base, "target"), filepath.Join(base, "link")
 	os.Mkdir(target, 0o755)
 	os.Symlink(target, link)
-	if p, err = newResultsPage(link, [][4]string{visualNames(false, true, false)}, []string{"train", "eval"}); err != nil {
+	if p, err = newResultsPage(link, [][4]string{visualNames([3]string{}, false, true, false)}, []string{"train", "eval"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, mode := range []string{"train", "eval"} {
@@ -72,7 +72,7 @@ func TestResultsPageFolder(t *testing.T) {
 		}
 	}
 
-	if p, err = newResultsPage(filepath.Join(base, "p", "q", "res"), [][4]string{visualNames(false, false, false)}, []string{"eval"}); err != nil {
+	if p, err = newResultsPage(filepath.Join(base, "p", "q", "res"), [][4]string{visualNames([3]string{}, false, false, false)}, []string{"eval"}); err != nil {
 		t.Fatal(err)
 	}
 	p.abort()

@@ -303,6 +303,10 @@ type Translation struct {
 	// b channels (colorization): Input makes its input from colour (or gray)
 	// images, and Output shows its output with the input's L as RGB.
 	Lab bool
+	// Visuals are the reference's names of the input, the output and the
+	// target in the images its test.py saves (pix2pixHD's input_label,
+	// synthesized_image, real_image); empty: pytorch-CycleGAN-and-pix2pix's.
+	Visuals [3]string
 }
 
 // Encoders is what a translation's Encode may use besides the batch.

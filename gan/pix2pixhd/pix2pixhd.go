@@ -112,7 +112,7 @@ func init() {
 		New: New,
 		Translate: func(c *config.Config) []gan.Translation {
 			tr := gan.Translation{Direction: c.Data.Direction, Role: "G", InputNC: c.Model.InputNC, OutputNC: c.Model.OutputNC,
-				PairDirection: c.Data.Direction}
+				PairDirection: c.Data.Direction, Visuals: visuals}
 			enc, f := newEncoding(c), newFeatures(c)
 			if enc.labelNC > 0 || enc.instance {
 				tr.Encode = func(b gan.Batch, _ gan.Encoders) *torch.Tensor { return enc.input(b) }
@@ -535,9 +535,13 @@ func (r *Pix2PixHD) Fixed() []torch.Named {
 	return out
 }
 
+// visuals are the names of pix2pixHD's visuals (train.py's; test.py
+// saves the first two).
+var visuals = [3]string{"input_label", "synthesized_image", "real_image"}
+
 // VisualsLayout names Visuals' columns.
 func (r *Pix2PixHD) VisualsLayout() string {
-	return "each row: input_label | synthesized_image | real_image"
+	return "each row: " + strings.Join(visuals[:], " | ")
 }
 
 // Visuals runs G on the fixed examples in train mode, as the reference's
