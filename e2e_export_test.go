@@ -164,6 +164,13 @@ func TestExportLoadsInTheReferences(t *testing.T) {
 			if err != nil {
 				t.Fatalf("import --from: %v\n%s", err, o)
 			}
+			// data gogan made (edges): the reference's dataroot is a
+			// placeholder, and the note says which keys give the data back
+			if strings.HasPrefix(c.name, "pix2pix ") || c.name == "pix2pix" {
+				if !strings.Contains(o, "note: dataroot DATAROOT is what gogan export writes") || !strings.Contains(o, "--set data.dataset=... data.source=... data.root=...") {
+					t.Errorf("import --from of an edges run: no note on DATAROOT\n%s", o)
+				}
+			}
 			orig, err := config.LoadConfig(filepath.Join(run, "config.yaml"), nil)
 			if err != nil {
 				t.Fatal(err)

@@ -352,7 +352,11 @@ func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceR
 	if recipe == "pix2pixhd" {
 		run.Notes = append(run.Notes, pix2pixHDNotes(opts, run.Config)...)
 	}
-	if relRoot != "" && run.Config.Data.Root == relRoot {
+	if relRoot == "DATAROOT" && run.Config.Data.Root == relRoot {
+		// gogan export's, for data it made (edges, gray2color), which no
+		// folder of the reference's holds
+		run.Notes = append(run.Notes, fmt.Sprintf("dataroot DATAROOT is what gogan export writes for a run on data it makes (data.dataset=edges or gray2color, from data.source), which the reference's folders cannot hold: data.root is DATAROOT and data.dataset %s; give the run's data back with --set data.dataset=... data.source=... data.root=... (--config the run's config.yaml gives data.source)", run.Config.Data.Dataset))
+	} else if relRoot != "" && run.Config.Data.Root == relRoot {
 		run.Notes = append(run.Notes, fmt.Sprintf("data.root is the reference's relative dataroot %s, not found from the folder train.py ran in: set data.root to the dataset's folder", relRoot))
 	}
 	run.Files = map[string]string{}
