@@ -64,7 +64,7 @@ func evalClassifierCmd() *cobra.Command {
 				if _, err := os.Stat(out); err == nil {
 					kept = " (the one already there is as it was)"
 				}
-				fmt.Fprintf(os.Stderr, "gogan: eval classifier: stopped by %v; no classifier was written to %s%s\n", sd.Signal(), out, kept)
+				fmt.Fprintf(os.Stderr, "gogan: eval classifier: stopped by %s; no classifier was written to %s%s\n", trainer.SignalName(sd.Signal()), out, kept)
 				os.Exit(sd.ExitCode())
 			}
 			if err != nil {
@@ -205,7 +205,7 @@ func evalPix2PixCmd() *cobra.Command {
 			sd.SteppingThrough("stopping before the next pairs; nothing is written", quitting)
 			res, err := eval.EvalPix2Pix(sd.Context(), o)
 			if errors.Is(err, context.Canceled) && sd.Signal() != nil { // the stop, not an error that came meanwhile
-				fmt.Fprintf(os.Stderr, "gogan: eval pix2pix: stopped by %v; nothing was written\n", sd.Signal())
+				fmt.Fprintf(os.Stderr, "gogan: eval pix2pix: stopped by %s; nothing was written\n", trainer.SignalName(sd.Signal()))
 				os.Exit(sd.ExitCode())
 			}
 			if err != nil {

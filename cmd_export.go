@@ -37,7 +37,7 @@ func exportCmd() *cobra.Command {
 			o.Stop = sd.Context().Done()
 			r, err := trainer.Export(o)
 			if errors.Is(err, trainer.ErrExportStopped) {
-				fmt.Fprintf(os.Stderr, "gogan: export: stopped by %v; nothing was written in %s\n", sd.Signal(), o.Out)
+				fmt.Fprintf(os.Stderr, "gogan: export: stopped by %s; nothing was written in %s\n", trainer.SignalName(sd.Signal()), o.Out)
 				os.Exit(sd.ExitCode())
 			}
 			if err != nil {

@@ -536,8 +536,8 @@ func TestSignalToOneRank(t *testing.T) {
 	if !strings.Contains(out, "[rank 1]") || !strings.Contains(out, "finishing the current step, with the job's checkpoint, which rank 0 writes") || strings.Contains(out, "writing a checkpoint") {
 		t.Errorf("rank 1's notice of the stop:\n%s", out)
 	}
-	if st, err := (runfolder.RunDir{Path: run}).ReadStatus(); err != nil || st.State != runfolder.StateStopped || !strings.Contains(st.Detail, "stopped by interrupt") {
-		t.Errorf("status.json: %+v, %v; want stopped by interrupt", st, err)
+	if st, err := (runfolder.RunDir{Path: run}).ReadStatus(); err != nil || st.State != runfolder.StateStopped || !strings.Contains(st.Detail, "stopped by SIGINT") {
+		t.Errorf("status.json: %+v, %v; want stopped by SIGINT", st, err)
 	}
 }
 
@@ -747,7 +747,7 @@ func TestSignalWhileRanksStart(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 143 {
 		t.Fatalf("after SIGTERM: %v (want exit 143)\n%s", err, buf.String())
 	}
-	if want := "gogan: stopped by terminated while the ranks started (ranks 0, 1 before they could take the signal), before the first step: nothing trained"; !strings.Contains(buf.String(), want) {
+	if want := "gogan: stopped by SIGTERM while the ranks started (ranks 0, 1 before they could take the signal), before the first step: nothing trained"; !strings.Contains(buf.String(), want) {
 		t.Errorf("the launcher's output lacks %q:\n%s", want, buf.String())
 	}
 	if _, err := os.Stat(run); !errors.Is(err, fs.ErrNotExist) {
@@ -1388,8 +1388,8 @@ func TestCtrlCUnderTorchrun(t *testing.T) {
 	cmd.Wait()
 	out := buf.String()
 	st, err := (runfolder.RunDir{Path: run}).ReadStatus()
-	if err != nil || st.State != runfolder.StateStopped || !strings.Contains(st.Detail, "stopped by interrupt at step") {
-		t.Errorf("status.json after Ctrl-C: %+v, %v; want stopped by interrupt with its checkpoint\n%s", st, err, out)
+	if err != nil || st.State != runfolder.StateStopped || !strings.Contains(st.Detail, "stopped by SIGINT at step") {
+		t.Errorf("status.json after Ctrl-C: %+v, %v; want stopped by SIGINT with its checkpoint\n%s", st, err, out)
 	}
 	if strings.Contains(out, "second signal: quitting without a checkpoint") {
 		t.Errorf("a rank took the agent's copy of the SIGINT for a second one:\n%s", out)
@@ -1455,8 +1455,8 @@ func TestRankTakesTheSignalsCopyAsOne(t *testing.T) {
 	if strings.Contains(out, "second signal: quitting without a checkpoint") {
 		t.Errorf("rank 0 took the copy of its SIGINT for a second one:\n%s", out)
 	}
-	if st, err := (runfolder.RunDir{Path: run}).ReadStatus(); err != nil || st.State != runfolder.StateStopped || !strings.Contains(st.Detail, "stopped by interrupt at step") {
-		t.Errorf("status.json: %+v, %v; want stopped by interrupt with its checkpoint\n%s", st, err, out)
+	if st, err := (runfolder.RunDir{Path: run}).ReadStatus(); err != nil || st.State != runfolder.StateStopped || !strings.Contains(st.Detail, "stopped by SIGINT at step") {
+		t.Errorf("status.json: %+v, %v; want stopped by SIGINT with its checkpoint\n%s", st, err, out)
 	}
 }
 

@@ -337,7 +337,7 @@ func TestEvalClassifierStopped(t *testing.T) {
 		var ee *exec.ExitError
 		err := cmd.Wait()
 		if !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(buf.String(), "stop requested: stopping after the current step; no classifier is written") ||
-			!strings.Contains(buf.String(), "gogan: eval classifier: stopped by interrupt; no classifier was written to "+c.out+c.kept+"\n") {
+			!strings.Contains(buf.String(), "gogan: eval classifier: stopped by SIGINT; no classifier was written to "+c.out+c.kept+"\n") {
 			t.Errorf("eval classifier --out %s after SIGINT: %v, want exit status 130 and what was written\n%s", c.out, err, buf.String())
 		}
 		ents, _ := os.ReadDir(dir)

@@ -636,7 +636,7 @@ func TestExportStoppedWritesNothing(t *testing.T) {
 		return len(tmps) > 0
 	}, syscall.SIGINT)
 	var ee *exec.ExitError
-	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(buf.String(), "export: stopped by interrupt; nothing was written") {
+	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(buf.String(), "export: stopped by SIGINT; nothing was written") {
 		t.Errorf("export after SIGINT: %v, want exit status 130 and what was written\n%s", err, buf.String())
 	}
 	if _, err := os.Stat(parent); !os.IsNotExist(err) {
@@ -672,7 +672,7 @@ func TestImportStoppedWritesNothing(t *testing.T) {
 		return err == nil
 	}, syscall.SIGINT)
 	var ee *exec.ExitError
-	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(buf.String(), "import: stopped by interrupt; nothing was written in "+run) {
+	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(buf.String(), "import: stopped by SIGINT; nothing was written in "+run) {
 		t.Errorf("import after SIGINT: %v, want exit status 130 and what was written\n%s", err, buf.String())
 	}
 	if _, err := os.Stat(filepath.Join(base, "runs")); !os.IsNotExist(err) {

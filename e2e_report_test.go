@@ -162,7 +162,7 @@ func TestRunsShowsTheLossesOfAStop(t *testing.T) {
 		b, _ := os.ReadFile(filepath.Join(run, "index.html"))
 		return regexp.MustCompile(`training: step [1-9]`).Match(b)
 	}, syscall.SIGINT)
-	if err := cmd.Wait(); err == nil || !strings.Contains(out.String(), "stopped by interrupt") {
+	if err := cmd.Wait(); err == nil || !strings.Contains(out.String(), "stopped by SIGINT") {
 		t.Fatalf("train after SIGINT: %v\n%s", err, out.String())
 	}
 	_, st, err := runfolder.LatestValid(run)
@@ -175,7 +175,7 @@ func TestRunsShowsTheLossesOfAStop(t *testing.T) {
 		t.Fatalf("metrics.csv after a stop at step %s (log_every 100): %v, want the header and the stop's row", stop, rows)
 	}
 	got, err := gogan(t, "runs", run)
-	if err != nil || !regexp.MustCompile(`Loss_D=[0-9.]+ Loss_G=[0-9.]+ D_x=[0-9.]+ D_G_z1=[0-9.]+ D_G_z2=[0-9.]+ +stopped by interrupt`).MatchString(got) {
+	if err != nil || !regexp.MustCompile(`Loss_D=[0-9.]+ Loss_G=[0-9.]+ D_x=[0-9.]+ D_G_z1=[0-9.]+ D_G_z2=[0-9.]+ +stopped by SIGINT`).MatchString(got) {
 		t.Errorf("gogan runs: %v\n%s", err, got)
 	}
 	// The row gone, as a run killed between rows leaves metrics.csv: the
@@ -184,7 +184,7 @@ func TestRunsShowsTheLossesOfAStop(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(run, "metrics.csv"), []byte(header), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := gogan(t, "runs", run); err != nil || !regexp.MustCompile(`Loss_D=[0-9.]+ Loss_G=[0-9.]+ D_x=[0-9.]+ D_G_z1=[0-9.]+ D_G_z2=[0-9.]+ +stopped by interrupt`).MatchString(got) {
+	if got, err := gogan(t, "runs", run); err != nil || !regexp.MustCompile(`Loss_D=[0-9.]+ Loss_G=[0-9.]+ D_x=[0-9.]+ D_G_z1=[0-9.]+ D_G_z2=[0-9.]+ +stopped by SIGINT`).MatchString(got) {
 		t.Errorf("gogan runs without the stop's row: %v\n%s", err, got)
 	}
 	os.WriteFile(filepath.Join(run, "metrics.csv"), []byte(header+strings.Join(rows[1], ",")+",1.00\n"), 0o644)

@@ -202,7 +202,7 @@ func TestProgressBarOnATerminal(t *testing.T) {
 	if stopRow < 0 || !strings.HasPrefix(rows[stopRow], "time=") {
 		t.Errorf("the signal's warning does not start a row of its own:\n%s", strings.Join(rows, "\n"))
 	}
-	if !slicesContainsPrefix(rows, "step ") || !slicesContainsPrefix(rows, "stopped by interrupt; continue with:") {
+	if !slicesContainsPrefix(rows, "step ") || !slicesContainsPrefix(rows, "stopped by SIGINT; continue with:") {
 		t.Errorf("the final lines are not on the screen:\n%s", strings.Join(rows, "\n"))
 	}
 }

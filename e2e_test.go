@@ -223,10 +223,10 @@ func TestSIGTERMCheckpointsAndResumes(t *testing.T) {
 		t.Errorf("no checkpoint of the last logged step %s: %v", last, err)
 	}
 	st, err := os.ReadFile(filepath.Join(run, "status.json"))
-	if err != nil || !strings.Contains(string(st), `"state": "stopped"`) || !strings.Contains(string(st), "stopped by terminated at step "+last) {
+	if err != nil || !strings.Contains(string(st), `"state": "stopped"`) || !strings.Contains(string(st), "stopped by SIGTERM at step "+last) {
 		t.Errorf("status.json after SIGTERM: %v\n%s", err, st)
 	}
-	if out, err := gogan(t, "runs", filepath.Dir(run)); err != nil || !strings.Contains(out, "stopped by terminated at step "+last) ||
+	if out, err := gogan(t, "runs", filepath.Dir(run)); err != nil || !strings.Contains(out, "stopped by SIGTERM at step "+last) ||
 		!strings.Contains(out, "dcgan") || !strings.Contains(out, " "+last+"/") {
 		t.Errorf("gogan runs after SIGTERM: %v\n%s", err, out)
 	}
@@ -504,7 +504,7 @@ func TestResumeOverDamage(t *testing.T) {
 	// refused the same way)
 	trainOut, trainErr := gogan(t, append([]string{"train"}, smallDCGAN(run, "train.max_steps=6")...)...)
 	cmd.Process.Signal(syscall.SIGINT)
-	if werr := cmd.Wait(); werr == nil || !strings.Contains(buf.String(), "stopped by interrupt") {
+	if werr := cmd.Wait(); werr == nil || !strings.Contains(buf.String(), "stopped by SIGINT") {
 		t.Fatalf("the first resume: %v\n%s", werr, buf)
 	}
 	if err == nil || !strings.Contains(out, "is being trained by gogan resume (pid "+strconv.Itoa(cmd.Process.Pid)) {
@@ -841,7 +841,7 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 		t.Fatalf("translate after SIGTERM: %v, want exit status 143\n%s", err, buf.String())
 	}
 	ents, _ := os.ReadDir(stopped)
-	m := regexp.MustCompile(`stopped by terminated after (\d+) of 1500 inputs; the (\d+) translations written are in ` + regexp.QuoteMeta(stopped)).FindStringSubmatch(buf.String())
+	m := regexp.MustCompile(`stopped by SIGTERM after (\d+) of 1500 inputs; the (\d+) translations written are in ` + regexp.QuoteMeta(stopped)).FindStringSubmatch(buf.String())
 	if m == nil || m[2] != fmt.Sprint(len(ents)) || m[1] != fmt.Sprint(len(ents)+20) || !strings.Contains(buf.String(), "stop requested: finishing the current image") {
 		t.Errorf("%d files written after 20 skipped; the message:\n%s", len(ents), buf.String())
 	}
@@ -869,7 +869,7 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 		m, _ := filepath.Glob(tmps)
 		return len(m) > 0
 	}, syscall.SIGINT)
-	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(buf.String(), "eval pix2pix: stopped by interrupt; nothing was written") {
+	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(buf.String(), "eval pix2pix: stopped by SIGINT; nothing was written") {
 		t.Errorf("eval pix2pix after SIGINT: %v, want exit status 130\n%s", err, buf.String())
 	}
 	if _, err := os.Stat(results); err == nil {
@@ -1566,9 +1566,9 @@ func TestSignalWhileStarting(t *testing.T) {
 		name string
 		args []string
 	}{
-		{syscall.SIGINT, 130, "interrupt", []string{"--config", "configs/dcgan-folder.yaml", "--set", "data.root=" + root, "--set", "data.in_memory=true",
+		{syscall.SIGINT, 130, "SIGINT", []string{"--config", "configs/dcgan-folder.yaml", "--set", "data.root=" + root, "--set", "data.in_memory=true",
 			"--set", "data.workers=1", "--set", "data.image_size=32", "--set", "model.ngf=8", "--set", "model.ndf=8"}},
-		{syscall.SIGTERM, 143, "terminated", []string{"--set", "data.max_samples=64", "--set", "model.ngf=512"}},
+		{syscall.SIGTERM, 143, "SIGTERM", []string{"--set", "data.max_samples=64", "--set", "model.ngf=512"}},
 	} {
 		run := filepath.Join(t.TempDir(), "run")
 		cmd := exec.Command(goganBin, append([]string{"train", "--quiet", "--set", "out=" + run, "--set", "train.max_steps=2"}, c.args...)...)

@@ -254,7 +254,7 @@ func finish(res *trainer.Result) error {
 	fmt.Printf("%s\nsamples:    %s\nreport:     %s\ncheckpoint: %s\n", trainer.StepText(res.Step, res.Epoch), r.LatestSamplePath(), r.ReportPath(), res.Checkpoint)
 	if res.Signal != nil {
 		// the program as started, so that the command runs as printed
-		fmt.Printf("stopped by %v; continue with:\n  %s\n", res.Signal, trainer.ResumeCommandOf(os.Args[0], r.Path))
+		fmt.Printf("stopped by %s; continue with:\n  %s\n", trainer.SignalName(res.Signal), trainer.ResumeCommandOf(os.Args[0], r.Path))
 		os.Exit(trainer.ExitCode(res.Signal))
 	}
 	return nil
@@ -384,7 +384,7 @@ func translateCmd() *cobra.Command {
 				if n == 0 {
 					where = "nothing was written"
 				}
-				fmt.Fprintf(os.Stderr, "gogan: translate: stopped by %v after %d of %d inputs; %s\n", sd.Signal(), stopped.Done, stopped.Total, where)
+				fmt.Fprintf(os.Stderr, "gogan: translate: stopped by %s after %d of %d inputs; %s\n", trainer.SignalName(sd.Signal()), stopped.Done, stopped.Total, where)
 				os.Exit(sd.ExitCode())
 			}
 			if err != nil {
@@ -619,7 +619,7 @@ func importCmd() *cobra.Command {
 				"at once: the run folder may be left half made; remove it ("+cfg.Out+") before importing again")
 			ck, notes, err := trainer.ImportUntil(sd.Context().Done(), cfg, pths, at)
 			if errors.Is(err, trainer.ErrImportStopped) {
-				fmt.Fprintf(os.Stderr, "gogan: import: stopped by %v; nothing was written in %s\n", sd.Signal(), cfg.Out)
+				fmt.Fprintf(os.Stderr, "gogan: import: stopped by %s; nothing was written in %s\n", trainer.SignalName(sd.Signal()), cfg.Out)
 				os.Exit(sd.ExitCode())
 			}
 			if err != nil {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	torch "gogan/cgo"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
 
@@ -207,7 +208,7 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 			if len(ranks) > 1 {
 				who = "ranks " + strings.Join(ranks, ", ") + " before they"
 			}
-			return code, fmt.Errorf("stopped by %v while the ranks started (%s could take the signal), before the first step: nothing trained", signalled, who)
+			return code, fmt.Errorf("stopped by %s while the ranks started (%s could take the signal), before the first step: nothing trained", unix.SignalName(signalled.(syscall.Signal)), who)
 		}
 		return code, nil
 	}

@@ -50,8 +50,8 @@ func TestStatusDescribe(t *testing.T) {
 	if d := st.Describe(); !strings.HasPrefix(d, "running on another-machine") {
 		t.Errorf("a run on another machine: %q", d)
 	}
-	st = Status{State: StateStopped, Detail: "stopped by terminated at step 40"}
-	if d := st.Describe(); d != "stopped by terminated at step 40" {
+	st = Status{State: StateStopped, Detail: "stopped by SIGTERM at step 40"}
+	if d := st.Describe(); d != "stopped by SIGTERM at step 40" {
 		t.Errorf("stopped: %q", d)
 	}
 	if _, err := (RunDir{Path: t.TempDir()}).ReadStatus(); !os.IsNotExist(err) {
@@ -75,7 +75,7 @@ func TestRunsSummary(t *testing.T) {
 	m.Write(20, 0, 0, time.Time{}, map[string]float64{"G_GAN": 0.5, "G_L1": 10.25}, 2e-4, 3)
 	m.Close()
 	writeTestCheckpoint(t, a, 20, []byte("weights"))
-	(RunDir{Path: a}).WriteStatus(Status{State: StateStopped, Detail: "stopped by interrupt at step 20", Recipe: "pix2pix", Step: 20, Total: 400})
+	(RunDir{Path: a}).WriteStatus(Status{State: StateStopped, Detail: "stopped by SIGINT at step 20", Recipe: "pix2pix", Step: 20, Total: 400})
 
 	b := filepath.Join(dir, "b")
 	os.MkdirAll(b, 0o755)
@@ -128,7 +128,7 @@ func TestRunsSummary(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("output:\n%s", out.String())
 	}
-	for _, want := range []string{a, "pix2pix", "20/400", "step-00000020", "stopped by interrupt at step 20", "G_GAN=0.5", "G_L1=10.25"} {
+	for _, want := range []string{a, "pix2pix", "20/400", "step-00000020", "stopped by SIGINT at step 20", "G_GAN=0.5", "G_L1=10.25"} {
 		if !strings.Contains(lines[1], want) {
 			t.Errorf("line %q lacks %q", lines[1], want)
 		}
@@ -300,8 +300,8 @@ func TestStartingRun(t *testing.T) {
 	if s := Summarize(dir).State; s != "starting ("+me+")" {
 		t.Errorf("a new run before its first step: %q", s)
 	}
-	r.WriteStatus(Status{State: StateStopped, Detail: "stopped by interrupt at step 90", Recipe: "dcgan", Step: 90, PID: os.Getpid() + 1, Host: host})
-	if s := Summarize(dir).State; s != "starting ("+me+"; status.json, of the session before: stopped by interrupt at step 90)" {
+	r.WriteStatus(Status{State: StateStopped, Detail: "stopped by SIGINT at step 90", Recipe: "dcgan", Step: 90, PID: os.Getpid() + 1, Host: host})
+	if s := Summarize(dir).State; s != "starting ("+me+"; status.json, of the session before: stopped by SIGINT at step 90)" {
 		t.Errorf("a resume before its first step: %q", s)
 	}
 	r.WriteStatus(Status{State: StateFinished, Recipe: "dcgan", Step: 100, PID: os.Getpid(), Host: host})

@@ -722,7 +722,7 @@ type StoppedBeforeStart struct {
 }
 
 func (e *StoppedBeforeStart) Error() string {
-	return fmt.Sprintf("stopped by %v before the first step, nothing trained (%v)", e.Signal, e.Err)
+	return fmt.Sprintf("stopped by %s before the first step, nothing trained (%v)", SignalName(e.Signal), e.Err)
 }
 
 func (e *StoppedBeforeStart) Unwrap() error { return e.Err }
@@ -1084,7 +1084,7 @@ func (s *session) loop(ctx context.Context, opt RunOptions) (*Result, error) {
 			if sig == nil { // alone
 				sig = sd.Signal()
 			}
-			s.report(fmt.Sprintf("stopped by %v at step %d", sig, s.step), finalPage)
+			s.report(fmt.Sprintf("stopped by %s at step %d", SignalName(sig), s.step), finalPage)
 			r := res()
 			r.Signal = sig
 			return r, nil

@@ -2,12 +2,15 @@ package trainer
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Shutdown turns SIGINT and SIGTERM into a request the training loop polls
@@ -138,20 +141,20 @@ func (s *Shutdown) watch() {
 			s.coalesced = s.coalesced || repeat
 			s.mu.Unlock()
 			if repeat {
-				slog.Info("the same signal again at once: the launcher's copy of the first (a rank gets both where the signal went to the whole job); send it again to quit at once", "signal", sig.String())
+				slog.Info("the same signal again at once: the launcher's copy of the first (a rank gets both where the signal went to the whole job); send it again to quit at once", "signal", SignalName(sig))
 				continue
 			}
 			if first && !stepped {
-				slog.Warn("stop requested while the run starts: it stops before its first step; send the signal again to quit at once", "signal", sig.String())
+				slog.Warn("stop requested while the run starts: it stops before its first step; send the signal again to quit at once", "signal", SignalName(sig))
 				s.cancel()
 				continue
 			}
 			if first {
-				slog.Warn("stop requested: "+stopping+"; send the signal again to quit at once", "signal", sig.String())
+				slog.Warn("stop requested: "+stopping+"; send the signal again to quit at once", "signal", SignalName(sig))
 				s.cancel()
 				continue
 			}
-			slog.Error("second signal: quitting "+quitting, "signal", sig.String())
+			slog.Error("second signal: quitting "+quitting, "signal", SignalName(sig))
 			code := ExitCode(sig)
 			s.mu.Lock()
 			quit := s.onQuit
@@ -279,6 +282,18 @@ func ExitCode(sig os.Signal) int {
 	default:
 		return 130
 	}
+}
+
+// SignalName names sig as users and shells do (SIGINT, SIGTERM), where Go's
+// String says "interrupt" and "terminated": every stop message and status
+// detail names its signal through it.
+func SignalName(sig os.Signal) string {
+	if s, ok := sig.(syscall.Signal); ok {
+		if name := unix.SignalName(s); name != "" {
+			return name
+		}
+	}
+	return fmt.Sprint(sig)
 }
 
 // Stop stops listening; signals get their default behaviour back.

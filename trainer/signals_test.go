@@ -218,7 +218,7 @@ func TestQuitStatus(t *testing.T) {
 	s.quitStatus(os.Interrupt)
 	s.writeStatus() // the loop going on for the moment before the exit
 	st, err := s.rd.ReadStatus()
-	if err != nil || st.State != runfolder.StateStopped || st.Step != 7 || st.Describe() != "quit by a second interrupt (resume goes on from the newest checkpoint, step 7)" {
+	if err != nil || st.State != runfolder.StateStopped || st.Step != 7 || st.Describe() != "quit by a second SIGINT (resume goes on from the newest checkpoint, step 7)" {
 		t.Errorf("status after a second signal: %+v (%v), %q", st, err, st.Describe())
 	}
 }
@@ -338,7 +338,7 @@ func TestQuitStatusBeforeAnyCheckpoint(t *testing.T) {
 	s.step = 3 // trained, no checkpoint written
 	s.quitStatus(os.Interrupt)
 	st, err := s.rd.ReadStatus()
-	want := "quit by a second interrupt before the run's first checkpoint (nothing to resume: gogan train with its config and out starts it again)"
+	want := "quit by a second SIGINT before the run's first checkpoint (nothing to resume: gogan train with its config and out starts it again)"
 	if err != nil || st.State != runfolder.StateStopped || st.Describe() != want {
 		t.Errorf("status after a second signal before any checkpoint: %+v (%v), %q", st, err, st.Describe())
 	}

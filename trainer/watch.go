@@ -110,11 +110,11 @@ func (s *session) quitStatus(sig os.Signal) {
 	}
 	st := s.written
 	st.State = runfolder.StateStopped
-	st.Detail = fmt.Sprintf(quitDetail+"%v (resume goes on from the newest checkpoint, step %d)", sig, st.Step)
+	st.Detail = fmt.Sprintf(quitDetail+"%s (resume goes on from the newest checkpoint, step %d)", SignalName(sig), st.Step)
 	if cks, err := runfolder.ListCheckpoints(s.rd.Path); err == nil && len(cks) == 0 {
 		// No checkpoint yet (a new run stopped before its first): resume has
 		// nothing to go on from; train with the same out starts it again.
-		st.Detail = fmt.Sprintf(quitDetail+"%v before the run's first checkpoint (nothing to resume: gogan train with its config and out starts it again)", sig)
+		st.Detail = fmt.Sprintf(quitDetail+"%s before the run's first checkpoint (nothing to resume: gogan train with its config and out starts it again)", SignalName(sig))
 	}
 	s.rd.WriteStatus(st)
 }
@@ -175,7 +175,7 @@ func (s *session) endWatch(res *Result, err error) {
 		s.status.Detail, _, _ = strings.Cut("failed: "+err.Error(), "\n")
 	case res.Signal != nil:
 		s.status.State = runfolder.StateStopped
-		s.status.Detail = fmt.Sprintf("stopped by %v at step %d", res.Signal, s.step)
+		s.status.Detail = fmt.Sprintf("stopped by %s at step %d", SignalName(res.Signal), s.step)
 	default:
 		s.status.State, s.status.Detail = runfolder.StateFinished, ""
 	}
