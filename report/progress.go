@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -48,6 +49,24 @@ type Progress struct {
 	drawn   time.Time
 	pending func()
 	cols    func() int // the terminal's width now; nil where Writer is not a terminal
+	out     *mutedWriter
+}
+
+// mutedWriter is the bar's writer, muted while a step's description is set:
+// the bar's Describe draws at once, with the count of the step before, and
+// a step's frame is to pair its count with its own losses. The bar does not
+// see a terminal through it, so Progress fits the bar's width itself
+// (barWidth).
+type mutedWriter struct {
+	w     io.Writer
+	muted bool
+}
+
+func (m *mutedWriter) Write(b []byte) (int, error) {
+	if m.muted {
+		return len(b), nil
+	}
+	return m.w.Write(b)
 }
 
 const barInterval = 100 * time.Millisecond
@@ -95,26 +114,10 @@ func NewProgress(opt ProgressOptions) *Progress {
 			opt.Quiet = true
 		}
 	}
-	p := &Progress{opt: opt, begin: time.Now(), last: opt.Start}
+	p := &Progress{opt: opt, begin: time.Now(), last: opt.Start, out: &mutedWriter{w: opt.Writer}}
 	if !opt.Quiet {
-		total := int64(opt.Total)
-		if total <= 0 {
-			total = -1 // spinner
-		}
-		p.bar = progressbar.NewOptions64(total,
-			progressbar.OptionSetWriter(opt.Writer),
-			progressbar.OptionSetDescription(opt.Label),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetPredictTime(false), // ours counts from the resume point
-			progressbar.OptionSetElapsedTime(false),
-			progressbar.OptionShowDescriptionAtLineEnd(),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionSetRenderBlankState(true),
-		)
-		if opt.Start > 0 {
-			p.bar.Set64(int64(opt.Start))
-		}
-		if f, ok := opt.Writer.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		f, _ := opt.Writer.(*os.File)
+		if f != nil && term.IsTerminal(int(f.Fd())) {
 			p.cols = func() int {
 				w, _, err := term.GetSize(int(f.Fd()))
 				if err != nil {
@@ -122,11 +125,28 @@ func NewProgress(opt ProgressOptions) *Progress {
 				}
 				return w
 			}
-			if f == os.Stderr {
-				logOutput.mu.Lock()
-				logOutput.bar, logOutput.hidden = p.bar, false
-				logOutput.mu.Unlock()
-			}
+		}
+		total := int64(opt.Total)
+		if total <= 0 {
+			total = -1 // spinner
+		}
+		p.bar = progressbar.NewOptions64(total,
+			progressbar.OptionSetWriter(p.out),
+			progressbar.OptionSetDescription(opt.Label),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(false), // ours counts from the resume point
+			progressbar.OptionSetElapsedTime(false),
+			progressbar.OptionShowDescriptionAtLineEnd(),
+			progressbar.OptionSetWidth(barWidth(opt.Label, p.room())),
+			progressbar.OptionSetRenderBlankState(true),
+		)
+		if opt.Start > 0 {
+			p.bar.Set64(int64(opt.Start))
+		}
+		if f == os.Stderr && p.cols != nil {
+			logOutput.mu.Lock()
+			logOutput.bar, logOutput.hidden = p.bar, false
+			logOutput.mu.Unlock()
 		}
 	}
 	return p
@@ -138,9 +158,14 @@ func (p *Progress) Update(step, epoch int, imagesPerSec float64, losses map[stri
 	p.last = step
 	eta := p.eta(step)
 	if p.bar != nil {
-		desc := p.describe(imagesPerSec, losses, eta, p.room())
+		room := p.room()
+		desc := p.describe(imagesPerSec, losses, eta, room)
+		width := barWidth(desc, room)
 		p.pending = func() {
+			progressbar.OptionSetWidth(width)(p.bar)
+			p.out.muted = true
 			p.bar.Describe(desc)
+			p.out.muted = false
 			p.bar.Set64(int64(step))
 		}
 		if time.Since(p.drawn) >= barInterval || step == p.opt.Total {
@@ -225,8 +250,19 @@ func (p *Progress) eta(step int) time.Duration {
 	return (per * time.Duration(max(0, p.opt.Total-step))).Round(time.Second)
 }
 
-// barMin is the least width the bar itself keeps on a narrow terminal.
-const barMin = 10
+// barMin is the least width the bar itself keeps on a narrow terminal,
+// barMax its width where the line fits.
+const barMin, barMax = 10, 30
+
+// barWidth is the bar's width beside desc, where room is the width a
+// description may take beside a bar of barMin: barMax, less on a narrow
+// terminal, so that the line fits it.
+func barWidth(desc string, room int) int {
+	if room == math.MaxInt {
+		return barMax
+	}
+	return max(barMin, min(barMax, barMin+room-utf8.RuneCountInString(desc)))
+}
 
 // room is the width the description may take for the bar's line to fit
 // the terminal (math.MaxInt where the width is unknown). A line wider than

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -26,6 +27,36 @@ func TestProgressBar(t *testing.T) {
 	}
 	if !strings.HasSuffix(out, "\n") {
 		t.Error("bar line not ended")
+	}
+}
+
+// TestProgressDrawsEachStepOnce: every frame the bar draws pairs a step
+// with its own losses. The bar's Describe draws at once, so setting the
+// description before the count drew "(0/12) ... Loss_D 1.375", step 1's
+// losses beside step 0, before "(1/12)" with the same.
+func TestProgressDrawsEachStepOnce(t *testing.T) {
+	var buf bytes.Buffer
+	p := NewProgress(ProgressOptions{Total: 12, Writer: &buf, Label: "dcgan", Order: []string{"Loss_D"}})
+	for s := 1; s <= 3; s++ {
+		p.Update(s, 1, 10, map[string]float64{"Loss_D": float64(s) + 0.375})
+		time.Sleep(barInterval + 10*time.Millisecond)
+	}
+	p.Finish()
+	var frames []string
+	for _, f := range strings.Split(buf.String(), "\r") {
+		if f = strings.TrimSpace(f); f != "" {
+			frames = append(frames, f)
+		}
+	}
+	for _, f := range frames {
+		for s := 0; s <= 3; s++ {
+			if strings.Contains(f, fmt.Sprintf("(%d/12)", s)) && strings.Contains(f, "Loss_D") && !strings.Contains(f, fmt.Sprintf("Loss_D %g ", float64(s)+0.375)) {
+				t.Errorf("frame %q: step %d beside another step's losses; all frames:\n%s", f, s, strings.Join(frames, "\n"))
+			}
+		}
+	}
+	if len(frames) == 0 || !strings.Contains(frames[0], "(0/12) dcgan") {
+		t.Errorf("the first frame: %q, want step 0 with the label alone", frames)
 	}
 }
 
