@@ -1483,3 +1483,23 @@ func TestMetricsImagesOfADataParallelJob(t *testing.T) {
 		t.Errorf("metrics.csv's images of a job of 2 ranks of 32: %v, want %v", images, want)
 	}
 }
+
+// TestRanksErrorBeforeStartOnce: an error every rank meets before training
+// (a config that is not there, a data.root that is not) is printed once,
+// not once per rank; the launcher's line names the rank that failed, and
+// the job exits 1.
+func TestRanksErrorBeforeStartOnce(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"--config", filepath.Join(t.TempDir(), "missing.yaml")}, "missing.yaml: no such file or directory"},
+		{[]string{"--config", "configs/dcgan-folder.yaml", "--set", "data.root=" + filepath.Join(t.TempDir(), "nowhere"), "--set", "out=" + filepath.Join(t.TempDir(), "run")}, `nowhere": no such folder`},
+	} {
+		out, err := gogan(t, append([]string{"train", "--nproc", "2"}, c.args...)...)
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || strings.Count(out, c.err) != 1 || !regexp.MustCompile(`gogan: rank \d failed \(exit status 1\); the job stopped`).MatchString(out) {
+			t.Errorf("train --nproc 2 %q: %v, want exit 1 with %q once and the launcher's line:\n%s", c.args, err, c.err, out)
+		}
+	}
+}

@@ -38,7 +38,9 @@ func main() {
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(report.LogOutput, &slog.HandlerOptions{Level: level})))
 	if err := rootCmd().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "gogan:", err)
+		if msg := fmt.Sprintln("gogan:", err); dist.LeaveError(msg) {
+			fmt.Fprint(os.Stderr, msg)
+		}
 		var stopped *trainer.StoppedBeforeStart
 		var peer *dist.PeerError
 		switch {

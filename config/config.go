@@ -38,6 +38,8 @@ var NonConfigEnv = map[string]bool{
 	"GOGAN_LSUN":        true, // trainer's smallLSUN, set by scripts/gpu-check
 	"GOGAN_NETS_KEEP":   true, // nets' interop test keeps its files there
 	"GOGAN_BENCH_LSUN":  true, // data's LSUN benchmark
+	// --nproc's ranks leave their errors there (dist.ErrorsEnv)
+	"GOGAN_LAUNCH_ERRORS": true,
 }
 
 // DefaultConfigPath is the config `gogan train` uses without -c: DCGAN on

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -68,6 +69,13 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 	asks := make(chan os.Signal, 1) // SIGUSR1: a checkpoint, and the job goes on
 	signal.Notify(asks, syscall.SIGUSR1)
 	defer signal.Stop(asks)
+	// Where the ranks leave their final errors (LeaveError), so that one
+	// they all share is printed once.
+	errs, err := os.MkdirTemp("", "gogan-launch-")
+	if err != nil {
+		return 1, fmt.Errorf("launch: %w", err)
+	}
+	defer os.RemoveAll(errs)
 
 	type exit struct {
 		rank int
@@ -86,7 +94,7 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 		cmd.Env = append(os.Environ(), "RANK="+strconv.Itoa(r), "LOCAL_RANK="+strconv.Itoa(r),
 			"WORLD_SIZE="+strconv.Itoa(o.NProc), "LOCAL_WORLD_SIZE="+strconv.Itoa(o.NProc), "GROUP_RANK=0",
 			"MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(store.Port), "TORCHELASTIC_RESTART_COUNT=0",
-			"TORCHELASTIC_USE_AGENT_STORE=true")
+			"TORCHELASTIC_USE_AGENT_STORE=true", ErrorsEnv+"="+errs)
 		var pipes []io.Closer
 		if r == 0 {
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -186,6 +194,7 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 		}
 	}
 	out.Wait()
+	printLeftErrors(errs, o.NProc)
 	switch {
 	case first != nil:
 		return 1, fmt.Errorf("rank %d failed (%v); the job stopped", first.rank, first.err)
@@ -262,4 +271,57 @@ func prefixed(wg *sync.WaitGroup, w io.Writer, rank int) io.WriteCloser {
 		io.Copy(io.Discard, pr)
 	}()
 	return pw
+}
+
+// ErrorsEnv names the folder where a rank the launcher started leaves the
+// error it ends with (LeaveError): every rank meets a bad config or missing
+// data alike, and where each printed it a user read it once per rank.
+const ErrorsEnv = "GOGAN_LAUNCH_ERRORS"
+
+// LeaveError is for the error a process ends with, msg its line(s): in a
+// rank of Launch's it leaves msg for the launcher, which prints it unless
+// rank 0 printed the same. It says whether the process prints msg itself:
+// rank 0, whose output is the terminal, and any process Launch did not
+// start (torchrun's ranks too).
+func LeaveError(msg string) (print bool) {
+	dir, rank := os.Getenv(ErrorsEnv), os.Getenv("RANK")
+	if dir == "" || rank == "" || rank == "0" {
+		if dir != "" && rank == "0" {
+			os.WriteFile(filepath.Join(dir, rank), []byte(msg), 0o644)
+		}
+		return true
+	}
+	return os.WriteFile(filepath.Join(dir, rank), []byte(msg), 0o644) != nil
+}
+
+// printLeftErrors prints the errors the ranks but rank 0 left in dir
+// (LeaveError) once each, with the ranks that left it, but for the one rank
+// 0 printed itself; once every rank has ended, to compare them with rank 0's.
+func printLeftErrors(dir string, nproc int) {
+	lead, _ := os.ReadFile(filepath.Join(dir, "0"))
+	var order []string
+	ranks := map[string][]string{}
+	for r := 1; r < nproc; r++ {
+		msg, err := os.ReadFile(filepath.Join(dir, strconv.Itoa(r)))
+		if err != nil || len(msg) == 0 || string(msg) == string(lead) {
+			continue
+		}
+		if ranks[string(msg)] == nil {
+			order = append(order, string(msg))
+		}
+		ranks[string(msg)] = append(ranks[string(msg)], strconv.Itoa(r))
+	}
+	clear := ""
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		clear = "\r\033[K"
+	}
+	for _, msg := range order {
+		who := "rank " + ranks[msg][0]
+		if len(ranks[msg]) > 1 {
+			who = "ranks " + strings.Join(ranks[msg], ", ")
+		}
+		for _, line := range strings.Split(strings.TrimSuffix(msg, "\n"), "\n") {
+			fmt.Fprintf(os.Stderr, "%s[%s] %s\n", clear, who, line)
+		}
+	}
 }

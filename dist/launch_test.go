@@ -59,6 +59,11 @@ func TestMain(m *testing.M) {
 			}
 			note := fmt.Sprintf("bind: %v, agent store: %s", err, os.Getenv("TORCHELASTIC_USE_AGENT_STORE"))
 			os.WriteFile(filepath.Join(os.Getenv("LAUNCH_TEST_DIR"), "port-"+rank), []byte(note), 0o644)
+		case do == "leave": // ends with the error LAUNCH_TEST_ERROR_<rank> names, as main does
+			if msg := os.Getenv("LAUNCH_TEST_ERROR_" + rank); LeaveError(msg) {
+				fmt.Fprint(os.Stderr, msg)
+			}
+			os.Exit(1)
 		case do == "fail-1" && rank == "1":
 			os.Exit(1)
 		case do == "fail-1":
@@ -194,6 +199,44 @@ func TestLaunchGivesEachRankItsPlace(t *testing.T) {
 		}
 		if port == "" {
 			port = p
+		}
+	}
+}
+
+// TestLaunchPrintsAnErrorOnce: an error the ranks share (a bad config,
+// missing data: each meets it alike) is printed once, rank 0's, where each
+// rank printed it; one that differs from rank 0's is printed with the
+// ranks that end with it, once.
+func TestLaunchPrintsAnErrorOnce(t *testing.T) {
+	for _, c := range []struct {
+		errs []string
+		want string
+	}{
+		{[]string{"gogan: bad\n", "gogan: bad\n", "gogan: bad\n"}, "gogan: bad\n"},
+		{[]string{"gogan: bad\n", "gogan: other\nsecond line\n", "gogan: other\nsecond line\n"}, "gogan: bad\n[ranks 1, 2] gogan: other\n[ranks 1, 2] second line\n"},
+		{[]string{"gogan: bad\n", "gogan: bad\n", "gogan: third\n"}, "gogan: bad\n[rank 2] gogan: third\n"},
+	} {
+		t.Setenv("LAUNCH_TEST_RANK", "leave")
+		t.Setenv("LAUNCH_TEST_DIR", t.TempDir())
+		for r, e := range c.errs {
+			t.Setenv(fmt.Sprintf("LAUNCH_TEST_ERROR_%d", r), e)
+		}
+		f, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stderr := os.Stderr
+		os.Stderr = f
+		code, err := Launch(LaunchOptions{NProc: len(c.errs), Grace: time.Minute, SignalGrace: time.Minute}, []string{"-test.run=^$"})
+		os.Stderr = stderr
+		f.Close()
+		b, _ := os.ReadFile(f.Name())
+		if code != 1 || err == nil || !strings.Contains(err.Error(), "failed (exit status 1)") {
+			t.Errorf("%q: %d, %v; want 1 and the rank that failed first", c.errs, code, err)
+		}
+		// rank 0's first; the others' in any order but once
+		if got := string(b); !strings.HasPrefix(got, c.errs[0]) || len(got) != len(c.want) || strings.Count(got, "bad") != 1 {
+			t.Errorf("%q: the ranks' errors read\n%s\nwant\n%s", c.errs, got, c.want)
 		}
 	}
 }
