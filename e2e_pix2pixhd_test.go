@@ -676,6 +676,16 @@ func TestLabelLayoutWithLabelNC0Refused(t *testing.T) {
 			t.Errorf("eval pix2pix --checkpoint %s --data-root %s --phase %s: %v, want %q and the checkpoint named, not to set data.label_nc\n%s", filepath.Base(c.ck), c.root, c.phase, err, c.want, out)
 		}
 	}
+	// the run takes instance maps: on A|B images, which have none, eval
+	// told to turn them off with data.no_instance, which the checkpoint fixes
+	ab := t.TempDir()
+	os.Mkdir(filepath.Join(ab, "train"), 0o755)
+	writePNG(t, filepath.Join(ab, "train", "0.png"), image.NewRGBA(image.Rect(0, 0, 64, 32)))
+	out, err := gogan(t, "eval", "pix2pix", "--checkpoint", run, "--data-root", ab, "--phase", "train")
+	if want := "the generator of checkpoint " + filepath.Join(run, "checkpoints"); err == nil || !strings.Contains(out, want) || !strings.Contains(out, "takes instance maps, as it trained with: put the train split's inputs in "+filepath.Join(ab, "train_A")+"/") ||
+		strings.Contains(out, "data.no_instance=true") {
+		t.Errorf("eval pix2pix of a run with instance maps on A|B images: %v, want %q and where the maps go, not to set data.no_instance\n%s", err, want, out)
+	}
 }
 
 // TestTranslateTwoFolderPairsIsNotToldOfABPairs: a label_nc 0 run on

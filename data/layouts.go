@@ -97,9 +97,14 @@ func (d *Dataset) openAligned() error {
 		return err
 	}
 	if d.cfg.Instance {
+		off := "turn instance maps off with data.no_instance=true (pix2pixHD's --no_instance)"
+		if d.cfg.Trained != "" { // the checkpoint fixes data.no_instance
+			off = fmt.Sprintf("the generator of checkpoint %s takes instance maps, as it trained with: put the %s split's inputs in %s/, its targets in %s/ and its instance maps in %s/",
+				d.cfg.Trained, phase, filepath.Join(root, phase+"_A"), filepath.Join(root, phase+"_B"), filepath.Join(root, phase+"_inst"))
+		}
 		return &ConfigError{Key: "data.no_instance", Value: false, Msg: fmt.Sprintf(
-			"instance maps are read from %[1]s_inst/ beside pix2pixHD's %[1]s_label/ and %[1]s_img/ (data.label_nc>0) or %[1]s_A/ and %[1]s_B/ folders; %[2]s has neither, and its pix2pix layouts (A|B images, A/ and B/ folders) have no instance maps: turn instance maps off with data.no_instance=true (pix2pixHD's --no_instance)",
-			phase, root)}
+			"instance maps are read from %[1]s_inst/ beside pix2pixHD's %[1]s_label/ and %[1]s_img/ (data.label_nc>0) or %[1]s_A/ and %[1]s_B/ folders; %[2]s has neither, and its pix2pix layouts (A|B images, A/ and B/ folders) have no instance maps: %[3]s",
+			phase, root, off)}
 	}
 	a, b := filepath.Join(root, "A"), filepath.Join(root, "B")
 	if isDir(a) && isDir(b) {
