@@ -340,8 +340,8 @@ func DefaultConfig(dataset string) Config {
 	default:
 		c.BatchSize, c.Preprocess, c.LoadSize, c.CropSize = 1, ResizeAndCrop, 286, 256
 		if dataset == Edges || dataset == Gray2Color {
-			c.Source, c.InputNC = FashionMNIST, 1
-			c.Root = DefaultFashionRoot
+			// the map's channel count, 1, follows data.direction (withDefaults)
+			c.Source, c.Root = FashionMNIST, DefaultFashionRoot
 		}
 		if dataset == Colorization {
 			c.InputNC, c.OutputNC = 1, 2 // L -> ab
@@ -394,6 +394,15 @@ func (c Config) withDefaults() Config {
 		c.Channels = 3
 		if src == FashionMNIST || src == MNIST {
 			c.Channels = 1
+		}
+	}
+	if c.Dataset == Edges || c.Dataset == Gray2Color {
+		// The edge map or gray image, the A side of the pair, has one
+		// channel: the input AtoB, the target BtoA (the photo the input).
+		if c.Direction == "BtoA" {
+			c.OutputNC = cmp.Or(c.OutputNC, 1)
+		} else {
+			c.InputNC = cmp.Or(c.InputNC, 1)
 		}
 	}
 	c.InputNC = cmp.Or(c.InputNC, d.InputNC, c.Channels)

@@ -223,6 +223,34 @@ func TestDerivedPairs(t *testing.T) {
 	}
 }
 
+// TestDerivedPairsBtoA: gray2color and edges with data.direction BtoA from
+// DefaultConfig: the photo is the input (Batch A, its channels) and the
+// gray image or edge map the 1-channel target. DefaultConfig set InputNC 1
+// for them whatever the direction, so BtoA swapped the sides' channels: a
+// 1-channel photo in and a 3-channel gray image as the target.
+func TestDerivedPairsBtoA(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "c.png"), encode(t, "png", gradient(40, 40)))
+	for _, kind := range []string{Gray2Color, Edges} {
+		g := DefaultConfig(kind)
+		g.Root, g.Source, g.LoadSize, g.CropSize, g.Direction = dir, Folder, 36, 32, "BtoA"
+		d, err := Open(context.Background(), g, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := d.Sample(0, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, b, _ := d.Shape(); s.A.C != 3 || s.B.C != 1 || a[0] != 3 || b[0] != 1 {
+			t.Errorf("%s BtoA: A %d channels, B %d (shapes %v %v); want the photo's 3 in, 1 out", kind, s.A.C, s.B.C, a, b)
+		}
+		if kind == Gray2Color && !slices.Equal(s.B.Pix, toGray(s.A).Pix) {
+			t.Errorf("gray2color BtoA: B is not the gray of A")
+		}
+	}
+}
+
 func TestInMemory(t *testing.T) {
 	dir := facadesDir(t)
 	cfg := DefaultConfig(Aligned)
