@@ -703,6 +703,12 @@ func loadConfig(path string, yml []byte, sets []string, environ []string) (*Conf
 	sources := map[string]string{}
 	var errs []error
 	var fileErrs map[string]error // a file's value refused, by key: a later layer's value replaces it
+	// unknown counts the errs that are unknown keys (or sections): they set
+	// nothing, so where they are all, the rules across keys are checked
+	// too, and a user meets both in one message rather than one at a time.
+	// Not in a stored config (a checkpoint's): a newer gogan's keys there
+	// are what its rules miss (runfolder.UnreadableConfig).
+	unknown := 0
 
 	if path != "" {
 		fv := viper.New()
@@ -735,6 +741,7 @@ func loadConfig(path string, yml []byte, sets []string, environ []string) (*Conf
 				} else {
 					errs = append(errs, fmt.Errorf("%s: %w", path, unknownKey(name)))
 				}
+				unknown++
 				continue
 			}
 			val, err := fromYAML(k, raw)
@@ -757,6 +764,7 @@ func loadConfig(path string, yml []byte, sets []string, environ []string) (*Conf
 		k, ok := schemaByEnv[name]
 		if !ok {
 			errs = append(errs, unknownEnv(name))
+			unknown++
 			continue
 		}
 		val, err := fromString(k, s)
@@ -777,6 +785,7 @@ func loadConfig(path string, yml []byte, sets []string, environ []string) (*Conf
 		k, ok := LookupKey(name)
 		if !ok {
 			errs = append(errs, fmt.Errorf("--set: %w", unknownKey(strings.TrimSpace(name))))
+			unknown++
 			continue
 		}
 		val, err := fromString(k, s)
@@ -794,7 +803,7 @@ func loadConfig(path string, yml []byte, sets []string, environ []string) (*Conf
 		}
 	}
 	errs = append(refused, errs...)
-	if len(errs) > 0 {
+	if len(errs) > unknown || (yml != nil && len(errs) > 0) {
 		return nil, errors.Join(errs...)
 	}
 
@@ -817,11 +826,14 @@ func loadConfig(path string, yml []byte, sets []string, environ []string) (*Conf
 			}
 		}
 		if err := cfg.set(k.Name, val); err != nil {
-			return nil, err
+			return nil, errors.Join(append(errs, err)...)
 		}
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, errors.Join(append(errs, err)...)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	cfg.resolveAuto()
 	return cfg, nil

@@ -306,6 +306,28 @@ func TestReferenceNameOnceAReference(t *testing.T) {
 	wantErr(t, err, "unknown key zz_opt; test reference's --zz_opt and other test reference's --zz_opt are data.batch_size here")
 }
 
+// TestUnknownKeyAndRuleInOneMessage: a config with an unknown key that
+// also breaks a rule across keys says both at once: it said the unknown
+// key alone, and once that was fixed, the rule. A refused value still
+// stops the load before the rules (their defaults would stand in for it),
+// and a checkpoint's stored config says its unknown keys alone (a newer
+// gogan's, which its rules may need).
+func TestUnknownKeyAndRuleInOneMessage(t *testing.T) {
+	yml := "device: cpu\ncuda:\n  amp: bf16\ndata:\n  bogus_key: 1\n"
+	_, err := config.LoadConfigEnv(writeYAML(t, yml), nil, nil)
+	wantErr(t, err, "unknown key data.bogus_key", "cuda.amp=bf16 needs a CUDA device, but device=cpu")
+	_, err = config.LoadConfigEnv("", []string{"device=cpu", "cuda.amp=bf16", "data.bogus_key=1"}, []string{"GOGAN_DATA_BOGUS=1"})
+	wantErr(t, err, "--set: unknown key data.bogus_key", "GOGAN_DATA_BOGUS", "cuda.amp=bf16 needs a CUDA device")
+	_, err = config.LoadConfigEnv("", []string{"device=cpu", "cuda.amp=bf16", "data.bogus_key=1", "data.batch_size=x"}, nil)
+	if wantErr(t, err, "unknown key data.bogus_key", "data.batch_size"); strings.Contains(err.Error(), "cuda.amp") {
+		t.Errorf("a refused value, then the rules checked on the defaults: %v", err)
+	}
+	_, err = config.ParseYAML("state.json", []byte(yml))
+	if wantErr(t, err, "unknown key data.bogus_key"); !config.OnlyUnknownKeys(err) {
+		t.Errorf("a stored config's unknown keys and its rules: %v; want the unknown keys alone", err)
+	}
+}
+
 func TestUnknownKeys(t *testing.T) {
 	path := writeYAML(t, "train:\n  epoch: 5\ndata:\n  batchsize: 3\n")
 	_, err := config.LoadConfigEnv(path, nil, nil)
