@@ -755,6 +755,11 @@ func TestPix2PixTrainsAndTranslates(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(base, "out5")); err == nil {
 		t.Errorf("a refused translate made its output folder")
 	}
+	// a --load-size the generator does not take is rounded, and said so
+	out, err = gogan(t, "translate", "--checkpoint", run, "--input", in, "--out", filepath.Join(base, "out6"), "--device", "cpu", "--load-size", "30", "--skip-invalid")
+	if err != nil || !strings.Contains(out, "--load-size 30 is rounded to 32, the nearest multiple of 4 the generator takes") {
+		t.Errorf("translate --load-size 30 of a ResNet G (multiples of 4): %v\n%s", err, out)
+	}
 	// Paths that are not what they should be: said so.
 	aFile, killed, fifo := filepath.Join(base, "a-file.png"), filepath.Join(base, "killed"), filepath.Join(base, "fifo")
 	writeTestPNG(t, aFile, 8, 8)

@@ -2,6 +2,7 @@ package infer
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
@@ -55,7 +56,30 @@ func newTestSize(dc data.Config, o TranslateOptions, mult, least int) (testSize,
 	if mode == data.ResizeAndCrop {
 		t.CropSize = load // resize to load x load; the crop takes it whole
 	}
-	return testSize{t: t, mult: max(mult, 1), min: least}, nil
+	s := testSize{t: t, mult: max(mult, 1), min: least}
+	if n := s.loadNote(o.LoadSize); n != "" {
+		slog.Warn(n)
+	}
+	return s, nil
+}
+
+// round is side v rounded to the nearest multiple of s.mult (at least mult).
+func (s testSize) round(v int) int {
+	return max(s.mult, int(math.Round(float64(v)/float64(s.mult)))*s.mult)
+}
+
+// loadNote says where a --load-size given is not a side the generator
+// takes, so that the inputs are translated at another ("" where it is):
+// a unet_128's --load-size 200 is 256, which would go unsaid.
+func (s testSize) loadNote(load int) string {
+	if load <= 0 || s.round(load) == load {
+		return ""
+	}
+	side := "a square of"
+	if s.t.Mode == data.ScaleWidth {
+		side = "a width of"
+	}
+	return fmt.Sprintf("translate: --load-size %d is rounded to %d, the nearest multiple of %d the generator takes: inputs are translated at %s %d", load, s.round(load), s.mult, side, s.round(load))
 }
 
 // of is the size a w x h input is translated at.
@@ -64,8 +88,7 @@ func (s testSize) of(w, h int) (int, int, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	round := func(v int) int { return max(s.mult, int(math.Round(float64(v)/float64(s.mult)))*s.mult) }
-	tw, th = round(tw), round(th)
+	tw, th = s.round(tw), s.round(th)
 	if tw < s.min || th < s.min {
 		how := "--preprocess resize_and_crop (a square of --load-size)"
 		if s.t.Mode == data.ResizeAndCrop {

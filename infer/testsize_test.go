@@ -56,3 +56,31 @@ func TestTestSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadSizeRoundedIsSaid: a --load-size the generator does not take
+// (a unet_128's 200) is translated at the nearest it does (256), said in
+// one line; one it takes, or none given, says nothing.
+func TestLoadSizeRoundedIsSaid(t *testing.T) {
+	p2p := data.Config{Preprocess: data.ResizeAndCrop, LoadSize: 286, CropSize: 128}
+	for _, c := range []struct {
+		pre        string
+		load, mult int
+		want       string
+	}{
+		{"", 200, 128, "translate: --load-size 200 is rounded to 256, the nearest multiple of 128 the generator takes: inputs are translated at a square of 256"},
+		{"scale_width", 150, 128, "--load-size 150 is rounded to 128, the nearest multiple of 128 the generator takes: inputs are translated at a width of 128"},
+		{"", 256, 128, ""},
+		{"", 0, 128, ""},
+	} {
+		s, err := newTestSize(p2p, TranslateOptions{Preprocess: c.pre, LoadSize: c.load}, c.mult, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := s.loadNote(c.load); (c.want == "") != (n == "") || !strings.Contains(n, c.want) {
+			t.Errorf("--preprocess %q --load-size %d: %q, want %q", c.pre, c.load, n, c.want)
+		}
+		if w, _, err := s.of(300, 300); c.load == 200 && (err != nil || w != 256) {
+			t.Errorf("--load-size 200 of a unet_128: translated at %d (%v), want 256", w, err)
+		}
+	}
+}
