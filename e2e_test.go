@@ -1109,6 +1109,13 @@ func TestNetsAndConfigCommands(t *testing.T) {
 	os.WriteFile(filepath.Join(epochOnly, "15_net_G.pth"), nil, 0o644)
 	weightsFile := filepath.Join(dataRoot, "weights.safetensors")
 	os.WriteFile(weightsFile, nil, 0o644)
+	// pytorch/examples dcgan's --outf after 10 epochs: given where a run goes
+	outf := filepath.Join(dataRoot, "outf")
+	os.MkdirAll(outf, 0o755)
+	for _, n := range []string{"netG_epoch_2.pth", "netD_epoch_2.pth", "netG_epoch_9.pth", "netD_epoch_9.pth", "real_samples.png"} {
+		os.WriteFile(filepath.Join(outf, n), nil, 0o644)
+	}
+	mainPyImport := "(gogan import --config CONFIG --pth " + filepath.Join(outf, "netG_epoch_9.pth") + " --pth-d " + filepath.Join(outf, "netD_epoch_9.pth") + " --out RUN)"
 	for _, c := range []struct {
 		args []string
 		env  string
@@ -1153,6 +1160,10 @@ func TestNetsAndConfigCommands(t *testing.T) {
 		{[]string{"import", "--from", "go.mod"}, "", "import --from go.mod: not a folder"},
 		{[]string{"sample", "--checkpoint", weightsFile}, "", "checkpoint " + weightsFile + " is a checkpoint's weights file: give its checkpoint folder"},
 		{[]string{"translate", "--checkpoint", filepath.Join(epochOnly, "15_net_G.pth"), "--input", "in"}, "", "is a PyTorch file (import it first"},
+		{[]string{"resume", outf}, "", "resume " + outf + ": " + outf + " holds pytorch/examples dcgan's networks (netG_epoch_9.pth, its newest epoch's), not a gogan run folder: import them first " + mainPyImport + ", then gogan resume RUN trains on"},
+		{[]string{"resume", filepath.Join(outf, "netD_epoch_9.pth")}, "", "netD_epoch_9.pth is a PyTorch file of pytorch/examples dcgan's main.py, not a gogan run folder: import it first " + mainPyImport},
+		{[]string{"sample", "--checkpoint", outf}, "", "checkpoint " + outf + " holds pytorch/examples dcgan's networks (netG_epoch_9.pth, its newest epoch's), not a gogan checkpoint: import them first " + mainPyImport + " and give RUN"},
+		{[]string{"import", "--from", outf}, "", "no options file: main.py writes none; import them with --pth and --pth-d instead " + mainPyImport},
 		// a folder of no run: said, not an empty table and success
 		{[]string{"runs", noModel}, "", "runs: no run folders (folders with the config.yaml a gogan run writes) in " + noModel},
 		{[]string{"import", "--from", noModel, "--out", filepath.Join(dataRoot, "imp1")}, "", "train_opt.txt: no model in it: not the options file train.py writes"},

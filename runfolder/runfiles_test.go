@@ -941,15 +941,36 @@ func TestAtomicWriteOfALongName(t *testing.T) {
 	}
 }
 
-// TestOpenReferenceFolder: a reference's checkpoint folder given where a
+// TestOpenReferenceFolder: a reference's checkpoint folder, or
+// pytorch/examples dcgan's --outf of netG_epoch_N.pth files, given where a
 // gogan checkpoint goes (translate --checkpoint, model.load_pretrain) says
-// to import it first.
+// to import it first, with the import command.
 func TestOpenReferenceFolder(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "latest_net_G.pth"), []byte("x"), 0o644)
 	_, _, _, err := OpenCheckpoint(dir)
 	if err == nil || !strings.Contains(err.Error(), "holds the reference's networks (latest_net_G.pth), not a gogan checkpoint: import them first (gogan import --from "+dir) {
 		t.Errorf("OpenCheckpoint of a reference folder: %v", err)
+	}
+	// pytorch/examples dcgan's --outf: the newest epoch's pair, by number
+	outf := t.TempDir()
+	for _, n := range []string{"netG_epoch_9.pth", "netD_epoch_9.pth", "netG_epoch_10.pth", "netD_epoch_10.pth", "netG_epoch_x.pth"} {
+		os.WriteFile(filepath.Join(outf, n), []byte("x"), 0o644)
+	}
+	imp := "gogan import --config CONFIG --pth " + filepath.Join(outf, "netG_epoch_10.pth") + " --pth-d " + filepath.Join(outf, "netD_epoch_10.pth") + " --out RUN"
+	_, _, _, err = OpenCheckpoint(outf)
+	if err == nil || !strings.Contains(err.Error(), "holds pytorch/examples dcgan's networks (netG_epoch_10.pth, its newest epoch's), not a gogan checkpoint: import them first ("+imp+")") {
+		t.Errorf("OpenCheckpoint of main.py's --outf: %v", err)
+	}
+	// its netD file alone: the import of its epoch's pair
+	_, _, _, err = OpenCheckpoint(filepath.Join(outf, "netD_epoch_10.pth"))
+	if err == nil || !strings.Contains(err.Error(), "is a PyTorch file of pytorch/examples dcgan's main.py (import it first: "+imp+")") {
+		t.Errorf("OpenCheckpoint of main.py's netD file: %v", err)
+	}
+	// a netG without its netD: --pth alone
+	os.Remove(filepath.Join(outf, "netD_epoch_10.pth"))
+	if what, imp := ImportHint(outf); what == "" || strings.Contains(imp, "--pth-d") {
+		t.Errorf("ImportHint of a netG without its netD: %q, %q", what, imp)
 	}
 }
 

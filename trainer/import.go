@@ -292,6 +292,10 @@ func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceR
 			file, opts = p, o // the first, or the first of a training run
 		}
 	}
+	if what, imp := runfolder.ImportHint(dir); file == "" && strings.HasPrefix(what, "holds pytorch/examples dcgan's") {
+		// main.py's --outf: no options file, its settings in the shapes
+		return nil, fmt.Errorf("import --from %s: it %s and no options file: main.py writes none; import them with --pth and --pth-d instead (%s)", dir, what, imp)
+	}
 	if file == "" {
 		return nil, fmt.Errorf("import --from %s: no train_opt.txt (or [phase]_opt.txt) or opt.txt, the options file pytorch-CycleGAN-and-pix2pix and pix2pixHD write in their checkpoint folder; import the .pth files with --config and --net ROLE=FILE instead", dir)
 	}

@@ -195,6 +195,15 @@ func Resume(ctx context.Context, dir string, sets []string, opt RunOptions) (*Re
 			return nil, fmt.Errorf("resume %s: a checkpoint folder; resume takes the run folder it is in (%s), and goes on from its newest valid checkpoint: "+
 				"to go on from this one, move the checkpoints after it out of %s first", dir, ResumeCommand(run), filepath.Dir(filepath.Clean(dir)))
 		}
+		if what, imp := runfolder.ImportHint(dir); what != "" {
+			// main.py's --netG/--netD, the references' --continue_train
+			them := "them"
+			if strings.HasPrefix(what, "is ") {
+				them = "it"
+			}
+			return nil, fmt.Errorf("resume %s: %s %s, not a gogan run folder: import %s first (%s), then gogan resume RUN trains on",
+				dir, dir, what, them, imp)
+		}
 		return nil, fmt.Errorf("resume %s: not a gogan run folder (no config.yaml): %w", dir, err)
 	}
 	cfg, err := config.LoadConfig(path, sets)
