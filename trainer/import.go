@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"sort"
@@ -107,7 +108,24 @@ func ImportUntil(stop <-chan struct{}, cfg *config.Config, pths map[string]strin
 	for r := range pths {
 		roles = append(roles, r)
 	}
-	sort.Strings(roles)
+	// the recipe's order (G before D), so that of two files that do not
+	// load the generator's is named first; roles it lacks last, sorted
+	order := func(r string) int {
+		if i := slices.IndexFunc(s.rec.Nets(), func(n gan.Net) bool { return n.Role == r }); i >= 0 {
+			return i
+		}
+		return len(s.rec.Nets())
+	}
+	sort.Slice(roles, func(i, j int) bool {
+		if oi, oj := order(roles[i]), order(roles[j]); oi != oj {
+			return oi < oj
+		}
+		return roles[i] < roles[j]
+	})
+	// files whose shapes say the settings they were saved with: each is
+	// checked, so that one error names every --set (main.py's netG of
+	// another --ngf and netD of another --ndf), not one a try
+	var described []describedFile
 	for _, n := range s.rec.Nets() {
 		if _, named := pths[n.Role]; !named {
 			notes = append(notes, fmt.Sprintf("network %s starts from its initial weights: no file was given for it", n.Role))
@@ -153,7 +171,8 @@ func ImportUntil(stop <-chan struct{}, cfg *config.Config, pths map[string]strin
 			spec, _ := gan.NetSpecOf(cfg, role)
 			if def, _ := gan.Lookup(cfg.Recipe); def != nil && def.Describe != nil {
 				if d := def.Describe(cfg, role, shapes); d != "" {
-					return "", nil, fmt.Errorf("import %s into network %s (%s): %s; %w", file, role, spec.Options.Kind, d, err)
+					described = append(described, describedFile{fmt.Sprintf("%s into network %s (%s): %s", file, role, spec.Options.Kind, d), d, err})
+					continue
 				}
 			}
 			if others := gan.OtherRecipes(cfg.Recipe, shapes); len(others) > 0 {
@@ -166,6 +185,9 @@ func ImportUntil(stop <-chan struct{}, cfg *config.Config, pths map[string]strin
 			}
 			return "", nil, fmt.Errorf("import %s into network %s (%s): %w", file, role, spec.Options.Kind, err)
 		}
+	}
+	if err := describedErr(described); err != nil {
+		return "", nil, err
 	}
 	t := cfg.Train
 	if s.sched, err = NewSchedule(t.LRPolicy, t.LR, t.Epochs, t.EpochsDecay, t.LRDecayIters); err != nil {
@@ -208,6 +230,41 @@ func ImportUntil(stop <-chan struct{}, cfg *config.Config, pths map[string]strin
 		return "", nil, err
 	}
 	return s.ckpt, notes, nil
+}
+
+// describedFile is a file that did not load into its network, with what
+// the recipe's Describe read of its shapes.
+type describedFile struct {
+	what, desc string // "FILE into network ROLE (KIND): DESC", DESC
+	err        error  // the load's
+}
+
+// setFlag is one setting a description asks for.
+var setFlag = regexp.MustCompile(`--set \S+`)
+
+// describedErr is the import's error for the files that did not load: one
+// as it is; several named together, with every --set they ask for.
+func describedErr(fs []describedFile) error {
+	switch len(fs) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("import %s; %w", fs[0].what, fs[0].err)
+	}
+	var whats, sets []string
+	for _, f := range fs {
+		whats = append(whats, f.what)
+		for _, set := range setFlag.FindAllString(f.desc, -1) {
+			if !slices.Contains(sets, set) {
+				sets = append(sets, set)
+			}
+		}
+	}
+	all := ""
+	if len(sets) > 0 {
+		all = "; import them with " + strings.Join(sets, " ")
+	}
+	return fmt.Errorf("import: %d files do not load: %s%s; %w", len(fs), strings.Join(whats, "; "), all, fs[0].err)
 }
 
 // maxImportedEpochs bounds ImportedAt.Epochs: far more than any run trains.
