@@ -876,6 +876,7 @@ print(len(d.ImageFolder(sys.argv[1])))`
 func TestImportSaysMainPysSettings(t *testing.T) {
 	dir := t.TempDir()
 	g, d := filepath.Join(dir, "netG_epoch_2.pth"), filepath.Join(dir, "netD_epoch_2.pth")
+	gray := filepath.Join(dir, "mnist", "netG_epoch_0.pth") // main.py --dataset mnist: nc 1
 	const script = `
 import sys
 sys.path.insert(0, "scripts")
@@ -887,8 +888,10 @@ netD = reference_nets.Discriminator(0, 12, 3)
 netD.apply(reference_nets.weights_init)
 torch.save(netG.state_dict(), sys.argv[1])
 torch.save(netD.state_dict(), sys.argv[2])
+torch.save(reference_nets.Generator(0, 100, 8, 1).state_dict(), sys.argv[3])
 `
-	if o, err := exec.Command(torchtest.Python(t), "-c", script, g, d).CombinedOutput(); err != nil {
+	os.MkdirAll(filepath.Dir(gray), 0o755)
+	if o, err := exec.Command(torchtest.Python(t), "-c", script, g, d, gray).CombinedOutput(); err != nil {
 		t.Fatalf("main.py's networks: %v\n%s", err, o)
 	}
 	base := []string{"import", "--config", "configs/dcgan-folder.yaml", "--set", "data.root=" + dir}
@@ -902,6 +905,7 @@ torch.save(netD.state_dict(), sys.argv[2])
 		{[]string{"--pth", d}, d, "it holds a DCGAN discriminator (main.py's netD_epoch_N.pth): give it with --pth-d"},
 		{[]string{"--pth", g, "--pth-d", g, "--set", "model.ngf=8"}, g, "it holds a DCGAN generator (main.py's netG_epoch_N.pth): give it with --pth,"},
 		{[]string{"--pth", g, "--set", "model.ngf=8", "--set", "data.image_size=32"}, g, "64x64: import it with --set data.image_size=64"},
+		{[]string{"--pth", gray, "--set", "model.ngf=8"}, gray, "it holds a DCGAN generator of nz 100, ngf 8, 1 channel, 64x64: import it with --set data.channels=1"},
 	} {
 		out := filepath.Join(dir, "run")
 		o, err := gogan(t, append(append(base, "--out", out), c.args...)...)
@@ -915,6 +919,9 @@ torch.save(netD.state_dict(), sys.argv[2])
 	o, err := gogan(t, append(base, "--out", filepath.Join(dir, "run"), "--pth", g, "--pth-d", d, "--set", "model.ngf=8", "--set", "model.ndf=12")...)
 	if err != nil || strings.Contains(o, "initial weights") {
 		t.Fatalf("import with the settings the errors named: %v\n%s", err, o)
+	}
+	if o, err := gogan(t, append(base, "--out", filepath.Join(dir, "gray"), "--pth", gray, "--set", "model.ngf=8", "--set", "data.channels=1")...); err != nil {
+		t.Fatalf("import of the 1-channel netG with the settings the error named: %v\n%s", err, o)
 	}
 }
 

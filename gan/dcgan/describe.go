@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"gogan/config"
+	"gogan/data"
 	"gogan/gan"
 )
 
@@ -55,13 +56,13 @@ func describe(c *config.Config, role string, shapes map[string][]int64) string {
 		return "it holds a DCGAN discriminator (main.py's netD_epoch_N.pth): give it with --pth-d, the generator's with --pth"
 	case isG && role == "G":
 		nz, ngf, nc := int(first[0]), int(last[0]), int(last[1])
-		d.Holds("a DCGAN generator of nz %d, ngf %d, %d channels, %dx%d", nz, ngf, nc, size, size)
+		d.Holds("a DCGAN generator of nz %d, ngf %d, %s, %dx%d", nz, ngf, data.Count(nc, "channel"), size, size)
 		d.Set("model.nz", nz)
 		d.Set("model.ngf", ngf)
 		d.Set("data.channels", nc)
 	case isD && role == "D":
 		ndf, nc := int(first[0]), int(first[1])
-		d.Holds("a DCGAN discriminator of ndf %d, %d channels, %dx%d", ndf, nc, size, size)
+		d.Holds("a DCGAN discriminator of ndf %d, %s, %dx%d", ndf, data.Count(nc, "channel"), size, size)
 		d.Set("model.ndf", ndf)
 		d.Set("data.channels", nc)
 	default:
