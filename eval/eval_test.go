@@ -592,3 +592,33 @@ func checkResultsPage(t *testing.T, dir string, ev *Pix2PixEval, pairs int) {
 		t.Errorf("index.html has %d pair rows, want %d", n, pairs)
 	}
 }
+
+// TestPhaseDomainsSaysWhatEachFolderHolds: eval pix2pix's note on a
+// CycleGAN root's testA/ and testB/ names, of each, whether it is missing
+// or holds no images (translate refuses both), whichever of the two it is:
+// each of the eight ways they can fall short reads as it is on disk.
+func TestPhaseDomainsSaysWhatEachFolderHolds(t *testing.T) {
+	for _, c := range []struct{ a, b, want string }{ // of testA/, testB/: "" none, "empty", "images"
+		{"", "", "has neither testA/ nor testB/"},
+		{"empty", "empty", "has testA/ and testB/, but neither holds images"},
+		{"images", "", "has testA/ but no testB/"},
+		{"", "images", "has testB/ but no testA/"},
+		{"images", "empty", "has testA/, but testB/ holds no images"},
+		{"empty", "images", "has testB/, but testA/ holds no images"},
+		{"empty", "", "has no testB/, and testA/ holds no images"},
+		{"", "empty", "has no testA/, and testB/ holds no images"},
+	} {
+		root := t.TempDir()
+		for d, holds := range map[string]string{"testA": c.a, "testB": c.b} {
+			if holds != "" {
+				os.Mkdir(filepath.Join(root, d), 0o755)
+			}
+			if holds == "images" {
+				os.WriteFile(filepath.Join(root, d, "0.png"), nil, 0o644) // listed by its name
+			}
+		}
+		if got := phaseDomains(root, "test"); got != c.want {
+			t.Errorf("testA/ %q, testB/ %q: %q, want %q", c.a, c.b, got, c.want)
+		}
+	}
+}
