@@ -1,6 +1,8 @@
 package imagepool
 
 import (
+	"bytes"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -87,9 +89,14 @@ func TestImagePoolQuery(t *testing.T) {
 			t.Errorf("a query of another batch size than the draw's: %v", err)
 		}
 		// A checkpoint of a larger pool (train.pool_size made smaller since)
-		// keeps as many as this one holds; a negative count is damage.
-		if _, err := p.Restore(size+1, false); err != nil || p.n != size {
-			t.Fatalf("a count above the pool size: %v, count %d (want %d)", err, p.n, size)
+		// keeps as many as this one holds, and says so; one that fills it
+		// exactly loses nothing, and says nothing. A negative count is damage.
+		logs := captureLogs(t)
+		if _, err := p.Restore(size, false); err != nil || p.n != size || logs.Len() != 0 {
+			t.Fatalf("a count of the pool size: %v, count %d (want %d), logs %q (want none)", err, p.n, size, logs)
+		}
+		if _, err := p.Restore(size+1, false); err != nil || p.n != size || !strings.Contains(logs.String(), "the pool keeps the first ones") || !strings.Contains(logs.String(), "images=4 kept=3") {
+			t.Fatalf("a count above the pool size: %v, count %d (want %d), logs %q (want a warning that it keeps 3 of 4)", err, p.n, size, logs)
 		}
 		if _, err := p.Restore(-1, false); err == nil {
 			t.Fatal("a negative count was accepted")
@@ -253,4 +260,14 @@ func TestSmallerImagesResumedIntoUniformPool(t *testing.T) {
 		}
 		p.Free()
 	}
+}
+
+// captureLogs sends slog's default logger to a buffer for the test.
+func captureLogs(t *testing.T) *bytes.Buffer {
+	t.Helper()
+	var buf bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	return &buf
 }
