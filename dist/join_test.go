@@ -160,16 +160,20 @@ func TestOtherProgramAtMasterPortIsNamed(t *testing.T) {
 		c.Write([]byte("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"))
 		c.Close()
 	})
+	// rank 0 too under a torchrun agent, whose store it reaches as a client
 	for _, port := range []int{ssh, web} {
-		for _, agent := range []bool{false, true} {
-			j := &Job{Rank: 1, World: 2, LocalRank: 1, LocalWorld: 2, Addr: "127.0.0.1", Port: port, AgentStore: agent}
+		for _, c := range []struct {
+			rank  int
+			agent bool
+		}{{1, false}, {1, true}, {0, true}} {
+			j := &Job{Rank: c.rank, World: 2, LocalRank: c.rank, LocalWorld: 2, Addr: "127.0.0.1", Port: port, AgentStore: c.agent}
 			err := j.Join(torch.CPUDevice, 3*time.Second)
 			if err == nil {
 				torch.DestroyGroup()
-				t.Fatal("rank 1 joined a group at a port where no store is")
+				t.Fatalf("rank %d joined a group at a port where no store is", c.rank)
 			}
 			if want := fmt.Sprintf("another program answers at 127.0.0.1:%d, not a rendezvous store", port); !strings.Contains(err.Error(), want) {
-				t.Errorf("port %d, agent store %v: error %q, want it to say %q", port, agent, err, want)
+				t.Errorf("port %d, rank %d, agent store %v: error %q, want it to say %q", port, c.rank, c.agent, err, want)
 			}
 		}
 	}
