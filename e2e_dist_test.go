@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -1194,7 +1195,17 @@ func TestRanksMustShareConfigAndData(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			errs := []error{cmds[0].Wait(), cmds[1].Wait()}
+			errs, ended := make([]error, 2), make([]time.Time, 2)
+			var wg sync.WaitGroup
+			for r := range 2 {
+				wg.Go(func() { errs[r] = cmds[r].Wait(); ended[r] = time.Now() })
+			}
+			wg.Wait()
+			// no rank is left to read the store rank 0 serves: it does not
+			// keep it up (dist's explainWait, 5 s) once rank 1 has gone
+			if gap := ended[0].Sub(ended[1]); gap > 3*time.Second {
+				t.Errorf("rank 0 exited %v after rank 1, want at once: rank 1 could not start, and no other rank reads the store\n%s", gap.Round(100*time.Millisecond), outs[0].String())
+			}
 			if ee, ok := errs[1].(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(outs[1].String(), c.want) {
 				t.Errorf("rank 1: %v, want exit 1 saying %q\n%s", errs[1], c.want, outs[1].String())
 			}
