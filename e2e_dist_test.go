@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -853,6 +854,27 @@ func TestTorchrunOnTwoNodes(t *testing.T) {
 		}
 	}
 	sameRun(t, one, run, 0)
+}
+
+// TestTorchrunRefusesImpossibleNodes: scripts/torchrun refuses a
+// --node-rank outside --nnodes, naming the ranks there are (a wrong one
+// waited for the rendezvous of a node that never comes), and --nnodes 0,
+// where "0 to -1" named none.
+func TestTorchrunRefusesImpossibleNodes(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--nnodes", "2", "--node-rank", "2"}, "--node-rank 2 outside --nnodes 2: give each machine its own, 0 to 1"},
+		{[]string{"--nnodes", "0"}, "--nnodes 0: want at least 1, the machines of the job"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "/usr/bin/python3", append(append([]string{"scripts/torchrun"}, c.args...), "--nproc-per-node", "1", "--no-python", "true")...).CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "torchrun: error: "+c.want) {
+			t.Errorf("scripts/torchrun %s: %v, want exit 2 saying %q\n%s", strings.Join(c.args, " "), err, c.want, out)
+		}
+	}
 }
 
 // TestResumeOnAnotherWorldSize: a checkpoint of 2 ranks resumes in one
