@@ -858,8 +858,8 @@ func TestTorchrunOnTwoNodes(t *testing.T) {
 
 // TestTorchrunRefusesImpossibleNodes: scripts/torchrun refuses a
 // --node-rank outside --nnodes, naming the ranks there are (a wrong one
-// waited for the rendezvous of a node that never comes), and --nnodes 0,
-// where "0 to -1" named none.
+// waited for the rendezvous of a node that never comes), --nnodes 0,
+// where "0 to -1" named none, and --nproc-per-node 0.
 func TestTorchrunRefusesImpossibleNodes(t *testing.T) {
 	for _, c := range []struct {
 		args []string
@@ -867,10 +867,12 @@ func TestTorchrunRefusesImpossibleNodes(t *testing.T) {
 	}{
 		{[]string{"--nnodes", "2", "--node-rank", "2"}, "--node-rank 2 outside --nnodes 2: give each machine its own, 0 to 1"},
 		{[]string{"--nnodes", "0"}, "--nnodes 0: want at least 1, the machines of the job"},
+		// the agent's bare "AssertionError: " named nothing
+		{[]string{"--nproc-per-node", "0"}, "--nproc-per-node 0: want at least 1, the ranks of this machine"},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, "/usr/bin/python3", append(append([]string{"scripts/torchrun"}, c.args...), "--nproc-per-node", "1", "--no-python", "true")...).CombinedOutput()
+		out, err := exec.CommandContext(ctx, "/usr/bin/python3", append(append([]string{"scripts/torchrun", "--nproc-per-node", "1"}, c.args...), "--no-python", "true")...).CombinedOutput()
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "torchrun: error: "+c.want) {
 			t.Errorf("scripts/torchrun %s: %v, want exit 2 saying %q\n%s", strings.Join(c.args, " "), err, c.want, out)
 		}
