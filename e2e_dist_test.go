@@ -1059,6 +1059,28 @@ func TestDataParallelPoolResizedOnResume(t *testing.T) {
 	}
 }
 
+// TestDataParallelPoolsOfAnotherSizeStartEmpty: a 2-rank job resumed at
+// another crop size starts every rank's pools empty, each rank saying so of
+// its own; rank 0 said besides that rank 1's pools, whose checkpoint copy
+// has another shape, "start from rank 0's", which start empty too.
+func TestDataParallelPoolsOfAnotherSizeStartEmpty(t *testing.T) {
+	needGloo(t)
+	run := filepath.Join(t.TempDir(), "run")
+	if out, err := gogan(t, append([]string{"train", "--nproc", "2"}, smallCycleGAN(run, "threads=1", "data.workers=1", "train.max_steps=2", "train.pool_size=4")...)...); err != nil {
+		t.Fatalf("2 ranks: %v\n%s", err, out)
+	}
+	out, err := gogan(t, "resume", run, "--nproc", "2", "--quiet", "--set", "data.load_size=24", "--set", "data.crop_size=24", "--set", "train.max_steps=3")
+	if err != nil {
+		t.Fatalf("resume --nproc 2 at another crop size: %v\n%s", err, out)
+	}
+	if n := strings.Count(out, "the pool starts empty"); n != 4 {
+		t.Errorf("%d lines saying a pool starts empty, want 4 (A's and B's of each rank):\n%s", n, out)
+	}
+	if strings.Contains(out, "starts from rank 0's") {
+		t.Errorf("rank 1's pools, which start empty, are said to start from rank 0's:\n%s", out)
+	}
+}
+
 // TestDataParallelResumeOfNoPoolSizes: a 2-rank CycleGAN checkpoint of
 // an older gogan, without the pools' slot sizes (pool.fake_A_sizes, ...,
 // of any rank: its pools held crop-size fakes alone), resumes without a

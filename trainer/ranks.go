@@ -446,7 +446,9 @@ func (s *session) scatterRankState() {
 			case ok && otherCount(t.Shape(), nt.Tensor.Shape()): // as rank 0's own: its first ones
 				copyLeading(tmp[i], t)
 			default:
-				if s.resumed && (ok || s.ownSaved[nt.Name]) {
+				// (not where rank 0's own did not fit either: every rank's
+				// pool starts empty, and says so)
+				if s.resumed && (ok || s.ownSaved[nt.Name]) && !slices.Contains(s.lostFixed, nt.Name) {
 					why := "has no copy of this tensor for this rank"
 					if ok {
 						why = "holds this rank's copy in another shape"
