@@ -848,9 +848,18 @@ func TestTorchrunOnTwoNodes(t *testing.T) {
 		}
 		defer syscall.Kill(-cmds[n].Process.Pid, syscall.SIGKILL)
 	}
+	// nodes that never meet (a wrong run id or node rank) wait minutes
+	// for the rendezvous, two agents and their ranks holding memory: a
+	// job of 4 steps is over long before this
+	hung := time.AfterFunc(2*time.Minute, func() {
+		for _, c := range cmds {
+			syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+		}
+	})
+	defer hung.Stop()
 	for n, c := range cmds {
 		if err := c.Wait(); err != nil {
-			t.Fatalf("node %d: %v\n%s", n, err, outs[n].String())
+			t.Fatalf("node %d: %v (killed after 2 minutes if the nodes never met)\n%s", n, err, outs[n].String())
 		}
 	}
 	sameRun(t, one, run, 0)
