@@ -12,6 +12,7 @@ import (
 	"gogan/cgo/torchtest"
 	"gogan/config"
 	_ "gogan/gan/all"
+	_ "gogan/gan/gantest" // condprobe, a recipe bench_pytorch.py has no step for
 )
 
 // TestBenchSpecRunsInPyTorch: scripts/bench_pytorch.py, the PyTorch side of
@@ -100,6 +101,37 @@ func TestBenchSpecRunsInPyTorch(t *testing.T) {
 		if len(res.AdamParams) < 2 || !maps.Equal(pt.AdamParams, res.AdamParams) {
 			t.Errorf("%v: values each optimizer updates %v in PyTorch; gogan %v", sets, pt.AdamParams, res.AdamParams)
 		}
+	}
+}
+
+// TestBenchSpecOfAnotherRecipeRefused: the spec of a recipe
+// scripts/bench_pytorch.py has no step for (one added since, as gan/gantest's
+// condprobe) is refused naming the recipe and what to do, not with a
+// Python traceback (KeyError 'logits'), nor timed as another recipe's step.
+func TestBenchSpecOfAnotherRecipeRefused(t *testing.T) {
+	py := torchtest.Python(t)
+	dir := t.TempDir()
+	cfg, err := config.LoadConfig("", []string{"recipe=condprobe", "model.ngf=8", "model.ndf=8", "data.image_size=32",
+		"data.batch_size=4", "out=" + filepath.Join(dir, "run"), "device=cpu", "threads=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := NewSpec(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := filepath.Join(dir, "spec.json")
+	if err := os.WriteFile(spec, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(py, "../scripts/bench_pytorch.py", "--spec", spec, "--threads", "1", "--warmup", "0", "--steps", "1").CombinedOutput()
+	want := "bench_pytorch.py: recipe condprobe: no PyTorch step for it here"
+	if err == nil || !strings.Contains(string(out), want) || strings.Contains(string(out), "Traceback") {
+		t.Errorf("bench_pytorch.py on condprobe's spec: %v, want an error saying %q:\n%s", err, want, out)
 	}
 }
 

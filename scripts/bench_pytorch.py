@@ -502,10 +502,20 @@ def adam_kwargs(adam):
     return {"foreach": adam == "foreach"}
 
 
+# The recipes whose step make_step repeats (colorization: pix2pix's).
+STEPS = ("dcgan", "pix2pix", "colorization", "cyclegan", "pix2pixhd")
+
+
 def make_step(spec, dev, adam, fx=None):
     """The training step as a function, and the parameter counts of the networks by role.
     adam: single, foreach or fused (see resolve_adam); fx: the run's Faster settings
     (None: eager float32)."""
+    if spec["recipe"] not in STEPS:
+        # a recipe registered after this script was written: running another
+        # recipe's step in its place would time something else
+        raise SystemExit("bench_pytorch.py: recipe %s: no PyTorch step for it here (this script repeats %s); "
+                         "write its step into make_step, or time it with gogan bench alone"
+                         % (spec["recipe"], ", ".join(STEPS)))
     fx = fx or Faster(dev)
     kw = {"lr": spec["lr"], "betas": (spec["beta1"], spec["beta2"]), **adam_kwargs(adam)}
     if spec["recipe"] == "cyclegan":
