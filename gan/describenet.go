@@ -147,8 +147,13 @@ func (d *NetDescription) String() string {
 // networks a state dict's shapes are (their Describe reads them, for one
 // of their roles, against their defaults), so that a file given to the
 // wrong recipe's import (main.py's netG_epoch_N.pth with a pix2pix config)
-// names the recipe it is for instead of the settings of this one.
-func OtherRecipes(recipe string, shapes map[string][]int64) []string {
+// names the recipe it is for instead of the settings of this one. own are
+// the shapes of the network the file was given for where recipe has no
+// Describe to say that the file is none of its networks (nil where it
+// has): a recipe whose Describe reads those too (DCGAN's, of a recipe built
+// on DCGAN's networks) is not named, as the file may be one of recipe's
+// networks of other settings.
+func OtherRecipes(recipe string, shapes, own map[string][]int64) []string {
 	var out []string
 	for _, name := range Names() {
 		d := registry[name]
@@ -159,11 +164,16 @@ func OtherRecipes(recipe string, shapes map[string][]int64) []string {
 		if err != nil {
 			continue
 		}
-		for _, spec := range d.Nets(c) {
-			if d.Describe(c, spec.Role, shapes) != "" {
-				out = append(out, name)
-				break
+		reads := func(sh map[string][]int64) bool {
+			for _, spec := range d.Nets(c) {
+				if d.Describe(c, spec.Role, sh) != "" {
+					return true
+				}
 			}
+			return false
+		}
+		if reads(shapes) && (own == nil || !reads(own)) {
+			out = append(out, name)
 		}
 	}
 	return out

@@ -175,7 +175,14 @@ func ImportUntil(stop <-chan struct{}, cfg *config.Config, pths map[string]strin
 					continue
 				}
 			}
-			if others := gan.OtherRecipes(cfg.Recipe, shapes); len(others) > 0 {
+			var own map[string][]int64 // where no Describe said what the file is not
+			if def, _ := gan.Lookup(cfg.Recipe); def == nil || def.Describe == nil {
+				own = map[string][]int64{}
+				for _, t := range n.Net.StateDict() {
+					own[t.Name] = t.Tensor.Shape()
+				}
+			}
+			if others := gan.OtherRecipes(cfg.Recipe, shapes, own); len(others) > 0 {
 				which := "recipe " + others[0] + " (recipe: " + others[0] + ")"
 				if len(others) > 1 {
 					which = "one of them"

@@ -306,3 +306,54 @@ func TestImportRefusesNonFiniteWeights(t *testing.T) {
 		}
 	}
 }
+
+// TestImportIntoARecipeOnAnothersNetworks: a state dict that does not load
+// into a recipe built on DCGAN's networks without a Describe of its own
+// (plugin_test.go's probe; a class-conditional DCGAN whose G takes more
+// channels) is not said to be recipe dcgan's network, "none of recipe
+// probe's", with advice to import it as DCGAN: the shapes cannot tell the
+// two apart, so the error gives them. A file of networks probe has none of
+// (a U-Net) still names the recipes it is for.
+func TestImportIntoARecipeOnAnothersNetworks(t *testing.T) {
+	torch.LockThread()
+	pth := func(sets ...string) string {
+		cfg, err := config.LoadConfig("", append(sets, "model.ngf=8", "model.ndf=8", "out="+filepath.Join(t.TempDir(), "run")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, err := gan.NetSpecOf(cfg, "G")
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := spec.Build(spec.Options, torch.CPUDevice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Free()
+		var buf bytes.Buffer
+		if err := torch.WritePTH(&buf, g.StateDict()); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(t.TempDir(), "net_G.pth")
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cfg, err := config.LoadConfig("", []string{"recipe=probe", "model.ngf=8", "model.ndf=8", "data.image_size=32", "data.channels=1",
+		"out=" + filepath.Join(t.TempDir(), "imported")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := pth("recipe=dcgan", "model.nz=110", "data.image_size=32", "data.channels=1")
+	_, _, err = Import(cfg, map[string]string{"G": other}, ImportedAt{})
+	if err == nil || strings.Contains(err.Error(), "recipe dcgan") || !strings.Contains(err.Error(), "import "+other+" into network G") ||
+		!strings.Contains(err.Error(), "[110 32 4 4] in the state dict") {
+		t.Errorf("import of a G of other settings into probe: %v, want the shapes that differ and no other recipe named", err)
+	}
+	unet := pth("recipe=pix2pix", "model.netG=unet_128")
+	_, _, err = Import(cfg, map[string]string{"G": unet}, ImportedAt{})
+	if err == nil || !strings.Contains(err.Error(), "it holds a network of recipe cyclegan or pix2pix, none of recipe probe's") {
+		t.Errorf("import of a U-Net into probe: %v, want the recipes it is for", err)
+	}
+}
