@@ -354,8 +354,12 @@ type Definition struct {
 	Export func(c *config.Config, o ExportOptions) Export
 	// FromReference reads a reference run's options (its checkpoint
 	// folder's options file, ReadReferenceOptions) as config --set pairs
-	// (gogan import --from).
+	// (gogan import --from), for a run of ReferenceModel.
 	FromReference func(opts map[string]string) ([]string, error)
+	// ReferenceModel is the reference's --model of the runs FromReference
+	// reads (its options file's "model:" line: "pix2pix", "cycle_gan",
+	// "pix2pixHD"); set with FromReference.
+	ReferenceModel string
 	// Describe says, where it can, what a state dict that does not load
 	// into role's network holds, in the config's keys (gogan import of a
 	// file saved with other settings, or given for another role); "" when
@@ -392,6 +396,12 @@ func Register(d Definition) {
 	if _, dup := registry[name]; dup {
 		panic("gan: recipe " + name + " registered twice")
 	}
+	if (d.FromReference == nil) != (d.ReferenceModel == "") || d.FromReference != nil && d.Export == nil {
+		panic(fmt.Sprintf("gan: recipe %q: FromReference needs ReferenceModel (gogan import --from finds the recipe by the reference's --model) and Export (the files' names), and ReferenceModel needs FromReference", name))
+	}
+	if have, _ := ForReferenceModel(d.ReferenceModel); d.ReferenceModel != "" && have != nil {
+		panic(fmt.Sprintf("gan: recipes %q and %q both import the reference's --model %s", have.Schema.Name, name, d.ReferenceModel))
+	}
 	registry[name] = &d
 	config.RegisterRecipe(d.Schema)
 }
@@ -402,6 +412,25 @@ func Lookup(name string) (*Definition, error) {
 		return d, nil
 	}
 	return nil, fmt.Errorf("recipe %q: not a registered recipe (registered: %s)", name, strings.Join(Names(), ", "))
+}
+
+// ForReferenceModel is the recipe that imports a reference's run of
+// --model model (Definition.ReferenceModel), nil where none does, and the
+// models some recipe imports, in the recipes' order.
+func ForReferenceModel(model string) (*Definition, []string) {
+	var found *Definition
+	var models []string
+	for _, n := range Names() {
+		d := registry[n]
+		if d.ReferenceModel == "" {
+			continue
+		}
+		models = append(models, d.ReferenceModel)
+		if d.ReferenceModel == model {
+			found = d
+		}
+	}
+	return found, models
 }
 
 // Names lists the registered recipes, sorted.

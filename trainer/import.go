@@ -306,9 +306,6 @@ type ReferenceRun struct {
 	Notes  []string
 }
 
-// referenceModels are the references' --model values and gogan's recipes.
-var referenceModels = map[string]string{"pix2pix": "pix2pix", "cycle_gan": "cyclegan", "colorization": "colorization", "pix2pixHD": "pix2pixhd"}
-
 // ReadReferenceRun reads the checkpoint folder dir (checkpoints_dir/name)
 // of a pytorch-CycleGAN-and-pix2pix or pix2pixHD run: the options file it
 // wrote (train_opt.txt, or opt.txt, or test_opt.txt) becomes the config,
@@ -367,14 +364,11 @@ func ReadReferenceRun(dir, label, configPath string, sets []string) (*ReferenceR
 	if model == "" {
 		return nil, fmt.Errorf("%s: no model in it: not the options file train.py writes (its lines read \"model: pix2pix\" and so on, between \"Options\" lines); import the .pth files with --config and --net ROLE=FILE instead", file)
 	}
-	recipe, ok := referenceModels[model]
-	if !ok {
-		return nil, fmt.Errorf("%s: model %q: gogan imports the pix2pix, cycle_gan, colorization and pix2pixHD models (a test model's options do not say how it was trained: import its train_opt.txt's folder, or use --config with --net)", file, model)
+	def, models := gan.ForReferenceModel(model)
+	if def == nil {
+		return nil, fmt.Errorf("%s: model %q: gogan imports the %s models (a test model's options do not say how it was trained: import its train_opt.txt's folder, or use --config with --net)", file, model, wordList(models, "and"))
 	}
-	def, err := gan.Lookup(recipe)
-	if err != nil {
-		return nil, err
-	}
+	recipe := def.Schema.Name
 	testRun := opts["isTrain"] == "False" || filepath.Base(file) == "test_opt.txt"
 	if testRun {
 		delete(opts, "phase") // the split test.py read, not the one trained on

@@ -6,7 +6,26 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gogan/config"
+	"gogan/gan"
 )
+
+// refprobe is a recipe registered by a test that imports a reference's runs
+// of its own --model (gan.Definition.ReferenceModel), as a recipe package
+// added later would: pix2pix's, under another name.
+func init() {
+	d, err := gan.Lookup("pix2pix")
+	if err != nil {
+		panic(err)
+	}
+	r := *d
+	r.Schema = config.RecipeSchema{Name: "refprobe", Doc: "a test recipe (trainer/reference_test.go).", Reads: []string{"pix2pix"},
+		Defaults: d.Schema.Defaults, Validate: d.Schema.Validate}
+	r.ReferenceModel = "refprobe_model"
+	r.Describe = nil // so that no other recipe's file is said to be refprobe's (TestImportIntoARecipeOnAnothersNetworks)
+	gan.Register(r)
+}
 
 // oldOptions is an opt.txt as pytorch-CycleGAN-and-pix2pix printed it in
 // 2017 ("key: value", the options' earlier names: which_model_netG,
@@ -67,6 +86,26 @@ func referenceFolder(t *testing.T, optName, opts string, files ...string) string
 		}
 	}
 	return dir
+}
+
+// TestReadReferenceRunOfARegisteredModel: import --from finds the recipe
+// by the reference's --model among the registered recipes' ReferenceModel,
+// so that a recipe added later imports its reference's runs from its own
+// package; an unknown model is refused naming the models of them all.
+func TestReadReferenceRunOfARegisteredModel(t *testing.T) {
+	dir := referenceFolder(t, "opt.txt", strings.Replace(oldOptions, "model: pix2pix", "model: refprobe_model", 1), "latest_net_G.pth")
+	run, err := ReadReferenceRun(dir, "", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Config.Recipe != "refprobe" || run.Files["G"] != filepath.Join(dir, "latest_net_G.pth") {
+		t.Errorf("model refprobe_model: recipe %s, files %v; want refprobe with latest_net_G.pth", run.Config.Recipe, run.Files)
+	}
+	dir = referenceFolder(t, "opt.txt", strings.Replace(oldOptions, "model: pix2pix", "model: test", 1))
+	_, err = ReadReferenceRun(dir, "", "", nil)
+	if err == nil || !strings.Contains(err.Error(), `model "test": gogan imports the colorization, cycle_gan, pix2pix, pix2pixHD and refprobe_model models`) {
+		t.Errorf("model test: %v, want the models gogan imports", err)
+	}
 }
 
 // TestReadReferenceRun: a reference checkpoint folder's options file, in

@@ -78,6 +78,7 @@ func init() {
 			folders := c.Data.ClassesA == "" && c.Data.ClassesB == ""
 			return gan.CycleGANAndPix2PixExport(c, o, "cycle_gan", []string{"G_A", "G_B", "D_A", "D_B"}, folders)
 		},
+		ReferenceModel: "cycle_gan",
 		FromReference: func(opts map[string]string) ([]string, error) {
 			return gan.CycleGANAndPix2PixConfig("cycle_gan", opts)
 		},

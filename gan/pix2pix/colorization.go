@@ -41,6 +41,7 @@ func init() {
 		Export: func(c *config.Config, o gan.ExportOptions) gan.Export {
 			return gan.CycleGANAndPix2PixExport(c, o, "colorization", []string{"G", "D"}, true)
 		},
+		ReferenceModel: "colorization",
 		FromReference: func(opts map[string]string) ([]string, error) {
 			return gan.CycleGANAndPix2PixConfig("colorization", opts)
 		},

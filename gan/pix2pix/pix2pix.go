@@ -45,6 +45,7 @@ func init() {
 		Export: func(c *config.Config, o gan.ExportOptions) gan.Export {
 			return gan.CycleGANAndPix2PixExport(c, o, "pix2pix", []string{"G", "D"}, c.Data.Dataset == "aligned")
 		},
+		ReferenceModel: "pix2pix",
 		FromReference: func(opts map[string]string) ([]string, error) {
 			return gan.CycleGANAndPix2PixConfig("pix2pix", opts)
 		},

@@ -146,10 +146,11 @@ func init() {
 				// optimizer_G's parameters: the local enhancer's alone while the global generator is fixed
 				"niter_fix_global": c.Int("train.niter_fix_global")}
 		},
-		Export:        export,
-		FromReference: fromReference,
-		Describe:      describe,
-		OlderConfig:   olderPoolSize,
+		Export:         export,
+		ReferenceModel: "pix2pixHD",
+		FromReference:  fromReference,
+		Describe:       describe,
+		OlderConfig:    olderPoolSize,
 	})
 	gan.RegisterReferenceOptions("pix2pixHD", options)
 	// its logging (total_steps += batchSize: its frequencies count images)
