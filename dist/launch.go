@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -69,13 +69,10 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 	asks := make(chan os.Signal, 1) // SIGUSR1: a checkpoint, and the job goes on
 	signal.Notify(asks, syscall.SIGUSR1)
 	defer signal.Stop(asks)
-	// Where the ranks leave their final errors (LeaveError), so that one
-	// they all share is printed once.
-	errs, err := os.MkdirTemp("", "gogan-launch-")
-	if err != nil {
-		return 1, fmt.Errorf("launch: %w", err)
-	}
-	defer os.RemoveAll(errs)
+	// The errors the ranks end with (LeaveError), each read from a pipe of
+	// its rank's, so that one they all share is printed once; a pipe, as
+	// a file would outlive a launcher killed before it removed it.
+	left := make([]string, o.NProc)
 
 	type exit struct {
 		rank int
@@ -91,10 +88,18 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 		// (passed on below), not twice (which quits at once); killed
 		// with the launcher.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		er, ew, err := os.Pipe()
+		if err != nil {
+			for _, p := range procs {
+				p.Process.Kill()
+			}
+			return 1, fmt.Errorf("launch rank %d: %w", r, err)
+		}
+		cmd.ExtraFiles = []*os.File{ew} // the rank's fd 3
 		cmd.Env = append(os.Environ(), "RANK="+strconv.Itoa(r), "LOCAL_RANK="+strconv.Itoa(r),
 			"WORLD_SIZE="+strconv.Itoa(o.NProc), "LOCAL_WORLD_SIZE="+strconv.Itoa(o.NProc), "GROUP_RANK=0",
 			"MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(store.Port), "TORCHELASTIC_RESTART_COUNT=0",
-			"TORCHELASTIC_USE_AGENT_STORE=true", ErrorsEnv+"="+errs)
+			"TORCHELASTIC_USE_AGENT_STORE=true", ErrorsEnv+"=3")
 		var pipes []io.Closer
 		if r == 0 {
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -103,13 +108,23 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 			o, e := prefixed(&out, os.Stdout, r), prefixed(&out, os.Stderr, r)
 			cmd.Stdout, cmd.Stderr, pipes = o, e, []io.Closer{o, e}
 		}
-		if err := cmd.Start(); err != nil {
+		err = cmd.Start()
+		ew.Close() // the rank's alone: read to its end when the rank ends
+		if err != nil {
+			er.Close()
 			for _, p := range procs {
 				p.Process.Kill()
 			}
 			return 1, fmt.Errorf("launch rank %d: %w", r, err)
 		}
 		procs = append(procs, cmd)
+		out.Add(1)
+		go func() {
+			defer out.Done()
+			b, _ := io.ReadAll(er)
+			er.Close()
+			left[r] = string(b)
+		}()
 		go func() {
 			err := cmd.Wait()
 			for _, p := range pipes {
@@ -194,7 +209,7 @@ func Launch(o LaunchOptions, args []string) (int, error) {
 		}
 	}
 	out.Wait()
-	printLeftErrors(errs, o.NProc)
+	printLeftErrors(left)
 	switch {
 	case first != nil:
 		return 1, fmt.Errorf("rank %d failed (%v); the job stopped", first.rank, first.err)
@@ -273,9 +288,10 @@ func prefixed(wg *sync.WaitGroup, w io.Writer, rank int) io.WriteCloser {
 	return pw
 }
 
-// ErrorsEnv names the folder where a rank the launcher started leaves the
-// error it ends with (LeaveError): every rank meets a bad config or missing
-// data alike, and where each printed it a user read it once per rank.
+// ErrorsEnv names the file descriptor (a pipe to the launcher) where a rank
+// the launcher started leaves the error it ends with (LeaveError): every
+// rank meets a bad config or missing data alike, and where each printed it
+// a user read it once per rank.
 const ErrorsEnv = "GOGAN_LAUNCH_ERRORS"
 
 // LeaveError is for the error a process ends with, msg its line(s): in a
@@ -284,32 +300,33 @@ const ErrorsEnv = "GOGAN_LAUNCH_ERRORS"
 // rank 0, whose output is the terminal, and any process Launch did not
 // start (torchrun's ranks too).
 func LeaveError(msg string) (print bool) {
-	dir, rank := os.Getenv(ErrorsEnv), os.Getenv("RANK")
-	if dir == "" || rank == "" || rank == "0" {
-		if dir != "" && rank == "0" {
-			os.WriteFile(filepath.Join(dir, rank), []byte(msg), 0o644)
-		}
+	fd, err := strconv.Atoi(os.Getenv(ErrorsEnv))
+	rank := os.Getenv("RANK")
+	if err != nil || fd < 3 || rank == "" {
 		return true
 	}
-	return os.WriteFile(filepath.Join(dir, rank), []byte(msg), 0o644) != nil
+	f := os.NewFile(uintptr(fd), ErrorsEnv)
+	if st, err := f.Stat(); err != nil || st.Mode()&fs.ModeNamedPipe == 0 {
+		return true // not the launcher's pipe
+	}
+	_, err = f.WriteString(msg)
+	return rank == "0" || err != nil
 }
 
-// printLeftErrors prints the errors the ranks but rank 0 left in dir
-// (LeaveError) once each, with the ranks that left it, but for the one rank
+// printLeftErrors prints the errors the ranks but rank 0 left, by rank
+// (LeaveError), once each, with the ranks that left it, but for the one rank
 // 0 printed itself; once every rank has ended, to compare them with rank 0's.
-func printLeftErrors(dir string, nproc int) {
-	lead, _ := os.ReadFile(filepath.Join(dir, "0"))
+func printLeftErrors(left []string) {
 	var order []string
 	ranks := map[string][]string{}
-	for r := 1; r < nproc; r++ {
-		msg, err := os.ReadFile(filepath.Join(dir, strconv.Itoa(r)))
-		if err != nil || len(msg) == 0 || string(msg) == string(lead) {
+	for r, msg := range left[1:] {
+		if msg == "" || msg == left[0] {
 			continue
 		}
-		if ranks[string(msg)] == nil {
-			order = append(order, string(msg))
+		if ranks[msg] == nil {
+			order = append(order, msg)
 		}
-		ranks[string(msg)] = append(ranks[string(msg)], strconv.Itoa(r))
+		ranks[msg] = append(ranks[msg], strconv.Itoa(r+1))
 	}
 	clear := ""
 	if term.IsTerminal(int(os.Stderr.Fd())) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,11 @@ import (
 // The launcher starts os.Executable(): this test binary, which then plays
 // a rank as LAUNCH_TEST_RANK says (after marking that it started).
 func TestMain(m *testing.M) {
+	if os.Getenv("LAUNCH_TEST_LAUNCHER") != "" && os.Getenv("RANK") == "" { // a launcher of ranks playing LAUNCH_TEST_RANK
+		os.Unsetenv("LAUNCH_TEST_LAUNCHER") // not its ranks
+		code, _ := Launch(LaunchOptions{NProc: 2, Grace: time.Minute, SignalGrace: time.Minute}, []string{"-test.run=^$"})
+		os.Exit(code)
+	}
 	if do := os.Getenv("LAUNCH_TEST_RANK"); do != "" {
 		rank := os.Getenv("RANK")
 		if do == "hang" {
@@ -237,6 +243,35 @@ func TestLaunchPrintsAnErrorOnce(t *testing.T) {
 		// rank 0's first; the others' in any order but once
 		if got := string(b); !strings.HasPrefix(got, c.errs[0]) || len(got) != len(c.want) || strings.Count(got, "bad") != 1 {
 			t.Errorf("%q: the ranks' errors read\n%s\nwant\n%s", c.errs, got, c.want)
+		}
+	}
+}
+
+// TestLaunchLeavesNoFiles: the ranks' errors reach the launcher without a
+// file: a temporary folder of them was left behind by a launcher killed
+// (SIGKILL, or a SIGHUP it does not take) before it could remove it.
+func TestLaunchLeavesNoFiles(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	t.Setenv("LAUNCH_TEST_ERROR_1", "gogan: bad\n")
+	for _, do := range []string{"leave", "hang"} {
+		dir := t.TempDir()
+		t.Setenv("LAUNCH_TEST_RANK", do)
+		t.Setenv("LAUNCH_TEST_DIR", dir)
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "LAUNCH_TEST_LAUNCHER=1")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if do == "hang" { // killed once both ranks started
+			for m, _ := filepath.Glob(filepath.Join(dir, "started-*")); len(m) < 2; m, _ = filepath.Glob(filepath.Join(dir, "started-*")) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			cmd.Process.Kill()
+		}
+		cmd.Wait()
+		if ents, _ := os.ReadDir(tmp); len(ents) > 0 {
+			t.Errorf("a launcher of ranks playing %s left %s in its TMPDIR", do, ents[0].Name())
 		}
 	}
 }
