@@ -248,6 +248,24 @@ func TestDerivedPairsBtoA(t *testing.T) {
 		if kind == Gray2Color && !slices.Equal(s.B.Pix, toGray(s.A).Pix) {
 			t.Errorf("gray2color BtoA: B is not the gray of A")
 		}
+		// a channel count given for the map's side is its own (the
+		// reference's edges2shoes has 3-channel edge maps)
+		for _, way := range []string{"AtoB", "BtoA"} {
+			g := DefaultConfig(kind)
+			g.Root, g.Source, g.LoadSize, g.CropSize, g.Direction = dir, Folder, 36, 32, way
+			if way == "AtoB" {
+				g.InputNC = 3
+			} else {
+				g.OutputNC = 3
+			}
+			d, err := Open(context.Background(), g, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, b, _ := d.Shape(); a[0] != 3 || b[0] != 3 {
+				t.Errorf("%s %s with the map's side given 3 channels: shapes %v %v, want 3 and 3", kind, way, a, b)
+			}
+		}
 	}
 }
 
