@@ -98,13 +98,19 @@ func TestExportNotesTheScheduleItCannotGoOn(t *testing.T) {
 		{"linear", 3, ""},
 		{"pix2pixhd", 0, "train.lr_policy=pix2pixhd is pix2pixHD's"},
 	} {
-		e := exportOf(t, []string{"recipe=pix2pix", "data.root=" + t.TempDir(), "train.lr_policy=" + c.policy}, gan.ExportOptions{Completed: c.completed})
+		e := exportOf(t, []string{"recipe=pix2pix", "data.root=" + t.TempDir(), "train.lr_policy=" + c.policy,
+			"train.epochs=3", "train.epochs_decay=2", "train.lr_decay_iters=7"}, gan.ExportOptions{Completed: c.completed})
 		notes := strings.Join(e.Notes, "\n")
 		if c.note == "" && strings.Contains(notes, "lr_policy") || c.note != "" && !strings.Contains(notes, c.note) {
 			t.Errorf("lr_policy %s after %d epochs: notes %q, want %q", c.policy, c.completed, notes, c.note)
 		}
-		if train := e.Commands[len(e.Commands)-1]; strings.Contains(train, "--lr_policy") != (c.policy != "linear") {
+		train := e.Commands[len(e.Commands)-1]
+		if strings.Contains(train, "--lr_policy") != (c.policy != "linear") {
 			t.Errorf("lr_policy %s: train command %q", c.policy, train)
+		}
+		// the run's schedule, where train.py's defaults are 100 + 100 epochs (and 50 for step)
+		if !strings.Contains(train, " --n_epochs 3 --n_epochs_decay 2 ") || strings.Contains(train, " --lr_decay_iters 7") != (c.policy == "step") {
+			t.Errorf("lr_policy %s: train command %q, want --n_epochs 3 --n_epochs_decay 2 (and --lr_decay_iters 7 for step)", c.policy, train)
 		}
 	}
 }
