@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestProgressBar(t *testing.T) {
@@ -108,5 +109,34 @@ func TestProgressQuiet(t *testing.T) {
 	}
 	if !strings.Contains(lines[4], "step=95") || !strings.Contains(lines[4], "eta=0s") {
 		t.Errorf("last line: %s", lines[4])
+	}
+}
+
+// TestProgressFitsTheTerminal: on a terminal of 60 columns every frame
+// fits a row, its bar narrowed beside the losses (the bar, writing
+// through Progress's muted writer, cannot see the terminal itself); where
+// the width is unknown the bar is barMax wide.
+func TestProgressFitsTheTerminal(t *testing.T) {
+	for _, cols := range []int{60, 0} {
+		var buf bytes.Buffer
+		p := NewProgress(ProgressOptions{Total: 1000, Writer: &buf, Label: "pix2pix", Order: []string{"G_GAN", "G_L1", "D_real", "D_fake"}})
+		if cols > 0 {
+			p.cols = func() int { return cols }
+		}
+		for s := 1; s <= 2; s++ {
+			p.Update(s, 1, 12.5, map[string]float64{"G_GAN": 1.25, "G_L1": 20.5, "D_real": 0.75, "D_fake": 0.5})
+			time.Sleep(barInterval + 10*time.Millisecond)
+		}
+		p.Finish()
+		for _, f := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\r") {
+			f = strings.TrimRight(f, " ")
+			if !strings.Contains(f, "(2/1000)") {
+				continue
+			}
+			bar := strings.Count(strings.SplitN(f, "|", 3)[1], "") - 1
+			if w := utf8.RuneCountInString(f); cols > 0 && (w >= cols || bar >= barMax) || cols == 0 && bar != barMax {
+				t.Errorf("%d columns: frame %q is %d wide, its bar %d", cols, f, w, bar)
+			}
+		}
 	}
 }
