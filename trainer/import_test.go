@@ -15,6 +15,7 @@ import (
 	"gogan/config"
 	"gogan/data"
 	"gogan/gan"
+	"gogan/nets"
 	"gogan/runfolder"
 )
 
@@ -276,14 +277,7 @@ func TestImportRefusesNonFiniteWeights(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		spec, err := gan.NetSpecOf(cfg, "G")
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := spec.Build(spec.Options, torch.CPUDevice)
-		if err != nil {
-			t.Fatal(err)
-		}
+		g := newG(t, cfg)
 		sd := g.StateDict()
 		last := sd[len(sd)-1]
 		if !last.Tensor.DType().IsFloat() {
@@ -321,14 +315,7 @@ func TestImportIntoARecipeOnAnothersNetworks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		spec, err := gan.NetSpecOf(cfg, "G")
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := spec.Build(spec.Options, torch.CPUDevice)
-		if err != nil {
-			t.Fatal(err)
-		}
+		g := newG(t, cfg)
 		defer g.Free()
 		var buf bytes.Buffer
 		if err := torch.WritePTH(&buf, g.StateDict()); err != nil {
@@ -356,4 +343,18 @@ func TestImportIntoARecipeOnAnothersNetworks(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "it holds a network of recipe cyclegan or pix2pix, none of recipe probe's") {
 		t.Errorf("import of a U-Net into probe: %v, want the recipes it is for", err)
 	}
+}
+
+// newG is cfg's generator, built on the CPU.
+func newG(t *testing.T, cfg *config.Config) *nets.Net {
+	t.Helper()
+	spec, err := gan.NetSpecOf(cfg, "G")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := spec.Build(spec.Options, torch.CPUDevice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
