@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"gogan/cgo/torchtest"
 )
 
 func TestFacadesAligned(t *testing.T) {
@@ -464,7 +466,7 @@ func TestUnlistedExtensionsWarned(t *testing.T) {
 		{one, "1 of the images under " + filepath.Join(one, "train") + " has an extension that pytorch-CycleGAN-and-pix2pix's make_dataset does not list (.jpg .JPG .jpeg .JPEG .png .PNG .ppm .PPM .bmp .BMP .tif .TIF .tiff .TIFF, case-sensitive), " +
 			filepath.Join(one, "train", "b.Jpg") + ": gogan reads it", "it"},
 	} {
-		logs := captureLogs(t)
+		logs := torchtest.CaptureLogs(t)
 		cfg := DefaultConfig(Aligned)
 		cfg.Root, cfg.LoadSize, cfg.CropSize = c.root, 20, 16
 		d, err := Open(context.Background(), cfg, nil)

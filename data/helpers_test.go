@@ -3,7 +3,6 @@ package data
 import (
 	"bytes"
 	"encoding/json"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -113,16 +112,6 @@ func absDiff(a, b []uint8) (mean float64, maxd int) {
 		maxd = max(maxd, d)
 	}
 	return float64(sum) / float64(len(a)), maxd
-}
-
-// captureLogs sends slog's default logger to a buffer for the test.
-func captureLogs(t *testing.T) *bytes.Buffer {
-	t.Helper()
-	var buf bytes.Buffer
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
-	t.Cleanup(func() { slog.SetDefault(old) })
-	return &buf
 }
 
 // pilImage is how PIL opens an image file: its mode and size, its

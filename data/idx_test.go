@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"gogan/cgo/torchtest"
 )
 
 func idxBytes(magic uint32, dims []int, data []byte) []byte {
@@ -112,7 +114,7 @@ func TestIDXBad(t *testing.T) {
 	// A label past the ten classes (the classifier's one-hot table): the
 	// labels are left unread where nothing needs them, refused where the
 	// classes pick the images.
-	logs := captureLogs(t)
+	logs := torchtest.CaptureLogs(t)
 	lpath := write(t, filepath.Join(root, "train-labels-idx1-ubyte.gz"), gz(idxBytes(0x801, []int{3}, []byte{1, 250, 2})))
 	if d, err := Open(context.Background(), cfg, nil); err != nil || d.HasLabels() || !strings.Contains(logs.String(), lpath+": label 250 of image 1") {
 		t.Errorf("labels out of range, not needed: %v (warning: %s)", err, logs)

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"gogan/cgo/torchtest"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 )
@@ -421,7 +422,7 @@ func TestLinksToFoldersAreNamed(t *testing.T) {
 		!strings.Contains(err.Error(), "it holds no files, only 2 links to folders, which the walk does not follow (as the references' os.walk)") {
 		t.Errorf("a folder of links to folders: %v", err)
 	}
-	logs := captureLogs(t)
+	logs := torchtest.CaptureLogs(t)
 	own := write(t, filepath.Join(root, "sub", "b.png"), encode(t, "png", image.NewGray(image.Rect(0, 0, 4, 4))))
 	files, err := ImagesUnder(root)
 	if err != nil || len(files) != 1 || files[0] != own {
@@ -670,7 +671,7 @@ func TestPNGBadChecksum(t *testing.T) {
 // read as phase train) is read, with a warning naming it; a folder of A|B
 // images without split folders says where it reads.
 func TestSplitFolderAsRoot(t *testing.T) {
-	logs := captureLogs(t)
+	logs := torchtest.CaptureLogs(t)
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "val", "1.jpg"), encode(t, "jpg", gradient(64, 32)))
 	write(t, filepath.Join(dir, "flat", "1.jpg"), encode(t, "jpg", gradient(64, 32)))
@@ -811,7 +812,7 @@ func TestFoldersReadAsABImagesWarned(t *testing.T) {
 		Unaligned: {"level=WARN", "no trainA/ and trainB/", "horses/, zebras/", filepath.Join(dir, "trainA") + "/", filepath.Join(dir, "trainB") + "/"},
 		Aligned:   {"level=WARN", "no train/ folder", "horses/, zebras/", filepath.Join(dir, "A", "train") + "/", filepath.Join(dir, "trainA") + "/"},
 	} {
-		logs := captureLogs(t)
+		logs := torchtest.CaptureLogs(t)
 		cfg := DefaultConfig(kind)
 		cfg.Root, cfg.Preprocess, cfg.CropSize = dir, Crop, 16
 		if _, err := Open(context.Background(), cfg, nil); err != nil {

@@ -124,7 +124,7 @@ func TestImageFolderErrors(t *testing.T) {
 	}
 	os.RemoveAll(filepath.Join(root, "empty"))
 	os.WriteFile(filepath.Join(root, "loose.png"), encode(t, "png", gradient(8, 8)), 0o644)
-	logs := captureLogs(t)
+	logs := torchtest.CaptureLogs(t)
 	d, err := open(root)
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"gogan/cgo/torchtest"
 	"gogan/config"
 )
 
@@ -89,16 +89,6 @@ func TestAtomicWriteFile(t *testing.T) {
 	if err := AtomicWriteBytes(filepath.Join(dir, "no", "such", "f"), nil); err == nil {
 		t.Fatal("want error")
 	}
-}
-
-// captureLogs routes slog's default logger to a buffer for one test.
-func captureLogs(t *testing.T) *bytes.Buffer {
-	t.Helper()
-	var buf bytes.Buffer
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
-	t.Cleanup(func() { slog.SetDefault(old) })
-	return &buf
 }
 
 func weightsOf(b []byte) func(io.Writer) error {
@@ -392,7 +382,7 @@ func TestLatestValidFallsBack(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			logs := captureLogs(t)
+			logs := torchtest.CaptureLogs(t)
 			run := t.TempDir()
 			w := make([]byte, 4096)
 			rand.Read(w)
@@ -494,7 +484,7 @@ func TestLegacyStateIsRead(t *testing.T) {
 // run's own, so neither a damaged nor a stray folder ahead of it makes the
 // run delete the checkpoints it resumed from or just wrote.
 func TestPruneAfterResumeKeepsTheGoodOnes(t *testing.T) {
-	captureLogs(t)
+	torchtest.CaptureLogs(t)
 	run := t.TempDir()
 	writeTestCheckpoint(t, run, 2, []byte("w2"))
 	writeTestCheckpoint(t, run, 4, []byte("w4"))
@@ -547,7 +537,7 @@ func TestPruneAfterResumeKeepsTheGoodOnes(t *testing.T) {
 }
 
 func TestLatestValidNone(t *testing.T) {
-	captureLogs(t)
+	torchtest.CaptureLogs(t)
 	run := t.TempDir()
 	if _, _, err := LatestValid(run); !errors.Is(err, ErrNoCheckpoint) {
 		t.Fatalf("empty run: %v", err)
@@ -632,7 +622,7 @@ func TestMetricsCSV(t *testing.T) {
 	// with a letter in a loss, and a stray quote, which must not swallow
 	// the rows after it) is left out with a warning; the file as it was is
 	// kept beside it.
-	logs := captureLogs(t)
+	logs := torchtest.CaptureLogs(t)
 	b, _ = os.ReadFile(p)
 	lines = strings.SplitAfter(string(b), "\n")
 	lines[2] = lines[2][:4] + "\n"

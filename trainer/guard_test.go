@@ -1,9 +1,7 @@
 package trainer
 
 import (
-	"bytes"
 	"errors"
-	"log/slog"
 	"math"
 	"slices"
 	"strings"
@@ -68,14 +66,4 @@ func TestDivergenceNamesTheLossWeightsSet(t *testing.T) {
 	if !strings.Contains(err.Error(), "training diverged: lower train.lr or the loss weights set (train.lambda_A=1e+300), check the data") {
 		t.Errorf("%v", err)
 	}
-}
-
-// captureLogs sends slog's output to a buffer for the rest of the test.
-func captureLogs(t *testing.T) *bytes.Buffer {
-	t.Helper()
-	var buf bytes.Buffer
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
-	t.Cleanup(func() { slog.SetDefault(old) })
-	return &buf
 }

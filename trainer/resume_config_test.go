@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"gogan/cgo/torchtest"
 	"gogan/config"
 	"gogan/runfolder"
 )
@@ -84,7 +85,7 @@ func TestResumedConfigIsTheRunsOwn(t *testing.T) {
 func TestResumeNamesAnotherThreadCount(t *testing.T) {
 	ctx := context.Background()
 	run := filepath.Join(t.TempDir(), "run")
-	logs := captureLogs(t)
+	logs := torchtest.CaptureLogs(t)
 	if _, err := Train(ctx, smallRun(t, run, "train.max_steps=2", "threads=2"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +213,7 @@ func TestEditedConfigFileIsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := captureLogs(t)
+	logs := torchtest.CaptureLogs(t)
 	if err := checkConfigFile(cfg, rd, ck, &runfolder.CheckpointState{Config: string(yml)}); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"gogan/cgo/torchtest"
 	"gogan/config"
 	"gogan/runfolder"
 )
@@ -164,7 +165,7 @@ func TestShutdownCheckpointsOnSignal(t *testing.T) {
 			if step < 2 || by != tc.name {
 				t.Fatalf("stopped at step %d by %q", step, by)
 			}
-			captureLogs(t)
+			torchtest.CaptureLogs(t)
 			c, st, err := runfolder.LatestValid(run)
 			if err != nil || st.Step != step || c.Step != step {
 				t.Fatalf("checkpoint after stop: %v %+v %v", c, st, err)
@@ -300,7 +301,7 @@ func TestShutdownTakesALaunchersCopyAsOne(t *testing.T) {
 // files) says what its first signal does and what quitting at once at a
 // second leaves, not training's "without a checkpoint".
 func TestSteppingThroughSaysWhatItLeaves(t *testing.T) {
-	logs := captureLogs(t)
+	logs := torchtest.CaptureLogs(t)
 	s := NotifyShutdown(context.Background())
 	defer s.Stop()
 	exited := make(chan int, 1)

@@ -540,7 +540,7 @@ func TestOutInsideALinkedClassRefused(t *testing.T) {
 // own folder).
 func TestResumeOfAFinishedRunAddsNoEvents(t *testing.T) {
 	t.Setenv("GOGAN_OUT", filepath.Join(t.TempDir(), "elsewhere"))
-	logs := captureLogs(t)
+	logs := torchtest.CaptureLogs(t)
 	ctx := context.Background()
 	run := filepath.Join(t.TempDir(), "run")
 	if _, err := Train(ctx, smallRun(t, run, "train.max_steps=2"), RunOptions{Quiet: true, Writer: os.Stderr}); err != nil {

@@ -1,9 +1,12 @@
-// Package torchtest is what gogan's tests share to reach the PyTorch
-// reference: the Python interpreter that has torch.
+// Package torchtest is what gogan's tests share: the Python interpreter that
+// has torch, to reach the PyTorch reference, and slog's lines captured
+// (CaptureLogs).
 package torchtest
 
 import (
+	"bytes"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -129,4 +132,15 @@ func FacadesFiles(first, last int) []string {
 		names = append(names, strconv.Itoa(i)+".jpg")
 	}
 	return names
+}
+
+// CaptureLogs sends slog's default logger to a buffer for the rest of the
+// test.
+func CaptureLogs(t testing.TB) *bytes.Buffer {
+	t.Helper()
+	var buf bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	return &buf
 }

@@ -1,14 +1,13 @@
 package imagepool
 
 import (
-	"bytes"
-	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 
 	torch "gogan/cgo"
+	"gogan/cgo/torchtest"
 )
 
 // TestImagePoolQuery follows util/image_pool.py's query image by image:
@@ -91,7 +90,7 @@ func TestImagePoolQuery(t *testing.T) {
 		// A checkpoint of a larger pool (train.pool_size made smaller since)
 		// keeps as many as this one holds, and says so; one that fills it
 		// exactly loses nothing, and says nothing. A negative count is damage.
-		logs := captureLogs(t)
+		logs := torchtest.CaptureLogs(t)
 		if _, err := p.Restore(size, false); err != nil || p.n != size || logs.Len() != 0 {
 			t.Fatalf("a count of the pool size: %v, count %d (want %d), logs %q (want none)", err, p.n, size, logs)
 		}
@@ -260,14 +259,4 @@ func TestSmallerImagesResumedIntoUniformPool(t *testing.T) {
 		}
 		p.Free()
 	}
-}
-
-// captureLogs sends slog's default logger to a buffer for the test.
-func captureLogs(t *testing.T) *bytes.Buffer {
-	t.Helper()
-	var buf bytes.Buffer
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
-	t.Cleanup(func() { slog.SetDefault(old) })
-	return &buf
 }
