@@ -243,11 +243,11 @@ func TestPix2PixHDFacadesStages(t *testing.T) {
 	if err != nil || !strings.Contains(out, "pairs 350..353 of 400") || !strings.Contains(out, "results: "+filepath.Join(results, "index.html")) {
 		t.Fatalf("eval pix2pix: %v\n%s", err, out)
 	}
-	// test.py's names, from the pairs' files: 4 pairs, each input, output, target
+	// pix2pixHD's names, from the pairs' files: 4 pairs, each input, output, target
 	pngs, _ := filepath.Glob(filepath.Join(results, "images", "*.png"))
-	fakes, _ := filepath.Glob(filepath.Join(results, "images", "*_fake_B.png"))
+	fakes, _ := filepath.Glob(filepath.Join(results, "images", "*_synthesized_image.png"))
 	if len(pngs) != 12 || len(fakes) != 4 {
-		t.Errorf("results images %v, want 4 pairs' real_A, fake_B and real_B", pngs)
+		t.Errorf("results images %v, want 4 pairs' input_label, synthesized_image and real_image", pngs)
 	}
 	for _, f := range fakes {
 		if w, h := pngSize(t, f); w != 32 || h != 32 {
