@@ -16,6 +16,8 @@ import (
 	torch "gogan/cgo"
 	"gogan/config"
 	"gogan/gan"
+	"gogan/gan/dcgan"
+	_ "gogan/gan/gantest" // condprobe, another recipe on DCGAN's networks
 	"gogan/runfolder"
 )
 
@@ -40,6 +42,7 @@ func init() {
 				{Name: "train.probe_visuals_fail", Type: config.TypeBool, Default: false,
 					Doc: "probe: its sample grid fails with a torch error, as a torch op refused there does."}},
 			Defaults: map[string]any{"data.batch_size": 4},
+			Reads:    []string{"dcgan"}, Validate: dcgan.Validate,
 		},
 		Data: d.Data, Nets: d.Nets, Inputs: d.Inputs,
 		New: func(env gan.Env) (gan.Recipe, error) {
@@ -148,6 +151,25 @@ func recipeStateOf(t *testing.T, run string, v any) {
 	}
 	if err := json.Unmarshal(ls.Recipe, v); err != nil {
 		t.Fatalf("state.json recipe state %s: %v", ls.Recipe, err)
+	}
+}
+
+// TestRecipesOnDCGANsNetsKeepItsRules: probe and gan/gantest's condprobe
+// build DCGAN's networks, so they refuse what dcgan refuses (a WGAN-GP loss
+// on D's Sigmoid, networks other than the ones they build), through
+// dcgan.Validate, naming themselves: without it they trained on.
+func TestRecipesOnDCGANsNetsKeepItsRules(t *testing.T) {
+	for _, recipe := range []string{"probe", "condprobe"} {
+		if _, err := config.LoadConfig("", []string{"recipe=" + recipe}); err != nil {
+			t.Fatalf("recipe %s's defaults: %v", recipe, err)
+		}
+		for _, set := range []string{"train.gan_mode=wgangp", "model.netG=unet_256", "model.netD=basic", "data.image_size=48"} {
+			_, err := config.LoadConfig("", []string{"recipe=" + recipe, set})
+			value := set[strings.Index(set, "=")+1:]
+			if err == nil || !strings.Contains(err.Error(), "recipe "+recipe) || !strings.Contains(err.Error(), value) {
+				t.Errorf("recipe=%s %s: %v, want it refused naming the recipe and %s", recipe, set, err, value)
+			}
+		}
 	}
 }
 

@@ -32,7 +32,7 @@ func init() {
 			// layers, no image pool; wgangp is refused.
 			Ignores: []string{"data.load_size", "data.crop_size", "data.preprocess", "data.direction", "data.reference_workers",
 				"model.input_nc", "model.output_nc", "model.n_layers_D", "model.num_D", "model.no_dropout", "train.lambda_gp", "train.pool_size"},
-			Validate: validate,
+			Validate: Validate,
 		},
 		Data: func(c *config.Config, dc *data.Config) {
 			dc.ImageSize = c.Data.ImageSize
@@ -64,27 +64,35 @@ func init() {
 
 var imageSizes = map[int]bool{32: true, 64: true, 128: true, 256: true}
 
-func validate(c *config.Config, bad func(string, ...any)) {
+// Validate is the rules across keys of DCGAN's networks and data: the
+// dcgan recipe's, and the one a recipe built on them (their Nets and Data,
+// reading model.nz) sets as its Schema.Validate or calls from its own, so
+// that it refuses what they cannot train. Its messages name c.Recipe.
+func Validate(c *config.Config, bad func(string, ...any)) {
 	d, m := &c.Data, &c.Model
+	r := "recipe " + c.Recipe
+	if c.Recipe != "dcgan" {
+		r += " (DCGAN's networks)"
+	}
 	if !imageSizes[d.ImageSize] {
-		bad("recipe dcgan: data.image_size must be 32, 64, 128 or 256 (got %d): the DCGAN nets double the size per layer from 4x4", d.ImageSize)
+		bad("%s: data.image_size must be 32, 64, 128 or 256 (got %d): the DCGAN nets double the size per layer from 4x4", r, d.ImageSize)
 	}
 	if m.NetG != "dcgan" || m.NetD != "dcgan" {
-		bad("recipe dcgan needs model.netG=dcgan and model.netD=dcgan (got netG=%s, netD=%s)", m.NetG, m.NetD)
+		bad("%s needs model.netG=dcgan and model.netD=dcgan (got netG=%s, netD=%s)", r, m.NetG, m.NetD)
 	}
 	if m.Norm != "batch" && !c.Stored() { // runs from before this check trained BatchNorm nets all the same
-		bad("recipe dcgan: model.norm=%s, but the DCGAN nets have BatchNorm layers, as pytorch/examples dcgan's: remove model.norm (or set batch)", m.Norm)
+		bad("%s: model.norm=%s, but the DCGAN nets have BatchNorm layers, as pytorch/examples dcgan's: remove model.norm (or set batch)", r, m.Norm)
 	}
 	switch d.Dataset {
 	case "fashion-mnist", "mnist", "cifar10", "lsun", "folder":
 	default:
-		bad("recipe dcgan reads fashion-mnist, mnist, cifar10, lsun or folder datasets, not data.dataset=%s", d.Dataset)
+		bad("%s reads fashion-mnist, mnist, cifar10, lsun or folder datasets, not data.dataset=%s", r, d.Dataset)
 	}
 	if (d.Dataset == "mnist" || d.Dataset == "fashion-mnist") && d.Channels == 3 {
 		bad("data.dataset=%s is grayscale: data.channels must be 1 (or 0 for auto), not 3", d.Dataset)
 	}
 	if c.Train.GANMode != "vanilla" && c.Train.GANMode != "lsgan" {
-		bad("train.gan_mode %s: recipe dcgan's discriminator ends in a Sigmoid, so it trains with vanilla or lsgan; use recipe pix2pix for wgangp and hinge", c.Train.GANMode)
+		bad("train.gan_mode %s: %s's discriminator ends in a Sigmoid, so it trains with vanilla or lsgan; use recipe pix2pix for wgangp and hinge", c.Train.GANMode, r)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	torch "gogan/cgo"
 	"gogan/config"
 	"gogan/gan"
+	"gogan/gan/dcgan"
 )
 
 // Classes is the number of classes condprobe's generator takes.
@@ -27,7 +28,7 @@ func init() {
 	}
 	gan.Register(gan.Definition{
 		Schema: config.RecipeSchema{Name: "condprobe", Doc: "a test recipe (gan/gantest).",
-			Reads: []string{"dcgan"}, Defaults: map[string]any{"data.batch_size": 8}},
+			Reads: []string{"dcgan"}, Defaults: map[string]any{"data.batch_size": 8}, Validate: dcgan.Validate},
 		Data: d.Data, Nets: d.Nets, New: d.New,
 		Inputs: func(c *config.Config) []gan.Input {
 			return append(d.Inputs(c), gan.Input{Name: gan.LabelInput, Classes: Classes})
