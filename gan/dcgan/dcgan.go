@@ -23,7 +23,7 @@ func init() {
 			Name: "dcgan",
 			Doc:  "unconditional DCGAN (pytorch/examples dcgan): images from noise.",
 			Keys: []config.Key{
-				{Name: "model.nz", Type: config.TypeInt, Default: 100, Range: config.AtLeast(1), Doc: "dcgan: latent vector size."},
+				{Name: "model.nz", Type: config.TypeInt, Default: 100, Range: config.AtLeast(1), Doc: "Latent vector size: the DCGAN generator's input channels (main.py's --nz), for recipe dcgan and the recipes built on its networks."},
 			},
 			// The shared keys' defaults are pytorch/examples dcgan's already.
 			// Images are resized and centre-cropped to data.image_size (no
