@@ -1,4 +1,4 @@
-// Command gogan trains GANs (DCGAN, pix2pix) on libtorch: see README.md.
+// Command gogan trains GANs (the recipes of gan/all) on libtorch: see README.md.
 package main
 
 import (
@@ -62,7 +62,8 @@ var computing = map[string]bool{"train": true, "resume": true, "sample": true, "
 func rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "gogan",
-		Short:         "Train GANs (DCGAN, pix2pix, CycleGAN, pix2pixHD) in Go on libtorch",
+		Short:         "Train GANs in Go on libtorch",
+		Long:          recipesHelp(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       fmt.Sprintf("%s (libtorch %s, %s)", runfolder.Version, torch.Version(), runtime.Version()),
@@ -100,6 +101,23 @@ func rootCmd() *cobra.Command {
 	}
 	folders(root)
 	return root
+}
+
+// recipesHelp is gogan --help's text: the registered recipes, each with
+// its Doc line, so that a new recipe's package shows up there.
+func recipesHelp() string {
+	names := gan.Names()
+	width := 0
+	for _, n := range names {
+		width = max(width, len(n))
+	}
+	var b strings.Builder
+	b.WriteString("Train GANs in Go on libtorch. Recipes (a config's recipe:, or --set recipe=NAME):\n")
+	for _, n := range names {
+		d, _ := gan.Lookup(n)
+		fmt.Fprintf(&b, "  %-*s  %s\n", width, n, d.Schema.Doc)
+	}
+	return b.String()
 }
 
 type configFlags struct {

@@ -14,6 +14,7 @@ import (
 
 	torch "gogan/cgo"
 	"gogan/config"
+	"gogan/gan"
 )
 
 // TestComputingCommandsStartWithSpinBriefly: each name in computing is a
@@ -374,5 +375,33 @@ func TestREADMENamesEveryFlag(t *testing.T) {
 	}
 	if lines < 10 {
 		t.Fatalf("README.md's code blocks hold %d gogan command lines: its examples are gone, or this reads them wrong", lines)
+	}
+}
+
+// TestHelpNamesEveryRecipe: gogan --help lists the registered recipes, each
+// with its Doc line, so that a recipe package added to gan/all shows up
+// there (the text named four by hand, without colorization). This test
+// binary links gan/gantest's condprobe in too, which it lists as well.
+func TestHelpNamesEveryRecipe(t *testing.T) {
+	root := rootCmd()
+	var out strings.Builder
+	root.SetArgs([]string{"--help"})
+	root.SetOut(&out)
+	root.SetErr(io.Discard)
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	names := gan.Names()
+	if !slices.Contains(names, "condprobe") || !slices.Contains(names, "colorization") {
+		t.Fatalf("registered recipes %v: want gan/all's and gan/gantest's condprobe", names)
+	}
+	for _, name := range names {
+		d, err := gan.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`(?m)^ +` + regexp.QuoteMeta(name) + ` +` + regexp.QuoteMeta(d.Schema.Doc) + `$`).MatchString(out.String()) {
+			t.Errorf("gogan --help has no line for recipe %s (%q):\n%s", name, d.Schema.Doc, out.String())
+		}
 	}
 }
