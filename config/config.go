@@ -260,7 +260,8 @@ func deviceError(s string, flag bool) error {
 // where no other id is given, and -1,0 is GPU 0.
 func gpuIDsHint(s string, flag bool) string {
 	var gpus []string
-	for _, id := range strings.Split(s, ",") {
+	ids := strings.Split(s, ",")
+	for _, id := range ids {
 		n, err := strconv.Atoi(strings.TrimSpace(id))
 		if err != nil {
 			return ""
@@ -274,16 +275,15 @@ func gpuIDsHint(s string, flag bool) string {
 		is = "--device "
 	}
 	dropped := ""
-	if len(gpus) > 0 && len(gpus) < len(strings.Split(s, ",")) {
+	if len(gpus) > 0 && len(gpus) < len(ids) {
 		dropped = ", the negative ids dropped as they drop them"
 	}
 	switch {
 	case len(gpus) > 1 && flag:
 		return fmt.Sprintf("; the references' --gpu_ids %s names %d GPUs%s, and this command runs on one: --device cuda:%s", s, len(gpus), dropped, gpus[0])
 	case len(gpus) > 1:
-		ids := strings.Join(gpus, ",")
 		return fmt.Sprintf("; the references' --gpu_ids %s (%d GPUs sharing its batch%s) is CUDA_VISIBLE_DEVICES=%s gogan train --nproc %d (one process a GPU), "+
-			"whose data.batch_size is each process's: the reference's --batch_size divided by %d", s, len(gpus), dropped, ids, len(gpus), len(gpus))
+			"whose data.batch_size is each process's: the reference's --batch_size divided by %d", s, len(gpus), dropped, strings.Join(gpus, ","), len(gpus), len(gpus))
 	case len(gpus) == 0:
 		return fmt.Sprintf("; the references' --gpu_ids %s (the CPU) is %scpu", s, is)
 	case dropped != "":
